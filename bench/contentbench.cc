@@ -1,0 +1,640 @@
+// contentbench: closed-loop gRPC load generator for contentd (and, through
+// its raw mode, for any gRPC server such as etcd), plus a deterministic
+// corpus loader and exporter.
+//
+//   contentbench run    --workload get --target HOST:PORT -c 10 -m 10 ...
+//   contentbench load   --articles 100000 [--to contentd|etcd]
+//   contentbench export --articles 100000 --format csv|ndjson|etcd --out F
+//
+// C channels (separate TCP connections) each keep M calls in flight; every
+// completion starts the next call from gRPC's callback thread, so the tool
+// measures the server, not a client thread pool. Calls go through the
+// generated stub's callback API (stub->async()), which the SDK installs with
+// its headers; the SDK's Client is synchronous and would need a thread per
+// outstanding call. Raw workloads use grpc::GenericStub with pre-encoded
+// requests, so etcd and the health check go through the same code path.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/corpus.h"
+#include "bench/histogram.h"
+#include "content/v1/content_service.grpc.pb.h"
+
+namespace content::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kWorkloads[] = {"get",
+                                      "put",
+                                      "update",
+                                      "update-blind",
+                                      "query-tag",
+                                      "query-tag-date",
+                                      "query-two-tags",
+                                      "mixed",
+                                      "health",
+                                      "raw",
+                                      "etcd-range",
+                                      "etcd-put"};
+
+constexpr const char* kCodeNames[] = {"OK",
+                                      "CANCELLED",
+                                      "UNKNOWN",
+                                      "INVALID_ARGUMENT",
+                                      "DEADLINE_EXCEEDED",
+                                      "NOT_FOUND",
+                                      "ALREADY_EXISTS",
+                                      "PERMISSION_DENIED",
+                                      "RESOURCE_EXHAUSTED",
+                                      "FAILED_PRECONDITION",
+                                      "ABORTED",
+                                      "OUT_OF_RANGE",
+                                      "UNIMPLEMENTED",
+                                      "INTERNAL",
+                                      "UNAVAILABLE",
+                                      "DATA_LOSS",
+                                      "UNAUTHENTICATED"};
+constexpr int kCodes = 17;
+
+// Everything the command line can set. Defaults match the issue's targets.
+struct Options {
+  std::string target = "127.0.0.1:7070";  // Default: contentd's default.
+  std::string workload = "get";
+  int channels = 10;          // Default: 10 connections.
+  int outstanding = 10;       // Default: 10 calls in flight per connection.
+  double warmup_s = 2;        // Default: 2 s not measured.
+  double duration_s = 10;     // Default: 10 s measured.
+  int64_t articles = 100000;  // Corpus size (ids a00000000..). Default: 100k.
+  int64_t start = 0;          // load: first index. Default: 0.
+  int page_size = 20;         // Query page size. Default: 20.
+  int date_window_days = 90;  // query-tag-date window. Default: 90 days.
+  double timeout_s = 10;      // Per-call deadline. Default: 10 s.
+  int pool = 4096;  // Pre-built articles for put/update-blind. Default: 4096.
+  std::string raw_method;  // raw: e.g. /etcdserverpb.KV/Range.
+  std::string raw_hex;     // raw: request bytes in hex. Default: empty.
+  std::string etcd_prefix = "/articles/";  // Default: "/articles/".
+  std::string id_prefix;  // put: ids are <prefix><n>; default from pid/time.
+  std::string to = "contentd";  // load: contentd or etcd.
+  std::string format = "csv";   // export format.
+  std::string out;              // export path.
+  std::string label;            // Free text copied into the JSON line.
+  bool json = false;            // Also print one JSON line.
+  bool quiet = false;           // No progress lines.
+  // get/query-*: send pre-serialized requests through the generic stub and
+  // keep the reply as bytes, like h2load or the etcd workloads: the client
+  // then costs the same for every server. Default: false (parse replies).
+  bool raw_client = false;
+  CorpusOptions corpus;
+};
+
+// Protobuf wire format for etcd's RangeRequest and PutRequest, so the tool
+// needs no etcd headers: field 1 key (bytes); Put field 2 value (bytes);
+// Range field 7 serializable (bool).
+void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+void AppendBytesField(std::string* out, int field, const std::string& bytes) {
+  AppendVarint(out, static_cast<uint64_t>(field) << 3 | 2);
+  AppendVarint(out, bytes.size());
+  out->append(bytes);
+}
+std::string EtcdRange(const std::string& key) {
+  std::string r;
+  AppendBytesField(&r, 1, key);
+  r.append("\x38\x01", 2);  // serializable = true
+  return r;
+}
+std::string EtcdPut(const std::string& key, const std::string& value) {
+  std::string r;
+  AppendBytesField(&r, 1, key);
+  AppendBytesField(&r, 2, value);
+  return r;
+}
+
+grpc::ByteBuffer ToBuffer(const std::string& s) {
+  grpc::Slice slice(s);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+class Driver;
+
+// One closed-loop caller: at most one operation in flight, so its state
+// needs no lock (gRPC orders a call's completion after its start).
+struct Slot {
+  Driver* driver = nullptr;
+  int channel = 0;
+  int index = 0;
+  std::mt19937_64 rng;
+  Histogram hist;
+  std::array<uint64_t, kCodes> codes{};
+  uint64_t rows = 0;    // query results or raw response bytes
+  uint64_t writes = 0;  // per-slot counter for unique update bodies
+  int64_t load_index = 0;
+  Clock::time_point start;
+  bool measured = false;
+
+  std::unique_ptr<grpc::ClientContext> ctx;
+  v1::GetArticleRequest get_req;
+  v1::Article article;
+  v1::UpdateArticleRequest update_req;
+  v1::Article update_resp;
+  v1::CreateArticleRequest create_req;
+  v1::Article create_resp;
+  v1::QueryArticlesRequest query_req;
+  v1::QueryArticlesResponse query_resp;
+  grpc::ByteBuffer raw_req, raw_resp;
+};
+
+class Driver {
+ public:
+  Driver(const Options& o, const Corpus& corpus)
+      : o_(o),
+        corpus_(corpus),
+        timeout_(std::chrono::microseconds(
+            static_cast<int64_t>(o.timeout_s * 1e6))) {}
+
+  bool Connect() {
+    for (int c = 0; c < o_.channels; ++c) {
+      grpc::ChannelArguments args;
+      // A distinct argument and a local pool give each channel its own
+      // connection instead of one shared subchannel.
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      args.SetInt("contentbench.channel", c);
+      args.SetMaxReceiveMessageSize(64 << 20);
+      auto ch = grpc::CreateCustomChannel(
+          o_.target, grpc::InsecureChannelCredentials(), args);
+      if (!ch->WaitForConnected(std::chrono::system_clock::now() +
+                                std::chrono::seconds(5))) {
+        std::cerr << "contentbench: cannot connect to " << o_.target << "\n";
+        return false;
+      }
+      stubs_.push_back(v1::ContentService::NewStub(ch));
+      generic_.push_back(std::make_unique<grpc::GenericStub>(ch));
+      channels_.push_back(std::move(ch));
+    }
+    return true;
+  }
+
+  // Pre-built content so the write loops do not spend client CPU generating.
+  void BuildPool() {
+    std::mt19937_64 rng(o_.corpus.seed * 7919 + 17);
+    const int n = std::max(1, o_.pool);
+    for (int i = 0; i < n; ++i) {
+      const int64_t idx =
+          static_cast<int64_t>(rng() % std::max<int64_t>(1, o_.articles));
+      pool_ids_.push_back(idx);
+      pool_.push_back(corpus_.Make(idx));
+      pool_[i].set_name(absl::StrCat("articles/", Corpus::Id(idx)));
+      pool_bytes_.push_back(pool_.back().SerializeAsString());
+    }
+  }
+
+  // Runs a timed workload (load == false) or loads [start, articles).
+  void Run(bool load) {
+    load_ = load;
+    next_load_ = o_.start;
+    const auto now = Clock::now();
+    measure_start_ = now + std::chrono::microseconds(
+                               static_cast<int64_t>(o_.warmup_s * 1e6));
+    measure_end_ =
+        measure_start_ +
+        std::chrono::microseconds(static_cast<int64_t>(o_.duration_s * 1e6));
+    if (load) measure_start_ = now;
+    slots_.resize(static_cast<size_t>(o_.channels) * o_.outstanding);
+    active_ = static_cast<int>(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      Slot& s = slots_[i];
+      s.driver = this;
+      s.index = static_cast<int>(i);
+      s.channel = static_cast<int>(i) % o_.channels;
+      s.rng.seed(o_.corpus.seed * 1000003 + i);
+    }
+    for (Slot& s : slots_) Next(&s);
+    std::unique_lock<std::mutex> lock(mu_);
+    auto last = Clock::now();
+    int64_t last_done = o_.start;
+    while (active_ > 0) {
+      cv_.wait_for(lock, std::chrono::seconds(1));
+      if (load && !o_.quiet) {
+        const auto t = Clock::now();
+        const int64_t done = std::min<int64_t>(next_load_.load(), o_.articles);
+        const double rate = (done - last_done) /
+                            std::chrono::duration<double>(t - last).count();
+        std::fprintf(stderr, "\rloaded %lld/%lld (%.0f/s)   ",
+                     static_cast<long long>(done),
+                     static_cast<long long>(o_.articles), rate);
+        last = t;
+        last_done = done;
+      }
+    }
+    if (load && !o_.quiet) std::fprintf(stderr, "\n");
+    wall_s_ =
+        std::chrono::duration<double>(Clock::now() - measure_start_).count();
+  }
+
+  // Prints the summary (and JSON line); returns the number of unexpected
+  // errors (statuses other than OK, and FAILED_PRECONDITION for updates).
+  uint64_t Report(bool load) const {
+    Histogram h;
+    std::array<uint64_t, kCodes> codes{};
+    uint64_t rows = 0;
+    for (const Slot& s : slots_) {
+      h.Merge(s.hist);
+      for (int c = 0; c < kCodes; ++c) codes[c] += s.codes[c];
+      rows += s.rows;
+    }
+    const double secs = load ? wall_s_ : o_.duration_s;
+    const uint64_t ok = codes[0];
+    const bool conditional = o_.workload == "update" || o_.workload == "mixed";
+    const uint64_t conflicts = conditional ? codes[9] : 0;
+    uint64_t errors = 0;
+    for (int c = 1; c < kCodes; ++c) errors += codes[c];
+    if (load) errors -= codes[6];  // ALREADY_EXISTS: loaded by an earlier run
+    errors -= conflicts;
+    const double tput = ok / secs;
+    const double us = 1e-3;
+    const char* what = load ? "load" : o_.workload.c_str();
+    std::printf(
+        "%-15s c=%d m=%d %5.1fs  ok %9llu  %9.0f/s  p50 %7.0fus  p90 %7.0fus  "
+        "p99 %7.0fus  p99.9 %7.0fus  max %7.0fus",
+        what, o_.channels, o_.outstanding, secs,
+        static_cast<unsigned long long>(ok), tput, h.Percentile(0.5) * us,
+        h.Percentile(0.9) * us, h.Percentile(0.99) * us,
+        h.Percentile(0.999) * us, h.max() * us);
+    if (rows > 0 && h.count() > 0)
+      std::printf("  %.1f %s/op", static_cast<double>(rows) / h.count(),
+                  IsRaw() ? "bytes" : "rows");
+    std::printf("\n");
+    std::string errs;
+    for (int c = 1; c < kCodes; ++c) {
+      if (codes[c] == 0) continue;
+      std::printf("  status %s: %llu%s\n", kCodeNames[c],
+                  static_cast<unsigned long long>(codes[c]),
+                  (c == 9 && conditional) ? " (expected: revision conflicts)"
+                  : (c == 6 && load)      ? " (already loaded)"
+                                          : "");
+      absl::StrAppend(&errs, errs.empty() ? "" : ",", "\"", kCodeNames[c],
+                      "\":", codes[c]);
+    }
+    if (o_.json) {
+      std::printf(
+          "{\"tool\":\"contentbench\",\"workload\":\"%s\",\"label\":\"%s\","
+          "\"target\":\"%s\",\"channels\":%d,\"outstanding\":%d,"
+          "\"duration_s\":%.3f,\"ok\":%llu,\"throughput\":%.1f,"
+          "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
+          "\"max_us\":%.1f,\"mean_us\":%.1f,\"rows_per_op\":%.2f,"
+          "\"conflicts\":%llu,\"errors\":%llu,\"status\":{%s}}\n",
+          what, o_.label.c_str(), o_.target.c_str(), o_.channels,
+          o_.outstanding, secs, static_cast<unsigned long long>(ok), tput,
+          h.Percentile(0.5) * us, h.Percentile(0.9) * us,
+          h.Percentile(0.99) * us, h.Percentile(0.999) * us, h.max() * us,
+          h.mean() * us,
+          h.count() ? static_cast<double>(rows) / h.count() : 0.0,
+          static_cast<unsigned long long>(conflicts),
+          static_cast<unsigned long long>(errors), errs.c_str());
+    }
+    std::fflush(stdout);
+    return errors;
+  }
+
+ private:
+  bool IsRaw() const {
+    return o_.raw_client || o_.workload == "raw" || o_.workload == "health" ||
+           o_.workload == "etcd-range" || o_.workload == "etcd-put";
+  }
+
+  grpc::ClientContext* NewContext(Slot* s) {
+    s->ctx = std::make_unique<grpc::ClientContext>();
+    s->ctx->set_deadline(std::chrono::system_clock::now() + timeout_);
+    return s->ctx.get();
+  }
+
+  int64_t RandomArticle(Slot* s) const {
+    return static_cast<int64_t>(s->rng() % std::max<int64_t>(1, o_.articles));
+  }
+
+  // Starts the slot's next operation, or retires the slot.
+  void Next(Slot* s) {
+    const auto now = Clock::now();
+    if (load_) {
+      s->load_index = next_load_.fetch_add(1);
+      if (s->load_index >= o_.articles) return Retire();
+    } else if (now >= measure_end_) {
+      return Retire();
+    }
+    s->start = now;
+    s->measured = load_ || now >= measure_start_;
+    if (load_) return o_.to == "etcd" ? LoadEtcd(s) : LoadContent(s);
+    const std::string& w = o_.workload;
+    if (w == "get") return Get(s, false);
+    if (w == "update") return Get(s, true);
+    if (w == "mixed") return Get(s, s->rng() % 10 == 0);
+    if (w == "put") return Put(s);
+    if (w == "update-blind") return UpdateBlind(s);
+    if (w == "query-tag" || w == "query-tag-date" || w == "query-two-tags")
+      return Query(s);
+    return Raw(s);
+  }
+
+  void Retire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--active_ == 0) cv_.notify_all();
+  }
+
+  void Done(Slot* s, const grpc::Status& status, uint64_t rows = 0) {
+    if (s->measured) {
+      const int code = static_cast<int>(status.error_code());
+      ++s->codes[code >= 0 && code < kCodes ? code : 2];
+      s->rows += rows;
+      s->hist.Record(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
+                                                               s->start)
+              .count()));
+    }
+    Next(s);
+  }
+
+  v1::ContentService::Stub::async_interface* Async(Slot* s) {
+    return stubs_[s->channel]->async();
+  }
+
+  void Get(Slot* s, bool then_update) {
+    s->get_req.set_name(
+        absl::StrCat("articles/", Corpus::Id(RandomArticle(s))));
+    if (o_.raw_client && !then_update) {
+      s->raw_req = ToBuffer(s->get_req.SerializeAsString());
+      return StartRaw(s, "/content.v1.ContentService/GetArticle");
+    }
+    s->article.Clear();
+    Async(s)->GetArticle(NewContext(s), &s->get_req, &s->article,
+                         [this, s, then_update](grpc::Status st) {
+                           if (!st.ok() || !then_update) return Done(s, st);
+                           ConditionalUpdate(s);
+                         });
+  }
+
+  // Writes the article just read back with a new body, conditional on the
+  // revision read (AIP-154); a concurrent writer makes it FAILED_PRECONDITION.
+  void ConditionalUpdate(Slot* s) {
+    v1::Article* a = s->update_req.mutable_article();
+    a->Swap(&s->article);
+    const int64_t revision = a->revision();
+    std::string* body = a->mutable_body();
+    const size_t mark = body->rfind("\n<!-- rev ");
+    if (mark != std::string::npos) body->resize(mark);
+    absl::StrAppend(body, "\n<!-- rev ", s->index, ".", ++s->writes, " -->");
+    s->update_req.set_expected_revision(revision);
+    s->update_resp.Clear();
+    Async(s)->UpdateArticle(NewContext(s), &s->update_req, &s->update_resp,
+                            [this, s](grpc::Status st) { Done(s, st); });
+  }
+
+  void UpdateBlind(Slot* s) {
+    const size_t p = s->rng() % pool_.size();
+    *s->update_req.mutable_article() = pool_[p];
+    absl::StrAppend(s->update_req.mutable_article()->mutable_body(),
+                    "\n<!-- rev ", s->index, ".", ++s->writes, " -->");
+    s->update_req.set_expected_revision(0);
+    s->update_resp.Clear();
+    Async(s)->UpdateArticle(NewContext(s), &s->update_req, &s->update_resp,
+                            [this, s](grpc::Status st) { Done(s, st); });
+  }
+
+  void Put(Slot* s) {
+    const size_t p = s->rng() % pool_.size();
+    *s->create_req.mutable_article() = pool_[p];
+    s->create_req.mutable_article()->clear_name();
+    s->create_req.set_article_id(
+        absl::StrCat(o_.id_prefix, s->index, "-", ++s->writes));
+    s->create_resp.Clear();
+    Async(s)->CreateArticle(NewContext(s), &s->create_req, &s->create_resp,
+                            [this, s](grpc::Status st) { Done(s, st); });
+  }
+
+  void Query(Slot* s) {
+    v1::QueryArticlesRequest& r = s->query_req;
+    r.Clear();
+    r.set_page_size(o_.page_size);
+    v1::Query* q = r.mutable_query();
+    const int t1 = corpus_.tags().Sample(s->rng);
+    q->add_tags(Corpus::Tag(t1));
+    if (o_.workload == "query-two-tags") {
+      int t2 = t1;
+      while (t2 == t1) t2 = corpus_.tags().Sample(s->rng);
+      q->add_tags(Corpus::Tag(t2));
+      q->set_tag_match(v1::Query::TAG_MATCH_ALL);
+    } else if (o_.workload == "query-tag-date") {
+      const int span = std::max(1, o_.corpus.days - o_.date_window_days);
+      const int64_t from =
+          Corpus::kEpochSeconds +
+          int64_t{86400} * static_cast<int64_t>(s->rng() % span);
+      q->mutable_date_from()->set_seconds(from);
+      q->mutable_date_to()->set_seconds(from +
+                                        int64_t{86400} * o_.date_window_days);
+    }
+    if (o_.raw_client) {
+      s->raw_req = ToBuffer(r.SerializeAsString());
+      return StartRaw(s, "/content.v1.ContentService/QueryArticles");
+    }
+    s->query_resp.Clear();
+    Async(s)->QueryArticles(NewContext(s), &s->query_req, &s->query_resp,
+                            [this, s](grpc::Status st) {
+                              Done(s, st, s->query_resp.articles_size());
+                            });
+  }
+
+  void Raw(Slot* s) {
+    std::string method = o_.raw_method;
+    if (o_.workload == "health") {
+      method = "/grpc.health.v1.Health/Check";
+      s->raw_req = ToBuffer(std::string());  // service "" = whole server
+    } else if (o_.workload == "etcd-range") {
+      method = "/etcdserverpb.KV/Range";
+      s->raw_req =
+          ToBuffer(EtcdRange(o_.etcd_prefix + Corpus::Id(RandomArticle(s))));
+    } else if (o_.workload == "etcd-put") {
+      method = "/etcdserverpb.KV/Put";
+      const size_t p = s->rng() % pool_.size();
+      s->raw_req = ToBuffer(
+          EtcdPut(o_.etcd_prefix + Corpus::Id(pool_ids_[p]), pool_bytes_[p]));
+    } else {
+      s->raw_req = ToBuffer(raw_bytes_);
+    }
+    StartRaw(s, method);
+  }
+
+  void StartRaw(Slot* s, const std::string& method) {
+    s->raw_resp.Clear();
+    generic_[s->channel]->UnaryCall(
+        NewContext(s), method, grpc::StubOptions(), &s->raw_req, &s->raw_resp,
+        [this, s](grpc::Status st) { Done(s, st, s->raw_resp.Length()); });
+  }
+
+  void LoadContent(Slot* s) {
+    *s->create_req.mutable_article() = corpus_.Make(s->load_index);
+    s->create_req.set_article_id(Corpus::Id(s->load_index));
+    s->create_resp.Clear();
+    Async(s)->CreateArticle(NewContext(s), &s->create_req, &s->create_resp,
+                            [this, s](grpc::Status st) { Done(s, st); });
+  }
+
+  void LoadEtcd(Slot* s) {
+    s->raw_req =
+        ToBuffer(EtcdPut(o_.etcd_prefix + Corpus::Id(s->load_index),
+                         corpus_.Make(s->load_index).SerializeAsString()));
+    StartRaw(s, "/etcdserverpb.KV/Put");
+  }
+
+ public:
+  std::string raw_bytes_;
+
+ private:
+  const Options& o_;
+  const Corpus& corpus_;
+  const std::chrono::microseconds timeout_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<v1::ContentService::Stub>> stubs_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> generic_;
+  std::vector<v1::Article> pool_;
+  std::vector<int64_t> pool_ids_;
+  std::vector<std::string> pool_bytes_;
+  std::vector<Slot> slots_;
+  bool load_ = false;
+  std::atomic<int64_t> next_load_{0};
+  Clock::time_point measure_start_, measure_end_;
+  double wall_s_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int active_ = 0;
+};
+
+void AddCommon(CLI::App* app, Options* o) {
+  app->add_option("--target", o->target,
+                  "Server host:port (default 127.0.0.1:7070)");
+  app->add_option("-c,--channels", o->channels, "Connections (default 10)")
+      ->check(CLI::Range(1, 10000));
+  app->add_option("-m,--outstanding", o->outstanding,
+                  "Calls in flight per connection (default 10)")
+      ->check(CLI::Range(1, 10000));
+  app->add_option("-n,--articles", o->articles,
+                  "Corpus size: ids a00000000 .. (default 100000)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--seed", o->corpus.seed,
+                  "Corpus and choice seed (default 1)");
+  app->add_option("--tag-vocabulary", o->corpus.tag_vocabulary,
+                  "Distinct tags t1..tN (default 5000)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--tag-zipf", o->corpus.tag_zipf,
+                  "Zipf exponent of tag popularity (default 1.05)")
+      ->check(CLI::Range(1.001, 100.0));
+  app->add_option("--body-bytes", o->corpus.body_bytes,
+                  "Body size (default 2048)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--timeout", o->timeout_s,
+                  "Per-call deadline, s (default 10)");
+  app->add_option("--etcd-prefix", o->etcd_prefix,
+                  "etcd key prefix (default /articles/)");
+  app->add_option("--label", o->label, "Copied into the JSON line");
+  app->add_flag("--json", o->json, "Also print one machine-readable JSON line");
+  app->add_flag("-q,--quiet", o->quiet, "No progress line");
+}
+
+}  // namespace
+}  // namespace content::bench
+
+int main(int argc, char** argv) {
+  using content::bench::Corpus;
+  using content::bench::Driver;
+  using content::bench::Options;
+  Options o;
+  o.id_prefix = absl::StrFormat("p%x-%x-", static_cast<unsigned>(getpid()),
+                                static_cast<unsigned>(time(nullptr)));
+
+  CLI::App app{"contentbench: closed-loop gRPC load generator for contentd"};
+  app.require_subcommand(1);
+  CLI::App* run =
+      app.add_subcommand("run", "Run a named workload for a fixed time");
+  content::bench::AddCommon(run, &o);
+  std::vector<std::string> names(std::begin(content::bench::kWorkloads),
+                                 std::end(content::bench::kWorkloads));
+  run->add_option("-w,--workload", o.workload, "Workload (default get)")
+      ->check(CLI::IsMember(names));
+  run->add_option("--warmup", o.warmup_s,
+                  "Unmeasured seconds first (default 2)");
+  run->add_option("-d,--duration", o.duration_s,
+                  "Measured seconds (default 10)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--page-size", o.page_size, "Query page size (default 20)");
+  run->add_option("--date-window-days", o.date_window_days,
+                  "query-tag-date window (default 90)");
+  run->add_option("--pool", o.pool,
+                  "Pre-built articles for writes (default 4096)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--id-prefix", o.id_prefix,
+                  "put: id prefix (default unique per run)");
+  run->add_flag("--raw-client", o.raw_client,
+                "get/query-*: send pre-encoded requests, keep replies as bytes "
+                "(client work equal for every server; default: parse replies)");
+  run->add_option("--raw-method", o.raw_method,
+                  "raw: method path, e.g. /pkg.Svc/Method");
+  run->add_option("--raw-hex", o.raw_hex,
+                  "raw: request message bytes in hex (default empty)");
+
+  CLI::App* load = app.add_subcommand("load", "Create the corpus on a server");
+  content::bench::AddCommon(load, &o);
+  load->add_option("--start", o.start, "First article index (default 0)");
+  load->add_option("--to", o.to, "contentd or etcd (default contentd)")
+      ->check(CLI::IsMember({"contentd", "etcd"}));
+
+  CLI::App* exp = app.add_subcommand("export", "Write the corpus to a file");
+  content::bench::AddCommon(exp, &o);
+  exp->add_option("--format", o.format,
+                  "csv (PostgreSQL COPY), ndjson or etcd (default csv)")
+      ->check(CLI::IsMember({"csv", "ndjson", "etcd"}));
+  exp->add_option("--out", o.out, "Output file")->required();
+  CLI11_PARSE(app, argc, argv);
+
+  const Corpus corpus(o.corpus);
+  if (exp->parsed())
+    return content::bench::ExportCorpus(corpus, o.articles, o.format, o.out)
+               ? 0
+               : 1;
+
+  Driver driver(o, corpus);
+  if (run->parsed() && o.workload == "raw") {
+    if (o.raw_method.empty()) {
+      std::cerr << "contentbench: --raw-method is required for raw\n";
+      return 2;
+    }
+    driver.raw_bytes_ = absl::HexStringToBytes(o.raw_hex);
+  }
+  if (!driver.Connect()) return 1;
+  if (run->parsed() && (o.workload == "put" || o.workload == "update-blind" ||
+                        o.workload == "etcd-put"))
+    driver.BuildPool();
+  driver.Run(load->parsed());
+  return driver.Report(load->parsed()) == 0 ? 0 : 3;
+}

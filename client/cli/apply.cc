@@ -1,0 +1,295 @@
+#include "client/cli/apply.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "content/markdown.h"
+
+namespace content::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What happened to one file.
+struct FileResult {
+  std::string file;
+  std::string name;    // `articles/{id}`; empty if the file never got that far
+  std::string result;  // created, updated, unchanged or failed
+  int64_t revision = 0;
+  absl::Status status;
+};
+
+// A one-line bar on stderr, `[#####.....] 12/40`, redrawn in place. Does
+// nothing when disabled.
+class ProgressBar {
+ public:
+  ProgressBar(size_t total, bool enabled) : total_(total), enabled_(enabled) {}
+  ~ProgressBar() { Clear(); }
+
+  void Show(size_t done) {
+    if (!enabled_) return;
+    constexpr size_t kWidth = 30;
+    const size_t filled = total_ == 0 ? kWidth : done * kWidth / total_;
+    std::string bar = "\r[";
+    bar.append(filled, '#');
+    bar.append(kWidth - filled, '.');
+    absl::StrAppend(&bar, "] ", done, "/", total_);
+    std::fputs(bar.c_str(), stderr);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+
+  // Erases the bar so that a line can be printed in its place.
+  void Clear() {
+    if (!enabled_ || !shown_) return;
+    std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+    shown_ = false;
+  }
+
+ private:
+  const size_t total_;
+  const bool enabled_;
+  bool shown_ = false;
+};
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return absl::ErrnoToStatus(errno, "cannot open");
+  std::string text;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  const bool failed = std::ferror(f) != 0;
+  const int err = errno;
+  std::fclose(f);
+  if (failed) return absl::ErrnoToStatus(err, "cannot read");
+  return text;
+}
+
+// The files `paths` stand for, in order: a file as is, a directory as every
+// regular `*.md` file under it sorted by path.
+absl::StatusOr<std::vector<std::string>> ListFiles(
+    const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) {
+      return absl::NotFoundError(
+          absl::StrCat(path, ": no such file or directory"));
+    }
+    if (!fs::is_directory(st)) {
+      files.push_back(path);
+      continue;
+    }
+    std::vector<std::string> found;
+    fs::recursive_directory_iterator it(
+        path, fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->path().extension() == ".md" && it->is_regular_file(type_ec)) {
+        found.push_back(it->path().string());
+      }
+    }
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat(path, ": cannot list: ", ec.message()));
+    }
+    if (found.empty()) {
+      return absl::NotFoundError(absl::StrCat(path, ": no *.md files"));
+    }
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+FileResult ApplyFile(Client& client, const std::string& file,
+                     const ApplyOptions& options) {
+  FileResult r;
+  r.file = file;
+  r.result = "failed";
+  absl::StatusOr<std::string> text = ReadWholeFile(file);
+  if (!text.ok()) {
+    r.status = text.status();
+    return r;
+  }
+  MarkdownOptions markdown;
+  markdown.default_zone = options.default_zone;
+  absl::StatusOr<v1::Article> article = ParseMarkdown(*text, markdown);
+  if (!article.ok()) {
+    r.status = article.status();
+    return r;
+  }
+  std::string id = ArticleId(article->name());
+  if (id.empty()) id = fs::path(file).stem().string();
+  r.name = ArticleName(id);
+
+  v1::GetArticleRequest get;
+  get.set_name(r.name);
+  get.set_show_deleted(true);
+  absl::StatusOr<v1::Article> head = client.GetArticle(get);
+  if (!head.ok() && head.status().code() != absl::StatusCode::kNotFound) {
+    r.status = head.status();
+    return r;
+  }
+
+  if (!head.ok()) {
+    if (options.expected_revision != 0) {
+      r.status = absl::NotFoundError(absl::StrCat(
+          r.name, " not found; --expected-revision ", options.expected_revision,
+          " needs an existing article"));
+      return r;
+    }
+    v1::CreateArticleRequest create;
+    *create.mutable_article() = *std::move(article);
+    create.set_article_id(id);
+    absl::StatusOr<v1::Article> created = client.CreateArticle(create);
+    if (!created.ok()) {
+      r.status = created.status();
+      return r;
+    }
+    r.result = "created";
+    r.revision = created->revision();
+    return r;
+  }
+
+  if (head->has_delete_time()) {
+    r.status = absl::NotFoundError(
+        absl::StrCat(r.name, " is deleted (revision ", head->revision(),
+                     "); run `contentctl undelete ", id, "` first"));
+    return r;
+  }
+  v1::UpdateArticleRequest update;
+  *update.mutable_article() = *std::move(article);
+  update.mutable_article()->set_name(r.name);
+  update.set_expected_revision(options.expected_revision);
+  absl::StatusOr<v1::Article> updated = client.UpdateArticle(update);
+  if (!updated.ok()) {
+    r.status = updated.status();
+    return r;
+  }
+  r.result = updated->revision() == head->revision() ? "unchanged" : "updated";
+  r.revision = updated->revision();
+  return r;
+}
+
+// `s` as a JSON string literal. UTF-8 passes through; the parser already
+// rejected invalid UTF-8 in files, and file names are shown as they are.
+std::string JsonString(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7F) {
+      out += absl::StrFormat("\\u%04x", u);
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+// The results as a JSON array of {file, name, result, revision, error}, keys
+// in that order; unknown values are null.
+std::string ResultsJson(const std::vector<FileResult>& results) {
+  if (results.empty()) return "[]\n";
+  std::string out = "[\n";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const FileResult& r = results[i];
+    absl::StrAppend(
+        &out, "  {\n    \"file\": ", JsonString(r.file),
+        ",\n    \"name\": ", r.name.empty() ? "null" : JsonString(r.name),
+        ",\n    \"result\": ", JsonString(r.result), ",\n    \"revision\": ",
+        r.revision > 0 ? absl::StrCat(r.revision) : "null",
+        ",\n    \"error\": ",
+        r.status.ok() ? "null" : JsonString(StatusText(r.status)), "\n  }",
+        i + 1 < results.size() ? ",\n" : "\n");
+  }
+  out += "]\n";
+  return out;
+}
+
+}  // namespace
+
+int Apply(Client& client, const ApplyOptions& options, Format format) {
+  absl::StatusOr<std::vector<std::string>> files = ListFiles(options.paths);
+  if (!files.ok()) {
+    std::cerr << "Error: " << StatusText(files.status()) << "\n";
+    return 1;
+  }
+  if (options.expected_revision != 0 && files->size() != 1) {
+    std::cerr << "--expected-revision: allowed with a single file only ("
+              << files->size() << " given)\n";
+    return 2;
+  }
+
+  const bool structured = format == Format::kJson || format == Format::kYaml;
+  ProgressBar bar(files->size(), files->size() > 1 && isatty(STDERR_FILENO));
+  std::vector<FileResult> results;
+  size_t created = 0, updated = 0, unchanged = 0, failed = 0;
+  bar.Show(0);
+  for (size_t i = 0; i < files->size(); ++i) {
+    const FileResult r = ApplyFile(client, (*files)[i], options);
+    bar.Clear();
+    if (!r.status.ok()) {
+      ++failed;
+      std::cout.flush();
+      std::cerr << r.file << ": error: " << StatusText(r.status) << "\n";
+    } else {
+      ++(r.result == "created"   ? created
+         : r.result == "updated" ? updated
+                                 : unchanged);
+      if (!structured) {
+        std::cout << r.name << " " << r.result << " (revision " << r.revision
+                  << ")\n";
+      }
+    }
+    if (structured) results.push_back(r);
+    std::cout.flush();
+    bar.Show(i + 1);
+  }
+  bar.Clear();
+
+  if (structured) {
+    const std::string json = ResultsJson(results);
+    if (format == Format::kJson) {
+      std::cout << json;
+    } else {
+      absl::StatusOr<std::string> yaml = JsonToYaml(json);
+      if (!yaml.ok()) {
+        std::cerr << "Error: " << StatusText(yaml.status()) << "\n";
+        return 1;
+      }
+      std::cout << *yaml;
+    }
+    std::cout.flush();
+  }
+  (structured ? std::cerr : std::cout)
+      << "applied " << files->size() << " files: " << created << " created, "
+      << updated << " updated, " << unchanged << " unchanged, " << failed
+      << " failed\n";
+  return failed > 0 ? 1 : 0;
+}
+
+}  // namespace content::cli

@@ -1,0 +1,38 @@
+// `contentctl apply`: create or update articles from Markdown files.
+#ifndef CONTENT_CLIENT_CLI_APPLY_H_
+#define CONTENT_CLIENT_CLI_APPLY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "client/cli/output.h"
+#include "content/client.h"
+
+namespace content::cli {
+
+struct ApplyOptions {
+  // Files and directories (`-f`); a directory stands for every `*.md` under
+  // it, recursively, in path order.
+  std::vector<std::string> paths;
+  // When non-zero, the head must be at this revision (one file only).
+  // Default: 0.
+  int64_t expected_revision = 0;
+  // Zone for front-matter dates written without one. Default: "UTC".
+  std::string default_zone = "UTC";
+};
+
+// Applies every file: creates the article `articles/{id}` when it does not
+// exist, otherwise updates it (an identical file leaves it unchanged). The id
+// is the front-matter `id`, else the file name without its extension.
+// Reports one line per file (or, for -o json/yaml, a list of results on
+// stdout), failures on stderr, and a summary; keeps going after a failure.
+//
+// Returns the exit code: 0 when every file applied, 1 when one failed or
+// nothing could be read, 2 for a usage error (`--expected-revision` with
+// more than one file).
+int Apply(Client& client, const ApplyOptions& options, Format format);
+
+}  // namespace content::cli
+
+#endif  // CONTENT_CLIENT_CLI_APPLY_H_

@@ -1,0 +1,484 @@
+#include "client/cli/output.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "content/markdown.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace content::cli {
+namespace {
+
+// --- UTF-8 and display width ----------------------------------------------
+
+// Decodes the UTF-8 sequence at the start of `s` into `*cp` and returns its
+// length; returns 1 and sets `*cp` to -1 for a byte that does not start a
+// valid sequence. REQUIRES: !s.empty().
+size_t DecodeUtf8(absl::string_view s, int32_t* cp) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  size_t len = 0;
+  int32_t value = 0;
+  int32_t min = 0;
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  } else if ((b0 & 0xE0) == 0xC0) {
+    len = 2, value = b0 & 0x1F, min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    len = 3, value = b0 & 0x0F, min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    len = 4, value = b0 & 0x07, min = 0x10000;
+  } else {
+    *cp = -1;
+    return 1;
+  }
+  if (s.size() < len) {
+    *cp = -1;
+    return 1;
+  }
+  for (size_t i = 1; i < len; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) {
+      *cp = -1;
+      return 1;
+    }
+    value = (value << 6) | (byte(i) & 0x3F);
+  }
+  if (value < min || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) {
+    *cp = -1;
+    return 1;
+  }
+  *cp = value;
+  return len;
+}
+
+struct Range {
+  int32_t first;
+  int32_t last;
+};
+
+bool InRanges(int32_t cp, const Range* ranges, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (cp >= ranges[i].first && cp <= ranges[i].last) return true;
+  }
+  return false;
+}
+
+// Combining marks and zero-width characters.
+constexpr Range kZeroWidth[] = {
+    {0x0300, 0x036F},   {0x0483, 0x0489}, {0x0591, 0x05BD}, {0x0610, 0x061A},
+    {0x064B, 0x065F},   {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x200B, 0x200F},
+    {0x2028, 0x202E},   {0x2060, 0x2064}, {0x20D0, 0x20FF}, {0x302A, 0x302D},
+    {0x3099, 0x309A},   {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xFEFF, 0xFEFF},
+    {0xE0100, 0xE01EF},
+};
+
+// East Asian Wide and Fullwidth blocks (Unicode EastAsianWidth W and F),
+// plus the common emoji blocks terminals draw two columns wide.
+constexpr Range kWide[] = {
+    {0x1100, 0x115F},   {0x231A, 0x231B},   {0x2329, 0x232A},
+    {0x23E9, 0x23EC},   {0x23F0, 0x23F0},   {0x23F3, 0x23F3},
+    {0x25FD, 0x25FE},   {0x2614, 0x2615},   {0x2648, 0x2653},
+    {0x26AA, 0x26AB},   {0x26BD, 0x26BE},   {0x26C4, 0x26C5},
+    {0x26CE, 0x26CE},   {0x26D4, 0x26D4},   {0x26EA, 0x26EA},
+    {0x26F2, 0x26F5},   {0x26FA, 0x26FD},   {0x2705, 0x2705},
+    {0x270A, 0x270B},   {0x2728, 0x2728},   {0x274C, 0x274C},
+    {0x2753, 0x2755},   {0x2757, 0x2757},   {0x2795, 0x2797},
+    {0x27B0, 0x27B0},   {0x27BF, 0x27BF},   {0x2B1B, 0x2B1C},
+    {0x2B50, 0x2B50},   {0x2B55, 0x2B55},   {0x2E80, 0x3029},
+    {0x302E, 0x303E},   {0x3041, 0x3098},   {0x309B, 0x33FF},
+    {0x3400, 0x4DBF},   {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},
+    {0xA960, 0xA97F},   {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},
+    {0xFE10, 0xFE19},   {0xFE30, 0xFE6F},   {0xFF00, 0xFF60},
+    {0xFFE0, 0xFFE6},   {0x16FE0, 0x16FE4}, {0x17000, 0x18CFF},
+    {0x1B000, 0x1B2FF}, {0x1F004, 0x1F004}, {0x1F0CF, 0x1F0CF},
+    {0x1F18E, 0x1F18E}, {0x1F191, 0x1F19A}, {0x1F200, 0x1F251},
+    {0x1F300, 0x1F64F}, {0x1F680, 0x1F6FF}, {0x1F7E0, 0x1F7EB},
+    {0x1F90C, 0x1F9FF}, {0x1FA70, 0x1FAFF}, {0x20000, 0x2FFFD},
+    {0x30000, 0x3FFFD},
+};
+
+int CodePointWidth(int32_t cp) {
+  if (cp < 0) return 1;
+  if (InRanges(cp, kZeroWidth, std::size(kZeroWidth))) return 0;
+  if (cp >= 0x1100 && InRanges(cp, kWide, std::size(kWide))) return 2;
+  return 1;
+}
+
+// `text` with control characters (newlines, tabs, ...) turned into spaces so
+// that a cell stays on one line.
+std::string OneLine(absl::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) c = ' ';
+  }
+  return out;
+}
+
+// --- Tables -----------------------------------------------------------------
+
+// Rows of cells written as left-aligned columns three spaces apart; the last
+// column is not padded.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) {
+    rows_.push_back(std::move(header));
+  }
+  void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+
+  void Write(std::ostream& out) const {
+    std::vector<int> widths;
+    for (const auto& row : rows_) {
+      if (widths.size() < row.size()) widths.resize(row.size(), 0);
+      for (size_t i = 0; i < row.size(); ++i) {
+        widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+      }
+    }
+    for (const auto& row : rows_) {
+      std::string line;
+      for (size_t i = 0; i < row.size(); ++i) {
+        line += row[i];
+        if (i + 1 < row.size()) {
+          line.append(widths[i] - DisplayWidth(row[i]) + 3, ' ');
+        }
+      }
+      // Empty trailing cells leave spaces behind.
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out << line << "\n";
+    }
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+constexpr int kTitleColumns = 40;
+constexpr int kTagsColumns = 40;
+constexpr size_t kHashChars = 12;
+
+bool HasTime(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() != 0 || ts.nanos() != 0;
+}
+
+// --- YAML -------------------------------------------------------------------
+
+// True when `s`, written as a plain YAML scalar, could read back as something
+// other than this string: a number, bool, null, date, or nothing.
+bool NeedsQuotes(const std::string& s) {
+  if (s.empty()) return true;
+  const std::string lower = absl::AsciiStrToLower(s);
+  static const char* const kWords[] = {"true", "false", "yes",   "no",   "on",
+                                       "off",  "y",     "n",     "null", "~",
+                                       ".inf", "-.inf", "+.inf", ".nan"};
+  for (const char* w : kWords) {
+    if (lower == w) return true;
+  }
+  const char c0 = s[0];
+  if (absl::ascii_isdigit(static_cast<unsigned char>(c0))) return true;
+  if ((c0 == '-' || c0 == '+' || c0 == '.') && s.size() > 1 &&
+      (absl::ascii_isdigit(static_cast<unsigned char>(s[1])) || s[1] == '.')) {
+    return true;
+  }
+  return false;
+}
+
+// True when `s` written as a yaml-cpp literal block (`|`) reads back as
+// exactly `s`; yaml-cpp writes neither chomping nor indentation indicators,
+// so trailing blank lines or a leading space would not survive.
+bool LiteralRoundTrips(const std::string& s) {
+  if (s.find('\n') == std::string::npos) return false;
+  for (char c : s) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7F) return false;
+  }
+  try {
+    YAML::Emitter probe;
+    probe << YAML::BeginMap << YAML::Key << "k" << YAML::Value << YAML::Literal
+          << s << YAML::EndMap;
+    return probe.good() &&
+           YAML::Load(probe.c_str())["k"].as<std::string>() == s;
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+void EmitYaml(const YAML::Node& node, YAML::Emitter& out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      if (node.size() == 0) {
+        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+        return;
+      }
+      out << YAML::BeginMap;
+      for (const auto& kv : node) {
+        out << YAML::Key;
+        EmitYaml(kv.first, out);
+        out << YAML::Value;
+        EmitYaml(kv.second, out);
+      }
+      out << YAML::EndMap;
+      return;
+    case YAML::NodeType::Sequence:
+      if (node.size() == 0) {
+        out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+        return;
+      }
+      out << YAML::BeginSeq;
+      for (const auto& item : node) EmitYaml(item, out);
+      out << YAML::EndSeq;
+      return;
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() == "?") {  // a JSON number, true or false: as written
+        out << s;
+      } else if (NeedsQuotes(s)) {
+        out << YAML::DoubleQuoted << s;
+      } else if (LiteralRoundTrips(s)) {
+        out << YAML::Literal << s;
+      } else {
+        out << s;
+      }
+      return;
+    }
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      out << YAML::Null;
+      return;
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& FormatNames() {
+  static const auto* const kNames =
+      new std::vector<std::string>{"table", "json", "yaml", "markdown"};
+  return *kNames;
+}
+
+std::optional<Format> ParseFormat(absl::string_view name) {
+  if (name == "table") return Format::kTable;
+  if (name == "json") return Format::kJson;
+  if (name == "yaml") return Format::kYaml;
+  if (name == "markdown") return Format::kMarkdown;
+  return std::nullopt;
+}
+
+std::string StatusText(const absl::Status& status) {
+  return absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
+                      status.message());
+}
+
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = false;
+  std::string json;
+  const auto status =
+      google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("JSON encoding: ", std::string(status.message())));
+  }
+  return json;
+}
+
+absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {
+  try {
+    const YAML::Node node = YAML::Load(std::string(json));
+    YAML::Emitter out;
+    out.SetIndent(2);
+    EmitYaml(node, out);
+    if (!out.good()) {
+      return absl::InternalError(
+          absl::StrCat("YAML encoding: ", out.GetLastError()));
+    }
+    std::string text = out.c_str();
+    // yaml-cpp leaves a blank line after a trailing literal block.
+    while (text.size() >= 2 && text[text.size() - 1] == '\n' &&
+           text[text.size() - 2] == '\n') {
+      text.pop_back();
+    }
+    if (text.empty() || text.back() != '\n') text += "\n";
+    return text;
+  } catch (const YAML::Exception& e) {
+    return absl::InternalError(absl::StrCat("YAML encoding: ", e.what()));
+  }
+}
+
+int DisplayWidth(absl::string_view text) {
+  int width = 0;
+  while (!text.empty()) {
+    int32_t cp;
+    const size_t n = DecodeUtf8(text, &cp);
+    width += CodePointWidth(cp);
+    text.remove_prefix(n);
+  }
+  return width;
+}
+
+std::string TruncateToWidth(absl::string_view text, int columns) {
+  if (DisplayWidth(text) <= columns) return std::string(text);
+  constexpr absl::string_view kEllipsis = "…";
+  std::string out;
+  int width = 0;
+  while (!text.empty()) {
+    int32_t cp;
+    const size_t n = DecodeUtf8(text, &cp);
+    const int w = CodePointWidth(cp);
+    if (width + w > columns - 1) break;  // keep a column for the ellipsis
+    out.append(text.data(), n);
+    width += w;
+    text.remove_prefix(n);
+  }
+  // Combining marks after the cut belong to the last character kept.
+  while (!text.empty()) {
+    int32_t cp;
+    const size_t n = DecodeUtf8(text, &cp);
+    if (CodePointWidth(cp) != 0) break;
+    out.append(text.data(), n);
+    text.remove_prefix(n);
+  }
+  out.append(kEllipsis.data(), kEllipsis.size());
+  return out;
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
+  if (!HasTime(ts)) return "";
+  const absl::Time t =
+      absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+}
+
+absl::Status Output::PrintMessage(
+    const google::protobuf::Message& message) const {
+  absl::StatusOr<std::string> json = ToJson(message);
+  if (!json.ok()) return json.status();
+  if (format_ != Format::kYaml) {
+    out_ << *json;
+    if (json->empty() || json->back() != '\n') out_ << "\n";
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> yaml = JsonToYaml(*json);
+  if (!yaml.ok()) return yaml.status();
+  out_ << *yaml;
+  return absl::OkStatus();
+}
+
+absl::Status Output::PrintArticle(const v1::Article& a) const {
+  switch (format_) {
+    case Format::kJson:
+    case Format::kYaml:
+      return PrintMessage(a);
+    case Format::kMarkdown:
+      out_ << FormatMarkdown(a);
+      return absl::OkStatus();
+    case Format::kTable:
+      break;
+  }
+  const std::string deleted =
+      HasTime(a.delete_time())
+          ? absl::StrCat("yes (", FormatTimestamp(a.delete_time()), ")")
+          : "no";
+  const std::pair<const char*, std::string> fields[] = {
+      {"Name", a.name()},
+      {"Title", OneLine(a.title())},
+      {"Revision", absl::StrCat(a.revision())},
+      {"Date", FormatTimestamp(a.date())},
+      {"Tags", OneLine(absl::StrJoin(a.tags(), ", "))},
+      {"Categories", OneLine(absl::StrJoin(a.categories(), ", "))},
+      {"Lang", OneLine(absl::StrJoin(a.lang(), ", "))},
+      {"Etag", a.etag()},
+      {"Update Time", FormatTimestamp(a.update_time())},
+      {"Deleted", deleted},
+      {"Content Hash", a.content_hash()},
+  };
+  for (const auto& [label, value] : fields) {
+    std::string line = absl::StrCat(label, ":");
+    line.resize(15, ' ');
+    line += value;
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out_ << line << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Output::PrintQuery(
+    const v1::QueryArticlesResponse& response) const {
+  switch (format_) {
+    case Format::kJson:
+    case Format::kYaml:
+      return PrintMessage(response);
+    case Format::kMarkdown:
+      PrintDocuments(response.articles());
+      HintNextPage(response.next_page_token());
+      return absl::OkStatus();
+    case Format::kTable:
+      break;
+  }
+  if (response.articles().empty()) {
+    err_ << "No articles found.\n";
+    HintNextPage(response.next_page_token());
+    return absl::OkStatus();
+  }
+  Table table({"NAME", "REV", "DATE", "TITLE", "TAGS"});
+  for (const v1::Article& a : response.articles()) {
+    std::string rev = absl::StrCat(a.revision());
+    if (HasTime(a.delete_time())) absl::StrAppend(&rev, " (deleted)");
+    table.AddRow(
+        {a.name(), rev, FormatTimestamp(a.date()),
+         TruncateToWidth(OneLine(a.title()), kTitleColumns),
+         TruncateToWidth(OneLine(absl::StrJoin(a.tags(), ",")), kTagsColumns)});
+  }
+  table.Write(out_);
+  HintNextPage(response.next_page_token());
+  return absl::OkStatus();
+}
+
+absl::Status Output::PrintHistory(
+    const v1::ListArticleRevisionsResponse& response) const {
+  switch (format_) {
+    case Format::kJson:
+    case Format::kYaml:
+      return PrintMessage(response);
+    case Format::kMarkdown:
+      PrintDocuments(response.revisions());
+      HintNextPage(response.next_page_token());
+      return absl::OkStatus();
+    case Format::kTable:
+      break;
+  }
+  Table table({"REV", "UPDATED", "STATE", "CONTENT-HASH"});
+  for (const v1::Article& a : response.revisions()) {
+    table.AddRow({absl::StrCat(a.revision()), FormatTimestamp(a.update_time()),
+                  HasTime(a.delete_time()) ? "deleted" : "live",
+                  a.content_hash().substr(0, kHashChars)});
+  }
+  table.Write(out_);
+  HintNextPage(response.next_page_token());
+  return absl::OkStatus();
+}
+
+void Output::PrintDocuments(
+    const google::protobuf::RepeatedPtrField<v1::Article>& articles) const {
+  for (int i = 0; i < articles.size(); ++i) {
+    if (i > 0) out_ << "\n";
+    std::string doc = FormatMarkdown(articles[i]);
+    if (!doc.empty() && doc.back() != '\n') doc += "\n";
+    out_ << doc;
+  }
+}
+
+void Output::HintNextPage(const std::string& token) const {
+  if (!token.empty()) err_ << "next page: --page-token " << token << "\n";
+}
+
+}  // namespace content::cli

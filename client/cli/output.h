@@ -1,0 +1,91 @@
+// Output formats of contentctl: table, proto3 JSON, YAML and Markdown.
+#ifndef CONTENT_CLIENT_CLI_OUTPUT_H_
+#define CONTENT_CLIENT_CLI_OUTPUT_H_
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "content/v1/content_service.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace content::cli {
+
+// What `-o` asks for.
+enum class Format { kTable, kJson, kYaml, kMarkdown };
+
+// The names `-o` accepts, in help order.
+const std::vector<std::string>& FormatNames();
+
+// The format called `name`; nullopt for an unknown name.
+std::optional<Format> ParseFormat(absl::string_view name);
+
+// `CODE: message`, e.g. `NOT_FOUND: articles/x not found`, with the code in
+// upper-case gRPC style.
+std::string StatusText(const absl::Status& status);
+
+// The proto3 JSON mapping of `message`: pretty-printed, camelCase names.
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message);
+
+// Block-style YAML of a JSON document. JSON strings that would read back as
+// another YAML type (`"1"`, `"true"`, a date) stay quoted; multi-line strings
+// become literal blocks where that round-trips exactly.
+absl::StatusOr<std::string> JsonToYaml(absl::string_view json);
+
+// Terminal columns that UTF-8 `text` takes: 2 for East Asian wide and
+// full-width characters, 0 for combining marks, 1 otherwise (also for each
+// byte of an invalid sequence).
+int DisplayWidth(absl::string_view text);
+
+// `text` cut to at most `columns` display columns, ending in `…` when cut.
+// Never splits a UTF-8 sequence.
+std::string TruncateToWidth(absl::string_view text, int columns);
+
+// `2025-02-10T13:05:40Z` (UTC, fractional seconds when present); "" when
+// `ts` is unset.
+std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
+
+// Writes results in one format: data to `out`, hints to `err`.
+// Not thread-safe.
+class Output {
+ public:
+  Output(Format format, std::ostream& out, std::ostream& err)
+      : format_(format), out_(out), err_(err) {}
+
+  Format format() const { return format_; }
+
+  // One article: a `Field: value` listing (table), the Article message
+  // (json, yaml) or the document (markdown).
+  absl::Status PrintArticle(const v1::Article& article) const;
+
+  // A page of a query: columns NAME REV DATE TITLE TAGS (table), the whole
+  // response (json, yaml) or the documents separated by a blank line
+  // (markdown). Table and markdown hint the next page token on `err`.
+  absl::Status PrintQuery(const v1::QueryArticlesResponse& response) const;
+
+  // A page of revisions: columns REV UPDATED STATE CONTENT-HASH (table), the
+  // whole response (json, yaml) or the documents (markdown).
+  absl::Status PrintHistory(
+      const v1::ListArticleRevisionsResponse& response) const;
+
+  // `message` as JSON or YAML. REQUIRES: format() is kJson or kYaml.
+  absl::Status PrintMessage(const google::protobuf::Message& message) const;
+
+ private:
+  void PrintDocuments(
+      const google::protobuf::RepeatedPtrField<v1::Article>& articles) const;
+  void HintNextPage(const std::string& token) const;
+
+  const Format format_;
+  std::ostream& out_;
+  std::ostream& err_;
+};
+
+}  // namespace content::cli
+
+#endif  // CONTENT_CLIENT_CLI_OUTPUT_H_

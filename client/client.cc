@@ -1,0 +1,283 @@
+#include "content/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "content/v1/content_service.grpc.pb.h"
+
+namespace content {
+namespace {
+
+constexpr std::string_view kNamePrefix = "articles/";
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      s.error_message());
+}
+
+// Retries UNAVAILABLE with backoff; the server answers UNAVAILABLE only when
+// it did not apply the call (shutting down, disk trouble), so retrying writes
+// is safe.
+std::string ServiceConfig(int max_attempts) {
+  if (max_attempts < 2) return "{}";
+  return absl::StrFormat(
+      R"({"methodConfig":[{"name":[{"service":"content.v1.ContentService"}],)"
+      R"("retryPolicy":{"maxAttempts":%d,"initialBackoff":"0.1s",)"
+      R"("maxBackoff":"2s","backoffMultiplier":2,)"
+      R"("retryableStatusCodes":["UNAVAILABLE"]}}]})",
+      max_attempts > 5 ? 5 : max_attempts);
+}
+
+}  // namespace
+
+struct WatchCanceller::State {
+  std::mutex mu;
+  bool cancelled = false;
+  grpc::ClientContext* ctx = nullptr;  // the running stream, if any
+};
+
+WatchCanceller::WatchCanceller() : state_(std::make_shared<State>()) {}
+WatchCanceller::~WatchCanceller() = default;
+
+void WatchCanceller::Cancel() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->cancelled = true;
+  if (state_->ctx != nullptr) state_->ctx->TryCancel();
+}
+
+class GrpcClient final : public Client {
+ public:
+  GrpcClient(const ClientOptions& options,
+             std::shared_ptr<grpc::Channel> channel)
+      : options_(options),
+        stub_(v1::ContentService::NewStub(std::move(channel))) {}
+
+  absl::StatusOr<v1::Article> CreateArticle(
+      const v1::CreateArticleRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::CreateArticle, request, call);
+  }
+  absl::StatusOr<v1::Article> GetArticle(const v1::GetArticleRequest& request,
+                                         const CallOptions& call) override {
+    return Call(&Stub::GetArticle, request, call);
+  }
+  absl::StatusOr<v1::Article> UpdateArticle(
+      const v1::UpdateArticleRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::UpdateArticle, request, call);
+  }
+  absl::StatusOr<v1::Article> DeleteArticle(
+      const v1::DeleteArticleRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::DeleteArticle, request, call);
+  }
+  absl::StatusOr<v1::Article> UndeleteArticle(
+      const v1::UndeleteArticleRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::UndeleteArticle, request, call);
+  }
+  absl::StatusOr<v1::ListArticleRevisionsResponse> ListArticleRevisions(
+      const v1::ListArticleRevisionsRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::ListArticleRevisions, request, call);
+  }
+  absl::StatusOr<v1::QueryArticlesResponse> QueryArticles(
+      const v1::QueryArticlesRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::QueryArticles, request, call);
+  }
+
+  absl::Status Watch(
+      v1::WatchArticlesRequest request,
+      const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,
+      WatchCanceller* canceller) override {
+    std::shared_ptr<WatchCanceller::State> state =
+        canceller != nullptr ? canceller->state_
+                             : std::make_shared<WatchCanceller::State>();
+    absl::Duration backoff = absl::Milliseconds(100);
+    while (true) {
+      grpc::ClientContext ctx;
+      AddToken(&ctx);
+      {
+        std::lock_guard<std::mutex> lock(state->mu);
+        if (state->cancelled) return absl::OkStatus();
+        state->ctx = &ctx;
+      }
+      std::unique_ptr<grpc::ClientReader<v1::WatchArticlesResponse>> reader =
+          stub_->WatchArticles(&ctx, request);
+      v1::WatchArticlesResponse event;
+      bool stopped = false;
+      while (reader->Read(&event)) {
+        backoff = absl::Milliseconds(100);
+        // Resume after this event on any reconnect.
+        request.set_start_now(false);
+        request.set_after_sequence(event.event().sequence());
+        if (!on_event(event)) {
+          stopped = true;
+          ctx.TryCancel();
+          break;
+        }
+      }
+      grpc::Status s = reader->Finish();
+      bool cancelled;
+      {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->ctx = nullptr;
+        cancelled = state->cancelled;
+      }
+      if (stopped || cancelled) return absl::OkStatus();
+      switch (s.error_code()) {
+        case grpc::StatusCode::UNAVAILABLE:
+        case grpc::StatusCode::DEADLINE_EXCEEDED:
+        case grpc::StatusCode::RESOURCE_EXHAUSTED:
+        // Not cancelled by us: the server went away mid-stream (restart).
+        case grpc::StatusCode::CANCELLED:
+        case grpc::StatusCode::OK:  // a server that ended the stream: resume
+          break;
+        default:
+          return FromGrpc(s);
+      }
+      std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));
+      backoff = std::min(backoff * 2, absl::Seconds(2));
+    }
+  }
+
+  absl::Status ImportArticles(
+      const std::function<bool(v1::ImportArticlesRequest*)>& next_batch,
+      const std::function<void(const v1::ImportArticlesResponse&)>& on_results,
+      const CallOptions& call) override {
+    grpc::ClientContext ctx;
+    AddToken(&ctx);
+    if (call.timeout > absl::ZeroDuration()) {
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoNanoseconds(call.timeout));
+    }
+    auto stream = stub_->ImportArticles(&ctx);
+    // Results are read on a second thread so batches keep flowing while the
+    // server answers earlier ones.
+    std::thread reader([&] {
+      v1::ImportArticlesResponse response;
+      while (stream->Read(&response)) on_results(response);
+    });
+    v1::ImportArticlesRequest batch;
+    while (true) {
+      batch.Clear();
+      if (!next_batch(&batch)) break;
+      if (!stream->Write(batch)) break;  // the server ended the stream
+    }
+    stream->WritesDone();
+    reader.join();
+    return FromGrpc(stream->Finish());
+  }
+
+  absl::Status ExportArticles(
+      const v1::ExportArticlesRequest& request,
+      const std::function<bool(const v1::Article&)>& on_article,
+      const CallOptions& call) override {
+    grpc::ClientContext ctx;
+    AddToken(&ctx);
+    if (call.timeout > absl::ZeroDuration()) {
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoNanoseconds(call.timeout));
+    }
+    auto reader = stub_->ExportArticles(&ctx, request);
+    v1::ExportArticlesResponse batch;
+    while (reader->Read(&batch)) {
+      for (const v1::Article& a : batch.articles()) {
+        if (!on_article(a)) {
+          ctx.TryCancel();
+          reader->Finish();
+          return absl::OkStatus();
+        }
+      }
+    }
+    return FromGrpc(reader->Finish());
+  }
+
+ private:
+  using Stub = v1::ContentService::Stub;
+
+  void AddToken(grpc::ClientContext* ctx) {
+    if (!options_.token.empty())
+      ctx->AddMetadata("authorization", "Bearer " + options_.token);
+  }
+
+  template <typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                         const Req&, Resp*),
+                            const Req& request, const CallOptions& call) {
+    grpc::ClientContext ctx;
+    const absl::Duration timeout =
+        call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     absl::ToChronoNanoseconds(timeout));
+    AddToken(&ctx);
+    Resp response;
+    grpc::Status s = (stub_.get()->*method)(&ctx, request, &response);
+    if (!s.ok()) return FromGrpc(s);
+    return response;
+  }
+
+  const ClientOptions options_;
+  std::unique_ptr<Stub> stub_;
+};
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
+    const ClientOptions& options) {
+  if (options.target.empty())
+    return absl::InvalidArgumentError("target: must be host:port");
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (options.tls_ca_pem.empty()) {
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_ca_pem;
+    ssl.pem_cert_chain = options.tls_cert_pem;
+    ssl.pem_private_key = options.tls_key_pem;
+    creds = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(ServiceConfig(options.max_attempts));
+  // Reconnect quickly after a server restart so retried calls find it.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetMaxSendMessageSize(64 << 20);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(options.target, creds, args);
+  return std::unique_ptr<Client>(new GrpcClient(options, std::move(channel)));
+}
+
+absl::StatusOr<v1::Article> Client::Get(const std::string& id,
+                                        int64_t revision) {
+  v1::GetArticleRequest request;
+  request.set_name(ArticleName(id));
+  request.set_revision(revision);
+  return GetArticle(request);
+}
+
+std::string ArticleName(std::string_view id) {
+  std::string name(kNamePrefix);
+  name.append(id);
+  return name;
+}
+
+std::string ArticleId(std::string_view name) {
+  if (name.size() <= kNamePrefix.size() ||
+      name.substr(0, kNamePrefix.size()) != kNamePrefix) {
+    return "";
+  }
+  return std::string(name.substr(kNamePrefix.size()));
+}
+
+}  // namespace content

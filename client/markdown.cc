@@ -1,0 +1,912 @@
+// Markdown codec: YAML front matter read with yaml-cpp, written by hand.
+//
+// The writer is hand-made rather than YAML::Emitter so that its output is
+// fixed byte for byte: strings always double-quoted, lists in block style
+// indented two spaces, which is the shape of the articles we import.
+
+#include "content/markdown.h"
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace content {
+namespace {
+
+using ::content::v1::Article;
+using ::content::v1::FrontMatterStyle;
+using ::google::protobuf::FieldDescriptor;
+using ::google::protobuf::Value;
+
+// Typed front-matter keys in the order FormatMarkdown writes them. Each is
+// also the name of its Article field.
+constexpr const char* kTypedKeys[] = {
+    "title", "date", "summary",   "categories", "lang",     "translations",
+    "tags",  "menu", "thumbnail", "lead",       "comments", "authorbox",
+    "pager", "toc",  "mathjax",   "sidebar",    "widgets"};
+constexpr absl::string_view kIdKey = "id";
+constexpr absl::string_view kNamePrefix = "articles/";
+constexpr absl::string_view kDateRule =
+    "is not a date (RFC 3339, \"YYYY-MM-DD HH:MM:SS\" or \"YYYY-MM-DD\")";
+
+// Guards against alias cycles and alias "bombs", which yaml-cpp happily
+// builds: params are converted recursively and would otherwise never stop.
+constexpr int kMaxDepth = 64;
+constexpr int kMaxValues = 100000;
+
+// google.protobuf.Timestamp's range: 0001-01-01 to 9999-12-31 UTC.
+constexpr int64_t kMinSeconds = -62135596800;
+constexpr int64_t kMaxSeconds = 253402300799;
+
+bool IsTypedKey(absl::string_view key) {
+  return std::find(std::begin(kTypedKeys), std::end(kTypedKeys), key) !=
+         std::end(kTypedKeys);
+}
+
+absl::Status KeyError(absl::string_view key, absl::string_view rule) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("front matter key \"", key, "\": ", rule));
+}
+
+// ---- UTF-8 ------------------------------------------------------------------
+
+// Returns the offset of the first byte that does not start a well-formed
+// UTF-8 sequence (overlongs, surrogates and values past U+10FFFF included),
+// or npos when all of `s` is valid.
+size_t InvalidUtf8Offset(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + len > s.size()) return i;
+    for (int k = 1; k < len; ++k) {
+      const unsigned char b = s[i + k];
+      const bool ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
+      if (!ok) return i;
+    }
+    i += len;
+  }
+  return absl::string_view::npos;
+}
+
+// ---- Splitting the document ----------------------------------------------
+
+struct Document {
+  bool has_front_matter = false;
+  absl::string_view yaml;
+  absl::string_view body;
+};
+
+// True when a `---` line (ended by \n, \r\n or the end) starts at `pos`;
+// `*next` is then the offset just past the line.
+bool IsDelimiterLine(absl::string_view text, size_t pos, size_t* next) {
+  absl::string_view rest = text.substr(pos);
+  if (rest.substr(0, 3) != "---") return false;
+  rest.remove_prefix(3);
+  size_t end = 0;
+  if (rest.empty()) {
+    end = 0;
+  } else if (rest[0] == '\n') {
+    end = 1;
+  } else if (rest.substr(0, 2) == "\r\n") {
+    end = 2;
+  } else {
+    return false;
+  }
+  *next = pos + 3 + end;
+  return true;
+}
+
+absl::StatusOr<Document> SplitDocument(absl::string_view text) {
+  Document doc;
+  doc.body = text;
+  // Editors on Windows like to start files with a byte-order mark; without
+  // this the front matter would silently become body text.
+  constexpr absl::string_view kBom = "\xEF\xBB\xBF";
+  size_t start = text.substr(0, 3) == kBom ? 3 : 0;
+  size_t pos;
+  if (!IsDelimiterLine(text, start, &pos)) return doc;
+  const size_t yaml_begin = pos;
+  while (pos < text.size()) {
+    size_t next;
+    if (IsDelimiterLine(text, pos, &next)) {
+      doc.has_front_matter = true;
+      doc.yaml = text.substr(yaml_begin, pos - yaml_begin);
+      doc.body = text.substr(next);
+      return doc;
+    }
+    pos = text.find('\n', pos);
+    if (pos == absl::string_view::npos) break;
+    ++pos;
+  }
+  return absl::InvalidArgumentError(
+      "front matter: no closing \"---\" line after the opening one");
+}
+
+// ---- YAML scalars ---------------------------------------------------------
+
+// Only plain (unquoted, untagged) scalars resolve to booleans and numbers;
+// yaml-cpp tags them "?".
+bool IsPlain(const YAML::Node& node) { return node.Tag() == "?"; }
+
+// YAML 1.2 core schema booleans.
+bool ParseYamlBool(absl::string_view s, bool* out) {
+  if (s == "true" || s == "True" || s == "TRUE") {
+    *out = true;
+    return true;
+  }
+  if (s == "false" || s == "False" || s == "FALSE") {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+size_t CountDigits(absl::string_view s, size_t i) {
+  size_t n = 0;
+  while (i + n < s.size() && s[i + n] >= '0' && s[i + n] <= '9') ++n;
+  return n;
+}
+
+// YAML 1.2 core schema decimal numbers: [-+]?[0-9]+ and
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?.
+bool ParseYamlNumber(absl::string_view s, double* out) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  const size_t int_digits = CountDigits(s, i);
+  i += int_digits;
+  size_t frac_digits = 0;
+  bool is_integer = true;
+  if (i < s.size() && s[i] == '.') {
+    is_integer = false;
+    frac_digits = CountDigits(s, ++i);
+    i += frac_digits;
+  }
+  if (int_digits == 0 && frac_digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    is_integer = false;
+    if (++i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    const size_t exp_digits = CountDigits(s, i);
+    if (exp_digits == 0) return false;
+    i += exp_digits;
+  }
+  if (i != s.size()) return false;
+  if (!absl::SimpleAtod(s, out) || !std::isfinite(*out)) return false;
+  // Past 2^53 a double drops digits (think numeric ids): keep such integers
+  // as text rather than change them silently.
+  return !is_integer || std::fabs(*out) <= 9007199254740992.0;
+}
+
+// ---- Dates ----------------------------------------------------------------
+
+struct DateParts {
+  absl::CivilSecond civil;
+  int32_t nanos = 0;
+  FrontMatterStyle::DateLayout layout = FrontMatterStyle::DATE_LAYOUT_DATE;
+  // RFC 3339 only: the offset as written ("" for Z) and its value.
+  std::string offset;
+  int offset_seconds = 0;
+};
+
+bool ReadDigits(absl::string_view* s, int n, int* out) {
+  if (static_cast<int>(CountDigits(*s, 0)) < n) return false;
+  int v = 0;
+  for (int i = 0; i < n; ++i) v = v * 10 + ((*s)[i] - '0');
+  s->remove_prefix(n);
+  *out = v;
+  return true;
+}
+
+bool ReadChar(absl::string_view* s, char c) {
+  if (s->empty() || s->front() != c) return false;
+  s->remove_prefix(1);
+  return true;
+}
+
+// Parses "+hh:mm" / "-hh:mm" exactly (the whole of `s`).
+bool ParseOffset(absl::string_view s, int* seconds) {
+  if (s.empty() || (s[0] != '+' && s[0] != '-')) return false;
+  const int sign = s[0] == '-' ? -1 : 1;
+  absl::string_view rest = s.substr(1);
+  int h, m;
+  if (!ReadDigits(&rest, 2, &h) || !ReadChar(&rest, ':') ||
+      !ReadDigits(&rest, 2, &m) || !rest.empty() || h > 23 || m > 59) {
+    return false;
+  }
+  *seconds = sign * (h * 3600 + m * 60);
+  return true;
+}
+
+// Reads ".d+" into nanoseconds (at most 9 digits).
+bool ReadFraction(absl::string_view* s, int32_t* nanos) {
+  if (!ReadChar(s, '.')) return true;
+  const size_t n = CountDigits(*s, 0);
+  if (n == 0 || n > 9) return false;
+  int32_t v = 0;
+  for (size_t i = 0; i < 9; ++i) v = v * 10 + (i < n ? (*s)[i] - '0' : 0);
+  s->remove_prefix(n);
+  *nanos = v;
+  return true;
+}
+
+// Parses the three accepted layouts strictly; false on anything else,
+// including impossible dates such as 2025-02-30.
+bool ParseDateParts(absl::string_view s, DateParts* out) {
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (!ReadDigits(&s, 4, &y) || !ReadChar(&s, '-') || !ReadDigits(&s, 2, &mo) ||
+      !ReadChar(&s, '-') || !ReadDigits(&s, 2, &d)) {
+    return false;
+  }
+  if (!s.empty()) {
+    const char sep = s.front();
+    if (sep != 'T' && sep != 't' && sep != ' ') return false;
+    s.remove_prefix(1);
+    if (!ReadDigits(&s, 2, &h) || !ReadChar(&s, ':') ||
+        !ReadDigits(&s, 2, &mi) || !ReadChar(&s, ':') ||
+        !ReadDigits(&s, 2, &sec)) {
+      return false;
+    }
+    if (s.empty()) {
+      // Zoneless date-time: only the space-separated layout is accepted.
+      if (sep != ' ') return false;
+      out->layout = FrontMatterStyle::DATE_LAYOUT_DATETIME;
+    } else {
+      out->layout = FrontMatterStyle::DATE_LAYOUT_RFC3339;
+      if (!ReadFraction(&s, &out->nanos)) return false;
+      if (s != "Z" && s != "z") {
+        if (!ParseOffset(s, &out->offset_seconds)) return false;
+        out->offset = std::string(s);
+      }
+    }
+  }
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return false;
+  out->civil = absl::CivilSecond(y, mo, d, h, mi, sec);
+  return out->civil.day() == d;  // CivilSecond normalizes Feb 30 to Mar 2.
+}
+
+// The zone a zoneless date is read in; "" means UTC.
+absl::Status LoadZone(const std::string& name, absl::TimeZone* tz) {
+  if (name.empty() || name == "UTC") {
+    *tz = absl::UTCTimeZone();
+    return absl::OkStatus();
+  }
+  if (!absl::LoadTimeZone(name, tz)) {
+    return KeyError("date", absl::StrCat("cannot load time zone \"", name,
+                                         "\" for a date without a zone"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadDate(const YAML::Node& node, const MarkdownOptions& options,
+                      Article* article) {
+  if (node.IsNull()) return absl::OkStatus();
+  if (!node.IsScalar()) return KeyError("date", "must be a date string");
+  const std::string& text = node.Scalar();
+  DateParts parts;
+  if (!ParseDateParts(text, &parts)) {
+    return KeyError("date", absl::StrCat("\"", text, "\" ", kDateRule));
+  }
+  FrontMatterStyle* style = article->mutable_style();
+  absl::Time t;
+  if (parts.layout == FrontMatterStyle::DATE_LAYOUT_RFC3339) {
+    t = absl::FromCivil(parts.civil, absl::UTCTimeZone()) -
+        absl::Seconds(parts.offset_seconds);
+    style->set_date_zone(parts.offset);
+  } else {
+    absl::TimeZone tz;
+    absl::Status status = LoadZone(options.default_zone, &tz);
+    if (!status.ok()) return status;
+    t = absl::FromCivil(parts.civil, tz);
+    style->set_date_zone(options.default_zone.empty() ? "UTC"
+                                                      : options.default_zone);
+  }
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  if (seconds < kMinSeconds || seconds > kMaxSeconds) {
+    return KeyError("date", absl::StrCat("\"", text,
+                                         "\" is out of range (years 0001 "
+                                         "to 9999 UTC)"));
+  }
+  article->mutable_date()->set_seconds(seconds);
+  article->mutable_date()->set_nanos(parts.nanos);
+  style->set_date_layout(parts.layout);
+  return absl::OkStatus();
+}
+
+// ---- Reading the front matter --------------------------------------------
+
+// Converts a front-matter mapping into an Article, key by key.
+class FrontMatterReader {
+ public:
+  FrontMatterReader(const MarkdownOptions& options, Article* article)
+      : options_(options), article_(article) {}
+
+  absl::Status ReadMap(const YAML::Node& map) {
+    std::set<std::string> seen;
+    for (const auto& entry : map) {
+      absl::StatusOr<std::string> key = KeyText(entry.first, &seen);
+      if (!key.ok()) return key.status();
+      article_->mutable_style()->add_key_order(*key);
+      absl::Status status = ReadKey(*key, entry.second);
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // Keys must be strings and unique; yaml-cpp keeps duplicates, and the last
+  // one silently winning would lose data.
+  static absl::StatusOr<std::string> KeyText(const YAML::Node& key,
+                                             std::set<std::string>* seen) {
+    if (!key.IsScalar()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("front matter: keys must be strings (line ",
+                       key.Mark().line + 2, ")"));
+    }
+    if (!seen->insert(key.Scalar()).second) {
+      return KeyError(key.Scalar(), "appears more than once");
+    }
+    return key.Scalar();
+  }
+
+  absl::Status ReadKey(const std::string& key, const YAML::Node& value) {
+    if (key == kIdKey) return ReadId(value);
+    if (key == "date") return ReadDate(value, options_, article_);
+    if (key == "lang" && value.IsScalar()) {
+      article_->mutable_style()->set_lang_scalar(true);
+    }
+    if (IsTypedKey(key)) return ReadTypedField(key, value);
+    Value* param = &(*article_->mutable_params()->mutable_fields())[key];
+    return ToValue(key, value, 0, param);
+  }
+
+  absl::Status ReadId(const YAML::Node& value) {
+    if (!value.IsScalar()) return KeyError(kIdKey, "must be a string");
+    article_->set_name(absl::StrCat(kNamePrefix, value.Scalar()));
+    return absl::OkStatus();
+  }
+
+  // Typed keys share their Article field's name; reflection picks the shape.
+  absl::Status ReadTypedField(const std::string& key, const YAML::Node& value) {
+    const FieldDescriptor* field = Article::descriptor()->FindFieldByName(key);
+    const google::protobuf::Reflection* refl = article_->GetReflection();
+    if (field->type() == FieldDescriptor::TYPE_BOOL) {
+      bool b;
+      if (value.IsNull()) return absl::OkStatus();  // unset: site default
+      if (!value.IsScalar() || !IsPlain(value) ||
+          !ParseYamlBool(value.Scalar(), &b)) {
+        return KeyError(key, "must be true or false");
+      }
+      refl->SetBool(article_, field, b);
+      return absl::OkStatus();
+    }
+    if (field->is_repeated()) {
+      // A lone scalar is taken as a one-element list; null as empty.
+      if (value.IsNull()) return absl::OkStatus();
+      if (value.IsScalar()) {
+        refl->AddString(article_, field, value.Scalar());
+        return absl::OkStatus();
+      }
+      if (!value.IsSequence()) {
+        return KeyError(key, "must be a list of strings");
+      }
+      for (const auto& item : value) {
+        if (!item.IsScalar()) return KeyError(key, "must be a list of strings");
+        refl->AddString(article_, field, item.Scalar());
+      }
+      return absl::OkStatus();
+    }
+    if (value.IsNull()) return absl::OkStatus();  // `menu:` reads as ""
+    if (!value.IsScalar()) return KeyError(key, "must be a string");
+    refl->SetString(article_, field, value.Scalar());
+    return absl::OkStatus();
+  }
+
+  // Any other key keeps its YAML shape as a Struct value. `key` is the
+  // top-level key, named in errors.
+  absl::Status ToValue(const std::string& key, const YAML::Node& node,
+                       int depth, Value* out) {
+    if (++values_ > kMaxValues) {
+      return KeyError(key,
+                      absl::StrCat("holds more than ", kMaxValues, " values"));
+    }
+    if (depth > kMaxDepth) {
+      return KeyError(key,
+                      absl::StrCat("is nested more than ", kMaxDepth, " deep"));
+    }
+    switch (node.Type()) {
+      case YAML::NodeType::Scalar:
+        ScalarToValue(node, out);
+        return absl::OkStatus();
+      case YAML::NodeType::Sequence: {
+        google::protobuf::ListValue* list = out->mutable_list_value();
+        for (const auto& item : node) {
+          absl::Status s = ToValue(key, item, depth + 1, list->add_values());
+          if (!s.ok()) return s;
+        }
+        return absl::OkStatus();
+      }
+      case YAML::NodeType::Map: {
+        auto* fields = out->mutable_struct_value()->mutable_fields();
+        std::set<std::string> seen;
+        for (const auto& entry : node) {
+          absl::StatusOr<std::string> sub = KeyText(entry.first, &seen);
+          if (!sub.ok()) return sub.status();
+          absl::Status s =
+              ToValue(key, entry.second, depth + 1, &(*fields)[*sub]);
+          if (!s.ok()) return s;
+        }
+        return absl::OkStatus();
+      }
+      default:
+        out->set_null_value(google::protobuf::NULL_VALUE);
+        return absl::OkStatus();
+    }
+  }
+
+  static void ScalarToValue(const YAML::Node& node, Value* out) {
+    const std::string& text = node.Scalar();
+    bool b;
+    double d;
+    if (IsPlain(node) && ParseYamlBool(text, &b)) {
+      out->set_bool_value(b);
+    } else if (IsPlain(node) && ParseYamlNumber(text, &d)) {
+      out->set_number_value(d);
+    } else {
+      out->set_string_value(text);
+    }
+  }
+
+  const MarkdownOptions& options_;
+  Article* article_;
+  int values_ = 0;
+};
+
+std::string YamlError(const YAML::Exception& e) {
+  if (e.mark.is_null()) {
+    return absl::StrCat("front matter: invalid YAML: ", e.msg);
+  }
+  // yaml-cpp counts from 0 within the front matter; the opening `---` is
+  // line 1 of the document.
+  return absl::StrFormat("front matter: invalid YAML at line %d, column %d: %s",
+                         e.mark.line + 2, e.mark.column + 1, e.msg);
+}
+
+// Ignores parser events; used only to count documents.
+class IgnoreEvents : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// True when `yaml` holds more than one document (a `...` line, or a stray
+// token that ends the first). Stops at two: yaml-cpp 0.7's LoadAll loops,
+// allocating without end, on input such as a top-level ",".
+bool HasSecondDocument(const std::string& yaml) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  IgnoreEvents events;
+  parser.HandleNextDocument(events);
+  return parser.HandleNextDocument(events);
+}
+
+absl::Status ReadFrontMatter(absl::string_view yaml,
+                             const MarkdownOptions& options, Article* article) {
+  try {
+    const std::string text(yaml);
+    if (HasSecondDocument(text)) {
+      return absl::InvalidArgumentError(
+          "front matter: must be a single YAML document");
+    }
+    const YAML::Node root = YAML::Load(text);
+    if (root.IsNull()) return absl::OkStatus();
+    if (!root.IsMap()) {
+      return absl::InvalidArgumentError(
+          "front matter: must be a mapping of keys to values");
+    }
+    return FrontMatterReader(options, article).ReadMap(root);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(YamlError(e));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("front matter: cannot be read: ", e.what()));
+  }
+}
+
+// ---- Writing --------------------------------------------------------------
+
+// Appends `s` as a YAML double-quoted scalar. Non-printable characters
+// (C0, DEL, C1) and characters some YAML readers take as line breaks or
+// drop (U+2028, U+2029, U+FEFF) are escaped; other UTF-8 is written raw.
+void AppendQuoted(absl::string_view s, std::string* out) {
+  out->push_back('"');
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = s[i];
+    const unsigned char c1 = i + 1 < s.size() ? s[i + 1] : 0;
+    const unsigned char c2 = i + 2 < s.size() ? s[i + 2] : 0;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        continue;
+      case '\\':
+        out->append("\\\\");
+        continue;
+      case '\n':
+        out->append("\\n");
+        continue;
+      case '\t':
+        out->append("\\t");
+        continue;
+      case '\r':
+        out->append("\\r");
+        continue;
+    }
+    if (c < 0x20 || c == 0x7F) {
+      absl::StrAppendFormat(out, "\\x%02X", c);
+    } else if (c == 0xC2 && c1 >= 0x80 && c1 <= 0x9F) {
+      absl::StrAppendFormat(out, "\\x%02X", c1);
+      i += 1;
+    } else if (c == 0xE2 && c1 == 0x80 && (c2 == 0xA8 || c2 == 0xA9)) {
+      absl::StrAppendFormat(out, "\\u%04X", 0x2000 + (c2 - 0x80));
+      i += 2;
+    } else if (c == 0xEF && c1 == 0xBB && c2 == 0xBF) {
+      out->append("\\uFEFF");
+      i += 2;
+    } else {
+      out->push_back(static_cast<char>(c));
+    }
+  }
+  out->push_back('"');
+}
+
+// True for keys that can be written unquoted: [A-Za-z0-9_][A-Za-z0-9_.-]*,
+// except the words YAML reads as null.
+bool IsPlainKey(absl::string_view key) {
+  if (key.empty() || key[0] == '-' || key[0] == '.') return false;
+  if (key == "null" || key == "Null" || key == "NULL") return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+  });
+}
+
+void AppendKey(absl::string_view key, std::string* out) {
+  if (IsPlainKey(key)) {
+    out->append(key.data(), key.size());
+  } else {
+    AppendQuoted(key, out);
+  }
+}
+
+// Shortest text that reads back as the same double; integers without ".0".
+// Large integers get an exponent: bare digits past 2^53 read back as text.
+std::string FormatNumber(double d) {
+  if (std::isnan(d)) return ".nan";
+  if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
+  const bool integral = d == std::trunc(d);
+  if (integral && std::fabs(d) < 1e15) return absl::StrFormat("%.0f", d);
+  for (int precision = 1; precision < 17; ++precision) {
+    std::string s = integral ? absl::StrFormat("%.*e", precision - 1, d)
+                             : absl::StrFormat("%.*g", precision, d);
+    double back;
+    if (absl::SimpleAtod(s, &back) && back == d) return s;
+  }
+  return absl::StrFormat("%.16e", d);
+}
+
+bool IsNonEmptyCollection(const Value& v) {
+  return (v.has_struct_value() && v.struct_value().fields_size() > 0) ||
+         (v.has_list_value() && v.list_value().values_size() > 0);
+}
+
+// Writes a scalar or an empty collection on the current line.
+void AppendInlineValue(const Value& v, std::string* out) {
+  switch (v.kind_case()) {
+    case Value::kNumberValue:
+      out->append(FormatNumber(v.number_value()));
+      break;
+    case Value::kStringValue:
+      AppendQuoted(v.string_value(), out);
+      break;
+    case Value::kBoolValue:
+      out->append(v.bool_value() ? "true" : "false");
+      break;
+    case Value::kStructValue:
+      out->append("{}");
+      break;
+    case Value::kListValue:
+      out->append("[]");
+      break;
+    default:
+      out->append("null");
+  }
+}
+
+std::vector<std::string> SortedKeys(const google::protobuf::Struct& s) {
+  std::vector<std::string> keys;
+  for (const auto& [key, unused] : s.fields()) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+void AppendBlock(const Value& v, int indent, std::string* out);
+
+// `key: value`, or `key:` followed by an indented block.
+void AppendEntry(absl::string_view key, const Value& v, int indent,
+                 std::string* out) {
+  out->append(indent, ' ');
+  AppendKey(key, out);
+  out->push_back(':');
+  if (IsNonEmptyCollection(v)) {
+    out->push_back('\n');
+    AppendBlock(v, indent + 2, out);
+  } else {
+    out->push_back(' ');
+    AppendInlineValue(v, out);
+    out->push_back('\n');
+  }
+}
+
+// Writes a non-empty map or list, every line indented `indent` spaces. A
+// collection inside a list starts on the `- ` line, YAML's compact form.
+void AppendBlock(const Value& v, int indent, std::string* out) {
+  if (v.has_struct_value()) {
+    const auto& fields = v.struct_value().fields();
+    for (const std::string& key : SortedKeys(v.struct_value())) {
+      AppendEntry(key, fields.at(key), indent, out);
+    }
+    return;
+  }
+  for (const Value& item : v.list_value().values()) {
+    out->append(indent, ' ');
+    out->append("- ");
+    if (IsNonEmptyCollection(item)) {
+      std::string child;
+      AppendBlock(item, indent + 2, &child);
+      out->append(child, indent + 2, std::string::npos);
+    } else {
+      AppendInlineValue(item, out);
+      out->push_back('\n');
+    }
+  }
+}
+
+void AppendStringList(absl::string_view key, const std::vector<std::string>& v,
+                      std::string* out) {
+  AppendKey(key, out);
+  if (v.empty()) {
+    out->append(": []\n");
+    return;
+  }
+  out->append(":\n");
+  for (const std::string& item : v) {
+    out->append("  - ");
+    AppendQuoted(item, out);
+    out->push_back('\n');
+  }
+}
+
+// Zone and offset text in which a date is written.
+struct WriteZone {
+  absl::TimeZone tz = absl::UTCTimeZone();
+  std::string offset;  // fixed RFC 3339 suffix; empty: from tz at the time
+};
+
+WriteZone ZoneForWriting(const std::string& name) {
+  WriteZone zone;
+  int seconds;
+  if (ParseOffset(name, &seconds)) {
+    zone.tz = absl::FixedTimeZone(seconds);
+    zone.offset = name;  // as read, so "-00:00" stays "-00:00"
+  } else if (name.empty() || name == "UTC") {
+    zone.offset = "Z";
+  } else if (!absl::LoadTimeZone(name, &zone.tz)) {
+    // FormatMarkdown cannot fail: an unknown zone is written as UTC.
+    zone.tz = absl::UTCTimeZone();
+    zone.offset = "Z";
+  }
+  return zone;
+}
+
+// Writes the date in its layout. A layout that cannot hold the value (a DATE
+// that is not midnight, a DATETIME with fractional seconds) is widened so that
+// no information is lost.
+std::string FormatDate(const Article& article) {
+  const FrontMatterStyle& style = article.style();
+  const WriteZone zone = ZoneForWriting(style.date_zone());
+  const absl::Time t = absl::FromUnixSeconds(article.date().seconds()) +
+                       absl::Nanoseconds(article.date().nanos());
+  const absl::CivilSecond cs = absl::ToCivilSecond(t, zone.tz);
+  const int32_t nanos = article.date().nanos();
+  auto layout = style.date_layout();
+  if (layout == FrontMatterStyle::DATE_LAYOUT_DATE &&
+      (nanos != 0 || cs != absl::CivilSecond(absl::CivilDay(cs)))) {
+    layout = FrontMatterStyle::DATE_LAYOUT_DATETIME;
+  }
+  if (layout != FrontMatterStyle::DATE_LAYOUT_DATE &&
+      layout != FrontMatterStyle::DATE_LAYOUT_DATETIME) {
+    layout = FrontMatterStyle::DATE_LAYOUT_RFC3339;
+  }
+  if (layout == FrontMatterStyle::DATE_LAYOUT_DATETIME && nanos != 0) {
+    layout = FrontMatterStyle::DATE_LAYOUT_RFC3339;
+  }
+  std::string out =
+      absl::StrFormat("%04d-%02d-%02d", cs.year(), cs.month(), cs.day());
+  if (layout == FrontMatterStyle::DATE_LAYOUT_DATE) return out;
+  absl::StrAppendFormat(
+      &out, "%c%02d:%02d:%02d",
+      layout == FrontMatterStyle::DATE_LAYOUT_DATETIME ? ' ' : 'T', cs.hour(),
+      cs.minute(), cs.second());
+  if (layout == FrontMatterStyle::DATE_LAYOUT_DATETIME) return out;
+  if (nanos != 0) {
+    std::string frac = absl::StrFormat("%09d", nanos);
+    frac.erase(frac.find_last_not_of('0') + 1);
+    absl::StrAppend(&out, ".", frac);
+  }
+  if (!zone.offset.empty()) return absl::StrCat(out, zone.offset);
+  const int offset = zone.tz.At(t).offset;
+  if (offset == 0) return absl::StrCat(out, "Z");
+  const int abs_offset = std::abs(offset);
+  absl::StrAppendFormat(&out, "%c%02d:%02d", offset < 0 ? '-' : '+',
+                        abs_offset / 3600, abs_offset / 60 % 60);
+  return out;
+}
+
+// Writes one typed key. `always` writes empty strings and lists too (a key
+// the document had); otherwise only fields with a value are written. Returns
+// whether anything was written.
+bool AppendTypedKey(const Article& article, const std::string& key, bool always,
+                    std::string* out) {
+  if (key == "date") {
+    if (!article.has_date()) return false;
+    absl::StrAppend(out, "date: ");
+    AppendQuoted(FormatDate(article), out);
+    out->push_back('\n');
+    return true;
+  }
+  const FieldDescriptor* field = Article::descriptor()->FindFieldByName(key);
+  const google::protobuf::Reflection* refl = article.GetReflection();
+  if (field->type() == FieldDescriptor::TYPE_BOOL) {
+    if (!refl->HasField(article, field)) return false;
+    absl::StrAppend(out, key,
+                    refl->GetBool(article, field) ? ": true\n" : ": false\n");
+    return true;
+  }
+  if (field->is_repeated()) {
+    const auto ref = refl->GetRepeatedFieldRef<std::string>(article, field);
+    const std::vector<std::string> list(ref.begin(), ref.end());
+    if (list.empty() && !always) return false;
+    if (key == "lang" && article.style().lang_scalar() && list.size() == 1) {
+      out->append("lang: ");
+      AppendQuoted(list[0], out);
+      out->push_back('\n');
+      return true;
+    }
+    AppendStringList(key, list, out);
+    return true;
+  }
+  const std::string value = refl->GetString(article, field);
+  if (value.empty() && !always) return false;
+  absl::StrAppend(out, key, ": ");
+  AppendQuoted(value, out);
+  out->push_back('\n');
+  return true;
+}
+
+// Writes a key named in style.key_order, if the article has it.
+bool AppendOrderedKey(const Article& article, const std::string& key,
+                      std::string* out) {
+  if (key == kIdKey) {
+    if (article.name().empty()) return false;
+    absl::string_view id = article.name();
+    if (id.substr(0, kNamePrefix.size()) == kNamePrefix) {
+      id.remove_prefix(kNamePrefix.size());
+    }
+    out->append("id: ");
+    AppendQuoted(id, out);
+    out->push_back('\n');
+    return true;
+  }
+  if (IsTypedKey(key)) return AppendTypedKey(article, key, true, out);
+  const auto& fields = article.params().fields();
+  auto it = fields.find(key);
+  if (it == fields.end()) return false;
+  AppendEntry(key, it->second, 0, out);
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Article> ParseMarkdown(std::string_view input,
+                                          const MarkdownOptions& options) {
+  // Debian's Abseil has its own string_view type.
+  const absl::string_view text(input.data(), input.size());
+  const size_t bad = InvalidUtf8Offset(text);
+  if (bad != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("document is not valid UTF-8 (byte offset ", bad, ")"));
+  }
+  absl::StatusOr<Document> doc = SplitDocument(text);
+  if (!doc.ok()) return doc.status();
+  v1::Article article;
+  article.set_body(std::string(doc->body));
+  if (doc->has_front_matter) {
+    absl::Status status = ReadFrontMatter(doc->yaml, options, &article);
+    if (!status.ok()) return status;
+  }
+  return article;
+}
+
+std::string FormatMarkdown(const v1::Article& article) {
+  std::string out = "---\n";
+  std::set<std::string> written;
+  for (const std::string& key : article.style().key_order()) {
+    if (written.count(key) == 0 && AppendOrderedKey(article, key, &out)) {
+      written.insert(key);
+    }
+  }
+  for (const char* key : kTypedKeys) {
+    if (written.count(key) == 0) AppendTypedKey(article, key, false, &out);
+  }
+  const auto& fields = article.params().fields();
+  for (const std::string& key : SortedKeys(article.params())) {
+    // A params key that shadows a typed key or `id` cannot be written
+    // without clashing; the server rejects such articles.
+    if (written.count(key) > 0 || IsTypedKey(key) || key == kIdKey) continue;
+    AppendEntry(key, fields.at(key), 0, &out);
+  }
+  out.append("---\n");
+  out.append(article.body());
+  return out;
+}
+
+}  // namespace content

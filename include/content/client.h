@@ -1,0 +1,130 @@
+// C++ client for contentd.
+#ifndef CONTENT_CLIENT_H_
+#define CONTENT_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "content/v1/content_service.pb.h"
+
+namespace content {
+
+// Options for Client::Connect.
+struct ClientOptions {
+  // Server address, `host:port`. Default: "127.0.0.1:7070".
+  std::string target = "127.0.0.1:7070";
+  // Deadline for each call unless CallOptions says otherwise. Default: 10 s.
+  absl::Duration timeout = absl::Seconds(10);
+  // Attempts per call for UNAVAILABLE (gRPC retry policy); 1 disables
+  // retries. Default: 4.
+  int max_attempts = 4;
+  // Bearer token sent in `authorization` metadata when non-empty.
+  // Default: none.
+  std::string token;
+  // PEM CA bundle; when non-empty the channel uses TLS. Default: plaintext.
+  std::string tls_ca_pem;
+  // PEM client certificate and key for mutual TLS. Default: none.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+};
+
+// Per-call settings.
+struct CallOptions {
+  // Overrides ClientOptions::timeout when positive. Default: unset.
+  absl::Duration timeout = absl::ZeroDuration();
+};
+
+// Lets another thread stop a running Client::Watch. Thread-safe.
+class WatchCanceller {
+ public:
+  WatchCanceller();
+  ~WatchCanceller();
+  // Makes Watch return OK as soon as possible (now, or when it starts).
+  void Cancel();
+
+ private:
+  friend class GrpcClient;
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// A connection to contentd. One method per RPC; each returns the server's
+// status unchanged (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ...) or
+// DEADLINE_EXCEEDED/UNAVAILABLE for transport trouble.
+//
+// Thread-safe: one Client may be shared by any number of threads.
+class Client {
+ public:
+  // Creates a client. The channel connects lazily: an unreachable server
+  // shows as UNAVAILABLE on the first call, not here. INVALID_ARGUMENT for an
+  // empty target.
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(
+      const ClientOptions& options);
+
+  virtual ~Client() = default;
+
+  virtual absl::StatusOr<v1::Article> CreateArticle(
+      const v1::CreateArticleRequest& request,
+      const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::Article> GetArticle(
+      const v1::GetArticleRequest& request, const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::Article> UpdateArticle(
+      const v1::UpdateArticleRequest& request,
+      const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::Article> DeleteArticle(
+      const v1::DeleteArticleRequest& request,
+      const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::Article> UndeleteArticle(
+      const v1::UndeleteArticleRequest& request,
+      const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::ListArticleRevisionsResponse> ListArticleRevisions(
+      const v1::ListArticleRevisionsRequest& request,
+      const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::QueryArticlesResponse> QueryArticles(
+      const v1::QueryArticlesRequest& request,
+      const CallOptions& call = {}) = 0;
+
+  // Streams change events to `on_event`, in sequence order, until it returns
+  // false or `canceller` is cancelled (then OK). Reconnects by itself after
+  // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (a stall cut-off),
+  // CANCELLED not asked for here, or a server restart, resuming after the last
+  // event delivered, so `on_event` sees each event exactly once. Returns
+  // OUT_OF_RANGE when the server no longer has the events needed to resume
+  // (resync and watch again), or the first non-retryable error.
+  // `request.after_sequence`/`start_now` set the start. No deadline applies.
+  virtual absl::Status Watch(
+      v1::WatchArticlesRequest request,
+      const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,
+      WatchCanceller* canceller = nullptr) = 0;
+
+  // Streams batches from `next_batch` (false when there are no more) and
+  // hands each batch's results to `on_results`, in order, while later
+  // batches are in flight. The first stream error is returned. Deadline:
+  // `call.timeout` for the whole import if positive, else none.
+  virtual absl::Status ImportArticles(
+      const std::function<bool(v1::ImportArticlesRequest*)>& next_batch,
+      const std::function<void(const v1::ImportArticlesResponse&)>& on_results,
+      const CallOptions& call = {}) = 0;
+
+  // Streams every article `request` selects to `on_article` (stop early by
+  // returning false). Deadline as for ImportArticles.
+  virtual absl::Status ExportArticles(
+      const v1::ExportArticlesRequest& request,
+      const std::function<bool(const v1::Article&)>& on_article,
+      const CallOptions& call = {}) = 0;
+
+  // Convenience: the head of `articles/{id}` (or `revision` when non-zero).
+  absl::StatusOr<v1::Article> Get(const std::string& id, int64_t revision = 0);
+};
+
+// `articles/{id}` for an id, and the id of such a name ("" if malformed).
+std::string ArticleName(std::string_view id);
+std::string ArticleId(std::string_view name);
+
+}  // namespace content
+
+#endif  // CONTENT_CLIENT_H_

@@ -1,0 +1,44 @@
+// Markdown codec: articles as Markdown with YAML front matter.
+//
+// The codec is part of the SDK so that contentctl and embedding services read
+// and write the same files; the server only ever sees structured Articles.
+#ifndef CONTENT_MARKDOWN_H_
+#define CONTENT_MARKDOWN_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "content/v1/article.pb.h"
+
+namespace content {
+
+// Options for ParseMarkdown.
+struct MarkdownOptions {
+  // Zone assumed for dates written without one (`2025-02-08 19:34:12`,
+  // `2025-02-08`): an IANA name such as `Asia/Shanghai`, or `UTC`.
+  // Default: "UTC".
+  std::string default_zone = "UTC";
+};
+
+// Parses a document of the form `---\n<YAML>\n---\n<body>` into an Article.
+// A document without front matter is all body. Typed keys (title, date,
+// summary, categories, lang, translations, tags, menu, thumbnail, lead,
+// comments, authorbox, pager, toc, mathjax, sidebar, widgets) fill the typed
+// fields; `id` sets `name` to `articles/{id}`; any other key goes to `params`.
+// `lang` may be a string or a list; `date` may be RFC 3339,
+// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`. How the front matter was written is
+// kept in `style` so FormatMarkdown writes it back the same way.
+//
+// Returns INVALID_ARGUMENT naming the key and the rule on malformed YAML, a
+// value of the wrong type, a bad date, or text that is not valid UTF-8.
+absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
+                                          const MarkdownOptions& options = {});
+
+// Writes an Article as Markdown with YAML front matter. Server-set fields are
+// not written. ParseMarkdown(FormatMarkdown(a)) has the same content as `a`.
+std::string FormatMarkdown(const v1::Article& article);
+
+}  // namespace content
+
+#endif  // CONTENT_MARKDOWN_H_

@@ -1,0 +1,175 @@
+#include "server/config.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "yaml-cpp/yaml.h"
+
+namespace content {
+namespace {
+
+absl::Status Bad(const std::string& key, const std::string& rule) {
+  return absl::InvalidArgumentError(absl::StrCat("config ", key, ": ", rule));
+}
+
+template <typename T>
+absl::Status Read(const YAML::Node& node, const std::string& key, T* out) {
+  try {
+    *out = node.as<T>();
+  } catch (const YAML::Exception&) {
+    return Bad(key, "has the wrong type");
+  }
+  return absl::OkStatus();
+}
+
+// A positive integer no larger than `max`, so that narrowing it to the
+// option's type cannot wrap.
+absl::Status ReadPositive(const YAML::Node& node, const std::string& key,
+                          int64_t* out,
+                          int64_t max = std::numeric_limits<int>::max()) {
+  absl::Status s = Read(node, key, out);
+  if (!s.ok()) return s;
+  if (*out <= 0) return Bad(key, "must be positive");
+  if (*out > max) return Bad(key, absl::StrCat("must be at most ", max));
+  return absl::OkStatus();
+}
+
+// A mapping key as a string; keys that are not scalars are an error.
+absl::Status KeyOf(const YAML::Node& node, const std::string& parent,
+                   std::string* key) {
+  if (!node.IsScalar()) {
+    return Bad(parent.empty() ? "(top level)" : parent,
+               "keys must be plain strings");
+  }
+  *key = node.Scalar();
+  return absl::OkStatus();
+}
+
+absl::Status ApplyLimits(const YAML::Node& limits, ServerConfig* c) {
+  constexpr const char* kKnown[] = {"max_article_bytes", "max_tags",
+                                    "max_term_bytes",    "max_title_bytes",
+                                    "default_page_size", "max_page_size"};
+  service::Limits& l = c->service.limits;
+  for (const auto& kv : limits) {
+    std::string key;
+    absl::Status s = KeyOf(kv.first, "limits", &key);
+    if (!s.ok()) return s;
+    const std::string full = "limits." + key;
+    // Unknown keys first, so a typo is reported as one whatever its value.
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) ==
+        std::end(kKnown)) {
+      return Bad(full, "unknown key");
+    }
+    int64_t v = 0;
+    s = ReadPositive(kv.second, full, &v,
+                     key == "max_article_bytes"
+                         ? std::numeric_limits<int64_t>::max()
+                         : std::numeric_limits<int>::max());
+    if (!s.ok()) return s;
+    if (key == "max_article_bytes") {
+      l.max_article_bytes = v;
+    } else if (key == "max_tags") {
+      l.max_list_entries = static_cast<int>(v);
+    } else if (key == "max_term_bytes") {
+      l.max_term_bytes = static_cast<int>(v);
+    } else if (key == "max_title_bytes") {
+      l.max_title_bytes = static_cast<int>(v);
+    } else if (key == "default_page_size") {
+      l.default_page_size = static_cast<int>(v);
+    } else if (key == "max_page_size") {
+      l.max_page_size = static_cast<int>(v);
+    } else {
+      return Bad(full, "unknown key");
+    }
+  }
+  if (l.default_page_size > l.max_page_size)
+    return Bad("limits.default_page_size", "must not exceed max_page_size");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: invalid YAML: ", e.what()));
+  }
+  if (root.IsNull()) return absl::OkStatus();
+  if (!root.IsMap()) return Bad("(top level)", "must be a mapping");
+  for (const auto& kv : root) {
+    std::string key;
+    absl::Status s = KeyOf(kv.first, "", &key);
+    if (!s.ok()) return s;
+    const YAML::Node& v = kv.second;
+    if (key == "listen") {
+      s = Read(v, key, &c->listen);
+    } else if (key == "data_dir") {
+      s = Read(v, key, &c->store.data_dir);
+    } else if (key == "sync") {
+      s = Read(v, key, &c->store.sync);
+    } else if (key == "block_cache_mb") {
+      int64_t mb = 0;
+      s = ReadPositive(v, key, &mb,
+                       static_cast<int64_t>(std::min<uint64_t>(
+                           std::numeric_limits<size_t>::max() >> 20,
+                           std::numeric_limits<int64_t>::max())));
+      if (s.ok()) c->store.block_cache_bytes = static_cast<size_t>(mb) << 20;
+    } else if (key == "write_threads") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n);
+      if (s.ok()) c->service.write_threads = static_cast<int>(n);
+    } else if (key == "shutdown_grace_seconds") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n, std::numeric_limits<int64_t>::max());
+      if (s.ok()) c->shutdown_grace = absl::Seconds(n);
+    } else if (key == "watch_stall_timeout_ms") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n);
+      c->service.watch.stall_timeout = absl::Milliseconds(n);
+    } else if (key == "changelog_retain_events") {
+      s = Read(v, key, &c->changelog_retain_events);
+      if (s.ok() && c->changelog_retain_events < 0)
+        s = Bad(key, "must not be negative");
+    } else if (key == "changelog_retain_hours") {
+      int64_t n = 0;
+      s = Read(v, key, &n);
+      if (s.ok() && n < 0) s = Bad(key, "must not be negative");
+      c->changelog_retain_age = absl::Hours(n);
+    } else if (key == "retention_interval_ms") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n);
+      c->retention_interval = absl::Milliseconds(n);
+    } else if (key == "limits") {
+      if (!v.IsMap()) return Bad(key, "must be a mapping");
+      s = ApplyLimits(v, c);
+    } else {
+      return Bad(key, "unknown key");
+    }
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("config: cannot read ", path));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  absl::Status s = LoadConfigText(ss.str(), c);
+  if (!s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace content

@@ -1,0 +1,234 @@
+#include "server/query/stream.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "server/store/keys.h"
+
+namespace content::query {
+
+int Compare(const Cursor& a, const Cursor& b, bool reverse) {
+  int c = 0;
+  if (a.date_key != b.date_key) {
+    c = a.date_key < b.date_key ? -1 : 1;
+  } else {
+    c = a.id.compare(b.id);
+    c = c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  return reverse ? -c : c;
+}
+
+namespace {
+
+class TermStream : public Stream {
+ public:
+  TermStream(const store::ReadView& view, std::string prefix,
+             DateKeyRange range, bool reverse)
+      : prefix_(std::move(prefix)),
+        reverse_(reverse),
+        count_(view.Count(prefix_)) {
+    std::string lower = store::PostingKey(prefix_, range.lo, "");
+    std::string upper = range.hi == 0
+                            ? store::PrefixSuccessor(prefix_)
+                            : store::PostingKey(prefix_, range.hi, "");
+    it_ = view.Postings(std::move(lower), std::move(upper));
+    if (reverse_) {
+      it_->SeekToLast();
+    } else {
+      it_->SeekToFirst();
+    }
+    Load();
+  }
+
+  bool Valid() const override { return valid_; }
+  const Cursor& cursor() const override { return cursor_; }
+  int64_t revision() const override { return revision_; }
+  void Next() override {
+    if (reverse_) {
+      it_->Prev();
+    } else {
+      it_->Next();
+    }
+    Load();
+  }
+  void Seek(const Cursor& target) override {
+    if (!valid_ || Compare(cursor_, target, reverse_) >= 0) return;
+    // A RocksDB Seek re-positions every memtable and level iterator; in a
+    // dense intersection the target is usually a step or two ahead, and a
+    // few Next calls are much cheaper than that (leapfrog's galloping).
+    for (int step = 0; step < kStepsBeforeSeek; ++step) {
+      Next();
+      if (!valid_ || Compare(cursor_, target, reverse_) >= 0) return;
+    }
+    const std::string key =
+        store::PostingKey(prefix_, target.date_key, target.id);
+    if (reverse_) {
+      it_->SeekForPrev(key);
+    } else {
+      it_->Seek(key);
+    }
+    Load();
+  }
+  absl::Status status() const override { return it_->status(); }
+  int64_t EstimatedSize() const override { return count_; }
+
+ private:
+  void Load() {
+    valid_ = it_->Valid();
+    if (!valid_) return;
+    absl::string_view id;
+    if (!store::ParsePostingKey(it_->key(), prefix_.size(), &cursor_.date_key,
+                                &id) ||
+        it_->value().size() != 8) {
+      valid_ = false;  // A foreign key inside our bounds: stop, not crash.
+      return;
+    }
+    cursor_.id.assign(id.data(), id.size());
+    revision_ = static_cast<int64_t>(store::ReadBigEndian64(it_->value()));
+  }
+
+  static constexpr int kStepsBeforeSeek = 4;
+
+  const std::string prefix_;
+  const bool reverse_;
+  const int64_t count_;
+  std::unique_ptr<store::KvIterator> it_;
+  bool valid_ = false;
+  Cursor cursor_;
+  int64_t revision_ = 0;
+};
+
+class AndStream : public Stream {
+ public:
+  AndStream(std::vector<std::unique_ptr<Stream>> children, bool reverse)
+      : children_(std::move(children)), reverse_(reverse) {
+    // Most selective first: it leads the leapfrog and fails fastest.
+    std::sort(children_.begin(), children_.end(),
+              [](const auto& a, const auto& b) {
+                return a->EstimatedSize() < b->EstimatedSize();
+              });
+    Align();
+  }
+  bool Valid() const override { return valid_; }
+  const Cursor& cursor() const override { return children_[0]->cursor(); }
+  int64_t revision() const override { return children_[0]->revision(); }
+  void Next() override {
+    children_[0]->Next();
+    Align();
+  }
+  void Seek(const Cursor& target) override {
+    if (!valid_) return;
+    children_[0]->Seek(target);
+    Align();
+  }
+  absl::Status status() const override {
+    for (const auto& c : children_) {
+      if (!c->status().ok()) return c->status();
+    }
+    return absl::OkStatus();
+  }
+  int64_t EstimatedSize() const override {
+    return children_[0]->EstimatedSize();
+  }
+
+ private:
+  // Leapfrog: seek every stream to the furthest one until all agree.
+  void Align() {
+    valid_ = false;
+    while (true) {
+      if (!children_[0]->Valid()) return;
+      Cursor target = children_[0]->cursor();
+      bool agreed = true;
+      for (size_t i = 1; i < children_.size(); ++i) {
+        Stream& c = *children_[i];
+        c.Seek(target);
+        if (!c.Valid()) return;
+        if (Compare(c.cursor(), target, reverse_) != 0) {
+          target = c.cursor();
+          agreed = false;
+          break;
+        }
+      }
+      if (agreed) {
+        valid_ = true;
+        return;
+      }
+      children_[0]->Seek(target);
+    }
+  }
+
+  std::vector<std::unique_ptr<Stream>> children_;
+  const bool reverse_;
+  bool valid_ = false;
+};
+
+class OrStream : public Stream {
+ public:
+  OrStream(std::vector<std::unique_ptr<Stream>> children, bool reverse)
+      : children_(std::move(children)), reverse_(reverse) {
+    PickCurrent();
+  }
+  bool Valid() const override { return current_ != nullptr; }
+  const Cursor& cursor() const override { return current_->cursor(); }
+  int64_t revision() const override { return current_->revision(); }
+  void Next() override {
+    const Cursor at = current_->cursor();
+    for (auto& c : children_) {
+      if (c->Valid() && Compare(c->cursor(), at, reverse_) == 0) c->Next();
+    }
+    PickCurrent();
+  }
+  void Seek(const Cursor& target) override {
+    for (auto& c : children_) c->Seek(target);
+    PickCurrent();
+  }
+  absl::Status status() const override {
+    for (const auto& c : children_) {
+      if (!c->status().ok()) return c->status();
+    }
+    return absl::OkStatus();
+  }
+  int64_t EstimatedSize() const override {
+    int64_t sum = 0;
+    for (const auto& c : children_) sum += c->EstimatedSize();
+    return sum;
+  }
+
+ private:
+  void PickCurrent() {
+    current_ = nullptr;
+    for (auto& c : children_) {
+      if (!c->Valid()) continue;
+      if (current_ == nullptr ||
+          Compare(c->cursor(), current_->cursor(), reverse_) < 0) {
+        current_ = c.get();
+      }
+    }
+  }
+
+  std::vector<std::unique_ptr<Stream>> children_;
+  const bool reverse_;
+  Stream* current_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Stream> NewTermStream(const store::ReadView& view,
+                                      std::string prefix, DateKeyRange range,
+                                      bool reverse) {
+  return std::make_unique<TermStream>(view, std::move(prefix), range, reverse);
+}
+
+std::unique_ptr<Stream> NewAndStream(
+    std::vector<std::unique_ptr<Stream>> children, bool reverse) {
+  if (children.size() == 1) return std::move(children[0]);
+  return std::make_unique<AndStream>(std::move(children), reverse);
+}
+
+std::unique_ptr<Stream> NewOrStream(
+    std::vector<std::unique_ptr<Stream>> children, bool reverse) {
+  if (children.size() == 1) return std::move(children[0]);
+  return std::make_unique<OrStream>(std::move(children), reverse);
+}
+
+}  // namespace content::query

@@ -1,0 +1,67 @@
+// Posting-list streams: every filter is a sorted stream of (date, id), and a
+// query is set algebra over streams.
+#ifndef CONTENT_SERVER_QUERY_STREAM_H_
+#define CONTENT_SERVER_QUERY_STREAM_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/store/kv.h"
+#include "server/store/store.h"
+
+namespace content::query {
+
+// A position in a posting list: date key (newest first) then id.
+struct Cursor {
+  uint64_t date_key = 0;
+  std::string id;
+};
+
+// Three-way comparison in stream order: newest first, or oldest first when
+// `reverse`.
+int Compare(const Cursor& a, const Cursor& b, bool reverse);
+
+// Date bounds in date-key space: keys in [lo, hi), hi == 0 meaning no bound.
+struct DateKeyRange {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+};
+
+// A sorted stream of postings. Not thread-safe.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  virtual bool Valid() const = 0;
+  // REQUIRES: Valid().
+  virtual const Cursor& cursor() const = 0;
+  // Revision of the article at the cursor. REQUIRES: Valid().
+  virtual int64_t revision() const = 0;
+  virtual void Next() = 0;
+  // Moves to the first entry at or after `target` in stream order. Never
+  // moves backwards.
+  virtual void Seek(const Cursor& target) = 0;
+  // Not OK if the stream ended on an error.
+  virtual absl::Status status() const = 0;
+  // Upper-bound estimate of the entries in the stream (ignoring dates).
+  virtual int64_t EstimatedSize() const = 0;
+};
+
+// One posting list (`prefix` from store::PostingPrefix) within `range`.
+// Starts at its first entry.
+std::unique_ptr<Stream> NewTermStream(const store::ReadView& view,
+                                      std::string prefix, DateKeyRange range,
+                                      bool reverse);
+// Entries in every child (leapfrog intersection). REQUIRES: children
+// non-empty, all in the same order.
+std::unique_ptr<Stream> NewAndStream(
+    std::vector<std::unique_ptr<Stream>> children, bool reverse);
+// Entries in any child, each once (k-way merge).
+std::unique_ptr<Stream> NewOrStream(
+    std::vector<std::unique_ptr<Stream>> children, bool reverse);
+
+}  // namespace content::query
+
+#endif  // CONTENT_SERVER_QUERY_STREAM_H_

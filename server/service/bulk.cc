@@ -1,0 +1,192 @@
+#include "server/service/bulk.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "server/query/engine.h"
+
+namespace content::service {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+v1::ImportResult::Outcome ToProto(store::ApplyResult::Outcome o) {
+  switch (o) {
+    case store::ApplyResult::Outcome::kCreated:
+      return v1::ImportResult::OUTCOME_CREATED;
+    case store::ApplyResult::Outcome::kUpdated:
+      return v1::ImportResult::OUTCOME_UPDATED;
+    case store::ApplyResult::Outcome::kUnchanged:
+      return v1::ImportResult::OUTCOME_UNCHANGED;
+    case store::ApplyResult::Outcome::kFailed:
+      break;
+  }
+  return v1::ImportResult::OUTCOME_FAILED;
+}
+
+void Fail(v1::ImportResult* r, const absl::Status& s) {
+  r->set_outcome(v1::ImportResult::OUTCOME_FAILED);
+  r->set_error(std::string(s.message()));
+  r->set_error_code(static_cast<int32_t>(s.code()));
+}
+
+class ImportReactor
+    : public grpc::ServerBidiReactor<v1::ImportArticlesRequest,
+                                     v1::ImportArticlesResponse> {
+ public:
+  ImportReactor(store::Store* store, WorkQueue* writes, const Limits& limits)
+      : store_(store), writes_(writes), limits_(limits) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client finished sending (or went away)
+      Finish(grpc::Status::OK);
+      return;
+    }
+    if (!writes_->Submit([this] { Process(); })) {
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "server is shutting down"));
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Process() {
+    response_.Clear();
+    if (request_.articles_size() > kMaxImportBatch) {
+      Finish(grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("articles: at most ", kMaxImportBatch,
+                       " per request, got ", request_.articles_size())));
+      return;
+    }
+    // Validate each article on its own; only the valid ones reach the store.
+    std::vector<std::pair<std::string, v1::Article>> items;
+    std::vector<int> slot;  // items[i] answers results[slot[i]]
+    for (int i = 0; i < request_.articles_size(); ++i) {
+      v1::Article* a = request_.mutable_articles(i);
+      v1::ImportResult* r = response_.add_results();
+      r->set_name(a->name());
+      const std::string field = absl::StrCat("articles[", i, "]");
+      absl::StatusOr<std::string> id = ParseName(a->name(), field + ".name");
+      absl::Status s = id.status();
+      if (s.ok()) s = ValidateArticle(*a, limits_, field);
+      if (!s.ok()) {
+        Fail(r, s);
+        continue;
+      }
+      items.emplace_back(*std::move(id), std::move(*a));
+      slot.push_back(i);
+    }
+    absl::StatusOr<std::vector<store::ApplyResult>> applied =
+        store_->Apply(std::move(items), request_.dry_run());
+    if (!applied.ok()) {
+      Finish(ToGrpc(applied.status()));  // storage trouble: stop the import
+      return;
+    }
+    for (size_t k = 0; k < applied->size(); ++k) {
+      const store::ApplyResult& a = (*applied)[k];
+      v1::ImportResult* r = response_.mutable_results(slot[k]);
+      if (a.outcome == store::ApplyResult::Outcome::kFailed) {
+        Fail(r, a.status);
+      } else {
+        r->set_outcome(ToProto(a.outcome));
+        r->set_revision(a.revision);
+      }
+    }
+    StartWrite(&response_);
+  }
+
+  store::Store* const store_;
+  WorkQueue* const writes_;
+  const Limits limits_;
+  v1::ImportArticlesRequest request_;
+  v1::ImportArticlesResponse response_;
+};
+
+class ExportReactor
+    : public grpc::ServerWriteReactor<v1::ExportArticlesResponse> {
+ public:
+  ExportReactor(store::Store* store, const Limits& limits,
+                const v1::ExportArticlesRequest& request)
+      : store_(store), query_(request.query()) {
+    absl::Status s = ValidateQuery(query_, limits);
+    if (!s.ok()) {
+      Finish(ToGrpc(s));
+      return;
+    }
+    Next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    if (token_.empty()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    Next();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr int kBatch = 100;
+
+  void Next() {
+    absl::StatusOr<query::QueryPage> page =
+        query::RunQuery(*store_, query_, kBatch, token_);
+    if (!page.ok()) {
+      Finish(ToGrpc(page.status()));
+      return;
+    }
+    response_.Clear();
+    for (v1::Article& a : page->articles)
+      *response_.add_articles() = std::move(a);
+    token_ = std::move(page->next_page_token);
+    if (response_.articles_size() == 0) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    StartWrite(&response_);
+  }
+
+  store::Store* const store_;
+  const v1::Query query_;
+  std::string token_;
+  v1::ExportArticlesResponse response_;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::ImportArticlesRequest, v1::ImportArticlesResponse>*
+NewImportReactor(store::Store* store, WorkQueue* writes, const Limits& limits) {
+  return new ImportReactor(store, writes, limits);
+}
+
+grpc::ServerWriteReactor<v1::ExportArticlesResponse>* NewExportReactor(
+    store::Store* store, const Limits& limits,
+    const v1::ExportArticlesRequest& request) {
+  return new ExportReactor(store, limits, request);
+}
+
+}  // namespace content::service

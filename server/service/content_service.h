@@ -1,0 +1,94 @@
+// The gRPC edge: validates requests, calls the store and the query engine,
+// and maps absl::Status to gRPC status codes.
+#ifndef CONTENT_SERVER_SERVICE_CONTENT_SERVICE_H_
+#define CONTENT_SERVER_SERVICE_CONTENT_SERVICE_H_
+
+#include <functional>
+#include <memory>
+
+#include "content/v1/content_service.grpc.pb.h"
+#include "server/service/validation.h"
+#include "server/service/watch.h"
+#include "server/service/work_queue.h"
+#include "server/store/store.h"
+
+namespace content::service {
+
+// Options for ContentService.
+struct ServiceOptions {
+  Limits limits;
+  // Threads that run writes, which may wait on a WAL sync; kept off gRPC's
+  // callback threads so a slow disk never stalls reads. Default: 32.
+  int write_threads = 32;
+  // Watch streams.
+  WatchOptions watch;
+};
+
+// Implements content.v1.ContentService on the callback API.
+// Thread-safe. `store` must outlive the service.
+class ContentService final : public v1::ContentService::CallbackService {
+ public:
+  ContentService(store::Store* store, const ServiceOptions& options);
+  // Waits for queued writes to finish. Call after the gRPC server shut down.
+  ~ContentService() override;
+
+  grpc::ServerUnaryReactor* CreateArticle(grpc::CallbackServerContext* ctx,
+                                          const v1::CreateArticleRequest* req,
+                                          v1::Article* resp) override;
+  grpc::ServerUnaryReactor* GetArticle(grpc::CallbackServerContext* ctx,
+                                       const v1::GetArticleRequest* req,
+                                       v1::Article* resp) override;
+  grpc::ServerUnaryReactor* UpdateArticle(grpc::CallbackServerContext* ctx,
+                                          const v1::UpdateArticleRequest* req,
+                                          v1::Article* resp) override;
+  grpc::ServerUnaryReactor* DeleteArticle(grpc::CallbackServerContext* ctx,
+                                          const v1::DeleteArticleRequest* req,
+                                          v1::Article* resp) override;
+  grpc::ServerUnaryReactor* UndeleteArticle(
+      grpc::CallbackServerContext* ctx, const v1::UndeleteArticleRequest* req,
+      v1::Article* resp) override;
+  grpc::ServerUnaryReactor* ListArticleRevisions(
+      grpc::CallbackServerContext* ctx,
+      const v1::ListArticleRevisionsRequest* req,
+      v1::ListArticleRevisionsResponse* resp) override;
+  grpc::ServerUnaryReactor* QueryArticles(
+      grpc::CallbackServerContext* ctx, const v1::QueryArticlesRequest* req,
+      v1::QueryArticlesResponse* resp) override;
+  grpc::ServerWriteReactor<v1::WatchArticlesResponse>* WatchArticles(
+      grpc::CallbackServerContext* ctx,
+      const v1::WatchArticlesRequest* req) override;
+  grpc::ServerBidiReactor<v1::ImportArticlesRequest,
+                          v1::ImportArticlesResponse>*
+  ImportArticles(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerWriteReactor<v1::ExportArticlesResponse>* ExportArticles(
+      grpc::CallbackServerContext* ctx,
+      const v1::ExportArticlesRequest* req) override;
+
+  // Ends every watch stream (UNAVAILABLE, with where to resume). Call before
+  // shutting the gRPC server down.
+  void PrepareShutdown();
+  // Watch streams open now.
+  int watchers() const { return watch_.watchers(); }
+
+ private:
+  // Runs `work` on a write thread and finishes the call with its status.
+  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* ctx,
+                                    std::function<absl::Status()> work);
+
+  absl::Status DoCreate(const v1::CreateArticleRequest& req, v1::Article* resp);
+  absl::Status DoUpdate(const v1::UpdateArticleRequest& req, v1::Article* resp);
+  absl::Status DoListRevisions(const v1::ListArticleRevisionsRequest& req,
+                               v1::ListArticleRevisionsResponse* resp);
+  absl::Status DoQuery(const v1::QueryArticlesRequest& req,
+                       v1::QueryArticlesResponse* resp);
+
+  store::Store* const store_;
+  const ServiceOptions options_;
+
+  WorkQueue writes_;
+  WatchHub watch_;
+};
+
+}  // namespace content::service
+
+#endif  // CONTENT_SERVER_SERVICE_CONTENT_SERVICE_H_

@@ -1,0 +1,293 @@
+#include "server/service/validation.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace content::service {
+namespace {
+
+constexpr int kMaxIdLength = 128;
+constexpr absl::string_view kNamePrefix = "articles/";
+
+absl::Status Invalid(absl::string_view field, absl::string_view rule) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", rule));
+}
+
+// Quotes a user value for an error message, cut short if long.
+std::string Quote(absl::string_view v) {
+  if (v.size() > 64) return absl::StrCat("\"", v.substr(0, 64), "...\"");
+  return absl::StrCat("\"", v, "\"");
+}
+
+absl::Status CheckText(absl::string_view value, absl::string_view field) {
+  if (!IsValidUtf8(value)) return Invalid(field, "must be valid UTF-8");
+  return absl::OkStatus();
+}
+
+// A tag, category or lang: non-empty, bounded, printable, no edge spaces.
+absl::Status CheckTerm(absl::string_view value, absl::string_view field,
+                       const Limits& limits) {
+  if (value.empty()) return Invalid(field, "must not be empty");
+  if (static_cast<int>(value.size()) > limits.max_term_bytes) {
+    return Invalid(field, absl::StrFormat("must be at most %d bytes, got %d",
+                                          limits.max_term_bytes, value.size()));
+  }
+  if (!IsValidUtf8(value)) return Invalid(field, "must be valid UTF-8");
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f)
+      return Invalid(field, "must not contain control characters");
+  }
+  if (absl::ascii_isspace(static_cast<unsigned char>(value.front())) ||
+      absl::ascii_isspace(static_cast<unsigned char>(value.back()))) {
+    return Invalid(field, absl::StrCat("must not start or end with a space: ",
+                                       Quote(value)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTerms(
+    const google::protobuf::RepeatedPtrField<std::string>& terms,
+    absl::string_view field, const Limits& limits) {
+  if (terms.size() > limits.max_list_entries) {
+    return Invalid(field,
+                   absl::StrFormat("at most %d entries, got %d",
+                                   limits.max_list_entries, terms.size()));
+  }
+  std::set<absl::string_view> seen;
+  for (int i = 0; i < terms.size(); ++i) {
+    const std::string item = absl::StrCat(field, "[", i, "]");
+    absl::Status s = CheckTerm(terms[i], item, limits);
+    if (!s.ok()) return s;
+    if (!seen.insert(terms[i]).second)
+      return Invalid(item, absl::StrCat("duplicate entry ", Quote(terms[i])));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckStrings(
+    const google::protobuf::RepeatedPtrField<std::string>& list,
+    absl::string_view field, const Limits& limits) {
+  if (list.size() > limits.max_list_entries) {
+    return Invalid(field,
+                   absl::StrFormat("at most %d entries, got %d",
+                                   limits.max_list_entries, list.size()));
+  }
+  for (int i = 0; i < list.size(); ++i) {
+    absl::Status s = CheckText(list[i], absl::StrCat(field, "[", i, "]"));
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTimestamp(const google::protobuf::Timestamp& ts,
+                            absl::string_view field) {
+  // 0001-01-01 .. 9999-12-31, as google.protobuf.Timestamp defines.
+  constexpr int64_t kMin = -62135596800;
+  constexpr int64_t kMax = 253402300799;
+  if (ts.seconds() < kMin || ts.seconds() > kMax || ts.nanos() < 0 ||
+      ts.nanos() > 999999999) {
+    return Invalid(field, "must be between years 0001 and 9999");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckValue(const google::protobuf::Value& v,
+                        const std::string& field, int depth);
+
+absl::Status CheckStruct(const google::protobuf::Struct& s,
+                         const std::string& field, int depth) {
+  for (const auto& [key, value] : s.fields()) {
+    if (!IsValidUtf8(key)) return Invalid(field, "keys must be valid UTF-8");
+    absl::Status st =
+        CheckValue(value, absl::StrCat(field, ".", key), depth + 1);
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckValue(const google::protobuf::Value& v,
+                        const std::string& field, int depth) {
+  if (depth > 32) return Invalid(field, "nested deeper than 32 levels");
+  switch (v.kind_case()) {
+    case google::protobuf::Value::kStringValue:
+      return CheckText(v.string_value(), field);
+    case google::protobuf::Value::kStructValue:
+      return CheckStruct(v.struct_value(), field, depth);
+    case google::protobuf::Value::kListValue:
+      for (int i = 0; i < v.list_value().values_size(); ++i) {
+        absl::Status s =
+            CheckValue(v.list_value().values(i),
+                       absl::StrCat(field, "[", i, "]"), depth + 1);
+        if (!s.ok()) return s;
+      }
+      return absl::OkStatus();
+    case google::protobuf::Value::kNumberValue:
+      if (v.number_value() != v.number_value())
+        return Invalid(field, "must not be NaN");
+      return absl::OkStatus();
+    default:
+      return absl::OkStatus();
+  }
+}
+
+}  // namespace
+
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (int k = 1; k < len; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMinForLength[len] || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+absl::Status ValidateId(absl::string_view id, absl::string_view field) {
+  constexpr absl::string_view kRule =
+      "must be 1-128 characters from [A-Za-z0-9._-], starting with a letter "
+      "or digit";
+  if (id.empty() || static_cast<int>(id.size()) > kMaxIdLength ||
+      !absl::ascii_isalnum(static_cast<unsigned char>(id[0]))) {
+    return Invalid(field, absl::StrCat(kRule, "; got ", Quote(id)));
+  }
+  for (unsigned char c : id) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-')
+      return Invalid(field, absl::StrCat(kRule, "; got ", Quote(id)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ParseName(absl::string_view name,
+                                      absl::string_view field) {
+  if (name.empty()) return Invalid(field, "is required (articles/{id})");
+  if (!absl::StartsWith(name, kNamePrefix)) {
+    return Invalid(field, absl::StrCat("must have the form articles/{id}; got ",
+                                       Quote(name)));
+  }
+  std::string id(name.substr(kNamePrefix.size()));
+  absl::Status s = ValidateId(id, field);
+  if (!s.ok()) return s;
+  return id;
+}
+
+absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
+                             absl::string_view field) {
+  auto f = [&](absl::string_view name) {
+    return absl::StrCat(field, ".", name);
+  };
+  const size_t size = a.ByteSizeLong();
+  if (static_cast<int64_t>(size) > limits.max_article_bytes) {
+    return Invalid(a.body().size() * 2 > size ? f("body") : field,
+                   absl::StrFormat("article is %d bytes; the limit is %d", size,
+                                   limits.max_article_bytes));
+  }
+  if (absl::StripAsciiWhitespace(a.title()).empty())
+    return Invalid(f("title"), "is required");
+  if (static_cast<int>(a.title().size()) > limits.max_title_bytes) {
+    return Invalid(f("title"),
+                   absl::StrFormat("must be at most %d bytes, got %d",
+                                   limits.max_title_bytes, a.title().size()));
+  }
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string*>{"title", &a.title()},
+        {"summary", &a.summary()},
+        {"menu", &a.menu()},
+        {"thumbnail", &a.thumbnail()},
+        {"lead", &a.lead()},
+        {"sidebar", &a.sidebar()},
+        {"body", &a.body()}}) {
+    absl::Status s = CheckText(*value, f(name));
+    if (!s.ok()) return s;
+  }
+  absl::Status s;
+  if (a.has_date() && !(s = CheckTimestamp(a.date(), f("date"))).ok()) return s;
+  if (!(s = CheckTerms(a.tags(), f("tags"), limits)).ok()) return s;
+  if (!(s = CheckTerms(a.categories(), f("categories"), limits)).ok()) return s;
+  if (!(s = CheckTerms(a.lang(), f("lang"), limits)).ok()) return s;
+  if (!(s = CheckStrings(a.translations(), f("translations"), limits)).ok())
+    return s;
+  if (!(s = CheckStrings(a.widgets(), f("widgets"), limits)).ok()) return s;
+  if (!(s = CheckStruct(a.params(), f("params"), 0)).ok()) return s;
+  if (!v1::FrontMatterStyle::DateLayout_IsValid(a.style().date_layout())) {
+    return Invalid(f("style.date_layout"),
+                   absl::StrCat("unknown value ", a.style().date_layout()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateQuery(const v1::Query& q, const Limits& limits) {
+  absl::Status s;
+  if (!(s = CheckTerms(q.tags(), "query.tags", limits)).ok()) return s;
+  if (!(s = CheckTerms(q.categories(), "query.categories", limits)).ok())
+    return s;
+  if (!(s = CheckTerms(q.langs(), "query.langs", limits)).ok()) return s;
+  if (!v1::Query::TagMatch_IsValid(q.tag_match())) {
+    return Invalid("query.tag_match",
+                   absl::StrCat("unknown value ", q.tag_match()));
+  }
+  if (!v1::Query::Order_IsValid(q.order()))
+    return Invalid("query.order", absl::StrCat("unknown value ", q.order()));
+  if (q.has_date_from() &&
+      !(s = CheckTimestamp(q.date_from(), "query.date_from")).ok()) {
+    return s;
+  }
+  if (q.has_date_to() &&
+      !(s = CheckTimestamp(q.date_to(), "query.date_to")).ok())
+    return s;
+  if (q.has_date_from() && q.has_date_to() &&
+      (q.date_to().seconds() < q.date_from().seconds() ||
+       (q.date_to().seconds() == q.date_from().seconds() &&
+        q.date_to().nanos() <= q.date_from().nanos()))) {
+    return Invalid("query.date_to", "must be after query.date_from");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> PageSize(int32_t requested, const Limits& limits) {
+  if (requested < 0) {
+    return Invalid("page_size",
+                   absl::StrCat("must not be negative, got ", requested));
+  }
+  if (requested == 0) return limits.default_page_size;
+  if (requested > limits.max_page_size) {
+    return Invalid("page_size",
+                   absl::StrFormat("must be at most %d, got %d",
+                                   limits.max_page_size, requested));
+  }
+  return requested;
+}
+
+}  // namespace content::service

@@ -1,0 +1,48 @@
+// Request validation: every rule names the field it checks, so a client
+// learns what to fix from the status message alone.
+#ifndef CONTENT_SERVER_SERVICE_VALIDATION_H_
+#define CONTENT_SERVER_SERVICE_VALIDATION_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "content/v1/article.pb.h"
+
+namespace content::service {
+
+// Limits on what clients may send. Defaults suit news-sized articles.
+struct Limits {
+  // Encoded size of an article's content. Default: 1 MiB.
+  int64_t max_article_bytes = int64_t{1} << 20;
+  // Entries in each of tags, categories, lang, translations, widgets.
+  // Default: 64.
+  int max_list_entries = 64;
+  // Bytes in one tag, category or lang. Default: 128.
+  int max_term_bytes = 128;
+  // Bytes in the title. Default: 1024.
+  int max_title_bytes = 1024;
+  // Page size when a request says 0. Default: 20.
+  int default_page_size = 20;
+  // Largest page a request may ask for. Default: 1000.
+  int max_page_size = 1000;
+};
+
+// Checks an article id (1-128 of [A-Za-z0-9._-], starting alphanumeric).
+absl::Status ValidateId(absl::string_view id, absl::string_view field);
+// The id of `articles/{id}`; INVALID_ARGUMENT naming `field` otherwise.
+absl::StatusOr<std::string> ParseName(absl::string_view name,
+                                      absl::string_view field);
+// Checks the user-written fields of an article; `field` prefixes messages.
+absl::Status ValidateArticle(const v1::Article& article, const Limits& limits,
+                             absl::string_view field);
+absl::Status ValidateQuery(const v1::Query& query, const Limits& limits);
+// The effective page size for a request's page_size.
+absl::StatusOr<int> PageSize(int32_t requested, const Limits& limits);
+// True if `s` is well-formed UTF-8 (no overlongs, no surrogates).
+bool IsValidUtf8(absl::string_view s);
+
+}  // namespace content::service
+
+#endif  // CONTENT_SERVER_SERVICE_VALIDATION_H_

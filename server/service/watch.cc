@@ -1,0 +1,303 @@
+#include "server/service/watch.h"
+
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/service/validation.h"
+
+namespace content::service {
+namespace {
+
+bool AnyOf(const google::protobuf::RepeatedPtrField<std::string>& wanted,
+           const google::protobuf::RepeatedPtrField<std::string>& have) {
+  if (wanted.empty()) return true;
+  for (const std::string& w : wanted) {
+    for (const std::string& h : have) {
+      if (w == h) return true;
+    }
+  }
+  return false;
+}
+
+bool Matches(const v1::Query& f, const v1::Article& a) {
+  if (f.tag_match() == v1::Query::TAG_MATCH_ALL) {
+    for (const std::string& t : f.tags()) {
+      bool found = false;
+      for (const std::string& h : a.tags()) found = found || h == t;
+      if (!found) return false;
+    }
+  } else if (!AnyOf(f.tags(), a.tags())) {
+    return false;
+  }
+  return AnyOf(f.categories(), a.categories()) && AnyOf(f.langs(), a.lang());
+}
+
+bool HasFilter(const v1::Query& f) {
+  return f.tags_size() + f.categories_size() + f.langs_size() > 0;
+}
+
+}  // namespace
+
+// One WatchArticles call. All state is guarded by mu_; gRPC callbacks, the
+// hub's thread and Start may call in concurrently.
+class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
+ public:
+  WatchStream(WatchHub* hub, grpc::CallbackServerContext* ctx,
+              const v1::WatchArticlesRequest& req)
+      : hub_(hub), ctx_(ctx), req_(req) {}
+
+  // Validates the request and positions the stream; false if it finished.
+  bool Start() {
+    absl::MutexLock lock(&mu_);
+    absl::Status s = ValidateQuery(req_.filter(), Limits());
+    if (s.ok() && req_.after_sequence() < 0)
+      s = absl::InvalidArgumentError("after_sequence: must not be negative");
+    if (s.ok() && !v1::WatchArticlesRequest::View_IsValid(req_.view()))
+      s = absl::InvalidArgumentError("view: unknown value");
+    if (!s.ok()) {
+      FinishLocked(grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                                std::string(s.message())));
+      return false;
+    }
+    store::Store* store = hub_->store_;
+    if (req_.start_now()) {
+      next_ = store->last_sequence() + 1;
+    } else {
+      absl::StatusOr<int64_t> first = store->FirstSequence();
+      if (!first.ok()) {
+        FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  std::string(first.status().message())));
+        return false;
+      }
+      next_ = req_.after_sequence() + 1;
+      if (req_.after_sequence() == 0) next_ = std::max<int64_t>(next_, *first);
+      if (next_ < *first) {
+        OutOfRangeLocked(*first);
+        return false;
+      }
+    }
+    last_sent_ = next_ - 1;
+    started_ = true;
+    PumpLocked();
+    return true;
+  }
+
+  void Wake() {
+    absl::MutexLock lock(&mu_);
+    if (started_) PumpLocked();
+  }
+
+  void CheckStall(absl::Time now, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || !writing_ || now - write_started_ < timeout) return;
+    // The pending message still reaches a client that reads again (the
+    // status follows it), so it counts as delivered.
+    const int64_t resume = buffer_.front().event().sequence();
+    ctx_->AddTrailingMetadata("content-resume-after", std::to_string(resume));
+    FinishLocked(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("watcher stopped reading for more than ",
+                                  absl::FormatDuration(timeout),
+                                  "; resume with after_sequence=", resume)));
+  }
+
+  void Shutdown() {
+    absl::MutexLock lock(&mu_);
+    ctx_->AddTrailingMetadata("content-resume-after",
+                              std::to_string(last_sent_));
+    FinishLocked(grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("server is shutting down; resume with after_sequence=",
+                     last_sent_)));
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status::CANCELLED);
+      return;
+    }
+    last_sent_ = buffer_.front().event().sequence();
+    buffer_.pop_front();
+    PumpLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    hub_->Remove(this);
+    delete this;
+  }
+
+ private:
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(std::move(status));
+  }
+
+  void OutOfRangeLocked(int64_t first) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ctx_->AddTrailingMetadata("content-oldest-sequence", std::to_string(first));
+    FinishLocked(grpc::Status(
+        grpc::StatusCode::OUT_OF_RANGE,
+        absl::StrCat("after_sequence ", next_ - 1,
+                     " is older than the retained change log, which starts at "
+                     "sequence ",
+                     first, "; resync, then watch from there")));
+  }
+
+  // Sends the next buffered event, refilling from the change log.
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || writing_) return;
+    if (buffer_.empty()) Refill();
+    if (finished_ || buffer_.empty()) return;
+    writing_ = true;
+    write_started_ = absl::Now();
+    StartWrite(&buffer_.front());
+  }
+
+  void Refill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    store::Store* store = hub_->store_;
+    const bool full = req_.view() != v1::WatchArticlesRequest::VIEW_NAME_ONLY;
+    const bool filter = HasFilter(req_.filter());
+    while (buffer_.empty()) {
+      absl::StatusOr<std::vector<v1::ChangeEvent>> events =
+          store->ReadChanges(next_ - 1, hub_->options_.batch);
+      if (!events.ok()) {
+        FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  std::string(events.status().message())));
+        return;
+      }
+      if (events->empty()) return;
+      if (events->front().sequence() != next_) {
+        // Retention trimmed the log under a slow watcher.
+        OutOfRangeLocked(events->front().sequence());
+        return;
+      }
+      for (v1::ChangeEvent& e : *events) {
+        next_ = e.sequence() + 1;
+        v1::WatchArticlesResponse response;
+        if (full || filter) {
+          absl::StatusOr<v1::Article> a = store->Get(
+              e.name().substr(sizeof("articles/") - 1), e.revision(), true);
+          if (a.ok()) {
+            if (filter && !Matches(req_.filter(), *a)) continue;
+            if (full) *response.mutable_article() = *std::move(a);
+          } else if (filter) {
+            continue;  // revision purged: nothing to match against
+          }
+        }
+        *response.mutable_event() = std::move(e);
+        buffer_.push_back(std::move(response));
+      }
+      if (buffer_.empty()) last_sent_ = next_ - 1;  // all filtered out
+    }
+  }
+
+  WatchHub* const hub_;
+  grpc::CallbackServerContext* const ctx_;
+  const v1::WatchArticlesRequest req_;
+  absl::Mutex mu_;
+  int64_t next_ ABSL_GUARDED_BY(mu_) = 1;       // next sequence to read
+  int64_t last_sent_ ABSL_GUARDED_BY(mu_) = 0;  // resume point
+  std::deque<v1::WatchArticlesResponse> buffer_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time write_started_ ABSL_GUARDED_BY(mu_);
+};
+
+WatchHub::WatchHub(store::Store* store, const WatchOptions& options)
+    : store_(store), options_(options) {
+  committed_ = store_->last_sequence();
+  // Runs under the store's commit lock: touch only the leaf wake_mu_.
+  store_->SetCommitListener([this](int64_t sequence) {
+    absl::MutexLock lock(&wake_mu_);
+    committed_ = sequence;
+  });
+  thread_ = std::thread([this] { Loop(); });
+}
+
+WatchHub::~WatchHub() {
+  Shutdown();
+  store_->SetCommitListener(nullptr);
+  thread_.join();
+}
+
+void WatchHub::Shutdown() {
+  {
+    absl::MutexLock lock(&wake_mu_);
+    stopping_ = true;
+  }
+  absl::MutexLock lock(&mu_);
+  for (WatchStream* s : streams_) s->Shutdown();
+}
+
+grpc::ServerWriteReactor<v1::WatchArticlesResponse>* WatchHub::Open(
+    grpc::CallbackServerContext* ctx, const v1::WatchArticlesRequest* req) {
+  auto* stream = new WatchStream(this, ctx, *req);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping()) {
+      stream->Shutdown();
+      return stream;
+    }
+    streams_.insert(stream);
+  }
+  stream->Start();
+  return stream;
+}
+
+int WatchHub::watchers() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(streams_.size());
+}
+
+void WatchHub::Remove(WatchStream* stream) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(stream);
+}
+
+bool WatchHub::stopping() const {
+  absl::MutexLock lock(&wake_mu_);
+  return stopping_;
+}
+
+void WatchHub::Loop() {
+  int64_t seen = 0;
+  {
+    absl::MutexLock lock(&wake_mu_);
+    seen = committed_;
+  }
+  while (true) {
+    bool wake;
+    {
+      absl::MutexLock lock(&wake_mu_);
+      // Wake on a commit, or every 200 ms to look for stalled watchers.
+      const auto news = [this, &seen]()
+                            ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
+                              return stopping_ || committed_ != seen;
+                            };
+      wake_mu_.AwaitWithTimeout(absl::Condition(&news),
+                                absl::Milliseconds(200));
+      if (stopping_) return;
+      wake = committed_ != seen;
+      seen = committed_;
+    }
+    const absl::Time now = absl::Now();
+    absl::MutexLock lock(&mu_);
+    for (WatchStream* s : streams_) {
+      if (wake) s->Wake();
+      s->CheckStall(now, options_.stall_timeout);
+    }
+  }
+}
+
+}  // namespace content::service

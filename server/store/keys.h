@@ -1,0 +1,56 @@
+// Key layouts of the store's families. Everything ordered is big endian so
+// that bytewise order is numeric order.
+#ifndef CONTENT_SERVER_STORE_KEYS_H_
+#define CONTENT_SERVER_STORE_KEYS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace content::store {
+
+// Posting lists. A posting key is `kind term \0 date_key id`: within one
+// (kind, term) entries sort newest first, ties by id ascending. Postings of
+// deleted articles live under `kind | kDeletedBit` so live queries never see
+// them and include-deleted queries merge both lists.
+enum class IndexKind : uint8_t {
+  kAll = 'a',  // every article, empty term
+  kTag = 't',
+  kCategory = 'c',
+  kLang = 'l',
+};
+inline constexpr uint8_t kDeletedBit = 0x80;
+
+void AppendBigEndian64(std::string* out, uint64_t v);
+// REQUIRES: s.size() >= 8.
+uint64_t ReadBigEndian64(absl::string_view s);
+
+// Date as an unsigned key that sorts newest first: ~(micros + 2^63).
+uint64_t DateKey(const google::protobuf::Timestamp& date);
+uint64_t DateKeyFromMicros(int64_t micros);
+
+// `kind term \0`, the prefix of one posting list.
+std::string PostingPrefix(IndexKind kind, bool deleted, absl::string_view term);
+// `prefix date_key id`.
+std::string PostingKey(absl::string_view prefix, uint64_t date_key,
+                       absl::string_view id);
+// Splits a posting key after `prefix_size` bytes. False if malformed.
+bool ParsePostingKey(absl::string_view key, size_t prefix_size,
+                     uint64_t* date_key, absl::string_view* id);
+
+// `id \0 revision`.
+std::string RevisionKey(absl::string_view id, int64_t revision);
+// Meta key of the counter for one posting list.
+std::string CountKey(absl::string_view posting_prefix);
+
+// Smallest key greater than every key starting with `prefix` ("" if none).
+std::string PrefixSuccessor(absl::string_view prefix);
+
+inline constexpr absl::string_view kLastSequenceKey = "last_sequence";
+inline constexpr absl::string_view kTokenKeyKey = "token_key";
+
+}  // namespace content::store
+
+#endif  // CONTENT_SERVER_STORE_KEYS_H_

@@ -1,0 +1,110 @@
+// The ordered key-value seam under the store. RocksDB implements it today; a
+// distributed ordered-KV or SQL engine can implement it later without the
+// store, the query engine or the service changing.
+#ifndef CONTENT_SERVER_STORE_KV_H_
+#define CONTENT_SERVER_STORE_KV_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace content::store {
+
+// Key spaces. Each is ordered bytewise and independent of the others.
+enum class Family : int {
+  kMeta = 0,   // counters and store settings
+  kHeads,      // id -> head revision
+  kRevisions,  // id \0 revision -> Article
+  kPostings,   // kind term \0 date id -> revision
+  kChanges,    // sequence -> ChangeEvent
+};
+inline constexpr int kFamilyCount = 5;
+
+// An atomic group of writes. Not thread-safe.
+class KvBatch {
+ public:
+  enum class OpType { kPut, kDelete, kDeleteRange, kAddInt64 };
+  struct Op {
+    OpType type;
+    Family family;
+    std::string key;
+    // kPut: the value; kAddInt64: 8-byte little endian; kDeleteRange: the
+    // exclusive end key.
+    std::string value;
+  };
+
+  void Put(Family family, std::string key, std::string value);
+  void Delete(Family family, std::string key);
+  // Deletes every key in [begin, end).
+  void DeleteRange(Family family, std::string begin, std::string end);
+  // Adds `delta` to the signed 64-bit counter at `key` (missing reads as 0).
+  void AddInt64(Family family, std::string key, int64_t delta);
+  // Moves every op of `other` to the end of this batch.
+  void Append(KvBatch&& other);
+
+  const std::vector<Op>& ops() const { return ops_; }
+  bool empty() const { return ops_.empty(); }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+// A consistent point-in-time view. Release by destroying it.
+class KvSnapshot {
+ public:
+  virtual ~KvSnapshot() = default;
+};
+
+// Iterates one family in key order. Not thread-safe.
+class KvIterator {
+ public:
+  virtual ~KvIterator() = default;
+  virtual bool Valid() const = 0;
+  virtual void SeekToFirst() = 0;
+  virtual void SeekToLast() = 0;
+  // First key >= target.
+  virtual void Seek(absl::string_view target) = 0;
+  // Last key <= target.
+  virtual void SeekForPrev(absl::string_view target) = 0;
+  virtual void Next() = 0;
+  virtual void Prev() = 0;
+  // REQUIRES: Valid(). Views stay valid until the iterator moves.
+  virtual absl::string_view key() const = 0;
+  virtual absl::string_view value() const = 0;
+  // Not OK if iteration stopped on an error rather than at the end.
+  virtual absl::Status status() const = 0;
+};
+
+// Per-read settings.
+struct KvReadOptions {
+  // Read as of this snapshot; null reads the latest state. Default: null.
+  const KvSnapshot* snapshot = nullptr;
+  // Iterators only: keys outside [lower_bound, upper_bound) are invisible.
+  // Empty means unbounded. Default: unbounded.
+  std::string lower_bound;
+  std::string upper_bound;
+};
+
+// The engine. Thread-safe.
+class KvEngine {
+ public:
+  virtual ~KvEngine() = default;
+  // NOT_FOUND if the key is missing; UNAVAILABLE on I/O trouble.
+  virtual absl::Status Get(Family family, absl::string_view key,
+                           std::string* value,
+                           const KvReadOptions& options = {}) = 0;
+  virtual std::unique_ptr<KvIterator> NewIterator(
+      Family family, const KvReadOptions& options = {}) = 0;
+  // Applies the whole batch or nothing. With `sync`, returns only once the
+  // batch is durable. UNAVAILABLE or RESOURCE_EXHAUSTED on disk trouble.
+  virtual absl::Status Write(KvBatch batch, bool sync) = 0;
+  virtual std::unique_ptr<KvSnapshot> GetSnapshot() = 0;
+};
+
+}  // namespace content::store
+
+#endif  // CONTENT_SERVER_STORE_KV_H_

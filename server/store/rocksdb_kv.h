@@ -1,0 +1,31 @@
+// KvEngine on an embedded RocksDB, one column family per Family.
+#ifndef CONTENT_SERVER_STORE_ROCKSDB_KV_H_
+#define CONTENT_SERVER_STORE_ROCKSDB_KV_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/store/kv.h"
+
+namespace content::store {
+
+// Options for OpenRocksKv.
+struct RocksKvOptions {
+  // Directory of the database; created if missing. Default: "./data".
+  std::string path = "./data";
+  // Shared block cache for all families. Default: 128 MiB.
+  size_t block_cache_bytes = size_t{128} << 20;
+  // Memtable size per family. Default: 32 MiB.
+  size_t write_buffer_bytes = size_t{32} << 20;
+};
+
+// Opens (creating if needed) the database. UNAVAILABLE if the directory is
+// locked by another process or unreadable; DATA_LOSS on corruption.
+absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
+    const RocksKvOptions& options);
+
+}  // namespace content::store
+
+#endif  // CONTENT_SERVER_STORE_ROCKSDB_KV_H_

@@ -1,0 +1,180 @@
+// The versioned article store: immutable revisions, heads, posting-list
+// indexes and the change log, every write one atomic batch.
+#ifndef CONTENT_SERVER_STORE_STORE_H_
+#define CONTENT_SERVER_STORE_STORE_H_
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "content/v1/article.pb.h"
+#include "server/store/keys.h"
+#include "server/store/kv.h"
+
+namespace content::store {
+
+// Options for Store::Open.
+struct StoreOptions {
+  // Data directory; created if missing. Default: "./data".
+  std::string data_dir = "./data";
+  // Sync the write-ahead log before acknowledging a write, so an acknowledged
+  // write survives power loss and kill -9. Default: true.
+  bool sync = true;
+  // Block cache shared by all families. Default: 128 MiB.
+  size_t block_cache_bytes = size_t{128} << 20;
+  // Source of create/update/delete times. Default: absl::Now.
+  std::function<absl::Time()> clock;
+};
+
+// Conditions on the head for a write (AIP-154). Empty fields are not checked.
+struct WriteConditions {
+  int64_t expected_revision = 0;
+  std::string etag;
+};
+
+// What Store::Apply did with one article.
+struct ApplyResult {
+  enum class Outcome { kCreated, kUpdated, kUnchanged, kFailed };
+  Outcome outcome = Outcome::kFailed;
+  // Head revision afterwards (0 if failed).
+  int64_t revision = 0;
+  // Why it failed.
+  absl::Status status;
+};
+
+// A consistent snapshot of the store for multi-key reads (queries).
+// Not thread-safe; cheap to create.
+class ReadView {
+ public:
+  explicit ReadView(KvEngine* kv);
+  // Iterator over the posting family within [lower, upper).
+  std::unique_ptr<KvIterator> Postings(std::string lower,
+                                       std::string upper) const;
+  // One revision. NOT_FOUND if missing.
+  absl::StatusOr<v1::Article> Revision(absl::string_view id,
+                                       int64_t revision) const;
+  // Number of entries in one posting list (see PostingPrefix).
+  int64_t Count(absl::string_view posting_prefix) const;
+
+ private:
+  KvEngine* kv_;
+  std::unique_ptr<KvSnapshot> snapshot_;
+};
+
+// Thread-safe. Writers to one article serialize; writers to different
+// articles commit together (group commit), each in one atomic batch.
+class Store {
+ public:
+  // Opens the RocksDB store in options.data_dir.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const StoreOptions& options);
+  // Opens a store on any engine (tests inject faults this way).
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      std::unique_ptr<KvEngine> kv, const StoreOptions& options);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  ~Store();
+
+  // Writes revision 1 of `id`. The caller validated `content`; its name and
+  // server-set fields are ignored. ALREADY_EXISTS if the id is taken.
+  absl::StatusOr<v1::Article> Create(absl::string_view id, v1::Article content);
+  // Head (revision 0) or one revision. NOT_FOUND if missing, or if the head
+  // is a tombstone and !show_deleted.
+  absl::StatusOr<v1::Article> Get(absl::string_view id, int64_t revision,
+                                  bool show_deleted);
+  // Writes a new revision unless the content equals the head's.
+  // NOT_FOUND if missing or deleted; FAILED_PRECONDITION on a condition.
+  absl::StatusOr<v1::Article> Update(absl::string_view id, v1::Article content,
+                                     const WriteConditions& conditions);
+  // Writes a tombstone. NOT_FOUND if missing or already deleted.
+  absl::StatusOr<v1::Article> Delete(absl::string_view id,
+                                     const WriteConditions& conditions);
+  // Writes a live revision equal to the tombstone's content.
+  // NOT_FOUND if missing; FAILED_PRECONDITION if not deleted.
+  absl::StatusOr<v1::Article> Undelete(absl::string_view id,
+                                       const WriteConditions& conditions);
+  // Creates or updates each (id, content) pair, skipping content equal to
+  // the head, and commits all of it in one batch with one sync. A failure
+  // (e.g. the article is deleted) fails that item alone. With `dry_run`
+  // nothing is written. Results are in input order; a later item with the
+  // same id sees the earlier one.
+  absl::StatusOr<std::vector<ApplyResult>> Apply(
+      std::vector<std::pair<std::string, v1::Article>> items, bool dry_run);
+  // Revisions numbered <= `start` (0: from the head), newest first, at most
+  // `limit`. NOT_FOUND if the article does not exist.
+  absl::StatusOr<std::vector<v1::Article>> ListRevisions(absl::string_view id,
+                                                         int64_t start,
+                                                         int limit);
+  // Change-log events with sequence > `after`, at most `limit`, in order.
+  absl::StatusOr<std::vector<v1::ChangeEvent>> ReadChanges(int64_t after,
+                                                           int limit);
+
+  // Oldest retained change-log sequence (last_sequence() + 1 if empty).
+  absl::StatusOr<int64_t> FirstSequence();
+  // Drops change-log events beyond the newest `keep_events` (0: no count
+  // limit) or older than `max_age` (zero: no age limit).
+  absl::Status TrimChanges(int64_t keep_events, absl::Duration max_age);
+  // Called with the new last sequence after every commit, on the committing
+  // thread with the commit lock held: it must be quick and must not call
+  // back into the store.
+  void SetCommitListener(std::function<void(int64_t)> listener);
+
+  std::unique_ptr<ReadView> NewReadView() const;
+  // Highest committed sequence number.
+  int64_t last_sequence() const;
+  // Secret for sealing page tokens; stable across restarts.
+  const std::string& token_key() const { return token_key_; }
+
+  // Hex SHA-256 of an article's content fields (everything a user writes).
+  static std::string ContentHash(const v1::Article& article);
+
+ private:
+  struct Writer;
+  Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options);
+  absl::Status Init();
+  absl::Mutex& LockFor(absl::string_view id);
+  absl::Time Now() const;
+  // Head revision number of `id`, 0 if none.
+  absl::StatusOr<int64_t> HeadRevision(absl::string_view id);
+  absl::StatusOr<v1::Article> ReadHead(absl::string_view id);
+  // Adds to `batch` the next revision of `id` after `old_head` (null if
+  // none) with its index changes, and to `events` its change event; returns
+  // the revision as it will be stored.
+  v1::Article PrepareRevision(absl::string_view id, const v1::Article* old_head,
+                              v1::Article article, v1::ChangeEvent::Type type,
+                              KvBatch* batch,
+                              std::vector<v1::ChangeEvent>* events);
+  // PrepareRevision and Commit for one article.
+  absl::StatusOr<v1::Article> WriteRevision(absl::string_view id,
+                                            const v1::Article* old_head,
+                                            v1::Article article,
+                                            v1::ChangeEvent::Type type);
+  // Group commit: orders writers, assigns sequence numbers to `events` in
+  // order, one sync per group.
+  absl::Status Commit(KvBatch batch, std::vector<v1::ChangeEvent>* events);
+
+  const StoreOptions options_;
+  std::unique_ptr<KvEngine> kv_;
+  std::string token_key_;
+  std::array<absl::Mutex, 256> article_locks_;
+
+  mutable absl::Mutex commit_mu_;
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(commit_mu_);
+  int64_t last_sequence_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  std::function<void(int64_t)> commit_listener_ ABSL_GUARDED_BY(commit_mu_);
+};
+
+}  // namespace content::store
+
+#endif  // CONTENT_SERVER_STORE_STORE_H_

@@ -1,0 +1,608 @@
+// End-to-end: the contentctl binary against a real contentd on an ephemeral
+// loopback port.
+//
+// One server serves the whole suite (under ctest each test runs in its own
+// process, so each gets a fresh one); tests keep out of each other's way by
+// using their own ids and tags.
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "content/v1/content_service.pb.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+namespace fs = std::filesystem;
+
+using ::content::testing::CommandResult;
+using ::content::testing::ContentctlBinary;
+using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
+using ::content::testing::TempDir;
+using ::content::testing::WriteFile;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+std::string Contentctl() { return ContentctlBinary(); }
+
+// An article file: front matter from the arguments, a short body.
+std::string Doc(const std::string& title, const std::string& date,
+                const std::string& tags, const std::string& extra = "",
+                const std::string& body = "正文。Body text.\n") {
+  std::string doc = "---\ntitle: \"" + title + "\"\n";
+  if (!date.empty()) doc += "date: \"" + date + "\"\n";
+  if (!tags.empty()) doc += "tags: [" + tags + "]\n";
+  doc += extra;
+  doc += "---\n\n" + body;
+  return doc;
+}
+
+template <typename Message>
+Message ParseJson(const std::string& json) {
+  Message m;
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &m);
+  EXPECT_TRUE(status.ok()) << status.message() << "\n" << json;
+  return m;
+}
+
+std::vector<std::string> Names(const v1::QueryArticlesResponse& response) {
+  std::vector<std::string> names;
+  for (const auto& a : response.articles()) names.push_back(a.name());
+  return names;
+}
+
+// Lines of `text`, without the newlines.
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    server_ = ServerProcess::Start(dir_->path() + "/data").release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(server_, nullptr) << "no contentd"; }
+
+  // Runs contentctl against the suite's server.
+  static CommandResult Ctl(std::vector<std::string> args,
+                           const std::vector<std::string>& env = {}) {
+    std::vector<std::string> argv = {Contentctl(), "--server",
+                                     server_->address()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, "", env);
+  }
+
+  // Runs contentctl and expects success.
+  static std::string CtlOk(std::vector<std::string> args) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 0)
+        << "args: " << ::testing::PrintToString(args) << "\nstdout:\n"
+        << r.out << "\nstderr:\n"
+        << r.err;
+    return r.out;
+  }
+
+  static v1::QueryArticlesResponse Query(std::vector<std::string> args) {
+    args.insert(args.begin(), "query");
+    args.push_back("-o");
+    args.push_back("json");
+    return ParseJson<v1::QueryArticlesResponse>(CtlOk(args));
+  }
+
+  static v1::Article GetJson(const std::string& id,
+                             std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"get", id, "-o", "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return ParseJson<v1::Article>(CtlOk(args));
+  }
+
+  // Writes `text` to `name` under a fresh per-test directory; returns the
+  // path.
+  std::string Write(const std::string& name, const std::string& text) {
+    const fs::path path = fs::path(files_.path()) / name;
+    fs::create_directories(path.parent_path());
+    WriteFile(path.string(), text);
+    return path.string();
+  }
+
+  static TempDir* dir_;
+  static ServerProcess* server_;
+  TempDir files_;
+};
+
+TempDir* CliTest::dir_ = nullptr;
+ServerProcess* CliTest::server_ = nullptr;
+
+// ---- apply --------------------------------------------------------------
+
+TEST_F(CliTest, ApplyDirectoryCreatesThenUnchangedThenUpdates) {
+  Write("d/a1.md",
+        Doc("Rates on hold", "2025-03-19T18:30:00Z", "ad1, finance"));
+  Write("d/b2.md", Doc("券商接入开源大模型", "2025-02-10 21:05:40", "ad1, ai",
+                       "lang: zh-CN\n"));
+  Write("d/c3.md",
+        Doc("十年期国债收益率再创新低", "2024-11-15", "ad1", "lang: zh-CN\n"));
+  Write("d/sub/d4.md", Doc("Chip export rules", "2024-10-02", "ad1, tech"));
+  Write("d/sub/e5.md", Doc("动力电池退役潮临近", "2024-07-03", "ad1, ev"));
+  Write("d/notes.txt", "not an article");
+  const std::string dir = files_.path() + "/d";
+
+  CommandResult r = Ctl({"apply", "-f", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre("articles/a1 created (revision 1)",
+                          "articles/b2 created (revision 1)",
+                          "articles/c3 created (revision 1)",
+                          "articles/d4 created (revision 1)",
+                          "articles/e5 created (revision 1)",
+                          "applied 5 files: 5 created, 0 updated, "
+                          "0 unchanged, 0 failed"));
+  EXPECT_THAT(r.err, IsEmpty());  // no progress bar off a terminal
+
+  r = Ctl({"apply", "-f", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre("articles/a1 unchanged (revision 1)",
+                          "articles/b2 unchanged (revision 1)",
+                          "articles/c3 unchanged (revision 1)",
+                          "articles/d4 unchanged (revision 1)",
+                          "articles/e5 unchanged (revision 1)",
+                          "applied 5 files: 0 created, 0 updated, "
+                          "5 unchanged, 0 failed"));
+
+  Write("d/b2.md", Doc("券商接入开源大模型（更新）", "2025-02-10 21:05:40",
+                       "ad1, ai", "lang: zh-CN\n"));
+  r = Ctl({"apply", "-f", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/b2 updated (revision 2)\n"));
+  EXPECT_THAT(r.out, HasSubstr("articles/a1 unchanged (revision 1)\n"));
+  EXPECT_THAT(r.out, HasSubstr("applied 5 files: 0 created, 1 updated, "
+                               "4 unchanged, 0 failed\n"));
+  EXPECT_EQ(GetJson("b2").title(), "券商接入开源大模型（更新）");
+}
+
+TEST_F(CliTest, ApplyUsesFrontMatterIdOverFileName) {
+  const std::string file =
+      Write("whatever-name.md",
+            Doc("Front-matter id", "2024-01-01", "aid", "id: fm-id\n"));
+  CommandResult r = Ctl({"apply", "-f", file});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/fm-id created (revision 1)\n"));
+  EXPECT_EQ(GetJson("fm-id").title(), "Front-matter id");
+}
+
+TEST_F(CliTest, ApplyJsonPrintsResultsAndSummaryOnStderr) {
+  Write("j/j1.md", Doc("JSON one", "2024-01-01", "aj"));
+  Write("j/j2.md", "---\ntitle: [unclosed\n---\nbody\n");
+  CommandResult r = Ctl({"apply", "-f", files_.path() + "/j", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  google::protobuf::Value results;
+  auto status = google::protobuf::util::JsonStringToMessage(r.out, &results);
+  ASSERT_TRUE(status.ok()) << status.message() << "\n" << r.out;
+  ASSERT_EQ(results.list_value().values_size(), 2) << r.out;
+  const auto& ok = results.list_value().values(0).struct_value().fields();
+  EXPECT_EQ(ok.at("name").string_value(), "articles/j1");
+  EXPECT_EQ(ok.at("result").string_value(), "created");
+  EXPECT_EQ(ok.at("revision").number_value(), 1);
+  EXPECT_TRUE(ok.at("error").has_null_value());
+  const auto& bad = results.list_value().values(1).struct_value().fields();
+  EXPECT_THAT(bad.at("file").string_value(), HasSubstr("j2.md"));
+  EXPECT_EQ(bad.at("result").string_value(), "failed");
+  EXPECT_THAT(bad.at("error").string_value(), StartsWith("INVALID_ARGUMENT: "));
+  EXPECT_THAT(r.err, HasSubstr("applied 2 files: 1 created, 0 updated, "
+                               "0 unchanged, 1 failed"));
+}
+
+TEST_F(CliTest, ExpectedRevisionMismatchFailsWithFailedPrecondition) {
+  const std::string file = Write("er1.md", Doc("v1", "2024-01-01", "aer"));
+  CtlOk({"apply", "-f", file});
+  Write("er1.md", Doc("v2", "2024-01-01", "aer"));
+  EXPECT_THAT(CtlOk({"apply", "-f", file, "--expected-revision", "1"}),
+              HasSubstr("articles/er1 updated (revision 2)"));
+  Write("er1.md", Doc("v3", "2024-01-01", "aer"));
+
+  CommandResult r = Ctl({"apply", "-f", file, "--expected-revision", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("er1.md: error: FAILED_PRECONDITION: "));
+  EXPECT_EQ(GetJson("er1").revision(), 2);
+  EXPECT_EQ(GetJson("er1").title(), "v2");
+
+  // Only one file may carry an expected revision.
+  Write("more/x.md", Doc("x", "", ""));
+  Write("more/y.md", Doc("y", "", ""));
+  r = Ctl({"apply", "-f", files_.path() + "/more", "--expected-revision", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--expected-revision"));
+}
+
+TEST_F(CliTest, MalformedYamlFailsThatFileAndTheOthersStillApply) {
+  Write("m/m1.md", Doc("Good one", "2024-01-01", "am"));
+  Write("m/m2.md",
+        "---\ntitle: \"ok\"\ntags: [a, b\ndate: 2024-01-01\n---\nx\n");
+  Write("m/m3.md", Doc("Good three", "2024-01-02", "am"));
+  CommandResult r = Ctl({"apply", "-f", files_.path() + "/m"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("articles/m1 created (revision 1)\n"));
+  EXPECT_THAT(r.out, HasSubstr("articles/m3 created (revision 1)\n"));
+  EXPECT_THAT(r.out, HasSubstr("applied 3 files: 2 created, 0 updated, "
+                               "0 unchanged, 1 failed\n"));
+  EXPECT_THAT(r.err, HasSubstr("m2.md: error: INVALID_ARGUMENT: "));
+  EXPECT_THAT(r.out, Not(HasSubstr("articles/m2")));
+
+  // A value of the wrong type names its key.
+  const std::string typed =
+      Write("m4.md", "---\ntitle: \"t\"\ntags:\n  nested: map\n---\nx\n");
+  r = Ctl({"apply", "-f", typed});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(r.err, HasSubstr("tags"));
+}
+
+TEST_F(CliTest, MissingTitleIsInvalidArgumentNamingTitle) {
+  const std::string file =
+      Write("nt1.md", "---\ndate: 2024-01-01\ntags: [ant]\n---\nbody\n");
+  CommandResult r = Ctl({"apply", "-f", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("nt1.md: error: INVALID_ARGUMENT: "));
+  EXPECT_THAT(r.err, HasSubstr("title"));
+  EXPECT_EQ(Ctl({"get", "nt1"}).exit_code, 1);
+}
+
+TEST_F(CliTest, ApplyMissingPathFails) {
+  CommandResult r = Ctl({"apply", "-f", files_.path() + "/nope"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+}
+
+// ---- get, export ------------------------------------------------------------
+
+TEST_F(CliTest, GetInEveryFormat) {
+  const std::string file =
+      Write("g1.md", Doc("动力电池回收", "2024-07-03 09:15:00", "ag, ev",
+                         "lang: zh-CN\ncategories: [tech]\n"));
+  CtlOk({"apply", "-f", file});
+
+  v1::Article a = ParseJson<v1::Article>(CtlOk({"get", "g1", "-o", "json"}));
+  EXPECT_EQ(a.name(), "articles/g1");
+  EXPECT_EQ(a.title(), "动力电池回收");
+  EXPECT_EQ(a.revision(), 1);
+  EXPECT_THAT(a.tags(), ElementsAre("ag", "ev"));
+  // The same through the full name, with global flags before the verb.
+  a = ParseJson<v1::Article>(CtlOk({"-o", "json", "get", "articles/g1"}));
+  EXPECT_EQ(a.title(), "动力电池回收");
+
+  const std::string yaml = CtlOk({"get", "g1", "-o", "yaml"});
+  EXPECT_THAT(yaml, HasSubstr("title: 动力电池回收\n"));
+  EXPECT_THAT(yaml, HasSubstr("name: articles/g1\n"));
+  EXPECT_THAT(yaml, HasSubstr("revision: \"1\"\n"));
+
+  const std::string table = CtlOk({"get", "g1"});
+  EXPECT_THAT(table, HasSubstr("Name:          articles/g1\n"));
+  EXPECT_THAT(table, HasSubstr("Title:         动力电池回收\n"));
+  EXPECT_THAT(table, HasSubstr("Revision:      1\n"));
+  EXPECT_THAT(table, HasSubstr("Date:          2024-07-03T09:15:00Z\n"));
+  EXPECT_THAT(table, HasSubstr("Tags:          ag, ev\n"));
+  EXPECT_THAT(table, HasSubstr("Deleted:       no\n"));
+  EXPECT_THAT(table, Not(HasSubstr("Body text")));
+
+  const std::string md = CtlOk({"get", "g1", "-o", "markdown"});
+  EXPECT_THAT(md, StartsWith("---\n"));
+  EXPECT_THAT(md, HasSubstr("Body text"));
+}
+
+TEST_F(CliTest, GetMissingIsNotFound) {
+  CommandResult r = Ctl({"get", "no-such-article"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+  EXPECT_THAT(r.err, HasSubstr("articles/no-such-article"));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+TEST_F(CliTest, ExportedMarkdownAppliesUnchanged) {
+  const std::string file =
+      Write("x1.md", Doc("導出測試 export", "2025-02-08 19:34:12", "ax, ai",
+                         "lang: zh-CN\nsummary: \"摘要\"\ncomments: false\n"
+                         "custom_key: [1, 2]\n"));
+  CtlOk({"apply", "-f", file});
+  const std::string exported = CtlOk({"export", "x1"});
+  EXPECT_THAT(exported, StartsWith("---\n"));
+  const std::string out_file = Write("exported/x1.md", exported);
+  EXPECT_THAT(CtlOk({"apply", "-f", out_file}),
+              HasSubstr("articles/x1 unchanged (revision 1)"));
+
+  // A fixture from samples/, exported after a round trip, is unchanged too.
+  const std::string sample =
+      content::testing::SourceDir() + "/samples/deepseek-brokers.md";
+  ASSERT_TRUE(fs::exists(sample)) << sample;
+  CtlOk({"apply", "-f", sample});
+  const std::string exported_sample = CtlOk({"export", "deepseek-brokers"});
+  EXPECT_EQ(exported_sample, content::testing::ReadFile(sample));
+  const std::string again =
+      Write("exported/deepseek-brokers.md", exported_sample);
+  EXPECT_THAT(CtlOk({"apply", "-f", again}),
+              HasSubstr("articles/deepseek-brokers unchanged (revision 1)"));
+}
+
+// ---- query --------------------------------------------------------------
+
+class CliQueryTest : public CliTest {
+ protected:
+  // Six articles tagged `aq` (besides their own tags).
+  void ApplyCorpus() {
+    Write("q/q1.md", Doc("Q one", "2024-01-01", "aq, red",
+                         "lang: en\ncategories: [news]\n"));
+    Write("q/q2.md", Doc("Q two 第二", "2024-03-01", "aq, red, blue",
+                         "lang: zh-CN\ncategories: [tech]\n"));
+    Write("q/q3.md", Doc("Q three 第三", "2024-06-01", "aq, blue",
+                         "lang: zh-CN\ncategories: [news, tech]\n"));
+    Write("q/q4.md", Doc("Q four", "2024-09-01 12:00:00", "aq, red, blue",
+                         "lang: [en, zh-CN]\ncategories: [finance]\n"));
+    Write("q/q5.md", Doc("Q five", "2025-01-01T08:00:00+08:00", "aq",
+                         "lang: en\ncategories: [finance]\n"));
+    Write("q/q6.md", Doc("Q six", "2025-02-01", "aq, green",
+                         "lang: ja\ncategories: [news]\n"));
+    CtlOk({"apply", "-f", files_.path() + "/q"});
+  }
+};
+
+TEST_F(CliQueryTest, FiltersReturnExactlyTheExpectedArticles) {
+  ApplyCorpus();
+  EXPECT_THAT(Names(Query({"--tag", "aq"})),
+              ElementsAre("articles/q6", "articles/q5", "articles/q4",
+                          "articles/q3", "articles/q2", "articles/q1"));
+  EXPECT_THAT(Names(Query({"--tag", "aq", "--oldest-first"})),
+              ElementsAre("articles/q1", "articles/q2", "articles/q3",
+                          "articles/q4", "articles/q5", "articles/q6"));
+  // Any of the tags by default, every tag with --all-tags.
+  EXPECT_THAT(
+      Names(Query({"--tag", "red", "--tag", "green"})),
+      ElementsAre("articles/q6", "articles/q4", "articles/q2", "articles/q1"));
+  EXPECT_THAT(Names(Query({"--tag", "red", "--tag", "blue", "--all-tags"})),
+              ElementsAre("articles/q4", "articles/q2"));
+  EXPECT_THAT(Names(Query({"--tag", "aq", "--lang", "zh-CN"})),
+              ElementsAre("articles/q4", "articles/q3", "articles/q2"));
+  EXPECT_THAT(
+      Names(Query({"--tag", "aq", "--lang", "ja", "--lang", "zh-CN"})),
+      ElementsAre("articles/q6", "articles/q4", "articles/q3", "articles/q2"));
+  EXPECT_THAT(Names(Query({"--tag", "aq", "--category", "finance"})),
+              ElementsAre("articles/q5", "articles/q4"));
+  EXPECT_THAT(
+      Names(Query({"--tag", "aq", "--category", "tech", "--category", "news",
+                   "--oldest-first"})),
+      ElementsAre("articles/q1", "articles/q2", "articles/q3", "articles/q6"));
+  // --since is inclusive, --until exclusive; three date layouts.
+  EXPECT_THAT(Names(Query({"--tag", "aq", "--since", "2024-03-01", "--until",
+                           "2024-09-01 12:00:00"})),
+              ElementsAre("articles/q3", "articles/q2"));
+  EXPECT_THAT(Names(Query({"--tag", "aq", "--since", "2024-09-01T12:00:00Z",
+                           "--until", "2025-01-01T00:00:00Z"})),
+              ElementsAre("articles/q4"));
+  EXPECT_THAT(Names(Query({"--tag", "aq", "--since", "2024-09-01T12:00:00Z",
+                           "--until", "2025-01-01T08:00:01+08:00"})),
+              ElementsAre("articles/q5", "articles/q4"));
+  EXPECT_THAT(Names(Query({"--tag", "aq", "--since", "2025-01-01"})),
+              ElementsAre("articles/q6", "articles/q5"));
+  EXPECT_THAT(Names(Query({"--tag", "no-such-tag-anywhere"})), IsEmpty());
+}
+
+TEST_F(CliQueryTest, LimitAndPageTokenWalkEveryPageOnce) {
+  ApplyCorpus();
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    std::vector<std::string> args = {"--tag", "aq", "--limit", "2"};
+    if (!token.empty()) {
+      args.push_back("--page-token");
+      args.push_back(token);
+    }
+    const v1::QueryArticlesResponse page = Query(args);
+    EXPECT_LE(page.articles_size(), 2);
+    for (const auto& a : page.articles()) seen.push_back(a.name());
+    token = page.next_page_token();
+    ASSERT_LT(++pages, 10) << "pagination does not end";
+  } while (!token.empty());
+  EXPECT_THAT(seen, ElementsAre("articles/q6", "articles/q5", "articles/q4",
+                                "articles/q3", "articles/q2", "articles/q1"));
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(),
+            seen.size());
+
+  // The table hints the next page on stderr.
+  CommandResult r = Ctl({"query", "--tag", "aq", "--limit", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out).at(0), StartsWith("NAME"));
+  EXPECT_EQ(Lines(r.out).size(), 3u) << r.out;
+  EXPECT_THAT(r.err, StartsWith("next page: --page-token "));
+}
+
+TEST_F(CliQueryTest, TableYamlAndMarkdown) {
+  ApplyCorpus();
+  CommandResult r = Ctl({"query", "--tag", "aq", "--lang", "zh-CN"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_THAT(lines[0], StartsWith("NAME"));
+  EXPECT_THAT(lines[0], HasSubstr("REV"));
+  EXPECT_THAT(lines[0], HasSubstr("TITLE"));
+  EXPECT_THAT(lines[2], StartsWith("articles/q3 "));
+  EXPECT_THAT(lines[2], HasSubstr("Q three 第三"));
+  EXPECT_THAT(r.err, IsEmpty());
+
+  const std::string yaml =
+      CtlOk({"query", "--tag", "aq", "--lang", "ja", "-o", "yaml"});
+  EXPECT_THAT(yaml, HasSubstr("articles:\n"));
+  EXPECT_THAT(yaml, HasSubstr("title: Q six\n"));
+
+  const std::string md =
+      CtlOk({"query", "--tag", "aq", "--lang", "zh-CN", "-o", "markdown"});
+  EXPECT_THAT(md, StartsWith("---\n"));
+  EXPECT_THAT(md, HasSubstr("Body text.\n\n---\n"));
+}
+
+TEST_F(CliQueryTest, BadDateIsUsageError) {
+  CommandResult r = Ctl({"query", "--since", "last tuesday"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--since"));
+}
+
+// ---- history, delete, undelete -----------------------------------------
+
+TEST_F(CliTest, HistoryListsRevisionsNewestFirst) {
+  const std::string file = Write("h1.md", Doc("h v1", "2024-01-01", "ah"));
+  CtlOk({"apply", "-f", file});
+  Write("h1.md", Doc("h v2", "2024-01-01", "ah"));
+  CtlOk({"apply", "-f", file});
+  Write("h1.md", Doc("h v3", "2024-01-01", "ah"));
+  CtlOk({"apply", "-f", file});
+
+  const auto history = ParseJson<v1::ListArticleRevisionsResponse>(
+      CtlOk({"history", "h1", "-o", "json"}));
+  ASSERT_EQ(history.revisions_size(), 3);
+  EXPECT_EQ(history.revisions(0).revision(), 3);
+  EXPECT_EQ(history.revisions(0).title(), "h v3");
+  EXPECT_EQ(history.revisions(1).revision(), 2);
+  EXPECT_EQ(history.revisions(2).revision(), 1);
+  EXPECT_EQ(history.revisions(2).title(), "h v1");
+
+  const std::vector<std::string> table = Lines(CtlOk({"history", "h1"}));
+  ASSERT_EQ(table.size(), 4u);
+  EXPECT_THAT(table[0], StartsWith("REV"));
+  EXPECT_THAT(table[0], HasSubstr("CONTENT-HASH"));
+  EXPECT_THAT(table[1], StartsWith("3 "));
+  EXPECT_THAT(table[1], HasSubstr("live"));
+  EXPECT_THAT(table[1],
+              HasSubstr(history.revisions(0).content_hash().substr(0, 12)));
+  EXPECT_THAT(table[3], StartsWith("1 "));
+
+  // One page at a time.
+  const auto page = ParseJson<v1::ListArticleRevisionsResponse>(
+      CtlOk({"history", "articles/h1", "--limit", "2", "-o", "json"}));
+  ASSERT_EQ(page.revisions_size(), 2);
+  ASSERT_FALSE(page.next_page_token().empty());
+  const auto rest = ParseJson<v1::ListArticleRevisionsResponse>(
+      CtlOk({"history", "h1", "--limit", "2", "--page-token",
+             page.next_page_token(), "-o", "json"}));
+  ASSERT_EQ(rest.revisions_size(), 1);
+  EXPECT_EQ(rest.revisions(0).revision(), 1);
+}
+
+TEST_F(CliTest, DeleteGetShowDeletedUndelete) {
+  const std::string file =
+      Write("del1.md", Doc("to delete", "2024-01-01", "adel"));
+  CtlOk({"apply", "-f", file});
+
+  CommandResult r = Ctl({"delete", "del1", "--expected-revision", "7"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
+
+  EXPECT_EQ(CtlOk({"delete", "del1", "--expected-revision", "1"}),
+            "articles/del1 deleted (revision 2)\n");
+  r = Ctl({"get", "del1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+  const v1::Article tombstone = GetJson("del1", {"--show-deleted"});
+  EXPECT_EQ(tombstone.revision(), 2);
+  EXPECT_TRUE(tombstone.has_delete_time());
+  EXPECT_THAT(CtlOk({"get", "del1", "--show-deleted"}),
+              HasSubstr("Deleted:       yes ("));
+
+  // A deleted article is not applied over; its query results are gone.
+  r = Ctl({"apply", "-f", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("del1.md: error: NOT_FOUND: "));
+  EXPECT_THAT(r.err, HasSubstr("undelete"));
+  EXPECT_THAT(Names(Query({"--tag", "adel"})), IsEmpty());
+  EXPECT_THAT(Names(Query({"--tag", "adel", "--include-deleted"})),
+              ElementsAre("articles/del1"));
+
+  const v1::Article restored = ParseJson<v1::Article>(
+      CtlOk({"undelete", "articles/del1", "-o", "json"}));
+  EXPECT_EQ(restored.revision(), 3);
+  EXPECT_FALSE(restored.has_delete_time());
+  EXPECT_EQ(GetJson("del1").title(), "to delete");
+  EXPECT_THAT(CtlOk({"apply", "-f", file}),
+              HasSubstr("articles/del1 unchanged (revision 3)"));
+
+  r = Ctl({"undelete", "del1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
+}
+
+// ---- usage, connection ------------------------------------------------------
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  CommandResult r = Ctl({"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("frobnicate"));
+  EXPECT_EQ(Ctl({}).exit_code, 2);
+  EXPECT_EQ(Ctl({"get"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"get", "x", "--no-such-flag"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"get", "x", "-o", "xml"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"--timeout", "soon", "get", "x"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"apply"}).exit_code, 2);
+  r = Ctl({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("apply"));
+}
+
+TEST_F(CliTest, VersionNeedsNoServer) {
+  CommandResult r =
+      RunCommand({Contentctl(), "--server", "127.0.0.1:1", "version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, StartsWith("contentctl "));
+}
+
+TEST_F(CliTest, UnreachableServerIsUnavailable) {
+  CommandResult r = RunCommand(
+      {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
+
+  const std::string file = Write("u1.md", Doc("u", "", ""));
+  r = RunCommand(
+      {Contentctl(), "--server", "127.0.0.1:1", "apply", "-f", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("u1.md: error: UNAVAILABLE: "));
+}
+
+TEST_F(CliTest, ServerAndTokenFromEnvironment) {
+  const std::string file = Write("env1.md", Doc("from env", "", "aenv"));
+  CommandResult r =
+      RunCommand({Contentctl(), "apply", "-f", file}, "",
+                 {"CONTENT_SERVER=" + server_->address(), "CONTENT_TOKEN=t0k"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/env1 created (revision 1)"));
+  // --server wins over the environment.
+  r = RunCommand({Contentctl(), "--server", server_->address(), "get", "env1"},
+                 "", {"CONTENT_SERVER=127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+}  // namespace
+}  // namespace content

@@ -1,0 +1,502 @@
+// End-to-end: a real contentd on an ephemeral loopback port, driven through
+// the C++ client SDK.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "content/client.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+using ::content::testing::ServerProcess;
+using ::content::testing::TempDir;
+using ::testing::HasSubstr;
+
+google::protobuf::Timestamp Date(int64_t seconds) {
+  google::protobuf::Timestamp t;
+  t.set_seconds(seconds);
+  return t;
+}
+
+constexpr int64_t kDay = 86400;
+constexpr int64_t k2025 = 1735689600;  // 2025-01-01T00:00:00Z
+
+v1::Article MakeArticle(const std::string& title, std::vector<std::string> tags,
+                        int64_t date, std::string lang = "zh-CN",
+                        std::string category = "news") {
+  v1::Article a;
+  a.set_title(title);
+  *a.mutable_date() = Date(date);
+  for (auto& t : tags) a.add_tags(t);
+  a.add_lang(lang);
+  a.add_categories(category);
+  a.set_summary("摘要：" + title);
+  a.set_body("# " + title + "\n\n正文。Body text.\n");
+  a.set_comments(false);
+  a.set_pager(true);
+  a.add_widgets("search");
+  return a;
+}
+
+class SdkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = ServerProcess::Start(dir_.path() + "/data");
+    ASSERT_NE(server_, nullptr);
+    Connect();
+  }
+  void Connect() {
+    ClientOptions options;
+    options.target = server_->address();
+    options.timeout = absl::Seconds(10);
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    client_ = *std::move(c);
+  }
+  v1::Article Create(const std::string& id, const v1::Article& a) {
+    v1::CreateArticleRequest req;
+    req.set_article_id(id);
+    *req.mutable_article() = a;
+    absl::StatusOr<v1::Article> r = client_->CreateArticle(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : v1::Article();
+  }
+  absl::StatusOr<v1::Article> Update(const std::string& id, v1::Article a,
+                                     int64_t expected = 0) {
+    v1::UpdateArticleRequest req;
+    a.set_name(ArticleName(id));
+    *req.mutable_article() = a;
+    req.set_expected_revision(expected);
+    return client_->UpdateArticle(req);
+  }
+  // Every name the query returns, walking all pages of `page_size`.
+  std::vector<std::string> QueryAll(const v1::Query& q, int page_size) {
+    std::vector<std::string> names;
+    std::string token;
+    for (int pages = 0; pages < 1000; ++pages) {
+      v1::QueryArticlesRequest req;
+      *req.mutable_query() = q;
+      req.set_page_size(page_size);
+      req.set_page_token(token);
+      absl::StatusOr<v1::QueryArticlesResponse> r = client_->QueryArticles(req);
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (!r.ok()) break;
+      EXPECT_LE(r->articles_size(), page_size);
+      for (const auto& a : r->articles()) names.push_back(a.name());
+      token = r->next_page_token();
+      if (token.empty()) break;
+    }
+    return names;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(SdkTest, CreateGetUpdateVersionsConflictDeleteUndelete) {
+  v1::Article a = MakeArticle("接入测试", {"ai", "finance"}, k2025);
+  v1::Article created = Create("deepseek", a);
+  EXPECT_EQ(created.name(), "articles/deepseek");
+  EXPECT_EQ(created.revision(), 1);
+  EXPECT_FALSE(created.etag().empty());
+  EXPECT_EQ(created.content_hash().size(), 64u);
+  EXPECT_TRUE(created.has_create_time());
+
+  // The head reads back with every field the client wrote.
+  absl::StatusOr<v1::Article> got = client_->Get("deepseek");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->title(), "接入测试");
+  EXPECT_EQ(got->body(), a.body());
+  EXPECT_TRUE(got->has_comments());
+  EXPECT_FALSE(got->comments());
+  EXPECT_FALSE(got->has_toc());
+
+  // Three updates: revisions 2, 3, 4, each readable afterwards.
+  for (int i = 2; i <= 4; ++i) {
+    a.set_body(a.body() + "更新 " + std::to_string(i) + "\n");
+    absl::StatusOr<v1::Article> u = Update("deepseek", a, i - 1);
+    ASSERT_TRUE(u.ok()) << u.status();
+    EXPECT_EQ(u->revision(), i);
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+        u->create_time(), created.create_time()));
+  }
+  for (int i = 1; i <= 4; ++i) {
+    absl::StatusOr<v1::Article> r = client_->Get("deepseek", i);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->revision(), i);
+    EXPECT_THAT(r->body(),
+                HasSubstr(i > 1 ? "更新 " + std::to_string(i) : "正文"));
+  }
+
+  // Identical content writes no revision.
+  absl::StatusOr<v1::Article> same = Update("deepseek", a);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->revision(), 4);
+
+  // A stale expected_revision or etag conflicts and changes nothing.
+  v1::Article stale = a;
+  stale.set_title("stale");
+  absl::StatusOr<v1::Article> conflict = Update("deepseek", stale, 2);
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(conflict.status().message(), HasSubstr("expected_revision"));
+  stale.set_etag(created.etag());
+  conflict = Update("deepseek", stale);
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(client_->Get("deepseek")->revision(), 4);
+
+  // History, newest first, in pages of 3.
+  v1::ListArticleRevisionsRequest hreq;
+  hreq.set_name("articles/deepseek");
+  hreq.set_page_size(3);
+  absl::StatusOr<v1::ListArticleRevisionsResponse> h =
+      client_->ListArticleRevisions(hreq);
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_EQ(h->revisions_size(), 3);
+  EXPECT_EQ(h->revisions(0).revision(), 4);
+  EXPECT_EQ(h->revisions(2).revision(), 2);
+  ASSERT_FALSE(h->next_page_token().empty());
+  hreq.set_page_token(h->next_page_token());
+  h = client_->ListArticleRevisions(hreq);
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_EQ(h->revisions_size(), 1);
+  EXPECT_EQ(h->revisions(0).revision(), 1);
+  EXPECT_TRUE(h->next_page_token().empty());
+
+  // Soft delete: a tombstone revision; the article leaves queries.
+  v1::DeleteArticleRequest dreq;
+  dreq.set_name("articles/deepseek");
+  absl::StatusOr<v1::Article> deleted = client_->DeleteArticle(dreq);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->revision(), 5);
+  EXPECT_TRUE(deleted->has_delete_time());
+  EXPECT_EQ(client_->Get("deepseek").status().code(),
+            absl::StatusCode::kNotFound);
+  v1::Query q;
+  q.add_tags("ai");
+  EXPECT_TRUE(QueryAll(q, 10).empty());
+  q.set_include_deleted(true);
+  EXPECT_EQ(QueryAll(q, 10), std::vector<std::string>{"articles/deepseek"});
+  EXPECT_EQ(Update("deepseek", a).status().code(), absl::StatusCode::kNotFound);
+
+  v1::UndeleteArticleRequest ureq;
+  ureq.set_name("articles/deepseek");
+  absl::StatusOr<v1::Article> undeleted = client_->UndeleteArticle(ureq);
+  ASSERT_TRUE(undeleted.ok()) << undeleted.status();
+  EXPECT_EQ(undeleted->revision(), 6);
+  EXPECT_FALSE(undeleted->has_delete_time());
+  EXPECT_EQ(client_->Get("deepseek")->body(), a.body());
+  q.set_include_deleted(false);
+  EXPECT_EQ(QueryAll(q, 10), std::vector<std::string>{"articles/deepseek"});
+}
+
+TEST_F(SdkTest, CreateConflictsAndGeneratedIds) {
+  Create("taken", MakeArticle("one", {"a"}, k2025));
+  v1::CreateArticleRequest req;
+  req.set_article_id("taken");
+  *req.mutable_article() = MakeArticle("two", {"a"}, k2025);
+  EXPECT_EQ(client_->CreateArticle(req).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  req.clear_article_id();
+  absl::StatusOr<v1::Article> gen = client_->CreateArticle(req);
+  ASSERT_TRUE(gen.ok()) << gen.status();
+  EXPECT_THAT(gen->name(), ::testing::MatchesRegex("articles/[a-z0-9]{16}"));
+}
+
+TEST_F(SdkTest, BadInputIsRejectedNamingTheFieldAndStoresNothing) {
+  struct Case {
+    std::string what;
+    std::string id;
+    v1::Article article;
+    std::string field;
+  };
+  std::vector<Case> cases;
+  v1::Article ok = MakeArticle("fine", {"t"}, k2025);
+  {
+    v1::Article a = ok;
+    a.clear_title();
+    cases.push_back({"missing title", "x1", a, "article.title"});
+  }
+  {
+    v1::Article a = ok;
+    for (int i = 0; i < 65; ++i) a.add_tags("tag" + std::to_string(i));
+    cases.push_back({"too many tags", "x2", a, "article.tags"});
+  }
+  {
+    v1::Article a = ok;
+    a.add_tags(std::string(200, 'x'));
+    cases.push_back({"long tag", "x3", a, "article.tags[1]"});
+  }
+  {
+    v1::Article a = ok;
+    a.set_body(std::string(3 << 19, 'b'));  // 1.5 MiB > the 1 MiB limit
+    cases.push_back({"oversized body", "x4", a, "article.body"});
+  }
+  {
+    v1::Article a = ok;
+    a.mutable_date()->set_seconds(999999999999LL);
+    cases.push_back({"bad date", "x5", a, "article.date"});
+  }
+  cases.push_back({"illegal id", "bad/id", ok, "article_id"});
+  cases.push_back({"id with space", "bad id", ok, "article_id"});
+  for (const Case& c : cases) {
+    v1::CreateArticleRequest req;
+    req.set_article_id(c.id);
+    *req.mutable_article() = c.article;
+    absl::StatusOr<v1::Article> r = client_->CreateArticle(req);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.what;
+    EXPECT_THAT(r.status().message(), HasSubstr(c.field)) << c.what;
+  }
+  EXPECT_TRUE(QueryAll(v1::Query(), 100).empty());
+
+  // Paging errors.
+  v1::QueryArticlesRequest qreq;
+  qreq.set_page_size(-1);
+  EXPECT_EQ(client_->QueryArticles(qreq).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  qreq.set_page_size(1001);
+  auto too_big = client_->QueryArticles(qreq);
+  EXPECT_EQ(too_big.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(too_big.status().message(), HasSubstr("page_size"));
+  qreq.set_page_size(10);
+  qreq.set_page_token("not-a-token");
+  auto bad_token = client_->QueryArticles(qreq);
+  EXPECT_EQ(bad_token.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_token.status().message(), HasSubstr("page_token"));
+  qreq.clear_page_token();
+  qreq.mutable_query()->set_order(static_cast<v1::Query::Order>(7));
+  auto bad_enum = client_->QueryArticles(qreq);
+  EXPECT_EQ(bad_enum.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_enum.status().message(), HasSubstr("query.order"));
+
+  v1::GetArticleRequest greq;
+  greq.set_name("posts/x");
+  auto bad_name = client_->GetArticle(greq);
+  EXPECT_EQ(bad_name.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_name.status().message(), HasSubstr("name"));
+}
+
+TEST_F(SdkTest, QueriesByTagTagsAllLangCategoryAndDateRangePageCleanly) {
+  // 30 articles over 30 days; tag "even"/"odd", every third "three", two
+  // langs and two categories; two articles share each of a few dates.
+  std::map<std::string, v1::Article> all;
+  for (int i = 0; i < 30; ++i) {
+    std::vector<std::string> tags = {i % 2 == 0 ? "even" : "odd"};
+    if (i % 3 == 0) tags.push_back("three");
+    const int64_t date = k2025 + (i / 2) * kDay;  // pairs share a date
+    v1::Article a =
+        MakeArticle("文章 " + std::to_string(i), tags, date,
+                    i % 4 == 0 ? "en" : "zh-CN", i < 10 ? "finance" : "tech");
+    const std::string id = "a" + std::to_string(100 + i);
+    Create(id, a);
+    a.set_name("articles/" + id);
+    all[id] = a;
+  }
+  auto expect = [&](auto pred, bool oldest_first) {
+    std::vector<std::pair<int64_t, std::string>> keyed;
+    for (auto& [id, a] : all)
+      if (pred(a)) keyed.push_back({a.date().seconds(), a.name()});
+    // Newest first, ties by name ascending; oldest first is the reverse.
+    std::sort(keyed.begin(), keyed.end(), [](auto& x, auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
+    });
+    if (oldest_first) std::reverse(keyed.begin(), keyed.end());
+    std::vector<std::string> names;
+    for (auto& k : keyed) names.push_back(k.second);
+    return names;
+  };
+  auto has = [](const v1::Article& a, const std::string& tag) {
+    return std::find(a.tags().begin(), a.tags().end(), tag) != a.tags().end();
+  };
+
+  for (int page_size : {1, 4, 7, 100}) {
+    v1::Query q;
+    q.add_tags("even");
+    EXPECT_EQ(QueryAll(q, page_size),
+              expect([&](auto& a) { return has(a, "even"); }, false));
+    q.add_tags("three");
+    EXPECT_EQ(QueryAll(q, page_size),
+              expect([&](auto& a) { return has(a, "even") || has(a, "three"); },
+                     false));
+    q.set_tag_match(v1::Query::TAG_MATCH_ALL);
+    EXPECT_EQ(QueryAll(q, page_size),
+              expect([&](auto& a) { return has(a, "even") && has(a, "three"); },
+                     false));
+    q.set_order(v1::Query::ORDER_OLDEST_FIRST);
+    EXPECT_EQ(QueryAll(q, page_size),
+              expect([&](auto& a) { return has(a, "even") && has(a, "three"); },
+                     true));
+
+    v1::Query lang;
+    lang.add_langs("en");
+    EXPECT_EQ(QueryAll(lang, page_size),
+              expect([&](auto& a) { return a.lang(0) == "en"; }, false));
+
+    v1::Query cat;
+    cat.add_categories("finance");
+    *cat.mutable_date_from() = Date(k2025 + 2 * kDay);
+    *cat.mutable_date_to() = Date(k2025 + 4 * kDay);
+    EXPECT_EQ(QueryAll(cat, page_size),
+              expect(
+                  [&](auto& a) {
+                    return a.categories(0) == "finance" &&
+                           a.date().seconds() >= k2025 + 2 * kDay &&
+                           a.date().seconds() < k2025 + 4 * kDay;
+                  },
+                  false));
+
+    v1::Query range;
+    range.add_tags("odd");
+    *range.mutable_date_from() = Date(k2025 + 5 * kDay);
+    *range.mutable_date_to() = Date(k2025 + 12 * kDay);
+    range.set_order(v1::Query::ORDER_OLDEST_FIRST);
+    EXPECT_EQ(QueryAll(range, page_size),
+              expect(
+                  [&](auto& a) {
+                    return has(a, "odd") &&
+                           a.date().seconds() >= k2025 + 5 * kDay &&
+                           a.date().seconds() < k2025 + 12 * kDay;
+                  },
+                  true));
+
+    EXPECT_EQ(QueryAll(v1::Query(), page_size),
+              expect([](auto&) { return true; }, false));
+  }
+
+  // The first page reports a total; a token used with another query fails.
+  v1::QueryArticlesRequest req;
+  req.mutable_query()->add_tags("even");
+  req.set_page_size(5);
+  absl::StatusOr<v1::QueryArticlesResponse> first = client_->QueryArticles(req);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->total_size(), 15);
+  req.set_page_token(first->next_page_token());
+  req.mutable_query()->set_tags(0, "odd");
+  EXPECT_EQ(client_->QueryArticles(req).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SdkTest, RestartAndKillNineKeepEveryAcknowledgedWrite) {
+  Create("before-restart", MakeArticle("restart", {"r"}, k2025));
+  ASSERT_EQ(WEXITSTATUS(server_->Stop(SIGTERM)), 0) << server_->Log();
+  EXPECT_THAT(server_->Log(), HasSubstr("stopped cleanly"));
+  ASSERT_TRUE(server_->Restart());
+  Connect();
+  EXPECT_EQ(client_->Get("before-restart")->title(), "restart");
+
+  // Writers run until the kill; everything acknowledged must survive.
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  std::mutex mu;
+  std::vector<std::pair<std::string, int64_t>> acked;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; !stop.load(); ++i) {
+        const std::string id =
+            "k" + std::to_string(w) + "-" + std::to_string(i);
+        v1::CreateArticleRequest req;
+        req.set_article_id(id);
+        *req.mutable_article() = MakeArticle(id, {"kill"}, k2025 + i);
+        CallOptions call;
+        call.timeout = absl::Seconds(2);
+        absl::StatusOr<v1::Article> r = client_->CreateArticle(req, call);
+        if (!r.ok()) break;
+        std::lock_guard<std::mutex> lock(mu);
+        acked.push_back({id, r->revision()});
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  server_->Stop(SIGKILL);
+  stop = true;
+  for (auto& t : writers) t.join();
+  ASSERT_GT(acked.size(), 10u);
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  Connect();
+  for (const auto& [id, rev] : acked) {
+    absl::StatusOr<v1::Article> r = client_->Get(id);
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+    EXPECT_EQ(r->revision(), rev);
+  }
+  v1::Query q;
+  q.add_tags("kill");
+  EXPECT_GE(QueryAll(q, 1000).size(), acked.size());
+}
+
+TEST_F(SdkTest, HealthCheckAndUnreachableServer) {
+  // grpc.health.v1.Health/Check with an empty request answers SERVING (1).
+  auto channel = grpc::CreateChannel(server_->address(),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                 &request, &response, [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   status = s;
+                   done = true;
+                   cv.notify_one();
+                 });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (auto& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+
+  ClientOptions options;
+  options.target = "127.0.0.1:1";
+  options.timeout = absl::Seconds(2);
+  options.max_attempts = 1;
+  auto unreachable = Client::Connect(options);
+  ASSERT_TRUE(unreachable.ok());
+  absl::StatusOr<v1::Article> r = (*unreachable)->Get("x");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+}
+
+TEST(SdkConfigTest, ServesWithTheSampleConfigFile) {
+  TempDir dir;
+  // Flags override the file's listen and data_dir.
+  auto server = ServerProcess::Start(
+      dir.path() + "/data",
+      {"--config", content::testing::SourceDir() + "/deploy/contentd.yaml"});
+  ASSERT_NE(server, nullptr);
+  ClientOptions options;
+  options.target = server->address();
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok());
+  v1::CreateArticleRequest req;
+  req.set_article_id("configured");
+  *req.mutable_article() = MakeArticle("配置", {"c"}, k2025);
+  EXPECT_TRUE((*client)->CreateArticle(req).ok());
+  EXPECT_THAT(server->Log(), HasSubstr("durability sync"));
+}
+
+}  // namespace
+}  // namespace content

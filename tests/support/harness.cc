@@ -1,0 +1,203 @@
+#include "tests/support/harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace content::testing {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Env(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (std::string& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+std::string ContentdBinary() {
+  return Env("CONTENTD_BIN", CONTENTD_BIN_DEFAULT);
+}
+std::string ContentctlBinary() {
+  return Env("CONTENTCTL_BIN", CONTENTCTL_BIN_DEFAULT);
+}
+std::string SourceDir() {
+  return Env("CONTENT_SOURCE_DIR", CONTENT_SOURCE_DIR_DEFAULT);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+TempDir::TempDir() {
+  std::string tmpl = Env("TMPDIR", "/tmp") + "/contentd-test-XXXXXX";
+  char* p = mkdtemp(tmpl.data());
+  if (p == nullptr) ADD_FAILURE() << "mkdtemp failed";
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+ServerProcess::ServerProcess(std::string data_dir,
+                             std::vector<std::string> args)
+    : data_dir_(std::move(data_dir)), args_(std::move(args)) {
+  log_path_ = data_dir_ + ".log";
+  port_file_ = data_dir_ + ".port";
+}
+
+std::unique_ptr<ServerProcess> ServerProcess::Start(
+    const std::string& data_dir, std::vector<std::string> args) {
+  std::unique_ptr<ServerProcess> p(
+      new ServerProcess(data_dir, std::move(args)));
+  if (!p->Launch()) {
+    ADD_FAILURE() << "contentd did not start; log:\n" << p->Log();
+    return nullptr;
+  }
+  return p;
+}
+
+bool ServerProcess::Launch() {
+  std::error_code ec;
+  fs::remove(port_file_, ec);
+  std::vector<std::string> argv = {ContentdBinary(), "--listen", listen_,
+                                   "--data-dir",     data_dir_,  "--port-file",
+                                   port_file_};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> cargv = CStrings(argv);
+  int rc = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, cargv.data(),
+                       environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    pid_ = -1;
+    return false;
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string text = ReadFile(port_file_);
+    if (!text.empty()) {
+      port_ = std::atoi(text.c_str());
+      return port_ > 0;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Stop(SIGKILL);
+}
+
+std::string ServerProcess::address() const {
+  return "127.0.0.1:" + std::to_string(port_);
+}
+
+int ServerProcess::Stop(int signal) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, signal);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+bool ServerProcess::Restart() {
+  if (pid_ > 0) Stop(SIGTERM);
+  return Launch();
+}
+
+bool ServerProcess::RestartOnSamePort() {
+  if (pid_ > 0) Stop(SIGTERM);
+  listen_ = address();
+  const bool ok = Launch();
+  listen_ = "127.0.0.1:0";
+  return ok;
+}
+
+std::string ServerProcess::Log() const { return ReadFile(log_path_); }
+
+CommandResult RunCommand(const std::vector<std::string>& argv_in,
+                         const std::string& stdin_text,
+                         const std::vector<std::string>& env) {
+  static int counter = 0;
+  TempDir dir;
+  const std::string in_path = dir.path() + "/in";
+  const std::string out_path = dir.path() + "/out";
+  const std::string err_path = dir.path() + "/err";
+  WriteFile(in_path, stdin_text);
+  ++counter;
+
+  std::vector<std::string> argv = argv_in;
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
+  envs.insert(envs.end(), env.begin(), env.end());
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> cargv = CStrings(argv);
+  std::vector<char*> cenv = CStrings(envs);
+  pid_t pid = -1;
+  CommandResult result;
+  if (posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(),
+                   cenv.data()) != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    result.err = "cannot start " + argv[0];
+    return result;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+}  // namespace content::testing

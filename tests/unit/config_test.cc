@@ -1,0 +1,230 @@
+// Tests for contentd's YAML configuration (server/config.h).
+
+#include "server/config.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace content {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Passes if `s` is INVALID_ARGUMENT and its message names `key`.
+::testing::AssertionResult InvalidNaming(const absl::Status& s,
+                                         const std::string& key) {
+  if (s.code() != absl::StatusCode::kInvalidArgument) {
+    return ::testing::AssertionFailure()
+           << "want INVALID_ARGUMENT naming " << key << ", got " << s;
+  }
+  if (s.message().find(absl::StrCat("config ", key, ":")) ==
+      absl::string_view::npos) {
+    return ::testing::AssertionFailure()
+           << "message does not name " << key << ": " << s;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+absl::Status Load(const std::string& yaml, ServerConfig* config = nullptr) {
+  ServerConfig local;
+  return LoadConfigText(yaml, config != nullptr ? config : &local);
+}
+
+TEST(ConfigTest, EmptyDocumentKeepsDefaults) {
+  ServerConfig c;
+  ASSERT_TRUE(LoadConfigText("", &c).ok());
+  ASSERT_TRUE(LoadConfigText("# only a comment\n", &c).ok());
+  EXPECT_EQ(c.listen, "127.0.0.1:7070");
+  EXPECT_EQ(c.store.data_dir, "./data");
+  EXPECT_TRUE(c.store.sync);
+  EXPECT_EQ(c.store.block_cache_bytes, size_t{128} << 20);
+  EXPECT_EQ(c.service.write_threads, 32);
+  EXPECT_EQ(c.shutdown_grace, absl::Seconds(10));
+  EXPECT_EQ(c.service.limits.max_page_size, 1000);
+  EXPECT_EQ(c.service.limits.default_page_size, 20);
+}
+
+TEST(ConfigTest, EveryKey) {
+  ServerConfig c;
+  absl::Status s = LoadConfigText(R"(
+listen: 0.0.0.0:9090
+data_dir: /var/lib/contentd
+sync: false
+block_cache_mb: 64
+write_threads: 4
+shutdown_grace_seconds: 3
+watch_stall_timeout_ms: 2500
+changelog_retain_events: 500
+changelog_retain_hours: 48
+retention_interval_ms: 750
+limits:
+  max_article_bytes: 2097152
+  max_tags: 10
+  max_term_bytes: 40
+  max_title_bytes: 200
+  default_page_size: 15
+  max_page_size: 500
+)",
+                                  &c);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(c.listen, "0.0.0.0:9090");
+  EXPECT_EQ(c.store.data_dir, "/var/lib/contentd");
+  EXPECT_FALSE(c.store.sync);
+  EXPECT_EQ(c.store.block_cache_bytes, size_t{64} << 20);
+  EXPECT_EQ(c.service.write_threads, 4);
+  EXPECT_EQ(c.shutdown_grace, absl::Seconds(3));
+  EXPECT_EQ(c.service.watch.stall_timeout, absl::Milliseconds(2500));
+  EXPECT_EQ(c.changelog_retain_events, 500);
+  EXPECT_EQ(c.changelog_retain_age, absl::Hours(48));
+  EXPECT_EQ(c.retention_interval, absl::Milliseconds(750));
+  const service::Limits& l = c.service.limits;
+  EXPECT_EQ(l.max_article_bytes, 2097152);
+  EXPECT_EQ(l.max_list_entries, 10);
+  EXPECT_EQ(l.max_term_bytes, 40);
+  EXPECT_EQ(l.max_title_bytes, 200);
+  EXPECT_EQ(l.default_page_size, 15);
+  EXPECT_EQ(l.max_page_size, 500);
+}
+
+TEST(ConfigTest, LaterDocumentsOverlayEarlierOnes) {
+  ServerConfig c;
+  ASSERT_TRUE(LoadConfigText("listen: a:1\nsync: false\n", &c).ok());
+  ASSERT_TRUE(LoadConfigText("listen: b:2\n", &c).ok());
+  EXPECT_EQ(c.listen, "b:2");
+  EXPECT_FALSE(c.store.sync);
+}
+
+TEST(ConfigTest, UnknownKeysAreNamed) {
+  EXPECT_TRUE(InvalidNaming(Load("colour: blue\n"), "colour"));
+  EXPECT_THAT(Load("colour: blue\n").message(), HasSubstr("unknown key"));
+  EXPECT_TRUE(
+      InvalidNaming(Load("limits:\n  max_widgets: 3\n"), "limits.max_widgets"));
+  EXPECT_THAT(Load("limits:\n  max_widgets: 3\n").message(),
+              HasSubstr("unknown key"));
+  // Even when its value would not have been a number.
+  EXPECT_THAT(Load("limits:\n  max_widgets: lots\n").message(),
+              HasSubstr("unknown key"));
+}
+
+TEST(ConfigTest, WrongTypesAreNamed) {
+  EXPECT_TRUE(InvalidNaming(Load("listen: [a, b]\n"), "listen"));
+  EXPECT_TRUE(InvalidNaming(Load("data_dir: {a: 1}\n"), "data_dir"));
+  EXPECT_TRUE(InvalidNaming(Load("sync: maybe\n"), "sync"));
+  EXPECT_TRUE(InvalidNaming(Load("block_cache_mb: big\n"), "block_cache_mb"));
+  EXPECT_TRUE(InvalidNaming(Load("write_threads: 2.5\n"), "write_threads"));
+  EXPECT_TRUE(InvalidNaming(Load("shutdown_grace_seconds: [1]\n"),
+                            "shutdown_grace_seconds"));
+  EXPECT_TRUE(InvalidNaming(Load("changelog_retain_events: all\n"),
+                            "changelog_retain_events"));
+  EXPECT_TRUE(InvalidNaming(Load("changelog_retain_hours: 1.5\n"),
+                            "changelog_retain_hours"));
+  EXPECT_TRUE(InvalidNaming(Load("limits: 5\n"), "limits"));
+  EXPECT_TRUE(InvalidNaming(Load("limits: [1, 2]\n"), "limits"));
+  EXPECT_TRUE(
+      InvalidNaming(Load("limits:\n  max_tags: many\n"), "limits.max_tags"));
+  EXPECT_THAT(Load("sync: maybe\n").message(), HasSubstr("wrong type"));
+}
+
+TEST(ConfigTest, NonPositiveNumbersAreRefused) {
+  for (const char* key :
+       {"block_cache_mb", "write_threads", "shutdown_grace_seconds",
+        "watch_stall_timeout_ms", "retention_interval_ms"}) {
+    for (const char* v : {"0", "-1"}) {
+      absl::Status s = Load(absl::StrCat(key, ": ", v, "\n"));
+      EXPECT_TRUE(InvalidNaming(s, key)) << v;
+      EXPECT_THAT(s.message(), HasSubstr("positive"));
+    }
+  }
+  // Retention may be off (0) but not negative.
+  for (const char* key :
+       {"changelog_retain_events", "changelog_retain_hours"}) {
+    EXPECT_TRUE(Load(absl::StrCat(key, ": 0\n")).ok()) << key;
+    EXPECT_TRUE(InvalidNaming(Load(absl::StrCat(key, ": -1\n")), key));
+  }
+  for (const char* key :
+       {"max_article_bytes", "max_tags", "max_term_bytes", "max_title_bytes",
+        "default_page_size", "max_page_size"}) {
+    for (const char* v : {"0", "-3"}) {
+      absl::Status s = Load(absl::StrCat("limits:\n  ", key, ": ", v, "\n"));
+      EXPECT_TRUE(InvalidNaming(s, absl::StrCat("limits.", key))) << v;
+    }
+  }
+}
+
+TEST(ConfigTest, OutOfRangeNumbersAreRefused) {
+  // Values that would wrap when narrowed must not turn into 0 or negatives.
+  EXPECT_TRUE(InvalidNaming(Load("limits:\n  max_tags: 4294967296\n"),
+                            "limits.max_tags"));
+  EXPECT_TRUE(InvalidNaming(Load("limits:\n  max_page_size: 2147483648\n"),
+                            "limits.max_page_size"));
+  EXPECT_TRUE(
+      InvalidNaming(Load("write_threads: 4294967297\n"), "write_threads"));
+  EXPECT_TRUE(InvalidNaming(Load("block_cache_mb: 17592186044416\n"),
+                            "block_cache_mb"));  // 2^64 bytes
+  EXPECT_TRUE(InvalidNaming(Load("limits:\n  max_tags: 99999999999999999999\n"),
+                            "limits.max_tags"));
+}
+
+TEST(ConfigTest, DefaultPageSizeMustNotExceedMax) {
+  EXPECT_TRUE(InvalidNaming(
+      Load("limits:\n  default_page_size: 50\n  max_page_size: 10\n"),
+      "limits.default_page_size"));
+  EXPECT_TRUE(
+      Load("limits:\n  default_page_size: 10\n  max_page_size: 10\n").ok());
+  // Against the default max (1000) too.
+  EXPECT_FALSE(Load("limits:\n  default_page_size: 1001\n").ok());
+}
+
+TEST(ConfigTest, MalformedDocuments) {
+  absl::Status s = Load("listen: [unclosed\n");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("YAML"));
+  EXPECT_EQ(Load("- a\n- b\n").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Load("just a string\n").code(), absl::StatusCode::kInvalidArgument);
+  // A key that is not a scalar is an error, not a crash.
+  EXPECT_EQ(Load("? [a, b]\n: 1\n").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Load("limits:\n  ? {a: 1}\n  : 1\n").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ConfigTest, LoadConfigFile) {
+  ServerConfig c;
+  absl::Status missing = LoadConfigFile("/nonexistent/contentd.yaml", &c);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.message(), HasSubstr("/nonexistent/contentd.yaml"));
+
+  const char* tmp = getenv("TMPDIR");
+  std::string path = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
+                                  "/config_test.XXXXXX");
+  const int fd = mkstemp(path.data());
+  ASSERT_GE(fd, 0);
+  close(fd);
+  {
+    std::ofstream out(path);
+    out << "listen: 127.0.0.1:0\nwrite_threads: 2\n";
+  }
+  ASSERT_TRUE(LoadConfigFile(path, &c).ok());
+  EXPECT_EQ(c.listen, "127.0.0.1:0");
+  EXPECT_EQ(c.service.write_threads, 2);
+  {
+    std::ofstream out(path);
+    out << "write_threads: 0\n";
+  }
+  absl::Status bad = LoadConfigFile(path, &c);
+  EXPECT_TRUE(InvalidNaming(bad, "write_threads"));
+  EXPECT_THAT(bad.message(), HasSubstr(path));  // the file is named too
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace content

@@ -1,0 +1,1198 @@
+// Tests for the Markdown/front-matter codec (include/content/markdown.h).
+
+#include "content/markdown.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace content {
+namespace {
+
+using ::content::v1::Article;
+using ::content::v1::FrontMatterStyle;
+using ::google::protobuf::Value;
+using ::google::protobuf::util::MessageDifferencer;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// ---- Helpers ----------------------------------------------------------------
+
+Article MustParse(const std::string& text, const std::string& zone = "UTC") {
+  MarkdownOptions options;
+  options.default_zone = zone;
+  absl::StatusOr<Article> article = ParseMarkdown(text, options);
+  EXPECT_TRUE(article.ok()) << article.status() << "\n" << text;
+  return article.ok() ? *article : Article();
+}
+
+// Parses `text` and checks that it fails with INVALID_ARGUMENT and `message`
+// somewhere in the message.
+void ExpectError(const std::string& text, const std::string& message,
+                 const std::string& zone = "UTC") {
+  MarkdownOptions options;
+  options.default_zone = zone;
+  absl::StatusOr<Article> article = ParseMarkdown(text, options);
+  ASSERT_FALSE(article.ok()) << "parsed: " << text;
+  EXPECT_EQ(article.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(article.status().message()), HasSubstr(message))
+      << text;
+}
+
+std::string WithFrontMatter(const std::string& yaml,
+                            const std::string& body = "\nBody.\n") {
+  return absl::StrCat("---\n", yaml, "---\n", body);
+}
+
+int64_t UnixSeconds(absl::CivilSecond cs, absl::string_view zone = "UTC") {
+  absl::TimeZone tz;
+  EXPECT_TRUE(absl::LoadTimeZone(std::string(zone), &tz)) << zone;
+  return absl::ToUnixSeconds(absl::FromCivil(cs, tz));
+}
+
+bool HaveZone(const std::string& name) {
+  absl::TimeZone tz;
+  return absl::LoadTimeZone(name, &tz);
+}
+
+std::string Diff(const Article& a, const Article& b) {
+  std::string report;
+  MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&report);
+  differencer.Compare(a, b);
+  return report;
+}
+
+std::string SourceDir() {
+  if (const char* dir = std::getenv("CONTENT_SOURCE_DIR")) return dir;
+  // tests/unit/markdown_test.cc -> project root.
+  return std::filesystem::path(__FILE__)
+      .parent_path()
+      .parent_path()
+      .parent_path()
+      .string();
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// ---- Typed fields -----------------------------------------------------------
+
+TEST(ParseMarkdownTest, ReadsStringFields) {
+  const Article a =
+      MustParse(WithFrontMatter("title: \"A title\"\n"
+                                "summary: 'single quoted'\n"
+                                "menu: main\n"
+                                "thumbnail: \"https://example.com/a.jpg\"\n"
+                                "lead: \"\"\n"
+                                "sidebar: \"right\"\n"));
+  EXPECT_EQ(a.title(), "A title");
+  EXPECT_EQ(a.summary(), "single quoted");
+  EXPECT_EQ(a.menu(), "main");
+  EXPECT_EQ(a.thumbnail(), "https://example.com/a.jpg");
+  EXPECT_EQ(a.lead(), "");
+  EXPECT_EQ(a.sidebar(), "right");
+  EXPECT_EQ(a.body(), "\nBody.\n");
+}
+
+TEST(ParseMarkdownTest, ScalarsAreTakenAsTheirTextInStringFields) {
+  const Article a =
+      MustParse(WithFrontMatter("title: 2025\n"
+                                "summary: true\n"
+                                "menu: 1.50\n"
+                                "lead:\n"
+                                "sidebar: ~\n"
+                                "thumbnail: |\n  two\n  lines\n"));
+  EXPECT_EQ(a.title(), "2025");
+  EXPECT_EQ(a.summary(), "true");
+  EXPECT_EQ(a.menu(), "1.50");
+  EXPECT_EQ(a.lead(), "");  // null reads as empty
+  EXPECT_EQ(a.sidebar(), "");
+  EXPECT_EQ(a.thumbnail(), "two\nlines\n");
+}
+
+TEST(ParseMarkdownTest, ReadsListFields) {
+  const Article a =
+      MustParse(WithFrontMatter("categories:\n  - \"qq\"\n  - news\n"
+                                "translations: [en, \"zh-CN\"]\n"
+                                "tags:\n  - 123\n  - \"a, b\"\n"
+                                "widgets: search\n"
+                                "lang: []\n"));
+  EXPECT_THAT(a.categories(), ElementsAre("qq", "news"));
+  EXPECT_THAT(a.translations(), ElementsAre("en", "zh-CN"));
+  EXPECT_THAT(a.tags(), ElementsAre("123", "a, b"));
+  EXPECT_THAT(a.widgets(), ElementsAre("search"));  // scalar -> one element
+  EXPECT_TRUE(a.lang().empty());
+  EXPECT_FALSE(a.style().lang_scalar());
+}
+
+TEST(ParseMarkdownTest, ReadsBooleans) {
+  const Article a = MustParse(WithFrontMatter(
+      "comments: true\nauthorbox: false\npager: True\ntoc: FALSE\n"));
+  ASSERT_TRUE(a.has_comments());
+  EXPECT_TRUE(a.comments());
+  ASSERT_TRUE(a.has_authorbox());
+  EXPECT_FALSE(a.authorbox());
+  ASSERT_TRUE(a.has_pager());
+  EXPECT_TRUE(a.pager());
+  ASSERT_TRUE(a.has_toc());
+  EXPECT_FALSE(a.toc());
+  EXPECT_FALSE(a.has_mathjax());  // absent: the site default
+}
+
+TEST(ParseMarkdownTest, IdSetsNameAndIsWrittenBack) {
+  const std::string text =
+      WithFrontMatter("id: \"hello-world\"\ntitle: \"T\"\n");
+  const Article a = MustParse(text);
+  EXPECT_EQ(a.name(), "articles/hello-world");
+  EXPECT_THAT(a.style().key_order(), ElementsAre("id", "title"));
+  EXPECT_EQ(FormatMarkdown(a), text);
+}
+
+TEST(ParseMarkdownTest, RecordsEveryKeyInOrder) {
+  const Article a = MustParse(WithFrontMatter(
+      "tags: [x]\nauthor: \"me\"\ntitle: \"T\"\nid: \"a1\"\ndate: "
+      "2025-01-02\ncomments: false\n"));
+  EXPECT_THAT(a.style().key_order(),
+              ElementsAre("tags", "author", "title", "id", "date", "comments"));
+}
+
+TEST(ParseMarkdownTest, LangScalarAndList) {
+  const std::string scalar = WithFrontMatter("lang: \"zh-CN\"\n");
+  const Article a = MustParse(scalar);
+  EXPECT_THAT(a.lang(), ElementsAre("zh-CN"));
+  EXPECT_TRUE(a.style().lang_scalar());
+  EXPECT_EQ(FormatMarkdown(a), scalar);
+
+  const std::string list = WithFrontMatter("lang:\n  - \"zh-CN\"\n");
+  const Article b = MustParse(list);
+  EXPECT_THAT(b.lang(), ElementsAre("zh-CN"));
+  EXPECT_FALSE(b.style().lang_scalar());
+  EXPECT_EQ(FormatMarkdown(b), list);
+
+  // A scalar flag with several languages can only be written as a list.
+  Article c = a;
+  c.add_lang("en");
+  EXPECT_THAT(FormatMarkdown(c),
+              HasSubstr("lang:\n  - \"zh-CN\"\n  - \"en\"\n"));
+}
+
+// ---- Dates ------------------------------------------------------------------
+
+TEST(DateTest, DateTimeInUtc) {
+  const std::string text = WithFrontMatter("date: \"2025-02-08 19:34:12\"\n");
+  const Article a = MustParse(text);
+  EXPECT_EQ(a.date().seconds(),
+            UnixSeconds(absl::CivilSecond(2025, 2, 8, 19, 34, 12)));
+  EXPECT_EQ(a.date().nanos(), 0);
+  EXPECT_EQ(a.style().date_layout(), FrontMatterStyle::DATE_LAYOUT_DATETIME);
+  EXPECT_EQ(a.style().date_zone(), "UTC");
+  EXPECT_EQ(FormatMarkdown(a), text);
+}
+
+TEST(DateTest, DefaultZoneShiftsTimestampAndRoundTrips) {
+  if (!HaveZone("Asia/Shanghai")) GTEST_SKIP() << "no tzdata";
+  const std::string text = WithFrontMatter("date: \"2025-02-08 19:34:12\"\n");
+  const Article utc = MustParse(text, "UTC");
+  const Article shanghai = MustParse(text, "Asia/Shanghai");
+  EXPECT_EQ(utc.date().seconds() - shanghai.date().seconds(), 8 * 3600);
+  EXPECT_EQ(shanghai.style().date_zone(), "Asia/Shanghai");
+  EXPECT_EQ(FormatMarkdown(shanghai), text);
+
+  const std::string day = WithFrontMatter("date: \"2024-11-15\"\n");
+  const Article d = MustParse(day, "Asia/Shanghai");
+  EXPECT_EQ(
+      d.date().seconds(),
+      UnixSeconds(absl::CivilSecond(2024, 11, 15, 0, 0, 0), "Asia/Shanghai"));
+  EXPECT_EQ(d.date().seconds(),
+            UnixSeconds(absl::CivilSecond(2024, 11, 14, 16, 0, 0)));
+  EXPECT_EQ(FormatMarkdown(d), day);
+}
+
+TEST(DateTest, DateOnly) {
+  const std::string text = WithFrontMatter("date: \"2024-02-29\"\n");
+  const Article a = MustParse(text);
+  EXPECT_EQ(a.date().seconds(),
+            UnixSeconds(absl::CivilSecond(2024, 2, 29, 0, 0, 0)));
+  EXPECT_EQ(a.style().date_layout(), FrontMatterStyle::DATE_LAYOUT_DATE);
+  EXPECT_EQ(a.style().date_zone(), "UTC");
+  EXPECT_EQ(FormatMarkdown(a), text);
+}
+
+TEST(DateTest, UnquotedDateIsWrittenQuoted) {
+  const Article a = MustParse(WithFrontMatter("date: 2024-02-29\n"));
+  EXPECT_EQ(a.style().date_layout(), FrontMatterStyle::DATE_LAYOUT_DATE);
+  EXPECT_EQ(FormatMarkdown(a), WithFrontMatter("date: \"2024-02-29\"\n"));
+}
+
+TEST(DateTest, Rfc3339Variants) {
+  struct Case {
+    std::string in;
+    int64_t seconds;
+    int32_t nanos;
+    std::string zone;
+    std::string out;  // as written back
+  };
+  const int64_t base = UnixSeconds(absl::CivilSecond(2025, 2, 8, 19, 34, 12));
+  const Case cases[] = {
+      {"2025-02-08T19:34:12Z", base, 0, "", "2025-02-08T19:34:12Z"},
+      {"2025-02-08T19:34:12+08:00", base - 8 * 3600, 0, "+08:00",
+       "2025-02-08T19:34:12+08:00"},
+      {"2025-02-08T19:34:12-05:30", base + 5 * 3600 + 1800, 0, "-05:30",
+       "2025-02-08T19:34:12-05:30"},
+      {"2025-02-08T19:34:12+00:00", base, 0, "+00:00",
+       "2025-02-08T19:34:12+00:00"},
+      {"2025-02-08 19:34:12Z", base, 0, "", "2025-02-08T19:34:12Z"},
+      {"2025-02-08t19:34:12.5z", base, 500000000, "", "2025-02-08T19:34:12.5Z"},
+      {"2025-02-08T19:34:12.123456789+01:00", base - 3600, 123456789, "+01:00",
+       "2025-02-08T19:34:12.123456789+01:00"},
+      {"2025-02-08T19:34:12.000Z", base, 0, "", "2025-02-08T19:34:12Z"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.in);
+    const Article a =
+        MustParse(WithFrontMatter(absl::StrCat("date: \"", c.in, "\"\n")));
+    EXPECT_EQ(a.style().date_layout(), FrontMatterStyle::DATE_LAYOUT_RFC3339);
+    EXPECT_EQ(a.date().seconds(), c.seconds);
+    EXPECT_EQ(a.date().nanos(), c.nanos);
+    EXPECT_EQ(a.style().date_zone(), c.zone);
+    EXPECT_EQ(FormatMarkdown(a),
+              WithFrontMatter(absl::StrCat("date: \"", c.out, "\"\n")));
+  }
+}
+
+TEST(DateTest, Rfc3339IgnoresDefaultZone) {
+  const Article a = MustParse(
+      WithFrontMatter("date: \"2025-02-08T19:34:12Z\"\n"), "No/Such_Zone");
+  EXPECT_EQ(a.date().seconds(),
+            UnixSeconds(absl::CivilSecond(2025, 2, 8, 19, 34, 12)));
+}
+
+TEST(DateTest, RejectsMalformedDates) {
+  const char* const kBad[] = {
+      "2025-13-40",
+      "2025-02-30",
+      "2023-02-29",
+      "2025-00-10",
+      "2025-2-8",
+      "25-02-08",
+      "2025/02/08",
+      "2025-02-08T19:34:12",
+      "2025-02-08 24:00:00",
+      "2025-02-08 19:60:00",
+      "2025-02-08 19:34:60",
+      "2025-02-08 19:34",
+      "2025-02-08T19:34:12+24:00",
+      "2025-02-08T19:34:12+0800",
+      "2025-02-08T19:34:12.Z",
+      "2025-02-08T19:34:12.1234567891Z",
+      "2025-02-08T19:34:12ZZ",
+      "2025-02-08  19:34:12",
+      "yesterday",
+      "",
+      " 2025-02-08",
+      "2025-02-08 ",
+  };
+  for (const char* bad : kBad) {
+    ExpectError(WithFrontMatter(absl::StrCat("date: \"", bad, "\"\n")),
+                absl::StrCat("front matter key \"date\": \"", bad,
+                             "\" is not a date (RFC 3339, \"YYYY-MM-DD "
+                             "HH:MM:SS\" or \"YYYY-MM-DD\")"));
+  }
+}
+
+TEST(DateTest, RejectsNonScalarAndOutOfRangeDates) {
+  ExpectError(WithFrontMatter("date: [2025-02-08]\n"),
+              "front matter key \"date\": must be a date");
+  ExpectError(WithFrontMatter("date: \"0000-06-01\"\n"),
+              "front matter key \"date\": \"0000-06-01\" is out of range");
+  ExpectError(WithFrontMatter("date: \"0001-01-01T00:30:00+01:00\"\n"),
+              "front matter key \"date\": ");
+}
+
+TEST(DateTest, NullDateIsUnset) {
+  const Article a = MustParse(WithFrontMatter("date:\n"));
+  EXPECT_FALSE(a.has_date());
+}
+
+TEST(DateTest, UnknownDefaultZoneIsNamed) {
+  ExpectError(WithFrontMatter("date: \"2025-02-08\"\n"),
+              "front matter key \"date\": cannot load time zone "
+              "\"Mars/Olympus_Mons\"",
+              "Mars/Olympus_Mons");
+}
+
+TEST(DateTest, EmptyDefaultZoneMeansUtc) {
+  const Article a = MustParse(WithFrontMatter("date: \"2025-02-08\"\n"), "");
+  EXPECT_EQ(a.date().seconds(),
+            UnixSeconds(absl::CivilSecond(2025, 2, 8, 0, 0, 0)));
+  EXPECT_EQ(a.style().date_zone(), "UTC");
+}
+
+TEST(FormatDateTest, UnspecifiedLayoutIsRfc3339InUtc) {
+  Article a;
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 2, 8, 19, 34, 12)));
+  EXPECT_EQ(FormatMarkdown(a),
+            WithFrontMatter("date: \"2025-02-08T19:34:12Z\"\n", ""));
+}
+
+TEST(FormatDateTest, Rfc3339InANamedZoneUsesItsOffset) {
+  if (!HaveZone("America/New_York")) GTEST_SKIP() << "no tzdata";
+  Article a;
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 7, 1, 12, 0, 0)));
+  a.mutable_style()->set_date_layout(FrontMatterStyle::DATE_LAYOUT_RFC3339);
+  a.mutable_style()->set_date_zone("America/New_York");
+  EXPECT_THAT(FormatMarkdown(a),
+              HasSubstr("date: \"2025-07-01T08:00:00-04:00\"\n"));
+}
+
+TEST(FormatDateTest, WidensLayoutsThatWouldLoseTime) {
+  Article a;
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 2, 8, 10, 0, 0)));
+  a.mutable_style()->set_date_layout(FrontMatterStyle::DATE_LAYOUT_DATE);
+  a.mutable_style()->set_date_zone("UTC");
+  EXPECT_THAT(FormatMarkdown(a), HasSubstr("date: \"2025-02-08 10:00:00\"\n"));
+
+  a.mutable_date()->set_nanos(250000000);
+  a.mutable_style()->set_date_layout(FrontMatterStyle::DATE_LAYOUT_DATETIME);
+  EXPECT_THAT(FormatMarkdown(a),
+              HasSubstr("date: \"2025-02-08T10:00:00.25Z\"\n"));
+}
+
+TEST(FormatDateTest, UnknownZoneFallsBackToUtc) {
+  Article a;
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 2, 8, 10, 0, 0)));
+  a.mutable_style()->set_date_layout(FrontMatterStyle::DATE_LAYOUT_DATETIME);
+  a.mutable_style()->set_date_zone("No/Such_Zone");
+  EXPECT_THAT(FormatMarkdown(a), HasSubstr("date: \"2025-02-08 10:00:00\"\n"));
+}
+
+// ---- Params -----------------------------------------------------------------
+
+TEST(ParamsTest, ScalarTypes) {
+  const Article a =
+      MustParse(WithFrontMatter("author: \"Ann\"\n"
+                                "count: 3\n"
+                                "ratio: 0.25\n"
+                                "negative: -7\n"
+                                "exp: 1e3\n"
+                                "plus: +2.5\n"
+                                "flag: true\n"
+                                "off: False\n"
+                                "nothing: null\n"
+                                "tilde: ~\n"
+                                "empty:\n"
+                                "quoted_number: \"123\"\n"
+                                "single_quoted: '4.5'\n"
+                                "quoted_true: \"true\"\n"
+                                "quoted_null: \"null\"\n"
+                                "tagged: !!str 12\n"
+                                "version: 1.2.3\n"
+                                "hex: 0x1F\n"
+                                "yes_word: yes\n"
+                                "big: 12345678901234567890\n"
+                                "bare: hello world\n"
+                                "literal: |\n  a\n  b\n"));
+  const auto& f = a.params().fields();
+  EXPECT_EQ(f.at("author").string_value(), "Ann");
+  EXPECT_EQ(f.at("count").number_value(), 3);
+  EXPECT_EQ(f.at("ratio").number_value(), 0.25);
+  EXPECT_EQ(f.at("negative").number_value(), -7);
+  EXPECT_EQ(f.at("exp").number_value(), 1000);
+  EXPECT_EQ(f.at("plus").number_value(), 2.5);
+  EXPECT_TRUE(f.at("flag").bool_value());
+  EXPECT_EQ(f.at("off").kind_case(), Value::kBoolValue);
+  EXPECT_FALSE(f.at("off").bool_value());
+  for (const char* key : {"nothing", "tilde", "empty"}) {
+    EXPECT_EQ(f.at(key).kind_case(), Value::kNullValue) << key;
+  }
+  EXPECT_EQ(f.at("quoted_number").string_value(), "123");
+  EXPECT_EQ(f.at("single_quoted").string_value(), "4.5");
+  EXPECT_EQ(f.at("quoted_true").string_value(), "true");
+  EXPECT_EQ(f.at("quoted_null").string_value(), "null");
+  EXPECT_EQ(f.at("tagged").string_value(), "12");
+  EXPECT_EQ(f.at("version").string_value(), "1.2.3");
+  EXPECT_EQ(f.at("hex").string_value(), "0x1F");
+  EXPECT_EQ(f.at("yes_word").string_value(), "yes");
+  // Too big for a double to hold exactly: kept as text.
+  EXPECT_EQ(f.at("big").string_value(), "12345678901234567890");
+  EXPECT_EQ(f.at("bare").string_value(), "hello world");
+  EXPECT_EQ(f.at("literal").string_value(), "a\nb\n");
+  EXPECT_EQ(a.style().key_order_size(), 22);
+}
+
+TEST(ParamsTest, Collections) {
+  const std::string text = WithFrontMatter(
+      "title: \"T\"\n"
+      "seo:\n"
+      "  description: \"d\"\n"
+      "  keywords:\n"
+      "    - \"a\"\n"
+      "    - 2\n"
+      "  nested:\n"
+      "    deeper:\n"
+      "      flag: false\n"
+      "  noindex: null\n"
+      "empty_map: {}\n"
+      "empty_list: []\n"
+      "people:\n"
+      "  - name: \"Ann\"\n"
+      "    roles:\n"
+      "      - \"editor\"\n"
+      "  - name: \"Bo\"\n"
+      "    roles: []\n"
+      "matrix:\n"
+      "  - - 1\n"
+      "    - 2.5\n"
+      "  - []\n"
+      "  - {}\n");
+  const Article a = MustParse(text);
+  const auto& f = a.params().fields();
+  const auto& seo = f.at("seo").struct_value().fields();
+  EXPECT_EQ(seo.at("description").string_value(), "d");
+  EXPECT_EQ(seo.at("keywords").list_value().values(1).number_value(), 2);
+  EXPECT_FALSE(seo.at("nested")
+                   .struct_value()
+                   .fields()
+                   .at("deeper")
+                   .struct_value()
+                   .fields()
+                   .at("flag")
+                   .bool_value());
+  EXPECT_EQ(seo.at("noindex").kind_case(), Value::kNullValue);
+  EXPECT_TRUE(f.at("empty_map").has_struct_value());
+  EXPECT_TRUE(f.at("empty_list").has_list_value());
+  EXPECT_EQ(f.at("people").list_value().values_size(), 2);
+  EXPECT_EQ(f.at("matrix").list_value().values(0).list_value().values_size(),
+            2);
+  EXPECT_THAT(a.style().key_order(),
+              ElementsAre("title", "seo", "empty_map", "empty_list", "people",
+                          "matrix"));
+  // Written in the same shape (nested keys are sorted, as they are here).
+  EXPECT_EQ(FormatMarkdown(a), text);
+}
+
+TEST(ParamsTest, FormatsNumbersCompactlyAndExactly) {
+  const double kNumbers[] = {0,
+                             3,
+                             -7,
+                             0.1,
+                             -0.5,
+                             1e20,
+                             1.0 / 3,
+                             2.5e-8,
+                             123456789,
+                             1e15,
+                             9007199254740992.0,
+                             -1234.5678};
+  for (double d : kNumbers) {
+    Article a;
+    (*a.mutable_params()->mutable_fields())["n"].set_number_value(d);
+    const std::string text = FormatMarkdown(a);
+    const Article b = MustParse(text);
+    ASSERT_EQ(b.params().fields().at("n").kind_case(), Value::kNumberValue)
+        << text;
+    EXPECT_EQ(b.params().fields().at("n").number_value(), d) << text;
+  }
+  Article a;
+  auto& fields = *a.mutable_params()->mutable_fields();
+  fields["a"].set_number_value(3);
+  fields["b"].set_number_value(-0.5);
+  fields["c"].set_null_value(google::protobuf::NULL_VALUE);
+  EXPECT_EQ(FormatMarkdown(a), "---\na: 3\nb: -0.5\nc: null\n---\n");
+}
+
+TEST(ParamsTest, AwkwardKeysAreQuoted) {
+  Article a;
+  auto& fields = *a.mutable_params()->mutable_fields();
+  for (const char* key :
+       {"null", "a b", "", "-x", "中文", "k: v", "#c", "~", "true", "x\ny"}) {
+    fields[key].set_string_value(key);
+  }
+  const std::string text = FormatMarkdown(a);
+  EXPECT_THAT(text, HasSubstr("\"null\": \"null\"\n"));
+  EXPECT_THAT(text, HasSubstr("\"\": \"\"\n"));
+  const Article b = MustParse(text);
+  EXPECT_TRUE(MessageDifferencer::Equals(a.params(), b.params()))
+      << text << Diff(a, b);
+}
+
+// ---- Formatting
+// ---------------------------------------------------------------
+
+TEST(FormatTest, CanonicalOrderWithoutKeyOrder) {
+  Article a;
+  a.set_body("\nHello.\n");
+  (*a.mutable_params()->mutable_fields())["zeta"].set_bool_value(true);
+  (*a.mutable_params()->mutable_fields())["alpha"].set_string_value("x");
+  a.add_widgets("search");
+  a.set_sidebar("right");
+  a.set_mathjax(false);
+  a.set_comments(true);
+  a.add_tags("ai");
+  a.add_lang("en");
+  a.set_summary("S");
+  a.set_title("T");
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2024, 5, 6, 7, 8, 9)));
+  a.mutable_style()->set_date_layout(FrontMatterStyle::DATE_LAYOUT_DATETIME);
+  a.mutable_style()->set_date_zone("UTC");
+  EXPECT_EQ(FormatMarkdown(a),
+            "---\n"
+            "title: \"T\"\n"
+            "date: \"2024-05-06 07:08:09\"\n"
+            "summary: \"S\"\n"
+            "lang:\n  - \"en\"\n"
+            "tags:\n  - \"ai\"\n"
+            "comments: true\n"
+            "mathjax: false\n"
+            "sidebar: \"right\"\n"
+            "widgets:\n  - \"search\"\n"
+            "alpha: \"x\"\n"
+            "zeta: true\n"
+            "---\n"
+            "\nHello.\n");
+}
+
+TEST(FormatTest, KeyOrderFirstThenCanonicalThenParams) {
+  Article a;
+  a.set_title("T");
+  a.set_menu("");
+  a.add_tags("x");
+  a.set_summary("S");
+  (*a.mutable_params()->mutable_fields())["b"].set_string_value("b");
+  (*a.mutable_params()->mutable_fields())["a"].set_string_value("a");
+  for (const char* key :
+       {"b", "tags", "menu", "categories", "toc", "date", "unknown", "tags"}) {
+    a.mutable_style()->add_key_order(key);
+  }
+  // `menu` and `categories` were in the document, so they are written even
+  // though empty; `toc`, `date` and `unknown` have nothing to write.
+  EXPECT_EQ(FormatMarkdown(a),
+            "---\n"
+            "b: \"b\"\n"
+            "tags:\n  - \"x\"\n"
+            "menu: \"\"\n"
+            "categories: []\n"
+            "title: \"T\"\n"
+            "summary: \"S\"\n"
+            "a: \"a\"\n"
+            "---\n");
+}
+
+TEST(FormatTest, SkipsServerSetFields) {
+  Article a;
+  a.set_name("articles/x");
+  a.set_title("T");
+  a.set_revision(7);
+  a.set_etag("\"abc\"");
+  a.mutable_create_time()->set_seconds(1);
+  a.mutable_update_time()->set_seconds(2);
+  a.mutable_delete_time()->set_seconds(3);
+  a.set_content_hash("deadbeef");
+  // No `id` either: it is written only when the document had one.
+  EXPECT_EQ(FormatMarkdown(a), "---\ntitle: \"T\"\n---\n");
+  a.mutable_style()->add_key_order("id");
+  EXPECT_EQ(FormatMarkdown(a), "---\nid: \"x\"\ntitle: \"T\"\n---\n");
+}
+
+TEST(FormatTest, EscapesStrings) {
+  Article a;
+  a.set_title(
+      "q\"b\\n\nt\tr\r"
+      "\x01\x1f\x7f"
+      "\xC2\x85\xC2\x9F"  // C1 controls
+      "\xE2\x80\xA8\xE2\x80\xA9\xEF\xBB\xBF"
+      "中文 é 😀");
+  const std::string text = FormatMarkdown(a);
+  EXPECT_EQ(text,
+            "---\ntitle: \"q\\\"b\\\\n\\nt\\tr\\r\\x01\\x1F\\x7F\\x85\\x9F"
+            "\\u2028\\u2029\\uFEFF中文 é 😀\"\n---\n");
+  EXPECT_EQ(MustParse(text).title(), a.title());
+
+  a.set_title(std::string("nul\0byte", 8));
+  EXPECT_THAT(FormatMarkdown(a), HasSubstr("\"nul\\x00byte\""));
+  EXPECT_EQ(MustParse(FormatMarkdown(a)).title(), a.title());
+}
+
+TEST(FormatTest, StringsThatLookLikeOtherTypesStayStrings) {
+  Article a;
+  for (const char* s : {"true", "123", "null", "~", "", " lead", "trail ",
+                        "- item", "# not a comment", "a: b", "[x]", "{y}",
+                        "*ref", "&anchor", "!tag", "'", "---", "..."}) {
+    a.add_tags(s);
+    (*a.mutable_params()->mutable_fields())[absl::StrCat("k", a.tags_size())]
+        .set_string_value(s);
+  }
+  a.set_title("null");
+  a.set_summary("123");
+  a.add_lang("true");
+  a.mutable_style()->set_lang_scalar(true);
+  const Article b = MustParse(FormatMarkdown(a));
+  EXPECT_THAT(b.tags(), testing::ElementsAreArray(a.tags()));
+  EXPECT_TRUE(MessageDifferencer::Equals(a.params(), b.params()));
+  EXPECT_EQ(b.title(), "null");
+  EXPECT_EQ(b.summary(), "123");
+  EXPECT_THAT(b.lang(), ElementsAre("true"));
+  EXPECT_TRUE(b.style().lang_scalar());
+}
+
+TEST(FormatTest, ParamsShadowingTypedKeysAreNotWritten) {
+  Article a;
+  a.set_title("T");
+  (*a.mutable_params()->mutable_fields())["title"].set_string_value("shadow");
+  (*a.mutable_params()->mutable_fields())["id"].set_string_value("shadow");
+  (*a.mutable_params()->mutable_fields())["ok"].set_string_value("kept");
+  const std::string text = FormatMarkdown(a);
+  EXPECT_EQ(text, "---\ntitle: \"T\"\nok: \"kept\"\n---\n");
+  EXPECT_TRUE(ParseMarkdown(text).ok());
+}
+
+// ---- Document structure
+// -------------------------------------------------------
+
+TEST(DocumentTest, NoFrontMatterIsAllBody) {
+  for (const std::string text :
+       {"# Hello\n\nText.\n", "", "--- \ntitle: x\n---\n", "----\n",
+        "\n---\ntitle: x\n---\n", "text\n---\n"}) {
+    const Article a = MustParse(text);
+    EXPECT_EQ(a.body(), text);
+    EXPECT_EQ(a.title(), "");
+    EXPECT_TRUE(a.style().key_order().empty());
+  }
+}
+
+TEST(DocumentTest, EmptyFrontMatter) {
+  for (const std::string yaml : {"", "# just a comment\n", "\n\n"}) {
+    const Article a = MustParse(absl::StrCat("---\n", yaml, "---\nBody"));
+    EXPECT_EQ(a.body(), "Body");
+    EXPECT_TRUE(a.style().key_order().empty());
+  }
+  EXPECT_EQ(FormatMarkdown(MustParse("---\n---\nBody")), "---\n---\nBody");
+}
+
+TEST(DocumentTest, CrlfDelimiters) {
+  const Article a = MustParse(
+      "---\r\ntitle: \"x\"\r\ntags:\r\n  - \"a\"\r\n---\r\n\r\nbody\r\n");
+  EXPECT_EQ(a.title(), "x");
+  EXPECT_THAT(a.tags(), ElementsAre("a"));
+  EXPECT_EQ(a.body(), "\r\nbody\r\n");
+}
+
+TEST(DocumentTest, BodyIsKeptByteForByte) {
+  const std::string body =
+      "\n  indented  \n---\nnot: front matter\n---\n\ttab\n\n\nno newline";
+  const std::string text = WithFrontMatter("title: \"T\"\n", body);
+  const Article a = MustParse(text);
+  EXPECT_EQ(a.body(), body);
+  EXPECT_EQ(FormatMarkdown(a), text);
+}
+
+TEST(DocumentTest, ClosingDelimiterAtEndOfInput) {
+  const Article a = MustParse("---\ntitle: \"T\"\n---");
+  EXPECT_EQ(a.title(), "T");
+  EXPECT_EQ(a.body(), "");
+}
+
+TEST(DocumentTest, ByteOrderMarkBeforeFrontMatter) {
+  const Article a = MustParse("\xEF\xBB\xBF---\ntitle: \"T\"\n---\nB");
+  EXPECT_EQ(a.title(), "T");
+  EXPECT_EQ(a.body(), "B");
+}
+
+// ---- Errors
+// -------------------------------------------------------------------
+
+TEST(ErrorTest, InvalidYamlNamesLineAndColumn) {
+  ExpectError("---\ntitle: \"x\"\nsummary: a: b\n---\n",
+              "front matter: invalid YAML at line 3, column 11: ");
+  ExpectError("---\ntitle: \"x\"\n\tsummary: y\n---\n",
+              "front matter: invalid YAML at line 3, column 2: ");
+  ExpectError("---\ntags: [a, b\n---\n", "front matter: invalid YAML at line ");
+}
+
+TEST(ErrorTest, FrontMatterMustBeAMapping) {
+  for (const std::string yaml : {"- a\n- b\n", "just text\n", "\"quoted\"\n"}) {
+    ExpectError(WithFrontMatter(yaml),
+                "front matter: must be a mapping of keys to values");
+  }
+}
+
+TEST(ErrorTest, UnterminatedFrontMatter) {
+  for (const std::string text :
+       {"---\ntitle: \"x\"\n", "---\n", "---", "---\r\ntitle: x\r\n",
+        "---\ntitle: x\n--- \nbody\n"}) {
+    ExpectError(text, "front matter: no closing \"---\" line");
+  }
+}
+
+TEST(ErrorTest, WrongValueTypesNameTheKey) {
+  struct Case {
+    std::string yaml;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"tags: {a: 1}\n",
+       "front matter key \"tags\": must be a list of strings"},
+      {"tags:\n  - [a]\n",
+       "front matter key \"tags\": must be a list of strings"},
+      {"tags: [a, ~]\n",
+       "front matter key \"tags\": must be a list of strings"},
+      {"categories:\n  - x: y\n",
+       "front matter key \"categories\": must be a list of strings"},
+      {"lang: {zh: CN}\n",
+       "front matter key \"lang\": must be a list of strings"},
+      {"widgets: [[search]]\n",
+       "front matter key \"widgets\": must be a list of strings"},
+      {"title: [a]\n", "front matter key \"title\": must be a string"},
+      {"summary: {a: b}\n", "front matter key \"summary\": must be a string"},
+      {"comments: yes\n",
+       "front matter key \"comments\": must be true or false"},
+      {"authorbox: \"true\"\n",
+       "front matter key \"authorbox\": must be true or false"},
+      {"pager: 1\n", "front matter key \"pager\": must be true or false"},
+      {"toc: [true]\n", "front matter key \"toc\": must be true or false"},
+      {"mathjax: maybe\n",
+       "front matter key \"mathjax\": must be true or false"},
+      {"id: [a]\n", "front matter key \"id\": must be a string"},
+      {"id:\n", "front matter key \"id\": must be a string"},
+      {"title: \"a\"\ntitle: \"b\"\n",
+       "front matter key \"title\": appears more than once"},
+      {"seo:\n  a: 1\n  a: 2\n",
+       "front matter key \"a\": appears more than once"},
+      {"? [a, b]\n: c\n", "front matter: keys must be strings"},
+      {"title: \"x\"\n...\nsummary: \"y\"\n",
+       "front matter: must be a single YAML document"},
+      // yaml-cpp's LoadAll never returns on this one.
+      {",title: \"x\"\n", "front matter: "},
+  };
+  for (const Case& c : cases) ExpectError(WithFrontMatter(c.yaml), c.message);
+}
+
+TEST(ErrorTest, InvalidUtf8NamesTheOffset) {
+  struct Case {
+    std::string text;
+    int offset;
+  };
+  const Case cases[] = {
+      {"\x80", 0},                                 // lone continuation byte
+      {"ab\xC0\x80", 2},                           // overlong NUL
+      {"ab\xC1\xBF", 2},                           // overlong
+      {"\xE0\x80\xAF", 0},                         // overlong 3-byte
+      {"\xF0\x80\x80\xAF", 0},                     // overlong 4-byte
+      {"x\xED\xA0\x80", 1},                        // surrogate U+D800
+      {"x\xED\xBF\xBF", 1},                        // surrogate U+DFFF
+      {"\xF4\x90\x80\x80", 0},                     // past U+10FFFF
+      {"\xF5\x80\x80\x80", 0},                     // invalid lead byte
+      {"\xFF", 0},                                 //
+      {"中\xE4\xB8", 3},                           // truncated at the end
+      {"中\xE4\x41\x41", 3},                       // bad continuation
+      {"---\ntitle: \"\xC3\"\n---\n", 12},         // in the front matter
+      {"---\ntitle: \"ok\"\n---\nbody \xFE", 25},  // in the body
+  };
+  for (const Case& c : cases) {
+    ExpectError(c.text,
+                absl::StrCat("document is not valid UTF-8 (byte offset ",
+                             c.offset, ")"));
+  }
+  // Boundary code points that are valid.
+  const Article a = MustParse(WithFrontMatter(
+      "title: \"\xED\x9F\xBF\xEE\x80\x80\xF4\x8F\xBF\xBF\xF0\x90\x80\x80\xC2"
+      "\x80\"\n"));
+  EXPECT_EQ(a.title(),
+            "\xED\x9F\xBF\xEE\x80\x80\xF4\x8F\xBF\xBF\xF0\x90\x80\x80\xC2\x80");
+}
+
+TEST(ErrorTest, AliasCycleIsRejected) {
+  ExpectError(WithFrontMatter("loop: &x [*x]\n"),
+              "front matter key \"loop\": is nested more than");
+}
+
+TEST(ErrorTest, DeepNestingIsRejected) {
+  const std::string deep = absl::StrCat("deep: ", std::string(100, '['),
+                                        std::string(100, ']'), "\n");
+  ExpectError(WithFrontMatter(deep), "front matter key \"deep\": is nested");
+}
+
+TEST(ErrorTest, AliasBombIsRejected) {
+  std::string yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'g'; ++c) {
+    absl::StrAppend(&yaml, std::string(1, c), ": &", std::string(1, c), " [");
+    for (int i = 0; i < 10; ++i) {
+      absl::StrAppend(&yaml, i ? ", " : "", "*", std::string(1, c - 1));
+    }
+    absl::StrAppend(&yaml, "]\n");
+  }
+  ExpectError(WithFrontMatter(yaml), "holds more than 100000 values");
+}
+
+// Mutated documents must come back as a status, never as an exception.
+TEST(ErrorTest, NeverThrowsOnMutatedInput) {
+  const std::string seed = ReadFile(std::filesystem::path(SourceDir()) /
+                                    "samples" / "fed-rate-pause.md");
+  ASSERT_FALSE(seed.empty());
+  const std::string kNoise = ":-[]{}\"'\\\n\t #&*!|>%@`?,~";
+  std::mt19937 rng(20250208);
+  int failures = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string text = seed.substr(0, 900);  // mostly front matter
+    const int edits = 1 + rng() % 4;
+    for (int e = 0; e < edits; ++e) {
+      const size_t pos = 4 + rng() % (text.size() - 4);
+      if (rng() % 8 == 0) {
+        text[pos] = static_cast<char>(rng() % 256);
+      } else {
+        text[pos] = kNoise[rng() % kNoise.size()];
+      }
+    }
+    absl::StatusOr<Article> a;
+    EXPECT_NO_THROW(a = ParseMarkdown(text)) << text;
+    if (!a.ok()) {
+      ++failures;
+      EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+    }
+  }
+  EXPECT_GT(failures, 0);
+}
+
+// ---- Round trips
+// --------------------------------------------------------------
+
+// Shaped exactly like the articles we import (see the design notes).
+constexpr char kNewsArticle[] = R"md(---
+title: "城市更新提速：老旧小区改造带动家装与建材需求回暖"
+date: "2025-03-12 08:41:27"
+summary: "多地公布年度老旧小区改造计划，业内人士预计，相关家装、建材与社区服务需求将在二季度集中释放..."
+categories:
+  - "qq"
+lang:
+  - "zh-CN"
+translations:
+  - "zh-CN"
+tags:
+  - "qq"
+menu: ""
+thumbnail: "https://images.example.com/om/2025/03/renewal_640360/0"
+lead: ""
+comments: false
+authorbox: false
+pager: true
+toc: false
+mathjax: false
+sidebar: "right"
+widgets:
+  - "search"
+  - "recent"
+  - "taglist"
+---
+
+记者：林晓
+
+开春以来，多个城市陆续发布年度老旧小区改造清单。一位长期跟踪建材行业的分析师说：“改造项目从规划到开工的周期明显缩短了。”
+
+从已公布的计划看，加装电梯、管网更新与外墙保温是最常见的改造内容，部分城市还把社区养老和托育设施一并纳入。
+
+![图片](https://images.example.com/om/2025/03/renewal-site/641)图片来源：示例图库
+
+需求回暖的信号已经出现在企业端。多家建材企业表示，三月以来的订单环比有所增长，“但价格竞争依然激烈”。
+)md";
+
+TEST(RoundTripTest, NewsArticleShapeIsByteExact) {
+  const Article a = MustParse(kNewsArticle);
+  EXPECT_EQ(a.title(), "城市更新提速：老旧小区改造带动家装与建材需求回暖");
+  EXPECT_THAT(a.widgets(), ElementsAre("search", "recent", "taglist"));
+  EXPECT_TRUE(a.has_pager() && a.pager());
+  EXPECT_EQ(a.style().key_order_size(), 17);
+  EXPECT_EQ(FormatMarkdown(a), kNewsArticle);
+}
+
+TEST(RoundTripTest, SamplesAreByteExact) {
+  const std::filesystem::path dir =
+      std::filesystem::path(SourceDir()) / "samples";
+  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
+  int files = 0, zh = 0, en = 0, lang_scalar = 0, with_params = 0;
+  std::set<int> layouts;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".md") continue;
+    SCOPED_TRACE(entry.path().string());
+    ++files;
+    const std::string text = ReadFile(entry.path());
+    const Article a = MustParse(text, "Asia/Shanghai");
+    EXPECT_FALSE(a.title().empty());
+    EXPECT_TRUE(a.has_date());
+    EXPECT_EQ(FormatMarkdown(a), text);
+    ASSERT_EQ(a.lang_size(), 1);
+    zh += a.lang(0) == "zh-CN";
+    en += a.lang(0) == "en";
+    lang_scalar += a.style().lang_scalar();
+    with_params += a.params().fields_size() > 0;
+    layouts.insert(a.style().date_layout());
+  }
+  EXPECT_GE(files, 6);
+  EXPECT_GE(zh, 3);
+  EXPECT_GE(en, 3);
+  EXPECT_GE(lang_scalar, 1);
+  EXPECT_GE(with_params, 1);
+  EXPECT_EQ(layouts.size(), 3u);
+}
+
+// Builds random articles of the kind ParseMarkdown produces: style consistent
+// with the fields, key_order naming every key that will be written.
+class ArticleGenerator {
+ public:
+  explicit ArticleGenerator(uint32_t seed) : rng_(seed) {}
+
+  Article Next() {
+    Article a;
+    std::vector<std::string> keys;
+    auto maybe = [&](int percent) { return Uniform(100) < percent; };
+    for (const char* key :
+         {"title", "summary", "menu", "thumbnail", "lead", "sidebar"}) {
+      if (!maybe(60)) continue;
+      const std::string s = String();
+      SetString(&a, key, s);
+      if (!s.empty() || maybe(50)) keys.push_back(key);
+    }
+    for (const char* key :
+         {"categories", "lang", "translations", "tags", "widgets"}) {
+      if (!maybe(60)) continue;
+      const int n = Uniform(4);
+      for (int i = 0; i < n; ++i) AddString(&a, key, String());
+      if (n > 0 || maybe(50)) keys.push_back(key);
+    }
+    if (a.lang_size() == 1 && maybe(50))
+      a.mutable_style()->set_lang_scalar(true);
+    for (const char* key :
+         {"comments", "authorbox", "pager", "toc", "mathjax"}) {
+      if (!maybe(50)) continue;
+      SetBool(&a, key, maybe(50));
+      keys.push_back(key);
+    }
+    if (maybe(70)) {
+      SetDate(&a);
+      keys.push_back("date");
+    }
+    if (maybe(30)) {
+      a.set_name(absl::StrCat("articles/", String()));
+      keys.push_back("id");
+    }
+    const int params = Uniform(4);
+    for (int i = 0; i < params; ++i) {
+      const std::string key = absl::StrCat("p", i, String());
+      (*a.mutable_params()->mutable_fields())[key] = RandomValue(0);
+      keys.push_back(key);
+    }
+    std::shuffle(keys.begin(), keys.end(), rng_);
+    for (const std::string& key : keys) a.mutable_style()->add_key_order(key);
+    a.set_body(maybe(50) ? absl::StrCat("\n", String(), "\n---\n", String())
+                         : String());
+    return a;
+  }
+
+ private:
+  int Uniform(int n) { return static_cast<int>(rng_() % n); }
+
+  std::string String() {
+    static const char* const kPieces[] = {
+        "a",      "Z",      "0",      "9",    " ",     "  ",   "\"",
+        "\\",     "\n",     "\r\n",   "\t",   ":",     ": ",   "#",
+        " #",     "-",      "- ",     "---",  "'",     "{",    "}",
+        "[",      "]",      ",",      "&",    "*",     "!",    "|",
+        ">",      "%",      "@",      "`",    "?",     "中",   "文",
+        "金融",   "😀",      "é",      "\x01", "\x7f",  "\x1b", "\u0085",
+        "\u2028", "\uFEFF", "\uFFFE", "true", "false", "null", "~",
+        "123",    "-1.5",   "1e3",    "0x1F", "yes",   ".inf", "...",
+        "%YAML",  "<<"};
+    static const char* const kWhole[] = {"true",   "null", "123", "",  " lead",
+                                         "trail ", "~",    "1.0", "-", "no"};
+    if (Uniform(10) == 0) return kWhole[Uniform(std::size(kWhole))];
+    std::string s;
+    const int n = Uniform(10);
+    for (int i = 0; i < n; ++i) s += kPieces[Uniform(std::size(kPieces))];
+    return s;
+  }
+
+  Value RandomValue(int depth) {
+    Value v;
+    switch (Uniform(depth < 3 ? 7 : 5)) {
+      case 0:
+        v.set_null_value(google::protobuf::NULL_VALUE);
+        break;
+      case 1:
+        v.set_bool_value(Uniform(2));
+        break;
+      case 2:
+        v.set_string_value(String());
+        break;
+      case 3:
+        v.set_number_value(static_cast<int64_t>(rng_()) - (1LL << 31));
+        break;
+      case 4:
+        v.set_number_value(
+            std::ldexp(static_cast<double>(rng_()) - 2e9, Uniform(120) - 60));
+        break;
+      case 5: {
+        auto* fields = v.mutable_struct_value()->mutable_fields();
+        const int n = Uniform(4);
+        for (int i = 0; i < n; ++i)
+          (*fields)[String()] = RandomValue(depth + 1);
+        break;
+      }
+      default: {
+        auto* list = v.mutable_list_value();
+        const int n = Uniform(4);
+        for (int i = 0; i < n; ++i)
+          *list->add_values() = RandomValue(depth + 1);
+      }
+    }
+    return v;
+  }
+
+  void SetDate(Article* a) {
+    static const char* const kOffsets[] = {"", "+08:00", "-05:30", "+00:00"};
+    static const char* const kZones[] = {"UTC", "Asia/Shanghai",
+                                         "America/New_York"};
+    FrontMatterStyle* style = a->mutable_style();
+    const absl::CivilSecond civil(1995 + Uniform(40), 1 + Uniform(12),
+                                  1 + Uniform(28), Uniform(24), Uniform(60),
+                                  Uniform(60));
+    switch (Uniform(3)) {
+      case 0: {
+        style->set_date_layout(FrontMatterStyle::DATE_LAYOUT_RFC3339);
+        style->set_date_zone(kOffsets[Uniform(4)]);
+        a->mutable_date()->set_seconds(UnixSeconds(civil));
+        if (Uniform(2)) a->mutable_date()->set_nanos(Uniform(1000000000));
+        break;
+      }
+      case 1:
+        style->set_date_layout(FrontMatterStyle::DATE_LAYOUT_DATETIME);
+        style->set_date_zone(kZones[Uniform(3)]);
+        a->mutable_date()->set_seconds(UnixSeconds(civil, style->date_zone()));
+        break;
+      default:
+        style->set_date_layout(FrontMatterStyle::DATE_LAYOUT_DATE);
+        style->set_date_zone(kZones[Uniform(3)]);
+        a->mutable_date()->set_seconds(
+            UnixSeconds(absl::CivilDay(civil), style->date_zone()));
+    }
+  }
+
+  static const google::protobuf::FieldDescriptor* Field(const char* name) {
+    return Article::descriptor()->FindFieldByName(name);
+  }
+  static void SetString(Article* a, const char* key, const std::string& s) {
+    a->GetReflection()->SetString(a, Field(key), s);
+  }
+  static void AddString(Article* a, const char* key, const std::string& s) {
+    a->GetReflection()->AddString(a, Field(key), s);
+  }
+  static void SetBool(Article* a, const char* key, bool b) {
+    a->GetReflection()->SetBool(a, Field(key), b);
+  }
+
+  std::mt19937 rng_;
+};
+
+std::string ZoneToParseWith(const Article& a) {
+  const auto layout = a.style().date_layout();
+  return layout == FrontMatterStyle::DATE_LAYOUT_DATE ||
+                 layout == FrontMatterStyle::DATE_LAYOUT_DATETIME
+             ? a.style().date_zone()
+             : "UTC";
+}
+
+TEST(RoundTripTest, RandomArticlesSurviveFormatAndParse) {
+  if (!HaveZone("Asia/Shanghai") || !HaveZone("America/New_York")) {
+    GTEST_SKIP() << "no tzdata";
+  }
+  ArticleGenerator generator(12345);
+  for (int i = 0; i < 500; ++i) {
+    const Article a = generator.Next();
+    const std::string text = FormatMarkdown(a);
+    MarkdownOptions options;
+    options.default_zone = ZoneToParseWith(a);
+    absl::StatusOr<Article> b = ParseMarkdown(text, options);
+    ASSERT_TRUE(b.ok()) << b.status() << "\n" << text;
+    ASSERT_TRUE(MessageDifferencer::Equals(a, *b)) << "iteration " << i << "\n"
+                                                   << text << "\n"
+                                                   << Diff(a, *b);
+    ASSERT_EQ(FormatMarkdown(*b), text);
+  }
+}
+
+// Articles from the API need not be consistent with their style (stray
+// key_order entries, a lang_scalar flag on two languages, server fields).
+// Their content survives, and one round trip reaches a fixed point.
+TEST(RoundTripTest, InconsistentArticlesReachAFixedPoint) {
+  ArticleGenerator generator(777);
+  std::mt19937 rng(99);
+  for (int i = 0; i < 300; ++i) {
+    Article a = generator.Next();
+    FrontMatterStyle* style = a.mutable_style();
+    if (rng() % 2) style->clear_key_order();
+    if (rng() % 3 == 0) style->add_key_order("not-a-key");
+    if (rng() % 3 == 0) style->add_key_order("toc");
+    if (rng() % 3 == 0) style->set_lang_scalar(true);
+    if (rng() % 4 == 0) {
+      style->set_date_layout(FrontMatterStyle::DATE_LAYOUT_UNSPECIFIED);
+    }
+    a.set_revision(3);
+    a.set_etag("e");
+    a.mutable_update_time()->set_seconds(5);
+    const std::string text = FormatMarkdown(a);
+    MarkdownOptions options;
+    options.default_zone = ZoneToParseWith(a);
+    absl::StatusOr<Article> b = ParseMarkdown(text, options);
+    ASSERT_TRUE(b.ok()) << b.status() << "\n" << text;
+
+    Article expected = a;
+    expected.clear_style();
+    expected.clear_revision();
+    expected.clear_etag();
+    expected.clear_update_time();
+    if (std::find(a.style().key_order().begin(), a.style().key_order().end(),
+                  "id") == a.style().key_order().end()) {
+      expected.clear_name();
+    }
+    Article got = *b;
+    got.clear_style();
+    ASSERT_TRUE(MessageDifferencer::Equals(expected, got))
+        << text << "\n"
+        << Diff(expected, got);
+
+    absl::StatusOr<Article> c = ParseMarkdown(FormatMarkdown(*b), options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE(MessageDifferencer::Equals(*b, *c)) << Diff(*b, *c);
+    ASSERT_EQ(FormatMarkdown(*b), text);
+  }
+}
+
+}  // namespace
+}  // namespace content

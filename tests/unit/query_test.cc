@@ -1,0 +1,863 @@
+// Tests for the query engine (server/query): RunQuery against a brute-force
+// oracle over random corpora, page tokens, pagination under concurrent
+// inserts, and the stream operators on their own.
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "content/v1/article.pb.h"
+#include "gtest/gtest.h"
+#include "server/query/engine.h"
+#include "server/query/page_token.h"
+#include "server/query/stream.h"
+#include "server/store/keys.h"
+#include "server/store/store.h"
+
+namespace content::query {
+namespace {
+
+using store::IndexKind;
+using store::Store;
+using v1::Article;
+using v1::Query;
+
+constexpr int64_t kEpoch2020 = 1577836800;
+constexpr int64_t kFiveYears = int64_t{5} * 365 * 86400;
+
+std::string MakeTempDir() {
+  const char* tmp = getenv("TMPDIR");
+  std::string pattern = absl::StrCat(
+      tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/query_test.XXXXXX");
+  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
+  return pattern;
+}
+
+std::string IdOf(const Article& a) { return a.name().substr(9); }
+
+google::protobuf::Timestamp Ts(int64_t seconds, int32_t nanos = 0) {
+  google::protobuf::Timestamp t;
+  t.set_seconds(seconds);
+  t.set_nanos(nanos);
+  return t;
+}
+
+bool Less(const google::protobuf::Timestamp& a,
+          const google::protobuf::Timestamp& b) {
+  return std::make_pair(a.seconds(), a.nanos()) <
+         std::make_pair(b.seconds(), b.nanos());
+}
+
+// Owns a store in a fresh directory.
+class TempStore {
+ public:
+  TempStore() : dir_(MakeTempDir()) {
+    store::StoreOptions options;
+    options.data_dir = dir_;
+    options.sync = false;
+    options.block_cache_bytes = size_t{8} << 20;
+    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(options);
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (s.ok()) store_ = *std::move(s);
+  }
+  ~TempStore() {
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  Store& store() { return *store_; }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+// ---- A random corpus and its in-memory model --------------------------------
+
+const std::vector<std::string>& TagVocabulary() {
+  static const auto* kTags = new std::vector<std::string>{
+      "news",  "tech",   "新闻",  "ai",    "go",    "rust", "c++",
+      "db",    "web",    "cloud", "k8s",   "linux", "math", "art",
+      "music", "travel", "food",  "sport", "game",  "读书"};
+  return *kTags;
+}
+// Skewed: a few tags are on a large share of articles.
+const std::vector<double>& TagWeights() {
+  static const auto* kWeights = new std::vector<double>{
+      40, 25, 18, 4, 4, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1};
+  return *kWeights;
+}
+const std::vector<std::string> kCategories = {"Tech", "Life", "World",
+                                              "Opinion", "Science"};
+const std::vector<std::string> kLangs = {"zh-CN", "en", "ja"};
+
+class Corpus {
+ public:
+  Corpus(Store* store, uint32_t seed) : store_(store), rng_(seed) {}
+
+  // Distinct entries drawn by weight.
+  std::vector<std::string> WeightedPick(const std::vector<std::string>& from,
+                                        std::vector<double> weights, int n) {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) {
+      std::discrete_distribution<int> d(weights.begin(), weights.end());
+      const int k = d(rng_);
+      out.push_back(from[k]);
+      weights[k] = 0;
+      if (std::all_of(weights.begin(), weights.end(),
+                      [](double w) { return w == 0; }))
+        break;
+    }
+    return out;
+  }
+  std::vector<std::string> UniformPick(const std::vector<std::string>& from,
+                                       int n) {
+    return WeightedPick(from, std::vector<double>(from.size(), 1), n);
+  }
+  int Uniform(int lo, int hi) {
+    return std::uniform_int_distribution<int>(lo, hi)(rng_);
+  }
+  bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
+  std::mt19937& rng() { return rng_; }
+
+  int64_t RandomDate() {
+    // Many articles share a date, so ties are broken by id.
+    if (!dates_.empty() && Chance(0.25))
+      return dates_[Uniform(0, static_cast<int>(dates_.size()) - 1)];
+    const int64_t d = kEpoch2020 + std::uniform_int_distribution<int64_t>(
+                                       0, kFiveYears)(rng_);
+    dates_.push_back(d);
+    return d;
+  }
+
+  Article RandomContent(const std::string& title) {
+    Article a;
+    a.set_title(title);
+    a.set_body(absl::StrCat("正文 ", title));
+    for (auto& t : WeightedPick(TagVocabulary(), TagWeights(), Uniform(0, 4)))
+      a.add_tags(t);
+    for (auto& c : UniformPick(kCategories, Uniform(1, 2))) a.add_categories(c);
+    a.add_lang(kLangs[Uniform(0, 2)]);
+    *a.mutable_date() = Ts(RandomDate());
+    return a;
+  }
+
+  std::string NewId() {
+    // Ids unrelated to dates or creation order.
+    while (true) {
+      std::string id = absl::StrCat("a", Uniform(0, 999999));
+      if (model_.count(id) == 0) return id;
+    }
+  }
+
+  void Create(const std::string& id, const Article& a) {
+    absl::StatusOr<Article> r = store_->Create(id, a);
+    ASSERT_TRUE(r.ok()) << r.status();
+    model_[id] = *r;
+  }
+
+  // n articles, then updates, deletes and undeletes.
+  void Build(int n) {
+    for (int i = 0; i < n; ++i) {
+      std::string id = NewId();
+      Create(id, RandomContent(absl::StrCat("Article ", i)));
+    }
+    std::vector<std::string> ids = Ids();
+    for (const std::string& id : ids) {
+      if (Chance(0.2)) {
+        Article next = RandomContent(absl::StrCat("Updated ", id));
+        if (Chance(0.5)) *next.mutable_date() = model_[id].date();
+        absl::StatusOr<Article> r = store_->Update(id, next, {});
+        ASSERT_TRUE(r.ok()) << r.status();
+        model_[id] = *r;
+      }
+      if (Chance(0.15)) {
+        absl::StatusOr<Article> r = store_->Delete(id, {});
+        ASSERT_TRUE(r.ok()) << r.status();
+        model_[id] = *r;
+        if (Chance(0.1)) {
+          r = store_->Undelete(id, {});
+          ASSERT_TRUE(r.ok()) << r.status();
+          model_[id] = *r;
+        }
+      }
+    }
+  }
+
+  std::vector<std::string> Ids() const {
+    std::vector<std::string> ids;
+    for (const auto& [id, a] : model_) ids.push_back(id);
+    return ids;
+  }
+  const std::map<std::string, Article>& model() const { return model_; }
+  const std::vector<int64_t>& dates() const { return dates_; }
+
+  google::protobuf::Timestamp RandomBound() {
+    int64_t seconds =
+        Chance(0.5) && !dates_.empty()
+            ? dates_[Uniform(0, static_cast<int>(dates_.size()) - 1)]
+            : kEpoch2020 - 86400 +
+                  std::uniform_int_distribution<int64_t>(
+                      0, kFiveYears + 2 * 86400)(rng_);
+    int32_t nanos = 0;
+    const int r = Uniform(0, 9);
+    if (r == 0) nanos = 500;        // inside the same microsecond
+    if (r == 1) nanos = 999999999;  // just before the next second
+    if (r == 2) nanos = 1000;       // one microsecond later
+    if (r == 3) seconds -= 1;       // just before a date
+    return Ts(seconds, nanos);
+  }
+
+  Query RandomQuery() {
+    Query q;
+    std::vector<double> tag_weights = TagWeights();
+    for (double& w : tag_weights) w += 4;  // query rare tags too
+    const int ntags = std::discrete_distribution<int>({35, 30, 20, 15})(rng_);
+    for (auto& t : WeightedPick(TagVocabulary(), tag_weights, ntags))
+      q.add_tags(t);
+    if (Chance(0.05)) q.add_tags("nosuchtag");
+    q.set_tag_match(static_cast<Query::TagMatch>(Uniform(0, 2)));
+    const int ncats = std::discrete_distribution<int>({60, 30, 10})(rng_);
+    for (auto& c : UniformPick(kCategories, ncats)) q.add_categories(c);
+    const int nlangs = std::discrete_distribution<int>({60, 30, 10})(rng_);
+    for (auto& l : UniformPick(kLangs, nlangs)) q.add_langs(l);
+    if (Chance(0.35)) *q.mutable_date_from() = RandomBound();
+    if (Chance(0.35)) *q.mutable_date_to() = RandomBound();
+    if (q.has_date_from() && q.has_date_to()) {
+      if (Less(q.date_to(), q.date_from())) {
+        google::protobuf::Timestamp t = q.date_to();
+        *q.mutable_date_to() = q.date_from();
+        *q.mutable_date_from() = t;
+      }
+      if (!Less(q.date_from(), q.date_to())) q.clear_date_to();
+    }
+    q.set_order(static_cast<Query::Order>(Uniform(0, 2)));
+    q.set_include_deleted(Chance(0.3));
+    return q;
+  }
+
+ private:
+  Store* store_;
+  std::mt19937 rng_;
+  std::map<std::string, Article> model_;
+  std::vector<int64_t> dates_;
+};
+
+int64_t Micros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+bool Matches(const Query& q, const Article& a) {
+  if (a.has_delete_time() && !q.include_deleted()) return false;
+  auto has = [](const auto& list, const std::string& v) {
+    return std::find(list.begin(), list.end(), v) != list.end();
+  };
+  if (q.tags_size() > 0) {
+    if (q.tag_match() == Query::TAG_MATCH_ALL) {
+      for (const std::string& t : q.tags())
+        if (!has(a.tags(), t)) return false;
+    } else {
+      bool any = false;
+      for (const std::string& t : q.tags()) any = any || has(a.tags(), t);
+      if (!any) return false;
+    }
+  }
+  if (q.categories_size() > 0) {
+    bool any = false;
+    for (const std::string& c : q.categories())
+      any = any || has(a.categories(), c);
+    if (!any) return false;
+  }
+  if (q.langs_size() > 0) {
+    bool any = false;
+    for (const std::string& l : q.langs()) any = any || has(a.lang(), l);
+    if (!any) return false;
+  }
+  if (q.has_date_from() && Less(a.date(), q.date_from())) return false;
+  if (q.has_date_to() && !Less(a.date(), q.date_to())) return false;
+  return true;
+}
+
+// Ids the query selects, in its order: (date desc, id asc) newest first and
+// exactly reversed oldest first.
+std::vector<std::string> Oracle(const Query& q,
+                                const std::map<std::string, Article>& model) {
+  std::vector<std::pair<int64_t, std::string>> hits;
+  for (const auto& [id, a] : model) {
+    if (Matches(q, a)) hits.emplace_back(Micros(a.date()), id);
+  }
+  std::sort(hits.begin(), hits.end(), [](const auto& x, const auto& y) {
+    if (x.first != y.first) return x.first > y.first;
+    return x.second < y.second;
+  });
+  if (q.order() == Query::ORDER_OLDEST_FIRST)
+    std::reverse(hits.begin(), hits.end());
+  std::vector<std::string> ids;
+  for (auto& h : hits) ids.push_back(std::move(h.second));
+  return ids;
+}
+
+std::string Describe(const Query& q) { return q.ShortDebugString(); }
+
+// Every article of `q`, walking all pages with page sizes from `rng`.
+// Checks each page's shape on the way.
+std::vector<Article> WalkAll(const Store& store, const Query& q,
+                             std::mt19937& rng, int64_t expected_total) {
+  std::vector<Article> out;
+  std::string token;
+  bool first = true;
+  for (int pages = 0; pages < 100000; ++pages) {
+    const int page_size = std::uniform_int_distribution<int>(1, 50)(rng);
+    absl::StatusOr<QueryPage> page = RunQuery(store, q, page_size, token);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) break;
+    EXPECT_LE(static_cast<int>(page->articles.size()), page_size);
+    if (!page->next_page_token.empty()) {
+      // Pages are full unless they are the last.
+      EXPECT_EQ(static_cast<int>(page->articles.size()), page_size);
+      EXPECT_GT(page->total_size, static_cast<int64_t>(page->articles.size()));
+    } else if (first) {
+      EXPECT_EQ(page->total_size, expected_total);
+    }
+    first = false;
+    for (Article& a : page->articles) out.push_back(std::move(a));
+    if (page->next_page_token.empty()) break;
+    token = page->next_page_token;
+  }
+  return out;
+}
+
+class QueryOracleTest : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(QueryOracleTest, RandomQueriesMatchBruteForce) {
+  TempStore ts;
+  Corpus corpus(&ts.store(), GetParam());
+  ASSERT_NO_FATAL_FAILURE(corpus.Build(300));
+  // The model is what the store holds.
+  for (const auto& [id, a] : corpus.model()) {
+    absl::StatusOr<Article> head = ts.store().Get(id, 0, true);
+    ASSERT_TRUE(head.ok()) << head.status();
+    ASSERT_EQ(head->SerializeAsString(), a.SerializeAsString());
+  }
+
+  constexpr int kQueries = 2000;
+  int nonempty = 0;
+  int mismatches = 0;
+  for (int i = 0; i < kQueries; ++i) {
+    const Query q = corpus.RandomQuery();
+    const std::vector<std::string> want = Oracle(q, corpus.model());
+    if (!want.empty()) ++nonempty;
+    const std::vector<Article> got =
+        WalkAll(ts.store(), q, corpus.rng(), static_cast<int64_t>(want.size()));
+    std::vector<std::string> got_ids;
+    for (const Article& a : got) {
+      got_ids.push_back(IdOf(a));
+      // Each result is the head revision (the tombstone if deleted).
+      auto it = corpus.model().find(IdOf(a));
+      if (it == corpus.model().end()) {
+        ADD_FAILURE() << "unknown article " << a.name();
+        continue;
+      }
+      EXPECT_EQ(a.revision(), it->second.revision()) << a.name();
+      EXPECT_EQ(a.has_delete_time(), it->second.has_delete_time()) << a.name();
+    }
+    if (got_ids != want) {
+      ADD_FAILURE() << "query " << i << ": " << Describe(q) << "\n  want "
+                    << want.size() << ": " << absl::StrJoin(want, ",")
+                    << "\n  got  " << got_ids.size() << ": "
+                    << absl::StrJoin(got_ids, ",");
+      if (++mismatches == 5) return;  // enough to debug with
+    }
+  }
+  // The generator must produce interesting queries, not only empty ones.
+  EXPECT_GT(nonempty, kQueries / 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, QueryOracleTest,
+                         ::testing::Values(1u, 20240607u, 987654321u));
+
+// ---- Specific cases
+// ----------------------------------------------------------
+
+class QueryTest : public ::testing::Test {
+ protected:
+  Article Create(const std::string& id, std::vector<std::string> tags,
+                 google::protobuf::Timestamp date, bool deleted = false) {
+    Article a;
+    a.set_title(id);
+    for (auto& t : tags) a.add_tags(t);
+    a.add_lang("en");
+    *a.mutable_date() = date;
+    absl::StatusOr<Article> r = ts_.store().Create(id, a);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (deleted) {
+      r = ts_.store().Delete(id, {});
+      EXPECT_TRUE(r.ok()) << r.status();
+    }
+    return r.ok() ? *r : Article();
+  }
+
+  std::vector<std::string> Ids(const Query& q, int page_size = 1000) {
+    std::vector<std::string> ids;
+    std::string token;
+    do {
+      absl::StatusOr<QueryPage> page =
+          RunQuery(ts_.store(), q, page_size, token);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      for (const Article& a : page->articles) ids.push_back(IdOf(a));
+      token = page->next_page_token;
+    } while (!token.empty());
+    return ids;
+  }
+
+  TempStore ts_;
+};
+
+TEST_F(QueryTest, EmptyStoreAndEmptyResults) {
+  Query q;
+  absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, 10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_TRUE(page->articles.empty());
+  EXPECT_TRUE(page->next_page_token.empty());
+  EXPECT_EQ(page->total_size, 0);
+  Create("x", {"a"}, Ts(kEpoch2020));
+  q.add_tags("b");
+  page = RunQuery(ts_.store(), q, 10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_TRUE(page->articles.empty());
+  EXPECT_EQ(page->total_size, 0);
+}
+
+TEST_F(QueryTest, TiesOnDateBreakByIdBothWays) {
+  for (const char* id : {"m", "b", "z", "a"}) Create(id, {"t"}, Ts(kEpoch2020));
+  Create("new", {"t"}, Ts(kEpoch2020 + 1));
+  Create("old", {"t"}, Ts(kEpoch2020 - 1));
+  Query q;
+  q.add_tags("t");
+  const std::vector<std::string> newest = {"new", "a", "b", "m", "z", "old"};
+  EXPECT_EQ(Ids(q), newest);
+  EXPECT_EQ(Ids(q, 1), newest);
+  q.set_order(Query::ORDER_OLDEST_FIRST);
+  const std::vector<std::string> oldest(newest.rbegin(), newest.rend());
+  EXPECT_EQ(Ids(q), oldest);
+  EXPECT_EQ(Ids(q, 2), oldest);
+}
+
+TEST_F(QueryTest, DateBoundsAreExactBelowOneMicrosecond) {
+  // The index keeps microseconds; query bounds may carry nanoseconds.
+  Create("t0", {"x"}, Ts(kEpoch2020, 0));
+  Create("t1us", {"x"}, Ts(kEpoch2020, 1000));
+  Create("before", {"x"}, Ts(kEpoch2020 - 1, 999999000));
+  Query q;
+  *q.mutable_date_from() = Ts(kEpoch2020, 500);  // after t0, before t1us
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"t1us"}));
+  q.clear_date_from();
+  *q.mutable_date_to() = Ts(kEpoch2020, 500);  // t0 < to
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"t0", "before"}));
+  *q.mutable_date_from() = Ts(kEpoch2020, 0);
+  *q.mutable_date_to() = Ts(kEpoch2020, 1);  // [t0, t0 + 1ns) holds t0
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"t0"}));
+  *q.mutable_date_from() = Ts(kEpoch2020 - 1, 999999001);
+  *q.mutable_date_to() = Ts(kEpoch2020, 0);  // nothing: `before` is earlier
+  EXPECT_TRUE(Ids(q).empty());
+}
+
+TEST_F(QueryTest, TotalSizeIsExactOnASinglePage) {
+  for (int i = 0; i < 30; ++i)
+    Create(absl::StrCat("a", i),
+           i % 3 == 0 ? std::vector<std::string>{"x"}
+                      : std::vector<std::string>{"y"},
+           Ts(kEpoch2020 + i), /*deleted=*/i % 5 == 0);
+  Query q;
+  q.add_tags("x");
+  absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, 50, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->next_page_token.empty());
+  EXPECT_EQ(page->total_size, 8);  // 10 with x, 2 of them deleted
+  q.set_include_deleted(true);
+  page = RunQuery(ts_.store(), q, 10, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->next_page_token.empty());
+  EXPECT_EQ(page->total_size, 10);
+  page = RunQuery(ts_.store(), q, 4, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_FALSE(page->next_page_token.empty());
+  EXPECT_GE(page->total_size, 5);
+}
+
+TEST_F(QueryTest, TokenFromAnotherQueryIsInvalidArgument) {
+  for (int i = 0; i < 20; ++i)
+    Create(absl::StrCat("a", i), {"x", "y"}, Ts(kEpoch2020 + i));
+  Query q;
+  q.add_tags("x");
+  absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, 5, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_FALSE(page->next_page_token.empty());
+  const std::string token = page->next_page_token;
+  // The same query continues.
+  EXPECT_TRUE(RunQuery(ts_.store(), q, 7, token).ok());
+
+  std::vector<Query> others;
+  others.emplace_back(q);
+  others.back().set_tags(0, "y");
+  others.emplace_back(q);
+  others.back().set_order(Query::ORDER_OLDEST_FIRST);
+  others.emplace_back(q);
+  others.back().set_include_deleted(true);
+  others.emplace_back(q);
+  others.back().set_tag_match(Query::TAG_MATCH_ALL);
+  others.emplace_back(q);
+  others.back().add_langs("en");
+  others.emplace_back(q);
+  *others.back().mutable_date_from() = Ts(kEpoch2020);
+  others.emplace_back();
+  for (const Query& other : others) {
+    absl::StatusOr<QueryPage> r = RunQuery(ts_.store(), other, 5, token);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument)
+        << Describe(other);
+    EXPECT_NE(r.status().message().find("page_token"), std::string::npos);
+  }
+}
+
+TEST_F(QueryTest, TamperedTokenIsInvalidArgument) {
+  for (int i = 0; i < 20; ++i)
+    Create(absl::StrCat("a", i), {"x"}, Ts(kEpoch2020 + i));
+  Query q;
+  absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, 5, "");
+  ASSERT_TRUE(page.ok());
+  const std::string token = page->next_page_token;
+  ASSERT_FALSE(token.empty());
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (size_t i = 0; i < token.size(); ++i) {
+    for (char c : {alphabet[(alphabet.find(token[i]) + 1) % 64],
+                   alphabet[(alphabet.find(token[i]) + 32) % 64], '!'}) {
+      std::string bad = token;
+      bad[i] = c;
+      absl::StatusOr<QueryPage> r = RunQuery(ts_.store(), q, 5, bad);
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument)
+          << "position " << i << " of " << token << " -> " << bad;
+    }
+  }
+  // Refused even for a query that can match nothing.
+  Query empty_range;
+  *empty_range.mutable_date_from() = Ts(kEpoch2020, 1);
+  *empty_range.mutable_date_to() = Ts(kEpoch2020, 2);
+  EXPECT_EQ(RunQuery(ts_.store(), empty_range, 5, "garbage").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  for (const std::string& bad :
+       {token.substr(0, token.size() - 1), token.substr(1), token + "A",
+        std::string("x"), std::string("===="), std::string(400, 'A')}) {
+    EXPECT_EQ(RunQuery(ts_.store(), q, 5, bad).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  // A token sealed by another store (another key) is refused too.
+  TempStore other;
+  for (int i = 0; i < 20; ++i) {
+    Article a;
+    a.set_title("t");
+    ASSERT_TRUE(other.store().Create(absl::StrCat("a", i), a).ok());
+  }
+  absl::StatusOr<QueryPage> foreign = RunQuery(other.store(), q, 5, "");
+  ASSERT_TRUE(foreign.ok());
+  EXPECT_EQ(
+      RunQuery(ts_.store(), q, 5, foreign->next_page_token).status().code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(QueryTest, PagingWhileInsertingNeverRepeatsOrSkips) {
+  Corpus corpus(&ts_.store(), 4242);
+  ASSERT_NO_FATAL_FAILURE(corpus.Build(200));
+  std::vector<Query> queries(4);
+  queries[1].set_order(Query::ORDER_OLDEST_FIRST);
+  queries[2].add_tags("news");
+  queries[2].add_tags("tech");
+  queries[3].add_tags("news");
+  queries[3].set_order(Query::ORDER_OLDEST_FIRST);
+  queries[3].set_include_deleted(true);
+  int serial = 0;
+  for (const Query& q : queries) {
+    SCOPED_TRACE(Describe(q));
+    const std::vector<std::string> before = Oracle(q, corpus.model());
+    std::vector<std::string> seen;
+    std::string token;
+    do {
+      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, 7, token);
+      ASSERT_TRUE(page.ok()) << page.status();
+      for (const Article& a : page->articles) seen.push_back(IdOf(a));
+      token = page->next_page_token;
+      // New articles land everywhere: before, inside and after the pages
+      // read so far, some on dates already taken.
+      for (int k = 0; k < 3; ++k) {
+        Article a = corpus.RandomContent(absl::StrCat("late ", serial));
+        if (std::find(a.tags().begin(), a.tags().end(), "news") ==
+            a.tags().end())
+          a.add_tags("news");
+        corpus.Create(absl::StrCat("late", serial++), a);
+      }
+    } while (!token.empty());
+
+    std::set<std::string> unique(seen.begin(), seen.end());
+    EXPECT_EQ(unique.size(), seen.size()) << "an article came twice";
+    for (const std::string& id : before)
+      EXPECT_EQ(unique.count(id), 1u) << id << " was skipped";
+    // Whatever came, came in order.
+    const std::vector<std::string> now = Oracle(q, corpus.model());
+    std::map<std::string, size_t> rank;
+    for (size_t i = 0; i < now.size(); ++i) rank[now[i]] = i;
+    for (size_t i = 1; i < seen.size(); ++i)
+      EXPECT_LT(rank[seen[i - 1]], rank[seen[i]]) << seen[i];
+  }
+}
+
+// ---- Stream operators ------------------------------------------------------
+
+// A small index: every article gets tags by id, several per date.
+class StreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::mt19937 rng(77);
+    for (int i = 0; i < 120; ++i) {
+      Article a;
+      a.set_title("s");
+      const std::string id = absl::StrCat("s", (i * 37) % 120);
+      for (int t = 0; t < 6; ++t)
+        if (rng() % (t + 2) == 0) a.add_tags(absl::StrCat("t", t));
+      *a.mutable_date() = Ts(kEpoch2020 + 3600 * (rng() % 40));
+      absl::StatusOr<Article> r = ts_.store().Create(id, a);
+      ASSERT_TRUE(r.ok()) << r.status();
+      if (i % 7 == 0) {
+        ASSERT_TRUE(ts_.store().Update(id, a, {}).ok());  // no-op
+        a.set_body("changed");
+        r = ts_.store().Update(id, a, {});
+        ASSERT_TRUE(r.ok());
+      }
+      heads_[id] = *r;
+    }
+    view_ = ts_.store().NewReadView();
+  }
+
+  std::unique_ptr<Stream> Tag(int t, bool reverse, DateKeyRange range = {}) {
+    return NewTermStream(
+        *view_,
+        store::PostingPrefix(IndexKind::kTag, false, absl::StrCat("t", t)),
+        range, reverse);
+  }
+
+  // Cursors of the articles with tag t, in stream order.
+  std::vector<Cursor> Expected(const std::set<std::string>& ids, bool reverse,
+                               DateKeyRange range = {}) {
+    std::vector<Cursor> out;
+    for (const std::string& id : ids) {
+      const uint64_t k = store::DateKey(heads_[id].date());
+      if (k < range.lo || (range.hi != 0 && k >= range.hi)) continue;
+      out.push_back({k, id});
+    }
+    std::sort(out.begin(), out.end(), [&](const Cursor& a, const Cursor& b) {
+      return Compare(a, b, reverse) < 0;
+    });
+    return out;
+  }
+
+  std::set<std::string> WithTag(int t) {
+    std::set<std::string> out;
+    for (const auto& [id, a] : heads_) {
+      for (const std::string& tag : a.tags())
+        if (tag == absl::StrCat("t", t)) out.insert(id);
+    }
+    return out;
+  }
+
+  static std::vector<Cursor> Drain(Stream& s) {
+    std::vector<Cursor> out;
+    for (; s.Valid(); s.Next()) out.push_back(s.cursor());
+    EXPECT_TRUE(s.status().ok()) << s.status();
+    return out;
+  }
+
+  static bool Same(const std::vector<Cursor>& a, const std::vector<Cursor>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (Compare(a[i], b[i], false) != 0) return false;
+    return true;
+  }
+
+  TempStore ts_;
+  std::map<std::string, Article> heads_;
+  std::unique_ptr<store::ReadView> view_;
+};
+
+TEST_F(StreamTest, TermStreamListsPostingsInOrderWithRevisions) {
+  for (bool reverse : {false, true}) {
+    for (int t = 0; t < 6; ++t) {
+      std::unique_ptr<Stream> s = Tag(t, reverse);
+      EXPECT_EQ(s->EstimatedSize(), static_cast<int64_t>(WithTag(t).size()));
+      std::vector<Cursor> want = Expected(WithTag(t), reverse);
+      size_t i = 0;
+      for (; s->Valid(); s->Next(), ++i) {
+        ASSERT_LT(i, want.size());
+        EXPECT_EQ(Compare(s->cursor(), want[i], reverse), 0);
+        EXPECT_EQ(s->revision(), heads_[s->cursor().id].revision());
+      }
+      EXPECT_EQ(i, want.size());
+    }
+  }
+  // A term nobody has.
+  std::unique_ptr<Stream> none = NewTermStream(
+      *view_, store::PostingPrefix(IndexKind::kTag, false, "t"), {}, false);
+  EXPECT_FALSE(none->Valid());
+}
+
+TEST_F(StreamTest, TermStreamHonoursDateRange) {
+  DateKeyRange range;
+  range.lo = store::DateKey(Ts(kEpoch2020 + 3600 * 30)) + 1;  // before 30h
+  range.hi = store::DateKey(Ts(kEpoch2020 + 3600 * 10)) + 1;  // from 10h
+  for (bool reverse : {false, true}) {
+    std::unique_ptr<Stream> s = Tag(0, reverse, range);
+    std::vector<Cursor> want = Expected(WithTag(0), reverse, range);
+    EXPECT_FALSE(want.empty());
+    EXPECT_TRUE(Same(Drain(*s), want));
+  }
+}
+
+TEST_F(StreamTest, SeekNeverMovesBackwards) {
+  for (bool reverse : {false, true}) {
+    std::unique_ptr<Stream> s = Tag(0, reverse);
+    std::vector<Cursor> want = Expected(WithTag(0), reverse);
+    ASSERT_GT(want.size(), 5u);
+    s->Next();
+    s->Next();
+    s->Next();
+    ASSERT_EQ(Compare(s->cursor(), want[3], reverse), 0);
+    s->Seek(want[1]);  // behind: stays
+    EXPECT_EQ(Compare(s->cursor(), want[3], reverse), 0);
+    s->Seek(want[3]);  // here: stays
+    EXPECT_EQ(Compare(s->cursor(), want[3], reverse), 0);
+    // Strictly between two entries: lands on the later one. `id + "\x01"`
+    // is the next key after `id` that any other id could not fall under.
+    Cursor between = reverse ? want[4] : want[3];
+    between.id += '\x01';
+    s->Seek(between);
+    EXPECT_EQ(Compare(s->cursor(), want[4], reverse), 0);
+    const Cursor past = reverse ? Cursor{0, ""} : Cursor{UINT64_MAX, "~"};
+    s->Seek(past);
+    EXPECT_FALSE(s->Valid());
+  }
+}
+
+// Random trees of AND/OR over term streams, driven by random Next/Seek,
+// against sets.
+TEST_F(StreamTest, AndOrMatchSetAlgebraUnderRandomSeeks) {
+  std::mt19937 rng(99);
+  std::vector<std::string> all_ids;
+  for (const auto& [id, a] : heads_) all_ids.push_back(id);
+  for (int round = 0; round < 400; ++round) {
+    const bool reverse = rng() % 2 == 1;
+    // AND of 1-3 groups, each an OR of 1-3 tags.
+    std::vector<std::unique_ptr<Stream>> groups;
+    std::set<std::string> want_ids(all_ids.begin(), all_ids.end());
+    std::string shape;
+    const int ngroups = 1 + rng() % 3;
+    for (int g = 0; g < ngroups; ++g) {
+      std::vector<std::unique_ptr<Stream>> terms;
+      std::set<std::string> any;
+      const int nterms = 1 + rng() % 3;
+      absl::StrAppend(&shape, g ? " AND (" : "(");
+      for (int k = 0; k < nterms; ++k) {
+        const int t = rng() % 6;
+        absl::StrAppend(&shape, k ? " OR t" : "t", t);
+        terms.push_back(Tag(t, reverse));
+        for (const std::string& id : WithTag(t)) any.insert(id);
+      }
+      shape += ")";
+      groups.push_back(NewOrStream(std::move(terms), reverse));
+      std::set<std::string> both;
+      std::set_intersection(want_ids.begin(), want_ids.end(), any.begin(),
+                            any.end(), std::inserter(both, both.end()));
+      want_ids = std::move(both);
+    }
+    SCOPED_TRACE(
+        absl::StrCat("round ", round, " ", shape, reverse ? " reverse" : ""));
+    std::unique_ptr<Stream> s = NewAndStream(std::move(groups), reverse);
+    const std::vector<Cursor> want = Expected(want_ids, reverse);
+
+    // Position in `want` of the stream; want.size() once it ended.
+    size_t pos = 0;
+    for (int step = 0; step < 60; ++step) {
+      if (pos < want.size()) {
+        ASSERT_TRUE(s->Valid());
+        ASSERT_EQ(Compare(s->cursor(), want[pos], reverse), 0)
+            << "at " << s->cursor().id << " want " << want[pos].id;
+        EXPECT_EQ(s->revision(), heads_[want[pos].id].revision());
+      } else {
+        ASSERT_FALSE(s->Valid());
+        break;
+      }
+      if (rng() % 2 == 0) {
+        s->Next();
+        ++pos;
+        continue;
+      }
+      // Seek to a random cursor: an article's own, or just beside it.
+      Cursor target;
+      const Article& a = heads_[all_ids[rng() % all_ids.size()]];
+      target.date_key = store::DateKey(a.date());
+      target.id = IdOf(a);
+      if (rng() % 3 == 0) target.id += "0";
+      if (rng() % 5 == 0) target.date_key += (rng() % 2 ? 1 : -1);
+      s->Seek(target);
+      // First entry at or after max(current, target).
+      while (pos < want.size() && Compare(want[pos], target, reverse) < 0)
+        ++pos;
+    }
+    EXPECT_TRUE(s->status().ok());
+  }
+}
+
+// ---- Page tokens
+// -------------------------------------------------------------
+
+TEST(PageTokenTest, SealOpenRoundTripAndKeyBinding) {
+  const std::string key(32, 'k');
+  for (const std::string& payload :
+       {std::string(), std::string("x"), std::string(100, '\0'),
+        std::string("\xff\x00\x01 page", 8)}) {
+    const std::string token = SealPageToken(payload, key);
+    absl::StatusOr<std::string> opened = OpenPageToken(token, key);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(*opened, payload);
+    EXPECT_EQ(OpenPageToken(token, std::string(32, 'K')).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    for (char c : token) {
+      EXPECT_TRUE(absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                  c == '-' || c == '_')
+          << token;
+    }
+  }
+  Query a, b;
+  b.add_tags("x");
+  EXPECT_EQ(Fingerprint(a), Fingerprint(Query()));
+  EXPECT_NE(Fingerprint(a), Fingerprint(b));
+}
+
+}  // namespace
+}  // namespace content::query

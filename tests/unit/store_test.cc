@@ -1,0 +1,888 @@
+// Tests for the versioned article store (server/store/store.h): revisions,
+// conditions, tombstones, the change log, reopening, posting-list index
+// consistency and concurrent writers.
+
+#include "server/store/store.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "content/v1/article.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/store/keys.h"
+#include "server/store/kv.h"
+#include "server/store/rocksdb_kv.h"
+
+namespace content::store {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using v1::Article;
+using v1::ChangeEvent;
+
+constexpr int64_t kBaseSeconds = 1700000000;  // 2023-11-14
+
+std::string MakeTempDir() {
+  const char* tmp = getenv("TMPDIR");
+  std::string pattern = absl::StrCat(
+      tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/store_test.XXXXXX");
+  char* dir = mkdtemp(pattern.data());
+  EXPECT_NE(dir, nullptr);
+  return pattern;
+}
+
+Article MakeArticle(absl::string_view title, std::vector<std::string> tags = {},
+                    std::vector<std::string> categories = {},
+                    std::vector<std::string> langs = {},
+                    int64_t date_seconds = kBaseSeconds) {
+  Article a;
+  a.set_title(std::string(title));
+  a.set_body(absl::StrCat("Body of ", title));
+  for (auto& t : tags) a.add_tags(t);
+  for (auto& c : categories) a.add_categories(c);
+  for (auto& l : langs) a.add_lang(l);
+  a.mutable_date()->set_seconds(date_seconds);
+  return a;
+}
+
+int64_t Seconds(const google::protobuf::Timestamp& t) { return t.seconds(); }
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir();
+    Open();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // (Re)opens the store on dir_. The clock ticks one second per call, so
+  // create and update times of successive writes differ.
+  void Open(bool sync = false) {
+    store_.reset();
+    StoreOptions options;
+    options.data_dir = dir_;
+    options.sync = sync;
+    options.block_cache_bytes = size_t{8} << 20;
+    options.clock = [this] {
+      return absl::FromUnixSeconds(clock_.fetch_add(1) + 1);
+    };
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  Article MustCreate(absl::string_view id, Article a) {
+    absl::StatusOr<Article> created = store_->Create(id, std::move(a));
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? *created : Article();
+  }
+
+  Article MustGet(absl::string_view id, int64_t revision = 0,
+                  bool show_deleted = true) {
+    absl::StatusOr<Article> a = store_->Get(id, revision, show_deleted);
+    EXPECT_TRUE(a.ok()) << a.status();
+    return a.ok() ? *a : Article();
+  }
+
+  std::vector<ChangeEvent> AllChanges() {
+    absl::StatusOr<std::vector<ChangeEvent>> changes =
+        store_->ReadChanges(0, 1 << 30);
+    EXPECT_TRUE(changes.ok()) << changes.status();
+    return changes.ok() ? *changes : std::vector<ChangeEvent>();
+  }
+
+  std::string dir_;
+  std::atomic<int64_t> clock_{kBaseSeconds};
+  std::unique_ptr<Store> store_;
+};
+
+// ---- Create / Get --------------------------------------------------------
+
+TEST_F(StoreTest, CreateWritesRevisionOneWithServerFields) {
+  Article in = MakeArticle("Hello", {"go", "db"}, {"tech"}, {"en"});
+  in.set_name("articles/ignored");
+  in.set_revision(42);
+  in.set_etag("bogus");
+  in.mutable_delete_time()->set_seconds(5);
+  Article a = MustCreate("hello", in);
+  EXPECT_EQ(a.name(), "articles/hello");
+  EXPECT_EQ(a.revision(), 1);
+  EXPECT_TRUE(a.has_create_time());
+  EXPECT_TRUE(a.has_update_time());
+  EXPECT_EQ(Seconds(a.create_time()), Seconds(a.update_time()));
+  EXPECT_FALSE(a.has_delete_time());
+  EXPECT_FALSE(a.etag().empty());
+  EXPECT_NE(a.etag(), "bogus");
+  EXPECT_EQ(a.content_hash().size(), 64u);
+  EXPECT_EQ(a.content_hash(), Store::ContentHash(in));
+  EXPECT_EQ(a.title(), "Hello");
+  EXPECT_THAT(a.tags(), ElementsAre("go", "db"));
+  EXPECT_EQ(store_->last_sequence(), 1);
+
+  Article got = MustGet("hello", 0, /*show_deleted=*/false);
+  EXPECT_EQ(got.SerializeAsString(), a.SerializeAsString());
+}
+
+TEST_F(StoreTest, CreateOnTakenIdIsAlreadyExistsAndWritesNothing) {
+  MustCreate("taken", MakeArticle("First"));
+  absl::StatusOr<Article> again = store_->Create("taken", MakeArticle("Two"));
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(again.status().message(), HasSubstr("articles/taken"));
+  EXPECT_EQ(store_->last_sequence(), 1);
+  EXPECT_EQ(MustGet("taken").title(), "First");
+  EXPECT_EQ(AllChanges().size(), 1u);
+}
+
+TEST_F(StoreTest, CreateOnDeletedIdIsAlreadyExists) {
+  MustCreate("gone", MakeArticle("First"));
+  ASSERT_TRUE(store_->Delete("gone", {}).ok());
+  EXPECT_EQ(store_->Create("gone", MakeArticle("Two")).status().code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(StoreTest, GetHeadAndByRevision) {
+  MustCreate("a", MakeArticle("v1"));
+  ASSERT_TRUE(store_->Update("a", MakeArticle("v2"), {}).ok());
+  ASSERT_TRUE(store_->Update("a", MakeArticle("v3"), {}).ok());
+  EXPECT_EQ(MustGet("a").title(), "v3");
+  EXPECT_EQ(MustGet("a").revision(), 3);
+  for (int r = 1; r <= 3; ++r) {
+    Article a = MustGet("a", r);
+    EXPECT_EQ(a.revision(), r);
+    EXPECT_EQ(a.title(), absl::StrCat("v", r));
+  }
+}
+
+TEST_F(StoreTest, GetMissingIsNotFound) {
+  MustCreate("a", MakeArticle("v1"));
+  EXPECT_EQ(store_->Get("b", 0, false).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("b", 0, true).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("b", 1, false).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("a", 2, false).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("a", -1, false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // The empty id names nothing.
+  EXPECT_EQ(store_->Get("", 0, true).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// ---- Update --------------------------------------------------------------
+
+TEST_F(StoreTest, UpdateWritesNewRevisionAndKeepsCreateTime) {
+  Article v1 = MustCreate("a", MakeArticle("v1", {"x"}));
+  absl::StatusOr<Article> v2 =
+      store_->Update("a", MakeArticle("v2", {"y"}), {});
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(v2->revision(), 2);
+  EXPECT_EQ(v2->name(), "articles/a");
+  EXPECT_EQ(Seconds(v2->create_time()), Seconds(v1.create_time()));
+  EXPECT_GT(Seconds(v2->update_time()), Seconds(v1.update_time()));
+  EXPECT_NE(v2->etag(), v1.etag());
+  EXPECT_NE(v2->content_hash(), v1.content_hash());
+  EXPECT_EQ(store_->last_sequence(), 2);
+  EXPECT_EQ(MustGet("a", 1).title(), "v1");
+}
+
+TEST_F(StoreTest, IdenticalUpdateWritesNoRevision) {
+  Article v1 = MustCreate("a", MakeArticle("same", {"x"}));
+  // Server-set fields and the name in the request do not make it different.
+  Article again = MakeArticle("same", {"x"});
+  again.set_name("articles/a");
+  again.set_revision(7);
+  again.set_etag(v1.etag());
+  again.mutable_update_time()->set_seconds(1);
+  absl::StatusOr<Article> out = store_->Update("a", again, {});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->revision(), 1);
+  EXPECT_EQ(out->etag(), v1.etag());
+  EXPECT_EQ(store_->last_sequence(), 1);
+  EXPECT_EQ(MustGet("a").revision(), 1);
+  EXPECT_EQ(store_->Get("a", 2, true).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, ConditionMismatchIsFailedPreconditionAndWritesNothing) {
+  Article v1 = MustCreate("a", MakeArticle("v1"));
+  WriteConditions wrong_revision;
+  wrong_revision.expected_revision = 2;
+  WriteConditions wrong_etag;
+  wrong_etag.etag = "1-0000000000000000";
+  for (const WriteConditions& c : {wrong_revision, wrong_etag}) {
+    EXPECT_EQ(store_->Update("a", MakeArticle("v2"), c).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(store_->Delete("a", c).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  // An identical update with a stale condition fails too.
+  EXPECT_EQ(
+      store_->Update("a", MakeArticle("v1"), wrong_revision).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->last_sequence(), 1);
+  Article head = MustGet("a");
+  EXPECT_EQ(head.SerializeAsString(), v1.SerializeAsString());
+
+  WriteConditions right;
+  right.expected_revision = 1;
+  right.etag = v1.etag();
+  absl::StatusOr<Article> v2 = store_->Update("a", MakeArticle("v2"), right);
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(v2->revision(), 2);
+  // The old etag is stale now.
+  WriteConditions stale;
+  stale.etag = v1.etag();
+  EXPECT_EQ(store_->Delete("a", stale).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, UpdateOfMissingIsNotFound) {
+  EXPECT_EQ(store_->Update("nope", MakeArticle("x"), {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Delete("nope", {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Undelete("nope", {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->last_sequence(), 0);
+}
+
+// ---- Delete / Undelete ---------------------------------------------------
+
+TEST_F(StoreTest, DeleteWritesTombstone) {
+  Article v1 = MustCreate("a", MakeArticle("v1", {"t"}));
+  absl::StatusOr<Article> tomb = store_->Delete("a", {});
+  ASSERT_TRUE(tomb.ok()) << tomb.status();
+  EXPECT_EQ(tomb->revision(), 2);
+  EXPECT_TRUE(tomb->has_delete_time());
+  EXPECT_EQ(Seconds(tomb->delete_time()), Seconds(tomb->update_time()));
+  EXPECT_EQ(Seconds(tomb->create_time()), Seconds(v1.create_time()));
+  EXPECT_EQ(tomb->title(), "v1");
+  EXPECT_EQ(tomb->content_hash(), v1.content_hash());
+
+  absl::StatusOr<Article> hidden = store_->Get("a", 0, false);
+  EXPECT_EQ(hidden.status().code(), absl::StatusCode::kNotFound);
+  Article shown = MustGet("a", 0, true);
+  EXPECT_EQ(shown.revision(), 2);
+  EXPECT_TRUE(shown.has_delete_time());
+  // Old revisions stay readable.
+  EXPECT_EQ(MustGet("a", 1, false).title(), "v1");
+
+  EXPECT_EQ(store_->Update("a", MakeArticle("v2"), {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Delete("a", {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->last_sequence(), 2);
+}
+
+TEST_F(StoreTest, UndeleteRestoresAsNewRevision) {
+  MustCreate("a", MakeArticle("v1", {"t"}));
+  ASSERT_TRUE(store_->Delete("a", {}).ok());
+  WriteConditions wrong;
+  wrong.expected_revision = 1;
+  EXPECT_EQ(store_->Undelete("a", wrong).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  WriteConditions right;
+  right.expected_revision = 2;
+  absl::StatusOr<Article> back = store_->Undelete("a", right);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->revision(), 3);
+  EXPECT_FALSE(back->has_delete_time());
+  EXPECT_EQ(back->title(), "v1");
+  EXPECT_THAT(back->tags(), ElementsAre("t"));
+  Article head = MustGet("a", 0, false);
+  EXPECT_EQ(head.revision(), 3);
+
+  EXPECT_EQ(store_->Undelete("a", {}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->last_sequence(), 3);
+  // Live again: updates work.
+  absl::StatusOr<Article> v4 = store_->Update("a", MakeArticle("v4"), {});
+  ASSERT_TRUE(v4.ok()) << v4.status();
+  EXPECT_EQ(v4->revision(), 4);
+}
+
+// ---- ListRevisions -------------------------------------------------------
+
+TEST_F(StoreTest, ListRevisionsNewestFirstWithStartAndLimit) {
+  MustCreate("a", MakeArticle("v1"));
+  // An id sharing a prefix must not leak into the listing.
+  MustCreate("ab", MakeArticle("other"));
+  for (int i = 2; i <= 5; ++i)
+    ASSERT_TRUE(
+        store_->Update("a", MakeArticle(absl::StrCat("v", i)), {}).ok());
+  auto revisions = [&](int64_t start, int limit) {
+    absl::StatusOr<std::vector<Article>> list =
+        store_->ListRevisions("a", start, limit);
+    EXPECT_TRUE(list.ok()) << list.status();
+    std::vector<int64_t> out;
+    if (list.ok()) {
+      for (const Article& a : *list) {
+        EXPECT_EQ(a.name(), "articles/a");
+        out.push_back(a.revision());
+      }
+    }
+    return out;
+  };
+  EXPECT_THAT(revisions(0, 100), ElementsAre(5, 4, 3, 2, 1));
+  EXPECT_THAT(revisions(0, 2), ElementsAre(5, 4));
+  EXPECT_THAT(revisions(3, 100), ElementsAre(3, 2, 1));
+  EXPECT_THAT(revisions(3, 2), ElementsAre(3, 2));
+  EXPECT_THAT(revisions(1, 5), ElementsAre(1));
+  EXPECT_THAT(revisions(99, 2), ElementsAre(5, 4));
+  EXPECT_EQ(store_->ListRevisions("nope", 0, 10).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListRevisions("nope", 3, 10).status().code(),
+            absl::StatusCode::kNotFound);
+  // An empty page of an existing article is not NOT_FOUND.
+  absl::StatusOr<std::vector<Article>> empty = store_->ListRevisions("a", 0, 0);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->empty());
+  // A deleted article still has its history.
+  ASSERT_TRUE(store_->Delete("a", {}).ok());
+  EXPECT_THAT(revisions(0, 2), ElementsAre(6, 5));
+}
+
+// ---- Change log ----------------------------------------------------------
+
+TEST_F(StoreTest, ReadChangesHasOneEventPerWriteWithoutGaps) {
+  MustCreate("a", MakeArticle("v1"));
+  MustCreate("b", MakeArticle("b1"));
+  ASSERT_TRUE(store_->Update("a", MakeArticle("v2"), {}).ok());
+  ASSERT_TRUE(store_->Update("a", MakeArticle("v2"), {}).ok());  // no-op
+  ASSERT_TRUE(store_->Delete("a", {}).ok());
+  ASSERT_FALSE(store_->Delete("a", {}).ok());  // failed: no event
+  ASSERT_TRUE(store_->Undelete("a", {}).ok());
+  std::vector<ChangeEvent> changes = AllChanges();
+  ASSERT_EQ(changes.size(), 5u);
+  const std::vector<std::pair<ChangeEvent::Type, std::string>> want = {
+      {ChangeEvent::TYPE_CREATED, "articles/a"},
+      {ChangeEvent::TYPE_CREATED, "articles/b"},
+      {ChangeEvent::TYPE_UPDATED, "articles/a"},
+      {ChangeEvent::TYPE_DELETED, "articles/a"},
+      {ChangeEvent::TYPE_UNDELETED, "articles/a"}};
+  const std::vector<int64_t> want_revision = {1, 1, 2, 3, 4};
+  for (size_t i = 0; i < changes.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(changes[i].sequence(), static_cast<int64_t>(i + 1));
+    EXPECT_EQ(changes[i].type(), want[i].first);
+    EXPECT_EQ(changes[i].name(), want[i].second);
+    EXPECT_EQ(changes[i].revision(), want_revision[i]);
+    EXPECT_TRUE(changes[i].has_time());
+    // The event time is the revision's update time.
+    Article rev = MustGet(want[i].second.substr(9), want_revision[i]);
+    EXPECT_EQ(Seconds(changes[i].time()), Seconds(rev.update_time()));
+  }
+  EXPECT_EQ(store_->last_sequence(), 5);
+
+  absl::StatusOr<std::vector<ChangeEvent>> tail = store_->ReadChanges(3, 10);
+  ASSERT_TRUE(tail.ok());
+  ASSERT_EQ(tail->size(), 2u);
+  EXPECT_EQ((*tail)[0].sequence(), 4);
+  absl::StatusOr<std::vector<ChangeEvent>> limited = store_->ReadChanges(1, 2);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited->size(), 2u);
+  EXPECT_EQ((*limited)[0].sequence(), 2);
+  EXPECT_EQ((*limited)[1].sequence(), 3);
+  absl::StatusOr<std::vector<ChangeEvent>> none = store_->ReadChanges(5, 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  // A negative `after` reads from the start.
+  absl::StatusOr<std::vector<ChangeEvent>> all = store_->ReadChanges(-5, 10);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 5u);
+}
+
+// ---- Reopen --------------------------------------------------------------
+
+TEST_F(StoreTest, ReopenKeepsEverything) {
+  MustCreate("a", MakeArticle("v1", {"t"}));
+  ASSERT_TRUE(store_->Update("a", MakeArticle("v2", {"u"}), {}).ok());
+  MustCreate("b", MakeArticle("b1"));
+  ASSERT_TRUE(store_->Delete("b", {}).ok());
+  const std::string token_key = store_->token_key();
+  EXPECT_EQ(token_key.size(), 32u);
+  const Article a2 = MustGet("a");
+  const Article b2 = MustGet("b");
+
+  Open(/*sync=*/true);
+  EXPECT_EQ(store_->last_sequence(), 4);
+  EXPECT_EQ(store_->token_key(), token_key);
+  EXPECT_EQ(MustGet("a").SerializeAsString(), a2.SerializeAsString());
+  EXPECT_EQ(MustGet("b").SerializeAsString(), b2.SerializeAsString());
+  EXPECT_EQ(MustGet("a", 1).title(), "v1");
+  EXPECT_EQ(AllChanges().size(), 4u);
+  // Sequence numbers continue where they stopped.
+  ASSERT_TRUE(store_->Undelete("b", {}).ok());
+  std::vector<ChangeEvent> changes = AllChanges();
+  ASSERT_EQ(changes.size(), 5u);
+  EXPECT_EQ(changes.back().sequence(), 5);
+  EXPECT_EQ(changes.back().type(), ChangeEvent::TYPE_UNDELETED);
+  EXPECT_EQ(store_->last_sequence(), 5);
+
+  Open();
+  EXPECT_EQ(store_->last_sequence(), 5);
+  EXPECT_EQ(MustGet("b", 0, false).revision(), 3);
+}
+
+// ---- Index consistency ---------------------------------------------------
+
+struct Posting {
+  std::string prefix;
+  uint64_t date_key;
+  std::string id;
+  bool operator<(const Posting& o) const {
+    return std::tie(prefix, date_key, id) <
+           std::tie(o.prefix, o.date_key, o.id);
+  }
+  bool operator==(const Posting& o) const {
+    return prefix == o.prefix && date_key == o.date_key && id == o.id;
+  }
+};
+
+// Splits a raw posting key `kind term \0 date id`.
+bool SplitPostingKey(absl::string_view key, Posting* p) {
+  const size_t nul = key.find('\0');
+  if (nul == absl::string_view::npos) return false;
+  p->prefix = std::string(key.substr(0, nul + 1));
+  uint64_t date_key = 0;
+  absl::string_view id;
+  if (!ParsePostingKey(key, nul + 1, &date_key, &id)) return false;
+  p->date_key = date_key;
+  p->id = std::string(id);
+  return true;
+}
+
+// The postings every head should have: its tag/category/lang/all lists,
+// under the deleted bit when it is a tombstone.
+std::map<Posting, int64_t> ExpectedPostings(const std::vector<Article>& heads) {
+  std::map<Posting, int64_t> out;
+  for (const Article& a : heads) {
+    const std::string id = a.name().substr(9);
+    const bool deleted = a.has_delete_time();
+    const uint64_t date = DateKey(a.date());
+    auto add = [&](IndexKind kind, const std::string& term) {
+      out[{PostingPrefix(kind, deleted, term), date, id}] = a.revision();
+    };
+    add(IndexKind::kAll, "");
+    for (const std::string& t : a.tags()) add(IndexKind::kTag, t);
+    for (const std::string& c : a.categories()) add(IndexKind::kCategory, c);
+    for (const std::string& l : a.lang()) add(IndexKind::kLang, l);
+  }
+  return out;
+}
+
+std::map<Posting, int64_t> ActualPostings(const ReadView& view) {
+  std::map<Posting, int64_t> out;
+  std::unique_ptr<KvIterator> it = view.Postings("", "");
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Posting p;
+    EXPECT_TRUE(SplitPostingKey(it->key(), &p))
+        << "malformed posting key " << it->key();
+    EXPECT_EQ(it->value().size(), 8u);
+    const int64_t revision =
+        it->value().size() == 8
+            ? static_cast<int64_t>(ReadBigEndian64(it->value()))
+            : -1;
+    EXPECT_TRUE(out.emplace(p, revision).second);
+  }
+  EXPECT_TRUE(it->status().ok()) << it->status();
+  return out;
+}
+
+std::string Describe(const Posting& p) {
+  return absl::StrCat(
+      "kind=", static_cast<int>(static_cast<unsigned char>(p.prefix[0])),
+      " term=", p.prefix.substr(1, p.prefix.size() - 2),
+      " date_key=", p.date_key, " id=", p.id);
+}
+
+// Scans the postings family and checks it holds exactly the postings of
+// the heads of `ids` (and nothing for any other article), and that every
+// list's counter equals its entries. `prefixes_ever` collects the lists seen
+// so far, so that emptied lists are checked to count 0.
+void ExpectIndexMatchesHeads(Store& store, const std::vector<std::string>& ids,
+                             std::set<std::string>* prefixes_ever) {
+  std::vector<Article> heads;
+  for (const std::string& id : ids) {
+    absl::StatusOr<Article> head = store.Get(id, 0, /*show_deleted=*/true);
+    ASSERT_TRUE(head.ok()) << head.status();
+    heads.push_back(*head);
+  }
+  std::map<Posting, int64_t> want = ExpectedPostings(heads);
+  std::unique_ptr<ReadView> view = store.NewReadView();
+  std::map<Posting, int64_t> got = ActualPostings(*view);
+  for (const auto& [p, rev] : want) {
+    auto it = got.find(p);
+    if (it == got.end()) {
+      ADD_FAILURE() << "missing posting " << Describe(p);
+    } else {
+      EXPECT_EQ(it->second, rev) << "stale revision in " << Describe(p);
+    }
+  }
+  for (const auto& [p, rev] : got) {
+    if (want.count(p) == 0)
+      ADD_FAILURE() << "stale posting " << Describe(p) << " rev " << rev;
+  }
+  std::map<std::string, int64_t> per_list;
+  for (const auto& [p, rev] : want) {
+    ++per_list[p.prefix];
+    prefixes_ever->insert(p.prefix);
+  }
+  for (const std::string& prefix : *prefixes_ever) {
+    EXPECT_EQ(view->Count(prefix), per_list[prefix])
+        << "count of list kind="
+        << static_cast<int>(static_cast<unsigned char>(prefix[0]))
+        << " term=" << prefix.substr(1, prefix.size() - 2);
+  }
+}
+
+TEST_F(StoreTest, IndexMatchesHeadsAfterRandomWrites) {
+  std::mt19937 rng(20240607);
+  const std::vector<std::string> tags = {"go",   "db", "c++", "rust",
+                                         "新闻", "ai", "web"};
+  const std::vector<std::string> categories = {"tech", "life", "news"};
+  const std::vector<std::string> langs = {"zh-CN", "en", "ja"};
+  auto pick = [&](const std::vector<std::string>& from, int max) {
+    std::vector<std::string> out = from;
+    std::shuffle(out.begin(), out.end(), rng);
+    out.resize(std::uniform_int_distribution<int>(0, max)(rng));
+    return out;
+  };
+  auto random_article = [&](int n) {
+    // Few distinct dates, so several articles share a date.
+    return MakeArticle(absl::StrCat("title ", n), pick(tags, 4),
+                       pick(categories, 2), pick(langs, 2),
+                       kBaseSeconds - 86400 * (rng() % 6));
+  };
+
+  std::set<std::string> prefixes_ever;
+  std::vector<std::string> ids;
+  int writes = 0;
+  for (int step = 0; step < 400; ++step) {
+    const int op = rng() % 10;
+    if (ids.size() < 5 || op < 3) {
+      std::string id = absl::StrCat("art-", ids.size());
+      MustCreate(id, random_article(step));
+      ids.push_back(id);
+      ++writes;
+      continue;
+    }
+    const std::string& id = ids[rng() % ids.size()];
+    const Article head = MustGet(id);
+    const bool deleted = head.has_delete_time();
+    if (op < 7) {
+      Article next = random_article(step);
+      if (rng() % 4 == 0) next = head;  // sometimes identical: no write
+      absl::StatusOr<Article> r = store_->Update(id, next, {});
+      if (deleted) {
+        EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+      } else {
+        ASSERT_TRUE(r.ok()) << r.status();
+        if (r->revision() != head.revision()) ++writes;
+      }
+    } else if (op < 9) {
+      absl::StatusOr<Article> r = store_->Delete(id, {});
+      EXPECT_EQ(r.ok(), !deleted) << r.status();
+      if (r.ok()) ++writes;
+    } else {
+      absl::StatusOr<Article> r = store_->Undelete(id, {});
+      EXPECT_EQ(r.ok(), deleted) << r.status();
+      if (r.ok()) ++writes;
+    }
+
+    if (step % 50 == 49 || step == 399) {
+      SCOPED_TRACE(absl::StrCat("step ", step));
+      ExpectIndexMatchesHeads(*store_, ids, &prefixes_ever);
+      EXPECT_EQ(store_->last_sequence(), writes);
+    }
+  }
+  // And the same after a reopen.
+  Open();
+  std::vector<Article> heads;
+  for (const std::string& h : ids) heads.push_back(MustGet(h));
+  std::unique_ptr<ReadView> view = store_->NewReadView();
+  EXPECT_TRUE(ActualPostings(*view) == ExpectedPostings(heads));
+}
+
+// ---- Apply (batched create-or-update) --------------------------------------
+
+TEST_F(StoreTest, ApplyCommitsABatchAtomicallyWithConsistentIndexes) {
+  MustCreate("kept", MakeArticle("kept", {"x"}));
+  MustCreate("gone", MakeArticle("gone", {"x"}));
+  ASSERT_TRUE(store_->Delete("gone", {}).ok());
+  const int64_t before = store_->last_sequence();
+
+  std::vector<std::pair<std::string, Article>> items;
+  items.emplace_back("new", MakeArticle("new", {"x", "y"}, {"c"}, {"en"}));
+  items.emplace_back("kept", MakeArticle("kept", {"x"}));   // unchanged
+  items.emplace_back("gone", MakeArticle("back?", {"x"}));  // deleted: fails
+  // The same id twice: the second sees the first (new date, new tags).
+  items.emplace_back("new", MakeArticle("new 2", {"y", "z"}, {"c"}, {"ja"},
+                                        kBaseSeconds + 50));
+  items.emplace_back("kept", MakeArticle("kept 2", {"w"}));
+
+  // A dry run writes nothing.
+  absl::StatusOr<std::vector<ApplyResult>> dry =
+      store_->Apply(items, /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(store_->last_sequence(), before);
+  EXPECT_EQ(store_->Get("new", 0, true).status().code(),
+            absl::StatusCode::kNotFound);
+
+  absl::StatusOr<std::vector<ApplyResult>> results =
+      store_->Apply(items, /*dry_run=*/false);
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), items.size());
+  using Outcome = ApplyResult::Outcome;
+  const std::vector<std::pair<Outcome, int64_t>> want = {
+      {Outcome::kCreated, 1},
+      {Outcome::kUnchanged, 1},
+      {Outcome::kFailed, 0},
+      {Outcome::kUpdated, 2},
+      {Outcome::kUpdated, 2}};
+  for (size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ((*results)[i].outcome, want[i].first);
+    EXPECT_EQ((*results)[i].revision, want[i].second);
+    EXPECT_EQ((*results)[i].status.ok(), want[i].first != Outcome::kFailed);
+    EXPECT_EQ((*dry)[i].outcome, want[i].first);
+  }
+  EXPECT_EQ((*results)[2].status.code(), absl::StatusCode::kNotFound);
+
+  EXPECT_EQ(store_->last_sequence(), before + 3);
+  EXPECT_EQ(MustGet("new").title(), "new 2");
+  EXPECT_EQ(MustGet("new", 1).title(), "new");
+  EXPECT_EQ(MustGet("kept").title(), "kept 2");
+  std::vector<ChangeEvent> changes = AllChanges();
+  ASSERT_EQ(static_cast<int64_t>(changes.size()), before + 3);
+  for (size_t k = 0; k < changes.size(); ++k)
+    EXPECT_EQ(changes[k].sequence(), static_cast<int64_t>(k + 1));
+  EXPECT_EQ(changes[before].type(), ChangeEvent::TYPE_CREATED);
+  EXPECT_EQ(changes[before + 1].type(), ChangeEvent::TYPE_UPDATED);
+  EXPECT_EQ(changes[before + 1].name(), "articles/new");
+  EXPECT_EQ(changes[before + 2].name(), "articles/kept");
+
+  std::set<std::string> prefixes = {
+      PostingPrefix(IndexKind::kTag, false, "x"),
+      PostingPrefix(IndexKind::kLang, false, "en")};
+  ExpectIndexMatchesHeads(*store_, {"new", "kept", "gone"}, &prefixes);
+}
+
+// ---- Concurrency ---------------------------------------------------------
+
+TEST_F(StoreTest, ConcurrentConditionalUpdatesNeverLoseOrDuplicate) {
+  constexpr int kThreads = 8;
+  constexpr int kUpdatesPerThread = 200;
+  const std::vector<std::string> ids = {"c0", "c1", "c2", "c3"};
+  for (const std::string& id : ids) MustCreate(id, MakeArticle(id));
+
+  std::mutex mu;
+  std::map<std::string, std::vector<int64_t>> written;  // id -> revisions
+  std::atomic<int> conflicts{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kUpdatesPerThread; ++i) {
+        const std::string& id = ids[(t + i) % ids.size()];
+        while (true) {
+          absl::StatusOr<Article> head = store_->Get(id, 0, false);
+          if (!head.ok()) {
+            ++errors;
+            return;
+          }
+          Article next = MakeArticle(id);
+          next.set_body(absl::StrCat("thread ", t, " update ", i));
+          WriteConditions c;
+          c.expected_revision = head->revision();
+          absl::StatusOr<Article> r = store_->Update(id, next, c);
+          if (r.ok()) {
+            if (r->revision() != head->revision() + 1) ++errors;
+            std::lock_guard<std::mutex> lock(mu);
+            written[id].push_back(r->revision());
+            break;
+          }
+          if (r.status().code() != absl::StatusCode::kFailedPrecondition) {
+            ++errors;
+            return;
+          }
+          ++conflicts;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+
+  int total = 0;
+  for (const std::string& id : ids) {
+    SCOPED_TRACE(id);
+    std::vector<int64_t>& revs = written[id];
+    std::sort(revs.begin(), revs.end());
+    const int n = static_cast<int>(revs.size());
+    total += n;
+    // Every successful update wrote a distinct revision 2..n+1.
+    for (int k = 0; k < n; ++k) ASSERT_EQ(revs[k], k + 2);
+    Article head = MustGet(id);
+    EXPECT_EQ(head.revision(), 1 + n);
+    absl::StatusOr<std::vector<Article>> all =
+        store_->ListRevisions(id, 0, n + 10);
+    ASSERT_TRUE(all.ok()) << all.status();
+    ASSERT_EQ(static_cast<int>(all->size()), n + 1);
+    std::set<std::string> bodies;
+    for (int k = 0; k <= n; ++k) {
+      EXPECT_EQ((*all)[k].revision(), n + 1 - k);
+      bodies.insert((*all)[k].body());
+    }
+    EXPECT_EQ(static_cast<int>(bodies.size()), n + 1);
+  }
+  EXPECT_EQ(total, kThreads * kUpdatesPerThread);
+
+  std::vector<ChangeEvent> changes = AllChanges();
+  ASSERT_EQ(static_cast<int>(changes.size()), total + 4);
+  std::map<std::string, int64_t> last_revision;
+  for (size_t k = 0; k < changes.size(); ++k) {
+    ASSERT_EQ(changes[k].sequence(), static_cast<int64_t>(k + 1));
+    // Per article, the log lists revisions in order.
+    int64_t& last = last_revision[changes[k].name()];
+    EXPECT_EQ(changes[k].revision(), last + 1);
+    last = changes[k].revision();
+  }
+  EXPECT_EQ(store_->last_sequence(), total + 4);
+}
+
+TEST_F(StoreTest, ConcurrentCreatesGroupCommit) {
+  Open(/*sync=*/true);  // WAL syncs make writers queue up into groups
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 25;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        absl::StatusOr<Article> a = store_->Create(
+            absl::StrCat("t", t, "-", i),
+            MakeArticle(absl::StrCat("t", t, " #", i), {"group"}));
+        if (!a.ok() || a->revision() != 1) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  constexpr int kTotal = kThreads * kPerThread;
+  EXPECT_EQ(store_->last_sequence(), kTotal);
+  std::vector<ChangeEvent> changes = AllChanges();
+  ASSERT_EQ(static_cast<int>(changes.size()), kTotal);
+  std::set<std::string> names;
+  for (int k = 0; k < kTotal; ++k) {
+    EXPECT_EQ(changes[k].sequence(), k + 1);
+    EXPECT_EQ(changes[k].type(), ChangeEvent::TYPE_CREATED);
+    names.insert(changes[k].name());
+  }
+  EXPECT_EQ(static_cast<int>(names.size()), kTotal);
+  std::unique_ptr<ReadView> view = store_->NewReadView();
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, false, "group")),
+            kTotal);
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kAll, false, "")), kTotal);
+}
+
+// ---- Faults --------------------------------------------------------------
+
+// Passes everything to a real engine but fails writes on demand.
+class FaultyKv : public KvEngine {
+ public:
+  explicit FaultyKv(std::unique_ptr<KvEngine> base) : base_(std::move(base)) {}
+  absl::Status Get(Family family, absl::string_view key, std::string* value,
+                   const KvReadOptions& options) override {
+    return base_->Get(family, key, value, options);
+  }
+  std::unique_ptr<KvIterator> NewIterator(
+      Family family, const KvReadOptions& options) override {
+    return base_->NewIterator(family, options);
+  }
+  absl::Status Write(KvBatch batch, bool sync) override {
+    if (fail_writes) return absl::UnavailableError("injected: disk gone");
+    return base_->Write(std::move(batch), sync);
+  }
+  std::unique_ptr<KvSnapshot> GetSnapshot() override {
+    return base_->GetSnapshot();
+  }
+  std::atomic<bool> fail_writes{false};
+
+ private:
+  std::unique_ptr<KvEngine> base_;
+};
+
+TEST_F(StoreTest, FailedWriteChangesNothingAndLeavesNoGap) {
+  store_.reset();
+  RocksKvOptions kv_options;
+  kv_options.path = dir_;
+  kv_options.block_cache_bytes = size_t{8} << 20;
+  absl::StatusOr<std::unique_ptr<KvEngine>> base = OpenRocksKv(kv_options);
+  ASSERT_TRUE(base.ok()) << base.status();
+  auto faulty = std::make_unique<FaultyKv>(*std::move(base));
+  FaultyKv* fault = faulty.get();
+  StoreOptions options;
+  options.data_dir = dir_;
+  options.sync = false;
+  absl::StatusOr<std::unique_ptr<Store>> opened =
+      Store::Open(std::move(faulty), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  store_ = *std::move(opened);
+
+  const Article v1 = MustCreate("a", MakeArticle("v1", {"x"}));
+  fault->fail_writes = true;
+  EXPECT_EQ(store_->Update("a", MakeArticle("v2", {"y"}), {}).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Create("b", MakeArticle("b")).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Delete("a", {}).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->last_sequence(), 1);
+  EXPECT_EQ(MustGet("a").SerializeAsString(), v1.SerializeAsString());
+  EXPECT_EQ(store_->Get("b", 0, true).status().code(),
+            absl::StatusCode::kNotFound);
+
+  fault->fail_writes = false;
+  absl::StatusOr<Article> v2 =
+      store_->Update("a", MakeArticle("v2", {"y"}), {});
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(v2->revision(), 2);
+  MustCreate("b", MakeArticle("b"));
+  std::vector<ChangeEvent> changes = AllChanges();
+  ASSERT_EQ(changes.size(), 3u);
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(changes[k].sequence(), k + 1);
+  std::unique_ptr<ReadView> view = store_->NewReadView();
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, false, "x")), 0);
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, false, "y")), 1);
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kAll, false, "")), 2);
+}
+
+}  // namespace
+}  // namespace content::store

@@ -1,0 +1,399 @@
+// Tests for request validation (server/service/validation.h): every rule
+// fails with INVALID_ARGUMENT and a message that names the field.
+
+#include "server/service/validation.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "content/v1/article.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace content::service {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using v1::Article;
+using v1::Query;
+
+// Passes if `s` is INVALID_ARGUMENT and its message starts with `field: `.
+::testing::AssertionResult InvalidNaming(const absl::Status& s,
+                                         const std::string& field) {
+  if (s.code() != absl::StatusCode::kInvalidArgument) {
+    return ::testing::AssertionFailure()
+           << "want INVALID_ARGUMENT naming " << field << ", got " << s;
+  }
+  if (s.message().substr(0, field.size() + 2) != field + ": ") {
+    return ::testing::AssertionFailure()
+           << "message does not start with \"" << field << ": \": " << s;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+Article Valid() {
+  Article a;
+  a.set_title("标题 Title");
+  a.set_summary("A summary");
+  a.set_body("# 正文\n\nBody with\ttabs and newlines.\n");
+  a.add_tags("go");
+  a.add_tags("数据库");
+  a.add_categories("Tech");
+  a.add_lang("zh-CN");
+  a.add_translations("en");
+  a.add_widgets("toc");
+  a.mutable_date()->set_seconds(1738986852);
+  a.set_comments(true);
+  (*a.mutable_params()->mutable_fields())["author"].set_string_value("李");
+  (*a.mutable_params()->mutable_fields())["weight"].set_number_value(3);
+  a.mutable_style()->set_date_layout(v1::FrontMatterStyle::DATE_LAYOUT_DATE);
+  return a;
+}
+
+// ---- Ids and names ---------------------------------------------------------
+
+TEST(ValidateIdTest, AcceptsSlugs) {
+  for (const std::string& id :
+       std::vector<std::string>{"a", "Z", "0", "hello-world", "a.b_c-d",
+                                "2025.02.08_news", std::string(128, 'x')}) {
+    EXPECT_TRUE(ValidateId(id, "article_id").ok()) << id;
+  }
+}
+
+TEST(ValidateIdTest, RejectsOthersNamingTheField) {
+  for (const std::string id :
+       {std::string(), std::string("-a"), std::string(".a"), std::string("_a"),
+        std::string("a/b"), std::string("a b"), std::string("a?"),
+        std::string("ä"), std::string("a\n"), std::string("a\0b", 3),
+        std::string(129, 'x')}) {
+    absl::Status s = ValidateId(id, "article_id");
+    EXPECT_TRUE(InvalidNaming(s, "article_id")) << "id " << id;
+  }
+  EXPECT_THAT(ValidateId("a/b", "article_id").message(),
+              HasSubstr("[A-Za-z0-9._-]"));
+}
+
+TEST(ParseNameTest, ParsesAndRejects) {
+  absl::StatusOr<std::string> id = ParseName("articles/hello-1", "name");
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, "hello-1");
+  for (const char* bad :
+       {"", "hello", "article/x", "Articles/x", "articles/", "articles/a/b",
+        "articles/-x", "/articles/x", "articles//x"}) {
+    EXPECT_TRUE(
+        InvalidNaming(ParseName(bad, "article.name").status(), "article.name"))
+        << bad;
+  }
+  EXPECT_THAT(ParseName("", "name").status().message(), HasSubstr("required"));
+}
+
+// ---- Articles --------------------------------------------------------------
+
+class ValidateArticleTest : public ::testing::Test {
+ protected:
+  absl::Status Check(const Article& a) {
+    return ValidateArticle(a, limits_, "article");
+  }
+  Limits limits_;
+};
+
+TEST_F(ValidateArticleTest, AcceptsAWellFormedArticle) {
+  EXPECT_TRUE(Check(Valid()).ok()) << Check(Valid());
+  Article minimal;
+  minimal.set_title("t");
+  EXPECT_TRUE(Check(minimal).ok());
+}
+
+TEST_F(ValidateArticleTest, TitleRequiredAndBounded) {
+  Article a = Valid();
+  a.clear_title();
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.title"));
+  EXPECT_THAT(Check(a).message(), HasSubstr("required"));
+  a.set_title(" \t\n ");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.title"));
+  a.set_title(std::string(1024, 't'));
+  EXPECT_TRUE(Check(a).ok());
+  a.set_title(std::string(1025, 't'));
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.title"));
+  EXPECT_THAT(Check(a).message(), HasSubstr("1024"));
+  // 1024 bytes, not characters: 342 three-byte characters are too many.
+  std::string han;
+  for (int i = 0; i < 342; ++i) han += "中";
+  a.set_title(han);
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.title"));
+}
+
+TEST_F(ValidateArticleTest, TagRules) {
+  Article a = Valid();
+  a.clear_tags();
+  for (int i = 0; i < 64; ++i) a.add_tags(absl::StrCat("t", i));
+  EXPECT_TRUE(Check(a).ok());
+  a.add_tags("t64");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.tags"));
+  EXPECT_THAT(Check(a).message(), HasSubstr("64"));
+
+  a.clear_tags();
+  a.add_tags("ok");
+  a.add_tags(std::string(128, 'x'));
+  EXPECT_TRUE(Check(a).ok());
+  a.set_tags(1, std::string(129, 'x'));
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.tags[1]"));
+  EXPECT_THAT(Check(a).message(), HasSubstr("128"));
+
+  a.clear_tags();
+  a.add_tags("go");
+  a.add_tags("db");
+  a.add_tags("go");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.tags[2]"));
+  EXPECT_THAT(Check(a).message(), HasSubstr("duplicate"));
+
+  for (const std::string bad :
+       {std::string(), std::string("a\x01"), std::string("line\nbreak"),
+        std::string("tab\t"), std::string("del\x7f"), std::string("nul\0", 4),
+        std::string(" lead"), std::string("trail "), std::string("\xff")}) {
+    a.clear_tags();
+    a.add_tags("fine");
+    a.add_tags(bad);
+    EXPECT_TRUE(InvalidNaming(Check(a), "article.tags[1]")) << bad;
+  }
+}
+
+TEST_F(ValidateArticleTest, CategoryAndLangRules) {
+  Article a = Valid();
+  a.add_categories("Tech");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.categories[1]"));
+  a = Valid();
+  a.add_lang("");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.lang[1]"));
+  a = Valid();
+  for (int i = 0; i < 65; ++i) a.add_translations("en");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.translations"));
+}
+
+TEST_F(ValidateArticleTest, InvalidUtf8NamesTheField) {
+  const std::string bad = "ok \xc3\x28 bad";  // 0xc3 wants a continuation
+  struct Case {
+    const char* field;
+    void (*set)(Article*, const std::string&);
+  };
+  const Case cases[] = {
+      {"article.title",
+       [](Article* a, const std::string& v) { a->set_title(v); }},
+      {"article.summary",
+       [](Article* a, const std::string& v) { a->set_summary(v); }},
+      {"article.body",
+       [](Article* a, const std::string& v) { a->set_body(v); }},
+      {"article.menu",
+       [](Article* a, const std::string& v) { a->set_menu(v); }},
+      {"article.thumbnail",
+       [](Article* a, const std::string& v) { a->set_thumbnail(v); }},
+      {"article.lead",
+       [](Article* a, const std::string& v) { a->set_lead(v); }},
+      {"article.sidebar",
+       [](Article* a, const std::string& v) { a->set_sidebar(v); }},
+      {"article.translations[1]",
+       [](Article* a, const std::string& v) { a->add_translations(v); }},
+      {"article.widgets[1]",
+       [](Article* a, const std::string& v) { a->add_widgets(v); }},
+      {"article.categories[1]",
+       [](Article* a, const std::string& v) { a->add_categories(v); }},
+  };
+  for (const Case& c : cases) {
+    Article a = Valid();
+    c.set(&a, bad);
+    EXPECT_TRUE(InvalidNaming(Check(a), c.field));
+    EXPECT_THAT(Check(a).message(), HasSubstr("UTF-8"));
+  }
+}
+
+TEST_F(ValidateArticleTest, ParamsAreCheckedDeeply) {
+  Article a = Valid();
+  auto& fields = *a.mutable_params()->mutable_fields();
+  fields["note"].set_string_value("\xed\xa0\x80");  // a surrogate
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.params.note"));
+
+  a = Valid();
+  auto* list =
+      (*a.mutable_params()->mutable_fields())["menu"].mutable_list_value();
+  list->add_values()->set_string_value("fine");
+  auto* inner = list->add_values()->mutable_struct_value();
+  (*inner->mutable_fields())["name"].set_string_value("\xc0\xaf");  // overlong
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.params.menu[1].name"));
+
+  a = Valid();
+  (*a.mutable_params()->mutable_fields())["bad\xff"].set_bool_value(true);
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.params"));
+
+  a = Valid();
+  (*a.mutable_params()->mutable_fields())["x"].set_number_value(
+      std::numeric_limits<double>::quiet_NaN());
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.params.x"));
+
+  a = Valid();
+  google::protobuf::Value* v = &(*a.mutable_params()->mutable_fields())["deep"];
+  for (int i = 0; i < 40; ++i) {
+    v = &(*v->mutable_struct_value()->mutable_fields())["d"];
+  }
+  v->set_string_value("bottom");
+  absl::Status s = Check(a);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(std::string(s.message()), StartsWith("article.params.deep"));
+  EXPECT_THAT(s.message(), HasSubstr("32"));
+}
+
+TEST_F(ValidateArticleTest, TimestampsAreBounded) {
+  Article a = Valid();
+  a.mutable_date()->set_nanos(-1);
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.date"));
+  a.mutable_date()->set_nanos(1000000000);
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.date"));
+  a.mutable_date()->set_nanos(999999999);
+  EXPECT_TRUE(Check(a).ok());
+  a.mutable_date()->set_seconds(253402300800);  // 10000-01-01
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.date"));
+  a.mutable_date()->set_seconds(-62135596801);  // before 0001-01-01
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.date"));
+  a.mutable_date()->set_seconds(-62135596800);
+  a.mutable_date()->set_nanos(0);
+  EXPECT_TRUE(Check(a).ok());
+}
+
+TEST_F(ValidateArticleTest, OversizedArticle) {
+  Article a = Valid();
+  a.set_body(std::string(limits_.max_article_bytes, 'b'));
+  absl::Status s = Check(a);
+  EXPECT_TRUE(InvalidNaming(s, "article.body"));
+  EXPECT_THAT(s.message(), HasSubstr(absl::StrCat(limits_.max_article_bytes)));
+
+  // Big without one big field: the article as a whole is named.
+  a = Valid();
+  for (int i = 0; i < 64; ++i)
+    a.add_widgets(std::string(limits_.max_article_bytes / 60, 'w'));
+  EXPECT_TRUE(InvalidNaming(Check(a), "article"));
+
+  limits_.max_article_bytes = 100;
+  a = Valid();
+  EXPECT_EQ(Check(a).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ValidateArticleTest, UnknownEnumInStyle) {
+  Article a = Valid();
+  a.mutable_style()->set_date_layout(
+      static_cast<v1::FrontMatterStyle::DateLayout>(42));
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.style.date_layout"));
+  EXPECT_THAT(Check(a).message(), HasSubstr("42"));
+}
+
+TEST_F(ValidateArticleTest, LimitsAreConfigurable) {
+  limits_.max_list_entries = 2;
+  limits_.max_term_bytes = 3;
+  limits_.max_title_bytes = 5;
+  Article a;
+  a.set_title("12345");
+  a.add_tags("abc");
+  a.add_tags("de");
+  EXPECT_TRUE(Check(a).ok());
+  a.add_tags("f");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.tags"));
+  a.mutable_tags()->RemoveLast();
+  a.set_tags(1, "defg");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.tags[1]"));
+  a.set_tags(1, "de");
+  a.set_title("123456");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.title"));
+}
+
+TEST(IsValidUtf8Test, Cases) {
+  for (const std::string ok :
+       {std::string(), std::string("ascii"), std::string("中文 ok"),
+        std::string("emoji \xf0\x9f\x98\x80"), std::string("\xef\xbf\xbf"),
+        std::string("\xf4\x8f\xbf\xbf"), std::string("nul\0inside", 10)}) {
+    EXPECT_TRUE(IsValidUtf8(ok)) << ok;
+  }
+  for (const std::string bad :
+       {std::string("\x80"), std::string("\xc0\xaf"), std::string("\xc1\xbf"),
+        std::string("\xe0\x80\xaf"), std::string("\xed\xa0\x80"),
+        std::string("\xed\xbf\xbf"), std::string("\xf4\x90\x80\x80"),
+        std::string("\xf5\x80\x80\x80"), std::string("\xf8\x88\x80\x80\x80"),
+        std::string("\xe4\xb8"), std::string("\xe4\xb8x"), std::string("\xfe"),
+        std::string("\xff")}) {
+    EXPECT_FALSE(IsValidUtf8(bad)) << ::testing::PrintToString(bad);
+  }
+}
+
+// ---- Queries and page sizes ------------------------------------------------
+
+TEST(ValidateQueryTest, Rules) {
+  Limits limits;
+  Query q;
+  EXPECT_TRUE(ValidateQuery(q, limits).ok());
+  q.add_tags("go");
+  q.add_tags("新闻");
+  q.set_tag_match(Query::TAG_MATCH_ALL);
+  q.add_categories("Tech");
+  q.add_langs("en");
+  q.mutable_date_from()->set_seconds(100);
+  q.mutable_date_to()->set_seconds(100);
+  q.mutable_date_to()->set_nanos(1);
+  q.set_order(Query::ORDER_OLDEST_FIRST);
+  EXPECT_TRUE(ValidateQuery(q, limits).ok());
+
+  Query bad = q;
+  bad.set_tag_match(static_cast<Query::TagMatch>(3));
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.tag_match"));
+  bad = q;
+  bad.set_order(static_cast<Query::Order>(-1));
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.order"));
+  bad = q;
+  bad.mutable_date_to()->set_nanos(0);  // from == to
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.date_to"));
+  bad.mutable_date_to()->set_seconds(99);  // from > to
+  bad.mutable_date_to()->set_nanos(999999999);
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.date_to"));
+  bad = q;
+  bad.mutable_date_from()->set_nanos(-5);
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.date_from"));
+  bad = q;
+  bad.add_tags("go");
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.tags[2]"));
+  bad = q;
+  bad.add_categories("");
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.categories[1]"));
+  bad = q;
+  bad.add_langs("\xff");
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.langs[1]"));
+  bad = q;
+  for (int i = 0; i < 64; ++i) bad.add_tags(absl::StrCat("t", i));
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.tags"));
+  // Open-ended ranges are fine.
+  bad = q;
+  bad.clear_date_from();
+  EXPECT_TRUE(ValidateQuery(bad, limits).ok());
+}
+
+TEST(PageSizeTest, Rules) {
+  Limits limits;
+  EXPECT_TRUE(InvalidNaming(PageSize(-1, limits).status(), "page_size"));
+  EXPECT_TRUE(InvalidNaming(
+      PageSize(std::numeric_limits<int32_t>::min(), limits).status(),
+      "page_size"));
+  EXPECT_EQ(*PageSize(0, limits), 20);
+  EXPECT_EQ(*PageSize(1, limits), 1);
+  EXPECT_EQ(*PageSize(1000, limits), 1000);
+  absl::StatusOr<int> over = PageSize(1001, limits);
+  EXPECT_TRUE(InvalidNaming(over.status(), "page_size"));
+  EXPECT_THAT(over.status().message(), HasSubstr("1000"));
+  limits.default_page_size = 7;
+  limits.max_page_size = 9;
+  EXPECT_EQ(*PageSize(0, limits), 7);
+  EXPECT_EQ(*PageSize(9, limits), 9);
+  EXPECT_FALSE(PageSize(10, limits).ok());
+}
+
+}  // namespace
+}  // namespace content::service
