@@ -50,6 +50,7 @@ constexpr const char* kWorkloads[] = {"get",
                                       "query-tag",
                                       "query-tag-date",
                                       "query-two-tags",
+                                      "query-text",
                                       "mixed",
                                       "health",
                                       "raw",
@@ -354,7 +355,8 @@ class Driver {
     if (w == "mixed") return Get(s, s->rng() % 10 == 0);
     if (w == "put") return Put(s);
     if (w == "update-blind") return UpdateBlind(s);
-    if (w == "query-tag" || w == "query-tag-date" || w == "query-two-tags")
+    if (w == "query-tag" || w == "query-tag-date" || w == "query-two-tags" ||
+        w == "query-text")
       return Query(s);
     return Raw(s);
   }
@@ -439,6 +441,12 @@ class Driver {
     r.Clear();
     r.set_page_size(o_.page_size);
     v1::Query* q = r.mutable_query();
+    if (o_.workload == "query-text") {
+      // A phrase of the generated text: Chinese ones exercise the CJK
+      // bigram lists and the verification step, English ones word lists.
+      q->set_text(Corpus::SearchTerm(s->rng));
+      return SendQuery(s);
+    }
     const int t1 = corpus_.tags().Sample(s->rng);
     q->add_tags(Corpus::Tag(t1));
     if (o_.workload == "query-two-tags") {
@@ -455,6 +463,11 @@ class Driver {
       q->mutable_date_to()->set_seconds(from +
                                         int64_t{86400} * o_.date_window_days);
     }
+    SendQuery(s);
+  }
+
+  void SendQuery(Slot* s) {
+    const v1::QueryArticlesRequest& r = s->query_req;
     if (o_.raw_client) {
       s->raw_req = ToBuffer(r.SerializeAsString());
       return StartRaw(s, "/content.v1.ContentService/QueryArticles");

@@ -175,6 +175,10 @@ v1::Article Corpus::Make(int64_t i) const {
   return a;
 }
 
+std::string Corpus::SearchTerm(std::mt19937_64& rng) {
+  return rng() % 10 < 6 ? Pick(kChinese, rng) : Pick(kEnglish, rng);
+}
+
 std::string Corpus::UpdatedBody(int64_t i, int64_t version) const {
   std::mt19937_64 rng = Rng(i, 0x5eed0000ULL + static_cast<uint64_t>(version));
   return absl::StrCat(Body(rng, rng() % 2 == 0), "\n\nrev ", version, "\n");

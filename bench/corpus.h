@@ -55,6 +55,9 @@ class Corpus {
 
   // Article i with every user-writable field set; name/output fields unset.
   v1::Article Make(int64_t i) const;
+  // A word or phrase that occurs in the corpus's text (Chinese or English),
+  // for full-text queries.
+  static std::string SearchTerm(std::mt19937_64& rng);
   // A body that differs from article i's for update number `version`.
   std::string UpdatedBody(int64_t i, int64_t version) const;
 

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.grpc.pb.h"
 
 namespace content {
@@ -30,7 +31,8 @@ absl::Status FromGrpc(const grpc::Status& s) {
 std::string ServiceConfig(int max_attempts) {
   if (max_attempts < 2) return "{}";
   return absl::StrFormat(
-      R"({"methodConfig":[{"name":[{"service":"content.v1.ContentService"}],)"
+      R"({"methodConfig":[{"name":[{"service":"content.v1.ContentService"},)"
+      R"({"service":"content.v1.AdminService"}],)"
       R"("retryPolicy":{"maxAttempts":%d,"initialBackoff":"0.1s",)"
       R"("maxBackoff":"2s","backoffMultiplier":2,)"
       R"("retryableStatusCodes":["UNAVAILABLE"]}}]})",
@@ -59,7 +61,8 @@ class GrpcClient final : public Client {
   GrpcClient(const ClientOptions& options,
              std::shared_ptr<grpc::Channel> channel)
       : options_(options),
-        stub_(v1::ContentService::NewStub(std::move(channel))) {}
+        stub_(v1::ContentService::NewStub(channel)),
+        admin_(v1::AdminService::NewStub(channel)) {}
 
   absl::StatusOr<v1::Article> CreateArticle(
       const v1::CreateArticleRequest& request,
@@ -94,6 +97,38 @@ class GrpcClient final : public Client {
       const v1::QueryArticlesRequest& request,
       const CallOptions& call) override {
     return Call(&Stub::QueryArticles, request, call);
+  }
+  absl::StatusOr<v1::BatchGetArticlesResponse> BatchGetArticles(
+      const v1::BatchGetArticlesRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::BatchGetArticles, request, call);
+  }
+  absl::StatusOr<v1::ListTagsResponse> ListTags(
+      const v1::ListTagsRequest& request, const CallOptions& call) override {
+    return Call(&Stub::ListTags, request, call);
+  }
+  absl::StatusOr<v1::ListCategoriesResponse> ListCategories(
+      const v1::ListCategoriesRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::ListCategories, request, call);
+  }
+
+  absl::StatusOr<v1::BackupStoreResponse> BackupStore(
+      const v1::BackupStoreRequest& request, const CallOptions& call) override {
+    return CallOn(admin_.get(), &AdminStub::BackupStore, request, call);
+  }
+  absl::StatusOr<v1::CompactStoreResponse> CompactStore(
+      const v1::CompactStoreRequest& request,
+      const CallOptions& call) override {
+    return CallOn(admin_.get(), &AdminStub::CompactStore, request, call);
+  }
+  absl::StatusOr<v1::CheckStoreResponse> CheckStore(
+      const v1::CheckStoreRequest& request, const CallOptions& call) override {
+    return CallOn(admin_.get(), &AdminStub::CheckStore, request, call);
+  }
+  absl::StatusOr<v1::GetStatsResponse> GetStats(
+      const v1::GetStatsRequest& request, const CallOptions& call) override {
+    return CallOn(admin_.get(), &AdminStub::GetStats, request, call);
   }
 
   absl::Status Watch(
@@ -205,6 +240,24 @@ class GrpcClient final : public Client {
 
  private:
   using Stub = v1::ContentService::Stub;
+  using AdminStub = v1::AdminService::Stub;
+
+  template <typename S, typename Req, typename Resp>
+  absl::StatusOr<Resp> CallOn(S* stub,
+                              grpc::Status (S::*method)(grpc::ClientContext*,
+                                                        const Req&, Resp*),
+                              const Req& request, const CallOptions& call) {
+    grpc::ClientContext ctx;
+    const absl::Duration timeout =
+        call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     absl::ToChronoNanoseconds(timeout));
+    AddToken(&ctx);
+    Resp response;
+    grpc::Status s = (stub->*method)(&ctx, request, &response);
+    if (!s.ok()) return FromGrpc(s);
+    return response;
+  }
 
   void AddToken(grpc::ClientContext* ctx) {
     if (!options_.token.empty())
@@ -215,20 +268,12 @@ class GrpcClient final : public Client {
   absl::StatusOr<Resp> Call(grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                          const Req&, Resp*),
                             const Req& request, const CallOptions& call) {
-    grpc::ClientContext ctx;
-    const absl::Duration timeout =
-        call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     absl::ToChronoNanoseconds(timeout));
-    AddToken(&ctx);
-    Resp response;
-    grpc::Status s = (stub_.get()->*method)(&ctx, request, &response);
-    if (!s.ok()) return FromGrpc(s);
-    return response;
+    return CallOn(stub_.get(), method, request, call);
   }
 
   const ClientOptions options_;
   std::unique_ptr<Stub> stub_;
+  std::unique_ptr<AdminStub> admin_;
 };
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(

@@ -541,6 +541,20 @@ bool HasSecondDocument(const std::string& yaml) {
 
 absl::Status ReadFrontMatter(absl::string_view yaml,
                              const MarkdownOptions& options, Article* article) {
+  // YAML allows no raw C0 control character but tab, LF and CR, nor DEL
+  // (they must be escaped in a double-quoted scalar). yaml-cpp reads a raw
+  // NUL as a different byte, producing invalid UTF-8 that FormatMarkdown
+  // then wrote back unparseable. Found by tests/fuzz/markdown_fuzz.
+  for (size_t i = 0; i < yaml.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(yaml[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "front matter: control character U+%04X at byte %d of the front "
+          "matter is not allowed in YAML; write it as an escape in a "
+          "double-quoted string",
+          c, i));
+    }
+  }
   try {
     const std::string text(yaml);
     if (HasSecondDocument(text)) {

@@ -92,6 +92,120 @@ absl::Status ApplyLimits(const YAML::Node& limits, ServerConfig* c) {
   return absl::OkStatus();
 }
 
+absl::Status ApplyAuth(const YAML::Node& node, ServerConfig* c) {
+  if (!node.IsMap()) return Bad("auth", "must be a mapping");
+  service::AuthOptions& a = c->auth;
+  for (const auto& kv : node) {
+    std::string key;
+    absl::Status s = KeyOf(kv.first, "auth", &key);
+    if (!s.ok()) return s;
+    const std::string full = "auth." + key;
+    if (key == "enabled") {
+      s = Read(kv.second, full, &a.enabled);
+    } else if (key == "rate_limit_per_second") {
+      s = Read(kv.second, full, &a.rate_limit_per_second);
+      if (s.ok() && a.rate_limit_per_second < 0)
+        s = Bad(full, "must not be negative");
+    } else if (key == "rate_limit_burst") {
+      s = Read(kv.second, full, &a.rate_limit_burst);
+      if (s.ok() && a.rate_limit_burst < 0)
+        s = Bad(full, "must not be negative");
+    } else if (key == "tokens") {
+      if (!kv.second.IsSequence()) return Bad(full, "must be a list");
+      for (size_t i = 0; i < kv.second.size(); ++i) {
+        const YAML::Node& t = kv.second[i];
+        const std::string item = absl::StrCat(full, "[", i, "]");
+        if (!t.IsMap())
+          return Bad(item, "must be a mapping of name, role, sha256");
+        service::TokenConfig token;
+        std::string role;
+        for (const auto& f : t) {
+          std::string field;
+          s = KeyOf(f.first, item, &field);
+          if (!s.ok()) return s;
+          const std::string where = item + "." + field;
+          if (field == "name") {
+            s = Read(f.second, where, &token.name);
+          } else if (field == "role") {
+            s = Read(f.second, where, &role);
+          } else if (field == "sha256") {
+            s = Read(f.second, where, &token.sha256);
+          } else if (field == "token") {
+            return Bad(where,
+                       "plain-text tokens are not accepted; store "
+                       "`sha256` (contentd --hash-token)");
+          } else {
+            return Bad(where, "unknown key");
+          }
+          if (!s.ok()) return s;
+        }
+        if (token.name.empty()) return Bad(item + ".name", "is required");
+        if (token.sha256.size() != 64 ||
+            token.sha256.find_first_not_of("0123456789abcdefABCDEF") !=
+                std::string::npos) {
+          return Bad(item + ".sha256", "must be 64 hex digits");
+        }
+        absl::StatusOr<service::Role> r = service::ParseRole(role);
+        if (!r.ok())
+          return Bad(item + ".role", std::string(r.status().message()));
+        token.role = *r;
+        a.tokens.push_back(std::move(token));
+      }
+    } else {
+      return Bad(full, "unknown key");
+    }
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyTls(const YAML::Node& node, ServerConfig* c) {
+  if (!node.IsMap()) return Bad("tls", "must be a mapping");
+  for (const auto& kv : node) {
+    std::string key;
+    absl::Status s = KeyOf(kv.first, "tls", &key);
+    if (!s.ok()) return s;
+    const std::string full = "tls." + key;
+    if (key == "cert_file") {
+      s = Read(kv.second, full, &c->tls.cert_file);
+    } else if (key == "key_file") {
+      s = Read(kv.second, full, &c->tls.key_file);
+    } else if (key == "client_ca_file") {
+      s = Read(kv.second, full, &c->tls.client_ca_file);
+    } else {
+      return Bad(full, "unknown key");
+    }
+    if (!s.ok()) return s;
+  }
+  if (c->tls.cert_file.empty() != c->tls.key_file.empty())
+    return Bad("tls", "cert_file and key_file go together");
+  return absl::OkStatus();
+}
+
+absl::Status ApplyRetention(const YAML::Node& node, ServerConfig* c) {
+  if (!node.IsMap()) return Bad("retention", "must be a mapping");
+  for (const auto& kv : node) {
+    std::string key;
+    absl::Status s = KeyOf(kv.first, "retention", &key);
+    if (!s.ok()) return s;
+    const std::string full = "retention." + key;
+    int64_t v = 0;
+    s = Read(kv.second, full, &v);
+    if (s.ok() && v < 0) s = Bad(full, "must not be negative");
+    if (!s.ok()) return s;
+    if (key == "keep_revisions") {
+      c->retention.keep_revisions = v;
+    } else if (key == "keep_revision_seconds") {
+      c->retention.keep_age = absl::Seconds(v);
+    } else if (key == "purge_deleted_after_seconds") {
+      c->retention.purge_deleted_after = absl::Seconds(v);
+    } else {
+      return Bad(full, "unknown key");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
@@ -113,6 +227,8 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
       s = Read(v, key, &c->listen);
     } else if (key == "data_dir") {
       s = Read(v, key, &c->store.data_dir);
+    } else if (key == "text_index") {
+      s = Read(v, key, &c->store.text_index);
     } else if (key == "sync") {
       s = Read(v, key, &c->store.sync);
     } else if (key == "block_cache_mb") {
@@ -147,6 +263,46 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
       int64_t n = 0;
       s = ReadPositive(v, key, &n);
       c->retention_interval = absl::Milliseconds(n);
+    } else if (key == "auth") {
+      s = ApplyAuth(v, c);
+    } else if (key == "tls") {
+      s = ApplyTls(v, c);
+    } else if (key == "retention") {
+      s = ApplyRetention(v, c);
+    } else if (key == "metrics_listen") {
+      s = Read(v, key, &c->metrics_listen);
+    } else if (key == "log_requests") {
+      std::string level;
+      s = Read(v, key, &level);
+      if (s.ok()) {
+        if (level == "none") {
+          c->log_requests = service::RequestLog::kNone;
+        } else if (level == "errors") {
+          c->log_requests = service::RequestLog::kErrors;
+        } else if (level == "all") {
+          c->log_requests = service::RequestLog::kAll;
+        } else {
+          s = Bad(key, "must be none, errors or all");
+        }
+      }
+    } else if (key == "max_message_bytes") {
+      int64_t n = 0;  // 0: derived from max_article_bytes
+      s = Read(v, key, &n);
+      if (s.ok() && (n < 0 || n > std::numeric_limits<int>::max()))
+        s = Bad(key, "must be 0 or a positive 32-bit size");
+      if (s.ok()) c->max_message_bytes = n;
+    } else if (key == "max_concurrent_streams") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n);
+      if (s.ok()) c->max_concurrent_streams = static_cast<int>(n);
+    } else if (key == "keepalive_time_ms") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n);
+      if (s.ok()) c->keepalive_time = absl::Milliseconds(n);
+    } else if (key == "keepalive_timeout_ms") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n);
+      if (s.ok()) c->keepalive_timeout = absl::Milliseconds(n);
     } else if (key == "limits") {
       if (!v.IsMap()) return Bad(key, "must be a mapping");
       s = ApplyLimits(v, c);

@@ -6,10 +6,22 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/service/auth.h"
 #include "server/service/content_service.h"
+#include "server/service/metrics.h"
 #include "server/store/store.h"
 
 namespace content {
+
+// TLS for the gRPC port.
+struct TlsConfig {
+  // PEM certificate chain and key; TLS is on when both are set.
+  std::string cert_file;
+  std::string key_file;
+  // PEM CA bundle; when set, clients must present a certificate it signed
+  // (mutual TLS).
+  std::string client_ca_file;
+};
 
 // Everything contentd can be told. Defaults serve 127.0.0.1:7070 from ./data.
 struct ServerConfig {
@@ -26,6 +38,28 @@ struct ServerConfig {
   absl::Duration changelog_retain_age = absl::Hours(24 * 7);
   // How often retention runs. Default: 60 s.
   absl::Duration retention_interval = absl::Seconds(60);
+  // Tokens and roles; see service::AuthOptions (on by default).
+  service::AuthOptions auth;
+  // TLS; plaintext when unset.
+  TlsConfig tls;
+  // Address of the Prometheus /metrics HTTP endpoint; empty: off.
+  // Default: off.
+  std::string metrics_listen;
+  // Request log lines on stderr: none, errors or all. Default: errors.
+  service::RequestLog log_requests = service::RequestLog::kErrors;
+  // Largest gRPC message accepted, in bytes; 0 derives it from
+  // max_article_bytes (4x, at least 16 MiB). Default: 0.
+  int64_t max_message_bytes = 0;
+  // Concurrent streams per HTTP/2 connection. Default: 1000.
+  int max_concurrent_streams = 1000;
+  // Server keepalive pings on idle connections, so load balancers and NATs
+  // keep them open and dead peers are noticed. Default: every 60 s, 20 s to
+  // answer.
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Revision retention and purge of deleted articles (background and
+  // CompactStore). Default: keep everything.
+  store::RetentionPolicy retention;
   // How long in-flight calls get to finish on SIGTERM. Default: 10 s.
   absl::Duration shutdown_grace = absl::Seconds(10);
 };

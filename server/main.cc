@@ -9,15 +9,22 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
+#include "httplib.h"
+#include "server/service/admin_service.h"
+#include "server/service/metrics.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "server/config.h"
 #include "server/service/content_service.h"
+#include "server/service/parse_error_interceptor.h"
+#include "server/store/fsck.h"
 #include "server/store/store.h"
 
 namespace {
@@ -26,6 +33,163 @@ int Fail(const absl::Status& s) {
   std::cerr << "contentd: " << s << "\n";
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
+
+// contentd --check [--repair]: fsck on a stopped data directory.
+int RunCheck(const content::store::StoreOptions& options, bool repair) {
+  absl::StatusOr<std::unique_ptr<content::store::Store>> store =
+      content::store::Store::Open(options);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<content::store::FsckReport> report =
+      content::store::CheckStore(**store);
+  if (!report.ok()) return Fail(report.status());
+  std::cout << report->ToString();
+  if (repair && !report->clean()) {
+    std::cout << "repairing indexes\n";
+    report = content::store::RepairIndexes(**store);
+    if (!report.ok()) return Fail(report.status());
+    std::cout << report->ToString();
+  }
+  return report->clean() ? 0 : 1;
+}
+
+bool IsLoopback(const std::string& listen) {
+  return absl::StartsWith(listen, "127.") ||
+         absl::StartsWith(listen, "localhost:") ||
+         absl::StartsWith(listen, "[::1]:") ||
+         absl::StartsWith(listen, "unix:");
+}
+
+// Auth is on unless configured off. With no tokens configured it can only
+// be off, which is allowed without saying so only on a loopback address
+// (the out-of-the-box `contentd`); anywhere else contentd refuses to start.
+absl::Status ResolveAuth(content::ServerConfig* config) {
+  if (config->auth.enabled && config->auth.tokens.empty()) {
+    if (!IsLoopback(config->listen)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "auth is on but no tokens are configured; add auth.tokens (see "
+          "deploy/contentd.yaml) or, to serve ",
+          config->listen, " without authentication, say so with --no-auth"));
+    }
+    config->auth.enabled = false;
+  }
+  if (!config->auth.enabled) {
+    std::cerr << "contentd: WARNING: AUTHENTICATION IS OFF: anyone who can "
+                 "reach "
+              << config->listen
+              << " can read and write everything. Configure auth.tokens to "
+                 "turn it on."
+              << std::endl;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadText(const std::string& path,
+                                     const char* what) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("config tls.", what,
+                                            ": cannot read ", path));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const content::TlsConfig& tls) {
+  if (tls.cert_file.empty()) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert = ReadText(tls.cert_file, "cert_file");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadText(tls.key_file, "key_file");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca =
+        ReadText(tls.client_ca_file, "client_ca_file");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+// GET /metrics in Prometheus text format, on its own port and thread.
+class MetricsServer {
+ public:
+  MetricsServer(content::service::Metrics* metrics,
+                content::store::Store* store,
+                content::service::ContentService* service)
+      : metrics_(metrics), store_(store), service_(service) {}
+  ~MetricsServer() {
+    http_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  const std::string& address() const { return address_; }
+
+  absl::Status Start(const std::string& listen) {
+    const size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("metrics_listen: must be host:port, got ", listen));
+    }
+    const std::string host = listen.substr(0, colon);
+    const int port = std::atoi(listen.c_str() + colon + 1);
+    http_.Get("/metrics", [this](const httplib::Request&,
+                                 httplib::Response& res) {
+      res.set_content(Render(), "text/plain; version=0.0.4");
+    });
+    // Port 0 picks a free one; address() then tells which.
+    port_ = port == 0 ? http_.bind_to_any_port(host) : port;
+    if (port_ <= 0 || (port != 0 && !http_.bind_to_port(host.c_str(), port))) {
+      return absl::UnavailableError(
+          absl::StrCat("metrics_listen: cannot listen on ", listen));
+    }
+    address_ = absl::StrCat(host, ":", port_);
+    thread_ = std::thread([this] { http_.listen_after_bind(); });
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string Render() {
+    using Gauge = content::service::Metrics::Gauge;
+    std::unique_ptr<content::store::ReadView> view = store_->NewReadView();
+    std::vector<Gauge> gauges;
+    const auto all = [&](bool deleted) {
+      return static_cast<double>(view->Count(content::store::PostingPrefix(
+          content::store::IndexKind::kAll, deleted, "")));
+    };
+    gauges.push_back({"contentd_articles{state=\"live\"}",
+                      "Articles by state.", all(false)});
+    gauges.push_back({"contentd_articles{state=\"deleted\"}",
+                      "Articles by state.", all(true)});
+    gauges.push_back({"contentd_last_sequence", "Last change-log sequence.",
+                      static_cast<double>(store_->last_sequence())});
+    gauges.push_back({"contentd_watchers", "Watch streams open.",
+                      static_cast<double>(service_->watchers())});
+    for (const auto& [name, value] : store_->StorageStats()) {
+      if (name == "rocksdb.dbstats") continue;
+      std::string metric = "contentd_" + name;
+      for (char& c : metric) {
+        if (c == '.' || c == '-') c = '_';
+      }
+      gauges.push_back({metric, "RocksDB property " + name + ".",
+                        std::strtod(value.c_str(), nullptr)});
+    }
+    return metrics_->Render(gauges);
+  }
+
+  content::service::Metrics* const metrics_;
+  content::store::Store* const store_;
+  content::service::ContentService* const service_;
+  int port_ = 0;
+  std::string address_;
+  httplib::Server http_;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -57,16 +221,40 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving");
+  bool no_auth = false, hash_token = false;
+  std::string metrics_listen;
+  app.add_flag("--no-auth", no_auth,
+               "Serve without authentication (explicitly; logged loudly)");
+  app.add_flag("--hash-token", hash_token,
+               "Read a token on stdin, print the sha256 to put in the config, "
+               "and exit");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "Serve Prometheus /metrics on this address (default off)");
+  bool check = false, repair = false;
+  app.add_flag("--check", check,
+               "Check the data directory's consistency offline, print a "
+               "report and exit (0 clean, 1 not)");
+  app.add_flag("--repair", repair,
+               "With --check: rebuild the indexes from the heads first");
   CLI11_PARSE(app, argc, argv);
   // Debian's Abseil is built with deadlock detection on, which records a
   // lock graph on every absl::Mutex acquisition (gRPC's too): a few percent
   // of a GetArticle. The tests and TSan builds keep catching lock cycles.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
+  if (hash_token) {
+    std::string token;
+    std::getline(std::cin, token);
+    if (token.empty()) return Fail(absl::InvalidArgumentError("empty token"));
+    std::cout << content::service::HashToken(token) << "\n";
+    return 0;
+  }
   if (!config_path.empty()) {
     absl::Status s = content::LoadConfigFile(config_path, &config);
     if (!s.ok()) return Fail(s);
   }
+  if (no_auth) config.auth.enabled = false;
+  if (!metrics_listen.empty()) config.metrics_listen = metrics_listen;
   if (!listen.empty()) config.listen = listen;
   if (!data_dir.empty()) config.store.data_dir = data_dir;
   if (!durability.empty()) config.store.sync = durability == "sync";
@@ -82,6 +270,8 @@ int main(int argc, char** argv) {
           config.service.limits.max_page_size;
   }
 
+  if (check || repair) return RunCheck(config.store, repair);
+
   // Signals are taken synchronously by this thread only; block them before
   // any other thread starts so none of those receives them.
   sigset_t signals;
@@ -94,21 +284,59 @@ int main(int argc, char** argv) {
       content::store::Store::Open(config.store);
   if (!store.ok()) return Fail(store.status());
 
+  absl::Status auth_ok = ResolveAuth(&config);
+  if (!auth_ok.ok()) return Fail(auth_ok);
+  content::service::Authenticator auth(config.auth);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      ServerCredentials(config.tls);
+  if (!creds.ok()) return Fail(creds.status());
+
   auto service = std::make_unique<content::service::ContentService>(
-      store->get(), config.service);
+      store->get(), config.service, &auth);
+  content::service::AdminOptions admin_options;
+  admin_options.retention = config.retention;
+  admin_options.changelog_retain_events = config.changelog_retain_events;
+  admin_options.changelog_retain_age = config.changelog_retain_age;
+  auto admin = std::make_unique<content::service::AdminService>(
+      store->get(), &auth, admin_options,
+      [svc = service.get()] { return svc->watchers(); });
+  content::service::Metrics metrics;
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
-                           &port);
+  builder.AddListeningPort(config.listen, *creds, &port);
   builder.RegisterService(service.get());
+  builder.RegisterService(admin.get());
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             config.max_concurrent_streams);
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(config.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(config.keepalive_timeout)));
+  // Let clients keep idle connections alive with pings of their own.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  // Unparseable requests: INVALID_ARGUMENT, not a bare UNIMPLEMENTED.
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(content::service::NewParseErrorInterceptorFactory());
+  // Metrics and the request log see the final status, after the above.
+  interceptors.push_back(content::service::NewObservabilityInterceptorFactory(
+      &metrics, &auth, config.log_requests));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   // Generous transport limit so an oversized article reaches validation and
   // gets an INVALID_ARGUMENT naming the field, not a bare transport error.
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(
-      INT32_MAX,
-      std::max<int64_t>(int64_t{16} << 20,
-                        4 * config.service.limits.max_article_bytes))));
+      INT32_MAX, config.max_message_bytes > 0
+                     ? config.max_message_bytes
+                     : std::max<int64_t>(
+                           int64_t{16} << 20,
+                           4 * config.service.limits.max_article_bytes))));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::UnavailableError(
@@ -124,16 +352,24 @@ int main(int argc, char** argv) {
             << ", last sequence " << (*store)->last_sequence() << ")"
             << std::endl;
 
-  // Change-log retention in the background; watchers behind it get
-  // OUT_OF_RANGE and resync.
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    metrics_server = std::make_unique<MetricsServer>(
+        &metrics, store->get(), service.get());
+    absl::Status s = metrics_server->Start(config.metrics_listen);
+    if (!s.ok()) return Fail(s);
+    std::cerr << "contentd: metrics on http://" << metrics_server->address()
+              << "/metrics" << std::endl;
+  }
+
+  // Retention in the background: old revisions, long-deleted articles and
+  // the change log (watchers behind it get OUT_OF_RANGE and resync).
   absl::Notification stop_retention;
   std::thread retention([&] {
     while (!stop_retention.WaitForNotificationWithTimeout(
         config.retention_interval)) {
-      absl::Status s = (*store)->TrimChanges(config.changelog_retain_events,
-                                             config.changelog_retain_age);
-      if (!s.ok())
-        std::cerr << "contentd: change-log retention: " << s << std::endl;
+      absl::StatusOr<content::v1::CompactStoreResponse> r = admin->Compact();
+      if (!r.ok()) std::cerr << "contentd: retention: " << r.status() << std::endl;
     }
   });
 
@@ -147,6 +383,8 @@ int main(int argc, char** argv) {
   server->Wait();
   stop_retention.Notify();
   retention.join();
+  metrics_server.reset();
+  admin.reset();
   service.reset();
   store->reset();
   std::cerr << "contentd: stopped cleanly" << std::endl;

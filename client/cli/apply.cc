@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -230,6 +232,182 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
   return out;
 }
 
+// One file on its way through a streaming import.
+struct Pending {
+  FileResult result;
+  bool sent = false;  // false: failed before sending (read or parse)
+};
+
+// Reports results in file order as they come back, counting outcomes.
+// Thread-safe: the import's reader thread and the caller both report.
+class Reporter {
+ public:
+  Reporter(size_t total, Format format, bool dry_run)
+      : structured_(format == Format::kJson || format == Format::kYaml),
+        dry_run_(dry_run),
+        bar_(total, total > 1 && isatty(STDERR_FILENO)) {
+    bar_.Show(0);
+  }
+
+  void Report(FileResult r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bar_.Clear();
+    if (!r.status.ok()) {
+      ++failed_;
+      std::cout.flush();
+      std::cerr << r.file << ": error: " << StatusText(r.status) << "\n";
+    } else {
+      ++(r.result == "created"   ? created_
+         : r.result == "updated" ? updated_
+                                 : unchanged_);
+      if (!structured_) {
+        std::cout << r.name << " " << r.result << " (revision " << r.revision
+                  << ")" << (dry_run_ ? " (dry run)" : "") << "\n";
+      }
+    }
+    if (structured_) results_.push_back(std::move(r));
+    std::cout.flush();
+    bar_.Show(++done_);
+  }
+
+  // Prints the structured results and the summary; returns the exit code.
+  int Finish(Format format, size_t files) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bar_.Clear();
+    if (structured_) {
+      const std::string json = ResultsJson(results_);
+      if (format == Format::kJson) {
+        std::cout << json;
+      } else {
+        absl::StatusOr<std::string> yaml = JsonToYaml(json);
+        if (!yaml.ok()) {
+          std::cerr << "Error: " << StatusText(yaml.status()) << "\n";
+          return 1;
+        }
+        std::cout << *yaml;
+      }
+      std::cout.flush();
+    }
+    (structured_ ? std::cerr : std::cout)
+        << (dry_run_ ? "dry run, nothing written: " : "") << "applied " << files
+        << " files: " << created_ << " created, " << updated_ << " updated, "
+        << unchanged_ << " unchanged, " << failed_ << " failed\n";
+    return failed_ > 0 ? 1 : 0;
+  }
+
+ private:
+  const bool structured_;
+  const bool dry_run_;
+  std::mutex mu_;
+  ProgressBar bar_;
+  std::vector<FileResult> results_;
+  size_t done_ = 0, created_ = 0, updated_ = 0, unchanged_ = 0, failed_ = 0;
+};
+
+// Reads and parses one file into an import entry; a failure stays local.
+Pending Prepare(const std::string& file, const ApplyOptions& options,
+                v1::Article* article) {
+  Pending p;
+  p.result.file = file;
+  p.result.result = "failed";
+  absl::StatusOr<std::string> text = ReadWholeFile(file);
+  if (!text.ok()) {
+    p.result.status = text.status();
+    return p;
+  }
+  MarkdownOptions markdown;
+  markdown.default_zone = options.default_zone;
+  absl::StatusOr<v1::Article> parsed = ParseMarkdown(*text, markdown);
+  if (!parsed.ok()) {
+    p.result.status = parsed.status();
+    return p;
+  }
+  std::string id = ArticleId(parsed->name());
+  if (id.empty()) id = fs::path(file).stem().string();
+  p.result.name = ArticleName(id);
+  *article = *std::move(parsed);
+  article->set_name(p.result.name);
+  p.sent = true;
+  return p;
+}
+
+const char* OutcomeName(v1::ImportResult::Outcome o) {
+  switch (o) {
+    case v1::ImportResult::OUTCOME_CREATED:
+      return "created";
+    case v1::ImportResult::OUTCOME_UPDATED:
+      return "updated";
+    case v1::ImportResult::OUTCOME_UNCHANGED:
+      return "unchanged";
+    default:
+      return "failed";
+  }
+}
+
+// Streams every file through ImportArticles: files are parsed as batches
+// are sent, so memory stays bounded by a few batches whatever the tree size.
+int ApplyStreaming(Client& client, const std::vector<std::string>& files,
+                   const ApplyOptions& options, Format format) {
+  constexpr size_t kBatch = 200;
+  Reporter reporter(files.size(), format, options.dry_run);
+  std::mutex mu;
+  std::deque<Pending> in_flight;  // sent and local failures, in file order
+  // Local failures ahead of the first sent entry can be reported at once.
+  auto drain_local = [&]() {
+    while (!in_flight.empty() && !in_flight.front().sent) {
+      reporter.Report(std::move(in_flight.front().result));
+      in_flight.pop_front();
+    }
+  };
+  size_t next = 0;
+  absl::Status status = client.ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        batch->set_dry_run(options.dry_run);
+        std::lock_guard<std::mutex> lock(mu);
+        while (next < files.size() &&
+               static_cast<size_t>(batch->articles_size()) < kBatch) {
+          v1::Article article;
+          Pending p = Prepare(files[next++], options, &article);
+          if (p.sent) *batch->add_articles() = std::move(article);
+          in_flight.push_back(std::move(p));
+        }
+        drain_local();
+        return batch->articles_size() > 0;
+      },
+      [&](const v1::ImportArticlesResponse& response) {
+        std::lock_guard<std::mutex> lock(mu);
+        for (const v1::ImportResult& r : response.results()) {
+          drain_local();
+          if (in_flight.empty()) break;  // more results than sent: ignore
+          FileResult fr = std::move(in_flight.front().result);
+          in_flight.pop_front();
+          fr.result = OutcomeName(r.outcome());
+          fr.revision = r.revision();
+          if (r.outcome() == v1::ImportResult::OUTCOME_FAILED) {
+            fr.status = absl::Status(
+                static_cast<absl::StatusCode>(r.error_code()), r.error());
+          }
+          reporter.Report(std::move(fr));
+        }
+        drain_local();
+      });
+  // Whatever was not answered failed with the stream's status.
+  std::lock_guard<std::mutex> lock(mu);
+  drain_local();
+  for (Pending& p : in_flight) {
+    if (p.sent) {
+      p.result.status =
+          status.ok() ? absl::UnavailableError("import ended without a result")
+                      : status;
+    }
+    reporter.Report(std::move(p.result));
+  }
+  if (!status.ok() && in_flight.empty() && next < files.size()) {
+    std::cerr << "Error: " << StatusText(status) << "\n";
+  }
+  return reporter.Finish(format, files.size());
+}
+
 }  // namespace
 
 int Apply(Client& client, const ApplyOptions& options, Format format) {
@@ -243,53 +421,18 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
               << files->size() << " given)\n";
     return 2;
   }
-
-  const bool structured = format == Format::kJson || format == Format::kYaml;
-  ProgressBar bar(files->size(), files->size() > 1 && isatty(STDERR_FILENO));
-  std::vector<FileResult> results;
-  size_t created = 0, updated = 0, unchanged = 0, failed = 0;
-  bar.Show(0);
-  for (size_t i = 0; i < files->size(); ++i) {
-    const FileResult r = ApplyFile(client, (*files)[i], options);
-    bar.Clear();
-    if (!r.status.ok()) {
-      ++failed;
-      std::cout.flush();
-      std::cerr << r.file << ": error: " << StatusText(r.status) << "\n";
-    } else {
-      ++(r.result == "created"   ? created
-         : r.result == "updated" ? updated
-                                 : unchanged);
-      if (!structured) {
-        std::cout << r.name << " " << r.result << " (revision " << r.revision
-                  << ")\n";
-      }
-    }
-    if (structured) results.push_back(r);
-    std::cout.flush();
-    bar.Show(i + 1);
+  if (options.expected_revision != 0 && options.dry_run) {
+    std::cerr << "--expected-revision: cannot be combined with --dry-run\n";
+    return 2;
   }
-  bar.Clear();
-
-  if (structured) {
-    const std::string json = ResultsJson(results);
-    if (format == Format::kJson) {
-      std::cout << json;
-    } else {
-      absl::StatusOr<std::string> yaml = JsonToYaml(json);
-      if (!yaml.ok()) {
-        std::cerr << "Error: " << StatusText(yaml.status()) << "\n";
-        return 1;
-      }
-      std::cout << *yaml;
-    }
-    std::cout.flush();
+  if (options.expected_revision == 0) {
+    return ApplyStreaming(client, *files, options, format);
   }
-  (structured ? std::cerr : std::cout)
-      << "applied " << files->size() << " files: " << created << " created, "
-      << updated << " updated, " << unchanged << " unchanged, " << failed
-      << " failed\n";
-  return failed > 0 ? 1 : 0;
+  // A conditional write of one file goes through UpdateArticle, which
+  // checks the revision on the server.
+  Reporter reporter(1, format, false);
+  reporter.Report(ApplyFile(client, files->front(), options));
+  return reporter.Finish(format, 1);
 }
 
 }  // namespace content::cli

@@ -18,13 +18,17 @@ struct ApplyOptions {
   // When non-zero, the head must be at this revision (one file only).
   // Default: 0.
   int64_t expected_revision = 0;
+  // Report what would change without writing. Default: false.
+  bool dry_run = false;
   // Zone for front-matter dates written without one. Default: "UTC".
   std::string default_zone = "UTC";
 };
 
 // Applies every file: creates the article `articles/{id}` when it does not
-// exist, otherwise updates it (an identical file leaves it unchanged). The id
-// is the front-matter `id`, else the file name without its extension.
+// exist, otherwise updates it (an identical file leaves it unchanged, by
+// content hash). Files stream through ImportArticles in batches; with
+// `expected_revision` the single file goes through UpdateArticle instead. The
+// id is the front-matter `id`, else the file name without its extension.
 // Reports one line per file (or, for -o json/yaml, a list of results on
 // stdout), failures on stderr, and a summary; keeps going after a failure.
 //

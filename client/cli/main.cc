@@ -5,11 +5,19 @@
 //
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
 // stderr), 2 a usage error.
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -22,6 +30,7 @@
 #include "client/cli/output.h"
 #include "content/client.h"
 #include "content/markdown.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace content::cli {
 namespace {
@@ -39,6 +48,14 @@ struct GlobalFlags {
   std::string token;
   std::string timeout = "10s";
   std::string output = "table";
+  std::string ca;    // PEM CA bundle: use TLS
+  std::string cert;  // PEM client certificate (mutual TLS)
+  std::string key;   // its key
+};
+
+struct AdminFlags {
+  std::string destination;
+  bool repair = false;
 };
 
 struct GetFlags {
@@ -57,6 +74,17 @@ struct QueryFlags {
   bool oldest_first = false;
   bool include_deleted = false;
   int limit = 20;
+  std::string page_token;
+  std::vector<std::string> not_tags;
+  std::string text;
+  std::string view = "full";
+  std::vector<std::string> facets;
+  int facet_limit = 0;
+};
+
+struct TermsFlags {
+  std::string prefix;
+  int limit = 0;
   std::string page_token;
 };
 
@@ -144,9 +172,9 @@ int RunGet(Session& s, const GetFlags& f) {
   return Finish(s.output.PrintArticle(*article));
 }
 
-int RunQuery(Session& s, const QueryFlags& f) {
-  v1::QueryArticlesRequest request;
-  v1::Query& q = *request.mutable_query();
+// The filters of `query` (shared with `export --dir` and `watch`).
+v1::Query BuildQuery(const QueryFlags& f) {
+  v1::Query q;
   for (const auto& t : f.tags) q.add_tags(t);
   if (f.all_tags) q.set_tag_match(v1::Query::TAG_MATCH_ALL);
   for (const auto& c : f.categories) q.add_categories(c);
@@ -157,12 +185,69 @@ int RunQuery(Session& s, const QueryFlags& f) {
   if (!f.until.empty()) *q.mutable_date_to() = ToTimestamp(*ParseDate(f.until));
   if (f.oldest_first) q.set_order(v1::Query::ORDER_OLDEST_FIRST);
   q.set_include_deleted(f.include_deleted);
+  for (const auto& t : f.not_tags) q.add_not_tags(t);
+  q.set_text(f.text);
+  return q;
+}
+
+// Adds the filter flags of `query` to a verb.
+void AddFilterFlags(CLI::App* verb, QueryFlags* f) {
+  verb->add_option("--tag", f->tags, "Has this tag (repeatable)")
+      ->allow_extra_args(false);
+  verb->add_flag("--all-tags", f->all_tags,
+                 "Require every --tag instead of any");
+  verb->add_option("--category", f->categories, "In this category (repeatable)")
+      ->allow_extra_args(false);
+  verb->add_option("--lang", f->langs, "In this language (repeatable)")
+      ->allow_extra_args(false);
+  verb->add_option("--not-tag", f->not_tags,
+                   "Does not have this tag (repeatable)")
+      ->allow_extra_args(false);
+}
+
+int RunQuery(Session& s, const QueryFlags& f) {
+  v1::QueryArticlesRequest request;
+  *request.mutable_query() = BuildQuery(f);
   request.set_page_size(f.limit);
   request.set_page_token(f.page_token);
+  request.set_view(f.view == "basic" ? v1::ARTICLE_VIEW_BASIC
+                                     : v1::ARTICLE_VIEW_FULL);
+  for (const std::string& name : f.facets) {
+    v1::FacetField field = v1::FACET_FIELD_UNSPECIFIED;
+    if (name == "tags") field = v1::FACET_FIELD_TAGS;
+    if (name == "categories") field = v1::FACET_FIELD_CATEGORIES;
+    if (name == "lang") field = v1::FACET_FIELD_LANG;
+    request.add_facets(field);  // --facets is checked by IsMember
+  }
+  request.set_facet_limit(f.facet_limit);
   absl::StatusOr<v1::QueryArticlesResponse> response =
       s.client->QueryArticles(request);
   if (!response.ok()) return Fail(response.status());
   return Finish(s.output.PrintQuery(*response));
+}
+
+// `tags` and `categories`: a page of names with their article counts.
+int RunTerms(Session& s, const TermsFlags& f, bool categories) {
+  if (categories) {
+    v1::ListCategoriesRequest request;
+    request.set_prefix(f.prefix);
+    request.set_page_size(f.limit);
+    request.set_page_token(f.page_token);
+    absl::StatusOr<v1::ListCategoriesResponse> response =
+        s.client->ListCategories(request);
+    if (!response.ok()) return Fail(response.status());
+    return Finish(s.output.PrintTermCounts(*response, "CATEGORY",
+                                           response->categories(),
+                                           response->next_page_token()));
+  }
+  v1::ListTagsRequest request;
+  request.set_prefix(f.prefix);
+  request.set_page_size(f.limit);
+  request.set_page_token(f.page_token);
+  absl::StatusOr<v1::ListTagsResponse> response = s.client->ListTags(request);
+  if (!response.ok()) return Fail(response.status());
+  return Finish(s.output.PrintTermCounts(*response, "TAG", response->tags(),
+                                         response->next_page_token()));
 }
 
 int RunHistory(Session& s, const HistoryFlags& f) {
@@ -207,15 +292,185 @@ int RunUndelete(Session& s, const DeleteFlags& f) {
   return PrintWrite(s, *article, "undeleted");
 }
 
-// Markdown whatever -o says: export is for files.
-int RunExport(Session& s, const GetFlags& f) {
-  v1::GetArticleRequest request;
-  request.set_name(NameOf(f.id));
-  request.set_revision(f.revision);
-  absl::StatusOr<v1::Article> article = s.client->GetArticle(request);
-  if (!article.ok()) return Fail(article.status());
-  std::cout << FormatMarkdown(*article);
+// Markdown whatever -o says: export is for files. With --dir, every article
+// the filters select becomes DIR/<id>.md, a tree `apply -f DIR` reads back
+// unchanged.
+int RunExport(Session& s, const GetFlags& f, const QueryFlags& filters,
+              const std::string& dir) {
+  if (dir.empty()) {
+    if (f.id.empty()) {
+      std::cerr << "export: give an ID, or --dir DIR to export many\n";
+      return kExitUsage;
+    }
+    v1::GetArticleRequest request;
+    request.set_name(NameOf(f.id));
+    request.set_revision(f.revision);
+    absl::StatusOr<v1::Article> article = s.client->GetArticle(request);
+    if (!article.ok()) return Fail(article.status());
+    std::cout << FormatMarkdown(*article);
+    return kExitOk;
+  }
+  if (!f.id.empty()) {
+    std::cerr << "export: give an ID or --dir, not both\n";
+    return kExitUsage;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Fail(absl::UnavailableError(
+        absl::StrCat(dir, ": cannot create: ", ec.message())));
+  }
+  const bool tty = isatty(STDERR_FILENO);
+  v1::ExportArticlesRequest request;
+  *request.mutable_query() = BuildQuery(filters);
+  int64_t written = 0;
+  absl::Status write_error;
+  absl::Status status =
+      s.client->ExportArticles(request, [&](const v1::Article& a) {
+        const std::string path =
+            absl::StrCat(dir, "/", ArticleId(a.name()), ".md");
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << FormatMarkdown(a);
+        if (!out) {
+          write_error =
+              absl::UnavailableError(absl::StrCat(path, ": cannot write"));
+          return false;
+        }
+        ++written;
+        if (tty && written % 100 == 0) {
+          std::cerr << "\rexported " << written << std::flush;
+        }
+        return true;
+      });
+  if (tty) std::cerr << "\r\033[K";
+  if (!write_error.ok()) return Fail(write_error);
+  if (!status.ok()) return Fail(status);
+  std::cerr << "exported " << written << " articles to " << dir << "\n";
   return kExitOk;
+}
+
+struct WatchFlags {
+  int64_t after = 0;
+  bool from_now = false;
+  bool names_only = false;
+  int64_t count = 0;
+};
+
+WatchCanceller* g_watch_canceller = nullptr;
+
+// One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
+// compact JSON object (the WatchArticlesResponse) per line.
+int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
+  v1::WatchArticlesRequest request;
+  *request.mutable_filter() = BuildQuery(filters);
+  request.set_after_sequence(f.after);
+  request.set_start_now(f.from_now);
+  if (f.names_only || s.output.format() == Format::kTable) {
+    request.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
+  }
+  WatchCanceller canceller;
+  g_watch_canceller = &canceller;
+  std::signal(SIGINT, [](int) {
+    if (g_watch_canceller != nullptr) g_watch_canceller->Cancel();
+  });
+  int64_t seen = 0;
+  const bool json = s.output.format() == Format::kJson;
+  absl::Status status = s.client->Watch(
+      request,
+      [&](const v1::WatchArticlesResponse& e) {
+        if (json) {
+          std::string line;
+          google::protobuf::util::JsonPrintOptions options;
+          (void)google::protobuf::util::MessageToJsonString(e, &line, options);
+          std::cout << line << "\n";
+        } else {
+          std::string type = v1::ChangeEvent::Type_Name(e.event().type());
+          if (absl::StartsWith(type, "TYPE_")) type = type.substr(5);
+          std::cout << e.event().sequence() << " " << type << " "
+                    << e.event().name() << " " << e.event().revision() << "\n";
+        }
+        std::cout.flush();
+        return f.count <= 0 || ++seen < f.count;
+      },
+      &canceller);
+  g_watch_canceller = nullptr;
+  return Finish(status);
+}
+
+// `admin` verbs print the response message in -o json/yaml, a short
+// summary otherwise.
+int PrintAdmin(Session& s, const google::protobuf::Message& m,
+               const std::string& summary) {
+  if (s.output.format() == Format::kJson ||
+      s.output.format() == Format::kYaml) {
+    return Finish(s.output.PrintMessage(m));
+  }
+  std::cout << summary;
+  return kExitOk;
+}
+
+int RunBackup(Session& s, const AdminFlags& f) {
+  v1::BackupStoreRequest request;
+  request.set_destination(f.destination);
+  CallOptions call;
+  call.timeout = absl::Hours(1);  // a checkpoint of a big store takes a while
+  absl::StatusOr<v1::BackupStoreResponse> r =
+      s.client->BackupStore(request, call);
+  if (!r.ok()) return Fail(r.status());
+  return PrintAdmin(s, *r,
+                    absl::StrCat("backup written to ", r->destination(),
+                                 " (through sequence ", r->last_sequence(),
+                                 "); serve it with contentd --data-dir ",
+                                 r->destination(), "\n"));
+}
+
+int RunCompact(Session& s) {
+  CallOptions call;
+  call.timeout = absl::Hours(1);
+  absl::StatusOr<v1::CompactStoreResponse> r =
+      s.client->CompactStore(v1::CompactStoreRequest(), call);
+  if (!r.ok()) return Fail(r.status());
+  return PrintAdmin(
+      s, *r,
+      absl::StrCat("removed ", r->revisions_removed(), " revisions, purged ",
+                   r->articles_purged(), " deleted articles, trimmed ",
+                   r->changes_removed(), " change-log events\n"));
+}
+
+int RunFsck(Session& s, const AdminFlags& f) {
+  v1::CheckStoreRequest request;
+  request.set_repair(f.repair);
+  CallOptions call;
+  call.timeout = absl::Hours(1);
+  absl::StatusOr<v1::CheckStoreResponse> r =
+      s.client->CheckStore(request, call);
+  if (!r.ok()) return Fail(r.status());
+  std::string summary = absl::StrCat(
+      r->ok() ? "clean" : "PROBLEMS FOUND", ": ", r->heads_checked(),
+      " articles, ", r->postings_checked(), " index entries checked, ",
+      r->problem_count(), " problems\n");
+  for (const std::string& p : r->problems())
+    absl::StrAppend(&summary, "  ", p, "\n");
+  const int code = PrintAdmin(s, *r, summary);
+  return code != kExitOk ? code : (r->ok() ? kExitOk : kExitFailure);
+}
+
+int RunStats(Session& s) {
+  absl::StatusOr<v1::GetStatsResponse> r =
+      s.client->GetStats(v1::GetStatsRequest());
+  if (!r.ok()) return Fail(r.status());
+  std::string summary =
+      absl::StrCat("live articles:     ", r->live_articles(),
+                   "\ndeleted articles:  ", r->deleted_articles(),
+                   "\nlast sequence:     ", r->last_sequence(),
+                   "\nfirst sequence:    ", r->first_sequence(),
+                   "\nwatchers:          ", r->watchers(), "\n");
+  std::map<std::string, std::string> sorted(r->storage().begin(),
+                                            r->storage().end());
+  for (const auto& [k, v] : sorted) {
+    if (k != "rocksdb.dbstats") absl::StrAppend(&summary, k, ": ", v, "\n");
+  }
+  return PrintAdmin(s, *r, summary);
 }
 
 int RunVersion(Format format) {
@@ -255,6 +510,15 @@ int Main(int argc, char** argv) {
   app.add_option("-o,--output", g.output, "Output format")
       ->check(CLI::IsMember(FormatNames()))
       ->capture_default_str();
+  app.add_option("--ca", g.ca, "PEM CA bundle; connects with TLS")
+      ->envname("CONTENT_CA")
+      ->check(CLI::ExistingFile);
+  app.add_option("--cert", g.cert, "PEM client certificate (mutual TLS)")
+      ->envname("CONTENT_CERT")
+      ->check(CLI::ExistingFile);
+  app.add_option("--key", g.key, "PEM key of --cert")
+      ->envname("CONTENT_KEY")
+      ->check(CLI::ExistingFile);
 
   ApplyOptions apply;
   CLI::App* apply_cmd = app.add_subcommand(
@@ -265,6 +529,8 @@ int Main(int argc, char** argv) {
       ->allow_extra_args(false);
   apply_cmd->add_option("--expected-revision", apply.expected_revision,
                         "Fail unless the head is at this revision (one file)");
+  apply_cmd->add_flag("--dry-run", apply.dry_run,
+                      "Report what would change; write nothing");
   apply_cmd
       ->add_option("--default-zone", apply.default_zone,
                    "Zone of front-matter dates written without one")
@@ -280,16 +546,7 @@ int Main(int argc, char** argv) {
   QueryFlags query;
   CLI::App* query_cmd =
       app.add_subcommand("query", "List the articles that match filters");
-  query_cmd->add_option("--tag", query.tags, "Has this tag (repeatable)")
-      ->allow_extra_args(false);
-  query_cmd->add_flag("--all-tags", query.all_tags,
-                      "Require every --tag instead of any");
-  query_cmd
-      ->add_option("--category", query.categories,
-                   "In this category (repeatable)")
-      ->allow_extra_args(false);
-  query_cmd->add_option("--lang", query.langs, "In this language (repeatable)")
-      ->allow_extra_args(false);
+  AddFilterFlags(query_cmd, &query);
   query_cmd->add_option("--since", query.since, "Dated at or after DATE (UTC)")
       ->check(kDate);
   query_cmd->add_option("--until", query.until, "Dated before DATE (UTC)")
@@ -302,6 +559,33 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   query_cmd->add_option("--page-token", query.page_token,
                         "Token of the page to show");
+  query_cmd->add_option("--text", query.text,
+                        "Contains these words and CJK phrases (full text)");
+  query_cmd->add_option("--view", query.view, "full, or basic (no body)")
+      ->check(CLI::IsMember({"full", "basic"}))
+      ->capture_default_str();
+  query_cmd
+      ->add_option("--facets", query.facets,
+                   "Count values of tags, categories, lang over the result")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"tags", "categories", "lang"}))
+      ->allow_extra_args(false);
+  query_cmd->add_option("--facet-limit", query.facet_limit,
+                        "Values per facet (default 10)");
+
+  TermsFlags tags_flags;
+  CLI::App* tags_cmd =
+      app.add_subcommand("tags", "List tags with their article counts");
+  TermsFlags categories_flags;
+  CLI::App* categories_cmd = app.add_subcommand(
+      "categories", "List categories with their article counts");
+  for (auto [cmd, flags] : {std::pair{tags_cmd, &tags_flags},
+                            std::pair{categories_cmd, &categories_flags}}) {
+    cmd->add_option("--prefix", flags->prefix, "Only names starting with this");
+    cmd->add_option("--limit", flags->limit, "Entries per page (default 20)");
+    cmd->add_option("--page-token", flags->page_token,
+                    "Token of the page to show");
+  }
 
   HistoryFlags history;
   CLI::App* history_cmd =
@@ -329,10 +613,56 @@ int Main(int argc, char** argv) {
                            "Fail unless the head is at this revision");
 
   GetFlags exp;
-  CLI::App* export_cmd =
-      app.add_subcommand("export", "Print an article as Markdown");
-  AddId(export_cmd, &exp.id);
+  QueryFlags export_filters;
+  std::string export_dir;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "Print an article as Markdown, or write many into a directory");
+  export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
   export_cmd->add_option("--revision", exp.revision, "Revision to print");
+  export_cmd->add_option("--dir", export_dir,
+                         "Write every selected article as DIR/<id>.md");
+  AddFilterFlags(export_cmd, &export_filters);
+  export_cmd
+      ->add_option("--since", export_filters.since,
+                   "Dated at or after DATE (UTC)")
+      ->check(kDate);
+  export_cmd
+      ->add_option("--until", export_filters.until, "Dated before DATE (UTC)")
+      ->check(kDate);
+
+  QueryFlags watch_filters;
+  WatchFlags watch;
+  CLI::App* watch_cmd = app.add_subcommand(
+      "watch", "Print changes as they happen, one line per event");
+  AddFilterFlags(watch_cmd, &watch_filters);
+  watch_cmd->add_option("--after", watch.after,
+                        "Start after this sequence (default: the oldest kept)");
+  watch_cmd->add_flag("--from-now", watch.from_now,
+                      "Only changes made from now on");
+  watch_cmd->add_flag("--names-only", watch.names_only,
+                      "Events without the article (json/yaml output)");
+  watch_cmd->add_option("--count", watch.count,
+                        "Stop after this many events (default: never)");
+
+  AdminFlags admin_flags;
+  CLI::App* admin_cmd =
+      app.add_subcommand("admin", "Operate the store (admin role)");
+  admin_cmd->require_subcommand(1);
+  CLI::App* backup_cmd = admin_cmd->add_subcommand(
+      "backup", "Write a consistent copy of the store on the server");
+  backup_cmd
+      ->add_option("destination", admin_flags.destination,
+                   "Absolute directory on the server; must not exist")
+      ->required();
+  CLI::App* compact_cmd = admin_cmd->add_subcommand(
+      "compact", "Apply revision, purge and change-log retention now");
+  CLI::App* fsck_cmd = admin_cmd->add_subcommand(
+      "fsck", "Check that indexes, histories and the change log agree");
+  fsck_cmd->add_flag(
+      "--repair", admin_flags.repair,
+      "Rebuild indexes (only offline: contentd --check --repair)");
+  CLI::App* stats_cmd =
+      admin_cmd->add_subcommand("stats", "Counts and storage figures");
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
@@ -360,6 +690,19 @@ int Main(int argc, char** argv) {
   ClientOptions options;
   options.target = g.server;
   options.token = g.token;
+  for (auto [path, pem] : {std::pair{&g.ca, &options.tls_ca_pem},
+                           std::pair{&g.cert, &options.tls_cert_pem},
+                           std::pair{&g.key, &options.tls_key_pem}}) {
+    if (path->empty()) continue;
+    std::ifstream in(*path);
+    std::stringstream text;
+    text << in.rdbuf();
+    *pem = text.str();
+  }
+  if (options.tls_ca_pem.empty() && !options.tls_cert_pem.empty()) {
+    std::cerr << "--cert: needs --ca (mutual TLS runs over TLS)\n";
+    return kExitUsage;
+  }
   absl::ParseDuration(g.timeout, &options.timeout);  // checked by kDuration
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
   if (!client.ok()) return Fail(client.status());
@@ -368,10 +711,19 @@ int Main(int argc, char** argv) {
   if (apply_cmd->parsed()) return Apply(*session.client, apply, format);
   if (get_cmd->parsed()) return RunGet(session, get);
   if (query_cmd->parsed()) return RunQuery(session, query);
+  if (tags_cmd->parsed()) return RunTerms(session, tags_flags, false);
+  if (categories_cmd->parsed())
+    return RunTerms(session, categories_flags, true);
   if (history_cmd->parsed()) return RunHistory(session, history);
   if (delete_cmd->parsed()) return RunDelete(session, del);
   if (undelete_cmd->parsed()) return RunUndelete(session, undel);
-  if (export_cmd->parsed()) return RunExport(session, exp);
+  if (export_cmd->parsed())
+    return RunExport(session, exp, export_filters, export_dir);
+  if (watch_cmd->parsed()) return RunWatch(session, watch_filters, watch);
+  if (backup_cmd->parsed()) return RunBackup(session, admin_flags);
+  if (compact_cmd->parsed()) return RunCompact(session);
+  if (fsck_cmd->parsed()) return RunFsck(session, admin_flags);
+  if (stats_cmd->parsed()) return RunStats(session);
   return kExitUsage;  // require_subcommand(1) makes this unreachable
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -440,6 +441,42 @@ absl::Status Output::PrintQuery(
   }
   table.Write(out_);
   HintNextPage(response.next_page_token());
+  if (response.facets_size() > 0) {
+    // Facets after the page: FIELD VALUE COUNT.
+    Table facets({"FACET", "VALUE", "COUNT"});
+    for (const v1::Facet& f : response.facets()) {
+      std::string field = v1::FacetField_Name(f.field());
+      if (absl::StartsWith(field, "FACET_FIELD_")) field = field.substr(12);
+      field = absl::AsciiStrToLower(field);
+      for (const v1::FacetValue& v : f.values())
+        facets.AddRow({field, v.value(), absl::StrCat(v.count())});
+    }
+    out_ << "\n";
+    facets.Write(out_);
+    if (!response.facets_complete()) {
+      err_ << "Facets count the first " << response.facet_articles_counted()
+           << " matching articles.\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Output::PrintTermCounts(
+    const google::protobuf::Message& response, const std::string& header,
+    const google::protobuf::RepeatedPtrField<v1::TermCount>& counts,
+    const std::string& next_page_token) const {
+  if (format_ == Format::kJson || format_ == Format::kYaml)
+    return PrintMessage(response);
+  if (counts.empty()) {
+    err_ << "None found.\n";
+    HintNextPage(next_page_token);
+    return absl::OkStatus();
+  }
+  Table table({header, "ARTICLES"});
+  for (const v1::TermCount& c : counts)
+    table.AddRow({c.value(), absl::StrCat(c.article_count())});
+  table.Write(out_);
+  HintNextPage(next_page_token);
   return absl::OkStatus();
 }
 

@@ -73,6 +73,13 @@ class Output {
   absl::Status PrintHistory(
       const v1::ListArticleRevisionsResponse& response) const;
 
+  // A page of tags or categories: columns `header` ARTICLES (table), or
+  // `response` (json, yaml; markdown prints the table too).
+  absl::Status PrintTermCounts(
+      const google::protobuf::Message& response, const std::string& header,
+      const google::protobuf::RepeatedPtrField<v1::TermCount>& counts,
+      const std::string& next_page_token) const;
+
   // `message` as JSON or YAML. REQUIRES: format() is kJson or kYaml.
   absl::Status PrintMessage(const google::protobuf::Message& message) const;
 

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "content/v1/admin_service.pb.h"
 #include "content/v1/content_service.pb.h"
 
 namespace content {
@@ -87,6 +88,27 @@ class Client {
   virtual absl::StatusOr<v1::QueryArticlesResponse> QueryArticles(
       const v1::QueryArticlesRequest& request,
       const CallOptions& call = {}) = 0;
+  // Up to 1000 articles by name; missing ones fail alone, per name.
+  virtual absl::StatusOr<v1::BatchGetArticlesResponse> BatchGetArticles(
+      const v1::BatchGetArticlesRequest& request,
+      const CallOptions& call = {}) = 0;
+  // Tags in use with their live article counts, paged.
+  virtual absl::StatusOr<v1::ListTagsResponse> ListTags(
+      const v1::ListTagsRequest& request, const CallOptions& call = {}) = 0;
+  // Categories in use with their live article counts, paged.
+  virtual absl::StatusOr<v1::ListCategoriesResponse> ListCategories(
+      const v1::ListCategoriesRequest& request,
+      const CallOptions& call = {}) = 0;
+
+  // content.v1.AdminService (admin role): see admin_service.proto.
+  virtual absl::StatusOr<v1::BackupStoreResponse> BackupStore(
+      const v1::BackupStoreRequest& request, const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::CompactStoreResponse> CompactStore(
+      const v1::CompactStoreRequest& request, const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::CheckStoreResponse> CheckStore(
+      const v1::CheckStoreRequest& request, const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::GetStatsResponse> GetStats(
+      const v1::GetStatsRequest& request, const CallOptions& call = {}) = 0;
 
   // Streams change events to `on_event`, in sequence order, until it returns
   // false or `canceller` is cancelled (then OK). Reconnects by itself after

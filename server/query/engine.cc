@@ -5,10 +5,12 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "server/query/page_token.h"
 #include "server/query/stream.h"
 #include "server/store/keys.h"
+#include "server/text/tokenizer.h"
 
 namespace content::query {
 namespace {
@@ -46,7 +48,18 @@ std::unique_ptr<Stream> AnyOf(
   return NewOrStream(std::move(streams), plan.reverse);
 }
 
-std::unique_ptr<Stream> Build(const Plan& plan, const v1::Query& q) {
+// Text term streams beyond this many (the most frequent ones) are left out
+// of the intersection: verification checks the whole text anyway, and each
+// stream costs a seek per candidate.
+constexpr size_t kMaxTextStreams = text::kMaxExactTerms;
+
+// The planner. Positive filters become the children of one leapfrog AND,
+// ordered rarest first by the per-list counters (the rarest leads and the
+// others only seek); tags ALL and text terms are children of their own,
+// tags ANY, categories and langs one k-way OR each. `not_tags` subtract
+// one OR from the result. No positive filter means the "all" list.
+std::unique_ptr<Stream> Build(const Plan& plan, const v1::Query& q,
+                              const text::TextMatcher* text) {
   std::vector<std::unique_ptr<Stream>> filters;
   if (q.tags_size() > 0) {
     if (q.tag_match() == v1::Query::TAG_MATCH_ALL) {
@@ -60,8 +73,30 @@ std::unique_ptr<Stream> Build(const Plan& plan, const v1::Query& q) {
     filters.push_back(AnyOf(plan, IndexKind::kCategory, q.categories()));
   if (q.langs_size() > 0)
     filters.push_back(AnyOf(plan, IndexKind::kLang, q.langs()));
+  if (text != nullptr) {
+    std::vector<std::unique_ptr<Stream>> terms;
+    for (const std::string& t : text->terms())
+      terms.push_back(Term(plan, IndexKind::kText, t));
+    std::stable_sort(terms.begin(), terms.end(),
+                     [](const auto& a, const auto& b) {
+                       return a->EstimatedSize() < b->EstimatedSize();
+                     });
+    if (terms.size() > kMaxTextStreams) terms.resize(kMaxTextStreams);
+    for (auto& t : terms) filters.push_back(std::move(t));
+  }
   if (filters.empty()) filters.push_back(Term(plan, IndexKind::kAll, ""));
-  return NewAndStream(std::move(filters), plan.reverse);
+  std::stable_sort(filters.begin(), filters.end(),
+                   [](const auto& a, const auto& b) {
+                     return a->EstimatedSize() < b->EstimatedSize();
+                   });
+  std::unique_ptr<Stream> result =
+      NewAndStream(std::move(filters), plan.reverse);
+  if (q.not_tags_size() > 0) {
+    result = NewDifferenceStream(std::move(result),
+                                 AnyOf(plan, IndexKind::kTag, q.not_tags()),
+                                 plan.reverse);
+  }
+  return result;
 }
 
 bool Before(const google::protobuf::Timestamp& a,
@@ -76,6 +111,25 @@ bool InDateRange(const v1::Query& q, const google::protobuf::Timestamp& date) {
   if (q.has_date_to() && !Before(date, q.date_to())) return false;
   return true;
 }
+
+bool InUpdateRange(const v1::Query& q, const v1::Article& a) {
+  if (q.has_update_time_from() && Before(a.update_time(), q.update_time_from()))
+    return false;
+  if (q.has_update_time_to() && !Before(a.update_time(), q.update_time_to()))
+    return false;
+  return true;
+}
+
+// The checks no posting list answers exactly: the date range below index
+// precision, the update-time range and the text itself.
+struct Filter {
+  const v1::Query* query;
+  const text::TextMatcher* text;  // null without text
+  bool Matches(const v1::Article& a) const {
+    return InDateRange(*query, a.date()) && InUpdateRange(*query, a) &&
+           (text == nullptr || text->exact_by_index() || text->Matches(a));
+  }
+};
 
 DateKeyRange RangeOf(const v1::Query& q) {
   // Time [from, to) is date-key (key(to), key(from)] since keys run newest
@@ -105,12 +159,84 @@ std::string EncodeCursor(uint64_t fingerprint, const Cursor& c) {
   return payload;
 }
 
+// Counts the facet fields over the result from its start, on the page's
+// snapshot, within the limits of `options`.
+template <typename Read>
+absl::Status CountFacets(const Plan& plan, const v1::Query& query,
+                         const Filter& filter, const QueryOptions& options,
+                         const Read& read, QueryPage* page) {
+  std::unique_ptr<Stream> stream = Build(plan, query, filter.text);
+  std::vector<absl::flat_hash_map<std::string, int64_t>> counts(
+      options.facets.size());
+  int64_t examined = 0;
+  int64_t counted = 0;
+  for (; stream->Valid(); stream->Next()) {
+    if (counted >= options.facet_max_articles ||
+        examined >= options.facet_max_candidates) {
+      page->facets_complete = false;
+      break;
+    }
+    ++examined;
+    absl::StatusOr<v1::Article> a = read(*stream);
+    if (!a.ok()) return a.status();
+    if (!filter.Matches(*a)) continue;
+    ++counted;
+    for (size_t i = 0; i < options.facets.size(); ++i) {
+      const google::protobuf::RepeatedPtrField<std::string>* values = nullptr;
+      switch (options.facets[i]) {
+        case v1::FACET_FIELD_TAGS:
+          values = &a->tags();
+          break;
+        case v1::FACET_FIELD_CATEGORIES:
+          values = &a->categories();
+          break;
+        case v1::FACET_FIELD_LANG:
+          values = &a->lang();
+          break;
+        default:
+          break;
+      }
+      if (values == nullptr) continue;
+      for (const std::string& v : *values) ++counts[i][v];
+    }
+  }
+  if (!stream->status().ok()) return stream->status();
+  page->facet_articles_counted = counted;
+  for (size_t i = 0; i < options.facets.size(); ++i) {
+    std::vector<std::pair<std::string, int64_t>> sorted(counts[i].begin(),
+                                                        counts[i].end());
+    const size_t keep =
+        std::min(sorted.size(), static_cast<size_t>(options.facet_limit));
+    auto by_count = [](const auto& x, const auto& y) {
+      return x.second != y.second ? x.second > y.second : x.first < y.first;
+    };
+    std::partial_sort(sorted.begin(), sorted.begin() + keep, sorted.end(),
+                      by_count);
+    for (size_t k = 0; k < keep; ++k) {
+      v1::FacetValue* fv = page->facets[i].add_values();
+      fv->set_value(std::move(sorted[k].first));
+      fv->set_count(sorted[k].second);
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
                                    const v1::Query& query, int page_size,
                                    absl::string_view page_token) {
+  QueryOptions options;
+  options.page_size = page_size;
+  options.page_token = std::string(page_token);
+  return RunQuery(store, query, options);
+}
+
+absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
+                                   const v1::Query& query,
+                                   const QueryOptions& options) {
   const uint64_t fingerprint = Fingerprint(query);
+  const std::string& page_token = options.page_token;
   // The token is checked first, so a bad one is refused whatever the query.
   std::optional<Cursor> after;
   if (!page_token.empty()) {
@@ -127,14 +253,46 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
         Cursor{store::ReadBigEndian64(payload->substr(8)), payload->substr(16)};
   }
 
+  std::optional<text::TextMatcher> text;
+  if (!query.text().empty() && !store.text_index()) {
+    return absl::FailedPreconditionError(
+        "query.text: this server keeps no text index (text_index: false in "
+        "its config)");
+  }
+  if (!query.text().empty()) {
+    text.emplace(query.text());
+    if (text->empty()) {
+      return absl::InvalidArgumentError(
+          "query.text: holds no word or CJK character to search for");
+    }
+  }
+  const Filter filter{&query, text ? &*text : nullptr};
+
   std::unique_ptr<store::ReadView> view = store.NewReadView();
   Plan plan{view.get(), RangeOf(query),
             query.order() == v1::Query::ORDER_OLDEST_FIRST,
             query.include_deleted()};
   QueryPage page;
+  for (v1::FacetField f : options.facets)
+    page.facets.emplace_back().set_field(f);
   if (plan.range.hi != 0 && plan.range.lo >= plan.range.hi) return page;
 
-  std::unique_ptr<Stream> stream = Build(plan, query);
+  auto read = [&](const Stream& s) -> absl::StatusOr<v1::Article> {
+    absl::StatusOr<v1::Article> a = view->Revision(s.cursor().id, s.revision());
+    if (!a.ok()) {
+      return absl::Status(a.status().code(),
+                          absl::StrCat("reading ", s.cursor().id,
+                                       " for a query: ", a.status().message()));
+    }
+    return a;
+  };
+
+  if (!options.facets.empty()) {
+    absl::Status s = CountFacets(plan, query, filter, options, read, &page);
+    if (!s.ok()) return s;
+  }
+
+  std::unique_ptr<Stream> stream = Build(plan, query, text ? &*text : nullptr);
   if (after.has_value()) {
     stream->Seek(*after);
     if (stream->Valid() && Compare(stream->cursor(), *after, plan.reverse) == 0)
@@ -144,16 +302,17 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   // `last` is the last entry consumed, returned or not: the next page starts
   // after it.
   Cursor last;
+  int examined = 0;
   while (stream->Valid() &&
-         static_cast<int>(page.articles.size()) < page_size) {
-    absl::StatusOr<v1::Article> a =
-        view->Revision(stream->cursor().id, stream->revision());
-    if (!a.ok()) {
-      return absl::Status(a.status().code(),
-                          absl::StrCat("reading ", stream->cursor().id,
-                                       " for a query: ", a.status().message()));
+         static_cast<int>(page.articles.size()) < options.page_size &&
+         examined < options.max_candidates_per_page) {
+    absl::StatusOr<v1::Article> a = read(*stream);
+    if (!a.ok()) return a.status();
+    ++examined;
+    if (filter.Matches(*a)) {
+      if (options.view == v1::ARTICLE_VIEW_BASIC) a->clear_body();
+      page.articles.push_back(*std::move(a));
     }
-    if (InDateRange(query, a->date())) page.articles.push_back(*std::move(a));
     last = stream->cursor();
     stream->Next();
   }

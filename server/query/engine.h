@@ -9,15 +9,50 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "content/v1/article.pb.h"
+#include "content/v1/content_service.pb.h"
 #include "server/store/store.h"
 
 namespace content::query {
+
+// What to return besides the query's selection.
+struct QueryOptions {
+  // Articles per page. REQUIRES: > 0. Default: 20.
+  int page_size = 20;
+  // `next_page_token` of the previous page; "" for the first.
+  std::string page_token;
+  // BASIC drops each article's body. Default: FULL.
+  v1::ArticleView view = v1::ARTICLE_VIEW_FULL;
+  // Fields to count over the result (each at most once).
+  std::vector<v1::FacetField> facets;
+  // Values kept per facet. Default: 10.
+  int facet_limit = 10;
+  // Candidates (entries the posting-list algebra yields) examined per page
+  // before a short page is returned with a token; bounds the cost of
+  // filters no index serves (update time, text verification).
+  // Default: 10000.
+  int max_candidates_per_page = 10000;
+  // Facets count at most this many matching articles ... Default: 10000.
+  int facet_max_articles = 10000;
+  // ... and examine at most this many candidates. Default: 100000.
+  int facet_max_candidates = 100000;
+};
 
 struct QueryPage {
   std::vector<v1::Article> articles;
   std::string next_page_token;
   int64_t total_size = 0;
+  // One per QueryOptions::facets, in that order.
+  std::vector<v1::Facet> facets;
+  // True when the facets counted the whole result.
+  bool facets_complete = true;
+  // Matching articles the facets counted.
+  int64_t facet_articles_counted = 0;
 };
+
+// As RunQuery below, with options.
+absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
+                                   const v1::Query& query,
+                                   const QueryOptions& options);
 
 // One page of `query` from a consistent snapshot of `store`, continuing from
 // `page_token` ("" for the first page). The caller validated the query and

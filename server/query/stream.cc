@@ -211,7 +211,60 @@ class OrStream : public Stream {
   Stream* current_ = nullptr;
 };
 
+class DifferenceStream : public Stream {
+ public:
+  DifferenceStream(std::unique_ptr<Stream> base,
+                   std::unique_ptr<Stream> excluded, bool reverse)
+      : base_(std::move(base)),
+        excluded_(std::move(excluded)),
+        reverse_(reverse) {
+    Skip();
+  }
+  bool Valid() const override { return base_->Valid(); }
+  const Cursor& cursor() const override { return base_->cursor(); }
+  int64_t revision() const override { return base_->revision(); }
+  void Next() override {
+    base_->Next();
+    Skip();
+  }
+  void Seek(const Cursor& target) override {
+    base_->Seek(target);
+    Skip();
+  }
+  absl::Status status() const override {
+    if (!base_->status().ok()) return base_->status();
+    return excluded_->status();
+  }
+  // The excluded entries are not subtracted: an upper bound.
+  int64_t EstimatedSize() const override { return base_->EstimatedSize(); }
+
+ private:
+  // Advances `base_` past entries that `excluded_` also holds. Both only
+  // move forward, so the whole walk is one merge of the two lists.
+  void Skip() {
+    while (base_->Valid()) {
+      excluded_->Seek(base_->cursor());
+      if (!excluded_->Valid() ||
+          Compare(excluded_->cursor(), base_->cursor(), reverse_) != 0) {
+        return;
+      }
+      base_->Next();
+    }
+  }
+
+  std::unique_ptr<Stream> base_;
+  std::unique_ptr<Stream> excluded_;
+  const bool reverse_;
+};
+
 }  // namespace
+
+std::unique_ptr<Stream> NewDifferenceStream(std::unique_ptr<Stream> base,
+                                            std::unique_ptr<Stream> excluded,
+                                            bool reverse) {
+  return std::make_unique<DifferenceStream>(std::move(base),
+                                            std::move(excluded), reverse);
+}
 
 std::unique_ptr<Stream> NewTermStream(const store::ReadView& view,
                                       std::string prefix, DateKeyRange range,

@@ -62,6 +62,12 @@ std::unique_ptr<Stream> NewAndStream(
 std::unique_ptr<Stream> NewOrStream(
     std::vector<std::unique_ptr<Stream>> children, bool reverse);
 
+// Entries of `base` that are not in `excluded` (NOT). Costs one Seek of
+// `excluded` per entry of `base` examined. REQUIRES: both in the same order.
+std::unique_ptr<Stream> NewDifferenceStream(std::unique_ptr<Stream> base,
+                                            std::unique_ptr<Stream> excluded,
+                                            bool reverse);
+
 }  // namespace content::query
 
 #endif  // CONTENT_SERVER_QUERY_STREAM_H_

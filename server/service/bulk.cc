@@ -153,16 +153,20 @@ class ExportReactor
   static constexpr int kBatch = 100;
 
   void Next() {
-    absl::StatusOr<query::QueryPage> page =
-        query::RunQuery(*store_, query_, kBatch, token_);
-    if (!page.ok()) {
-      Finish(ToGrpc(page.status()));
-      return;
-    }
     response_.Clear();
-    for (v1::Article& a : page->articles)
-      *response_.add_articles() = std::move(a);
-    token_ = std::move(page->next_page_token);
+    // A page can be empty yet have a token (its candidates all failed the
+    // filters no index serves): keep going until articles or the end.
+    do {
+      absl::StatusOr<query::QueryPage> page =
+          query::RunQuery(*store_, query_, kBatch, token_);
+      if (!page.ok()) {
+        Finish(ToGrpc(page.status()));
+        return;
+      }
+      for (v1::Article& a : page->articles)
+        *response_.add_articles() = std::move(a);
+      token_ = std::move(page->next_page_token);
+    } while (response_.articles_size() == 0 && !token_.empty());
     if (response_.articles_size() == 0) {
       Finish(grpc::Status::OK);
       return;

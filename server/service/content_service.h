@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "content/v1/content_service.grpc.pb.h"
+#include "server/service/auth.h"
 #include "server/service/validation.h"
 #include "server/service/watch.h"
 #include "server/service/work_queue.h"
@@ -25,10 +26,12 @@ struct ServiceOptions {
 };
 
 // Implements content.v1.ContentService on the callback API.
-// Thread-safe. `store` must outlive the service.
+// Thread-safe. `store` and `auth` must outlive the service; a null `auth`
+// lets every call through (tests).
 class ContentService final : public v1::ContentService::CallbackService {
  public:
-  ContentService(store::Store* store, const ServiceOptions& options);
+  ContentService(store::Store* store, const ServiceOptions& options,
+                 Authenticator* auth = nullptr);
   // Waits for queued writes to finish. Call after the gRPC server shut down.
   ~ContentService() override;
 
@@ -54,6 +57,15 @@ class ContentService final : public v1::ContentService::CallbackService {
   grpc::ServerUnaryReactor* QueryArticles(
       grpc::CallbackServerContext* ctx, const v1::QueryArticlesRequest* req,
       v1::QueryArticlesResponse* resp) override;
+  grpc::ServerUnaryReactor* BatchGetArticles(
+      grpc::CallbackServerContext* ctx, const v1::BatchGetArticlesRequest* req,
+      v1::BatchGetArticlesResponse* resp) override;
+  grpc::ServerUnaryReactor* ListTags(grpc::CallbackServerContext* ctx,
+                                     const v1::ListTagsRequest* req,
+                                     v1::ListTagsResponse* resp) override;
+  grpc::ServerUnaryReactor* ListCategories(
+      grpc::CallbackServerContext* ctx, const v1::ListCategoriesRequest* req,
+      v1::ListCategoriesResponse* resp) override;
   grpc::ServerWriteReactor<v1::WatchArticlesResponse>* WatchArticles(
       grpc::CallbackServerContext* ctx,
       const v1::WatchArticlesRequest* req) override;
@@ -81,7 +93,19 @@ class ContentService final : public v1::ContentService::CallbackService {
                                v1::ListArticleRevisionsResponse* resp);
   absl::Status DoQuery(const v1::QueryArticlesRequest& req,
                        v1::QueryArticlesResponse* resp);
+  absl::Status DoBatchGet(const v1::BatchGetArticlesRequest& req,
+                          v1::BatchGetArticlesResponse* resp);
+  // One page of tag or category counts; `list` names the kind in tokens.
+  absl::Status DoListTerms(
+      store::IndexKind kind, absl::string_view list, int32_t page_size,
+      const std::string& page_token, const std::string& prefix,
+      google::protobuf::RepeatedPtrField<v1::TermCount>* out,
+      std::string* next_page_token);
 
+  // OK if the caller's token allows `needed`.
+  absl::Status Allow(const grpc::ServerContextBase& ctx, Role needed);
+
+  Authenticator* const auth_;
   store::Store* const store_;
   const ServiceOptions options_;
 

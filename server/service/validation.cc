@@ -273,6 +273,31 @@ absl::Status ValidateQuery(const v1::Query& q, const Limits& limits) {
         q.date_to().nanos() <= q.date_from().nanos()))) {
     return Invalid("query.date_to", "must be after query.date_from");
   }
+  if (!(s = CheckTerms(q.not_tags(), "query.not_tags", limits)).ok()) return s;
+  if (q.has_update_time_from() &&
+      !(s = CheckTimestamp(q.update_time_from(), "query.update_time_from"))
+           .ok()) {
+    return s;
+  }
+  if (q.has_update_time_to() &&
+      !(s = CheckTimestamp(q.update_time_to(), "query.update_time_to")).ok())
+    return s;
+  if (q.has_update_time_from() && q.has_update_time_to() &&
+      (q.update_time_to().seconds() < q.update_time_from().seconds() ||
+       (q.update_time_to().seconds() == q.update_time_from().seconds() &&
+        q.update_time_to().nanos() <= q.update_time_from().nanos()))) {
+    return Invalid("query.update_time_to",
+                   "must be after query.update_time_from");
+  }
+  if (static_cast<int>(q.text().size()) > limits.max_query_text_bytes) {
+    return Invalid(
+        "query.text",
+        absl::StrFormat("must be at most %d bytes, got %d",
+                        limits.max_query_text_bytes, q.text().size()));
+  }
+  if (!(s = CheckText(q.text(), "query.text")).ok()) return s;
+  // Whether the text holds anything to search for is the query engine's
+  // call (it owns the tokenizer): INVALID_ARGUMENT from there.
   return absl::OkStatus();
 }
 

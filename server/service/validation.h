@@ -27,6 +27,10 @@ struct Limits {
   int default_page_size = 20;
   // Largest page a request may ask for. Default: 1000.
   int max_page_size = 1000;
+  // Bytes in a query's `text`. Default: 1024.
+  int max_query_text_bytes = 1024;
+  // Names in one BatchGetArticles. Default: 1000.
+  int max_batch_get = 1000;
 };
 
 // Checks an article id (1-128 of [A-Za-z0-9._-], starting alphanumeric).

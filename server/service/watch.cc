@@ -32,11 +32,17 @@ bool Matches(const v1::Query& f, const v1::Article& a) {
   } else if (!AnyOf(f.tags(), a.tags())) {
     return false;
   }
+  for (const std::string& t : f.not_tags()) {
+    for (const std::string& h : a.tags())
+      if (h == t) return false;
+  }
   return AnyOf(f.categories(), a.categories()) && AnyOf(f.langs(), a.lang());
 }
 
 bool HasFilter(const v1::Query& f) {
-  return f.tags_size() + f.categories_size() + f.langs_size() > 0;
+  return f.tags_size() + f.categories_size() + f.langs_size() +
+             f.not_tags_size() >
+         0;
 }
 
 }  // namespace

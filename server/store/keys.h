@@ -20,6 +20,9 @@ enum class IndexKind : uint8_t {
   kTag = 't',
   kCategory = 'c',
   kLang = 'l',
+  // Text terms (server/text/tokenizer.h): case-folded words, CJK bigrams
+  // and single CJK characters of the title, summary and body.
+  kText = 'x',
 };
 inline constexpr uint8_t kDeletedBit = 0x80;
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -103,6 +104,16 @@ class KvEngine {
   // batch is durable. UNAVAILABLE or RESOURCE_EXHAUSTED on disk trouble.
   virtual absl::Status Write(KvBatch batch, bool sync) = 0;
   virtual std::unique_ptr<KvSnapshot> GetSnapshot() = 0;
+  // Writes a consistent, complete copy of the database into `dir` (which
+  // must not exist) while writes go on. UNIMPLEMENTED if the engine cannot.
+  virtual absl::Status Checkpoint(const std::string& dir) {
+    return absl::UnimplementedError("this engine cannot take checkpoints");
+  }
+  // Engine figures for operators (e.g. "rocksdb.estimate-live-data-size"),
+  // name -> value; empty if the engine has none.
+  virtual std::vector<std::pair<std::string, std::string>> Stats() {
+    return {};
+  }
 };
 
 }  // namespace content::store

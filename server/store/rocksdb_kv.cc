@@ -1,16 +1,21 @@
 #include "server/store/rocksdb_kv.h"
 
+#include <sys/statvfs.h>
+
 #include <array>
 #include <cstring>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 
 namespace content::store {
 namespace {
@@ -111,8 +116,10 @@ class RocksIterator : public KvIterator {
 class RocksKv : public KvEngine {
  public:
   RocksKv(std::unique_ptr<rocksdb::DB> db,
-          std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : db_(std::move(db)), handles_(std::move(handles)) {}
+          std::vector<rocksdb::ColumnFamilyHandle*> handles, std::string path)
+      : db_(std::move(db)),
+        handles_(std::move(handles)),
+        path_(std::move(path)) {}
   ~RocksKv() override {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     // Flush nothing: the WAL holds every write; Close releases the lock.
@@ -158,21 +165,103 @@ class RocksKv : public KvEngine {
       }
       if (!s.ok()) return ToStatus(s);
     }
+    // Disk trouble. Debian's RocksDB 7.8 keeps its assertions, and after a
+    // failed WAL append the next write to the same WAL aborts the process
+    // (`sync_without_flush_called_`, fixed upstream in RocksDB 9.1,
+    // facebook/rocksdb#12448). So: refuse a write that would not fit rather
+    // than let RocksDB hit ENOSPC, and after any failed write recover
+    // (Resume: flush and a fresh WAL) before writing again.
+    // Found by tests/reliability/disk_fault_test.cc.
+    absl::MutexLock lock(&recovery_mu_);
+    if (needs_resume_) {
+      rocksdb::Status r = db_->Resume();
+      if (!r.ok()) return ToStatus(r);
+      needs_resume_ = false;
+    }
+    absl::Status space = CheckSpace(wb.GetDataSize());
+    if (!space.ok()) return space;
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    return ToStatus(db_->Write(wo, &wb));
+    rocksdb::Status s = db_->Write(wo, &wb);
+    if (!s.ok() && !s.IsInvalidArgument()) needs_resume_ = true;
+    return ToStatus(s);
   }
 
   std::unique_ptr<KvSnapshot> GetSnapshot() override {
     return std::make_unique<RocksSnapshot>(db_.get(), db_->GetSnapshot());
   }
 
+  absl::Status Checkpoint(const std::string& dir) override {
+    rocksdb::Checkpoint* raw = nullptr;
+    rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+    if (!s.ok()) return ToStatus(s);
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // Flushes the memtables first (log_size_for_flush 0), so the copy is SST
+    // files hard-linked where possible plus a short WAL.
+    s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+    if (s.IsInvalidArgument() &&
+        s.ToString().find("exists") != std::string::npos) {
+      return absl::AlreadyExistsError(absl::StrCat(dir, " already exists"));
+    }
+    return ToStatus(s);
+  }
+
+  std::vector<std::pair<std::string, std::string>> Stats() override {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const char* name :
+         {"rocksdb.estimate-live-data-size", "rocksdb.total-sst-files-size",
+          "rocksdb.cur-size-all-mem-tables", "rocksdb.estimate-num-keys",
+          "rocksdb.estimate-pending-compaction-bytes",
+          "rocksdb.num-running-compactions", "rocksdb.block-cache-usage",
+          "rocksdb.block-cache-capacity"}) {
+      uint64_t total = 0;
+      bool any = false;
+      for (auto* h : handles_) {
+        uint64_t v = 0;
+        if (db_->GetIntProperty(h, name, &v)) {
+          total += v;
+          any = true;
+        }
+      }
+      // The block cache is shared: count it once.
+      if (any && absl::StrContains(name, "block-cache")) {
+        db_->GetIntProperty(handles_[0], name, &total);
+      }
+      if (any) out.emplace_back(name, absl::StrCat(total));
+    }
+    std::string stats;
+    if (db_->GetProperty(handles_[0], "rocksdb.dbstats", &stats)) {
+      // Cumulative writes and WAL syncs are in the text; keep it for admins.
+      out.emplace_back("rocksdb.dbstats", stats);
+    }
+    return out;
+  }
+
  private:
   rocksdb::ColumnFamilyHandle* handle(Family f) const {
     return handles_[static_cast<int>(f)];
   }
+  // RESOURCE_EXHAUSTED unless the data directory has room for `bytes` of
+  // WAL plus a reserve for flushes and the manifest.
+  absl::Status CheckSpace(size_t bytes) const {
+    constexpr uint64_t kReserve = uint64_t{2} << 20;
+    struct statvfs fs;
+    if (statvfs(path_.c_str(), &fs) != 0) return absl::OkStatus();
+    const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
+    if (free_bytes >= 2 * uint64_t{bytes} + kReserve) return absl::OkStatus();
+    return absl::ResourceExhaustedError(
+        absl::StrCat("storage: disk full: ", free_bytes, " bytes free in ",
+                     path_, ", a write of ", bytes, " bytes needs ",
+                     2 * uint64_t{bytes} + kReserve));
+  }
+
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  const std::string path_;
+  // Serializes writes with recovery. The store's group commit already
+  // issues one write at a time, so this costs nothing in the common case.
+  absl::Mutex recovery_mu_;
+  bool needs_resume_ ABSL_GUARDED_BY(recovery_mu_) = false;
 };
 
 }  // namespace
@@ -246,8 +335,8 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
         ToStatus(s).code(),
         absl::StrCat("opening ", options.path, ": ", s.ToString()));
   }
-  return std::unique_ptr<KvEngine>(
-      new RocksKv(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  return std::unique_ptr<KvEngine>(new RocksKv(
+      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.path));
 }
 
 }  // namespace content::store

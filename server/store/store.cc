@@ -14,6 +14,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/store/rocksdb_kv.h"
+#include "server/text/tokenizer.h"
 
 namespace content::store {
 namespace {
@@ -38,8 +39,10 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
 
 std::string Name(absl::string_view id) { return absl::StrCat("articles/", id); }
 
-// Every posting list an article belongs to, keyed by list prefix.
-std::vector<std::string> PostingPrefixes(const v1::Article& a) {
+// Every posting list an article belongs to, keyed by list prefix; text
+// terms only when the store keeps a text index.
+std::vector<std::string> PostingPrefixes(const v1::Article& a,
+                                         bool text_index) {
   const bool deleted = a.has_delete_time();
   std::vector<std::string> prefixes;
   prefixes.push_back(PostingPrefix(IndexKind::kAll, deleted, ""));
@@ -49,6 +52,11 @@ std::vector<std::string> PostingPrefixes(const v1::Article& a) {
     prefixes.push_back(PostingPrefix(IndexKind::kCategory, deleted, c));
   for (const std::string& l : a.lang())
     prefixes.push_back(PostingPrefix(IndexKind::kLang, deleted, l));
+  // One posting per distinct text term (a CJK body yields hundreds).
+  if (text_index) {
+    for (const std::string& term : text::ArticleTerms(a))
+      prefixes.push_back(PostingPrefix(IndexKind::kText, deleted, term));
+  }
   std::sort(prefixes.begin(), prefixes.end());
   prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
   return prefixes;
@@ -129,6 +137,65 @@ int64_t ReadView::Count(absl::string_view posting_prefix) const {
   for (int i = 0; i < 8; ++i)
     u |= uint64_t{static_cast<unsigned char>(value[i])} << (8 * i);
   return static_cast<int64_t>(u);
+}
+
+absl::StatusOr<v1::Article> ReadView::Head(absl::string_view id) const {
+  KvReadOptions ro;
+  ro.snapshot = snapshot_.get();
+  std::string value;
+  absl::Status s = kv_->Get(Family::kHeads, id, &value, ro);
+  if (absl::IsNotFound(s))
+    return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+  if (!s.ok()) return s;
+  if (value.size() != 8)
+    return absl::DataLossError(
+        absl::StrCat("head of ", Name(id), " is corrupt"));
+  absl::StatusOr<v1::Article> a =
+      Revision(id, static_cast<int64_t>(ReadBigEndian64(value)));
+  if (absl::IsNotFound(a.status())) {
+    return absl::DataLossError(
+        absl::StrCat("head revision of ", Name(id), " is missing"));
+  }
+  return a;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>>
+ReadView::ListCounts(IndexKind kind, absl::string_view term_prefix,
+                     absl::string_view after, int limit) const {
+  // Counter keys are `n/ kind term \0`; term order is key order because
+  // terms hold no NUL.
+  const std::string list_prefix = PostingPrefix(kind, false, "");
+  const std::string base =
+      CountKey(absl::string_view(list_prefix.data(), list_prefix.size() - 1));
+  const std::string lower = absl::StrCat(base, term_prefix);
+  KvReadOptions ro;
+  ro.snapshot = snapshot_.get();
+  ro.lower_bound = lower;
+  ro.upper_bound = PrefixSuccessor(lower);
+  std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kMeta, ro);
+  const std::string start = absl::StrCat(base, after, std::string(1, '\0'));
+  if (after.empty() || start < lower) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(start);
+  }
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (; it->Valid() && static_cast<int>(out.size()) < limit; it->Next()) {
+    absl::string_view key = it->key();
+    if (key.size() < base.size() + 1 || key.back() != '\0') continue;
+    absl::string_view term =
+        key.substr(base.size(), key.size() - base.size() - 1);
+    if (!after.empty() && term <= after) continue;
+    absl::string_view value = it->value();
+    if (value.size() != 8) continue;
+    uint64_t u = 0;
+    for (int i = 0; i < 8; ++i)
+      u |= uint64_t{static_cast<unsigned char>(value[i])} << (8 * i);
+    if (static_cast<int64_t>(u) <= 0) continue;
+    out.emplace_back(std::string(term), static_cast<int64_t>(u));
+  }
+  if (!it->status().ok()) return it->status();
+  return out;
 }
 
 // ---- Store ----------------------------------------------------------------
@@ -368,10 +435,11 @@ v1::Article Store::PrepareRevision(absl::string_view id,
   // and rewrite the rest in place (the revision value or the date changed).
   std::map<std::string, int> delta;  // prefix -> -1 removed, +1 added, 0 kept
   const uint64_t date = DateKey(article.date());
-  std::vector<std::string> prefixes = PostingPrefixes(article);  // sorted
+  std::vector<std::string> prefixes =
+      PostingPrefixes(article, options_.text_index);  // sorted
   if (old_head != nullptr) {
     const uint64_t old_date = DateKey(old_head->date());
-    for (std::string& p : PostingPrefixes(*old_head)) {
+    for (std::string& p : PostingPrefixes(*old_head, options_.text_index)) {
       // A key the Put below rewrites needs no Delete first: half the
       // memtable inserts of a typical update, which keeps its tags.
       if (old_date != date ||
@@ -557,6 +625,87 @@ absl::StatusOr<std::vector<v1::Article>> Store::ListRevisions(
   return out;
 }
 
+absl::Status Store::Checkpoint(const std::string& dir, int64_t* last_sequence) {
+  // Everything acknowledged so far has committed, so it is at or below this
+  // sequence, and the checkpoint taken afterwards contains it.
+  *last_sequence = this->last_sequence();
+  return kv_->Checkpoint(dir);
+}
+
+absl::StatusOr<RetentionResult> Store::ApplyRetention(
+    const RetentionPolicy& policy) {
+  RetentionResult result;
+  const bool trim =
+      policy.keep_revisions > 0 || policy.keep_age > absl::ZeroDuration();
+  const bool purge = policy.purge_deleted_after > absl::ZeroDuration();
+  if (!trim && !purge) return result;
+  const absl::Time now = Now();
+  // Ids first, from a snapshot: the work per article happens under its lock.
+  std::vector<std::string> ids;
+  {
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kHeads);
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      ids.emplace_back(it->key().data(), it->key().size());
+    if (!it->status().ok()) return it->status();
+  }
+  for (const std::string& id : ids) {
+    absl::MutexLock lock(&LockFor(id));
+    absl::StatusOr<v1::Article> head = ReadHead(id);
+    if (absl::IsNotFound(head.status())) continue;
+    if (!head.ok()) return head.status();
+    KvBatch batch;
+    const bool purge_this =
+        purge && head->has_delete_time() &&
+        absl::FromUnixSeconds(head->delete_time().seconds()) <
+            now - policy.purge_deleted_after;
+    if (purge_this) {
+      // The whole article: history, head, and its (deleted-bit) postings.
+      batch.DeleteRange(Family::kRevisions, RevisionKey(id, 0),
+                        RevisionKey(id, INT64_MAX));
+      batch.Delete(Family::kHeads, id);
+      const uint64_t date = DateKey(head->date());
+      for (const std::string& p : PostingPrefixes(*head, options_.text_index)) {
+        batch.Delete(Family::kPostings, PostingKey(p, date, id));
+        batch.AddInt64(Family::kMeta, CountKey(p), -1);
+      }
+      result.revisions_removed += head->revision();
+      ++result.articles_purged;
+    } else if (trim) {
+      std::unique_ptr<KvIterator> it;
+      KvReadOptions ro;
+      ro.lower_bound = RevisionKey(id, 0);
+      ro.upper_bound = RevisionKey(id, head->revision());  // never the head
+      it = kv_->NewIterator(Family::kRevisions, ro);
+      // Newest first: the head is rank 0, the revision below it rank 1...
+      int64_t rank = 1;
+      for (it->SeekToLast(); it->Valid(); it->Prev(), ++rank) {
+        if (policy.keep_revisions > 0 && rank < policy.keep_revisions) continue;
+        if (policy.keep_age > absl::ZeroDuration()) {
+          v1::Article a;
+          if (!a.ParseFromArray(it->value().data(),
+                                static_cast<int>(it->value().size())))
+            continue;  // leave what we cannot read for fsck to report
+          if (absl::FromUnixSeconds(a.update_time().seconds()) >=
+              now - policy.keep_age)
+            continue;
+        }
+        // Older revisions are older still: drop this one and all below.
+        const int64_t cut = static_cast<int64_t>(
+            ReadBigEndian64(it->key().substr(id.size() + 1)));
+        batch.DeleteRange(Family::kRevisions, RevisionKey(id, 0),
+                          RevisionKey(id, cut + 1));
+        for (; it->Valid(); it->Prev()) ++result.revisions_removed;
+        break;
+      }
+      if (!it->status().ok()) return it->status();
+    }
+    if (batch.empty()) continue;
+    absl::Status s = kv_->Write(std::move(batch), options_.sync);
+    if (!s.ok()) return s;
+  }
+  return result;
+}
+
 void Store::SetCommitListener(std::function<void(int64_t)> listener) {
   absl::MutexLock lock(&commit_mu_);
   commit_listener_ = std::move(listener);
@@ -612,6 +761,12 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> Store::ReadChanges(int64_t after,
   }
   if (!it->status().ok()) return it->status();
   return out;
+}
+
+// ---- fsck support ----------------------------------------------------------
+
+std::vector<std::string> Store::IndexPrefixes(const v1::Article& head) const {
+  return PostingPrefixes(head, options_.text_index);
 }
 
 }  // namespace content::store

@@ -32,6 +32,11 @@ struct StoreOptions {
   bool sync = true;
   // Block cache shared by all families. Default: 128 MiB.
   size_t block_cache_bytes = size_t{128} << 20;
+  // Index title, summary and body for full-text queries. A CJK body adds
+  // hundreds of postings per write, so bulk loads that need no text search
+  // may turn it off; turning it on later needs `contentd --check --repair`
+  // to index what is already stored. Default: true.
+  bool text_index = true;
   // Source of create/update/delete times. Default: absl::Now.
   std::function<absl::Time()> clock;
 };
@@ -40,6 +45,25 @@ struct StoreOptions {
 struct WriteConditions {
   int64_t expected_revision = 0;
   std::string etag;
+};
+
+// What Store::ApplyRetention removes. A revision goes when it is not the
+// head, is beyond the newest `keep_revisions` (if set) and older than
+// `keep_age` (if set); with neither set, no revision goes.
+struct RetentionPolicy {
+  // Newest revisions kept per article; 0: no count rule. Default: 0.
+  int64_t keep_revisions = 0;
+  // Revisions younger than this are kept; zero: no age rule. Default: zero.
+  absl::Duration keep_age = absl::ZeroDuration();
+  // Articles deleted longer ago than this are purged with their history;
+  // zero: never. Default: zero.
+  absl::Duration purge_deleted_after = absl::ZeroDuration();
+};
+
+// What Store::ApplyRetention did.
+struct RetentionResult {
+  int64_t revisions_removed = 0;
+  int64_t articles_purged = 0;
 };
 
 // What Store::Apply did with one article.
@@ -65,6 +89,15 @@ class ReadView {
                                        int64_t revision) const;
   // Number of entries in one posting list (see PostingPrefix).
   int64_t Count(absl::string_view posting_prefix) const;
+  // The head revision of `id` (a tombstone if deleted). NOT_FOUND if the
+  // article does not exist.
+  absl::StatusOr<v1::Article> Head(absl::string_view id) const;
+  // Live posting lists of `kind` whose term starts with `term_prefix` and
+  // sorts after `after`, with their entry counts, in term order; at most
+  // `limit`, empty lists skipped. Reads the counters, not the lists.
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> ListCounts(
+      IndexKind kind, absl::string_view term_prefix, absl::string_view after,
+      int limit) const;
 
  private:
   KvEngine* kv_;
@@ -130,6 +163,19 @@ class Store {
   // back into the store.
   void SetCommitListener(std::function<void(int64_t)> listener);
 
+  // Removes old revisions and long-deleted articles per `policy`, one
+  // article at a time under its lock (never the head of a live article).
+  // The change log is trimmed separately (TrimChanges).
+  absl::StatusOr<RetentionResult> ApplyRetention(const RetentionPolicy& policy);
+  // Writes a consistent copy of the store into `dir` (must not exist);
+  // `*last_sequence` is a sequence every write acknowledged before the call
+  // is at or below, and all of those are in the copy.
+  absl::Status Checkpoint(const std::string& dir, int64_t* last_sequence);
+  // Storage-engine figures for operators.
+  std::vector<std::pair<std::string, std::string>> StorageStats() {
+    return kv_->Stats();
+  }
+
   std::unique_ptr<ReadView> NewReadView() const;
   // Highest committed sequence number.
   int64_t last_sequence() const;
@@ -138,6 +184,16 @@ class Store {
 
   // Hex SHA-256 of an article's content fields (everything a user writes).
   static std::string ContentHash(const v1::Article& article);
+
+  // --- For the consistency checker (server/store/fsck.h) only. ---
+  // The posting-list prefixes a head belongs to: what PrepareRevision
+  // indexes, so fsck rebuilds exactly what a write would have written.
+  std::vector<std::string> IndexPrefixes(const v1::Article& head) const;
+  // Whether text terms are indexed (StoreOptions::text_index).
+  bool text_index() const { return options_.text_index; }
+  // The engine underneath. Writes through it bypass sequencing and the
+  // article locks: fsck repairs indexes with it and nothing else should.
+  KvEngine* engine() const { return kv_.get(); }
 
  private:
   struct Writer;

@@ -30,6 +30,7 @@
 #include "server/query/stream.h"
 #include "server/store/keys.h"
 #include "server/store/store.h"
+#include "server/text/tokenizer.h"
 
 namespace content::query {
 namespace {
@@ -108,6 +109,15 @@ const std::vector<std::string> kCategories = {"Tech", "Life", "World",
                                               "Opinion", "Science"};
 const std::vector<std::string> kLangs = {"zh-CN", "en", "ja"};
 
+// Text: a few Latin words in several spellings, and CJK runs drawn from a
+// small pool of characters, so bigrams of a query often occur in an article
+// without the query's run (the case verification must reject).
+const std::vector<std::string> kWords = {
+    "Rust",  "rust", "RUST",     "Ｒｕｓｔ", "database", "Database",
+    "cloud", "gpt4", "ＧＰＴ４", "engine",   "rusty",    "ai"};
+const std::vector<std::string> kCjkPool = {"本", "地", "化", "部", "署",
+                                           "数", "据", "库", "引", "擎"};
+
 class Corpus {
  public:
   Corpus(Store* store, uint32_t seed) : store_(store), rng_(seed) {}
@@ -147,10 +157,70 @@ class Corpus {
     return d;
   }
 
+  std::string RandomCjk(int lo, int hi) {
+    std::string out;
+    for (int n = Uniform(lo, hi); n > 0; --n)
+      out += kCjkPool[Uniform(0, static_cast<int>(kCjkPool.size()) - 1)];
+    return out;
+  }
+
+  std::string RandomText() {
+    std::string out;
+    for (int n = Uniform(1, 8); n > 0; --n) {
+      if (Chance(0.5)) {
+        out += kWords[Uniform(0, static_cast<int>(kWords.size()) - 1)];
+      } else {
+        out += RandomCjk(1, 6);
+      }
+      const int sep = Uniform(0, 3);
+      out += sep == 0 ? " " : sep == 1 ? "，" : sep == 2 ? "。" : "";
+    }
+    return out;
+  }
+
+  // Query text: a word, a CJK run (random, or cut from an article so it
+  // hits), or both.
+  std::string RandomQueryText() {
+    std::string out;
+    if (Chance(0.5))
+      out += kWords[Uniform(0, static_cast<int>(kWords.size()) - 1)];
+    if (out.empty() || Chance(0.4)) {
+      if (!out.empty()) out += " ";
+      if (Chance(0.5) && !model_.empty()) {
+        auto it = model_.begin();
+        std::advance(it, Uniform(0, static_cast<int>(model_.size()) - 1));
+        const std::string& body = it->second.body();
+        // A run of 1-4 CJK characters (3 bytes each) of the body, if any.
+        std::vector<size_t> starts;
+        for (size_t i = 0; i + 3 <= body.size(); ++i) {
+          if (static_cast<unsigned char>(body[i]) >= 0xe4 &&
+              static_cast<unsigned char>(body[i]) <= 0xe9)
+            starts.push_back(i);
+        }
+        if (!starts.empty()) {
+          const size_t at =
+              starts[Uniform(0, static_cast<int>(starts.size()) - 1)];
+          size_t end = at;
+          for (int k = Uniform(1, 4);
+               k > 0 && end + 3 <= body.size() &&
+               static_cast<unsigned char>(body[end]) >= 0xe4 &&
+               static_cast<unsigned char>(body[end]) <= 0xe9;
+               --k)
+            end += 3;
+          out += body.substr(at, end - at);
+          return out;
+        }
+      }
+      out += RandomCjk(1, 5);
+    }
+    return out;
+  }
+
   Article RandomContent(const std::string& title) {
     Article a;
     a.set_title(title);
-    a.set_body(absl::StrCat("正文 ", title));
+    a.set_body(absl::StrCat("正文 ", title, " ", RandomText()));
+    if (Chance(0.3)) a.set_summary(RandomText());
     for (auto& t : WeightedPick(TagVocabulary(), TagWeights(), Uniform(0, 4)))
       a.add_tags(t);
     for (auto& c : UniformPick(kCategories, Uniform(1, 2))) a.add_categories(c);
@@ -250,6 +320,30 @@ class Corpus {
     }
     q.set_order(static_cast<Query::Order>(Uniform(0, 2)));
     q.set_include_deleted(Chance(0.3));
+    if (Chance(0.25)) {
+      const int nnot = Uniform(1, 2);
+      for (auto& t : WeightedPick(TagVocabulary(), tag_weights, nnot))
+        q.add_not_tags(t);
+    }
+    if (Chance(0.3)) q.set_text(RandomQueryText());
+    if (Chance(0.2) && !model_.empty()) {
+      // Bounds at, just before or just after an update time in use.
+      auto pick = [&] {
+        auto it = model_.begin();
+        std::advance(it, Uniform(0, static_cast<int>(model_.size()) - 1));
+        google::protobuf::Timestamp t = it->second.update_time();
+        const int r = Uniform(0, 2);
+        if (r == 1 && t.nanos() >= 1000) t.set_nanos(t.nanos() - 1000);
+        if (r == 2 && t.nanos() < 999998000) t.set_nanos(t.nanos() + 1000);
+        return t;
+      };
+      if (Chance(0.7)) *q.mutable_update_time_from() = pick();
+      if (Chance(0.5)) *q.mutable_update_time_to() = pick();
+      if (q.has_update_time_from() && q.has_update_time_to() &&
+          !Less(q.update_time_from(), q.update_time_to())) {
+        q.clear_update_time_to();
+      }
+    }
     return q;
   }
 
@@ -292,6 +386,17 @@ bool Matches(const Query& q, const Article& a) {
   }
   if (q.has_date_from() && Less(a.date(), q.date_from())) return false;
   if (q.has_date_to() && !Less(a.date(), q.date_to())) return false;
+  for (const std::string& t : q.not_tags())
+    if (has(a.tags(), t)) return false;
+  if (q.has_update_time_from() && Less(a.update_time(), q.update_time_from()))
+    return false;
+  if (q.has_update_time_to() && !Less(a.update_time(), q.update_time_to()))
+    return false;
+  // Text by the token-list check, not the index or the string search the
+  // engine uses.
+  if (!q.text().empty() && !text::TextMatcher(q.text()).MatchesTokens(
+                               text::Tokenize(text::SearchableText(a))))
+    return false;
   return true;
 }
 
@@ -357,13 +462,37 @@ TEST_P(QueryOracleTest, RandomQueriesMatchBruteForce) {
     ASSERT_EQ(head->SerializeAsString(), a.SerializeAsString());
   }
 
+  // Text terms of every head, to count bigram coincidences below.
+  std::map<std::string, std::vector<std::string>> terms;
+  for (const auto& [id, a] : corpus.model()) terms[id] = text::ArticleTerms(a);
+
   constexpr int kQueries = 2000;
   int nonempty = 0;
   int mismatches = 0;
+  int text_hits = 0, not_hits = 0, update_hits = 0, coincidences = 0;
   for (int i = 0; i < kQueries; ++i) {
     const Query q = corpus.RandomQuery();
     const std::vector<std::string> want = Oracle(q, corpus.model());
     if (!want.empty()) ++nonempty;
+    if (!want.empty() && !q.text().empty()) ++text_hits;
+    if (!want.empty() && q.not_tags_size() > 0) ++not_hits;
+    if (!want.empty() && (q.has_update_time_from() || q.has_update_time_to()))
+      ++update_hits;
+    if (!q.text().empty()) {
+      // Articles holding every term of the text without matching it: the
+      // index alone would have returned them.
+      const text::TextMatcher m(q.text());
+      for (const auto& [id, a] : corpus.model()) {
+        const std::vector<std::string>& have = terms[id];
+        if (std::all_of(m.terms().begin(), m.terms().end(),
+                        [&](const std::string& t) {
+                          return std::binary_search(have.begin(), have.end(),
+                                                    t);
+                        }) &&
+            !m.MatchesTokens(text::Tokenize(text::SearchableText(a))))
+          ++coincidences;
+      }
+    }
     const std::vector<Article> got =
         WalkAll(ts.store(), q, corpus.rng(), static_cast<int64_t>(want.size()));
     std::vector<std::string> got_ids;
@@ -388,6 +517,10 @@ TEST_P(QueryOracleTest, RandomQueriesMatchBruteForce) {
   }
   // The generator must produce interesting queries, not only empty ones.
   EXPECT_GT(nonempty, kQueries / 2);
+  EXPECT_GT(text_hits, 100);
+  EXPECT_GT(not_hits, 100);
+  EXPECT_GT(update_hits, 50);
+  EXPECT_GT(coincidences, 20);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, QueryOracleTest,
@@ -629,6 +762,118 @@ TEST_F(QueryTest, PagingWhileInsertingNeverRepeatsOrSkips) {
   }
 }
 
+TEST_F(QueryTest, TextWithNothingToSearchIsInvalidArgument) {
+  Create("x", {"a"}, Ts(kEpoch2020));
+  Query q;
+  q.set_text(" ，。!? ");
+  absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, 10, "");
+  EXPECT_EQ(page.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(page.status().message().find("query.text"), std::string::npos);
+}
+
+TEST_F(QueryTest, PhraseNeverMatchesOnBigramCoincidence) {
+  auto make = [&](const std::string& id, const std::string& body) {
+    Article a;
+    a.set_title(id);
+    a.set_body(body);
+    *a.mutable_date() = Ts(kEpoch2020);
+    ASSERT_TRUE(ts_.store().Create(id, a).ok());
+  };
+  make("hit1", "我们支持本地化部署。");
+  make("hit2", "Self-hosted: 本地化部署方案");
+  make("apart", "本地化工作由文化部门部署");
+  make("split", "本地化，部署");
+  make("none", "云端服务");
+  Query q;
+  q.set_text("本地化部署");
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"hit1", "hit2"}));
+  q.set_text("ＳＥＬＦ 部署");  // full-width word, any order
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"hit2"}));
+  q.set_text("部署");
+  EXPECT_EQ(Ids(q),
+            std::vector<std::string>({"apart", "hit1", "hit2", "split"}));
+  // Deleting or rewriting an article drops its old terms.
+  ASSERT_TRUE(ts_.store().Delete("hit1", {}).ok());
+  Article changed;
+  changed.set_title("hit2");
+  changed.set_body("nothing here");
+  *changed.mutable_date() = Ts(kEpoch2020);
+  ASSERT_TRUE(ts_.store().Update("hit2", changed, {}).ok());
+  q.set_text("本地化部署");
+  EXPECT_TRUE(Ids(q).empty());
+  q.set_include_deleted(true);
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"hit1"}));
+  std::unique_ptr<store::ReadView> view = ts_.store().NewReadView();
+  EXPECT_EQ(view->Count(store::PostingPrefix(IndexKind::kText, false, "本地")),
+            2);  // apart, split
+  EXPECT_EQ(view->Count(store::PostingPrefix(IndexKind::kText, true, "本地")),
+            1);  // hit1's tombstone
+  EXPECT_EQ(view->Count(store::PostingPrefix(IndexKind::kText, false, "here")),
+            1);
+}
+
+TEST_F(QueryTest, ViewFacetsAndCandidateBudget) {
+  for (int i = 0; i < 40; ++i) {
+    Article a;
+    a.set_title(absl::StrCat("t", i));
+    a.set_body("body text");
+    a.add_tags(i % 2 ? "odd" : "even");
+    if (i % 5 == 0) a.add_tags("five");
+    a.add_categories(i % 4 ? "Tech" : "Life");
+    a.add_lang(i < 10 ? "en" : "zh-CN");
+    *a.mutable_date() = Ts(kEpoch2020 + i);
+    ASSERT_TRUE(ts_.store().Create(absl::StrCat("a", i), a).ok());
+  }
+  Query q;
+  q.add_not_tags("five");  // 32 left: 16 odd, 16 even
+  QueryOptions o;
+  o.page_size = 5;
+  o.view = v1::ARTICLE_VIEW_BASIC;
+  o.facets = {v1::FACET_FIELD_TAGS, v1::FACET_FIELD_CATEGORIES,
+              v1::FACET_FIELD_LANG};
+  o.facet_limit = 2;
+  absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, o);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->articles.size(), 5u);
+  for (const Article& a : page->articles) EXPECT_TRUE(a.body().empty());
+  ASSERT_EQ(page->facets.size(), 3u);
+  EXPECT_TRUE(page->facets_complete);
+  EXPECT_EQ(page->facet_articles_counted, 32);
+  EXPECT_EQ(page->facets[0].ShortDebugString(),
+            "field: FACET_FIELD_TAGS values { value: \"even\" count: 16 } "
+            "values { value: \"odd\" count: 16 }");
+  EXPECT_EQ(page->facets[1].values(0).value(), "Tech");
+  EXPECT_EQ(page->facets[1].values(0).count(), 24);
+  EXPECT_EQ(page->facets[2].values(0).value(), "zh-CN");
+  // A sampled facet says so.
+  o.facet_max_articles = 10;
+  page = RunQuery(ts_.store(), q, o);
+  ASSERT_TRUE(page.ok());
+  EXPECT_FALSE(page->facets_complete);
+  EXPECT_EQ(page->facet_articles_counted, 10);
+
+  // A candidate budget of 3 gives short pages but loses nothing.
+  Query rare;
+  rare.set_text("body");
+  *rare.mutable_update_time_from() =
+      RunQuery(ts_.store(), Query(), 1, "")->articles[0].update_time();
+  QueryOptions small;
+  small.page_size = 10;
+  small.max_candidates_per_page = 3;
+  std::vector<std::string> got;
+  int pages = 0;
+  do {
+    absl::StatusOr<QueryPage> p = RunQuery(ts_.store(), rare, small);
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_LE(p->articles.size(), 3u);
+    for (const Article& a : p->articles) got.push_back(IdOf(a));
+    small.page_token = p->next_page_token;
+    ++pages;
+  } while (!small.page_token.empty());
+  EXPECT_EQ(got, std::vector<std::string>({"a39"}));  // the newest write
+  EXPECT_GE(pages, 10);
+}
+
 // ---- Stream operators ------------------------------------------------------
 
 // A small index: every article gets tags by id, several per date.
@@ -831,6 +1076,86 @@ TEST_F(StreamTest, AndOrMatchSetAlgebraUnderRandomSeeks) {
     }
     EXPECT_TRUE(s->status().ok());
   }
+}
+
+// NOT: random (OR of tags) minus (OR of tags), under random seeks, and
+// the planner's AND order does not change results.
+TEST_F(StreamTest, DifferenceMatchesSetDifferenceUnderRandomSeeks) {
+  std::mt19937 rng(5);
+  std::vector<std::string> all_ids;
+  for (const auto& [id, a] : heads_) all_ids.push_back(id);
+  for (int round = 0; round < 300; ++round) {
+    const bool reverse = rng() % 2 == 1;
+    std::vector<std::unique_ptr<Stream>> base, minus;
+    std::set<std::string> want_ids, drop;
+    std::string shape;
+    for (int k = 0, n = 1 + rng() % 2; k < n; ++k) {
+      const int t = rng() % 6;
+      absl::StrAppend(&shape, " +t", t);
+      base.push_back(Tag(t, reverse));
+      for (const std::string& id : WithTag(t)) want_ids.insert(id);
+    }
+    for (int k = 0, n = 1 + rng() % 2; k < n; ++k) {
+      const int t = rng() % 6;
+      absl::StrAppend(&shape, " -t", t);
+      minus.push_back(Tag(t, reverse));
+      for (const std::string& id : WithTag(t)) drop.insert(id);
+    }
+    for (const std::string& id : drop) want_ids.erase(id);
+    SCOPED_TRACE(absl::StrCat("round ", round, shape, reverse ? " rev" : ""));
+    std::unique_ptr<Stream> s =
+        NewDifferenceStream(NewOrStream(std::move(base), reverse),
+                            NewOrStream(std::move(minus), reverse), reverse);
+    const std::vector<Cursor> want = Expected(want_ids, reverse);
+    size_t pos = 0;
+    for (int step = 0; step < 60; ++step) {
+      if (pos >= want.size()) {
+        ASSERT_FALSE(s->Valid());
+        break;
+      }
+      ASSERT_TRUE(s->Valid());
+      ASSERT_EQ(Compare(s->cursor(), want[pos], reverse), 0);
+      if (rng() % 2 == 0) {
+        s->Next();
+        ++pos;
+        continue;
+      }
+      const Article& a = heads_[all_ids[rng() % all_ids.size()]];
+      Cursor target{store::DateKey(a.date()), IdOf(a)};
+      if (rng() % 3 == 0) target.id += "0";
+      s->Seek(target);
+      while (pos < want.size() && Compare(want[pos], target, reverse) < 0)
+        ++pos;
+    }
+    EXPECT_TRUE(s->status().ok());
+  }
+  // An empty exclusion leaves the base as it is.
+  std::unique_ptr<Stream> d = NewDifferenceStream(
+      Tag(0, false),
+      NewTermStream(*view_, store::PostingPrefix(IndexKind::kTag, false, "no"),
+                    {}, false),
+      false);
+  EXPECT_TRUE(Same(Drain(*d), Expected(WithTag(0), false)));
+}
+
+TEST_F(StreamTest, AndIsLedByTheSmallestListInAnyChildOrder) {
+  // Same answer whatever order the children come in; the estimate is the
+  // smallest child's count.
+  std::vector<int> order = {0, 3, 5};
+  std::vector<Cursor> first;
+  do {
+    std::vector<std::unique_ptr<Stream>> children;
+    int64_t smallest = INT64_MAX;
+    for (int t : order) {
+      children.push_back(Tag(t, false));
+      smallest = std::min(smallest, children.back()->EstimatedSize());
+    }
+    std::unique_ptr<Stream> s = NewAndStream(std::move(children), false);
+    EXPECT_EQ(s->EstimatedSize(), smallest);
+    std::vector<Cursor> got = Drain(*s);
+    if (first.empty()) first = got;
+    EXPECT_TRUE(Same(got, first));
+  } while (std::next_permutation(order.begin(), order.end()));
 }
 
 // ---- Page tokens

@@ -31,6 +31,7 @@
 #include "server/store/keys.h"
 #include "server/store/kv.h"
 #include "server/store/rocksdb_kv.h"
+#include "server/text/tokenizer.h"
 
 namespace content::store {
 namespace {
@@ -493,6 +494,7 @@ std::map<Posting, int64_t> ExpectedPostings(const std::vector<Article>& heads) {
     for (const std::string& t : a.tags()) add(IndexKind::kTag, t);
     for (const std::string& c : a.categories()) add(IndexKind::kCategory, c);
     for (const std::string& l : a.lang()) add(IndexKind::kLang, l);
+    for (const std::string& t : text::ArticleTerms(a)) add(IndexKind::kText, t);
   }
   return out;
 }

@@ -1,0 +1,138 @@
+#include "server/service/admin_service.h"
+
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/service/reactors.h"
+#include "server/store/fsck.h"
+#include "server/store/keys.h"
+
+namespace content::service {
+
+AdminService::AdminService(store::Store* store, Authenticator* auth,
+                           const AdminOptions& options,
+                           std::function<int()> watchers)
+    : store_(store),
+      auth_(auth),
+      options_(options),
+      watchers_(std::move(watchers)),
+      work_(2) {}
+
+AdminService::~AdminService() = default;
+
+grpc::ServerUnaryReactor* AdminService::Run(
+    grpc::CallbackServerContext* ctx, std::function<absl::Status()> work) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (auth_ != nullptr) {
+    absl::Status s = auth_->Authorize(*ctx, Role::kAdmin).status();
+    if (!s.ok()) {
+      reactor->Finish(ToGrpcStatus(s));
+      return reactor;
+    }
+  }
+  if (!work_.Submit([reactor, work = std::move(work)] {
+        reactor->Finish(ToGrpcStatus(work()));
+      })) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+  }
+  return reactor;
+}
+
+absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact() {
+  v1::CompactStoreResponse out;
+  absl::StatusOr<store::RetentionResult> r =
+      store_->ApplyRetention(options_.retention);
+  if (!r.ok()) return r.status();
+  out.set_revisions_removed(r->revisions_removed);
+  out.set_articles_purged(r->articles_purged);
+  absl::StatusOr<int64_t> before = store_->FirstSequence();
+  if (!before.ok()) return before.status();
+  absl::Status s = store_->TrimChanges(options_.changelog_retain_events,
+                                       options_.changelog_retain_age);
+  if (!s.ok()) return s;
+  absl::StatusOr<int64_t> after = store_->FirstSequence();
+  if (!after.ok()) return after.status();
+  out.set_changes_removed(*after - *before);
+  return out;
+}
+
+grpc::ServerUnaryReactor* AdminService::BackupStore(
+    grpc::CallbackServerContext* ctx, const v1::BackupStoreRequest* req,
+    v1::BackupStoreResponse* resp) {
+  return Run(ctx, [this, req, resp]() -> absl::Status {
+    const std::string& dest = req->destination();
+    if (dest.empty() || dest[0] != '/') {
+      return absl::InvalidArgumentError(
+          "destination: must be an absolute path on the server");
+    }
+    if (std::filesystem::exists(dest)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("destination: ", dest, " already exists"));
+    }
+    int64_t last = 0;
+    absl::Status s = store_->Checkpoint(dest, &last);
+    if (!s.ok()) return s;
+    resp->set_destination(dest);
+    resp->set_last_sequence(last);
+    const absl::Time now = absl::Now();
+    resp->mutable_time()->set_seconds(absl::ToUnixSeconds(now));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::CompactStore(
+    grpc::CallbackServerContext* ctx, const v1::CompactStoreRequest* req,
+    v1::CompactStoreResponse* resp) {
+  (void)req;
+  return Run(ctx, [this, resp]() -> absl::Status {
+    absl::StatusOr<v1::CompactStoreResponse> r = Compact();
+    if (!r.ok()) return r.status();
+    *resp = *std::move(r);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::CheckStore(
+    grpc::CallbackServerContext* ctx, const v1::CheckStoreRequest* req,
+    v1::CheckStoreResponse* resp) {
+  return Run(ctx, [this, req, resp]() -> absl::Status {
+    if (req->repair()) {
+      // Rebuilding indexes races with writers; only offline is safe.
+      return absl::FailedPreconditionError(
+          "repair: stop contentd and run `contentd --data-dir DIR --check "
+          "--repair`; online, CheckStore only reports");
+    }
+    absl::StatusOr<store::FsckReport> report = store::CheckStore(*store_);
+    if (!report.ok()) return report.status();
+    resp->set_ok(report->clean());
+    for (const std::string& p : report->problems) resp->add_problems(p);
+    resp->set_problem_count(report->problem_count);
+    resp->set_heads_checked(report->articles);
+    resp->set_postings_checked(report->postings);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::GetStats(
+    grpc::CallbackServerContext* ctx, const v1::GetStatsRequest* req,
+    v1::GetStatsResponse* resp) {
+  (void)req;
+  return Run(ctx, [this, resp]() -> absl::Status {
+    std::unique_ptr<store::ReadView> view = store_->NewReadView();
+    resp->set_live_articles(
+        view->Count(store::PostingPrefix(store::IndexKind::kAll, false, "")));
+    resp->set_deleted_articles(
+        view->Count(store::PostingPrefix(store::IndexKind::kAll, true, "")));
+    resp->set_last_sequence(store_->last_sequence());
+    absl::StatusOr<int64_t> first = store_->FirstSequence();
+    if (first.ok()) resp->set_first_sequence(*first);
+    resp->set_watchers(watchers_ ? watchers_() : 0);
+    for (auto& [k, v] : store_->StorageStats())
+      (*resp->mutable_storage())[k] = v;
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace content::service

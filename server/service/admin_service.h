@@ -1,0 +1,61 @@
+// content.v1.AdminService: backups, retention, checks and statistics.
+#ifndef CONTENT_SERVER_SERVICE_ADMIN_SERVICE_H_
+#define CONTENT_SERVER_SERVICE_ADMIN_SERVICE_H_
+
+#include <functional>
+
+#include "content/v1/admin_service.grpc.pb.h"
+#include "server/service/auth.h"
+#include "server/service/work_queue.h"
+#include "server/store/store.h"
+
+namespace content::service {
+
+// Options for AdminService.
+struct AdminOptions {
+  // What CompactStore (and the background task) removes.
+  store::RetentionPolicy retention;
+  // Change-log retention, as in ServerConfig.
+  int64_t changelog_retain_events = 1000000;
+  absl::Duration changelog_retain_age = absl::Hours(24 * 7);
+};
+
+// Thread-safe. Every call needs the admin role. `store`, `auth` and the
+// `watchers` callback must outlive the service.
+class AdminService final : public v1::AdminService::CallbackService {
+ public:
+  AdminService(store::Store* store, Authenticator* auth,
+               const AdminOptions& options, std::function<int()> watchers);
+  ~AdminService() override;
+
+  // Runs the retention policy and the change-log trim once.
+  absl::StatusOr<v1::CompactStoreResponse> Compact();
+
+  grpc::ServerUnaryReactor* BackupStore(grpc::CallbackServerContext* ctx,
+                                        const v1::BackupStoreRequest* req,
+                                        v1::BackupStoreResponse* resp) override;
+  grpc::ServerUnaryReactor* CompactStore(
+      grpc::CallbackServerContext* ctx, const v1::CompactStoreRequest* req,
+      v1::CompactStoreResponse* resp) override;
+  grpc::ServerUnaryReactor* CheckStore(grpc::CallbackServerContext* ctx,
+                                       const v1::CheckStoreRequest* req,
+                                       v1::CheckStoreResponse* resp) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
+                                     const v1::GetStatsRequest* req,
+                                     v1::GetStatsResponse* resp) override;
+
+ private:
+  // Runs `work` off gRPC's threads (all admin calls do disk work).
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx,
+                                std::function<absl::Status()> work);
+
+  store::Store* const store_;
+  Authenticator* const auth_;
+  const AdminOptions options_;
+  const std::function<int()> watchers_;
+  WorkQueue work_;
+};
+
+}  // namespace content::service
+
+#endif  // CONTENT_SERVER_SERVICE_ADMIN_SERVICE_H_

@@ -1,0 +1,119 @@
+#include "server/service/auth.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace content::service {
+
+absl::StatusOr<Role> ParseRole(absl::string_view name) {
+  if (name == "reader") return Role::kReader;
+  if (name == "editor") return Role::kEditor;
+  if (name == "admin") return Role::kAdmin;
+  return absl::InvalidArgumentError(
+      absl::StrCat("role \"", name, "\": must be reader, editor or admin"));
+}
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kReader:
+      return "reader";
+    case Role::kEditor:
+      return "editor";
+    case Role::kAdmin:
+      return "admin";
+  }
+  return "unknown";
+}
+
+std::string HashToken(absl::string_view token) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(token.data(), token.size(), digest, &size, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), size));
+}
+
+Authenticator::Authenticator(AuthOptions options)
+    : options_(std::move(options)) {
+  for (const TokenConfig& t : options_.tokens)
+    by_hash_[absl::AsciiStrToLower(t.sha256)] = t;
+}
+
+const TokenConfig* Authenticator::Find(const grpc::ServerContextBase& ctx,
+                                       absl::Status* why) const {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) {
+    *why = absl::UnauthenticatedError(
+        "missing token: send `authorization: Bearer TOKEN` (contentctl "
+        "--token or CONTENT_TOKEN)");
+    return nullptr;
+  }
+  absl::string_view value(it->second.data(), it->second.size());
+  constexpr absl::string_view kBearer = "Bearer ";
+  if (!absl::StartsWith(value, kBearer)) {
+    *why = absl::UnauthenticatedError("authorization: must be `Bearer TOKEN`");
+    return nullptr;
+  }
+  auto found = by_hash_.find(HashToken(value.substr(kBearer.size())));
+  if (found == by_hash_.end()) {
+    *why = absl::UnauthenticatedError("token not recognized");
+    return nullptr;
+  }
+  return &found->second;
+}
+
+absl::StatusOr<Caller> Authenticator::Authorize(
+    const grpc::ServerContextBase& ctx, Role needed) {
+  if (!options_.enabled) return Caller{"-", Role::kAdmin};
+  absl::Status why;
+  const TokenConfig* t = Find(ctx, &why);
+  if (t == nullptr) return why;
+  if (static_cast<int>(t->role) < static_cast<int>(needed)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("token \"", t->name, "\" has role ", RoleName(t->role),
+                     "; this call needs ", RoleName(needed)));
+  }
+  if (!TakeRate(t->name)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "token \"", t->name, "\" is over its rate limit of ",
+        options_.rate_limit_per_second, " requests per second; retry later"));
+  }
+  return Caller{t->name, t->role};
+}
+
+std::string Authenticator::NameOf(const grpc::ServerContextBase& ctx) const {
+  if (!options_.enabled) return "-";
+  absl::Status ignored;
+  const TokenConfig* t = Find(ctx, &ignored);
+  return t == nullptr ? "-" : t->name;
+}
+
+bool Authenticator::TakeRate(const std::string& name) {
+  const double rate = options_.rate_limit_per_second;
+  if (rate <= 0) return true;
+  const double burst =
+      options_.rate_limit_burst > 0 ? options_.rate_limit_burst : rate;
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = buckets_.try_emplace(name);
+  Bucket& b = it->second;
+  if (inserted) {
+    b.tokens = burst;
+  } else {
+    b.tokens =
+        std::min(burst, b.tokens + absl::ToDoubleSeconds(now - b.last) * rate);
+  }
+  b.last = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+}  // namespace content::service

@@ -1,0 +1,90 @@
+// Bearer tokens with roles, and a per-token request rate limit.
+#ifndef CONTENT_SERVER_SERVICE_AUTH_H_
+#define CONTENT_SERVER_SERVICE_AUTH_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace content::service {
+
+// What a token may do; each role includes the ones before it.
+enum class Role : int {
+  kReader = 1,  // get, query, history, watch, export
+  kEditor = 2,  // + create, update, delete, undelete, import
+  kAdmin = 3,   // + backup, compact, check, stats
+};
+absl::StatusOr<Role> ParseRole(absl::string_view name);
+const char* RoleName(Role role);
+
+// One accepted token, kept as the hex SHA-256 of the token, never the token.
+struct TokenConfig {
+  std::string name;
+  Role role = Role::kReader;
+  std::string sha256;
+};
+
+// Options for Authenticator.
+struct AuthOptions {
+  // Off only by an explicit setting (`auth: {enabled: false}` or
+  // --no-auth); contentd then warns loudly at start. Default: true.
+  bool enabled = true;
+  std::vector<TokenConfig> tokens;
+  // Requests per second allowed per token (token bucket); 0 means no limit.
+  // Default: 0.
+  double rate_limit_per_second = 0;
+  // Bucket size: the burst a token may spend at once. 0 means one second's
+  // worth of requests. Default: 0.
+  double rate_limit_burst = 0;
+};
+
+// Who made a call.
+struct Caller {
+  std::string token_name;  // "-" when auth is off
+  Role role = Role::kAdmin;
+};
+
+// Hex SHA-256 of a token, as the config stores it.
+std::string HashToken(absl::string_view token);
+
+// Checks `authorization: Bearer TOKEN` metadata. Thread-safe.
+class Authenticator {
+ public:
+  explicit Authenticator(AuthOptions options);
+
+  // The caller, if its token is valid, its role includes `needed` and it is
+  // within its rate. UNAUTHENTICATED (missing or unknown token),
+  // PERMISSION_DENIED (role too weak) or RESOURCE_EXHAUSTED (rate).
+  absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& ctx,
+                                   Role needed);
+  // The token's name for logs, or "-"; never fails, never rate-limits.
+  std::string NameOf(const grpc::ServerContextBase& ctx) const;
+
+  bool enabled() const { return options_.enabled; }
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    absl::Time last;
+  };
+  const TokenConfig* Find(const grpc::ServerContextBase& ctx,
+                          absl::Status* why) const;
+  bool TakeRate(const std::string& name);
+
+  const AuthOptions options_;
+  absl::flat_hash_map<std::string, TokenConfig> by_hash_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace content::service
+
+#endif  // CONTENT_SERVER_SERVICE_AUTH_H_

@@ -1,0 +1,173 @@
+#include "server/service/metrics.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace content::service {
+namespace {
+
+const char* CodeName(int code) {
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
+  return code >= 0 && code < 17 ? kNames[code] : "UNKNOWN";
+}
+
+class ObservabilityInterceptor : public grpc::experimental::Interceptor {
+ public:
+  ObservabilityInterceptor(grpc::experimental::ServerRpcInfo* info,
+                           Metrics* metrics, const Authenticator* auth,
+                           RequestLog log)
+      : info_(info),
+        metrics_(metrics),
+        auth_(auth),
+        log_(log),
+        start_(absl::Now()) {}
+
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      const absl::Duration latency = absl::Now() - start_;
+      const std::string method = info_->method() ? info_->method() : "?";
+      metrics_->Record(method, status.error_code(), latency);
+      if (log_ == RequestLog::kAll ||
+          (log_ == RequestLog::kErrors && !status.ok())) {
+        grpc::ServerContextBase* ctx = info_->server_context();
+        const std::string line = absl::StrFormat(
+            "time=%s method=%s peer=%s token=%s code=%s latency_ms=%.3f%s\n",
+            absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                             absl::UTCTimeZone()),
+            method, ctx != nullptr ? ctx->peer() : "?",
+            auth_ != nullptr && ctx != nullptr ? auth_->NameOf(*ctx) : "-",
+            CodeName(status.error_code()), absl::ToDoubleMilliseconds(latency),
+            status.ok()
+                ? ""
+                : absl::StrCat(" error=\"", status.error_message(), "\""));
+        std::fputs(line.c_str(), stderr);
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::experimental::ServerRpcInfo* const info_;
+  Metrics* const metrics_;
+  const Authenticator* const auth_;
+  const RequestLog log_;
+  const absl::Time start_;
+};
+
+class Factory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  Factory(Metrics* metrics, const Authenticator* auth, RequestLog log)
+      : metrics_(metrics), auth_(auth), log_(log) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new ObservabilityInterceptor(info, metrics_, auth_, log_);
+  }
+
+ private:
+  Metrics* const metrics_;
+  const Authenticator* const auth_;
+  const RequestLog log_;
+};
+
+// Prometheus label values escape backslash, quote and newline.
+std::string Label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+void Metrics::Record(const std::string& method, grpc::StatusCode code,
+                     absl::Duration latency) {
+  const double seconds = absl::ToDoubleSeconds(latency);
+  absl::MutexLock lock(&mu_);
+  Series& s = by_method_[method];
+  ++s.codes[static_cast<int>(code)];
+  ++s.count;
+  s.sum_seconds += seconds;
+  for (size_t i = 0; i < kBucketsSeconds.size(); ++i) {
+    if (seconds <= kBucketsSeconds[i]) ++s.buckets[i];
+  }
+}
+
+std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
+  std::string out;
+  absl::StrAppend(&out,
+                  "# HELP contentd_rpcs_total RPCs finished, by method and "
+                  "status code.\n# TYPE contentd_rpcs_total counter\n");
+  absl::MutexLock lock(&mu_);
+  for (const auto& [method, s] : by_method_) {
+    for (const auto& [code, n] : s.codes) {
+      absl::StrAppend(&out, "contentd_rpcs_total{method=\"", Label(method),
+                      "\",code=\"", CodeName(code), "\"} ", n, "\n");
+    }
+  }
+  absl::StrAppend(&out,
+                  "# HELP contentd_rpc_latency_seconds RPC latency, by "
+                  "method.\n# TYPE contentd_rpc_latency_seconds histogram\n");
+  for (const auto& [method, s] : by_method_) {
+    const std::string m = Label(method);
+    for (size_t i = 0; i < kBucketsSeconds.size(); ++i) {
+      absl::StrAppend(&out, "contentd_rpc_latency_seconds_bucket{method=\"", m,
+                      "\",le=\"", kBucketsSeconds[i], "\"} ", s.buckets[i],
+                      "\n");
+    }
+    absl::StrAppend(&out, "contentd_rpc_latency_seconds_bucket{method=\"", m,
+                    "\",le=\"+Inf\"} ", s.count, "\n");
+    absl::StrAppend(&out, "contentd_rpc_latency_seconds_sum{method=\"", m,
+                    "\"} ", s.sum_seconds, "\n");
+    absl::StrAppend(&out, "contentd_rpc_latency_seconds_count{method=\"", m,
+                    "\"} ", s.count, "\n");
+  }
+  std::string last_family;
+  for (const Gauge& g : gauges) {
+    const std::string family = g.name.substr(0, g.name.find('{'));
+    if (family != last_family) {
+      absl::StrAppend(&out, "# HELP ", family, " ", g.help, "\n# TYPE ", family,
+                      " gauge\n");
+      last_family = family;
+    }
+    absl::StrAppend(&out, g.name, " ", g.value, "\n");
+  }
+  return out;
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewObservabilityInterceptorFactory(Metrics* metrics, const Authenticator* auth,
+                                   RequestLog log) {
+  return std::make_unique<Factory>(metrics, auth, log);
+}
+
+}  // namespace content::service

@@ -1,0 +1,66 @@
+// Per-RPC metrics (Prometheus text) and one structured log line per request,
+// both fed by a gRPC server interceptor.
+#ifndef CONTENT_SERVER_SERVICE_METRICS_H_
+#define CONTENT_SERVER_SERVICE_METRICS_H_
+
+#include <grpcpp/support/server_interceptor.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/service/auth.h"
+
+namespace content::service {
+
+// Counts and latency histograms of RPCs by method and status code.
+// Thread-safe.
+class Metrics {
+ public:
+  static constexpr std::array<double, 16> kBucketsSeconds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+
+  void Record(const std::string& method, grpc::StatusCode code,
+              absl::Duration latency);
+
+  // A named value sampled when rendering.
+  struct Gauge {
+    std::string name;  // e.g. contentd_articles{state="live"}
+    std::string help;
+    double value;
+  };
+  // Prometheus text exposition format 0.0.4: the RPC series, then `gauges`.
+  std::string Render(const std::vector<Gauge>& gauges) const;
+
+ private:
+  struct Series {
+    std::map<int, int64_t> codes;  // status code -> count
+    std::array<int64_t, kBucketsSeconds.size()> buckets{};
+    int64_t count = 0;
+    double sum_seconds = 0;
+  };
+  mutable absl::Mutex mu_;
+  std::map<std::string, Series> by_method_ ABSL_GUARDED_BY(mu_);
+};
+
+// Which requests get a log line on stderr.
+enum class RequestLog { kNone, kErrors, kAll };
+
+// Records every RPC in `metrics` and logs it per `log`:
+// `time=... method=... peer=... token=... code=... latency_ms=...`.
+// `metrics` and `auth` (may be null) must outlive the server.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewObservabilityInterceptorFactory(Metrics* metrics, const Authenticator* auth,
+                                   RequestLog log);
+
+}  // namespace content::service
+
+#endif  // CONTENT_SERVER_SERVICE_METRICS_H_

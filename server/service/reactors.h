@@ -1,0 +1,40 @@
+// Reactors that only finish a call with an error, for streams refused
+// before they start (bad token, shutting down).
+#ifndef CONTENT_SERVER_SERVICE_REACTORS_H_
+#define CONTENT_SERVER_SERVICE_REACTORS_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace content::service {
+
+inline grpc::Status ToGrpcStatus(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+template <typename Response>
+class FailedWriteReactor : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit FailedWriteReactor(const absl::Status& s) {
+    this->Finish(ToGrpcStatus(s));
+  }
+  void OnDone() override { delete this; }
+};
+
+template <typename Request, typename Response>
+class FailedBidiReactor : public grpc::ServerBidiReactor<Request, Response> {
+ public:
+  explicit FailedBidiReactor(const absl::Status& s) {
+    this->Finish(ToGrpcStatus(s));
+  }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace content::service
+
+#endif  // CONTENT_SERVER_SERVICE_REACTORS_H_

@@ -1,0 +1,445 @@
+#include "server/store/fsck.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/store/keys.h"
+
+namespace content::store {
+namespace {
+
+constexpr absl::string_view kCountPrefix = "n/";
+
+struct HeadInfo {
+  int64_t revision = 0;
+  uint64_t date_key = 0;
+  bool deleted = false;
+  bool readable = false;             // the head revision parsed
+  int64_t create_seconds = 0;        // when this article's revision 1 was
+  std::vector<std::string> indexes;  // sorted posting prefixes
+};
+
+// A printable form of a key for messages (terms may be any UTF-8; the
+// binary parts become hex).
+std::string Printable(absl::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppendFormat(&out, "\\x%02x", c);
+    }
+  }
+  return out;
+}
+
+int64_t DecodeLittleEndian64(absl::string_view s) {
+  uint64_t u = 0;
+  for (int i = 0; i < 8; ++i)
+    u |= uint64_t{static_cast<unsigned char>(s[i])} << (8 * i);
+  return static_cast<int64_t>(u);
+}
+
+std::string EncodeLittleEndian64(int64_t v) {
+  std::string s(8, '\0');
+  const uint64_t u = static_cast<uint64_t>(v);
+  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(u >> (8 * i));
+  return s;
+}
+
+std::string BigEndian(int64_t v) {
+  std::string s;
+  AppendBigEndian64(&s, static_cast<uint64_t>(v));
+  return s;
+}
+
+// Kinds whose lists Store::IndexPrefixes fully describes: an entry there
+// that the head does not call for is stale. Other kinds (added by later
+// indexes) get the generic checks only.
+bool KnownKind(unsigned char kind) {
+  switch (kind & ~kDeletedBit) {
+    case static_cast<unsigned char>(IndexKind::kAll):
+    case static_cast<unsigned char>(IndexKind::kTag):
+    case static_cast<unsigned char>(IndexKind::kCategory):
+    case static_cast<unsigned char>(IndexKind::kLang):
+      return true;
+    default:
+      return false;
+  }
+}
+
+class Checker {
+ public:
+  explicit Checker(Store& store) : store_(store), kv_(store.engine()) {}
+
+  absl::StatusOr<FsckReport> Run() {
+    // Read the in-memory sequence before the snapshot: a commit in flight
+    // may be in the snapshot but not yet in last_sequence().
+    const int64_t memory_sequence = store_.last_sequence();
+    snapshot_ = kv_->GetSnapshot();
+    ro_.snapshot = snapshot_.get();
+    absl::Status s;
+    if (!(s = LoadHeads()).ok()) return s;
+    if (!(s = CheckRevisions()).ok()) return s;
+    if (!(s = CheckPostings()).ok()) return s;
+    if (!(s = CheckHeadPostings()).ok()) return s;
+    if (!(s = CheckCounters()).ok()) return s;
+    if (!(s = CheckChanges(memory_sequence)).ok()) return s;
+    return std::move(report_);
+  }
+
+  // The heads as loaded (for repair).
+  const absl::flat_hash_map<std::string, HeadInfo>& heads() const {
+    return heads_;
+  }
+
+ private:
+  void Problem(std::string text, bool index = false) {
+    ++report_.problem_count;
+    if (index) ++report_.index_problems;
+    if (report_.problems.size() < static_cast<size_t>(kMaxFsckProblems))
+      report_.problems.push_back(std::move(text));
+  }
+
+  absl::Status LoadHeads() {
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kHeads, ro_);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++report_.articles;
+      const std::string id(it->key());
+      HeadInfo& h = heads_[id];
+      if (it->value().size() != 8) {
+        Problem(absl::StrCat("head of ", Printable(id), " is not 8 bytes"));
+        continue;
+      }
+      h.revision = static_cast<int64_t>(ReadBigEndian64(it->value()));
+      std::string value;
+      absl::Status s = kv_->Get(Family::kRevisions, RevisionKey(id, h.revision),
+                                &value, ro_);
+      if (absl::IsNotFound(s)) {
+        Problem(absl::StrCat("head of ", Printable(id), " is revision ",
+                             h.revision, ", which is missing"));
+        continue;
+      }
+      if (!s.ok()) return s;
+      v1::Article a;
+      if (!a.ParseFromString(value)) continue;  // reported by CheckRevisions
+      h.readable = true;
+      h.create_seconds = a.create_time().seconds();
+      h.date_key = DateKey(a.date());
+      h.deleted = a.has_delete_time();
+      h.indexes = store_.IndexPrefixes(a);
+      std::sort(h.indexes.begin(), h.indexes.end());
+    }
+    return it->status();
+  }
+
+  absl::Status CheckRevisions() {
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kRevisions, ro_);
+    std::string current;  // id of the run being read
+    int64_t expected = 0;
+    auto finish_run = [&] {
+      if (current.empty()) return;
+      auto h = heads_.find(current);
+      if (h == heads_.end()) {
+        Problem(absl::StrCat(Printable(current), " has revisions up to ",
+                             expected - 1, " but no head"));
+      } else if (h->second.revision != expected - 1) {
+        Problem(absl::StrCat(Printable(current), " has revisions up to ",
+                             expected - 1, " but its head is revision ",
+                             h->second.revision));
+      }
+    };
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++report_.revisions;
+      const absl::string_view key = it->key();
+      if (key.size() < 10 || key[key.size() - 9] != '\0') {
+        Problem(absl::StrCat("malformed revision key ", Printable(key)));
+        continue;
+      }
+      const std::string id(key.substr(0, key.size() - 9));
+      const int64_t revision =
+          static_cast<int64_t>(ReadBigEndian64(key.substr(key.size() - 8)));
+      if (id != current) {
+        finish_run();
+        current = id;
+        // Retention (Store::ApplyRetention) removes the oldest revisions,
+        // so a history starts anywhere but must run unbroken to the head.
+        expected = revision;
+      }
+      if (revision != expected) {
+        Problem(absl::StrCat(Printable(id), " skips from revision ",
+                             expected - 1, " to ", revision));
+      }
+      expected = revision + 1;
+      v1::Article a;
+      if (!a.ParseFromArray(it->value().data(),
+                            static_cast<int>(it->value().size()))) {
+        Problem(absl::StrCat("revision ", revision, " of ", Printable(id),
+                             " does not parse"));
+        continue;
+      }
+      if (a.name() != absl::StrCat("articles/", id) ||
+          a.revision() != revision) {
+        Problem(absl::StrCat("revision ", revision, " of ", Printable(id),
+                             " says it is ", Printable(a.name()), " revision ",
+                             a.revision()));
+      }
+      if (a.content_hash() != Store::ContentHash(a)) {
+        Problem(absl::StrCat("revision ", revision, " of ", Printable(id),
+                             " does not match its content hash"));
+      }
+    }
+    finish_run();
+    return it->status();
+  }
+
+  absl::Status CheckPostings() {
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro_);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++report_.postings;
+      const absl::string_view key = it->key();
+      const size_t nul = key.find('\0', 1);
+      uint64_t date_key = 0;
+      absl::string_view id;
+      if (nul == absl::string_view::npos ||
+          !ParsePostingKey(key, nul + 1, &date_key, &id) || id.empty()) {
+        Problem(absl::StrCat("malformed posting key ", Printable(key)), true);
+        continue;
+      }
+      const std::string prefix(key.substr(0, nul + 1));
+      ++actual_counts_[prefix];
+      const std::string where =
+          absl::StrCat("posting ", Printable(prefix), " ", Printable(id));
+      auto h = heads_.find(std::string(id));
+      if (h == heads_.end()) {
+        Problem(absl::StrCat(where, ": no such article"), true);
+        continue;
+      }
+      const HeadInfo& head = h->second;
+      if (!head.readable) continue;  // reported already
+      const int64_t revision =
+          it->value().size() == 8
+              ? static_cast<int64_t>(ReadBigEndian64(it->value()))
+              : -1;
+      if (revision != head.revision) {
+        Problem(absl::StrCat(where, ": entry says revision ", revision,
+                             ", head is ", head.revision),
+                true);
+      }
+      if (date_key != head.date_key) {
+        Problem(absl::StrCat(where, ": entry date differs from the head's"),
+                true);
+      }
+      const bool deleted = (static_cast<unsigned char>(key[0]) & kDeletedBit);
+      if (deleted != head.deleted) {
+        Problem(
+            absl::StrCat(where, ": entry says ", deleted ? "deleted" : "live",
+                         ", head is ", head.deleted ? "deleted" : "live"),
+            true);
+      }
+      if (KnownKind(static_cast<unsigned char>(key[0])) &&
+          !std::binary_search(head.indexes.begin(), head.indexes.end(),
+                              prefix)) {
+        Problem(absl::StrCat(where, ": the head does not belong in this list"),
+                true);
+      }
+    }
+    return it->status();
+  }
+
+  absl::Status CheckHeadPostings() {
+    for (const auto& [id, head] : heads_) {
+      if (!head.readable) continue;
+      for (const std::string& prefix : head.indexes) {
+        std::string value;
+        absl::Status s =
+            kv_->Get(Family::kPostings, PostingKey(prefix, head.date_key, id),
+                     &value, ro_);
+        if (absl::IsNotFound(s)) {
+          Problem(absl::StrCat(Printable(id), " revision ", head.revision,
+                               " is missing from list ", Printable(prefix)),
+                  true);
+        } else if (!s.ok()) {
+          return s;
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckCounters() {
+    KvReadOptions ro = ro_;
+    ro.lower_bound = std::string(kCountPrefix);
+    ro.upper_bound = PrefixSuccessor(kCountPrefix);
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kMeta, ro);
+    std::map<std::string, int64_t> seen;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++report_.counters;
+      const std::string prefix(it->key().substr(kCountPrefix.size()));
+      seen[prefix] =
+          it->value().size() == 8 ? DecodeLittleEndian64(it->value()) : -1;
+    }
+    if (!it->status().ok()) return it->status();
+    for (const auto& [prefix, count] : seen) {
+      auto a = actual_counts_.find(prefix);
+      const int64_t actual = a == actual_counts_.end() ? 0 : a->second;
+      if (count != actual) {
+        Problem(absl::StrCat("counter of list ", Printable(prefix), " is ",
+                             count, ", the list has ", actual),
+                true);
+      }
+    }
+    for (const auto& [prefix, actual] : actual_counts_) {
+      if (seen.count(prefix) == 0) {
+        Problem(absl::StrCat("list ", Printable(prefix), " has ", actual,
+                             " entries and no counter"),
+                true);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckChanges(int64_t memory_sequence) {
+    std::string value;
+    absl::Status s = kv_->Get(Family::kMeta, kLastSequenceKey, &value, ro_);
+    if (s.ok() && value.size() == 8) {
+      report_.last_sequence = static_cast<int64_t>(ReadBigEndian64(value));
+    } else if (s.ok()) {
+      Problem("the last_sequence record is not 8 bytes");
+    } else if (!absl::IsNotFound(s)) {
+      return s;
+    }
+    if (report_.last_sequence < memory_sequence) {
+      Problem(absl::StrCat("the store has committed sequence ", memory_sequence,
+                           " but last_sequence says ", report_.last_sequence));
+    }
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kChanges, ro_);
+    int64_t previous = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++report_.changes;
+      if (it->key().size() != 8) {
+        Problem(absl::StrCat("malformed change key ", Printable(it->key())));
+        continue;
+      }
+      const int64_t sequence = static_cast<int64_t>(ReadBigEndian64(it->key()));
+      if (previous == 0) {
+        report_.first_sequence = sequence;
+      } else if (sequence != previous + 1) {
+        Problem(
+            absl::StrCat("change log jumps from ", previous, " to ", sequence));
+      }
+      previous = sequence;
+      v1::ChangeEvent e;
+      if (!e.ParseFromArray(it->value().data(),
+                            static_cast<int>(it->value().size()))) {
+        Problem(absl::StrCat("change ", sequence, " does not parse"));
+        continue;
+      }
+      if (e.sequence() != sequence) {
+        Problem(
+            absl::StrCat("change ", sequence, " says it is ", e.sequence()));
+      }
+      const std::string id = e.name().substr(std::min<size_t>(
+          e.name().size(), absl::string_view("articles/").size()));
+      auto h = heads_.find(id);
+      // No head at all is a purged article (retention), not a hole; and an
+      // event older than the head's creation is about an earlier, purged
+      // article that had the same id.
+      if ((h != heads_.end() && h->second.revision < e.revision() &&
+           e.time().seconds() >= h->second.create_seconds) ||
+          e.revision() < 1) {
+        Problem(absl::StrCat("change ", sequence, " names ",
+                             Printable(e.name()), " revision ", e.revision(),
+                             ", which does not exist"));
+      }
+    }
+    if (!it->status().ok()) return it->status();
+    if (previous != 0 && previous != report_.last_sequence) {
+      Problem(absl::StrCat("the change log ends at ", previous,
+                           " but last_sequence is ", report_.last_sequence));
+    }
+    return absl::OkStatus();
+  }
+
+  Store& store_;
+  KvEngine* kv_;
+  std::unique_ptr<KvSnapshot> snapshot_;
+  KvReadOptions ro_;
+  FsckReport report_;
+  absl::flat_hash_map<std::string, HeadInfo> heads_;
+  std::map<std::string, int64_t> actual_counts_;
+};
+
+}  // namespace
+
+std::string FsckReport::ToString() const {
+  std::string out = absl::StrFormat(
+      "articles %d, revisions %d, postings %d, counters %d, changes %d "
+      "(sequences %d..%d)\n",
+      articles, revisions, postings, counters, changes, first_sequence,
+      last_sequence);
+  if (clean()) {
+    absl::StrAppend(&out, "clean\n");
+    return out;
+  }
+  absl::StrAppendFormat(&out,
+                        "%d problems (%d in indexes, which --repair "
+                        "rebuilds)\n",
+                        problem_count, index_problems);
+  for (const std::string& p : problems) absl::StrAppend(&out, "  ", p, "\n");
+  if (problem_count > static_cast<int64_t>(problems.size()))
+    absl::StrAppend(&out, "  ...\n");
+  return out;
+}
+
+absl::StatusOr<FsckReport> CheckStore(Store& store) {
+  return Checker(store).Run();
+}
+
+absl::StatusOr<FsckReport> RepairIndexes(Store& store) {
+  KvEngine* kv = store.engine();
+  std::unique_ptr<KvSnapshot> snapshot = kv->GetSnapshot();
+  KvReadOptions ro;
+  ro.snapshot = snapshot.get();
+  KvBatch batch;
+  // Posting keys start with a kind byte below 0xff; counters live under n/.
+  batch.DeleteRange(Family::kPostings, std::string(), std::string(2, '\xff'));
+  batch.DeleteRange(Family::kMeta, std::string(kCountPrefix),
+                    PrefixSuccessor(kCountPrefix));
+  std::map<std::string, int64_t> counts;
+  std::unique_ptr<KvIterator> it = kv->NewIterator(Family::kHeads, ro);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->value().size() != 8) continue;
+    const std::string id(it->key());
+    const int64_t revision = static_cast<int64_t>(ReadBigEndian64(it->value()));
+    std::string value;
+    absl::Status s =
+        kv->Get(Family::kRevisions, RevisionKey(id, revision), &value, ro);
+    if (absl::IsNotFound(s)) continue;  // unrepairable; the check reports it
+    if (!s.ok()) return s;
+    v1::Article a;
+    if (!a.ParseFromString(value)) continue;
+    const uint64_t date = DateKey(a.date());
+    for (const std::string& prefix : store.IndexPrefixes(a)) {
+      batch.Put(Family::kPostings, PostingKey(prefix, date, id),
+                BigEndian(revision));
+      ++counts[prefix];
+    }
+  }
+  if (!it->status().ok()) return it->status();
+  for (const auto& [prefix, n] : counts)
+    batch.Put(Family::kMeta, CountKey(prefix), EncodeLittleEndian64(n));
+  it.reset();
+  snapshot.reset();
+  absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
+  if (!s.ok()) return s;
+  return CheckStore(store);
+}
+
+}  // namespace content::store

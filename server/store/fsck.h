@@ -1,0 +1,65 @@
+// Consistency checker for a store: do the indexes, the revision histories and
+// the change log agree with the heads? The crash and disk-fault suites run it
+// after every kill; operators run it as `contentd --check`.
+#ifndef CONTENT_SERVER_STORE_FSCK_H_
+#define CONTENT_SERVER_STORE_FSCK_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/store/store.h"
+
+namespace content::store {
+
+// What CheckStore found.
+struct FsckReport {
+  int64_t articles = 0;        // heads
+  int64_t revisions = 0;       // revision records
+  int64_t postings = 0;        // posting entries
+  int64_t counters = 0;        // posting-list counters
+  int64_t changes = 0;         // retained change-log events
+  int64_t first_sequence = 0;  // oldest retained event (0 if none)
+  int64_t last_sequence = 0;   // the meta `last_sequence` record
+  // One line per inconsistency, e.g. "posting t ai 0x.. x: head is
+  // revision 3, entry says 2". At most kMaxProblems are kept.
+  std::vector<std::string> problems;
+  // Problems found, including those not kept.
+  int64_t problem_count = 0;
+  // Problems a repair (rebuilding postings and counters) would fix; the
+  // rest (missing revisions, change-log holes) it cannot.
+  int64_t index_problems = 0;
+
+  bool clean() const { return problem_count == 0; }
+  // A multi-line human summary.
+  std::string ToString() const;
+};
+
+inline constexpr int kMaxFsckProblems = 100;
+
+// Checks one consistent snapshot of `store`:
+//  - every posting entry points at an existing head whose date, revision and
+//    deleted bit match the entry;
+//  - every head has every posting entry it should (Store::IndexPrefixes);
+//  - every posting-list counter equals the entries in its list;
+//  - every head's revisions form an unbroken run ending at the head (from 1,
+//    or later where retention removed the oldest), parse, name the article, carry
+//    their own number and a content hash matching their content, and no
+//    revision lies beyond the head;
+//  - the change log is contiguous, every event's sequence equals its key,
+//    its last sequence equals the `last_sequence` record (and the store's),
+//    and every event names a revision at or below its article's head (an
+//    article purged by retention has no head and is not checked).
+// Safe on a serving store (reads a snapshot); an error status only for I/O
+// trouble, never for what it finds.
+absl::StatusOr<FsckReport> CheckStore(Store& store);
+
+// Rebuilds every posting entry and counter from the heads in one atomic
+// batch. REQUIRES: no concurrent writers (run offline). Returns the report of
+// a fresh check afterwards.
+absl::StatusOr<FsckReport> RepairIndexes(Store& store);
+
+}  // namespace content::store
+
+#endif  // CONTENT_SERVER_STORE_FSCK_H_

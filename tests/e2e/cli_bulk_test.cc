@@ -1,0 +1,180 @@
+// End-to-end: contentctl's bulk verbs (streaming apply, export --dir, watch)
+// against real contentd processes.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "content/v1/content_service.pb.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+namespace fs = std::filesystem;
+using ::content::testing::CommandResult;
+using ::content::testing::ContentctlBinary;
+using ::content::testing::ReadFile;
+using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
+using ::content::testing::SourceDir;
+using ::content::testing::TempDir;
+using ::content::testing::WriteFile;
+using ::testing::HasSubstr;
+
+CommandResult Ctl(const ServerProcess& server, std::vector<std::string> args) {
+  args.insert(args.begin(), {ContentctlBinary(), "--server", server.address()});
+  return RunCommand(args);
+}
+
+// Every regular file under `dir`, relative path -> contents.
+std::map<std::string, std::string> Tree(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file())
+      files[fs::relative(e.path(), dir).string()] = ReadFile(e.path().string());
+  }
+  return files;
+}
+
+// A generated corpus: `n` articles, Chinese and English, varied front matter.
+void WriteCorpus(const std::string& dir, int n) {
+  fs::create_directories(dir + "/sub");
+  for (int i = 0; i < n; ++i) {
+    std::string doc = "---\ntitle: \"";
+    doc += (i % 2 ? "第" + std::to_string(i) + "篇：本地化部署"
+                  : "Story " + std::to_string(i));
+    doc += "\"\ndate: \"2025-0" + std::to_string(1 + i % 9) + "-1" +
+           std::to_string(i % 10) + " 08:00:00\"\n";
+    doc += "tags:\n  - \"t" + std::to_string(i % 7) + "\"\n  - \"all\"\n";
+    doc += i % 3 ? "lang: \"zh-CN\"\n" : "lang:\n  - \"en\"\n";
+    doc += "comments: " + std::string(i % 2 ? "true" : "false") + "\n";
+    if (i % 5 == 0) doc += "author: \"A. Writer\"\n";
+    doc += "---\n\n正文 body " + std::to_string(i) + "\n";
+    WriteFile(
+        dir + (i % 4 == 0 ? "/sub/" : "/") + "a" + std::to_string(i) + ".md",
+        doc);
+  }
+}
+
+TEST(CliBulkTest, ExportApplyExportRoundTripIsIdentical) {
+  TempDir dir;
+  auto first = ServerProcess::Start(dir.path() + "/one");
+  auto second = ServerProcess::Start(dir.path() + "/two");
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+
+  // The samples plus a generated corpus of 450 (more than two batches).
+  const std::string corpus = dir.path() + "/corpus";
+  WriteCorpus(corpus, 450);
+  for (const auto& e : fs::directory_iterator(SourceDir() + "/samples"))
+    fs::copy_file(e.path(), corpus + "/" + e.path().filename().string());
+
+  CommandResult r = Ctl(*first, {"apply", "-f", corpus});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("applied 456 files: 456 created, 0 updated, "
+                               "0 unchanged, 0 failed"));
+
+  const std::string out1 = dir.path() + "/out1", out2 = dir.path() + "/out2";
+  r = Ctl(*first, {"export", "--dir", out1});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("exported 456 articles"));
+  // The samples come back byte for byte.
+  for (const auto& e : fs::directory_iterator(SourceDir() + "/samples")) {
+    EXPECT_EQ(ReadFile(out1 + "/" + e.path().filename().string()),
+              ReadFile(e.path().string()))
+        << e.path();
+  }
+
+  r = Ctl(*second, {"apply", "-f", out1});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Ctl(*second, {"export", "--dir", out2});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Tree(out1), Tree(out2));
+
+  // A second apply changes nothing, and says so.
+  r = Ctl(*second, {"apply", "-f", out1});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("456 unchanged, 0 failed"));
+}
+
+TEST(CliBulkTest, DryRunWritesNothingAndBadFilesFailAlone) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string corpus = dir.path() + "/corpus";
+  WriteCorpus(corpus, 30);
+  WriteFile(corpus + "/broken.md", "---\ntitle: [unclosed\n---\nbody\n");
+  WriteFile(corpus + "/notitle.md", "---\ntags: [\"x\"]\n---\nbody\n");
+
+  CommandResult r = Ctl(*server, {"apply", "-f", corpus, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("dry run, nothing written: applied 32 files: "
+                               "30 created, 0 updated, 0 unchanged, 2 failed"));
+  EXPECT_THAT(r.err, HasSubstr("broken.md: error: INVALID_ARGUMENT"));
+  EXPECT_THAT(r.err, HasSubstr("notitle.md: error: INVALID_ARGUMENT"));
+  EXPECT_THAT(r.err, HasSubstr("title"));
+  r = Ctl(*server, {"get", "a1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+
+  r = Ctl(*server, {"apply", "-f", corpus});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("30 created, 0 updated, 0 unchanged, 2 failed"));
+  EXPECT_EQ(Ctl(*server, {"get", "a1"}).exit_code, 0);
+
+  // Dry run of a change reports it but keeps revision 1.
+  WriteFile(corpus + "/a1.md", "---\ntitle: \"changed\"\n---\nnew\n");
+  r = Ctl(*server, {"apply", "-f", corpus + "/a1.md", "--dry-run"});
+  EXPECT_THAT(r.out, HasSubstr("articles/a1 updated (revision 2) (dry run)"));
+  r = Ctl(*server, {"get", "a1", "-o", "json"});
+  EXPECT_THAT(r.out, HasSubstr("\"revision\": \"1\""));
+}
+
+TEST(CliBulkTest, WatchPrintsOneLinePerEvent) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string corpus = dir.path() + "/corpus";
+  WriteCorpus(corpus, 14);
+  ASSERT_EQ(Ctl(*server, {"apply", "-f", corpus}).exit_code, 0);
+  ASSERT_EQ(Ctl(*server, {"delete", "a3"}).exit_code, 0);
+
+  // Table: `SEQUENCE TYPE NAME REVISION`, the backlog from the start.
+  CommandResult r = Ctl(*server, {"watch", "--count", "15"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines;
+  for (size_t start = 0, end; start < r.out.size(); start = end + 1) {
+    end = r.out.find('\n', start);
+    lines.push_back(r.out.substr(start, end - start));
+  }
+  ASSERT_EQ(lines.size(), 15u);
+  EXPECT_EQ(lines.back(), "15 DELETED articles/a3 2");
+  EXPECT_THAT(lines.front(),
+              ::testing::MatchesRegex("1 CREATED articles/a[0-9]+ 1"));
+
+  // Filtered, JSON lines, resuming after a sequence.
+  r = Ctl(*server, {"watch", "--tag", "t3", "--after", "2", "--count", "2",
+                    "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<v1::WatchArticlesResponse> events;
+  for (size_t start = 0, end; start < r.out.size(); start = end + 1) {
+    end = r.out.find('\n', start);
+    v1::WatchArticlesResponse e;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                    r.out.substr(start, end - start), &e)
+                    .ok());
+    events.push_back(e);
+  }
+  ASSERT_EQ(events.size(), 2u);
+  for (const auto& e : events) {
+    EXPECT_GT(e.event().sequence(), 2);
+    EXPECT_THAT(e.article().tags(), ::testing::Contains("t3"));
+  }
+}
+
+}  // namespace
+}  // namespace content

@@ -1,0 +1,456 @@
+// End-to-end: authentication and roles, TLS, rate limits, backup and
+// restore, retention and metrics, against real contentd processes.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "content/client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+using ::content::testing::ContentdBinary;
+using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
+using ::content::testing::TempDir;
+using ::content::testing::WriteFile;
+using ::testing::HasSubstr;
+
+std::string Hash(const std::string& token) {
+  auto r = RunCommand({ContentdBinary(), "--hash-token"}, token + "\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, 64);
+}
+
+std::unique_ptr<Client> Connect(const std::string& target,
+                                const std::string& token = "",
+                                ClientOptions options = {}) {
+  options.target = target;
+  options.token = token;
+  options.max_attempts = 1;
+  options.timeout = absl::Seconds(10);
+  auto c = Client::Connect(options);
+  EXPECT_TRUE(c.ok());
+  return *std::move(c);
+}
+
+v1::Article Article(const std::string& title) {
+  v1::Article a;
+  a.set_title(title);
+  a.add_tags("ops");
+  a.mutable_date()->set_seconds(1735689600);
+  a.set_body("body of " + title);
+  return a;
+}
+
+absl::StatusOr<v1::Article> Create(Client& c, const std::string& id,
+                                   const std::string& title) {
+  v1::CreateArticleRequest req;
+  req.set_article_id(id);
+  *req.mutable_article() = Article(title);
+  return c.CreateArticle(req);
+}
+
+// Writes a config with three tokens (one per role) and `extra` YAML.
+std::string AuthConfig(const std::string& dir, const std::string& extra = "") {
+  const std::string path = dir + "/contentd.yaml";
+  WriteFile(
+      path,
+      absl::StrCat(
+          "auth:\n  tokens:\n",
+          "    - {name: r, role: reader, sha256: ", Hash("reader-token"), "}\n",
+          "    - {name: e, role: editor, sha256: ", Hash("editor-token"), "}\n",
+          "    - {name: a, role: admin, sha256: ", Hash("admin-token"), "}\n",
+          extra));
+  return path;
+}
+
+TEST(AuthTest, EveryRoleAgainstEveryRpc) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--config", AuthConfig(dir.path())});
+  ASSERT_NE(server, nullptr);
+  // Something to read, written by the editor.
+  auto editor = Connect(server->address(), "editor-token");
+  ASSERT_TRUE(Create(*editor, "seed", "seed").ok());
+
+  // Each RPC with the weakest role that may call it (0 reader, 1 editor,
+  // 2 admin). A fresh id per call keeps creates from colliding.
+  int n = 0;
+  struct Rpc {
+    std::string name;
+    int role;
+    std::function<absl::Status(Client&)> call;
+  };
+  const std::string backup_root = dir.path() + "/backups";
+  std::vector<Rpc> rpcs = {
+      {"GetArticle", 0, [](Client& c) { return c.Get("seed").status(); }},
+      {"QueryArticles", 0,
+       [](Client& c) { return c.QueryArticles({}).status(); }},
+      {"ListArticleRevisions", 0,
+       [](Client& c) {
+         v1::ListArticleRevisionsRequest r;
+         r.set_name("articles/seed");
+         return c.ListArticleRevisions(r).status();
+       }},
+      {"BatchGetArticles", 0,
+       [](Client& c) {
+         v1::BatchGetArticlesRequest r;
+         r.add_names("articles/seed");
+         return c.BatchGetArticles(r).status();
+       }},
+      {"ListTags", 0, [](Client& c) { return c.ListTags({}).status(); }},
+      {"ListCategories", 0,
+       [](Client& c) { return c.ListCategories({}).status(); }},
+      {"ExportArticles", 0,
+       [](Client& c) {
+         return c.ExportArticles({}, [](const v1::Article&) { return true; });
+       }},
+      {"WatchArticles", 0,
+       [](Client& c) {
+         v1::WatchArticlesRequest r;
+         // Stops at the first event (the seed's creation).
+         return c.Watch(r,
+                        [](const v1::WatchArticlesResponse&) { return false; });
+       }},
+      {"CreateArticle", 1,
+       [&n](Client& c) {
+         return Create(c, "c" + std::to_string(++n), "new").status();
+       }},
+      {"UpdateArticle", 1,
+       [&n](Client& c) {
+         v1::UpdateArticleRequest r;
+         *r.mutable_article() = Article("updated " + std::to_string(++n));
+         r.mutable_article()->set_name("articles/seed");
+         return c.UpdateArticle(r).status();
+       }},
+      {"DeleteArticle+UndeleteArticle", 1,
+       [](Client& c) {
+         v1::DeleteArticleRequest d;
+         d.set_name("articles/seed");
+         absl::Status s = c.DeleteArticle(d).status();
+         if (!s.ok()) return s;
+         v1::UndeleteArticleRequest u;
+         u.set_name("articles/seed");
+         return c.UndeleteArticle(u).status();
+       }},
+      {"ImportArticles", 1,
+       [&n](Client& c) {
+         bool sent = false;
+         absl::Status result;
+         absl::Status s = c.ImportArticles(
+             [&](v1::ImportArticlesRequest* b) {
+               if (sent) return false;
+               sent = true;
+               *b->add_articles() = Article("imported");
+               b->mutable_articles(0)->set_name("articles/i" +
+                                                std::to_string(++n));
+               return true;
+             },
+             [](const v1::ImportArticlesResponse&) {});
+         return s;
+       }},
+      {"GetStats", 2, [](Client& c) { return c.GetStats({}).status(); }},
+      {"CheckStore", 2, [](Client& c) { return c.CheckStore({}).status(); }},
+      {"CompactStore", 2,
+       [](Client& c) { return c.CompactStore({}).status(); }},
+      {"BackupStore", 2,
+       [&n, &backup_root](Client& c) {
+         v1::BackupStoreRequest r;
+         r.set_destination(backup_root + std::to_string(++n));
+         return c.BackupStore(r).status();
+       }},
+  };
+  const std::vector<std::pair<std::string, int>> callers = {
+      {"reader-token", 0}, {"editor-token", 1}, {"admin-token", 2}};
+  for (const Rpc& rpc : rpcs) {
+    for (const auto& [token, role] : callers) {
+      auto client = Connect(server->address(), token);
+      absl::Status s = rpc.call(*client);
+      if (role >= rpc.role) {
+        EXPECT_TRUE(s.ok()) << rpc.name << " as " << token << ": " << s;
+      } else {
+        EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied)
+            << rpc.name << " as " << token << ": " << s;
+      }
+    }
+    for (const std::string& bad : {std::string(), std::string("forged")}) {
+      auto client = Connect(server->address(), bad);
+      absl::Status s = rpc.call(*client);
+      EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated)
+          << rpc.name << " with token '" << bad << "': " << s;
+    }
+  }
+  // The config never held a token in plain text.
+  EXPECT_THAT(testing::ReadFile(dir.path() + "/contentd.yaml"),
+              ::testing::Not(HasSubstr("reader-token")));
+}
+
+TEST(AuthTest, RateLimitPerTokenAnswersResourceExhausted) {
+  TempDir dir;
+  auto server = ServerProcess::Start(
+      dir.path() + "/data",
+      {"--config", AuthConfig(dir.path(),
+                              "  rate_limit_per_second: 5\n"
+                              "  rate_limit_burst: 5\n")});
+  ASSERT_NE(server, nullptr);
+  auto reader = Connect(server->address(), "reader-token");
+  auto admin = Connect(server->address(), "admin-token");
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    absl::Status s = reader->QueryArticles({}).status();
+    if (s.ok()) ++ok;
+    if (s.code() == absl::StatusCode::kResourceExhausted) {
+      ++limited;
+      EXPECT_THAT(s.message(), HasSubstr("rate limit"));
+    }
+  }
+  EXPECT_GE(ok, 5);
+  EXPECT_GE(limited, 10);
+  // Another token has its own bucket.
+  EXPECT_TRUE(admin->QueryArticles({}).ok());
+}
+
+TEST(AuthTest, RefusesToServeBeyondLoopbackWithoutTokens) {
+  TempDir dir;
+  auto r = RunCommand({ContentdBinary(), "--listen", "0.0.0.0:0", "--data-dir",
+                       dir.path() + "/data"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("no tokens are configured"));
+  // Plain-text tokens in the config are refused too.
+  WriteFile(dir.path() + "/bad.yaml",
+            "auth:\n  tokens:\n    - {name: x, role: admin, token: hunter2}\n");
+  r = RunCommand({ContentdBinary(), "--config", dir.path() + "/bad.yaml",
+                  "--data-dir", dir.path() + "/data"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("plain-text tokens are not accepted"));
+}
+
+// Certificates made here with openssl: a CA, a server certificate for
+// 127.0.0.1 and a client certificate.
+class TlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string d = dir_.path();
+    auto run = [&](const std::string& cmd) {
+      auto r = RunCommand({"/bin/sh", "-c", "cd " + d + " && " + cmd});
+      ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.err;
+    };
+    run("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem "
+        "-days 2 -subj /CN=test-ca");
+    WriteFile(d + "/san.ext", "subjectAltName=IP:127.0.0.1\n");
+    run("openssl req -newkey rsa:2048 -nodes -keyout server.key -out "
+        "server.csr -subj /CN=127.0.0.1");
+    run("openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+        "-CAcreateserial -out server.pem -days 2 -extfile san.ext");
+    run("openssl req -newkey rsa:2048 -nodes -keyout client.key -out "
+        "client.csr -subj /CN=client");
+    run("openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
+        "-CAcreateserial -out client.pem -days 2");
+  }
+  std::string Path(const std::string& f) { return dir_.path() + "/" + f; }
+  ClientOptions Tls(bool with_cert) {
+    ClientOptions o;
+    o.tls_ca_pem = testing::ReadFile(Path("ca.pem"));
+    if (with_cert) {
+      o.tls_cert_pem = testing::ReadFile(Path("client.pem"));
+      o.tls_key_pem = testing::ReadFile(Path("client.key"));
+    }
+    return o;
+  }
+  TempDir dir_;
+};
+
+TEST_F(TlsTest, ServerTlsThenMutualTls) {
+  WriteFile(Path("tls.yaml"), "tls:\n  cert_file: " + Path("server.pem") +
+                                  "\n  key_file: " + Path("server.key") + "\n");
+  auto server =
+      ServerProcess::Start(Path("data"), {"--config", Path("tls.yaml")});
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(
+      Create(*Connect(server->address(), "", Tls(false)), "t1", "tls").ok());
+  // A plaintext client cannot talk to it.
+  ClientOptions plain;
+  plain.timeout = absl::Seconds(3);
+  EXPECT_FALSE(Connect(server->address(), "", plain)->Get("t1").ok());
+  // contentctl with --ca.
+  auto r = RunCommand({testing::ContentctlBinary(), "--server",
+                       server->address(), "--ca", Path("ca.pem"), "get", "t1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("tls"));
+  server.reset();
+
+  WriteFile(Path("mtls.yaml"), "tls:\n  cert_file: " + Path("server.pem") +
+                                   "\n  key_file: " + Path("server.key") +
+                                   "\n  client_ca_file: " + Path("ca.pem") +
+                                   "\n");
+  server = ServerProcess::Start(Path("data2"), {"--config", Path("mtls.yaml")});
+  ASSERT_NE(server, nullptr);
+  ClientOptions no_cert = Tls(false);
+  no_cert.timeout = absl::Seconds(3);
+  EXPECT_FALSE(
+      Create(*Connect(server->address(), "", no_cert), "m0", "x").ok());
+  EXPECT_TRUE(
+      Create(*Connect(server->address(), "", Tls(true)), "m1", "mtls").ok());
+  r = RunCommand({testing::ContentctlBinary(), "--server", server->address(),
+                  "--ca", Path("ca.pem"), "--cert", Path("client.pem"), "--key",
+                  Path("client.key"), "get", "m1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(BackupTest, BackupUnderWriteLoadHoldsEveryWriteAcknowledgedBefore) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(server->address());
+
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> acked;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      auto c = Connect(server->address());
+      for (int i = 0; !stop; ++i) {
+        const std::string id = absl::StrCat("w", w, "-", i);
+        if (Create(*c, id, id).ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acked.push_back(id);
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(400));
+  std::vector<std::string> before;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    before = acked;
+  }
+  const std::string backup = dir.path() + "/backup";
+  auto r = RunCommand({testing::ContentctlBinary(), "--server",
+                       server->address(), "admin", "backup", backup});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  absl::SleepFor(absl::Milliseconds(200));
+  stop = true;
+  for (auto& t : writers) t.join();
+  ASSERT_GT(before.size(), 20u);
+
+  // The backup is a data directory: it checks clean offline and serves.
+  auto check = RunCommand({ContentdBinary(), "--data-dir", backup, "--check"});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  auto restored = ServerProcess::Start(backup);
+  ASSERT_NE(restored, nullptr);
+  auto rc = Connect(restored->address());
+  for (const std::string& id : before) {
+    EXPECT_TRUE(rc->Get(id).ok()) << id << " acknowledged before the backup";
+  }
+  // Writes after the backup began need not be there; the restored server
+  // takes new ones.
+  EXPECT_TRUE(Create(*rc, "after-restore", "new").ok());
+  // A second backup to the same place is refused.
+  r = RunCommand({testing::ContentctlBinary(), "--server", server->address(),
+                  "admin", "backup", backup});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS"));
+}
+
+TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
+  TempDir dir;
+  WriteFile(
+      dir.path() + "/c.yaml",
+      "retention:\n  keep_revisions: 2\n  purge_deleted_after_seconds: 1\n"
+      "retention_interval_ms: 3600000\n");
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--config", dir.path() + "/c.yaml"});
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(server->address());
+  ASSERT_TRUE(Create(*c, "kept", "v1").ok());
+  for (int i = 2; i <= 5; ++i) {
+    v1::UpdateArticleRequest u;
+    *u.mutable_article() = Article("v" + std::to_string(i));
+    u.mutable_article()->set_name("articles/kept");
+    ASSERT_TRUE(c->UpdateArticle(u).ok());
+  }
+  ASSERT_TRUE(Create(*c, "gone", "doomed").ok());
+  v1::DeleteArticleRequest d;
+  d.set_name("articles/gone");
+  ASSERT_TRUE(c->DeleteArticle(d).ok());
+  absl::SleepFor(absl::Milliseconds(1500));
+
+  auto compact = c->CompactStore({});
+  ASSERT_TRUE(compact.ok()) << compact.status();
+  EXPECT_EQ(compact->revisions_removed(), 3 + 2);  // kept 1-3; gone 1-2
+  EXPECT_EQ(compact->articles_purged(), 1);
+
+  v1::ListArticleRevisionsRequest h;
+  h.set_name("articles/kept");
+  auto history = c->ListArticleRevisions(h);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->revisions_size(), 2);
+  EXPECT_EQ(history->revisions(0).revision(), 5);
+  EXPECT_EQ(history->revisions(1).revision(), 4);
+  EXPECT_EQ(c->Get("kept", 3).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(c->Get("kept")->title(), "v5");
+  v1::GetArticleRequest g;
+  g.set_name("articles/gone");
+  g.set_show_deleted(true);
+  EXPECT_EQ(c->GetArticle(g).status().code(), absl::StatusCode::kNotFound);
+  // The purged id is free again, and the store checks clean.
+  EXPECT_TRUE(Create(*c, "gone", "reborn").ok());
+  auto check = c->CheckStore({});
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
+}
+
+TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  // Port 0: the log says which port the metrics listener took.
+  const std::string log = server->Log();
+  const size_t at = log.find("metrics on http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << log;
+  const int port = std::atoi(log.c_str() + at + 28);
+  ASSERT_GT(port, 0);
+  auto c = Connect(server->address());
+  ASSERT_TRUE(Create(*c, "m1", "one").ok());
+  ASSERT_TRUE(Create(*c, "m2", "two").ok());
+  EXPECT_EQ(c->Get("missing").status().code(), absl::StatusCode::kNotFound);
+
+  httplib::Client http("127.0.0.1", port);
+  auto res = http.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  const std::string& body = res->body;
+  EXPECT_THAT(body, HasSubstr("contentd_rpcs_total{method=\"/content.v1."
+                              "ContentService/CreateArticle\",code=\"OK\"} 2"));
+  EXPECT_THAT(body, HasSubstr("code=\"NOT_FOUND\"} 1"));
+  EXPECT_THAT(
+      body,
+      HasSubstr("contentd_rpc_latency_seconds_bucket{method=\"/"
+                "content.v1.ContentService/CreateArticle\",le=\"+Inf\"} 2"));
+  EXPECT_THAT(body, HasSubstr("contentd_articles{state=\"live\"} 2"));
+  EXPECT_THAT(body, HasSubstr("contentd_watchers 0"));
+  EXPECT_THAT(body, HasSubstr("contentd_rocksdb_estimate_live_data_size"));
+  // Errors are logged one line each, with the fields operators grep for.
+  EXPECT_THAT(server->Log(),
+              ::testing::ContainsRegex("method=/content.v1.ContentService/"
+                                       "GetArticle peer=ipv4:127.0.0.1:[0-9]+ "
+                                       "token=- code=NOT_FOUND latency_ms="));
+}
+
+}  // namespace
+}  // namespace content

@@ -1,0 +1,220 @@
+// Disk faults end to end: contentd's data directory on a small tmpfs the test
+// mounts, which it then fills up or remounts read-only. Writes must fail with
+// a clear status (RESOURCE_EXHAUSTED or UNAVAILABLE, never UNKNOWN or
+// INTERNAL), reads must go on, nothing may be corrupted, and writes must work
+// again once the disk is healthy, without a restart.
+//
+// Mounting needs root (CI runs as root); elsewhere the tests skip.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "content/client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
+using ::content::testing::TempDir;
+using ::testing::AnyOf;
+
+v1::Article Make(const std::string& id, size_t body_bytes) {
+  v1::Article a;
+  a.set_name(ArticleName(id));
+  a.set_title("磁盘 " + id);
+  a.add_tags("disk");
+  a.mutable_date()->set_seconds(1700000000);
+  // Incompressible-ish text so the WAL and SSTs really grow.
+  std::string body;
+  uint64_t x = std::hash<std::string>()(id) | 1;
+  while (body.size() < body_bytes) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    absl::StrAppend(&body, x, " ");
+  }
+  a.set_body(body);
+  return a;
+}
+
+class DiskFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mount_ = tmp_.path() + "/mnt";
+    std::filesystem::create_directories(mount_);
+    testing::CommandResult r =
+        RunCommand({"mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mount_});
+    if (r.exit_code != 0) {
+      GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << r.err;
+    }
+    mounted_ = true;
+    // The mount itself is the data directory, so the server log (DIR.log)
+    // lives outside the small filesystem.
+    server_ = ServerProcess::Start(mount_);
+    ASSERT_NE(server_, nullptr);
+    ClientOptions options;
+    options.target = server_->address();
+    options.max_attempts = 1;
+    options.timeout = absl::Seconds(10);
+    client_ = *Client::Connect(options);
+  }
+  void TearDown() override {
+    if (HasFailure() && server_ != nullptr)
+      std::cerr << "server log:\n" << server_->Log();
+    client_.reset();
+    server_.reset();
+    if (mounted_) RunCommand({"umount", "-l", mount_});
+  }
+
+  absl::StatusOr<v1::Article> Create(const std::string& id, size_t bytes) {
+    v1::CreateArticleRequest r;
+    r.set_article_id(id);
+    *r.mutable_article() = Make(id, bytes);
+    return client_->CreateArticle(r);
+  }
+
+  // Fills the filesystem with a filler file until it is full.
+  void Fill() {
+    std::FILE* f = std::fopen((mount_ + "/filler").c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::string chunk(64 << 10, 'f');
+    for (int i = 0; i < 4096; ++i) {  // at most 256 MiB, far above the size
+      if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size()) break;
+      if (std::fflush(f) != 0) break;
+    }
+    std::fclose(f);
+    // Leave a little room so the filler's own tail is not the only victim.
+    std::filesystem::resize_file(
+        mount_ + "/filler",
+        std::filesystem::file_size(mount_ + "/filler") - (16 << 10));
+  }
+
+  // Writes until one fails; returns that status (OK if none did).
+  absl::Status WriteUntilFailure(int* acked) {
+    for (int i = 0; i < 200; ++i) {
+      absl::StatusOr<v1::Article> a =
+          Create(absl::StrCat("fill", attempt_++), 64 << 10);
+      if (!a.ok()) return a.status();
+      acked_.push_back(ArticleId(a->name()));
+      ++*acked;
+    }
+    return absl::OkStatus();
+  }
+
+  // Retries a write for up to `timeout` until the store accepts it again.
+  absl::Status WriteAgain(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    absl::Status s;
+    for (int i = 0; i < 100 && absl::Now() < deadline; ++i) {
+      absl::StatusOr<v1::Article> a =
+          Create(absl::StrCat("again", attempt_++), 1024);
+      if (a.ok()) {
+        acked_.push_back(ArticleId(a->name()));
+        return absl::OkStatus();
+      }
+      s = a.status();
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return s;
+  }
+
+  // Every acknowledged article is readable, and fsck is clean after a
+  // clean stop.
+  void VerifyIntact() {
+    for (const std::string& id : acked_) {
+      absl::StatusOr<v1::Article> a = client_->Get(id);
+      EXPECT_TRUE(a.ok()) << id << ": " << a.status();
+    }
+    server_->Stop(SIGTERM);
+    testing::CommandResult r = RunCommand(
+        {testing::ContentdBinary(), "--check", "--data-dir", mount_});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+
+  TempDir tmp_;
+  std::string mount_;
+  bool mounted_ = false;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<Client> client_;
+  std::vector<std::string> acked_;
+  int attempt_ = 0;
+};
+
+TEST_F(DiskFaultTest, FullDiskFailsWritesClearlyAndRecoversWhenSpaceReturns) {
+  ASSERT_TRUE(Create("before", 1024).ok());
+  acked_.push_back("before");
+  Fill();
+  int acked = 0;
+  absl::Status failed = WriteUntilFailure(&acked);
+  ASSERT_FALSE(failed.ok()) << "the disk never filled up";
+  EXPECT_THAT(failed.code(), AnyOf(absl::StatusCode::kResourceExhausted,
+                                   absl::StatusCode::kUnavailable))
+      << failed;
+  EXPECT_FALSE(failed.message().empty());
+  // Later writes keep failing clearly while the disk is full.
+  absl::StatusOr<v1::Article> again = Create("while-full", 1024);
+  ASSERT_FALSE(again.ok());
+  EXPECT_THAT(again.status().code(), AnyOf(absl::StatusCode::kResourceExhausted,
+                                           absl::StatusCode::kUnavailable))
+      << again.status();
+  // Reads go on: a Get and a query.
+  absl::StatusOr<v1::Article> before = client_->Get("before");
+  ASSERT_TRUE(before.ok()) << before.status();
+  v1::QueryArticlesRequest q;
+  q.mutable_query()->add_tags("disk");
+  absl::StatusOr<v1::QueryArticlesResponse> page = client_->QueryArticles(q);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_GE(page->articles_size(), 1);
+
+  std::filesystem::remove(mount_ + "/filler");
+  absl::Status recovered = WriteAgain(absl::Seconds(20));
+  EXPECT_TRUE(recovered.ok())
+      << "writes did not recover after space returned: " << recovered << "\n"
+      << server_->Log();
+  VerifyIntact();
+}
+
+// Linux refuses to remount a filesystem read-only while a file on it is open
+// for writing (the WAL always is), so a data directory cannot turn
+// read-only under a running contentd; the runtime case (writes failing with
+// an I/O error) is covered through FaultKv in store_fault_test. What can
+// happen is a restart onto a read-only directory: contentd must refuse to
+// start with a clear reason, change nothing, and serve again once the
+// directory is writable.
+TEST_F(DiskFaultTest, ReadOnlyDataDirIsRefusedClearlyAndNothingIsLost) {
+  ASSERT_TRUE(Create("before", 1024).ok());
+  acked_.push_back("before");
+  server_->Stop(SIGTERM);
+  testing::CommandResult r = RunCommand({"mount", "-o", "remount,ro", mount_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  testing::CommandResult start = RunCommand(
+      {testing::ContentdBinary(), "--listen", "127.0.0.1:0", "--data-dir",
+       mount_, "--port-file", tmp_.path() + "/ro.port"});
+  RunCommand({"mount", "-o", "remount,rw", mount_});
+  EXPECT_EQ(start.exit_code, 1) << start.out << start.err;
+  EXPECT_THAT(start.err, ::testing::HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(start.err, ::testing::HasSubstr("Read-only file system"));
+
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  ClientOptions options;
+  options.target = server_->address();
+  client_ = *Client::Connect(options);
+  ASSERT_TRUE(WriteAgain(absl::Seconds(10)).ok());
+  VerifyIntact();
+}
+
+}  // namespace
+}  // namespace content

@@ -1,0 +1,77 @@
+// A KvEngine wrapper that injects disk faults, in the spirit of leveldb's
+// FaultInjectionTestEnv: writes (or reads) fail with the status a real disk
+// problem maps to, always or at random, while everything else passes through.
+#ifndef CONTENT_TESTS_RELIABILITY_FAULT_KV_H_
+#define CONTENT_TESTS_RELIABILITY_FAULT_KV_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "server/store/kv.h"
+
+namespace content::store {
+
+// Thread-safe: the knobs are atomics and may change while writers run.
+class FaultKv : public KvEngine {
+ public:
+  enum class Fault { kNone, kIoError, kNoSpace };
+
+  explicit FaultKv(std::unique_ptr<KvEngine> base) : base_(std::move(base)) {}
+
+  // What failing writes return: kIoError -> UNAVAILABLE (as RocksDB's
+  // IOError maps), kNoSpace -> RESOURCE_EXHAUSTED (RocksDB's NoSpace).
+  std::atomic<Fault> write_fault{Fault::kNone};
+  // Probability in [0, 1] that a write fails with write_fault (1: always).
+  std::atomic<double> write_fault_probability{1.0};
+  // Reads (Get and iterator creation still work; Get fails) fail too.
+  std::atomic<bool> fail_reads{false};
+  // Writes that reached the engine and the ones it failed.
+  std::atomic<int64_t> writes{0};
+  std::atomic<int64_t> failed_writes{0};
+
+  absl::Status Get(Family family, absl::string_view key, std::string* value,
+                   const KvReadOptions& options) override {
+    if (fail_reads.load())
+      return absl::UnavailableError("injected: read I/O error");
+    return base_->Get(family, key, value, options);
+  }
+  std::unique_ptr<KvIterator> NewIterator(
+      Family family, const KvReadOptions& options) override {
+    return base_->NewIterator(family, options);
+  }
+  absl::Status Write(KvBatch batch, bool sync) override {
+    ++writes;
+    const Fault fault = write_fault.load();
+    if (fault != Fault::kNone && Roll()) {
+      ++failed_writes;
+      return fault == Fault::kNoSpace
+                 ? absl::ResourceExhaustedError("injected: no space left")
+                 : absl::UnavailableError("injected: write I/O error");
+    }
+    return base_->Write(std::move(batch), sync);
+  }
+  std::unique_ptr<KvSnapshot> GetSnapshot() override {
+    return base_->GetSnapshot();
+  }
+
+ private:
+  bool Roll() {
+    const double p = write_fault_probability.load();
+    if (p >= 1.0) return true;
+    absl::MutexLock lock(&mu_);
+    return absl::Bernoulli(gen_, p);
+  }
+
+  std::unique_ptr<KvEngine> base_;
+  absl::Mutex mu_;
+  absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace content::store
+
+#endif  // CONTENT_TESTS_RELIABILITY_FAULT_KV_H_

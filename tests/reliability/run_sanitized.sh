@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds an ASan+UBSan tree (CONTENT_SANITIZE) and runs the whole unit and
+# end-to-end suite in it. SANITIZE=thread builds a TSan tree instead.
+# Usage: tests/reliability/run_sanitized.sh [ctest args...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+sanitize=${SANITIZE:-address,undefined}
+dir=${SAN_BUILD_DIR:-build-${sanitize//,/-}}
+export CCACHE_BASEDIR=$PWD
+# -O1 keeps the instrumented build and run fast enough for CI.
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DCONTENT_BUILD_BENCH=OFF \
+  -DCONTENT_SANITIZE="$sanitize" >/dev/null
+cmake --build "$dir" -j"${JOBS:-2}"
+supp=$PWD/tests/reliability/sanitizers
+# Leak checking stays on (LSan). UBSan stops at the first report.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:suppressions=$supp/asan.supp}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$supp/lsan.supp}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1}
+cd "$dir"
+# The installed-consumer test builds an uninstrumented consumer against the
+# instrumented static libraries, which cannot link; the normal tree runs it.
+ctest --output-on-failure -j2 --timeout 900 -E install_consumer_test "$@"

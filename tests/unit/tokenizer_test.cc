@@ -1,0 +1,188 @@
+// Tests for text analysis (server/text/tokenizer.h): normalization, token
+// boundaries, index terms and the exact text match.
+
+#include "server/text/tokenizer.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "content/v1/article.pb.h"
+#include "gtest/gtest.h"
+
+namespace content::text {
+namespace {
+
+using Kind = Token::Kind;
+
+std::vector<Token> T(std::vector<std::pair<Kind, std::string>> in) {
+  std::vector<Token> out;
+  for (auto& [k, s] : in) out.push_back({k, s});
+  return out;
+}
+
+std::string Show(const std::vector<Token>& tokens) {
+  std::string out;
+  for (const Token& t : tokens)
+    out += (t.kind == Kind::kCjk ? "C:" : "W:") + t.text + " ";
+  return out;
+}
+
+TEST(NormalizeTest, NfkcFoldsWidthCaseAndCompatibilityForms) {
+  EXPECT_EQ(Normalize("ＡＢＣ１２３"), "abc123");  // full-width Latin, digits
+  EXPECT_EQ(Normalize("ｶﾀｶﾅ"), "カタカナ");        // half-width katakana
+  EXPECT_EQ(Normalize("Straße"), "strasse");       // full case folding
+  EXPECT_EQ(Normalize("ﬁle"), "file");             // ligature
+  EXPECT_EQ(Normalize("Ⅻ"), "xii");                // roman numeral
+  EXPECT_EQ(Normalize("①"), "1");
+  EXPECT_EQ(Normalize("e\xcc\x81"), "\xc3\xa9");  // e + U+0301 composes
+  EXPECT_EQ(Normalize("ΣΊΣΥΦΟΣ"), "σίσυφοσ");
+  EXPECT_EQ(Normalize("本地化部署"), "本地化部署");  // Han unchanged
+  EXPECT_EQ(Normalize("，"), ",");                   // full-width comma
+}
+
+TEST(NormalizeTest, InvalidUtf8BecomesReplacementCharacter) {
+  const std::string out =
+      Normalize(std::string("a\xff"
+                            "b\xe4\xb8",
+                            5));
+  EXPECT_EQ(out.substr(0, 1), "a");
+  EXPECT_NE(out.find("\xef\xbf\xbd"), std::string::npos);
+  // Tokenizing it must not crash and yields valid pieces.
+  EXPECT_FALSE(Tokenize(std::string("\xc0\x80\xff", 3)).size() > 3);
+}
+
+TEST(TokenizeTest, LatinWordsAreCaseFoldedAndSplitOnPunctuation) {
+  EXPECT_EQ(Tokenize("Hello, World! GPT-4o isn't"), T({{Kind::kWord, "hello"},
+                                                       {Kind::kWord, "world"},
+                                                       {Kind::kWord, "gpt"},
+                                                       {Kind::kWord, "4o"},
+                                                       {Kind::kWord, "isn"},
+                                                       {Kind::kWord, "t"}}));
+  EXPECT_EQ(
+      Tokenize("ＤｅｅｐＳｅｅｋ　Ｒ１"),  // full-width, ideographic space
+      T({{Kind::kWord, "deepseek"}, {Kind::kWord, "r1"}}));
+  EXPECT_EQ(Tokenize("café naïve"),
+            T({{Kind::kWord, "café"}, {Kind::kWord, "naïve"}}));
+  EXPECT_TRUE(Tokenize(" ,.;!? — ").empty());
+}
+
+TEST(TokenizeTest, CjkRunsAndMixedScripts) {
+  EXPECT_EQ(Tokenize("支持本地化部署。DeepSeek模型v3发布"),
+            T({{Kind::kCjk, "支持本地化部署"},
+               {Kind::kWord, "deepseek"},
+               {Kind::kCjk, "模型"},
+               {Kind::kWord, "v3"},
+               {Kind::kCjk, "发布"}}))
+      << Show(Tokenize("支持本地化部署。DeepSeek模型v3发布"));
+  // Kana and Han in one run; the prolonged sound mark stays inside.
+  EXPECT_EQ(Tokenize("東京タワーへ行く"),
+            T({{Kind::kCjk, "東京タワーへ行く"}}));
+  // Hangul, and CJK punctuation separates.
+  EXPECT_EQ(Tokenize("한국어、테스트"),
+            T({{Kind::kCjk, "한국어"}, {Kind::kCjk, "테스트"}}));
+  // Full-width digits inside Chinese become ASCII words.
+  EXPECT_EQ(Tokenize("２０２５年"),
+            T({{Kind::kWord, "2025"}, {Kind::kCjk, "年"}}));
+}
+
+TEST(IndexTermsTest, BigramsPlusUnigramsForArticlesBigramsForQueries) {
+  const std::vector<Token> tokens = Tokenize("本地化 AI 中");
+  EXPECT_EQ(
+      IndexTerms(tokens, /*for_query=*/false),
+      (std::vector<std::string>{"ai", "中", "化", "地", "地化", "本", "本地"}));
+  EXPECT_EQ(IndexTerms(tokens, /*for_query=*/true),
+            (std::vector<std::string>{"ai", "中", "地化", "本地"}));
+  // Long words are cut on a character boundary.
+  const std::string longword(70, 'x');
+  std::vector<std::string> terms = IndexTerms(Tokenize(longword), false);
+  ASSERT_EQ(terms.size(), 1u);
+  EXPECT_EQ(terms[0].size(), kMaxWordTermBytes);
+  const std::string wide = std::string(63, 'a') + "é";  // é straddles 64
+  terms = IndexTerms(Tokenize(wide), false);
+  ASSERT_EQ(terms.size(), 1u);
+  EXPECT_EQ(terms[0], std::string(63, 'a'));
+}
+
+TEST(IndexTermsTest, ArticleTermsCoverTitleSummaryBodyNotAcrossFields) {
+  v1::Article a;
+  a.set_title("标题");
+  a.set_summary("Summary");
+  a.set_body("正文");
+  const std::vector<std::string> terms = ArticleTerms(a);
+  for (const char* want : {"标题", "summary", "正文", "标", "文"})
+    EXPECT_NE(std::find(terms.begin(), terms.end(), want), terms.end()) << want;
+  // No bigram across the title/body seam.
+  EXPECT_EQ(std::find(terms.begin(), terms.end(), "题正"), terms.end());
+}
+
+v1::Article Doc(const std::string& body) {
+  v1::Article a;
+  a.set_title("t");
+  a.set_body(body);
+  return a;
+}
+
+TEST(TextMatcherTest, CjkRunsMustBeContiguous) {
+  TextMatcher m("本地化部署");
+  EXPECT_FALSE(m.empty());
+  EXPECT_FALSE(m.exact_by_index());
+  EXPECT_EQ(m.terms(),
+            (std::vector<std::string>{"化部", "地化", "本地", "部署"}));
+  EXPECT_TRUE(m.Matches(Doc("我们支持本地化部署方案")));
+  // Every bigram present, but never the phrase.
+  EXPECT_FALSE(m.Matches(Doc("本地化工作由文化部门部署")));
+  EXPECT_FALSE(m.Matches(Doc("本地化，部署")));  // punctuation breaks it
+  EXPECT_TRUE(m.Matches(Doc("本地化部署")));
+  // Full-width query text finds half-width articles and back.
+  EXPECT_TRUE(TextMatcher("ＡＩ本地化").Matches(Doc("ai 本地化")));
+  EXPECT_TRUE(TextMatcher("ai").Matches(Doc("ＡＩ")));
+}
+
+TEST(TextMatcherTest, WordsMatchWholeWordsInAnyOrder) {
+  TextMatcher m("Rust database");
+  EXPECT_TRUE(m.exact_by_index());
+  EXPECT_TRUE(m.Matches(Doc("A DATABASE written in rust.")));
+  EXPECT_FALSE(m.Matches(Doc("rusty databases")));
+  EXPECT_FALSE(m.Matches(Doc("rust only")));
+  // A word touching CJK is still a whole word; touching letters is not.
+  EXPECT_TRUE(TextMatcher("gpt").Matches(Doc("用GPT模型")));
+  EXPECT_FALSE(TextMatcher("gpt").Matches(Doc("chatgpt")));
+  // A mark after the word makes it another word.
+  EXPECT_FALSE(TextMatcher("cafe").Matches(Doc("cafe\xcc\x88")));
+  // Single CJK characters match anywhere.
+  EXPECT_TRUE(TextMatcher("化").Matches(Doc("本地化部署")));
+  EXPECT_TRUE(TextMatcher("化").exact_by_index());
+  EXPECT_TRUE(TextMatcher("").empty());
+  EXPECT_TRUE(TextMatcher("!!").empty());
+}
+
+TEST(TextMatcherTest, MatchesAgreesWithMatchesTokensAndTerms) {
+  // Whenever the text matches, the article holds every query term.
+  const std::vector<std::string> docs = {"支持本地化部署。DeepSeek模型v3",
+                                         "本地 化部 部署",
+                                         "Rust 数据库 引擎",
+                                         "東京タワーへ行く",
+                                         "ｒｕｓｔ引擎",
+                                         "cafe\xcc\x88 au lait"};
+  const std::vector<std::string> queries = {
+      "本地化部署",    "本地",      "rust", "数据库引擎", "タワー",
+      "deepseek 部署", "引擎 rust", "café", "au",         "v3"};
+  for (const std::string& d : docs) {
+    const v1::Article a = Doc(d);
+    const std::vector<std::string> have = ArticleTerms(a);
+    for (const std::string& q : queries) {
+      TextMatcher m(q);
+      const bool match = m.Matches(a);
+      EXPECT_EQ(match, m.MatchesTokens(Tokenize(SearchableText(a))))
+          << d << " / " << q;
+      if (!match) continue;
+      for (const std::string& t : m.terms())
+        EXPECT_TRUE(std::binary_search(have.begin(), have.end(), t))
+            << d << " / " << q << " lacks " << t;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace content::text
