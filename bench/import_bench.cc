@@ -131,10 +131,11 @@ int main(int argc, char** argv) {
     }
   });
   for (auto& t : threads) t.join();
-  progress.join();
+  // Timed before joining the progress thread, which sleeps in 1 s steps.
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  progress.join();
   std::fprintf(stderr, "\n");
   if (f.json) {
     std::printf(

@@ -2,6 +2,7 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <utility>
@@ -146,7 +147,8 @@ class RocksKv : public KvEngine {
 
   absl::Status Write(KvBatch batch, bool sync) override {
     rocksdb::WriteBatch wb;
-    for (const KvBatch::Op& op : batch.ops()) {
+    for (const KvBatch::Op* p : InsertOrder(batch)) {
+      const KvBatch::Op& op = *p;
       rocksdb::ColumnFamilyHandle* cf = handle(op.family);
       rocksdb::Status s;
       switch (op.type) {
@@ -185,6 +187,32 @@ class RocksKv : public KvEngine {
     rocksdb::Status s = db_->Write(wo, &wb);
     if (!s.ok() && !s.IsInvalidArgument()) needs_resume_ = true;
     return ToStatus(s);
+  }
+
+  // The order to hand a batch's ops to RocksDB. Memtable inserts were most
+  // of a bulk import's CPU: a skip-list insert in key order reuses the
+  // previous insert's search path, one in random order walks from the top.
+  // So big batches go sorted by (family, key); the sort is stable, so ops on
+  // one key keep their order, and ops on different keys commute. A range
+  // delete does not commute with the keys it covers: such batches keep
+  // their order.
+  static std::vector<const KvBatch::Op*> InsertOrder(const KvBatch& batch) {
+    std::vector<const KvBatch::Op*> order;
+    order.reserve(batch.ops().size());
+    bool sortable = batch.ops().size() >= 32;
+    for (const KvBatch::Op& op : batch.ops()) {
+      order.push_back(&op);
+      sortable = sortable && op.type != KvBatch::OpType::kDeleteRange;
+    }
+    if (sortable) {
+      std::stable_sort(order.begin(), order.end(),
+                       [](const KvBatch::Op* a, const KvBatch::Op* b) {
+                         if (a->family != b->family)
+                           return a->family < b->family;
+                         return a->key < b->key;
+                       });
+    }
+    return order;
   }
 
   std::unique_ptr<KvSnapshot> GetSnapshot() override {
