@@ -246,6 +246,10 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
       int64_t n = 0;
       s = ReadPositive(v, key, &n, std::numeric_limits<int64_t>::max());
       if (s.ok()) c->shutdown_grace = absl::Seconds(n);
+    } else if (key == "default_deadline_ms") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n);
+      if (s.ok()) c->service.default_deadline = absl::Milliseconds(n);
     } else if (key == "watch_stall_timeout_ms") {
       int64_t n = 0;
       s = ReadPositive(v, key, &n);

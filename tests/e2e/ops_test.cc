@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "content/client.h"
+#include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -414,6 +415,54 @@ TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
   EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
 }
 
+TEST(LimitsTest, WritesQueuedPastTheDefaultDeadlineAreShedNotApplied) {
+  TempDir dir;
+  // One write thread and a 1 ms default deadline: of a burst of concurrent
+  // creates, those still queued after 1 ms are shed.
+  WriteFile(dir.path() + "/c.yaml",
+            "write_threads: 1\ndefault_deadline_ms: 1\n");
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--config", dir.path() + "/c.yaml"});
+  ASSERT_NE(server, nullptr);
+  std::mutex mu;
+  std::map<std::string, absl::StatusCode> outcome;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      // Raw stub without a deadline, as a client that sets none.
+      auto channel = grpc::CreateChannel(server->address(),
+                                         grpc::InsecureChannelCredentials());
+      auto stub = v1::ContentService::NewStub(channel);
+      for (int i = 0; i < 10; ++i) {
+        const std::string id = absl::StrCat("d", t, "-", i);
+        grpc::ClientContext ctx;
+        v1::CreateArticleRequest req;
+        req.set_article_id(id);
+        *req.mutable_article() = Article(id);
+        v1::Article resp;
+        grpc::Status s = stub->CreateArticle(&ctx, req, &resp);
+        std::lock_guard<std::mutex> lock(mu);
+        outcome[id] = static_cast<absl::StatusCode>(s.error_code());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto c = Connect(server->address());
+  int shed = 0, ok = 0;
+  for (const auto& [id, code] : outcome) {
+    if (code == absl::StatusCode::kDeadlineExceeded) {
+      ++shed;
+      EXPECT_EQ(c->Get(id).status().code(), absl::StatusCode::kNotFound) << id;
+    } else {
+      ASSERT_EQ(code, absl::StatusCode::kOk) << id;
+      ++ok;
+      EXPECT_TRUE(c->Get(id).ok()) << id;
+    }
+  }
+  EXPECT_GT(shed, 0);
+  EXPECT_GT(ok, 0);
+}
+
 TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data",
@@ -445,6 +494,10 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   EXPECT_THAT(body, HasSubstr("contentd_articles{state=\"live\"} 2"));
   EXPECT_THAT(body, HasSubstr("contentd_watchers 0"));
   EXPECT_THAT(body, HasSubstr("contentd_rocksdb_estimate_live_data_size"));
+  EXPECT_THAT(body, HasSubstr("contentd_rocksdb_block_cache_hit_ratio"));
+  EXPECT_THAT(body,
+              HasSubstr("contentd_rocksdb_estimate_pending_compaction_bytes"));
+  EXPECT_THAT(body, HasSubstr("contentd_rocksdb_cur_size_all_mem_tables"));
   // Errors are logged one line each, with the fields operators grep for.
   EXPECT_THAT(server->Log(),
               ::testing::ContainsRegex("method=/content.v1.ContentService/"
