@@ -32,6 +32,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/escaping.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/corpus.h"
@@ -57,23 +58,10 @@ constexpr const char* kWorkloads[] = {"get",
                                       "etcd-range",
                                       "etcd-put"};
 
-constexpr const char* kCodeNames[] = {"OK",
-                                      "CANCELLED",
-                                      "UNKNOWN",
-                                      "INVALID_ARGUMENT",
-                                      "DEADLINE_EXCEEDED",
-                                      "NOT_FOUND",
-                                      "ALREADY_EXISTS",
-                                      "PERMISSION_DENIED",
-                                      "RESOURCE_EXHAUSTED",
-                                      "FAILED_PRECONDITION",
-                                      "ABORTED",
-                                      "OUT_OF_RANGE",
-                                      "UNIMPLEMENTED",
-                                      "INTERNAL",
-                                      "UNAVAILABLE",
-                                      "DATA_LOSS",
-                                      "UNAUTHENTICATED"};
+// gRPC status code names, as absl spells them too.
+std::string CodeName(int code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
 constexpr int kCodes = 17;
 
 // Everything the command line can set. Defaults match the issue's targets.
@@ -292,12 +280,12 @@ class Driver {
     std::string errs;
     for (int c = 1; c < kCodes; ++c) {
       if (codes[c] == 0) continue;
-      std::printf("  status %s: %llu%s\n", kCodeNames[c],
+      std::printf("  status %s: %llu%s\n", CodeName(c).c_str(),
                   static_cast<unsigned long long>(codes[c]),
                   (c == 9 && conditional) ? " (expected: revision conflicts)"
                   : (c == 6 && load)      ? " (already loaded)"
                                           : "");
-      absl::StrAppend(&errs, errs.empty() ? "" : ",", "\"", kCodeNames[c],
+      absl::StrAppend(&errs, errs.empty() ? "" : ",", "\"", CodeName(c).c_str(),
                       "\":", codes[c]);
     }
     if (o_.json) {
