@@ -84,12 +84,9 @@ std::string Diff(const Article& a, const Article& b) {
 
 std::string SourceDir() {
   if (const char* dir = std::getenv("CONTENT_SOURCE_DIR")) return dir;
-  // tests/unit/markdown_test.cc -> project root.
-  return std::filesystem::path(__FILE__)
-      .parent_path()
-      .parent_path()
-      .parent_path()
-      .string();
+  // Compiled in by tests/CMakeLists.txt (__FILE__ may be relative to the
+  // build directory, so it cannot locate the tree).
+  return CONTENT_SOURCE_DIR_DEFAULT;
 }
 
 std::string ReadFile(const std::filesystem::path& path) {
