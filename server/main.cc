@@ -14,15 +14,15 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
-#include "httplib.h"
-#include "server/service/admin_service.h"
-#include "server/service/metrics.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "httplib.h"
 #include "server/config.h"
+#include "server/service/admin_service.h"
 #include "server/service/content_service.h"
+#include "server/service/metrics.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/store/fsck.h"
 #include "server/store/store.h"
@@ -87,8 +87,8 @@ absl::StatusOr<std::string> ReadText(const std::string& path,
                                      const char* what) {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("config tls.", what,
-                                            ": cannot read ", path));
+    return absl::NotFoundError(
+        absl::StrCat("config tls.", what, ": cannot read ", path));
   }
   std::stringstream ss;
   ss << in.rdbuf();
@@ -138,10 +138,10 @@ class MetricsServer {
     }
     const std::string host = listen.substr(0, colon);
     const int port = std::atoi(listen.c_str() + colon + 1);
-    http_.Get("/metrics", [this](const httplib::Request&,
-                                 httplib::Response& res) {
-      res.set_content(Render(), "text/plain; version=0.0.4");
-    });
+    http_.Get("/metrics",
+              [this](const httplib::Request&, httplib::Response& res) {
+                res.set_content(Render(), "text/plain; version=0.0.4");
+              });
     // Port 0 picks a free one; address() then tells which.
     port_ = port == 0 ? http_.bind_to_any_port(host) : port;
     if (port_ <= 0 || (port != 0 && !http_.bind_to_port(host.c_str(), port))) {
@@ -162,8 +162,8 @@ class MetricsServer {
       return static_cast<double>(view->Count(content::store::PostingPrefix(
           content::store::IndexKind::kAll, deleted, "")));
     };
-    gauges.push_back({"contentd_articles{state=\"live\"}",
-                      "Articles by state.", all(false)});
+    gauges.push_back({"contentd_articles{state=\"live\"}", "Articles by state.",
+                      all(false)});
     gauges.push_back({"contentd_articles{state=\"deleted\"}",
                       "Articles by state.", all(true)});
     gauges.push_back({"contentd_last_sequence", "Last change-log sequence.",
@@ -332,11 +332,11 @@ int main(int argc, char** argv) {
   // Generous transport limit so an oversized article reaches validation and
   // gets an INVALID_ARGUMENT naming the field, not a bare transport error.
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(
-      INT32_MAX, config.max_message_bytes > 0
-                     ? config.max_message_bytes
-                     : std::max<int64_t>(
-                           int64_t{16} << 20,
-                           4 * config.service.limits.max_article_bytes))));
+      INT32_MAX,
+      config.max_message_bytes > 0
+          ? config.max_message_bytes
+          : std::max<int64_t>(int64_t{16} << 20,
+                              4 * config.service.limits.max_article_bytes))));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::UnavailableError(
@@ -354,8 +354,8 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<MetricsServer> metrics_server;
   if (!config.metrics_listen.empty()) {
-    metrics_server = std::make_unique<MetricsServer>(
-        &metrics, store->get(), service.get());
+    metrics_server =
+        std::make_unique<MetricsServer>(&metrics, store->get(), service.get());
     absl::Status s = metrics_server->Start(config.metrics_listen);
     if (!s.ok()) return Fail(s);
     std::cerr << "contentd: metrics on http://" << metrics_server->address()
@@ -369,7 +369,8 @@ int main(int argc, char** argv) {
     while (!stop_retention.WaitForNotificationWithTimeout(
         config.retention_interval)) {
       absl::StatusOr<content::v1::CompactStoreResponse> r = admin->Compact();
-      if (!r.ok()) std::cerr << "contentd: retention: " << r.status() << std::endl;
+      if (!r.ok())
+        std::cerr << "contentd: retention: " << r.status() << std::endl;
     }
   });
 

@@ -68,6 +68,7 @@ bool KnownKind(unsigned char kind) {
     case static_cast<unsigned char>(IndexKind::kTag):
     case static_cast<unsigned char>(IndexKind::kCategory):
     case static_cast<unsigned char>(IndexKind::kLang):
+    case static_cast<unsigned char>(IndexKind::kText):
       return true;
     default:
       return false;

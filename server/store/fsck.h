@@ -44,8 +44,8 @@ inline constexpr int kMaxFsckProblems = 100;
 //  - every head has every posting entry it should (Store::IndexPrefixes);
 //  - every posting-list counter equals the entries in its list;
 //  - every head's revisions form an unbroken run ending at the head (from 1,
-//    or later where retention removed the oldest), parse, name the article, carry
-//    their own number and a content hash matching their content, and no
+//    or later where retention removed the oldest), parse, name the article,
+//    carry their own number and a content hash matching their content, and no
 //    revision lies beyond the head;
 //  - the change log is contiguous, every event's sequence equals its key,
 //    its last sequence equals the `last_sequence` record (and the store's),

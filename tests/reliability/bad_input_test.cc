@@ -573,9 +573,11 @@ TEST_F(BadInputTest, StreamsDeadlinesAndRawBytes) {
   // A deadline of zero: the server may still see a sliver of time and
   // apply the write while the client reports DEADLINE_EXCEEDED. That is
   // gRPC's contract (a deadline error leaves the outcome unknown); what
-  // must hold is the code, and that the write is all there or not at all.
+  // must hold is that the write is all there or not at all.
+  // Nor is the code fixed: when the whole call fits in the sliver, the
+  // client sees OK. Either way, never a half-done write or another code.
   absl::Status zero = past_deadline(0)();
-  EXPECT_EQ(zero.code(), Code::kDeadlineExceeded) << zero;
+  EXPECT_TRUE(zero.code() == Code::kDeadlineExceeded || zero.ok()) << zero;
   absl::StatusOr<v1::Article> late = client_->Get("late");
   if (late.ok()) {
     EXPECT_EQ(late->revision(), 1);

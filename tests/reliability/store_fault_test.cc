@@ -206,7 +206,7 @@ TEST_F(ReliabilityStoreTest, FsckFindsHistoryAndChangeLogDamage) {
   // A hole inside a history (a missing oldest revision is retention's
   // doing, not damage).
   damage.Delete(Family::kRevisions, RevisionKey("a2", 2));
-  damage.Delete(Family::kChanges, BigEndian(4));            // log hole
+  damage.Delete(Family::kChanges, BigEndian(4));  // log hole
   Article forged = MakeArticle("forged", {"t2", "t3"});
   forged.set_name("articles/a4");
   forged.set_revision(2);
