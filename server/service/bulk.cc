@@ -7,15 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/query/engine.h"
+#include "server/service/reactors.h"
 
 namespace content::service {
 namespace {
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                      std::string(s.message()));
-}
 
 v1::ImportResult::Outcome ToProto(store::ApplyResult::Outcome o) {
   switch (o) {
@@ -98,7 +93,8 @@ class ImportReactor
     absl::StatusOr<std::vector<store::ApplyResult>> applied =
         store_->Apply(std::move(items), request_.dry_run());
     if (!applied.ok()) {
-      Finish(ToGrpc(applied.status()));  // storage trouble: stop the import
+      Finish(
+          ToGrpcStatus(applied.status()));  // storage trouble: stop the import
       return;
     }
     for (size_t k = 0; k < applied->size(); ++k) {
@@ -129,7 +125,7 @@ class ExportReactor
       : store_(store), query_(request.query()) {
     absl::Status s = ValidateQuery(query_, limits);
     if (!s.ok()) {
-      Finish(ToGrpc(s));
+      Finish(ToGrpcStatus(s));
       return;
     }
     Next();
@@ -160,7 +156,7 @@ class ExportReactor
       absl::StatusOr<query::QueryPage> page =
           query::RunQuery(*store_, query_, kBatch, token_);
       if (!page.ok()) {
-        Finish(ToGrpc(page.status()));
+        Finish(ToGrpcStatus(page.status()));
         return;
       }
       for (v1::Article& a : page->articles)

@@ -14,16 +14,10 @@
 namespace content::service {
 namespace {
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                      std::string(s.message()));
-}
-
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx,
                                  const absl::Status& s) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpc(s));
+  reactor->Finish(ToGrpcStatus(s));
   return reactor;
 }
 
@@ -85,7 +79,7 @@ grpc::ServerUnaryReactor* ContentService::Offload(
                                    "deadline passed before the write began"));
       return;
     }
-    reactor->Finish(ToGrpc(work()));
+    reactor->Finish(ToGrpcStatus(work()));
   };
   if (!writes_.Submit(std::move(run))) {
     reactor->Finish(
