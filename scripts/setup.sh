@@ -9,7 +9,7 @@ packages=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev librocksdb-dev libyaml-cpp-dev libssl-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev libicu-dev libxapian-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev openssl
 )
 missing=()
 for p in "${packages[@]}"; do
