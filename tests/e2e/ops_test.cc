@@ -463,6 +463,30 @@ TEST(LimitsTest, WritesQueuedPastTheDefaultDeadlineAreShedNotApplied) {
   EXPECT_GT(ok, 0);
 }
 
+TEST(TextIndexTest, OffMeansNoTextQueriesButEverythingElseWorks) {
+  TempDir dir;
+  WriteFile(dir.path() + "/c.yaml", "text_index: false\n");
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--config", dir.path() + "/c.yaml"});
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(server->address());
+  ASSERT_TRUE(Create(*c, "plain", "本地化部署 without a text index").ok());
+  v1::QueryArticlesRequest text;
+  text.mutable_query()->set_text("本地化部署");
+  auto r = c->QueryArticles(text);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("text_index"));
+  v1::QueryArticlesRequest tag;
+  tag.mutable_query()->add_tags("ops");
+  auto t = c->QueryArticles(tag);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->articles_size(), 1);
+  // The store checks clean without text postings.
+  auto check = c->CheckStore({});
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
+}
+
 TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data",
