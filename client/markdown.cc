@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -47,6 +48,13 @@ constexpr const char* kTypedKeys[] = {
     "tags",  "menu", "thumbnail", "lead",       "comments", "authorbox",
     "pager", "toc",  "mathjax",   "sidebar",    "widgets"};
 constexpr absl::string_view kIdKey = "id";
+// Editorial keys. Their fields are not named like the keys, and `state` and
+// Hugo's `draft` are two spellings of one field, so they are handled by hand.
+constexpr absl::string_view kStateKey = "state";
+constexpr absl::string_view kDraftKey = "draft";
+constexpr absl::string_view kPublishDateKey = "publishDate";
+constexpr absl::string_view kExpiryDateKey = "expiryDate";
+constexpr absl::string_view kTranslationKeyKey = "translationKey";
 constexpr absl::string_view kNamePrefix = "articles/";
 constexpr absl::string_view kDateRule =
     "is not a date (RFC 3339, \"YYYY-MM-DD HH:MM:SS\" or \"YYYY-MM-DD\")";
@@ -63,6 +71,11 @@ constexpr int64_t kMaxSeconds = 253402300799;
 bool IsTypedKey(absl::string_view key) {
   return std::find(std::begin(kTypedKeys), std::end(kTypedKeys), key) !=
          std::end(kTypedKeys);
+}
+
+bool IsEditorialKey(absl::string_view key) {
+  return key == kStateKey || key == kDraftKey || key == kPublishDateKey ||
+         key == kExpiryDateKey || key == kTranslationKeyKey;
 }
 
 absl::Status KeyError(absl::string_view key, absl::string_view rule) {
@@ -304,52 +317,193 @@ bool ParseDateParts(absl::string_view s, DateParts* out) {
   return out->civil.day() == d;  // CivilSecond normalizes Feb 30 to Mar 2.
 }
 
-// The zone a zoneless date is read in; "" means UTC.
-absl::Status LoadZone(const std::string& name, absl::TimeZone* tz) {
+// The zone a zoneless date is read in; "" means UTC. `key` is named in the
+// error.
+absl::Status LoadZone(absl::string_view key, const std::string& name,
+                      absl::TimeZone* tz) {
   if (name.empty() || name == "UTC") {
     *tz = absl::UTCTimeZone();
     return absl::OkStatus();
   }
   if (!absl::LoadTimeZone(name, tz)) {
-    return KeyError("date", absl::StrCat("cannot load time zone \"", name,
-                                         "\" for a date without a zone"));
+    return KeyError(key, absl::StrCat("cannot load time zone \"", name,
+                                      "\" for a date without a zone"));
   }
   return absl::OkStatus();
 }
 
-absl::Status ReadDate(const YAML::Node& node, const MarkdownOptions& options,
-                      Article* article) {
-  if (node.IsNull()) return absl::OkStatus();
-  if (!node.IsScalar()) return KeyError("date", "must be a date string");
-  const std::string& text = node.Scalar();
+// The date-valued keys, in the order their zone is decided (see
+// ResolveDates).
+enum DateKey { kDate = 0, kPublishDate = 1, kExpiryDate = 2 };
+constexpr const char* kDateKeys[] = {"date", "publishDate", "expiryDate"};
+
+int DateKeyIndex(absl::string_view key) {
+  for (int i = 0; i < 3; ++i) {
+    if (key == kDateKeys[i]) return i;
+  }
+  return -1;
+}
+
+google::protobuf::Timestamp* MutableDateField(int index, Article* article) {
+  switch (index) {
+    case kDate:
+      return article->mutable_date();
+    case kPublishDate:
+      return article->mutable_publish_time();
+    default:
+      return article->mutable_expiry_time();
+  }
+}
+
+const google::protobuf::Timestamp& DateField(int index,
+                                             const Article& article) {
+  switch (index) {
+    case kDate:
+      return article.date();
+    case kPublishDate:
+      return article.publish_time();
+    default:
+      return article.expiry_time();
+  }
+}
+
+bool HasDateField(int index, const Article& article) {
+  switch (index) {
+    case kDate:
+      return article.has_date();
+    case kPublishDate:
+      return article.has_publish_time();
+    default:
+      return article.has_expiry_time();
+  }
+}
+
+FrontMatterStyle::DateLayout DateLayoutOf(int index,
+                                          const FrontMatterStyle& style) {
+  switch (index) {
+    case kDate:
+      return style.date_layout();
+    case kPublishDate:
+      return style.publish_date_layout();
+    default:
+      return style.expiry_date_layout();
+  }
+}
+
+void SetDateLayout(int index, FrontMatterStyle::DateLayout layout,
+                   FrontMatterStyle* style) {
+  switch (index) {
+    case kDate:
+      style->set_date_layout(layout);
+      break;
+    case kPublishDate:
+      style->set_publish_date_layout(layout);
+      break;
+    default:
+      style->set_expiry_date_layout(layout);
+  }
+}
+
+// A date key as read, resolved once the whole mapping is read.
+struct PendingDate {
+  bool present = false;
+  std::string text;
   DateParts parts;
-  if (!ParseDateParts(text, &parts)) {
-    return KeyError("date", absl::StrCat("\"", text, "\" ", kDateRule));
+};
+
+absl::Status ReadDate(absl::string_view key, const YAML::Node& node,
+                      PendingDate* pending) {
+  if (node.IsNull()) return absl::OkStatus();
+  if (!node.IsScalar()) return KeyError(key, "must be a date string");
+  pending->text = node.Scalar();
+  if (!ParseDateParts(pending->text, &pending->parts)) {
+    return KeyError(key, absl::StrCat("\"", pending->text, "\" ", kDateRule));
   }
-  FrontMatterStyle* style = article->mutable_style();
-  absl::Time t;
-  if (parts.layout == FrontMatterStyle::DATE_LAYOUT_RFC3339) {
-    t = absl::FromCivil(parts.civil, absl::UTCTimeZone()) -
-        absl::Seconds(parts.offset_seconds);
-    style->set_date_zone(parts.offset);
-  } else {
-    absl::TimeZone tz;
-    absl::Status status = LoadZone(options.default_zone, &tz);
-    if (!status.ok()) return status;
-    t = absl::FromCivil(parts.civil, tz);
-    style->set_date_zone(options.default_zone.empty() ? "UTC"
-                                                      : options.default_zone);
-  }
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  if (seconds < kMinSeconds || seconds > kMaxSeconds) {
-    return KeyError("date", absl::StrCat("\"", text,
-                                         "\" is out of range (years 0001 "
-                                         "to 9999 UTC)"));
-  }
-  article->mutable_date()->set_seconds(seconds);
-  article->mutable_date()->set_nanos(parts.nanos);
-  style->set_date_layout(parts.layout);
+  pending->present = true;
   return absl::OkStatus();
+}
+
+// Sets the date fields and their style. The three keys share one zone,
+// `style.date_zone`, taken from the first present of date, publishDate,
+// expiryDate: its offset when RFC 3339, else the default zone. A zoneless
+// value is read in the default zone, and is kept zoneless only while the
+// shared zone is that zone; otherwise it is written back as RFC 3339 in the
+// shared zone (same instant, different text). An RFC 3339 value whose offset
+// differs from the shared zone's is likewise written in the shared zone.
+absl::Status ResolveDates(const PendingDate (&pending)[3],
+                          const MarkdownOptions& options, Article* article) {
+  FrontMatterStyle* style = article->mutable_style();
+  bool zone_set = false;
+  bool zone_is_default = false;
+  for (int i = 0; i < 3; ++i) {
+    if (!pending[i].present) continue;
+    const char* key = kDateKeys[i];
+    const DateParts& parts = pending[i].parts;
+    FrontMatterStyle::DateLayout layout = parts.layout;
+    absl::Time t;
+    if (layout == FrontMatterStyle::DATE_LAYOUT_RFC3339) {
+      t = absl::FromCivil(parts.civil, absl::UTCTimeZone()) -
+          absl::Seconds(parts.offset_seconds);
+      if (!zone_set) style->set_date_zone(parts.offset);
+    } else {
+      absl::TimeZone tz;
+      absl::Status status = LoadZone(key, options.default_zone, &tz);
+      if (!status.ok()) return status;
+      t = absl::FromCivil(parts.civil, tz);
+      if (!zone_set) {
+        style->set_date_zone(
+            options.default_zone.empty() ? "UTC" : options.default_zone);
+        zone_is_default = true;
+      } else if (!zone_is_default) {
+        layout = FrontMatterStyle::DATE_LAYOUT_RFC3339;
+      }
+    }
+    zone_set = true;
+    const int64_t seconds = absl::ToUnixSeconds(t);
+    if (seconds < kMinSeconds || seconds > kMaxSeconds) {
+      return KeyError(key, absl::StrCat("\"", pending[i].text,
+                                        "\" is out of range (years 0001 "
+                                        "to 9999 UTC)"));
+    }
+    google::protobuf::Timestamp* ts = MutableDateField(i, article);
+    ts->set_seconds(seconds);
+    ts->set_nanos(parts.nanos);
+    SetDateLayout(i, layout, style);
+  }
+  return absl::OkStatus();
+}
+
+// ---- Editorial state --------------------------------------------------------
+
+absl::Status ReadState(const YAML::Node& node, Article::State* state) {
+  if (node.IsNull()) return absl::OkStatus();
+  const std::string rule = "must be draft, published or archived";
+  if (!node.IsScalar()) return KeyError(kStateKey, rule);
+  const std::string lower = absl::AsciiStrToLower(node.Scalar());
+  if (lower == "draft") {
+    *state = Article::DRAFT;
+  } else if (lower == "published") {
+    *state = Article::PUBLISHED;
+  } else if (lower == "archived") {
+    *state = Article::ARCHIVED;
+  } else {
+    return KeyError(kStateKey,
+                    absl::StrCat(rule, ", got \"", node.Scalar(), "\""));
+  }
+  return absl::OkStatus();
+}
+
+const char* StateText(Article::State state) {
+  switch (state) {
+    case Article::DRAFT:
+      return "draft";
+    case Article::PUBLISHED:
+      return "published";
+    case Article::ARCHIVED:
+      return "archived";
+    default:
+      return "";
+  }
 }
 
 // ---- Reading the front matter --------------------------------------------
@@ -369,7 +523,9 @@ class FrontMatterReader {
       absl::Status status = ReadKey(*key, entry.second);
       if (!status.ok()) return status;
     }
-    return absl::OkStatus();
+    absl::Status status = ResolveDates(dates_, options_, article_);
+    if (!status.ok()) return status;
+    return ResolveState();
   }
 
  private:
@@ -390,13 +546,54 @@ class FrontMatterReader {
 
   absl::Status ReadKey(const std::string& key, const YAML::Node& value) {
     if (key == kIdKey) return ReadId(value);
-    if (key == "date") return ReadDate(value, options_, article_);
+    if (const int i = DateKeyIndex(key); i >= 0) {
+      return ReadDate(key, value, &dates_[i]);
+    }
+    if (key == kStateKey) return ReadState(value, &state_);
+    if (key == kDraftKey) return ReadDraft(value);
+    if (key == kTranslationKeyKey) return ReadTranslationKey(value);
     if (key == "lang" && value.IsScalar()) {
       article_->mutable_style()->set_lang_scalar(true);
     }
     if (IsTypedKey(key)) return ReadTypedField(key, value);
     Value* param = &(*article_->mutable_params()->mutable_fields())[key];
     return ToValue(key, value, 0, param);
+  }
+
+  // Hugo's `draft: true|false`, kept apart from `state` until both are read.
+  absl::Status ReadDraft(const YAML::Node& value) {
+    if (value.IsNull()) return absl::OkStatus();
+    bool b;
+    if (!value.IsScalar() || !IsPlain(value) ||
+        !ParseYamlBool(value.Scalar(), &b)) {
+      return KeyError(kDraftKey, "must be true or false");
+    }
+    draft_state_ = b ? Article::DRAFT : Article::PUBLISHED;
+    return absl::OkStatus();
+  }
+
+  // `state` and `draft` may both be given only if they agree.
+  absl::Status ResolveState() {
+    if (state_ != Article::STATE_UNSPECIFIED &&
+        draft_state_ != Article::STATE_UNSPECIFIED && state_ != draft_state_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "front matter keys \"state\" and \"draft\" disagree: state is \"",
+          StateText(state_),
+          "\" but draft: ", draft_state_ == Article::DRAFT ? "true" : "false",
+          " means \"", StateText(draft_state_), "\"; give one of them"));
+    }
+    const Article::State state =
+        state_ != Article::STATE_UNSPECIFIED ? state_ : draft_state_;
+    article_->set_state(state);
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadTranslationKey(const YAML::Node& value) {
+    if (value.IsNull()) return absl::OkStatus();
+    if (!value.IsScalar())
+      return KeyError(kTranslationKeyKey, "must be a string");
+    article_->set_translation_key(value.Scalar());
+    return absl::OkStatus();
   }
 
   absl::Status ReadId(const YAML::Node& value) {
@@ -499,6 +696,9 @@ class FrontMatterReader {
   const MarkdownOptions& options_;
   Article* article_;
   int values_ = 0;
+  PendingDate dates_[3];
+  Article::State state_ = Article::STATE_UNSPECIFIED;        // from `state`
+  Article::State draft_state_ = Article::STATE_UNSPECIFIED;  // from `draft`
 };
 
 std::string YamlError(const YAML::Exception& e) {
@@ -771,17 +971,18 @@ WriteZone ZoneForWriting(const std::string& name) {
   return zone;
 }
 
-// Writes the date in its layout. A layout that cannot hold the value (a DATE
-// that is not midnight, a DATETIME with fractional seconds) is widened so that
-// no information is lost.
-std::string FormatDate(const Article& article) {
+// Writes date key `index` in its layout and the shared zone. A layout that
+// cannot hold the value (a DATE that is not midnight, a DATETIME with
+// fractional seconds) is widened so that no information is lost.
+std::string FormatDate(const Article& article, int index) {
   const FrontMatterStyle& style = article.style();
+  const google::protobuf::Timestamp& ts = DateField(index, article);
   const WriteZone zone = ZoneForWriting(style.date_zone());
-  const absl::Time t = absl::FromUnixSeconds(article.date().seconds()) +
-                       absl::Nanoseconds(article.date().nanos());
+  const absl::Time t =
+      absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
   const absl::CivilSecond cs = absl::ToCivilSecond(t, zone.tz);
-  const int32_t nanos = article.date().nanos();
-  auto layout = style.date_layout();
+  const int32_t nanos = ts.nanos();
+  auto layout = DateLayoutOf(index, style);
   if (layout == FrontMatterStyle::DATE_LAYOUT_DATE &&
       (nanos != 0 || cs != absl::CivilSecond(absl::CivilDay(cs)))) {
     layout = FrontMatterStyle::DATE_LAYOUT_DATETIME;
@@ -815,18 +1016,79 @@ std::string FormatDate(const Article& article) {
   return out;
 }
 
+// Writes date key `index` if it is set.
+bool AppendDateKey(const Article& article, int index, std::string* out) {
+  if (!HasDateField(index, article)) return false;
+  absl::StrAppend(out, kDateKeys[index], ": ");
+  AppendQuoted(FormatDate(article, index), out);
+  out->push_back('\n');
+  return true;
+}
+
+void AppendState(Article::State state, std::string* out) {
+  absl::StrAppend(out, kStateKey, ": ");
+  AppendQuoted(StateText(state), out);
+  out->push_back('\n');
+}
+
+// Writes the state under `key` ("state", "draft", or "" where the document
+// had neither), adding what it wrote to `written`. `draft:` can say only
+// DRAFT or PUBLISHED; anything else it held is written as `state:` unless
+// the document has a `state:` line of its own. Without a key, DRAFT is
+// written Hugo's way, ARCHIVED as `state:`, PUBLISHED and unspecified not
+// at all (what readers see by default).
+void AppendStateKey(const Article& article, absl::string_view key,
+                    const std::vector<std::string>& key_order,
+                    std::set<std::string>* written, std::string* out) {
+  const Article::State state = article.state();
+  if (state == Article::STATE_UNSPECIFIED) return;
+  const bool draft_can_say =
+      state == Article::DRAFT || state == Article::PUBLISHED;
+  if (key == kStateKey) {
+    AppendState(state, out);
+    written->insert(std::string(kStateKey));
+    return;
+  }
+  if (key == kDraftKey && draft_can_say) {
+    absl::StrAppend(out, kDraftKey,
+                    state == Article::DRAFT ? ": true\n" : ": false\n");
+    written->insert(std::string(kDraftKey));
+    return;
+  }
+  const bool state_line_follows =
+      key == kDraftKey && std::find(key_order.begin(), key_order.end(),
+                                    kStateKey) != key_order.end();
+  if (written->count(std::string(kStateKey)) > 0 || state_line_follows) {
+    return;
+  }
+  if (key.empty() && state == Article::DRAFT) {
+    absl::StrAppend(out, kDraftKey, ": true\n");
+    written->insert(std::string(kDraftKey));
+  } else if (key == kDraftKey || state == Article::ARCHIVED) {
+    AppendState(state, out);
+    written->insert(std::string(kStateKey));
+  }
+}
+
+// Writes an editorial key other than state/draft. `always` as for typed keys.
+bool AppendEditorialKey(const Article& article, absl::string_view key,
+                        bool always, std::string* out) {
+  if (key == kTranslationKeyKey) {
+    if (article.translation_key().empty() && !always) return false;
+    absl::StrAppend(out, key, ": ");
+    AppendQuoted(article.translation_key(), out);
+    out->push_back('\n');
+    return true;
+  }
+  return AppendDateKey(article, DateKeyIndex(key), out);
+}
+
 // Writes one typed key. `always` writes empty strings and lists too (a key
 // the document had); otherwise only fields with a value are written. Returns
 // whether anything was written.
 bool AppendTypedKey(const Article& article, const std::string& key, bool always,
                     std::string* out) {
-  if (key == "date") {
-    if (!article.has_date()) return false;
-    absl::StrAppend(out, "date: ");
-    AppendQuoted(FormatDate(article), out);
-    out->push_back('\n');
-    return true;
-  }
+  if (key == "date") return AppendDateKey(article, kDate, out);
   const FieldDescriptor* field = Article::descriptor()->FindFieldByName(key);
   const google::protobuf::Reflection* refl = article.GetReflection();
   if (field->type() == FieldDescriptor::TYPE_BOOL) {
@@ -903,19 +1165,43 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view input,
 std::string FormatMarkdown(const v1::Article& article) {
   std::string out = "---\n";
   std::set<std::string> written;
-  for (const std::string& key : article.style().key_order()) {
-    if (written.count(key) == 0 && AppendOrderedKey(article, key, &out)) {
+  const std::vector<std::string> key_order(article.style().key_order().begin(),
+                                           article.style().key_order().end());
+  for (const std::string& key : key_order) {
+    if (written.count(key) > 0) continue;
+    if (key == kStateKey || key == kDraftKey) {
+      AppendStateKey(article, key, key_order, &written, &out);
+    } else if (IsEditorialKey(key)) {
+      if (AppendEditorialKey(article, key, true, &out)) written.insert(key);
+    } else if (AppendOrderedKey(article, key, &out)) {
       written.insert(key);
     }
   }
   for (const char* key : kTypedKeys) {
     if (written.count(key) == 0) AppendTypedKey(article, key, false, &out);
   }
+  const bool state_written = written.count(std::string(kStateKey)) > 0 ||
+                             written.count(std::string(kDraftKey)) > 0;
+  if (!state_written) AppendStateKey(article, "", key_order, &written, &out);
+  for (absl::string_view key :
+       {kPublishDateKey, kExpiryDateKey, kTranslationKeyKey}) {
+    if (written.count(std::string(key)) == 0 &&
+        AppendEditorialKey(article, key, false, &out)) {
+      written.insert(std::string(key));
+    }
+  }
+  const bool state_group_written = written.count(std::string(kStateKey)) > 0 ||
+                                   written.count(std::string(kDraftKey)) > 0;
   const auto& fields = article.params().fields();
   for (const std::string& key : SortedKeys(article.params())) {
     // A params key that shadows a typed key or `id` cannot be written
-    // without clashing; the server rejects such articles.
+    // without clashing; the server rejects such articles. Editorial keys
+    // went to params before they were typed: such a value is written when
+    // the typed field was not, so that an old article's export keeps it.
     if (written.count(key) > 0 || IsTypedKey(key) || key == kIdKey) continue;
+    if ((key == kStateKey || key == kDraftKey) && state_group_written) {
+      continue;
+    }
     AppendEntry(key, fields.at(key), 0, &out);
   }
   out.append("---\n");

@@ -25,18 +25,27 @@ struct MarkdownOptions {
 // A document without front matter is all body. Typed keys (title, date,
 // summary, categories, lang, translations, tags, menu, thumbnail, lead,
 // comments, authorbox, pager, toc, mathjax, sidebar, widgets) fill the typed
-// fields; `id` sets `name` to `articles/{id}`; any other key goes to `params`.
-// `lang` may be a string or a list; `date` may be RFC 3339,
-// `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`. How the front matter was written is
-// kept in `style` so FormatMarkdown writes it back the same way.
+// fields; `id` sets `name` to `articles/{id}`; the editorial keys fill theirs:
+// `state` (draft, published or archived, any case) or Hugo's `draft`
+// (true: DRAFT, false: PUBLISHED) sets `state`, `publishDate` sets
+// `publish_time`, `expiryDate` sets `expiry_time`, `translationKey` sets
+// `translation_key`. Any other key goes to `params`.
+// `lang` may be a string or a list; `date`, `publishDate` and `expiryDate`
+// may be RFC 3339, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`, and share one zone
+// (`style.date_zone`). How the front matter was written is kept in `style`
+// so FormatMarkdown writes it back the same way, `draft:` as `draft:`.
 //
 // Returns INVALID_ARGUMENT naming the key and the rule on malformed YAML, a
-// value of the wrong type, a bad date, or text that is not valid UTF-8.
+// value of the wrong type, a bad date, a `state` and a `draft` that
+// disagree, or text that is not valid UTF-8.
 absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
                                           const MarkdownOptions& options = {});
 
 // Writes an Article as Markdown with YAML front matter. Server-set fields are
-// not written. ParseMarkdown(FormatMarkdown(a)) has the same content as `a`.
+// not written. ParseMarkdown(FormatMarkdown(a)) has the same content as `a`,
+// except that a PUBLISHED state is written only where the document had a
+// `state` or `draft` key (elsewhere it reads back as unspecified, which means
+// the same); a DRAFT with no such key is written `draft: true`.
 std::string FormatMarkdown(const v1::Article& article);
 
 }  // namespace content

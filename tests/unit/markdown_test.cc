@@ -672,6 +672,342 @@ TEST(FormatTest, ParamsShadowingTypedKeysAreNotWritten) {
   EXPECT_TRUE(ParseMarkdown(text).ok());
 }
 
+// ---- Editorial keys -------------------------------------------------------
+
+TEST(EditorialTest, StateAndDraftRoundTripByteExact) {
+  struct Case {
+    std::string yaml;
+    Article::State state;
+  };
+  const Case cases[] = {
+      {"state: \"draft\"\n", Article::DRAFT},
+      {"state: \"published\"\n", Article::PUBLISHED},
+      {"state: \"archived\"\n", Article::ARCHIVED},
+      {"draft: true\n", Article::DRAFT},
+      {"draft: false\n", Article::PUBLISHED},
+      // Both, agreeing: each is written back where it was.
+      {"draft: true\ntitle: \"T\"\nstate: \"draft\"\n", Article::DRAFT},
+      {"state: \"published\"\ndraft: false\n", Article::PUBLISHED},
+  };
+  for (const Case& c : cases) {
+    const std::string text = WithFrontMatter(c.yaml);
+    const Article a = MustParse(text);
+    EXPECT_EQ(a.state(), c.state) << c.yaml;
+    EXPECT_FALSE(a.params().fields().contains("draft")) << c.yaml;
+    EXPECT_FALSE(a.params().fields().contains("state")) << c.yaml;
+    EXPECT_EQ(FormatMarkdown(a), text);
+  }
+}
+
+TEST(EditorialTest, StateIsReadInAnyCaseAndWrittenLowerCase) {
+  for (const char* value : {"Draft", "DRAFT", "draft", "\"dRaFt\""}) {
+    const Article a = MustParse(
+        WithFrontMatter(absl::StrCat("title: \"T\"\nstate: ", value, "\n")));
+    EXPECT_EQ(a.state(), Article::DRAFT) << value;
+    EXPECT_EQ(FormatMarkdown(a),
+              WithFrontMatter("title: \"T\"\nstate: \"draft\"\n"));
+  }
+  EXPECT_EQ(MustParse(WithFrontMatter("state: ARCHIVED\n")).state(),
+            Article::ARCHIVED);
+}
+
+TEST(EditorialTest, NullStateAndDraftAreUnset) {
+  EXPECT_EQ(MustParse(WithFrontMatter("state:\n")).state(),
+            Article::STATE_UNSPECIFIED);
+  EXPECT_EQ(MustParse(WithFrontMatter("draft:\n")).state(),
+            Article::STATE_UNSPECIFIED);
+  // `draft:` with nothing beside `state: archived` does not disagree.
+  EXPECT_EQ(MustParse(WithFrontMatter("draft:\nstate: archived\n")).state(),
+            Article::ARCHIVED);
+}
+
+TEST(EditorialTest, ConflictingStateAndDraftNameBothKeys) {
+  ExpectError(WithFrontMatter("state: published\ndraft: true\n"),
+              "front matter keys \"state\" and \"draft\" disagree: state is "
+              "\"published\" but draft: true means \"draft\"");
+  ExpectError(WithFrontMatter("draft: false\nstate: \"draft\"\n"),
+              "front matter keys \"state\" and \"draft\" disagree: state is "
+              "\"draft\" but draft: false means \"published\"");
+  ExpectError(WithFrontMatter("draft: false\nstate: archived\n"),
+              "front matter keys \"state\" and \"draft\" disagree");
+  ExpectError(WithFrontMatter("draft: true\nstate: archived\n"),
+              "front matter keys \"state\" and \"draft\" disagree");
+}
+
+TEST(EditorialTest, BadValuesNameTheKeyAndTheRule) {
+  struct Case {
+    std::string yaml;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"state: live\n",
+       "front matter key \"state\": must be draft, published or archived, "
+       "got \"live\""},
+      {"state: \"\"\n",
+       "front matter key \"state\": must be draft, published or archived, "
+       "got \"\""},
+      {"state: [draft]\n",
+       "front matter key \"state\": must be draft, published or archived"},
+      {"state: true\n",
+       "front matter key \"state\": must be draft, published or archived"},
+      {"draft: yes\n", "front matter key \"draft\": must be true or false"},
+      {"draft: \"true\"\n",
+       "front matter key \"draft\": must be true or false"},
+      {"draft: draft\n", "front matter key \"draft\": must be true or false"},
+      {"draft: [true]\n", "front matter key \"draft\": must be true or false"},
+      {"publishDate: tomorrow\n",
+       "front matter key \"publishDate\": \"tomorrow\" is not a date (RFC "
+       "3339, \"YYYY-MM-DD HH:MM:SS\" or \"YYYY-MM-DD\")"},
+      {"publishDate: \"2025-02-30\"\n",
+       "front matter key \"publishDate\": \"2025-02-30\" is not a date"},
+      {"expiryDate: [2025-02-08]\n",
+       "front matter key \"expiryDate\": must be a date string"},
+      {"expiryDate: \"2025-02-08T19:34:12\"\n",
+       "front matter key \"expiryDate\": \"2025-02-08T19:34:12\" is not a "
+       "date"},
+      {"expiryDate: \"0000-06-01\"\n",
+       "front matter key \"expiryDate\": \"0000-06-01\" is out of range"},
+      {"translationKey: [a]\n",
+       "front matter key \"translationKey\": must be a string"},
+      {"translationKey: {a: b}\n",
+       "front matter key \"translationKey\": must be a string"},
+      {"state: draft\nstate: draft\n",
+       "front matter key \"state\": appears more than once"},
+  };
+  for (const Case& c : cases) ExpectError(WithFrontMatter(c.yaml), c.message);
+  ExpectError(WithFrontMatter("publishDate: \"2025-02-08\"\n"),
+              "front matter key \"publishDate\": cannot load time zone "
+              "\"Mars/Olympus_Mons\"",
+              "Mars/Olympus_Mons");
+}
+
+TEST(EditorialTest, PublishAndExpiryDatesKeepTheirLayouts) {
+  if (!HaveZone("Asia/Shanghai")) GTEST_SKIP() << "no tzdata";
+  const std::string text = WithFrontMatter(
+      "title: \"T\"\n"
+      "date: \"2025-02-08 19:34:12\"\n"
+      "expiryDate: \"2026-01-01\"\n"
+      "publishDate: \"2025-02-10 08:00:00\"\n");
+  const Article a = MustParse(text, "Asia/Shanghai");
+  EXPECT_EQ(
+      a.publish_time().seconds(),
+      UnixSeconds(absl::CivilSecond(2025, 2, 10, 8, 0, 0), "Asia/Shanghai"));
+  EXPECT_EQ(
+      a.expiry_time().seconds(),
+      UnixSeconds(absl::CivilSecond(2026, 1, 1, 0, 0, 0), "Asia/Shanghai"));
+  EXPECT_EQ(a.style().date_zone(), "Asia/Shanghai");
+  EXPECT_EQ(a.style().publish_date_layout(),
+            FrontMatterStyle::DATE_LAYOUT_DATETIME);
+  EXPECT_EQ(a.style().expiry_date_layout(), FrontMatterStyle::DATE_LAYOUT_DATE);
+  EXPECT_FALSE(a.params().fields().contains("publishDate"));
+  EXPECT_FALSE(a.params().fields().contains("expiryDate"));
+  EXPECT_EQ(FormatMarkdown(a), text);
+}
+
+TEST(EditorialTest, Rfc3339DatesRoundTripByteExact) {
+  for (const char* yaml : {
+           "date: \"2025-02-08T19:34:12+08:00\"\n"
+           "publishDate: \"2025-02-09T00:00:00.5+08:00\"\n"
+           "expiryDate: \"2025-03-09T00:00:00+08:00\"\n",
+           "publishDate: \"2025-02-09T00:00:00Z\"\n",
+           "expiryDate: \"2025-02-09T00:00:00-05:30\"\n"
+           "publishDate: \"2025-01-09T10:00:00-05:30\"\n",
+       }) {
+    const std::string text = WithFrontMatter(yaml);
+    EXPECT_EQ(FormatMarkdown(MustParse(text)), text) << yaml;
+  }
+  // Without `date`, the first date key read sets the shared zone.
+  const Article a = MustParse(
+      WithFrontMatter("publishDate: \"2025-02-09T00:00:00+08:00\"\n"));
+  EXPECT_EQ(a.style().date_zone(), "+08:00");
+  EXPECT_EQ(a.style().publish_date_layout(),
+            FrontMatterStyle::DATE_LAYOUT_RFC3339);
+  EXPECT_FALSE(a.has_date());
+}
+
+// The three date keys share one zone. A zoneless value read in the default
+// zone cannot be written back zoneless in another zone without moving it, so
+// it is written as RFC 3339: same instant, different text.
+TEST(EditorialTest, MixedZonesKeepTheInstant) {
+  const std::string text = WithFrontMatter(
+      "date: \"2025-02-08T19:34:12+08:00\"\n"
+      "publishDate: \"2025-02-10 08:00:00\"\n");
+  const Article a = MustParse(text);
+  EXPECT_EQ(a.publish_time().seconds(),
+            UnixSeconds(absl::CivilSecond(2025, 2, 10, 8, 0, 0)));
+  EXPECT_EQ(a.style().publish_date_layout(),
+            FrontMatterStyle::DATE_LAYOUT_RFC3339);
+  const std::string written = FormatMarkdown(a);
+  EXPECT_THAT(written, HasSubstr("publishDate: \"2025-02-10T16:00:00+08:00\""));
+  const Article b = MustParse(written);
+  EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+}
+
+TEST(EditorialTest, TranslationKeyRoundTrips) {
+  for (const char* yaml : {"translationKey: \"launch\"\nlang: \"en\"\n",
+                           "title: \"T\"\ntranslationKey: \"\"\n"}) {
+    const std::string text = WithFrontMatter(yaml);
+    const Article a = MustParse(text);
+    EXPECT_FALSE(a.params().fields().contains("translationKey"));
+    EXPECT_EQ(FormatMarkdown(a), text);
+  }
+  EXPECT_EQ(
+      MustParse(WithFrontMatter("translationKey: launch\n")).translation_key(),
+      "launch");
+  EXPECT_EQ(
+      MustParse(WithFrontMatter("translationKey: 42\n")).translation_key(),
+      "42");
+}
+
+TEST(EditorialTest, EveryKeyInAnyOrderIsByteExact) {
+  const std::string text = WithFrontMatter(
+      "translationKey: \"launch\"\n"
+      "expiryDate: \"2026-01-01 00:00:00\"\n"
+      "title: \"Launch\"\n"
+      "draft: true\n"
+      "author: \"Ann\"\n"
+      "publishDate: \"2025-12-24\"\n"
+      "date: \"2025-12-20 09:30:00\"\n"
+      "lang: \"en\"\n");
+  const Article a = MustParse(text);
+  EXPECT_EQ(a.state(), Article::DRAFT);
+  EXPECT_EQ(a.translation_key(), "launch");
+  EXPECT_TRUE(a.has_publish_time());
+  EXPECT_TRUE(a.has_expiry_time());
+  EXPECT_EQ(a.params().fields_size(), 1);
+  EXPECT_EQ(FormatMarkdown(a), text);
+}
+
+TEST(EditorialTest, ArticlesFromTheApiUseCanonicalKeys) {
+  Article a;
+  a.set_title("T");
+  a.add_widgets("search");
+  (*a.mutable_params()->mutable_fields())["author"].set_string_value("Ann");
+  a.set_translation_key("k");
+  a.mutable_publish_time()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 12, 24, 8, 0, 0)));
+  a.mutable_expiry_time()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2026, 1, 1, 0, 0, 0)));
+  const std::string tail =
+      "publishDate: \"2025-12-24T08:00:00Z\"\n"
+      "expiryDate: \"2026-01-01T00:00:00Z\"\n"
+      "translationKey: \"k\"\n"
+      "author: \"Ann\"\n"
+      "---\n";
+  const std::string head = "---\ntitle: \"T\"\nwidgets:\n  - \"search\"\n";
+  a.set_state(Article::DRAFT);
+  EXPECT_EQ(FormatMarkdown(a), absl::StrCat(head, "draft: true\n", tail));
+  a.set_state(Article::ARCHIVED);
+  EXPECT_EQ(FormatMarkdown(a),
+            absl::StrCat(head, "state: \"archived\"\n", tail));
+  a.set_state(Article::PUBLISHED);
+  EXPECT_EQ(FormatMarkdown(a), absl::StrCat(head, tail));
+  a.set_state(Article::STATE_UNSPECIFIED);
+  EXPECT_EQ(FormatMarkdown(a), absl::StrCat(head, tail));
+  // DRAFT and ARCHIVED come back as they were.
+  for (auto state : {Article::DRAFT, Article::ARCHIVED}) {
+    a.set_state(state);
+    const Article b = MustParse(FormatMarkdown(a));
+    EXPECT_EQ(b.state(), state);
+    EXPECT_EQ(FormatMarkdown(b), FormatMarkdown(a));
+  }
+}
+
+TEST(EditorialTest, DraftKeyThatCannotSayTheStateBecomesState) {
+  Article a = MustParse(WithFrontMatter("title: \"T\"\ndraft: true\nx: 1\n"));
+  a.set_state(Article::ARCHIVED);
+  EXPECT_EQ(FormatMarkdown(a),
+            WithFrontMatter("title: \"T\"\nstate: \"archived\"\nx: 1\n"));
+  a.set_state(Article::PUBLISHED);
+  EXPECT_EQ(FormatMarkdown(a),
+            WithFrontMatter("title: \"T\"\ndraft: false\nx: 1\n"));
+  a.set_state(Article::STATE_UNSPECIFIED);
+  EXPECT_EQ(FormatMarkdown(a), WithFrontMatter("title: \"T\"\nx: 1\n"));
+
+  // With a `state:` line too, ARCHIVED is written there once.
+  Article b = MustParse(
+      WithFrontMatter("draft: false\ntitle: \"T\"\nstate: published\n"));
+  b.set_state(Article::ARCHIVED);
+  const std::string text = FormatMarkdown(b);
+  EXPECT_EQ(text, WithFrontMatter("title: \"T\"\nstate: \"archived\"\n"));
+  EXPECT_EQ(MustParse(text).state(), Article::ARCHIVED);
+}
+
+// Before these keys were typed they were kept in params; such an article is
+// still written with them, and reads back typed.
+TEST(EditorialTest, EditorialKeysLeftInParamsAreWrittenWhenTheFieldIsUnset) {
+  Article a;
+  a.set_title("T");
+  auto* fields = a.mutable_params()->mutable_fields();
+  (*fields)["draft"].set_bool_value(true);
+  (*fields)["translationKey"].set_string_value("k");
+  const std::string text = FormatMarkdown(a);
+  EXPECT_EQ(text,
+            "---\ntitle: \"T\"\ndraft: true\ntranslationKey: \"k\"\n---\n");
+  const Article b = MustParse(text);
+  EXPECT_EQ(b.state(), Article::DRAFT);
+  EXPECT_EQ(b.translation_key(), "k");
+  EXPECT_EQ(b.params().fields_size(), 0);
+
+  // A typed value wins over the stale param.
+  a.set_state(Article::ARCHIVED);
+  a.set_translation_key("typed");
+  EXPECT_EQ(FormatMarkdown(a),
+            "---\ntitle: \"T\"\nstate: \"archived\"\n"
+            "translationKey: \"typed\"\n---\n");
+}
+
+TEST(EditorialTest, RandomEditorialFieldsSurviveFormatAndParse) {
+  std::mt19937 rng(4242);
+  const FrontMatterStyle::DateLayout kLayouts[] = {
+      FrontMatterStyle::DATE_LAYOUT_RFC3339,
+      FrontMatterStyle::DATE_LAYOUT_DATETIME,
+      FrontMatterStyle::DATE_LAYOUT_DATE};
+  for (int i = 0; i < 300; ++i) {
+    Article a;
+    a.set_title("T");
+    std::vector<std::string> keys = {"title"};
+    if (rng() % 2) {
+      const Article::State state = static_cast<Article::State>(1 + rng() % 3);
+      a.set_state(state);
+      const bool draft_ok = state != Article::ARCHIVED;
+      keys.push_back(draft_ok && rng() % 2 ? "draft" : "state");
+    }
+    // The date keys share one zone: all RFC 3339 (zone as written, "" for
+    // Z), or all zoneless in the default zone.
+    const bool rfc3339 = rng() % 3 == 0;
+    for (int which = 0; which < 2; ++which) {
+      if (rng() % 2) continue;
+      auto* ts =
+          which == 0 ? a.mutable_publish_time() : a.mutable_expiry_time();
+      const auto layout = rfc3339 ? kLayouts[0] : kLayouts[1 + rng() % 2];
+      absl::CivilSecond cs(2000 + rng() % 30, 1 + rng() % 12, 1 + rng() % 28,
+                           rng() % 24, rng() % 60, rng() % 60);
+      if (layout == FrontMatterStyle::DATE_LAYOUT_DATE) cs = absl::CivilDay(cs);
+      ts->set_seconds(UnixSeconds(cs));
+      a.mutable_style()->set_date_zone(rfc3339 ? "" : "UTC");
+      if (which == 0) {
+        a.mutable_style()->set_publish_date_layout(layout);
+        keys.push_back("publishDate");
+      } else {
+        a.mutable_style()->set_expiry_date_layout(layout);
+        keys.push_back("expiryDate");
+      }
+    }
+    if (rng() % 2) {
+      a.set_translation_key(rng() % 2 ? "launch" : "");
+      keys.push_back("translationKey");
+    }
+    std::shuffle(keys.begin(), keys.end(), rng);
+    for (const std::string& key : keys) a.mutable_style()->add_key_order(key);
+    const std::string text = FormatMarkdown(a);
+    absl::StatusOr<Article> b = ParseMarkdown(text);
+    ASSERT_TRUE(b.ok()) << b.status() << "\n" << text;
+    ASSERT_TRUE(MessageDifferencer::Equals(a, *b)) << text << Diff(a, *b);
+    ASSERT_EQ(FormatMarkdown(*b), text);
+  }
+}
+
 // ---- Document structure
 // -------------------------------------------------------
 
