@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev librocksdb-dev libyaml-cpp-dev libssl-dev libcli11-dev libcpp-httplib-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libicu-dev libxapian-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libicu-dev libxapian-dev libdtl-dev
   clang libclang-rt-14-dev openssl
 )
 missing=()

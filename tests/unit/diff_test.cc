@@ -1,0 +1,222 @@
+// Tests for the revision diff (server/editorial/diff.h).
+
+#include "server/editorial/diff.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "content/markdown.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace content::editorial {
+namespace {
+
+using ::content::v1::Article;
+using ::content::v1::DiffArticleRevisionsResponse;
+using ::content::v1::FieldChange;
+using ::testing::ElementsAre;
+
+// The sample article lives beside the repository, shared with the other
+// projects of the workspace; CONTENT_SHARED_DIR overrides where.
+std::filesystem::path SharedSample() {
+  if (const char* dir = std::getenv("CONTENT_SHARED_DIR")) {
+    return std::filesystem::path(dir) / "samples" / "news-article.md";
+  }
+  return std::filesystem::path(CONTENT_SOURCE_DIR_DEFAULT) / ".." / "shared" /
+         "samples" / "news-article.md";
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// "field: old -> new" per change, for readable failures.
+std::vector<std::string> Changes(const DiffArticleRevisionsResponse& r) {
+  std::vector<std::string> out;
+  for (const FieldChange& c : r.field_changes()) {
+    out.push_back(
+        absl::StrCat(c.field(), ": ", c.old_value(), " -> ", c.new_value()));
+  }
+  return out;
+}
+
+constexpr char kOldParagraph[] =
+    "截止目前，已有多家券商、基金宣布完成DeepSeek开源模型的本地化部署，"
+    "不少公募基金也正探索上述系列开源模型的业务应用场景。";
+constexpr char kNewParagraph[] =
+    "截止目前，已有十余家券商、基金宣布完成DeepSeek开源模型的本地化部署。";
+
+TEST(DiffRevisionsTest, EditedSampleArticle) {
+  const std::filesystem::path path = SharedSample();
+  if (!std::filesystem::exists(path)) {
+    GTEST_SKIP() << "shared sample not found: " << path;
+  }
+  absl::StatusOr<Article> parsed = ParseMarkdown(ReadFile(path));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  Article from = *parsed;
+  from.set_name("articles/news-article");
+  from.set_revision(1);
+  Article to = from;
+  to.set_revision(2);
+  to.set_title("接入DeepSeek！多家券商官宣");
+  to.add_tags("ai");
+  const std::string body = from.body();
+  ASSERT_NE(body.find(kOldParagraph), std::string::npos);
+  to.set_body(absl::StrReplaceAll(body, {{kOldParagraph, kNewParagraph}}));
+
+  const DiffArticleRevisionsResponse r = DiffRevisions(from, to);
+  EXPECT_EQ(r.name(), "articles/news-article");
+  EXPECT_EQ(r.from_revision(), 1);
+  EXPECT_EQ(r.to_revision(), 2);
+  EXPECT_FALSE(r.from_deleted());
+  EXPECT_FALSE(r.to_deleted());
+  EXPECT_THAT(Changes(r),
+              ElementsAre("title: \"接入DeepSeek！国金证券、兴业证券等官宣，"
+                          "金融IT人士：确实优于其他大模型\" -> "
+                          "\"接入DeepSeek！多家券商官宣\"",
+                          "tags: [\"qq\"] -> [\"qq\",\"ai\"]"));
+  EXPECT_EQ(
+      r.body_diff(),
+      absl::StrCat(
+          "--- articles/news-article@1\n"
+          "+++ articles/news-article@2\n"
+          "@@ -3,7 +3,7 @@\n"
+          " \n"
+          " DeepSeek应用场景已经在金融行业火速落地。一名金融IT从业人士这样评"
+          "价道：“DeepSeek模型对端侧推理能力有显著提升。”\n"
+          " \n"
+          "-",
+          kOldParagraph,
+          "\n"
+          "+",
+          kNewParagraph,
+          "\n"
+          " \n"
+          " 2月6日晚，国金证券（600109.SH）、国元证券（000728.SZ）、华福证券"
+          "等中小型券商宣布已完成DeepSeek本地化部署测试。该消息一出，券商股在"
+          "2月7日反应热烈，华林证券（002945.SZ）一度涨停，国金证券涨近6%，券商"
+          "板块集体拉升。\n"
+          " \n"));
+}
+
+TEST(DiffRevisionsTest, EqualArticlesHaveNoChanges) {
+  Article a;
+  a.set_name("articles/x");
+  a.set_title("T");
+  a.set_body("one\ntwo\n");
+  a.set_revision(3);
+  Article b = a;
+  b.set_revision(5);
+  const DiffArticleRevisionsResponse r = DiffRevisions(a, b);
+  EXPECT_EQ(r.field_changes_size(), 0);
+  EXPECT_EQ(r.body_diff(), "");
+  EXPECT_EQ(r.from_revision(), 3);
+  EXPECT_EQ(r.to_revision(), 5);
+}
+
+TEST(DiffRevisionsTest, EveryKindOfFieldInFieldNumberOrder) {
+  Article a;
+  a.set_name("articles/x");
+  a.set_title("T");
+  a.add_lang("en");
+  a.set_toc(false);
+  (*a.mutable_params()->mutable_fields())["author"].set_string_value("Ann");
+  (*a.mutable_params()->mutable_fields())["same"].set_number_value(1);
+  a.mutable_style()->add_key_order("title");
+  a.mutable_style()->set_date_zone("UTC");
+  a.set_state(Article::DRAFT);
+  a.set_revision(1);
+
+  Article b = a;
+  b.set_revision(2);
+  b.mutable_date()->set_seconds(1739014452);  // 2025-02-08T11:34:12Z
+  b.clear_lang();
+  b.set_toc(true);
+  b.set_comments(false);
+  (*b.mutable_params()->mutable_fields())["author"].set_string_value(
+      "Bo \"B\"");
+  (*b.mutable_params()->mutable_fields())["extra"]
+      .mutable_list_value()
+      ->add_values()
+      ->set_bool_value(true);
+  b.mutable_style()->add_key_order("date");
+  b.mutable_style()->set_date_layout(
+      v1::FrontMatterStyle::DATE_LAYOUT_DATETIME);
+  b.set_state(Article::PUBLISHED);
+  b.mutable_publish_time()->set_seconds(1739014452);
+  b.mutable_publish_time()->set_nanos(500000000);
+  b.set_translation_key("launch");
+  b.mutable_delete_time()->set_seconds(5);
+
+  const DiffArticleRevisionsResponse r = DiffRevisions(a, b);
+  EXPECT_FALSE(r.from_deleted());
+  EXPECT_TRUE(r.to_deleted());
+  EXPECT_THAT(
+      Changes(r),
+      ElementsAre("date:  -> \"2025-02-08T11:34:12Z\"", "lang: [\"en\"] -> ",
+                  "comments:  -> false", "toc: false -> true",
+                  "params.author: \"Ann\" -> \"Bo \\\"B\\\"\"",
+                  "params.extra:  -> [true]",
+                  "style.dateLayout:  -> \"DATE_LAYOUT_DATETIME\"",
+                  "style.keyOrder: [\"title\"] -> [\"title\",\"date\"]",
+                  "state: \"DRAFT\" -> \"PUBLISHED\"",
+                  "publishDate:  -> \"2025-02-08T11:34:12.500Z\"",
+                  "translationKey:  -> \"launch\""));
+  EXPECT_EQ(r.body_diff(), "");
+}
+
+struct UnifiedCase {
+  std::string from, to, want;
+};
+
+// Expected texts are what GNU diff -u writes for the same input.
+TEST(UnifiedDiffTest, MatchesDiffUtility) {
+  const UnifiedCase cases[] = {
+      {"a\nb\nc\n", "x\na\nb\nc\n", "@@ -1,3 +1,4 @@\n+x\n a\n b\n c\n"},
+      {"a\nb\nc", "a\nb\nd",
+       "@@ -1,3 +1,3 @@\n a\n b\n-c\n\\ No newline at end of file\n+d\n"
+       "\\ No newline at end of file\n"},
+      {"", "a\n", "@@ -0,0 +1 @@\n+a\n"},
+      {"a\nb\n", "", "@@ -1,2 +0,0 @@\n-a\n-b\n"},
+      {"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n",
+       "1\n4\n5\n6\n7\n8\n10\n11\n12\n",
+       "@@ -1,12 +1,9 @@\n 1\n-2\n-3\n 4\n 5\n 6\n 7\n 8\n-9\n 10\n 11\n"
+       " 12\n"},
+      {"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n",
+       "1\n2\nX\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\nY\n16\n",
+       "@@ -1,6 +1,6 @@\n 1\n 2\n-3\n+X\n 4\n 5\n 6\n"
+       "@@ -12,5 +12,5 @@\n 12\n 13\n 14\n-15\n+Y\n 16\n"},
+      {"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n",
+       "1\nX\n3\n4\n5\n6\n7\nY\n9\n10\n11\n12\n13\n14\n",
+       "@@ -1,11 +1,11 @@\n 1\n-2\n+X\n 3\n 4\n 5\n 6\n 7\n-8\n+Y\n 9\n"
+       " 10\n 11\n"},
+      {"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n",
+       "1\nX\n3\n4\n5\n6\n7\n8\n9\n10\nY\n12\n13\n14\n",
+       "@@ -1,5 +1,5 @@\n 1\n-2\n+X\n 3\n 4\n 5\n"
+       "@@ -8,7 +8,7 @@\n 8\n 9\n 10\n-11\n+Y\n 12\n 13\n 14\n"},
+      {"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n",
+       "1\nX\n3\n4\n5\n6\n7\n8\n9\nY\n11\n12\n13\n14\n",
+       "@@ -1,5 +1,5 @@\n 1\n-2\n+X\n 3\n 4\n 5\n"
+       "@@ -7,7 +7,7 @@\n 7\n 8\n 9\n-10\n+Y\n 11\n 12\n 13\n"},
+  };
+  for (const UnifiedCase& c : cases) {
+    EXPECT_EQ(UnifiedDiff(c.from, c.to, "A", "B"),
+              absl::StrCat("--- A\n+++ B\n", c.want))
+        << c.from << "=>\n"
+        << c.to;
+  }
+  EXPECT_EQ(UnifiedDiff("same\n", "same\n", "A", "B"), "");
+}
+
+}  // namespace
+}  // namespace content::editorial
