@@ -93,6 +93,21 @@ class GrpcClient final : public Client {
       const CallOptions& call) override {
     return Call(&Stub::ListArticleRevisions, request, call);
   }
+  absl::StatusOr<v1::DiffArticleRevisionsResponse> DiffArticleRevisions(
+      const v1::DiffArticleRevisionsRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::DiffArticleRevisions, request, call);
+  }
+  absl::StatusOr<v1::Article> RestoreArticleRevision(
+      const v1::RestoreArticleRevisionRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::RestoreArticleRevision, request, call);
+  }
+  absl::StatusOr<v1::ListTranslationsResponse> ListTranslations(
+      const v1::ListTranslationsRequest& request,
+      const CallOptions& call) override {
+    return Call(&Stub::ListTranslations, request, call);
+  }
   absl::StatusOr<v1::QueryArticlesResponse> QueryArticles(
       const v1::QueryArticlesRequest& request,
       const CallOptions& call) override {
@@ -308,6 +323,19 @@ absl::StatusOr<v1::Article> Client::Get(const std::string& id,
   v1::GetArticleRequest request;
   request.set_name(ArticleName(id));
   request.set_revision(revision);
+  return GetArticle(request);
+}
+
+absl::StatusOr<v1::Article> Client::Get(const std::string& id,
+                                        const GetOptions& options) {
+  v1::GetArticleRequest request;
+  request.set_name(ArticleName(id));
+  request.set_revision(options.revision);
+  request.set_visibility(options.visibility);
+  request.set_lang(options.lang);
+  for (const std::string& lang : options.fallback_langs) {
+    request.add_fallback_langs(lang);
+  }
   return GetArticle(request);
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -37,6 +38,20 @@ struct ClientOptions {
 struct CallOptions {
   // Overrides ClientOptions::timeout when positive. Default: unset.
   absl::Duration timeout = absl::ZeroDuration();
+};
+
+// Options for Client::Get.
+struct GetOptions {
+  // A revision other than the head when non-zero. Default: 0 (the head).
+  int64_t revision = 0;
+  // LIVE returns only what readers see now; ALL (editor role) also drafts,
+  // scheduled, expired and archived articles. Default: unspecified (LIVE).
+  v1::Visibility visibility = v1::VISIBILITY_UNSPECIFIED;
+  // Returns the article's translation in this language (`zh-CN`), else in
+  // the first of `fallback_langs` there is. Default: none (the article
+  // itself).
+  std::string lang;
+  std::vector<std::string> fallback_langs;
 };
 
 // Lets another thread stop a running Client::Watch. Thread-safe.
@@ -84,6 +99,18 @@ class Client {
       const CallOptions& call = {}) = 0;
   virtual absl::StatusOr<v1::ListArticleRevisionsResponse> ListArticleRevisions(
       const v1::ListArticleRevisionsRequest& request,
+      const CallOptions& call = {}) = 0;
+  // Field changes and a unified body diff between two revisions.
+  virtual absl::StatusOr<v1::DiffArticleRevisionsResponse> DiffArticleRevisions(
+      const v1::DiffArticleRevisionsRequest& request,
+      const CallOptions& call = {}) = 0;
+  // A new revision with the content of an old one; returns the new head.
+  virtual absl::StatusOr<v1::Article> RestoreArticleRevision(
+      const v1::RestoreArticleRevisionRequest& request,
+      const CallOptions& call = {}) = 0;
+  // The articles of an article's translation group, by id.
+  virtual absl::StatusOr<v1::ListTranslationsResponse> ListTranslations(
+      const v1::ListTranslationsRequest& request,
       const CallOptions& call = {}) = 0;
   virtual absl::StatusOr<v1::QueryArticlesResponse> QueryArticles(
       const v1::QueryArticlesRequest& request,
@@ -141,6 +168,10 @@ class Client {
 
   // Convenience: the head of `articles/{id}` (or `revision` when non-zero).
   absl::StatusOr<v1::Article> Get(const std::string& id, int64_t revision = 0);
+  // Convenience: GetArticle of `articles/{id}` as `options` say, e.g.
+  // `Get("launch.en", {.lang = "zh-CN", .fallback_langs = {"en"}})`.
+  absl::StatusOr<v1::Article> Get(const std::string& id,
+                                  const GetOptions& options);
 };
 
 // `articles/{id}` for an id, and the id of such a name ("" if malformed).
