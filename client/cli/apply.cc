@@ -143,6 +143,7 @@ FileResult ApplyFile(Client& client, const std::string& file,
   v1::GetArticleRequest get;
   get.set_name(r.name);
   get.set_show_deleted(true);
+  get.set_visibility(v1::VISIBILITY_ALL);  // a draft exists too
   absl::StatusOr<v1::Article> head = client.GetArticle(get);
   if (!head.ok() && head.status().code() != absl::StatusCode::kNotFound) {
     r.status = head.status();

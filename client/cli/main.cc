@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -62,6 +63,9 @@ struct GetFlags {
   std::string id;
   int64_t revision = 0;
   bool show_deleted = false;
+  bool all = false;  // visibility ALL: drafts, scheduled, archived too
+  std::string lang;
+  std::vector<std::string> fallback_langs;
 };
 
 struct QueryFlags {
@@ -80,6 +84,10 @@ struct QueryFlags {
   std::string view = "full";
   std::vector<std::string> facets;
   int facet_limit = 0;
+  bool all = false;  // visibility ALL
+  std::vector<std::string> states;
+  std::string publish_from;
+  std::string publish_to;
 };
 
 struct TermsFlags {
@@ -98,6 +106,24 @@ struct DeleteFlags {
   std::string id;
   int64_t expected_revision = 0;
   std::string etag;
+};
+
+struct DiffFlags {
+  std::string id;
+  int64_t from_revision = 0;  // 0: the revision before `to_revision`
+  int64_t to_revision = 0;    // 0: the head
+  std::string color = "auto";
+};
+
+struct RestoreFlags {
+  std::string id;
+  int64_t revision = 0;
+  int64_t expected_revision = 0;
+};
+
+struct TranslationsFlags {
+  std::string id;
+  bool all = false;
 };
 
 // What a verb works with: the connection and the output format.
@@ -162,11 +188,20 @@ const CLI::Validator kDate(
 
 // --- Verbs ------------------------------------------------------------------
 
+v1::Visibility VisibilityOf(bool all) {
+  return all ? v1::VISIBILITY_ALL : v1::VISIBILITY_UNSPECIFIED;
+}
+
 int RunGet(Session& s, const GetFlags& f) {
   v1::GetArticleRequest request;
   request.set_name(NameOf(f.id));
   request.set_revision(f.revision);
   request.set_show_deleted(f.show_deleted);
+  request.set_visibility(VisibilityOf(f.all));
+  request.set_lang(f.lang);
+  for (const std::string& lang : f.fallback_langs) {
+    request.add_fallback_langs(lang);
+  }
   absl::StatusOr<v1::Article> article = s.client->GetArticle(request);
   if (!article.ok()) return Fail(article.status());
   return Finish(s.output.PrintArticle(*article));
@@ -187,6 +222,19 @@ v1::Query BuildQuery(const QueryFlags& f) {
   q.set_include_deleted(f.include_deleted);
   for (const auto& t : f.not_tags) q.add_not_tags(t);
   q.set_text(f.text);
+  q.set_visibility(VisibilityOf(f.all));
+  for (const std::string& state : f.states) {
+    // --state is checked by IsMember.
+    if (state == "draft") q.add_states(v1::Article::DRAFT);
+    if (state == "published") q.add_states(v1::Article::PUBLISHED);
+    if (state == "archived") q.add_states(v1::Article::ARCHIVED);
+  }
+  if (!f.publish_from.empty()) {
+    *q.mutable_publish_time_from() = ToTimestamp(*ParseDate(f.publish_from));
+  }
+  if (!f.publish_to.empty()) {
+    *q.mutable_publish_time_to() = ToTimestamp(*ParseDate(f.publish_to));
+  }
   return q;
 }
 
@@ -272,6 +320,52 @@ int PrintWrite(Session& s, const v1::Article& article, const char* verb) {
   return kExitOk;
 }
 
+// Colours for `diff`: --color=always|never, or on a terminal unless
+// NO_COLOR is set (https://no-color.org).
+bool UseColor(const std::string& flag) {
+  if (flag == "always") return true;
+  if (flag == "never") return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && no_color[0] != '\0') return false;
+  return isatty(STDOUT_FILENO);
+}
+
+int RunDiff(Session& s, const DiffFlags& f) {
+  v1::DiffArticleRevisionsRequest request;
+  request.set_name(NameOf(f.id));
+  request.set_from_revision(f.from_revision);
+  request.set_to_revision(f.to_revision);
+  absl::StatusOr<v1::DiffArticleRevisionsResponse> response =
+      s.client->DiffArticleRevisions(request);
+  if (!response.ok()) return Fail(response.status());
+  return Finish(s.output.PrintDiff(*response, UseColor(f.color)));
+}
+
+int RunRestore(Session& s, const RestoreFlags& f) {
+  v1::RestoreArticleRevisionRequest request;
+  request.set_name(NameOf(f.id));
+  request.set_revision(f.revision);
+  request.set_expected_revision(f.expected_revision);
+  absl::StatusOr<v1::Article> article =
+      s.client->RestoreArticleRevision(request);
+  if (!article.ok()) return Fail(article.status());
+  const std::string verb = absl::StrCat("restored from revision ", f.revision);
+  return PrintWrite(s, *article, verb.c_str());
+}
+
+int RunTranslations(Session& s, const TranslationsFlags& f) {
+  v1::ListTranslationsRequest request;
+  request.set_name(NameOf(f.id));
+  request.set_visibility(VisibilityOf(f.all));
+  request.set_view(s.output.format() == Format::kMarkdown
+                       ? v1::ARTICLE_VIEW_FULL
+                       : v1::ARTICLE_VIEW_BASIC);
+  absl::StatusOr<v1::ListTranslationsResponse> response =
+      s.client->ListTranslations(request);
+  if (!response.ok()) return Fail(response.status());
+  return Finish(s.output.PrintTranslations(*response));
+}
+
 int RunDelete(Session& s, const DeleteFlags& f) {
   v1::DeleteArticleRequest request;
   request.set_name(NameOf(f.id));
@@ -292,11 +386,24 @@ int RunUndelete(Session& s, const DeleteFlags& f) {
   return PrintWrite(s, *article, "undeleted");
 }
 
+// Export is a site dump: drafts, scheduled, expired and archived articles
+// too, which takes the editor role. Says how to do without it.
+int FailExport(const absl::Status& status, bool live_only) {
+  if (status.code() != absl::StatusCode::kPermissionDenied || live_only) {
+    return Fail(status);
+  }
+  return Fail(absl::PermissionDeniedError(absl::StrCat(
+      status.message(),
+      "; export includes drafts, scheduled and archived articles, which "
+      "needs the editor role: add --live-only to export what readers see")));
+}
+
 // Markdown whatever -o says: export is for files. With --dir, every article
 // the filters select becomes DIR/<id>.md, a tree `apply -f DIR` reads back
-// unchanged.
-int RunExport(Session& s, const GetFlags& f, const QueryFlags& filters,
-              const std::string& dir) {
+// unchanged. Every state is exported unless `live_only`.
+int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
+              const std::string& dir, bool live_only) {
+  filters.all = !live_only;
   if (dir.empty()) {
     if (f.id.empty()) {
       std::cerr << "export: give an ID, or --dir DIR to export many\n";
@@ -305,8 +412,9 @@ int RunExport(Session& s, const GetFlags& f, const QueryFlags& filters,
     v1::GetArticleRequest request;
     request.set_name(NameOf(f.id));
     request.set_revision(f.revision);
+    request.set_visibility(VisibilityOf(!live_only));
     absl::StatusOr<v1::Article> article = s.client->GetArticle(request);
-    if (!article.ok()) return Fail(article.status());
+    if (!article.ok()) return FailExport(article.status(), live_only);
     std::cout << FormatMarkdown(*article);
     return kExitOk;
   }
@@ -344,7 +452,7 @@ int RunExport(Session& s, const GetFlags& f, const QueryFlags& filters,
       });
   if (tty) std::cerr << "\r\033[K";
   if (!write_error.ok()) return Fail(write_error);
-  if (!status.ok()) return Fail(status);
+  if (!status.ok()) return FailExport(status, live_only);
   std::cerr << "exported " << written << " articles to " << dir << "\n";
   return kExitOk;
 }
@@ -542,6 +650,17 @@ int Main(int argc, char** argv) {
   get_cmd->add_option("--revision", get.revision, "Revision to show");
   get_cmd->add_flag("--show-deleted", get.show_deleted,
                     "Show the tombstone of a deleted article");
+  get_cmd->add_flag("--all", get.all,
+                    "Also drafts, scheduled, expired and archived articles "
+                    "(editor role)");
+  get_cmd->add_option("--lang", get.lang,
+                      "The article's translation in this language, e.g. zh-CN");
+  get_cmd
+      ->add_option("--fallback", get.fallback_langs,
+                   "Languages to try when --lang has none (repeatable or "
+                   "comma-separated)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
 
   QueryFlags query;
   CLI::App* query_cmd =
@@ -572,6 +691,24 @@ int Main(int argc, char** argv) {
       ->allow_extra_args(false);
   query_cmd->add_option("--facet-limit", query.facet_limit,
                         "Values per facet (default 10)");
+  query_cmd->add_flag("--all", query.all,
+                      "Also drafts, scheduled, expired and archived articles "
+                      "(editor role)");
+  query_cmd
+      ->add_option("--state", query.states,
+                   "In one of these states: draft, published, archived "
+                   "(draft and archived need --all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"draft", "published", "archived"}))
+      ->allow_extra_args(false);
+  query_cmd
+      ->add_option("--publish-from", query.publish_from,
+                   "Publish time at or after DATE (UTC)")
+      ->check(kDate);
+  query_cmd
+      ->add_option("--publish-to", query.publish_to,
+                   "Publish time before DATE (UTC)")
+      ->check(kDate);
 
   TermsFlags tags_flags;
   CLI::App* tags_cmd =
@@ -612,9 +749,41 @@ int Main(int argc, char** argv) {
   undelete_cmd->add_option("--expected-revision", undel.expected_revision,
                            "Fail unless the head is at this revision");
 
+  DiffFlags diff;
+  CLI::App* diff_cmd = app.add_subcommand(
+      "diff", "Compare two revisions: field changes and a body diff");
+  AddId(diff_cmd, &diff.id);
+  diff_cmd->add_option("rev1", diff.from_revision,
+                       "Older revision (default: the one before REV2)");
+  diff_cmd->add_option("rev2", diff.to_revision,
+                       "Newer revision (default: head)");
+  diff_cmd
+      ->add_option("--color", diff.color,
+                   "Colours: auto (on a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+
+  RestoreFlags restore;
+  CLI::App* restore_cmd = app.add_subcommand(
+      "restore", "Write a new revision with the content of an old one");
+  AddId(restore_cmd, &restore.id);
+  restore_cmd->add_option("revision", restore.revision, "Revision to restore")
+      ->required();
+  restore_cmd->add_option("--expected-revision", restore.expected_revision,
+                          "Fail unless the head is at this revision");
+
+  TranslationsFlags translations;
+  CLI::App* translations_cmd =
+      app.add_subcommand("translations", "List the translations of an article");
+  AddId(translations_cmd, &translations.id);
+  translations_cmd->add_flag("--all", translations.all,
+                             "Also drafts, scheduled, expired and archived "
+                             "translations (editor role)");
+
   GetFlags exp;
   QueryFlags export_filters;
   std::string export_dir;
+  bool export_live_only = false;
   CLI::App* export_cmd = app.add_subcommand(
       "export", "Print an article as Markdown, or write many into a directory");
   export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
@@ -629,6 +798,9 @@ int Main(int argc, char** argv) {
   export_cmd
       ->add_option("--until", export_filters.until, "Dated before DATE (UTC)")
       ->check(kDate);
+  export_cmd->add_flag("--live-only", export_live_only,
+                       "Only what readers see now (default: every state, "
+                       "which needs the editor role)");
 
   QueryFlags watch_filters;
   WatchFlags watch;
@@ -643,6 +815,9 @@ int Main(int argc, char** argv) {
                       "Events without the article (json/yaml output)");
   watch_cmd->add_option("--count", watch.count,
                         "Stop after this many events (default: never)");
+  watch_cmd->add_flag("--all", watch_filters.all,
+                      "Also changes to drafts, scheduled, expired and "
+                      "archived articles (editor role)");
 
   AdminFlags admin_flags;
   CLI::App* admin_cmd =
@@ -717,8 +892,12 @@ int Main(int argc, char** argv) {
   if (history_cmd->parsed()) return RunHistory(session, history);
   if (delete_cmd->parsed()) return RunDelete(session, del);
   if (undelete_cmd->parsed()) return RunUndelete(session, undel);
+  if (diff_cmd->parsed()) return RunDiff(session, diff);
+  if (restore_cmd->parsed()) return RunRestore(session, restore);
+  if (translations_cmd->parsed()) return RunTranslations(session, translations);
   if (export_cmd->parsed())
-    return RunExport(session, exp, export_filters, export_dir);
+    return RunExport(session, exp, export_filters, export_dir,
+                     export_live_only);
   if (watch_cmd->parsed()) return RunWatch(session, watch_filters, watch);
   if (backup_cmd->parsed()) return RunBackup(session, admin_flags);
   if (compact_cmd->parsed()) return RunCompact(session);

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "content/markdown.h"
 #include "google/protobuf/util/json_util.h"
@@ -165,6 +166,13 @@ class Table {
 constexpr int kTitleColumns = 40;
 constexpr int kTagsColumns = 40;
 constexpr size_t kHashChars = 12;
+
+// `x` of `articles/x`.
+std::string ArticleIdOf(absl::string_view name) {
+  constexpr absl::string_view kPrefix = "articles/";
+  if (absl::StartsWith(name, kPrefix)) name.remove_prefix(kPrefix.size());
+  return std::string(name);
+}
 
 bool HasTime(const google::protobuf::Timestamp& ts) {
   return ts.seconds() != 0 || ts.nanos() != 0;
@@ -359,6 +367,23 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
 
+std::string StateLabel(const v1::Article& a, absl::Time now) {
+  const auto at = [](const google::protobuf::Timestamp& ts) {
+    return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+  };
+  switch (a.state()) {
+    case v1::Article::DRAFT:
+      return "draft";
+    case v1::Article::ARCHIVED:
+      return "archived";
+    default:
+      break;
+  }
+  if (a.has_publish_time() && at(a.publish_time()) > now) return "scheduled";
+  if (a.has_expiry_time() && at(a.expiry_time()) <= now) return "expired";
+  return "published";
+}
+
 absl::Status Output::PrintMessage(
     const google::protobuf::Message& message) const {
   absl::StatusOr<std::string> json = ToJson(message);
@@ -397,12 +422,23 @@ absl::Status Output::PrintArticle(const v1::Article& a) const {
       {"Tags", OneLine(absl::StrJoin(a.tags(), ", "))},
       {"Categories", OneLine(absl::StrJoin(a.categories(), ", "))},
       {"Lang", OneLine(absl::StrJoin(a.lang(), ", "))},
+      // Editorial fields only when set, so older articles print as before.
+      {"State", a.state() == v1::Article::STATE_UNSPECIFIED
+                    ? ""
+                    : StateLabel(a, absl::Now())},
+      {"Publish Time", FormatTimestamp(a.publish_time())},
+      {"Expiry Time", FormatTimestamp(a.expiry_time())},
+      {"Translation", OneLine(a.translation_key())},
       {"Etag", a.etag()},
       {"Update Time", FormatTimestamp(a.update_time())},
       {"Deleted", deleted},
       {"Content Hash", a.content_hash()},
   };
   for (const auto& [label, value] : fields) {
+    const absl::string_view l = label;
+    const bool optional = l == "State" || l == "Publish Time" ||
+                          l == "Expiry Time" || l == "Translation";
+    if (optional && value.empty()) continue;
     std::string line = absl::StrCat(label, ":");
     line.resize(15, ' ');
     line += value;
@@ -501,6 +537,82 @@ absl::Status Output::PrintHistory(
   }
   table.Write(out_);
   HintNextPage(response.next_page_token());
+  return absl::OkStatus();
+}
+
+absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
+                               bool color) const {
+  if (format_ == Format::kJson || format_ == Format::kYaml) {
+    return PrintMessage(diff);
+  }
+  const auto paint = [color](absl::string_view code, absl::string_view text) {
+    return color ? absl::StrCat("\033[", code, "m", text, "\033[0m")
+                 : std::string(text);
+  };
+  constexpr absl::string_view kRed = "31", kGreen = "32", kCyan = "36",
+                              kBold = "1";
+  const auto side = [&](int64_t revision, bool deleted) {
+    return absl::StrCat(revision, deleted ? " (deleted)" : "");
+  };
+  out_ << diff.name() << ": revision "
+       << side(diff.from_revision(), diff.from_deleted()) << " -> "
+       << side(diff.to_revision(), diff.to_deleted()) << "\n";
+  for (const v1::FieldChange& c : diff.field_changes()) {
+    out_ << paint(kCyan, absl::StrCat(c.field(), ":")) << "\n";
+    if (!c.old_value().empty()) {
+      out_ << paint(kRed, absl::StrCat("- ", c.old_value())) << "\n";
+    }
+    if (!c.new_value().empty()) {
+      out_ << paint(kGreen, absl::StrCat("+ ", c.new_value())) << "\n";
+    }
+  }
+  if (diff.field_changes().empty() && diff.body_diff().empty()) {
+    out_ << "no changes\n";
+    return absl::OkStatus();
+  }
+  if (diff.body_diff().empty()) return absl::OkStatus();
+  if (!diff.field_changes().empty()) out_ << "\n";
+  for (absl::string_view line : absl::StrSplit(diff.body_diff(), '\n')) {
+    if (line.empty()) continue;  // after the last newline
+    absl::string_view code;
+    if (absl::StartsWith(line, "--- ") || absl::StartsWith(line, "+++ ")) {
+      code = kBold;
+    } else if (absl::StartsWith(line, "@@")) {
+      code = kCyan;
+    } else if (line[0] == '-') {
+      code = kRed;
+    } else if (line[0] == '+') {
+      code = kGreen;
+    }
+    out_ << (code.empty() ? std::string(line) : paint(code, line)) << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Output::PrintTranslations(
+    const v1::ListTranslationsResponse& response) const {
+  switch (format_) {
+    case Format::kJson:
+    case Format::kYaml:
+      return PrintMessage(response);
+    case Format::kMarkdown:
+      PrintDocuments(response.articles());
+      return absl::OkStatus();
+    case Format::kTable:
+      break;
+  }
+  if (response.articles().empty()) {
+    err_ << "No translations found.\n";
+    return absl::OkStatus();
+  }
+  const absl::Time now = absl::Now();
+  Table table({"ID", "LANG", "STATE", "TITLE"});
+  for (const v1::Article& a : response.articles()) {
+    table.AddRow({ArticleIdOf(a.name()), OneLine(absl::StrJoin(a.lang(), ",")),
+                  StateLabel(a, now),
+                  TruncateToWidth(OneLine(a.title()), kTitleColumns)});
+  }
+  table.Write(out_);
   return absl::OkStatus();
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "content/v1/content_service.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -50,6 +51,11 @@ std::string TruncateToWidth(absl::string_view text, int columns);
 // `ts` is unset.
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
 
+// What readers see of `a` at `now`: `draft`, `archived`, `scheduled`
+// (publish time not reached), `expired` (expiry time reached) or
+// `published`.
+std::string StateLabel(const v1::Article& a, absl::Time now);
+
 // Writes results in one format: data to `out`, hints to `err`.
 // Not thread-safe.
 class Output {
@@ -79,6 +85,19 @@ class Output {
       const google::protobuf::Message& response, const std::string& header,
       const google::protobuf::RepeatedPtrField<v1::TermCount>& counts,
       const std::string& next_page_token) const;
+
+  // Two revisions compared (table, markdown): a `NAME: revision A -> B` line,
+  // each changed field as `field:` then `- old` and `+ new` (an unset side
+  // is left out), then the unified body diff; `no changes` when there are
+  // none. With `color`, ANSI colours: field names and `@@` lines cyan,
+  // removals red, additions green. json, yaml: the response.
+  absl::Status PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
+                         bool color) const;
+
+  // A translation group: columns ID LANG STATE TITLE (table), the response
+  // (json, yaml) or the documents (markdown).
+  absl::Status PrintTranslations(
+      const v1::ListTranslationsResponse& response) const;
 
   // `message` as JSON or YAML. REQUIRES: format() is kJson or kYaml.
   absl::Status PrintMessage(const google::protobuf::Message& message) const;
