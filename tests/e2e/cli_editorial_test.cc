@@ -1,0 +1,485 @@
+// End-to-end: contentctl's editorial verbs and flags (issue 8) against a real
+// contentd with a reader and an editor token: diff and restore of the shared
+// sample article, translation lookup and listing, drafts seen only with
+// --all, and an export that includes drafts and applies back unchanged.
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "content/v1/content_service.pb.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+namespace fs = std::filesystem;
+
+using ::content::testing::CommandResult;
+using ::content::testing::ContentctlBinary;
+using ::content::testing::ContentdBinary;
+using ::content::testing::ReadFile;
+using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
+using ::content::testing::SourceDir;
+using ::content::testing::TempDir;
+using ::content::testing::WriteFile;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr char kEditor[] = "editor-token";
+constexpr char kReader[] = "reader-token";
+
+// The sample article lives beside the repository (CONTENT_SHARED_DIR
+// overrides where).
+fs::path SharedSample() {
+  if (const char* dir = std::getenv("CONTENT_SHARED_DIR")) {
+    return fs::path(dir) / "samples" / "news-article.md";
+  }
+  return fs::path(SourceDir()) / ".." / "shared" / "samples" /
+         "news-article.md";
+}
+
+constexpr char kOldTitle[] =
+    "接入DeepSeek！国金证券、兴业证券等官宣，金融IT人士：确实优于其他大模型";
+constexpr char kNewTitle[] = "接入DeepSeek！多家券商官宣本地化部署";
+constexpr char kOldParagraph[] =
+    "截止目前，已有多家券商、基金宣布完成DeepSeek开源模型的本地化部署，"
+    "不少公募基金也正探索上述系列开源模型的业务应用场景。";
+constexpr char kNewParagraph[] =
+    "截止目前，已有十余家券商、基金宣布完成DeepSeek开源模型的本地化部署。";
+
+// The sample with a new title, a second tag and one paragraph rewritten.
+std::string EditedSample(const std::string& text) {
+  return absl::StrReplaceAll(
+      text, {{kOldTitle, kNewTitle},
+             {"tags:\n  - \"qq\"\n", "tags:\n  - \"qq\"\n  - \"ai\"\n"},
+             {kOldParagraph, kNewParagraph}});
+}
+
+std::string Hash(const std::string& token) {
+  CommandResult r = RunCommand({ContentdBinary(), "--hash-token"}, token);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, 64);
+}
+
+template <typename Message>
+Message ParseJson(const std::string& json) {
+  Message m;
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &m);
+  EXPECT_TRUE(status.ok()) << status.message() << "\n" << json;
+  return m;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  for (size_t start = 0, end; start < text.size(); start = end + 1) {
+    end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+  }
+  return lines;
+}
+
+// A contentd with a reader and an editor token; contentctl runs as the
+// editor unless told otherwise. A fresh server per test.
+class CliEditorialTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string config = dir_.path() + "/contentd.yaml";
+    WriteFile(
+        config,
+        absl::StrCat(
+            "auth:\n  tokens:\n",
+            "    - {name: r, role: reader, sha256: ", Hash(kReader), "}\n",
+            "    - {name: e, role: editor, sha256: ", Hash(kEditor), "}\n"));
+    server_ = ServerProcess::Start(dir_.path() + "/data", {"--config", config});
+    ASSERT_NE(server_, nullptr);
+  }
+
+  CommandResult Ctl(std::vector<std::string> args,
+                    const std::string& token = kEditor) {
+    std::vector<std::string> argv = {ContentctlBinary(), "--server",
+                                     server_->address(), "--token", token};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
+
+  std::string CtlOk(std::vector<std::string> args,
+                    const std::string& token = kEditor) {
+    CommandResult r = Ctl(args, token);
+    EXPECT_EQ(r.exit_code, 0) << ::testing::PrintToString(args) << "\nstdout:\n"
+                              << r.out << "\nstderr:\n"
+                              << r.err;
+    return r.out;
+  }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const fs::path path = fs::path(dir_.path()) / "files" / name;
+    fs::create_directories(path.parent_path());
+    WriteFile(path.string(), text);
+    return path.string();
+  }
+
+  // Applies the sample as `news-article`, then the edited sample: revisions
+  // 1 and 2. False when it could not.
+  bool ApplySampleTwice() {
+    const std::string text = ReadFile(SharedSample().string());
+    const std::string path = Write("news-article.md", text);
+    CtlOk({"apply", "-f", path});
+    const std::string edited = EditedSample(text);
+    EXPECT_NE(edited, text);
+    WriteFile(path, edited);
+    const std::string out = CtlOk({"apply", "-f", path});
+    EXPECT_THAT(out, StartsWith("articles/news-article updated (revision 2)"));
+    return !::testing::Test::HasFailure();
+  }
+
+  // Two translations without a translationKey (group `launch` from the ids)
+  // and a French draft of the same group.
+  void ApplyLaunch() {
+    Write("launch/launch.en.md",
+          "---\ntitle: \"Launch\"\nlang: \"en\"\n---\n\nWe launched.\n");
+    Write("launch/launch.zh-CN.md",
+          "---\ntitle: \"发布\"\nlang: \"zh-CN\"\n---\n\n我们发布了。\n");
+    Write("launch/launch.fr.md",
+          "---\ntitle: \"Lancement\"\nlang: \"fr\"\ndraft: true\n---\n\n"
+          "Brouillon.\n");
+    CtlOk({"apply", "-f", dir_.path() + "/files/launch"});
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+// ---- diff ------------------------------------------------------------------
+
+TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
+  if (!fs::exists(SharedSample())) {
+    GTEST_SKIP() << "shared sample not found: " << SharedSample();
+  }
+  ASSERT_TRUE(ApplySampleTwice());
+  const std::string want = absl::StrCat(
+      "articles/news-article: revision 1 -> 2\n"
+      "title:\n"
+      "- \"",
+      kOldTitle,
+      "\"\n"
+      "+ \"",
+      kNewTitle,
+      "\"\n"
+      "tags:\n"
+      "- [\"qq\"]\n"
+      "+ [\"qq\",\"ai\"]\n"
+      "\n"
+      "--- articles/news-article@1\n"
+      "+++ articles/news-article@2\n"
+      "@@ -3,7 +3,7 @@\n"
+      " \n"
+      " DeepSeek应用场景已经在金融行业火速落地。一名金融IT从业人士这样评价道："
+      "“DeepSeek模型对端侧推理能力有显著提升。”\n"
+      " \n"
+      "-",
+      kOldParagraph,
+      "\n"
+      "+",
+      kNewParagraph,
+      "\n"
+      " \n"
+      " 2月6日晚，国金证券（600109.SH）、国元证券（000728.SZ）、华福证券等中小"
+      "型券商宣布已完成DeepSeek本地化部署测试。该消息一出，券商股在2月7日反应"
+      "热烈，华林证券（002945.SZ）一度涨停，国金证券涨近6%，券商板块集体拉升。"
+      "\n"
+      " \n");
+  // Defaults: the head against the revision before it.
+  EXPECT_EQ(CtlOk({"diff", "news-article", "--color=never"}), want);
+  EXPECT_EQ(CtlOk({"diff", "news-article", "1", "2", "--color", "never"}),
+            want);
+  // Off a terminal `auto` means no colours.
+  EXPECT_EQ(CtlOk({"diff", "news-article"}), want);
+
+  const std::string colored =
+      CtlOk({"diff", "news-article", "1", "--color=always"});
+  EXPECT_THAT(colored, HasSubstr("\033[36mtitle:\033[0m\n"));
+  EXPECT_THAT(colored, HasSubstr("\033[36m@@ -3,7 +3,7 @@\033[0m\n"));
+  EXPECT_THAT(colored,
+              HasSubstr(absl::StrCat("\033[31m-", kOldParagraph, "\033[0m\n")));
+  EXPECT_THAT(colored,
+              HasSubstr(absl::StrCat("\033[32m+", kNewParagraph, "\033[0m\n")));
+
+  const auto response = ParseJson<v1::DiffArticleRevisionsResponse>(
+      CtlOk({"diff", "news-article", "-o", "json"}));
+  EXPECT_EQ(response.from_revision(), 1);
+  EXPECT_EQ(response.to_revision(), 2);
+  ASSERT_EQ(response.field_changes_size(), 2);
+  EXPECT_EQ(response.field_changes(0).field(), "title");
+  EXPECT_EQ(response.field_changes(1).field(), "tags");
+  EXPECT_EQ(response.field_changes(1).new_value(), "[\"qq\",\"ai\"]");
+  EXPECT_THAT(response.body_diff(),
+              StartsWith("--- articles/news-article@1\n"));
+
+  CommandResult r = Ctl({"diff", "news-article", "1", "9"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+  r = Ctl({"diff", "news-article", "--color=sometimes"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+// ---- restore ---------------------------------------------------------------
+
+TEST_F(CliEditorialTest, RestoreWritesANewRevisionAndKeepsHistory) {
+  if (!fs::exists(SharedSample())) {
+    GTEST_SKIP() << "shared sample not found: " << SharedSample();
+  }
+  ASSERT_TRUE(ApplySampleTwice());
+  CommandResult r =
+      Ctl({"restore", "news-article", "1", "--expected-revision", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
+
+  EXPECT_EQ(CtlOk({"restore", "news-article", "1", "--expected-revision", "2"}),
+            "articles/news-article restored from revision 1 (revision 3)\n");
+  const auto head =
+      ParseJson<v1::Article>(CtlOk({"get", "news-article", "-o", "json"}));
+  EXPECT_EQ(head.revision(), 3);
+  EXPECT_EQ(head.title(), kOldTitle);
+  EXPECT_THAT(head.tags(), ElementsAre("qq"));
+
+  const auto history = ParseJson<v1::ListArticleRevisionsResponse>(
+      CtlOk({"history", "news-article", "-o", "json"}));
+  ASSERT_EQ(history.revisions_size(), 3);
+  EXPECT_EQ(history.revisions(0).revision(), 3);
+  EXPECT_EQ(history.revisions(1).revision(), 2);
+  EXPECT_EQ(history.revisions(2).revision(), 1);
+  EXPECT_EQ(history.revisions(0).content_hash(),
+            history.revisions(2).content_hash());
+  EXPECT_NE(history.revisions(1).content_hash(),
+            history.revisions(2).content_hash());
+  // The table too: three live revisions, newest first.
+  const std::vector<std::string> table =
+      Lines(CtlOk({"history", "news-article"}));
+  ASSERT_EQ(table.size(), 4u);
+  EXPECT_THAT(table[1], StartsWith("3 "));
+  EXPECT_THAT(table[3], StartsWith("1 "));
+
+  EXPECT_EQ(CtlOk({"diff", "news-article", "1", "3", "--color=never"}),
+            "articles/news-article: revision 1 -> 3\nno changes\n");
+  r = Ctl({"restore", "news-article", "7"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+}
+
+// ---- translations ----------------------------------------------------------
+
+TEST_F(CliEditorialTest, GetWithLangAndFallback) {
+  ApplyLaunch();
+  const auto name_of = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "get");
+    args.push_back("-o");
+    args.push_back("json");
+    return ParseJson<v1::Article>(CtlOk(args)).name();
+  };
+  EXPECT_EQ(name_of({"launch.en", "--lang", "zh-CN"}), "articles/launch.zh-CN");
+  EXPECT_EQ(name_of({"launch.zh-CN", "--lang", "en"}), "articles/launch.en");
+  EXPECT_EQ(name_of({"launch.en", "--lang", "zh"}), "articles/launch.zh-CN");
+  EXPECT_EQ(name_of({"launch.zh-CN", "--lang", "de", "--fallback", "en"}),
+            "articles/launch.en");
+  EXPECT_EQ(name_of({"launch.en", "--lang", "de", "--fallback", "ja,zh-CN"}),
+            "articles/launch.zh-CN");
+  EXPECT_EQ(name_of({"launch.en", "--lang", "de", "--fallback", "ja",
+                     "--fallback", "zh-CN", "--fallback", "en"}),
+            "articles/launch.zh-CN");
+  // The French draft is for editors only.
+  EXPECT_EQ(name_of({"launch.en", "--lang", "fr", "--fallback", "en"}),
+            "articles/launch.en");
+  EXPECT_EQ(name_of({"launch.en", "--lang", "fr", "--all"}),
+            "articles/launch.fr");
+  CommandResult r = Ctl({"get", "launch.en", "--lang", "de"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+
+  // An explicit translationKey joins articles whose ids say nothing.
+  Write("story/story-en.md",
+        "---\ntitle: \"Story\"\nlang: \"en\"\ntranslationKey: \"story\"\n"
+        "---\n\nText.\n");
+  Write("story/geschichte.md",
+        "---\ntitle: \"Geschichte\"\nlang: \"de\"\ntranslationKey: \"story\"\n"
+        "---\n\nText.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/story"});
+  EXPECT_EQ(name_of({"story-en", "--lang", "de"}), "articles/geschichte");
+  EXPECT_EQ(name_of({"geschichte", "--lang", "fr", "--fallback", "en"}),
+            "articles/story-en");
+}
+
+TEST_F(CliEditorialTest, TranslationsListsTheGroup) {
+  ApplyLaunch();
+  EXPECT_EQ(CtlOk({"translations", "launch.en"}),
+            "ID             LANG    STATE       TITLE\n"
+            "launch.en      en      published   Launch\n"
+            "launch.zh-CN   zh-CN   published   发布\n");
+  EXPECT_EQ(CtlOk({"translations", "launch.zh-CN", "--all"}),
+            "ID             LANG    STATE       TITLE\n"
+            "launch.en      en      published   Launch\n"
+            "launch.fr      fr      draft       Lancement\n"
+            "launch.zh-CN   zh-CN   published   发布\n");
+  const auto response = ParseJson<v1::ListTranslationsResponse>(
+      CtlOk({"translations", "launch.en", "-o", "json"}));
+  EXPECT_EQ(response.translation_key(), "launch");
+  ASSERT_EQ(response.articles_size(), 2);
+  EXPECT_EQ(response.articles(0).name(), "articles/launch.en");
+  EXPECT_EQ(response.articles(0).body(), "");  // BASIC view
+  CommandResult r = Ctl({"translations", "launch.fr"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+}
+
+// ---- drafts ----------------------------------------------------------------
+
+TEST_F(CliEditorialTest, DraftIsVisibleOnlyWithAll) {
+  const std::string path =
+      Write("wip.md",
+            "---\ntitle: \"Work in progress\"\ndraft: true\n---\n\n"
+            "Not yet.\n");
+  CtlOk({"apply", "-f", path});
+  CommandResult r = Ctl({"get", "wip"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+  const std::string shown = CtlOk({"get", "wip", "--all"});
+  EXPECT_THAT(shown, HasSubstr("Title:         Work in progress\n"));
+  EXPECT_THAT(shown, HasSubstr("State:         draft\n"));
+  // Readers may not ask for drafts.
+  r = Ctl({"get", "wip", "--all"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: PERMISSION_DENIED: "));
+
+  const auto q = ParseJson<v1::QueryArticlesResponse>(
+      CtlOk({"query", "--all", "--state", "draft", "-o", "json"}));
+  ASSERT_EQ(q.articles_size(), 1);
+  EXPECT_EQ(q.articles(0).name(), "articles/wip");
+  const auto live =
+      ParseJson<v1::QueryArticlesResponse>(CtlOk({"query", "-o", "json"}));
+  EXPECT_EQ(live.articles_size(), 0);
+
+  // Re-applying the same file is a no-op, and publishing it is an update.
+  EXPECT_THAT(CtlOk({"apply", "-f", path}),
+              StartsWith("articles/wip unchanged (revision 1)"));
+  WriteFile(path,
+            "---\ntitle: \"Work in progress\"\ndraft: false\n---\n\n"
+            "Not yet.\n");
+  EXPECT_THAT(CtlOk({"apply", "-f", path, "--expected-revision", "1"}),
+              StartsWith("articles/wip updated (revision 2)"));
+  EXPECT_THAT(CtlOk({"get", "wip"}), HasSubstr("State:         published\n"));
+}
+
+TEST_F(CliEditorialTest, QueryByStateAndPublishTime) {
+  Write("q/live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
+  Write("q/wip.md", "---\ntitle: \"Draft\"\nstate: draft\n---\n\nDraft.\n");
+  Write("q/old.md", "---\ntitle: \"Old\"\nstate: Archived\n---\n\nOld.\n");
+  Write("q/later.md",
+        "---\ntitle: \"Later\"\npublishDate: \"2999-01-01\"\n---\n\nLater.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/q"});
+  const auto names = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "query");
+    args.push_back("--oldest-first");
+    args.push_back("-o");
+    args.push_back("json");
+    const auto response = ParseJson<v1::QueryArticlesResponse>(CtlOk(args));
+    std::vector<std::string> out;
+    for (const auto& a : response.articles()) out.push_back(a.name());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_THAT(names({}), ElementsAre("articles/live"));
+  EXPECT_THAT(names({"--all"}), ElementsAre("articles/later", "articles/live",
+                                            "articles/old", "articles/wip"));
+  EXPECT_THAT(names({"--all", "--state", "draft,archived"}),
+              ElementsAre("articles/old", "articles/wip"));
+  EXPECT_THAT(names({"--all", "--state", "draft", "--state", "archived"}),
+              ElementsAre("articles/old", "articles/wip"));
+  EXPECT_THAT(names({"--all", "--publish-from", "2998-01-01"}),
+              ElementsAre("articles/later"));
+  EXPECT_THAT(names({"--all", "--publish-to", "2998-01-01"}), ElementsAre());
+  CommandResult r = Ctl({"query", "--state", "live"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = Ctl({"query", "--publish-from", "tomorrow"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(CliEditorialTest, WatchShowsDraftsOnlyWithAll) {
+  Write("w/a-wip.md", "---\ntitle: \"Draft\"\ndraft: true\n---\n\nDraft.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/w/a-wip.md"});
+  Write("w/b-live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/w/b-live.md"});
+  EXPECT_EQ(CtlOk({"watch", "--count", "1"}), "2 CREATED articles/b-live 1\n");
+  EXPECT_EQ(CtlOk({"watch", "--all", "--count", "2"}),
+            "1 CREATED articles/a-wip 1\n2 CREATED articles/b-live 1\n");
+}
+
+// ---- export ----------------------------------------------------------------
+
+TEST_F(CliEditorialTest, ExportIncludesDraftsAndAppliesBackUnchanged) {
+  Write("site/live.md",
+        "---\ntitle: \"Live\"\ndate: \"2025-01-02\"\n---\n\n"
+        "Live.\n");
+  Write("site/wip.md", "---\ntitle: \"Draft\"\ndraft: true\n---\n\nDraft.\n");
+  Write("site/old.md",
+        "---\ntitle: \"Old\"\nstate: \"archived\"\n"
+        "expiryDate: \"2025-06-01 00:00:00\"\n---\n\nOld.\n");
+  Write("site/later.md",
+        "---\ntitle: \"Later\"\npublishDate: \"2999-01-01\"\n"
+        "translationKey: \"later\"\n---\n\nLater.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/site"});
+
+  const std::string out = dir_.path() + "/export";
+  CommandResult r = Ctl({"export", "--dir", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("exported 4 articles"));
+  for (const char* id : {"live", "wip", "old", "later"}) {
+    SCOPED_TRACE(id);
+    // Byte for byte the files applied.
+    EXPECT_EQ(ReadFile(absl::StrCat(out, "/", id, ".md")),
+              ReadFile(absl::StrCat(dir_.path(), "/files/site/", id, ".md")));
+  }
+  EXPECT_EQ(CtlOk({"export", "wip"}),
+            ReadFile(dir_.path() + "/files/site/wip.md"));
+
+  r = Ctl({"apply", "-f", out, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 4 unchanged, 0 failed"));
+  r = Ctl({"apply", "-f", out});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("applied 4 files: 0 created, 0 updated, "
+                               "4 unchanged, 0 failed"));
+
+  // What readers see, and what a reader may export.
+  const std::string live_out = dir_.path() + "/live-only";
+  r = Ctl({"export", "--dir", live_out, "--live-only"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(live_out + "/live.md"));
+  EXPECT_FALSE(fs::exists(live_out + "/wip.md"));
+  EXPECT_FALSE(fs::exists(live_out + "/old.md"));
+  EXPECT_FALSE(fs::exists(live_out + "/later.md"));
+
+  r = Ctl({"export", "--dir", dir_.path() + "/reader"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: PERMISSION_DENIED: "));
+  EXPECT_THAT(r.err, HasSubstr("--live-only"));
+  r = Ctl({"export", "wip"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--live-only"));
+  r = Ctl({"export", "--dir", dir_.path() + "/reader", "--live-only"}, kReader);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, Not(HasSubstr("--live-only")));
+}
+
+}  // namespace
+}  // namespace content
