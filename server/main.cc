@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "httplib.h"
 #include "server/config.h"
@@ -236,6 +237,12 @@ int main(int argc, char** argv) {
                "report and exit (0 clean, 1 not)");
   app.add_flag("--repair", repair,
                "With --check: rebuild the indexes from the heads first");
+  std::string clock_file;
+  app.add_option("--clock-file", clock_file,
+                 "Tests only: read the current time (RFC 3339) from this "
+                 "file whenever the time is needed; real time while the file "
+                 "is missing or unreadable")
+      ->group("");
   CLI11_PARSE(app, argc, argv);
   // Debian's Abseil is built with deadlock detection on, which records a
   // lock graph on every absl::Mutex acquisition (gRPC's too): a few percent
@@ -268,6 +275,26 @@ int main(int argc, char** argv) {
         config.service.limits.max_page_size)
       config.service.limits.default_page_size =
           config.service.limits.max_page_size;
+  }
+
+  if (!clock_file.empty()) {
+    // A fake clock for end-to-end tests of scheduling (publish and expiry
+    // times): the test writes the time it wants into the file.
+    config.store.clock = [clock_file] {
+      std::ifstream in(clock_file);
+      std::string text;
+      absl::Time t;
+      std::string err;
+      if (in && std::getline(in, text) &&
+          absl::ParseTime(absl::RFC3339_full,
+                          std::string(absl::StripAsciiWhitespace(text)), &t,
+                          &err)) {
+        return t;
+      }
+      return absl::Now();
+    };
+    std::fprintf(stderr, "contentd: clock from %s (tests only)\n",
+                 clock_file.c_str());
   }
 
   if (check || repair) return RunCheck(config.store, repair);

@@ -22,22 +22,26 @@ struct Plan {
   DateKeyRange range;
   bool reverse;
   bool include_deleted;
+  // Lists of PUBLISHED articles, and of DRAFT and ARCHIVED ones.
+  bool published = true;
+  bool unpublished = false;
 };
 
-// The posting list of one term; with deleted articles, merged with the
-// tombstones' list (an article is in exactly one of the two).
+// The posting list of one term: the copies the query reaches (published,
+// unpublished, deleted) merged; an article is in exactly one of them.
 std::unique_ptr<Stream> Term(const Plan& plan, IndexKind kind,
                              const std::string& term) {
-  std::unique_ptr<Stream> live =
-      NewTermStream(*plan.view, store::PostingPrefix(kind, false, term),
-                    plan.range, plan.reverse);
-  if (!plan.include_deleted) return live;
-  std::vector<std::unique_ptr<Stream>> both;
-  both.push_back(std::move(live));
-  both.push_back(NewTermStream(*plan.view,
-                               store::PostingPrefix(kind, true, term),
-                               plan.range, plan.reverse));
-  return NewOrStream(std::move(both), plan.reverse);
+  std::vector<std::unique_ptr<Stream>> lists;
+  auto add = [&](store::ListState state) {
+    lists.push_back(NewTermStream(*plan.view,
+                                  store::PostingPrefix(kind, state, term),
+                                  plan.range, plan.reverse));
+  };
+  if (plan.published) add(store::ListState::kLive);
+  if (plan.unpublished) add(store::ListState::kUnpublished);
+  if (plan.include_deleted) add(store::ListState::kDeleted);
+  if (lists.size() == 1) return std::move(lists[0]);
+  return NewOrStream(std::move(lists), plan.reverse);
 }
 
 std::unique_ptr<Stream> AnyOf(
@@ -120,13 +124,39 @@ bool InUpdateRange(const v1::Query& q, const v1::Article& a) {
   return true;
 }
 
+bool InPublishRange(const v1::Query& q, const v1::Article& a) {
+  if (!q.has_publish_time_from() && !q.has_publish_time_to()) return true;
+  if (!a.has_publish_time()) return false;
+  if (q.has_publish_time_from() &&
+      Before(a.publish_time(), q.publish_time_from()))
+    return false;
+  if (q.has_publish_time_to() && !Before(a.publish_time(), q.publish_time_to()))
+    return false;
+  return true;
+}
+
+bool InStates(const v1::Query& q, const v1::Article& a) {
+  if (q.states_size() == 0) return true;
+  auto norm = [](int s) {
+    return s == v1::Article::STATE_UNSPECIFIED ? v1::Article::PUBLISHED : s;
+  };
+  for (int s : q.states())
+    if (norm(s) == norm(a.state())) return true;
+  return false;
+}
+
 // The checks no posting list answers exactly: the date range below index
-// precision, the update-time range and the text itself.
+// precision, the update-time and publish-time ranges, states, whether the
+// article is live now, and the text itself.
 struct Filter {
   const v1::Query* query;
   const text::TextMatcher* text;  // null without text
+  absl::Time now;
+  bool live_only;
   bool Matches(const v1::Article& a) const {
     return InDateRange(*query, a.date()) && InUpdateRange(*query, a) &&
+           InPublishRange(*query, a) && InStates(*query, a) &&
+           (!live_only || store::IsLiveContent(a, now)) &&
            (text == nullptr || text->exact_by_index() || text->Matches(a));
   }
 };
@@ -266,12 +296,28 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
           "query.text: holds no word or CJK character to search for");
     }
   }
-  const Filter filter{&query, text ? &*text : nullptr};
+  const bool live_only = query.visibility() != v1::VISIBILITY_ALL;
+  const Filter filter{&query, text ? &*text : nullptr, store.Now(), live_only};
 
   std::unique_ptr<store::ReadView> view = store.NewReadView();
   Plan plan{view.get(), RangeOf(query),
             query.order() == v1::Query::ORDER_OLDEST_FIRST,
             query.include_deleted()};
+  if (query.states_size() > 0) {
+    plan.published = false;
+    for (int st : query.states()) {
+      if (st == v1::Article::STATE_UNSPECIFIED || st == v1::Article::PUBLISHED)
+        plan.published = true;
+    }
+  }
+  // Drafts and archived articles are never live: their lists are read only
+  // for editors who asked for every state.
+  plan.unpublished = !live_only && (query.states_size() == 0 ||
+                                    std::any_of(query.states().begin(),
+                                                query.states().end(), [](int st) {
+                                                  return st == v1::Article::DRAFT ||
+                                                         st == v1::Article::ARCHIVED;
+                                                }));
   QueryPage page;
   for (v1::FacetField f : options.facets)
     page.facets.emplace_back().set_field(f);

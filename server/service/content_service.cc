@@ -1,14 +1,18 @@
 #include "server/service/content_service.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
 #include "server/service/bulk.h"
 #include "server/service/reactors.h"
+#include "server/editorial/diff.h"
 #include "server/store/keys.h"
 
 namespace content::service {
@@ -32,6 +36,41 @@ absl::Status CheckView(v1::ArticleView view, absl::string_view field) {
   return absl::OkStatus();
 }
 
+absl::Status CheckVisibility(v1::Visibility v, absl::string_view field) {
+  if (!v1::Visibility_IsValid(v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": unknown value ", static_cast<int>(v)));
+  }
+  return absl::OkStatus();
+}
+
+// Role a read at visibility `v` needs.
+Role ReadRole(v1::Visibility v) {
+  return v == v1::VISIBILITY_ALL ? Role::kEditor : Role::kReader;
+}
+
+absl::Status NotLive(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat(
+      "articles/", id,
+      " not found or not live (drafts, scheduled, expired and archived "
+      "articles need visibility ALL and the editor role)"));
+}
+
+absl::string_view PrimarySubtag(absl::string_view lang) {
+  return lang.substr(0, lang.find_first_of("-_"));
+}
+
+// Whether `a` is in language `want`: exactly (ignoring case) when `exact`,
+// else by primary subtag (`zh` and `zh-TW` both match `zh-CN`).
+bool InLanguage(const v1::Article& a, absl::string_view want, bool exact) {
+  for (const std::string& l : a.lang()) {
+    if (exact ? absl::EqualsIgnoreCase(l, want)
+              : absl::EqualsIgnoreCase(PrimarySubtag(l), PrimarySubtag(want)))
+      return true;
+  }
+  return false;
+}
+
 std::string GenerateId() {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   thread_local absl::BitGen gen;
@@ -48,6 +87,14 @@ absl::Status ContentService::Allow(const grpc::ServerContextBase& ctx,
   return auth_->Authorize(ctx, needed).status();
 }
 
+absl::StatusOr<bool> ContentService::AllowEditor(
+    const grpc::ServerContextBase& ctx, Role needed) {
+  if (auth_ == nullptr) return true;
+  absl::StatusOr<Caller> caller = auth_->Authorize(ctx, needed);
+  if (!caller.ok()) return caller.status();
+  return static_cast<int>(caller->role) >= static_cast<int>(Role::kEditor);
+}
+
 ContentService::ContentService(store::Store* store,
                                const ServiceOptions& options,
                                Authenticator* auth)
@@ -55,9 +102,38 @@ ContentService::ContentService(store::Store* store,
       store_(store),
       options_(options),
       writes_(options.write_threads),
-      watch_(store, options.watch) {}
+      watch_(store, options.watch) {
+  if (options_.schedule_poll > absl::ZeroDuration())
+    schedule_thread_ = std::thread([this] { ScheduleLoop(); });
+}
 
-ContentService::~ContentService() = default;
+ContentService::~ContentService() {
+  {
+    absl::MutexLock lock(&schedule_mu_);
+    schedule_stop_ = true;
+  }
+  if (schedule_thread_.joinable()) schedule_thread_.join();
+}
+
+void ContentService::ScheduleLoop() {
+  absl::MutexLock lock(&schedule_mu_);
+  while (!schedule_stop_) {
+    absl::Duration wait = options_.schedule_poll;
+    schedule_mu_.Unlock();
+    absl::StatusOr<absl::Time> next = store_->FireSchedule();
+    // The store's clock may be a test's fake one: never sleep past the
+    // poll interval, whatever it says.
+    if (next.ok()) wait = std::min(wait, *next - store_->Now());
+    schedule_mu_.Lock();
+    if (!next.ok()) {
+      std::fprintf(stderr, "contentd: schedule: %s\n",
+                   std::string(next.status().message()).c_str());
+      wait = options_.schedule_poll;
+    }
+    wait = std::max(wait, absl::Milliseconds(10));
+    schedule_mu_.AwaitWithTimeout(absl::Condition(&schedule_stop_), wait);
+  }
+}
 
 grpc::ServerUnaryReactor* ContentService::Offload(
     grpc::CallbackServerContext* ctx, std::function<absl::Status()> work) {
@@ -116,14 +192,118 @@ grpc::ServerUnaryReactor* ContentService::CreateArticle(
 grpc::ServerUnaryReactor* ContentService::GetArticle(
     grpc::CallbackServerContext* ctx, const v1::GetArticleRequest* req,
     v1::Article* resp) {
-  if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
+  if (absl::Status s = Allow(*ctx, ReadRole(req->visibility())); !s.ok())
     return Finish(ctx, s);
-  absl::StatusOr<std::string> id = ParseName(req->name(), "name");
-  if (!id.ok()) return Finish(ctx, id.status());
-  absl::StatusOr<v1::Article> a =
-      store_->Get(*id, req->revision(), req->show_deleted());
-  if (a.ok()) *resp = *std::move(a);
-  return Finish(ctx, a.status());
+  return Finish(ctx, DoGet(*req, resp));
+}
+
+absl::Status ContentService::DoGet(const v1::GetArticleRequest& req,
+                                   v1::Article* resp) {
+  absl::StatusOr<std::string> id = ParseName(req.name(), "name");
+  if (!id.ok()) return id.status();
+  absl::Status s = CheckVisibility(req.visibility(), "visibility");
+  if (!s.ok()) return s;
+  const bool all = req.visibility() == v1::VISIBILITY_ALL;
+  if (req.lang().empty()) {
+    if (req.fallback_langs_size() > 0)
+      return absl::InvalidArgumentError("fallback_langs: needs lang");
+    absl::StatusOr<v1::Article> a =
+        store_->Get(*id, req.revision(), req.show_deleted());
+    if (!a.ok()) return a.status();
+    if (!all) {
+      // Visibility is the head's, also for an old revision.
+      absl::StatusOr<v1::Article> head =
+          req.revision() == 0 ? a : store_->Get(*id, 0, true);
+      if (!head.ok()) return head.status();
+      if (!store::IsLiveContent(*head, store_->Now())) return NotLive(*id);
+    }
+    *resp = *std::move(a);
+    return absl::OkStatus();
+  }
+  if (req.revision() != 0)
+    return absl::InvalidArgumentError("lang: cannot be combined with revision");
+  if (req.fallback_langs_size() > 16) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fallback_langs: at most 16, got ", req.fallback_langs_size()));
+  }
+  std::vector<std::string> wanted = {req.lang()};
+  for (int i = 0; i < req.fallback_langs_size(); ++i) {
+    if (req.fallback_langs(i).empty() || !IsValidUtf8(req.fallback_langs(i)))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fallback_langs[", i, "]: must be a non-empty language tag"));
+    wanted.push_back(req.fallback_langs(i));
+  }
+  if (!IsValidUtf8(req.lang()))
+    return absl::InvalidArgumentError("lang: must be valid UTF-8");
+  absl::StatusOr<v1::Article> named = store_->Get(*id, 0, true);
+  if (!named.ok()) return named.status();
+  const std::string group = store::TranslationGroup(*named);
+  absl::StatusOr<std::vector<v1::Article>> members = GroupHeads(group, all);
+  if (!members.ok()) return members.status();
+  if (members->empty()) return NotLive(*id);
+  // Best first: each wanted language exactly, then by primary subtag; the
+  // article named wins a tie.
+  for (const std::string& lang : wanted) {
+    for (bool exact : {true, false}) {
+      const v1::Article* best = nullptr;
+      for (const v1::Article& m : *members) {
+        if (!InLanguage(m, lang, exact)) continue;
+        if (best == nullptr || m.name() == named->name()) best = &m;
+      }
+      if (best != nullptr) {
+        *resp = *best;
+        return absl::OkStatus();
+      }
+    }
+  }
+  std::vector<std::string> have;
+  for (const v1::Article& m : *members) {
+    have.push_back(absl::StrCat(absl::StrJoin(m.lang(), "+"), " (", m.name(),
+                                ")"));
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "no translation of ", req.name(), " in ", absl::StrJoin(wanted, ", "),
+      "; translation group \"", group, "\" has ", absl::StrJoin(have, ", ")));
+}
+
+absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
+    const std::string& group, bool all) {
+  std::unique_ptr<store::ReadView> view = store_->NewReadView();
+  std::vector<std::string> ids;
+  for (store::ListState state :
+       {store::ListState::kLive, store::ListState::kUnpublished}) {
+    if (state == store::ListState::kUnpublished && !all) continue;
+    const std::string prefix =
+        store::PostingPrefix(store::IndexKind::kGroup, state, group);
+    std::unique_ptr<store::KvIterator> it =
+        view->Postings(prefix, store::PrefixSuccessor(prefix));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      uint64_t date_key;
+      absl::string_view id;
+      if (store::ParsePostingKey(it->key(), prefix.size(), &date_key, &id))
+        ids.emplace_back(id);
+      if (ids.size() >= 1000) break;
+    }
+    if (!it->status().ok()) return it->status();
+  }
+  std::sort(ids.begin(), ids.end());
+  const absl::Time now = store_->Now();
+  std::vector<v1::Article> heads;
+  for (const std::string& id : ids) {
+    absl::StatusOr<v1::Article> a = view->Head(id);
+    if (absl::IsNotFound(a.status())) continue;
+    if (!a.ok()) return a.status();
+    if (!all && !store::IsLive(*a, now)) continue;
+    heads.push_back(*std::move(a));
+  }
+  return heads;
+}
+
+absl::Status ContentService::CheckLive(const std::string& id) {
+  absl::StatusOr<v1::Article> head = store_->Get(id, 0, true);
+  if (!head.ok()) return head.status();
+  if (!store::IsLiveContent(*head, store_->Now())) return NotLive(id);
+  return absl::OkStatus();
 }
 
 absl::Status ContentService::DoUpdate(const v1::UpdateArticleRequest& req,
@@ -190,10 +370,13 @@ grpc::ServerUnaryReactor* ContentService::UndeleteArticle(
 }
 
 absl::Status ContentService::DoListRevisions(
-    const v1::ListArticleRevisionsRequest& req,
+    const v1::ListArticleRevisionsRequest& req, bool editor,
     v1::ListArticleRevisionsResponse* resp) {
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
   if (!id.ok()) return id.status();
+  if (!editor) {
+    if (absl::Status s = CheckLive(*id); !s.ok()) return s;
+  }
   absl::StatusOr<int> page_size = PageSize(req.page_size(), options_.limits);
   if (!page_size.ok()) return page_size.status();
 
@@ -234,9 +417,102 @@ grpc::ServerUnaryReactor* ContentService::ListArticleRevisions(
     grpc::CallbackServerContext* ctx,
     const v1::ListArticleRevisionsRequest* req,
     v1::ListArticleRevisionsResponse* resp) {
-  if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
+  absl::StatusOr<bool> editor = AllowEditor(*ctx, Role::kReader);
+  if (!editor.ok()) return Finish(ctx, editor.status());
+  return Finish(ctx, DoListRevisions(*req, *editor, resp));
+}
+
+absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
+                                    bool editor,
+                                    v1::DiffArticleRevisionsResponse* resp) {
+  absl::StatusOr<std::string> id = ParseName(req.name(), "name");
+  if (!id.ok()) return id.status();
+  if (req.from_revision() < 0)
+    return absl::InvalidArgumentError("from_revision: must not be negative");
+  if (req.to_revision() < 0)
+    return absl::InvalidArgumentError("to_revision: must not be negative");
+  absl::StatusOr<v1::Article> head = store_->Get(*id, 0, true);
+  if (!head.ok()) return head.status();
+  if (!editor && !store::IsLiveContent(*head, store_->Now()))
+    return NotLive(*id);
+  const int64_t to = req.to_revision() != 0 ? req.to_revision()
+                                            : head->revision();
+  const int64_t from = req.from_revision() != 0 ? req.from_revision() : to - 1;
+  if (from < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "from_revision: ", req.name(), " revision ", to,
+        " is the first; there is nothing before it to compare with"));
+  }
+  absl::StatusOr<v1::Article> a = store_->Get(*id, from, true);
+  if (!a.ok()) return a.status();
+  absl::StatusOr<v1::Article> b =
+      to == head->revision() ? head : store_->Get(*id, to, true);
+  if (!b.ok()) return b.status();
+  *resp = editorial::DiffRevisions(*a, *b);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* ContentService::DiffArticleRevisions(
+    grpc::CallbackServerContext* ctx,
+    const v1::DiffArticleRevisionsRequest* req,
+    v1::DiffArticleRevisionsResponse* resp) {
+  absl::StatusOr<bool> editor = AllowEditor(*ctx, Role::kReader);
+  if (!editor.ok()) return Finish(ctx, editor.status());
+  return Finish(ctx, DoDiff(*req, *editor, resp));
+}
+
+grpc::ServerUnaryReactor* ContentService::RestoreArticleRevision(
+    grpc::CallbackServerContext* ctx,
+    const v1::RestoreArticleRevisionRequest* req, v1::Article* resp) {
+  if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok())
     return Finish(ctx, s);
-  return Finish(ctx, DoListRevisions(*req, resp));
+  return Offload(ctx, [this, req, resp]() -> absl::Status {
+    absl::StatusOr<std::string> id = ParseName(req->name(), "name");
+    if (!id.ok()) return id.status();
+    if (req->revision() <= 0) {
+      return absl::InvalidArgumentError(
+          "revision: required, the revision number to restore");
+    }
+    if (req->expected_revision() < 0)
+      return absl::InvalidArgumentError(
+          "expected_revision: must not be negative");
+    absl::StatusOr<v1::Article> a = store_->Restore(
+        *id, req->revision(), {req->expected_revision(), req->etag()});
+    if (!a.ok()) return a.status();
+    *resp = *std::move(a);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status ContentService::DoListTranslations(
+    const v1::ListTranslationsRequest& req,
+    v1::ListTranslationsResponse* resp) {
+  absl::StatusOr<std::string> id = ParseName(req.name(), "name");
+  if (!id.ok()) return id.status();
+  absl::Status s = CheckVisibility(req.visibility(), "visibility");
+  if (!s.ok()) return s;
+  if (!(s = CheckView(req.view(), "view")).ok()) return s;
+  const bool all = req.visibility() == v1::VISIBILITY_ALL;
+  absl::StatusOr<v1::Article> named = store_->Get(*id, 0, all);
+  if (!named.ok()) return named.status();
+  if (!all && !store::IsLive(*named, store_->Now())) return NotLive(*id);
+  const std::string group = store::TranslationGroup(*named);
+  absl::StatusOr<std::vector<v1::Article>> members = GroupHeads(group, all);
+  if (!members.ok()) return members.status();
+  resp->set_translation_key(group);
+  for (v1::Article& m : *members) {
+    if (req.view() != v1::ARTICLE_VIEW_FULL) m.clear_body();
+    *resp->add_articles() = std::move(m);
+  }
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* ContentService::ListTranslations(
+    grpc::CallbackServerContext* ctx, const v1::ListTranslationsRequest* req,
+    v1::ListTranslationsResponse* resp) {
+  if (absl::Status s = Allow(*ctx, ReadRole(req->visibility())); !s.ok())
+    return Finish(ctx, s);
+  return Finish(ctx, DoListTranslations(*req, resp));
 }
 
 absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
@@ -299,6 +575,9 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
   }
   absl::Status s = CheckView(req.view(), "view");
   if (!s.ok()) return s;
+  if (!(s = CheckVisibility(req.visibility(), "visibility")).ok()) return s;
+  const bool all = req.visibility() == v1::VISIBILITY_ALL;
+  const absl::Time now = store_->Now();
   std::vector<std::string> ids;
   ids.reserve(req.names_size());
   for (int i = 0; i < req.names_size(); ++i) {
@@ -316,6 +595,7 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
     if (a.ok() && a->has_delete_time() && !req.show_deleted()) {
       a = absl::NotFoundError(absl::StrCat(req.names(i), " is deleted"));
     }
+    if (a.ok() && !all && !store::IsLiveContent(*a, now)) a = NotLive(ids[i]);
     if (absl::IsNotFound(a.status())) {
       r->set_error_code(static_cast<int32_t>(a.status().code()));
       r->set_error(std::string(a.status().message()));
@@ -374,7 +654,7 @@ absl::Status ContentService::DoListTerms(
 grpc::ServerUnaryReactor* ContentService::BatchGetArticles(
     grpc::CallbackServerContext* ctx, const v1::BatchGetArticlesRequest* req,
     v1::BatchGetArticlesResponse* resp) {
-  if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
+  if (absl::Status s = Allow(*ctx, ReadRole(req->visibility())); !s.ok())
     return Finish(ctx, s);
   return Finish(ctx, DoBatchGet(*req, resp));
 }
@@ -404,7 +684,8 @@ grpc::ServerUnaryReactor* ContentService::ListCategories(
 grpc::ServerUnaryReactor* ContentService::QueryArticles(
     grpc::CallbackServerContext* ctx, const v1::QueryArticlesRequest* req,
     v1::QueryArticlesResponse* resp) {
-  if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
+  if (absl::Status s = Allow(*ctx, ReadRole(req->query().visibility()));
+      !s.ok())
     return Finish(ctx, s);
   return Finish(ctx, DoQuery(*req, resp));
 }
@@ -416,7 +697,8 @@ namespace content::service {
 grpc::ServerWriteReactor<v1::WatchArticlesResponse>*
 ContentService::WatchArticles(grpc::CallbackServerContext* ctx,
                               const v1::WatchArticlesRequest* req) {
-  if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
+  if (absl::Status s = Allow(*ctx, ReadRole(req->filter().visibility()));
+      !s.ok())
     return new FailedWriteReactor<v1::WatchArticlesResponse>(s);
   return watch_.Open(ctx, req);
 }
@@ -434,7 +716,8 @@ ContentService::ImportArticles(grpc::CallbackServerContext* ctx) {
 grpc::ServerWriteReactor<v1::ExportArticlesResponse>*
 ContentService::ExportArticles(grpc::CallbackServerContext* ctx,
                                const v1::ExportArticlesRequest* req) {
-  if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
+  if (absl::Status s = Allow(*ctx, ReadRole(req->query().visibility()));
+      !s.ok())
     return new FailedWriteReactor<v1::ExportArticlesResponse>(s);
   (void)ctx;
   return NewExportReactor(store_, options_.limits, *req);

@@ -5,6 +5,9 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "content/v1/content_service.grpc.pb.h"
 #include "server/service/auth.h"
@@ -26,6 +29,9 @@ struct ServiceOptions {
   absl::Duration default_deadline = absl::Seconds(30);
   // Watch streams.
   WatchOptions watch;
+  // Longest wait between looks for scheduled publish and expiry times
+  // (a write can add an earlier one); zero: no scheduler. Default: 1 s.
+  absl::Duration schedule_poll = absl::Seconds(1);
 };
 
 // Implements content.v1.ContentService on the callback API.
@@ -57,6 +63,17 @@ class ContentService final : public v1::ContentService::CallbackService {
       grpc::CallbackServerContext* ctx,
       const v1::ListArticleRevisionsRequest* req,
       v1::ListArticleRevisionsResponse* resp) override;
+  grpc::ServerUnaryReactor* DiffArticleRevisions(
+      grpc::CallbackServerContext* ctx,
+      const v1::DiffArticleRevisionsRequest* req,
+      v1::DiffArticleRevisionsResponse* resp) override;
+  grpc::ServerUnaryReactor* RestoreArticleRevision(
+      grpc::CallbackServerContext* ctx,
+      const v1::RestoreArticleRevisionRequest* req,
+      v1::Article* resp) override;
+  grpc::ServerUnaryReactor* ListTranslations(
+      grpc::CallbackServerContext* ctx, const v1::ListTranslationsRequest* req,
+      v1::ListTranslationsResponse* resp) override;
   grpc::ServerUnaryReactor* QueryArticles(
       grpc::CallbackServerContext* ctx, const v1::QueryArticlesRequest* req,
       v1::QueryArticlesResponse* resp) override;
@@ -92,8 +109,23 @@ class ContentService final : public v1::ContentService::CallbackService {
 
   absl::Status DoCreate(const v1::CreateArticleRequest& req, v1::Article* resp);
   absl::Status DoUpdate(const v1::UpdateArticleRequest& req, v1::Article* resp);
+  absl::Status DoGet(const v1::GetArticleRequest& req, v1::Article* resp);
   absl::Status DoListRevisions(const v1::ListArticleRevisionsRequest& req,
+                               bool editor,
                                v1::ListArticleRevisionsResponse* resp);
+  absl::Status DoDiff(const v1::DiffArticleRevisionsRequest& req, bool editor,
+                      v1::DiffArticleRevisionsResponse* resp);
+  absl::Status DoListTranslations(const v1::ListTranslationsRequest& req,
+                                  v1::ListTranslationsResponse* resp);
+  // NOT_FOUND unless `id`'s head is live now (readers' history reads).
+  absl::Status CheckLive(const std::string& id);
+  // Heads of the translation group `group` (live ones, or all with
+  // `all`), by id; deleted articles left out.
+  absl::StatusOr<std::vector<v1::Article>> GroupHeads(const std::string& group,
+                                                      bool all);
+  // Calls Store::FireSchedule until shutdown, so watchers get publish and
+  // expiry events when their time comes.
+  void ScheduleLoop();
   absl::Status DoQuery(const v1::QueryArticlesRequest& req,
                        v1::QueryArticlesResponse* resp);
   absl::Status DoBatchGet(const v1::BatchGetArticlesRequest& req,
@@ -107,6 +139,9 @@ class ContentService final : public v1::ContentService::CallbackService {
 
   // OK if the caller's token allows `needed`.
   absl::Status Allow(const grpc::ServerContextBase& ctx, Role needed);
+  // As Allow; also says whether the caller is at least an editor.
+  absl::StatusOr<bool> AllowEditor(const grpc::ServerContextBase& ctx,
+                                   Role needed);
 
   Authenticator* const auth_;
   store::Store* const store_;
@@ -114,6 +149,10 @@ class ContentService final : public v1::ContentService::CallbackService {
 
   WorkQueue writes_;
   WatchHub watch_;
+
+  absl::Mutex schedule_mu_;
+  bool schedule_stop_ ABSL_GUARDED_BY(schedule_mu_) = false;
+  std::thread schedule_thread_;
 };
 
 }  // namespace content::service

@@ -83,6 +83,12 @@ absl::Status CheckStrings(
   return absl::OkStatus();
 }
 
+bool Before(const google::protobuf::Timestamp& a,
+            const google::protobuf::Timestamp& b) {
+  return a.seconds() != b.seconds() ? a.seconds() < b.seconds()
+                                    : a.nanos() < b.nanos();
+}
+
 absl::Status CheckTimestamp(const google::protobuf::Timestamp& ts,
                             absl::string_view field) {
   // 0001-01-01 .. 9999-12-31, as google.protobuf.Timestamp defines.
@@ -245,6 +251,28 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
     return Invalid(f("style.date_layout"),
                    absl::StrCat("unknown value ", a.style().date_layout()));
   }
+  for (const auto& [name, layout] :
+       {std::pair<const char*, int>{"style.publish_date_layout",
+                                    a.style().publish_date_layout()},
+        {"style.expiry_date_layout", a.style().expiry_date_layout()}}) {
+    if (!v1::FrontMatterStyle::DateLayout_IsValid(layout))
+      return Invalid(f(name), absl::StrCat("unknown value ", layout));
+  }
+  if (!v1::Article::State_IsValid(a.state()))
+    return Invalid(f("state"), absl::StrCat("unknown value ", a.state()));
+  if (a.has_publish_time() &&
+      !(s = CheckTimestamp(a.publish_time(), f("publish_time"))).ok())
+    return s;
+  if (a.has_expiry_time() &&
+      !(s = CheckTimestamp(a.expiry_time(), f("expiry_time"))).ok())
+    return s;
+  if (a.has_publish_time() && a.has_expiry_time() &&
+      !Before(a.publish_time(), a.expiry_time())) {
+    return Invalid(f("expiry_time"), "must be after publish_time");
+  }
+  if (!a.translation_key().empty() &&
+      !(s = CheckTerm(a.translation_key(), f("translation_key"), limits)).ok())
+    return s;
   return absl::OkStatus();
 }
 
@@ -296,6 +324,38 @@ absl::Status ValidateQuery(const v1::Query& q, const Limits& limits) {
                         limits.max_query_text_bytes, q.text().size()));
   }
   if (!(s = CheckText(q.text(), "query.text")).ok()) return s;
+  if (!v1::Visibility_IsValid(q.visibility())) {
+    return Invalid("query.visibility",
+                   absl::StrCat("unknown value ", q.visibility()));
+  }
+  if (q.states_size() > 4)
+    return Invalid("query.states", "must hold at most 4 values");
+  for (int i = 0; i < q.states_size(); ++i) {
+    const int st = q.states(i);
+    const std::string field = absl::StrCat("query.states[", i, "]");
+    if (!v1::Article::State_IsValid(st))
+      return Invalid(field, absl::StrCat("unknown value ", st));
+    if ((st == v1::Article::DRAFT || st == v1::Article::ARCHIVED) &&
+        q.visibility() != v1::VISIBILITY_ALL) {
+      return Invalid(field,
+                     absl::StrCat(v1::Article::State_Name(st),
+                                  " articles are never live; set "
+                                  "query.visibility to VISIBILITY_ALL"));
+    }
+  }
+  for (const auto& [name, ts] :
+       {std::pair<const char*, const google::protobuf::Timestamp*>{
+            "query.publish_time_from", &q.publish_time_from()},
+        {"query.publish_time_to", &q.publish_time_to()}}) {
+    if (ts->seconds() != 0 || ts->nanos() != 0) {
+      if (!(s = CheckTimestamp(*ts, name)).ok()) return s;
+    }
+  }
+  if (q.has_publish_time_from() && q.has_publish_time_to() &&
+      !Before(q.publish_time_from(), q.publish_time_to())) {
+    return Invalid("query.publish_time_to",
+                   "must be after query.publish_time_from");
+  }
   // Whether the text holds anything to search for is the query engine's
   // call (it owns the tokenizer): INVALID_ARGUMENT from there.
   return absl::OkStatus();

@@ -173,6 +173,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     store::Store* store = hub_->store_;
     const bool full = req_.view() != v1::WatchArticlesRequest::VIEW_NAME_ONLY;
     const bool filter = HasFilter(req_.filter());
+    const bool live_only = req_.filter().visibility() != v1::VISIBILITY_ALL;
     while (buffer_.empty()) {
       absl::StatusOr<std::vector<v1::ChangeEvent>> events =
           store->ReadChanges(next_ - 1, hub_->options_.batch);
@@ -189,13 +190,28 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       }
       for (v1::ChangeEvent& e : *events) {
         next_ = e.sequence() + 1;
+        bool send_article = full;
+        if (live_only) {
+          // Readers see what readers can see: a change to an article hidden
+          // before and after is no event, one that shows it is a publish,
+          // one that hides it an unpublish (without the hidden content).
+          if (!e.live_before() && !e.live_after()) continue;
+          if (!e.live_after() && e.type() != v1::ChangeEvent::TYPE_DELETED) {
+            e.set_type(v1::ChangeEvent::TYPE_UNPUBLISHED);
+            send_article = false;  // a draft's content is not for readers
+          } else if (!e.live_before() &&
+                     e.type() != v1::ChangeEvent::TYPE_CREATED &&
+                     e.type() != v1::ChangeEvent::TYPE_UNDELETED) {
+            e.set_type(v1::ChangeEvent::TYPE_PUBLISHED);
+          }
+        }
         v1::WatchArticlesResponse response;
-        if (full || filter) {
+        if (send_article || filter) {
           absl::StatusOr<v1::Article> a = store->Get(
               e.name().substr(sizeof("articles/") - 1), e.revision(), true);
           if (a.ok()) {
             if (filter && !Matches(req_.filter(), *a)) continue;
-            if (full) *response.mutable_article() = *std::move(a);
+            if (send_article) *response.mutable_article() = *std::move(a);
           } else if (filter) {
             continue;  // revision purged: nothing to match against
           }

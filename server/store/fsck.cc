@@ -22,7 +22,7 @@ struct HeadInfo {
   bool deleted = false;
   bool readable = false;             // the head revision parsed
   int64_t create_seconds = 0;        // when this article's revision 1 was
-  std::vector<std::string> indexes;  // sorted posting prefixes
+  std::vector<IndexEntry> indexes;  // sorted by prefix
 };
 
 // A printable form of a key for messages (terms may be any UTF-8; the
@@ -59,16 +59,19 @@ std::string BigEndian(int64_t v) {
   return s;
 }
 
-// Kinds whose lists Store::IndexPrefixes fully describes: an entry there
+// Kinds whose lists Store::IndexEntries fully describes: an entry there
 // that the head does not call for is stale. Other kinds (added by later
 // indexes) get the generic checks only.
 bool KnownKind(unsigned char kind) {
-  switch (kind & ~kDeletedBit) {
+  switch (static_cast<unsigned char>(KindOf(kind))) {
     case static_cast<unsigned char>(IndexKind::kAll):
     case static_cast<unsigned char>(IndexKind::kTag):
     case static_cast<unsigned char>(IndexKind::kCategory):
     case static_cast<unsigned char>(IndexKind::kLang):
     case static_cast<unsigned char>(IndexKind::kText):
+    case static_cast<unsigned char>(IndexKind::kGroup):
+    case static_cast<unsigned char>(IndexKind::kPublishAt):
+    case static_cast<unsigned char>(IndexKind::kExpireAt):
       return true;
     default:
       return false;
@@ -134,8 +137,7 @@ class Checker {
       h.create_seconds = a.create_time().seconds();
       h.date_key = DateKey(a.date());
       h.deleted = a.has_delete_time();
-      h.indexes = store_.IndexPrefixes(a);
-      std::sort(h.indexes.begin(), h.indexes.end());
+      h.indexes = store_.IndexEntries(a);
     }
     return it->status();
   }
@@ -233,7 +235,13 @@ class Checker {
                              ", head is ", head.revision),
                 true);
       }
-      if (date_key != head.date_key) {
+      IndexEntry wanted{prefix, head.date_key};
+      auto entry = std::lower_bound(head.indexes.begin(), head.indexes.end(),
+                                    wanted);
+      const bool belongs =
+          entry != head.indexes.end() && entry->prefix == prefix;
+      if (belongs) wanted.date_key = entry->date_key;
+      if (date_key != wanted.date_key) {
         Problem(absl::StrCat(where, ": entry date differs from the head's"),
                 true);
       }
@@ -244,9 +252,7 @@ class Checker {
                          ", head is ", head.deleted ? "deleted" : "live"),
             true);
       }
-      if (KnownKind(static_cast<unsigned char>(key[0])) &&
-          !std::binary_search(head.indexes.begin(), head.indexes.end(),
-                              prefix)) {
+      if (KnownKind(static_cast<unsigned char>(key[0])) && !belongs) {
         Problem(absl::StrCat(where, ": the head does not belong in this list"),
                 true);
       }
@@ -257,11 +263,12 @@ class Checker {
   absl::Status CheckHeadPostings() {
     for (const auto& [id, head] : heads_) {
       if (!head.readable) continue;
-      for (const std::string& prefix : head.indexes) {
+      for (const IndexEntry& entry : head.indexes) {
+        const std::string& prefix = entry.prefix;
         std::string value;
-        absl::Status s =
-            kv_->Get(Family::kPostings, PostingKey(prefix, head.date_key, id),
-                     &value, ro_);
+        absl::Status s = kv_->Get(Family::kPostings,
+                                  PostingKey(prefix, entry.date_key, id),
+                                  &value, ro_);
         if (absl::IsNotFound(s)) {
           Problem(absl::StrCat(Printable(id), " revision ", head.revision,
                                " is missing from list ", Printable(prefix)),
@@ -426,11 +433,10 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store) {
     if (!s.ok()) return s;
     v1::Article a;
     if (!a.ParseFromString(value)) continue;
-    const uint64_t date = DateKey(a.date());
-    for (const std::string& prefix : store.IndexPrefixes(a)) {
-      batch.Put(Family::kPostings, PostingKey(prefix, date, id),
+    for (const IndexEntry& e : store.IndexEntries(a)) {
+      batch.Put(Family::kPostings, PostingKey(e.prefix, e.date_key, id),
                 BigEndian(revision));
-      ++counts[prefix];
+      ++counts[e.prefix];
     }
   }
   if (!it->status().ok()) return it->status();

@@ -41,7 +41,7 @@ inline constexpr int kMaxFsckProblems = 100;
 // Checks one consistent snapshot of `store`:
 //  - every posting entry points at an existing head whose date, revision and
 //    deleted bit match the entry;
-//  - every head has every posting entry it should (Store::IndexPrefixes);
+//  - every head has every posting entry it should (Store::IndexEntries);
 //  - every posting-list counter equals the entries in its list;
 //  - every head's revisions form an unbroken run ending at the head (from 1,
 //    or later where retention removed the oldest), parse, name the article,

@@ -35,6 +35,29 @@ std::string PostingPrefix(IndexKind kind, bool deleted,
   return key;
 }
 
+std::string PostingPrefix(IndexKind kind, ListState state,
+                          absl::string_view term) {
+  std::string key;
+  key.reserve(term.size() + 2);
+  uint8_t byte = static_cast<uint8_t>(kind);
+  if (state == ListState::kDeleted) byte |= kDeletedBit;
+  if (state == ListState::kUnpublished) byte &= ~kUnpublishedBit;
+  key.push_back(static_cast<char>(byte));
+  key.append(term.data(), term.size());
+  key.push_back('\0');
+  return key;
+}
+
+IndexKind KindOf(unsigned char first_byte) {
+  return static_cast<IndexKind>((first_byte & ~kDeletedBit) | kUnpublishedBit);
+}
+
+ListState StateOf(unsigned char first_byte) {
+  if (first_byte & kDeletedBit) return ListState::kDeleted;
+  if (!(first_byte & kUnpublishedBit)) return ListState::kUnpublished;
+  return ListState::kLive;
+}
+
 std::string PostingKey(absl::string_view prefix, uint64_t date_key,
                        absl::string_view id) {
   std::string key;

@@ -13,8 +13,9 @@ namespace content::store {
 
 // Posting lists. A posting key is `kind term \0 date_key id`: within one
 // (kind, term) entries sort newest first, ties by id ascending. Postings of
-// deleted articles live under `kind | kDeletedBit` so live queries never see
-// them and include-deleted queries merge both lists.
+// deleted articles live under `kind | kDeletedBit`, and those of DRAFT and
+// ARCHIVED articles under the upper-case kind, so live queries never see
+// them and include-deleted or all-states queries merge the lists.
 enum class IndexKind : uint8_t {
   kAll = 'a',  // every article, empty term
   kTag = 't',
@@ -23,8 +24,20 @@ enum class IndexKind : uint8_t {
   // Text terms (server/text/tokenizer.h): case-folded words, CJK bigrams
   // and single CJK characters of the title, summary and body.
   kText = 'x',
+  // Translation groups (Article.translation_key or the id's stem).
+  kGroup = 'g',
+  // Schedules, keyed by time instead of date, empty term: a live article's
+  // future `publish_time` ('p') and `expiry_time` ('e') as of its write.
+  kPublishAt = 'p',
+  kExpireAt = 'e',
 };
 inline constexpr uint8_t kDeletedBit = 0x80;
+// Cleared in the kind of an unpublished (DRAFT or ARCHIVED) article's lists:
+// 't' becomes 'T'.
+inline constexpr uint8_t kUnpublishedBit = 0x20;
+
+// Which copy of a kind's lists an article is in.
+enum class ListState { kLive, kUnpublished, kDeleted };
 
 void AppendBigEndian64(std::string* out, uint64_t v);
 // REQUIRES: s.size() >= 8.
@@ -36,6 +49,11 @@ uint64_t DateKeyFromMicros(int64_t micros);
 
 // `kind term \0`, the prefix of one posting list.
 std::string PostingPrefix(IndexKind kind, bool deleted, absl::string_view term);
+std::string PostingPrefix(IndexKind kind, ListState state,
+                          absl::string_view term);
+// The kind of a list prefix's first byte, and its state.
+IndexKind KindOf(unsigned char first_byte);
+ListState StateOf(unsigned char first_byte);
 // `prefix date_key id`.
 std::string PostingKey(absl::string_view prefix, uint64_t date_key,
                        absl::string_view id);
@@ -53,6 +71,8 @@ std::string PrefixSuccessor(absl::string_view prefix);
 
 inline constexpr absl::string_view kLastSequenceKey = "last_sequence";
 inline constexpr absl::string_view kTokenKeyKey = "token_key";
+// The last schedule entry the scheduler handled (Store::FireSchedule).
+inline constexpr absl::string_view kScheduleCursorKey = "schedule_cursor";
 
 }  // namespace content::store
 

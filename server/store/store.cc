@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "absl/hash/hash.h"
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -39,27 +42,61 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
 
 std::string Name(absl::string_view id) { return absl::StrCat("articles/", id); }
 
-// Every posting list an article belongs to, keyed by list prefix; text
-// terms only when the store keeps a text index.
-std::vector<std::string> PostingPrefixes(const v1::Article& a,
-                                         bool text_index) {
-  const bool deleted = a.has_delete_time();
-  std::vector<std::string> prefixes;
-  prefixes.push_back(PostingPrefix(IndexKind::kAll, deleted, ""));
-  for (const std::string& t : a.tags())
-    prefixes.push_back(PostingPrefix(IndexKind::kTag, deleted, t));
-  for (const std::string& c : a.categories())
-    prefixes.push_back(PostingPrefix(IndexKind::kCategory, deleted, c));
-  for (const std::string& l : a.lang())
-    prefixes.push_back(PostingPrefix(IndexKind::kLang, deleted, l));
+int64_t Micros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+bool PublishedState(const v1::Article& a) {
+  return a.state() == v1::Article::STATE_UNSPECIFIED ||
+         a.state() == v1::Article::PUBLISHED;
+}
+
+// Every posting entry an article has, sorted by list prefix; text terms
+// only when the store keeps a text index.
+std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
+  const ListState state = a.has_delete_time()   ? ListState::kDeleted
+                          : PublishedState(a) ? ListState::kLive
+                                              : ListState::kUnpublished;
+  const uint64_t date = DateKey(a.date());
+  std::vector<IndexEntry> entries;
+  auto add = [&](IndexKind kind, absl::string_view term) {
+    entries.push_back({PostingPrefix(kind, state, term), date});
+  };
+  add(IndexKind::kAll, "");
+  for (const std::string& t : a.tags()) add(IndexKind::kTag, t);
+  for (const std::string& c : a.categories()) add(IndexKind::kCategory, c);
+  for (const std::string& l : a.lang()) add(IndexKind::kLang, l);
+  add(IndexKind::kGroup, TranslationGroup(a));
   // One posting per distinct text term (a CJK body yields hundreds).
   if (text_index) {
-    for (const std::string& term : text::ArticleTerms(a))
-      prefixes.push_back(PostingPrefix(IndexKind::kText, deleted, term));
+    for (const std::string& term : text::ArticleTerms(a)) add(IndexKind::kText, term);
   }
-  std::sort(prefixes.begin(), prefixes.end());
-  prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
-  return prefixes;
+  // Schedules: times still to come when this revision was written, at which
+  // readers' view of it changes (an expiry before the publish time changes
+  // nothing). FireSchedule emits their events.
+  if (state == ListState::kLive) {
+    const int64_t written = Micros(a.update_time());
+    const bool pub = a.has_publish_time() && Micros(a.publish_time()) > written;
+    const bool exp = a.has_expiry_time() && Micros(a.expiry_time()) > written &&
+                     (!a.has_publish_time() ||
+                      Micros(a.publish_time()) < Micros(a.expiry_time()));
+    if (pub && (!a.has_expiry_time() ||
+                Micros(a.publish_time()) < Micros(a.expiry_time()))) {
+      entries.push_back({PostingPrefix(IndexKind::kPublishAt, state, ""),
+                         DateKey(a.publish_time())});
+    }
+    if (exp) {
+      entries.push_back({PostingPrefix(IndexKind::kExpireAt, state, ""),
+                         DateKey(a.expiry_time())});
+    }
+  }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [](const IndexEntry& x, const IndexEntry& y) {
+                              return x.prefix == y.prefix;
+                            }),
+                entries.end());
+  return entries;
 }
 
 void ClearServerFields(v1::Article* a) {
@@ -87,6 +124,35 @@ absl::Status CheckConditions(const v1::Article& head,
 }
 
 }  // namespace
+
+bool IsLiveContent(const v1::Article& a, absl::Time now) {
+  if (!PublishedState(a)) return false;
+  const int64_t t = absl::ToUnixMicros(now);
+  if (a.has_publish_time() && Micros(a.publish_time()) > t) return false;
+  if (a.has_expiry_time() && Micros(a.expiry_time()) <= t) return false;
+  return true;
+}
+
+bool IsLive(const v1::Article& a, absl::Time now) {
+  return !a.has_delete_time() && IsLiveContent(a, now);
+}
+
+std::string TranslationGroup(const v1::Article& a) {
+  if (!a.translation_key().empty()) return a.translation_key();
+  absl::string_view id = a.name();
+  absl::ConsumePrefix(&id, "articles/");
+  const size_t dot = id.rfind('.');
+  if (dot != absl::string_view::npos && dot > 0) {
+    const absl::string_view suffix = id.substr(dot + 1);
+    auto names = [&](const std::string& lang) {
+      return absl::EqualsIgnoreCase(lang, suffix);
+    };
+    if (std::any_of(a.lang().begin(), a.lang().end(), names) ||
+        std::any_of(a.translations().begin(), a.translations().end(), names))
+      return std::string(id.substr(0, dot));
+  }
+  return std::string(id);
+}
 
 struct Store::Writer {
   KvBatch batch;
@@ -415,6 +481,198 @@ absl::StatusOr<v1::Article> Store::Undelete(absl::string_view id,
                        v1::ChangeEvent::TYPE_UNDELETED);
 }
 
+absl::StatusOr<v1::Article> Store::Restore(absl::string_view id,
+                                           int64_t revision,
+                                           const WriteConditions& conditions) {
+  if (revision <= 0)
+    return absl::InvalidArgumentError("revision: must be a revision number");
+  absl::MutexLock lock(&LockFor(id));
+  absl::StatusOr<v1::Article> head = ReadHead(id);
+  if (!head.ok()) return head.status();
+  absl::Status s = CheckConditions(*head, conditions);
+  if (!s.ok()) return s;
+  std::string value;
+  s = kv_->Get(Family::kRevisions, RevisionKey(id, revision), &value);
+  if (absl::IsNotFound(s)) {
+    return absl::NotFoundError(absl::StrCat(
+        Name(id), " has no revision ", revision,
+        revision < head->revision() ? " (removed by retention)" : ""));
+  }
+  if (!s.ok()) return s;
+  v1::Article content;
+  if (!content.ParseFromString(value)) {
+    return absl::DataLossError(
+        absl::StrCat("revision ", revision, " of ", Name(id), " is corrupt"));
+  }
+  if (content.has_delete_time()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "revision: ", revision, " of ", Name(id),
+        " is a deletion tombstone; restore a live revision"));
+  }
+  ClearServerFields(&content);
+  content.set_name(Name(id));
+  const bool deleted = head->has_delete_time();
+  if (!deleted && ContentHash(content) == head->content_hash())
+    return *std::move(head);
+  *content.mutable_create_time() = head->create_time();
+  SetTimestamp(Now(), content.mutable_update_time());
+  return WriteRevision(id, &*head, std::move(content),
+                       deleted ? v1::ChangeEvent::TYPE_UNDELETED
+                               : v1::ChangeEvent::TYPE_UPDATED);
+}
+
+void Store::AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
+                                     std::vector<v1::ChangeEvent>* events) {
+  if (head.has_delete_time() ||
+      (!head.has_publish_time() && !head.has_expiry_time()))
+    return;
+  const int64_t written = Micros(head.update_time());
+  const int64_t now_micros = absl::ToUnixMicros(now);
+  std::string cursor;  // read only when needed
+  bool cursor_read = false;
+  for (IndexKind kind : {IndexKind::kPublishAt, IndexKind::kExpireAt}) {
+    const bool publish = kind == IndexKind::kPublishAt;
+    const google::protobuf::Timestamp& t =
+        publish ? head.publish_time() : head.expiry_time();
+    if (!(publish ? head.has_publish_time() : head.has_expiry_time())) continue;
+    const int64_t at = Micros(t);
+    if (at <= written || at > now_micros) continue;
+    if (IsLiveContent(head, absl::FromUnixMicros(at - 1)) ==
+        IsLiveContent(head, absl::FromUnixMicros(at)))
+      continue;  // e.g. an expiry before the publish time
+    if (!cursor_read) {
+      cursor_read = true;
+      if (!kv_->Get(Family::kMeta, kScheduleCursorKey, &cursor).ok())
+        cursor.clear();
+    }
+    std::string position;
+    AppendBigEndian64(&position, static_cast<uint64_t>(at));
+    position.push_back(static_cast<char>(kind));
+    position += head.name().substr(sizeof("articles/") - 1);
+    // Positions compare as (time, kind, id), like FireSchedule's; the
+    // time is big-endian of a non-negative-offset value only for times
+    // after 1970, so compare the parts.
+    bool fired = false;
+    if (cursor.size() >= 9) {
+      const int64_t c_at = static_cast<int64_t>(ReadBigEndian64(cursor));
+      fired = std::make_tuple(at, static_cast<char>(kind),
+                              absl::string_view(position).substr(9)) <=
+              std::make_tuple(c_at, cursor[8],
+                              absl::string_view(cursor).substr(9));
+    }
+    if (fired) continue;
+    v1::ChangeEvent& event = events->emplace_back();
+    event.set_type(publish ? v1::ChangeEvent::TYPE_PUBLISHED
+                           : v1::ChangeEvent::TYPE_UNPUBLISHED);
+    event.set_name(head.name());
+    event.set_revision(head.revision());
+    SetTimestamp(now, event.mutable_time());
+    event.set_live_before(!publish);
+    event.set_live_after(publish);
+  }
+}
+
+absl::StatusOr<absl::Time> Store::FireSchedule() {
+  const absl::Time now = Now();
+  const int64_t now_micros = absl::ToUnixMicros(now);
+  // Position: (time, kind, id) of the last entry handled.
+  struct Entry {
+    int64_t micros;
+    char kind;
+    std::string id;
+    bool operator<(const Entry& o) const {
+      return std::tie(micros, kind, id) < std::tie(o.micros, o.kind, o.id);
+    }
+  };
+  Entry cursor{INT64_MIN, 0, ""};
+  {
+    std::string value;
+    absl::Status s = kv_->Get(Family::kMeta, kScheduleCursorKey, &value);
+    if (s.ok() && value.size() >= 9) {
+      cursor.micros = static_cast<int64_t>(ReadBigEndian64(value));
+      cursor.kind = value[8];
+      cursor.id = value.substr(9);
+    } else if (!s.ok() && !absl::IsNotFound(s)) {
+      return s;
+    }
+  }
+  std::vector<Entry> due;
+  absl::Time next = absl::InfiniteFuture();
+  for (IndexKind kind : {IndexKind::kPublishAt, IndexKind::kExpireAt}) {
+    const std::string prefix = PostingPrefix(kind, ListState::kLive, "");
+    KvReadOptions ro;
+    ro.lower_bound = prefix;
+    ro.upper_bound = PrefixSuccessor(prefix);
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro);
+    // Keys run newest first: times in [cursor, now] are date keys in
+    // [key(now), key(cursor)], and the entry just before key(now) is the
+    // next one due.
+    const std::string now_key =
+        PostingKey(prefix, DateKeyFromMicros(now_micros), "");
+    it->SeekForPrev(now_key);
+    if (it->Valid()) {
+      uint64_t date_key;
+      absl::string_view id;
+      if (ParsePostingKey(it->key(), prefix.size(), &date_key, &id)) {
+        const int64_t micros =
+            static_cast<int64_t>(~date_key ^ (uint64_t{1} << 63));
+        next = std::min(next, absl::FromUnixMicros(micros));
+      }
+    }
+    for (it->Seek(now_key); it->Valid(); it->Next()) {
+      uint64_t date_key;
+      absl::string_view id;
+      if (!ParsePostingKey(it->key(), prefix.size(), &date_key, &id)) continue;
+      const int64_t micros =
+          static_cast<int64_t>(~date_key ^ (uint64_t{1} << 63));
+      if (micros < cursor.micros) break;  // older still: handled before
+      Entry e{micros, static_cast<char>(kind), std::string(id)};
+      if (cursor < e) due.push_back(std::move(e));
+    }
+    if (!it->status().ok()) return it->status();
+  }
+  std::sort(due.begin(), due.end());
+  for (const Entry& e : due) {
+    absl::MutexLock lock(&LockFor(e.id));
+    absl::StatusOr<v1::Article> head = ReadHead(e.id);
+    if (!head.ok() && !absl::IsNotFound(head.status())) return head.status();
+    // The event is due only if the head still has this time and was
+    // written before it; a head written at or after it already told
+    // watchers how it looked then (ChangeEvent.live_after).
+    bool fire = false;
+    if (head.ok() && IsLiveContent(*head, absl::FromUnixMicros(e.micros - 1)) !=
+                         IsLiveContent(*head, absl::FromUnixMicros(e.micros)) &&
+        !head->has_delete_time() && Micros(head->update_time()) < e.micros) {
+      const google::protobuf::Timestamp& t =
+          e.kind == static_cast<char>(IndexKind::kPublishAt)
+              ? head->publish_time()
+              : head->expiry_time();
+      fire = Micros(t) == e.micros;
+    }
+    std::string position;
+    AppendBigEndian64(&position, static_cast<uint64_t>(e.micros));
+    position.push_back(e.kind);
+    position += e.id;
+    KvBatch batch;
+    batch.Put(Family::kMeta, std::string(kScheduleCursorKey), position);
+    std::vector<v1::ChangeEvent> events;
+    if (fire) {
+      v1::ChangeEvent& event = events.emplace_back();
+      const bool publish = e.kind == static_cast<char>(IndexKind::kPublishAt);
+      event.set_type(publish ? v1::ChangeEvent::TYPE_PUBLISHED
+                             : v1::ChangeEvent::TYPE_UNPUBLISHED);
+      event.set_name(head->name());
+      event.set_revision(head->revision());
+      SetTimestamp(now, event.mutable_time());
+      event.set_live_before(!publish);
+      event.set_live_after(publish);
+    }
+    absl::Status s = Commit(std::move(batch), &events);
+    if (!s.ok()) return s;
+  }
+  return next;
+}
+
 v1::Article Store::PrepareRevision(absl::string_view id,
                                    const v1::Article* old_head,
                                    v1::Article article,
@@ -431,38 +689,50 @@ v1::Article Store::PrepareRevision(absl::string_view id,
              article.SerializeAsString());
   batch->Put(Family::kHeads, std::string(id), BigEndian(revision));
 
-  // Index maintenance: drop lists the article left, add the ones it joined,
-  // and rewrite the rest in place (the revision value or the date changed).
+  // Index maintenance: drop entries the article left, add the ones it
+  // joined, and rewrite the rest in place (the revision value changed).
   std::map<std::string, int> delta;  // prefix -> -1 removed, +1 added, 0 kept
-  const uint64_t date = DateKey(article.date());
-  std::vector<std::string> prefixes =
-      PostingPrefixes(article, options_.text_index);  // sorted
+  std::vector<IndexEntry> entries =
+      PostingEntries(article, options_.text_index);  // sorted
   if (old_head != nullptr) {
-    const uint64_t old_date = DateKey(old_head->date());
-    for (std::string& p : PostingPrefixes(*old_head, options_.text_index)) {
+    for (IndexEntry& e : PostingEntries(*old_head, options_.text_index)) {
       // A key the Put below rewrites needs no Delete first: half the
       // memtable inserts of a typical update, which keeps its tags.
-      if (old_date != date ||
-          !std::binary_search(prefixes.begin(), prefixes.end(), p)) {
-        batch->Delete(Family::kPostings, PostingKey(p, old_date, id));
+      auto it = std::lower_bound(entries.begin(), entries.end(), e);
+      if (it == entries.end() || it->prefix != e.prefix ||
+          it->date_key != e.date_key) {
+        batch->Delete(Family::kPostings, PostingKey(e.prefix, e.date_key, id));
       }
-      delta[std::move(p)] -= 1;
+      delta[std::move(e.prefix)] -= 1;
     }
   }
   const std::string revision_value = BigEndian(revision);
-  for (std::string& p : prefixes) {
-    batch->Put(Family::kPostings, PostingKey(p, date, id), revision_value);
-    delta[std::move(p)] += 1;
+  for (IndexEntry& e : entries) {
+    batch->Put(Family::kPostings, PostingKey(e.prefix, e.date_key, id),
+               revision_value);
+    delta[std::move(e.prefix)] += 1;
   }
   for (auto& [prefix, d] : delta) {
     if (d != 0) batch->AddInt64(Family::kMeta, CountKey(prefix), d);
   }
 
+  if (old_head != nullptr) {
+    // A scheduled time of the old head that passed without the scheduler
+    // getting to it yet: its event goes first, so watchers see the article
+    // appear (or go) before this write changes it, and the scheduler, which
+    // skips heads written after the time, never repeats it.
+    AddOverdueScheduleEvents(*old_head,
+                             absl::FromUnixMicros(Micros(article.update_time())),
+                             events);
+  }
   v1::ChangeEvent& event = events->emplace_back();
   event.set_type(type);
   event.set_name(article.name());
   event.set_revision(revision);
   *event.mutable_time() = article.update_time();
+  const absl::Time at = absl::FromUnixMicros(Micros(article.update_time()));
+  event.set_live_before(old_head != nullptr && IsLive(*old_head, at));
+  event.set_live_after(IsLive(article, at));
   return article;
 }
 
@@ -663,10 +933,9 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
       batch.DeleteRange(Family::kRevisions, RevisionKey(id, 0),
                         RevisionKey(id, INT64_MAX));
       batch.Delete(Family::kHeads, id);
-      const uint64_t date = DateKey(head->date());
-      for (const std::string& p : PostingPrefixes(*head, options_.text_index)) {
-        batch.Delete(Family::kPostings, PostingKey(p, date, id));
-        batch.AddInt64(Family::kMeta, CountKey(p), -1);
+      for (const IndexEntry& e : PostingEntries(*head, options_.text_index)) {
+        batch.Delete(Family::kPostings, PostingKey(e.prefix, e.date_key, id));
+        batch.AddInt64(Family::kMeta, CountKey(e.prefix), -1);
       }
       result.revisions_removed += head->revision();
       ++result.articles_purged;
@@ -765,8 +1034,8 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> Store::ReadChanges(int64_t after,
 
 // ---- fsck support ----------------------------------------------------------
 
-std::vector<std::string> Store::IndexPrefixes(const v1::Article& head) const {
-  return PostingPrefixes(head, options_.text_index);
+std::vector<IndexEntry> Store::IndexEntries(const v1::Article& head) const {
+  return PostingEntries(head, options_.text_index);
 }
 
 }  // namespace content::store

@@ -76,6 +76,25 @@ struct ApplyResult {
   absl::Status status;
 };
 
+// Whether readers may see `article` at `now`: not deleted, state PUBLISHED
+// (or unspecified), `publish_time` unset or <= now, `expiry_time` unset or
+// > now.
+bool IsLive(const v1::Article& article, absl::Time now);
+// As IsLive, ignoring deletion (for tombstones in include-deleted reads).
+bool IsLiveContent(const v1::Article& article, absl::Time now);
+// The article's translation group: `translation_key`, else the id without a
+// final `.{x}` where x names one of its `lang` or `translations` values
+// (ignoring case), else the id.
+std::string TranslationGroup(const v1::Article& article);
+
+// One posting-list entry of an article: the list and the entry's date key
+// (the article's `date`, or the time for schedule lists).
+struct IndexEntry {
+  std::string prefix;
+  uint64_t date_key = 0;
+  bool operator<(const IndexEntry& o) const { return prefix < o.prefix; }
+};
+
 // A consistent snapshot of the store for multi-key reads (queries).
 // Not thread-safe; cheap to create.
 class ReadView {
@@ -137,6 +156,19 @@ class Store {
   // NOT_FOUND if missing; FAILED_PRECONDITION if not deleted.
   absl::StatusOr<v1::Article> Undelete(absl::string_view id,
                                        const WriteConditions& conditions);
+  // Writes a new revision with the content of `revision` (undeleting a
+  // deleted article). A live head with that content already is returned
+  // unchanged. NOT_FOUND if the article or revision is missing;
+  // INVALID_ARGUMENT if the revision is a tombstone; FAILED_PRECONDITION on
+  // a condition.
+  absl::StatusOr<v1::Article> Restore(absl::string_view id, int64_t revision,
+                                      const WriteConditions& conditions);
+  // Appends a TYPE_PUBLISHED or TYPE_UNPUBLISHED change event for every
+  // scheduled publish or expiry time that has come since the last call (or
+  // since a restart: the position is stored), for articles whose head was
+  // written before that time. Returns when the next one is due
+  // (absl::InfiniteFuture() if none). Call it from one thread at a time.
+  absl::StatusOr<absl::Time> FireSchedule();
   // Creates or updates each (id, content) pair, skipping content equal to
   // the head, and commits all of it in one batch with one sync. A failure
   // (e.g. the article is deleted) fails that item alone. With `dry_run`
@@ -185,10 +217,14 @@ class Store {
   // Hex SHA-256 of an article's content fields (everything a user writes).
   static std::string ContentHash(const v1::Article& article);
 
+  // The store's clock (StoreOptions::clock).
+  absl::Time Now() const;
+
   // --- For the consistency checker (server/store/fsck.h) only. ---
-  // The posting-list prefixes a head belongs to: what PrepareRevision
-  // indexes, so fsck rebuilds exactly what a write would have written.
-  std::vector<std::string> IndexPrefixes(const v1::Article& head) const;
+  // The posting-list entries of a head, sorted by prefix: what
+  // PrepareRevision indexes, so fsck rebuilds exactly what a write would
+  // have written.
+  std::vector<IndexEntry> IndexEntries(const v1::Article& head) const;
   // Whether text terms are indexed (StoreOptions::text_index).
   bool text_index() const { return options_.text_index; }
   // The engine underneath. Writes through it bypass sequencing and the
@@ -200,7 +236,6 @@ class Store {
   Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options);
   absl::Status Init();
   absl::Mutex& LockFor(absl::string_view id);
-  absl::Time Now() const;
   // Head revision number of `id`, 0 if none.
   absl::StatusOr<int64_t> HeadRevision(absl::string_view id);
   absl::StatusOr<v1::Article> ReadHead(absl::string_view id);
@@ -211,6 +246,10 @@ class Store {
                               v1::Article article, v1::ChangeEvent::Type type,
                               KvBatch* batch,
                               std::vector<v1::ChangeEvent>* events);
+  // Adds the publish/expiry events of `head` that fell due by `now` and
+  // FireSchedule has not emitted. REQUIRES: the article's lock held.
+  void AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
+                                std::vector<v1::ChangeEvent>* events);
   // PrepareRevision and Commit for one article.
   absl::StatusOr<v1::Article> WriteRevision(absl::string_view id,
                                             const v1::Article* old_head,

@@ -479,22 +479,48 @@ bool SplitPostingKey(absl::string_view key, Posting* p) {
   return true;
 }
 
-// The postings every head should have: its tag/category/lang/all lists,
-// under the deleted bit when it is a tombstone.
+int64_t MicrosOf(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+// The postings every head should have: its all/tag/category/lang/group/text
+// lists, under the deleted bit when it is a tombstone and upper-case when it
+// is a draft or archived; and a live head's publish and expiry times still
+// to come when it was written, on the schedule lists.
 std::map<Posting, int64_t> ExpectedPostings(const std::vector<Article>& heads) {
   std::map<Posting, int64_t> out;
   for (const Article& a : heads) {
     const std::string id = a.name().substr(9);
-    const bool deleted = a.has_delete_time();
+    const ListState state =
+        a.has_delete_time() ? ListState::kDeleted
+        : (a.state() == Article::DRAFT || a.state() == Article::ARCHIVED)
+            ? ListState::kUnpublished
+            : ListState::kLive;
     const uint64_t date = DateKey(a.date());
     auto add = [&](IndexKind kind, const std::string& term) {
-      out[{PostingPrefix(kind, deleted, term), date, id}] = a.revision();
+      out[{PostingPrefix(kind, state, term), date, id}] = a.revision();
     };
     add(IndexKind::kAll, "");
     for (const std::string& t : a.tags()) add(IndexKind::kTag, t);
     for (const std::string& c : a.categories()) add(IndexKind::kCategory, c);
     for (const std::string& l : a.lang()) add(IndexKind::kLang, l);
+    // The random ids hold no dot: the group is the key, else the id.
+    add(IndexKind::kGroup,
+        a.translation_key().empty() ? id : a.translation_key());
     for (const std::string& t : text::ArticleTerms(a)) add(IndexKind::kText, t);
+    if (state != ListState::kLive) continue;
+    const int64_t written = MicrosOf(a.update_time());
+    const bool pub = a.has_publish_time();
+    const bool exp = a.has_expiry_time();
+    // The generator keeps publish < expiry.
+    if (pub && MicrosOf(a.publish_time()) > written) {
+      out[{PostingPrefix(IndexKind::kPublishAt, state, ""),
+           DateKey(a.publish_time()), id}] = a.revision();
+    }
+    if (exp && MicrosOf(a.expiry_time()) > written) {
+      out[{PostingPrefix(IndexKind::kExpireAt, state, ""),
+           DateKey(a.expiry_time()), id}] = a.revision();
+    }
   }
   return out;
 }
@@ -578,9 +604,22 @@ TEST_F(StoreTest, IndexMatchesHeadsAfterRandomWrites) {
   };
   auto random_article = [&](int n) {
     // Few distinct dates, so several articles share a date.
-    return MakeArticle(absl::StrCat("title ", n), pick(tags, 4),
-                       pick(categories, 2), pick(langs, 2),
-                       kBaseSeconds - 86400 * (rng() % 6));
+    Article a = MakeArticle(absl::StrCat("title ", n), pick(tags, 4),
+                            pick(categories, 2), pick(langs, 2),
+                            kBaseSeconds - 86400 * (rng() % 6));
+    // Editorial fields now and then: states, a translation key, publish
+    // and expiry times around the clock (which ticks a second per write).
+    if (rng() % 3 == 0) a.set_state(static_cast<Article::State>(rng() % 4));
+    if (rng() % 5 == 0) a.set_translation_key(absl::StrCat("g", rng() % 3));
+    const int64_t now = clock_.load();
+    if (rng() % 4 == 0)
+      a.mutable_publish_time()->set_seconds(now - 5 + rng() % 20);
+    if (rng() % 4 == 0) {
+      a.mutable_expiry_time()->set_seconds(
+          (a.has_publish_time() ? a.publish_time().seconds() : now - 5) + 1 +
+          rng() % 20);
+    }
+    return a;
   };
 
   std::set<std::string> prefixes_ever;
@@ -621,7 +660,18 @@ TEST_F(StoreTest, IndexMatchesHeadsAfterRandomWrites) {
     if (step % 50 == 49 || step == 399) {
       SCOPED_TRACE(absl::StrCat("step ", step));
       ExpectIndexMatchesHeads(*store_, ids, &prefixes_ever);
-      EXPECT_EQ(store_->last_sequence(), writes);
+      // One event per write, plus the publish/expiry events that writes
+      // carry for times that passed unhandled (no scheduler runs here).
+      const std::vector<ChangeEvent> changes = AllChanges();
+      EXPECT_EQ(store_->last_sequence(), static_cast<int64_t>(changes.size()));
+      EXPECT_EQ(std::count_if(changes.begin(), changes.end(),
+                              [](const ChangeEvent& e) {
+                                return e.type() !=
+                                           ChangeEvent::TYPE_PUBLISHED &&
+                                       e.type() !=
+                                           ChangeEvent::TYPE_UNPUBLISHED;
+                              }),
+                writes);
     }
   }
   // And the same after a reopen.
@@ -884,6 +934,226 @@ TEST_F(StoreTest, FailedWriteChangesNothingAndLeavesNoGap) {
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, false, "x")), 0);
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, false, "y")), 1);
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kAll, false, "")), 2);
+}
+
+
+// ---- Editorial: visibility, schedules, restore, translation groups --------
+
+TEST(VisibilityTest, IsLiveFollowsStateAndTimes) {
+  const absl::Time now = absl::FromUnixSeconds(kBaseSeconds);
+  Article a = MakeArticle("a");
+  EXPECT_TRUE(IsLive(a, now));  // no state, no times: published
+  a.set_state(Article::PUBLISHED);
+  EXPECT_TRUE(IsLive(a, now));
+  a.set_state(Article::DRAFT);
+  EXPECT_FALSE(IsLive(a, now));
+  a.set_state(Article::ARCHIVED);
+  EXPECT_FALSE(IsLive(a, now));
+  a.set_state(Article::PUBLISHED);
+  a.mutable_publish_time()->set_seconds(kBaseSeconds + 1);
+  EXPECT_FALSE(IsLive(a, now));  // scheduled
+  EXPECT_TRUE(IsLive(a, now + absl::Seconds(1)));  // the moment it is due
+  a.mutable_expiry_time()->set_seconds(kBaseSeconds + 10);
+  EXPECT_TRUE(IsLive(a, now + absl::Seconds(9)));
+  EXPECT_FALSE(IsLive(a, now + absl::Seconds(10)));  // expired at the moment
+  a.clear_publish_time();
+  a.mutable_delete_time()->set_seconds(kBaseSeconds);
+  EXPECT_FALSE(IsLive(a, now));
+  EXPECT_TRUE(IsLiveContent(a, now));
+}
+
+TEST(VisibilityTest, TranslationGroupFromKeyOrIdStem) {
+  Article a = MakeArticle("a", {}, {}, {"en"});
+  a.set_name("articles/launch.en");
+  EXPECT_EQ(TranslationGroup(a), "launch");
+  a.set_name("articles/launch.EN");  // case-insensitive
+  EXPECT_EQ(TranslationGroup(a), "launch");
+  a.set_name("articles/launch.fr");  // not one of its languages
+  EXPECT_EQ(TranslationGroup(a), "launch.fr");
+  a.add_translations("fr");  // ... unless listed in translations
+  EXPECT_EQ(TranslationGroup(a), "launch");
+  a.set_name("articles/v1.2");
+  EXPECT_EQ(TranslationGroup(a), "v1.2");
+  a.set_translation_key("k");
+  EXPECT_EQ(TranslationGroup(a), "k");
+}
+
+class ScheduleTest : public StoreTest {
+ protected:
+  // The next clock reading will be exactly `seconds`.
+  void SetClock(int64_t seconds) { clock_.store(seconds - 1); }
+
+  std::vector<ChangeEvent> EventsAfter(int64_t sequence) {
+    absl::StatusOr<std::vector<ChangeEvent>> changes =
+        store_->ReadChanges(sequence, 1 << 20);
+    EXPECT_TRUE(changes.ok()) << changes.status();
+    return changes.ok() ? *changes : std::vector<ChangeEvent>();
+  }
+
+  absl::Time Fire() {
+    absl::StatusOr<absl::Time> next = store_->FireSchedule();
+    EXPECT_TRUE(next.ok()) << next.status();
+    return next.ok() ? *next : absl::InfinitePast();
+  }
+};
+
+TEST_F(ScheduleTest, PublishAndExpiryEventsFireOnceWhenDue) {
+  const int64_t t0 = kBaseSeconds + 100;
+  SetClock(kBaseSeconds);
+  Article s = MakeArticle("scheduled");
+  s.mutable_publish_time()->set_seconds(t0);
+  s.mutable_expiry_time()->set_seconds(t0 + 100);
+  MustCreate("s", s);
+  Article d = MakeArticle("draft");
+  d.set_state(Article::DRAFT);
+  d.mutable_publish_time()->set_seconds(t0);
+  MustCreate("d", d);  // never live: no schedule
+  Article p = MakeArticle("past");
+  p.mutable_publish_time()->set_seconds(kBaseSeconds - 100);
+  MustCreate("p", p);  // live already: no schedule
+  std::vector<ChangeEvent> created = EventsAfter(0);
+  ASSERT_EQ(created.size(), 3u);
+  EXPECT_FALSE(created[0].live_after());  // scheduled, not yet visible
+  EXPECT_FALSE(created[1].live_after());
+  EXPECT_TRUE(created[2].live_after());
+  const int64_t base = store_->last_sequence();
+
+  SetClock(kBaseSeconds + 50);
+  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0));
+  EXPECT_TRUE(EventsAfter(base).empty());
+
+  SetClock(t0 + 10);
+  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0 + 100));
+  std::vector<ChangeEvent> events = EventsAfter(base);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type(), ChangeEvent::TYPE_PUBLISHED);
+  EXPECT_EQ(events[0].name(), "articles/s");
+  EXPECT_EQ(events[0].revision(), 1);
+  EXPECT_FALSE(events[0].live_before());
+  EXPECT_TRUE(events[0].live_after());
+
+  // Again, and after a reopen: the position is stored, nothing repeats.
+  Fire();
+  Open();
+  SetClock(t0 + 20);
+  Fire();
+  EXPECT_EQ(EventsAfter(base).size(), 1u);
+
+  SetClock(t0 + 150);
+  EXPECT_EQ(Fire(), absl::InfiniteFuture());
+  events = EventsAfter(base);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].type(), ChangeEvent::TYPE_UNPUBLISHED);
+  EXPECT_TRUE(events[1].live_before());
+  EXPECT_FALSE(events[1].live_after());
+  EXPECT_EQ(events[1].sequence(), events[0].sequence() + 1);
+}
+
+TEST_F(ScheduleTest, AWriteAfterAMissedTimeCarriesItsEventFirst) {
+  const int64_t t0 = kBaseSeconds + 100;
+  SetClock(kBaseSeconds);
+  Article s = MakeArticle("scheduled");
+  s.mutable_publish_time()->set_seconds(t0);
+  MustCreate("s", s);
+  const int64_t base = store_->last_sequence();
+  // The time passes, the scheduler has not run, and an editor updates it.
+  SetClock(t0 + 5);
+  Article next = s;
+  next.set_title("scheduled, edited");
+  ASSERT_TRUE(store_->Update("s", next, {}).ok());
+  std::vector<ChangeEvent> events = EventsAfter(base);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type(), ChangeEvent::TYPE_PUBLISHED);
+  EXPECT_EQ(events[0].revision(), 1);
+  EXPECT_EQ(events[1].type(), ChangeEvent::TYPE_UPDATED);
+  EXPECT_TRUE(events[1].live_before());
+  EXPECT_TRUE(events[1].live_after());
+  // The scheduler, running late, does not repeat it.
+  Fire();
+  EXPECT_EQ(EventsAfter(base).size(), 2u);
+}
+
+TEST_F(ScheduleTest, RescheduledArticleFiresAtTheNewTimeOnly) {
+  const int64_t t0 = kBaseSeconds + 100;
+  SetClock(kBaseSeconds);
+  Article s = MakeArticle("scheduled");
+  s.mutable_publish_time()->set_seconds(t0);
+  MustCreate("s", s);
+  s.mutable_publish_time()->set_seconds(t0 + 50);
+  ASSERT_TRUE(store_->Update("s", s, {}).ok());
+  const int64_t base = store_->last_sequence();
+  SetClock(t0 + 10);
+  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0 + 50));
+  EXPECT_TRUE(EventsAfter(base).empty());
+  SetClock(t0 + 60);
+  Fire();
+  std::vector<ChangeEvent> events = EventsAfter(base);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].revision(), 2);
+}
+
+TEST_F(StoreTest, StateChangesMoveTheArticleBetweenLists) {
+  Article a = MakeArticle("a", {"x"});
+  a.set_state(Article::DRAFT);
+  MustCreate("a", a);
+  std::unique_ptr<ReadView> view = store_->NewReadView();
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, ListState::kLive, "x")),
+            0);
+  EXPECT_EQ(view->Count(
+                PostingPrefix(IndexKind::kTag, ListState::kUnpublished, "x")),
+            1);
+  a.set_state(Article::PUBLISHED);
+  absl::StatusOr<Article> published = store_->Update("a", a, {});
+  ASSERT_TRUE(published.ok()) << published.status();
+  view = store_->NewReadView();
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, ListState::kLive, "x")),
+            1);
+  EXPECT_EQ(view->Count(
+                PostingPrefix(IndexKind::kTag, ListState::kUnpublished, "x")),
+            0);
+  std::vector<ChangeEvent> events = AllChanges();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_FALSE(events[0].live_after());
+  EXPECT_FALSE(events[1].live_before());
+  EXPECT_TRUE(events[1].live_after());
+}
+
+TEST_F(StoreTest, RestoreWritesANewRevisionWithTheOldContent) {
+  MustCreate("a", MakeArticle("one", {"x"}));
+  ASSERT_TRUE(store_->Update("a", MakeArticle("two", {"y"}), {}).ok());
+  absl::StatusOr<Article> r = store_->Restore("a", 1, {2, ""});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->revision(), 3);
+  EXPECT_EQ(r->title(), "one");
+  EXPECT_EQ(r->content_hash(), MustGet("a", 1).content_hash());
+  EXPECT_EQ(Seconds(r->create_time()), Seconds(MustGet("a", 1).create_time()));
+  // History is kept, not rewritten.
+  EXPECT_EQ(MustGet("a", 2).title(), "two");
+  // Restoring what the head already holds writes nothing.
+  absl::StatusOr<Article> same = store_->Restore("a", 1, {});
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->revision(), 3);
+  // Conditions, missing revisions, tombstones.
+  EXPECT_EQ(store_->Restore("a", 2, {1, ""}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Restore("a", 9, {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Restore("nope", 1, {}).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Delete("a", {}).ok());  // revision 4, a tombstone
+  absl::StatusOr<Article> tomb = store_->Restore("a", 4, {});
+  EXPECT_EQ(tomb.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(tomb.status().message()), HasSubstr("tombstone"));
+  // Restoring into a deleted article undeletes it.
+  absl::StatusOr<Article> back = store_->Restore("a", 2, {4, ""});
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->revision(), 5);
+  EXPECT_FALSE(back->has_delete_time());
+  EXPECT_EQ(back->title(), "two");
+  std::vector<ChangeEvent> events = AllChanges();
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[2].type(), ChangeEvent::TYPE_UPDATED);
+  EXPECT_EQ(events[4].type(), ChangeEvent::TYPE_UNDELETED);
 }
 
 }  // namespace

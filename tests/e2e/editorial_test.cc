@@ -1,0 +1,414 @@
+// End-to-end tests of the editorial workflow (issue 8) against a real
+// contentd with a fake clock (--clock-file): drafts and schedules as
+// readers and editors see them in reads, queries and Watch; revision diff
+// and restore; translation groups and language fallback.
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "content/markdown.h"
+#include "content/v1/content_service.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+using ::content::testing::ContentdBinary;
+using ::content::testing::ReadFile;
+using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
+using ::content::testing::SourceDir;
+using ::content::testing::TempDir;
+using ::content::testing::WriteFile;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using v1::ChangeEvent;
+
+// 2030-01-01T00:00:00Z, where the fake clock starts.
+constexpr int64_t kT0 = 1893456000;
+
+std::string Hash(const std::string& token) {
+  auto r = RunCommand({ContentdBinary(), "--hash-token"}, token + "\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, 64);
+}
+
+// A contentd with a reader and an editor token and a fake clock.
+class EditorialTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    clock_file_ = dir_.path() + "/clock";
+    SetClock(kT0);
+    const std::string config = dir_.path() + "/contentd.yaml";
+    WriteFile(config,
+              absl::StrCat("auth:\n  tokens:\n",
+                           "    - {name: r, role: reader, sha256: ",
+                           Hash("reader-token"), "}\n",
+                           "    - {name: e, role: editor, sha256: ",
+                           Hash("editor-token"), "}\n"));
+    server_ = ServerProcess::Start(
+        dir_.path() + "/data",
+        {"--config", config, "--clock-file", clock_file_});
+    ASSERT_NE(server_, nullptr);
+    Connect();
+  }
+
+  void Connect() {
+    channel_ = grpc::CreateChannel(server_->address(),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::ContentService::NewStub(channel_);
+  }
+
+  void SetClock(int64_t seconds) {
+    WriteFile(clock_file_, absl::FormatTime(absl::RFC3339_full,
+                                            absl::FromUnixSeconds(seconds),
+                                            absl::UTCTimeZone()) +
+                               "\n");
+  }
+
+  std::unique_ptr<grpc::ClientContext> Context(bool editor) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata("authorization", editor ? "Bearer editor-token"
+                                             : "Bearer reader-token");
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::seconds(10));
+    return ctx;
+  }
+
+  v1::Article Create(const std::string& id, v1::Article a) {
+    v1::CreateArticleRequest req;
+    req.set_article_id(id);
+    *req.mutable_article() = std::move(a);
+    v1::Article out;
+    grpc::Status s = stub_->CreateArticle(Context(true).get(), req, &out);
+    EXPECT_TRUE(s.ok()) << id << ": " << s.error_message();
+    return out;
+  }
+
+  v1::Article Update(v1::Article a) {
+    v1::UpdateArticleRequest req;
+    *req.mutable_article() = std::move(a);
+    v1::Article out;
+    grpc::Status s = stub_->UpdateArticle(Context(true).get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  grpc::Status Get(const std::string& id, bool editor, bool all,
+                   v1::Article* out, const std::string& lang = "",
+                   std::vector<std::string> fallback = {}) {
+    v1::GetArticleRequest req;
+    req.set_name("articles/" + id);
+    if (all) req.set_visibility(v1::VISIBILITY_ALL);
+    req.set_lang(lang);
+    for (auto& f : fallback) req.add_fallback_langs(f);
+    return stub_->GetArticle(Context(editor).get(), req, out);
+  }
+
+  // Ids of one page of `q`.
+  std::vector<std::string> Query(v1::Query q, bool editor,
+                                 grpc::Status* status = nullptr) {
+    v1::QueryArticlesRequest req;
+    *req.mutable_query() = std::move(q);
+    req.set_page_size(100);
+    v1::QueryArticlesResponse resp;
+    grpc::Status s = stub_->QueryArticles(Context(editor).get(), req, &resp);
+    if (status != nullptr) *status = s;
+    else EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> ids;
+    for (const auto& a : resp.articles()) ids.push_back(a.name().substr(9));
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  TempDir dir_;
+  std::string clock_file_;
+  std::unique_ptr<ServerProcess> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ContentService::Stub> stub_;
+};
+
+// Reads one watch stream on its own thread.
+class Watcher {
+ public:
+  Watcher(v1::ContentService::Stub* stub, bool editor, int64_t after) {
+    ctx_.AddMetadata("authorization", editor ? "Bearer editor-token"
+                                             : "Bearer reader-token");
+    v1::WatchArticlesRequest req;
+    req.set_after_sequence(after);
+    if (editor) req.mutable_filter()->set_visibility(v1::VISIBILITY_ALL);
+    reader_ = stub->WatchArticles(&ctx_, req);
+    thread_ = std::thread([this] {
+      v1::WatchArticlesResponse r;
+      while (reader_->Read(&r)) {
+        absl::MutexLock lock(&mu_);
+        responses_.push_back(r);
+      }
+    });
+  }
+  ~Watcher() {
+    ctx_.TryCancel();
+    thread_.join();
+  }
+  // Waits up to `timeout` for `n` responses; returns what arrived.
+  std::vector<v1::WatchArticlesResponse> WaitFor(
+      size_t n, absl::Duration timeout = absl::Seconds(10)) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&] { return responses_.size() >= n; };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+    return responses_;
+  }
+  // "TYPE name" of each event.
+  std::vector<std::string> Events(size_t n,
+                                  absl::Duration timeout = absl::Seconds(10)) {
+    std::vector<std::string> out;
+    for (const auto& r : WaitFor(n, timeout)) {
+      out.push_back(absl::StrCat(ChangeEvent::Type_Name(r.event().type()), " ",
+                                 r.event().name().substr(9)));
+    }
+    return out;
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<v1::WatchArticlesResponse>> reader_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::vector<v1::WatchArticlesResponse> responses_ ABSL_GUARDED_BY(mu_);
+};
+
+v1::Article Article(const std::string& title,
+                    std::vector<std::string> langs = {}) {
+  v1::Article a;
+  a.set_title(title);
+  a.add_tags("news");
+  a.mutable_date()->set_seconds(kT0 - 86400);
+  a.set_body("body of " + title + "\n");
+  for (auto& l : langs) a.add_lang(l);
+  return a;
+}
+
+TEST_F(EditorialTest, SchedulePublishAndExpiryAsReadersAndEditorsSeeThem) {
+  Watcher reader_watch(stub_.get(), /*editor=*/false, 0);
+  Watcher editor_watch(stub_.get(), /*editor=*/true, 0);
+
+  v1::Article sched = Article("scheduled");
+  sched.mutable_publish_time()->set_seconds(kT0 + 3600);
+  sched.mutable_expiry_time()->set_seconds(kT0 + 7200);
+  Create("sched", sched);
+  v1::Article draft = Article("draft");
+  draft.set_state(v1::Article::DRAFT);
+  draft = Create("draft", draft);
+  Create("live", Article("live"));
+
+  // Reads: readers see the live one only; editors ask for everything.
+  v1::Article got;
+  EXPECT_EQ(Get("sched", false, false, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Get("draft", true, false, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);  // editors too, unless they ask
+  EXPECT_TRUE(Get("draft", true, true, &got).ok());
+  EXPECT_EQ(got.state(), v1::Article::DRAFT);
+  EXPECT_EQ(Get("draft", false, true, &got).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(Get("live", false, false, &got).ok());
+
+  v1::Query q;
+  q.add_tags("news");
+  EXPECT_THAT(Query(q, false), ElementsAre("live"));
+  v1::Query all = q;
+  all.set_visibility(v1::VISIBILITY_ALL);
+  EXPECT_THAT(Query(all, true), ElementsAre("draft", "live", "sched"));
+  grpc::Status status;
+  Query(all, false, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::Query drafts = all;
+  drafts.add_states(v1::Article::DRAFT);
+  EXPECT_THAT(Query(drafts, true), ElementsAre("draft"));
+  v1::Query bad = q;
+  bad.add_states(v1::Article::DRAFT);
+  Query(bad, true, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("query.states[0]"));
+  v1::Query scheduled = all;
+  scheduled.mutable_publish_time_from()->set_seconds(kT0);
+  EXPECT_THAT(Query(scheduled, true), ElementsAre("sched"));
+
+  // The publish time comes: readers' watch gets the publish, reads see it.
+  SetClock(kT0 + 3600 + 30);
+  std::vector<std::string> events = reader_watch.Events(2);
+  EXPECT_THAT(events, ElementsAre("TYPE_CREATED live", "TYPE_PUBLISHED sched"));
+  EXPECT_TRUE(Get("sched", false, false, &got).ok());
+  EXPECT_THAT(Query(q, false), ElementsAre("live", "sched"));
+
+  // Expiry.
+  SetClock(kT0 + 7200 + 30);
+  events = reader_watch.Events(3);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2], "TYPE_UNPUBLISHED sched");
+  EXPECT_EQ(Get("sched", false, false, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // An editor publishes the draft: a publish for readers, an update for
+  // editors; and archiving the live one hides it without its content.
+  draft.set_state(v1::Article::PUBLISHED);
+  Update(draft);
+  Get("live", true, false, &got);
+  got.set_state(v1::Article::ARCHIVED);
+  Update(got);
+  std::vector<v1::WatchArticlesResponse> rs = reader_watch.WaitFor(5);
+  ASSERT_EQ(rs.size(), 5u);
+  EXPECT_EQ(rs[3].event().type(), ChangeEvent::TYPE_PUBLISHED);
+  EXPECT_EQ(rs[3].article().title(), "draft");
+  EXPECT_EQ(rs[4].event().type(), ChangeEvent::TYPE_UNPUBLISHED);
+  EXPECT_FALSE(rs[4].has_article());  // the archived content stays hidden
+  EXPECT_THAT(editor_watch.Events(7),
+              ElementsAre("TYPE_CREATED sched", "TYPE_CREATED draft",
+                          "TYPE_CREATED live", "TYPE_PUBLISHED sched",
+                          "TYPE_UNPUBLISHED sched", "TYPE_UPDATED draft",
+                          "TYPE_UPDATED live"));
+
+  // After a restart the schedule does not fire again.
+  ASSERT_TRUE(server_->Restart());
+  Connect();
+  SetClock(kT0 + 9000);
+  Create("after", Article("after"));
+  Watcher again(stub_.get(), /*editor=*/true, 0);
+  EXPECT_EQ(again.Events(8).size(), 8u);
+  // Nothing more within twice the scheduler's poll interval.
+  EXPECT_EQ(again.Events(9, absl::Seconds(2)).size(), 8u);
+}
+
+TEST_F(EditorialTest, TranslationFallbackChains) {
+  Create("launch.en", Article("Launch", {"en"}));
+  Create("launch.zh-CN", Article("发布", {"zh-CN"}));
+  v1::Article fr = Article("Lancement", {"fr"});
+  fr.set_state(v1::Article::DRAFT);
+  Create("launch.fr", fr);
+  v1::Article a = Article("Post", {"en"});
+  a.set_translation_key("k");
+  Create("post-a", a);
+  v1::Article b = Article("Beitrag", {"de"});
+  b.set_translation_key("k");
+  Create("beitrag", b);
+
+  v1::Article got;
+  ASSERT_TRUE(Get("launch.en", false, false, &got, "zh-CN").ok());
+  EXPECT_EQ(got.name(), "articles/launch.zh-CN");
+  ASSERT_TRUE(Get("launch.en", false, false, &got, "zh").ok());  // subtag
+  EXPECT_EQ(got.name(), "articles/launch.zh-CN");
+  ASSERT_TRUE(Get("launch.zh-CN", false, false, &got, "EN-us").ok());
+  EXPECT_EQ(got.name(), "articles/launch.en");
+  // French is a draft: readers fall back along the chain, editors get it.
+  ASSERT_TRUE(Get("launch.en", false, false, &got, "fr", {"de", "zh-CN"}).ok());
+  EXPECT_EQ(got.name(), "articles/launch.zh-CN");
+  ASSERT_TRUE(Get("launch.en", true, true, &got, "fr", {"de", "zh-CN"}).ok());
+  EXPECT_EQ(got.name(), "articles/launch.fr");
+  grpc::Status s = Get("launch.en", false, false, &got, "ja", {"ko"});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("ja, ko"));
+  EXPECT_THAT(s.error_message(), HasSubstr("articles/launch.zh-CN"));
+  // An explicit key links ids that share no stem.
+  ASSERT_TRUE(Get("post-a", false, false, &got, "de").ok());
+  EXPECT_EQ(got.name(), "articles/beitrag");
+
+  v1::ListTranslationsRequest req;
+  req.set_name("articles/launch.zh-CN");
+  v1::ListTranslationsResponse resp;
+  ASSERT_TRUE(stub_->ListTranslations(Context(false).get(), req, &resp).ok());
+  EXPECT_EQ(resp.translation_key(), "launch");
+  ASSERT_EQ(resp.articles_size(), 2);
+  EXPECT_EQ(resp.articles(0).name(), "articles/launch.en");
+  EXPECT_TRUE(resp.articles(0).body().empty());  // BASIC by default
+  req.set_visibility(v1::VISIBILITY_ALL);
+  ASSERT_TRUE(stub_->ListTranslations(Context(true).get(), req, &resp).ok());
+  EXPECT_EQ(resp.articles_size(), 3);
+}
+
+TEST_F(EditorialTest, DiffAndRestoreTheSampleArticle) {
+  absl::StatusOr<v1::Article> sample = ParseMarkdown(
+      ReadFile(SourceDir() + "/samples/deepseek-brokers.md"));
+  ASSERT_TRUE(sample.ok()) << sample.status();
+  v1::Article r1 = Create("sample", *sample);
+  v1::Article edited = r1;
+  edited.set_title("券商扎堆接入国产开源大模型（更新）");
+  edited.add_tags("fintech");
+  const std::string old_line = "成本是另一个被反复提及的因素。";
+  const size_t at = edited.body().find(old_line);
+  ASSERT_NE(at, std::string::npos);
+  edited.mutable_body()->replace(at, old_line.size(), "成本是又一个因素。");
+  v1::Article r2 = Update(edited);
+  ASSERT_EQ(r2.revision(), 2);
+
+  v1::DiffArticleRevisionsRequest dreq;
+  dreq.set_name("articles/sample");
+  v1::DiffArticleRevisionsResponse diff;
+  ASSERT_TRUE(
+      stub_->DiffArticleRevisions(Context(false).get(), dreq, &diff).ok());
+  EXPECT_EQ(diff.from_revision(), 1);
+  EXPECT_EQ(diff.to_revision(), 2);
+  std::vector<std::string> fields;
+  for (const auto& c : diff.field_changes()) fields.push_back(c.field());
+  EXPECT_THAT(fields, ElementsAre("title", "tags"));
+  EXPECT_THAT(diff.body_diff(), HasSubstr("\n-成本是另一个被反复提及的因素。"));
+  EXPECT_THAT(diff.body_diff(), HasSubstr("\n+成本是又一个因素。"));
+  EXPECT_THAT(diff.body_diff(), HasSubstr("@@"));
+
+  // Restore revision 1: a new revision 3 with its content; history kept.
+  v1::RestoreArticleRevisionRequest rreq;
+  rreq.set_name("articles/sample");
+  rreq.set_revision(1);
+  rreq.set_expected_revision(1);  // stale: the head is 2
+  v1::Article restored;
+  EXPECT_EQ(stub_->RestoreArticleRevision(Context(true).get(), rreq, &restored)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(stub_->RestoreArticleRevision(Context(false).get(), rreq, &restored)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  rreq.set_expected_revision(2);
+  ASSERT_TRUE(
+      stub_->RestoreArticleRevision(Context(true).get(), rreq, &restored).ok());
+  EXPECT_EQ(restored.revision(), 3);
+  EXPECT_EQ(restored.content_hash(), r1.content_hash());
+  v1::ListArticleRevisionsRequest lreq;
+  lreq.set_name("articles/sample");
+  v1::ListArticleRevisionsResponse history;
+  ASSERT_TRUE(
+      stub_->ListArticleRevisions(Context(false).get(), lreq, &history).ok());
+  ASSERT_EQ(history.revisions_size(), 3);
+  EXPECT_EQ(history.revisions(1).title(), "券商扎堆接入国产开源大模型（更新）");
+  dreq.set_from_revision(1);
+  dreq.set_to_revision(3);
+  ASSERT_TRUE(
+      stub_->DiffArticleRevisions(Context(false).get(), dreq, &diff).ok());
+  EXPECT_EQ(diff.field_changes_size(), 0);
+  EXPECT_TRUE(diff.body_diff().empty());
+
+  // A draft's history is the editors' business.
+  v1::Article draft = restored;
+  draft.set_state(v1::Article::DRAFT);
+  Update(draft);
+  EXPECT_EQ(stub_->ListArticleRevisions(Context(false).get(), lreq, &history)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stub_->DiffArticleRevisions(Context(false).get(), dreq, &diff)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(
+      stub_->DiffArticleRevisions(Context(true).get(), dreq, &diff).ok());
+}
+
+}  // namespace
+}  // namespace content
