@@ -1,9 +1,9 @@
 // End-to-end: contentctl's editorial verbs and flags (issue 8) against a real
-// contentd with a reader and an editor token: diff and restore of the shared
-// sample article, translation lookup and listing, drafts seen only with
-// --all, and an export that includes drafts and applies back unchanged.
+// contentd with a reader and an editor token: diff and restore of the
+// repository's sample article, translation lookup and listing, drafts seen
+// only with --all, and an export that includes drafts and applies back
+// unchanged.
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -39,30 +39,25 @@ using ::testing::StartsWith;
 constexpr char kEditor[] = "editor-token";
 constexpr char kReader[] = "reader-token";
 
-// The sample article lives beside the repository (CONTENT_SHARED_DIR
-// overrides where).
-fs::path SharedSample() {
-  if (const char* dir = std::getenv("CONTENT_SHARED_DIR")) {
-    return fs::path(dir) / "samples" / "news-article.md";
-  }
-  return fs::path(SourceDir()) / ".." / "shared" / "samples" /
-         "news-article.md";
-}
+// The repository's own sample: Chinese news with front matter.
+std::string Sample() { return SourceDir() + "/samples/deepseek-brokers.md"; }
 
 constexpr char kOldTitle[] =
-    "接入DeepSeek！国金证券、兴业证券等官宣，金融IT人士：确实优于其他大模型";
-constexpr char kNewTitle[] = "接入DeepSeek！多家券商官宣本地化部署";
+    "券商扎堆接入国产开源大模型，投研与客服成首批落地场景";
+constexpr char kNewTitle[] = "券商扎堆接入开源大模型";
 constexpr char kOldParagraph[] =
-    "截止目前，已有多家券商、基金宣布完成DeepSeek开源模型的本地化部署，"
-    "不少公募基金也正探索上述系列开源模型的业务应用场景。";
+    "成本是另一个被反复提及的因素。据多位从业者估算，同等效果下，新一代开源"
+    "模型的推理开销比一年前低了不少，这让预算有限的中小机构第一次有了自建的"
+    "底气。";
 constexpr char kNewParagraph[] =
-    "截止目前，已有十余家券商、基金宣布完成DeepSeek开源模型的本地化部署。";
+    "成本是另一个被反复提及的因素：同等效果下，开源模型的推理开销比一年前低"
+    "了一半以上。";
 
-// The sample with a new title, a second tag and one paragraph rewritten.
+// The sample with a new title, a fourth tag and one paragraph rewritten.
 std::string EditedSample(const std::string& text) {
   return absl::StrReplaceAll(
       text, {{kOldTitle, kNewTitle},
-             {"tags:\n  - \"qq\"\n", "tags:\n  - \"qq\"\n  - \"ai\"\n"},
+             {"  - \"brokers\"\n", "  - \"brokers\"\n  - \"llm\"\n"},
              {kOldParagraph, kNewParagraph}});
 }
 
@@ -130,17 +125,19 @@ class CliEditorialTest : public ::testing::Test {
     return path.string();
   }
 
-  // Applies the sample as `news-article`, then the edited sample: revisions
-  // 1 and 2. False when it could not.
+  // Applies the sample as `deepseek-brokers`, then the edited sample:
+  // revisions 1 and 2. False when it could not.
   bool ApplySampleTwice() {
-    const std::string text = ReadFile(SharedSample().string());
-    const std::string path = Write("news-article.md", text);
+    const std::string text = ReadFile(Sample());
+    EXPECT_THAT(text, HasSubstr(kOldParagraph)) << Sample();
+    const std::string path = Write("deepseek-brokers.md", text);
     CtlOk({"apply", "-f", path});
     const std::string edited = EditedSample(text);
     EXPECT_NE(edited, text);
     WriteFile(path, edited);
     const std::string out = CtlOk({"apply", "-f", path});
-    EXPECT_THAT(out, StartsWith("articles/news-article updated (revision 2)"));
+    EXPECT_THAT(out,
+                StartsWith("articles/deepseek-brokers updated (revision 2)"));
     return !::testing::Test::HasFailure();
   }
 
@@ -164,12 +161,9 @@ class CliEditorialTest : public ::testing::Test {
 // ---- diff ------------------------------------------------------------------
 
 TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
-  if (!fs::exists(SharedSample())) {
-    GTEST_SKIP() << "shared sample not found: " << SharedSample();
-  }
   ASSERT_TRUE(ApplySampleTwice());
   const std::string want = absl::StrCat(
-      "articles/news-article: revision 1 -> 2\n"
+      "articles/deepseek-brokers: revision 1 -> 2\n"
       "title:\n"
       "- \"",
       kOldTitle,
@@ -178,15 +172,16 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
       kNewTitle,
       "\"\n"
       "tags:\n"
-      "- [\"qq\"]\n"
-      "+ [\"qq\",\"ai\"]\n"
+      "- [\"ai\",\"finance\",\"brokers\"]\n"
+      "+ [\"ai\",\"finance\",\"brokers\",\"llm\"]\n"
       "\n"
-      "--- articles/news-article@1\n"
-      "+++ articles/news-article@2\n"
-      "@@ -3,7 +3,7 @@\n"
+      "--- articles/deepseek-brokers@1\n"
+      "+++ articles/deepseek-brokers@2\n"
+      "@@ -3,6 +3,6 @@\n"
       " \n"
-      " DeepSeek应用场景已经在金融行业火速落地。一名金融IT从业人士这样评价道："
-      "“DeepSeek模型对端侧推理能力有显著提升。”\n"
+      " 一位在华东某券商负责信息技术的人士介绍，此次部署主要面向三类需求：研究"
+      "报告的初稿整理、客服问答的自动回复，以及合规文档的预审。“过去我们也试过"
+      "调用外部接口，但数据不能出机房，这是硬性要求。”他说。\n"
       " \n"
       "-",
       kOldParagraph,
@@ -195,67 +190,63 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
       kNewParagraph,
       "\n"
       " \n"
-      " 2月6日晚，国金证券（600109.SH）、国元证券（000728.SZ）、华福证券等中小"
-      "型券商宣布已完成DeepSeek本地化部署测试。该消息一出，券商股在2月7日反应"
-      "热烈，华林证券（002945.SZ）一度涨停，国金证券涨近6%，券商板块集体拉升。"
-      "\n"
-      " \n");
+      " 不过，也有分析人士提醒，模型上线只是第一步。如何评估输出质量、如何在出"
+      "错时追责，仍是行业需要共同回答的问题。\n");
   // Defaults: the head against the revision before it.
-  EXPECT_EQ(CtlOk({"diff", "news-article", "--color=never"}), want);
-  EXPECT_EQ(CtlOk({"diff", "news-article", "1", "2", "--color", "never"}),
+  EXPECT_EQ(CtlOk({"diff", "deepseek-brokers", "--color=never"}), want);
+  EXPECT_EQ(CtlOk({"diff", "deepseek-brokers", "1", "2", "--color", "never"}),
             want);
   // Off a terminal `auto` means no colours.
-  EXPECT_EQ(CtlOk({"diff", "news-article"}), want);
+  EXPECT_EQ(CtlOk({"diff", "deepseek-brokers"}), want);
 
   const std::string colored =
-      CtlOk({"diff", "news-article", "1", "--color=always"});
+      CtlOk({"diff", "deepseek-brokers", "1", "--color=always"});
   EXPECT_THAT(colored, HasSubstr("\033[36mtitle:\033[0m\n"));
-  EXPECT_THAT(colored, HasSubstr("\033[36m@@ -3,7 +3,7 @@\033[0m\n"));
+  EXPECT_THAT(colored, HasSubstr("\033[36m@@ -3,6 +3,6 @@\033[0m\n"));
   EXPECT_THAT(colored,
               HasSubstr(absl::StrCat("\033[31m-", kOldParagraph, "\033[0m\n")));
   EXPECT_THAT(colored,
               HasSubstr(absl::StrCat("\033[32m+", kNewParagraph, "\033[0m\n")));
 
   const auto response = ParseJson<v1::DiffArticleRevisionsResponse>(
-      CtlOk({"diff", "news-article", "-o", "json"}));
+      CtlOk({"diff", "deepseek-brokers", "-o", "json"}));
   EXPECT_EQ(response.from_revision(), 1);
   EXPECT_EQ(response.to_revision(), 2);
   ASSERT_EQ(response.field_changes_size(), 2);
   EXPECT_EQ(response.field_changes(0).field(), "title");
   EXPECT_EQ(response.field_changes(1).field(), "tags");
-  EXPECT_EQ(response.field_changes(1).new_value(), "[\"qq\",\"ai\"]");
+  EXPECT_EQ(response.field_changes(1).new_value(),
+            "[\"ai\",\"finance\",\"brokers\",\"llm\"]");
   EXPECT_THAT(response.body_diff(),
-              StartsWith("--- articles/news-article@1\n"));
+              StartsWith("--- articles/deepseek-brokers@1\n"));
 
-  CommandResult r = Ctl({"diff", "news-article", "1", "9"});
+  CommandResult r = Ctl({"diff", "deepseek-brokers", "1", "9"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
-  r = Ctl({"diff", "news-article", "--color=sometimes"});
+  r = Ctl({"diff", "deepseek-brokers", "--color=sometimes"});
   EXPECT_EQ(r.exit_code, 2);
 }
 
 // ---- restore ---------------------------------------------------------------
 
 TEST_F(CliEditorialTest, RestoreWritesANewRevisionAndKeepsHistory) {
-  if (!fs::exists(SharedSample())) {
-    GTEST_SKIP() << "shared sample not found: " << SharedSample();
-  }
   ASSERT_TRUE(ApplySampleTwice());
   CommandResult r =
-      Ctl({"restore", "news-article", "1", "--expected-revision", "1"});
+      Ctl({"restore", "deepseek-brokers", "1", "--expected-revision", "1"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
 
-  EXPECT_EQ(CtlOk({"restore", "news-article", "1", "--expected-revision", "2"}),
-            "articles/news-article restored from revision 1 (revision 3)\n");
+  EXPECT_EQ(
+      CtlOk({"restore", "deepseek-brokers", "1", "--expected-revision", "2"}),
+      "articles/deepseek-brokers restored from revision 1 (revision 3)\n");
   const auto head =
-      ParseJson<v1::Article>(CtlOk({"get", "news-article", "-o", "json"}));
+      ParseJson<v1::Article>(CtlOk({"get", "deepseek-brokers", "-o", "json"}));
   EXPECT_EQ(head.revision(), 3);
   EXPECT_EQ(head.title(), kOldTitle);
-  EXPECT_THAT(head.tags(), ElementsAre("qq"));
+  EXPECT_THAT(head.tags(), ElementsAre("ai", "finance", "brokers"));
 
   const auto history = ParseJson<v1::ListArticleRevisionsResponse>(
-      CtlOk({"history", "news-article", "-o", "json"}));
+      CtlOk({"history", "deepseek-brokers", "-o", "json"}));
   ASSERT_EQ(history.revisions_size(), 3);
   EXPECT_EQ(history.revisions(0).revision(), 3);
   EXPECT_EQ(history.revisions(1).revision(), 2);
@@ -266,14 +257,14 @@ TEST_F(CliEditorialTest, RestoreWritesANewRevisionAndKeepsHistory) {
             history.revisions(2).content_hash());
   // The table too: three live revisions, newest first.
   const std::vector<std::string> table =
-      Lines(CtlOk({"history", "news-article"}));
+      Lines(CtlOk({"history", "deepseek-brokers"}));
   ASSERT_EQ(table.size(), 4u);
   EXPECT_THAT(table[1], StartsWith("3 "));
   EXPECT_THAT(table[3], StartsWith("1 "));
 
-  EXPECT_EQ(CtlOk({"diff", "news-article", "1", "3", "--color=never"}),
-            "articles/news-article: revision 1 -> 3\nno changes\n");
-  r = Ctl({"restore", "news-article", "7"});
+  EXPECT_EQ(CtlOk({"diff", "deepseek-brokers", "1", "3", "--color=never"}),
+            "articles/deepseek-brokers: revision 1 -> 3\nno changes\n");
+  r = Ctl({"restore", "deepseek-brokers", "7"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
 }

@@ -2,7 +2,6 @@
 
 #include "server/editorial/diff.h"
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,14 +22,10 @@ using ::content::v1::DiffArticleRevisionsResponse;
 using ::content::v1::FieldChange;
 using ::testing::ElementsAre;
 
-// The sample article lives beside the repository, shared with the other
-// projects of the workspace; CONTENT_SHARED_DIR overrides where.
-std::filesystem::path SharedSample() {
-  if (const char* dir = std::getenv("CONTENT_SHARED_DIR")) {
-    return std::filesystem::path(dir) / "samples" / "news-article.md";
-  }
-  return std::filesystem::path(CONTENT_SOURCE_DIR_DEFAULT) / ".." / "shared" /
-         "samples" / "news-article.md";
+// The repository's own sample: Chinese news with front matter.
+std::filesystem::path Sample() {
+  return std::filesystem::path(CONTENT_SOURCE_DIR_DEFAULT) / "samples" /
+         "deepseek-brokers.md";
 }
 
 std::string ReadFile(const std::filesystem::path& path) {
@@ -51,49 +46,52 @@ std::vector<std::string> Changes(const DiffArticleRevisionsResponse& r) {
 }
 
 constexpr char kOldParagraph[] =
-    "截止目前，已有多家券商、基金宣布完成DeepSeek开源模型的本地化部署，"
-    "不少公募基金也正探索上述系列开源模型的业务应用场景。";
+    "成本是另一个被反复提及的因素。据多位从业者估算，同等效果下，新一代开源"
+    "模型的推理开销比一年前低了不少，这让预算有限的中小机构第一次有了自建的"
+    "底气。";
 constexpr char kNewParagraph[] =
-    "截止目前，已有十余家券商、基金宣布完成DeepSeek开源模型的本地化部署。";
+    "成本是另一个被反复提及的因素：同等效果下，开源模型的推理开销比一年前低"
+    "了一半以上。";
 
 TEST(DiffRevisionsTest, EditedSampleArticle) {
-  const std::filesystem::path path = SharedSample();
-  if (!std::filesystem::exists(path)) {
-    GTEST_SKIP() << "shared sample not found: " << path;
-  }
-  absl::StatusOr<Article> parsed = ParseMarkdown(ReadFile(path));
+  const std::string text = ReadFile(Sample());
+  ASSERT_FALSE(text.empty()) << "sample not readable: " << Sample();
+  absl::StatusOr<Article> parsed = ParseMarkdown(text);
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   Article from = *parsed;
-  from.set_name("articles/news-article");
+  from.set_name("articles/deepseek-brokers");
   from.set_revision(1);
   Article to = from;
   to.set_revision(2);
-  to.set_title("接入DeepSeek！多家券商官宣");
-  to.add_tags("ai");
+  to.set_title("券商扎堆接入开源大模型");
+  to.add_tags("llm");
   const std::string body = from.body();
   ASSERT_NE(body.find(kOldParagraph), std::string::npos);
   to.set_body(absl::StrReplaceAll(body, {{kOldParagraph, kNewParagraph}}));
 
   const DiffArticleRevisionsResponse r = DiffRevisions(from, to);
-  EXPECT_EQ(r.name(), "articles/news-article");
+  EXPECT_EQ(r.name(), "articles/deepseek-brokers");
   EXPECT_EQ(r.from_revision(), 1);
   EXPECT_EQ(r.to_revision(), 2);
   EXPECT_FALSE(r.from_deleted());
   EXPECT_FALSE(r.to_deleted());
   EXPECT_THAT(Changes(r),
-              ElementsAre("title: \"接入DeepSeek！国金证券、兴业证券等官宣，"
-                          "金融IT人士：确实优于其他大模型\" -> "
-                          "\"接入DeepSeek！多家券商官宣\"",
-                          "tags: [\"qq\"] -> [\"qq\",\"ai\"]"));
+              ElementsAre("title: \"券商扎堆接入国产开源大模型，投研与客服成"
+                          "首批落地场景\" -> \"券商扎堆接入开源大模型\"",
+                          "tags: [\"ai\",\"finance\",\"brokers\"] -> "
+                          "[\"ai\",\"finance\",\"brokers\",\"llm\"]"));
+  // The body has 8 lines (a blank one first); the hunk has two lines of
+  // context after the change, all there are.
   EXPECT_EQ(
       r.body_diff(),
       absl::StrCat(
-          "--- articles/news-article@1\n"
-          "+++ articles/news-article@2\n"
-          "@@ -3,7 +3,7 @@\n"
+          "--- articles/deepseek-brokers@1\n"
+          "+++ articles/deepseek-brokers@2\n"
+          "@@ -3,6 +3,6 @@\n"
           " \n"
-          " DeepSeek应用场景已经在金融行业火速落地。一名金融IT从业人士这样评"
-          "价道：“DeepSeek模型对端侧推理能力有显著提升。”\n"
+          " 一位在华东某券商负责信息技术的人士介绍，此次部署主要面向三类需求："
+          "研究报告的初稿整理、客服问答的自动回复，以及合规文档的预审。“过去我"
+          "们也试过调用外部接口，但数据不能出机房，这是硬性要求。”他说。\n"
           " \n"
           "-",
           kOldParagraph,
@@ -102,11 +100,8 @@ TEST(DiffRevisionsTest, EditedSampleArticle) {
           kNewParagraph,
           "\n"
           " \n"
-          " 2月6日晚，国金证券（600109.SH）、国元证券（000728.SZ）、华福证券"
-          "等中小型券商宣布已完成DeepSeek本地化部署测试。该消息一出，券商股在"
-          "2月7日反应热烈，华林证券（002945.SZ）一度涨停，国金证券涨近6%，券商"
-          "板块集体拉升。\n"
-          " \n"));
+          " 不过，也有分析人士提醒，模型上线只是第一步。如何评估输出质量、如何"
+          "在出错时追责，仍是行业需要共同回答的问题。\n"));
 }
 
 TEST(DiffRevisionsTest, EqualArticlesHaveNoChanges) {
