@@ -112,6 +112,21 @@ TEST(AuthTest, EveryRoleAgainstEveryRpc) {
          r.add_names("articles/seed");
          return c.BatchGetArticles(r).status();
        }},
+      {"DiffArticleRevisions", 0,
+       [](Client& c) {
+         // The seed may have one revision only: compare it with itself.
+         v1::DiffArticleRevisionsRequest r;
+         r.set_name("articles/seed");
+         r.set_from_revision(1);
+         r.set_to_revision(1);
+         return c.DiffArticleRevisions(r).status();
+       }},
+      {"ListTranslations", 0,
+       [](Client& c) {
+         v1::ListTranslationsRequest r;
+         r.set_name("articles/seed");
+         return c.ListTranslations(r).status();
+       }},
       {"ListTags", 0, [](Client& c) { return c.ListTags({}).status(); }},
       {"ListCategories", 0,
        [](Client& c) { return c.ListCategories({}).status(); }},
@@ -136,6 +151,13 @@ TEST(AuthTest, EveryRoleAgainstEveryRpc) {
          *r.mutable_article() = Article("updated " + std::to_string(++n));
          r.mutable_article()->set_name("articles/seed");
          return c.UpdateArticle(r).status();
+       }},
+      {"RestoreArticleRevision", 1,
+       [](Client& c) {
+         v1::RestoreArticleRevisionRequest r;
+         r.set_name("articles/seed");
+         r.set_revision(1);
+         return c.RestoreArticleRevision(r).status();
        }},
       {"DeleteArticle+UndeleteArticle", 1,
        [](Client& c) {
@@ -197,6 +219,87 @@ TEST(AuthTest, EveryRoleAgainstEveryRpc) {
   // The config never held a token in plain text.
   EXPECT_THAT(testing::ReadFile(dir.path() + "/contentd.yaml"),
               ::testing::Not(HasSubstr("reader-token")));
+}
+
+// Reads at VISIBILITY_ALL (drafts, scheduled, expired, archived) need the
+// editor role on every RPC that takes a visibility; the same reads at the
+// default visibility are the reader's.
+TEST(AuthTest, VisibilityAllNeedsTheEditorRole) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--config", AuthConfig(dir.path())});
+  ASSERT_NE(server, nullptr);
+  auto editor = Connect(server->address(), "editor-token");
+  ASSERT_TRUE(Create(*editor, "seed", "seed").ok());
+  v1::CreateArticleRequest draft;
+  draft.set_article_id("draft");
+  *draft.mutable_article() = Article("draft");
+  draft.mutable_article()->set_state(v1::Article::DRAFT);
+  ASSERT_TRUE(editor->CreateArticle(draft).ok());
+
+  struct Read {
+    std::string name;
+    std::function<absl::Status(Client&, v1::Visibility)> call;
+  };
+  const std::vector<Read> reads = {
+      {"GetArticle",
+       [](Client& c, v1::Visibility v) {
+         GetOptions options;
+         options.visibility = v;
+         return c.Get("seed", options).status();
+       }},
+      {"QueryArticles",
+       [](Client& c, v1::Visibility v) {
+         v1::QueryArticlesRequest r;
+         r.mutable_query()->set_visibility(v);
+         return c.QueryArticles(r).status();
+       }},
+      {"BatchGetArticles",
+       [](Client& c, v1::Visibility v) {
+         v1::BatchGetArticlesRequest r;
+         r.add_names("articles/seed");
+         r.set_visibility(v);
+         return c.BatchGetArticles(r).status();
+       }},
+      {"ListTranslations",
+       [](Client& c, v1::Visibility v) {
+         v1::ListTranslationsRequest r;
+         r.set_name("articles/seed");
+         r.set_visibility(v);
+         return c.ListTranslations(r).status();
+       }},
+      {"WatchArticles",
+       [](Client& c, v1::Visibility v) {
+         v1::WatchArticlesRequest r;
+         r.mutable_filter()->set_visibility(v);
+         // Stops at the first event.
+         return c.Watch(r,
+                        [](const v1::WatchArticlesResponse&) { return false; });
+       }},
+      {"ExportArticles",
+       [](Client& c, v1::Visibility v) {
+         v1::ExportArticlesRequest r;
+         r.mutable_query()->set_visibility(v);
+         return c.ExportArticles(r, [](const v1::Article&) { return true; });
+       }},
+  };
+  auto reader = Connect(server->address(), "reader-token");
+  for (const Read& read : reads) {
+    for (v1::Visibility v : {v1::VISIBILITY_UNSPECIFIED, v1::VISIBILITY_LIVE}) {
+      EXPECT_TRUE(read.call(*reader, v).ok())
+          << read.name << " as reader at " << v1::Visibility_Name(v);
+    }
+    absl::Status s = read.call(*reader, v1::VISIBILITY_ALL);
+    EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied)
+        << read.name << " as reader: " << s;
+    s = read.call(*editor, v1::VISIBILITY_ALL);
+    EXPECT_TRUE(s.ok()) << read.name << " as editor: " << s;
+  }
+  // What ALL adds: the draft, for the editor only.
+  GetOptions all;
+  all.visibility = v1::VISIBILITY_ALL;
+  EXPECT_TRUE(editor->Get("draft", all).ok());
+  EXPECT_EQ(reader->Get("draft").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(AuthTest, RateLimitPerTokenAnswersResourceExhausted) {
