@@ -469,9 +469,13 @@ grpc::ServerUnaryReactor* ContentService::RestoreArticleRevision(
   return Offload(ctx, [this, req, resp]() -> absl::Status {
     absl::StatusOr<std::string> id = ParseName(req->name(), "name");
     if (!id.ok()) return id.status();
-    if (req->revision() <= 0) {
+    if (req->revision() == 0) {
       return absl::InvalidArgumentError(
           "revision: required, the revision number to restore");
+    }
+    if (req->revision() < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("revision: must be positive, got ", req->revision()));
     }
     if (req->expected_revision() < 0)
       return absl::InvalidArgumentError(
