@@ -97,10 +97,12 @@ class BadInputTest : public ::testing::Test {
     ASSERT_TRUE(client_->DeleteArticle(d).ok());
   }
 
-  // Name, revision and etag of every article, deleted or not.
+  // Name, revision and etag of every article, deleted or not, live or not
+  // (a draft or scheduled article written by mistake shows too).
   std::string StoreState() {
     v1::QueryArticlesRequest q;
     q.mutable_query()->set_include_deleted(true);
+    q.mutable_query()->set_visibility(v1::VISIBILITY_ALL);
     q.set_page_size(1000);
     absl::StatusOr<v1::QueryArticlesResponse> r = client_->QueryArticles(q);
     EXPECT_TRUE(r.ok()) << r.status();
@@ -465,6 +467,189 @@ TEST_F(BadInputTest, PagingAndQueries) {
        "page_token"},
       {"revisions: tampered token", list("articles/live", 1, tampered),
        Code::kInvalidArgument, "page_token"},
+  };
+  RunCases(cases);
+}
+
+// The editorial surface (issue 8): restore, diff, translations, states,
+// publish and expiry times, visibility.
+TEST_F(BadInputTest, EditorialRequests) {
+  Client& c = *client_;
+  auto restore = [&c](int64_t revision, int64_t expected) {
+    return [=, &c] {
+      v1::RestoreArticleRevisionRequest r;
+      r.set_name(ArticleName("live"));
+      r.set_revision(revision);
+      r.set_expected_revision(expected);
+      return c.RestoreArticleRevision(r).status();
+    };
+  };
+  auto diff = [&c](std::string id, int64_t from, int64_t to) {
+    return [=, &c] {
+      v1::DiffArticleRevisionsRequest r;
+      r.set_name(ArticleName(id));
+      r.set_from_revision(from);
+      r.set_to_revision(to);
+      return c.DiffArticleRevisions(r).status();
+    };
+  };
+  auto get = [&c](std::function<void(v1::GetArticleRequest*)> edit) {
+    return [&c, edit] {
+      v1::GetArticleRequest r;
+      r.set_name(ArticleName("live"));
+      edit(&r);
+      return c.GetArticle(r).status();
+    };
+  };
+  auto query = [&c](std::function<void(v1::Query*)> edit) {
+    return [&c, edit] {
+      v1::QueryArticlesRequest r;
+      edit(r.mutable_query());
+      return c.QueryArticles(r).status();
+    };
+  };
+  auto create = [&c](std::function<void(v1::Article*)> edit) {
+    return [&c, edit] { return CreateWith(c, "n1", edit); };
+  };
+  auto update = [&c](std::function<void(v1::Article*)> edit) {
+    return [&c, edit] {
+      v1::UpdateArticleRequest r;
+      *r.mutable_article() = Good("live");
+      r.mutable_article()->set_body("changed\n");
+      edit(r.mutable_article());
+      return c.UpdateArticle(r).status();
+    };
+  };
+  const auto kBadVisibility = static_cast<v1::Visibility>(7);
+  const auto kBadState = static_cast<v1::Article::State>(9);
+  std::vector<Case> cases = {
+      {"restore: revision 0", restore(0, 0), Code::kInvalidArgument,
+       "revision: required"},
+      {"restore: negative revision", restore(-1, 0), Code::kInvalidArgument,
+       "revision: must be positive"},
+      {"restore: revision beyond the head", restore(9, 0), Code::kNotFound,
+       "articles/live"},
+      {"restore: a deletion tombstone",
+       [&c] {
+         v1::RestoreArticleRevisionRequest r;
+         r.set_name(ArticleName("gone"));
+         r.set_revision(2);
+         return c.RestoreArticleRevision(r).status();
+       },
+       Code::kInvalidArgument, "revision"},
+      {"restore: negative expected_revision", restore(1, -1),
+       Code::kInvalidArgument, "expected_revision"},
+      {"diff: negative from_revision", diff("live", -1, 2),
+       Code::kInvalidArgument, "from_revision"},
+      {"diff: negative to_revision", diff("live", 1, -2),
+       Code::kInvalidArgument, "to_revision"},
+      {"diff: nothing before the only revision", diff("p1", 0, 0),
+       Code::kInvalidArgument, "from_revision"},
+      {"diff: nothing before revision 1", diff("live", 0, 1),
+       Code::kInvalidArgument, "from_revision"},
+      {"get: lang with a revision", get([](auto* r) {
+         r->set_lang("zh-CN");
+         r->set_revision(1);
+       }),
+       Code::kInvalidArgument, "lang"},
+      {"get: fallback_langs without lang",
+       get([](auto* r) { r->add_fallback_langs("en"); }),
+       Code::kInvalidArgument, "fallback_langs"},
+      {"get: 17 fallback_langs", get([](auto* r) {
+         r->set_lang("zh-CN");
+         for (int i = 0; i < 17; ++i)
+           r->add_fallback_langs(absl::StrCat("x", i));
+       }),
+       Code::kInvalidArgument, "fallback_langs"},
+      {"get: empty fallback lang", get([](auto* r) {
+         r->set_lang("zh-CN");
+         r->add_fallback_langs("");
+       }),
+       Code::kInvalidArgument, "fallback_langs[0]"},
+      {"get: unknown visibility",
+       get([&](auto* r) { r->set_visibility(kBadVisibility); }),
+       Code::kInvalidArgument, "visibility"},
+      {"batch get: unknown visibility",
+       [&] {
+         v1::BatchGetArticlesRequest r;
+         r.add_names(ArticleName("live"));
+         r.set_visibility(kBadVisibility);
+         return c.BatchGetArticles(r).status();
+       },
+       Code::kInvalidArgument, "visibility"},
+      {"translations: unknown visibility",
+       [&] {
+         v1::ListTranslationsRequest r;
+         r.set_name(ArticleName("live"));
+         r.set_visibility(kBadVisibility);
+         return c.ListTranslations(r).status();
+       },
+       Code::kInvalidArgument, "visibility"},
+      {"query: unknown visibility",
+       query([&](auto* q) { q->set_visibility(kBadVisibility); }),
+       Code::kInvalidArgument, "query.visibility"},
+      {"query: unknown state",
+       query([&](auto* q) { q->add_states(kBadState); }),
+       Code::kInvalidArgument, "query.states[0]"},
+      {"query: DRAFT without VISIBILITY_ALL", query([](auto* q) {
+         q->add_states(v1::Article::PUBLISHED);
+         q->add_states(v1::Article::DRAFT);
+       }),
+       Code::kInvalidArgument, "query.states[1]"},
+      {"query: ARCHIVED at VISIBILITY_LIVE", query([](auto* q) {
+         q->set_visibility(v1::VISIBILITY_LIVE);
+         q->add_states(v1::Article::ARCHIVED);
+       }),
+       Code::kInvalidArgument, "query.states[0]"},
+      {"query: 5 states", query([](auto* q) {
+         q->set_visibility(v1::VISIBILITY_ALL);
+         for (auto st : {v1::Article::DRAFT, v1::Article::PUBLISHED,
+                         v1::Article::ARCHIVED, v1::Article::STATE_UNSPECIFIED,
+                         v1::Article::DRAFT})
+           q->add_states(st);
+       }),
+       Code::kInvalidArgument, "query.states"},
+      {"query: publish_time_to before publish_time_from", query([](auto* q) {
+         q->mutable_publish_time_from()->set_seconds(200);
+         q->mutable_publish_time_to()->set_seconds(100);
+       }),
+       Code::kInvalidArgument, "query.publish_time_to"},
+      {"query: publish_time_to equal to publish_time_from", query([](auto* q) {
+         q->mutable_publish_time_from()->set_seconds(200);
+         q->mutable_publish_time_to()->set_seconds(200);
+       }),
+       Code::kInvalidArgument, "query.publish_time_to"},
+      {"create: unknown state",
+       create([&](v1::Article* a) { a->set_state(kBadState); }),
+       Code::kInvalidArgument, "article.state"},
+      {"create: expiry_time before publish_time", create([](v1::Article* a) {
+         a->mutable_publish_time()->set_seconds(2000000000);
+         a->mutable_expiry_time()->set_seconds(1900000000);
+       }),
+       Code::kInvalidArgument, "article.expiry_time"},
+      {"create: expiry_time equal to publish_time", create([](v1::Article* a) {
+         a->mutable_publish_time()->set_seconds(2000000000);
+         a->mutable_expiry_time()->set_seconds(2000000000);
+       }),
+       Code::kInvalidArgument, "article.expiry_time"},
+      {"create: translation_key with a control character",
+       create([](v1::Article* a) { a->set_translation_key("launch\n"); }),
+       Code::kInvalidArgument, "article.translation_key"},
+      {"create: translation_key of 129 bytes", create([](v1::Article* a) {
+         a->set_translation_key(std::string(129, 'k'));
+       }),
+       Code::kInvalidArgument, "article.translation_key"},
+      {"update: unknown state",
+       update([&](v1::Article* a) { a->set_state(kBadState); }),
+       Code::kInvalidArgument, "article.state"},
+      {"update: expiry_time before publish_time", update([](v1::Article* a) {
+         a->mutable_publish_time()->set_seconds(1700000000);
+         a->mutable_expiry_time()->set_seconds(1600000000);
+       }),
+       Code::kInvalidArgument, "article.expiry_time"},
+      {"update: translation_key with DEL",
+       update([](v1::Article* a) { a->set_translation_key("a\x7f"); }),
+       Code::kInvalidArgument, "article.translation_key"},
   };
   RunCases(cases);
 }
