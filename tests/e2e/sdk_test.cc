@@ -392,6 +392,233 @@ TEST_F(SdkTest, QueriesByTagTagsAllLangCategoryAndDateRangePageCleanly) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// ---- Editorial workflow (issue 8) -------------------------------------------
+
+TEST_F(SdkTest, DiffAndRestoreRevisions) {
+  v1::Article first = MakeArticle("第一版", {"ai"}, k2025);
+  first.set_body("# 第一版\n\n正文。Body text.\n");
+  Create("story", first);
+  v1::Article second = first;
+  second.set_title("第二版");
+  second.add_tags("finance");
+  second.set_body("# 第二版\n\n正文。Body text.\n");
+  ASSERT_TRUE(Update("story", second, 1).ok());
+
+  // Defaults: the head against the revision before it.
+  v1::DiffArticleRevisionsRequest dr;
+  dr.set_name("articles/story");
+  absl::StatusOr<v1::DiffArticleRevisionsResponse> d =
+      client_->DiffArticleRevisions(dr);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->name(), "articles/story");
+  EXPECT_EQ(d->from_revision(), 1);
+  EXPECT_EQ(d->to_revision(), 2);
+  ASSERT_EQ(d->field_changes_size(), 2);
+  EXPECT_EQ(d->field_changes(0).field(), "title");
+  EXPECT_EQ(d->field_changes(0).old_value(), "\"第一版\"");
+  EXPECT_EQ(d->field_changes(0).new_value(), "\"第二版\"");
+  EXPECT_EQ(d->field_changes(1).field(), "tags");
+  EXPECT_EQ(d->field_changes(1).old_value(), "[\"ai\"]");
+  EXPECT_EQ(d->field_changes(1).new_value(), "[\"ai\",\"finance\"]");
+  EXPECT_EQ(d->body_diff(),
+            "--- articles/story@1\n+++ articles/story@2\n@@ -1,3 +1,3 @@\n"
+            "-# 第一版\n+# 第二版\n \n 正文。Body text.\n");
+
+  // Either direction, named explicitly.
+  dr.set_from_revision(2);
+  dr.set_to_revision(1);
+  d = client_->DiffArticleRevisions(dr);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->from_revision(), 2);
+  EXPECT_EQ(d->to_revision(), 1);
+  ASSERT_EQ(d->field_changes_size(), 2);
+  EXPECT_EQ(d->field_changes(0).new_value(), "\"第一版\"");
+  dr.set_to_revision(7);
+  EXPECT_EQ(client_->DiffArticleRevisions(dr).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // Restore honours expected_revision, and writes a new revision.
+  v1::RestoreArticleRevisionRequest rr;
+  rr.set_name("articles/story");
+  rr.set_revision(1);
+  rr.set_expected_revision(1);
+  absl::StatusOr<v1::Article> restored = client_->RestoreArticleRevision(rr);
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kFailedPrecondition)
+      << restored.status();
+  EXPECT_EQ(client_->Get("story")->revision(), 2);
+  rr.set_expected_revision(2);
+  restored = client_->RestoreArticleRevision(rr);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->revision(), 3);
+  EXPECT_EQ(restored->title(), "第一版");
+  EXPECT_THAT(restored->tags(), ::testing::ElementsAre("ai"));
+  EXPECT_EQ(restored->body(), first.body());
+
+  // History is kept: three revisions, the first and third alike.
+  v1::ListArticleRevisionsRequest lr;
+  lr.set_name("articles/story");
+  absl::StatusOr<v1::ListArticleRevisionsResponse> history =
+      client_->ListArticleRevisions(lr);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->revisions_size(), 3);
+  EXPECT_EQ(history->revisions(0).content_hash(),
+            history->revisions(2).content_hash());
+  EXPECT_NE(history->revisions(1).content_hash(),
+            history->revisions(2).content_hash());
+  dr.set_from_revision(1);
+  dr.set_to_revision(3);
+  d = client_->DiffArticleRevisions(dr);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->field_changes_size(), 0);
+  EXPECT_EQ(d->body_diff(), "");
+
+  // A revision that does not exist; the head is unchanged.
+  rr.set_revision(9);
+  rr.set_expected_revision(0);
+  EXPECT_EQ(client_->RestoreArticleRevision(rr).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(client_->Get("story")->revision(), 3);
+}
+
+TEST_F(SdkTest, TranslationsAndLanguageFallback) {
+  Create("launch.en", MakeArticle("Launch", {"news"}, k2025, "en"));
+  Create("launch.zh-CN", MakeArticle("发布", {"news"}, k2025, "zh-CN"));
+  v1::Article fr = MakeArticle("Lancement", {"news"}, k2025, "fr");
+  fr.set_state(v1::Article::DRAFT);
+  Create("launch.fr", fr);
+  // An explicit key joins ids that say nothing of the group.
+  v1::Article guide = MakeArticle("Guide", {}, k2025, "en");
+  guide.set_translation_key("guide");
+  Create("guide-en", guide);
+  v1::Article anleitung = MakeArticle("Anleitung", {}, k2025, "de");
+  anleitung.set_translation_key("guide");
+  Create("anleitung", anleitung);
+
+  v1::ListTranslationsRequest lt;
+  lt.set_name("articles/launch.zh-CN");
+  absl::StatusOr<v1::ListTranslationsResponse> group =
+      client_->ListTranslations(lt);
+  ASSERT_TRUE(group.ok()) << group.status();
+  EXPECT_EQ(group->translation_key(), "launch");
+  ASSERT_EQ(group->articles_size(), 2);
+  EXPECT_EQ(group->articles(0).name(), "articles/launch.en");
+  EXPECT_EQ(group->articles(1).name(), "articles/launch.zh-CN");
+  EXPECT_EQ(group->articles(0).body(), "");  // BASIC by default
+  EXPECT_EQ(group->articles(0).title(), "Launch");
+  // Editors see the draft too; FULL returns bodies.
+  lt.set_visibility(v1::VISIBILITY_ALL);
+  lt.set_view(v1::ARTICLE_VIEW_FULL);
+  group = client_->ListTranslations(lt);
+  ASSERT_TRUE(group.ok()) << group.status();
+  ASSERT_EQ(group->articles_size(), 3);
+  EXPECT_EQ(group->articles(1).name(), "articles/launch.fr");
+  EXPECT_EQ(group->articles(1).state(), v1::Article::DRAFT);
+  EXPECT_NE(group->articles(0).body(), "");
+  lt.set_name("articles/anleitung");
+  group = client_->ListTranslations(lt);
+  ASSERT_TRUE(group.ok()) << group.status();
+  EXPECT_EQ(group->translation_key(), "guide");
+  ASSERT_EQ(group->articles_size(), 2);
+  EXPECT_EQ(group->articles(0).name(), "articles/anleitung");
+  EXPECT_EQ(group->articles(1).name(), "articles/guide-en");
+  // A reader may not list the group of an article that is not live.
+  lt.set_name("articles/launch.fr");
+  lt.set_visibility(v1::VISIBILITY_UNSPECIFIED);
+  EXPECT_EQ(client_->ListTranslations(lt).status().code(),
+            absl::StatusCode::kNotFound);
+
+  auto name_of = [&](const std::string& id, GetOptions options) {
+    absl::StatusOr<v1::Article> a = client_->Get(id, options);
+    EXPECT_TRUE(a.ok()) << id << ": " << a.status();
+    return a.ok() ? a->name() : a.status().ToString();
+  };
+  GetOptions o;
+  o.lang = "zh-CN";
+  EXPECT_EQ(name_of("launch.en", o), "articles/launch.zh-CN");
+  o.lang = "EN";  // case does not matter
+  EXPECT_EQ(name_of("launch.zh-CN", o), "articles/launch.en");
+  o.lang = "zh-TW";  // no exact match: the primary subtag
+  EXPECT_EQ(name_of("launch.en", o), "articles/launch.zh-CN");
+  o.lang = "de";
+  o.fallback_langs = {"ja", "en", "zh-CN"};
+  EXPECT_EQ(name_of("launch.zh-CN", o), "articles/launch.en");
+  o.lang = "fr";  // the French draft is not live
+  o.fallback_langs = {"en"};
+  EXPECT_EQ(name_of("launch.zh-CN", o), "articles/launch.en");
+  o.visibility = v1::VISIBILITY_ALL;
+  EXPECT_EQ(name_of("launch.zh-CN", o), "articles/launch.fr");
+  o = GetOptions();
+  o.lang = "de";
+  EXPECT_EQ(name_of("guide-en", o), "articles/anleitung");
+  // No lang asked: the article itself, whatever its language.
+  EXPECT_EQ(name_of("launch.en", GetOptions()), "articles/launch.en");
+
+  // Nothing in the wanted languages: NOT_FOUND naming what there is.
+  o.lang = "ja";
+  o.fallback_langs = {"ko"};
+  absl::StatusOr<v1::Article> none = client_->Get("launch.en", o);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("ja, ko"));
+  EXPECT_THAT(std::string(none.status().message()),
+              HasSubstr("en (articles/launch.en)"));
+  // A language with a revision is refused.
+  o.fallback_langs.clear();
+  o.revision = 1;
+  EXPECT_EQ(client_->Get("launch.en", o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SdkTest, GetVisibilityDraftScheduledExpiredAndOldRevisions) {
+  v1::Article draft = MakeArticle("草稿", {"wip"}, k2025);
+  draft.set_state(v1::Article::DRAFT);
+  Create("draft", draft);
+  v1::Article scheduled = MakeArticle("预告", {"wip"}, k2025);
+  *scheduled.mutable_publish_time() = Date(32503680000);  // 3000-01-01
+  Create("scheduled", scheduled);
+  v1::Article expired = MakeArticle("过期", {"wip"}, k2025);
+  *expired.mutable_publish_time() = Date(k2025 - 30 * kDay);
+  *expired.mutable_expiry_time() = Date(k2025);
+  Create("expired", expired);
+  v1::Article archived = MakeArticle("归档", {"wip"}, k2025);
+  archived.set_state(v1::Article::ARCHIVED);
+  Create("archived", archived);
+  Create("live", MakeArticle("在线", {"wip"}, k2025));
+
+  GetOptions all;
+  all.visibility = v1::VISIBILITY_ALL;
+  GetOptions live;
+  live.visibility = v1::VISIBILITY_LIVE;
+  for (const char* id : {"draft", "scheduled", "expired", "archived"}) {
+    SCOPED_TRACE(id);
+    absl::StatusOr<v1::Article> a = client_->Get(id);
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_THAT(std::string(a.status().message()), HasSubstr("not live"));
+    EXPECT_EQ(client_->Get(id, live).status().code(),
+              absl::StatusCode::kNotFound);
+    a = client_->Get(id, all);
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_EQ(a->name(), ArticleName(id));
+  }
+  EXPECT_EQ(client_->Get("draft", all)->state(), v1::Article::DRAFT);
+  EXPECT_TRUE(client_->Get("live").ok());
+  EXPECT_TRUE(client_->Get("live", live).ok());
+
+  // Visibility is the head's, for old revisions too: once the article is
+  // back to a draft, readers cannot read revision 1 either.
+  v1::Article withdrawn = MakeArticle("在线", {"wip"}, k2025);
+  withdrawn.set_state(v1::Article::DRAFT);
+  ASSERT_TRUE(Update("live", withdrawn, 1).ok());
+  GetOptions old;
+  old.revision = 1;
+  EXPECT_EQ(client_->Get("live", old).status().code(),
+            absl::StatusCode::kNotFound);
+  old.visibility = v1::VISIBILITY_ALL;
+  absl::StatusOr<v1::Article> first = client_->Get("live", old);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->revision(), 1);
+  EXPECT_NE(first->state(), v1::Article::DRAFT);
+}
+
 TEST_F(SdkTest, RestartAndKillNineKeepEveryAcknowledgedWrite) {
   Create("before-restart", MakeArticle("restart", {"r"}, k2025));
   ASSERT_EQ(WEXITSTATUS(server_->Stop(SIGTERM)), 0) << server_->Log();
