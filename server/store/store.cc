@@ -677,11 +677,13 @@ v1::Article Store::PrepareRevision(absl::string_view id,
                                    const v1::Article* old_head,
                                    v1::Article article,
                                    v1::ChangeEvent::Type type, KvBatch* batch,
-                                   std::vector<v1::ChangeEvent>* events) {
+                                   std::vector<v1::ChangeEvent>* events,
+                                   const std::string* content_hash) {
   const int64_t revision = old_head ? old_head->revision() + 1 : 1;
   article.set_name(Name(id));
   article.set_revision(revision);
-  article.set_content_hash(ContentHash(article));
+  article.set_content_hash(content_hash != nullptr ? *content_hash
+                                                   : ContentHash(article));
   article.set_etag(
       absl::StrCat(revision, "-", article.content_hash().substr(0, 16)));
 
@@ -751,6 +753,15 @@ absl::StatusOr<v1::Article> Store::WriteRevision(absl::string_view id,
 
 absl::StatusOr<std::vector<ApplyResult>> Store::Apply(
     std::vector<std::pair<std::string, v1::Article>> items, bool dry_run) {
+  // Normalize and hash before locking: the hash is most of the CPU that
+  // does not need the locks, and concurrent import streams then overlap.
+  std::vector<std::string> hashes;
+  hashes.reserve(items.size());
+  for (auto& [id, content] : items) {
+    ClearServerFields(&content);
+    content.set_name(Name(id));
+    hashes.push_back(ContentHash(content));
+  }
   // Lock every stripe involved, in index order so batches cannot deadlock.
   std::vector<size_t> stripes;
   for (const auto& item : items) {
@@ -780,14 +791,12 @@ absl::StatusOr<std::vector<ApplyResult>> Store::Apply(
       status = head.status();  // storage trouble fails the whole batch
       break;
     }
-    ClearServerFields(&content);
-    content.set_name(Name(id));
     if (head.ok() && head->has_delete_time()) {
       result.status = absl::NotFoundError(
           absl::StrCat(Name(id), " is deleted; undelete it before updating"));
       continue;
     }
-    if (head.ok() && ContentHash(content) == head->content_hash()) {
+    if (head.ok() && hashes[i] == head->content_hash()) {
       result.outcome = ApplyResult::Outcome::kUnchanged;
       result.revision = head->revision();
       continue;
@@ -804,7 +813,7 @@ absl::StatusOr<std::vector<ApplyResult>> Store::Apply(
     SetTimestamp(now, content.mutable_update_time());
     v1::Article written =
         PrepareRevision(id, head.ok() ? &*head : nullptr, std::move(content),
-                        type, &batch, &events);
+                        type, &batch, &events, &hashes[i]);
     result.revision = written.revision();
     pending[id] = std::move(written);
   }

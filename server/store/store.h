@@ -241,11 +241,13 @@ class Store {
   absl::StatusOr<v1::Article> ReadHead(absl::string_view id);
   // Adds to `batch` the next revision of `id` after `old_head` (null if
   // none) with its index changes, and to `events` its change event; returns
-  // the revision as it will be stored.
+  // the revision as it will be stored. `content_hash`, if given, is
+  // ContentHash(article), computed already.
   v1::Article PrepareRevision(absl::string_view id, const v1::Article* old_head,
                               v1::Article article, v1::ChangeEvent::Type type,
                               KvBatch* batch,
-                              std::vector<v1::ChangeEvent>* events);
+                              std::vector<v1::ChangeEvent>* events,
+                              const std::string* content_hash = nullptr);
   // Adds the publish/expiry events of `head` that fell due by `now` and
   // FireSchedule has not emitted. REQUIRES: the article's lock held.
   void AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
