@@ -82,12 +82,12 @@ v1::Article MakeArticle(std::mt19937_64& rng, int64_t i) {
     return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
   };
   v1::Article a;
-  a.set_title(absl::StrCat("文章 ", i, " ", HanChars()[pick(200)],
-                           HanChars()[pick(200)]));
+  a.set_title(absl::StrCat("文章 ", i, " ", HanChars()[pick(HanChars().size())],
+                           HanChars()[pick(HanChars().size())]));
   a.set_summary(absl::StrCat("摘要 ", kEnglish[pick(kEnglish.size())]));
   std::string body;
   for (int k = 0; k < 60; ++k) {
-    body += HanChars()[pick(200)];
+    body += HanChars()[pick(HanChars().size())];
     if (k % 12 == 11) {
       body += " ";
       if (chance(0.4)) body += kEnglish[pick(kEnglish.size())] + " ";

@@ -311,9 +311,23 @@ absl::Status Store::Init() {
   return s;
 }
 
-absl::Mutex& Store::LockFor(absl::string_view id) {
-  return article_locks_[absl::Hash<absl::string_view>()(id) %
-                        article_locks_.size()];
+void IdLocks::Lock(const std::vector<absl::string_view>& ids) {
+  absl::MutexLock lock(&mu_);
+  auto free = [&] {
+    for (absl::string_view id : ids)
+      if (held_.contains(id)) return false;
+    return true;
+  };
+  mu_.Await(absl::Condition(&free));
+  for (absl::string_view id : ids) held_.emplace(id);
+}
+
+void IdLocks::Unlock(const std::vector<absl::string_view>& ids) {
+  absl::MutexLock lock(&mu_);
+  for (absl::string_view id : ids) {
+    auto it = held_.find(id);
+    if (it != held_.end()) held_.erase(it);
+  }
 }
 
 absl::Time Store::Now() const {
@@ -379,7 +393,7 @@ absl::StatusOr<v1::Article> Store::ReadHead(absl::string_view id) {
 
 absl::StatusOr<v1::Article> Store::Create(absl::string_view id,
                                           v1::Article content) {
-  absl::MutexLock lock(&LockFor(id));
+  IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<int64_t> head = HeadRevision(id);
   if (!head.ok()) return head.status();
   if (*head != 0) {
@@ -427,7 +441,7 @@ absl::StatusOr<v1::Article> Store::Get(absl::string_view id, int64_t revision,
 absl::StatusOr<v1::Article> Store::Update(absl::string_view id,
                                           v1::Article content,
                                           const WriteConditions& conditions) {
-  absl::MutexLock lock(&LockFor(id));
+  IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<v1::Article> head = ReadHead(id);
   if (!head.ok()) return head.status();
   if (head->has_delete_time()) {
@@ -447,7 +461,7 @@ absl::StatusOr<v1::Article> Store::Update(absl::string_view id,
 
 absl::StatusOr<v1::Article> Store::Delete(absl::string_view id,
                                           const WriteConditions& conditions) {
-  absl::MutexLock lock(&LockFor(id));
+  IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<v1::Article> head = ReadHead(id);
   if (!head.ok()) return head.status();
   if (head->has_delete_time()) {
@@ -465,7 +479,7 @@ absl::StatusOr<v1::Article> Store::Delete(absl::string_view id,
 
 absl::StatusOr<v1::Article> Store::Undelete(absl::string_view id,
                                             const WriteConditions& conditions) {
-  absl::MutexLock lock(&LockFor(id));
+  IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<v1::Article> head = ReadHead(id);
   if (!head.ok()) return head.status();
   if (!head->has_delete_time()) {
@@ -486,7 +500,7 @@ absl::StatusOr<v1::Article> Store::Restore(absl::string_view id,
                                            const WriteConditions& conditions) {
   if (revision <= 0)
     return absl::InvalidArgumentError("revision: must be a revision number");
-  absl::MutexLock lock(&LockFor(id));
+  IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<v1::Article> head = ReadHead(id);
   if (!head.ok()) return head.status();
   absl::Status s = CheckConditions(*head, conditions);
@@ -633,7 +647,7 @@ absl::StatusOr<absl::Time> Store::FireSchedule() {
   }
   std::sort(due.begin(), due.end());
   for (const Entry& e : due) {
-    absl::MutexLock lock(&LockFor(e.id));
+    IdLockGuard lock(&id_locks_, {e.id});
     absl::StatusOr<v1::Article> head = ReadHead(e.id);
     if (!head.ok() && !absl::IsNotFound(head.status())) return head.status();
     // The event is due only if the head still has this time and was
@@ -762,15 +776,12 @@ absl::StatusOr<std::vector<ApplyResult>> Store::Apply(
     content.set_name(Name(id));
     hashes.push_back(ContentHash(content));
   }
-  // Lock every stripe involved, in index order so batches cannot deadlock.
-  std::vector<size_t> stripes;
-  for (const auto& item : items) {
-    stripes.push_back(absl::Hash<absl::string_view>()(item.first) %
-                      article_locks_.size());
-  }
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  for (size_t i : stripes) article_locks_[i].Lock();
+  // Hold every id of the batch (a batch may name one id twice).
+  std::vector<absl::string_view> ids;
+  for (const auto& item : items) ids.push_back(item.first);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  IdLockGuard lock(&id_locks_, std::move(ids));
 
   std::vector<ApplyResult> results(items.size());
   std::map<std::string, v1::Article> pending;  // heads written by this batch
@@ -820,8 +831,6 @@ absl::StatusOr<std::vector<ApplyResult>> Store::Apply(
   if (status.ok() && !dry_run && !events.empty()) {
     status = Commit(std::move(batch), &events);
   }
-  for (auto it = stripes.rbegin(); it != stripes.rend(); ++it)
-    article_locks_[*it].Unlock();
   if (!status.ok()) return status;
   return results;
 }
@@ -928,7 +937,7 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
     if (!it->status().ok()) return it->status();
   }
   for (const std::string& id : ids) {
-    absl::MutexLock lock(&LockFor(id));
+    IdLockGuard lock(&id_locks_, {id});
     absl::StatusOr<v1::Article> head = ReadHead(id);
     if (absl::IsNotFound(head.status())) continue;
     if (!head.ok()) return head.status();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -121,6 +122,36 @@ class ReadView {
  private:
   KvEngine* kv_;
   std::unique_ptr<KvSnapshot> snapshot_;
+};
+
+// Locks on article ids. A writer holds its article's id; an import batch
+// holds all of its ids, taken together (never one by one), so batches that
+// share no id run side by side and none can deadlock. Thread-safe.
+class IdLocks {
+ public:
+  // Waits until no id of `ids` is held, then holds them all.
+  void Lock(const std::vector<absl::string_view>& ids);
+  void Unlock(const std::vector<absl::string_view>& ids);
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_set<std::string> held_ ABSL_GUARDED_BY(mu_);
+};
+
+// Holds ids of an IdLocks for a scope.
+class IdLockGuard {
+ public:
+  IdLockGuard(IdLocks* locks, std::vector<absl::string_view> ids)
+      : locks_(locks), ids_(std::move(ids)) {
+    locks_->Lock(ids_);
+  }
+  ~IdLockGuard() { locks_->Unlock(ids_); }
+  IdLockGuard(const IdLockGuard&) = delete;
+  IdLockGuard& operator=(const IdLockGuard&) = delete;
+
+ private:
+  IdLocks* const locks_;
+  const std::vector<absl::string_view> ids_;
 };
 
 // Thread-safe. Writers to one article serialize; writers to different
@@ -235,7 +266,6 @@ class Store {
   struct Writer;
   Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options);
   absl::Status Init();
-  absl::Mutex& LockFor(absl::string_view id);
   // Head revision number of `id`, 0 if none.
   absl::StatusOr<int64_t> HeadRevision(absl::string_view id);
   absl::StatusOr<v1::Article> ReadHead(absl::string_view id);
@@ -264,7 +294,7 @@ class Store {
   const StoreOptions options_;
   std::unique_ptr<KvEngine> kv_;
   std::string token_key_;
-  std::array<absl::Mutex, 256> article_locks_;
+  IdLocks id_locks_;
 
   mutable absl::Mutex commit_mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(commit_mu_);
