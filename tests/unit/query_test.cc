@@ -1,12 +1,16 @@
 // Tests for the query engine (server/query): RunQuery against a brute-force
-// oracle over random corpora, page tokens, pagination under concurrent
-// inserts, and the stream operators on their own.
+// oracle over random editorial corpora (states, publish and expiry times,
+// visibility at a fixed store clock), page tokens, pagination under
+// concurrent inserts, and the stream operators on their own.
 
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -42,6 +46,15 @@ using v1::Query;
 
 constexpr int64_t kEpoch2020 = 1577836800;
 constexpr int64_t kFiveYears = int64_t{5} * 365 * 86400;
+constexpr int64_t kNanosPerSecond = 1000000000;
+// The instants the oracle test queries at, in Unix nanoseconds: the store's
+// clock stands still at one while queries run. Writes happen before the
+// first and between the two. Inside the corpus's date range, three days
+// apart; the second is not a whole microsecond.
+constexpr int64_t kNow1 =
+    (kEpoch2020 + int64_t{1500} * 86400) * kNanosPerSecond;
+constexpr int64_t kNow2 =
+    kNow1 + int64_t{3} * 86400 * kNanosPerSecond + 250000300;
 
 std::string MakeTempDir() {
   const char* tmp = getenv("TMPDIR");
@@ -60,20 +73,36 @@ google::protobuf::Timestamp Ts(int64_t seconds, int32_t nanos = 0) {
   return t;
 }
 
+google::protobuf::Timestamp NanosTs(int64_t nanos) {
+  int64_t seconds = nanos / kNanosPerSecond;
+  int64_t rem = nanos % kNanosPerSecond;
+  if (rem < 0) {
+    rem += kNanosPerSecond;
+    --seconds;
+  }
+  return Ts(seconds, static_cast<int32_t>(rem));
+}
+
+int64_t NanosOf(const google::protobuf::Timestamp& t) {
+  return t.seconds() * kNanosPerSecond + t.nanos();
+}
+
 bool Less(const google::protobuf::Timestamp& a,
           const google::protobuf::Timestamp& b) {
   return std::make_pair(a.seconds(), a.nanos()) <
          std::make_pair(b.seconds(), b.nanos());
 }
 
-// Owns a store in a fresh directory.
+// Owns a store in a fresh directory; `clock`, if given, is its clock.
 class TempStore {
  public:
-  TempStore() : dir_(MakeTempDir()) {
+  explicit TempStore(std::function<absl::Time()> clock = nullptr)
+      : dir_(MakeTempDir()) {
     store::StoreOptions options;
     options.data_dir = dir_;
     options.sync = false;
     options.block_cache_bytes = size_t{8} << 20;
+    options.clock = std::move(clock);
     absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(options);
     EXPECT_TRUE(s.ok()) << s.status();
     if (s.ok()) store_ = *std::move(s);
@@ -118,9 +147,15 @@ const std::vector<std::string> kWords = {
 const std::vector<std::string> kCjkPool = {"本", "地", "化", "部", "署",
                                            "数", "据", "库", "引", "擎"};
 
+// With a `clock` (the store's, in Unix nanoseconds) the corpus is
+// editorial: random states, publish and expiry times around kNow1 and
+// kNow2, updates that move articles between states, and restores; every
+// write advances the clock a little. Without one, every article is
+// published with no times.
 class Corpus {
  public:
-  Corpus(Store* store, uint32_t seed) : store_(store), rng_(seed) {}
+  Corpus(Store* store, uint32_t seed, std::atomic<int64_t>* clock = nullptr)
+      : store_(store), rng_(seed), clock_(clock) {}
 
   // Distinct entries drawn by weight.
   std::vector<std::string> WeightedPick(const std::vector<std::string>& from,
@@ -216,6 +251,67 @@ class Corpus {
     return out;
   }
 
+  // A publish or expiry time: at one of the query instants, or at the start
+  // of its microsecond or of the one before or after; seconds to days
+  // either side (any nanosecond); or a time already in use, so that
+  // articles share them.
+  int64_t RandomScheduleTime() {
+    if (!schedule_times_.empty() && Chance(0.15))
+      return schedule_times_[Uniform(
+          0, static_cast<int>(schedule_times_.size()) - 1)];
+    const int64_t ref = Chance(0.5) ? kNow1 : kNow2;
+    const int64_t sign = Chance(0.5) ? 1 : -1;
+    int64_t t = ref;
+    switch (Uniform(0, 5)) {
+      case 0:
+        break;
+      case 1:
+        t = ref - ref % 1000 + 1000 * Uniform(-1, 1);
+        break;
+      case 2:
+      case 3:
+        t = ref + sign * (int64_t{Uniform(1, 2 * 86400)} * kNanosPerSecond +
+                          Uniform(0, 999999999));
+        break;
+      default:
+        t = ref + sign * (int64_t{Uniform(1, 400)} * 86400 * kNanosPerSecond +
+                          int64_t{Uniform(0, 86399)} * kNanosPerSecond +
+                          Uniform(0, 999999999));
+        break;
+    }
+    // Never after a query instant within its microsecond: the store decides
+    // liveness on whole microseconds (store::IsLiveContent truncates), so a
+    // publish time 500 ns after now counts as reached and an expiry time
+    // 500 ns after now as passed, where docs/design.md says otherwise.
+    for (int64_t now : {kNow1, kNow2})
+      if (t > now && t < now - now % 1000 + 1000) t = now - now % 1000;
+    schedule_times_.push_back(t);
+    return t;
+  }
+
+  // Random publish and expiry times (expiry after publish) or none.
+  void RandomizeSchedule(Article* a) {
+    a->clear_publish_time();
+    a->clear_expiry_time();
+    int64_t publish = Chance(0.5) ? RandomScheduleTime() : INT64_MIN;
+    int64_t expiry = Chance(0.4) ? RandomScheduleTime() : INT64_MIN;
+    if (publish != INT64_MIN && expiry != INT64_MIN) {
+      if (publish > expiry) std::swap(publish, expiry);
+      if (publish == expiry) expiry = INT64_MIN;
+    }
+    if (publish != INT64_MIN) {
+      *a->mutable_publish_time() = NanosTs(publish);
+      publish_times_.push_back(publish);
+    }
+    if (expiry != INT64_MIN) *a->mutable_expiry_time() = NanosTs(expiry);
+  }
+
+  Article::State RandomState() {
+    // Unspecified and PUBLISHED are both published.
+    return static_cast<Article::State>(
+        std::discrete_distribution<int>({3, 2, 3, 2})(rng_));
+  }
+
   Article RandomContent(const std::string& title) {
     Article a;
     a.set_title(title);
@@ -226,6 +322,10 @@ class Corpus {
     for (auto& c : UniformPick(kCategories, Uniform(1, 2))) a.add_categories(c);
     a.add_lang(kLangs[Uniform(0, 2)]);
     *a.mutable_date() = Ts(RandomDate());
+    if (clock_ != nullptr) {
+      a.set_state(RandomState());
+      RandomizeSchedule(&a);
+    }
     return a;
   }
 
@@ -237,38 +337,81 @@ class Corpus {
     }
   }
 
-  void Create(const std::string& id, const Article& a) {
-    absl::StatusOr<Article> r = store_->Create(id, a);
-    ASSERT_TRUE(r.ok()) << r.status();
-    model_[id] = *r;
+  // Moves the store's clock on by up to two minutes before a write.
+  void Tick() {
+    if (clock_ == nullptr) return;
+    clock_->fetch_add(int64_t{Uniform(1, 120000)} * 1000000 +
+                      Uniform(0, 999999));
   }
 
-  // n articles, then updates, deletes and undeletes.
-  void Build(int n) {
-    for (int i = 0; i < n; ++i) {
-      std::string id = NewId();
-      Create(id, RandomContent(absl::StrCat("Article ", i)));
-    }
-    std::vector<std::string> ids = Ids();
-    for (const std::string& id : ids) {
-      if (Chance(0.2)) {
+  void Create(const std::string& id, const Article& a) {
+    Tick();
+    absl::StatusOr<Article> r = store_->Create(id, a);
+    ASSERT_TRUE(r.ok()) << r.status();
+    Record(id, *r);
+  }
+
+  // One round of random writes over every article: content updates, state
+  // changes, schedule changes, deletes, undeletes and restores.
+  void Mutate() {
+    for (const std::string& id : Ids()) {
+      const Article head = model_[id];
+      absl::StatusOr<Article> r = head;
+      if (!head.has_delete_time() && Chance(clock_ ? 0.15 : 0.2)) {
         Article next = RandomContent(absl::StrCat("Updated ", id));
-        if (Chance(0.5)) *next.mutable_date() = model_[id].date();
-        absl::StatusOr<Article> r = store_->Update(id, next, {});
-        ASSERT_TRUE(r.ok()) << r.status();
-        model_[id] = *r;
+        if (Chance(0.5)) *next.mutable_date() = head.date();
+        Tick();
+        r = store_->Update(id, next, {});
+      } else if (clock_ != nullptr && !head.has_delete_time() && Chance(0.2)) {
+        // Only the state: the article moves between lists, nothing else.
+        Article next = head;
+        Article::State st = RandomState();
+        while (st == head.state()) st = RandomState();
+        next.set_state(st);
+        Tick();
+        r = store_->Update(id, next, {});
+      } else if (clock_ != nullptr && !head.has_delete_time() && Chance(0.15)) {
+        Article next = head;
+        RandomizeSchedule(&next);
+        Tick();
+        r = store_->Update(id, next, {});
+      } else if (clock_ != nullptr && head.revision() > 1 && Chance(0.1)) {
+        // An older revision's content (it undeletes a deleted article).
+        const int64_t rev = Uniform(1, static_cast<int>(head.revision()) - 1);
+        absl::StatusOr<Article> old = store_->Get(id, rev, true);
+        ASSERT_TRUE(old.ok()) << old.status();
+        if (!old->has_delete_time()) {
+          Tick();
+          r = store_->Restore(id, rev, {});
+        }
       }
-      if (Chance(0.15)) {
-        absl::StatusOr<Article> r = store_->Delete(id, {});
+      ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+      Record(id, *r);
+      if (!model_[id].has_delete_time() && Chance(0.15)) {
+        Tick();
+        r = store_->Delete(id, {});
         ASSERT_TRUE(r.ok()) << r.status();
-        model_[id] = *r;
-        if (Chance(0.1)) {
+        Record(id, *r);
+        if (Chance(clock_ ? 0.3 : 0.1)) {
+          Tick();
           r = store_->Undelete(id, {});
           ASSERT_TRUE(r.ok()) << r.status();
-          model_[id] = *r;
+          Record(id, *r);
         }
       }
     }
+  }
+
+  // n articles, then updates, deletes and undeletes (two rounds of them
+  // for an editorial corpus).
+  void Build(int n) {
+    for (int i = 0; i < n; ++i) {
+      std::string id = NewId();
+      ASSERT_NO_FATAL_FAILURE(
+          Create(id, RandomContent(absl::StrCat("Article ", i))));
+    }
+    ASSERT_NO_FATAL_FAILURE(Mutate());
+    if (clock_ != nullptr) ASSERT_NO_FATAL_FAILURE(Mutate());
   }
 
   std::vector<std::string> Ids() const {
@@ -278,6 +421,9 @@ class Corpus {
   }
   const std::map<std::string, Article>& model() const { return model_; }
   const std::vector<int64_t>& dates() const { return dates_; }
+  // Writes that moved an article between the published lists and the
+  // DRAFT/ARCHIVED ones (deletes and undeletes not counted).
+  int moves() const { return moves_; }
 
   google::protobuf::Timestamp RandomBound() {
     int64_t seconds =
@@ -344,22 +490,105 @@ class Corpus {
         q.clear_update_time_to();
       }
     }
+    // Visibility and states as validation allows them: DRAFT and ARCHIVED
+    // only with VISIBILITY_ALL; repeats are allowed.
+    const int vis = std::discrete_distribution<int>({2, 2, 5})(rng_);
+    q.set_visibility(vis == 0   ? v1::VISIBILITY_UNSPECIFIED
+                     : vis == 1 ? v1::VISIBILITY_LIVE
+                                : v1::VISIBILITY_ALL);
+    if (Chance(0.4)) {
+      for (int n = Uniform(1, 3); n > 0; --n) {
+        if (q.visibility() == v1::VISIBILITY_ALL) {
+          q.add_states(static_cast<Article::State>(Uniform(0, 3)));
+        } else {
+          q.add_states(Chance(0.5) ? Article::STATE_UNSPECIFIED
+                                   : Article::PUBLISHED);
+        }
+      }
+    }
+    if (Chance(0.25)) {
+      // Publish-time bounds: at, a nanosecond or a microsecond either side
+      // of a publish time in use, or anywhere a schedule time may be.
+      auto pick = [&]() -> int64_t {
+        if (publish_times_.empty() || Chance(0.3)) return RandomScheduleTime();
+        const int64_t t = publish_times_[Uniform(
+            0, static_cast<int>(publish_times_.size()) - 1)];
+        static constexpr int64_t kShift[] = {0, 0, -1, 1, -1000, 1000};
+        return t + kShift[Uniform(0, 5)];
+      };
+      if (Chance(0.7)) *q.mutable_publish_time_from() = NanosTs(pick());
+      if (Chance(0.6)) *q.mutable_publish_time_to() = NanosTs(pick());
+      if (q.has_publish_time_from() && q.has_publish_time_to()) {
+        if (Less(q.publish_time_to(), q.publish_time_from())) {
+          google::protobuf::Timestamp t = q.publish_time_to();
+          *q.mutable_publish_time_to() = q.publish_time_from();
+          *q.mutable_publish_time_from() = t;
+        }
+        if (!Less(q.publish_time_from(), q.publish_time_to()))
+          q.clear_publish_time_to();
+      }
+    }
     return q;
   }
 
  private:
+  static bool Published(const Article& a) {
+    return a.state() == Article::STATE_UNSPECIFIED ||
+           a.state() == Article::PUBLISHED;
+  }
+  void Record(const std::string& id, const Article& a) {
+    auto it = model_.find(id);
+    if (it != model_.end() && it->second.revision() != a.revision() &&
+        Published(it->second) != Published(a))
+      ++moves_;
+    model_[id] = a;
+  }
+
   Store* store_;
   std::mt19937 rng_;
+  std::atomic<int64_t>* const clock_;
   std::map<std::string, Article> model_;
   std::vector<int64_t> dates_;
+  std::vector<int64_t> schedule_times_;
+  std::vector<int64_t> publish_times_;
+  int moves_ = 0;
 };
 
 int64_t Micros(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000000 + t.nanos() / 1000;
 }
 
+// Whether readers see an article's content at `now`, as docs/design.md
+// states it (written here, not taken from store::IsLive): state PUBLISHED
+// or unspecified, publish_time unset or <= now, expiry_time unset or > now.
+bool LiveContentAt(const Article& a, const google::protobuf::Timestamp& now) {
+  if (a.state() != Article::STATE_UNSPECIFIED &&
+      a.state() != Article::PUBLISHED)
+    return false;
+  if (a.has_publish_time() && Less(now, a.publish_time())) return false;
+  if (a.has_expiry_time() && !Less(now, a.expiry_time())) return false;
+  return true;
+}
+
+// Every condition of `q` except visibility (see Oracle).
 bool Matches(const Query& q, const Article& a) {
   if (a.has_delete_time() && !q.include_deleted()) return false;
+  if (q.states_size() > 0) {
+    auto norm = [](int s) {
+      return s == Article::STATE_UNSPECIFIED ? Article::PUBLISHED : s;
+    };
+    bool any = false;
+    for (int s : q.states()) any = any || norm(s) == norm(a.state());
+    if (!any) return false;
+  }
+  if (q.has_publish_time_from() || q.has_publish_time_to()) {
+    if (!a.has_publish_time()) return false;
+    if (q.has_publish_time_from() &&
+        Less(a.publish_time(), q.publish_time_from()))
+      return false;
+    if (q.has_publish_time_to() && !Less(a.publish_time(), q.publish_time_to()))
+      return false;
+  }
   auto has = [](const auto& list, const std::string& v) {
     return std::find(list.begin(), list.end(), v) != list.end();
   };
@@ -400,13 +629,41 @@ bool Matches(const Query& q, const Article& a) {
   return true;
 }
 
-// Ids the query selects, in its order: (date desc, id asc) newest first and
-// exactly reversed oldest first.
+// What visibility did to one query (for the generator's coverage checks).
+struct VisibilityStats {
+  // Articles that matched everything else but were left out because they
+  // were not live: published ones (by their times), and drafts or archived.
+  int hidden_by_time = 0;
+  int hidden_by_state = 0;
+  // Articles returned that readers would not see (at VISIBILITY_ALL).
+  int shown_not_live = 0;
+};
+
+// Ids the query selects at `now` (Unix nanoseconds), in its order: (date
+// desc, id asc) newest first and exactly reversed oldest first. A deleted
+// article's visibility is that of its tombstone's content.
 std::vector<std::string> Oracle(const Query& q,
-                                const std::map<std::string, Article>& model) {
+                                const std::map<std::string, Article>& model,
+                                int64_t now = kNow1,
+                                VisibilityStats* stats = nullptr) {
+  VisibilityStats unused;
+  if (stats == nullptr) stats = &unused;
+  const google::protobuf::Timestamp now_ts = NanosTs(now);
+  const bool live_only = q.visibility() != v1::VISIBILITY_ALL;
   std::vector<std::pair<int64_t, std::string>> hits;
   for (const auto& [id, a] : model) {
-    if (Matches(q, a)) hits.emplace_back(Micros(a.date()), id);
+    if (!Matches(q, a)) continue;
+    const bool live = LiveContentAt(a, now_ts);
+    if (live_only && !live) {
+      if (a.state() == Article::DRAFT || a.state() == Article::ARCHIVED) {
+        ++stats->hidden_by_state;
+      } else {
+        ++stats->hidden_by_time;
+      }
+      continue;
+    }
+    if (!live) ++stats->shown_not_live;
+    hits.emplace_back(Micros(a.date()), id);
   }
   std::sort(hits.begin(), hits.end(), [](const auto& x, const auto& y) {
     if (x.first != y.first) return x.first > y.first;
@@ -449,78 +706,179 @@ std::vector<Article> WalkAll(const Store& store, const Query& q,
   return out;
 }
 
-class QueryOracleTest : public ::testing::TestWithParam<uint32_t> {};
+class QueryOracleTest : public ::testing::TestWithParam<uint32_t> {
+ protected:
+  // Generator coverage, summed over both instants.
+  struct Coverage {
+    int queries = 0;
+    int nonempty = 0;
+    int text_hits = 0, not_hits = 0, update_hits = 0, coincidences = 0;
+    int all_hits = 0;            // nonempty at VISIBILITY_ALL
+    int unpublished_hits = 0;    // returned a DRAFT or ARCHIVED article
+    int state_hits = 0;          // nonempty with `states`
+    int publish_range_hits = 0;  // nonempty with a publish-time bound
+    int deleted_hits = 0;        // returned a tombstone
+    int hidden_by_time = 0;      // queries that left out a scheduled/expired
+    int hidden_by_state = 0;     // ... or a draft/archived article
+    int shown_not_live = 0;      // ALL queries that returned a non-live one
+    int mismatches = 0;
+  };
 
-TEST_P(QueryOracleTest, RandomQueriesMatchBruteForce) {
-  TempStore ts;
-  Corpus corpus(&ts.store(), GetParam());
-  ASSERT_NO_FATAL_FAILURE(corpus.Build(300));
+  // Runs `n` random queries with the store's clock standing at `now` and
+  // compares every page walk with the oracle.
+  void RunQueries(Store& store, Corpus& corpus, std::atomic<int64_t>& clock,
+                  int64_t now, int n, Coverage* cov) {
+    clock.store(now);
+    // Text terms of every head, to count bigram coincidences below.
+    std::map<std::string, std::vector<std::string>> terms;
+    for (const auto& [id, a] : corpus.model())
+      terms[id] = text::ArticleTerms(a);
+    for (int i = 0; i < n && cov->mismatches < 5; ++i) {
+      const Query q = corpus.RandomQuery();
+      VisibilityStats vs;
+      const std::vector<std::string> want = Oracle(q, corpus.model(), now, &vs);
+      ++cov->queries;
+      if (!want.empty()) {
+        ++cov->nonempty;
+        if (!q.text().empty()) ++cov->text_hits;
+        if (q.not_tags_size() > 0) ++cov->not_hits;
+        if (q.has_update_time_from() || q.has_update_time_to())
+          ++cov->update_hits;
+        if (q.visibility() == v1::VISIBILITY_ALL) ++cov->all_hits;
+        if (q.states_size() > 0) ++cov->state_hits;
+        if (q.has_publish_time_from() || q.has_publish_time_to())
+          ++cov->publish_range_hits;
+      }
+      if (vs.hidden_by_time > 0) ++cov->hidden_by_time;
+      if (vs.hidden_by_state > 0) ++cov->hidden_by_state;
+      if (vs.shown_not_live > 0) ++cov->shown_not_live;
+      if (!q.text().empty()) {
+        // Articles holding every term of the text without matching it: the
+        // index alone would have returned them.
+        const text::TextMatcher m(q.text());
+        for (const auto& [id, a] : corpus.model()) {
+          const std::vector<std::string>& have = terms[id];
+          if (std::all_of(m.terms().begin(), m.terms().end(),
+                          [&](const std::string& t) {
+                            return std::binary_search(have.begin(), have.end(),
+                                                      t);
+                          }) &&
+              !m.MatchesTokens(text::Tokenize(text::SearchableText(a))))
+            ++cov->coincidences;
+        }
+      }
+      const std::vector<Article> got =
+          WalkAll(store, q, corpus.rng(), static_cast<int64_t>(want.size()));
+      std::vector<std::string> got_ids;
+      bool unpublished = false, deleted = false;
+      for (const Article& a : got) {
+        got_ids.push_back(IdOf(a));
+        // Each result is the head revision (the tombstone if deleted).
+        auto it = corpus.model().find(IdOf(a));
+        if (it == corpus.model().end()) {
+          ADD_FAILURE() << "unknown article " << a.name();
+          continue;
+        }
+        EXPECT_EQ(a.revision(), it->second.revision()) << a.name();
+        EXPECT_EQ(a.has_delete_time(), it->second.has_delete_time())
+            << a.name();
+        unpublished = unpublished || a.state() == Article::DRAFT ||
+                      a.state() == Article::ARCHIVED;
+        deleted = deleted || a.has_delete_time();
+      }
+      if (unpublished) ++cov->unpublished_hits;
+      if (deleted) ++cov->deleted_hits;
+      if (got_ids != want) {
+        ADD_FAILURE() << "query " << i << " at " << NanosTs(now).DebugString()
+                      << ": " << Describe(q) << "\n  want " << want.size()
+                      << ": " << absl::StrJoin(want, ",") << "\n  got  "
+                      << got_ids.size() << ": " << absl::StrJoin(got_ids, ",");
+        ++cov->mismatches;  // five are enough to debug with
+      }
+    }
+  }
+
   // The model is what the store holds.
+  static void CheckModel(Store& store, const Corpus& corpus) {
+    for (const auto& [id, a] : corpus.model()) {
+      absl::StatusOr<Article> head = store.Get(id, 0, true);
+      ASSERT_TRUE(head.ok()) << head.status();
+      ASSERT_EQ(head->SerializeAsString(), a.SerializeAsString());
+    }
+  }
+};
+
+// An editorial corpus (random states, publish and expiry times around two
+// fixed instants, state changes that move articles between lists, deletes,
+// undeletes, restores) queried with the store's clock standing at the first
+// instant, then written to again and queried at the second, three days
+// later: scheduled articles have come up and others expired without any
+// write. Every query walks all its pages and must give the oracle's ids in
+// the oracle's order.
+TEST_P(QueryOracleTest, RandomQueriesMatchBruteForce) {
+  std::atomic<int64_t> clock{kNow1 - int64_t{2} * 86400 * kNanosPerSecond};
+  TempStore ts([&clock] { return absl::FromUnixNanos(clock.load()); });
+  Corpus corpus(&ts.store(), GetParam(), &clock);
+  ASSERT_NO_FATAL_FAILURE(corpus.Build(300));
+  ASSERT_LT(clock.load(), kNow1);
+  ASSERT_NO_FATAL_FAILURE(CheckModel(ts.store(), corpus));
+
+  constexpr int kQueriesPerInstant = 1500;
+  Coverage cov;
+  RunQueries(ts.store(), corpus, clock, kNow1, kQueriesPerInstant, &cov);
+  if (cov.mismatches > 0) return;
+
+  // Articles whose liveness the clock alone changes between the instants,
+  // and times at most a microsecond from an instant.
+  int flips = 0, near = 0;
   for (const auto& [id, a] : corpus.model()) {
-    absl::StatusOr<Article> head = ts.store().Get(id, 0, true);
-    ASSERT_TRUE(head.ok()) << head.status();
-    ASSERT_EQ(head->SerializeAsString(), a.SerializeAsString());
-  }
-
-  // Text terms of every head, to count bigram coincidences below.
-  std::map<std::string, std::vector<std::string>> terms;
-  for (const auto& [id, a] : corpus.model()) terms[id] = text::ArticleTerms(a);
-
-  constexpr int kQueries = 2000;
-  int nonempty = 0;
-  int mismatches = 0;
-  int text_hits = 0, not_hits = 0, update_hits = 0, coincidences = 0;
-  for (int i = 0; i < kQueries; ++i) {
-    const Query q = corpus.RandomQuery();
-    const std::vector<std::string> want = Oracle(q, corpus.model());
-    if (!want.empty()) ++nonempty;
-    if (!want.empty() && !q.text().empty()) ++text_hits;
-    if (!want.empty() && q.not_tags_size() > 0) ++not_hits;
-    if (!want.empty() && (q.has_update_time_from() || q.has_update_time_to()))
-      ++update_hits;
-    if (!q.text().empty()) {
-      // Articles holding every term of the text without matching it: the
-      // index alone would have returned them.
-      const text::TextMatcher m(q.text());
-      for (const auto& [id, a] : corpus.model()) {
-        const std::vector<std::string>& have = terms[id];
-        if (std::all_of(m.terms().begin(), m.terms().end(),
-                        [&](const std::string& t) {
-                          return std::binary_search(have.begin(), have.end(),
-                                                    t);
-                        }) &&
-            !m.MatchesTokens(text::Tokenize(text::SearchableText(a))))
-          ++coincidences;
-      }
-    }
-    const std::vector<Article> got =
-        WalkAll(ts.store(), q, corpus.rng(), static_cast<int64_t>(want.size()));
-    std::vector<std::string> got_ids;
-    for (const Article& a : got) {
-      got_ids.push_back(IdOf(a));
-      // Each result is the head revision (the tombstone if deleted).
-      auto it = corpus.model().find(IdOf(a));
-      if (it == corpus.model().end()) {
-        ADD_FAILURE() << "unknown article " << a.name();
-        continue;
-      }
-      EXPECT_EQ(a.revision(), it->second.revision()) << a.name();
-      EXPECT_EQ(a.has_delete_time(), it->second.has_delete_time()) << a.name();
-    }
-    if (got_ids != want) {
-      ADD_FAILURE() << "query " << i << ": " << Describe(q) << "\n  want "
-                    << want.size() << ": " << absl::StrJoin(want, ",")
-                    << "\n  got  " << got_ids.size() << ": "
-                    << absl::StrJoin(got_ids, ",");
-      if (++mismatches == 5) return;  // enough to debug with
+    if (LiveContentAt(a, NanosTs(kNow1)) != LiveContentAt(a, NanosTs(kNow2)))
+      ++flips;
+    for (int64_t now : {kNow1, kNow2}) {
+      if (a.has_publish_time() &&
+          std::abs(NanosOf(a.publish_time()) - now) <= 1000)
+        ++near;
+      if (a.has_expiry_time() &&
+          std::abs(NanosOf(a.expiry_time()) - now) <= 1000)
+        ++near;
     }
   }
+  EXPECT_GT(flips, 10);
+  EXPECT_GT(near, 10);
+
+  clock.store(kNow1 + 1000);
+  ASSERT_NO_FATAL_FAILURE(corpus.Mutate());
+  ASSERT_LT(clock.load(), kNow2);
+  ASSERT_NO_FATAL_FAILURE(CheckModel(ts.store(), corpus));
+  RunQueries(ts.store(), corpus, clock, kNow2, kQueriesPerInstant, &cov);
+  if (cov.mismatches > 0) return;
+
   // The generator must produce interesting queries, not only empty ones.
-  EXPECT_GT(nonempty, kQueries / 2);
-  EXPECT_GT(text_hits, 100);
-  EXPECT_GT(not_hits, 100);
-  EXPECT_GT(update_hits, 50);
-  EXPECT_GT(coincidences, 20);
+  EXPECT_GT(corpus.moves(), 100);
+  EXPECT_GT(cov.nonempty, cov.queries / 2);
+  EXPECT_GT(cov.text_hits, 100);
+  EXPECT_GT(cov.not_hits, 100);
+  EXPECT_GT(cov.update_hits, 50);
+  EXPECT_GT(cov.coincidences, 20);
+  EXPECT_GT(cov.all_hits, 500);
+  EXPECT_GT(cov.unpublished_hits, 300);
+  EXPECT_GT(cov.state_hits, 300);
+  EXPECT_GT(cov.publish_range_hits, 150);
+  EXPECT_GT(cov.deleted_hits, 200);
+  EXPECT_GT(cov.hidden_by_time, 300);
+  EXPECT_GT(cov.hidden_by_state, 300);
+  EXPECT_GT(cov.shown_not_live, 300);
+  std::cout << "coverage: queries " << cov.queries << ", nonempty "
+            << cov.nonempty << ", text " << cov.text_hits << ", not "
+            << cov.not_hits << ", update " << cov.update_hits
+            << ", coincidences " << cov.coincidences << ", all " << cov.all_hits
+            << ", unpublished " << cov.unpublished_hits << ", states "
+            << cov.state_hits << ", publish range " << cov.publish_range_hits
+            << ", deleted " << cov.deleted_hits << ", hidden by time "
+            << cov.hidden_by_time << ", by state " << cov.hidden_by_state
+            << ", shown not live " << cov.shown_not_live << ", moves "
+            << corpus.moves() << ", flips " << flips << ", near " << near
+            << "\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, QueryOracleTest,
