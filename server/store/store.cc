@@ -46,6 +46,13 @@ int64_t Micros(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000000 + t.nanos() / 1000;
 }
 
+// Full precision: publish and expiry times are compared to the nanosecond
+// (index keys hold microseconds; the scheduler waits for a key's whole
+// microsecond to pass).
+absl::Time ToTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
 bool PublishedState(const v1::Article& a) {
   return a.state() == v1::Article::STATE_UNSPECIFIED ||
          a.state() == v1::Article::PUBLISHED;
@@ -75,17 +82,14 @@ std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
   // readers' view of it changes (an expiry before the publish time changes
   // nothing). FireSchedule emits their events.
   if (state == ListState::kLive) {
-    const int64_t written = Micros(a.update_time());
-    const bool pub = a.has_publish_time() && Micros(a.publish_time()) > written;
-    const bool exp = a.has_expiry_time() && Micros(a.expiry_time()) > written &&
-                     (!a.has_publish_time() ||
-                      Micros(a.publish_time()) < Micros(a.expiry_time()));
-    if (pub && (!a.has_expiry_time() ||
-                Micros(a.publish_time()) < Micros(a.expiry_time()))) {
+    const absl::Time written = ToTime(a.update_time());
+    const bool ordered = !a.has_publish_time() || !a.has_expiry_time() ||
+                         ToTime(a.publish_time()) < ToTime(a.expiry_time());
+    if (ordered && a.has_publish_time() && ToTime(a.publish_time()) > written) {
       entries.push_back({PostingPrefix(IndexKind::kPublishAt, state, ""),
                          DateKey(a.publish_time())});
     }
-    if (exp) {
+    if (ordered && a.has_expiry_time() && ToTime(a.expiry_time()) > written) {
       entries.push_back({PostingPrefix(IndexKind::kExpireAt, state, ""),
                          DateKey(a.expiry_time())});
     }
@@ -127,9 +131,8 @@ absl::Status CheckConditions(const v1::Article& head,
 
 bool IsLiveContent(const v1::Article& a, absl::Time now) {
   if (!PublishedState(a)) return false;
-  const int64_t t = absl::ToUnixMicros(now);
-  if (a.has_publish_time() && Micros(a.publish_time()) > t) return false;
-  if (a.has_expiry_time() && Micros(a.expiry_time()) <= t) return false;
+  if (a.has_publish_time() && ToTime(a.publish_time()) > now) return false;
+  if (a.has_expiry_time() && ToTime(a.expiry_time()) <= now) return false;
   return true;
 }
 
@@ -540,8 +543,7 @@ void Store::AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
   if (head.has_delete_time() ||
       (!head.has_publish_time() && !head.has_expiry_time()))
     return;
-  const int64_t written = Micros(head.update_time());
-  const int64_t now_micros = absl::ToUnixMicros(now);
+  const absl::Time written = ToTime(head.update_time());
   std::string cursor;  // read only when needed
   bool cursor_read = false;
   for (IndexKind kind : {IndexKind::kPublishAt, IndexKind::kExpireAt}) {
@@ -549,11 +551,12 @@ void Store::AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
     const google::protobuf::Timestamp& t =
         publish ? head.publish_time() : head.expiry_time();
     if (!(publish ? head.has_publish_time() : head.has_expiry_time())) continue;
-    const int64_t at = Micros(t);
-    if (at <= written || at > now_micros) continue;
-    if (IsLiveContent(head, absl::FromUnixMicros(at - 1)) ==
-        IsLiveContent(head, absl::FromUnixMicros(at)))
+    const absl::Time when = ToTime(t);
+    if (when <= written || when > now) continue;
+    if (IsLiveContent(head, when - absl::Nanoseconds(1)) ==
+        IsLiveContent(head, when))
       continue;  // e.g. an expiry before the publish time
+    const int64_t at = Micros(t);  // positions hold the key's microseconds
     if (!cursor_read) {
       cursor_read = true;
       if (!kv_->Get(Family::kMeta, kScheduleCursorKey, &cursor).ok())
@@ -563,9 +566,7 @@ void Store::AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
     AppendBigEndian64(&position, static_cast<uint64_t>(at));
     position.push_back(static_cast<char>(kind));
     position += head.name().substr(sizeof("articles/") - 1);
-    // Positions compare as (time, kind, id), like FireSchedule's; the
-    // time is big-endian of a non-negative-offset value only for times
-    // after 1970, so compare the parts.
+    // Positions compare as (time, kind, id), like FireSchedule's.
     bool fired = false;
     if (cursor.size() >= 9) {
       const int64_t c_at = static_cast<int64_t>(ReadBigEndian64(cursor));
@@ -618,11 +619,12 @@ absl::StatusOr<absl::Time> Store::FireSchedule() {
     ro.lower_bound = prefix;
     ro.upper_bound = PrefixSuccessor(prefix);
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro);
-    // Keys run newest first: times in [cursor, now] are date keys in
-    // [key(now), key(cursor)], and the entry just before key(now) is the
+    // Keys run newest first and hold microseconds: an entry is handled once
+    // its whole microsecond has passed, so entries due are date keys in
+    // [key(now - 1us), key(cursor)], and the entry just before that is the
     // next one due.
     const std::string now_key =
-        PostingKey(prefix, DateKeyFromMicros(now_micros), "");
+        PostingKey(prefix, DateKeyFromMicros(now_micros - 1), "");
     it->SeekForPrev(now_key);
     if (it->Valid()) {
       uint64_t date_key;
@@ -630,7 +632,7 @@ absl::StatusOr<absl::Time> Store::FireSchedule() {
       if (ParsePostingKey(it->key(), prefix.size(), &date_key, &id)) {
         const int64_t micros =
             static_cast<int64_t>(~date_key ^ (uint64_t{1} << 63));
-        next = std::min(next, absl::FromUnixMicros(micros));
+        next = std::min(next, absl::FromUnixMicros(micros + 1));
       }
     }
     for (it->Seek(now_key); it->Valid(); it->Next()) {
@@ -654,14 +656,15 @@ absl::StatusOr<absl::Time> Store::FireSchedule() {
     // written before it; a head written at or after it already told
     // watchers how it looked then (ChangeEvent.live_after).
     bool fire = false;
-    if (head.ok() && IsLiveContent(*head, absl::FromUnixMicros(e.micros - 1)) !=
-                         IsLiveContent(*head, absl::FromUnixMicros(e.micros)) &&
-        !head->has_delete_time() && Micros(head->update_time()) < e.micros) {
+    if (head.ok() && !head->has_delete_time()) {
+      const bool publish = e.kind == static_cast<char>(IndexKind::kPublishAt);
       const google::protobuf::Timestamp& t =
-          e.kind == static_cast<char>(IndexKind::kPublishAt)
-              ? head->publish_time()
-              : head->expiry_time();
-      fire = Micros(t) == e.micros;
+          publish ? head->publish_time() : head->expiry_time();
+      const absl::Time when = ToTime(t);
+      fire = (publish ? head->has_publish_time() : head->has_expiry_time()) &&
+             Micros(t) == e.micros && ToTime(head->update_time()) < when &&
+             IsLiveContent(*head, when - absl::Nanoseconds(1)) !=
+                 IsLiveContent(*head, when);
     }
     std::string position;
     AppendBigEndian64(&position, static_cast<uint64_t>(e.micros));

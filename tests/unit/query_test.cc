@@ -279,12 +279,6 @@ class Corpus {
                           Uniform(0, 999999999));
         break;
     }
-    // Never after a query instant within its microsecond: the store decides
-    // liveness on whole microseconds (store::IsLiveContent truncates), so a
-    // publish time 500 ns after now counts as reached and an expiry time
-    // 500 ns after now as passed, where docs/design.md says otherwise.
-    for (int64_t now : {kNow1, kNow2})
-      if (t > now && t < now - now % 1000 + 1000) t = now - now % 1000;
     schedule_times_.push_back(t);
     return t;
   }

@@ -1019,11 +1019,12 @@ TEST_F(ScheduleTest, PublishAndExpiryEventsFireOnceWhenDue) {
   const int64_t base = store_->last_sequence();
 
   SetClock(kBaseSeconds + 50);
-  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0));
+  // Due once its key's whole microsecond has passed.
+  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0) + absl::Microseconds(1));
   EXPECT_TRUE(EventsAfter(base).empty());
 
   SetClock(t0 + 10);
-  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0 + 100));
+  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0 + 100) + absl::Microseconds(1));
   std::vector<ChangeEvent> events = EventsAfter(base);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type(), ChangeEvent::TYPE_PUBLISHED);
@@ -1083,13 +1084,45 @@ TEST_F(ScheduleTest, RescheduledArticleFiresAtTheNewTimeOnly) {
   ASSERT_TRUE(store_->Update("s", s, {}).ok());
   const int64_t base = store_->last_sequence();
   SetClock(t0 + 10);
-  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0 + 50));
+  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0 + 50) + absl::Microseconds(1));
   EXPECT_TRUE(EventsAfter(base).empty());
   SetClock(t0 + 60);
   Fire();
   std::vector<ChangeEvent> events = EventsAfter(base);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].revision(), 2);
+}
+
+TEST(VisibilityTest, TimesCompareToTheNanosecond) {
+  const absl::Time t = absl::FromUnixSeconds(kBaseSeconds);
+  Article a = MakeArticle("a");
+  a.mutable_publish_time()->set_seconds(kBaseSeconds);
+  a.mutable_publish_time()->set_nanos(500);
+  EXPECT_FALSE(IsLive(a, t));  // not due within its microsecond yet
+  EXPECT_TRUE(IsLive(a, t + absl::Nanoseconds(500)));
+  a.clear_publish_time();
+  a.mutable_expiry_time()->set_seconds(kBaseSeconds);
+  a.mutable_expiry_time()->set_nanos(500);
+  EXPECT_TRUE(IsLive(a, t + absl::Nanoseconds(499)));
+  EXPECT_FALSE(IsLive(a, t + absl::Nanoseconds(500)));
+}
+
+TEST_F(ScheduleTest, SubMicrosecondTimeFiresOnceItsMicrosecondHasPassed) {
+  const int64_t t0 = kBaseSeconds + 100;
+  SetClock(kBaseSeconds);
+  Article s = MakeArticle("scheduled");
+  s.mutable_publish_time()->set_seconds(t0);
+  s.mutable_publish_time()->set_nanos(500);
+  MustCreate("s", s);
+  const int64_t base = store_->last_sequence();
+  SetClock(t0);  // the key's microsecond, before the time itself
+  EXPECT_EQ(Fire(), absl::FromUnixSeconds(t0) + absl::Microseconds(1));
+  EXPECT_TRUE(EventsAfter(base).empty());
+  SetClock(t0 + 1);
+  Fire();
+  std::vector<ChangeEvent> events = EventsAfter(base);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type(), ChangeEvent::TYPE_PUBLISHED);
 }
 
 TEST_F(StoreTest, StateChangesMoveTheArticleBetweenLists) {
