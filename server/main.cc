@@ -13,11 +13,11 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "httplib.h"
 #include "server/config.h"

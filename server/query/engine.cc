@@ -312,12 +312,12 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   }
   // Drafts and archived articles are never live: their lists are read only
   // for editors who asked for every state.
-  plan.unpublished = !live_only && (query.states_size() == 0 ||
-                                    std::any_of(query.states().begin(),
-                                                query.states().end(), [](int st) {
-                                                  return st == v1::Article::DRAFT ||
-                                                         st == v1::Article::ARCHIVED;
-                                                }));
+  plan.unpublished =
+      !live_only &&
+      (query.states_size() == 0 ||
+       std::any_of(query.states().begin(), query.states().end(), [](int st) {
+         return st == v1::Article::DRAFT || st == v1::Article::ARCHIVED;
+       }));
   QueryPage page;
   for (v1::FacetField f : options.facets)
     page.facets.emplace_back().set_field(f);

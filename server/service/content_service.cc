@@ -8,11 +8,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/editorial/diff.h"
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
 #include "server/service/bulk.h"
 #include "server/service/reactors.h"
-#include "server/editorial/diff.h"
 #include "server/store/keys.h"
 
 namespace content::service {
@@ -258,8 +258,8 @@ absl::Status ContentService::DoGet(const v1::GetArticleRequest& req,
   }
   std::vector<std::string> have;
   for (const v1::Article& m : *members) {
-    have.push_back(absl::StrCat(absl::StrJoin(m.lang(), "+"), " (", m.name(),
-                                ")"));
+    have.push_back(
+        absl::StrCat(absl::StrJoin(m.lang(), "+"), " (", m.name(), ")"));
   }
   return absl::NotFoundError(absl::StrCat(
       "no translation of ", req.name(), " in ", absl::StrJoin(wanted, ", "),
@@ -435,8 +435,8 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
   if (!head.ok()) return head.status();
   if (!editor && !store::IsLiveContent(*head, store_->Now()))
     return NotLive(*id);
-  const int64_t to = req.to_revision() != 0 ? req.to_revision()
-                                            : head->revision();
+  const int64_t to =
+      req.to_revision() != 0 ? req.to_revision() : head->revision();
   const int64_t from = req.from_revision() != 0 ? req.from_revision() : to - 1;
   if (from < 1) {
     return absl::InvalidArgumentError(absl::StrCat(

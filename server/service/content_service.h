@@ -69,8 +69,7 @@ class ContentService final : public v1::ContentService::CallbackService {
       v1::DiffArticleRevisionsResponse* resp) override;
   grpc::ServerUnaryReactor* RestoreArticleRevision(
       grpc::CallbackServerContext* ctx,
-      const v1::RestoreArticleRevisionRequest* req,
-      v1::Article* resp) override;
+      const v1::RestoreArticleRevisionRequest* req, v1::Article* resp) override;
   grpc::ServerUnaryReactor* ListTranslations(
       grpc::CallbackServerContext* ctx, const v1::ListTranslationsRequest* req,
       v1::ListTranslationsResponse* resp) override;

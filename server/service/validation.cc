@@ -337,10 +337,9 @@ absl::Status ValidateQuery(const v1::Query& q, const Limits& limits) {
       return Invalid(field, absl::StrCat("unknown value ", st));
     if ((st == v1::Article::DRAFT || st == v1::Article::ARCHIVED) &&
         q.visibility() != v1::VISIBILITY_ALL) {
-      return Invalid(field,
-                     absl::StrCat(v1::Article::State_Name(st),
-                                  " articles are never live; set "
-                                  "query.visibility to VISIBILITY_ALL"));
+      return Invalid(field, absl::StrCat(v1::Article::State_Name(st),
+                                         " articles are never live; set "
+                                         "query.visibility to VISIBILITY_ALL"));
     }
   }
   for (const auto& [name, ts] :

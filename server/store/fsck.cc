@@ -20,8 +20,8 @@ struct HeadInfo {
   int64_t revision = 0;
   uint64_t date_key = 0;
   bool deleted = false;
-  bool readable = false;             // the head revision parsed
-  int64_t create_seconds = 0;        // when this article's revision 1 was
+  bool readable = false;            // the head revision parsed
+  int64_t create_seconds = 0;       // when this article's revision 1 was
   std::vector<IndexEntry> indexes;  // sorted by prefix
 };
 
@@ -236,8 +236,8 @@ class Checker {
                 true);
       }
       IndexEntry wanted{prefix, head.date_key};
-      auto entry = std::lower_bound(head.indexes.begin(), head.indexes.end(),
-                                    wanted);
+      auto entry =
+          std::lower_bound(head.indexes.begin(), head.indexes.end(), wanted);
       const bool belongs =
           entry != head.indexes.end() && entry->prefix == prefix;
       if (belongs) wanted.date_key = entry->date_key;
@@ -266,9 +266,9 @@ class Checker {
       for (const IndexEntry& entry : head.indexes) {
         const std::string& prefix = entry.prefix;
         std::string value;
-        absl::Status s = kv_->Get(Family::kPostings,
-                                  PostingKey(prefix, entry.date_key, id),
-                                  &value, ro_);
+        absl::Status s =
+            kv_->Get(Family::kPostings, PostingKey(prefix, entry.date_key, id),
+                     &value, ro_);
         if (absl::IsNotFound(s)) {
           Problem(absl::StrCat(Printable(id), " revision ", head.revision,
                                " is missing from list ", Printable(prefix)),

@@ -11,9 +11,9 @@
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/store/rocksdb_kv.h"
@@ -61,7 +61,7 @@ bool PublishedState(const v1::Article& a) {
 // Every posting entry an article has, sorted by list prefix; text terms
 // only when the store keeps a text index.
 std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
-  const ListState state = a.has_delete_time()   ? ListState::kDeleted
+  const ListState state = a.has_delete_time() ? ListState::kDeleted
                           : PublishedState(a) ? ListState::kLive
                                               : ListState::kUnpublished;
   const uint64_t date = DateKey(a.date());
@@ -76,7 +76,8 @@ std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
   add(IndexKind::kGroup, TranslationGroup(a));
   // One posting per distinct text term (a CJK body yields hundreds).
   if (text_index) {
-    for (const std::string& term : text::ArticleTerms(a)) add(IndexKind::kText, term);
+    for (const std::string& term : text::ArticleTerms(a))
+      add(IndexKind::kText, term);
   }
   // Schedules: times still to come when this revision was written, at which
   // readers' view of it changes (an expiry before the publish time changes
@@ -522,9 +523,9 @@ absl::StatusOr<v1::Article> Store::Restore(absl::string_view id,
         absl::StrCat("revision ", revision, " of ", Name(id), " is corrupt"));
   }
   if (content.has_delete_time()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "revision: ", revision, " of ", Name(id),
-        " is a deletion tombstone; restore a live revision"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("revision: ", revision, " of ", Name(id),
+                     " is a deletion tombstone; restore a live revision"));
   }
   ClearServerFields(&content);
   content.set_name(Name(id));
@@ -555,7 +556,7 @@ void Store::AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
     if (when <= written || when > now) continue;
     if (IsLiveContent(head, when - absl::Nanoseconds(1)) ==
         IsLiveContent(head, when))
-      continue;  // e.g. an expiry before the publish time
+      continue;                    // e.g. an expiry before the publish time
     const int64_t at = Micros(t);  // positions hold the key's microseconds
     if (!cursor_read) {
       cursor_read = true;
@@ -570,10 +571,10 @@ void Store::AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
     bool fired = false;
     if (cursor.size() >= 9) {
       const int64_t c_at = static_cast<int64_t>(ReadBigEndian64(cursor));
-      fired = std::make_tuple(at, static_cast<char>(kind),
-                              absl::string_view(position).substr(9)) <=
-              std::make_tuple(c_at, cursor[8],
-                              absl::string_view(cursor).substr(9));
+      fired =
+          std::make_tuple(at, static_cast<char>(kind),
+                          absl::string_view(position).substr(9)) <=
+          std::make_tuple(c_at, cursor[8], absl::string_view(cursor).substr(9));
     }
     if (fired) continue;
     v1::ChangeEvent& event = events->emplace_back();
@@ -740,9 +741,8 @@ v1::Article Store::PrepareRevision(absl::string_view id,
     // getting to it yet: its event goes first, so watchers see the article
     // appear (or go) before this write changes it, and the scheduler, which
     // skips heads written after the time, never repeats it.
-    AddOverdueScheduleEvents(*old_head,
-                             absl::FromUnixMicros(Micros(article.update_time())),
-                             events);
+    AddOverdueScheduleEvents(
+        *old_head, absl::FromUnixMicros(Micros(article.update_time())), events);
   }
   v1::ChangeEvent& event = events->emplace_back();
   event.set_type(type);

@@ -51,15 +51,14 @@ class EditorialTest : public ::testing::Test {
     clock_file_ = dir_.path() + "/clock";
     SetClock(kT0);
     const std::string config = dir_.path() + "/contentd.yaml";
-    WriteFile(config,
-              absl::StrCat("auth:\n  tokens:\n",
-                           "    - {name: r, role: reader, sha256: ",
-                           Hash("reader-token"), "}\n",
-                           "    - {name: e, role: editor, sha256: ",
-                           Hash("editor-token"), "}\n"));
-    server_ = ServerProcess::Start(
-        dir_.path() + "/data",
-        {"--config", config, "--clock-file", clock_file_});
+    WriteFile(config, absl::StrCat("auth:\n  tokens:\n",
+                                   "    - {name: r, role: reader, sha256: ",
+                                   Hash("reader-token"), "}\n",
+                                   "    - {name: e, role: editor, sha256: ",
+                                   Hash("editor-token"), "}\n"));
+    server_ =
+        ServerProcess::Start(dir_.path() + "/data",
+                             {"--config", config, "--clock-file", clock_file_});
     ASSERT_NE(server_, nullptr);
     Connect();
   }
@@ -79,8 +78,8 @@ class EditorialTest : public ::testing::Test {
 
   std::unique_ptr<grpc::ClientContext> Context(bool editor) {
     auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->AddMetadata("authorization", editor ? "Bearer editor-token"
-                                             : "Bearer reader-token");
+    ctx->AddMetadata("authorization",
+                     editor ? "Bearer editor-token" : "Bearer reader-token");
     ctx->set_deadline(std::chrono::system_clock::now() +
                       std::chrono::seconds(10));
     return ctx;
@@ -124,8 +123,10 @@ class EditorialTest : public ::testing::Test {
     req.set_page_size(100);
     v1::QueryArticlesResponse resp;
     grpc::Status s = stub_->QueryArticles(Context(editor).get(), req, &resp);
-    if (status != nullptr) *status = s;
-    else EXPECT_TRUE(s.ok()) << s.error_message();
+    if (status != nullptr)
+      *status = s;
+    else
+      EXPECT_TRUE(s.ok()) << s.error_message();
     std::vector<std::string> ids;
     for (const auto& a : resp.articles()) ids.push_back(a.name().substr(9));
     std::sort(ids.begin(), ids.end());
@@ -143,8 +144,8 @@ class EditorialTest : public ::testing::Test {
 class Watcher {
  public:
   Watcher(v1::ContentService::Stub* stub, bool editor, int64_t after) {
-    ctx_.AddMetadata("authorization", editor ? "Bearer editor-token"
-                                             : "Bearer reader-token");
+    ctx_.AddMetadata("authorization",
+                     editor ? "Bearer editor-token" : "Bearer reader-token");
     v1::WatchArticlesRequest req;
     req.set_after_sequence(after);
     if (editor) req.mutable_filter()->set_visibility(v1::VISIBILITY_ALL);
@@ -337,8 +338,8 @@ TEST_F(EditorialTest, TranslationFallbackChains) {
 }
 
 TEST_F(EditorialTest, DiffAndRestoreTheSampleArticle) {
-  absl::StatusOr<v1::Article> sample = ParseMarkdown(
-      ReadFile(SourceDir() + "/samples/deepseek-brokers.md"));
+  absl::StatusOr<v1::Article> sample =
+      ParseMarkdown(ReadFile(SourceDir() + "/samples/deepseek-brokers.md"));
   ASSERT_TRUE(sample.ok()) << sample.status();
   v1::Article r1 = Create("sample", *sample);
   v1::Article edited = r1;

@@ -664,14 +664,13 @@ TEST_F(StoreTest, IndexMatchesHeadsAfterRandomWrites) {
       // carry for times that passed unhandled (no scheduler runs here).
       const std::vector<ChangeEvent> changes = AllChanges();
       EXPECT_EQ(store_->last_sequence(), static_cast<int64_t>(changes.size()));
-      EXPECT_EQ(std::count_if(changes.begin(), changes.end(),
-                              [](const ChangeEvent& e) {
-                                return e.type() !=
-                                           ChangeEvent::TYPE_PUBLISHED &&
-                                       e.type() !=
-                                           ChangeEvent::TYPE_UNPUBLISHED;
-                              }),
-                writes);
+      EXPECT_EQ(
+          std::count_if(changes.begin(), changes.end(),
+                        [](const ChangeEvent& e) {
+                          return e.type() != ChangeEvent::TYPE_PUBLISHED &&
+                                 e.type() != ChangeEvent::TYPE_UNPUBLISHED;
+                        }),
+          writes);
     }
   }
   // And the same after a reopen.
@@ -936,7 +935,6 @@ TEST_F(StoreTest, FailedWriteChangesNothingAndLeavesNoGap) {
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kAll, false, "")), 2);
 }
 
-
 // ---- Editorial: visibility, schedules, restore, translation groups --------
 
 TEST(VisibilityTest, IsLiveFollowsStateAndTimes) {
@@ -951,7 +949,7 @@ TEST(VisibilityTest, IsLiveFollowsStateAndTimes) {
   EXPECT_FALSE(IsLive(a, now));
   a.set_state(Article::PUBLISHED);
   a.mutable_publish_time()->set_seconds(kBaseSeconds + 1);
-  EXPECT_FALSE(IsLive(a, now));  // scheduled
+  EXPECT_FALSE(IsLive(a, now));                    // scheduled
   EXPECT_TRUE(IsLive(a, now + absl::Seconds(1)));  // the moment it is due
   a.mutable_expiry_time()->set_seconds(kBaseSeconds + 10);
   EXPECT_TRUE(IsLive(a, now + absl::Seconds(9)));
@@ -1132,18 +1130,18 @@ TEST_F(StoreTest, StateChangesMoveTheArticleBetweenLists) {
   std::unique_ptr<ReadView> view = store_->NewReadView();
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, ListState::kLive, "x")),
             0);
-  EXPECT_EQ(view->Count(
-                PostingPrefix(IndexKind::kTag, ListState::kUnpublished, "x")),
-            1);
+  EXPECT_EQ(
+      view->Count(PostingPrefix(IndexKind::kTag, ListState::kUnpublished, "x")),
+      1);
   a.set_state(Article::PUBLISHED);
   absl::StatusOr<Article> published = store_->Update("a", a, {});
   ASSERT_TRUE(published.ok()) << published.status();
   view = store_->NewReadView();
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, ListState::kLive, "x")),
             1);
-  EXPECT_EQ(view->Count(
-                PostingPrefix(IndexKind::kTag, ListState::kUnpublished, "x")),
-            0);
+  EXPECT_EQ(
+      view->Count(PostingPrefix(IndexKind::kTag, ListState::kUnpublished, "x")),
+      0);
   std::vector<ChangeEvent> events = AllChanges();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_FALSE(events[0].live_after());
