@@ -324,7 +324,10 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   if (plan.range.hi != 0 && plan.range.lo >= plan.range.hi) return page;
 
   auto read = [&](const Stream& s) -> absl::StatusOr<v1::Article> {
-    absl::StatusOr<v1::Article> a = view->Revision(s.cursor().id, s.revision());
+    const int64_t revision = s.revision();
+    absl::StatusOr<v1::Article> a = revision != 0
+                                        ? view->Revision(s.cursor().id, revision)
+                                        : view->Head(s.cursor().id);
     if (!a.ok()) {
       return absl::Status(a.status().code(),
                           absl::StrCat("reading ", s.cursor().id,

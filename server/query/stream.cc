@@ -26,6 +26,8 @@ class TermStream : public Stream {
              DateKeyRange range, bool reverse)
       : prefix_(std::move(prefix)),
         reverse_(reverse),
+        exact_(store::KindOf(static_cast<unsigned char>(prefix_[0])) !=
+               store::IndexKind::kText),
         count_(view.Count(prefix_)) {
     std::string lower = store::PostingKey(prefix_, range.lo, "");
     std::string upper = range.hi == 0
@@ -42,7 +44,7 @@ class TermStream : public Stream {
 
   bool Valid() const override { return valid_; }
   const Cursor& cursor() const override { return cursor_; }
-  int64_t revision() const override { return revision_; }
+  int64_t revision() const override { return exact_ ? revision_ : 0; }
   void Next() override {
     if (reverse_) {
       it_->Prev();
@@ -91,6 +93,7 @@ class TermStream : public Stream {
 
   const std::string prefix_;
   const bool reverse_;
+  const bool exact_;  // the values are head revisions (not text lists)
   const int64_t count_;
   std::unique_ptr<store::KvIterator> it_;
   bool valid_ = false;
@@ -111,7 +114,12 @@ class AndStream : public Stream {
   }
   bool Valid() const override { return valid_; }
   const Cursor& cursor() const override { return children_[0]->cursor(); }
-  int64_t revision() const override { return children_[0]->revision(); }
+  int64_t revision() const override {
+    for (const auto& c : children_) {
+      if (const int64_t r = c->revision(); r != 0) return r;
+    }
+    return 0;
+  }
   void Next() override {
     children_[0]->Next();
     Align();

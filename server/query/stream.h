@@ -37,7 +37,10 @@ class Stream {
   virtual bool Valid() const = 0;
   // REQUIRES: Valid().
   virtual const Cursor& cursor() const = 0;
-  // Revision of the article at the cursor. REQUIRES: Valid().
+  // Revision of the article at the cursor, or 0 if no list under the
+  // cursor vouches for it: text postings are not rewritten when an update
+  // keeps their term, so their value may name an older revision, and the
+  // caller reads the head instead. REQUIRES: Valid().
   virtual int64_t revision() const = 0;
   virtual void Next() = 0;
   // Moves to the first entry at or after `target` in stream order. Never
