@@ -1163,6 +1163,12 @@ TEST(ErrorTest, InvalidUtf8NamesTheOffset) {
             "\xED\x9F\xBF\xEE\x80\x80\xF4\x8F\xBF\xBF\xF0\x90\x80\x80\xC2\x80");
 }
 
+TEST(ErrorTest, YamlEscapeGivingInvalidUtf8IsRejected) {
+  // yaml-cpp decodes "\_" (no-break space) to the single byte 0xA0.
+  ExpectError(WithFrontMatter("title: \"a\\_b\"\n"),
+              "front matter key \"title\": a YAML escape");
+}
+
 TEST(ErrorTest, AliasCycleIsRejected) {
   ExpectError(WithFrontMatter("loop: &x [*x]\n"),
               "front matter key \"loop\": is nested more than");
