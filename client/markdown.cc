@@ -147,9 +147,8 @@ absl::Status CheckScalarsUtf8(const YAML::Node& node, const std::string& key,
     }
   } else if (node.IsMap()) {
     for (const auto& kv : node) {
-      const std::string name = key.empty() && kv.first.IsScalar()
-                                   ? kv.first.Scalar()
-                                   : key;
+      const std::string name =
+          key.empty() && kv.first.IsScalar() ? kv.first.Scalar() : key;
       absl::Status s = CheckScalarsUtf8(kv.first, name, depth + 1, budget);
       if (s.ok()) s = CheckScalarsUtf8(kv.second, name, depth + 1, budget);
       if (!s.ok()) return s;

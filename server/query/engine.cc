@@ -325,9 +325,9 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
 
   auto read = [&](const Stream& s) -> absl::StatusOr<v1::Article> {
     const int64_t revision = s.revision();
-    absl::StatusOr<v1::Article> a = revision != 0
-                                        ? view->Revision(s.cursor().id, revision)
-                                        : view->Head(s.cursor().id);
+    absl::StatusOr<v1::Article> a =
+        revision != 0 ? view->Revision(s.cursor().id, revision)
+                      : view->Head(s.cursor().id);
     if (!a.ok()) {
       return absl::Status(a.status().code(),
                           absl::StrCat("reading ", s.cursor().id,

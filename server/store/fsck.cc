@@ -233,8 +233,8 @@ class Checker {
       // Text postings keep the revision that added them while later
       // revisions keep the term (Store::PrepareRevision); others name the
       // head.
-      const bool text = KindOf(static_cast<unsigned char>(key[0])) ==
-                        IndexKind::kText;
+      const bool text =
+          KindOf(static_cast<unsigned char>(key[0])) == IndexKind::kText;
       if (text ? (revision < 1 || revision > head.revision)
                : revision != head.revision) {
         Problem(absl::StrCat(where, ": entry says revision ", revision,

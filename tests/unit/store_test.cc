@@ -573,8 +573,8 @@ void ExpectIndexMatchesHeads(Store& store, const std::vector<std::string>& ids,
       if (KindOf(static_cast<unsigned char>(p.prefix[0])) == IndexKind::kText) {
         // Kept from the revision that added the term (not rewritten).
         EXPECT_GE(it->second, 1) << Describe(p);
-        EXPECT_LE(it->second, rev) << "revision from the future in "
-                                   << Describe(p);
+        EXPECT_LE(it->second, rev)
+            << "revision from the future in " << Describe(p);
       } else {
         EXPECT_EQ(it->second, rev) << "stale revision in " << Describe(p);
       }
@@ -693,8 +693,8 @@ TEST_F(StoreTest, AnUpdateKeepsTheTextPostingsOfTermsItKeeps) {
   ASSERT_TRUE(store_->Update("a", a, {}).ok());
   std::unique_ptr<ReadView> view = store_->NewReadView();
   auto value_of = [&](IndexKind kind, const std::string& term) -> int64_t {
-    std::string key = PostingKey(PostingPrefix(kind, false, term),
-                                 DateKey(a.date()), "a");
+    std::string key =
+        PostingKey(PostingPrefix(kind, false, term), DateKey(a.date()), "a");
     std::unique_ptr<KvIterator> it = view->Postings(key, key + '\xff');
     it->SeekToFirst();
     if (!it->Valid() || it->key() != key) return -1;
