@@ -182,6 +182,38 @@ absl::Status ApplyTls(const YAML::Node& node, ServerConfig* c) {
   return absl::OkStatus();
 }
 
+absl::Status ApplyStorage(const YAML::Node& node, ServerConfig* c) {
+  if (!node.IsMap()) return Bad("storage", "must be a mapping");
+  for (const auto& kv : node) {
+    std::string key;
+    absl::Status s = KeyOf(kv.first, "storage", &key);
+    if (!s.ok()) return s;
+    const std::string full = "storage." + key;
+    if (key == "engine") {
+      s = Read(kv.second, full, &c->store.engine);
+      if (s.ok() && c->store.engine != "rocksdb" &&
+          c->store.engine != "postgres")
+        s = Bad(full, "must be rocksdb or postgres");
+    } else if (key == "dsn") {
+      s = Read(kv.second, full, &c->store.pg_dsn);
+    } else if (key == "table") {
+      s = Read(kv.second, full, &c->store.pg_table);
+    } else if (key == "pool_size") {
+      int64_t n = 0;
+      s = ReadPositive(kv.second, full, &n, 1000);
+      if (s.ok()) c->store.pg_pool_size = static_cast<int>(n);
+    } else if (key == "write_lock") {
+      s = Read(kv.second, full, &c->store.pg_write_lock);
+    } else {
+      return Bad(full, "unknown key");
+    }
+    if (!s.ok()) return s;
+  }
+  if (c->store.engine == "postgres" && c->store.pg_dsn.empty())
+    return Bad("storage.dsn", "required when storage.engine is postgres");
+  return absl::OkStatus();
+}
+
 absl::Status ApplyRetention(const YAML::Node& node, ServerConfig* c) {
   if (!node.IsMap()) return Bad("retention", "must be a mapping");
   for (const auto& kv : node) {
@@ -273,6 +305,8 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
       s = ApplyTls(v, c);
     } else if (key == "retention") {
       s = ApplyRetention(v, c);
+    } else if (key == "storage") {
+      s = ApplyStorage(v, c);
     } else if (key == "metrics_listen") {
       s = Read(v, key, &c->metrics_listen);
     } else if (key == "log_requests") {

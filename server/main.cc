@@ -206,6 +206,16 @@ int main(int argc, char** argv) {
       "--listen", listen,
       "Address to serve on (default 127.0.0.1:7070; port 0 picks one)");
   app.add_option("--data-dir", data_dir, "Data directory (default ./data)");
+  std::string storage_engine, storage_dsn, storage_table;
+  app.add_option("--storage-engine", storage_engine,
+                 "rocksdb (embedded, in --data-dir; default) or postgres "
+                 "(a table shared by replicas)")
+      ->check(CLI::IsMember({"rocksdb", "postgres"}));
+  app.add_option("--storage-dsn", storage_dsn,
+                 "postgres: libpq connection string, e.g. \"host=db "
+                 "user=contentd dbname=content\"");
+  app.add_option("--storage-table", storage_table,
+                 "postgres: table holding the store (default contentd_kv)");
   app.add_option("--durability", durability,
                  "sync: acknowledge after the WAL is synced (default); "
                  "async: acknowledge before (faster, may lose the last writes "
@@ -264,6 +274,14 @@ int main(int argc, char** argv) {
   if (!metrics_listen.empty()) config.metrics_listen = metrics_listen;
   if (!listen.empty()) config.listen = listen;
   if (!data_dir.empty()) config.store.data_dir = data_dir;
+  if (!storage_engine.empty()) config.store.engine = storage_engine;
+  if (!storage_dsn.empty()) config.store.pg_dsn = storage_dsn;
+  if (!storage_table.empty()) config.store.pg_table = storage_table;
+  if (config.store.engine == "postgres" && config.store.pg_dsn.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "storage.dsn: required when storage.engine is postgres "
+        "(--storage-dsn or the config file)"));
+  }
   if (!durability.empty()) config.store.sync = durability == "sync";
   if (max_article_bytes > 0)
     config.service.limits.max_article_bytes = max_article_bytes;
@@ -374,7 +392,10 @@ int main(int argc, char** argv) {
     std::rename((port_file + ".tmp").c_str(), port_file.c_str());
   }
   std::cerr << "contentd: serving on port " << port << " (listen "
-            << config.listen << ", data " << config.store.data_dir
+            << config.listen << ", data "
+            << (config.store.engine == "postgres"
+                    ? "postgres table " + config.store.pg_table
+                    : config.store.data_dir)
             << ", durability " << (config.store.sync ? "sync" : "async")
             << ", last sequence " << (*store)->last_sequence() << ")"
             << std::endl;
@@ -395,6 +416,9 @@ int main(int argc, char** argv) {
   std::thread retention([&] {
     while (!stop_retention.WaitForNotificationWithTimeout(
         config.retention_interval)) {
+      // Replicas of one shared store take turns: one holds the lease.
+      absl::StatusOr<bool> lease = (*store)->TryLease("retention");
+      if (!lease.ok() || !*lease) continue;
       absl::StatusOr<content::v1::CompactStoreResponse> r = admin->Compact();
       if (!r.ok())
         std::cerr << "contentd: retention: " << r.status() << std::endl;

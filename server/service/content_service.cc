@@ -120,7 +120,12 @@ void ContentService::ScheduleLoop() {
   while (!schedule_stop_) {
     absl::Duration wait = options_.schedule_poll;
     schedule_mu_.Unlock();
-    absl::StatusOr<absl::Time> next = store_->FireSchedule();
+    // Replicas of one shared store: only the lease holder fires.
+    absl::StatusOr<bool> lease = store_->TryLease("schedule");
+    absl::StatusOr<absl::Time> next =
+        !lease.ok() ? absl::StatusOr<absl::Time>(lease.status())
+        : *lease    ? store_->FireSchedule()
+                    : absl::StatusOr<absl::Time>(absl::InfiniteFuture());
     // The store's clock may be a test's fake one: never sleep past the
     // poll interval, whatever it says.
     if (next.ok()) wait = std::min(wait, *next - store_->Now());

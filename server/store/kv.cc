@@ -27,6 +27,14 @@ void KvBatch::AddInt64(Family family, std::string key, int64_t delta) {
   ops_.push_back({OpType::kAddInt64, family, std::move(key), std::move(value)});
 }
 
+void KvBatch::Expect(Family family, std::string key, std::string value) {
+  ops_.push_back({OpType::kExpect, family, std::move(key), std::move(value)});
+}
+
+void KvBatch::ExpectMissing(Family family, std::string key) {
+  ops_.push_back({OpType::kExpectMissing, family, std::move(key), {}});
+}
+
 void KvBatch::Append(KvBatch&& other) {
   ops_.insert(ops_.end(), std::make_move_iterator(other.ops_.begin()),
               std::make_move_iterator(other.ops_.end()));

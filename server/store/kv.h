@@ -11,7 +11,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace content::store {
 
@@ -28,13 +31,20 @@ inline constexpr int kFamilyCount = 5;
 // An atomic group of writes. Not thread-safe.
 class KvBatch {
  public:
-  enum class OpType { kPut, kDelete, kDeleteRange, kAddInt64 };
+  enum class OpType {
+    kPut,
+    kDelete,
+    kDeleteRange,
+    kAddInt64,
+    kExpect,
+    kExpectMissing
+  };
   struct Op {
     OpType type;
     Family family;
     std::string key;
     // kPut: the value; kAddInt64: 8-byte little endian; kDeleteRange: the
-    // exclusive end key.
+    // exclusive end key; kExpect: the expected value.
     std::string value;
   };
 
@@ -44,6 +54,12 @@ class KvBatch {
   void DeleteRange(Family family, std::string begin, std::string end);
   // Adds `delta` to the signed 64-bit counter at `key` (missing reads as 0).
   void AddInt64(Family family, std::string key, int64_t delta);
+  // Conditions: the batch applies only if, before it, `key` holds exactly
+  // `value` (Expect) or is missing (ExpectMissing); otherwise Write returns
+  // ABORTED and applies nothing. Shared engines need them because the
+  // store's in-process locks do not reach other replicas.
+  void Expect(Family family, std::string key, std::string value);
+  void ExpectMissing(Family family, std::string key);
   // Moves every op of `other` to the end of this batch.
   void Append(KvBatch&& other);
 
@@ -101,7 +117,8 @@ class KvEngine {
   virtual std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options = {}) = 0;
   // Applies the whole batch or nothing. With `sync`, returns only once the
-  // batch is durable. UNAVAILABLE or RESOURCE_EXHAUSTED on disk trouble.
+  // batch is durable. ABORTED if an Expect condition does not hold;
+  // UNAVAILABLE or RESOURCE_EXHAUSTED on disk trouble.
   virtual absl::Status Write(KvBatch batch, bool sync) = 0;
   virtual std::unique_ptr<KvSnapshot> GetSnapshot() = 0;
   // Writes a consistent, complete copy of the database into `dir` (which
@@ -109,6 +126,20 @@ class KvEngine {
   virtual absl::Status Checkpoint(const std::string& dir) {
     return absl::UnimplementedError("this engine cannot take checkpoints");
   }
+  // Whether other processes (replicas) write to the same data. The store
+  // then guards each write with Expect conditions, takes sequence numbers
+  // optimistically and follows other replicas' commits. Default: false.
+  virtual bool shared() const { return false; }
+  // Blocks until another process may have written, or `timeout` passed.
+  // Only meaningful for shared engines. Default: sleeps `timeout`.
+  virtual void WaitForWrites(absl::Duration timeout) {
+    absl::SleepFor(timeout);
+  }
+  // Whether this process holds the named lease (taking it if free), for
+  // jobs that one replica at a time should run (retention, the scheduler).
+  // A lease is held until the process ends or loses its connection.
+  // Default: true (a process that owns its data holds every lease).
+  virtual absl::StatusOr<bool> TryLease(absl::string_view name) { return true; }
   // Engine figures for operators (e.g. "rocksdb.estimate-live-data-size"),
   // name -> value; empty if the engine has none.
   virtual std::vector<std::pair<std::string, std::string>> Stats() {

@@ -147,6 +147,26 @@ class RocksKv : public KvEngine {
   }
 
   absl::Status Write(KvBatch batch, bool sync) override {
+    // Conditions are checked under a lock that every conditional batch
+    // takes; the store sends none (this engine is not shared), so this is
+    // for the seam's contract, not the write path.
+    absl::ReleasableMutexLock expect_lock(&expect_mu_);
+    bool conditional = false;
+    for (const KvBatch::Op& op : batch.ops()) {
+      if (op.type != KvBatch::OpType::kExpect &&
+          op.type != KvBatch::OpType::kExpectMissing)
+        continue;
+      conditional = true;
+      std::string value;
+      absl::Status s = Get(op.family, op.key, &value, KvReadOptions());
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+      const bool holds = op.type == KvBatch::OpType::kExpect
+                             ? s.ok() && value == op.value
+                             : absl::IsNotFound(s);
+      if (!holds)
+        return absl::AbortedError("storage: a write condition failed");
+    }
+    if (!conditional) expect_lock.Release();
     rocksdb::WriteBatch wb;
     const std::vector<const KvBatch::Op*> order = InsertOrder(batch);
     for (size_t i = 0; i < order.size(); ++i) {
@@ -182,6 +202,9 @@ class RocksKv : public KvEngine {
         case KvBatch::OpType::kAddInt64:
           s = wb.Merge(cf, op.key, op.value);
           break;
+        case KvBatch::OpType::kExpect:
+        case KvBatch::OpType::kExpectMissing:
+          break;  // checked above
       }
       if (!s.ok()) return ToStatus(s);
     }
@@ -327,6 +350,7 @@ class RocksKv : public KvEngine {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   const std::string path_;
+  absl::Mutex expect_mu_;
   // Serializes writes with recovery. The store's group commit already
   // issues one write at a time, so this costs nothing in the common case.
   absl::Mutex recovery_mu_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -16,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/store/pg_kv.h"
 #include "server/store/rocksdb_kv.h"
 #include "server/text/tokenizer.h"
 
@@ -270,13 +272,99 @@ ReadView::ListCounts(IndexKind kind, absl::string_view term_prefix,
 
 // ---- Store ----------------------------------------------------------------
 
-Store::Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options)
-    : options_(options), kv_(std::move(kv)) {}
+namespace {
 
-Store::~Store() = default;
+absl::Status StatusOf(const absl::Status& s) { return s; }
+template <typename T>
+absl::Status StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
+}  // namespace
+
+Store::Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options)
+    : options_(options), kv_(std::move(kv)), shared_(kv_->shared()) {}
+
+Store::~Store() {
+  {
+    absl::MutexLock lock(&follow_mu_);
+    stopping_ = true;
+  }
+  if (follower_.joinable()) follower_.join();
+}
+
+void Store::FollowLoop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&follow_mu_);
+      if (stopping_) return;
+    }
+    // Other replicas' commits notify; the timeout bounds how late a missed
+    // notification is noticed.
+    kv_->WaitForWrites(absl::Milliseconds(200));
+    absl::StatusOr<int64_t> stored = StoredLastSequence();
+    if (stored.ok()) AdvanceSequence(*stored);
+  }
+}
+
+absl::StatusOr<int64_t> Store::StoredLastSequence() {
+  std::string value;
+  absl::Status s = kv_->Get(Family::kMeta, kLastSequenceKey, &value);
+  if (absl::IsNotFound(s)) return 0;
+  if (!s.ok()) return s;
+  if (value.size() != 8)
+    return absl::DataLossError("the stored last sequence is corrupt");
+  return static_cast<int64_t>(ReadBigEndian64(value));
+}
+
+void Store::AdvanceSequence(int64_t sequence) {
+  absl::MutexLock lock(&commit_mu_);
+  if (sequence <= last_sequence_) return;
+  last_sequence_ = sequence;
+  if (commit_listener_) commit_listener_(sequence);
+}
+
+void Store::ExpectHead(KvBatch* batch, absl::string_view id,
+                       const v1::Article* old_head) const {
+  if (!shared_) return;
+  if (old_head == nullptr) {
+    batch->ExpectMissing(Family::kHeads, std::string(id));
+  } else {
+    batch->Expect(Family::kHeads, std::string(id),
+                  BigEndian(old_head->revision()));
+  }
+}
+
+template <typename Result>
+Result Store::RetryRaces(const std::function<Result()>& op) {
+  if (!shared_) return op();
+  absl::BitGen gen;
+  for (int attempt = 0;; ++attempt) {
+    Result r = op();
+    // ABORTED: another replica changed what this write read; read again.
+    if (!absl::IsAborted(StatusOf(r)) || attempt >= 30) return r;
+    absl::SleepFor(absl::Microseconds(
+        absl::Uniform<int>(gen, 50, 100 << std::min(attempt, 7))));
+  }
+}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const StoreOptions& options) {
+  if (options.engine == "postgres") {
+    PgKvOptions pg;
+    pg.dsn = options.pg_dsn;
+    pg.table = options.pg_table;
+    pg.pool_size = options.pg_pool_size;
+    pg.write_lock = options.pg_write_lock;
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenPgKv(pg);
+    if (!kv.ok()) return kv.status();
+    return Open(*std::move(kv), options);
+  }
+  if (options.engine != "rocksdb") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("storage.engine: \"", options.engine,
+                     "\" is not an engine; use rocksdb or postgres"));
+  }
   RocksKvOptions kv_options;
   kv_options.path = options.data_dir;
   kv_options.block_cache_bytes = options.block_cache_bytes;
@@ -290,6 +378,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   std::unique_ptr<Store> store(new Store(std::move(kv), options));
   absl::Status s = store->Init();
   if (!s.ok()) return s;
+  if (store->shared_)
+    store->follower_ = std::thread([p = store.get()] { p->FollowLoop(); });
   return store;
 }
 
@@ -309,8 +399,12 @@ absl::Status Store::Init() {
     for (char& c : token_key_)
       c = static_cast<char>(absl::Uniform<int>(gen, 0, 256));
     KvBatch batch;
+    if (shared_) batch.ExpectMissing(Family::kMeta, std::string(kTokenKeyKey));
     batch.Put(Family::kMeta, std::string(kTokenKeyKey), token_key_);
     s = kv_->Write(std::move(batch), /*sync=*/true);
+    // A replica starting at the same moment stored its key first: use it.
+    if (absl::IsAborted(s))
+      s = kv_->Get(Family::kMeta, kTokenKeyKey, &token_key_);
   }
   return s;
 }
@@ -396,7 +490,14 @@ absl::StatusOr<v1::Article> Store::ReadHead(absl::string_view id) {
 }
 
 absl::StatusOr<v1::Article> Store::Create(absl::string_view id,
-                                          v1::Article content) {
+                                          v1::Article content_in) {
+  return RetryRaces<absl::StatusOr<v1::Article>>([&] {
+    return CreateOnce(id, shared_ ? content_in : std::move(content_in));
+  });
+}
+
+absl::StatusOr<v1::Article> Store::CreateOnce(absl::string_view id,
+                                              v1::Article content) {
   IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<int64_t> head = HeadRevision(id);
   if (!head.ok()) return head.status();
@@ -443,8 +544,17 @@ absl::StatusOr<v1::Article> Store::Get(absl::string_view id, int64_t revision,
 }
 
 absl::StatusOr<v1::Article> Store::Update(absl::string_view id,
-                                          v1::Article content,
+                                          v1::Article content_in,
                                           const WriteConditions& conditions) {
+  return RetryRaces<absl::StatusOr<v1::Article>>([&] {
+    return UpdateOnce(id, shared_ ? content_in : std::move(content_in),
+                      conditions);
+  });
+}
+
+absl::StatusOr<v1::Article> Store::UpdateOnce(
+    absl::string_view id, v1::Article content,
+    const WriteConditions& conditions) {
   IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<v1::Article> head = ReadHead(id);
   if (!head.ok()) return head.status();
@@ -465,6 +575,12 @@ absl::StatusOr<v1::Article> Store::Update(absl::string_view id,
 
 absl::StatusOr<v1::Article> Store::Delete(absl::string_view id,
                                           const WriteConditions& conditions) {
+  return RetryRaces<absl::StatusOr<v1::Article>>(
+      [&] { return DeleteOnce(id, conditions); });
+}
+
+absl::StatusOr<v1::Article> Store::DeleteOnce(
+    absl::string_view id, const WriteConditions& conditions) {
   IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<v1::Article> head = ReadHead(id);
   if (!head.ok()) return head.status();
@@ -483,6 +599,12 @@ absl::StatusOr<v1::Article> Store::Delete(absl::string_view id,
 
 absl::StatusOr<v1::Article> Store::Undelete(absl::string_view id,
                                             const WriteConditions& conditions) {
+  return RetryRaces<absl::StatusOr<v1::Article>>(
+      [&] { return UndeleteOnce(id, conditions); });
+}
+
+absl::StatusOr<v1::Article> Store::UndeleteOnce(
+    absl::string_view id, const WriteConditions& conditions) {
   IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<v1::Article> head = ReadHead(id);
   if (!head.ok()) return head.status();
@@ -502,6 +624,12 @@ absl::StatusOr<v1::Article> Store::Undelete(absl::string_view id,
 absl::StatusOr<v1::Article> Store::Restore(absl::string_view id,
                                            int64_t revision,
                                            const WriteConditions& conditions) {
+  return RetryRaces<absl::StatusOr<v1::Article>>(
+      [&] { return RestoreOnce(id, revision, conditions); });
+}
+
+absl::StatusOr<v1::Article> Store::RestoreOnce(
+    absl::string_view id, int64_t revision, const WriteConditions& conditions) {
   if (revision <= 0)
     return absl::InvalidArgumentError("revision: must be a revision number");
   IdLockGuard lock(&id_locks_, {id});
@@ -601,9 +729,13 @@ absl::StatusOr<absl::Time> Store::FireSchedule() {
     }
   };
   Entry cursor{INT64_MIN, 0, ""};
+  // The stored cursor, for the condition that keeps two replicas from
+  // firing the same entry (null: none stored).
+  std::optional<std::string> stored_cursor;
   {
     std::string value;
     absl::Status s = kv_->Get(Family::kMeta, kScheduleCursorKey, &value);
+    if (s.ok()) stored_cursor = value;
     if (s.ok() && value.size() >= 9) {
       cursor.micros = static_cast<int64_t>(ReadBigEndian64(value));
       cursor.kind = value[8];
@@ -672,7 +804,17 @@ absl::StatusOr<absl::Time> Store::FireSchedule() {
     position.push_back(e.kind);
     position += e.id;
     KvBatch batch;
+    if (shared_) {
+      if (stored_cursor) {
+        batch.Expect(Family::kMeta, std::string(kScheduleCursorKey),
+                     *stored_cursor);
+      } else {
+        batch.ExpectMissing(Family::kMeta, std::string(kScheduleCursorKey));
+      }
+      if (fire) ExpectHead(&batch, e.id, &*head);
+    }
     batch.Put(Family::kMeta, std::string(kScheduleCursorKey), position);
+    stored_cursor = position;
     std::vector<v1::ChangeEvent> events;
     if (fire) {
       v1::ChangeEvent& event = events.emplace_back();
@@ -770,6 +912,7 @@ absl::StatusOr<v1::Article> Store::WriteRevision(absl::string_view id,
                                                  v1::Article article,
                                                  v1::ChangeEvent::Type type) {
   KvBatch batch;
+  ExpectHead(&batch, id, old_head);
   std::vector<v1::ChangeEvent> events;
   v1::Article written =
       PrepareRevision(id, old_head, std::move(article), type, &batch, &events);
@@ -779,6 +922,13 @@ absl::StatusOr<v1::Article> Store::WriteRevision(absl::string_view id,
 }
 
 absl::StatusOr<std::vector<ApplyResult>> Store::Apply(
+    std::vector<std::pair<std::string, v1::Article>> items_in, bool dry_run) {
+  return RetryRaces<absl::StatusOr<std::vector<ApplyResult>>>([&] {
+    return ApplyOnce(shared_ ? items_in : std::move(items_in), dry_run);
+  });
+}
+
+absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
     std::vector<std::pair<std::string, v1::Article>> items, bool dry_run) {
   // Normalize and hash before locking: the hash is most of the CPU that
   // does not need the locks, and concurrent import streams then overlap.
@@ -806,10 +956,12 @@ absl::StatusOr<std::vector<ApplyResult>> Store::Apply(
     auto& [id, content] = items[i];
     ApplyResult& result = results[i];
     absl::StatusOr<v1::Article> head;
+    bool stored_head = false;  // read from the store, not written above
     if (auto it = pending.find(id); it != pending.end()) {
       head = it->second;
     } else {
       head = ReadHead(id);
+      stored_head = true;
     }
     if (!head.ok() && !absl::IsNotFound(head.status())) {
       status = head.status();  // storage trouble fails the whole batch
@@ -835,6 +987,7 @@ absl::StatusOr<std::vector<ApplyResult>> Store::Apply(
       result.outcome = ApplyResult::Outcome::kCreated;
     }
     SetTimestamp(now, content.mutable_update_time());
+    if (stored_head) ExpectHead(&batch, id, head.ok() ? &*head : nullptr);
     v1::Article written =
         PrepareRevision(id, head.ok() ? &*head : nullptr, std::move(content),
                         type, &batch, &events, &hashes[i]);
@@ -867,21 +1020,53 @@ absl::Status Store::Commit(KvBatch batch,
     group.push_back(x);
   }
   KvBatch merged;
-  int64_t sequence = last_sequence_;
-  for (Writer* x : group) {
-    merged.Append(std::move(x->batch));
-    for (v1::ChangeEvent& e : *x->events) {
-      e.set_sequence(++sequence);
-      merged.Put(Family::kChanges, BigEndian(sequence), e.SerializeAsString());
-    }
-  }
-  merged.Put(Family::kMeta, std::string(kLastSequenceKey), BigEndian(sequence));
-
+  for (Writer* x : group) merged.Append(std::move(x->batch));
+  int64_t base = last_sequence_;
   commit_mu_.Unlock();
-  absl::Status s = kv_->Write(std::move(merged), options_.sync);
-  commit_mu_.Lock();
 
-  if (s.ok()) {
+  int64_t sequence = base;
+  absl::Status s;
+  for (int attempt = 0;; ++attempt) {
+    KvBatch full;
+    if (shared_) {
+      // Sequence numbers are taken optimistically: the batch applies only
+      // if no other replica committed since `base`.
+      if (base == 0) {
+        full.ExpectMissing(Family::kMeta, std::string(kLastSequenceKey));
+      } else {
+        full.Expect(Family::kMeta, std::string(kLastSequenceKey),
+                    BigEndian(base));
+      }
+      KvBatch copy = merged;
+      full.Append(std::move(copy));
+    } else {
+      full = std::move(merged);
+    }
+    sequence = base;
+    for (Writer* x : group) {
+      for (v1::ChangeEvent& e : *x->events) {
+        e.set_sequence(++sequence);
+        full.Put(Family::kChanges, BigEndian(sequence), e.SerializeAsString());
+      }
+    }
+    full.Put(Family::kMeta, std::string(kLastSequenceKey), BigEndian(sequence));
+    s = kv_->Write(std::move(full), options_.sync);
+    if (!shared_ || !absl::IsAborted(s) || attempt >= 100) break;
+    // Lost to another replica's commit, or an article changed under a
+    // writer: follow the stored sequence and try again in the first case;
+    // in the second the writers read again (Store::RetryRaces).
+    absl::StatusOr<int64_t> stored = StoredLastSequence();
+    if (!stored.ok()) {
+      s = stored.status();
+      break;
+    }
+    if (*stored == base) break;
+    base = *stored;
+    AdvanceSequence(base);
+  }
+
+  commit_mu_.Lock();
+  if (s.ok() && sequence > last_sequence_) {
     last_sequence_ = sequence;
     if (commit_listener_) commit_listener_(sequence);
   }
@@ -1000,7 +1185,9 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
       if (!it->status().ok()) return it->status();
     }
     if (batch.empty()) continue;
+    ExpectHead(&batch, id, &*head);
     absl::Status s = kv_->Write(std::move(batch), options_.sync);
+    if (absl::IsAborted(s)) continue;  // another replica wrote it meanwhile
     if (!s.ok()) return s;
   }
   return result;

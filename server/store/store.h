@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -40,6 +41,16 @@ struct StoreOptions {
   bool text_index = true;
   // Source of create/update/delete times. Default: absl::Now.
   std::function<absl::Time()> clock;
+  // Storage engine: "rocksdb" (embedded, in data_dir) or "postgres" (a
+  // table that several contentd replicas share; server/store/pg_kv.h).
+  // Default: "rocksdb".
+  std::string engine = "rocksdb";
+  // postgres: libpq connection string (required), table, connections per
+  // process and the store-wide write lock (see PgKvOptions).
+  std::string pg_dsn;
+  std::string pg_table = "contentd_kv";
+  int pg_pool_size = 16;
+  bool pg_write_lock = true;
 };
 
 // Conditions on the head for a write (AIP-154). Empty fields are not checked.
@@ -234,6 +245,11 @@ class Store {
   // `*last_sequence` is a sequence every write acknowledged before the call
   // is at or below, and all of those are in the copy.
   absl::Status Checkpoint(const std::string& dir, int64_t* last_sequence);
+  // Whether this process holds the named lease (see KvEngine::TryLease):
+  // background jobs that one replica at a time should run ask first.
+  absl::StatusOr<bool> TryLease(absl::string_view name) {
+    return kv_->TryLease(name);
+  }
   // Storage-engine figures for operators.
   std::vector<std::pair<std::string, std::string>> StorageStats() {
     return kv_->Stats();
@@ -266,6 +282,35 @@ class Store {
   struct Writer;
   Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options);
   absl::Status Init();
+  // Shared engines: follows other replicas' commits (last_sequence_ and the
+  // commit listener) until the store closes.
+  void FollowLoop();
+  // The committed last sequence as stored.
+  absl::StatusOr<int64_t> StoredLastSequence();
+  // Raises last_sequence_ to `sequence` and tells the listener.
+  void AdvanceSequence(int64_t sequence);
+  // Shared engines: makes `batch` apply only if the head of `id` is still
+  // `old_head` (null: missing).
+  void ExpectHead(KvBatch* batch, absl::string_view id,
+                  const v1::Article* old_head) const;
+  // One attempt of the public write of the same name (RetryRaces repeats).
+  absl::StatusOr<v1::Article> CreateOnce(absl::string_view id,
+                                         v1::Article content);
+  absl::StatusOr<v1::Article> UpdateOnce(absl::string_view id,
+                                         v1::Article content,
+                                         const WriteConditions& conditions);
+  absl::StatusOr<v1::Article> DeleteOnce(absl::string_view id,
+                                         const WriteConditions& conditions);
+  absl::StatusOr<v1::Article> UndeleteOnce(absl::string_view id,
+                                           const WriteConditions& conditions);
+  absl::StatusOr<v1::Article> RestoreOnce(absl::string_view id,
+                                          int64_t revision,
+                                          const WriteConditions& conditions);
+  absl::StatusOr<std::vector<ApplyResult>> ApplyOnce(
+      std::vector<std::pair<std::string, v1::Article>> items, bool dry_run);
+  // Runs `op` again while a shared engine reports a lost race (ABORTED).
+  template <typename Result>
+  Result RetryRaces(const std::function<Result()>& op);
   // Head revision number of `id`, 0 if none.
   absl::StatusOr<int64_t> HeadRevision(absl::string_view id);
   absl::StatusOr<v1::Article> ReadHead(absl::string_view id);
@@ -293,6 +338,10 @@ class Store {
 
   const StoreOptions options_;
   std::unique_ptr<KvEngine> kv_;
+  const bool shared_;  // kv_->shared()
+  std::thread follower_;
+  absl::Mutex follow_mu_;
+  bool stopping_ ABSL_GUARDED_BY(follow_mu_) = false;
   std::string token_key_;
   IdLocks id_locks_;
 

@@ -1,0 +1,754 @@
+#include "server/store/pg_kv.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <optional>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+namespace content::store {
+namespace {
+
+// Retries of a write whose transaction failed to serialize.
+constexpr int kMaxWriteAttempts = 30;
+// Rows per INSERT/DELETE statement of a write.
+constexpr size_t kRowsPerStatement = 4000;
+// Rows an iterator fetches first after a seek, and at most per page.
+constexpr int kFirstPage = 16;
+constexpr int kMaxPage = 1024;
+
+// A stable 63-bit key for pg_advisory_lock, so every replica computes the
+// same one for the same table and name.
+int64_t LockKey(absl::string_view table, absl::string_view name) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  auto mix = [&h](absl::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+  };
+  mix("contentd:");
+  mix(table);
+  mix(":");
+  mix(name);
+  return static_cast<int64_t>(h >> 1);
+}
+
+bool ValidTableName(absl::string_view t) {
+  if (t.empty() || t.size() > 63) return false;
+  if (!(t[0] == '_' || (t[0] >= 'a' && t[0] <= 'z'))) return false;
+  for (char c : t) {
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+      return false;
+  }
+  return true;
+}
+
+absl::Status Trouble(const std::exception& e, absl::string_view what) {
+  std::string message = e.what();
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+    message.pop_back();
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+      dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "storage: PostgreSQL connection lost while ", what, ": ", message));
+  }
+  return absl::UnavailableError(
+      absl::StrCat("storage: PostgreSQL error while ", what, ": ", message));
+}
+
+pqxx::binarystring Bytes(absl::string_view s) {
+  return pqxx::binarystring(s.data(), s.size());
+}
+
+std::string FromBytea(const pqxx::field& f) {
+  pqxx::binarystring b(f);
+  return std::string(b.get(), b.size());
+}
+
+// Array literals for unnest(): '{1,2}' and '{"\\x0a0b","\\x"}'.
+void AppendByteaElement(std::string* out, absl::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->append("\"\\\\x");
+  for (unsigned char c : bytes) {
+    out->push_back(kHex[c >> 4]);
+    out->push_back(kHex[c & 15]);
+  }
+  out->push_back('"');
+}
+
+std::string EncodeInt64(int64_t v) {
+  std::string out(8, '\0');
+  const uint64_t u = static_cast<uint64_t>(v);
+  for (int b = 0; b < 8; ++b) out[b] = static_cast<char>(u >> (8 * b));
+  return out;
+}
+
+int64_t DecodeInt64(absl::string_view v) {
+  uint64_t u = 0;
+  for (size_t b = 0; b < 8 && b < v.size(); ++b)
+    u |= uint64_t{static_cast<unsigned char>(v[b])} << (8 * b);
+  return static_cast<int64_t>(u);
+}
+
+// A connection and the statements prepared on it.
+struct Conn {
+  explicit Conn(const std::string& dsn) : c(dsn) {}
+  pqxx::connection c;
+  absl::flat_hash_set<std::string> prepared;
+};
+
+// Runs `sql` as a prepared statement on `conn` (preparing it on first use).
+template <typename... Args>
+pqxx::result Run(pqxx::transaction_base& tx, Conn& conn, const std::string& sql,
+                 Args&&... args) {
+  const std::string name =
+      absl::StrCat("s", std::hash<std::string>()(sql) & 0xffffffffffff);
+  if (conn.prepared.insert(name).second) conn.c.prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
+// A bounded set of connections. Thread-safe.
+class Pool {
+ public:
+  Pool(std::string dsn, int size) : dsn_(std::move(dsn)), size_(size) {}
+
+  // Borrowed connection; returned (or, if discarded, closed) on destruction.
+  class Lease {
+   public:
+    Lease(Pool* pool, std::unique_ptr<Conn> conn)
+        : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&& o) noexcept
+        : pool_(std::exchange(o.pool_, nullptr)),
+          conn_(std::move(o.conn_)),
+          discard_(o.discard_) {}
+    Lease& operator=(Lease&& o) noexcept {
+      if (this != &o) {
+        if (pool_ != nullptr) pool_->Return(std::move(conn_), discard_);
+        pool_ = std::exchange(o.pool_, nullptr);
+        conn_ = std::move(o.conn_);
+        discard_ = o.discard_;
+      }
+      return *this;
+    }
+    ~Lease() {
+      if (pool_ != nullptr) pool_->Return(std::move(conn_), discard_);
+    }
+    Conn& operator*() const { return *conn_; }
+    Conn* operator->() const { return conn_.get(); }
+    // The connection is broken or in an unknown state: close it.
+    void Discard() { discard_ = true; }
+
+   private:
+    Pool* pool_;
+    std::unique_ptr<Conn> conn_;
+    bool discard_ = false;
+  };
+
+  absl::StatusOr<Lease> Acquire() {
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !idle_.empty() || open_ < size_;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (!idle_.empty()) {
+        std::unique_ptr<Conn> c = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(this, std::move(c));
+      }
+      ++open_;
+    }
+    try {
+      return Lease(this, std::make_unique<Conn>(dsn_));
+    } catch (const std::exception& e) {
+      absl::MutexLock lock(&mu_);
+      --open_;
+      return Trouble(e, "connecting");
+    }
+  }
+
+ private:
+  void Return(std::unique_ptr<Conn> conn, bool discard) {
+    absl::MutexLock lock(&mu_);
+    if (discard || conn == nullptr) {
+      --open_;
+    } else {
+      idle_.push_back(std::move(conn));
+    }
+  }
+
+  const std::string dsn_;
+  const int size_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Conn>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+using ReadTx = pqxx::transaction<pqxx::isolation_level::repeatable_read,
+                                 pqxx::readwrite_policy::read_only>;
+
+// A repeatable-read transaction on a borrowed connection: the snapshot.
+class PgSnapshot : public KvSnapshot {
+ public:
+  explicit PgSnapshot(absl::StatusOr<Pool::Lease> lease)
+      : lease_(std::move(lease)) {
+    if (!lease_.ok()) return;
+    try {
+      tx_ = std::make_unique<ReadTx>((*lease_)->c);
+      tx_->exec("SELECT 1");  // the snapshot is taken by the first query
+    } catch (const std::exception& e) {
+      status_ = Trouble(e, "taking a snapshot");
+      tx_.reset();
+      lease_->Discard();
+    }
+  }
+  ~PgSnapshot() override {
+    try {
+      tx_.reset();  // aborts: it only read
+    } catch (...) {
+      if (lease_.ok()) lease_->Discard();
+    }
+  }
+  absl::Status status() const {
+    return lease_.ok() ? status_ : lease_.status();
+  }
+  pqxx::transaction_base& tx() const { return *tx_; }
+  Conn& conn() const { return **lease_; }
+  void Broken() const {
+    if (lease_.ok()) lease_->Discard();
+  }
+
+ private:
+  mutable absl::StatusOr<Pool::Lease> lease_;
+  std::unique_ptr<ReadTx> tx_;
+  absl::Status status_;
+};
+
+class PgKv;
+
+class PgIterator : public KvIterator {
+ public:
+  PgIterator(PgKv* kv, Family family, const KvReadOptions& options)
+      : kv_(kv),
+        family_(family),
+        snapshot_(static_cast<const PgSnapshot*>(options.snapshot)),
+        lower_(options.lower_bound),
+        upper_(options.upper_bound) {}
+
+  bool Valid() const override { return status_.ok() && pos_ < rows_.size(); }
+  void SeekToFirst() override {
+    page_ = kFirstPage;
+    Fetch(true, lower_.empty() ? std::nullopt : std::optional(lower_), true);
+  }
+  void SeekToLast() override {
+    page_ = kFirstPage;
+    Fetch(false, std::nullopt, true);
+  }
+  void Seek(absl::string_view target) override {
+    page_ = kFirstPage;
+    std::string start(target);
+    if (start < lower_) start = lower_;
+    Fetch(true, start, true);
+  }
+  void SeekForPrev(absl::string_view target) override {
+    page_ = kFirstPage;
+    if (!upper_.empty() && target >= upper_) {
+      Fetch(false, std::nullopt, true);
+    } else {
+      Fetch(false, std::string(target), true);
+    }
+  }
+  void Next() override {
+    if (!Valid()) return;
+    if (forward_ && pos_ + 1 < rows_.size()) {
+      ++pos_;
+    } else if (!forward_ || more_) {
+      Grow();
+      Fetch(true, rows_[pos_].first, false);
+    } else {
+      pos_ = rows_.size();
+    }
+  }
+  void Prev() override {
+    if (!Valid()) return;
+    if (!forward_ && pos_ + 1 < rows_.size()) {
+      ++pos_;
+    } else if (forward_ || more_) {
+      Grow();
+      Fetch(false, rows_[pos_].first, false);
+    } else {
+      pos_ = rows_.size();
+    }
+  }
+  absl::string_view key() const override { return rows_[pos_].first; }
+  absl::string_view value() const override { return rows_[pos_].second; }
+  absl::Status status() const override { return status_; }
+
+ private:
+  void Grow() { page_ = std::min(page_ * 2, kMaxPage); }
+  // Loads the page starting at `start` (inclusive or not) in a direction.
+  void Fetch(bool forward, std::optional<std::string> start, bool inclusive);
+
+  PgKv* const kv_;
+  const Family family_;
+  const PgSnapshot* const snapshot_;
+  const std::string lower_;
+  const std::string upper_;
+  std::vector<std::pair<std::string, std::string>> rows_;
+  size_t pos_ = 0;
+  bool forward_ = true;
+  bool more_ = false;  // the page was full: more rows may follow
+  int page_ = kFirstPage;
+  absl::Status status_;
+};
+
+class PgKv : public KvEngine {
+ public:
+  explicit PgKv(const PgKvOptions& options)
+      : options_(options),
+        table_("\"" + options.table + "\""),
+        pool_(options.dsn, std::max(1, options.pool_size)) {}
+
+  absl::Status Init() {
+    absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    try {
+      pqxx::nontransaction tx((*lease)->c);
+      // Replicas starting together must not race on the catalog.
+      if (options_.write_lock)
+        tx.exec_params("SELECT pg_advisory_lock($1)",
+                       LockKey(options_.table, "ddl"));
+      tx.exec("CREATE TABLE IF NOT EXISTS " + table_ +
+              " (family smallint NOT NULL, key bytea NOT NULL,"
+              " value bytea NOT NULL, PRIMARY KEY (family, key))");
+      if (options_.write_lock)
+        tx.exec_params("SELECT pg_advisory_unlock($1)",
+                       LockKey(options_.table, "ddl"));
+    } catch (const std::exception& e) {
+      lease->Discard();
+      return Trouble(e, "creating the table");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Get(Family family, absl::string_view key, std::string* value,
+                   const KvReadOptions& options) override {
+    const std::string sql =
+        "SELECT value FROM " + table_ + " WHERE family = $1 AND key = $2";
+    auto read = [&](pqxx::transaction_base& tx, Conn& conn) {
+      pqxx::result r = Run(tx, conn, sql, static_cast<int>(family), Bytes(key));
+      if (r.empty()) return absl::NotFoundError("not found");
+      *value = FromBytea(r[0][0]);
+      return absl::OkStatus();
+    };
+    return Read(options.snapshot, "reading a key", read);
+  }
+
+  std::unique_ptr<KvIterator> NewIterator(
+      Family family, const KvReadOptions& options) override {
+    return std::make_unique<PgIterator>(this, family, options);
+  }
+
+  std::unique_ptr<KvSnapshot> GetSnapshot() override {
+    return std::make_unique<PgSnapshot>(pool_.Acquire());
+  }
+
+  absl::Status Write(KvBatch batch, bool sync) override {
+    for (int attempt = 0;; ++attempt) {
+      absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
+      if (!lease.ok()) return lease.status();
+      try {
+        return WriteOnce(**lease, batch, sync);
+      } catch (const pqxx::transaction_rollback& e) {
+        // Serialization failure or deadlock: nothing was applied.
+        if (attempt + 1 >= kMaxWriteAttempts) {
+          return absl::AbortedError(
+              absl::StrCat("storage: write did not serialize after ",
+                           kMaxWriteAttempts, " attempts: ", e.what()));
+        }
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(200 * (1 << std::min(attempt, 6))));
+      } catch (const std::exception& e) {
+        lease->Discard();
+        return Trouble(e, "writing");
+      }
+    }
+  }
+
+  bool shared() const override { return true; }
+
+  void WaitForWrites(absl::Duration timeout) override {
+    absl::MutexLock lock(&listen_mu_);
+    try {
+      if (listener_ == nullptr) {
+        listener_ = std::make_unique<pqxx::connection>(options_.dsn);
+        receiver_ = std::make_unique<Receiver>(*listener_, options_.table);
+      }
+      const int64_t us = absl::ToInt64Microseconds(timeout);
+      listener_->await_notification(us / 1000000, us % 1000000);
+    } catch (const std::exception&) {
+      receiver_.reset();
+      listener_.reset();
+      absl::SleepFor(timeout);
+    }
+  }
+
+  absl::StatusOr<bool> TryLease(absl::string_view name) override {
+    absl::MutexLock lock(&lease_mu_);
+    try {
+      if (lease_conn_ == nullptr) {
+        leases_.clear();
+        lease_conn_ = std::make_unique<pqxx::connection>(options_.dsn);
+      }
+      pqxx::nontransaction tx(*lease_conn_);
+      if (leases_.contains(name)) {
+        tx.exec("SELECT 1");  // still connected, so still held
+        return true;
+      }
+      pqxx::result r = tx.exec_params("SELECT pg_try_advisory_lock($1)",
+                                      LockKey(options_.table, name));
+      const bool held = r[0][0].as<bool>();
+      if (held) leases_.emplace(name);
+      return held;
+    } catch (const std::exception& e) {
+      lease_conn_.reset();
+      leases_.clear();
+      return Trouble(e, "taking a lease");
+    }
+  }
+
+  std::vector<std::pair<std::string, std::string>> Stats() override {
+    std::vector<std::pair<std::string, std::string>> out;
+    out.emplace_back("postgres.table", options_.table);
+    absl::Status s = Read(
+        nullptr, "reading stats", [&](pqxx::transaction_base& tx, Conn& conn) {
+          pqxx::result r =
+              Run(tx, conn, "SELECT pg_total_relation_size($1::regclass)",
+                  options_.table);
+          out.emplace_back("postgres.table-bytes", r[0][0].c_str());
+          return absl::OkStatus();
+        });
+    if (!s.ok()) out.emplace_back("postgres.error", s.ToString());
+    return out;
+  }
+
+  // Runs `fn(tx, conn)` on the snapshot's transaction, or else on a
+  // borrowed connection outside any transaction.
+  template <typename Fn>
+  absl::Status Read(const KvSnapshot* snapshot, absl::string_view what, Fn fn) {
+    if (snapshot != nullptr) {
+      const auto* snap = static_cast<const PgSnapshot*>(snapshot);
+      if (!snap->status().ok()) return snap->status();
+      try {
+        return fn(snap->tx(), snap->conn());
+      } catch (const std::exception& e) {
+        snap->Broken();
+        return Trouble(e, what);
+      }
+    }
+    absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
+    if (!lease.ok()) return lease.status();
+    try {
+      pqxx::nontransaction tx((*lease)->c);
+      return fn(tx, **lease);
+    } catch (const std::exception& e) {
+      lease->Discard();
+      return Trouble(e, what);
+    }
+  }
+
+  const std::string& table() const { return table_; }
+
+ private:
+  class Receiver : public pqxx::notification_receiver {
+   public:
+    using pqxx::notification_receiver::notification_receiver;
+    void operator()(const std::string&, int) override {}
+  };
+
+  // Holds the store-wide write lock for a scope (see PgKvOptions).
+  class WriteLock {
+   public:
+    WriteLock(Conn& conn, int64_t key, bool enabled)
+        : conn_(conn), key_(key), enabled_(enabled) {
+      if (!enabled_) return;
+      pqxx::nontransaction tx(conn_.c);
+      tx.exec_params("SELECT pg_advisory_lock($1)", key_);
+    }
+    ~WriteLock() {
+      if (!enabled_) return;
+      try {
+        pqxx::nontransaction tx(conn_.c);
+        tx.exec_params("SELECT pg_advisory_unlock($1)", key_);
+      } catch (...) {
+        // The connection is gone, and the lock with it.
+      }
+    }
+
+   private:
+    Conn& conn_;
+    const int64_t key_;
+    const bool enabled_;
+  };
+
+  using Key = std::pair<int, std::string>;
+
+  absl::Status WriteOnce(Conn& conn, const KvBatch& batch, bool sync) {
+    // What the conditions and counters read, before the batch.
+    std::set<Key> reads;
+    for (const KvBatch::Op& op : batch.ops()) {
+      if (op.type == KvBatch::OpType::kExpect ||
+          op.type == KvBatch::OpType::kExpectMissing ||
+          op.type == KvBatch::OpType::kAddInt64)
+        reads.emplace(static_cast<int>(op.family), op.key);
+    }
+
+    WriteLock write_lock(conn, LockKey(options_.table, "write"),
+                         options_.write_lock);
+    pqxx::transaction<pqxx::isolation_level::serializable> tx(conn.c);
+    if (!sync) tx.exec("SET LOCAL synchronous_commit = off");
+
+    std::map<Key, std::string> before;
+    if (!reads.empty()) {
+      std::string families = "{", keys = "{";
+      for (const Key& k : reads) {
+        if (families.size() > 1) {
+          families.push_back(',');
+          keys.push_back(',');
+        }
+        absl::StrAppend(&families, k.first);
+        AppendByteaElement(&keys, k.second);
+      }
+      families.push_back('}');
+      keys.push_back('}');
+      pqxx::result r = Run(tx, conn,
+                           "SELECT t.family, t.key, t.value FROM " + table_ +
+                               " t JOIN unnest($1::int2[], $2::bytea[]) AS "
+                               "u(f, k) ON t.family = u.f AND t.key = u.k",
+                           families, keys);
+      for (const pqxx::row& row : r)
+        before[{row[0].as<int>(), FromBytea(row[1])}] = FromBytea(row[2]);
+    }
+
+    // The batch's final effect: range deletes first, then the last state
+    // of every key written after them.
+    struct Range {
+      int family;
+      std::string begin, end;
+    };
+    std::vector<Range> ranges;
+    std::map<Key, std::optional<std::string>> after;
+    auto covered = [&ranges](int family, const std::string& key) {
+      for (const Range& r : ranges) {
+        if (r.family == family && r.begin <= key && key < r.end) return true;
+      }
+      return false;
+    };
+    for (const KvBatch::Op& op : batch.ops()) {
+      const int family = static_cast<int>(op.family);
+      switch (op.type) {
+        case KvBatch::OpType::kExpect:
+        case KvBatch::OpType::kExpectMissing: {
+          auto it = before.find({family, op.key});
+          const bool holds = op.type == KvBatch::OpType::kExpect
+                                 ? it != before.end() && it->second == op.value
+                                 : it == before.end();
+          if (!holds) {
+            tx.abort();
+            return absl::AbortedError(
+                "storage: a write condition failed (another replica wrote "
+                "first)");
+          }
+          break;
+        }
+        case KvBatch::OpType::kPut:
+          after[{family, op.key}] = op.value;
+          break;
+        case KvBatch::OpType::kDelete:
+          after[{family, op.key}] = std::nullopt;
+          break;
+        case KvBatch::OpType::kDeleteRange: {
+          auto it = after.lower_bound({family, op.key});
+          while (it != after.end() && it->first.first == family &&
+                 it->first.second < op.value)
+            it = after.erase(it);
+          ranges.push_back({family, op.key, op.value});
+          break;
+        }
+        case KvBatch::OpType::kAddInt64: {
+          int64_t base = 0;
+          auto a = after.find({family, op.key});
+          if (a != after.end()) {
+            if (a->second) base = DecodeInt64(*a->second);
+          } else if (!covered(family, op.key)) {
+            auto b = before.find({family, op.key});
+            if (b != before.end()) base = DecodeInt64(b->second);
+          }
+          after[{family, op.key}] = EncodeInt64(base + DecodeInt64(op.value));
+          break;
+        }
+      }
+    }
+
+    for (const Range& r : ranges) {
+      Run(tx, conn,
+          "DELETE FROM " + table_ +
+              " WHERE family = $1 AND key >= $2 AND key < $3",
+          r.family, Bytes(r.begin), Bytes(r.end));
+    }
+    std::string f_del = "{", k_del = "{";
+    std::string f_put = "{", k_put = "{", v_put = "{";
+    size_t n_del = 0, n_put = 0;
+    auto flush_deletes = [&] {
+      if (n_del == 0) return;
+      f_del.push_back('}');
+      k_del.push_back('}');
+      Run(tx, conn,
+          "DELETE FROM " + table_ +
+              " t USING unnest($1::int2[], $2::bytea[]) AS u(f, k)"
+              " WHERE t.family = u.f AND t.key = u.k",
+          f_del, k_del);
+      f_del = k_del = "{";
+      n_del = 0;
+    };
+    auto flush_puts = [&] {
+      if (n_put == 0) return;
+      f_put.push_back('}');
+      k_put.push_back('}');
+      v_put.push_back('}');
+      Run(tx, conn,
+          "INSERT INTO " + table_ +
+              " (family, key, value) SELECT * FROM "
+              "unnest($1::int2[], $2::bytea[], $3::bytea[])"
+              " ON CONFLICT (family, key) DO UPDATE SET value = "
+              "EXCLUDED.value",
+          f_put, k_put, v_put);
+      f_put = k_put = v_put = "{";
+      n_put = 0;
+    };
+    for (const auto& [key, value] : after) {
+      if (!value) {
+        if (n_del++ > 0) {
+          f_del.push_back(',');
+          k_del.push_back(',');
+        }
+        absl::StrAppend(&f_del, key.first);
+        AppendByteaElement(&k_del, key.second);
+        if (n_del == kRowsPerStatement) flush_deletes();
+      } else {
+        if (n_put++ > 0) {
+          f_put.push_back(',');
+          k_put.push_back(',');
+          v_put.push_back(',');
+        }
+        absl::StrAppend(&f_put, key.first);
+        AppendByteaElement(&k_put, key.second);
+        AppendByteaElement(&v_put, *value);
+        if (n_put == kRowsPerStatement) flush_puts();
+      }
+    }
+    flush_deletes();
+    flush_puts();
+    // Replicas waiting in WaitForWrites wake when this commits.
+    Run(tx, conn, "SELECT pg_notify($1, '')", options_.table);
+    tx.commit();
+    return absl::OkStatus();
+  }
+
+  const PgKvOptions options_;
+  const std::string table_;  // quoted
+  Pool pool_;
+
+  absl::Mutex listen_mu_;
+  std::unique_ptr<pqxx::connection> listener_ ABSL_GUARDED_BY(listen_mu_);
+  std::unique_ptr<Receiver> receiver_ ABSL_GUARDED_BY(listen_mu_);
+
+  absl::Mutex lease_mu_;
+  std::unique_ptr<pqxx::connection> lease_conn_ ABSL_GUARDED_BY(lease_mu_);
+  absl::flat_hash_set<std::string> leases_ ABSL_GUARDED_BY(lease_mu_);
+};
+
+void PgIterator::Fetch(bool forward, std::optional<std::string> start,
+                       bool inclusive) {
+  std::string sql =
+      "SELECT key, value FROM " + kv_->table() + " WHERE family = $1";
+  std::vector<pqxx::binarystring> params;
+  auto param = [&params](const std::string& bytes) {
+    params.push_back(Bytes(bytes));
+    return absl::StrCat("$", params.size() + 1);
+  };
+  if (start) {
+    absl::StrAppend(
+        &sql, " AND key ",
+        forward ? (inclusive ? ">=" : ">") : (inclusive ? "<=" : "<"), " ",
+        param(*start));
+  }
+  if (!upper_.empty() && (forward || !start))
+    absl::StrAppend(&sql, " AND key < ", param(upper_));
+  if (!lower_.empty() && (!forward || !start))
+    absl::StrAppend(&sql, " AND key >= ", param(lower_));
+  absl::StrAppend(&sql, " ORDER BY key", forward ? "" : " DESC", " LIMIT ",
+                  page_);
+  std::vector<std::pair<std::string, std::string>> rows;
+  status_ = kv_->Read(
+      snapshot_, "iterating", [&](pqxx::transaction_base& tx, Conn& conn) {
+        pqxx::result r;
+        switch (params.size()) {
+          case 0:
+            r = Run(tx, conn, sql, static_cast<int>(family_));
+            break;
+          case 1:
+            r = Run(tx, conn, sql, static_cast<int>(family_), params[0]);
+            break;
+          case 2:
+            r = Run(tx, conn, sql, static_cast<int>(family_), params[0],
+                    params[1]);
+            break;
+          default:
+            r = Run(tx, conn, sql, static_cast<int>(family_), params[0],
+                    params[1], params[2]);
+            break;
+        }
+        rows.reserve(r.size());
+        for (const pqxx::row& row : r)
+          rows.emplace_back(FromBytea(row[0]), FromBytea(row[1]));
+        return absl::OkStatus();
+      });
+  more_ = static_cast<int>(rows.size()) == page_;
+  rows_ = std::move(rows);
+  pos_ = 0;
+  forward_ = forward;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KvEngine>> OpenPgKv(const PgKvOptions& options) {
+  if (options.dsn.empty())
+    return absl::InvalidArgumentError(
+        "storage.dsn: required when storage.engine is postgres");
+  if (!ValidTableName(options.table)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "storage.table: \"", options.table,
+        "\" must be 1-63 lower-case letters, digits or '_', not starting "
+        "with a digit"));
+  }
+  auto kv = std::make_unique<PgKv>(options);
+  absl::Status s = kv->Init();
+  if (!s.ok()) return s;
+  return std::unique_ptr<KvEngine>(std::move(kv));
+}
+
+}  // namespace content::store

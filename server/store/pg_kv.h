@@ -1,0 +1,42 @@
+// KvEngine on PostgreSQL-compatible SQL (PostgreSQL, and on paper
+// CockroachDB and YugabyteDB): one table of (family, key, value) ordered by
+// key, shared by any number of contentd replicas.
+#ifndef CONTENT_SERVER_STORE_PG_KV_H_
+#define CONTENT_SERVER_STORE_PG_KV_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/store/kv.h"
+
+namespace content::store {
+
+// Options for OpenPgKv.
+struct PgKvOptions {
+  // libpq connection string, e.g. "host=db port=5432 user=contentd
+  // dbname=content". Required.
+  std::string dsn;
+  // Table holding the store; created if missing. Replicas that share a
+  // table share a store. Lower-case letters, digits and '_', starting with
+  // a letter or '_'. Default: "contentd_kv".
+  std::string table = "contentd_kv";
+  // Connections per process (reads borrow one per call or per snapshot).
+  // Default: 16.
+  int pool_size = 16;
+  // Take a session advisory lock around each write transaction so that
+  // writers across replicas run one at a time instead of failing each other
+  // with serialization errors (every write touches the change sequence).
+  // Turn off on engines without advisory locks (CockroachDB): the
+  // serializable transactions and their retries stay correct without it.
+  // Default: true.
+  bool write_lock = true;
+};
+
+// Connects and creates the table if missing. INVALID_ARGUMENT on a bad
+// table name or DSN; UNAVAILABLE if the server cannot be reached.
+absl::StatusOr<std::unique_ptr<KvEngine>> OpenPgKv(const PgKvOptions& options);
+
+}  // namespace content::store
+
+#endif  // CONTENT_SERVER_STORE_PG_KV_H_
