@@ -1,0 +1,333 @@
+// The KV seam's contract, checked the same way on every engine: random
+// batches against an in-memory model, then random iterator walks (bounds,
+// seeks both ways, direction changes) and point reads compared with it.
+// The PostgreSQL engine runs against the server that tests/support/pg.sh
+// starts ($CONTENTD_TEST_PG_DIR holds its DSN).
+#include "server/store/kv.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "gtest/gtest.h"
+#include "server/store/pg_kv.h"
+#include "server/store/rocksdb_kv.h"
+#include "tests/support/harness.h"
+
+namespace content::store {
+namespace {
+
+std::string PgDsn() {
+  const char* dir = std::getenv("CONTENTD_TEST_PG_DIR");
+  if (dir == nullptr) return "";
+  std::ifstream in(std::string(dir) + "/dsn");
+  std::string dsn;
+  std::getline(in, dsn);
+  return std::string(absl::StripAsciiWhitespace(dsn));
+}
+
+class KvContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "rocksdb") {
+      RocksKvOptions o;
+      o.path = dir_.path() + "/db";
+      auto kv = OpenRocksKv(o);
+      ASSERT_TRUE(kv.ok()) << kv.status();
+      kv_ = *std::move(kv);
+      return;
+    }
+    const std::string dsn = PgDsn();
+    if (dsn.empty()) {
+      GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
+                      "fixture sets CONTENTD_TEST_PG_DIR)";
+    }
+    PgKvOptions o;
+    o.dsn = dsn;
+    std::random_device rd;
+    o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+    o.pool_size = 4;
+    auto kv = OpenPgKv(o);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    kv_ = *std::move(kv);
+  }
+
+  using Model = std::map<std::pair<int, std::string>, std::string>;
+
+  // Keys from a small alphabet, so ranges, prefixes and collisions happen;
+  // bytes 0x00 and 0xff included.
+  std::string RandomKey() {
+    static const char kChars[] = {'\0', 'a', 'b', 'c', '\xff'};
+    std::string k;
+    const int n = 1 + static_cast<int>(rng_() % 4);
+    for (int i = 0; i < n; ++i) k.push_back(kChars[rng_() % 5]);
+    return k;
+  }
+  // Meta (where counters live), heads and postings.
+  Family RandomFamily() {
+    static const Family kFamilies[] = {Family::kMeta, Family::kHeads,
+                                       Family::kPostings};
+    return kFamilies[rng_() % 3];
+  }
+
+  static int64_t Decode(const std::string& v) {
+    uint64_t u = 0;
+    for (size_t b = 0; b < 8 && b < v.size(); ++b)
+      u |= uint64_t{static_cast<unsigned char>(v[b])} << (8 * b);
+    return static_cast<int64_t>(u);
+  }
+  static std::string Encode(int64_t v) {
+    std::string out(8, '\0');
+    for (int b = 0; b < 8; ++b)
+      out[b] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * b));
+    return out;
+  }
+
+  // Applies a random batch to the engine and, if it succeeds, the model.
+  void RandomBatch(Model* model) {
+    KvBatch batch;
+    Model next = *model;
+    bool expect_fails = false;
+    const int ops = 1 + static_cast<int>(rng_() % 40);
+    for (int i = 0; i < ops; ++i) {
+      const Family f = RandomFamily();
+      const int fi = static_cast<int>(f);
+      const std::string k = RandomKey();
+      switch (rng_() % 10) {
+        case 0:
+        case 1:
+        case 2:
+        case 3: {
+          std::string v = absl::StrCat("v", rng_() % 1000);
+          if (rng_() % 7 == 0) v.clear();  // empty values are values
+          batch.Put(f, k, v);
+          next[{fi, k}] = v;
+          break;
+        }
+        case 4:
+          batch.Delete(f, k);
+          next.erase({fi, k});
+          break;
+        case 5: {
+          std::string b = k, e = RandomKey();
+          if (e < b) std::swap(b, e);
+          batch.DeleteRange(f, b, e);
+          auto it = next.lower_bound({fi, b});
+          while (it != next.end() && it->first.first == fi &&
+                 it->first.second < e)
+            it = next.erase(it);
+          break;
+        }
+        case 6:
+        case 7: {
+          // Counters: in meta (RocksDB merges there), keys apart.
+          const std::string ck = "#" + k;
+          const int mi = static_cast<int>(Family::kMeta);
+          const int64_t d = static_cast<int64_t>(rng_() % 21) - 10;
+          batch.AddInt64(Family::kMeta, ck, d);
+          auto it = next.find({mi, ck});
+          const int64_t base = it == next.end() ? 0 : Decode(it->second);
+          next[{mi, ck}] = Encode(base + d);
+          break;
+        }
+        case 8: {
+          // A condition on the state before the batch; usually true.
+          auto it = model->find({fi, k});
+          if (rng_() % 8 == 0) {
+            batch.Expect(f, k, "nope");
+            expect_fails =
+                expect_fails || it == model->end() || it->second != "nope";
+          } else if (it == model->end()) {
+            batch.ExpectMissing(f, k);
+          } else {
+            batch.Expect(f, k, it->second);
+          }
+          break;
+        }
+        default: {
+          auto it = model->find({fi, k});
+          if (it != model->end() && rng_() % 4 == 0) {
+            batch.ExpectMissing(f, k);
+            expect_fails = true;
+          }
+          break;
+        }
+      }
+    }
+    absl::Status s = kv_->Write(std::move(batch), /*sync=*/false);
+    if (expect_fails) {
+      ASSERT_TRUE(absl::IsAborted(s)) << s;
+      return;  // nothing applied
+    }
+    ASSERT_TRUE(s.ok()) << s;
+    *model = std::move(next);
+  }
+
+  // Walks an iterator randomly and compares every step with the model.
+  void RandomWalk(const Model& model, const KvSnapshot* snapshot) {
+    const Family f = RandomFamily();
+    const int fi = static_cast<int>(f);
+    KvReadOptions ro;
+    ro.snapshot = snapshot;
+    if (rng_() % 2) ro.lower_bound = RandomKey();
+    if (rng_() % 2) ro.upper_bound = RandomKey();
+    if (!ro.lower_bound.empty() && !ro.upper_bound.empty() &&
+        ro.upper_bound < ro.lower_bound)
+      std::swap(ro.lower_bound, ro.upper_bound);
+    std::vector<std::pair<std::string, std::string>> view;
+    for (const auto& [key, value] : model) {
+      if (key.first != fi) continue;
+      if (!ro.lower_bound.empty() && key.second < ro.lower_bound) continue;
+      if (!ro.upper_bound.empty() && key.second >= ro.upper_bound) continue;
+      view.emplace_back(key.second, value);
+    }
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(f, ro);
+    std::optional<size_t> pos;  // model position; nullopt: invalid
+    std::string trace;
+    for (int step = 0; step < 60; ++step) {
+      const int op = static_cast<int>(rng_() % 6);
+      if (op == 0) {
+        it->SeekToFirst();
+        trace += " first";
+        pos = view.empty() ? std::nullopt : std::optional<size_t>(0);
+      } else if (op == 1) {
+        it->SeekToLast();
+        trace += " last";
+        pos = view.empty() ? std::nullopt
+                           : std::optional<size_t>(view.size() - 1);
+      } else if (op == 2) {
+        const std::string t = RandomKey();
+        it->Seek(t);
+        trace += " seek(" + absl::CEscape(t) + ")";
+        pos.reset();
+        for (size_t i = 0; i < view.size(); ++i) {
+          if (view[i].first >= t) {
+            pos = i;
+            break;
+          }
+        }
+      } else if (op == 3) {
+        const std::string t = RandomKey();
+        it->SeekForPrev(t);
+        trace += " seekforprev(" + absl::CEscape(t) + ")";
+        pos.reset();
+        for (size_t i = view.size(); i-- > 0;) {
+          if (view[i].first <= t) {
+            pos = i;
+            break;
+          }
+        }
+      } else if (op == 4) {
+        if (!pos) continue;
+        it->Next();
+        trace += " next";
+        pos = *pos + 1 < view.size() ? std::optional<size_t>(*pos + 1)
+                                     : std::nullopt;
+      } else {
+        if (!pos) continue;
+        it->Prev();
+        trace += " prev";
+        pos = *pos > 0 ? std::optional<size_t>(*pos - 1) : std::nullopt;
+      }
+      ASSERT_TRUE(it->status().ok()) << it->status();
+      ASSERT_EQ(it->Valid(), pos.has_value()) << trace;
+      if (pos) {
+        ASSERT_EQ(it->key(), view[*pos].first) << trace;
+        ASSERT_EQ(it->value(), view[*pos].second) << trace;
+      }
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<KvEngine> kv_;
+  std::mt19937_64 rng_{20261130};
+};
+
+TEST_P(KvContractTest, RandomBatchesAndWalksMatchAModel) {
+  Model model;
+  for (int round = 0; round < 60; ++round) {
+    ASSERT_NO_FATAL_FAILURE(RandomBatch(&model));
+    for (int w = 0; w < 3; ++w)
+      ASSERT_NO_FATAL_FAILURE(RandomWalk(model, nullptr));
+    // Point reads.
+    for (int i = 0; i < 10; ++i) {
+      const Family f = RandomFamily();
+      const std::string k = rng_() % 2 ? RandomKey() : "#" + RandomKey();
+      std::string value;
+      absl::Status s = kv_->Get(f, k, &value);
+      auto it = model.find({static_cast<int>(f), k});
+      if (it == model.end()) {
+        ASSERT_TRUE(absl::IsNotFound(s)) << s;
+      } else {
+        ASSERT_TRUE(s.ok()) << s;
+        ASSERT_EQ(value, it->second);
+      }
+    }
+  }
+}
+
+TEST_P(KvContractTest, SnapshotsDoNotSeeLaterWrites) {
+  Model model;
+  for (int i = 0; i < 5; ++i) ASSERT_NO_FATAL_FAILURE(RandomBatch(&model));
+  const Model frozen = model;
+  std::unique_ptr<KvSnapshot> snap = kv_->GetSnapshot();
+  for (int i = 0; i < 10; ++i) ASSERT_NO_FATAL_FAILURE(RandomBatch(&model));
+  for (int w = 0; w < 20; ++w)
+    ASSERT_NO_FATAL_FAILURE(RandomWalk(frozen, snap.get()));
+  KvReadOptions ro;
+  ro.snapshot = snap.get();
+  for (const auto& [key, value] : frozen) {
+    std::string got;
+    ASSERT_TRUE(
+        kv_->Get(static_cast<Family>(key.first), key.second, &got, ro).ok());
+    EXPECT_EQ(got, value);
+  }
+}
+
+TEST_P(KvContractTest, LongListsPageThrough) {
+  // More rows than an iterator's first pages hold, both ways.
+  KvBatch batch;
+  for (int i = 0; i < 3000; ++i)
+    batch.Put(Family::kPostings, absl::StrFormat("k%05d", i), "v");
+  ASSERT_TRUE(kv_->Write(std::move(batch), true).ok());
+  std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings);
+  int n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ASSERT_EQ(it->key(), absl::StrFormat("k%05d", n));
+    ++n;
+  }
+  EXPECT_EQ(n, 3000);
+  for (it->SeekToLast(); it->Valid(); it->Prev()) --n;
+  EXPECT_EQ(n, 0);
+  ASSERT_TRUE(it->status().ok());
+}
+
+TEST_P(KvContractTest, FailedConditionAppliesNothing) {
+  KvBatch first;
+  first.Put(Family::kHeads, "a", "1");
+  ASSERT_TRUE(kv_->Write(std::move(first), true).ok());
+  KvBatch second;
+  second.Put(Family::kHeads, "b", "x");
+  second.AddInt64(Family::kMeta, "n", 5);
+  second.Expect(Family::kHeads, "a", "2");
+  absl::Status s = kv_->Write(std::move(second), true);
+  EXPECT_TRUE(absl::IsAborted(s)) << s;
+  std::string v;
+  EXPECT_TRUE(absl::IsNotFound(kv_->Get(Family::kHeads, "b", &v)));
+  EXPECT_TRUE(absl::IsNotFound(kv_->Get(Family::kMeta, "n", &v)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, KvContractTest,
+                         ::testing::Values("rocksdb", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace content::store
