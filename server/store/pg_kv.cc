@@ -163,7 +163,11 @@ class Pool {
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !idle_.empty() || open_ < size_;
       };
-      mu_.Await(absl::Condition(&ready));
+      // `size` is a soft cap: a caller that already holds a connection (a
+      // snapshot) and asks for another must not wait for ever on callers
+      // doing the same, so after a short wait the pool opens one more and
+      // closes it again when it comes back.
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(50));
       if (!idle_.empty()) {
         std::unique_ptr<Conn> c = std::move(idle_.back());
         idle_.pop_back();
@@ -183,7 +187,7 @@ class Pool {
  private:
   void Return(std::unique_ptr<Conn> conn, bool discard) {
     absl::MutexLock lock(&mu_);
-    if (discard || conn == nullptr) {
+    if (discard || conn == nullptr || open_ > size_) {
       --open_;
     } else {
       idle_.push_back(std::move(conn));
