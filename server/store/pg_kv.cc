@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <map>
 #include <optional>
@@ -329,6 +330,36 @@ class PgKv : public KvEngine {
   absl::Status Init() {
     absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
     if (!lease.ok()) return lease.status();
+    // PostgreSQL has advisory locks and NOTIFY; CockroachDB, for one, has
+    // neither. Without them writers rely on serializable retries, replicas
+    // poll for each other's commits, and every replica runs the jobs that
+    // leases would give to one (their write conditions keep them from
+    // doing anything twice).
+    auto supports = [&](const char* sql) {
+      try {
+        pqxx::nontransaction tx((*lease)->c);
+        tx.exec_params(sql, LockKey(options_.table, "probe"));
+        return true;
+      } catch (const pqxx::broken_connection&) {
+        throw;
+      } catch (const std::exception&) {
+        return false;
+      }
+    };
+    try {
+      advisory_locks_ =
+          supports("SELECT pg_try_advisory_lock($1), pg_advisory_unlock($1)");
+      notify_ = supports("SELECT pg_notify('contentd_probe', $1::text)");
+    } catch (const std::exception& e) {
+      lease->Discard();
+      return Trouble(e, "connecting");
+    }
+    if (options_.write_lock && !advisory_locks_) {
+      std::fprintf(stderr,
+                   "contentd: storage: the database has no advisory locks; "
+                   "writers across replicas rely on serializable retries\n");
+      options_.write_lock = false;
+    }
     try {
       pqxx::nontransaction tx((*lease)->c);
       // Replicas starting together must not race on the catalog.
@@ -395,6 +426,10 @@ class PgKv : public KvEngine {
   bool shared() const override { return true; }
 
   void WaitForWrites(absl::Duration timeout) override {
+    if (!notify_) {
+      absl::SleepFor(timeout);  // replicas poll
+      return;
+    }
     absl::MutexLock lock(&listen_mu_);
     try {
       if (listener_ == nullptr) {
@@ -411,6 +446,7 @@ class PgKv : public KvEngine {
   }
 
   absl::StatusOr<bool> TryLease(absl::string_view name) override {
+    if (!advisory_locks_) return true;
     absl::MutexLock lock(&lease_mu_);
     try {
       if (lease_conn_ == nullptr) {
@@ -667,13 +703,15 @@ class PgKv : public KvEngine {
     flush_deletes();
     flush_puts();
     // Replicas waiting in WaitForWrites wake when this commits.
-    Run(tx, conn, "SELECT pg_notify($1, '')", options_.table);
+    if (notify_) Run(tx, conn, "SELECT pg_notify($1, '')", options_.table);
     tx.commit();
     return absl::OkStatus();
   }
 
-  const PgKvOptions options_;
+  PgKvOptions options_;      // write_lock cleared if unsupported
   const std::string table_;  // quoted
+  bool advisory_locks_ = true;
+  bool notify_ = true;
   Pool pool_;
 
   absl::Mutex listen_mu_;
