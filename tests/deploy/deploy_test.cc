@@ -92,11 +92,83 @@ TEST(DeployTest, StatefulSetHasVolumeProbesResourcesAndNonRoot) {
   EXPECT_EQ(svc["spec"]["ports"][0]["port"].as<int>(), 7070);
 }
 
+TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
+  YAML::Node secret = Load("scale-out/secret.yaml");
+  ASSERT_EQ(secret["kind"].as<std::string>(), "Secret");
+  const std::string secret_name = secret["metadata"]["name"].as<std::string>();
+  const std::string token =
+      secret["stringData"]["admin-token"].as<std::string>();
+  ASSERT_TRUE(secret["stringData"]["db-password"].IsDefined());
+
+  std::string configmap_name;
+  for (const char* file : {"scale-out/configmap-postgres.yaml",
+                           "scale-out/configmap-cockroachdb.yaml",
+                           "scale-out/configmap-yugabytedb.yaml"}) {
+    SCOPED_TRACE(file);
+    YAML::Node cm = Load(file);
+    ASSERT_EQ(cm["kind"].as<std::string>(), "ConfigMap");
+    const std::string name = cm["metadata"]["name"].as<std::string>();
+    // One name: the operator applies exactly one of them.
+    if (configmap_name.empty()) configmap_name = name;
+    EXPECT_EQ(name, configmap_name);
+    ServerConfig config;
+    absl::Status s =
+        LoadConfigText(cm["data"]["contentd.yaml"].as<std::string>(), &config);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(config.store.engine, "postgres");
+    EXPECT_THAT(config.store.pg_dsn, HasSubstr("dbname=content"));
+    // The password comes from PGPASSWORD, never the ConfigMap.
+    EXPECT_THAT(config.store.pg_dsn, ::testing::Not(HasSubstr("password")));
+    EXPECT_EQ(config.store.pg_table, "contentd_kv");
+    EXPECT_TRUE(config.auth.enabled);
+    ASSERT_FALSE(config.auth.tokens.empty());
+    EXPECT_EQ(service::HashToken(token), config.auth.tokens[0].sha256);
+    // CockroachDB has no advisory locks.
+    if (std::string(file).find("cockroach") != std::string::npos)
+      EXPECT_FALSE(config.store.pg_write_lock);
+  }
+
+  YAML::Node d = Load("scale-out/deployment.yaml");
+  ASSERT_EQ(d["kind"].as<std::string>(), "Deployment");
+  const int replicas = d["spec"]["replicas"].as<int>();
+  EXPECT_GE(replicas, 2);
+  EXPECT_FALSE(d["spec"]["volumeClaimTemplates"].IsDefined());
+  YAML::Node pod = d["spec"]["template"]["spec"];
+  EXPECT_TRUE(pod["securityContext"]["runAsNonRoot"].as<bool>());
+  YAML::Node c = pod["containers"][0];
+  EXPECT_EQ(c["readinessProbe"]["grpc"]["port"].as<int>(), 7070);
+  bool password_from_secret = false;
+  for (const auto& e : c["env"]) {
+    if (e["name"].as<std::string>() == "PGPASSWORD") {
+      password_from_secret =
+          e["valueFrom"]["secretKeyRef"]["name"].as<std::string>() ==
+              secret_name &&
+          e["valueFrom"]["secretKeyRef"]["key"].as<std::string>() ==
+              "db-password";
+    }
+  }
+  EXPECT_TRUE(password_from_secret);
+  for (const auto& m : c["volumeMounts"])
+    EXPECT_EQ(m["name"].as<std::string>(), "config");  // nothing stateful
+  EXPECT_EQ(pod["volumes"][0]["configMap"]["name"].as<std::string>(),
+            configmap_name);
+
+  YAML::Node svc = Load("scale-out/service.yaml");
+  EXPECT_EQ(svc["spec"]["clusterIP"].as<std::string>(), "None");
+  YAML::Node pdb = Load("scale-out/pdb.yaml");
+  EXPECT_EQ(pdb["kind"].as<std::string>(), "PodDisruptionBudget");
+  EXPECT_LT(pdb["spec"]["minAvailable"].as<int>(), replicas);
+}
+
 TEST(DeployTest, DockerfileIsMultiStageAndRunsAsNonRoot) {
   const std::string df = ReadFile(Deploy("Dockerfile"));
   EXPECT_THAT(df, HasSubstr("FROM debian:12 AS build"));
   EXPECT_THAT(df, HasSubstr("FROM debian:12-slim"));
   EXPECT_THAT(df, HasSubstr("COPY --from=build"));
+  // Every library contentd links, at build and at run time.
+  EXPECT_THAT(df, HasSubstr("libpqxx-dev"));
+  EXPECT_THAT(df, HasSubstr("libpqxx-6.4"));
+  EXPECT_THAT(df, HasSubstr("libdtl-dev"));
   EXPECT_THAT(df, ::testing::ContainsRegex("\nUSER [1-9][0-9]*"));
 }
 
