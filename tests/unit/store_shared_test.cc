@@ -1,0 +1,195 @@
+// The store on a shared engine (server/store/pg_kv.h): several Store
+// objects on one PostgreSQL table behave as replicas of one store. Runs on
+// the pg fixture's server ($CONTENTD_TEST_PG_DIR); skipped without it.
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "content/v1/article.pb.h"
+#include "gtest/gtest.h"
+#include "server/store/fsck.h"
+#include "server/store/store.h"
+
+namespace content::store {
+namespace {
+
+using v1::Article;
+using v1::ChangeEvent;
+
+std::string PgDsn() {
+  const char* dir = std::getenv("CONTENTD_TEST_PG_DIR");
+  if (dir == nullptr) return "";
+  std::ifstream in(std::string(dir) + "/dsn");
+  std::string dsn;
+  std::getline(in, dsn);
+  return std::string(absl::StripAsciiWhitespace(dsn));
+}
+
+Article MakeArticle(const std::string& title, const std::string& tag) {
+  Article a;
+  a.set_title(title);
+  a.set_body("Body of " + title + " 本地化部署");
+  a.add_tags(tag);
+  a.mutable_date()->set_seconds(1700000000);
+  return a;
+}
+
+class SharedStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (PgDsn().empty()) {
+      GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
+                      "fixture sets CONTENTD_TEST_PG_DIR)";
+    }
+    std::random_device rd;
+    table_ = absl::StrCat("sharedtest_", rd(), "_", rd());
+  }
+
+  // A replica: its own engine (connections, listener, leases) on the table.
+  std::unique_ptr<Store> OpenReplica() {
+    StoreOptions o;
+    o.engine = "postgres";
+    o.pg_dsn = PgDsn();
+    o.pg_table = table_;
+    o.pg_pool_size = 8;
+    absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *std::move(s) : nullptr;
+  }
+
+  std::string table_;
+};
+
+TEST_F(SharedStoreTest, CreatesOfOneIdRaceToExactlyOneWinner) {
+  std::unique_ptr<Store> a = OpenReplica(), b = OpenReplica();
+  ASSERT_TRUE(a && b);
+  for (int round = 0; round < 20; ++round) {
+    const std::string id = absl::StrCat("race-", round);
+    absl::StatusOr<Article> ra, rb;
+    std::thread ta([&] { ra = a->Create(id, MakeArticle("from a", "x")); });
+    std::thread tb([&] { rb = b->Create(id, MakeArticle("from b", "x")); });
+    ta.join();
+    tb.join();
+    ASSERT_NE(ra.ok(), rb.ok()) << ra.status() << " / " << rb.status();
+    const absl::Status& lost = ra.ok() ? rb.status() : ra.status();
+    EXPECT_TRUE(absl::IsAlreadyExists(lost)) << lost;
+    const std::string winner = ra.ok() ? "from a" : "from b";
+    absl::StatusOr<Article> got = b->Get(id, 0, false);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->title(), winner);
+    EXPECT_EQ(got->revision(), 1);
+  }
+}
+
+TEST_F(SharedStoreTest, ConditionalUpdatesThroughTwoReplicasOneWins) {
+  std::unique_ptr<Store> a = OpenReplica(), b = OpenReplica();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->Create("doc", MakeArticle("v1", "x")).ok());
+  for (int round = 0; round < 20; ++round) {
+    absl::StatusOr<Article> head = a->Get("doc", 0, false);
+    ASSERT_TRUE(head.ok());
+    WriteConditions c;
+    c.expected_revision = head->revision();
+    absl::StatusOr<Article> ra, rb;
+    std::thread ta([&] {
+      ra = a->Update("doc", MakeArticle(absl::StrCat("a", round), "x"), c);
+    });
+    std::thread tb([&] {
+      rb = b->Update("doc", MakeArticle(absl::StrCat("b", round), "x"), c);
+    });
+    ta.join();
+    tb.join();
+    ASSERT_NE(ra.ok(), rb.ok()) << ra.status() << " / " << rb.status();
+    const absl::Status& lost = ra.ok() ? rb.status() : ra.status();
+    EXPECT_TRUE(absl::IsFailedPrecondition(lost)) << lost;
+    EXPECT_EQ((ra.ok() ? *ra : *rb).revision(), head->revision() + 1);
+  }
+}
+
+TEST_F(SharedStoreTest, SequencesAreDenseAcrossReplicasAndFollowed) {
+  std::unique_ptr<Store> a = OpenReplica(), b = OpenReplica(),
+                         c = OpenReplica();
+  ASSERT_TRUE(a && b && c);
+  // c only watches: its listener must hear of a's and b's commits.
+  absl::Mutex mu;
+  int64_t heard = 0;
+  c->SetCommitListener([&](int64_t s) {
+    absl::MutexLock lock(&mu);
+    heard = std::max(heard, s);
+  });
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < 4; ++w) {
+    Store* s = w % 2 ? a.get() : b.get();
+    writers.emplace_back([s, w, &failures] {
+      for (int i = 0; i < 15; ++i) {
+        const std::string id = absl::StrCat("w", w, "-", i);
+        if (!s->Create(id, MakeArticle(id, "t")).ok()) ++failures;
+        if (!s->Update(id, MakeArticle(id + " again", "u"), {}).ok())
+          ++failures;
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  constexpr int64_t kEvents = 4 * 15 * 2;
+  {
+    absl::MutexLock lock(&mu);
+    auto all = [&] { return heard >= kEvents; };
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(5)))
+        << "replica c heard up to " << heard;
+  }
+  EXPECT_EQ(c->last_sequence(), kEvents);
+  absl::StatusOr<std::vector<ChangeEvent>> events = c->ReadChanges(0, 1000);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(static_cast<int64_t>(events->size()), kEvents);
+  std::set<std::string> created;
+  for (int64_t i = 0; i < kEvents; ++i) {
+    const ChangeEvent& e = (*events)[i];
+    EXPECT_EQ(e.sequence(), i + 1);
+    // Per article: created before updated.
+    if (e.type() == ChangeEvent::TYPE_CREATED) created.insert(e.name());
+    if (e.type() == ChangeEvent::TYPE_UPDATED)
+      EXPECT_TRUE(created.count(e.name())) << e.name();
+  }
+  // The indexes the replicas wrote together are consistent.
+  absl::StatusOr<FsckReport> report = CheckStore(*c);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+}
+
+TEST_F(SharedStoreTest, OneReplicaAtATimeHoldsALease) {
+  std::unique_ptr<Store> a = OpenReplica(), b = OpenReplica();
+  ASSERT_TRUE(a && b);
+  absl::StatusOr<bool> la = a->TryLease("retention");
+  absl::StatusOr<bool> lb = b->TryLease("retention");
+  ASSERT_TRUE(la.ok() && lb.ok());
+  EXPECT_TRUE(*la);
+  EXPECT_FALSE(*lb);
+  EXPECT_TRUE(*a->TryLease("retention"));  // still held
+  // Another name is another lease.
+  EXPECT_TRUE(*b->TryLease("schedule"));
+  // The holder goes away: the other takes over.
+  a.reset();
+  absl::StatusOr<bool> again = false;
+  for (int i = 0; i < 50 && again.ok() && !*again; ++i) {
+    again = b->TryLease("retention");
+    if (again.ok() && !*again) absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(*again);
+}
+
+}  // namespace
+}  // namespace content::store
