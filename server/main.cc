@@ -177,7 +177,7 @@ class MetricsServer {
       for (char& c : metric) {
         if (c == '.' || c == '-') c = '_';
       }
-      gauges.push_back({metric, "RocksDB property " + name + ".",
+      gauges.push_back({metric, "Storage engine figure " + name + ".",
                         std::strtod(value.c_str(), nullptr)});
     }
     return metrics_->Render(gauges);

@@ -472,7 +472,6 @@ class PgKv : public KvEngine {
 
   std::vector<std::pair<std::string, std::string>> Stats() override {
     std::vector<std::pair<std::string, std::string>> out;
-    out.emplace_back("postgres.table", options_.table);
     absl::Status s = Read(
         nullptr, "reading stats", [&](pqxx::transaction_base& tx, Conn& conn) {
           pqxx::result r =
