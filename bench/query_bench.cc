@@ -3,11 +3,14 @@
 // mode) on the same articles in the same run.
 //
 //   query_bench [--sizes=10000,100000] [--dir=/tmp/query_bench]
-//               [--xapian_max=100000] [google benchmark flags...]
+//               [--xapian_max=100000] [--compact] [google benchmark flags...]
+//
+// --compact compacts each corpus fully before measuring it.
 //
 // Corpora are generated straight through Store::Apply (no server) into
 // DIR/<size> and reused by later runs if complete. Each article: a date over
-// 2020-2025, tags (`rare` on 0.1%, `common` on 30%, `t0`..`t49` on 5% each),
+// 2020-2025, tags (`rare` on 0.3%, so even 10k articles fill a page of 20;
+// `common` on 30%, `t0`..`t49` on 5% each),
 // a short title and summary, and a body of ~60 random common Chinese
 // characters with some English words. 2% of bodies hold `本地化部署`; another
 // 4% hold `本地`, `化部` and `部署` apart (candidates verification rejects).
@@ -96,7 +99,7 @@ v1::Article MakeArticle(std::mt19937_64& rng, int64_t i) {
   if (chance(0.02)) body += "。支持本地化部署。";
   if (chance(0.04)) body += "。本地团队，化部分为部署。";
   a.set_body(body);
-  if (chance(0.001)) a.add_tags("rare");
+  if (chance(0.003)) a.add_tags("rare");
   if (chance(0.30)) a.add_tags("common");
   for (int t = 0; t < 50; ++t)
     if (chance(0.05)) a.add_tags(absl::StrCat("t", t));
@@ -281,6 +284,7 @@ int main(int argc, char** argv) {
   std::vector<int64_t> sizes = {10000, 100000};
   std::string dir = "/tmp/query_bench";
   int64_t xapian_max = 100000;
+  bool compact = false;
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -292,6 +296,8 @@ int main(int argc, char** argv) {
       }
     } else if (arg.rfind("--dir=", 0) == 0) {
       dir = arg.substr(6);
+    } else if (arg == "--compact") {
+      compact = true;
     } else if (arg.rfind("--xapian_max=", 0) == 0) {
       absl::SimpleAtoi(arg.substr(13), &xapian_max);
     } else {
@@ -306,6 +312,19 @@ int main(int argc, char** argv) {
     corpora.push_back(
         std::make_unique<Corpus>(Build(dir, size, size <= xapian_max)));
     Corpus* c = corpora.back().get();
+    if (compact) {
+      // The settled shape of a store that has been running for a while,
+      // rather than the levels a bulk load leaves behind.
+      const absl::Time t0 = absl::Now();
+      absl::Status s = c->store->engine()->CompactAll();
+      if (!s.ok()) {
+        std::fprintf(stderr, "compact: %s\n", std::string(s.message()).c_str());
+        return 1;
+      }
+      std::fprintf(stderr, "corpus %lld compacted in %s\n",
+                   static_cast<long long>(size),
+                   absl::FormatDuration(absl::Now() - t0).c_str());
+    }
     for (const char* name :
          {"all_newest", "rare_tag", "common_year", "two_tag_and", "text_zh",
           "text_zh_bigram", "text_en"}) {

@@ -140,6 +140,12 @@ class KvEngine {
   // A lease is held until the process ends or loses its connection.
   // Default: true (a process that owns its data holds every lease).
   virtual absl::StatusOr<bool> TryLease(absl::string_view name) { return true; }
+  // Rewrites the whole database into its most compact form (for RocksDB:
+  // every family compacted into its bottommost level), so reads do not pay
+  // for the shape a bulk load left. UNIMPLEMENTED if the engine cannot.
+  virtual absl::Status CompactAll() {
+    return absl::UnimplementedError("this engine cannot compact");
+  }
   // Engine figures for operators (e.g. "rocksdb.estimate-live-data-size"),
   // name -> value; empty if the engine has none.
   virtual std::vector<std::pair<std::string, std::string>> Stats() {

@@ -271,6 +271,17 @@ class RocksKv : public KvEngine {
     return std::make_unique<RocksSnapshot>(db_.get(), db_->GetSnapshot());
   }
 
+  absl::Status CompactAll() override {
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction =
+        rocksdb::BottommostLevelCompaction::kForceOptimized;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      rocksdb::Status s = db_->CompactRange(o, h, nullptr, nullptr);
+      if (!s.ok()) return ToStatus(s);
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Checkpoint(const std::string& dir) override {
     rocksdb::Checkpoint* raw = nullptr;
     rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
