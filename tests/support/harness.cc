@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -34,7 +37,40 @@ std::vector<char*> CStrings(std::vector<std::string>& v) {
   return out;
 }
 
+// `flag` as one argument or as `flag=value`.
+bool HasFlag(const std::vector<std::string>& args, const std::string& flag) {
+  return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
+    return a == flag || a.rfind(flag + "=", 0) == 0;
+  });
+}
+
 }  // namespace
+
+bool TestEngineIsPostgres() {
+  return Env("CONTENTD_TEST_ENGINE", "") == "postgres";
+}
+
+std::string TestPgDsn() {
+  const std::string dir = Env("CONTENTD_TEST_PG_DIR", "");
+  if (dir.empty()) return "";
+  std::string dsn = ReadFile(dir + "/dsn");
+  const char* space = " \t\r\n";
+  const size_t begin = dsn.find_first_not_of(space);
+  if (begin == std::string::npos) return "";
+  return dsn.substr(begin, dsn.find_last_not_of(space) - begin + 1);
+}
+
+std::string TestPgTable(const std::string& data_dir) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
+  for (unsigned char c : data_dir) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx",
+                static_cast<unsigned long long>(h));
+  return std::string("kv_") + hex;
+}
 
 std::string ContentdBinary() {
   return Env("CONTENTD_BIN", CONTENTD_BIN_DEFAULT);
@@ -94,6 +130,23 @@ bool ServerProcess::Launch() {
                                    "--data-dir",     data_dir_,  "--port-file",
                                    port_file_};
   argv.insert(argv.end(), args_.begin(), args_.end());
+  // Under postgres each flag the test did not give itself is added; a test
+  // that names --storage-engine chooses everything itself.
+  if (TestEngineIsPostgres() && !HasFlag(args_, "--storage-engine")) {
+    const std::string dsn = TestPgDsn();
+    if (dsn.empty()) {
+      ADD_FAILURE() << "CONTENTD_TEST_ENGINE=postgres needs "
+                       "$CONTENTD_TEST_PG_DIR/dsn (tests/support/pg.sh start "
+                       "DIR); CONTENTD_TEST_PG_DIR="
+                    << Env("CONTENTD_TEST_PG_DIR", "(unset)");
+      return false;
+    }
+    argv.insert(argv.end(), {"--storage-engine", "postgres"});
+    if (!HasFlag(args_, "--storage-dsn"))
+      argv.insert(argv.end(), {"--storage-dsn", dsn});
+    if (!HasFlag(args_, "--storage-table"))
+      argv.insert(argv.end(), {"--storage-table", TestPgTable(data_dir_)});
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(),

@@ -73,6 +73,20 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::string& stdin_text = "",
                          const std::vector<std::string>& env = {});
 
+// The storage engine the suite runs against: $CONTENTD_TEST_ENGINE is
+// "postgres" for the PostgreSQL runs (tests/CMakeLists.txt, pg_* tests),
+// unset or anything else for RocksDB. Under postgres, ServerProcess passes
+// `--storage-engine postgres --storage-dsn TestPgDsn() --storage-table
+// kv_<hash of the data dir>` unless the test's own args name
+// --storage-engine, so each data dir has its own table (and Restart finds
+// it again) while explicit flags can point replicas at one shared table.
+bool TestEngineIsPostgres();
+// The libpq DSN of the test PostgreSQL: $CONTENTD_TEST_PG_DIR/dsn (written by
+// tests/support/pg.sh), trimmed; empty if unset or unreadable.
+std::string TestPgDsn();
+// `kv_` and 16 hex digits of a stable hash (FNV-1a) of `data_dir`.
+std::string TestPgTable(const std::string& data_dir);
+
 // Paths of the built binaries and the source tree, from the environment
 // ctest sets (CONTENTD_BIN, CONTENTCTL_BIN, CONTENT_SOURCE_DIR).
 std::string ContentdBinary();
