@@ -1,0 +1,792 @@
+// End-to-end: three contentd replicas on ephemeral loopback ports sharing one
+// PostgreSQL table (issue 9), driven through the C++ client SDK. Whatever
+// replica a call goes to, clients see one store: reads, queries and page
+// tokens, the store-wide change sequence, and create / compare-and-set races.
+//
+// PostgreSQL: $CONTENTD_TEST_PG_DIR/dsn when set (the ctest fixture `pg`),
+// else a private PostgreSQL 15 started with tests/support/pg.sh for this
+// process. Without PostgreSQL the tests fail; they never pass vacuously.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "content/client.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
+using ::content::testing::TempDir;
+using ::google::protobuf::util::MessageDifferencer;
+
+constexpr int64_t k2025 = 1735689600;  // 2025-01-01T00:00:00Z
+
+v1::Article MakeArticle(const std::string& id, const std::string& title,
+                        std::vector<std::string> tags, int64_t seconds) {
+  v1::Article a;
+  a.set_name(ArticleName(id));
+  a.set_title(title);
+  a.mutable_date()->set_seconds(seconds);
+  for (auto& t : tags) a.add_tags(t);
+  a.add_lang(seconds % 2 == 0 ? "zh-CN" : "en");
+  a.add_categories("replicas");
+  a.set_summary("summary of " + id);
+  a.set_body("# " + title + "\n\nThe lighthouse keeper writes " + id +
+             ". 正文。\n");
+  return a;
+}
+
+absl::StatusOr<v1::Article> Create(Client& c, const v1::Article& a) {
+  v1::CreateArticleRequest req;
+  req.set_article_id(ArticleId(a.name()));
+  *req.mutable_article() = a;
+  return c.CreateArticle(req);
+}
+
+absl::StatusOr<v1::Article> Update(Client& c, const v1::Article& a,
+                                   int64_t expected_revision = 0) {
+  v1::UpdateArticleRequest req;
+  *req.mutable_article() = a;
+  req.set_expected_revision(expected_revision);
+  return c.UpdateArticle(req);
+}
+
+// Releases every waiting thread at once, so racing calls leave together.
+class StartLine {
+ public:
+  explicit StartLine(int n) : waiting_(n) {}
+  void ArriveAndWait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (--waiting_ == 0) {
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait(lock, [this] { return waiting_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_;
+};
+
+// Collects Watch events on a thread until `want` arrived or it is destroyed.
+class Collector {
+ public:
+  Collector(Client* client, v1::WatchArticlesRequest req, size_t want)
+      : want_(want) {
+    thread_ = std::thread([this, client, req] {
+      absl::Status s = client->Watch(
+          req,
+          [this](const v1::WatchArticlesResponse& e) {
+            std::lock_guard<std::mutex> lock(mu_);
+            events_.push_back(e);
+            return events_.size() < want_;
+          },
+          &canceller_);
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = s;
+    });
+  }
+  ~Collector() {
+    canceller_.Cancel();
+    thread_.join();
+  }
+  bool WaitFor(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (size() >= want_) return true;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  }
+  std::vector<v1::WatchArticlesResponse> events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_.size();
+  }
+  absl::Status status() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+
+ private:
+  const size_t want_;
+  std::mutex mu_;
+  std::vector<v1::WatchArticlesResponse> events_;
+  WatchCanceller canceller_;
+  absl::Status status_;
+  std::thread thread_;
+};
+
+// The PostgreSQL the replicas share, once per process.
+struct Postgres {
+  std::string dsn;
+  std::string error;             // why there is none
+  std::unique_ptr<TempDir> own;  // set when this process started it
+};
+
+Postgres* started_postgres = nullptr;  // once SharedPostgres() ran
+
+Postgres* SharedPostgres() {
+  static Postgres* pg = [] {
+    auto* p = new Postgres;
+    const char* dir = std::getenv("CONTENTD_TEST_PG_DIR");
+    if (dir != nullptr && *dir != '\0') {
+      p->dsn = testing::TestPgDsn();
+      if (p->dsn.empty()) {
+        p->error = absl::StrCat("CONTENTD_TEST_PG_DIR=", dir,
+                                " but no DSN in its dsn file (did pg_start "
+                                "run? tests/support/pg.sh start DIR)");
+      }
+      return p;
+    }
+    p->own = std::make_unique<TempDir>();
+    // As root, pg.sh runs PostgreSQL as the postgres user, which must be
+    // able to enter the directory.
+    chmod(p->own->path().c_str(), 0755);
+    const std::string pg_dir = p->own->path() + "/pg";
+    testing::CommandResult r = RunCommand(
+        {testing::SourceDir() + "/tests/support/pg.sh", "start", pg_dir});
+    if (r.exit_code != 0) {
+      p->error = absl::StrCat(
+          "tests/support/pg.sh could not start PostgreSQL 15 (CI installs "
+          "postgresql-15; scripts/setup.sh does too), exit ",
+          r.exit_code, ":\n", r.out, r.err);
+      return p;
+    }
+    p->dsn = testing::ReadFile(pg_dir + "/dsn");
+    while (!p->dsn.empty() &&
+           std::isspace(static_cast<unsigned char>(p->dsn.back()))) {
+      p->dsn.pop_back();
+    }
+    if (p->dsn.empty()) p->error = "pg.sh started PostgreSQL but wrote no DSN";
+    return p;
+  }();
+  started_postgres = pg;
+  return pg;
+}
+
+// Stops a PostgreSQL this process started when the tests end.
+class StopOwnPostgres : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    Postgres* pg = started_postgres;
+    if (pg == nullptr || pg->own == nullptr) return;
+    RunCommand({testing::SourceDir() + "/tests/support/pg.sh", "stop",
+                pg->own->path() + "/pg"});
+    pg->own.reset();  // removes the directory
+  }
+};
+const auto* const kStopOwnPostgres =
+    ::testing::AddGlobalTestEnvironment(new StopOwnPostgres);
+
+class ReplicasTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Postgres* pg = SharedPostgres();
+    ASSERT_TRUE(pg->error.empty()) << pg->error;
+    // A table of this test's own: every replica names it explicitly, so the
+    // harness adds nothing even when CONTENTD_TEST_ENGINE=postgres.
+    table_ = testing::TestPgTable(dir_.path() + "/shared");
+    std::vector<std::string> args = {"--storage-engine", "postgres",
+                                     "--storage-dsn",    pg->dsn,
+                                     "--storage-table",  table_};
+    if (!Config().empty()) {
+      testing::WriteFile(dir_.path() + "/contentd.yaml", Config());
+      args.insert(args.end(), {"--config", dir_.path() + "/contentd.yaml"});
+    }
+    for (const char* name : {"a", "b", "c"}) {
+      auto server = ServerProcess::Start(dir_.path() + "/" + name, args);
+      ASSERT_NE(server, nullptr) << "replica " << name;
+      // RocksDB would have made a data directory with a CURRENT file.
+      ASSERT_FALSE(
+          std::filesystem::exists(dir_.path() + "/" + name + "/CURRENT"))
+          << "replica " << name << " is not on PostgreSQL:\n"
+          << server->Log();
+      servers_.push_back(std::move(server));
+      clients_.push_back(Connect(*servers_.back()));
+    }
+  }
+
+  // contentd.yaml for every replica; none if empty.
+  virtual std::string Config() { return ""; }
+
+  // The whole change log, read through `c`: exactly `want` events (waiting
+  // up to 30 s for them, then 300 ms more for any extra one).
+  static std::vector<v1::WatchArticlesResponse> ChangeLog(Client& c,
+                                                          size_t want) {
+    Collector all(&c, {}, want + 1);
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (all.size() < want && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    absl::SleepFor(absl::Milliseconds(300));
+    EXPECT_EQ(all.size(), want) << all.status();
+    std::vector<v1::WatchArticlesResponse> events = all.events();
+    for (size_t i = 0; i < events.size(); ++i) {
+      EXPECT_EQ(events[i].event().sequence(), static_cast<int64_t>(i) + 1)
+          << "gap or repeat";
+    }
+    return events;
+  }
+
+  static std::unique_ptr<Client> Connect(const ServerProcess& server) {
+    ClientOptions options;
+    options.target = server.address();
+    options.timeout = absl::Seconds(15);
+    // No transparent retries: each race below counts every attempt.
+    options.max_attempts = 1;
+    auto c = Client::Connect(options);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *std::move(c) : nullptr;
+  }
+
+  // On a test failure, what each replica printed.
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (size_t i = 0; i < servers_.size(); ++i) {
+      std::string log = servers_[i]->Log();
+      if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
+      std::cerr << "--- log of replica "
+                << "abc"[i] << ":\n"
+                << log << "\n";
+    }
+  }
+
+  Client& A() { return *clients_[0]; }
+  Client& B() { return *clients_[1]; }
+  Client& C() { return *clients_[2]; }
+
+  // Every name `q` selects, walking pages of `page_size` and sending page i
+  // to replica i % 3 (or to `via` in turn): a page token from one replica
+  // works on the others.
+  std::vector<std::string> QueryAcrossReplicas(const v1::Query& q,
+                                               int page_size,
+                                               std::vector<Client*> via = {}) {
+    if (via.empty()) {
+      for (auto& c : clients_) via.push_back(c.get());
+    }
+    std::vector<std::string> names;
+    std::string token;
+    for (int page = 0; page < 1000; ++page) {
+      v1::QueryArticlesRequest req;
+      *req.mutable_query() = q;
+      req.set_page_size(page_size);
+      req.set_page_token(token);
+      auto r = via[page % via.size()]->QueryArticles(req);
+      EXPECT_TRUE(r.ok()) << "page " << page << ": " << r.status();
+      if (!r.ok()) break;
+      for (const auto& a : r->articles()) names.push_back(a.name());
+      token = r->next_page_token();
+      if (token.empty()) break;
+    }
+    return names;
+  }
+
+  TempDir dir_;
+  std::string table_;
+  std::vector<std::unique_ptr<ServerProcess>> servers_;
+  std::vector<std::unique_ptr<Client>> clients_;
+};
+
+TEST_F(ReplicasTest, WritesThroughOneReplicaAreReadThroughTheOthers) {
+  std::vector<v1::Article> created;
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    auto r = Create(A(), MakeArticle(id, "标题 " + id, {"read"}, k2025 + i));
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+    EXPECT_EQ(r->revision(), 1);
+    created.push_back(*r);
+  }
+  for (const v1::Article& want : created) {
+    for (Client* c : {&B(), &C()}) {
+      auto got = c->Get(ArticleId(want.name()));
+      ASSERT_TRUE(got.ok()) << want.name() << ": " << got.status();
+      EXPECT_TRUE(MessageDifferencer::Equals(*got, want))
+          << "want " << want.DebugString() << "got " << got->DebugString();
+    }
+  }
+
+  // An update through B is the head on A and C; revision 1 stays readable.
+  v1::Article changed = created[3];
+  changed.set_title("changed through B");
+  auto updated = Update(B(), changed, 1);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->revision(), 2);
+  for (Client* c : {&A(), &C()}) {
+    auto head = c->Get("r3");
+    ASSERT_TRUE(head.ok()) << head.status();
+    EXPECT_EQ(head->revision(), 2);
+    EXPECT_EQ(head->title(), "changed through B");
+    auto first = c->Get("r3", 1);
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(first->title(), "标题 r3");
+  }
+  v1::ListArticleRevisionsRequest history;
+  history.set_name("articles/r3");
+  auto revisions = A().ListArticleRevisions(history);
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  ASSERT_EQ(revisions->revisions_size(), 2);
+  EXPECT_EQ(revisions->revisions(0).revision(), 2);
+
+  // A delete through C is seen by A and B; an undelete through A by C.
+  v1::DeleteArticleRequest del;
+  del.set_name("articles/r5");
+  ASSERT_TRUE(C().DeleteArticle(del).ok());
+  for (Client* c : {&A(), &B()}) {
+    EXPECT_EQ(c->Get("r5").status().code(), absl::StatusCode::kNotFound);
+  }
+  v1::UndeleteArticleRequest undel;
+  undel.set_name("articles/r5");
+  ASSERT_TRUE(A().UndeleteArticle(undel).ok());
+  auto back = C().Get("r5");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->revision(), 3);
+}
+
+TEST_F(ReplicasTest, WatchOnOneReplicaSeesEveryEventOfWritesThroughOthers) {
+  // Writers: 2 threads through A and 2 through B, each creating, updating
+  // and sometimes deleting articles of their own.
+  constexpr int kPerWriter = 24;
+  std::mutex mu;
+  std::map<std::pair<std::string, int64_t>, int> written;  // (name, rev)
+  auto writer = [&](Client* c, const std::string& prefix) {
+    for (int i = 0; i < kPerWriter; ++i) {
+      const std::string id = prefix + "-" + std::to_string(i);
+      v1::Article a = MakeArticle(id, id, {"watch"}, k2025 + i);
+      auto r = Create(*c, a);
+      ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+      a.set_body("changed " + id);
+      auto u = Update(*c, a);
+      ASSERT_TRUE(u.ok()) << id << ": " << u.status();
+      int64_t last = u->revision();
+      if (i % 3 == 0) {
+        v1::DeleteArticleRequest d;
+        d.set_name(a.name());
+        auto del = c->DeleteArticle(d);
+        ASSERT_TRUE(del.ok()) << id << ": " << del.status();
+        last = del->revision();
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      for (int64_t rev = 1; rev <= last; ++rev) ++written[{a.name(), rev}];
+    }
+  };
+  // 4 writers x (create + update) each, and a delete of every third.
+  constexpr size_t kEvents = 4 * kPerWriter * 2 + 4 * ((kPerWriter + 2) / 3);
+
+  Collector on_c(&C(), {}, kEvents);  // from the first event
+  {
+    std::vector<std::thread> threads;
+    threads.emplace_back(writer, &A(), "a0");
+    threads.emplace_back(writer, &A(), "a1");
+    threads.emplace_back(writer, &B(), "b0");
+    threads.emplace_back(writer, &B(), "b1");
+    for (auto& t : threads) t.join();
+  }
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_EQ(written.size(), kEvents);
+  ASSERT_TRUE(on_c.WaitFor(absl::Seconds(30)))
+      << on_c.size() << " of " << kEvents << " events; " << on_c.status();
+  const std::vector<v1::WatchArticlesResponse> seen = on_c.events();
+  ASSERT_EQ(seen.size(), kEvents);
+
+  // Sequences 1..N in order: none missing, none repeated. Every write made
+  // arrives exactly once, each article's revisions in order, with the
+  // revision written.
+  std::map<std::pair<std::string, int64_t>, int> arrived;
+  std::map<std::string, int64_t> last_revision;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    const v1::ChangeEvent& e = seen[i].event();
+    EXPECT_EQ(e.sequence(), static_cast<int64_t>(i) + 1) << "gap or repeat";
+    EXPECT_EQ(e.revision(), last_revision[e.name()] + 1) << e.name();
+    last_revision[e.name()] = e.revision();
+    ++arrived[{e.name(), e.revision()}];
+    EXPECT_EQ(seen[i].article().name(), e.name());
+    EXPECT_EQ(seen[i].article().revision(), e.revision());
+  }
+  EXPECT_EQ(arrived, written);
+
+  // The sequence is store-wide: a watch on A from the start, and one on B
+  // resuming halfway, see the very same events.
+  {
+    Collector on_a(&A(), {}, kEvents);
+    ASSERT_TRUE(on_a.WaitFor(absl::Seconds(30))) << on_a.size();
+    const auto again = on_a.events();
+    for (size_t i = 0; i < kEvents; ++i) {
+      EXPECT_TRUE(MessageDifferencer::Equals(again[i].event(), seen[i].event()))
+          << i << ": " << again[i].event().DebugString() << " vs "
+          << seen[i].event().DebugString();
+    }
+  }
+  const size_t half = kEvents / 2;
+  v1::WatchArticlesRequest resume;
+  resume.set_after_sequence(seen[half - 1].event().sequence());
+  {
+    Collector on_b(&B(), resume, kEvents - half);
+    ASSERT_TRUE(on_b.WaitFor(absl::Seconds(30))) << on_b.size();
+    const auto rest = on_b.events();
+    for (size_t i = 0; i < rest.size(); ++i) {
+      EXPECT_TRUE(
+          MessageDifferencer::Equals(rest[i].event(), seen[half + i].event()))
+          << rest[i].event().DebugString();
+    }
+  }
+
+  // A live watcher on C hears of a write through A promptly.
+  v1::WatchArticlesRequest now;
+  now.set_start_now(true);
+  Collector live(&C(), now, 1);
+  absl::SleepFor(absl::Milliseconds(300));  // let the watch start
+  const absl::Time written_at = absl::Now();
+  ASSERT_TRUE(Create(A(), MakeArticle("late", "late", {"watch"}, k2025)).ok());
+  ASSERT_TRUE(live.WaitFor(absl::Seconds(5))) << live.status();
+  const absl::Duration delay = absl::Now() - written_at;
+  EXPECT_EQ(live.events().at(0).event().name(), "articles/late");
+  EXPECT_EQ(live.events().at(0).event().sequence(),
+            static_cast<int64_t>(kEvents) + 1);
+  EXPECT_LT(delay, absl::Seconds(2)) << "a watch on C lagged " << delay;
+}
+
+TEST_F(ReplicasTest, ConcurrentCreatesOfOneIdThroughTwoReplicas) {
+  constexpr int kRounds = 20;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string id = "same-" + std::to_string(round);
+    StartLine start(2);
+    absl::StatusOr<v1::Article> via_a, via_b;
+    std::thread ta([&] {
+      start.ArriveAndWait();
+      via_a = Create(A(), MakeArticle(id, "from A", {"race"}, k2025));
+    });
+    std::thread tb([&] {
+      start.ArriveAndWait();
+      via_b = Create(B(), MakeArticle(id, "from B", {"race"}, k2025));
+    });
+    ta.join();
+    tb.join();
+    ASSERT_NE(via_a.ok(), via_b.ok())
+        << id << ": exactly one create must win; A: " << via_a.status()
+        << ", B: " << via_b.status();
+    const absl::Status& lost = via_a.ok() ? via_b.status() : via_a.status();
+    EXPECT_EQ(lost.code(), absl::StatusCode::kAlreadyExists) << id << lost;
+    const std::string winner = via_a.ok() ? "from A" : "from B";
+    auto head = C().Get(id);
+    ASSERT_TRUE(head.ok()) << id << ": " << head.status();
+    EXPECT_EQ(head->title(), winner) << id;
+    EXPECT_EQ(head->revision(), 1) << id;
+    v1::ListArticleRevisionsRequest h;
+    h.set_name(ArticleName(id));
+    auto history = C().ListArticleRevisions(h);
+    ASSERT_TRUE(history.ok()) << history.status();
+    EXPECT_EQ(history->revisions_size(), 1) << id;
+  }
+  // The change log holds the winners only: a failed create takes no sequence.
+  const auto log = ChangeLog(A(), kRounds);
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].event().type(), v1::ChangeEvent::TYPE_CREATED);
+    EXPECT_EQ(log[i].event().name(), ArticleName(absl::StrCat("same-", i)));
+  }
+  // One article per id, counted once.
+  v1::Query q;
+  q.add_tags("race");
+  EXPECT_EQ(QueryAcrossReplicas(q, 7).size(), static_cast<size_t>(kRounds));
+  auto tags = C().ListTags({});
+  ASSERT_TRUE(tags.ok()) << tags.status();
+  ASSERT_EQ(tags->tags_size(), 1);
+  EXPECT_EQ(tags->tags(0).value(), "race");
+  EXPECT_EQ(tags->tags(0).article_count(), kRounds);
+}
+
+TEST_F(ReplicasTest, ConditionalUpdatesWithOneRevisionThroughThreeReplicas) {
+  ASSERT_TRUE(Create(A(), MakeArticle("cas", "v0", {"cas"}, k2025)).ok());
+  constexpr int kRounds = 15;
+  std::vector<std::string> winners;
+  for (int round = 0; round < kRounds; ++round) {
+    const int64_t expected = round + 1;
+    StartLine start(3);
+    std::vector<absl::StatusOr<v1::Article>> results(3);
+    std::vector<std::thread> threads;
+    for (int r = 0; r < 3; ++r) {
+      threads.emplace_back([&, r] {
+        v1::Article a = MakeArticle(
+            "cas",
+            absl::StrCat("round ", round, " via ", std::string(1, "ABC"[r])),
+            {"cas"}, k2025);
+        start.ArriveAndWait();
+        results[r] = Update(*clients_[r], a, expected);
+      });
+    }
+    for (auto& t : threads) t.join();
+    int won = 0;
+    for (int r = 0; r < 3; ++r) {
+      if (results[r].ok()) {
+        ++won;
+        EXPECT_EQ(results[r]->revision(), expected + 1);
+        winners.push_back(results[r]->title());
+      } else {
+        EXPECT_EQ(results[r].status().code(),
+                  absl::StatusCode::kFailedPrecondition)
+            << "round " << round << " via "
+            << "ABC"[r] << ": " << results[r].status();
+      }
+    }
+    ASSERT_EQ(won, 1) << "round " << round << ": exactly one update must win";
+  }
+  // No update was lost or applied twice: the history is the winners, in
+  // order, whichever replica is asked.
+  for (Client* c : {&A(), &B(), &C()}) {
+    auto head = c->Get("cas");
+    ASSERT_TRUE(head.ok()) << head.status();
+    EXPECT_EQ(head->revision(), kRounds + 1);
+    for (int rev = 2; rev <= kRounds + 1; ++rev) {
+      auto r = c->Get("cas", rev);
+      ASSERT_TRUE(r.ok()) << rev << ": " << r.status();
+      EXPECT_EQ(r->title(), winners[rev - 2]) << "revision " << rev;
+    }
+  }
+  // One event per winner, none for the losers.
+  const auto log = ChangeLog(B(), kRounds + 1);
+  for (size_t i = 1; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].event().revision(), static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(log[i].article().title(), winners[i - 1]);
+  }
+}
+
+TEST_F(ReplicasTest, QueriesThroughOneReplicaSeeArticlesWrittenThroughOthers) {
+  // A and B write concurrently; tag counts must add up across replicas.
+  std::set<std::string> alpha, beta;
+  {
+    std::mutex mu;
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 2; ++w) {
+      threads.emplace_back([&, w] {
+        Client& c = w == 0 ? A() : B();
+        for (int i = 0; i < 20; ++i) {
+          const std::string id = absl::StrCat("q", w, "-", i);
+          std::vector<std::string> tags = {i % 2 == 0 ? "alpha" : "beta"};
+          if (i % 5 == 0) tags.push_back("gamma");
+          auto r = Create(c, MakeArticle(id, id, tags, k2025 + 86400 * i));
+          ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+          std::lock_guard<std::mutex> lock(mu);
+          (i % 2 == 0 ? alpha : beta).insert(r->name());
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  ASSERT_FALSE(HasFatalFailure());
+
+  v1::Query q;
+  q.add_tags("alpha");
+  std::vector<std::string> got = QueryAcrossReplicas(q, 3);
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), alpha);
+  EXPECT_EQ(got.size(), alpha.size()) << "a page repeated an article";
+
+  // Either tag, newest first, paged through A, B and C in turn.
+  v1::Query both;
+  both.add_tags("alpha");
+  both.add_tags("beta");
+  got = QueryAcrossReplicas(both, 4);
+  std::set<std::string> all = alpha;
+  all.insert(beta.begin(), beta.end());
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), all);
+  EXPECT_EQ(got.size(), all.size());
+
+  // Text search and tag counts through C.
+  v1::QueryArticlesRequest text;
+  text.mutable_query()->set_text("lighthouse");
+  text.set_page_size(100);
+  auto found = C().QueryArticles(text);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->articles_size(), 40);
+
+  v1::ListTagsRequest lt;
+  lt.set_page_size(100);
+  auto tags = C().ListTags(lt);
+  ASSERT_TRUE(tags.ok()) << tags.status();
+  std::map<std::string, int64_t> counts;
+  for (const auto& t : tags->tags()) counts[t.value()] = t.article_count();
+  EXPECT_EQ(counts, (std::map<std::string, int64_t>{
+                        {"alpha", 20}, {"beta", 20}, {"gamma", 8}}));
+
+  // A batch read through B of names created through A and B.
+  v1::BatchGetArticlesRequest bg;
+  bg.add_names("articles/q0-0");
+  bg.add_names("articles/q1-19");
+  bg.add_names("articles/missing");
+  auto batch = B().BatchGetArticles(bg);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->results_size(), 3);
+  EXPECT_EQ(batch->results(0).article().name(), "articles/q0-0");
+  EXPECT_EQ(batch->results(1).article().name(), "articles/q1-19");
+  EXPECT_EQ(batch->results(2).error_code(), 5);  // NOT_FOUND
+}
+
+TEST_F(ReplicasTest, KillingAReplicaLosesNoAcknowledgedWrite) {
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  // id -> the newest revision acknowledged; an update cut off by the kill
+  // may or may not have committed, so the head is at least that.
+  std::vector<std::pair<std::string, int64_t>> acked;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; !stop.load(); ++i) {
+        const std::string id = absl::StrCat("k", w, "-", i);
+        v1::Article a = MakeArticle(id, id, {"kill"}, k2025 + i);
+        CallOptions call;
+        call.timeout = absl::Seconds(3);
+        v1::CreateArticleRequest req;
+        req.set_article_id(id);
+        *req.mutable_article() = a;
+        auto r = A().CreateArticle(req, call);
+        if (!r.ok()) break;
+        int64_t revision = r->revision();
+        if (i % 2 == 1) {
+          // Odd ones get a second revision, acknowledged separately.
+          a.set_title(id + " v2");
+          v1::UpdateArticleRequest u;
+          *u.mutable_article() = a;
+          auto up = A().UpdateArticle(u, call);
+          if (up.ok()) revision = up->revision();
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        acked.push_back({id, revision});
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(1500));
+  servers_[0]->Stop(SIGKILL);
+  stop = true;
+  for (auto& t : writers) t.join();
+  ASSERT_GT(acked.size(), 10u) << "too few writes before the kill";
+
+  for (Client* c : {&B(), &C()}) {
+    for (const auto& [id, revision] : acked) {
+      auto r = c->Get(id);
+      ASSERT_TRUE(r.ok()) << id << " was acknowledged: " << r.status();
+      EXPECT_GE(r->revision(), revision) << id;
+      EXPECT_LE(r->revision(), 2) << id;
+    }
+  }
+  v1::Query q;
+  q.add_tags("kill");
+  EXPECT_GE(QueryAcrossReplicas(q, 100, {&B(), &C()}).size(), acked.size());
+
+  // The survivors keep serving writes, and A comes back with everything.
+  ASSERT_TRUE(
+      Create(B(), MakeArticle("after-kill", "after", {"kill"}, k2025)).ok());
+  ASSERT_TRUE(servers_[0]->Restart()) << servers_[0]->Log();
+  clients_[0] = Connect(*servers_[0]);
+  auto after = A().Get("after-kill");
+  ASSERT_TRUE(after.ok()) << after.status();
+  for (const auto& [id, revision] : acked) {
+    auto r = A().Get(id);
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+    EXPECT_GE(r->revision(), revision) << id;
+  }
+}
+
+// Retention through the CompactStore RPC, no background runs.
+class ReplicasRetentionTest : public ReplicasTest {
+ protected:
+  std::string Config() override {
+    return "retention:\n  keep_revisions: 2\n  purge_deleted_after_seconds: 1\n"
+           "retention_interval_ms: 3600000\n";
+  }
+};
+
+TEST_F(ReplicasRetentionTest, ConcurrentCompactionsRemoveEachRevisionOnce) {
+  // `kept`: 5 revisions written through A, B and C; `gone`: 2, deleted.
+  ASSERT_TRUE(Create(A(), MakeArticle("kept", "v1", {"keep"}, k2025)).ok());
+  for (int i = 2; i <= 5; ++i) {
+    auto r = Update(*clients_[i % 3],
+                    MakeArticle("kept", absl::StrCat("v", i), {"keep"}, k2025),
+                    i - 1);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  ASSERT_TRUE(Create(B(), MakeArticle("gone", "doomed", {"gone"}, k2025)).ok());
+  v1::DeleteArticleRequest d;
+  d.set_name("articles/gone");
+  ASSERT_TRUE(C().DeleteArticle(d).ok());
+  absl::SleepFor(absl::Milliseconds(1500));  // past purge_deleted_after
+
+  // All three replicas compact at once; between them they remove revisions
+  // 1-3 of `kept` and both of `gone`, each exactly once.
+  StartLine start(3);
+  std::vector<absl::StatusOr<v1::CompactStoreResponse>> results(3);
+  {
+    std::vector<std::thread> threads;
+    for (int r = 0; r < 3; ++r) {
+      threads.emplace_back([&, r] {
+        start.ArriveAndWait();
+        results[r] = clients_[r]->CompactStore({});
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  int64_t removed = 0, purged = 0;
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_TRUE(results[r].ok()) << "CompactStore via "
+                                 << "ABC"[r] << ": " << results[r].status();
+    if (!results[r].ok()) continue;
+    removed += results[r]->revisions_removed();
+    purged += results[r]->articles_purged();
+  }
+  EXPECT_EQ(removed, 3 + 2);
+  EXPECT_EQ(purged, 1);
+
+  for (Client* c : {&A(), &B(), &C()}) {
+    v1::ListArticleRevisionsRequest h;
+    h.set_name("articles/kept");
+    auto history = c->ListArticleRevisions(h);
+    ASSERT_TRUE(history.ok()) << history.status();
+    ASSERT_EQ(history->revisions_size(), 2);
+    EXPECT_EQ(history->revisions(0).revision(), 5);
+    EXPECT_EQ(history->revisions(1).revision(), 4);
+    v1::GetArticleRequest g;
+    g.set_name("articles/gone");
+    g.set_show_deleted(true);
+    EXPECT_EQ(c->GetArticle(g).status().code(), absl::StatusCode::kNotFound);
+    // Counters and postings agree with the articles.
+    auto check = c->CheckStore({});
+    ASSERT_TRUE(check.ok()) << check.status();
+    EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
+  }
+  v1::ListTagsRequest lt;
+  auto tags = B().ListTags(lt);
+  ASSERT_TRUE(tags.ok()) << tags.status();
+  ASSERT_EQ(tags->tags_size(), 1);
+  EXPECT_EQ(tags->tags(0).value(), "keep");
+  EXPECT_EQ(tags->tags(0).article_count(), 1);
+  // The purged id is free again, through any replica.
+  EXPECT_TRUE(Create(C(), MakeArticle("gone", "reborn", {"gone"}, k2025)).ok());
+}
+
+}  // namespace
+}  // namespace content
