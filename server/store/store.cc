@@ -472,14 +472,25 @@ absl::StatusOr<int64_t> Store::HeadRevision(absl::string_view id) {
 
 absl::StatusOr<v1::Article> Store::ReadHead(absl::string_view id) {
   absl::StatusOr<int64_t> rev = HeadRevision(id);
-  if (!rev.ok()) return rev.status();
-  if (*rev == 0)
-    return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
   std::string value;
-  absl::Status s = kv_->Get(Family::kRevisions, RevisionKey(id, *rev), &value);
-  if (absl::IsNotFound(s)) {
-    return absl::DataLossError(
-        absl::StrCat("head revision ", *rev, " of ", Name(id), " is missing"));
+  absl::Status s;
+  // The head and its revision are two reads. On a shared engine another
+  // replica may purge the article or write a new head between them: read
+  // the head again before calling a missing revision lost.
+  for (int attempt = 0;; ++attempt) {
+    if (!rev.ok()) return rev.status();
+    if (*rev == 0)
+      return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+    s = kv_->Get(Family::kRevisions, RevisionKey(id, *rev), &value);
+    if (!absl::IsNotFound(s)) break;
+    absl::StatusOr<int64_t> again = shared_ && attempt < 3
+                                        ? HeadRevision(id)
+                                        : absl::StatusOr<int64_t>(*rev);
+    if (again.ok() && *again == *rev) {
+      return absl::DataLossError(absl::StrCat("head revision ", *rev, " of ",
+                                              Name(id), " is missing"));
+    }
+    rev = again;
   }
   if (!s.ok()) return s;
   v1::Article a;
@@ -1140,6 +1151,9 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
     if (absl::IsNotFound(head.status())) continue;
     if (!head.ok()) return head.status();
     KvBatch batch;
+    // Counted once the batch commits: on a shared engine another replica
+    // may have done the same work first (the write is then ABORTED).
+    int64_t removed = 0, purged = 0;
     const bool purge_this =
         purge && head->has_delete_time() &&
         absl::FromUnixSeconds(head->delete_time().seconds()) <
@@ -1153,8 +1167,13 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
         batch.Delete(Family::kPostings, PostingKey(e.prefix, e.date_key, id));
         batch.AddInt64(Family::kMeta, CountKey(e.prefix), -1);
       }
-      result.revisions_removed += head->revision();
-      ++result.articles_purged;
+      KvReadOptions ro;
+      ro.lower_bound = RevisionKey(id, 0);
+      ro.upper_bound = RevisionKey(id, INT64_MAX);
+      std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kRevisions, ro);
+      for (it->SeekToFirst(); it->Valid(); it->Next()) ++removed;
+      if (!it->status().ok()) return it->status();
+      purged = 1;
     } else if (trim) {
       std::unique_ptr<KvIterator> it;
       KvReadOptions ro;
@@ -1177,9 +1196,15 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
         // Older revisions are older still: drop this one and all below.
         const int64_t cut = static_cast<int64_t>(
             ReadBigEndian64(it->key().substr(id.size() + 1)));
+        // The head does not change here, so on a shared engine the newest
+        // revision to go carries the condition: two replicas trimming the
+        // same article then cannot both commit (and both count).
+        if (shared_)
+          batch.Expect(Family::kRevisions, RevisionKey(id, cut),
+                       std::string(it->value()));
         batch.DeleteRange(Family::kRevisions, RevisionKey(id, 0),
                           RevisionKey(id, cut + 1));
-        for (; it->Valid(); it->Prev()) ++result.revisions_removed;
+        for (; it->Valid(); it->Prev()) ++removed;
         break;
       }
       if (!it->status().ok()) return it->status();
@@ -1189,6 +1214,8 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
     absl::Status s = kv_->Write(std::move(batch), options_.sync);
     if (absl::IsAborted(s)) continue;  // another replica wrote it meanwhile
     if (!s.ok()) return s;
+    result.revisions_removed += removed;
+    result.articles_purged += purged;
   }
   return result;
 }
