@@ -5,6 +5,7 @@
 #define CONTENT_SERVER_STORE_KV_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -120,6 +121,25 @@ class KvEngine {
   // batch is durable. ABORTED if an Expect condition does not hold;
   // UNAVAILABLE or RESOURCE_EXHAUSTED on disk trouble.
   virtual absl::Status Write(KvBatch batch, bool sync) = 0;
+  // Adds ops to a batch from the value a key held just before it.
+  // `current` is null if the key was missing. It may run more than once
+  // (retries) on a fresh copy of the batch each time.
+  using Completion =
+      std::function<void(const std::string* current, KvBatch* batch)>;
+  // Write, after letting `complete` add ops that depend on the current value
+  // of `key` (e.g. the next sequence numbers). Shared engines read and write
+  // in one atomic step; this default reads, then writes, which is atomic
+  // only for a caller whose writes to `key` are serialized (the store's
+  // commit queue is).
+  virtual absl::Status WriteAfterRead(KvBatch batch, bool sync, Family family,
+                                      const std::string& key,
+                                      const Completion& complete) {
+    std::string value;
+    absl::Status s = Get(family, key, &value);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+    complete(s.ok() ? &value : nullptr, &batch);
+    return Write(std::move(batch), sync);
+  }
   virtual std::unique_ptr<KvSnapshot> GetSnapshot() = 0;
   // Writes a consistent, complete copy of the database into `dir` (which
   // must not exist) while writes go on. UNIMPLEMENTED if the engine cannot.

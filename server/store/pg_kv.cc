@@ -402,11 +402,17 @@ class PgKv : public KvEngine {
   }
 
   absl::Status Write(KvBatch batch, bool sync) override {
+    return WriteAfterRead(std::move(batch), sync, Family::kMeta, "", nullptr);
+  }
+
+  absl::Status WriteAfterRead(KvBatch batch, bool sync, Family family,
+                              const std::string& key,
+                              const Completion& complete) override {
     for (int attempt = 0;; ++attempt) {
       absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
       if (!lease.ok()) return lease.status();
       try {
-        return WriteOnce(**lease, batch, sync);
+        return WriteOnce(**lease, batch, sync, family, key, complete);
       } catch (const pqxx::transaction_rollback& e) {
         // Serialization failure or deadlock: nothing was applied.
         if (attempt + 1 >= kMaxWriteAttempts) {
@@ -545,7 +551,29 @@ class PgKv : public KvEngine {
 
   using Key = std::pair<int, std::string>;
 
-  absl::Status WriteOnce(Conn& conn, const KvBatch& batch, bool sync) {
+  // One transaction: `complete` (if any) first sees `key`'s value, then the
+  // batch applies.
+  absl::Status WriteOnce(Conn& conn, const KvBatch& input, bool sync,
+                         Family read_family, const std::string& read_key,
+                         const Completion& complete) {
+    WriteLock write_lock(conn, LockKey(options_.table, "write"),
+                         options_.write_lock);
+    pqxx::transaction<pqxx::isolation_level::serializable> tx(conn.c);
+    if (!sync) tx.exec("SET LOCAL synchronous_commit = off");
+
+    KvBatch completed;
+    if (complete) {
+      completed = input;
+      pqxx::result r =
+          Run(tx, conn,
+              "SELECT value FROM " + table_ + " WHERE family = $1 AND key = $2",
+              static_cast<int>(read_family), Bytes(read_key));
+      std::optional<std::string> current;
+      if (!r.empty()) current = FromBytea(r[0][0]);
+      complete(current ? &*current : nullptr, &completed);
+    }
+    const KvBatch& batch = complete ? completed : input;
+
     // What the conditions and counters read, before the batch.
     std::set<Key> reads;
     for (const KvBatch::Op& op : batch.ops()) {
@@ -554,11 +582,6 @@ class PgKv : public KvEngine {
           op.type == KvBatch::OpType::kAddInt64)
         reads.emplace(static_cast<int>(op.family), op.key);
     }
-
-    WriteLock write_lock(conn, LockKey(options_.table, "write"),
-                         options_.write_lock);
-    pqxx::transaction<pqxx::isolation_level::serializable> tx(conn.c);
-    if (!sync) tx.exec("SET LOCAL synchronous_commit = off");
 
     std::map<Key, std::string> before;
     if (!reads.empty()) {

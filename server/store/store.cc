@@ -1036,44 +1036,33 @@ absl::Status Store::Commit(KvBatch batch,
   commit_mu_.Unlock();
 
   int64_t sequence = base;
-  absl::Status s;
-  for (int attempt = 0;; ++attempt) {
-    KvBatch full;
-    if (shared_) {
-      // Sequence numbers are taken optimistically: the batch applies only
-      // if no other replica committed since `base`.
-      if (base == 0) {
-        full.ExpectMissing(Family::kMeta, std::string(kLastSequenceKey));
-      } else {
-        full.Expect(Family::kMeta, std::string(kLastSequenceKey),
-                    BigEndian(base));
-      }
-      KvBatch copy = merged;
-      full.Append(std::move(copy));
-    } else {
-      full = std::move(merged);
-    }
-    sequence = base;
+  // Numbers the group's events after `after` into `out`.
+  auto sequence_events = [&group, &sequence](int64_t after, KvBatch* out) {
+    sequence = after;
     for (Writer* x : group) {
       for (v1::ChangeEvent& e : *x->events) {
         e.set_sequence(++sequence);
-        full.Put(Family::kChanges, BigEndian(sequence), e.SerializeAsString());
+        out->Put(Family::kChanges, BigEndian(sequence), e.SerializeAsString());
       }
     }
-    full.Put(Family::kMeta, std::string(kLastSequenceKey), BigEndian(sequence));
-    s = kv_->Write(std::move(full), options_.sync);
-    if (!shared_ || !absl::IsAborted(s) || attempt >= 100) break;
-    // Lost to another replica's commit, or an article changed under a
-    // writer: follow the stored sequence and try again in the first case;
-    // in the second the writers read again (Store::RetryRaces).
-    absl::StatusOr<int64_t> stored = StoredLastSequence();
-    if (!stored.ok()) {
-      s = stored.status();
-      break;
-    }
-    if (*stored == base) break;
-    base = *stored;
-    AdvanceSequence(base);
+    out->Put(Family::kMeta, std::string(kLastSequenceKey), BigEndian(sequence));
+  };
+  absl::Status s;
+  if (!shared_) {
+    sequence_events(base, &merged);
+    s = kv_->Write(std::move(merged), options_.sync);
+  } else {
+    // Other replicas commit too: the numbers follow the stored last
+    // sequence, read in the same transaction that writes the events.
+    s = kv_->WriteAfterRead(
+        std::move(merged), options_.sync, Family::kMeta,
+        std::string(kLastSequenceKey),
+        [&sequence_events](const std::string* current, KvBatch* out) {
+          sequence_events(current != nullptr && current->size() == 8
+                              ? static_cast<int64_t>(ReadBigEndian64(*current))
+                              : 0,
+                          out);
+        });
   }
 
   commit_mu_.Lock();
