@@ -5,8 +5,6 @@
 // starts ($CONTENTD_TEST_PG_DIR holds its DSN).
 #include "server/store/kv.h"
 
-#include <cstdlib>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,7 +14,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "server/store/pg_kv.h"
 #include "server/store/rocksdb_kv.h"
@@ -24,15 +21,6 @@
 
 namespace content::store {
 namespace {
-
-std::string PgDsn() {
-  const char* dir = std::getenv("CONTENTD_TEST_PG_DIR");
-  if (dir == nullptr) return "";
-  std::ifstream in(std::string(dir) + "/dsn");
-  std::string dsn;
-  std::getline(in, dsn);
-  return std::string(absl::StripAsciiWhitespace(dsn));
-}
 
 class KvContractTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -45,7 +33,7 @@ class KvContractTest : public ::testing::TestWithParam<std::string> {
       kv_ = *std::move(kv);
       return;
     }
-    const std::string dsn = PgDsn();
+    const std::string dsn = testing::TestPgDsn();
     if (dsn.empty()) {
       GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
                       "fixture sets CONTENTD_TEST_PG_DIR)";

@@ -2,8 +2,6 @@
 // objects on one PostgreSQL table behave as replicas of one store. Runs on
 // the pg fixture's server ($CONTENTD_TEST_PG_DIR); skipped without it.
 #include <atomic>
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <set>
@@ -13,28 +11,19 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "content/v1/article.pb.h"
 #include "gtest/gtest.h"
 #include "server/store/fsck.h"
 #include "server/store/store.h"
+#include "tests/support/harness.h"
 
 namespace content::store {
 namespace {
 
 using v1::Article;
 using v1::ChangeEvent;
-
-std::string PgDsn() {
-  const char* dir = std::getenv("CONTENTD_TEST_PG_DIR");
-  if (dir == nullptr) return "";
-  std::ifstream in(std::string(dir) + "/dsn");
-  std::string dsn;
-  std::getline(in, dsn);
-  return std::string(absl::StripAsciiWhitespace(dsn));
-}
 
 Article MakeArticle(const std::string& title, const std::string& tag) {
   Article a;
@@ -48,7 +37,7 @@ Article MakeArticle(const std::string& title, const std::string& tag) {
 class SharedStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (PgDsn().empty()) {
+    if (testing::TestPgDsn().empty()) {
       GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
                       "fixture sets CONTENTD_TEST_PG_DIR)";
     }
@@ -60,7 +49,7 @@ class SharedStoreTest : public ::testing::Test {
   std::unique_ptr<Store> OpenReplica() {
     StoreOptions o;
     o.engine = "postgres";
-    o.pg_dsn = PgDsn();
+    o.pg_dsn = testing::TestPgDsn();
     o.pg_table = table_;
     o.pg_pool_size = 8;
     absl::StatusOr<std::unique_ptr<Store>> s = Store::Open(o);
