@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/query/page_token.h"
 #include "server/query/stream.h"
+#include "server/store/article_wire.h"
 #include "server/store/keys.h"
 #include "server/text/tokenizer.h"
 
@@ -154,10 +155,14 @@ struct Filter {
   absl::Time now;
   bool live_only;
   bool Matches(const v1::Article& a) const {
+    return MatchesSkeleton(a) &&
+           (text == nullptr || text->exact_by_index() || text->Matches(a));
+  }
+  // All but the text check: reads only ParseArticleSkeleton's fields.
+  bool MatchesSkeleton(const v1::Article& a) const {
     return InDateRange(*query, a.date()) && InUpdateRange(*query, a) &&
            InPublishRange(*query, a) && InStates(*query, a) &&
-           (!live_only || store::IsLiveContent(a, now)) &&
-           (text == nullptr || text->exact_by_index() || text->Matches(a));
+           (!live_only || store::IsLiveContent(a, now));
   }
 };
 
@@ -335,6 +340,19 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
     }
     return a;
   };
+  auto read_stored =
+      [&](const Stream& s) -> absl::StatusOr<store::StoredArticle> {
+    const int64_t revision = s.revision();
+    absl::StatusOr<store::StoredArticle> a =
+        revision != 0 ? view->StoredRevision(s.cursor().id, revision)
+                      : view->StoredHead(s.cursor().id);
+    if (!a.ok()) {
+      return absl::Status(a.status().code(),
+                          absl::StrCat("reading ", s.cursor().id,
+                                       " for a query: ", a.status().message()));
+    }
+    return a;
+  };
 
   if (!options.facets.empty()) {
     absl::Status s = CountFacets(plan, query, filter, options, read, &page);
@@ -352,15 +370,42 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   // after it.
   Cursor last;
   int examined = 0;
-  while (stream->Valid() &&
-         static_cast<int>(page.articles.size()) < options.page_size &&
+  int returned = 0;
+  // Text that the index cannot answer exactly is verified on the decoded
+  // article; every other filter reads the skeleton.
+  const bool verify_text = text.has_value() && !text->exact_by_index();
+  while (stream->Valid() && returned < options.page_size &&
          examined < options.max_candidates_per_page) {
-    absl::StatusOr<v1::Article> a = read(*stream);
-    if (!a.ok()) return a.status();
     ++examined;
-    if (filter.Matches(*a)) {
-      if (options.view == v1::ARTICLE_VIEW_BASIC) a->clear_body();
-      page.articles.push_back(*std::move(a));
+    if (options.raw) {
+      absl::StatusOr<store::StoredArticle> a = read_stored(*stream);
+      if (!a.ok()) return a.status();
+      bool match = filter.MatchesSkeleton(a->skeleton);
+      if (match && verify_text) {
+        absl::StatusOr<v1::Article> full = a->Decode();
+        if (!full.ok()) return full.status();
+        match = filter.Matches(*full);
+      }
+      if (match) {
+        ++returned;
+        if (options.view == v1::ARTICLE_VIEW_BASIC) {
+          std::string& out = page.raw_articles.emplace_back();
+          if (!store::AppendArticleWithoutBody(a->bytes, &out)) {
+            return absl::DataLossError(absl::StrCat(
+                "reading ", stream->cursor().id, " for a query: corrupt"));
+          }
+        } else {
+          page.raw_articles.push_back(std::move(a->bytes));
+        }
+      }
+    } else {
+      absl::StatusOr<v1::Article> a = read(*stream);
+      if (!a.ok()) return a.status();
+      if (filter.Matches(*a)) {
+        ++returned;
+        if (options.view == v1::ARTICLE_VIEW_BASIC) a->clear_body();
+        page.articles.push_back(*std::move(a));
+      }
     }
     last = stream->cursor();
     stream->Next();
@@ -369,14 +414,13 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   if (stream->Valid()) {
     page.next_page_token =
         SealPageToken(EncodeCursor(fingerprint, last), store.token_key());
-    page.total_size =
-        std::max<int64_t>(stream->EstimatedSize(),
-                          static_cast<int64_t>(page.articles.size()) + 1);
+    page.total_size = std::max<int64_t>(stream->EstimatedSize(),
+                                        static_cast<int64_t>(returned) + 1);
   } else if (page_token.empty()) {
-    page.total_size = static_cast<int64_t>(page.articles.size());
+    page.total_size = static_cast<int64_t>(returned);
   } else {
-    page.total_size = std::max<int64_t>(
-        stream->EstimatedSize(), static_cast<int64_t>(page.articles.size()));
+    page.total_size = std::max<int64_t>(stream->EstimatedSize(),
+                                        static_cast<int64_t>(returned));
   }
   return page;
 }

@@ -22,6 +22,10 @@ struct QueryOptions {
   std::string page_token;
   // BASIC drops each article's body. Default: FULL.
   v1::ArticleView view = v1::ARTICLE_VIEW_FULL;
+  // Return each article as its serialized bytes, in QueryPage::raw_articles,
+  // instead of decoded in QueryPage::articles: a reply can carry them as
+  // they are. Default: false.
+  bool raw = false;
   // Fields to count over the result (each at most once).
   std::vector<v1::FacetField> facets;
   // Values kept per facet. Default: 10.
@@ -39,6 +43,8 @@ struct QueryOptions {
 
 struct QueryPage {
   std::vector<v1::Article> articles;
+  // With QueryOptions::raw: each article as a serialized v1::Article.
+  std::vector<std::string> raw_articles;
   std::string next_page_token;
   int64_t total_size = 0;
   // One per QueryOptions::facets, in that order.

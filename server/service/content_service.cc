@@ -12,6 +12,7 @@
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
 #include "server/service/bulk.h"
+#include "server/service/parse_error_interceptor.h"
 #include "server/service/reactors.h"
 #include "server/store/keys.h"
 
@@ -23,6 +24,42 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx,
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(s));
   return reactor;
+}
+
+// Parses a raw method's request; INVALID_ARGUMENT as for typed methods.
+template <typename Message>
+absl::Status ParseRequest(const grpc::ByteBuffer& bytes, Message* req) {
+  grpc::Slice slice;
+  if (bytes.TrySingleSlice(&slice).ok()) {
+    if (req->ParseFromArray(slice.begin(), static_cast<int>(slice.size())))
+      return absl::OkStatus();
+  } else {
+    std::vector<grpc::Slice> slices;
+    std::string joined;
+    if (bytes.Dump(&slices).ok()) {
+      for (const grpc::Slice& s : slices)
+        joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      if (req->ParseFromString(joined)) return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(kUnparsableRequest);
+}
+
+// A reply of `bytes`, handed to gRPC without a copy.
+grpc::ByteBuffer TakeBytes(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(
+      owned->data(), owned->size(),
+      [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
 }
 
 constexpr int kDefaultFacetLimit = 10;
@@ -195,11 +232,48 @@ grpc::ServerUnaryReactor* ContentService::CreateArticle(
 }
 
 grpc::ServerUnaryReactor* ContentService::GetArticle(
-    grpc::CallbackServerContext* ctx, const v1::GetArticleRequest* req,
-    v1::Article* resp) {
-  if (absl::Status s = Allow(*ctx, ReadRole(req->visibility())); !s.ok())
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req_bytes,
+    grpc::ByteBuffer* resp) {
+  v1::GetArticleRequest req;
+  if (absl::Status s = ParseRequest(*req_bytes, &req); !s.ok())
     return Finish(ctx, s);
-  return Finish(ctx, DoGet(*req, resp));
+  if (absl::Status s = Allow(*ctx, ReadRole(req.visibility())); !s.ok())
+    return Finish(ctx, s);
+  std::string bytes;
+  absl::Status s = DoGetBytes(req, &bytes);
+  if (s.ok()) *resp = TakeBytes(std::move(bytes));
+  return Finish(ctx, s);
+}
+
+absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
+                                        std::string* resp) {
+  if (!req.lang().empty()) {
+    v1::Article a;
+    absl::Status s = DoGet(req, &a);
+    if (s.ok() && !a.SerializeToString(resp))
+      return absl::InternalError("article: cannot be serialized");
+    return s;
+  }
+  // As DoGet without a language, on the stored bytes.
+  absl::StatusOr<std::string> id = ParseName(req.name(), "name");
+  if (!id.ok()) return id.status();
+  absl::Status s = CheckVisibility(req.visibility(), "visibility");
+  if (!s.ok()) return s;
+  if (req.fallback_langs_size() > 0)
+    return absl::InvalidArgumentError("fallback_langs: needs lang");
+  absl::StatusOr<store::StoredArticle> a =
+      store_->GetStored(*id, req.revision(), req.show_deleted());
+  if (!a.ok()) return a.status();
+  if (req.visibility() != v1::VISIBILITY_ALL) {
+    // Visibility is the head's, also for an old revision.
+    absl::StatusOr<store::StoredArticle> head =
+        req.revision() == 0 ? a : store_->GetStored(*id, 0, true);
+    if (!head.ok()) return head.status();
+    if (!store::IsLiveContent(head->skeleton, store_->Now()))
+      return NotLive(*id);
+  }
+  *resp = std::move(a->bytes);
+  return absl::OkStatus();
 }
 
 absl::Status ContentService::DoGet(const v1::GetArticleRequest& req,
@@ -525,7 +599,8 @@ grpc::ServerUnaryReactor* ContentService::ListTranslations(
 }
 
 absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
-                                     v1::QueryArticlesResponse* resp) {
+                                     v1::QueryArticlesResponse* resp,
+                                     std::vector<std::string>* articles) {
   absl::StatusOr<int> page_size = PageSize(req.page_size(), options_.limits);
   if (!page_size.ok()) return page_size.status();
   absl::Status s = ValidateQuery(req.query(), options_.limits);
@@ -559,10 +634,11 @@ absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
   }
   options.facet_limit =
       req.facet_limit() == 0 ? kDefaultFacetLimit : req.facet_limit();
+  options.raw = true;
   absl::StatusOr<query::QueryPage> page =
       query::RunQuery(*store_, req.query(), options);
   if (!page.ok()) return page.status();
-  for (v1::Article& a : page->articles) *resp->add_articles() = std::move(a);
+  *articles = std::move(page->raw_articles);
   resp->set_next_page_token(std::move(page->next_page_token));
   resp->set_total_size(page->total_size);
   for (v1::Facet& f : page->facets) *resp->add_facets() = std::move(f);
@@ -691,12 +767,33 @@ grpc::ServerUnaryReactor* ContentService::ListCategories(
 }
 
 grpc::ServerUnaryReactor* ContentService::QueryArticles(
-    grpc::CallbackServerContext* ctx, const v1::QueryArticlesRequest* req,
-    v1::QueryArticlesResponse* resp) {
-  if (absl::Status s = Allow(*ctx, ReadRole(req->query().visibility()));
-      !s.ok())
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req_bytes,
+    grpc::ByteBuffer* resp) {
+  v1::QueryArticlesRequest req;
+  if (absl::Status s = ParseRequest(*req_bytes, &req); !s.ok())
     return Finish(ctx, s);
-  return Finish(ctx, DoQuery(*req, resp));
+  if (absl::Status s = Allow(*ctx, ReadRole(req.query().visibility())); !s.ok())
+    return Finish(ctx, s);
+  v1::QueryArticlesResponse rest;
+  std::vector<std::string> articles;
+  absl::Status s = DoQuery(req, &rest, &articles);
+  if (s.ok()) {
+    // Field 1 (`articles`) as length-delimited entries, then the others:
+    // fields may come in any order on the wire.
+    size_t size = rest.ByteSizeLong();
+    for (const std::string& a : articles) size += a.size() + 6;
+    std::string bytes;
+    bytes.reserve(size);
+    for (const std::string& a : articles) {
+      bytes.push_back(static_cast<char>(
+          (v1::QueryArticlesResponse::kArticlesFieldNumber << 3) | 2));
+      AppendVarint(a.size(), &bytes);
+      bytes += a;
+    }
+    rest.AppendToString(&bytes);
+    *resp = TakeBytes(std::move(bytes));
+  }
+  return Finish(ctx, s);
 }
 
 }  // namespace content::service

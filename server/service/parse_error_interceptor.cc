@@ -20,10 +20,7 @@ class ParseErrorInterceptor : public grpc::experimental::Interceptor {
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
           status.error_message().empty()) {
         methods->ModifySendStatus(grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            "request: cannot be parsed: not a valid protobuf message, a "
-            "string field is not valid UTF-8, or it nests deeper than 100 "
-            "levels"));
+            grpc::StatusCode::INVALID_ARGUMENT, kUnparsableRequest));
       }
     }
     methods->Proceed();

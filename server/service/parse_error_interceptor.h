@@ -16,6 +16,11 @@
 
 namespace content::service {
 
+// The error a request that does not parse gets.
+inline constexpr char kUnparsableRequest[] =
+    "request: cannot be parsed: not a valid protobuf message, a string field "
+    "is not valid UTF-8, or it nests deeper than 100 levels";
+
 // Register with ServerBuilder::experimental().SetInterceptorCreators.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 NewParseErrorInterceptorFactory();

@@ -17,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/store/article_wire.h"
 #include "server/store/pg_kv.h"
 #include "server/store/rocksdb_kv.h"
 #include "server/text/tokenizer.h"
@@ -181,6 +182,30 @@ std::unique_ptr<KvIterator> ReadView::Postings(std::string lower,
   return kv_->NewIterator(Family::kPostings, ro);
 }
 
+absl::StatusOr<v1::Article> StoredArticle::Decode() const {
+  v1::Article a;
+  if (!a.ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat("revision ", skeleton.revision(),
+                                            " of an article is corrupt"));
+  }
+  return a;
+}
+
+absl::StatusOr<StoredArticle> ReadView::StoredRevision(absl::string_view id,
+                                                       int64_t revision) const {
+  KvReadOptions ro;
+  ro.snapshot = snapshot_.get();
+  StoredArticle stored;
+  absl::Status s = kv_->Get(Family::kRevisions, RevisionKey(id, revision),
+                            &stored.bytes, ro);
+  if (!s.ok()) return s;
+  if (!ParseArticleSkeleton(stored.bytes, &stored.skeleton)) {
+    return absl::DataLossError(
+        absl::StrCat("revision ", revision, " of ", Name(id), " is corrupt"));
+  }
+  return stored;
+}
+
 absl::StatusOr<v1::Article> ReadView::Revision(absl::string_view id,
                                                int64_t revision) const {
   KvReadOptions ro;
@@ -211,7 +236,7 @@ int64_t ReadView::Count(absl::string_view posting_prefix) const {
   return static_cast<int64_t>(u);
 }
 
-absl::StatusOr<v1::Article> ReadView::Head(absl::string_view id) const {
+absl::StatusOr<StoredArticle> ReadView::StoredHead(absl::string_view id) const {
   KvReadOptions ro;
   ro.snapshot = snapshot_.get();
   std::string value;
@@ -222,11 +247,22 @@ absl::StatusOr<v1::Article> ReadView::Head(absl::string_view id) const {
   if (value.size() != 8)
     return absl::DataLossError(
         absl::StrCat("head of ", Name(id), " is corrupt"));
-  absl::StatusOr<v1::Article> a =
-      Revision(id, static_cast<int64_t>(ReadBigEndian64(value)));
+  absl::StatusOr<StoredArticle> a =
+      StoredRevision(id, static_cast<int64_t>(ReadBigEndian64(value)));
   if (absl::IsNotFound(a.status())) {
     return absl::DataLossError(
         absl::StrCat("head revision of ", Name(id), " is missing"));
+  }
+  return a;
+}
+
+absl::StatusOr<v1::Article> ReadView::Head(absl::string_view id) const {
+  absl::StatusOr<StoredArticle> stored = StoredHead(id);
+  if (!stored.ok()) return stored.status();
+  v1::Article a;
+  if (!a.ParseFromString(stored->bytes)) {
+    return absl::DataLossError(
+        absl::StrCat("head of ", Name(id), " is corrupt"));
   }
   return a;
 }
@@ -470,9 +506,8 @@ absl::StatusOr<int64_t> Store::HeadRevision(absl::string_view id) {
   return static_cast<int64_t>(ReadBigEndian64(value));
 }
 
-absl::StatusOr<v1::Article> Store::ReadHead(absl::string_view id) {
+absl::Status Store::ReadHeadBytes(absl::string_view id, std::string* value) {
   absl::StatusOr<int64_t> rev = HeadRevision(id);
-  std::string value;
   absl::Status s;
   // The head and its revision are two reads. On a shared engine another
   // replica may purge the article or write a new head between them: read
@@ -481,7 +516,7 @@ absl::StatusOr<v1::Article> Store::ReadHead(absl::string_view id) {
     if (!rev.ok()) return rev.status();
     if (*rev == 0)
       return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
-    s = kv_->Get(Family::kRevisions, RevisionKey(id, *rev), &value);
+    s = kv_->Get(Family::kRevisions, RevisionKey(id, *rev), value);
     if (!absl::IsNotFound(s)) break;
     absl::StatusOr<int64_t> again = shared_ && attempt < 3
                                         ? HeadRevision(id)
@@ -492,7 +527,12 @@ absl::StatusOr<v1::Article> Store::ReadHead(absl::string_view id) {
     }
     rev = again;
   }
-  if (!s.ok()) return s;
+  return s;
+}
+
+absl::StatusOr<v1::Article> Store::ReadHead(absl::string_view id) {
+  std::string value;
+  if (absl::Status s = ReadHeadBytes(id, &value); !s.ok()) return s;
   v1::Article a;
   if (!a.ParseFromString(value))
     return absl::DataLossError(
@@ -526,32 +566,47 @@ absl::StatusOr<v1::Article> Store::CreateOnce(absl::string_view id,
 
 absl::StatusOr<v1::Article> Store::Get(absl::string_view id, int64_t revision,
                                        bool show_deleted) {
+  absl::StatusOr<StoredArticle> stored = GetStored(id, revision, show_deleted);
+  if (!stored.ok()) return stored.status();
+  v1::Article a;
+  if (!a.ParseFromString(stored->bytes)) {
+    return absl::DataLossError(absl::StrCat("revision ",
+                                            stored->skeleton.revision(), " of ",
+                                            Name(id), " is corrupt"));
+  }
+  return a;
+}
+
+absl::StatusOr<StoredArticle> Store::GetStored(absl::string_view id,
+                                               int64_t revision,
+                                               bool show_deleted) {
   if (revision < 0) {
     return absl::InvalidArgumentError(
         "revision: must be 0 (the head) or a positive revision number");
   }
+  StoredArticle stored;
   if (revision == 0) {
-    absl::StatusOr<v1::Article> head = ReadHead(id);
-    if (head.ok() && head->has_delete_time() && !show_deleted) {
-      return absl::NotFoundError(absl::StrCat(
-          Name(id), " is deleted (revision ", head->revision(), ")"));
+    if (absl::Status s = ReadHeadBytes(id, &stored.bytes); !s.ok()) return s;
+  } else {
+    absl::Status s =
+        kv_->Get(Family::kRevisions, RevisionKey(id, revision), &stored.bytes);
+    if (absl::IsNotFound(s)) {
+      return absl::NotFoundError(
+          absl::StrCat(Name(id), " has no revision ", revision));
     }
-    return head;
+    if (!s.ok()) return s;
   }
-  std::string value;
-  absl::Status s =
-      kv_->Get(Family::kRevisions, RevisionKey(id, revision), &value);
-  if (absl::IsNotFound(s)) {
-    return absl::NotFoundError(
-        absl::StrCat(Name(id), " has no revision ", revision));
-  }
-  if (!s.ok()) return s;
-  v1::Article a;
-  if (!a.ParseFromString(value)) {
+  if (!ParseArticleSkeleton(stored.bytes, &stored.skeleton)) {
     return absl::DataLossError(
-        absl::StrCat("revision ", revision, " of ", Name(id), " is corrupt"));
+        revision == 0 ? absl::StrCat("head of ", Name(id), " is corrupt")
+                      : absl::StrCat("revision ", revision, " of ", Name(id),
+                                     " is corrupt"));
   }
-  return a;
+  if (revision == 0 && stored.skeleton.has_delete_time() && !show_deleted) {
+    return absl::NotFoundError(absl::StrCat(Name(id), " is deleted (revision ",
+                                            stored.skeleton.revision(), ")"));
+  }
+  return stored;
 }
 
 absl::StatusOr<v1::Article> Store::Update(absl::string_view id,

@@ -107,6 +107,15 @@ struct IndexEntry {
   bool operator<(const IndexEntry& o) const { return prefix < o.prefix; }
 };
 
+// A stored article as read: the bytes of its serialized v1::Article (what a
+// reply carries) and the fields ParseArticleSkeleton reads from them.
+struct StoredArticle {
+  std::string bytes;
+  v1::Article skeleton;
+  // The whole article, decoded from `bytes`. DATA_LOSS if they do not parse.
+  absl::StatusOr<v1::Article> Decode() const;
+};
+
 // A consistent snapshot of the store for multi-key reads (queries).
 // Not thread-safe; cheap to create.
 class ReadView {
@@ -118,6 +127,10 @@ class ReadView {
   // One revision. NOT_FOUND if missing.
   absl::StatusOr<v1::Article> Revision(absl::string_view id,
                                        int64_t revision) const;
+  // As Revision and Head, undecoded.
+  absl::StatusOr<StoredArticle> StoredRevision(absl::string_view id,
+                                               int64_t revision) const;
+  absl::StatusOr<StoredArticle> StoredHead(absl::string_view id) const;
   // Number of entries in one posting list (see PostingPrefix).
   int64_t Count(absl::string_view posting_prefix) const;
   // The head revision of `id` (a tombstone if deleted). NOT_FOUND if the
@@ -187,6 +200,9 @@ class Store {
   // is a tombstone and !show_deleted.
   absl::StatusOr<v1::Article> Get(absl::string_view id, int64_t revision,
                                   bool show_deleted);
+  // As Get, undecoded: for replies that return the stored bytes as they are.
+  absl::StatusOr<StoredArticle> GetStored(absl::string_view id,
+                                          int64_t revision, bool show_deleted);
   // Writes a new revision unless the content equals the head's.
   // NOT_FOUND if missing or deleted; FAILED_PRECONDITION on a condition.
   absl::StatusOr<v1::Article> Update(absl::string_view id, v1::Article content,
@@ -314,6 +330,8 @@ class Store {
   // Head revision number of `id`, 0 if none.
   absl::StatusOr<int64_t> HeadRevision(absl::string_view id);
   absl::StatusOr<v1::Article> ReadHead(absl::string_view id);
+  // The head revision's stored bytes. NOT_FOUND if there is no head.
+  absl::Status ReadHeadBytes(absl::string_view id, std::string* value);
   // Adds to `batch` the next revision of `id` after `old_head` (null if
   // none) with its index changes, and to `events` its change event; returns
   // the revision as it will be stored. `content_hash`, if given, is

@@ -28,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "content/v1/article.pb.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
@@ -39,6 +40,7 @@
 namespace content::query {
 namespace {
 
+using google::protobuf::util::MessageDifferencer;
 using store::IndexKind;
 using store::Store;
 using v1::Article;
@@ -672,6 +674,28 @@ std::vector<std::string> Oracle(const Query& q,
 
 std::string Describe(const Query& q) { return q.ShortDebugString(); }
 
+// The same page asked for as stored bytes (QueryOptions::raw) holds the same
+// articles, the same token and total, and nothing decoded.
+void ExpectRawPageMatches(const Store& store, const Query& q, int page_size,
+                          const std::string& token, const QueryPage& decoded) {
+  QueryOptions o;
+  o.page_size = page_size;
+  o.page_token = token;
+  o.raw = true;
+  absl::StatusOr<QueryPage> raw = RunQuery(store, q, o);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  EXPECT_TRUE(raw->articles.empty());
+  ASSERT_EQ(raw->raw_articles.size(), decoded.articles.size());
+  for (size_t i = 0; i < decoded.articles.size(); ++i) {
+    Article a;
+    ASSERT_TRUE(a.ParseFromString(raw->raw_articles[i]));
+    EXPECT_TRUE(MessageDifferencer::Equals(a, decoded.articles[i]))
+        << a.ShortDebugString();
+  }
+  EXPECT_EQ(raw->next_page_token, decoded.next_page_token);
+  EXPECT_EQ(raw->total_size, decoded.total_size);
+}
+
 // Every article of `q`, walking all pages with page sizes from `rng`.
 // Checks each page's shape on the way.
 std::vector<Article> WalkAll(const Store& store, const Query& q,
@@ -684,6 +708,7 @@ std::vector<Article> WalkAll(const Store& store, const Query& q,
     absl::StatusOr<QueryPage> page = RunQuery(store, q, page_size, token);
     EXPECT_TRUE(page.ok()) << page.status();
     if (!page.ok()) break;
+    ExpectRawPageMatches(store, q, page_size, token, *page);
     EXPECT_LE(static_cast<int>(page->articles.size()), page_size);
     if (!page->next_page_token.empty()) {
       // Pages are full unless they are the last.
@@ -1188,6 +1213,21 @@ TEST_F(QueryTest, ViewFacetsAndCandidateBudget) {
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->articles.size(), 5u);
   for (const Article& a : page->articles) EXPECT_TRUE(a.body().empty());
+  {
+    // Stored bytes, BASIC: the same articles, the body cut from the bytes.
+    QueryOptions raw = o;
+    raw.raw = true;
+    raw.facets.clear();
+    absl::StatusOr<QueryPage> rp = RunQuery(ts_.store(), q, raw);
+    ASSERT_TRUE(rp.ok()) << rp.status();
+    ASSERT_EQ(rp->raw_articles.size(), 5u);
+    for (size_t i = 0; i < 5; ++i) {
+      Article a;
+      ASSERT_TRUE(a.ParseFromString(rp->raw_articles[i]));
+      EXPECT_TRUE(a.body().empty());
+      EXPECT_TRUE(MessageDifferencer::Equals(a, page->articles[i]));
+    }
+  }
   ASSERT_EQ(page->facets.size(), 3u);
   EXPECT_TRUE(page->facets_complete);
   EXPECT_EQ(page->facet_articles_counted, 32);

@@ -1,0 +1,107 @@
+#include "server/store/article_wire.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
+#include <cstdint>
+
+namespace content::store {
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+
+// Field numbers of v1::Article read by ParseArticleSkeleton.
+constexpr int kDateField = v1::Article::kDateFieldNumber;
+constexpr int kBodyField = v1::Article::kBodyFieldNumber;
+
+// Reads a length-delimited Timestamp at the stream's position in `bytes`.
+bool ReadTimestamp(absl::string_view bytes,
+                   google::protobuf::io::CodedInputStream* in,
+                   google::protobuf::Timestamp* ts) {
+  uint32_t length = 0;
+  if (!in->ReadVarint32(&length)) return false;
+  const int pos = in->CurrentPosition();
+  if (length > bytes.size() - static_cast<size_t>(pos)) return false;
+  return ts->ParseFromArray(bytes.data() + pos, static_cast<int>(length)) &&
+         in->Skip(static_cast<int>(length));
+}
+
+}  // namespace
+
+bool ParseArticleSkeleton(absl::string_view bytes, v1::Article* out) {
+  out->Clear();
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  for (;;) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.ConsumedEntireMessage();
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const auto type = WireFormatLite::GetTagWireType(tag);
+    const bool is_len = type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+    const bool is_varint = type == WireFormatLite::WIRETYPE_VARINT;
+    google::protobuf::Timestamp* ts = nullptr;
+    switch (field) {
+      case kDateField:
+        if (is_len) ts = out->mutable_date();
+        break;
+      case v1::Article::kPublishTimeFieldNumber:
+        if (is_len) ts = out->mutable_publish_time();
+        break;
+      case v1::Article::kExpiryTimeFieldNumber:
+        if (is_len) ts = out->mutable_expiry_time();
+        break;
+      case v1::Article::kCreateTimeFieldNumber:
+        if (is_len) ts = out->mutable_create_time();
+        break;
+      case v1::Article::kUpdateTimeFieldNumber:
+        if (is_len) ts = out->mutable_update_time();
+        break;
+      case v1::Article::kDeleteTimeFieldNumber:
+        if (is_len) ts = out->mutable_delete_time();
+        break;
+      case v1::Article::kStateFieldNumber:
+        if (is_varint) {
+          uint32_t v = 0;
+          if (!in.ReadVarint32(&v)) return false;
+          out->set_state(static_cast<v1::Article::State>(v));
+          continue;
+        }
+        break;
+      case v1::Article::kRevisionFieldNumber:
+        if (is_varint) {
+          uint64_t v = 0;
+          if (!in.ReadVarint64(&v)) return false;
+          out->set_revision(static_cast<int64_t>(v));
+          continue;
+        }
+        break;
+      default:
+        break;
+    }
+    if (ts != nullptr) {
+      if (!ReadTimestamp(bytes, &in, ts)) return false;
+      continue;
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) return false;
+  }
+}
+
+bool AppendArticleWithoutBody(absl::string_view bytes, std::string* out) {
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  // Copies each top-level field's bytes, tag included, except the body's.
+  int start = 0;
+  for (;;) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.ConsumedEntireMessage();
+    if (!WireFormatLite::SkipField(&in, tag)) return false;
+    const int end = in.CurrentPosition();
+    if (WireFormatLite::GetTagFieldNumber(tag) != kBodyField)
+      out->append(bytes.data() + start, static_cast<size_t>(end - start));
+    start = end;
+  }
+}
+
+}  // namespace content::store
