@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "client/cli/apply.h"
 #include "client/cli/output.h"
@@ -57,6 +58,7 @@ struct GlobalFlags {
 struct AdminFlags {
   std::string destination;
   bool repair = false;
+  bool storage = false;  // compact: also the storage engine's files
 };
 
 struct GetFlags {
@@ -532,17 +534,28 @@ int RunBackup(Session& s, const AdminFlags& f) {
                                  r->destination(), "\n"));
 }
 
-int RunCompact(Session& s) {
+int RunCompact(Session& s, const AdminFlags& f) {
   CallOptions call;
-  call.timeout = absl::Hours(1);
+  call.timeout = absl::Hours(2);  // storage compaction of a big store
+  v1::CompactStoreRequest request;
+  request.set_storage(f.storage);
+  if (f.storage && isatty(STDERR_FILENO))
+    std::cerr << "compacting; storage compaction can take minutes\n";
   absl::StatusOr<v1::CompactStoreResponse> r =
-      s.client->CompactStore(v1::CompactStoreRequest(), call);
+      s.client->CompactStore(request, call);
   if (!r.ok()) return Fail(r.status());
-  return PrintAdmin(
-      s, *r,
+  std::string text =
       absl::StrCat("removed ", r->revisions_removed(), " revisions, purged ",
                    r->articles_purged(), " deleted articles, trimmed ",
-                   r->changes_removed(), " change-log events\n"));
+                   r->changes_removed(), " change-log events\n");
+  if (r->has_storage_compaction_time()) {
+    absl::StrAppend(
+        &text, "compacted storage in ",
+        absl::StrFormat("%.1f", r->storage_compaction_time().seconds() +
+                                    r->storage_compaction_time().nanos() / 1e9),
+        " s\n");
+  }
+  return PrintAdmin(s, *r, text);
 }
 
 int RunFsck(Session& s, const AdminFlags& f) {
@@ -831,6 +844,9 @@ int Main(int argc, char** argv) {
       ->required();
   CLI::App* compact_cmd = admin_cmd->add_subcommand(
       "compact", "Apply revision, purge and change-log retention now");
+  compact_cmd->add_flag("--storage", admin_flags.storage,
+                        "Then compact the storage engine's files (RocksDB: "
+                        "every level; minutes on a large store)");
   CLI::App* fsck_cmd = admin_cmd->add_subcommand(
       "fsck", "Check that indexes, histories and the change log agree");
   fsck_cmd->add_flag(
@@ -900,7 +916,7 @@ int Main(int argc, char** argv) {
                      export_live_only);
   if (watch_cmd->parsed()) return RunWatch(session, watch_filters, watch);
   if (backup_cmd->parsed()) return RunBackup(session, admin_flags);
-  if (compact_cmd->parsed()) return RunCompact(session);
+  if (compact_cmd->parsed()) return RunCompact(session, admin_flags);
   if (fsck_cmd->parsed()) return RunFsck(session, admin_flags);
   if (stats_cmd->parsed()) return RunStats(session);
   return kExitUsage;  // require_subcommand(1) makes this unreachable

@@ -28,8 +28,9 @@ class AdminService final : public v1::AdminService::CallbackService {
                const AdminOptions& options, std::function<int()> watchers);
   ~AdminService() override;
 
-  // Runs the retention policy and the change-log trim once.
-  absl::StatusOr<v1::CompactStoreResponse> Compact();
+  // Runs the retention policy and the change-log trim once; with
+  // `storage`, then compacts the storage engine's files.
+  absl::StatusOr<v1::CompactStoreResponse> Compact(bool storage = false);
 
   grpc::ServerUnaryReactor* BackupStore(grpc::CallbackServerContext* ctx,
                                         const v1::BackupStoreRequest* req,
