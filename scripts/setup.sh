@@ -10,7 +10,7 @@ packages=(
   libabsl-dev librocksdb-dev libyaml-cpp-dev libssl-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev libicu-dev libxapian-dev libdtl-dev
   clang libclang-rt-14-dev openssl
-  libpqxx-dev postgresql-15 postgresql-client-15
+  libpqxx-dev postgresql-15 postgresql-client-15 libgoogle-perftools-dev
 )
 missing=()
 for p in "${packages[@]}"; do
