@@ -481,6 +481,10 @@ std::string Store::ContentHash(const v1::Article& article) {
   v1::Article content = article;
   content.clear_name();
   ClearServerFields(&content);
+  return ContentHashOfCleared(content);
+}
+
+std::string Store::ContentHashOfCleared(const v1::Article& content) {
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream out(&bytes);
@@ -1001,9 +1005,11 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
   std::vector<std::string> hashes;
   hashes.reserve(items.size());
   for (auto& [id, content] : items) {
+    // Hashed in place, without the copy ContentHash makes.
     ClearServerFields(&content);
+    content.clear_name();
+    hashes.push_back(ContentHashOfCleared(content));
     content.set_name(Name(id));
-    hashes.push_back(ContentHash(content));
   }
   // Hold every id of the batch (a batch may name one id twice).
   std::vector<absl::string_view> ids;

@@ -279,6 +279,8 @@ class Store {
 
   // Hex SHA-256 of an article's content fields (everything a user writes).
   static std::string ContentHash(const v1::Article& article);
+  // ContentHash of an article whose name and server fields are clear.
+  static std::string ContentHashOfCleared(const v1::Article& content);
 
   // The store's clock (StoreOptions::clock).
   absl::Time Now() const;
