@@ -22,8 +22,12 @@ namespace content::service {
 struct ServiceOptions {
   Limits limits;
   // Threads that run writes, which may wait on a WAL sync; kept off gRPC's
-  // callback threads so a slow disk never stalls reads. Default: 32.
-  int write_threads = 32;
+  // callback threads so a slow disk never stalls reads. A group commit
+  // holds only writes that reached it, so fewer threads than writes in
+  // flight cap each WAL sync's group (32 held updates at 100 in flight to
+  // 1.3-1.8k/s, 128 gave 2.0-2.4k/s). Idle threads cost only their stacks.
+  // Default: 128.
+  int write_threads = 128;
   // Deadline of a write whose caller set none (or a later one): past it,
   // a write still queued is not started (DEADLINE_EXCEEDED). Default: 30 s.
   absl::Duration default_deadline = absl::Seconds(30);

@@ -48,7 +48,7 @@ TEST(ConfigTest, EmptyDocumentKeepsDefaults) {
   EXPECT_EQ(c.store.data_dir, "./data");
   EXPECT_TRUE(c.store.sync);
   EXPECT_EQ(c.store.block_cache_bytes, size_t{128} << 20);
-  EXPECT_EQ(c.service.write_threads, 32);
+  EXPECT_EQ(c.service.write_threads, 128);
   EXPECT_EQ(c.shutdown_grace, absl::Seconds(10));
   EXPECT_EQ(c.service.limits.max_page_size, 1000);
   EXPECT_EQ(c.service.limits.default_page_size, 20);
