@@ -64,10 +64,14 @@ bool PublishedState(const v1::Article& a) {
 
 // Every posting entry an article has, sorted by list prefix; text terms
 // only when the store keeps a text index.
+ListState ListStateOf(const v1::Article& a) {
+  return a.has_delete_time() ? ListState::kDeleted
+         : PublishedState(a) ? ListState::kLive
+                             : ListState::kUnpublished;
+}
+
 std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
-  const ListState state = a.has_delete_time() ? ListState::kDeleted
-                          : PublishedState(a) ? ListState::kLive
-                                              : ListState::kUnpublished;
+  const ListState state = ListStateOf(a);
   const uint64_t date = DateKey(a.date());
   std::vector<IndexEntry> entries;
   auto add = [&](IndexKind kind, absl::string_view term) {
@@ -948,11 +952,19 @@ v1::Article Store::PrepareRevision(absl::string_view id,
   // body to edit one paragraph made an update about 1000 puts.
   // Both lists are sorted by prefix with each prefix once: one merge walk
   // finds the lists left (-1), joined (+1) and kept.
-  const std::vector<IndexEntry> entries =
-      PostingEntries(article, options_.text_index);
+  // An update that keeps the searchable text, the list state and the date
+  // keeps every text posting as it is: neither revision is tokenized (an
+  // edit of tags or flags then costs what it costs without a text index).
+  const bool text_kept = old_head != nullptr &&
+                         ListStateOf(*old_head) == ListStateOf(article) &&
+                         DateKey(old_head->date()) == DateKey(article.date()) &&
+                         old_head->title() == article.title() &&
+                         old_head->summary() == article.summary() &&
+                         old_head->body() == article.body();
+  const bool text = options_.text_index && !text_kept;
+  const std::vector<IndexEntry> entries = PostingEntries(article, text);
   std::vector<IndexEntry> old_entries;
-  if (old_head != nullptr)
-    old_entries = PostingEntries(*old_head, options_.text_index);
+  if (old_head != nullptr) old_entries = PostingEntries(*old_head, text);
   const std::string revision_value = BigEndian(revision);
   // Counter changes go in after the postings: the batch is sorted by
   // family and key before the memtable, and sorted runs sort fastest.

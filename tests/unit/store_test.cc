@@ -707,6 +707,49 @@ TEST_F(StoreTest, AnUpdateKeepsTheTextPostingsOfTermsItKeeps) {
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kText, false, "kept")), 1);
 }
 
+TEST_F(StoreTest, AnUpdateThatKeepsTheTextLeavesEveryTextPostingAlone) {
+  Article a = MakeArticle("alpha", {"x"});
+  a.set_body("kept words");
+  MustCreate("a", a);
+  // Tags only: the text, state and date are the same.
+  a.clear_tags();
+  a.add_tags("y");
+  ASSERT_TRUE(store_->Update("a", a, {}).ok());
+  std::unique_ptr<ReadView> view = store_->NewReadView();
+  auto value_of = [&](IndexKind kind, bool deleted, const std::string& term,
+                      uint64_t date) -> int64_t {
+    std::string key = PostingKey(PostingPrefix(kind, deleted, term), date, "a");
+    std::unique_ptr<KvIterator> it = view->Postings(key, key + '\xff');
+    it->SeekToFirst();
+    if (!it->Valid() || it->key() != key) return -1;
+    return static_cast<int64_t>(ReadBigEndian64(it->value()));
+  };
+  const uint64_t date = DateKey(a.date());
+  EXPECT_EQ(value_of(IndexKind::kText, false, "alpha", date), 1);
+  EXPECT_EQ(value_of(IndexKind::kText, false, "kept", date), 1);
+  EXPECT_EQ(value_of(IndexKind::kTag, false, "y", date), 2);
+  EXPECT_EQ(value_of(IndexKind::kTag, false, "x", date), -1);
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kText, false, "kept")), 1);
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, false, "x")), 0);
+
+  // A new date moves the text postings even with the same text.
+  a.mutable_date()->set_seconds(kBaseSeconds + 1000);
+  ASSERT_TRUE(store_->Update("a", a, {}).ok());
+  // Deleting moves them to the deleted lists.
+  ASSERT_TRUE(store_->Delete("a", {}).ok());
+  view = store_->NewReadView();
+  const uint64_t new_date = DateKey(a.date());
+  EXPECT_EQ(value_of(IndexKind::kText, false, "kept", date), -1);
+  EXPECT_EQ(value_of(IndexKind::kText, false, "kept", new_date), -1);
+  EXPECT_EQ(value_of(IndexKind::kText, true, "kept", new_date), 4);
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kText, false, "kept")), 0);
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kText, true, "kept")), 1);
+  std::set<std::string> prefixes = {
+      PostingPrefix(IndexKind::kText, false, "kept"),
+      PostingPrefix(IndexKind::kTag, false, "x")};
+  ExpectIndexMatchesHeads(*store_, {"a"}, &prefixes);
+}
+
 // ---- Apply (batched create-or-update) --------------------------------------
 
 TEST_F(StoreTest, ApplyCommitsABatchAtomicallyWithConsistentIndexes) {
