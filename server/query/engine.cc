@@ -328,18 +328,6 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
     page.facets.emplace_back().set_field(f);
   if (plan.range.hi != 0 && plan.range.lo >= plan.range.hi) return page;
 
-  auto read = [&](const Stream& s) -> absl::StatusOr<v1::Article> {
-    const int64_t revision = s.revision();
-    absl::StatusOr<v1::Article> a =
-        revision != 0 ? view->Revision(s.cursor().id, revision)
-                      : view->Head(s.cursor().id);
-    if (!a.ok()) {
-      return absl::Status(a.status().code(),
-                          absl::StrCat("reading ", s.cursor().id,
-                                       " for a query: ", a.status().message()));
-    }
-    return a;
-  };
   auto read_stored =
       [&](const Stream& s) -> absl::StatusOr<store::StoredArticle> {
     const int64_t revision = s.revision();
@@ -352,6 +340,18 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
                                        " for a query: ", a.status().message()));
     }
     return a;
+  };
+  auto read = [&](const Stream& s) -> absl::StatusOr<v1::Article> {
+    absl::StatusOr<store::StoredArticle> a = read_stored(s);
+    if (!a.ok()) return a.status();
+    absl::StatusOr<v1::Article> full = a->Decode();
+    if (!full.ok()) {
+      return absl::Status(
+          full.status().code(),
+          absl::StrCat("reading ", s.cursor().id,
+                       " for a query: ", full.status().message()));
+    }
+    return full;
   };
 
   if (!options.facets.empty()) {

@@ -208,8 +208,8 @@ std::unique_ptr<KvIterator> ReadView::Postings(std::string lower,
 absl::StatusOr<v1::Article> StoredArticle::Decode() const {
   v1::Article a;
   if (!a.ParseFromString(bytes)) {
-    return absl::DataLossError(absl::StrCat("revision ", skeleton.revision(),
-                                            " of an article is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("revision ", skeleton.revision(), " is corrupt"));
   }
   return a;
 }
@@ -231,18 +231,9 @@ absl::StatusOr<StoredArticle> ReadView::StoredRevision(absl::string_view id,
 
 absl::StatusOr<v1::Article> ReadView::Revision(absl::string_view id,
                                                int64_t revision) const {
-  KvReadOptions ro;
-  ro.snapshot = snapshot_.get();
-  std::string value;
-  absl::Status s =
-      kv_->Get(Family::kRevisions, RevisionKey(id, revision), &value, ro);
-  if (!s.ok()) return s;
-  v1::Article a;
-  if (!a.ParseFromString(value)) {
-    return absl::DataLossError(
-        absl::StrCat("revision ", revision, " of ", Name(id), " is corrupt"));
-  }
-  return a;
+  absl::StatusOr<StoredArticle> stored = StoredRevision(id, revision);
+  if (!stored.ok()) return stored.status();
+  return stored->Decode();
 }
 
 int64_t ReadView::Count(absl::string_view posting_prefix) const {
@@ -282,12 +273,7 @@ absl::StatusOr<StoredArticle> ReadView::StoredHead(absl::string_view id) const {
 absl::StatusOr<v1::Article> ReadView::Head(absl::string_view id) const {
   absl::StatusOr<StoredArticle> stored = StoredHead(id);
   if (!stored.ok()) return stored.status();
-  v1::Article a;
-  if (!a.ParseFromString(stored->bytes)) {
-    return absl::DataLossError(
-        absl::StrCat("head of ", Name(id), " is corrupt"));
-  }
-  return a;
+  return stored->Decode();
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>>
