@@ -26,6 +26,26 @@ bool ReadTimestamp(absl::string_view bytes,
          in->Skip(static_cast<int>(length));
 }
 
+// The skeleton's Timestamp field numbered `field`, or null.
+google::protobuf::Timestamp* TimestampField(int field, v1::Article* a) {
+  switch (field) {
+    case kDateField:
+      return a->mutable_date();
+    case v1::Article::kPublishTimeFieldNumber:
+      return a->mutable_publish_time();
+    case v1::Article::kExpiryTimeFieldNumber:
+      return a->mutable_expiry_time();
+    case v1::Article::kCreateTimeFieldNumber:
+      return a->mutable_create_time();
+    case v1::Article::kUpdateTimeFieldNumber:
+      return a->mutable_update_time();
+    case v1::Article::kDeleteTimeFieldNumber:
+      return a->mutable_delete_time();
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 bool ParseArticleSkeleton(absl::string_view bytes, v1::Article* out) {
@@ -40,45 +60,20 @@ bool ParseArticleSkeleton(absl::string_view bytes, v1::Article* out) {
     const auto type = WireFormatLite::GetTagWireType(tag);
     const bool is_len = type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
     const bool is_varint = type == WireFormatLite::WIRETYPE_VARINT;
-    google::protobuf::Timestamp* ts = nullptr;
-    switch (field) {
-      case kDateField:
-        if (is_len) ts = out->mutable_date();
-        break;
-      case v1::Article::kPublishTimeFieldNumber:
-        if (is_len) ts = out->mutable_publish_time();
-        break;
-      case v1::Article::kExpiryTimeFieldNumber:
-        if (is_len) ts = out->mutable_expiry_time();
-        break;
-      case v1::Article::kCreateTimeFieldNumber:
-        if (is_len) ts = out->mutable_create_time();
-        break;
-      case v1::Article::kUpdateTimeFieldNumber:
-        if (is_len) ts = out->mutable_update_time();
-        break;
-      case v1::Article::kDeleteTimeFieldNumber:
-        if (is_len) ts = out->mutable_delete_time();
-        break;
-      case v1::Article::kStateFieldNumber:
-        if (is_varint) {
-          uint32_t v = 0;
-          if (!in.ReadVarint32(&v)) return false;
-          out->set_state(static_cast<v1::Article::State>(v));
-          continue;
-        }
-        break;
-      case v1::Article::kRevisionFieldNumber:
-        if (is_varint) {
-          uint64_t v = 0;
-          if (!in.ReadVarint64(&v)) return false;
-          out->set_revision(static_cast<int64_t>(v));
-          continue;
-        }
-        break;
-      default:
-        break;
+    if (is_varint && field == v1::Article::kStateFieldNumber) {
+      uint32_t v = 0;
+      if (!in.ReadVarint32(&v)) return false;
+      out->set_state(static_cast<v1::Article::State>(v));
+      continue;
     }
+    if (is_varint && field == v1::Article::kRevisionFieldNumber) {
+      uint64_t v = 0;
+      if (!in.ReadVarint64(&v)) return false;
+      out->set_revision(static_cast<int64_t>(v));
+      continue;
+    }
+    google::protobuf::Timestamp* ts =
+        is_len ? TimestampField(field, out) : nullptr;
     if (ts != nullptr) {
       if (!ReadTimestamp(bytes, &in, ts)) return false;
       continue;
