@@ -247,18 +247,17 @@ grpc::ServerUnaryReactor* ContentService::GetArticle(
 
 absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
                                         std::string* resp) {
-  if (!req.lang().empty()) {
-    v1::Article a;
-    absl::Status s = DoGet(req, &a);
-    if (s.ok() && !a.SerializeToString(resp))
-      return absl::InternalError("article: cannot be serialized");
-    return s;
-  }
-  // As DoGet without a language, on the stored bytes.
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
   if (!id.ok()) return id.status();
   absl::Status s = CheckVisibility(req.visibility(), "visibility");
   if (!s.ok()) return s;
+  if (!req.lang().empty()) {
+    v1::Article a;
+    s = DoGetTranslation(req, *id, &a);
+    if (s.ok() && !a.SerializeToString(resp))
+      return absl::InternalError("article: cannot be serialized");
+    return s;
+  }
   if (req.fallback_langs_size() > 0)
     return absl::InvalidArgumentError("fallback_langs: needs lang");
   absl::StatusOr<store::StoredArticle> a =
@@ -276,29 +275,10 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
   return absl::OkStatus();
 }
 
-absl::Status ContentService::DoGet(const v1::GetArticleRequest& req,
-                                   v1::Article* resp) {
-  absl::StatusOr<std::string> id = ParseName(req.name(), "name");
-  if (!id.ok()) return id.status();
-  absl::Status s = CheckVisibility(req.visibility(), "visibility");
-  if (!s.ok()) return s;
+absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
+                                              const std::string& id,
+                                              v1::Article* resp) {
   const bool all = req.visibility() == v1::VISIBILITY_ALL;
-  if (req.lang().empty()) {
-    if (req.fallback_langs_size() > 0)
-      return absl::InvalidArgumentError("fallback_langs: needs lang");
-    absl::StatusOr<v1::Article> a =
-        store_->Get(*id, req.revision(), req.show_deleted());
-    if (!a.ok()) return a.status();
-    if (!all) {
-      // Visibility is the head's, also for an old revision.
-      absl::StatusOr<v1::Article> head =
-          req.revision() == 0 ? a : store_->Get(*id, 0, true);
-      if (!head.ok()) return head.status();
-      if (!store::IsLiveContent(*head, store_->Now())) return NotLive(*id);
-    }
-    *resp = *std::move(a);
-    return absl::OkStatus();
-  }
   if (req.revision() != 0)
     return absl::InvalidArgumentError("lang: cannot be combined with revision");
   if (req.fallback_langs_size() > 16) {
@@ -314,12 +294,12 @@ absl::Status ContentService::DoGet(const v1::GetArticleRequest& req,
   }
   if (!IsValidUtf8(req.lang()))
     return absl::InvalidArgumentError("lang: must be valid UTF-8");
-  absl::StatusOr<v1::Article> named = store_->Get(*id, 0, true);
+  absl::StatusOr<v1::Article> named = store_->Get(id, 0, true);
   if (!named.ok()) return named.status();
   const std::string group = store::TranslationGroup(*named);
   absl::StatusOr<std::vector<v1::Article>> members = GroupHeads(group, all);
   if (!members.ok()) return members.status();
-  if (members->empty()) return NotLive(*id);
+  if (members->empty()) return NotLive(id);
   // Best first: each wanted language exactly, then by primary subtag; the
   // article named wins a tie.
   for (const std::string& lang : wanted) {

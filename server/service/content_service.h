@@ -121,9 +121,11 @@ class ContentService final : public ContentServiceBase {
 
   absl::Status DoCreate(const v1::CreateArticleRequest& req, v1::Article* resp);
   absl::Status DoUpdate(const v1::UpdateArticleRequest& req, v1::Article* resp);
-  absl::Status DoGet(const v1::GetArticleRequest& req, v1::Article* resp);
-  // As DoGet, replying with the article's serialized bytes.
+  // GetArticle's work; the reply is the article's serialized bytes.
   absl::Status DoGetBytes(const v1::GetArticleRequest& req, std::string* resp);
+  // GetArticle with `lang`: the best translation of `id`'s group.
+  absl::Status DoGetTranslation(const v1::GetArticleRequest& req,
+                                const std::string& id, v1::Article* resp);
   absl::Status DoListRevisions(const v1::ListArticleRevisionsRequest& req,
                                bool editor,
                                v1::ListArticleRevisionsResponse* resp);
