@@ -22,6 +22,7 @@
 #include "httplib.h"
 #include "server/config.h"
 #include "server/service/admin_service.h"
+#include "server/service/allocator.h"
 #include "server/service/content_service.h"
 #include "server/service/metrics.h"
 #include "server/service/parse_error_interceptor.h"
@@ -316,6 +317,7 @@ int main(int argc, char** argv) {
   }
 
   if (check || repair) return RunCheck(config.store, repair);
+  content::service::ReturnFreedPagesEagerly();
 
   // Signals are taken synchronously by this thread only; block them before
   // any other thread starts so none of those receives them.

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/service/allocator.h"
 #include "server/service/reactors.h"
 #include "server/store/fsck.h"
 #include "server/store/keys.h"
@@ -142,6 +143,7 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
     resp->set_watchers(watchers_ ? watchers_() : 0);
     for (auto& [k, v] : store_->StorageStats())
       (*resp->mutable_storage())[k] = v;
+    for (auto& [k, v] : AllocatorStats()) (*resp->mutable_storage())[k] = v;
     return absl::OkStatus();
   });
 }

@@ -304,7 +304,8 @@ class RocksKv : public KvEngine {
           "rocksdb.cur-size-all-mem-tables", "rocksdb.estimate-num-keys",
           "rocksdb.estimate-pending-compaction-bytes",
           "rocksdb.num-running-compactions", "rocksdb.block-cache-usage",
-          "rocksdb.block-cache-capacity"}) {
+          "rocksdb.block-cache-capacity", "rocksdb.block-cache-pinned-usage",
+          "rocksdb.estimate-table-readers-mem"}) {
       uint64_t total = 0;
       bool any = false;
       for (auto* h : handles_) {

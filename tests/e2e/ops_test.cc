@@ -617,6 +617,49 @@ TEST(TextIndexTest, OffMeansNoTextQueriesButEverythingElseWorks) {
   EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
 }
 
+// `admin stats` through the real CLI: counts, and where the memory is
+// (RocksDB's memtables and table readers, the allocator's own figures).
+TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(server->address());
+  ASSERT_TRUE(Create(*c, "s1", "one").ok());
+  ASSERT_TRUE(Create(*c, "s2", "two").ok());
+
+  auto r = RunCommand({testing::ContentctlBinary(), "--server",
+                       server->address(), "admin", "stats"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("live articles:     2\n"));
+  auto stats = c->GetStats({});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->live_articles(), 2);
+  const auto& storage = stats->storage();
+  auto number = [&](const std::string& key) -> int64_t {
+    auto it = storage.find(key);
+    if (it == storage.end()) return -1;
+    return std::stoll(it->second);
+  };
+  if (!testing::TestEngineIsPostgres()) {
+    EXPECT_GT(number("rocksdb.cur-size-all-mem-tables"), 0);
+    EXPECT_GE(number("rocksdb.estimate-table-readers-mem"), 0);
+    EXPECT_GE(number("rocksdb.block-cache-pinned-usage"), 0);
+    EXPECT_THAT(r.out, HasSubstr("rocksdb.cur-size-all-mem-tables: "));
+  }
+#ifdef CONTENT_TEST_TCMALLOC
+  // What the program holds is part of what the allocator holds.
+  const int64_t allocated = number("allocator.allocated-bytes");
+  const int64_t heap = number("allocator.heap-bytes");
+  EXPECT_GT(allocated, 0);
+  EXPECT_GE(heap, allocated);
+  EXPECT_GE(number("allocator.free-bytes"), 0);
+  EXPECT_GE(number("allocator.returned-bytes"), 0);
+  EXPECT_THAT(r.out, HasSubstr("allocator.allocated-bytes: "));
+#else
+  EXPECT_EQ(storage.count("allocator.allocated-bytes"), 0u);
+#endif
+}
+
 TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data",
