@@ -82,7 +82,8 @@ class ImportReactor
       const std::string field = absl::StrCat("articles[", i, "]");
       absl::StatusOr<std::string> id = ParseName(a->name(), field + ".name");
       absl::Status s = id.status();
-      if (s.ok()) s = ValidateArticle(*a, limits_, field);
+      if (s.ok())
+        s = ValidateArticle(*a, limits_, field, TextUtf8::kCheckedByParser);
       if (!s.ok()) {
         Fail(r, s);
         continue;

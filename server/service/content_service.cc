@@ -215,7 +215,8 @@ absl::Status ContentService::DoCreate(const v1::CreateArticleRequest& req,
     absl::Status s = ValidateId(id, "article_id");
     if (!s.ok()) return s;
   }
-  absl::Status s = ValidateArticle(req.article(), options_.limits, "article");
+  absl::Status s = ValidateArticle(req.article(), options_.limits, "article",
+                                   TextUtf8::kCheckedByParser);
   if (!s.ok()) return s;
   absl::StatusOr<v1::Article> a = store_->Create(id, req.article());
   if (!a.ok()) return a.status();
@@ -373,7 +374,8 @@ absl::Status ContentService::DoUpdate(const v1::UpdateArticleRequest& req,
   if (req.expected_revision() < 0)
     return absl::InvalidArgumentError(
         "expected_revision: must not be negative");
-  absl::Status s = ValidateArticle(req.article(), options_.limits, "article");
+  absl::Status s = ValidateArticle(req.article(), options_.limits, "article",
+                                   TextUtf8::kCheckedByParser);
   if (!s.ok()) return s;
   absl::StatusOr<v1::Article> a = store_->Update(
       *id, req.article(), {req.expected_revision(), req.article().etag()});

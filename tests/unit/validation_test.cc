@@ -211,6 +211,44 @@ TEST_F(ValidateArticleTest, InvalidUtf8NamesTheField) {
   }
 }
 
+// The server skips the text fields' UTF-8 scan for articles that came off
+// the wire (TextUtf8::kCheckedByParser): that rests on protobuf refusing to
+// parse a proto3 string that is not UTF-8, checked here for each of them.
+TEST_F(ValidateArticleTest, CheckedByParserRestsOnProtobufRefusingBadUtf8) {
+  const std::string bad = "ok \xc3\x28 bad";
+  const std::vector<void (*)(Article*, const std::string&)> setters = {
+      [](Article* a, const std::string& v) { a->set_title(v); },
+      [](Article* a, const std::string& v) { a->set_summary(v); },
+      [](Article* a, const std::string& v) { a->set_body(v); },
+      [](Article* a, const std::string& v) { a->set_menu(v); },
+      [](Article* a, const std::string& v) { a->set_thumbnail(v); },
+      [](Article* a, const std::string& v) { a->set_lead(v); },
+      [](Article* a, const std::string& v) { a->set_sidebar(v); },
+  };
+  for (size_t i = 0; i < setters.size(); ++i) {
+    Article a = Valid();
+    setters[i](&a, bad);
+    std::string wire;
+    // Serializing logs the bad string (and goes on); parsing refuses it.
+    ASSERT_TRUE(a.SerializeToString(&wire));
+    Article parsed;
+    EXPECT_FALSE(parsed.ParseFromString(wire)) << "field " << i;
+  }
+  // Every other rule still holds when the text scan is skipped.
+  Article a = Valid();
+  EXPECT_TRUE(
+      ValidateArticle(a, Limits(), "article", TextUtf8::kCheckedByParser).ok());
+  a.set_title("  ");
+  EXPECT_TRUE(InvalidNaming(
+      ValidateArticle(a, Limits(), "article", TextUtf8::kCheckedByParser),
+      "article.title"));
+  a = Valid();
+  a.add_tags("bad\ttag");
+  EXPECT_TRUE(InvalidNaming(
+      ValidateArticle(a, Limits(), "article", TextUtf8::kCheckedByParser),
+      "article.tags[2]"));
+}
+
 TEST_F(ValidateArticleTest, ParamsAreCheckedDeeply) {
   Article a = Valid();
   auto& fields = *a.mutable_params()->mutable_fields();
