@@ -275,6 +275,11 @@ class RocksKv : public KvEngine {
     rocksdb::CompactRangeOptions o;
     o.bottommost_level_compaction =
         rocksdb::BottommostLevelCompaction::kForceOptimized;
+    // Background compactions never relocate revision blobs (revisions are
+    // write-once); an explicit compaction drops what purges left behind.
+    o.blob_garbage_collection_policy =
+        rocksdb::BlobGarbageCollectionPolicy::kForce;
+    o.blob_garbage_collection_age_cutoff = 1.0;
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
       rocksdb::Status s = db_->CompactRange(o, h, nullptr, nullptr);
       if (!s.ok()) return ToStatus(s);
@@ -425,6 +430,16 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
       // read folds them all (this was most of a query's CPU at 100k
       // articles). At the cap the write folds them into one value.
       cf.max_successive_merges = 16;
+    }
+    if (family == Family::kRevisions && options.separate_revision_values) {
+      // Revisions are written once and read by key: their bodies go to blob
+      // files at flush and stay there, so compactions move keys and blob
+      // references only (they rewrote every body two or three times), and
+      // the key-only tables stay small enough for the block cache.
+      cf.enable_blob_files = true;
+      cf.min_blob_size = 512;
+      cf.blob_compression_type = rocksdb::kLZ4Compression;
+      cf.blob_file_size = uint64_t{256} << 20;
     }
     if (family == Family::kHeads || family == Family::kRevisions ||
         family == Family::kMeta) {

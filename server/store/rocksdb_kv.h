@@ -19,6 +19,9 @@ struct RocksKvOptions {
   size_t block_cache_bytes = size_t{128} << 20;
   // Memtable size per family. Default: 32 MiB.
   size_t write_buffer_bytes = size_t{32} << 20;
+  // Stores revision values of 512 bytes or more in blob files (key-value
+  // separation) rather than in the LSM tree. Default: true.
+  bool separate_revision_values = true;
 };
 
 // Opens (creating if needed) the database. UNAVAILABLE if the directory is
