@@ -139,6 +139,20 @@ void ClearServerFields(v1::Article* a) {
   a->clear_content_hash();
 }
 
+// Moves the server fields of `a` into `server`, leaving them clear in `a`.
+void SplitServerFields(v1::Article* a, v1::Article* server) {
+  server->set_revision(a->revision());
+  server->set_etag(std::move(*a->mutable_etag()));
+  if (a->has_create_time())
+    server->mutable_create_time()->Swap(a->mutable_create_time());
+  if (a->has_update_time())
+    server->mutable_update_time()->Swap(a->mutable_update_time());
+  if (a->has_delete_time())
+    server->mutable_delete_time()->Swap(a->mutable_delete_time());
+  server->set_content_hash(std::move(*a->mutable_content_hash()));
+  ClearServerFields(a);
+}
+
 absl::Status CheckConditions(const v1::Article& head,
                              const WriteConditions& c) {
   if (c.expected_revision != 0 && c.expected_revision != head.revision()) {
@@ -493,8 +507,11 @@ std::string Store::ContentHash(const v1::Article& article) {
   return ContentHashOfCleared(content);
 }
 
-std::string Store::ContentHashOfCleared(const v1::Article& content) {
-  std::string bytes;
+std::string Store::ContentHashOfCleared(const v1::Article& content,
+                                        std::string* encoding) {
+  std::string local;
+  std::string& bytes = encoding != nullptr ? *encoding : local;
+  bytes.clear();
   {
     google::protobuf::io::StringOutputStream out(&bytes);
     google::protobuf::io::CodedOutputStream coded(&out);
@@ -917,17 +934,41 @@ v1::Article Store::PrepareRevision(absl::string_view id,
                                    v1::Article article,
                                    v1::ChangeEvent::Type type, KvBatch* batch,
                                    std::vector<v1::ChangeEvent>* events,
-                                   const std::string* content_hash) {
+                                   std::string* content_hash,
+                                   std::string* content_encoding) {
   const int64_t revision = old_head ? old_head->revision() + 1 : 1;
+  // The stored value is the content's encoding (the bytes the hash covers)
+  // followed by the encoding of the server fields. Parsers take fields in
+  // any order, so this is the same message as article.SerializeAsString(),
+  // but the body is encoded (and UTF-8 checked by protobuf) once, not twice.
+  std::string value;
+  if (content_hash != nullptr && content_encoding != nullptr) {
+    article.set_content_hash(std::move(*content_hash));
+    value = std::move(*content_encoding);
+  } else {
+    v1::Article server;
+    SplitServerFields(&article, &server);
+    article.clear_name();
+    server.set_content_hash(ContentHashOfCleared(article, &value));
+    article.MergeFrom(server);
+  }
   article.set_name(Name(id));
   article.set_revision(revision);
-  article.set_content_hash(content_hash != nullptr ? *content_hash
-                                                   : ContentHash(article));
   article.set_etag(
       absl::StrCat(revision, "-", article.content_hash().substr(0, 16)));
-
-  batch->Put(Family::kRevisions, RevisionKey(id, revision),
-             article.SerializeAsString());
+  v1::Article server;
+  server.set_name(article.name());
+  server.set_revision(revision);
+  server.set_etag(article.etag());
+  server.set_content_hash(article.content_hash());
+  if (article.has_create_time())
+    *server.mutable_create_time() = article.create_time();
+  if (article.has_update_time())
+    *server.mutable_update_time() = article.update_time();
+  if (article.has_delete_time())
+    *server.mutable_delete_time() = article.delete_time();
+  server.AppendToString(&value);
+  batch->Put(Family::kRevisions, RevisionKey(id, revision), std::move(value));
   batch->Put(Family::kHeads, std::string(id), BigEndian(revision));
 
   // Index maintenance: drop entries the article left, add the ones it
@@ -1031,13 +1072,15 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
     std::vector<std::pair<std::string, v1::Article>> items, bool dry_run) {
   // Normalize and hash before locking: the hash is most of the CPU that
   // does not need the locks, and concurrent import streams then overlap.
-  std::vector<std::string> hashes;
+  std::vector<std::string> hashes, encodings(items.size());
   hashes.reserve(items.size());
-  for (auto& [id, content] : items) {
-    // Hashed in place, without the copy ContentHash makes.
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto& [id, content] = items[i];
+    // Hashed in place, without the copy ContentHash makes; the encoding
+    // becomes the stored revision's first part.
     ClearServerFields(&content);
     content.clear_name();
-    hashes.push_back(ContentHashOfCleared(content));
+    hashes.push_back(ContentHashOfCleared(content, &encodings[i]));
     content.set_name(Name(id));
   }
   // Hold every id of the batch (a batch may name one id twice).
@@ -1091,7 +1134,7 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
     if (stored_head) ExpectHead(&batch, id, head.ok() ? &*head : nullptr);
     v1::Article written =
         PrepareRevision(id, head.ok() ? &*head : nullptr, std::move(content),
-                        type, &batch, &events, &hashes[i]);
+                        type, &batch, &events, &hashes[i], &encodings[i]);
     result.revision = written.revision();
     pending[id] = std::move(written);
   }

@@ -279,8 +279,10 @@ class Store {
 
   // Hex SHA-256 of an article's content fields (everything a user writes).
   static std::string ContentHash(const v1::Article& article);
-  // ContentHash of an article whose name and server fields are clear.
-  static std::string ContentHashOfCleared(const v1::Article& content);
+  // ContentHash of an article whose name and server fields are clear; the
+  // hashed encoding goes to `encoding` if given.
+  static std::string ContentHashOfCleared(const v1::Article& content,
+                                          std::string* encoding = nullptr);
 
   // The store's clock (StoreOptions::clock).
   absl::Time Now() const;
@@ -336,13 +338,15 @@ class Store {
   absl::Status ReadHeadBytes(absl::string_view id, std::string* value);
   // Adds to `batch` the next revision of `id` after `old_head` (null if
   // none) with its index changes, and to `events` its change event; returns
-  // the revision as it will be stored. `content_hash`, if given, is
-  // ContentHash(article), computed already.
+  // the revision as it will be stored. `content_hash` and
+  // `content_encoding`, if given, are ContentHashOfCleared of the article's
+  // content and its encoding, computed already (both are moved from).
   v1::Article PrepareRevision(absl::string_view id, const v1::Article* old_head,
                               v1::Article article, v1::ChangeEvent::Type type,
                               KvBatch* batch,
                               std::vector<v1::ChangeEvent>* events,
-                              const std::string* content_hash = nullptr);
+                              std::string* content_hash = nullptr,
+                              std::string* content_encoding = nullptr);
   // Adds the publish/expiry events of `head` that fell due by `now` and
   // FireSchedule has not emitted. REQUIRES: the article's lock held.
   void AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,

@@ -814,6 +814,52 @@ TEST_F(StoreTest, ApplyCommitsABatchAtomicallyWithConsistentIndexes) {
   ExpectIndexMatchesHeads(*store_, {"new", "kept", "gone"}, &prefixes);
 }
 
+// A stored revision is the content's encoding (the bytes the hash covers)
+// followed by the server fields'. Whatever the write path, it must decode
+// to the article the write returned, and the skeleton reader must find the
+// server fields after the body.
+TEST_F(StoreTest, StoredRevisionBytesDecodeToTheWrittenArticle) {
+  Article in = MakeArticle("bytes", {"x", "y"}, {"c"}, {"en"});
+  in.set_body(std::string(3000, 'b'));
+  in.set_etag("from the client");
+  in.set_revision(9);
+  const Article created = MustCreate("c", in);
+  absl::StatusOr<Article> updated =
+      store_->Update("c", MakeArticle("bytes 2", {"y"}), {});
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  ASSERT_TRUE(store_->Delete("c", {}).ok());
+  std::vector<std::pair<std::string, Article>> items;
+  items.emplace_back("applied", in);
+  ASSERT_TRUE(store_->Apply(items, /*dry_run=*/false).ok());
+
+  std::unique_ptr<ReadView> reader = store_->NewReadView();
+  const ReadView& view = *reader;
+  const std::vector<std::tuple<std::string, int64_t, Article>> want = {
+      {"c", 1, created}, {"c", 2, *updated}};
+  for (const auto& [id, revision, article] : want) {
+    SCOPED_TRACE(revision);
+    absl::StatusOr<StoredArticle> stored = view.StoredRevision(id, revision);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    absl::StatusOr<Article> decoded = stored->Decode();
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(decoded->SerializeAsString(), article.SerializeAsString());
+    EXPECT_EQ(Seconds(stored->skeleton.update_time()),
+              Seconds(article.update_time()));
+    EXPECT_EQ(stored->skeleton.revision(), revision);
+  }
+  absl::StatusOr<StoredArticle> tombstone = view.StoredRevision("c", 3);
+  ASSERT_TRUE(tombstone.ok()) << tombstone.status();
+  EXPECT_TRUE(tombstone->skeleton.has_delete_time());
+  absl::StatusOr<Article> applied = view.StoredHead("applied")->Decode();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->name(), "articles/applied");
+  EXPECT_EQ(applied->revision(), 1);
+  EXPECT_EQ(applied->content_hash(), Store::ContentHash(in));
+  EXPECT_EQ(applied->etag().substr(0, 2), "1-");
+  EXPECT_TRUE(applied->has_create_time());
+  EXPECT_EQ(applied->body(), in.body());
+}
+
 // ---- Concurrency ---------------------------------------------------------
 
 TEST_F(StoreTest, ConcurrentConditionalUpdatesNeverLoseOrDuplicate) {
