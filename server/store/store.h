@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -336,17 +337,22 @@ class Store {
   absl::StatusOr<v1::Article> ReadHead(absl::string_view id);
   // The head revision's stored bytes. NOT_FOUND if there is no head.
   absl::Status ReadHeadBytes(absl::string_view id, std::string* value);
+  // Counter changes by posting prefix, summed over a batch.
+  using CountDeltas = absl::flat_hash_map<std::string, int64_t>;
   // Adds to `batch` the next revision of `id` after `old_head` (null if
   // none) with its index changes, and to `events` its change event; returns
   // the revision as it will be stored. `content_hash` and
   // `content_encoding`, if given, are ContentHashOfCleared of the article's
-  // content and its encoding, computed already (both are moved from).
+  // content and its encoding, computed already (both are moved from). With
+  // `count_deltas` the counter changes are added there instead of to
+  // `batch`; the caller adds them to the batch once.
   v1::Article PrepareRevision(absl::string_view id, const v1::Article* old_head,
                               v1::Article article, v1::ChangeEvent::Type type,
                               KvBatch* batch,
                               std::vector<v1::ChangeEvent>* events,
                               std::string* content_hash = nullptr,
-                              std::string* content_encoding = nullptr);
+                              std::string* content_encoding = nullptr,
+                              CountDeltas* count_deltas = nullptr);
   // Adds the publish/expiry events of `head` that fell due by `now` and
   // FireSchedule has not emitted. REQUIRES: the article's lock held.
   void AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
