@@ -3,7 +3,14 @@
 
 #include "server/text/tokenizer.h"
 
+#include <unicode/bytestream.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/uscript.h>
+
 #include <algorithm>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +93,29 @@ TEST(TokenizeTest, CjkRunsAndMixedScripts) {
             T({{Kind::kWord, "2025"}, {Kind::kCjk, "年"}}));
 }
 
+TEST(TokenizeTest, EveryLetterOfTheCommonCjkBlocksIsACjkToken) {
+  // Classify answers these blocks without asking ICU; each code point must
+  // still be what ICU's script and category say: a one-character CJK run.
+  const std::vector<std::pair<UChar32, UChar32>> blocks = {
+      {0x4e00, 0x9fff}, {0x3041, 0x3096}, {0x30a1, 0x30fa}, {0xac00, 0xd7a3}};
+  for (const auto& [first, last] : blocks) {
+    for (UChar32 c = first; c <= last; ++c) {
+      std::string s;
+      icu::StringByteSink<std::string> sink(&s);
+      icu::UnicodeString(c).toUTF8(sink);
+      ASSERT_TRUE(u_charType(c) == U_OTHER_LETTER &&
+                  (uscript_hasScript(c, USCRIPT_HAN) ||
+                   uscript_hasScript(c, USCRIPT_HIRAGANA) ||
+                   uscript_hasScript(c, USCRIPT_KATAKANA) ||
+                   uscript_hasScript(c, USCRIPT_HANGUL)))
+          << std::hex << c;
+      const std::vector<Token> tokens = Tokenize(s);
+      ASSERT_EQ(tokens.size(), 1u) << std::hex << c;
+      EXPECT_EQ(tokens[0].kind, Kind::kCjk) << std::hex << c;
+    }
+  }
+}
+
 TEST(IndexTermsTest, BigramsPlusUnigramsForArticlesBigramsForQueries) {
   const std::vector<Token> tokens = Tokenize("本地化 AI 中");
   EXPECT_EQ(
@@ -114,6 +144,76 @@ TEST(IndexTermsTest, ArticleTermsCoverTitleSummaryBodyNotAcrossFields) {
     EXPECT_NE(std::find(terms.begin(), terms.end(), want), terms.end()) << want;
   // No bigram across the title/body seam.
   EXPECT_EQ(std::find(terms.begin(), terms.end(), "题正"), terms.end());
+}
+
+// The definition of IndexTerms, written the slow and obvious way.
+std::vector<std::string> ReferenceTerms(const std::vector<Token>& tokens,
+                                        bool for_query) {
+  std::set<std::string> terms;
+  for (const Token& t : tokens) {
+    if (t.kind == Kind::kWord) {
+      size_t cut = std::min(t.text.size(), kMaxWordTermBytes);
+      while (cut < t.text.size() &&
+             (static_cast<unsigned char>(t.text[cut]) & 0xc0) == 0x80)
+        --cut;
+      terms.insert(t.text.substr(0, cut));
+      continue;
+    }
+    std::vector<std::string> chars;
+    for (size_t i = 0; i < t.text.size();) {
+      size_t n = 1;
+      while (i + n < t.text.size() &&
+             (static_cast<unsigned char>(t.text[i + n]) & 0xc0) == 0x80)
+        ++n;
+      chars.push_back(t.text.substr(i, n));
+      i += n;
+    }
+    for (size_t k = 0; k < chars.size(); ++k) {
+      if (!for_query || chars.size() == 1) terms.insert(chars[k]);
+      if (k + 1 < chars.size()) terms.insert(chars[k] + chars[k + 1]);
+    }
+  }
+  return {terms.begin(), terms.end()};
+}
+
+TEST(IndexTermsTest, AgreesWithTheReferenceOnRandomMixedText) {
+  // Pieces of 1 to 4 UTF-8 bytes, so terms fall on both sides of the
+  // 8-byte packing limit: ASCII, Latin with accents and combining marks,
+  // Han, kana, Hangul, Han extension B (4 bytes), emoji and punctuation.
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           "7",
+                                           " ",
+                                           ".",
+                                           "\xc3\xa9",
+                                           "\xcc\x88",
+                                           "\xe4\xb8\xad",
+                                           "\xe6\x96\x87",
+                                           "\xe3\x82\xab",
+                                           "\xed\x95\x9c",
+                                           "\xf0\xa0\x80\x80",
+                                           "\xf0\x9f\x98\x80",
+                                           "\xe3\x80\x82",
+                                           "q",
+                                           "\xe5\x9b\xbd",
+                                           "x"};
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    const int n = static_cast<int>(rng() % 120);
+    for (int i = 0; i < n; ++i) {
+      // Runs of one piece make long words and repeated bigrams.
+      const std::string& p = pieces[rng() % pieces.size()];
+      const int repeat = rng() % 8 == 0 ? static_cast<int>(rng() % 40) : 1;
+      for (int r = 0; r < repeat; ++r) text += p;
+    }
+    const std::vector<Token> tokens = Tokenize(text);
+    for (bool for_query : {false, true}) {
+      ASSERT_EQ(IndexTerms(tokens, for_query),
+                ReferenceTerms(tokens, for_query))
+          << "text: " << text << " for_query " << for_query;
+    }
+  }
 }
 
 v1::Article Doc(const std::string& body) {
