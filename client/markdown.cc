@@ -936,7 +936,18 @@ void AppendBlock(const Value& v, int indent, std::string* out);
 void AppendEntry(absl::string_view key, const Value& v, int indent,
                  std::string* out) {
   out->append(indent, ' ');
-  AppendKey(key, out);
+  std::string written;
+  AppendKey(key, &written);
+  // YAML limits an implicit key to 1024 characters; a longer one (or one
+  // that escaping made longer) is written as an explicit `? key` entry.
+  if (written.size() > 1000) {
+    out->append("? ");
+    out->append(written);
+    out->push_back('\n');
+    out->append(indent, ' ');
+  } else {
+    out->append(written);
+  }
   out->push_back(':');
   if (IsNonEmptyCollection(v)) {
     out->push_back('\n');

@@ -541,6 +541,26 @@ TEST(ParamsTest, AwkwardKeysAreQuoted) {
       << text << Diff(a, b);
 }
 
+TEST(ParamsTest, KeysLongerThanYamlsImplicitKeyLimitRoundTrip) {
+  // YAML reads an implicit key of at most 1024 characters; longer keys (and
+  // short ones that escaping lengthens) are written as explicit `? ` keys,
+  // with scalar and collection values, at the top and nested.
+  Article a;
+  auto& fields = *a.mutable_params()->mutable_fields();
+  const std::string plain(1500, 'k');
+  const std::string escaped = std::string(400, '\r') + "x";  // 801 quoted
+  const std::string escaped_long = std::string(600, '\r');   // 1202 quoted
+  fields[plain].set_string_value("v");
+  fields[escaped].set_number_value(1);
+  auto& nested = *fields[escaped_long].mutable_struct_value()->mutable_fields();
+  nested[plain].mutable_list_value()->add_values()->set_bool_value(true);
+  nested["short"].set_string_value("s");
+  const std::string text = FormatMarkdown(a);
+  EXPECT_THAT(text, HasSubstr("? " + plain + "\n: \"v\"\n"));
+  const Article b = MustParse(text);
+  EXPECT_TRUE(MessageDifferencer::Equals(a.params(), b.params())) << Diff(a, b);
+}
+
 // ---- Formatting
 // ---------------------------------------------------------------
 
