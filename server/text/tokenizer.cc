@@ -213,7 +213,7 @@ std::vector<std::string> IndexTerms(const std::vector<Token>& tokens,
   // with zero bytes: normalized text holds no NUL, so integer order is the
   // strings' byte order and equal integers are equal terms. Sorting those
   // integers replaced sorting string views (memcmp per comparison), which
-  // was most of an update's CPU with the text index on.
+  // was about a quarter of an update's CPU with the text index on.
   std::vector<uint64_t> packed;
   std::vector<absl::string_view> longer;
   size_t expect = 0;  // a word gives a term, a CJK character two
