@@ -317,7 +317,8 @@ int main(int argc, char** argv) {
   }
 
   if (check || repair) return RunCheck(config.store, repair);
-  content::service::ReturnFreedPagesEagerly();
+  content::service::FreePageReturner free_pages(
+      content::service::FreePageReturner::Options{});
 
   // Signals are taken synchronously by this thread only; block them before
   // any other thread starts so none of those receives them.

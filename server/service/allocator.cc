@@ -11,7 +11,7 @@ namespace {
 
 // gperftools' C interface (malloc_extension_c.h); both return 1 on success.
 using GetNumeric = int (*)(const char*, size_t*);
-using SetNumeric = int (*)(const char*, size_t);
+using ReleaseToSystem = void (*)(size_t);
 
 template <typename F>
 F Find(const char* name) {
@@ -20,13 +20,32 @@ F Find(const char* name) {
 
 }  // namespace
 
-bool ReturnFreedPagesEagerly() {
-  // tcmalloc keeps freed spans mapped and returns them at a slow rate. After
-  // a text-indexed import (each batch briefly holds hundreds of MiB of
-  // posting keys) that left RSS at 570 MiB where 230 MiB were in use, at
-  // 100k articles; measured side by side, neither imports nor reads slowed.
-  auto set = Find<SetNumeric>("MallocExtension_SetNumericProperty");
-  return set != nullptr && set("tcmalloc.aggressive_memory_decommit", 1) == 1;
+FreePageReturner::FreePageReturner(const Options& options) {
+  if (Find<ReleaseToSystem>("MallocExtension_ReleaseToSystem") == nullptr)
+    return;  // not tcmalloc: nothing to do, no thread
+  thread_ = std::thread([this, options] {
+    while (!stop_.WaitForNotificationWithTimeout(options.period))
+      ReturnOnce(options.reserve_bytes);
+  });
+}
+
+FreePageReturner::~FreePageReturner() {
+  stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+size_t FreePageReturner::ReturnOnce(size_t reserve_bytes) {
+  auto get = Find<GetNumeric>("MallocExtension_GetNumericProperty");
+  auto release = Find<ReleaseToSystem>("MallocExtension_ReleaseToSystem");
+  size_t free_bytes = 0;
+  if (get == nullptr || release == nullptr ||
+      get("tcmalloc.pageheap_free_bytes", &free_bytes) != 1 ||
+      free_bytes <= reserve_bytes) {
+    return 0;
+  }
+  // Whole spans, largest first: a handful of madvise calls per sweep.
+  release(free_bytes - reserve_bytes);
+  return free_bytes - reserve_bytes;
 }
 
 std::vector<std::pair<std::string, std::string>> AllocatorStats() {
