@@ -386,12 +386,6 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
   // Our own queue already batches commits; RocksDB pipelines the rest.
   db_options.enable_pipelined_write = true;
   db_options.keep_log_file_num = 4;
-  // A WAL file is deleted only once every family's memtable that has writes
-  // in it is flushed, and the meta family (counters) fills its memtable
-  // slowly: after a 1M import 1.1 GB of WAL was still kept, and the next
-  // start replayed all of it. Past this size the families holding the
-  // oldest WAL are flushed.
-  db_options.max_total_wal_size = uint64_t{256} << 20;
   // Tickers only (no histograms): the block-cache hit rate for /metrics at
   // the cost of a few relaxed atomic increments per read.
   db_options.statistics = rocksdb::CreateDBStatistics();
