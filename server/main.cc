@@ -390,6 +390,18 @@ int main(int argc, char** argv) {
     return Fail(absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen)));
   }
+  // The metrics listener starts before the port file is written: whoever
+  // waits for the file (tests, supervisors) finds every listener up.
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    metrics_server =
+        std::make_unique<MetricsServer>(&metrics, store->get(), service.get());
+    absl::Status s = metrics_server->Start(config.metrics_listen);
+    if (!s.ok()) return Fail(s);
+    std::cerr << "contentd: metrics on http://" << metrics_server->address()
+              << "/metrics" << std::endl;
+  }
+
   if (!port_file.empty()) {
     std::ofstream(port_file + ".tmp") << port << "\n";
     std::rename((port_file + ".tmp").c_str(), port_file.c_str());
@@ -402,16 +414,6 @@ int main(int argc, char** argv) {
             << ", durability " << (config.store.sync ? "sync" : "async")
             << ", last sequence " << (*store)->last_sequence() << ")"
             << std::endl;
-
-  std::unique_ptr<MetricsServer> metrics_server;
-  if (!config.metrics_listen.empty()) {
-    metrics_server =
-        std::make_unique<MetricsServer>(&metrics, store->get(), service.get());
-    absl::Status s = metrics_server->Start(config.metrics_listen);
-    if (!s.ok()) return Fail(s);
-    std::cerr << "contentd: metrics on http://" << metrics_server->address()
-              << "/metrics" << std::endl;
-  }
 
   // Retention in the background: old revisions, long-deleted articles and
   // the change log (watchers behind it get OUT_OF_RANGE and resync).
