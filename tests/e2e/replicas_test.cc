@@ -464,7 +464,10 @@ TEST_F(ReplicasTest, WatchOnOneReplicaSeesEveryEventOfWritesThroughOthers) {
   Collector live(&C(), now, 1);
   absl::SleepFor(absl::Milliseconds(300));  // let the watch start
   const absl::Time written_at = absl::Now();
-  ASSERT_TRUE(Create(A(), MakeArticle("late", "late", {"watch"}, k2025)).ok());
+  {
+    auto created = Create(A(), MakeArticle("late", "late", {"watch"}, k2025));
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
   ASSERT_TRUE(live.WaitFor(absl::Seconds(5))) << live.status();
   const absl::Duration delay = absl::Now() - written_at;
   EXPECT_EQ(live.events().at(0).event().name(), "articles/late");
@@ -523,7 +526,10 @@ TEST_F(ReplicasTest, ConcurrentCreatesOfOneIdThroughTwoReplicas) {
 }
 
 TEST_F(ReplicasTest, ConditionalUpdatesWithOneRevisionThroughThreeReplicas) {
-  ASSERT_TRUE(Create(A(), MakeArticle("cas", "v0", {"cas"}, k2025)).ok());
+  {
+    auto created = Create(A(), MakeArticle("cas", "v0", {"cas"}, k2025));
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
   constexpr int kRounds = 15;
   std::vector<std::string> winners;
   for (int round = 0; round < kRounds; ++round) {
@@ -723,14 +729,20 @@ class ReplicasRetentionTest : public ReplicasTest {
 
 TEST_F(ReplicasRetentionTest, ConcurrentCompactionsRemoveEachRevisionOnce) {
   // `kept`: 5 revisions written through A, B and C; `gone`: 2, deleted.
-  ASSERT_TRUE(Create(A(), MakeArticle("kept", "v1", {"keep"}, k2025)).ok());
+  {
+    auto created = Create(A(), MakeArticle("kept", "v1", {"keep"}, k2025));
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
   for (int i = 2; i <= 5; ++i) {
     auto r = Update(*clients_[i % 3],
                     MakeArticle("kept", absl::StrCat("v", i), {"keep"}, k2025),
                     i - 1);
     ASSERT_TRUE(r.ok()) << r.status();
   }
-  ASSERT_TRUE(Create(B(), MakeArticle("gone", "doomed", {"gone"}, k2025)).ok());
+  {
+    auto created = Create(B(), MakeArticle("gone", "doomed", {"gone"}, k2025));
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
   v1::DeleteArticleRequest d;
   d.set_name("articles/gone");
   ASSERT_TRUE(C().DeleteArticle(d).ok());
