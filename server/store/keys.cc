@@ -89,6 +89,12 @@ std::string CountKey(absl::string_view posting_prefix) {
   return absl::StrCat("n/", posting_prefix);
 }
 
+bool HasCounter(absl::string_view posting_prefix) {
+  return posting_prefix.empty() ||
+         KindOf(static_cast<unsigned char>(posting_prefix[0])) !=
+             IndexKind::kGroup;
+}
+
 std::string PrefixSuccessor(absl::string_view prefix) {
   std::string s(prefix.data(), prefix.size());
   while (!s.empty()) {

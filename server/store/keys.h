@@ -65,6 +65,11 @@ bool ParsePostingKey(absl::string_view key, size_t prefix_size,
 std::string RevisionKey(absl::string_view id, int64_t revision);
 // Meta key of the counter for one posting list.
 std::string CountKey(absl::string_view posting_prefix);
+// Whether the store keeps a counter for the list. Translation groups do
+// not: each holds a handful of articles, so the planner never needs their
+// size, and nearly every create starts a group of its own (a counter merge
+// that was a third of an import's counter writes).
+bool HasCounter(absl::string_view posting_prefix);
 
 // Smallest key greater than every key starting with `prefix` ("" if none).
 std::string PrefixSuccessor(absl::string_view prefix);

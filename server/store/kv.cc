@@ -6,39 +6,117 @@
 
 namespace content::store {
 
-void KvBatch::Put(Family family, std::string key, std::string value) {
-  ops_.push_back({OpType::kPut, family, std::move(key), std::move(value)});
+namespace {
+// Big enough that a batch of small ops allocates rarely, small enough that
+// a single write does not hold much.
+constexpr size_t kBlockSize = 32 << 10;
+}  // namespace
+
+KvBatch::KvBatch(const KvBatch& other) { *this = other; }
+
+KvBatch& KvBatch::operator=(const KvBatch& other) {
+  if (this == &other) return *this;
+  ops_.clear();
+  blocks_.clear();
+  free_ = nullptr;
+  free_size_ = 0;
+  ops_.reserve(other.ops_.size());
+  for (const Op& op : other.ops_) Add(op.type, op.family, op.key, op.value);
+  return *this;
 }
 
-void KvBatch::Delete(Family family, std::string key) {
-  ops_.push_back({OpType::kDelete, family, std::move(key), {}});
+KvBatch& KvBatch::operator=(KvBatch&& other) noexcept {
+  if (this == &other) return *this;
+  ops_ = std::move(other.ops_);
+  blocks_ = std::move(other.blocks_);
+  free_ = other.free_;
+  free_size_ = other.free_size_;
+  other.ops_.clear();
+  other.blocks_.clear();
+  other.free_ = nullptr;
+  other.free_size_ = 0;
+  return *this;
 }
 
-void KvBatch::DeleteRange(Family family, std::string begin, std::string end) {
-  ops_.push_back(
-      {OpType::kDeleteRange, family, std::move(begin), std::move(end)});
+absl::string_view KvBatch::Keep(absl::string_view bytes) {
+  if (bytes.empty()) return absl::string_view();
+  if (bytes.size() > free_size_) {
+    if (bytes.size() > kBlockSize / 4) {
+      // A big value gets a block of its own; the current one stays open.
+      // Inserted before the current block, so blocks_.back() stays current.
+      auto own = std::make_unique<char[]>(bytes.size());
+      std::memcpy(own.get(), bytes.data(), bytes.size());
+      const absl::string_view view(own.get(), bytes.size());
+      blocks_.insert(blocks_.empty() ? blocks_.end() : blocks_.end() - 1,
+                     std::move(own));
+      return view;
+    }
+    blocks_.push_back(std::make_unique<char[]>(kBlockSize));
+    free_ = blocks_.back().get();
+    free_size_ = kBlockSize;
+  }
+  std::memcpy(free_, bytes.data(), bytes.size());
+  const absl::string_view view(free_, bytes.size());
+  free_ += bytes.size();
+  free_size_ -= bytes.size();
+  return view;
 }
 
-void KvBatch::AddInt64(Family family, std::string key, int64_t delta) {
-  std::string value(sizeof(delta), '\0');
+void KvBatch::Add(OpType type, Family family, absl::string_view key,
+                  absl::string_view value) {
+  const absl::string_view k = Keep(key);
+  const absl::string_view v = Keep(value);
+  ops_.push_back({type, family, k, v});
+}
+
+void KvBatch::Put(Family family, absl::string_view key,
+                  absl::string_view value) {
+  Add(OpType::kPut, family, key, value);
+}
+
+void KvBatch::Delete(Family family, absl::string_view key) {
+  Add(OpType::kDelete, family, key, {});
+}
+
+void KvBatch::DeleteRange(Family family, absl::string_view begin,
+                          absl::string_view end) {
+  Add(OpType::kDeleteRange, family, begin, end);
+}
+
+void KvBatch::AddInt64(Family family, absl::string_view key, int64_t delta) {
+  char value[sizeof(delta)];
   uint64_t u = static_cast<uint64_t>(delta);
   for (size_t i = 0; i < sizeof(u); ++i)
     value[i] = static_cast<char>(u >> (8 * i));
-  ops_.push_back({OpType::kAddInt64, family, std::move(key), std::move(value)});
+  Add(OpType::kAddInt64, family, key, absl::string_view(value, sizeof(value)));
 }
 
-void KvBatch::Expect(Family family, std::string key, std::string value) {
-  ops_.push_back({OpType::kExpect, family, std::move(key), std::move(value)});
+void KvBatch::Expect(Family family, absl::string_view key,
+                     absl::string_view value) {
+  Add(OpType::kExpect, family, key, value);
 }
 
-void KvBatch::ExpectMissing(Family family, std::string key) {
-  ops_.push_back({OpType::kExpectMissing, family, std::move(key), {}});
+void KvBatch::ExpectMissing(Family family, absl::string_view key) {
+  Add(OpType::kExpectMissing, family, key, {});
 }
 
 void KvBatch::Append(KvBatch&& other) {
-  ops_.insert(ops_.end(), std::make_move_iterator(other.ops_.begin()),
-              std::make_move_iterator(other.ops_.end()));
+  // The views point into other's blocks, which move here with them. Its
+  // open block stays open there (it is ours now, but nothing more goes in).
+  ops_.insert(ops_.end(), other.ops_.begin(), other.ops_.end());
+  if (blocks_.empty()) {
+    blocks_ = std::move(other.blocks_);
+    free_ = other.free_;
+    free_size_ = other.free_size_;
+  } else {
+    blocks_.insert(blocks_.end() - 1,
+                   std::make_move_iterator(other.blocks_.begin()),
+                   std::make_move_iterator(other.blocks_.end()));
+  }
   other.ops_.clear();
+  other.blocks_.clear();
+  other.free_ = nullptr;
+  other.free_size_ = 0;
 }
 
 }  // namespace content::store

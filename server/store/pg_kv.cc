@@ -580,7 +580,7 @@ class PgKv : public KvEngine {
       if (op.type == KvBatch::OpType::kExpect ||
           op.type == KvBatch::OpType::kExpectMissing ||
           op.type == KvBatch::OpType::kAddInt64)
-        reads.emplace(static_cast<int>(op.family), op.key);
+        reads.emplace(static_cast<int>(op.family), std::string(op.key));
     }
 
     std::map<Key, std::string> before;
@@ -621,10 +621,11 @@ class PgKv : public KvEngine {
     };
     for (const KvBatch::Op& op : batch.ops()) {
       const int family = static_cast<int>(op.family);
+      const Key key{family, std::string(op.key)};
       switch (op.type) {
         case KvBatch::OpType::kExpect:
         case KvBatch::OpType::kExpectMissing: {
-          auto it = before.find({family, op.key});
+          auto it = before.find(key);
           const bool holds = op.type == KvBatch::OpType::kExpect
                                  ? it != before.end() && it->second == op.value
                                  : it == before.end();
@@ -637,29 +638,29 @@ class PgKv : public KvEngine {
           break;
         }
         case KvBatch::OpType::kPut:
-          after[{family, op.key}] = op.value;
+          after[key] = std::string(op.value);
           break;
         case KvBatch::OpType::kDelete:
-          after[{family, op.key}] = std::nullopt;
+          after[key] = std::nullopt;
           break;
         case KvBatch::OpType::kDeleteRange: {
-          auto it = after.lower_bound({family, op.key});
+          auto it = after.lower_bound(key);
           while (it != after.end() && it->first.first == family &&
                  it->first.second < op.value)
             it = after.erase(it);
-          ranges.push_back({family, op.key, op.value});
+          ranges.push_back({family, key.second, std::string(op.value)});
           break;
         }
         case KvBatch::OpType::kAddInt64: {
           int64_t base = 0;
-          auto a = after.find({family, op.key});
+          auto a = after.find(key);
           if (a != after.end()) {
             if (a->second) base = DecodeInt64(*a->second);
-          } else if (!covered(family, op.key)) {
-            auto b = before.find({family, op.key});
+          } else if (!covered(family, key.second)) {
+            auto b = before.find(key);
             if (b != before.end()) base = DecodeInt64(b->second);
           }
-          after[{family, op.key}] = EncodeInt64(base + DecodeInt64(op.value));
+          after[key] = EncodeInt64(base + DecodeInt64(op.value));
           break;
         }
       }

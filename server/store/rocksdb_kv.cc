@@ -185,22 +185,22 @@ class RocksKv : public KvEngine {
         std::string value(8, '\0');
         const uint64_t u = static_cast<uint64_t>(sum);
         for (int b = 0; b < 8; ++b) value[b] = static_cast<char>(u >> (8 * b));
-        s = wb.Merge(cf, op.key, value);
+        s = wb.Merge(cf, Slice(op.key), value);
         if (!s.ok()) return ToStatus(s);
         continue;
       }
       switch (op.type) {
         case KvBatch::OpType::kPut:
-          s = wb.Put(cf, op.key, op.value);
+          s = wb.Put(cf, Slice(op.key), Slice(op.value));
           break;
         case KvBatch::OpType::kDelete:
-          s = wb.Delete(cf, op.key);
+          s = wb.Delete(cf, Slice(op.key));
           break;
         case KvBatch::OpType::kDeleteRange:
-          s = wb.DeleteRange(cf, op.key, op.value);
+          s = wb.DeleteRange(cf, Slice(op.key), Slice(op.value));
           break;
         case KvBatch::OpType::kAddInt64:
-          s = wb.Merge(cf, op.key, op.value);
+          s = wb.Merge(cf, Slice(op.key), Slice(op.value));
           break;
         case KvBatch::OpType::kExpect:
         case KvBatch::OpType::kExpectMissing:
@@ -260,7 +260,10 @@ class RocksKv : public KvEngine {
     return b.type == KvBatch::OpType::kAddInt64 && a.family == b.family &&
            a.key == b.key;
   }
-  static int64_t DecodeAdd(const std::string& v) {
+  static rocksdb::Slice Slice(absl::string_view v) {
+    return rocksdb::Slice(v.data(), v.size());
+  }
+  static int64_t DecodeAdd(absl::string_view v) {
     uint64_t u = 0;
     for (size_t b = 0; b < 8 && b < v.size(); ++b)
       u |= uint64_t{static_cast<unsigned char>(v[b])} << (8 * b);

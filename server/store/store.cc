@@ -1064,6 +1064,7 @@ v1::Article Store::PrepareRevision(
     }
   }
   for (const auto& [prefix, d] : counts) {
+    if (!HasCounter(*prefix)) continue;
     if (count_deltas != nullptr) {
       (*count_deltas)[*prefix] += d;
     } else {
@@ -1142,6 +1143,7 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
   // committer, which sorts the batch on its single thread, sees each list
   // once.
   CountDeltas count_deltas;
+  bool reserved = false;
   std::vector<v1::ChangeEvent> events;
   const absl::Time now = Now();
   absl::Status status;
@@ -1181,9 +1183,18 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
     }
     SetTimestamp(now, content.mutable_update_time());
     if (stored_head) ExpectHead(&batch, id, head.ok() ? &*head : nullptr);
+    const bool first_write = !reserved;
+    const size_t ops_before = batch.size();
     v1::Article written = PrepareRevision(
         id, head.ok() ? &*head : nullptr, std::move(content), type, &batch,
         &events, &hashes[i], &encodings[i], &count_deltas);
+    if (first_write) {
+      // Articles of one import batch are alike: the first one's op count
+      // sizes the batch (plus a margin and the counters).
+      const size_t per_item = batch.size() - ops_before;
+      batch.Reserve(per_item * (items.size() + items.size() / 8) + 64);
+      reserved = true;
+    }
     result.revision = written.revision();
     pending[id] = std::move(written);
   }
@@ -1220,6 +1231,9 @@ absl::Status Store::Commit(KvBatch batch,
     group.push_back(x);
   }
   KvBatch merged;
+  size_t ops = 0;
+  for (Writer* x : group) ops += x->batch.size();
+  merged.Reserve(ops + 2 * group.size() + 1);  // + events, last sequence
   for (Writer* x : group) merged.Append(std::move(x->batch));
   int64_t base = last_sequence_;
   commit_mu_.Unlock();
@@ -1343,7 +1357,8 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
       batch.Delete(Family::kHeads, id);
       for (const IndexEntry& e : PostingEntries(*head, options_.text_index)) {
         batch.Delete(Family::kPostings, PostingKey(e.prefix, e.date_key, id));
-        batch.AddInt64(Family::kMeta, CountKey(e.prefix), -1);
+        if (HasCounter(e.prefix))
+          batch.AddInt64(Family::kMeta, CountKey(e.prefix), -1);
       }
       KvReadOptions ro;
       ro.lower_bound = RevisionKey(id, 0);

@@ -199,6 +199,27 @@ TEST_F(ReliabilityStoreTest, FsckFindsAndRepairsIndexDamage) {
             5);  // six articles, one deleted
 }
 
+TEST_F(ReliabilityStoreTest, GroupCountersOfEarlierBuildsAreIgnoredAndDropped) {
+  Populate();
+  KvEngine* kv = store_->engine();
+  // This build keeps no counters for translation groups; earlier ones did.
+  const std::string group =
+      PostingPrefix(IndexKind::kGroup, ListState::kLive, "a0");
+  EXPECT_FALSE(HasCounter(group));
+  EXPECT_TRUE(HasCounter(PostingPrefix(IndexKind::kTag, false, "t1")));
+  EXPECT_EQ(store_->NewReadView()->Count(group), 0);
+  KvBatch old;
+  old.AddInt64(Family::kMeta, CountKey(group), 1);
+  ASSERT_TRUE(kv->Write(std::move(old), true).ok());
+
+  FsckReport report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+  absl::StatusOr<FsckReport> repaired = RepairIndexes(*store_);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_TRUE(repaired->clean()) << repaired->ToString();
+  EXPECT_EQ(store_->NewReadView()->Count(group), 0);
+}
+
 TEST_F(ReliabilityStoreTest, FsckFindsHistoryAndChangeLogDamage) {
   Populate();
   KvEngine* kv = store_->engine();

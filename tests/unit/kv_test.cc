@@ -394,5 +394,49 @@ TEST(RocksKvTest, RevisionValuesLiveInBlobFilesAndSurviveReopen) {
   }
 }
 
+// A batch keeps its keys and values in its own blocks: views must survive
+// growth, big values, appends, moves and copies.
+TEST(KvBatchTest, OpsKeepTheirBytesThroughAppendMoveAndCopy) {
+  auto expect_ops = [](const KvBatch& b, int from, int to,
+                       const std::string& big) {
+    ASSERT_EQ(b.size(), static_cast<size_t>(to - from));
+    for (int i = from; i < to; ++i) {
+      const KvBatch::Op& op = b.ops()[i - from];
+      EXPECT_EQ(op.key, absl::StrCat("key-", i));
+      EXPECT_EQ(op.value, i % 100 == 0 ? big : absl::StrCat("value-", i));
+    }
+  };
+  const std::string big(100000, 'b');  // bigger than a block
+  auto fill = [&big](KvBatch* b, int from, int to) {
+    for (int i = from; i < to; ++i) {
+      b->Put(Family::kPostings, absl::StrCat("key-", i),
+             i % 100 == 0 ? big : absl::StrCat("value-", i));
+    }
+  };
+  KvBatch first, second;
+  fill(&first, 0, 5000);
+  fill(&second, 5000, 9000);
+  first.Append(std::move(second));
+  EXPECT_TRUE(second.empty());
+  fill(&first, 9000, 10000);  // into the open block after the append
+  expect_ops(first, 0, 10000, big);
+
+  KvBatch copy = first;
+  KvBatch moved = std::move(first);
+  EXPECT_TRUE(first.empty());
+  fill(&first, 0, 10);  // a moved-from batch is empty and usable
+  expect_ops(first, 0, 10, big);
+  expect_ops(moved, 0, 10000, big);
+  moved = KvBatch();
+  expect_ops(copy, 0, 10000, big);
+
+  KvBatch counters;
+  counters.AddInt64(Family::kMeta, "n", -2);
+  ASSERT_EQ(counters.ops()[0].value.size(), 8u);
+  EXPECT_EQ(static_cast<unsigned char>(counters.ops()[0].value[0]), 0xfe);
+  counters.Delete(Family::kMeta, "gone");
+  EXPECT_TRUE(counters.ops()[1].value.empty());
+}
+
 }  // namespace
 }  // namespace content::store
