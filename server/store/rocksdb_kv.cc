@@ -36,6 +36,10 @@ absl::Status ToStatus(const rocksdb::Status& s) {
   return absl::UnavailableError(msg);
 }
 
+rocksdb::Slice ToSlice(absl::string_view s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+
 int64_t DecodeInt64(const rocksdb::Slice& s) {
   if (s.size() != 8) return 0;
   uint64_t u = 0;
@@ -95,8 +99,10 @@ class RocksIterator : public KvIterator {
   bool Valid() const override { return it_->Valid(); }
   void SeekToFirst() override { it_->SeekToFirst(); }
   void SeekToLast() override { it_->SeekToLast(); }
-  void Seek(absl::string_view t) override { it_->Seek(Slice(t)); }
-  void SeekForPrev(absl::string_view t) override { it_->SeekForPrev(Slice(t)); }
+  void Seek(absl::string_view t) override { it_->Seek(ToSlice(t)); }
+  void SeekForPrev(absl::string_view t) override {
+    it_->SeekForPrev(ToSlice(t));
+  }
   void Next() override { it_->Next(); }
   void Prev() override { it_->Prev(); }
   absl::string_view key() const override { return View(it_->key()); }
@@ -104,9 +110,6 @@ class RocksIterator : public KvIterator {
   absl::Status status() const override { return ToStatus(it_->status()); }
 
  private:
-  static rocksdb::Slice Slice(absl::string_view s) {
-    return rocksdb::Slice(s.data(), s.size());
-  }
   static absl::string_view View(const rocksdb::Slice& s) {
     return absl::string_view(s.data(), s.size());
   }
@@ -134,8 +137,7 @@ class RocksKv : public KvEngine {
     if (options.snapshot != nullptr)
       ro.snapshot = static_cast<const RocksSnapshot*>(options.snapshot)->get();
     rocksdb::PinnableSlice slice;
-    rocksdb::Status s = db_->Get(
-        ro, handle(family), rocksdb::Slice(key.data(), key.size()), &slice);
+    rocksdb::Status s = db_->Get(ro, handle(family), ToSlice(key), &slice);
     if (!s.ok()) return ToStatus(s);
     value->assign(slice.data(), slice.size());
     return absl::OkStatus();
@@ -185,22 +187,22 @@ class RocksKv : public KvEngine {
         std::string value(8, '\0');
         const uint64_t u = static_cast<uint64_t>(sum);
         for (int b = 0; b < 8; ++b) value[b] = static_cast<char>(u >> (8 * b));
-        s = wb.Merge(cf, Slice(op.key), value);
+        s = wb.Merge(cf, ToSlice(op.key), value);
         if (!s.ok()) return ToStatus(s);
         continue;
       }
       switch (op.type) {
         case KvBatch::OpType::kPut:
-          s = wb.Put(cf, Slice(op.key), Slice(op.value));
+          s = wb.Put(cf, ToSlice(op.key), ToSlice(op.value));
           break;
         case KvBatch::OpType::kDelete:
-          s = wb.Delete(cf, Slice(op.key));
+          s = wb.Delete(cf, ToSlice(op.key));
           break;
         case KvBatch::OpType::kDeleteRange:
-          s = wb.DeleteRange(cf, Slice(op.key), Slice(op.value));
+          s = wb.DeleteRange(cf, ToSlice(op.key), ToSlice(op.value));
           break;
         case KvBatch::OpType::kAddInt64:
-          s = wb.Merge(cf, Slice(op.key), Slice(op.value));
+          s = wb.Merge(cf, ToSlice(op.key), ToSlice(op.value));
           break;
         case KvBatch::OpType::kExpect:
         case KvBatch::OpType::kExpectMissing:
@@ -259,9 +261,6 @@ class RocksKv : public KvEngine {
   static bool SameCounter(const KvBatch::Op& a, const KvBatch::Op& b) {
     return b.type == KvBatch::OpType::kAddInt64 && a.family == b.family &&
            a.key == b.key;
-  }
-  static rocksdb::Slice Slice(absl::string_view v) {
-    return rocksdb::Slice(v.data(), v.size());
   }
   static int64_t DecodeAdd(absl::string_view v) {
     uint64_t u = 0;
