@@ -121,13 +121,22 @@ class RocksIterator : public KvIterator {
 class RocksKv : public KvEngine {
  public:
   RocksKv(std::unique_ptr<rocksdb::DB> db,
-          std::vector<rocksdb::ColumnFamilyHandle*> handles, std::string path)
+          std::vector<rocksdb::ColumnFamilyHandle*> handles, std::string path,
+          size_t flush_on_close_wal_bytes)
       : db_(std::move(db)),
         handles_(std::move(handles)),
-        path_(std::move(path)) {}
+        path_(std::move(path)),
+        flush_on_close_wal_bytes_(flush_on_close_wal_bytes) {}
   ~RocksKv() override {
+    // The WAL holds every write, so a small one is left to the next start.
+    // A big one (slow families such as the counters keep old WAL files
+    // alive) is flushed away now; failing that, the next start replays it.
+    if (LiveWalBytes() > flush_on_close_wal_bytes_) {
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      db_->Flush(fo, handles_).PermitUncheckedError();
+    }
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    // Flush nothing: the WAL holds every write; Close releases the lock.
     db_->Close();
   }
 
@@ -366,9 +375,19 @@ class RocksKv : public KvEngine {
                      2 * uint64_t{bytes} + kReserve));
   }
 
+  // Sum of the live WAL files' sizes (0 if they cannot be listed).
+  uint64_t LiveWalBytes() const {
+    rocksdb::VectorLogPtr files;
+    if (!db_->GetSortedWalFiles(files).ok()) return 0;
+    uint64_t bytes = 0;
+    for (const auto& f : files) bytes += f->SizeFileBytes();
+    return bytes;
+  }
+
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   const std::string path_;
+  const size_t flush_on_close_wal_bytes_;
   absl::Mutex expect_mu_;
   // Serializes writes with recovery. The store's group commit already
   // issues one write at a time, so this costs nothing in the common case.
@@ -476,8 +495,9 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
         ToStatus(s).code(),
         absl::StrCat("opening ", options.path, ": ", s.ToString()));
   }
-  return std::unique_ptr<KvEngine>(new RocksKv(
-      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.path));
+  return std::unique_ptr<KvEngine>(
+      new RocksKv(std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
+                  options.path, options.flush_on_close_wal_bytes));
 }
 
 }  // namespace content::store

@@ -22,6 +22,11 @@ struct RocksKvOptions {
   // Stores revision values of 512 bytes or more in blob files (key-value
   // separation) rather than in the LSM tree. Default: true.
   bool separate_revision_values = true;
+  // On close, memtables are flushed when the live WAL holds more than this,
+  // so the next start does not replay it (after a 1M import: 1.36 GB of
+  // WAL, 4.3 s before serving). Smaller WALs are left for a fast stop; a
+  // crash replays whatever there is either way. Default: 64 MiB.
+  size_t flush_on_close_wal_bytes = size_t{64} << 20;
 };
 
 // Opens (creating if needed) the database. UNAVAILABLE if the directory is

@@ -394,6 +394,45 @@ TEST(RocksKvTest, RevisionValuesLiveInBlobFilesAndSurviveReopen) {
   }
 }
 
+// Bytes of WAL files in a RocksDB directory.
+uint64_t WalBytes(const std::string& dir) {
+  uint64_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().extension() == ".log") bytes += entry.file_size();
+  return bytes;
+}
+
+// A close flushes the memtables when the WAL outgrew the bound, so the next
+// open replays nothing; under the bound the WAL is left as it is.
+TEST(RocksKvTest, CloseFlushesABigWalAwayAndLeavesASmallOne) {
+  testing::TempDir dir;
+  for (const bool big : {false, true}) {
+    RocksKvOptions o;
+    o.path = absl::StrCat(dir.path(), "/db", big);
+    o.flush_on_close_wal_bytes = big ? 64 << 10 : 64 << 20;
+    {
+      auto kv = OpenRocksKv(o);
+      ASSERT_TRUE(kv.ok()) << kv.status();
+      KvBatch batch;
+      for (int i = 0; i < 200; ++i)
+        batch.Put(Family::kPostings, absl::StrFormat("k%03d", i),
+                  std::string(1000, 'v'));
+      ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+      ASSERT_GT(WalBytes(o.path), 64u << 10);
+    }
+    if (big) {
+      EXPECT_LT(WalBytes(o.path), 4096u) << "flushed and dropped at close";
+    } else {
+      EXPECT_GT(WalBytes(o.path), 64u << 10) << "left for the next open";
+    }
+    auto kv = OpenRocksKv(o);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    std::string v;
+    ASSERT_TRUE((*kv)->Get(Family::kPostings, "k199", &v).ok()) << big;
+    EXPECT_EQ(v.size(), 1000u);
+  }
+}
+
 // A batch keeps its keys and values in its own blocks: views must survive
 // growth, big values, appends, moves and copies.
 TEST(KvBatchTest, OpsKeepTheirBytesThroughAppendMoveAndCopy) {
