@@ -194,6 +194,14 @@ std::string EncodeCursor(uint64_t fingerprint, const Cursor& c) {
   return payload;
 }
 
+// Whether a read failed only because the posting at the cursor is not yet
+// committed: a text posting (no revision) whose article has no head. An
+// import batch's text postings become visible just before the batch
+// commits (KvEngine::Ingest); readers skip them until it does.
+bool Provisional(const Stream& s, const absl::Status& status) {
+  return s.revision() == 0 && absl::IsNotFound(status);
+}
+
 // Counts the facet fields over the result from its start, on the page's
 // snapshot, within the limits of `options`.
 template <typename Read>
@@ -213,7 +221,10 @@ absl::Status CountFacets(const Plan& plan, const v1::Query& query,
     }
     ++examined;
     absl::StatusOr<v1::Article> a = read(*stream);
-    if (!a.ok()) return a.status();
+    if (!a.ok()) {
+      if (Provisional(*stream, a.status())) continue;
+      return a.status();
+    }
     if (!filter.Matches(*a)) continue;
     ++counted;
     for (size_t i = 0; i < options.facets.size(); ++i) {
@@ -379,7 +390,12 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
     ++examined;
     if (options.raw) {
       absl::StatusOr<store::StoredArticle> a = read_stored(*stream);
-      if (!a.ok()) return a.status();
+      if (!a.ok()) {
+        if (!Provisional(*stream, a.status())) return a.status();
+        last = stream->cursor();
+        stream->Next();
+        continue;
+      }
       bool match = filter.MatchesSkeleton(a->skeleton);
       if (match && verify_text) {
         absl::StatusOr<v1::Article> full = a->Decode();
@@ -400,7 +416,12 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
       }
     } else {
       absl::StatusOr<v1::Article> a = read(*stream);
-      if (!a.ok()) return a.status();
+      if (!a.ok()) {
+        if (!Provisional(*stream, a.status())) return a.status();
+        last = stream->cursor();
+        stream->Next();
+        continue;
+      }
       if (filter.Matches(*a)) {
         ++returned;
         if (options.view == v1::ARTICLE_VIEW_BASIC) a->clear_body();

@@ -94,6 +94,12 @@ class KvBatch {
   size_t free_size_ = 0;
 };
 
+// Meta keys under this prefix belong to the engine (KvEngine::Ingest).
+inline constexpr absl::string_view kIngestMarkerPrefix = "~ingest/";
+inline std::string IngestMarkerKey(absl::string_view ticket) {
+  return std::string(kIngestMarkerPrefix) + std::string(ticket);
+}
+
 // A consistent point-in-time view. Release by destroying it.
 class KvSnapshot {
  public:
@@ -183,6 +189,20 @@ class KvEngine {
   // A lease is held until the process ends or loses its connection.
   // Default: true (a process that owns its data holds every lease).
   virtual absl::StatusOr<bool> TryLease(absl::string_view name) { return true; }
+  // Bulk loading: adds `puts` (kPut ops into `family` only, any order, no
+  // key twice, none of them already in the family) as one sorted table
+  // file, without logging each key, and returns a ticket. The keys are
+  // visible at once but provisional: the caller must next commit a batch
+  // holding `Put(Family::kMeta, IngestMarkerKey(ticket), "")` and then call
+  // EndIngest with whether that commit succeeded. A failed commit, or a
+  // crash before it, removes the keys again (in EndIngest, or when the
+  // engine next opens). UNIMPLEMENTED (the default) means the caller writes
+  // the keys in its batch instead.
+  virtual absl::StatusOr<std::string> Ingest(Family family,
+                                             const KvBatch& puts) {
+    return absl::UnimplementedError("this engine cannot ingest files");
+  }
+  virtual void EndIngest(const std::string& ticket, bool committed) {}
   // Rewrites the whole database into its most compact form (for RocksDB:
   // every family compacted into its bottommost level), so reads do not pay
   // for the shape a bulk load left. UNIMPLEMENTED if the engine cannot.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/store/kv.h"
 
 namespace content::store {
@@ -27,6 +28,11 @@ struct RocksKvOptions {
   // WAL, 4.3 s before serving). Smaller WALs are left for a fast stop; a
   // crash replays whatever there is either way. Default: 64 MiB.
   size_t flush_on_close_wal_bytes = size_t{64} << 20;
+  // A family that ingests (KvEngine::Ingest) compacts level 0 only once it
+  // holds many tables, until this long after its last ingest: imports
+  // rewrite level 1 less often, queries meanwhile read more tables.
+  // Default: 10 s.
+  absl::Duration bulk_shape_hold = absl::Seconds(10);
 };
 
 // Opens (creating if needed) the database. UNAVAILABLE if the directory is

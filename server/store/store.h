@@ -345,14 +345,17 @@ class Store {
   // `content_encoding`, if given, are ContentHashOfCleared of the article's
   // content and its encoding, computed already (both are moved from). With
   // `count_deltas` the counter changes are added there instead of to
-  // `batch`; the caller adds them to the batch once.
+  // `batch`; the caller adds them to the batch once. With `live_text_puts`
+  // the new postings of live text lists go there instead of to `batch` (for
+  // KvEngine::Ingest; only for a create, whose keys are all new).
   v1::Article PrepareRevision(absl::string_view id, const v1::Article* old_head,
                               v1::Article article, v1::ChangeEvent::Type type,
                               KvBatch* batch,
                               std::vector<v1::ChangeEvent>* events,
                               std::string* content_hash = nullptr,
                               std::string* content_encoding = nullptr,
-                              CountDeltas* count_deltas = nullptr);
+                              CountDeltas* count_deltas = nullptr,
+                              KvBatch* live_text_puts = nullptr);
   // Adds the publish/expiry events of `head` that fell due by `now` and
   // FireSchedule has not emitted. REQUIRES: the article's lock held.
   void AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,

@@ -58,6 +58,14 @@ class FaultKv : public KvEngine {
   std::unique_ptr<KvSnapshot> GetSnapshot() override {
     return base_->GetSnapshot();
   }
+  // Ingests pass through; the commit that follows may fail.
+  absl::StatusOr<std::string> Ingest(Family family,
+                                     const KvBatch& puts) override {
+    return base_->Ingest(family, puts);
+  }
+  void EndIngest(const std::string& ticket, bool committed) override {
+    base_->EndIngest(ticket, committed);
+  }
 
  private:
   bool Roll() {

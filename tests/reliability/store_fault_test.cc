@@ -308,6 +308,47 @@ TEST_F(ReliabilityStoreTest, WriteErrorsAreUnavailableAndWriteNothing) {
   EXPECT_TRUE(Check().clean());
 }
 
+// A big import batch hands its creates' text postings to the engine as an
+// ingested file before it commits; when the commit fails they must go too.
+TEST_F(ReliabilityStoreTest, IngestedTextOfAFailedImportBatchIsUndone) {
+  auto batch = [](const std::string& prefix) {
+    std::vector<std::pair<std::string, Article>> items;
+    for (int i = 0; i < 100; ++i) {
+      Article a = MakeArticle(absl::StrCat(prefix, i), {"t"});
+      a.set_body(absl::StrCat("数据库引擎 storage engine ", prefix, i));
+      items.emplace_back(absl::StrCat(prefix, i), std::move(a));
+    }
+    return items;
+  };
+  auto text_postings = [this] {
+    KvReadOptions ro;
+    ro.lower_bound = "x";
+    ro.upper_bound = "y";
+    std::unique_ptr<KvIterator> it = fault_->NewIterator(Family::kPostings, ro);
+    int n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    return n;
+  };
+  fault_->write_fault = FaultKv::Fault::kIoError;
+  EXPECT_EQ(store_->Apply(batch("f"), false).status().code(),
+            absl::StatusCode::kUnavailable);
+  fault_->write_fault = FaultKv::Fault::kNone;
+  EXPECT_EQ(text_postings(), 0);
+  FsckReport report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+  EXPECT_EQ(report.articles, 0);
+
+  absl::StatusOr<std::vector<ApplyResult>> applied =
+      store_->Apply(batch("g"), false);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_GT(text_postings(), 100 * 10);
+  report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+  EXPECT_EQ(report.articles, 100);
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/ingest"))
+      << "undo files go once their batch commits";
+}
+
 TEST_F(ReliabilityStoreTest, ReadErrorsAreUnavailable) {
   Populate();
   fault_->fail_reads = true;

@@ -6,6 +6,7 @@
 #include "server/store/kv.h"
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,7 +16,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "server/store/keys.h"
 #include "server/store/pg_kv.h"
 #include "server/store/rocksdb_kv.h"
 #include "tests/support/harness.h"
@@ -431,6 +434,159 @@ TEST(RocksKvTest, CloseFlushesABigWalAwayAndLeavesASmallOne) {
     ASSERT_TRUE((*kv)->Get(Family::kPostings, "k199", &v).ok()) << big;
     EXPECT_EQ(v.size(), 1000u);
   }
+}
+
+// Ingested keys are provisional until the batch naming their ticket
+// commits: a failed commit or a crash before it takes them back, a commit
+// keeps them, and a reopen settles what a crash left either way.
+TEST(RocksKvTest, IngestedKeysLastOnlyWithTheirCommittedMarker) {
+  testing::TempDir dir;
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  auto ingest = [](KvEngine* kv, const std::string& prefix) {
+    KvBatch puts;
+    for (int i = 99; i >= 0; --i)  // any order
+      puts.Put(Family::kPostings, absl::StrFormat("%s%03d", prefix, i),
+               "v" + std::to_string(i));
+    absl::StatusOr<std::string> ticket = kv->Ingest(Family::kPostings, puts);
+    EXPECT_TRUE(ticket.ok()) << ticket.status();
+    return ticket.ok() ? *ticket : std::string();
+  };
+  auto count = [](KvEngine* kv, const std::string& prefix) {
+    KvReadOptions ro;
+    ro.lower_bound = prefix;
+    ro.upper_bound = PrefixSuccessor(prefix);
+    std::unique_ptr<KvIterator> it = kv->NewIterator(Family::kPostings, ro);
+    int n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    return n;
+  };
+  auto commit = [](KvEngine* kv, const std::string& ticket) {
+    KvBatch batch;
+    batch.Put(Family::kHeads, "h-" + ticket, "1");
+    batch.Put(Family::kMeta, IngestMarkerKey(ticket), "");
+    return kv->Write(std::move(batch), true);
+  };
+  auto files = [&o] {
+    int n = 0;
+    for (const auto& e :
+         std::filesystem::directory_iterator(o.path + "/ingest"))
+      n += e.is_regular_file();
+    return n;
+  };
+  {
+    auto kv = OpenRocksKv(o);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    // Committed: the keys stay and the undo file goes.
+    const std::string a = ingest(kv->get(), "a");
+    EXPECT_EQ(count(kv->get(), "a"), 100) << "visible before the commit";
+    ASSERT_TRUE(commit(kv->get(), a).ok());
+    (*kv)->EndIngest(a, true);
+    EXPECT_EQ(count(kv->get(), "a"), 100);
+    std::string v;
+    ASSERT_TRUE((*kv)->Get(Family::kPostings, "a042", &v).ok());
+    EXPECT_EQ(v, "v42");
+    // The commit failed: the keys go.
+    const std::string b = ingest(kv->get(), "b");
+    EXPECT_EQ(count(kv->get(), "b"), 100);
+    (*kv)->EndIngest(b, false);
+    EXPECT_EQ(count(kv->get(), "b"), 0);
+    EXPECT_EQ(files(), 0);
+    // Crashes: before the commit (c), and after it but before EndIngest
+    // (d). Closing without EndIngest leaves what a crash would.
+    ingest(kv->get(), "c");
+    const std::string d = ingest(kv->get(), "d");
+    ASSERT_TRUE(commit(kv->get(), d).ok());
+    EXPECT_EQ(files(), 2);
+  }
+  auto kv = OpenRocksKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  EXPECT_EQ(count(kv->get(), "a"), 100);
+  EXPECT_EQ(count(kv->get(), "b"), 0);
+  EXPECT_EQ(count(kv->get(), "c"), 0) << "never committed: undone at open";
+  EXPECT_EQ(count(kv->get(), "d"), 100) << "committed: kept at open";
+  EXPECT_EQ(files(), 0);
+  KvReadOptions ro;
+  ro.lower_bound = std::string(kIngestMarkerPrefix);
+  ro.upper_bound = PrefixSuccessor(kIngestMarkerPrefix);
+  std::unique_ptr<KvIterator> markers = (*kv)->NewIterator(Family::kMeta, ro);
+  markers->SeekToFirst();
+  EXPECT_FALSE(markers->Valid()) << "markers are dropped once settled";
+}
+
+// The postings family's level-0 trigger as RocksDB last persisted its
+// options (it writes a new OPTIONS file on every change).
+std::string PostingsL0Trigger(const std::string& db) {
+  std::string latest;
+  for (const auto& e : std::filesystem::directory_iterator(db)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("OPTIONS-", 0) == 0 &&
+        (latest.empty() || name.size() > latest.size() ||
+         (name.size() == latest.size() && name > latest)))
+      latest = name;
+  }
+  std::ifstream in(db + "/" + latest);
+  std::string line;
+  bool postings = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("[", 0) == 0)
+      postings = line.find("\"postings\"") != std::string::npos;
+    const std::string key = "level0_file_num_compaction_trigger=";
+    const size_t at = line.find(key);
+    if (postings && at != std::string::npos)
+      return line.substr(at + key.size());
+  }
+  return "";
+}
+
+// An ingest raises the family's level-0 trigger; the first write after the
+// hold brings it back.
+TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
+  testing::TempDir dir;
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  o.bulk_shape_hold = absl::Milliseconds(300);
+  auto kv = OpenRocksKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  EXPECT_EQ(PostingsL0Trigger(o.path), "4");
+  KvBatch puts;
+  puts.Put(Family::kPostings, "k", "v");
+  absl::StatusOr<std::string> ticket = (*kv)->Ingest(Family::kPostings, puts);
+  ASSERT_TRUE(ticket.ok()) << ticket.status();
+  KvBatch commit;
+  commit.Put(Family::kMeta, IngestMarkerKey(*ticket), "");
+  ASSERT_TRUE((*kv)->Write(std::move(commit), true).ok());
+  (*kv)->EndIngest(*ticket, true);
+  EXPECT_EQ(PostingsL0Trigger(o.path), "96");
+  absl::SleepFor(absl::Milliseconds(400));
+  KvBatch later;
+  later.Put(Family::kHeads, "h", "1");
+  ASSERT_TRUE((*kv)->Write(std::move(later), true).ok());
+  EXPECT_EQ(PostingsL0Trigger(o.path), "4");
+}
+
+TEST(RocksKvTest, IngestRefusesMixedFamiliesAndRepeatedKeys) {
+  testing::TempDir dir;
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  auto kv = OpenRocksKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvBatch mixed;
+  mixed.Put(Family::kPostings, "a", "1");
+  mixed.Put(Family::kHeads, "b", "1");
+  EXPECT_EQ((*kv)->Ingest(Family::kPostings, mixed).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  KvBatch twice;
+  twice.Put(Family::kPostings, "a", "1");
+  twice.Put(Family::kPostings, "a", "2");
+  EXPECT_EQ((*kv)->Ingest(Family::kPostings, twice).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  KvBatch deletes;
+  deletes.Delete(Family::kPostings, "a");
+  EXPECT_EQ((*kv)->Ingest(Family::kPostings, deletes).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::string v;
+  EXPECT_TRUE(absl::IsNotFound((*kv)->Get(Family::kPostings, "a", &v)));
 }
 
 // A batch keeps its keys and values in its own blocks: views must survive
