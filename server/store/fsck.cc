@@ -203,6 +203,31 @@ class Checker {
   }
 
   absl::Status CheckPostings() {
+    std::vector<std::pair<std::string, std::string>> headless;  // key, where
+    absl::Status s = CheckPostingsOf(&headless);
+    if (!s.ok()) return s;
+    // A headless posting is provisional if, read now rather than at the
+    // snapshot, its batch committed (the head exists) or was undone (the
+    // posting is gone): KvEngine::Ingest.
+    for (const auto& [key, where] : headless) {
+      std::string value;
+      s = kv_->Get(Family::kPostings, key, &value);
+      if (absl::IsNotFound(s)) continue;
+      if (!s.ok()) return s;
+      const size_t nul = key.find('\0', 1);
+      uint64_t date_key = 0;
+      absl::string_view id;
+      ParsePostingKey(key, nul + 1, &date_key, &id);
+      s = kv_->Get(Family::kHeads, id, &value);
+      if (s.ok()) continue;
+      if (!absl::IsNotFound(s)) return s;
+      Problem(absl::StrCat(where, ": no such article"), true);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckPostingsOf(
+      std::vector<std::pair<std::string, std::string>>* headless) {
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro_);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       ++report_.postings;
@@ -216,14 +241,16 @@ class Checker {
         continue;
       }
       const std::string prefix(key.substr(0, nul + 1));
-      if (HasCounter(prefix)) ++actual_counts_[prefix];
       const std::string where =
           absl::StrCat("posting ", Printable(prefix), " ", Printable(id));
       auto h = heads_.find(std::string(id));
       if (h == heads_.end()) {
-        Problem(absl::StrCat(where, ": no such article"), true);
+        // Settled below: on a running server it may be an import batch's
+        // ingested posting whose commit the snapshot just missed.
+        headless->push_back({std::string(key), where});
         continue;
       }
+      if (HasCounter(prefix)) ++actual_counts_[prefix];
       const HeadInfo& head = h->second;
       if (!head.readable) continue;  // reported already
       const int64_t revision =

@@ -5,6 +5,7 @@
 #define CONTENT_TESTS_RELIABILITY_FAULT_KV_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -42,8 +43,16 @@ class FaultKv : public KvEngine {
   }
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
+    if (family == Family::kPostings && on_postings_iterator) {
+      std::function<void()> hook = std::move(on_postings_iterator);
+      on_postings_iterator = nullptr;
+      hook();
+    }
     return base_->NewIterator(family, options);
   }
+  // Runs once, at the next postings iterator's creation (before it exists).
+  // Not thread-safe: set it while no other thread reads.
+  std::function<void()> on_postings_iterator;
   absl::Status Write(KvBatch batch, bool sync) override {
     ++writes;
     const Fault fault = write_fault.load();

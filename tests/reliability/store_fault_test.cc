@@ -349,6 +349,46 @@ TEST_F(ReliabilityStoreTest, IngestedTextOfAFailedImportBatchIsUndone) {
       << "undo files go once their batch commits";
 }
 
+// An online check can take its snapshot between an import batch's ingest
+// and its commit. Its headless postings are then settled against the
+// latest state: committed since or undone since is no problem; still
+// headless is.
+TEST_F(ReliabilityStoreTest, FsckSettlesPostingsOfIngestsInFlight) {
+  Populate();
+  auto ingest = [this](const std::string& id) {
+    KvBatch puts;
+    puts.Put(Family::kPostings,
+             PostingKey(PostingPrefix(IndexKind::kText, false, "ghost"), 1, id),
+             BigEndian(1));
+    absl::StatusOr<std::string> ticket =
+        fault_->Ingest(Family::kPostings, puts);
+    EXPECT_TRUE(ticket.ok()) << ticket.status();
+    return ticket.ok() ? *ticket : std::string();
+  };
+  // Undone after the snapshot.
+  std::string ticket = ingest("undone");
+  fault_->on_postings_iterator = [&] { fault_->EndIngest(ticket, false); };
+  FsckReport report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+  // Committed after the snapshot (a head appears).
+  ticket = ingest("committed");
+  fault_->on_postings_iterator = [&] {
+    KvBatch batch;
+    batch.Put(Family::kHeads, "committed", BigEndian(1));
+    batch.Put(Family::kMeta, IngestMarkerKey(ticket), "");
+    ASSERT_TRUE(fault_->Write(std::move(batch), true).ok());
+    fault_->EndIngest(ticket, true);
+  };
+  report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+  // Still headless when the check ends: reported.
+  ticket = ingest("orphan");
+  report = Check();
+  EXPECT_FALSE(report.clean());
+  EXPECT_THAT(report.ToString(), HasSubstr("no such article"));
+  fault_->EndIngest(ticket, false);
+}
+
 TEST_F(ReliabilityStoreTest, ReadErrorsAreUnavailable) {
   Populate();
   fault_->fail_reads = true;

@@ -5,6 +5,7 @@
 // starts ($CONTENTD_TEST_PG_DIR holds its DSN).
 #include "server/store/kv.h"
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -563,6 +565,40 @@ TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
   later.Put(Family::kHeads, "h", "1");
   ASSERT_TRUE((*kv)->Write(std::move(later), true).ok());
   EXPECT_EQ(PostingsL0Trigger(o.path), "4");
+}
+
+// A checkpoint waits for the ingests in progress to commit: its copy has
+// no undo files, so it must not hold an ingest without its commit.
+TEST(RocksKvTest, CheckpointWaitsForIngestsInProgress) {
+  testing::TempDir dir;
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  auto kv = OpenRocksKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvBatch puts;
+  puts.Put(Family::kPostings, "k", "v");
+  absl::StatusOr<std::string> ticket = (*kv)->Ingest(Family::kPostings, puts);
+  ASSERT_TRUE(ticket.ok()) << ticket.status();
+  std::atomic<bool> done{false};
+  absl::Status checkpointed;
+  std::thread checkpoint([&] {
+    checkpointed = (*kv)->Checkpoint(dir.path() + "/copy");
+    done = true;
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_FALSE(done.load()) << "must wait for the ingest's commit";
+  KvBatch commit;
+  commit.Put(Family::kMeta, IngestMarkerKey(*ticket), "");
+  ASSERT_TRUE((*kv)->Write(std::move(commit), true).ok());
+  (*kv)->EndIngest(*ticket, true);
+  checkpoint.join();
+  ASSERT_TRUE(checkpointed.ok()) << checkpointed;
+  RocksKvOptions copy_options;
+  copy_options.path = dir.path() + "/copy";
+  auto copy = OpenRocksKv(copy_options);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  std::string v;
+  EXPECT_TRUE((*copy)->Get(Family::kPostings, "k", &v).ok());
 }
 
 TEST(RocksKvTest, IngestRefusesMixedFamiliesAndRepeatedKeys) {
