@@ -202,32 +202,32 @@ class Checker {
     return it->status();
   }
 
+  // A posting whose article had no head in the snapshot.
+  struct Headless {
+    std::string key, id, where;
+  };
+
   absl::Status CheckPostings() {
-    std::vector<std::pair<std::string, std::string>> headless;  // key, where
+    std::vector<Headless> headless;
     absl::Status s = CheckPostingsOf(&headless);
     if (!s.ok()) return s;
     // A headless posting is provisional if, read now rather than at the
     // snapshot, its batch committed (the head exists) or was undone (the
     // posting is gone): KvEngine::Ingest.
-    for (const auto& [key, where] : headless) {
+    for (const Headless& h : headless) {
       std::string value;
-      s = kv_->Get(Family::kPostings, key, &value);
+      s = kv_->Get(Family::kPostings, h.key, &value);
       if (absl::IsNotFound(s)) continue;
       if (!s.ok()) return s;
-      const size_t nul = key.find('\0', 1);
-      uint64_t date_key = 0;
-      absl::string_view id;
-      ParsePostingKey(key, nul + 1, &date_key, &id);
-      s = kv_->Get(Family::kHeads, id, &value);
+      s = kv_->Get(Family::kHeads, h.id, &value);
       if (s.ok()) continue;
       if (!absl::IsNotFound(s)) return s;
-      Problem(absl::StrCat(where, ": no such article"), true);
+      Problem(absl::StrCat(h.where, ": no such article"), true);
     }
     return absl::OkStatus();
   }
 
-  absl::Status CheckPostingsOf(
-      std::vector<std::pair<std::string, std::string>>* headless) {
+  absl::Status CheckPostingsOf(std::vector<Headless>* headless) {
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro_);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       ++report_.postings;
@@ -247,7 +247,7 @@ class Checker {
       if (h == heads_.end()) {
         // Settled below: on a running server it may be an import batch's
         // ingested posting whose commit the snapshot just missed.
-        headless->push_back({std::string(key), where});
+        headless->push_back({std::string(key), std::string(id), where});
         continue;
       }
       if (HasCounter(prefix)) ++actual_counts_[prefix];
