@@ -333,31 +333,45 @@ class RocksKv : public KvEngine {
 
   absl::StatusOr<std::string> Ingest(Family family,
                                      const KvBatch& puts) override {
-    // Sorted by the keys' first 16 bytes as two integers, then the rest:
-    // a text batch's ~190k keys share long prefixes, and comparing them
-    // with memcmp was a sixth of the import's write-path CPU.
-    struct Entry {
-      uint64_t head, next;
-      const KvBatch::Op* op;
-    };
-    std::vector<Entry> order;
-    order.reserve(puts.size());
+    // Callers usually hand the keys in order (Store's BulkText); otherwise
+    // they are sorted by their first 16 bytes as two integers, then the
+    // rest: a text batch's ~190k keys share long prefixes, and comparing
+    // them with memcmp was a sixth of the import's write-path CPU.
+    if (puts.ops().empty())
+      return absl::InvalidArgumentError("storage: nothing to ingest");
+    bool ascending = true;
+    const KvBatch::Op* prev = nullptr;
     for (const KvBatch::Op& op : puts.ops()) {
       if (op.type != KvBatch::OpType::kPut || op.family != family)
         return absl::InvalidArgumentError(
             "storage: an ingested batch holds puts into one family only");
-      order.push_back(
-          {BigEndianWord(op.key, 0), BigEndianWord(op.key, 8), &op});
+      ascending = ascending && (prev == nullptr || prev->key < op.key);
+      prev = &op;
     }
-    if (order.empty())
-      return absl::InvalidArgumentError("storage: nothing to ingest");
-    // Zero padding makes "a" and "a\0" tie on the words; the full compare
-    // then orders them.
-    std::sort(order.begin(), order.end(), [](const Entry& a, const Entry& b) {
-      if (a.head != b.head) return a.head < b.head;
-      if (a.next != b.next) return a.next < b.next;
-      return a.op->key < b.op->key;
-    });
+    std::vector<const KvBatch::Op*> order;
+    order.reserve(puts.size());
+    if (ascending) {
+      for (const KvBatch::Op& op : puts.ops()) order.push_back(&op);
+    } else {
+      struct Entry {
+        uint64_t head, next;
+        const KvBatch::Op* op;
+      };
+      std::vector<Entry> entries;
+      entries.reserve(puts.size());
+      for (const KvBatch::Op& op : puts.ops())
+        entries.push_back(
+            {BigEndianWord(op.key, 0), BigEndianWord(op.key, 8), &op});
+      // Zero padding makes "a" and "a\0" tie on the words; the full compare
+      // then orders them.
+      std::sort(entries.begin(), entries.end(),
+                [](const Entry& a, const Entry& b) {
+                  if (a.head != b.head) return a.head < b.head;
+                  if (a.next != b.next) return a.next < b.next;
+                  return a.op->key < b.op->key;
+                });
+      for (const Entry& e : entries) order.push_back(e.op);
+    }
     {
       // A checkpoint must not copy an ingested file whose commit it misses.
       absl::MutexLock lock(&ingest_mu_);
@@ -381,13 +395,13 @@ class RocksKv : public KvEngine {
         rocksdb::EnvOptions(), db_->GetOptions(handle(family)), handle(family));
     rocksdb::Status s = writer.Open(file);
     for (size_t i = 0; s.ok() && i < order.size(); ++i) {
-      if (i > 0 && order[i - 1].op->key == order[i].op->key) {
+      if (i > 0 && order[i - 1]->key == order[i]->key) {
         std::remove(file.c_str());
         CloseIngest();
         return absl::InvalidArgumentError(
             "storage: an ingested batch holds a key twice");
       }
-      s = writer.Put(ToSlice(order[i].op->key), ToSlice(order[i].op->value));
+      s = writer.Put(ToSlice(order[i]->key), ToSlice(order[i]->value));
     }
     // Finish syncs the file; the directory entry must be durable too, or a
     // crash could keep the ingested keys and lose the file that undoes them.

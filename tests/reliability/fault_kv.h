@@ -70,8 +70,12 @@ class FaultKv : public KvEngine {
   // Ingests pass through; the commit that follows may fail.
   absl::StatusOr<std::string> Ingest(Family family,
                                      const KvBatch& puts) override {
+    if (on_ingest) on_ingest(puts);
     return base_->Ingest(family, puts);
   }
+  // Sees every batch handed to Ingest. Not thread-safe: set it while no
+  // other thread writes.
+  std::function<void(const KvBatch&)> on_ingest;
   void EndIngest(const std::string& ticket, bool committed) override {
     base_->EndIngest(ticket, committed);
   }
