@@ -516,9 +516,10 @@ TEST(RocksKvTest, IngestedKeysLastOnlyWithTheirCommittedMarker) {
   EXPECT_FALSE(markers->Valid()) << "markers are dropped once settled";
 }
 
-// The postings family's level-0 trigger as RocksDB last persisted its
-// options (it writes a new OPTIONS file on every change).
-std::string PostingsL0Trigger(const std::string& db) {
+// An option as RocksDB last persisted it (it writes a new OPTIONS file on
+// every change), from the first section whose header holds `section`.
+std::string PersistedOption(const std::string& db, const std::string& section,
+                            const std::string& name) {
   std::string latest;
   for (const auto& e : std::filesystem::directory_iterator(db)) {
     const std::string name = e.path().filename().string();
@@ -529,16 +530,26 @@ std::string PostingsL0Trigger(const std::string& db) {
   }
   std::ifstream in(db + "/" + latest);
   std::string line;
-  bool postings = false;
+  bool in_section = false;
   while (std::getline(in, line)) {
     if (line.rfind("[", 0) == 0)
-      postings = line.find("\"postings\"") != std::string::npos;
-    const std::string key = "level0_file_num_compaction_trigger=";
+      in_section = line.find(section) != std::string::npos;
+    const std::string key = name + "=";
     const size_t at = line.find(key);
-    if (postings && at != std::string::npos)
+    if (in_section && at != std::string::npos &&
+        (at == 0 || line[at - 1] == ' '))
       return line.substr(at + key.size());
   }
   return "";
+}
+
+std::string PostingsL0Trigger(const std::string& db) {
+  return PersistedOption(db, "\"postings\"",
+                         "level0_file_num_compaction_trigger");
+}
+
+std::string Subcompactions(const std::string& db) {
+  return PersistedOption(db, "[DBOptions]", "max_subcompactions");
 }
 
 // An ingest raises the family's level-0 trigger; the first write after the
@@ -551,6 +562,7 @@ TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
   auto kv = OpenRocksKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
   EXPECT_EQ(PostingsL0Trigger(o.path), "4");
+  EXPECT_EQ(Subcompactions(o.path), "3");
   KvBatch puts;
   puts.Put(Family::kPostings, "k", "v");
   absl::StatusOr<std::string> ticket = (*kv)->Ingest(Family::kPostings, puts);
@@ -560,11 +572,13 @@ TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
   ASSERT_TRUE((*kv)->Write(std::move(commit), true).ok());
   (*kv)->EndIngest(*ticket, true);
   EXPECT_EQ(PostingsL0Trigger(o.path), "96");
+  EXPECT_EQ(Subcompactions(o.path), "1") << "no split compactions meanwhile";
   absl::SleepFor(absl::Milliseconds(400));
   KvBatch later;
   later.Put(Family::kHeads, "h", "1");
   ASSERT_TRUE((*kv)->Write(std::move(later), true).ok());
   EXPECT_EQ(PostingsL0Trigger(o.path), "4");
+  EXPECT_EQ(Subcompactions(o.path), "3");
 }
 
 // A checkpoint waits for the ingests in progress to commit: its copy has
