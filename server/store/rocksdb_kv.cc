@@ -100,6 +100,13 @@ constexpr int kNormalL0Trigger = 4;
 // after it, split, 195 level-0 tables cleared in 46 s (205 unsplit: 110 s).
 constexpr int kBulkSubcompactions = 1;
 constexpr int kNormalSubcompactions = 3;
+// Merge operands a meta memtable holds per counter before a write folds
+// them (max_successive_merges), normally and during an import. Checking the
+// count is a memtable seek per operand: 5% of a 1M import's server CPU. An
+// import batch adds one operand per list, so reads fold at most a few
+// hundred meanwhile.
+constexpr int kNormalMergeCap = 16;
+constexpr int kBulkMergeCap = 0;
 
 class RocksSnapshot : public KvSnapshot {
  public:
@@ -397,8 +404,13 @@ class RocksKv : public KvEngine {
       CloseIngest();
       return ToStatus(s);
     };
-    rocksdb::SstFileWriter writer(
-        rocksdb::EnvOptions(), db_->GetOptions(handle(family)), handle(family));
+    // The family's level-0 compression (LZ4), even for a table that lands
+    // in the bottommost level: zstd there took 15% of an import's server
+    // CPU, and a full compaction (`admin compact --storage`) recompresses.
+    rocksdb::Options writer_options = db_->GetOptions(handle(family));
+    writer_options.bottommost_compression = rocksdb::kDisableCompressionOption;
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), writer_options,
+                                  handle(family));
     rocksdb::Status s = writer.Open(file);
     for (size_t i = 0; s.ok() && i < order.size(); ++i) {
       if (i > 0 && order[i - 1]->key == order[i]->key) {
@@ -586,20 +598,27 @@ class RocksKv : public KvEngine {
     return bytes;
   }
 
-  // While a family ingests, level 0 collects its small tables and each
+  // While postings ingest, level 0 collects their small tables and each
   // compaction merges many of them into level 1 at once; the default trigger
   // rewrote level 1 every few tables. Queries then read more level-0 tables,
-  // so the normal trigger returns bulk_shape_hold_ after the last ingest, on
-  // the next read or write (nobody reads a shape nobody uses).
+  // so the normal shape returns bulk_shape_hold_ after the last ingest, on
+  // the next read or write (nobody reads a shape nobody uses). Any ingest
+  // also lifts the counters' merge cap, and keeps compactions unsplit.
   void EnterBulkShape(Family family) {
     bulk_until_us_.store(absl::ToUnixMicros(absl::Now() + bulk_shape_hold_),
                          std::memory_order_relaxed);
     absl::MutexLock lock(&shape_mu_);
     const uint32_t bit = 1u << static_cast<int>(family);
     if (bulk_families_ & bit) return;
-    if (bulk_families_ == 0) SetSubcompactions(kBulkSubcompactions);
+    if (bulk_families_ == 0) {
+      SetSubcompactions(kBulkSubcompactions);
+      SetMergeCap(kBulkMergeCap);
+    }
     bulk_families_ |= bit;
-    SetL0Trigger(family, kBulkL0Trigger);
+    // Revision tables of ids that come in order land below level 0 (a
+    // sorted tree applied, or a corpus), and level 0 of the other families
+    // must stay under their slowdown trigger (64).
+    if (family == Family::kPostings) SetL0Trigger(family, kBulkL0Trigger);
   }
 
   void MaybeLeaveBulkShape() {
@@ -610,12 +629,31 @@ class RocksKv : public KvEngine {
     int64_t expected = until;
     if (!bulk_until_us_.compare_exchange_strong(expected, 0)) return;
     // Before the trigger drops: the compaction that follows is split.
-    if (bulk_families_ != 0) SetSubcompactions(kNormalSubcompactions);
-    for (int f = 0; f < kFamilyCount; ++f) {
-      if (bulk_families_ & (1u << f))
-        SetL0Trigger(static_cast<Family>(f), kNormalL0Trigger);
+    if (bulk_families_ != 0) {
+      SetSubcompactions(kNormalSubcompactions);
+      SetMergeCap(kNormalMergeCap);
     }
+    if (bulk_families_ & (1u << static_cast<int>(Family::kPostings)))
+      SetL0Trigger(Family::kPostings, kNormalL0Trigger);
     bulk_families_ = 0;
+  }
+
+  // A memtable keeps the cap it was created with: the meta memtable is
+  // flushed (in the background) so that the next one has this cap.
+  void SetMergeCap(int cap) {
+    rocksdb::ColumnFamilyHandle* meta = handle(Family::kMeta);
+    rocksdb::Status s =
+        db_->SetOptions(meta, {{"max_successive_merges", std::to_string(cap)}});
+    if (s.ok()) {
+      rocksdb::FlushOptions fo;
+      fo.wait = false;
+      fo.allow_write_stall = true;
+      s = db_->Flush(fo, meta);
+    }
+    if (!s.ok()) {
+      std::fprintf(stderr, "contentd: setting the counters' merge cap: %s\n",
+                   s.ToString().c_str());
+    }
   }
 
   void SetSubcompactions(int n) {
@@ -800,7 +838,7 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
       // counter piles up thousands of operands in the memtable, and each
       // read folds them all (this was most of a query's CPU at 100k
       // articles). At the cap the write folds them into one value.
-      cf.max_successive_merges = 16;
+      cf.max_successive_merges = kNormalMergeCap;
     }
     if (family == Family::kRevisions && options.separate_revision_values) {
       // Revisions are written once and read by key: their bodies go to blob

@@ -347,19 +347,30 @@ absl::Status StatusOf(const absl::StatusOr<T>& s) {
 
 }  // namespace
 
-// The text postings of an import batch's creates, gathered for one
-// KvEngine::Ingest: about 190 per article. Each is a slot (its list), an
-// article and a date until Emit, which orders them by ranking the batch's
-// few distinct lists and ids once, so the keys are built once, in key order,
-// and the engine need not sort them (building, copying and sorting them as
-// strings was a quarter of a text-indexed import's write path). Not
-// thread-safe: one per ApplyOnce.
-class Store::BulkText {
+// The tables of an import batch's creates, for KvEngine::Ingest: their
+// revisions, and their text postings (about 190 per article). A create's
+// keys are all new, so none needs the write-ahead log or a memtable: the
+// revisions were most of an import's logged bytes (2.4 KiB each), and the
+// text postings most of its keys.
+//
+// Each text posting is a slot (its list), an article and a date until
+// EmitText, which orders them by ranking the batch's few distinct lists and
+// ids once, so the keys are built once, in key order, and the engine need
+// not sort them (building, copying and sorting them as strings was a
+// quarter of a text-indexed import's write path). Not thread-safe: one per
+// ApplyOnce.
+class Store::BulkLoad {
  public:
-  // Starts the postings of the next article; Add refers to it.
-  void BeginArticle(absl::string_view id, absl::string_view revision_value) {
+  // Starts the next article with its revision; Add refers to it.
+  void BeginArticle(absl::string_view id, absl::string_view revision_value,
+                    std::string revision_key, std::string revision) {
     articles_.push_back({std::string(id), std::string(revision_value)});
+    revisions_.Put(Family::kRevisions, std::move(revision_key),
+                   std::move(revision));
   }
+  size_t articles() const { return articles_.size(); }
+  // The revisions, as given.
+  KvBatch TakeRevisions() { return std::move(revisions_); }
   void Add(const std::string& prefix, uint64_t date_key) {
     auto [it, added] =
         slots_.try_emplace(prefix, static_cast<uint32_t>(prefixes_.size()));
@@ -367,9 +378,9 @@ class Store::BulkText {
     postings_.push_back(
         {it->second, static_cast<uint32_t>(articles_.size() - 1), date_key});
   }
-  // Appends the postings to `puts` in key order, and their lists' counter
-  // changes to `deltas`.
-  void Emit(KvBatch* puts, CountDeltas* deltas) {
+  // Appends the text postings to `puts` in key order, and their lists'
+  // counter changes to `deltas`.
+  void EmitText(KvBatch* puts, CountDeltas* deltas) {
     puts->Reserve(postings_.size());
     // node_hash_map keeps its keys in place, so prefixes_ stays valid.
     std::vector<uint32_t> by_prefix(prefixes_.size());
@@ -434,6 +445,7 @@ class Store::BulkText {
   std::vector<const std::string*> prefixes_;  // by slot
   std::vector<Article> articles_;
   std::vector<Posting> postings_;
+  KvBatch revisions_;
 };
 
 Store::Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options)
@@ -720,6 +732,15 @@ absl::StatusOr<StoredArticle> Store::GetStored(absl::string_view id,
           absl::StrCat(Name(id), " has no revision ", revision));
     }
     if (!s.ok()) return s;
+    if (revision == 1) {
+      // An import batch's creates have their first revisions ingested just
+      // before the batch commits (KvEngine::Ingest): without a head, it has
+      // not.
+      absl::StatusOr<int64_t> head = HeadRevision(id);
+      if (!head.ok()) return head.status();
+      if (*head == 0)
+        return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+    }
   }
   if (!ParseArticleSkeleton(stored.bytes, &stored.skeleton)) {
     return absl::DataLossError(
@@ -1028,8 +1049,7 @@ v1::Article Store::PrepareRevision(
     absl::string_view id, const v1::Article* old_head, v1::Article article,
     v1::ChangeEvent::Type type, KvBatch* batch,
     std::vector<v1::ChangeEvent>* events, std::string* content_hash,
-    std::string* content_encoding, CountDeltas* count_deltas,
-    BulkText* bulk_text) {
+    std::string* content_encoding, CountDeltas* count_deltas, BulkLoad* bulk) {
   const int64_t revision = old_head ? old_head->revision() + 1 : 1;
   // The stored value is the content's encoding (the bytes the hash covers)
   // followed by the encoding of the server fields. Parsers take fields in
@@ -1062,8 +1082,14 @@ v1::Article Store::PrepareRevision(
   if (article.has_delete_time())
     *server.mutable_delete_time() = article.delete_time();
   server.AppendToString(&value);
-  batch->Put(Family::kRevisions, RevisionKey(id, revision), std::move(value));
-  batch->Put(Family::kHeads, std::string(id), BigEndian(revision));
+  const std::string revision_value = BigEndian(revision);
+  if (bulk != nullptr) {
+    bulk->BeginArticle(id, revision_value, RevisionKey(id, revision),
+                       std::move(value));
+  } else {
+    batch->Put(Family::kRevisions, RevisionKey(id, revision), std::move(value));
+  }
+  batch->Put(Family::kHeads, std::string(id), revision_value);
 
   // Index maintenance: drop entries the article left, add the ones it
   // joined, and rewrite the rest in place (the revision value changed) -
@@ -1097,8 +1123,6 @@ v1::Article Store::PrepareRevision(
   std::vector<IndexEntry> old_entries;
   if (old_head != nullptr)
     old_entries = PostingEntries(*old_head, text_in_entries);
-  const std::string revision_value = BigEndian(revision);
-  if (bulk_text != nullptr) bulk_text->BeginArticle(id, revision_value);
   // Counter changes go in after the postings: the batch is sorted by
   // family and key before the memtable, and sorted runs sort fastest.
   std::vector<std::pair<const std::string*, int>> counts;
@@ -1114,9 +1138,9 @@ v1::Article Store::PrepareRevision(
       counts.emplace_back(&e.prefix, -1);
     } else if (order > 0) {  // joined it
       const IndexEntry& e = entries[j++];
-      if (bulk_text != nullptr &&
+      if (bulk != nullptr &&
           e.prefix[0] == static_cast<char>(IndexKind::kText)) {
-        bulk_text->Add(e.prefix, e.date_key);  // counted there
+        bulk->Add(e.prefix, e.date_key);  // counted there
         continue;
       }
       batch->Put(Family::kPostings, PostingKey(e.prefix, e.date_key, id),
@@ -1245,12 +1269,12 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
   // committer, which sorts the batch on its single thread, sees each list
   // once.
   CountDeltas count_deltas;
-  // Text postings of the batch's creates, for KvEngine::Ingest: a
-  // 1000-article batch has about 190k, and each logged and inserted into a
-  // memtable one by one was most of a text-indexed import's write path.
-  const bool bulk = options_.text_index && !dry_run && !shared_ &&
-                    items.size() >= kMinIngestBatch;
-  BulkText bulk_text;
+  // Revisions and text postings of the batch's creates, for
+  // KvEngine::Ingest: a 1000-article batch has 2.4 MiB of revisions and
+  // (with the text index) about 190k postings; logged and inserted into
+  // memtables one by one, they were most of an import's write path.
+  const bool bulk = !dry_run && !shared_ && items.size() >= kMinIngestBatch;
+  BulkLoad bulk_load;
   bool reserved = false;
   std::vector<v1::ChangeEvent> events;
   const absl::Time now = Now();
@@ -1293,13 +1317,13 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
     if (stored_head) ExpectHead(&batch, id, head.ok() ? &*head : nullptr);
     const bool first_write = !reserved;
     const size_t ops_before = batch.size();
-    // A create's text postings are all new keys: big batches hand them to
-    // the engine as one sorted file (below) instead of logging each.
-    const bool ingest_text = bulk && !head.ok();
+    // A create's revision and text postings are all new keys: big batches
+    // hand them to the engine as files (below) instead of logging each.
+    const bool ingest = bulk && !head.ok();
     v1::Article written =
         PrepareRevision(id, head.ok() ? &*head : nullptr, std::move(content),
                         type, &batch, &events, &hashes[i], &encodings[i],
-                        &count_deltas, ingest_text ? &bulk_text : nullptr);
+                        &count_deltas, ingest ? &bulk_load : nullptr);
     if (first_write) {
       // Articles of one import batch are alike: the first one's op count
       // sizes the batch (plus a margin and the counters).
@@ -1312,7 +1336,7 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
   }
   if (status.ok() && !dry_run && !events.empty()) {
     KvBatch text_puts;
-    bulk_text.Emit(&text_puts, &count_deltas);
+    bulk_load.EmitText(&text_puts, &count_deltas);
     std::vector<std::pair<absl::string_view, int64_t>> deltas;
     deltas.reserve(count_deltas.size());
     for (const auto& [prefix, d] : count_deltas)
@@ -1320,21 +1344,33 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
     std::sort(deltas.begin(), deltas.end());  // sorted runs sort fastest
     for (const auto& [prefix, d] : deltas)
       batch.AddInt64(Family::kMeta, CountKey(prefix), d);
-    // The ingested keys are visible before the commit: a text query that
-    // meets one then finds no head and skips it (query::Engine).
-    absl::StatusOr<std::string> ticket =
-        text_puts.empty() ? absl::UnimplementedError("nothing to ingest")
-                          : kv_->Ingest(Family::kPostings, text_puts);
-    if (ticket.ok()) {
-      batch.Put(Family::kMeta, IngestMarkerKey(*ticket), "");
-    } else {
-      if (!text_puts.empty() && !absl::IsUnimplemented(ticket.status()))
+    // A few creates among updates: a table each would cost more than it
+    // saves (and flush the memtables it overlaps).
+    const bool ingest = bulk_load.articles() >= kMinIngestBatch;
+    std::vector<std::string> tickets;
+    // The ingested keys are visible before the commit: nothing reaches a
+    // revision but through its head, and a text query that meets a posting
+    // then finds no head and skips it (query::Engine).
+    auto add = [&](Family family, KvBatch puts) {
+      if (puts.empty()) return;
+      absl::StatusOr<std::string> ticket =
+          ingest ? kv_->Ingest(family, puts)
+                 : absl::UnimplementedError("too few to ingest");
+      if (ticket.ok()) {
+        batch.Put(Family::kMeta, IngestMarkerKey(*ticket), "");
+        tickets.push_back(*std::move(ticket));
+        return;
+      }
+      if (!absl::IsUnimplemented(ticket.status()))
         std::fprintf(stderr, "contentd: ingest failed, logging instead: %s\n",
                      std::string(ticket.status().message()).c_str());
-      batch.Append(std::move(text_puts));
-    }
+      batch.Append(std::move(puts));
+    };
+    add(Family::kRevisions, bulk_load.TakeRevisions());
+    add(Family::kPostings, std::move(text_puts));
     status = Commit(std::move(batch), &events);
-    if (ticket.ok()) kv_->EndIngest(*ticket, status.ok());
+    for (const std::string& ticket : tickets)
+      kv_->EndIngest(ticket, status.ok());
   }
   if (!status.ok()) return status;
   return results;
@@ -1431,9 +1467,10 @@ absl::StatusOr<std::vector<v1::Article>> Store::ListRevisions(
     out.push_back(std::move(a));
   }
   if (!it->status().ok()) return it->status();
-  if (out.empty()) {
+  if (out.empty() || out.back().revision() == 1) {
     // Nothing listed: tell a missing article (whatever `start` or `limit`
-    // was) from an empty page of an existing one.
+    // was) from an empty page of an existing one. A first revision without
+    // a head is an import batch's that has not committed yet (Ingest).
     absl::StatusOr<int64_t> head = HeadRevision(id);
     if (!head.ok()) return head.status();
     if (*head == 0)

@@ -339,16 +339,17 @@ class Store {
   absl::Status ReadHeadBytes(absl::string_view id, std::string* value);
   // Counter changes by posting prefix, summed over a batch.
   using CountDeltas = absl::flat_hash_map<std::string, int64_t>;
-  class BulkText;  // text postings of an import batch's creates
+  class BulkLoad;  // an import batch's creates' tables (KvEngine::Ingest)
   // Adds to `batch` the next revision of `id` after `old_head` (null if
   // none) with its index changes, and to `events` its change event; returns
   // the revision as it will be stored. `content_hash` and
   // `content_encoding`, if given, are ContentHashOfCleared of the article's
   // content and its encoding, computed already (both are moved from). With
   // `count_deltas` the counter changes are added there instead of to
-  // `batch`; the caller adds them to the batch once. With `bulk_text` the
-  // new text postings and their counter changes go there instead (for
-  // KvEngine::Ingest; only for a create, whose keys are all new).
+  // `batch`; the caller adds them to the batch once. With `bulk` the
+  // revision, the new text postings and their counter changes go there
+  // instead (for KvEngine::Ingest; only for a create, whose keys are all
+  // new).
   v1::Article PrepareRevision(absl::string_view id, const v1::Article* old_head,
                               v1::Article article, v1::ChangeEvent::Type type,
                               KvBatch* batch,
@@ -356,7 +357,7 @@ class Store {
                               std::string* content_hash = nullptr,
                               std::string* content_encoding = nullptr,
                               CountDeltas* count_deltas = nullptr,
-                              BulkText* bulk_text = nullptr);
+                              BulkLoad* bulk = nullptr);
   // Adds the publish/expiry events of `head` that fell due by `now` and
   // FireSchedule has not emitted. REQUIRES: the article's lock held.
   void AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,

@@ -43,16 +43,21 @@ class FaultKv : public KvEngine {
   }
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
-    if (family == Family::kPostings && on_postings_iterator) {
-      std::function<void()> hook = std::move(on_postings_iterator);
-      on_postings_iterator = nullptr;
-      hook();
+    std::function<void()>* hook =
+        family == Family::kPostings    ? &on_postings_iterator
+        : family == Family::kRevisions ? &on_revisions_iterator
+                                       : nullptr;
+    if (hook != nullptr && *hook) {
+      std::function<void()> run = std::move(*hook);
+      *hook = nullptr;
+      run();
     }
     return base_->NewIterator(family, options);
   }
-  // Runs once, at the next postings iterator's creation (before it exists).
-  // Not thread-safe: set it while no other thread reads.
+  // Run once, at the next postings (revisions) iterator's creation (before
+  // it exists). Not thread-safe: set them while no other thread reads.
   std::function<void()> on_postings_iterator;
+  std::function<void()> on_revisions_iterator;
   absl::Status Write(KvBatch batch, bool sync) override {
     ++writes;
     const Fault fault = write_fault.load();
@@ -70,11 +75,12 @@ class FaultKv : public KvEngine {
   // Ingests pass through; the commit that follows may fail.
   absl::StatusOr<std::string> Ingest(Family family,
                                      const KvBatch& puts) override {
-    if (on_ingest) on_ingest(puts);
-    return base_->Ingest(family, puts);
+    absl::StatusOr<std::string> ticket = base_->Ingest(family, puts);
+    if (ticket.ok() && on_ingest) on_ingest(puts);
+    return ticket;
   }
-  // Sees every batch handed to Ingest. Not thread-safe: set it while no
-  // other thread writes.
+  // Sees every batch Ingest took, once its keys are visible and before its
+  // commit. Not thread-safe: set it while no other thread writes.
   std::function<void(const KvBatch&)> on_ingest;
   void EndIngest(const std::string& ticket, bool committed) override {
     base_->EndIngest(ticket, committed);

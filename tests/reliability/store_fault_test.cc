@@ -308,8 +308,9 @@ TEST_F(ReliabilityStoreTest, WriteErrorsAreUnavailableAndWriteNothing) {
   EXPECT_TRUE(Check().clean());
 }
 
-// A big import batch hands its creates' text postings to the engine as an
-// ingested file before it commits; when the commit fails they must go too.
+// A big import batch hands its creates' revisions and text postings to the
+// engine as ingested files before it commits; when the commit fails they
+// must go too.
 TEST_F(ReliabilityStoreTest, IngestedTextOfAFailedImportBatchIsUndone) {
   auto batch = [](const std::string& prefix) {
     std::vector<std::pair<std::string, Article>> items;
@@ -337,6 +338,7 @@ TEST_F(ReliabilityStoreTest, IngestedTextOfAFailedImportBatchIsUndone) {
   FsckReport report = Check();
   EXPECT_TRUE(report.clean()) << report.ToString();
   EXPECT_EQ(report.articles, 0);
+  EXPECT_EQ(report.revisions, 0) << "the ingested revisions went too";
 
   absl::StatusOr<std::vector<ApplyResult>> applied =
       store_->Apply(batch("g"), false);
@@ -372,8 +374,9 @@ TEST_F(ReliabilityStoreTest, ImportBatchesIngestTextPostingsInKeyOrder) {
       store_->Apply(items, false);
   ASSERT_TRUE(applied.ok()) << applied.status();
   fault_->on_ingest = nullptr;
-  ASSERT_EQ(ingested.size(), 1u);
-  const std::vector<std::string>& keys = ingested[0];
+  ASSERT_EQ(ingested.size(), 2u) << "the revisions, then the text postings";
+  EXPECT_EQ(ingested[0].size(), 100u);
+  const std::vector<std::string>& keys = ingested[1];
   for (size_t i = 1; i < keys.size(); ++i)
     ASSERT_LT(keys[i - 1], keys[i]) << "at " << i;
   // Every text posting in the store came from that one table.
@@ -389,6 +392,70 @@ TEST_F(ReliabilityStoreTest, ImportBatchesIngestTextPostingsInKeyOrder) {
   FsckReport report = Check();  // counters agree with the lists
   EXPECT_TRUE(report.clean()) << report.ToString();
   EXPECT_EQ(report.articles, 100);
+}
+
+// Between an import batch's ingest and its commit, its creates' first
+// revisions are in the store but no head names them: every read that
+// reaches revisions without a head must not show them yet.
+TEST_F(ReliabilityStoreTest, IngestedFirstRevisionsStayHiddenUntilCommit) {
+  std::vector<std::pair<std::string, Article>> items;
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = absl::StrCat("r", 1000 + i);
+    items.emplace_back(id, MakeArticle(id, {"t"}, 1700000000 + i));
+  }
+  int revision_tables = 0;
+  fault_->on_ingest = [&](const KvBatch& puts) {
+    if (puts.ops()[0].family != Family::kRevisions) return;
+    ++revision_tables;
+    EXPECT_EQ(puts.size(), 100u);
+    for (const std::string id : {"r1000", "r1042", "r1099"}) {
+      EXPECT_EQ(store_->Get(id, 1, true).status().code(),
+                absl::StatusCode::kNotFound)
+          << id;
+      EXPECT_EQ(store_->Get(id, 0, true).status().code(),
+                absl::StatusCode::kNotFound)
+          << id;
+      EXPECT_EQ(store_->ListRevisions(id, 0, 10).status().code(),
+                absl::StatusCode::kNotFound)
+          << id;
+    }
+  };
+  absl::StatusOr<std::vector<ApplyResult>> applied =
+      store_->Apply(items, false);
+  fault_->on_ingest = nullptr;
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(revision_tables, 1);
+  absl::StatusOr<Article> first = store_->Get("r1042", 1, false);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->title(), "r1042");
+  absl::StatusOr<std::vector<Article>> listed =
+      store_->ListRevisions("r1042", 0, 10);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->size(), 1u);
+  FsckReport report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+  EXPECT_EQ(report.revisions, 100);
+}
+
+// A history without a head is damage, unless it is an ingest in flight that
+// was undone (or committed) after the check's snapshot.
+TEST_F(ReliabilityStoreTest, FsckSettlesRevisionsOfIngestsInFlight) {
+  Populate();
+  Article a = MakeArticle("ghost", {"t"});
+  a.set_name("articles/ghost");
+  a.set_revision(1);
+  a.set_content_hash(Store::ContentHash(a));
+  KvBatch puts;
+  puts.Put(Family::kRevisions, RevisionKey("ghost", 1), a.SerializeAsString());
+  absl::StatusOr<std::string> ticket = fault_->Ingest(Family::kRevisions, puts);
+  ASSERT_TRUE(ticket.ok()) << ticket.status();
+  FsckReport report = Check();
+  EXPECT_FALSE(report.clean());
+  EXPECT_THAT(report.ToString(), HasSubstr("ghost has revisions up to 1"));
+  // Undone after the snapshot.
+  fault_->on_revisions_iterator = [&] { fault_->EndIngest(*ticket, false); };
+  report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
 }
 
 // An online check can take its snapshot between an import batch's ingest

@@ -552,6 +552,10 @@ std::string Subcompactions(const std::string& db) {
   return PersistedOption(db, "[DBOptions]", "max_subcompactions");
 }
 
+std::string CounterMergeCap(const std::string& db) {
+  return PersistedOption(db, "\"default\"", "max_successive_merges");
+}
+
 // An ingest raises the family's level-0 trigger; the first write after the
 // hold brings it back.
 TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
@@ -563,22 +567,52 @@ TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
   ASSERT_TRUE(kv.ok()) << kv.status();
   EXPECT_EQ(PostingsL0Trigger(o.path), "4");
   EXPECT_EQ(Subcompactions(o.path), "3");
-  KvBatch puts;
-  puts.Put(Family::kPostings, "k", "v");
-  absl::StatusOr<std::string> ticket = (*kv)->Ingest(Family::kPostings, puts);
-  ASSERT_TRUE(ticket.ok()) << ticket.status();
-  KvBatch commit;
-  commit.Put(Family::kMeta, IngestMarkerKey(*ticket), "");
-  ASSERT_TRUE((*kv)->Write(std::move(commit), true).ok());
-  (*kv)->EndIngest(*ticket, true);
-  EXPECT_EQ(PostingsL0Trigger(o.path), "96");
+  EXPECT_EQ(CounterMergeCap(o.path), "16");
+  auto ingest = [&](Family family) {
+    KvBatch puts;
+    puts.Put(family, "k", "v");
+    absl::StatusOr<std::string> ticket = (*kv)->Ingest(family, puts);
+    ASSERT_TRUE(ticket.ok()) << ticket.status();
+    KvBatch commit;
+    commit.Put(Family::kMeta, IngestMarkerKey(*ticket), "");
+    ASSERT_TRUE((*kv)->Write(std::move(commit), true).ok());
+    (*kv)->EndIngest(*ticket, true);
+  };
+  // Revisions alone: no trigger rises (it would pass their slowdown
+  // trigger), but counters and compactions take the bulk shape.
+  ingest(Family::kRevisions);
+  EXPECT_EQ(PostingsL0Trigger(o.path), "4");
+  EXPECT_EQ(PersistedOption(o.path, "\"revisions\"",
+                            "level0_file_num_compaction_trigger"),
+            "4");
   EXPECT_EQ(Subcompactions(o.path), "1") << "no split compactions meanwhile";
+  EXPECT_EQ(CounterMergeCap(o.path), "0") << "no memtable seek per operand";
+  auto add = [&](int64_t d) {
+    KvBatch batch;
+    batch.AddInt64(Family::kMeta, "n", d);
+    ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  };
+  for (int i = 0; i < 40; ++i) add(1);  // past the normal cap of 16
+  ingest(Family::kPostings);
+  EXPECT_EQ(PostingsL0Trigger(o.path), "96");
   absl::SleepFor(absl::Milliseconds(400));
   KvBatch later;
   later.Put(Family::kHeads, "h", "1");
   ASSERT_TRUE((*kv)->Write(std::move(later), true).ok());
   EXPECT_EQ(PostingsL0Trigger(o.path), "4");
   EXPECT_EQ(Subcompactions(o.path), "3");
+  EXPECT_EQ(CounterMergeCap(o.path), "16");
+  add(-2);
+  // Both ingested keys stay, and the counter adds up across both shapes.
+  std::string v;
+  EXPECT_TRUE((*kv)->Get(Family::kRevisions, "k", &v).ok());
+  EXPECT_TRUE((*kv)->Get(Family::kPostings, "k", &v).ok());
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "n", &v).ok());
+  ASSERT_EQ(v.size(), 8u);
+  uint64_t n = 0;
+  for (int b = 0; b < 8; ++b)
+    n |= uint64_t{static_cast<unsigned char>(v[b])} << (8 * b);
+  EXPECT_EQ(static_cast<int64_t>(n), 38);
 }
 
 // A checkpoint waits for the ingests in progress to commit: its copy has
