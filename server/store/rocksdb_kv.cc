@@ -346,7 +346,7 @@ class RocksKv : public KvEngine {
 
   absl::StatusOr<std::string> Ingest(Family family,
                                      const KvBatch& puts) override {
-    // Callers usually hand the keys in order (Store's BulkText); otherwise
+    // Callers usually hand the keys in order (Store's BulkLoad); otherwise
     // they are sorted by their first 16 bytes as two integers, then the
     // rest: a text batch's ~190k keys share long prefixes, and comparing
     // them with memcmp was a sixth of the import's write-path CPU.
