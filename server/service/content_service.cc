@@ -206,6 +206,31 @@ grpc::ServerUnaryReactor* ContentService::Offload(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* ContentService::OffloadAsync(
+    grpc::CallbackServerContext* ctx,
+    std::function<void(Finisher finish)> work) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const auto deadline = std::min(
+      ctx->deadline(),
+      std::chrono::system_clock::now() +
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              absl::ToChronoNanoseconds(options_.default_deadline)));
+  auto run = [ctx, reactor, deadline, work = std::move(work)] {
+    // As in Offload: a write nobody waits for any more is not applied.
+    if (ctx->IsCancelled() || deadline <= std::chrono::system_clock::now()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "deadline passed before the write began"));
+      return;
+    }
+    work([reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
+  };
+  if (!writes_.Submit(std::move(run))) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+  }
+  return reactor;
+}
+
 absl::Status ContentService::DoCreate(const v1::CreateArticleRequest& req,
                                       v1::Article* resp) {
   std::string id = req.article_id();
@@ -366,22 +391,26 @@ absl::Status ContentService::CheckLive(const std::string& id) {
   return absl::OkStatus();
 }
 
-absl::Status ContentService::DoUpdate(const v1::UpdateArticleRequest& req,
-                                      v1::Article* resp) {
+void ContentService::DoUpdate(const v1::UpdateArticleRequest& req,
+                              v1::Article* resp, Finisher finish) {
   absl::StatusOr<std::string> id =
       ParseName(req.article().name(), "article.name");
-  if (!id.ok()) return id.status();
+  if (!id.ok()) return finish(id.status());
   if (req.expected_revision() < 0)
-    return absl::InvalidArgumentError(
-        "expected_revision: must not be negative");
+    return finish(
+        absl::InvalidArgumentError("expected_revision: must not be negative"));
   absl::Status s = ValidateArticle(req.article(), options_.limits, "article",
                                    TextUtf8::kCheckedByParser);
-  if (!s.ok()) return s;
-  absl::StatusOr<v1::Article> a = store_->Update(
-      *id, req.article(), {req.expected_revision(), req.article().etag()});
-  if (!a.ok()) return a.status();
-  *resp = *std::move(a);
-  return absl::OkStatus();
+  if (!s.ok()) return finish(s);
+  // The write thread moves on while the group commit syncs; with a thread
+  // per write waiting for its sync, every commit woke its writers one by
+  // one (most of an update's CPU on the benchmark VMs was the kernel's).
+  store_->UpdateAsync(
+      *id, req.article(), {req.expected_revision(), req.article().etag()},
+      [resp, finish = std::move(finish)](absl::StatusOr<v1::Article> a) {
+        if (a.ok()) *resp = *std::move(a);
+        finish(a.status());
+      });
 }
 
 grpc::ServerUnaryReactor* ContentService::UpdateArticle(
@@ -389,7 +418,9 @@ grpc::ServerUnaryReactor* ContentService::UpdateArticle(
     v1::Article* resp) {
   if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok())
     return Finish(ctx, s);
-  return Offload(ctx, [this, req, resp] { return DoUpdate(*req, resp); });
+  return OffloadAsync(ctx, [this, req, resp](Finisher finish) {
+    DoUpdate(*req, resp, std::move(finish));
+  });
 }
 
 grpc::ServerUnaryReactor* ContentService::DeleteArticle(

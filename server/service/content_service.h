@@ -118,9 +118,16 @@ class ContentService final : public ContentServiceBase {
   // Runs `work` on a write thread and finishes the call with its status.
   grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* ctx,
                                     std::function<absl::Status()> work);
+  // As Offload, for work that finishes later: it calls `finish` once (from
+  // any thread), and the write thread is free meanwhile.
+  using Finisher = std::function<void(absl::Status)>;
+  grpc::ServerUnaryReactor* OffloadAsync(
+      grpc::CallbackServerContext* ctx,
+      std::function<void(Finisher finish)> work);
 
   absl::Status DoCreate(const v1::CreateArticleRequest& req, v1::Article* resp);
-  absl::Status DoUpdate(const v1::UpdateArticleRequest& req, v1::Article* resp);
+  void DoUpdate(const v1::UpdateArticleRequest& req, v1::Article* resp,
+                Finisher finish);
   // GetArticle's work; the reply is the article's serialized bytes.
   absl::Status DoGetBytes(const v1::GetArticleRequest& req, std::string* resp);
   // GetArticle with `lang`: the best translation of `id`'s group.

@@ -209,7 +209,11 @@ struct Store::Writer {
   std::vector<v1::ChangeEvent>* events = nullptr;
   absl::Status status;
   bool done = false;
-  absl::CondVar cv;
+  absl::CondVar cv;  // synchronous writers wait on it
+  // Asynchronous writers (CommitAsync): their events, and what runs once
+  // they committed. Such a writer is deleted after `on_done`.
+  std::vector<v1::ChangeEvent> owned_events;
+  std::function<void(absl::Status)> on_done;
 };
 
 // ---- ReadView -------------------------------------------------------------
@@ -764,25 +768,79 @@ absl::StatusOr<v1::Article> Store::Update(absl::string_view id,
   });
 }
 
-absl::StatusOr<v1::Article> Store::UpdateOnce(
-    absl::string_view id, v1::Article content,
-    const WriteConditions& conditions) {
-  IdLockGuard lock(&id_locks_, {id});
-  absl::StatusOr<v1::Article> head = ReadHead(id);
-  if (!head.ok()) return head.status();
+absl::Status Store::BeginUpdate(absl::string_view id, v1::Article* content,
+                                const WriteConditions& conditions,
+                                v1::Article* head, bool* unchanged) {
+  absl::StatusOr<v1::Article> read = ReadHead(id);
+  if (!read.ok()) return read.status();
+  *head = *std::move(read);
   if (head->has_delete_time()) {
     return absl::NotFoundError(
         absl::StrCat(Name(id), " is deleted; undelete it before updating"));
   }
   absl::Status s = CheckConditions(*head, conditions);
   if (!s.ok()) return s;
-  ClearServerFields(&content);
-  content.set_name(Name(id));
-  if (ContentHash(content) == head->content_hash()) return *std::move(head);
-  *content.mutable_create_time() = head->create_time();
-  SetTimestamp(Now(), content.mutable_update_time());
-  return WriteRevision(id, &*head, std::move(content),
+  ClearServerFields(content);
+  content->set_name(Name(id));
+  *unchanged = ContentHash(*content) == head->content_hash();
+  if (*unchanged) return absl::OkStatus();
+  *content->mutable_create_time() = head->create_time();
+  SetTimestamp(Now(), content->mutable_update_time());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Article> Store::UpdateOnce(
+    absl::string_view id, v1::Article content,
+    const WriteConditions& conditions) {
+  IdLockGuard lock(&id_locks_, {id});
+  v1::Article head;
+  bool unchanged = false;
+  absl::Status s = BeginUpdate(id, &content, conditions, &head, &unchanged);
+  if (!s.ok()) return s;
+  if (unchanged) return head;
+  return WriteRevision(id, &head, std::move(content),
                        v1::ChangeEvent::TYPE_UPDATED);
+}
+
+void Store::UpdateAsync(absl::string_view id, v1::Article content,
+                        const WriteConditions& conditions,
+                        std::function<void(absl::StatusOr<v1::Article>)> done) {
+  if (shared_) {  // conflicts with other replicas are retried, in turn
+    done(Update(id, std::move(content), conditions));
+    return;
+  }
+  // The id stays held until the commit: the article's next writer must
+  // read the head this one writes.
+  std::string held(id);
+  id_locks_.Lock({held});
+  v1::Article head;
+  bool unchanged = false;
+  absl::Status s = BeginUpdate(id, &content, conditions, &head, &unchanged);
+  if (!s.ok() || unchanged) {
+    id_locks_.Unlock({held});
+    if (s.ok()) {
+      done(std::move(head));
+    } else {
+      done(s);
+    }
+    return;
+  }
+  KvBatch batch;
+  ExpectHead(&batch, id, &head);
+  std::vector<v1::ChangeEvent> events;
+  v1::Article written =
+      PrepareRevision(id, &head, std::move(content),
+                      v1::ChangeEvent::TYPE_UPDATED, &batch, &events);
+  CommitAsync(std::move(batch), std::move(events),
+              [this, held = std::move(held), written = std::move(written),
+               done = std::move(done)](absl::Status s) mutable {
+                id_locks_.Unlock({held});
+                if (s.ok()) {
+                  done(std::move(written));
+                } else {
+                  done(s);
+                }
+              });
 }
 
 absl::StatusOr<v1::Article> Store::Delete(absl::string_view id,
@@ -1383,70 +1441,109 @@ absl::Status Store::Commit(KvBatch batch,
   w.events = events;
   absl::MutexLock lock(&commit_mu_);
   writers_.push_back(&w);
-  while (!w.done && writers_.front() != &w) w.cv.Wait(&commit_mu_);
+  while (!w.done && (leading_ || writers_.front() != &w))
+    w.cv.Wait(&commit_mu_);
   if (w.done) return w.status;
+  LeadLocked();
+  return w.status;
+}
 
-  // This writer leads: commit everyone queued so far as one batch, so one
-  // WAL sync covers the group and sequence numbers follow commit order.
-  constexpr size_t kMaxGroup = 512;
-  std::vector<Writer*> group;
-  for (Writer* x : writers_) {
-    if (group.size() == kMaxGroup) break;
-    group.push_back(x);
-  }
-  KvBatch merged;
-  size_t ops = 0;
-  for (Writer* x : group) ops += x->batch.size();
-  merged.Reserve(ops + 2 * group.size() + 1);  // + events, last sequence
-  for (Writer* x : group) merged.Append(std::move(x->batch));
-  int64_t base = last_sequence_;
-  commit_mu_.Unlock();
+void Store::CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
+                        std::function<void(absl::Status)> done) {
+  auto* w = new Writer;
+  w->batch = std::move(batch);
+  w->owned_events = std::move(events);
+  w->events = &w->owned_events;
+  w->on_done = std::move(done);
+  absl::MutexLock lock(&commit_mu_);
+  writers_.push_back(w);
+  if (!leading_) LeadLocked();  // else the leader gets to it
+}
 
-  int64_t sequence = base;
-  // Numbers the group's events after `after` into `out`.
-  auto sequence_events = [&group, &sequence](int64_t after, KvBatch* out) {
-    sequence = after;
-    for (Writer* x : group) {
-      for (v1::ChangeEvent& e : *x->events) {
-        e.set_sequence(++sequence);
-        out->Put(Family::kChanges, BigEndian(sequence), e.SerializeAsString());
-      }
+void Store::LeadLocked() {
+  leading_ = true;
+  for (;;) {
+    // Commit everyone queued so far as one batch, so one WAL sync covers
+    // the group and sequence numbers follow commit order.
+    constexpr size_t kMaxGroup = 512;
+    std::vector<Writer*> group;
+    for (Writer* x : writers_) {
+      if (group.size() == kMaxGroup) break;
+      group.push_back(x);
     }
-    out->Put(Family::kMeta, std::string(kLastSequenceKey), BigEndian(sequence));
-  };
-  absl::Status s;
-  if (!shared_) {
-    sequence_events(base, &merged);
-    s = kv_->Write(std::move(merged), options_.sync);
-  } else {
-    // Other replicas commit too: the numbers follow the stored last
-    // sequence, read in the same transaction that writes the events.
-    s = kv_->WriteAfterRead(
-        std::move(merged), options_.sync, Family::kMeta,
-        std::string(kLastSequenceKey),
-        [&sequence_events](const std::string* current, KvBatch* out) {
-          sequence_events(current != nullptr && current->size() == 8
-                              ? static_cast<int64_t>(ReadBigEndian64(*current))
-                              : 0,
-                          out);
-        });
-  }
+    KvBatch merged;
+    size_t ops = 0;
+    for (Writer* x : group) ops += x->batch.size();
+    merged.Reserve(ops + 2 * group.size() + 1);  // + events, last sequence
+    for (Writer* x : group) merged.Append(std::move(x->batch));
+    int64_t base = last_sequence_;
+    commit_mu_.Unlock();
 
-  commit_mu_.Lock();
-  if (s.ok() && sequence > last_sequence_) {
-    last_sequence_ = sequence;
-    if (commit_listener_) commit_listener_(sequence);
-  }
-  for (Writer* x : group) {
-    writers_.pop_front();
-    if (x != &w) {
+    int64_t sequence = base;
+    // Numbers the group's events after `after` into `out`.
+    auto sequence_events = [&group, &sequence](int64_t after, KvBatch* out) {
+      sequence = after;
+      for (Writer* x : group) {
+        for (v1::ChangeEvent& e : *x->events) {
+          e.set_sequence(++sequence);
+          out->Put(Family::kChanges, BigEndian(sequence),
+                   e.SerializeAsString());
+        }
+      }
+      out->Put(Family::kMeta, std::string(kLastSequenceKey),
+               BigEndian(sequence));
+    };
+    absl::Status s;
+    if (!shared_) {
+      sequence_events(base, &merged);
+      s = kv_->Write(std::move(merged), options_.sync);
+    } else {
+      // Other replicas commit too: the numbers follow the stored last
+      // sequence, read in the same transaction that writes the events.
+      s = kv_->WriteAfterRead(
+          std::move(merged), options_.sync, Family::kMeta,
+          std::string(kLastSequenceKey),
+          [&sequence_events](const std::string* current, KvBatch* out) {
+            sequence_events(
+                current != nullptr && current->size() == 8
+                    ? static_cast<int64_t>(ReadBigEndian64(*current))
+                    : 0,
+                out);
+          });
+    }
+
+    commit_mu_.Lock();
+    if (s.ok() && sequence > last_sequence_) {
+      last_sequence_ = sequence;
+      if (commit_listener_) commit_listener_(sequence);
+    }
+    std::vector<Writer*> finished;  // asynchronous ones
+    for (Writer* x : group) {
+      writers_.pop_front();
       x->status = s;
       x->done = true;
-      x->cv.Signal();
+      if (x->on_done) {
+        finished.push_back(x);
+      } else {
+        x->cv.Signal();
+      }
+    }
+    if (!finished.empty()) {
+      // Their callbacks reply and take locks: not under commit_mu_.
+      commit_mu_.Unlock();
+      for (Writer* x : finished) {
+        x->on_done(x->status);
+        delete x;
+      }
+      commit_mu_.Lock();
+    }
+    if (writers_.empty()) break;
+    if (!writers_.front()->on_done) {  // it leads itself
+      writers_.front()->cv.Signal();
+      break;
     }
   }
-  if (!writers_.empty()) writers_.front()->cv.Signal();
-  return s;
+  leading_ = false;
 }
 
 absl::StatusOr<std::vector<v1::Article>> Store::ListRevisions(

@@ -208,6 +208,13 @@ class Store {
   // NOT_FOUND if missing or deleted; FAILED_PRECONDITION on a condition.
   absl::StatusOr<v1::Article> Update(absl::string_view id, v1::Article content,
                                      const WriteConditions& conditions);
+  // As Update, but returns once the write is queued for the group commit;
+  // `done` runs when it has committed (or failed), on the thread that led
+  // that commit (or on this one). The calling thread never waits for the
+  // commit, so a few threads keep many writes in flight.
+  void UpdateAsync(absl::string_view id, v1::Article content,
+                   const WriteConditions& conditions,
+                   std::function<void(absl::StatusOr<v1::Article>)> done);
   // Writes a tombstone. NOT_FOUND if missing or already deleted.
   absl::StatusOr<v1::Article> Delete(absl::string_view id,
                                      const WriteConditions& conditions);
@@ -370,6 +377,19 @@ class Store {
   // Group commit: orders writers, assigns sequence numbers to `events` in
   // order, one sync per group.
   absl::Status Commit(KvBatch batch, std::vector<v1::ChangeEvent>* events);
+  // The checks and server fields of an update of `id` (held), into
+  // `content`; `head` gets the head, and `unchanged` whether the content
+  // equals it (the head is then the result).
+  absl::Status BeginUpdate(absl::string_view id, v1::Article* content,
+                           const WriteConditions& conditions, v1::Article* head,
+                           bool* unchanged);
+  // As Commit, without waiting: `done` gets the status once committed.
+  void CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
+                   std::function<void(absl::Status)> done);
+  // Commits queued writers, group by group, while the front one is
+  // asynchronous (nobody else would lead it); hands the lead to a waiting
+  // synchronous one, or stops when none is queued.
+  void LeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
 
   const StoreOptions options_;
   std::unique_ptr<KvEngine> kv_;
@@ -382,6 +402,8 @@ class Store {
 
   mutable absl::Mutex commit_mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(commit_mu_);
+  // A writer is leading (committing groups from writers_' front).
+  bool leading_ ABSL_GUARDED_BY(commit_mu_) = false;
   int64_t last_sequence_ ABSL_GUARDED_BY(commit_mu_) = 0;
   std::function<void(int64_t)> commit_listener_ ABSL_GUARDED_BY(commit_mu_);
 };

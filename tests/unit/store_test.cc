@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "content/v1/article.pb.h"
 #include "gmock/gmock.h"
@@ -271,6 +272,90 @@ TEST_F(StoreTest, UpdateOfMissingIsNotFound) {
   EXPECT_EQ(store_->Undelete("nope", {}).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->last_sequence(), 0);
+}
+
+// UpdateAsync returns before its commit; `done` runs once, with what
+// Update would have returned, for every outcome.
+TEST_F(StoreTest, UpdateAsyncAnswersAsUpdateWould) {
+  MustCreate("a", MakeArticle("one", {"t1"}));
+  auto update = [this](absl::string_view id, Article content,
+                       WriteConditions conditions = {}) {
+    absl::Mutex mu;
+    int calls = 0;
+    absl::StatusOr<Article> got = absl::UnknownError("not called");
+    store_->UpdateAsync(id, std::move(content), conditions,
+                        [&](absl::StatusOr<Article> a) {
+                          absl::MutexLock lock(&mu);
+                          ++calls;
+                          got = std::move(a);
+                        });
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n > 0; }, &calls));
+    EXPECT_EQ(calls, 1);
+    return got;
+  };
+  absl::StatusOr<Article> two = update("a", MakeArticle("two", {"t2"}));
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(two->revision(), 2);
+  EXPECT_EQ(MustGet("a").title(), "two");
+  // Unchanged content: the head, no new revision.
+  absl::StatusOr<Article> same = update("a", MakeArticle("two", {"t2"}));
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->revision(), 2);
+  EXPECT_EQ(update("a", MakeArticle("x"), {1, ""}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(update("missing", MakeArticle("x")).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Delete("a", {}).ok());
+  EXPECT_EQ(update("a", MakeArticle("x")).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(AllChanges().size(), 3u) << "create, update, delete";
+}
+
+// Asynchronous updates and synchronous writes share the group commit: none
+// is lost or applied twice, each article's revisions follow its writes, and
+// the change log has no gap.
+TEST_F(StoreTest, AsyncAndSyncWritersShareTheGroupCommit) {
+  constexpr int kArticles = 8;
+  constexpr int kRounds = 40;
+  for (int i = 0; i < kArticles; ++i)
+    MustCreate(absl::StrCat("a", i), MakeArticle("v0", {"t"}));
+  std::atomic<int> pending{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kArticles; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string id = absl::StrCat("a", i);
+      for (int r = 1; r <= kRounds; ++r) {
+        Article content = MakeArticle(absl::StrCat("v", r), {"t"});
+        if (i % 2 == 0) {  // async: conditional on the revision it follows
+          ++pending;
+          store_->UpdateAsync(id, std::move(content), {r, ""},
+                              [&](absl::StatusOr<Article> a) {
+                                if (!a.ok()) ++failed;
+                                --pending;
+                              });
+          // The next condition needs this write's head: wait for it.
+          while (pending.load() > 0 && MustGet(id).revision() < r + 1)
+            std::this_thread::yield();
+        } else {
+          if (!store_->Update(id, std::move(content), {r, ""}).ok()) ++failed;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  while (pending.load() > 0) std::this_thread::yield();
+  EXPECT_EQ(failed.load(), 0);
+  for (int i = 0; i < kArticles; ++i) {
+    const Article head = MustGet(absl::StrCat("a", i));
+    EXPECT_EQ(head.revision(), kRounds + 1);
+    EXPECT_EQ(head.title(), absl::StrCat("v", kRounds));
+  }
+  const std::vector<ChangeEvent> changes = AllChanges();
+  ASSERT_EQ(changes.size(), static_cast<size_t>(kArticles * (kRounds + 1)));
+  for (size_t k = 0; k < changes.size(); ++k)
+    EXPECT_EQ(changes[k].sequence(), static_cast<int64_t>(k + 1));
 }
 
 // ---- Delete / Undelete ---------------------------------------------------
