@@ -179,6 +179,13 @@ void ContentService::ScheduleLoop() {
 
 grpc::ServerUnaryReactor* ContentService::Offload(
     grpc::CallbackServerContext* ctx, std::function<absl::Status()> work) {
+  return OffloadAsync(
+      ctx, [work = std::move(work)](Finisher finish) { finish(work()); });
+}
+
+grpc::ServerUnaryReactor* ContentService::OffloadAsync(
+    grpc::CallbackServerContext* ctx,
+    std::function<void(Finisher finish)> work) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   // A call without a deadline gets the server's default, so a write that
   // queued behind a slow disk for longer than anyone waits is shed.
@@ -192,31 +199,6 @@ grpc::ServerUnaryReactor* ContentService::Offload(
     // queued, or cancelled) must not be applied: the caller was told
     // DEADLINE_EXCEEDED/CANCELLED and will not expect it to have happened.
     // (Found by tests/reliability/bad_input_test.cc: a zero deadline wrote.)
-    if (ctx->IsCancelled() || deadline <= std::chrono::system_clock::now()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                   "deadline passed before the write began"));
-      return;
-    }
-    reactor->Finish(ToGrpcStatus(work()));
-  };
-  if (!writes_.Submit(std::move(run))) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
-  }
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* ContentService::OffloadAsync(
-    grpc::CallbackServerContext* ctx,
-    std::function<void(Finisher finish)> work) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  const auto deadline = std::min(
-      ctx->deadline(),
-      std::chrono::system_clock::now() +
-          std::chrono::duration_cast<std::chrono::system_clock::duration>(
-              absl::ToChronoNanoseconds(options_.default_deadline)));
-  auto run = [ctx, reactor, deadline, work = std::move(work)] {
-    // As in Offload: a write nobody waits for any more is not applied.
     if (ctx->IsCancelled() || deadline <= std::chrono::system_clock::now()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                    "deadline passed before the write began"));
