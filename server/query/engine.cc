@@ -385,51 +385,80 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   // Text that the index cannot answer exactly is verified on the decoded
   // article; every other filter reads the skeleton.
   const bool verify_text = text.has_value() && !text->exact_by_index();
+  // Candidates are read in batches of what the page still lacks (all of
+  // them may match, so none is read in vain): the revisions of a batch are
+  // looked up together (KvEngine::MultiGet), text-only candidates through
+  // their heads.
+  struct Candidate {
+    Cursor cursor;
+    int64_t revision;
+  };
+  std::vector<Candidate> batch;
+  std::vector<std::pair<absl::string_view, int64_t>> wanted;
   while (stream->Valid() && returned < options.page_size &&
          examined < options.max_candidates_per_page) {
-    ++examined;
-    if (options.raw) {
-      absl::StatusOr<store::StoredArticle> a = read_stored(*stream);
+    const int want = std::min(options.page_size - returned,
+                              options.max_candidates_per_page - examined);
+    batch.clear();
+    while (stream->Valid() && static_cast<int>(batch.size()) < want) {
+      batch.push_back(Candidate{stream->cursor(), stream->revision()});
+      stream->Next();
+    }
+    if (!stream->status().ok()) return stream->status();
+    wanted.clear();
+    for (const Candidate& c : batch) {
+      if (c.revision != 0) wanted.emplace_back(c.cursor.id, c.revision);
+    }
+    std::vector<absl::StatusOr<store::StoredArticle>> by_revision =
+        view->StoredRevisions(wanted);
+    size_t next_by_revision = 0;
+    for (const Candidate& c : batch) {
+      ++examined;
+      last = c.cursor;
+      absl::StatusOr<store::StoredArticle> a =
+          c.revision != 0 ? std::move(by_revision[next_by_revision++])
+                          : view->StoredHead(c.cursor.id);
       if (!a.ok()) {
-        if (!Provisional(*stream, a.status())) return a.status();
-        last = stream->cursor();
-        stream->Next();
-        continue;
+        // A text posting (no revision) whose article has no head is not yet
+        // committed (an import batch's ingest): skip it.
+        if (c.revision == 0 && absl::IsNotFound(a.status())) continue;
+        return absl::Status(
+            a.status().code(),
+            absl::StrCat("reading ", c.cursor.id,
+                         " for a query: ", a.status().message()));
       }
-      bool match = filter.MatchesSkeleton(a->skeleton);
-      if (match && verify_text) {
-        absl::StatusOr<v1::Article> full = a->Decode();
-        if (!full.ok()) return full.status();
-        match = filter.Matches(*full);
-      }
-      if (match) {
+      if (options.raw) {
+        bool match = filter.MatchesSkeleton(a->skeleton);
+        if (match && verify_text) {
+          absl::StatusOr<v1::Article> full = a->Decode();
+          if (!full.ok()) return full.status();
+          match = filter.Matches(*full);
+        }
+        if (!match) continue;
         ++returned;
         if (options.view == v1::ARTICLE_VIEW_BASIC) {
           std::string& out = page.raw_articles.emplace_back();
           if (!store::AppendArticleWithoutBody(a->bytes, &out)) {
-            return absl::DataLossError(absl::StrCat(
-                "reading ", stream->cursor().id, " for a query: corrupt"));
+            return absl::DataLossError(
+                absl::StrCat("reading ", c.cursor.id, " for a query: corrupt"));
           }
         } else {
           page.raw_articles.push_back(std::move(a->bytes));
         }
-      }
-    } else {
-      absl::StatusOr<v1::Article> a = read(*stream);
-      if (!a.ok()) {
-        if (!Provisional(*stream, a.status())) return a.status();
-        last = stream->cursor();
-        stream->Next();
-        continue;
-      }
-      if (filter.Matches(*a)) {
+      } else {
+        absl::StatusOr<v1::Article> full = a->Decode();
+        if (!full.ok()) {
+          return absl::Status(
+              full.status().code(),
+              absl::StrCat("reading ", c.cursor.id,
+                           " for a query: ", full.status().message()));
+        }
+        if (!filter.Matches(*full)) continue;
         ++returned;
-        if (options.view == v1::ARTICLE_VIEW_BASIC) a->clear_body();
-        page.articles.push_back(*std::move(a));
+        if (options.view == v1::ARTICLE_VIEW_BASIC) full->clear_body();
+        page.articles.push_back(*std::move(full));
       }
     }
-    last = stream->cursor();
-    stream->Next();
   }
   if (!stream->status().ok()) return stream->status();
   if (stream->Valid()) {

@@ -144,6 +144,19 @@ class KvEngine {
   virtual absl::Status Get(Family family, absl::string_view key,
                            std::string* value,
                            const KvReadOptions& options = {}) = 0;
+  // Get of each of `keys`: (*statuses)[i] and (*values)[i] answer keys[i].
+  // Engines that can look keys up together (one pass over shared blocks,
+  // filters probed as a batch) override it; this default reads one by one.
+  virtual void MultiGet(Family family, const std::vector<std::string>& keys,
+                        std::vector<std::string>* values,
+                        std::vector<absl::Status>* statuses,
+                        const KvReadOptions& options = {}) {
+    values->assign(keys.size(), std::string());
+    statuses->clear();
+    statuses->reserve(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i)
+      statuses->push_back(Get(family, keys[i], &(*values)[i], options));
+  }
   virtual std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options = {}) = 0;
   // Applies the whole batch or nothing. With `sync`, returns only once the

@@ -196,6 +196,30 @@ class RocksKv : public KvEngine {
     return absl::OkStatus();
   }
 
+  void MultiGet(Family family, const std::vector<std::string>& keys,
+                std::vector<std::string>* values,
+                std::vector<absl::Status>* statuses,
+                const KvReadOptions& options) override {
+    rocksdb::ReadOptions ro;
+    if (options.snapshot != nullptr)
+      ro.snapshot = static_cast<const RocksSnapshot*>(options.snapshot)->get();
+    const size_t n = keys.size();
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(n);
+    for (const std::string& k : keys) slices.push_back(ToSlice(k));
+    std::vector<rocksdb::PinnableSlice> found(n);
+    std::vector<rocksdb::Status> st(n);
+    db_->MultiGet(ro, handle(family), n, slices.data(), found.data(), st.data(),
+                  /*sorted_input=*/false);
+    values->resize(n);
+    statuses->clear();
+    statuses->reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      statuses->push_back(ToStatus(st[i]));
+      if (st[i].ok()) (*values)[i].assign(found[i].data(), found[i].size());
+    }
+  }
+
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
     MaybeLeaveBulkShape();

@@ -253,6 +253,37 @@ absl::StatusOr<StoredArticle> ReadView::StoredRevision(absl::string_view id,
   return stored;
 }
 
+std::vector<absl::StatusOr<StoredArticle>> ReadView::StoredRevisions(
+    const std::vector<std::pair<absl::string_view, int64_t>>& wanted) const {
+  KvReadOptions ro;
+  ro.snapshot = snapshot_.get();
+  std::vector<std::string> keys;
+  keys.reserve(wanted.size());
+  for (const auto& [id, revision] : wanted)
+    keys.push_back(RevisionKey(id, revision));
+  std::vector<std::string> values;
+  std::vector<absl::Status> statuses;
+  kv_->MultiGet(Family::kRevisions, keys, &values, &statuses, ro);
+  std::vector<absl::StatusOr<StoredArticle>> out;
+  out.reserve(wanted.size());
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (!statuses[i].ok()) {
+      out.push_back(std::move(statuses[i]));
+      continue;
+    }
+    StoredArticle stored;
+    stored.bytes = std::move(values[i]);
+    if (!ParseArticleSkeleton(stored.bytes, &stored.skeleton)) {
+      out.push_back(absl::DataLossError(
+          absl::StrCat("revision ", wanted[i].second, " of ",
+                       Name(wanted[i].first), " is corrupt")));
+      continue;
+    }
+    out.push_back(std::move(stored));
+  }
+  return out;
+}
+
 absl::StatusOr<v1::Article> ReadView::Revision(absl::string_view id,
                                                int64_t revision) const {
   absl::StatusOr<StoredArticle> stored = StoredRevision(id, revision);

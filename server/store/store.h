@@ -132,6 +132,10 @@ class ReadView {
   absl::StatusOr<StoredArticle> StoredRevision(absl::string_view id,
                                                int64_t revision) const;
   absl::StatusOr<StoredArticle> StoredHead(absl::string_view id) const;
+  // StoredRevision of each (id, revision), looked up together: element i
+  // answers wanted[i].
+  std::vector<absl::StatusOr<StoredArticle>> StoredRevisions(
+      const std::vector<std::pair<absl::string_view, int64_t>>& wanted) const;
   // Number of entries in one posting list (see PostingPrefix).
   int64_t Count(absl::string_view posting_prefix) const;
   // The head revision of `id` (a tombstone if deleted). NOT_FOUND if the

@@ -286,6 +286,56 @@ TEST_P(KvContractTest, SnapshotsDoNotSeeLaterWrites) {
   }
 }
 
+// MultiGet answers each key as Get would: present, missing, large (blob)
+// values, repeated keys, and under a snapshot.
+TEST_P(KvContractTest, MultiGetAnswersEachKeyAsGetWould) {
+  KvBatch batch;
+  for (int i = 0; i < 40; i += 2) {
+    batch.Put(Family::kRevisions, absl::StrCat("k", i),
+              std::string(i % 4 == 0 ? 3000 : 20, static_cast<char>('a' + i)));
+  }
+  ASSERT_TRUE(kv_->Write(std::move(batch), /*sync=*/true).ok());
+  std::unique_ptr<KvSnapshot> snap = kv_->GetSnapshot();
+  KvBatch later;
+  later.Put(Family::kRevisions, "k1", "written after the snapshot");
+  later.Put(Family::kRevisions, "k2", "overwritten after the snapshot");
+  ASSERT_TRUE(kv_->Write(std::move(later), /*sync=*/true).ok());
+
+  std::vector<std::string> keys;
+  for (int i = 39; i >= 0; --i) keys.push_back(absl::StrCat("k", i));
+  keys.push_back("k4");  // a repeat
+  keys.push_back("");    // never written
+  for (const KvSnapshot* at : {static_cast<const KvSnapshot*>(nullptr),
+                               static_cast<const KvSnapshot*>(snap.get())}) {
+    KvReadOptions ro;
+    ro.snapshot = at;
+    std::vector<std::string> values;
+    std::vector<absl::Status> statuses;
+    kv_->MultiGet(Family::kRevisions, keys, &values, &statuses, ro);
+    ASSERT_EQ(values.size(), keys.size());
+    ASSERT_EQ(statuses.size(), keys.size());
+    int found = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::string one;
+      const absl::Status s = kv_->Get(Family::kRevisions, keys[i], &one, ro);
+      ASSERT_EQ(statuses[i].code(), s.code()) << keys[i];
+      if (!s.ok()) {
+        EXPECT_TRUE(absl::IsNotFound(s)) << s;
+        continue;
+      }
+      ++found;
+      EXPECT_EQ(values[i], one) << keys[i];
+    }
+    // 20 even keys and the repeat; k1 only in the latest state.
+    EXPECT_EQ(found, at == nullptr ? 22 : 21);
+  }
+  std::vector<std::string> none_values;
+  std::vector<absl::Status> none_statuses;
+  kv_->MultiGet(Family::kRevisions, {}, &none_values, &none_statuses);
+  EXPECT_TRUE(none_values.empty());
+  EXPECT_TRUE(none_statuses.empty());
+}
+
 TEST_P(KvContractTest, LongListsPageThrough) {
   // More rows than an iterator's first pages hold, both ways.
   KvBatch batch;
