@@ -154,9 +154,19 @@ struct Filter {
   const text::TextMatcher* text;  // null without text
   absl::Time now;
   bool live_only;
+  // Tags ALL of two or more: the AND took candidates on tag fingerprints,
+  // which may collide (NewAndStream), so the tags are checked here.
+  bool check_tags;
   bool Matches(const v1::Article& a) const {
-    return MatchesSkeleton(a) &&
+    return MatchesSkeleton(a) && (!check_tags || HasTags(a)) &&
            (text == nullptr || text->exact_by_index() || text->Matches(a));
+  }
+  bool HasTags(const v1::Article& a) const {
+    for (const std::string& t : query->tags()) {
+      if (std::find(a.tags().begin(), a.tags().end(), t) == a.tags().end())
+        return false;
+    }
+    return true;
   }
   // All but the text check: reads only ParseArticleSkeleton's fields.
   bool MatchesSkeleton(const v1::Article& a) const {
@@ -313,7 +323,10 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
     }
   }
   const bool live_only = query.visibility() != v1::VISIBILITY_ALL;
-  const Filter filter{&query, text ? &*text : nullptr, store.Now(), live_only};
+  const bool check_tags =
+      query.tag_match() == v1::Query::TAG_MATCH_ALL && query.tags_size() > 1;
+  const Filter filter{&query, text ? &*text : nullptr, store.Now(), live_only,
+                      check_tags};
 
   std::unique_ptr<store::ReadView> view = store.NewReadView();
   Plan plan{view.get(), RangeOf(query),
@@ -428,7 +441,8 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
                          " for a query: ", a.status().message()));
       }
       if (options.raw) {
-        bool match = filter.MatchesSkeleton(a->skeleton);
+        bool match = filter.MatchesSkeleton(a->skeleton) &&
+                     (!check_tags || store::HasAllTags(a->bytes, query.tags()));
         if (match && verify_text) {
           absl::StatusOr<v1::Article> full = a->Decode();
           if (!full.ok()) return full.status();

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "server/store/kv.h"
 #include "server/store/store.h"
 
@@ -50,6 +52,13 @@ class Stream {
   virtual absl::Status status() const = 0;
   // Upper-bound estimate of the entries in the stream (ignoring dates).
   virtual int64_t EstimatedSize() const = 0;
+  // The fingerprints of the tags of the article at the cursor, as a tag
+  // posting carries them (store/keys.h), or "" if the entry carries none.
+  // REQUIRES: Valid().
+  virtual absl::string_view tag_fingerprints() const { return {}; }
+  // For a stream of one tag's lists, that tag's fingerprint: an AND checks
+  // it on its leader's entries instead of seeking this stream.
+  virtual std::optional<uint32_t> tag() const { return std::nullopt; }
 };
 
 // One posting list (`prefix` from store::PostingPrefix) within `range`.
@@ -57,7 +66,11 @@ class Stream {
 std::unique_ptr<Stream> NewTermStream(const store::ReadView& view,
                                       std::string prefix, DateKeyRange range,
                                       bool reverse);
-// Entries in every child (leapfrog intersection). REQUIRES: children
+// Entries in every child (leapfrog intersection). Children with a tag()
+// are not seeked for leader entries that carry tag fingerprints: such an
+// entry without the child's fingerprint is skipped, and one with it is
+// taken, so a fingerprint collision can let through an article without the
+// tag, which the caller rules out on the article. REQUIRES: children
 // non-empty, all in the same order.
 std::unique_ptr<Stream> NewAndStream(
     std::vector<std::unique_ptr<Stream>> children, bool reverse);

@@ -3,7 +3,9 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace content::store {
 namespace {
@@ -80,6 +82,38 @@ bool ParseArticleSkeleton(absl::string_view bytes, v1::Article* out) {
     }
     if (!WireFormatLite::SkipField(&in, tag)) return false;
   }
+}
+
+bool HasAllTags(absl::string_view bytes,
+                const google::protobuf::RepeatedPtrField<std::string>& tags) {
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  const uint32_t tags_tag = WireFormatLite::MakeTag(
+      v1::Article::kTagsFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  std::vector<absl::string_view> have;
+  for (;;) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) {
+      if (!in.ConsumedEntireMessage()) return false;
+      break;
+    }
+    if (tag != tags_tag) {
+      if (!WireFormatLite::SkipField(&in, tag)) return false;
+      continue;
+    }
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length)) return false;
+    const int pos = in.CurrentPosition();
+    if (length > bytes.size() - static_cast<size_t>(pos)) return false;
+    have.push_back(bytes.substr(static_cast<size_t>(pos), length));
+    if (!in.Skip(static_cast<int>(length))) return false;
+  }
+  for (const std::string& t : tags) {
+    if (std::find(have.begin(), have.end(), absl::string_view(t)) == have.end())
+      return false;
+  }
+  return true;
 }
 
 bool AppendArticleWithoutBody(absl::string_view bytes, std::string* out) {

@@ -21,6 +21,10 @@ namespace content::store {
 // Returns false if `bytes` is not a well-formed Article encoding.
 bool ParseArticleSkeleton(absl::string_view bytes, v1::Article* out);
 
+// Whether the Article in `bytes` has every tag of `tags` (exact strings).
+// False also if `bytes` is not well-formed.
+bool HasAllTags(absl::string_view bytes,
+                const google::protobuf::RepeatedPtrField<std::string>& tags);
 // Appends `bytes` to `out` without its top-level `body` field (the BASIC
 // view). Returns false if `bytes` is not well-formed.
 bool AppendArticleWithoutBody(absl::string_view bytes, std::string* out);

@@ -23,6 +23,7 @@ struct HeadInfo {
   bool readable = false;            // the head revision parsed
   int64_t create_seconds = 0;       // when this article's revision 1 was
   std::vector<IndexEntry> indexes;  // sorted by prefix
+  std::string tag_fingerprints;     // what its tag postings carry
 };
 
 // A printable form of a key for messages (terms may be any UTF-8; the
@@ -138,6 +139,7 @@ class Checker {
       h.date_key = DateKey(a.date());
       h.deleted = a.has_delete_time();
       h.indexes = store_.IndexEntries(a);
+      h.tag_fingerprints = TagFingerprints(a.tags());
     }
     return it->status();
   }
@@ -269,15 +271,25 @@ class Checker {
       if (HasCounter(prefix)) ++actual_counts_[prefix];
       const HeadInfo& head = h->second;
       if (!head.readable) continue;  // reported already
+      const IndexKind kind = KindOf(static_cast<unsigned char>(key[0]));
+      const absl::string_view value = it->value();
+      // Tag postings may carry the tags' fingerprints after the revision
+      // (keys.h); those written before do not.
+      const bool well_formed =
+          value.size() == 8 || (kind == IndexKind::kTag && value.size() > 8 &&
+                                (value.size() - 8) % kTagFingerprintBytes == 0);
       const int64_t revision =
-          it->value().size() == 8
-              ? static_cast<int64_t>(ReadBigEndian64(it->value()))
-              : -1;
+          well_formed ? static_cast<int64_t>(ReadBigEndian64(value)) : -1;
+      if (kind == IndexKind::kTag && value.size() > 8 &&
+          value.substr(8) != head.tag_fingerprints) {
+        Problem(
+            absl::StrCat(where, ": tag fingerprints differ from the head's"),
+            true);
+      }
       // Text postings keep the revision that added them while later
       // revisions keep the term (Store::PrepareRevision); others name the
       // head.
-      const bool text =
-          KindOf(static_cast<unsigned char>(key[0])) == IndexKind::kText;
+      const bool text = kind == IndexKind::kText;
       if (text ? (revision < 1 || revision > head.revision)
                : revision != head.revision) {
         Problem(absl::StrCat(where, ": entry says revision ", revision,
@@ -484,9 +496,13 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store) {
     if (!s.ok()) return s;
     v1::Article a;
     if (!a.ParseFromString(value)) continue;
+    const std::string tag_value =
+        absl::StrCat(BigEndian(revision), TagFingerprints(a.tags()));
     for (const IndexEntry& e : store.IndexEntries(a)) {
+      const bool tag =
+          KindOf(static_cast<unsigned char>(e.prefix[0])) == IndexKind::kTag;
       batch.Put(Family::kPostings, PostingKey(e.prefix, e.date_key, id),
-                BigEndian(revision));
+                tag ? tag_value : BigEndian(revision));
       if (HasCounter(e.prefix)) ++counts[e.prefix];
     }
   }

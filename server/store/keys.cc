@@ -1,5 +1,8 @@
 #include "server/store/keys.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 
 namespace content::store {
@@ -93,6 +96,43 @@ bool HasCounter(absl::string_view posting_prefix) {
   return posting_prefix.empty() ||
          KindOf(static_cast<unsigned char>(posting_prefix[0])) !=
              IndexKind::kGroup;
+}
+
+uint32_t TagFingerprint(absl::string_view tag) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : tag) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+std::string TagFingerprints(
+    const google::protobuf::RepeatedPtrField<std::string>& tags) {
+  std::vector<uint32_t> fps;
+  fps.reserve(tags.size());
+  for (const std::string& t : tags) fps.push_back(TagFingerprint(t));
+  std::sort(fps.begin(), fps.end());
+  fps.erase(std::unique(fps.begin(), fps.end()), fps.end());
+  std::string out;
+  out.reserve(fps.size() * kTagFingerprintBytes);
+  for (uint32_t fp : fps) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((fp >> shift) & 0xff));
+  }
+  return out;
+}
+
+bool HasTagFingerprint(absl::string_view fingerprints, uint32_t fp) {
+  for (size_t i = 0; i + kTagFingerprintBytes <= fingerprints.size();
+       i += kTagFingerprintBytes) {
+    const auto* b = reinterpret_cast<const unsigned char*>(&fingerprints[i]);
+    const uint32_t v = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) |
+                       (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+    if (v == fp) return true;
+    if (v > fp) return false;  // sorted
+  }
+  return false;
 }
 
 std::string PrefixSuccessor(absl::string_view prefix) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
 
 namespace content::store {
@@ -60,6 +61,21 @@ std::string PostingKey(absl::string_view prefix, uint64_t date_key,
 // Splits a posting key after `prefix_size` bytes. False if malformed.
 bool ParsePostingKey(absl::string_view key, size_t prefix_size,
                      uint64_t* date_key, absl::string_view* id);
+
+// A posting's value is its article's revision (8 bytes). Tag postings (of
+// every state) follow it with a 4-byte fingerprint of each of the article's
+// tags, so a multi-tag AND checks the other tags on the rarest list's
+// entries instead of seeking their lists; matches are then confirmed on the
+// article (fingerprints may collide). Tag postings written before carry the
+// revision alone.
+inline constexpr size_t kTagFingerprintBytes = 4;
+// Stable across processes and versions: it is stored. FNV-1a, folded.
+uint32_t TagFingerprint(absl::string_view tag);
+// The fingerprints of `tags`, sorted, repeats dropped, big endian.
+std::string TagFingerprints(
+    const google::protobuf::RepeatedPtrField<std::string>& tags);
+// Whether `fingerprints` (what follows a tag posting's revision) holds `fp`.
+bool HasTagFingerprint(absl::string_view fingerprints, uint32_t fp);
 
 // `id \0 revision`.
 std::string RevisionKey(absl::string_view id, int64_t revision);

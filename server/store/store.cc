@@ -1212,6 +1212,14 @@ v1::Article Store::PrepareRevision(
   std::vector<IndexEntry> old_entries;
   if (old_head != nullptr)
     old_entries = PostingEntries(*old_head, text_in_entries);
+  // Tag postings carry the fingerprints of the article's tags (keys.h).
+  const std::string tag_value =
+      absl::StrCat(revision_value, TagFingerprints(article.tags()));
+  auto value_of = [&](const std::string& prefix) -> const std::string& {
+    return KindOf(static_cast<unsigned char>(prefix[0])) == IndexKind::kTag
+               ? tag_value
+               : revision_value;
+  };
   // Counter changes go in after the postings: the batch is sorted by
   // family and key before the memtable, and sorted runs sort fastest.
   std::vector<std::pair<const std::string*, int>> counts;
@@ -1233,7 +1241,7 @@ v1::Article Store::PrepareRevision(
         continue;
       }
       batch->Put(Family::kPostings, PostingKey(e.prefix, e.date_key, id),
-                 revision_value);
+                 value_of(e.prefix));
       counts.emplace_back(&e.prefix, 1);
     } else {  // stays: a new date moves the entry; the Put rewrites the key
       const IndexEntry& before = old_entries[i++];
@@ -1246,7 +1254,7 @@ v1::Article Store::PrepareRevision(
         continue;
       }
       batch->Put(Family::kPostings, PostingKey(e.prefix, e.date_key, id),
-                 revision_value);
+                 value_of(e.prefix));
     }
   }
   std::vector<std::string> text_prefixes;  // counts point into it

@@ -178,6 +178,21 @@ TEST_F(ReliabilityStoreTest, FsckFindsAndRepairsIndexDamage) {
   damage.AddInt64(Family::kMeta,
                   CountKey(PostingPrefix(IndexKind::kCategory, false, "news")),
                   5);
+  // A tag posting whose fingerprints name tags its article lacks, and one
+  // as written before fingerprints (the revision alone: not a problem).
+  for (const char* id : {"a2", "a3"}) {
+    absl::StatusOr<Article> a = store_->Get(id, 0, true);
+    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_GT(a->tags_size(), 0);
+    google::protobuf::RepeatedPtrField<std::string> other;
+    *other.Add() = "not-a-tag-of-a2";
+    damage.Put(Family::kPostings,
+               PostingKey(PostingPrefix(IndexKind::kTag, a->has_delete_time(),
+                                        a->tags(0)),
+                          DateKey(a->date()), id),
+               BigEndian(a->revision()) +
+                   (id == std::string("a2") ? TagFingerprints(other) : ""));
+  }
   ASSERT_TRUE(kv->Write(std::move(damage), true).ok());
 
   FsckReport report = Check();
@@ -189,6 +204,8 @@ TEST_F(ReliabilityStoreTest, FsckFindsAndRepairsIndexDamage) {
   EXPECT_THAT(text, HasSubstr("posting a\\x00 ghost: no such article"));
   EXPECT_THAT(text, HasSubstr("a1: entry says live, head is deleted"));
   EXPECT_THAT(text, HasSubstr("counter of list cnews\\x00 is"));
+  EXPECT_THAT(text, HasSubstr(" a2: tag fingerprints differ from the head's"));
+  EXPECT_EQ(text.find(" a3"), std::string::npos) << text;
 
   absl::StatusOr<FsckReport> repaired = RepairIndexes(*store_);
   ASSERT_TRUE(repaired.ok()) << repaired.status();

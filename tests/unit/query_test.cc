@@ -1634,5 +1634,125 @@ TEST(QueryIngestTest, TextPostingsWhoseArticleIsNotCommittedAreSkipped) {
   std::filesystem::remove_all(dir, ec);
 }
 
+// Tag ALL answers exactly whatever the tag postings carry: fingerprints
+// (written now), the revision alone (written before fingerprints), or
+// fingerprints claiming a tag the article lacks (a collision, forged here).
+TEST(QueryTagFingerprintTest, AllTagsIsExactWithOldPostingsAndCollisions) {
+  const std::string dir = MakeTempDir();
+  store::RocksKvOptions kv_options;
+  kv_options.path = dir;
+  kv_options.block_cache_bytes = size_t{8} << 20;
+  absl::StatusOr<std::unique_ptr<store::KvEngine>> kv =
+      store::OpenRocksKv(kv_options);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  store::KvEngine* engine = kv->get();
+  store::StoreOptions options;
+  options.data_dir = dir;
+  options.sync = false;
+  absl::StatusOr<std::unique_ptr<Store>> st =
+      Store::Open(*std::move(kv), options);
+  ASSERT_TRUE(st.ok()) << st.status();
+
+  std::mt19937 rng(4242);
+  const std::vector<std::string> tags = {"x", "y", "z"};
+  std::map<std::string, Article> heads;
+  for (int i = 0; i < 90; ++i) {
+    Article a;
+    a.set_title("t");
+    // x is the rarest, so it leads the ANDs (its postings are checked on
+    // fingerprints).
+    for (const std::string& t : tags)
+      if (rng() % (t == "x" ? 4 : 2) == 0) a.add_tags(t);
+    *a.mutable_date() = Ts(kEpoch2020 + 60 * (rng() % 50));
+    const std::string id = absl::StrCat("f", i);
+    absl::StatusOr<Article> r = (*st)->Create(id, a);
+    ASSERT_TRUE(r.ok()) << r.status();
+    heads[id] = *r;
+  }
+  auto has = [](const Article& a, const std::string& t) {
+    return std::find(a.tags().begin(), a.tags().end(), t) != a.tags().end();
+  };
+  // Every third article's tag postings as written before fingerprints, and
+  // one article with x but not y whose x posting claims y too.
+  store::KvBatch rewrite;
+  std::string forged;
+  int old_format = 0;
+  for (const auto& [id, a] : heads) {
+    std::string revision;
+    store::AppendBigEndian64(&revision, static_cast<uint64_t>(a.revision()));
+    const uint64_t date = store::DateKey(a.date());
+    auto key = [&](const std::string& t) {
+      return store::PostingKey(
+          store::PostingPrefix(IndexKind::kTag, store::ListState::kLive, t),
+          date, id);
+    };
+    if (forged.empty() && has(a, "x") && !has(a, "y")) {
+      forged = id;
+      google::protobuf::RepeatedPtrField<std::string> claimed = a.tags();
+      *claimed.Add() = "y";
+      rewrite.Put(store::Family::kPostings, key("x"),
+                  revision + store::TagFingerprints(claimed));
+      continue;
+    }
+    if (std::stoi(id.substr(1)) % 3 != 0) continue;
+    for (const std::string& t : a.tags()) {
+      rewrite.Put(store::Family::kPostings, key(t), revision);
+      ++old_format;
+    }
+  }
+  ASSERT_FALSE(forged.empty());
+  ASSERT_GT(old_format, 20);
+  ASSERT_TRUE(engine->Write(std::move(rewrite), /*sync=*/false).ok());
+
+  const std::vector<std::vector<std::string>> queries = {
+      {"x", "y"}, {"y", "x"}, {"x", "z"}, {"x", "y", "z"}};
+  for (const std::vector<std::string>& wanted_tags : queries) {
+    std::vector<std::string> want;
+    for (const auto& [id, a] : heads) {
+      bool all = true;
+      for (const std::string& t : wanted_tags) all = all && has(a, t);
+      if (all) want.push_back(id);
+    }
+    std::sort(want.begin(), want.end(),
+              [&](const std::string& a, const std::string& b) {
+                const uint64_t ka = store::DateKey(heads[a].date());
+                const uint64_t kb = store::DateKey(heads[b].date());
+                return ka != kb ? ka < kb : a < b;  // newest first
+              });
+    for (const bool raw : {false, true}) {
+      for (const int page_size : {1, 4, 50}) {
+        Query q;
+        for (const std::string& t : wanted_tags) q.add_tags(t);
+        q.set_tag_match(Query::TAG_MATCH_ALL);
+        QueryOptions o;
+        o.raw = raw;
+        o.page_size = page_size;
+        std::vector<std::string> got;
+        for (int pages = 0; pages < 200; ++pages) {
+          absl::StatusOr<QueryPage> page = RunQuery(**st, q, o);
+          ASSERT_TRUE(page.ok()) << page.status();
+          if (raw) {
+            for (const std::string& bytes : page->raw_articles) {
+              Article a;
+              ASSERT_TRUE(a.ParseFromString(bytes));
+              got.push_back(a.name().substr(a.name().rfind('/') + 1));
+            }
+          } else {
+            for (const Article& a : page->articles)
+              got.push_back(a.name().substr(a.name().rfind('/') + 1));
+          }
+          if (page->next_page_token.empty()) break;
+          o.page_token = page->next_page_token;
+        }
+        EXPECT_EQ(got, want) << absl::StrJoin(wanted_tags, "+") << " raw "
+                             << raw << " page " << page_size;
+      }
+    }
+  }
+  st->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 }  // namespace
 }  // namespace content::query
