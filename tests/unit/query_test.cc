@@ -1577,24 +1577,42 @@ TEST(PageTokenTest, SealOpenRoundTripAndKeyBinding) {
   EXPECT_NE(Fingerprint(a), Fingerprint(b));
 }
 
+// A store over an engine the test also writes to directly.
+struct EngineStore {
+  std::string dir = MakeTempDir();
+  store::KvEngine* engine = nullptr;
+  std::unique_ptr<Store> store;
+  void Open() {
+    store::RocksKvOptions kv_options;
+    kv_options.path = dir;
+    kv_options.block_cache_bytes = size_t{8} << 20;
+    absl::StatusOr<std::unique_ptr<store::KvEngine>> kv =
+        store::OpenRocksKv(kv_options);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    engine = kv->get();
+    store::StoreOptions options;
+    options.data_dir = dir;
+    options.sync = false;
+    absl::StatusOr<std::unique_ptr<Store>> st =
+        Store::Open(*std::move(kv), options);
+    ASSERT_TRUE(st.ok()) << st.status();
+    store = *std::move(st);
+  }
+  ~EngineStore() {
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
 // An import batch's text postings are visible a moment before the batch
 // commits (KvEngine::Ingest). A text query that meets one whose article has
 // no head yet skips it, in every read mode, rather than failing.
 TEST(QueryIngestTest, TextPostingsWhoseArticleIsNotCommittedAreSkipped) {
-  const std::string dir = MakeTempDir();
-  store::RocksKvOptions kv_options;
-  kv_options.path = dir;
-  kv_options.block_cache_bytes = size_t{8} << 20;
-  absl::StatusOr<std::unique_ptr<store::KvEngine>> kv =
-      store::OpenRocksKv(kv_options);
-  ASSERT_TRUE(kv.ok()) << kv.status();
-  store::KvEngine* engine = kv->get();
-  store::StoreOptions options;
-  options.data_dir = dir;
-  options.sync = false;
-  absl::StatusOr<std::unique_ptr<Store>> st =
-      Store::Open(*std::move(kv), options);
-  ASSERT_TRUE(st.ok()) << st.status();
+  EngineStore es;
+  ASSERT_NO_FATAL_FAILURE(es.Open());
+  store::KvEngine* engine = es.engine;
+  std::unique_ptr<Store>* st = &es.store;
   Article a;
   a.set_title("storage engine");
   a.add_lang("en");
@@ -1629,29 +1647,16 @@ TEST(QueryIngestTest, TextPostingsWhoseArticleIsNotCommittedAreSkipped) {
     }
   }
   engine->EndIngest(*ticket, false);
-  st->reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 // Tag ALL answers exactly whatever the tag postings carry: fingerprints
 // (written now), the revision alone (written before fingerprints), or
 // fingerprints claiming a tag the article lacks (a collision, forged here).
 TEST(QueryTagFingerprintTest, AllTagsIsExactWithOldPostingsAndCollisions) {
-  const std::string dir = MakeTempDir();
-  store::RocksKvOptions kv_options;
-  kv_options.path = dir;
-  kv_options.block_cache_bytes = size_t{8} << 20;
-  absl::StatusOr<std::unique_ptr<store::KvEngine>> kv =
-      store::OpenRocksKv(kv_options);
-  ASSERT_TRUE(kv.ok()) << kv.status();
-  store::KvEngine* engine = kv->get();
-  store::StoreOptions options;
-  options.data_dir = dir;
-  options.sync = false;
-  absl::StatusOr<std::unique_ptr<Store>> st =
-      Store::Open(*std::move(kv), options);
-  ASSERT_TRUE(st.ok()) << st.status();
+  EngineStore es;
+  ASSERT_NO_FATAL_FAILURE(es.Open());
+  store::KvEngine* engine = es.engine;
+  std::unique_ptr<Store>* st = &es.store;
 
   std::mt19937 rng(4242);
   const std::vector<std::string> tags = {"x", "y", "z"};
@@ -1749,9 +1754,6 @@ TEST(QueryTagFingerprintTest, AllTagsIsExactWithOldPostingsAndCollisions) {
       }
     }
   }
-  st->reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
