@@ -126,6 +126,7 @@ class AndStream : public Stream {
               [](const auto& a, const auto& b) {
                 return a->EstimatedSize() < b->EstimatedSize();
               });
+    for (const auto& c : children_) tags_.push_back(c->tag());
     Align();
   }
   bool Valid() const override { return valid_; }
@@ -172,8 +173,8 @@ class AndStream : public Stream {
       if (!fingerprints.empty()) {
         bool all = true;
         for (size_t i = 1; i < children_.size() && all; ++i) {
-          const std::optional<uint32_t> t = children_[i]->tag();
-          all = !t.has_value() || store::HasTagFingerprint(fingerprints, *t);
+          all = !tags_[i].has_value() ||
+                store::HasTagFingerprint(fingerprints, *tags_[i]);
         }
         if (!all) {
           lead.Next();
@@ -184,7 +185,7 @@ class AndStream : public Stream {
       bool agreed = true;
       for (size_t i = 1; i < children_.size(); ++i) {
         Stream& c = *children_[i];
-        if (!fingerprints.empty() && c.tag().has_value()) continue;
+        if (!fingerprints.empty() && tags_[i].has_value()) continue;
         c.Seek(target);
         if (!c.Valid()) return;
         if (Compare(c.cursor(), target, reverse_) != 0) {
@@ -202,6 +203,7 @@ class AndStream : public Stream {
   }
 
   std::vector<std::unique_ptr<Stream>> children_;
+  std::vector<std::optional<uint32_t>> tags_;  // children_[i]->tag()
   const bool reverse_;
   bool valid_ = false;
 };
