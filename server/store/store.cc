@@ -1199,8 +1199,9 @@ v1::Article Store::PrepareRevision(
                          old_head->body() == article.body();
   const bool text = options_.text_index && !text_kept;
   // With the list state and date unchanged, a text posting's key is the
-  // same in both revisions: only the terms one of them lacks are written,
-  // found by comparing the two sorted term lists below, and the hundreds of
+  // same in both revisions: only the terms one of them lacks are written
+  // (text::ArticleTermChanges, which tokenizes the lines both revisions
+  // share once), and the hundreds of
   // kept terms never become keys (building and comparing those was a third
   // of an update's indexing CPU).
   const bool text_moves = old_head == nullptr ||
@@ -1259,31 +1260,23 @@ v1::Article Store::PrepareRevision(
   }
   std::vector<std::string> text_prefixes;  // counts point into it
   if (text && !text_moves) {
-    const std::vector<std::string> now = text::ArticleTerms(article);
-    const std::vector<std::string> before = text::ArticleTerms(*old_head);
+    const text::TermChanges changes =
+        text::ArticleTermChanges(*old_head, article);
     const ListState state = ListStateOf(article);
     const uint64_t date = DateKey(article.date());
-    text_prefixes.reserve(now.size() + before.size());
-    size_t a = 0, b = 0;
-    while (a < before.size() || b < now.size()) {
-      const int order = a == before.size() ? 1
-                        : b == now.size()  ? -1
-                                           : before[a].compare(now[b]);
-      if (order == 0) {
-        ++a, ++b;
-        continue;
-      }
-      const std::string& term = order < 0 ? before[a++] : now[b++];
+    text_prefixes.reserve(changes.left.size() + changes.joined.size());
+    for (const std::string& term : changes.left) {
       const std::string& prefix = text_prefixes.emplace_back(
           PostingPrefix(IndexKind::kText, state, term));
-      if (order < 0) {
-        batch->Delete(Family::kPostings, PostingKey(prefix, date, id));
-        counts.emplace_back(&prefix, -1);
-      } else {
-        batch->Put(Family::kPostings, PostingKey(prefix, date, id),
-                   revision_value);
-        counts.emplace_back(&prefix, 1);
-      }
+      batch->Delete(Family::kPostings, PostingKey(prefix, date, id));
+      counts.emplace_back(&prefix, -1);
+    }
+    for (const std::string& term : changes.joined) {
+      const std::string& prefix = text_prefixes.emplace_back(
+          PostingPrefix(IndexKind::kText, state, term));
+      batch->Put(Family::kPostings, PostingKey(prefix, date, id),
+                 revision_value);
+      counts.emplace_back(&prefix, 1);
     }
   }
   for (const auto& [prefix, d] : counts) {

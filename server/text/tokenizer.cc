@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -299,6 +300,56 @@ std::string SearchableText(const v1::Article& article) {
 
 std::vector<std::string> ArticleTerms(const v1::Article& article) {
   return IndexTerms(Tokenize(SearchableText(article)), /*for_query=*/false);
+}
+
+TermChanges ArticleTermChanges(const v1::Article& before,
+                               const v1::Article& after) {
+  const std::string a = SearchableText(before);
+  const std::string b = SearchableText(after);
+  // The longest common start that ends just after a newline, and the
+  // longest common end (not overlapping it) that starts with one: tokens
+  // never cross a newline, and NFKC never composes across one (U+000A is a
+  // starter that composes with nothing), so a text's terms are those of
+  // its shared lines plus those of its middle.
+  const size_t limit = std::min(a.size(), b.size());
+  size_t start = 0;
+  while (start < limit && a[start] == b[start]) ++start;
+  const size_t nl = start == 0 ? absl::string_view::npos
+                               : absl::string_view(a).rfind('\n', start - 1);
+  start = nl == absl::string_view::npos ? 0 : nl + 1;
+  size_t end = 0;  // bytes of the common end
+  while (end < limit - start && a[a.size() - 1 - end] == b[b.size() - 1 - end])
+    ++end;
+  const size_t tail = absl::string_view(a).find('\n', a.size() - end);
+  end = tail == absl::string_view::npos ? 0 : a.size() - tail;
+  auto terms = [](absl::string_view text) {
+    return IndexTerms(Tokenize(text), /*for_query=*/false);
+  };
+  const std::vector<std::string> was =
+      terms(absl::string_view(a).substr(start, a.size() - end - start));
+  const std::vector<std::string> now =
+      terms(absl::string_view(b).substr(start, b.size() - end - start));
+  TermChanges out;
+  std::set_difference(was.begin(), was.end(), now.begin(), now.end(),
+                      std::back_inserter(out.left));
+  std::set_difference(now.begin(), now.end(), was.begin(), was.end(),
+                      std::back_inserter(out.joined));
+  if (out.left.empty() && out.joined.empty()) return out;
+  if (start == 0 && end == 0) return out;  // nothing shared
+  // A term that only one middle holds changes unless a shared line holds
+  // it too.
+  const std::vector<std::string> shared =
+      terms(absl::StrCat(absl::string_view(a).substr(0, start),
+                         absl::string_view(a).substr(a.size() - end)));
+  auto drop_shared = [&](std::vector<std::string>* v) {
+    std::vector<std::string> kept;
+    std::set_difference(v->begin(), v->end(), shared.begin(), shared.end(),
+                        std::back_inserter(kept));
+    v->swap(kept);
+  };
+  drop_shared(&out.left);
+  drop_shared(&out.joined);
+  return out;
 }
 
 TextMatcher::TextMatcher(absl::string_view query_text) {

@@ -60,6 +60,17 @@ std::string SearchableText(const v1::Article& article);
 // The distinct text index terms of an article, sorted.
 std::vector<std::string> ArticleTerms(const v1::Article& article);
 
+// How an edit changes an article's terms: those `before` has and `after`
+// lacks (`left`) and the reverse (`joined`), each sorted. Equal to comparing
+// both ArticleTerms, but the lines the two texts share at their start and
+// end are tokenized once, not twice (no token spans a newline).
+struct TermChanges {
+  std::vector<std::string> left;
+  std::vector<std::string> joined;
+};
+TermChanges ArticleTermChanges(const v1::Article& before,
+                               const v1::Article& after);
+
 // The planner intersects at most this many text terms (the rarest).
 inline constexpr size_t kMaxExactTerms = 16;
 

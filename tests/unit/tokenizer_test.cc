@@ -9,6 +9,7 @@
 #include <unicode/uscript.h>
 
 #include <algorithm>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -213,6 +214,107 @@ TEST(IndexTermsTest, AgreesWithTheReferenceOnRandomMixedText) {
                 ReferenceTerms(tokens, for_query))
           << "text: " << text << " for_query " << for_query;
     }
+  }
+}
+
+// ArticleTermChanges is exactly the difference of the two ArticleTerms,
+// on random edits of random multi-line articles: lines appended, replaced,
+// inserted, removed or edited inside, marks and full-width letters at line
+// starts (NFKC and the tokenizer must not reach across a newline), and
+// edits of the title and summary.
+TEST(ArticleTermChangesTest, EqualsTheDifferenceOfBothArticlesTerms) {
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           "7",
+                                           " ",
+                                           ".",
+                                           "\xc3\xa9",
+                                           "\xcc\x88",
+                                           "\xe4\xb8\xad",
+                                           "\xe6\x96\x87",
+                                           "\xe3\x82\xab",
+                                           "\xef\xbc\xa1",
+                                           "\xf0\xa0\x80\x80",
+                                           "\xe3\x80\x82",
+                                           "\n",
+                                           "\n",
+                                           "q",
+                                           "\xe5\x9b\xbd",
+                                           "x"};
+  std::mt19937_64 rng(11);
+  auto line = [&] {
+    std::string out;
+    const int n = static_cast<int>(rng() % 12);
+    for (int i = 0; i < n; ++i) {
+      const std::string& p = pieces[rng() % pieces.size()];
+      if (p != "\n") out += p;
+    }
+    return out;
+  };
+  auto text = [&](int lines) {
+    std::vector<std::string> out;
+    for (int i = 0; i < lines; ++i) out.push_back(line());
+    return out;
+  };
+  auto join = [](const std::vector<std::string>& lines) {
+    std::string out;
+    for (size_t i = 0; i < lines.size(); ++i) out += (i ? "\n" : "") + lines[i];
+    return out;
+  };
+  auto diff = [](const std::vector<std::string>& x,
+                 const std::vector<std::string>& y) {
+    std::vector<std::string> out;
+    std::set_difference(x.begin(), x.end(), y.begin(), y.end(),
+                        std::back_inserter(out));
+    return out;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<std::string> body = text(static_cast<int>(rng() % 10));
+    v1::Article before;
+    before.set_title(line());
+    before.set_summary(line());
+    before.set_body(join(body));
+    v1::Article after = before;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = body.empty() ? 0 : rng() % body.size();
+      switch (rng() % 8) {
+        case 0:
+          body.push_back(line());
+          break;
+        case 1:
+          if (!body.empty()) body[at] = line();
+          break;
+        case 2:
+          body.insert(body.begin() + at, line());
+          break;
+        case 3:
+          if (!body.empty()) body.erase(body.begin() + at);
+          break;
+        case 4:  // inside a line
+          if (!body.empty())
+            body[at].insert(rng() % (body[at].size() + 1),
+                            pieces[rng() % pieces.size()]);
+          break;
+        case 5:  // a mark or a full-width letter opening a line
+          body.insert(body.begin() + at,
+                      (rng() % 2 ? "\xcc\x88" : "\xef\xbc\xa1") + line());
+          break;
+        case 6:
+          after.set_title(line());
+          break;
+        default:
+          after.set_summary(line());
+      }
+    }
+    after.set_body(join(body));
+    const std::vector<std::string> was = ArticleTerms(before);
+    const std::vector<std::string> now = ArticleTerms(after);
+    const TermChanges got = ArticleTermChanges(before, after);
+    ASSERT_EQ(got.left, diff(was, now))
+        << "before: " << before.body() << "\nafter: " << after.body();
+    ASSERT_EQ(got.joined, diff(now, was))
+        << "before: " << before.body() << "\nafter: " << after.body();
   }
 }
 
