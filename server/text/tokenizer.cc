@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -121,6 +122,31 @@ bool HasWholeWord(absl::string_view hay, absl::string_view needle) {
     if (left_ok && right_ok) return true;
     from = at + 1;
   }
+}
+
+// Whether a text's normalized form shows that `term` (an index term) is
+// one of its terms without cutting it into tokens: a word term shorter
+// than kMaxWordTermBytes (so not cut short) of word characters only is a
+// term exactly where it occurs as a whole word; a term of one or two CJK
+// letters exactly where it occurs at all (such letters only occur inside
+// CJK runs, and two adjacent ones are a bigram of their run).
+enum class Findable { kWord, kCjk, kNo };
+Findable FindableClass(absl::string_view term) {
+  int32_t i = 0, chars = 0;
+  const int32_t n = static_cast<int32_t>(term.size());
+  Class all = Class::kSeparator;
+  while (i < n) {
+    UChar32 c;
+    U8_NEXT(term.data(), i, n, c);
+    const Class k = c < 0 ? Class::kSeparator : Classify(c);
+    if (k != Class::kWord && k != Class::kCjk) return Findable::kNo;
+    if (chars++ > 0 && k != all) return Findable::kNo;
+    all = k;
+  }
+  if (chars == 0) return Findable::kNo;
+  if (all == Class::kWord)
+    return term.size() < kMaxWordTermBytes ? Findable::kWord : Findable::kNo;
+  return chars <= 2 ? Findable::kCjk : Findable::kNo;
 }
 
 }  // namespace
@@ -306,22 +332,26 @@ TermChanges ArticleTermChanges(const v1::Article& before,
                                const v1::Article& after) {
   const std::string a = SearchableText(before);
   const std::string b = SearchableText(after);
-  // The longest common start that ends just after a newline, and the
-  // longest common end (not overlapping it) that starts with one: tokens
-  // never cross a newline, and NFKC never composes across one (U+000A is a
-  // starter that composes with nothing), so a text's terms are those of
-  // its shared lines plus those of its middle.
+  // The longest common start and the longest common end (not overlapping
+  // it) that are whole lines in both texts: each stops at a newline or at
+  // the text's edge on both of its sides. Tokens never cross a newline,
+  // and NFKC never composes across one (U+000A is a starter that composes
+  // with nothing), so a text's terms are those of its shared lines plus
+  // those of its middle. (An appended line leaves the old last line
+  // shared: it ends the old text and meets a newline in the new one.)
+  auto splits_at = [](absl::string_view t, size_t p) {
+    return p == 0 || p == t.size() || t[p - 1] == '\n' || t[p] == '\n';
+  };
   const size_t limit = std::min(a.size(), b.size());
   size_t start = 0;
   while (start < limit && a[start] == b[start]) ++start;
-  const size_t nl = start == 0 ? absl::string_view::npos
-                               : absl::string_view(a).rfind('\n', start - 1);
-  start = nl == absl::string_view::npos ? 0 : nl + 1;
+  while (start > 0 && !(splits_at(a, start) && splits_at(b, start))) --start;
   size_t end = 0;  // bytes of the common end
   while (end < limit - start && a[a.size() - 1 - end] == b[b.size() - 1 - end])
     ++end;
-  const size_t tail = absl::string_view(a).find('\n', a.size() - end);
-  end = tail == absl::string_view::npos ? 0 : a.size() - tail;
+  while (end > 0 &&
+         !(splits_at(a, a.size() - end) && splits_at(b, b.size() - end)))
+    --end;
   auto terms = [](absl::string_view text) {
     return IndexTerms(Tokenize(text), /*for_query=*/false);
   };
@@ -337,15 +367,29 @@ TermChanges ArticleTermChanges(const v1::Article& before,
   if (out.left.empty() && out.joined.empty()) return out;
   if (start == 0 && end == 0) return out;  // nothing shared
   // A term that only one middle holds changes unless a shared line holds
-  // it too.
-  const std::vector<std::string> shared =
-      terms(absl::StrCat(absl::string_view(a).substr(0, start),
-                         absl::string_view(a).substr(a.size() - end)));
+  // it too. Most such terms are short words or CJK characters and bigrams,
+  // whose presence the normalized shared text shows without cutting it
+  // into terms (as TextMatcher::Matches decides); any other term has the
+  // shared lines tokenized.
+  const std::string shared_text =
+      absl::StrCat(absl::string_view(a).substr(0, start), "\n",
+                   absl::string_view(a).substr(a.size() - end));
+  const std::string norm = Normalize(shared_text);
+  std::optional<std::vector<std::string>> shared;
+  auto is_shared = [&](const std::string& term) {
+    switch (FindableClass(term)) {
+      case Findable::kWord:
+        return HasWholeWord(norm, term);
+      case Findable::kCjk:
+        return norm.find(term) != std::string::npos;
+      case Findable::kNo:
+        break;
+    }
+    if (!shared.has_value()) shared = terms(shared_text);
+    return std::binary_search(shared->begin(), shared->end(), term);
+  };
   auto drop_shared = [&](std::vector<std::string>* v) {
-    std::vector<std::string> kept;
-    std::set_difference(v->begin(), v->end(), shared.begin(), shared.end(),
-                        std::back_inserter(kept));
-    v->swap(kept);
+    v->erase(std::remove_if(v->begin(), v->end(), is_shared), v->end());
   };
   drop_shared(&out.left);
   drop_shared(&out.joined);
