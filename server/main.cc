@@ -331,6 +331,9 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
   if (!store.ok()) return Fail(store.status());
+  // Incomplete indexes would answer queries wrongly: refuse to serve.
+  absl::Status repair_ok = content::store::IndexRepairPending(**store);
+  if (!repair_ok.ok()) return Fail(repair_ok);
 
   absl::Status auth_ok = ResolveAuth(&config);
   if (!auth_ok.ok()) return Fail(auth_ok);

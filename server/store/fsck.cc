@@ -96,6 +96,13 @@ class Checker {
     if (!(s = CheckHeadPostings()).ok()) return s;
     if (!(s = CheckCounters()).ok()) return s;
     if (!(s = CheckChanges(memory_sequence)).ok()) return s;
+    std::string marker;
+    s = kv_->Get(Family::kMeta, kIndexRepairKey, &marker, ro_);
+    if (s.ok()) {
+      Problem("an index repair started and did not finish", true);
+    } else if (!absl::IsNotFound(s)) {
+      return s;
+    }
     return std::move(report_);
   }
 
@@ -473,16 +480,24 @@ absl::StatusOr<FsckReport> CheckStore(Store& store) {
   return Checker(store).Run();
 }
 
-absl::StatusOr<FsckReport> RepairIndexes(Store& store) {
+absl::StatusOr<FsckReport> RepairIndexes(Store& store,
+                                         const RepairOptions& options) {
   KvEngine* kv = store.engine();
+  {
+    KvBatch start;
+    start.Put(Family::kMeta, std::string(kIndexRepairKey), "");
+    // Posting keys start with a kind byte below 0xff; counters live under n/.
+    start.DeleteRange(Family::kPostings, std::string(), std::string(2, '\xff'));
+    start.DeleteRange(Family::kMeta, std::string(kCountPrefix),
+                      PrefixSuccessor(kCountPrefix));
+    absl::Status s = kv->Write(std::move(start), /*sync=*/true);
+    if (!s.ok()) return s;
+  }
   std::unique_ptr<KvSnapshot> snapshot = kv->GetSnapshot();
   KvReadOptions ro;
   ro.snapshot = snapshot.get();
   KvBatch batch;
-  // Posting keys start with a kind byte below 0xff; counters live under n/.
-  batch.DeleteRange(Family::kPostings, std::string(), std::string(2, '\xff'));
-  batch.DeleteRange(Family::kMeta, std::string(kCountPrefix),
-                    PrefixSuccessor(kCountPrefix));
+  int64_t in_batch = 0;
   std::map<std::string, int64_t> counts;
   std::unique_ptr<KvIterator> it = kv->NewIterator(Family::kHeads, ro);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -503,17 +518,37 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store) {
           KindOf(static_cast<unsigned char>(e.prefix[0])) == IndexKind::kTag;
       batch.Put(Family::kPostings, PostingKey(e.prefix, e.date_key, id),
                 tag ? tag_value : BigEndian(revision));
+      ++in_batch;
       if (HasCounter(e.prefix)) ++counts[e.prefix];
+    }
+    // Unsynced: the last write's sync makes these durable with it.
+    if (in_batch >= options.postings_per_write) {
+      s = kv->Write(std::move(batch), /*sync=*/false);
+      if (!s.ok()) return s;
+      batch = KvBatch();
+      in_batch = 0;
     }
   }
   if (!it->status().ok()) return it->status();
   for (const auto& [prefix, n] : counts)
     batch.Put(Family::kMeta, CountKey(prefix), EncodeLittleEndian64(n));
+  batch.Delete(Family::kMeta, std::string(kIndexRepairKey));
   it.reset();
   snapshot.reset();
   absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
   if (!s.ok()) return s;
   return CheckStore(store);
+}
+
+absl::Status IndexRepairPending(Store& store) {
+  std::string value;
+  absl::Status s = store.engine()->Get(Family::kMeta, kIndexRepairKey, &value);
+  if (absl::IsNotFound(s)) return absl::OkStatus();
+  if (!s.ok()) return s;
+  return absl::FailedPreconditionError(
+      "an index repair started and did not finish: the indexes are "
+      "incomplete; run `contentd --check --repair` on this data directory "
+      "again");
 }
 
 }  // namespace content::store

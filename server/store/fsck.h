@@ -55,10 +55,24 @@ inline constexpr int kMaxFsckProblems = 100;
 // trouble, never for what it finds.
 absl::StatusOr<FsckReport> CheckStore(Store& store);
 
-// Rebuilds every posting entry and counter from the heads in one atomic
-// batch. REQUIRES: no concurrent writers (run offline). Returns the report of
-// a fresh check afterwards.
-absl::StatusOr<FsckReport> RepairIndexes(Store& store);
+struct RepairOptions {
+  // Postings per write while rebuilding. Default: 100,000 (a few MiB; one
+  // batch for a 1M store with the text index held ~10 GB).
+  int64_t postings_per_write = 100000;
+};
+
+// Rebuilds every posting entry and counter from the heads. The first write
+// drops them all and sets the kIndexRepairKey marker; the rebuilt entries
+// follow in batches; the last write adds the counters and clears the marker
+// (synced, so every batch before it is durable too). Interrupted, the store
+// keeps the marker: IndexRepairPending says so, contentd refuses to serve,
+// and CheckStore reports it until a repair completes. REQUIRES: no
+// concurrent writers (run offline). Returns the report of a fresh check.
+absl::StatusOr<FsckReport> RepairIndexes(Store& store,
+                                         const RepairOptions& options = {});
+
+// OK, or FAILED_PRECONDITION if an index repair started and did not finish.
+absl::Status IndexRepairPending(Store& store);
 
 }  // namespace content::store
 

@@ -94,6 +94,9 @@ inline constexpr absl::string_view kLastSequenceKey = "last_sequence";
 inline constexpr absl::string_view kTokenKeyKey = "token_key";
 // The last schedule entry the scheduler handled (Store::FireSchedule).
 inline constexpr absl::string_view kScheduleCursorKey = "schedule_cursor";
+// Present while RepairIndexes rebuilds the indexes (in several writes):
+// a store that has it has incomplete indexes and does not serve.
+inline constexpr absl::string_view kIndexRepairKey = "index_repair";
 
 }  // namespace content::store
 

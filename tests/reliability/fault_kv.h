@@ -31,6 +31,8 @@ class FaultKv : public KvEngine {
   std::atomic<double> write_fault_probability{1.0};
   // Reads (Get and iterator creation still work; Get fails) fail too.
   std::atomic<bool> fail_reads{false};
+  // Writes that pass before write_fault applies (counted in `writes`).
+  std::atomic<int64_t> writes_before_fault{0};
   // Writes that reached the engine and the ones it failed.
   std::atomic<int64_t> writes{0};
   std::atomic<int64_t> failed_writes{0};
@@ -59,9 +61,9 @@ class FaultKv : public KvEngine {
   std::function<void()> on_postings_iterator;
   std::function<void()> on_revisions_iterator;
   absl::Status Write(KvBatch batch, bool sync) override {
-    ++writes;
+    const int64_t n = writes++;
     const Fault fault = write_fault.load();
-    if (fault != Fault::kNone && Roll()) {
+    if (fault != Fault::kNone && n >= writes_before_fault.load() && Roll()) {
       ++failed_writes;
       return fault == Fault::kNoSpace
                  ? absl::ResourceExhaustedError("injected: no space left")

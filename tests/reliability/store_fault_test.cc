@@ -23,6 +23,7 @@
 #include "server/store/rocksdb_kv.h"
 #include "server/store/store.h"
 #include "tests/reliability/fault_kv.h"
+#include "tests/support/harness.h"
 
 namespace content::store {
 namespace {
@@ -214,6 +215,77 @@ TEST_F(ReliabilityStoreTest, FsckFindsAndRepairsIndexDamage) {
   EXPECT_EQ(store_->NewReadView()->Count(
                 PostingPrefix(IndexKind::kCategory, false, "news")),
             5);  // six articles, one deleted
+}
+
+// A repair writes in batches; one cut short (here by a write error after
+// two batches) leaves a marker that keeps the store from serving and that
+// fsck reports, until a repair completes.
+TEST_F(ReliabilityStoreTest, AnInterruptedRepairIsReportedUntilOneCompletes) {
+  Populate();
+  RepairOptions small;
+  small.postings_per_write = 3;
+  fault_->writes_before_fault = fault_->writes.load() + 3;  // start + 2
+  fault_->write_fault = FaultKv::Fault::kIoError;
+  absl::StatusOr<FsckReport> cut = RepairIndexes(*store_, small);
+  EXPECT_EQ(cut.status().code(), absl::StatusCode::kUnavailable)
+      << cut.status();
+  fault_->write_fault = FaultKv::Fault::kNone;
+
+  const absl::Status pending = IndexRepairPending(*store_);
+  EXPECT_EQ(pending.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(pending.message(), HasSubstr("--check --repair"));
+  FsckReport report = Check();
+  EXPECT_FALSE(report.clean());
+  EXPECT_EQ(report.index_problems, report.problem_count) << report.ToString();
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("an index repair started and did not finish"));
+
+  const int64_t before = fault_->writes.load();
+  absl::StatusOr<FsckReport> repaired = RepairIndexes(*store_, small);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_TRUE(repaired->clean()) << repaired->ToString();
+  EXPECT_GT(fault_->writes.load() - before, 5) << "written in batches";
+  EXPECT_TRUE(IndexRepairPending(*store_).ok());
+  EXPECT_EQ(store_->NewReadView()->Count(
+                PostingPrefix(IndexKind::kCategory, false, "news")),
+            5);
+}
+
+// The same through the binaries: contentd refuses to serve a data
+// directory whose repair did not finish, and `contentd --check --repair`
+// completes it.
+TEST(RepairMarkerTest, ContentdServesOnlyAfterAnInterruptedRepairCompletes) {
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  {
+    auto server = testing::ServerProcess::Start(data);
+    ASSERT_NE(server, nullptr);
+  }
+  {
+    RocksKvOptions o;
+    o.path = data;
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(o);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    KvBatch marker;
+    marker.Put(Family::kMeta, std::string(kIndexRepairKey), "");
+    ASSERT_TRUE((*kv)->Write(std::move(marker), true).ok());
+  }
+  // Bounded: a contentd that served anyway would never exit (124).
+  testing::CommandResult serve =
+      testing::RunCommand({"timeout", "20", testing::ContentdBinary(),
+                           "--data-dir", data, "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(serve.exit_code, 1) << serve.err;
+  EXPECT_THAT(serve.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(serve.err, HasSubstr("--check --repair"));
+  testing::CommandResult check = testing::RunCommand(
+      {testing::ContentdBinary(), "--check", "--data-dir", data});
+  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+  EXPECT_THAT(check.out, HasSubstr("an index repair started"));
+  testing::CommandResult repair = testing::RunCommand(
+      {testing::ContentdBinary(), "--check", "--repair", "--data-dir", data});
+  EXPECT_EQ(repair.exit_code, 0) << repair.out << repair.err;
+  auto server = testing::ServerProcess::Start(data);
+  EXPECT_NE(server, nullptr);
 }
 
 TEST_F(ReliabilityStoreTest, GroupCountersOfEarlierBuildsAreIgnoredAndDropped) {

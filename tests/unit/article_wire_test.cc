@@ -144,6 +144,35 @@ TEST(ArticleWireTest, MalformedBytesAreRefused) {
   EXPECT_FALSE(ParseArticleSkeleton(std::string("\x1a\x02\x0f\x01", 4), &got));
 }
 
+// HasAllTags is the query's confirmation of a fingerprint match: exact
+// strings, every tag asked for, repeated tags fine, and false on bytes
+// that are not an Article.
+TEST(ArticleWireTest, HasAllTagsComparesExactTagStrings) {
+  const std::string bytes = Full().SerializeAsString();  // 数据库, rocksdb
+  auto tags = [](std::initializer_list<const char*> list) {
+    google::protobuf::RepeatedPtrField<std::string> out;
+    for (const char* t : list) out.Add(t);
+    return out;
+  };
+  EXPECT_TRUE(HasAllTags(bytes, tags({})));
+  EXPECT_TRUE(HasAllTags(bytes, tags({"rocksdb"})));
+  EXPECT_TRUE(HasAllTags(bytes, tags({"数据库", "rocksdb"})));
+  EXPECT_TRUE(HasAllTags(bytes, tags({"rocksdb", "rocksdb"})));
+  EXPECT_FALSE(HasAllTags(bytes, tags({"rocksdb", "etcd"})));
+  EXPECT_FALSE(HasAllTags(bytes, tags({"RocksDB"}))) << "no case folding";
+  EXPECT_FALSE(HasAllTags(bytes, tags({"rocks"}))) << "no prefixes";
+  EXPECT_FALSE(HasAllTags(bytes, tags({"数据"})));
+  // Tags are found wherever they sit among the other fields, and the body
+  // may hold the same words without counting.
+  Article body_only;
+  body_only.set_body("rocksdb 数据库");
+  body_only.add_categories("rocksdb");
+  EXPECT_FALSE(HasAllTags(body_only.SerializeAsString(), tags({"rocksdb"})));
+  EXPECT_FALSE(
+      HasAllTags(bytes.substr(0, bytes.size() - 10), tags({"rocksdb"})));
+  EXPECT_FALSE(HasAllTags(std::string("\x0f\x01", 2), tags({"rocksdb"})));
+}
+
 TEST(ArticleWireTest, RandomBytesNeverCrashAndAgreeOnValidity) {
   // Protobuf logs each invalid UTF-8 string it refuses; expected here.
   google::protobuf::LogSilencer quiet;
