@@ -609,6 +609,17 @@ std::string CounterMergeCap(const std::string& db) {
 
 // An ingest raises the family's level-0 trigger; the first write after the
 // hold brings it back.
+// Ingests `puts` into `family` and commits the ticket's marker, as an
+// import batch does.
+void IngestCommitted(KvEngine* kv, Family family, const KvBatch& puts) {
+  absl::StatusOr<std::string> ticket = kv->Ingest(family, puts);
+  ASSERT_TRUE(ticket.ok()) << ticket.status();
+  KvBatch commit;
+  commit.Put(Family::kMeta, IngestMarkerKey(*ticket), "");
+  ASSERT_TRUE(kv->Write(std::move(commit), true).ok());
+  kv->EndIngest(*ticket, true);
+}
+
 TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
   testing::TempDir dir;
   RocksKvOptions o;
@@ -622,12 +633,7 @@ TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
   auto ingest = [&](Family family) {
     KvBatch puts;
     puts.Put(family, "k", "v");
-    absl::StatusOr<std::string> ticket = (*kv)->Ingest(family, puts);
-    ASSERT_TRUE(ticket.ok()) << ticket.status();
-    KvBatch commit;
-    commit.Put(Family::kMeta, IngestMarkerKey(*ticket), "");
-    ASSERT_TRUE((*kv)->Write(std::move(commit), true).ok());
-    (*kv)->EndIngest(*ticket, true);
+    IngestCommitted(kv->get(), family, puts);
   };
   // Revisions alone: no trigger rises (it would pass their slowdown
   // trigger), but counters and compactions take the bulk shape.
@@ -675,21 +681,15 @@ TEST(RocksKvTest, CompactAllMergesEveryLevelIntoTheLast) {
   RocksKvOptions o;
   o.path = dir.path() + "/db";
   std::map<std::string, std::string> want;
+  KvBatch ingested;
+  for (int i = 0; i < 300; ++i) {
+    want[absl::StrFormat("p%04d", i)] = "ingested";
+    ingested.Put(Family::kPostings, absl::StrFormat("p%04d", i), "ingested");
+  }
   {
     auto kv = OpenRocksKv(o);
     ASSERT_TRUE(kv.ok()) << kv.status();
-    KvBatch puts;
-    for (int i = 0; i < 300; ++i) {
-      const std::string k = absl::StrFormat("p%04d", i);
-      puts.Put(Family::kPostings, k, "ingested");
-      want[k] = "ingested";
-    }
-    absl::StatusOr<std::string> ticket = (*kv)->Ingest(Family::kPostings, puts);
-    ASSERT_TRUE(ticket.ok()) << ticket.status();
-    KvBatch commit;
-    commit.Put(Family::kMeta, IngestMarkerKey(*ticket), "");
-    ASSERT_TRUE((*kv)->Write(std::move(commit), true).ok());
-    (*kv)->EndIngest(*ticket, true);
+    IngestCommitted(kv->get(), Family::kPostings, ingested);
     KvBatch writes;
     for (int i = 0; i < 400; i += 3) {
       const std::string k = absl::StrFormat("p%04d", i);

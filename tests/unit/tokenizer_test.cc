@@ -177,27 +177,35 @@ std::vector<std::string> ReferenceTerms(const std::vector<Token>& tokens,
   return {terms.begin(), terms.end()};
 }
 
+// Pieces of 1 to 4 UTF-8 bytes, so terms fall on both sides of the 8-byte
+// packing limit: ASCII, Latin with accents and combining marks, Han, kana,
+// Hangul, full-width Latin, Han extension B (4 bytes), emoji and
+// punctuation.
+const std::vector<std::string>& MixedPieces() {
+  static const auto* const kPieces =
+      new std::vector<std::string>{"a",
+                                   "Z",
+                                   "7",
+                                   " ",
+                                   ".",
+                                   "\xc3\xa9",
+                                   "\xcc\x88",
+                                   "\xe4\xb8\xad",
+                                   "\xe6\x96\x87",
+                                   "\xe3\x82\xab",
+                                   "\xed\x95\x9c",
+                                   "\xef\xbc\xa1",
+                                   "\xf0\xa0\x80\x80",
+                                   "\xf0\x9f\x98\x80",
+                                   "\xe3\x80\x82",
+                                   "q",
+                                   "\xe5\x9b\xbd",
+                                   "x"};
+  return *kPieces;
+}
+
 TEST(IndexTermsTest, AgreesWithTheReferenceOnRandomMixedText) {
-  // Pieces of 1 to 4 UTF-8 bytes, so terms fall on both sides of the
-  // 8-byte packing limit: ASCII, Latin with accents and combining marks,
-  // Han, kana, Hangul, Han extension B (4 bytes), emoji and punctuation.
-  const std::vector<std::string> pieces = {"a",
-                                           "Z",
-                                           "7",
-                                           " ",
-                                           ".",
-                                           "\xc3\xa9",
-                                           "\xcc\x88",
-                                           "\xe4\xb8\xad",
-                                           "\xe6\x96\x87",
-                                           "\xe3\x82\xab",
-                                           "\xed\x95\x9c",
-                                           "\xf0\xa0\x80\x80",
-                                           "\xf0\x9f\x98\x80",
-                                           "\xe3\x80\x82",
-                                           "q",
-                                           "\xe5\x9b\xbd",
-                                           "x"};
+  const std::vector<std::string>& pieces = MixedPieces();
   std::mt19937_64 rng(7);
   for (int round = 0; round < 3000; ++round) {
     std::string text;
@@ -223,24 +231,9 @@ TEST(IndexTermsTest, AgreesWithTheReferenceOnRandomMixedText) {
 // starts (NFKC and the tokenizer must not reach across a newline), and
 // edits of the title and summary.
 TEST(ArticleTermChangesTest, EqualsTheDifferenceOfBothArticlesTerms) {
-  const std::vector<std::string> pieces = {"a",
-                                           "Z",
-                                           "7",
-                                           " ",
-                                           ".",
-                                           "\xc3\xa9",
-                                           "\xcc\x88",
-                                           "\xe4\xb8\xad",
-                                           "\xe6\x96\x87",
-                                           "\xe3\x82\xab",
-                                           "\xef\xbc\xa1",
-                                           "\xf0\xa0\x80\x80",
-                                           "\xe3\x80\x82",
-                                           "\n",
-                                           "\n",
-                                           "q",
-                                           "\xe5\x9b\xbd",
-                                           "x"};
+  // Newlines twice as often as any other piece: many short lines.
+  std::vector<std::string> pieces = MixedPieces();
+  pieces.insert(pieces.end(), {"\n", "\n", "\n"});
   std::mt19937_64 rng(11);
   auto line = [&] {
     std::string out;
