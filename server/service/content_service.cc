@@ -213,22 +213,26 @@ grpc::ServerUnaryReactor* ContentService::OffloadAsync(
   return reactor;
 }
 
-absl::Status ContentService::DoCreate(const v1::CreateArticleRequest& req,
-                                      v1::Article* resp) {
+void ContentService::DoCreate(const v1::CreateArticleRequest& req,
+                              v1::Article* resp, Finisher finish) {
   std::string id = req.article_id();
   if (id.empty()) {
     id = GenerateId();
   } else {
     absl::Status s = ValidateId(id, "article_id");
-    if (!s.ok()) return s;
+    if (!s.ok()) return finish(s);
   }
   absl::Status s = ValidateArticle(req.article(), options_.limits, "article",
                                    TextUtf8::kCheckedByParser);
-  if (!s.ok()) return s;
-  absl::StatusOr<v1::Article> a = store_->Create(id, req.article());
-  if (!a.ok()) return a.status();
-  *resp = *std::move(a);
-  return absl::OkStatus();
+  if (!s.ok()) return finish(s);
+  // As DoUpdate: the write thread moves on while the group commit syncs
+  // (waiting, creates ran at a quarter of the updates' rate: 1.1-1.3k/s).
+  store_->CreateAsync(
+      id, req.article(),
+      [resp, finish = std::move(finish)](absl::StatusOr<v1::Article> a) {
+        if (a.ok()) *resp = *std::move(a);
+        finish(a.status());
+      });
 }
 
 grpc::ServerUnaryReactor* ContentService::CreateArticle(
@@ -236,7 +240,9 @@ grpc::ServerUnaryReactor* ContentService::CreateArticle(
     v1::Article* resp) {
   if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok())
     return Finish(ctx, s);
-  return Offload(ctx, [this, req, resp] { return DoCreate(*req, resp); });
+  return OffloadAsync(ctx, [this, req, resp](Finisher finish) {
+    DoCreate(*req, resp, std::move(finish));
+  });
 }
 
 grpc::ServerUnaryReactor* ContentService::GetArticle(

@@ -125,7 +125,8 @@ class ContentService final : public ContentServiceBase {
       grpc::CallbackServerContext* ctx,
       std::function<void(Finisher finish)> work);
 
-  absl::Status DoCreate(const v1::CreateArticleRequest& req, v1::Article* resp);
+  void DoCreate(const v1::CreateArticleRequest& req, v1::Article* resp,
+                Finisher finish);
   void DoUpdate(const v1::UpdateArticleRequest& req, v1::Article* resp,
                 Finisher finish);
   // GetArticle's work; the reply is the article's serialized bytes.

@@ -856,12 +856,43 @@ void Store::UpdateAsync(absl::string_view id, v1::Article content,
     }
     return;
   }
+  WriteRevisionAsync(std::move(held), &head, std::move(content),
+                     v1::ChangeEvent::TYPE_UPDATED, std::move(done));
+}
+
+void Store::CreateAsync(absl::string_view id, v1::Article content,
+                        std::function<void(absl::StatusOr<v1::Article>)> done) {
+  if (shared_) {
+    done(Create(id, std::move(content)));
+    return;
+  }
+  std::string held(id);
+  id_locks_.Lock({held});
+  absl::StatusOr<int64_t> head = HeadRevision(id);
+  if (!head.ok() || *head != 0) {
+    id_locks_.Unlock({held});
+    done(!head.ok() ? head.status()
+                    : absl::AlreadyExistsError(absl::StrCat(
+                          Name(id), " already exists (revision ", *head, ")")));
+    return;
+  }
+  ClearServerFields(&content);
+  const absl::Time now = Now();
+  SetTimestamp(now, content.mutable_create_time());
+  SetTimestamp(now, content.mutable_update_time());
+  WriteRevisionAsync(std::move(held), nullptr, std::move(content),
+                     v1::ChangeEvent::TYPE_CREATED, std::move(done));
+}
+
+void Store::WriteRevisionAsync(
+    std::string held, const v1::Article* old_head, v1::Article content,
+    v1::ChangeEvent::Type type,
+    std::function<void(absl::StatusOr<v1::Article>)> done) {
   KvBatch batch;
-  ExpectHead(&batch, id, &head);
+  ExpectHead(&batch, held, old_head);
   std::vector<v1::ChangeEvent> events;
-  v1::Article written =
-      PrepareRevision(id, &head, std::move(content),
-                      v1::ChangeEvent::TYPE_UPDATED, &batch, &events);
+  v1::Article written = PrepareRevision(held, old_head, std::move(content),
+                                        type, &batch, &events);
   CommitAsync(std::move(batch), std::move(events),
               [this, held = std::move(held), written = std::move(written),
                done = std::move(done)](absl::Status s) mutable {

@@ -219,6 +219,9 @@ class Store {
   void UpdateAsync(absl::string_view id, v1::Article content,
                    const WriteConditions& conditions,
                    std::function<void(absl::StatusOr<v1::Article>)> done);
+  // As Create, without waiting for the commit (as UpdateAsync).
+  void CreateAsync(absl::string_view id, v1::Article content,
+                   std::function<void(absl::StatusOr<v1::Article>)> done);
   // Writes a tombstone. NOT_FOUND if missing or already deleted.
   absl::StatusOr<v1::Article> Delete(absl::string_view id,
                                      const WriteConditions& conditions);
@@ -373,6 +376,12 @@ class Store {
   // FireSchedule has not emitted. REQUIRES: the article's lock held.
   void AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
                                 std::vector<v1::ChangeEvent>* events);
+  // PrepareRevision and CommitAsync for the article `held` (its id, locked
+  // by the caller and unlocked here once committed), then `done`.
+  void WriteRevisionAsync(
+      std::string held, const v1::Article* old_head, v1::Article content,
+      v1::ChangeEvent::Type type,
+      std::function<void(absl::StatusOr<v1::Article>)> done);
   // PrepareRevision and Commit for one article.
   absl::StatusOr<v1::Article> WriteRevision(absl::string_view id,
                                             const v1::Article* old_head,

@@ -313,6 +313,55 @@ TEST_F(StoreTest, UpdateAsyncAnswersAsUpdateWould) {
   EXPECT_EQ(AllChanges().size(), 3u) << "create, update, delete";
 }
 
+// CreateAsync answers as Create would: the article at revision 1, or
+// ALREADY_EXISTS (the existing head untouched), and concurrent creates of
+// one id make exactly one article.
+TEST_F(StoreTest, CreateAsyncAnswersAsCreateWould) {
+  auto create = [this](absl::string_view id, Article content) {
+    absl::Mutex mu;
+    int calls = 0;
+    absl::StatusOr<Article> got = absl::UnknownError("not called");
+    store_->CreateAsync(id, std::move(content), [&](absl::StatusOr<Article> a) {
+      absl::MutexLock lock(&mu);
+      ++calls;
+      got = std::move(a);
+    });
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n > 0; }, &calls));
+    EXPECT_EQ(calls, 1);
+    return got;
+  };
+  absl::StatusOr<Article> a = create("a", MakeArticle("one", {"t1"}));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->revision(), 1);
+  EXPECT_TRUE(a->has_create_time());
+  EXPECT_EQ(MustGet("a").title(), "one");
+  EXPECT_EQ(create("a", MakeArticle("two")).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(MustGet("a").title(), "one");
+
+  std::atomic<int> pending{0}, created{0}, exists{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      ++pending;
+      store_->CreateAsync("race", MakeArticle(absl::StrCat("w", t), {"t"}),
+                          [&](absl::StatusOr<Article> r) {
+                            if (r.ok()) ++created;
+                            if (absl::IsAlreadyExists(r.status())) ++exists;
+                            --pending;
+                          });
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  while (pending.load() > 0) std::this_thread::yield();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(exists.load(), 7);
+  EXPECT_EQ(MustGet("race").revision(), 1);
+  EXPECT_EQ(AllChanges().size(), 2u) << "a and race, once each";
+}
+
 // Asynchronous updates and synchronous writes share the group commit: none
 // is lost or applied twice, each article's revisions follow its writes, and
 // the change log has no gap.
