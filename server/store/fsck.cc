@@ -20,10 +20,16 @@ struct HeadInfo {
   int64_t revision = 0;
   uint64_t date_key = 0;
   bool deleted = false;
-  bool readable = false;            // the head revision parsed
-  int64_t create_seconds = 0;       // when this article's revision 1 was
-  std::vector<IndexEntry> indexes;  // sorted by prefix
-  std::string tag_fingerprints;     // what its tag postings carry
+  bool readable = false;       // the head revision parsed
+  int64_t create_seconds = 0;  // when this article's revision 1 was
+  // Its entries but the text terms, sorted by prefix. The terms are only
+  // counted: at 1M articles with the text index they are ~400M entries,
+  // and holding them made a check take more memory than the machine had.
+  std::vector<IndexEntry> indexes;
+  uint32_t text_terms = 0;       // text entries the head calls for
+  uint32_t text_postings = 0;    // text postings naming it (CheckPostings)
+  uint32_t text_missing = 0;     // of text_terms, not found (CheckHeadPostings)
+  std::string tag_fingerprints;  // what its tag postings carry
 };
 
 // A printable form of a key for messages (terms may be any UTF-8; the
@@ -94,6 +100,7 @@ class Checker {
     if (!(s = CheckRevisions()).ok()) return s;
     if (!(s = CheckPostings()).ok()) return s;
     if (!(s = CheckHeadPostings()).ok()) return s;
+    if (!(s = CheckExtraTextPostings()).ok()) return s;
     if (!(s = CheckCounters()).ok()) return s;
     if (!(s = CheckChanges(memory_sequence)).ok()) return s;
     std::string marker;
@@ -145,7 +152,13 @@ class Checker {
       h.create_seconds = a.create_time().seconds();
       h.date_key = DateKey(a.date());
       h.deleted = a.has_delete_time();
-      h.indexes = store_.IndexEntries(a);
+      for (IndexEntry& e : store_.IndexEntries(a)) {
+        if (IsText(e.prefix)) {
+          ++h.text_terms;
+        } else {
+          h.indexes.push_back(std::move(e));
+        }
+      }
       h.tag_fingerprints = TagFingerprints(a.tags());
     }
     return it->status();
@@ -276,7 +289,7 @@ class Checker {
         continue;
       }
       if (HasCounter(prefix)) ++actual_counts_[prefix];
-      const HeadInfo& head = h->second;
+      HeadInfo& head = h->second;
       if (!head.readable) continue;  // reported already
       const IndexKind kind = KindOf(static_cast<unsigned char>(key[0]));
       const absl::string_view value = it->value();
@@ -304,11 +317,14 @@ class Checker {
                 true);
       }
       IndexEntry wanted{prefix, head.date_key};
+      // Whether a text posting belongs is settled by counting
+      // (CheckExtraTextPostings); its date is the article's.
+      if (text) ++head.text_postings;
       auto entry =
           std::lower_bound(head.indexes.begin(), head.indexes.end(), wanted);
       const bool belongs =
-          entry != head.indexes.end() && entry->prefix == prefix;
-      if (belongs) wanted.date_key = entry->date_key;
+          text || (entry != head.indexes.end() && entry->prefix == prefix);
+      if (belongs && !text) wanted.date_key = entry->date_key;
       if (date_key != wanted.date_key) {
         Problem(absl::StrCat(where, ": entry date differs from the head's"),
                 true);
@@ -329,24 +345,97 @@ class Checker {
   }
 
   absl::Status CheckHeadPostings() {
-    for (const auto& [id, head] : heads_) {
+    for (auto& [id, head] : heads_) {
       if (!head.readable) continue;
-      for (const IndexEntry& entry : head.indexes) {
-        const std::string& prefix = entry.prefix;
-        std::string value;
-        absl::Status s =
-            kv_->Get(Family::kPostings, PostingKey(prefix, entry.date_key, id),
-                     &value, ro_);
-        if (absl::IsNotFound(s)) {
-          Problem(absl::StrCat(Printable(id), " revision ", head.revision,
-                               " is missing from list ", Printable(prefix)),
-                  true);
-        } else if (!s.ok()) {
-          return s;
+      std::vector<IndexEntry> text;
+      if (head.text_terms > 0) {
+        absl::StatusOr<std::vector<IndexEntry>> t = TextEntries(id, head);
+        if (!t.ok()) return t.status();
+        text = *std::move(t);
+      }
+      for (const std::vector<IndexEntry>* entries : {&head.indexes, &text}) {
+        for (const IndexEntry& entry : *entries) {
+          const std::string& prefix = entry.prefix;
+          std::string value;
+          absl::Status s =
+              kv_->Get(Family::kPostings,
+                       PostingKey(prefix, entry.date_key, id), &value, ro_);
+          if (absl::IsNotFound(s)) {
+            if (entries == &text) ++head.text_missing;
+            Problem(absl::StrCat(Printable(id), " revision ", head.revision,
+                                 " is missing from list ", Printable(prefix)),
+                    true);
+          } else if (!s.ok()) {
+            return s;
+          }
         }
       }
     }
     return absl::OkStatus();
+  }
+
+  // The head's text entries, computed again from its revision.
+  absl::StatusOr<std::vector<IndexEntry>> TextEntries(const std::string& id,
+                                                      const HeadInfo& head) {
+    std::string value;
+    absl::Status s = kv_->Get(Family::kRevisions,
+                              RevisionKey(id, head.revision), &value, ro_);
+    if (!s.ok()) return s;
+    v1::Article a;
+    if (!a.ParseFromString(value))
+      return absl::DataLossError(absl::StrCat("head of ", id, " changed"));
+    std::vector<IndexEntry> text;
+    for (IndexEntry& e : store_.IndexEntries(a))
+      if (IsText(e.prefix)) text.push_back(std::move(e));
+    return text;
+  }
+
+  // A head has text postings it does not call for when more name it than
+  // the ones it calls for that were found. Only for such heads are the
+  // terms held, and the text postings read again to name the extra ones.
+  absl::Status CheckExtraTextPostings() {
+    absl::flat_hash_map<std::string, std::vector<IndexEntry>> terms;
+    for (const auto& [id, head] : heads_) {
+      if (!head.readable ||
+          head.text_postings <= head.text_terms - head.text_missing)
+        continue;
+      absl::StatusOr<std::vector<IndexEntry>> t = TextEntries(id, head);
+      if (!t.ok()) return t.status();
+      terms[id] = *std::move(t);
+      if (terms.size() >= 10000) break;  // enough to report; bounded memory
+    }
+    if (terms.empty()) return absl::OkStatus();
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro_);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const absl::string_view key = it->key();
+      if (!IsText(key)) continue;
+      const size_t nul = key.find('\0', 1);
+      uint64_t date_key = 0;
+      absl::string_view id;
+      if (nul == absl::string_view::npos ||
+          !ParsePostingKey(key, nul + 1, &date_key, &id))
+        continue;  // reported by CheckPostings
+      auto t = terms.find(id);
+      if (t == terms.end()) continue;
+      const absl::string_view prefix = key.substr(0, nul + 1);
+      const auto& entries = t->second;
+      const bool belongs = std::binary_search(
+          entries.begin(), entries.end(), IndexEntry{std::string(prefix), 0},
+          [](const IndexEntry& x, const IndexEntry& y) {
+            return x.prefix < y.prefix;
+          });
+      if (!belongs) {
+        Problem(absl::StrCat("posting ", Printable(prefix), " ", Printable(id),
+                             ": the head does not belong in this list"),
+                true);
+      }
+    }
+    return it->status();
+  }
+
+  static bool IsText(absl::string_view prefix) {
+    return !prefix.empty() &&
+           KindOf(static_cast<unsigned char>(prefix[0])) == IndexKind::kText;
   }
 
   absl::Status CheckCounters() {

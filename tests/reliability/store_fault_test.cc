@@ -194,11 +194,28 @@ TEST_F(ReliabilityStoreTest, FsckFindsAndRepairsIndexDamage) {
                BigEndian(a->revision()) +
                    (id == std::string("a2") ? TagFingerprints(other) : ""));
   }
+  // Text: a term a4 does not hold (right date and revision), and one of
+  // a5's terms gone.
+  absl::StatusOr<Article> a4 = store_->Get("a4", 0, false);
+  ASSERT_TRUE(a4.ok());
+  damage.Put(Family::kPostings,
+             PostingKey(PostingPrefix(IndexKind::kText, false, "zzstale"),
+                        DateKey(a4->date()), "a4"),
+             BigEndian(a4->revision()));
+  absl::StatusOr<Article> a5 = store_->Get("a5", 0, false);
+  ASSERT_TRUE(a5.ok());
+  damage.Delete(Family::kPostings,
+                PostingKey(PostingPrefix(IndexKind::kText, false, "a5v2"),
+                           DateKey(a5->date()), "a5"));
   ASSERT_TRUE(kv->Write(std::move(damage), true).ok());
 
   FsckReport report = Check();
   EXPECT_FALSE(report.clean());
   EXPECT_EQ(report.index_problems, report.problem_count) << report.ToString();
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("posting xzzstale\\x00 a4: the head does not belong"));
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("a5 revision 2 is missing from list xa5v2\\x00"));
   const std::string text = report.ToString();
   EXPECT_THAT(text, HasSubstr("a0 revision 2 is missing from list tt3"));
   EXPECT_THAT(text, HasSubstr("posting tt1\\x00 a0: the head does not belong"));
