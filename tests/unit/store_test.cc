@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -274,26 +275,35 @@ TEST_F(StoreTest, UpdateOfMissingIsNotFound) {
   EXPECT_EQ(store_->last_sequence(), 0);
 }
 
+using Done = std::function<void(absl::StatusOr<Article>)>;
+
+// Starts an asynchronous write with a `done` callback and waits for it;
+// returns what it was called with, checking it was called exactly once.
+absl::StatusOr<Article> AwaitOnce(const std::function<void(Done)>& start) {
+  absl::Mutex mu;
+  int calls = 0;
+  absl::StatusOr<Article> got = absl::UnknownError("not called");
+  start([&](absl::StatusOr<Article> a) {
+    absl::MutexLock lock(&mu);
+    ++calls;
+    got = std::move(a);
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](int* n) { return *n > 0; }, &calls));
+  EXPECT_EQ(calls, 1);
+  return got;
+}
+
 // UpdateAsync returns before its commit; `done` runs once, with what
 // Update would have returned, for every outcome.
 TEST_F(StoreTest, UpdateAsyncAnswersAsUpdateWould) {
   MustCreate("a", MakeArticle("one", {"t1"}));
   auto update = [this](absl::string_view id, Article content,
                        WriteConditions conditions = {}) {
-    absl::Mutex mu;
-    int calls = 0;
-    absl::StatusOr<Article> got = absl::UnknownError("not called");
-    store_->UpdateAsync(id, std::move(content), conditions,
-                        [&](absl::StatusOr<Article> a) {
-                          absl::MutexLock lock(&mu);
-                          ++calls;
-                          got = std::move(a);
-                        });
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n > 0; }, &calls));
-    EXPECT_EQ(calls, 1);
-    return got;
+    return AwaitOnce([&](Done done) {
+      store_->UpdateAsync(id, std::move(content), conditions, std::move(done));
+    });
   };
   absl::StatusOr<Article> two = update("a", MakeArticle("two", {"t2"}));
   ASSERT_TRUE(two.ok()) << two.status();
@@ -318,19 +328,9 @@ TEST_F(StoreTest, UpdateAsyncAnswersAsUpdateWould) {
 // one id make exactly one article.
 TEST_F(StoreTest, CreateAsyncAnswersAsCreateWould) {
   auto create = [this](absl::string_view id, Article content) {
-    absl::Mutex mu;
-    int calls = 0;
-    absl::StatusOr<Article> got = absl::UnknownError("not called");
-    store_->CreateAsync(id, std::move(content), [&](absl::StatusOr<Article> a) {
-      absl::MutexLock lock(&mu);
-      ++calls;
-      got = std::move(a);
+    return AwaitOnce([&](Done done) {
+      store_->CreateAsync(id, std::move(content), std::move(done));
     });
-    absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n > 0; }, &calls));
-    EXPECT_EQ(calls, 1);
-    return got;
   };
   absl::StatusOr<Article> a = create("a", MakeArticle("one", {"t1"}));
   ASSERT_TRUE(a.ok()) << a.status();
