@@ -866,24 +866,36 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
 
   std::shared_ptr<rocksdb::Cache> cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
-  auto family_options = [&](bool bloom, bool zstd) {
+  auto family_options = [&](bool point_lookups, bool zstd) {
     rocksdb::ColumnFamilyOptions cf;
     cf.write_buffer_size = options.write_buffer_bytes;
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = cache;
-    table.cache_index_and_filter_blocks = true;
-    table.pin_l0_filter_and_index_blocks_in_cache = true;
-    if (bloom) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    // Partitioned index and filters: at 1M articles with the text index a
-    // compacted posting table's index block is megabytes, and the 128 MiB
-    // cache cannot keep them all; each miss read, checksummed and allocated
-    // a whole index block (most of a query's CPU). Now a miss loads one
-    // 4 KiB partition, and only the small top level stays pinned.
-    table.index_type =
-        rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
-    table.partition_filters = bloom;
-    table.metadata_block_size = 4096;
-    table.pin_top_level_index_and_filter = true;
+    if (point_lookups) {
+      // Heads, revisions and meta are read by whole key. Their tables hold
+      // small entries (revision bodies are in blob files), so a whole index
+      // and bloom filter take about 3.5 MB per million keys: each table
+      // reader keeps its own outside the cache, and a lookup costs one
+      // cache probe (the data block) instead of five (top-level index,
+      // index partition, filter partition index, filter partition, data
+      // block), each a shard mutex. A 20-article page is 20 such lookups.
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      table.cache_index_and_filter_blocks = false;
+      table.data_block_index_type =
+          rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+    } else {
+      table.cache_index_and_filter_blocks = true;
+      table.pin_l0_filter_and_index_blocks_in_cache = true;
+      // Partitioned index: at 1M articles with the text index a compacted
+      // posting table's index block is megabytes, and the 128 MiB cache
+      // cannot keep them all; each miss read, checksummed and allocated a
+      // whole index block (most of a query's CPU). Now a miss loads one
+      // 4 KiB partition, and only the small top level stays pinned.
+      table.index_type =
+          rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+      table.metadata_block_size = 4096;
+      table.pin_top_level_index_and_filter = true;
+    }
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.compression = rocksdb::kLZ4Compression;
     if (zstd) {
@@ -901,8 +913,8 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
   for (int f = 0; f < kFamilyCount; ++f) {
     const Family family = static_cast<Family>(f);
     rocksdb::ColumnFamilyOptions cf = family_options(
-        /*bloom=*/family == Family::kHeads || family == Family::kRevisions ||
-            family == Family::kMeta,
+        /*point_lookups=*/family == Family::kHeads ||
+            family == Family::kRevisions || family == Family::kMeta,
         /*zstd=*/family == Family::kRevisions);
     if (family == Family::kPostings) {
       // Imports ingest a small table per batch (KvEngine::Ingest) and raise
