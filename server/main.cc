@@ -334,6 +334,9 @@ int main(int argc, char** argv) {
   // Incomplete indexes would answer queries wrongly: refuse to serve.
   absl::Status repair_ok = content::store::IndexRepairPending(**store);
   if (!repair_ok.ok()) return Fail(repair_ok);
+  // So would text postings built with the other text_index setting.
+  absl::Status text_ok = content::store::MatchTextIndexSetting(**store);
+  if (!text_ok.ok()) return Fail(text_ok);
 
   absl::Status auth_ok = ResolveAuth(&config);
   if (!auth_ok.ok()) return Fail(auth_ok);

@@ -14,6 +14,15 @@
 namespace content::store {
 namespace {
 
+std::string TextIndexValue(bool on) { return on ? "1" : "0"; }
+
+std::string TextIndexMismatch(bool built_with, bool configured) {
+  return absl::StrCat("the postings were built with text_index: ",
+                      built_with ? "true" : "false",
+                      " and this configuration has text_index: ",
+                      configured ? "true" : "false");
+}
+
 constexpr absl::string_view kCountPrefix = "n/";
 
 struct HeadInfo {
@@ -108,6 +117,13 @@ class Checker {
     if (s.ok()) {
       Problem("an index repair started and did not finish", true);
     } else if (!absl::IsNotFound(s)) {
+      return s;
+    }
+    std::string built_with;
+    s = kv_->Get(Family::kMeta, kTextIndexKey, &built_with, ro_);
+    if (s.ok() && built_with != TextIndexValue(store_.text_index())) {
+      Problem(TextIndexMismatch(built_with == "1", store_.text_index()), true);
+    } else if (!s.ok() && !absl::IsNotFound(s)) {
       return s;
     }
     return std::move(report_);
@@ -622,6 +638,8 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
   for (const auto& [prefix, n] : counts)
     batch.Put(Family::kMeta, CountKey(prefix), EncodeLittleEndian64(n));
   batch.Delete(Family::kMeta, std::string(kIndexRepairKey));
+  batch.Put(Family::kMeta, std::string(kTextIndexKey),
+            TextIndexValue(store.text_index()));
   it.reset();
   snapshot.reset();
   absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
@@ -638,6 +656,26 @@ absl::Status IndexRepairPending(Store& store) {
       "an index repair started and did not finish: the indexes are "
       "incomplete; run `contentd --check --repair` on this data directory "
       "again");
+}
+
+absl::Status MatchTextIndexSetting(Store& store) {
+  KvEngine* kv = store.engine();
+  const std::string configured = TextIndexValue(store.text_index());
+  std::string built_with;
+  absl::Status s = kv->Get(Family::kMeta, kTextIndexKey, &built_with);
+  if (absl::IsNotFound(s)) {
+    KvBatch record;
+    record.Put(Family::kMeta, std::string(kTextIndexKey), configured);
+    return kv->Write(std::move(record), /*sync=*/true);
+  }
+  if (!s.ok()) return s;
+  if (built_with == configured) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      TextIndexMismatch(built_with == "1", store.text_index()),
+      "; serving would leave the text index wrong for every article written "
+      "meanwhile. Run `contentd --check --repair` with this configuration "
+      "to rebuild the postings for it, or set text_index: ",
+      built_with == "1" ? "true" : "false", " again"));
 }
 
 }  // namespace content::store

@@ -74,6 +74,13 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
 // OK, or FAILED_PRECONDITION if an index repair started and did not finish.
 absl::Status IndexRepairPending(Store& store);
 
+// OK if the store's postings were built with its text_index setting. A store
+// with no record (new, or written before the record existed) takes the
+// current setting, recorded here with a synced write. Otherwise
+// FAILED_PRECONDITION naming both settings: `contentd --check --repair` with
+// the new setting rebuilds the postings for it (and records it).
+absl::Status MatchTextIndexSetting(Store& store);
+
 }  // namespace content::store
 
 #endif  // CONTENT_SERVER_STORE_FSCK_H_

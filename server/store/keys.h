@@ -97,6 +97,9 @@ inline constexpr absl::string_view kScheduleCursorKey = "schedule_cursor";
 // Present while RepairIndexes rebuilds the indexes (in several writes):
 // a store that has it has incomplete indexes and does not serve.
 inline constexpr absl::string_view kIndexRepairKey = "index_repair";
+// "1" or "0": the text_index setting the postings were built with. A server
+// with the other setting would leave them wrong for every write it takes.
+inline constexpr absl::string_view kTextIndexKey = "text_index";
 
 }  // namespace content::store
 

@@ -268,6 +268,92 @@ TEST_F(ReliabilityStoreTest, AnInterruptedRepairIsReportedUntilOneCompletes) {
             5);
 }
 
+// Text postings built with one text_index setting are wrong under the
+// other: the store records its setting, a mismatch is refused and reported,
+// and a repair with the new setting rebuilds the postings and the record.
+TEST_F(ReliabilityStoreTest, ATextIndexSettingChangeNeedsARepair) {
+  Populate();
+  auto text_postings = [&](Store& store) {
+    int64_t n = 0;
+    std::unique_ptr<KvIterator> it =
+        store.engine()->NewIterator(Family::kPostings, {});
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      n += KindOf(static_cast<unsigned char>(it->key()[0])) == IndexKind::kText;
+    }
+    return n;
+  };
+  ASSERT_TRUE(MatchTextIndexSetting(*store_).ok());  // records "1"
+  std::string recorded;
+  ASSERT_TRUE(
+      store_->engine()->Get(Family::kMeta, kTextIndexKey, &recorded).ok());
+  EXPECT_EQ(recorded, "1");
+  const int64_t with_text = text_postings(*store_);
+  EXPECT_GT(with_text, 0);
+
+  for (const bool text : {false, true}) {
+    SCOPED_TRACE(text ? "turned back on" : "turned off");
+    store_.reset();
+    RocksKvOptions kv_options;
+    kv_options.path = dir_;
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    StoreOptions options;
+    options.data_dir = dir_;
+    options.text_index = text;
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(*std::move(kv), options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+
+    const absl::Status refused = MatchTextIndexSetting(*store_);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(refused.message(),
+                HasSubstr(absl::StrCat("built with text_index: ",
+                                       text ? "false" : "true")));
+    EXPECT_THAT(refused.message(), HasSubstr("--check --repair"));
+    FsckReport report = Check();
+    EXPECT_FALSE(report.clean());
+    EXPECT_GT(report.index_problems, 0);
+    EXPECT_THAT(report.ToString(),
+                HasSubstr(absl::StrCat("this configuration has text_index: ",
+                                       text ? "true" : "false")));
+
+    absl::StatusOr<FsckReport> repaired = RepairIndexes(*store_);
+    ASSERT_TRUE(repaired.ok()) << repaired.status();
+    EXPECT_TRUE(repaired->clean()) << repaired->ToString();
+    EXPECT_TRUE(MatchTextIndexSetting(*store_).ok());
+    EXPECT_EQ(text_postings(*store_), text ? with_text : 0);
+  }
+}
+
+// A setting changed on a stopped store, through the binaries: contentd
+// refuses to serve until `contentd --check --repair` with the new setting.
+TEST(TextIndexSettingTest, ContentdServesAChangedSettingOnlyAfterARepair) {
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string off = dir.path() + "/off.yaml";
+  testing::WriteFile(off, "text_index: false\n");
+  {
+    auto server = testing::ServerProcess::Start(data);  // records "1"
+    ASSERT_NE(server, nullptr);
+  }
+  // Bounded: a contentd that served anyway would never exit (124).
+  testing::CommandResult serve = testing::RunCommand(
+      {"timeout", "20", testing::ContentdBinary(), "--config", off,
+       "--data-dir", data, "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(serve.exit_code, 1) << serve.err;
+  EXPECT_THAT(serve.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(serve.err, HasSubstr("built with text_index: true"));
+  EXPECT_THAT(serve.err, HasSubstr("--check --repair"));
+  testing::CommandResult repair =
+      testing::RunCommand({testing::ContentdBinary(), "--config", off,
+                           "--check", "--repair", "--data-dir", data});
+  EXPECT_EQ(repair.exit_code, 0) << repair.out << repair.err;
+  EXPECT_THAT(repair.out, HasSubstr("repairing indexes"));
+  auto server = testing::ServerProcess::Start(data, {"--config", off});
+  EXPECT_NE(server, nullptr);
+}
+
 // The same through the binaries: contentd refuses to serve a data
 // directory whose repair did not finish, and `contentd --check --repair`
 // completes it.
