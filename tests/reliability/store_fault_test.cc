@@ -207,11 +207,24 @@ TEST_F(ReliabilityStoreTest, FsckFindsAndRepairsIndexDamage) {
   damage.Delete(Family::kPostings,
                 PostingKey(PostingPrefix(IndexKind::kText, false, "a5v2"),
                            DateKey(a5->date()), "a5"));
+  // And one of a0's terms swapped for another: as many text postings as it
+  // calls for, so only their terms (summed hashes) tell.
+  damage.Delete(
+      Family::kPostings,
+      PostingKey(PostingPrefix(IndexKind::kText, false, "a0v2"), date, "a0"));
+  damage.Put(
+      Family::kPostings,
+      PostingKey(PostingPrefix(IndexKind::kText, false, "zzswap"), date, "a0"),
+      BigEndian(a0->revision()));
   ASSERT_TRUE(kv->Write(std::move(damage), true).ok());
 
   FsckReport report = Check();
   EXPECT_FALSE(report.clean());
   EXPECT_EQ(report.index_problems, report.problem_count) << report.ToString();
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("posting xzzswap\\x00 a0: the head does not belong"));
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("a0 revision 2 is missing from list xa0v2\\x00"));
   EXPECT_THAT(report.ToString(),
               HasSubstr("posting xzzstale\\x00 a4: the head does not belong"));
   EXPECT_THAT(report.ToString(),
