@@ -57,6 +57,10 @@ class ReliabilityStoreTest : public ::testing::Test {
         tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/fault_test.XXXXXX");
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
+    OpenStore(/*text_index=*/true);
+  }
+  // Opens store_ on dir_ over a fresh FaultKv (fault_); close it first.
+  void OpenStore(bool text_index) {
     RocksKvOptions kv_options;
     kv_options.path = dir_;
     kv_options.block_cache_bytes = size_t{8} << 20;
@@ -67,6 +71,7 @@ class ReliabilityStoreTest : public ::testing::Test {
     StoreOptions options;
     options.data_dir = dir_;
     options.sync = false;
+    options.text_index = text_index;
     absl::StatusOr<std::unique_ptr<Store>> store =
         Store::Open(std::move(faulty), options);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -306,17 +311,8 @@ TEST_F(ReliabilityStoreTest, ATextIndexSettingChangeNeedsARepair) {
   for (const bool text : {false, true}) {
     SCOPED_TRACE(text ? "turned back on" : "turned off");
     store_.reset();
-    RocksKvOptions kv_options;
-    kv_options.path = dir_;
-    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
-    ASSERT_TRUE(kv.ok()) << kv.status();
-    StoreOptions options;
-    options.data_dir = dir_;
-    options.text_index = text;
-    absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(*std::move(kv), options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
+    OpenStore(text);
+    ASSERT_NE(store_, nullptr);
 
     const absl::Status refused = MatchTextIndexSetting(*store_);
     EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
