@@ -358,13 +358,17 @@ class RocksKv : public KvEngine {
     // while another family compacted made the merge below wait for it (a
     // minute after a 1M import).
     std::vector<rocksdb::ColumnFamilyHandle*> merged;
-    for (int f = 0; f < kFamilyCount; ++f)
-      if (static_cast<Family>(f) != Family::kRevisions)
-        merged.push_back(handles_[f]);
+    std::vector<bool> rewrite;
+    for (int f = 0; f < kFamilyCount; ++f) {
+      const Family family = static_cast<Family>(f);
+      if (family == Family::kRevisions) continue;
+      merged.push_back(handles_[f]);
+      rewrite.push_back(family == Family::kHeads || family == Family::kMeta);
+    }
     rocksdb::Status s = SetAutoCompactions(merged, false);
     if (s.ok()) s = CompactRevisions();
     for (size_t i = 0; s.ok() && i < merged.size(); ++i)
-      s = CompactToBottom(merged[i]);
+      s = CompactToBottom(merged[i], rewrite[i]);
     rocksdb::Status on = SetAutoCompactions(merged, true);
     return ToStatus(s.ok() ? on : s);
   }
@@ -399,9 +403,13 @@ class RocksKv : public KvEngine {
   // every level (an ingested table lands as deep as it fits), so postings
   // were rewritten six times: 1M articles with the text index, 3.3 GB of
   // postings, about 300 s (2026-12-02).
-  // REQUIRES: background compactions of `h` disabled (running ones are
-  // waited for: they would take tables from under CompactFiles).
-  rocksdb::Status CompactToBottom(rocksdb::ColumnFamilyHandle* h) {
+  // With `rewrite_bottom`, a family already in its last level is rewritten
+  // too, so its tables take the current table options (the small
+  // point-lookup families: tables written before ca4fab3 had partitioned
+  // indexes). REQUIRES: background compactions of `h` disabled (running
+  // ones are waited for: they would take tables from under CompactFiles).
+  rocksdb::Status CompactToBottom(rocksdb::ColumnFamilyHandle* h,
+                                  bool rewrite_bottom) {
     rocksdb::FlushOptions fo;
     fo.allow_write_stall = true;
     rocksdb::Status s = db_->Flush(fo, h);
@@ -420,7 +428,8 @@ class RocksKv : public KvEngine {
         }
       }
       // Already one sorted run in the last level: nothing to merge.
-      if (!above_bottom) return rocksdb::Status::OK();
+      if (files.empty() || (!above_bottom && !rewrite_bottom))
+        return rocksdb::Status::OK();
       if (busy) {
         absl::SleepFor(absl::Milliseconds(50));
         continue;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -746,6 +747,81 @@ TEST(RocksKvTest, CompactAllMergesEveryLevelIntoTheLast) {
   }
   for (rocksdb::ColumnFamilyHandle* h : handles)
     db->DestroyColumnFamilyHandle(h);
+}
+
+// The small point-lookup families are rewritten by every CompactAll, so
+// tables an earlier build wrote take the current table options (whole,
+// unpartitioned index); the postings, already merged, are left alone.
+TEST(RocksKvTest, CompactAllRewritesThePointLookupFamilies) {
+  testing::TempDir dir;
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  // Table files per family, and whether any heads table has a partitioned
+  // index, read with RocksDB itself.
+  auto tables = [&](std::map<std::string, std::set<std::string>>* files,
+                    bool* heads_partitioned) {
+    std::vector<std::string> names;
+    ASSERT_TRUE(
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), o.path, &names)
+            .ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const std::string& name : names)
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), o.path,
+                                             families, &handles, &raw)
+                    .ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    *heads_partitioned = false;
+    for (size_t f = 0; f < names.size(); ++f) {
+      rocksdb::ColumnFamilyMetaData meta;
+      db->GetColumnFamilyMetaData(handles[f], &meta);
+      for (const rocksdb::LevelMetaData& level : meta.levels)
+        for (const rocksdb::SstFileMetaData& file : level.files)
+          (*files)[names[f]].insert(file.name);
+      if (names[f] == "heads") {
+        rocksdb::TablePropertiesCollection props;
+        ASSERT_TRUE(db->GetPropertiesOfAllTables(handles[f], &props).ok());
+        EXPECT_FALSE(props.empty());
+        for (const auto& [name, p] : props)
+          *heads_partitioned = *heads_partitioned || p->index_partitions > 0;
+      }
+    }
+    for (rocksdb::ColumnFamilyHandle* h : handles)
+      db->DestroyColumnFamilyHandle(h);
+  };
+  {
+    auto kv = OpenRocksKv(o);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    KvBatch writes;
+    for (int i = 0; i < 200; ++i) {
+      writes.Put(Family::kHeads, absl::StrFormat("h%04d", i), "12345678");
+      writes.Put(Family::kPostings, absl::StrFormat("p%04d", i), "posting");
+    }
+    ASSERT_TRUE((*kv)->Write(std::move(writes), true).ok());
+    ASSERT_TRUE((*kv)->CompactAll().ok());
+  }
+  std::map<std::string, std::set<std::string>> first, second;
+  bool partitioned = true;
+  tables(&first, &partitioned);
+  EXPECT_FALSE(partitioned);
+  ASSERT_FALSE(first["heads"].empty());
+  ASSERT_FALSE(first["postings"].empty());
+  {
+    auto kv = OpenRocksKv(o);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    ASSERT_TRUE((*kv)->CompactAll().ok());
+    std::string value;
+    ASSERT_TRUE((*kv)->Get(Family::kHeads, "h0042", &value).ok());
+    EXPECT_EQ(value, "12345678");
+  }
+  tables(&second, &partitioned);
+  EXPECT_FALSE(partitioned);
+  EXPECT_EQ(second["postings"], first["postings"]);
+  ASSERT_EQ(second["heads"].size(), first["heads"].size());
+  for (const std::string& name : second["heads"])
+    EXPECT_EQ(first["heads"].count(name), 0u) << name << " not rewritten";
 }
 
 // A checkpoint waits for the ingests in progress to commit: its copy has
