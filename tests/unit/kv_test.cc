@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -570,6 +571,29 @@ TEST(RocksKvTest, IngestedKeysLastOnlyWithTheirCommittedMarker) {
 
 // An option as RocksDB last persisted it (it writes a new OPTIONS file on
 // every change), from the first section whose header holds `section`.
+// Opens the store at `path` read-only with RocksDB itself (no merge
+// operator is needed for metadata) and calls `visit` for each family.
+void ForEachFamilyReadOnly(
+    const std::string& path,
+    const std::function<void(rocksdb::DB&, const std::string&,
+                             rocksdb::ColumnFamilyHandle*)>& visit) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const std::string& name : names)
+    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, families,
+                                           &handles, &raw)
+                  .ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  for (size_t f = 0; f < names.size(); ++f) visit(*db, names[f], handles[f]);
+  for (rocksdb::ColumnFamilyHandle* h : handles)
+    db->DestroyColumnFamilyHandle(h);
+}
+
 std::string PersistedOption(const std::string& db, const std::string& section,
                             const std::string& name) {
   std::string latest;
@@ -716,37 +740,21 @@ TEST(RocksKvTest, CompactAllMergesEveryLevelIntoTheLast) {
   }
   EXPECT_EQ(PersistedOption(o.path, "\"postings\"", "disable_auto_compactions"),
             "false");
-  // The shape, read with RocksDB itself (no merge operator needed for
-  // metadata).
-  std::vector<std::string> names;
-  ASSERT_TRUE(
-      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), o.path, &names)
-          .ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const std::string& name : names)
-    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), o.path,
-                                           families, &handles, &raw)
-                  .ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  for (size_t f = 0; f < names.size(); ++f) {
+  // The shape, read with RocksDB itself.
+  ForEachFamilyReadOnly(o.path, [&](rocksdb::DB& db, const std::string& name,
+                                    rocksdb::ColumnFamilyHandle* h) {
     rocksdb::ColumnFamilyMetaData meta;
-    db->GetColumnFamilyMetaData(handles[f], &meta);
+    db.GetColumnFamilyMetaData(h, &meta);
     uint64_t entries = 0;
     for (const rocksdb::LevelMetaData& level : meta.levels) {
       if (level.level + 1 < static_cast<int>(meta.levels.size())) {
-        EXPECT_TRUE(level.files.empty())
-            << names[f] << " level " << level.level;
+        EXPECT_TRUE(level.files.empty()) << name << " level " << level.level;
       }
       for (const rocksdb::SstFileMetaData& file : level.files)
         entries += file.num_entries;
     }
-    if (names[f] == "postings") EXPECT_EQ(entries, want.size());
-  }
-  for (rocksdb::ColumnFamilyHandle* h : handles)
-    db->DestroyColumnFamilyHandle(h);
+    if (name == "postings") EXPECT_EQ(entries, want.size());
+  });
 }
 
 // The small point-lookup families are rewritten by every CompactAll, so
@@ -760,36 +768,21 @@ TEST(RocksKvTest, CompactAllRewritesThePointLookupFamilies) {
   // index, read with RocksDB itself.
   auto tables = [&](std::map<std::string, std::set<std::string>>* files,
                     bool* heads_partitioned) {
-    std::vector<std::string> names;
-    ASSERT_TRUE(
-        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), o.path, &names)
-            .ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const std::string& name : names)
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), o.path,
-                                             families, &handles, &raw)
-                    .ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
     *heads_partitioned = false;
-    for (size_t f = 0; f < names.size(); ++f) {
+    ForEachFamilyReadOnly(o.path, [&](rocksdb::DB& db, const std::string& name,
+                                      rocksdb::ColumnFamilyHandle* h) {
       rocksdb::ColumnFamilyMetaData meta;
-      db->GetColumnFamilyMetaData(handles[f], &meta);
+      db.GetColumnFamilyMetaData(h, &meta);
       for (const rocksdb::LevelMetaData& level : meta.levels)
         for (const rocksdb::SstFileMetaData& file : level.files)
-          (*files)[names[f]].insert(file.name);
-      if (names[f] == "heads") {
-        rocksdb::TablePropertiesCollection props;
-        ASSERT_TRUE(db->GetPropertiesOfAllTables(handles[f], &props).ok());
-        EXPECT_FALSE(props.empty());
-        for (const auto& [name, p] : props)
-          *heads_partitioned = *heads_partitioned || p->index_partitions > 0;
-      }
-    }
-    for (rocksdb::ColumnFamilyHandle* h : handles)
-      db->DestroyColumnFamilyHandle(h);
+          (*files)[name].insert(file.name);
+      if (name != "heads") return;
+      rocksdb::TablePropertiesCollection props;
+      ASSERT_TRUE(db.GetPropertiesOfAllTables(h, &props).ok());
+      EXPECT_FALSE(props.empty());
+      for (const auto& [table, p] : props)
+        *heads_partitioned = *heads_partitioned || p->index_partitions > 0;
+    });
   };
   {
     auto kv = OpenRocksKv(o);
