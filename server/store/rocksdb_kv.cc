@@ -663,6 +663,14 @@ class RocksKv : public KvEngine {
           absl::StrCat(hits + misses == 0
                            ? 0.0
                            : static_cast<double>(hits) / (hits + misses)));
+      // Revision bodies live in blob files and share the cache, but their
+      // lookups are counted apart: a page or get that misses reads a file.
+      out.emplace_back(
+          "rocksdb.blob-cache-hit",
+          absl::StrCat(st->getTickerCount(rocksdb::BLOB_DB_CACHE_HIT)));
+      out.emplace_back(
+          "rocksdb.blob-cache-miss",
+          absl::StrCat(st->getTickerCount(rocksdb::BLOB_DB_CACHE_MISS)));
     }
     std::string stats;
     if (db_->GetProperty(handles_[0], "rocksdb.dbstats", &stats)) {

@@ -697,6 +697,8 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   } else {
     EXPECT_THAT(body, HasSubstr("contentd_rocksdb_estimate_live_data_size"));
     EXPECT_THAT(body, HasSubstr("contentd_rocksdb_block_cache_hit_ratio"));
+    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_blob_cache_hit "));
+    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_blob_cache_miss "));
     EXPECT_THAT(
         body, HasSubstr("contentd_rocksdb_estimate_pending_compaction_bytes"));
     EXPECT_THAT(body, HasSubstr("contentd_rocksdb_cur_size_all_mem_tables"));
