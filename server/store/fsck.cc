@@ -298,7 +298,7 @@ class Checker {
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro_);
     // Postings come sorted by list: the list's counter and term hash are
     // looked up once per list, not per posting (a 1M text check reads
-    // ~214M postings of a few million lists).
+    // ~214M postings of about a million lists).
     std::string prefix;
     bool list_counted = false;
     int64_t* list_count = nullptr;  // set by the list's first counted entry
