@@ -15,6 +15,7 @@
 // requests, so etcd and the health check go through the same code path.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
@@ -22,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -35,6 +37,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "bench/corpus.h"
 #include "bench/histogram.h"
@@ -96,8 +99,38 @@ struct Options {
   // keep the reply as bytes, like h2load or the etcd workloads: the client
   // then costs the same for every server. Default: false (parse replies).
   bool raw_client = false;
+  // run: a process on this machine (the server under test) whose CPU time
+  // over the measured window is reported per operation, next to the
+  // tool's own. On 2 shared cores throughput alone mixes the two costs.
+  // Default: 0 (only the tool's own CPU is reported).
+  int server_pid = 0;
   CorpusOptions corpus;
 };
+
+// CPU seconds (user + system) this process has used.
+double OwnCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+// CPU seconds (user + system, all threads) process `pid` has used, from
+// /proc/PID/stat; negative if it cannot be read.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces: count fields after its ')'.
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::vector<std::string> fields =
+      absl::StrSplit(stat.substr(paren + 2), ' ', absl::SkipEmpty());
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+  if (fields.size() < 13) return -1;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+}
 
 // Protobuf wire format for etcd's RangeRequest and PutRequest, so the tool
 // needs no etcd headers: field 1 key (bytes); Put field 2 value (bytes);
@@ -237,8 +270,22 @@ class Driver {
     std::unique_lock<std::mutex> lock(mu_);
     auto last = Clock::now();
     int64_t last_done = o_.start;
+    // CPU is sampled when the measured window opens and closes (wake-ups
+    // are scheduled for both), so warm-up and the drain are left out.
+    int samples = load ? 2 : 0;
+    auto sample = [this, &samples] {
+      cpu_[samples].client_s = OwnCpuSeconds();
+      cpu_[samples].server_s =
+          o_.server_pid > 0 ? ProcessCpuSeconds(o_.server_pid) : -1;
+      ++samples;
+    };
     while (active_ > 0) {
-      cv_.wait_for(lock, std::chrono::seconds(1));
+      auto wake = Clock::now() + std::chrono::seconds(1);
+      if (samples < 2)
+        wake = std::min(wake, samples == 0 ? measure_start_ : measure_end_);
+      cv_.wait_until(lock, wake);
+      if (samples == 0 && Clock::now() >= measure_start_) sample();
+      if (samples == 1 && Clock::now() >= measure_end_) sample();
       if (load && !o_.quiet) {
         const auto t = Clock::now();
         const int64_t done = std::min<int64_t>(next_load_.load(), o_.articles);
@@ -252,6 +299,7 @@ class Driver {
       }
     }
     if (load && !o_.quiet) std::fprintf(stderr, "\n");
+    while (samples < 2) sample();  // the window closed as the last call did
     wall_s_ =
         std::chrono::duration<double>(Clock::now() - measure_start_).count();
   }
@@ -288,7 +336,19 @@ class Driver {
     if (rows > 0 && h.count() > 0)
       std::printf("  %.1f %s/op", static_cast<double>(rows) / h.count(),
                   IsRaw() ? "bytes" : "rows");
+    // CPU per successful operation over the measured window, microseconds.
+    double client_us = -1, server_us = -1;
+    if (!load && ok > 0) {
+      client_us = (cpu_[1].client_s - cpu_[0].client_s) * 1e6 / ok;
+      if (cpu_[0].server_s >= 0 && cpu_[1].server_s >= 0)
+        server_us = (cpu_[1].server_s - cpu_[0].server_s) * 1e6 / ok;
+      std::printf("  cpu/op client %.0fus", client_us);
+      if (server_us >= 0) std::printf(" server %.0fus", server_us);
+    }
     std::printf("\n");
+    auto json_us = [](double v) {
+      return v >= 0 ? absl::StrFormat("%.1f", v) : std::string("null");
+    };
     std::string errs;
     for (int c = 1; c < kCodes; ++c) {
       if (codes[c] == 0) continue;
@@ -307,6 +367,7 @@ class Driver {
           "\"duration_s\":%.3f,\"ok\":%llu,\"throughput\":%.1f,"
           "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
           "\"max_us\":%.1f,\"mean_us\":%.1f,\"rows_per_op\":%.2f,"
+          "\"client_cpu_us\":%s,\"server_cpu_us\":%s,"
           "\"conflicts\":%llu,\"errors\":%llu,\"status\":{%s}}\n",
           what, o_.label.c_str(), o_.target.c_str(), o_.channels,
           o_.outstanding, secs, static_cast<unsigned long long>(ok), tput,
@@ -314,6 +375,7 @@ class Driver {
           h.Percentile(0.99) * us, h.Percentile(0.999) * us, h.max() * us,
           h.mean() * us,
           h.count() ? static_cast<double>(rows) / h.count() : 0.0,
+          json_us(client_us).c_str(), json_us(server_us).c_str(),
           static_cast<unsigned long long>(conflicts),
           static_cast<unsigned long long>(errors), errs.c_str());
     }
@@ -554,6 +616,11 @@ class Driver {
   std::atomic<int64_t> next_load_{0};
   Clock::time_point measure_start_, measure_end_;
   double wall_s_ = 0;
+  struct CpuSample {
+    double client_s = 0;
+    double server_s = -1;  // negative: not measured
+  };
+  CpuSample cpu_[2];  // at the window's start and end (run only)
   std::mutex mu_;
   std::condition_variable cv_;
   int active_ = 0;
@@ -623,6 +690,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   run->add_option("--id-prefix", o.id_prefix,
                   "put: id prefix (default unique per run)");
+  run->add_option("--server-pid", o.server_pid,
+                  "Also report this local process's CPU per operation "
+                  "(the server under test; default: none)");
   run->add_flag("--raw-client", o.raw_client,
                 "get/query-*: send pre-encoded requests, keep replies as bytes "
                 "(client work equal for every server; default: parse replies)");
