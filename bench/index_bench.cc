@@ -1,6 +1,6 @@
 // index_bench: CPU cost of a write's text indexing, on benchmark-corpus
 // articles (2 KiB bodies, Chinese and English). Run by hand; results in
-// docs/benchmarks.md "Text indexing".
+// docs/benchmarks-history.md (the 2026-12-01 05:46 section).
 //   build-rel/bench/index_bench --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
 
