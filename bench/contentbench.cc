@@ -52,6 +52,7 @@ constexpr const char* kWorkloads[] = {"get",
                                       "put",
                                       "update",
                                       "update-blind",
+                                      "delete-undelete",
                                       "query-tag",
                                       "query-tag-date",
                                       "query-two-tags",
@@ -197,6 +198,12 @@ struct Slot {
   v1::Article update_resp;
   v1::CreateArticleRequest create_req;
   v1::Article create_resp;
+  // delete-undelete: the slot's article (index, i + k * slots) and whether
+  // its undelete is due next.
+  int64_t toggle_index = -1;
+  bool undelete_due = false;
+  v1::DeleteArticleRequest delete_req;
+  v1::UndeleteArticleRequest undelete_req;
   v1::QueryArticlesRequest query_req;
   v1::QueryArticlesResponse query_resp;
   grpc::ByteBuffer raw_req, raw_resp;
@@ -407,11 +414,13 @@ class Driver {
       s->load_index = next_load_.fetch_add(batch);
       if (s->load_index >= o_.articles) return Retire();
       s->load_count = std::min(batch, o_.articles - s->load_index);
-    } else if (now >= measure_end_) {
+    } else if (now >= measure_end_ && !s->undelete_due) {
+      // (A delete-undelete slot first undeletes its article, unmeasured,
+      // so the store is left as it was found.)
       return Retire();
     }
     s->start = now;
-    s->measured = load_ || now >= measure_start_;
+    s->measured = load_ || (now >= measure_start_ && now < measure_end_);
     if (load_) return o_.to == "etcd" ? LoadEtcd(s) : LoadContent(s);
     const std::string& w = o_.workload;
     if (w == "get") return Get(s, false);
@@ -419,6 +428,7 @@ class Driver {
     if (w == "mixed") return Get(s, s->rng() % 10 == 0);
     if (w == "put") return Put(s);
     if (w == "update-blind") return UpdateBlind(s);
+    if (w == "delete-undelete") return DeleteOrUndelete(s);
     if (w == "query-tag" || w == "query-tag-date" || w == "query-two-tags" ||
         w == "query-text")
       return Query(s);
@@ -488,6 +498,30 @@ class Driver {
     s->update_req.set_expected_revision(0);
     s->update_resp.Clear();
     Async(s)->UpdateArticle(NewContext(s), &s->update_req, &s->update_resp,
+                            [this, s](grpc::Status st) { Done(s, st); });
+  }
+
+  // Deletes an article, then undeletes it, then moves on to the next of
+  // the slot's own articles (no two slots share one, so neither fails).
+  void DeleteOrUndelete(Slot* s) {
+    if (s->undelete_due) {
+      s->undelete_due = false;
+      s->undelete_req.set_name(
+          absl::StrCat("articles/", Corpus::Id(s->toggle_index)));
+      s->update_resp.Clear();
+      Async(s)->UndeleteArticle(NewContext(s), &s->undelete_req,
+                                &s->update_resp,
+                                [this, s](grpc::Status st) { Done(s, st); });
+      return;
+    }
+    const int64_t slots = static_cast<int64_t>(slots_.size());
+    s->toggle_index = s->toggle_index < 0 ? s->index : s->toggle_index + slots;
+    if (s->toggle_index >= o_.articles) s->toggle_index = s->index;
+    s->undelete_due = true;
+    s->delete_req.set_name(
+        absl::StrCat("articles/", Corpus::Id(s->toggle_index)));
+    s->update_resp.Clear();
+    Async(s)->DeleteArticle(NewContext(s), &s->delete_req, &s->update_resp,
                             [this, s](grpc::Status st) { Done(s, st); });
   }
 

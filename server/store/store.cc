@@ -907,96 +907,167 @@ void Store::WriteRevisionAsync(
 
 absl::StatusOr<v1::Article> Store::Delete(absl::string_view id,
                                           const WriteConditions& conditions) {
+  const Rewrite rewrite = DeleteRewrite(conditions);
   return RetryRaces<absl::StatusOr<v1::Article>>(
-      [&] { return DeleteOnce(id, conditions); });
+      [&] { return RewriteOnce(id, rewrite); });
 }
 
-absl::StatusOr<v1::Article> Store::DeleteOnce(
-    absl::string_view id, const WriteConditions& conditions) {
-  IdLockGuard lock(&id_locks_, {id});
-  absl::StatusOr<v1::Article> head = ReadHead(id);
-  if (!head.ok()) return head.status();
-  if (head->has_delete_time()) {
-    return absl::NotFoundError(absl::StrCat(Name(id), " is already deleted"));
-  }
-  absl::Status s = CheckConditions(*head, conditions);
-  if (!s.ok()) return s;
-  v1::Article tombstone = *head;
-  const absl::Time now = Now();
-  SetTimestamp(now, tombstone.mutable_update_time());
-  SetTimestamp(now, tombstone.mutable_delete_time());
-  return WriteRevision(id, &*head, std::move(tombstone),
-                       v1::ChangeEvent::TYPE_DELETED);
+void Store::DeleteAsync(absl::string_view id, const WriteConditions& conditions,
+                        std::function<void(absl::StatusOr<v1::Article>)> done) {
+  RewriteAsync(id, DeleteRewrite(conditions), std::move(done));
+}
+
+Store::Rewrite Store::DeleteRewrite(const WriteConditions& conditions) {
+  return [this, conditions](absl::string_view id, const v1::Article& head,
+                            v1::Article* tombstone, v1::ChangeEvent::Type* type,
+                            bool*) -> absl::Status {
+    if (head.has_delete_time()) {
+      return absl::NotFoundError(absl::StrCat(Name(id), " is already deleted"));
+    }
+    absl::Status s = CheckConditions(head, conditions);
+    if (!s.ok()) return s;
+    *tombstone = head;
+    const absl::Time now = Now();
+    SetTimestamp(now, tombstone->mutable_update_time());
+    SetTimestamp(now, tombstone->mutable_delete_time());
+    *type = v1::ChangeEvent::TYPE_DELETED;
+    return absl::OkStatus();
+  };
 }
 
 absl::StatusOr<v1::Article> Store::Undelete(absl::string_view id,
                                             const WriteConditions& conditions) {
+  const Rewrite rewrite = UndeleteRewrite(conditions);
   return RetryRaces<absl::StatusOr<v1::Article>>(
-      [&] { return UndeleteOnce(id, conditions); });
+      [&] { return RewriteOnce(id, rewrite); });
 }
 
-absl::StatusOr<v1::Article> Store::UndeleteOnce(
-    absl::string_view id, const WriteConditions& conditions) {
-  IdLockGuard lock(&id_locks_, {id});
-  absl::StatusOr<v1::Article> head = ReadHead(id);
-  if (!head.ok()) return head.status();
-  if (!head->has_delete_time()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(Name(id), " is not deleted"));
-  }
-  absl::Status s = CheckConditions(*head, conditions);
-  if (!s.ok()) return s;
-  v1::Article restored = *head;
-  restored.clear_delete_time();
-  SetTimestamp(Now(), restored.mutable_update_time());
-  return WriteRevision(id, &*head, std::move(restored),
-                       v1::ChangeEvent::TYPE_UNDELETED);
+void Store::UndeleteAsync(
+    absl::string_view id, const WriteConditions& conditions,
+    std::function<void(absl::StatusOr<v1::Article>)> done) {
+  RewriteAsync(id, UndeleteRewrite(conditions), std::move(done));
+}
+
+Store::Rewrite Store::UndeleteRewrite(const WriteConditions& conditions) {
+  return [this, conditions](absl::string_view id, const v1::Article& head,
+                            v1::Article* restored, v1::ChangeEvent::Type* type,
+                            bool*) -> absl::Status {
+    if (!head.has_delete_time()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(Name(id), " is not deleted"));
+    }
+    absl::Status s = CheckConditions(head, conditions);
+    if (!s.ok()) return s;
+    *restored = head;
+    restored->clear_delete_time();
+    SetTimestamp(Now(), restored->mutable_update_time());
+    *type = v1::ChangeEvent::TYPE_UNDELETED;
+    return absl::OkStatus();
+  };
 }
 
 absl::StatusOr<v1::Article> Store::Restore(absl::string_view id,
                                            int64_t revision,
                                            const WriteConditions& conditions) {
-  return RetryRaces<absl::StatusOr<v1::Article>>(
-      [&] { return RestoreOnce(id, revision, conditions); });
-}
-
-absl::StatusOr<v1::Article> Store::RestoreOnce(
-    absl::string_view id, int64_t revision, const WriteConditions& conditions) {
   if (revision <= 0)
     return absl::InvalidArgumentError("revision: must be a revision number");
+  const Rewrite rewrite = RestoreRewrite(revision, conditions);
+  return RetryRaces<absl::StatusOr<v1::Article>>(
+      [&] { return RewriteOnce(id, rewrite); });
+}
+
+void Store::RestoreAsync(
+    absl::string_view id, int64_t revision, const WriteConditions& conditions,
+    std::function<void(absl::StatusOr<v1::Article>)> done) {
+  if (revision <= 0) {
+    done(absl::InvalidArgumentError("revision: must be a revision number"));
+    return;
+  }
+  RewriteAsync(id, RestoreRewrite(revision, conditions), std::move(done));
+}
+
+Store::Rewrite Store::RestoreRewrite(int64_t revision,
+                                     const WriteConditions& conditions) {
+  return [this, revision, conditions](
+             absl::string_view id, const v1::Article& head,
+             v1::Article* content, v1::ChangeEvent::Type* type,
+             bool* unchanged) -> absl::Status {
+    absl::Status s = CheckConditions(head, conditions);
+    if (!s.ok()) return s;
+    std::string value;
+    s = kv_->Get(Family::kRevisions, RevisionKey(id, revision), &value);
+    if (absl::IsNotFound(s)) {
+      return absl::NotFoundError(absl::StrCat(
+          Name(id), " has no revision ", revision,
+          revision < head.revision() ? " (removed by retention)" : ""));
+    }
+    if (!s.ok()) return s;
+    if (!content->ParseFromString(value)) {
+      return absl::DataLossError(
+          absl::StrCat("revision ", revision, " of ", Name(id), " is corrupt"));
+    }
+    if (content->has_delete_time()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("revision: ", revision, " of ", Name(id),
+                       " is a deletion tombstone; restore a live revision"));
+    }
+    ClearServerFields(content);
+    content->set_name(Name(id));
+    const bool deleted = head.has_delete_time();
+    if (!deleted && ContentHash(*content) == head.content_hash()) {
+      *unchanged = true;
+      return absl::OkStatus();
+    }
+    *content->mutable_create_time() = head.create_time();
+    SetTimestamp(Now(), content->mutable_update_time());
+    *type = deleted ? v1::ChangeEvent::TYPE_UNDELETED
+                    : v1::ChangeEvent::TYPE_UPDATED;
+    return absl::OkStatus();
+  };
+}
+
+absl::StatusOr<v1::Article> Store::RewriteOnce(absl::string_view id,
+                                               const Rewrite& rewrite) {
   IdLockGuard lock(&id_locks_, {id});
   absl::StatusOr<v1::Article> head = ReadHead(id);
   if (!head.ok()) return head.status();
-  absl::Status s = CheckConditions(*head, conditions);
-  if (!s.ok()) return s;
-  std::string value;
-  s = kv_->Get(Family::kRevisions, RevisionKey(id, revision), &value);
-  if (absl::IsNotFound(s)) {
-    return absl::NotFoundError(absl::StrCat(
-        Name(id), " has no revision ", revision,
-        revision < head->revision() ? " (removed by retention)" : ""));
-  }
-  if (!s.ok()) return s;
   v1::Article content;
-  if (!content.ParseFromString(value)) {
-    return absl::DataLossError(
-        absl::StrCat("revision ", revision, " of ", Name(id), " is corrupt"));
+  v1::ChangeEvent::Type type = v1::ChangeEvent::TYPE_UPDATED;
+  bool unchanged = false;
+  absl::Status s = rewrite(id, *head, &content, &type, &unchanged);
+  if (!s.ok()) return s;
+  if (unchanged) return *std::move(head);
+  return WriteRevision(id, &*head, std::move(content), type);
+}
+
+void Store::RewriteAsync(
+    absl::string_view id, const Rewrite& rewrite,
+    std::function<void(absl::StatusOr<v1::Article>)> done) {
+  if (shared_) {  // conflicts with other replicas are retried, in turn
+    done(RetryRaces<absl::StatusOr<v1::Article>>(
+        [&] { return RewriteOnce(id, rewrite); }));
+    return;
   }
-  if (content.has_delete_time()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("revision: ", revision, " of ", Name(id),
-                     " is a deletion tombstone; restore a live revision"));
+  // The id stays held until the commit, as in UpdateAsync.
+  std::string held(id);
+  id_locks_.Lock({held});
+  absl::StatusOr<v1::Article> head = ReadHead(id);
+  v1::Article content;
+  v1::ChangeEvent::Type type = v1::ChangeEvent::TYPE_UPDATED;
+  bool unchanged = false;
+  absl::Status s = head.status();
+  if (s.ok()) s = rewrite(held, *head, &content, &type, &unchanged);
+  if (!s.ok() || unchanged) {
+    id_locks_.Unlock({held});
+    if (s.ok()) {
+      done(*std::move(head));
+    } else {
+      done(s);
+    }
+    return;
   }
-  ClearServerFields(&content);
-  content.set_name(Name(id));
-  const bool deleted = head->has_delete_time();
-  if (!deleted && ContentHash(content) == head->content_hash())
-    return *std::move(head);
-  *content.mutable_create_time() = head->create_time();
-  SetTimestamp(Now(), content.mutable_update_time());
-  return WriteRevision(id, &*head, std::move(content),
-                       deleted ? v1::ChangeEvent::TYPE_UNDELETED
-                               : v1::ChangeEvent::TYPE_UPDATED);
+  WriteRevisionAsync(std::move(held), &*head, std::move(content), type,
+                     std::move(done));
 }
 
 void Store::AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,

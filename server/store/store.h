@@ -236,6 +236,15 @@ class Store {
   // a condition.
   absl::StatusOr<v1::Article> Restore(absl::string_view id, int64_t revision,
                                       const WriteConditions& conditions);
+  // As Delete, Undelete and Restore, without waiting for the commit (as
+  // UpdateAsync); `done` gets what they would have returned.
+  void DeleteAsync(absl::string_view id, const WriteConditions& conditions,
+                   std::function<void(absl::StatusOr<v1::Article>)> done);
+  void UndeleteAsync(absl::string_view id, const WriteConditions& conditions,
+                     std::function<void(absl::StatusOr<v1::Article>)> done);
+  void RestoreAsync(absl::string_view id, int64_t revision,
+                    const WriteConditions& conditions,
+                    std::function<void(absl::StatusOr<v1::Article>)> done);
   // Appends a TYPE_PUBLISHED or TYPE_UNPUBLISHED change event for every
   // scheduled publish or expiry time that has come since the last call (or
   // since a restart: the position is stored), for articles whose head was
@@ -334,13 +343,22 @@ class Store {
   absl::StatusOr<v1::Article> UpdateOnce(absl::string_view id,
                                          v1::Article content,
                                          const WriteConditions& conditions);
-  absl::StatusOr<v1::Article> DeleteOnce(absl::string_view id,
-                                         const WriteConditions& conditions);
-  absl::StatusOr<v1::Article> UndeleteOnce(absl::string_view id,
-                                           const WriteConditions& conditions);
-  absl::StatusOr<v1::Article> RestoreOnce(absl::string_view id,
-                                          int64_t revision,
-                                          const WriteConditions& conditions);
+  // What Delete, Undelete and Restore write over the head: given the id
+  // and its head (read under the article's lock), sets the new revision's
+  // content and event type, or `unchanged` when the head is the answer.
+  using Rewrite = std::function<absl::Status(
+      absl::string_view id, const v1::Article& head, v1::Article* content,
+      v1::ChangeEvent::Type* type, bool* unchanged)>;
+  Rewrite DeleteRewrite(const WriteConditions& conditions);
+  Rewrite UndeleteRewrite(const WriteConditions& conditions);
+  Rewrite RestoreRewrite(int64_t revision, const WriteConditions& conditions);
+  // One attempt of a rewrite of `id`, waiting for its commit.
+  absl::StatusOr<v1::Article> RewriteOnce(absl::string_view id,
+                                          const Rewrite& rewrite);
+  // A rewrite of `id` without waiting for its commit (shared engines: as
+  // RewriteOnce, with retries), then `done`.
+  void RewriteAsync(absl::string_view id, const Rewrite& rewrite,
+                    std::function<void(absl::StatusOr<v1::Article>)> done);
   absl::StatusOr<std::vector<ApplyResult>> ApplyOnce(
       std::vector<std::pair<std::string, v1::Article>> items, bool dry_run);
   // Runs `op` again while a shared engine reports a lost race (ABORTED).

@@ -362,6 +362,95 @@ TEST_F(StoreTest, CreateAsyncAnswersAsCreateWould) {
   EXPECT_EQ(AllChanges().size(), 2u) << "a and race, once each";
 }
 
+// DeleteAsync, UndeleteAsync and RestoreAsync answer as Delete, Undelete
+// and Restore would, each calling `done` once, for every outcome; racing
+// deletes and undeletes of one id alternate, none lost.
+TEST_F(StoreTest, DeleteUndeleteRestoreAsyncAnswerAsSyncWould) {
+  MustCreate("a", MakeArticle("one", {"x"}));
+  ASSERT_TRUE(store_->Update("a", MakeArticle("two", {"y"}), {}).ok());
+  auto del = [this](absl::string_view id, WriteConditions c = {}) {
+    return AwaitOnce(
+        [&](Done done) { store_->DeleteAsync(id, c, std::move(done)); });
+  };
+  auto undel = [this](absl::string_view id, WriteConditions c = {}) {
+    return AwaitOnce(
+        [&](Done done) { store_->UndeleteAsync(id, c, std::move(done)); });
+  };
+  auto restore = [this](absl::string_view id, int64_t revision,
+                        WriteConditions c = {}) {
+    return AwaitOnce([&](Done done) {
+      store_->RestoreAsync(id, revision, c, std::move(done));
+    });
+  };
+  EXPECT_EQ(del("a", {1, ""}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(del("missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(undel("a").status().code(), absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<Article> tomb = del("a", {2, ""});
+  ASSERT_TRUE(tomb.ok()) << tomb.status();
+  EXPECT_EQ(tomb->revision(), 3);
+  EXPECT_TRUE(tomb->has_delete_time());
+  EXPECT_EQ(store_->Get("a", 0, false).status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<Article> again = del("a");
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(again.status().message()),
+              HasSubstr("articles/a is already deleted"));
+  absl::StatusOr<Article> back = undel("a", {3, ""});
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->revision(), 4);
+  EXPECT_EQ(MustGet("a").title(), "two");
+
+  EXPECT_EQ(restore("a", 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(restore("a", 9).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(restore("a", 3).status().code(), absl::StatusCode::kInvalidArgument)
+      << "revision 3 is a tombstone";
+  absl::StatusOr<Article> one = restore("a", 1, {4, ""});
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->revision(), 5);
+  EXPECT_EQ(MustGet("a").title(), "one");
+  absl::StatusOr<Article> same = restore("a", 1);  // the head holds it
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->revision(), 5);
+  std::vector<ChangeEvent> events = AllChanges();
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[2].type(), ChangeEvent::TYPE_DELETED);
+  EXPECT_EQ(events[3].type(), ChangeEvent::TYPE_UNDELETED);
+  EXPECT_EQ(events[4].type(), ChangeEvent::TYPE_UPDATED);
+
+  // Racing writers on one id: each delete or undelete sees the head the
+  // previous one committed, so exactly the ones that find the state they
+  // change succeed, and the revisions count them.
+  constexpr int kThreads = 8, kRounds = 25;
+  std::atomic<int> pending{0}, written{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRounds; ++r) {
+        ++pending;
+        Done done = [&](absl::StatusOr<Article> a) {
+          if (a.ok()) ++written;
+          --pending;
+        };
+        if ((t + r) % 2 == 0) {
+          store_->DeleteAsync("a", {}, std::move(done));
+        } else {
+          store_->UndeleteAsync("a", {}, std::move(done));
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  while (pending.load() > 0) std::this_thread::yield();
+  EXPECT_GT(written.load(), 0);
+  Article head = MustGet("a", 0, true);
+  EXPECT_EQ(head.revision(), 5 + written.load());
+  EXPECT_EQ(AllChanges().size(), 5u + written.load());
+  EXPECT_EQ(head.has_delete_time(), written.load() % 2 == 1)
+      << "deletes and undeletes alternate from a live head";
+}
+
 // Asynchronous updates and synchronous writes share the group commit: none
 // is lost or applied twice, each article's revisions follow its writes, and
 // the change log has no gap.
