@@ -187,12 +187,6 @@ void ContentService::ScheduleLoop() {
   }
 }
 
-grpc::ServerUnaryReactor* ContentService::Offload(
-    grpc::CallbackServerContext* ctx, std::function<absl::Status()> work) {
-  return OffloadAsync(
-      ctx, [work = std::move(work)](Finisher finish) { finish(work()); });
-}
-
 grpc::ServerUnaryReactor* ContentService::OffloadAsync(
     grpc::CallbackServerContext* ctx,
     std::function<void(Finisher finish)> work) {

@@ -115,11 +115,9 @@ class ContentService final : public ContentServiceBase {
   int watchers() const { return watch_.watchers(); }
 
  private:
-  // Runs `work` on a write thread and finishes the call with its status.
-  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* ctx,
-                                    std::function<absl::Status()> work);
-  // As Offload, for work that finishes later: it calls `finish` once (from
-  // any thread), and the write thread is free meanwhile.
+  // Runs `work` on a write thread; it calls `finish` once (from any
+  // thread) with the call's status, and the write thread is free meanwhile
+  // (writes hand their batch to the group commit and return).
   using Finisher = std::function<void(absl::Status)>;
   grpc::ServerUnaryReactor* OffloadAsync(
       grpc::CallbackServerContext* ctx,
