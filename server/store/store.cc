@@ -907,9 +907,7 @@ void Store::WriteRevisionAsync(
 
 absl::StatusOr<v1::Article> Store::Delete(absl::string_view id,
                                           const WriteConditions& conditions) {
-  const Rewrite rewrite = DeleteRewrite(conditions);
-  return RetryRaces<absl::StatusOr<v1::Article>>(
-      [&] { return RewriteOnce(id, rewrite); });
+  return RewriteSync(id, DeleteRewrite(conditions));
 }
 
 void Store::DeleteAsync(absl::string_view id, const WriteConditions& conditions,
@@ -937,9 +935,7 @@ Store::Rewrite Store::DeleteRewrite(const WriteConditions& conditions) {
 
 absl::StatusOr<v1::Article> Store::Undelete(absl::string_view id,
                                             const WriteConditions& conditions) {
-  const Rewrite rewrite = UndeleteRewrite(conditions);
-  return RetryRaces<absl::StatusOr<v1::Article>>(
-      [&] { return RewriteOnce(id, rewrite); });
+  return RewriteSync(id, UndeleteRewrite(conditions));
 }
 
 void Store::UndeleteAsync(
@@ -971,9 +967,7 @@ absl::StatusOr<v1::Article> Store::Restore(absl::string_view id,
                                            const WriteConditions& conditions) {
   if (revision <= 0)
     return absl::InvalidArgumentError("revision: must be a revision number");
-  const Rewrite rewrite = RestoreRewrite(revision, conditions);
-  return RetryRaces<absl::StatusOr<v1::Article>>(
-      [&] { return RewriteOnce(id, rewrite); });
+  return RewriteSync(id, RestoreRewrite(revision, conditions));
 }
 
 void Store::RestoreAsync(
@@ -1026,6 +1020,12 @@ Store::Rewrite Store::RestoreRewrite(int64_t revision,
   };
 }
 
+absl::StatusOr<v1::Article> Store::RewriteSync(absl::string_view id,
+                                               const Rewrite& rewrite) {
+  return RetryRaces<absl::StatusOr<v1::Article>>(
+      [&] { return RewriteOnce(id, rewrite); });
+}
+
 absl::StatusOr<v1::Article> Store::RewriteOnce(absl::string_view id,
                                                const Rewrite& rewrite) {
   IdLockGuard lock(&id_locks_, {id});
@@ -1044,8 +1044,7 @@ void Store::RewriteAsync(
     absl::string_view id, const Rewrite& rewrite,
     std::function<void(absl::StatusOr<v1::Article>)> done) {
   if (shared_) {  // conflicts with other replicas are retried, in turn
-    done(RetryRaces<absl::StatusOr<v1::Article>>(
-        [&] { return RewriteOnce(id, rewrite); }));
+    done(RewriteSync(id, rewrite));
     return;
   }
   // The id stays held until the commit, as in UpdateAsync.

@@ -352,11 +352,14 @@ class Store {
   Rewrite DeleteRewrite(const WriteConditions& conditions);
   Rewrite UndeleteRewrite(const WriteConditions& conditions);
   Rewrite RestoreRewrite(int64_t revision, const WriteConditions& conditions);
-  // One attempt of a rewrite of `id`, waiting for its commit.
+  // A rewrite of `id`, waiting for its commit; RewriteOnce is one attempt,
+  // RewriteSync retries lost races (RetryRaces).
+  absl::StatusOr<v1::Article> RewriteSync(absl::string_view id,
+                                          const Rewrite& rewrite);
   absl::StatusOr<v1::Article> RewriteOnce(absl::string_view id,
                                           const Rewrite& rewrite);
   // A rewrite of `id` without waiting for its commit (shared engines: as
-  // RewriteOnce, with retries), then `done`.
+  // RewriteSync), then `done`.
   void RewriteAsync(absl::string_view id, const Rewrite& rewrite,
                     std::function<void(absl::StatusOr<v1::Article>)> done);
   absl::StatusOr<std::vector<ApplyResult>> ApplyOnce(
