@@ -337,6 +337,17 @@ int main(int argc, char** argv) {
   // So would text postings built with the other text_index setting.
   absl::Status text_ok = content::store::MatchTextIndexSetting(**store);
   if (!text_ok.ok()) return Fail(text_ok);
+  // Text postings of articles not live, where earlier builds kept them.
+  int64_t moved_text = 0;
+  absl::Status move_ok = content::store::MoveTextPostings(
+      **store, content::store::MoveTextPostingsOptions{}, &moved_text);
+  if (!move_ok.ok()) return Fail(move_ok);
+  if (moved_text > 0) {
+    std::cerr << "contentd: moved " << moved_text
+              << " text postings of deleted or unpublished articles into "
+                 "the text lists that now hold every state"
+              << std::endl;
+  }
 
   absl::Status auth_ok = ResolveAuth(&config);
   if (!auth_ok.ok()) return Fail(auth_ok);

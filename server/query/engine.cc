@@ -29,9 +29,15 @@ struct Plan {
 };
 
 // The posting list of one term: the copies the query reaches (published,
-// unpublished, deleted) merged; an article is in exactly one of them.
+// unpublished, deleted) merged; an article is in exactly one of them. Text
+// lists have one copy for every state (keys.h); Filter checks the state.
 std::unique_ptr<Stream> Term(const Plan& plan, IndexKind kind,
                              const std::string& term) {
+  if (kind == IndexKind::kText) {
+    return NewTermStream(
+        *plan.view, store::PostingPrefix(kind, store::ListState::kLive, term),
+        plan.range, plan.reverse);
+  }
   std::vector<std::unique_ptr<Stream>> lists;
   auto add = [&](store::ListState state) {
     lists.push_back(NewTermStream(*plan.view,
@@ -157,6 +163,11 @@ struct Filter {
   // Tags ALL of two or more: the AND took candidates on tag fingerprints,
   // which may collide (NewAndStream), so the tags are checked here.
   bool check_tags;
+  // The list copies the plan reads (Plan), checked on the article because
+  // text lists hold every state.
+  bool published;
+  bool unpublished;
+  bool include_deleted;
   bool Matches(const v1::Article& a) const {
     return MatchesSkeleton(a) && (!check_tags || HasTags(a)) &&
            (text == nullptr || text->exact_by_index() || text->Matches(a));
@@ -170,9 +181,20 @@ struct Filter {
   }
   // All but the text check: reads only ParseArticleSkeleton's fields.
   bool MatchesSkeleton(const v1::Article& a) const {
-    return InDateRange(*query, a.date()) && InUpdateRange(*query, a) &&
-           InPublishRange(*query, a) && InStates(*query, a) &&
-           (!live_only || store::IsLiveContent(a, now));
+    return InListStates(a) && InDateRange(*query, a.date()) &&
+           InUpdateRange(*query, a) && InPublishRange(*query, a) &&
+           InStates(*query, a) && (!live_only || store::IsLiveContent(a, now));
+  }
+  bool InListStates(const v1::Article& a) const {
+    switch (store::ListStateOf(a)) {
+      case store::ListState::kLive:
+        return published;
+      case store::ListState::kUnpublished:
+        return unpublished;
+      case store::ListState::kDeleted:
+        return include_deleted;
+    }
+    return false;
   }
 };
 
@@ -325,9 +347,6 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   const bool live_only = query.visibility() != v1::VISIBILITY_ALL;
   const bool check_tags =
       query.tag_match() == v1::Query::TAG_MATCH_ALL && query.tags_size() > 1;
-  const Filter filter{&query, text ? &*text : nullptr, store.Now(), live_only,
-                      check_tags};
-
   std::unique_ptr<store::ReadView> view = store.NewReadView();
   Plan plan{view.get(), RangeOf(query),
             query.order() == v1::Query::ORDER_OLDEST_FIRST,
@@ -347,6 +366,10 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
        std::any_of(query.states().begin(), query.states().end(), [](int st) {
          return st == v1::Article::DRAFT || st == v1::Article::ARCHIVED;
        }));
+  const Filter filter{&query,           text ? &*text : nullptr,
+                      store.Now(),      live_only,
+                      check_tags,       plan.published,
+                      plan.unpublished, plan.include_deleted};
   QueryPage page;
   for (v1::FacetField f : options.facets)
     page.facets.emplace_back().set_field(f);

@@ -381,8 +381,10 @@ class Checker {
         Problem(absl::StrCat(where(), ": entry date differs from the head's"),
                 true);
       }
+      // Text lists hold every state (keys.h): their prefixes, checked by
+      // the hash sums, carry no deleted bit.
       const bool deleted = (static_cast<unsigned char>(key[0]) & kDeletedBit);
-      if (deleted != head.deleted) {
+      if (!text && deleted != head.deleted) {
         Problem(
             absl::StrCat(where(), ": entry says ", deleted ? "deleted" : "live",
                          ", head is ", head.deleted ? "deleted" : "live"),
@@ -715,6 +717,63 @@ absl::Status MatchTextIndexSetting(Store& store) {
       "meanwhile. Run `contentd --check --repair` with this configuration "
       "to rebuild the postings for it, or set text_index: ",
       built_with == "1" ? "true" : "false", " again"));
+}
+
+absl::Status MoveTextPostings(Store& store,
+                              const MoveTextPostingsOptions& options,
+                              int64_t* moved) {
+  KvEngine* kv = store.engine();
+  *moved = 0;
+  const char live = static_cast<char>(IndexKind::kText);
+  for (const ListState state : {ListState::kUnpublished, ListState::kDeleted}) {
+    // Every list of the kind byte: [byte, byte + 1).
+    const std::string first = PostingPrefix(IndexKind::kText, state, "");
+    KvReadOptions ro;
+    ro.lower_bound = first.substr(0, 1);
+    ro.upper_bound = PrefixSuccessor(ro.lower_bound);
+    for (int attempt = 0;; ++attempt) {
+      std::unique_ptr<KvIterator> it = kv->NewIterator(Family::kPostings, ro);
+      KvBatch batch;
+      int64_t in_batch = 0;
+      std::map<std::string, int64_t> deltas;
+      auto flush = [&]() -> absl::Status {
+        for (const auto& [prefix, d] : deltas)
+          if (d != 0) batch.AddInt64(Family::kMeta, CountKey(prefix), d);
+        deltas.clear();
+        // Synced: the moves are few (only articles not live keep text
+        // postings elsewhere) and each batch stands on its own.
+        absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
+        batch = KvBatch();
+        if (s.ok()) *moved += in_batch;
+        in_batch = 0;
+        return s;
+      };
+      absl::Status s;
+      for (it->SeekToFirst(); it->Valid() && s.ok(); it->Next()) {
+        const absl::string_view key = it->key();
+        const size_t nul = key.find('\0', 1);
+        if (nul == absl::string_view::npos) continue;  // fsck reports it
+        std::string to(key);
+        to[0] = live;
+        // A replica on the same shared engine may be moving them too: each
+        // batch expects what it moves, and a lost race starts over.
+        if (kv->shared()) batch.Expect(Family::kPostings, key, it->value());
+        batch.Delete(Family::kPostings, key);
+        batch.Put(Family::kPostings, to, it->value());
+        const std::string from_prefix(key.substr(0, nul + 1));
+        if (HasCounter(from_prefix)) {
+          --deltas[from_prefix];
+          ++deltas[to.substr(0, nul + 1)];
+        }
+        if (++in_batch >= options.postings_per_write) s = flush();
+      }
+      if (s.ok()) s = it->status();
+      if (s.ok() && in_batch > 0) s = flush();
+      if (s.ok()) break;
+      if (!absl::IsAborted(s) || attempt >= 100) return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace content::store

@@ -81,6 +81,23 @@ absl::Status IndexRepairPending(Store& store);
 // the new setting rebuilds the postings for it (and records it).
 absl::Status MatchTextIndexSetting(Store& store);
 
+struct MoveTextPostingsOptions {
+  // Postings moved per (synced) write. Default: 10,000.
+  int64_t postings_per_write = 10000;
+};
+
+// Stores written before text lists held every state (keys.h) keep the text
+// postings of deleted, DRAFT and ARCHIVED articles under the deleted and
+// unpublished kinds; queries no longer read those. This moves them into the
+// live kind's lists, with their counters, in batches that each stand alone:
+// interrupted, the next call goes on. contentd runs it at every start
+// (nothing to move costs two seeks). Safe beside replicas serving the same
+// shared engine (a batch expects what it moves and starts over if another
+// moved it first). Sets `*moved` to the postings moved.
+absl::Status MoveTextPostings(Store& store,
+                              const MoveTextPostingsOptions& options,
+                              int64_t* moved);
+
 }  // namespace content::store
 
 #endif  // CONTENT_SERVER_STORE_FSCK_H_

@@ -16,7 +16,14 @@ namespace content::store {
 // (kind, term) entries sort newest first, ties by id ascending. Postings of
 // deleted articles live under `kind | kDeletedBit`, and those of DRAFT and
 // ARCHIVED articles under the upper-case kind, so live queries never see
-// them and include-deleted or all-states queries merge the lists.
+// them and include-deleted or all-states queries merge the lists. Text
+// lists are the exception: they hold articles of every state under the
+// live kind, because an article has hundreds of them and a delete, undelete
+// or publish moved them all (about five times an update's cost). Their
+// readers check the state on the article, which they read anyway (text
+// postings carry no head revision). Stores written before keep text
+// postings of other states in the other copies until MoveTextPostings
+// (fsck.h) moves them, at the server's start.
 enum class IndexKind : uint8_t {
   kAll = 'a',  // every article, empty term
   kTag = 't',

@@ -70,12 +70,6 @@ bool PublishedState(const v1::Article& a) {
 
 // Every posting entry an article has, sorted by list prefix; text terms
 // only when the store keeps a text index.
-ListState ListStateOf(const v1::Article& a) {
-  return a.has_delete_time() ? ListState::kDeleted
-         : PublishedState(a) ? ListState::kLive
-                             : ListState::kUnpublished;
-}
-
 std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
   const ListState state = ListStateOf(a);
   const uint64_t date = DateKey(a.date());
@@ -94,8 +88,12 @@ std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
   if (text_index) {
     std::vector<std::string> terms = text::ArticleTerms(a);
     text.reserve(terms.size());
-    for (const std::string& term : terms)
-      text.push_back({PostingPrefix(IndexKind::kText, state, term), date});
+    // Text lists hold articles of every state (keys.h): a state change
+    // leaves the hundreds of text postings where they are.
+    for (const std::string& term : terms) {
+      text.push_back(
+          {PostingPrefix(IndexKind::kText, ListState::kLive, term), date});
+    }
   }
   // Schedules: times still to come when this revision was written, at which
   // readers' view of it changes (an expiry before the publish time changes
@@ -181,6 +179,12 @@ bool IsLiveContent(const v1::Article& a, absl::Time now) {
   if (a.has_publish_time() && ToTime(a.publish_time()) > now) return false;
   if (a.has_expiry_time() && ToTime(a.expiry_time()) <= now) return false;
   return true;
+}
+
+ListState ListStateOf(const v1::Article& a) {
+  return a.has_delete_time() ? ListState::kDeleted
+         : PublishedState(a) ? ListState::kLive
+                             : ListState::kUnpublished;
 }
 
 bool IsLive(const v1::Article& a, absl::Time now) {
@@ -1292,21 +1296,21 @@ v1::Article Store::PrepareRevision(
   // An update that keeps the searchable text, the list state and the date
   // keeps every text posting as it is: neither revision is tokenized (an
   // edit of tags or flags then costs what it costs without a text index).
+  // Text lists do not depend on the list state (keys.h), so a delete,
+  // undelete, publish or archive keeps them too.
   const bool text_kept = old_head != nullptr &&
-                         ListStateOf(*old_head) == ListStateOf(article) &&
                          DateKey(old_head->date()) == DateKey(article.date()) &&
                          old_head->title() == article.title() &&
                          old_head->summary() == article.summary() &&
                          old_head->body() == article.body();
   const bool text = options_.text_index && !text_kept;
-  // With the list state and date unchanged, a text posting's key is the
+  // With the date unchanged, a text posting's key is the
   // same in both revisions: only the terms one of them lacks are written
   // (text::ArticleTermChanges, which tokenizes the lines both revisions
   // share once), and the hundreds of
   // kept terms never become keys (building and comparing those was a third
   // of an update's indexing CPU).
   const bool text_moves = old_head == nullptr ||
-                          ListStateOf(*old_head) != ListStateOf(article) ||
                           DateKey(old_head->date()) != DateKey(article.date());
   const bool text_in_entries = text && text_moves;
   const std::vector<IndexEntry> entries =
@@ -1363,7 +1367,7 @@ v1::Article Store::PrepareRevision(
   if (text && !text_moves) {
     const text::TermChanges changes =
         text::ArticleTermChanges(*old_head, article);
-    const ListState state = ListStateOf(article);
+    const ListState state = ListState::kLive;  // text lists: every state
     const uint64_t date = DateKey(article.date());
     text_prefixes.reserve(changes.left.size() + changes.joined.size());
     for (const std::string& term : changes.left) {

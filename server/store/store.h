@@ -95,6 +95,10 @@ struct ApplyResult {
 bool IsLive(const v1::Article& article, absl::Time now);
 // As IsLive, ignoring deletion (for tombstones in include-deleted reads).
 bool IsLiveContent(const v1::Article& article, absl::Time now);
+// The copy of the posting lists the article's entries are in (keys.h):
+// deleted, else DRAFT or ARCHIVED, else live. Text lists are the exception
+// and hold every state, so readers of those check this on the article.
+ListState ListStateOf(const v1::Article& article);
 // The article's translation group: `translation_key`, else the id without a
 // final `.{x}` where x names one of its `lang` or `translations` values
 // (ignoring case), else the id.

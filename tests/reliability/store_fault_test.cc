@@ -4,6 +4,7 @@
 // and nothing acknowledged lost, and the store works again afterwards.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -419,6 +422,103 @@ TEST_F(ReliabilityStoreTest, GroupCountersOfEarlierBuildsAreIgnoredAndDropped) {
   ASSERT_TRUE(repaired.ok()) << repaired.status();
   EXPECT_TRUE(repaired->clean()) << repaired->ToString();
   EXPECT_EQ(store_->NewReadView()->Count(group), 0);
+}
+
+// Every text posting (key and value), in key order.
+std::map<std::string, std::string> TextPostings(Store& store) {
+  std::map<std::string, std::string> out;
+  std::unique_ptr<KvIterator> it =
+      store.engine()->NewIterator(Family::kPostings, {});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (KindOf(static_cast<unsigned char>(it->key()[0])) == IndexKind::kText)
+      out.emplace(std::string(it->key()), std::string(it->value()));
+  }
+  EXPECT_TRUE(it->status().ok()) << it->status();
+  return out;
+}
+
+// Text lists hold every state (keys.h): a delete, an undelete, publishing a
+// draft and archiving leave the text postings exactly as they were, all
+// under the live kind, and the store stays consistent.
+TEST_F(ReliabilityStoreTest, StateChangesLeaveTextPostingsWhereTheyAre) {
+  Populate();
+  Article draft = MakeArticle("草稿 draft", {"t1"});
+  draft.set_state(Article::DRAFT);
+  ASSERT_TRUE(store_->Create("d0", draft).ok());
+  const std::map<std::string, std::string> before = TextPostings(*store_);
+  ASSERT_FALSE(before.empty());
+  for (const auto& [key, value] : before)
+    EXPECT_EQ(static_cast<unsigned char>(key[0]), 'x') << absl::CEscape(key);
+  const auto d0_terms = std::count_if(
+      before.begin(), before.end(),
+      [](const auto& kv) { return absl::EndsWith(kv.first, "d0"); });
+  EXPECT_GT(d0_terms, 0);
+
+  ASSERT_TRUE(store_->Delete("a0", {}).ok());
+  EXPECT_EQ(TextPostings(*store_), before);
+  ASSERT_TRUE(store_->Undelete("a1", {}).ok());
+  EXPECT_EQ(TextPostings(*store_), before);
+  draft.set_state(Article::PUBLISHED);
+  ASSERT_TRUE(store_->Update("d0", draft, {}).ok());
+  EXPECT_EQ(TextPostings(*store_), before);
+  draft.set_state(Article::ARCHIVED);
+  ASSERT_TRUE(store_->Update("d0", draft, {}).ok());
+  EXPECT_EQ(TextPostings(*store_), before);
+  FsckReport report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+  // Only an edit of the text itself writes text postings.
+  draft.set_body("另一个正文 other body");
+  ASSERT_TRUE(store_->Update("d0", draft, {}).ok());
+  EXPECT_NE(TextPostings(*store_), before);
+  report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+}
+
+// Earlier builds kept the text postings of deleted and unpublished articles
+// under those kinds. fsck reports such a store; MoveTextPostings moves them
+// into the live kind's lists with their counters, in batches, and a second
+// run finds nothing to move.
+TEST_F(ReliabilityStoreTest, TextPostingsOfEarlierBuildsMoveIntoTheTextLists) {
+  Populate();  // a1 deleted
+  Article draft = MakeArticle("草稿 draft", {"t1"});
+  draft.set_state(Article::DRAFT);
+  ASSERT_TRUE(store_->Create("d0", draft).ok());
+  const std::map<std::string, std::string> now = TextPostings(*store_);
+
+  // The layout of earlier builds: a1's under the deleted bit, d0's under
+  // the upper-case kind, counted there.
+  KvEngine* kv = store_->engine();
+  KvBatch old;
+  int64_t old_layout = 0;
+  for (const auto& [key, value] : now) {
+    const bool deleted = absl::EndsWith(key, "a1");
+    if (!deleted && !absl::EndsWith(key, "d0")) continue;
+    std::string to = key;
+    to[0] = static_cast<char>(deleted ? ('x' | kDeletedBit)
+                                      : ('x' & ~kUnpublishedBit));
+    old.Delete(Family::kPostings, key);
+    old.Put(Family::kPostings, to, value);
+    const size_t nul = key.find('\0', 1);
+    old.AddInt64(Family::kMeta, CountKey(key.substr(0, nul + 1)), -1);
+    old.AddInt64(Family::kMeta, CountKey(to.substr(0, nul + 1)), 1);
+    ++old_layout;
+  }
+  ASSERT_GT(old_layout, 10);
+  ASSERT_TRUE(kv->Write(std::move(old), true).ok());
+  FsckReport report = Check();
+  EXPECT_FALSE(report.clean());
+  EXPECT_EQ(report.index_problems, report.problem_count) << report.ToString();
+
+  MoveTextPostingsOptions options;
+  options.postings_per_write = 3;  // several batches
+  int64_t moved = -1;
+  ASSERT_TRUE(MoveTextPostings(*store_, options, &moved).ok());
+  EXPECT_EQ(moved, old_layout);
+  EXPECT_EQ(TextPostings(*store_), now);
+  report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+  ASSERT_TRUE(MoveTextPostings(*store_, options, &moved).ok());
+  EXPECT_EQ(moved, 0);
 }
 
 TEST_F(ReliabilityStoreTest, FsckFindsHistoryAndChangeLogDamage) {

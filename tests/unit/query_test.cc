@@ -1182,12 +1182,61 @@ TEST_F(QueryTest, PhraseNeverMatchesOnBigramCoincidence) {
   q.set_include_deleted(true);
   EXPECT_EQ(Ids(q), std::vector<std::string>({"hit1"}));
   std::unique_ptr<store::ReadView> view = ts_.store().NewReadView();
+  // Text lists hold every state: hit1's tombstone kept its postings there.
   EXPECT_EQ(view->Count(store::PostingPrefix(IndexKind::kText, false, "本地")),
-            2);  // apart, split
+            3);  // apart, split, hit1
   EXPECT_EQ(view->Count(store::PostingPrefix(IndexKind::kText, true, "本地")),
-            1);  // hit1's tombstone
+            0);
   EXPECT_EQ(view->Count(store::PostingPrefix(IndexKind::kText, false, "here")),
             1);
+}
+
+// Text lists hold articles of every state (store/keys.h): a text query
+// returns each article only in the states it asks for, alone and with a tag,
+// through deletes, undeletes, publishing and archiving.
+TEST_F(QueryTest, TextListsHoldEveryStateAndQueriesFilterIt) {
+  auto make = [&](const std::string& id, Article::State state) {
+    Article a;
+    a.set_title(id);
+    a.set_body("离线同步 offline sync");
+    a.add_tags("sync");
+    a.set_state(state);
+    *a.mutable_date() = Ts(kEpoch2020);
+    ASSERT_TRUE(ts_.store().Create(id, a).ok());
+  };
+  make("live", Article::PUBLISHED);
+  make("gone", Article::PUBLISHED);
+  make("draft", Article::DRAFT);
+  make("archived", Article::ARCHIVED);
+  ASSERT_TRUE(ts_.store().Delete("gone", {}).ok());
+  for (bool with_tag : {false, true}) {
+    SCOPED_TRACE(with_tag ? "text and tag" : "text alone");
+    Query q;
+    q.set_text("离线同步");
+    if (with_tag) q.add_tags("sync");
+    EXPECT_EQ(Ids(q), std::vector<std::string>({"live"}));
+    q.set_include_deleted(true);
+    EXPECT_EQ(Ids(q), std::vector<std::string>({"gone", "live"}));
+    q.set_include_deleted(false);
+    q.set_visibility(v1::VISIBILITY_ALL);
+    EXPECT_EQ(Ids(q), std::vector<std::string>({"archived", "draft", "live"}));
+    q.add_states(Article::DRAFT);
+    EXPECT_EQ(Ids(q), std::vector<std::string>({"draft"}));
+  }
+  ASSERT_TRUE(ts_.store().Undelete("gone", {}).ok());
+  Article published;
+  published.set_title("draft");
+  published.set_body("离线同步 offline sync");
+  published.add_tags("sync");
+  published.set_state(Article::PUBLISHED);
+  *published.mutable_date() = Ts(kEpoch2020);
+  ASSERT_TRUE(ts_.store().Update("draft", published, {}).ok());
+  ASSERT_TRUE(ts_.store().Delete("live", {}).ok());
+  Query q;
+  q.set_text("offline sync");
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"draft", "gone"}));
+  q.set_include_deleted(true);
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"draft", "gone", "live"}));
 }
 
 TEST_F(QueryTest, ViewFacetsAndCandidateBudget) {

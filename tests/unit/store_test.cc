@@ -706,10 +706,11 @@ int64_t MicrosOf(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000000 + t.nanos() / 1000;
 }
 
-// The postings every head should have: its all/tag/category/lang/group/text
+// The postings every head should have: its all/tag/category/lang/group
 // lists, under the deleted bit when it is a tombstone and upper-case when it
-// is a draft or archived; and a live head's publish and expiry times still
-// to come when it was written, on the schedule lists.
+// is a draft or archived; its text lists, under the live kind whatever its
+// state; and a live head's publish and expiry times still to come when it
+// was written, on the schedule lists.
 std::map<Posting, int64_t> ExpectedPostings(const std::vector<Article>& heads) {
   std::map<Posting, int64_t> out;
   for (const Article& a : heads) {
@@ -730,7 +731,10 @@ std::map<Posting, int64_t> ExpectedPostings(const std::vector<Article>& heads) {
     // The random ids hold no dot: the group is the key, else the id.
     add(IndexKind::kGroup,
         a.translation_key().empty() ? id : a.translation_key());
-    for (const std::string& t : text::ArticleTerms(a)) add(IndexKind::kText, t);
+    for (const std::string& t : text::ArticleTerms(a)) {
+      out[{PostingPrefix(IndexKind::kText, ListState::kLive, t), date, id}] =
+          a.revision();
+    }
     if (state != ListState::kLive) continue;
     const int64_t written = MicrosOf(a.update_time());
     const bool pub = a.has_publish_time();
@@ -982,15 +986,15 @@ TEST_F(StoreTest, AnUpdateThatKeepsTheTextLeavesEveryTextPostingAlone) {
   // A new date moves the text postings even with the same text.
   a.mutable_date()->set_seconds(kBaseSeconds + 1000);
   ASSERT_TRUE(store_->Update("a", a, {}).ok());
-  // Deleting moves them to the deleted lists.
+  // Deleting leaves them where they are: text lists hold every state.
   ASSERT_TRUE(store_->Delete("a", {}).ok());
   view = store_->NewReadView();
   const uint64_t new_date = DateKey(a.date());
   EXPECT_EQ(value_of(IndexKind::kText, false, "kept", date), -1);
-  EXPECT_EQ(value_of(IndexKind::kText, false, "kept", new_date), -1);
-  EXPECT_EQ(value_of(IndexKind::kText, true, "kept", new_date), 4);
-  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kText, false, "kept")), 0);
-  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kText, true, "kept")), 1);
+  EXPECT_EQ(value_of(IndexKind::kText, false, "kept", new_date), 3);
+  EXPECT_EQ(value_of(IndexKind::kText, true, "kept", new_date), -1);
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kText, false, "kept")), 1);
+  EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kText, true, "kept")), 0);
   std::set<std::string> prefixes = {
       PostingPrefix(IndexKind::kText, false, "kept"),
       PostingPrefix(IndexKind::kTag, false, "x")};
