@@ -348,6 +348,15 @@ int main(int argc, char** argv) {
                  "the text lists that now hold every state"
               << std::endl;
   }
+  bool dropped_counters = false;
+  absl::Status drop_ok =
+      content::store::DropTextCounters(**store, &dropped_counters);
+  if (!drop_ok.ok()) return Fail(drop_ok);
+  if (dropped_counters) {
+    std::cerr << "contentd: dropped the text lists' counters of an earlier "
+                 "build (their sizes are estimated now)"
+              << std::endl;
+  }
 
   absl::Status auth_ok = ResolveAuth(&config);
   if (!auth_ok.ok()) return Fail(auth_ok);

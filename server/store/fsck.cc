@@ -776,4 +776,28 @@ absl::Status MoveTextPostings(Store& store,
   return absl::OkStatus();
 }
 
+absl::Status DropTextCounters(Store& store, bool* dropped) {
+  KvEngine* kv = store.engine();
+  *dropped = false;
+  KvBatch batch;
+  for (const ListState state :
+       {ListState::kLive, ListState::kUnpublished, ListState::kDeleted}) {
+    // The counters of every text list of one state: [n/byte, n/byte + 1).
+    const std::string first =
+        CountKey(PostingPrefix(IndexKind::kText, state, ""))
+            .substr(0, kCountPrefix.size() + 1);
+    KvReadOptions ro;
+    ro.lower_bound = first;
+    ro.upper_bound = PrefixSuccessor(first);
+    std::unique_ptr<KvIterator> it = kv->NewIterator(Family::kMeta, ro);
+    it->SeekToFirst();
+    if (!it->status().ok()) return it->status();
+    if (!it->Valid()) continue;
+    batch.DeleteRange(Family::kMeta, ro.lower_bound, ro.upper_bound);
+    *dropped = true;
+  }
+  if (!*dropped) return absl::OkStatus();
+  return kv->Write(std::move(batch), /*sync=*/true);
+}
+
 }  // namespace content::store

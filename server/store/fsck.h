@@ -98,6 +98,12 @@ absl::Status MoveTextPostings(Store& store,
                               const MoveTextPostingsOptions& options,
                               int64_t* moved);
 
+// Earlier builds kept a counter for each text list; this one estimates their
+// sizes instead (HasCounter). Deletes those counters with one range
+// deletion per list state, if any is left; fsck ignores them meanwhile.
+// contentd runs it at every start. Sets `*dropped` if it deleted any.
+absl::Status DropTextCounters(Store& store, bool* dropped);
+
 }  // namespace content::store
 
 #endif  // CONTENT_SERVER_STORE_FSCK_H_

@@ -93,9 +93,9 @@ std::string CountKey(absl::string_view posting_prefix) {
 }
 
 bool HasCounter(absl::string_view posting_prefix) {
-  return posting_prefix.empty() ||
-         KindOf(static_cast<unsigned char>(posting_prefix[0])) !=
-             IndexKind::kGroup;
+  if (posting_prefix.empty()) return true;
+  const IndexKind kind = KindOf(static_cast<unsigned char>(posting_prefix[0]));
+  return kind != IndexKind::kGroup && kind != IndexKind::kText;
 }
 
 uint32_t TagFingerprint(absl::string_view tag) {

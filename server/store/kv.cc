@@ -119,4 +119,15 @@ void KvBatch::Append(KvBatch&& other) {
   other.free_size_ = 0;
 }
 
+int64_t KvEngine::EstimateKeys(Family family, absl::string_view begin,
+                               absl::string_view end) {
+  KvReadOptions ro;
+  ro.lower_bound = std::string(begin);
+  ro.upper_bound = std::string(end);
+  std::unique_ptr<KvIterator> it = NewIterator(family, ro);
+  int64_t n = 0;
+  for (it->SeekToFirst(); it->Valid() && n < kEstimateCountCap; it->Next()) ++n;
+  return n;
+}
+
 }  // namespace content::store

@@ -159,6 +159,12 @@ class KvEngine {
   }
   virtual std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options = {}) = 0;
+  // About how many keys lie in [begin, end), for planning. Engines that can
+  // estimate from their index override it (cheap, not exact: small ranges
+  // may count 0); this default counts, stopping at kEstimateCountCap.
+  static constexpr int64_t kEstimateCountCap = 10000;
+  virtual int64_t EstimateKeys(Family family, absl::string_view begin,
+                               absl::string_view end);
   // Applies the whole batch or nothing. With `sync`, returns only once the
   // batch is durable. ABORTED if an Expect condition does not hold;
   // UNAVAILABLE or RESOURCE_EXHAUSTED on disk trouble.

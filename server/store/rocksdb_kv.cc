@@ -225,6 +225,50 @@ class RocksKv : public KvEngine {
     MaybeLeaveBulkShape();
     return std::make_unique<RocksIterator>(db_.get(), handle(family), options);
   }
+  // The memtables' estimate plus the table files' bytes in the range over
+  // the family's bytes per key. Table offsets come from the index at block
+  // granularity: a range inside one block counts about 0.
+  int64_t EstimateKeys(Family family, absl::string_view begin,
+                       absl::string_view end) override {
+    rocksdb::ColumnFamilyHandle* h = handle(family);
+    const rocksdb::Range range(ToSlice(begin), ToSlice(end));
+    uint64_t memtable_keys = 0, memtable_bytes = 0;
+    db_->GetApproximateMemTableStats(h, range, &memtable_keys, &memtable_bytes);
+    rocksdb::SizeApproximationOptions o;
+    o.include_memtables = false;
+    o.include_files = true;
+    uint64_t file_bytes = 0;
+    if (!db_->GetApproximateSizes(o, h, &range, 1, &file_bytes).ok())
+      file_bytes = 0;
+    if (file_bytes == 0) return static_cast<int64_t>(memtable_keys);
+    return static_cast<int64_t>(memtable_keys) +
+           static_cast<int64_t>(static_cast<double>(file_bytes) /
+                                FileBytesPerKey(family));
+  }
+
+  // Table-file bytes per key of `family`, refreshed from the DB's
+  // properties at most every 10 s (they take the DB mutex).
+  double FileBytesPerKey(Family family) {
+    Density& d = density_[static_cast<size_t>(family)];
+    const int64_t now = absl::GetCurrentTimeNanos();
+    if (now - d.refreshed_ns.load(std::memory_order_relaxed) > 10'000'000'000) {
+      d.refreshed_ns.store(now, std::memory_order_relaxed);
+      rocksdb::ColumnFamilyHandle* h = handle(family);
+      uint64_t keys = 0, bytes = 0, active = 0, immutable = 0;
+      db_->GetIntProperty(h, "rocksdb.estimate-num-keys", &keys);
+      db_->GetIntProperty(h, "rocksdb.live-sst-files-size", &bytes);
+      db_->GetIntProperty(h, "rocksdb.num-entries-active-mem-table", &active);
+      db_->GetIntProperty(h, "rocksdb.num-entries-imm-mem-tables", &immutable);
+      const uint64_t file_keys =
+          keys > active + immutable ? keys - active - immutable : 0;
+      if (file_keys > 0 && bytes > 0) {
+        d.bytes_per_key.store(
+            static_cast<double>(bytes) / static_cast<double>(file_keys),
+            std::memory_order_relaxed);
+      }
+    }
+    return std::max(1.0, d.bytes_per_key.load(std::memory_order_relaxed));
+  }
 
   absl::Status Write(KvBatch batch, bool sync) override {
     MaybeLeaveBulkShape();
@@ -850,6 +894,11 @@ class RocksKv : public KvEngine {
   // issues one write at a time, so this costs nothing in the common case.
   absl::Mutex recovery_mu_;
   absl::Mutex compact_mu_;  // one CompactAll at a time
+  struct Density {
+    std::atomic<int64_t> refreshed_ns{0};
+    std::atomic<double> bytes_per_key{32.0};  // until first measured
+  };
+  std::array<Density, kFamilyCount> density_;
   bool needs_resume_ ABSL_GUARDED_BY(recovery_mu_) = false;
 };
 

@@ -296,6 +296,11 @@ absl::StatusOr<v1::Article> ReadView::Revision(absl::string_view id,
 }
 
 int64_t ReadView::Count(absl::string_view posting_prefix) const {
+  if (!posting_prefix.empty() && KindOf(static_cast<unsigned char>(
+                                     posting_prefix[0])) == IndexKind::kText) {
+    return kv_->EstimateKeys(Family::kPostings, posting_prefix,
+                             PrefixSuccessor(posting_prefix));
+  }
   KvReadOptions ro;
   ro.snapshot = snapshot_.get();
   std::string value;

@@ -140,7 +140,9 @@ class ReadView {
   // answers wanted[i].
   std::vector<absl::StatusOr<StoredArticle>> StoredRevisions(
       const std::vector<std::pair<absl::string_view, int64_t>>& wanted) const;
-  // Number of entries in one posting list (see PostingPrefix).
+  // Number of entries in one posting list (see PostingPrefix), from its
+  // counter. Text lists keep none (HasCounter): theirs is the engine's
+  // estimate (KvEngine::EstimateKeys), of the latest state, not the view's.
   int64_t Count(absl::string_view posting_prefix) const;
   // The head revision of `id` (a tombstone if deleted). NOT_FOUND if the
   // article does not exist.

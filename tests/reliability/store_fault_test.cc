@@ -521,6 +521,44 @@ TEST_F(ReliabilityStoreTest, TextPostingsOfEarlierBuildsMoveIntoTheTextLists) {
   EXPECT_EQ(moved, 0);
 }
 
+// Earlier builds kept a counter per text list; this one estimates their
+// sizes. fsck ignores such counters, DropTextCounters deletes them (of every
+// list state) and leaves the other counters alone.
+TEST_F(ReliabilityStoreTest, TextCountersOfEarlierBuildsAreDropped) {
+  Populate();
+  KvEngine* kv = store_->engine();
+  const std::string tag = PostingPrefix(IndexKind::kTag, false, "t2");
+  const int64_t tag_count = store_->NewReadView()->Count(tag);
+  ASSERT_GT(tag_count, 0);
+  const std::vector<std::string> text = {
+      PostingPrefix(IndexKind::kText, ListState::kLive, "a0v2"),
+      PostingPrefix(IndexKind::kText, ListState::kUnpublished, "a0v2"),
+      PostingPrefix(IndexKind::kText, ListState::kDeleted, "a1v2")};
+  KvBatch old;
+  for (const std::string& prefix : text) {
+    EXPECT_FALSE(HasCounter(prefix));
+    old.AddInt64(Family::kMeta, CountKey(prefix), 7);
+  }
+  ASSERT_TRUE(kv->Write(std::move(old), true).ok());
+  FsckReport report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+
+  bool dropped = false;
+  ASSERT_TRUE(DropTextCounters(*store_, &dropped).ok());
+  EXPECT_TRUE(dropped);
+  for (const std::string& prefix : text) {
+    std::string value;
+    EXPECT_TRUE(
+        absl::IsNotFound(kv->Get(Family::kMeta, CountKey(prefix), &value)))
+        << absl::CEscape(prefix);
+  }
+  EXPECT_EQ(store_->NewReadView()->Count(tag), tag_count);
+  ASSERT_TRUE(DropTextCounters(*store_, &dropped).ok());
+  EXPECT_FALSE(dropped);
+  report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+}
+
 TEST_F(ReliabilityStoreTest, FsckFindsHistoryAndChangeLogDamage) {
   Populate();
   KvEngine* kv = store_->engine();

@@ -357,6 +357,34 @@ TEST_P(KvContractTest, LongListsPageThrough) {
   ASSERT_TRUE(it->status().ok());
 }
 
+// EstimateKeys is for planning: a big range estimates big and a small one
+// small, from the memtable and from table files alike (RocksDB), or counted
+// up to the cap (the default).
+TEST_P(KvContractTest, EstimateKeysTellsBigRangesFromSmallOnes) {
+  KvBatch batch;
+  for (int i = 0; i < 20000; ++i) {
+    batch.Put(Family::kPostings,
+              absl::StrFormat("xterm%c%016dart%07d", '\0', i, i), "12345678");
+  }
+  for (int i = 0; i < 5; ++i)
+    batch.Put(Family::kPostings, absl::StrFormat("yrare%d", i), "12345678");
+  ASSERT_TRUE(kv_->Write(std::move(batch), true).ok());
+  for (const bool compacted : {false, true}) {
+    SCOPED_TRACE(compacted ? "table files" : "memtable");
+    if (compacted) {
+      const absl::Status s = kv_->CompactAll();
+      if (absl::IsUnimplemented(s)) break;  // an engine without files
+      ASSERT_TRUE(s.ok()) << s;
+    }
+    const int64_t big = kv_->EstimateKeys(Family::kPostings, "x", "y");
+    EXPECT_GE(big, 5000);
+    EXPECT_LE(big, 80000);
+    EXPECT_LE(kv_->EstimateKeys(Family::kPostings, "y", "z"), 1000);
+    EXPECT_LE(kv_->EstimateKeys(Family::kPostings, "z", "zz"), 1000);
+    EXPECT_GT(big, kv_->EstimateKeys(Family::kPostings, "y", "z"));
+  }
+}
+
 TEST_P(KvContractTest, FailedConditionAppliesNothing) {
   KvBatch first;
   first.Put(Family::kHeads, "a", "1");
