@@ -735,11 +735,7 @@ absl::Status MoveTextPostings(Store& store,
       std::unique_ptr<KvIterator> it = kv->NewIterator(Family::kPostings, ro);
       KvBatch batch;
       int64_t in_batch = 0;
-      std::map<std::string, int64_t> deltas;
       auto flush = [&]() -> absl::Status {
-        for (const auto& [prefix, d] : deltas)
-          if (d != 0) batch.AddInt64(Family::kMeta, CountKey(prefix), d);
-        deltas.clear();
         // Synced: the moves are few (only articles not live keep text
         // postings elsewhere) and each batch stands on its own.
         absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
@@ -751,8 +747,6 @@ absl::Status MoveTextPostings(Store& store,
       absl::Status s;
       for (it->SeekToFirst(); it->Valid() && s.ok(); it->Next()) {
         const absl::string_view key = it->key();
-        const size_t nul = key.find('\0', 1);
-        if (nul == absl::string_view::npos) continue;  // fsck reports it
         std::string to(key);
         to[0] = live;
         // A replica on the same shared engine may be moving them too: each
@@ -760,11 +754,6 @@ absl::Status MoveTextPostings(Store& store,
         if (kv->shared()) batch.Expect(Family::kPostings, key, it->value());
         batch.Delete(Family::kPostings, key);
         batch.Put(Family::kPostings, to, it->value());
-        const std::string from_prefix(key.substr(0, nul + 1));
-        if (HasCounter(from_prefix)) {
-          --deltas[from_prefix];
-          ++deltas[to.substr(0, nul + 1)];
-        }
         if (++in_batch >= options.postings_per_write) s = flush();
       }
       if (s.ok()) s = it->status();

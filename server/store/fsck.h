@@ -89,11 +89,11 @@ struct MoveTextPostingsOptions {
 // Stores written before text lists held every state (keys.h) keep the text
 // postings of deleted, DRAFT and ARCHIVED articles under the deleted and
 // unpublished kinds; queries no longer read those. This moves them into the
-// live kind's lists, with their counters, in batches that each stand alone:
-// interrupted, the next call goes on. contentd runs it at every start
-// (nothing to move costs two seeks). Safe beside replicas serving the same
-// shared engine (a batch expects what it moves and starts over if another
-// moved it first). Sets `*moved` to the postings moved.
+// live kind's lists (text lists keep no counters: HasCounter), in batches
+// that each stand alone: interrupted, the next call goes on. contentd runs
+// it at every start (nothing to move costs two seeks). Safe beside replicas
+// serving the same shared engine (a batch expects what it moves and starts
+// over if another moved it first). Sets `*moved` to the postings moved.
 absl::Status MoveTextPostings(Store& store,
                               const MoveTextPostingsOptions& options,
                               int64_t* moved);
