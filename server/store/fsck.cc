@@ -356,6 +356,19 @@ class Checker {
       // revisions keep the term (Store::PrepareRevision); others name the
       // head.
       const bool text = kind == IndexKind::kText;
+      if (text &&
+          StateOf(static_cast<unsigned char>(key[0])) != ListState::kLive &&
+          !reported_old_text_layout_) {
+        // The articles' own problems follow (their postings are missing
+        // from the text lists); this says why, once.
+        reported_old_text_layout_ = true;
+        Problem(absl::StrCat(where(),
+                             ": a text posting under a deleted or unpublished "
+                             "kind, as builds before 2026-12-02 wrote them; "
+                             "starting contentd moves them into the text "
+                             "lists (or run --repair)"),
+                true);
+      }
       if (text ? (revision < 1 || revision > head.revision)
                : revision != head.revision) {
         Problem(absl::StrCat(where(), ": entry says revision ", revision,
@@ -598,6 +611,7 @@ class Checker {
   FsckReport report_;
   absl::flat_hash_map<std::string, HeadInfo> heads_;
   std::map<std::string, int64_t> actual_counts_;
+  bool reported_old_text_layout_ = false;
 };
 
 }  // namespace

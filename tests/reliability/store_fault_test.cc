@@ -508,6 +508,12 @@ TEST_F(ReliabilityStoreTest, TextPostingsOfEarlierBuildsMoveIntoTheTextLists) {
   FsckReport report = Check();
   EXPECT_FALSE(report.clean());
   EXPECT_EQ(report.index_problems, report.problem_count) << report.ToString();
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("as builds before 2026-12-02 wrote them; starting "
+                        "contentd moves them"));
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("a1 revision 3 is missing from list"))
+      << report.ToString();
 
   MoveTextPostingsOptions options;
   options.postings_per_write = 3;  // several batches
