@@ -1368,25 +1368,22 @@ v1::Article Store::PrepareRevision(
                  value_of(e.prefix));
     }
   }
-  std::vector<std::string> text_prefixes;  // counts point into it
+  // Text lists keep no counters (HasCounter): only the postings change.
   if (text && !text_moves) {
     const text::TermChanges changes =
         text::ArticleTermChanges(*old_head, article);
     const ListState state = ListState::kLive;  // text lists: every state
     const uint64_t date = DateKey(article.date());
-    text_prefixes.reserve(changes.left.size() + changes.joined.size());
     for (const std::string& term : changes.left) {
-      const std::string& prefix = text_prefixes.emplace_back(
-          PostingPrefix(IndexKind::kText, state, term));
-      batch->Delete(Family::kPostings, PostingKey(prefix, date, id));
-      counts.emplace_back(&prefix, -1);
+      batch->Delete(
+          Family::kPostings,
+          PostingKey(PostingPrefix(IndexKind::kText, state, term), date, id));
     }
     for (const std::string& term : changes.joined) {
-      const std::string& prefix = text_prefixes.emplace_back(
-          PostingPrefix(IndexKind::kText, state, term));
-      batch->Put(Family::kPostings, PostingKey(prefix, date, id),
-                 revision_value);
-      counts.emplace_back(&prefix, 1);
+      batch->Put(
+          Family::kPostings,
+          PostingKey(PostingPrefix(IndexKind::kText, state, term), date, id),
+          revision_value);
     }
   }
   for (const auto& [prefix, d] : counts) {
