@@ -337,22 +337,18 @@ int main(int argc, char** argv) {
   // So would text postings built with the other text_index setting.
   absl::Status text_ok = content::store::MatchTextIndexSetting(**store);
   if (!text_ok.ok()) return Fail(text_ok);
-  // Text postings of articles not live, where earlier builds kept them.
-  int64_t moved_text = 0;
-  absl::Status move_ok = content::store::MoveTextPostings(
-      **store, content::store::MoveTextPostingsOptions{}, &moved_text);
-  if (!move_ok.ok()) return Fail(move_ok);
-  if (moved_text > 0) {
-    std::cerr << "contentd: moved " << moved_text
+  // Stores of earlier builds: text postings of articles not live where
+  // those builds kept them, and text-list counters this build does not keep.
+  absl::StatusOr<content::store::FormatUpgrade> upgraded =
+      content::store::UpgradeStoreFormat(**store);
+  if (!upgraded.ok()) return Fail(upgraded.status());
+  if (upgraded->moved_text_postings > 0) {
+    std::cerr << "contentd: moved " << upgraded->moved_text_postings
               << " text postings of deleted or unpublished articles into "
                  "the text lists that now hold every state"
               << std::endl;
   }
-  bool dropped_counters = false;
-  absl::Status drop_ok =
-      content::store::DropTextCounters(**store, &dropped_counters);
-  if (!drop_ok.ok()) return Fail(drop_ok);
-  if (dropped_counters) {
+  if (upgraded->dropped_text_counters) {
     std::cerr << "contentd: dropped the text lists' counters of an earlier "
                  "build (their sizes are estimated now)"
               << std::endl;

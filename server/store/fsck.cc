@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/store/keys.h"
@@ -695,6 +696,8 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
   batch.Delete(Family::kMeta, std::string(kIndexRepairKey));
   batch.Put(Family::kMeta, std::string(kTextIndexKey),
             TextIndexValue(store.text_index()));
+  // The indexes are now in this build's layout, whatever they were in.
+  batch.Put(Family::kMeta, std::string(kFormatKey), absl::StrCat(kStoreFormat));
   it.reset();
   snapshot.reset();
   absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
@@ -801,6 +804,34 @@ absl::Status DropTextCounters(Store& store, bool* dropped) {
   }
   if (!*dropped) return absl::OkStatus();
   return kv->Write(std::move(batch), /*sync=*/true);
+}
+
+absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store) {
+  KvEngine* kv = store.engine();
+  FormatUpgrade up;
+  std::string value;
+  absl::Status s = kv->Get(Family::kMeta, kFormatKey, &value);
+  if (s.ok()) {
+    // Store::Open refused corrupt and newer markers.
+    if (!absl::SimpleAtoi(value, &up.from))
+      return absl::DataLossError("store format marker is corrupt");
+    if (up.from >= kStoreFormat) return up;
+  } else if (!absl::IsNotFound(s)) {
+    return s;
+  }
+  // Layout 1 to 2. Each step is idempotent, so an interrupted upgrade (no
+  // marker yet) runs them again.
+  s = MoveTextPostings(store, MoveTextPostingsOptions{},
+                       &up.moved_text_postings);
+  if (!s.ok()) return s;
+  s = DropTextCounters(store, &up.dropped_text_counters);
+  if (!s.ok()) return s;
+  KvBatch record;
+  record.Put(Family::kMeta, std::string(kFormatKey),
+             absl::StrCat(kStoreFormat));
+  s = kv->Write(std::move(record), /*sync=*/true);
+  if (!s.ok()) return s;
+  return up;
 }
 
 }  // namespace content::store

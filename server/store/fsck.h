@@ -104,6 +104,21 @@ absl::Status MoveTextPostings(Store& store,
 // contentd runs it at every start. Sets `*dropped` if it deleted any.
 absl::Status DropTextCounters(Store& store, bool* dropped);
 
+// What UpgradeStoreFormat found and did.
+struct FormatUpgrade {
+  int from = 0;  // the layout found; 0 if the store had no marker
+  int64_t moved_text_postings = 0;
+  bool dropped_text_counters = false;
+};
+
+// Brings a store of an earlier layout to kStoreFormat (keys.h): moves its
+// text postings (MoveTextPostings), drops its text counters
+// (DropTextCounters), then records the layout with a synced write, so older
+// builds' stores are recognised and newer builds' refused (Store::Open).
+// A store already at kStoreFormat costs one read. contentd runs it at every
+// start, before serving; safe beside replicas on a shared engine.
+absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store);
+
 }  // namespace content::store
 
 #endif  // CONTENT_SERVER_STORE_FSCK_H_

@@ -110,6 +110,14 @@ inline constexpr absl::string_view kIndexRepairKey = "index_repair";
 // "1" or "0": the text_index setting the postings were built with. A server
 // with the other setting would leave them wrong for every write it takes.
 inline constexpr absl::string_view kTextIndexKey = "text_index";
+// The store's layout version in decimal (kStoreFormat). Absent: a store of a
+// build before the marker, or one no server has started on yet. A build
+// refuses a store with a newer layout than its own (Store::Open): it would
+// misread it.
+inline constexpr absl::string_view kFormatKey = "format";
+// The layout this build writes. 2: text lists hold every state and keep no
+// counters (2026-12-02). 1: the layout before (no marker was written).
+inline constexpr int kStoreFormat = 2;
 
 }  // namespace content::store
 

@@ -15,6 +15,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -595,7 +596,24 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
 
 absl::Status Store::Init() {
   std::string value;
-  absl::Status s = kv_->Get(Family::kMeta, kLastSequenceKey, &value);
+  absl::Status s = kv_->Get(Family::kMeta, kFormatKey, &value);
+  if (s.ok()) {
+    int format = 0;
+    if (!absl::SimpleAtoi(value, &format) || format < 1) {
+      return absl::DataLossError(absl::StrCat(
+          "store format marker is corrupt: \"", absl::CHexEscape(value), "\""));
+    }
+    if (format > kStoreFormat) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the store has layout version ", format, ", newer than this build's ",
+          kStoreFormat,
+          ": a newer contentd wrote it, and this one would misread it. Serve "
+          "it with that build, or restore a backup taken before the upgrade"));
+    }
+  } else if (!absl::IsNotFound(s)) {
+    return s;
+  }
+  s = kv_->Get(Family::kMeta, kLastSequenceKey, &value);
   if (s.ok() && value.size() == 8) {
     absl::MutexLock lock(&commit_mu_);
     last_sequence_ = static_cast<int64_t>(ReadBigEndian64(value));

@@ -527,6 +527,100 @@ TEST_F(ReliabilityStoreTest, TextPostingsOfEarlierBuildsMoveIntoTheTextLists) {
   EXPECT_EQ(moved, 0);
 }
 
+// contentd's start brings a store without a layout marker (an earlier
+// build's) to this build's layout and records it; the next start finds it
+// there and does nothing.
+TEST_F(ReliabilityStoreTest, UpgradeStoreFormatMovesTextPostingsAndRecordsIt) {
+  Populate();  // a1 deleted
+  const std::map<std::string, std::string> now = TextPostings(*store_);
+  KvEngine* kv = store_->engine();
+  KvBatch old;
+  int64_t old_layout = 0;
+  for (const auto& [key, value] : now) {
+    if (!absl::EndsWith(key, "a1")) continue;
+    std::string to = key;
+    to[0] = static_cast<char>('x' | kDeletedBit);
+    old.Delete(Family::kPostings, key);
+    old.Put(Family::kPostings, to, value);
+    ++old_layout;
+  }
+  ASSERT_GT(old_layout, 0);
+  old.AddInt64(Family::kMeta,
+               CountKey(PostingPrefix(IndexKind::kText, ListState::kLive, "x")),
+               3);
+  ASSERT_TRUE(kv->Write(std::move(old), true).ok());
+  std::string marker;
+  ASSERT_TRUE(absl::IsNotFound(kv->Get(Family::kMeta, kFormatKey, &marker)));
+
+  absl::StatusOr<FormatUpgrade> up = UpgradeStoreFormat(*store_);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->from, 0);
+  EXPECT_EQ(up->moved_text_postings, old_layout);
+  EXPECT_TRUE(up->dropped_text_counters);
+  EXPECT_EQ(TextPostings(*store_), now);
+  ASSERT_TRUE(kv->Get(Family::kMeta, kFormatKey, &marker).ok());
+  EXPECT_EQ(marker, absl::StrCat(kStoreFormat));
+  FsckReport report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+
+  up = UpgradeStoreFormat(*store_);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->from, kStoreFormat);
+  EXPECT_EQ(up->moved_text_postings, 0);
+  EXPECT_FALSE(up->dropped_text_counters);
+}
+
+// A store a newer build wrote (a higher layout marker) is refused with an
+// error naming both versions, and so is a corrupt marker. An older layout
+// opens, and a repair records this build's.
+TEST_F(ReliabilityStoreTest, StoreOfANewerLayoutIsRefused) {
+  Populate();
+  store_.reset();
+  // Sets the marker with the engine alone (no Store), as another build would.
+  auto put_marker = [&](const std::string& value) {
+    RocksKvOptions kv_options;
+    kv_options.path = dir_;
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    KvBatch b;
+    b.Put(Family::kMeta, std::string(kFormatKey), value);
+    ASSERT_TRUE((*kv)->Write(std::move(b), true).ok());
+  };
+  auto open = [&]() -> absl::Status {
+    store_.reset();
+    RocksKvOptions kv_options;
+    kv_options.path = dir_;
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
+    if (!kv.ok()) return kv.status();
+    StoreOptions options;
+    options.data_dir = dir_;
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(*std::move(kv), options);
+    if (store.ok()) store_ = *std::move(store);
+    return store.status();
+  };
+  put_marker(absl::StrCat(kStoreFormat + 1));
+  absl::Status s = open();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr(absl::StrCat(
+                               "layout version ", kStoreFormat + 1,
+                               ", newer than this build's ", kStoreFormat)));
+  put_marker("two");
+  s = open();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("format marker is corrupt"));
+
+  // An older layout opens; a repair records this build's.
+  put_marker("1");
+  ASSERT_TRUE(open().ok());
+  absl::StatusOr<FsckReport> repaired = RepairIndexes(*store_);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_TRUE(repaired->clean()) << repaired->ToString();
+  std::string marker;
+  ASSERT_TRUE(store_->engine()->Get(Family::kMeta, kFormatKey, &marker).ok());
+  EXPECT_EQ(marker, absl::StrCat(kStoreFormat));
+}
+
 // Earlier builds kept a counter per text list; this one estimates their
 // sizes. fsck ignores such counters, DropTextCounters deletes them (of every
 // list state) and leaves the other counters alone.
