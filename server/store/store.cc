@@ -828,7 +828,9 @@ absl::StatusOr<v1::Article> Store::Update(absl::string_view id,
 
 absl::Status Store::BeginUpdate(absl::string_view id, v1::Article* content,
                                 const WriteConditions& conditions,
-                                v1::Article* head, bool* unchanged) {
+                                v1::Article* head, bool* unchanged,
+                                std::string* content_hash,
+                                std::string* content_encoding) {
   absl::StatusOr<v1::Article> read = ReadHead(id);
   if (!read.ok()) return read.status();
   *head = *std::move(read);
@@ -839,8 +841,10 @@ absl::Status Store::BeginUpdate(absl::string_view id, v1::Article* content,
   absl::Status s = CheckConditions(*head, conditions);
   if (!s.ok()) return s;
   ClearServerFields(content);
+  content->clear_name();
+  *content_hash = ContentHashOfCleared(*content, content_encoding);
   content->set_name(Name(id));
-  *unchanged = ContentHash(*content) == head->content_hash();
+  *unchanged = *content_hash == head->content_hash();
   if (*unchanged) return absl::OkStatus();
   *content->mutable_create_time() = head->create_time();
   SetTimestamp(Now(), content->mutable_update_time());
@@ -853,11 +857,13 @@ absl::StatusOr<v1::Article> Store::UpdateOnce(
   IdLockGuard lock(&id_locks_, {id});
   v1::Article head;
   bool unchanged = false;
-  absl::Status s = BeginUpdate(id, &content, conditions, &head, &unchanged);
+  std::string hash, encoding;
+  absl::Status s = BeginUpdate(id, &content, conditions, &head, &unchanged,
+                               &hash, &encoding);
   if (!s.ok()) return s;
   if (unchanged) return head;
   return WriteRevision(id, &head, std::move(content),
-                       v1::ChangeEvent::TYPE_UPDATED);
+                       v1::ChangeEvent::TYPE_UPDATED, &hash, &encoding);
 }
 
 void Store::UpdateAsync(absl::string_view id, v1::Article content,
@@ -873,7 +879,9 @@ void Store::UpdateAsync(absl::string_view id, v1::Article content,
   id_locks_.Lock({held});
   v1::Article head;
   bool unchanged = false;
-  absl::Status s = BeginUpdate(id, &content, conditions, &head, &unchanged);
+  std::string hash, encoding;
+  absl::Status s = BeginUpdate(id, &content, conditions, &head, &unchanged,
+                               &hash, &encoding);
   if (!s.ok() || unchanged) {
     id_locks_.Unlock({held});
     if (s.ok()) {
@@ -884,7 +892,8 @@ void Store::UpdateAsync(absl::string_view id, v1::Article content,
     return;
   }
   WriteRevisionAsync(std::move(held), &head, std::move(content),
-                     v1::ChangeEvent::TYPE_UPDATED, std::move(done));
+                     v1::ChangeEvent::TYPE_UPDATED, std::move(done), &hash,
+                     &encoding);
 }
 
 void Store::CreateAsync(absl::string_view id, v1::Article content,
@@ -914,12 +923,14 @@ void Store::CreateAsync(absl::string_view id, v1::Article content,
 void Store::WriteRevisionAsync(
     std::string held, const v1::Article* old_head, v1::Article content,
     v1::ChangeEvent::Type type,
-    std::function<void(absl::StatusOr<v1::Article>)> done) {
+    std::function<void(absl::StatusOr<v1::Article>)> done,
+    std::string* content_hash, std::string* content_encoding) {
   KvBatch batch;
   ExpectHead(&batch, held, old_head);
   std::vector<v1::ChangeEvent> events;
-  v1::Article written = PrepareRevision(held, old_head, std::move(content),
-                                        type, &batch, &events);
+  v1::Article written =
+      PrepareRevision(held, old_head, std::move(content), type, &batch, &events,
+                      content_hash, content_encoding);
   CommitAsync(std::move(batch), std::move(events),
               [this, held = std::move(held), written = std::move(written),
                done = std::move(done)](absl::Status s) mutable {
@@ -1432,15 +1443,16 @@ v1::Article Store::PrepareRevision(
   return article;
 }
 
-absl::StatusOr<v1::Article> Store::WriteRevision(absl::string_view id,
-                                                 const v1::Article* old_head,
-                                                 v1::Article article,
-                                                 v1::ChangeEvent::Type type) {
+absl::StatusOr<v1::Article> Store::WriteRevision(
+    absl::string_view id, const v1::Article* old_head, v1::Article article,
+    v1::ChangeEvent::Type type, std::string* content_hash,
+    std::string* content_encoding) {
   KvBatch batch;
   ExpectHead(&batch, id, old_head);
   std::vector<v1::ChangeEvent> events;
   v1::Article written =
-      PrepareRevision(id, old_head, std::move(article), type, &batch, &events);
+      PrepareRevision(id, old_head, std::move(article), type, &batch, &events,
+                      content_hash, content_encoding);
   absl::Status s = Commit(std::move(batch), &events);
   if (!s.ok()) return s;
   return written;

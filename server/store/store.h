@@ -405,24 +405,29 @@ class Store {
                                 std::vector<v1::ChangeEvent>* events);
   // PrepareRevision and CommitAsync for the article `held` (its id, locked
   // by the caller and unlocked here once committed), then `done`.
-  void WriteRevisionAsync(
-      std::string held, const v1::Article* old_head, v1::Article content,
-      v1::ChangeEvent::Type type,
-      std::function<void(absl::StatusOr<v1::Article>)> done);
+  // `content_hash` and `content_encoding` as for PrepareRevision.
+  void WriteRevisionAsync(std::string held, const v1::Article* old_head,
+                          v1::Article content, v1::ChangeEvent::Type type,
+                          std::function<void(absl::StatusOr<v1::Article>)> done,
+                          std::string* content_hash = nullptr,
+                          std::string* content_encoding = nullptr);
   // PrepareRevision and Commit for one article.
-  absl::StatusOr<v1::Article> WriteRevision(absl::string_view id,
-                                            const v1::Article* old_head,
-                                            v1::Article article,
-                                            v1::ChangeEvent::Type type);
+  absl::StatusOr<v1::Article> WriteRevision(
+      absl::string_view id, const v1::Article* old_head, v1::Article article,
+      v1::ChangeEvent::Type type, std::string* content_hash = nullptr,
+      std::string* content_encoding = nullptr);
   // Group commit: orders writers, assigns sequence numbers to `events` in
   // order, one sync per group.
   absl::Status Commit(KvBatch batch, std::vector<v1::ChangeEvent>* events);
   // The checks and server fields of an update of `id` (held), into
   // `content`; `head` gets the head, and `unchanged` whether the content
-  // equals it (the head is then the result).
+  // equals it (the head is then the result). `content_hash` and
+  // `content_encoding` get ContentHashOfCleared of the content, for
+  // PrepareRevision (an update hashed and encoded its body twice).
   absl::Status BeginUpdate(absl::string_view id, v1::Article* content,
                            const WriteConditions& conditions, v1::Article* head,
-                           bool* unchanged);
+                           bool* unchanged, std::string* content_hash,
+                           std::string* content_encoding);
   // As Commit, without waiting: `done` gets the status once committed.
   void CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
                    std::function<void(absl::Status)> done);
