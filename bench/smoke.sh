@@ -27,10 +27,10 @@ common=(--target "$target" --articles 500 -c 2 -m 4 --json --quiet)
 grep -q '"errors":0,' "$dir/out" || { echo "FAIL: load reported errors"; exit 1; }
 
 fail=0
-# The last three use the raw paths: pre-encoded requests through the generic
+# The last four use the raw paths: pre-encoded requests through the generic
 # stub, as bench/compare drives etcd.
 for w in get put update update-blind delete-undelete query-tag query-tag-date query-two-tags query-text \
-         mixed health "get --raw-client" "query-two-tags --raw-client" \
+         mixed health "get --raw-client" "query-two-tags --raw-client" "update-blind --raw-client" \
          "raw --raw-method /grpc.health.v1.Health/Check --raw-hex 0a00"; do
   # shellcheck disable=SC2086  # $w carries extra flags on purpose
   "$bench" run "${common[@]}" --workload $w --warmup 0.2 --duration 0.5 \
