@@ -353,6 +353,11 @@ int main(int argc, char** argv) {
                  "build (their sizes are estimated now)"
               << std::endl;
   }
+  // (An unmarked store is new, or an earlier build's: said above if so.)
+  if (upgraded->from != 0 && upgraded->from != upgraded->to) {
+    std::cerr << "contentd: store layout " << upgraded->from << " -> "
+              << upgraded->to << " recorded" << std::endl;
+  }
 
   absl::Status auth_ok = ResolveAuth(&config);
   if (!auth_ok.ok()) return Fail(auth_ok);

@@ -379,8 +379,9 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
       [&](const Stream& s) -> absl::StatusOr<store::StoredArticle> {
     const int64_t revision = s.revision();
     absl::StatusOr<store::StoredArticle> a =
-        revision != 0 ? view->StoredRevision(s.cursor().id, revision)
-                      : view->StoredHead(s.cursor().id);
+        revision != 0
+            ? std::move(view->StoredLatest({{s.cursor().id, revision}})[0])
+            : view->StoredHead(s.cursor().id);
     if (!a.ok()) {
       return absl::Status(a.status().code(),
                           absl::StrCat("reading ", s.cursor().id,
@@ -422,15 +423,17 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   // article; every other filter reads the skeleton.
   const bool verify_text = text.has_value() && !text->exact_by_index();
   // Candidates are read in batches of what the page still lacks (all of
-  // them may match, so none is read in vain): the revisions of a batch are
-  // looked up together (KvEngine::MultiGet), text-only candidates through
-  // their heads.
+  // them may match, so none is read in vain): the head revisions of a
+  // batch are looked up together (KvEngine::MultiGet), from the revisions
+  // their postings name (ReadView::StoredLatest); text-only candidates
+  // through their heads, also together.
   struct Candidate {
     Cursor cursor;
     int64_t revision;
   };
   std::vector<Candidate> batch;
   std::vector<std::pair<absl::string_view, int64_t>> wanted;
+  std::vector<absl::string_view> text_only;
   while (stream->Valid() && returned < options.page_size &&
          examined < options.max_candidates_per_page) {
     const int want = std::min(options.page_size - returned,
@@ -442,18 +445,26 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
     }
     if (!stream->status().ok()) return stream->status();
     wanted.clear();
+    text_only.clear();
     for (const Candidate& c : batch) {
-      if (c.revision != 0) wanted.emplace_back(c.cursor.id, c.revision);
+      if (c.revision != 0) {
+        wanted.emplace_back(c.cursor.id, c.revision);
+      } else {
+        text_only.push_back(c.cursor.id);
+      }
     }
     std::vector<absl::StatusOr<store::StoredArticle>> by_revision =
-        view->StoredRevisions(wanted);
+        view->StoredLatest(wanted);
+    std::vector<absl::StatusOr<store::StoredArticle>> by_head =
+        view->StoredHeads(text_only);
     size_t next_by_revision = 0;
+    size_t next_by_head = 0;
     for (const Candidate& c : batch) {
       ++examined;
       last = c.cursor;
       absl::StatusOr<store::StoredArticle> a =
           c.revision != 0 ? std::move(by_revision[next_by_revision++])
-                          : view->StoredHead(c.cursor.id);
+                          : std::move(by_head[next_by_head++]);
       if (!a.ok()) {
         // A text posting (no revision) whose article has no head is not yet
         // committed (an import batch's ingest): skip it.

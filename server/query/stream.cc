@@ -106,7 +106,7 @@ class TermStream : public Stream {
 
   const std::string prefix_;
   const bool reverse_;
-  const bool exact_;  // the values are head revisions (not text lists)
+  const bool exact_;  // not a text list (revision())
   const bool tag_list_;
   const int64_t count_;
   std::optional<uint32_t> tag_;
@@ -132,10 +132,9 @@ class AndStream : public Stream {
   bool Valid() const override { return valid_; }
   const Cursor& cursor() const override { return children_[0]->cursor(); }
   int64_t revision() const override {
-    for (const auto& c : children_) {
-      if (const int64_t r = c->revision(); r != 0) return r;
-    }
-    return 0;
+    int64_t newest = 0;  // the closest to the head
+    for (const auto& c : children_) newest = std::max(newest, c->revision());
+    return newest;
   }
   void Next() override {
     children_[0]->Next();

@@ -39,10 +39,11 @@ class Stream {
   virtual bool Valid() const = 0;
   // REQUIRES: Valid().
   virtual const Cursor& cursor() const = 0;
-  // Revision of the article at the cursor, or 0 if no list under the
-  // cursor vouches for it: text postings are not rewritten when an update
-  // keeps their term, so their value may name an older revision, and the
-  // caller reads the head instead. REQUIRES: Valid().
+  // A revision of the article at the cursor that its head may have passed
+  // (an update leaves the entries it keeps as they are: keys.h), or 0 if no
+  // list under the cursor is written with the head. Text lists are not: an
+  // import ingests them before its batch commits (KvEngine::Ingest), so
+  // their articles are read through the head. REQUIRES: Valid().
   virtual int64_t revision() const = 0;
   virtual void Next() = 0;
   // Moves to the first entry at or after `target` in stream order. Never

@@ -353,9 +353,8 @@ class Checker {
             absl::StrCat(where(), ": tag fingerprints differ from the head's"),
             true);
       }
-      // Text postings keep the revision that added them while later
-      // revisions keep the term (Store::PrepareRevision); others name the
-      // head.
+      // A posting names the revision that wrote it, which later revisions
+      // that keep the entry leave behind (keys.h): never a newer one.
       const bool text = kind == IndexKind::kText;
       if (text &&
           StateOf(static_cast<unsigned char>(key[0])) != ListState::kLive &&
@@ -370,8 +369,7 @@ class Checker {
                              "lists (or run --repair)"),
                 true);
       }
-      if (text ? (revision < 1 || revision > head.revision)
-               : revision != head.revision) {
+      if (revision < 1 || revision > head.revision) {
         Problem(absl::StrCat(where(), ": entry says revision ", revision,
                              ", head is ", head.revision),
                 true);
@@ -697,7 +695,8 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
   batch.Put(Family::kMeta, std::string(kTextIndexKey),
             TextIndexValue(store.text_index()));
   // The indexes are now in this build's layout, whatever they were in.
-  batch.Put(Family::kMeta, std::string(kFormatKey), absl::StrCat(kStoreFormat));
+  batch.Put(Family::kMeta, std::string(kFormatKey),
+            absl::StrCat(StoreFormatFor(kv->shared())));
   it.reset();
   snapshot.reset();
   absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
@@ -815,22 +814,28 @@ absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store) {
     // Store::Open refused corrupt and newer markers.
     if (!absl::SimpleAtoi(value, &up.from))
       return absl::DataLossError("store format marker is corrupt");
-    if (up.from >= kStoreFormat) return up;
+    up.to = up.from;
+    if (up.from >= StoreFormatFor(kv->shared())) return up;
   } else if (!absl::IsNotFound(s)) {
     return s;
   }
-  // Layout 1 to 2. Each step is idempotent, so an interrupted upgrade (no
-  // marker yet) runs them again.
-  s = MoveTextPostings(store, MoveTextPostingsOptions{},
-                       &up.moved_text_postings);
-  if (!s.ok()) return s;
-  s = DropTextCounters(store, &up.dropped_text_counters);
-  if (!s.ok()) return s;
+  if (up.from < 2) {
+    // Layout 1 to 2. Each step is idempotent, so an interrupted upgrade (no
+    // marker yet) runs them again.
+    s = MoveTextPostings(store, MoveTextPostingsOptions{},
+                         &up.moved_text_postings);
+    if (!s.ok()) return s;
+    s = DropTextCounters(store, &up.dropped_text_counters);
+    if (!s.ok()) return s;
+  }
+  // Layout 2 to 3 changes no key: a layout 2 posting names its head, which
+  // layout 3 allows. The marker keeps older builds away from the store.
   KvBatch record;
   record.Put(Family::kMeta, std::string(kFormatKey),
-             absl::StrCat(kStoreFormat));
+             absl::StrCat(StoreFormatFor(kv->shared())));
   s = kv->Write(std::move(record), /*sync=*/true);
   if (!s.ok()) return s;
+  up.to = StoreFormatFor(kv->shared());
   return up;
 }
 

@@ -107,15 +107,17 @@ absl::Status DropTextCounters(Store& store, bool* dropped);
 // What UpgradeStoreFormat found and did.
 struct FormatUpgrade {
   int from = 0;  // the layout found; 0 if the store had no marker
+  int to = 0;    // the layout recorded: StoreFormatFor (keys.h)
   int64_t moved_text_postings = 0;
   bool dropped_text_counters = false;
 };
 
-// Brings a store of an earlier layout to kStoreFormat (keys.h): moves its
-// text postings (MoveTextPostings), drops its text counters
-// (DropTextCounters), then records the layout with a synced write, so older
-// builds' stores are recognised and newer builds' refused (Store::Open).
-// A store already at kStoreFormat costs one read. contentd runs it at every
+// Brings a store of an earlier layout to StoreFormatFor(shared) (keys.h):
+// from layout 1 moves its text postings (MoveTextPostings) and drops its
+// text counters (DropTextCounters); layout 2 to 3 changes no key. Then
+// records the layout with a synced write, so older builds' stores are
+// recognised and newer builds' refused (Store::Open). A store already
+// there costs one read. contentd runs it at every
 // start, before serving; safe beside replicas on a shared engine.
 absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store);
 

@@ -20,8 +20,8 @@ namespace content::store {
 // lists are the exception: they hold articles of every state under the
 // live kind, because an article has hundreds of them and a delete, undelete
 // or publish moved them all (about five times an update's cost). Their
-// readers check the state on the article, which they read anyway (text
-// postings carry no head revision). Stores written before keep text
+// readers check the state on the article, which they read anyway. Stores
+// written before keep text
 // postings of other states in the other copies until MoveTextPostings
 // (fsck.h) moves them, at the server's start.
 enum class IndexKind : uint8_t {
@@ -69,7 +69,12 @@ std::string PostingKey(absl::string_view prefix, uint64_t date_key,
 bool ParsePostingKey(absl::string_view key, size_t prefix_size,
                      uint64_t* date_key, absl::string_view* id);
 
-// A posting's value is its article's revision (8 bytes). Tag postings (of
+// A posting's value is the revision that wrote it (8 bytes): an update
+// leaves the entries it keeps as they are (unless the date moves them, or
+// the tag fingerprints below change), so it may be older than the head, and
+// readers read the head. Layout 2 rewrote every kept entry but text ones,
+// and older builds take a non-text posting's revision for the head's; see
+// kStoreFormat. Tag postings (of
 // every state) follow it with a 4-byte fingerprint of each of the article's
 // tags, so a multi-tag AND checks the other tags on the rarest list's
 // entries instead of seeking their lists; matches are then confirmed on the
@@ -115,9 +120,19 @@ inline constexpr absl::string_view kTextIndexKey = "text_index";
 // refuses a store with a newer layout than its own (Store::Open): it would
 // misread it.
 inline constexpr absl::string_view kFormatKey = "format";
-// The layout this build writes. 2: text lists hold every state and keep no
-// counters (2026-12-02). 1: the layout before (no marker was written).
-inline constexpr int kStoreFormat = 2;
+// The layout this build writes on a local engine. 3: only text postings
+// and postings an update keeps may name an older revision than the head
+// (2026-12-02). 2: text lists hold every state and keep no counters, and
+// postings other than text ones name the head revision (2026-12-02). 1: the
+// layout before (no marker was written).
+inline constexpr int kStoreFormat = 3;
+// On a shared engine (KvEngine::shared) this build writes layout 2: in a
+// rolling update replicas of older builds serve beside it, and they read a
+// non-text posting's revision as the head's.
+inline constexpr int kSharedStoreFormat = 2;
+inline constexpr int StoreFormatFor(bool shared) {
+  return shared ? kSharedStoreFormat : kStoreFormat;
+}
 
 }  // namespace content::store
 

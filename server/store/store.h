@@ -140,6 +140,17 @@ class ReadView {
   // answers wanted[i].
   std::vector<absl::StatusOr<StoredArticle>> StoredRevisions(
       const std::vector<std::pair<absl::string_view, int64_t>>& wanted) const;
+  // StoredHead of each id: the heads looked up together, then their
+  // revisions together. Element i answers ids[i].
+  std::vector<absl::StatusOr<StoredArticle>> StoredHeads(
+      const std::vector<absl::string_view>& ids) const;
+  // StoredHead of each wanted[i].first, given a revision it has that the
+  // head may have passed (a posting's, keys.h). Each revision and the one
+  // after it are looked up together: revisions are numbered without gaps,
+  // so where the next is missing the revision is the head (a bloom filter
+  // probe, mostly), and the others are read through their heads.
+  std::vector<absl::StatusOr<StoredArticle>> StoredLatest(
+      const std::vector<std::pair<absl::string_view, int64_t>>& wanted) const;
   // Number of entries in one posting list (see PostingPrefix), from its
   // counter. Text lists keep none (HasCounter): theirs is the engine's
   // estimate (KvEngine::EstimateKeys), of the latest state, not the view's.

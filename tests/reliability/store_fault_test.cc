@@ -183,6 +183,11 @@ TEST_F(ReliabilityStoreTest, FsckFindsAndRepairsIndexDamage) {
              PostingKey(PostingPrefix(IndexKind::kLang, false, a1->lang(0)),
                         DateKey(a1->date()), "a1"),
              BigEndian(a1->revision()));
+  // A posting naming a revision beyond its head's (older ones are fine:
+  // updates keep the entries they do not change).
+  damage.Put(Family::kPostings,
+             PostingKey(PostingPrefix(IndexKind::kAll, false, ""), date, "a0"),
+             BigEndian(a0->revision() + 7));
   // A counter that drifted.
   damage.AddInt64(Family::kMeta,
                   CountKey(PostingPrefix(IndexKind::kCategory, false, "news")),
@@ -242,6 +247,9 @@ TEST_F(ReliabilityStoreTest, FsckFindsAndRepairsIndexDamage) {
   EXPECT_THAT(text, HasSubstr("posting tt1\\x00 a0: the head does not belong"));
   EXPECT_THAT(text, HasSubstr("posting a\\x00 ghost: no such article"));
   EXPECT_THAT(text, HasSubstr("a1: entry says live, head is deleted"));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("a0: entry says revision ",
+                                           a0->revision() + 7, ", head is ",
+                                           a0->revision())));
   EXPECT_THAT(text, HasSubstr("counter of list cnews\\x00 is"));
   EXPECT_THAT(text, HasSubstr(" a2: tag fingerprints differ from the head's"));
   EXPECT_EQ(text.find(" a3"), std::string::npos) << text;
@@ -555,6 +563,7 @@ TEST_F(ReliabilityStoreTest, UpgradeStoreFormatMovesTextPostingsAndRecordsIt) {
   absl::StatusOr<FormatUpgrade> up = UpgradeStoreFormat(*store_);
   ASSERT_TRUE(up.ok()) << up.status();
   EXPECT_EQ(up->from, 0);
+  EXPECT_EQ(up->to, kStoreFormat);
   EXPECT_EQ(up->moved_text_postings, old_layout);
   EXPECT_TRUE(up->dropped_text_counters);
   EXPECT_EQ(TextPostings(*store_), now);
@@ -566,8 +575,24 @@ TEST_F(ReliabilityStoreTest, UpgradeStoreFormatMovesTextPostingsAndRecordsIt) {
   up = UpgradeStoreFormat(*store_);
   ASSERT_TRUE(up.ok()) << up.status();
   EXPECT_EQ(up->from, kStoreFormat);
+  EXPECT_EQ(up->to, kStoreFormat);
   EXPECT_EQ(up->moved_text_postings, 0);
   EXPECT_FALSE(up->dropped_text_counters);
+
+  // Layout 2 (whose postings name their heads) is layout 3 as it is: only
+  // the marker changes.
+  KvBatch two;
+  two.Put(Family::kMeta, std::string(kFormatKey), "2");
+  ASSERT_TRUE(kv->Write(std::move(two), true).ok());
+  up = UpgradeStoreFormat(*store_);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->from, 2);
+  EXPECT_EQ(up->to, 3);
+  EXPECT_EQ(up->moved_text_postings, 0);
+  EXPECT_FALSE(up->dropped_text_counters);
+  ASSERT_TRUE(kv->Get(Family::kMeta, kFormatKey, &marker).ok());
+  EXPECT_EQ(marker, "3");
+  EXPECT_EQ(TextPostings(*store_), now);
 }
 
 // A store a newer build wrote (a higher layout marker) is refused with an
