@@ -122,11 +122,19 @@ class ContentService final : public ContentServiceBase {
   grpc::ServerUnaryReactor* OffloadAsync(
       grpc::CallbackServerContext* ctx,
       std::function<void(Finisher finish)> work);
+  // Queues `work` for a write thread. It does not run (and `reactor`
+  // finishes with DEADLINE_EXCEEDED, CANCELLED's stand-in, or UNAVAILABLE)
+  // if the call is over by then or the server is shutting down.
+  void Defer(grpc::CallbackServerContext* ctx,
+             grpc::ServerUnaryReactor* reactor, std::function<void()> work);
 
   void DoCreate(const v1::CreateArticleRequest& req, v1::Article* resp,
                 Finisher finish);
+  // `elsewhere` takes the update to a write thread when it would have to
+  // wait on this one (see Store::UpdateAsyncNoWait).
   void DoUpdate(const v1::UpdateArticleRequest& req, v1::Article* resp,
-                Finisher finish);
+                Finisher finish,
+                std::function<void(std::function<void()>)> elsewhere);
   // GetArticle's work; the reply is the article's serialized bytes.
   absl::Status DoGetBytes(const v1::GetArticleRequest& req, std::string* resp);
   // GetArticle with `lang`: the best translation of `id`'s group.

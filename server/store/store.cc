@@ -596,6 +596,28 @@ Store::~Store() {
     stopping_ = true;
   }
   if (follower_.joinable()) follower_.join();
+  if (committer_.joinable()) {
+    {
+      absl::MutexLock lock(&commit_mu_);
+      commit_stop_ = true;
+      commit_cv_.Signal();
+    }
+    committer_.join();
+  }
+}
+
+void Store::CommitLoop() {
+  absl::MutexLock lock(&commit_mu_);
+  for (;;) {
+    while (!commit_wanted_ && !commit_stop_) commit_cv_.Wait(&commit_mu_);
+    if (!commit_wanted_) return;  // stopping, nothing queued
+    commit_wanted_ = false;
+    if (writers_.empty()) {  // not expected: CommitAsync queued one
+      leading_ = false;
+      continue;
+    }
+    LeadLocked();
+  }
 }
 
 void Store::FollowLoop() {
@@ -683,8 +705,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   std::unique_ptr<Store> store(new Store(std::move(kv), options));
   absl::Status s = store->Init();
   if (!s.ok()) return s;
-  if (store->shared_)
+  if (store->shared_) {
     store->follower_ = std::thread([p = store.get()] { p->FollowLoop(); });
+  } else {
+    store->commit_thread_ = true;
+    store->committer_ = std::thread([p = store.get()] { p->CommitLoop(); });
+  }
   return store;
 }
 
@@ -740,6 +766,11 @@ void IdLocks::Lock(const std::vector<absl::string_view>& ids) {
   };
   mu_.Await(absl::Condition(&free));
   for (absl::string_view id : ids) held_.emplace(id);
+}
+
+bool IdLocks::TryLock(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  return held_.emplace(id).second;
 }
 
 void IdLocks::Unlock(const std::vector<absl::string_view>& ids) {
@@ -971,6 +1002,31 @@ void Store::UpdateAsync(absl::string_view id, v1::Article content,
   // read the head this one writes.
   std::string held(id);
   id_locks_.Lock({held});
+  UpdateHeldAsync(std::move(held), std::move(content), conditions,
+                  std::move(done));
+}
+
+void Store::UpdateAsyncNoWait(
+    absl::string_view id, v1::Article content,
+    const WriteConditions& conditions,
+    std::function<void(absl::StatusOr<v1::Article>)> done,
+    std::function<void(std::function<void()>)> elsewhere) {
+  std::string held(id);
+  if (shared_ || !id_locks_.TryLock(held)) {
+    elsewhere([this, held = std::move(held), content = std::move(content),
+               conditions, done = std::move(done)]() mutable {
+      UpdateAsync(held, std::move(content), conditions, std::move(done));
+    });
+    return;
+  }
+  UpdateHeldAsync(std::move(held), std::move(content), conditions,
+                  std::move(done));
+}
+
+void Store::UpdateHeldAsync(
+    std::string held, v1::Article content, const WriteConditions& conditions,
+    std::function<void(absl::StatusOr<v1::Article>)> done) {
+  const std::string& id = held;
   v1::Article head;
   bool unchanged = false;
   std::string hash, encoding;
@@ -1727,7 +1783,16 @@ void Store::CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
   w->on_done = std::move(done);
   absl::MutexLock lock(&commit_mu_);
   writers_.push_back(w);
-  if (!leading_) LeadLocked();  // else the leader gets to it
+  if (leading_) return;  // the leader gets to it
+  if (commit_thread_) {
+    // The committer leads: the caller (a gRPC thread, for inline updates)
+    // never waits for a WAL sync.
+    leading_ = true;
+    commit_wanted_ = true;
+    commit_cv_.Signal();
+    return;
+  }
+  LeadLocked();
 }
 
 void Store::LeadLocked() {

@@ -177,6 +177,8 @@ class IdLocks {
  public:
   // Waits until no id of `ids` is held, then holds them all.
   void Lock(const std::vector<absl::string_view>& ids);
+  // Holds `id` if no one does; false (and nothing held) otherwise.
+  bool TryLock(absl::string_view id);
   void Unlock(const std::vector<absl::string_view>& ids);
 
  private:
@@ -236,6 +238,14 @@ class Store {
   void UpdateAsync(absl::string_view id, v1::Article content,
                    const WriteConditions& conditions,
                    std::function<void(absl::StatusOr<v1::Article>)> done);
+  // As UpdateAsync, for a thread that must not block (gRPC's): an update
+  // that would wait for another write of `id` in flight, or for a shared
+  // engine, is handed to `elsewhere`, which runs it on a thread that may
+  // block (or answers the caller itself if it cannot).
+  void UpdateAsyncNoWait(absl::string_view id, v1::Article content,
+                         const WriteConditions& conditions,
+                         std::function<void(absl::StatusOr<v1::Article>)> done,
+                         std::function<void(std::function<void()>)> elsewhere);
   // As Create, without waiting for the commit (as UpdateAsync).
   void CreateAsync(absl::string_view id, v1::Article content,
                    std::function<void(absl::StatusOr<v1::Article>)> done);
@@ -446,6 +456,12 @@ class Store {
   // asynchronous (nobody else would lead it); hands the lead to a waiting
   // synchronous one, or stops when none is queued.
   void LeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // UpdateAsync once `held` (the article's id) is held.
+  void UpdateHeldAsync(std::string held, v1::Article content,
+                       const WriteConditions& conditions,
+                       std::function<void(absl::StatusOr<v1::Article>)> done);
+  // The committer thread: leads whenever CommitAsync asks.
+  void CommitLoop();
 
   const StoreOptions options_;
   std::unique_ptr<KvEngine> kv_;
@@ -462,6 +478,14 @@ class Store {
   bool leading_ ABSL_GUARDED_BY(commit_mu_) = false;
   int64_t last_sequence_ ABSL_GUARDED_BY(commit_mu_) = 0;
   std::function<void(int64_t)> commit_listener_ ABSL_GUARDED_BY(commit_mu_);
+  // Unshared stores: a thread leads the asynchronous writers' commits, so
+  // the threads that queue them never wait for a WAL sync.
+  bool commit_thread_ = false;
+  std::thread committer_;
+  absl::CondVar commit_cv_;
+  bool commit_stop_ ABSL_GUARDED_BY(commit_mu_) = false;
+  // CommitAsync found no leader; the committer is to lead (leading_ is set).
+  bool commit_wanted_ ABSL_GUARDED_BY(commit_mu_) = false;
 };
 
 }  // namespace content::store

@@ -788,6 +788,30 @@ TEST(RocksKvTest, CompactAllMergesEveryLevelIntoTheLast) {
 // The small point-lookup families are rewritten by every CompactAll, so
 // tables an earlier build wrote take the current table options (whole,
 // unpartitioned index); the postings, already merged, are left alone.
+// Heads and revisions take updates all over their key range: their level 1
+// is small, so a level-0 compaction does not rewrite millions of keys
+// (the default 256 MiB level 1 did, under sustained updates).
+TEST(RocksKvTest, UpdatedFamiliesKeepASmallLevelOne) {
+  testing::TempDir dir;
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  {
+    auto kv = OpenRocksKv(o);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+  }
+  for (const char* family : {"\"heads\"", "\"revisions\""}) {
+    EXPECT_EQ(PersistedOption(o.path, family, "max_bytes_for_level_base"),
+              std::to_string(16 << 20))
+        << family;
+    EXPECT_EQ(PersistedOption(o.path, family, "target_file_size_base"),
+              std::to_string(4 << 20))
+        << family;
+  }
+  EXPECT_EQ(PersistedOption(o.path, "\"postings\"", "max_bytes_for_level_base"),
+            std::to_string(256 << 20))
+      << "posting lists keep RocksDB's default";
+}
+
 TEST(RocksKvTest, CompactAllRewritesThePointLookupFamilies) {
   testing::TempDir dir;
   RocksKvOptions o;

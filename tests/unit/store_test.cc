@@ -1342,33 +1342,71 @@ class FaultyKv : public KvEngine {
   }
   absl::Status Write(KvBatch batch, bool sync) override {
     if (fail_writes) return absl::UnavailableError("injected: disk gone");
+    {
+      absl::MutexLock lock(&mu_);
+      ++writes_begun_;
+      mu_.Await(absl::Condition(
+          +[](bool* held) { return !*held; }, &hold_writes_));
+    }
     return base_->Write(std::move(batch), sync);
   }
   std::unique_ptr<KvSnapshot> GetSnapshot() override {
     return base_->GetSnapshot();
   }
   std::atomic<bool> fail_writes{false};
+  // Writes wait while held, as behind a slow WAL sync.
+  void HoldWrites(bool hold) {
+    absl::MutexLock lock(&mu_);
+    hold_writes_ = hold;
+  }
+  // Waits until `n` writes have begun in all.
+  void AwaitWritesBegun(int n) {
+    absl::MutexLock lock(&mu_);
+    auto begun = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return writes_begun_ >= n;
+    };
+    mu_.Await(absl::Condition(&begun));
+  }
+  int writes_begun() {
+    absl::MutexLock lock(&mu_);
+    return writes_begun_;
+  }
 
  private:
   std::unique_ptr<KvEngine> base_;
+  absl::Mutex mu_;
+  bool hold_writes_ ABSL_GUARDED_BY(mu_) = false;
+  int writes_begun_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-TEST_F(StoreTest, FailedWriteChangesNothingAndLeavesNoGap) {
-  store_.reset();
-  RocksKvOptions kv_options;
-  kv_options.path = dir_;
-  kv_options.block_cache_bytes = size_t{8} << 20;
-  absl::StatusOr<std::unique_ptr<KvEngine>> base = OpenRocksKv(kv_options);
-  ASSERT_TRUE(base.ok()) << base.status();
-  auto faulty = std::make_unique<FaultyKv>(*std::move(base));
-  FaultyKv* fault = faulty.get();
-  StoreOptions options;
-  options.data_dir = dir_;
-  options.sync = false;
-  absl::StatusOr<std::unique_ptr<Store>> opened =
-      Store::Open(std::move(faulty), options);
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  store_ = *std::move(opened);
+class FaultyStoreTest : public StoreTest {
+ protected:
+  // Reopens store_ on a FaultyKv over the same directory.
+  FaultyKv* ReopenFaulty() {
+    store_.reset();
+    RocksKvOptions kv_options;
+    kv_options.path = dir_;
+    kv_options.block_cache_bytes = size_t{8} << 20;
+    absl::StatusOr<std::unique_ptr<KvEngine>> base = OpenRocksKv(kv_options);
+    EXPECT_TRUE(base.ok()) << base.status();
+    if (!base.ok()) return nullptr;
+    auto faulty = std::make_unique<FaultyKv>(*std::move(base));
+    FaultyKv* fault = faulty.get();
+    StoreOptions options;
+    options.data_dir = dir_;
+    options.sync = false;
+    absl::StatusOr<std::unique_ptr<Store>> opened =
+        Store::Open(std::move(faulty), options);
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    if (!opened.ok()) return nullptr;
+    store_ = *std::move(opened);
+    return fault;
+  }
+};
+
+TEST_F(FaultyStoreTest, FailedWriteChangesNothingAndLeavesNoGap) {
+  FaultyKv* fault = ReopenFaulty();
+  ASSERT_NE(fault, nullptr);
 
   const Article v1 = MustCreate("a", MakeArticle("v1", {"x"}));
   fault->fail_writes = true;
@@ -1396,6 +1434,71 @@ TEST_F(StoreTest, FailedWriteChangesNothingAndLeavesNoGap) {
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, false, "x")), 0);
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kTag, false, "y")), 1);
   EXPECT_EQ(view->Count(PostingPrefix(IndexKind::kAll, false, "")), 2);
+}
+
+// UpdateAsyncNoWait, as gRPC's threads call it: an update of an article
+// with a write in flight goes to `elsewhere` (it would wait there for that
+// commit); an update of another article proceeds on the calling thread, and
+// neither thread waits for the WAL, which the committer thread writes.
+TEST_F(FaultyStoreTest, UpdateAsyncNoWaitHandsOnlyABusyArticleElsewhere) {
+  FaultyKv* fault = ReopenFaulty();
+  ASSERT_NE(fault, nullptr);
+  MustCreate("a", MakeArticle("a1", {"x"}));
+  MustCreate("b", MakeArticle("b1", {"x"}));
+  const int begun = fault->writes_begun();
+
+  absl::Mutex mu;
+  std::vector<std::pair<std::string, absl::StatusOr<Article>>> answers;
+  auto answer = [&](std::string what) {
+    return [&, what](absl::StatusOr<Article> a) {
+      absl::MutexLock lock(&mu);
+      answers.emplace_back(what, std::move(a));
+    };
+  };
+  auto answered = [&](size_t n) {
+    absl::MutexLock lock(&mu);
+    auto enough = [&]() { return answers.size() >= n; };
+    mu.Await(absl::Condition(&enough));
+  };
+  fault->HoldWrites(true);
+  // Returns at once although its commit is held.
+  store_->UpdateAsyncNoWait(
+      "a", MakeArticle("a2", {"y"}), {}, answer("a2"),
+      [](std::function<void()>) { ADD_FAILURE() << "a is not busy yet"; });
+  fault->AwaitWritesBegun(begun + 1);  // the committer holds a2's write
+
+  std::function<void()> deferred;
+  store_->UpdateAsyncNoWait(
+      "a", MakeArticle("a3", {"z"}), {}, answer("a3"),
+      [&](std::function<void()> work) { deferred = std::move(work); });
+  EXPECT_TRUE(deferred != nullptr) << "a is busy: the update goes elsewhere";
+  store_->UpdateAsyncNoWait(
+      "b", MakeArticle("b2", {"y"}), {}, answer("b2"),
+      [](std::function<void()>) { ADD_FAILURE() << "b is not busy"; });
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(answers.empty()) << "nothing has committed";
+  }
+
+  fault->HoldWrites(false);
+  answered(2);
+  ASSERT_NE(deferred, nullptr);
+  deferred();  // a write thread's turn: a2 has committed, so no wait
+  answered(3);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(answers.size(), 3u);
+  for (const auto& [what, a] : answers) {
+    ASSERT_TRUE(a.ok()) << what << ": " << a.status();
+    EXPECT_EQ(a->title(), what);
+  }
+  EXPECT_EQ(answers[2].first, "a3");
+  EXPECT_EQ(answers[2].second->revision(), 3);
+  EXPECT_EQ(MustGet("a").title(), "a3");
+  EXPECT_EQ(MustGet("b").revision(), 2);
+  const std::vector<ChangeEvent> changes = AllChanges();
+  ASSERT_EQ(changes.size(), 5u);
+  for (size_t k = 0; k < changes.size(); ++k)
+    EXPECT_EQ(changes[k].sequence(), static_cast<int64_t>(k + 1));
 }
 
 // ---- Editorial: visibility, schedules, restore, translation groups --------
