@@ -785,9 +785,6 @@ TEST(RocksKvTest, CompactAllMergesEveryLevelIntoTheLast) {
   });
 }
 
-// The small point-lookup families are rewritten by every CompactAll, so
-// tables an earlier build wrote take the current table options (whole,
-// unpartitioned index); the postings, already merged, are left alone.
 // Heads and revisions take updates all over their key range: their level 1
 // is small, so a level-0 compaction does not rewrite millions of keys
 // (the default 256 MiB level 1 did, under sustained updates).
@@ -812,6 +809,9 @@ TEST(RocksKvTest, UpdatedFamiliesKeepASmallLevelOne) {
       << "posting lists keep RocksDB's default";
 }
 
+// The small point-lookup families are rewritten by every CompactAll, so
+// tables an earlier build wrote take the current table options (whole,
+// unpartitioned index); the postings, already merged, are left alone.
 TEST(RocksKvTest, CompactAllRewritesThePointLookupFamilies) {
   testing::TempDir dir;
   RocksKvOptions o;
