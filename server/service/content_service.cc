@@ -387,29 +387,34 @@ absl::Status ContentService::CheckLive(const std::string& id) {
 }
 
 void ContentService::DoUpdate(
-    const v1::UpdateArticleRequest& req, v1::Article* resp, Finisher finish,
+    v1::UpdateArticleRequest req,
+    std::function<void(absl::StatusOr<std::string>)> done,
     std::function<void(std::function<void()>)> elsewhere) {
   absl::StatusOr<std::string> id =
       ParseName(req.article().name(), "article.name");
-  if (!id.ok()) return finish(id.status());
+  if (!id.ok()) return done(id.status());
   if (req.expected_revision() < 0)
-    return finish(
+    return done(
         absl::InvalidArgumentError("expected_revision: must not be negative"));
   absl::Status s = ValidateArticle(req.article(), options_.limits, "article",
                                    TextUtf8::kCheckedByParser);
-  if (!s.ok()) return finish(s);
+  if (!s.ok()) return done(s);
   // The calling thread moves on while the group commit syncs; with a thread
   // per write waiting for its sync, every commit woke its writers one by
   // one (most of an update's CPU on the benchmark VMs was the kernel's).
-  store_->UpdateAsyncNoWait(
-      *id, req.article(), {req.expected_revision(), req.article().etag()},
-      ReplyWith(resp, std::move(finish)), std::move(elsewhere));
+  store::WriteConditions conditions{req.expected_revision(),
+                                    req.article().etag()};
+  store_->UpdateAsyncNoWait(*id, std::move(*req.mutable_article()), conditions,
+                            std::move(done), std::move(elsewhere));
 }
 
 grpc::ServerUnaryReactor* ContentService::UpdateArticle(
-    grpc::CallbackServerContext* ctx, const v1::UpdateArticleRequest* req,
-    v1::Article* resp) {
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req_bytes,
+    grpc::ByteBuffer* resp) {
   if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok())
+    return Finish(ctx, s);
+  v1::UpdateArticleRequest req;
+  if (absl::Status s = ParseRequest(*req_bytes, &req); !s.ok())
     return Finish(ctx, s);
   // On gRPC's thread, which must not block: validation and the store's
   // reads do not, and the commit is the committer thread's. Handing every
@@ -418,8 +423,11 @@ grpc::ServerUnaryReactor* ContentService::UpdateArticle(
   // write of its article goes to a write thread.
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   DoUpdate(
-      *req, resp,
-      [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); },
+      std::move(req),
+      [reactor, resp](absl::StatusOr<std::string> bytes) {
+        if (bytes.ok()) *resp = TakeBytes(*std::move(bytes));
+        reactor->Finish(ToGrpcStatus(bytes.status()));
+      },
       [this, ctx, reactor](std::function<void()> work) {
         Defer(ctx, reactor, std::move(work));
       });

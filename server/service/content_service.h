@@ -38,12 +38,14 @@ struct ServiceOptions {
   absl::Duration schedule_poll = absl::Seconds(1);
 };
 
-// GetArticle and QueryArticles reply with bytes: the stored revisions are
-// already serialized Articles, and sending them as they are skips a decode
-// and an encode (both UTF-8 checking every string) per article.
+// GetArticle, QueryArticles and UpdateArticle reply with bytes: the stored
+// revisions are already serialized Articles, and sending them as they are
+// skips a decode and an encode (both UTF-8 checking every string) per
+// article. UpdateArticle also moves the article out of its request.
 using ContentServiceBase = v1::ContentService::WithRawCallbackMethod_GetArticle<
     v1::ContentService::WithRawCallbackMethod_QueryArticles<
-        v1::ContentService::CallbackService>>;
+        v1::ContentService::WithRawCallbackMethod_UpdateArticle<
+            v1::ContentService::CallbackService>>>;
 
 // Implements content.v1.ContentService on the callback API.
 // Thread-safe. `store` and `auth` must outlive the service; a null `auth`
@@ -62,9 +64,10 @@ class ContentService final : public ContentServiceBase {
   grpc::ServerUnaryReactor* GetArticle(grpc::CallbackServerContext* ctx,
                                        const grpc::ByteBuffer* req,
                                        grpc::ByteBuffer* resp) override;
+  // Request: UpdateArticleRequest; reply: Article.
   grpc::ServerUnaryReactor* UpdateArticle(grpc::CallbackServerContext* ctx,
-                                          const v1::UpdateArticleRequest* req,
-                                          v1::Article* resp) override;
+                                          const grpc::ByteBuffer* req,
+                                          grpc::ByteBuffer* resp) override;
   grpc::ServerUnaryReactor* DeleteArticle(grpc::CallbackServerContext* ctx,
                                           const v1::DeleteArticleRequest* req,
                                           v1::Article* resp) override;
@@ -130,10 +133,11 @@ class ContentService final : public ContentServiceBase {
 
   void DoCreate(const v1::CreateArticleRequest& req, v1::Article* resp,
                 Finisher finish);
-  // `elsewhere` takes the update to a write thread when it would have to
-  // wait on this one (see Store::UpdateAsyncNoWait).
-  void DoUpdate(const v1::UpdateArticleRequest& req, v1::Article* resp,
-                Finisher finish,
+  // `done` gets the written article's serialized bytes. `elsewhere` takes
+  // the update to a write thread when it would have to wait on this one
+  // (see Store::UpdateAsyncNoWait).
+  void DoUpdate(v1::UpdateArticleRequest req,
+                std::function<void(absl::StatusOr<std::string>)> done,
                 std::function<void(std::function<void()>)> elsewhere);
   // GetArticle's work; the reply is the article's serialized bytes.
   absl::Status DoGetBytes(const v1::GetArticleRequest& req, std::string* resp);

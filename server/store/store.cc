@@ -955,10 +955,14 @@ absl::Status Store::BeginUpdate(absl::string_view id, v1::Article* content,
                                 const WriteConditions& conditions,
                                 v1::Article* head, bool* unchanged,
                                 std::string* content_hash,
-                                std::string* content_encoding) {
-  absl::StatusOr<v1::Article> read = ReadHead(id);
-  if (!read.ok()) return read.status();
-  *head = *std::move(read);
+                                std::string* content_encoding,
+                                std::string* head_bytes) {
+  std::string local;
+  std::string& bytes = head_bytes != nullptr ? *head_bytes : local;
+  if (absl::Status s = ReadHeadBytes(id, &bytes); !s.ok()) return s;
+  if (!head->ParseFromString(bytes))
+    return absl::DataLossError(
+        absl::StrCat("head of ", Name(id), " is corrupt"));
   if (head->has_delete_time()) {
     return absl::NotFoundError(
         absl::StrCat(Name(id), " is deleted; undelete it before updating"));
@@ -991,47 +995,77 @@ absl::StatusOr<v1::Article> Store::UpdateOnce(
                        v1::ChangeEvent::TYPE_UPDATED, &hash, &encoding);
 }
 
+Store::WrittenDone Store::ArticleOnly(
+    std::function<void(absl::StatusOr<v1::Article>)> done) {
+  return [done = std::move(done)](absl::StatusOr<Written> w) {
+    if (w.ok()) {
+      done(std::move(w->article));
+    } else {
+      done(w.status());
+    }
+  };
+}
+
 void Store::UpdateAsync(absl::string_view id, v1::Article content,
                         const WriteConditions& conditions,
                         std::function<void(absl::StatusOr<v1::Article>)> done) {
+  UpdateAsyncEncoded(std::string(id), std::move(content), conditions,
+                     /*encode=*/false, ArticleOnly(std::move(done)));
+}
+
+void Store::UpdateAsyncEncoded(std::string id, v1::Article content,
+                               const WriteConditions& conditions, bool encode,
+                               WrittenDone done) {
   if (shared_) {  // conflicts with other replicas are retried, in turn
-    done(Update(id, std::move(content), conditions));
-    return;
+    absl::StatusOr<v1::Article> a = Update(id, std::move(content), conditions);
+    if (!a.ok()) return done(a.status());
+    Written w{*std::move(a), {}};
+    if (encode) w.article.SerializeToString(&w.encoding);
+    return done(std::move(w));
   }
   // The id stays held until the commit: the article's next writer must
   // read the head this one writes.
-  std::string held(id);
-  id_locks_.Lock({held});
-  UpdateHeldAsync(std::move(held), std::move(content), conditions,
+  id_locks_.Lock({id});
+  UpdateHeldAsync(std::move(id), std::move(content), conditions, encode,
                   std::move(done));
 }
 
 void Store::UpdateAsyncNoWait(
     absl::string_view id, v1::Article content,
     const WriteConditions& conditions,
-    std::function<void(absl::StatusOr<v1::Article>)> done,
+    std::function<void(absl::StatusOr<std::string>)> done_bytes,
     std::function<void(std::function<void()>)> elsewhere) {
+  WrittenDone done = [done_bytes =
+                          std::move(done_bytes)](absl::StatusOr<Written> w) {
+    if (w.ok()) {
+      done_bytes(std::move(w->encoding));
+    } else {
+      done_bytes(w.status());
+    }
+  };
   std::string held(id);
   if (shared_ || !id_locks_.TryLock(held)) {
     elsewhere([this, held = std::move(held), content = std::move(content),
                conditions, done = std::move(done)]() mutable {
-      UpdateAsync(held, std::move(content), conditions, std::move(done));
+      UpdateAsyncEncoded(std::move(held), std::move(content), conditions,
+                         /*encode=*/true, std::move(done));
     });
     return;
   }
   UpdateHeldAsync(std::move(held), std::move(content), conditions,
-                  std::move(done));
+                  /*encode=*/true, std::move(done));
 }
 
-void Store::UpdateHeldAsync(
-    std::string held, v1::Article content, const WriteConditions& conditions,
-    std::function<void(absl::StatusOr<v1::Article>)> done) {
+void Store::UpdateHeldAsync(std::string held, v1::Article content,
+                            const WriteConditions& conditions, bool encode,
+                            WrittenDone done) {
   const std::string& id = held;
-  v1::Article head;
+  Written head;  // the answer if the content is unchanged
   bool unchanged = false;
   std::string hash, encoding;
-  absl::Status s = BeginUpdate(id, &content, conditions, &head, &unchanged,
-                               &hash, &encoding);
+  absl::Status s =
+      BeginUpdate(id, &content, conditions, &head.article, &unchanged, &hash,
+                  &encoding, encode ? &head.encoding : nullptr);
   if (!s.ok() || unchanged) {
     id_locks_.Unlock({held});
     if (s.ok()) {
@@ -1041,9 +1075,9 @@ void Store::UpdateHeldAsync(
     }
     return;
   }
-  WriteRevisionAsync(std::move(held), &head, std::move(content),
-                     v1::ChangeEvent::TYPE_UPDATED, std::move(done), &hash,
-                     &encoding);
+  WriteRevisionAsync(std::move(held), &head.article, std::move(content),
+                     v1::ChangeEvent::TYPE_UPDATED, std::move(done), encode,
+                     &hash, &encoding);
 }
 
 void Store::CreateAsync(absl::string_view id, v1::Article content,
@@ -1067,20 +1101,23 @@ void Store::CreateAsync(absl::string_view id, v1::Article content,
   SetTimestamp(now, content.mutable_create_time());
   SetTimestamp(now, content.mutable_update_time());
   WriteRevisionAsync(std::move(held), nullptr, std::move(content),
-                     v1::ChangeEvent::TYPE_CREATED, std::move(done));
+                     v1::ChangeEvent::TYPE_CREATED,
+                     ArticleOnly(std::move(done)));
 }
 
-void Store::WriteRevisionAsync(
-    std::string held, const v1::Article* old_head, v1::Article content,
-    v1::ChangeEvent::Type type,
-    std::function<void(absl::StatusOr<v1::Article>)> done,
-    std::string* content_hash, std::string* content_encoding) {
+void Store::WriteRevisionAsync(std::string held, const v1::Article* old_head,
+                               v1::Article content, v1::ChangeEvent::Type type,
+                               WrittenDone done, bool encode,
+                               std::string* content_hash,
+                               std::string* content_encoding) {
   KvBatch batch;
   ExpectHead(&batch, held, old_head);
   std::vector<v1::ChangeEvent> events;
-  v1::Article written =
+  Written written;
+  written.article =
       PrepareRevision(held, old_head, std::move(content), type, &batch, &events,
-                      content_hash, content_encoding);
+                      content_hash, content_encoding, /*count_deltas=*/nullptr,
+                      /*bulk=*/nullptr, encode ? &written.encoding : nullptr);
   CommitAsync(std::move(batch), std::move(events),
               [this, held = std::move(held), written = std::move(written),
                done = std::move(done)](absl::Status s) mutable {
@@ -1254,7 +1291,7 @@ void Store::RewriteAsync(
     return;
   }
   WriteRevisionAsync(std::move(held), &*head, std::move(content), type,
-                     std::move(done));
+                     ArticleOnly(std::move(done)));
 }
 
 void Store::AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
@@ -1427,7 +1464,8 @@ v1::Article Store::PrepareRevision(
     absl::string_view id, const v1::Article* old_head, v1::Article article,
     v1::ChangeEvent::Type type, KvBatch* batch,
     std::vector<v1::ChangeEvent>* events, std::string* content_hash,
-    std::string* content_encoding, CountDeltas* count_deltas, BulkLoad* bulk) {
+    std::string* content_encoding, CountDeltas* count_deltas, BulkLoad* bulk,
+    std::string* stored) {
   const int64_t revision = old_head ? old_head->revision() + 1 : 1;
   // The stored value is the content's encoding (the bytes the hash covers)
   // followed by the encoding of the server fields. Parsers take fields in
@@ -1460,6 +1498,7 @@ v1::Article Store::PrepareRevision(
   if (article.has_delete_time())
     *server.mutable_delete_time() = article.delete_time();
   server.AppendToString(&value);
+  if (stored != nullptr) *stored = value;
   const std::string revision_value = BigEndian(revision);
   if (bulk != nullptr) {
     bulk->BeginArticle(id, revision_value, RevisionKey(id, revision),

@@ -241,10 +241,12 @@ class Store {
   // As UpdateAsync, for a thread that must not block (gRPC's): an update
   // that would wait for another write of `id` in flight, or for a shared
   // engine, is handed to `elsewhere`, which runs it on a thread that may
-  // block (or answers the caller itself if it cannot).
+  // block (or answers the caller itself if it cannot). `done` gets the
+  // article's stored encoding (what GetStored reads), for a reply that
+  // sends it as it is.
   void UpdateAsyncNoWait(absl::string_view id, v1::Article content,
                          const WriteConditions& conditions,
-                         std::function<void(absl::StatusOr<v1::Article>)> done,
+                         std::function<void(absl::StatusOr<std::string>)> done,
                          std::function<void(std::function<void()>)> elsewhere);
   // As Create, without waiting for the commit (as UpdateAsync).
   void CreateAsync(absl::string_view id, v1::Article content,
@@ -411,7 +413,7 @@ class Store {
   // `batch`; the caller adds them to the batch once. With `bulk` the
   // revision, the new text postings and their counter changes go there
   // instead (for KvEngine::Ingest; only for a create, whose keys are all
-  // new).
+  // new). `stored`, if given, gets a copy of the revision's stored value.
   v1::Article PrepareRevision(absl::string_view id, const v1::Article* old_head,
                               v1::Article article, v1::ChangeEvent::Type type,
                               KvBatch* batch,
@@ -419,17 +421,30 @@ class Store {
                               std::string* content_hash = nullptr,
                               std::string* content_encoding = nullptr,
                               CountDeltas* count_deltas = nullptr,
-                              BulkLoad* bulk = nullptr);
+                              BulkLoad* bulk = nullptr,
+                              std::string* stored = nullptr);
   // Adds the publish/expiry events of `head` that fell due by `now` and
   // FireSchedule has not emitted. REQUIRES: the article's lock held.
   void AddOverdueScheduleEvents(const v1::Article& head, absl::Time now,
                                 std::vector<v1::ChangeEvent>* events);
+  // An asynchronous write's answer: the article as stored and, when asked
+  // for, its stored encoding (a reply then sends it without encoding the
+  // article again).
+  struct Written {
+    v1::Article article;
+    std::string encoding;  // empty unless asked for
+  };
+  using WrittenDone = std::function<void(absl::StatusOr<Written>)>;
+  // A WrittenDone that passes on the article only.
+  static WrittenDone ArticleOnly(
+      std::function<void(absl::StatusOr<v1::Article>)> done);
   // PrepareRevision and CommitAsync for the article `held` (its id, locked
-  // by the caller and unlocked here once committed), then `done`.
-  // `content_hash` and `content_encoding` as for PrepareRevision.
+  // by the caller and unlocked here once committed), then `done`, with the
+  // encoding if `encode`. `content_hash` and `content_encoding` as for
+  // PrepareRevision.
   void WriteRevisionAsync(std::string held, const v1::Article* old_head,
                           v1::Article content, v1::ChangeEvent::Type type,
-                          std::function<void(absl::StatusOr<v1::Article>)> done,
+                          WrittenDone done, bool encode = false,
                           std::string* content_hash = nullptr,
                           std::string* content_encoding = nullptr);
   // PrepareRevision and Commit for one article.
@@ -445,10 +460,12 @@ class Store {
   // equals it (the head is then the result). `content_hash` and
   // `content_encoding` get ContentHashOfCleared of the content, for
   // PrepareRevision (an update hashed and encoded its body twice).
+  // `head_bytes`, if given, gets the head's stored encoding.
   absl::Status BeginUpdate(absl::string_view id, v1::Article* content,
                            const WriteConditions& conditions, v1::Article* head,
                            bool* unchanged, std::string* content_hash,
-                           std::string* content_encoding);
+                           std::string* content_encoding,
+                           std::string* head_bytes = nullptr);
   // As Commit, without waiting: `done` gets the status once committed.
   void CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
                    std::function<void(absl::Status)> done);
@@ -456,10 +473,14 @@ class Store {
   // asynchronous (nobody else would lead it); hands the lead to a waiting
   // synchronous one, or stops when none is queued.
   void LeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
-  // UpdateAsync once `held` (the article's id) is held.
+  // UpdateAsync with the encoding if `encode` (as WriteRevisionAsync).
+  void UpdateAsyncEncoded(std::string id, v1::Article content,
+                          const WriteConditions& conditions, bool encode,
+                          WrittenDone done);
+  // UpdateAsyncEncoded once `held` (the article's id) is held.
   void UpdateHeldAsync(std::string held, v1::Article content,
-                       const WriteConditions& conditions,
-                       std::function<void(absl::StatusOr<v1::Article>)> done);
+                       const WriteConditions& conditions, bool encode,
+                       WrittenDone done);
   // The committer thread: leads whenever CommitAsync asks.
   void CommitLoop();
 

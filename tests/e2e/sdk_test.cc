@@ -129,6 +129,7 @@ TEST_F(SdkTest, CreateGetUpdateVersionsConflictDeleteUndelete) {
   EXPECT_FALSE(got->has_toc());
 
   // Three updates: revisions 2, 3, 4, each readable afterwards.
+  v1::Article last;  // the last update's answer
   for (int i = 2; i <= 4; ++i) {
     a.set_body(a.body() + "更新 " + std::to_string(i) + "\n");
     absl::StatusOr<v1::Article> u = Update("deepseek", a, i - 1);
@@ -136,7 +137,13 @@ TEST_F(SdkTest, CreateGetUpdateVersionsConflictDeleteUndelete) {
     EXPECT_EQ(u->revision(), i);
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
         u->create_time(), created.create_time()));
+    last = *std::move(u);
   }
+  // An update answers with the revision as stored, field for field.
+  absl::StatusOr<v1::Article> head = client_->Get("deepseek");
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(last, *head));
+  EXPECT_EQ(last.body(), a.body());
   for (int i = 1; i <= 4; ++i) {
     absl::StatusOr<v1::Article> r = client_->Get("deepseek", i);
     ASSERT_TRUE(r.ok()) << r.status();
@@ -145,10 +152,11 @@ TEST_F(SdkTest, CreateGetUpdateVersionsConflictDeleteUndelete) {
                 HasSubstr(i > 1 ? "更新 " + std::to_string(i) : "正文"));
   }
 
-  // Identical content writes no revision.
+  // Identical content writes no revision and answers with the head.
   absl::StatusOr<v1::Article> same = Update("deepseek", a);
   ASSERT_TRUE(same.ok());
   EXPECT_EQ(same->revision(), 4);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*same, *head));
 
   // A stale expected_revision or etag conflicts and changes nothing.
   v1::Article stale = a;

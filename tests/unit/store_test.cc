@@ -1440,6 +1440,7 @@ TEST_F(FaultyStoreTest, FailedWriteChangesNothingAndLeavesNoGap) {
 // with a write in flight goes to `elsewhere` (it would wait there for that
 // commit); an update of another article proceeds on the calling thread, and
 // neither thread waits for the WAL, which the committer thread writes.
+// Each answer is the revision's stored encoding, as GetStored reads it.
 TEST_F(FaultyStoreTest, UpdateAsyncNoWaitHandsOnlyABusyArticleElsewhere) {
   FaultyKv* fault = ReopenFaulty();
   ASSERT_NE(fault, nullptr);
@@ -1448,11 +1449,11 @@ TEST_F(FaultyStoreTest, UpdateAsyncNoWaitHandsOnlyABusyArticleElsewhere) {
   const int begun = fault->writes_begun();
 
   absl::Mutex mu;
-  std::vector<std::pair<std::string, absl::StatusOr<Article>>> answers;
+  std::vector<std::pair<std::string, absl::StatusOr<std::string>>> answers;
   auto answer = [&](std::string what) {
-    return [&, what](absl::StatusOr<Article> a) {
+    return [&, what](absl::StatusOr<std::string> bytes) {
       absl::MutexLock lock(&mu);
-      answers.emplace_back(what, std::move(a));
+      answers.emplace_back(what, std::move(bytes));
     };
   };
   auto answered = [&](size_t n) {
@@ -1487,18 +1488,50 @@ TEST_F(FaultyStoreTest, UpdateAsyncNoWaitHandsOnlyABusyArticleElsewhere) {
   answered(3);
   absl::MutexLock lock(&mu);
   ASSERT_EQ(answers.size(), 3u);
-  for (const auto& [what, a] : answers) {
-    ASSERT_TRUE(a.ok()) << what << ": " << a.status();
-    EXPECT_EQ(a->title(), what);
+  for (const auto& [what, bytes] : answers) {
+    ASSERT_TRUE(bytes.ok()) << what << ": " << bytes.status();
+    Article a;
+    ASSERT_TRUE(a.ParseFromString(*bytes)) << what;
+    EXPECT_EQ(a.title(), what);
+    absl::StatusOr<StoredArticle> stored =
+        store_->GetStored(what.substr(0, 1), a.revision(), false);
+    ASSERT_TRUE(stored.ok()) << what << ": " << stored.status();
+    EXPECT_EQ(stored->bytes, *bytes) << what;
   }
   EXPECT_EQ(answers[2].first, "a3");
-  EXPECT_EQ(answers[2].second->revision(), 3);
   EXPECT_EQ(MustGet("a").title(), "a3");
+  EXPECT_EQ(MustGet("a").revision(), 3);
   EXPECT_EQ(MustGet("b").revision(), 2);
   const std::vector<ChangeEvent> changes = AllChanges();
   ASSERT_EQ(changes.size(), 5u);
   for (size_t k = 0; k < changes.size(); ++k)
     EXPECT_EQ(changes[k].sequence(), static_cast<int64_t>(k + 1));
+}
+
+// An update that changes nothing answers with the head's stored bytes, and
+// a failed one with its status; neither writes.
+TEST_F(StoreTest, UpdateAsyncNoWaitAnswersUnchangedAndFailedUpdates) {
+  MustCreate("a", MakeArticle("a1", {"x"}));
+  auto run = [&](Article content, const WriteConditions& conditions) {
+    absl::StatusOr<std::string> answer = absl::UnknownError("no answer");
+    store_->UpdateAsyncNoWait(
+        "a", std::move(content), conditions,
+        [&](absl::StatusOr<std::string> bytes) { answer = std::move(bytes); },
+        [](std::function<void()>) { ADD_FAILURE() << "a is not busy"; });
+    return answer;  // an unchanged or failed update answers at once
+  };
+  absl::StatusOr<std::string> same = run(MakeArticle("a1", {"x"}), {});
+  ASSERT_TRUE(same.ok()) << same.status();
+  absl::StatusOr<StoredArticle> head = store_->GetStored("a", 0, false);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(*same, head->bytes);
+  EXPECT_EQ(head->skeleton.revision(), 1);
+
+  absl::StatusOr<std::string> stale = run(MakeArticle("a2"), {7, ""});
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition)
+      << stale.status();
+  EXPECT_EQ(MustGet("a").revision(), 1);
+  EXPECT_EQ(AllChanges().size(), 1u);
 }
 
 // ---- Editorial: visibility, schedules, restore, translation groups --------
