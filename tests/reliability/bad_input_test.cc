@@ -752,6 +752,18 @@ TEST_F(BadInputTest, StreamsDeadlinesAndRawBytes) {
          return Raw("GetArticle", LengthDelimited(1, "articles/\xc0\xaf"));
        },
        Code::kInvalidArgument, "UTF-8"},
+      // UpdateArticle parses its request itself (a raw method).
+      {"raw update: not a protobuf",
+       [&] { return Raw("UpdateArticle", "\xff\xff\xff"); },
+       Code::kInvalidArgument, "request: cannot be parsed"},
+      {"raw update: invalid UTF-8 in the body",
+       [&] {
+         return Raw("UpdateArticle",
+                    LengthDelimited(1, LengthDelimited(1, "articles/live") +
+                                           LengthDelimited(2, "title") +
+                                           LengthDelimited(20, "bad \xff")));
+       },
+       Code::kInvalidArgument, "UTF-8"},
   };
   RunCases(cases);
 
