@@ -708,7 +708,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   if (store->shared_) {
     store->follower_ = std::thread([p = store.get()] { p->FollowLoop(); });
   } else {
-    store->commit_thread_ = true;
     store->committer_ = std::thread([p = store.get()] { p->CommitLoop(); });
   }
   return store;
@@ -1823,9 +1822,10 @@ void Store::CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
   absl::MutexLock lock(&commit_mu_);
   writers_.push_back(w);
   if (leading_) return;  // the leader gets to it
-  if (commit_thread_) {
+  if (!shared_) {
     // The committer leads: the caller (a gRPC thread, for inline updates)
-    // never waits for a WAL sync.
+    // never waits for a WAL sync. (Init writes without CommitAsync, so the
+    // committer is running whenever this is reached.)
     leading_ = true;
     commit_wanted_ = true;
     commit_cv_.Signal();

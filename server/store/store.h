@@ -501,7 +501,6 @@ class Store {
   std::function<void(int64_t)> commit_listener_ ABSL_GUARDED_BY(commit_mu_);
   // Unshared stores: a thread leads the asynchronous writers' commits, so
   // the threads that queue them never wait for a WAL sync.
-  bool commit_thread_ = false;
   std::thread committer_;
   absl::CondVar commit_cv_;
   bool commit_stop_ ABSL_GUARDED_BY(commit_mu_) = false;
