@@ -853,8 +853,10 @@ absl::Status Store::ReadHeadBytes(absl::string_view id, std::string* value) {
   return s;
 }
 
-absl::StatusOr<v1::Article> Store::ReadHead(absl::string_view id) {
-  std::string value;
+absl::StatusOr<v1::Article> Store::ReadHead(absl::string_view id,
+                                            std::string* bytes) {
+  std::string local;
+  std::string& value = bytes != nullptr ? *bytes : local;
   if (absl::Status s = ReadHeadBytes(id, &value); !s.ok()) return s;
   v1::Article a;
   if (!a.ParseFromString(value))
@@ -956,12 +958,9 @@ absl::Status Store::BeginUpdate(absl::string_view id, v1::Article* content,
                                 std::string* content_hash,
                                 std::string* content_encoding,
                                 std::string* head_bytes) {
-  std::string local;
-  std::string& bytes = head_bytes != nullptr ? *head_bytes : local;
-  if (absl::Status s = ReadHeadBytes(id, &bytes); !s.ok()) return s;
-  if (!head->ParseFromString(bytes))
-    return absl::DataLossError(
-        absl::StrCat("head of ", Name(id), " is corrupt"));
+  absl::StatusOr<v1::Article> read = ReadHead(id, head_bytes);
+  if (!read.ok()) return read.status();
+  *head = *std::move(read);
   if (head->has_delete_time()) {
     return absl::NotFoundError(
         absl::StrCat(Name(id), " is deleted; undelete it before updating"));

@@ -398,7 +398,9 @@ class Store {
   Result RetryRaces(const std::function<Result()>& op);
   // Head revision number of `id`, 0 if none.
   absl::StatusOr<int64_t> HeadRevision(absl::string_view id);
-  absl::StatusOr<v1::Article> ReadHead(absl::string_view id);
+  // The head revision, decoded; `bytes`, if given, gets its stored encoding.
+  absl::StatusOr<v1::Article> ReadHead(absl::string_view id,
+                                       std::string* bytes = nullptr);
   // The head revision's stored bytes. NOT_FOUND if there is no head.
   absl::Status ReadHeadBytes(absl::string_view id, std::string* value);
   // Counter changes by posting prefix, summed over a batch.
