@@ -149,7 +149,7 @@ ContentService::ContentService(store::Store* store,
       store_(store),
       options_(options),
       writes_(options.write_threads),
-      watch_(store, options.watch) {
+      watch_(store, options.watch, options.limits) {
   if (options_.schedule_poll > absl::ZeroDuration())
     schedule_thread_ = std::thread([this] { ScheduleLoop(); });
 }

@@ -277,84 +277,87 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
   return absl::OkStatus();
 }
 
-absl::Status ValidateQuery(const v1::Query& q, const Limits& limits) {
+absl::Status ValidateQuery(const v1::Query& q, const Limits& limits,
+                           absl::string_view field) {
+  auto f = [field](absl::string_view name) {
+    return absl::StrCat(field, ".", name);
+  };
   absl::Status s;
-  if (!(s = CheckTerms(q.tags(), "query.tags", limits)).ok()) return s;
-  if (!(s = CheckTerms(q.categories(), "query.categories", limits)).ok())
-    return s;
-  if (!(s = CheckTerms(q.langs(), "query.langs", limits)).ok()) return s;
+  if (!(s = CheckTerms(q.tags(), f("tags"), limits)).ok()) return s;
+  if (!(s = CheckTerms(q.categories(), f("categories"), limits)).ok()) return s;
+  if (!(s = CheckTerms(q.langs(), f("langs"), limits)).ok()) return s;
   if (!v1::Query::TagMatch_IsValid(q.tag_match())) {
-    return Invalid("query.tag_match",
+    return Invalid(f("tag_match"),
                    absl::StrCat("unknown value ", q.tag_match()));
   }
   if (!v1::Query::Order_IsValid(q.order()))
-    return Invalid("query.order", absl::StrCat("unknown value ", q.order()));
+    return Invalid(f("order"), absl::StrCat("unknown value ", q.order()));
   if (q.has_date_from() &&
-      !(s = CheckTimestamp(q.date_from(), "query.date_from")).ok()) {
+      !(s = CheckTimestamp(q.date_from(), f("date_from"))).ok()) {
     return s;
   }
-  if (q.has_date_to() &&
-      !(s = CheckTimestamp(q.date_to(), "query.date_to")).ok())
+  if (q.has_date_to() && !(s = CheckTimestamp(q.date_to(), f("date_to"))).ok())
     return s;
   if (q.has_date_from() && q.has_date_to() &&
       (q.date_to().seconds() < q.date_from().seconds() ||
        (q.date_to().seconds() == q.date_from().seconds() &&
         q.date_to().nanos() <= q.date_from().nanos()))) {
-    return Invalid("query.date_to", "must be after query.date_from");
+    return Invalid(f("date_to"),
+                   absl::StrCat("must be after ", f("date_from")));
   }
-  if (!(s = CheckTerms(q.not_tags(), "query.not_tags", limits)).ok()) return s;
+  if (!(s = CheckTerms(q.not_tags(), f("not_tags"), limits)).ok()) return s;
   if (q.has_update_time_from() &&
-      !(s = CheckTimestamp(q.update_time_from(), "query.update_time_from"))
-           .ok()) {
+      !(s = CheckTimestamp(q.update_time_from(), f("update_time_from"))).ok()) {
     return s;
   }
   if (q.has_update_time_to() &&
-      !(s = CheckTimestamp(q.update_time_to(), "query.update_time_to")).ok())
+      !(s = CheckTimestamp(q.update_time_to(), f("update_time_to"))).ok())
     return s;
   if (q.has_update_time_from() && q.has_update_time_to() &&
       (q.update_time_to().seconds() < q.update_time_from().seconds() ||
        (q.update_time_to().seconds() == q.update_time_from().seconds() &&
         q.update_time_to().nanos() <= q.update_time_from().nanos()))) {
-    return Invalid("query.update_time_to",
-                   "must be after query.update_time_from");
+    return Invalid(f("update_time_to"),
+                   absl::StrCat("must be after ", f("update_time_from")));
   }
   if (static_cast<int>(q.text().size()) > limits.max_query_text_bytes) {
     return Invalid(
-        "query.text",
+        f("text"),
         absl::StrFormat("must be at most %d bytes, got %d",
                         limits.max_query_text_bytes, q.text().size()));
   }
-  if (!(s = CheckText(q.text(), "query.text")).ok()) return s;
+  if (!(s = CheckText(q.text(), f("text"))).ok()) return s;
   if (!v1::Visibility_IsValid(q.visibility())) {
-    return Invalid("query.visibility",
+    return Invalid(f("visibility"),
                    absl::StrCat("unknown value ", q.visibility()));
   }
   if (q.states_size() > 4)
-    return Invalid("query.states", "must hold at most 4 values");
+    return Invalid(f("states"), "must hold at most 4 values");
   for (int i = 0; i < q.states_size(); ++i) {
     const int st = q.states(i);
-    const std::string field = absl::StrCat("query.states[", i, "]");
+    const std::string entry = absl::StrCat(field, ".states[", i, "]");
     if (!v1::Article::State_IsValid(st))
-      return Invalid(field, absl::StrCat("unknown value ", st));
+      return Invalid(entry, absl::StrCat("unknown value ", st));
     if ((st == v1::Article::DRAFT || st == v1::Article::ARCHIVED) &&
         q.visibility() != v1::VISIBILITY_ALL) {
-      return Invalid(field, absl::StrCat(v1::Article::State_Name(st),
-                                         " articles are never live; set "
-                                         "query.visibility to VISIBILITY_ALL"));
+      return Invalid(
+          entry, absl::StrCat(v1::Article::State_Name(st),
+                              " articles are never live; set ", f("visibility"),
+                              " to VISIBILITY_ALL"));
     }
   }
   for (const auto& [name, ts] :
        {std::pair<const char*, const google::protobuf::Timestamp*>{
-            "query.publish_time_from", &q.publish_time_from()},
-        {"query.publish_time_to", &q.publish_time_to()}}) {
+            "publish_time_from", &q.publish_time_from()},
+        {"publish_time_to", &q.publish_time_to()}}) {
     if (ts->seconds() != 0 || ts->nanos() != 0) {
-      if (!(s = CheckTimestamp(*ts, name)).ok()) return s;
+      if (!(s = CheckTimestamp(*ts, f(name))).ok()) return s;
     }
   }
   if (q.has_publish_time_from() && q.has_publish_time_to() &&
       !Before(q.publish_time_from(), q.publish_time_to())) {
-    return Invalid("query.publish_time_to",
-                   "must be after query.publish_time_from");
+    return Invalid(f("publish_time_to"),
+                   absl::StrCat("must be after ", f("publish_time_from")));
   }
   // Whether the text holds anything to search for is the query engine's
   // call (it owns the tokenizer): INVALID_ARGUMENT from there.

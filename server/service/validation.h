@@ -47,7 +47,10 @@ enum class TextUtf8 { kCheck, kCheckedByParser };
 absl::Status ValidateArticle(const v1::Article& article, const Limits& limits,
                              absl::string_view field,
                              TextUtf8 text_utf8 = TextUtf8::kCheck);
-absl::Status ValidateQuery(const v1::Query& query, const Limits& limits);
+// Checks a query; `field` names it in messages ("query", a watch's
+// "filter").
+absl::Status ValidateQuery(const v1::Query& query, const Limits& limits,
+                           absl::string_view field = "query");
 // The effective page size for a request's page_size.
 absl::StatusOr<int> PageSize(int32_t requested, const Limits& limits);
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates).

@@ -58,7 +58,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   // Validates the request and positions the stream; false if it finished.
   bool Start() {
     absl::MutexLock lock(&mu_);
-    absl::Status s = ValidateQuery(req_.filter(), Limits());
+    absl::Status s = ValidateQuery(req_.filter(), hub_->limits_, "filter");
     if (s.ok() && req_.after_sequence() < 0)
       s = absl::InvalidArgumentError("after_sequence: must not be negative");
     if (s.ok() && !v1::WatchArticlesRequest::View_IsValid(req_.view()))
@@ -236,8 +236,9 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);
 };
 
-WatchHub::WatchHub(store::Store* store, const WatchOptions& options)
-    : store_(store), options_(options) {
+WatchHub::WatchHub(store::Store* store, const WatchOptions& options,
+                   const Limits& limits)
+    : store_(store), options_(options), limits_(limits) {
   committed_ = store_->last_sequence();
   // Runs under the store's commit lock: touch only the leaf wake_mu_.
   store_->SetCommitListener([this](int64_t sequence) {

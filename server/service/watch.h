@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "content/v1/content_service.pb.h"
+#include "server/service/validation.h"
 #include "server/store/store.h"
 
 namespace content::service {
@@ -32,7 +33,9 @@ struct WatchOptions {
 // Thread-safe.
 class WatchHub {
  public:
-  WatchHub(store::Store* store, const WatchOptions& options);
+  // `limits` bound the filters watchers may send.
+  WatchHub(store::Store* store, const WatchOptions& options,
+           const Limits& limits);
   // Finishes every open watcher (UNAVAILABLE) and stops the thread.
   ~WatchHub();
 
@@ -54,6 +57,7 @@ class WatchHub {
 
   store::Store* const store_;
   const WatchOptions options_;
+  const Limits limits_;
   // Lock order: mu_, then a stream's lock, then the store's; wake_mu_ is a
   // leaf taken by the store's commit listener.
   mutable absl::Mutex mu_;

@@ -228,6 +228,59 @@ TEST(WatchTest, FilterAndStartNow) {
                                              "articles/n4"}));
 }
 
+// A watch filter is checked against the server's configured limits, and
+// its errors name `filter`, the request's field, not `query`.
+TEST(WatchTest, FilterErrorsNameTheFilterAndUseTheServersLimits) {
+  TempDir dir;
+  const std::string config = dir.path() + "/contentd.yaml";
+  content::testing::WriteFile(config, "limits:\n  max_term_bytes: 8\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+  // Runs a watch that should be refused; one accepted instead would stream
+  // forever, so it is cancelled after 10 s (and the test fails on its code).
+  auto watch = [&client](const v1::WatchArticlesRequest& r) {
+    WatchCanceller canceller;
+    std::atomic<bool> done{false};
+    absl::Status status;
+    std::thread t([&] {
+      status = client->Watch(
+          r, [](const auto&) { return true; }, &canceller);
+      done = true;
+    });
+    for (int i = 0; i < 500 && !done; ++i)
+      absl::SleepFor(absl::Milliseconds(20));
+    canceller.Cancel();
+    t.join();
+    return status;
+  };
+
+  v1::WatchArticlesRequest req;
+  req.set_start_now(true);
+  req.mutable_filter()->add_tags("short");
+  req.mutable_filter()->add_tags("longer-than-8");
+  absl::Status s = watch(req);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("filter.tags[1]"));
+  EXPECT_THAT(s.message(), HasSubstr("8"));
+
+  req.mutable_filter()->clear_tags();
+  req.mutable_filter()->mutable_date_from()->set_seconds(100);
+  req.mutable_filter()->mutable_date_to()->set_seconds(50);
+  s = watch(req);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("filter.date_to"));
+  EXPECT_THAT(s.message(), HasSubstr("after filter.date_from"));
+
+  // The same tag in a query names `query`.
+  v1::QueryArticlesRequest q;
+  q.mutable_query()->add_tags("longer-than-8");
+  s = client->QueryArticles(q).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("query.tags[0]"));
+}
+
 TEST(WatchTest, OutOfRangeAfterRetention) {
   TempDir dir;
   const std::string config = dir.path() + "/contentd.yaml";

@@ -729,12 +729,12 @@ TEST_F(BadInputTest, StreamsDeadlinesAndRawBytes) {
        Code::kInvalidArgument, "view"},
       {"watch: empty tag in filter",
        watch([](auto* r) { r->mutable_filter()->add_tags(""); }),
-       Code::kInvalidArgument, "tags[0]"},
+       Code::kInvalidArgument, "filter.tags[0]"},
       {"watch: unknown tag_match in filter", watch([](auto* r) {
          r->mutable_filter()->set_tag_match(
              static_cast<v1::Query::TagMatch>(5));
        }),
-       Code::kInvalidArgument, "tag_match"},
+       Code::kInvalidArgument, "filter.tag_match"},
       {"import: over-size batch", import(1001, true), Code::kInvalidArgument,
        "articles"},
       {"import: articles without names", import(3, false),

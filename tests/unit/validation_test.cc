@@ -412,6 +412,19 @@ TEST(ValidateQueryTest, Rules) {
   bad = q;
   bad.clear_date_from();
   EXPECT_TRUE(ValidateQuery(bad, limits).ok());
+  // A caller names the query's field (a watch's `filter`), in the rule too.
+  bad = q;
+  bad.mutable_date_to()->set_nanos(0);
+  absl::Status s = ValidateQuery(bad, limits, "filter");
+  EXPECT_TRUE(InvalidNaming(s, "filter.date_to"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("after filter.date_from"));
+  EXPECT_THAT(std::string(s.message()), ::testing::Not(HasSubstr("query")));
+  bad = q;
+  bad.add_states(Article::DRAFT);
+  s = ValidateQuery(bad, limits, "filter");
+  EXPECT_TRUE(InvalidNaming(s, "filter.states[0]"));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("set filter.visibility to VISIBILITY_ALL"));
 }
 
 TEST(PageSizeTest, Rules) {
