@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -187,6 +188,16 @@ const CLI::Validator kDate(
       return t.ok() ? "" : std::string(t.status().message());
     },
     "DATE");
+
+// Page sizes: 0 asks for the server's default; larger than the server's
+// max gets the max.
+const CLI::Validator kNotNegative(
+    [](std::string& text) -> std::string {
+      int n = 0;
+      if (!absl::SimpleAtoi(text, &n)) return "not a number: \"" + text + "\"";
+      return n < 0 ? "must not be negative, got " + text : "";
+    },
+    "N");
 
 // --- Verbs ------------------------------------------------------------------
 
@@ -688,6 +699,7 @@ int Main(int argc, char** argv) {
   query_cmd->add_flag("--include-deleted", query.include_deleted,
                       "Also list deleted articles");
   query_cmd->add_option("--limit", query.limit, "Articles per page")
+      ->check(kNotNegative)
       ->capture_default_str();
   query_cmd->add_option("--page-token", query.page_token,
                         "Token of the page to show");
@@ -732,7 +744,8 @@ int Main(int argc, char** argv) {
   for (auto [cmd, flags] : {std::pair{tags_cmd, &tags_flags},
                             std::pair{categories_cmd, &categories_flags}}) {
     cmd->add_option("--prefix", flags->prefix, "Only names starting with this");
-    cmd->add_option("--limit", flags->limit, "Entries per page (default 20)");
+    cmd->add_option("--limit", flags->limit, "Entries per page (default 20)")
+        ->check(kNotNegative);
     cmd->add_option("--page-token", flags->page_token,
                     "Token of the page to show");
   }
@@ -742,6 +755,7 @@ int Main(int argc, char** argv) {
       app.add_subcommand("history", "List the revisions of an article");
   AddId(history_cmd, &history.id);
   history_cmd->add_option("--limit", history.limit, "Revisions per page")
+      ->check(kNotNegative)
       ->capture_default_str();
   history_cmd->add_option("--page-token", history.page_token,
                           "Token of the page to show");

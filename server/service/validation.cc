@@ -1,5 +1,6 @@
 #include "server/service/validation.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -370,12 +371,9 @@ absl::StatusOr<int> PageSize(int32_t requested, const Limits& limits) {
                    absl::StrCat("must not be negative, got ", requested));
   }
   if (requested == 0) return limits.default_page_size;
-  if (requested > limits.max_page_size) {
-    return Invalid("page_size",
-                   absl::StrFormat("must be at most %d, got %d",
-                                   limits.max_page_size, requested));
-  }
-  return requested;
+  // AIP-158: a larger page is lowered to the maximum, not refused, so a
+  // client's fixed page size keeps working on a server configured lower.
+  return std::min<int>(requested, limits.max_page_size);
 }
 
 }  // namespace content::service

@@ -51,7 +51,8 @@ absl::Status ValidateArticle(const v1::Article& article, const Limits& limits,
 // "filter").
 absl::Status ValidateQuery(const v1::Query& query, const Limits& limits,
                            absl::string_view field = "query");
-// The effective page size for a request's page_size.
+// The effective page size for a request's page_size: the default for 0, at
+// most the max; INVALID_ARGUMENT if negative.
 absl::StatusOr<int> PageSize(int32_t requested, const Limits& limits);
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates).
 bool IsValidUtf8(absl::string_view s);

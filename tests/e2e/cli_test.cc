@@ -512,6 +512,49 @@ TEST_F(CliTest, HistoryListsRevisionsNewestFirst) {
   EXPECT_EQ(rest.revisions(0).revision(), 1);
 }
 
+// A page size over the server's max is lowered to it (AIP-158), so the
+// CLI's default of 20 works against a server configured for fewer.
+TEST(CliPageSizeTest, ServerMaxBelowTheCliDefaultLowersThePage) {
+  TempDir dir;
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--max-page-size", "3"});
+  ASSERT_NE(server, nullptr);
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {Contentctl(), "--server", server->address()});
+    return RunCommand(args);
+  };
+  for (int i = 1; i <= 4; ++i) {
+    const std::string file = dir.path() + "/ps" + std::to_string(i) + ".md";
+    WriteFile(file, Doc("ps " + std::to_string(i),
+                        "2024-01-0" + std::to_string(i), "aps"));
+    ASSERT_EQ(ctl({"apply", "-f", file}).exit_code, 0);
+  }
+  const std::string file = dir.path() + "/ps1.md";
+  for (int v = 2; v <= 4; ++v) {
+    WriteFile(file, Doc("ps 1 v" + std::to_string(v), "2024-01-01", "aps"));
+    ASSERT_EQ(ctl({"apply", "-f", file}).exit_code, 0);
+  }
+
+  CommandResult r = ctl({"query", "--tag", "aps"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 4u) << r.out;  // header + 3
+  EXPECT_THAT(r.err, StartsWith("next page: --page-token "));
+  const auto page = ParseJson<v1::QueryArticlesResponse>(
+      ctl({"query", "--tag", "aps", "--limit", "1000", "-o", "json"}).out);
+  EXPECT_EQ(page.articles_size(), 3);
+  EXPECT_FALSE(page.next_page_token().empty());
+
+  r = ctl({"history", "ps1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 4u) << r.out;
+  EXPECT_THAT(r.err, StartsWith("next page: --page-token "));
+
+  // A negative limit is a usage error naming the flag.
+  r = ctl({"query", "--limit", "-1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--limit"));
+}
+
 TEST_F(CliTest, DeleteGetShowDeletedUndelete) {
   const std::string file =
       Write("del1.md", Doc("to delete", "2024-01-01", "adel"));

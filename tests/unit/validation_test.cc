@@ -436,14 +436,14 @@ TEST(PageSizeTest, Rules) {
   EXPECT_EQ(*PageSize(0, limits), 20);
   EXPECT_EQ(*PageSize(1, limits), 1);
   EXPECT_EQ(*PageSize(1000, limits), 1000);
-  absl::StatusOr<int> over = PageSize(1001, limits);
-  EXPECT_TRUE(InvalidNaming(over.status(), "page_size"));
-  EXPECT_THAT(over.status().message(), HasSubstr("1000"));
+  // Larger pages are lowered to the max (AIP-158).
+  EXPECT_EQ(*PageSize(1001, limits), 1000);
+  EXPECT_EQ(*PageSize(std::numeric_limits<int32_t>::max(), limits), 1000);
   limits.default_page_size = 7;
   limits.max_page_size = 9;
   EXPECT_EQ(*PageSize(0, limits), 7);
   EXPECT_EQ(*PageSize(9, limits), 9);
-  EXPECT_FALSE(PageSize(10, limits).ok());
+  EXPECT_EQ(*PageSize(10, limits), 9);
 }
 
 }  // namespace
