@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "content/v1/admin_service.grpc.pb.h"
@@ -164,6 +165,21 @@ class GrpcClient final : public Client {
       }
       std::unique_ptr<grpc::ClientReader<v1::WatchArticlesResponse>> reader =
           stub_->WatchArticles(&ctx, request);
+      if (request.start_now()) {
+        // "Now" is where this stream starts; asking for "now" again after a
+        // reconnect would skip what was written in between.
+        reader->WaitForInitialMetadata();
+        const auto& md = ctx.GetServerInitialMetadata();
+        auto it = md.find("content-watch-after");
+        int64_t after = 0;
+        if (it != md.end() &&
+            absl::SimpleAtoi(
+                absl::string_view(it->second.data(), it->second.size()),
+                &after)) {
+          request.set_start_now(false);
+          request.set_after_sequence(after);
+        }
+      }
       v1::WatchArticlesResponse event;
       bool stopped = false;
       while (reader->Read(&event)) {

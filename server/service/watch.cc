@@ -11,6 +11,9 @@
 namespace content::service {
 namespace {
 
+// Initial metadata: the sequence the stream delivers events after.
+constexpr absl::string_view kWatchStartMetadata = "content-watch-after";
+
 bool AnyOf(const google::protobuf::RepeatedPtrField<std::string>& wanted,
            const google::protobuf::RepeatedPtrField<std::string>& have) {
   if (wanted.empty()) return true;
@@ -86,6 +89,12 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       }
     }
     last_sent_ = next_ - 1;
+    // Where the stream starts, before any event: a client that asked for
+    // start_now and loses the stream before its first event resumes from
+    // here instead of from "now" again, which would skip what came between.
+    ctx_->AddInitialMetadata(std::string(kWatchStartMetadata),
+                             std::to_string(last_sent_));
+    StartSendInitialMetadata();
     started_ = true;
     PumpLocked();
     return true;

@@ -204,6 +204,71 @@ TEST(WatchTest, SdkWatchResumesByItselfAcrossAServerRestart) {
   }
 }
 
+// A start_now watcher whose stream breaks before its first event resumes
+// from where that stream started, not from "now" again: events written
+// between the restart and its reconnect arrive too.
+TEST(WatchTest, StartNowLosesNothingWhenTheStreamBreaksBeforeAnyEvent) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+  ASSERT_TRUE(Create(*client, MakeArticle("before", "x", 1)).ok());
+
+  v1::WatchArticlesRequest req;
+  req.set_start_now(true);
+  req.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
+  Collector watcher(client.get(), req, 2);
+  absl::SleepFor(absl::Milliseconds(500));  // the stream is open
+
+  // Down for 3 s: the watcher's channel backs off (its next try comes
+  // about 2 s after the restart). A writer on a channel of its own
+  // connects at once, so the writes land before the watcher is back.
+  server->Stop(SIGKILL);
+  absl::SleepFor(absl::Seconds(3));
+  ASSERT_TRUE(server->RestartOnSamePort()) << server->Log();
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto writer = v1::ContentService::NewStub(grpc::CreateCustomChannel(
+      server->address(), grpc::InsecureChannelCredentials(), args));
+  for (const auto& [id, seconds] :
+       {std::pair<std::string, int64_t>{"after1", 2}, {"after2", 3}}) {
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
+    v1::CreateArticleRequest r;
+    r.set_article_id(id);
+    *r.mutable_article() = MakeArticle(id, "x", seconds);
+    v1::Article out;
+    grpc::Status s = writer->CreateArticle(&ctx, r, &out);
+    ASSERT_TRUE(s.ok()) << id << ": " << s.error_message();
+  }
+
+  // The server says where a start_now stream starts (after sequence 3).
+  {
+    grpc::ClientContext ctx;
+    v1::WatchArticlesRequest now;
+    now.set_start_now(true);
+    auto reader = writer->WatchArticles(&ctx, now);
+    reader->WaitForInitialMetadata();
+    const auto& md = ctx.GetServerInitialMetadata();
+    auto it = md.find("content-watch-after");
+    ASSERT_NE(it, md.end());
+    EXPECT_EQ(std::string(it->second.data(), it->second.size()), "3");
+    ctx.TryCancel();
+    reader->Finish();
+  }
+
+  ASSERT_TRUE(watcher.WaitFor(absl::Seconds(20)))
+      << watcher.size() << " " << watcher.status() << "\n"
+      << server->Log();
+  const auto events = watcher.events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].event().name(), "articles/after1");
+  EXPECT_EQ(events[0].event().sequence(), 2);
+  EXPECT_EQ(events[1].event().name(), "articles/after2");
+}
+
 TEST(WatchTest, FilterAndStartNow) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
