@@ -12,6 +12,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -361,6 +362,10 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     }
   };
   size_t next = 0;
+  // The file each article came from: a second file naming the same article
+  // (two `x.md` in different folders, or a front-matter id) fails instead
+  // of silently overwriting the first.
+  absl::flat_hash_map<std::string, std::string> source;
   absl::Status status = client.ImportArticles(
       [&](v1::ImportArticlesRequest* batch) {
         batch->set_dry_run(options.dry_run);
@@ -369,6 +374,15 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
                static_cast<size_t>(batch->articles_size()) < kBatch) {
           v1::Article article;
           Pending p = Prepare(files[next++], options, &article);
+          if (p.sent) {
+            auto [it, fresh] = source.emplace(p.result.name, p.result.file);
+            if (!fresh) {
+              p.sent = false;
+              p.result.status = absl::AlreadyExistsError(
+                  absl::StrCat(p.result.name, " is also in ", it->second,
+                               "; give each article one file"));
+            }
+          }
           if (p.sent) *batch->add_articles() = std::move(article);
           in_flight.push_back(std::move(p));
         }

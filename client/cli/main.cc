@@ -438,7 +438,7 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    return Fail(absl::UnavailableError(
+    return Fail(absl::FailedPreconditionError(
         absl::StrCat(dir, ": cannot create: ", ec.message())));
   }
   const bool tty = isatty(STDERR_FILENO);
@@ -814,9 +814,12 @@ int Main(int argc, char** argv) {
   CLI::App* export_cmd = app.add_subcommand(
       "export", "Print an article as Markdown, or write many into a directory");
   export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
-  export_cmd->add_option("--revision", exp.revision, "Revision to print");
-  export_cmd->add_option("--dir", export_dir,
-                         "Write every selected article as DIR/<id>.md");
+  CLI::Option* export_revision =
+      export_cmd->add_option("--revision", exp.revision, "Revision to print");
+  export_cmd
+      ->add_option("--dir", export_dir,
+                   "Write every selected article as DIR/<id>.md")
+      ->excludes(export_revision);
   AddFilterFlags(export_cmd, &export_filters);
   export_cmd
       ->add_option("--since", export_filters.since,
@@ -834,10 +837,12 @@ int Main(int argc, char** argv) {
   CLI::App* watch_cmd = app.add_subcommand(
       "watch", "Print changes as they happen, one line per event");
   AddFilterFlags(watch_cmd, &watch_filters);
-  watch_cmd->add_option("--after", watch.after,
-                        "Start after this sequence (default: the oldest kept)");
-  watch_cmd->add_flag("--from-now", watch.from_now,
-                      "Only changes made from now on");
+  CLI::Option* watch_after = watch_cmd->add_option(
+      "--after", watch.after,
+      "Start after this sequence (default: the oldest kept)");
+  watch_cmd
+      ->add_flag("--from-now", watch.from_now, "Only changes made from now on")
+      ->excludes(watch_after);
   watch_cmd->add_flag("--names-only", watch.names_only,
                       "Events without the article (json/yaml output)");
   watch_cmd->add_option("--count", watch.count,
@@ -903,6 +908,15 @@ int Main(int argc, char** argv) {
     std::stringstream text;
     text << in.rdbuf();
     *pem = text.str();
+    // gRPC would only log that it loaded no certificate, then fail every
+    // call as UNAVAILABLE: refuse here, naming the flag.
+    if (pem->find("-----BEGIN ") == std::string::npos) {
+      const char* flag = path == &g.ca     ? "--ca"
+                         : path == &g.cert ? "--cert"
+                                           : "--key";
+      std::cerr << flag << ": " << *path << " holds no PEM block\n";
+      return kExitUsage;
+    }
   }
   if (options.tls_ca_pem.empty() && !options.tls_cert_pem.empty()) {
     std::cerr << "--cert: needs --ca (mutual TLS runs over TLS)\n";

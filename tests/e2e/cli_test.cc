@@ -187,6 +187,22 @@ TEST_F(CliTest, ApplyDirectoryCreatesThenUnchangedThenUpdates) {
   EXPECT_EQ(GetJson("b2").title(), "券商接入开源大模型（更新）");
 }
 
+// Two files of one tree naming the same article: the first is applied, the
+// second fails naming both files, and the command exits 1.
+TEST_F(CliTest, ApplyDirectoryRefusesASecondFileForTheSameArticle) {
+  Write("dup/news/dupe1.md", Doc("first", "2024-01-01", "adup"));
+  Write("dup/posts/dupe1.md", Doc("second", "2024-01-02", "adup"));
+  CommandResult r = Ctl({"apply", "-f", files_.path() + "/dup"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/dupe1 created (revision 1)"));
+  EXPECT_THAT(r.out, HasSubstr("1 created, 0 updated, 0 unchanged, 1 failed"));
+  EXPECT_THAT(r.err, HasSubstr("posts/dupe1.md"));
+  EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS"));
+  EXPECT_THAT(r.err, HasSubstr("is also in "));
+  EXPECT_EQ(GetJson("dupe1").title(), "first");
+  EXPECT_EQ(GetJson("dupe1").revision(), 1);
+}
+
 TEST_F(CliTest, ApplyUsesFrontMatterIdOverFileName) {
   const std::string file =
       Write("whatever-name.md",
@@ -612,6 +628,29 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   r = Ctl({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("apply"));
+}
+
+TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
+  CommandResult r = Ctl({"watch", "--after", "5", "--from-now"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--from-now"));
+  EXPECT_THAT(r.err, HasSubstr("--after"));
+  r = Ctl({"export", "--dir", files_.path() + "/out", "--revision", "2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--revision"));
+  EXPECT_FALSE(fs::exists(files_.path() + "/out"));
+
+  // A --ca that is not PEM names the flag instead of failing every call.
+  const std::string not_pem = Write("not.pem", "hello\n");
+  r = Ctl({"--ca", not_pem, "get", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--ca: " + not_pem + " holds no PEM block"));
+
+  // Exporting into a path that is a file is not a server outage.
+  const std::string file = Write("plain-file", "x");
+  r = Ctl({"export", "--dir", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
 }
 
 TEST_F(CliTest, VersionNeedsNoServer) {
