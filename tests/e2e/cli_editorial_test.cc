@@ -227,6 +227,84 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
   EXPECT_EQ(r.exit_code, 2);
 }
 
+// ---- nested front-matter maps ----------------------------------------------
+
+// The sample whose front matter has a nested `seo:` map (a Struct in the
+// Article): protobuf iterates maps in an unspecified order, different from
+// one copy of a map to the next.
+constexpr char kFedTitle[] =
+    "Central bank holds rates steady, signals patience on cuts";
+
+std::string FedSample() { return SourceDir() + "/samples/fed-rate-pause.md"; }
+
+TEST_F(CliEditorialTest, JsonOfNestedMapIsTheSameEveryTime) {
+  const std::string path = Write("fed.md", ReadFile(FedSample()));
+  CtlOk({"apply", "-f", path});
+  const std::string first = CtlOk({"get", "fed", "-o", "json"});
+  // Keys in byte order, at every level.
+  const size_t seo = first.find("\"seo\": {");
+  ASSERT_NE(seo, std::string::npos) << first;
+  const size_t description = first.find("\"description\":", seo);
+  const size_t keywords = first.find("\"keywords\":", seo);
+  const size_t noindex = first.find("\"noindex\":", seo);
+  EXPECT_LT(description, keywords) << first;
+  EXPECT_LT(keywords, noindex) << first;
+  EXPECT_NE(noindex, std::string::npos) << first;
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(CtlOk({"get", "fed", "-o", "json"}), first) << "call " << i;
+  }
+  // YAML is made from the JSON.
+  const std::string yaml = CtlOk({"get", "fed", "-o", "yaml"});
+  EXPECT_THAT(yaml, HasSubstr("  seo:\n"
+                              "    description: Rates unchanged as officials "
+                              "wait for clearer inflation data.\n"
+                              "    keywords:\n"
+                              "      - interest rates\n"
+                              "      - inflation\n"
+                              "    noindex: false\n"));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(CtlOk({"get", "fed", "-o", "yaml"}), yaml) << "call " << i;
+  }
+}
+
+TEST_F(CliEditorialTest, DiffIgnoresTheOrderOfNestedMaps) {
+  const std::string text = ReadFile(FedSample());
+  ASSERT_THAT(text, HasSubstr(kFedTitle));
+  const std::string path = Write("fed.md", text);
+  CtlOk({"apply", "-f", path});
+  WriteFile(path, absl::StrReplaceAll(text, {{kFedTitle, "Rates on hold"}}));
+  CtlOk({"apply", "-f", path});
+  // Revision 3 restores revision 1's content.
+  WriteFile(path, text);
+  CtlOk({"apply", "-f", path});
+  // Each diff reads both revisions afresh; a few of them give the maps
+  // several chances to come out in another order.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(CtlOk({"diff", "fed", "1", "2", "--color=never"}),
+              absl::StrCat("articles/fed: revision 1 -> 2\n"
+                           "title:\n"
+                           "- \"",
+                           kFedTitle,
+                           "\"\n"
+                           "+ \"Rates on hold\"\n"));
+    EXPECT_EQ(CtlOk({"diff", "fed", "1", "3", "--color=never"}),
+              "articles/fed: revision 1 -> 3\nno changes\n");
+  }
+  // A change inside the map prints both values with sorted keys.
+  WriteFile(path,
+            absl::StrReplaceAll(text, {{"noindex: false", "noindex: true"}}));
+  CtlOk({"apply", "-f", path});
+  EXPECT_EQ(CtlOk({"diff", "fed", "3", "4", "--color=never"}),
+            "articles/fed: revision 3 -> 4\n"
+            "params.seo:\n"
+            "- {\"description\":\"Rates unchanged as officials wait for "
+            "clearer inflation data.\",\"keywords\":[\"interest rates\","
+            "\"inflation\"],\"noindex\":false}\n"
+            "+ {\"description\":\"Rates unchanged as officials wait for "
+            "clearer inflation data.\",\"keywords\":[\"interest rates\","
+            "\"inflation\"],\"noindex\":true}\n");
+}
+
 // ---- restore ---------------------------------------------------------------
 
 TEST_F(CliEditorialTest, RestoreWritesANewRevisionAndKeepsHistory) {
