@@ -556,10 +556,12 @@ absl::Status Output::PrintHistory(
     case Format::kTable:
       break;
   }
+  // The state each revision gives the article, named as `get` names it.
+  const absl::Time now = absl::Now();
   Table table({"REV", "UPDATED", "STATE", "CONTENT-HASH"});
   for (const v1::Article& a : response.revisions()) {
     table.AddRow({absl::StrCat(a.revision()), FormatTimestamp(a.update_time()),
-                  HasTime(a.delete_time()) ? "deleted" : "live",
+                  HasTime(a.delete_time()) ? "deleted" : StateLabel(a, now),
                   a.content_hash().substr(0, kHashChars)});
   }
   table.Write(out_);

@@ -78,7 +78,8 @@ class Output {
   absl::Status PrintQuery(const v1::QueryArticlesResponse& response) const;
 
   // A page of revisions: columns REV UPDATED STATE CONTENT-HASH (table), the
-  // whole response (json, yaml) or the documents (markdown).
+  // whole response (json, yaml) or the documents (markdown). STATE is
+  // `deleted` for a tombstone, else the revision's StateLabel now.
   absl::Status PrintHistory(
       const v1::ListArticleRevisionsResponse& response) const;
 

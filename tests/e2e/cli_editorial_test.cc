@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -447,6 +448,43 @@ TEST_F(CliEditorialTest, DraftIsVisibleOnlyWithAll) {
   EXPECT_THAT(CtlOk({"apply", "-f", path, "--expected-revision", "1"}),
               StartsWith("articles/wip updated (revision 2)"));
   EXPECT_THAT(CtlOk({"get", "wip"}), HasSubstr("State:         published\n"));
+}
+
+// Every revision's STATE names what it made the article, as `get` does;
+// a tombstone is `deleted`.
+TEST_F(CliEditorialTest, HistoryNamesTheStateOfEachRevision) {
+  const std::string path = Write("h/wip.md",
+                                 "---\ntitle: \"Draft\"\ndraft: true\n---\n\n"
+                                 "Draft.\n");
+  CtlOk({"apply", "-f", path});
+  const auto states = [&](const std::string& id) {
+    std::vector<std::string> out;
+    for (const std::string& line : Lines(CtlOk({"history", id}))) {
+      std::vector<std::string> columns =
+          absl::StrSplit(line, ' ', absl::SkipEmpty());
+      EXPECT_EQ(columns.size(), 4u) << line;
+      if (columns.size() > 2) out.push_back(columns[0] + " " + columns[2]);
+    }
+    return out;
+  };
+  EXPECT_THAT(states("wip"), ElementsAre("REV STATE", "1 draft"));
+
+  WriteFile(path, "---\ntitle: \"Draft\"\n---\n\nDraft.\n");
+  CtlOk({"apply", "-f", path});
+  WriteFile(path, "---\ntitle: \"Draft\"\nstate: archived\n---\n\nDraft.\n");
+  CtlOk({"apply", "-f", path});
+  CtlOk({"delete", "wip"});
+  EXPECT_THAT(states("wip"), ElementsAre("REV STATE", "4 deleted", "3 archived",
+                                         "2 published", "1 draft"));
+
+  Write("h/later.md",
+        "---\ntitle: \"Later\"\npublishDate: \"2999-01-01\"\n---\n\nLater.\n");
+  Write("h/gone.md",
+        "---\ntitle: \"Gone\"\nexpiryDate: \"2001-01-01\"\n---\n\nGone.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/h/later.md", "-f",
+         dir_.path() + "/files/h/gone.md"});
+  EXPECT_THAT(states("later"), ElementsAre("REV STATE", "1 scheduled"));
+  EXPECT_THAT(states("gone"), ElementsAre("REV STATE", "1 expired"));
 }
 
 TEST_F(CliEditorialTest, QueryByStateAndPublishTime) {
