@@ -33,7 +33,6 @@
 #include "client/cli/output.h"
 #include "content/client.h"
 #include "content/markdown.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace content::cli {
 namespace {
@@ -500,10 +499,10 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
       request,
       [&](const v1::WatchArticlesResponse& e) {
         if (json) {
-          std::string line;
-          google::protobuf::util::JsonPrintOptions options;
-          (void)google::protobuf::util::MessageToJsonString(e, &line, options);
-          std::cout << line << "\n";
+          // An event always converts; the status only covers malformed
+          // messages.
+          absl::StatusOr<std::string> line = ToJson(e, /*pretty=*/false);
+          std::cout << line.value_or("") << "\n";
         } else {
           std::string type = v1::ChangeEvent::Type_Name(e.event().type());
           if (absl::StartsWith(type, "TYPE_")) type = type.substr(5);

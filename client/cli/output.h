@@ -30,8 +30,11 @@ std::optional<Format> ParseFormat(absl::string_view name);
 // upper-case gRPC style.
 std::string StatusText(const absl::Status& status);
 
-// The proto3 JSON mapping of `message`: pretty-printed, camelCase names.
-absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message);
+// The proto3 JSON mapping of `message`, camelCase names: pretty-printed, or
+// on one line when `pretty` is false. Map keys, a Struct's too, come in byte
+// order, so equal messages print the same bytes.
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
+                                   bool pretty = true);
 
 // Block-style YAML of a JSON document. JSON strings that would read back as
 // another YAML type (`"1"`, `"true"`, a date) stay quoted; multi-line strings
@@ -75,7 +78,8 @@ class Output {
   absl::Status PrintQuery(const v1::QueryArticlesResponse& response) const;
 
   // A page of revisions: columns REV UPDATED STATE CONTENT-HASH (table), the
-  // whole response (json, yaml) or the documents (markdown).
+  // whole response (json, yaml) or the documents (markdown). STATE is
+  // `deleted` for a tombstone, else the revision's StateLabel now.
   absl::Status PrintHistory(
       const v1::ListArticleRevisionsResponse& response) const;
 

@@ -12,11 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "google/protobuf/util/type_resolver.h"
+#include "google/protobuf/util/type_resolver_util.h"
 
 namespace content::editorial {
 namespace {
@@ -45,10 +49,32 @@ std::string FieldName(const FieldDescriptor* field) {
   }
 }
 
-std::string ToJson(const Value& value) {
+// Compact JSON of `message` with map keys (a Struct's too) in byte order,
+// so that equal values have equal text: MessageToJsonString follows the
+// maps' iteration order, which protobuf leaves unspecified and which differs
+// between two copies of one map. The text is printed and compared.
+std::string ToJson(const Message& message) {
+  static google::protobuf::util::TypeResolver* const resolver =
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          "type.googleapis.com",
+          google::protobuf::DescriptorPool::generated_pool());
+  std::string binary;
+  {
+    google::protobuf::io::StringOutputStream stream(&binary);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    // Deterministic serialization writes map entries sorted by key, and
+    // BinaryToJsonString keeps the order of the wire.
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
   std::string json;
-  // A Value always converts; the status only covers malformed messages.
-  (void)google::protobuf::util::MessageToJsonString(value, &json);
+  // Generated messages always convert; the status only covers malformed
+  // input.
+  (void)google::protobuf::util::BinaryToJsonString(
+      resolver,
+      absl::StrCat("type.googleapis.com/",
+                   message.GetDescriptor()->full_name()),
+      binary, &json);
   return json;
 }
 
@@ -98,9 +124,7 @@ Value ElementValue(const Message& message, const FieldDescriptor* field,
         return StringValue(google::protobuf::util::TimeUtil::ToString(ts));
       }
       // No other message field is compared whole; keep its JSON as text.
-      std::string json;
-      (void)google::protobuf::util::MessageToJsonString(sub, &json);
-      return StringValue(json);
+      return StringValue(ToJson(sub));
     }
     default:
       return StringValue(absl::StrCat("<", field->type_name(), ">"));
@@ -133,6 +157,8 @@ void AddChange(std::string field, std::string old_value, std::string new_value,
   change->set_new_value(std::move(new_value));
 }
 
+// A key is changed when its values' canonical JSON differs, so maps that
+// hold the same entries in another order are equal.
 void DiffParams(const google::protobuf::Struct& from,
                 const google::protobuf::Struct& to,
                 v1::DiffArticleRevisionsResponse* response) {

@@ -2,11 +2,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 
 namespace content::service {
 namespace {
@@ -39,16 +42,10 @@ class ObservabilityInterceptor : public grpc::experimental::Interceptor {
       if (log_ == RequestLog::kAll ||
           (log_ == RequestLog::kErrors && !status.ok())) {
         grpc::ServerContextBase* ctx = info_->server_context();
-        const std::string line = absl::StrFormat(
-            "time=%s method=%s peer=%s token=%s code=%s latency_ms=%.3f%s\n",
-            absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                             absl::UTCTimeZone()),
-            method, ctx != nullptr ? ctx->peer() : "?",
+        const std::string line = RequestLogLine(
+            absl::Now(), method, ctx != nullptr ? ctx->peer() : "?",
             auth_ != nullptr && ctx != nullptr ? auth_->NameOf(*ctx) : "-",
-            CodeName(status.error_code()), absl::ToDoubleMilliseconds(latency),
-            status.ok()
-                ? ""
-                : absl::StrCat(" error=\"", status.error_message(), "\""));
+            status.error_code(), latency, status.error_message());
         std::fputs(line.c_str(), stderr);
       }
     }
@@ -92,7 +89,63 @@ std::string Label(const std::string& v) {
   return out;
 }
 
+// A logfmt value: bare when it can be, else quoted with `"`, `\` and
+// control characters escaped, so a reader splits the line where it should.
+std::string LogfmtValue(absl::string_view v, bool always_quote) {
+  const bool bare = !always_quote && !v.empty() &&
+                    std::none_of(v.begin(), v.end(), [](char c) {
+                      return c == ' ' || c == '=' || c == '"' || c == '\\' ||
+                             static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                    });
+  if (bare) return std::string(v);
+  std::string out = "\"";
+  for (const char c : v) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
 }  // namespace
+
+std::string RequestLogLine(absl::Time time, absl::string_view method,
+                           absl::string_view peer, absl::string_view token,
+                           grpc::StatusCode code, absl::Duration latency,
+                           absl::string_view error) {
+  std::string line = absl::StrFormat(
+      "time=%s method=%s peer=%s token=%s code=%s latency_ms=%.3f",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone()),
+      LogfmtValue(method, false), LogfmtValue(peer, false),
+      LogfmtValue(token, false), CodeName(code),
+      absl::ToDoubleMilliseconds(latency));
+  if (code != grpc::StatusCode::OK) {
+    absl::StrAppend(&line, " error=", LogfmtValue(error, true));
+  }
+  line += '\n';
+  return line;
+}
 
 void Metrics::Record(const std::string& method, grpc::StatusCode code,
                      absl::Duration latency) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/service/auth.h"
@@ -54,9 +55,19 @@ class Metrics {
 // Which requests get a log line on stderr.
 enum class RequestLog { kNone, kErrors, kAll };
 
-// Records every RPC in `metrics` and logs it per `log`:
-// `time=... method=... peer=... token=... code=... latency_ms=...`.
-// `metrics` and `auth` (may be null) must outlive the server.
+// One request's log line in logfmt, ending in a newline:
+// `time=... method=... peer=... token=... code=... latency_ms=...`, then
+// `error="..."` (always quoted) unless `code` is OK. A value with a space,
+// `=`, `"`, `\` or a control character, or an empty one, is quoted, with
+// `"` and `\` escaped by a backslash and newline, CR and tab as `\n`, `\r`,
+// `\t` (other control characters as `\u00XX`).
+std::string RequestLogLine(absl::Time time, absl::string_view method,
+                           absl::string_view peer, absl::string_view token,
+                           grpc::StatusCode code, absl::Duration latency,
+                           absl::string_view error);
+
+// Records every RPC in `metrics` and logs it per `log`, a RequestLogLine on
+// stderr. `metrics` and `auth` (may be null) must outlive the server.
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 NewObservabilityInterceptorFactory(Metrics* metrics, const Authenticator* auth,
                                    RequestLog log);

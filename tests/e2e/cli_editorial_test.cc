@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -227,6 +228,84 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
   EXPECT_EQ(r.exit_code, 2);
 }
 
+// ---- nested front-matter maps ----------------------------------------------
+
+// The sample whose front matter has a nested `seo:` map (a Struct in the
+// Article): protobuf iterates maps in an unspecified order, different from
+// one copy of a map to the next.
+constexpr char kFedTitle[] =
+    "Central bank holds rates steady, signals patience on cuts";
+
+std::string FedSample() { return SourceDir() + "/samples/fed-rate-pause.md"; }
+
+TEST_F(CliEditorialTest, JsonOfNestedMapIsTheSameEveryTime) {
+  const std::string path = Write("fed.md", ReadFile(FedSample()));
+  CtlOk({"apply", "-f", path});
+  const std::string first = CtlOk({"get", "fed", "-o", "json"});
+  // Keys in byte order, at every level.
+  const size_t seo = first.find("\"seo\": {");
+  ASSERT_NE(seo, std::string::npos) << first;
+  const size_t description = first.find("\"description\":", seo);
+  const size_t keywords = first.find("\"keywords\":", seo);
+  const size_t noindex = first.find("\"noindex\":", seo);
+  EXPECT_LT(description, keywords) << first;
+  EXPECT_LT(keywords, noindex) << first;
+  EXPECT_NE(noindex, std::string::npos) << first;
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(CtlOk({"get", "fed", "-o", "json"}), first) << "call " << i;
+  }
+  // YAML is made from the JSON.
+  const std::string yaml = CtlOk({"get", "fed", "-o", "yaml"});
+  EXPECT_THAT(yaml, HasSubstr("  seo:\n"
+                              "    description: Rates unchanged as officials "
+                              "wait for clearer inflation data.\n"
+                              "    keywords:\n"
+                              "      - interest rates\n"
+                              "      - inflation\n"
+                              "    noindex: false\n"));
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(CtlOk({"get", "fed", "-o", "yaml"}), yaml) << "call " << i;
+  }
+}
+
+TEST_F(CliEditorialTest, DiffIgnoresTheOrderOfNestedMaps) {
+  const std::string text = ReadFile(FedSample());
+  ASSERT_THAT(text, HasSubstr(kFedTitle));
+  const std::string path = Write("fed.md", text);
+  CtlOk({"apply", "-f", path});
+  WriteFile(path, absl::StrReplaceAll(text, {{kFedTitle, "Rates on hold"}}));
+  CtlOk({"apply", "-f", path});
+  // Revision 3 restores revision 1's content.
+  WriteFile(path, text);
+  CtlOk({"apply", "-f", path});
+  // Each diff reads both revisions afresh; a few of them give the maps
+  // several chances to come out in another order.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(CtlOk({"diff", "fed", "1", "2", "--color=never"}),
+              absl::StrCat("articles/fed: revision 1 -> 2\n"
+                           "title:\n"
+                           "- \"",
+                           kFedTitle,
+                           "\"\n"
+                           "+ \"Rates on hold\"\n"));
+    EXPECT_EQ(CtlOk({"diff", "fed", "1", "3", "--color=never"}),
+              "articles/fed: revision 1 -> 3\nno changes\n");
+  }
+  // A change inside the map prints both values with sorted keys.
+  WriteFile(path,
+            absl::StrReplaceAll(text, {{"noindex: false", "noindex: true"}}));
+  CtlOk({"apply", "-f", path});
+  EXPECT_EQ(CtlOk({"diff", "fed", "3", "4", "--color=never"}),
+            "articles/fed: revision 3 -> 4\n"
+            "params.seo:\n"
+            "- {\"description\":\"Rates unchanged as officials wait for "
+            "clearer inflation data.\",\"keywords\":[\"interest rates\","
+            "\"inflation\"],\"noindex\":false}\n"
+            "+ {\"description\":\"Rates unchanged as officials wait for "
+            "clearer inflation data.\",\"keywords\":[\"interest rates\","
+            "\"inflation\"],\"noindex\":true}\n");
+}
+
 // ---- restore ---------------------------------------------------------------
 
 TEST_F(CliEditorialTest, RestoreWritesANewRevisionAndKeepsHistory) {
@@ -369,6 +448,43 @@ TEST_F(CliEditorialTest, DraftIsVisibleOnlyWithAll) {
   EXPECT_THAT(CtlOk({"apply", "-f", path, "--expected-revision", "1"}),
               StartsWith("articles/wip updated (revision 2)"));
   EXPECT_THAT(CtlOk({"get", "wip"}), HasSubstr("State:         published\n"));
+}
+
+// Every revision's STATE names what it made the article, as `get` does;
+// a tombstone is `deleted`.
+TEST_F(CliEditorialTest, HistoryNamesTheStateOfEachRevision) {
+  const std::string path = Write("h/wip.md",
+                                 "---\ntitle: \"Draft\"\ndraft: true\n---\n\n"
+                                 "Draft.\n");
+  CtlOk({"apply", "-f", path});
+  const auto states = [&](const std::string& id) {
+    std::vector<std::string> out;
+    for (const std::string& line : Lines(CtlOk({"history", id}))) {
+      std::vector<std::string> columns =
+          absl::StrSplit(line, ' ', absl::SkipEmpty());
+      EXPECT_EQ(columns.size(), 4u) << line;
+      if (columns.size() > 2) out.push_back(columns[0] + " " + columns[2]);
+    }
+    return out;
+  };
+  EXPECT_THAT(states("wip"), ElementsAre("REV STATE", "1 draft"));
+
+  WriteFile(path, "---\ntitle: \"Draft\"\n---\n\nDraft.\n");
+  CtlOk({"apply", "-f", path});
+  WriteFile(path, "---\ntitle: \"Draft\"\nstate: archived\n---\n\nDraft.\n");
+  CtlOk({"apply", "-f", path});
+  CtlOk({"delete", "wip"});
+  EXPECT_THAT(states("wip"), ElementsAre("REV STATE", "4 deleted", "3 archived",
+                                         "2 published", "1 draft"));
+
+  Write("h/later.md",
+        "---\ntitle: \"Later\"\npublishDate: \"2999-01-01\"\n---\n\nLater.\n");
+  Write("h/gone.md",
+        "---\ntitle: \"Gone\"\nexpiryDate: \"2001-01-01\"\n---\n\nGone.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/h/later.md", "-f",
+         dir_.path() + "/files/h/gone.md"});
+  EXPECT_THAT(states("later"), ElementsAre("REV STATE", "1 scheduled"));
+  EXPECT_THAT(states("gone"), ElementsAre("REV STATE", "1 expired"));
 }
 
 TEST_F(CliEditorialTest, QueryByStateAndPublishTime) {

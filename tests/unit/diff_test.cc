@@ -12,6 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "content/markdown.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
 #include "gtest/gtest.h"
 
 namespace content::editorial {
@@ -168,6 +169,79 @@ TEST(DiffRevisionsTest, EveryKindOfFieldInFieldNumberOrder) {
                   "publishDate:  -> \"2025-02-08T11:34:12.500Z\"",
                   "translationKey:  -> \"launch\""));
   EXPECT_EQ(r.body_diff(), "");
+}
+
+// A Struct with keys k00..k(n-1), each set to its index, inserted in the
+// given order; one entry holds a nested map built the same way.
+google::protobuf::Struct Map(int n, bool reversed, int depth = 1) {
+  google::protobuf::Struct s;
+  for (int i = 0; i < n; ++i) {
+    const int k = reversed ? n - 1 - i : i;
+    google::protobuf::Value& v =
+        (*s.mutable_fields())[absl::StrCat("k", k / 10, k % 10)];
+    if (k == 1 && depth > 0) {
+      *v.mutable_struct_value() = Map(n, reversed, depth - 1);
+    } else {
+      v.set_number_value(k);
+    }
+  }
+  return s;
+}
+
+// The repository sample whose front matter has a nested `seo:` map: its
+// entries come back from protobuf's map in an unspecified order, which
+// differs between the two revisions' copies.
+TEST(DiffRevisionsTest, NestedMapOfSampleIsNoChange) {
+  const std::filesystem::path path =
+      std::filesystem::path(CONTENT_SOURCE_DIR_DEFAULT) / "samples" /
+      "fed-rate-pause.md";
+  const std::string text = ReadFile(path);
+  ASSERT_FALSE(text.empty()) << "sample not readable: " << path;
+  absl::StatusOr<Article> parsed = ParseMarkdown(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->params().fields().count("seo"), 1);
+  for (int i = 0; i < 20; ++i) {
+    // Each revision parsed on its own, as the server reads each from disk.
+    Article from = *ParseMarkdown(text);
+    from.set_revision(1);
+    Article to = *ParseMarkdown(text);
+    to.set_revision(2);
+    to.set_title("Changed title");
+    EXPECT_THAT(Changes(DiffRevisions(from, to)),
+                ElementsAre("title: \"Central bank holds rates steady, "
+                            "signals patience on cuts\" -> \"Changed title\""));
+    EXPECT_THAT(Changes(DiffRevisions(from, *ParseMarkdown(text))),
+                ::testing::IsEmpty());
+  }
+}
+
+TEST(DiffRevisionsTest, MapsInAnotherOrderAreEqual) {
+  Article a;
+  a.set_title("T");
+  *(*a.mutable_params()->mutable_fields())["seo"].mutable_struct_value() =
+      Map(26, false);
+  Article b;
+  b.set_title("T");
+  *(*b.mutable_params()->mutable_fields())["seo"].mutable_struct_value() =
+      Map(26, true);
+  EXPECT_THAT(Changes(DiffRevisions(a, b)), ::testing::IsEmpty());
+}
+
+TEST(DiffRevisionsTest, MapValuesPrintWithKeysInByteOrder) {
+  Article a;
+  *(*a.mutable_params()->mutable_fields())["seo"].mutable_struct_value() =
+      Map(8, true);
+  Article b = a;
+  (*(*b.mutable_params()->mutable_fields())["seo"]
+        .mutable_struct_value()
+        ->mutable_fields())["k07"]
+      .set_bool_value(true);
+  const std::string nested =
+      R"({"k00":0,"k01":{"k00":0,"k01":1,"k02":2,"k03":3,"k04":4,"k05":5,)"
+      R"("k06":6,"k07":7},"k02":2,"k03":3,"k04":4,"k05":5,"k06":6,)";
+  EXPECT_THAT(Changes(DiffRevisions(a, b)),
+              ElementsAre(absl::StrCat("params.seo: ", nested, R"("k07":7})",
+                                       " -> ", nested, R"("k07":true})")));
 }
 
 struct UnifiedCase {
