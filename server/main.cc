@@ -2,10 +2,16 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <netdb.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -15,6 +21,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -37,7 +44,20 @@ int Fail(const absl::Status& s) {
 }
 
 // contentd --check [--repair]: fsck on a stopped data directory.
-int RunCheck(const content::store::StoreOptions& options, bool repair) {
+// `data_dir_name` is the flag or key the directory came from, for errors.
+int RunCheck(const content::store::StoreOptions& options, bool repair,
+             const std::string& data_dir_name) {
+  // Opening would create an empty store, and report a mistyped path clean.
+  if (options.engine == "rocksdb") {
+    std::error_code ec;
+    if (!std::filesystem::exists(options.data_dir + "/CURRENT", ec)) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat(data_dir_name, ": no store at ", options.data_dir,
+                       std::filesystem::is_directory(options.data_dir, ec)
+                           ? " (the directory holds no RocksDB CURRENT file)"
+                           : " (no such directory)")));
+    }
+  }
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(options);
   if (!store.ok()) return Fail(store.status());
@@ -52,6 +72,125 @@ int RunCheck(const content::store::StoreOptions& options, bool repair) {
     std::cout << report->ToString();
   }
   return report->clean() ? 0 : 1;
+}
+
+struct HostPort {
+  std::string host;  // an IPv6 address keeps its brackets
+  int port = 0;
+
+  // The host as getaddrinfo takes it: without brackets.
+  std::string BareHost() const {
+    return host.size() > 2 && host.front() == '['
+               ? host.substr(1, host.size() - 2)
+               : host;
+  }
+};
+
+// `address` as host:port with a port of 0-65535 (0 picks a free one); an
+// IPv6 host goes in brackets. `name` is the flag or key it came from.
+absl::StatusOr<HostPort> ParseHostPort(const std::string& address,
+                                       const std::string& name) {
+  const size_t colon = address.rfind(':');
+  const std::string host =
+      colon == std::string::npos ? "" : address.substr(0, colon);
+  const bool bracketed =
+      host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (host.empty() || (!bracketed && absl::StrContains(host, ':'))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name,
+                     ": must be host:port (an IPv6 host in brackets), "
+                     "got \"",
+                     address, "\""));
+  }
+  const std::string digits = address.substr(colon + 1);
+  HostPort out{host, 0};
+  // Checked here: gRPC and the HTTP listener would wrap 99999 to 34463.
+  if (digits.empty() || digits.size() > 5 ||
+      !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &out.port) || out.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": port must be 0-65535, got \"", digits, "\" in \"",
+                     address, "\""));
+  }
+  return out;
+}
+
+// Checks the gRPC listen address before anything starts. gRPC takes unix
+// sockets too; any other address needs an explicit port (it would default
+// a bare host to 443).
+absl::Status CheckListen(const std::string& listen, const std::string& name) {
+  if (absl::StartsWith(listen, "unix:") ||
+      absl::StartsWith(listen, "unix-abstract:")) {
+    return absl::OkStatus();
+  }
+  return ParseHostPort(listen, name).status();
+}
+
+// Why `host`:`port` cannot be bound, as the system says it, found by
+// binding it once more after a listener failed to (neither gRPC nor
+// cpp-httplib reports the errno); empty if the test bind succeeds.
+std::string BindError(const HostPort& where) {
+  const std::string host = where.BareHost();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(where.port);
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) {
+    return "";
+  }
+  std::string error;
+  for (addrinfo* ai = found; ai != nullptr && error.empty(); ai = ai->ai_next) {
+    const int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0) continue;
+    const int yes = 1;  // as the listeners do: TIME_WAIT is no conflict
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      error = errno == EADDRINUSE ? "address in use" : std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return error;
+}
+
+// "NAME: cannot listen on ADDRESS: why", with why from BindError if it has
+// one.
+absl::Status ListenError(const std::string& name, const std::string& address) {
+  std::string why;
+  absl::StatusOr<HostPort> where = ParseHostPort(address, name);
+  if (where.ok()) why = BindError(*where);
+  return absl::UnavailableError(absl::StrCat(
+      name, ": cannot listen on ", address, why.empty() ? "" : ": ", why));
+}
+
+// Writes `port` to `path` through a temporary file renamed into place, so
+// a reader never sees a partial file.
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream out(tmp);
+  if (!out) {
+    const int error = errno;
+    return absl::Status(absl::ErrnoToStatusCode(error),
+                        absl::StrCat("--port-file: cannot write ", tmp, ": ",
+                                     std::strerror(error)));
+  }
+  out << port << "\n";
+  out.close();
+  if (!out) {
+    std::remove(tmp.c_str());
+    return absl::UnavailableError(
+        absl::StrCat("--port-file: cannot write ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    std::remove(tmp.c_str());
+    return absl::Status(absl::ErrnoToStatusCode(error),
+                        absl::StrCat("--port-file: cannot rename ", tmp, " to ",
+                                     path, ": ", std::strerror(error)));
+  }
+  return absl::OkStatus();
 }
 
 bool IsLoopback(const std::string& listen) {
@@ -132,14 +271,19 @@ class MetricsServer {
 
   const std::string& address() const { return address_; }
 
-  absl::Status Start(const std::string& listen) {
-    const size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("metrics_listen: must be host:port, got ", listen));
-    }
-    const std::string host = listen.substr(0, colon);
-    const int port = std::atoi(listen.c_str() + colon + 1);
+  // `name` is the flag or key `listen` came from, for errors.
+  absl::Status Start(const std::string& listen, const std::string& name) {
+    absl::StatusOr<HostPort> where = ParseHostPort(listen, name);
+    if (!where.ok()) return where.status();
+    const std::string host = where->BareHost();
+    const int port = where->port;
+    // cpp-httplib's default sets SO_REUSEPORT, which let a second process
+    // (or the gRPC listener) share the port and take half the connections.
+    // SO_REUSEADDR alone still allows a restart over TIME_WAIT connections.
+    http_.set_socket_options([](socket_t sock) {
+      const int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     http_.Get("/metrics",
               [this](const httplib::Request&, httplib::Response& res) {
                 res.set_content(Render(), "text/plain; version=0.0.4");
@@ -147,10 +291,9 @@ class MetricsServer {
     // Port 0 picks a free one; address() then tells which.
     port_ = port == 0 ? http_.bind_to_any_port(host) : port;
     if (port_ <= 0 || (port != 0 && !http_.bind_to_port(host.c_str(), port))) {
-      return absl::UnavailableError(
-          absl::StrCat("metrics_listen: cannot listen on ", listen));
+      return ListenError(name, listen);
     }
-    address_ = absl::StrCat(host, ":", port_);
+    address_ = absl::StrCat(where->host, ":", port_);
     thread_ = std::thread([this] { http_.listen_after_bind(); });
     return absl::OkStatus();
   }
@@ -245,7 +388,7 @@ int main(int argc, char** argv) {
   bool check = false, repair = false;
   app.add_flag("--check", check,
                "Check the data directory's consistency offline, print a "
-               "report and exit (0 clean, 1 not)");
+               "report and exit (0 clean, 1 not, 2 no store there)");
   app.add_flag("--repair", repair,
                "With --check: rebuild the indexes from the heads first");
   std::string clock_file;
@@ -316,7 +459,29 @@ int main(int argc, char** argv) {
                  clock_file.c_str());
   }
 
-  if (check || repair) return RunCheck(config.store, repair);
+  if (check || repair) {
+    return RunCheck(config.store, repair,
+                    data_dir.empty() ? "data_dir" : "--data-dir");
+  }
+  // Flags or keys, as the user gave them, for errors.
+  const std::string listen_name = listen.empty() ? "listen" : "--listen";
+  const std::string metrics_listen_name =
+      metrics_listen.empty() ? "metrics_listen" : "--metrics-listen";
+  // Everything that can be checked without the store is, before opening
+  // (and so creating) the data directory.
+  absl::Status listen_ok = CheckListen(config.listen, listen_name);
+  if (!listen_ok.ok()) return Fail(listen_ok);
+  if (!config.metrics_listen.empty()) {
+    absl::Status s =
+        ParseHostPort(config.metrics_listen, metrics_listen_name).status();
+    if (!s.ok()) return Fail(s);
+  }
+  absl::Status auth_ok = ResolveAuth(&config);
+  if (!auth_ok.ok()) return Fail(auth_ok);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      ServerCredentials(config.tls);
+  if (!creds.ok()) return Fail(creds.status());
+
   content::service::FreePageReturner free_pages(
       content::service::FreePageReturner::Options{});
 
@@ -359,12 +524,7 @@ int main(int argc, char** argv) {
               << upgraded->to << " recorded" << std::endl;
   }
 
-  absl::Status auth_ok = ResolveAuth(&config);
-  if (!auth_ok.ok()) return Fail(auth_ok);
   content::service::Authenticator auth(config.auth);
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
-      ServerCredentials(config.tls);
-  if (!creds.ok()) return Fail(creds.status());
 
   auto service = std::make_unique<content::service::ContentService>(
       store->get(), config.service, &auth);
@@ -381,6 +541,9 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, *creds, &port);
+  // gRPC sets SO_REUSEPORT by default: a second contentd on this port would
+  // start and take half the connections. Fail to bind instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(service.get());
   builder.RegisterService(admin.get());
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
@@ -414,8 +577,7 @@ int main(int argc, char** argv) {
                               4 * config.service.limits.max_article_bytes))));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return Fail(absl::UnavailableError(
-        absl::StrCat("cannot listen on ", config.listen)));
+    return Fail(ListenError(listen_name, config.listen));
   }
   // The metrics listener starts before the port file is written: whoever
   // waits for the file (tests, supervisors) finds every listener up.
@@ -423,15 +585,23 @@ int main(int argc, char** argv) {
   if (!config.metrics_listen.empty()) {
     metrics_server =
         std::make_unique<MetricsServer>(&metrics, store->get(), service.get());
-    absl::Status s = metrics_server->Start(config.metrics_listen);
+    absl::Status s =
+        metrics_server->Start(config.metrics_listen, metrics_listen_name);
     if (!s.ok()) return Fail(s);
     std::cerr << "contentd: metrics on http://" << metrics_server->address()
               << "/metrics" << std::endl;
   }
 
   if (!port_file.empty()) {
-    std::ofstream(port_file + ".tmp") << port << "\n";
-    std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+    absl::Status s = WritePortFile(port_file, port);
+    if (!s.ok()) {
+      // Whoever waits for the file would wait forever: stop instead.
+      service->PrepareShutdown();
+      server->Shutdown(std::chrono::system_clock::now() +
+                       absl::ToChronoNanoseconds(config.shutdown_grace));
+      server->Wait();
+      return Fail(s);
+    }
   }
   std::cerr << "contentd: serving on port " << port << " (listen "
             << config.listen << ", data "

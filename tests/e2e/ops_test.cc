@@ -1,9 +1,15 @@
 // End-to-end: authentication and roles, TLS, rate limits, backup and
 // restore, retention and metrics, against real contentd processes.
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -711,6 +717,170 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
               ::testing::ContainsRegex("method=/content.v1.ContentService/"
                                        "GetArticle peer=ipv4:127.0.0.1:[0-9]+ "
                                        "token=- code=NOT_FOUND latency_ms="));
+}
+
+// Startup failures end the process with a message naming the flag; they are
+// run bounded, since the failure they guard against is serving on.
+constexpr std::chrono::seconds kStartupTimeout(30);
+
+int MetricsPort(const std::string& log) {
+  const size_t at = log.find("metrics on http://127.0.0.1:");
+  return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 28);
+}
+
+// A loopback port free a moment ago (bound to port 0, then closed).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+TEST(StartupTest, PortsInUseAreRefusedAndTheFirstServerKeepsServing) {
+  TempDir dir;
+  auto first = ServerProcess::Start(dir.path() + "/a",
+                                    {"--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(first, nullptr);
+  const int metrics_port = MetricsPort(first->Log());
+  ASSERT_GT(metrics_port, 0) << first->Log();
+  // An ephemeral metrics port never shares the gRPC one.
+  EXPECT_NE(metrics_port, first->port());
+  {
+    auto c = Connect(first->address());
+    ASSERT_TRUE(Create(*c, "first", "first").ok());
+  }
+  const std::string grpc_address = first->address();
+  const std::string metrics_address = absl::StrCat("127.0.0.1:", metrics_port);
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"--listen", grpc_address},
+       "--listen: cannot listen on " + grpc_address + ": address in use"},
+      {{"--listen", metrics_address},
+       "--listen: cannot listen on " + metrics_address + ": address in use"},
+      {{"--listen", "127.0.0.1:0", "--metrics-listen", grpc_address},
+       "--metrics-listen: cannot listen on " + grpc_address +
+           ": address in use"},
+      {{"--listen", "127.0.0.1:0", "--metrics-listen", metrics_address},
+       "--metrics-listen: cannot listen on " + metrics_address +
+           ": address in use"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {ContentdBinary(), "--data-dir",
+                                     dir.path() + "/b", "--port-file",
+                                     dir.path() + "/b.port"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+    SCOPED_TRACE(c.error);
+    EXPECT_FALSE(r.timed_out) << "a second contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.error));
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/b.port"));
+  }
+  // The first server still answers, on new connections too.
+  for (int i = 0; i < 5; ++i) {
+    auto c = Connect(grpc_address);
+    EXPECT_TRUE(c->Get("first").ok()) << i;
+  }
+  httplib::Client http("127.0.0.1", metrics_port);
+  auto res = http.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_THAT(res->body, HasSubstr("contentd_articles{state=\"live\"} 1"));
+}
+
+TEST(StartupTest, MetricsOnTheGrpcPortIsRefused) {
+  TempDir dir;
+  const int port = FreePort();
+  ASSERT_GT(port, 0);
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  auto r =
+      RunCommand({ContentdBinary(), "--listen", address, "--metrics-listen",
+                  address, "--data-dir", dir.path() + "/data"},
+                 "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--metrics-listen: cannot listen on " + address +
+                               ": address in use"));
+}
+
+TEST(StartupTest, MalformedOrOutOfRangeListenAddressesAreRefused) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"--listen", "127.0.0.1:99999"},
+       "--listen: port must be 0-65535, got \"99999\""},
+      {{"--listen", "127.0.0.1:65536"},
+       "--listen: port must be 0-65535, got \"65536\""},
+      {{"--listen", "127.0.0.1:-1"},
+       "--listen: port must be 0-65535, got \"-1\""},
+      {{"--listen", "bogus"}, "--listen: must be host:port"},
+      {{"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:99999"},
+       "--metrics-listen: port must be 0-65535, got \"99999\""},
+      {{"--listen", "127.0.0.1:0", "--metrics-listen", "bogus"},
+       "--metrics-listen: must be host:port"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {ContentdBinary(), "--data-dir", data};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+    SCOPED_TRACE(c.error);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.error));
+    // Refused before the store is opened, so nothing was created.
+    EXPECT_FALSE(std::filesystem::exists(data));
+  }
+}
+
+TEST(StartupTest, CheckOfAPathWithNoStoreFailsAndCreatesNothing) {
+  TempDir dir;
+  const std::string missing = dir.path() + "/missing";
+  for (const char* flag : {"--check", "--repair"}) {
+    auto r = RunCommand({ContentdBinary(), flag, "--data-dir", missing}, "", {},
+                        kStartupTimeout);
+    SCOPED_TRACE(flag);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--data-dir: no store at " + missing +
+                                 " (no such directory)"));
+    EXPECT_THAT(r.out, ::testing::Not(HasSubstr("clean")));
+    EXPECT_FALSE(std::filesystem::exists(missing));
+  }
+  // A directory that exists but holds no store: refused, and left empty.
+  const std::string empty = dir.path() + "/empty";
+  std::filesystem::create_directory(empty);
+  auto r = RunCommand({ContentdBinary(), "--check", "--data-dir", empty}, "",
+                      {}, kStartupTimeout);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--data-dir: no store at " + empty));
+  EXPECT_TRUE(std::filesystem::is_empty(empty));
+}
+
+TEST(StartupTest, UnwritablePortFileStopsTheServer) {
+  TempDir dir;
+  const std::string port_file = dir.path() + "/no/such/dir/port";
+  auto r =
+      RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0", "--data-dir",
+                  dir.path() + "/data", "--port-file", port_file},
+                 "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served on:\n" << r.err;
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.exit_code, -1) << "killed by a signal:\n" << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--port-file: cannot write " + port_file));
 }
 
 }  // namespace

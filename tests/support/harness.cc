@@ -213,7 +213,8 @@ std::string ServerProcess::Log() const { return ReadFile(log_path_); }
 
 CommandResult RunCommand(const std::vector<std::string>& argv_in,
                          const std::string& stdin_text,
-                         const std::vector<std::string>& env) {
+                         const std::vector<std::string>& env,
+                         std::chrono::milliseconds timeout) {
   static int counter = 0;
   TempDir dir;
   const std::string in_path = dir.path() + "/in";
@@ -246,7 +247,20 @@ CommandResult RunCommand(const std::vector<std::string>& argv_in,
   }
   posix_spawn_file_actions_destroy(&actions);
   int status = 0;
-  waitpid(pid, &status, 0);
+  if (timeout.count() > 0) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        result.timed_out = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  } else {
+    waitpid(pid, &status, 0);
+  }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);

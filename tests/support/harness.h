@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,15 +64,19 @@ class ServerProcess {
 
 struct CommandResult {
   int exit_code = -1;  // -1 if killed by a signal
+  bool timed_out = false;
   std::string out;
   std::string err;
 };
 
 // Runs argv[0] with `argv` and optional stdin text; extra environment entries
-// as NAME=VALUE. Never uses a shell.
+// as NAME=VALUE. Never uses a shell. A nonzero `timeout` bounds the run: the
+// command is then killed (SIGKILL) and `timed_out` set, so a command that
+// should exit but serves on instead fails the test rather than hanging it.
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::string& stdin_text = "",
-                         const std::vector<std::string>& env = {});
+                         const std::vector<std::string>& env = {},
+                         std::chrono::milliseconds timeout = {});
 
 // The storage engine the suite runs against: $CONTENTD_TEST_ENGINE is
 // "postgres" for the PostgreSQL runs (tests/CMakeLists.txt, pg_* tests),
