@@ -644,6 +644,8 @@ class RocksKv : public KvEngine {
   }
 
   absl::Status Checkpoint(const std::string& dir) override {
+    absl::Status where = CheckCheckpointDir(dir);
+    if (!where.ok()) return where;
     // Waits out the ingests in progress and holds new ones: the copy has no
     // undo files, so an ingest without its commit would stay in it.
     {
@@ -655,6 +657,33 @@ class RocksKv : public KvEngine {
     absl::MutexLock lock(&ingest_mu_);
     --checkpoints_;
     return s;
+  }
+
+  // A copy inside the store's own directory would go when the directory
+  // does (and lives on the same disk); a missing parent is the caller's
+  // mistake, not an outage (RocksDB reports it as an IO error).
+  absl::Status CheckCheckpointDir(const std::string& dir) const {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path target = fs::weakly_canonical(fs::path(dir), ec);
+    const fs::path store = fs::weakly_canonical(fs::path(path_), ec);
+    if (!ec) {
+      auto t = target.begin();
+      auto s = store.begin();
+      while (s != store.end() && t != target.end() && *s == *t) ++s, ++t;
+      if (s == store.end() || (s->empty() && ++s == store.end())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("destination: ", dir, " is inside the data directory ",
+                         path_, "; back up to a directory outside it"));
+      }
+    }
+    const fs::path parent = fs::path(dir).parent_path();
+    if (!fs::is_directory(parent, ec)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("destination: parent directory ", parent.string(),
+                       " does not exist on the server"));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status CheckpointNow(const std::string& dir) {

@@ -486,6 +486,39 @@ TEST(BackupTest, BackupUnderWriteLoadHoldsEveryWriteAcknowledgedBefore) {
   EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS"));
 }
 
+// A backup inside the live data directory, or under a parent that does not
+// exist, is the caller's mistake: refused with the rule, nothing written.
+TEST(BackupTest, DestinationInsideTheStoreOrWithoutAParentIsRefused) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";
+  }
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto backup = [&](const std::string& dest) {
+    return RunCommand({testing::ContentctlBinary(), "--server",
+                       server->address(), "admin", "backup", dest});
+  };
+  auto r = backup(dir.path() + "/data/inside");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT: destination: "));
+  EXPECT_THAT(r.err, HasSubstr("inside the data directory"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data/inside"));
+  // The same through a path that walks out and back in.
+  r = backup(dir.path() + "/other/../data/inside2");
+  EXPECT_THAT(r.err, HasSubstr("inside the data directory"));
+
+  r = backup(dir.path() + "/no/such/parent/bk");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: destination: parent "
+                               "directory "));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/no"));
+
+  // Next to the store is fine.
+  r = backup(dir.path() + "/data-backup");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
   TempDir dir;
   WriteFile(
