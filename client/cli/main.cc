@@ -481,6 +481,12 @@ WatchCanceller* g_watch_canceller = nullptr;
 // One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
 // compact JSON object (the WatchArticlesResponse) per line.
 int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
+  if (s.output.format() != Format::kTable &&
+      s.output.format() != Format::kJson) {
+    // A stream has no end to close a YAML list or a Markdown page on.
+    std::cerr << "-o: watch prints table lines or JSON lines (-o json)\n";
+    return kExitUsage;
+  }
   v1::WatchArticlesRequest request;
   *request.mutable_filter() = BuildQuery(filters);
   request.set_after_sequence(f.after);
@@ -843,7 +849,7 @@ int Main(int argc, char** argv) {
       ->add_flag("--from-now", watch.from_now, "Only changes made from now on")
       ->excludes(watch_after);
   watch_cmd->add_flag("--names-only", watch.names_only,
-                      "Events without the article (json/yaml output)");
+                      "Events without the article (with -o json)");
   watch_cmd->add_option("--count", watch.count,
                         "Stop after this many events (default: never)");
   watch_cmd->add_flag("--all", watch_filters.all,

@@ -631,7 +631,10 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
 }
 
 TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
-  CommandResult r = Ctl({"watch", "--after", "5", "--from-now"});
+  CommandResult r = Ctl({"watch", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("-o json"));
+  r = Ctl({"watch", "--after", "5", "--from-now"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--from-now"));
   EXPECT_THAT(r.err, HasSubstr("--after"));
