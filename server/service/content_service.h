@@ -167,6 +167,11 @@ class ContentService final : public ContentServiceBase {
                        std::vector<std::string>* articles);
   absl::Status DoBatchGet(const v1::BatchGetArticlesRequest& req,
                           v1::BatchGetArticlesResponse* resp);
+  // Readers' count of a listed term with `listed` entries in its live list
+  // (0: readers see none of its articles).
+  absl::StatusOr<int64_t> VisibleCount(store::IndexKind kind,
+                                       const std::string& term,
+                                       int64_t listed) const;
   // One page of tag or category counts; `list` names the kind in tokens.
   absl::Status DoListTerms(
       store::IndexKind kind, absl::string_view list, int32_t page_size,

@@ -291,6 +291,53 @@ TEST_F(EditorialTest, SchedulePublishAndExpiryAsReadersAndEditorsSeeThem) {
   EXPECT_EQ(again.Events(9, absl::Seconds(2)).size(), 8u);
 }
 
+// ListTags and ListCategories show readers what they can read: a tag or a
+// category only scheduled or expired articles carry stays out of the list
+// until its article is published, and short lists are counted exactly.
+TEST_F(EditorialTest, TagAndCategoryListsHideScheduledAndExpiredArticles) {
+  v1::Article embargoed = Article("embargoed");
+  embargoed.add_tags("embargo-acme");
+  embargoed.add_categories("secret-merger");
+  embargoed.mutable_publish_time()->set_seconds(kT0 + 3600);
+  Create("embargoed", embargoed);
+  v1::Article expired = Article("expired");
+  expired.add_tags("only-expired");
+  expired.mutable_expiry_time()->set_seconds(kT0 - 60);  // before its write
+  Create("expired", expired);
+  v1::Article live = Article("live");
+  live.add_categories("markets");
+  Create("live", live);
+
+  auto tags = [&]() {
+    v1::ListTagsRequest req;
+    v1::ListTagsResponse resp;
+    grpc::Status s = stub_->ListTags(Context(false).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> out;
+    for (const auto& t : resp.tags())
+      out.push_back(absl::StrCat(t.value(), " ", t.article_count()));
+    return out;
+  };
+  auto categories = [&]() {
+    v1::ListCategoriesRequest req;
+    v1::ListCategoriesResponse resp;
+    grpc::Status s = stub_->ListCategories(Context(false).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> out;
+    for (const auto& t : resp.categories())
+      out.push_back(absl::StrCat(t.value(), " ", t.article_count()));
+    return out;
+  };
+  EXPECT_THAT(tags(), ElementsAre("news 1"));
+  EXPECT_THAT(categories(), ElementsAre("markets 1"));
+
+  // Its publish time comes: the embargoed article and its names appear.
+  SetClock(kT0 + 3600 + 30);
+  absl::SleepFor(absl::Milliseconds(1500));  // the scheduler polls each second
+  EXPECT_THAT(tags(), ElementsAre("embargo-acme 1", "news 2"));
+  EXPECT_THAT(categories(), ElementsAre("markets 1", "secret-merger 1"));
+}
+
 TEST_F(EditorialTest, TranslationFallbackChains) {
   Create("launch.en", Article("Launch", {"en"}));
   Create("launch.zh-CN", Article("发布", {"zh-CN"}));
