@@ -18,6 +18,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -250,6 +251,28 @@ v1::Query BuildQuery(const QueryFlags& f) {
   return q;
 }
 
+// Rules the server would report in API terms (`query.visibility`,
+// `query.date_to`), checked here to name the flags instead; "" if none is
+// broken. `all_flag` is how the verb asks for every state.
+std::string CheckQueryFlags(const QueryFlags& f, const char* all_flag) {
+  for (const std::string& state : f.states) {
+    if (!f.all && (state == "draft" || state == "archived")) {
+      return absl::StrCat("--state ", state, ": ", state,
+                          " articles are never live; needs ", all_flag);
+    }
+  }
+  for (auto [from, to, from_flag, to_flag] :
+       {std::tuple{&f.since, &f.until, "--since", "--until"},
+        std::tuple{&f.publish_from, &f.publish_to, "--publish-from",
+                   "--publish-to"}}) {
+    if (from->empty() || to->empty()) continue;
+    if (*ParseDate(*to) <= *ParseDate(*from)) {  // both checked by kDate
+      return absl::StrCat(to_flag, ": must be after ", from_flag);
+    }
+  }
+  return "";
+}
+
 // Adds the filter flags of `query` to a verb.
 void AddFilterFlags(CLI::App* verb, QueryFlags* f) {
   verb->add_option("--tag", f->tags, "Has this tag (repeatable)")
@@ -266,6 +289,10 @@ void AddFilterFlags(CLI::App* verb, QueryFlags* f) {
 }
 
 int RunQuery(Session& s, const QueryFlags& f) {
+  if (std::string bad = CheckQueryFlags(f, "--all"); !bad.empty()) {
+    std::cerr << bad << "\n";
+    return kExitUsage;
+  }
   v1::QueryArticlesRequest request;
   *request.mutable_query() = BuildQuery(f);
   request.set_page_size(f.limit);
@@ -416,6 +443,11 @@ int FailExport(const absl::Status& status, bool live_only) {
 int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
               const std::string& dir, bool live_only) {
   filters.all = !live_only;
+  if (std::string bad = CheckQueryFlags(filters, "no --live-only");
+      !bad.empty()) {
+    std::cerr << bad << "\n";
+    return kExitUsage;
+  }
   if (dir.empty()) {
     if (f.id.empty()) {
       std::cerr << "export: give an ID, or --dir DIR to export many\n";
@@ -481,6 +513,10 @@ WatchCanceller* g_watch_canceller = nullptr;
 // One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
 // compact JSON object (the WatchArticlesResponse) per line.
 int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
+  if (std::string bad = CheckQueryFlags(filters, "--all"); !bad.empty()) {
+    std::cerr << bad << "\n";
+    return kExitUsage;
+  }
   if (s.output.format() != Format::kTable &&
       s.output.format() != Format::kJson) {
     // A stream has no end to close a YAML list or a Markdown page on.

@@ -631,7 +631,22 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
 }
 
 TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
-  CommandResult r = Ctl({"watch", "-o", "yaml"});
+  // Rules the server states in API terms are named by their flags.
+  CommandResult r = Ctl({"query", "--state", "draft"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--state draft: "));
+  EXPECT_THAT(r.err, HasSubstr("needs --all"));
+  r = Ctl({"query", "--since", "2025-02-01", "--until", "2025-01-01"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--until: must be after --since"));
+  r = Ctl({"export", "--dir", files_.path() + "/out", "--since", "2025-02-01",
+           "--until", "2025-02-01"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--until: must be after --since"));
+  EXPECT_EQ(Ctl({"query", "--state", "draft", "--all", "-o", "json"}).exit_code,
+            0);
+
+  r = Ctl({"watch", "-o", "yaml"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("-o json"));
   r = Ctl({"watch", "--after", "5", "--from-now"});
