@@ -292,7 +292,7 @@ class Reporter {
     }
     (structured_ ? std::cerr : std::cout)
         << (dry_run_ ? "dry run, nothing written: " : "") << "applied " << files
-        << " files: " << created_ << " created, " << updated_ << " updated, "
+        << (files == 1 ? " file: " : " files: ") << created_ << " created, " << updated_ << " updated, "
         << unchanged_ << " unchanged, " << failed_ << " failed\n";
     return failed_ > 0 ? 1 : 0;
   }

@@ -210,6 +210,7 @@ TEST_F(CliTest, ApplyUsesFrontMatterIdOverFileName) {
   CommandResult r = Ctl({"apply", "-f", file});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("articles/fm-id created (revision 1)\n"));
+  EXPECT_THAT(r.out, HasSubstr("applied 1 file: 1 created"));
   EXPECT_EQ(GetJson("fm-id").title(), "Front-matter id");
 }
 
