@@ -530,6 +530,15 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   if (f.names_only || s.output.format() == Format::kTable) {
     request.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
   }
+  // The SDK's watch retries until the server is back, which suits a
+  // restart but leaves a watch of a wrong address waiting in silence: one
+  // cheap call first fails the command like any other's.
+  v1::ListTagsRequest probe;
+  probe.set_page_size(1);
+  if (absl::Status reach = s.client->ListTags(probe).status();
+      absl::IsUnavailable(reach) || absl::IsDeadlineExceeded(reach)) {
+    return Fail(reach);
+  }
   WatchCanceller canceller;
   g_watch_canceller = &canceller;
   std::signal(SIGINT, [](int) {

@@ -685,6 +685,14 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
 
+  // watch too, instead of retrying in silence.
+  r = RunCommand(
+      {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "watch"}, "",
+      {}, std::chrono::seconds(30));
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
+
   const std::string file = Write("u1.md", Doc("u", "", ""));
   r = RunCommand(
       {Contentctl(), "--server", "127.0.0.1:1", "apply", "-f", file});
