@@ -729,7 +729,7 @@ absl::StatusOr<int64_t> ContentService::VisibleCount(store::IndexKind kind,
     q.add_categories(term);
   }
   query::QueryOptions options;
-  options.page_size = static_cast<int>(std::min(listed, kExactUpTo));
+  options.page_size = listed <= kExactUpTo ? static_cast<int>(listed) : 1;
   options.view = v1::ARTICLE_VIEW_BASIC;
   options.raw = true;
   absl::StatusOr<query::QueryPage> page = query::RunQuery(*store_, q, options);
