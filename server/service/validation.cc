@@ -228,6 +228,21 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
                    absl::StrFormat("must be at most %d bytes, got %d",
                                    limits.max_title_bytes, a.title().size()));
   }
+  // Short fields a page prints as they are: a NUL or a bell in a title is
+  // a mistake upstream (tags and ids refuse every control character).
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string*>{"title", &a.title()},
+        {"summary", &a.summary()}}) {
+    for (unsigned char c : *value) {
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+        return Invalid(f(name),
+                       absl::StrFormat("must not contain control characters "
+                                       "other than tab and line breaks, got "
+                                       "0x%02x",
+                                       c));
+      }
+    }
+  }
   for (const auto& [name, value] :
        {std::pair<const char*, const std::string*>{"title", &a.title()},
         {"summary", &a.summary()},

@@ -128,6 +128,27 @@ TEST_F(ValidateArticleTest, TitleRequiredAndBounded) {
   EXPECT_TRUE(InvalidNaming(Check(a), "article.title"));
 }
 
+TEST_F(ValidateArticleTest, TitleAndSummaryRefuseControlCharacters) {
+  Article a = Valid();
+  a.set_title(std::string("a\0b", 3));
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.title"));
+  EXPECT_THAT(Check(a).message(), HasSubstr("0x00"));
+  a.set_title("a\ab");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.title"));
+  a.set_title("a\x7f");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.title"));
+  // Tabs and line breaks (a folded YAML title ends in one) are fine.
+  a.set_title("folded\ttitle\r\n");
+  EXPECT_TRUE(Check(a).ok()) << Check(a);
+  a.set_summary("line one\nline two\x1b[0m");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.summary"));
+  a.set_summary("line one\nline two\n");
+  EXPECT_TRUE(Check(a).ok());
+  // The body may hold anything valid UTF-8.
+  a.set_body(std::string("nul \0 in a body", 16));
+  EXPECT_TRUE(Check(a).ok());
+}
+
 TEST_F(ValidateArticleTest, TagRules) {
   Article a = Valid();
   a.clear_tags();
