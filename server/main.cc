@@ -321,8 +321,11 @@ class MetricsServer {
       for (char& c : metric) {
         if (c == '.' || c == '-') c = '_';
       }
+      // RocksDB's tickers (cache hits and misses) only grow.
+      const bool ticker =
+          absl::EndsWith(name, "-hit") || absl::EndsWith(name, "-miss");
       gauges.push_back({metric, "Storage engine figure " + name + ".",
-                        std::strtod(value.c_str(), nullptr)});
+                        std::strtod(value.c_str(), nullptr), ticker});
     }
     return metrics_->Render(gauges);
   }

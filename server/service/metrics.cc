@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -10,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/descriptor.h"
 
 namespace content::service {
 namespace {
@@ -147,11 +150,51 @@ std::string RequestLogLine(absl::Time time, absl::string_view method,
   return line;
 }
 
+namespace {
+
+// Whether this server serves `path` (`/pkg.Service/Method`): a method of a
+// service compiled in (the descriptor pool), or the health and reflection
+// services gRPC provides.
+bool Served(absl::string_view path) {
+  if (path == "/grpc.health.v1.Health/Check" ||
+      path == "/grpc.health.v1.Health/Watch" ||
+      path ==
+          "/grpc.reflection.v1alpha.ServerReflection/"
+          "ServerReflectionInfo" ||
+      path == "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo") {
+    return true;
+  }
+  if (!absl::ConsumePrefix(&path, "/")) return false;
+  const size_t slash = path.find('/');
+  if (slash == absl::string_view::npos) return false;
+  const std::string full =
+      absl::StrCat(path.substr(0, slash), ".", path.substr(slash + 1));
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+             full) != nullptr;
+}
+
+// Prometheus sample values: integers exactly (counts, bytes and sequences
+// pass a million), other values with every digit a double holds.
+std::string SampleValue(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
+    return absl::StrCat(static_cast<int64_t>(v));
+  }
+  return absl::StrFormat("%.17g", v);
+}
+
+}  // namespace
+
 void Metrics::Record(const std::string& method, grpc::StatusCode code,
                      absl::Duration latency) {
   const double seconds = absl::ToDoubleSeconds(latency);
   absl::MutexLock lock(&mu_);
-  Series& s = by_method_[method];
+  auto it = by_method_.find(method);
+  if (it == by_method_.end()) {
+    // The descriptor lookup runs once per served method, and on every call
+    // of a path nobody serves.
+    it = by_method_.try_emplace(Served(method) ? method : "unknown").first;
+  }
+  Series& s = it->second;
   ++s.codes[static_cast<int>(code)];
   ++s.count;
   s.sum_seconds += seconds;
@@ -185,7 +228,7 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
     absl::StrAppend(&out, "contentd_rpc_latency_seconds_bucket{method=\"", m,
                     "\",le=\"+Inf\"} ", s.count, "\n");
     absl::StrAppend(&out, "contentd_rpc_latency_seconds_sum{method=\"", m,
-                    "\"} ", s.sum_seconds, "\n");
+                    "\"} ", SampleValue(s.sum_seconds), "\n");
     absl::StrAppend(&out, "contentd_rpc_latency_seconds_count{method=\"", m,
                     "\"} ", s.count, "\n");
   }
@@ -194,10 +237,10 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
     const std::string family = g.name.substr(0, g.name.find('{'));
     if (family != last_family) {
       absl::StrAppend(&out, "# HELP ", family, " ", g.help, "\n# TYPE ", family,
-                      " gauge\n");
+                      g.counter ? " counter\n" : " gauge\n");
       last_family = family;
     }
-    absl::StrAppend(&out, g.name, " ", g.value, "\n");
+    absl::StrAppend(&out, g.name, " ", SampleValue(g.value), "\n");
   }
   return out;
 }

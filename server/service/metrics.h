@@ -29,6 +29,9 @@ class Metrics {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
       0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 
+  // `method` is the gRPC path (`/pkg.Service/Method`). Paths this server
+  // does not serve are counted under `method="unknown"`: every path a
+  // client makes up would otherwise add series for good.
   void Record(const std::string& method, grpc::StatusCode code,
               absl::Duration latency);
 
@@ -37,6 +40,8 @@ class Metrics {
     std::string name;  // e.g. contentd_articles{state="live"}
     std::string help;
     double value;
+    // A running total (TYPE counter) rather than a level. Default: false.
+    bool counter = false;
   };
   // Prometheus text exposition format 0.0.4: the RPC series, then `gauges`.
   std::string Render(const std::vector<Gauge>& gauges) const;

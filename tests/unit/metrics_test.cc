@@ -1,10 +1,13 @@
-// Tests for the per-request log line (server/service/metrics.h).
+// Tests for the metrics and the per-request log line
+// (server/service/metrics.h).
 
 #include "server/service/metrics.h"
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -13,6 +16,7 @@ namespace {
 
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const absl::Time kTime = absl::FromUnixMillis(1739014452123);
 
@@ -55,6 +59,51 @@ TEST(RequestLogLineTest, OtherValuesQuotedOnlyWhenNeeded) {
   EXPECT_THAT(RequestLogLine(kTime, "/m", "", "t", grpc::StatusCode::OK,
                              absl::ZeroDuration(), ""),
               HasSubstr(" peer=\"\" token=t "));
+}
+
+// Made-up paths (answered UNIMPLEMENTED) share one series: each used to add
+// twenty lines to /metrics for good, for any client that cares to call.
+TEST(MetricsTest, PathsNobodyServesShareOneSeries) {
+  // Link the service's descriptors in, as the server does.
+  (void)v1::GetArticleRequest::descriptor();
+  Metrics m;
+  m.Record("/content.v1.ContentService/GetArticle", grpc::StatusCode::OK,
+           absl::Milliseconds(1));
+  m.Record("/grpc.health.v1.Health/Check", grpc::StatusCode::OK,
+           absl::Milliseconds(1));
+  for (int i = 0; i < 500; ++i) {
+    m.Record(absl::StrCat("/junk.S/M", i), grpc::StatusCode::UNIMPLEMENTED,
+             absl::Milliseconds(1));
+  }
+  m.Record("/content.v1.ContentService/NoSuchMethod",
+           grpc::StatusCode::UNIMPLEMENTED, absl::Milliseconds(1));
+  const std::string out = m.Render({});
+  EXPECT_THAT(out, HasSubstr("contentd_rpcs_total{method=\"/content.v1."
+                             "ContentService/GetArticle\",code=\"OK\"} 1\n"));
+  EXPECT_THAT(out, HasSubstr("method=\"/grpc.health.v1.Health/Check\""));
+  EXPECT_THAT(out, HasSubstr("contentd_rpcs_total{method=\"unknown\",code="
+                             "\"UNIMPLEMENTED\"} 501\n"));
+  EXPECT_THAT(out, Not(HasSubstr("junk")));
+  EXPECT_THAT(out, Not(HasSubstr("NoSuchMethod")));
+  EXPECT_LT(out.size(), 6000u);
+}
+
+// Gauges print every digit (a 128 MiB capacity was 1.34218e+08), and
+// running totals say they are counters.
+TEST(MetricsTest, ValuesKeepTheirDigitsAndTotalsAreCounters) {
+  Metrics m;
+  const std::string out =
+      m.Render({{"contentd_rocksdb_block_cache_capacity", "h", 134217728.0},
+                {"contentd_last_sequence", "h", 12345678901.0},
+                {"contentd_ratio", "h", 0.123456789012},
+                {"contentd_rocksdb_block_cache_hit", "h", 42.0, true}});
+  EXPECT_THAT(out, HasSubstr("contentd_rocksdb_block_cache_capacity "
+                             "134217728\n"));
+  EXPECT_THAT(out, HasSubstr("contentd_last_sequence 12345678901\n"));
+  EXPECT_THAT(out, HasSubstr("contentd_ratio 0.123456789012"));
+  EXPECT_THAT(out, HasSubstr("# TYPE contentd_rocksdb_block_cache_hit "
+                             "counter\n"));
+  EXPECT_THAT(out, HasSubstr("# TYPE contentd_last_sequence gauge\n"));
 }
 
 }  // namespace
