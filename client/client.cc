@@ -311,6 +311,18 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     const ClientOptions& options) {
   if (options.target.empty())
     return absl::InvalidArgumentError("target: must be host:port");
+  // Without a CA the channel is plaintext: a client certificate would be
+  // dropped in silence and every call fail on the server's TLS port.
+  if (options.tls_ca_pem.empty() &&
+      (!options.tls_cert_pem.empty() || !options.tls_key_pem.empty())) {
+    return absl::InvalidArgumentError(
+        "tls_cert_pem, tls_key_pem: need tls_ca_pem (mutual TLS runs over "
+        "TLS)");
+  }
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "tls_cert_pem, tls_key_pem: give both or neither");
+  }
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (options.tls_ca_pem.empty()) {
     creds = grpc::InsecureChannelCredentials();

@@ -972,6 +972,11 @@ int Main(int argc, char** argv) {
     std::cerr << "--cert: needs --ca (mutual TLS runs over TLS)\n";
     return kExitUsage;
   }
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    std::cerr << (options.tls_key_pem.empty() ? "--cert: needs --key\n"
+                                              : "--key: needs --cert\n");
+    return kExitUsage;
+  }
   absl::ParseDuration(g.timeout, &options.timeout);  // checked by kDuration
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
   if (!client.ok()) return Fail(client.status());

@@ -77,7 +77,8 @@ class Client {
  public:
   // Creates a client. The channel connects lazily: an unreachable server
   // shows as UNAVAILABLE on the first call, not here. INVALID_ARGUMENT for an
-  // empty target.
+  // empty target, a client certificate without a CA, or a certificate
+  // without its key (or the reverse).
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
 

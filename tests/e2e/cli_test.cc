@@ -665,6 +665,11 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--ca: " + not_pem + " holds no PEM block"));
 
+  const std::string pem = Write("x.pem", "-----BEGIN CERTIFICATE-----\n");
+  r = Ctl({"--ca", pem, "--cert", pem, "get", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--cert: needs --key"));
+
   // Exporting into a path that is a file is not a server outage.
   const std::string file = Write("plain-file", "x");
   r = Ctl({"export", "--dir", file});

@@ -110,6 +110,29 @@ class SdkTest : public ::testing::Test {
   std::unique_ptr<Client> client_;
 };
 
+// TLS options that cannot work are refused when the client is made, not
+// turned into a plaintext channel every call of which then fails.
+TEST(SdkConnectTest, IncompleteTlsOptionsAreInvalidArgument) {
+  ClientOptions o;
+  o.target = "127.0.0.1:1";
+  o.tls_cert_pem = "-----BEGIN CERTIFICATE-----";
+  o.tls_key_pem = "-----BEGIN PRIVATE KEY-----";
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(), ::testing::HasSubstr("tls_ca_pem"));
+  o.tls_ca_pem = "-----BEGIN CERTIFICATE-----";
+  o.tls_key_pem.clear();
+  c = Client::Connect(o);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(), ::testing::HasSubstr("give both"));
+  o.tls_cert_pem.clear();  // TLS without a client certificate is fine
+  EXPECT_TRUE(Client::Connect(o).ok());
+  o = ClientOptions();
+  o.target.clear();
+  EXPECT_EQ(Client::Connect(o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(SdkTest, CreateGetUpdateVersionsConflictDeleteUndelete) {
   v1::Article a = MakeArticle("接入测试", {"ai", "finance"}, k2025);
   v1::Article created = Create("deepseek", a);
