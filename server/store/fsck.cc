@@ -118,13 +118,8 @@ class Checker {
     snapshot_ = kv_->GetSnapshot();
     ro_.snapshot = snapshot_.get();
     absl::Status s;
-    if (!(s = LoadHeads()).ok()) return s;
-    if (!(s = CheckRevisions()).ok()) return s;
-    if (!(s = CheckPostings()).ok()) return s;
-    if (!(s = CheckHeadPostings()).ok()) return s;
-    if (!(s = CheckExtraTextPostings()).ok()) return s;
-    if (!(s = CheckCounters()).ok()) return s;
-    if (!(s = CheckChanges(memory_sequence)).ok()) return s;
+    // Causes first: either one explains every posting problem that follows,
+    // and the report lists only the first kMaxFsckProblems.
     std::string marker;
     s = kv_->Get(Family::kMeta, kIndexRepairKey, &marker, ro_);
     if (s.ok()) {
@@ -139,6 +134,13 @@ class Checker {
     } else if (!s.ok() && !absl::IsNotFound(s)) {
       return s;
     }
+    if (!(s = LoadHeads()).ok()) return s;
+    if (!(s = CheckRevisions()).ok()) return s;
+    if (!(s = CheckPostings()).ok()) return s;
+    if (!(s = CheckHeadPostings()).ok()) return s;
+    if (!(s = CheckExtraTextPostings()).ok()) return s;
+    if (!(s = CheckCounters()).ok()) return s;
+    if (!(s = CheckChanges(memory_sequence)).ok()) return s;
     return std::move(report_);
   }
 

@@ -334,7 +334,9 @@ TEST_F(ReliabilityStoreTest, ATextIndexSettingChangeNeedsARepair) {
     FsckReport report = Check();
     EXPECT_FALSE(report.clean());
     EXPECT_GT(report.index_problems, 0);
-    EXPECT_THAT(report.ToString(),
+    // The cause comes first: the report lists only the first problems.
+    ASSERT_FALSE(report.problems.empty());
+    EXPECT_THAT(report.problems[0],
                 HasSubstr(absl::StrCat("this configuration has text_index: ",
                                        text ? "true" : "false")));
 
