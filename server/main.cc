@@ -60,6 +60,15 @@ int RunCheck(const content::store::StoreOptions& options, bool repair,
   }
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(options);
+  if (!store.ok() && options.engine == "rocksdb" &&
+      absl::StrContains(store.status().message(), "/LOCK")) {
+    // Not a damaged store: 1 would read as "not clean".
+    std::cerr << "contentd: " << data_dir_name << ": " << options.data_dir
+              << " is in use by a running contentd (it holds the store's "
+                 "LOCK); stop it, or check a backup (contentctl admin "
+                 "backup)\n";
+    return 2;
+  }
   if (!store.ok()) return Fail(store.status());
   absl::StatusOr<content::store::FsckReport> report =
       content::store::CheckStore(**store);

@@ -903,6 +903,22 @@ TEST(StartupTest, CheckOfAPathWithNoStoreFailsAndCreatesNothing) {
   EXPECT_TRUE(std::filesystem::is_empty(empty));
 }
 
+// A store a running server holds is not a damaged store: exit 2 and say
+// so, where 1 would read as "not clean".
+TEST(StartupTest, CheckOfAStoreInUseSaysSo) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "--check of a RocksDB data dir";
+  }
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto r = RunCommand(
+      {ContentdBinary(), "--check", "--data-dir", dir.path() + "/data"}, "", {},
+      kStartupTimeout);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("is in use by a running contentd"));
+}
+
 TEST(StartupTest, UnwritablePortFileStopsTheServer) {
   TempDir dir;
   const std::string port_file = dir.path() + "/no/such/dir/port";
