@@ -3,6 +3,9 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -245,6 +249,50 @@ absl::StatusOr<std::string> ReadText(const std::string& path,
   return ss.str();
 }
 
+// gRPC checks the certificate and key only when it binds, and then reports
+// that it cannot listen; checked here, the error names the file at fault
+// and comes before the data directory is created.
+absl::Status CheckTlsPem(const content::TlsConfig& tls, const std::string& cert,
+                         const std::string& key, const std::string* ca) {
+  auto bio = [](const std::string& pem) {
+    return std::unique_ptr<BIO, decltype(&BIO_free)>(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  };
+  auto b = bio(cert);
+  std::unique_ptr<X509, decltype(&X509_free)> x509(
+      PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr), X509_free);
+  if (x509 == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config tls.cert_file: ", tls.cert_file, " holds no PEM certificate"));
+  }
+  b = bio(key);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
+      PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr),
+      EVP_PKEY_free);
+  if (pkey == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config tls.key_file: ", tls.key_file,
+                     " holds no PEM private key (or one with a passphrase)"));
+  }
+  if (X509_check_private_key(x509.get(), pkey.get()) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config tls.key_file: ", tls.key_file,
+                     " is not the key of tls.cert_file ", tls.cert_file));
+  }
+  if (ca != nullptr) {
+    b = bio(*ca);
+    std::unique_ptr<X509, decltype(&X509_free)> root(
+        PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr), X509_free);
+    if (root == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config tls.client_ca_file: ", tls.client_ca_file,
+                       " holds no PEM certificate"));
+    }
+  }
+  ERR_clear_error();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const content::TlsConfig& tls) {
   if (tls.cert_file.empty()) return grpc::InsecureServerCredentials();
@@ -252,14 +300,21 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   if (!cert.ok()) return cert.status();
   absl::StatusOr<std::string> key = ReadText(tls.key_file, "key_file");
   if (!key.ok()) return key.status();
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  options.pem_key_cert_pairs.push_back({*key, *cert});
+  std::optional<std::string> ca_pem;
   if (!tls.client_ca_file.empty()) {
     absl::StatusOr<std::string> ca =
         ReadText(tls.client_ca_file, "client_ca_file");
     if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
+    ca_pem = *std::move(ca);
+  }
+  absl::Status pem_ok =
+      CheckTlsPem(tls, *cert, *key, ca_pem ? &*ca_pem : nullptr);
+  if (!pem_ok.ok()) return pem_ok;
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (ca_pem) {
+    options.pem_root_certs = *ca_pem;
     options.client_certificate_request =
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }

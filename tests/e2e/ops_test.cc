@@ -390,6 +390,33 @@ class TlsTest : public ::testing::Test {
   TempDir dir_;
 };
 
+// A key that is not the certificate's, or files without PEM, name the file
+// at fault before anything is created (gRPC only said it could not listen).
+TEST_F(TlsTest, MismatchedOrMissingPemIsRefusedNamingTheFile) {
+  struct Case {
+    std::string cert, key, ca, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"server.pem", "client.key", "", "is not the key of tls.cert_file"},
+           {"san.ext", "server.key", "", "tls.cert_file: "},
+           {"server.pem", "san.ext", "", "tls.key_file: "},
+           {"server.pem", "server.key", "san.ext", "tls.client_ca_file: "}}) {
+    SCOPED_TRACE(c.cert + " " + c.key + " " + c.ca);
+    std::string yaml =
+        "listen: 127.0.0.1:0\ntls:\n  cert_file: " + Path(c.cert) +
+        "\n  key_file: " + Path(c.key) + "\n";
+    if (!c.ca.empty()) yaml += "  client_ca_file: " + Path(c.ca) + "\n";
+    WriteFile(Path("bad.yaml"), yaml);
+    auto r = RunCommand({ContentdBinary(), "--config", Path("bad.yaml"),
+                         "--data-dir", Path("never")},
+                        "", {}, std::chrono::seconds(30));
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.want));
+    EXPECT_FALSE(std::filesystem::exists(Path("never")));
+  }
+}
+
 TEST_F(TlsTest, ServerTlsThenMutualTls) {
   WriteFile(Path("tls.yaml"), "tls:\n  cert_file: " + Path("server.pem") +
                                   "\n  key_file: " + Path("server.key") + "\n");
