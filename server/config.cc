@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <set>
 #include <sstream>
+#include <system_error>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "yaml-cpp/yaml.h"
 
@@ -47,6 +51,34 @@ absl::Status KeyOf(const YAML::Node& node, const std::string& parent,
                "keys must be plain strings");
   }
   *key = node.Scalar();
+  return absl::OkStatus();
+}
+
+// yaml-cpp keeps every pair of a mapping, so a repeated key would silently
+// override the first one when applied: reject it, at every level.
+absl::Status CheckDuplicateKeys(const YAML::Node& node,
+                                const std::string& path) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      absl::Status s =
+          CheckDuplicateKeys(node[i], absl::StrCat(path, "[", i, "]"));
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  if (!node.IsMap()) return absl::OkStatus();
+  std::set<std::string> seen;
+  for (const auto& kv : node) {
+    // Keys that are not scalars are reported where the mapping is applied.
+    if (!kv.first.IsScalar()) continue;
+    const std::string key = kv.first.Scalar();
+    const std::string full = path.empty() ? key : path + "." + key;
+    if (!seen.insert(key).second) {
+      return Bad(full, "duplicate key (each key may appear once)");
+    }
+    absl::Status s = CheckDuplicateKeys(kv.second, full);
+    if (!s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 
@@ -149,6 +181,18 @@ absl::Status ApplyAuth(const YAML::Node& node, ServerConfig* c) {
         if (!r.ok())
           return Bad(item + ".role", std::string(r.status().message()));
         token.role = *r;
+        // Tokens are looked up by hash: a second one with the same hash
+        // would silently replace the first one's name and role.
+        for (const service::TokenConfig& other : a.tokens) {
+          if (absl::AsciiStrToLower(other.sha256) ==
+              absl::AsciiStrToLower(token.sha256)) {
+            return Bad(
+                item + ".sha256",
+                absl::StrCat("tokens \"", other.name, "\" and \"", token.name,
+                             "\" have the same sha256; each token "
+                             "needs its own"));
+          }
+        }
         a.tokens.push_back(std::move(token));
       }
     } else {
@@ -179,6 +223,11 @@ absl::Status ApplyTls(const YAML::Node& node, ServerConfig* c) {
   }
   if (c->tls.cert_file.empty() != c->tls.key_file.empty())
     return Bad("tls", "cert_file and key_file go together");
+  // Without a certificate the port is plaintext, and no client certificate
+  // would be asked for: mutual TLS that silently is not.
+  if (!c->tls.client_ca_file.empty() && c->tls.cert_file.empty())
+    return Bad("tls.client_ca_file",
+               "needs tls.cert_file and tls.key_file (mutual TLS is TLS)");
   return absl::OkStatus();
 }
 
@@ -250,6 +299,8 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
   }
   if (root.IsNull()) return absl::OkStatus();
   if (!root.IsMap()) return Bad("(top level)", "must be a mapping");
+  absl::Status dup = CheckDuplicateKeys(root, "");
+  if (!dup.ok()) return dup;
   for (const auto& kv : root) {
     std::string key;
     absl::Status s = KeyOf(kv.first, "", &key);
@@ -353,6 +404,15 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
 }
 
 absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
+  // A directory opens and reads as empty, which would be a config of all
+  // defaults: what a Kubernetes configMap mounted without subPath gives.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config: ", path,
+        " is a directory; --config needs the YAML file (for a Kubernetes "
+        "configMap, mount it with subPath or name the file inside)"));
+  }
   std::ifstream in(path);
   if (!in) {
     return absl::NotFoundError(absl::StrCat("config: cannot read ", path));

@@ -98,8 +98,10 @@ std::string Authenticator::NameOf(const grpc::ServerContextBase& ctx) const {
 bool Authenticator::TakeRate(const std::string& name) {
   const double rate = options_.rate_limit_per_second;
   if (rate <= 0) return true;
-  const double burst =
-      options_.rate_limit_burst > 0 ? options_.rate_limit_burst : rate;
+  // A call takes a whole token, so a bucket capped below 1 (a rate or burst
+  // under 1) would never admit one: the cap is at least 1.
+  const double burst = std::max(
+      1.0, options_.rate_limit_burst > 0 ? options_.rate_limit_burst : rate);
   const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = buckets_.try_emplace(name);

@@ -42,7 +42,8 @@ struct AuthOptions {
   // Default: 0.
   double rate_limit_per_second = 0;
   // Bucket size: the burst a token may spend at once. 0 means one second's
-  // worth of requests. Default: 0.
+  // worth of requests. Never less than 1 in effect, so a rate below 1 per
+  // second admits one call every 1/rate seconds. Default: 0.
   double rate_limit_burst = 0;
 };
 

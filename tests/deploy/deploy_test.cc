@@ -2,9 +2,12 @@
 // rely on, the configs load in contentd, the systemd unit verifies.
 #include <unistd.h>
 
+#include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config.h"
@@ -30,6 +33,74 @@ YAML::Node Load(const std::string& file) {
     ADD_FAILURE() << file << ": " << e.what();
     return YAML::Node();
   }
+}
+
+// The Dockerfile's ENTRYPOINT, in exec form (a JSON array, which is YAML).
+std::vector<std::string> Entrypoint() {
+  const std::string df = ReadFile(Deploy("Dockerfile"));
+  std::smatch m;
+  std::regex re("\nENTRYPOINT (\\[[^\n]*\\])");
+  if (!std::regex_search(df, m, re)) {
+    ADD_FAILURE() << "no exec-form ENTRYPOINT in deploy/Dockerfile";
+    return {};
+  }
+  return YAML::Load(m[1].str()).as<std::vector<std::string>>();
+}
+
+// What the container runs: `command` replaces the ENTRYPOINT, `args` are
+// appended to it (Kubernetes' rules).
+std::vector<std::string> ContainerCommandLine(const YAML::Node& container) {
+  std::vector<std::string> argv =
+      container["command"].IsDefined()
+          ? container["command"].as<std::vector<std::string>>()
+          : Entrypoint();
+  if (container["args"].IsDefined()) {
+    for (const auto& a : container["args"].as<std::vector<std::string>>())
+      argv.push_back(a);
+  }
+  return argv;
+}
+
+// The options `contentd --help` lists, long and short.
+std::set<std::string> ContentdFlags() {
+  auto r = RunCommand({testing::ContentdBinary(), "--help"});
+  std::set<std::string> flags;
+  std::regex re("(^|[ ,])(--?[A-Za-z][A-Za-z0-9-]*)");
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), re), end; it != end;
+       ++it) {
+    flags.insert((*it)[2].str());
+  }
+  return flags;
+}
+
+// Checks a container's command line: contentd, each option once and known
+// to it, and accepted by the real binary's parser.
+void ExpectValidCommandLine(const std::vector<std::string>& argv) {
+  SCOPED_TRACE(absl::StrJoin(argv, " "));
+  ASSERT_FALSE(argv.empty());
+  EXPECT_EQ(argv[0], "/usr/local/bin/contentd");
+  const std::set<std::string> known = ContentdFlags();
+  ASSERT_TRUE(known.count("--config")) << "cannot read contentd --help";
+  std::set<std::string> seen;
+  std::vector<std::string> run = {testing::ContentdBinary()};
+  for (size_t i = 1; i < argv.size(); ++i) {
+    std::string a = argv[i];
+    if (a.rfind("-", 0) == 0) {
+      const std::string flag = a.substr(0, a.find('='));
+      EXPECT_TRUE(known.count(flag)) << flag << " is not a contentd option";
+      const std::string name = flag == "-c" ? "--config" : flag;
+      EXPECT_TRUE(seen.insert(name).second) << name << " given twice";
+    } else if (i > 1 && (argv[i - 1] == "--config" || argv[i - 1] == "-c")) {
+      // Not this machine's /etc: reading it must be the first thing to fail.
+      a = "/nonexistent/contentd.yaml";
+    }
+    run.push_back(a);
+  }
+  // The real parser: with the command line accepted, contentd gets as far as
+  // reading the config file.
+  auto r = RunCommand(run, "", {}, std::chrono::seconds(30));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("cannot read /nonexistent/contentd.yaml"));
 }
 
 TEST(DeployTest, SampleConfigLoadsWithEveryDefault) {
@@ -170,6 +241,52 @@ TEST(DeployTest, DockerfileIsMultiStageAndRunsAsNonRoot) {
   EXPECT_THAT(df, HasSubstr("libpqxx-6.4"));
   EXPECT_THAT(df, HasSubstr("libdtl-dev"));
   EXPECT_THAT(df, ::testing::ContainsRegex("\nUSER [1-9][0-9]*"));
+}
+
+TEST(DeployTest, ManifestCommandLinesAreValidWithTheImageEntrypoint) {
+  ExpectValidCommandLine(Entrypoint());
+  for (const char* file :
+       {"k8s/statefulset.yaml", "scale-out/deployment.yaml"}) {
+    SCOPED_TRACE(file);
+    YAML::Node c = Load(file)["spec"]["template"]["spec"]["containers"][0];
+    const std::vector<std::string> argv = ContainerCommandLine(c);
+    ExpectValidCommandLine(argv);
+    // The config it loads is the configMap's mount.
+    std::string config_path;
+    for (size_t i = 1; i + 1 < argv.size(); ++i)
+      if (argv[i] == "--config" || argv[i] == "-c") config_path = argv[i + 1];
+    bool mounted = false;
+    for (const auto& m : c["volumeMounts"]) {
+      mounted |= m["name"].as<std::string>() == "config" &&
+                 m["mountPath"].as<std::string>() == config_path &&
+                 m["subPath"].IsDefined();
+    }
+    EXPECT_TRUE(mounted) << config_path << " is not the configMap's file";
+  }
+}
+
+TEST(DeployTest, ImageConfigListensOnTheExposedPorts) {
+  const std::string df = ReadFile(Deploy("Dockerfile"));
+  // The image's config is the one its ENTRYPOINT loads.
+  const std::vector<std::string> entry = Entrypoint();
+  std::string config_path;
+  for (size_t i = 1; i + 1 < entry.size(); ++i)
+    if (entry[i] == "--config") config_path = entry[i + 1];
+  ASSERT_FALSE(config_path.empty());
+  EXPECT_THAT(df, HasSubstr("COPY deploy/docker/contentd.yaml " + config_path));
+  ServerConfig config;
+  absl::Status s = LoadConfigFile(Deploy("docker/contentd.yaml"), &config);
+  ASSERT_TRUE(s.ok()) << s;
+  // Reachable from outside the container, on the ports it EXPOSEs.
+  EXPECT_EQ(config.listen, "0.0.0.0:7070");
+  EXPECT_EQ(config.metrics_listen, "0.0.0.0:9464");
+  EXPECT_THAT(df, HasSubstr("\nEXPOSE 7070 9464\n"));
+  // Auth stays on: a plain `docker run` needs tokens or an explicit
+  // --no-auth, and the file says so.
+  EXPECT_TRUE(config.auth.enabled);
+  const std::string text = ReadFile(Deploy("docker/contentd.yaml"));
+  EXPECT_THAT(text, HasSubstr("--no-auth"));
+  EXPECT_THAT(text, HasSubstr("auth.tokens"));
 }
 
 TEST(DeployTest, SystemdUnitIsSandboxedAndVerifies) {

@@ -226,5 +226,82 @@ TEST(ConfigTest, LoadConfigFile) {
   std::remove(path.c_str());
 }
 
+TEST(ConfigTest, ConfigPathThatIsADirectoryIsRefused) {
+  // A Kubernetes configMap mounted without subPath is a directory.
+  ServerConfig c;
+  const char* tmp = getenv("TMPDIR");
+  std::string dir = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
+                                 "/config_test_dir.XXXXXX");
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  absl::Status s = LoadConfigFile(dir, &c);
+  rmdir(dir.c_str());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr(dir));
+  EXPECT_THAT(s.message(), HasSubstr("is a directory"));
+}
+
+TEST(ConfigTest, ClientCaWithoutCertificateIsRefused) {
+  // It would serve plaintext and check no client certificate.
+  absl::Status s = Load("tls: {client_ca_file: /etc/ca.pem}\n");
+  EXPECT_TRUE(InvalidNaming(s, "tls.client_ca_file"));
+  EXPECT_THAT(s.message(), HasSubstr("tls.cert_file and tls.key_file"));
+  ServerConfig c;
+  ASSERT_TRUE(Load("tls: {cert_file: a.crt, key_file: a.key, "
+                   "client_ca_file: ca.pem}\n",
+                   &c)
+                  .ok());
+  EXPECT_EQ(c.tls.client_ca_file, "ca.pem");
+}
+
+TEST(ConfigTest, TokensWithTheSameHashAreRefused) {
+  const std::string hash(64, 'a');
+  const std::string upper(64, 'A');  // the same hash: compared as lowercase
+  for (const std::string& second : {hash, upper}) {
+    absl::Status s =
+        Load(absl::StrCat("auth:\n  tokens:\n"
+                          "    - {name: reader1, role: reader, sha256: ",
+                          hash,
+                          "}\n"
+                          "    - {name: boss, role: admin, sha256: ",
+                          second, "}\n"));
+    EXPECT_TRUE(InvalidNaming(s, "auth.tokens[1].sha256"));
+    EXPECT_THAT(s.message(), HasSubstr("\"reader1\""));
+    EXPECT_THAT(s.message(), HasSubstr("\"boss\""));
+  }
+  EXPECT_TRUE(Load(absl::StrCat("auth:\n  tokens:\n"
+                                "    - {name: a, role: reader, sha256: ",
+                                hash,
+                                "}\n"
+                                "    - {name: b, role: admin, sha256: ",
+                                std::string(64, 'b'), "}\n"))
+                  .ok());
+}
+
+TEST(ConfigTest, DuplicateKeysAreRefusedAtEveryLevel) {
+  struct Case {
+    const char* yaml;
+    const char* key;
+  };
+  for (const Case& c : {
+           Case{"sync: true\nsync: false\n", "sync"},
+           Case{"limits:\n  max_tags: 3\n  max_tags: 4\n", "limits.max_tags"},
+           Case{"auth:\n  enabled: true\n  enabled: false\n", "auth.enabled"},
+           Case{"auth:\n  tokens:\n    - {name: a, name: b, role: admin}\n",
+                "auth.tokens[0].name"},
+           Case{"tls:\n  cert_file: a\n  key_file: b\n  cert_file: c\n",
+                "tls.cert_file"},
+           Case{"retention: {keep_revisions: 1, keep_revisions: 2}\n",
+                "retention.keep_revisions"},
+           Case{"storage:\n  table: a\n  table: b\n", "storage.table"},
+           // A repeated section, not only a repeated leaf.
+           Case{"limits: {max_tags: 3}\nlimits: {max_page_size: 9}\n",
+                "limits"},
+       }) {
+    absl::Status s = Load(c.yaml);
+    EXPECT_TRUE(InvalidNaming(s, c.key)) << c.yaml;
+    EXPECT_THAT(s.message(), HasSubstr("duplicate key")) << c.yaml;
+  }
+}
+
 }  // namespace
 }  // namespace content
