@@ -292,8 +292,9 @@ class Reporter {
     }
     (structured_ ? std::cerr : std::cout)
         << (dry_run_ ? "dry run, nothing written: " : "") << "applied " << files
-        << (files == 1 ? " file: " : " files: ") << created_ << " created, " << updated_ << " updated, "
-        << unchanged_ << " unchanged, " << failed_ << " failed\n";
+        << (files == 1 ? " file: " : " files: ") << created_ << " created, "
+        << updated_ << " updated, " << unchanged_ << " unchanged, " << failed_
+        << " failed\n";
     return failed_ > 0 ? 1 : 0;
   }
 
