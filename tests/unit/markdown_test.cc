@@ -1145,8 +1145,30 @@ TEST(ErrorTest, WrongValueTypesNameTheKey) {
        "front matter: must be a single YAML document"},
       // yaml-cpp's LoadAll never returns on this one.
       {",title: \"x\"\n", "front matter: "},
+      // yaml-cpp 0.7 reads an unclosed quote to the end of the front matter.
+      {"title: \"x\ndate: 2020-01-01\n",
+       "front matter: invalid YAML at line 2, column 8: the double-quoted "
+       "string opened here has no closing \""},
+      {"title: 'x\ndate: 2020-01-01\n",
+       "front matter: invalid YAML at line 2, column 8: the single-quoted "
+       "string opened here has no closing '"},
+      {"title: \"ok\"\nseo:\n  description: \"b\\\"\n  keywords: x\n",
+       "front matter: invalid YAML at line 4, column 16: the double-quoted"},
+      {"title: !!str 'it''s\n", "single-quoted string opened here"},
   };
   for (const Case& c : cases) ExpectError(WithFrontMatter(c.yaml), c.message);
+}
+
+TEST(ParseTest, ClosedQuotesAcrossLinesAndEscapesStillParse) {
+  absl::StatusOr<Article> article = ParseMarkdown(WithFrontMatter(
+      "title: \"say \\\"hi\\\" and\n  go on\"\nsummary: 'it''s'\n"
+      "tags: [\"a\\\\\", 'b']\n"));
+  ASSERT_TRUE(article.ok()) << article.status();
+  EXPECT_EQ(article->title(), "say \"hi\" and go on");
+  EXPECT_EQ(article->summary(), "it's");
+  ASSERT_EQ(article->tags_size(), 2);
+  EXPECT_EQ(article->tags(0), "a\\");
+  EXPECT_EQ(article->tags(1), "b");
 }
 
 TEST(ErrorTest, InvalidUtf8NamesTheOffset) {
