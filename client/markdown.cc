@@ -6,7 +6,6 @@
 
 #include "content/markdown.h"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -28,6 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/yaml_quotes.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/struct.pb.h"
@@ -746,71 +746,6 @@ std::string YamlError(const YAML::Exception& e) {
                          e.mark.line + 2, e.mark.column + 1, e.msg);
 }
 
-// Ignores parser events but scalars, whose quotes it checks: yaml-cpp 0.7
-// reads a quoted scalar that is never closed as running to the end of the
-// front matter, so `title: "x` followed by `date: ...` became one title.
-// A scalar's mark is its first token (a tag, an anchor or the opening
-// quote); the closing quote is found as YAML's escapes define it.
-class QuoteCheck : public YAML::EventHandler {
- public:
-  explicit QuoteCheck(const std::string& yaml) : yaml_(yaml) {}
-
-  // The first scalar whose quote is not closed, as an error; OK if none.
-  const absl::Status& status() const { return status_; }
-
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
-                const std::string&) override {
-    // Plain scalars (tag "?") have no quotes to close.
-    if (tag == "?" || !status_.ok() || mark.pos < 0) return;
-    size_t i = static_cast<size_t>(mark.pos);
-    // Skip a tag and an anchor (`!!str &a "x"`) to the scalar itself.
-    while (i < yaml_.size() && (yaml_[i] == '!' || yaml_[i] == '&')) {
-      while (i < yaml_.size() && !IsSpace(yaml_[i])) ++i;
-      while (i < yaml_.size() && IsSpace(yaml_[i])) ++i;
-    }
-    if (i >= yaml_.size()) return;
-    const char quote = yaml_[i];
-    if (quote != '"' && quote != '\'') return;
-    for (++i; i < yaml_.size(); ++i) {
-      const char c = yaml_[i];
-      if (quote == '"' && c == '\\') {
-        ++i;  // an escape: the next character cannot close the string
-      } else if (c == quote) {
-        // In single quotes '' is a quote inside the string.
-        if (quote == '\'' && i + 1 < yaml_.size() && yaml_[i + 1] == '\'') {
-          ++i;
-        } else {
-          return;
-        }
-      }
-    }
-    status_ = absl::InvalidArgumentError(absl::StrFormat(
-        "front matter: invalid YAML at line %d, column %d: the %s string "
-        "opened here has no closing %s",
-        mark.line + 2, mark.column + 1,
-        quote == '"' ? "double-quoted" : "single-quoted",
-        quote == '"' ? "\"" : "'"));
-  }
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
- private:
-  static bool IsSpace(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-  }
-
-  const std::string& yaml_;
-  absl::Status status_;
-};
-
 // Reads `yaml`'s events: an error when it holds more than one document (a
 // `...` line, or a stray token that ends the first) or a quoted scalar is
 // not closed. Stops at two documents: yaml-cpp 0.7's LoadAll loops,
@@ -818,9 +753,15 @@ class QuoteCheck : public YAML::EventHandler {
 absl::Status CheckEvents(const std::string& yaml) {
   std::istringstream in(yaml);
   YAML::Parser parser(in);
-  QuoteCheck events(yaml);
+  internal::QuoteCheck events(yaml);
   parser.HandleNextDocument(events);
-  if (!events.status().ok()) return events.status();
+  if (const auto& u = events.unclosed()) {
+    // yaml-cpp counts from 0 within the front matter; the opening `---` is
+    // line 1 of the document.
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "front matter: invalid YAML at line %d, column %d: %s", u->line + 2,
+        u->column + 1, internal::QuoteCheck::Describe(*u)));
+  }
   if (parser.HandleNextDocument(events)) {
     return absl::InvalidArgumentError(
         "front matter: must be a single YAML document");

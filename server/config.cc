@@ -12,6 +12,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/yaml_quotes.h"
 #include "yaml-cpp/yaml.h"
 
 namespace content {
@@ -292,6 +293,17 @@ absl::Status ApplyRetention(const YAML::Node& node, ServerConfig* c) {
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
   YAML::Node root;
   try {
+    // An unclosed quote would read the rest of the file as one value: a
+    // data_dir named after the keys that follow it.
+    std::istringstream in(yaml);
+    YAML::Parser parser(in);
+    internal::QuoteCheck quotes(yaml);
+    parser.HandleNextDocument(quotes);
+    if (const auto& u = quotes.unclosed()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config: invalid YAML at line ", u->line + 1, ", column ",
+          u->column + 1, ": ", internal::QuoteCheck::Describe(*u)));
+    }
     root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(

@@ -13,13 +13,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/proto_json.h"
 #include "content/markdown.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/util/json_util.h"
-#include "google/protobuf/util/type_resolver.h"
-#include "google/protobuf/util/type_resolver_util.h"
 
 namespace content::cli {
 namespace {
@@ -293,38 +289,7 @@ std::string StatusText(const absl::Status& status) {
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
                                    bool pretty) {
-  static google::protobuf::util::TypeResolver* const resolver =
-      google::protobuf::util::NewTypeResolverForDescriptorPool(
-          "type.googleapis.com",
-          google::protobuf::DescriptorPool::generated_pool());
-  // MessageToJsonString prints map entries (front-matter params are a
-  // Struct) in the map's iteration order, which protobuf leaves unspecified:
-  // the same article printed differently from run to run. Deterministic
-  // serialization sorts map entries by key, and BinaryToJsonString keeps the
-  // order of the wire.
-  std::string binary;
-  {
-    google::protobuf::io::StringOutputStream stream(&binary);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    if (!message.SerializeToCodedStream(&coded)) {
-      return absl::InternalError("JSON encoding: cannot serialize the message");
-    }
-  }
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = pretty;
-  options.preserve_proto_field_names = false;
-  std::string json;
-  const auto status = google::protobuf::util::BinaryToJsonString(
-      resolver,
-      absl::StrCat("type.googleapis.com/",
-                   message.GetDescriptor()->full_name()),
-      binary, &json, options);
-  if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("JSON encoding: ", std::string(status.message())));
-  }
-  return json;
+  return internal::DeterministicJson(message, pretty);
 }
 
 absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {

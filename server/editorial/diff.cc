@@ -11,16 +11,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/proto_json.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/timestamp.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
-#include "google/protobuf/util/type_resolver.h"
-#include "google/protobuf/util/type_resolver_util.h"
 
 namespace content::editorial {
 namespace {
@@ -49,33 +45,13 @@ std::string FieldName(const FieldDescriptor* field) {
   }
 }
 
-// Compact JSON of `message` with map keys (a Struct's too) in byte order,
-// so that equal values have equal text: MessageToJsonString follows the
-// maps' iteration order, which protobuf leaves unspecified and which differs
-// between two copies of one map. The text is printed and compared.
+// Compact JSON of `message` in which equal values have equal text; the text
+// is printed and compared.
 std::string ToJson(const Message& message) {
-  static google::protobuf::util::TypeResolver* const resolver =
-      google::protobuf::util::NewTypeResolverForDescriptorPool(
-          "type.googleapis.com",
-          google::protobuf::DescriptorPool::generated_pool());
-  std::string binary;
-  {
-    google::protobuf::io::StringOutputStream stream(&binary);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    // Deterministic serialization writes map entries sorted by key, and
-    // BinaryToJsonString keeps the order of the wire.
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  std::string json;
-  // Generated messages always convert; the status only covers malformed
-  // input.
-  (void)google::protobuf::util::BinaryToJsonString(
-      resolver,
-      absl::StrCat("type.googleapis.com/",
-                   message.GetDescriptor()->full_name()),
-      binary, &json);
-  return json;
+  // Generated messages always serialize and convert.
+  absl::StatusOr<std::string> json =
+      internal::DeterministicJson(message, /*pretty=*/false);
+  return json.ok() ? *std::move(json) : std::string();
 }
 
 Value StringValue(const std::string& s) {

@@ -303,5 +303,28 @@ TEST(ConfigTest, DuplicateKeysAreRefusedAtEveryLevel) {
   }
 }
 
+TEST(ConfigTest, AnUnclosedQuoteIsRefusedNotReadToTheEnd) {
+  // yaml-cpp 0.7 alone made this a data_dir named after the next line.
+  ServerConfig c;
+  absl::Status s =
+      LoadConfigText("data_dir: \"/srv/content\nlisten: 127.0.0.1:0\n", &c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr("config: invalid YAML at line 1, column 11: the "
+                        "double-quoted string opened here has no closing"));
+  s = LoadConfigText(
+      "auth:\n  tokens:\n    - name: 'ci\n      role: admin\n", &c);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("line 3, column 13: the single-quoted"));
+  // Closed quotes, escapes and '' still read.
+  ServerConfig ok;
+  ASSERT_TRUE(LoadConfigText("data_dir: \"/srv/a\\\"b\"\nlisten: "
+                             "'127.0.0.1:0'\nstorage: {table: 'it''s'}\n",
+                             &ok)
+                  .ok());
+  EXPECT_EQ(ok.store.data_dir, "/srv/a\"b");
+  EXPECT_EQ(ok.store.pg_table, "it's");
+}
+
 }  // namespace
 }  // namespace content

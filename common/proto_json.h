@@ -1,0 +1,60 @@
+// Internal to contentd and its tools (not installed): proto3 JSON with map
+// keys in byte order. MessageToJsonString follows a map's iteration order,
+// which protobuf leaves unspecified and which differs between two copies of
+// one map (front-matter params are a Struct): the same article printed
+// differently from run to run, and a diff saw changes that were not there.
+#ifndef CONTENT_COMMON_PROTO_JSON_H_
+#define CONTENT_COMMON_PROTO_JSON_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/type_resolver.h"
+#include "google/protobuf/util/type_resolver_util.h"
+
+namespace content::internal {
+
+// `message` as JSON (lowerCamelCase names; `pretty` adds whitespace). Equal
+// messages give equal text. Thread-safe.
+inline absl::StatusOr<std::string> DeterministicJson(
+    const google::protobuf::Message& message, bool pretty) {
+  static google::protobuf::util::TypeResolver* const resolver =
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          "type.googleapis.com",
+          google::protobuf::DescriptorPool::generated_pool());
+  // Deterministic serialization writes map entries sorted by key, and
+  // BinaryToJsonString keeps the order of the wire.
+  std::string binary;
+  {
+    google::protobuf::io::StringOutputStream stream(&binary);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!message.SerializeToCodedStream(&coded)) {
+      return absl::InternalError("JSON encoding: cannot serialize the message");
+    }
+  }
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = pretty;
+  std::string json;
+  const auto status = google::protobuf::util::BinaryToJsonString(
+      resolver,
+      absl::StrCat("type.googleapis.com/",
+                   message.GetDescriptor()->full_name()),
+      binary, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("JSON encoding: ", std::string(status.message())));
+  }
+  return json;
+}
+
+}  // namespace content::internal
+
+#endif  // CONTENT_COMMON_PROTO_JSON_H_
