@@ -312,8 +312,8 @@ TEST(ConfigTest, AnUnclosedQuoteIsRefusedNotReadToTheEnd) {
   EXPECT_THAT(s.message(),
               HasSubstr("config: invalid YAML at line 1, column 11: the "
                         "double-quoted string opened here has no closing"));
-  s = LoadConfigText(
-      "auth:\n  tokens:\n    - name: 'ci\n      role: admin\n", &c);
+  s = LoadConfigText("auth:\n  tokens:\n    - name: 'ci\n      role: admin\n",
+                     &c);
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("line 3, column 13: the single-quoted"));
   // Closed quotes, escapes and '' still read.
