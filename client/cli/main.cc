@@ -144,6 +144,11 @@ int Finish(const absl::Status& status) {
   return status.ok() ? kExitOk : Fail(status);
 }
 
+// "1 article", "2 articles": `n` and the noun, plural but for one.
+std::string Counted(int64_t n, absl::string_view noun) {
+  return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
+}
+
 // `articles/x` for `x` or `articles/x`.
 std::string NameOf(const std::string& id) {
   return absl::StartsWith(id, "articles/") ? id : ArticleName(id);
@@ -497,7 +502,8 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   if (tty) std::cerr << "\r\033[K";
   if (!write_error.ok()) return Fail(write_error);
   if (!status.ok()) return FailExport(status, live_only);
-  std::cerr << "exported " << written << " articles to " << dir << "\n";
+  std::cerr << "exported " << Counted(written, "article") << " to " << dir
+            << "\n";
   return kExitOk;
 }
 
@@ -606,9 +612,10 @@ int RunCompact(Session& s, const AdminFlags& f) {
       s.client->CompactStore(request, call);
   if (!r.ok()) return Fail(r.status());
   std::string text =
-      absl::StrCat("removed ", r->revisions_removed(), " revisions, purged ",
-                   r->articles_purged(), " deleted articles, trimmed ",
-                   r->changes_removed(), " change-log events\n");
+      absl::StrCat("removed ", Counted(r->revisions_removed(), "revision"),
+                   ", purged ", Counted(r->articles_purged(), "deleted article"),
+                   ", trimmed ", Counted(r->changes_removed(), "change-log event"),
+                   "\n");
   if (r->has_storage_compaction_time()) {
     absl::StrAppend(
         &text, "compacted storage in ",

@@ -571,6 +571,7 @@ TEST_F(CliEditorialTest, ExportIncludesDraftsAndAppliesBackUnchanged) {
   const std::string live_out = dir_.path() + "/live-only";
   r = Ctl({"export", "--dir", live_out, "--live-only"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("exported 1 article to "));
   EXPECT_TRUE(fs::exists(live_out + "/live.md"));
   EXPECT_FALSE(fs::exists(live_out + "/wip.md"));
   EXPECT_FALSE(fs::exists(live_out + "/old.md"));
