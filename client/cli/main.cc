@@ -611,11 +611,10 @@ int RunCompact(Session& s, const AdminFlags& f) {
   absl::StatusOr<v1::CompactStoreResponse> r =
       s.client->CompactStore(request, call);
   if (!r.ok()) return Fail(r.status());
-  std::string text =
-      absl::StrCat("removed ", Counted(r->revisions_removed(), "revision"),
-                   ", purged ", Counted(r->articles_purged(), "deleted article"),
-                   ", trimmed ", Counted(r->changes_removed(), "change-log event"),
-                   "\n");
+  std::string text = absl::StrCat(
+      "removed ", Counted(r->revisions_removed(), "revision"), ", purged ",
+      Counted(r->articles_purged(), "deleted article"), ", trimmed ",
+      Counted(r->changes_removed(), "change-log event"), "\n");
   if (r->has_storage_compaction_time()) {
     absl::StrAppend(
         &text, "compacted storage in ",
