@@ -256,10 +256,18 @@ v1::Query BuildQuery(const QueryFlags& f) {
   return q;
 }
 
-// Rules the server would report in API terms (`query.visibility`,
-// `query.date_to`), checked here to name the flags instead; "" if none is
-// broken. `all_flag` is how the verb asks for every state.
+// Rules the server would report in API terms (`query.tags[0]`,
+// `query.visibility`, `query.date_to`), checked here to name the flags instead;
+// "" if none is broken. `all_flag` is how the verb asks for every state.
 std::string CheckQueryFlags(const QueryFlags& f, const char* all_flag) {
+  for (auto [values, flag] :
+       {std::pair{&f.tags, "--tag"}, std::pair{&f.not_tags, "--not-tag"},
+        std::pair{&f.categories, "--category"},
+        std::pair{&f.langs, "--lang"}}) {
+    for (const std::string& v : *values) {
+      if (v.empty()) return absl::StrCat(flag, ": must not be empty");
+    }
+  }
   for (const std::string& state : f.states) {
     if (!f.all && (state == "draft" || state == "archived")) {
       return absl::StrCat("--state ", state, ": ", state,

@@ -646,6 +646,14 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_THAT(r.err, HasSubstr("--until: must be after --since"));
   EXPECT_EQ(Ctl({"query", "--state", "draft", "--all", "-o", "json"}).exit_code,
             0);
+  for (const char* flag : {"--tag", "--not-tag", "--category", "--lang"}) {
+    r = Ctl({"query", flag, ""});
+    EXPECT_EQ(r.exit_code, 2) << flag;
+    EXPECT_THAT(r.err, HasSubstr(std::string(flag) + ": must not be empty"));
+  }
+  r = Ctl({"watch", "--tag", ""});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--tag: must not be empty"));
 
   r = Ctl({"watch", "-o", "yaml"});
   EXPECT_EQ(r.exit_code, 2);
