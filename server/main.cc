@@ -38,6 +38,7 @@
 #include "server/service/metrics.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/store/fsck.h"
+#include "server/store/rocksdb_kv.h"
 #include "server/store/store.h"
 
 namespace {
@@ -47,9 +48,11 @@ int Fail(const absl::Status& s) {
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
-// contentd --check [--repair]: fsck on a stopped data directory.
+// contentd --check [--repair]: fsck on a stopped data directory. A check
+// opens the store read-only and changes nothing in it (a backup or a
+// read-only mount can be checked); --repair opens it read-write.
 // `data_dir_name` is the flag or key the directory came from, for errors.
-int RunCheck(const content::store::StoreOptions& options, bool repair,
+int RunCheck(content::store::StoreOptions options, bool repair,
              const std::string& data_dir_name) {
   // Opening would create an empty store, and report a mistyped path clean.
   if (options.engine == "rocksdb") {
@@ -62,16 +65,27 @@ int RunCheck(const content::store::StoreOptions& options, bool repair,
                            : " (no such directory)")));
     }
   }
-  absl::StatusOr<std::unique_ptr<content::store::Store>> store =
-      content::store::Store::Open(options);
-  if (!store.ok() && options.engine == "rocksdb" &&
-      absl::StrContains(store.status().message(), "/LOCK")) {
+  const auto in_use = [&] {
     // Not a damaged store: 1 would read as "not clean".
     std::cerr << "contentd: " << data_dir_name << ": " << options.data_dir
               << " is in use by a running contentd (it holds the store's "
                  "LOCK); stop it, or check a backup (contentctl admin "
                  "backup)\n";
     return 2;
+  };
+  options.read_only = !repair;
+  if (options.read_only && options.engine == "rocksdb") {
+    // A read-only open takes no lock, so it would not notice the server
+    // (and would read files the server compacts away): ask the lock.
+    absl::StatusOr<bool> held = content::store::RocksKvInUse(options.data_dir);
+    if (!held.ok()) return Fail(held.status());
+    if (*held) return in_use();
+  }
+  absl::StatusOr<std::unique_ptr<content::store::Store>> store =
+      content::store::Store::Open(options);
+  if (!store.ok() && options.engine == "rocksdb" &&
+      absl::StrContains(store.status().message(), "/LOCK")) {
+    return in_use();
   }
   if (!store.ok()) return Fail(store.status());
   absl::StatusOr<content::store::FsckReport> report =

@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +46,10 @@ absl::Status ToStatus(const rocksdb::Status& s) {
   if (s.IsCorruption()) return absl::DataLossError(msg);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   return absl::UnavailableError(msg);
+}
+
+absl::Status ReadOnlyError() {
+  return absl::FailedPreconditionError("store opened read-only");
 }
 
 rocksdb::Slice ToSlice(absl::string_view s) {
@@ -161,21 +168,73 @@ class RocksIterator : public KvIterator {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
+// Keys of one family that a read-only open hides: those of ingests a crash
+// left uncommitted, which a read-write open would undo (RecoverIngests).
+using HiddenKeys = absl::flat_hash_set<std::string>;
+
+// An iterator that steps over hidden keys in either direction.
+class HidingIterator : public KvIterator {
+ public:
+  HidingIterator(std::unique_ptr<KvIterator> base, const HiddenKeys* hidden)
+      : base_(std::move(base)), hidden_(hidden) {}
+  bool Valid() const override { return base_->Valid(); }
+  void SeekToFirst() override {
+    base_->SeekToFirst();
+    SkipForward();
+  }
+  void SeekToLast() override {
+    base_->SeekToLast();
+    SkipBackward();
+  }
+  void Seek(absl::string_view t) override {
+    base_->Seek(t);
+    SkipForward();
+  }
+  void SeekForPrev(absl::string_view t) override {
+    base_->SeekForPrev(t);
+    SkipBackward();
+  }
+  void Next() override {
+    base_->Next();
+    SkipForward();
+  }
+  void Prev() override {
+    base_->Prev();
+    SkipBackward();
+  }
+  absl::string_view key() const override { return base_->key(); }
+  absl::string_view value() const override { return base_->value(); }
+  absl::Status status() const override { return base_->status(); }
+
+ private:
+  void SkipForward() {
+    while (base_->Valid() && hidden_->contains(base_->key())) base_->Next();
+  }
+  void SkipBackward() {
+    while (base_->Valid() && hidden_->contains(base_->key())) base_->Prev();
+  }
+  std::unique_ptr<KvIterator> base_;
+  const HiddenKeys* hidden_;
+};
+
 class RocksKv : public KvEngine {
  public:
   RocksKv(std::unique_ptr<rocksdb::DB> db,
           std::vector<rocksdb::ColumnFamilyHandle*> handles, std::string path,
-          size_t flush_on_close_wal_bytes, absl::Duration bulk_shape_hold)
+          size_t flush_on_close_wal_bytes, absl::Duration bulk_shape_hold,
+          bool read_only)
       : db_(std::move(db)),
         handles_(std::move(handles)),
         path_(std::move(path)),
         flush_on_close_wal_bytes_(flush_on_close_wal_bytes),
-        bulk_shape_hold_(bulk_shape_hold) {}
+        bulk_shape_hold_(bulk_shape_hold),
+        read_only_(read_only) {}
   ~RocksKv() override {
     // The WAL holds every write, so a small one is left to the next start.
     // A big one (slow families such as the counters keep old WAL files
     // alive) is flushed away now; failing that, the next start replays it.
-    if (LiveWalBytes() > flush_on_close_wal_bytes_) {
+    // A read-only open leaves the WAL to the next read-write one.
+    if (!read_only_ && LiveWalBytes() > flush_on_close_wal_bytes_) {
       rocksdb::FlushOptions fo;
       fo.wait = true;
       db_->Flush(fo, handles_).PermitUncheckedError();
@@ -192,6 +251,7 @@ class RocksKv : public KvEngine {
     rocksdb::PinnableSlice slice;
     rocksdb::Status s = db_->Get(ro, handle(family), ToSlice(key), &slice);
     if (!s.ok()) return ToStatus(s);
+    if (Hidden(family, key)) return ToStatus(rocksdb::Status::NotFound());
     value->assign(slice.data(), slice.size());
     return absl::OkStatus();
   }
@@ -215,6 +275,10 @@ class RocksKv : public KvEngine {
     statuses->clear();
     statuses->reserve(n);
     for (size_t i = 0; i < n; ++i) {
+      if (st[i].ok() && Hidden(family, keys[i])) {
+        statuses->push_back(ToStatus(rocksdb::Status::NotFound()));
+        continue;
+      }
       statuses->push_back(ToStatus(st[i]));
       if (st[i].ok()) (*values)[i].assign(found[i].data(), found[i].size());
     }
@@ -223,7 +287,11 @@ class RocksKv : public KvEngine {
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
     MaybeLeaveBulkShape();
-    return std::make_unique<RocksIterator>(db_.get(), handle(family), options);
+    auto it =
+        std::make_unique<RocksIterator>(db_.get(), handle(family), options);
+    const HiddenKeys& hidden = hidden_[static_cast<size_t>(family)];
+    if (hidden.empty()) return it;
+    return std::make_unique<HidingIterator>(std::move(it), &hidden);
   }
   // The memtables' estimate plus the table files' bytes in the range over
   // the family's bytes per key. Table offsets come from the index at block
@@ -271,6 +339,7 @@ class RocksKv : public KvEngine {
   }
 
   absl::Status Write(KvBatch batch, bool sync) override {
+    if (read_only_) return ReadOnlyError();
     MaybeLeaveBulkShape();
     // Conditions are checked under a lock that every conditional batch
     // takes; the store sends none (this engine is not shared), so this is
@@ -397,6 +466,7 @@ class RocksKv : public KvEngine {
   }
 
   absl::Status CompactAll() override {
+    if (read_only_) return ReadOnlyError();
     absl::MutexLock l(&compact_mu_);
     // No background compaction starts meanwhile: one that took tables
     // while another family compacted made the merge below wait for it (a
@@ -491,6 +561,7 @@ class RocksKv : public KvEngine {
 
   absl::StatusOr<std::string> Ingest(Family family,
                                      const KvBatch& puts) override {
+    if (read_only_) return ReadOnlyError();
     // Callers usually hand the keys in order (Store's BulkLoad); otherwise
     // they are sorted by their first 16 bytes as two integers, then the
     // rest: a text batch's ~190k keys share long prefixes, and comparing
@@ -584,6 +655,7 @@ class RocksKv : public KvEngine {
   }
 
   void EndIngest(const std::string& ticket, bool committed) override {
+    if (read_only_) return;  // Ingest refused: no ticket is ours
     const std::string file = IngestFile(ticket);
     if (!committed) {
       absl::Status s = UndoIngest(ticket);
@@ -602,8 +674,10 @@ class RocksKv : public KvEngine {
   }
 
   // Settles the ingests a crash interrupted: a file whose marker was
-  // committed is done; one without is undone. Then the markers go.
+  // committed is done; one without is undone. Then the markers go. A
+  // read-only open hides what it would undo instead.
   absl::Status RecoverIngests() {
+    if (read_only_) return HideUncommittedIngests();
     std::error_code ec;
     std::filesystem::create_directories(ingest_dir_, ec);
     if (ec)
@@ -644,6 +718,8 @@ class RocksKv : public KvEngine {
   }
 
   absl::Status Checkpoint(const std::string& dir) override {
+    // A checkpoint flushes the memtables first (CheckpointNow).
+    if (read_only_) return ReadOnlyError();
     absl::Status where = CheckCheckpointDir(dir);
     if (!where.ok()) return where;
     // Waits out the ingests in progress and holds new ones: the copy has no
@@ -756,6 +832,10 @@ class RocksKv : public KvEngine {
  private:
   rocksdb::ColumnFamilyHandle* handle(Family f) const {
     return handles_[static_cast<int>(f)];
+  }
+  bool Hidden(Family f, absl::string_view key) const {
+    const HiddenKeys& hidden = hidden_[static_cast<size_t>(f)];
+    return !hidden.empty() && hidden.contains(key);
   }
   // RESOURCE_EXHAUSTED unless the data directory has room for `bytes` of
   // WAL plus a reserve for flushes and the manifest.
@@ -880,9 +960,11 @@ class RocksKv : public KvEngine {
     return ok;
   }
 
-  // Deletes the keys of an ingest's file (the ticket names its family). A
-  // file that does not open as a table was never ingested.
-  absl::Status UndoIngest(const std::string& ticket) {
+  // Calls `visit` with each key of an ingest's file (the ticket names its
+  // family). A file that does not open as a table was never ingested.
+  absl::Status ForEachIngestedKey(
+      const std::string& ticket,
+      const std::function<void(Family, absl::string_view)>& visit) {
     int family = -1;
     if (!absl::SimpleAtoi(ticket.substr(0, ticket.find('-')), &family) ||
         family < 0 || family >= kFamilyCount)
@@ -891,13 +973,51 @@ class RocksKv : public KvEngine {
     if (!reader.Open(IngestFile(ticket)).ok()) return absl::OkStatus();
     rocksdb::ReadOptions ro;
     std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(ro));
-    KvBatch undo;
     for (it->SeekToFirst(); it->Valid(); it->Next())
-      undo.Delete(static_cast<Family>(family),
-                  absl::string_view(it->key().data(), it->key().size()));
-    if (!it->status().ok()) return ToStatus(it->status());
+      visit(static_cast<Family>(family),
+            absl::string_view(it->key().data(), it->key().size()));
+    return ToStatus(it->status());
+  }
+
+  // Deletes the keys of an ingest's file.
+  absl::Status UndoIngest(const std::string& ticket) {
+    KvBatch undo;
+    absl::Status s = ForEachIngestedKey(
+        ticket,
+        [&undo](Family f, absl::string_view key) { undo.Delete(f, key); });
+    if (!s.ok()) return s;
     if (undo.empty()) return absl::OkStatus();
     return Write(std::move(undo), /*sync=*/true);
+  }
+
+  // Read-only opens: hides the keys RecoverIngests would undo (ingests
+  // without their committed marker), changing nothing on disk.
+  absl::Status HideUncommittedIngests() {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(ingest_dir_, ec))
+      return absl::OkStatus();
+    std::vector<std::string> tickets;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(ingest_dir_, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (absl::EndsWith(name, ".sst"))
+        tickets.push_back(name.substr(0, name.size() - 4));
+    }
+    if (ec)
+      return absl::UnavailableError(
+          absl::StrCat("storage: listing ", ingest_dir_, ": ", ec.message()));
+    for (const std::string& ticket : tickets) {
+      std::string marker;
+      absl::Status s =
+          Get(Family::kMeta, IngestMarkerKey(ticket), &marker, KvReadOptions());
+      if (s.ok()) continue;  // committed
+      if (!absl::IsNotFound(s)) return s;
+      s = ForEachIngestedKey(ticket, [this](Family f, absl::string_view key) {
+        hidden_[static_cast<size_t>(f)].emplace(key);
+      });
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
   }
 
   std::unique_ptr<rocksdb::DB> db_;
@@ -929,6 +1049,9 @@ class RocksKv : public KvEngine {
   };
   std::array<Density, kFamilyCount> density_;
   bool needs_resume_ ABSL_GUARDED_BY(recovery_mu_) = false;
+  const bool read_only_;
+  // Filled at a read-only open (HideUncommittedIngests), then only read.
+  std::array<HiddenKeys, kFamilyCount> hidden_;
 };
 
 }  // namespace
@@ -958,6 +1081,10 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
   db_options.statistics = rocksdb::CreateDBStatistics();
   db_options.statistics->set_stats_level(
       rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  if (options.read_only) {
+    db_options.create_if_missing = false;
+    db_options.create_missing_column_families = false;
+  }
 
   std::shared_ptr<rocksdb::Cache> cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -1076,9 +1203,38 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path,
-                        descriptors, &handles, &raw);
+  rocksdb::Status s;
+  if (options.read_only) {
+    // A read-only open creates nothing, so a family missing here is not
+    // created: say what that means rather than RocksDB's "not found".
+    std::error_code ec;
+    if (!std::filesystem::exists(options.path + "/CURRENT", ec)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("opening ", options.path,
+                       " read-only: no database there (no CURRENT file)"));
+    }
+    std::vector<std::string> names;
+    s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(db_options),
+                                        options.path, &names);
+    for (int f = 0; s.ok() && f < kFamilyCount; ++f) {
+      if (std::find(names.begin(), names.end(), kFamilyNames[f]) ==
+          names.end()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "opening ", options.path, " read-only: it has no \"",
+            kFamilyNames[f],
+            "\" column family: not a contentd store, or one from an older "
+            "version"));
+      }
+    }
+    if (s.ok()) {
+      s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(db_options),
+                                       options.path, descriptors, &handles,
+                                       &raw);
+    }
+  } else {
+    s = rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path,
+                          descriptors, &handles, &raw);
+  }
   if (!s.ok()) {
     return absl::Status(
         ToStatus(s).code(),
@@ -1086,10 +1242,36 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
   }
   auto kv = std::make_unique<RocksKv>(
       std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.path,
-      options.flush_on_close_wal_bytes, options.bulk_shape_hold);
+      options.flush_on_close_wal_bytes, options.bulk_shape_hold,
+      options.read_only);
   absl::Status recovered = kv->RecoverIngests();
   if (!recovered.ok()) return recovered;
   return std::unique_ptr<KvEngine>(std::move(kv));
+}
+
+absl::StatusOr<bool> RocksKvInUse(const std::string& path) {
+  const std::string lock = path + "/LOCK";
+  // Read-only is enough to ask (F_GETLK needs no write access), and works
+  // on a read-only mount.
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return false;
+    return absl::UnavailableError(
+        absl::StrCat("opening ", lock, ": ", std::strerror(errno)));
+  }
+  struct flock query = {};
+  query.l_type = F_WRLCK;  // would a write lock on the whole file conflict?
+  query.l_whence = SEEK_SET;
+  query.l_start = 0;
+  query.l_len = 0;
+  const int r = ::fcntl(fd, F_GETLK, &query);
+  const int error = errno;
+  ::close(fd);
+  if (r != 0) {
+    return absl::UnavailableError(absl::StrCat("querying the lock on ", lock,
+                                               ": ", std::strerror(error)));
+  }
+  return query.l_type != F_UNLCK;
 }
 
 }  // namespace content::store

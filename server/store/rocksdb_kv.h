@@ -33,12 +33,35 @@ struct RocksKvOptions {
   // rewrite level 1 less often, queries meanwhile read more tables.
   // Default: 10 s.
   absl::Duration bulk_shape_hold = absl::Seconds(10);
+  // Opens an existing database without changing a byte of its directory
+  // (RocksDB's OpenForReadOnly: no lock, no MANIFEST, OPTIONS or LOG file,
+  // no flush or compaction), for checking a stopped store, a backup or a
+  // read-only mount. Every write (Write, WriteAfterRead, Ingest,
+  // CompactAll, Checkpoint) is FAILED_PRECONDITION. An ingest a crash left
+  // uncommitted (KvEngine::Ingest) is hidden from reads rather than undone,
+  // so reads see what a read-write open would after its recovery. Reads see
+  // the database as it was at open; another process writing it meanwhile
+  // may remove files from under them, so check RocksKvInUse first.
+  // Default: false.
+  bool read_only = false;
 };
 
-// Opens (creating if needed) the database. UNAVAILABLE if the directory is
-// locked by another process or unreadable; DATA_LOSS on corruption.
+// Opens (creating if needed, unless read_only) the database. UNAVAILABLE if
+// the directory is locked by another process or unreadable; DATA_LOSS on
+// corruption; read_only: INVALID_ARGUMENT if there is no database, and
+// FAILED_PRECONDITION if it lacks a column family this build uses (not a
+// contentd store, or one from an older version).
 absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
     const RocksKvOptions& options);
+
+// Whether another process has the database at `path` open read-write:
+// RocksDB holds a POSIX record lock on `path`/LOCK while it does. False if
+// there is no LOCK file. UNAVAILABLE if LOCK exists but cannot be opened or
+// queried. Opens nothing for writing.
+// REQUIRES: this process does not have the database open itself: closing
+// any descriptor of LOCK drops this process's record locks on it (POSIX),
+// and a process's own locks never show as held.
+absl::StatusOr<bool> RocksKvInUse(const std::string& path);
 
 }  // namespace content::store
 

@@ -695,6 +695,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   RocksKvOptions kv_options;
   kv_options.path = options.data_dir;
   kv_options.block_cache_bytes = options.block_cache_bytes;
+  kv_options.read_only = options.read_only;
   absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
   if (!kv.ok()) return kv.status();
   return Open(*std::move(kv), options);
@@ -705,6 +706,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   std::unique_ptr<Store> store(new Store(std::move(kv), options));
   absl::Status s = store->Init();
   if (!s.ok()) return s;
+  // Nothing to commit, and nothing to follow for a check of one snapshot.
+  if (options.read_only) return store;
   if (store->shared_) {
     store->follower_ = std::thread([p = store.get()] { p->FollowLoop(); });
   } else {
@@ -745,6 +748,8 @@ absl::Status Store::Init() {
     token_key_.resize(32);
     for (char& c : token_key_)
       c = static_cast<char>(absl::Uniform<int>(gen, 0, 256));
+    // Page tokens sealed with it then last for this open only.
+    if (options_.read_only) return absl::OkStatus();
     KvBatch batch;
     if (shared_) batch.ExpectMissing(Family::kMeta, std::string(kTokenKeyKey));
     batch.Put(Family::kMeta, std::string(kTokenKeyKey), token_key_);
@@ -754,6 +759,11 @@ absl::Status Store::Init() {
       s = kv_->Get(Family::kMeta, kTokenKeyKey, &token_key_);
   }
   return s;
+}
+
+absl::Status Store::CheckWritable() const {
+  if (!options_.read_only) return absl::OkStatus();
+  return absl::FailedPreconditionError("store opened read-only");
 }
 
 void IdLocks::Lock(const std::vector<absl::string_view>& ids) {
@@ -1661,6 +1671,10 @@ absl::StatusOr<std::vector<ApplyResult>> Store::Apply(
 
 absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
     std::vector<std::pair<std::string, v1::Article>> items, bool dry_run) {
+  // Before an import batch ingests anything (KvEngine::Ingest).
+  if (!dry_run) {
+    if (absl::Status s = CheckWritable(); !s.ok()) return s;
+  }
   // Normalize and hash before locking: the hash is most of the CPU that
   // does not need the locks, and concurrent import streams then overlap.
   std::vector<std::string> hashes, encodings(items.size());
@@ -1799,6 +1813,7 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
 
 absl::Status Store::Commit(KvBatch batch,
                            std::vector<v1::ChangeEvent>* events) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return s;
   Writer w;
   w.batch = std::move(batch);
   w.events = events;
@@ -1813,6 +1828,12 @@ absl::Status Store::Commit(KvBatch batch,
 
 void Store::CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
                         std::function<void(absl::Status)> done) {
+  // No committer runs in a read-only store: answer here (as a leader
+  // would, with commit_mu_ not held).
+  if (absl::Status s = CheckWritable(); !s.ok()) {
+    done(s);
+    return;
+  }
   auto* w = new Writer;
   w->batch = std::move(batch);
   w->owned_events = std::move(events);
@@ -1958,6 +1979,7 @@ absl::Status Store::Checkpoint(const std::string& dir, int64_t* last_sequence) {
 
 absl::StatusOr<RetentionResult> Store::ApplyRetention(
     const RetentionPolicy& policy) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return s;
   RetentionResult result;
   const bool trim =
       policy.keep_revisions > 0 || policy.keep_age > absl::ZeroDuration();
@@ -2063,6 +2085,7 @@ absl::StatusOr<int64_t> Store::FirstSequence() {
 }
 
 absl::Status Store::TrimChanges(int64_t keep_events, absl::Duration max_age) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return s;
   const int64_t last = last_sequence();
   int64_t cut = 0;  // drop sequences < cut
   if (keep_events > 0) cut = std::max<int64_t>(cut, last - keep_events + 1);

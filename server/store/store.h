@@ -52,6 +52,16 @@ struct StoreOptions {
   std::string pg_table = "contentd_kv";
   int pg_pool_size = 16;
   bool pg_write_lock = true;
+  // Open for reading only, for checking a store without changing it
+  // (`contentd --check`): Open writes nothing and starts no background
+  // thread, and every write of the store (Create, Update, Apply,
+  // ApplyRetention, TrimChanges, FireSchedule, ...) is FAILED_PRECONDITION.
+  // A store that never stored a token key gets one for this open only. The
+  // RocksDB engine opens read-only too (RocksKvOptions::read_only), so
+  // writes through engine() fail the same way; the postgres engine opens as
+  // usual (creating its table if missing) and only the store's own writes
+  // are refused. Default: false.
+  bool read_only = false;
 };
 
 // Conditions on the head for a write (AIP-154). Empty fields are not checked.
@@ -347,6 +357,8 @@ class Store {
   std::vector<IndexEntry> IndexEntries(const v1::Article& head) const;
   // Whether text terms are indexed (StoreOptions::text_index).
   bool text_index() const { return options_.text_index; }
+  // Whether the store was opened read-only (StoreOptions::read_only).
+  bool read_only() const { return options_.read_only; }
   // The engine underneath. Writes through it bypass sequencing and the
   // article locks: fsck repairs indexes with it and nothing else should.
   KvEngine* engine() const { return kv_.get(); }
@@ -355,6 +367,8 @@ class Store {
   struct Writer;
   Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options);
   absl::Status Init();
+  // FAILED_PRECONDITION if the store was opened read-only, else OK.
+  absl::Status CheckWritable() const;
   // Shared engines: follows other replicas' commits (last_sequence_ and the
   // commit listener) until the store closes.
   void FollowLoop();

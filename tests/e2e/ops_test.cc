@@ -961,6 +961,107 @@ TEST(StartupTest, CheckOfAStoreInUseSaysSo) {
   EXPECT_THAT(r.err, HasSubstr("is in use by a running contentd"));
 }
 
+// Writes 20 articles (bodies in blob files, an update, a delete) through
+// `server`, for the checks below.
+void PopulateForCheck(ServerProcess& server, const std::string& prefix) {
+  auto c = Connect(server.address());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(Create(*c, absl::StrCat(prefix, i), absl::StrCat("t", i)).ok());
+  }
+  v1::UpdateArticleRequest update;
+  *update.mutable_article() = Article("updated");
+  update.mutable_article()->set_name(absl::StrCat("articles/", prefix, 0));
+  ASSERT_TRUE(c->UpdateArticle(update).ok());
+  v1::DeleteArticleRequest del;
+  del.set_name(absl::StrCat("articles/", prefix, 1));
+  ASSERT_TRUE(c->DeleteArticle(del).ok());
+}
+
+// `contentd --check` opens the store read-only: not a byte of the data
+// directory changes (no MANIFEST, OPTIONS or LOG file, no flush, no lock),
+// after a clean stop and after a kill -9 (whose WAL the check replays in
+// memory only), and the report is the same each time it runs.
+TEST(StartupTest, CheckChangesNothingInTheDataDirectory) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "--check of a RocksDB data dir";
+  }
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  auto server = ServerProcess::Start(data);
+  ASSERT_NE(server, nullptr);
+  PopulateForCheck(*server, "a");
+  for (const int signal : {SIGTERM, SIGKILL}) {
+    SCOPED_TRACE(signal == SIGTERM ? "stopped" : "killed");
+    if (signal == SIGKILL) {
+      ASSERT_TRUE(server->Restart());
+      PopulateForCheck(*server, "b");
+    }
+    server->Stop(signal);
+    const std::map<std::string, std::string> before =
+        testing::DirectoryState(data);
+    ASSERT_GT(before.size(), 5u);
+    std::string first_report;
+    for (int run = 0; run < 2; ++run) {
+      auto r = RunCommand({ContentdBinary(), "--check", "--data-dir", data}, "",
+                          {}, kStartupTimeout);
+      EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+      EXPECT_THAT(r.out, HasSubstr("clean"));
+      EXPECT_THAT(r.out, HasSubstr(signal == SIGTERM ? "articles 20,"
+                                                     : "articles 40,"));
+      if (run == 0) first_report = r.out;
+      EXPECT_EQ(r.out, first_report);
+      EXPECT_EQ(testing::DirectoryState(data), before);
+    }
+  }
+  // --repair still opens read-write, and the store still serves.
+  auto r =
+      RunCommand({ContentdBinary(), "--check", "--repair", "--data-dir", data},
+                 "", {}, kStartupTimeout);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_TRUE(server->Restart());
+  EXPECT_TRUE(Connect(server->address())->Get("b19").ok());
+}
+
+// A backup on a read-only mount, or a directory the checking user cannot
+// write, checks clean and stays as it was. Root writes through missing
+// write permissions, so there only the unchanged files are asserted.
+TEST(StartupTest, CheckOfAReadOnlyDirectorySucceeds) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "--check of a RocksDB data dir";
+  }
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  {
+    auto server = ServerProcess::Start(data);
+    ASSERT_NE(server, nullptr);
+    PopulateForCheck(*server, "a");
+    server->Stop(SIGTERM);
+  }
+  namespace fs = std::filesystem;
+  auto set_writable = [&data](bool writable) {
+    const fs::perm_options how =
+        writable ? fs::perm_options::add : fs::perm_options::remove;
+    const fs::perms write = fs::perms::owner_write | fs::perms::group_write |
+                            fs::perms::others_write;
+    fs::permissions(data, write, how);
+    for (const auto& e : fs::recursive_directory_iterator(data))
+      fs::permissions(e.path(), write, how);
+  };
+  set_writable(false);
+  const std::map<std::string, std::string> before =
+      testing::DirectoryState(data);
+  if (geteuid() != 0) {
+    EXPECT_NE(access(data.c_str(), W_OK), 0) << "the directory is read-only";
+  }
+  auto r = RunCommand({ContentdBinary(), "--check", "--data-dir", data}, "", {},
+                      kStartupTimeout);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles 20,"));
+  EXPECT_THAT(r.out, HasSubstr("clean"));
+  EXPECT_EQ(testing::DirectoryState(data), before);
+  set_writable(true);  // so that TempDir can remove it
+}
+
 TEST(StartupTest, UnwritablePortFileStopsTheServer) {
   TempDir dir;
   const std::string port_file = dir.path() + "/no/such/dir/port";

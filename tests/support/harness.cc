@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,37 @@ std::string ReadFile(const std::string& path) {
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+}
+
+std::map<std::string, std::string> DirectoryState(const std::string& dir) {
+  std::map<std::string, std::string> state;
+  auto describe = [](const fs::path& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return std::string("unreadable");
+    char head[96];
+    std::snprintf(head, sizeof(head), "%s %o %lld%09ld",
+                  S_ISDIR(st.st_mode) ? "dir" : "file",
+                  static_cast<unsigned>(st.st_mode & 07777),
+                  static_cast<long long>(st.st_mtim.tv_sec),
+                  static_cast<long>(st.st_mtim.tv_nsec));
+    if (S_ISDIR(st.st_mode)) return std::string(head);
+    uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
+    for (unsigned char c : ReadFile(path.string())) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    char tail[64];
+    std::snprintf(tail, sizeof(tail), " %lld %016llx",
+                  static_cast<long long>(st.st_size),
+                  static_cast<unsigned long long>(h));
+    return std::string(head) + tail;
+  };
+  state["."] = describe(dir);
+  std::error_code ec;
+  for (const auto& entry : fs::recursive_directory_iterator(dir, ec))
+    state[fs::relative(entry.path(), dir).string()] = describe(entry.path());
+  if (ec) ADD_FAILURE() << "listing " << dir << ": " << ec.message();
+  return state;
 }
 
 TempDir::TempDir() {

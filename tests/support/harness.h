@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -100,6 +101,12 @@ std::string SourceDir();
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);
+
+// Every file and directory under `dir`, by path relative to it, as "dir
+// MODE MTIME" or "file MODE MTIME SIZE HASH" (mtime in nanoseconds, FNV-1a
+// of the bytes): two states compare equal only if nothing was added,
+// removed, written, touched or chmod-ed.
+std::map<std::string, std::string> DirectoryState(const std::string& dir);
 
 }  // namespace content::testing
 

@@ -582,6 +582,53 @@ TEST(RocksKvTest, IngestedKeysLastOnlyWithTheirCommittedMarker) {
     ASSERT_TRUE(commit(kv->get(), d).ok());
     EXPECT_EQ(files(), 2);
   }
+  {
+    // A read-only open reads what the read-write open below will leave (c
+    // gone, d kept) but settles nothing: c is hidden, not undone, and not
+    // a file changes.
+    const std::map<std::string, std::string> before =
+        testing::DirectoryState(o.path);
+    RocksKvOptions read_only = o;
+    read_only.read_only = true;
+    auto kv = OpenRocksKv(read_only);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    EXPECT_EQ(count(kv->get(), "a"), 100);
+    EXPECT_EQ(count(kv->get(), "b"), 0);
+    EXPECT_EQ(count(kv->get(), "c"), 0) << "never committed: hidden";
+    EXPECT_EQ(count(kv->get(), "d"), 100);
+    std::string v;
+    EXPECT_TRUE(absl::IsNotFound((*kv)->Get(Family::kPostings, "c042", &v)));
+    ASSERT_TRUE((*kv)->Get(Family::kPostings, "d042", &v).ok());
+    EXPECT_EQ(v, "v42");
+    std::vector<std::string> values;
+    std::vector<absl::Status> statuses;
+    (*kv)->MultiGet(Family::kPostings, {"c000", "d000"}, &values, &statuses);
+    ASSERT_EQ(statuses.size(), 2u);
+    EXPECT_TRUE(absl::IsNotFound(statuses[0])) << statuses[0];
+    EXPECT_TRUE(statuses[1].ok()) << statuses[1];
+    // Seeks and walks both ways step over the hidden keys.
+    std::unique_ptr<KvIterator> it = (*kv)->NewIterator(Family::kPostings);
+    it->Seek("c050");
+    ASSERT_TRUE(it->Valid());
+    EXPECT_EQ(it->key(), "d000");
+    it->Prev();
+    ASSERT_TRUE(it->Valid());
+    EXPECT_EQ(it->key(), "a099");
+    it->SeekForPrev("c050");
+    ASSERT_TRUE(it->Valid());
+    EXPECT_EQ(it->key(), "a099");
+    int backwards = 0;
+    for (it->SeekToLast(); it->Valid(); it->Prev()) ++backwards;
+    EXPECT_EQ(backwards, 200);
+    KvBatch batch;
+    batch.Put(Family::kPostings, "e", "v");
+    EXPECT_EQ((*kv)->Write(std::move(batch), true).code(),
+              absl::StatusCode::kFailedPrecondition);
+    it.reset();
+    kv->reset();
+    EXPECT_EQ(files(), 2);
+    EXPECT_EQ(testing::DirectoryState(o.path), before);
+  }
   auto kv = OpenRocksKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
   EXPECT_EQ(count(kv->get(), "a"), 100);
@@ -595,6 +642,77 @@ TEST(RocksKvTest, IngestedKeysLastOnlyWithTheirCommittedMarker) {
   std::unique_ptr<KvIterator> markers = (*kv)->NewIterator(Family::kMeta, ro);
   markers->SeekToFirst();
   EXPECT_FALSE(markers->Valid()) << "markers are dropped once settled";
+}
+
+// A read-only open changes nothing in the directory, even with writes
+// only in the WAL (replayed in memory), and refuses to write; it opens
+// only a database with every family this build uses, and creates none.
+TEST(RocksKvTest, ReadOnlyOpenChangesNothingAndNeedsAContentdStore) {
+  testing::TempDir dir;
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  RocksKvOptions read_only = o;
+  read_only.read_only = true;
+  auto missing = OpenRocksKv(read_only);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument)
+      << missing.status();
+  EXPECT_FALSE(std::filesystem::exists(o.path));
+
+  {
+    auto kv = OpenRocksKv(o);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    KvBatch batch;
+    for (int i = 0; i < 50; ++i) {
+      batch.Put(Family::kRevisions, absl::StrFormat("r%02d", i),
+                std::string(1000, 'r'));  // a blob once flushed
+      batch.AddInt64(Family::kMeta, "counter", 1);
+    }
+    ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  }
+  EXPECT_GT(WalBytes(o.path), 0u) << "left in the WAL at close";
+  EXPECT_EQ(RocksKvInUse(o.path).value_or(true), false);
+  const std::map<std::string, std::string> before =
+      testing::DirectoryState(o.path);
+  {
+    auto kv = OpenRocksKv(read_only);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    std::string v;
+    ASSERT_TRUE((*kv)->Get(Family::kRevisions, "r49", &v).ok());
+    EXPECT_EQ(v.size(), 1000u);
+    ASSERT_TRUE((*kv)->Get(Family::kMeta, "counter", &v).ok());
+    EXPECT_EQ(v, std::string("\x32\0\0\0\0\0\0\0", 8));
+    KvBatch batch;
+    batch.Put(Family::kMeta, "x", "y");
+    absl::Status s = (*kv)->Write(std::move(batch), true);
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+    EXPECT_EQ(s.message(), "store opened read-only");
+    EXPECT_EQ((*kv)->CompactAll().code(),
+              absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ((*kv)->Checkpoint(dir.path() + "/copy").code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  EXPECT_EQ(testing::DirectoryState(o.path), before);
+
+  // A RocksDB database, but not contentd's: said so, and left alone.
+  const std::string other = dir.path() + "/other";
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, other, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "k", "v").ok());
+  }
+  const std::map<std::string, std::string> other_before =
+      testing::DirectoryState(other);
+  read_only.path = other;
+  auto foreign = OpenRocksKv(read_only);
+  EXPECT_EQ(foreign.status().code(), absl::StatusCode::kFailedPrecondition)
+      << foreign.status();
+  EXPECT_NE(foreign.status().message().find("not a contentd store"),
+            absl::string_view::npos)
+      << foreign.status();
+  EXPECT_EQ(testing::DirectoryState(other), other_before);
 }
 
 // An option as RocksDB last persisted it (it writes a new OPTIONS file on

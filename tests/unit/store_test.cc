@@ -675,6 +675,95 @@ TEST_F(StoreTest, ReopenKeepsEverything) {
   EXPECT_EQ(MustGet("b", 0, false).revision(), 3);
 }
 
+// A store opened read-only (what `contentd --check` does) reads what was
+// written, checks clean, and answers every write FAILED_PRECONDITION,
+// synchronous or not, through the store or its engine; none of them lands.
+TEST_F(StoreTest, ReadOnlyStoreReadsAndRefusesEveryWrite) {
+  MustCreate("a", MakeArticle("v1", {"t"}));
+  ASSERT_TRUE(store_->Update("a", MakeArticle("v2", {"t"}), {}).ok());
+  MustCreate("b", MakeArticle("b1", {"t"}));
+  const std::string token_key = store_->token_key();
+  store_.reset();
+
+  StoreOptions options;
+  options.data_dir = dir_;
+  options.block_cache_bytes = size_t{8} << 20;
+  options.read_only = true;
+  absl::StatusOr<std::unique_ptr<Store>> opened = Store::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Store& ro = **opened;
+  EXPECT_TRUE(ro.read_only());
+  EXPECT_EQ(ro.last_sequence(), 3);
+  EXPECT_EQ(ro.token_key(), token_key);
+  absl::StatusOr<Article> a = ro.Get("a", 0, false);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->title(), "v2");
+  EXPECT_EQ(ro.Get("a", 1, false)->title(), "v1");
+  EXPECT_EQ(ro.ListRevisions("a", 0, 10)->size(), 2u);
+  EXPECT_EQ(ro.ReadChanges(0, 10)->size(), 3u);
+  EXPECT_EQ(ro.NewReadView()->Count(PostingPrefix(IndexKind::kTag, false, "t")),
+            2);
+  absl::StatusOr<FsckReport> report = CheckStore(ro);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+  EXPECT_EQ(report->articles, 2);
+  EXPECT_EQ(report->revisions, 3);
+  // A dry run writes nothing, so it runs.
+  std::vector<std::pair<std::string, Article>> items;
+  items.emplace_back("c", MakeArticle("c1"));
+  EXPECT_TRUE(ro.Apply(items, /*dry_run=*/true).ok());
+
+  auto refused = [](const absl::Status& s, const char* what) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << what << s;
+    EXPECT_THAT(s.message(), HasSubstr("store opened read-only")) << what;
+  };
+  refused(ro.Create("c", MakeArticle("c1")).status(), "Create");
+  refused(ro.Update("a", MakeArticle("v3"), {}).status(), "Update");
+  refused(ro.Delete("b", {}).status(), "Delete");
+  refused(ro.Restore("a", 1, {}).status(), "Restore");
+  refused(ro.Apply(items, /*dry_run=*/false).status(), "Apply");
+  // An import batch big enough to ingest table files is refused first.
+  std::vector<std::pair<std::string, Article>> many;
+  for (int i = 0; i < 100; ++i)
+    many.emplace_back(absl::StrCat("m", i), MakeArticle("m"));
+  refused(ro.Apply(many, /*dry_run=*/false).status(), "Apply (ingest)");
+  RetentionPolicy policy;
+  policy.keep_revisions = 1;
+  refused(ro.ApplyRetention(policy).status(), "ApplyRetention");
+  refused(ro.TrimChanges(1, absl::ZeroDuration()), "TrimChanges");
+  // No committer thread runs: asynchronous writes are answered at once.
+  absl::Status async_update, async_create;
+  ro.UpdateAsync("a", MakeArticle("v3"), {},
+                 [&](absl::StatusOr<Article> r) { async_update = r.status(); });
+  ro.CreateAsync("d", MakeArticle("d1"),
+                 [&](absl::StatusOr<Article> r) { async_create = r.status(); });
+  refused(async_update, "UpdateAsync");
+  refused(async_create, "CreateAsync");
+  // The engine underneath refuses too (fsck's repair writes through it).
+  KvBatch batch;
+  batch.Put(Family::kMeta, "x", "y");
+  refused(ro.engine()->Write(std::move(batch), true), "KvEngine::Write");
+  KvBatch puts;
+  puts.Put(Family::kPostings, "k", "v");
+  refused(ro.engine()->Ingest(Family::kPostings, puts).status(),
+          "KvEngine::Ingest");
+  refused(ro.engine()->CompactAll(), "KvEngine::CompactAll");
+  int64_t sequence = 0;
+  refused(ro.Checkpoint(dir_ + ".copy", &sequence), "Checkpoint");
+  EXPECT_FALSE(std::filesystem::exists(dir_ + ".copy"));
+  opened->reset();
+
+  // Nothing of it landed.
+  Open();
+  EXPECT_EQ(store_->last_sequence(), 3);
+  EXPECT_EQ(MustGet("a").title(), "v2");
+  EXPECT_EQ(store_->Get("c", 0, true).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("m0", 0, true).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(CheckStore(*store_)->clean());
+}
+
 // ---- Index consistency ---------------------------------------------------
 
 struct Posting {
