@@ -182,6 +182,16 @@ absl::Status ApplyAuth(const YAML::Node& node, ServerConfig* c) {
         if (!r.ok())
           return Bad(item + ".role", std::string(r.status().message()));
         token.role = *r;
+        // Names key the rate-limit buckets and the request log: a second
+        // token under one name would share the first one's bucket.
+        for (size_t j = 0; j < a.tokens.size(); ++j) {
+          if (a.tokens[j].name == token.name) {
+            return Bad(
+                item + ".name",
+                absl::StrCat("\"", token.name, "\" is also the name of ", full,
+                             "[", j, "]; each token needs its own name"));
+          }
+        }
         // Tokens are looked up by hash: a second one with the same hash
         // would silently replace the first one's name and role.
         for (const service::TokenConfig& other : a.tokens) {

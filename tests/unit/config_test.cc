@@ -277,6 +277,24 @@ TEST(ConfigTest, TokensWithTheSameHashAreRefused) {
                   .ok());
 }
 
+// Names key the rate-limit buckets and the request log: two tokens under
+// one name would share a bucket and be indistinguishable in the log.
+TEST(ConfigTest, TokensWithTheSameNameAreRefused) {
+  absl::Status s =
+      Load(absl::StrCat("auth:\n  tokens:\n"
+                        "    - {name: ci, role: reader, sha256: ",
+                        std::string(64, 'a'),
+                        "}\n"
+                        "    - {name: ops, role: admin, sha256: ",
+                        std::string(64, 'b'),
+                        "}\n"
+                        "    - {name: ci, role: editor, sha256: ",
+                        std::string(64, 'c'), "}\n"));
+  EXPECT_TRUE(InvalidNaming(s, "auth.tokens[2].name"));
+  EXPECT_THAT(s.message(), HasSubstr("\"ci\""));
+  EXPECT_THAT(s.message(), HasSubstr("auth.tokens[0]"));
+}
+
 TEST(ConfigTest, DuplicateKeysAreRefusedAtEveryLevel) {
   struct Case {
     const char* yaml;
