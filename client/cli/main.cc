@@ -398,9 +398,33 @@ int RunRestore(Session& s, const RestoreFlags& f) {
   request.set_name(NameOf(f.id));
   request.set_revision(f.revision);
   request.set_expected_revision(f.expected_revision);
+  // Content equal to a live head writes nothing and the server answers with
+  // the head: the head's revision, known beforehand, tells the two apart
+  // (as apply does). With --expected-revision the head is that or the call
+  // fails; otherwise it is read first (a write landing between the two
+  // calls reads as a restore).
+  int64_t head_revision = f.expected_revision;
+  if (head_revision == 0 && s.output.format() == Format::kTable) {
+    v1::GetArticleRequest get;
+    get.set_name(request.name());
+    get.set_show_deleted(true);
+    get.set_visibility(v1::VISIBILITY_ALL);  // a draft can be restored too
+    absl::StatusOr<v1::Article> head = s.client->GetArticle(get);
+    // A failed read leaves the restore to report its own error.
+    if (head.ok() && !head->has_delete_time()) {
+      head_revision = head->revision();
+    }
+  }
   absl::StatusOr<v1::Article> article =
       s.client->RestoreArticleRevision(request);
   if (!article.ok()) return Fail(article.status());
+  if (s.output.format() == Format::kTable && !article->has_delete_time() &&
+      article->revision() == head_revision) {
+    std::cout << article->name() << " unchanged (revision "
+              << article->revision() << "): already has the content of "
+              << "revision " << f.revision << "\n";
+    return kExitOk;
+  }
   const std::string verb = absl::StrCat("restored from revision ", f.revision);
   return PrintWrite(s, *article, verb.c_str());
 }

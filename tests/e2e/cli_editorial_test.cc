@@ -348,6 +348,34 @@ TEST_F(CliEditorialTest, RestoreWritesANewRevisionAndKeepsHistory) {
   EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
 }
 
+// Content equal to the head writes nothing: restore says so, as apply
+// does for an unchanged file, rather than claiming a restore.
+TEST_F(CliEditorialTest, RestoreOfTheHeadsContentSaysUnchanged) {
+  ASSERT_TRUE(ApplySampleTwice());
+  EXPECT_EQ(CtlOk({"restore", "deepseek-brokers", "2"}),
+            "articles/deepseek-brokers unchanged (revision 2): already has "
+            "the content of revision 2\n");
+  EXPECT_EQ(
+      CtlOk({"restore", "deepseek-brokers", "2", "--expected-revision", "2"}),
+      "articles/deepseek-brokers unchanged (revision 2): already has the "
+      "content of revision 2\n");
+  EXPECT_EQ(CtlOk({"restore", "deepseek-brokers", "1"}),
+            "articles/deepseek-brokers restored from revision 1 (revision "
+            "3)\n");
+  // Revision 3 holds revision 1's content now.
+  EXPECT_EQ(CtlOk({"restore", "deepseek-brokers", "1"}),
+            "articles/deepseek-brokers unchanged (revision 3): already has "
+            "the content of revision 1\n");
+  const auto history = ParseJson<v1::ListArticleRevisionsResponse>(
+      CtlOk({"history", "deepseek-brokers", "-o", "json"}));
+  EXPECT_EQ(history.revisions_size(), 3);
+  // Into a deleted article a restore always writes (it undeletes).
+  CtlOk({"delete", "deepseek-brokers"});
+  EXPECT_EQ(CtlOk({"restore", "deepseek-brokers", "1"}),
+            "articles/deepseek-brokers restored from revision 1 (revision "
+            "5)\n");
+}
+
 // ---- translations ----------------------------------------------------------
 
 TEST_F(CliEditorialTest, GetWithLangAndFallback) {
