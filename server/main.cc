@@ -2,7 +2,6 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -32,6 +31,7 @@
 #include "absl/time/clock.h"
 #include "httplib.h"
 #include "server/config.h"
+#include "server/listen.h"
 #include "server/service/admin_service.h"
 #include "server/service/allocator.h"
 #include "server/service/content_service.h"
@@ -153,43 +153,42 @@ absl::Status CheckListen(const std::string& listen, const std::string& name) {
   return ParseHostPort(listen, name).status();
 }
 
-// Why `host`:`port` cannot be bound, as the system says it, found by
-// binding it once more after a listener failed to (neither gRPC nor
-// cpp-httplib reports the errno); empty if the test bind succeeds.
-std::string BindError(const HostPort& where) {
-  const std::string host = where.BareHost();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(where.port);
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) {
-    return "";
+// "NAME: cannot listen on ADDRESS: why", after a listener failed to bind
+// `address`, with why (neither gRPC nor cpp-httplib reports the errno)
+// found by binding it once more.
+absl::Status ListenError(const std::string& name, const std::string& address) {
+  absl::StatusOr<HostPort> where = ParseHostPort(address, name);
+  if (where.ok()) {
+    absl::StatusOr<std::vector<content::ListenAddress>> addresses =
+        content::ResolveListen(where->BareHost(), where->port, name);
+    if (!addresses.ok()) return addresses.status();
+    absl::StatusOr<content::PortReservation> held =
+        content::PortReservation::Reserve(*addresses, name, address);
+    if (!held.ok()) return held.status();
   }
-  std::string error;
-  for (addrinfo* ai = found; ai != nullptr && error.empty(); ai = ai->ai_next) {
-    const int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) continue;
-    const int yes = 1;  // as the listeners do: TIME_WAIT is no conflict
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      error = errno == EADDRINUSE ? "address in use" : std::strerror(errno);
-    }
-    close(fd);
-  }
-  freeaddrinfo(found);
-  return error;
+  return absl::UnavailableError(
+      absl::StrCat(name, ": cannot listen on ", address));
 }
 
-// "NAME: cannot listen on ADDRESS: why", with why from BindError if it has
-// one.
-absl::Status ListenError(const std::string& name, const std::string& address) {
-  std::string why;
-  absl::StatusOr<HostPort> where = ParseHostPort(address, name);
-  if (where.ok()) why = BindError(*where);
-  return absl::UnavailableError(absl::StrCat(
-      name, ": cannot listen on ", address, why.empty() ? "" : ": ", why));
+// Whether `listen` (from flag or key `name`) binds now, with `held` holding
+// it; nothing for a unix socket or port 0 (any free port will do).
+absl::Status CheckBind(const std::string& listen, const std::string& name,
+                       std::vector<content::PortReservation>* held) {
+  if (absl::StartsWith(listen, "unix:") ||
+      absl::StartsWith(listen, "unix-abstract:")) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<HostPort> where = ParseHostPort(listen, name);
+  if (!where.ok()) return where.status();
+  if (where->port == 0) return absl::OkStatus();
+  absl::StatusOr<std::vector<content::ListenAddress>> addresses =
+      content::ResolveListen(where->BareHost(), where->port, name);
+  if (!addresses.ok()) return addresses.status();
+  absl::StatusOr<content::PortReservation> reserved =
+      content::PortReservation::Reserve(*addresses, name, listen);
+  if (!reserved.ok()) return reserved.status();
+  held->push_back(*std::move(reserved));
+  return absl::OkStatus();
 }
 
 // Writes `port` to `path` through a temporary file renamed into place, so
@@ -562,6 +561,19 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
       ServerCredentials(config.tls);
   if (!creds.ok()) return Fail(creds.status());
+  {
+    // An address in use, too, is found before the store is opened: a
+    // failed start then leaves no new data directory behind. Both
+    // addresses are held at once (so one shared by both fails), then let
+    // go for the listeners. Another process could take one in between;
+    // the listener then fails as it did before this check.
+    std::vector<content::PortReservation> held;
+    absl::Status s = CheckBind(config.listen, listen_name, &held);
+    if (s.ok() && !config.metrics_listen.empty()) {
+      s = CheckBind(config.metrics_listen, metrics_listen_name, &held);
+    }
+    if (!s.ok()) return Fail(s);
+  }
 
   content::service::FreePageReturner free_pages(
       content::service::FreePageReturner::Options{});

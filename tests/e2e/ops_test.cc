@@ -861,6 +861,8 @@ TEST(StartupTest, PortsInUseAreRefusedAndTheFirstServerKeepsServing) {
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_THAT(r.err, HasSubstr(c.error));
     EXPECT_FALSE(std::filesystem::exists(dir.path() + "/b.port"));
+    // Refused before the store is opened, so no data directory was made.
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/b"));
   }
   // The first server still answers, on new connections too.
   for (int i = 0; i < 5; ++i) {
@@ -872,6 +874,102 @@ TEST(StartupTest, PortsInUseAreRefusedAndTheFirstServerKeepsServing) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_THAT(res->body, HasSubstr("contentd_articles{state=\"live\"} 1"));
+}
+
+// A socket listening on 127.0.0.1 (port 0: a free one) until destroyed.
+class HeldPort {
+ public:
+  explicit HeldPort(int family = AF_INET, int port = 0) {
+    fd_ = socket(family, SOCK_STREAM, 0);
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+    if (family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+      a->sin6_family = AF_INET6;
+      a->sin6_addr = in6addr_loopback;
+      a->sin6_port = htons(port);
+      len = sizeof(*a);
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+      a->sin_family = AF_INET;
+      a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a->sin_port = htons(port);
+      len = sizeof(*a);
+    }
+    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+        listen(fd_, 1) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(family == AF_INET6
+                        ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                        : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    }
+  }
+  ~HeldPort() {
+    if (fd_ >= 0) close(fd_);
+  }
+  // 0 if the bind failed.
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A start that fails to bind leaves no data directory behind (it used to
+// open, and so create, the store first) and leaves an existing one as it
+// was.
+TEST(StartupTest, BindFailureCreatesNoDataDirAndLeavesAStoreAsItWas) {
+  TempDir dir;
+  HeldPort held;
+  ASSERT_GT(held.port(), 0);
+  const std::string busy = absl::StrCat("127.0.0.1:", held.port());
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"--listen", busy}, "--listen: cannot listen on " + busy},
+      {{"--listen", "127.0.0.1:0", "--metrics-listen", busy},
+       "--metrics-listen: cannot listen on " + busy},
+  };
+  for (const std::string& data : {dir.path() + "/new", dir.path() + "/x/y"}) {
+    for (const Case& c : cases) {
+      std::vector<std::string> argv = {ContentdBinary(), "--data-dir", data};
+      argv.insert(argv.end(), c.args.begin(), c.args.end());
+      auto r = RunCommand(argv, "", {}, kStartupTimeout);
+      SCOPED_TRACE(data + ": " + c.error);
+      EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+      EXPECT_EQ(r.exit_code, 1) << r.err;
+      EXPECT_THAT(r.err, HasSubstr(c.error + ": address in use"));
+      EXPECT_FALSE(std::filesystem::exists(data));
+      EXPECT_FALSE(std::filesystem::exists(dir.path() + "/x"));
+    }
+  }
+
+  // An existing store (RocksDB whatever the suite's engine: it is the
+  // directory at stake) is neither opened nor changed.
+  const std::string store = dir.path() + "/store";
+  {
+    auto server = ServerProcess::Start(store, {"--storage-engine", "rocksdb"});
+    ASSERT_NE(server, nullptr);
+    auto c = Connect(server->address());
+    ASSERT_TRUE(Create(*c, "kept", "kept").ok());
+    ASSERT_EQ(server->Stop(SIGTERM), 0);
+  }
+  const auto before = testing::DirectoryState(store);
+  ASSERT_FALSE(before.empty());
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {ContentdBinary(), "--data-dir", store};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+    SCOPED_TRACE(c.error);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.error + ": address in use"));
+    EXPECT_EQ(testing::DirectoryState(store), before);
+  }
+  auto server = ServerProcess::Start(store, {"--storage-engine", "rocksdb"});
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(Connect(server->address())->Get("kept").ok());
 }
 
 TEST(StartupTest, MetricsOnTheGrpcPortIsRefused) {
