@@ -153,40 +153,47 @@ absl::Status CheckListen(const std::string& listen, const std::string& name) {
   return ParseHostPort(listen, name).status();
 }
 
-// "NAME: cannot listen on ADDRESS: why", after a listener failed to bind
-// `address`, with why (neither gRPC nor cpp-httplib reports the errno)
-// found by binding it once more.
-absl::Status ListenError(const std::string& name, const std::string& address) {
-  absl::StatusOr<HostPort> where = ParseHostPort(address, name);
-  if (where.ok()) {
-    absl::StatusOr<std::vector<content::ListenAddress>> addresses =
-        content::ResolveListen(where->BareHost(), where->port, name);
-    if (!addresses.ok()) return addresses.status();
-    absl::StatusOr<content::PortReservation> held =
-        content::PortReservation::Reserve(*addresses, name, address);
-    if (!held.ok()) return held.status();
-  }
-  return absl::UnavailableError(
-      absl::StrCat(name, ": cannot listen on ", address));
-}
-
-// Whether `listen` (from flag or key `name`) binds now, with `held` holding
-// it; nothing for a unix socket or port 0 (any free port will do).
-absl::Status CheckBind(const std::string& listen, const std::string& name,
-                       std::vector<content::PortReservation>* held) {
+// The TCP addresses `listen` (from flag or key `name`) resolves to, with
+// its port; none for a unix socket.
+absl::StatusOr<std::vector<content::ListenAddress>> ResolveListen(
+    const std::string& listen, const std::string& name) {
   if (absl::StartsWith(listen, "unix:") ||
       absl::StartsWith(listen, "unix-abstract:")) {
-    return absl::OkStatus();
+    return std::vector<content::ListenAddress>();
   }
   absl::StatusOr<HostPort> where = ParseHostPort(listen, name);
   if (!where.ok()) return where.status();
-  if (where->port == 0) return absl::OkStatus();
-  absl::StatusOr<std::vector<content::ListenAddress>> addresses =
-      content::ResolveListen(where->BareHost(), where->port, name);
-  if (!addresses.ok()) return addresses.status();
+  return content::ResolveListen(where->BareHost(), where->port, name);
+}
+
+// "NAME: cannot listen on SHOWN: why", after a listener failed to bind
+// `addresses`, with why (neither gRPC nor cpp-httplib reports the errno)
+// found by binding them once more.
+absl::Status ListenError(const std::string& name, const std::string& shown,
+                         const std::vector<content::ListenAddress>& addresses) {
+  absl::StatusOr<content::PortReservation> held =
+      content::PortReservation::Reserve(addresses, name, shown);
+  if (!held.ok()) return held.status();
+  return absl::UnavailableError(
+      absl::StrCat(name, ": cannot listen on ", shown));
+}
+
+// Whether `addresses` (`listen` resolved, from flag or key `name`) bind
+// now, with `held` holding them; nothing to do for port 0 on one address
+// (any free port will do). With port 0 on several, a port free on all of
+// them is chosen here and set in `addresses`: gRPC would bind the first
+// and then the others only where that port happened to be free.
+absl::Status CheckBind(const std::string& listen, const std::string& name,
+                       std::vector<content::ListenAddress>* addresses,
+                       std::vector<content::PortReservation>* held) {
+  if (addresses->empty() ||
+      (addresses->size() == 1 && addresses->front().port() == 0)) {
+    return absl::OkStatus();
+  }
   absl::StatusOr<content::PortReservation> reserved =
       content::PortReservation::Reserve(*addresses, name, listen);
   if (!reserved.ok()) return reserved.status();
+  for (content::ListenAddress& a : *addresses) a.set_port(reserved->port());
   held->push_back(*std::move(reserved));
   return absl::OkStatus();
 }
@@ -368,7 +375,10 @@ class MetricsServer {
     // Port 0 picks a free one; address() then tells which.
     port_ = port == 0 ? http_.bind_to_any_port(host) : port;
     if (port_ <= 0 || (port != 0 && !http_.bind_to_port(host.c_str(), port))) {
-      return ListenError(name, listen);
+      absl::StatusOr<std::vector<content::ListenAddress>> addresses =
+          ResolveListen(listen, name);
+      if (!addresses.ok()) return addresses.status();
+      return ListenError(name, listen, *addresses);
     }
     address_ = absl::StrCat(where->host, ":", port_);
     thread_ = std::thread([this] { http_.listen_after_bind(); });
@@ -561,6 +571,20 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
       ServerCredentials(config.tls);
   if (!creds.ok()) return Fail(creds.status());
+  // gRPC binds every address the listen host resolves to, or fails: a
+  // client of `localhost:7070` may try ::1 or 127.0.0.1, and another
+  // server holding one of them would answer some of its calls. (Left to
+  // itself, gRPC starts if any one of them binds.) None for a unix socket.
+  absl::StatusOr<std::vector<content::ListenAddress>> grpc_addresses =
+      ResolveListen(config.listen, listen_name);
+  if (!grpc_addresses.ok()) return Fail(grpc_addresses.status());
+  std::vector<content::ListenAddress> metrics_addresses;
+  if (!config.metrics_listen.empty()) {
+    absl::StatusOr<std::vector<content::ListenAddress>> resolved =
+        ResolveListen(config.metrics_listen, metrics_listen_name);
+    if (!resolved.ok()) return Fail(resolved.status());
+    metrics_addresses = *std::move(resolved);
+  }
   {
     // An address in use, too, is found before the store is opened: a
     // failed start then leaves no new data directory behind. Both
@@ -568,9 +592,14 @@ int main(int argc, char** argv) {
     // go for the listeners. Another process could take one in between;
     // the listener then fails as it did before this check.
     std::vector<content::PortReservation> held;
-    absl::Status s = CheckBind(config.listen, listen_name, &held);
-    if (s.ok() && !config.metrics_listen.empty()) {
-      s = CheckBind(config.metrics_listen, metrics_listen_name, &held);
+    absl::Status s =
+        CheckBind(config.listen, listen_name, &*grpc_addresses, &held);
+    // (cpp-httplib binds the first address of the metrics host; port 0
+    // there needs no common port.)
+    if (s.ok() && !metrics_addresses.empty() &&
+        metrics_addresses.front().port() != 0) {
+      s = CheckBind(config.metrics_listen, metrics_listen_name,
+                    &metrics_addresses, &held);
     }
     if (!s.ok()) return Fail(s);
   }
@@ -632,8 +661,16 @@ int main(int argc, char** argv) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(config.listen, *creds, &port);
+  // One port per address, all the same number; BuildAndStart fails unless
+  // every one binds.
+  std::vector<int> ports(std::max<size_t>(1, grpc_addresses->size()));
+  if (grpc_addresses->empty()) {
+    builder.AddListeningPort(config.listen, *creds, &ports[0]);
+  }
+  for (size_t i = 0; i < grpc_addresses->size(); ++i) {
+    builder.AddListeningPort((*grpc_addresses)[i].ToString(), *creds,
+                             &ports[i]);
+  }
   // gRPC sets SO_REUSEPORT by default: a second contentd on this port would
   // start and take half the connections. Fail to bind instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -669,9 +706,11 @@ int main(int argc, char** argv) {
           : std::max<int64_t>(int64_t{16} << 20,
                               4 * config.service.limits.max_article_bytes))));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  const int port = ports[0];
   if (server == nullptr || port == 0) {
-    return Fail(ListenError(listen_name, config.listen));
+    return Fail(ListenError(listen_name, config.listen, *grpc_addresses));
   }
+  for (content::ListenAddress& a : *grpc_addresses) a.set_port(port);
   // The metrics listener starts before the port file is written: whoever
   // waits for the file (tests, supervisors) finds every listener up.
   std::unique_ptr<MetricsServer> metrics_server;
@@ -696,8 +735,17 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
   }
+  // What the listen host resolved to, when that reads otherwise.
+  std::string resolved;
+  for (const content::ListenAddress& a : *grpc_addresses) {
+    absl::StrAppend(&resolved, resolved.empty() ? "" : ", ", a.ToString());
+  }
   std::cerr << "contentd: serving on port " << port << " (listen "
-            << config.listen << ", data "
+            << config.listen
+            << (resolved.empty() || resolved == config.listen
+                    ? ""
+                    : " on " + resolved)
+            << ", data "
             << (config.store.engine == "postgres"
                     ? "postgres table " + config.store.pg_table
                     : config.store.data_dir)

@@ -2,6 +2,7 @@
 // restore, retention and metrics, against real contentd processes.
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -28,6 +29,7 @@
 namespace content {
 namespace {
 
+using ::content::testing::CommandResult;
 using ::content::testing::ContentdBinary;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
@@ -970,6 +972,78 @@ TEST(StartupTest, BindFailureCreatesNoDataDirAndLeavesAStoreAsItWas) {
   auto server = ServerProcess::Start(store, {"--storage-engine", "rocksdb"});
   ASSERT_NE(server, nullptr);
   EXPECT_TRUE(Connect(server->address())->Get("kept").ok());
+}
+
+// Whether `localhost` resolves to both 127.0.0.1 and ::1 here and ::1 can
+// be bound (it often is only one of them).
+bool LocalhostIsBothLoopbacks() {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (getaddrinfo("localhost", "0", &hints, &found) != 0) return false;
+  bool v4 = false, v6 = false;
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    v4 = v4 || ai->ai_family == AF_INET;
+    v6 = v6 || ai->ai_family == AF_INET6;
+  }
+  freeaddrinfo(found);
+  return v4 && v6 && HeldPort(AF_INET6).port() > 0;
+}
+
+// A client of localhost:P may reach ::1 or 127.0.0.1: contentd serves on
+// both or refuses to start (gRPC alone starts if either binds).
+TEST(StartupTest, ListenOnANameNeedsEveryAddressItResolvesTo) {
+  if (!LocalhostIsBothLoopbacks()) {
+    GTEST_SKIP() << "localhost is not both 127.0.0.1 and a bindable ::1 "
+                    "here; listen_test covers the reservation itself";
+  }
+  TempDir dir;
+  for (int family : {AF_INET6, AF_INET}) {
+    HeldPort held(family);
+    ASSERT_GT(held.port(), 0);
+    const std::string address = absl::StrCat("localhost:", held.port());
+    const std::string busy = family == AF_INET6
+                                 ? absl::StrCat("[::1]:", held.port())
+                                 : absl::StrCat("127.0.0.1:", held.port());
+    auto r = RunCommand({ContentdBinary(), "--listen", address, "--data-dir",
+                         dir.path() + "/data"},
+                        "", {}, kStartupTimeout);
+    SCOPED_TRACE(busy);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--listen: cannot listen on " + address +
+                                 " (" + busy + "): address in use"));
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data"));
+  }
+  // Port 0: one port, served on both.
+  const std::string port_file = dir.path() + "/port";
+  CommandResult served;
+  std::thread run([&] {
+    served =
+        RunCommand({ContentdBinary(), "--listen", "localhost:0", "--data-dir",
+                    dir.path() + "/data", "--port-file", port_file},
+                   "", {}, std::chrono::seconds(5));
+  });
+  int port = 0;
+  for (int i = 0; i < 200 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    port = std::atoi(testing::ReadFile(port_file).c_str());
+  }
+  EXPECT_GT(port, 0);
+  if (port > 0) {
+    EXPECT_EQ(HeldPort(AF_INET, port).port(), 0) << "127.0.0.1 not served";
+    EXPECT_EQ(HeldPort(AF_INET6, port).port(), 0) << "::1 not served";
+    EXPECT_TRUE(
+        Connect(absl::StrCat("127.0.0.1:", port))->Get("x").status().code() ==
+        absl::StatusCode::kNotFound);
+    EXPECT_TRUE(
+        Connect(absl::StrCat("[::1]:", port))->Get("x").status().code() ==
+        absl::StatusCode::kNotFound);
+  }
+  run.join();
+  EXPECT_TRUE(served.timed_out) << served.err;
 }
 
 TEST(StartupTest, MetricsOnTheGrpcPortIsRefused) {
