@@ -142,12 +142,17 @@ absl::StatusOr<HostPort> ParseHostPort(const std::string& address,
   return out;
 }
 
+// gRPC's unix socket addresses: no host, no port.
+bool IsUnixSocket(const std::string& listen) {
+  return absl::StartsWith(listen, "unix:") ||
+         absl::StartsWith(listen, "unix-abstract:");
+}
+
 // Checks the gRPC listen address before anything starts. gRPC takes unix
 // sockets too; any other address needs an explicit port (it would default
 // a bare host to 443).
 absl::Status CheckListen(const std::string& listen, const std::string& name) {
-  if (absl::StartsWith(listen, "unix:") ||
-      absl::StartsWith(listen, "unix-abstract:")) {
+  if (IsUnixSocket(listen)) {
     return absl::OkStatus();
   }
   return ParseHostPort(listen, name).status();
@@ -157,8 +162,7 @@ absl::Status CheckListen(const std::string& listen, const std::string& name) {
 // its port; none for a unix socket.
 absl::StatusOr<std::vector<content::ListenAddress>> ResolveListen(
     const std::string& listen, const std::string& name) {
-  if (absl::StartsWith(listen, "unix:") ||
-      absl::StartsWith(listen, "unix-abstract:")) {
+  if (IsUnixSocket(listen)) {
     return std::vector<content::ListenAddress>();
   }
   absl::StatusOr<HostPort> where = ParseHostPort(listen, name);
@@ -465,7 +469,8 @@ int main(int argc, char** argv) {
                  "Largest page a query may ask for (default 1000)")
       ->check(CLI::PositiveNumber);
   app.add_option("--port-file", port_file,
-                 "Write the bound port to this file once serving");
+                 "Write the bound port to this file once serving (not with "
+                 "a unix: --listen)");
   bool no_auth = false, hash_token = false;
   std::string metrics_listen;
   app.add_flag("--no-auth", no_auth,
@@ -561,6 +566,12 @@ int main(int argc, char** argv) {
   // (and so creating) the data directory.
   absl::Status listen_ok = CheckListen(config.listen, listen_name);
   if (!listen_ok.ok()) return Fail(listen_ok);
+  if (!port_file.empty() && IsUnixSocket(config.listen)) {
+    // gRPC reports 1 as the "port" of a unix socket.
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--port-file: a unix socket has no port (", listen_name, " ",
+        config.listen, "); leave out --port-file, or listen on host:port")));
+  }
   if (!config.metrics_listen.empty()) {
     absl::Status s =
         ParseHostPort(config.metrics_listen, metrics_listen_name).status();
@@ -735,17 +746,20 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
   }
-  // What the listen host resolved to, when that reads otherwise.
-  std::string resolved;
-  for (const content::ListenAddress& a : *grpc_addresses) {
-    absl::StrAppend(&resolved, resolved.empty() ? "" : ", ", a.ToString());
+  // "port P (listen ADDRESS[ on RESOLVED], " or, with no port, "unix:PATH
+  // (": RESOLVED is what the listen host resolved to, if that reads
+  // otherwise.
+  std::string serving = absl::StrCat(config.listen, " (");
+  if (!IsUnixSocket(config.listen)) {
+    std::string resolved;
+    for (const content::ListenAddress& a : *grpc_addresses) {
+      absl::StrAppend(&resolved, resolved.empty() ? "" : ", ", a.ToString());
+    }
+    serving = absl::StrCat("port ", port, " (listen ", config.listen);
+    if (resolved != config.listen) absl::StrAppend(&serving, " on ", resolved);
+    absl::StrAppend(&serving, ", ");
   }
-  std::cerr << "contentd: serving on port " << port << " (listen "
-            << config.listen
-            << (resolved.empty() || resolved == config.listen
-                    ? ""
-                    : " on " + resolved)
-            << ", data "
+  std::cerr << "contentd: serving on " << serving << "data "
             << (config.store.engine == "postgres"
                     ? "postgres table " + config.store.pg_table
                     : config.store.data_dir)

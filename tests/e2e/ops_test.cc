@@ -1234,6 +1234,36 @@ TEST(StartupTest, CheckOfAReadOnlyDirectorySucceeds) {
   set_writable(true);  // so that TempDir can remove it
 }
 
+// A unix socket has no port to write (it used to write "1"): refused as a
+// usage error naming both settings, before anything is created.
+TEST(StartupTest, PortFileWithAUnixSocketIsRefused) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string port_file = dir.path() + "/port";
+  const std::string socket = "unix:" + dir.path() + "/contentd.sock";
+  auto r = RunCommand({ContentdBinary(), "--listen", socket, "--data-dir", data,
+                       "--port-file", port_file},
+                      "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--port-file: a unix socket has no port "
+                               "(--listen " +
+                               socket + ")"));
+  // From the config file, the key is named.
+  WriteFile(dir.path() + "/contentd.yaml", "listen: " + socket + "\n");
+  r = RunCommand({ContentdBinary(), "--config", dir.path() + "/contentd.yaml",
+                  "--data-dir", data, "--port-file", port_file},
+                 "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--port-file: a unix socket has no port "
+                               "(listen " +
+                               socket + ")"));
+  EXPECT_FALSE(std::filesystem::exists(port_file));
+  EXPECT_FALSE(std::filesystem::exists(data));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/contentd.sock"));
+}
+
 TEST(StartupTest, UnwritablePortFileStopsTheServer) {
   TempDir dir;
   const std::string port_file = dir.path() + "/no/such/dir/port";
