@@ -240,6 +240,7 @@ bool IsLoopback(const std::string& listen) {
 // Auth is on unless configured off. With no tokens configured it can only
 // be off, which is allowed without saying so only on a loopback address
 // (the out-of-the-box `contentd`); anywhere else contentd refuses to start.
+// Off, it is said loudly once bound (WarnIfAuthOff).
 absl::Status ResolveAuth(content::ServerConfig* config) {
   if (config->auth.enabled && config->auth.tokens.empty()) {
     if (!IsLoopback(config->listen)) {
@@ -250,15 +251,19 @@ absl::Status ResolveAuth(content::ServerConfig* config) {
     }
     config->auth.enabled = false;
   }
-  if (!config->auth.enabled) {
-    std::cerr << "contentd: WARNING: AUTHENTICATION IS OFF: anyone who can "
-                 "reach "
-              << config->listen
-              << " can read and write everything. Configure auth.tokens to "
-                 "turn it on."
-              << std::endl;
-  }
   return absl::OkStatus();
+}
+
+// `bound` is the listen address as bound: with port 0, the port chosen.
+void WarnIfAuthOff(const content::ServerConfig& config,
+                   const std::string& bound) {
+  if (config.auth.enabled) return;
+  std::cerr << "contentd: WARNING: AUTHENTICATION IS OFF: anyone who can "
+               "reach "
+            << bound
+            << " can read and write everything. Configure auth.tokens to "
+               "turn it on."
+            << std::endl;
 }
 
 absl::StatusOr<std::string> ReadText(const std::string& path,
@@ -722,6 +727,15 @@ int main(int argc, char** argv) {
     return Fail(ListenError(listen_name, config.listen, *grpc_addresses));
   }
   for (content::ListenAddress& a : *grpc_addresses) a.set_port(port);
+  // The listen address as bound: "127.0.0.1:0" serves as "127.0.0.1:PORT".
+  std::string bound = config.listen;
+  if (!IsUnixSocket(config.listen)) {
+    absl::StatusOr<HostPort> where = ParseHostPort(config.listen, listen_name);
+    if (where.ok()) bound = absl::StrCat(where->host, ":", port);
+  }
+  // Said before the port file is written: whoever waits for it (tests,
+  // supervisors) finds the warning in the log.
+  WarnIfAuthOff(config, bound);
   // The metrics listener starts before the port file is written: whoever
   // waits for the file (tests, supervisors) finds every listener up.
   std::unique_ptr<MetricsServer> metrics_server;
@@ -746,7 +760,7 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
   }
-  // "port P (listen ADDRESS[ on RESOLVED], " or, with no port, "unix:PATH
+  // "port P (listen BOUND[ on RESOLVED], " or, with no port, "unix:PATH
   // (": RESOLVED is what the listen host resolved to, if that reads
   // otherwise.
   std::string serving = absl::StrCat(config.listen, " (");
@@ -755,8 +769,8 @@ int main(int argc, char** argv) {
     for (const content::ListenAddress& a : *grpc_addresses) {
       absl::StrAppend(&resolved, resolved.empty() ? "" : ", ", a.ToString());
     }
-    serving = absl::StrCat("port ", port, " (listen ", config.listen);
-    if (resolved != config.listen) absl::StrAppend(&serving, " on ", resolved);
+    serving = absl::StrCat("port ", port, " (listen ", bound);
+    if (resolved != bound) absl::StrAppend(&serving, " on ", resolved);
     absl::StrAppend(&serving, ", ");
   }
   std::cerr << "contentd: serving on " << serving << "data "

@@ -357,6 +357,20 @@ TEST(AuthTest, RefusesToServeBeyondLoopbackWithoutTokens) {
   EXPECT_THAT(r.err, HasSubstr("plain-text tokens are not accepted"));
 }
 
+// The warning names the address as bound: with port 0, the port chosen
+// (it used to say 127.0.0.1:0).
+TEST(AuthTest, AuthOffWarningNamesTheBoundPort) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string log = server->Log();
+  const size_t at = log.find("AUTHENTICATION IS OFF");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_THAT(line, HasSubstr(absl::StrCat("anyone who can reach 127.0.0.1:",
+                                           server->port(), " can read")));
+}
+
 // Certificates made here with openssl: a CA, a server certificate for
 // 127.0.0.1 and a client certificate.
 class TlsTest : public ::testing::Test {
