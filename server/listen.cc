@@ -49,7 +49,32 @@ int BoundPort(int fd) {
   return bound.port();
 }
 
+// False when this machine cannot have `a` at all: its family is not
+// supported (IPv6 turned off), or no interface holds it.
+bool CanExistHere(const ListenAddress& a) {
+  ListenAddress any_port = a;
+  any_port.set_port(0);
+  const int fd =
+      socket(a.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return errno != EAFNOSUPPORT;
+  const bool ok = bind(fd, reinterpret_cast<const sockaddr*>(&any_port.addr),
+                       any_port.len) == 0 ||
+                  (errno != EADDRNOTAVAIL && errno != EAFNOSUPPORT);
+  close(fd);
+  return ok;
+}
+
 }  // namespace
+
+std::vector<ListenAddress> DropAddressesNotHere(
+    std::vector<ListenAddress> addresses) {
+  std::vector<ListenAddress> here;
+  for (const ListenAddress& a : addresses) {
+    if (CanExistHere(a)) here.push_back(a);
+  }
+  // None: keep them all, so binding reports why.
+  return here.empty() ? addresses : here;
+}
 
 int ListenAddress::port() const {
   if (addr.ss_family == AF_INET) {
@@ -106,6 +131,9 @@ absl::StatusOr<std::vector<ListenAddress>> ResolveListen(
     if (!seen) out.push_back(a);
   }
   freeaddrinfo(found);
+  // /etc/hosts names ::1 localhost in containers that run with IPv6 off:
+  // an address no interface can have is not one to serve or to refuse on.
+  if (out.size() > 1) out = DropAddressesNotHere(std::move(out));
   if (out.empty()) {
     return absl::UnavailableError(absl::StrCat(
         name, ": \"", host, "\" resolves to no IPv4 or IPv6 address"));

@@ -27,9 +27,17 @@ struct ListenAddress {
 // Every address `host` resolves to for a TCP listener on `port`, in the
 // resolver's order and without duplicates. `host` is an IP literal (an IPv6
 // one without brackets) or a name: `localhost` may be both 127.0.0.1 and
-// ::1. UNAVAILABLE, naming `name` (the flag or key), if it resolves to none.
+// ::1 (addresses of a name this machine cannot have are left out, see
+// DropAddressesNotHere). UNAVAILABLE, naming `name` (the flag or key), if it
+// resolves to none.
 absl::StatusOr<std::vector<ListenAddress>> ResolveListen(
     const std::string& host, int port, const std::string& name);
+
+// `addresses` without those this machine cannot have (an IPv6 address with
+// IPv6 turned off, an address no interface holds); all of them when none
+// is left. ResolveListen applies it to names that resolve to several.
+std::vector<ListenAddress> DropAddressesNotHere(
+    std::vector<ListenAddress> addresses);
 
 // Listening sockets held on a set of addresses until destroyed. Not
 // thread-safe; movable, not copyable.

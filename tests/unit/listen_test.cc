@@ -76,6 +76,26 @@ TEST(ListenTest, ResolvesLiteralsAndNames) {
               HasSubstr("--listen: cannot resolve \"no-such-host.invalid\""));
 }
 
+TEST(ListenTest, AddressesNoInterfaceHoldsAreDroppedUnlessNoneIsLeft) {
+  // 192.0.2.1 is TEST-NET-1: no interface of a test machine holds it, as
+  // none holds ::1 in a container with IPv6 off (/etc/hosts still names it).
+  ListenAddress elsewhere = Loopback(AF_INET, 7070);
+  reinterpret_cast<sockaddr_in*>(&elsewhere.addr)->sin_addr.s_addr =
+      htonl(0xC0000201);
+  ASSERT_EQ(elsewhere.ToString(), "192.0.2.1:7070");
+  std::vector<ListenAddress> kept =
+      DropAddressesNotHere({elsewhere, Loopback(AF_INET, 7070)});
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].ToString(), "127.0.0.1:7070");
+  // Alone it stays, so that binding it reports why it cannot be served.
+  kept = DropAddressesNotHere({elsewhere});
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].ToString(), "192.0.2.1:7070");
+  auto reserved = PortReservation::Reserve(kept, "--listen", "192.0.2.1:7070");
+  EXPECT_THAT(reserved.status().message(),
+              HasSubstr("--listen: cannot listen on 192.0.2.1:7070: "));
+}
+
 TEST(ListenTest, ReservationHoldsTheAddressUntilDestroyed) {
   const std::vector<ListenAddress> any = {Loopback(AF_INET, 0)};
   int port = 0;
