@@ -352,6 +352,9 @@ const char* OutcomeName(v1::ImportResult::Outcome o) {
 int ApplyStreaming(Client& client, const std::vector<std::string>& files,
                    const ApplyOptions& options, Format format) {
   constexpr size_t kBatch = 200;
+  // Also bounded by size: contentd accepts requests of at least 16 MiB, so
+  // a few MiB of large articles must go out before the count is reached.
+  constexpr size_t kBatchBytes = size_t{4} << 20;
   Reporter reporter(files.size(), format, options.dry_run);
   std::mutex mu;
   std::deque<Pending> in_flight;  // sent and local failures, in file order
@@ -367,11 +370,20 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   // (two `x.md` in different folders, or a front-matter id) fails instead
   // of silently overwriting the first.
   absl::flat_hash_map<std::string, std::string> source;
+  // An article that would have overfilled the last batch opens the next.
+  // Its entry is already in `in_flight`, so results stay in file order.
+  std::optional<v1::Article> carried;
   absl::Status status = client.ImportArticles(
       [&](v1::ImportArticlesRequest* batch) {
         batch->set_dry_run(options.dry_run);
         std::lock_guard<std::mutex> lock(mu);
-        while (next < files.size() &&
+        size_t bytes = 0;
+        if (carried.has_value()) {
+          bytes += carried->ByteSizeLong();
+          *batch->add_articles() = *std::move(carried);
+          carried.reset();
+        }
+        while (next < files.size() && !carried.has_value() &&
                static_cast<size_t>(batch->articles_size()) < kBatch) {
           v1::Article article;
           Pending p = Prepare(files[next++], options, &article);
@@ -384,7 +396,15 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
                                "; give each article one file"));
             }
           }
-          if (p.sent) *batch->add_articles() = std::move(article);
+          if (p.sent) {
+            const size_t size = article.ByteSizeLong();
+            if (batch->articles_size() > 0 && bytes + size > kBatchBytes) {
+              carried = std::move(article);
+            } else {
+              bytes += size;
+              *batch->add_articles() = std::move(article);
+            }
+          }
           in_flight.push_back(std::move(p));
         }
         drain_local();

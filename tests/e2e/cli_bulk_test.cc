@@ -134,6 +134,32 @@ TEST(CliBulkTest, DryRunWritesNothingAndBadFilesFailAlone) {
   EXPECT_THAT(r.out, HasSubstr("\"revision\": \"1\""));
 }
 
+TEST(CliBulkTest, ApplyOfManyLargeFilesStaysUnderTheMessageLimit) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  // 40 articles of 600 KB: each within max_article_bytes (1 MiB), together
+  // 24 MB, more than contentd takes in one request (16 MiB).
+  const std::string corpus = dir.path() + "/corpus";
+  fs::create_directories(corpus);
+  const std::string body(600 << 10, 'x');
+  for (int i = 0; i < 40; ++i) {
+    WriteFile(
+        corpus + "/big" + std::to_string(i) + ".md",
+        "---\ntitle: \"Big " + std::to_string(i) + "\"\n---\n" + body + "\n");
+  }
+
+  CommandResult r = Ctl(*server, {"apply", "-f", corpus, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("40 created, 0 updated, 0 unchanged, 0 failed"));
+  r = Ctl(*server, {"apply", "-f", corpus});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("40 created, 0 updated, 0 unchanged, 0 failed"));
+  EXPECT_EQ(r.err, "");
+  r = Ctl(*server, {"get", "big39", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST(CliBulkTest, WatchPrintsOneLinePerEvent) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
