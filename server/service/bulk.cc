@@ -137,10 +137,6 @@ class ExportReactor
       Finish(grpc::Status::CANCELLED);
       return;
     }
-    if (token_.empty()) {
-      Finish(grpc::Status::OK);
-      return;
-    }
     Next();
   }
 
@@ -148,22 +144,37 @@ class ExportReactor
 
  private:
   static constexpr int kBatch = 100;
+  // Most bytes of articles in one response (one article may exceed it): a
+  // page of 100 large articles would pass the 4 MiB a gRPC client takes by
+  // default, or the SDK's 64 MiB, and fail the whole export.
+  static constexpr size_t kBatchBytes = size_t{2} << 20;
 
+  // Writes the next response: what is left of the current page, up to
+  // kBatchBytes, reading pages until there are articles or no more pages.
   void Next() {
     response_.Clear();
-    // A page can be empty yet have a token (its candidates all failed the
-    // filters no index serves): keep going until articles or the end.
-    do {
+    size_t bytes = 0;
+    while (true) {
+      for (; next_ < page_.size(); ++next_) {
+        const size_t size = page_[next_].ByteSizeLong();
+        if (response_.articles_size() > 0 && bytes + size > kBatchBytes) break;
+        bytes += size;
+        *response_.add_articles() = std::move(page_[next_]);
+      }
+      if (response_.articles_size() > 0 || last_page_) break;
+      // A page can be empty yet have a token (its candidates all failed the
+      // filters no index serves): keep going until articles or the end.
       absl::StatusOr<query::QueryPage> page =
           query::RunQuery(*store_, query_, kBatch, token_);
       if (!page.ok()) {
         Finish(ToGrpcStatus(page.status()));
         return;
       }
-      for (v1::Article& a : page->articles)
-        *response_.add_articles() = std::move(a);
+      page_ = std::move(page->articles);
+      next_ = 0;
       token_ = std::move(page->next_page_token);
-    } while (response_.articles_size() == 0 && !token_.empty());
+      last_page_ = token_.empty();
+    }
     if (response_.articles_size() == 0) {
       Finish(grpc::Status::OK);
       return;
@@ -174,6 +185,9 @@ class ExportReactor
   store::Store* const store_;
   const v1::Query query_;
   std::string token_;
+  std::vector<v1::Article> page_;  // the page being sent, from next_
+  size_t next_ = 0;
+  bool last_page_ = false;  // page_ is the query's last page
   v1::ExportArticlesResponse response_;
 };
 

@@ -160,6 +160,33 @@ TEST(CliBulkTest, ApplyOfManyLargeFilesStaysUnderTheMessageLimit) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST(CliBulkTest, ExportOfManyLargeArticlesStaysUnderTheMessageLimit) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  // 100 articles of 700 KB: one export page of them is 70 MB, more than
+  // the SDK takes in one message (64 MiB).
+  const std::string corpus = dir.path() + "/corpus";
+  fs::create_directories(corpus);
+  const std::string body(700 << 10, 'x');
+  for (int i = 0; i < 100; ++i) {
+    WriteFile(
+        corpus + "/big" + std::to_string(i) + ".md",
+        "---\ntitle: \"Big " + std::to_string(i) + "\"\n---\n" + body + "\n");
+  }
+  CommandResult r = Ctl(*server, {"apply", "-f", corpus});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const std::string out = dir.path() + "/out";
+  r = Ctl(*server, {"export", "--dir", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("exported 100 articles"));
+  EXPECT_EQ(Tree(out).size(), 100u);
+  r = Ctl(*server, {"apply", "-f", out});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 100 unchanged"));
+}
+
 TEST(CliBulkTest, WatchPrintsOneLinePerEvent) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
