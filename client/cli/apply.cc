@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "content/markdown.h"
 
 namespace content::cli {
@@ -334,6 +335,21 @@ Pending Prepare(const std::string& file, const ApplyOptions& options,
   return p;
 }
 
+// An import error names the field by its place in the batch
+// (`articles[57].title: is required`); the line already names the file, and
+// the index is not the file's place in the run, so it goes.
+std::string WithoutBatchIndex(absl::string_view error) {
+  absl::string_view rest = error;
+  if (!absl::ConsumePrefix(&rest, "articles[")) return std::string(error);
+  const size_t close = rest.find("].");
+  if (close == 0 || close == absl::string_view::npos ||
+      rest.substr(0, close).find_first_not_of("0123456789") !=
+          absl::string_view::npos) {
+    return std::string(error);
+  }
+  return std::string(rest.substr(close + 2));
+}
+
 const char* OutcomeName(v1::ImportResult::Outcome o) {
   switch (o) {
     case v1::ImportResult::OUTCOME_CREATED:
@@ -420,8 +436,9 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
           fr.result = OutcomeName(r.outcome());
           fr.revision = r.revision();
           if (r.outcome() == v1::ImportResult::OUTCOME_FAILED) {
-            fr.status = absl::Status(
-                static_cast<absl::StatusCode>(r.error_code()), r.error());
+            fr.status =
+                absl::Status(static_cast<absl::StatusCode>(r.error_code()),
+                             WithoutBatchIndex(r.error()));
           }
           reporter.Report(std::move(fr));
         }
