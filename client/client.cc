@@ -323,6 +323,18 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     return absl::InvalidArgumentError(
         "tls_cert_pem, tls_key_pem: give both or neither");
   }
+  if (options.keepalive_time != absl::ZeroDuration() &&
+      options.keepalive_time < absl::Seconds(10)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("keepalive_time: must be zero or at least 10s, got ",
+                     absl::FormatDuration(options.keepalive_time)));
+  }
+  if (options.keepalive_time != absl::ZeroDuration() &&
+      options.keepalive_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("keepalive_timeout: must be positive, got ",
+                     absl::FormatDuration(options.keepalive_timeout)));
+  }
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (options.tls_ca_pem.empty()) {
     creds = grpc::InsecureChannelCredentials();
@@ -339,6 +351,18 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  if (options.keepalive_time != absl::ZeroDuration()) {
+    // Without pings a connection that went silent (no FIN, no RST) looks
+    // healthy forever, and a Watch on it never sees an error to retry on.
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(
+                    std::min(options.keepalive_time, absl::Hours(24)))));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                static_cast<int>(absl::ToInt64Milliseconds(
+                    std::min(options.keepalive_timeout, absl::Hours(24)))));
+    // A quiet Watch sends no data; keep pinging it anyway.
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
   std::shared_ptr<grpc::Channel> channel =

@@ -27,6 +27,14 @@ struct ClientOptions {
   // Bearer token sent in `authorization` metadata when non-empty.
   // Default: none.
   std::string token;
+  // A connection with calls open but no traffic for this long is pinged,
+  // and dropped when no answer comes within `keepalive_timeout`, so a Watch
+  // whose server vanished without closing the connection (host down, network
+  // cut) reconnects instead of waiting forever. At least 10 s (contentd
+  // refuses pings more often); zero disables. Default: 30 s.
+  absl::Duration keepalive_time = absl::Seconds(30);
+  // Default: 10 s.
+  absl::Duration keepalive_timeout = absl::Seconds(10);
   // PEM CA bundle; when non-empty the channel uses TLS. Default: plaintext.
   std::string tls_ca_pem;
   // PEM client certificate and key for mutual TLS. Default: none.
@@ -77,8 +85,8 @@ class Client {
  public:
   // Creates a client. The channel connects lazily: an unreachable server
   // shows as UNAVAILABLE on the first call, not here. INVALID_ARGUMENT for an
-  // empty target, a client certificate without a CA, or a certificate
-  // without its key (or the reverse).
+  // empty target, a client certificate without a CA, a certificate without
+  // its key (or the reverse), or a keepalive time below 10 s.
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
 

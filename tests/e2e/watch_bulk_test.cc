@@ -1,7 +1,12 @@
 // End-to-end: WatchArticles, ImportArticles and ExportArticles against a real
 // contentd, through the SDK.
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <map>
@@ -102,6 +107,131 @@ class Collector {
   absl::Status status_;
   std::thread thread_;
 };
+
+// A loopback TCP relay to `port`. Freeze() makes the connections open so
+// far go silent, as behind a cut network or a host that lost power: they
+// stay open but nothing passes either way. Later connections relay.
+class SilentRelay {
+ public:
+  explicit SilentRelay(int port) : target_(port) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        listen(listener_, 16) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "relay: cannot listen";
+    }
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~SilentRelay() {
+    stop_ = true;
+    acceptor_.join();  // then no relay thread is added
+    for (std::thread& t : threads_) t.join();
+    close(listener_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  void Freeze() {
+    ++frozen_generation_;
+    // Past any poll begun before: every relay has seen the flag.
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+
+ private:
+  void Accept() {
+    while (!stop_) {
+      pollfd p{listener_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int in = accept(listener_, nullptr, nullptr);
+      if (in < 0) continue;
+      const int out = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(target_);
+      if (connect(out, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        close(in);
+        close(out);
+        continue;
+      }
+      threads_.emplace_back(
+          [this, in, out, generation = frozen_generation_.load()] {
+            Relay(in, out, generation);
+          });
+    }
+  }
+  void Relay(int a, int b, int generation) {
+    char buf[1 << 14];
+    while (!stop_) {
+      if (frozen_generation_ != generation) {  // silent, yet open
+        absl::SleepFor(absl::Milliseconds(50));
+        continue;
+      }
+      pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+      if (poll(p, 2, 50) <= 0) continue;
+      bool closed = false;
+      for (int i = 0; i < 2 && !closed; ++i) {
+        if (p[i].revents == 0) continue;
+        const ssize_t n = read(p[i].fd, buf, sizeof(buf));
+        closed = n <= 0 || write(p[1 - i].fd, buf, n) != n;
+      }
+      if (closed) break;
+    }
+    close(a);
+    close(b);
+  }
+
+  const int target_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> frozen_generation_{0};
+  std::thread acceptor_;
+  std::vector<std::thread> threads_;
+};
+
+// A connection that goes silent without closing gives no error to retry on;
+// keepalive pings find it dead, and the watch resumes on a new one.
+TEST(WatchTest, SdkWatchReconnectsWhenItsConnectionGoesSilent) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto writer = Connect(*server);
+  ASSERT_TRUE(Create(*writer, MakeArticle("s0", "x", 0)).ok());
+
+  SilentRelay relay(server->port());
+  ClientOptions options;
+  options.target = relay.address();
+  options.keepalive_time = absl::Seconds(10);
+  options.keepalive_timeout = absl::Seconds(2);
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::WatchArticlesRequest req;
+  req.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
+  Collector watcher(client->get(), req, 2);
+  while (watcher.size() < 1) absl::SleepFor(absl::Milliseconds(20));
+
+  relay.Freeze();
+  ASSERT_TRUE(Create(*writer, MakeArticle("s1", "x", 1)).ok());
+  ASSERT_TRUE(watcher.WaitFor(absl::Seconds(40)))
+      << watcher.size() << " " << watcher.status();
+  const auto events = watcher.events();
+  EXPECT_EQ(events[1].event().name(), "articles/s1");
+  EXPECT_EQ(events[1].event().sequence(), 2);
+}
+
+TEST(WatchTest, KeepaliveBelowWhatTheServerAcceptsIsRefused) {
+  ClientOptions options;
+  options.keepalive_time = absl::Seconds(5);
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      client.status().message(),
+      HasSubstr("keepalive_time: must be zero or at least 10s, got 5s"));
+}
 
 TEST(WatchTest, EveryEventInOrderAcrossConcurrentWritesAndARestart) {
   TempDir dir;
