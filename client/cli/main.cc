@@ -518,9 +518,17 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
       s.client->ExportArticles(request, [&](const v1::Article& a) {
         const std::string path =
             absl::StrCat(dir, "/", ArticleId(a.name()), ".md");
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        // Written aside and renamed: a write cut short (disk full, file
+        // size limit) must not leave a truncated article that a later
+        // `apply -f DIR` would store. `apply` skips the `.tmp` name.
+        const std::string tmp = path + ".tmp";
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out << FormatMarkdown(a);
-        if (!out) {
+        out.close();  // a short final flush shows only here
+        std::error_code ec;
+        if (!out.fail()) std::filesystem::rename(tmp, path, ec);
+        if (out.fail() || ec) {
+          std::filesystem::remove(tmp, ec);
           write_error =
               absl::UnavailableError(absl::StrCat(path, ": cannot write"));
           return false;

@@ -189,6 +189,30 @@ TEST(CliBulkTest, ExportOfManyLargeArticlesStaysUnderTheMessageLimit) {
   EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 100 unchanged"));
 }
 
+// An export cut short leaves no truncated file behind for a later apply
+// to store: here the file size limit stops the write of a 6 KB article.
+TEST(CliBulkTest, ExportCutShortLeavesNoTruncatedFile) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string corpus = dir.path() + "/corpus";
+  fs::create_directories(corpus);
+  WriteFile(corpus + "/long.md",
+            "---\ntitle: \"Long\"\n---\n" + std::string(6000, 'x') + "\n");
+  ASSERT_EQ(Ctl(*server, {"apply", "-f", corpus}).exit_code, 0);
+
+  const std::string out = dir.path() + "/out";
+  // 1 KiB file size limit; EFBIG instead of the SIGXFSZ that would kill it.
+  CommandResult r =
+      RunCommand({"/bin/sh", "-c",
+                  "ulimit -f 1; trap '' XFSZ; exec \"$0\" --server \"$1\" "
+                  "export --dir \"$2\"",
+                  ContentctlBinary(), server->address(), out});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("long.md: cannot write"));
+  EXPECT_THAT(Tree(out), ::testing::IsEmpty());
+}
+
 TEST(CliBulkTest, WatchPrintsOneLinePerEvent) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
