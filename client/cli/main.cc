@@ -7,6 +7,8 @@
 // stderr), 2 a usage error.
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +20,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -554,7 +557,8 @@ struct WatchFlags {
   int64_t count = 0;
 };
 
-WatchCanceller* g_watch_canceller = nullptr;
+// Set by the SIGINT handler, which may do nothing else (Cancel locks).
+std::atomic<bool> g_watch_interrupted{false};
 
 // One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
 // compact JSON object (the WatchArticlesResponse) per line.
@@ -586,9 +590,18 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
     return Fail(reach);
   }
   WatchCanceller canceller;
-  g_watch_canceller = &canceller;
-  std::signal(SIGINT, [](int) {
-    if (g_watch_canceller != nullptr) g_watch_canceller->Cancel();
+  g_watch_interrupted = false;
+  std::signal(SIGINT, [](int) { g_watch_interrupted = true; });
+  // Turns a Ctrl-C into a cancel outside the signal handler.
+  std::atomic<bool> watch_done{false};
+  std::thread interrupt_watcher([&canceller, &watch_done] {
+    while (!watch_done) {
+      if (g_watch_interrupted) {
+        canceller.Cancel();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   });
   int64_t seen = 0;
   const bool json = s.output.format() == Format::kJson;
@@ -610,7 +623,9 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
         return f.count <= 0 || ++seen < f.count;
       },
       &canceller);
-  g_watch_canceller = nullptr;
+  watch_done = true;
+  interrupt_watcher.join();
+  std::signal(SIGINT, SIG_DFL);
   return Finish(status);
 }
 
@@ -933,16 +948,20 @@ int Main(int argc, char** argv) {
   CLI::App* watch_cmd = app.add_subcommand(
       "watch", "Print changes as they happen, one line per event");
   AddFilterFlags(watch_cmd, &watch_filters);
-  CLI::Option* watch_after = watch_cmd->add_option(
-      "--after", watch.after,
-      "Start after this sequence (default: the oldest kept)");
+  CLI::Option* watch_after =
+      watch_cmd
+          ->add_option("--after", watch.after,
+                       "Start after this sequence (default: the oldest kept)")
+          ->check(kNotNegative);
   watch_cmd
       ->add_flag("--from-now", watch.from_now, "Only changes made from now on")
       ->excludes(watch_after);
   watch_cmd->add_flag("--names-only", watch.names_only,
                       "Events without the article (with -o json)");
-  watch_cmd->add_option("--count", watch.count,
-                        "Stop after this many events (default: never)");
+  watch_cmd
+      ->add_option("--count", watch.count,
+                   "Stop after this many events (default: never)")
+      ->check(kNotNegative);
   watch_cmd->add_flag("--all", watch_filters.all,
                       "Also changes to drafts, scheduled, expired and "
                       "archived articles (editor role)");

@@ -4,10 +4,20 @@
 // One server serves the whole suite (under ctest each test runs in its own
 // process, so each gets a fresh one); tests keep out of each other's way by
 // using their own ids and tags.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "content/v1/content_service.pb.h"
@@ -658,6 +668,12 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   r = Ctl({"watch", "-o", "yaml"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("-o json"));
+  for (const char* flag : {"--after", "--count"}) {
+    r = Ctl({"watch", flag, "-5"});
+    EXPECT_EQ(r.exit_code, 2) << flag;
+    EXPECT_THAT(r.err, HasSubstr(flag));
+    EXPECT_THAT(r.err, HasSubstr("must not be negative"));
+  }
   r = Ctl({"watch", "--after", "5", "--from-now"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--from-now"));
@@ -690,6 +706,53 @@ TEST_F(CliTest, VersionNeedsNoServer) {
       RunCommand({Contentctl(), "--server", "127.0.0.1:1", "version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, StartsWith("contentctl "));
+}
+
+TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
+  CtlOk({"apply", "-f", Write("sigint.md", Doc("Sigint", "", ""))});
+  const std::string out = files_.path() + "/watch.out";
+  const std::vector<std::string> argv = {Contentctl(), "--server",
+                                         server_->address(), "watch"};
+  std::vector<char*> cargv;
+  for (const std::string& a : argv)
+    cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(),
+                        environ),
+            0);
+  posix_spawn_file_actions_destroy(&actions);
+  // Interrupted once it streams (it printed the article's create).
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::string printed;
+  while (std::chrono::steady_clock::now() < deadline &&
+         printed.find("CREATED articles/sigint") == std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(out);
+    printed.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_THAT(printed, HasSubstr("CREATED articles/sigint"));
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  int status = 0;
+  pid_t done = 0;
+  while (std::chrono::steady_clock::now() <
+             deadline + std::chrono::seconds(10) &&
+         (done = waitpid(pid, &status, WNOHANG)) == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "watch did not stop on SIGINT";
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST_F(CliTest, UnreachableServerIsUnavailable) {
