@@ -177,8 +177,12 @@ class Client {
 
   // Convenience: the head of `articles/{id}` (or `revision` when non-zero).
   absl::StatusOr<v1::Article> Get(const std::string& id, int64_t revision = 0);
-  // Convenience: GetArticle of `articles/{id}` as `options` say, e.g.
-  // `Get("launch.en", {.lang = "zh-CN", .fallback_langs = {"en"}})`.
+  // Convenience: GetArticle of `articles/{id}` as `options` say, e.g. the
+  // zh-CN translation of launch.en, else the English one:
+  //   GetOptions o;
+  //   o.lang = "zh-CN";
+  //   o.fallback_langs = {"en"};
+  //   Get("launch.en", o);
   absl::StatusOr<v1::Article> Get(const std::string& id,
                                   const GetOptions& options);
 };

@@ -338,8 +338,9 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
   }
   std::vector<std::string> have;
   for (const v1::Article& m : *members) {
-    have.push_back(
-        absl::StrCat(absl::StrJoin(m.lang(), "+"), " (", m.name(), ")"));
+    have.push_back(absl::StrCat(
+        m.lang().empty() ? "no lang" : absl::StrJoin(m.lang(), "+"), " (",
+        m.name(), ")"));
   }
   return absl::NotFoundError(absl::StrCat(
       "no translation of ", req.name(), " in ", absl::StrJoin(wanted, ", "),

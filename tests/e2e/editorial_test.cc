@@ -367,6 +367,11 @@ TEST_F(EditorialTest, TranslationFallbackChains) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(s.error_message(), HasSubstr("ja, ko"));
   EXPECT_THAT(s.error_message(), HasSubstr("articles/launch.zh-CN"));
+  // A member without a language is named as such.
+  Create("nolang", Article("No language", {}));
+  s = Get("nolang", false, false, &got, "ja");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("has no lang (articles/nolang)"));
   // An explicit key links ids that share no stem.
   ASSERT_TRUE(Get("post-a", false, false, &got, "de").ok());
   EXPECT_EQ(got.name(), "articles/beitrag");
