@@ -434,8 +434,13 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   std::vector<Candidate> batch;
   std::vector<std::pair<absl::string_view, int64_t>> wanted;
   std::vector<absl::string_view> text_only;
-  while (stream->Valid() && returned < options.page_size &&
-         examined < options.max_candidates_per_page) {
+  size_t page_bytes = 0;
+  // Set when the byte bound ends the page inside a batch: candidates after
+  // `last` were read from the stream but not examined.
+  bool page_full = false;
+  while (!page_full && stream->Valid() && returned < options.page_size &&
+         examined < options.max_candidates_per_page &&
+         (options.max_page_bytes == 0 || page_bytes < options.max_page_bytes)) {
     const int want = std::min(options.page_size - returned,
                               options.max_candidates_per_page - examined);
     batch.clear();
@@ -460,6 +465,10 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
     size_t next_by_revision = 0;
     size_t next_by_head = 0;
     for (const Candidate& c : batch) {
+      if (options.max_page_bytes > 0 && page_bytes >= options.max_page_bytes) {
+        page_full = true;
+        break;
+      }
       ++examined;
       last = c.cursor;
       absl::StatusOr<store::StoredArticle> a =
@@ -493,6 +502,7 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
         } else {
           page.raw_articles.push_back(std::move(a->bytes));
         }
+        page_bytes += page.raw_articles.back().size();
       } else {
         absl::StatusOr<v1::Article> full = a->Decode();
         if (!full.ok()) {
@@ -504,12 +514,13 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
         if (!filter.Matches(*full)) continue;
         ++returned;
         if (options.view == v1::ARTICLE_VIEW_BASIC) full->clear_body();
+        page_bytes += full->ByteSizeLong();
         page.articles.push_back(*std::move(full));
       }
     }
   }
   if (!stream->status().ok()) return stream->status();
-  if (stream->Valid()) {
+  if (page_full || stream->Valid()) {
     page.next_page_token =
         SealPageToken(EncodeCursor(fingerprint, last), store.token_key());
     page.total_size = std::max<int64_t>(stream->EstimatedSize(),

@@ -35,6 +35,11 @@ struct QueryOptions {
   // filters no index serves (update time, text verification).
   // Default: 10000.
   int max_candidates_per_page = 10000;
+  // A page ends early, with a token, once its articles hold this many bytes
+  // (it always holds one): a page of large articles stays under what a
+  // client will receive (gRPC's default is 4 MiB). 0: no bound.
+  // Default: 0.
+  size_t max_page_bytes = 0;
   // Facets count at most this many matching articles ... Default: 10000.
   int facet_max_articles = 10000;
   // ... and examine at most this many candidates. Default: 100000.

@@ -64,6 +64,8 @@ void AppendVarint(uint64_t v, std::string* out) {
 
 constexpr int kDefaultFacetLimit = 10;
 constexpr int kMaxFacetLimit = 100;
+// Bytes of articles after which a query page ends early (see DoQuery).
+constexpr size_t kMaxQueryPageBytes = size_t{2} << 20;
 
 absl::Status CheckView(v1::ArticleView view, absl::string_view field) {
   if (!v1::ArticleView_IsValid(view)) {
@@ -654,6 +656,10 @@ absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
   options.facet_limit =
       req.facet_limit() == 0 ? kDefaultFacetLimit : req.facet_limit();
   options.raw = true;
+  // Articles may be 1 MiB each (limits.max_article_bytes): 20 would
+  // pass gRPC's default 4 MiB a client receives. A page ends early instead
+  // (AIP-158 allows short pages), at most 2 MiB plus one article.
+  options.max_page_bytes = kMaxQueryPageBytes;
   absl::StatusOr<query::QueryPage> page =
       query::RunQuery(*store_, req.query(), options);
   if (!page.ok()) return page.status();

@@ -14,8 +14,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "content/client.h"
+#include "content/v1/content_service.grpc.pb.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/support/harness.h"
 
@@ -311,6 +313,37 @@ TEST_F(QueryE2eTest, ListTagsAndCategoriesWithCountsPaged) {
   wrong.set_page_token(r->next_page_token());
   EXPECT_EQ(client_->ListCategories(wrong).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(QueryE2eTest, PagesOfLargeArticlesFitWhatADefaultClientReceives) {
+  // Six articles of 900 KB: a page of all six (5.4 MB) would exceed the
+  // 4 MiB a gRPC client receives by default (RESOURCE_EXHAUSTED).
+  for (int i = 0; i < 6; ++i) {
+    Create(absl::StrCat("large", i), absl::StrCat("Large ", i),
+           std::string(900000, static_cast<char>('a' + i)), {"large"},
+           k2025 + i * kDay, "en");
+  }
+  auto stub = v1::ContentService::NewStub(grpc::CreateChannel(
+      server_->address(), grpc::InsecureChannelCredentials()));
+  v1::QueryArticlesRequest req;
+  req.mutable_query()->add_tags("large");
+  req.set_page_size(20);
+  std::vector<std::string> names;
+  std::vector<int> sizes;
+  do {
+    grpc::ClientContext ctx;
+    v1::QueryArticlesResponse resp;
+    grpc::Status s = stub->QueryArticles(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+    sizes.push_back(resp.articles_size());
+    for (const v1::Article& a : resp.articles())
+      names.push_back(a.name().substr(9));
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty());
+  // Pages end once they hold 2 MiB: three articles, then the other three.
+  EXPECT_THAT(sizes, ElementsAre(3, 3));
+  EXPECT_THAT(names, ElementsAre("large5", "large4", "large3", "large2",
+                                 "large1", "large0"));
 }
 
 TEST_F(QueryE2eTest, PagingDuringConcurrentInsertsNeitherRepeatsNorSkips) {

@@ -28,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "content/v1/article.pb.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "server/query/engine.h"
@@ -44,6 +45,7 @@ namespace {
 using google::protobuf::util::MessageDifferencer;
 using store::IndexKind;
 using store::Store;
+using ::testing::ElementsAre;
 using v1::Article;
 using v1::Query;
 
@@ -1033,6 +1035,53 @@ TEST_F(QueryTest, DateBoundsAreExactBelowOneMicrosecond) {
   *q.mutable_date_from() = Ts(kEpoch2020 - 1, 999999001);
   *q.mutable_date_to() = Ts(kEpoch2020, 0);  // nothing: `before` is earlier
   EXPECT_TRUE(Ids(q).empty());
+}
+
+TEST_F(QueryTest, PagesEndEarlyAtTheByteBoundAndLoseNothing) {
+  for (int i = 0; i < 10; ++i) {
+    Article a;
+    a.set_title(absl::StrCat("big", i));
+    a.add_tags("big");
+    *a.mutable_date() = Ts(kEpoch2020 + i);
+    a.set_body(std::string(100 << 10, static_cast<char>('a' + i)));
+    ASSERT_TRUE(ts_.store().Create(absl::StrCat("big", i), a).ok());
+  }
+  Query q;
+  q.add_tags("big");
+  for (bool raw : {true, false}) {
+    SCOPED_TRACE(raw ? "raw" : "decoded");
+    QueryOptions options;
+    options.page_size = 20;
+    options.raw = raw;
+    options.max_page_bytes = 250 << 10;
+    std::vector<std::string> ids;
+    std::vector<size_t> sizes;
+    do {
+      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, options);
+      ASSERT_TRUE(page.ok()) << page.status();
+      const size_t n = raw ? page->raw_articles.size() : page->articles.size();
+      sizes.push_back(n);
+      for (size_t i = 0; i < n; ++i) {
+        Article a = page->articles.empty() ? Article() : page->articles[i];
+        if (raw) ASSERT_TRUE(a.ParseFromString(page->raw_articles[i]));
+        ids.push_back(IdOf(a));
+      }
+      options.page_token = page->next_page_token;
+    } while (!options.page_token.empty());
+    // Three 100 KiB articles pass 250 KiB: pages of 3, 3, 3 and 1, newest
+    // first, each article once.
+    EXPECT_THAT(sizes, ElementsAre(3, 3, 3, 1));
+    std::vector<std::string> want;
+    for (int i = 9; i >= 0; --i) want.push_back(absl::StrCat("big", i));
+    EXPECT_EQ(ids, want);
+    // One article larger than the bound still makes a page.
+    options.page_token.clear();
+    options.max_page_bytes = 1;
+    absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, options);
+    ASSERT_TRUE(page.ok());
+    EXPECT_EQ(raw ? page->raw_articles.size() : page->articles.size(), 1u);
+    EXPECT_FALSE(page->next_page_token.empty());
+  }
 }
 
 TEST_F(QueryTest, TotalSizeIsExactOnASinglePage) {
