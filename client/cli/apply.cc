@@ -371,6 +371,9 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   // Also bounded by size: contentd accepts requests of at least 16 MiB, so
   // a few MiB of large articles must go out before the count is reached.
   constexpr size_t kBatchBytes = size_t{4} << 20;
+  // One article over this is refused here (the request's framing is well
+  // under the 4 KiB margin).
+  constexpr size_t kMaxRequestBytes = (size_t{16} << 20) - 4096;
   Reporter reporter(files.size(), format, options.dry_run);
   std::mutex mu;
   std::deque<Pending> in_flight;  // sent and local failures, in file order
@@ -412,8 +415,18 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
                                "; give each article one file"));
             }
           }
+          const size_t size = p.sent ? article.ByteSizeLong() : 0;
+          if (size > kMaxRequestBytes) {
+            // Sent, it would end the stream (RESOURCE_EXHAUSTED) and fail
+            // every file after it.
+            p.sent = false;
+            p.result.status = absl::InvalidArgumentError(absl::StrCat(
+                "article: ", size,
+                " bytes, more than contentd takes in one request (16 MiB); "
+                "an article may hold limits.max_article_bytes (1 MiB by "
+                "default)"));
+          }
           if (p.sent) {
-            const size_t size = article.ByteSizeLong();
             if (batch->articles_size() > 0 && bytes + size > kBatchBytes) {
               carried = std::move(article);
             } else {

@@ -160,6 +160,21 @@ TEST(CliBulkTest, ApplyOfManyLargeFilesStaysUnderTheMessageLimit) {
   EXPECT_EQ(r.err, "");
   r = Ctl(*server, {"get", "big39", "-o", "json"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  // A file more than one request holds fails alone; the files after it
+  // are applied (it used to end the stream for all of them).
+  const std::string mixed = dir.path() + "/mixed";
+  fs::create_directories(mixed);
+  WriteFile(mixed + "/a-huge.md",
+            "---\ntitle: \"Huge\"\n---\n" + std::string(17 << 20, 'h') + "\n");
+  WriteFile(mixed + "/b-small.md", "---\ntitle: \"Small\"\n---\nSmall.\n");
+  r = Ctl(*server, {"apply", "-f", mixed});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("1 created, 0 updated, 0 unchanged, 1 failed"));
+  EXPECT_THAT(r.err,
+              HasSubstr("a-huge.md: error: INVALID_ARGUMENT: article: "));
+  EXPECT_THAT(r.err, HasSubstr("more than contentd takes in one request"));
+  EXPECT_EQ(Ctl(*server, {"get", "b-small"}).exit_code, 0);
 }
 
 TEST(CliBulkTest, ExportOfManyLargeArticlesStaysUnderTheMessageLimit) {
