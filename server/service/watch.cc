@@ -200,12 +200,21 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       for (v1::ChangeEvent& e : *events) {
         next_ = e.sequence() + 1;
         bool send_article = full;
+        // The revision the filter matches: the one written, except where a
+        // reader is told an article went (below).
+        int64_t match_revision = e.revision();
         if (live_only) {
           // Readers see what readers can see: a change to an article hidden
           // before and after is no event, one that shows it is a publish,
           // one that hides it an unpublish (without the hidden content).
           if (!e.live_before() && !e.live_after()) continue;
           if (!e.live_after() && e.type() != v1::ChangeEvent::TYPE_DELETED) {
+            // Match what the reader last saw, not the hidden revision: a
+            // filter on the draft's tags would tell readers what they are.
+            // A write's live revision is the one before it; a scheduled
+            // expiry's is the head it hides.
+            if (e.type() != v1::ChangeEvent::TYPE_UNPUBLISHED)
+              match_revision = e.revision() - 1;
             e.set_type(v1::ChangeEvent::TYPE_UNPUBLISHED);
             send_article = false;  // a draft's content is not for readers
           } else if (!e.live_before() &&
@@ -217,7 +226,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
         v1::WatchArticlesResponse response;
         if (send_article || filter) {
           absl::StatusOr<v1::Article> a = store->Get(
-              e.name().substr(sizeof("articles/") - 1), e.revision(), true);
+              e.name().substr(sizeof("articles/") - 1), match_revision, true);
           if (a.ok()) {
             if (filter && !Matches(req_.filter(), *a)) continue;
             if (send_article) *response.mutable_article() = *std::move(a);
