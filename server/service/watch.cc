@@ -230,8 +230,13 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
           if (a.ok()) {
             if (filter && !Matches(req_.filter(), *a)) continue;
             if (send_article) *response.mutable_article() = *std::move(a);
-          } else if (filter) {
-            continue;  // revision purged: nothing to match against
+          } else if (filter && e.type() != v1::ChangeEvent::TYPE_DELETED &&
+                     e.type() != v1::ChangeEvent::TYPE_UNPUBLISHED) {
+            // Revision removed by retention: nothing to match against. An
+            // article going away is sent anyway: a watcher resuming after a
+            // purge must still drop what it holds, and one that never had
+            // the article ignores it.
+            continue;
           }
         }
         *response.mutable_event() = std::move(e);
