@@ -926,8 +926,17 @@ absl::StatusOr<StoredArticle> Store::GetStored(absl::string_view id,
     absl::Status s =
         kv_->Get(Family::kRevisions, RevisionKey(id, revision), &stored.bytes);
     if (absl::IsNotFound(s)) {
-      return absl::NotFoundError(
-          absl::StrCat(Name(id), " has no revision ", revision));
+      // Say why: an editor reading history after retention should not have
+      // to guess whether the number was wrong or the revision trimmed.
+      absl::StatusOr<int64_t> head = HeadRevision(id);
+      if (!head.ok()) return head.status();
+      if (*head == 0)
+        return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+      return absl::NotFoundError(absl::StrCat(
+          Name(id), " has no revision ", revision,
+          revision < *head
+              ? " (removed by retention)"
+              : absl::StrCat(" (the head is revision ", *head, ")")));
     }
     if (!s.ok()) return s;
     if (revision == 1) {
