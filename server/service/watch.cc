@@ -87,6 +87,31 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
         OutOfRangeLocked(*first);
         return false;
       }
+      // A sequence this store never reached comes from another store (a
+      // backup restored, a store rebuilt, async writes a crash lost): its
+      // next events would be skipped without a word until the numbers
+      // caught up.
+      absl::StatusOr<int64_t> last =
+          req_.after_sequence() > store->last_sequence()
+              ? store->CurrentLastSequence()
+              : absl::StatusOr<int64_t>(req_.after_sequence());
+      if (!last.ok()) {
+        FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  std::string(last.status().message())));
+        return false;
+      }
+      if (req_.after_sequence() > *last) {
+        ctx_->AddTrailingMetadata("content-oldest-sequence",
+                                  std::to_string(*first));
+        FinishLocked(grpc::Status(
+            grpc::StatusCode::OUT_OF_RANGE,
+            absl::StrCat("after_sequence ", req_.after_sequence(),
+                         " is beyond the newest event, sequence ", *last,
+                         ": it did not come from this store's change log "
+                         "(restored from a backup?); resync, then watch "
+                         "from there")));
+        return false;
+      }
     }
     last_sent_ = next_ - 1;
     // Where the stream starts, before any event: a client that asked for

@@ -799,6 +799,16 @@ int64_t Store::last_sequence() const {
   return last_sequence_;
 }
 
+absl::StatusOr<int64_t> Store::CurrentLastSequence() {
+  // Stored with the events in one batch: it is ahead of last_sequence()
+  // from the commit until the committer (or, on a shared engine, the
+  // follower) raises it, and a watcher may have read the events already.
+  absl::StatusOr<int64_t> stored = StoredLastSequence();
+  if (!stored.ok()) return stored.status();
+  if (shared_) AdvanceSequence(*stored);
+  return std::max(*stored, last_sequence());
+}
+
 std::unique_ptr<ReadView> Store::NewReadView() const {
   return std::make_unique<ReadView>(kv_.get());
 }

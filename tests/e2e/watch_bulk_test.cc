@@ -390,6 +390,46 @@ TEST(WatchTest, FilteredWatchGetsTheDeleteOfAPurgedArticle) {
                                            "TYPE_DELETED articles/other"}));
 }
 
+// A sequence beyond the newest event did not come from this store (a
+// backup restored, a rebuilt store): the watch says so instead of waiting
+// and skipping every event until the numbers catch up.
+TEST(WatchTest, OutOfRangeBeyondTheNewestEvent) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(
+        Create(*client, MakeArticle("b" + std::to_string(i), "x", i)).ok());
+
+  v1::WatchArticlesRequest req;
+  req.set_after_sequence(50);
+  // Accepted, it would wait for sequence 51: cancelled after 5 s.
+  WatchCanceller canceller;
+  std::atomic<bool> done{false};
+  absl::Status s;
+  std::thread t([&] {
+    s = client->Watch(
+        req, [](const auto&) { return true; }, &canceller);
+    done = true;
+  });
+  for (int i = 0; i < 250 && !done; ++i) absl::SleepFor(absl::Milliseconds(20));
+  canceller.Cancel();
+  t.join();
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
+  EXPECT_THAT(s.message(),
+              HasSubstr("after_sequence 50 is beyond the newest event, "
+                        "sequence 3"));
+
+  // The newest sequence itself is fine: the next write is the first event.
+  req.set_after_sequence(3);
+  Collector watcher(client.get(), req, 1);
+  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_TRUE(Create(*client, MakeArticle("b3", "x", 3)).ok());
+  ASSERT_TRUE(watcher.WaitFor(absl::Seconds(10))) << watcher.status();
+  EXPECT_EQ(watcher.events().front().event().sequence(), 4);
+}
+
 TEST(WatchTest, OutOfRangeAfterRetention) {
   TempDir dir;
   const std::string config = dir.path() + "/contentd.yaml";
