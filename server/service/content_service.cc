@@ -344,9 +344,15 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
     have.push_back(
         absl::StrCat(absl::StrJoin(m.lang(), "+"), " (", m.name(), ")"));
   }
+  // A hidden article's group key is its translationKey, which is not for
+  // readers: name the group only to those who may see the article named.
+  const bool named_visible = all || store::IsLive(*named, store_->Now());
   return absl::NotFoundError(absl::StrCat(
       "no translation of ", req.name(), " in ", absl::StrJoin(wanted, ", "),
-      "; translation group \"", group, "\" has ", absl::StrJoin(have, ", ")));
+      "; ",
+      named_visible ? absl::StrCat("translation group \"", group, "\"")
+                    : std::string("its translation group"),
+      " has ", absl::StrJoin(have, ", ")));
 }
 
 absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(

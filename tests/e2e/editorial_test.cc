@@ -33,6 +33,7 @@ using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using v1::ChangeEvent;
 
 // 2030-01-01T00:00:00Z, where the fake clock starts.
@@ -408,6 +409,21 @@ TEST_F(EditorialTest, TranslationFallbackChains) {
   // An explicit key links ids that share no stem.
   ASSERT_TRUE(Get("post-a", false, false, &got, "de").ok());
   EXPECT_EQ(got.name(), "articles/beitrag");
+  // A draft's key is not for readers, even in the message naming what the
+  // group has; editors reading at ALL get it.
+  v1::Article secret = Article("Merger", {"es"});
+  secret.set_translation_key("acme-merger");
+  secret.set_state(v1::Article::DRAFT);
+  Create("merger.es", secret);
+  v1::Article teaser = Article("Teaser", {"en"});
+  teaser.set_translation_key("acme-merger");
+  Create("teaser", teaser);
+  s = Get("merger.es", false, false, &got, "ja");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("articles/teaser"));
+  EXPECT_THAT(s.error_message(), Not(HasSubstr("acme-merger")));
+  s = Get("merger.es", true, true, &got, "ja");
+  EXPECT_THAT(s.error_message(), HasSubstr("\"acme-merger\""));
 
   v1::ListTranslationsRequest req;
   req.set_name("articles/launch.zh-CN");
