@@ -283,17 +283,20 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
   }
   if (req.fallback_langs_size() > 0)
     return absl::InvalidArgumentError("fallback_langs: needs lang");
-  absl::StatusOr<store::StoredArticle> a =
-      store_->GetStored(*id, req.revision(), req.show_deleted());
-  if (!a.ok()) return a.status();
-  if (req.visibility() != v1::VISIBILITY_ALL) {
-    // Visibility is the head's, also for an old revision.
-    absl::StatusOr<store::StoredArticle> head =
-        req.revision() == 0 ? a : store_->GetStored(*id, 0, true);
+  if (req.visibility() != v1::VISIBILITY_ALL && req.revision() != 0) {
+    // Visibility is the head's, also for an old revision; checked first, so
+    // which revisions a hidden article has is not for readers either.
+    absl::StatusOr<store::StoredArticle> head = store_->GetStored(*id, 0, true);
     if (!head.ok()) return head.status();
     if (!store::IsLiveContent(head->skeleton, store_->Now()))
       return NotLive(*id);
   }
+  absl::StatusOr<store::StoredArticle> a =
+      store_->GetStored(*id, req.revision(), req.show_deleted());
+  if (!a.ok()) return a.status();
+  if (req.visibility() != v1::VISIBILITY_ALL && req.revision() == 0 &&
+      !store::IsLiveContent(a->skeleton, store_->Now()))
+    return NotLive(*id);
   *resp = std::move(a->bytes);
   return absl::OkStatus();
 }
@@ -344,9 +347,15 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
         m.lang().empty() ? "no lang" : absl::StrJoin(m.lang(), "+"), " (",
         m.name(), ")"));
   }
+  // A hidden article's group key is its translationKey, which is not for
+  // readers: name the group only to those who may see the article named.
+  const bool named_visible = all || store::IsLive(*named, store_->Now());
   return absl::NotFoundError(absl::StrCat(
       "no translation of ", req.name(), " in ", absl::StrJoin(wanted, ", "),
-      "; translation group \"", group, "\" has ", absl::StrJoin(have, ", ")));
+      "; ",
+      named_visible ? absl::StrCat("translation group \"", group, "\"")
+                    : std::string("its translation group"),
+      " has ", absl::StrJoin(have, ", ")));
 }
 
 absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(

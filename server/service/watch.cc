@@ -87,6 +87,31 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
         OutOfRangeLocked(*first);
         return false;
       }
+      // A sequence this store never reached comes from another store (a
+      // backup restored, a store rebuilt, async writes a crash lost): its
+      // next events would be skipped without a word until the numbers
+      // caught up.
+      absl::StatusOr<int64_t> last =
+          req_.after_sequence() > store->last_sequence()
+              ? store->CurrentLastSequence()
+              : absl::StatusOr<int64_t>(req_.after_sequence());
+      if (!last.ok()) {
+        FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  std::string(last.status().message())));
+        return false;
+      }
+      if (req_.after_sequence() > *last) {
+        ctx_->AddTrailingMetadata("content-oldest-sequence",
+                                  std::to_string(*first));
+        FinishLocked(grpc::Status(
+            grpc::StatusCode::OUT_OF_RANGE,
+            absl::StrCat("after_sequence ", req_.after_sequence(),
+                         " is beyond the newest event, sequence ", *last,
+                         ": it did not come from this store's change log "
+                         "(restored from a backup?); resync, then watch "
+                         "from there")));
+        return false;
+      }
     }
     last_sent_ = next_ - 1;
     // Where the stream starts, before any event: a client that asked for
@@ -200,12 +225,21 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       for (v1::ChangeEvent& e : *events) {
         next_ = e.sequence() + 1;
         bool send_article = full;
+        // The revision the filter matches: the one written, except where a
+        // reader is told an article went (below).
+        int64_t match_revision = e.revision();
         if (live_only) {
           // Readers see what readers can see: a change to an article hidden
           // before and after is no event, one that shows it is a publish,
           // one that hides it an unpublish (without the hidden content).
           if (!e.live_before() && !e.live_after()) continue;
           if (!e.live_after() && e.type() != v1::ChangeEvent::TYPE_DELETED) {
+            // Match what the reader last saw, not the hidden revision: a
+            // filter on the draft's tags would tell readers what they are.
+            // A write's live revision is the one before it; a scheduled
+            // expiry's is the head it hides.
+            if (e.type() != v1::ChangeEvent::TYPE_UNPUBLISHED)
+              match_revision = e.revision() - 1;
             e.set_type(v1::ChangeEvent::TYPE_UNPUBLISHED);
             send_article = false;  // a draft's content is not for readers
           } else if (!e.live_before() &&
@@ -217,12 +251,17 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
         v1::WatchArticlesResponse response;
         if (send_article || filter) {
           absl::StatusOr<v1::Article> a = store->Get(
-              e.name().substr(sizeof("articles/") - 1), e.revision(), true);
+              e.name().substr(sizeof("articles/") - 1), match_revision, true);
           if (a.ok()) {
             if (filter && !Matches(req_.filter(), *a)) continue;
             if (send_article) *response.mutable_article() = *std::move(a);
-          } else if (filter) {
-            continue;  // revision purged: nothing to match against
+          } else if (filter && e.type() != v1::ChangeEvent::TYPE_DELETED &&
+                     e.type() != v1::ChangeEvent::TYPE_UNPUBLISHED) {
+            // Revision removed by retention: nothing to match against. An
+            // article going away is sent anyway: a watcher resuming after a
+            // purge must still drop what it holds, and one that never had
+            // the article ignores it.
+            continue;
           }
         }
         *response.mutable_event() = std::move(e);

@@ -799,6 +799,16 @@ int64_t Store::last_sequence() const {
   return last_sequence_;
 }
 
+absl::StatusOr<int64_t> Store::CurrentLastSequence() {
+  // Stored with the events in one batch: it is ahead of last_sequence()
+  // from the commit until the committer (or, on a shared engine, the
+  // follower) raises it, and a watcher may have read the events already.
+  absl::StatusOr<int64_t> stored = StoredLastSequence();
+  if (!stored.ok()) return stored.status();
+  if (shared_) AdvanceSequence(*stored);
+  return std::max(*stored, last_sequence());
+}
+
 std::unique_ptr<ReadView> Store::NewReadView() const {
   return std::make_unique<ReadView>(kv_.get());
 }
@@ -926,8 +936,17 @@ absl::StatusOr<StoredArticle> Store::GetStored(absl::string_view id,
     absl::Status s =
         kv_->Get(Family::kRevisions, RevisionKey(id, revision), &stored.bytes);
     if (absl::IsNotFound(s)) {
-      return absl::NotFoundError(
-          absl::StrCat(Name(id), " has no revision ", revision));
+      // Say why: an editor reading history after retention should not have
+      // to guess whether the number was wrong or the revision trimmed.
+      absl::StatusOr<int64_t> head = HeadRevision(id);
+      if (!head.ok()) return head.status();
+      if (*head == 0)
+        return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+      return absl::NotFoundError(absl::StrCat(
+          Name(id), " has no revision ", revision,
+          revision < *head
+              ? " (removed by retention)"
+              : absl::StrCat(" (the head is revision ", *head, ")")));
     }
     if (!s.ok()) return s;
     if (revision == 1) {

@@ -337,6 +337,9 @@ class Store {
   std::unique_ptr<ReadView> NewReadView() const;
   // Highest committed sequence number.
   int64_t last_sequence() const;
+  // As last_sequence(), but read from the engine: commits not announced
+  // yet (on a shared engine, other replicas' too) count.
+  absl::StatusOr<int64_t> CurrentLastSequence();
   // Secret for sealing page tokens; stable across restarts.
   const std::string& token_key() const { return token_key_; }
 

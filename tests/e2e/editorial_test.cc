@@ -33,6 +33,7 @@ using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using v1::ChangeEvent;
 
 // 2030-01-01T00:00:00Z, where the fake clock starts.
@@ -143,11 +144,13 @@ class EditorialTest : public ::testing::Test {
 // Reads one watch stream on its own thread.
 class Watcher {
  public:
-  Watcher(v1::ContentService::Stub* stub, bool editor, int64_t after) {
+  Watcher(v1::ContentService::Stub* stub, bool editor, int64_t after,
+          const v1::Query& filter = v1::Query()) {
     ctx_.AddMetadata("authorization",
                      editor ? "Bearer editor-token" : "Bearer reader-token");
     v1::WatchArticlesRequest req;
     req.set_after_sequence(after);
+    *req.mutable_filter() = filter;
     if (editor) req.mutable_filter()->set_visibility(v1::VISIBILITY_ALL);
     reader_ = stub->WatchArticles(&ctx_, req);
     thread_ = std::thread([this] {
@@ -291,6 +294,42 @@ TEST_F(EditorialTest, SchedulePublishAndExpiryAsReadersAndEditorsSeeThem) {
   EXPECT_EQ(again.Events(9, absl::Seconds(2)).size(), 8u);
 }
 
+// A reader's filtered watch matches an unpublish against the revision the
+// reader could see, so a filter on a tag only the new draft carries learns
+// nothing about the draft, and a filter on the live revision's tag hears
+// that the article went.
+TEST_F(EditorialTest, ReaderWatchFilterDoesNotMatchHiddenRevisions) {
+  v1::Query secret;
+  secret.add_tags("merger-with-acme");
+  v1::Query news;
+  news.add_tags("news");
+  Watcher probe(stub_.get(), /*editor=*/false, 0, secret);
+  Watcher follower(stub_.get(), /*editor=*/false, 0, news);
+
+  v1::Article a = Create("post", Article("post"));
+  a.clear_tags();
+  a.add_tags("merger-with-acme");
+  a.set_state(v1::Article::DRAFT);
+  a.set_title("Secret merger");
+  Update(a);
+  // A scheduled expiry hides the head itself: matched on the head.
+  v1::Article b = Article("expiring");
+  b.mutable_expiry_time()->set_seconds(kT0 + 60);
+  Create("expiring", b);
+  SetClock(kT0 + 120);
+  EXPECT_THAT(
+      follower.Events(4),
+      ElementsAre("TYPE_CREATED post", "TYPE_UNPUBLISHED post",
+                  "TYPE_CREATED expiring", "TYPE_UNPUBLISHED expiring"));
+  // A later live article with the secret tag is the probe's first event.
+  v1::Article c = Article("public");
+  c.add_tags("merger-with-acme");
+  Create("public", c);
+  EXPECT_THAT(probe.Events(1), ElementsAre("TYPE_CREATED public"));
+  EXPECT_THAT(probe.Events(2, absl::Seconds(1)),
+              ElementsAre("TYPE_CREATED public"));
+}
+
 // ListTags and ListCategories show readers what they can read: a tag or a
 // category only scheduled or expired articles carry stays out of the list
 // until its article is published, and short lists are counted exactly.
@@ -375,6 +414,21 @@ TEST_F(EditorialTest, TranslationFallbackChains) {
   // An explicit key links ids that share no stem.
   ASSERT_TRUE(Get("post-a", false, false, &got, "de").ok());
   EXPECT_EQ(got.name(), "articles/beitrag");
+  // A draft's key is not for readers, even in the message naming what the
+  // group has; editors reading at ALL get it.
+  v1::Article secret = Article("Merger", {"es"});
+  secret.set_translation_key("acme-merger");
+  secret.set_state(v1::Article::DRAFT);
+  Create("merger.es", secret);
+  v1::Article teaser = Article("Teaser", {"en"});
+  teaser.set_translation_key("acme-merger");
+  Create("teaser", teaser);
+  s = Get("merger.es", false, false, &got, "ja");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("articles/teaser"));
+  EXPECT_THAT(s.error_message(), Not(HasSubstr("acme-merger")));
+  s = Get("merger.es", true, true, &got, "ja");
+  EXPECT_THAT(s.error_message(), HasSubstr("\"acme-merger\""));
 
   v1::ListTranslationsRequest req;
   req.set_name("articles/launch.zh-CN");

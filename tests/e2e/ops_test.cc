@@ -644,6 +644,70 @@ TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
   EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
 }
 
+// A revision retention removed is named as such by get, diff and restore
+// alike, one past the head names the head, and a reader asking for a
+// revision of a hidden article learns only that it is not live.
+TEST(RetentionTest, MissingRevisionsSayWhy) {
+  TempDir dir;
+  const std::string config = AuthConfig(dir.path(),
+                                        "retention:\n  keep_revisions: 2\n"
+                                        "retention_interval_ms: 3600000\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  auto editor = Connect(server->address(), "editor-token");
+  auto admin = Connect(server->address(), "admin-token");
+  auto reader = Connect(server->address(), "reader-token");
+  ASSERT_TRUE(Create(*editor, "kept", "v1").ok());
+  for (int i = 2; i <= 4; ++i) {
+    v1::UpdateArticleRequest u;
+    *u.mutable_article() = Article("v" + std::to_string(i));
+    u.mutable_article()->set_name("articles/kept");
+    ASSERT_TRUE(editor->UpdateArticle(u).ok());
+  }
+  auto compact = admin->CompactStore({});
+  ASSERT_TRUE(compact.ok()) << compact.status();
+  ASSERT_EQ(compact->revisions_removed(), 2);
+
+  auto ctl = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {testing::ContentctlBinary(), "--server",
+                                     server->address(), "--token",
+                                     "editor-token"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"get", "kept", "--revision", "1"},
+                                             {"diff", "kept", "2", "4"},
+                                             {"restore", "kept", "2"}}) {
+    CommandResult r = ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_THAT(r.err, HasSubstr("NOT_FOUND: articles/kept has no revision"));
+    EXPECT_THAT(r.err, HasSubstr("(removed by retention)")) << args[0];
+  }
+  CommandResult r = ctl({"get", "kept", "--revision", "9"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("has no revision 9 (the head is revision 4)"));
+  r = ctl({"get", "nothing", "--revision", "2"});
+  EXPECT_THAT(r.err, HasSubstr("articles/nothing not found"));
+
+  // Hidden from readers: no revision numbers, kept or not.
+  v1::Article draft = Article("v5");
+  draft.set_name("articles/kept");
+  draft.set_state(v1::Article::DRAFT);
+  v1::UpdateArticleRequest u;
+  *u.mutable_article() = draft;
+  ASSERT_TRUE(editor->UpdateArticle(u).ok());
+  for (int rev : {1, 4, 9}) {
+    v1::GetArticleRequest g;
+    g.set_name("articles/kept");
+    g.set_revision(rev);
+    absl::Status s = reader->GetArticle(g).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << rev;
+    EXPECT_THAT(s.message(), HasSubstr("not found or not live")) << rev;
+  }
+}
+
 TEST(LimitsTest, WritesQueuedPastTheDefaultDeadlineAreShedNotApplied) {
   TempDir dir;
   // One write thread and a 1 ms default deadline: of a burst of concurrent

@@ -476,6 +476,29 @@ TEST_F(ReplicasTest, WatchOnOneReplicaSeesEveryEventOfWritesThroughOthers) {
   EXPECT_LT(delay, absl::Seconds(2)) << "a watch on C lagged " << delay;
 }
 
+// A watcher that saw sequence N on one replica resumes on another at once:
+// that replica may not have heard of N yet, but N is in the shared store,
+// so the watch is not refused as beyond the newest event. Each write
+// through A is followed at once by a watch on B and C after it, which get
+// the next write's event.
+TEST_F(ReplicasTest, ResumingOnAnotherReplicaRightAfterAWriteWorks) {
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = "resume-" + std::to_string(i);
+    ASSERT_TRUE(Create(A(), MakeArticle(id, id, {"r"}, k2025 + i)).ok());
+    v1::WatchArticlesRequest req;
+    req.set_after_sequence(2 * i + 1);
+    Collector on_b(&B(), req, 1);
+    Collector on_c(&C(), req, 1);
+    v1::DeleteArticleRequest d;
+    d.set_name(ArticleName(id));
+    ASSERT_TRUE(A().DeleteArticle(d).ok());
+    ASSERT_TRUE(on_b.WaitFor(absl::Seconds(10))) << i << ": " << on_b.status();
+    ASSERT_TRUE(on_c.WaitFor(absl::Seconds(10))) << i << ": " << on_c.status();
+    EXPECT_EQ(on_b.events()[0].event().sequence(), 2 * i + 2);
+    EXPECT_EQ(on_c.events()[0].event().sequence(), 2 * i + 2);
+  }
+}
+
 TEST_F(ReplicasTest, ConcurrentCreatesOfOneIdThroughTwoReplicas) {
   constexpr int kRounds = 20;
   for (int round = 0; round < kRounds; ++round) {

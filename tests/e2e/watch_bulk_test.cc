@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "content/client.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -474,6 +475,89 @@ TEST(WatchTest, FilterErrorsNameTheFilterAndUseTheServersLimits) {
   s = client->QueryArticles(q).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
   EXPECT_THAT(s.message(), HasSubstr("query.tags[0]"));
+}
+
+// Retention purges a deleted article with every revision, but its events
+// stay in the change log: a filtered watcher resuming from before the
+// delete must still be told the article went, though there is no revision
+// left to match the filter against.
+TEST(WatchTest, FilteredWatchGetsTheDeleteOfAPurgedArticle) {
+  TempDir dir;
+  const std::string config = dir.path() + "/contentd.yaml";
+  content::testing::WriteFile(config,
+                              "retention:\n  purge_deleted_after_seconds: 1\n"
+                              "retention_interval_ms: 3600000\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+  ASSERT_TRUE(Create(*client, MakeArticle("followed", "ai", 1)).ok());
+  ASSERT_TRUE(Create(*client, MakeArticle("other", "x", 2)).ok());
+  for (const char* id : {"articles/followed", "articles/other"}) {
+    v1::DeleteArticleRequest d;
+    d.set_name(id);
+    ASSERT_TRUE(client->DeleteArticle(d).ok());
+  }
+  absl::SleepFor(absl::Milliseconds(1500));
+  auto compact = client->CompactStore({});
+  ASSERT_TRUE(compact.ok()) << compact.status();
+  ASSERT_EQ(compact->articles_purged(), 2);
+
+  // The watcher saw sequence 1 (the create) before it went away.
+  v1::WatchArticlesRequest req;
+  req.set_after_sequence(1);
+  req.mutable_filter()->add_tags("ai");
+  Collector watcher(client.get(), req, 3);
+  EXPECT_FALSE(watcher.WaitFor(absl::Seconds(2)));  // two come, no third
+  std::vector<std::string> got;
+  for (const auto& e : watcher.events()) {
+    got.push_back(absl::StrCat(v1::ChangeEvent::Type_Name(e.event().type()),
+                               " ", e.event().name()));
+  }
+  // The other article's delete comes too: with its revisions gone, the
+  // server cannot tell it from the followed one.
+  EXPECT_EQ(got, (std::vector<std::string>{"TYPE_DELETED articles/followed",
+                                           "TYPE_DELETED articles/other"}));
+}
+
+// A sequence beyond the newest event did not come from this store (a
+// backup restored, a rebuilt store): the watch says so instead of waiting
+// and skipping every event until the numbers catch up.
+TEST(WatchTest, OutOfRangeBeyondTheNewestEvent) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(
+        Create(*client, MakeArticle("b" + std::to_string(i), "x", i)).ok());
+
+  v1::WatchArticlesRequest req;
+  req.set_after_sequence(50);
+  // Accepted, it would wait for sequence 51: cancelled after 5 s.
+  WatchCanceller canceller;
+  std::atomic<bool> done{false};
+  absl::Status s;
+  std::thread t([&] {
+    s = client->Watch(
+        req, [](const auto&) { return true; }, &canceller);
+    done = true;
+  });
+  for (int i = 0; i < 250 && !done; ++i) absl::SleepFor(absl::Milliseconds(20));
+  canceller.Cancel();
+  t.join();
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
+  EXPECT_THAT(s.message(),
+              HasSubstr("after_sequence 50 is beyond the newest event, "
+                        "sequence 3"));
+
+  // The newest sequence itself is fine: the next write is the first event.
+  req.set_after_sequence(3);
+  Collector watcher(client.get(), req, 1);
+  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_TRUE(Create(*client, MakeArticle("b3", "x", 3)).ok());
+  ASSERT_TRUE(watcher.WaitFor(absl::Seconds(10))) << watcher.status();
+  EXPECT_EQ(watcher.events().front().event().sequence(), 4);
 }
 
 TEST(WatchTest, OutOfRangeAfterRetention) {
