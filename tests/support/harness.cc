@@ -1,8 +1,10 @@
 #include "tests/support/harness.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -213,6 +215,34 @@ bool ServerProcess::Launch() {
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Stop(SIGKILL);
+  ReleasePort();
+}
+
+void ServerProcess::HoldPort() {
+  ReleasePort();
+  if (port_ <= 0) return;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port_));
+  // First without SO_REUSEADDR (a port so bound is never handed to another
+  // bind to port 0); with it if the dead server's connections linger.
+  for (int reuse : {0, 1}) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) ==
+        0) {
+      port_hold_fd_ = fd;
+      return;
+    }
+    close(fd);
+  }
+}
+
+void ServerProcess::ReleasePort() {
+  if (port_hold_fd_ >= 0) close(port_hold_fd_);
+  port_hold_fd_ = -1;
 }
 
 std::string ServerProcess::address() const {
@@ -225,16 +255,19 @@ int ServerProcess::Stop(int signal) {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+  HoldPort();
   return status;
 }
 
 bool ServerProcess::Restart() {
   if (pid_ > 0) Stop(SIGTERM);
+  ReleasePort();
   return Launch();
 }
 
 bool ServerProcess::RestartOnSamePort() {
   if (pid_ > 0) Stop(SIGTERM);
+  ReleasePort();
   listen_ = address();
   const bool ok = Launch();
   listen_ = "127.0.0.1:0";

@@ -40,7 +40,9 @@ class ServerProcess {
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   // Sends `signal` and waits for exit; returns the exit status as from
-  // waitpid (use WIFEXITED etc.).
+  // waitpid (use WIFEXITED etc.). The port stays bound (not listening:
+  // clients see a refused connection) until the next start, so that no
+  // other test's server is given it meanwhile and takes this one's clients.
   int Stop(int signal);
   // Starts again on the same data directory (a new port).
   bool Restart();
@@ -53,6 +55,8 @@ class ServerProcess {
  private:
   ServerProcess(std::string data_dir, std::vector<std::string> args);
   bool Launch();
+  void HoldPort();
+  void ReleasePort();
 
   std::string data_dir_;
   std::vector<std::string> args_;
@@ -61,6 +65,7 @@ class ServerProcess {
   std::string listen_ = "127.0.0.1:0";
   pid_t pid_ = -1;
   int port_ = 0;
+  int port_hold_fd_ = -1;  // bound to port_ while stopped
 };
 
 struct CommandResult {
