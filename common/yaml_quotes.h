@@ -28,7 +28,8 @@ struct UnclosedQuote {
 class QuoteCheck : public YAML::EventHandler {
  public:
   // `yaml` is the text being parsed and must outlive the check.
-  explicit QuoteCheck(const std::string& yaml) : yaml_(yaml) {}
+  explicit QuoteCheck(const std::string& yaml)
+      : yaml_(yaml), bom_(yaml.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0) {}
 
   // The first quoted scalar that is not closed, if any.
   const std::optional<UnclosedQuote>& unclosed() const { return unclosed_; }
@@ -41,11 +42,21 @@ class QuoteCheck : public YAML::EventHandler {
                 const std::string&) override {
     // Plain scalars (tag "?") have no quotes to close.
     if (tag == "?" || unclosed_ || mark.pos < 0) return;
-    size_t i = static_cast<size_t>(mark.pos);
-    // Skip a tag and an anchor (`!!str &a "x"`) to the scalar itself.
+    // yaml-cpp counts positions after a UTF-8 byte order mark.
+    size_t i = static_cast<size_t>(mark.pos) + bom_;
+    // Skip a tag and an anchor (`!!str &a "x"`), and any comment after
+    // them, to the scalar itself.
     while (i < yaml_.size() && (yaml_[i] == '!' || yaml_[i] == '&')) {
       while (i < yaml_.size() && !IsSpace(yaml_[i])) ++i;
-      while (i < yaml_.size() && IsSpace(yaml_[i])) ++i;
+      while (i < yaml_.size()) {
+        if (IsSpace(yaml_[i])) {
+          ++i;
+        } else if (yaml_[i] == '#') {
+          while (i < yaml_.size() && yaml_[i] != '\n') ++i;
+        } else {
+          break;
+        }
+      }
     }
     if (i >= yaml_.size()) return;
     const char quote = yaml_[i];
@@ -85,6 +96,7 @@ class QuoteCheck : public YAML::EventHandler {
   }
 
   const std::string& yaml_;
+  const size_t bom_;  // 3 after a UTF-8 byte order mark, else 0
   std::optional<UnclosedQuote> unclosed_;
 };
 

@@ -334,6 +334,12 @@ TEST(ConfigTest, AnUnclosedQuoteIsRefusedNotReadToTheEnd) {
                      &c);
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("line 3, column 13: the single-quoted"));
+  // yaml-cpp counts positions after a byte order mark (a Windows editor's).
+  s = LoadConfigText(
+      "\xEF\xBB\xBF"
+      "data_dir: \"/srv/content\nlisten: x:1\n",
+      &c);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("line 1, column 11: the "));
   // Closed quotes, escapes and '' still read.
   ServerConfig ok;
   ASSERT_TRUE(LoadConfigText("data_dir: \"/srv/a\\\"b\"\nlisten: "
@@ -342,6 +348,12 @@ TEST(ConfigTest, AnUnclosedQuoteIsRefusedNotReadToTheEnd) {
                   .ok());
   EXPECT_EQ(ok.store.data_dir, "/srv/a\"b");
   EXPECT_EQ(ok.store.pg_table, "it's");
+  ServerConfig bom;
+  ASSERT_TRUE(LoadConfigText("\xEF\xBB\xBF"
+                             "data_dir: \"/srv/b\"\n",
+                             &bom)
+                  .ok());
+  EXPECT_EQ(bom.store.data_dir, "/srv/b");
 }
 
 }  // namespace

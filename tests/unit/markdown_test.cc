@@ -1155,6 +1155,11 @@ TEST(ErrorTest, WrongValueTypesNameTheKey) {
       {"title: \"ok\"\nseo:\n  description: \"b\\\"\n  keywords: x\n",
        "front matter: invalid YAML at line 4, column 16: the double-quoted"},
       {"title: !!str 'it''s\n", "single-quoted string opened here"},
+      // A comment between a tag and its scalar.
+      {"title: !!str # note\n  \"Hello\ndate: 2020-01-01\n",
+       "double-quoted string opened here"},
+      {"title: &t # note\n  'Hello\ndate: 2020-01-01\n",
+       "single-quoted string opened here"},
   };
   for (const Case& c : cases) ExpectError(WithFrontMatter(c.yaml), c.message);
 }
