@@ -283,6 +283,11 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
   }
   if (req.fallback_langs_size() > 0)
     return absl::InvalidArgumentError("fallback_langs: needs lang");
+  // Before the head's visibility, so bad input reads the same for any article.
+  if (req.revision() < 0) {
+    return absl::InvalidArgumentError(
+        "revision: must be 0 (the head) or a positive revision number");
+  }
   if (req.visibility() != v1::VISIBILITY_ALL && req.revision() != 0) {
     // Visibility is the head's, also for an old revision; checked first, so
     // which revisions a hidden article has is not for readers either.

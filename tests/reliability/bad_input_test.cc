@@ -331,6 +331,11 @@ TEST_F(BadInputTest, ReadsAndConditionalWrites) {
       {"get: bad id", get("articles/a b", 0), Code::kInvalidArgument, "name"},
       {"get: negative revision", get("articles/live", -1),
        Code::kInvalidArgument, "revision"},
+      // Bad input first, whatever the article's state.
+      {"get: negative revision of a missing article", get("articles/nope", -1),
+       Code::kInvalidArgument, "revision"},
+      {"get: negative revision of a deleted article", get("articles/gone", -1),
+       Code::kInvalidArgument, "revision"},
       {"get: revision beyond head", get("articles/live", 99), Code::kNotFound,
        "articles/live"},
       {"get: missing", get("articles/nope", 0), Code::kNotFound,
