@@ -336,18 +336,22 @@ Pending Prepare(const std::string& file, const ApplyOptions& options,
 }
 
 // An import error names the field by its place in the batch
-// (`articles[57].title: is required`); the line already names the file, and
-// the index is not the file's place in the run, so it goes.
+// (`articles[57].title: is required`, or `articles[57]: article is ...` for
+// the article as a whole); the line already names the file, and the index is
+// not the file's place in the run, so it goes.
 std::string WithoutBatchIndex(absl::string_view error) {
   absl::string_view rest = error;
   if (!absl::ConsumePrefix(&rest, "articles[")) return std::string(error);
-  const size_t close = rest.find("].");
+  const size_t close = rest.find(']');
   if (close == 0 || close == absl::string_view::npos ||
       rest.substr(0, close).find_first_not_of("0123456789") !=
           absl::string_view::npos) {
     return std::string(error);
   }
-  return std::string(rest.substr(close + 2));
+  rest.remove_prefix(close + 1);
+  if (absl::ConsumePrefix(&rest, ".") || absl::ConsumePrefix(&rest, ": "))
+    return std::string(rest);
+  return std::string(error);
 }
 
 const char* OutcomeName(v1::ImportResult::Outcome o) {

@@ -109,15 +109,22 @@ TEST(CliBulkTest, DryRunWritesNothingAndBadFilesFailAlone) {
   WriteCorpus(corpus, 30);
   WriteFile(corpus + "/broken.md", "---\ntitle: [unclosed\n---\nbody\n");
   WriteFile(corpus + "/notitle.md", "---\ntags: [\"x\"]\n---\nbody\n");
+  // Over max_article_bytes (1 MiB) mostly in params: the error names the
+  // article as a whole rather than its body.
+  WriteFile(corpus + "/bigparams.md", "---\ntitle: Big\nparams:\n  blob: \"" +
+                                          std::string(1200 * 1024, 'x') +
+                                          "\"\n---\nbody\n");
 
   CommandResult r = Ctl(*server, {"apply", "-f", corpus, "--dry-run"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.out, HasSubstr("dry run, nothing written: applied 32 files: "
-                               "30 created, 0 updated, 0 unchanged, 2 failed"));
+  EXPECT_THAT(r.out, HasSubstr("dry run, nothing written: applied 33 files: "
+                               "30 created, 0 updated, 0 unchanged, 3 failed"));
   EXPECT_THAT(r.err, HasSubstr("broken.md: error: INVALID_ARGUMENT"));
   // The field as the file has it, not by its place in a request batch.
   EXPECT_THAT(r.err, HasSubstr("notitle.md: error: INVALID_ARGUMENT: title: "
                                "is required\n"));
+  EXPECT_THAT(r.err, HasSubstr("bigparams.md: error: INVALID_ARGUMENT: "
+                               "article is "));
   EXPECT_THAT(r.err, ::testing::Not(HasSubstr("articles[")));
   r = Ctl(*server, {"get", "a1"});
   EXPECT_EQ(r.exit_code, 1);
@@ -125,7 +132,7 @@ TEST(CliBulkTest, DryRunWritesNothingAndBadFilesFailAlone) {
 
   r = Ctl(*server, {"apply", "-f", corpus});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.out, HasSubstr("30 created, 0 updated, 0 unchanged, 2 failed"));
+  EXPECT_THAT(r.out, HasSubstr("30 created, 0 updated, 0 unchanged, 3 failed"));
   EXPECT_EQ(Ctl(*server, {"get", "a1"}).exit_code, 0);
 
   // Dry run of a change reports it but keeps revision 1.
