@@ -597,6 +597,9 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   std::thread interrupt_watcher([&canceller, &watch_done] {
     while (!watch_done) {
       if (g_watch_interrupted) {
+        // A second Ctrl-C ends the process, should the cancel hang (output
+        // blocked on a full pipe).
+        std::signal(SIGINT, SIG_DFL);
         canceller.Cancel();
         return;
       }
