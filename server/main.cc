@@ -601,13 +601,15 @@ int main(int argc, char** argv) {
     if (!resolved.ok()) return Fail(resolved.status());
     metrics_addresses = *std::move(resolved);
   }
+  // An address in use, too, is found before the store is opened: a failed
+  // start then leaves no new data directory behind. Both addresses are held
+  // at once (so one shared by both fails) while the store opens, and let go
+  // just before the listeners bind: a port chosen here for port 0 is not
+  // free for other sockets (the store's own connections) meanwhile. Another
+  // process could still take one in that last moment; the listener then
+  // fails as it did before this check.
+  std::vector<content::PortReservation> held;
   {
-    // An address in use, too, is found before the store is opened: a
-    // failed start then leaves no new data directory behind. Both
-    // addresses are held at once (so one shared by both fails), then let
-    // go for the listeners. Another process could take one in between;
-    // the listener then fails as it did before this check.
-    std::vector<content::PortReservation> held;
     absl::Status s =
         CheckBind(config.listen, listen_name, &*grpc_addresses, &held);
     // (cpp-httplib binds the first address of the metrics host; port 0
@@ -721,6 +723,7 @@ int main(int argc, char** argv) {
           ? config.max_message_bytes
           : std::max<int64_t>(int64_t{16} << 20,
                               4 * config.service.limits.max_article_bytes))));
+  held.clear();
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   const int port = ports[0];
   if (server == nullptr || port == 0) {
