@@ -1,4 +1,6 @@
-// Opaque, tamper-evident page tokens.
+// Opaque, tamper-evident page tokens: encrypted, since a payload may name
+// what the caller must not see (the last term or article a page examined,
+// hidden ones included).
 #ifndef CONTENT_SERVER_QUERY_PAGE_TOKEN_H_
 #define CONTENT_SERVER_QUERY_PAGE_TOKEN_H_
 
@@ -11,7 +13,8 @@
 
 namespace content::query {
 
-// Seals `payload` with an HMAC-SHA256 tag under `key`; URL-safe base64.
+// Seals `payload` with AES-256-GCM under keys derived from `key`; URL-safe
+// base64. Deterministic: the same payload and key give the same token.
 std::string SealPageToken(absl::string_view payload, absl::string_view key);
 
 // The payload of a token made by SealPageToken with the same key.

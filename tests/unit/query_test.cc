@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -1719,6 +1720,24 @@ TEST(PageTokenTest, SealOpenRoundTripAndKeyBinding) {
                   c == '-' || c == '_')
           << token;
     }
+  }
+  // The payload cannot be read from the token: it may name a term or an
+  // article the caller must not see.
+  const std::string hidden = std::string("tags/\0acme-merger", 17);
+  std::string raw;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(SealPageToken(hidden, key), &raw));
+  EXPECT_EQ(raw.find("acme"), std::string::npos);
+  EXPECT_EQ(SealPageToken(hidden, key), SealPageToken(hidden, key));
+  EXPECT_NE(SealPageToken(hidden, key), SealPageToken("tags/x", key));
+  // Any flipped bit is refused.
+  const std::string token = SealPageToken(hidden, key);
+  for (size_t i = 0; i < raw.size(); ++i) {
+    std::string altered = raw;
+    altered[i] ^= 0x20;
+    EXPECT_EQ(
+        OpenPageToken(absl::WebSafeBase64Escape(altered), key).status().code(),
+        absl::StatusCode::kInvalidArgument)
+        << i;
   }
   Query a, b;
   b.add_tags("x");
