@@ -177,7 +177,12 @@ absl::Status CheckConditions(const v1::Article& head,
 
 bool IsLiveContent(const v1::Article& a, absl::Time now) {
   if (!PublishedState(a)) return false;
-  if (a.has_publish_time() && ToTime(a.publish_time()) > now) return false;
+  // A tombstone copies its head: one deleted while still embargoed stays
+  // hidden once its publish time passes, since readers never saw it.
+  const absl::Time published_by =
+      a.has_delete_time() ? std::min(now, ToTime(a.delete_time())) : now;
+  if (a.has_publish_time() && ToTime(a.publish_time()) > published_by)
+    return false;
   if (a.has_expiry_time() && ToTime(a.expiry_time()) <= now) return false;
   return true;
 }

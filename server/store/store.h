@@ -103,7 +103,8 @@ struct ApplyResult {
 // (or unspecified), `publish_time` unset or <= now, `expiry_time` unset or
 // > now.
 bool IsLive(const v1::Article& article, absl::Time now);
-// As IsLive, ignoring deletion (for tombstones in include-deleted reads).
+// As IsLive, ignoring deletion (for tombstones in include-deleted reads),
+// except that a tombstone's publish time must have come by its deletion.
 bool IsLiveContent(const v1::Article& article, absl::Time now);
 // The copy of the posting lists the article's entries are in (keys.h):
 // deleted, else DRAFT or ARCHIVED, else live. Text lists are the exception

@@ -294,6 +294,63 @@ TEST_F(EditorialTest, SchedulePublishAndExpiryAsReadersAndEditorsSeeThem) {
   EXPECT_EQ(again.Events(9, absl::Seconds(2)).size(), 8u);
 }
 
+// An embargoed article withdrawn (deleted) before its publish time was
+// never public: when the time passes, readers asking for deleted articles
+// still get nothing of it; one deleted while live shows its tombstone.
+TEST_F(EditorialTest, AnEmbargoWithdrawnByDeletionStaysHidden) {
+  v1::Article embargoed = Article("embargoed results");
+  embargoed.mutable_publish_time()->set_seconds(kT0 + 3600);
+  Create("q3", embargoed);
+  Create("old", Article("old news"));
+  SetClock(kT0 + 60);
+  for (const std::string id : {"q3", "old"}) {
+    v1::DeleteArticleRequest del;
+    del.set_name("articles/" + id);
+    v1::Article out;
+    ASSERT_TRUE(stub_->DeleteArticle(Context(true).get(), del, &out).ok());
+  }
+  SetClock(kT0 + 3600 + 30);
+
+  auto get_deleted = [&](const std::string& id, v1::Article* out) {
+    v1::GetArticleRequest req;
+    req.set_name("articles/" + id);
+    req.set_show_deleted(true);
+    return stub_->GetArticle(Context(false).get(), req, out);
+  };
+  v1::Article got;
+  EXPECT_EQ(get_deleted("q3", &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(get_deleted("old", &got).ok());
+  EXPECT_TRUE(got.has_delete_time());
+
+  v1::BatchGetArticlesRequest batch;
+  batch.add_names("articles/q3");
+  batch.add_names("articles/old");
+  batch.set_show_deleted(true);
+  v1::BatchGetArticlesResponse results;
+  ASSERT_TRUE(
+      stub_->BatchGetArticles(Context(false).get(), batch, &results).ok());
+  ASSERT_EQ(results.results_size(), 2);
+  EXPECT_FALSE(results.results(0).has_article());
+  EXPECT_EQ(results.results(0).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(results.results(1).has_article());
+
+  v1::ListArticleRevisionsRequest history;
+  history.set_name("articles/q3");
+  v1::ListArticleRevisionsResponse revisions;
+  EXPECT_EQ(
+      stub_->ListArticleRevisions(Context(false).get(), history, &revisions)
+          .error_code(),
+      grpc::StatusCode::NOT_FOUND);
+
+  v1::Query q;
+  q.add_tags("news");
+  q.set_include_deleted(true);
+  EXPECT_THAT(Query(q, false), ElementsAre("old"));
+  // Editors see both, as before.
+  q.set_visibility(v1::VISIBILITY_ALL);
+  EXPECT_THAT(Query(q, true), ElementsAre("old", "q3"));
+}
+
 // A reader's filtered watch matches an unpublish against the revision the
 // reader could see, so a filter on a tag only the new draft carries learns
 // nothing about the draft, and a filter on the live revision's tag hears

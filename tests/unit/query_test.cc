@@ -560,12 +560,17 @@ int64_t Micros(const google::protobuf::Timestamp& t) {
 
 // Whether readers see an article's content at `now`, as docs/design.md
 // states it (written here, not taken from store::IsLive): state PUBLISHED
-// or unspecified, publish_time unset or <= now, expiry_time unset or > now.
+// or unspecified, publish_time unset or <= now (and, for a tombstone, <=
+// its delete_time: one deleted while embargoed was never public),
+// expiry_time unset or > now.
 bool LiveContentAt(const Article& a, const google::protobuf::Timestamp& now) {
   if (a.state() != Article::STATE_UNSPECIFIED &&
       a.state() != Article::PUBLISHED)
     return false;
   if (a.has_publish_time() && Less(now, a.publish_time())) return false;
+  if (a.has_publish_time() && a.has_delete_time() &&
+      Less(a.delete_time(), a.publish_time()))
+    return false;
   if (a.has_expiry_time() && !Less(now, a.expiry_time())) return false;
   return true;
 }

@@ -1646,6 +1646,11 @@ TEST(VisibilityTest, IsLiveFollowsStateAndTimes) {
   a.mutable_delete_time()->set_seconds(kBaseSeconds);
   EXPECT_FALSE(IsLive(a, now));
   EXPECT_TRUE(IsLiveContent(a, now));
+  // A tombstone of an article deleted while embargoed stays hidden.
+  a.mutable_publish_time()->set_seconds(kBaseSeconds + 1);
+  EXPECT_FALSE(IsLiveContent(a, now + absl::Seconds(5)));
+  a.mutable_publish_time()->set_seconds(kBaseSeconds);  // due as it went
+  EXPECT_TRUE(IsLiveContent(a, now + absl::Seconds(5)));
 }
 
 TEST(VisibilityTest, TranslationGroupFromKeyOrIdStem) {
