@@ -66,6 +66,8 @@ constexpr int kDefaultFacetLimit = 10;
 constexpr int kMaxFacetLimit = 100;
 // Bytes of articles after which a query page ends early (see DoQuery).
 constexpr size_t kMaxQueryPageBytes = size_t{2} << 20;
+// Bytes of articles a BatchGetArticles reply may hold (it has no pages).
+constexpr size_t kMaxBatchGetBytes = size_t{16} << 20;
 
 absl::Status CheckView(v1::ArticleView view, absl::string_view field) {
   if (!v1::ArticleView_IsValid(view)) {
@@ -490,9 +492,6 @@ absl::Status ContentService::DoListRevisions(
     v1::ListArticleRevisionsResponse* resp) {
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
   if (!id.ok()) return id.status();
-  if (!editor) {
-    if (absl::Status s = CheckLive(*id); !s.ok()) return s;
-  }
   absl::StatusOr<int> page_size = PageSize(req.page_size(), options_.limits);
   if (!page_size.ok()) return page_size.status();
 
@@ -509,14 +508,31 @@ absl::Status ContentService::DoListRevisions(
           "page_token: was issued for a different article");
     }
     start = static_cast<int64_t>(store::ReadBigEndian64(*payload));
-    if (start <= 0) return absl::OkStatus();
   }
+  // After the input checks, so bad input reads the same for any article.
+  if (!editor) {
+    if (absl::Status s = CheckLive(*id); !s.ok()) return s;
+  }
+  if (start < 0 || (!req.page_token().empty() && start == 0))
+    return absl::OkStatus();
   absl::StatusOr<std::vector<v1::Article>> revisions =
       store_->ListRevisions(*id, start, *page_size + 1);
   if (!revisions.ok()) return revisions.status();
-  const bool more = static_cast<int>(revisions->size()) > *page_size;
+  bool more = static_cast<int>(revisions->size()) > *page_size;
   if (more) revisions->pop_back();
-  for (v1::Article& a : *revisions) *resp->add_revisions() = std::move(a);
+  // Like a query page, a page ends once its revisions hold 2 MiB (at least
+  // one): a thousand revisions of a large article would make a reply no
+  // client receives.
+  size_t bytes = 0;
+  for (v1::Article& a : *revisions) {
+    const size_t size = a.ByteSizeLong();
+    if (resp->revisions_size() > 0 && bytes + size > kMaxQueryPageBytes) {
+      more = true;
+      break;
+    }
+    bytes += size;
+    *resp->add_revisions() = std::move(a);
+  }
   if (more) {
     std::string payload;
     store::AppendBigEndian64(
@@ -712,6 +728,7 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
   }
   // One snapshot, so the articles are from one moment.
   std::unique_ptr<store::ReadView> view = store_->NewReadView();
+  size_t bytes = 0;
   for (int i = 0; i < req.names_size(); ++i) {
     v1::BatchGetArticlesResult* r = resp->add_results();
     r->set_name(req.names(i));
@@ -727,6 +744,14 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
     }
     if (!a.ok()) return a.status();  // storage trouble fails the call
     if (req.view() == v1::ARTICLE_VIEW_BASIC) a->clear_body();
+    // Names may repeat: a thousand of one 1 MiB article would build a
+    // gigabyte reply no client receives.
+    bytes += a->ByteSizeLong();
+    if (bytes > kMaxBatchGetBytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "names: the articles named hold more than ", kMaxBatchGetBytes >> 20,
+          " MiB; ask for fewer or use view BASIC"));
+    }
     *r->mutable_article() = *std::move(a);
   }
   return absl::OkStatus();

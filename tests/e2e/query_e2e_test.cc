@@ -346,6 +346,54 @@ TEST_F(QueryE2eTest, PagesOfLargeArticlesFitWhatADefaultClientReceives) {
                                  "large1", "large0"));
 }
 
+// Revision pages end at 2 MiB like query pages; a BatchGet, which has no
+// pages, refuses a reply over 16 MiB instead of building it.
+TEST_F(QueryE2eTest, RevisionPagesAndBatchGetsOfLargeArticlesStayBounded) {
+  Create("big", "Big", std::string(900000, 'a'), {"big"}, k2025, "en");
+  for (int i = 1; i < 6; ++i) {
+    v1::UpdateArticleRequest u;
+    u.mutable_article()->set_name("articles/big");
+    u.mutable_article()->set_title("Big");
+    u.mutable_article()->add_tags("big");
+    u.mutable_article()->mutable_date()->set_seconds(k2025);
+    u.mutable_article()->set_body(
+        std::string(900000, static_cast<char>('a' + i)));
+    ASSERT_TRUE(client_->UpdateArticle(u).ok());
+  }
+  auto stub = v1::ContentService::NewStub(grpc::CreateChannel(
+      server_->address(), grpc::InsecureChannelCredentials()));
+  v1::ListArticleRevisionsRequest req;
+  req.set_name("articles/big");
+  req.set_page_size(20);
+  std::vector<int64_t> revisions;
+  std::vector<int> sizes;
+  do {
+    grpc::ClientContext ctx;
+    v1::ListArticleRevisionsResponse resp;
+    grpc::Status s = stub->ListArticleRevisions(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+    sizes.push_back(resp.revisions_size());
+    for (const v1::Article& a : resp.revisions())
+      revisions.push_back(a.revision());
+    req.set_page_token(resp.next_page_token());
+  } while (!req.page_token().empty());
+  EXPECT_THAT(sizes, ElementsAre(2, 2, 2));
+  EXPECT_THAT(revisions, ElementsAre(6, 5, 4, 3, 2, 1));
+
+  v1::BatchGetArticlesRequest batch;
+  for (int i = 0; i < 19; ++i) batch.add_names("articles/big");  // 17 MB
+  absl::StatusOr<v1::BatchGetArticlesResponse> got =
+      client_->BatchGetArticles(batch);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(got.status().message()),
+              ::testing::HasSubstr("names: the articles named hold more than "
+                                   "16 MiB"));
+  batch.set_view(v1::ARTICLE_VIEW_BASIC);
+  got = client_->BatchGetArticles(batch);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->results_size(), 19);
+}
+
 TEST_F(QueryE2eTest, PagingDuringConcurrentInsertsNeitherRepeatsNorSkips) {
   // 300 articles with text; a writer keeps adding matching ones (some
   // older, some newer than the cursor) while a reader pages.

@@ -468,6 +468,12 @@ TEST_F(BadInputTest, PagingAndQueries) {
        "name"},
       {"revisions: missing", list("articles/nope", 0, ""), Code::kNotFound,
        "articles/nope"},
+      // Bad input first, whatever the article's state.
+      {"revisions: negative page size of a missing article",
+       list("articles/nope", -1, ""), Code::kInvalidArgument, "page_size"},
+      {"revisions: tampered token of a missing article",
+       list("articles/nope", 1, tampered), Code::kInvalidArgument,
+       "page_token"},
       {"revisions: query token", list("articles/live", 1, token),
        Code::kInvalidArgument, "page_token"},
       {"revisions: token of another article",
