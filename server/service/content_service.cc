@@ -290,20 +290,33 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
     return absl::InvalidArgumentError(
         "revision: must be 0 (the head) or a positive revision number");
   }
-  if (req.visibility() != v1::VISIBILITY_ALL && req.revision() != 0) {
-    // Visibility is the head's, also for an old revision; checked first, so
-    // which revisions a hidden article has is not for readers either.
-    absl::StatusOr<store::StoredArticle> head = store_->GetStored(*id, 0, true);
-    if (!head.ok()) return head.status();
-    if (!store::IsLiveContent(head->skeleton, store_->Now()))
-      return NotLive(*id);
+  if (req.visibility() == v1::VISIBILITY_ALL) {
+    absl::StatusOr<store::StoredArticle> a =
+        store_->GetStored(*id, req.revision(), req.show_deleted());
+    if (!a.ok()) return a.status();
+    *resp = std::move(a->bytes);
+    return absl::OkStatus();
+  }
+  // Readers: visibility is the head's, also for an old revision, and is
+  // checked first with one answer for missing and hidden articles, so
+  // neither which ids exist nor which revisions a hidden article has is for
+  // readers.
+  absl::StatusOr<store::StoredArticle> head = store_->GetStored(*id, 0, true);
+  if (absl::IsNotFound(head.status())) return NotLive(*id);
+  if (!head.ok()) return head.status();
+  if (!store::IsLiveContent(head->skeleton, store_->Now())) return NotLive(*id);
+  if (req.revision() == 0) {
+    if (head->skeleton.has_delete_time() && !req.show_deleted()) {
+      return absl::NotFoundError(absl::StrCat("articles/", *id,
+                                              " is deleted (revision ",
+                                              head->skeleton.revision(), ")"));
+    }
+    *resp = std::move(head->bytes);
+    return absl::OkStatus();
   }
   absl::StatusOr<store::StoredArticle> a =
       store_->GetStored(*id, req.revision(), req.show_deleted());
   if (!a.ok()) return a.status();
-  if (req.visibility() != v1::VISIBILITY_ALL && req.revision() == 0 &&
-      !store::IsLiveContent(a->skeleton, store_->Now()))
-    return NotLive(*id);
   *resp = std::move(a->bytes);
   return absl::OkStatus();
 }
@@ -328,6 +341,7 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
   if (!IsValidUtf8(req.lang()))
     return absl::InvalidArgumentError("lang: must be valid UTF-8");
   absl::StatusOr<v1::Article> named = store_->Get(id, 0, true);
+  if (!all && absl::IsNotFound(named.status())) return NotLive(id);
   if (!named.ok()) return named.status();
   const std::string group = store::TranslationGroup(*named);
   absl::StatusOr<std::vector<v1::Article>> members = GroupHeads(group, all);
@@ -400,6 +414,8 @@ absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
 
 absl::Status ContentService::CheckLive(const std::string& id) {
   absl::StatusOr<v1::Article> head = store_->Get(id, 0, true);
+  // One answer for missing and hidden: which ids exist is not for readers.
+  if (absl::IsNotFound(head.status())) return NotLive(id);
   if (!head.ok()) return head.status();
   if (!store::IsLiveContent(*head, store_->Now())) return NotLive(id);
   return absl::OkStatus();
@@ -564,6 +580,7 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
   if (req.to_revision() < 0)
     return absl::InvalidArgumentError("to_revision: must not be negative");
   absl::StatusOr<v1::Article> head = store_->Get(*id, 0, true);
+  if (!editor && absl::IsNotFound(head.status())) return NotLive(*id);
   if (!head.ok()) return head.status();
   if (!editor && !store::IsLiveContent(*head, store_->Now()))
     return NotLive(*id);
@@ -733,10 +750,12 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
     v1::BatchGetArticlesResult* r = resp->add_results();
     r->set_name(req.names(i));
     absl::StatusOr<v1::Article> a = view->Head(ids[i]);
-    if (a.ok() && a->has_delete_time() && !req.show_deleted()) {
+    if (!all && (absl::IsNotFound(a.status()) ||
+                 (a.ok() && !store::IsLiveContent(*a, now)))) {
+      a = NotLive(ids[i]);  // one answer for missing and hidden
+    } else if (a.ok() && a->has_delete_time() && !req.show_deleted()) {
       a = absl::NotFoundError(absl::StrCat(req.names(i), " is deleted"));
     }
-    if (a.ok() && !all && !store::IsLiveContent(*a, now)) a = NotLive(ids[i]);
     if (absl::IsNotFound(a.status())) {
       r->set_error_code(static_cast<int32_t>(a.status().code()));
       r->set_error(std::string(a.status().message()));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -349,6 +350,65 @@ TEST_F(EditorialTest, AnEmbargoWithdrawnByDeletionStaysHidden) {
   // Editors see both, as before.
   q.set_visibility(v1::VISIBILITY_ALL);
   EXPECT_THAT(Query(q, true), ElementsAre("old", "q3"));
+}
+
+// Readers get one answer for an id that does not exist and one they may
+// not see (a draft, a deleted draft), from every read: which ids exist and
+// a hidden article's revision numbers are not for them.
+TEST_F(EditorialTest, ReadersGetOneAnswerForMissingAndHiddenArticles) {
+  v1::Article draft = Article("secret draft");
+  draft.set_state(v1::Article::DRAFT);
+  Create("secret", draft);
+  Create("gone", draft);
+  v1::DeleteArticleRequest del;
+  del.set_name("articles/gone");
+  v1::Article out;
+  ASSERT_TRUE(stub_->DeleteArticle(Context(true).get(), del, &out).ok());
+
+  // Each read's NOT_FOUND message as a reader, with the id replaced by X.
+  auto answers = [&](const std::string& id) {
+    std::vector<std::string> got;
+    auto add = [&](const grpc::Status& s) {
+      got.push_back(absl::StrCat(
+          s.error_code(), " ",
+          absl::StrReplaceAll(s.error_message(), {{"articles/" + id, "X"}})));
+    };
+    v1::Article a;
+    add(Get(id, false, false, &a));
+    v1::GetArticleRequest old;
+    old.set_name("articles/" + id);
+    old.set_revision(1);
+    add(stub_->GetArticle(Context(false).get(), old, &a));
+    v1::GetArticleRequest translated;
+    translated.set_name("articles/" + id);
+    translated.set_lang("en");
+    add(stub_->GetArticle(Context(false).get(), translated, &a));
+    v1::ListArticleRevisionsRequest history;
+    history.set_name("articles/" + id);
+    v1::ListArticleRevisionsResponse revisions;
+    add(stub_->ListArticleRevisions(Context(false).get(), history, &revisions));
+    v1::DiffArticleRevisionsRequest diff;
+    diff.set_name("articles/" + id);
+    v1::DiffArticleRevisionsResponse diffs;
+    add(stub_->DiffArticleRevisions(Context(false).get(), diff, &diffs));
+    v1::BatchGetArticlesRequest batch;
+    batch.add_names("articles/" + id);
+    v1::BatchGetArticlesResponse results;
+    EXPECT_TRUE(
+        stub_->BatchGetArticles(Context(false).get(), batch, &results).ok());
+    if (results.results_size() == 1) {
+      add(grpc::Status(
+          static_cast<grpc::StatusCode>(results.results(0).error_code()),
+          results.results(0).error()));
+    }
+    return got;
+  };
+  const std::vector<std::string> missing = answers("nope");
+  ASSERT_EQ(missing.size(), 6u);
+  for (const std::string& m : missing)
+    EXPECT_THAT(m, HasSubstr("5 X not found"));
+  EXPECT_EQ(answers("secret"), missing);
+  EXPECT_EQ(answers("gone"), missing);
 }
 
 // A reader's filtered watch matches an unpublish against the revision the
