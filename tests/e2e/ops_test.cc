@@ -1,6 +1,7 @@
 // End-to-end: authentication and roles, TLS, rate limits, backup and
 // restore, retention and metrics, against real contentd processes.
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -315,6 +317,51 @@ TEST(AuthTest, VisibilityAllNeedsTheEditorRole) {
   all.visibility = v1::VISIBILITY_ALL;
   EXPECT_TRUE(editor->Get("draft", all).ok());
   EXPECT_EQ(reader->Get("draft").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Methods that parse their own request bytes authenticate first, like the
+// typed ones: a caller without a token learns nothing from bad bytes.
+TEST(AuthTest, BytesThatDoNotParseWithoutATokenAreUnauthenticated) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--config", AuthConfig(dir.path())});
+  ASSERT_NE(server, nullptr);
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub generic(channel);
+  auto raw = [&](const std::string& method, const std::string& token) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(5));
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    grpc::Slice slice(std::string("\xff\xff\xff", 3));
+    grpc::ByteBuffer request(&slice, 1), response;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+    generic.UnaryCall(&ctx, "/content.v1.ContentService/" + method, {},
+                      &request, &response, [&](grpc::Status s) {
+                        std::lock_guard<std::mutex> lock(mu);
+                        status = std::move(s);
+                        done = true;
+                        cv.notify_one();
+                      });
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+    return status.error_code();
+  };
+  for (const std::string method :
+       {"GetArticle", "QueryArticles", "UpdateArticle"}) {
+    EXPECT_EQ(raw(method, ""), grpc::StatusCode::UNAUTHENTICATED) << method;
+    EXPECT_EQ(raw(method, "no-such-token"), grpc::StatusCode::UNAUTHENTICATED)
+        << method;
+  }
+  // With a token, the bytes are the problem.
+  EXPECT_EQ(raw("GetArticle", "reader-token"),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(raw("QueryArticles", "reader-token"),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST(AuthTest, RateLimitPerTokenAnswersResourceExhausted) {
