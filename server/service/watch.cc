@@ -1,5 +1,6 @@
 #include "server/service/watch.h"
 
+#include <atomic>
 #include <deque>
 #include <string>
 #include <utility>
@@ -52,7 +53,29 @@ bool HasFilter(const v1::Query& f) {
 
 // One WatchArticles call. All state is guarded by mu_; gRPC callbacks, the
 // hub's thread and Start may call in concurrently.
+//
+// A stream may hold mu_ for long: a filtered watch from an old sequence
+// reads every revision its backlog names before it finds one to send. The
+// hub's thread never waits for it: Wake and CheckStall only try the lock,
+// and a wake that finds it taken is left in wake_pending_ for whoever holds
+// it, who pumps again after letting go (StreamLock, DrainWakes).
 class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
+  // mu_, held for a scope; on release, pumps for wakes that came meanwhile.
+  class ABSL_SCOPED_LOCKABLE StreamLock {
+   public:
+    explicit StreamLock(WatchStream* s) ABSL_EXCLUSIVE_LOCK_FUNCTION(s->mu_)
+        : s_(s) {
+      s_->mu_.Lock();
+    }
+    ~StreamLock() ABSL_UNLOCK_FUNCTION() {
+      s_->mu_.Unlock();
+      s_->DrainWakes();
+    }
+
+   private:
+    WatchStream* const s_;
+  };
+
  public:
   WatchStream(WatchHub* hub, grpc::CallbackServerContext* ctx,
               const v1::WatchArticlesRequest& req)
@@ -60,7 +83,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
 
   // Validates the request and positions the stream; false if it finished.
   bool Start() {
-    absl::MutexLock lock(&mu_);
+    StreamLock lock(this);
     absl::Status s = ValidateQuery(req_.filter(), hub_->limits_, "filter");
     if (s.ok() && req_.after_sequence() < 0)
       s = absl::InvalidArgumentError("after_sequence: must not be negative");
@@ -125,13 +148,23 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     return true;
   }
 
-  void Wake() {
-    absl::MutexLock lock(&mu_);
-    if (started_) PumpLocked();
+  // New events may be in the log: pump, unless the stream is busy, whose
+  // holder then pumps when it lets go.
+  void Wake() ABSL_LOCKS_EXCLUDED(mu_) {
+    wake_pending_.store(true);
+    DrainWakes();
   }
 
   void CheckStall(absl::Time now, absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
+    // A stream busy reading its backlog is not stalled on its client.
+    if (!mu_.TryLock()) return;
+    CheckStallLocked(now, timeout);
+    mu_.Unlock();
+    DrainWakes();
+  }
+
+  void CheckStallLocked(absl::Time now, absl::Duration timeout)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || !writing_ || now - write_started_ < timeout) return;
     // The pending message still reaches a client that reads again (the
     // status follows it), so it counts as delivered.
@@ -145,7 +178,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   }
 
   void Shutdown() {
-    absl::MutexLock lock(&mu_);
+    StreamLock lock(this);
     ctx_->AddTrailingMetadata("content-resume-after",
                               std::to_string(last_sent_));
     FinishLocked(grpc::Status(
@@ -155,7 +188,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
+    StreamLock lock(this);
     writing_ = false;
     if (!ok) {
       FinishLocked(grpc::Status::CANCELLED);
@@ -167,7 +200,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   }
 
   void OnCancel() override {
-    absl::MutexLock lock(&mu_);
+    StreamLock lock(this);
     FinishLocked(grpc::Status::CANCELLED);
   }
 
@@ -177,6 +210,21 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   }
 
  private:
+  // Pumps for each pending wake while mu_ is free; leaves a wake pending for
+  // the holder when it is not (the holder drains after it lets go). The
+  // fences order each side's flag access after its lock access, so one of
+  // the two always sees the other's.
+  void DrainWakes() ABSL_LOCKS_EXCLUDED(mu_) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    while (wake_pending_.load()) {
+      if (!mu_.TryLock()) return;
+      wake_pending_.store(false);
+      if (started_) PumpLocked();
+      mu_.Unlock();
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+  }
+
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
     finished_ = true;
@@ -209,6 +257,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     const bool filter = HasFilter(req_.filter());
     const bool live_only = req_.filter().visibility() != v1::VISIBILITY_ALL;
     while (buffer_.empty()) {
+      if (ctx_->IsCancelled()) return;  // a long backlog read stops early
       absl::StatusOr<std::vector<v1::ChangeEvent>> events =
           store->ReadChanges(next_ - 1, hub_->options_.batch);
       if (!events.ok()) {
@@ -278,6 +327,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   int64_t next_ ABSL_GUARDED_BY(mu_) = 1;       // next sequence to read
   int64_t last_sent_ ABSL_GUARDED_BY(mu_) = 0;  // resume point
   std::deque<v1::WatchArticlesResponse> buffer_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> wake_pending_{false};  // see Wake
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;

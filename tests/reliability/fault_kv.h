@@ -37,8 +37,13 @@ class FaultKv : public KvEngine {
   std::atomic<int64_t> writes{0};
   std::atomic<int64_t> failed_writes{0};
 
+  // Called before each Get of a revision while set; set it while no other
+  // thread reads.
+  std::function<void()> on_revision_get;
+
   absl::Status Get(Family family, absl::string_view key, std::string* value,
                    const KvReadOptions& options) override {
+    if (family == Family::kRevisions && on_revision_get) on_revision_get();
     if (fail_reads.load())
       return absl::UnavailableError("injected: read I/O error");
     return base_->Get(family, key, value, options);

@@ -18,9 +18,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "server/service/content_service.h"
 #include "server/store/fsck.h"
 #include "server/store/keys.h"
 #include "server/store/rocksdb_kv.h"
@@ -979,6 +983,72 @@ TEST_F(ReliabilityStoreTest, ReadErrorsAreUnavailable) {
 // Writers race while a third of the commits fail: every acknowledged write
 // is the head afterwards (each writer owns its articles), no failed write
 // left a trace, and sequences stay dense.
+// A filtered watch reading a long backlog holds its stream for as long as
+// that takes (here: blocked in its first revision read). Other watchers
+// still get every new event: the hub's thread does not wait for it.
+TEST_F(ReliabilityStoreTest, AWatchReadingItsBacklogDoesNotHoldUpOthers) {
+  ASSERT_TRUE(
+      store_->Create("seed", MakeArticle("seed", {"t1"}, 1700000000)).ok());
+  service::ServiceOptions options;
+  service::ContentService service(store_.get(), options, nullptr);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::ContentService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+
+  // The first revision read blocks until released; later ones pass.
+  absl::Notification blocked, release;
+  std::atomic<bool> first{true};
+  fault_->on_revision_get = [&] {
+    if (!first.exchange(false)) return;
+    blocked.Notify();
+    release.WaitForNotification();
+  };
+  // Deadlines, so a stream that never gets its events ends the test.
+  const auto deadline =
+      std::chrono::system_clock::now() + std::chrono::seconds(20);
+  grpc::ClientContext slow_ctx;
+  slow_ctx.set_deadline(deadline);
+  v1::WatchArticlesRequest slow;
+  slow.mutable_filter()->add_tags("no-such-tag");  // reads every revision
+  auto slow_stream = stub->WatchArticles(&slow_ctx, slow);
+  ASSERT_TRUE(blocked.WaitForNotificationWithTimeout(absl::Seconds(10)));
+
+  grpc::ClientContext ctx;
+  ctx.set_deadline(deadline);
+  v1::WatchArticlesRequest req;
+  req.set_after_sequence(store_->last_sequence());
+  req.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
+  auto stream = stub->WatchArticles(&ctx, req);
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = absl::StrCat("new", i);
+    ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
+  }
+  // Three events while the other stream is still blocked (the old hub
+  // waited for it from the first commit on and delivered none or one).
+  std::vector<std::string> names;
+  v1::WatchArticlesResponse r;
+  while (names.size() < 3 && stream->Read(&r))
+    names.push_back(r.event().name());
+  EXPECT_THAT(names, ::testing::ElementsAre("articles/new0", "articles/new1",
+                                            "articles/new2"));
+  release.Notify();
+  ctx.TryCancel();
+  slow_ctx.TryCancel();
+  while (stream->Read(&r)) {
+  }
+  while (slow_stream->Read(&r)) {
+  }
+  stream->Finish();
+  slow_stream->Finish();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
 TEST_F(ReliabilityStoreTest, RandomFaultsUnderConcurrentWritersLoseNothing) {
   constexpr int kThreads = 6;
   constexpr int kOps = 120;
