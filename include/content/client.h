@@ -21,8 +21,11 @@ struct ClientOptions {
   std::string target = "127.0.0.1:7070";
   // Deadline for each call unless CallOptions says otherwise. Default: 10 s.
   absl::Duration timeout = absl::Seconds(10);
-  // Attempts per call for UNAVAILABLE (gRPC retry policy); 1 disables
-  // retries. Default: 4.
+  // Attempts per read call for UNAVAILABLE (gRPC retry policy), at most 5;
+  // 1 disables retries. Writes (Create, Update, Delete, Undelete,
+  // RestoreArticleRevision, ImportArticles, BackupStore) are sent once: an
+  // UNAVAILABLE write may have been applied, so read before writing again.
+  // Default: 4.
   int max_attempts = 4;
   // Bearer token sent in `authorization` metadata when non-empty.
   // Default: none.
