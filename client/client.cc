@@ -64,6 +64,13 @@ std::string ServiceConfig(int max_attempts) {
       absl::StrJoin(names, ","), max_attempts > 5 ? 5 : max_attempts);
 }
 
+// Sets the deadline `timeout` from now; none for an infinite one. absl::Time
+// saturates where system_clock arithmetic would overflow into the past.
+void SetTimeout(grpc::ClientContext* ctx, absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return;
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
 }  // namespace
 
 struct WatchCanceller::State {
@@ -247,10 +254,7 @@ class GrpcClient final : public Client {
       const CallOptions& call) override {
     grpc::ClientContext ctx;
     AddToken(&ctx);
-    if (call.timeout > absl::ZeroDuration()) {
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoNanoseconds(call.timeout));
-    }
+    if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
     auto stream = stub_->ImportArticles(&ctx);
     // Results are read on a second thread so batches keep flowing while the
     // server answers earlier ones.
@@ -275,10 +279,7 @@ class GrpcClient final : public Client {
       const CallOptions& call) override {
     grpc::ClientContext ctx;
     AddToken(&ctx);
-    if (call.timeout > absl::ZeroDuration()) {
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoNanoseconds(call.timeout));
-    }
+    if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
     auto reader = stub_->ExportArticles(&ctx, request);
     v1::ExportArticlesResponse batch;
     while (reader->Read(&batch)) {
@@ -305,8 +306,7 @@ class GrpcClient final : public Client {
     grpc::ClientContext ctx;
     const absl::Duration timeout =
         call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     absl::ToChronoNanoseconds(timeout));
+    SetTimeout(&ctx, timeout);
     AddToken(&ctx);
     Resp response;
     grpc::Status s = (stub->*method)(&ctx, request, &response);
@@ -335,6 +335,12 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     const ClientOptions& options) {
   if (options.target.empty())
     return absl::InvalidArgumentError("target: must be host:port");
+  if (options.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("timeout: must be positive (InfiniteDuration for none), "
+                     "got ",
+                     absl::FormatDuration(options.timeout)));
+  }
   // Without a CA the channel is plaintext: a client certificate would be
   // dropped in silence and every call fail on the server's TLS port.
   if (options.tls_ca_pem.empty() &&

@@ -19,7 +19,8 @@ namespace content {
 struct ClientOptions {
   // Server address, `host:port`. Default: "127.0.0.1:7070".
   std::string target = "127.0.0.1:7070";
-  // Deadline for each call unless CallOptions says otherwise. Default: 10 s.
+  // Deadline for each call unless CallOptions says otherwise; must be
+  // positive, absl::InfiniteDuration() for none. Default: 10 s.
   absl::Duration timeout = absl::Seconds(10);
   // Attempts per read call for UNAVAILABLE (gRPC retry policy), at most 5;
   // 1 disables retries. Writes (Create, Update, Delete, Undelete,
@@ -47,7 +48,8 @@ struct ClientOptions {
 
 // Per-call settings.
 struct CallOptions {
-  // Overrides ClientOptions::timeout when positive. Default: unset.
+  // Overrides ClientOptions::timeout when positive (absl::InfiniteDuration()
+  // for no deadline). Default: unset.
   absl::Duration timeout = absl::ZeroDuration();
 };
 
@@ -88,8 +90,9 @@ class Client {
  public:
   // Creates a client. The channel connects lazily: an unreachable server
   // shows as UNAVAILABLE on the first call, not here. INVALID_ARGUMENT for an
-  // empty target, a client certificate without a CA, a certificate without
-  // its key (or the reverse), or a keepalive time below 10 s.
+  // empty target, a timeout that is not positive, a client certificate
+  // without a CA, a certificate without its key (or the reverse), or a
+  // keepalive time below 10 s.
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
 

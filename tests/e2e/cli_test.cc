@@ -776,6 +776,14 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
   EXPECT_THAT(r.err, HasSubstr("u1.md: error: UNAVAILABLE: "));
 }
 
+// --timeout inf is no deadline, not one in the past.
+TEST_F(CliTest, InfiniteTimeoutWorks) {
+  CtlOk({"apply", "-f", Write("inf1.md", Doc("inf", "", ""))});
+  CommandResult r = Ctl({"--timeout", "inf", "get", "inf1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("inf"));
+}
+
 TEST_F(CliTest, ServerAndTokenFromEnvironment) {
   const std::string file = Write("env1.md", Doc("from env", "", "aenv"));
   CommandResult r =

@@ -349,6 +349,42 @@ TEST_F(SdkTest, CreateGetUpdateVersionsConflictDeleteUndelete) {
   EXPECT_EQ(QueryAll(q, 10), std::vector<std::string>{"articles/deepseek"});
 }
 
+// An infinite timeout means no deadline, not one that overflowed into the
+// past; a timeout of zero or less is refused.
+TEST_F(SdkTest, InfiniteTimeoutHasNoDeadline) {
+  Create("forever", MakeArticle("Forever", {}, k2025));
+  ClientOptions o;
+  o.target = server_->address();
+  o.timeout = absl::InfiniteDuration();
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE((*c)->Get("forever").ok()) << (*c)->Get("forever").status();
+  CallOptions call;
+  call.timeout = absl::InfiniteDuration();
+  v1::GetArticleRequest get;
+  get.set_name(ArticleName("forever"));
+  EXPECT_TRUE(client_->GetArticle(get, call).ok());
+  v1::ExportArticlesRequest all;
+  int exported = 0;
+  EXPECT_TRUE(client_
+                  ->ExportArticles(
+                      all,
+                      [&](const v1::Article&) {
+                        ++exported;
+                        return true;
+                      },
+                      call)
+                  .ok());
+  EXPECT_EQ(exported, 1);
+
+  for (absl::Duration bad : {absl::ZeroDuration(), absl::Seconds(-1)}) {
+    o.timeout = bad;
+    c = Client::Connect(o);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(c.status().message(), HasSubstr("timeout"));
+  }
+}
+
 TEST_F(SdkTest, CreateConflictsAndGeneratedIds) {
   Create("taken", MakeArticle("one", {"a"}, k2025));
   v1::CreateArticleRequest req;
