@@ -396,6 +396,8 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   // An article that would have overfilled the last batch opens the next.
   // Its entry is already in `in_flight`, so results stay in file order.
   std::optional<v1::Article> carried;
+  CallOptions call;
+  call.timeout = options.timeout;
   absl::Status status = client.ImportArticles(
       [&](v1::ImportArticlesRequest* batch) {
         batch->set_dry_run(options.dry_run);
@@ -460,7 +462,8 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
           reporter.Report(std::move(fr));
         }
         drain_local();
-      });
+      },
+      call);
   // Whatever was not answered failed with the stream's status.
   std::lock_guard<std::mutex> lock(mu);
   drain_local();

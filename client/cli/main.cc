@@ -136,7 +136,19 @@ struct TranslationsFlags {
 struct Session {
   std::unique_ptr<Client> client;
   Output output;
+  // --timeout when given, else zero: long calls and streams use it instead
+  // of their own default.
+  absl::Duration timeout_flag = absl::ZeroDuration();
 };
+
+// Options of a call that may take longer than --timeout's default:
+// `default_timeout` (zero: none) unless --timeout was given.
+CallOptions LongCall(const Session& s, absl::Duration default_timeout) {
+  CallOptions call;
+  call.timeout =
+      s.timeout_flag > absl::ZeroDuration() ? s.timeout_flag : default_timeout;
+  return call;
+}
 
 int Fail(const absl::Status& status) {
   std::cerr << "Error: " << StatusText(status) << "\n";
@@ -517,8 +529,9 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   *request.mutable_query() = BuildQuery(filters);
   int64_t written = 0;
   absl::Status write_error;
-  absl::Status status =
-      s.client->ExportArticles(request, [&](const v1::Article& a) {
+  absl::Status status = s.client->ExportArticles(
+      request,
+      [&](const v1::Article& a) {
         const std::string path =
             absl::StrCat(dir, "/", ArticleId(a.name()), ".md");
         // Written aside and renamed: a write cut short (disk full, file
@@ -541,7 +554,8 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
           std::cerr << "\rexported " << written << std::flush;
         }
         return true;
-      });
+      },
+      LongCall(s, absl::ZeroDuration()));
   if (tty) std::cerr << "\r\033[K";
   if (!write_error.ok()) return Fail(write_error);
   if (!status.ok()) return FailExport(status, live_only);
@@ -647,8 +661,8 @@ int PrintAdmin(Session& s, const google::protobuf::Message& m,
 int RunBackup(Session& s, const AdminFlags& f) {
   v1::BackupStoreRequest request;
   request.set_destination(f.destination);
-  CallOptions call;
-  call.timeout = absl::Hours(1);  // a checkpoint of a big store takes a while
+  // A checkpoint of a big store takes a while.
+  const CallOptions call = LongCall(s, absl::Hours(1));
   absl::StatusOr<v1::BackupStoreResponse> r =
       s.client->BackupStore(request, call);
   if (!r.ok()) return Fail(r.status());
@@ -660,8 +674,8 @@ int RunBackup(Session& s, const AdminFlags& f) {
 }
 
 int RunCompact(Session& s, const AdminFlags& f) {
-  CallOptions call;
-  call.timeout = absl::Hours(2);  // storage compaction of a big store
+  // Storage compaction of a big store.
+  const CallOptions call = LongCall(s, absl::Hours(2));
   v1::CompactStoreRequest request;
   request.set_storage(f.storage);
   if (f.storage && isatty(STDERR_FILENO))
@@ -686,8 +700,7 @@ int RunCompact(Session& s, const AdminFlags& f) {
 int RunFsck(Session& s, const AdminFlags& f) {
   v1::CheckStoreRequest request;
   request.set_repair(f.repair);
-  CallOptions call;
-  call.timeout = absl::Hours(1);
+  const CallOptions call = LongCall(s, absl::Hours(1));
   absl::StatusOr<v1::CheckStoreResponse> r =
       s.client->CheckStore(request, call);
   if (!r.ok()) return Fail(r.status());
@@ -750,9 +763,14 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--token", g.token, "Bearer token sent with every call")
       ->envname("CONTENT_TOKEN");
-  app.add_option("--timeout", g.timeout, "Deadline of each call, e.g. 500ms")
-      ->check(kDuration)
-      ->capture_default_str();
+  CLI::Option* timeout_opt =
+      app.add_option("--timeout", g.timeout,
+                     "Deadline of each call, e.g. 500ms or inf. Not given: "
+                     "10s, admin backup and fsck 1h, admin compact 2h, no "
+                     "deadline for apply and export --dir (watch never has "
+                     "one)")
+          ->check(kDuration)
+          ->capture_default_str();
   app.add_option("-o,--output", g.output, "Output format")
       ->check(CLI::IsMember(FormatNames()))
       ->capture_default_str();
@@ -1049,8 +1067,12 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
   if (!client.ok()) return Fail(client.status());
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
+  if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;
 
-  if (apply_cmd->parsed()) return Apply(*session.client, apply, format);
+  if (apply_cmd->parsed()) {
+    apply.timeout = session.timeout_flag;
+    return Apply(*session.client, apply, format);
+  }
   if (get_cmd->parsed()) return RunGet(session, get);
   if (query_cmd->parsed()) return RunQuery(session, query);
   if (tags_cmd->parsed()) return RunTerms(session, tags_flags, false);

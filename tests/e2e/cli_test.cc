@@ -784,6 +784,28 @@ TEST_F(CliTest, InfiniteTimeoutWorks) {
   EXPECT_THAT(r.out, HasSubstr("inf"));
 }
 
+// An explicit --timeout also bounds the admin calls and the streams, which
+// otherwise have long deadlines or none.
+TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
+  const std::string file = Write("tmo/tmo1.md", Doc("tmo", "", ""));
+  for (std::vector<std::string> args : {
+           std::vector<std::string>{"admin", "compact"},
+           {"admin", "fsck"},
+           {"admin", "backup", files_.path() + "/backup"},
+           {"export", "--dir", files_.path() + "/out"},
+           {"apply", "-f", files_.path() + "/tmo"},
+       }) {
+    args.insert(args.begin(), {"--timeout", "1us"});
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args);
+    EXPECT_THAT(r.err, HasSubstr("DEADLINE_EXCEEDED"))
+        << ::testing::PrintToString(args);
+  }
+  // Without the flag they keep their own defaults.
+  CtlOk({"apply", "-f", file});
+  CtlOk({"admin", "fsck"});
+}
+
 TEST_F(CliTest, ServerAndTokenFromEnvironment) {
   const std::string file = Write("env1.md", Doc("from env", "", "aenv"));
   CommandResult r =
