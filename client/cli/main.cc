@@ -210,10 +210,11 @@ const CLI::Validator kDate(
     "DATE");
 
 // Page sizes: 0 asks for the server's default; larger than the server's
-// max gets the max.
+// max gets the max. Parsed as 64 bits for sequences and counts (watch); an
+// int flag too large for its type is refused by CLI11 itself.
 const CLI::Validator kNotNegative(
     [](std::string& text) -> std::string {
-      int n = 0;
+      int64_t n = 0;
       if (!absl::SimpleAtoi(text, &n)) return "not a number: \"" + text + "\"";
       return n < 0 ? "must not be negative, got " + text : "";
     },

@@ -674,6 +674,15 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
     EXPECT_THAT(r.err, HasSubstr(flag));
     EXPECT_THAT(r.err, HasSubstr("must not be negative"));
   }
+  // Sequences and counts are 64-bit: past 2^31 is not "not a number".
+  r = Ctl({"watch", "--after", "3000000000", "--count", "3000000000", "-o",
+           "yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, Not(HasSubstr("not a number")));
+  EXPECT_THAT(r.err, HasSubstr("-o json"));
+  r = Ctl({"query", "--limit", "3000000000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--limit"));
   r = Ctl({"watch", "--after", "5", "--from-now"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--from-now"));
