@@ -506,6 +506,22 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
       std::cerr << "export: give an ID, or --dir DIR to export many\n";
       return kExitUsage;
     }
+    // The filters select what --dir writes; with an ID they would be
+    // ignored, and the article printed whether it matches or not.
+    for (auto [given, flag] :
+         {std::pair{!filters.tags.empty(), "--tag"},
+          std::pair{filters.all_tags, "--all-tags"},
+          std::pair{!filters.categories.empty(), "--category"},
+          std::pair{!filters.langs.empty(), "--lang"},
+          std::pair{!filters.not_tags.empty(), "--not-tag"},
+          std::pair{!filters.since.empty(), "--since"},
+          std::pair{!filters.until.empty(), "--until"}}) {
+      if (given) {
+        std::cerr << flag << ": applies only with --dir (export ID prints "
+                  << "that one article)\n";
+        return kExitUsage;
+      }
+    }
     v1::GetArticleRequest request;
     request.set_name(NameOf(f.id));
     request.set_revision(f.revision);

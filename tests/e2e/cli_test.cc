@@ -687,6 +687,21 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--from-now"));
   EXPECT_THAT(r.err, HasSubstr("--after"));
+  // Filters select what --dir writes; with an ID they are an error, not
+  // ignored.
+  for (std::vector<std::string> flag : {std::vector<std::string>{"--tag", "x"},
+                                        {"--all-tags"},
+                                        {"--category", "c"},
+                                        {"--lang", "en"},
+                                        {"--not-tag", "y"},
+                                        {"--since", "2025-01-01"},
+                                        {"--until", "2025-01-01"}}) {
+    std::vector<std::string> args = {"export", "some-id"};
+    args.insert(args.end(), flag.begin(), flag.end());
+    r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << flag[0];
+    EXPECT_THAT(r.err, HasSubstr(flag[0] + ": applies only with --dir"));
+  }
   r = Ctl({"export", "--dir", files_.path() + "/out", "--revision", "2"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--revision"));
