@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "content/markdown.h"
 
 namespace content::cli {
@@ -484,6 +485,15 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
 }  // namespace
 
 int Apply(Client& client, const ApplyOptions& options, Format format) {
+  // A zone that does not load fails only the files with zoneless dates:
+  // checked before anything is sent, so a typo applies nothing.
+  absl::TimeZone zone;
+  if (!options.default_zone.empty() && options.default_zone != "UTC" &&
+      !absl::LoadTimeZone(options.default_zone, &zone)) {
+    std::cerr << "--default-zone: unknown time zone \"" << options.default_zone
+              << "\"\n";
+    return 2;
+  }
   absl::StatusOr<std::vector<std::string>> files = ListFiles(options.paths);
   if (!files.ok()) {
     std::cerr << "Error: " << StatusText(files.status()) << "\n";

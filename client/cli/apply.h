@@ -38,7 +38,7 @@ struct ApplyOptions {
 //
 // Returns the exit code: 0 when every file applied, 1 when one failed or
 // nothing could be read, 2 for a usage error (`--expected-revision` with
-// more than one file).
+// more than one file, a `default_zone` that does not load).
 int Apply(Client& client, const ApplyOptions& options, Format format);
 
 }  // namespace content::cli

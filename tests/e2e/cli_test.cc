@@ -291,6 +291,25 @@ TEST_F(CliTest, MalformedYamlFailsThatFileAndTheOthersStillApply) {
   EXPECT_THAT(r.err, HasSubstr("tags"));
 }
 
+// A misspelt zone applies nothing, rather than the files whose dates do not
+// need it.
+TEST_F(CliTest, UnknownDefaultZoneIsUsageErrorAndWritesNothing) {
+  Write("zone/zone1.md", Doc("no date", "", ""));
+  Write("zone/zone2.md", Doc("zoneless", "2025-03-01 10:00:00", ""));
+  Write("zone/zone3.md", Doc("zoned", "2025-03-01T10:00:00+08:00", ""));
+  CommandResult r = Ctl({"apply", "-f", files_.path() + "/zone",
+                         "--default-zone", "Asia/Shangai"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              HasSubstr("--default-zone: unknown time zone \"Asia/Shangai\""));
+  for (const char* id : {"zone1", "zone2", "zone3"}) {
+    EXPECT_EQ(Ctl({"get", id, "--all"}).exit_code, 1) << id;
+  }
+  r = Ctl({"apply", "-f", files_.path() + "/zone", "--default-zone",
+           "Asia/Shanghai"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(CliTest, MissingTitleIsInvalidArgumentNamingTitle) {
   const std::string file =
       Write("nt1.md", "---\ndate: 2024-01-01\ntags: [ant]\n---\nbody\n");
