@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -654,6 +655,9 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
                     << e.event().name() << " " << e.event().revision() << "\n";
         }
         std::cout.flush();
+        // Output nobody can read (disk full, closed pipe) ends the watch;
+        // main reports it.
+        if (std::cout.fail()) return false;
         return f.count <= 0 || ++seen < f.count;
       },
       &canceller);
@@ -1113,13 +1117,31 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
+
+// Output that never reached stdout (disk full, closed pipe) fails the
+// command instead of exiting 0 with it truncated: stdio reports a failed
+// write only when its buffer is flushed.
+int CheckStdout(int code) {
+  std::cout.flush();
+  if (std::cout.fail() || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::cerr << "Error: "
+              << StatusText(
+                     absl::UnavailableError("cannot write to standard output"))
+              << "\n";
+    return code == kExitOk ? kExitFailure : code;
+  }
+  return code;
+}
+
 }  // namespace content::cli
 
 int main(int argc, char** argv) {
+  int code;
   try {
-    return content::cli::Main(argc, argv);
+    code = content::cli::Main(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "Error: INTERNAL: " << e.what() << "\n";
-    return 1;
+    code = 1;
   }
+  return content::cli::CheckStdout(code);
 }

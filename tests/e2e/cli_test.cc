@@ -849,6 +849,61 @@ TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
   CtlOk({"admin", "fsck"});
 }
 
+// Runs contentctl against the suite's server with stdout on /dev/full (every
+// write fails with ENOSPC); returns the exit code, -1 if it had to be
+// killed after 20 s, and stderr in `err`.
+int RunIntoDevFull(const std::string& server, const std::string& err_path,
+                   std::vector<std::string> args, std::string* err) {
+  args.insert(args.begin(), {Contentctl(), "--server", server});
+  std::vector<char*> cargv;
+  for (std::string& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/full", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int spawned =
+      posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return -2;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::ifstream in(err_path);
+  err->assign(std::istreambuf_iterator<char>(in), {});
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Output that cannot be written fails the command instead of exiting 0
+// with it lost; watch stops at the first failed write.
+TEST_F(CliTest, FailedWritesToStdoutFail) {
+  CtlOk({"apply", "-f", Write("full1.md", Doc("Full", "", "afull"))});
+  const std::string err_path = files_.path() + "/err.txt";
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"export", "full1"},
+        {"get", "full1"},
+        {"query", "--tag", "afull", "-o", "json"},
+        {"watch", "--tag", "afull"}}) {
+    std::string err;
+    EXPECT_EQ(RunIntoDevFull(server_->address(), err_path, args, &err), 1)
+        << ::testing::PrintToString(args) << "\n"
+        << err;
+    EXPECT_THAT(err, HasSubstr("cannot write to standard output"))
+        << ::testing::PrintToString(args);
+  }
+}
+
 TEST_F(CliTest, ServerAndTokenFromEnvironment) {
   const std::string file = Write("env1.md", Doc("from env", "", "aenv"));
   CommandResult r =
