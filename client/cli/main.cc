@@ -1025,9 +1025,9 @@ int Main(int argc, char** argv) {
                         "every level; minutes on a large store)");
   CLI::App* fsck_cmd = admin_cmd->add_subcommand(
       "fsck", "Check that indexes, histories and the change log agree");
-  fsck_cmd->add_flag(
-      "--repair", admin_flags.repair,
-      "Rebuild indexes (only offline: contentd --check --repair)");
+  fsck_cmd->add_flag("--repair", admin_flags.repair,
+                     "Refused: a repair runs only offline, with contentd "
+                     "--data-dir DIR --check --repair");
   CLI::App* stats_cmd =
       admin_cmd->add_subcommand("stats", "Counts and storage figures");
 
@@ -1052,6 +1052,13 @@ int Main(int argc, char** argv) {
   }
 
   const Format format = *ParseFormat(g.output);  // checked by IsMember
+  if (fsck_cmd->parsed() && admin_flags.repair) {
+    // contentd refuses an online repair (FAILED_PRECONDITION): say how to
+    // run one instead of dialling for that.
+    std::cerr << "--repair: a repair runs only offline: stop contentd and "
+                 "run `contentd --data-dir DIR --check --repair`\n";
+    return kExitUsage;
+  }
   if (version_cmd->parsed()) return RunVersion(format);
 
   ClientOptions options;

@@ -744,6 +744,16 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
 }
 
+// contentd never repairs online: the flag is a usage error with the
+// offline command, refused before dialling.
+TEST_F(CliTest, FsckRepairIsUsageErrorWithTheOfflineCommand) {
+  CommandResult r = RunCommand(
+      {Contentctl(), "--server", "127.0.0.1:1", "admin", "fsck", "--repair"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--repair: "));
+  EXPECT_THAT(r.err, HasSubstr("contentd --data-dir DIR --check --repair"));
+}
+
 TEST_F(CliTest, VersionNeedsNoServer) {
   CommandResult r =
       RunCommand({Contentctl(), "--server", "127.0.0.1:1", "version"});
