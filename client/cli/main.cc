@@ -210,9 +210,10 @@ const CLI::Validator kDate(
     },
     "DATE");
 
-// Page sizes: 0 asks for the server's default; larger than the server's
-// max gets the max. Parsed as 64 bits for sequences and counts (watch); an
-// int flag too large for its type is refused by CLI11 itself.
+// Page sizes (0 asks for the server's default; larger than the server's
+// max gets the max), revisions, sequences and counts. Parsed as 64 bits for
+// the int64_t ones; an int flag too large for its type is refused by CLI11
+// itself.
 const CLI::Validator kNotNegative(
     [](std::string& text) -> std::string {
       int64_t n = 0;
@@ -228,6 +229,16 @@ v1::Visibility VisibilityOf(bool all) {
 }
 
 int RunGet(Session& s, const GetFlags& f) {
+  // The server would name the API fields (`fallback_langs`, `lang`).
+  if (!f.fallback_langs.empty() && f.lang.empty()) {
+    std::cerr << "--fallback: needs --lang\n";
+    return kExitUsage;
+  }
+  if (!f.lang.empty() && f.revision != 0) {
+    std::cerr << "--revision: cannot be combined with --lang (a translation "
+                 "is always the head)\n";
+    return kExitUsage;
+  }
   v1::GetArticleRequest request;
   request.set_name(NameOf(f.id));
   request.set_revision(f.revision);
@@ -812,8 +823,10 @@ int Main(int argc, char** argv) {
       ->add_option("-f,--filename", apply.paths, "A .md file or a directory")
       ->required()
       ->allow_extra_args(false);
-  apply_cmd->add_option("--expected-revision", apply.expected_revision,
-                        "Fail unless the head is at this revision (one file)");
+  apply_cmd
+      ->add_option("--expected-revision", apply.expected_revision,
+                   "Fail unless the head is at this revision (one file)")
+      ->check(kNotNegative);
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
   apply_cmd
@@ -824,7 +837,8 @@ int Main(int argc, char** argv) {
   GetFlags get;
   CLI::App* get_cmd = app.add_subcommand("get", "Show an article");
   AddId(get_cmd, &get.id);
-  get_cmd->add_option("--revision", get.revision, "Revision to show");
+  get_cmd->add_option("--revision", get.revision, "Revision to show")
+      ->check(kNotNegative);
   get_cmd->add_flag("--show-deleted", get.show_deleted,
                     "Show the tombstone of a deleted article");
   get_cmd->add_flag("--all", get.all,
@@ -867,8 +881,10 @@ int Main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"tags", "categories", "lang"}))
       ->allow_extra_args(false);
-  query_cmd->add_option("--facet-limit", query.facet_limit,
-                        "Values per facet (default 10)");
+  query_cmd
+      ->add_option("--facet-limit", query.facet_limit,
+                   "Values per facet (default 10)")
+      ->check(kNotNegative);
   query_cmd->add_flag("--all", query.all,
                       "Also drafts, scheduled, expired and archived articles "
                       "(editor role)");
@@ -917,8 +933,10 @@ int Main(int argc, char** argv) {
   CLI::App* delete_cmd =
       app.add_subcommand("delete", "Delete an article (undoable)");
   AddId(delete_cmd, &del.id);
-  delete_cmd->add_option("--expected-revision", del.expected_revision,
-                         "Fail unless the head is at this revision");
+  delete_cmd
+      ->add_option("--expected-revision", del.expected_revision,
+                   "Fail unless the head is at this revision")
+      ->check(kNotNegative);
   delete_cmd->add_option("--etag", del.etag,
                          "Fail unless the head has this etag");
 
@@ -926,8 +944,10 @@ int Main(int argc, char** argv) {
   CLI::App* undelete_cmd =
       app.add_subcommand("undelete", "Restore a deleted article");
   AddId(undelete_cmd, &undel.id);
-  undelete_cmd->add_option("--expected-revision", undel.expected_revision,
-                           "Fail unless the head is at this revision");
+  undelete_cmd
+      ->add_option("--expected-revision", undel.expected_revision,
+                   "Fail unless the head is at this revision")
+      ->check(kNotNegative);
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
@@ -949,8 +969,10 @@ int Main(int argc, char** argv) {
   AddId(restore_cmd, &restore.id);
   restore_cmd->add_option("revision", restore.revision, "Revision to restore")
       ->required();
-  restore_cmd->add_option("--expected-revision", restore.expected_revision,
-                          "Fail unless the head is at this revision");
+  restore_cmd
+      ->add_option("--expected-revision", restore.expected_revision,
+                   "Fail unless the head is at this revision")
+      ->check(kNotNegative);
 
   TranslationsFlags translations;
   CLI::App* translations_cmd =
@@ -968,7 +990,8 @@ int Main(int argc, char** argv) {
       "export", "Print an article as Markdown, or write many into a directory");
   export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
   CLI::Option* export_revision =
-      export_cmd->add_option("--revision", exp.revision, "Revision to print");
+      export_cmd->add_option("--revision", exp.revision, "Revision to print")
+          ->check(kNotNegative);
   export_cmd
       ->add_option("--dir", export_dir,
                    "Write every selected article as DIR/<id>.md")

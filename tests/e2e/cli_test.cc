@@ -721,6 +721,29 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
     EXPECT_EQ(r.exit_code, 2) << flag[0];
     EXPECT_THAT(r.err, HasSubstr(flag[0] + ": applies only with --dir"));
   }
+  // Rules of GetArticle and the writes, named by their flags.
+  r = Ctl({"get", "x", "--fallback", "en"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--fallback: needs --lang"));
+  r = Ctl({"get", "x", "--lang", "zh-CN", "--revision", "2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--revision: cannot be combined with --lang"));
+  const std::string one = Write("neg.md", Doc("neg", "", ""));
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"get", "x", "--revision", "-1"},
+        {"export", "x", "--revision", "-1"},
+        {"query", "--facets", "tags", "--facet-limit", "-1"},
+        {"apply", "-f", one, "--expected-revision", "-1"},
+        {"delete", "x", "--expected-revision", "-1"},
+        {"undelete", "x", "--expected-revision", "-1"},
+        {"restore", "x", "1", "--expected-revision", "-1"}}) {
+    r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
+    EXPECT_THAT(r.err, HasSubstr(args[args.size() - 2]))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.err, HasSubstr("must not be negative"))
+        << ::testing::PrintToString(args);
+  }
   r = Ctl({"export", "--dir", files_.path() + "/out", "--revision", "2"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--revision"));
