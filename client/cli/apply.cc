@@ -465,20 +465,27 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
         drain_local();
       },
       call);
-  // Whatever was not answered failed with the stream's status.
+  // Whatever was not answered failed with the stream's status, and so did
+  // the files never sent: the summary and -o json account for every file.
   std::lock_guard<std::mutex> lock(mu);
   drain_local();
+  const absl::Status unanswered =
+      status.ok() ? absl::UnavailableError("import ended without a result")
+                  : status;
   for (Pending& p : in_flight) {
-    if (p.sent) {
-      p.result.status =
-          status.ok() ? absl::UnavailableError("import ended without a result")
-                      : status;
-    }
+    if (p.sent) p.result.status = unanswered;
     reporter.Report(std::move(p.result));
   }
-  if (!status.ok() && in_flight.empty() && next < files.size()) {
-    std::cerr << "Error: " << StatusText(status) << "\n";
+  in_flight.clear();
+  for (; next < files.size(); ++next) {
+    FileResult r;
+    r.file = files[next];
+    r.result = "failed";
+    r.status = unanswered;
+    reporter.Report(std::move(r));
   }
+  // Also when every file was sent: the whole run failed, not some files.
+  if (!status.ok()) std::cerr << "Error: " << StatusText(status) << "\n";
   return reporter.Finish(format, files.size());
 }
 
