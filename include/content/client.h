@@ -169,6 +169,8 @@ class Client {
   // hands each batch's results to `on_results`, in order, while later
   // batches are in flight. The first stream error is returned. Deadline:
   // `call.timeout` for the whole import if positive, else none.
+  // `on_results` runs on an SDK thread, concurrently with `next_batch` on
+  // the caller's: guard any state the two share.
   virtual absl::Status ImportArticles(
       const std::function<bool(v1::ImportArticlesRequest*)>& next_batch,
       const std::function<void(const v1::ImportArticlesResponse&)>& on_results,
