@@ -334,6 +334,11 @@ int RunQuery(Session& s, const QueryFlags& f) {
     std::cerr << bad << "\n";
     return kExitUsage;
   }
+  if (f.view == "basic" && s.output.format() == Format::kMarkdown) {
+    // Markdown documents are their bodies; without them each is empty.
+    std::cerr << "--view basic: has no bodies to print as -o markdown\n";
+    return kExitUsage;
+  }
   v1::QueryArticlesRequest request;
   *request.mutable_query() = BuildQuery(f);
   request.set_page_size(f.limit);
@@ -872,7 +877,9 @@ int Main(int argc, char** argv) {
                         "Token of the page to show");
   query_cmd->add_option("--text", query.text,
                         "Contains these words and CJK phrases (full text)");
-  query_cmd->add_option("--view", query.view, "full, or basic (no body)")
+  query_cmd
+      ->add_option("--view", query.view,
+                   "full, or basic (no body; not with -o markdown)")
       ->check(CLI::IsMember({"full", "basic"}))
       ->capture_default_str();
   query_cmd

@@ -509,6 +509,20 @@ TEST_F(CliQueryTest, TableYamlAndMarkdown) {
       CtlOk({"query", "--tag", "aq", "--lang", "zh-CN", "-o", "markdown"});
   EXPECT_THAT(md, StartsWith("---\n"));
   EXPECT_THAT(md, HasSubstr("Body text.\n\n---\n"));
+
+  // Facets go to stderr, the documents alone to stdout; documents without
+  // bodies are refused.
+  r = Ctl({"query", "--tag", "aq", "--lang", "zh-CN", "-o", "markdown",
+           "--facets", "lang"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("---\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("FACET")));
+  EXPECT_THAT(r.err, HasSubstr("FACET"));
+  EXPECT_THAT(r.err, HasSubstr("zh-CN"));
+  r = Ctl({"query", "--tag", "aq", "-o", "markdown", "--view", "basic"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--view basic: "));
+  EXPECT_THAT(r.out, IsEmpty());
 }
 
 TEST_F(CliQueryTest, BadDateIsUsageError) {
