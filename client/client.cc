@@ -7,11 +7,13 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.grpc.pb.h"
 
@@ -26,18 +28,47 @@ absl::Status FromGrpc(const grpc::Status& s) {
                       s.error_message());
 }
 
-// Retries UNAVAILABLE with backoff; the server answers UNAVAILABLE only when
-// it did not apply the call (shutting down, disk trouble), so retrying writes
-// is safe.
+// Retries UNAVAILABLE with backoff, for reads only. UNAVAILABLE can also
+// come after the server applied a call (killed after its commit, connection
+// dropped before the reply): a retried write would then create a second
+// article, or answer ALREADY_EXISTS or NOT_FOUND for a write that succeeded.
+// Writes go once; gRPC still retries by itself a call that never left the
+// client. CompactStore applies the same retention again, so it is safe.
 std::string ServiceConfig(int max_attempts) {
   if (max_attempts < 2) return "{}";
+  constexpr std::pair<const char*, const char*> kRetried[] = {
+      {"ContentService", "GetArticle"},
+      {"ContentService", "ListArticleRevisions"},
+      {"ContentService", "DiffArticleRevisions"},
+      {"ContentService", "ListTranslations"},
+      {"ContentService", "QueryArticles"},
+      {"ContentService", "BatchGetArticles"},
+      {"ContentService", "ListTags"},
+      {"ContentService", "ListCategories"},
+      {"ContentService", "WatchArticles"},
+      {"ContentService", "ExportArticles"},
+      {"AdminService", "CheckStore"},
+      {"AdminService", "GetStats"},
+      {"AdminService", "CompactStore"},
+  };
+  std::vector<std::string> names;
+  for (const auto& [service, method] : kRetried) {
+    names.push_back(absl::StrFormat(
+        R"({"service":"content.v1.%s","method":"%s"})", service, method));
+  }
   return absl::StrFormat(
-      R"({"methodConfig":[{"name":[{"service":"content.v1.ContentService"},)"
-      R"({"service":"content.v1.AdminService"}],)"
+      R"({"methodConfig":[{"name":[%s],)"
       R"("retryPolicy":{"maxAttempts":%d,"initialBackoff":"0.1s",)"
       R"("maxBackoff":"2s","backoffMultiplier":2,)"
       R"("retryableStatusCodes":["UNAVAILABLE"]}}]})",
-      max_attempts > 5 ? 5 : max_attempts);
+      absl::StrJoin(names, ","), max_attempts > 5 ? 5 : max_attempts);
+}
+
+// Sets the deadline `timeout` from now; none for an infinite one. absl::Time
+// saturates where system_clock arithmetic would overflow into the past.
+void SetTimeout(grpc::ClientContext* ctx, absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return;
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
 }  // namespace
@@ -223,10 +254,7 @@ class GrpcClient final : public Client {
       const CallOptions& call) override {
     grpc::ClientContext ctx;
     AddToken(&ctx);
-    if (call.timeout > absl::ZeroDuration()) {
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoNanoseconds(call.timeout));
-    }
+    if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
     auto stream = stub_->ImportArticles(&ctx);
     // Results are read on a second thread so batches keep flowing while the
     // server answers earlier ones.
@@ -251,10 +279,7 @@ class GrpcClient final : public Client {
       const CallOptions& call) override {
     grpc::ClientContext ctx;
     AddToken(&ctx);
-    if (call.timeout > absl::ZeroDuration()) {
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoNanoseconds(call.timeout));
-    }
+    if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
     auto reader = stub_->ExportArticles(&ctx, request);
     v1::ExportArticlesResponse batch;
     while (reader->Read(&batch)) {
@@ -281,8 +306,7 @@ class GrpcClient final : public Client {
     grpc::ClientContext ctx;
     const absl::Duration timeout =
         call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     absl::ToChronoNanoseconds(timeout));
+    SetTimeout(&ctx, timeout);
     AddToken(&ctx);
     Resp response;
     grpc::Status s = (stub->*method)(&ctx, request, &response);
@@ -311,6 +335,12 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     const ClientOptions& options) {
   if (options.target.empty())
     return absl::InvalidArgumentError("target: must be host:port");
+  if (options.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("timeout: must be positive (InfiniteDuration for none), "
+                     "got ",
+                     absl::FormatDuration(options.timeout)));
+  }
   // Without a CA the channel is plaintext: a client certificate would be
   // dropped in silence and every call fail on the server's TLS port.
   if (options.tls_ca_pem.empty() &&

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "content/markdown.h"
 
 namespace content::cli {
@@ -396,6 +397,8 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   // An article that would have overfilled the last batch opens the next.
   // Its entry is already in `in_flight`, so results stay in file order.
   std::optional<v1::Article> carried;
+  CallOptions call;
+  call.timeout = options.timeout;
   absl::Status status = client.ImportArticles(
       [&](v1::ImportArticlesRequest* batch) {
         batch->set_dry_run(options.dry_run);
@@ -460,27 +463,44 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
           reporter.Report(std::move(fr));
         }
         drain_local();
-      });
-  // Whatever was not answered failed with the stream's status.
+      },
+      call);
+  // Whatever was not answered failed with the stream's status, and so did
+  // the files never sent: the summary and -o json account for every file.
   std::lock_guard<std::mutex> lock(mu);
   drain_local();
+  const absl::Status unanswered =
+      status.ok() ? absl::UnavailableError("import ended without a result")
+                  : status;
   for (Pending& p : in_flight) {
-    if (p.sent) {
-      p.result.status =
-          status.ok() ? absl::UnavailableError("import ended without a result")
-                      : status;
-    }
+    if (p.sent) p.result.status = unanswered;
     reporter.Report(std::move(p.result));
   }
-  if (!status.ok() && in_flight.empty() && next < files.size()) {
-    std::cerr << "Error: " << StatusText(status) << "\n";
+  in_flight.clear();
+  for (; next < files.size(); ++next) {
+    FileResult r;
+    r.file = files[next];
+    r.result = "failed";
+    r.status = unanswered;
+    reporter.Report(std::move(r));
   }
+  // Also when every file was sent: the whole run failed, not some files.
+  if (!status.ok()) std::cerr << "Error: " << StatusText(status) << "\n";
   return reporter.Finish(format, files.size());
 }
 
 }  // namespace
 
 int Apply(Client& client, const ApplyOptions& options, Format format) {
+  // A zone that does not load fails only the files with zoneless dates:
+  // checked before anything is sent, so a typo applies nothing.
+  absl::TimeZone zone;
+  if (!options.default_zone.empty() && options.default_zone != "UTC" &&
+      !absl::LoadTimeZone(options.default_zone, &zone)) {
+    std::cerr << "--default-zone: unknown time zone \"" << options.default_zone
+              << "\"\n";
+    return 2;
+  }
   absl::StatusOr<std::vector<std::string>> files = ListFiles(options.paths);
   if (!files.ok()) {
     std::cerr << "Error: " << StatusText(files.status()) << "\n";

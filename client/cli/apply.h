@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "client/cli/output.h"
 #include "content/client.h"
 
@@ -22,6 +23,9 @@ struct ApplyOptions {
   bool dry_run = false;
   // Zone for front-matter dates written without one. Default: "UTC".
   std::string default_zone = "UTC";
+  // Deadline of the whole import (ImportArticles); zero for none.
+  // Default: zero.
+  absl::Duration timeout = absl::ZeroDuration();
 };
 
 // Applies every file: creates the article `articles/{id}` when it does not
@@ -34,7 +38,7 @@ struct ApplyOptions {
 //
 // Returns the exit code: 0 when every file applied, 1 when one failed or
 // nothing could be read, 2 for a usage error (`--expected-revision` with
-// more than one file).
+// more than one file, a `default_zone` that does not load).
 int Apply(Client& client, const ApplyOptions& options, Format format);
 
 }  // namespace content::cli

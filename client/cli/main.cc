@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -136,7 +137,19 @@ struct TranslationsFlags {
 struct Session {
   std::unique_ptr<Client> client;
   Output output;
+  // --timeout when given, else zero: long calls and streams use it instead
+  // of their own default.
+  absl::Duration timeout_flag = absl::ZeroDuration();
 };
+
+// Options of a call that may take longer than --timeout's default:
+// `default_timeout` (zero: none) unless --timeout was given.
+CallOptions LongCall(const Session& s, absl::Duration default_timeout) {
+  CallOptions call;
+  call.timeout =
+      s.timeout_flag > absl::ZeroDuration() ? s.timeout_flag : default_timeout;
+  return call;
+}
 
 int Fail(const absl::Status& status) {
   std::cerr << "Error: " << StatusText(status) << "\n";
@@ -197,11 +210,13 @@ const CLI::Validator kDate(
     },
     "DATE");
 
-// Page sizes: 0 asks for the server's default; larger than the server's
-// max gets the max.
+// Page sizes (0 asks for the server's default; larger than the server's
+// max gets the max), revisions, sequences and counts. Parsed as 64 bits for
+// the int64_t ones; an int flag too large for its type is refused by CLI11
+// itself.
 const CLI::Validator kNotNegative(
     [](std::string& text) -> std::string {
-      int n = 0;
+      int64_t n = 0;
       if (!absl::SimpleAtoi(text, &n)) return "not a number: \"" + text + "\"";
       return n < 0 ? "must not be negative, got " + text : "";
     },
@@ -214,6 +229,16 @@ v1::Visibility VisibilityOf(bool all) {
 }
 
 int RunGet(Session& s, const GetFlags& f) {
+  // The server would name the API fields (`fallback_langs`, `lang`).
+  if (!f.fallback_langs.empty() && f.lang.empty()) {
+    std::cerr << "--fallback: needs --lang\n";
+    return kExitUsage;
+  }
+  if (!f.lang.empty() && f.revision != 0) {
+    std::cerr << "--revision: cannot be combined with --lang (a translation "
+                 "is always the head)\n";
+    return kExitUsage;
+  }
   v1::GetArticleRequest request;
   request.set_name(NameOf(f.id));
   request.set_revision(f.revision);
@@ -307,6 +332,11 @@ void AddFilterFlags(CLI::App* verb, QueryFlags* f) {
 int RunQuery(Session& s, const QueryFlags& f) {
   if (std::string bad = CheckQueryFlags(f, "--all"); !bad.empty()) {
     std::cerr << bad << "\n";
+    return kExitUsage;
+  }
+  if (f.view == "basic" && s.output.format() == Format::kMarkdown) {
+    // Markdown documents are their bodies; without them each is empty.
+    std::cerr << "--view basic: has no bodies to print as -o markdown\n";
     return kExitUsage;
   }
   v1::QueryArticlesRequest request;
@@ -493,6 +523,22 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
       std::cerr << "export: give an ID, or --dir DIR to export many\n";
       return kExitUsage;
     }
+    // The filters select what --dir writes; with an ID they would be
+    // ignored, and the article printed whether it matches or not.
+    for (auto [given, flag] :
+         {std::pair{!filters.tags.empty(), "--tag"},
+          std::pair{filters.all_tags, "--all-tags"},
+          std::pair{!filters.categories.empty(), "--category"},
+          std::pair{!filters.langs.empty(), "--lang"},
+          std::pair{!filters.not_tags.empty(), "--not-tag"},
+          std::pair{!filters.since.empty(), "--since"},
+          std::pair{!filters.until.empty(), "--until"}}) {
+      if (given) {
+        std::cerr << flag << ": applies only with --dir (export ID prints "
+                  << "that one article)\n";
+        return kExitUsage;
+      }
+    }
     v1::GetArticleRequest request;
     request.set_name(NameOf(f.id));
     request.set_revision(f.revision);
@@ -517,8 +563,9 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   *request.mutable_query() = BuildQuery(filters);
   int64_t written = 0;
   absl::Status write_error;
-  absl::Status status =
-      s.client->ExportArticles(request, [&](const v1::Article& a) {
+  absl::Status status = s.client->ExportArticles(
+      request,
+      [&](const v1::Article& a) {
         const std::string path =
             absl::StrCat(dir, "/", ArticleId(a.name()), ".md");
         // Written aside and renamed: a write cut short (disk full, file
@@ -541,7 +588,8 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
           std::cerr << "\rexported " << written << std::flush;
         }
         return true;
-      });
+      },
+      LongCall(s, absl::ZeroDuration()));
   if (tty) std::cerr << "\r\033[K";
   if (!write_error.ok()) return Fail(write_error);
   if (!status.ok()) return FailExport(status, live_only);
@@ -623,6 +671,9 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
                     << e.event().name() << " " << e.event().revision() << "\n";
         }
         std::cout.flush();
+        // Output nobody can read (disk full, closed pipe) ends the watch;
+        // main reports it.
+        if (std::cout.fail()) return false;
         return f.count <= 0 || ++seen < f.count;
       },
       &canceller);
@@ -647,8 +698,8 @@ int PrintAdmin(Session& s, const google::protobuf::Message& m,
 int RunBackup(Session& s, const AdminFlags& f) {
   v1::BackupStoreRequest request;
   request.set_destination(f.destination);
-  CallOptions call;
-  call.timeout = absl::Hours(1);  // a checkpoint of a big store takes a while
+  // A checkpoint of a big store takes a while.
+  const CallOptions call = LongCall(s, absl::Hours(1));
   absl::StatusOr<v1::BackupStoreResponse> r =
       s.client->BackupStore(request, call);
   if (!r.ok()) return Fail(r.status());
@@ -660,8 +711,8 @@ int RunBackup(Session& s, const AdminFlags& f) {
 }
 
 int RunCompact(Session& s, const AdminFlags& f) {
-  CallOptions call;
-  call.timeout = absl::Hours(2);  // storage compaction of a big store
+  // Storage compaction of a big store.
+  const CallOptions call = LongCall(s, absl::Hours(2));
   v1::CompactStoreRequest request;
   request.set_storage(f.storage);
   if (f.storage && isatty(STDERR_FILENO))
@@ -686,8 +737,7 @@ int RunCompact(Session& s, const AdminFlags& f) {
 int RunFsck(Session& s, const AdminFlags& f) {
   v1::CheckStoreRequest request;
   request.set_repair(f.repair);
-  CallOptions call;
-  call.timeout = absl::Hours(1);
+  const CallOptions call = LongCall(s, absl::Hours(1));
   absl::StatusOr<v1::CheckStoreResponse> r =
       s.client->CheckStore(request, call);
   if (!r.ok()) return Fail(r.status());
@@ -750,9 +800,14 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--token", g.token, "Bearer token sent with every call")
       ->envname("CONTENT_TOKEN");
-  app.add_option("--timeout", g.timeout, "Deadline of each call, e.g. 500ms")
-      ->check(kDuration)
-      ->capture_default_str();
+  CLI::Option* timeout_opt =
+      app.add_option("--timeout", g.timeout,
+                     "Deadline of each call, e.g. 500ms or inf. Not given: "
+                     "10s, admin backup and fsck 1h, admin compact 2h, no "
+                     "deadline for apply and export --dir (watch never has "
+                     "one)")
+          ->check(kDuration)
+          ->capture_default_str();
   app.add_option("-o,--output", g.output, "Output format")
       ->check(CLI::IsMember(FormatNames()))
       ->capture_default_str();
@@ -773,8 +828,10 @@ int Main(int argc, char** argv) {
       ->add_option("-f,--filename", apply.paths, "A .md file or a directory")
       ->required()
       ->allow_extra_args(false);
-  apply_cmd->add_option("--expected-revision", apply.expected_revision,
-                        "Fail unless the head is at this revision (one file)");
+  apply_cmd
+      ->add_option("--expected-revision", apply.expected_revision,
+                   "Fail unless the head is at this revision (one file)")
+      ->check(kNotNegative);
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
   apply_cmd
@@ -785,7 +842,8 @@ int Main(int argc, char** argv) {
   GetFlags get;
   CLI::App* get_cmd = app.add_subcommand("get", "Show an article");
   AddId(get_cmd, &get.id);
-  get_cmd->add_option("--revision", get.revision, "Revision to show");
+  get_cmd->add_option("--revision", get.revision, "Revision to show")
+      ->check(kNotNegative);
   get_cmd->add_flag("--show-deleted", get.show_deleted,
                     "Show the tombstone of a deleted article");
   get_cmd->add_flag("--all", get.all,
@@ -819,7 +877,9 @@ int Main(int argc, char** argv) {
                         "Token of the page to show");
   query_cmd->add_option("--text", query.text,
                         "Contains these words and CJK phrases (full text)");
-  query_cmd->add_option("--view", query.view, "full, or basic (no body)")
+  query_cmd
+      ->add_option("--view", query.view,
+                   "full, or basic (no body; not with -o markdown)")
       ->check(CLI::IsMember({"full", "basic"}))
       ->capture_default_str();
   query_cmd
@@ -828,8 +888,10 @@ int Main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"tags", "categories", "lang"}))
       ->allow_extra_args(false);
-  query_cmd->add_option("--facet-limit", query.facet_limit,
-                        "Values per facet (default 10)");
+  query_cmd
+      ->add_option("--facet-limit", query.facet_limit,
+                   "Values per facet (default 10)")
+      ->check(kNotNegative);
   query_cmd->add_flag("--all", query.all,
                       "Also drafts, scheduled, expired and archived articles "
                       "(editor role)");
@@ -878,8 +940,10 @@ int Main(int argc, char** argv) {
   CLI::App* delete_cmd =
       app.add_subcommand("delete", "Delete an article (undoable)");
   AddId(delete_cmd, &del.id);
-  delete_cmd->add_option("--expected-revision", del.expected_revision,
-                         "Fail unless the head is at this revision");
+  delete_cmd
+      ->add_option("--expected-revision", del.expected_revision,
+                   "Fail unless the head is at this revision")
+      ->check(kNotNegative);
   delete_cmd->add_option("--etag", del.etag,
                          "Fail unless the head has this etag");
 
@@ -887,8 +951,10 @@ int Main(int argc, char** argv) {
   CLI::App* undelete_cmd =
       app.add_subcommand("undelete", "Restore a deleted article");
   AddId(undelete_cmd, &undel.id);
-  undelete_cmd->add_option("--expected-revision", undel.expected_revision,
-                           "Fail unless the head is at this revision");
+  undelete_cmd
+      ->add_option("--expected-revision", undel.expected_revision,
+                   "Fail unless the head is at this revision")
+      ->check(kNotNegative);
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
@@ -910,8 +976,10 @@ int Main(int argc, char** argv) {
   AddId(restore_cmd, &restore.id);
   restore_cmd->add_option("revision", restore.revision, "Revision to restore")
       ->required();
-  restore_cmd->add_option("--expected-revision", restore.expected_revision,
-                          "Fail unless the head is at this revision");
+  restore_cmd
+      ->add_option("--expected-revision", restore.expected_revision,
+                   "Fail unless the head is at this revision")
+      ->check(kNotNegative);
 
   TranslationsFlags translations;
   CLI::App* translations_cmd =
@@ -929,7 +997,8 @@ int Main(int argc, char** argv) {
       "export", "Print an article as Markdown, or write many into a directory");
   export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
   CLI::Option* export_revision =
-      export_cmd->add_option("--revision", exp.revision, "Revision to print");
+      export_cmd->add_option("--revision", exp.revision, "Revision to print")
+          ->check(kNotNegative);
   export_cmd
       ->add_option("--dir", export_dir,
                    "Write every selected article as DIR/<id>.md")
@@ -986,9 +1055,9 @@ int Main(int argc, char** argv) {
                         "every level; minutes on a large store)");
   CLI::App* fsck_cmd = admin_cmd->add_subcommand(
       "fsck", "Check that indexes, histories and the change log agree");
-  fsck_cmd->add_flag(
-      "--repair", admin_flags.repair,
-      "Rebuild indexes (only offline: contentd --check --repair)");
+  fsck_cmd->add_flag("--repair", admin_flags.repair,
+                     "Refused: a repair runs only offline, with contentd "
+                     "--data-dir DIR --check --repair");
   CLI::App* stats_cmd =
       admin_cmd->add_subcommand("stats", "Counts and storage figures");
 
@@ -1013,6 +1082,13 @@ int Main(int argc, char** argv) {
   }
 
   const Format format = *ParseFormat(g.output);  // checked by IsMember
+  if (fsck_cmd->parsed() && admin_flags.repair) {
+    // contentd refuses an online repair (FAILED_PRECONDITION): say how to
+    // run one instead of dialling for that.
+    std::cerr << "--repair: a repair runs only offline: stop contentd and "
+                 "run `contentd --data-dir DIR --check --repair`\n";
+    return kExitUsage;
+  }
   if (version_cmd->parsed()) return RunVersion(format);
 
   ClientOptions options;
@@ -1049,8 +1125,12 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
   if (!client.ok()) return Fail(client.status());
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
+  if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;
 
-  if (apply_cmd->parsed()) return Apply(*session.client, apply, format);
+  if (apply_cmd->parsed()) {
+    apply.timeout = session.timeout_flag;
+    return Apply(*session.client, apply, format);
+  }
   if (get_cmd->parsed()) return RunGet(session, get);
   if (query_cmd->parsed()) return RunQuery(session, query);
   if (tags_cmd->parsed()) return RunTerms(session, tags_flags, false);
@@ -1074,13 +1154,31 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
+
+// Output that never reached stdout (disk full, closed pipe) fails the
+// command instead of exiting 0 with it truncated: stdio reports a failed
+// write only when its buffer is flushed.
+int CheckStdout(int code) {
+  std::cout.flush();
+  if (std::cout.fail() || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::cerr << "Error: "
+              << StatusText(
+                     absl::UnavailableError("cannot write to standard output"))
+              << "\n";
+    return code == kExitOk ? kExitFailure : code;
+  }
+  return code;
+}
+
 }  // namespace content::cli
 
 int main(int argc, char** argv) {
+  int code;
   try {
-    return content::cli::Main(argc, argv);
+    code = content::cli::Main(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "Error: INTERNAL: " << e.what() << "\n";
-    return 1;
+    code = 1;
   }
+  return content::cli::CheckStdout(code);
 }

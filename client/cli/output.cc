@@ -449,6 +449,8 @@ absl::Status Output::PrintQuery(
     case Format::kMarkdown:
       PrintDocuments(response.articles());
       HintNextPage(response.next_page_token());
+      // Not in the Markdown stream, which holds only documents.
+      PrintFacets(response, err_);
       return absl::OkStatus();
     case Format::kTable:
       break;
@@ -469,24 +471,28 @@ absl::Status Output::PrintQuery(
   }
   table.Write(out_);
   HintNextPage(response.next_page_token());
-  if (response.facets_size() > 0) {
-    // Facets after the page: FIELD VALUE COUNT.
-    Table facets({"FACET", "VALUE", "COUNT"});
-    for (const v1::Facet& f : response.facets()) {
-      std::string field = v1::FacetField_Name(f.field());
-      if (absl::StartsWith(field, "FACET_FIELD_")) field = field.substr(12);
-      field = absl::AsciiStrToLower(field);
-      for (const v1::FacetValue& v : f.values())
-        facets.AddRow({field, v.value(), absl::StrCat(v.count())});
-    }
-    out_ << "\n";
-    facets.Write(out_);
-    if (!response.facets_complete()) {
-      err_ << "Facets count the first " << response.facet_articles_counted()
-           << " matching articles.\n";
-    }
-  }
+  PrintFacets(response, out_);
   return absl::OkStatus();
+}
+
+void Output::PrintFacets(const v1::QueryArticlesResponse& response,
+                         std::ostream& os) const {
+  if (response.facets_size() == 0) return;
+  // Facets after the page: FIELD VALUE COUNT.
+  Table facets({"FACET", "VALUE", "COUNT"});
+  for (const v1::Facet& f : response.facets()) {
+    std::string field = v1::FacetField_Name(f.field());
+    if (absl::StartsWith(field, "FACET_FIELD_")) field = field.substr(12);
+    field = absl::AsciiStrToLower(field);
+    for (const v1::FacetValue& v : f.values())
+      facets.AddRow({field, v.value(), absl::StrCat(v.count())});
+  }
+  os << "\n";
+  facets.Write(os);
+  if (!response.facets_complete()) {
+    err_ << "Facets count the first " << response.facet_articles_counted()
+         << " matching articles.\n";
+  }
 }
 
 absl::Status Output::PrintTermCounts(

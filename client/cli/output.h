@@ -75,6 +75,7 @@ class Output {
   // A page of a query: columns NAME REV DATE TITLE TAGS (table), the whole
   // response (json, yaml) or the documents separated by a blank line
   // (markdown). Table and markdown hint the next page token on `err`.
+  // Facets follow as a FACET VALUE COUNT table, on `err` for markdown.
   absl::Status PrintQuery(const v1::QueryArticlesResponse& response) const;
 
   // A page of revisions: columns REV UPDATED STATE CONTENT-HASH (table), the
@@ -110,6 +111,9 @@ class Output {
   void PrintDocuments(
       const google::protobuf::RepeatedPtrField<v1::Article>& articles) const;
   void HintNextPage(const std::string& token) const;
+  // The facets of a query as a FACET VALUE COUNT table on `os`, if any.
+  void PrintFacets(const v1::QueryArticlesResponse& response,
+                   std::ostream& os) const;
 
   const Format format_;
   std::ostream& out_;

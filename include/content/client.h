@@ -19,10 +19,14 @@ namespace content {
 struct ClientOptions {
   // Server address, `host:port`. Default: "127.0.0.1:7070".
   std::string target = "127.0.0.1:7070";
-  // Deadline for each call unless CallOptions says otherwise. Default: 10 s.
+  // Deadline for each call unless CallOptions says otherwise; must be
+  // positive, absl::InfiniteDuration() for none. Default: 10 s.
   absl::Duration timeout = absl::Seconds(10);
-  // Attempts per call for UNAVAILABLE (gRPC retry policy); 1 disables
-  // retries. Default: 4.
+  // Attempts per read call for UNAVAILABLE (gRPC retry policy), at most 5;
+  // 1 disables retries. Writes (Create, Update, Delete, Undelete,
+  // RestoreArticleRevision, ImportArticles, BackupStore) are sent once: an
+  // UNAVAILABLE write may have been applied, so read before writing again.
+  // Default: 4.
   int max_attempts = 4;
   // Bearer token sent in `authorization` metadata when non-empty.
   // Default: none.
@@ -44,7 +48,8 @@ struct ClientOptions {
 
 // Per-call settings.
 struct CallOptions {
-  // Overrides ClientOptions::timeout when positive. Default: unset.
+  // Overrides ClientOptions::timeout when positive (absl::InfiniteDuration()
+  // for no deadline). Default: unset.
   absl::Duration timeout = absl::ZeroDuration();
 };
 
@@ -85,8 +90,9 @@ class Client {
  public:
   // Creates a client. The channel connects lazily: an unreachable server
   // shows as UNAVAILABLE on the first call, not here. INVALID_ARGUMENT for an
-  // empty target, a client certificate without a CA, a certificate without
-  // its key (or the reverse), or a keepalive time below 10 s.
+  // empty target, a timeout that is not positive, a client certificate
+  // without a CA, a certificate without its key (or the reverse), or a
+  // keepalive time below 10 s.
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
 
@@ -163,6 +169,8 @@ class Client {
   // hands each batch's results to `on_results`, in order, while later
   // batches are in flight. The first stream error is returned. Deadline:
   // `call.timeout` for the whole import if positive, else none.
+  // `on_results` runs on an SDK thread, concurrently with `next_batch` on
+  // the caller's: guard any state the two share.
   virtual absl::Status ImportArticles(
       const std::function<bool(v1::ImportArticlesRequest*)>& next_batch,
       const std::function<void(const v1::ImportArticlesResponse&)>& on_results,

@@ -161,6 +161,35 @@ class CliEditorialTest : public ::testing::Test {
 
 // ---- diff ------------------------------------------------------------------
 
+// An import the server ends (a reader may not write) fails every file: the
+// ones sent and the ones it never got to, in the summary and in -o json.
+TEST_F(CliEditorialTest, ApplyRefusedStreamCountsEveryFile) {
+  constexpr int kFiles = 600;  // several batches
+  for (int i = 0; i < kFiles; ++i) {
+    Write(absl::StrCat("many/m", i, ".md"),
+          absl::StrCat("---\ntitle: \"m", i, "\"\n---\n\nbody\n"));
+  }
+  const std::string dir = dir_.path() + "/files/many";
+  CommandResult r = Ctl({"apply", "-f", dir}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("applied ", kFiles,
+                                            " files: 0 created, 0 updated, 0 "
+                                            "unchanged, ",
+                                            kFiles, " failed")));
+  EXPECT_THAT(r.err, HasSubstr("Error: PERMISSION_DENIED: "));
+  EXPECT_THAT(r.err, HasSubstr("m599.md: error: PERMISSION_DENIED: "));
+
+  r = Ctl({"apply", "-f", dir, "-o", "json"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  int entries = 0;
+  for (size_t at = 0; (at = r.out.find("\"file\": ", at)) != std::string::npos;
+       ++at) {
+    ++entries;
+  }
+  EXPECT_EQ(entries, kFiles);
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat(kFiles, " failed")));
+}
+
 TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
   ASSERT_TRUE(ApplySampleTwice());
   const std::string want = absl::StrCat(

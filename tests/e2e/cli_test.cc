@@ -291,6 +291,25 @@ TEST_F(CliTest, MalformedYamlFailsThatFileAndTheOthersStillApply) {
   EXPECT_THAT(r.err, HasSubstr("tags"));
 }
 
+// A misspelt zone applies nothing, rather than the files whose dates do not
+// need it.
+TEST_F(CliTest, UnknownDefaultZoneIsUsageErrorAndWritesNothing) {
+  Write("zone/zone1.md", Doc("no date", "", ""));
+  Write("zone/zone2.md", Doc("zoneless", "2025-03-01 10:00:00", ""));
+  Write("zone/zone3.md", Doc("zoned", "2025-03-01T10:00:00+08:00", ""));
+  CommandResult r = Ctl({"apply", "-f", files_.path() + "/zone",
+                         "--default-zone", "Asia/Shangai"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              HasSubstr("--default-zone: unknown time zone \"Asia/Shangai\""));
+  for (const char* id : {"zone1", "zone2", "zone3"}) {
+    EXPECT_EQ(Ctl({"get", id, "--all"}).exit_code, 1) << id;
+  }
+  r = Ctl({"apply", "-f", files_.path() + "/zone", "--default-zone",
+           "Asia/Shanghai"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(CliTest, MissingTitleIsInvalidArgumentNamingTitle) {
   const std::string file =
       Write("nt1.md", "---\ndate: 2024-01-01\ntags: [ant]\n---\nbody\n");
@@ -490,6 +509,20 @@ TEST_F(CliQueryTest, TableYamlAndMarkdown) {
       CtlOk({"query", "--tag", "aq", "--lang", "zh-CN", "-o", "markdown"});
   EXPECT_THAT(md, StartsWith("---\n"));
   EXPECT_THAT(md, HasSubstr("Body text.\n\n---\n"));
+
+  // Facets go to stderr, the documents alone to stdout; documents without
+  // bodies are refused.
+  r = Ctl({"query", "--tag", "aq", "--lang", "zh-CN", "-o", "markdown",
+           "--facets", "lang"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("---\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("FACET")));
+  EXPECT_THAT(r.err, HasSubstr("FACET"));
+  EXPECT_THAT(r.err, HasSubstr("zh-CN"));
+  r = Ctl({"query", "--tag", "aq", "-o", "markdown", "--view", "basic"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--view basic: "));
+  EXPECT_THAT(r.out, IsEmpty());
 }
 
 TEST_F(CliQueryTest, BadDateIsUsageError) {
@@ -674,10 +707,57 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
     EXPECT_THAT(r.err, HasSubstr(flag));
     EXPECT_THAT(r.err, HasSubstr("must not be negative"));
   }
+  // Sequences and counts are 64-bit: past 2^31 is not "not a number".
+  r = Ctl({"watch", "--after", "3000000000", "--count", "3000000000", "-o",
+           "yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, Not(HasSubstr("not a number")));
+  EXPECT_THAT(r.err, HasSubstr("-o json"));
+  r = Ctl({"query", "--limit", "3000000000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--limit"));
   r = Ctl({"watch", "--after", "5", "--from-now"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--from-now"));
   EXPECT_THAT(r.err, HasSubstr("--after"));
+  // Filters select what --dir writes; with an ID they are an error, not
+  // ignored.
+  for (std::vector<std::string> flag : {std::vector<std::string>{"--tag", "x"},
+                                        {"--all-tags"},
+                                        {"--category", "c"},
+                                        {"--lang", "en"},
+                                        {"--not-tag", "y"},
+                                        {"--since", "2025-01-01"},
+                                        {"--until", "2025-01-01"}}) {
+    std::vector<std::string> args = {"export", "some-id"};
+    args.insert(args.end(), flag.begin(), flag.end());
+    r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << flag[0];
+    EXPECT_THAT(r.err, HasSubstr(flag[0] + ": applies only with --dir"));
+  }
+  // Rules of GetArticle and the writes, named by their flags.
+  r = Ctl({"get", "x", "--fallback", "en"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--fallback: needs --lang"));
+  r = Ctl({"get", "x", "--lang", "zh-CN", "--revision", "2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--revision: cannot be combined with --lang"));
+  const std::string one = Write("neg.md", Doc("neg", "", ""));
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"get", "x", "--revision", "-1"},
+        {"export", "x", "--revision", "-1"},
+        {"query", "--facets", "tags", "--facet-limit", "-1"},
+        {"apply", "-f", one, "--expected-revision", "-1"},
+        {"delete", "x", "--expected-revision", "-1"},
+        {"undelete", "x", "--expected-revision", "-1"},
+        {"restore", "x", "1", "--expected-revision", "-1"}}) {
+    r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
+    EXPECT_THAT(r.err, HasSubstr(args[args.size() - 2]))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.err, HasSubstr("must not be negative"))
+        << ::testing::PrintToString(args);
+  }
   r = Ctl({"export", "--dir", files_.path() + "/out", "--revision", "2"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--revision"));
@@ -699,6 +779,16 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   r = Ctl({"export", "--dir", file});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
+}
+
+// contentd never repairs online: the flag is a usage error with the
+// offline command, refused before dialling.
+TEST_F(CliTest, FsckRepairIsUsageErrorWithTheOfflineCommand) {
+  CommandResult r = RunCommand(
+      {Contentctl(), "--server", "127.0.0.1:1", "admin", "fsck", "--repair"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--repair: "));
+  EXPECT_THAT(r.err, HasSubstr("contentd --data-dir DIR --check --repair"));
 }
 
 TEST_F(CliTest, VersionNeedsNoServer) {
@@ -774,6 +864,91 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
       {Contentctl(), "--server", "127.0.0.1:1", "apply", "-f", file});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("u1.md: error: UNAVAILABLE: "));
+}
+
+// --timeout inf is no deadline, not one in the past.
+TEST_F(CliTest, InfiniteTimeoutWorks) {
+  CtlOk({"apply", "-f", Write("inf1.md", Doc("inf", "", ""))});
+  CommandResult r = Ctl({"--timeout", "inf", "get", "inf1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("inf"));
+}
+
+// An explicit --timeout also bounds the admin calls and the streams, which
+// otherwise have long deadlines or none.
+TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
+  const std::string file = Write("tmo/tmo1.md", Doc("tmo", "", ""));
+  for (std::vector<std::string> args : {
+           std::vector<std::string>{"admin", "compact"},
+           {"admin", "fsck"},
+           {"admin", "backup", files_.path() + "/backup"},
+           {"export", "--dir", files_.path() + "/out"},
+           {"apply", "-f", files_.path() + "/tmo"},
+       }) {
+    args.insert(args.begin(), {"--timeout", "1us"});
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args);
+    EXPECT_THAT(r.err, HasSubstr("DEADLINE_EXCEEDED"))
+        << ::testing::PrintToString(args);
+  }
+  // Without the flag they keep their own defaults.
+  CtlOk({"apply", "-f", file});
+  CtlOk({"admin", "fsck"});
+}
+
+// Runs contentctl against the suite's server with stdout on /dev/full (every
+// write fails with ENOSPC); returns the exit code, -1 if it had to be
+// killed after 20 s, and stderr in `err`.
+int RunIntoDevFull(const std::string& server, const std::string& err_path,
+                   std::vector<std::string> args, std::string* err) {
+  args.insert(args.begin(), {Contentctl(), "--server", server});
+  std::vector<char*> cargv;
+  for (std::string& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/full", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int spawned =
+      posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return -2;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::ifstream in(err_path);
+  err->assign(std::istreambuf_iterator<char>(in), {});
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Output that cannot be written fails the command instead of exiting 0
+// with it lost; watch stops at the first failed write.
+TEST_F(CliTest, FailedWritesToStdoutFail) {
+  CtlOk({"apply", "-f", Write("full1.md", Doc("Full", "", "afull"))});
+  const std::string err_path = files_.path() + "/err.txt";
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"export", "full1"},
+        {"get", "full1"},
+        {"query", "--tag", "afull", "-o", "json"},
+        {"watch", "--tag", "afull"}}) {
+    std::string err;
+    EXPECT_EQ(RunIntoDevFull(server_->address(), err_path, args, &err), 1)
+        << ::testing::PrintToString(args) << "\n"
+        << err;
+    EXPECT_THAT(err, HasSubstr("cannot write to standard output"))
+        << ::testing::PrintToString(args);
+  }
 }
 
 TEST_F(CliTest, ServerAndTokenFromEnvironment) {

@@ -2,8 +2,12 @@
 // the C++ client SDK.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -109,6 +113,114 @@ class SdkTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<Client> client_;
 };
+
+// A loopback "server" that answers each connection's HTTP/2 preface with
+// its SETTINGS, waits for the call's HEADERS frame, and closes the
+// connection: every call attempt reaches the wire and is cut off unanswered,
+// as when contentd dies after its commit. Counts the attempts.
+class DroppingListener {
+ public:
+  DroppingListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on loopback";
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~DroppingListener() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    close(fd_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int attempts() const { return attempts_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int conn = accept(fd_, nullptr, nullptr);
+      if (conn < 0) continue;
+      static constexpr char kSettings[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+      if (write(conn, kSettings, sizeof(kSettings)) == sizeof(kSettings) &&
+          SawHeaders(conn)) {
+        ++attempts_;
+      }
+      close(conn);
+    }
+  }
+  // Reads the client preface and frames until a HEADERS frame (type 1), for
+  // at most about 5 s.
+  bool SawHeaders(int conn) {
+    std::string in;
+    size_t pos = 24;  // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    for (int polls = 0; polls < 100 && !stop_;) {
+      while (in.size() >= pos + 9) {
+        const size_t length = (static_cast<unsigned char>(in[pos]) << 16) |
+                              (static_cast<unsigned char>(in[pos + 1]) << 8) |
+                              static_cast<unsigned char>(in[pos + 2]);
+        if (in[pos + 3] == 1) return true;
+        pos += 9 + length;
+      }
+      pollfd p{conn, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) {
+        ++polls;
+        continue;
+      }
+      char buf[4096];
+      const ssize_t n = read(conn, buf, sizeof(buf));
+      if (n <= 0) return false;
+      in.append(buf, n);
+    }
+    return false;
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> attempts_{0};
+  std::thread thread_;
+};
+
+// A reply lost after the call reached the server is retried for a read, but
+// not for a write, which the server may have applied.
+TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
+  ClientOptions o;
+  o.max_attempts = 3;
+  o.timeout = absl::Seconds(20);
+  {
+    DroppingListener server;
+    o.target = server.address();
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ((*c)->Get("retried").status().code(),
+              absl::StatusCode::kUnavailable);
+    EXPECT_GT(server.attempts(), 1);
+  }
+  DroppingListener server;
+  o.target = server.address();
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  v1::CreateArticleRequest create;
+  *create.mutable_article() = MakeArticle("Once", {}, k2025);
+  EXPECT_EQ((*c)->CreateArticle(create).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(server.attempts(), 1);
+  v1::DeleteArticleRequest del;
+  del.set_name(ArticleName("once"));
+  EXPECT_EQ((*c)->DeleteArticle(del).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(server.attempts(), 2);
+}
 
 // TLS options that cannot work are refused when the client is made, not
 // turned into a plaintext channel every call of which then fails.
@@ -235,6 +347,42 @@ TEST_F(SdkTest, CreateGetUpdateVersionsConflictDeleteUndelete) {
   EXPECT_EQ(client_->Get("deepseek")->body(), a.body());
   q.set_include_deleted(false);
   EXPECT_EQ(QueryAll(q, 10), std::vector<std::string>{"articles/deepseek"});
+}
+
+// An infinite timeout means no deadline, not one that overflowed into the
+// past; a timeout of zero or less is refused.
+TEST_F(SdkTest, InfiniteTimeoutHasNoDeadline) {
+  Create("forever", MakeArticle("Forever", {}, k2025));
+  ClientOptions o;
+  o.target = server_->address();
+  o.timeout = absl::InfiniteDuration();
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE((*c)->Get("forever").ok()) << (*c)->Get("forever").status();
+  CallOptions call;
+  call.timeout = absl::InfiniteDuration();
+  v1::GetArticleRequest get;
+  get.set_name(ArticleName("forever"));
+  EXPECT_TRUE(client_->GetArticle(get, call).ok());
+  v1::ExportArticlesRequest all;
+  int exported = 0;
+  EXPECT_TRUE(client_
+                  ->ExportArticles(
+                      all,
+                      [&](const v1::Article&) {
+                        ++exported;
+                        return true;
+                      },
+                      call)
+                  .ok());
+  EXPECT_EQ(exported, 1);
+
+  for (absl::Duration bad : {absl::ZeroDuration(), absl::Seconds(-1)}) {
+    o.timeout = bad;
+    c = Client::Connect(o);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(c.status().message(), HasSubstr("timeout"));
+  }
 }
 
 TEST_F(SdkTest, CreateConflictsAndGeneratedIds) {
