@@ -298,9 +298,21 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
           }
         }
         v1::WatchArticlesResponse response;
+        const absl::string_view id =
+            absl::string_view(e.name()).substr(sizeof("articles/") - 1);
+        if (live_only && send_article) {
+          // A revision that was live when written, of an article readers
+          // may no longer see (archived, back to draft, expired since): its
+          // content is not for readers now, as GetArticle of an old revision
+          // is not; the same test, on the head's content (a deleted
+          // article's tombstone shows what readers saw last). The event
+          // still says what happened.
+          absl::StatusOr<v1::Article> head = store->Get(id, 0, true);
+          if (!head.ok() || !store::IsLiveContent(*head, store->Now()))
+            send_article = false;
+        }
         if (send_article || filter) {
-          absl::StatusOr<v1::Article> a = store->Get(
-              e.name().substr(sizeof("articles/") - 1), match_revision, true);
+          absl::StatusOr<v1::Article> a = store->Get(id, match_revision, true);
           if (a.ok()) {
             if (filter && !Matches(req_.filter(), *a)) continue;
             if (send_article) *response.mutable_article() = *std::move(a);

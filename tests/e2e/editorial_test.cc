@@ -411,6 +411,48 @@ TEST_F(EditorialTest, ReadersGetOneAnswerForMissingAndHiddenArticles) {
   EXPECT_EQ(answers("gone"), missing);
 }
 
+// A reader replaying the change log gets the content of revisions only
+// while their article is live: one archived since shows its events by
+// name, as GetArticle refuses its old revisions.
+TEST_F(EditorialTest, ReaderWatchHistoryHidesContentOfArticlesNoLongerLive) {
+  v1::Article shown = Create("shown", Article("shown"));
+  v1::Article archived = Create("archived", Article("to be archived"));
+  Create("deleted", Article("deleted later"));
+  archived.set_state(v1::Article::ARCHIVED);
+  Update(archived);
+  v1::DeleteArticleRequest del;
+  del.set_name("articles/deleted");
+  v1::Article out;
+  ASSERT_TRUE(stub_->DeleteArticle(Context(true).get(), del, &out).ok());
+
+  Watcher reader(stub_.get(), /*editor=*/false, 0);
+  std::vector<v1::WatchArticlesResponse> rs = reader.WaitFor(5);
+  ASSERT_EQ(rs.size(), 5u);
+  std::vector<std::string> seen;
+  for (const auto& r : rs) {
+    seen.push_back(absl::StrCat(ChangeEvent::Type_Name(r.event().type()), " ",
+                                r.event().name().substr(9), " ",
+                                r.has_article() ? r.article().title() : "-"));
+  }
+  // A deleted article's revisions stay readable as GetArticle reads them:
+  // its tombstone was live content.
+  EXPECT_THAT(seen,
+              ElementsAre("TYPE_CREATED shown shown", "TYPE_CREATED archived -",
+                          "TYPE_CREATED deleted deleted later",
+                          "TYPE_UNPUBLISHED archived -",
+                          "TYPE_DELETED deleted deleted later"));
+  v1::GetArticleRequest old;
+  old.set_name("articles/archived");
+  old.set_revision(1);
+  EXPECT_EQ(stub_->GetArticle(Context(false).get(), old, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  old.set_name("articles/deleted");
+  EXPECT_TRUE(stub_->GetArticle(Context(false).get(), old, &out).ok());
+  // Editors replay every revision's content.
+  Watcher editor(stub_.get(), /*editor=*/true, 0);
+  for (const auto& r : editor.WaitFor(5)) EXPECT_TRUE(r.has_article());
+}
+
 // A reader's filtered watch matches an unpublish against the revision the
 // reader could see, so a filter on a tag only the new draft carries learns
 // nothing about the draft, and a filter on the live revision's tag hears
