@@ -93,13 +93,14 @@ class GrpcClient final : public Client {
   GrpcClient(const ClientOptions& options,
              std::shared_ptr<grpc::Channel> channel)
       : options_(options),
+        channel_(channel),
         stub_(v1::ContentService::NewStub(channel)),
         admin_(v1::AdminService::NewStub(channel)) {}
 
   absl::StatusOr<v1::Article> CreateArticle(
       const v1::CreateArticleRequest& request,
       const CallOptions& call) override {
-    return Call(&Stub::CreateArticle, request, call);
+    return Call(&Stub::CreateArticle, request, call, /*write=*/true);
   }
   absl::StatusOr<v1::Article> GetArticle(const v1::GetArticleRequest& request,
                                          const CallOptions& call) override {
@@ -108,17 +109,17 @@ class GrpcClient final : public Client {
   absl::StatusOr<v1::Article> UpdateArticle(
       const v1::UpdateArticleRequest& request,
       const CallOptions& call) override {
-    return Call(&Stub::UpdateArticle, request, call);
+    return Call(&Stub::UpdateArticle, request, call, /*write=*/true);
   }
   absl::StatusOr<v1::Article> DeleteArticle(
       const v1::DeleteArticleRequest& request,
       const CallOptions& call) override {
-    return Call(&Stub::DeleteArticle, request, call);
+    return Call(&Stub::DeleteArticle, request, call, /*write=*/true);
   }
   absl::StatusOr<v1::Article> UndeleteArticle(
       const v1::UndeleteArticleRequest& request,
       const CallOptions& call) override {
-    return Call(&Stub::UndeleteArticle, request, call);
+    return Call(&Stub::UndeleteArticle, request, call, /*write=*/true);
   }
   absl::StatusOr<v1::ListArticleRevisionsResponse> ListArticleRevisions(
       const v1::ListArticleRevisionsRequest& request,
@@ -133,7 +134,7 @@ class GrpcClient final : public Client {
   absl::StatusOr<v1::Article> RestoreArticleRevision(
       const v1::RestoreArticleRevisionRequest& request,
       const CallOptions& call) override {
-    return Call(&Stub::RestoreArticleRevision, request, call);
+    return Call(&Stub::RestoreArticleRevision, request, call, /*write=*/true);
   }
   absl::StatusOr<v1::ListTranslationsResponse> ListTranslations(
       const v1::ListTranslationsRequest& request,
@@ -162,7 +163,8 @@ class GrpcClient final : public Client {
 
   absl::StatusOr<v1::BackupStoreResponse> BackupStore(
       const v1::BackupStoreRequest& request, const CallOptions& call) override {
-    return CallOn(admin_.get(), &AdminStub::BackupStore, request, call);
+    return CallOn(admin_.get(), &AdminStub::BackupStore, request, call,
+                  /*write=*/true);
   }
   absl::StatusOr<v1::CompactStoreResponse> CompactStore(
       const v1::CompactStoreRequest& request,
@@ -254,6 +256,13 @@ class GrpcClient final : public Client {
       const CallOptions& call) override {
     grpc::ClientContext ctx;
     AddToken(&ctx);
+    if (absl::Status s = AwaitConnection(call.timeout > absl::ZeroDuration()
+                                             ? call.timeout
+                                             : options_.timeout);
+        !s.ok()) {
+      return s;
+    }
+    ctx.set_wait_for_ready(true);
     if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
     auto stream = stub_->ImportArticles(&ctx);
     // Results are read on a second thread so batches keep flowing while the
@@ -302,10 +311,15 @@ class GrpcClient final : public Client {
   absl::StatusOr<Resp> CallOn(S* stub,
                               grpc::Status (S::*method)(grpc::ClientContext*,
                                                         const Req&, Resp*),
-                              const Req& request, const CallOptions& call) {
+                              const Req& request, const CallOptions& call,
+                              bool write = false) {
     grpc::ClientContext ctx;
     const absl::Duration timeout =
         call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
+    if (write) {
+      if (absl::Status s = AwaitConnection(timeout); !s.ok()) return s;
+      ctx.set_wait_for_ready(true);
+    }
     SetTimeout(&ctx, timeout);
     AddToken(&ctx);
     Resp response;
@@ -322,11 +336,35 @@ class GrpcClient final : public Client {
   template <typename Req, typename Resp>
   absl::StatusOr<Resp> Call(grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                          const Req&, Resp*),
-                            const Req& request, const CallOptions& call) {
-    return CallOn(stub_.get(), method, request, call);
+                            const Req& request, const CallOptions& call,
+                            bool write = false) {
+    return CallOn(stub_.get(), method, request, call, write);
+  }
+
+  // Writes are sent once (ServiceConfig), so instead of failing on the
+  // first refused connection (a server restarting) a write waits for one:
+  // up to a second per attempt max_attempts allows (at least one), within
+  // `timeout`. A write still waiting has not been sent; it goes with
+  // wait_for_ready, so a connection lost before sending is waited out too.
+  absl::Status AwaitConnection(absl::Duration timeout) {
+    if (channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY)
+      return absl::OkStatus();
+    const absl::Duration wait = std::min(
+        timeout, absl::Seconds(std::clamp(options_.max_attempts, 1, 5)));
+    if (channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + wait)))
+      return absl::OkStatus();
+    if (wait == timeout) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("deadline passed waiting for a connection to ",
+                       options_.target, "; the write was not sent"));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to ", options_.target, " within ",
+                     absl::FormatDuration(wait), "; the write was not sent"));
   }
 
   const ClientOptions options_;
+  const std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<Stub> stub_;
   std::unique_ptr<AdminStub> admin_;
 };

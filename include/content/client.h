@@ -26,7 +26,9 @@ struct ClientOptions {
   // 1 disables retries. Writes (Create, Update, Delete, Undelete,
   // RestoreArticleRevision, ImportArticles, BackupStore) are sent once: an
   // UNAVAILABLE write may have been applied, so read before writing again.
-  // Default: 4.
+  // Before sending, a write waits for a connection (a server restarting) up
+  // to max_attempts seconds (1-5) within its deadline; UNAVAILABLE "the
+  // write was not sent" when none comes. Default: 4.
   int max_attempts = 4;
   // Bearer token sent in `authorization` metadata when non-empty.
   // Default: none.

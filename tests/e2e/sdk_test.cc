@@ -883,6 +883,15 @@ TEST_F(SdkTest, HealthCheckAndUnreachableServer) {
   ASSERT_TRUE(unreachable.ok());
   absl::StatusOr<v1::Article> r = (*unreachable)->Get("x");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  // A write waits for a connection first (a second at max_attempts 1), then
+  // says that it was not sent: safe to send again.
+  v1::CreateArticleRequest create;
+  create.set_article_id("x");
+  create.mutable_article()->set_title("x");
+  r = (*unreachable)->CreateArticle(create);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_THAT(std::string(r.status().message()),
+              ::testing::HasSubstr("the write was not sent"));
 }
 
 TEST(SdkConfigTest, ServesWithTheSampleConfigFile) {
