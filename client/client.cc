@@ -71,6 +71,12 @@ void SetTimeout(grpc::ClientContext* ctx, absl::Duration timeout) {
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
+// Sets `deadline`; none for absl::InfiniteFuture().
+void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return;
+  ctx->set_deadline(absl::ToChronoTime(deadline));
+}
+
 }  // namespace
 
 struct WatchCanceller::State {
@@ -256,14 +262,14 @@ class GrpcClient final : public Client {
       const CallOptions& call) override {
     grpc::ClientContext ctx;
     AddToken(&ctx);
-    if (absl::Status s = AwaitConnection(call.timeout > absl::ZeroDuration()
-                                             ? call.timeout
-                                             : options_.timeout);
-        !s.ok()) {
-      return s;
-    }
+    // The stream has no deadline unless the call sets one; the wait for a
+    // connection is bounded either way.
+    const absl::Time deadline =
+        absl::Now() +
+        (call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout);
+    if (absl::Status s = AwaitConnection(deadline); !s.ok()) return s;
     ctx.set_wait_for_ready(true);
-    if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
+    if (call.timeout > absl::ZeroDuration()) SetDeadline(&ctx, deadline);
     auto stream = stub_->ImportArticles(&ctx);
     // Results are read on a second thread so batches keep flowing while the
     // server answers earlier ones.
@@ -316,11 +322,13 @@ class GrpcClient final : public Client {
     grpc::ClientContext ctx;
     const absl::Duration timeout =
         call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
+    // One deadline for the wait for a connection and the call.
+    const absl::Time deadline = absl::Now() + timeout;
     if (write) {
-      if (absl::Status s = AwaitConnection(timeout); !s.ok()) return s;
+      if (absl::Status s = AwaitConnection(deadline); !s.ok()) return s;
       ctx.set_wait_for_ready(true);
     }
-    SetTimeout(&ctx, timeout);
+    SetDeadline(&ctx, deadline);
     AddToken(&ctx);
     Resp response;
     grpc::Status s = (stub->*method)(&ctx, request, &response);
@@ -346,21 +354,28 @@ class GrpcClient final : public Client {
   // up to a second per attempt max_attempts allows (at least one), within
   // `timeout`. A write still waiting has not been sent; it goes with
   // wait_for_ready, so a connection lost before sending is waited out too.
-  absl::Status AwaitConnection(absl::Duration timeout) {
-    if (channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY)
-      return absl::OkStatus();
-    const absl::Duration wait = std::min(
-        timeout, absl::Seconds(std::clamp(options_.max_attempts, 1, 5)));
-    if (channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + wait)))
-      return absl::OkStatus();
-    if (wait == timeout) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("deadline passed waiting for a connection to ",
-                       options_.target, "; the write was not sent"));
+  absl::Status AwaitConnection(absl::Time deadline) {
+    const absl::Duration wait =
+        absl::Seconds(std::clamp(options_.max_attempts, 1, 5));
+    const absl::Time until = std::min(deadline, absl::Now() + wait);
+    if (channel_->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY &&
+        !channel_->WaitForConnected(absl::ToChronoTime(until))) {
+      if (until == deadline) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("deadline passed waiting for a connection to ",
+                         options_.target, "; the write was not sent"));
+      }
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to ", options_.target, " within ",
+                       absl::FormatDuration(wait), "; the write was not sent"));
     }
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to ", options_.target, " within ",
-                     absl::FormatDuration(wait), "; the write was not sent"));
+    // Sent with no time left, the write would race its own deadline: the
+    // server could apply it and the caller still see DEADLINE_EXCEEDED.
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          "deadline passed before the write was sent; it was not sent");
+    }
+    return absl::OkStatus();
   }
 
   const ClientOptions options_;
