@@ -875,9 +875,16 @@ TEST_F(CliTest, InfiniteTimeoutWorks) {
 }
 
 // An explicit --timeout also bounds the admin calls and the streams, which
-// otherwise have long deadlines or none.
+// otherwise have long deadlines or none. Checked against a server that
+// answers nothing (stopped with SIGSTOP): with the flag each command ends
+// with DEADLINE_EXCEEDED; with their own defaults they would wait an hour
+// or for ever. (A tiny deadline against a live server races the reply.)
 TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
+  TempDir dir;
+  auto stopped = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(stopped, nullptr);
   const std::string file = Write("tmo/tmo1.md", Doc("tmo", "", ""));
+  ASSERT_EQ(kill(stopped->pid(), SIGSTOP), 0);
   for (std::vector<std::string> args : {
            std::vector<std::string>{"admin", "compact"},
            {"admin", "fsck"},
@@ -885,12 +892,14 @@ TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
            {"export", "--dir", files_.path() + "/out"},
            {"apply", "-f", files_.path() + "/tmo"},
        }) {
-    args.insert(args.begin(), {"--timeout", "1us"});
-    CommandResult r = Ctl(args);
+    args.insert(args.begin(), {Contentctl(), "--server", stopped->address(),
+                               "--timeout", "300ms"});
+    CommandResult r = RunCommand(args, "", {}, std::chrono::seconds(60));
     EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args);
     EXPECT_THAT(r.err, HasSubstr("DEADLINE_EXCEEDED"))
         << ::testing::PrintToString(args);
   }
+  ASSERT_EQ(kill(stopped->pid(), SIGCONT), 0);
   // Without the flag they keep their own defaults.
   CtlOk({"apply", "-f", file});
   CtlOk({"admin", "fsck"});
