@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "server/editorial/diff.h"
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
@@ -68,6 +69,10 @@ constexpr int kMaxFacetLimit = 100;
 constexpr size_t kMaxQueryPageBytes = size_t{2} << 20;
 // Bytes of articles a BatchGetArticles reply may hold (it has no pages).
 constexpr size_t kMaxBatchGetBytes = size_t{16} << 20;
+// Articles a translation group lists (ListTranslations has no pages) and the
+// bytes they may hold.
+constexpr size_t kMaxGroupMembers = 1000;
+constexpr size_t kMaxTranslationsBytes = size_t{16} << 20;
 
 absl::Status CheckView(v1::ArticleView view, absl::string_view field) {
   if (!v1::ArticleView_IsValid(view)) {
@@ -348,7 +353,8 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
   if (!all && absl::IsNotFound(named.status())) return NotLive(id);
   if (!named.ok()) return named.status();
   const std::string group = store::TranslationGroup(*named);
-  absl::StatusOr<std::vector<v1::Article>> members = GroupHeads(group, all);
+  absl::StatusOr<std::vector<v1::Article>> members =
+      GroupHeads(group, all, /*with_bodies=*/false);
   if (!members.ok()) return members.status();
   if (members->empty()) return NotLive(id);
   // Best first: each wanted language exactly, then by primary subtag; the
@@ -361,7 +367,15 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
         if (best == nullptr || m.name() == named->name()) best = &m;
       }
       if (best != nullptr) {
-        *resp = *best;
+        // The group was listed without bodies: read the one chosen whole.
+        const std::string best_id(
+            absl::StripPrefix(best->name(), "articles/"));
+        absl::StatusOr<v1::Article> a =
+            store_->Get(best_id, 0, /*show_deleted=*/false);
+        if (!all && absl::IsNotFound(a.status())) return NotLive(best_id);
+        if (!a.ok()) return a.status();
+        if (!all && !store::IsLive(*a, store_->Now())) return NotLive(best_id);
+        *resp = *std::move(a);
         return absl::OkStatus();
       }
     }
@@ -384,7 +398,7 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
 }
 
 absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
-    const std::string& group, bool all) {
+    const std::string& group, bool all, bool with_bodies) {
   std::unique_ptr<store::ReadView> view = store_->NewReadView();
   std::vector<std::string> ids;
   for (store::ListState state :
@@ -394,23 +408,32 @@ absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
         store::PostingPrefix(store::IndexKind::kGroup, state, group);
     std::unique_ptr<store::KvIterator> it =
         view->Postings(prefix, store::PrefixSuccessor(prefix));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    for (it->SeekToFirst(); it->Valid() && ids.size() < kMaxGroupMembers;
+         it->Next()) {
       uint64_t date_key;
       absl::string_view id;
       if (store::ParsePostingKey(it->key(), prefix.size(), &date_key, &id))
         ids.emplace_back(id);
-      if (ids.size() >= 1000) break;
     }
     if (!it->status().ok()) return it->status();
   }
   std::sort(ids.begin(), ids.end());
   const absl::Time now = store_->Now();
   std::vector<v1::Article> heads;
+  size_t bytes = 0;
   for (const std::string& id : ids) {
     absl::StatusOr<v1::Article> a = view->Head(id);
     if (absl::IsNotFound(a.status())) continue;
     if (!a.ok()) return a.status();
     if (!all && !store::IsLive(*a, now)) continue;
+    if (!with_bodies) a->clear_body();
+    // A thousand members of 1 MiB would build a gigabyte reply.
+    bytes += a->ByteSizeLong();
+    if (bytes > kMaxTranslationsBytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "view: the group's articles hold more than ",
+          kMaxTranslationsBytes >> 20, " MiB; use view BASIC"));
+    }
     heads.push_back(*std::move(a));
   }
   return heads;
@@ -652,13 +675,11 @@ absl::Status ContentService::DoListTranslations(
   if (!named.ok()) return named.status();
   if (!all && !store::IsLive(*named, store_->Now())) return NotLive(*id);
   const std::string group = store::TranslationGroup(*named);
-  absl::StatusOr<std::vector<v1::Article>> members = GroupHeads(group, all);
+  absl::StatusOr<std::vector<v1::Article>> members =
+      GroupHeads(group, all, req.view() == v1::ARTICLE_VIEW_FULL);
   if (!members.ok()) return members.status();
   resp->set_translation_key(group);
-  for (v1::Article& m : *members) {
-    if (req.view() != v1::ARTICLE_VIEW_FULL) m.clear_body();
-    *resp->add_articles() = std::move(m);
-  }
+  for (v1::Article& m : *members) *resp->add_articles() = std::move(m);
   return absl::OkStatus();
 }
 

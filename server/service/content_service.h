@@ -154,9 +154,11 @@ class ContentService final : public ContentServiceBase {
   // NOT_FOUND unless `id`'s head is live now (readers' history reads).
   absl::Status CheckLive(const std::string& id);
   // Heads of the translation group `group` (live ones, or all with
-  // `all`), by id; deleted articles left out.
+  // `all`), by id, at most 1000; deleted articles left out; bodies only
+  // `with_bodies` (RESOURCE_EXHAUSTED past 16 MiB).
   absl::StatusOr<std::vector<v1::Article>> GroupHeads(const std::string& group,
-                                                      bool all);
+                                                      bool all,
+                                                      bool with_bodies);
   // Calls Store::FireSchedule until shutdown, so watchers get publish and
   // expiry events when their time comes.
   void ScheduleLoop();

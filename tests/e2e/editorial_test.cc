@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -600,6 +601,54 @@ TEST_F(EditorialTest, TranslationFallbackChains) {
   req.set_visibility(v1::VISIBILITY_ALL);
   ASSERT_TRUE(stub_->ListTranslations(Context(true).get(), req, &resp).ok());
   EXPECT_EQ(resp.articles_size(), 3);
+}
+
+TEST_F(EditorialTest, TranslationGroupsListAThousandAndBoundFullReplies) {
+  // 1,000 published members of 20 KiB and two drafts in one group, sent in
+  // batches of 100 (2 MiB each).
+  auto ctx = Context(true);
+  auto stream = stub_->ImportArticles(ctx.get());
+  for (int batch = 0; batch < 11; ++batch) {
+    v1::ImportArticlesRequest req;
+    for (int i = batch * 100; i < std::min(1002, (batch + 1) * 100); ++i) {
+      v1::Article a = Article(absl::StrCat("member ", i), {"en"});
+      a.set_name(absl::StrCat("articles/m", 10000 + i));
+      a.set_translation_key("big");
+      a.set_body(std::string(20 << 10, 'x'));
+      if (i >= 1000) a.set_state(v1::Article::DRAFT);
+      *req.add_articles() = std::move(a);
+    }
+    ASSERT_TRUE(stream->Write(req));
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  v1::ImportArticlesResponse r;
+  int created = 0;
+  while (stream->Read(&r)) {
+    for (const auto& result : r.results())
+      created += result.outcome() == v1::ImportResult::OUTCOME_CREATED;
+  }
+  ASSERT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(created, 1002);
+
+  // Editors reading every state get 1,000, not 1,001.
+  v1::ListTranslationsRequest req;
+  req.set_name("articles/m10000");
+  req.set_visibility(v1::VISIBILITY_ALL);
+  v1::ListTranslationsResponse resp;
+  grpc::Status s = stub_->ListTranslations(Context(true).get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.articles_size(), 1000);
+  // Their bodies hold 20 MB: FULL is refused, naming the field and the way.
+  req.set_view(v1::ARTICLE_VIEW_FULL);
+  s = stub_->ListTranslations(Context(true).get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("view"));
+  EXPECT_THAT(s.error_message(), HasSubstr("BASIC"));
+  // Choosing a language still returns the chosen member whole.
+  v1::Article got;
+  ASSERT_TRUE(Get("m10000", false, false, &got, "en").ok());
+  EXPECT_EQ(got.name(), "articles/m10000");
+  EXPECT_EQ(got.body().size(), size_t{20} << 10);
 }
 
 TEST_F(EditorialTest, DiffAndRestoreTheSampleArticle) {
