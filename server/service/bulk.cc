@@ -121,9 +121,9 @@ class ImportReactor
 class ExportReactor
     : public grpc::ServerWriteReactor<v1::ExportArticlesResponse> {
  public:
-  ExportReactor(store::Store* store, const Limits& limits,
-                const v1::ExportArticlesRequest& request)
-      : store_(store), query_(request.query()) {
+  ExportReactor(grpc::CallbackServerContext* ctx, store::Store* store,
+                const Limits& limits, const v1::ExportArticlesRequest& request)
+      : ctx_(ctx), store_(store), query_(request.query()) {
     absl::Status s = ValidateQuery(query_, limits);
     if (!s.ok()) {
       Finish(ToGrpcStatus(s));
@@ -163,7 +163,13 @@ class ExportReactor
       }
       if (response_.articles_size() > 0 || last_page_) break;
       // A page can be empty yet have a token (its candidates all failed the
-      // filters no index serves): keep going until articles or the end.
+      // filters no index serves): keep going until articles or the end, but
+      // not for a client gone (a filter that rejects nearly everything scans
+      // the whole store on this thread).
+      if (ctx_->IsCancelled()) {
+        Finish(grpc::Status::CANCELLED);
+        return;
+      }
       absl::StatusOr<query::QueryPage> page =
           query::RunQuery(*store_, query_, kBatch, token_);
       if (!page.ok()) {
@@ -182,6 +188,7 @@ class ExportReactor
     StartWrite(&response_);
   }
 
+  grpc::CallbackServerContext* const ctx_;
   store::Store* const store_;
   const v1::Query query_;
   std::string token_;
@@ -199,9 +206,9 @@ NewImportReactor(store::Store* store, WorkQueue* writes, const Limits& limits) {
 }
 
 grpc::ServerWriteReactor<v1::ExportArticlesResponse>* NewExportReactor(
-    store::Store* store, const Limits& limits,
-    const v1::ExportArticlesRequest& request) {
-  return new ExportReactor(store, limits, request);
+    grpc::CallbackServerContext* ctx, store::Store* store,
+    const Limits& limits, const v1::ExportArticlesRequest& request) {
+  return new ExportReactor(ctx, store, limits, request);
 }
 
 }  // namespace content::service

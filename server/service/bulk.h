@@ -21,10 +21,11 @@ grpc::ServerBidiReactor<v1::ImportArticlesRequest, v1::ImportArticlesResponse>*
 NewImportReactor(store::Store* store, WorkQueue* writes, const Limits& limits);
 
 // One ExportArticles call: pages through the query and writes a batch at a
-// time, reading the next page only when the client took the last one.
+// time, reading the next page only when the client took the last one, and
+// stopping when `ctx` is cancelled (or its deadline passes).
 grpc::ServerWriteReactor<v1::ExportArticlesResponse>* NewExportReactor(
-    store::Store* store, const Limits& limits,
-    const v1::ExportArticlesRequest& request);
+    grpc::CallbackServerContext* ctx, store::Store* store,
+    const Limits& limits, const v1::ExportArticlesRequest& request);
 
 }  // namespace content::service
 

@@ -969,8 +969,7 @@ ContentService::ExportArticles(grpc::CallbackServerContext* ctx,
   if (absl::Status s = Allow(*ctx, ReadRole(req->query().visibility()));
       !s.ok())
     return new FailedWriteReactor<v1::ExportArticlesResponse>(s);
-  (void)ctx;
-  return NewExportReactor(store_, options_.limits, *req);
+  return NewExportReactor(ctx, store_, options_.limits, *req);
 }
 
 void ContentService::PrepareShutdown() { watch_.Shutdown(); }

@@ -1049,6 +1049,54 @@ TEST_F(ReliabilityStoreTest, AWatchReadingItsBacklogDoesNotHoldUpOthers) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
+TEST_F(ReliabilityStoreTest, AnExportStopsScanningWhenItsClientIsGone) {
+  // 20,001 articles: a filter no index serves that rejects them all makes
+  // three empty pages of 10,000 candidates.
+  for (int i = 0; i <= 20000; ++i) {
+    const std::string id = absl::StrCat("e", i);
+    ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
+  }
+  service::ServiceOptions options;
+  options.schedule_poll = absl::ZeroDuration();  // no other reader of lists
+  service::ContentService service(store_.get(), options, nullptr);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::ContentService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+
+  // The first page's list read waits until the client has cancelled; any
+  // later page's read is counted.
+  absl::Notification first_page, cancelled;
+  std::atomic<int> later_pages{0};
+  fault_->on_postings_iterator = [&] {
+    fault_->on_postings_iterator = [&] { ++later_pages; };
+    first_page.Notify();
+    cancelled.WaitForNotification();
+  };
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::ExportArticlesRequest req;
+  req.mutable_query()->mutable_update_time_to()->set_seconds(1);
+  auto stream = stub->ExportArticles(&ctx, req);
+  ASSERT_TRUE(first_page.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ctx.TryCancel();
+  absl::SleepFor(absl::Milliseconds(300));  // the cancel reaches the server
+  cancelled.Notify();
+  v1::ExportArticlesResponse r;
+  EXPECT_FALSE(stream->Read(&r));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // Shutdown waits for the reactor; by then it has stopped after the page it
+  // was reading (it used to read the rest of the store).
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(later_pages.load(), 0);
+  fault_->on_postings_iterator = nullptr;
+}
+
 TEST_F(ReliabilityStoreTest, RandomFaultsUnderConcurrentWritersLoseNothing) {
   constexpr int kThreads = 6;
   constexpr int kOps = 120;
