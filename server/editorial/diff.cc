@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/proto_json.h"
@@ -168,22 +169,22 @@ void DiffStyle(const v1::FrontMatterStyle& from, const v1::FrontMatterStyle& to,
 }
 
 // A line of a body, with its newline if it has one.
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> lines;
+std::vector<absl::string_view> SplitLines(absl::string_view text) {
+  std::vector<absl::string_view> lines;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
-    end = end == std::string::npos ? text.size() : end + 1;
+    end = end == absl::string_view::npos ? text.size() : end + 1;
     lines.push_back(text.substr(pos, end - pos));
     pos = end;
   }
   return lines;
 }
 
-void AppendLine(char mark, const std::string& line, std::string* out) {
+void AppendLine(char mark, absl::string_view line, std::string* out) {
   out->push_back(mark);
   if (!line.empty() && line.back() == '\n') {
-    out->append(line);
+    out->append(line.data(), line.size());
   } else {
     absl::StrAppend(out, line, "\n\\ No newline at end of file\n");
   }
@@ -198,82 +199,136 @@ std::string Range(long long first, long long count) {
   return absl::StrCat(first, ",", count);
 }
 
+// One line of the edit script: kept, deleted from `from` or added from `to`.
+enum class Op : char { kCommon = ' ', kDelete = '-', kAdd = '+' };
+
+// The shortest edit script turning `a` into `b`, common prefix and suffix
+// taken off first. dtl compares line numbers, not strings; only its order of
+// operations is used: the line indexes dtl reports go wrong past its 2M path
+// coordinates (a diff of 16,000 two-byte lines lost its last thousand).
+std::vector<Op> EditScript(const std::vector<absl::string_view>& a,
+                           const std::vector<absl::string_view>& b) {
+  size_t prefix = 0;
+  while (prefix < a.size() && prefix < b.size() && a[prefix] == b[prefix])
+    ++prefix;
+  size_t suffix = 0;
+  while (suffix < a.size() - prefix && suffix < b.size() - prefix &&
+         a[a.size() - 1 - suffix] == b[b.size() - 1 - suffix])
+    ++suffix;
+  std::vector<Op> ops(prefix, Op::kCommon);
+  // Each distinct line gets a number, and which sides have it.
+  struct Seen {
+    int id;
+    bool in_a, in_b;
+  };
+  absl::flat_hash_map<absl::string_view, Seen> seen;
+  for (size_t i = prefix; i < a.size() - suffix; ++i) {
+    seen.emplace(a[i], Seen{static_cast<int>(seen.size()), false, false})
+        .first->second.in_a = true;
+  }
+  for (size_t i = prefix; i < b.size() - suffix; ++i) {
+    seen.emplace(b[i], Seen{static_cast<int>(seen.size()), false, false})
+        .first->second.in_b = true;
+  }
+  // A line only one side has is never common: it is left out of the search
+  // (so two bodies with nothing in common cost no search at all) and put
+  // back as a deletion or addition in its place.
+  std::vector<int> from, to;
+  std::vector<size_t> from_at, to_at;  // line index of each number kept
+  for (size_t i = prefix; i < a.size() - suffix; ++i) {
+    const Seen& s = seen.find(a[i])->second;
+    if (s.in_b) from.push_back(s.id), from_at.push_back(i);
+  }
+  for (size_t i = prefix; i < b.size() - suffix; ++i) {
+    const Seen& s = seen.find(b[i])->second;
+    if (s.in_a) to.push_back(s.id), to_at.push_back(i);
+  }
+  size_t next_a = prefix, next_b = prefix;  // first line without an op
+  auto catch_up = [&](size_t until_a, size_t until_b) {
+    for (; next_a < until_a; ++next_a) ops.push_back(Op::kDelete);
+    for (; next_b < until_b; ++next_b) ops.push_back(Op::kAdd);
+  };
+  if (!from.empty() && !to.empty()) {
+    dtl::Diff<int, std::vector<int>> diff(from, to);
+    diff.compose();
+    size_t fa = 0, fb = 0;  // positions in `from` and `to`
+    for (const auto& e : diff.getSes().getSequence()) {
+      if (e.second.type == dtl::SES_DELETE) {
+        catch_up(from_at[fa], next_b);
+        ops.push_back(Op::kDelete);
+        next_a = from_at[fa++] + 1;
+      } else if (e.second.type == dtl::SES_ADD) {
+        catch_up(next_a, to_at[fb]);
+        ops.push_back(Op::kAdd);
+        next_b = to_at[fb++] + 1;
+      } else {
+        catch_up(from_at[fa], to_at[fb]);
+        ops.push_back(Op::kCommon);
+        next_a = from_at[fa++] + 1;
+        next_b = to_at[fb++] + 1;
+      }
+    }
+  }
+  catch_up(a.size() - suffix, b.size() - suffix);
+  ops.insert(ops.end(), suffix, Op::kCommon);
+  return ops;
+}
+
 }  // namespace
 
 std::string UnifiedDiff(const std::string& from, const std::string& to,
                         const std::string& from_label,
                         const std::string& to_label) {
   if (from == to) return "";
-  using Sequence = std::vector<std::string>;
-  using SesElem = std::pair<std::string, dtl::elemInfo>;
-  dtl::Diff<std::string, Sequence> diff(SplitLines(from), SplitLines(to));
-  diff.compose();
-  diff.composeUnifiedHunks();
-  std::string out = absl::StrCat("--- ", from_label, "\n+++ ", to_label, "\n");
-  // dtl closes a hunk after 3 unchanged lines; diff(1) keeps one hunk while
-  // the context of two changes meets. Hunks that touch are joined so the
-  // output reads like diff -u, dropping lines both hunks hold.
-  std::vector<std::vector<const SesElem*>> hunks;
-  long long last_before = 0, last_after = 0;  // last line index in the hunks
-  // getUniHunks returns a copy; the lines below point into this one.
-  const std::vector<dtl::uniHunk<SesElem>> uni_hunks = diff.getUniHunks();
-  for (const dtl::uniHunk<SesElem>& hunk : uni_hunks) {
-    std::vector<const SesElem*> lines;
-    for (const auto* part : {&hunk.common[0], &hunk.change, &hunk.common[1]}) {
-      for (const SesElem& e : *part) lines.push_back(&e);
-    }
-    if (lines.empty()) continue;
-    const dtl::elemInfo& first = lines.front()->second;
-    const bool touches =
-        !hunks.empty() &&
-        ((first.type != dtl::SES_ADD && first.beforeIdx <= last_before + 1) ||
-         (first.type != dtl::SES_DELETE && first.afterIdx <= last_after + 1));
-    if (!touches) hunks.emplace_back();
-    for (const SesElem* e : lines) {
-      const dtl::elemInfo& info = e->second;
-      const bool seen =
-          touches &&
-          ((info.type != dtl::SES_ADD && info.beforeIdx <= last_before) ||
-           (info.type != dtl::SES_DELETE && info.afterIdx <= last_after));
-      if (seen) continue;
-      hunks.back().push_back(e);
-      if (info.type != dtl::SES_ADD) last_before = info.beforeIdx;
-      if (info.type != dtl::SES_DELETE) last_after = info.afterIdx;
-    }
+  const std::vector<absl::string_view> a = SplitLines(from);
+  const std::vector<absl::string_view> b = SplitLines(to);
+  const std::vector<Op> ops = EditScript(a, b);
+  // Line index (0-based) in `a` and `b` before each operation.
+  std::vector<size_t> at_a(ops.size() + 1), at_b(ops.size() + 1);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    at_a[i + 1] = at_a[i] + (ops[i] != Op::kAdd);
+    at_b[i + 1] = at_b[i] + (ops[i] != Op::kDelete);
   }
-  for (std::vector<const SesElem*>& lines : hunks) {
-    // dtl may keep a fourth line of context at the end of the text.
-    auto changed = [](const SesElem* e) {
-      return e->second.type != dtl::SES_COMMON;
-    };
-    const auto first = std::find_if(lines.begin(), lines.end(), changed);
-    if (first == lines.end()) continue;
-    const auto last = std::find_if(lines.rbegin(), lines.rend(), changed);
-    const long long begin = std::max<long long>(0, (first - lines.begin()) - 3);
-    const long long end = std::min<long long>(
-        static_cast<long long>(lines.size()), (lines.rend() - last) + 3);
-    lines =
-        std::vector<const SesElem*>(lines.begin() + begin, lines.begin() + end);
-    // The header is computed from the hunk's lines rather than taken from
-    // dtl's a/b/c/d, which do not survive the joining.
-    long long old_first = 0, old_count = 0, new_first = 0, new_count = 0;
-    for (const SesElem* e : lines) {
-      const dtl::elemInfo& info = e->second;
-      if (info.type != dtl::SES_ADD && old_count++ == 0) {
-        old_first = info.beforeIdx;
-      }
-      if (info.type != dtl::SES_DELETE && new_count++ == 0) {
-        new_first = info.afterIdx;
+  constexpr size_t kContext = 3;
+  std::string out = absl::StrCat("--- ", from_label, "\n+++ ", to_label, "\n");
+  size_t i = 0;
+  while (i < ops.size()) {
+    while (i < ops.size() && ops[i] == Op::kCommon) ++i;
+    if (i == ops.size()) break;
+    // A hunk: changes whose unchanged gaps are at most twice the context
+    // (diff(1) joins those), with the context around them.
+    const size_t begin = i >= kContext ? i - kContext : 0;
+    size_t last = i;  // last change of the hunk
+    for (size_t j = i + 1; j < ops.size(); ++j) {
+      if (ops[j] == Op::kCommon) {
+        if (j - last > 2 * kContext) break;
+      } else {
+        last = j;
       }
     }
-    absl::StrAppend(&out, "@@ -", Range(old_first, old_count), " +",
-                    Range(new_first, new_count), " @@\n");
-    for (const SesElem* e : lines) {
-      const char mark = e->second.type == dtl::SES_ADD      ? '+'
-                        : e->second.type == dtl::SES_DELETE ? '-'
-                                                            : ' ';
-      AppendLine(mark, e->first, &out);
+    const size_t end = std::min(ops.size(), last + 1 + kContext);
+    const size_t old_count = at_a[end] - at_a[begin];
+    const size_t new_count = at_b[end] - at_b[begin];
+    absl::StrAppend(&out, "@@ -",
+                    Range(old_count == 0 ? 0 : at_a[begin] + 1, old_count),
+                    " +", Range(new_count == 0 ? 0 : at_b[begin] + 1, new_count),
+                    " @@\n");
+    // Each run of changes as diff(1) prints it: deletions, then additions.
+    for (size_t j = begin; j < end;) {
+      if (ops[j] == Op::kCommon) {
+        AppendLine(' ', a[at_a[j]], &out);
+        ++j;
+        continue;
+      }
+      size_t run_end = j;
+      while (run_end < end && ops[run_end] != Op::kCommon) ++run_end;
+      for (size_t k = j; k < run_end; ++k)
+        if (ops[k] == Op::kDelete) AppendLine('-', a[at_a[k]], &out);
+      for (size_t k = j; k < run_end; ++k)
+        if (ops[k] == Op::kAdd) AppendLine('+', b[at_b[k]], &out);
+      j = run_end;
     }
+    i = end;
   }
   return out;
 }
