@@ -82,7 +82,8 @@ void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
 struct WatchCanceller::State {
   std::mutex mu;
   bool cancelled = false;
-  grpc::ClientContext* ctx = nullptr;  // the running stream, if any
+  // The running streams: one canceller may serve several Watch calls.
+  std::vector<grpc::ClientContext*> ctxs;
 };
 
 WatchCanceller::WatchCanceller() : state_(std::make_shared<State>()) {}
@@ -91,7 +92,7 @@ WatchCanceller::~WatchCanceller() = default;
 void WatchCanceller::Cancel() {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->cancelled = true;
-  if (state_->ctx != nullptr) state_->ctx->TryCancel();
+  for (grpc::ClientContext* ctx : state_->ctxs) ctx->TryCancel();
 }
 
 class GrpcClient final : public Client {
@@ -200,7 +201,7 @@ class GrpcClient final : public Client {
       {
         std::lock_guard<std::mutex> lock(state->mu);
         if (state->cancelled) return absl::OkStatus();
-        state->ctx = &ctx;
+        state->ctxs.push_back(&ctx);
       }
       std::unique_ptr<grpc::ClientReader<v1::WatchArticlesResponse>> reader =
           stub_->WatchArticles(&ctx, request);
@@ -221,7 +222,9 @@ class GrpcClient final : public Client {
       }
       v1::WatchArticlesResponse event;
       bool stopped = false;
+      bool progressed = false;
       while (reader->Read(&event)) {
+        progressed = true;
         backoff = absl::Milliseconds(100);
         // Resume after this event on any reconnect.
         request.set_start_now(false);
@@ -236,14 +239,22 @@ class GrpcClient final : public Client {
       bool cancelled;
       {
         std::lock_guard<std::mutex> lock(state->mu);
-        state->ctx = nullptr;
+        state->ctxs.erase(
+            std::find(state->ctxs.begin(), state->ctxs.end(), &ctx));
         cancelled = state->cancelled;
       }
       if (stopped || cancelled) return absl::OkStatus();
       switch (s.error_code()) {
+        case grpc::StatusCode::RESOURCE_EXHAUSTED:
+          // A stall cut-off or a rate limit passes; an event over the
+          // receive limit comes again on every reconnect (gRPC's own text).
+          if (!progressed &&
+              absl::StrContains(s.error_message(), "larger than max")) {
+            return FromGrpc(s);
+          }
+          break;
         case grpc::StatusCode::UNAVAILABLE:
         case grpc::StatusCode::DEADLINE_EXCEEDED:
-        case grpc::StatusCode::RESOURCE_EXHAUSTED:
         // Not cancelled by us: the server went away mid-stream (restart).
         case grpc::StatusCode::CANCELLED:
         case grpc::StatusCode::OK:  // a server that ended the stream: resume

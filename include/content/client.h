@@ -155,12 +155,14 @@ class Client {
       const v1::GetStatsRequest& request, const CallOptions& call = {}) = 0;
 
   // Streams change events to `on_event`, in sequence order, until it returns
-  // false or `canceller` is cancelled (then OK). Reconnects by itself after
-  // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (a stall cut-off),
+  // false or `canceller` is cancelled (then OK; one canceller may stop
+  // several Watch calls). Reconnects by itself after UNAVAILABLE,
+  // DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (a stall cut-off, a rate limit),
   // CANCELLED not asked for here, or a server restart, resuming after the last
   // event delivered, so `on_event` sees each event exactly once. Returns
   // OUT_OF_RANGE when the server no longer has the events needed to resume
-  // (resync and watch again), or the first non-retryable error.
+  // (resync and watch again), RESOURCE_EXHAUSTED for an event over the
+  // 64 MiB the SDK receives, or the first non-retryable error.
   // `request.after_sequence`/`start_now` set the start. No deadline applies.
   virtual absl::Status Watch(
       v1::WatchArticlesRequest request,

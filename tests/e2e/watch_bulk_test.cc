@@ -636,6 +636,87 @@ TEST(WatchTest, StalledWatcherIsCutOffWhileWritesContinue) {
             std::to_string(last));
 }
 
+// One canceller handed to two Watch calls stops both (it used to hold one
+// stream, the last started, and the other went on).
+TEST(WatchTest, OneCancellerStopsEveryWatchItServes) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data", {});
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+  WatchCanceller canceller;
+  std::atomic<bool> give_up{false};
+  std::atomic<int> events{0}, done{0};
+  std::vector<std::thread> watches;
+  for (int i = 0; i < 2; ++i) {
+    watches.emplace_back([&] {
+      v1::WatchArticlesRequest req;
+      absl::Status s = client->Watch(
+          req,
+          [&](const v1::WatchArticlesResponse&) {
+            ++events;
+            return !give_up.load();
+          },
+          &canceller);
+      EXPECT_TRUE(s.ok()) << s;
+      ++done;
+    });
+  }
+  // Both streams are open once both saw the first event.
+  ASSERT_TRUE(Create(*client, MakeArticle("first", "t", 1)).ok());
+  for (int i = 0; i < 500 && events < 2; ++i)
+    absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_EQ(events.load(), 2);
+  canceller.Cancel();
+  for (int i = 0; i < 500 && done < 2; ++i)
+    absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(done.load(), 2);
+  // A watch left running ends at its next event.
+  give_up = true;
+  if (done < 2) ASSERT_TRUE(Create(*client, MakeArticle("last", "t", 2)).ok());
+  for (std::thread& t : watches) t.join();
+}
+
+// An event larger than the SDK receives (64 MiB) ends the watch with
+// RESOURCE_EXHAUSTED; it used to reconnect for it forever.
+TEST(WatchTest, AnEventOverTheReceiveLimitIsAnError) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--max-article-bytes", "100000000"});
+  ASSERT_NE(server, nullptr);
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(128 << 20);
+  args.SetMaxReceiveMessageSize(128 << 20);  // the reply holds it too
+  auto stub = v1::ContentService::NewStub(grpc::CreateCustomChannel(
+      server->address(), grpc::InsecureChannelCredentials(), args));
+  v1::CreateArticleRequest c;
+  c.set_article_id("huge");
+  *c.mutable_article() = MakeArticle("huge", "t", 1);
+  c.mutable_article()->set_body(std::string(65 << 20, 'x'));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::Article created;
+  grpc::Status created_status = stub->CreateArticle(&ctx, c, &created);
+  ASSERT_TRUE(created_status.ok())
+      << created_status.error_code() << " " << created_status.error_message();
+
+  auto client = Connect(*server);
+  WatchCanceller canceller;
+  std::atomic<bool> done{false};
+  absl::Status status;
+  std::thread t([&] {
+    status = client->Watch(
+        v1::WatchArticlesRequest(), [](const auto&) { return true; },
+        &canceller);
+    done = true;
+  });
+  for (int i = 0; i < 1000 && !done; ++i)
+    absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_TRUE(done.load()) << "the watch is still reconnecting";
+  canceller.Cancel();
+  t.join();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+}
+
 TEST(BulkTest, ImportReportsEachArticleAndExportStreamsThemBack) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
