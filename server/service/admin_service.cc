@@ -1,6 +1,7 @@
 #include "server/service/admin_service.h"
 
 #include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -80,9 +81,16 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
       return absl::InvalidArgumentError(
           "destination: must be an absolute path on the server");
     }
-    if (std::filesystem::exists(dest)) {
+    // The error_code form: the throwing one took the server down for a
+    // name too long or a parent it may not search.
+    std::error_code ec;
+    if (std::filesystem::exists(dest, ec)) {
       return absl::AlreadyExistsError(
           absl::StrCat("destination: ", dest, " already exists"));
+    }
+    if (ec) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "destination: cannot use ", dest, ": ", ec.message()));
     }
     int64_t last = 0;
     absl::Status s = store_->Checkpoint(dest, &last);

@@ -619,7 +619,13 @@ TEST(BackupTest, DestinationInsideTheStoreOrWithoutAParentIsRefused) {
                                "directory "));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/no"));
 
-  // Next to the store is fine.
+  // A name the file system refuses is the caller's mistake, not a crash.
+  r = backup("/" + std::string(300, 'a') + "/bk");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: destination: "));
+  EXPECT_THAT(r.err, HasSubstr("File name too long"));
+
+  // Next to the store is fine (and the server is still up).
   r = backup(dir.path() + "/data-backup");
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
