@@ -104,7 +104,10 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
                                   std::string(first.status().message())));
         return false;
       }
-      next_ = req_.after_sequence() + 1;
+      // Saturating: INT64_MAX + 1 overflowed (and passed for "older than
+      // the log" instead of "beyond the newest event").
+      next_ = req_.after_sequence() == INT64_MAX ? INT64_MAX
+                                                 : req_.after_sequence() + 1;
       if (req_.after_sequence() == 0) next_ = std::max<int64_t>(next_, *first);
       if (next_ < *first) {
         OutOfRangeLocked(*first);

@@ -533,23 +533,32 @@ TEST(WatchTest, OutOfRangeBeyondTheNewestEvent) {
         Create(*client, MakeArticle("b" + std::to_string(i), "x", i)).ok());
 
   v1::WatchArticlesRequest req;
-  req.set_after_sequence(50);
-  // Accepted, it would wait for sequence 51: cancelled after 5 s.
-  WatchCanceller canceller;
-  std::atomic<bool> done{false};
-  absl::Status s;
-  std::thread t([&] {
-    s = client->Watch(
-        req, [](const auto&) { return true; }, &canceller);
-    done = true;
-  });
-  for (int i = 0; i < 250 && !done; ++i) absl::SleepFor(absl::Milliseconds(20));
-  canceller.Cancel();
-  t.join();
+  // Accepted, a watch would wait for the next sequence: cancelled after 5 s.
+  auto refused = [&](int64_t after) {
+    req.set_after_sequence(after);
+    WatchCanceller canceller;
+    std::atomic<bool> done{false};
+    absl::Status s;
+    std::thread t([&] {
+      s = client->Watch(
+          req, [](const auto&) { return true; }, &canceller);
+      done = true;
+    });
+    for (int i = 0; i < 250 && !done; ++i)
+      absl::SleepFor(absl::Milliseconds(20));
+    canceller.Cancel();
+    t.join();
+    return s;
+  };
+  absl::Status s = refused(50);
   EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
   EXPECT_THAT(s.message(),
               HasSubstr("after_sequence 50 is beyond the newest event, "
                         "sequence 3"));
+  // The largest value too (its successor overflowed).
+  s = refused(INT64_MAX);
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
+  EXPECT_THAT(s.message(), HasSubstr(" is beyond the newest event"));
 
   // The newest sequence itself is fine: the next write is the first event.
   req.set_after_sequence(3);
