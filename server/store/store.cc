@@ -1443,7 +1443,12 @@ absl::StatusOr<absl::Time> Store::FireSchedule() {
   for (const Entry& e : due) {
     IdLockGuard lock(&id_locks_, {e.id});
     absl::StatusOr<v1::Article> head = ReadHead(e.id);
-    if (!head.ok() && !absl::IsNotFound(head.status())) return head.status();
+    // A damaged article fires nothing and is passed, or no later entry
+    // would ever fire; a read error is retried on the next call.
+    if (!head.ok() && !absl::IsNotFound(head.status()) &&
+        !absl::IsDataLoss(head.status())) {
+      return head.status();
+    }
     // The event is due only if the head still has this time and was
     // written before it; a head written at or after it already told
     // watchers how it looked then (ChangeEvent.live_after).
@@ -2021,7 +2026,10 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
   for (const std::string& id : ids) {
     IdLockGuard lock(&id_locks_, {id});
     absl::StatusOr<v1::Article> head = ReadHead(id);
-    if (absl::IsNotFound(head.status())) continue;
+    // A damaged article is fsck's to report; it must not stop retention
+    // (and the change-log trim after it) for every other article.
+    if (absl::IsNotFound(head.status()) || absl::IsDataLoss(head.status()))
+      continue;
     if (!head.ok()) return head.status();
     KvBatch batch;
     // Counted once the batch commits: on a shared engine another replica
@@ -2126,6 +2134,9 @@ absl::Status Store::TrimChanges(int64_t keep_events, absl::Duration max_age) {
         break;
       }
     }
+    // A scan that failed did not find every event old: it must not drop
+    // the whole log (every watcher would have to resync).
+    if (!it->status().ok()) return it->status();
     if (!it->Valid()) cut = std::max(cut, last + 1);
   }
   if (cut <= 1) return absl::OkStatus();

@@ -48,8 +48,13 @@ class FaultKv : public KvEngine {
       return absl::UnavailableError("injected: read I/O error");
     return base_->Get(family, key, value, options);
   }
+  // Iterators of the change log stop at once with a read error.
+  std::atomic<bool> fail_change_iterators{false};
+
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
+    if (family == Family::kChanges && fail_change_iterators.load())
+      return std::make_unique<FailedIterator>();
     std::function<void()>* hook =
         family == Family::kPostings    ? &on_postings_iterator
         : family == Family::kRevisions ? &on_revisions_iterator
@@ -94,6 +99,22 @@ class FaultKv : public KvEngine {
   }
 
  private:
+  class FailedIterator : public KvIterator {
+   public:
+    bool Valid() const override { return false; }
+    void SeekToFirst() override {}
+    void SeekToLast() override {}
+    void Seek(absl::string_view) override {}
+    void SeekForPrev(absl::string_view) override {}
+    void Next() override {}
+    void Prev() override {}
+    absl::string_view key() const override { return {}; }
+    absl::string_view value() const override { return {}; }
+    absl::Status status() const override {
+      return absl::UnavailableError("injected: read I/O error");
+    }
+  };
+
   bool Roll() {
     const double p = write_fault_probability.load();
     if (p >= 1.0) return true;

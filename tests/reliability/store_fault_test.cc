@@ -980,6 +980,63 @@ TEST_F(ReliabilityStoreTest, ReadErrorsAreUnavailable) {
   EXPECT_TRUE(Check().clean());
 }
 
+// An article whose head revision is gone is fsck's to report: retention
+// and the scheduler pass it and do the rest of their work (each stopped at
+// it, for every article, on every run).
+TEST_F(ReliabilityStoreTest, OneDamagedArticleStopsNeitherRetentionNorSchedule) {
+  const absl::Time now = absl::Now();
+  Article bad = MakeArticle("bad", {"t1"});
+  bad.mutable_publish_time()->set_seconds(
+      absl::ToUnixSeconds(now + absl::Seconds(1)));
+  ASSERT_TRUE(store_->Create("bad", bad).ok());
+  Article good = MakeArticle("good", {"t1"});
+  good.mutable_publish_time()->set_seconds(
+      absl::ToUnixSeconds(now + absl::Seconds(2)));
+  ASSERT_TRUE(store_->Create("good", good).ok());
+  for (int i = 0; i < 4; ++i) {
+    good.set_title(absl::StrCat("good ", i));
+    ASSERT_TRUE(store_->Update("good", good, {}).ok());
+  }
+  KvBatch damage;
+  damage.Delete(Family::kRevisions, RevisionKey("bad", 1));
+  ASSERT_TRUE(store_->engine()->Write(std::move(damage), false).ok());
+  ASSERT_EQ(store_->Get("bad", 0, false).status().code(),
+            absl::StatusCode::kDataLoss);
+
+  RetentionPolicy policy;
+  policy.keep_revisions = 1;
+  absl::StatusOr<RetentionResult> r = store_->ApplyRetention(policy);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->revisions_removed, 4);
+
+  const int64_t before = store_->last_sequence();
+  absl::SleepFor(now + absl::Seconds(3) - absl::Now());
+  absl::StatusOr<absl::Time> next = store_->FireSchedule();
+  ASSERT_TRUE(next.ok()) << next.status();
+  absl::StatusOr<std::vector<v1::ChangeEvent>> events =
+      store_->ReadChanges(before, 10);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(events->front().name(), "articles/good");
+  EXPECT_EQ(events->front().type(), v1::ChangeEvent::TYPE_PUBLISHED);
+}
+
+// A change-log scan that fails keeps every event (it read as "all of them
+// are old" and dropped the whole log).
+TEST_F(ReliabilityStoreTest, AFailedScanTrimsNoChanges) {
+  Populate();
+  absl::StatusOr<int64_t> first = store_->FirstSequence();
+  ASSERT_TRUE(first.ok());
+  fault_->fail_change_iterators = true;
+  EXPECT_EQ(store_->TrimChanges(0, absl::Hours(1)).code(),
+            absl::StatusCode::kUnavailable);
+  fault_->fail_change_iterators = false;
+  absl::StatusOr<int64_t> after = store_->FirstSequence();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *first);
+  EXPECT_LE(*after, store_->last_sequence());
+}
+
 // Writers race while a third of the commits fail: every acknowledged write
 // is the head afterwards (each writer owns its articles), no failed write
 // left a trace, and sequences stay dense.
