@@ -558,24 +558,16 @@ absl::Status ContentService::DoListRevisions(
   }
   if (start < 0 || (!req.page_token().empty() && start == 0))
     return absl::OkStatus();
-  absl::StatusOr<std::vector<v1::Article>> revisions =
-      store_->ListRevisions(*id, start, *page_size + 1);
-  if (!revisions.ok()) return revisions.status();
-  bool more = static_cast<int>(revisions->size()) > *page_size;
-  if (more) revisions->pop_back();
   // Like a query page, a page ends once its revisions hold 2 MiB (at least
   // one): a thousand revisions of a large article would make a reply no
-  // client receives.
-  size_t bytes = 0;
-  for (v1::Article& a : *revisions) {
-    const size_t size = a.ByteSizeLong();
-    if (resp->revisions_size() > 0 && bytes + size > kMaxQueryPageBytes) {
-      more = true;
-      break;
-    }
-    bytes += size;
-    *resp->add_revisions() = std::move(a);
-  }
+  // client receives. The store stops reading there.
+  bool bytes_cut = false;
+  absl::StatusOr<std::vector<v1::Article>> revisions = store_->ListRevisions(
+      *id, start, *page_size + 1, kMaxQueryPageBytes, &bytes_cut);
+  if (!revisions.ok()) return revisions.status();
+  bool more = bytes_cut || static_cast<int>(revisions->size()) > *page_size;
+  if (static_cast<int>(revisions->size()) > *page_size) revisions->pop_back();
+  for (v1::Article& a : *revisions) *resp->add_revisions() = std::move(a);
   if (more) {
     std::string payload;
     store::AppendBigEndian64(

@@ -299,10 +299,12 @@ class Store {
   absl::StatusOr<std::vector<ApplyResult>> Apply(
       std::vector<std::pair<std::string, v1::Article>> items, bool dry_run);
   // Revisions numbered <= `start` (0: from the head), newest first, at most
-  // `limit`. NOT_FOUND if the article does not exist.
-  absl::StatusOr<std::vector<v1::Article>> ListRevisions(absl::string_view id,
-                                                         int64_t start,
-                                                         int limit);
+  // `limit`, and no more once those read hold `max_bytes` (at least one is
+  // listed; `*bytes_cut` then says whether the byte bound ended the list).
+  // NOT_FOUND if the article does not exist.
+  absl::StatusOr<std::vector<v1::Article>> ListRevisions(
+      absl::string_view id, int64_t start, int limit,
+      size_t max_bytes = SIZE_MAX, bool* bytes_cut = nullptr);
   // Change-log events with sequence > `after`, at most `limit`, in order.
   absl::StatusOr<std::vector<v1::ChangeEvent>> ReadChanges(int64_t after,
                                                            int limit);

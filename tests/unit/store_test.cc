@@ -554,6 +554,36 @@ TEST_F(StoreTest, UndeleteRestoresAsNewRevision) {
 
 // ---- ListRevisions -------------------------------------------------------
 
+// Revisions stop being read (and decoded) once they hold the byte bound,
+// with at least one listed and the cut reported.
+TEST_F(StoreTest, ListRevisionsStopsAtItsByteBound) {
+  Article big = MakeArticle("v1");
+  big.set_body(std::string(900 << 10, 'x'));
+  MustCreate("big", big);
+  for (int i = 2; i <= 10; ++i) {
+    big.set_title(absl::StrCat("v", i));
+    ASSERT_TRUE(store_->Update("big", big, {}).ok());
+  }
+  bool cut = false;
+  absl::StatusOr<std::vector<Article>> list =
+      store_->ListRevisions("big", 0, 1001, size_t{2} << 20, &cut);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->size(), 2u);  // a third would pass 2 MiB
+  EXPECT_TRUE(cut);
+  list = store_->ListRevisions("big", 0, 1001, 1, &cut);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->size(), 1u);
+  EXPECT_TRUE(cut);
+  list = store_->ListRevisions("big", 0, 1001, size_t{100} << 20, &cut);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->size(), 10u);
+  EXPECT_FALSE(cut);
+  list = store_->ListRevisions("big", 2, 1001, 1, &cut);
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front().revision(), 2);
+}
+
 TEST_F(StoreTest, ListRevisionsNewestFirstWithStartAndLimit) {
   MustCreate("a", MakeArticle("v1"));
   // An id sharing a prefix must not leak into the listing.
