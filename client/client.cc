@@ -284,19 +284,35 @@ class GrpcClient final : public Client {
     auto stream = stub_->ImportArticles(&ctx);
     // Results are read on a second thread so batches keep flowing while the
     // server answers earlier ones.
+    int64_t answered = 0, sent = 0;
     std::thread reader([&] {
       v1::ImportArticlesResponse response;
-      while (stream->Read(&response)) on_results(response);
+      while (stream->Read(&response)) {
+        ++answered;
+        on_results(response);
+      }
     });
     v1::ImportArticlesRequest batch;
     while (true) {
       batch.Clear();
       if (!next_batch(&batch)) break;
       if (!stream->Write(batch)) break;  // the server ended the stream
+      ++sent;
     }
     stream->WritesDone();
     reader.join();
-    return FromGrpc(stream->Finish());
+    grpc::Status s = stream->Finish();
+    // gRPC hands a streaming server a batch it cannot parse as the end of
+    // the stream, which then ends OK: every batch from there on unwritten.
+    if (s.ok() && answered < sent) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "import: the server answered ", answered, " of ", sent,
+          " batches and ended the stream: batch ", answered + 1,
+          " cannot be parsed (a string field that is not valid UTF-8, or "
+          "nesting deeper than 100 levels); it and later batches were not "
+          "written"));
+    }
+    return FromGrpc(s);
   }
 
   absl::Status ExportArticles(

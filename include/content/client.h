@@ -171,7 +171,9 @@ class Client {
 
   // Streams batches from `next_batch` (false when there are no more) and
   // hands each batch's results to `on_results`, in order, while later
-  // batches are in flight. The first stream error is returned. Deadline:
+  // batches are in flight. The first stream error is returned;
+  // INVALID_ARGUMENT when the server ends the stream before answering every
+  // batch (one it could not parse; it and those after it were not written). Deadline:
   // `call.timeout` for the whole import if positive, else none.
   // `on_results` runs on an SDK thread, concurrently with `next_batch` on
   // the caller's: guard any state the two share.

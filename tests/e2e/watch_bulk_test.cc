@@ -726,6 +726,38 @@ TEST(WatchTest, AnEventOverTheReceiveLimitIsAnError) {
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
 }
 
+// A batch the server cannot parse (params nested past protobuf's 100
+// levels) ends the stream without a status; the SDK says so instead of OK.
+TEST(BulkTest, AnUnparsableBatchIsAnErrorNotASilentEnd) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+  int next = 0, results = 0;
+  absl::Status s = client->ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        if (next == 3) return false;
+        v1::Article a = MakeArticle(absl::StrCat("p", next), "t", next);
+        if (next == 1) {
+          google::protobuf::Struct* level = a.mutable_params();
+          for (int depth = 0; depth < 120; ++depth) {
+            level = (*level->mutable_fields())["n"].mutable_struct_value();
+          }
+        }
+        *batch->add_articles() = std::move(a);
+        ++next;
+        return true;
+      },
+      [&](const v1::ImportArticlesResponse& r) {
+        results += r.results_size();
+      });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(), HasSubstr("answered 1 of 3 batches"));
+  EXPECT_EQ(results, 1);
+  EXPECT_TRUE(client->Get("p0").ok());
+  EXPECT_EQ(client->Get("p2").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST(BulkTest, ImportReportsEachArticleAndExportStreamsThemBack) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
