@@ -340,6 +340,12 @@ class RocksKv : public KvEngine {
 
   absl::Status Write(KvBatch batch, bool sync) override {
     if (read_only_) return ReadOnlyError();
+    if (absl::Status s = SettleFailedUndos(); !s.ok()) return s;
+    return WriteNow(std::move(batch), sync);
+  }
+
+  // Write without settling failed undos first (the undo itself).
+  absl::Status WriteNow(KvBatch batch, bool sync) {
     MaybeLeaveBulkShape();
     // Conditions are checked under a lock that every conditional batch
     // takes; the store sends none (this engine is not shared), so this is
@@ -562,6 +568,7 @@ class RocksKv : public KvEngine {
   absl::StatusOr<std::string> Ingest(Family family,
                                      const KvBatch& puts) override {
     if (read_only_) return ReadOnlyError();
+    if (absl::Status s = SettleFailedUndos(); !s.ok()) return s;
     // Callers usually hand the keys in order (Store's BulkLoad); otherwise
     // they are sorted by their first 16 bytes as two integers, then the
     // rest: a text batch's ~190k keys share long prefixes, and comparing
@@ -660,9 +667,18 @@ class RocksKv : public KvEngine {
     if (!committed) {
       absl::Status s = UndoIngest(ticket);
       if (!s.ok()) {
-        // Left for the next open, which tries again.
-        std::fprintf(stderr, "contentd: undoing ingest %s: %s\n",
+        // Undone before anything else is written (SettleFailedUndos): left
+        // for the next open, the undo would delete whatever wrote the same
+        // keys meanwhile (the same import, retried). The caller still holds
+        // the articles' locks, so no write to them comes before this.
+        std::fprintf(stderr,
+                     "contentd: undoing ingest %s: %s; writes wait for it\n",
                      ticket.c_str(), std::string(s.message()).c_str());
+        {
+          absl::MutexLock lock(&undo_mu_);
+          failed_undos_.push_back(ticket);
+          has_failed_undos_.store(true, std::memory_order_release);
+        }
         CloseIngest();
         return;
       }
@@ -722,6 +738,9 @@ class RocksKv : public KvEngine {
     if (read_only_) return ReadOnlyError();
     absl::Status where = CheckCheckpointDir(dir);
     if (!where.ok()) return where;
+    // A copy must not hold an ingest whose undo is pending (it would have
+    // no undo file).
+    if (absl::Status s = SettleFailedUndos(); !s.ok()) return s;
     // Waits out the ingests in progress and holds new ones: the copy has no
     // undo files, so an ingest without its commit would stay in it.
     {
@@ -987,7 +1006,28 @@ class RocksKv : public KvEngine {
         [&undo](Family f, absl::string_view key) { undo.Delete(f, key); });
     if (!s.ok()) return s;
     if (undo.empty()) return absl::OkStatus();
-    return Write(std::move(undo), /*sync=*/true);
+    return WriteNow(std::move(undo), /*sync=*/true);
+  }
+
+  // Retries the undos EndIngest could not do; until they are done every
+  // write, ingest and checkpoint fails with their error.
+  absl::Status SettleFailedUndos() {
+    if (!has_failed_undos_.load(std::memory_order_acquire))
+      return absl::OkStatus();
+    absl::MutexLock lock(&undo_mu_);
+    while (!failed_undos_.empty()) {
+      const std::string& ticket = failed_undos_.back();
+      absl::Status s = UndoIngest(ticket);
+      if (!s.ok()) {
+        return absl::Status(
+            s.code(), absl::StrCat("storage: undoing a failed import first: ",
+                                   s.message()));
+      }
+      std::remove(IngestFile(ticket).c_str());
+      failed_undos_.pop_back();
+    }
+    has_failed_undos_.store(false, std::memory_order_release);
+    return absl::OkStatus();
   }
 
   // Read-only opens: hides the keys RecoverIngests would undo (ingests
@@ -1033,6 +1073,10 @@ class RocksKv : public KvEngine {
   // Ingests between Ingest and EndIngest, and checkpoints in progress.
   absl::Mutex ingest_mu_;
   int ingests_open_ ABSL_GUARDED_BY(ingest_mu_) = 0;
+  // Tickets of ingests whose undo failed (see SettleFailedUndos).
+  absl::Mutex undo_mu_;
+  std::vector<std::string> failed_undos_ ABSL_GUARDED_BY(undo_mu_);
+  std::atomic<bool> has_failed_undos_{false};
   int checkpoints_ ABSL_GUARDED_BY(ingest_mu_) = 0;
   absl::Mutex shape_mu_;
   uint32_t bulk_families_ ABSL_GUARDED_BY(shape_mu_) = 0;
