@@ -347,8 +347,13 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   const bool live_only = query.visibility() != v1::VISIBILITY_ALL;
   const bool check_tags =
       query.tag_match() == v1::Query::TAG_MATCH_ALL && query.tags_size() > 1;
-  std::unique_ptr<store::ReadView> view = store.NewReadView();
-  Plan plan{view.get(), RangeOf(query),
+  std::unique_ptr<store::ReadView> own_view;
+  const store::ReadView* view = options.read_view;
+  if (view == nullptr) {
+    own_view = store.NewReadView();
+    view = own_view.get();
+  }
+  Plan plan{view, RangeOf(query),
             query.order() == v1::Query::ORDER_OLDEST_FIRST,
             query.include_deleted()};
   if (query.states_size() > 0) {

@@ -44,6 +44,10 @@ struct QueryOptions {
   int facet_max_articles = 10000;
   // ... and examine at most this many candidates. Default: 100000.
   int facet_max_candidates = 100000;
+  // Read through this view (a snapshot the caller keeps across pages, so a
+  // paged read sees one state of the store) instead of a fresh snapshot per
+  // page. Not owned; must outlive the call. Default: null.
+  const store::ReadView* read_view = nullptr;
 };
 
 struct QueryPage {

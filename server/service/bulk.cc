@@ -123,7 +123,10 @@ class ExportReactor
  public:
   ExportReactor(grpc::CallbackServerContext* ctx, store::Store* store,
                 const Limits& limits, const v1::ExportArticlesRequest& request)
-      : ctx_(ctx), store_(store), query_(request.query()) {
+      : ctx_(ctx),
+        store_(store),
+        query_(request.query()),
+        view_(store->NewReadView()) {
     absl::Status s = ValidateQuery(query_, limits);
     if (!s.ok()) {
       Finish(ToGrpcStatus(s));
@@ -146,7 +149,8 @@ class ExportReactor
   static constexpr int kBatch = 100;
   // Most bytes of articles in one response (one article may exceed it): a
   // page of 100 large articles would pass the 4 MiB a gRPC client takes by
-  // default, or the SDK's 64 MiB, and fail the whole export.
+  // default, or the SDK's 64 MiB, and fail the whole export. Pages are read
+  // to the same bound, so a client that stops reading holds one of them.
   static constexpr size_t kBatchBytes = size_t{2} << 20;
 
   // Writes the next response: what is left of the current page, up to
@@ -170,8 +174,13 @@ class ExportReactor
         Finish(grpc::Status::CANCELLED);
         return;
       }
+      query::QueryOptions options;
+      options.page_size = kBatch;
+      options.page_token = token_;
+      options.max_page_bytes = kBatchBytes;
+      options.read_view = view_.get();
       absl::StatusOr<query::QueryPage> page =
-          query::RunQuery(*store_, query_, kBatch, token_);
+          query::RunQuery(*store_, query_, options);
       if (!page.ok()) {
         Finish(ToGrpcStatus(page.status()));
         return;
@@ -191,6 +200,9 @@ class ExportReactor
   grpc::CallbackServerContext* const ctx_;
   store::Store* const store_;
   const v1::Query query_;
+  // One snapshot for the whole export: paging through fresh ones, an
+  // article whose date changed between pages came twice or not at all.
+  const std::unique_ptr<store::ReadView> view_;
   std::string token_;
   std::vector<v1::Article> page_;  // the page being sent, from next_
   size_t next_ = 0;

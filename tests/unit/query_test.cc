@@ -1239,6 +1239,44 @@ TEST_F(QueryTest, PagingWhileInsertingNeverRepeatsOrSkips) {
   }
 }
 
+// Pages read through one ReadView see one state of the store: articles
+// whose dates move between pages (out of the part still to come, into it)
+// come exactly once each, as they were when the view was taken. Paging
+// through fresh snapshots, the first kind was skipped and the second came
+// twice; ExportArticles pages so.
+TEST_F(QueryTest, PagesThroughOneViewSeeOneStateWhateverMoves) {
+  Corpus corpus(&ts_.store(), 77);
+  ASSERT_NO_FATAL_FAILURE(corpus.Build(120));
+  Query q;
+  const std::vector<std::string> before = Oracle(q, corpus.model());
+  ASSERT_GT(before.size(), 40u);
+  std::unique_ptr<store::ReadView> view = ts_.store().NewReadView();
+  QueryOptions options;
+  options.page_size = 10;
+  options.read_view = view.get();
+  std::vector<std::string> seen;
+  int moved = 0;
+  do {
+    absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, options);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const Article& a : page->articles) seen.push_back(IdOf(a));
+    options.page_token = page->next_page_token;
+    if (seen.size() == 10 || seen.size() == 20) {
+      // The oldest article still to come becomes the newest, and the
+      // newest already listed the oldest.
+      for (const std::string& id :
+           {before.back(), before[moved == 0 ? 0 : 1]}) {
+        Article a = corpus.model().at(id);
+        a.mutable_date()->set_seconds(id == before.back() ? 4000000000
+                                                          : 1000);
+        ASSERT_TRUE(ts_.store().Update(id, a, {}).ok());
+      }
+      ++moved;
+    }
+  } while (!options.page_token.empty());
+  EXPECT_EQ(seen, before);
+}
+
 TEST_F(QueryTest, TextWithNothingToSearchIsInvalidArgument) {
   Create("x", {"a"}, Ts(kEpoch2020));
   Query q;
