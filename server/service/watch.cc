@@ -178,6 +178,8 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
                      absl::StrCat("watcher stopped reading for more than ",
                                   absl::FormatDuration(timeout),
                                   "; resume with after_sequence=", resume)));
+    // Only the message in flight is needed until the client goes.
+    buffer_.resize(1);
   }
 
   void Shutdown() {
@@ -198,7 +200,9 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       return;
     }
     last_sent_ = buffer_.front().event().sequence();
+    buffered_bytes_ -= std::min(buffered_bytes_, buffer_.front().ByteSizeLong());
     buffer_.pop_front();
+    if (buffer_.empty()) buffered_bytes_ = 0;
     PumpLocked();
   }
 
@@ -329,7 +333,11 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
           }
         }
         *response.mutable_event() = std::move(e);
+        buffered_bytes_ += response.ByteSizeLong();
         buffer_.push_back(std::move(response));
+        // A batch of 128 full 1 MiB articles held 128 MiB per stream; the
+        // rest of the batch is read again when these are sent.
+        if (buffered_bytes_ >= kMaxBufferedBytes) break;
       }
       if (buffer_.empty()) last_sent_ = next_ - 1;  // all filtered out
     }
@@ -342,6 +350,10 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   int64_t next_ ABSL_GUARDED_BY(mu_) = 1;       // next sequence to read
   int64_t last_sent_ ABSL_GUARDED_BY(mu_) = 0;  // resume point
   std::deque<v1::WatchArticlesResponse> buffer_ ABSL_GUARDED_BY(mu_);
+  // Bytes of the events read ahead into buffer_, bounded at about
+  // kMaxBufferedBytes (plus one event).
+  static constexpr size_t kMaxBufferedBytes = size_t{2} << 20;
+  size_t buffered_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<bool> wake_pending_{false};  // see Wake
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;

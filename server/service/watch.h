@@ -28,8 +28,9 @@ struct WatchOptions {
 };
 
 // Wakes watchers after commits and cuts off stalled ones. Watchers read the
-// change log themselves, so a slow watcher costs one pending message of
-// memory and never slows writers: a commit only bumps a counter here.
+// change log themselves, so a slow watcher costs the events it read ahead
+// (about 2 MiB at most; one message once cut off) and never slows writers:
+// a commit only bumps a counter here.
 // Thread-safe.
 class WatchHub {
  public:

@@ -1106,6 +1106,58 @@ TEST_F(ReliabilityStoreTest, AWatchReadingItsBacklogDoesNotHoldUpOthers) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
+// A watcher that does not read holds about 2 MiB of events read ahead, not
+// a whole change-log batch (128 full articles: 128 MiB of 1 MiB ones).
+// Counted in revision reads: each event read ahead with its article reads one.
+TEST_F(ReliabilityStoreTest, AWatcherThatDoesNotReadHoldsLittle) {
+  Article big = MakeArticle("big", {"t1"});
+  big.set_body(std::string(512 << 10, 'x'));
+  for (int i = 0; i < 60; ++i)
+    ASSERT_TRUE(store_->Create(absl::StrCat("big", i), big).ok());
+  service::ServiceOptions options;
+  options.schedule_poll = absl::ZeroDuration();
+  service::ContentService service(store_.get(), options, nullptr);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  auto stub = v1::ContentService::NewStub(grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(),
+      args));
+
+  std::atomic<int> reads{0};
+  fault_->on_revision_get = [&] { ++reads; };
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto stream = stub->WatchArticles(&ctx, v1::WatchArticlesRequest());
+  absl::SleepFor(absl::Seconds(1));  // it reads ahead what it will
+  const int ahead = reads.load();
+  // 2 MiB of 512 KiB events, and what the transport took before its window
+  // filled; all 60 of the batch before.
+  EXPECT_GT(ahead, 0);
+  EXPECT_LE(ahead, 30);
+  // Every event still comes, in order, once the client reads.
+  v1::WatchArticlesResponse r;
+  int got = 0;
+  while (got < 60 && stream->Read(&r)) {
+    EXPECT_EQ(r.event().sequence(), got + 1);
+    EXPECT_EQ(r.article().body().size(), size_t{512} << 10);
+    ++got;
+  }
+  EXPECT_EQ(got, 60);
+  fault_->on_revision_get = nullptr;
+  ctx.TryCancel();
+  while (stream->Read(&r)) {
+  }
+  stream->Finish();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
 TEST_F(ReliabilityStoreTest, AnExportStopsScanningWhenItsClientIsGone) {
   // 20,001 articles: a filter no index serves that rejects them all makes
   // three empty pages of 10,000 candidates.
