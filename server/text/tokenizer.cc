@@ -91,6 +91,13 @@ absl::string_view TruncateWord(absl::string_view word) {
   return word.substr(0, cut);
 }
 
+// The shortest term TruncateWord cuts a word to: it backs up at most three
+// bytes (a UTF-8 character has at most four). Any word term of this many
+// bytes or more may stand for a longer word (one continued by a character
+// that crosses byte kMaxWordTermBytes), so it shows only that some word
+// starts with it; a shorter word term is the whole word.
+constexpr size_t kMinCutTermBytes = kMaxWordTermBytes - 3;
+
 // True if `needle` occurs in `hay` with no word character (or mark)
 // touching either end: a whole-word occurrence in normalized text.
 bool HasWholeWord(absl::string_view hay, absl::string_view needle) {
@@ -126,10 +133,10 @@ bool HasWholeWord(absl::string_view hay, absl::string_view needle) {
 
 // Whether a text's normalized form shows that `term` (an index term) is
 // one of its terms without cutting it into tokens: a word term shorter
-// than kMaxWordTermBytes (so not cut short) of word characters only is a
-// term exactly where it occurs as a whole word; a term of one or two CJK
-// letters exactly where it occurs at all (such letters only occur inside
-// CJK runs, and two adjacent ones are a bigram of their run).
+// than kMinCutTermBytes (so no cut of a longer word) of word characters
+// only is a term exactly where it occurs as a whole word; a term of one or
+// two CJK letters exactly where it occurs at all (such letters only occur
+// inside CJK runs, and two adjacent ones are a bigram of their run).
 enum class Findable { kWord, kCjk, kNo };
 Findable FindableClass(absl::string_view term) {
   int32_t i = 0, chars = 0;
@@ -145,7 +152,7 @@ Findable FindableClass(absl::string_view term) {
   }
   if (chars == 0) return Findable::kNo;
   if (all == Class::kWord)
-    return term.size() < kMaxWordTermBytes ? Findable::kWord : Findable::kNo;
+    return term.size() < kMinCutTermBytes ? Findable::kWord : Findable::kNo;
   return chars <= 2 ? Findable::kCjk : Findable::kNo;
 }
 
@@ -405,8 +412,9 @@ TextMatcher::TextMatcher(absl::string_view query_text) {
       into.push_back(t.text);
   }
   terms_ = IndexTerms(tokens, /*for_query=*/true);
+  // A word as long as a cut term shares its term with longer words.
   for (const std::string& w : words_)
-    if (w.size() > kMaxWordTermBytes) exact_by_index_ = false;
+    if (w.size() >= kMinCutTermBytes) exact_by_index_ = false;
   for (const std::string& r : runs_)
     if (CharBoundaries(r).size() > 3) exact_by_index_ = false;
   if (terms_.size() > kMaxExactTerms) exact_by_index_ = false;

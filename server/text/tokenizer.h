@@ -39,7 +39,8 @@ struct Token {
 };
 
 // Index terms of words are cut to this many bytes (on a character
-// boundary); matching still compares whole words.
+// boundary, so a cut term has kMaxWordTermBytes - 3 to kMaxWordTermBytes
+// bytes); matching still compares whole words.
 inline constexpr size_t kMaxWordTermBytes = 64;
 
 // NFKC + case folding. Invalid UTF-8 sequences become U+FFFD.
@@ -87,9 +88,10 @@ class TextMatcher {
   // Index terms that every match contains (sorted, distinct).
   const std::vector<std::string>& terms() const { return terms_; }
   // True when holding every term implies a match, so candidates need no
-  // verification: each word fits in one term, each CJK run is at most two
-  // characters (one term), and there are at most kMaxExactTerms terms (the
-  // planner may leave the rest out of the intersection).
+  // verification: each word is shorter than any cut term (so no longer word
+  // shares its term), each CJK run is at most two characters (one term),
+  // and there are at most kMaxExactTerms terms (the planner may leave the
+  // rest out of the intersection).
   bool exact_by_index() const { return exact_by_index_; }
   // The exact check, against the article's normalized text.
   bool Matches(const v1::Article& article) const;

@@ -1333,6 +1333,42 @@ TEST_F(QueryTest, PhraseNeverMatchesOnBigramCoincidence) {
   EXPECT_EQ(entries(store::PostingPrefix(IndexKind::kText, false, "here")), 1);
 }
 
+// Words longer than kMaxWordTermBytes are indexed by their first 61 to 64
+// bytes (cut on a character boundary). A query word that long may share its
+// term with a longer word and is checked on the article; an edit that drops
+// one of two words sharing a cut term keeps the term's posting.
+TEST_F(QueryTest, WordsNearTheTermLimitMatchWholeWords) {
+  auto put = [&](const std::string& id, const std::string& body, bool update) {
+    Article a;
+    a.set_title(id);
+    a.set_body(body);
+    *a.mutable_date() = Ts(kEpoch2020);
+    absl::StatusOr<Article> r =
+        update ? ts_.store().Update(id, a, {}) : ts_.store().Create(id, a);
+    ASSERT_TRUE(r.ok()) << r.status();
+  };
+  // 70 `a` hold the term of 64 `a`, not the word.
+  put("long", std::string(70, 'a'), false);
+  put("exact", std::string(64, 'a'), false);
+  Query q;
+  q.set_text(std::string(64, 'a'));
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"exact"}));
+  q.set_text(std::string(70, 'a'));
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"long"}));
+  // Both words are cut to 63 `a` (`é` straddles byte 64); removing the
+  // second keeps the first findable.
+  const std::string w = std::string(63, 'a') + "ébc";
+  const std::string w2 = std::string(63, 'a') + "ébd";
+  put("edited", w + "\nx\n" + w2, false);
+  put("edited", w + "\nx\ny", true);
+  q.set_text(w);
+  EXPECT_EQ(Ids(q), std::vector<std::string>({"edited"}));
+  q.set_text(w2);
+  EXPECT_TRUE(Ids(q).empty());
+  q.set_text(std::string(63, 'a'));
+  EXPECT_TRUE(Ids(q).empty());
+}
+
 // Text lists hold articles of every state (store/keys.h): a text query
 // returns each article only in the states it asks for, alone and with a tag,
 // through deletes, undeletes, publishing and archiving.

@@ -311,6 +311,104 @@ TEST(ArticleTermChangesTest, EqualsTheDifferenceOfBothArticlesTerms) {
   }
 }
 
+// TruncateWord cuts a word on a character boundary: 63 `a` then `é`
+// (2 bytes, straddling byte 64) give the 63-byte term of 63 `a`, which is
+// not a whole word of the text. Dropping one of two lines whose words share
+// that term keeps the term.
+TEST(ArticleTermChangesTest, CutTermsAreComparedAsTerms) {
+  const std::string a63(63, 'a');
+  const std::string w = a63 + "ébc";   // term: 63 `a`
+  const std::string w2 = a63 + "ébd";  // the same term
+  v1::Article before;
+  before.set_title("t");
+  before.set_body(w + "\nx\n" + w2);
+  v1::Article after = before;
+  after.set_body(w + "\nx\ny");
+  ASSERT_EQ(ArticleTerms(after),
+            (std::vector<std::string>{a63, "t", "x", "y"}));
+  TermChanges got = ArticleTermChanges(before, after);
+  EXPECT_EQ(got.left, std::vector<std::string>{});
+  EXPECT_EQ(got.joined, std::vector<std::string>{"y"});
+  // And back: `y` leaves, the cut term stays.
+  got = ArticleTermChanges(after, before);
+  EXPECT_EQ(got.left, std::vector<std::string>{"y"});
+  EXPECT_EQ(got.joined, std::vector<std::string>{});
+}
+
+// As EqualsTheDifferenceOfBothArticlesTerms, on lines of words near the
+// term limit: terms of 58 to 64 bytes, some cut from longer words, some
+// whole words, shared by several lines or not.
+TEST(ArticleTermChangesTest, EqualsTheDifferenceOnWordsNearTheTermLimit) {
+  // A character of 1 to 4 bytes (a, é, Samaritan alaf, Linear B a) after a
+  // run of `a` long enough for the cut to land before, inside or after it;
+  // the combining diaeresis composes with a preceding `a` (NFKC).
+  const std::vector<std::string> chars = {"a", "\xc3\xa9", "\xe0\xa0\x80",
+                                          "\xf0\x90\x80\x80", "\xcc\x88"};
+  const std::vector<std::string> tails = {"", "", "b", "c", "bc"};
+  std::mt19937_64 rng(13);
+  auto word = [&] {
+    std::string out(58 + rng() % 8, 'a');
+    if (rng() % 4 != 0) out += chars[rng() % chars.size()];
+    out += tails[rng() % tails.size()];
+    return out;
+  };
+  auto line = [&] {
+    std::string out;
+    const int n = static_cast<int>(rng() % 4);
+    for (int i = 0; i < n; ++i) {
+      if (i > 0) out += rng() % 2 ? " " : "\xe4\xb8\xad";  // space or Han
+      out += rng() % 4 == 0 ? std::string(1, 'x' + rng() % 3) : word();
+    }
+    return out;
+  };
+  auto join = [](const std::vector<std::string>& lines) {
+    std::string out;
+    for (size_t i = 0; i < lines.size(); ++i) out += (i ? "\n" : "") + lines[i];
+    return out;
+  };
+  auto diff = [](const std::vector<std::string>& x,
+                 const std::vector<std::string>& y) {
+    std::vector<std::string> out;
+    std::set_difference(x.begin(), x.end(), y.begin(), y.end(),
+                        std::back_inserter(out));
+    return out;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<std::string> body;
+    for (int i = static_cast<int>(rng() % 7); i > 0; --i)
+      body.push_back(line());
+    v1::Article before;
+    before.set_title("t");
+    before.set_body(join(body));
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = body.empty() ? 0 : rng() % body.size();
+      switch (rng() % 4) {
+        case 0:
+          body.push_back(line());
+          break;
+        case 1:
+          if (!body.empty()) body[at] = line();
+          break;
+        case 2:
+          body.insert(body.begin() + at, line());
+          break;
+        default:
+          if (!body.empty()) body.erase(body.begin() + at);
+      }
+    }
+    v1::Article after = before;
+    after.set_body(join(body));
+    const std::vector<std::string> was = ArticleTerms(before);
+    const std::vector<std::string> now = ArticleTerms(after);
+    const TermChanges got = ArticleTermChanges(before, after);
+    ASSERT_EQ(got.left, diff(was, now))
+        << "before: " << before.body() << "\nafter: " << after.body();
+    ASSERT_EQ(got.joined, diff(now, was))
+        << "before: " << before.body() << "\nafter: " << after.body();
+  }
+}
+
 v1::Article Doc(const std::string& body) {
   v1::Article a;
   a.set_title("t");
@@ -350,6 +448,57 @@ TEST(TextMatcherTest, WordsMatchWholeWordsInAnyOrder) {
   EXPECT_TRUE(TextMatcher("化").exact_by_index());
   EXPECT_TRUE(TextMatcher("").empty());
   EXPECT_TRUE(TextMatcher("!!").empty());
+}
+
+// A query word as long as a cut term (kMaxWordTermBytes - 3 bytes or more)
+// may be the term of a longer word, which holds the term but not the word:
+// such queries are verified. Shorter words still need no verification.
+TEST(TextMatcherTest, WordsAsLongAsACutTermAreVerified) {
+  EXPECT_TRUE(
+      TextMatcher(std::string(kMaxWordTermBytes - 4, 'a')).exact_by_index());
+  for (size_t n = kMaxWordTermBytes - 3; n <= kMaxWordTermBytes + 6; ++n)
+    EXPECT_FALSE(TextMatcher(std::string(n, 'a')).exact_by_index()) << n;
+  // An article holding 70 `a` has the term of 64 `a` but not the word.
+  const v1::Article a = Doc(std::string(70, 'a'));
+  const TextMatcher m(std::string(kMaxWordTermBytes, 'a'));
+  const std::vector<std::string> have = ArticleTerms(a);
+  ASSERT_EQ(m.terms().size(), 1u);
+  EXPECT_TRUE(std::binary_search(have.begin(), have.end(), m.terms()[0]));
+  EXPECT_FALSE(m.Matches(a));
+}
+
+// exact_by_index's contract on words near the term limit: whenever an
+// article holds every term of a query that needs no verification, it
+// matches. Words are runs of `a` of 56 to 70 bytes, some continued by a
+// character of 2 to 4 bytes that the cut may split, and queries are such
+// words and the articles' own words.
+TEST(TextMatcherTest, ExactByIndexHoldsOnWordsNearTheTermLimit) {
+  const std::vector<std::string> chars = {"", "\xc3\xa9", "\xe0\xa0\x80",
+                                          "\xf0\x90\x80\x80"};
+  std::mt19937_64 rng(17);
+  auto word = [&] {
+    return std::string(56 + rng() % 15, 'a') + chars[rng() % chars.size()] +
+           (rng() % 2 ? "b" : "");
+  };
+  int exact = 0, checked = 0;
+  for (int round = 0; round < 2000; ++round) {
+    const v1::Article a = Doc(word() + " " + word());
+    const std::vector<std::string> have = ArticleTerms(a);
+    std::vector<std::string> queries = {word(), word()};
+    for (const Token& t : Tokenize(a.body())) queries.push_back(t.text);
+    for (const std::string& q : queries) {
+      const TextMatcher m(q);
+      exact += m.exact_by_index();
+      if (!m.exact_by_index()) continue;
+      if (!std::includes(have.begin(), have.end(), m.terms().begin(),
+                         m.terms().end()))
+        continue;
+      ++checked;
+      EXPECT_TRUE(m.Matches(a)) << a.body() << " / " << q;
+    }
+  }
+  EXPECT_GT(exact, 0);
+  EXPECT_GT(checked, 0);
 }
 
 TEST(TextMatcherTest, MatchesAgreesWithMatchesTokensAndTerms) {
