@@ -43,6 +43,37 @@ bool Matches(const v1::Query& f, const v1::Article& a) {
   return AnyOf(f.categories(), a.categories()) && AnyOf(f.langs(), a.lang());
 }
 
+// INVALID_ARGUMENT naming the first filter field a watch does not apply:
+// ignored in silence, a watch on `text` or `states` streamed every event.
+absl::Status CheckWatchFilter(const v1::Query& f) {
+  const char* field = nullptr;
+  if (f.has_date_from())
+    field = "date_from";
+  else if (f.has_date_to())
+    field = "date_to";
+  else if (f.order() != v1::Query::ORDER_UNSPECIFIED)
+    field = "order";
+  else if (f.include_deleted())
+    field = "include_deleted";
+  else if (!f.text().empty())
+    field = "text";
+  else if (f.has_update_time_from())
+    field = "update_time_from";
+  else if (f.has_update_time_to())
+    field = "update_time_to";
+  else if (f.states_size() > 0)
+    field = "states";
+  else if (f.has_publish_time_from())
+    field = "publish_time_from";
+  else if (f.has_publish_time_to())
+    field = "publish_time_to";
+  if (field == nullptr) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("filter.", field,
+                   ": not applied to a watch, which filters on tags, not_tags, "
+                   "tag_match, categories, langs and visibility only"));
+}
+
 bool HasFilter(const v1::Query& f) {
   return f.tags_size() + f.categories_size() + f.langs_size() +
              f.not_tags_size() >
@@ -85,6 +116,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   bool Start() {
     StreamLock lock(this);
     absl::Status s = ValidateQuery(req_.filter(), hub_->limits_, "filter");
+    if (s.ok()) s = CheckWatchFilter(req_.filter());
     if (s.ok() && req_.after_sequence() < 0)
       s = absl::InvalidArgumentError("after_sequence: must not be negative");
     if (s.ok() && !v1::WatchArticlesRequest::View_IsValid(req_.view()))
@@ -200,7 +232,8 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       return;
     }
     last_sent_ = buffer_.front().event().sequence();
-    buffered_bytes_ -= std::min(buffered_bytes_, buffer_.front().ByteSizeLong());
+    buffered_bytes_ -=
+        std::min(buffered_bytes_, buffer_.front().ByteSizeLong());
     buffer_.pop_front();
     if (buffer_.empty()) buffered_bytes_ = 0;
     PumpLocked();

@@ -749,6 +749,17 @@ TEST_F(BadInputTest, StreamsDeadlinesAndRawBytes) {
              static_cast<v1::Query::TagMatch>(5));
        }),
        Code::kInvalidArgument, "filter.tag_match"},
+      {"watch: a filter field a watch does not apply", watch([](auto* r) {
+         r->mutable_filter()->add_states(v1::Article::PUBLISHED);
+       }),
+       Code::kInvalidArgument, "filter.states: not applied to a watch"},
+      {"watch: text in the filter",
+       watch([](auto* r) { r->mutable_filter()->set_text("新闻"); }),
+       Code::kInvalidArgument, "filter.text"},
+      {"watch: dates in the filter", watch([](auto* r) {
+         r->mutable_filter()->mutable_date_from()->set_seconds(1);
+       }),
+       Code::kInvalidArgument, "filter.date_from"},
       {"import: over-size batch", import(1001, true), Code::kInvalidArgument,
        "articles"},
       {"import: articles without names", import(3, false),
