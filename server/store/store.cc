@@ -2026,21 +2026,50 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
   if (!trim && !purge) return result;
   const absl::Time now = Now();
   // Ids first, from a snapshot: the work per article happens under its lock.
+  // Only articles with something to do are read (a pass runs every minute
+  // over the whole store): with more revisions than the rules could keep
+  // (the heads hold each head's number), or deleted (their list).
   std::vector<std::string> ids;
-  {
+  if (trim) {
+    const int64_t keep = std::max<int64_t>(policy.keep_revisions, 1);
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kHeads);
-    for (it->SeekToFirst(); it->Valid(); it->Next())
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->value().size() == 8 &&
+          static_cast<int64_t>(ReadBigEndian64(it->value())) <= keep) {
+        continue;
+      }
       ids.emplace_back(it->key().data(), it->key().size());
+    }
     if (!it->status().ok()) return it->status();
+  }
+  if (purge) {
+    const std::string prefix =
+        PostingPrefix(IndexKind::kAll, ListState::kDeleted, "");
+    KvReadOptions ro;
+    ro.lower_bound = prefix;
+    ro.upper_bound = PrefixSuccessor(prefix);
+    std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      uint64_t date_key;
+      absl::string_view id;
+      if (ParsePostingKey(it->key(), prefix.size(), &date_key, &id))
+        ids.emplace_back(id);
+    }
+    if (!it->status().ok()) return it->status();
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   }
   for (const std::string& id : ids) {
     IdLockGuard lock(&id_locks_, {id});
-    absl::StatusOr<v1::Article> head = ReadHead(id);
+    std::string head_bytes;
+    absl::Status read = ReadHeadBytes(id, &head_bytes);
     // A damaged article is fsck's to report; it must not stop retention
     // (and the change-log trim after it) for every other article.
-    if (absl::IsNotFound(head.status()) || absl::IsDataLoss(head.status()))
-      continue;
-    if (!head.ok()) return head.status();
+    if (absl::IsNotFound(read) || absl::IsDataLoss(read)) continue;
+    if (!read.ok()) return read;
+    // The fields deciding what goes; the whole head only to purge it.
+    absl::StatusOr<v1::Article> head = v1::Article();
+    if (!ParseArticleSkeleton(head_bytes, &*head)) continue;
     KvBatch batch;
     // Counted once the batch commits: on a shared engine another replica
     // may have done the same work first (the write is then ABORTED).
@@ -2050,6 +2079,7 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
         absl::FromUnixSeconds(head->delete_time().seconds()) <
             now - policy.purge_deleted_after;
     if (purge_this) {
+      if (!head->ParseFromString(head_bytes)) continue;
       // The whole article: history, head, and its (deleted-bit) postings.
       batch.DeleteRange(Family::kRevisions, RevisionKey(id, 0),
                         RevisionKey(id, INT64_MAX));
@@ -2078,8 +2108,7 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
         if (policy.keep_revisions > 0 && rank < policy.keep_revisions) continue;
         if (policy.keep_age > absl::ZeroDuration()) {
           v1::Article a;
-          if (!a.ParseFromArray(it->value().data(),
-                                static_cast<int>(it->value().size())))
+          if (!ParseArticleSkeleton(it->value(), &a))
             continue;  // leave what we cannot read for fsck to report
           if (absl::FromUnixSeconds(a.update_time().seconds()) >=
               now - policy.keep_age)
