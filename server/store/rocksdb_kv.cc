@@ -778,6 +778,14 @@ class RocksKv : public KvEngine {
           absl::StrCat("destination: parent directory ", parent.string(),
                        " does not exist on the server"));
     }
+    // RocksDB reports an unwritable parent as an IO error (UNAVAILABLE:
+    // retry), but retrying cannot help: the caller's mistake.
+    if (::access(parent.c_str(), W_OK) != 0) {
+      const int err = errno;
+      return absl::FailedPreconditionError(
+          absl::StrCat("destination: the server cannot write in ",
+                       parent.string(), ": ", std::strerror(err)));
+    }
     return absl::OkStatus();
   }
 

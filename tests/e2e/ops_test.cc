@@ -630,6 +630,34 @@ TEST(BackupTest, DestinationInsideTheStoreOrWithoutAParentIsRefused) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// A destination the server cannot write in is the caller's mistake
+// (FAILED_PRECONDITION naming it), not an outage to retry (UNAVAILABLE).
+TEST(BackupTest, AnUnwritableDestinationIsAPrecondition) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";
+  }
+  TempDir dir;
+  const std::string ro = dir.path() + "/ro";
+  std::filesystem::create_directories(ro);
+  // Read-only even for root, who ignores permission bits.
+  if (RunCommand({"mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro})
+          .exit_code != 0) {
+    GTEST_SKIP() << "cannot mount a read-only tmpfs (needs root)";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { RunCommand({"umount", "-l", path}); }
+  } unmount{ro};
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto r = RunCommand({testing::ContentctlBinary(), "--server",
+                       server->address(), "admin", "backup", ro + "/bk"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: destination: the server "
+                               "cannot write in "));
+  EXPECT_THAT(r.err, HasSubstr("Read-only file system"));
+}
+
 TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
   TempDir dir;
   WriteFile(
