@@ -438,6 +438,16 @@ class MetricsServer {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Signals are taken synchronously by the main thread only (sigwait): block
+  // them before any thread starts (gRPC's start with its credentials, the
+  // page returner's with the allocator), so none of those takes one and
+  // dies of it. A check gets them back (Ctrl-C stops it).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   content::ServerConfig config;
   std::string config_path, listen, data_dir, durability, port_file;
   int64_t max_article_bytes = 0, max_tags = 0, max_page_size = 0;
@@ -560,6 +570,7 @@ int main(int argc, char** argv) {
   }
 
   if (check || repair) {
+    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
     return RunCheck(config.store, repair,
                     data_dir.empty() ? "data_dir" : "--data-dir");
   }
@@ -624,14 +635,6 @@ int main(int argc, char** argv) {
 
   content::service::FreePageReturner free_pages(
       content::service::FreePageReturner::Options{});
-
-  // Signals are taken synchronously by this thread only; block them before
-  // any other thread starts so none of those receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);

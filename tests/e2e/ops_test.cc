@@ -980,6 +980,35 @@ int FreePort() {
   return port;
 }
 
+// Every thread of a serving contentd blocks SIGTERM and SIGINT: the main
+// thread takes them with sigwait. gRPC's and the page returner's threads
+// used to start before the mask, so a SIGTERM that reached one of them
+// killed the process with no clean stop.
+TEST(StartupTest, EveryThreadLeavesTheStopSignalsToTheMainOne) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string tasks = absl::StrCat("/proc/", server->pid(), "/task");
+  int threads = 0;
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    // The main thread waits in sigwait, which unblocks them while it waits.
+    if (task.path().filename() == std::to_string(server->pid())) continue;
+    const std::string status =
+        testing::ReadFile(task.path().string() + "/status");
+    const size_t at = status.find("SigBlk:");
+    ASSERT_NE(at, std::string::npos) << task.path();
+    const uint64_t blocked = std::stoull(
+        status.substr(at + 7, status.find('\n', at) - at - 7), nullptr, 16);
+    const uint64_t stop =
+        (uint64_t{1} << (SIGTERM - 1)) | (uint64_t{1} << (SIGINT - 1));
+    EXPECT_EQ(blocked & stop, stop)
+        << task.path() << " "
+        << testing::ReadFile(task.path().string() + "/comm");
+    ++threads;
+  }
+  EXPECT_GE(threads, 2);
+}
+
 TEST(StartupTest, PortsInUseAreRefusedAndTheFirstServerKeepsServing) {
   TempDir dir;
   auto first = ServerProcess::Start(dir.path() + "/a",
