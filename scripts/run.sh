@@ -7,11 +7,22 @@ scripts/setup.sh
 build_dir=${BUILD_DIR:-build}
 listen=${CONTENT_LISTEN:-127.0.0.1:7070}
 
+# A port file left by an earlier run would name that run's port.
+rm -f "$build_dir/contentd.port"
 "$build_dir/contentd" --listen "$listen" --data-dir "${DATA_DIR:-data}" \
   --port-file "$build_dir/contentd.port" &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
-for _ in $(seq 1 200); do [ -s "$build_dir/contentd.port" ] && break; sleep 0.05; done
+# On Ctrl-C, and on any failure below, the server stops too (it would hold
+# the port and the data directory for the next run).
+trap 'kill -TERM $pid 2>/dev/null; wait $pid' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+for _ in $(seq 1 600); do
+  [ -s "$build_dir/contentd.port" ] && break
+  kill -0 "$pid" 2>/dev/null || { echo "contentd did not start" >&2; exit 1; }
+  sleep 0.05
+done
+[ -s "$build_dir/contentd.port" ] || { echo "contentd did not start in 30 s" >&2; exit 1; }
 server="127.0.0.1:$(cat "$build_dir/contentd.port")"
 "$build_dir/contentctl" --server "$server" apply -f samples/
 echo

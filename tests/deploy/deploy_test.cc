@@ -289,6 +289,28 @@ TEST(DeployTest, ImageConfigListensOnTheExposedPorts) {
   EXPECT_THAT(text, HasSubstr("auth.tokens"));
 }
 
+// The test PostgreSQL starts for root from a clone the postgres user
+// cannot reach (under /root, mode 0700): every PostgreSQL test failed so on
+// a fresh machine.
+TEST(DeployTest, TestPostgresStartsUnderADirectoryOnlyRootCanReach) {
+  if (geteuid() != 0) GTEST_SKIP() << "the case is root's";
+  if (access("/usr/lib/postgresql/15/bin/initdb", X_OK) != 0)
+    GTEST_SKIP() << "PostgreSQL 15 is not installed";
+  testing::TempDir dir;
+  const std::string locked = dir.path() + "/locked";
+  ASSERT_EQ(RunCommand({"install", "-d", "-m", "0700", locked}).exit_code, 0);
+  const std::string pg = SourceDir() + "/tests/support/pg.sh";
+  auto r = RunCommand({"bash", pg, "start", locked + "/pg"}, "", {},
+                      std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(ReadFile(locked + "/pg/dsn"), HasSubstr("host=127.0.0.1 port="));
+  EXPECT_EQ(RunCommand({"bash", pg, "status", locked + "/pg"}).exit_code, 0);
+  r = RunCommand({"bash", pg, "stop", locked + "/pg"}, "", {},
+                 std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(RunCommand({"bash", pg, "status", locked + "/pg"}).exit_code, 0);
+}
+
 TEST(DeployTest, SystemdUnitIsSandboxedAndVerifies) {
   const std::string path = Deploy("systemd/contentd.service");
   const std::string unit = ReadFile(path);

@@ -9,7 +9,8 @@
 # DIR/data is the cluster, DIR/postgres.log its log, DIR/port the port and
 # DIR/dsn the libpq connection string ("host=127.0.0.1 port=N user=postgres
 # dbname=postgres"). As root, initdb and postgres run as the `postgres` OS
-# user (they refuse to run as root); otherwise as the current user.
+# user (they refuse to run as root); otherwise as the current user. When
+# that user cannot reach DIR, the cluster and log go to /tmp/contentd-pg-*.
 # PG_BIN overrides the binaries' directory (/usr/lib/postgresql/15/bin).
 set -euo pipefail
 
@@ -33,8 +34,6 @@ case $cmd in start | stop | status) ;; *) usage ;; esac
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-data=$dir/data
-logfile=$dir/postgres.log
 
 as_pg=()
 if [[ $(id -u) -eq 0 ]]; then
@@ -43,6 +42,22 @@ if [[ $(id -u) -eq 0 ]]; then
   as_pg=(runuser -u postgres --)
 fi
 run() { "${as_pg[@]}" "$@"; }
+
+# The cluster and its log live in DIR, unless the postgres user cannot
+# reach it (root's clone under /root, mode 0700): then in /tmp, under a
+# name made from DIR so start, status and stop find the same one.
+home=$dir
+if [[ ${#as_pg[@]} -gt 0 ]]; then
+  chown postgres "$dir" 2>/dev/null || true
+  if ! run test -w "$dir" 2>/dev/null; then
+    home=/tmp/contentd-pg-$(printf '%s' "$dir" | sha1sum | cut -c1-16)
+    mkdir -p "$home"
+    chown postgres "$home"
+    chmod 700 "$home"
+  fi
+fi
+data=$home/data
+logfile=$home/postgres.log
 
 # One start or stop at a time per DIR. (The server must not inherit fd 9.)
 exec 9>"$dir/lock"
@@ -83,6 +98,7 @@ case $cmd in
   stop)
     stop
     rm -rf "$data" "$dir/dsn" "$dir/port"
+    [[ $home == "$dir" ]] || rm -rf "$home"
     exit 0
     ;;
 esac
@@ -98,10 +114,8 @@ for b in initdb pg_ctl pg_isready postgres; do
       "(apt-get install postgresql-15 postgresql-client-15, or scripts/setup.sh)"
 done
 if [[ ${#as_pg[@]} -gt 0 ]]; then
-  chown postgres "$dir"
-  run test -w "$dir" ||
-    die "the postgres user cannot write $dir (a parent directory is not" \
-      "searchable by others?)"
+  run test -w "$home" ||
+    die "the postgres user cannot write $home"
 fi
 rm -f "$dir/dsn" "$dir/port"
 stop # a cluster left behind that no longer answers
