@@ -18,6 +18,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace content::store {
 namespace {
@@ -167,8 +168,19 @@ class Pool {
       // `size` is a soft cap: a caller that already holds a connection (a
       // snapshot) and asks for another must not wait for ever on callers
       // doing the same, so after a short wait the pool opens one more and
-      // closes it again when it comes back.
+      // closes it again when it comes back; up to twice `size` in all, so a
+      // burst of calls queues here instead of running the database out of
+      // connections ("too many clients" for every replica).
       mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(50));
+      auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !idle_.empty() || open_ < 2 * size_;
+      };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&room), kMaxWait)) {
+        return absl::UnavailableError(absl::StrCat(
+            "storage: all ", open_, " connections to PostgreSQL stayed in use "
+            "for ", absl::FormatDuration(kMaxWait),
+            "; raise storage.pool_size (and max_connections)"));
+      }
       if (!idle_.empty()) {
         std::unique_ptr<Conn> c = std::move(idle_.back());
         idle_.pop_back();
@@ -194,6 +206,9 @@ class Pool {
       idle_.push_back(std::move(conn));
     }
   }
+
+  // How long a call waits for a connection when all are in use.
+  static constexpr absl::Duration kMaxWait = absl::Seconds(30);
 
   const std::string dsn_;
   const int size_;

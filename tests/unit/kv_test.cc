@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <pqxx/pqxx>
 #include <random>
 #include <set>
 #include <string>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "server/store/keys.h"
@@ -490,6 +492,55 @@ uint64_t WalBytes(const std::string& dir) {
 
 // A close flushes the memtables when the WAL outgrew the bound, so the next
 // open replays nothing; under the bound the WAL is left as it is.
+// A burst of snapshots (each holds a connection) queues for the pool
+// instead of opening a connection each: 20 of them opened 20 connections
+// with pool_size 2, and on a real deployment ran PostgreSQL out of them.
+TEST(PgKvTest, ABurstOfCallsStaysWithinTwiceThePool) {
+  const std::string dsn = testing::TestPgDsn();
+  if (dsn.empty()) {
+    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
+                    "fixture sets CONTENTD_TEST_PG_DIR)";
+  }
+  std::random_device rd;
+  const std::string app = absl::StrCat("pooltest_", rd());
+  PgKvOptions o;
+  o.dsn = absl::StrCat(dsn, " application_name=", app);
+  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  o.pool_size = 2;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  pqxx::connection watcher(dsn);
+  auto connections = [&] {
+    pqxx::work tx(watcher);
+    return tx.exec1(absl::StrCat(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '",
+        app, "'"))[0].as<int>();
+  };
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&] {
+      std::unique_ptr<KvSnapshot> snap = (*kv)->GetSnapshot();
+      KvReadOptions ro;
+      ro.snapshot = snap.get();
+      std::string v;
+      absl::Status s = (*kv)->Get(Family::kMeta, "x", &v, ro);
+      EXPECT_TRUE(s.ok() || absl::IsNotFound(s)) << s;
+      absl::SleepFor(absl::Milliseconds(300));
+      ++done;
+    });
+  }
+  int most = 0;
+  while (done < 20) {
+    most = std::max(most, connections());
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_GE(most, 2);
+  // Twice the pool, plus the notification and lease connections.
+  EXPECT_LE(most, 2 * 2 + 2);
+}
+
 TEST(RocksKvTest, CloseFlushesABigWalAwayAndLeavesASmallOne) {
   testing::TempDir dir;
   for (const bool big : {false, true}) {
