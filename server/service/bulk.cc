@@ -126,7 +126,10 @@ class ExportReactor
       : ctx_(ctx),
         store_(store),
         query_(request.query()),
-        view_(store->NewReadView()) {
+        // A shared engine's snapshot holds a database connection for as
+        // long as the export runs (a client that stops reading would keep
+        // it): there, each page reads a fresh one.
+        view_(store->engine()->shared() ? nullptr : store->NewReadView()) {
     absl::Status s = ValidateQuery(query_, limits);
     if (!s.ok()) {
       Finish(ToGrpcStatus(s));
@@ -202,6 +205,7 @@ class ExportReactor
   const v1::Query query_;
   // One snapshot for the whole export: paging through fresh ones, an
   // article whose date changed between pages came twice or not at all.
+  // Null on a shared engine (see the constructor).
   const std::unique_ptr<store::ReadView> view_;
   std::string token_;
   std::vector<v1::Article> page_;  // the page being sent, from next_
