@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/query/page_token.h"
 #include "server/query/stream.h"
@@ -59,6 +60,43 @@ std::unique_ptr<Stream> AnyOf(
   return NewOrStream(std::move(streams), plan.reverse);
 }
 
+// Language tags compare without regard to ASCII case (BCP 47; GetArticle's
+// `lang` does too), but the lists hold them as written: each wanted tag
+// becomes every listed spelling of it. The listed tags are few; walking
+// them costs a seek each.
+std::vector<std::string> LangSpellings(
+    const Plan& plan,
+    const google::protobuf::RepeatedPtrField<std::string>& wanted) {
+  std::vector<std::string> out(wanted.begin(), wanted.end());
+  std::vector<store::ListState> states;
+  if (plan.published) states.push_back(store::ListState::kLive);
+  if (plan.unpublished) states.push_back(store::ListState::kUnpublished);
+  if (plan.include_deleted) states.push_back(store::ListState::kDeleted);
+  for (store::ListState state : states) {
+    const std::string kind(
+        1, store::PostingPrefix(IndexKind::kLang, state, "")[0]);
+    std::unique_ptr<store::KvIterator> it =
+        plan.view->Postings(kind, store::PrefixSuccessor(kind));
+    for (it->Seek(kind); it->Valid();) {
+      const absl::string_view key = it->key();
+      const size_t end = key.find('\0', 1);
+      if (end == absl::string_view::npos) break;
+      const absl::string_view listed = key.substr(1, end - 1);
+      for (const std::string& w : wanted) {
+        if (absl::EqualsIgnoreCase(listed, w) &&
+            std::find(out.begin(), out.end(), listed) == out.end()) {
+          out.emplace_back(listed);
+        }
+      }
+      // Past this tag's list: its key prefix with the next byte after \0.
+      std::string next(key.substr(0, end));
+      next.push_back('\1');
+      it->Seek(next);
+    }
+  }
+  return out;
+}
+
 // Text term streams beyond this many (the most frequent ones) are left out
 // of the intersection: verification checks the whole text anyway, and each
 // stream costs a seek per candidate.
@@ -82,8 +120,12 @@ std::unique_ptr<Stream> Build(const Plan& plan, const v1::Query& q,
   }
   if (q.categories_size() > 0)
     filters.push_back(AnyOf(plan, IndexKind::kCategory, q.categories()));
-  if (q.langs_size() > 0)
-    filters.push_back(AnyOf(plan, IndexKind::kLang, q.langs()));
+  if (q.langs_size() > 0) {
+    std::vector<std::unique_ptr<Stream>> spellings;
+    for (const std::string& l : LangSpellings(plan, q.langs()))
+      spellings.push_back(Term(plan, IndexKind::kLang, l));
+    filters.push_back(NewOrStream(std::move(spellings), plan.reverse));
+  }
   if (text != nullptr) {
     std::vector<std::unique_ptr<Stream>> terms;
     for (const std::string& t : text->terms())

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/service/validation.h"
 
@@ -15,12 +16,14 @@ namespace {
 // Initial metadata: the sequence the stream delivers events after.
 constexpr absl::string_view kWatchStartMetadata = "content-watch-after";
 
+// Language tags compare without regard to ASCII case, as in queries.
 bool AnyOf(const google::protobuf::RepeatedPtrField<std::string>& wanted,
-           const google::protobuf::RepeatedPtrField<std::string>& have) {
+           const google::protobuf::RepeatedPtrField<std::string>& have,
+           bool ignore_case = false) {
   if (wanted.empty()) return true;
   for (const std::string& w : wanted) {
     for (const std::string& h : have) {
-      if (w == h) return true;
+      if (ignore_case ? absl::EqualsIgnoreCase(w, h) : w == h) return true;
     }
   }
   return false;
@@ -40,7 +43,8 @@ bool Matches(const v1::Query& f, const v1::Article& a) {
     for (const std::string& h : a.tags())
       if (h == t) return false;
   }
-  return AnyOf(f.categories(), a.categories()) && AnyOf(f.langs(), a.lang());
+  return AnyOf(f.categories(), a.categories()) &&
+         AnyOf(f.langs(), a.lang(), /*ignore_case=*/true);
 }
 
 // INVALID_ARGUMENT naming the first filter field a watch does not apply:

@@ -424,6 +424,33 @@ TEST(WatchTest, FilterAndStartNow) {
                                              "articles/n4"}));
 }
 
+// Language tags match without regard to case, in a watch's filter as in a
+// query (MakeArticle writes "zh-CN" for even dates, "en" for odd ones).
+TEST(WatchTest, LanguagesMatchWhateverTheirCase) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+  v1::WatchArticlesRequest req;
+  req.set_start_now(true);
+  req.mutable_filter()->add_langs("ZH-cn");
+  Collector watcher(client.get(), req, 2);
+  absl::SleepFor(absl::Milliseconds(300));
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(
+        Create(*client, MakeArticle("l" + std::to_string(i), "t", i)).ok());
+  ASSERT_TRUE(watcher.WaitFor(absl::Seconds(10))) << server->Log();
+  std::vector<std::string> names;
+  for (const auto& e : watcher.events()) names.push_back(e.event().name());
+  EXPECT_EQ(names, (std::vector<std::string>{"articles/l0", "articles/l2"}));
+
+  v1::QueryArticlesRequest q;
+  q.mutable_query()->add_langs("zh-cn");
+  absl::StatusOr<v1::QueryArticlesResponse> page = client->QueryArticles(q);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->articles_size(), 2);
+}
+
 // A watch filter is checked against the server's configured limits, and
 // its errors name `filter`, the request's field, not `query`.
 TEST(WatchTest, FilterErrorsNameTheFilterAndUseTheServersLimits) {

@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -142,7 +143,8 @@ const std::vector<double>& TagWeights() {
 }
 const std::vector<std::string> kCategories = {"Tech", "Life", "World",
                                               "Opinion", "Science"};
-const std::vector<std::string> kLangs = {"zh-CN", "en", "ja"};
+// Articles and queries spell languages in either case ("zh-cn" is "zh-CN").
+const std::vector<std::string> kLangs = {"zh-CN", "en", "ja", "zh-cn", "EN"};
 
 // Text: a few Latin words in several spellings, and CJK runs drawn from a
 // small pool of characters, so bigrams of a query often occur in an article
@@ -320,7 +322,7 @@ class Corpus {
     for (auto& t : WeightedPick(TagVocabulary(), TagWeights(), Uniform(0, 4)))
       a.add_tags(t);
     for (auto& c : UniformPick(kCategories, Uniform(1, 2))) a.add_categories(c);
-    a.add_lang(kLangs[Uniform(0, 2)]);
+    a.add_lang(kLangs[Uniform(0, 4)]);
     *a.mutable_date() = Ts(RandomDate());
     if (clock_ != nullptr) {
       a.set_state(RandomState());
@@ -615,7 +617,10 @@ bool Matches(const Query& q, const Article& a) {
   }
   if (q.langs_size() > 0) {
     bool any = false;
-    for (const std::string& l : q.langs()) any = any || has(a.lang(), l);
+    for (const std::string& l : q.langs()) {
+      for (const std::string& h : a.lang())
+        any = any || absl::EqualsIgnoreCase(h, l);
+    }
     if (!any) return false;
   }
   if (q.has_date_from() && Less(a.date(), q.date_from())) return false;
@@ -1267,8 +1272,7 @@ TEST_F(QueryTest, PagesThroughOneViewSeeOneStateWhateverMoves) {
       for (const std::string& id :
            {before.back(), before[moved == 0 ? 0 : 1]}) {
         Article a = corpus.model().at(id);
-        a.mutable_date()->set_seconds(id == before.back() ? 4000000000
-                                                          : 1000);
+        a.mutable_date()->set_seconds(id == before.back() ? 4000000000 : 1000);
         ASSERT_TRUE(ts_.store().Update(id, a, {}).ok());
       }
       ++moved;
