@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -190,6 +191,30 @@ absl::Status ListenError(const std::string& name, const std::string& shown,
 absl::Status CheckBind(const std::string& listen, const std::string& name,
                        std::vector<content::ListenAddress>* addresses,
                        std::vector<content::PortReservation>* held) {
+  if (absl::StartsWith(listen, "unix:")) {
+    // gRPC removes a socket file it finds at the path and binds anew: a
+    // second contentd took a running one's socket (clients then reached
+    // the wrong store, and the first was unreachable once the second went).
+    // A socket someone answers on is in use; a stale one gRPC may replace.
+    std::string path = listen.substr(5);
+    if (absl::StartsWith(path, "//")) path = path.substr(2);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() < sizeof(addr.sun_path)) {
+      std::memcpy(addr.sun_path, path.data(), path.size());
+      const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const bool answers =
+          fd >= 0 && connect(fd, reinterpret_cast<const sockaddr*>(&addr),
+                             sizeof(addr)) == 0;
+      if (fd >= 0) close(fd);
+      if (answers) {
+        return absl::UnavailableError(
+            absl::StrCat(name, ": cannot listen on ", listen,
+                         ": address in use (a server answers on that socket)"));
+      }
+    }
+    return absl::OkStatus();
+  }
   if (addresses->empty() ||
       (addresses->size() == 1 && addresses->front().port() == 0)) {
     return absl::OkStatus();

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -1450,6 +1451,56 @@ TEST(StartupTest, PortFileWithAUnixSocketIsRefused) {
   EXPECT_FALSE(std::filesystem::exists(port_file));
   EXPECT_FALSE(std::filesystem::exists(data));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/contentd.sock"));
+}
+
+// A second contentd on a unix socket a running one answers on is refused
+// as on a TCP port in use; it used to replace the socket (clients reached
+// the wrong store) and remove it on exit (the first became unreachable).
+TEST(StartupTest, AUnixSocketInUseIsRefused) {
+  TempDir dir;
+  const std::string socket = "unix:" + dir.path() + "/contentd.sock";
+  const std::string binary = ContentdBinary();
+  const std::string data_a = dir.path() + "/a";
+  const pid_t first = fork();
+  ASSERT_GE(first, 0);
+  if (first == 0) {
+    execl(binary.c_str(), binary.c_str(), "--listen", socket.c_str(),
+          "--data-dir", data_a.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto get = [&] {
+    return RunCommand({testing::ContentctlBinary(), "--server", socket,
+                       "--timeout", "5s", "get", "first"},
+                      "", {}, std::chrono::seconds(20));
+  };
+  // Serving once a write goes through.
+  WriteFile(dir.path() + "/first.md", "---\ntitle: A\n---\nbody\n");
+  testing::CommandResult put;
+  for (int i = 0; i < 100; ++i) {
+    put =
+        RunCommand({testing::ContentctlBinary(), "--server", socket,
+                    "--timeout", "5s", "apply", "-f", dir.path() + "/first.md"},
+                   "", {}, std::chrono::seconds(20));
+    if (put.exit_code == 0) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(put.exit_code, 0) << put.err;
+
+  auto r =
+      RunCommand({binary, "--listen", socket, "--data-dir", dir.path() + "/b"},
+                 "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "a second contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--listen: cannot listen on " + socket +
+                               ": address in use"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/b"));
+  // The first still answers, with its article.
+  auto got = get();
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  kill(first, SIGTERM);
+  int status = 0;
+  waitpid(first, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 TEST(StartupTest, UnwritablePortFileStopsTheServer) {
