@@ -613,6 +613,17 @@ int main(int argc, char** argv) {
         "--port-file: a unix socket has no port (", listen_name, " ",
         config.listen, "); leave out --port-file, or listen on host:port")));
   }
+  if (!port_file.empty()) {
+    std::error_code ec;
+    std::filesystem::path parent =
+        std::filesystem::path(port_file).parent_path();
+    if (parent.empty()) parent = ".";
+    if (!std::filesystem::is_directory(parent, ec)) {
+      return Fail(absl::FailedPreconditionError(
+          absl::StrCat("--port-file: cannot write ", port_file, ": ",
+                       parent.string(), " is not a directory")));
+    }
+  }
   if (!config.metrics_listen.empty()) {
     absl::Status s =
         ParseHostPort(config.metrics_listen, metrics_listen_name).status();
@@ -661,6 +672,18 @@ int main(int argc, char** argv) {
   content::service::FreePageReturner free_pages(
       content::service::FreePageReturner::Options{});
 
+  if (config.store.engine == "rocksdb") {
+    // Said plainly, rather than as RocksDB's "While lock file: ...".
+    absl::StatusOr<bool> in_use =
+        content::store::RocksKvInUse(config.store.data_dir);
+    if (in_use.ok() && *in_use) {
+      return Fail(absl::FailedPreconditionError(absl::StrCat(
+          data_dir.empty() ? "data_dir" : "--data-dir", ": ",
+          config.store.data_dir,
+          " is in use by a running contentd (it holds the store's LOCK); "
+          "stop it, or give this one another directory")));
+    }
+  }
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
   if (!store.ok()) return Fail(store.status());

@@ -1514,6 +1514,24 @@ TEST(StartupTest, UnwritablePortFileStopsTheServer) {
   EXPECT_NE(r.exit_code, 0) << r.err;
   EXPECT_NE(r.exit_code, -1) << "killed by a signal:\n" << r.err;
   EXPECT_THAT(r.err, HasSubstr("--port-file: cannot write " + port_file));
+  // Found before the store is opened (and its directory made).
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data"));
+}
+
+// A data directory another contentd holds is refused plainly (it was
+// RocksDB's "IO error: While lock file: .../LOCK: Resource temporarily
+// unavailable").
+TEST(StartupTest, ADataDirectoryInUseIsRefusedPlainly) {
+  TempDir dir;
+  auto first = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(first, nullptr);
+  auto r = RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0",
+                       "--data-dir", dir.path() + "/data"},
+                      "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "a second contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--data-dir: " + dir.path() +
+                               "/data is in use by a running contentd"));
 }
 
 }  // namespace
