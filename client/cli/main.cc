@@ -706,8 +706,8 @@ int RunBackup(Session& s, const AdminFlags& f) {
   return PrintAdmin(s, *r,
                     absl::StrCat("backup written to ", r->destination(),
                                  " (through sequence ", r->last_sequence(),
-                                 "); serve it with contentd --data-dir ",
-                                 r->destination(), "\n"));
+                                 "); to restore, copy it (cp -a) and serve "
+                                 "the copy with contentd --data-dir COPY\n"));
 }
 
 int RunCompact(Session& s, const AdminFlags& f) {
