@@ -114,6 +114,45 @@ class ReliabilityStoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->Undelete("a2", {}).ok());
   }
 
+  // A ContentService on store_, served on a loopback port, and a stub to
+  // it. Shut down (waiting for its calls) when it goes.
+  struct Served {
+    std::unique_ptr<service::ContentService> service;
+    std::unique_ptr<grpc::Server> server;
+    std::unique_ptr<v1::ContentService::Stub> stub;
+    ~Served() {
+      if (server != nullptr) {
+        server->Shutdown(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+      }
+    }
+  };
+  // The scheduler is off unless `options` sets it: it reads postings and
+  // revisions, which the fault hooks would see.
+  std::unique_ptr<Served> Serve(
+      service::ServiceOptions options = NoScheduler(),
+      const grpc::ChannelArguments& args = grpc::ChannelArguments()) {
+    auto served = std::make_unique<Served>();
+    served->service = std::make_unique<service::ContentService>(
+        store_.get(), options, nullptr);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(served->service.get());
+    served->server = builder.BuildAndStart();
+    EXPECT_NE(served->server, nullptr);
+    served->stub = v1::ContentService::NewStub(
+        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                  grpc::InsecureChannelCredentials(), args));
+    return served;
+  }
+  static service::ServiceOptions NoScheduler() {
+    service::ServiceOptions options;
+    options.schedule_poll = absl::ZeroDuration();
+    return options;
+  }
+
   std::string dir_;
   FaultKv* fault_ = nullptr;
   std::unique_ptr<Store> store_;
@@ -983,7 +1022,8 @@ TEST_F(ReliabilityStoreTest, ReadErrorsAreUnavailable) {
 // An article whose head revision is gone is fsck's to report: retention
 // and the scheduler pass it and do the rest of their work (each stopped at
 // it, for every article, on every run).
-TEST_F(ReliabilityStoreTest, OneDamagedArticleStopsNeitherRetentionNorSchedule) {
+TEST_F(ReliabilityStoreTest,
+       OneDamagedArticleStopsNeitherRetentionNorSchedule) {
   const absl::Time now = absl::Now();
   Article bad = MakeArticle("bad", {"t1"});
   bad.mutable_publish_time()->set_seconds(
@@ -1091,17 +1131,8 @@ TEST_F(ReliabilityStoreTest, AFailedScanTrimsNoChanges) {
 TEST_F(ReliabilityStoreTest, AWatchReadingItsBacklogDoesNotHoldUpOthers) {
   ASSERT_TRUE(
       store_->Create("seed", MakeArticle("seed", {"t1"}, 1700000000)).ok());
-  service::ServiceOptions options;
-  service::ContentService service(store_.get(), options, nullptr);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  auto stub = v1::ContentService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  std::unique_ptr<Served> served = Serve();
+  v1::ContentService::Stub* stub = served->stub.get();
 
   // The first revision read blocks until released; later ones pass.
   absl::Notification blocked, release;
@@ -1148,7 +1179,6 @@ TEST_F(ReliabilityStoreTest, AWatchReadingItsBacklogDoesNotHoldUpOthers) {
   }
   stream->Finish();
   slow_stream->Finish();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
 // A watcher that does not read holds about 2 MiB of events read ahead, not
@@ -1159,21 +1189,10 @@ TEST_F(ReliabilityStoreTest, AWatcherThatDoesNotReadHoldsLittle) {
   big.set_body(std::string(512 << 10, 'x'));
   for (int i = 0; i < 60; ++i)
     ASSERT_TRUE(store_->Create(absl::StrCat("big", i), big).ok());
-  service::ServiceOptions options;
-  options.schedule_poll = absl::ZeroDuration();
-  service::ContentService service(store_.get(), options, nullptr);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
-  auto stub = v1::ContentService::NewStub(grpc::CreateCustomChannel(
-      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(),
-      args));
+  std::unique_ptr<Served> served = Serve(NoScheduler(), args);
+  v1::ContentService::Stub* stub = served->stub.get();
 
   std::atomic<int> reads{0};
   fault_->on_revision_get = [&] { ++reads; };
@@ -1200,7 +1219,6 @@ TEST_F(ReliabilityStoreTest, AWatcherThatDoesNotReadHoldsLittle) {
   while (stream->Read(&r)) {
   }
   stream->Finish();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
 TEST_F(ReliabilityStoreTest, AnExportStopsScanningWhenItsClientIsGone) {
@@ -1210,18 +1228,8 @@ TEST_F(ReliabilityStoreTest, AnExportStopsScanningWhenItsClientIsGone) {
     const std::string id = absl::StrCat("e", i);
     ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
   }
-  service::ServiceOptions options;
-  options.schedule_poll = absl::ZeroDuration();  // no other reader of lists
-  service::ContentService service(store_.get(), options, nullptr);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  auto stub = v1::ContentService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  std::unique_ptr<Served> served = Serve();  // no other reader of lists
+  v1::ContentService::Stub* stub = served->stub.get();
 
   // The first page's list read waits until the client has cancelled; any
   // later page's read is counted.
@@ -1246,7 +1254,8 @@ TEST_F(ReliabilityStoreTest, AnExportStopsScanningWhenItsClientIsGone) {
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   // Shutdown waits for the reactor; by then it has stopped after the page it
   // was reading (it used to read the rest of the store).
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  served->server->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::seconds(5));
   EXPECT_EQ(later_pages.load(), 0);
   fault_->on_postings_iterator = nullptr;
 }
