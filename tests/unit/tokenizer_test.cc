@@ -225,6 +225,22 @@ TEST(IndexTermsTest, AgreesWithTheReferenceOnRandomMixedText) {
   }
 }
 
+// `lines` joined by newlines, as a body.
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) out += (i ? "\n" : "") + lines[i];
+  return out;
+}
+
+// The sorted `x` without the sorted `y`.
+std::vector<std::string> SetDifference(const std::vector<std::string>& x,
+                                       const std::vector<std::string>& y) {
+  std::vector<std::string> out;
+  std::set_difference(x.begin(), x.end(), y.begin(), y.end(),
+                      std::back_inserter(out));
+  return out;
+}
+
 // ArticleTermChanges is exactly the difference of the two ArticleTerms,
 // on random edits of random multi-line articles: lines appended, replaced,
 // inserted, removed or edited inside, marks and full-width letters at line
@@ -249,18 +265,8 @@ TEST(ArticleTermChangesTest, EqualsTheDifferenceOfBothArticlesTerms) {
     for (int i = 0; i < lines; ++i) out.push_back(line());
     return out;
   };
-  auto join = [](const std::vector<std::string>& lines) {
-    std::string out;
-    for (size_t i = 0; i < lines.size(); ++i) out += (i ? "\n" : "") + lines[i];
-    return out;
-  };
-  auto diff = [](const std::vector<std::string>& x,
-                 const std::vector<std::string>& y) {
-    std::vector<std::string> out;
-    std::set_difference(x.begin(), x.end(), y.begin(), y.end(),
-                        std::back_inserter(out));
-    return out;
-  };
+  const auto join = JoinLines;
+  const auto diff = SetDifference;
   for (int round = 0; round < 3000; ++round) {
     std::vector<std::string> body = text(static_cast<int>(rng() % 10));
     v1::Article before;
@@ -361,18 +367,8 @@ TEST(ArticleTermChangesTest, EqualsTheDifferenceOnWordsNearTheTermLimit) {
     }
     return out;
   };
-  auto join = [](const std::vector<std::string>& lines) {
-    std::string out;
-    for (size_t i = 0; i < lines.size(); ++i) out += (i ? "\n" : "") + lines[i];
-    return out;
-  };
-  auto diff = [](const std::vector<std::string>& x,
-                 const std::vector<std::string>& y) {
-    std::vector<std::string> out;
-    std::set_difference(x.begin(), x.end(), y.begin(), y.end(),
-                        std::back_inserter(out));
-    return out;
-  };
+  const auto join = JoinLines;
+  const auto diff = SetDifference;
   for (int round = 0; round < 3000; ++round) {
     std::vector<std::string> body;
     for (int i = static_cast<int>(rng() % 7); i > 0; --i)
