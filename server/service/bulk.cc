@@ -6,7 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "server/query/engine.h"
+#include "server/service/parse_error_interceptor.h"
 #include "server/service/reactors.h"
 
 namespace content::service {
@@ -32,13 +35,43 @@ void Fail(v1::ImportResult* r, const absl::Status& s) {
   r->set_error_code(static_cast<int32_t>(s.code()));
 }
 
+constexpr char kUnparsableArticle[] =
+    "cannot be parsed: a string field is not valid UTF-8, or it nests deeper "
+    "than protobuf's 100 levels";
+
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  for (const grpc::Slice& s : slices)
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+// The `name` (field 1) of an Article encoding that does not parse, if it
+// can be read and is valid UTF-8; "" otherwise.
+std::string NameOf(const std::string& article) {
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(article.data()),
+      static_cast<int>(article.size()));
+  while (uint32_t tag = in.ReadTag()) {
+    if (tag == ((1 << 3) | 2)) {
+      uint32_t size = 0;
+      std::string name;
+      if (!in.ReadVarint32(&size) || !in.ReadString(&name, size)) break;
+      return IsValidUtf8(name) ? name : std::string();
+    }
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) break;
+  }
+  return std::string();
+}
+
 class ImportReactor
-    : public grpc::ServerBidiReactor<v1::ImportArticlesRequest,
-                                     v1::ImportArticlesResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   ImportReactor(store::Store* store, WorkQueue* writes, const Limits& limits)
       : store_(store), writes_(writes), limits_(limits) {
-    StartRead(&request_);
+    StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
@@ -57,14 +90,65 @@ class ImportReactor
       Finish(grpc::Status::CANCELLED);
       return;
     }
-    StartRead(&request_);
+    StartRead(&in_);
   }
 
   void OnDone() override { delete this; }
 
  private:
+  // Parses the batch in in_ into request_. A batch gRPC would not parse
+  // (one article with a string that is not UTF-8) is read article by
+  // article, so that one fails alone: unparsed_[i] marks those. False if
+  // the bytes are not a batch at all.
+  bool ParseBatch() {
+    const std::string bytes = Flatten(in_);
+    in_.Clear();
+    request_.Clear();
+    unparsed_.clear();
+    if (request_.ParseFromString(bytes)) {
+      unparsed_.assign(request_.articles_size(), false);
+      return true;
+    }
+    request_.Clear();
+    google::protobuf::io::CodedInputStream in(
+        reinterpret_cast<const uint8_t*>(bytes.data()),
+        static_cast<int>(bytes.size()));
+    while (uint32_t tag = in.ReadTag()) {
+      const int field = static_cast<int>(tag >> 3);
+      if (field == v1::ImportArticlesRequest::kArticlesFieldNumber &&
+          (tag & 7) == 2) {
+        uint32_t size = 0;
+        std::string article;
+        if (!in.ReadVarint32(&size) || !in.ReadString(&article, size))
+          return false;
+        v1::Article* a = request_.add_articles();
+        const bool parsed = a->ParseFromString(article);
+        if (!parsed) {
+          a->Clear();
+          a->set_name(NameOf(article));
+        }
+        unparsed_.push_back(!parsed);
+      } else if (field == v1::ImportArticlesRequest::kDryRunFieldNumber &&
+                 (tag & 7) == 0) {
+        uint64_t v = 0;
+        if (!in.ReadVarint64(&v)) return false;
+        request_.set_dry_run(v != 0);
+      } else if (!google::protobuf::internal::WireFormatLite::SkipField(&in,
+                                                                        tag)) {
+        return false;
+      }
+    }
+    return in.ConsumedEntireMessage() &&
+           in.CurrentPosition() == static_cast<int>(bytes.size());
+  }
+
   void Process() {
     response_.Clear();
+    if (!ParseBatch()) {
+      Finish(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kUnparsableRequest));
+      return;
+    }
     if (request_.articles_size() > kMaxImportBatch) {
       Finish(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
@@ -80,6 +164,11 @@ class ImportReactor
       v1::ImportResult* r = response_.add_results();
       r->set_name(a->name());
       const std::string field = absl::StrCat("articles[", i, "]");
+      if (unparsed_[i]) {
+        Fail(r, absl::InvalidArgumentError(
+                    absl::StrCat(field, ": ", kUnparsableArticle)));
+        continue;
+      }
       absl::StatusOr<std::string> id = ParseName(a->name(), field + ".name");
       absl::Status s = id.status();
       if (s.ok())
@@ -108,13 +197,19 @@ class ImportReactor
         r->set_revision(a.revision);
       }
     }
-    StartWrite(&response_);
+    std::string bytes;
+    response_.SerializeToString(&bytes);
+    grpc::Slice slice(bytes);
+    out_ = grpc::ByteBuffer(&slice, 1);
+    StartWrite(&out_);
   }
 
   store::Store* const store_;
   WorkQueue* const writes_;
   const Limits limits_;
+  grpc::ByteBuffer in_, out_;
   v1::ImportArticlesRequest request_;
+  std::vector<bool> unparsed_;  // per article of request_
   v1::ImportArticlesResponse response_;
 };
 
@@ -216,14 +311,14 @@ class ExportReactor
 
 }  // namespace
 
-grpc::ServerBidiReactor<v1::ImportArticlesRequest, v1::ImportArticlesResponse>*
-NewImportReactor(store::Store* store, WorkQueue* writes, const Limits& limits) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewImportReactor(
+    store::Store* store, WorkQueue* writes, const Limits& limits) {
   return new ImportReactor(store, writes, limits);
 }
 
 grpc::ServerWriteReactor<v1::ExportArticlesResponse>* NewExportReactor(
-    grpc::CallbackServerContext* ctx, store::Store* store,
-    const Limits& limits, const v1::ExportArticlesRequest& request) {
+    grpc::CallbackServerContext* ctx, store::Store* store, const Limits& limits,
+    const v1::ExportArticlesRequest& request) {
   return new ExportReactor(ctx, store, limits, request);
 }
 

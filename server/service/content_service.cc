@@ -945,13 +945,10 @@ ContentService::WatchArticles(grpc::CallbackServerContext* ctx,
   return watch_.Open(ctx, req);
 }
 
-grpc::ServerBidiReactor<v1::ImportArticlesRequest, v1::ImportArticlesResponse>*
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ContentService::ImportArticles(grpc::CallbackServerContext* ctx) {
-  if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok()) {
-    return new FailedBidiReactor<v1::ImportArticlesRequest,
-                                 v1::ImportArticlesResponse>(s);
-  }
-  (void)ctx;
+  if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok())
+    return new FailedBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>(s);
   return NewImportReactor(store_, &writes_, options_.limits);
 }
 

@@ -42,10 +42,30 @@ struct ServiceOptions {
 // revisions are already serialized Articles, and sending them as they are
 // skips a decode and an encode (both UTF-8 checking every string) per
 // article. UpdateArticle also moves the article out of its request.
-using ContentServiceBase = v1::ContentService::WithRawCallbackMethod_GetArticle<
-    v1::ContentService::WithRawCallbackMethod_QueryArticles<
-        v1::ContentService::WithRawCallbackMethod_UpdateArticle<
-            v1::ContentService::CallbackService>>>;
+// ImportArticles parses its batches itself, article by article when one
+// would fail the whole batch. Its typed and raw forms cannot both be in the
+// chain (same parameters, other return type), so this is CallbackService's
+// chain with the raw ImportArticles in place of the typed one.
+namespace base {
+using S = v1::ContentService;
+using Streams =
+    S::WithCallbackMethod_WatchArticles<S::WithRawCallbackMethod_ImportArticles<
+        S::WithCallbackMethod_ExportArticles<S::Service>>>;
+using Lists =
+    S::WithCallbackMethod_ListTranslations<S::WithCallbackMethod_QueryArticles<
+        S::WithCallbackMethod_BatchGetArticles<S::WithCallbackMethod_ListTags<
+            S::WithCallbackMethod_ListCategories<Streams>>>>>;
+using History = S::WithCallbackMethod_UndeleteArticle<
+    S::WithCallbackMethod_ListArticleRevisions<
+        S::WithCallbackMethod_DiffArticleRevisions<
+            S::WithCallbackMethod_RestoreArticleRevision<Lists>>>>;
+using Typed = S::WithCallbackMethod_CreateArticle<
+    S::WithCallbackMethod_GetArticle<S::WithCallbackMethod_UpdateArticle<
+        S::WithCallbackMethod_DeleteArticle<History>>>>;
+}  // namespace base
+using ContentServiceBase = base::S::WithRawCallbackMethod_GetArticle<
+    base::S::WithRawCallbackMethod_QueryArticles<
+        base::S::WithRawCallbackMethod_UpdateArticle<base::Typed>>>;
 
 // Implements content.v1.ContentService on the callback API.
 // Thread-safe. `store` and `auth` must outlive the service; a null `auth`
@@ -104,9 +124,8 @@ class ContentService final : public ContentServiceBase {
   grpc::ServerWriteReactor<v1::WatchArticlesResponse>* WatchArticles(
       grpc::CallbackServerContext* ctx,
       const v1::WatchArticlesRequest* req) override;
-  grpc::ServerBidiReactor<v1::ImportArticlesRequest,
-                          v1::ImportArticlesResponse>*
-  ImportArticles(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ImportArticles(
+      grpc::CallbackServerContext* ctx) override;
   grpc::ServerWriteReactor<v1::ExportArticlesResponse>* ExportArticles(
       grpc::CallbackServerContext* ctx,
       const v1::ExportArticlesRequest* req) override;

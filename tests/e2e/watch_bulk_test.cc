@@ -753,36 +753,54 @@ TEST(WatchTest, AnEventOverTheReceiveLimitIsAnError) {
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
 }
 
-// A batch the server cannot parse (params nested past protobuf's 100
-// levels) ends the stream without a status; the SDK says so instead of OK.
-TEST(BulkTest, AnUnparsableBatchIsAnErrorNotASilentEnd) {
+// An article gRPC could not parse (params nested past protobuf's 100
+// levels) fails alone, naming its place, and the import goes on. gRPC
+// handed such a batch to the server as the end of the stream, which then
+// ended OK with that batch and every later one unwritten.
+TEST(BulkTest, AnUnparsableArticleFailsAlone) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
   ASSERT_NE(server, nullptr);
   auto client = Connect(*server);
-  int next = 0, results = 0;
+  int next = 0;
+  std::vector<v1::ImportResult> results;
   absl::Status s = client->ImportArticles(
       [&](v1::ImportArticlesRequest* batch) {
         if (next == 3) return false;
-        v1::Article a = MakeArticle(absl::StrCat("p", next), "t", next);
-        if (next == 1) {
-          google::protobuf::Struct* level = a.mutable_params();
-          for (int depth = 0; depth < 120; ++depth) {
-            level = (*level->mutable_fields())["n"].mutable_struct_value();
+        for (int k = 0; k < 2; ++k) {
+          const std::string id = absl::StrCat("p", next, "-", k);
+          v1::Article a = MakeArticle(id, "t", next);
+          if (next == 1 && k == 1) {
+            google::protobuf::Struct* level = a.mutable_params();
+            for (int depth = 0; depth < 120; ++depth) {
+              level = (*level->mutable_fields())["n"].mutable_struct_value();
+            }
           }
+          *batch->add_articles() = std::move(a);
         }
-        *batch->add_articles() = std::move(a);
         ++next;
         return true;
       },
       [&](const v1::ImportArticlesResponse& r) {
-        results += r.results_size();
+        results.insert(results.end(), r.results().begin(), r.results().end());
       });
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
-  EXPECT_THAT(s.message(), HasSubstr("answered 1 of 3 batches"));
-  EXPECT_EQ(results, 1);
-  EXPECT_TRUE(client->Get("p0").ok());
-  EXPECT_EQ(client->Get("p2").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(results.size(), 6u);
+  for (size_t i = 0; i < results.size(); ++i) {
+    SCOPED_TRACE(i);
+    if (i == 3) {
+      EXPECT_EQ(results[i].outcome(), v1::ImportResult::OUTCOME_FAILED);
+      EXPECT_EQ(results[i].name(), "articles/p1-1");
+      EXPECT_EQ(results[i].error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_THAT(results[i].error(),
+                  HasSubstr("articles[1]: cannot be parsed"));
+    } else {
+      EXPECT_EQ(results[i].outcome(), v1::ImportResult::OUTCOME_CREATED);
+    }
+  }
+  EXPECT_TRUE(client->Get("p1-0").ok());
+  EXPECT_EQ(client->Get("p1-1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(client->Get("p2-1").ok());
 }
 
 TEST(BulkTest, ImportReportsEachArticleAndExportStreamsThemBack) {
