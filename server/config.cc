@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -22,14 +23,33 @@ absl::Status Bad(const std::string& key, const std::string& rule) {
   return absl::InvalidArgumentError(absl::StrCat("config ", key, ": ", rule));
 }
 
+// A scalar as T. YAML's null (a value left blank, `~`, `null`) is refused
+// for every T: yaml-cpp 0.7 reads it as the string "null", so a blank
+// data_dir was a directory named null. A sequence or mapping is the wrong
+// type.
 template <typename T>
 absl::Status Read(const YAML::Node& node, const std::string& key, T* out) {
+  if (node.IsNull()) {
+    return Bad(key,
+               "must not be empty (a blank value, ~ and null are YAML's "
+               "null; quote a string that reads null)");
+  }
+  if (!node.IsScalar()) return Bad(key, "has the wrong type");
   try {
     *out = node.as<T>();
   } catch (const YAML::Exception&) {
     return Bad(key, "has the wrong type");
   }
   return absl::OkStatus();
+}
+
+// A string that is not empty, for settings an empty string cannot mean (a
+// directory, a table).
+absl::Status ReadNonEmpty(const YAML::Node& node, const std::string& key,
+                          std::string* out) {
+  absl::Status s = Read(node, key, out);
+  if (s.ok() && out->empty()) return Bad(key, "must not be empty");
+  return s;
 }
 
 // A positive integer no larger than `max`, so that narrowing it to the
@@ -257,7 +277,7 @@ absl::Status ApplyStorage(const YAML::Node& node, ServerConfig* c) {
     } else if (key == "dsn") {
       s = Read(kv.second, full, &c->store.pg_dsn);
     } else if (key == "table") {
-      s = Read(kv.second, full, &c->store.pg_table);
+      s = ReadNonEmpty(kv.second, full, &c->store.pg_table);
     } else if (key == "pool_size") {
       int64_t n = 0;
       s = ReadPositive(kv.second, full, &n, 1000);
@@ -314,7 +334,16 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
           "config: invalid YAML at line ", u->line + 1, ", column ",
           u->column + 1, ": ", internal::QuoteCheck::Describe(*u)));
     }
-    root = YAML::Load(yaml);
+    // YAML::Load reads the first document only: keys after a `---` (an
+    // auth block) would be dropped in silence.
+    const std::vector<YAML::Node> docs = YAML::LoadAll(yaml);
+    if (docs.size() > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config: ", docs.size(),
+          " YAML documents (separated by --- or ...); contentd reads one: "
+          "put every key in a single document"));
+    }
+    if (!docs.empty()) root = docs.front();
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("config: invalid YAML: ", e.what()));
@@ -331,7 +360,7 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
     if (key == "listen") {
       s = Read(v, key, &c->listen);
     } else if (key == "data_dir") {
-      s = Read(v, key, &c->store.data_dir);
+      s = ReadNonEmpty(v, key, &c->store.data_dir);
     } else if (key == "text_index") {
       s = Read(v, key, &c->store.text_index);
     } else if (key == "sync") {

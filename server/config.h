@@ -65,7 +65,9 @@ struct ServerConfig {
 };
 
 // Applies the YAML document at `path` over `config`. INVALID_ARGUMENT naming
-// the key on an unknown key, a wrong type or an out-of-range value.
+// the key on an unknown key, a wrong type, an empty (null) value or an
+// out-of-range value; INVALID_ARGUMENT too for a file of more than one YAML
+// document.
 absl::Status LoadConfigFile(const std::string& path, ServerConfig* config);
 // Same, from YAML text (for tests).
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* config);
