@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -467,12 +468,15 @@ int main(int argc, char** argv) {
   app.add_option("--max-article-bytes", max_article_bytes,
                  "Largest article accepted (default 1 MiB)")
       ->check(CLI::PositiveNumber);
+  // Both are ints in service::Limits: 2147483648 would wrap to INT_MIN
+  // (every write refused, every page size negative).
+  constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
   app.add_option("--max-tags", max_tags,
                  "Most tags (and categories, langs) per article (default 64)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, kMaxInt));
   app.add_option("--max-page-size", max_page_size,
                  "Largest page a query may ask for (default 1000)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, kMaxInt));
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving (not with "
                  "a unix: --listen)");
@@ -497,7 +501,13 @@ int main(int argc, char** argv) {
                  "file whenever the time is needed; real time while the file "
                  "is missing or unreadable")
       ->group("");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is 0. A flag CLI11 refuses is a usage error, exit 2 like the
+    // flags and keys checked below (CLI11's own codes are 100 and up).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   // Debian's Abseil is built with deadlock detection on, which records a
   // lock graph on every absl::Mutex acquisition (gRPC's too): a few percent
   // of a GetArticle. The tests and TSan builds keep catching lock cycles.
