@@ -14,6 +14,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/yaml_quotes.h"
+#include "server/service/content_service.h"
+#include "server/service/validation.h"
 #include "yaml-cpp/yaml.h"
 
 namespace content {
@@ -59,8 +61,13 @@ absl::Status ReadPositive(const YAML::Node& node, const std::string& key,
                           int64_t max = std::numeric_limits<int>::max()) {
   absl::Status s = Read(node, key, out);
   if (!s.ok()) return s;
-  if (*out <= 0) return Bad(key, "must be positive");
-  if (*out > max) return Bad(key, absl::StrCat("must be at most ", max));
+  if (*out <= 0) {
+    return Bad(key,
+               absl::StrCat("must be positive (1 to ", max, "), got ", *out));
+  }
+  if (*out > max) {
+    return Bad(key, absl::StrCat("must be 1 to ", max, ", got ", *out));
+  }
   return absl::OkStatus();
 }
 
@@ -121,7 +128,7 @@ absl::Status ApplyLimits(const YAML::Node& limits, ServerConfig* c) {
     int64_t v = 0;
     s = ReadPositive(kv.second, full, &v,
                      key == "max_article_bytes"
-                         ? std::numeric_limits<int64_t>::max()
+                         ? service::kMaxArticleBytesCap
                          : std::numeric_limits<int>::max());
     if (!s.ok()) return s;
     if (key == "max_article_bytes") {
@@ -374,11 +381,11 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
       if (s.ok()) c->store.block_cache_bytes = static_cast<size_t>(mb) << 20;
     } else if (key == "write_threads") {
       int64_t n = 0;
-      s = ReadPositive(v, key, &n);
+      s = ReadPositive(v, key, &n, service::kMaxWriteThreads);
       if (s.ok()) c->service.write_threads = static_cast<int>(n);
     } else if (key == "shutdown_grace_seconds") {
       int64_t n = 0;
-      s = ReadPositive(v, key, &n, std::numeric_limits<int64_t>::max());
+      s = ReadPositive(v, key, &n, kMaxShutdownGraceSeconds);
       if (s.ok()) c->shutdown_grace = absl::Seconds(n);
     } else if (key == "default_deadline_ms") {
       int64_t n = 0;

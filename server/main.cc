@@ -38,6 +38,7 @@
 #include "server/service/content_service.h"
 #include "server/service/metrics.h"
 #include "server/service/parse_error_interceptor.h"
+#include "server/service/validation.h"
 #include "server/store/fsck.h"
 #include "server/store/rocksdb_kv.h"
 #include "server/store/store.h"
@@ -465,9 +466,11 @@ int main(int argc, char** argv) {
                  "async: acknowledge before (faster, may lose the last writes "
                  "on power loss)")
       ->check(CLI::IsMember({"sync", "async"}));
+  // Capped as limits.max_article_bytes is: 4 x it (the gRPC receive limit
+  // below) overflowed past 2^61.
   app.add_option("--max-article-bytes", max_article_bytes,
-                 "Largest article accepted (default 1 MiB)")
-      ->check(CLI::PositiveNumber);
+                 "Largest article accepted (default 1 MiB, at most 1 GiB)")
+      ->check(CLI::Range(int64_t{1}, content::service::kMaxArticleBytesCap));
   // Both are ints in service::Limits: 2147483648 would wrap to INT_MIN
   // (every write refused, every page size negative).
   constexpr int64_t kMaxInt = std::numeric_limits<int>::max();

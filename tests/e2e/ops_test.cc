@@ -1295,6 +1295,29 @@ TEST(StartupTest, OutOfRangeLimitFlagsAreRefused) {
   EXPECT_TRUE(created.ok()) << created.status();
 }
 
+// --max-article-bytes had no upper bound: above 2^61 the gRPC receive
+// limit, 4 x max_article_bytes, overflowed (undefined behaviour). It takes
+// 1 to 1 GiB, as limits.max_article_bytes does.
+TEST(StartupTest, OutOfRangeMaxArticleBytesIsRefused) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  for (const char* bytes :
+       {"1073741825", "2305843009213693952", "99999999999999999999"}) {
+    SCOPED_TRACE(bytes);
+    auto r = RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0",
+                         "--data-dir", data, "--max-article-bytes", bytes},
+                        "", {}, kStartupTimeout);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--max-article-bytes"));
+    EXPECT_THAT(r.err, HasSubstr("1073741824"));
+    EXPECT_FALSE(std::filesystem::exists(data));
+  }
+  auto server =
+      ServerProcess::Start(data, {"--max-article-bytes", "1073741824"});
+  EXPECT_NE(server, nullptr);
+}
+
 TEST(StartupTest, CheckOfAPathWithNoStoreFailsAndCreatesNothing) {
   TempDir dir;
   const std::string missing = dir.path() + "/missing";

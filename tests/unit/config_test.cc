@@ -176,6 +176,44 @@ TEST(ConfigTest, OutOfRangeNumbersAreRefused) {
                             "limits.max_tags"));
 }
 
+// Caps on values that were only checked against their type:
+// write_threads: 100000 made the service's constructor throw
+// std::system_error after the store opened (terminate, core dump),
+// shutdown_grace_seconds near INT64_MAX overflowed now() + grace, and a
+// max_article_bytes above 2^61 overflowed 4 x max_article_bytes (both
+// undefined behaviour).
+TEST(ConfigTest, CapsAreRefusedNamingTheKeyAndTheRange) {
+  struct Case {
+    std::string yaml;
+    std::string key;
+    std::string range;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"write_threads: 1025\n", "write_threads", "1 to 1024"},
+           {"write_threads: 100000\n", "write_threads", "1 to 1024"},
+           {"shutdown_grace_seconds: 86401\n", "shutdown_grace_seconds",
+            "1 to 86400"},
+           {"shutdown_grace_seconds: 9223372036854775807\n",
+            "shutdown_grace_seconds", "1 to 86400"},
+           {"limits:\n  max_article_bytes: 1073741825\n",
+            "limits.max_article_bytes", "1 to 1073741824"},
+           {"limits:\n  max_article_bytes: 2305843009213693952\n",
+            "limits.max_article_bytes", "1 to 1073741824"},
+       }) {
+    absl::Status s = Load(c.yaml);
+    EXPECT_TRUE(InvalidNaming(s, c.key)) << c.yaml;
+    EXPECT_THAT(std::string(s.message()), HasSubstr(c.range)) << c.yaml;
+  }
+  ServerConfig c;
+  ASSERT_TRUE(Load("write_threads: 1024\nshutdown_grace_seconds: 86400\n"
+                   "limits:\n  max_article_bytes: 1073741824\n",
+                   &c)
+                  .ok());
+  EXPECT_EQ(c.service.write_threads, 1024);
+  EXPECT_EQ(c.shutdown_grace, absl::Hours(24));
+  EXPECT_EQ(c.service.limits.max_article_bytes, int64_t{1} << 30);
+}
+
 TEST(ConfigTest, DefaultPageSizeMustNotExceedMax) {
   EXPECT_TRUE(InvalidNaming(
       Load("limits:\n  default_page_size: 50\n  max_page_size: 10\n"),
