@@ -9,10 +9,13 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/yaml_quotes.h"
+#include "server/service/content_service.h"
+#include "server/service/validation.h"
 #include "yaml-cpp/yaml.h"
 
 namespace content {
@@ -22,14 +25,33 @@ absl::Status Bad(const std::string& key, const std::string& rule) {
   return absl::InvalidArgumentError(absl::StrCat("config ", key, ": ", rule));
 }
 
+// A scalar as T. YAML's null (a value left blank, `~`, `null`) is refused
+// for every T: yaml-cpp 0.7 reads it as the string "null", so a blank
+// data_dir was a directory named null. A sequence or mapping is the wrong
+// type.
 template <typename T>
 absl::Status Read(const YAML::Node& node, const std::string& key, T* out) {
+  if (node.IsNull()) {
+    return Bad(key,
+               "must not be empty (a blank value, ~ and null are YAML's "
+               "null; quote a string that reads null)");
+  }
+  if (!node.IsScalar()) return Bad(key, "has the wrong type");
   try {
     *out = node.as<T>();
   } catch (const YAML::Exception&) {
     return Bad(key, "has the wrong type");
   }
   return absl::OkStatus();
+}
+
+// A string that is not empty, for settings an empty string cannot mean (a
+// directory, a table).
+absl::Status ReadNonEmpty(const YAML::Node& node, const std::string& key,
+                          std::string* out) {
+  absl::Status s = Read(node, key, out);
+  if (s.ok() && out->empty()) return Bad(key, "must not be empty");
+  return s;
 }
 
 // A positive integer no larger than `max`, so that narrowing it to the
@@ -39,8 +61,13 @@ absl::Status ReadPositive(const YAML::Node& node, const std::string& key,
                           int64_t max = std::numeric_limits<int>::max()) {
   absl::Status s = Read(node, key, out);
   if (!s.ok()) return s;
-  if (*out <= 0) return Bad(key, "must be positive");
-  if (*out > max) return Bad(key, absl::StrCat("must be at most ", max));
+  if (*out <= 0) {
+    return Bad(key,
+               absl::StrCat("must be positive (1 to ", max, "), got ", *out));
+  }
+  if (*out > max) {
+    return Bad(key, absl::StrCat("must be 1 to ", max, ", got ", *out));
+  }
   return absl::OkStatus();
 }
 
@@ -101,7 +128,7 @@ absl::Status ApplyLimits(const YAML::Node& limits, ServerConfig* c) {
     int64_t v = 0;
     s = ReadPositive(kv.second, full, &v,
                      key == "max_article_bytes"
-                         ? std::numeric_limits<int64_t>::max()
+                         ? service::kMaxArticleBytesCap
                          : std::numeric_limits<int>::max());
     if (!s.ok()) return s;
     if (key == "max_article_bytes") {
@@ -257,7 +284,7 @@ absl::Status ApplyStorage(const YAML::Node& node, ServerConfig* c) {
     } else if (key == "dsn") {
       s = Read(kv.second, full, &c->store.pg_dsn);
     } else if (key == "table") {
-      s = Read(kv.second, full, &c->store.pg_table);
+      s = ReadNonEmpty(kv.second, full, &c->store.pg_table);
     } else if (key == "pool_size") {
       int64_t n = 0;
       s = ReadPositive(kv.second, full, &n, 1000);
@@ -314,7 +341,16 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
           "config: invalid YAML at line ", u->line + 1, ", column ",
           u->column + 1, ": ", internal::QuoteCheck::Describe(*u)));
     }
-    root = YAML::Load(yaml);
+    // YAML::Load reads the first document only: keys after a `---` (an
+    // auth block) would be dropped in silence.
+    const std::vector<YAML::Node> docs = YAML::LoadAll(yaml);
+    if (docs.size() > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config: ", docs.size(),
+          " YAML documents (separated by --- or ...); contentd reads one: "
+          "put every key in a single document"));
+    }
+    if (!docs.empty()) root = docs.front();
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("config: invalid YAML: ", e.what()));
@@ -331,7 +367,7 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
     if (key == "listen") {
       s = Read(v, key, &c->listen);
     } else if (key == "data_dir") {
-      s = Read(v, key, &c->store.data_dir);
+      s = ReadNonEmpty(v, key, &c->store.data_dir);
     } else if (key == "text_index") {
       s = Read(v, key, &c->store.text_index);
     } else if (key == "sync") {
@@ -345,11 +381,11 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
       if (s.ok()) c->store.block_cache_bytes = static_cast<size_t>(mb) << 20;
     } else if (key == "write_threads") {
       int64_t n = 0;
-      s = ReadPositive(v, key, &n);
+      s = ReadPositive(v, key, &n, service::kMaxWriteThreads);
       if (s.ok()) c->service.write_threads = static_cast<int>(n);
     } else if (key == "shutdown_grace_seconds") {
       int64_t n = 0;
-      s = ReadPositive(v, key, &n, std::numeric_limits<int64_t>::max());
+      s = ReadPositive(v, key, &n, kMaxShutdownGraceSeconds);
       if (s.ok()) c->shutdown_grace = absl::Seconds(n);
     } else if (key == "default_deadline_ms") {
       int64_t n = 0;

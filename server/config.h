@@ -13,6 +13,12 @@
 
 namespace content {
 
+// The longest shutdown_grace_seconds accepted: a day, far past what a
+// supervisor waits (systemd's default stop timeout is 90 s). The grace is
+// added to system_clock::now() for the gRPC shutdown deadline, which
+// overflowed (undefined behaviour) near INT64_MAX seconds.
+inline constexpr int64_t kMaxShutdownGraceSeconds = 86400;
+
 // TLS for the gRPC port.
 struct TlsConfig {
   // PEM certificate chain and key; TLS is on when both are set.
@@ -60,12 +66,15 @@ struct ServerConfig {
   // Revision retention and purge of deleted articles (background and
   // CompactStore). Default: keep everything.
   store::RetentionPolicy retention;
-  // How long in-flight calls get to finish on SIGTERM. Default: 10 s.
+  // How long in-flight calls get to finish on SIGTERM, at most
+  // kMaxShutdownGraceSeconds. Default: 10 s.
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
 
 // Applies the YAML document at `path` over `config`. INVALID_ARGUMENT naming
-// the key on an unknown key, a wrong type or an out-of-range value.
+// the key on an unknown key, a wrong type, an empty (null) value or an
+// out-of-range value; INVALID_ARGUMENT too for a file of more than one YAML
+// document.
 absl::Status LoadConfigFile(const std::string& path, ServerConfig* config);
 // Same, from YAML text (for tests).
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* config);

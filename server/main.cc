@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -38,6 +39,7 @@
 #include "server/service/content_service.h"
 #include "server/service/metrics.h"
 #include "server/service/parse_error_interceptor.h"
+#include "server/service/validation.h"
 #include "server/store/fsck.h"
 #include "server/store/rocksdb_kv.h"
 #include "server/store/store.h"
@@ -499,15 +501,20 @@ int main(int argc, char** argv) {
                  "async: acknowledge before (faster, may lose the last writes "
                  "on power loss)")
       ->check(CLI::IsMember({"sync", "async"}));
+  // Capped as limits.max_article_bytes is: 4 x it (the gRPC receive limit
+  // below) overflowed past 2^61.
   app.add_option("--max-article-bytes", max_article_bytes,
-                 "Largest article accepted (default 1 MiB)")
-      ->check(CLI::PositiveNumber);
+                 "Largest article accepted (default 1 MiB, at most 1 GiB)")
+      ->check(CLI::Range(int64_t{1}, content::service::kMaxArticleBytesCap));
+  // Both are ints in service::Limits: 2147483648 would wrap to INT_MIN
+  // (every write refused, every page size negative).
+  constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
   app.add_option("--max-tags", max_tags,
                  "Most tags (and categories, langs) per article (default 64)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, kMaxInt));
   app.add_option("--max-page-size", max_page_size,
                  "Largest page a query may ask for (default 1000)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, kMaxInt));
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving (not with "
                  "a unix: --listen)");
@@ -532,7 +539,13 @@ int main(int argc, char** argv) {
                  "file whenever the time is needed; real time while the file "
                  "is missing or unreadable")
       ->group("");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is 0. A flag CLI11 refuses is a usage error, exit 2 like the
+    // flags and keys checked below (CLI11's own codes are 100 and up).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   // Debian's Abseil is built with deadlock detection on, which records a
   // lock graph on every absl::Mutex acquisition (gRPC's too): a few percent
   // of a GetArticle. The tests and TSan builds keep catching lock cycles.

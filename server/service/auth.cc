@@ -102,15 +102,21 @@ bool Authenticator::TakeRate(const std::string& name) {
   // under 1) would never admit one: the cap is at least 1.
   const double burst = std::max(
       1.0, options_.rate_limit_burst > 0 ? options_.rate_limit_burst : rate);
-  const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
+  // Read under the lock, so a bucket's times come in order: read before
+  // it, a call could find `last` set by a later one.
+  const std::chrono::steady_clock::time_point now = options_.clock();
   auto [it, inserted] = buckets_.try_emplace(name);
   Bucket& b = it->second;
   if (inserted) {
     b.tokens = burst;
   } else {
-    b.tokens =
-        std::min(burst, b.tokens + absl::ToDoubleSeconds(now - b.last) * rate);
+    // Never negative: a clock that went back (options_.clock is monotonic
+    // by contract; a fake one may not be) refills nothing and takes
+    // nothing away, and refills resume from `now`.
+    const double elapsed =
+        std::max(0.0, std::chrono::duration<double>(now - b.last).count());
+    b.tokens = std::min(burst, b.tokens + elapsed * rate);
   }
   b.last = now;
   if (b.tokens < 1) return false;

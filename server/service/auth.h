@@ -4,6 +4,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,12 @@ struct AuthOptions {
   // worth of requests. Never less than 1 in effect, so a rate below 1 per
   // second admits one call every 1/rate seconds. Default: 0.
   double rate_limit_burst = 0;
+  // The rate limit's clock. It must be monotonic: with a wall clock, a step
+  // back (NTP) left a token's bucket owing the whole step's worth of
+  // requests, locking the token out for as long as the step. Tests set a
+  // fake one. Default: std::chrono::steady_clock::now.
+  std::function<std::chrono::steady_clock::time_point()> clock =
+      std::chrono::steady_clock::now;
 };
 
 // Who made a call.
@@ -74,7 +82,7 @@ class Authenticator {
  private:
   struct Bucket {
     double tokens = 0;
-    absl::Time last;
+    std::chrono::steady_clock::time_point last;
   };
   const TokenConfig* Find(const grpc::ServerContextBase& ctx,
                           absl::Status* why) const;

@@ -18,6 +18,12 @@
 
 namespace content::service {
 
+// The most write_threads contentd's config accepts: 8x the default. They
+// all start with the service, and one that cannot start throws
+// std::system_error from the constructor, which nothing catches: contentd
+// aborted after the store had opened.
+inline constexpr int kMaxWriteThreads = 1024;
+
 // Options for ContentService.
 struct ServiceOptions {
   Limits limits;
@@ -26,7 +32,7 @@ struct ServiceOptions {
   // holds only writes that reached it, so fewer threads than writes in
   // flight cap each WAL sync's group (32 held updates at 100 in flight to
   // 1.3-1.8k/s, 128 gave 2.0-2.4k/s). Idle threads cost only their stacks.
-  // Default: 128.
+  // Default: 128. At most kMaxWriteThreads from contentd's config.
   int write_threads = 128;
   // Deadline of a write whose caller set none (or a later one): past it,
   // a write still queued is not started (DEADLINE_EXCEEDED). Default: 30 s.

@@ -14,7 +14,8 @@ namespace content::service {
 
 // Limits on what clients may send. Defaults suit news-sized articles.
 struct Limits {
-  // Encoded size of an article's content. Default: 1 MiB.
+  // Encoded size of an article's content. Default: 1 MiB; at most
+  // kMaxArticleBytesCap from contentd's config or flags.
   int64_t max_article_bytes = int64_t{1} << 20;
   // Entries in each of tags, categories, lang, translations, widgets.
   // Default: 64.
@@ -32,6 +33,13 @@ struct Limits {
   // Names in one BatchGetArticles. Default: 1000.
   int max_batch_get = 1000;
 };
+
+// The largest Limits::max_article_bytes contentd takes from its config or
+// flags: 1 GiB. An article travels in one gRPC message, which protobuf
+// refuses at 2 GiB and gRPC's receive limit (an int) caps at INT32_MAX; 1 GiB
+// leaves room for the rest of the request, and 4 x max_article_bytes (the
+// receive limit contentd derives from it) cannot overflow.
+inline constexpr int64_t kMaxArticleBytesCap = int64_t{1} << 30;
 
 // Checks an article id (1-128 of [A-Za-z0-9._-], starting alphanumeric).
 absl::Status ValidateId(absl::string_view id, absl::string_view field);

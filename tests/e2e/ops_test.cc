@@ -1283,6 +1283,71 @@ TEST(StartupTest, MalformedOrOutOfRangeListenAddressesAreRefused) {
   }
 }
 
+// --max-tags and --max-page-size were narrowed to int unchecked:
+// 2147483648 wrapped to INT_MIN, so every write was refused (--max-tags)
+// or every page size was negative (--max-page-size); CLI11 also reads a
+// number past int64 as INT64_MAX. Out of 1..INT_MAX is a usage error
+// (exit 2, as for other bad flags), before anything is created.
+TEST(StartupTest, OutOfRangeLimitFlagsAreRefused) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"--max-tags", "2147483648"},
+           {"--max-tags", "99999999999999999999"},
+           {"--max-tags", "0"},
+           {"--max-page-size", "2147483648"},
+           {"--max-page-size", "4294967296"},
+           {"--max-page-size", "-1"},
+       }) {
+    std::vector<std::string> argv = {ContentdBinary(), "--listen",
+                                     "127.0.0.1:0", "--data-dir", data};
+    argv.insert(argv.end(), args.begin(), args.end());
+    SCOPED_TRACE(args[0] + " " + args[1]);
+    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(args[0]));
+    EXPECT_FALSE(std::filesystem::exists(data));
+  }
+  // The largest int is allowed.
+  auto server = ServerProcess::Start(
+      data, {"--max-tags", "2147483647", "--max-page-size", "2147483647"});
+  ASSERT_NE(server, nullptr);
+  // More tags than the default limit (64).
+  auto client = Connect(server->address());
+  v1::CreateArticleRequest req;
+  req.set_article_id("fits");
+  *req.mutable_article() = Article("fits");
+  for (int i = 0; i < 100; ++i)
+    req.mutable_article()->add_tags(absl::StrCat("t", i));
+  absl::StatusOr<v1::Article> created = client->CreateArticle(req);
+  EXPECT_TRUE(created.ok()) << created.status();
+}
+
+// --max-article-bytes had no upper bound: above 2^61 the gRPC receive
+// limit, 4 x max_article_bytes, overflowed (undefined behaviour). It takes
+// 1 to 1 GiB, as limits.max_article_bytes does.
+TEST(StartupTest, OutOfRangeMaxArticleBytesIsRefused) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  for (const char* bytes :
+       {"1073741825", "2305843009213693952", "99999999999999999999"}) {
+    SCOPED_TRACE(bytes);
+    auto r = RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0",
+                         "--data-dir", data, "--max-article-bytes", bytes},
+                        "", {}, kStartupTimeout);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--max-article-bytes"));
+    EXPECT_THAT(r.err, HasSubstr("1073741824"));
+    EXPECT_FALSE(std::filesystem::exists(data));
+  }
+  auto server =
+      ServerProcess::Start(data, {"--max-article-bytes", "1073741824"});
+  EXPECT_NE(server, nullptr);
+}
+
 TEST(StartupTest, CheckOfAPathWithNoStoreFailsAndCreatesNothing) {
   TempDir dir;
   const std::string missing = dir.path() + "/missing";

@@ -6,6 +6,7 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/test/server_context_test_spouse.h>
 
+#include <chrono>
 #include <string>
 
 #include "absl/status/status.h"
@@ -60,6 +61,44 @@ TEST(AuthTest, RateBelowOnePerSecondStillAdmitsCalls) {
 TEST(AuthTest, BurstBelowOneStillAdmitsCalls) {
   Authenticator auth(WithRate(1000, 0.5));
   EXPECT_TRUE(Call(auth, kToken).ok());
+}
+
+TEST(AuthTest, RateLimitRefillsAtTheRateOfItsClock) {
+  std::chrono::steady_clock::time_point now{std::chrono::hours(1000)};
+  AuthOptions o = WithRate(2, 1);
+  o.clock = [&now] { return now; };
+  Authenticator auth(o);
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  EXPECT_EQ(Call(auth, kToken).code(), absl::StatusCode::kResourceExhausted);
+  now += std::chrono::milliseconds(250);  // half a call's worth
+  EXPECT_EQ(Call(auth, kToken).code(), absl::StatusCode::kResourceExhausted);
+  now += std::chrono::milliseconds(250);
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  // The burst caps what an idle token saves up.
+  now += std::chrono::hours(1);
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  EXPECT_EQ(Call(auth, kToken).code(), absl::StatusCode::kResourceExhausted);
+}
+
+// The limiter read the wall clock: a step back (NTP) made the elapsed time
+// negative and the bucket owed an hour's worth of calls for a step of an
+// hour, so the token was refused for that hour. A clock going back now
+// refills nothing and takes nothing away.
+TEST(AuthTest, AClockGoingBackDoesNotLockTheTokenOut) {
+  std::chrono::steady_clock::time_point now{std::chrono::hours(1000)};
+  AuthOptions o = WithRate(1, 2);
+  o.clock = [&now] { return now; };
+  Authenticator auth(o);
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  EXPECT_EQ(Call(auth, kToken).code(), absl::StatusCode::kResourceExhausted);
+  now -= std::chrono::hours(1);
+  EXPECT_EQ(Call(auth, kToken).code(), absl::StatusCode::kResourceExhausted);
+  // A second after the step, a second's worth has come back, as it would
+  // have without the step.
+  now += std::chrono::seconds(1);
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  EXPECT_EQ(Call(auth, kToken).code(), absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -175,6 +176,44 @@ TEST(ConfigTest, OutOfRangeNumbersAreRefused) {
                             "limits.max_tags"));
 }
 
+// Caps on values that were only checked against their type:
+// write_threads: 100000 made the service's constructor throw
+// std::system_error after the store opened (terminate, core dump),
+// shutdown_grace_seconds near INT64_MAX overflowed now() + grace, and a
+// max_article_bytes above 2^61 overflowed 4 x max_article_bytes (both
+// undefined behaviour).
+TEST(ConfigTest, CapsAreRefusedNamingTheKeyAndTheRange) {
+  struct Case {
+    std::string yaml;
+    std::string key;
+    std::string range;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"write_threads: 1025\n", "write_threads", "1 to 1024"},
+           {"write_threads: 100000\n", "write_threads", "1 to 1024"},
+           {"shutdown_grace_seconds: 86401\n", "shutdown_grace_seconds",
+            "1 to 86400"},
+           {"shutdown_grace_seconds: 9223372036854775807\n",
+            "shutdown_grace_seconds", "1 to 86400"},
+           {"limits:\n  max_article_bytes: 1073741825\n",
+            "limits.max_article_bytes", "1 to 1073741824"},
+           {"limits:\n  max_article_bytes: 2305843009213693952\n",
+            "limits.max_article_bytes", "1 to 1073741824"},
+       }) {
+    absl::Status s = Load(c.yaml);
+    EXPECT_TRUE(InvalidNaming(s, c.key)) << c.yaml;
+    EXPECT_THAT(std::string(s.message()), HasSubstr(c.range)) << c.yaml;
+  }
+  ServerConfig c;
+  ASSERT_TRUE(Load("write_threads: 1024\nshutdown_grace_seconds: 86400\n"
+                   "limits:\n  max_article_bytes: 1073741824\n",
+                   &c)
+                  .ok());
+  EXPECT_EQ(c.service.write_threads, 1024);
+  EXPECT_EQ(c.shutdown_grace, absl::Hours(24));
+  EXPECT_EQ(c.service.limits.max_article_bytes, int64_t{1} << 30);
+}
+
 TEST(ConfigTest, DefaultPageSizeMustNotExceedMax) {
   EXPECT_TRUE(InvalidNaming(
       Load("limits:\n  default_page_size: 50\n  max_page_size: 10\n"),
@@ -319,6 +358,78 @@ TEST(ConfigTest, DuplicateKeysAreRefusedAtEveryLevel) {
     EXPECT_TRUE(InvalidNaming(s, c.key)) << c.yaml;
     EXPECT_THAT(s.message(), HasSubstr("duplicate key")) << c.yaml;
   }
+}
+
+// yaml-cpp 0.7 reads YAML's null (a value left blank, `~`, `null`) as the
+// string "null": a blank data_dir served a new, empty store in ./null, a
+// blank storage.table a table named "null", and a blank token name passed
+// "is required".
+TEST(ConfigTest, BlankOrNullValuesAreRefusedNamingTheKey) {
+  const std::string hash(64, 'a');
+  struct Case {
+    std::string yaml;
+    std::string key;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"data_dir:\n", "data_dir"},
+           {"data_dir: ~\n", "data_dir"},
+           {"data_dir: null\n", "data_dir"},
+           {"listen:\n", "listen"},
+           {"metrics_listen: ~\n", "metrics_listen"},
+           {"log_requests:\n", "log_requests"},
+           {"storage: {engine: postgres, dsn: 'host=x', table: }\n",
+            "storage.table"},
+           {"storage:\n  engine: postgres\n  dsn:\n", "storage.dsn"},
+           {"storage:\n  engine:\n", "storage.engine"},
+           {"tls: {cert_file: ~, key_file: ~}\n", "tls.cert_file"},
+           {"auth:\n  tokens:\n    - {name: , role: admin, sha256: " + hash +
+                "}\n",
+            "auth.tokens[0].name"},
+           {"auth:\n  tokens:\n    - {name: ci, role: ~, sha256: " + hash +
+                "}\n",
+            "auth.tokens[0].role"},
+           // Booleans and numbers said "has the wrong type"; now the same as
+           // strings.
+           {"sync:\n", "sync"},
+           {"write_threads: ~\n", "write_threads"},
+           {"auth: {rate_limit_per_second: }\n", "auth.rate_limit_per_second"},
+           {"limits:\n  max_tags:\n", "limits.max_tags"},
+           {"retention: {keep_revisions: null}\n", "retention.keep_revisions"},
+       }) {
+    ServerConfig config;
+    absl::Status s = Load(c.yaml, &config);
+    EXPECT_TRUE(InvalidNaming(s, c.key)) << c.yaml;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("must not be empty"))
+        << c.yaml;
+  }
+  // A data directory or table named by an empty string is no more usable.
+  EXPECT_TRUE(InvalidNaming(Load("data_dir: ''\n"), "data_dir"));
+  EXPECT_TRUE(InvalidNaming(Load("storage: {table: \"\"}\n"), "storage.table"));
+  // Quoted, "null" is a string like any other; "" still turns metrics off.
+  ServerConfig c;
+  ASSERT_TRUE(Load("data_dir: 'null'\nmetrics_listen: \"\"\n", &c).ok());
+  EXPECT_EQ(c.store.data_dir, "null");
+  EXPECT_EQ(c.metrics_listen, "");
+}
+
+// YAML::Load read the first document only: an auth block after `---` was
+// dropped in silence.
+TEST(ConfigTest, MoreThanOneDocumentIsRefused) {
+  for (const char* yaml : {
+           "listen: 127.0.0.1:0\n---\nauth:\n  enabled: false\n",
+           "listen: 127.0.0.1:0\n...\ndata_dir: /srv/content\n",
+           "listen: 127.0.0.1:0\n---\n",
+       }) {
+    ServerConfig c;
+    absl::Status s = Load(yaml, &c);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << yaml;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("config: 2 YAML documents"))
+        << yaml;
+  }
+  // A document marked with `---` (and ended with `...`) is still one.
+  ServerConfig c;
+  ASSERT_TRUE(Load("---\nlisten: a:1\n...\n", &c).ok());
+  EXPECT_EQ(c.listen, "a:1");
 }
 
 TEST(ConfigTest, AnUnclosedQuoteIsRefusedNotReadToTheEnd) {
