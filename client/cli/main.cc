@@ -33,6 +33,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/cli/apply.h"
 #include "client/cli/output.h"
@@ -163,6 +164,17 @@ int Finish(const absl::Status& status) {
 // "1 article", "2 articles": `n` and the noun, plural but for one.
 std::string Counted(int64_t n, absl::string_view noun) {
   return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
+}
+
+// How errors name a global flag: `--token (from CONTENT_TOKEN)` when the
+// variable holds `value` (it was set there, or the same on both).
+std::string FlagName(const char* flag, const char* env,
+                     const std::string& value) {
+  const char* from_env = std::getenv(env);
+  if (from_env != nullptr && value == from_env) {
+    return absl::StrCat(flag, " (from ", env, ")");
+  }
+  return flag;
 }
 
 // `articles/x` for `x` or `articles/x`.
@@ -1123,6 +1135,21 @@ int Main(int argc, char** argv) {
   }
   absl::ParseDuration(g.timeout, &options.timeout);  // checked by kDuration
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  if (absl::IsInvalidArgument(client.status())) {
+    // Connect names the ClientOptions field the flags set wrong (`token:
+    // contains a control character`): a usage error, named by the flag.
+    absl::string_view message = client.status().message();
+    std::string flag;
+    if (absl::ConsumePrefix(&message, "token:")) {
+      flag = FlagName("--token", "CONTENT_TOKEN", g.token);
+    } else if (absl::ConsumePrefix(&message, "target:")) {
+      flag = FlagName("--server", "CONTENT_SERVER", g.server);
+    }
+    if (!flag.empty()) {
+      std::cerr << flag << ":" << message << "\n";
+      return kExitUsage;
+    }
+  }
   if (!client.ok()) return Fail(client.status());
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;

@@ -973,5 +973,28 @@ TEST_F(CliTest, ServerAndTokenFromEnvironment) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// A token file's newline is not part of the token (CONTENT_TOKEN from a
+// Kubernetes Secret ends in one); other control characters are a usage
+// error naming the flag, not a gRPC abort, and the token is not echoed.
+TEST_F(CliTest, TokenWithNewlineWorksAndControlCharactersAreUsageErrors) {
+  CtlOk({"apply", "-f", Write("tok1.md", Doc("tok", "", ""))});
+  for (const char* token : {"t0k\n", "t0k\r\n"}) {
+    CommandResult r =
+        Ctl({"get", "tok1"}, {std::string("CONTENT_TOKEN=") + token});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = Ctl({"--token", token, "get", "tok1"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  CommandResult r = Ctl({"get", "tok1"}, {"CONTENT_TOKEN=t0k\x01x"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--token (from CONTENT_TOKEN): contains a "
+                               "control character"));
+  EXPECT_THAT(r.err, Not(HasSubstr("t0k")));
+  r = Ctl({"--token", "t0k\tx", "get", "tok1"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("--token: contains a control character"));
+  EXPECT_THAT(r.err, Not(HasSubstr("t0k")));
+}
+
 }  // namespace
 }  // namespace content
