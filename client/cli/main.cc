@@ -234,6 +234,24 @@ const CLI::Validator kNotNegative(
     },
     "N");
 
+// Revisions: 1 or more. The API reads 0 as "none" (no precondition, the
+// head, the default of diff), so a 0 given on purpose must not reach it;
+// `unset`, if any, says what leaving the flag out does instead.
+CLI::Validator Revision(const std::string& unset = "") {
+  return CLI::Validator(
+      [unset](std::string& text) -> std::string {
+        int64_t n = 0;
+        if (!absl::SimpleAtoi(text, &n)) {
+          return "not a number: \"" + text + "\"";
+        }
+        if (n >= 1) return "";
+        std::string message = "must be at least 1, got " + text;
+        if (!unset.empty()) message += " (leave it out for " + unset + ")";
+        return message;
+      },
+      "REV");
+}
+
 // --- Verbs ------------------------------------------------------------------
 
 v1::Visibility VisibilityOf(bool all) {
@@ -843,7 +861,7 @@ int Main(int argc, char** argv) {
   apply_cmd
       ->add_option("--expected-revision", apply.expected_revision,
                    "Fail unless the head is at this revision (one file)")
-      ->check(kNotNegative);
+      ->check(Revision("no precondition"));
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
   apply_cmd
@@ -855,7 +873,7 @@ int Main(int argc, char** argv) {
   CLI::App* get_cmd = app.add_subcommand("get", "Show an article");
   AddId(get_cmd, &get.id);
   get_cmd->add_option("--revision", get.revision, "Revision to show")
-      ->check(kNotNegative);
+      ->check(Revision("the head"));
   get_cmd->add_flag("--show-deleted", get.show_deleted,
                     "Show the tombstone of a deleted article");
   get_cmd->add_flag("--all", get.all,
@@ -955,7 +973,7 @@ int Main(int argc, char** argv) {
   delete_cmd
       ->add_option("--expected-revision", del.expected_revision,
                    "Fail unless the head is at this revision")
-      ->check(kNotNegative);
+      ->check(Revision("no precondition"));
   delete_cmd->add_option("--etag", del.etag,
                          "Fail unless the head has this etag");
 
@@ -966,16 +984,19 @@ int Main(int argc, char** argv) {
   undelete_cmd
       ->add_option("--expected-revision", undel.expected_revision,
                    "Fail unless the head is at this revision")
-      ->check(kNotNegative);
+      ->check(Revision("no precondition"));
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
       "diff", "Compare two revisions: field changes and a body diff");
   AddId(diff_cmd, &diff.id);
-  diff_cmd->add_option("rev1", diff.from_revision,
-                       "Older revision (default: the one before REV2)");
-  diff_cmd->add_option("rev2", diff.to_revision,
-                       "Newer revision (default: head)");
+  diff_cmd
+      ->add_option("rev1", diff.from_revision,
+                   "Older revision (default: the one before REV2)")
+      ->check(Revision("the one before REV2"));
+  diff_cmd
+      ->add_option("rev2", diff.to_revision, "Newer revision (default: head)")
+      ->check(Revision("the head"));
   diff_cmd
       ->add_option("--color", diff.color,
                    "Colours: auto (on a terminal), always, never")
@@ -987,11 +1008,12 @@ int Main(int argc, char** argv) {
       "restore", "Write a new revision with the content of an old one");
   AddId(restore_cmd, &restore.id);
   restore_cmd->add_option("revision", restore.revision, "Revision to restore")
-      ->required();
+      ->required()
+      ->check(Revision());
   restore_cmd
       ->add_option("--expected-revision", restore.expected_revision,
                    "Fail unless the head is at this revision")
-      ->check(kNotNegative);
+      ->check(Revision("no precondition"));
 
   TranslationsFlags translations;
   CLI::App* translations_cmd =
@@ -1010,7 +1032,7 @@ int Main(int argc, char** argv) {
   export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
   CLI::Option* export_revision =
       export_cmd->add_option("--revision", exp.revision, "Revision to print")
-          ->check(kNotNegative);
+          ->check(Revision("the head"));
   export_cmd
       ->add_option("--dir", export_dir,
                    "Write every selected article as DIR/<id>.md")

@@ -657,6 +657,48 @@ TEST_F(CliTest, DeleteGetShowDeletedUndelete) {
   EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
 }
 
+// Revision 0 is no revision: given as a precondition it used to be sent as
+// "none" and every write went through unconditionally; given to get,
+// export or diff it silently meant the head. Each is a usage error naming
+// the flag, and nothing is written; left out, there is no precondition.
+TEST_F(CliTest, RevisionZeroIsUsageErrorNotNoPrecondition) {
+  const std::string file = Write("rz1.md", Doc("v1", "2024-01-01", "arz"));
+  CtlOk({"apply", "-f", file});
+  Write("rz1.md", Doc("v2", "2024-01-01", "arz"));
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"apply", "-f", file, "--expected-revision",
+                                 "0"},
+        {"delete", "rz1", "--expected-revision", "0"},
+        {"undelete", "rz1", "--expected-revision", "0"},
+        {"restore", "rz1", "1", "--expected-revision", "0"},
+        {"get", "rz1", "--revision", "0"},
+        {"export", "rz1", "--revision", "0"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << r.out;
+    EXPECT_THAT(r.err,
+                HasSubstr(args[args.size() - 2] + ": must be at least 1"))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.out, IsEmpty()) << ::testing::PrintToString(args);
+  }
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"diff", "rz1", "0", "1"},
+        {"diff", "rz1", "1", "0"},
+        {"restore", "rz1", "0"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << r.out;
+    EXPECT_THAT(r.err, HasSubstr("must be at least 1"))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.out, IsEmpty()) << ::testing::PrintToString(args);
+  }
+  const v1::Article head = GetJson("rz1");
+  EXPECT_EQ(head.revision(), 1);
+  EXPECT_EQ(head.title(), "v1");
+  // Left out, a write has no precondition.
+  EXPECT_THAT(CtlOk({"apply", "-f", file}),
+              HasSubstr("articles/rz1 updated (revision 2)"));
+  EXPECT_EQ(CtlOk({"delete", "rz1"}), "articles/rz1 deleted (revision 3)\n");
+}
+
 // ---- usage, connection ------------------------------------------------------
 
 TEST_F(CliTest, UsageErrorsExitTwo) {
@@ -755,7 +797,10 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
     EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
     EXPECT_THAT(r.err, HasSubstr(args[args.size() - 2]))
         << ::testing::PrintToString(args);
-    EXPECT_THAT(r.err, HasSubstr("must not be negative"))
+    // Revisions start at 1 (RevisionZeroIsUsageErrorNotNoPrecondition).
+    EXPECT_THAT(r.err, HasSubstr(args[args.size() - 2] == "--facet-limit"
+                                     ? "must not be negative"
+                                     : "must be at least 1, got -1"))
         << ::testing::PrintToString(args);
   }
   r = Ctl({"export", "--dir", files_.path() + "/out", "--revision", "2"});
