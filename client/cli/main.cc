@@ -7,6 +7,7 @@
 // stderr), 2 a usage error.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -29,6 +30,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -175,6 +177,44 @@ std::string FlagName(const char* flag, const char* env,
     return absl::StrCat(flag, " (from ", env, ")");
   }
   return flag;
+}
+
+// Why --server (`server`) cannot be dialled as given, "" if it can: a
+// host:port with a port of 1-65535 (a DNS name or IP, an IPv6 host in
+// brackets; `dns:///host:port` too), or a unix socket (`unix:PATH`,
+// `unix-abstract:NAME`). gRPC itself would dial 99999 as 34463 and a bare
+// host on port 0.
+std::string CheckServer(const std::string& server) {
+  if (absl::StartsWith(server, "unix:") ||
+      absl::StartsWith(server, "unix-abstract:")) {
+    return "";
+  }
+  absl::string_view address = server;
+  absl::ConsumePrefix(&address, "dns:///");
+  const size_t colon = address.rfind(':');
+  const absl::string_view host =
+      colon == absl::string_view::npos ? "" : address.substr(0, colon);
+  const bool bracketed =
+      host.size() > 2 && host.front() == '[' && host.back() == ']';
+  const bool host_ok =
+      !host.empty() && std::all_of(host.begin(), host.end(), [&](char c) {
+        return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_' ||
+               (bracketed && (c == '[' || c == ']' || c == ':' || c == '%'));
+      });
+  if (!host_ok) {
+    return absl::StrCat(
+        "must be host:port (an IPv6 host in brackets) or unix:PATH, got \"",
+        server, "\"");
+  }
+  const absl::string_view digits = address.substr(colon + 1);
+  int port = 0;
+  if (digits.empty() || digits.size() > 5 ||
+      !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &port) || port < 1 || port > 65535) {
+    return absl::StrCat("port must be 1-65535, got \"", digits, "\" in \"",
+                        server, "\"");
+  }
+  return "";
 }
 
 // `articles/x` for `x` or `articles/x`.
@@ -825,7 +865,8 @@ int Main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Help for every verb");
 
   GlobalFlags g;
-  app.add_option("--server", g.server, "contentd address, host:port")
+  app.add_option("--server", g.server,
+                 "contentd address: host:port (port 1-65535) or unix:PATH")
       ->envname("CONTENT_SERVER")
       ->capture_default_str();
   app.add_option("--token", g.token, "Bearer token sent with every call")
@@ -1124,6 +1165,11 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   if (version_cmd->parsed()) return RunVersion(format);
+  if (std::string bad = CheckServer(g.server); !bad.empty()) {
+    std::cerr << FlagName("--server", "CONTENT_SERVER", g.server) << ": " << bad
+              << "\n";
+    return kExitUsage;
+  }
 
   ClientOptions options;
   options.target = g.server;

@@ -836,6 +836,51 @@ TEST_F(CliTest, FsckRepairIsUsageErrorWithTheOfflineCommand) {
   EXPECT_THAT(r.err, HasSubstr("contentd --data-dir DIR --check --repair"));
 }
 
+// gRPC wraps a port past 65535 (99999 dialled 34463) and dials port 0 for
+// a bare host: --server is checked first, a usage error naming the flag,
+// or the variable it came from.
+TEST_F(CliTest, InvalidServerAddressIsUsageError) {
+  for (const char* server :
+       {"127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1",
+        "127.0.0.1:7x", "127.0.0.1:", "localhost:100000", "[::1]:99999"}) {
+    CommandResult r = RunCommand(
+        {Contentctl(), "--server", server, "--timeout", "5s", "get", "x"});
+    EXPECT_EQ(r.exit_code, 2) << server << "\n" << r.err;
+    EXPECT_THAT(r.err, StartsWith("--server: port must be 1-65535, got \""))
+        << server;
+    EXPECT_THAT(r.err, HasSubstr(server));
+  }
+  for (const char* server : {"127.0.0.1", "localhost", ":7070", "::1:7070",
+                             "http://127.0.0.1:7070", "a b:7070", ""}) {
+    CommandResult r = RunCommand(
+        {Contentctl(), "--server", server, "--timeout", "5s", "get", "x"});
+    EXPECT_EQ(r.exit_code, 2) << server << "\n" << r.err;
+    EXPECT_THAT(r.err, StartsWith("--server: must be host:port")) << server;
+  }
+  CommandResult r = RunCommand({Contentctl(), "--timeout", "5s", "get", "x"},
+                               "", {"CONTENT_SERVER=127.0.0.1:99999"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("--server (from CONTENT_SERVER): port must be "
+                                "1-65535, got \"99999\""));
+
+  // Names, bracketed IPv6, dns:/// targets and unix sockets still dial.
+  CtlOk({"apply", "-f", Write("srv1.md", Doc("srv", "", ""))});
+  const std::string port = std::to_string(server_->port());
+  for (const std::string& server :
+       {"localhost:" + port, "dns:///localhost:" + port,
+        "dns:///127.0.0.1:" + port}) {
+    r = RunCommand({Contentctl(), "--server", server, "get", "srv1"});
+    EXPECT_EQ(r.exit_code, 0) << server << "\n" << r.err;
+  }
+  for (const std::string& server :
+       {"unix:" + files_.path() + "/no.sock", std::string("[::1]:1")}) {
+    r = RunCommand(
+        {Contentctl(), "--server", server, "--timeout", "2s", "get", "srv1"});
+    EXPECT_EQ(r.exit_code, 1) << server << "\n" << r.err;
+    EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: ")) << server;
+  }
+}
+
 TEST_F(CliTest, VersionNeedsNoServer) {
   CommandResult r =
       RunCommand({Contentctl(), "--server", "127.0.0.1:1", "version"});
