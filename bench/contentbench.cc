@@ -6,6 +6,10 @@
 //   contentbench load   --articles 100000 [--to contentd|etcd]
 //   contentbench export --articles 100000 --format csv|ndjson|etcd --out F
 //
+// run and load send --token (or CONTENT_TOKEN) as contentd's bearer token.
+// They exit 1 when no call succeeded (figures of failed calls measure
+// nothing) and 3 when some failed unexpectedly (kExitStatus).
+//
 // C channels (separate TCP connections) each keep M calls in flight; every
 // completion starts the next call from gRPC's callback thread, so the tool
 // measures the server, not a client thread pool. Calls go through the
@@ -30,11 +34,14 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -72,6 +79,9 @@ constexpr int kCodes = 17;
 // Everything the command line can set. Defaults match the targets.
 struct Options {
   std::string target = "127.0.0.1:7070";  // Default: contentd's default.
+  // Bearer token sent with every call (contentd's auth; also
+  // CONTENT_TOKEN), one trailing newline dropped. Default: none.
+  std::string token;
   std::string workload = "get";
   int channels = 10;          // Default: 10 connections.
   int outstanding = 10;       // Default: 10 calls in flight per connection.
@@ -173,6 +183,28 @@ grpc::ByteBuffer ToBuffer(const std::string& s) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
+// `authorization` metadata for `token`, without the one line ending ("\n"
+// or "\r\n") a token read from a file or a Secret has; "" for no token.
+// A byte outside printable ASCII would make gRPC abort on the header:
+// INVALID_ARGUMENT, never showing the token.
+absl::StatusOr<std::string> BearerHeader(std::string token) {
+  if (absl::EndsWith(token, "\r\n")) {
+    token.resize(token.size() - 2);
+  } else if (absl::EndsWith(token, "\n")) {
+    token.pop_back();
+  }
+  for (size_t i = 0; i < token.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(token[i]);
+    if (c < 0x20 || c >= 0x7f) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--token: contains ",
+          c < 0x80 ? "a control character" : "a byte that is not ASCII",
+          " at byte ", i));
+    }
+  }
+  return token.empty() ? "" : "Bearer " + token;
+}
+
 class Driver;
 
 // One closed-loop caller: at most one operation in flight, so its state
@@ -211,9 +243,11 @@ struct Slot {
 
 class Driver {
  public:
-  Driver(const Options& o, const Corpus& corpus)
+  // `bearer`: the authorization header value, "" for none.
+  Driver(const Options& o, const Corpus& corpus, std::string bearer)
       : o_(o),
         corpus_(corpus),
+        bearer_(std::move(bearer)),
         timeout_(std::chrono::microseconds(
             static_cast<int64_t>(o.timeout_s * 1e6))) {}
 
@@ -314,9 +348,11 @@ class Driver {
         std::chrono::duration<double>(Clock::now() - measure_start_).count();
   }
 
-  // Prints the summary (and JSON line); returns the number of unexpected
-  // errors (statuses other than OK, and FAILED_PRECONDITION for updates).
-  uint64_t Report(bool load) const {
+  // Prints the summary (and JSON line); returns the exit status: 1 when no
+  // call succeeded (ALREADY_EXISTS counts for a load: loaded before), else 3
+  // when a call failed unexpectedly (any status but OK, FAILED_PRECONDITION
+  // for update and mixed, ALREADY_EXISTS for a load), else 0.
+  int Report(bool load) const {
     Histogram h;
     std::array<uint64_t, kCodes> codes{};
     uint64_t rows = 0;
@@ -390,7 +426,16 @@ class Driver {
           static_cast<unsigned long long>(errors), errs.c_str());
     }
     std::fflush(stdout);
-    return errors;
+    if (ok + (load ? codes[6] : 0) == 0) {
+      // Figures of calls that all failed measure nothing.
+      const bool unauthenticated = codes[16] > 0;
+      std::fprintf(stderr, "contentbench: no call succeeded%s\n",
+                   unauthenticated
+                       ? " (UNAUTHENTICATED: give --token or CONTENT_TOKEN)"
+                       : "");
+      return 1;
+    }
+    return errors == 0 ? 0 : 3;
   }
 
  private:
@@ -402,6 +447,7 @@ class Driver {
   grpc::ClientContext* NewContext(Slot* s) {
     s->ctx = std::make_unique<grpc::ClientContext>();
     s->ctx->set_deadline(std::chrono::system_clock::now() + timeout_);
+    if (!bearer_.empty()) s->ctx->AddMetadata("authorization", bearer_);
     return s->ctx.get();
   }
 
@@ -662,6 +708,7 @@ class Driver {
  private:
   const Options& o_;
   const Corpus& corpus_;
+  const std::string bearer_;  // authorization header value; "" for none
   const std::chrono::microseconds timeout_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::ContentService::Stub>> stubs_;
@@ -684,6 +731,22 @@ class Driver {
   std::condition_variable cv_;
   int active_ = 0;
 };
+
+// What `run` and `load` exit with (Driver::Report).
+constexpr char kExitStatus[] =
+    "Exit status: 0 every call succeeded (revision conflicts,\n"
+    "FAILED_PRECONDITION, are expected in update and mixed; ALREADY_EXISTS\n"
+    "in load means loaded before); 1 cannot connect, or no call succeeded\n"
+    "(UNAUTHENTICATED: give --token); 2 usage error; 3 some calls failed\n"
+    "with another status.";
+
+// --token, for the verbs that call contentd.
+void AddToken(CLI::App* app, Options* o) {
+  app->add_option("--token", o->token,
+                  "Bearer token for contentd's auth, sent with every call "
+                  "(one trailing newline dropped)")
+      ->envname("CONTENT_TOKEN");
+}
 
 void AddCommon(CLI::App* app, Options* o) {
   app->add_option("--target", o->target,
@@ -729,9 +792,12 @@ int main(int argc, char** argv) {
 
   CLI::App app{"contentbench: closed-loop gRPC load generator for contentd"};
   app.require_subcommand(1);
+  app.footer(content::bench::kExitStatus);
   CLI::App* run =
       app.add_subcommand("run", "Run a named workload for a fixed time");
   content::bench::AddCommon(run, &o);
+  content::bench::AddToken(run, &o);
+  run->footer(content::bench::kExitStatus);
   std::vector<std::string> names(std::begin(content::bench::kWorkloads),
                                  std::end(content::bench::kWorkloads));
   run->add_option("-w,--workload", o.workload, "Workload (default get)")
@@ -763,6 +829,8 @@ int main(int argc, char** argv) {
 
   CLI::App* load = app.add_subcommand("load", "Create the corpus on a server");
   content::bench::AddCommon(load, &o);
+  content::bench::AddToken(load, &o);
+  load->footer(content::bench::kExitStatus);
   load->add_option("--start", o.start, "First article index (default 0)");
   load->add_option("--to", o.to, "contentd or etcd (default contentd)")
       ->check(CLI::IsMember({"contentd", "etcd"}));
@@ -776,7 +844,13 @@ int main(int argc, char** argv) {
                   "csv (PostgreSQL COPY), ndjson or etcd (default csv)")
       ->check(CLI::IsMember({"csv", "ndjson", "etcd"}));
   exp->add_option("--out", o.out, "Output file")->required();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; every other parse error is a usage error (CLI11's
+    // own codes, 106-109, would read as failed runs).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   // As in contentd: Debian's Abseil records a lock graph on every
   // absl::Mutex acquisition (gRPC's), ~3% of the client's CPU per page.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -787,7 +861,12 @@ int main(int argc, char** argv) {
                ? 0
                : 1;
 
-  Driver driver(o, corpus);
+  absl::StatusOr<std::string> bearer = content::bench::BearerHeader(o.token);
+  if (!bearer.ok()) {
+    std::cerr << "contentbench: " << bearer.status().message() << "\n";
+    return 2;
+  }
+  Driver driver(o, corpus, *std::move(bearer));
   if (run->parsed() && o.workload == "raw") {
     if (o.raw_method.empty()) {
       std::cerr << "contentbench: --raw-method is required for raw\n";
@@ -800,5 +879,5 @@ int main(int argc, char** argv) {
                         o.workload == "etcd-put"))
     driver.BuildPool();
   driver.Run(load->parsed());
-  return driver.Report(load->parsed()) == 0 ? 0 : 3;
+  return driver.Report(load->parsed());
 }

@@ -77,6 +77,28 @@ void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
   ctx->set_deadline(absl::ToChronoTime(deadline));
 }
 
+// The token as sent: without the one line ending ("\n" or "\r\n") that a
+// token read from a file or a Kubernetes Secret carries. gRPC aborts the
+// process on a header value with any other byte outside printable ASCII, so
+// those are INVALID_ARGUMENT here; the message never holds the token.
+absl::StatusOr<std::string> CleanToken(std::string token) {
+  if (absl::EndsWith(token, "\r\n")) {
+    token.resize(token.size() - 2);
+  } else if (absl::EndsWith(token, "\n")) {
+    token.pop_back();
+  }
+  for (size_t i = 0; i < token.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(token[i]);
+    if (c >= 0x20 && c < 0x7f) continue;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "token: contains ",
+        c < 0x80 ? "a control character" : "a byte that is not ASCII",
+        " at byte ", i,
+        " (a token is printable ASCII; one trailing newline is dropped)"));
+  }
+  return token;
+}
+
 }  // namespace
 
 struct WatchCanceller::State {
@@ -445,6 +467,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
         absl::StrCat("keepalive_timeout: must be positive, got ",
                      absl::FormatDuration(options.keepalive_timeout)));
   }
+  absl::StatusOr<std::string> token = CleanToken(options.token);
+  if (!token.ok()) return token.status();
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (options.tls_ca_pem.empty()) {
     creds = grpc::InsecureChannelCredentials();
@@ -477,7 +501,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   args.SetMaxSendMessageSize(64 << 20);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(options.target, creds, args);
-  return std::unique_ptr<Client>(new GrpcClient(options, std::move(channel)));
+  ClientOptions cleaned = options;
+  cleaned.token = *std::move(token);
+  return std::unique_ptr<Client>(new GrpcClient(cleaned, std::move(channel)));
 }
 
 absl::StatusOr<v1::Article> Client::Get(const std::string& id,

@@ -57,7 +57,8 @@ constexpr absl::string_view kExpiryDateKey = "expiryDate";
 constexpr absl::string_view kTranslationKeyKey = "translationKey";
 constexpr absl::string_view kNamePrefix = "articles/";
 constexpr absl::string_view kDateRule =
-    "is not a date (RFC 3339, \"YYYY-MM-DD HH:MM:SS\" or \"YYYY-MM-DD\")";
+    "is not a date (RFC 3339; without a zone \"YYYY-MM-DDTHH:MM[:SS[.frac]]\", "
+    "\"YYYY-MM-DD HH:MM:SS\" or \"YYYY-MM-DD\")";
 
 // Guards against alias cycles and alias "bombs", which yaml-cpp happily
 // builds: params are converted recursively and would otherwise never stop.
@@ -317,8 +318,9 @@ bool ReadFraction(absl::string_view* s, int32_t* nanos) {
   return true;
 }
 
-// Parses the three accepted layouts strictly; false on anything else,
-// including impossible dates such as 2025-02-30.
+// Parses the accepted layouts strictly; false on anything else, including
+// impossible dates such as 2025-02-30. Zoneless: `YYYY-MM-DD`,
+// `YYYY-MM-DD HH:MM:SS`, and (Hugo's) `YYYY-MM-DDTHH:MM[:SS[.frac]]`.
 bool ParseDateParts(absl::string_view s, DateParts* out) {
   int y, mo, d, h = 0, mi = 0, sec = 0;
   if (!ReadDigits(&s, 4, &y) || !ReadChar(&s, '-') || !ReadDigits(&s, 2, &mo) ||
@@ -330,14 +332,22 @@ bool ParseDateParts(absl::string_view s, DateParts* out) {
     if (sep != 'T' && sep != 't' && sep != ' ') return false;
     s.remove_prefix(1);
     if (!ReadDigits(&s, 2, &h) || !ReadChar(&s, ':') ||
-        !ReadDigits(&s, 2, &mi) || !ReadChar(&s, ':') ||
-        !ReadDigits(&s, 2, &sec)) {
+        !ReadDigits(&s, 2, &mi)) {
       return false;
     }
-    if (s.empty()) {
-      // Zoneless date-time: only the space-separated layout is accepted.
-      if (sep != ' ') return false;
-      out->layout = FrontMatterStyle::DATE_LAYOUT_DATETIME;
+    if (s.empty() && sep != ' ') {
+      out->layout = FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES;
+    } else if (!ReadChar(&s, ':') || !ReadDigits(&s, 2, &sec)) {
+      return false;
+    } else if (s.empty()) {
+      out->layout = sep == ' ' ? FrontMatterStyle::DATE_LAYOUT_DATETIME
+                               : FrontMatterStyle::DATE_LAYOUT_LOCAL;
+    } else if (sep != ' ' && s.front() == '.' &&
+               s.find_first_not_of("0123456789", 1) ==
+                   absl::string_view::npos) {
+      // A zoneless `T` form with a fraction of a second.
+      if (!ReadFraction(&s, &out->nanos)) return false;
+      out->layout = FrontMatterStyle::DATE_LAYOUT_LOCAL;
     } else {
       out->layout = FrontMatterStyle::DATE_LAYOUT_RFC3339;
       if (!ReadFraction(&s, &out->nanos)) return false;
@@ -1028,8 +1038,14 @@ std::string FormatDate(const Article& article, int index) {
       (nanos != 0 || cs != absl::CivilSecond(absl::CivilDay(cs)))) {
     layout = FrontMatterStyle::DATE_LAYOUT_DATETIME;
   }
+  if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES &&
+      (nanos != 0 || cs.second() != 0)) {
+    layout = FrontMatterStyle::DATE_LAYOUT_LOCAL;
+  }
   if (layout != FrontMatterStyle::DATE_LAYOUT_DATE &&
-      layout != FrontMatterStyle::DATE_LAYOUT_DATETIME) {
+      layout != FrontMatterStyle::DATE_LAYOUT_DATETIME &&
+      layout != FrontMatterStyle::DATE_LAYOUT_LOCAL &&
+      layout != FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES) {
     layout = FrontMatterStyle::DATE_LAYOUT_RFC3339;
   }
   if (layout == FrontMatterStyle::DATE_LAYOUT_DATETIME && nanos != 0) {
@@ -1039,15 +1055,18 @@ std::string FormatDate(const Article& article, int index) {
       absl::StrFormat("%04d-%02d-%02d", cs.year(), cs.month(), cs.day());
   if (layout == FrontMatterStyle::DATE_LAYOUT_DATE) return out;
   absl::StrAppendFormat(
-      &out, "%c%02d:%02d:%02d",
+      &out, "%c%02d:%02d",
       layout == FrontMatterStyle::DATE_LAYOUT_DATETIME ? ' ' : 'T', cs.hour(),
-      cs.minute(), cs.second());
+      cs.minute());
+  if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES) return out;
+  absl::StrAppendFormat(&out, ":%02d", cs.second());
   if (layout == FrontMatterStyle::DATE_LAYOUT_DATETIME) return out;
   if (nanos != 0) {
     std::string frac = absl::StrFormat("%09d", nanos);
     frac.erase(frac.find_last_not_of('0') + 1);
     absl::StrAppend(&out, ".", frac);
   }
+  if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL) return out;
   if (!zone.offset.empty()) return absl::StrCat(out, zone.offset);
   const int offset = zone.tz.At(t).offset;
   if (offset == 0) return absl::StrCat(out, "Z");

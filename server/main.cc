@@ -532,7 +532,8 @@ int main(int argc, char** argv) {
                "Check the data directory's consistency offline, print a "
                "report and exit (0 clean, 1 not, 2 no store there)");
   app.add_flag("--repair", repair,
-               "With --check: rebuild the indexes from the heads first");
+               "With --check (needs it): open the store read-write and "
+               "rebuild the indexes from the heads first");
   std::string clock_file;
   app.add_option("--clock-file", clock_file,
                  "Tests only: read the current time (RFC 3339) from this "
@@ -545,6 +546,13 @@ int main(int argc, char** argv) {
     // --help is 0. A flag CLI11 refuses is a usage error, exit 2 like the
     // flags and keys checked below (CLI11's own codes are 100 and up).
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (repair && !check) {
+    // Alone it would still open the store read-write and repair: say how
+    // to ask for that instead of doing it.
+    return Fail(absl::InvalidArgumentError(
+        "--repair: needs --check (contentd --check --repair --data-dir DIR "
+        "checks a stopped store and rebuilds its indexes)"));
   }
   // Debian's Abseil is built with deadlock detection on, which records a
   // lock graph on every absl::Mutex acquisition (gRPC's too): a few percent
@@ -607,7 +615,7 @@ int main(int argc, char** argv) {
                  clock_file.c_str());
   }
 
-  if (check || repair) {
+  if (check) {
     pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
     return RunCheck(config.store, repair,
                     data_dir.empty() ? "data_dir" : "--data-dir");

@@ -7,6 +7,7 @@
 // stderr), 2 a usage error.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -29,10 +30,12 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/cli/apply.h"
 #include "client/cli/output.h"
@@ -165,6 +168,55 @@ std::string Counted(int64_t n, absl::string_view noun) {
   return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
 }
 
+// How errors name a global flag: `--token (from CONTENT_TOKEN)` when the
+// variable holds `value` (it was set there, or the same on both).
+std::string FlagName(const char* flag, const char* env,
+                     const std::string& value) {
+  const char* from_env = std::getenv(env);
+  if (from_env != nullptr && value == from_env) {
+    return absl::StrCat(flag, " (from ", env, ")");
+  }
+  return flag;
+}
+
+// Why --server (`server`) cannot be dialled as given, "" if it can: a
+// host:port with a port of 1-65535 (a DNS name or IP, an IPv6 host in
+// brackets; `dns:///host:port` too), or a unix socket (`unix:PATH`,
+// `unix-abstract:NAME`). gRPC itself would dial 99999 as 34463 and a bare
+// host on port 0.
+std::string CheckServer(const std::string& server) {
+  if (absl::StartsWith(server, "unix:") ||
+      absl::StartsWith(server, "unix-abstract:")) {
+    return "";
+  }
+  absl::string_view address = server;
+  absl::ConsumePrefix(&address, "dns:///");
+  const size_t colon = address.rfind(':');
+  const absl::string_view host =
+      colon == absl::string_view::npos ? "" : address.substr(0, colon);
+  const bool bracketed =
+      host.size() > 2 && host.front() == '[' && host.back() == ']';
+  const bool host_ok =
+      !host.empty() && std::all_of(host.begin(), host.end(), [&](char c) {
+        return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_' ||
+               (bracketed && (c == '[' || c == ']' || c == ':' || c == '%'));
+      });
+  if (!host_ok) {
+    return absl::StrCat(
+        "must be host:port (an IPv6 host in brackets) or unix:PATH, got \"",
+        server, "\"");
+  }
+  const absl::string_view digits = address.substr(colon + 1);
+  int port = 0;
+  if (digits.empty() || digits.size() > 5 ||
+      !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &port) || port < 1 || port > 65535) {
+    return absl::StrCat("port must be 1-65535, got \"", digits, "\" in \"",
+                        server, "\"");
+  }
+  return "";
+}
+
 // `articles/x` for `x` or `articles/x`.
 std::string NameOf(const std::string& id) {
   return absl::StartsWith(id, "articles/") ? id : ArticleName(id);
@@ -221,6 +273,24 @@ const CLI::Validator kNotNegative(
       return n < 0 ? "must not be negative, got " + text : "";
     },
     "N");
+
+// Revisions: 1 or more. The API reads 0 as "none" (no precondition, the
+// head, the default of diff), so a 0 given on purpose must not reach it;
+// `unset`, if any, says what leaving the flag out does instead.
+CLI::Validator Revision(const std::string& unset = "") {
+  return CLI::Validator(
+      [unset](std::string& text) -> std::string {
+        int64_t n = 0;
+        if (!absl::SimpleAtoi(text, &n)) {
+          return "not a number: \"" + text + "\"";
+        }
+        if (n >= 1) return "";
+        std::string message = "must be at least 1, got " + text;
+        if (!unset.empty()) message += " (leave it out for " + unset + ")";
+        return message;
+      },
+      "REV");
+}
 
 // --- Verbs ------------------------------------------------------------------
 
@@ -795,7 +865,8 @@ int Main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Help for every verb");
 
   GlobalFlags g;
-  app.add_option("--server", g.server, "contentd address, host:port")
+  app.add_option("--server", g.server,
+                 "contentd address: host:port (port 1-65535) or unix:PATH")
       ->envname("CONTENT_SERVER")
       ->capture_default_str();
   app.add_option("--token", g.token, "Bearer token sent with every call")
@@ -831,7 +902,7 @@ int Main(int argc, char** argv) {
   apply_cmd
       ->add_option("--expected-revision", apply.expected_revision,
                    "Fail unless the head is at this revision (one file)")
-      ->check(kNotNegative);
+      ->check(Revision("no precondition"));
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
   apply_cmd
@@ -843,7 +914,7 @@ int Main(int argc, char** argv) {
   CLI::App* get_cmd = app.add_subcommand("get", "Show an article");
   AddId(get_cmd, &get.id);
   get_cmd->add_option("--revision", get.revision, "Revision to show")
-      ->check(kNotNegative);
+      ->check(Revision("the head"));
   get_cmd->add_flag("--show-deleted", get.show_deleted,
                     "Show the tombstone of a deleted article");
   get_cmd->add_flag("--all", get.all,
@@ -943,7 +1014,7 @@ int Main(int argc, char** argv) {
   delete_cmd
       ->add_option("--expected-revision", del.expected_revision,
                    "Fail unless the head is at this revision")
-      ->check(kNotNegative);
+      ->check(Revision("no precondition"));
   delete_cmd->add_option("--etag", del.etag,
                          "Fail unless the head has this etag");
 
@@ -954,16 +1025,19 @@ int Main(int argc, char** argv) {
   undelete_cmd
       ->add_option("--expected-revision", undel.expected_revision,
                    "Fail unless the head is at this revision")
-      ->check(kNotNegative);
+      ->check(Revision("no precondition"));
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
       "diff", "Compare two revisions: field changes and a body diff");
   AddId(diff_cmd, &diff.id);
-  diff_cmd->add_option("rev1", diff.from_revision,
-                       "Older revision (default: the one before REV2)");
-  diff_cmd->add_option("rev2", diff.to_revision,
-                       "Newer revision (default: head)");
+  diff_cmd
+      ->add_option("rev1", diff.from_revision,
+                   "Older revision (default: the one before REV2)")
+      ->check(Revision("the one before REV2"));
+  diff_cmd
+      ->add_option("rev2", diff.to_revision, "Newer revision (default: head)")
+      ->check(Revision("the head"));
   diff_cmd
       ->add_option("--color", diff.color,
                    "Colours: auto (on a terminal), always, never")
@@ -975,11 +1049,12 @@ int Main(int argc, char** argv) {
       "restore", "Write a new revision with the content of an old one");
   AddId(restore_cmd, &restore.id);
   restore_cmd->add_option("revision", restore.revision, "Revision to restore")
-      ->required();
+      ->required()
+      ->check(Revision());
   restore_cmd
       ->add_option("--expected-revision", restore.expected_revision,
                    "Fail unless the head is at this revision")
-      ->check(kNotNegative);
+      ->check(Revision("no precondition"));
 
   TranslationsFlags translations;
   CLI::App* translations_cmd =
@@ -998,7 +1073,7 @@ int Main(int argc, char** argv) {
   export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
   CLI::Option* export_revision =
       export_cmd->add_option("--revision", exp.revision, "Revision to print")
-          ->check(kNotNegative);
+          ->check(Revision("the head"));
   export_cmd
       ->add_option("--dir", export_dir,
                    "Write every selected article as DIR/<id>.md")
@@ -1090,6 +1165,11 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   if (version_cmd->parsed()) return RunVersion(format);
+  if (std::string bad = CheckServer(g.server); !bad.empty()) {
+    std::cerr << FlagName("--server", "CONTENT_SERVER", g.server) << ": " << bad
+              << "\n";
+    return kExitUsage;
+  }
 
   ClientOptions options;
   options.target = g.server;
@@ -1123,6 +1203,21 @@ int Main(int argc, char** argv) {
   }
   absl::ParseDuration(g.timeout, &options.timeout);  // checked by kDuration
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  if (absl::IsInvalidArgument(client.status())) {
+    // Connect names the ClientOptions field the flags set wrong (`token:
+    // contains a control character`): a usage error, named by the flag.
+    absl::string_view message = client.status().message();
+    std::string flag;
+    if (absl::ConsumePrefix(&message, "token:")) {
+      flag = FlagName("--token", "CONTENT_TOKEN", g.token);
+    } else if (absl::ConsumePrefix(&message, "target:")) {
+      flag = FlagName("--server", "CONTENT_SERVER", g.server);
+    }
+    if (!flag.empty()) {
+      std::cerr << flag << ":" << message << "\n";
+      return kExitUsage;
+    }
+  }
   if (!client.ok()) return Fail(client.status());
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;

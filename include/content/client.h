@@ -30,8 +30,10 @@ struct ClientOptions {
   // to max_attempts seconds (1-5) within its deadline; UNAVAILABLE "the
   // write was not sent" when none comes. Default: 4.
   int max_attempts = 4;
-  // Bearer token sent in `authorization` metadata when non-empty.
-  // Default: none.
+  // Bearer token sent in `authorization` metadata when non-empty. One
+  // trailing line ending ("\n" or "\r\n") is dropped, since tokens read
+  // from files and Kubernetes Secrets end in a newline; any other byte
+  // outside printable ASCII is refused by Connect. Default: none.
   std::string token;
   // A connection with calls open but no traffic for this long is pinged,
   // and dropped when no answer comes within `keepalive_timeout`, so a Watch
@@ -93,8 +95,9 @@ class Client {
   // Creates a client. The channel connects lazily: an unreachable server
   // shows as UNAVAILABLE on the first call, not here. INVALID_ARGUMENT for an
   // empty target, a timeout that is not positive, a client certificate
-  // without a CA, a certificate without its key (or the reverse), or a
-  // keepalive time below 10 s.
+  // without a CA, a certificate without its key (or the reverse), a
+  // keepalive time below 10 s, or a token with a control character or a
+  // non-ASCII byte (the message names `token` and never holds it).
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
 
@@ -173,8 +176,8 @@ class Client {
   // hands each batch's results to `on_results`, in order, while later
   // batches are in flight. The first stream error is returned;
   // INVALID_ARGUMENT when the server ends the stream before answering every
-  // batch (one it could not parse; it and those after it were not written). Deadline:
-  // `call.timeout` for the whole import if positive, else none.
+  // batch (one it could not parse; it and those after it were not written).
+  // Deadline: `call.timeout` for the whole import if positive, else none.
   // `on_results` runs on an SDK thread, concurrently with `next_batch` on
   // the caller's: guard any state the two share.
   virtual absl::Status ImportArticles(

@@ -16,7 +16,8 @@ namespace content {
 // Options for ParseMarkdown.
 struct MarkdownOptions {
   // Zone assumed for dates written without one (`2025-02-08 19:34:12`,
-  // `2025-02-08`): an IANA name such as `Asia/Shanghai`, or `UTC`.
+  // `2025-02-08T19:34:12`, `2025-02-08`): an IANA name such as
+  // `Asia/Shanghai`, or `UTC`.
   // Default: "UTC".
   std::string default_zone = "UTC";
 };
@@ -31,8 +32,9 @@ struct MarkdownOptions {
 // `publish_time`, `expiryDate` sets `expiry_time`, `translationKey` sets
 // `translation_key`. Any other key goes to `params`.
 // `lang` may be a string or a list; `date`, `publishDate` and `expiryDate`
-// may be RFC 3339, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`, and share one zone
-// (`style.date_zone`). How the front matter was written is kept in `style`
+// may be RFC 3339 or, read in the default zone, `YYYY-MM-DD HH:MM:SS`,
+// `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (Hugo's) or `YYYY-MM-DD`, and share one
+// zone (`style.date_zone`). How the front matter was written is kept in `style`
 // so FormatMarkdown writes it back the same way, `draft:` as `draft:`.
 //
 // Returns INVALID_ARGUMENT naming the key and the rule on malformed YAML, a

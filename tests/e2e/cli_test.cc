@@ -657,6 +657,48 @@ TEST_F(CliTest, DeleteGetShowDeletedUndelete) {
   EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
 }
 
+// Revision 0 is no revision: given as a precondition it used to be sent as
+// "none" and every write went through unconditionally; given to get,
+// export or diff it silently meant the head. Each is a usage error naming
+// the flag, and nothing is written; left out, there is no precondition.
+TEST_F(CliTest, RevisionZeroIsUsageErrorNotNoPrecondition) {
+  const std::string file = Write("rz1.md", Doc("v1", "2024-01-01", "arz"));
+  CtlOk({"apply", "-f", file});
+  Write("rz1.md", Doc("v2", "2024-01-01", "arz"));
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"apply", "-f", file, "--expected-revision",
+                                 "0"},
+        {"delete", "rz1", "--expected-revision", "0"},
+        {"undelete", "rz1", "--expected-revision", "0"},
+        {"restore", "rz1", "1", "--expected-revision", "0"},
+        {"get", "rz1", "--revision", "0"},
+        {"export", "rz1", "--revision", "0"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << r.out;
+    EXPECT_THAT(r.err,
+                HasSubstr(args[args.size() - 2] + ": must be at least 1"))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.out, IsEmpty()) << ::testing::PrintToString(args);
+  }
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"diff", "rz1", "0", "1"},
+        {"diff", "rz1", "1", "0"},
+        {"restore", "rz1", "0"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << r.out;
+    EXPECT_THAT(r.err, HasSubstr("must be at least 1"))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.out, IsEmpty()) << ::testing::PrintToString(args);
+  }
+  const v1::Article head = GetJson("rz1");
+  EXPECT_EQ(head.revision(), 1);
+  EXPECT_EQ(head.title(), "v1");
+  // Left out, a write has no precondition.
+  EXPECT_THAT(CtlOk({"apply", "-f", file}),
+              HasSubstr("articles/rz1 updated (revision 2)"));
+  EXPECT_EQ(CtlOk({"delete", "rz1"}), "articles/rz1 deleted (revision 3)\n");
+}
+
 // ---- usage, connection ------------------------------------------------------
 
 TEST_F(CliTest, UsageErrorsExitTwo) {
@@ -755,7 +797,10 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
     EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
     EXPECT_THAT(r.err, HasSubstr(args[args.size() - 2]))
         << ::testing::PrintToString(args);
-    EXPECT_THAT(r.err, HasSubstr("must not be negative"))
+    // Revisions start at 1 (RevisionZeroIsUsageErrorNotNoPrecondition).
+    EXPECT_THAT(r.err, HasSubstr(args[args.size() - 2] == "--facet-limit"
+                                     ? "must not be negative"
+                                     : "must be at least 1, got -1"))
         << ::testing::PrintToString(args);
   }
   r = Ctl({"export", "--dir", files_.path() + "/out", "--revision", "2"});
@@ -789,6 +834,51 @@ TEST_F(CliTest, FsckRepairIsUsageErrorWithTheOfflineCommand) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--repair: "));
   EXPECT_THAT(r.err, HasSubstr("contentd --data-dir DIR --check --repair"));
+}
+
+// gRPC wraps a port past 65535 (99999 dialled 34463) and dials port 0 for
+// a bare host: --server is checked first, a usage error naming the flag,
+// or the variable it came from.
+TEST_F(CliTest, InvalidServerAddressIsUsageError) {
+  for (const char* server :
+       {"127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1",
+        "127.0.0.1:7x", "127.0.0.1:", "localhost:100000", "[::1]:99999"}) {
+    CommandResult r = RunCommand(
+        {Contentctl(), "--server", server, "--timeout", "5s", "get", "x"});
+    EXPECT_EQ(r.exit_code, 2) << server << "\n" << r.err;
+    EXPECT_THAT(r.err, StartsWith("--server: port must be 1-65535, got \""))
+        << server;
+    EXPECT_THAT(r.err, HasSubstr(server));
+  }
+  for (const char* server : {"127.0.0.1", "localhost", ":7070", "::1:7070",
+                             "http://127.0.0.1:7070", "a b:7070", ""}) {
+    CommandResult r = RunCommand(
+        {Contentctl(), "--server", server, "--timeout", "5s", "get", "x"});
+    EXPECT_EQ(r.exit_code, 2) << server << "\n" << r.err;
+    EXPECT_THAT(r.err, StartsWith("--server: must be host:port")) << server;
+  }
+  CommandResult r = RunCommand({Contentctl(), "--timeout", "5s", "get", "x"},
+                               "", {"CONTENT_SERVER=127.0.0.1:99999"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("--server (from CONTENT_SERVER): port must be "
+                                "1-65535, got \"99999\""));
+
+  // Names, bracketed IPv6, dns:/// targets and unix sockets still dial.
+  CtlOk({"apply", "-f", Write("srv1.md", Doc("srv", "", ""))});
+  const std::string port = std::to_string(server_->port());
+  for (const std::string& server :
+       {"localhost:" + port, "dns:///localhost:" + port,
+        "dns:///127.0.0.1:" + port}) {
+    r = RunCommand({Contentctl(), "--server", server, "get", "srv1"});
+    EXPECT_EQ(r.exit_code, 0) << server << "\n" << r.err;
+  }
+  for (const std::string& server :
+       {"unix:" + files_.path() + "/no.sock", std::string("[::1]:1")}) {
+    r = RunCommand(
+        {Contentctl(), "--server", server, "--timeout", "2s", "get", "srv1"});
+    EXPECT_EQ(r.exit_code, 1) << server << "\n" << r.err;
+    EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: ")) << server;
+  }
 }
 
 TEST_F(CliTest, VersionNeedsNoServer) {
@@ -971,6 +1061,29 @@ TEST_F(CliTest, ServerAndTokenFromEnvironment) {
   r = RunCommand({Contentctl(), "--server", server_->address(), "get", "env1"},
                  "", {"CONTENT_SERVER=127.0.0.1:1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// A token file's newline is not part of the token (CONTENT_TOKEN from a
+// Kubernetes Secret ends in one); other control characters are a usage
+// error naming the flag, not a gRPC abort, and the token is not echoed.
+TEST_F(CliTest, TokenWithNewlineWorksAndControlCharactersAreUsageErrors) {
+  CtlOk({"apply", "-f", Write("tok1.md", Doc("tok", "", ""))});
+  for (const char* token : {"t0k\n", "t0k\r\n"}) {
+    CommandResult r =
+        Ctl({"get", "tok1"}, {std::string("CONTENT_TOKEN=") + token});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = Ctl({"--token", token, "get", "tok1"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  CommandResult r = Ctl({"get", "tok1"}, {"CONTENT_TOKEN=t0k\x01x"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--token (from CONTENT_TOKEN): contains a "
+                               "control character"));
+  EXPECT_THAT(r.err, Not(HasSubstr("t0k")));
+  r = Ctl({"--token", "t0k\tx", "get", "tok1"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("--token: contains a control character"));
+  EXPECT_THAT(r.err, Not(HasSubstr("t0k")));
 }
 
 }  // namespace

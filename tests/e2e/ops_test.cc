@@ -1357,10 +1357,13 @@ TEST(StartupTest, OutOfRangeMaxArticleBytesIsRefused) {
 TEST(StartupTest, CheckOfAPathWithNoStoreFailsAndCreatesNothing) {
   TempDir dir;
   const std::string missing = dir.path() + "/missing";
-  for (const char* flag : {"--check", "--repair"}) {
-    auto r = RunCommand({ContentdBinary(), flag, "--data-dir", missing}, "", {},
-                        kStartupTimeout);
-    SCOPED_TRACE(flag);
+  for (std::vector<std::string> flags :
+       {std::vector<std::string>{"--check"}, {"--check", "--repair"}}) {
+    std::vector<std::string> argv = {ContentdBinary()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"--data-dir", missing});
+    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+    SCOPED_TRACE(::testing::PrintToString(flags));
     EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
     EXPECT_THAT(r.err, HasSubstr("--data-dir: no store at " + missing +
                                  " (no such directory)"));
@@ -1407,6 +1410,37 @@ void PopulateForCheck(ServerProcess& server, const std::string& prefix) {
   v1::DeleteArticleRequest del;
   del.set_name(absl::StrCat("articles/", prefix, 1));
   ASSERT_TRUE(c->DeleteArticle(del).ok());
+}
+
+// --repair is a modifier of --check ("With --check"): alone it used to run
+// a read-write check and repair. It is a usage error naming both flags,
+// refused before the store is opened, so not a byte changes.
+TEST(StartupTest, RepairWithoutCheckIsUsageErrorAndChangesNothing) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "data-dir files of a RocksDB store";
+  }
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  auto server = ServerProcess::Start(data);
+  ASSERT_NE(server, nullptr);
+  PopulateForCheck(*server, "r");
+  server->Stop(SIGTERM);
+  const std::map<std::string, std::string> before =
+      testing::DirectoryState(data);
+  auto r = RunCommand({ContentdBinary(), "--repair", "--data-dir", data}, "",
+                      {}, kStartupTimeout);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--repair: needs --check"));
+  EXPECT_THAT(r.err, HasSubstr("contentd --check --repair"));
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(testing::DirectoryState(data), before);
+  // Nor is a missing directory created.
+  const std::string missing = dir.path() + "/missing";
+  r = RunCommand({ContentdBinary(), "--repair", "--data-dir", missing}, "", {},
+                 kStartupTimeout);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--repair: needs --check"));
+  EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
 // `contentd --check` opens the store read-only: not a byte of the data

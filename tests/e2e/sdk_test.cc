@@ -245,6 +245,53 @@ TEST(SdkConnectTest, IncompleteTlsOptionsAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A token read from a file or a Kubernetes Secret ends in a newline: it is
+// sent without it. Any other control character is refused when the client
+// is made (gRPC aborts the process on such a header value), and the error
+// does not echo the token.
+TEST(SdkTokenTest, TrailingNewlineIsStrippedAndControlCharactersRefused) {
+  TempDir dir;
+  auto hash = content::testing::RunCommand(
+      {content::testing::ContentdBinary(), "--hash-token"}, "s3cret");
+  ASSERT_EQ(hash.exit_code, 0) << hash.err;
+  const std::string config = dir.path() + "/contentd.yaml";
+  content::testing::WriteFile(
+      config, "auth:\n  tokens:\n    - {name: r, role: reader, sha256: " +
+                  hash.out.substr(0, 64) + "}\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  ClientOptions o;
+  o.target = server->address();
+  for (const char* token : {"s3cret", "s3cret\n", "s3cret\r\n"}) {
+    SCOPED_TRACE(::testing::PrintToString(std::string(token)));
+    o.token = token;
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    // Authenticated: the article is missing, not the credentials.
+    EXPECT_EQ((*c)->Get("no-such-article").status().code(),
+              absl::StatusCode::kNotFound);
+  }
+  o.token = "wrong\n";
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)->Get("no-such-article").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  for (const char* token : {"s3c\x01ret", "s3cret\r", "s3cret\n\n", "s3\ncret",
+                            "s3cret\t", "s3cret\x7f", "s3cr\xc3\xa9t"}) {
+    SCOPED_TRACE(::testing::PrintToString(std::string(token)));
+    o.token = token;
+    c = Client::Connect(o);
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    const std::string message(c.status().message());
+    EXPECT_THAT(message, ::testing::StartsWith("token: contains "));
+    EXPECT_THAT(message, ::testing::Not(HasSubstr("s3c")));
+  }
+  o.token = "s3c\x01ret";
+  EXPECT_THAT(std::string(Client::Connect(o).status().message()),
+              HasSubstr("token: contains a control character"));
+}
+
 TEST_F(SdkTest, CreateGetUpdateVersionsConflictDeleteUndelete) {
   v1::Article a = MakeArticle("接入测试", {"ai", "finance"}, k2025);
   v1::Article created = Create("deepseek", a);

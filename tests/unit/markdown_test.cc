@@ -229,6 +229,69 @@ TEST(DateTest, DefaultZoneShiftsTimestampAndRoundTrips) {
   EXPECT_EQ(FormatMarkdown(d), day);
 }
 
+// Hugo sites write zoneless dates with a `T` (`2025-01-01T10:00:00`); they
+// are read in the default zone like the space form, and written back as
+// they came: with or without seconds, with their fraction.
+TEST(DateTest, ZonelessTFormIsReadInTheDefaultZoneAndRoundTrips) {
+  if (!HaveZone("Asia/Shanghai")) GTEST_SKIP() << "no tzdata";
+  struct Case {
+    std::string in;
+    absl::CivilSecond civil;
+    int32_t nanos;
+    FrontMatterStyle::DateLayout layout;
+  };
+  const Case cases[] = {
+      {"2025-01-01T10:00:00", absl::CivilSecond(2025, 1, 1, 10, 0, 0), 0,
+       FrontMatterStyle::DATE_LAYOUT_LOCAL},
+      {"2025-01-01T10:07", absl::CivilSecond(2025, 1, 1, 10, 7, 0), 0,
+       FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES},
+      {"2025-01-01T23:59:59.25", absl::CivilSecond(2025, 1, 1, 23, 59, 59),
+       250000000, FrontMatterStyle::DATE_LAYOUT_LOCAL},
+      {"2024-02-29T00:00:00.123456789", absl::CivilSecond(2024, 2, 29, 0, 0, 0),
+       123456789, FrontMatterStyle::DATE_LAYOUT_LOCAL},
+  };
+  for (const Case& c : cases) {
+    for (const char* zone : {"UTC", "Asia/Shanghai"}) {
+      SCOPED_TRACE(absl::StrCat(c.in, " in ", zone));
+      const std::string text =
+          WithFrontMatter(absl::StrCat("date: \"", c.in, "\"\n"));
+      const Article a = MustParse(text, zone);
+      EXPECT_EQ(a.date().seconds(), UnixSeconds(c.civil, zone));
+      EXPECT_EQ(a.date().nanos(), c.nanos);
+      EXPECT_EQ(a.style().date_layout(), c.layout);
+      EXPECT_EQ(a.style().date_zone(), zone);
+      // Exported, it stays the same text; read back, the same article.
+      const std::string written = FormatMarkdown(a);
+      EXPECT_EQ(written, text);
+      const Article b = MustParse(written, zone);
+      EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+    }
+  }
+  // The same instant as the space form, unquoted too (YAML would call it a
+  // timestamp; it is read as text).
+  const Article t = MustParse(WithFrontMatter("date: 2025-01-01T10:00:00\n"),
+                              "Asia/Shanghai");
+  const Article space = MustParse(
+      WithFrontMatter("date: \"2025-01-01 10:00:00\"\n"), "Asia/Shanghai");
+  EXPECT_EQ(t.date().seconds(), space.date().seconds());
+  EXPECT_EQ(t.date().seconds(),
+            UnixSeconds(absl::CivilSecond(2025, 1, 1, 2, 0, 0)));
+  EXPECT_EQ(FormatMarkdown(t),
+            WithFrontMatter("date: \"2025-01-01T10:00:00\"\n"));
+  // publishDate and expiryDate take it as well, in the shared zone.
+  const std::string keys = WithFrontMatter(
+      "date: \"2025-01-01T10:00\"\n"
+      "publishDate: \"2025-01-02T08:00:00\"\n"
+      "expiryDate: \"2025-02-01 00:00:00\"\n");
+  const Article k = MustParse(keys, "Asia/Shanghai");
+  EXPECT_EQ(
+      k.publish_time().seconds(),
+      UnixSeconds(absl::CivilSecond(2025, 1, 2, 8, 0, 0), "Asia/Shanghai"));
+  EXPECT_EQ(k.style().publish_date_layout(),
+            FrontMatterStyle::DATE_LAYOUT_LOCAL);
+  EXPECT_EQ(FormatMarkdown(k), keys);
+}
+
 TEST(DateTest, DateOnly) {
   const std::string text = WithFrontMatter("date: \"2024-02-29\"\n");
   const Article a = MustParse(text);
@@ -297,7 +360,16 @@ TEST(DateTest, RejectsMalformedDates) {
       "2025-2-8",
       "25-02-08",
       "2025/02/08",
-      "2025-02-08T19:34:12",
+      "2025-02-08T19",
+      "2025-02-08T19:",
+      "2025-02-08T19:34:",
+      "2025-02-08T19:34:1",
+      "2025-02-08T19:34.5",
+      "2025-02-08T19:34:12.",
+      "2025-02-08T19:34:12.1234567891",
+      "2025-02-08T24:00",
+      "2025-02-08T19:60:00",
+      "2025-02-08T19:34 ",
       "2025-02-08 24:00:00",
       "2025-02-08 19:60:00",
       "2025-02-08 19:34:60",
@@ -316,7 +388,8 @@ TEST(DateTest, RejectsMalformedDates) {
   for (const char* bad : kBad) {
     ExpectError(WithFrontMatter(absl::StrCat("date: \"", bad, "\"\n")),
                 absl::StrCat("front matter key \"date\": \"", bad,
-                             "\" is not a date (RFC 3339, \"YYYY-MM-DD "
+                             "\" is not a date (RFC 3339; without a zone "
+                             "\"YYYY-MM-DDTHH:MM[:SS[.frac]]\", \"YYYY-MM-DD "
                              "HH:MM:SS\" or \"YYYY-MM-DD\")"));
   }
 }
@@ -380,6 +453,21 @@ TEST(FormatDateTest, WidensLayoutsThatWouldLoseTime) {
   a.mutable_style()->set_date_layout(FrontMatterStyle::DATE_LAYOUT_DATETIME);
   EXPECT_THAT(FormatMarkdown(a),
               HasSubstr("date: \"2025-02-08T10:00:00.25Z\"\n"));
+}
+
+TEST(FormatDateTest, LocalMinutesWidensToSecondsRatherThanDropThem) {
+  Article a;
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 2, 8, 10, 0, 5)));
+  a.mutable_style()->set_date_layout(
+      FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES);
+  a.mutable_style()->set_date_zone("UTC");
+  EXPECT_THAT(FormatMarkdown(a), HasSubstr("date: \"2025-02-08T10:00:05\"\n"));
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 2, 8, 10, 0, 0)));
+  a.mutable_date()->set_nanos(500000000);
+  EXPECT_THAT(FormatMarkdown(a),
+              HasSubstr("date: \"2025-02-08T10:00:00.5\"\n"));
 }
 
 TEST(FormatDateTest, UnknownZoneFallsBackToUtc) {
@@ -777,13 +865,14 @@ TEST(EditorialTest, BadValuesNameTheKeyAndTheRule) {
       {"draft: [true]\n", "front matter key \"draft\": must be true or false"},
       {"publishDate: tomorrow\n",
        "front matter key \"publishDate\": \"tomorrow\" is not a date (RFC "
-       "3339, \"YYYY-MM-DD HH:MM:SS\" or \"YYYY-MM-DD\")"},
+       "3339; without a zone \"YYYY-MM-DDTHH:MM[:SS[.frac]]\", \"YYYY-MM-DD "
+       "HH:MM:SS\" or \"YYYY-MM-DD\")"},
       {"publishDate: \"2025-02-30\"\n",
        "front matter key \"publishDate\": \"2025-02-30\" is not a date"},
       {"expiryDate: [2025-02-08]\n",
        "front matter key \"expiryDate\": must be a date string"},
-      {"expiryDate: \"2025-02-08T19:34:12\"\n",
-       "front matter key \"expiryDate\": \"2025-02-08T19:34:12\" is not a "
+      {"expiryDate: \"2025-02-08T19:34:1\"\n",
+       "front matter key \"expiryDate\": \"2025-02-08T19:34:1\" is not a "
        "date"},
       {"expiryDate: \"0000-06-01\"\n",
        "front matter key \"expiryDate\": \"0000-06-01\" is out of range"},
@@ -982,7 +1071,8 @@ TEST(EditorialTest, RandomEditorialFieldsSurviveFormatAndParse) {
   const FrontMatterStyle::DateLayout kLayouts[] = {
       FrontMatterStyle::DATE_LAYOUT_RFC3339,
       FrontMatterStyle::DATE_LAYOUT_DATETIME,
-      FrontMatterStyle::DATE_LAYOUT_DATE};
+      FrontMatterStyle::DATE_LAYOUT_DATE, FrontMatterStyle::DATE_LAYOUT_LOCAL,
+      FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES};
   for (int i = 0; i < 300; ++i) {
     Article a;
     a.set_title("T");
@@ -1000,11 +1090,17 @@ TEST(EditorialTest, RandomEditorialFieldsSurviveFormatAndParse) {
       if (rng() % 2) continue;
       auto* ts =
           which == 0 ? a.mutable_publish_time() : a.mutable_expiry_time();
-      const auto layout = rfc3339 ? kLayouts[0] : kLayouts[1 + rng() % 2];
+      const auto layout = rfc3339 ? kLayouts[0] : kLayouts[1 + rng() % 4];
       absl::CivilSecond cs(2000 + rng() % 30, 1 + rng() % 12, 1 + rng() % 28,
                            rng() % 24, rng() % 60, rng() % 60);
       if (layout == FrontMatterStyle::DATE_LAYOUT_DATE) cs = absl::CivilDay(cs);
+      if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES) {
+        cs = absl::CivilMinute(cs);
+      }
       ts->set_seconds(UnixSeconds(cs));
+      if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL && rng() % 2) {
+        ts->set_nanos(static_cast<int32_t>(1 + rng() % 999999999));
+      }
       a.mutable_style()->set_date_zone(rfc3339 ? "" : "UTC");
       if (which == 0) {
         a.mutable_style()->set_publish_date_layout(layout);

@@ -1,0 +1,129 @@
+// End-to-end: the contentbench binary against a real contentd with
+// authentication on. Its throughput is checked by bench/smoke.sh; this
+// checks that it can authenticate and that a run that measured nothing
+// fails instead of reporting a result.
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+using ::content::testing::CommandResult;
+using ::content::testing::ContentdBinary;
+using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
+using ::content::testing::TempDir;
+using ::content::testing::WriteFile;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kEditor[] = "editor-token";
+
+std::string Contentbench() {
+  const char* env = std::getenv("CONTENTBENCH_BIN");
+  return env != nullptr && env[0] != '\0' ? env : CONTENTBENCH_BIN_DEFAULT;
+}
+
+std::string Hash(const std::string& token) {
+  CommandResult r = RunCommand({ContentdBinary(), "--hash-token"}, token);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, 64);
+}
+
+class ContentbenchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string config = dir_.path() + "/contentd.yaml";
+    WriteFile(config,
+              "auth:\n  tokens:\n    - {name: e, role: editor, "
+              "sha256: " +
+                  Hash(kEditor) + "}\n");
+    server_ = ServerProcess::Start(dir_.path() + "/data", {"--config", config});
+    ASSERT_NE(server_, nullptr);
+  }
+
+  // contentbench VERB --target the server, small and short, plus `args`.
+  CommandResult Bench(const std::string& verb, std::vector<std::string> args,
+                      const std::vector<std::string>& env = {}) {
+    std::vector<std::string> argv = {
+        Contentbench(), verb, "--target", server_->address(),
+        "--articles",   "20", "-c",       "1",
+        "-m",           "2",  "--json",   "-q"};
+    if (verb == "run") {
+      argv.insert(argv.end(), {"--warmup", "0", "--duration", "0.3"});
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, "", env, std::chrono::seconds(60));
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(ContentbenchTest, WithoutATokenEveryCallFailsAndTheRunFails) {
+  for (const char* verb : {"load", "run"}) {
+    CommandResult r = Bench(verb, {});
+    EXPECT_EQ(r.exit_code, 1) << verb << "\n" << r.out << r.err;
+    EXPECT_THAT(r.out, HasSubstr("\"ok\":0,")) << verb;
+    EXPECT_THAT(r.out, HasSubstr("UNAUTHENTICATED")) << verb;
+    EXPECT_THAT(r.err, HasSubstr("no call succeeded")) << verb;
+    EXPECT_THAT(r.err, HasSubstr("--token")) << verb;
+  }
+}
+
+TEST_F(ContentbenchTest, TokenFromTheFlagOrTheEnvironmentAuthenticates) {
+  CommandResult r = Bench("load", {"--token", kEditor});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"ok\":20,"));
+  // Loaded again: every article is already there, which is not a failure.
+  r = Bench("load", {"--token", kEditor});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"errors\":0,"));
+
+  r = Bench("run", {"--workload", "get", "--token", kEditor});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"errors\":0,"));
+  EXPECT_THAT(r.out, Not(HasSubstr("\"ok\":0,")));
+  // A token from a file or a Secret ends in a newline.
+  r = Bench("run", {"--workload", "get"},
+            {std::string("CONTENT_TOKEN=") + kEditor + "\n"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("\"ok\":0,")));
+
+  // Any other control character is a usage error that does not echo it.
+  r = Bench("run", {"--workload", "get", "--token", "editor\x01token"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--token: contains a control character"));
+  EXPECT_THAT(r.err, Not(HasSubstr("editor")));
+
+  // A wrong token: every call fails.
+  r = Bench("run", {"--workload", "get", "--token", "wrong"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+}
+
+// --help's exit statuses: 2 is a usage error, not CLI11's own 106-109.
+TEST_F(ContentbenchTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Bench("run", {"--no-such-flag"}).exit_code, 2);
+  EXPECT_EQ(Bench("run", {"--workload", "no-such-workload"}).exit_code, 2);
+  CommandResult r = RunCommand({Contentbench(), "run", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("--token"));
+  EXPECT_THAT(r.out, HasSubstr("Exit status: "));
+}
+
+// grpc.health.v1 needs no token: a run without one measures it.
+TEST_F(ContentbenchTest, HealthNeedsNoToken) {
+  CommandResult r = Bench("run", {"--workload", "health"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("\"ok\":0,")));
+}
+
+}  // namespace
+}  // namespace content
