@@ -1627,6 +1627,9 @@ TEST(StartupTest, UnwritablePortFileStopsTheServer) {
 // RocksDB's "IO error: While lock file: .../LOCK: Resource temporarily
 // unavailable").
 TEST(StartupTest, ADataDirectoryInUseIsRefusedPlainly) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "a RocksDB data directory's lock";
+  }
   TempDir dir;
   auto first = ServerProcess::Start(dir.path() + "/data");
   ASSERT_NE(first, nullptr);
