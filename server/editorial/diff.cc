@@ -309,10 +309,9 @@ std::string UnifiedDiff(const std::string& from, const std::string& to,
     const size_t end = std::min(ops.size(), last + 1 + kContext);
     const size_t old_count = at_a[end] - at_a[begin];
     const size_t new_count = at_b[end] - at_b[begin];
-    absl::StrAppend(&out, "@@ -",
-                    Range(old_count == 0 ? 0 : at_a[begin] + 1, old_count),
-                    " +", Range(new_count == 0 ? 0 : at_b[begin] + 1, new_count),
-                    " @@\n");
+    absl::StrAppend(
+        &out, "@@ -", Range(old_count == 0 ? 0 : at_a[begin] + 1, old_count),
+        " +", Range(new_count == 0 ? 0 : at_b[begin] + 1, new_count), " @@\n");
     // Each run of changes as diff(1) prints it: deletions, then additions.
     for (size_t j = begin; j < end;) {
       if (ops[j] == Op::kCommon) {

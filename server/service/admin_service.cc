@@ -89,8 +89,8 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
           absl::StrCat("destination: ", dest, " already exists"));
     }
     if (ec) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "destination: cannot use ", dest, ": ", ec.message()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("destination: cannot use ", dest, ": ", ec.message()));
     }
     int64_t last = 0;
     absl::Status s = store_->Checkpoint(dest, &last);

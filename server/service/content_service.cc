@@ -368,8 +368,7 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
       }
       if (best != nullptr) {
         // The group was listed without bodies: read the one chosen whole.
-        const std::string best_id(
-            absl::StripPrefix(best->name(), "articles/"));
+        const std::string best_id(absl::StripPrefix(best->name(), "articles/"));
         absl::StatusOr<v1::Article> a =
             store_->Get(best_id, 0, /*show_deleted=*/false);
         if (!all && absl::IsNotFound(a.status())) return NotLive(best_id);
@@ -430,9 +429,9 @@ absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
     // A thousand members of 1 MiB would build a gigabyte reply.
     bytes += a->ByteSizeLong();
     if (bytes > kMaxTranslationsBytes) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "view: the group's articles hold more than ",
-          kMaxTranslationsBytes >> 20, " MiB; use view BASIC"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("view: the group's articles hold more than ",
+                       kMaxTranslationsBytes >> 20, " MiB; use view BASIC"));
     }
     heads.push_back(*std::move(a));
   }

@@ -176,10 +176,12 @@ class Pool {
         return !idle_.empty() || open_ < 2 * size_;
       };
       if (!mu_.AwaitWithTimeout(absl::Condition(&room), kMaxWait)) {
-        return absl::UnavailableError(absl::StrCat(
-            "storage: all ", open_, " connections to PostgreSQL stayed in use "
-            "for ", absl::FormatDuration(kMaxWait),
-            "; raise storage.pool_size (and max_connections)"));
+        return absl::UnavailableError(
+            absl::StrCat("storage: all ", open_,
+                         " connections to PostgreSQL stayed in use "
+                         "for ",
+                         absl::FormatDuration(kMaxWait),
+                         "; raise storage.pool_size (and max_connections)"));
       }
       if (!idle_.empty()) {
         std::unique_ptr<Conn> c = std::move(idle_.back());

@@ -312,8 +312,7 @@ std::string ApplyUnified(const std::string& from, const std::string& diff) {
   for (size_t i = 2; i < lines.size();) {
     long long old_first = 0, old_count = 1, new_first = 0, new_count = 1;
     const std::string& h = lines[i];
-    if (std::sscanf(h.c_str(), "@@ -%lld,%lld +", &old_first, &old_count) <
-        2) {
+    if (std::sscanf(h.c_str(), "@@ -%lld,%lld +", &old_first, &old_count) < 2) {
       old_count = 1;
       std::sscanf(h.c_str(), "@@ -%lld", &old_first);
     }

@@ -18,11 +18,11 @@
 #include <string>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "server/store/keys.h"
@@ -512,9 +512,11 @@ TEST(PgKvTest, ABurstOfCallsStaysWithinTwiceThePool) {
   pqxx::connection watcher(dsn);
   auto connections = [&] {
     pqxx::work tx(watcher);
-    return tx.exec1(absl::StrCat(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '",
-        app, "'"))[0].as<int>();
+    return tx
+        .exec1(absl::StrCat(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '",
+            app, "'"))[0]
+        .as<int>();
   };
   std::atomic<int> done{0};
   std::vector<std::thread> threads;
