@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -164,12 +165,15 @@ absl::Status ApplyAuth(const YAML::Node& node, ServerConfig* c) {
       s = Read(kv.second, full, &a.enabled);
     } else if (key == "rate_limit_per_second") {
       s = Read(kv.second, full, &a.rate_limit_per_second);
-      if (s.ok() && a.rate_limit_per_second < 0)
-        s = Bad(full, "must not be negative");
+      // `!(x >= 0)` also refuses .nan, which turned the limit off.
+      if (s.ok() && !(a.rate_limit_per_second >= 0 &&
+                      std::isfinite(a.rate_limit_per_second)))
+        s = Bad(full, "must be a finite number, not negative");
     } else if (key == "rate_limit_burst") {
       s = Read(kv.second, full, &a.rate_limit_burst);
-      if (s.ok() && a.rate_limit_burst < 0)
-        s = Bad(full, "must not be negative");
+      if (s.ok() &&
+          !(a.rate_limit_burst >= 0 && std::isfinite(a.rate_limit_burst)))
+        s = Bad(full, "must be a finite number, not negative");
     } else if (key == "tokens") {
       if (!kv.second.IsSequence()) return Bad(full, "must be a list");
       for (size_t i = 0; i < kv.second.size(); ++i) {

@@ -547,6 +547,17 @@ int main(int argc, char** argv) {
     // flags and keys checked below (CLI11's own codes are 100 and up).
     return app.exit(e) == 0 ? 0 : 2;
   }
+  // An empty value given on purpose would be taken as not given and fall
+  // back to the config or default (`--data-dir "$UNSET"` served ./data).
+  for (const char* flag :
+       {"--config", "--listen", "--data-dir", "--port-file", "--storage-engine",
+        "--storage-dsn", "--storage-table"}) {
+    const CLI::Option* o = app.get_option(flag);
+    if (o->count() > 0 && o->as<std::string>().empty()) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat(flag, ": must not be empty")));
+    }
+  }
   if (repair && !check) {
     // Alone it would still open the store read-write and repair: say how
     // to ask for that instead of doing it.
@@ -562,6 +573,8 @@ int main(int argc, char** argv) {
   if (hash_token) {
     std::string token;
     std::getline(std::cin, token);
+    // A file written on Windows ends its line in \r\n; the SDK drops both.
+    if (!token.empty() && token.back() == '\r') token.pop_back();
     if (token.empty()) return Fail(absl::InvalidArgumentError("empty token"));
     std::cout << content::service::HashToken(token) << "\n";
     return 0;

@@ -1608,6 +1608,29 @@ TEST(StartupTest, AUnixSocketInUseIsRefused) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+// An empty value given on purpose (`--data-dir "$UNSET"`) is a usage error
+// naming the flag; it was taken as not given, and served ./data.
+TEST(StartupTest, EmptyFlagValuesAreRefused) {
+  TempDir dir;
+  for (const char* flag : {"--data-dir", "--listen", "--config", "--port-file",
+                           "--storage-table"}) {
+    auto r = RunCommand({ContentdBinary(), flag, ""}, "", {}, kStartupTimeout);
+    SCOPED_TRACE(flag);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(std::string(flag) + ": must not be empty"));
+  }
+}
+
+// contentd --hash-token reads one line: a Windows line end (\r\n) is not
+// part of the token, as the SDK drops it too.
+TEST(StartupTest, HashTokenDropsTheLineEnd) {
+  auto unix_end = RunCommand({ContentdBinary(), "--hash-token"}, "tok\n");
+  auto windows_end = RunCommand({ContentdBinary(), "--hash-token"}, "tok\r\n");
+  ASSERT_EQ(unix_end.exit_code, 0) << unix_end.err;
+  EXPECT_EQ(windows_end.out, unix_end.out);
+}
+
 TEST(StartupTest, UnwritablePortFileStopsTheServer) {
   TempDir dir;
   const std::string port_file = dir.path() + "/no/such/dir/port";

@@ -174,6 +174,18 @@ TEST(ConfigTest, OutOfRangeNumbersAreRefused) {
                             "block_cache_mb"));  // 2^64 bytes
   EXPECT_TRUE(InvalidNaming(Load("limits:\n  max_tags: 99999999999999999999\n"),
                             "limits.max_tags"));
+  // Not a number at all: .nan passed "must not be negative" and turned the
+  // rate limit off; .inf is no limit either.
+  for (const char* v : {".nan", ".inf", "-1"}) {
+    EXPECT_TRUE(InvalidNaming(
+        Load(absl::StrCat("auth: {rate_limit_per_second: ", v, "}\n")),
+        "auth.rate_limit_per_second"))
+        << v;
+    EXPECT_TRUE(
+        InvalidNaming(Load(absl::StrCat("auth: {rate_limit_burst: ", v, "}\n")),
+                      "auth.rate_limit_burst"))
+        << v;
+  }
 }
 
 // Caps on values that were only checked against their type:
