@@ -85,7 +85,11 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 }
 
 // The files `paths` stand for, in order: a file as is, a directory as every
-// regular `*.md` file under it sorted by path.
+// `*.md` file under it sorted by path. Under a directory, names starting
+// with '.' are left out, directories too (`.git`, `.github/*.md`, editors'
+// `.x.md.swp`), as git and Hugo do; a `*.md` that is a broken symlink is
+// listed (and fails, named), one that is no file (a FIFO would block the
+// read) is left out with a warning.
 absl::StatusOr<std::vector<std::string>> ListFiles(
     const std::vector<std::string>& paths) {
   std::vector<std::string> files;
@@ -104,9 +108,20 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
     fs::recursive_directory_iterator it(
         path, fs::directory_options::skip_permission_denied, ec);
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!name.empty() && name[0] == '.') {
+        std::error_code dir_ec;
+        if (it->is_directory(dir_ec)) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->path().extension() != ".md") continue;
       std::error_code type_ec;
-      if (it->path().extension() == ".md" && it->is_regular_file(type_ec)) {
-        found.push_back(it->path().string());
+      const fs::file_status target = it->status(type_ec);
+      if (fs::is_regular_file(target) || !fs::exists(target)) {
+        found.push_back(it->path().string());  // a broken link fails, named
+      } else if (!fs::is_directory(target)) {
+        std::cerr << it->path().string()
+                  << ": warning: not a regular file, left out\n";
       }
     }
     if (ec) {

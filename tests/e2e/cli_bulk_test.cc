@@ -1,5 +1,7 @@
 // End-to-end: contentctl's bulk verbs (streaming apply, export --dir, watch)
 // against real contentd processes.
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <map>
 #include <string>
@@ -141,6 +143,36 @@ TEST(CliBulkTest, DryRunWritesNothingAndBadFilesFailAlone) {
   EXPECT_THAT(r.out, HasSubstr("articles/a1 updated (revision 2) (dry run)"));
   r = Ctl(*server, {"get", "a1", "-o", "json"});
   EXPECT_THAT(r.out, HasSubstr("\"revision\": \"1\""));
+}
+
+// Under a directory, dot names are left out (a site's .github/*.md became
+// articles), a broken symlink fails by name (it was skipped in silence),
+// and a FIFO is left out with a warning (reading it would block).
+TEST(CliBulkTest, ApplyOfADirectoryLeavesOutDotNamesAndSaysWhatItSkips) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string site = dir.path() + "/site";
+  const std::string doc = "---\ntitle: T\n---\nbody\n";
+  fs::create_directories(site + "/.github");
+  WriteFile(site + "/a.md", doc);
+  WriteFile(site + "/.github/h.md", doc);
+  WriteFile(site + "/.draft.md", doc);
+  fs::create_symlink(site + "/nowhere.md", site + "/broken.md");
+  ASSERT_EQ(mkfifo((site + "/pipe.md").c_str(), 0600), 0);
+  CommandResult r = Ctl(*server, {"--timeout", "10s", "apply", "-f", site});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("applied 2 files: 1 created, 0 updated, "
+                               "0 unchanged, 1 failed"));
+  EXPECT_THAT(r.err, HasSubstr("broken.md: error: NOT_FOUND"));
+  EXPECT_THAT(r.err,
+              HasSubstr("pipe.md: warning: not a regular file, left out"));
+  EXPECT_EQ(Ctl(*server, {"get", "a"}).exit_code, 0);
+  EXPECT_NE(Ctl(*server, {"get", "h"}).exit_code, 0);
+  EXPECT_NE(Ctl(*server, {"get", ".draft"}).exit_code, 0);
+  // Named on the command line, a dot file is applied like any other.
+  r = Ctl(*server, {"apply", "-f", site + "/.github/h.md"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST(CliBulkTest, ApplyOfManyLargeFilesStaysUnderTheMessageLimit) {
