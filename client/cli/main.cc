@@ -623,11 +623,18 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     return kExitUsage;
   }
   std::error_code ec;
+  const bool existed = std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
   if (ec) {
     return Fail(absl::FailedPreconditionError(
         absl::StrCat(dir, ": cannot create: ", ec.message())));
   }
+  // An export refused outright (no permission, a bad query) leaves no empty
+  // directory of its own making behind.
+  auto drop_empty_dir = [&] {
+    std::error_code ignored;
+    if (!existed) std::filesystem::remove(dir, ignored);  // only if empty
+  };
   const bool tty = isatty(STDERR_FILENO);
   v1::ExportArticlesRequest request;
   *request.mutable_query() = BuildQuery(filters);
@@ -662,7 +669,10 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
       LongCall(s, absl::ZeroDuration()));
   if (tty) std::cerr << "\r\033[K";
   if (!write_error.ok()) return Fail(write_error);
-  if (!status.ok()) return FailExport(status, live_only);
+  if (!status.ok()) {
+    if (written == 0) drop_empty_dir();
+    return FailExport(status, live_only);
+  }
   std::cerr << "exported " << Counted(written, "article") << " to " << dir
             << "\n";
   return kExitOk;

@@ -638,6 +638,8 @@ TEST_F(CliEditorialTest, ExportIncludesDraftsAndAppliesBackUnchanged) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: PERMISSION_DENIED: "));
   EXPECT_THAT(r.err, HasSubstr("--live-only"));
+  // Refused outright, it leaves no empty directory of its own behind.
+  EXPECT_FALSE(fs::exists(dir_.path() + "/reader"));
   r = Ctl({"export", "wip"}, kReader);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("--live-only"));
