@@ -1,11 +1,13 @@
 #include "server/store/pg_kv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <memory>
 #include <optional>
 #include <pqxx/pqxx>
 #include <set>
@@ -127,55 +129,75 @@ class Pool {
  public:
   Pool(std::string dsn, int size) : dsn_(std::move(dsn)), size_(size) {}
 
+  // Connections the calling thread holds: a thread holding one (a
+  // snapshot) that asks for another must get it, or callers doing the same
+  // would wait on each other for good. Shared so that a lease returned on
+  // another thread, or after its thread ended, counts down safely.
+  static const std::shared_ptr<std::atomic<int>>& HeldByThisThread() {
+    thread_local const std::shared_ptr<std::atomic<int>> held =
+        std::make_shared<std::atomic<int>>(0);
+    return held;
+  }
+
   // Borrowed connection; returned (or, if discarded, closed) on destruction.
   class Lease {
    public:
     Lease(Pool* pool, std::unique_ptr<Conn> conn)
-        : pool_(pool), conn_(std::move(conn)) {}
+        : pool_(pool), conn_(std::move(conn)), held_(HeldByThisThread()) {
+      ++*held_;
+    }
     Lease(Lease&& o) noexcept
         : pool_(std::exchange(o.pool_, nullptr)),
           conn_(std::move(o.conn_)),
+          held_(std::move(o.held_)),
           discard_(o.discard_) {}
     Lease& operator=(Lease&& o) noexcept {
       if (this != &o) {
-        if (pool_ != nullptr) pool_->Return(std::move(conn_), discard_);
+        Release();
         pool_ = std::exchange(o.pool_, nullptr);
         conn_ = std::move(o.conn_);
+        held_ = std::move(o.held_);
         discard_ = o.discard_;
       }
       return *this;
     }
-    ~Lease() {
-      if (pool_ != nullptr) pool_->Return(std::move(conn_), discard_);
-    }
+    ~Lease() { Release(); }
     Conn& operator*() const { return *conn_; }
     Conn* operator->() const { return conn_.get(); }
     // The connection is broken or in an unknown state: close it.
     void Discard() { discard_ = true; }
 
    private:
+    void Release() {
+      if (pool_ == nullptr) return;
+      pool_->Return(std::move(conn_), discard_);
+      --*held_;
+      pool_ = nullptr;
+    }
+
     Pool* pool_;
     std::unique_ptr<Conn> conn_;
+    std::shared_ptr<std::atomic<int>> held_;
     bool discard_ = false;
   };
 
   absl::StatusOr<Lease> Acquire() {
+    const bool nested = HeldByThisThread()->load() > 0;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !idle_.empty() || open_ < size_;
       };
-      // `size` is a soft cap: a caller that already holds a connection (a
-      // snapshot) and asks for another must not wait for ever on callers
-      // doing the same, so after a short wait the pool opens one more and
-      // closes it again when it comes back; up to twice `size` in all, so a
-      // burst of calls queues here instead of running the database out of
-      // connections ("too many clients" for every replica).
+      // `size` is a soft cap: past a short wait the pool opens one more and
+      // closes it again when it comes back. Up to twice `size` for calls
+      // holding none, so a burst queues here instead of running the
+      // database out of connections ("too many clients" for every
+      // replica); a call already holding one always gets its second.
       mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(50));
       auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !idle_.empty() || open_ < 2 * size_;
       };
-      if (!mu_.AwaitWithTimeout(absl::Condition(&room), kMaxWait)) {
+      if (!nested && !mu_.AwaitWithTimeout(absl::Condition(&room), kMaxWait)) {
         return absl::UnavailableError(
             absl::StrCat("storage: all ", open_,
                          " connections to PostgreSQL stayed in use "

@@ -543,6 +543,42 @@ TEST(PgKvTest, ABurstOfCallsStaysWithinTwiceThePool) {
   EXPECT_LE(most, 2 * 2 + 2);
 }
 
+// Calls holding a snapshot that need a second connection (a text query's
+// list counts, ListTags' live counts) always get it: with the pool's cap
+// applied to them too, two such calls on a pool of 1 waited on each other
+// until the 30 s wait failed them.
+TEST(PgKvTest, ACallHoldingAConnectionGetsASecond) {
+  const std::string dsn = testing::TestPgDsn();
+  if (dsn.empty()) {
+    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
+                    "fixture sets CONTENTD_TEST_PG_DIR)";
+  }
+  std::random_device rd;
+  PgKvOptions o;
+  o.dsn = dsn;
+  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  o.pool_size = 1;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  std::atomic<int> holding{0};
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> results(2);
+  // Two snapshots: all a pool of 1 opens (2 x pool_size) for calls
+  // holding none.
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      std::unique_ptr<KvSnapshot> snap = (*kv)->GetSnapshot();
+      ++holding;
+      while (holding < 2) absl::SleepFor(absl::Milliseconds(5));
+      std::string v;
+      results[i] = (*kv)->Get(Family::kMeta, "x", &v, KvReadOptions());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& s : results)
+    EXPECT_TRUE(s.ok() || absl::IsNotFound(s)) << s;
+}
+
 TEST(RocksKvTest, CloseFlushesABigWalAwayAndLeavesASmallOne) {
   testing::TempDir dir;
   for (const bool big : {false, true}) {
