@@ -204,10 +204,14 @@ absl::Status CheckBind(const std::string& listen, const std::string& name,
     addr.sun_family = AF_UNIX;
     if (path.size() < sizeof(addr.sun_path)) {
       std::memcpy(addr.sun_path, path.data(), path.size());
-      const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      // Non-blocking: a server too busy to accept (a full backlog) answers
+      // EAGAIN, which is in use too, rather than blocking the start.
+      const int fd =
+          socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
       const bool answers =
-          fd >= 0 && connect(fd, reinterpret_cast<const sockaddr*>(&addr),
-                             sizeof(addr)) == 0;
+          fd >= 0 && (connect(fd, reinterpret_cast<const sockaddr*>(&addr),
+                              sizeof(addr)) == 0 ||
+                      errno == EAGAIN || errno == EINPROGRESS);
       if (fd >= 0) close(fd);
       if (answers) {
         return absl::UnavailableError(
@@ -571,6 +575,7 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   if (hash_token) {
+    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);  // Ctrl-C stops it
     std::string token;
     std::getline(std::cin, token);
     // A file written on Windows ends its line in \r\n; the SDK drops both.

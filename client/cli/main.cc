@@ -181,14 +181,20 @@ std::string FlagName(const char* flag, const char* env,
 
 // Why --server (`server`) cannot be dialled as given, "" if it can: a
 // host:port with a port of 1-65535 (a DNS name or IP, an IPv6 host in
-// brackets; `dns:///host:port` too), or a unix socket (`unix:PATH`,
-// `unix-abstract:NAME`). gRPC itself would dial 99999 as 34463 and a bare
+// brackets; `dns:///host:port` too), a unix socket (`unix:PATH`,
+// `unix-abstract:NAME`), or another gRPC target form (`ipv4:`, `ipv6:`,
+// `dns://AUTHORITY/...`). gRPC itself would dial 99999 as 34463 and a bare
 // host on port 0.
 std::string CheckServer(const std::string& server) {
-  if (absl::StartsWith(server, "unix:") ||
-      absl::StartsWith(server, "unix-abstract:")) {
-    return "";
+  // gRPC's other target forms (ipv4:, ipv6:, dns://AUTHORITY/, xds:...) are
+  // passed on as they are: gRPC parses them.
+  for (const char* scheme :
+       {"unix:", "unix-abstract:", "ipv4:", "ipv6:", "xds:", "vsock:"}) {
+    if (absl::StartsWith(server, scheme)) return "";
   }
+  if (absl::StartsWith(server, "dns://") &&
+      !absl::StartsWith(server, "dns:///"))
+    return "";
   absl::string_view address = server;
   absl::ConsumePrefix(&address, "dns:///");
   const size_t colon = address.rfind(':');

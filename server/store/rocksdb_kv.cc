@@ -738,9 +738,6 @@ class RocksKv : public KvEngine {
     if (read_only_) return ReadOnlyError();
     absl::Status where = CheckCheckpointDir(dir);
     if (!where.ok()) return where;
-    // A copy must not hold an ingest whose undo is pending (it would have
-    // no undo file).
-    if (absl::Status s = SettleFailedUndos(); !s.ok()) return s;
     // Waits out the ingests in progress and holds new ones: the copy has no
     // undo files, so an ingest without its commit would stay in it.
     {
@@ -748,7 +745,11 @@ class RocksKv : public KvEngine {
       ++checkpoints_;
       ingest_mu_.Await(absl::Condition(this, &RocksKv::NoIngestOpen));
     }
-    absl::Status s = CheckpointNow(dir);
+    // Nor an ingest whose undo failed (it would have no undo file): settled
+    // here, after the wait, as an ingest that ended meanwhile may have left
+    // one, and while new ingests are held off.
+    absl::Status s = SettleFailedUndos();
+    if (s.ok()) s = CheckpointNow(dir);
     absl::MutexLock lock(&ingest_mu_);
     --checkpoints_;
     return s;

@@ -868,7 +868,7 @@ TEST_F(CliTest, InvalidServerAddressIsUsageError) {
   const std::string port = std::to_string(server_->port());
   for (const std::string& server :
        {"localhost:" + port, "dns:///localhost:" + port,
-        "dns:///127.0.0.1:" + port}) {
+        "dns:///127.0.0.1:" + port, "ipv4:127.0.0.1:" + port}) {
     r = RunCommand({Contentctl(), "--server", server, "get", "srv1"});
     EXPECT_EQ(r.exit_code, 0) << server << "\n" << r.err;
   }
