@@ -215,6 +215,11 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
   EXPECT_EQ((*c)->CreateArticle(create).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(server.attempts(), 1);
+  // Until the client has seen that connection close, the channel still
+  // looks READY and the next write would go out on it and fail unseen (as
+  // ClientOptions says such a write may); once it has, the write waits for
+  // a new connection and reaches the listener.
+  absl::SleepFor(absl::Milliseconds(500));
   v1::DeleteArticleRequest del;
   del.set_name(ArticleName("once"));
   EXPECT_EQ((*c)->DeleteArticle(del).status().code(),
