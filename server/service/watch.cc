@@ -1,7 +1,9 @@
 #include "server/service/watch.h"
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +47,10 @@ bool Matches(const v1::Query& f, const v1::Article& a) {
   }
   return AnyOf(f.categories(), a.categories()) &&
          AnyOf(f.langs(), a.lang(), /*ignore_case=*/true);
+}
+
+absl::string_view IdOf(const v1::ChangeEvent& e) {
+  return absl::string_view(e.name()).substr(sizeof("articles/") - 1);
 }
 
 // INVALID_ARGUMENT naming the first filter field a watch does not apply:
@@ -302,8 +308,12 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     const bool live_only = req_.filter().visibility() != v1::VISIBILITY_ALL;
     while (buffer_.empty()) {
       if (ctx_->IsCancelled()) return;  // a long backlog read stops early
+      std::optional<std::vector<v1::ChangeEvent>> tail =
+          hub_->tail_.After(next_ - 1, hub_->options_.batch);
       absl::StatusOr<std::vector<v1::ChangeEvent>> events =
-          store->ReadChanges(next_ - 1, hub_->options_.batch);
+          tail.has_value()
+              ? std::move(*tail)
+              : store->ReadChanges(next_ - 1, hub_->options_.batch);
       if (!events.ok()) {
         FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                   std::string(events.status().message())));
@@ -342,8 +352,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
           }
         }
         v1::WatchArticlesResponse response;
-        const absl::string_view id =
-            absl::string_view(e.name()).substr(sizeof("articles/") - 1);
+        const absl::string_view id = IdOf(e);
         if (live_only && send_article) {
           // A revision that was live when written, of an article readers
           // may no longer see (archived, back to draft, expired since): its
@@ -351,15 +360,17 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
           // is not; the same test, on the head's content (a deleted
           // article's tombstone shows what readers saw last). The event
           // still says what happened.
-          absl::StatusOr<v1::Article> head = store->Get(id, 0, true);
-          if (!head.ok() || !store::IsLiveContent(*head, store->Now()))
+          absl::StatusOr<std::shared_ptr<const v1::Article>> head =
+              hub_->ReadHead(id);
+          if (!head.ok() || !store::IsLiveContent(**head, store->Now()))
             send_article = false;
         }
         if (send_article || filter) {
-          absl::StatusOr<v1::Article> a = store->Get(id, match_revision, true);
+          absl::StatusOr<std::shared_ptr<const v1::Article>> a =
+              hub_->ReadArticle(e.sequence(), id, match_revision);
           if (a.ok()) {
-            if (filter && !Matches(req_.filter(), *a)) continue;
-            if (send_article) *response.mutable_article() = *std::move(a);
+            if (filter && !Matches(req_.filter(), **a)) continue;
+            if (send_article) *response.mutable_article() = **a;
           } else if (filter && e.type() != v1::ChangeEvent::TYPE_DELETED &&
                      e.type() != v1::ChangeEvent::TYPE_UNPUBLISHED) {
             // Revision removed by retention: nothing to match against. An
@@ -398,9 +409,107 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);
 };
 
+std::optional<std::vector<v1::ChangeEvent>> WatchTail::After(int64_t after,
+                                                             int limit) const {
+  absl::MutexLock lock(&mu_);
+  if (!valid_ || after < from_ || after > through_) return std::nullopt;
+  std::vector<v1::ChangeEvent> out;
+  auto it = std::upper_bound(
+      events_.begin(), events_.end(), after,
+      [](int64_t a, const v1::ChangeEvent& e) { return a < e.sequence(); });
+  for (; it != events_.end() && static_cast<int>(out.size()) < limit; ++it)
+    out.push_back(*it);
+  return out;
+}
+
+void WatchTail::Append(std::vector<v1::ChangeEvent> events) {
+  absl::MutexLock lock(&mu_);
+  valid_ = true;
+  for (v1::ChangeEvent& e : events) {
+    if (e.sequence() <= through_) continue;
+    through_ = e.sequence();
+    newest_[IdOf(e)] = e.sequence();
+    events_.push_back(std::move(e));
+  }
+  while (static_cast<int>(events_.size()) > std::max(max_events_, 0)) {
+    const v1::ChangeEvent& front = events_.front();
+    from_ = front.sequence();
+    auto it = newest_.find(IdOf(front));
+    if (it != newest_.end() && it->second == from_) newest_.erase(it);
+    events_.pop_front();
+  }
+  TrimArticles();
+}
+
+void WatchTail::Invalidate() {
+  absl::MutexLock lock(&mu_);
+  valid_ = false;
+}
+
+int64_t WatchTail::NewestOf(absl::string_view id) const {
+  absl::MutexLock lock(&mu_);
+  if (!valid_) return 0;
+  auto it = newest_.find(id);
+  return it == newest_.end() ? 0 : it->second;
+}
+
+int64_t WatchTail::through() const {
+  absl::MutexLock lock(&mu_);
+  return through_;
+}
+
+std::shared_ptr<const v1::Article> WatchTail::FindArticle(
+    int64_t sequence, int64_t revision) const {
+  absl::MutexLock lock(&mu_);
+  for (auto it = articles_.rbegin(); it != articles_.rend(); ++it) {
+    if (it->sequence == sequence && it->revision == revision)
+      return it->article;
+  }
+  return nullptr;
+}
+
+void WatchTail::AddArticle(int64_t sequence, int64_t revision,
+                           std::shared_ptr<const v1::Article> article) {
+  const size_t bytes = article->ByteSizeLong();
+  absl::MutexLock lock(&mu_);
+  if (sequence <= from_ || sequence > through_ || bytes > max_article_bytes_)
+    return;
+  for (const Kept& k : articles_) {
+    if (k.sequence == sequence && k.revision == revision) return;
+  }
+  // Kept in sequence order, so the oldest go first: usually at the back.
+  auto at = articles_.end();
+  while (at != articles_.begin() && std::prev(at)->sequence > sequence) --at;
+  articles_.insert(at, Kept{sequence, revision, std::move(article), bytes});
+  bytes_ += bytes;
+  TrimArticles();
+}
+
+void WatchTail::TrimArticles() {
+  while (!articles_.empty() &&
+         (bytes_ > max_article_bytes_ || articles_.front().sequence <= from_)) {
+    bytes_ -= articles_.front().bytes;
+    articles_.pop_front();
+  }
+}
+
+int WatchTail::events() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(events_.size());
+}
+
+size_t WatchTail::article_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return bytes_;
+}
+
 WatchHub::WatchHub(store::Store* store, const WatchOptions& options,
                    const Limits& limits)
-    : store_(store), options_(options), limits_(limits) {
+    : store_(store),
+      options_(options),
+      limits_(limits),
+      tail_(options.tail_events, options.tail_article_bytes,
+            store->last_sequence()) {
   committed_ = store_->last_sequence();
   // Runs under the store's commit lock: touch only the leaf wake_mu_.
   store_->SetCommitListener([this](int64_t sequence) {
@@ -450,6 +559,50 @@ void WatchHub::Remove(WatchStream* stream) {
   streams_.erase(stream);
 }
 
+bool WatchHub::RefreshTail() {
+  // Bounded per wake, so stall checks and wakes keep coming under a flood.
+  for (int round = 0; round < 8; ++round) {
+    absl::StatusOr<std::vector<v1::ChangeEvent>> events =
+        store_->ReadChanges(tail_.through(), options_.batch);
+    if (!events.ok()) {
+      tail_.Invalidate();
+      return false;
+    }
+    const bool full = static_cast<int>(events->size()) >= options_.batch;
+    tail_.Append(*std::move(events));
+    if (!full) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::shared_ptr<const v1::Article>> WatchHub::ReadArticle(
+    int64_t sequence, absl::string_view id, int64_t revision) {
+  std::shared_ptr<const v1::Article> kept =
+      tail_.FindArticle(sequence, revision);
+  if (kept != nullptr) return kept;
+  absl::StatusOr<v1::Article> a = store_->Get(id, revision, true);
+  if (!a.ok()) return a.status();
+  auto article = std::make_shared<const v1::Article>(*std::move(a));
+  tail_.AddArticle(sequence, revision, article);
+  return article;
+}
+
+absl::StatusOr<std::shared_ptr<const v1::Article>> WatchHub::ReadHead(
+    absl::string_view id) {
+  const int64_t newest = tail_.NewestOf(id);
+  if (newest != 0) {
+    std::shared_ptr<const v1::Article> kept = tail_.FindArticle(newest, 0);
+    if (kept != nullptr) return kept;
+  }
+  absl::StatusOr<v1::Article> a = store_->Get(id, 0, true);
+  if (!a.ok()) return a.status();
+  auto article = std::make_shared<const v1::Article>(*std::move(a));
+  // A head written after `newest` is newer still; kept under `newest` it is
+  // read as if the watcher had come a moment later.
+  if (newest != 0) tail_.AddArticle(newest, 0, article);
+  return article;
+}
+
 bool WatchHub::stopping() const {
   absl::MutexLock lock(&wake_mu_);
   return stopping_;
@@ -461,6 +614,7 @@ void WatchHub::Loop() {
     absl::MutexLock lock(&wake_mu_);
     seen = committed_;
   }
+  bool more = false;  // the tail's last refresh stopped short
   while (true) {
     bool wake;
     {
@@ -470,12 +624,17 @@ void WatchHub::Loop() {
                             ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
                               return stopping_ || committed_ != seen;
                             };
-      wake_mu_.AwaitWithTimeout(absl::Condition(&news),
-                                absl::Milliseconds(200));
+      if (!more) {
+        wake_mu_.AwaitWithTimeout(absl::Condition(&news),
+                                  absl::Milliseconds(200));
+      }
       if (stopping_) return;
-      wake = committed_ != seen;
+      wake = more || committed_ != seen;
       seen = committed_;
     }
+    // Before any watcher looks: one that finds the tail behind the commit
+    // waits for this wake, which comes after the refresh.
+    if (wake) more = RefreshTail();
     const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu_);
     for (WatchStream* s : streams_) {

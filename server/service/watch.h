@@ -4,10 +4,17 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <deque>
+#include <memory>
+#include <optional>
 #include <set>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "content/v1/content_service.pb.h"
@@ -25,12 +32,87 @@ struct WatchOptions {
   absl::Duration stall_timeout = absl::Seconds(30);
   // Events read from the change log per step. Default: 128.
   int batch = 128;
+  // Newest change-log events kept for every watcher (WatchTail). Default:
+  // 4096.
+  int tail_events = 4096;
+  // Bytes of articles those events name kept for every watcher. Default:
+  // 16 MiB.
+  size_t tail_article_bytes = size_t{16} << 20;
 };
 
-// Wakes watchers after commits and cuts off stalled ones. Watchers read the
-// change log themselves, so a slow watcher costs the events it read ahead
-// (about 2 MiB at most; one message once cut off) and never slows writers:
-// a commit only bumps a counter here.
+// The change log's newest events, read once per commit by the hub, and
+// the articles watchers read for them. Watchers that have caught up take
+// both from here: on PostgreSQL every read is a round trip, and a few
+// hundred watchers each reading every commit's events and articles fell
+// behind the writers. A watcher further behind reads the log itself.
+// Thread-safe.
+class WatchTail {
+ public:
+  WatchTail(int max_events, size_t max_article_bytes, int64_t through)
+      : max_events_(max_events),
+        max_article_bytes_(max_article_bytes),
+        from_(through),
+        through_(through) {}
+
+  // The events after `after`, at most `limit`, when the tail holds every
+  // event after it (none if `after` is the newest it knows); nullopt when
+  // it does not.
+  std::optional<std::vector<v1::ChangeEvent>> After(int64_t after,
+                                                    int limit) const;
+  // Appends the events read after through(), in order.
+  void Append(std::vector<v1::ChangeEvent> events);
+  // A read of the log failed: until the next Append the tail answers no one,
+  // so watchers read the log themselves and see the error.
+  void Invalidate();
+  // Newest sequence the tail has read up to.
+  int64_t through() const;
+
+  // Revision `revision` of `id` as read for event `sequence`: events are
+  // keys, not revisions, since a purged article's id can come back with its
+  // revision numbers anew. nullptr if not kept.
+  std::shared_ptr<const v1::Article> FindArticle(int64_t sequence,
+                                                 int64_t revision) const;
+  // Sequence of the newest event of article `id` in the tail; 0 if none.
+  // Its head read after that event stays good until another event of it:
+  // FindArticle(NewestOf(id), 0) keeps the head.
+  int64_t NewestOf(absl::string_view id) const;
+  // Keeps what a watcher read for an event still in the tail (revision 0:
+  // the head).
+  void AddArticle(int64_t sequence, int64_t revision,
+                  std::shared_ptr<const v1::Article> article);
+  // Sizes, for tests.
+  int events() const;
+  size_t article_bytes() const;
+
+ private:
+  struct Kept {
+    int64_t sequence;
+    int64_t revision;
+    std::shared_ptr<const v1::Article> article;
+    size_t bytes;
+  };
+  void TrimArticles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int max_events_;
+  const size_t max_article_bytes_;
+  mutable absl::Mutex mu_;  // a leaf: no other lock or store call under it
+  bool valid_ ABSL_GUARDED_BY(mu_) = true;
+  // events_ holds every event in (from_, through_].
+  int64_t from_ ABSL_GUARDED_BY(mu_);
+  int64_t through_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::ChangeEvent> events_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int64_t> newest_ ABSL_GUARDED_BY(mu_);
+  // Oldest first; few per event, so a linear search from the back is short.
+  std::deque<Kept> articles_ ABSL_GUARDED_BY(mu_);
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Wakes watchers after commits and cuts off stalled ones. After a commit the
+// hub's thread reads the new events into the tail once; watchers take them
+// from there, or read the log themselves when they are further behind. A
+// slow watcher costs the events it read ahead (about 2 MiB at most; one
+// message once cut off) and never slows writers: a commit only bumps a
+// counter here.
 // Thread-safe.
 class WatchHub {
  public:
@@ -49,10 +131,19 @@ class WatchHub {
   void Shutdown();
   // Watchers currently connected.
   int watchers() const;
+  const WatchTail& tail() const { return tail_; }
 
  private:
   friend class WatchStream;
   void Loop();
+  // Reads the log's new events into the tail; true if more are left.
+  bool RefreshTail();
+  // The head of `id`, through the tail.
+  absl::StatusOr<std::shared_ptr<const v1::Article>> ReadHead(
+      absl::string_view id);
+  // Revision `revision` of `id` for event `sequence`, through the tail.
+  absl::StatusOr<std::shared_ptr<const v1::Article>> ReadArticle(
+      int64_t sequence, absl::string_view id, int64_t revision);
   void Remove(WatchStream* stream);
   bool stopping() const;
 
@@ -66,6 +157,7 @@ class WatchHub {
   mutable absl::Mutex wake_mu_;
   int64_t committed_ ABSL_GUARDED_BY(wake_mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(wake_mu_) = false;
+  WatchTail tail_;
   std::thread thread_;
 };
 

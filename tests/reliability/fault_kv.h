@@ -51,8 +51,12 @@ class FaultKv : public KvEngine {
   // Iterators of the change log stop at once with a read error.
   std::atomic<bool> fail_change_iterators{false};
 
+  // Change-log iterators opened.
+  std::atomic<int64_t> change_iterators{0};
+
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
+    if (family == Family::kChanges) ++change_iterators;
     if (family == Family::kChanges && fail_change_iterators.load())
       return std::make_unique<FailedIterator>();
     std::function<void()>* hook =
