@@ -361,7 +361,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
           // article's tombstone shows what readers saw last). The event
           // still says what happened.
           absl::StatusOr<std::shared_ptr<const v1::Article>> head =
-              hub_->ReadHead(id);
+              hub_->ReadHead(e.sequence(), id);
           if (!head.ok() || !store::IsLiveContent(**head, store->Now()))
             send_article = false;
         }
@@ -427,6 +427,12 @@ void WatchTail::Append(std::vector<v1::ChangeEvent> events) {
   valid_ = true;
   for (v1::ChangeEvent& e : events) {
     if (e.sequence() <= through_) continue;
+    if (e.sequence() != through_ + 1) {
+      // Sequences have no gaps: the log was trimmed past what the tail had.
+      // Watchers before the hole read the log and are told (OUT_OF_RANGE).
+      ClearLocked();
+      from_ = e.sequence() - 1;
+    }
     through_ = e.sequence();
     newest_[IdOf(e)] = e.sequence();
     events_.push_back(std::move(e));
@@ -438,12 +444,31 @@ void WatchTail::Append(std::vector<v1::ChangeEvent> events) {
     if (it != newest_.end() && it->second == from_) newest_.erase(it);
     events_.pop_front();
   }
-  TrimArticles();
+}
+
+void WatchTail::Restart(int64_t through) {
+  absl::MutexLock lock(&mu_);
+  ClearLocked();
+  valid_ = true;
+  from_ = through_ = through;
+}
+
+void WatchTail::ClearLocked() {
+  events_.clear();
+  newest_.clear();
+  articles_.clear();
+  added_.clear();
+  bytes_ = 0;
 }
 
 void WatchTail::Invalidate() {
   absl::MutexLock lock(&mu_);
   valid_ = false;
+}
+
+bool WatchTail::valid() const {
+  absl::MutexLock lock(&mu_);
+  return valid_;
 }
 
 int64_t WatchTail::NewestOf(absl::string_view id) const {
@@ -459,37 +484,41 @@ int64_t WatchTail::through() const {
 }
 
 std::shared_ptr<const v1::Article> WatchTail::FindArticle(
-    int64_t sequence, int64_t revision) const {
+    int64_t sequence, int64_t revision, absl::Time now) const {
   absl::MutexLock lock(&mu_);
-  for (auto it = articles_.rbegin(); it != articles_.rend(); ++it) {
-    if (it->sequence == sequence && it->revision == revision)
-      return it->article;
-  }
-  return nullptr;
+  if (sequence <= from_) return nullptr;
+  auto it = articles_.find(Key{sequence, revision});
+  if (it == articles_.end() || now - it->second.added >= ttl_) return nullptr;
+  return it->second.article;
 }
 
 void WatchTail::AddArticle(int64_t sequence, int64_t revision,
-                           std::shared_ptr<const v1::Article> article) {
+                           std::shared_ptr<const v1::Article> article,
+                           absl::Time now) {
   const size_t bytes = article->ByteSizeLong();
   absl::MutexLock lock(&mu_);
   if (sequence <= from_ || sequence > through_ || bytes > max_article_bytes_)
     return;
-  for (const Kept& k : articles_) {
-    if (k.sequence == sequence && k.revision == revision) return;
-  }
-  // Kept in sequence order, so the oldest go first: usually at the back.
-  auto at = articles_.end();
-  while (at != articles_.begin() && std::prev(at)->sequence > sequence) --at;
-  articles_.insert(at, Kept{sequence, revision, std::move(article), bytes});
+  const Key key{sequence, revision};
+  auto [it, added] = articles_.try_emplace(key);
+  if (!added) return;
+  it->second = Kept{std::move(article), bytes, now};
+  added_.push_back(key);
   bytes_ += bytes;
-  TrimArticles();
+  TrimArticles(now);
 }
 
-void WatchTail::TrimArticles() {
-  while (!articles_.empty() &&
-         (bytes_ > max_article_bytes_ || articles_.front().sequence <= from_)) {
-    bytes_ -= articles_.front().bytes;
-    articles_.pop_front();
+void WatchTail::TrimArticles(absl::Time now) {
+  while (!added_.empty()) {
+    auto it = articles_.find(added_.front());
+    if (it != articles_.end()) {
+      if (bytes_ <= max_article_bytes_ && now - it->second.added < ttl_ &&
+          it->first.first > from_)
+        break;
+      bytes_ -= it->second.bytes;
+      articles_.erase(it);
+    }
+    added_.pop_front();
   }
 }
 
@@ -509,7 +538,7 @@ WatchHub::WatchHub(store::Store* store, const WatchOptions& options,
       options_(options),
       limits_(limits),
       tail_(options.tail_events, options.tail_article_bytes,
-            store->last_sequence()) {
+            options.tail_article_ttl, store->last_sequence()) {
   committed_ = store_->last_sequence();
   // Runs under the store's commit lock: touch only the leaf wake_mu_.
   store_->SetCommitListener([this](int64_t sequence) {
@@ -560,6 +589,11 @@ void WatchHub::Remove(WatchStream* stream) {
 }
 
 bool WatchHub::RefreshTail() {
+  // What the tail could not keep is not worth reading: watchers that far
+  // behind read the log themselves.
+  const int64_t last = store_->last_sequence();
+  if (last - tail_.through() > options_.tail_events)
+    tail_.Restart(last - options_.tail_events);
   // Bounded per wake, so stall checks and wakes keep coming under a flood.
   for (int round = 0; round < 8; ++round) {
     absl::StatusOr<std::vector<v1::ChangeEvent>> events =
@@ -578,20 +612,24 @@ bool WatchHub::RefreshTail() {
 absl::StatusOr<std::shared_ptr<const v1::Article>> WatchHub::ReadArticle(
     int64_t sequence, absl::string_view id, int64_t revision) {
   std::shared_ptr<const v1::Article> kept =
-      tail_.FindArticle(sequence, revision);
+      tail_.FindArticle(sequence, revision, absl::Now());
   if (kept != nullptr) return kept;
   absl::StatusOr<v1::Article> a = store_->Get(id, revision, true);
   if (!a.ok()) return a.status();
   auto article = std::make_shared<const v1::Article>(*std::move(a));
-  tail_.AddArticle(sequence, revision, article);
+  tail_.AddArticle(sequence, revision, article, absl::Now());
   return article;
 }
 
 absl::StatusOr<std::shared_ptr<const v1::Article>> WatchHub::ReadHead(
-    absl::string_view id) {
+    int64_t sequence, absl::string_view id) {
+  // Kept under the article's newest event in the tail; a stream ahead of
+  // the tail (newest < sequence) needs a head at least as new as its event.
   const int64_t newest = tail_.NewestOf(id);
-  if (newest != 0) {
-    std::shared_ptr<const v1::Article> kept = tail_.FindArticle(newest, 0);
+  const bool keep = newest != 0 && newest >= sequence;
+  if (keep) {
+    std::shared_ptr<const v1::Article> kept =
+        tail_.FindArticle(newest, 0, absl::Now());
     if (kept != nullptr) return kept;
   }
   absl::StatusOr<v1::Article> a = store_->Get(id, 0, true);
@@ -599,7 +637,7 @@ absl::StatusOr<std::shared_ptr<const v1::Article>> WatchHub::ReadHead(
   auto article = std::make_shared<const v1::Article>(*std::move(a));
   // A head written after `newest` is newer still; kept under `newest` it is
   // read as if the watcher had come a moment later.
-  if (newest != 0) tail_.AddArticle(newest, 0, article);
+  if (keep) tail_.AddArticle(newest, 0, article, absl::Now());
   return article;
 }
 
@@ -633,8 +671,17 @@ void WatchHub::Loop() {
       seen = committed_;
     }
     // Before any watcher looks: one that finds the tail behind the commit
-    // waits for this wake, which comes after the refresh.
-    if (wake) more = RefreshTail();
+    // waits for this wake, which comes after the refresh. The tick also
+    // retries a failed read and catches commits announced before the
+    // listener was set. With no watchers nothing is read. Outside mu_, so
+    // opening and closing streams does not wait for the store.
+    if (watchers() == 0) {
+      tail_.Restart(store_->last_sequence());
+      more = false;
+    } else if (wake || !tail_.valid() ||
+               tail_.through() < store_->last_sequence()) {
+      more = RefreshTail();
+    }
     const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu_);
     for (WatchStream* s : streams_) {

@@ -38,6 +38,10 @@ struct WatchOptions {
   // Bytes of articles those events name kept for every watcher. Default:
   // 16 MiB.
   size_t tail_article_bytes = size_t{16} << 20;
+  // How long such an article is kept: retention removes revisions and
+  // purges articles without an event, so a kept one may be gone from the
+  // store for up to this long. Default: 5 s.
+  absl::Duration tail_article_ttl = absl::Seconds(5);
 };
 
 // The change log's newest events, read once per commit by the hub, and
@@ -48,9 +52,11 @@ struct WatchOptions {
 // Thread-safe.
 class WatchTail {
  public:
-  WatchTail(int max_events, size_t max_article_bytes, int64_t through)
+  WatchTail(int max_events, size_t max_article_bytes, absl::Duration ttl,
+            int64_t through)
       : max_events_(max_events),
         max_article_bytes_(max_article_bytes),
+        ttl_(ttl),
         from_(through),
         through_(through) {}
 
@@ -59,42 +65,51 @@ class WatchTail {
   // it does not.
   std::optional<std::vector<v1::ChangeEvent>> After(int64_t after,
                                                     int limit) const;
-  // Appends the events read after through(), in order.
+  // Appends the events read after through(), in order. Events missing
+  // before them (the log was trimmed past through()) empty the tail first,
+  // so no watcher is handed events across the hole.
   void Append(std::vector<v1::ChangeEvent> events);
+  // Empties the tail and starts it after `through`, without reading what
+  // came before (no watchers, or too far behind to be worth reading).
+  void Restart(int64_t through);
   // A read of the log failed: until the next Append the tail answers no one,
   // so watchers read the log themselves and see the error.
   void Invalidate();
+  bool valid() const;
   // Newest sequence the tail has read up to.
   int64_t through() const;
 
-  // Revision `revision` of `id` as read for event `sequence`: events are
-  // keys, not revisions, since a purged article's id can come back with its
-  // revision numbers anew. nullptr if not kept.
+  // Revision `revision` of `id` as read for event `sequence` within the
+  // TTL: events are keys, not revisions, since a purged article's id can
+  // come back with its revision numbers anew. nullptr if not kept.
   std::shared_ptr<const v1::Article> FindArticle(int64_t sequence,
-                                                 int64_t revision) const;
+                                                 int64_t revision,
+                                                 absl::Time now) const;
   // Sequence of the newest event of article `id` in the tail; 0 if none.
-  // Its head read after that event stays good until another event of it:
-  // FindArticle(NewestOf(id), 0) keeps the head.
+  // A head read after that event stays good until another event of it
+  // (or the TTL): FindArticle(NewestOf(id), 0) keeps the head.
   int64_t NewestOf(absl::string_view id) const;
-  // Keeps what a watcher read for an event still in the tail (revision 0:
-  // the head).
+  // Keeps what a watcher read at `now` for an event still in the tail
+  // (revision 0: the head).
   void AddArticle(int64_t sequence, int64_t revision,
-                  std::shared_ptr<const v1::Article> article);
+                  std::shared_ptr<const v1::Article> article, absl::Time now);
   // Sizes, for tests.
   int events() const;
   size_t article_bytes() const;
 
  private:
   struct Kept {
-    int64_t sequence;
-    int64_t revision;
     std::shared_ptr<const v1::Article> article;
     size_t bytes;
+    absl::Time added;
   };
-  void TrimArticles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  using Key = std::pair<int64_t, int64_t>;  // sequence, revision
+  void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TrimArticles(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int max_events_;
   const size_t max_article_bytes_;
+  const absl::Duration ttl_;
   mutable absl::Mutex mu_;  // a leaf: no other lock or store call under it
   bool valid_ ABSL_GUARDED_BY(mu_) = true;
   // events_ holds every event in (from_, through_].
@@ -102,8 +117,8 @@ class WatchTail {
   int64_t through_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::ChangeEvent> events_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> newest_ ABSL_GUARDED_BY(mu_);
-  // Oldest first; few per event, so a linear search from the back is short.
-  std::deque<Kept> articles_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<Key, Kept> articles_ ABSL_GUARDED_BY(mu_);
+  std::deque<Key> added_ ABSL_GUARDED_BY(mu_);  // articles_, oldest first
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -138,9 +153,9 @@ class WatchHub {
   void Loop();
   // Reads the log's new events into the tail; true if more are left.
   bool RefreshTail();
-  // The head of `id`, through the tail.
+  // The head of `id` for event `sequence`, through the tail.
   absl::StatusOr<std::shared_ptr<const v1::Article>> ReadHead(
-      absl::string_view id);
+      int64_t sequence, absl::string_view id);
   // Revision `revision` of `id` for event `sequence`, through the tail.
   absl::StatusOr<std::shared_ptr<const v1::Article>> ReadArticle(
       int64_t sequence, absl::string_view id, int64_t revision);
