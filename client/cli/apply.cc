@@ -70,8 +70,20 @@ class ProgressBar {
   bool shown_ = false;
 };
 
+// `-f -`: one article from standard input. Results and errors name it
+// `<stdin>`.
+constexpr char kStdin[] = "-";
+constexpr char kStdinLabel[] = "<stdin>";
+
+// How results and errors name `file`.
+std::string Label(const std::string& file) {
+  return file == kStdin ? kStdinLabel : file;
+}
+
+// The whole of `file`, or of standard input for "-".
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
+  const bool from_stdin = path == kStdin;
+  std::FILE* f = from_stdin ? stdin : std::fopen(path.c_str(), "rb");
   if (f == nullptr) return absl::ErrnoToStatus(errno, "cannot open");
   std::string text;
   char buf[1 << 16];
@@ -79,9 +91,43 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
   const bool failed = std::ferror(f) != 0;
   const int err = errno;
-  std::fclose(f);
+  if (!from_stdin) std::fclose(f);
   if (failed) return absl::ErrnoToStatus(err, "cannot read");
   return text;
+}
+
+// Reads and parses `file` into an article named `articles/{id}`. The id is
+// the front-matter `id`, else the file name without its extension; stdin
+// has no file name, so it takes `options.id` or the front-matter `id`.
+absl::StatusOr<v1::Article> ReadArticle(const std::string& file,
+                                        const ApplyOptions& options) {
+  absl::StatusOr<std::string> text = ReadWholeFile(file);
+  if (!text.ok()) return text.status();
+  MarkdownOptions markdown;
+  markdown.default_zone = options.default_zone;
+  absl::StatusOr<v1::Article> article = ParseMarkdown(*text, markdown);
+  if (!article.ok()) return article.status();
+  std::string id = ArticleId(article->name());
+  if (file == kStdin) {
+    // `x` or `articles/x`, as the other verbs take an id.
+    absl::string_view flag_id = options.id;
+    absl::ConsumePrefix(&flag_id, "articles/");
+    if (!flag_id.empty() && !id.empty() && id != flag_id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("id: the front matter says \"", id, "\", --id says \"",
+                       flag_id, "\""));
+    }
+    if (id.empty()) id = std::string(flag_id);
+    if (id.empty()) {
+      return absl::InvalidArgumentError(
+          "id: standard input has no file name to take the id from; give "
+          "one in the front matter (`id: x`) or with --id");
+    }
+  } else if (id.empty()) {
+    id = fs::path(file).stem().string();
+  }
+  article->set_name(ArticleName(id));
+  return article;
 }
 
 // The files `paths` stand for, in order: a file as is, a directory as every
@@ -94,6 +140,10 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
     const std::vector<std::string>& paths) {
   std::vector<std::string> files;
   for (const std::string& path : paths) {
+    if (path == kStdin) {
+      files.push_back(path);
+      continue;
+    }
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
     if (ec || !fs::exists(st)) {
@@ -140,23 +190,15 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
 FileResult ApplyFile(Client& client, const std::string& file,
                      const ApplyOptions& options) {
   FileResult r;
-  r.file = file;
+  r.file = Label(file);
   r.result = "failed";
-  absl::StatusOr<std::string> text = ReadWholeFile(file);
-  if (!text.ok()) {
-    r.status = text.status();
-    return r;
-  }
-  MarkdownOptions markdown;
-  markdown.default_zone = options.default_zone;
-  absl::StatusOr<v1::Article> article = ParseMarkdown(*text, markdown);
+  absl::StatusOr<v1::Article> article = ReadArticle(file, options);
   if (!article.ok()) {
     r.status = article.status();
     return r;
   }
-  std::string id = ArticleId(article->name());
-  if (id.empty()) id = fs::path(file).stem().string();
-  r.name = ArticleName(id);
+  r.name = article->name();
+  const std::string id = ArticleId(r.name);
 
   v1::GetArticleRequest get;
   get.set_name(r.name);
@@ -328,25 +370,15 @@ class Reporter {
 Pending Prepare(const std::string& file, const ApplyOptions& options,
                 v1::Article* article) {
   Pending p;
-  p.result.file = file;
+  p.result.file = Label(file);
   p.result.result = "failed";
-  absl::StatusOr<std::string> text = ReadWholeFile(file);
-  if (!text.ok()) {
-    p.result.status = text.status();
-    return p;
-  }
-  MarkdownOptions markdown;
-  markdown.default_zone = options.default_zone;
-  absl::StatusOr<v1::Article> parsed = ParseMarkdown(*text, markdown);
+  absl::StatusOr<v1::Article> parsed = ReadArticle(file, options);
   if (!parsed.ok()) {
     p.result.status = parsed.status();
     return p;
   }
-  std::string id = ArticleId(parsed->name());
-  if (id.empty()) id = fs::path(file).stem().string();
-  p.result.name = ArticleName(id);
+  p.result.name = parsed->name();
   *article = *std::move(parsed);
-  article->set_name(p.result.name);
   p.sent = true;
   return p;
 }
@@ -494,7 +526,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   in_flight.clear();
   for (; next < files.size(); ++next) {
     FileResult r;
-    r.file = files[next];
+    r.file = Label(files[next]);
     r.result = "failed";
     r.status = unanswered;
     reporter.Report(std::move(r));
@@ -514,6 +546,18 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
       !absl::LoadTimeZone(options.default_zone, &zone)) {
     std::cerr << "--default-zone: unknown time zone \"" << options.default_zone
               << "\"\n";
+    return 2;
+  }
+  // Standard input can be read once, and --id names a single article.
+  const size_t stdin_count =
+      std::count(options.paths.begin(), options.paths.end(), kStdin);
+  if (stdin_count > 1) {
+    std::cerr << "-f -: standard input can be given once\n";
+    return 2;
+  }
+  if (!options.id.empty() && (stdin_count != 1 || options.paths.size() != 1)) {
+    std::cerr << "--id: applies only to a single -f - (a file takes its id "
+                 "from its front matter or its name)\n";
     return 2;
   }
   absl::StatusOr<std::vector<std::string>> files = ListFiles(options.paths);

@@ -14,8 +14,13 @@ namespace content::cli {
 
 struct ApplyOptions {
   // Files and directories (`-f`); a directory stands for every `*.md` under
-  // it, recursively, in path order.
+  // it, recursively, in path order; "-" stands for standard input (one
+  // article, given once; results and errors name it `<stdin>`).
   std::vector<std::string> paths;
+  // Id of the article read from standard input, `x` or `articles/x`, when
+  // its front matter has no `id` (`--id`; only with a single "-"). Must
+  // agree with the front matter's `id` if both are given. Default: "".
+  std::string id;
   // When non-zero, the head must be at this revision (one file only).
   // Default: 0.
   int64_t expected_revision = 0;
@@ -32,13 +37,15 @@ struct ApplyOptions {
 // exist, otherwise updates it (an identical file leaves it unchanged, by
 // content hash). Files stream through ImportArticles in batches; with
 // `expected_revision` the single file goes through UpdateArticle instead. The
-// id is the front-matter `id`, else the file name without its extension.
+// id is the front-matter `id`, else the file name without its extension;
+// standard input has no name, so it needs the front-matter `id` or `id`.
 // Reports one line per file (or, for -o json/yaml, a list of results on
 // stdout), failures on stderr, and a summary; keeps going after a failure.
 //
 // Returns the exit code: 0 when every file applied, 1 when one failed or
-// nothing could be read, 2 for a usage error (`--expected-revision` with
-// more than one file, a `default_zone` that does not load).
+// nothing could be read (standard input without an id too), 2 for a usage
+// error (`--expected-revision` with more than one file, "-" twice, `id`
+// with anything but a single "-", a `default_zone` that does not load).
 int Apply(Client& client, const ApplyOptions& options, Format format);
 
 }  // namespace content::cli

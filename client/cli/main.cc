@@ -912,9 +912,14 @@ int Main(int argc, char** argv) {
   CLI::App* apply_cmd = app.add_subcommand(
       "apply", "Create or update articles from Markdown files");
   apply_cmd
-      ->add_option("-f,--filename", apply.paths, "A .md file or a directory")
+      ->add_option("-f,--filename", apply.paths,
+                   "A .md file, a directory, or - for one article on stdin "
+                   "(repeatable)")
       ->required()
       ->allow_extra_args(false);
+  apply_cmd->add_option("--id", apply.id,
+                        "With -f -: the article's id when its front matter "
+                        "has no `id` (stdin has no file name)");
   apply_cmd
       ->add_option("--expected-revision", apply.expected_revision,
                    "Fail unless the head is at this revision (one file)")

@@ -132,6 +132,17 @@ class CliTest : public ::testing::Test {
     return ParseJson<v1::Article>(CtlOk(args));
   }
 
+  // Runs `cat FILE | contentctl ARGS` through a shell: stdin is a real pipe,
+  // as in `export x | sed ... | contentctl apply -f -`.
+  static CommandResult CtlPiped(const std::string& file,
+                                std::vector<std::string> args) {
+    std::vector<std::string> argv = {
+        "/bin/sh",    "-c",       "cat \"$0\" | \"$@\"", file,
+        Contentctl(), "--server", server_->address()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
+
   // Writes `text` to `name` under a fresh per-test directory; returns the
   // path.
   std::string Write(const std::string& name, const std::string& text) {
@@ -222,6 +233,66 @@ TEST_F(CliTest, ApplyUsesFrontMatterIdOverFileName) {
   EXPECT_THAT(r.out, StartsWith("articles/fm-id created (revision 1)\n"));
   EXPECT_THAT(r.out, HasSubstr("applied 1 file: 1 created"));
   EXPECT_EQ(GetJson("fm-id").title(), "Front-matter id");
+}
+
+// `apply -f -` reads one article from stdin. Stdin has no file name, so the
+// id comes from the front matter or --id; results and errors name it
+// `<stdin>`.
+TEST_F(CliTest, ApplyFromStdinTakesTheIdFromFrontMatterOrFlag) {
+  const std::string with_id =
+      Write("in1.md", Doc("From stdin", "2024-01-01", "ain", "id: stdin1\n"));
+  CommandResult r = CtlPiped(with_id, {"apply", "-f", "-"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out), ElementsAre("articles/stdin1 created (revision 1)",
+                                        "applied 1 file: 1 created, 0 updated, "
+                                        "0 unchanged, 0 failed"));
+  EXPECT_EQ(GetJson("stdin1").title(), "From stdin");
+
+  // No id in the front matter: --id names it (`articles/x` too), and a
+  // conditional write goes through UpdateArticle.
+  const std::string no_id =
+      Write("in2.md", Doc("Flagged id", "2024-01-01", "ain"));
+  r = CtlPiped(no_id, {"apply", "-f", "-", "--id", "stdin2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/stdin2 created (revision 1)\n"));
+  Write("in2.md", Doc("Flagged id v2", "2024-01-01", "ain"));
+  r = CtlPiped(no_id, {"apply", "-f", "-", "--id", "articles/stdin2",
+                       "--expected-revision", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/stdin2 updated (revision 2)\n"));
+  EXPECT_EQ(GetJson("stdin2").title(), "Flagged id v2");
+  // The same id in both places is fine; -o json names the source <stdin>.
+  r = CtlPiped(with_id, {"apply", "-f", "-", "--id", "stdin1", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"file\": \"<stdin>\""));
+  EXPECT_THAT(r.out, HasSubstr("\"result\": \"unchanged\""));
+
+  // Neither: the article fails, named <stdin>, and nothing is written.
+  r = CtlPiped(no_id, {"apply", "-f", "-"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, StartsWith("<stdin>: error: INVALID_ARGUMENT: id: "));
+  EXPECT_THAT(r.err, HasSubstr("--id"));
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 0 unchanged, 1 failed"));
+  // Two ids that disagree, and malformed YAML, fail named <stdin> too.
+  r = CtlPiped(with_id, {"apply", "-f", "-", "--id", "other"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("<stdin>: error: INVALID_ARGUMENT: id: the "
+                               "front matter says \"stdin1\", --id says "
+                               "\"other\""));
+  EXPECT_EQ(Ctl({"get", "other", "--all"}).exit_code, 1);
+  const std::string bad = Write("in3.md", "---\ntitle: [unclosed\n---\nx\n");
+  r = CtlPiped(bad, {"apply", "-f", "-", "--id", "stdin3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("<stdin>: error: INVALID_ARGUMENT: "));
+
+  // Stdin reads once, and --id names the one article read from it.
+  r = CtlPiped(with_id, {"apply", "-f", "-", "-f", "-"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("-f -: standard input can be given once"));
+  r = Ctl({"apply", "-f", no_id, "--id", "stdin4"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--id: applies only to a single -f -"));
+  EXPECT_EQ(Ctl({"get", "stdin4", "--all"}).exit_code, 1);
 }
 
 TEST_F(CliTest, ApplyJsonPrintsResultsAndSummaryOnStderr) {
