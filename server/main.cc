@@ -31,6 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/decimal_flag.h"
 #include "httplib.h"
 #include "server/config.h"
 #include "server/listen.h"
@@ -505,19 +506,23 @@ int main(int argc, char** argv) {
                  "async: acknowledge before (faster, may lose the last writes "
                  "on power loss)")
       ->check(CLI::IsMember({"sync", "async"}));
+  // Integer flags read decimal (DecimalInt): CLI11 alone reads 010 as 8.
   // Capped as limits.max_article_bytes is: 4 x it (the gRPC receive limit
   // below) overflowed past 2^61.
   app.add_option("--max-article-bytes", max_article_bytes,
                  "Largest article accepted (default 1 MiB, at most 1 GiB)")
+      ->transform(content::internal::DecimalInt())
       ->check(CLI::Range(int64_t{1}, content::service::kMaxArticleBytesCap));
   // Both are ints in service::Limits: 2147483648 would wrap to INT_MIN
   // (every write refused, every page size negative).
   constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
   app.add_option("--max-tags", max_tags,
                  "Most tags (and categories, langs) per article (default 64)")
+      ->transform(content::internal::DecimalInt())
       ->check(CLI::Range(int64_t{1}, kMaxInt));
   app.add_option("--max-page-size", max_page_size,
                  "Largest page a query may ask for (default 1000)")
+      ->transform(content::internal::DecimalInt())
       ->check(CLI::Range(int64_t{1}, kMaxInt));
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving (not with "

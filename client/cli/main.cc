@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,7 @@
 #include "absl/time/time.h"
 #include "client/cli/apply.h"
 #include "client/cli/output.h"
+#include "common/decimal_flag.h"
 #include "content/client.h"
 #include "content/markdown.h"
 
@@ -868,6 +870,16 @@ int RunVersion(Format format) {
 
 // --- Command line -----------------------------------------------------------
 
+// Adds an integer option or positional. Every one goes through here so that
+// all read decimal (`--revision 010` is 10, not CLI11's octal 8; `0x10` is a
+// usage error), the checks added after it seeing the same number.
+template <typename T>
+CLI::Option* AddInt(CLI::App* verb, const std::string& name, T& value,
+                    const std::string& help) {
+  static_assert(std::is_integral_v<T>);
+  return verb->add_option(name, value, help)->transform(internal::DecimalInt());
+}
+
 // Adds the `ID` positional that names an article.
 void AddId(CLI::App* verb, std::string* id) {
   verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
@@ -920,9 +932,8 @@ int Main(int argc, char** argv) {
   apply_cmd->add_option("--id", apply.id,
                         "With -f -: the article's id when its front matter "
                         "has no `id` (stdin has no file name)");
-  apply_cmd
-      ->add_option("--expected-revision", apply.expected_revision,
-                   "Fail unless the head is at this revision (one file)")
+  AddInt(apply_cmd, "--expected-revision", apply.expected_revision,
+         "Fail unless the head is at this revision (one file)")
       ->check(Revision("no precondition"));
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
@@ -934,7 +945,7 @@ int Main(int argc, char** argv) {
   GetFlags get;
   CLI::App* get_cmd = app.add_subcommand("get", "Show an article");
   AddId(get_cmd, &get.id);
-  get_cmd->add_option("--revision", get.revision, "Revision to show")
+  AddInt(get_cmd, "--revision", get.revision, "Revision to show")
       ->check(Revision("the head"));
   get_cmd->add_flag("--show-deleted", get.show_deleted,
                     "Show the tombstone of a deleted article");
@@ -962,7 +973,7 @@ int Main(int argc, char** argv) {
                       "Oldest first instead of newest first");
   query_cmd->add_flag("--include-deleted", query.include_deleted,
                       "Also list deleted articles");
-  query_cmd->add_option("--limit", query.limit, "Articles per page")
+  AddInt(query_cmd, "--limit", query.limit, "Articles per page")
       ->check(kNotNegative)
       ->capture_default_str();
   query_cmd->add_option("--page-token", query.page_token,
@@ -980,9 +991,8 @@ int Main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"tags", "categories", "lang"}))
       ->allow_extra_args(false);
-  query_cmd
-      ->add_option("--facet-limit", query.facet_limit,
-                   "Values per facet (default 10)")
+  AddInt(query_cmd, "--facet-limit", query.facet_limit,
+         "Values per facet (default 10)")
       ->check(kNotNegative);
   query_cmd->add_flag("--all", query.all,
                       "Also drafts, scheduled, expired and archived articles "
@@ -1012,7 +1022,7 @@ int Main(int argc, char** argv) {
   for (auto [cmd, flags] : {std::pair{tags_cmd, &tags_flags},
                             std::pair{categories_cmd, &categories_flags}}) {
     cmd->add_option("--prefix", flags->prefix, "Only names starting with this");
-    cmd->add_option("--limit", flags->limit, "Entries per page (default 20)")
+    AddInt(cmd, "--limit", flags->limit, "Entries per page (default 20)")
         ->check(kNotNegative);
     cmd->add_option("--page-token", flags->page_token,
                     "Token of the page to show");
@@ -1022,7 +1032,7 @@ int Main(int argc, char** argv) {
   CLI::App* history_cmd =
       app.add_subcommand("history", "List the revisions of an article");
   AddId(history_cmd, &history.id);
-  history_cmd->add_option("--limit", history.limit, "Revisions per page")
+  AddInt(history_cmd, "--limit", history.limit, "Revisions per page")
       ->check(kNotNegative)
       ->capture_default_str();
   history_cmd->add_option("--page-token", history.page_token,
@@ -1032,9 +1042,8 @@ int Main(int argc, char** argv) {
   CLI::App* delete_cmd =
       app.add_subcommand("delete", "Delete an article (undoable)");
   AddId(delete_cmd, &del.id);
-  delete_cmd
-      ->add_option("--expected-revision", del.expected_revision,
-                   "Fail unless the head is at this revision")
+  AddInt(delete_cmd, "--expected-revision", del.expected_revision,
+         "Fail unless the head is at this revision")
       ->check(Revision("no precondition"));
   delete_cmd->add_option("--etag", del.etag,
                          "Fail unless the head has this etag");
@@ -1043,21 +1052,18 @@ int Main(int argc, char** argv) {
   CLI::App* undelete_cmd =
       app.add_subcommand("undelete", "Restore a deleted article");
   AddId(undelete_cmd, &undel.id);
-  undelete_cmd
-      ->add_option("--expected-revision", undel.expected_revision,
-                   "Fail unless the head is at this revision")
+  AddInt(undelete_cmd, "--expected-revision", undel.expected_revision,
+         "Fail unless the head is at this revision")
       ->check(Revision("no precondition"));
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
       "diff", "Compare two revisions: field changes and a body diff");
   AddId(diff_cmd, &diff.id);
-  diff_cmd
-      ->add_option("rev1", diff.from_revision,
-                   "Older revision (default: the one before REV2)")
+  AddInt(diff_cmd, "rev1", diff.from_revision,
+         "Older revision (default: the one before REV2)")
       ->check(Revision("the one before REV2"));
-  diff_cmd
-      ->add_option("rev2", diff.to_revision, "Newer revision (default: head)")
+  AddInt(diff_cmd, "rev2", diff.to_revision, "Newer revision (default: head)")
       ->check(Revision("the head"));
   diff_cmd
       ->add_option("--color", diff.color,
@@ -1069,12 +1075,11 @@ int Main(int argc, char** argv) {
   CLI::App* restore_cmd = app.add_subcommand(
       "restore", "Write a new revision with the content of an old one");
   AddId(restore_cmd, &restore.id);
-  restore_cmd->add_option("revision", restore.revision, "Revision to restore")
+  AddInt(restore_cmd, "revision", restore.revision, "Revision to restore")
       ->required()
       ->check(Revision());
-  restore_cmd
-      ->add_option("--expected-revision", restore.expected_revision,
-                   "Fail unless the head is at this revision")
+  AddInt(restore_cmd, "--expected-revision", restore.expected_revision,
+         "Fail unless the head is at this revision")
       ->check(Revision("no precondition"));
 
   TranslationsFlags translations;
@@ -1093,7 +1098,7 @@ int Main(int argc, char** argv) {
       "export", "Print an article as Markdown, or write many into a directory");
   export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
   CLI::Option* export_revision =
-      export_cmd->add_option("--revision", exp.revision, "Revision to print")
+      AddInt(export_cmd, "--revision", exp.revision, "Revision to print")
           ->check(Revision("the head"));
   export_cmd
       ->add_option("--dir", export_dir,
@@ -1117,18 +1122,16 @@ int Main(int argc, char** argv) {
       "watch", "Print changes as they happen, one line per event");
   AddFilterFlags(watch_cmd, &watch_filters);
   CLI::Option* watch_after =
-      watch_cmd
-          ->add_option("--after", watch.after,
-                       "Start after this sequence (default: the oldest kept)")
+      AddInt(watch_cmd, "--after", watch.after,
+             "Start after this sequence (default: the oldest kept)")
           ->check(kNotNegative);
   watch_cmd
       ->add_flag("--from-now", watch.from_now, "Only changes made from now on")
       ->excludes(watch_after);
   watch_cmd->add_flag("--names-only", watch.names_only,
                       "Events without the article (with -o json)");
-  watch_cmd
-      ->add_option("--count", watch.count,
-                   "Stop after this many events (default: never)")
+  AddInt(watch_cmd, "--count", watch.count,
+         "Stop after this many events (default: never)")
       ->check(kNotNegative);
   watch_cmd->add_flag("--all", watch_filters.all,
                       "Also changes to drafts, scheduled, expired and "

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -768,6 +770,102 @@ TEST_F(CliTest, RevisionZeroIsUsageErrorNotNoPrecondition) {
   EXPECT_THAT(CtlOk({"apply", "-f", file}),
               HasSubstr("articles/rz1 updated (revision 2)"));
   EXPECT_EQ(CtlOk({"delete", "rz1"}), "articles/rz1 deleted (revision 3)\n");
+}
+
+// CLI11 alone reads integers with strtoll base 0: `--revision 010` was
+// revision 8, `--limit 010` a page of 8, `09` no number at all. Every
+// integer flag and positional reads decimal (leading zeros too, as
+// zero-padded numbers from scripts have them) and refuses any other base.
+TEST_F(CliTest, IntegerFlagsAreDecimal) {
+  // Twelve articles tagged `adec`, each with its own tag and category, and
+  // one of them at revision 11.
+  for (int i = 1; i <= 12; ++i) {
+    Write(absl::StrCat("dec/dec", i, ".md"),
+          Doc(absl::StrCat("dec ", i), absl::StrFormat("2024-01-%02d", i),
+              absl::StrCat("adec, adec-t", i),
+              absl::StrCat("categories: [adec-c", i, "]\n")));
+  }
+  CtlOk({"apply", "-f", files_.path() + "/dec"});
+  const std::string file = files_.path() + "/dec/dec1.md";
+  for (int v = 2; v <= 10; ++v) {
+    Write("dec/dec1.md", Doc(absl::StrCat("dec 1 v", v), "2024-01-01",
+                             "adec, adec-t1", "categories: [adec-c1]\n"));
+    CtlOk({"apply", "-f", file});
+  }
+  Write("dec/dec1.md", Doc("dec 1 v11", "2024-01-01", "adec, adec-t1",
+                           "categories: [adec-c1]\n"));
+  EXPECT_THAT(CtlOk({"apply", "-f", file, "--expected-revision", "010"}),
+              HasSubstr("articles/dec1 updated (revision 11)"));
+
+  EXPECT_EQ(GetJson("dec1", {"--revision", "010"}).revision(), 10);
+  EXPECT_THAT(CtlOk({"export", "dec1", "--revision", "010"}),
+              HasSubstr("title: \"dec 1 v10\"\n"));
+  EXPECT_EQ(ParseJson<v1::ListArticleRevisionsResponse>(
+                CtlOk({"history", "dec1", "--limit", "010", "-o", "json"}))
+                .revisions_size(),
+            10);
+  const auto diff = ParseJson<v1::DiffArticleRevisionsResponse>(
+      CtlOk({"diff", "dec1", "09", "010", "-o", "json"}));
+  EXPECT_EQ(diff.from_revision(), 9);
+  EXPECT_EQ(diff.to_revision(), 10);
+  const v1::QueryArticlesResponse page =
+      Query({"--tag", "adec", "--limit", "010", "--facets", "categories",
+             "--facet-limit", "010"});
+  EXPECT_EQ(page.articles_size(), 10);
+  ASSERT_EQ(page.facets_size(), 1);
+  EXPECT_EQ(page.facets(0).values_size(), 10);
+  EXPECT_EQ(
+      ParseJson<v1::ListTagsResponse>(
+          CtlOk({"tags", "--prefix", "adec-t", "--limit", "010", "-o", "json"}))
+          .tags_size(),
+      10);
+  EXPECT_EQ(ParseJson<v1::ListCategoriesResponse>(
+                CtlOk({"categories", "--prefix", "adec-c", "--limit", "010",
+                       "-o", "json"}))
+                .categories_size(),
+            10);
+  EXPECT_EQ(Lines(CtlOk({"watch", "--tag", "adec", "--count", "010"})).size(),
+            10u);
+  const std::vector<std::string> after =
+      Lines(CtlOk({"watch", "--after", "010", "--count", "1"}));
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_THAT(after[0], StartsWith("11 "));
+  EXPECT_THAT(
+      CtlOk({"restore", "dec1", "01", "--expected-revision", "011"}),
+      HasSubstr("articles/dec1 restored from revision 1 (revision 12)"));
+  EXPECT_THAT(CtlOk({"delete", "dec1", "--expected-revision", "012"}),
+              HasSubstr("(revision 13)"));
+  EXPECT_THAT(CtlOk({"undelete", "dec1", "--expected-revision", "013"}),
+              HasSubstr("(revision 14)"));
+
+  // Another base, an exponent or a fraction is a usage error naming the
+  // flag, for every integer flag and positional.
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"apply", "-f", file, "--expected-revision", "0x10"},
+           {"get", "dec1", "--revision", "0x10"},
+           {"export", "dec1", "--revision", "0x10"},
+           {"query", "--limit", "0x10"},
+           {"query", "--facet-limit", "1e3"},
+           {"tags", "--limit", "0x10"},
+           {"categories", "--limit", "1.5"},
+           {"history", "dec1", "--limit", "0x10"},
+           {"delete", "dec1", "--expected-revision", "0x10"},
+           {"undelete", "dec1", "--expected-revision", "0x10"},
+           {"diff", "dec1", "0x1", "2"},
+           {"diff", "dec1", "1", "0x2"},
+           {"restore", "dec1", "0x1"},
+           {"restore", "dec1", "1", "--expected-revision", "0x10"},
+           {"watch", "--after", "0x10", "--count", "1"},
+           {"watch", "--count", "0x1"},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_THAT(r.err, HasSubstr(": not a decimal integer: \""));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  EXPECT_EQ(GetJson("dec1").revision(), 14);
 }
 
 // ---- usage, connection ------------------------------------------------------

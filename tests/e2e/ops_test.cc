@@ -1331,6 +1331,64 @@ TEST(StartupTest, OutOfRangeLimitFlagsAreRefused) {
   EXPECT_TRUE(created.ok()) << created.status();
 }
 
+// CLI11 alone reads integer flags with strtoll base 0: `--max-page-size 010`
+// served pages of 8, and `0x10` was 16. They read decimal, leading zeros
+// too; another base, an exponent or a fraction is a usage error (exit 2)
+// before anything is created.
+TEST(StartupTest, IntegerFlagsAreDecimal) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  for (const char* flag :
+       {"--max-article-bytes", "--max-tags", "--max-page-size"}) {
+    for (const char* value : {"0x10", "1e3", "16.0"}) {
+      SCOPED_TRACE(absl::StrCat(flag, " ", value));
+      auto r = RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0",
+                           "--data-dir", data, flag, value},
+                          "", {}, kStartupTimeout);
+      EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+      EXPECT_EQ(r.exit_code, 2) << r.err;
+      EXPECT_THAT(r.err, HasSubstr(absl::StrCat(flag,
+                                                ": not a decimal "
+                                                "integer: \"",
+                                                value, "\"")));
+      EXPECT_FALSE(std::filesystem::exists(data));
+    }
+  }
+  auto server =
+      ServerProcess::Start(data, {"--max-page-size", "010", "--max-tags", "010",
+                                  "--max-article-bytes", "0100000"});
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(server->address());
+  // Ten tags fit (octal 010 would have allowed eight), eleven do not.
+  v1::CreateArticleRequest req;
+  req.set_article_id("ten-tags");
+  *req.mutable_article() = Article("ten tags");
+  for (int i = 1; i < 10; ++i)
+    req.mutable_article()->add_tags(absl::StrCat("t", i));
+  EXPECT_TRUE(client->CreateArticle(req).ok());
+  req.set_article_id("eleven-tags");
+  req.mutable_article()->add_tags("t10");
+  EXPECT_EQ(client->CreateArticle(req).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  for (int i = 0; i < 11; ++i) {
+    ASSERT_TRUE(Create(*client, absl::StrCat("page", i), "page").ok());
+  }
+  // A page is at most 10 articles; an article at most 100000 bytes.
+  v1::QueryArticlesRequest query;
+  query.mutable_query()->add_tags("ops");
+  query.set_page_size(100);
+  absl::StatusOr<v1::QueryArticlesResponse> page = client->QueryArticles(query);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->articles_size(), 10);
+  req.set_article_id("large");
+  *req.mutable_article() = Article("large");
+  req.mutable_article()->set_body(std::string(100001, 'x'));
+  EXPECT_EQ(client->CreateArticle(req).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  req.mutable_article()->set_body(std::string(90000, 'x'));
+  EXPECT_TRUE(client->CreateArticle(req).ok());
+}
+
 // --max-article-bytes had no upper bound: above 2^61 the gRPC receive
 // limit, 4 x max_article_bytes, overflowed (undefined behaviour). It takes
 // 1 to 1 GiB, as limits.max_article_bytes does.
