@@ -58,7 +58,7 @@ constexpr absl::string_view kTranslationKeyKey = "translationKey";
 constexpr absl::string_view kNamePrefix = "articles/";
 constexpr absl::string_view kDateRule =
     "is not a date (RFC 3339; without a zone \"YYYY-MM-DDTHH:MM[:SS[.frac]]\", "
-    "\"YYYY-MM-DD HH:MM:SS\" or \"YYYY-MM-DD\")";
+    "\"YYYY-MM-DD HH:MM[:SS]\" or \"YYYY-MM-DD\")";
 
 // Guards against alias cycles and alias "bombs", which yaml-cpp happily
 // builds: params are converted recursively and would otherwise never stop.
@@ -320,7 +320,7 @@ bool ReadFraction(absl::string_view* s, int32_t* nanos) {
 
 // Parses the accepted layouts strictly; false on anything else, including
 // impossible dates such as 2025-02-30. Zoneless: `YYYY-MM-DD`,
-// `YYYY-MM-DD HH:MM:SS`, and (Hugo's) `YYYY-MM-DDTHH:MM[:SS[.frac]]`.
+// `YYYY-MM-DD HH:MM[:SS]`, and (Hugo's) `YYYY-MM-DDTHH:MM[:SS[.frac]]`.
 bool ParseDateParts(absl::string_view s, DateParts* out) {
   int y, mo, d, h = 0, mi = 0, sec = 0;
   if (!ReadDigits(&s, 4, &y) || !ReadChar(&s, '-') || !ReadDigits(&s, 2, &mo) ||
@@ -335,8 +335,11 @@ bool ParseDateParts(absl::string_view s, DateParts* out) {
         !ReadDigits(&s, 2, &mi)) {
       return false;
     }
-    if (s.empty() && sep != ' ') {
-      out->layout = FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES;
+    if (s.empty()) {
+      // Minutes only, in either form; each keeps its own layout so that
+      // the date is written back as it came.
+      out->layout = sep == ' ' ? FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES
+                               : FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES;
     } else if (!ReadChar(&s, ':') || !ReadDigits(&s, 2, &sec)) {
       return false;
     } else if (s.empty()) {
@@ -1042,8 +1045,13 @@ std::string FormatDate(const Article& article, int index) {
       (nanos != 0 || cs.second() != 0)) {
     layout = FrontMatterStyle::DATE_LAYOUT_LOCAL;
   }
+  if (layout == FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES &&
+      (nanos != 0 || cs.second() != 0)) {
+    layout = FrontMatterStyle::DATE_LAYOUT_DATETIME;
+  }
   if (layout != FrontMatterStyle::DATE_LAYOUT_DATE &&
       layout != FrontMatterStyle::DATE_LAYOUT_DATETIME &&
+      layout != FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES &&
       layout != FrontMatterStyle::DATE_LAYOUT_LOCAL &&
       layout != FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES) {
     layout = FrontMatterStyle::DATE_LAYOUT_RFC3339;
@@ -1054,11 +1062,14 @@ std::string FormatDate(const Article& article, int index) {
   std::string out =
       absl::StrFormat("%04d-%02d-%02d", cs.year(), cs.month(), cs.day());
   if (layout == FrontMatterStyle::DATE_LAYOUT_DATE) return out;
-  absl::StrAppendFormat(
-      &out, "%c%02d:%02d",
-      layout == FrontMatterStyle::DATE_LAYOUT_DATETIME ? ' ' : 'T', cs.hour(),
-      cs.minute());
-  if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES) return out;
+  const bool space = layout == FrontMatterStyle::DATE_LAYOUT_DATETIME ||
+                     layout == FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES;
+  absl::StrAppendFormat(&out, "%c%02d:%02d", space ? ' ' : 'T', cs.hour(),
+                        cs.minute());
+  if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES ||
+      layout == FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES) {
+    return out;
+  }
   absl::StrAppendFormat(&out, ":%02d", cs.second());
   if (layout == FrontMatterStyle::DATE_LAYOUT_DATETIME) return out;
   if (nanos != 0) {

@@ -230,19 +230,20 @@ std::string NameOf(const std::string& id) {
   return absl::StartsWith(id, "articles/") ? id : ArticleName(id);
 }
 
-// A point in time from a flag: RFC 3339, or `YYYY-MM-DD HH:MM:SS`,
-// `YYYY-MM-DDTHH:MM:SS` or `YYYY-MM-DD` read as UTC.
+// A point in time from a flag: RFC 3339, or `YYYY-MM-DD HH:MM[:SS]`,
+// `YYYY-MM-DDTHH:MM[:SS]` or `YYYY-MM-DD` read as UTC (the zoneless forms
+// front matter takes).
 absl::StatusOr<absl::Time> ParseDate(const std::string& text) {
   absl::Time t;
   std::string err;
   if (absl::ParseTime(absl::RFC3339_full, text, &t, &err)) return t;
-  for (const char* layout :
-       {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"}) {
+  for (const char* layout : {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                             "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"}) {
     if (absl::ParseTime(layout, text, absl::UTCTimeZone(), &t, &err)) return t;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("invalid date \"", text,
-                   "\": want RFC 3339, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD"));
+                   "\": want RFC 3339, YYYY-MM-DD HH:MM[:SS] or YYYY-MM-DD"));
 }
 
 google::protobuf::Timestamp ToTimestamp(absl::Time t) {

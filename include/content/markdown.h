@@ -32,7 +32,7 @@ struct MarkdownOptions {
 // `publish_time`, `expiryDate` sets `expiry_time`, `translationKey` sets
 // `translation_key`. Any other key goes to `params`.
 // `lang` may be a string or a list; `date`, `publishDate` and `expiryDate`
-// may be RFC 3339 or, read in the default zone, `YYYY-MM-DD HH:MM:SS`,
+// may be RFC 3339 or, read in the default zone, `YYYY-MM-DD HH:MM[:SS]`,
 // `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (Hugo's) or `YYYY-MM-DD`, and share one
 // zone (`style.date_zone`). How the front matter was written is kept in `style`
 // so FormatMarkdown writes it back the same way, `draft:` as `draft:`.

@@ -468,6 +468,36 @@ TEST_F(CliTest, ExportedMarkdownAppliesUnchanged) {
               HasSubstr("articles/deepseek-brokers unchanged (revision 1)"));
 }
 
+// `2025-01-01 10:00`, the space form without seconds, was refused while the
+// T form took it. Both are read in --default-zone and exported as written;
+// the date flags take both too.
+TEST_F(CliTest, SpaceFormDateWithoutSecondsAppliesAndExportsAsWritten) {
+  const std::string text = Doc("Minutes", "2025-01-01 10:00", "amin",
+                               "publishDate: \"2025-01-01 09:30\"\n");
+  const std::string file = Write("min1.md", text);
+  CommandResult r =
+      Ctl({"apply", "-f", file, "--default-zone", "Asia/Shanghai"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string exported = CtlOk({"export", "min1"});
+  EXPECT_THAT(exported, HasSubstr("\ndate: \"2025-01-01 10:00\"\n"));
+  EXPECT_THAT(exported, HasSubstr("\npublishDate: \"2025-01-01 09:30\"\n"));
+  const v1::Article a = GetJson("min1");
+  EXPECT_EQ(a.date().seconds(), 1735696800);  // 2025-01-01T02:00:00Z
+  EXPECT_EQ(a.style().date_layout(),
+            v1::FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES);
+  EXPECT_EQ(a.style().date_zone(), "Asia/Shanghai");
+  EXPECT_THAT(Ctl({"apply", "-f", file, "--default-zone", "Asia/Shanghai"}).out,
+              HasSubstr("articles/min1 unchanged (revision 1)"));
+
+  for (const char* since : {"2025-01-01 02:00", "2025-01-01T02:00"}) {
+    EXPECT_EQ(Names(Query({"--tag", "amin", "--since", since})),
+              std::vector<std::string>{"articles/min1"})
+        << since;
+  }
+  EXPECT_THAT(Names(Query({"--tag", "amin", "--since", "2025-01-01 02:01"})),
+              IsEmpty());
+}
+
 // ---- query --------------------------------------------------------------
 
 class CliQueryTest : public CliTest {

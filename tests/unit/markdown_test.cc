@@ -292,6 +292,49 @@ TEST(DateTest, ZonelessTFormIsReadInTheDefaultZoneAndRoundTrips) {
   EXPECT_EQ(FormatMarkdown(k), keys);
 }
 
+// The space form takes minutes without seconds as the T form does
+// (`2025-01-01 10:00`, which editors and many sites write); it is read in the
+// default zone and written back as it came, space and all.
+TEST(DateTest, SpaceFormWithoutSecondsIsReadLikeTheTFormAndRoundTrips) {
+  if (!HaveZone("Asia/Shanghai")) GTEST_SKIP() << "no tzdata";
+  for (const char* zone : {"UTC", "Asia/Shanghai"}) {
+    SCOPED_TRACE(zone);
+    const std::string text = WithFrontMatter("date: \"2025-01-01 10:07\"\n");
+    const Article a = MustParse(text, zone);
+    EXPECT_EQ(a.date().seconds(),
+              UnixSeconds(absl::CivilSecond(2025, 1, 1, 10, 7, 0), zone));
+    EXPECT_EQ(a.date().nanos(), 0);
+    EXPECT_EQ(a.style().date_layout(),
+              FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES);
+    EXPECT_EQ(a.style().date_zone(), zone);
+    EXPECT_EQ(a.date().seconds(),
+              MustParse(WithFrontMatter("date: \"2025-01-01T10:07\"\n"), zone)
+                  .date()
+                  .seconds());
+    const std::string written = FormatMarkdown(a);
+    EXPECT_EQ(written, text);
+    const Article b = MustParse(written, zone);
+    EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+  }
+  // Unquoted, and for publishDate and expiryDate in the shared zone.
+  const std::string keys = WithFrontMatter(
+      "date: 2025-01-01 10:00\n"
+      "publishDate: \"2025-01-02 08:30\"\n"
+      "expiryDate: \"2025-02-01 00:00\"\n");
+  const Article k = MustParse(keys, "Asia/Shanghai");
+  EXPECT_EQ(
+      k.publish_time().seconds(),
+      UnixSeconds(absl::CivilSecond(2025, 1, 2, 8, 30, 0), "Asia/Shanghai"));
+  EXPECT_EQ(k.style().publish_date_layout(),
+            FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES);
+  EXPECT_EQ(k.style().expiry_date_layout(),
+            FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES);
+  EXPECT_EQ(FormatMarkdown(k),
+            WithFrontMatter("date: \"2025-01-01 10:00\"\n"
+                            "publishDate: \"2025-01-02 08:30\"\n"
+                            "expiryDate: \"2025-02-01 00:00\"\n"));
+}
+
 TEST(DateTest, DateOnly) {
   const std::string text = WithFrontMatter("date: \"2024-02-29\"\n");
   const Article a = MustParse(text);
@@ -373,7 +416,12 @@ TEST(DateTest, RejectsMalformedDates) {
       "2025-02-08 24:00:00",
       "2025-02-08 19:60:00",
       "2025-02-08 19:34:60",
-      "2025-02-08 19:34",
+      "2025-02-08 24:00",
+      "2025-02-08 19:60",
+      "2025-02-08 19:3",
+      "2025-02-08 19:34 ",
+      "2025-02-08 19:34.5",
+      "2025-02-08 19",
       "2025-02-08T19:34:12+24:00",
       "2025-02-08T19:34:12+0800",
       "2025-02-08T19:34:12.Z",
@@ -390,7 +438,7 @@ TEST(DateTest, RejectsMalformedDates) {
                 absl::StrCat("front matter key \"date\": \"", bad,
                              "\" is not a date (RFC 3339; without a zone "
                              "\"YYYY-MM-DDTHH:MM[:SS[.frac]]\", \"YYYY-MM-DD "
-                             "HH:MM:SS\" or \"YYYY-MM-DD\")"));
+                             "HH:MM[:SS]\" or \"YYYY-MM-DD\")"));
   }
 }
 
@@ -468,6 +516,22 @@ TEST(FormatDateTest, LocalMinutesWidensToSecondsRatherThanDropThem) {
   a.mutable_date()->set_nanos(500000000);
   EXPECT_THAT(FormatMarkdown(a),
               HasSubstr("date: \"2025-02-08T10:00:00.5\"\n"));
+}
+
+TEST(FormatDateTest, DateTimeMinutesWidensToSecondsRatherThanDropThem) {
+  Article a;
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 2, 8, 10, 0, 5)));
+  a.mutable_style()->set_date_layout(
+      FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES);
+  a.mutable_style()->set_date_zone("UTC");
+  EXPECT_THAT(FormatMarkdown(a), HasSubstr("date: \"2025-02-08 10:00:05\"\n"));
+  // The space form has no fraction: RFC 3339 keeps it.
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 2, 8, 10, 0, 0)));
+  a.mutable_date()->set_nanos(500000000);
+  EXPECT_THAT(FormatMarkdown(a),
+              HasSubstr("date: \"2025-02-08T10:00:00.5Z\"\n"));
 }
 
 TEST(FormatDateTest, UnknownZoneFallsBackToUtc) {
@@ -866,7 +930,7 @@ TEST(EditorialTest, BadValuesNameTheKeyAndTheRule) {
       {"publishDate: tomorrow\n",
        "front matter key \"publishDate\": \"tomorrow\" is not a date (RFC "
        "3339; without a zone \"YYYY-MM-DDTHH:MM[:SS[.frac]]\", \"YYYY-MM-DD "
-       "HH:MM:SS\" or \"YYYY-MM-DD\")"},
+       "HH:MM[:SS]\" or \"YYYY-MM-DD\")"},
       {"publishDate: \"2025-02-30\"\n",
        "front matter key \"publishDate\": \"2025-02-30\" is not a date"},
       {"expiryDate: [2025-02-08]\n",
@@ -1071,8 +1135,10 @@ TEST(EditorialTest, RandomEditorialFieldsSurviveFormatAndParse) {
   const FrontMatterStyle::DateLayout kLayouts[] = {
       FrontMatterStyle::DATE_LAYOUT_RFC3339,
       FrontMatterStyle::DATE_LAYOUT_DATETIME,
-      FrontMatterStyle::DATE_LAYOUT_DATE, FrontMatterStyle::DATE_LAYOUT_LOCAL,
-      FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES};
+      FrontMatterStyle::DATE_LAYOUT_DATE,
+      FrontMatterStyle::DATE_LAYOUT_LOCAL,
+      FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES,
+      FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES};
   for (int i = 0; i < 300; ++i) {
     Article a;
     a.set_title("T");
@@ -1090,11 +1156,12 @@ TEST(EditorialTest, RandomEditorialFieldsSurviveFormatAndParse) {
       if (rng() % 2) continue;
       auto* ts =
           which == 0 ? a.mutable_publish_time() : a.mutable_expiry_time();
-      const auto layout = rfc3339 ? kLayouts[0] : kLayouts[1 + rng() % 4];
+      const auto layout = rfc3339 ? kLayouts[0] : kLayouts[1 + rng() % 5];
       absl::CivilSecond cs(2000 + rng() % 30, 1 + rng() % 12, 1 + rng() % 28,
                            rng() % 24, rng() % 60, rng() % 60);
       if (layout == FrontMatterStyle::DATE_LAYOUT_DATE) cs = absl::CivilDay(cs);
-      if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES) {
+      if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES ||
+          layout == FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES) {
         cs = absl::CivilMinute(cs);
       }
       ts->set_seconds(UnixSeconds(cs));
