@@ -1007,6 +1007,12 @@ void AppendStringList(absl::string_view key, const std::vector<std::string>& v,
 struct WriteZone {
   absl::TimeZone tz = absl::UTCTimeZone();
   std::string offset;  // fixed RFC 3339 suffix; empty: from tz at the time
+  // Whether a date written without a zone reads back as the same instant:
+  // only in UTC or an IANA zone that loads, which a reader can name as its
+  // default zone. An offset cannot be one, and an unknown zone (not in
+  // this machine's tzdata) falls back to UTC, whose wall time read in the
+  // named zone would be another instant.
+  bool zoneless_ok = true;
 };
 
 WriteZone ZoneForWriting(const std::string& name) {
@@ -1015,19 +1021,24 @@ WriteZone ZoneForWriting(const std::string& name) {
   if (ParseOffset(name, &seconds)) {
     zone.tz = absl::FixedTimeZone(seconds);
     zone.offset = name;  // as read, so "-00:00" stays "-00:00"
+    zone.zoneless_ok = false;
   } else if (name.empty() || name == "UTC") {
     zone.offset = "Z";
   } else if (!absl::LoadTimeZone(name, &zone.tz)) {
-    // FormatMarkdown cannot fail: an unknown zone is written as UTC.
+    // FormatMarkdown cannot fail: an unknown zone is written as UTC, with
+    // its `Z`.
     zone.tz = absl::UTCTimeZone();
     zone.offset = "Z";
+    zone.zoneless_ok = false;
   }
   return zone;
 }
 
 // Writes date key `index` in its layout and the shared zone. A layout that
-// cannot hold the value (a DATE that is not midnight, a DATETIME with
-// fractional seconds) is widened so that no information is lost.
+// cannot hold the value (a DATE that is not the start of its day, a
+// DATETIME with fractional seconds) is widened so that no information is
+// lost, and so is a zoneless layout in a zone it cannot be read back in
+// (WriteZone::zoneless_ok): RFC 3339 then.
 std::string FormatDate(const Article& article, int index) {
   const FrontMatterStyle& style = article.style();
   const google::protobuf::Timestamp& ts = DateField(index, article);
@@ -1037,8 +1048,10 @@ std::string FormatDate(const Article& article, int index) {
   const absl::CivilSecond cs = absl::ToCivilSecond(t, zone.tz);
   const int32_t nanos = ts.nanos();
   auto layout = DateLayoutOf(index, style);
+  // The day as read: where midnight is skipped (DST starting at 00:00, as
+  // in America/Havana), the day starts at 01:00 and reads back as that.
   if (layout == FrontMatterStyle::DATE_LAYOUT_DATE &&
-      (nanos != 0 || cs != absl::CivilSecond(absl::CivilDay(cs)))) {
+      (nanos != 0 || absl::FromCivil(absl::CivilDay(cs), zone.tz) != t)) {
     layout = FrontMatterStyle::DATE_LAYOUT_DATETIME;
   }
   if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES &&
@@ -1049,11 +1062,12 @@ std::string FormatDate(const Article& article, int index) {
       (nanos != 0 || cs.second() != 0)) {
     layout = FrontMatterStyle::DATE_LAYOUT_DATETIME;
   }
-  if (layout != FrontMatterStyle::DATE_LAYOUT_DATE &&
-      layout != FrontMatterStyle::DATE_LAYOUT_DATETIME &&
-      layout != FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES &&
-      layout != FrontMatterStyle::DATE_LAYOUT_LOCAL &&
-      layout != FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES) {
+  if (!zone.zoneless_ok ||
+      (layout != FrontMatterStyle::DATE_LAYOUT_DATE &&
+       layout != FrontMatterStyle::DATE_LAYOUT_DATETIME &&
+       layout != FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES &&
+       layout != FrontMatterStyle::DATE_LAYOUT_LOCAL &&
+       layout != FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES)) {
     layout = FrontMatterStyle::DATE_LAYOUT_RFC3339;
   }
   if (layout == FrontMatterStyle::DATE_LAYOUT_DATETIME && nanos != 0) {

@@ -47,7 +47,11 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
 // not written. ParseMarkdown(FormatMarkdown(a)) has the same content as `a`,
 // except that a PUBLISHED state is written only where the document had a
 // `state` or `draft` key (elsewhere it reads back as unspecified, which means
-// the same); a DRAFT with no such key is written `draft: true`.
+// the same); a DRAFT with no such key is written `draft: true`. Dates are
+// written in their layout and `style.date_zone`, but a zoneless layout is
+// written as RFC 3339 where it would not read back as the same instant (the
+// same instant then, another style): when the zone is an offset, or a name
+// that does not load here (written in UTC then).
 std::string FormatMarkdown(const v1::Article& article);
 
 }  // namespace content

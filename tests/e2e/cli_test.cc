@@ -498,6 +498,47 @@ TEST_F(CliTest, SpaceFormDateWithoutSecondsAppliesAndExportsAsWritten) {
               IsEmpty());
 }
 
+// Zone-less dates are exported as written, in the article's
+// style.dateZone. Where the exporting contentctl cannot load that zone (no
+// tzdata, as in slim containers: TZDIR here) it fell back to UTC but still
+// wrote a zone-less date, UTC wall time that the next apply read in the
+// zone: 8 hours off. And a date on a day whose midnight DST skips came back
+// with a time, so applying the export wrote a new revision.
+TEST_F(CliTest, ExportWritesZonelessDatesOnlyWhereTheyReadBack) {
+  const std::string shanghai =
+      Write("zl1.md", Doc("Shanghai", "2025-03-01 10:00:00", "azl"));
+  ASSERT_EQ(Ctl({"apply", "-f", shanghai, "--default-zone", "Asia/Shanghai"})
+                .exit_code,
+            0);
+  const v1::Article a = GetJson("zl1");
+  EXPECT_EQ(a.style().date_zone(), "Asia/Shanghai");
+  EXPECT_THAT(CtlOk({"export", "zl1"}),
+              HasSubstr("\ndate: \"2025-03-01 10:00:00\"\n"));
+
+  TempDir no_tzdata;
+  CommandResult r =
+      Ctl({"export", "zl1"}, {"TZDIR=" + no_tzdata.path() + "/none"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\ndate: \"2025-03-01T02:00:00Z\"\n"));
+  // Applied again, in the article's zone, it is the same instant.
+  const std::string exported = Write("exported/zl1.md", r.out);
+  CtlOk({"apply", "-f", exported, "--default-zone", "Asia/Shanghai"});
+  EXPECT_EQ(GetJson("zl1").date().seconds(), a.date().seconds());
+
+  // 2025-03-09 in Havana starts at 01:00 (DST from midnight).
+  const std::string havana =
+      Write("zl2.md", Doc("Havana", "2025-03-09", "azl"));
+  ASSERT_EQ(Ctl({"apply", "-f", havana, "--default-zone", "America/Havana"})
+                .exit_code,
+            0);
+  r = Ctl({"export", "zl2"});
+  EXPECT_THAT(r.out, HasSubstr("\ndate: \"2025-03-09\"\n"));
+  const std::string exported2 = Write("exported/zl2.md", r.out);
+  EXPECT_THAT(
+      CtlOk({"apply", "-f", exported2, "--default-zone", "America/Havana"}),
+      HasSubstr("articles/zl2 unchanged (revision 1)"));
+}
+
 // ---- query --------------------------------------------------------------
 
 class CliQueryTest : public CliTest {

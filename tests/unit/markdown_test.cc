@@ -534,13 +534,61 @@ TEST(FormatDateTest, DateTimeMinutesWidensToSecondsRatherThanDropThem) {
               HasSubstr("date: \"2025-02-08T10:00:00.5Z\"\n"));
 }
 
-TEST(FormatDateTest, UnknownZoneFallsBackToUtc) {
+// A zone this machine cannot load (a name from elsewhere, or no tzdata, as
+// in slim containers) falls back to UTC. A zoneless date was then written
+// as UTC wall time, which a reader takes in the named zone (an export
+// applied again with --default-zone Asia/Shanghai moved by 8 hours): it is
+// RFC 3339 in UTC instead, the same instant whoever reads it.
+TEST(FormatDateTest, ZonelessLayoutInAnUnknownZoneIsRfc3339InUtc) {
   Article a;
   a.mutable_date()->set_seconds(
       UnixSeconds(absl::CivilSecond(2025, 2, 8, 10, 0, 0)));
-  a.mutable_style()->set_date_layout(FrontMatterStyle::DATE_LAYOUT_DATETIME);
   a.mutable_style()->set_date_zone("No/Such_Zone");
-  EXPECT_THAT(FormatMarkdown(a), HasSubstr("date: \"2025-02-08 10:00:00\"\n"));
+  for (auto layout : {FrontMatterStyle::DATE_LAYOUT_DATETIME,
+                      FrontMatterStyle::DATE_LAYOUT_DATETIME_MINUTES,
+                      FrontMatterStyle::DATE_LAYOUT_LOCAL,
+                      FrontMatterStyle::DATE_LAYOUT_LOCAL_MINUTES,
+                      FrontMatterStyle::DATE_LAYOUT_DATE}) {
+    SCOPED_TRACE(FrontMatterStyle::DateLayout_Name(layout));
+    a.mutable_style()->set_date_layout(layout);
+    a.mutable_style()->set_publish_date_layout(layout);
+    *a.mutable_publish_time() = a.date();
+    const std::string text = FormatMarkdown(a);
+    EXPECT_THAT(text, HasSubstr("\ndate: \"2025-02-08T10:00:00Z\"\n"));
+    EXPECT_THAT(text, HasSubstr("\npublishDate: \"2025-02-08T10:00:00Z\"\n"));
+    const Article b = MustParse(text, "Asia/Shanghai");
+    EXPECT_EQ(b.date().seconds(), a.date().seconds());
+    EXPECT_EQ(b.publish_time().seconds(), a.publish_time().seconds());
+  }
+}
+
+// Likewise for an offset as the zone (an article made through the API):
+// no default zone can be an offset, so the offset is written.
+TEST(FormatDateTest, ZonelessLayoutWithAnOffsetZoneIsRfc3339) {
+  Article a;
+  a.mutable_date()->set_seconds(
+      UnixSeconds(absl::CivilSecond(2025, 2, 8, 10, 0, 0)));
+  a.mutable_style()->set_date_zone("+08:00");
+  a.mutable_style()->set_date_layout(FrontMatterStyle::DATE_LAYOUT_DATETIME);
+  EXPECT_THAT(FormatMarkdown(a),
+              HasSubstr("date: \"2025-02-08T18:00:00+08:00\"\n"));
+}
+
+// Where DST starts at midnight (America/Havana, 2025-03-09), a day starts at
+// 01:00: `2025-03-09` reads as that instant, and was written back as
+// `2025-03-09 01:00:00`, so an export applied again was a new revision.
+TEST(FormatDateTest, DateOnASkippedMidnightIsWrittenAsTheDay) {
+  if (!HaveZone("America/Havana")) GTEST_SKIP() << "no tzdata";
+  const std::string text = WithFrontMatter("date: \"2025-03-09\"\n");
+  const Article a = MustParse(text, "America/Havana");
+  EXPECT_EQ(a.date().seconds(),
+            UnixSeconds(absl::CivilSecond(2025, 3, 9, 5, 0, 0)));
+  EXPECT_EQ(FormatMarkdown(a), text);
+  // A time of day after the day's start is still written.
+  Article later = a;
+  later.mutable_date()->set_seconds(a.date().seconds() + 3600);
+  EXPECT_THAT(FormatMarkdown(later),
+              HasSubstr("date: \"2025-03-09 02:00:00\"\n"));
 }
 
 // ---- Params -----------------------------------------------------------------
