@@ -9,11 +9,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.grpc.pb.h"
 
@@ -97,6 +99,52 @@ absl::StatusOr<std::string> CleanToken(std::string token) {
         " (a token is printable ASCII; one trailing newline is dropped)"));
   }
   return token;
+}
+
+// INVALID_ARGUMENT naming `target` unless it can be dialled as given: a
+// host:port with a port of 1-65535 (a DNS name or IP, an IPv6 host in
+// brackets; `dns:///host:port` too), a unix socket (`unix:PATH`,
+// `unix-abstract:NAME`), or another gRPC target form (`ipv4:`, `ipv6:`,
+// `dns://AUTHORITY/...`, `xds:`, `vsock:`), which gRPC parses itself. gRPC
+// would dial port 99999 as 34463 and a bare host on port 0, and fail only
+// at the first call.
+absl::Status CheckTarget(absl::string_view target) {
+  for (const char* scheme :
+       {"unix:", "unix-abstract:", "ipv4:", "ipv6:", "xds:", "vsock:"}) {
+    if (absl::StartsWith(target, scheme)) return absl::OkStatus();
+  }
+  if (absl::StartsWith(target, "dns://") &&
+      !absl::StartsWith(target, "dns:///")) {
+    return absl::OkStatus();
+  }
+  absl::string_view address = target;
+  absl::ConsumePrefix(&address, "dns:///");
+  const size_t colon = address.rfind(':');
+  const absl::string_view host =
+      colon == absl::string_view::npos ? "" : address.substr(0, colon);
+  const bool bracketed =
+      host.size() > 2 && host.front() == '[' && host.back() == ']';
+  const bool host_ok =
+      !host.empty() && std::all_of(host.begin(), host.end(), [&](char c) {
+        return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_' ||
+               (bracketed && (c == '[' || c == ']' || c == ':' || c == '%'));
+      });
+  if (!host_ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target: must be host:port (an IPv6 host in brackets) or unix:PATH, "
+        "got \"",
+        target, "\""));
+  }
+  const absl::string_view digits = address.substr(colon + 1);
+  int port = 0;
+  if (digits.empty() || digits.size() > 5 ||
+      !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &port) || port < 1 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target: port must be 1-65535, got \"", digits, "\" in \"",
+                     target, "\""));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -435,8 +483,7 @@ class GrpcClient final : public Client {
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     const ClientOptions& options) {
-  if (options.target.empty())
-    return absl::InvalidArgumentError("target: must be host:port");
+  if (absl::Status s = CheckTarget(options.target); !s.ok()) return s;
   if (options.timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("timeout: must be positive (InfiniteDuration for none), "

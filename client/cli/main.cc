@@ -31,7 +31,6 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -179,50 +178,6 @@ std::string FlagName(const char* flag, const char* env,
     return absl::StrCat(flag, " (from ", env, ")");
   }
   return flag;
-}
-
-// Why --server (`server`) cannot be dialled as given, "" if it can: a
-// host:port with a port of 1-65535 (a DNS name or IP, an IPv6 host in
-// brackets; `dns:///host:port` too), a unix socket (`unix:PATH`,
-// `unix-abstract:NAME`), or another gRPC target form (`ipv4:`, `ipv6:`,
-// `dns://AUTHORITY/...`). gRPC itself would dial 99999 as 34463 and a bare
-// host on port 0.
-std::string CheckServer(const std::string& server) {
-  // gRPC's other target forms (ipv4:, ipv6:, dns://AUTHORITY/, xds:...) are
-  // passed on as they are: gRPC parses them.
-  for (const char* scheme :
-       {"unix:", "unix-abstract:", "ipv4:", "ipv6:", "xds:", "vsock:"}) {
-    if (absl::StartsWith(server, scheme)) return "";
-  }
-  if (absl::StartsWith(server, "dns://") &&
-      !absl::StartsWith(server, "dns:///"))
-    return "";
-  absl::string_view address = server;
-  absl::ConsumePrefix(&address, "dns:///");
-  const size_t colon = address.rfind(':');
-  const absl::string_view host =
-      colon == absl::string_view::npos ? "" : address.substr(0, colon);
-  const bool bracketed =
-      host.size() > 2 && host.front() == '[' && host.back() == ']';
-  const bool host_ok =
-      !host.empty() && std::all_of(host.begin(), host.end(), [&](char c) {
-        return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_' ||
-               (bracketed && (c == '[' || c == ']' || c == ':' || c == '%'));
-      });
-  if (!host_ok) {
-    return absl::StrCat(
-        "must be host:port (an IPv6 host in brackets) or unix:PATH, got \"",
-        server, "\"");
-  }
-  const absl::string_view digits = address.substr(colon + 1);
-  int port = 0;
-  if (digits.empty() || digits.size() > 5 ||
-      !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(digits, &port) || port < 1 || port > 65535) {
-    return absl::StrCat("port must be 1-65535, got \"", digits, "\" in \"",
-                        server, "\"");
-  }
-  return "";
 }
 
 // `articles/x` for `x` or `articles/x`.
@@ -1190,11 +1145,6 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
   if (version_cmd->parsed()) return RunVersion(format);
-  if (std::string bad = CheckServer(g.server); !bad.empty()) {
-    std::cerr << FlagName("--server", "CONTENT_SERVER", g.server) << ": " << bad
-              << "\n";
-    return kExitUsage;
-  }
 
   ClientOptions options;
   options.target = g.server;
@@ -1230,7 +1180,9 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
   if (absl::IsInvalidArgument(client.status())) {
     // Connect names the ClientOptions field the flags set wrong (`token:
-    // contains a control character`): a usage error, named by the flag.
+    // contains a control character`, `target: port must be 1-65535`): a
+    // usage error, named by the flag. --server is checked there only, so
+    // that contentctl and every other SDK user take the same targets.
     absl::string_view message = client.status().message();
     std::string flag;
     if (absl::ConsumePrefix(&message, "token:")) {

@@ -250,6 +250,46 @@ TEST(SdkConnectTest, IncompleteTlsOptionsAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// gRPC takes a port past 65535 modulo 2^16 (99999 dials 34463) and a host
+// without a port on port 0, failing only at the first call, if at all:
+// Connect refuses such a target, naming `target`. Other gRPC target forms
+// are left to gRPC.
+TEST(SdkConnectTest, TargetIsCheckedAndNamed) {
+  ClientOptions o;
+  for (const char* target :
+       {"127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1",
+        "127.0.0.1:7x", "127.0.0.1:", "localhost:100000", "[::1]:99999",
+        "dns:///localhost:0"}) {
+    SCOPED_TRACE(target);
+    o.target = target;
+    absl::Status s = Client::Connect(o).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(s.message()),
+                ::testing::StartsWith("target: port must be 1-65535, got \""));
+    EXPECT_THAT(std::string(s.message()), HasSubstr(target));
+  }
+  for (const char* target :
+       {"", "127.0.0.1", "localhost", ":7070", "::1:7070",
+        "http://127.0.0.1:7070", "a b:7070", "dns:///localhost"}) {
+    SCOPED_TRACE(target);
+    o.target = target;
+    absl::Status s = Client::Connect(o).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(s.message()),
+                ::testing::StartsWith("target: must be host:port"));
+  }
+  for (const char* target :
+       {"127.0.0.1:1", "localhost:65535", "my-host_1.example:7070",
+        "[::1]:7070", "[fe80::1%eth0]:7070", "dns:///localhost:7070",
+        "dns://8.8.8.8/localhost:7070", "ipv4:127.0.0.1:7070",
+        "ipv6:[::1]:7070", "unix:/tmp/contentd.sock", "unix-abstract:contentd",
+        "xds:///contentd"}) {
+    SCOPED_TRACE(target);
+    o.target = target;
+    EXPECT_TRUE(Client::Connect(o).ok());
+  }
+}
+
 // A token read from a file or a Kubernetes Secret ends in a newline: it is
 // sent without it. Any other control character is refused when the client
 // is made (gRPC aborts the process on such a header value), and the error
