@@ -41,13 +41,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "bench/corpus.h"
 #include "bench/histogram.h"
+#include "common/bearer_token.h"
 #include "common/decimal_flag.h"
 #include "content/v1/content_service.grpc.pb.h"
 
@@ -184,26 +184,17 @@ grpc::ByteBuffer ToBuffer(const std::string& s) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
-// `authorization` metadata for `token`, without the one line ending ("\n"
-// or "\r\n") a token read from a file or a Secret has; "" for no token.
-// A byte outside printable ASCII would make gRPC abort on the header:
-// INVALID_ARGUMENT, never showing the token.
-absl::StatusOr<std::string> BearerHeader(std::string token) {
-  if (absl::EndsWith(token, "\r\n")) {
-    token.resize(token.size() - 2);
-  } else if (absl::EndsWith(token, "\n")) {
-    token.pop_back();
+// `authorization` metadata for `token` as the SDK sends it (CleanToken: one
+// trailing line ending dropped, any other byte outside printable ASCII
+// INVALID_ARGUMENT naming --token, never showing the token); "" for no
+// token.
+absl::StatusOr<std::string> BearerHeader(const std::string& token) {
+  absl::StatusOr<std::string> clean = internal::CleanToken(token);
+  if (!clean.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", clean.status().message()));
   }
-  for (size_t i = 0; i < token.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(token[i]);
-    if (c < 0x20 || c >= 0x7f) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--token: contains ",
-          c < 0x80 ? "a control character" : "a byte that is not ASCII",
-          " at byte ", i));
-    }
-  }
-  return token.empty() ? "" : "Bearer " + token;
+  return clean->empty() ? "" : "Bearer " + *clean;
 }
 
 class Driver;

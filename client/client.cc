@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/bearer_token.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.grpc.pb.h"
 
@@ -77,28 +78,6 @@ void SetTimeout(grpc::ClientContext* ctx, absl::Duration timeout) {
 void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return;
   ctx->set_deadline(absl::ToChronoTime(deadline));
-}
-
-// The token as sent: without the one line ending ("\n" or "\r\n") that a
-// token read from a file or a Kubernetes Secret carries. gRPC aborts the
-// process on a header value with any other byte outside printable ASCII, so
-// those are INVALID_ARGUMENT here; the message never holds the token.
-absl::StatusOr<std::string> CleanToken(std::string token) {
-  if (absl::EndsWith(token, "\r\n")) {
-    token.resize(token.size() - 2);
-  } else if (absl::EndsWith(token, "\n")) {
-    token.pop_back();
-  }
-  for (size_t i = 0; i < token.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(token[i]);
-    if (c >= 0x20 && c < 0x7f) continue;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "token: contains ",
-        c < 0x80 ? "a control character" : "a byte that is not ASCII",
-        " at byte ", i,
-        " (a token is printable ASCII; one trailing newline is dropped)"));
-  }
-  return token;
 }
 
 // INVALID_ARGUMENT naming `target` unless it can be dialled as given: a
@@ -514,7 +493,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
         absl::StrCat("keepalive_timeout: must be positive, got ",
                      absl::FormatDuration(options.keepalive_timeout)));
   }
-  absl::StatusOr<std::string> token = CleanToken(options.token);
+  absl::StatusOr<std::string> token = internal::CleanToken(options.token);
   if (!token.ok()) return token.status();
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (options.tls_ca_pem.empty()) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "content/client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/harness.h"
@@ -106,6 +108,25 @@ TEST_F(ContentbenchTest, TokenFromTheFlagOrTheEnvironmentAuthenticates) {
   // A wrong token: every call fails.
   r = Bench("run", {"--workload", "get", "--token", "wrong"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+}
+
+// contentbench checks --token with the SDK's code (common/bearer_token.h),
+// not a copy of it: the tokens Client::Connect refuses are refused with the
+// same message, naming the flag.
+TEST_F(ContentbenchTest, TokenIsCheckedAsTheSdkChecksIt) {
+  for (const char* token :
+       {"editor\x01token", "editor-token\r", "editor-token\n\n",
+        "edit\xc3\xa9r", "editor\x7f"}) {
+    SCOPED_TRACE(::testing::PrintToString(std::string(token)));
+    ClientOptions options;
+    options.target = server_->address();
+    options.token = token;
+    const absl::Status sdk = Client::Connect(options).status();
+    ASSERT_EQ(sdk.code(), absl::StatusCode::kInvalidArgument);
+    CommandResult r = Bench("run", {"--workload", "get", "--token", token});
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_EQ(r.err, absl::StrCat("contentbench: --", sdk.message(), "\n"));
+  }
 }
 
 // --help's exit statuses: 2 is a usage error, not CLI11's own 106-109.
