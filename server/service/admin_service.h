@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "absl/time/time.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "server/service/auth.h"
 #include "server/service/work_queue.h"

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "server/service/auth.h"
 #include "server/service/validation.h"
