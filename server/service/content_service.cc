@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -15,6 +17,7 @@
 #include "server/service/bulk.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/service/reactors.h"
+#include "server/store/article_wire.h"
 #include "server/store/keys.h"
 
 namespace content::service {
@@ -285,13 +288,7 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
   if (!id.ok()) return id.status();
   absl::Status s = CheckVisibility(req.visibility(), "visibility");
   if (!s.ok()) return s;
-  if (!req.lang().empty()) {
-    v1::Article a;
-    s = DoGetTranslation(req, *id, &a);
-    if (s.ok() && !a.SerializeToString(resp))
-      return absl::InternalError("article: cannot be serialized");
-    return s;
-  }
+  if (!req.lang().empty()) return DoGetTranslation(req, *id, resp);
   if (req.fallback_langs_size() > 0)
     return absl::InvalidArgumentError("fallback_langs: needs lang");
   // Before the head's visibility, so bad input reads the same for any article.
@@ -332,7 +329,7 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
 
 absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
                                               const std::string& id,
-                                              v1::Article* resp) {
+                                              std::string* resp) {
   const bool all = req.visibility() == v1::VISIBILITY_ALL;
   if (req.revision() != 0)
     return absl::InvalidArgumentError("lang: cannot be combined with revision");
@@ -349,45 +346,78 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
   }
   if (!IsValidUtf8(req.lang()))
     return absl::InvalidArgumentError("lang: must be valid UTF-8");
-  absl::StatusOr<v1::Article> named = store_->Get(id, 0, true);
+  // One snapshot, and each member read once: the one chosen is returned as
+  // it was read (it used to be read again, whole, after the group was read
+  // without bodies). Members are decoded without their bodies, and only
+  // the best so far is kept whole, so a group of large articles costs two
+  // bodies of memory.
+  std::unique_ptr<store::ReadView> view = store_->NewReadView();
+  struct Member {
+    store::StoredArticle stored;
+    v1::Article fields;  // without the body
+  };
+  auto read = [&](const std::string& member_id) -> absl::StatusOr<Member> {
+    absl::StatusOr<store::StoredArticle> a = view->StoredHead(member_id);
+    if (!a.ok()) return a.status();
+    Member m{*std::move(a), {}};
+    std::string without_body;
+    if (!store::AppendArticleWithoutBody(m.stored.bytes, &without_body) ||
+        !m.fields.ParseFromString(without_body)) {
+      return absl::DataLossError(
+          absl::StrCat("articles/", member_id, " is corrupt"));
+    }
+    return m;
+  };
+  absl::StatusOr<Member> named = read(id);
   if (!all && absl::IsNotFound(named.status())) return NotLive(id);
   if (!named.ok()) return named.status();
-  const std::string group = store::TranslationGroup(*named);
-  absl::StatusOr<std::vector<v1::Article>> members =
-      GroupHeads(group, all, /*with_bodies=*/false);
-  if (!members.ok()) return members.status();
-  if (members->empty()) return NotLive(id);
-  // Best first: each wanted language exactly, then by primary subtag; the
-  // article named wins a tie.
-  for (const std::string& lang : wanted) {
-    for (bool exact : {true, false}) {
-      const v1::Article* best = nullptr;
-      for (const v1::Article& m : *members) {
-        if (!InLanguage(m, lang, exact)) continue;
-        if (best == nullptr || m.name() == named->name()) best = &m;
-      }
-      if (best != nullptr) {
-        // The group was listed without bodies: read the one chosen whole.
-        const std::string best_id(absl::StripPrefix(best->name(), "articles/"));
-        absl::StatusOr<v1::Article> a =
-            store_->Get(best_id, 0, /*show_deleted=*/false);
-        if (!all && absl::IsNotFound(a.status())) return NotLive(best_id);
-        if (!a.ok()) return a.status();
-        if (!all && !store::IsLive(*a, store_->Now())) return NotLive(best_id);
-        *resp = *std::move(a);
-        return absl::OkStatus();
-      }
+  const std::string group = store::TranslationGroup(named->fields);
+  const absl::Time now = store_->Now();
+  // A hidden article's group key is its translationKey, which is not for
+  // readers: the error below names the group only to those who may see the
+  // article named.
+  const bool named_visible = all || store::IsLive(named->fields, now);
+  absl::StatusOr<std::vector<std::string>> ids = GroupIds(*view, group, all);
+  if (!ids.ok()) return ids.status();
+  // Rank of a member: the first wanted language it has, exactly (ignoring
+  // case) before by primary subtag; lower is better.
+  auto rank = [&](const v1::Article& m) {
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (InLanguage(m, wanted[i], true)) return 2 * i;
+      if (InLanguage(m, wanted[i], false)) return 2 * i + 1;
+    }
+    return std::numeric_limits<size_t>::max();
+  };
+  std::optional<Member> best;
+  size_t best_rank = std::numeric_limits<size_t>::max();
+  size_t members = 0;
+  std::vector<std::string> have;
+  for (const std::string& member_id : *ids) {
+    const bool is_named = member_id == id;
+    absl::StatusOr<Member> m = is_named ? std::move(named) : read(member_id);
+    if (absl::IsNotFound(m.status())) continue;
+    if (!m.ok()) return m.status();
+    if (!all && !store::IsLive(m->fields, now)) continue;
+    ++members;
+    have.push_back(absl::StrCat(m->fields.lang().empty()
+                                    ? "no lang"
+                                    : absl::StrJoin(m->fields.lang(), "+"),
+                                " (", m->fields.name(), ")"));
+    // Ids come in order: the first best wins a tie, unless the article
+    // named is among them.
+    const size_t r = rank(m->fields);
+    if (r < best_rank ||
+        (r == best_rank && r != std::numeric_limits<size_t>::max() &&
+         is_named)) {
+      best_rank = r;
+      best = *std::move(m);
     }
   }
-  std::vector<std::string> have;
-  for (const v1::Article& m : *members) {
-    have.push_back(absl::StrCat(
-        m.lang().empty() ? "no lang" : absl::StrJoin(m.lang(), "+"), " (",
-        m.name(), ")"));
+  if (members == 0) return NotLive(id);
+  if (best.has_value()) {
+    *resp = std::move(best->stored.bytes);
+    return absl::OkStatus();
   }
-  // A hidden article's group key is its translationKey, which is not for
-  // readers: name the group only to those who may see the article named.
-  const bool named_visible = all || store::IsLive(*named, store_->Now());
   return absl::NotFoundError(absl::StrCat(
       "no translation of ", req.name(), " in ", absl::StrJoin(wanted, ", "),
       "; ",
@@ -396,9 +426,8 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
       " has ", absl::StrJoin(have, ", ")));
 }
 
-absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
-    const std::string& group, bool all, bool with_bodies) {
-  std::unique_ptr<store::ReadView> view = store_->NewReadView();
+absl::StatusOr<std::vector<std::string>> ContentService::GroupIds(
+    const store::ReadView& view, const std::string& group, bool all) {
   std::vector<std::string> ids;
   for (store::ListState state :
        {store::ListState::kLive, store::ListState::kUnpublished}) {
@@ -406,7 +435,7 @@ absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
     const std::string prefix =
         store::PostingPrefix(store::IndexKind::kGroup, state, group);
     std::unique_ptr<store::KvIterator> it =
-        view->Postings(prefix, store::PrefixSuccessor(prefix));
+        view.Postings(prefix, store::PrefixSuccessor(prefix));
     for (it->SeekToFirst(); it->Valid() && ids.size() < kMaxGroupMembers;
          it->Next()) {
       uint64_t date_key;
@@ -417,10 +446,18 @@ absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
     if (!it->status().ok()) return it->status();
   }
   std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
+    const std::string& group, bool all, bool with_bodies) {
+  std::unique_ptr<store::ReadView> view = store_->NewReadView();
+  absl::StatusOr<std::vector<std::string>> ids = GroupIds(*view, group, all);
+  if (!ids.ok()) return ids.status();
   const absl::Time now = store_->Now();
   std::vector<v1::Article> heads;
   size_t bytes = 0;
-  for (const std::string& id : ids) {
+  for (const std::string& id : *ids) {
     absl::StatusOr<v1::Article> a = view->Head(id);
     if (absl::IsNotFound(a.status())) continue;
     if (!a.ok()) return a.status();

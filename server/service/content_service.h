@@ -166,9 +166,10 @@ class ContentService final : public ContentServiceBase {
                 std::function<void(std::function<void()>)> elsewhere);
   // GetArticle's work; the reply is the article's serialized bytes.
   absl::Status DoGetBytes(const v1::GetArticleRequest& req, std::string* resp);
-  // GetArticle with `lang`: the best translation of `id`'s group.
+  // GetArticle with `lang`: the best translation of `id`'s group, as its
+  // serialized bytes. Reads each member once, through one snapshot.
   absl::Status DoGetTranslation(const v1::GetArticleRequest& req,
-                                const std::string& id, v1::Article* resp);
+                                const std::string& id, std::string* resp);
   absl::Status DoListRevisions(const v1::ListArticleRevisionsRequest& req,
                                bool editor,
                                v1::ListArticleRevisionsResponse* resp);
@@ -178,6 +179,10 @@ class ContentService final : public ContentServiceBase {
                                   v1::ListTranslationsResponse* resp);
   // NOT_FOUND unless `id`'s head is live now (readers' history reads).
   absl::Status CheckLive(const std::string& id);
+  // Ids in the translation group `group`'s lists at `view` (the live one,
+  // and the unpublished one too with `all`), sorted, at most 1000.
+  static absl::StatusOr<std::vector<std::string>> GroupIds(
+      const store::ReadView& view, const std::string& group, bool all);
   // Heads of the translation group `group` (live ones, or all with
   // `all`), by id, at most 1000; deleted articles left out; bodies only
   // `with_bodies` (RESOURCE_EXHAUSTED past 16 MiB).
