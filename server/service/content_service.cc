@@ -161,7 +161,8 @@ ContentService::ContentService(store::Store* store,
       store_(store),
       options_(options),
       writes_(options.write_threads),
-      watch_(store, options.watch, options.limits) {
+      watch_(store, options.watch, options.limits),
+      exports_(options.exports) {
   if (options_.schedule_poll > absl::ZeroDuration())
     schedule_thread_ = std::thread([this] { ScheduleLoop(); });
 }
@@ -994,7 +995,7 @@ ContentService::ExportArticles(grpc::CallbackServerContext* ctx,
   if (absl::Status s = Allow(*ctx, ReadRole(req->query().visibility()));
       !s.ok())
     return new FailedWriteReactor<v1::ExportArticlesResponse>(s);
-  return NewExportReactor(ctx, store_, options_.limits, *req);
+  return exports_.Open(ctx, store_, options_.limits, *req);
 }
 
 void ContentService::PrepareShutdown() { watch_.Shutdown(); }

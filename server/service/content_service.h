@@ -11,6 +11,7 @@
 
 #include "content/v1/content_service.grpc.pb.h"
 #include "server/service/auth.h"
+#include "server/service/bulk.h"
 #include "server/service/validation.h"
 #include "server/service/watch.h"
 #include "server/service/work_queue.h"
@@ -39,6 +40,8 @@ struct ServiceOptions {
   absl::Duration default_deadline = absl::Seconds(30);
   // Watch streams.
   WatchOptions watch;
+  // ExportArticles streams.
+  ExportOptions exports;
   // Longest wait between looks for scheduled publish and expiry times
   // (a write can add an earlier one); zero: no scheduler. Default: 1 s.
   absl::Duration schedule_poll = absl::Seconds(1);
@@ -223,6 +226,7 @@ class ContentService final : public ContentServiceBase {
 
   WorkQueue writes_;
   WatchHub watch_;
+  ExportHub exports_;
 
   absl::Mutex schedule_mu_;
   bool schedule_stop_ ABSL_GUARDED_BY(schedule_mu_) = false;
