@@ -1,11 +1,15 @@
 #include "server/service/content_service.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <optional>
+#include <system_error>
 #include <utility>
 
+#include "absl/memory/memory.h"
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -154,13 +158,51 @@ absl::StatusOr<bool> ContentService::AllowEditor(
   return static_cast<int>(caller->role) >= static_cast<int>(Role::kEditor);
 }
 
+namespace {
+
+// What limits the threads this process may start, for an error message.
+std::string ThreadLimit() {
+  struct rlimit nproc;
+  if (getrlimit(RLIMIT_NPROC, &nproc) != 0 || nproc.rlim_cur == RLIM_INFINITY) {
+    return "RLIMIT_NPROC (ulimit -u) is unlimited: check kernel.threads-max, "
+           "the cgroup's pids.max and memory";
+  }
+  return absl::StrCat("this user may run at most ", nproc.rlim_cur,
+                      " processes and threads (RLIMIT_NPROC, ulimit -u)");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ContentService>> ContentService::Create(
+    store::Store* store, const ServiceOptions& options, Authenticator* auth) {
+  absl::StatusOr<std::unique_ptr<WorkQueue>> writes =
+      WorkQueue::Start(options.write_threads);
+  if (!writes.ok()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "write_threads: ", writes.status().message(), "; ", ThreadLimit(),
+        ". Lower write_threads or raise the limit"));
+  }
+  // The hubs and the scheduler start one thread each; std::thread throws
+  // if the system refuses it.
+  try {
+    return absl::WrapUnique(
+        new ContentService(store, options, auth, *std::move(writes)));
+  } catch (const std::system_error& e) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot start the service's threads after its ", options.write_threads,
+        " write_threads (", e.code().message(), "); ", ThreadLimit(),
+        ". Lower write_threads or raise the limit"));
+  }
+}
+
 ContentService::ContentService(store::Store* store,
                                const ServiceOptions& options,
-                               Authenticator* auth)
+                               Authenticator* auth,
+                               std::unique_ptr<WorkQueue> writes)
     : auth_(auth),
       store_(store),
       options_(options),
-      writes_(options.write_threads),
+      writes_(std::move(writes)),
       watch_(store, options.watch, options.limits),
       exports_(options.exports) {
   if (options_.schedule_poll > absl::ZeroDuration())
@@ -232,7 +274,7 @@ void ContentService::Defer(grpc::CallbackServerContext* ctx,
     }
     work();
   };
-  if (!writes_.Submit(std::move(run))) {
+  if (!writes_->Submit(std::move(run))) {
     reactor->Finish(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
   }
@@ -986,7 +1028,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ContentService::ImportArticles(grpc::CallbackServerContext* ctx) {
   if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok())
     return new FailedBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>(s);
-  return NewImportReactor(store_, &writes_, options_.limits);
+  return NewImportReactor(store_, writes_.get(), options_.limits);
 }
 
 grpc::ServerWriteReactor<v1::ExportArticlesResponse>*

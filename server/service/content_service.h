@@ -20,9 +20,8 @@
 namespace content::service {
 
 // The most write_threads contentd's config accepts: 8x the default. They
-// all start with the service, and one that cannot start throws
-// std::system_error from the constructor, which nothing catches: contentd
-// aborted after the store had opened.
+// all start with the service (ContentService::Create), which fails with
+// RESOURCE_EXHAUSTED if the system refuses one.
 inline constexpr int kMaxWriteThreads = 1024;
 
 // Options for ContentService.
@@ -81,8 +80,13 @@ using ContentServiceBase = base::S::WithRawCallbackMethod_GetArticle<
 // lets every call through (tests).
 class ContentService final : public ContentServiceBase {
  public:
-  ContentService(store::Store* store, const ServiceOptions& options,
-                 Authenticator* auth = nullptr);
+  // Starts the service's threads: write_threads writers, the watch and
+  // export hubs' and the scheduler's. RESOURCE_EXHAUSTED, naming
+  // write_threads and the process limit (RLIMIT_NPROC), if the system
+  // refuses one.
+  static absl::StatusOr<std::unique_ptr<ContentService>> Create(
+      store::Store* store, const ServiceOptions& options,
+      Authenticator* auth = nullptr);
   // Waits for queued writes to finish. Call after the gRPC server shut down.
   ~ContentService() override;
 
@@ -220,11 +224,14 @@ class ContentService final : public ContentServiceBase {
   absl::StatusOr<bool> AllowEditor(const grpc::ServerContextBase& ctx,
                                    Role needed);
 
+  ContentService(store::Store* store, const ServiceOptions& options,
+                 Authenticator* auth, std::unique_ptr<WorkQueue> writes);
+
   Authenticator* const auth_;
   store::Store* const store_;
   const ServiceOptions options_;
 
-  WorkQueue writes_;
+  const std::unique_ptr<WorkQueue> writes_;
   WatchHub watch_;
   ExportHub exports_;
 

@@ -402,12 +402,14 @@ WatchHub::WatchHub(store::Store* store, const WatchOptions& options,
                    const Limits& limits)
     : store_(store), options_(options), limits_(limits) {
   committed_ = store_->last_sequence();
+  // First, so that a thread the system refuses (std::system_error) leaves
+  // no listener behind on the store.
+  thread_ = std::thread([this] { Loop(); });
   // Runs under the store's commit lock: touch only the leaf wake_mu_.
   store_->SetCommitListener([this](int64_t sequence) {
     absl::MutexLock lock(&wake_mu_);
     committed_ = sequence;
   });
-  thread_ = std::thread([this] { Loop(); });
 }
 
 WatchHub::~WatchHub() {

@@ -133,8 +133,11 @@ class ReliabilityStoreTest : public ::testing::Test {
       service::ServiceOptions options = NoScheduler(),
       const grpc::ChannelArguments& args = grpc::ChannelArguments()) {
     auto served = std::make_unique<Served>();
-    served->service = std::make_unique<service::ContentService>(
-        store_.get(), options, nullptr);
+    absl::StatusOr<std::unique_ptr<service::ContentService>> service =
+        service::ContentService::Create(store_.get(), options, nullptr);
+    EXPECT_TRUE(service.ok()) << service.status();
+    if (!service.ok()) return nullptr;
+    served->service = *std::move(service);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
