@@ -399,6 +399,10 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
       int64_t n = 0;
       s = ReadPositive(v, key, &n);
       c->service.watch.stall_timeout = absl::Milliseconds(n);
+    } else if (key == "export_stall_timeout_ms") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n);
+      if (s.ok()) c->service.exports.stall_timeout = absl::Milliseconds(n);
     } else if (key == "changelog_retain_events") {
       s = Read(v, key, &c->changelog_retain_events);
       if (s.ok() && c->changelog_retain_events < 0)

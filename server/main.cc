@@ -761,15 +761,23 @@ int main(int argc, char** argv) {
 
   content::service::Authenticator auth(config.auth);
 
-  auto service = std::make_unique<content::service::ContentService>(
-      store->get(), config.service, &auth);
+  absl::StatusOr<std::unique_ptr<content::service::ContentService>> created =
+      content::service::ContentService::Create(store->get(), config.service,
+                                               &auth);
+  if (!created.ok()) return Fail(created.status());
+  std::unique_ptr<content::service::ContentService> service =
+      *std::move(created);
   content::service::AdminOptions admin_options;
   admin_options.retention = config.retention;
   admin_options.changelog_retain_events = config.changelog_retain_events;
   admin_options.changelog_retain_age = config.changelog_retain_age;
-  auto admin = std::make_unique<content::service::AdminService>(
-      store->get(), &auth, admin_options,
-      [svc = service.get()] { return svc->watchers(); });
+  absl::StatusOr<std::unique_ptr<content::service::AdminService>>
+      admin_created = content::service::AdminService::Create(
+          store->get(), &auth, admin_options,
+          [svc = service.get()] { return svc->watchers(); });
+  if (!admin_created.ok()) return Fail(admin_created.status());
+  std::unique_ptr<content::service::AdminService> admin =
+      *std::move(admin_created);
   content::service::Metrics metrics;
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -107,8 +107,15 @@ constexpr size_t kMaxTextStreams = text::kMaxExactTerms;
 // others only seek); tags ALL and text terms are children of their own,
 // tags ANY, categories and langs one k-way OR each. `not_tags` subtract
 // one OR from the result. No positive filter means the "all" list.
-std::unique_ptr<Stream> Build(const Plan& plan, const v1::Query& q,
-                              const text::TextMatcher* text) {
+//
+// `published_estimate`, if not null, is set to an upper bound of the result
+// taken only from lists of PUBLISHED articles (the smallest non-text
+// filter's), or to nullopt when the plan has none: text lists hold every
+// state and deleted lists tombstones of every state, so their sizes would
+// count drafts a reader cannot see.
+std::unique_ptr<Stream> Build(
+    const Plan& plan, const v1::Query& q, const text::TextMatcher* text,
+    std::optional<int64_t>* published_estimate = nullptr) {
   std::vector<std::unique_ptr<Stream>> filters;
   if (q.tags_size() > 0) {
     if (q.tag_match() == v1::Query::TAG_MATCH_ALL) {
@@ -125,6 +132,18 @@ std::unique_ptr<Stream> Build(const Plan& plan, const v1::Query& q,
     for (const std::string& l : LangSpellings(plan, q.langs()))
       spellings.push_back(Term(plan, IndexKind::kLang, l));
     filters.push_back(NewOrStream(std::move(spellings), plan.reverse));
+  }
+  if (text == nullptr && filters.empty())
+    filters.push_back(Term(plan, IndexKind::kAll, ""));
+  if (published_estimate != nullptr) {
+    published_estimate->reset();
+    if (plan.published && !plan.unpublished && !plan.include_deleted) {
+      for (const auto& f : filters) {
+        const int64_t n = f->EstimatedSize();
+        if (!published_estimate->has_value() || n < **published_estimate)
+          *published_estimate = n;
+      }
+    }
   }
   if (text != nullptr) {
     std::vector<std::unique_ptr<Stream>> terms;
@@ -454,7 +473,15 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
     if (!s.ok()) return s;
   }
 
-  std::unique_ptr<Stream> stream = Build(plan, query, text ? &*text : nullptr);
+  std::optional<int64_t> published_estimate;
+  std::unique_ptr<Stream> stream =
+      Build(plan, query, text ? &*text : nullptr, &published_estimate);
+  // What total_size may estimate from: every list the plan reads for an
+  // editor, who may see all of it; for a reader only lists of PUBLISHED
+  // articles, else what the walk itself found (a reader must not learn how
+  // many drafts or deleted drafts match a text or include_deleted query).
+  const int64_t estimate =
+      !live_only ? stream->EstimatedSize() : published_estimate.value_or(0);
   if (after.has_value()) {
     stream->Seek(*after);
     if (stream->Valid() && Compare(stream->cursor(), *after, plan.reverse) == 0)
@@ -570,13 +597,13 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   if (page_full || stream->Valid()) {
     page.next_page_token =
         SealPageToken(EncodeCursor(fingerprint, last), store.token_key());
-    page.total_size = std::max<int64_t>(stream->EstimatedSize(),
-                                        static_cast<int64_t>(returned) + 1);
+    page.total_size =
+        std::max<int64_t>(estimate, static_cast<int64_t>(returned) + 1);
   } else if (page_token.empty()) {
     page.total_size = static_cast<int64_t>(returned);
   } else {
-    page.total_size = std::max<int64_t>(stream->EstimatedSize(),
-                                        static_cast<int64_t>(returned));
+    page.total_size =
+        std::max<int64_t>(estimate, static_cast<int64_t>(returned));
   }
   return page;
 }

@@ -4,6 +4,7 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "server/service/allocator.h"
 #include "server/service/reactors.h"
@@ -12,14 +13,29 @@
 
 namespace content::service {
 
+absl::StatusOr<std::unique_ptr<AdminService>> AdminService::Create(
+    store::Store* store, Authenticator* auth, const AdminOptions& options,
+    std::function<int()> watchers) {
+  absl::StatusOr<std::unique_ptr<WorkQueue>> work = WorkQueue::Start(2);
+  if (!work.ok()) {
+    return absl::Status(work.status().code(),
+                        absl::StrCat("admin service: ", work.status().message(),
+                                     "; raise the process limit (RLIMIT_NPROC, "
+                                     "ulimit -u) or lower write_threads"));
+  }
+  return absl::WrapUnique(new AdminService(
+      store, auth, options, std::move(watchers), *std::move(work)));
+}
+
 AdminService::AdminService(store::Store* store, Authenticator* auth,
                            const AdminOptions& options,
-                           std::function<int()> watchers)
+                           std::function<int()> watchers,
+                           std::unique_ptr<WorkQueue> work)
     : store_(store),
       auth_(auth),
       options_(options),
       watchers_(std::move(watchers)),
-      work_(2) {}
+      work_(std::move(work)) {}
 
 AdminService::~AdminService() = default;
 
@@ -33,7 +49,7 @@ grpc::ServerUnaryReactor* AdminService::Run(
       return reactor;
     }
   }
-  if (!work_.Submit([reactor, work = std::move(work)] {
+  if (!work_->Submit([reactor, work = std::move(work)] {
         reactor->Finish(ToGrpcStatus(work()));
       })) {
     reactor->Finish(

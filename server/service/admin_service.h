@@ -3,6 +3,7 @@
 #define CONTENT_SERVER_SERVICE_ADMIN_SERVICE_H_
 
 #include <functional>
+#include <memory>
 
 #include "absl/time/time.h"
 #include "content/v1/admin_service.grpc.pb.h"
@@ -25,8 +26,11 @@ struct AdminOptions {
 // `watchers` callback must outlive the service.
 class AdminService final : public v1::AdminService::CallbackService {
  public:
-  AdminService(store::Store* store, Authenticator* auth,
-               const AdminOptions& options, std::function<int()> watchers);
+  // Starts the service's two work threads; RESOURCE_EXHAUSTED if the
+  // system refuses one.
+  static absl::StatusOr<std::unique_ptr<AdminService>> Create(
+      store::Store* store, Authenticator* auth, const AdminOptions& options,
+      std::function<int()> watchers);
   ~AdminService() override;
 
   // Runs the retention policy and the change-log trim once; with
@@ -51,11 +55,15 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx,
                                 std::function<absl::Status()> work);
 
+  AdminService(store::Store* store, Authenticator* auth,
+               const AdminOptions& options, std::function<int()> watchers,
+               std::unique_ptr<WorkQueue> work);
+
   store::Store* const store_;
   Authenticator* const auth_;
   const AdminOptions options_;
   const std::function<int()> watchers_;
-  WorkQueue work_;
+  const std::unique_ptr<WorkQueue> work_;
 };
 
 }  // namespace content::service

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "server/query/engine.h"
@@ -213,35 +214,70 @@ class ImportReactor
   v1::ImportArticlesResponse response_;
 };
 
+}  // namespace
+
 class ExportReactor
     : public grpc::ServerWriteReactor<v1::ExportArticlesResponse> {
  public:
-  ExportReactor(grpc::CallbackServerContext* ctx, store::Store* store,
-                const Limits& limits, const v1::ExportArticlesRequest& request)
-      : ctx_(ctx),
+  ExportReactor(ExportHub* hub, grpc::CallbackServerContext* ctx,
+                store::Store* store, const Limits& limits,
+                const v1::ExportArticlesRequest& request)
+      : hub_(hub),
+        ctx_(ctx),
         store_(store),
+        limits_(limits),
         query_(request.query()),
         // A shared engine's snapshot holds a database connection for as
-        // long as the export runs (a client that stops reading would keep
-        // it): there, each page reads a fresh one.
-        view_(store->engine()->shared() ? nullptr : store->NewReadView()) {
-    absl::Status s = ValidateQuery(query_, limits);
+        // long as the export runs: there, each page reads a fresh one.
+        view_(store->engine()->shared() ? nullptr : store->NewReadView()) {}
+
+  void Start() {
+    absl::MutexLock lock(&mu_);
+    absl::Status s = ValidateQuery(query_, limits_);
     if (!s.ok()) {
-      Finish(ToGrpcStatus(s));
+      FinishLocked(ToGrpcStatus(s));
       return;
     }
     Next();
   }
 
   void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (finished_) return;  // cut off while the write waited
     if (!ok) {
-      Finish(grpc::Status::CANCELLED);
+      FinishLocked(grpc::Status::CANCELLED);
       return;
     }
     Next();
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    hub_->Remove(this);
+    delete this;
+  }
+
+  // Ends the export if its client has left a batch untaken for `timeout`.
+  // An export busy reading a page is not stalled on its client: only
+  // tries the lock.
+  void CheckStall(absl::Time now, absl::Duration timeout) {
+    if (!mu_.TryLock()) return;
+    if (!finished_ && writing_ && now - write_started_ >= timeout) {
+      // Only the batch in flight is needed until the client goes; the
+      // snapshot would pin every version the store had at the start. The
+      // write in flight keeps the call (and this) alive until OnWriteDone,
+      // which waits for mu_.
+      view_.reset();
+      page_.clear();
+      page_.shrink_to_fit();
+      FinishLocked(grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("export client stopped reading for more than ",
+                       absl::FormatDuration(timeout),
+                       "; the export's snapshot is released: export again")));
+    }
+    mu_.Unlock();
+  }
 
  private:
   static constexpr int kBatch = 100;
@@ -251,9 +287,16 @@ class ExportReactor
   // to the same bound, so a client that stops reading holds one of them.
   static constexpr size_t kBatchBytes = size_t{2} << 20;
 
+  void FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
   // Writes the next response: what is left of the current page, up to
   // kBatchBytes, reading pages until there are articles or no more pages.
-  void Next() {
+  void Next() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     response_.Clear();
     size_t bytes = 0;
     while (true) {
@@ -269,7 +312,7 @@ class ExportReactor
       // not for a client gone (a filter that rejects nearly everything scans
       // the whole store on this thread).
       if (ctx_->IsCancelled()) {
-        Finish(grpc::Status::CANCELLED);
+        FinishLocked(grpc::Status::CANCELLED);
         return;
       }
       query::QueryOptions options;
@@ -280,7 +323,7 @@ class ExportReactor
       absl::StatusOr<query::QueryPage> page =
           query::RunQuery(*store_, query_, options);
       if (!page.ok()) {
-        Finish(ToGrpcStatus(page.status()));
+        FinishLocked(ToGrpcStatus(page.status()));
         return;
       }
       page_ = std::move(page->articles);
@@ -289,37 +332,86 @@ class ExportReactor
       last_page_ = token_.empty();
     }
     if (response_.articles_size() == 0) {
-      Finish(grpc::Status::OK);
+      FinishLocked(grpc::Status::OK);
       return;
     }
+    writing_ = true;
+    write_started_ = absl::Now();
     StartWrite(&response_);
   }
 
+  ExportHub* const hub_;
   grpc::CallbackServerContext* const ctx_;
   store::Store* const store_;
+  const Limits limits_;
   const v1::Query query_;
+  // OnWriteDone (gRPC's threads) and CheckStall (the hub's) meet here.
+  absl::Mutex mu_;
   // One snapshot for the whole export: paging through fresh ones, an
   // article whose date changed between pages came twice or not at all.
-  // Null on a shared engine (see the constructor).
-  const std::unique_ptr<store::ReadView> view_;
-  std::string token_;
-  std::vector<v1::Article> page_;  // the page being sent, from next_
-  size_t next_ = 0;
-  bool last_page_ = false;  // page_ is the query's last page
-  v1::ExportArticlesResponse response_;
+  // Null on a shared engine (see the constructor), and once cut off.
+  std::unique_ptr<store::ReadView> view_ ABSL_GUARDED_BY(mu_);
+  std::string token_ ABSL_GUARDED_BY(mu_);
+  // The page being sent, from next_.
+  std::vector<v1::Article> page_ ABSL_GUARDED_BY(mu_);
+  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
+  // page_ is the query's last page.
+  bool last_page_ ABSL_GUARDED_BY(mu_) = false;
+  v1::ExportArticlesResponse response_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // response_ is in flight
+  absl::Time write_started_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
-
-}  // namespace
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewImportReactor(
     store::Store* store, WorkQueue* writes, const Limits& limits) {
   return new ImportReactor(store, writes, limits);
 }
 
-grpc::ServerWriteReactor<v1::ExportArticlesResponse>* NewExportReactor(
+ExportHub::ExportHub(const ExportOptions& options) : options_(options) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+ExportHub::~ExportHub() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+grpc::ServerWriteReactor<v1::ExportArticlesResponse>* ExportHub::Open(
     grpc::CallbackServerContext* ctx, store::Store* store, const Limits& limits,
     const v1::ExportArticlesRequest& request) {
-  return new ExportReactor(ctx, store, limits, request);
+  auto* reactor = new ExportReactor(this, ctx, store, limits, request);
+  {
+    absl::MutexLock lock(&mu_);
+    exports_.insert(reactor);
+  }
+  reactor->Start();
+  return reactor;
+}
+
+int ExportHub::exports() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(exports_.size());
+}
+
+void ExportHub::Remove(ExportReactor* reactor) {
+  absl::MutexLock lock(&mu_);
+  exports_.erase(reactor);
+}
+
+void ExportHub::Loop() {
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(200));
+    if (stopping_) return;
+    if (options_.stall_timeout <= absl::ZeroDuration()) continue;
+    const absl::Time now = absl::Now();
+    for (ExportReactor* r : exports_)
+      r->CheckStall(now, options_.stall_timeout);
+  }
 }
 
 }  // namespace content::service

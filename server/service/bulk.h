@@ -4,6 +4,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <set>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "content/v1/content_service.pb.h"
 #include "server/service/validation.h"
 #include "server/service/work_queue.h"
@@ -22,12 +28,47 @@ inline constexpr int kMaxImportBatch = 1000;
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewImportReactor(
     store::Store* store, WorkQueue* writes, const Limits& limits);
 
-// One ExportArticles call: pages through the query and writes a batch at a
-// time, reading the next page only when the client took the last one, and
-// stopping when `ctx` is cancelled (or its deadline passes).
-grpc::ServerWriteReactor<v1::ExportArticlesResponse>* NewExportReactor(
-    grpc::CallbackServerContext* ctx, store::Store* store, const Limits& limits,
-    const v1::ExportArticlesRequest& request);
+class ExportReactor;
+
+// Options for ExportArticles.
+struct ExportOptions {
+  // An export whose client has not taken the last batch for this long is
+  // ended with RESOURCE_EXHAUSTED, and its snapshot (which pins every
+  // version the store had when it began) and page released; zero: never.
+  // Default: 30 s.
+  absl::Duration stall_timeout = absl::Seconds(30);
+};
+
+// Runs ExportArticles calls and cuts off stalled ones (a thread looks
+// every 200 ms, as WatchHub does for watchers). Thread-safe. Outlives the
+// calls it opened: destroy it after the gRPC server has shut down.
+class ExportHub {
+ public:
+  explicit ExportHub(const ExportOptions& options);
+  ~ExportHub();
+
+  // One ExportArticles call: pages through the query and writes a batch at
+  // a time, reading the next page only when the client took the last one,
+  // and stopping when `ctx` is cancelled (or its deadline passes) or the
+  // client stalls (ExportOptions::stall_timeout).
+  grpc::ServerWriteReactor<v1::ExportArticlesResponse>* Open(
+      grpc::CallbackServerContext* ctx, store::Store* store,
+      const Limits& limits, const v1::ExportArticlesRequest& request);
+  // Exports currently open.
+  int exports() const;
+
+ private:
+  friend class ExportReactor;
+  void Loop();
+  void Remove(ExportReactor* reactor);
+
+  const ExportOptions options_;
+  // Lock order: mu_, then an export's lock.
+  mutable absl::Mutex mu_;
+  std::set<ExportReactor*> exports_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
 
 }  // namespace content::service
 

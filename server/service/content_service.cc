@@ -1,9 +1,15 @@
 #include "server/service/content_service.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <limits>
+#include <optional>
+#include <system_error>
 #include <utility>
 
+#include "absl/memory/memory.h"
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +21,7 @@
 #include "server/service/bulk.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/service/reactors.h"
+#include "server/store/article_wire.h"
 #include "server/store/keys.h"
 
 namespace content::service {
@@ -151,14 +158,53 @@ absl::StatusOr<bool> ContentService::AllowEditor(
   return static_cast<int>(caller->role) >= static_cast<int>(Role::kEditor);
 }
 
+namespace {
+
+// What limits the threads this process may start, for an error message.
+std::string ThreadLimit() {
+  struct rlimit nproc;
+  if (getrlimit(RLIMIT_NPROC, &nproc) != 0 || nproc.rlim_cur == RLIM_INFINITY) {
+    return "RLIMIT_NPROC (ulimit -u) is unlimited: check kernel.threads-max, "
+           "the cgroup's pids.max and memory";
+  }
+  return absl::StrCat("this user may run at most ", nproc.rlim_cur,
+                      " processes and threads (RLIMIT_NPROC, ulimit -u)");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ContentService>> ContentService::Create(
+    store::Store* store, const ServiceOptions& options, Authenticator* auth) {
+  absl::StatusOr<std::unique_ptr<WorkQueue>> writes =
+      WorkQueue::Start(options.write_threads);
+  if (!writes.ok()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "write_threads: ", writes.status().message(), "; ", ThreadLimit(),
+        ". Lower write_threads or raise the limit"));
+  }
+  // The hubs and the scheduler start one thread each; std::thread throws
+  // if the system refuses it.
+  try {
+    return absl::WrapUnique(
+        new ContentService(store, options, auth, *std::move(writes)));
+  } catch (const std::system_error& e) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot start the service's threads after its ", options.write_threads,
+        " write_threads (", e.code().message(), "); ", ThreadLimit(),
+        ". Lower write_threads or raise the limit"));
+  }
+}
+
 ContentService::ContentService(store::Store* store,
                                const ServiceOptions& options,
-                               Authenticator* auth)
+                               Authenticator* auth,
+                               std::unique_ptr<WorkQueue> writes)
     : auth_(auth),
       store_(store),
       options_(options),
-      writes_(options.write_threads),
-      watch_(store, options.watch, options.limits) {
+      writes_(std::move(writes)),
+      watch_(store, options.watch, options.limits),
+      exports_(options.exports) {
   if (options_.schedule_poll > absl::ZeroDuration())
     schedule_thread_ = std::thread([this] { ScheduleLoop(); });
 }
@@ -228,7 +274,7 @@ void ContentService::Defer(grpc::CallbackServerContext* ctx,
     }
     work();
   };
-  if (!writes_.Submit(std::move(run))) {
+  if (!writes_->Submit(std::move(run))) {
     reactor->Finish(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
   }
@@ -285,13 +331,7 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
   if (!id.ok()) return id.status();
   absl::Status s = CheckVisibility(req.visibility(), "visibility");
   if (!s.ok()) return s;
-  if (!req.lang().empty()) {
-    v1::Article a;
-    s = DoGetTranslation(req, *id, &a);
-    if (s.ok() && !a.SerializeToString(resp))
-      return absl::InternalError("article: cannot be serialized");
-    return s;
-  }
+  if (!req.lang().empty()) return DoGetTranslation(req, *id, resp);
   if (req.fallback_langs_size() > 0)
     return absl::InvalidArgumentError("fallback_langs: needs lang");
   // Before the head's visibility, so bad input reads the same for any article.
@@ -332,7 +372,7 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
 
 absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
                                               const std::string& id,
-                                              v1::Article* resp) {
+                                              std::string* resp) {
   const bool all = req.visibility() == v1::VISIBILITY_ALL;
   if (req.revision() != 0)
     return absl::InvalidArgumentError("lang: cannot be combined with revision");
@@ -349,45 +389,78 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
   }
   if (!IsValidUtf8(req.lang()))
     return absl::InvalidArgumentError("lang: must be valid UTF-8");
-  absl::StatusOr<v1::Article> named = store_->Get(id, 0, true);
+  // One snapshot, and each member read once: the one chosen is returned as
+  // it was read (it used to be read again, whole, after the group was read
+  // without bodies). Members are decoded without their bodies, and only
+  // the best so far is kept whole, so a group of large articles costs two
+  // bodies of memory.
+  std::unique_ptr<store::ReadView> view = store_->NewReadView();
+  struct Member {
+    store::StoredArticle stored;
+    v1::Article fields;  // without the body
+  };
+  auto read = [&](const std::string& member_id) -> absl::StatusOr<Member> {
+    absl::StatusOr<store::StoredArticle> a = view->StoredHead(member_id);
+    if (!a.ok()) return a.status();
+    Member m{*std::move(a), {}};
+    std::string without_body;
+    if (!store::AppendArticleWithoutBody(m.stored.bytes, &without_body) ||
+        !m.fields.ParseFromString(without_body)) {
+      return absl::DataLossError(
+          absl::StrCat("articles/", member_id, " is corrupt"));
+    }
+    return m;
+  };
+  absl::StatusOr<Member> named = read(id);
   if (!all && absl::IsNotFound(named.status())) return NotLive(id);
   if (!named.ok()) return named.status();
-  const std::string group = store::TranslationGroup(*named);
-  absl::StatusOr<std::vector<v1::Article>> members =
-      GroupHeads(group, all, /*with_bodies=*/false);
-  if (!members.ok()) return members.status();
-  if (members->empty()) return NotLive(id);
-  // Best first: each wanted language exactly, then by primary subtag; the
-  // article named wins a tie.
-  for (const std::string& lang : wanted) {
-    for (bool exact : {true, false}) {
-      const v1::Article* best = nullptr;
-      for (const v1::Article& m : *members) {
-        if (!InLanguage(m, lang, exact)) continue;
-        if (best == nullptr || m.name() == named->name()) best = &m;
-      }
-      if (best != nullptr) {
-        // The group was listed without bodies: read the one chosen whole.
-        const std::string best_id(absl::StripPrefix(best->name(), "articles/"));
-        absl::StatusOr<v1::Article> a =
-            store_->Get(best_id, 0, /*show_deleted=*/false);
-        if (!all && absl::IsNotFound(a.status())) return NotLive(best_id);
-        if (!a.ok()) return a.status();
-        if (!all && !store::IsLive(*a, store_->Now())) return NotLive(best_id);
-        *resp = *std::move(a);
-        return absl::OkStatus();
-      }
+  const std::string group = store::TranslationGroup(named->fields);
+  const absl::Time now = store_->Now();
+  // A hidden article's group key is its translationKey, which is not for
+  // readers: the error below names the group only to those who may see the
+  // article named.
+  const bool named_visible = all || store::IsLive(named->fields, now);
+  absl::StatusOr<std::vector<std::string>> ids = GroupIds(*view, group, all);
+  if (!ids.ok()) return ids.status();
+  // Rank of a member: the first wanted language it has, exactly (ignoring
+  // case) before by primary subtag; lower is better.
+  auto rank = [&](const v1::Article& m) {
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (InLanguage(m, wanted[i], true)) return 2 * i;
+      if (InLanguage(m, wanted[i], false)) return 2 * i + 1;
+    }
+    return std::numeric_limits<size_t>::max();
+  };
+  std::optional<Member> best;
+  size_t best_rank = std::numeric_limits<size_t>::max();
+  size_t members = 0;
+  std::vector<std::string> have;
+  for (const std::string& member_id : *ids) {
+    const bool is_named = member_id == id;
+    absl::StatusOr<Member> m = is_named ? std::move(named) : read(member_id);
+    if (absl::IsNotFound(m.status())) continue;
+    if (!m.ok()) return m.status();
+    if (!all && !store::IsLive(m->fields, now)) continue;
+    ++members;
+    have.push_back(absl::StrCat(m->fields.lang().empty()
+                                    ? "no lang"
+                                    : absl::StrJoin(m->fields.lang(), "+"),
+                                " (", m->fields.name(), ")"));
+    // Ids come in order: the first best wins a tie, unless the article
+    // named is among them.
+    const size_t r = rank(m->fields);
+    if (r < best_rank ||
+        (r == best_rank && r != std::numeric_limits<size_t>::max() &&
+         is_named)) {
+      best_rank = r;
+      best = *std::move(m);
     }
   }
-  std::vector<std::string> have;
-  for (const v1::Article& m : *members) {
-    have.push_back(absl::StrCat(
-        m.lang().empty() ? "no lang" : absl::StrJoin(m.lang(), "+"), " (",
-        m.name(), ")"));
+  if (members == 0) return NotLive(id);
+  if (best.has_value()) {
+    *resp = std::move(best->stored.bytes);
+    return absl::OkStatus();
   }
-  // A hidden article's group key is its translationKey, which is not for
-  // readers: name the group only to those who may see the article named.
-  const bool named_visible = all || store::IsLive(*named, store_->Now());
   return absl::NotFoundError(absl::StrCat(
       "no translation of ", req.name(), " in ", absl::StrJoin(wanted, ", "),
       "; ",
@@ -396,9 +469,8 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
       " has ", absl::StrJoin(have, ", ")));
 }
 
-absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
-    const std::string& group, bool all, bool with_bodies) {
-  std::unique_ptr<store::ReadView> view = store_->NewReadView();
+absl::StatusOr<std::vector<std::string>> ContentService::GroupIds(
+    const store::ReadView& view, const std::string& group, bool all) {
   std::vector<std::string> ids;
   for (store::ListState state :
        {store::ListState::kLive, store::ListState::kUnpublished}) {
@@ -406,7 +478,7 @@ absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
     const std::string prefix =
         store::PostingPrefix(store::IndexKind::kGroup, state, group);
     std::unique_ptr<store::KvIterator> it =
-        view->Postings(prefix, store::PrefixSuccessor(prefix));
+        view.Postings(prefix, store::PrefixSuccessor(prefix));
     for (it->SeekToFirst(); it->Valid() && ids.size() < kMaxGroupMembers;
          it->Next()) {
       uint64_t date_key;
@@ -417,10 +489,18 @@ absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
     if (!it->status().ok()) return it->status();
   }
   std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
+    const std::string& group, bool all, bool with_bodies) {
+  std::unique_ptr<store::ReadView> view = store_->NewReadView();
+  absl::StatusOr<std::vector<std::string>> ids = GroupIds(*view, group, all);
+  if (!ids.ok()) return ids.status();
   const absl::Time now = store_->Now();
   std::vector<v1::Article> heads;
   size_t bytes = 0;
-  for (const std::string& id : ids) {
+  for (const std::string& id : *ids) {
     absl::StatusOr<v1::Article> a = view->Head(id);
     if (absl::IsNotFound(a.status())) continue;
     if (!a.ok()) return a.status();
@@ -948,7 +1028,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ContentService::ImportArticles(grpc::CallbackServerContext* ctx) {
   if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok())
     return new FailedBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>(s);
-  return NewImportReactor(store_, &writes_, options_.limits);
+  return NewImportReactor(store_, writes_.get(), options_.limits);
 }
 
 grpc::ServerWriteReactor<v1::ExportArticlesResponse>*
@@ -957,7 +1037,7 @@ ContentService::ExportArticles(grpc::CallbackServerContext* ctx,
   if (absl::Status s = Allow(*ctx, ReadRole(req->query().visibility()));
       !s.ok())
     return new FailedWriteReactor<v1::ExportArticlesResponse>(s);
-  return NewExportReactor(ctx, store_, options_.limits, *req);
+  return exports_.Open(ctx, store_, options_.limits, *req);
 }
 
 void ContentService::PrepareShutdown() { watch_.Shutdown(); }

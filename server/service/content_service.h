@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "server/service/auth.h"
+#include "server/service/bulk.h"
 #include "server/service/validation.h"
 #include "server/service/watch.h"
 #include "server/service/work_queue.h"
@@ -20,9 +21,8 @@
 namespace content::service {
 
 // The most write_threads contentd's config accepts: 8x the default. They
-// all start with the service, and one that cannot start throws
-// std::system_error from the constructor, which nothing catches: contentd
-// aborted after the store had opened.
+// all start with the service (ContentService::Create), which fails with
+// RESOURCE_EXHAUSTED if the system refuses one.
 inline constexpr int kMaxWriteThreads = 1024;
 
 // Options for ContentService.
@@ -40,6 +40,8 @@ struct ServiceOptions {
   absl::Duration default_deadline = absl::Seconds(30);
   // Watch streams.
   WatchOptions watch;
+  // ExportArticles streams.
+  ExportOptions exports;
   // Longest wait between looks for scheduled publish and expiry times
   // (a write can add an earlier one); zero: no scheduler. Default: 1 s.
   absl::Duration schedule_poll = absl::Seconds(1);
@@ -79,8 +81,13 @@ using ContentServiceBase = base::S::WithRawCallbackMethod_GetArticle<
 // lets every call through (tests).
 class ContentService final : public ContentServiceBase {
  public:
-  ContentService(store::Store* store, const ServiceOptions& options,
-                 Authenticator* auth = nullptr);
+  // Starts the service's threads: write_threads writers, the watch and
+  // export hubs' and the scheduler's. RESOURCE_EXHAUSTED, naming
+  // write_threads and the process limit (RLIMIT_NPROC), if the system
+  // refuses one.
+  static absl::StatusOr<std::unique_ptr<ContentService>> Create(
+      store::Store* store, const ServiceOptions& options,
+      Authenticator* auth = nullptr);
   // Waits for queued writes to finish. Call after the gRPC server shut down.
   ~ContentService() override;
 
@@ -167,9 +174,10 @@ class ContentService final : public ContentServiceBase {
                 std::function<void(std::function<void()>)> elsewhere);
   // GetArticle's work; the reply is the article's serialized bytes.
   absl::Status DoGetBytes(const v1::GetArticleRequest& req, std::string* resp);
-  // GetArticle with `lang`: the best translation of `id`'s group.
+  // GetArticle with `lang`: the best translation of `id`'s group, as its
+  // serialized bytes. Reads each member once, through one snapshot.
   absl::Status DoGetTranslation(const v1::GetArticleRequest& req,
-                                const std::string& id, v1::Article* resp);
+                                const std::string& id, std::string* resp);
   absl::Status DoListRevisions(const v1::ListArticleRevisionsRequest& req,
                                bool editor,
                                v1::ListArticleRevisionsResponse* resp);
@@ -179,6 +187,10 @@ class ContentService final : public ContentServiceBase {
                                   v1::ListTranslationsResponse* resp);
   // NOT_FOUND unless `id`'s head is live now (readers' history reads).
   absl::Status CheckLive(const std::string& id);
+  // Ids in the translation group `group`'s lists at `view` (the live one,
+  // and the unpublished one too with `all`), sorted, at most 1000.
+  static absl::StatusOr<std::vector<std::string>> GroupIds(
+      const store::ReadView& view, const std::string& group, bool all);
   // Heads of the translation group `group` (live ones, or all with
   // `all`), by id, at most 1000; deleted articles left out; bodies only
   // `with_bodies` (RESOURCE_EXHAUSTED past 16 MiB).
@@ -213,12 +225,16 @@ class ContentService final : public ContentServiceBase {
   absl::StatusOr<bool> AllowEditor(const grpc::ServerContextBase& ctx,
                                    Role needed);
 
+  ContentService(store::Store* store, const ServiceOptions& options,
+                 Authenticator* auth, std::unique_ptr<WorkQueue> writes);
+
   Authenticator* const auth_;
   store::Store* const store_;
   const ServiceOptions options_;
 
-  WorkQueue writes_;
+  const std::unique_ptr<WorkQueue> writes_;
   WatchHub watch_;
+  ExportHub exports_;
 
   absl::Mutex schedule_mu_;
   bool schedule_stop_ ABSL_GUARDED_BY(schedule_mu_) = false;

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace content::service {
 namespace {
@@ -65,6 +68,49 @@ absl::Status CheckTerms(
     if (!s.ok()) return s;
     if (!seen.insert(terms[i]).second)
       return Invalid(item, absl::StrCat("duplicate entry ", Quote(terms[i])));
+  }
+  return absl::OkStatus();
+}
+
+// A well-formed BCP 47 language tag, by syntax alone (no registry lookup,
+// ASCII case ignored): subtags of 1-8 letters or digits joined by '-'; the
+// first is a language of 2-3 or 5-8 letters, or `x` (private use) or `i`
+// (grandfathered, e.g. `i-klingon`); a one-character subtag (`x`, or an
+// extension's singleton) is followed by another. Queries and the
+// translation lookup compare primary subtags, so `zh_CN` or `not a lang!`
+// would never match what a reader asks for.
+absl::Status CheckLangTag(absl::string_view value, absl::string_view field) {
+  constexpr absl::string_view kRule =
+      "must be a BCP 47 language tag: subtags of 1-8 letters or digits "
+      "joined by '-', the first 2-3 or 5-8 letters (or x/i for private use), "
+      "e.g. en, zh-CN; got ";
+  const std::vector<absl::string_view> subtags = absl::StrSplit(value, '-');
+  for (size_t i = 0; i < subtags.size(); ++i) {
+    const absl::string_view t = subtags[i];
+    bool ok = !t.empty() && t.size() <= 8;
+    for (unsigned char c : t) ok = ok && absl::ascii_isalnum(c);
+    if (i == 0 && ok) {
+      const bool letters = std::all_of(t.begin(), t.end(), [](char c) {
+        return absl::ascii_isalpha(static_cast<unsigned char>(c));
+      });
+      const bool private_use =
+          absl::EqualsIgnoreCase(t, "x") || absl::EqualsIgnoreCase(t, "i");
+      ok = letters &&
+           (private_use || (t.size() >= 2 && t.size() <= 3) || t.size() >= 5);
+    }
+    if (ok && t.size() == 1) ok = i + 1 < subtags.size();
+    if (!ok) return Invalid(field, absl::StrCat(kRule, Quote(value)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckLangTags(
+    const google::protobuf::RepeatedPtrField<std::string>& tags,
+    absl::string_view field, bool allow_empty) {
+  for (int i = 0; i < tags.size(); ++i) {
+    if (allow_empty && tags[i].empty()) continue;
+    absl::Status s = CheckLangTag(tags[i], absl::StrCat(field, "[", i, "]"));
+    if (!s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -260,7 +306,11 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
   if (!(s = CheckTerms(a.tags(), f("tags"), limits)).ok()) return s;
   if (!(s = CheckTerms(a.categories(), f("categories"), limits)).ok()) return s;
   if (!(s = CheckTerms(a.lang(), f("lang"), limits)).ok()) return s;
+  if (!(s = CheckLangTags(a.lang(), f("lang"), false)).ok()) return s;
   if (!(s = CheckStrings(a.translations(), f("translations"), limits)).ok())
+    return s;
+  // Empty entries were always taken here, unlike in `lang`.
+  if (!(s = CheckLangTags(a.translations(), f("translations"), true)).ok())
     return s;
   if (!(s = CheckStrings(a.widgets(), f("widgets"), limits)).ok()) return s;
   if (!(s = CheckStruct(a.params(), f("params"), 0)).ok()) return s;

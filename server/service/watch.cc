@@ -540,12 +540,14 @@ WatchHub::WatchHub(store::Store* store, const WatchOptions& options,
       tail_(options.tail_events, options.tail_article_bytes,
             options.tail_article_ttl, store->last_sequence()) {
   committed_ = store_->last_sequence();
+  // First, so that a thread the system refuses (std::system_error) leaves
+  // no listener behind on the store.
+  thread_ = std::thread([this] { Loop(); });
   // Runs under the store's commit lock: touch only the leaf wake_mu_.
   store_->SetCommitListener([this](int64_t sequence) {
     absl::MutexLock lock(&wake_mu_);
     committed_ = sequence;
   });
-  thread_ = std::thread([this] { Loop(); });
 }
 
 WatchHub::~WatchHub() {

@@ -1,12 +1,35 @@
 #include "server/service/work_queue.h"
 
+#include <system_error>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 namespace content::service {
 
-WorkQueue::WorkQueue(int threads) {
+absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Start(int threads) {
+  return Start(threads, [](std::function<void()> f) {
+    return std::thread(std::move(f));
+  });
+}
+
+absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Start(
+    int threads, const Spawn& spawn) {
   if (threads < 1) threads = 1;
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  std::unique_ptr<WorkQueue> q(new WorkQueue());
+  q->threads_.reserve(threads);
+  for (int i = 0; i < threads; ++i) {
+    // std::thread reports a thread the system refuses only by throwing,
+    // and uncaught that aborted contentd.
+    try {
+      q->threads_.push_back(spawn([raw = q.get()] { raw->Loop(); }));
+    } catch (const std::system_error& e) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot start thread ", i + 1, " of ", threads, " (",
+                       e.code().message(), ")"));
+    }  // ~WorkQueue stops and joins the threads that started
+  }
+  return q;
 }
 
 WorkQueue::~WorkQueue() {

@@ -5,10 +5,12 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
 namespace content::service {
@@ -16,13 +18,24 @@ namespace content::service {
 // Thread-safe.
 class WorkQueue {
  public:
-  explicit WorkQueue(int threads);
+  // Creates one thread (std::thread's constructor, or a test's fake that
+  // throws as it does).
+  using Spawn = std::function<std::thread(std::function<void()>)>;
+
+  // A queue run by `threads` threads (at least 1). RESOURCE_EXHAUSTED if the
+  // system refuses one (std::thread throws std::system_error, e.g. past
+  // RLIMIT_NPROC), saying how many started; those are stopped first.
+  static absl::StatusOr<std::unique_ptr<WorkQueue>> Start(int threads);
+  // As above, creating each thread with `spawn`.
+  static absl::StatusOr<std::unique_ptr<WorkQueue>> Start(int threads,
+                                                          const Spawn& spawn);
   // Runs everything already queued, then joins the threads.
   ~WorkQueue();
   // Queues `work`; false (and `work` dropped) once the destructor began.
   bool Submit(std::function<void()> work);
 
  private:
+  WorkQueue() = default;
   void Loop();
 
   absl::Mutex mu_;

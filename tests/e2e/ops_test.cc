@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1721,6 +1722,62 @@ TEST(StartupTest, ADataDirectoryInUseIsRefusedPlainly) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("--data-dir: " + dir.path() +
                                "/data is in use by a running contentd"));
+}
+
+// A write_threads the process cannot start is an error naming the setting
+// and the limit, exit 1 (std::thread's std::system_error used to abort
+// contentd, SIGABRT, after the store had opened). Runs the real binary
+// under a lowered RLIMIT_NPROC (prlimit); as root, which the limit does not
+// bind, as the user nobody (setpriv).
+TEST(StartupTest, WriteThreadsPastTheProcessLimitIsAClearError) {
+  const bool root = geteuid() == 0;
+  const uid_t uid = root ? 65534 : geteuid();
+  for (const char* tool : {"/usr/bin/prlimit", "/usr/bin/setpriv"}) {
+    if (access(tool, X_OK) != 0) GTEST_SKIP() << tool << " is not installed";
+  }
+  TempDir dir;
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+  const std::string config = dir.path() + "/contentd.yaml";
+  WriteFile(config, "write_threads: 512\n");
+  std::vector<std::string> argv;
+  if (root) {
+    argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+            "--clear-groups"};
+    // nobody must reach the directory (TMPDIR may be private to root).
+    auto probe = RunCommand({argv[0], argv[1], argv[2], argv[3], "/bin/sh",
+                             "-c", "test -w \"$0\"", dir.path()});
+    if (probe.exit_code != 0)
+      GTEST_SKIP() << "nobody cannot write " << dir.path();
+  }
+  // RLIMIT_NPROC counts the user's threads: room for contentd's first few
+  // dozen beyond those the user runs now, not for 512 writers.
+  int running = 0;
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    struct stat st;
+    if (stat(proc.path().c_str(), &st) != 0 || st.st_uid != uid) continue;
+    for (auto it =
+             std::filesystem::directory_iterator(proc.path() / "task", ec);
+         !ec && it != std::filesystem::directory_iterator(); ++it) {
+      ++running;
+    }
+  }
+  const int limit = running + 60;
+  for (const std::string& a :
+       {std::string("/usr/bin/prlimit"), absl::StrCat("--nproc=", limit),
+        ContentdBinary(), std::string("--listen"), std::string("127.0.0.1:0"),
+        std::string("--data-dir"), dir.path() + "/data",
+        std::string("--config"), config}) {
+    argv.push_back(a);
+  }
+  auto r = RunCommand(argv, "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("write_threads: cannot start thread"));
+  EXPECT_THAT(r.err, HasSubstr(" of 512 "));
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("at most ", limit,
+                                            " processes and threads "
+                                            "(RLIMIT_NPROC, ulimit -u)")));
 }
 
 }  // namespace

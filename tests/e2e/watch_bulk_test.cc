@@ -803,6 +803,68 @@ TEST(BulkTest, AnUnparsableArticleFailsAlone) {
   EXPECT_TRUE(client->Get("p2-1").ok());
 }
 
+// An export whose client stops reading ends after export_stall_timeout_ms
+// with RESOURCE_EXHAUSTED (it used to keep its stream, and the snapshot it
+// reads, for as long as the client stayed connected).
+TEST(BulkTest, StalledExportIsCutOff) {
+  TempDir dir;
+  const std::string config = dir.path() + "/contentd.yaml";
+  content::testing::WriteFile(config, "export_stall_timeout_ms: 500\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+
+  // 20 MB of articles: far more than flow control lets through unread.
+  constexpr int kCount = 320;
+  const std::string body(64 << 10, 'x');
+  int next = 0;
+  ASSERT_TRUE(client
+                  ->ImportArticles(
+                      [&](v1::ImportArticlesRequest* batch) {
+                        if (next >= kCount) return false;
+                        for (int k = 0; k < 40 && next < kCount; ++k, ++next) {
+                          v1::Article a = MakeArticle(
+                              "big" + std::to_string(next), "big", next);
+                          a.set_body(body);
+                          *batch->add_articles() = a;
+                        }
+                        return true;
+                      },
+                      [](const v1::ImportArticlesResponse&) {})
+                  .ok());
+
+  // A raw stream that does not read.
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::ContentService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto reader = stub->ExportArticles(&ctx, v1::ExportArticlesRequest());
+  absl::SleepFor(absl::Seconds(3));
+
+  // Draining now yields what was in flight, then the cutoff.
+  v1::ExportArticlesResponse r;
+  int got = 0;
+  while (reader->Read(&r)) got += r.articles_size();
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("stopped reading"));
+  EXPECT_LT(got, kCount);
+
+  // An export that reads still gets everything.
+  int all = 0;
+  ASSERT_TRUE(client
+                  ->ExportArticles(v1::ExportArticlesRequest(),
+                                   [&](const v1::Article&) {
+                                     ++all;
+                                     return true;
+                                   })
+                  .ok());
+  EXPECT_EQ(all, kCount);
+}
+
 TEST(BulkTest, ImportReportsEachArticleAndExportStreamsThemBack) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");

@@ -235,6 +235,12 @@ TEST_F(BadInputTest, CreateArticle) {
       {"lang with edge space",
        create("n1", [](v1::Article* a) { a->add_lang(" en"); }),
        Code::kInvalidArgument, "article.lang[1]"},
+      {"lang that is not a language tag",
+       create("n1", [](v1::Article* a) { a->add_lang("not a lang!"); }),
+       Code::kInvalidArgument, "article.lang[1]"},
+      {"translations entry that is not a language tag",
+       create("n1", [](v1::Article* a) { a->add_translations("zh_CN"); }),
+       Code::kInvalidArgument, "article.translations[0]"},
       {"date beyond year 9999",
        create("n1",
               [](v1::Article* a) {

@@ -133,8 +133,11 @@ class ReliabilityStoreTest : public ::testing::Test {
       service::ServiceOptions options = NoScheduler(),
       const grpc::ChannelArguments& args = grpc::ChannelArguments()) {
     auto served = std::make_unique<Served>();
-    served->service = std::make_unique<service::ContentService>(
-        store_.get(), options, nullptr);
+    absl::StatusOr<std::unique_ptr<service::ContentService>> service =
+        service::ContentService::Create(store_.get(), options, nullptr);
+    EXPECT_TRUE(service.ok()) << service.status();
+    if (!service.ok()) return nullptr;
+    served->service = *std::move(service);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
@@ -1104,6 +1107,46 @@ TEST_F(ReliabilityStoreTest, RetentionReadsOnlyArticlesItMayChange) {
             absl::StatusCode::kNotFound);
   EXPECT_TRUE(store_->Get("many", 0, false).ok());
   EXPECT_TRUE(store_->Get("one7", 0, false).ok());
+}
+
+// GetArticle with `lang` reads each member of the group once: the one it
+// returns used to be read a second time (the group was read without
+// bodies, then the chosen member whole), and the article named twice.
+TEST_F(ReliabilityStoreTest, GetArticleWithLangReadsEachMemberOnce) {
+  for (const char* lang : {"de", "en", "zh-CN"}) {
+    Article a = MakeArticle(absl::StrCat("launch ", lang), {"t1"});
+    a.clear_lang();
+    a.add_lang(lang);
+    a.set_body(absl::StrCat("body in ", lang, "\n"));
+    ASSERT_TRUE(store_->Create(absl::StrCat("launch.", lang), a).ok());
+  }
+  std::unique_ptr<Served> served = Serve();
+  std::atomic<int> reads{0};
+  fault_->on_revision_get = [&] { ++reads; };
+  for (const auto& [lang, want] :
+       {std::pair<std::string, std::string>{"zh-CN", "zh-CN"},
+        {"en", "en"},
+        {"fr", ""}}) {
+    SCOPED_TRACE(lang);
+    reads = 0;
+    v1::GetArticleRequest req;
+    req.set_name("articles/launch.en");
+    req.set_lang(lang);
+    grpc::ClientContext ctx;
+    v1::Article got;
+    grpc::Status s = served->stub->GetArticle(&ctx, req, &got);
+    if (want.empty()) {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+      EXPECT_THAT(s.error_message(),
+                  ::testing::HasSubstr("translation group \"launch\" has"));
+    } else {
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      EXPECT_EQ(got.name(), "articles/launch." + want);
+      EXPECT_EQ(got.body(), "body in " + want + "\n");
+    }
+    EXPECT_EQ(reads.load(), 3);  // each of the three members, once
+  }
+  fault_->on_revision_get = nullptr;
 }
 
 // A change-log scan that fails keeps every event (it read as "all of them

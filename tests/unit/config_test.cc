@@ -65,6 +65,7 @@ block_cache_mb: 64
 write_threads: 4
 shutdown_grace_seconds: 3
 watch_stall_timeout_ms: 2500
+export_stall_timeout_ms: 4500
 changelog_retain_events: 500
 changelog_retain_hours: 48
 retention_interval_ms: 750
@@ -85,6 +86,7 @@ limits:
   EXPECT_EQ(c.service.write_threads, 4);
   EXPECT_EQ(c.shutdown_grace, absl::Seconds(3));
   EXPECT_EQ(c.service.watch.stall_timeout, absl::Milliseconds(2500));
+  EXPECT_EQ(c.service.exports.stall_timeout, absl::Milliseconds(4500));
   EXPECT_EQ(c.changelog_retain_events, 500);
   EXPECT_EQ(c.changelog_retain_age, absl::Hours(48));
   EXPECT_EQ(c.retention_interval, absl::Milliseconds(750));
@@ -137,9 +139,9 @@ TEST(ConfigTest, WrongTypesAreNamed) {
 }
 
 TEST(ConfigTest, NonPositiveNumbersAreRefused) {
-  for (const char* key :
-       {"block_cache_mb", "write_threads", "shutdown_grace_seconds",
-        "watch_stall_timeout_ms", "retention_interval_ms"}) {
+  for (const char* key : {"block_cache_mb", "write_threads",
+                          "shutdown_grace_seconds", "watch_stall_timeout_ms",
+                          "export_stall_timeout_ms", "retention_interval_ms"}) {
     for (const char* v : {"0", "-1"}) {
       absl::Status s = Load(absl::StrCat(key, ": ", v, "\n"));
       EXPECT_TRUE(InvalidNaming(s, key)) << v;

@@ -1376,6 +1376,59 @@ TEST_F(QueryTest, WordsNearTheTermLimitMatchWholeWords) {
 // Text lists hold articles of every state (store/keys.h): a text query
 // returns each article only in the states it asks for, alone and with a tag,
 // through deletes, undeletes, publishing and archiving.
+// A reader's total_size must not count articles the reader cannot see: text
+// lists hold every state, and deleted lists hold deleted drafts, so their
+// sizes would tell a reader how many hidden articles match.
+TEST_F(QueryTest, ReadersTotalSizeCountsNoHiddenArticles) {
+  auto make = [&](const std::string& id, Article::State state,
+                  const std::string& tag, bool deleted) {
+    Article a;
+    a.set_title(id);
+    a.set_body("embargoed merger notes");
+    a.add_tags(tag);
+    a.set_state(state);
+    *a.mutable_date() = Ts(kEpoch2020 + std::hash<std::string>()(id) % 1000);
+    ASSERT_TRUE(ts_.store().Create(id, a).ok());
+    if (deleted) ASSERT_TRUE(ts_.store().Delete(id, {}).ok());
+  };
+  for (int i = 0; i < 3; ++i)
+    make(absl::StrCat("live", i), Article::PUBLISHED, "x", false);
+  for (int i = 0; i < 60; ++i)
+    make(absl::StrCat("draft", i), Article::DRAFT, "x", false);
+  for (int i = 0; i < 60; ++i)
+    make(absl::StrCat("gone", i), Article::DRAFT, "x", true);
+  Query text;
+  text.set_text("merger");
+  Query deleted_tag;
+  deleted_tag.add_tags("x");
+  deleted_tag.set_include_deleted(true);
+  Query text_and_tag = text;
+  text_and_tag.add_tags("x");
+  for (const Query& q : {text, deleted_tag, text_and_tag}) {
+    SCOPED_TRACE(q.ShortDebugString());
+    std::string token;
+    int pages = 0;
+    do {
+      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, 1, token);
+      ASSERT_TRUE(page.ok()) << page.status();
+      EXPECT_LE(page->total_size, 3) << "page " << pages;
+      if (!page->next_page_token.empty()) {
+        EXPECT_GT(page->total_size,
+                  static_cast<int64_t>(page->articles.size()));
+      }
+      token = page->next_page_token;
+      ++pages;
+    } while (!token.empty() && pages < 200);
+    EXPECT_EQ(Ids(q).size(), 3u);
+  }
+  // An editor sees every state, so the lists' sizes are no secret.
+  Query all = deleted_tag;
+  all.set_visibility(v1::VISIBILITY_ALL);
+  absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), all, 1, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->total_size, 123);
+}
+
 TEST_F(QueryTest, TextListsHoldEveryStateAndQueriesFilterIt) {
   auto make = [&](const std::string& id, Article::State state) {
     Article a;

@@ -196,6 +196,39 @@ TEST_F(ValidateArticleTest, CategoryAndLangRules) {
   EXPECT_TRUE(InvalidNaming(Check(a), "article.translations"));
 }
 
+// lang and translations hold BCP 47 tags, checked by syntax alone.
+TEST_F(ValidateArticleTest, LangsMustBeWellFormedLanguageTags) {
+  for (const char* good :
+       {"en", "EN", "zh-CN", "zh-cn", "zh-Hant-TW", "yue", "de-CH-1996",
+        "sr-Latn-RS", "es-419", "x-klingon", "i-navajo", "en-x-private",
+        "en-US-u-ca-gregory", "abcde", "abcdefgh"}) {
+    Article a = Valid();
+    a.clear_lang();
+    a.add_lang(good);
+    a.clear_translations();
+    a.add_translations(good);
+    EXPECT_TRUE(Check(a).ok()) << good << ": " << Check(a);
+  }
+  for (const char* bad : {"not a lang!", "e", "en-languages1", "abcdefghi",
+                          "zh_CN", "zh-", "-en", "en--US", "en-x", "abcd", "12",
+                          "en-US!", "zh-中文", "en-toolongsubtag"}) {
+    Article a = Valid();
+    a.add_lang(bad);
+    EXPECT_TRUE(InvalidNaming(Check(a), "article.lang[1]")) << bad;
+    EXPECT_THAT(Check(a).message(), HasSubstr("BCP 47")) << bad;
+    a = Valid();
+    a.add_translations(bad);
+    EXPECT_TRUE(InvalidNaming(Check(a), "article.translations[1]")) << bad;
+  }
+  // An empty translations entry was always taken; an empty lang never was.
+  Article a = Valid();
+  a.add_translations("");
+  EXPECT_TRUE(Check(a).ok()) << Check(a);
+  a = Valid();
+  a.clear_lang();
+  EXPECT_TRUE(Check(a).ok()) << Check(a);
+}
+
 TEST_F(ValidateArticleTest, InvalidUtf8NamesTheField) {
   const std::string bad = "ok \xc3\x28 bad";  // 0xc3 wants a continuation
   struct Case {
