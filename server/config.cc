@@ -14,6 +14,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/yaml_quotes.h"
 #include "server/service/content_service.h"
 #include "server/service/validation.h"
@@ -295,6 +296,10 @@ absl::Status ApplyStorage(const YAML::Node& node, ServerConfig* c) {
       if (s.ok()) c->store.pg_pool_size = static_cast<int>(n);
     } else if (key == "write_lock") {
       s = Read(kv.second, full, &c->store.pg_write_lock);
+    } else if (key == "lock_timeout_ms") {
+      int64_t ms = 0;
+      s = ReadPositive(kv.second, full, &ms, 3600 * 1000);
+      if (s.ok()) c->store.pg_lock_timeout = absl::Milliseconds(ms);
     } else {
       return Bad(full, "unknown key");
     }

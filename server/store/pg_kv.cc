@@ -50,6 +50,20 @@ int64_t LockKey(absl::string_view table, absl::string_view name) {
   return static_cast<int64_t>(h >> 1);
 }
 
+// SQLSTATE of a lock wait that ran past lock_timeout.
+constexpr char kLockNotAvailable[] = "55P03";
+
+// Takes session advisory lock `key`, waiting at most `timeout` (then
+// SQLSTATE 55P03): a lock whose holder vanished stays taken until
+// PostgreSQL ends the holder's session, hours later without keepalives.
+// One round trip: the two statements run as one implicit transaction, to
+// which SET LOCAL is confined; the session lock outlives it.
+std::string LockSql(int64_t key, absl::Duration timeout) {
+  return absl::StrCat("SET LOCAL lock_timeout = ",
+                      std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout)),
+                      "; SELECT pg_advisory_lock(", key, ")");
+}
+
 bool ValidTableName(absl::string_view t) {
   if (t.empty() || t.size() > 63) return false;
   if (!(t[0] == '_' || (t[0] >= 'a' && t[0] <= 'z'))) return false;
@@ -403,8 +417,7 @@ class PgKv : public KvEngine {
       pqxx::nontransaction tx((*lease)->c);
       // Replicas starting together must not race on the catalog.
       if (options_.write_lock)
-        tx.exec_params("SELECT pg_advisory_lock($1)",
-                       LockKey(options_.table, "ddl"));
+        tx.exec(LockSql(LockKey(options_.table, "ddl"), options_.lock_timeout));
       tx.exec("CREATE TABLE IF NOT EXISTS " + table_ +
               " (family smallint NOT NULL, key bytea NOT NULL,"
               " value bytea NOT NULL, PRIMARY KEY (family, key))");
@@ -563,17 +576,30 @@ class PgKv : public KvEngine {
     void operator()(const std::string&, int) override {}
   };
 
-  // Holds the store-wide write lock for a scope (see PgKvOptions).
+  // Holds the store-wide write lock for a scope (see PgKvOptions), if
+  // status() is OK: UNAVAILABLE when it stayed taken for `timeout`.
   class WriteLock {
    public:
-    WriteLock(Conn& conn, int64_t key, bool enabled)
-        : conn_(conn), key_(key), enabled_(enabled) {
-      if (!enabled_) return;
+    WriteLock(Conn& conn, int64_t key, bool enabled, absl::Duration timeout)
+        : conn_(conn), key_(key) {
+      if (!enabled) return;
       pqxx::nontransaction tx(conn_.c);
-      tx.exec_params("SELECT pg_advisory_lock($1)", key_);
+      try {
+        tx.exec(LockSql(key_, timeout));
+      } catch (const pqxx::sql_error& e) {
+        if (e.sqlstate() != kLockNotAvailable) throw;
+        status_ = absl::UnavailableError(absl::StrCat(
+            "storage: waited ", absl::FormatDuration(timeout),
+            " (storage.lock_timeout_ms) for the write lock that serializes "
+            "writers across replicas; another writer still holds it (a "
+            "replica that vanished holding it keeps it until PostgreSQL ends "
+            "its session: docs/scaling.md)"));
+        return;
+      }
+      held_ = true;
     }
     ~WriteLock() {
-      if (!enabled_) return;
+      if (!held_) return;
       try {
         pqxx::nontransaction tx(conn_.c);
         tx.exec_params("SELECT pg_advisory_unlock($1)", key_);
@@ -581,11 +607,13 @@ class PgKv : public KvEngine {
         // The connection is gone, and the lock with it.
       }
     }
+    const absl::Status& status() const { return status_; }
 
    private:
     Conn& conn_;
     const int64_t key_;
-    const bool enabled_;
+    bool held_ = false;
+    absl::Status status_;
   };
 
   using Key = std::pair<int, std::string>;
@@ -596,7 +624,8 @@ class PgKv : public KvEngine {
                          Family read_family, const std::string& read_key,
                          const Completion& complete) {
     WriteLock write_lock(conn, LockKey(options_.table, "write"),
-                         options_.write_lock);
+                         options_.write_lock, options_.lock_timeout);
+    if (!write_lock.status().ok()) return write_lock.status();
     pqxx::transaction<pqxx::isolation_level::serializable> tx(conn.c);
     if (!sync) tx.exec("SET LOCAL synchronous_commit = off");
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/store/kv.h"
 
 namespace content::store {
@@ -31,6 +32,13 @@ struct PgKvOptions {
   // serializable transactions and their retries stay correct without it.
   // Default: true.
   bool write_lock = true;
+  // How long a write waits for the write lock before failing UNAVAILABLE.
+  // A replica that vanished (power, network) while holding it keeps it
+  // until PostgreSQL notices and ends its session, which takes the
+  // server's TCP keepalive time (2 hours by default; docs/scaling.md);
+  // meanwhile writes on every other replica fail after this wait instead
+  // of queueing for good. Default: 10 s.
+  absl::Duration lock_timeout = absl::Seconds(10);
 };
 
 // Connects and creates the table if missing. INVALID_ARGUMENT on a bad

@@ -194,6 +194,11 @@ TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
     EXPECT_TRUE(config.auth.enabled);
     ASSERT_FALSE(config.auth.tokens.empty());
     EXPECT_EQ(service::HashToken(token), config.auth.tokens[0].sha256);
+    // A replica notices a database that went silent in seconds, not after
+    // the kernel's 15 minutes of retransmissions (docs/scaling.md).
+    for (const char* keyword :
+         {"keepalives=1", "keepalives_idle=", "tcp_user_timeout="})
+      EXPECT_THAT(config.store.pg_dsn, HasSubstr(keyword));
     // CockroachDB has no advisory locks.
     if (std::string(file).find("cockroach") != std::string::npos)
       EXPECT_FALSE(config.store.pg_write_lock);

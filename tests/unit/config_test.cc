@@ -162,6 +162,20 @@ TEST(ConfigTest, NonPositiveNumbersAreRefused) {
   }
 }
 
+// How long a postgres write waits for the write lock (PgKvOptions).
+TEST(ConfigTest, StorageLockTimeout) {
+  ServerConfig c;
+  EXPECT_EQ(c.store.pg_lock_timeout, absl::Seconds(10));
+  ASSERT_TRUE(LoadConfigText("storage: {lock_timeout_ms: 2500}\n", &c).ok());
+  EXPECT_EQ(c.store.pg_lock_timeout, absl::Milliseconds(2500));
+  for (const char* v : {"0", "-1", "3600001"}) {
+    EXPECT_TRUE(InvalidNaming(
+        Load(absl::StrCat("storage: {lock_timeout_ms: ", v, "}\n")),
+        "storage.lock_timeout_ms"))
+        << v;
+  }
+}
+
 TEST(ConfigTest, OutOfRangeNumbersAreRefused) {
   // Values that would wrap when narrowed must not turn into 0 or negatives.
   EXPECT_TRUE(InvalidNaming(Load("limits:\n  max_tags: 4294967296\n"),

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "server/store/keys.h"
@@ -577,6 +579,70 @@ TEST(PgKvTest, ACallHoldingAConnectionGetsASecond) {
   for (std::thread& t : threads) t.join();
   for (const absl::Status& s : results)
     EXPECT_TRUE(s.ok() || absl::IsNotFound(s)) << s;
+}
+
+// The write lock's holder vanishing (power, network) leaves the lock taken
+// until PostgreSQL ends its session, hours later without keepalives: writes
+// wait for it at most lock_timeout and fail UNAVAILABLE, where they used to
+// wait for good, every writer of every replica piling up behind it.
+TEST(PgKvTest, AWriteWaitsForATakenWriteLockOnlyUpToItsTimeout) {
+  const std::string dsn = testing::TestPgDsn();
+  if (dsn.empty()) {
+    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
+                    "fixture sets CONTENTD_TEST_PG_DIR)";
+  }
+  std::random_device rd;
+  PgKvOptions o;
+  o.dsn = dsn;
+  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  o.pool_size = 2;
+  o.lock_timeout = absl::Milliseconds(300);
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  // The holder: a session that took the lock and went silent. Its key is
+  // the one the engine computes (FNV-1a of "contentd:TABLE:write", >> 1).
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : absl::StrCat("contentd:", o.table, ":write")) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  const int64_t key = static_cast<int64_t>(h >> 1);
+  auto holder = std::make_unique<pqxx::connection>(dsn);
+  {
+    pqxx::nontransaction tx(*holder);
+    tx.exec_params("SELECT pg_advisory_lock($1)", key);
+  }
+  // On a thread, so that a write that waits for good fails the test
+  // instead of hanging it (closing the holder then lets it finish).
+  std::promise<absl::Status> result;
+  std::future<absl::Status> done = result.get_future();
+  const absl::Time start = absl::Now();
+  std::thread writer([&] {
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", "v");
+    result.set_value((*kv)->Write(std::move(batch), true));
+  });
+  const bool finished =
+      done.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  const absl::Duration waited = absl::Now() - start;
+  holder.reset();  // the session ends, and its lock with it
+  writer.join();
+  ASSERT_TRUE(finished) << "the write waited for the lock past 10 s";
+  const absl::Status s = done.get();
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("write lock"));
+  EXPECT_GE(waited, absl::Milliseconds(250));
+  EXPECT_LT(waited, absl::Seconds(5));
+  // With the holder gone the lock is free again, and the connection that
+  // timed out still works.
+  for (int i = 0; i < 3; ++i) {
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", absl::StrCat("v", i));
+    ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok()) << i;
+  }
+  std::string v;
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+  EXPECT_EQ(v, "v2");
 }
 
 TEST(RocksKvTest, CloseFlushesABigWalAwayAndLeavesASmallOne) {
