@@ -1,5 +1,7 @@
 #include "server/store/pg_kv.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -87,6 +89,14 @@ absl::Status Trouble(const std::exception& e, absl::string_view what) {
       absl::StrCat("storage: PostgreSQL error while ", what, ": ", message));
 }
 
+// The connection broke after COMMIT was sent.
+absl::Status InDoubt(const std::exception& e) {
+  return absl::UnavailableError(
+      absl::StrCat("storage: PostgreSQL connection lost while committing; "
+                   "the write may or may not have been applied: ",
+                   e.what()));
+}
+
 pqxx::binarystring Bytes(absl::string_view s) {
   return pqxx::binarystring(s.data(), s.size());
 }
@@ -127,6 +137,18 @@ struct Conn {
   pqxx::connection c;
   absl::flat_hash_set<std::string> prepared;
 };
+
+// Whether an idle connection is known to be dead, without a round trip:
+// closed on this side, or the server hung up. A backend that ends
+// (pg_terminate_backend, a restart, idle timeouts) sends its FATAL and
+// closes the socket, and an idle connection is sent nothing else.
+bool Stale(const Conn& conn) {
+  if (!conn.c.is_open()) return true;
+  pollfd p{};
+  p.fd = conn.c.sock();
+  p.events = POLLIN;
+  return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
 
 // Runs `sql` as a prepared statement on `conn` (preparing it on first use).
 template <typename... Args>
@@ -195,8 +217,12 @@ class Pool {
     bool discard_ = false;
   };
 
-  absl::StatusOr<Lease> Acquire() {
+  // A pooled connection, or with `fresh` a new one: a call whose pooled
+  // connection broke before it did anything retries on a fresh one, since
+  // the other idle ones may have broken with it.
+  absl::StatusOr<Lease> Acquire(bool fresh = false) {
     const bool nested = HeldByThisThread()->load() > 0;
+    std::vector<std::unique_ptr<Conn>> stale;  // closed outside the lock
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -219,10 +245,12 @@ class Pool {
                          absl::FormatDuration(kMaxWait),
                          "; raise storage.pool_size (and max_connections)"));
       }
-      if (!idle_.empty()) {
+      while (!fresh && !idle_.empty()) {
         std::unique_ptr<Conn> c = std::move(idle_.back());
         idle_.pop_back();
-        return Lease(this, std::move(c));
+        if (!Stale(*c)) return Lease(this, std::move(c));
+        stale.push_back(std::move(c));
+        --open_;
       }
       ++open_;
     }
@@ -237,6 +265,10 @@ class Pool {
 
  private:
   void Return(std::unique_ptr<Conn> conn, bool discard) {
+    // libpqxx's destructors swallow errors (an abort on a broken
+    // connection), so callers cannot always tell: a closed connection is
+    // not kept either.
+    if (conn != nullptr && !conn->c.is_open()) discard = true;
     absl::MutexLock lock(&mu_);
     if (discard || conn == nullptr || open_ > size_) {
       --open_;
@@ -261,25 +293,27 @@ using ReadTx = pqxx::transaction<pqxx::isolation_level::repeatable_read,
 // A repeatable-read transaction on a borrowed connection: the snapshot.
 class PgSnapshot : public KvSnapshot {
  public:
-  explicit PgSnapshot(absl::StatusOr<Pool::Lease> lease)
-      : lease_(std::move(lease)) {
-    if (!lease_.ok()) return;
-    try {
-      tx_ = std::make_unique<ReadTx>((*lease_)->c);
-      tx_->exec("SELECT 1");  // the snapshot is taken by the first query
-    } catch (const std::exception& e) {
-      status_ = Trouble(e, "taking a snapshot");
-      tx_.reset();
-      lease_->Discard();
+  // Broken before it read anything, it starts again on a fresh connection.
+  explicit PgSnapshot(Pool* pool) {
+    for (const bool fresh : {false, true}) {
+      lease_ = pool->Acquire(fresh);
+      if (!lease_.ok()) return;
+      try {
+        tx_ = std::make_unique<ReadTx>((*lease_)->c);
+        tx_->exec("SELECT 1");  // the snapshot is taken by the first query
+        status_ = absl::OkStatus();
+        return;
+      } catch (const std::exception& e) {
+        status_ = Trouble(e, "taking a snapshot");
+        tx_.reset();
+        lease_->Discard();
+        if (dynamic_cast<const pqxx::broken_connection*>(&e) == nullptr) return;
+      }
     }
   }
-  ~PgSnapshot() override {
-    try {
-      tx_.reset();  // aborts: it only read
-    } catch (...) {
-      if (lease_.ok()) lease_->Discard();
-    }
-  }
+  // Aborts (it only read). On a broken connection that fails silently, and
+  // the pool drops the connection as closed.
+  ~PgSnapshot() override { tx_.reset(); }
   absl::Status status() const {
     return lease_.ok() ? status_ : lease_.status();
   }
@@ -450,7 +484,7 @@ class PgKv : public KvEngine {
   }
 
   std::unique_ptr<KvSnapshot> GetSnapshot() override {
-    return std::make_unique<PgSnapshot>(pool_.Acquire());
+    return std::make_unique<PgSnapshot>(&pool_);
   }
 
   absl::Status Write(KvBatch batch, bool sync) override {
@@ -460,11 +494,27 @@ class PgKv : public KvEngine {
   absl::Status WriteAfterRead(KvBatch batch, bool sync, Family family,
                               const std::string& key,
                               const Completion& complete) override {
+    bool fresh = false;
     for (int attempt = 0;; ++attempt) {
-      absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
+      absl::StatusOr<Pool::Lease> lease = pool_.Acquire(fresh);
       if (!lease.ok()) return lease.status();
+      bool committing = false;
       try {
-        return WriteOnce(**lease, batch, sync, family, key, complete);
+        return WriteOnce(**lease, batch, sync, family, key, complete,
+                         &committing);
+      } catch (const pqxx::in_doubt_error& e) {
+        lease->Discard();
+        return InDoubt(e);
+      } catch (const pqxx::broken_connection& e) {
+        lease->Discard();
+        if (committing) return InDoubt(e);
+        // Before COMMIT nothing applied: PostgreSQL rolls back the open
+        // transaction of a session that ended. A pooled connection that
+        // broke while idle is the likely cause (the SDK does not retry
+        // writes), so once more on a fresh one; a second break is the
+        // database's.
+        if (fresh) return Trouble(e, "writing");
+        fresh = true;
       } catch (const pqxx::transaction_rollback& e) {
         // Serialization failure or deadlock: nothing was applied.
         if (attempt + 1 >= kMaxWriteAttempts) {
@@ -556,15 +606,23 @@ class PgKv : public KvEngine {
         return Trouble(e, what);
       }
     }
-    absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
-    if (!lease.ok()) return lease.status();
-    try {
-      pqxx::nontransaction tx((*lease)->c);
-      return fn(tx, **lease);
-    } catch (const std::exception& e) {
-      lease->Discard();
-      return Trouble(e, what);
+    // A read is safe to repeat: once more on a fresh connection if the
+    // pooled one broke.
+    for (const bool fresh : {false, true}) {
+      absl::StatusOr<Pool::Lease> lease = pool_.Acquire(fresh);
+      if (!lease.ok()) return lease.status();
+      try {
+        pqxx::nontransaction tx((*lease)->c);
+        return fn(tx, **lease);
+      } catch (const pqxx::broken_connection& e) {
+        lease->Discard();
+        if (fresh) return Trouble(e, what);
+      } catch (const std::exception& e) {
+        lease->Discard();
+        return Trouble(e, what);
+      }
     }
+    return absl::InternalError("unreachable");
   }
 
   const std::string& table() const { return table_; }
@@ -619,10 +677,10 @@ class PgKv : public KvEngine {
   using Key = std::pair<int, std::string>;
 
   // One transaction: `complete` (if any) first sees `key`'s value, then the
-  // batch applies.
+  // batch applies. Sets `*committing` once COMMIT is sent.
   absl::Status WriteOnce(Conn& conn, const KvBatch& input, bool sync,
                          Family read_family, const std::string& read_key,
-                         const Completion& complete) {
+                         const Completion& complete, bool* committing) {
     WriteLock write_lock(conn, LockKey(options_.table, "write"),
                          options_.write_lock, options_.lock_timeout);
     if (!write_lock.status().ok()) return write_lock.status();
@@ -795,6 +853,7 @@ class PgKv : public KvEngine {
     flush_puts();
     // Replicas waiting in WaitForWrites wake when this commits.
     if (notify_) Run(tx, conn, "SELECT pg_notify($1, '')", options_.table);
+    *committing = true;
     tx.commit();
     return absl::OkStatus();
   }

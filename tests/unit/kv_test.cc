@@ -645,6 +645,80 @@ TEST(PgKvTest, AWriteWaitsForATakenWriteLockOnlyUpToItsTimeout) {
   EXPECT_EQ(v, "v2");
 }
 
+// Pooled connections whose backends ended while idle (a database restart
+// or failover, an idle timeout; pg_terminate_backend here) are not handed
+// out as if they worked: each call on one failed UNAVAILABLE, and writes
+// are not retried by the SDK.
+TEST(PgKvTest, CallsSucceedAfterThePoolsBackendsEnded) {
+  const std::string dsn = testing::TestPgDsn();
+  if (dsn.empty()) {
+    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
+                    "fixture sets CONTENTD_TEST_PG_DIR)";
+  }
+  std::random_device rd;
+  const std::string app = absl::StrCat("staletest_", rd());
+  PgKvOptions o;
+  o.dsn = absl::StrCat(dsn, " application_name=", app);
+  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  o.pool_size = 3;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvEngine* engine = kv->get();
+  auto read = [&](const KvSnapshot* snapshot) {
+    KvReadOptions ro;
+    ro.snapshot = snapshot;
+    std::string v;
+    return engine->Get(Family::kMeta, "k", &v, ro);
+  };
+  {
+    // Every pooled connection in use at once (a thread holding one always
+    // gets another), so all of them go back idle.
+    std::vector<std::unique_ptr<KvSnapshot>> snapshots;
+    for (int i = 0; i < o.pool_size; ++i) {
+      snapshots.push_back(engine->GetSnapshot());
+      const absl::Status s = read(snapshots.back().get());
+      ASSERT_TRUE(s.ok() || absl::IsNotFound(s)) << s;
+    }
+  }
+  // And one still open when its backend ends, closed without a read: its
+  // abort fails silently in libpqxx.
+  std::unique_ptr<KvSnapshot> open_snapshot = engine->GetSnapshot();
+  pqxx::connection admin(dsn);
+  auto backends = [&] {
+    pqxx::nontransaction tx(admin);
+    return tx
+        .exec1(absl::StrCat(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '",
+            app, "'"))[0]
+        .as<int>();
+  };
+  ASSERT_GE(backends(), o.pool_size);
+  {
+    pqxx::nontransaction tx(admin);
+    tx.exec(absl::StrCat(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+        "application_name = '",
+        app, "'"));
+  }
+  for (int i = 0; i < 500 && backends() > 0; ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_EQ(backends(), 0);
+  open_snapshot.reset();
+
+  for (int i = 0; i < o.pool_size + 1; ++i) {
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", absl::StrCat("v", i));
+    ASSERT_TRUE(engine->Write(std::move(batch), true).ok()) << i;
+    EXPECT_TRUE(read(nullptr).ok()) << i;
+    std::unique_ptr<KvSnapshot> snapshot = engine->GetSnapshot();
+    EXPECT_TRUE(read(snapshot.get()).ok()) << i;
+    std::unique_ptr<KvIterator> it =
+        engine->NewIterator(Family::kMeta, KvReadOptions());
+    it->SeekToFirst();
+    EXPECT_TRUE(it->Valid()) << i << " " << it->status();
+  }
+}
+
 TEST(RocksKvTest, CloseFlushesABigWalAwayAndLeavesASmallOne) {
   testing::TempDir dir;
   for (const bool big : {false, true}) {
