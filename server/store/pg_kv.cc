@@ -390,7 +390,10 @@ class PgIterator : public KvIterator {
   absl::Status status() const override { return status_; }
 
  private:
-  void Grow() { page_ = std::min(page_ * 2, kMaxPage); }
+  // A page cut short by its bytes stays as long: more rows would be cut.
+  void Grow() {
+    if (!cut_) page_ = std::min(page_ * 2, kMaxPage);
+  }
   // Loads the page starting at `start` (inclusive or not) in a direction.
   void Fetch(bool forward, std::optional<std::string> start, bool inclusive);
 
@@ -403,6 +406,7 @@ class PgIterator : public KvIterator {
   size_t pos_ = 0;
   bool forward_ = true;
   bool more_ = false;  // the page was full: more rows may follow
+  bool cut_ = false;   // the page was full by bytes before rows
   int page_ = kFirstPage;
   absl::Status status_;
 };
@@ -626,6 +630,7 @@ class PgKv : public KvEngine {
   }
 
   const std::string& table() const { return table_; }
+  const PgKvOptions& options() const { return options_; }
 
  private:
   class Receiver : public pqxx::notification_receiver {
@@ -892,9 +897,20 @@ void PgIterator::Fetch(bool forward, std::optional<std::string> start,
     absl::StrAppend(&sql, " AND key < ", param(upper_));
   if (!lower_.empty() && (!forward || !start))
     absl::StrAppend(&sql, " AND key >= ", param(lower_));
-  absl::StrAppend(&sql, " ORDER BY key", forward ? "" : " DESC", " LIMIT ",
-                  page_);
+  const char* order = forward ? " ORDER BY key" : " ORDER BY key DESC";
+  absl::StrAppend(&sql, order, " LIMIT ", page_);
+  // Of those rows, the first ones within page_bytes (at least one), and
+  // how many there were: lengths come from the rows' headers, so values
+  // left out are never read.
+  sql = absl::StrCat(
+      "SELECT key, value, n FROM (SELECT key, value, count(*) OVER () AS n,"
+      " row_number() OVER w AS i, sum(octet_length(key) +"
+      " octet_length(value)) OVER w AS bytes FROM (",
+      sql, ") page WINDOW w AS (", order,
+      " ROWS UNBOUNDED PRECEDING)) sized WHERE i = 1 OR bytes <= ",
+      std::max<int64_t>(1, kv_->options().page_bytes), order);
   std::vector<std::pair<std::string, std::string>> rows;
+  int64_t inner_rows = 0;
   status_ = kv_->Read(
       snapshot_, "iterating", [&](pqxx::transaction_base& tx, Conn& conn) {
         pqxx::result r;
@@ -917,9 +933,16 @@ void PgIterator::Fetch(bool forward, std::optional<std::string> start,
         rows.reserve(r.size());
         for (const pqxx::row& row : r)
           rows.emplace_back(FromBytea(row[0]), FromBytea(row[1]));
+        if (!r.empty()) inner_rows = r[0][2].as<int64_t>();
         return absl::OkStatus();
       });
-  more_ = static_cast<int>(rows.size()) == page_;
+  cut_ = static_cast<int64_t>(rows.size()) < inner_rows;
+  more_ = cut_ || inner_rows == page_;
+  if (kv_->options().on_page && status_.ok()) {
+    size_t bytes = 0;
+    for (const auto& [key, value] : rows) bytes += key.size() + value.size();
+    kv_->options().on_page(rows.size(), bytes);
+  }
   rows_ = std::move(rows);
   pos_ = 0;
   forward_ = forward;

@@ -4,6 +4,8 @@
 #ifndef CONTENT_SERVER_STORE_PG_KV_H_
 #define CONTENT_SERVER_STORE_PG_KV_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,6 +41,13 @@ struct PgKvOptions {
   // meanwhile writes on every other replica fail after this wait instead
   // of queueing for good. Default: 10 s.
   absl::Duration lock_timeout = absl::Seconds(10);
+  // Bytes (keys and values) an iterator fetches per page: pages grow to
+  // 1,024 rows, which on big values (a scan of revisions) would hold
+  // gigabytes. A page holds at least one row, however big. Default: 4 MiB.
+  int64_t page_bytes = int64_t{4} << 20;
+  // For tests: called with the rows and bytes of each page an iterator
+  // fetched. Default: none.
+  std::function<void(size_t rows, size_t bytes)> on_page;
 };
 
 // Connects and creates the table if missing. INVALID_ARGUMENT on a bad
