@@ -18,6 +18,7 @@
 #include "common/yaml_quotes.h"
 #include "server/service/content_service.h"
 #include "server/service/validation.h"
+#include "server/store/pg_kv.h"
 #include "yaml-cpp/yaml.h"
 
 namespace content {
@@ -336,6 +337,18 @@ absl::Status ApplyRetention(const YAML::Node& node, ServerConfig* c) {
 
 }  // namespace
 
+absl::Status CheckConfig(const ServerConfig& c) {
+  if (c.store.engine == "postgres" &&
+      c.service.limits.max_article_bytes > store::kPgMaxArticleBytes) {
+    return Bad("limits.max_article_bytes",
+               absl::StrCat("must be at most ", store::kPgMaxArticleBytes,
+                            " (256 MiB) with storage.engine postgres "
+                            "(--max-article-bytes too): its values travel as "
+                            "hex text in messages PostgreSQL caps at 1 GB"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
   YAML::Node root;
   try {
@@ -467,7 +480,7 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
     }
     if (!s.ok()) return s;
   }
-  return absl::OkStatus();
+  return CheckConfig(*c);
 }
 
 absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {

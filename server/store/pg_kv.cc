@@ -20,6 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -85,8 +86,18 @@ absl::Status Trouble(const std::exception& e, absl::string_view what) {
     return absl::UnavailableError(absl::StrCat(
         "storage: PostgreSQL connection lost while ", what, ": ", message));
   }
-  return absl::UnavailableError(
-      absl::StrCat("storage: PostgreSQL error while ", what, ": ", message));
+  message =
+      absl::StrCat("storage: PostgreSQL error while ", what, ": ", message);
+  // Errors that the same call would meet again are not UNAVAILABLE, which
+  // clients retry.
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  const std::string state = sql != nullptr ? sql->sqlstate() : "";
+  if (absl::StartsWith(state, "22"))  // data_exception
+    return absl::InvalidArgumentError(message);
+  if (absl::StartsWith(state, "54") ||  // program_limit_exceeded
+      state == "53100")                 // disk_full
+    return absl::ResourceExhaustedError(message);
+  return absl::UnavailableError(message);
 }
 
 // The connection broke after COMMIT was sent.
@@ -806,10 +817,16 @@ class PgKv : public KvEngine {
     std::string f_del = "{", k_del = "{";
     std::string f_put = "{", k_put = "{", v_put = "{";
     size_t n_del = 0, n_put = 0;
+    auto observe = [this](size_t rows, size_t bytes) {
+      if (options_.on_statement) options_.on_statement(rows, bytes);
+    };
+    const size_t max_bytes =
+        static_cast<size_t>(std::max<int64_t>(1, options_.statement_bytes));
     auto flush_deletes = [&] {
       if (n_del == 0) return;
       f_del.push_back('}');
       k_del.push_back('}');
+      observe(n_del, f_del.size() + k_del.size());
       Run(tx, conn,
           "DELETE FROM " + table_ +
               " t USING unnest($1::int2[], $2::bytea[]) AS u(f, k)"
@@ -823,6 +840,7 @@ class PgKv : public KvEngine {
       f_put.push_back('}');
       k_put.push_back('}');
       v_put.push_back('}');
+      observe(n_put, f_put.size() + k_put.size() + v_put.size());
       Run(tx, conn,
           "INSERT INTO " + table_ +
               " (family, key, value) SELECT * FROM "
@@ -841,7 +859,9 @@ class PgKv : public KvEngine {
         }
         absl::StrAppend(&f_del, key.first);
         AppendByteaElement(&k_del, key.second);
-        if (n_del == kRowsPerStatement) flush_deletes();
+        if (n_del == kRowsPerStatement ||
+            f_del.size() + k_del.size() >= max_bytes)
+          flush_deletes();
       } else {
         if (n_put++ > 0) {
           f_put.push_back(',');
@@ -851,7 +871,9 @@ class PgKv : public KvEngine {
         absl::StrAppend(&f_put, key.first);
         AppendByteaElement(&k_put, key.second);
         AppendByteaElement(&v_put, *value);
-        if (n_put == kRowsPerStatement) flush_puts();
+        if (n_put == kRowsPerStatement ||
+            f_put.size() + k_put.size() + v_put.size() >= max_bytes)
+          flush_puts();
       }
     }
     flush_deletes();

@@ -45,10 +45,24 @@ struct PgKvOptions {
   // 1,024 rows, which on big values (a scan of revisions) would hold
   // gigabytes. A page holds at least one row, however big. Default: 4 MiB.
   int64_t page_bytes = int64_t{4} << 20;
+  // Bytes of rows (as sent: hex text) past which an INSERT or DELETE
+  // statement of a write ends with the row that passed them, besides its
+  // cap of 4,000 rows: group commit puts several writes' values in one
+  // transaction, and PostgreSQL refuses a message past 1 GB.
+  // Default: 64 MiB.
+  int64_t statement_bytes = int64_t{64} << 20;
+  // For tests: called with the rows and bytes of each INSERT or DELETE
+  // statement a write sends. Default: none.
+  std::function<void(size_t rows, size_t bytes)> on_statement;
   // For tests: called with the rows and bytes of each page an iterator
   // fetched. Default: none.
   std::function<void(size_t rows, size_t bytes)> on_page;
 };
+
+// The largest limits.max_article_bytes contentd accepts on this engine: a
+// value travels as hex text (twice its size) in one array parameter, and
+// PostgreSQL refuses a parameter or message past 1 GB.
+inline constexpr int64_t kPgMaxArticleBytes = int64_t{256} << 20;
 
 // Connects and creates the table if missing. INVALID_ARGUMENT on a bad
 // table name or DSN; UNAVAILABLE if the server cannot be reached.

@@ -779,6 +779,108 @@ TEST(PgKvTest, IteratorPagesStayWithinTheirBytes) {
   }
 }
 
+// A write's INSERT and DELETE statements end at statement_bytes as well as
+// at 4,000 rows: a group commit of a few big articles went out as one
+// statement, past the 1 GB PostgreSQL takes in a message. (Checked here
+// with a bound of 1 MiB.)
+TEST(PgKvTest, WriteStatementsStayWithinTheirBytes) {
+  const std::string dsn = testing::TestPgDsn();
+  if (dsn.empty()) {
+    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
+                    "fixture sets CONTENTD_TEST_PG_DIR)";
+  }
+  std::random_device rd;
+  PgKvOptions o;
+  o.dsn = dsn;
+  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  o.pool_size = 2;
+  EXPECT_EQ(o.statement_bytes, 64 << 20);  // the default
+  o.statement_bytes = 1 << 20;
+  struct Statement {
+    size_t rows, bytes;
+  };
+  std::vector<Statement> statements;
+  o.on_statement = [&statements](size_t rows, size_t bytes) {
+    statements.push_back({rows, bytes});
+  };
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  // Values of 300,000 bytes go as 600,000 of hex: two to a statement.
+  auto value = [](int i) { return std::string(300000, 'a' + i); };
+  KvBatch puts;
+  for (int i = 0; i < 10; ++i)
+    puts.Put(Family::kRevisions, absl::StrFormat("r%02d", i), value(i));
+  ASSERT_TRUE((*kv)->Write(std::move(puts), true).ok());
+  ASSERT_EQ(statements.size(), 5u);
+  for (const Statement& st : statements) {
+    EXPECT_EQ(st.rows, 2u);
+    EXPECT_GE(st.bytes, 1u << 20);
+    EXPECT_LE(st.bytes, (1u << 20) + 600100);
+  }
+  for (int i = 0; i < 10; ++i) {
+    std::string v;
+    ASSERT_TRUE(
+        (*kv)->Get(Family::kRevisions, absl::StrFormat("r%02d", i), &v).ok());
+    EXPECT_TRUE(v == value(i)) << i;
+  }
+  // 1,000 keys of 1,000 bytes, put and then deleted: 2 MB of hex each way.
+  statements.clear();
+  KvBatch keys;
+  for (int i = 0; i < 1000; ++i)
+    keys.Put(Family::kPostings, absl::StrFormat("%01000d", i), "");
+  ASSERT_TRUE((*kv)->Write(std::move(keys), true).ok());
+  ASSERT_GE(statements.size(), 2u);
+  for (const Statement& st : statements)
+    EXPECT_LE(st.bytes, (1u << 20) + 2100) << st.rows << " rows";
+  statements.clear();
+  KvBatch deletes;
+  for (int i = 0; i < 1000; ++i)
+    deletes.Delete(Family::kPostings, absl::StrFormat("%01000d", i));
+  ASSERT_TRUE((*kv)->Write(std::move(deletes), true).ok());
+  ASSERT_GE(statements.size(), 2u);
+  size_t rows = 0;
+  for (const Statement& st : statements) {
+    EXPECT_LE(st.bytes, (1u << 20) + 2100) << st.rows << " rows";
+    rows += st.rows;
+  }
+  EXPECT_EQ(rows, 1000u);
+  KvReadOptions ro;
+  std::unique_ptr<KvIterator> it = (*kv)->NewIterator(Family::kPostings, ro);
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok()) << it->status();
+}
+
+// Errors that the same call would meet again are not UNAVAILABLE (which
+// clients retry): a key too big for the table's index is
+// program_limit_exceeded, RESOURCE_EXHAUSTED.
+TEST(PgKvTest, PermanentErrorsAreNotUnavailable) {
+  const std::string dsn = testing::TestPgDsn();
+  if (dsn.empty()) {
+    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
+                    "fixture sets CONTENTD_TEST_PG_DIR)";
+  }
+  std::random_device rd;
+  PgKvOptions o;
+  o.dsn = dsn;
+  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  o.pool_size = 2;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  std::mt19937 rng(7);
+  std::string key(10000, '\0');  // incompressible: no index entry holds it
+  for (char& c : key) c = static_cast<char>(rng());
+  KvBatch batch;
+  batch.Put(Family::kMeta, key, "v");
+  const absl::Status s = (*kv)->Write(std::move(batch), true);
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("index row"));
+  // The connection is still good for the next write.
+  KvBatch ok;
+  ok.Put(Family::kMeta, "k", "v");
+  EXPECT_TRUE((*kv)->Write(std::move(ok), true).ok());
+}
+
 TEST(RocksKvTest, CloseFlushesABigWalAwayAndLeavesASmallOne) {
   testing::TempDir dir;
   for (const bool big : {false, true}) {
