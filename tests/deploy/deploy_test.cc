@@ -176,6 +176,7 @@ TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
 
   std::string configmap_name;
   std::vector<std::string> dsns;
+  std::vector<int> pool_sizes;
   for (const char* file : {"scale-out/configmap-postgres.yaml",
                            "scale-out/configmap-cockroachdb.yaml",
                            "scale-out/configmap-yugabytedb.yaml"}) {
@@ -193,6 +194,7 @@ TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
     EXPECT_EQ(config.store.engine, "postgres");
     EXPECT_THAT(config.store.pg_dsn, HasSubstr("dbname=content"));
     dsns.push_back(config.store.pg_dsn);
+    pool_sizes.push_back(config.store.pg_pool_size);
     // The password comes from PGPASSWORD, never the ConfigMap.
     EXPECT_THAT(config.store.pg_dsn, ::testing::Not(HasSubstr("password")));
     EXPECT_EQ(config.store.pg_table, "contentd_kv");
@@ -266,6 +268,15 @@ TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
       EXPECT_TRUE(mounted) << path << " (" << dsn << ") is not mounted";
     }
   }
+
+  // The connection budget of docs/scaling.md: during a rollout every pod
+  // (replicas + maxSurge) may hold 4 x pool_size + 2 connections, within
+  // PostgreSQL's default max_connections (100) less the 3 it reserves for
+  // superusers. 3 replicas + 1 at pool_size 16 needed 264.
+  const int pods =
+      replicas + d["spec"]["strategy"]["rollingUpdate"]["maxSurge"].as<int>();
+  for (const int pool_size : pool_sizes)
+    EXPECT_LE(pods * (4 * pool_size + 2), 100 - 3) << "pool_size " << pool_size;
 
   YAML::Node svc = Load("scale-out/service.yaml");
   EXPECT_EQ(svc["spec"]["clusterIP"].as<std::string>(), "None");
