@@ -14,9 +14,11 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/yaml_quotes.h"
 #include "server/service/content_service.h"
 #include "server/service/validation.h"
+#include "server/store/pg_kv.h"
 #include "yaml-cpp/yaml.h"
 
 namespace content {
@@ -295,6 +297,10 @@ absl::Status ApplyStorage(const YAML::Node& node, ServerConfig* c) {
       if (s.ok()) c->store.pg_pool_size = static_cast<int>(n);
     } else if (key == "write_lock") {
       s = Read(kv.second, full, &c->store.pg_write_lock);
+    } else if (key == "lock_timeout_ms") {
+      int64_t ms = 0;
+      s = ReadPositive(kv.second, full, &ms, 3600 * 1000);
+      if (s.ok()) c->store.pg_lock_timeout = absl::Milliseconds(ms);
     } else {
       return Bad(full, "unknown key");
     }
@@ -330,6 +336,18 @@ absl::Status ApplyRetention(const YAML::Node& node, ServerConfig* c) {
 }
 
 }  // namespace
+
+absl::Status CheckConfig(const ServerConfig& c) {
+  if (c.store.engine == "postgres" &&
+      c.service.limits.max_article_bytes > store::kPgMaxArticleBytes) {
+    return Bad("limits.max_article_bytes",
+               absl::StrCat("must be at most ", store::kPgMaxArticleBytes,
+                            " (256 MiB) with storage.engine postgres "
+                            "(--max-article-bytes too): its values travel as "
+                            "hex text in messages PostgreSQL caps at 1 GB"));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
   YAML::Node root;
@@ -466,7 +484,7 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
     }
     if (!s.ok()) return s;
   }
-  return absl::OkStatus();
+  return CheckConfig(*c);
 }
 
 absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {

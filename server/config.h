@@ -78,6 +78,11 @@ struct ServerConfig {
 absl::Status LoadConfigFile(const std::string& path, ServerConfig* config);
 // Same, from YAML text (for tests).
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* config);
+// Checks rules between keys that flags may set too, once all are applied
+// (LoadConfigText checks them as well): limits.max_article_bytes at most
+// store::kPgMaxArticleBytes (256 MiB) with storage.engine postgres.
+// INVALID_ARGUMENT naming the key.
+absl::Status CheckConfig(const ServerConfig& config);
 
 }  // namespace content
 

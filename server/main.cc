@@ -617,6 +617,7 @@ int main(int argc, char** argv) {
       config.service.limits.default_page_size =
           config.service.limits.max_page_size;
   }
+  if (absl::Status s = content::CheckConfig(config); !s.ok()) return Fail(s);
 
   if (!clock_file.empty()) {
     // A fake clock for end-to-end tests of scheduling (publish and expiry

@@ -1,5 +1,7 @@
 #include "server/store/pg_kv.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,6 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -50,6 +53,20 @@ int64_t LockKey(absl::string_view table, absl::string_view name) {
   return static_cast<int64_t>(h >> 1);
 }
 
+// SQLSTATE of a lock wait that ran past lock_timeout.
+constexpr char kLockNotAvailable[] = "55P03";
+
+// Takes session advisory lock `key`, waiting at most `timeout` (then
+// SQLSTATE 55P03): a lock whose holder vanished stays taken until
+// PostgreSQL ends the holder's session, hours later without keepalives.
+// One round trip: the two statements run as one implicit transaction, to
+// which SET LOCAL is confined; the session lock outlives it.
+std::string LockSql(int64_t key, absl::Duration timeout) {
+  return absl::StrCat("SET LOCAL lock_timeout = ",
+                      std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout)),
+                      "; SELECT pg_advisory_lock(", key, ")");
+}
+
 bool ValidTableName(absl::string_view t) {
   if (t.empty() || t.size() > 63) return false;
   if (!(t[0] == '_' || (t[0] >= 'a' && t[0] <= 'z'))) return false;
@@ -69,8 +86,26 @@ absl::Status Trouble(const std::exception& e, absl::string_view what) {
     return absl::UnavailableError(absl::StrCat(
         "storage: PostgreSQL connection lost while ", what, ": ", message));
   }
+  message =
+      absl::StrCat("storage: PostgreSQL error while ", what, ": ", message);
+  // Errors that the same call would meet again are not UNAVAILABLE, which
+  // clients retry.
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  const std::string state = sql != nullptr ? sql->sqlstate() : "";
+  if (absl::StartsWith(state, "22"))  // data_exception
+    return absl::InvalidArgumentError(message);
+  if (absl::StartsWith(state, "54") ||  // program_limit_exceeded
+      state == "53100")                 // disk_full
+    return absl::ResourceExhaustedError(message);
+  return absl::UnavailableError(message);
+}
+
+// The connection broke after COMMIT was sent.
+absl::Status InDoubt(const std::exception& e) {
   return absl::UnavailableError(
-      absl::StrCat("storage: PostgreSQL error while ", what, ": ", message));
+      absl::StrCat("storage: PostgreSQL connection lost while committing; "
+                   "the write may or may not have been applied: ",
+                   e.what()));
 }
 
 pqxx::binarystring Bytes(absl::string_view s) {
@@ -113,6 +148,18 @@ struct Conn {
   pqxx::connection c;
   absl::flat_hash_set<std::string> prepared;
 };
+
+// Whether an idle connection is known to be dead, without a round trip:
+// closed on this side, or the server hung up. A backend that ends
+// (pg_terminate_backend, a restart, idle timeouts) sends its FATAL and
+// closes the socket, and an idle connection is sent nothing else.
+bool Stale(const Conn& conn) {
+  if (!conn.c.is_open()) return true;
+  pollfd p{};
+  p.fd = conn.c.sock();
+  p.events = POLLIN;
+  return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
 
 // Runs `sql` as a prepared statement on `conn` (preparing it on first use).
 template <typename... Args>
@@ -181,8 +228,12 @@ class Pool {
     bool discard_ = false;
   };
 
-  absl::StatusOr<Lease> Acquire() {
+  // A pooled connection, or with `fresh` a new one: a call whose pooled
+  // connection broke before it did anything retries on a fresh one, since
+  // the other idle ones may have broken with it.
+  absl::StatusOr<Lease> Acquire(bool fresh = false) {
     const bool nested = HeldByThisThread()->load() > 0;
+    std::vector<std::unique_ptr<Conn>> stale;  // closed outside the lock
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -205,10 +256,12 @@ class Pool {
                          absl::FormatDuration(kMaxWait),
                          "; raise storage.pool_size (and max_connections)"));
       }
-      if (!idle_.empty()) {
+      while (!fresh && !idle_.empty()) {
         std::unique_ptr<Conn> c = std::move(idle_.back());
         idle_.pop_back();
-        return Lease(this, std::move(c));
+        if (!Stale(*c)) return Lease(this, std::move(c));
+        stale.push_back(std::move(c));
+        --open_;
       }
       ++open_;
     }
@@ -223,6 +276,10 @@ class Pool {
 
  private:
   void Return(std::unique_ptr<Conn> conn, bool discard) {
+    // libpqxx's destructors swallow errors (an abort on a broken
+    // connection), so callers cannot always tell: a closed connection is
+    // not kept either.
+    if (conn != nullptr && !conn->c.is_open()) discard = true;
     absl::MutexLock lock(&mu_);
     if (discard || conn == nullptr || open_ > size_) {
       --open_;
@@ -247,25 +304,27 @@ using ReadTx = pqxx::transaction<pqxx::isolation_level::repeatable_read,
 // A repeatable-read transaction on a borrowed connection: the snapshot.
 class PgSnapshot : public KvSnapshot {
  public:
-  explicit PgSnapshot(absl::StatusOr<Pool::Lease> lease)
-      : lease_(std::move(lease)) {
-    if (!lease_.ok()) return;
-    try {
-      tx_ = std::make_unique<ReadTx>((*lease_)->c);
-      tx_->exec("SELECT 1");  // the snapshot is taken by the first query
-    } catch (const std::exception& e) {
-      status_ = Trouble(e, "taking a snapshot");
-      tx_.reset();
-      lease_->Discard();
+  // Broken before it read anything, it starts again on a fresh connection.
+  explicit PgSnapshot(Pool* pool) {
+    for (const bool fresh : {false, true}) {
+      lease_ = pool->Acquire(fresh);
+      if (!lease_.ok()) return;
+      try {
+        tx_ = std::make_unique<ReadTx>((*lease_)->c);
+        tx_->exec("SELECT 1");  // the snapshot is taken by the first query
+        status_ = absl::OkStatus();
+        return;
+      } catch (const std::exception& e) {
+        status_ = Trouble(e, "taking a snapshot");
+        tx_.reset();
+        lease_->Discard();
+        if (dynamic_cast<const pqxx::broken_connection*>(&e) == nullptr) return;
+      }
     }
   }
-  ~PgSnapshot() override {
-    try {
-      tx_.reset();  // aborts: it only read
-    } catch (...) {
-      if (lease_.ok()) lease_->Discard();
-    }
-  }
+  // Aborts (it only read). On a broken connection that fails silently, and
+  // the pool drops the connection as closed.
+  ~PgSnapshot() override { tx_.reset(); }
   absl::Status status() const {
     return lease_.ok() ? status_ : lease_.status();
   }
@@ -342,7 +401,10 @@ class PgIterator : public KvIterator {
   absl::Status status() const override { return status_; }
 
  private:
-  void Grow() { page_ = std::min(page_ * 2, kMaxPage); }
+  // A page cut short by its bytes stays as long: more rows would be cut.
+  void Grow() {
+    if (!cut_) page_ = std::min(page_ * 2, kMaxPage);
+  }
   // Loads the page starting at `start` (inclusive or not) in a direction.
   void Fetch(bool forward, std::optional<std::string> start, bool inclusive);
 
@@ -355,6 +417,7 @@ class PgIterator : public KvIterator {
   size_t pos_ = 0;
   bool forward_ = true;
   bool more_ = false;  // the page was full: more rows may follow
+  bool cut_ = false;   // the page was full by bytes before rows
   int page_ = kFirstPage;
   absl::Status status_;
 };
@@ -403,8 +466,7 @@ class PgKv : public KvEngine {
       pqxx::nontransaction tx((*lease)->c);
       // Replicas starting together must not race on the catalog.
       if (options_.write_lock)
-        tx.exec_params("SELECT pg_advisory_lock($1)",
-                       LockKey(options_.table, "ddl"));
+        tx.exec(LockSql(LockKey(options_.table, "ddl"), options_.lock_timeout));
       tx.exec("CREATE TABLE IF NOT EXISTS " + table_ +
               " (family smallint NOT NULL, key bytea NOT NULL,"
               " value bytea NOT NULL, PRIMARY KEY (family, key))");
@@ -437,7 +499,7 @@ class PgKv : public KvEngine {
   }
 
   std::unique_ptr<KvSnapshot> GetSnapshot() override {
-    return std::make_unique<PgSnapshot>(pool_.Acquire());
+    return std::make_unique<PgSnapshot>(&pool_);
   }
 
   absl::Status Write(KvBatch batch, bool sync) override {
@@ -447,11 +509,27 @@ class PgKv : public KvEngine {
   absl::Status WriteAfterRead(KvBatch batch, bool sync, Family family,
                               const std::string& key,
                               const Completion& complete) override {
+    bool fresh = false;
     for (int attempt = 0;; ++attempt) {
-      absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
+      absl::StatusOr<Pool::Lease> lease = pool_.Acquire(fresh);
       if (!lease.ok()) return lease.status();
+      bool committing = false;
       try {
-        return WriteOnce(**lease, batch, sync, family, key, complete);
+        return WriteOnce(**lease, batch, sync, family, key, complete,
+                         &committing);
+      } catch (const pqxx::in_doubt_error& e) {
+        lease->Discard();
+        return InDoubt(e);
+      } catch (const pqxx::broken_connection& e) {
+        lease->Discard();
+        if (committing) return InDoubt(e);
+        // Before COMMIT nothing applied: PostgreSQL rolls back the open
+        // transaction of a session that ended. A pooled connection that
+        // broke while idle is the likely cause (the SDK does not retry
+        // writes), so once more on a fresh one; a second break is the
+        // database's.
+        if (fresh) return Trouble(e, "writing");
+        fresh = true;
       } catch (const pqxx::transaction_rollback& e) {
         // Serialization failure or deadlock: nothing was applied.
         if (attempt + 1 >= kMaxWriteAttempts) {
@@ -543,18 +621,27 @@ class PgKv : public KvEngine {
         return Trouble(e, what);
       }
     }
-    absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
-    if (!lease.ok()) return lease.status();
-    try {
-      pqxx::nontransaction tx((*lease)->c);
-      return fn(tx, **lease);
-    } catch (const std::exception& e) {
-      lease->Discard();
-      return Trouble(e, what);
+    // A read is safe to repeat: once more on a fresh connection if the
+    // pooled one broke.
+    for (const bool fresh : {false, true}) {
+      absl::StatusOr<Pool::Lease> lease = pool_.Acquire(fresh);
+      if (!lease.ok()) return lease.status();
+      try {
+        pqxx::nontransaction tx((*lease)->c);
+        return fn(tx, **lease);
+      } catch (const pqxx::broken_connection& e) {
+        lease->Discard();
+        if (fresh) return Trouble(e, what);
+      } catch (const std::exception& e) {
+        lease->Discard();
+        return Trouble(e, what);
+      }
     }
+    return absl::InternalError("unreachable");
   }
 
   const std::string& table() const { return table_; }
+  const PgKvOptions& options() const { return options_; }
 
  private:
   class Receiver : public pqxx::notification_receiver {
@@ -563,17 +650,30 @@ class PgKv : public KvEngine {
     void operator()(const std::string&, int) override {}
   };
 
-  // Holds the store-wide write lock for a scope (see PgKvOptions).
+  // Holds the store-wide write lock for a scope (see PgKvOptions), if
+  // status() is OK: UNAVAILABLE when it stayed taken for `timeout`.
   class WriteLock {
    public:
-    WriteLock(Conn& conn, int64_t key, bool enabled)
-        : conn_(conn), key_(key), enabled_(enabled) {
-      if (!enabled_) return;
+    WriteLock(Conn& conn, int64_t key, bool enabled, absl::Duration timeout)
+        : conn_(conn), key_(key) {
+      if (!enabled) return;
       pqxx::nontransaction tx(conn_.c);
-      tx.exec_params("SELECT pg_advisory_lock($1)", key_);
+      try {
+        tx.exec(LockSql(key_, timeout));
+      } catch (const pqxx::sql_error& e) {
+        if (e.sqlstate() != kLockNotAvailable) throw;
+        status_ = absl::UnavailableError(absl::StrCat(
+            "storage: waited ", absl::FormatDuration(timeout),
+            " (storage.lock_timeout_ms) for the write lock that serializes "
+            "writers across replicas; another writer still holds it (a "
+            "replica that vanished holding it keeps it until PostgreSQL ends "
+            "its session: docs/scaling.md)"));
+        return;
+      }
+      held_ = true;
     }
     ~WriteLock() {
-      if (!enabled_) return;
+      if (!held_) return;
       try {
         pqxx::nontransaction tx(conn_.c);
         tx.exec_params("SELECT pg_advisory_unlock($1)", key_);
@@ -581,22 +681,25 @@ class PgKv : public KvEngine {
         // The connection is gone, and the lock with it.
       }
     }
+    const absl::Status& status() const { return status_; }
 
    private:
     Conn& conn_;
     const int64_t key_;
-    const bool enabled_;
+    bool held_ = false;
+    absl::Status status_;
   };
 
   using Key = std::pair<int, std::string>;
 
   // One transaction: `complete` (if any) first sees `key`'s value, then the
-  // batch applies.
+  // batch applies. Sets `*committing` once COMMIT is sent.
   absl::Status WriteOnce(Conn& conn, const KvBatch& input, bool sync,
                          Family read_family, const std::string& read_key,
-                         const Completion& complete) {
+                         const Completion& complete, bool* committing) {
     WriteLock write_lock(conn, LockKey(options_.table, "write"),
-                         options_.write_lock);
+                         options_.write_lock, options_.lock_timeout);
+    if (!write_lock.status().ok()) return write_lock.status();
     pqxx::transaction<pqxx::isolation_level::serializable> tx(conn.c);
     if (!sync) tx.exec("SET LOCAL synchronous_commit = off");
 
@@ -714,10 +817,16 @@ class PgKv : public KvEngine {
     std::string f_del = "{", k_del = "{";
     std::string f_put = "{", k_put = "{", v_put = "{";
     size_t n_del = 0, n_put = 0;
+    auto observe = [this](size_t rows, size_t bytes) {
+      if (options_.on_statement) options_.on_statement(rows, bytes);
+    };
+    const size_t max_bytes =
+        static_cast<size_t>(std::max<int64_t>(1, options_.statement_bytes));
     auto flush_deletes = [&] {
       if (n_del == 0) return;
       f_del.push_back('}');
       k_del.push_back('}');
+      observe(n_del, f_del.size() + k_del.size());
       Run(tx, conn,
           "DELETE FROM " + table_ +
               " t USING unnest($1::int2[], $2::bytea[]) AS u(f, k)"
@@ -731,6 +840,7 @@ class PgKv : public KvEngine {
       f_put.push_back('}');
       k_put.push_back('}');
       v_put.push_back('}');
+      observe(n_put, f_put.size() + k_put.size() + v_put.size());
       Run(tx, conn,
           "INSERT INTO " + table_ +
               " (family, key, value) SELECT * FROM "
@@ -749,7 +859,9 @@ class PgKv : public KvEngine {
         }
         absl::StrAppend(&f_del, key.first);
         AppendByteaElement(&k_del, key.second);
-        if (n_del == kRowsPerStatement) flush_deletes();
+        if (n_del == kRowsPerStatement ||
+            f_del.size() + k_del.size() >= max_bytes)
+          flush_deletes();
       } else {
         if (n_put++ > 0) {
           f_put.push_back(',');
@@ -759,13 +871,16 @@ class PgKv : public KvEngine {
         absl::StrAppend(&f_put, key.first);
         AppendByteaElement(&k_put, key.second);
         AppendByteaElement(&v_put, *value);
-        if (n_put == kRowsPerStatement) flush_puts();
+        if (n_put == kRowsPerStatement ||
+            f_put.size() + k_put.size() + v_put.size() >= max_bytes)
+          flush_puts();
       }
     }
     flush_deletes();
     flush_puts();
     // Replicas waiting in WaitForWrites wake when this commits.
     if (notify_) Run(tx, conn, "SELECT pg_notify($1, '')", options_.table);
+    *committing = true;
     tx.commit();
     return absl::OkStatus();
   }
@@ -804,9 +919,20 @@ void PgIterator::Fetch(bool forward, std::optional<std::string> start,
     absl::StrAppend(&sql, " AND key < ", param(upper_));
   if (!lower_.empty() && (!forward || !start))
     absl::StrAppend(&sql, " AND key >= ", param(lower_));
-  absl::StrAppend(&sql, " ORDER BY key", forward ? "" : " DESC", " LIMIT ",
-                  page_);
+  const char* order = forward ? " ORDER BY key" : " ORDER BY key DESC";
+  absl::StrAppend(&sql, order, " LIMIT ", page_);
+  // Of those rows, the first ones within page_bytes (at least one), and
+  // how many there were: lengths come from the rows' headers, so values
+  // left out are never read.
+  sql = absl::StrCat(
+      "SELECT key, value, n FROM (SELECT key, value, count(*) OVER () AS n,"
+      " row_number() OVER w AS i, sum(octet_length(key) +"
+      " octet_length(value)) OVER w AS bytes FROM (",
+      sql, ") page WINDOW w AS (", order,
+      " ROWS UNBOUNDED PRECEDING)) sized WHERE i = 1 OR bytes <= ",
+      std::max<int64_t>(1, kv_->options().page_bytes), order);
   std::vector<std::pair<std::string, std::string>> rows;
+  int64_t inner_rows = 0;
   status_ = kv_->Read(
       snapshot_, "iterating", [&](pqxx::transaction_base& tx, Conn& conn) {
         pqxx::result r;
@@ -829,9 +955,16 @@ void PgIterator::Fetch(bool forward, std::optional<std::string> start,
         rows.reserve(r.size());
         for (const pqxx::row& row : r)
           rows.emplace_back(FromBytea(row[0]), FromBytea(row[1]));
+        if (!r.empty()) inner_rows = r[0][2].as<int64_t>();
         return absl::OkStatus();
       });
-  more_ = static_cast<int>(rows.size()) == page_;
+  cut_ = static_cast<int64_t>(rows.size()) < inner_rows;
+  more_ = cut_ || inner_rows == page_;
+  if (kv_->options().on_page && status_.ok()) {
+    size_t bytes = 0;
+    for (const auto& [key, value] : rows) bytes += key.size() + value.size();
+    kv_->options().on_page(rows.size(), bytes);
+  }
   rows_ = std::move(rows);
   pos_ = 0;
   forward_ = forward;

@@ -4,10 +4,13 @@
 #ifndef CONTENT_SERVER_STORE_PG_KV_H_
 #define CONTENT_SERVER_STORE_PG_KV_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/store/kv.h"
 
 namespace content::store {
@@ -31,7 +34,35 @@ struct PgKvOptions {
   // serializable transactions and their retries stay correct without it.
   // Default: true.
   bool write_lock = true;
+  // How long a write waits for the write lock before failing UNAVAILABLE.
+  // A replica that vanished (power, network) while holding it keeps it
+  // until PostgreSQL notices and ends its session, which takes the
+  // server's TCP keepalive time (2 hours by default; docs/scaling.md);
+  // meanwhile writes on every other replica fail after this wait instead
+  // of queueing for good. Default: 10 s.
+  absl::Duration lock_timeout = absl::Seconds(10);
+  // Bytes (keys and values) an iterator fetches per page: pages grow to
+  // 1,024 rows, which on big values (a scan of revisions) would hold
+  // gigabytes. A page holds at least one row, however big. Default: 4 MiB.
+  int64_t page_bytes = int64_t{4} << 20;
+  // Bytes of rows (as sent: hex text) past which an INSERT or DELETE
+  // statement of a write ends with the row that passed them, besides its
+  // cap of 4,000 rows: group commit puts several writes' values in one
+  // transaction, and PostgreSQL refuses a message past 1 GB.
+  // Default: 64 MiB.
+  int64_t statement_bytes = int64_t{64} << 20;
+  // For tests: called with the rows and bytes of each INSERT or DELETE
+  // statement a write sends. Default: none.
+  std::function<void(size_t rows, size_t bytes)> on_statement;
+  // For tests: called with the rows and bytes of each page an iterator
+  // fetched. Default: none.
+  std::function<void(size_t rows, size_t bytes)> on_page;
 };
+
+// The largest limits.max_article_bytes contentd accepts on this engine: a
+// value travels as hex text (twice its size) in one array parameter, and
+// PostgreSQL refuses a parameter or message past 1 GB.
+inline constexpr int64_t kPgMaxArticleBytes = int64_t{256} << 20;
 
 // Connects and creates the table if missing. INVALID_ARGUMENT on a bad
 // table name or DSN; UNAVAILABLE if the server cannot be reached.

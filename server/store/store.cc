@@ -688,6 +688,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     pg.table = options.pg_table;
     pg.pool_size = options.pg_pool_size;
     pg.write_lock = options.pg_write_lock;
+    pg.lock_timeout = options.pg_lock_timeout;
     absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenPgKv(pg);
     if (!kv.ok()) return kv.status();
     return Open(*std::move(kv), options);

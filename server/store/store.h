@@ -47,11 +47,13 @@ struct StoreOptions {
   // Default: "rocksdb".
   std::string engine = "rocksdb";
   // postgres: libpq connection string (required), table, connections per
-  // process and the store-wide write lock (see PgKvOptions).
+  // process, the store-wide write lock and how long a write waits for it
+  // (see PgKvOptions).
   std::string pg_dsn;
   std::string pg_table = "contentd_kv";
   int pg_pool_size = 16;
   bool pg_write_lock = true;
+  absl::Duration pg_lock_timeout = absl::Seconds(10);
   // Open for reading only, for checking a store without changing it
   // (`contentd --check`): Open writes nothing and starts no background
   // thread, and every write of the store (Create, Update, Apply,

@@ -2,11 +2,14 @@
 // rely on, the configs load in contentd, the systemd unit verifies.
 #include <unistd.h>
 
+#include <cstring>
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -172,6 +175,8 @@ TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
   ASSERT_TRUE(secret["stringData"]["db-password"].IsDefined());
 
   std::string configmap_name;
+  std::vector<std::string> dsns;
+  std::vector<int> pool_sizes;
   for (const char* file : {"scale-out/configmap-postgres.yaml",
                            "scale-out/configmap-cockroachdb.yaml",
                            "scale-out/configmap-yugabytedb.yaml"}) {
@@ -188,12 +193,19 @@ TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
     ASSERT_TRUE(s.ok()) << s;
     EXPECT_EQ(config.store.engine, "postgres");
     EXPECT_THAT(config.store.pg_dsn, HasSubstr("dbname=content"));
+    dsns.push_back(config.store.pg_dsn);
+    pool_sizes.push_back(config.store.pg_pool_size);
     // The password comes from PGPASSWORD, never the ConfigMap.
     EXPECT_THAT(config.store.pg_dsn, ::testing::Not(HasSubstr("password")));
     EXPECT_EQ(config.store.pg_table, "contentd_kv");
     EXPECT_TRUE(config.auth.enabled);
     ASSERT_FALSE(config.auth.tokens.empty());
     EXPECT_EQ(service::HashToken(token), config.auth.tokens[0].sha256);
+    // A replica notices a database that went silent in seconds, not after
+    // the kernel's 15 minutes of retransmissions (docs/scaling.md).
+    for (const char* keyword :
+         {"keepalives=1", "keepalives_idle=", "tcp_user_timeout="})
+      EXPECT_THAT(config.store.pg_dsn, HasSubstr(keyword));
     // CockroachDB has no advisory locks.
     if (std::string(file).find("cockroach") != std::string::npos)
       EXPECT_FALSE(config.store.pg_write_lock);
@@ -219,10 +231,52 @@ TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
     }
   }
   EXPECT_TRUE(password_from_secret);
-  for (const auto& m : c["volumeMounts"])
-    EXPECT_EQ(m["name"].as<std::string>(), "config");  // nothing stateful
-  EXPECT_EQ(pod["volumes"][0]["configMap"]["name"].as<std::string>(),
-            configmap_name);
+  // Nothing stateful: every mount is read-only, the ConfigMap's or an
+  // optional Secret's (certificates; a deployment without TLS has none).
+  std::map<std::string, YAML::Node> volumes;
+  for (const YAML::Node& v : pod["volumes"])
+    volumes[v["name"].as<std::string>()] = v;
+  std::vector<std::string> secret_dirs;
+  bool config_mounted = false;
+  for (const auto& m : c["volumeMounts"]) {
+    const std::string name = m["name"].as<std::string>();
+    SCOPED_TRACE(name);
+    ASSERT_EQ(volumes.count(name), 1u);
+    EXPECT_TRUE(m["readOnly"].IsDefined() && m["readOnly"].as<bool>());
+    const YAML::Node& v = volumes[name];
+    if (v["configMap"].IsDefined()) {
+      EXPECT_EQ(v["configMap"]["name"].as<std::string>(), configmap_name);
+      config_mounted = true;
+      continue;
+    }
+    ASSERT_TRUE(v["secret"].IsDefined()) << "neither a ConfigMap nor a Secret";
+    EXPECT_TRUE(v["secret"]["optional"].IsDefined() &&
+                v["secret"]["optional"].as<bool>());
+    secret_dirs.push_back(m["mountPath"].as<std::string>());
+  }
+  EXPECT_TRUE(config_mounted);
+  // Files a DSN names are mounted (configmap-cockroachdb.yaml's CA was not).
+  for (const std::string& dsn : dsns) {
+    for (const char* keyword : {"sslrootcert=", "sslcert=", "sslkey="}) {
+      const size_t at = dsn.find(keyword);
+      if (at == std::string::npos) continue;
+      const size_t from = at + std::strlen(keyword);
+      const std::string path = dsn.substr(from, dsn.find(' ', from) - from);
+      bool mounted = false;
+      for (const std::string& dir : secret_dirs)
+        mounted |= absl::StartsWith(path, dir + "/");
+      EXPECT_TRUE(mounted) << path << " (" << dsn << ") is not mounted";
+    }
+  }
+
+  // The connection budget of docs/scaling.md: during a rollout every pod
+  // (replicas + maxSurge) may hold 4 x pool_size + 2 connections, within
+  // PostgreSQL's default max_connections (100) less the 3 it reserves for
+  // superusers. 3 replicas + 1 at pool_size 16 needed 264.
+  const int pods =
+      replicas + d["spec"]["strategy"]["rollingUpdate"]["maxSurge"].as<int>();
+  for (const int pool_size : pool_sizes)
+    EXPECT_LE(pods * (4 * pool_size + 2), 100 - 3) << "pool_size " << pool_size;
 
   YAML::Node svc = Load("scale-out/service.yaml");
   EXPECT_EQ(svc["spec"]["clusterIP"].as<std::string>(), "None");

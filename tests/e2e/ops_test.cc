@@ -1295,6 +1295,34 @@ TEST(StartupTest, MalformedOrOutOfRangeListenAddressesAreRefused) {
 // or every page size was negative (--max-page-size); CLI11 also reads a
 // number past int64 as INT64_MAX. Out of 1..INT_MAX is a usage error
 // (exit 2, as for other bad flags), before anything is created.
+// The postgres engine stores values up to 256 MiB articles (hex text in
+// messages PostgreSQL caps at 1 GB): a larger --max-article-bytes with it,
+// from flags or the file, stops contentd before it connects, naming the
+// key, instead of failing those writes one by one.
+TEST(StartupTest, PostgresRefusesArticlesPastItsCap) {
+  TempDir dir;
+  testing::WriteFile(dir.path() + "/pg.yaml",
+                     "storage: {engine: postgres, dsn: 'host=127.0.0.1 "
+                     "port=1 connect_timeout=1'}\n");
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"--storage-engine", "postgres", "--storage-dsn",
+            "host=127.0.0.1 port=1 connect_timeout=1", "--max-article-bytes",
+            "268435457"},
+           {"--config", dir.path() + "/pg.yaml", "--max-article-bytes",
+            "536870912"},
+       }) {
+    std::vector<std::string> argv = {ContentdBinary(), "--listen",
+                                     "127.0.0.1:0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("limits.max_article_bytes"));
+    EXPECT_THAT(r.err, HasSubstr("postgres"));
+  }
+}
+
 TEST(StartupTest, OutOfRangeLimitFlagsAreRefused) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
@@ -1408,8 +1436,11 @@ TEST(StartupTest, OutOfRangeMaxArticleBytesIsRefused) {
     EXPECT_THAT(r.err, HasSubstr("1073741824"));
     EXPECT_FALSE(std::filesystem::exists(data));
   }
-  auto server =
-      ServerProcess::Start(data, {"--max-article-bytes", "1073741824"});
+  // The postgres engine takes at most 256 MiB
+  // (StartupTest.PostgresRefusesArticlesPastItsCap).
+  auto server = ServerProcess::Start(
+      data, {"--max-article-bytes",
+             testing::TestEngineIsPostgres() ? "268435456" : "1073741824"});
   EXPECT_NE(server, nullptr);
 }
 

@@ -164,6 +164,44 @@ TEST(ConfigTest, NonPositiveNumbersAreRefused) {
   }
 }
 
+// How long a postgres write waits for the write lock (PgKvOptions).
+TEST(ConfigTest, StorageLockTimeout) {
+  ServerConfig c;
+  EXPECT_EQ(c.store.pg_lock_timeout, absl::Seconds(10));
+  ASSERT_TRUE(LoadConfigText("storage: {lock_timeout_ms: 2500}\n", &c).ok());
+  EXPECT_EQ(c.store.pg_lock_timeout, absl::Milliseconds(2500));
+  for (const char* v : {"0", "-1", "3600001"}) {
+    EXPECT_TRUE(InvalidNaming(
+        Load(absl::StrCat("storage: {lock_timeout_ms: ", v, "}\n")),
+        "storage.lock_timeout_ms"))
+        << v;
+  }
+}
+
+// The postgres engine sends a value as hex text in one message, which
+// PostgreSQL caps at 1 GB: articles up to the general cap (1 GiB) could
+// never be stored there.
+TEST(ConfigTest, PostgresCapsMaxArticleBytes) {
+  const std::string pg = "storage: {engine: postgres, dsn: 'host=db'}\n";
+  EXPECT_TRUE(
+      Load(pg + "limits: {max_article_bytes: 268435456}\n").ok());  // 256 MiB
+  EXPECT_TRUE(
+      InvalidNaming(Load(pg + "limits: {max_article_bytes: 268435457}\n"),
+                    "limits.max_article_bytes"));
+  // Either order, and not on RocksDB.
+  EXPECT_TRUE(
+      InvalidNaming(Load("limits: {max_article_bytes: 536870912}\n" + pg),
+                    "limits.max_article_bytes"));
+  EXPECT_TRUE(Load("limits: {max_article_bytes: 536870912}\n").ok());
+  // Flags are applied after the file: contentd checks again.
+  ServerConfig c;
+  c.store.engine = "postgres";
+  c.service.limits.max_article_bytes = int64_t{512} << 20;
+  const absl::Status s = CheckConfig(c);
+  EXPECT_TRUE(InvalidNaming(s, "limits.max_article_bytes"));
+  EXPECT_THAT(s.message(), HasSubstr("--max-article-bytes"));
+}
+
 TEST(ConfigTest, OutOfRangeNumbersAreRefused) {
   // Values that would wrap when narrowed must not turn into 0 or negatives.
   EXPECT_TRUE(InvalidNaming(Load("limits:\n  max_tags: 4294967296\n"),
