@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -80,48 +81,65 @@ void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
   ctx->set_deadline(absl::ToChronoTime(deadline));
 }
 
-// INVALID_ARGUMENT naming `target` unless it can be dialled as given: a
-// host:port with a port of 1-65535 (a DNS name or IP, an IPv6 host in
-// brackets; `dns:///host:port` too), a unix socket (`unix:PATH`,
-// `unix-abstract:NAME`), or another gRPC target form (`ipv4:`, `ipv6:`,
-// `dns://AUTHORITY/...`, `xds:`, `vsock:`), which gRPC parses itself. gRPC
-// would dial port 99999 as 34463 and a bare host on port 0, and fail only
-// at the first call.
+// INVALID_ARGUMENT naming `target` unless it can be dialled as given:
+// host[:port] with a port of 1-65535 (a DNS name or IP, an IPv6 host in
+// brackets; `dns:///host[:port]` too; no port is 443, as gRPC dials it), a
+// unix socket (`unix:PATH`, `unix-abstract:NAME`), or another gRPC target
+// form (`ipv4:`, `ipv6:`, `dns:` with an authority or none, `xds:`,
+// `vsock:`), which gRPC parses itself. gRPC would dial port 99999 as 34463
+// and fail only at the first call.
 absl::Status CheckTarget(absl::string_view target) {
   for (const char* scheme :
        {"unix:", "unix-abstract:", "ipv4:", "ipv6:", "xds:", "vsock:"}) {
     if (absl::StartsWith(target, scheme)) return absl::OkStatus();
   }
-  if (absl::StartsWith(target, "dns://") &&
-      !absl::StartsWith(target, "dns:///")) {
+  if (absl::StartsWith(target, "dns:") && !absl::StartsWith(target, "dns:///"))
     return absl::OkStatus();
-  }
   absl::string_view address = target;
   absl::ConsumePrefix(&address, "dns:///");
-  const size_t colon = address.rfind(':');
-  const absl::string_view host =
-      colon == absl::string_view::npos ? "" : address.substr(0, colon);
-  const bool bracketed =
-      host.size() > 2 && host.front() == '[' && host.back() == ']';
+  absl::string_view host = address;
+  std::optional<absl::string_view> digits;
+  bool bracketed = false;
+  if (absl::StartsWith(address, "[")) {
+    const size_t close = address.find(']');
+    if (close != absl::string_view::npos) {
+      bracketed = true;
+      host = address.substr(0, close + 1);
+      absl::string_view rest = address.substr(close + 1);
+      if (absl::ConsumePrefix(&rest, ":")) {
+        digits = rest;
+      } else if (!rest.empty()) {
+        host = address;  // junk after the bracket: refused below
+        bracketed = false;
+      }
+    }
+  } else if (const size_t colon = address.find(':');
+             colon != absl::string_view::npos) {
+    host = address.substr(0, colon);
+    digits = address.substr(colon + 1);
+    // An unbracketed IPv6 address: gRPC would take it all as the host.
+    if (digits->find(':') != absl::string_view::npos) host = "";
+  }
   const bool host_ok =
-      !host.empty() && std::all_of(host.begin(), host.end(), [&](char c) {
+      host.size() > (bracketed ? 2 : 0) &&
+      std::all_of(host.begin(), host.end(), [&](char c) {
         return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_' ||
                (bracketed && (c == '[' || c == ']' || c == ':' || c == '%'));
       });
   if (!host_ok) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "target: must be host:port (an IPv6 host in brackets) or unix:PATH, "
-        "got \"",
+        "target: must be host:port (an IPv6 host in brackets; no port is "
+        "443) or unix:PATH, got \"",
         target, "\""));
   }
-  const absl::string_view digits = address.substr(colon + 1);
   int port = 0;
-  if (digits.empty() || digits.size() > 5 ||
-      !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(digits, &port) || port < 1 || port > 65535) {
+  if (digits.has_value() &&
+      (digits->empty() || digits->size() > 5 ||
+       !std::all_of(digits->begin(), digits->end(), absl::ascii_isdigit) ||
+       !absl::SimpleAtoi(*digits, &port) || port < 1 || port > 65535)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("target: port must be 1-65535, got \"", digits, "\" in \"",
-                     target, "\""));
+        absl::StrCat("target: port must be 1-65535, got \"", *digits,
+                     "\" in \"", target, "\""));
   }
   return absl::OkStatus();
 }

@@ -850,7 +850,8 @@ int Main(int argc, char** argv) {
 
   GlobalFlags g;
   app.add_option("--server", g.server,
-                 "contentd address: host:port (port 1-65535) or unix:PATH")
+                 "contentd address: host:port (port 1-65535; no port: 443) or "
+                 "unix:PATH")
       ->envname("CONTENT_SERVER")
       ->capture_default_str();
   app.add_option("--token", g.token, "Bearer token sent with every call")

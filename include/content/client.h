@@ -18,9 +18,10 @@ namespace content {
 // Options for Client::Connect.
 struct ClientOptions {
   // Server address: `host:port` with a port of 1-65535 (a DNS name or an
-  // IP, an IPv6 host in brackets; `dns:///host:port` too), `unix:PATH`,
-  // `unix-abstract:NAME`, or another gRPC target form passed to gRPC as is
-  // (`ipv4:`, `ipv6:`, `dns://AUTHORITY/...`, `xds:`, `vsock:`).
+  // IP, an IPv6 host in brackets; `dns:///host:port` too; a host without a
+  // port is dialled on 443, as gRPC does), `unix:PATH`, `unix-abstract:NAME`,
+  // or another gRPC target form passed to gRPC as is (`ipv4:`, `ipv6:`,
+  // `dns:` with or without an authority, `xds:`, `vsock:`).
   // Default: "127.0.0.1:7070".
   std::string target = "127.0.0.1:7070";
   // Deadline for each call unless CallOptions says otherwise; must be
@@ -98,8 +99,8 @@ class Client {
  public:
   // Creates a client. The channel connects lazily: an unreachable server
   // shows as UNAVAILABLE on the first call, not here. INVALID_ARGUMENT for a
-  // target of none of the forms ClientOptions::target lists (a missing host
-  // or port, a port out of 1-65535; the message names `target`), a timeout
+  // target of none of the forms ClientOptions::target lists (a missing host,
+  // a port out of 1-65535; the message names `target`), a timeout
   // that is not positive, a client certificate without a CA, a certificate
   // without its key (or the reverse), a keepalive time below 10 s, or a
   // token with a control character or a non-ASCII byte (the message names

@@ -250,10 +250,10 @@ TEST(SdkConnectTest, IncompleteTlsOptionsAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
-// gRPC takes a port past 65535 modulo 2^16 (99999 dials 34463) and a host
-// without a port on port 0, failing only at the first call, if at all:
-// Connect refuses such a target, naming `target`. Other gRPC target forms
-// are left to gRPC.
+// gRPC takes a port past 65535 modulo 2^16 (99999 dials 34463), failing
+// only at the first call, if at all: Connect refuses such a target, naming
+// `target`. A host without a port is gRPC's 443 (a TLS server behind an
+// ingress); other gRPC target forms are left to gRPC.
 TEST(SdkConnectTest, TargetIsCheckedAndNamed) {
   ClientOptions o;
   for (const char* target :
@@ -269,8 +269,8 @@ TEST(SdkConnectTest, TargetIsCheckedAndNamed) {
     EXPECT_THAT(std::string(s.message()), HasSubstr(target));
   }
   for (const char* target :
-       {"", "127.0.0.1", "localhost", ":7070", "::1:7070",
-        "http://127.0.0.1:7070", "a b:7070", "dns:///localhost"}) {
+       {"", ":7070", "::1:7070", "::1", "[]:7070", "[::1]x",
+        "http://127.0.0.1:7070", "a b:7070", "dns:///", "dns:///:7070"}) {
     SCOPED_TRACE(target);
     o.target = target;
     absl::Status s = Client::Connect(o).status();
@@ -283,7 +283,8 @@ TEST(SdkConnectTest, TargetIsCheckedAndNamed) {
         "[::1]:7070", "[fe80::1%eth0]:7070", "dns:///localhost:7070",
         "dns://8.8.8.8/localhost:7070", "ipv4:127.0.0.1:7070",
         "ipv6:[::1]:7070", "unix:/tmp/contentd.sock", "unix-abstract:contentd",
-        "xds:///contentd"}) {
+        "xds:///contentd", "127.0.0.1", "localhost", "content.example.com",
+        "[::1]", "dns:///content.example.com", "dns:localhost:7070"}) {
     SCOPED_TRACE(target);
     o.target = target;
     EXPECT_TRUE(Client::Connect(o).ok());
