@@ -76,15 +76,18 @@ absl::Status CheckTerms(
 // ASCII case ignored): subtags of 1-8 letters or digits joined by '-'; the
 // first is a language of 2-3 or 5-8 letters, or `x` (private use) or `i`
 // (grandfathered, e.g. `i-klingon`); a one-character subtag (`x`, or an
-// extension's singleton) is followed by another. Queries and the
-// translation lookup compare primary subtags, so `zh_CN` or `not a lang!`
-// would never match what a reader asks for.
+// extension's singleton) is followed by another. The translation lookup
+// compares primary subtags, so `not a lang!` would never match what a
+// reader asks for. '_' is taken for '-': POSIX locale names (`zh_CN`) were
+// stored before this check, the lookup reads them, and an unchanged
+// re-apply of such an article must not fail.
 absl::Status CheckLangTag(absl::string_view value, absl::string_view field) {
   constexpr absl::string_view kRule =
       "must be a BCP 47 language tag: subtags of 1-8 letters or digits "
       "joined by '-', the first 2-3 or 5-8 letters (or x/i for private use), "
       "e.g. en, zh-CN; got ";
-  const std::vector<absl::string_view> subtags = absl::StrSplit(value, '-');
+  const std::vector<absl::string_view> subtags =
+      absl::StrSplit(value, absl::ByAnyChar("-_"));
   for (size_t i = 0; i < subtags.size(); ++i) {
     const absl::string_view t = subtags[i];
     bool ok = !t.empty() && t.size() <= 8;

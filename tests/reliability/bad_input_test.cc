@@ -239,7 +239,7 @@ TEST_F(BadInputTest, CreateArticle) {
        create("n1", [](v1::Article* a) { a->add_lang("not a lang!"); }),
        Code::kInvalidArgument, "article.lang[1]"},
       {"translations entry that is not a language tag",
-       create("n1", [](v1::Article* a) { a->add_translations("zh_CN"); }),
+       create("n1", [](v1::Article* a) { a->add_translations("zh-中文"); }),
        Code::kInvalidArgument, "article.translations[0]"},
       {"date beyond year 9999",
        create("n1",

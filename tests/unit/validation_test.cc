@@ -196,12 +196,13 @@ TEST_F(ValidateArticleTest, CategoryAndLangRules) {
   EXPECT_TRUE(InvalidNaming(Check(a), "article.translations"));
 }
 
-// lang and translations hold BCP 47 tags, checked by syntax alone.
+// lang and translations hold BCP 47 tags, checked by syntax alone; '_' is
+// taken for '-', as stores hold POSIX locale names from before the check.
 TEST_F(ValidateArticleTest, LangsMustBeWellFormedLanguageTags) {
   for (const char* good :
        {"en", "EN", "zh-CN", "zh-cn", "zh-Hant-TW", "yue", "de-CH-1996",
         "sr-Latn-RS", "es-419", "x-klingon", "i-navajo", "en-x-private",
-        "en-US-u-ca-gregory", "abcde", "abcdefgh"}) {
+        "en-US-u-ca-gregory", "abcde", "abcdefgh", "zh_CN", "en_us"}) {
     Article a = Valid();
     a.clear_lang();
     a.add_lang(good);
@@ -210,7 +211,7 @@ TEST_F(ValidateArticleTest, LangsMustBeWellFormedLanguageTags) {
     EXPECT_TRUE(Check(a).ok()) << good << ": " << Check(a);
   }
   for (const char* bad : {"not a lang!", "e", "en-languages1", "abcdefghi",
-                          "zh_CN", "zh-", "-en", "en--US", "en-x", "abcd", "12",
+                          "zh_", "zh-", "-en", "en--US", "en-x", "abcd", "12",
                           "en-US!", "zh-中文", "en-toolongsubtag"}) {
     Article a = Valid();
     a.add_lang(bad);
