@@ -416,10 +416,16 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
     } else if (key == "watch_stall_timeout_ms") {
       int64_t n = 0;
       s = ReadPositive(v, key, &n);
-      c->service.watch.stall_timeout = absl::Milliseconds(n);
+      if (s.ok()) c->service.watch.stall_timeout = absl::Milliseconds(n);
     } else if (key == "export_stall_timeout_ms") {
+      // 0: never (a client that reads slowly but surely is never cut off).
       int64_t n = 0;
-      s = ReadPositive(v, key, &n);
+      s = Read(v, key, &n);
+      if (s.ok() && (n < 0 || n > std::numeric_limits<int>::max())) {
+        s = Bad(key,
+                absl::StrCat("must be 0 (never) to ",
+                             std::numeric_limits<int>::max(), ", got ", n));
+      }
       if (s.ok()) c->service.exports.stall_timeout = absl::Milliseconds(n);
     } else if (key == "changelog_retain_events") {
       s = Read(v, key, &c->changelog_retain_events);

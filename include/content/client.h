@@ -193,7 +193,10 @@ class Client {
       const CallOptions& call = {}) = 0;
 
   // Streams every article `request` selects to `on_article` (stop early by
-  // returning false). Deadline as for ImportArticles.
+  // returning false). Deadline as for ImportArticles. Articles come in
+  // batches of up to 2 MiB, the next taken when `on_article` is done with
+  // the last: a server ends an export whose client takes no batch for its
+  // `export_stall_timeout_ms` (default 5 min) with RESOURCE_EXHAUSTED.
   virtual absl::Status ExportArticles(
       const v1::ExportArticlesRequest& request,
       const std::function<bool(const v1::Article&)>& on_article,

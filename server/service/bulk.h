@@ -35,8 +35,10 @@ struct ExportOptions {
   // An export whose client has not taken the last batch for this long is
   // ended with RESOURCE_EXHAUSTED, and its snapshot (which pins every
   // version the store had when it began) and page released; zero: never.
-  // Default: 30 s.
-  absl::Duration stall_timeout = absl::Seconds(30);
+  // A batch holds up to 2 MiB (100 articles), and a client that works on
+  // each article as it comes takes the next batch only when done with this
+  // one, so the bound is for clients gone, not slow ones. Default: 5 min.
+  absl::Duration stall_timeout = absl::Minutes(5);
 };
 
 // Runs ExportArticles calls and cuts off stalled ones (a thread looks

@@ -139,15 +139,21 @@ TEST(ConfigTest, WrongTypesAreNamed) {
 }
 
 TEST(ConfigTest, NonPositiveNumbersAreRefused) {
-  for (const char* key : {"block_cache_mb", "write_threads",
-                          "shutdown_grace_seconds", "watch_stall_timeout_ms",
-                          "export_stall_timeout_ms", "retention_interval_ms"}) {
+  for (const char* key :
+       {"block_cache_mb", "write_threads", "shutdown_grace_seconds",
+        "watch_stall_timeout_ms", "retention_interval_ms"}) {
     for (const char* v : {"0", "-1"}) {
       absl::Status s = Load(absl::StrCat(key, ": ", v, "\n"));
       EXPECT_TRUE(InvalidNaming(s, key)) << v;
       EXPECT_THAT(s.message(), HasSubstr("positive"));
     }
   }
+  // An export's stall cut-off may be off (0) but not negative.
+  ServerConfig never;
+  ASSERT_TRUE(Load("export_stall_timeout_ms: 0\n", &never).ok());
+  EXPECT_EQ(never.service.exports.stall_timeout, absl::ZeroDuration());
+  EXPECT_TRUE(InvalidNaming(Load("export_stall_timeout_ms: -1\n"),
+                            "export_stall_timeout_ms"));
   // Retention may be off (0) but not negative.
   for (const char* key :
        {"changelog_retain_events", "changelog_retain_hours"}) {
