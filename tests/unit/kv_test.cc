@@ -35,6 +35,27 @@
 namespace content::store {
 namespace {
 
+constexpr const char* kNoPg =
+    "no PostgreSQL for tests: run through ctest (the pg fixture sets "
+    "CONTENTD_TEST_PG_DIR)";
+
+// Options for a fresh table of the test PostgreSQL; false when there is
+// none. With `app_prefix`, connections carry `application_name` =
+// *app (the prefix and a random number), to count them in pg_stat_activity.
+bool FreshPgOptions(PgKvOptions* o, const std::string& app_prefix = "",
+                    std::string* app = nullptr) {
+  const std::string dsn = testing::TestPgDsn();
+  if (dsn.empty()) return false;
+  std::random_device rd;
+  o->dsn = dsn;
+  if (!app_prefix.empty()) {
+    *app = absl::StrCat(app_prefix, "_", rd());
+    o->dsn = absl::StrCat(dsn, " application_name=", *app);
+  }
+  o->table = absl::StrCat("kvtest_", rd(), "_", rd());
+  return true;
+}
+
 class KvContractTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -46,15 +67,8 @@ class KvContractTest : public ::testing::TestWithParam<std::string> {
       kv_ = *std::move(kv);
       return;
     }
-    const std::string dsn = testing::TestPgDsn();
-    if (dsn.empty()) {
-      GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
-                      "fixture sets CONTENTD_TEST_PG_DIR)";
-    }
     PgKvOptions o;
-    o.dsn = dsn;
-    std::random_device rd;
-    o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+    if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
     o.pool_size = 4;
     auto kv = OpenPgKv(o);
     ASSERT_TRUE(kv.ok()) << kv.status();
@@ -498,16 +512,10 @@ uint64_t WalBytes(const std::string& dir) {
 // instead of opening a connection each: 20 of them opened 20 connections
 // with pool_size 2, and on a real deployment ran PostgreSQL out of them.
 TEST(PgKvTest, ABurstOfCallsStaysWithinTwiceThePool) {
-  const std::string dsn = testing::TestPgDsn();
-  if (dsn.empty()) {
-    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
-                    "fixture sets CONTENTD_TEST_PG_DIR)";
-  }
-  std::random_device rd;
-  const std::string app = absl::StrCat("pooltest_", rd());
   PgKvOptions o;
-  o.dsn = absl::StrCat(dsn, " application_name=", app);
-  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  std::string app;
+  if (!FreshPgOptions(&o, "pooltest", &app)) GTEST_SKIP() << kNoPg;
+  const std::string dsn = testing::TestPgDsn();
   o.pool_size = 2;
   auto kv = OpenPgKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
@@ -550,15 +558,8 @@ TEST(PgKvTest, ABurstOfCallsStaysWithinTwiceThePool) {
 // applied to them too, two such calls on a pool of 1 waited on each other
 // until the 30 s wait failed them.
 TEST(PgKvTest, ACallHoldingAConnectionGetsASecond) {
-  const std::string dsn = testing::TestPgDsn();
-  if (dsn.empty()) {
-    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
-                    "fixture sets CONTENTD_TEST_PG_DIR)";
-  }
-  std::random_device rd;
   PgKvOptions o;
-  o.dsn = dsn;
-  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
   o.pool_size = 1;
   auto kv = OpenPgKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
@@ -586,15 +587,9 @@ TEST(PgKvTest, ACallHoldingAConnectionGetsASecond) {
 // wait for it at most lock_timeout and fail UNAVAILABLE, where they used to
 // wait for good, every writer of every replica piling up behind it.
 TEST(PgKvTest, AWriteWaitsForATakenWriteLockOnlyUpToItsTimeout) {
-  const std::string dsn = testing::TestPgDsn();
-  if (dsn.empty()) {
-    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
-                    "fixture sets CONTENTD_TEST_PG_DIR)";
-  }
-  std::random_device rd;
   PgKvOptions o;
-  o.dsn = dsn;
-  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  const std::string dsn = o.dsn;
   o.pool_size = 2;
   o.lock_timeout = absl::Milliseconds(300);
   auto kv = OpenPgKv(o);
@@ -650,16 +645,10 @@ TEST(PgKvTest, AWriteWaitsForATakenWriteLockOnlyUpToItsTimeout) {
 // out as if they worked: each call on one failed UNAVAILABLE, and writes
 // are not retried by the SDK.
 TEST(PgKvTest, CallsSucceedAfterThePoolsBackendsEnded) {
-  const std::string dsn = testing::TestPgDsn();
-  if (dsn.empty()) {
-    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
-                    "fixture sets CONTENTD_TEST_PG_DIR)";
-  }
-  std::random_device rd;
-  const std::string app = absl::StrCat("staletest_", rd());
   PgKvOptions o;
-  o.dsn = absl::StrCat(dsn, " application_name=", app);
-  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  std::string app;
+  if (!FreshPgOptions(&o, "staletest", &app)) GTEST_SKIP() << kNoPg;
+  const std::string dsn = testing::TestPgDsn();
   o.pool_size = 3;
   auto kv = OpenPgKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
@@ -723,15 +712,8 @@ TEST(PgKvTest, CallsSucceedAfterThePoolsBackendsEnded) {
 // seek, doubling to 1,024, held a gigabyte on big values (fsck and
 // retention scan revisions).
 TEST(PgKvTest, IteratorPagesStayWithinTheirBytes) {
-  const std::string dsn = testing::TestPgDsn();
-  if (dsn.empty()) {
-    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
-                    "fixture sets CONTENTD_TEST_PG_DIR)";
-  }
-  std::random_device rd;
   PgKvOptions o;
-  o.dsn = dsn;
-  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
   o.pool_size = 2;
   ASSERT_EQ(o.page_bytes, 4 << 20);  // the default, which this checks
   struct Page {
@@ -784,15 +766,8 @@ TEST(PgKvTest, IteratorPagesStayWithinTheirBytes) {
 // statement, past the 1 GB PostgreSQL takes in a message. (Checked here
 // with a bound of 1 MiB.)
 TEST(PgKvTest, WriteStatementsStayWithinTheirBytes) {
-  const std::string dsn = testing::TestPgDsn();
-  if (dsn.empty()) {
-    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
-                    "fixture sets CONTENTD_TEST_PG_DIR)";
-  }
-  std::random_device rd;
   PgKvOptions o;
-  o.dsn = dsn;
-  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
   o.pool_size = 2;
   EXPECT_EQ(o.statement_bytes, 64 << 20);  // the default
   o.statement_bytes = 1 << 20;
@@ -855,15 +830,8 @@ TEST(PgKvTest, WriteStatementsStayWithinTheirBytes) {
 // clients retry): a key too big for the table's index is
 // program_limit_exceeded, RESOURCE_EXHAUSTED.
 TEST(PgKvTest, PermanentErrorsAreNotUnavailable) {
-  const std::string dsn = testing::TestPgDsn();
-  if (dsn.empty()) {
-    GTEST_SKIP() << "no PostgreSQL for tests: run through ctest (the pg "
-                    "fixture sets CONTENTD_TEST_PG_DIR)";
-  }
-  std::random_device rd;
   PgKvOptions o;
-  o.dsn = dsn;
-  o.table = absl::StrCat("kvtest_", rd(), "_", rd());
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
   o.pool_size = 2;
   auto kv = OpenPgKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
