@@ -6,6 +6,8 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -81,20 +83,30 @@ void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
   ctx->set_deadline(absl::ToChronoTime(deadline));
 }
 
-// INVALID_ARGUMENT naming `target` unless it can be dialled as given:
-// host[:port] with a port of 1-65535 (a DNS name or IP, an IPv6 host in
-// brackets; `dns:///host[:port]` too; no port is 443, as gRPC dials it), a
-// unix socket (`unix:PATH`, `unix-abstract:NAME`), or another gRPC target
-// form (`ipv4:`, `ipv6:`, `dns:` with an authority or none, `xds:`,
-// `vsock:`), which gRPC parses itself. gRPC would dial port 99999 as 34463
-// and fail only at the first call.
-absl::Status CheckTarget(absl::string_view target) {
-  for (const char* scheme :
-       {"unix:", "unix-abstract:", "ipv4:", "ipv6:", "xds:", "vsock:"}) {
-    if (absl::StartsWith(target, scheme)) return absl::OkStatus();
+// The target to dial, or INVALID_ARGUMENT naming `target` unless it can be
+// dialled: host[:port] with a port of 1-65535 (a DNS name or IP, an IPv6
+// host in brackets; `dns:///host[:port]` too; no port is 443, written out
+// here since gRPC dials an IP literal without one on port 0), a unix
+// socket (`unix:PATH`, `unix-abstract:NAME`), or another gRPC target form
+// (`ipv4:`, `ipv6:`, `dns:` with an authority or none, `xds:`, `vsock:`),
+// which gRPC parses itself. gRPC would dial port 99999 as 34463 and fail
+// only at the first call.
+absl::StatusOr<std::string> DialTarget(absl::string_view target) {
+  const auto bad = [&] {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target: must be host:port (an IPv6 host in brackets; no port is "
+        "443) or unix:PATH, got \"",
+        target, "\""));
+  };
+  for (const char* scheme : {"unix:", "unix-abstract:", "ipv4:", "ipv6:",
+                             "xds:", "vsock:", "dns:"}) {
+    absl::string_view rest = target;
+    if (!absl::ConsumePrefix(&rest, scheme)) continue;
+    if (std::string_view(scheme) == "dns:" && absl::StartsWith(rest, "///"))
+      break;  // dns:///host[:port], checked below
+    if (rest.empty() || rest == "//" || rest == "/") return bad();
+    return std::string(target);
   }
-  if (absl::StartsWith(target, "dns:") && !absl::StartsWith(target, "dns:///"))
-    return absl::OkStatus();
   absl::string_view address = target;
   absl::ConsumePrefix(&address, "dns:///");
   absl::string_view host = address;
@@ -120,28 +132,25 @@ absl::Status CheckTarget(absl::string_view target) {
     // An unbracketed IPv6 address: gRPC would take it all as the host.
     if (digits->find(':') != absl::string_view::npos) host = "";
   }
+  // A bracketed host is an IPv6 address (gRPC refuses `[127.0.0.1]`).
   const bool host_ok =
       host.size() > (bracketed ? 2 : 0) &&
+      (!bracketed || host.find(':') != absl::string_view::npos) &&
       std::all_of(host.begin(), host.end(), [&](char c) {
         return absl::ascii_isalnum(c) || c == '.' || c == '-' || c == '_' ||
                (bracketed && (c == '[' || c == ']' || c == ':' || c == '%'));
       });
-  if (!host_ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "target: must be host:port (an IPv6 host in brackets; no port is "
-        "443) or unix:PATH, got \"",
-        target, "\""));
-  }
+  if (!host_ok) return bad();
   int port = 0;
-  if (digits.has_value() &&
-      (digits->empty() || digits->size() > 5 ||
-       !std::all_of(digits->begin(), digits->end(), absl::ascii_isdigit) ||
-       !absl::SimpleAtoi(*digits, &port) || port < 1 || port > 65535)) {
+  if (!digits.has_value()) return absl::StrCat(target, ":443");
+  if (digits->empty() || digits->size() > 5 ||
+      !std::all_of(digits->begin(), digits->end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(*digits, &port) || port < 1 || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("target: port must be 1-65535, got \"", *digits,
                      "\" in \"", target, "\""));
   }
-  return absl::OkStatus();
+  return std::string(target);
 }
 
 }  // namespace
@@ -480,7 +489,8 @@ class GrpcClient final : public Client {
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     const ClientOptions& options) {
-  if (absl::Status s = CheckTarget(options.target); !s.ok()) return s;
+  absl::StatusOr<std::string> dial = DialTarget(options.target);
+  if (!dial.ok()) return dial.status();
   if (options.timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("timeout: must be positive (InfiniteDuration for none), "
@@ -544,7 +554,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(options.target, creds, args);
+      grpc::CreateCustomChannel(*dial, creds, args);
   ClientOptions cleaned = options;
   cleaned.token = *std::move(token);
   return std::unique_ptr<Client>(new GrpcClient(cleaned, std::move(channel)));

@@ -10,9 +10,11 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/yaml_quotes.h"
@@ -40,6 +42,25 @@ absl::Status Read(const YAML::Node& node, const std::string& key, T* out) {
                "null; quote a string that reads null)");
   }
   if (!node.IsScalar()) return Bad(key, "has the wrong type");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // Decimal, as the flags are: yaml-cpp reads `010` as 8 and takes 0x10.
+    absl::string_view text = node.Scalar();
+    const size_t sign = !text.empty() && (text[0] == '-' || text[0] == '+');
+    int64_t n = 0;
+    if (text.size() == sign ||
+        !std::all_of(text.begin() + sign, text.end(),
+                     [](char c) { return absl::ascii_isdigit(c); }) ||
+        !absl::SimpleAtoi(text, &n) || n < std::numeric_limits<T>::min() ||
+        (n > 0 && static_cast<uint64_t>(n) >
+                      static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+      return Bad(key, absl::StrCat("must be a decimal integer of ",
+                                   std::numeric_limits<T>::min(), " to ",
+                                   std::numeric_limits<T>::max(), ", got \"",
+                                   text, "\""));
+    }
+    *out = static_cast<T>(n);
+    return absl::OkStatus();
+  }
   try {
     *out = node.as<T>();
   } catch (const YAML::Exception&) {

@@ -1079,6 +1079,18 @@ TEST_F(CliTest, FsckRepairIsUsageErrorWithTheOfflineCommand) {
 // gRPC wraps a port past 65535 (99999 dialled 34463): --server is checked
 // first, a usage error naming the flag, or the variable it came from. A
 // host without a port is gRPC's 443, as for every SDK user.
+// A host without a port is 443, for an IP literal too (gRPC alone dials
+// one on port 0).
+TEST_F(CliTest, ServerWithoutAPortDials443) {
+  for (const char* server : {"127.0.0.1", "[::1]", "localhost"}) {
+    CommandResult r = RunCommand(
+        {Contentctl(), "--server", server, "--timeout", "3s", "get", "x"});
+    EXPECT_EQ(r.exit_code, 1) << server << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(":443")) << server;
+    EXPECT_THAT(r.err, Not(HasSubstr(":0:"))) << server;
+  }
+}
+
 TEST_F(CliTest, InvalidServerAddressIsUsageError) {
   for (const char* server :
        {"127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1",
@@ -1091,7 +1103,8 @@ TEST_F(CliTest, InvalidServerAddressIsUsageError) {
     EXPECT_THAT(r.err, HasSubstr(server));
   }
   for (const char* server :
-       {":7070", "::1:7070", "http://127.0.0.1:7070", "a b:7070", ""}) {
+       {":7070", "::1:7070", "http://127.0.0.1:7070", "a b:7070", "",
+        "dns:", "unix:", "[127.0.0.1]:7070"}) {
     CommandResult r = RunCommand(
         {Contentctl(), "--server", server, "--timeout", "5s", "get", "x"});
     EXPECT_EQ(r.exit_code, 2) << server << "\n" << r.err;

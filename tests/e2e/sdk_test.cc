@@ -269,8 +269,9 @@ TEST(SdkConnectTest, TargetIsCheckedAndNamed) {
     EXPECT_THAT(std::string(s.message()), HasSubstr(target));
   }
   for (const char* target :
-       {"", ":7070", "::1:7070", "::1", "[]:7070", "[::1]x",
-        "http://127.0.0.1:7070", "a b:7070", "dns:///", "dns:///:7070"}) {
+       {"", ":7070", "::1:7070", "::1", "[]:7070", "[::1]x", "[127.0.0.1]:7070",
+        "http://127.0.0.1:7070", "a b:7070", "dns:///", "dns:///:7070",
+        "dns:", "unix:", "unix-abstract:", "ipv4:"}) {
     SCOPED_TRACE(target);
     o.target = target;
     absl::Status s = Client::Connect(o).status();

@@ -138,6 +138,22 @@ TEST(ConfigTest, WrongTypesAreNamed) {
   EXPECT_THAT(Load("sync: maybe\n").message(), HasSubstr("wrong type"));
 }
 
+// Integers are decimal, as the flags are: yaml-cpp alone read `010` as 8
+// and took `0x10`.
+TEST(ConfigTest, IntegersAreDecimal) {
+  ServerConfig c;
+  ASSERT_TRUE(Load("limits:\n  max_tags: 010\nwrite_threads: +8\n", &c).ok());
+  EXPECT_EQ(c.service.limits.max_list_entries, 10);
+  EXPECT_EQ(c.service.write_threads, 8);
+  for (const char* v : {"0x10", "1e3", "1.5", "0o7", "10abc", "\"-\""}) {
+    absl::Status s = Load(absl::StrCat("limits:\n  max_tags: ", v, "\n"));
+    EXPECT_TRUE(InvalidNaming(s, "limits.max_tags")) << v << ": " << s;
+    EXPECT_THAT(s.message(), HasSubstr("decimal integer")) << v;
+  }
+  EXPECT_TRUE(InvalidNaming(Load("export_stall_timeout_ms: 0x10\n"),
+                            "export_stall_timeout_ms"));
+}
+
 TEST(ConfigTest, NonPositiveNumbersAreRefused) {
   for (const char* key :
        {"block_cache_mb", "write_threads", "shutdown_grace_seconds",
