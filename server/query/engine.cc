@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/lang_tag.h"
 #include "server/query/page_token.h"
 #include "server/query/stream.h"
 #include "server/store/article_wire.h"
@@ -83,7 +84,7 @@ std::vector<std::string> LangSpellings(
       if (end == absl::string_view::npos) break;
       const absl::string_view listed = key.substr(1, end - 1);
       for (const std::string& w : wanted) {
-        if (absl::EqualsIgnoreCase(listed, w) &&
+        if (internal::SameLanguageTag(listed, w) &&
             std::find(out.begin(), out.end(), listed) == out.end()) {
           out.emplace_back(listed);
         }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/lang_tag.h"
 #include "server/editorial/diff.h"
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
@@ -117,7 +118,7 @@ absl::string_view PrimarySubtag(absl::string_view lang) {
 // else by primary subtag (`zh` and `zh-TW` both match `zh-CN`).
 bool InLanguage(const v1::Article& a, absl::string_view want, bool exact) {
   for (const std::string& l : a.lang()) {
-    if (exact ? absl::EqualsIgnoreCase(l, want)
+    if (exact ? internal::SameLanguageTag(l, want)
               : absl::EqualsIgnoreCase(PrimarySubtag(l), PrimarySubtag(want)))
       return true;
   }

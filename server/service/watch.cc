@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/lang_tag.h"
 #include "server/service/validation.h"
 
 namespace content::service {
@@ -18,14 +19,14 @@ namespace {
 // Initial metadata: the sequence the stream delivers events after.
 constexpr absl::string_view kWatchStartMetadata = "content-watch-after";
 
-// Language tags compare without regard to ASCII case, as in queries.
+// Language tags compare as in queries: ASCII case ignored, '_' as '-'.
 bool AnyOf(const google::protobuf::RepeatedPtrField<std::string>& wanted,
            const google::protobuf::RepeatedPtrField<std::string>& have,
            bool ignore_case = false) {
   if (wanted.empty()) return true;
   for (const std::string& w : wanted) {
     for (const std::string& h : have) {
-      if (ignore_case ? absl::EqualsIgnoreCase(w, h) : w == h) return true;
+      if (ignore_case ? internal::SameLanguageTag(w, h) : w == h) return true;
     }
   }
   return false;

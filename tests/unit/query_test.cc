@@ -27,6 +27,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "content/v1/article.pb.h"
@@ -143,8 +144,10 @@ const std::vector<double>& TagWeights() {
 }
 const std::vector<std::string> kCategories = {"Tech", "Life", "World",
                                               "Opinion", "Science"};
-// Articles and queries spell languages in either case ("zh-cn" is "zh-CN").
-const std::vector<std::string> kLangs = {"zh-CN", "en", "ja", "zh-cn", "EN"};
+// Articles and queries spell languages in either case ("zh-cn" is "zh-CN"),
+// and with '_' for '-' as POSIX locale names do ("zh_CN" is "zh-CN").
+const std::vector<std::string> kLangs = {"zh-CN", "en", "ja",
+                                         "zh-cn", "EN", "zh_CN"};
 
 // Text: a few Latin words in several spellings, and CJK runs drawn from a
 // small pool of characters, so bigrams of a query often occur in an article
@@ -322,7 +325,7 @@ class Corpus {
     for (auto& t : WeightedPick(TagVocabulary(), TagWeights(), Uniform(0, 4)))
       a.add_tags(t);
     for (auto& c : UniformPick(kCategories, Uniform(1, 2))) a.add_categories(c);
-    a.add_lang(kLangs[Uniform(0, 4)]);
+    a.add_lang(kLangs[Uniform(0, static_cast<int>(kLangs.size()) - 1)]);
     *a.mutable_date() = Ts(RandomDate());
     if (clock_ != nullptr) {
       a.set_state(RandomState());
@@ -619,7 +622,9 @@ bool Matches(const Query& q, const Article& a) {
     bool any = false;
     for (const std::string& l : q.langs()) {
       for (const std::string& h : a.lang())
-        any = any || absl::EqualsIgnoreCase(h, l);
+        any =
+            any || absl::EqualsIgnoreCase(absl::StrReplaceAll(h, {{"_", "-"}}),
+                                          absl::StrReplaceAll(l, {{"_", "-"}}));
     }
     if (!any) return false;
   }
