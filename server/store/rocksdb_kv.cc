@@ -11,9 +11,11 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -608,23 +610,32 @@ class RocksKv : public KvEngine {
                 });
       for (const Entry& e : entries) order.push_back(e.op);
     }
-    {
-      // A checkpoint must not copy an ingested file whose commit it misses.
-      absl::MutexLock lock(&ingest_mu_);
-      ingest_mu_.Await(absl::Condition(this, &RocksKv::NoCheckpoint));
-      ++ingests_open_;
-    }
+    const std::thread::id self = std::this_thread::get_id();
     const std::string ticket =
         absl::StrCat(static_cast<int>(family), "-", ingest_epoch_, "-",
                      ingest_count_.fetch_add(1, std::memory_order_relaxed));
+    {
+      // A checkpoint must not copy an ingested file whose commit it misses,
+      // so it holds new ingests while it waits for the open ones; but not
+      // one from a thread that holds an open ingest already. An import
+      // batch ingests revisions, then text postings, for one commit: held,
+      // the second would wait for the checkpoint and the checkpoint for the
+      // first one's commit.
+      absl::MutexLock lock(&ingest_mu_);
+      if (!ingest_threads_.contains(self))
+        ingest_mu_.Await(absl::Condition(this, &RocksKv::NoCheckpoint));
+      ++ingest_threads_[self];
+      ingest_owners_[ticket] = self;
+      ++ingests_open_;
+    }
     const std::string file = IngestFile(ticket);
     // RocksDB takes the file by hard link and then unlinks the name it was
     // given; a second name keeps ours as the undo log until the commit.
     const std::string handed = file + ".move";
-    auto fail = [this, &file, &handed](const rocksdb::Status& s) {
+    auto fail = [this, &ticket, &file, &handed](const rocksdb::Status& s) {
       std::remove(file.c_str());
       std::remove(handed.c_str());
-      CloseIngest();
+      CloseIngest(ticket);
       return ToStatus(s);
     };
     // The family's level-0 compression (LZ4), even for a table that lands
@@ -638,7 +649,7 @@ class RocksKv : public KvEngine {
     for (size_t i = 0; s.ok() && i < order.size(); ++i) {
       if (i > 0 && order[i - 1]->key == order[i]->key) {
         std::remove(file.c_str());
-        CloseIngest();
+        CloseIngest(ticket);
         return absl::InvalidArgumentError(
             "storage: an ingested batch holds a key twice");
       }
@@ -679,19 +690,19 @@ class RocksKv : public KvEngine {
           failed_undos_.push_back(ticket);
           has_failed_undos_.store(true, std::memory_order_release);
         }
-        CloseIngest();
+        CloseIngest(ticket);
         return;
       }
     }
     // The marker stays until the next open (RecoverIngests): deleting it
     // before this unlink is durable could make a crash undo a commit.
     std::remove(file.c_str());
-    CloseIngest();
+    CloseIngest(ticket);
   }
 
   // Settles the ingests a crash interrupted: a file whose marker was
-  // committed is done; one without is undone. Then the markers go. A
-  // read-only open hides what it would undo instead.
+  // committed (or written by its undo) is done; one without is undone. Then the
+  // markers go. A read-only open hides what it would undo instead.
   absl::Status RecoverIngests() {
     if (read_only_) return HideUncommittedIngests();
     std::error_code ec;
@@ -967,8 +978,15 @@ class RocksKv : public KvEngine {
     }
   }
 
-  void CloseIngest() {
+  // Ends the count of an open ingest (Ingest failed or EndIngest).
+  void CloseIngest(const std::string& ticket) {
     absl::MutexLock lock(&ingest_mu_);
+    auto owner = ingest_owners_.find(ticket);
+    if (owner == ingest_owners_.end()) return;  // not open
+    auto held = ingest_threads_.find(owner->second);
+    if (held != ingest_threads_.end() && --held->second == 0)
+      ingest_threads_.erase(held);
+    ingest_owners_.erase(owner);
     --ingests_open_;
   }
   bool NoCheckpoint() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(ingest_mu_) {
@@ -991,7 +1009,7 @@ class RocksKv : public KvEngine {
   }
 
   // Calls `visit` with each key of an ingest's file (the ticket names its
-  // family). A file that does not open as a table was never ingested.
+  // family). A file that is not a table was never ingested.
   absl::Status ForEachIngestedKey(
       const std::string& ticket,
       const std::function<void(Family, absl::string_view)>& visit) {
@@ -1000,7 +1018,12 @@ class RocksKv : public KvEngine {
         family < 0 || family >= kFamilyCount)
       return absl::OkStatus();  // not ours
     rocksdb::SstFileReader reader(db_->GetOptions(handles_[family]));
-    if (!reader.Open(IngestFile(ticket)).ok()) return absl::OkStatus();
+    // Only a file that is not a whole table (a crash before Finish synced
+    // it) was never ingested; any other failure to read it (EMFILE, EIO)
+    // would leave ingested keys behind if taken for that.
+    const rocksdb::Status opened = reader.Open(IngestFile(ticket));
+    if (opened.IsCorruption() || opened.IsNotFound()) return absl::OkStatus();
+    if (!opened.ok()) return ToStatus(opened);
     rocksdb::ReadOptions ro;
     std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(ro));
     for (it->SeekToFirst(); it->Valid(); it->Next())
@@ -1009,7 +1032,10 @@ class RocksKv : public KvEngine {
     return ToStatus(it->status());
   }
 
-  // Deletes the keys of an ingest's file.
+  // Deletes the keys of an ingest's file, and settles its ticket in the
+  // same synced write: the file's removal that follows is not synced, and
+  // should a power loss bring the file back, an open must not undo it
+  // again over the keys written since (the same import, retried).
   absl::Status UndoIngest(const std::string& ticket) {
     KvBatch undo;
     absl::Status s = ForEachIngestedKey(
@@ -1017,6 +1043,7 @@ class RocksKv : public KvEngine {
         [&undo](Family f, absl::string_view key) { undo.Delete(f, key); });
     if (!s.ok()) return s;
     if (undo.empty()) return absl::OkStatus();
+    undo.Put(Family::kMeta, IngestMarkerKey(ticket), "");
     return WriteNow(std::move(undo), /*sync=*/true);
   }
 
@@ -1084,6 +1111,11 @@ class RocksKv : public KvEngine {
   // Ingests between Ingest and EndIngest, and checkpoints in progress.
   absl::Mutex ingest_mu_;
   int ingests_open_ ABSL_GUARDED_BY(ingest_mu_) = 0;
+  // Open ingests by the thread that made them, and each ticket's thread.
+  absl::flat_hash_map<std::thread::id, int> ingest_threads_
+      ABSL_GUARDED_BY(ingest_mu_);
+  absl::flat_hash_map<std::string, std::thread::id> ingest_owners_
+      ABSL_GUARDED_BY(ingest_mu_);
   // Tickets of ingests whose undo failed (see SettleFailedUndos).
   absl::Mutex undo_mu_;
   std::vector<std::string> failed_undos_ ABSL_GUARDED_BY(undo_mu_);

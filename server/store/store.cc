@@ -621,7 +621,7 @@ void Store::CommitLoop() {
       leading_ = false;
       continue;
     }
-    LeadLocked();
+    LeadLocked(/*hand_off=*/false);
   }
 }
 
@@ -1852,7 +1852,7 @@ absl::Status Store::Commit(KvBatch batch,
   while (!w.done && (leading_ || writers_.front() != &w))
     w.cv.Wait(&commit_mu_);
   if (w.done) return w.status;
-  LeadLocked();
+  LeadLocked(/*hand_off=*/true);
   return w.status;
 }
 
@@ -1881,10 +1881,10 @@ void Store::CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
     commit_cv_.Signal();
     return;
   }
-  LeadLocked();
+  LeadLocked(/*hand_off=*/false);
 }
 
-void Store::LeadLocked() {
+void Store::LeadLocked(bool hand_off) {
   leading_ = true;
   for (;;) {
     // Commit everyone queued so far as one batch, so one WAL sync covers
@@ -1965,6 +1965,15 @@ void Store::LeadLocked() {
     if (!writers_.front()->on_done) {  // it leads itself
       writers_.front()->cv.Signal();
       break;
+    }
+    if (hand_off && !shared_) {
+      // The caller's own write is done; asynchronous writers arriving
+      // during every sync would keep it here (an import's reply, the
+      // scheduler's next event) for as long as they come. The committer
+      // takes the lead over: leading_ stays set.
+      commit_wanted_ = true;
+      commit_cv_.Signal();
+      return;
     }
   }
   leading_ = false;

@@ -494,9 +494,11 @@ class Store {
   void CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
                    std::function<void(absl::Status)> done);
   // Commits queued writers, group by group, while the front one is
-  // asynchronous (nobody else would lead it); hands the lead to a waiting
-  // synchronous one, or stops when none is queued.
-  void LeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // asynchronous; hands the lead to a waiting synchronous one, or stops
+  // when none is queued. With `hand_off` (a synchronous writer leading) it
+  // commits one group and hands asynchronous ones to the committer thread
+  // where there is one.
+  void LeadLocked(bool hand_off) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   // UpdateAsync with the encoding if `encode` (as WriteRevisionAsync).
   void UpdateAsyncEncoded(std::string id, v1::Article content,
                           const WriteConditions& conditions, bool encode,

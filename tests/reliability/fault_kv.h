@@ -74,7 +74,11 @@ class FaultKv : public KvEngine {
   // it exists). Not thread-safe: set them while no other thread reads.
   std::function<void()> on_postings_iterator;
   std::function<void()> on_revisions_iterator;
+  // Called before each write reaches the engine while set. Not
+  // thread-safe: set it while no other thread writes.
+  std::function<void()> on_write;
   absl::Status Write(KvBatch batch, bool sync) override {
+    if (on_write) on_write();
     const int64_t n = writes++;
     const Fault fault = write_fault.load();
     if (fault != Fault::kNone && n >= writes_before_fault.load() && Roll()) {
@@ -100,6 +104,9 @@ class FaultKv : public KvEngine {
   std::function<void(const KvBatch&)> on_ingest;
   void EndIngest(const std::string& ticket, bool committed) override {
     base_->EndIngest(ticket, committed);
+  }
+  absl::Status Checkpoint(const std::string& dir) override {
+    return base_->Checkpoint(dir);
   }
 
  private:

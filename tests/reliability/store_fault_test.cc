@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -861,6 +865,109 @@ TEST_F(ReliabilityStoreTest, IngestedTextOfAFailedImportBatchIsUndone) {
   EXPECT_EQ(report.articles, 100);
   EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/ingest"))
       << "undo files go once their batch commits";
+}
+
+// A backup that starts between an import batch's two ingests (revisions,
+// then text postings) waits for the batch's commit; it must not hold the
+// second ingest, which would wait for it in turn, with the batch's ids
+// locked, and every later import and write to them behind it.
+TEST_F(ReliabilityStoreTest, ABackupDuringAnImportBatchWaitsForItsCommit) {
+  std::vector<std::pair<std::string, Article>> items;
+  for (int i = 0; i < 100; ++i) {
+    Article a = MakeArticle(absl::StrCat("b", i), {"t"});
+    a.set_body(absl::StrCat("数据库引擎 storage engine ", i));
+    items.emplace_back(absl::StrCat("b", i), std::move(a));
+  }
+  const std::string copy = dir_ + ".copy";
+  std::thread backup;
+  absl::Status backed_up;
+  int ingests = 0;
+  fault_->on_ingest = [&](const KvBatch&) {
+    if (++ingests != 1) return;
+    backup = std::thread([&] { backed_up = fault_->Checkpoint(copy); });
+    absl::SleepFor(absl::Milliseconds(300));  // the checkpoint is waiting
+  };
+  std::future<absl::StatusOr<std::vector<ApplyResult>>> applied =
+      std::async(std::launch::async,
+                 [&] { return store_->Apply(std::move(items), false); });
+  if (applied.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    ADD_FAILURE() << "the import batch and the backup wait for each other";
+    std::fflush(stdout);
+    std::_Exit(1);  // nothing can end the waits
+  }
+  absl::StatusOr<std::vector<ApplyResult>> results = applied.get();
+  backup.join();
+  fault_->on_ingest = nullptr;
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(ingests, 2) << "revisions and text postings";
+  ASSERT_TRUE(backed_up.ok()) << backed_up;
+  store_.reset();
+  StoreOptions options;
+  options.data_dir = copy;
+  absl::StatusOr<std::unique_ptr<Store>> restored = Store::Open(options);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  absl::StatusOr<FsckReport> report = CheckStore(**restored);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+  EXPECT_EQ(report->articles, 100) << "the copy holds the committed batch";
+  restored->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(copy, ec);
+}
+
+// A synchronous writer that leads the group commit (an import batch, the
+// scheduler) hands asynchronous writers to the committer thread once its
+// own group is done. Before, it committed groups for as long as updates
+// kept arriving during each sync, and its caller waited that long.
+TEST_F(ReliabilityStoreTest, ASynchronousLeaderReturnsWhileUpdatesKeepComing) {
+  constexpr int kArticles = 64;
+  constexpr int kChains = 8;
+  constexpr int kUpdates = 4000;
+  for (int i = 0; i < kArticles; ++i) {
+    const std::string id = absl::StrCat("c", i);
+    ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t"})).ok());
+  }
+  std::atomic<int> started{0};
+  std::atomic<int> finished{0};
+  std::atomic<int> failed{0};
+  absl::Notification all_done;
+  // Each chain updates its own articles in turn and issues its next update
+  // from the commit's callback, so one is queued before every group ends.
+  std::function<void(int, int)> next = [&](int chain, int step) {
+    if (started.fetch_add(1) >= kUpdates) {
+      if (finished.fetch_add(1) + 1 == kChains) all_done.Notify();
+      return;
+    }
+    const std::string id =
+        absl::StrCat("c", (chain + kChains * step) % kArticles);
+    store_->UpdateAsync(id,
+                        MakeArticle(absl::StrCat(id, " step ", step), {"t"}),
+                        {}, [&, chain, step](absl::StatusOr<Article> a) {
+                          if (!a.ok()) ++failed;
+                          next(chain, step + 1);
+                        });
+  };
+  // The import leads (the store is idle when it commits); the chains start
+  // while its write is in flight, as updates arriving during a sync do.
+  std::atomic<bool> first_write{true};
+  fault_->on_write = [&] {
+    if (!first_write.exchange(false)) return;
+    std::thread([&] {
+      for (int chain = 0; chain < kChains; ++chain) next(chain, 0);
+    }).join();
+  };
+  std::vector<std::pair<std::string, Article>> one;
+  one.emplace_back("imported", MakeArticle("imported", {"t"}));
+  absl::StatusOr<std::vector<ApplyResult>> applied =
+      store_->Apply(std::move(one), false);
+  const int issued_when_applied = started.load();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  all_done.WaitForNotification();
+  fault_->on_write = nullptr;
+  EXPECT_FALSE(first_write.load());
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_LT(issued_when_applied, kUpdates / 2)
+      << "the import led other writers' commits until they stopped coming";
 }
 
 // An import batch hands its creates' text postings to the engine already in
