@@ -368,7 +368,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
         }
         if (send_article || filter) {
           absl::StatusOr<std::shared_ptr<const v1::Article>> a =
-              hub_->ReadArticle(e.sequence(), id, match_revision);
+              hub_->ReadArticle(e.sequence(), id, match_revision, e.time());
           if (a.ok()) {
             if (filter && !Matches(req_.filter(), **a)) continue;
             if (send_article) *response.mutable_article() = **a;
@@ -613,12 +613,23 @@ bool WatchHub::RefreshTail() {
 }
 
 absl::StatusOr<std::shared_ptr<const v1::Article>> WatchHub::ReadArticle(
-    int64_t sequence, absl::string_view id, int64_t revision) {
+    int64_t sequence, absl::string_view id, int64_t revision,
+    const google::protobuf::Timestamp& event_time) {
   std::shared_ptr<const v1::Article> kept =
       tail_.FindArticle(sequence, revision, absl::Now());
   if (kept != nullptr) return kept;
   absl::StatusOr<v1::Article> a = store_->Get(id, revision, true);
   if (!a.ok()) return a.status();
+  // Purging an article leaves its events in the log; an id created again
+  // numbers its revisions from 1, so the event's revision may now name the
+  // new article's, created after the event.
+  const google::protobuf::Timestamp& created = a->create_time();
+  if (created.seconds() > event_time.seconds() ||
+      (created.seconds() == event_time.seconds() &&
+       created.nanos() > event_time.nanos())) {
+    return absl::NotFoundError(
+        absl::StrCat("revision ", revision, " of ", id, " was purged"));
+  }
   auto article = std::make_shared<const v1::Article>(*std::move(a));
   tail_.AddArticle(sequence, revision, article, absl::Now());
   return article;

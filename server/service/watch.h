@@ -156,9 +156,12 @@ class WatchHub {
   // The head of `id` for event `sequence`, through the tail.
   absl::StatusOr<std::shared_ptr<const v1::Article>> ReadHead(
       int64_t sequence, absl::string_view id);
-  // Revision `revision` of `id` for event `sequence`, through the tail.
+  // Revision `revision` of `id` for event `sequence`, committed at
+  // `event_time`, through the tail. NOT_FOUND if the article was purged
+  // and its id created again since.
   absl::StatusOr<std::shared_ptr<const v1::Article>> ReadArticle(
-      int64_t sequence, absl::string_view id, int64_t revision);
+      int64_t sequence, absl::string_view id, int64_t revision,
+      const google::protobuf::Timestamp& event_time);
   void Remove(WatchStream* stream);
   bool stopping() const;
 

@@ -1429,6 +1429,58 @@ TEST_F(ReliabilityStoreTest, CaughtUpWatchersShareTheLogsReads) {
   }
 }
 
+// Purging an article leaves its events in the change log, and an id
+// created again numbers its revisions from 1: a watcher resuming before the
+// purge got the new article with the old one's events, and filters matched
+// against it.
+TEST_F(ReliabilityStoreTest, AWatchDoesNotGiveAPurgedArticlesEventsTheNewOne) {
+  ASSERT_TRUE(store_->Create("p", MakeArticle("old", {"t-old"})).ok());
+  ASSERT_TRUE(store_->Delete("p", {}).ok());
+  absl::SleepFor(absl::Milliseconds(1100));  // delete times are seconds
+  RetentionPolicy policy;
+  policy.purge_deleted_after = absl::Nanoseconds(1);
+  absl::StatusOr<RetentionResult> purged = store_->ApplyRetention(policy);
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  ASSERT_EQ(purged->articles_purged, 1);
+  ASSERT_TRUE(store_->Create("p", MakeArticle("new", {"t-new"})).ok());
+
+  std::unique_ptr<Served> served = Serve();
+  auto watch = [&](const std::string& tag, size_t want) {
+    v1::WatchArticlesRequest req;
+    req.set_after_sequence(0);
+    req.set_view(v1::WatchArticlesRequest::VIEW_FULL);
+    if (!tag.empty()) req.mutable_filter()->add_tags(tag);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(2));
+    auto stream = served->stub->WatchArticles(&ctx, req);
+    std::vector<v1::WatchArticlesResponse> got;
+    v1::WatchArticlesResponse r;
+    while (got.size() < want && stream->Read(&r)) got.push_back(r);
+    ctx.TryCancel();
+    while (stream->Read(&r)) {
+    }
+    stream->Finish();
+    return got;
+  };
+  std::vector<v1::WatchArticlesResponse> all = watch("", 3);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].event().type(), v1::ChangeEvent::TYPE_CREATED);
+  EXPECT_FALSE(all[0].has_article())
+      << "the purged article's creation came with " << all[0].article().title();
+  EXPECT_EQ(all[1].event().type(), v1::ChangeEvent::TYPE_DELETED);
+  EXPECT_FALSE(all[1].has_article());
+  EXPECT_EQ(all[2].event().type(), v1::ChangeEvent::TYPE_CREATED);
+  EXPECT_EQ(all[2].article().title(), "new");
+  // Filtered on the new article's tag, the old events match nothing (the
+  // deletion is sent, so a watcher holding the article drops it).
+  std::vector<v1::WatchArticlesResponse> tagged = watch("t-new", 2);
+  ASSERT_EQ(tagged.size(), 2u);
+  EXPECT_EQ(tagged[0].event().type(), v1::ChangeEvent::TYPE_DELETED);
+  EXPECT_EQ(tagged[1].event().type(), v1::ChangeEvent::TYPE_CREATED);
+  EXPECT_EQ(tagged[1].article().title(), "new");
+}
+
 TEST_F(ReliabilityStoreTest, AnExportStopsScanningWhenItsClientIsGone) {
   // 20,001 articles: a filter no index serves that rejects them all makes
   // three empty pages of 10,000 candidates.
