@@ -681,7 +681,17 @@ class FrontMatterReader {
       return absl::OkStatus();
     }
     if (value.IsNull()) return absl::OkStatus();  // `menu:` reads as ""
-    if (!value.IsScalar()) return KeyError(key, "must be a string");
+    if (!value.IsScalar()) {
+      // Hugo's `menu` is a name, a list of names or a map of entries, and
+      // themes give their keys (`sidebar`, `thumbnail`, `lead`) any shape:
+      // a list or map there is kept as it is under its key in params, and
+      // the field stays empty. The title and summary are text.
+      if (key == "title" || key == "summary" ||
+          !(value.IsSequence() || value.IsMap()))
+        return KeyError(key, "must be a string");
+      Value* param = &(*article_->mutable_params()->mutable_fields())[key];
+      return ToValue(key, value, 0, param);
+    }
     refl->SetString(article_, field, value.Scalar());
     return absl::OkStatus();
   }
@@ -1203,7 +1213,21 @@ bool AppendTypedKey(const Article& article, const std::string& key, bool always,
   return true;
 }
 
-// Writes a key named in style.key_order, if the article has it.
+// Whether typed key `key` has a value: a string field that is not empty,
+// a list with an entry, a bool that is set.
+bool HasTypedValue(const Article& article, const std::string& key) {
+  if (key == "date") return article.has_date();
+  const FieldDescriptor* field = Article::descriptor()->FindFieldByName(key);
+  const google::protobuf::Reflection* refl = article.GetReflection();
+  if (field->is_repeated()) return refl->FieldSize(article, field) > 0;
+  if (field->type() == FieldDescriptor::TYPE_BOOL)
+    return refl->HasField(article, field);
+  return !refl->GetString(article, field).empty();
+}
+
+// Writes a key named in style.key_order, if the article has it. A typed
+// key with no value whose params entry holds one (a list or map given for
+// a string field) writes that entry.
 bool AppendOrderedKey(const Article& article, const std::string& key,
                       std::string* out) {
   if (key == kIdKey) {
@@ -1217,9 +1241,10 @@ bool AppendOrderedKey(const Article& article, const std::string& key,
     out->push_back('\n');
     return true;
   }
-  if (IsTypedKey(key)) return AppendTypedKey(article, key, true, out);
   const auto& fields = article.params().fields();
   auto it = fields.find(key);
+  if (IsTypedKey(key) && (it == fields.end() || HasTypedValue(article, key)))
+    return AppendTypedKey(article, key, true, out);
   if (it == fields.end()) return false;
   AppendEntry(key, it->second, 0, out);
   return true;
@@ -1279,11 +1304,13 @@ std::string FormatMarkdown(const v1::Article& article) {
                                    written.count(std::string(kDraftKey)) > 0;
   const auto& fields = article.params().fields();
   for (const std::string& key : SortedKeys(article.params())) {
-    // A params key that shadows a typed key or `id` cannot be written
-    // without clashing; the server rejects such articles. Editorial keys
-    // went to params before they were typed: such a value is written when
-    // the typed field was not, so that an old article's export keeps it.
-    if (written.count(key) > 0 || IsTypedKey(key) || key == kIdKey) continue;
+    // A params key named like a typed key is written only where the typed
+    // field has no value (a list or map read for a string field); `id`
+    // never. Editorial keys went to params before they were typed: such a
+    // value is written when the typed field was not, so that an old
+    // article's export keeps it.
+    if (written.count(key) > 0 || key == kIdKey) continue;
+    if (IsTypedKey(key) && HasTypedValue(article, key)) continue;
     if ((key == kStateKey || key == kDraftKey) && state_group_written) {
       continue;
     }

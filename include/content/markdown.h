@@ -30,7 +30,11 @@ struct MarkdownOptions {
 // `state` (draft, published or archived, any case) or Hugo's `draft`
 // (true: DRAFT, false: PUBLISHED) sets `state`, `publishDate` sets
 // `publish_time`, `expiryDate` sets `expiry_time`, `translationKey` sets
-// `translation_key`. Any other key goes to `params`.
+// `translation_key`. Any other key goes to `params`, and so does a list or
+// map given for `menu`, `thumbnail`, `lead` or `sidebar` (Hugo's `menu` may
+// be a map of entries), under its key with the typed field left empty.
+// A scalar in a string field is taken as its text: `sidebar: false` is
+// written back as `sidebar: "false"`.
 // `lang` may be a string or a list; `date`, `publishDate` and `expiryDate`
 // may be RFC 3339 or, read in the default zone, `YYYY-MM-DD HH:MM[:SS]`,
 // `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (Hugo's) or `YYYY-MM-DD`, and share one

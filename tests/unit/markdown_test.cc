@@ -33,6 +33,7 @@ using ::google::protobuf::Value;
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // ---- Helpers ----------------------------------------------------------------
@@ -129,6 +130,51 @@ TEST(ParseMarkdownTest, ScalarsAreTakenAsTheirTextInStringFields) {
   EXPECT_EQ(a.lead(), "");  // null reads as empty
   EXPECT_EQ(a.sidebar(), "");
   EXPECT_EQ(a.thumbnail(), "two\nlines\n");
+}
+
+// Hugo's `menu` may be a list of menu names or a map of entries, and
+// themes give their keys any shape: kept in params under the key, and
+// written back where and as they were.
+TEST(ParseMarkdownTest, ListsAndMapsInThemeStringFieldsAreKeptInParams) {
+  const std::string text = WithFrontMatter(
+      "title: \"T\"\n"
+      "menu:\n"
+      "  main:\n"
+      "    parent: \"docs\"\n"
+      "    weight: 10\n"
+      "sidebar:\n"
+      "  - \"left\"\n"
+      "  - false\n"
+      "thumbnail: \"a.jpg\"\n");
+  const Article a = MustParse(text);
+  EXPECT_EQ(a.menu(), "");
+  EXPECT_EQ(a.sidebar(), "");
+  EXPECT_EQ(a.thumbnail(), "a.jpg");
+  const auto& f = a.params().fields();
+  const auto& main = f.at("menu").struct_value().fields().at("main");
+  EXPECT_EQ(main.struct_value().fields().at("weight").number_value(), 10);
+  EXPECT_EQ(f.at("sidebar").list_value().values(1).bool_value(), false);
+  EXPECT_EQ(f.count("thumbnail"), 0u);
+  EXPECT_EQ(FormatMarkdown(a), text);
+  const Article listed =
+      MustParse(WithFrontMatter("title: \"T\"\nmenu: [main, footer]\n"));
+  EXPECT_EQ(listed.params().fields().at("menu").list_value().values_size(), 2);
+  EXPECT_THAT(FormatMarkdown(listed),
+              HasSubstr("menu:\n  - \"main\"\n  - \"footer\"\n"));
+  // An article made through the API, with no key order, writes it too.
+  Article api;
+  api.set_title("T");
+  (*api.mutable_params()->mutable_fields())["menu"]
+      .mutable_list_value()
+      ->add_values()
+      ->set_string_value("main");
+  const Article back = MustParse(FormatMarkdown(api));
+  EXPECT_TRUE(MessageDifferencer::Equals(api.params(), back.params()))
+      << FormatMarkdown(api);
+  // A value in the typed field wins over a params entry of its name.
+  api.set_menu("footer");
+  EXPECT_THAT(FormatMarkdown(api), HasSubstr("menu: \"footer\"\n"));
+  EXPECT_THAT(FormatMarkdown(api), Not(HasSubstr("- \"main\"")));
 }
 
 TEST(ParseMarkdownTest, ReadsListFields) {
