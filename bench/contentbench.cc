@@ -744,30 +744,25 @@ void AddCommon(CLI::App* app, Options* o) {
   app->add_option("--target", o->target,
                   "Server host:port (default 127.0.0.1:7070)");
   app->add_option("-c,--channels", o->channels, "Connections (default 10)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::Range(1, 10000));
+      ->transform(content::internal::DecimalInt(1, 10000));
   app->add_option("-m,--outstanding", o->outstanding,
                   "Calls in flight per connection (default 10)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::Range(1, 10000));
+      ->transform(content::internal::DecimalInt(1, 10000));
   app->add_option("-n,--articles", o->articles,
                   "Corpus size: ids a00000000 .. (default 100000)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::PositiveNumber);
+      ->transform(content::internal::DecimalInt<int64_t>(1));
   app->add_option("--seed", o->corpus.seed,
                   "Corpus and choice seed (default 1)")
-      ->transform(content::internal::DecimalInt());
+      ->transform(content::internal::DecimalInt<uint64_t>());
   app->add_option("--tag-vocabulary", o->corpus.tag_vocabulary,
                   "Distinct tags t1..tN (default 5000)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::PositiveNumber);
+      ->transform(content::internal::DecimalInt(1));
   app->add_option("--tag-zipf", o->corpus.tag_zipf,
                   "Zipf exponent of tag popularity (default 1.05)")
       ->check(CLI::Range(1.001, 100.0));
   app->add_option("--body-bytes", o->corpus.body_bytes,
                   "Body size (default 2048)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::PositiveNumber);
+      ->transform(content::internal::DecimalInt(1));
   app->add_option("--timeout", o->timeout_s,
                   "Per-call deadline, s (default 10)");
   app->add_option("--etcd-prefix", o->etcd_prefix,
@@ -806,20 +801,19 @@ int main(int argc, char** argv) {
                   "Measured seconds (default 10)")
       ->check(CLI::PositiveNumber);
   run->add_option("--page-size", o.page_size, "Query page size (default 20)")
-      ->transform(content::internal::DecimalInt());
+      ->transform(content::internal::DecimalInt<int>());
   run->add_option("--date-window-days", o.date_window_days,
                   "query-tag-date window (default 90)")
-      ->transform(content::internal::DecimalInt());
+      ->transform(content::internal::DecimalInt<int>());
   run->add_option("--pool", o.pool,
                   "Pre-built articles for writes (default 4096)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::PositiveNumber);
+      ->transform(content::internal::DecimalInt(1));
   run->add_option("--id-prefix", o.id_prefix,
                   "put: id prefix (default unique per run)");
   run->add_option("--server-pid", o.server_pid,
                   "Also report this local process's CPU per operation "
                   "(the server under test; default: none)")
-      ->transform(content::internal::DecimalInt());
+      ->transform(content::internal::DecimalInt<int>());
   run->add_flag("--raw-client", o.raw_client,
                 "get/query-*/update-blind: send pre-encoded requests, keep "
                 "replies as bytes (client work equal for every server; "
@@ -834,13 +828,12 @@ int main(int argc, char** argv) {
   content::bench::AddToken(load, &o);
   load->footer(content::bench::kExitStatus);
   load->add_option("--start", o.start, "First article index (default 0)")
-      ->transform(content::internal::DecimalInt());
+      ->transform(content::internal::DecimalInt<int64_t>());
   load->add_option("--to", o.to, "contentd or etcd (default contentd)")
       ->check(CLI::IsMember({"contentd", "etcd"}));
   load->add_option("--etcd-batch", o.etcd_batch,
                    "etcd: puts per Txn request (default 16)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::Range(1, 128));
+      ->transform(content::internal::DecimalInt(1, 128));
 
   CLI::App* exp = app.add_subcommand("export", "Write the corpus to a file");
   content::bench::AddCommon(exp, &o);

@@ -5,39 +5,44 @@
 #ifndef CONTENT_COMMON_DECIMAL_FLAG_H_
 #define CONTENT_COMMON_DECIMAL_FLAG_H_
 
-#include <algorithm>
+#include <limits>
 #include <string>
+#include <utility>
 
 #include "CLI/CLI.hpp"
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
+#include "common/decimal.h"
 
 namespace content::internal {
 
-// A CLI11 transform for an integer option: the value must be a decimal
-// integer, an optional sign then digits. Leading zeros are decimal too, as
-// in zero-padded numbers from scripts (`010` is 10): they are dropped before
-// CLI11 converts the value and before any check() sees it, so both read the
-// number meant. Anything else (`0x10`, `1e3`, `1.5`, ` 1`) is a parse error
-// naming the value. The range is left to the conversion and the checks, as
-// before (a number past int64 still fails there, naming their range).
-// Add it with `->transform(DecimalInt())`: transforms run ahead of checks
-// whatever the order they were added in.
-inline CLI::Validator DecimalInt() {
+// A CLI11 transform for an integer option of type T: the value must be a
+// decimal integer in [min, max] (ParseDecimal: an optional '-' then
+// digits; `0x10`, `+5`, `1e3`, `1.5` and ` 1` are refused). Leading zeros
+// are decimal too (`010` is 10): they are dropped before CLI11 converts
+// the value and before any check() sees it, so both read the number meant.
+// An error names the flag (CLI11 prefixes it) and the rule: `--limit: not
+// in range 0 to 2147483647, got 3000000000`. `note`, if any, follows an
+// error for a value below `min` in parentheses (what leaving the flag out
+// does instead). Add it with `->transform(DecimalInt<T>(...))`: transforms
+// run ahead of checks whatever the order they were added in.
+template <typename T>
+CLI::Validator DecimalInt(T min = std::numeric_limits<T>::min(),
+                          T max = std::numeric_limits<T>::max(),
+                          std::string note = "") {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
-        const size_t sign = !text.empty() && (text[0] == '-' || text[0] == '+');
-        if (text.size() == sign ||
-            !std::all_of(text.begin() + sign, text.end(),
-                         [](char c) { return absl::ascii_isdigit(c); })) {
-          return absl::StrCat("not a decimal integer: \"", text, "\"");
+      [min, max, note = std::move(note)](std::string& text) -> std::string {
+        T value{};
+        const DecimalRead read = ReadDecimal<T>(text, min, max, &value);
+        if (read == DecimalRead::kOk) {
+          // CLI11 then converts the number as written out here: strtoll's
+          // base 0 would read a leading 0 as octal.
+          text = std::to_string(value);
+          return "";
         }
-        // strtoll's base 0 reads a leading 0 as octal; keep one digit.
-        const size_t first = text.find_first_not_of('0', sign);
-        text.erase(
-            sign,
-            (first == std::string::npos ? text.size() - 1 : first) - sign);
-        return "";
+        std::string error = DecimalError<T>(read, text, min, max);
+        if (read == DecimalRead::kBelowMin && !note.empty()) {
+          error += " (" + note + ")";
+        }
+        return error;
       },
       "", "DecimalInt");
 }

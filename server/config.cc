@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/decimal.h"
 #include "common/yaml_quotes.h"
 #include "server/service/content_service.h"
 #include "server/service/validation.h"
@@ -43,22 +44,12 @@ absl::Status Read(const YAML::Node& node, const std::string& key, T* out) {
   }
   if (!node.IsScalar()) return Bad(key, "has the wrong type");
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    // Decimal, as the flags are: yaml-cpp reads `010` as 8 and takes 0x10.
-    absl::string_view text = node.Scalar();
-    const size_t sign = !text.empty() && (text[0] == '-' || text[0] == '+');
-    int64_t n = 0;
-    if (text.size() == sign ||
-        !std::all_of(text.begin() + sign, text.end(),
-                     [](char c) { return absl::ascii_isdigit(c); }) ||
-        !absl::SimpleAtoi(text, &n) || n < std::numeric_limits<T>::min() ||
-        (n > 0 && static_cast<uint64_t>(n) >
-                      static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
-      return Bad(key, absl::StrCat("must be a decimal integer of ",
-                                   std::numeric_limits<T>::min(), " to ",
-                                   std::numeric_limits<T>::max(), ", got \"",
-                                   text, "\""));
-    }
-    *out = static_cast<T>(n);
+    // Decimal, as the flags are (common/decimal.h): yaml-cpp reads `010`
+    // as 8 and takes 0x10 and +8.
+    std::string error =
+        internal::ParseDecimal<T>(node.Scalar(), std::numeric_limits<T>::min(),
+                                  std::numeric_limits<T>::max(), out);
+    if (!error.empty()) return Bad(key, error);
     return absl::OkStatus();
   }
   try {
@@ -83,16 +74,12 @@ absl::Status ReadNonEmpty(const YAML::Node& node, const std::string& key,
 absl::Status ReadPositive(const YAML::Node& node, const std::string& key,
                           int64_t* out,
                           int64_t max = std::numeric_limits<int>::max()) {
-  absl::Status s = Read(node, key, out);
+  std::string text;
+  absl::Status s = Read(node, key, &text);  // refuses null and non-scalars
   if (!s.ok()) return s;
-  if (*out <= 0) {
-    return Bad(key,
-               absl::StrCat("must be positive (1 to ", max, "), got ", *out));
-  }
-  if (*out > max) {
-    return Bad(key, absl::StrCat("must be 1 to ", max, ", got ", *out));
-  }
-  return absl::OkStatus();
+  // The key's own range in the error, as the flags name theirs.
+  const std::string error = internal::ParseDecimal<int64_t>(text, 1, max, out);
+  return error.empty() ? absl::OkStatus() : Bad(key, error);
 }
 
 // A mapping key as a string; keys that are not scalars are an error.

@@ -511,19 +511,17 @@ int main(int argc, char** argv) {
   // below) overflowed past 2^61.
   app.add_option("--max-article-bytes", max_article_bytes,
                  "Largest article accepted (default 1 MiB, at most 1 GiB)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::Range(int64_t{1}, content::service::kMaxArticleBytesCap));
+      ->transform(content::internal::DecimalInt(
+          int64_t{1}, content::service::kMaxArticleBytesCap));
   // Both are ints in service::Limits: 2147483648 would wrap to INT_MIN
   // (every write refused, every page size negative).
   constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
   app.add_option("--max-tags", max_tags,
                  "Most tags (and categories, langs) per article (default 64)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::Range(int64_t{1}, kMaxInt));
+      ->transform(content::internal::DecimalInt(int64_t{1}, kMaxInt));
   app.add_option("--max-page-size", max_page_size,
                  "Largest page a query may ask for (default 1000)")
-      ->transform(content::internal::DecimalInt())
-      ->check(CLI::Range(int64_t{1}, kMaxInt));
+      ->transform(content::internal::DecimalInt(int64_t{1}, kMaxInt));
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving (not with "
                  "a unix: --listen)");

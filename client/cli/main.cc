@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -225,36 +226,6 @@ const CLI::Validator kDate(
       return t.ok() ? "" : std::string(t.status().message());
     },
     "DATE");
-
-// Page sizes (0 asks for the server's default; larger than the server's
-// max gets the max), revisions, sequences and counts. Parsed as 64 bits for
-// the int64_t ones; an int flag too large for its type is refused by CLI11
-// itself.
-const CLI::Validator kNotNegative(
-    [](std::string& text) -> std::string {
-      int64_t n = 0;
-      if (!absl::SimpleAtoi(text, &n)) return "not a number: \"" + text + "\"";
-      return n < 0 ? "must not be negative, got " + text : "";
-    },
-    "N");
-
-// Revisions: 1 or more. The API reads 0 as "none" (no precondition, the
-// head, the default of diff), so a 0 given on purpose must not reach it;
-// `unset`, if any, says what leaving the flag out does instead.
-CLI::Validator Revision(const std::string& unset = "") {
-  return CLI::Validator(
-      [unset](std::string& text) -> std::string {
-        int64_t n = 0;
-        if (!absl::SimpleAtoi(text, &n)) {
-          return "not a number: \"" + text + "\"";
-        }
-        if (n >= 1) return "";
-        std::string message = "must be at least 1, got " + text;
-        if (!unset.empty()) message += " (leave it out for " + unset + ")";
-        return message;
-      },
-      "REV");
-}
 
 // --- Verbs ------------------------------------------------------------------
 
@@ -826,14 +797,24 @@ int RunVersion(Format format) {
 
 // --- Command line -----------------------------------------------------------
 
-// Adds an integer option or positional. Every one goes through here so that
-// all read decimal (`--revision 010` is 10, not CLI11's octal 8; `0x10` is a
-// usage error), the checks added after it seeing the same number.
+// Adds an integer option or positional of at least `min`. Every one goes
+// through here so that all read decimal (`--revision 010` is 10, not
+// CLI11's octal 8; `0x10` and `+5` are usage errors) and name their range
+// when out of it (`--revision: not in range 1 to 9223372036854775807, got
+// 9223372036854775808`), the checks added after it seeing the same number.
+// `note` follows an error for a value below `min`: what leaving the flag
+// out does instead. Page sizes take 0 (the server's default; more than the
+// server's max gets the max). Revisions start at 1: the API reads 0 as
+// "none" (no precondition, the head, the default of diff), so a 0 given on
+// purpose must not reach it.
 template <typename T>
 CLI::Option* AddInt(CLI::App* verb, const std::string& name, T& value,
-                    const std::string& help) {
+                    const std::string& help, std::common_type_t<T> min,
+                    const std::string& note = "") {
   static_assert(std::is_integral_v<T>);
-  return verb->add_option(name, value, help)->transform(internal::DecimalInt());
+  return verb->add_option(name, value, help)
+      ->transform(
+          internal::DecimalInt<T>(min, std::numeric_limits<T>::max(), note));
 }
 
 // Adds the `ID` positional that names an article.
@@ -890,8 +871,8 @@ int Main(int argc, char** argv) {
                         "With -f -: the article's id when its front matter "
                         "has no `id` (stdin has no file name)");
   AddInt(apply_cmd, "--expected-revision", apply.expected_revision,
-         "Fail unless the head is at this revision (one file)")
-      ->check(Revision("no precondition"));
+         "Fail unless the head is at this revision (one file)", 1,
+         "leave it out for no precondition");
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
   apply_cmd
@@ -902,8 +883,8 @@ int Main(int argc, char** argv) {
   GetFlags get;
   CLI::App* get_cmd = app.add_subcommand("get", "Show an article");
   AddId(get_cmd, &get.id);
-  AddInt(get_cmd, "--revision", get.revision, "Revision to show")
-      ->check(Revision("the head"));
+  AddInt(get_cmd, "--revision", get.revision, "Revision to show", 1,
+         "leave it out for the head");
   get_cmd->add_flag("--show-deleted", get.show_deleted,
                     "Show the tombstone of a deleted article");
   get_cmd->add_flag("--all", get.all,
@@ -930,8 +911,7 @@ int Main(int argc, char** argv) {
                       "Oldest first instead of newest first");
   query_cmd->add_flag("--include-deleted", query.include_deleted,
                       "Also list deleted articles");
-  AddInt(query_cmd, "--limit", query.limit, "Articles per page")
-      ->check(kNotNegative)
+  AddInt(query_cmd, "--limit", query.limit, "Articles per page", 0)
       ->capture_default_str();
   query_cmd->add_option("--page-token", query.page_token,
                         "Token of the page to show");
@@ -949,8 +929,7 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"tags", "categories", "lang"}))
       ->allow_extra_args(false);
   AddInt(query_cmd, "--facet-limit", query.facet_limit,
-         "Values per facet (default 10)")
-      ->check(kNotNegative);
+         "Values per facet (default 10)", 0);
   query_cmd->add_flag("--all", query.all,
                       "Also drafts, scheduled, expired and archived articles "
                       "(editor role)");
@@ -979,8 +958,7 @@ int Main(int argc, char** argv) {
   for (auto [cmd, flags] : {std::pair{tags_cmd, &tags_flags},
                             std::pair{categories_cmd, &categories_flags}}) {
     cmd->add_option("--prefix", flags->prefix, "Only names starting with this");
-    AddInt(cmd, "--limit", flags->limit, "Entries per page (default 20)")
-        ->check(kNotNegative);
+    AddInt(cmd, "--limit", flags->limit, "Entries per page (default 20)", 0);
     cmd->add_option("--page-token", flags->page_token,
                     "Token of the page to show");
   }
@@ -989,8 +967,7 @@ int Main(int argc, char** argv) {
   CLI::App* history_cmd =
       app.add_subcommand("history", "List the revisions of an article");
   AddId(history_cmd, &history.id);
-  AddInt(history_cmd, "--limit", history.limit, "Revisions per page")
-      ->check(kNotNegative)
+  AddInt(history_cmd, "--limit", history.limit, "Revisions per page", 0)
       ->capture_default_str();
   history_cmd->add_option("--page-token", history.page_token,
                           "Token of the page to show");
@@ -1000,8 +977,8 @@ int Main(int argc, char** argv) {
       app.add_subcommand("delete", "Delete an article (undoable)");
   AddId(delete_cmd, &del.id);
   AddInt(delete_cmd, "--expected-revision", del.expected_revision,
-         "Fail unless the head is at this revision")
-      ->check(Revision("no precondition"));
+         "Fail unless the head is at this revision", 1,
+         "leave it out for no precondition");
   delete_cmd->add_option("--etag", del.etag,
                          "Fail unless the head has this etag");
 
@@ -1010,18 +987,18 @@ int Main(int argc, char** argv) {
       app.add_subcommand("undelete", "Restore a deleted article");
   AddId(undelete_cmd, &undel.id);
   AddInt(undelete_cmd, "--expected-revision", undel.expected_revision,
-         "Fail unless the head is at this revision")
-      ->check(Revision("no precondition"));
+         "Fail unless the head is at this revision", 1,
+         "leave it out for no precondition");
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
       "diff", "Compare two revisions: field changes and a body diff");
   AddId(diff_cmd, &diff.id);
   AddInt(diff_cmd, "rev1", diff.from_revision,
-         "Older revision (default: the one before REV2)")
-      ->check(Revision("the one before REV2"));
-  AddInt(diff_cmd, "rev2", diff.to_revision, "Newer revision (default: head)")
-      ->check(Revision("the head"));
+         "Older revision (default: the one before REV2)", 1,
+         "leave it out for the one before REV2");
+  AddInt(diff_cmd, "rev2", diff.to_revision, "Newer revision (default: head)",
+         1, "leave it out for the head");
   diff_cmd
       ->add_option("--color", diff.color,
                    "Colours: auto (on a terminal), always, never")
@@ -1032,12 +1009,11 @@ int Main(int argc, char** argv) {
   CLI::App* restore_cmd = app.add_subcommand(
       "restore", "Write a new revision with the content of an old one");
   AddId(restore_cmd, &restore.id);
-  AddInt(restore_cmd, "revision", restore.revision, "Revision to restore")
-      ->required()
-      ->check(Revision());
+  AddInt(restore_cmd, "revision", restore.revision, "Revision to restore", 1)
+      ->required();
   AddInt(restore_cmd, "--expected-revision", restore.expected_revision,
-         "Fail unless the head is at this revision")
-      ->check(Revision("no precondition"));
+         "Fail unless the head is at this revision", 1,
+         "leave it out for no precondition");
 
   TranslationsFlags translations;
   CLI::App* translations_cmd =
@@ -1055,8 +1031,8 @@ int Main(int argc, char** argv) {
       "export", "Print an article as Markdown, or write many into a directory");
   export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
   CLI::Option* export_revision =
-      AddInt(export_cmd, "--revision", exp.revision, "Revision to print")
-          ->check(Revision("the head"));
+      AddInt(export_cmd, "--revision", exp.revision, "Revision to print", 1,
+             "leave it out for the head");
   export_cmd
       ->add_option("--dir", export_dir,
                    "Write every selected article as DIR/<id>.md")
@@ -1080,16 +1056,14 @@ int Main(int argc, char** argv) {
   AddFilterFlags(watch_cmd, &watch_filters);
   CLI::Option* watch_after =
       AddInt(watch_cmd, "--after", watch.after,
-             "Start after this sequence (default: the oldest kept)")
-          ->check(kNotNegative);
+             "Start after this sequence (default: the oldest kept)", 0);
   watch_cmd
       ->add_flag("--from-now", watch.from_now, "Only changes made from now on")
       ->excludes(watch_after);
   watch_cmd->add_flag("--names-only", watch.names_only,
                       "Events without the article (with -o json)");
   AddInt(watch_cmd, "--count", watch.count,
-         "Stop after this many events (default: never)")
-      ->check(kNotNegative);
+         "Stop after this many events (default: never)", 0);
   watch_cmd->add_flag("--all", watch_filters.all,
                       "Also changes to drafts, scheduled, expired and "
                       "archived articles (editor role)");

@@ -929,6 +929,11 @@ TEST_F(CliTest, IntegerFlagsAreDecimal) {
            {"restore", "dec1", "1", "--expected-revision", "0x10"},
            {"watch", "--after", "0x10", "--count", "1"},
            {"watch", "--count", "0x1"},
+           // A '+' was read as nothing: `+5` was 5.
+           {"get", "dec1", "--revision", "+10"},
+           {"query", "--limit", "+5"},
+           {"watch", "--after", "+1", "--count", "1"},
+           {"diff", "dec1", "+1", "2"},
        }) {
     SCOPED_TRACE(::testing::PrintToString(args));
     CommandResult r = Ctl(args);
@@ -937,6 +942,37 @@ TEST_F(CliTest, IntegerFlagsAreDecimal) {
     EXPECT_THAT(r.out, IsEmpty());
   }
   EXPECT_EQ(GetJson("dec1").revision(), 14);
+}
+
+// A number past the flag's type was "not a number" (`--revision
+// 9223372036854775808`), or CLI11's "Could not convert" (`--limit
+// 3000000000`): it names the range, worded as contentd's flags are.
+TEST_F(CliTest, OutOfRangeIntegersNameTheRange) {
+  for (const auto& [args, error] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"get", "x", "--revision", "9223372036854775808"},
+            "--revision: not in range 1 to 9223372036854775807, got "
+            "9223372036854775808"},
+           {{"export", "x", "--revision", "99999999999999999999"},
+            "--revision: not in range 1 to 9223372036854775807, got "
+            "99999999999999999999"},
+           {{"query", "--limit", "3000000000"},
+            "--limit: not in range 0 to 2147483647, got 3000000000"},
+           {{"tags", "--limit", "0003000000000"},
+            "--limit: not in range 0 to 2147483647, got 3000000000"},
+           {{"watch", "--after", "9223372036854775808"},
+            "--after: not in range 0 to 9223372036854775807, got "
+            "9223372036854775808"},
+           {{"diff", "x", "1", "9223372036854775808"},
+            "rev2: not in range 1 to 9223372036854775807, got "
+            "9223372036854775808"},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, StartsWith(error + "\n"));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
 }
 
 // ---- usage, connection ------------------------------------------------------
@@ -983,12 +1019,12 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   r = Ctl({"watch", "-o", "yaml"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("-o json"));
-  for (const char* flag : {"--after", "--count"}) {
-    r = Ctl({"watch", flag, "-5"});
-    EXPECT_EQ(r.exit_code, 2) << flag;
-    EXPECT_THAT(r.err, HasSubstr(flag));
-    EXPECT_THAT(r.err, HasSubstr("must not be negative"));
-  }
+  r = Ctl({"watch", "--after", "-5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--after: must not be negative, got -5"));
+  r = Ctl({"watch", "--count", "-5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--count: must not be negative, got -5"));
   // Sequences and counts are 64-bit: past 2^31 is not "not a number".
   r = Ctl({"watch", "--after", "3000000000", "--count", "3000000000", "-o",
            "yaml"});

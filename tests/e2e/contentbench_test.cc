@@ -133,6 +133,15 @@ TEST_F(ContentbenchTest, TokenIsCheckedAsTheSdkChecksIt) {
 TEST_F(ContentbenchTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Bench("run", {"--no-such-flag"}).exit_code, 2);
   EXPECT_EQ(Bench("run", {"--workload", "no-such-workload"}).exit_code, 2);
+  // Integers read as contentd's and contentctl's do (common/decimal.h):
+  // `+5` is not decimal, and a value out of range names the range.
+  CommandResult plus = Bench("run", {"--channels", "+5"});
+  EXPECT_EQ(plus.exit_code, 2);
+  EXPECT_THAT(plus.err, HasSubstr("--channels: not a decimal integer: \"+5\""));
+  CommandResult big = Bench("run", {"--outstanding", "20000"});
+  EXPECT_EQ(big.exit_code, 2);
+  EXPECT_THAT(big.err,
+              HasSubstr("--outstanding: not in range 1 to 10000, got 20000"));
   CommandResult r = RunCommand({Contentbench(), "run", "--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("--token"));

@@ -1362,14 +1362,14 @@ TEST(StartupTest, OutOfRangeLimitFlagsAreRefused) {
 
 // CLI11 alone reads integer flags with strtoll base 0: `--max-page-size 010`
 // served pages of 8, and `0x10` was 16. They read decimal, leading zeros
-// too; another base, an exponent or a fraction is a usage error (exit 2)
-// before anything is created.
+// too; another base, an exponent, a fraction or a '+' is a usage error
+// (exit 2) before anything is created.
 TEST(StartupTest, IntegerFlagsAreDecimal) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
   for (const char* flag :
        {"--max-article-bytes", "--max-tags", "--max-page-size"}) {
-    for (const char* value : {"0x10", "1e3", "16.0"}) {
+    for (const char* value : {"0x10", "1e3", "16.0", "+16"}) {
       SCOPED_TRACE(absl::StrCat(flag, " ", value));
       auto r = RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0",
                            "--data-dir", data, flag, value},
@@ -1382,6 +1382,14 @@ TEST(StartupTest, IntegerFlagsAreDecimal) {
                                                 value, "\"")));
       EXPECT_FALSE(std::filesystem::exists(data));
     }
+    // Past the flag's range (and int64's): the range, as contentctl says.
+    auto r = RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0",
+                         "--data-dir", data, flag, "99999999999999999999"},
+                        "", {}, kStartupTimeout);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat(flag, ": not in range 1 to ")));
+    EXPECT_THAT(r.err, HasSubstr(", got 99999999999999999999"));
+    EXPECT_FALSE(std::filesystem::exists(data));
   }
   auto server =
       ServerProcess::Start(data, {"--max-page-size", "010", "--max-tags", "010",

@@ -138,20 +138,26 @@ TEST(ConfigTest, WrongTypesAreNamed) {
   EXPECT_THAT(Load("sync: maybe\n").message(), HasSubstr("wrong type"));
 }
 
-// Integers are decimal, as the flags are: yaml-cpp alone read `010` as 8
-// and took `0x10`.
+// Integers are decimal, as the flags are (common/decimal.h): yaml-cpp alone
+// read `010` as 8 and took `0x10` and `+8`.
 TEST(ConfigTest, IntegersAreDecimal) {
   ServerConfig c;
-  ASSERT_TRUE(Load("limits:\n  max_tags: 010\nwrite_threads: +8\n", &c).ok());
+  ASSERT_TRUE(Load("limits:\n  max_tags: 010\nwrite_threads: 8\n", &c).ok());
   EXPECT_EQ(c.service.limits.max_list_entries, 10);
   EXPECT_EQ(c.service.write_threads, 8);
-  for (const char* v : {"0x10", "1e3", "1.5", "0o7", "10abc", "\"-\""}) {
+  for (const char* v :
+       {"0x10", "1e3", "1.5", "0o7", "10abc", "\"-\"", "+8", "\"+8\""}) {
     absl::Status s = Load(absl::StrCat("limits:\n  max_tags: ", v, "\n"));
     EXPECT_TRUE(InvalidNaming(s, "limits.max_tags")) << v << ": " << s;
     EXPECT_THAT(s.message(), HasSubstr("decimal integer")) << v;
   }
   EXPECT_TRUE(InvalidNaming(Load("export_stall_timeout_ms: 0x10\n"),
                             "export_stall_timeout_ms"));
+  // Past the key's type: the range, not "not a number".
+  absl::Status s = Load("limits:\n  max_tags: 99999999999\n");
+  EXPECT_TRUE(InvalidNaming(s, "limits.max_tags")) << s;
+  EXPECT_THAT(s.message(),
+              HasSubstr("not in range 1 to 2147483647, got 99999999999"));
 }
 
 TEST(ConfigTest, NonPositiveNumbersAreRefused) {
@@ -161,7 +167,8 @@ TEST(ConfigTest, NonPositiveNumbersAreRefused) {
     for (const char* v : {"0", "-1"}) {
       absl::Status s = Load(absl::StrCat(key, ": ", v, "\n"));
       EXPECT_TRUE(InvalidNaming(s, key)) << v;
-      EXPECT_THAT(s.message(), HasSubstr("positive"));
+      // The key's range, worded as the flags word theirs.
+      EXPECT_THAT(s.message(), HasSubstr("not in range 1 to "));
     }
   }
   // An export's stall cut-off may be off (0) but not negative.
