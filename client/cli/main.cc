@@ -689,7 +689,7 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
         // Output nobody can read (disk full, closed pipe) ends the watch;
         // main reports it.
         if (std::cout.fail()) return false;
-        return f.count <= 0 || ++seen < f.count;
+        return f.count == 0 || ++seen < f.count;  // 0: --count not given
       },
       &canceller);
   watch_done = true;
@@ -1062,8 +1062,12 @@ int Main(int argc, char** argv) {
       ->excludes(watch_after);
   watch_cmd->add_flag("--names-only", watch.names_only,
                       "Events without the article (with -o json)");
+  // 0 is refused rather than read as "never": a script passing a computed
+  // count of 0 would otherwise wait for ever. Left out, the watch runs
+  // until interrupted.
   AddInt(watch_cmd, "--count", watch.count,
-         "Stop after this many events (default: never)", 0);
+         "Stop after this many events, at least 1 (default: never)", 1,
+         "leave it out to watch until interrupted");
   watch_cmd->add_flag("--all", watch_filters.all,
                       "Also changes to drafts, scheduled, expired and "
                       "archived articles (editor role)");

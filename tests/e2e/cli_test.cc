@@ -975,6 +975,26 @@ TEST_F(CliTest, OutOfRangeIntegersNameTheRange) {
   }
 }
 
+// `watch --count 0` watched for ever (0 was "no count"), which a script
+// passing a computed count would not expect: it is a usage error, as the
+// other flags' out-of-range values are. Bounded by a timeout so that a
+// watch that never stops fails the test instead of hanging it.
+TEST_F(CliTest, WatchCountZeroIsUsageError) {
+  for (const char* count : {"0", "00", "-0"}) {
+    CommandResult r = RunCommand({Contentctl(), "--server", server_->address(),
+                                  "watch", "--count", count},
+                                 "", {}, std::chrono::seconds(60));
+    EXPECT_FALSE(r.timed_out) << count;
+    EXPECT_EQ(r.exit_code, 2) << count;
+    EXPECT_EQ(r.err,
+              "--count: must be at least 1, got 0 (leave it out to watch "
+              "until interrupted)\nRun with --help or --help-all for more "
+              "information.\n")
+        << count;
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+}
+
 // ---- usage, connection ------------------------------------------------------
 
 TEST_F(CliTest, UsageErrorsExitTwo) {
@@ -1024,7 +1044,7 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_THAT(r.err, HasSubstr("--after: must not be negative, got -5"));
   r = Ctl({"watch", "--count", "-5"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("--count: must not be negative, got -5"));
+  EXPECT_THAT(r.err, HasSubstr("--count: must be at least 1, got -5"));
   // Sequences and counts are 64-bit: past 2^31 is not "not a number".
   r = Ctl({"watch", "--after", "3000000000", "--count", "3000000000", "-o",
            "yaml"});
