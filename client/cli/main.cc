@@ -41,6 +41,7 @@
 #include "client/cli/apply.h"
 #include "client/cli/output.h"
 #include "common/decimal_flag.h"
+#include "common/lang_tag.h"
 #include "content/client.h"
 #include "content/markdown.h"
 
@@ -299,6 +300,13 @@ std::string CheckQueryFlags(const QueryFlags& f, const char* all_flag) {
         std::pair{&f.langs, "--lang"}}) {
     for (const std::string& v : *values) {
       if (v.empty()) return absl::StrCat(flag, ": must not be empty");
+    }
+  }
+  // The server's rule (`query.langs[0]`): a malformed tag matches nothing.
+  for (const std::string& lang : f.langs) {
+    if (!internal::IsLanguageTag(lang)) {
+      return absl::StrCat("--lang: ", internal::kLanguageTagRule, "\"", lang,
+                          "\"");
     }
   }
   for (const std::string& state : f.states) {

@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
+#include "common/lang_tag.h"
 
 namespace content::service {
 namespace {
@@ -72,39 +72,14 @@ absl::Status CheckTerms(
   return absl::OkStatus();
 }
 
-// A well-formed BCP 47 language tag, by syntax alone (no registry lookup,
-// ASCII case ignored): subtags of 1-8 letters or digits joined by '-'; the
-// first is a language of 2-3 or 5-8 letters, or `x` (private use) or `i`
-// (grandfathered, e.g. `i-klingon`); a one-character subtag (`x`, or an
-// extension's singleton) is followed by another. The translation lookup
+// A language tag (internal::IsLanguageTag). The translation lookup
 // compares primary subtags, so `not a lang!` would never match what a
-// reader asks for. '_' is taken for '-': POSIX locale names (`zh_CN`) were
-// stored before this check, the lookup reads them, and an unchanged
+// reader asks for; '_' is taken for '-' because POSIX locale names (`zh_CN`)
+// were stored before this check, the lookup reads them, and an unchanged
 // re-apply of such an article must not fail.
 absl::Status CheckLangTag(absl::string_view value, absl::string_view field) {
-  constexpr absl::string_view kRule =
-      "must be a BCP 47 language tag: subtags of 1-8 letters or digits "
-      "joined by '-', the first 2-3 or 5-8 letters (or x/i for private use), "
-      "e.g. en, zh-CN; got ";
-  const std::vector<absl::string_view> subtags =
-      absl::StrSplit(value, absl::ByAnyChar("-_"));
-  for (size_t i = 0; i < subtags.size(); ++i) {
-    const absl::string_view t = subtags[i];
-    bool ok = !t.empty() && t.size() <= 8;
-    for (unsigned char c : t) ok = ok && absl::ascii_isalnum(c);
-    if (i == 0 && ok) {
-      const bool letters = std::all_of(t.begin(), t.end(), [](char c) {
-        return absl::ascii_isalpha(static_cast<unsigned char>(c));
-      });
-      const bool private_use =
-          absl::EqualsIgnoreCase(t, "x") || absl::EqualsIgnoreCase(t, "i");
-      ok = letters &&
-           (private_use || (t.size() >= 2 && t.size() <= 3) || t.size() >= 5);
-    }
-    if (ok && t.size() == 1) ok = i + 1 < subtags.size();
-    if (!ok) return Invalid(field, absl::StrCat(kRule, Quote(value)));
-  }
-  return absl::OkStatus();
+  if (internal::IsLanguageTag(value)) return absl::OkStatus();
+  return Invalid(field, absl::StrCat(internal::kLanguageTagRule, Quote(value)));
 }
 
 absl::Status CheckLangTags(
@@ -355,6 +330,10 @@ absl::Status ValidateQuery(const v1::Query& q, const Limits& limits,
   if (!(s = CheckTerms(q.tags(), f("tags"), limits)).ok()) return s;
   if (!(s = CheckTerms(q.categories(), f("categories"), limits)).ok()) return s;
   if (!(s = CheckTerms(q.langs(), f("langs"), limits)).ok()) return s;
+  // A malformed tag is refused, as in an article's lang, rather than read
+  // as a query that matches nothing (only articles stored before that
+  // check can hold one; docs/operations.md).
+  if (!(s = CheckLangTags(q.langs(), f("langs"), false)).ok()) return s;
   if (!v1::Query::TagMatch_IsValid(q.tag_match())) {
     return Invalid(f("tag_match"),
                    absl::StrCat("unknown value ", q.tag_match()));

@@ -975,6 +975,31 @@ TEST_F(CliTest, OutOfRangeIntegersNameTheRange) {
   }
 }
 
+// `query --lang "en US"` printed "No articles found." and exited 0: a
+// malformed language matched nothing. --lang (query, export --dir, watch)
+// follows the server's rule for a query's langs and article.lang, named by
+// the flag. Bounded by a timeout: a watch that took it would never stop.
+TEST_F(CliTest, MalformedLangIsUsageError) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"query", "--lang", "en US"},
+        {"query", "--lang", "en", "--lang", "zh-"},
+        {"export", "--dir", files_.path() + "/lang-out", "--lang", "e"},
+        {"watch", "--lang", "not a lang!"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    args.insert(args.begin(), {Contentctl(), "--server", server_->address()});
+    CommandResult r = RunCommand(args, "", {}, std::chrono::seconds(60));
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, StartsWith("--lang: must be a BCP 47 language tag: "));
+    EXPECT_THAT(r.err, HasSubstr("got \"" + args.back() + "\""));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  EXPECT_FALSE(fs::exists(files_.path() + "/lang-out"));
+  // Well-formed tags, POSIX locale names too, still query.
+  CommandResult r = Ctl({"query", "--lang", "zh_CN", "--lang", "en-US"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 // `watch --count 0` watched for ever (0 was "no count"), which a script
 // passing a computed count would not expect: it is a usage error, as the
 // other flags' out-of-range values are. Bounded by a timeout so that a

@@ -177,6 +177,7 @@ TEST_F(QueryE2eTest, MixedFiltersWithNotAndUpdateTime) {
   EXPECT_THAT(Names(all), ElementsAre("en-rust", "en-deploy"));
 
   // Bad input names the field.
+  absl::Status s;
   v1::QueryArticlesRequest bad;
   bad.mutable_query()->set_text("。。。");
   EXPECT_THAT(std::string(client_->QueryArticles(bad).status().message()),
@@ -186,8 +187,15 @@ TEST_F(QueryE2eTest, MixedFiltersWithNotAndUpdateTime) {
   EXPECT_THAT(std::string(client_->QueryArticles(bad).status().message()),
               HasSubstr("query.not_tags[0]"));
   bad.mutable_query()->clear_not_tags();
+  // A malformed language matched nothing: an empty result, no error.
+  bad.mutable_query()->add_langs("en US");
+  s = client_->QueryArticles(bad).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("query.langs[0]: must be a BCP 47 language tag"));
+  bad.mutable_query()->clear_langs();
   bad.add_facets(v1::FACET_FIELD_UNSPECIFIED);
-  absl::Status s = client_->QueryArticles(bad).status();
+  s = client_->QueryArticles(bad).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()), HasSubstr("facets[0]"));
 }

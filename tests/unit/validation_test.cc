@@ -482,6 +482,26 @@ TEST(ValidateQueryTest, Rules) {
               HasSubstr("set filter.visibility to VISIBILITY_ALL"));
 }
 
+// Query langs are language tags by the rule `Article.lang` follows: a
+// malformed one (`en US`) matched nothing and read as an empty result.
+TEST(ValidateQueryTest, LangsMustBeWellFormedLanguageTags) {
+  Limits limits;
+  Query q;
+  for (const char* good : {"en", "zh-CN", "zh_cn", "x-klingon"})
+    q.add_langs(good);
+  EXPECT_TRUE(ValidateQuery(q, limits).ok()) << ValidateQuery(q, limits);
+  for (const char* bad : {"en US", "e", "zh-", "not a lang!"}) {
+    Query b = q;
+    b.add_langs(bad);
+    absl::Status s = ValidateQuery(b, limits);
+    EXPECT_TRUE(InvalidNaming(s, "query.langs[4]")) << bad << ": " << s;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("BCP 47")) << bad;
+    EXPECT_TRUE(
+        InvalidNaming(ValidateQuery(b, limits, "filter"), "filter.langs[4]"))
+        << bad;
+  }
+}
+
 TEST(PageSizeTest, Rules) {
   Limits limits;
   EXPECT_TRUE(InvalidNaming(PageSize(-1, limits).status(), "page_size"));
