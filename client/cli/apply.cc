@@ -1,5 +1,6 @@
 #include "client/cli/apply.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,19 +81,52 @@ std::string Label(const std::string& file) {
   return file == kStdin ? kStdinLabel : file;
 }
 
-// The whole of `file`, or of standard input for "-".
+// Most bytes read from one file: no article larger than the 16 MiB that
+// contentd takes in one request can be sent, so a larger file is refused
+// unread (1 GB on stdin took 2 GB of memory before it failed).
+constexpr size_t kMaxFileBytes = size_t{16} << 20;
+
+absl::Status FileTooLarge() {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "more than 16 MiB (", kMaxFileBytes,
+      " bytes), the most contentd takes in one request; an article may hold "
+      "limits.max_article_bytes (1 MiB by default)"));
+}
+
+// The whole of `file`, or of standard input for "-", if it holds at most
+// kMaxFileBytes: a regular file's size is checked first, anything else (a
+// pipe) is read to one byte past the limit.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   const bool from_stdin = path == kStdin;
   std::FILE* f = from_stdin ? stdin : std::fopen(path.c_str(), "rb");
   if (f == nullptr) return absl::ErrnoToStatus(errno, "cannot open");
+  const auto done = [&] {
+    if (!from_stdin) std::fclose(f);
+  };
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+    // Standard input may start part-way (`(read x; contentctl ...) < f`).
+    const off_t at = lseek(fileno(f), 0, SEEK_CUR);
+    if (st.st_size - std::max<off_t>(at, 0) >
+        static_cast<off_t>(kMaxFileBytes)) {
+      done();
+      return FileTooLarge();
+    }
+  }
   std::string text;
   char buf[1 << 16];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  while (text.size() <= kMaxFileBytes &&
+         (n = std::fread(buf, 1,
+                         std::min(sizeof(buf), kMaxFileBytes + 1 - text.size()),
+                         f)) > 0) {
+    text.append(buf, n);
+  }
   const bool failed = std::ferror(f) != 0;
   const int err = errno;
-  if (!from_stdin) std::fclose(f);
+  done();
   if (failed) return absl::ErrnoToStatus(err, "cannot read");
+  if (text.size() > kMaxFileBytes) return FileTooLarge();
   return text;
 }
 

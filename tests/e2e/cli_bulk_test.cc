@@ -204,8 +204,9 @@ TEST(CliBulkTest, ApplyOfManyLargeFilesStaysUnderTheMessageLimit) {
   // are applied (it used to end the stream for all of them).
   const std::string mixed = dir.path() + "/mixed";
   fs::create_directories(mixed);
-  WriteFile(mixed + "/a-huge.md",
-            "---\ntitle: \"Huge\"\n---\n" + std::string(17 << 20, 'h') + "\n");
+  // Within the 16 MiB a file may hold (below), over what a request does.
+  WriteFile(mixed + "/a-huge.md", "---\ntitle: \"Huge\"\n---\n" +
+                                      std::string((16 << 20) - 64, 'h') + "\n");
   WriteFile(mixed + "/b-small.md", "---\ntitle: \"Small\"\n---\nSmall.\n");
   r = Ctl(*server, {"apply", "-f", mixed});
   EXPECT_EQ(r.exit_code, 1);
@@ -214,6 +215,56 @@ TEST(CliBulkTest, ApplyOfManyLargeFilesStaysUnderTheMessageLimit) {
               HasSubstr("a-huge.md: error: INVALID_ARGUMENT: article: "));
   EXPECT_THAT(r.err, HasSubstr("more than contentd takes in one request"));
   EXPECT_EQ(Ctl(*server, {"get", "b-small"}).exit_code, 0);
+}
+
+// apply read a file or standard input whole before the size check (1 GB
+// on stdin took 2 GB of memory): a regular file over 16 MiB, the most
+// contentd takes in one request, is refused by its size unread, a pipe once
+// one byte past it is read; the error names the file and the limit.
+TEST(CliBulkTest, ApplyRefusesAFileOverTheLimitUnread) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  constexpr size_t kLimit = size_t{16} << 20;
+  const std::string kError =
+      ": error: INVALID_ARGUMENT: more than 16 MiB (16777216 bytes), the most "
+      "contentd takes in one request";
+
+  const std::string big = dir.path() + "/big.md";
+  WriteFile(big, "");
+  fs::resize_file(big, kLimit + 1);  // sparse
+  CommandResult r = Ctl(*server, {"apply", "-f", big});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(big + kError));
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 0 unchanged, 1 failed"));
+  r = Ctl(*server, {"apply", "-f", big, "--expected-revision", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(big + kError));
+
+  // Standard input from a pipe: 64 MiB offered, the limit and a byte read.
+  r = RunCommand({"/bin/sh", "-c",
+                  "head -c 67108864 /dev/zero | \"$0\" --server \"$1\" apply "
+                  "-f - --id big",
+                  ContentctlBinary(), server->address()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("<stdin>" + kError));
+  // Standard input from a file (the harness's stdin is one).
+  r = RunCommand({ContentctlBinary(), "--server", server->address(), "apply",
+                  "-f", "-", "--id", "big"},
+                 std::string(kLimit + 1, 'x'));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("<stdin>" + kError));
+
+  // A file of exactly the limit is read, and fails on what it holds (an
+  // article over one request's framing), not on its size.
+  const std::string at = dir.path() + "/at.md";
+  const std::string head = "---\ntitle: \"At\"\n---\n";
+  WriteFile(at, head + std::string(kLimit - head.size(), 'a'));
+  ASSERT_EQ(fs::file_size(at), kLimit);
+  r = Ctl(*server, {"apply", "-f", at});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(at + ": error: INVALID_ARGUMENT: article: "));
+  EXPECT_EQ(Ctl(*server, {"get", "big"}).exit_code, 1);
 }
 
 TEST(CliBulkTest, ExportOfManyLargeArticlesStaysUnderTheMessageLimit) {
