@@ -344,13 +344,17 @@ class Reporter {
     bar_.Show(0);
   }
 
-  void Report(FileResult r) {
+  // `quiet`: a failure whose error is printed once for many files (the
+  // import stream's), counted and in -o json/yaml but given no line.
+  void Report(FileResult r, bool quiet = false) {
     std::lock_guard<std::mutex> lock(mu_);
     bar_.Clear();
     if (!r.status.ok()) {
       ++failed_;
-      std::cout.flush();
-      std::cerr << r.file << ": error: " << StatusText(r.status) << "\n";
+      if (!quiet) {
+        std::cout.flush();
+        std::cerr << r.file << ": error: " << StatusText(r.status) << "\n";
+      }
     } else {
       ++(r.result == "created"   ? created_
          : r.result == "updated" ? updated_
@@ -548,14 +552,17 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
       call);
   // Whatever was not answered failed with the stream's status, and so did
   // the files never sent: the summary and -o json account for every file.
+  // A failed stream (a reader's token: PERMISSION_DENIED) is one error,
+  // printed once below rather than on each file's line as well.
   std::lock_guard<std::mutex> lock(mu);
   drain_local();
   const absl::Status unanswered =
       status.ok() ? absl::UnavailableError("import ended without a result")
                   : status;
+  const bool quiet = !status.ok();
   for (Pending& p : in_flight) {
     if (p.sent) p.result.status = unanswered;
-    reporter.Report(std::move(p.result));
+    reporter.Report(std::move(p.result), quiet && p.sent);
   }
   in_flight.clear();
   for (; next < files.size(); ++next) {
@@ -563,7 +570,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     r.file = Label(files[next]);
     r.result = "failed";
     r.status = unanswered;
-    reporter.Report(std::move(r));
+    reporter.Report(std::move(r), quiet);
   }
   // Also when every file was sent: the whole run failed, not some files.
   if (!status.ok()) std::cerr << "Error: " << StatusText(status) << "\n";
