@@ -520,6 +520,9 @@ int FailExport(const absl::Status& status, bool live_only) {
       "needs the editor role: add --live-only to export what readers see")));
 }
 
+// Marks a directory `export --dir` has not finished writing.
+constexpr char kIncompleteMarker[] = ".incomplete";
+
 // Markdown whatever -o says: export is for files. With --dir, every article
 // the filters select becomes DIR/<id>.md, a tree `apply -f DIR` reads back
 // unchanged. Every state is exported unless `live_only`.
@@ -568,20 +571,49 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   std::error_code ec;
   const bool existed = std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
+  int64_t written = 0;
   if (ec) {
     return Fail(absl::FailedPreconditionError(
         absl::StrCat(dir, ": cannot create: ", ec.message())));
   }
+  // DIR/.incomplete stands while the export runs and goes once it
+  // completes: an export cut off (the stream failed, the server cut off a
+  // stalled export, a write failed, contentctl was killed) leaves it, so a
+  // script can tell the tree lacks articles. `apply -f DIR` leaves dot
+  // names out.
+  const std::string marker = absl::StrCat(dir, "/", kIncompleteMarker);
+  const bool had_marker = std::filesystem::exists(marker, ec);
+  {
+    std::ofstream out(marker, std::ios::trunc);
+    out << "An export into this directory did not complete: it may lack "
+           "articles. Export again (contentctl export --dir); a complete "
+           "export removes this file.\n";
+    out.close();
+    if (out.fail()) {
+      return Fail(
+          absl::UnavailableError(absl::StrCat(marker, ": cannot write")));
+    }
+  }
   // An export refused outright (no permission, a bad query) leaves no empty
-  // directory of its own making behind.
+  // directory of its own making behind, and no marker in a directory it
+  // did not change.
   auto drop_empty_dir = [&] {
     std::error_code ignored;
+    if (!had_marker) std::filesystem::remove(marker, ignored);
     if (!existed) std::filesystem::remove(dir, ignored);  // only if empty
+  };
+  // What a failed export says after its error.
+  auto fail_incomplete = [&](int code) {
+    if (written > 0) {
+      std::cerr << "export incomplete: " << Counted(written, "article")
+                << " written to " << dir << " before the error; " << marker
+                << " marks it until an export completes\n";
+    }
+    return code;
   };
   const bool tty = isatty(STDERR_FILENO);
   v1::ExportArticlesRequest request;
   *request.mutable_query() = BuildQuery(filters);
-  int64_t written = 0;
   absl::Status write_error;
   absl::Status status = s.client->ExportArticles(
       request,
@@ -611,10 +643,17 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
       },
       LongCall(s, absl::ZeroDuration()));
   if (tty) std::cerr << "\r\033[K";
-  if (!write_error.ok()) return Fail(write_error);
+  if (!write_error.ok()) {
+    if (written == 0 && !had_marker) std::filesystem::remove(marker, ec);
+    return fail_incomplete(Fail(write_error));
+  }
   if (!status.ok()) {
     if (written == 0) drop_empty_dir();
-    return FailExport(status, live_only);
+    return fail_incomplete(FailExport(status, live_only));
+  }
+  if (!std::filesystem::remove(marker, ec) && ec) {
+    return Fail(absl::UnavailableError(
+        absl::StrCat(marker, ": cannot remove: ", ec.message())));
   }
   std::cerr << "exported " << Counted(written, "article") << " to " << dir
             << "\n";

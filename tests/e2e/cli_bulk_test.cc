@@ -1,10 +1,17 @@
 // End-to-end: contentctl's bulk verbs (streaming apply, export --dir, watch)
 // against real contentd processes.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "content/v1/content_service.pb.h"
@@ -26,6 +33,8 @@ using ::content::testing::SourceDir;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::HasSubstr;
+
+extern "C" char** environ;
 
 CommandResult Ctl(const ServerProcess& server, std::vector<std::string> args) {
   args.insert(args.begin(), {ContentctlBinary(), "--server", server.address()});
@@ -315,7 +324,102 @@ TEST(CliBulkTest, ExportCutShortLeavesNoTruncatedFile) {
                   ContentctlBinary(), server->address(), out});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("long.md: cannot write"));
+  // Nothing was written: no marker either (export incomplete: not said).
   EXPECT_THAT(Tree(out), ::testing::IsEmpty());
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("incomplete")));
+}
+
+// The `*.md` files directly in `dir`.
+int MarkdownFiles(const std::string& dir) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    n += e.path().extension() == ".md";
+  return n;
+}
+
+// An export cut off part-way (here: the server killed while contentctl
+// holds a stream it has only begun to read) exited 1 with the stream's
+// error alone, its files looking like a whole export. It says how many
+// articles it wrote and that the export is incomplete, and leaves
+// DIR/.incomplete, which a completed export into the same directory
+// removes.
+TEST(CliBulkTest, ExportCutOffSaysSoAndLeavesAMarker) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  // 40 MB of articles: far more than flow control and socket buffers let
+  // through unread.
+  constexpr int kCount = 640;
+  const std::string corpus = dir.path() + "/corpus";
+  fs::create_directories(corpus);
+  const std::string body(64 << 10, 'x');
+  for (int i = 0; i < kCount; ++i) {
+    WriteFile(
+        corpus + "/big" + std::to_string(i) + ".md",
+        "---\ntitle: \"Big " + std::to_string(i) + "\"\n---\n" + body + "\n");
+  }
+  ASSERT_EQ(Ctl(*server, {"apply", "-f", corpus}).exit_code, 0);
+
+  const std::string out = dir.path() + "/out";
+  const std::string err_path = dir.path() + "/export.err";
+  std::vector<std::string> args = {
+      ContentctlBinary(), "--server", server->address(),
+      "export",           "--dir",    out};
+  std::vector<char*> cargv;
+  for (std::string& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  ASSERT_EQ(
+      posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  // Once the first article is written, stop contentctl, kill the server,
+  // and let contentctl go on: it writes what had reached it, then the
+  // stream fails.
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  bool started = false;
+  while (!started && std::chrono::steady_clock::now() < give_up) {
+    std::error_code ec;
+    started = fs::exists(out, ec) && MarkdownFiles(out) > 0;
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  server->Stop(SIGKILL);
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(started) << "no article written";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+
+  const std::string err = ReadFile(err_path);
+  const int files = MarkdownFiles(out);
+  EXPECT_LT(files, kCount);
+  EXPECT_THAT(err, HasSubstr("Error: UNAVAILABLE: "));
+  EXPECT_THAT(err, HasSubstr("export incomplete: " + std::to_string(files) +
+                             " article" + (files == 1 ? "" : "s") +
+                             " written to " + out + " before the error; " +
+                             out + "/.incomplete marks it"));
+  EXPECT_TRUE(fs::exists(out + "/.incomplete"));
+  // No half-written file among them.
+  for (const auto& e : fs::directory_iterator(out))
+    EXPECT_NE(e.path().extension(), ".tmp") << e.path();
+
+  // A complete export into the same directory removes the marker; apply
+  // would leave it out anyway (a dot name).
+  ASSERT_TRUE(server->Restart());
+  CommandResult r = Ctl(*server, {"export", "--dir", out});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("exported 640 articles"));
+  EXPECT_FALSE(fs::exists(out + "/.incomplete"));
+  EXPECT_EQ(MarkdownFiles(out), kCount);
 }
 
 TEST(CliBulkTest, WatchPrintsOneLinePerEvent) {
