@@ -369,7 +369,7 @@ int RunQuery(Session& s, const QueryFlags& f) {
   absl::StatusOr<v1::QueryArticlesResponse> response =
       s.client->QueryArticles(request);
   if (!response.ok()) return Fail(response.status());
-  return Finish(s.output.PrintQuery(*response));
+  return Finish(s.output.PrintQuery(*response, f.page_token.empty()));
 }
 
 // `tags` and `categories`: a page of names with their article counts.

@@ -440,14 +440,15 @@ absl::Status Output::PrintArticle(const v1::Article& a) const {
   return absl::OkStatus();
 }
 
-absl::Status Output::PrintQuery(
-    const v1::QueryArticlesResponse& response) const {
+absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
+                                bool first_page) const {
   switch (format_) {
     case Format::kJson:
     case Format::kYaml:
       return PrintMessage(response);
     case Format::kMarkdown:
       PrintDocuments(response.articles());
+      if (!response.articles().empty()) PrintTotal(response, first_page);
       HintNextPage(response.next_page_token());
       // Not in the Markdown stream, which holds only documents.
       PrintFacets(response, err_);
@@ -470,9 +471,26 @@ absl::Status Output::PrintQuery(
          TruncateToWidth(OneLine(absl::StrJoin(a.tags(), ",")), kTagsColumns)});
   }
   table.Write(out_);
+  PrintTotal(response, first_page);
   HintNextPage(response.next_page_token());
   PrintFacets(response, out_);
   return absl::OkStatus();
+}
+
+void Output::PrintTotal(const v1::QueryArticlesResponse& response,
+                        bool first_page) const {
+  const int64_t total = response.total_size();
+  const auto articles = [](int64_t n) {
+    return absl::StrCat(n, n == 1 ? " article" : " articles");
+  };
+  // Exact only when this first page holds the whole result; otherwise an
+  // estimate from the index lists (QueryArticlesResponse.total_size).
+  if (first_page && response.next_page_token().empty()) {
+    err_ << "total: " << articles(total) << "\n";
+    return;
+  }
+  err_ << "total: about " << articles(total) << " (" << response.articles_size()
+       << " on this page)\n";
 }
 
 void Output::PrintFacets(const v1::QueryArticlesResponse& response,

@@ -74,9 +74,13 @@ class Output {
 
   // A page of a query: columns NAME REV DATE TITLE TAGS (table), the whole
   // response (json, yaml) or the documents separated by a blank line
-  // (markdown). Table and markdown hint the next page token on `err`.
-  // Facets follow as a FACET VALUE COUNT table, on `err` for markdown.
-  absl::Status PrintQuery(const v1::QueryArticlesResponse& response) const;
+  // (markdown). Table and markdown give the total on `err` (`total: 3
+  // articles`, or `total: about 40 articles (20 on this page)` unless
+  // `first_page` holds the whole result, when total_size is exact), then
+  // the next page token. Facets follow as a FACET VALUE COUNT table, on
+  // `err` for markdown.
+  absl::Status PrintQuery(const v1::QueryArticlesResponse& response,
+                          bool first_page) const;
 
   // A page of revisions: columns REV UPDATED STATE CONTENT-HASH (table), the
   // whole response (json, yaml) or the documents (markdown). STATE is
@@ -111,6 +115,9 @@ class Output {
   void PrintDocuments(
       const google::protobuf::RepeatedPtrField<v1::Article>& articles) const;
   void HintNextPage(const std::string& token) const;
+  // The `total:` line of PrintQuery on `err_`.
+  void PrintTotal(const v1::QueryArticlesResponse& response,
+                  bool first_page) const;
   // The facets of a query as a FACET VALUE COUNT table on `os`, if any.
   void PrintFacets(const v1::QueryArticlesResponse& response,
                    std::ostream& os) const;

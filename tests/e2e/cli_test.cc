@@ -623,12 +623,38 @@ TEST_F(CliQueryTest, LimitAndPageTokenWalkEveryPageOnce) {
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(),
             seen.size());
 
-  // The table hints the next page on stderr.
+  // The table gives the total (the response's total_size) and hints the
+  // next page on stderr; the total is exact when the first page holds the
+  // whole result, an estimate otherwise.
   CommandResult r = Ctl({"query", "--tag", "aq", "--limit", "2"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(Lines(r.out).at(0), StartsWith("NAME"));
   EXPECT_EQ(Lines(r.out).size(), 3u) << r.out;
-  EXPECT_THAT(r.err, StartsWith("next page: --page-token "));
+  const v1::QueryArticlesResponse first =
+      Query({"--tag", "aq", "--limit", "2"});
+  EXPECT_GE(first.total_size(), 6);
+  EXPECT_EQ(r.err, absl::StrCat("total: about ", first.total_size(),
+                                " articles (2 on this page)\n"
+                                "next page: --page-token ",
+                                first.next_page_token(), "\n"));
+  r = Ctl({"query", "--tag", "aq", "--limit", "2", "--page-token",
+           first.next_page_token()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, StartsWith("total: about "));
+  EXPECT_THAT(r.err, HasSubstr(" articles (2 on this page)\nnext page: "));
+  r = Ctl({"query", "--tag", "aq"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 7u) << r.out;
+  EXPECT_EQ(r.err, "total: 6 articles\n");
+  r = Ctl({"query", "--tag", "aq", "--limit", "2", "-o", "markdown"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, StartsWith("total: about "));
+  // JSON and YAML print the response alone.
+  for (const char* format : {"json", "yaml"}) {
+    r = Ctl({"query", "--tag", "aq", "--limit", "2", "-o", format});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "") << format;
+  }
 }
 
 TEST_F(CliQueryTest, TableYamlAndMarkdown) {
@@ -642,7 +668,7 @@ TEST_F(CliQueryTest, TableYamlAndMarkdown) {
   EXPECT_THAT(lines[0], HasSubstr("TITLE"));
   EXPECT_THAT(lines[2], StartsWith("articles/q3 "));
   EXPECT_THAT(lines[2], HasSubstr("Q three 第三"));
-  EXPECT_THAT(r.err, IsEmpty());
+  EXPECT_EQ(r.err, "total: 3 articles\n");  // the whole result: exact
 
   const std::string yaml =
       CtlOk({"query", "--tag", "aq", "--lang", "ja", "-o", "yaml"});
@@ -742,7 +768,7 @@ TEST(CliPageSizeTest, ServerMaxBelowTheCliDefaultLowersThePage) {
   CommandResult r = ctl({"query", "--tag", "aps"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Lines(r.out).size(), 4u) << r.out;  // header + 3
-  EXPECT_THAT(r.err, StartsWith("next page: --page-token "));
+  EXPECT_THAT(r.err, HasSubstr("(3 on this page)\nnext page: --page-token "));
   const auto page = ParseJson<v1::QueryArticlesResponse>(
       ctl({"query", "--tag", "aps", "--limit", "1000", "-o", "json"}).out);
   EXPECT_EQ(page.articles_size(), 3);
