@@ -356,7 +356,8 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
   if (!HasTime(ts)) return "";
   const absl::Time t =
       absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+  // %E4Y: four digits for years before 1000, as RFC 3339 has them.
+  return absl::FormatTime("%E4Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
 
 std::string StateLabel(const v1::Article& a, absl::Time now) {

@@ -433,6 +433,12 @@ TEST_F(CliTest, GetInEveryFormat) {
   const std::string md = CtlOk({"get", "g1", "-o", "markdown"});
   EXPECT_THAT(md, StartsWith("---\n"));
   EXPECT_THAT(md, HasSubstr("Body text"));
+
+  // Years before 1000 keep four digits (they printed as "99-05-01...").
+  CtlOk({"apply", "-f",
+         Write("g2.md", Doc("Old", "0099-05-01T10:00:00Z", "ag"))});
+  EXPECT_THAT(CtlOk({"get", "g2"}),
+              HasSubstr("Date:          0099-05-01T10:00:00Z\n"));
 }
 
 TEST_F(CliTest, GetMissingIsNotFound) {
