@@ -539,8 +539,9 @@ int main(int argc, char** argv) {
                "Check the data directory's consistency offline, print a "
                "report and exit (0 clean, 1 not, 2 no store there)");
   app.add_flag("--repair", repair,
-               "With --check (needs it): open the store read-write and "
-               "rebuild the indexes from the heads first");
+               "With --check (needs it): open the store read-write and, "
+               "if the check finds index problems, rebuild the indexes "
+               "from the heads and check again");
   std::string clock_file;
   app.add_option("--clock-file", clock_file,
                  "Tests only: read the current time (RFC 3339) from this "
