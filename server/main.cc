@@ -31,6 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/bearer_token.h"
 #include "common/decimal_flag.h"
 #include "httplib.h"
 #include "server/config.h"
@@ -585,7 +586,11 @@ int main(int argc, char** argv) {
     // A file written on Windows ends its line in \r\n; the SDK drops both.
     if (!token.empty() && token.back() == '\r') token.pop_back();
     if (token.empty()) return Fail(absl::InvalidArgumentError("empty token"));
-    std::cout << content::service::HashToken(token) << "\n";
+    // A token no client can send (a control character, a byte that is not
+    // ASCII) would make a hash nobody can match.
+    absl::StatusOr<std::string> sendable = content::internal::CleanToken(token);
+    if (!sendable.ok()) return Fail(sendable.status());
+    std::cout << content::service::HashToken(*sendable) << "\n";
     return 0;
   }
   if (!config_path.empty()) {

@@ -1729,6 +1729,19 @@ TEST(StartupTest, HashTokenDropsTheLineEnd) {
   EXPECT_EQ(windows_end.out, unix_end.out);
 }
 
+// A token that clients refuse to send (control characters, bytes that are
+// not ASCII) gets no hash: one would match nothing.
+TEST(StartupTest, HashTokenRefusesATokenNoClientSends) {
+  for (const std::string token : {"a b\x01\n", "caf\xc3\xa9\n"}) {
+    auto r = RunCommand({ContentdBinary(), "--hash-token"}, token);
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_THAT(r.err, HasSubstr("token: contains")) << r.err;
+  }
+  auto spaced = RunCommand({ContentdBinary(), "--hash-token"}, "a b\n");
+  EXPECT_EQ(spaced.exit_code, 0) << spaced.err;  // printable ASCII is fine
+}
+
 TEST(StartupTest, UnwritablePortFileStopsTheServer) {
   TempDir dir;
   const std::string port_file = dir.path() + "/no/such/dir/port";
