@@ -194,7 +194,18 @@ absl::StatusOr<Document> SplitDocument(absl::string_view text) {
   constexpr absl::string_view kBom = "\xEF\xBB\xBF";
   size_t start = text.substr(0, 3) == kBom ? 3 : 0;
   size_t pos;
-  if (!IsDelimiterLine(text, start, &pos)) return doc;
+  if (!IsDelimiterLine(text, start, &pos)) {
+    // Hugo also reads TOML between `+++` lines; taken as body, it would be
+    // refused for a missing title with no hint why.
+    const absl::string_view first =
+        text.substr(start, text.find('\n', start) - start);
+    if (absl::StripTrailingAsciiWhitespace(first) == "+++") {
+      return absl::InvalidArgumentError(
+          "front matter: TOML (between \"+++\" lines) is not supported; "
+          "write it as YAML between \"---\" lines");
+    }
+    return doc;
+  }
   const size_t yaml_begin = pos;
   while (pos < text.size()) {
     size_t next;

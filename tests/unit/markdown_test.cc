@@ -177,6 +177,18 @@ TEST(ParseMarkdownTest, ListsAndMapsInThemeStringFieldsAreKeptInParams) {
   EXPECT_THAT(FormatMarkdown(api), Not(HasSubstr("- \"main\"")));
 }
 
+TEST(ParseMarkdownTest, TomlFrontMatterIsRefusedWithAHint) {
+  for (const char* text : {"+++\ntitle = \"T\"\n+++\nBody.\n",
+                           "+++\r\ntitle = \"T\"\r\n+++\r\n"}) {
+    absl::StatusOr<Article> a = ParseMarkdown(text);
+    ASSERT_FALSE(a.ok()) << text;
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(a.status().message()), HasSubstr("TOML"));
+  }
+  // A body that merely starts with "+++" text is still a body.
+  EXPECT_EQ(MustParse("+++ fast\n").body(), "+++ fast\n");
+}
+
 TEST(ParseMarkdownTest, ReadsListFields) {
   const Article a =
       MustParse(WithFrontMatter("categories:\n  - \"qq\"\n  - news\n"
