@@ -6,6 +6,7 @@
 #define CONTENT_COMMON_LANG_TAG_H_
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -57,6 +58,32 @@ inline bool SameLanguageTag(absl::string_view a, absl::string_view b) {
     if (x != y) return false;
   }
   return true;
+}
+
+// `tag` in BCP 47's conventional case (RFC 5646 2.1.1) with '-' between
+// subtags: the language lowercase, a 4-letter script titlecase, a 2-letter
+// region uppercase, everything else and all after a singleton (extensions,
+// `x-` private use) lowercase: `zh_cn` and `ZH-cn` are `zh-CN`,
+// `zh_hans_cn` is `zh-Hans-CN`. Tags that are SameLanguageTag get the same
+// spelling, so it can stand for all of them.
+inline std::string CanonicalLanguageTag(absl::string_view tag) {
+  std::string out(tag.size(), '\0');
+  size_t start = 0;  // of the current subtag
+  bool after_singleton = false;
+  for (size_t i = 0; i <= tag.size(); ++i) {
+    if (i < tag.size() && tag[i] != '-' && tag[i] != '_') continue;
+    const size_t size = i - start;
+    for (size_t k = start; k < i; ++k) {
+      const bool upper = !after_singleton && start > 0 &&
+                         (size == 2 || (size == 4 && k == start));
+      out[k] =
+          upper ? absl::ascii_toupper(tag[k]) : absl::ascii_tolower(tag[k]);
+    }
+    if (size == 1) after_singleton = true;
+    if (i < tag.size()) out[i] = '-';
+    start = i + 1;
+  }
+  return out;
 }
 
 }  // namespace content::internal

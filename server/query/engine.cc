@@ -307,6 +307,7 @@ absl::Status CountFacets(const Plan& plan, const v1::Query& query,
       options.facets.size());
   int64_t examined = 0;
   int64_t counted = 0;
+  std::vector<std::string> langs;  // one article's, canonical
   for (; stream->Valid(); stream->Next()) {
     if (counted >= options.facet_max_articles ||
         examined >= options.facet_max_candidates) {
@@ -337,7 +338,22 @@ absl::Status CountFacets(const Plan& plan, const v1::Query& query,
           break;
       }
       if (values == nullptr) continue;
-      for (const std::string& v : *values) ++counts[i][v];
+      if (options.facets[i] != v1::FACET_FIELD_LANG) {
+        for (const std::string& v : *values) ++counts[i][v];
+        continue;
+      }
+      // Spellings of one language (`zh_CN`, `zh-cn`: SameLanguageTag, as
+      // the `langs` filter compares) are one value, in BCP 47's
+      // conventional case: a spelling of its own, not the most common
+      // one stored, so the value does not depend on which articles were
+      // counted. An article counts once per language.
+      langs.clear();
+      for (const std::string& v : *values) {
+        std::string tag = internal::CanonicalLanguageTag(v);
+        if (std::find(langs.begin(), langs.end(), tag) == langs.end())
+          langs.push_back(std::move(tag));
+      }
+      for (const std::string& v : langs) ++counts[i][v];
     }
   }
   if (!stream->status().ok()) return stream->status();

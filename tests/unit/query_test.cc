@@ -30,6 +30,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/lang_tag.h"
 #include "content/v1/article.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -1554,6 +1555,73 @@ TEST_F(QueryTest, ViewFacetsAndCandidateBudget) {
   } while (!small.page_token.empty());
   EXPECT_EQ(got, std::vector<std::string>({"a39"}));  // the newest write
   EXPECT_GE(pages, 10);
+}
+
+// The lang facet counts a language once whatever its stored spelling
+// (`zh_CN` from before the lang check, `zh-cn`), as the `langs` filter finds
+// all of them, under its BCP 47 spelling: each value filters to as many
+// articles as it counts.
+TEST_F(QueryTest, LangFacetMergesSpellingsOfOneLanguage) {
+  const std::vector<std::vector<std::string>> langs = {
+      {"zh-CN"},
+      {"zh-CN"},
+      {"zh_CN"},
+      {"zh_CN"},
+      {"zh_CN"},
+      {"zh-cn"},
+      {"ZH_cn", "zh-CN"},  // counted once
+      {"en"},
+      {"EN"},
+      {"EN"},
+      {"zh_hans_cn"},
+      {"en", "x-Private"}};
+  for (size_t i = 0; i < langs.size(); ++i) {
+    Article a;
+    a.set_title(absl::StrCat("t", i));
+    for (const std::string& l : langs[i]) a.add_lang(l);
+    *a.mutable_date() = Ts(kEpoch2020 + static_cast<int64_t>(i));
+    ASSERT_TRUE(ts_.store().Create(absl::StrCat("a", i), a).ok());
+  }
+  QueryOptions o;
+  o.page_size = 1;
+  o.facets = {v1::FACET_FIELD_LANG};
+  absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), Query(), o);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->facets.size(), 1u);
+  EXPECT_EQ(page->facets[0].ShortDebugString(),
+            "field: FACET_FIELD_LANG "
+            "values { value: \"zh-CN\" count: 7 } "
+            "values { value: \"en\" count: 4 } "
+            "values { value: \"x-private\" count: 1 } "
+            "values { value: \"zh-Hans-CN\" count: 1 }");
+  for (const v1::FacetValue& v : page->facets[0].values()) {
+    Query q;
+    q.add_langs(v.value());
+    EXPECT_EQ(static_cast<int64_t>(Ids(q).size()), v.count()) << v.value();
+  }
+}
+
+TEST(LangTagTest, CanonicalSpellingIsOnePerLanguage) {
+  using internal::CanonicalLanguageTag;
+  EXPECT_EQ(CanonicalLanguageTag("zh_cn"), "zh-CN");
+  EXPECT_EQ(CanonicalLanguageTag("ZH-cn"), "zh-CN");
+  EXPECT_EQ(CanonicalLanguageTag("EN"), "en");
+  EXPECT_EQ(CanonicalLanguageTag("sr_latn_rs"), "sr-Latn-RS");
+  EXPECT_EQ(CanonicalLanguageTag("zh-YUE-hk"), "zh-yue-HK");
+  EXPECT_EQ(CanonicalLanguageTag("de-CH-1996"), "de-CH-1996");
+  EXPECT_EQ(CanonicalLanguageTag("en-US-X-Twain-AB"), "en-US-x-twain-ab");
+  EXPECT_EQ(CanonicalLanguageTag("X-ab"), "x-ab");
+  EXPECT_EQ(CanonicalLanguageTag("i-Klingon"), "i-klingon");
+  EXPECT_EQ(CanonicalLanguageTag(""), "");
+  // Same language, same spelling; another language, another.
+  for (const auto& [a, b] : std::vector<std::pair<std::string, std::string>>{
+           {"zh_Hant_TW", "ZH-hant-tw"},
+           {"en-gb", "EN_GB"},
+           {"ab-cd", "AB_CD"}}) {
+    EXPECT_TRUE(internal::SameLanguageTag(a, b));
+    EXPECT_EQ(CanonicalLanguageTag(a), CanonicalLanguageTag(b)) << a;
+  }
+  EXPECT_NE(CanonicalLanguageTag("zh-CN"), CanonicalLanguageTag("zh-TW"));
 }
 
 // ---- Stream operators ------------------------------------------------------
