@@ -280,12 +280,33 @@ DateKeyRange RangeOf(const v1::Query& q) {
   return r;
 }
 
-std::string EncodeCursor(uint64_t fingerprint, const Cursor& c) {
+// A token's payload: the query's fingerprint, the cursor, then a NUL (no id
+// holds one) and the articles returned before the next page, which bound
+// its total_size from below. Tokens from before that count end at the id.
+std::string EncodeCursor(uint64_t fingerprint, const Cursor& c,
+                         int64_t returned) {
   std::string payload;
   store::AppendBigEndian64(&payload, fingerprint);
   store::AppendBigEndian64(&payload, c.date_key);
   payload += c.id;
+  payload.push_back('\0');
+  store::AppendBigEndian64(&payload, static_cast<uint64_t>(returned));
   return payload;
+}
+
+// The cursor and count of a payload EncodeCursor made with a fingerprint
+// already checked (16 bytes or more).
+std::pair<Cursor, int64_t> DecodeCursor(absl::string_view payload) {
+  const uint64_t date_key = store::ReadBigEndian64(payload.substr(8));
+  absl::string_view id = payload.substr(16);
+  int64_t returned = 0;
+  if (id.size() >= 9 && id[id.size() - 9] == '\0') {
+    // Bounded, so that adding a page to it cannot overflow.
+    returned = static_cast<int64_t>(std::min<uint64_t>(
+        store::ReadBigEndian64(id.substr(id.size() - 8)), INT64_MAX / 2));
+    id.remove_suffix(9);
+  }
+  return {Cursor{date_key, std::string(id)}, returned};
 }
 
 // Whether a read failed only because the posting at the cursor is not yet
@@ -395,6 +416,8 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   const std::string& page_token = options.page_token;
   // The token is checked first, so a bad one is refused whatever the query.
   std::optional<Cursor> after;
+  // Articles the pages before this one returned.
+  int64_t returned_before = 0;
   if (!page_token.empty()) {
     absl::StatusOr<std::string> payload =
         OpenPageToken(page_token, store.token_key());
@@ -405,8 +428,9 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
           "page_token: was issued for a different query; send the same query "
           "with each page");
     }
-    after =
-        Cursor{store::ReadBigEndian64(payload->substr(8)), payload->substr(16)};
+    auto [cursor, returned] = DecodeCursor(*payload);
+    after = std::move(cursor);
+    returned_before = returned;
   }
 
   std::optional<text::TextMatcher> text;
@@ -611,16 +635,18 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
     }
   }
   if (!stream->status().ok()) return stream->status();
+  // Never less than the articles returned so far, on this page and before
+  // it (counted in the token, no read), plus one if a page follows: a
+  // reader's text-only query has no estimate, and a text list's is rough.
+  const int64_t so_far = returned_before + returned;
   if (page_full || stream->Valid()) {
-    page.next_page_token =
-        SealPageToken(EncodeCursor(fingerprint, last), store.token_key());
-    page.total_size =
-        std::max<int64_t>(estimate, static_cast<int64_t>(returned) + 1);
+    page.next_page_token = SealPageToken(
+        EncodeCursor(fingerprint, last, so_far), store.token_key());
+    page.total_size = std::max<int64_t>(estimate, so_far + 1);
   } else if (page_token.empty()) {
     page.total_size = static_cast<int64_t>(returned);
   } else {
-    page.total_size =
-        std::max<int64_t>(estimate, static_cast<int64_t>(returned));
+    page.total_size = std::max<int64_t>(estimate, so_far);
   }
   return page;
 }
