@@ -479,6 +479,27 @@ int64_t WatchTail::NewestOf(absl::string_view id) const {
   return it == newest_.end() ? 0 : it->second;
 }
 
+absl::StatusOr<std::shared_ptr<const v1::Article>> WatchTail::Head(
+    int64_t sequence, absl::string_view id, absl::Time now,
+    absl::FunctionRef<absl::StatusOr<v1::Article>()> read) {
+  // A stream ahead of the tail (newest < sequence) needs a head at least as
+  // new as its event.
+  const int64_t newest = NewestOf(id);
+  const bool keep = newest != 0 && newest >= sequence;
+  if (keep) {
+    std::shared_ptr<const v1::Article> kept = FindArticle(newest, 0, now);
+    if (kept != nullptr) return kept;
+  }
+  absl::StatusOr<v1::Article> a = read();
+  if (!a.ok()) return a.status();
+  auto article = std::make_shared<const v1::Article>(*std::move(a));
+  // Under the `newest` seen before the read: a head written after it is
+  // newer still, as if the watcher had come a moment later; an event of
+  // the article appended meanwhile has a key of its own.
+  if (keep) AddArticle(newest, 0, article, now);
+  return article;
+}
+
 int64_t WatchTail::through() const {
   absl::MutexLock lock(&mu_);
   return through_;
@@ -637,22 +658,8 @@ absl::StatusOr<std::shared_ptr<const v1::Article>> WatchHub::ReadArticle(
 
 absl::StatusOr<std::shared_ptr<const v1::Article>> WatchHub::ReadHead(
     int64_t sequence, absl::string_view id) {
-  // Kept under the article's newest event in the tail; a stream ahead of
-  // the tail (newest < sequence) needs a head at least as new as its event.
-  const int64_t newest = tail_.NewestOf(id);
-  const bool keep = newest != 0 && newest >= sequence;
-  if (keep) {
-    std::shared_ptr<const v1::Article> kept =
-        tail_.FindArticle(newest, 0, absl::Now());
-    if (kept != nullptr) return kept;
-  }
-  absl::StatusOr<v1::Article> a = store_->Get(id, 0, true);
-  if (!a.ok()) return a.status();
-  auto article = std::make_shared<const v1::Article>(*std::move(a));
-  // A head written after `newest` is newer still; kept under `newest` it is
-  // read as if the watcher had come a moment later.
-  if (keep) tail_.AddArticle(newest, 0, article, absl::Now());
-  return article;
+  return tail_.Head(sequence, id, absl::Now(),
+                    [&] { return store_->Get(id, 0, true); });
 }
 
 bool WatchHub::stopping() const {

@@ -15,6 +15,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "content/v1/content_service.pb.h"
@@ -87,8 +89,17 @@ class WatchTail {
                                                  absl::Time now) const;
   // Sequence of the newest event of article `id` in the tail; 0 if none.
   // A head read after that event stays good until another event of it
-  // (or the TTL): FindArticle(NewestOf(id), 0) keeps the head.
+  // (or the TTL): Head keeps heads under it.
   int64_t NewestOf(absl::string_view id) const;
+  // The head of `id` for a watcher at event `sequence`: kept under the
+  // article's newest event in the tail (NewestOf) if that is `sequence` or
+  // later, else what `read` returns (called without the tail's lock), kept
+  // so when it can be. Never older than the event: a watcher ahead of the
+  // tail (reading the log itself) always reads, since a head kept for an
+  // earlier event may predate its own.
+  absl::StatusOr<std::shared_ptr<const v1::Article>> Head(
+      int64_t sequence, absl::string_view id, absl::Time now,
+      absl::FunctionRef<absl::StatusOr<v1::Article>()> read);
   // Keeps what a watcher read at `now` for an event still in the tail
   // (revision 0: the head).
   void AddArticle(int64_t sequence, int64_t revision,

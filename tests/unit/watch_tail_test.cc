@@ -126,5 +126,73 @@ TEST(WatchTailTest, KeepsArticlesOfItsEventsWithinItsBytesAndTime) {
   EXPECT_NE(tail.FindArticle(3, 0, kT0), nullptr);
 }
 
+// Heads are kept under the article's newest event in the tail, for the
+// watchers up to it. A watcher ahead of the tail (it read its event from the
+// log before the hub's refresh did) must read the head anew: the kept one
+// can be older than its event. Events of "a" write revision = sequence.
+TEST(WatchTailTest, AHeadIsNeverOlderThanTheWatchersEvent) {
+  WatchTail tail(/*max_events=*/100, kMiB, absl::Seconds(5), /*through=*/0);
+  int64_t head_revision = 2;  // the store's head of "a"
+  int reads = 0;
+  auto read = [&]() -> absl::StatusOr<v1::Article> {
+    ++reads;
+    v1::Article a;
+    a.set_revision(head_revision);
+    return a;
+  };
+  auto revision_of =
+      [](const absl::StatusOr<std::shared_ptr<const v1::Article>>& head) {
+        EXPECT_TRUE(head.ok()) << head.status();
+        return head.ok() ? (*head)->revision() : -1;
+      };
+  tail.Append(Events(1, 2));
+  // Watchers up to the newest event share one read.
+  EXPECT_EQ(revision_of(tail.Head(2, "a", kT0, read)), 2);
+  EXPECT_EQ(revision_of(tail.Head(1, "a", kT0, read)), 2);
+  EXPECT_EQ(reads, 1);
+
+  // Revision 3 commits; a watcher reads event 3 before the tail has it.
+  head_revision = 3;
+  EXPECT_EQ(revision_of(tail.Head(3, "a", kT0, read)), 3);
+  EXPECT_EQ(reads, 2);
+  // The tail's own watchers keep what they had.
+  EXPECT_EQ(revision_of(tail.Head(2, "a", kT0, read)), 2);
+  EXPECT_EQ(reads, 2);
+  // Once the tail has event 3, its watchers share a read again.
+  tail.Append(Events(3, 3));
+  EXPECT_EQ(revision_of(tail.Head(3, "a", kT0, read)), 3);
+  EXPECT_EQ(revision_of(tail.Head(2, "a", kT0, read)), 3);
+  EXPECT_EQ(reads, 3);
+
+  // Revision 4 commits and the tail takes event 4; while a watcher at
+  // event 4 reads the head, revision 5 commits and the tail takes it too.
+  // The head read (revision 4) is kept for event 4, not for 5.
+  head_revision = 4;
+  tail.Append(Events(4, 4));
+  auto racing = [&]() -> absl::StatusOr<v1::Article> {
+    absl::StatusOr<v1::Article> a = read();
+    head_revision = 5;
+    tail.Append(Events(5, 5));
+    return a;
+  };
+  EXPECT_EQ(revision_of(tail.Head(4, "a", kT0, racing)), 4);
+  EXPECT_EQ(revision_of(tail.Head(5, "a", kT0, read)), 5);
+  EXPECT_EQ(revision_of(tail.Head(4, "a", kT0, read)), 5);
+  EXPECT_EQ(reads, 5);
+
+  // A failed read is the watcher's error, and nothing is kept.
+  tail.Append(Events(6, 6));
+  EXPECT_EQ(tail.Head(6, "a", kT0,
+                      []() -> absl::StatusOr<v1::Article> {
+                        return absl::UnavailableError("injected");
+                      })
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+  head_revision = 6;
+  EXPECT_EQ(revision_of(tail.Head(6, "a", kT0, read)), 6);
+  EXPECT_EQ(reads, 6);
+}
+
 }  // namespace
 }  // namespace content::service
