@@ -701,7 +701,12 @@ void WatchHub::Loop() {
       more = false;
     } else if (wake || !tail_.valid() ||
                tail_.through() < store_->last_sequence()) {
+      const int64_t through = tail_.through();
       more = RefreshTail();
+      // Events no commit announced (or whose read failed at their commit)
+      // wake the watchers too: caught up with the tail, they wait for a
+      // wake.
+      wake = wake || tail_.through() != through;
     }
     const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu_);

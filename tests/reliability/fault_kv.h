@@ -51,14 +51,24 @@ class FaultKv : public KvEngine {
   // Iterators of the change log stop at once with a read error.
   std::atomic<bool> fail_change_iterators{false};
 
+  // The next this many change-log iterators fail so too, then the rest
+  // pass.
+  std::atomic<int> fail_next_change_iterators{0};
+
   // Change-log iterators opened.
   std::atomic<int64_t> change_iterators{0};
 
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
-    if (family == Family::kChanges) ++change_iterators;
-    if (family == Family::kChanges && fail_change_iterators.load())
-      return std::make_unique<FailedIterator>();
+    if (family == Family::kChanges) {
+      ++change_iterators;
+      int next = fail_next_change_iterators.load();
+      while (next > 0 && !fail_next_change_iterators.compare_exchange_weak(
+                             next, next - 1)) {
+      }
+      if (next > 0 || fail_change_iterators.load())
+        return std::make_unique<FailedIterator>();
+    }
     std::function<void()>* hook =
         family == Family::kPostings    ? &on_postings_iterator
         : family == Family::kRevisions ? &on_revisions_iterator

@@ -1481,6 +1481,44 @@ TEST_F(ReliabilityStoreTest, AWatchDoesNotGiveAPurgedArticlesEventsTheNewOne) {
   EXPECT_EQ(tagged[1].article().title(), "new");
 }
 
+// Caught-up watchers wait for the hub's wake, which follows its read of
+// each announced commit into the tail. Commits it was never told of (made
+// before its listener was set; here the listener is taken off the store)
+// and a read that failed are taken up by its 200 ms tick, which must wake
+// the watchers too: they got nothing until the next announced commit.
+TEST_F(ReliabilityStoreTest, TheHubsTickDeliversCommitsNoWakeAnnounced) {
+  std::unique_ptr<Served> served = Serve();
+  grpc::ClientContext ctx;
+  // Bounds the wait for an event that would never come.
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::WatchArticlesRequest req;
+  req.set_start_now(true);
+  req.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
+  auto stream = served->stub->WatchArticles(&ctx, req);
+  stream->WaitForInitialMetadata();  // positioned, caught up
+  store_->SetCommitListener(nullptr);
+
+  ASSERT_TRUE(
+      store_->Create("quiet0", MakeArticle("quiet0", {"t1"}, 1700000000)).ok());
+  v1::WatchArticlesResponse r;
+  ASSERT_TRUE(stream->Read(&r));
+  EXPECT_EQ(r.event().name(), "articles/quiet0");
+
+  // The tick's first read of the next commit fails (the watcher, caught up
+  // with the tail, reads nothing itself); a later tick reads it again.
+  fault_->fail_next_change_iterators = 1;
+  ASSERT_TRUE(
+      store_->Create("quiet1", MakeArticle("quiet1", {"t1"}, 1700000000)).ok());
+  ASSERT_TRUE(stream->Read(&r));
+  EXPECT_EQ(r.event().name(), "articles/quiet1");
+  EXPECT_EQ(fault_->fail_next_change_iterators.load(), 0);
+
+  ctx.TryCancel();
+  while (stream->Read(&r)) {
+  }
+  stream->Finish();
+}
+
 TEST_F(ReliabilityStoreTest, AnExportStopsScanningWhenItsClientIsGone) {
   // 20,001 articles: a filter no index serves that rejects them all makes
   // three empty pages of 10,000 candidates.
