@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -1776,12 +1777,15 @@ TEST(StartupTest, ADataDirectoryInUseIsRefusedPlainly) {
                                "/data is in use by a running contentd"));
 }
 
-// A write_threads the process cannot start is an error naming the setting
-// and the limit, exit 1 (std::thread's std::system_error used to abort
-// contentd, SIGABRT, after the store had opened). Runs the real binary
-// under a lowered RLIMIT_NPROC (prlimit); as root, which the limit does not
-// bind, as the user nobody (setpriv).
-TEST(StartupTest, WriteThreadsPastTheProcessLimitIsAClearError) {
+// Threads the process cannot start are an error naming write_threads and the
+// limit, exit 1 (std::thread's std::system_error used to abort contentd,
+// SIGABRT, after the store had opened): a writer, and the watch hub's,
+// export hub's or scheduler's thread after all the writers started
+// (ContentService::Create; each leaves the others' threads to be joined).
+// Runs the real binary under a lowered RLIMIT_NPROC (prlimit); as root,
+// which the limit does not bind, as the user nobody (setpriv). One test, so
+// that no other contentd of nobody's runs meanwhile.
+TEST(StartupTest, ThreadsPastTheProcessLimitAreAClearError) {
   const bool root = geteuid() == 0;
   const uid_t uid = root ? 65534 : geteuid();
   for (const char* tool : {"/usr/bin/prlimit", "/usr/bin/setpriv"}) {
@@ -1789,15 +1793,13 @@ TEST(StartupTest, WriteThreadsPastTheProcessLimitIsAClearError) {
   }
   TempDir dir;
   std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
-  const std::string config = dir.path() + "/contentd.yaml";
-  WriteFile(config, "write_threads: 512\n");
-  std::vector<std::string> argv;
+  std::vector<std::string> prefix;
   if (root) {
-    argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-            "--clear-groups"};
+    prefix = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+              "--clear-groups"};
     // nobody must reach the directory (TMPDIR may be private to root).
-    auto probe = RunCommand({argv[0], argv[1], argv[2], argv[3], "/bin/sh",
-                             "-c", "test -w \"$0\"", dir.path()});
+    auto probe = RunCommand({prefix[0], prefix[1], prefix[2], prefix[3],
+                             "/bin/sh", "-c", "test -w \"$0\"", dir.path()});
     if (probe.exit_code != 0)
       GTEST_SKIP() << "nobody cannot write " << dir.path();
   }
@@ -1815,21 +1817,48 @@ TEST(StartupTest, WriteThreadsPastTheProcessLimitIsAClearError) {
     }
   }
   const int limit = running + 60;
-  for (const std::string& a :
-       {std::string("/usr/bin/prlimit"), absl::StrCat("--nproc=", limit),
-        ContentdBinary(), std::string("--listen"), std::string("127.0.0.1:0"),
-        std::string("--data-dir"), dir.path() + "/data",
-        std::string("--config"), config}) {
-    argv.push_back(a);
-  }
-  auto r = RunCommand(argv, "", {}, kStartupTimeout);
+  const std::string limit_text = absl::StrCat(
+      "at most ", limit, " processes and threads (RLIMIT_NPROC, ulimit -u)");
+  // contentd with `write_threads` on a fresh data directory.
+  auto run = [&](int write_threads) {
+    const std::string base = absl::StrCat(dir.path(), "/", write_threads);
+    WriteFile(base + ".yaml",
+              absl::StrCat("write_threads: ", write_threads, "\n"));
+    std::filesystem::permissions(base + ".yaml", std::filesystem::perms::all);
+    std::vector<std::string> argv = prefix;
+    for (const std::string& a :
+         {std::string("/usr/bin/prlimit"), absl::StrCat("--nproc=", limit),
+          ContentdBinary(), std::string("--listen"), std::string("127.0.0.1:0"),
+          std::string("--data-dir"), base + ".data", std::string("--config"),
+          base + ".yaml"}) {
+      argv.push_back(a);
+    }
+    return RunCommand(argv, "", {}, kStartupTimeout);
+  };
+  auto r = run(512);
   EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("write_threads: cannot start thread"));
   EXPECT_THAT(r.err, HasSubstr(" of 512 "));
-  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("at most ", limit,
-                                            " processes and threads "
-                                            "(RLIMIT_NPROC, ulimit -u)")));
+  EXPECT_THAT(r.err, HasSubstr(limit_text));
+
+  // The writers that started: one fewer leaves the watch hub's thread the
+  // first refused, two fewer the export hub's, three the scheduler's.
+  const size_t at = r.err.find("cannot start thread ");
+  ASSERT_NE(at, std::string::npos);
+  const int refused = std::atoi(r.err.c_str() + at + 20);
+  ASSERT_GT(refused, 3) << r.err;
+  for (int w = refused - 1; w >= refused - 3; --w) {
+    SCOPED_TRACE(absl::StrCat("write_threads: ", w));
+    r = run(w);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_THAT(r.err,
+                HasSubstr(absl::StrCat("cannot start the service's threads "
+                                       "after its ",
+                                       w, " write_threads")));
+    EXPECT_THAT(r.err, HasSubstr(limit_text));
+  }
 }
 
 }  // namespace
