@@ -563,8 +563,15 @@ WatchHub::WatchHub(store::Store* store, const WatchOptions& options,
             options.tail_article_ttl, store->last_sequence()) {
   committed_ = store_->last_sequence();
   // First, so that a thread the system refuses (std::system_error) leaves
-  // no listener behind on the store.
-  thread_ = std::thread([this] { Loop(); });
+  // no listener behind on the store, and those started are joined.
+  try {
+    for (int i = 1; i < options_.wake_threads; ++i)
+      wakers_.emplace_back([this, i] { WakeLoop(i); });
+    thread_ = std::thread([this] { Loop(); });
+  } catch (...) {
+    StopWakers();
+    throw;
+  }
   // Runs under the store's commit lock: touch only the leaf wake_mu_.
   store_->SetCommitListener([this](int64_t sequence) {
     absl::MutexLock lock(&wake_mu_);
@@ -576,6 +583,63 @@ WatchHub::~WatchHub() {
   Shutdown();
   store_->SetCommitListener(nullptr);
   thread_.join();
+  StopWakers();
+}
+
+void WatchHub::StopWakers() {
+  {
+    absl::MutexLock lock(&round_mu_);
+    round_stop_ = true;
+  }
+  for (std::thread& t : wakers_) t.join();
+  wakers_.clear();
+}
+
+void WatchHub::WakeAll() {
+  constexpr size_t kMinShare = 32;  // below it a handoff costs more
+  const int shares = static_cast<int>(std::min<size_t>(
+      wakers_.size() + 1, std::max<size_t>(streams_.size() / kMinShare, 1)));
+  if (shares == 1) {
+    for (WatchStream* s : streams_) s->Wake();
+    return;
+  }
+  std::vector<WatchStream*> mine;
+  {
+    absl::MutexLock lock(&round_mu_);
+    round_.assign(streams_.begin(), streams_.end());
+    round_shares_ = shares;
+    round_pending_ = shares - 1;
+    ++round_number_;
+    mine.assign(round_.begin(), round_.begin() + round_.size() / shares);
+  }
+  for (WatchStream* s : mine) s->Wake();
+  absl::MutexLock lock(&round_mu_);
+  round_mu_.Await(absl::Condition(
+      +[](int* pending) { return *pending == 0; }, &round_pending_));
+}
+
+void WatchHub::WakeLoop(int share) {
+  int64_t seen = 0;
+  std::vector<WatchStream*> mine;
+  while (true) {
+    {
+      absl::MutexLock lock(&round_mu_);
+      const auto news = [this, &seen]()
+                            ABSL_EXCLUSIVE_LOCKS_REQUIRED(round_mu_) {
+                              return round_stop_ || round_number_ != seen;
+                            };
+      round_mu_.Await(absl::Condition(&news));
+      if (round_stop_) return;
+      seen = round_number_;
+      if (share >= round_shares_) continue;  // not needed this round
+      const size_t n = round_.size();
+      mine.assign(round_.begin() + n * share / round_shares_,
+                  round_.begin() + n * (share + 1) / round_shares_);
+    }
+    for (WatchStream* s : mine) s->Wake();
+    absl::MutexLock lock(&round_mu_);
+    --round_pending_;
+  }
 }
 
 void WatchHub::Shutdown() {
@@ -710,10 +774,8 @@ void WatchHub::Loop() {
     }
     const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu_);
-    for (WatchStream* s : streams_) {
-      if (wake) s->Wake();
-      s->CheckStall(now, options_.stall_timeout);
-    }
+    if (wake) WakeAll();
+    for (WatchStream* s : streams_) s->CheckStall(now, options_.stall_timeout);
   }
 }
 

@@ -1780,7 +1780,7 @@ TEST(StartupTest, ADataDirectoryInUseIsRefusedPlainly) {
 // Threads the process cannot start are an error naming write_threads and the
 // limit, exit 1 (std::thread's std::system_error used to abort contentd,
 // SIGABRT, after the store had opened): a writer, and the watch hub's,
-// export hub's or scheduler's thread after all the writers started
+// export hub's or scheduler's threads after all the writers started
 // (ContentService::Create; each leaves the others' threads to be joined).
 // Runs the real binary under a lowered RLIMIT_NPROC (prlimit); as root,
 // which the limit does not bind, as the user nobody (setpriv). One test, so
@@ -1842,8 +1842,9 @@ TEST(StartupTest, ThreadsPastTheProcessLimitAreAClearError) {
   EXPECT_THAT(r.err, HasSubstr(" of 512 "));
   EXPECT_THAT(r.err, HasSubstr(limit_text));
 
-  // The writers that started: one fewer leaves the watch hub's thread the
-  // first refused, two fewer the export hub's, three the scheduler's.
+  // The writers that started: with one, two and three fewer, the first
+  // thread refused is one of the watch hub's, the export hub's and the
+  // scheduler's, each later in ContentService's construction.
   const size_t at = r.err.find("cannot start thread ");
   ASSERT_NE(at, std::string::npos);
   const int refused = std::atoi(r.err.c_str() + at + 20);

@@ -1378,7 +1378,8 @@ TEST_F(ReliabilityStoreTest, AWatcherThatDoesNotReadHoldsLittle) {
 TEST_F(ReliabilityStoreTest, CaughtUpWatchersShareTheLogsReads) {
   std::unique_ptr<Served> served = Serve();
   v1::ContentService::Stub* stub = served->stub.get();
-  constexpr int kWatchers = 30;
+  // Over 64: the wakes are shared by two threads (WatchOptions::wake_threads).
+  constexpr int kWatchers = 70;
   constexpr int kWrites = 20;
   const auto deadline =
       std::chrono::system_clock::now() + std::chrono::seconds(30);
