@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/bearer_token.h"
+#include "common/proto_wire.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.grpc.pb.h"
 
@@ -267,6 +268,7 @@ class GrpcClient final : public Client {
       v1::WatchArticlesRequest request,
       const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,
       WatchCanceller* canceller) override {
+    if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
     std::shared_ptr<WatchCanceller::State> state =
         canceller != nullptr ? canceller->state_
                              : std::make_shared<WatchCanceller::State>();
@@ -368,6 +370,9 @@ class GrpcClient final : public Client {
         on_results(response);
       }
     });
+    // Batches are not checked as other requests are (CheckParsable): the
+    // server fails an article it cannot parse alone, and the rest of its
+    // batch and the batches after it still go.
     v1::ImportArticlesRequest batch;
     while (true) {
       batch.Clear();
@@ -395,6 +400,7 @@ class GrpcClient final : public Client {
       const v1::ExportArticlesRequest& request,
       const std::function<bool(const v1::Article&)>& on_article,
       const CallOptions& call) override {
+    if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
     grpc::ClientContext ctx;
     AddToken(&ctx);
     if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
@@ -422,6 +428,7 @@ class GrpcClient final : public Client {
                                                         const Req&, Resp*),
                               const Req& request, const CallOptions& call,
                               bool write = false) {
+    if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
     grpc::ClientContext ctx;
     const absl::Duration timeout =
         call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;

@@ -27,6 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/utf8.h"
 #include "common/yaml_quotes.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
@@ -36,6 +37,7 @@
 namespace content {
 namespace {
 
+using ::content::internal::InvalidUtf8Offset;
 using ::content::v1::Article;
 using ::content::v1::FrontMatterStyle;
 using ::google::protobuf::FieldDescriptor;
@@ -63,6 +65,15 @@ constexpr absl::string_view kDateRule =
 // Guards against alias cycles and alias "bombs", which yaml-cpp happily
 // builds: params are converted recursively and would otherwise never stop.
 constexpr int kMaxDepth = 64;
+// Params must fit every message that carries an article, in protobuf and
+// in its JSON form (-o json), or the server refuses the request as one
+// that "cannot be parsed", naming nothing, or the CLI cannot print it. The
+// deepest is BatchGetArticlesResponse: a param's Value sits 5 messages down
+// (results, article, params, map entry, value) and each mapping below adds 3
+// (Struct, entry, Value), each list 2, of protobuf's 100 levels (31 mappings,
+// 47 lists); protobuf's JSON printer takes 64 levels of 2 per mapping or list
+// (30 either way).
+constexpr int kMaxParamDepth = 30;
 constexpr int kMaxValues = 100000;
 
 // google.protobuf.Timestamp's range: 0001-01-01 to 9999-12-31 UTC.
@@ -82,45 +93,6 @@ bool IsEditorialKey(absl::string_view key) {
 absl::Status KeyError(absl::string_view key, absl::string_view rule) {
   return absl::InvalidArgumentError(
       absl::StrCat("front matter key \"", key, "\": ", rule));
-}
-
-// ---- UTF-8 ------------------------------------------------------------------
-
-// Returns the offset of the first byte that does not start a well-formed
-// UTF-8 sequence (overlongs, surrogates and values past U+10FFFF included),
-// or npos when all of `s` is valid.
-size_t InvalidUtf8Offset(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int len;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
-    } else {
-      return i;
-    }
-    if (i + len > s.size()) return i;
-    for (int k = 1; k < len; ++k) {
-      const unsigned char b = s[i + k];
-      const bool ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-      if (!ok) return i;
-    }
-    i += len;
-  }
-  return absl::string_view::npos;
 }
 
 // Every scalar of a parsed YAML tree is valid UTF-8. The document is checked
@@ -715,9 +687,11 @@ class FrontMatterReader {
       return KeyError(key,
                       absl::StrCat("holds more than ", kMaxValues, " values"));
     }
-    if (depth > kMaxDepth) {
-      return KeyError(key,
-                      absl::StrCat("is nested more than ", kMaxDepth, " deep"));
+    // A mapping or list at `depth` holds values a level deeper.
+    if ((node.IsMap() || node.IsSequence()) && depth >= kMaxParamDepth) {
+      return KeyError(key, absl::StrCat("is nested more than ", kMaxParamDepth,
+                                        " deep (the most protobuf and JSON "
+                                        "carry in every message)"));
     }
     switch (node.Type()) {
       case YAML::NodeType::Scalar:

@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/utf8.h"
 #include "content/markdown.h"
 
 namespace content::cli {
@@ -159,6 +160,13 @@ absl::StatusOr<v1::Article> ReadArticle(const std::string& file,
     }
   } else if (id.empty()) {
     id = fs::path(file).stem().string();
+    // Sent as is, the name would fail the whole import batch on the server
+    // as one that "cannot be parsed", naming no file.
+    if (!internal::IsValidUtf8(id)) {
+      return absl::InvalidArgumentError(
+          "id: the file name, which the id comes from, is not valid UTF-8; "
+          "rename the file or give the id in the front matter (`id: x`)");
+    }
   }
   article->set_name(ArticleName(id));
   return article;

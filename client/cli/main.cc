@@ -21,6 +21,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,6 +33,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,6 +44,7 @@
 #include "client/cli/output.h"
 #include "common/decimal_flag.h"
 #include "common/lang_tag.h"
+#include "common/utf8.h"
 #include "content/client.h"
 #include "content/markdown.h"
 
@@ -864,6 +867,29 @@ CLI::Option* AddInt(CLI::App* verb, const std::string& name, T& value,
           internal::DecimalInt<T>(min, std::numeric_limits<T>::max(), note));
 }
 
+// The first flag or argument given on `app` or the verbs parsed under it
+// whose value is not valid UTF-8, as `--tag` or `ID`; "" if none. What the
+// server reads is protobuf text, which must be UTF-8: sent, it would fail as
+// a request that "cannot be parsed", naming nothing. `skip` are the ones
+// checked elsewhere: local paths, which are the file system's bytes, and
+// --server and --token, which Connect checks naming their variables too.
+std::string NotUtf8Argument(const CLI::App& app,
+                            const std::set<const CLI::Option*>& skip) {
+  for (const CLI::Option* opt : app.get_options()) {
+    if (skip.count(opt) > 0) continue;
+    for (const std::string& value : opt->results()) {
+      if (internal::IsValidUtf8(value)) continue;
+      const std::string name = opt->get_name();
+      return opt->get_positional() ? absl::AsciiStrToUpper(name) : name;
+    }
+  }
+  for (const CLI::App* verb : app.get_subcommands()) {
+    std::string bad = NotUtf8Argument(*verb, skip);
+    if (!bad.empty()) return bad;
+  }
+  return "";
+}
+
 // Adds the `ID` positional that names an article.
 void AddId(CLI::App* verb, std::string* id) {
   verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
@@ -877,13 +903,18 @@ int Main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Help for every verb");
 
   GlobalFlags g;
-  app.add_option("--server", g.server,
-                 "contentd address: host:port (port 1-65535; no port: 443) or "
-                 "unix:PATH")
-      ->envname("CONTENT_SERVER")
-      ->capture_default_str();
-  app.add_option("--token", g.token, "Bearer token sent with every call")
-      ->envname("CONTENT_TOKEN");
+  // Options not checked for UTF-8 after parsing (NotUtf8Argument).
+  std::set<const CLI::Option*> not_text;
+  not_text.insert(
+      app.add_option(
+             "--server", g.server,
+             "contentd address: host:port (port 1-65535; no port: 443) or "
+             "unix:PATH")
+          ->envname("CONTENT_SERVER")
+          ->capture_default_str());
+  not_text.insert(
+      app.add_option("--token", g.token, "Bearer token sent with every call")
+          ->envname("CONTENT_TOKEN"));
   CLI::Option* timeout_opt =
       app.add_option("--timeout", g.timeout,
                      "Deadline of each call, e.g. 500ms or inf. Not given: "
@@ -895,25 +926,28 @@ int Main(int argc, char** argv) {
   app.add_option("-o,--output", g.output, "Output format")
       ->check(CLI::IsMember(FormatNames()))
       ->capture_default_str();
-  app.add_option("--ca", g.ca, "PEM CA bundle; connects with TLS")
-      ->envname("CONTENT_CA")
-      ->check(CLI::ExistingFile);
-  app.add_option("--cert", g.cert, "PEM client certificate (mutual TLS)")
-      ->envname("CONTENT_CERT")
-      ->check(CLI::ExistingFile);
-  app.add_option("--key", g.key, "PEM key of --cert")
-      ->envname("CONTENT_KEY")
-      ->check(CLI::ExistingFile);
+  not_text.insert(
+      app.add_option("--ca", g.ca, "PEM CA bundle; connects with TLS")
+          ->envname("CONTENT_CA")
+          ->check(CLI::ExistingFile));
+  not_text.insert(
+      app.add_option("--cert", g.cert, "PEM client certificate (mutual TLS)")
+          ->envname("CONTENT_CERT")
+          ->check(CLI::ExistingFile));
+  not_text.insert(app.add_option("--key", g.key, "PEM key of --cert")
+                      ->envname("CONTENT_KEY")
+                      ->check(CLI::ExistingFile));
 
   ApplyOptions apply;
   CLI::App* apply_cmd = app.add_subcommand(
       "apply", "Create or update articles from Markdown files");
-  apply_cmd
-      ->add_option("-f,--filename", apply.paths,
-                   "A .md file, a directory, or - for one article on stdin "
-                   "(repeatable)")
-      ->required()
-      ->allow_extra_args(false);
+  not_text.insert(
+      apply_cmd
+          ->add_option("-f,--filename", apply.paths,
+                       "A .md file, a directory, or - for one article on "
+                       "stdin (repeatable)")
+          ->required()
+          ->allow_extra_args(false));
   apply_cmd->add_option("--id", apply.id,
                         "With -f -: the article's id when its front matter "
                         "has no `id` (stdin has no file name)");
@@ -1080,10 +1114,11 @@ int Main(int argc, char** argv) {
   CLI::Option* export_revision =
       AddInt(export_cmd, "--revision", exp.revision, "Revision to print", 1,
              "leave it out for the head");
-  export_cmd
-      ->add_option("--dir", export_dir,
-                   "Write every selected article as DIR/<id>.md")
-      ->excludes(export_revision);
+  not_text.insert(
+      export_cmd
+          ->add_option("--dir", export_dir,
+                       "Write every selected article as DIR/<id>.md")
+          ->excludes(export_revision));
   AddFilterFlags(export_cmd, &export_filters);
   export_cmd
       ->add_option("--since", export_filters.since,
@@ -1162,6 +1197,10 @@ int Main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (std::string bad = NotUtf8Argument(app, not_text); !bad.empty()) {
+    std::cerr << bad << ": not valid UTF-8\n";
+    return kExitUsage;
+  }
   const Format format = *ParseFormat(g.output);  // checked by IsMember
   if (fsck_cmd->parsed() && admin_flags.repair) {
     // contentd refuses an online repair (FAILED_PRECONDITION): say how to

@@ -92,7 +92,10 @@ class WatchCanceller {
 
 // A connection to contentd. One method per RPC; each returns the server's
 // status unchanged (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ...) or
-// DEADLINE_EXCEEDED/UNAVAILABLE for transport trouble.
+// DEADLINE_EXCEEDED/UNAVAILABLE for transport trouble. A request the server
+// could not parse (a string field that is not valid UTF-8, messages nested
+// past protobuf's 100 levels) is not sent: INVALID_ARGUMENT naming the field
+// (`query.tags[1]: not valid UTF-8`). ImportArticles excepted, below.
 //
 // Thread-safe: one Client may be shared by any number of threads.
 class Client {
@@ -184,6 +187,9 @@ class Client {
   // batches are in flight. The first stream error is returned;
   // INVALID_ARGUMENT when the server ends the stream before answering every
   // batch (one it could not parse; it and those after it were not written).
+  // Batches are sent unchecked: an article the server cannot parse fails
+  // alone (OUTCOME_FAILED, INVALID_ARGUMENT `articles[i]: cannot be
+  // parsed`).
   // Deadline: `call.timeout` for the whole import if positive, else none.
   // `on_results` runs on an SDK thread, concurrently with `next_batch` on
   // the caller's: guard any state the two share.

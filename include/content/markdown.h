@@ -43,7 +43,8 @@ struct MarkdownOptions {
 //
 // Returns INVALID_ARGUMENT naming the key and the rule on malformed YAML, a
 // value of the wrong type, a bad date, a `state` and a `draft` that
-// disagree, or text that is not valid UTF-8.
+// disagree, text that is not valid UTF-8, or a param nested more than 30
+// deep (as much as protobuf and its JSON form carry in every message).
 absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
                                           const MarkdownOptions& options = {});
 

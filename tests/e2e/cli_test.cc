@@ -1179,6 +1179,81 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
 }
 
+// Text the server takes must be UTF-8 (protobuf `string`): sent, it got a
+// libprotobuf log line and "request: cannot be parsed", naming nothing.
+TEST_F(CliTest, TextThatIsNotUtf8IsUsageErrorNamingTheFlag) {
+  const std::string bad = "a\xff";
+  struct Case {
+    std::vector<std::string> args;
+    std::string named;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"query", "--tag", bad}, "--tag"},
+           {{"query", "--text", bad}, "--text"},
+           {{"query", "--not-tag", "x", "--not-tag", bad}, "--not-tag"},
+           {{"tags", "--prefix", bad}, "--prefix"},
+           {{"categories", "--prefix", bad}, "--prefix"},
+           {{"watch", "--category", bad}, "--category"},
+           {{"get", "x", "--fallback", "en," + bad, "--lang", "de"},
+            "--fallback"},
+           {{"delete", "x", "--etag", bad}, "--etag"},
+           {{"get", bad}, "ID"},
+           {{"history", "caf\xe9"}, "ID"},
+           {{"admin", "backup", "/tmp/" + bad}, "DESTINATION"}}) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    CommandResult r = Ctl(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.named + ": not valid UTF-8"));
+    EXPECT_THAT(r.err, Not(HasSubstr("libprotobuf")));
+  }
+}
+
+// The id of a file without a front-matter `id` is its name: one that is not
+// UTF-8 fails that file, named, and the others still apply.
+TEST_F(CliTest, ApplyNamesAFileWhoseNameIsNotUtf8) {
+  Write("tree/caf\xe9.md", Doc("latin-1 name", "", ""));
+  Write("tree/fine-name.md", Doc("fine", "", ""));
+  CommandResult r = Ctl({"apply", "-f", files_.path() + "/tree/"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("caf\xe9.md: error: INVALID_ARGUMENT: id: the "
+                               "file name, which the id comes from, is not "
+                               "valid UTF-8"));
+  EXPECT_THAT(r.err, Not(HasSubstr("libprotobuf")));
+  EXPECT_THAT(r.err, Not(HasSubstr("cannot be parsed")));
+  EXPECT_EQ(GetJson("fine-name").title(), "fine");
+  // With an id in its front matter the name does not matter.
+  Write("tree/caf\xe9.md", Doc("latin-1 name", "", "", "id: cafe\n"));
+  r = Ctl({"apply", "-f", files_.path() + "/tree/"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(GetJson("cafe").title(), "latin-1 name");
+}
+
+// Params nested deeper than protobuf and its JSON carry are refused by the
+// reader, naming the key; the deepest accepted can be printed as JSON.
+TEST_F(CliTest, DeeplyNestedParamsNameTheKey) {
+  auto nested = [](int n, const std::string& open, const std::string& close) {
+    std::string yaml = "deep:";
+    for (int i = 0; i < n; ++i) yaml += " " + open;
+    yaml += " 1";
+    for (int i = 0; i < n; ++i) yaml += close;
+    return yaml + "\n";
+  };
+  // 50 lists and 33 mappings were "request: cannot be parsed".
+  for (const std::string& yaml :
+       {nested(50, "[", "]"), nested(33, "{a:", "}"), nested(31, "[", "]")}) {
+    CommandResult r =
+        Ctl({"apply", "-f", Write("deep-too.md", Doc("deep", "", "", yaml))});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err,
+                HasSubstr("front matter key \"deep\": is nested more than 30"));
+    EXPECT_THAT(r.err, Not(HasSubstr("cannot be parsed")));
+  }
+  CtlOk({"apply", "-f",
+         Write("deep-ok.md", Doc("deep", "", "", nested(30, "{a:", "}")))});
+  CtlOk({"query", "--text", "deep", "-o", "json"});
+  CtlOk({"get", "deep-ok", "-o", "yaml"});
+}
+
 // contentd never repairs online: the flag is a usage error with the
 // offline command, refused before dialling.
 TEST_F(CliTest, FsckRepairIsUsageErrorWithTheOfflineCommand) {

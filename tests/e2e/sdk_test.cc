@@ -227,6 +227,35 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
   EXPECT_EQ(server.attempts(), 2);
 }
 
+// A request protobuf cannot send (a string that is not UTF-8) is refused
+// before it is sent, naming the field: sent, it got a libprotobuf log line
+// and the server's "request: cannot be parsed", naming nothing.
+TEST_F(SdkTest, TextThatIsNotUtf8IsRefusedBeforeSendingNamingTheField) {
+  const std::string bad = "caf\xe9";
+  absl::Status s = client_->Get(bad).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("name: not valid UTF-8"));
+  v1::QueryArticlesRequest q;
+  q.mutable_query()->add_tags("ok");
+  q.mutable_query()->add_tags(bad);
+  s = client_->QueryArticles(q).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("query.tags[1]: not valid UTF-8"));
+  v1::WatchArticlesRequest w;
+  w.mutable_filter()->set_text(bad);
+  s = client_->Watch(w, [](const v1::WatchArticlesResponse&) { return false; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("filter.text: not valid UTF-8"));
+  v1::ExportArticlesRequest e;
+  e.mutable_query()->add_categories(bad);
+  s = client_->ExportArticles(e, [](const v1::Article&) { return true; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("query.categories[0]: not valid UTF-8"));
+
+  // ImportArticles is not checked: the server fails such an article alone
+  // (BulkTest.AnUnparsableArticleFailsAlone).
+}
+
 // TLS options that cannot work are refused when the client is made, not
 // turned into a plaintext channel every call of which then fails.
 TEST(SdkConnectTest, IncompleteTlsOptionsAreInvalidArgument) {

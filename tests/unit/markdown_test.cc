@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,7 +21,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
@@ -1494,6 +1497,45 @@ TEST(ErrorTest, DeepNestingIsRejected) {
   const std::string deep = absl::StrCat("deep: ", std::string(100, '['),
                                         std::string(100, ']'), "\n");
   ExpectError(WithFrontMatter(deep), "front matter key \"deep\": is nested");
+}
+
+// Params as deep as the reader takes fit every message that carries an
+// article, in protobuf and in JSON; one level more is refused naming the key
+// (sent, the server could only say the request "cannot be parsed", or -o
+// json could not print it).
+TEST(ErrorTest, ParamsNestingStopsWhereProtobufAndJsonDo) {
+  for (const auto& [open, close] :
+       {std::pair{"[", "]"}, std::pair{"{a: ", "}"}}) {
+    SCOPED_TRACE(open);
+    auto nested = [&, open = open, close = close](int n) {
+      std::string yaml = "deep: ";
+      for (int i = 0; i < n; ++i) yaml += open;
+      yaml += "1";
+      for (int i = 0; i < n; ++i) yaml += close;
+      return WithFrontMatter("title: t\n" + yaml + "\n");
+    };
+    absl::StatusOr<Article> a = ParseMarkdown(nested(30));
+    ASSERT_TRUE(a.ok()) << a.status();
+    // The deepest carrier: results, article, params, entry, value.
+    v1::BatchGetArticlesResponse batch;
+    *batch.add_results()->mutable_article() = *a;
+    v1::BatchGetArticlesResponse back;
+    EXPECT_TRUE(back.ParseFromString(batch.SerializeAsString()));
+    std::string json;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(batch, &json).ok());
+    ExpectError(nested(31),
+                "front matter key \"deep\": is nested more than 30");
+    // One level more would not print as JSON: the limit is no lower than
+    // it need be.
+    Value* v = &(*batch.mutable_results(0)
+                      ->mutable_article()
+                      ->mutable_params()
+                      ->mutable_fields())["deep"];
+    Value inner = *v;
+    v->mutable_list_value()->add_values()->Swap(&inner);
+    EXPECT_FALSE(
+        google::protobuf::util::MessageToJsonString(batch, &json).ok());
+  }
 }
 
 TEST(ErrorTest, AliasBombIsRejected) {
