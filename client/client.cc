@@ -21,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "common/bearer_token.h"
 #include "common/proto_wire.h"
+#include "common/tls_pem.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.grpc.pb.h"
 
@@ -515,6 +516,25 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
     return absl::InvalidArgumentError(
         "tls_cert_pem, tls_key_pem: give both or neither");
+  }
+  // gRPC would take any bytes here, log OpenSSL's errors at the first
+  // connection and fail every call as UNAVAILABLE, naming nothing.
+  if (!options.tls_ca_pem.empty()) {
+    if (std::string bad = internal::PemCertificateProblem(options.tls_ca_pem);
+        !bad.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("tls_ca_pem: ", bad));
+    }
+  }
+  if (!options.tls_cert_pem.empty()) {
+    if (std::string bad = internal::PemCertificateProblem(options.tls_cert_pem);
+        !bad.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("tls_cert_pem: ", bad));
+    }
+    if (std::string bad = internal::PemKeyProblem(
+            options.tls_cert_pem, options.tls_key_pem, "tls_cert_pem");
+        !bad.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("tls_key_pem: ", bad));
+    }
   }
   if (options.keepalive_time != absl::ZeroDuration() &&
       options.keepalive_time < absl::Seconds(10)) {

@@ -38,6 +38,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/cli/apply.h"
@@ -160,8 +161,28 @@ CallOptions LongCall(const Session& s, absl::Duration default_timeout) {
   return call;
 }
 
+// Whether the connection uses TLS (--ca), for Fail's hints.
+bool g_tls = false;
+
+// A hint for an UNAVAILABLE that looks like one side speaking TLS and the
+// other not: gRPC says only "Socket closed" or "Connection reset" (a
+// plaintext client; the server dropped what was no TLS handshake) or
+// "wrong version number" (a
+// TLS client reading a plaintext answer). "" otherwise.
+std::string TransportHint(const absl::Status& status) {
+  if (!absl::IsUnavailable(status)) return "";
+  if (!g_tls && (absl::StrContains(status.message(), "Socket closed") ||
+                 absl::StrContains(status.message(), "Connection reset"))) {
+    return " (is the server using TLS? try --ca)";
+  }
+  if (g_tls && absl::StrContains(status.message(), "wrong version number")) {
+    return " (is the server plaintext? try without --ca)";
+  }
+  return "";
+}
+
 int Fail(const absl::Status& status) {
-  std::cerr << "Error: " << StatusText(status) << "\n";
+  std::cerr << "Error: " << StatusText(status) << TransportHint(status) << "\n";
   return kExitFailure;
 }
 
@@ -1259,8 +1280,21 @@ int Main(int argc, char** argv) {
       std::cerr << flag << ":" << message << "\n";
       return kExitUsage;
     }
+    // TLS material that is not what the flag says: `--ca: FILE holds a
+    // private key, not a PEM certificate`.
+    for (auto [field, name, env, path] :
+         {std::tuple{"tls_ca_pem: ", "--ca", "CONTENT_CA", &g.ca},
+          std::tuple{"tls_cert_pem: ", "--cert", "CONTENT_CERT", &g.cert},
+          std::tuple{"tls_key_pem: ", "--key", "CONTENT_KEY", &g.key}}) {
+      if (!absl::ConsumePrefix(&message, field)) continue;
+      std::cerr << FlagName(name, env, *path) << ": " << *path << " "
+                << absl::StrReplaceAll(message, {{"tls_cert_pem", "--cert"}})
+                << "\n";
+      return kExitUsage;
+    }
   }
   if (!client.ok()) return Fail(client.status());
+  g_tls = !options.tls_ca_pem.empty();
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;
 

@@ -105,7 +105,10 @@ class Client {
   // target of none of the forms ClientOptions::target lists (a missing host,
   // a port out of 1-65535; the message names `target`), a timeout
   // that is not positive, a client certificate without a CA, a certificate
-  // without its key (or the reverse), a keepalive time below 10 s, or a
+  // without its key (or the reverse), TLS material that cannot work (a
+  // `tls_ca_pem` or `tls_cert_pem` with no PEM certificate, a `tls_key_pem`
+  // with no PEM key or not the key of the certificate; the message names
+  // the option), a keepalive time below 10 s, or a
   // token with a control character or a non-ASCII byte (the message names
   // `token` and never holds it).
   static absl::StatusOr<std::unique_ptr<Client>> Connect(

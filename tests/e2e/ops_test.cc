@@ -41,6 +41,7 @@ using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string Hash(const std::string& token) {
   auto r = RunCommand({ContentdBinary(), "--hash-token"}, token + "\n");
@@ -481,6 +482,102 @@ TEST_F(TlsTest, MismatchedOrMissingPemIsRefusedNamingTheFile) {
     EXPECT_THAT(r.err, HasSubstr(c.want));
     EXPECT_FALSE(std::filesystem::exists(Path("never")));
   }
+}
+
+// TLS material that cannot work is refused when the client is made, naming
+// the option; gRPC took it, logged OpenSSL's errors at the first call and
+// failed it as UNAVAILABLE "empty address list".
+TEST_F(TlsTest, ConnectRefusesPemThatCannotWork) {
+  struct Case {
+    std::string ca, cert, key, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"server.key", "", "",
+            "tls_ca_pem: holds a private key, not a "
+            "PEM certificate"},
+           {"san.ext", "", "", "tls_ca_pem: holds no PEM certificate"},
+           {"ca.pem", "client.key", "client.key",
+            "tls_cert_pem: holds a private key"},
+           {"ca.pem", "client.pem", "client.pem",
+            "tls_key_pem: holds no PEM private key"},
+           {"ca.pem", "client.pem", "server.key",
+            "tls_key_pem: is not the key of the certificate in "
+            "tls_cert_pem"}}) {
+    SCOPED_TRACE(c.ca + " " + c.cert + " " + c.key);
+    ClientOptions o;
+    o.target = "127.0.0.1:1";
+    o.tls_ca_pem = testing::ReadFile(Path(c.ca));
+    if (!c.cert.empty()) o.tls_cert_pem = testing::ReadFile(Path(c.cert));
+    if (!c.key.empty()) o.tls_key_pem = testing::ReadFile(Path(c.key));
+    absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(o);
+    EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(client.status().message(), HasSubstr(c.want));
+  }
+  // TLS with a CA alone, or with a matching certificate and key, is fine.
+  ClientOptions o = Tls(false);
+  o.target = "127.0.0.1:1";
+  EXPECT_TRUE(Client::Connect(o).ok());
+  o = Tls(true);
+  o.target = "127.0.0.1:1";
+  EXPECT_TRUE(Client::Connect(o).ok());
+}
+
+// contentctl names the flag and the file, as a usage error, instead of four
+// lines of gRPC's OpenSSL log and "UNAVAILABLE: empty address list".
+TEST_F(TlsTest, ContentctlNamesTlsFilesThatCannotWork) {
+  struct Case {
+    std::vector<std::string> flags;
+    std::string want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--ca", Path("server.key")},
+            "--ca: " + Path("server.key") +
+                " holds a private key, not a PEM certificate"},
+           {{"--ca", Path("ca.pem"), "--cert", Path("client.pem"), "--key",
+             Path("server.key")},
+            "--key: " + Path("server.key") +
+                " is not the key of the certificate in --cert"},
+           {{"--ca", Path("ca.pem"), "--cert", Path("client.key"), "--key",
+             Path("client.key")},
+            "--cert: " + Path("client.key") + " holds a private key"}}) {
+    SCOPED_TRACE(::testing::PrintToString(c.flags));
+    std::vector<std::string> argv = {testing::ContentctlBinary(), "--server",
+                                     "127.0.0.1:1"};
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    argv.insert(argv.end(), {"get", "x"});
+    auto r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.want));
+    EXPECT_THAT(r.err, Not(HasSubstr("ssl_transport_security")));
+  }
+  // From the environment, the variable is named too.
+  auto r = RunCommand(
+      {testing::ContentctlBinary(), "--server", "127.0.0.1:1", "get", "x"}, "",
+      {"CONTENT_CA=" + Path("server.key")});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--ca (from CONTENT_CA): "));
+}
+
+// One side speaking TLS and the other not gets a hint, not only gRPC's
+// "Socket closed".
+TEST_F(TlsTest, ContentctlHintsAtATlsMismatch) {
+  WriteFile(Path("tls.yaml"), "tls:\n  cert_file: " + Path("server.pem") +
+                                  "\n  key_file: " + Path("server.key") + "\n");
+  auto tls_server =
+      ServerProcess::Start(Path("data"), {"--config", Path("tls.yaml")});
+  ASSERT_NE(tls_server, nullptr);
+  auto r = RunCommand({testing::ContentctlBinary(), "--server",
+                       tls_server->address(), "--timeout", "3s", "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(r.err, HasSubstr("(is the server using TLS? try --ca)"));
+  auto plain_server = ServerProcess::Start(Path("data2"));
+  ASSERT_NE(plain_server, nullptr);
+  r = RunCommand({testing::ContentctlBinary(), "--server",
+                  plain_server->address(), "--ca", Path("ca.pem"), "--timeout",
+                  "3s", "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("(is the server plaintext? try without --ca)"));
 }
 
 TEST_F(TlsTest, ServerTlsThenMutualTls) {

@@ -271,8 +271,13 @@ TEST(SdkConnectTest, IncompleteTlsOptionsAreInvalidArgument) {
   c = Client::Connect(o);
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(c.status().message(), ::testing::HasSubstr("give both"));
-  o.tls_cert_pem.clear();  // TLS without a client certificate is fine
-  EXPECT_TRUE(Client::Connect(o).ok());
+  // Nor is text that only looks like PEM taken: TLS material is checked
+  // (with real certificates in ops_test's TlsTest).
+  o.tls_cert_pem.clear();
+  c = Client::Connect(o);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(),
+              ::testing::HasSubstr("tls_ca_pem: holds no PEM certificate"));
   o = ClientOptions();
   o.target.clear();
   EXPECT_EQ(Client::Connect(o).status().code(),
