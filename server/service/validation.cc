@@ -142,7 +142,9 @@ absl::Status CheckStruct(const google::protobuf::Struct& s,
 
 absl::Status CheckValue(const google::protobuf::Value& v,
                         const std::string& field, int depth) {
-  if (depth > 32) return Invalid(field, "nested deeper than 32 levels");
+  // Markdown's reader takes 30 levels of lists and maps (a scalar at 31):
+  // one more does not print as JSON, and deeper maps do not parse.
+  if (depth > 31) return Invalid(field, "nested more than 30 deep");
   switch (v.kind_case()) {
     case google::protobuf::Value::kStringValue:
       return CheckText(v.string_value(), field);
