@@ -110,6 +110,28 @@ absl::Status NotLive(absl::string_view id) {
       "articles need visibility ALL and the editor role)"));
 }
 
+// A revision readers may not read, in the same words whether it is missing,
+// removed by retention or a draft: which revisions a live article had in
+// between is not for readers.
+absl::Status RevisionNotLive(absl::string_view id, int64_t revision) {
+  return absl::NotFoundError(absl::StrCat(
+      "articles/", id, " has no revision ", revision,
+      " readers may read (draft, archived and scheduled revisions need "
+      "visibility ALL and the editor role)"));
+}
+
+// Revision `revision` of `id` as read, if readers may read it: else
+// RevisionNotLive. REQUIRES: the head is live (readers see no revision of
+// an article that is not).
+absl::StatusOr<v1::Article> ForReaders(absl::StatusOr<v1::Article> a,
+                                       absl::string_view id, int64_t revision,
+                                       absl::Time now) {
+  if (absl::IsNotFound(a.status())) return RevisionNotLive(id, revision);
+  if (a.ok() && !store::IsPublishedRevision(*a, now))
+    return RevisionNotLive(id, revision);
+  return a;
+}
+
 absl::string_view PrimarySubtag(absl::string_view lang) {
   return lang.substr(0, lang.find_first_of("-_"));
 }
@@ -321,13 +343,13 @@ grpc::ServerUnaryReactor* ContentService::GetArticle(
   if (!*editor && ReadRole(req.visibility()) == Role::kEditor)
     return Finish(ctx, Allow(*ctx, Role::kEditor));
   std::string bytes;
-  absl::Status s = DoGetBytes(req, &bytes);
+  absl::Status s = DoGetBytes(req, *editor, &bytes);
   if (s.ok()) *resp = TakeBytes(std::move(bytes));
   return Finish(ctx, s);
 }
 
 absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
-                                        std::string* resp) {
+                                        bool editor, std::string* resp) {
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
   if (!id.ok()) return id.status();
   absl::Status s = CheckVisibility(req.visibility(), "visibility");
@@ -347,10 +369,12 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
     *resp = std::move(a->bytes);
     return absl::OkStatus();
   }
-  // Readers: visibility is the head's, also for an old revision, and is
+  // LIVE (what readers see, whoever asks): the head must be live, also for
+  // an old revision, and is
   // checked first with one answer for missing and hidden articles, so
   // neither which ids exist nor which revisions a hidden article has is for
-  // readers.
+  // readers. An old revision must also be published itself
+  // (IsPublishedRevision).
   absl::StatusOr<store::StoredArticle> head = store_->GetStored(*id, 0, true);
   if (absl::IsNotFound(head.status())) return NotLive(*id);
   if (!head.ok()) return head.status();
@@ -366,7 +390,12 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
   }
   absl::StatusOr<store::StoredArticle> a =
       store_->GetStored(*id, req.revision(), req.show_deleted());
+  // Readers are not told a draft from a revision retention removed.
+  if (!editor && absl::IsNotFound(a.status()))
+    return RevisionNotLive(*id, req.revision());
   if (!a.ok()) return a.status();
+  if (!store::IsPublishedRevision(a->skeleton, store_->Now()))
+    return RevisionNotLive(*id, req.revision());
   *resp = std::move(a->bytes);
   return absl::OkStatus();
 }
@@ -640,19 +669,51 @@ absl::Status ContentService::DoListRevisions(
     return absl::OkStatus();
   // Like a query page, a page ends once its revisions hold 2 MiB (at least
   // one): a thousand revisions of a large article would make a reply no
-  // client receives. The store stops reading there.
-  bool bytes_cut = false;
-  absl::StatusOr<std::vector<v1::Article>> revisions = store_->ListRevisions(
-      *id, start, *page_size + 1, kMaxQueryPageBytes, &bytes_cut);
-  if (!revisions.ok()) return revisions.status();
-  bool more = bytes_cut || static_cast<int>(revisions->size()) > *page_size;
-  if (static_cast<int>(revisions->size()) > *page_size) revisions->pop_back();
-  for (v1::Article& a : *revisions) *resp->add_revisions() = std::move(a);
+  // client receives. The store stops reading there. Readers are not shown
+  // revisions that were never published (IsPublishedRevision): those are
+  // skipped, and more read to fill the page.
+  const absl::Time now = store_->Now();
+  std::vector<v1::Article> kept;
+  size_t bytes = 0;
+  int64_t next = start;  // the next revision to look at; 0: the head
+  bool more = false;
+  while (true) {
+    if (bytes >= kMaxQueryPageBytes) {  // one revision of 2 MiB or more
+      more = true;
+      break;
+    }
+    const int want = *page_size + 1 - static_cast<int>(kept.size());
+    bool bytes_cut = false;
+    absl::StatusOr<std::vector<v1::Article>> read = store_->ListRevisions(
+        *id, next, want, kMaxQueryPageBytes - bytes, &bytes_cut);
+    if (!read.ok()) return read.status();
+    bool full = false;
+    for (v1::Article& a : *read) {
+      if (!editor && !store::IsPublishedRevision(a, now)) {
+        next = a.revision() - 1;
+        continue;
+      }
+      const size_t size = a.ByteSizeLong();
+      if (static_cast<int>(kept.size()) == *page_size ||
+          (!kept.empty() && bytes + size > kMaxQueryPageBytes)) {
+        full = true;
+        next = a.revision();
+        break;
+      }
+      next = a.revision() - 1;
+      bytes += size;
+      kept.push_back(std::move(a));
+    }
+    if (full || next < 1) {
+      more = full;
+      break;
+    }
+    if (static_cast<int>(read->size()) < want && !bytes_cut) break;
+  }
+  for (v1::Article& a : kept) *resp->add_revisions() = std::move(a);
   if (more) {
     std::string payload;
-    store::AppendBigEndian64(
-        &payload,
-        static_cast<uint64_t>(resp->revisions().rbegin()->revision() - 1));
+    store::AppendBigEndian64(&payload, static_cast<uint64_t>(next));
     payload += binding;
     resp->set_next_page_token(
         query::SealPageToken(payload, store_->token_key()));
@@ -692,9 +753,15 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
         " is the first; there is nothing before it to compare with"));
   }
   absl::StatusOr<v1::Article> a = store_->Get(*id, from, true);
-  if (!a.ok()) return a.status();
   absl::StatusOr<v1::Article> b =
       to == head->revision() ? head : store_->Get(*id, to, true);
+  if (!editor) {
+    // Both sides as GetArticle gives them to readers.
+    const absl::Time now = store_->Now();
+    a = ForReaders(std::move(a), *id, from, now);
+    b = ForReaders(std::move(b), *id, to, now);
+  }
+  if (!a.ok()) return a.status();
   if (!b.ok()) return b.status();
   *resp = editorial::DiffRevisions(*a, *b);
   return absl::OkStatus();

@@ -173,7 +173,10 @@ class ContentService final : public ContentServiceBase {
                 std::function<void(absl::StatusOr<std::string>)> done,
                 std::function<void(std::function<void()>)> elsewhere);
   // GetArticle's work; the reply is the article's serialized bytes.
-  absl::Status DoGetBytes(const v1::GetArticleRequest& req, std::string* resp);
+  // `editor`: the caller has the editor role (told why a revision is
+  // missing even at visibility LIVE).
+  absl::Status DoGetBytes(const v1::GetArticleRequest& req, bool editor,
+                          std::string* resp);
   // GetArticle with `lang`: the best translation of `id`'s group, as its
   // serialized bytes. Reads each member once, through one snapshot.
   absl::Status DoGetTranslation(const v1::GetArticleRequest& req,

@@ -175,14 +175,17 @@ absl::Status CheckConditions(const v1::Article& head,
 
 }  // namespace
 
-bool IsLiveContent(const v1::Article& a, absl::Time now) {
+bool IsPublishedRevision(const v1::Article& a, absl::Time now) {
   if (!PublishedState(a)) return false;
   // A tombstone copies its head: one deleted while still embargoed stays
   // hidden once its publish time passes, since readers never saw it.
   const absl::Time published_by =
       a.has_delete_time() ? std::min(now, ToTime(a.delete_time())) : now;
-  if (a.has_publish_time() && ToTime(a.publish_time()) > published_by)
-    return false;
+  return !a.has_publish_time() || ToTime(a.publish_time()) <= published_by;
+}
+
+bool IsLiveContent(const v1::Article& a, absl::Time now) {
+  if (!IsPublishedRevision(a, now)) return false;
   if (a.has_expiry_time() && ToTime(a.expiry_time()) <= now) return false;
   return true;
 }

@@ -108,6 +108,13 @@ bool IsLive(const v1::Article& article, absl::Time now);
 // As IsLive, ignoring deletion (for tombstones in include-deleted reads),
 // except that a tombstone's publish time must have come by its deletion.
 bool IsLiveContent(const v1::Article& article, absl::Time now);
+// Whether readers may read `revision` as an old revision of an article they
+// may see: its own state is PUBLISHED (or unspecified) and its publish time
+// unset or come by `now` (by its deletion, for a tombstone). A draft or
+// archived revision was never meant for readers, even once a later revision
+// is published. Expiry is not checked: an expired revision was shown until
+// it expired. IsLiveContent is this and an expiry not yet come.
+bool IsPublishedRevision(const v1::Article& revision, absl::Time now);
 // The copy of the posting lists the article's entries are in (keys.h):
 // deleted, else DRAFT or ARCHIVED, else live. Text lists are the exception
 // and hold every state, so readers of those check this on the article.

@@ -571,6 +571,50 @@ TEST_F(CliEditorialTest, HistoryNamesTheStateOfEachRevision) {
   EXPECT_THAT(states("gone"), ElementsAre("REV STATE", "1 expired"));
 }
 
+// The QA repro: a draft with an embargoed figure, then a public statement
+// over it. A reader's history, get --revision, diff and export --revision
+// used to show the draft; none does now, and the editor still sees it.
+TEST_F(CliEditorialTest, ReadersNeverSeeADraftRevisionOfAPublishedArticle) {
+  const std::string path =
+      Write("embargo.md",
+            "---\ntitle: Embargoed\ndate: 2025-01-01\nstate: draft\n---\n"
+            "SECRET: profit fell 40%\n");
+  CtlOk({"apply", "-f", path});  // the id is the file's name
+  WriteFile(path,
+            "---\ntitle: Earnings\ndate: 2025-01-01\n---\nPublic statement.\n");
+  CtlOk({"apply", "-f", path});  // the id is the file's name
+
+  const std::string history = CtlOk({"history", "embargo"}, kReader);
+  EXPECT_THAT(Lines(history), ElementsAre(StartsWith("REV"), StartsWith("2 ")))
+      << history;
+  EXPECT_THAT(history, Not(HasSubstr("draft")));
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"get", "embargo", "--revision", "1", "-o", "json"},
+           {"diff", "embargo"},
+           {"diff", "embargo", "1", "2"},
+           {"export", "embargo", "--revision", "1", "--live-only"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    CommandResult r = Ctl(args, kReader);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: articles/embargo has no "
+                                  "revision 1 readers may read"));
+    EXPECT_THAT(r.out + r.err, Not(HasSubstr("SECRET")));
+  }
+  EXPECT_THAT(
+      CtlOk({"get", "embargo", "--revision", "2", "-o", "json"}, kReader),
+      HasSubstr("Public statement."));
+
+  // The editor reads it all.
+  EXPECT_THAT(CtlOk({"history", "embargo"}), HasSubstr("1 "));
+  EXPECT_THAT(
+      CtlOk({"get", "embargo", "--revision", "1", "--all", "-o", "json"}),
+      HasSubstr("SECRET"));
+  EXPECT_THAT(CtlOk({"diff", "embargo"}), HasSubstr("SECRET"));
+  EXPECT_THAT(CtlOk({"export", "embargo", "--revision", "1"}),
+              HasSubstr("SECRET"));
+}
+
 TEST_F(CliEditorialTest, QueryByStateAndPublishTime) {
   Write("q/live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
   Write("q/wip.md", "---\ntitle: \"Draft\"\nstate: draft\n---\n\nDraft.\n");

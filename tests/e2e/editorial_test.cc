@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -410,6 +411,116 @@ TEST_F(EditorialTest, ReadersGetOneAnswerForMissingAndHiddenArticles) {
     EXPECT_THAT(m, HasSubstr("5 X not found"));
   EXPECT_EQ(answers("secret"), missing);
   EXPECT_EQ(answers("gone"), missing);
+}
+
+// A draft (or archived, or still scheduled) revision of an article that is
+// live now was never for readers: GetArticle with its number, history and
+// diff treat it as missing, with the words of a missing revision. Before,
+// readers read it through the live head (a draft's "SECRET" once a public
+// statement replaced it).
+TEST_F(EditorialTest, ReadersGetOnlyRevisionsThatWerePublished) {
+  auto with = [](const std::string& title, v1::Article::State state) {
+    v1::Article a = Article(title);
+    a.set_state(state);
+    return a;
+  };
+  v1::Article head = Create("embargo", with("SECRET 1", v1::Article::DRAFT));
+  for (v1::Article a : {with("public 2", v1::Article::PUBLISHED),
+                        with("SECRET 3", v1::Article::DRAFT),
+                        with("SECRET 4", v1::Article::ARCHIVED),
+                        with("public 5", v1::Article::STATE_UNSPECIFIED),
+                        with("SECRET 6", v1::Article::PUBLISHED),
+                        with("public 7", v1::Article::PUBLISHED)}) {
+    // Revision 6 is scheduled an hour ahead, and replaced before then.
+    if (a.title() == "SECRET 6")
+      a.mutable_publish_time()->set_seconds(kT0 + 3600);
+    a.set_name("articles/embargo");
+    head = Update(a);
+  }
+  ASSERT_EQ(head.revision(), 7);
+
+  auto get = [&](int64_t revision, bool editor, v1::Article* out) {
+    v1::GetArticleRequest req;
+    req.set_name("articles/embargo");
+    req.set_revision(revision);
+    if (editor) req.set_visibility(v1::VISIBILITY_ALL);
+    return stub_->GetArticle(Context(editor).get(), req, out);
+  };
+  // A hidden revision reads as one that does not exist.
+  auto answer = [](const grpc::Status& s, int64_t revision) {
+    return absl::StrCat(
+        s.error_code(), " ",
+        absl::StrReplaceAll(s.error_message(),
+                            {{absl::StrCat(" ", revision, " "), " N "}}));
+  };
+  v1::Article out;
+  const std::string missing = answer(get(99, false, &out), 99);
+  EXPECT_THAT(missing, HasSubstr("5 articles/embargo has no revision N"));
+  for (int64_t rev : {1, 3, 4, 6}) {
+    SCOPED_TRACE(rev);
+    EXPECT_EQ(answer(get(rev, false, &out), rev), missing);
+    ASSERT_TRUE(get(rev, true, &out).ok());  // editors read every one
+    EXPECT_EQ(out.title(), absl::StrCat("SECRET ", rev));
+  }
+  for (int64_t rev : {2, 5, 7}) {
+    ASSERT_TRUE(get(rev, false, &out).ok()) << rev;
+    EXPECT_EQ(out.title(), absl::StrCat("public ", rev));
+  }
+
+  // History, one revision a page and three: the hidden ones are left out
+  // and the pages still cover the rest once each.
+  auto history = [&](bool editor, int page_size) {
+    std::vector<int64_t> revisions;
+    v1::ListArticleRevisionsRequest req;
+    req.set_name("articles/embargo");
+    req.set_page_size(page_size);
+    for (int pages = 0; pages < 20; ++pages) {
+      v1::ListArticleRevisionsResponse resp;
+      grpc::Status s =
+          stub_->ListArticleRevisions(Context(editor).get(), req, &resp);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) break;
+      for (const v1::Article& a : resp.revisions()) {
+        // (Revision 6 is readable once due, below.)
+        if (!editor && a.revision() != 6)
+          EXPECT_THAT(a.title(), Not(HasSubstr("SECRET")));
+        revisions.push_back(a.revision());
+      }
+      if (resp.next_page_token().empty()) break;
+      req.set_page_token(resp.next_page_token());
+    }
+    return revisions;
+  };
+  EXPECT_THAT(history(false, 1), ElementsAre(7, 5, 2));
+  EXPECT_THAT(history(false, 3), ElementsAre(7, 5, 2));
+  EXPECT_THAT(history(false, 2), ElementsAre(7, 5, 2));
+  EXPECT_THAT(history(true, 3), ElementsAre(7, 6, 5, 4, 3, 2, 1));
+
+  // Diff: either side hidden is missing, also the default "before the head".
+  auto diff = [&](int64_t from, int64_t to, bool editor,
+                  v1::DiffArticleRevisionsResponse* resp) {
+    v1::DiffArticleRevisionsRequest req;
+    req.set_name("articles/embargo");
+    req.set_from_revision(from);
+    req.set_to_revision(to);
+    return stub_->DiffArticleRevisions(Context(editor).get(), req, resp);
+  };
+  v1::DiffArticleRevisionsResponse d;
+  for (auto [from, to, hidden] :
+       {std::tuple{0, 0, 6}, {1, 2, 1}, {2, 3, 3}, {0, 4, 3}, {4, 5, 4}}) {
+    SCOPED_TRACE(absl::StrCat(from, "->", to));
+    EXPECT_EQ(answer(diff(from, to, false, &d), hidden), missing);
+    EXPECT_TRUE(diff(from, to, true, &d).ok());
+  }
+  ASSERT_TRUE(diff(2, 5, false, &d).ok());
+  EXPECT_THAT(d.body_diff(), Not(HasSubstr("SECRET")));
+  ASSERT_TRUE(diff(5, 7, false, &d).ok());
+
+  // The rule looks at the revision alone: once its publish time has come, a
+  // scheduled revision replaced before then is readable (design.md).
+  SetClock(kT0 + 3600);
+  EXPECT_TRUE(get(6, false, &out).ok());
+  EXPECT_THAT(history(false, 2), ElementsAre(7, 6, 5, 2));
 }
 
 // A reader replaying the change log gets the content of revisions only

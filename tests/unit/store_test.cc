@@ -1683,6 +1683,29 @@ TEST(VisibilityTest, IsLiveFollowsStateAndTimes) {
   EXPECT_TRUE(IsLiveContent(a, now + absl::Seconds(5)));
 }
 
+// An old revision readers may read: published itself (and due), whatever
+// its expiry; a draft or archived one never, though a later one is live.
+TEST(VisibilityTest, IsPublishedRevisionLooksAtTheRevisionsOwnState) {
+  const absl::Time now = absl::FromUnixSeconds(kBaseSeconds);
+  Article a = MakeArticle("a");
+  EXPECT_TRUE(IsPublishedRevision(a, now));  // unset state: published
+  a.set_state(Article::DRAFT);
+  EXPECT_FALSE(IsPublishedRevision(a, now));
+  a.set_state(Article::ARCHIVED);
+  EXPECT_FALSE(IsPublishedRevision(a, now));
+  a.set_state(Article::PUBLISHED);
+  EXPECT_TRUE(IsPublishedRevision(a, now));
+  a.mutable_publish_time()->set_seconds(kBaseSeconds + 1);
+  EXPECT_FALSE(IsPublishedRevision(a, now));  // scheduled, not due
+  EXPECT_TRUE(IsPublishedRevision(a, now + absl::Seconds(1)));
+  a.mutable_expiry_time()->set_seconds(kBaseSeconds + 2);
+  EXPECT_TRUE(IsPublishedRevision(a, now + absl::Seconds(3)));  // was shown
+  EXPECT_FALSE(IsLiveContent(a, now + absl::Seconds(3)));
+  // A tombstone of an article deleted while embargoed was never shown.
+  a.mutable_delete_time()->set_seconds(kBaseSeconds);
+  EXPECT_FALSE(IsPublishedRevision(a, now + absl::Seconds(5)));
+}
+
 TEST(VisibilityTest, TranslationGroupFromKeyOrIdStem) {
   Article a = MakeArticle("a", {}, {}, {"en"});
   a.set_name("articles/launch.en");
