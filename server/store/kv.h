@@ -194,6 +194,13 @@ class KvEngine {
   virtual absl::Status Checkpoint(const std::string& dir) {
     return absl::UnimplementedError("this engine cannot take checkpoints");
   }
+  // Opens the copy Checkpoint wrote into `dir`, read-only (every write is
+  // FAILED_PRECONDITION), to read what the copy holds. UNIMPLEMENTED if the
+  // engine cannot take checkpoints.
+  virtual absl::StatusOr<std::unique_ptr<KvEngine>> OpenCheckpoint(
+      const std::string& dir) {
+    return absl::UnimplementedError("this engine cannot take checkpoints");
+  }
   // Whether other processes (replicas) write to the same data. The store
   // then guards each write with Expect conditions, takes sequence numbers
   // optimistically and follows other replicas' commits. Default: false.

@@ -766,6 +766,15 @@ class RocksKv : public KvEngine {
     return s;
   }
 
+  absl::StatusOr<std::unique_ptr<KvEngine>> OpenCheckpoint(
+      const std::string& dir) override {
+    RocksKvOptions options;
+    options.path = dir;
+    options.read_only = true;
+    options.block_cache_bytes = size_t{8} << 20;  // a few point reads
+    return OpenRocksKv(options);
+  }
+
   // A copy inside the store's own directory would go when the directory
   // does (and lives on the same disk); a missing parent is the caller's
   // mistake, not an outage (RocksDB reports it as an IO error).

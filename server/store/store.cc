@@ -2023,10 +2023,28 @@ absl::StatusOr<std::vector<v1::Article>> Store::ListRevisions(
 }
 
 absl::Status Store::Checkpoint(const std::string& dir, int64_t* last_sequence) {
-  // Everything acknowledged so far has committed, so it is at or below this
-  // sequence, and the checkpoint taken afterwards contains it.
-  *last_sequence = this->last_sequence();
-  return kv_->Checkpoint(dir);
+  if (absl::Status s = kv_->Checkpoint(dir); !s.ok()) return s;
+  // Writes go on while the copy is made, so a sequence read before it (or
+  // after) is not the copy's: read the copy's own record, written in one
+  // batch with the events it counts. Everything acknowledged before the
+  // call committed before the copy began, so it is at or below this.
+  absl::StatusOr<std::unique_ptr<KvEngine>> copy = kv_->OpenCheckpoint(dir);
+  if (!copy.ok()) {
+    return absl::Status(copy.status().code(),
+                        absl::StrCat("reading the copy in ", dir, ": ",
+                                     copy.status().message()));
+  }
+  std::string value;
+  absl::Status s = (*copy)->Get(Family::kMeta, kLastSequenceKey, &value);
+  if (absl::IsNotFound(s)) {
+    *last_sequence = 0;  // nothing written yet
+    return absl::OkStatus();
+  }
+  if (!s.ok()) return s;
+  if (value.size() != 8)
+    return absl::DataLossError("the copy's last sequence is corrupt");
+  *last_sequence = static_cast<int64_t>(ReadBigEndian64(value));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RetentionResult> Store::ApplyRetention(

@@ -333,8 +333,9 @@ class Store {
   // The change log is trimmed separately (TrimChanges).
   absl::StatusOr<RetentionResult> ApplyRetention(const RetentionPolicy& policy);
   // Writes a consistent copy of the store into `dir` (must not exist);
-  // `*last_sequence` is a sequence every write acknowledged before the call
-  // is at or below, and all of those are in the copy.
+  // `*last_sequence` is the last change-log sequence the copy holds (read
+  // from the copy): every write acknowledged before the call is at or below
+  // it and in the copy.
   absl::Status Checkpoint(const std::string& dir, int64_t* last_sequence);
   // Whether this process holds the named lease (see KvEngine::TryLease):
   // background jobs that one replica at a time should run ask first.

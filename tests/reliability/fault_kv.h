@@ -118,6 +118,10 @@ class FaultKv : public KvEngine {
   absl::Status Checkpoint(const std::string& dir) override {
     return base_->Checkpoint(dir);
   }
+  absl::StatusOr<std::unique_ptr<KvEngine>> OpenCheckpoint(
+      const std::string& dir) override {
+    return base_->OpenCheckpoint(dir);
+  }
 
  private:
   class FailedIterator : public KvIterator {
