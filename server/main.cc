@@ -474,11 +474,14 @@ int main(int argc, char** argv) {
   // Signals are taken synchronously by the main thread only (sigwait): block
   // them before any thread starts (gRPC's start with its credentials, the
   // page returner's with the allocator), so none of those takes one and
-  // dies of it. A check gets them back (Ctrl-C stops it).
+  // dies of it. A check gets them back (Ctrl-C stops it). SIGHUP (the
+  // terminal of a foreground contentd closed) stops it the same graceful
+  // way: by default it would end the process mid-call, with no clean stop.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   content::ServerConfig config;
@@ -909,7 +912,10 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  std::cerr << "contentd: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+  std::cerr << "contentd: "
+            << (sig == SIGTERM  ? "SIGTERM"
+                : sig == SIGHUP ? "SIGHUP"
+                                : "SIGINT")
             << ", finishing in-flight calls" << std::endl;
   service->PrepareShutdown();
   server->Shutdown(std::chrono::system_clock::now() +

@@ -1086,8 +1086,8 @@ int FreePort() {
   return port;
 }
 
-// Every thread of a serving contentd blocks SIGTERM and SIGINT: the main
-// thread takes them with sigwait. gRPC's and the page returner's threads
+// Every thread of a serving contentd blocks SIGTERM, SIGINT and SIGHUP: the
+// main thread takes them with sigwait. gRPC's and the page returner's threads
 // used to start before the mask, so a SIGTERM that reached one of them
 // killed the process with no clean stop.
 TEST(StartupTest, EveryThreadLeavesTheStopSignalsToTheMainOne) {
@@ -1105,14 +1105,45 @@ TEST(StartupTest, EveryThreadLeavesTheStopSignalsToTheMainOne) {
     ASSERT_NE(at, std::string::npos) << task.path();
     const uint64_t blocked = std::stoull(
         status.substr(at + 7, status.find('\n', at) - at - 7), nullptr, 16);
-    const uint64_t stop =
-        (uint64_t{1} << (SIGTERM - 1)) | (uint64_t{1} << (SIGINT - 1));
+    const uint64_t stop = (uint64_t{1} << (SIGTERM - 1)) |
+                          (uint64_t{1} << (SIGINT - 1)) |
+                          (uint64_t{1} << (SIGHUP - 1));
     EXPECT_EQ(blocked & stop, stop)
         << task.path() << " "
         << testing::ReadFile(task.path().string() + "/comm");
     ++threads;
   }
   EXPECT_GE(threads, 2);
+}
+
+// SIGHUP (a foreground contentd's terminal closed) and SIGINT stop it as
+// SIGTERM does: in-flight calls finish and the store closes cleanly. By
+// default SIGHUP ended the process at once (exit by signal 1).
+TEST(StartupTest, HangupAndInterruptStopCleanlyAsTerminateDoes) {
+  TempDir dir;
+  for (const int signal : {SIGHUP, SIGINT, SIGTERM}) {
+    const std::string name = signal == SIGHUP   ? "SIGHUP"
+                             : signal == SIGINT ? "SIGINT"
+                                                : "SIGTERM";
+    SCOPED_TRACE(name);
+    auto server = ServerProcess::Start(dir.path() + "/data");
+    ASSERT_NE(server, nullptr);
+    ASSERT_TRUE(Create(*Connect(server->address()), name, name).ok());
+    const int status = server->Stop(signal);
+    EXPECT_TRUE(WIFEXITED(status))
+        << "ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0)
+        << "\n"
+        << server->Log();
+    EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+    EXPECT_THAT(server->Log(), HasSubstr(name + ", finishing in-flight calls"));
+    EXPECT_THAT(server->Log(), HasSubstr("contentd: stopped cleanly"));
+  }
+  // Each stop kept its write.
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(server->address());
+  for (const char* id : {"SIGHUP", "SIGINT", "SIGTERM"})
+    EXPECT_TRUE(c->Get(id).ok()) << id;
 }
 
 TEST(StartupTest, PortsInUseAreRefusedAndTheFirstServerKeepsServing) {
