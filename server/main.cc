@@ -841,6 +841,14 @@ int main(int argc, char** argv) {
     return Fail(ListenError(listen_name, config.listen, *grpc_addresses));
   }
   for (content::ListenAddress& a : *grpc_addresses) a.set_port(port);
+  // Probes ask by service name as often as for the whole server ("").
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  if (health != nullptr) {
+    for (const char* name :
+         {"content.v1.ContentService", "content.v1.AdminService"}) {
+      health->SetServingStatus(name, true);
+    }
+  }
   // The listen address as bound: "127.0.0.1:0" serves as "127.0.0.1:PORT".
   std::string bound = config.listen;
   if (!IsUnixSocket(config.listen)) {
@@ -917,6 +925,9 @@ int main(int argc, char** argv) {
                 : sig == SIGHUP ? "SIGHUP"
                                 : "SIGINT")
             << ", finishing in-flight calls" << std::endl;
+  // NOT_SERVING while in-flight calls finish, so load balancers stop
+  // sending new ones.
+  if (health != nullptr) health->Shutdown();
   service->PrepareShutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoNanoseconds(config.shutdown_grace));

@@ -973,35 +973,56 @@ TEST_F(SdkTest, RestartAndKillNineKeepEveryAcknowledgedWrite) {
 }
 
 TEST_F(SdkTest, HealthCheckAndUnreachableServer) {
-  // grpc.health.v1.Health/Check with an empty request answers SERVING (1).
+  // grpc.health.v1.Health/Check answers SERVING (1) for the server ("")
+  // and for each of its services by full name, as probes ask.
   auto channel = grpc::CreateChannel(server_->address(),
                                      grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  grpc::ByteBuffer request, response;
-  grpc::Slice empty("");
-  request = grpc::ByteBuffer(&empty, 1);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response, [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(response.Dump(&slices).ok());
+  auto check = [&](const std::string& service, std::string* bytes) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(5));
+    // HealthCheckRequest: field 1, the service name.
+    std::string encoded;
+    if (!service.empty()) {
+      encoded.push_back('\x0a');
+      encoded.push_back(static_cast<char>(service.size()));
+      encoded += service;
+    }
+    grpc::Slice slice(encoded);
+    grpc::ByteBuffer request(&slice, 1), response;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+    stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                   &request, &response, [&](grpc::Status s) {
+                     std::lock_guard<std::mutex> lock(mu);
+                     status = s;
+                     done = true;
+                     cv.notify_one();
+                   });
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+    std::vector<grpc::Slice> slices;
+    bytes->clear();
+    if (status.ok() && response.Dump(&slices).ok()) {
+      for (auto& s : slices)
+        bytes->append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    return status;
+  };
+  for (const std::string service :
+       {"", "content.v1.ContentService", "content.v1.AdminService"}) {
+    SCOPED_TRACE(service);
+    std::string bytes;
+    grpc::Status status = check(service, &bytes);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+  }
   std::string bytes;
-  for (auto& s : slices)
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+  EXPECT_EQ(check("content.v1.NoSuchService", &bytes).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 
   ClientOptions options;
   options.target = "127.0.0.1:1";
