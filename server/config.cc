@@ -37,12 +37,16 @@ absl::Status Bad(const std::string& key, const std::string& rule) {
 // type.
 template <typename T>
 absl::Status Read(const YAML::Node& node, const std::string& key, T* out) {
+  // What the key takes, for the error: "has the wrong type" named none.
+  const char* wanted = std::is_same_v<T, bool> ? "must be true or false"
+                       : std::is_same_v<T, std::string> ? "must be a string"
+                                                        : "must be a number";
   if (node.IsNull()) {
     return Bad(key,
                "must not be empty (a blank value, ~ and null are YAML's "
                "null; quote a string that reads null)");
   }
-  if (!node.IsScalar()) return Bad(key, "has the wrong type");
+  if (!node.IsScalar()) return Bad(key, wanted);
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
     // Decimal, as the flags are (common/decimal.h): yaml-cpp reads `010`
     // as 8 and takes 0x10 and +8.
@@ -55,7 +59,7 @@ absl::Status Read(const YAML::Node& node, const std::string& key, T* out) {
   try {
     *out = node.as<T>();
   } catch (const YAML::Exception&) {
-    return Bad(key, "has the wrong type");
+    return Bad(key, absl::StrCat(wanted, ", got \"", node.Scalar(), "\""));
   }
   return absl::OkStatus();
 }

@@ -135,7 +135,11 @@ TEST(ConfigTest, WrongTypesAreNamed) {
   EXPECT_TRUE(InvalidNaming(Load("limits: [1, 2]\n"), "limits"));
   EXPECT_TRUE(
       InvalidNaming(Load("limits:\n  max_tags: many\n"), "limits.max_tags"));
-  EXPECT_THAT(Load("sync: maybe\n").message(), HasSubstr("wrong type"));
+  // The error says what the key takes.
+  EXPECT_THAT(Load("sync: maybe\n").message(),
+              HasSubstr("sync: must be true or false, got \"maybe\""));
+  EXPECT_THAT(Load("listen: [a, b]\n").message(),
+              HasSubstr("listen: must be a string"));
 }
 
 // Integers are decimal, as the flags are (common/decimal.h): yaml-cpp alone
