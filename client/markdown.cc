@@ -249,6 +249,21 @@ bool ParseYamlNumber(absl::string_view s, double* out) {
   return !is_integer || std::fabs(*out) <= 9007199254740992.0;
 }
 
+// YAML 1.2 core schema integers: [-+]?[0-9]+.
+bool IsYamlInteger(absl::string_view s) {
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  return !s.empty() && CountDigits(s, 0) == s.size();
+}
+
+// Whether a plain scalar is something other than text to a YAML reader: a
+// boolean or a number (integers too big for a double included). Null is
+// told by yaml-cpp itself (YAML::Node::IsNull).
+bool IsNonStringScalar(absl::string_view s) {
+  bool b;
+  double d;
+  return ParseYamlBool(s, &b) || ParseYamlNumber(s, &d) || IsYamlInteger(s);
+}
+
 // ---- Dates ----------------------------------------------------------------
 
 struct DateParts {
@@ -663,18 +678,23 @@ class FrontMatterReader {
       }
       return absl::OkStatus();
     }
-    if (value.IsNull()) return absl::OkStatus();  // `menu:` reads as ""
-    if (!value.IsScalar()) {
-      // Hugo's `menu` is a name, a list of names or a map of entries, and
-      // themes give their keys (`sidebar`, `thumbnail`, `lead`) any shape:
-      // a list or map there is kept as it is under its key in params, and
-      // the field stays empty. The title and summary are text.
-      if (key == "title" || key == "summary" ||
-          !(value.IsSequence() || value.IsMap()))
-        return KeyError(key, "must be a string");
+    const bool text_only = key == "title" || key == "summary";
+    if (value.IsNull() && text_only) return absl::OkStatus();  // reads as ""
+    // Hugo's `menu` is a name, a list of names or a map of entries, and
+    // themes give their keys (`sidebar`, `thumbnail`, `lead`) any shape and
+    // type: a list or map there, or a plain scalar that YAML reads as a
+    // boolean, number or null (`sidebar: false`), is kept as it is under
+    // its key in params, and the field stays empty. Taken as text it would
+    // come back quoted, a string a template reads otherwise (`"false"` is
+    // true). The title and summary are text.
+    const bool typed_scalar =
+        value.IsScalar() && IsPlain(value) && IsNonStringScalar(value.Scalar());
+    if (!text_only && (value.IsNull() || value.IsSequence() || value.IsMap() ||
+                       typed_scalar)) {
       Value* param = &(*article_->mutable_params()->mutable_fields())[key];
       return ToValue(key, value, 0, param);
     }
+    if (!value.IsScalar()) return KeyError(key, "must be a string");
     refl->SetString(article_, field, value.Scalar());
     return absl::OkStatus();
   }

@@ -30,11 +30,13 @@ struct MarkdownOptions {
 // `state` (draft, published or archived, any case) or Hugo's `draft`
 // (true: DRAFT, false: PUBLISHED) sets `state`, `publishDate` sets
 // `publish_time`, `expiryDate` sets `expiry_time`, `translationKey` sets
-// `translation_key`. Any other key goes to `params`, and so does a list or
-// map given for `menu`, `thumbnail`, `lead` or `sidebar` (Hugo's `menu` may
-// be a map of entries), under its key with the typed field left empty.
-// A scalar in a string field is taken as its text: `sidebar: false` is
-// written back as `sidebar: "false"`.
+// `translation_key`. Any other key goes to `params`, and so does a value
+// for `menu`, `thumbnail`, `lead` or `sidebar` that is not a string (Hugo's
+// `menu` may be a map of entries; `sidebar: false` is a boolean), under its
+// key with the typed field left empty: a list, a map, or a plain (unquoted)
+// scalar that YAML reads as a boolean, number or null. It is written back
+// with its type. A quoted or tagged scalar there (`sidebar: "false"`), and
+// any scalar in `title` or `summary`, is taken as its text.
 // `lang` may be a string or a list; `date`, `publishDate` and `expiryDate`
 // may be RFC 3339 or, read in the default zone, `YYYY-MM-DD HH:MM[:SS]`,
 // `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (Hugo's) or `YYYY-MM-DD`, and share one

@@ -119,20 +119,68 @@ TEST(ParseMarkdownTest, ReadsStringFields) {
   EXPECT_EQ(a.body(), "\nBody.\n");
 }
 
-TEST(ParseMarkdownTest, ScalarsAreTakenAsTheirTextInStringFields) {
+TEST(ParseMarkdownTest, ScalarsAreTakenAsTheirTextInTitleAndSummary) {
   const Article a =
       MustParse(WithFrontMatter("title: 2025\n"
                                 "summary: true\n"
-                                "menu: 1.50\n"
-                                "lead:\n"
-                                "sidebar: ~\n"
-                                "thumbnail: |\n  two\n  lines\n"));
+                                "thumbnail: |\n  two\n  lines\n"
+                                "lead: \"false\"\n"
+                                "menu: 'null'\n"
+                                "sidebar: !!str 1.5\n"));
   EXPECT_EQ(a.title(), "2025");
   EXPECT_EQ(a.summary(), "true");
-  EXPECT_EQ(a.menu(), "1.50");
-  EXPECT_EQ(a.lead(), "");  // null reads as empty
-  EXPECT_EQ(a.sidebar(), "");
+  // Quoted or tagged, a scalar is a string in any typed string field.
   EXPECT_EQ(a.thumbnail(), "two\nlines\n");
+  EXPECT_EQ(a.lead(), "false");
+  EXPECT_EQ(a.menu(), "null");
+  EXPECT_EQ(a.sidebar(), "1.5");
+  EXPECT_EQ(a.params().fields_size(), 0);
+  EXPECT_THAT(FormatMarkdown(a), HasSubstr("lead: \"false\"\n"));
+}
+
+// `sidebar: false` came back as `sidebar: "false"`, which a Hugo template
+// takes as true. A plain scalar that YAML reads as a boolean, number or
+// null in a theme's string field is kept in params with its type, as a
+// list or map there is, and written back where and as it was.
+TEST(ParseMarkdownTest, NonStringScalarsInThemeStringFieldsKeepTheirType) {
+  const std::string text = WithFrontMatter(
+      "title: \"T\"\n"
+      "sidebar: false\n"
+      "menu: 1.5\n"
+      "lead: null\n"
+      "thumbnail: -3\n");
+  const Article a = MustParse(text);
+  EXPECT_EQ(a.sidebar(), "");
+  EXPECT_EQ(a.menu(), "");
+  EXPECT_EQ(a.lead(), "");
+  EXPECT_EQ(a.thumbnail(), "");
+  const auto& f = a.params().fields();
+  ASSERT_EQ(f.at("sidebar").kind_case(), Value::kBoolValue);
+  EXPECT_FALSE(f.at("sidebar").bool_value());
+  EXPECT_EQ(f.at("menu").number_value(), 1.5);
+  EXPECT_EQ(f.at("lead").kind_case(), Value::kNullValue);
+  EXPECT_EQ(f.at("thumbnail").number_value(), -3);
+  EXPECT_EQ(FormatMarkdown(a), text);
+  const Article back = MustParse(FormatMarkdown(a));
+  EXPECT_TRUE(MessageDifferencer::Equals(a, back)) << Diff(a, back);
+
+  // Other spellings of the same values keep their type too.
+  const Article b = MustParse(WithFrontMatter(
+      "title: \"T\"\nsidebar: True\nmenu: 1.50\nlead:\nthumbnail: ~\n"));
+  EXPECT_EQ(FormatMarkdown(b), WithFrontMatter("title: \"T\"\n"
+                                               "sidebar: true\n"
+                                               "menu: 1.5\n"
+                                               "lead: null\n"
+                                               "thumbnail: null\n"));
+
+  // Articles from the API, with no key order, write it too; a value in the
+  // typed field wins over a params entry of its name.
+  Article api;
+  api.set_title("T");
+  (*api.mutable_params()->mutable_fields())["sidebar"].set_bool_value(false);
+  EXPECT_EQ(FormatMarkdown(api), "---\ntitle: \"T\"\nsidebar: false\n---\n");
+  api.set_sidebar("left");
+  EXPECT_EQ(FormatMarkdown(api), "---\ntitle: \"T\"\nsidebar: \"left\"\n---\n");
 }
 
 // Hugo's `menu` may be a list of menu names or a map of entries, and
