@@ -666,6 +666,9 @@ class FrontMatterReader {
       // A lone scalar is taken as a one-element list; null as empty.
       if (value.IsNull()) return absl::OkStatus();
       if (value.IsScalar()) {
+        // Recorded so that it is written back as a scalar (`lang` has its
+        // own flag, which readers of older builds know).
+        if (key != "lang") article_->mutable_style()->add_scalar_keys(key);
         refl->AddString(article_, field, value.Scalar());
         return absl::OkStatus();
       }
@@ -1183,6 +1186,13 @@ bool AppendEditorialKey(const Article& article, absl::string_view key,
   return AppendDateKey(article, DateKeyIndex(key), out);
 }
 
+// Whether list key `key` was a single scalar in the document.
+bool IsScalarKey(const FrontMatterStyle& style, absl::string_view key) {
+  if (key == "lang" && style.lang_scalar()) return true;
+  return std::find(style.scalar_keys().begin(), style.scalar_keys().end(),
+                   key) != style.scalar_keys().end();
+}
+
 // Writes one typed key. `always` writes empty strings and lists too (a key
 // the document had); otherwise only fields with a value are written. Returns
 // whether anything was written.
@@ -1201,8 +1211,8 @@ bool AppendTypedKey(const Article& article, const std::string& key, bool always,
     const auto ref = refl->GetRepeatedFieldRef<std::string>(article, field);
     const std::vector<std::string> list(ref.begin(), ref.end());
     if (list.empty() && !always) return false;
-    if (key == "lang" && article.style().lang_scalar() && list.size() == 1) {
-      out->append("lang: ");
+    if (list.size() == 1 && IsScalarKey(article.style(), key)) {
+      absl::StrAppend(out, key, ": ");
       AppendQuoted(list[0], out);
       out->push_back('\n');
       return true;

@@ -37,8 +37,10 @@ struct MarkdownOptions {
 // scalar that YAML reads as a boolean, number or null. It is written back
 // with its type. A quoted or tagged scalar there (`sidebar: "false"`), and
 // any scalar in `title` or `summary`, is taken as its text.
-// `lang` may be a string or a list; `date`, `publishDate` and `expiryDate`
-// may be RFC 3339 or, read in the default zone, `YYYY-MM-DD HH:MM[:SS]`,
+// `lang`, `categories`, `translations`, `tags` and `widgets` may each be a
+// list or a single string, which is written back as a string while the list
+// has one entry (`style.lang_scalar`, `style.scalar_keys`). `date`,
+// `publishDate` and `expiryDate` may be RFC 3339 or, read in the default zone, `YYYY-MM-DD HH:MM[:SS]`,
 // `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (Hugo's) or `YYYY-MM-DD`, and share one
 // zone (`style.date_zone`). How the front matter was written is kept in `style`
 // so FormatMarkdown writes it back the same way, `draft:` as `draft:`.

@@ -306,6 +306,45 @@ TEST(ParseMarkdownTest, LangScalarAndList) {
               HasSubstr("lang:\n  - \"zh-CN\"\n  - \"en\"\n"));
 }
 
+// `categories: news` came back as a one-entry list. Every list key written
+// as a scalar is recorded and written back as one while it holds one entry.
+TEST(ParseMarkdownTest, ScalarListKeysAreWrittenBackAsScalars) {
+  const std::string text = WithFrontMatter(
+      "title: \"T\"\n"
+      "categories: \"news\"\n"
+      "translations: \"en\"\n"
+      "tags:\n  - \"a\"\n"
+      "widgets: \"search\"\n");
+  const Article a = MustParse(text);
+  EXPECT_THAT(a.categories(), ElementsAre("news"));
+  EXPECT_THAT(a.widgets(), ElementsAre("search"));
+  EXPECT_THAT(a.style().scalar_keys(),
+              ElementsAre("categories", "translations", "widgets"));
+  EXPECT_FALSE(a.style().lang_scalar());
+  EXPECT_EQ(FormatMarkdown(a), text);
+  // Unquoted, as editors write it, it is written quoted, still a scalar.
+  EXPECT_THAT(FormatMarkdown(MustParse(WithFrontMatter("categories: news\n"))),
+              HasSubstr("\ncategories: \"news\"\n"));
+
+  // With no entry or several, only a list can say it.
+  Article b = a;
+  b.add_categories("tech");
+  b.clear_widgets();
+  EXPECT_EQ(FormatMarkdown(b), WithFrontMatter("title: \"T\"\n"
+                                               "categories:\n"
+                                               "  - \"news\"\n"
+                                               "  - \"tech\"\n"
+                                               "translations: \"en\"\n"
+                                               "tags:\n  - \"a\"\n"
+                                               "widgets: []\n"));
+  // Articles from the API, with no key order, are written the same way.
+  Article api;
+  api.set_title("T");
+  api.add_tags("x");
+  api.mutable_style()->add_scalar_keys("tags");
+  EXPECT_EQ(FormatMarkdown(api), "---\ntitle: \"T\"\ntags: \"x\"\n---\n");
+}
+
 // ---- Dates ------------------------------------------------------------------
 
 TEST(DateTest, DateTimeInUtc) {
