@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -88,6 +89,23 @@ bool IsTypedKey(absl::string_view key) {
 bool IsEditorialKey(absl::string_view key) {
   return key == kStateKey || key == kDraftKey || key == kPublishDateKey ||
          key == kExpiryDateKey || key == kTranslationKeyKey;
+}
+
+// `path` extended by one JSON Pointer (RFC 6901) step: a key or a list
+// index, `~` and `/` escaped. Names values inside params in the style.
+std::string ChildPath(absl::string_view path, absl::string_view step) {
+  std::string out(path);
+  out.push_back('/');
+  for (char c : step) {
+    if (c == '~') {
+      out.append("~0");
+    } else if (c == '/') {
+      out.append("~1");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 absl::Status KeyError(absl::string_view key, absl::string_view rule) {
@@ -603,7 +621,7 @@ class FrontMatterReader {
     }
     if (IsTypedKey(key)) return ReadTypedField(key, value);
     Value* param = &(*article_->mutable_params()->mutable_fields())[key];
-    return ToValue(key, value, 0, param);
+    return ToValue(key, value, 0, ChildPath("", key), param);
   }
 
   // Hugo's `draft: true|false`, kept apart from `state` until both are read.
@@ -695,7 +713,7 @@ class FrontMatterReader {
     if (!text_only && (value.IsNull() || value.IsSequence() || value.IsMap() ||
                        typed_scalar)) {
       Value* param = &(*article_->mutable_params()->mutable_fields())[key];
-      return ToValue(key, value, 0, param);
+      return ToValue(key, value, 0, ChildPath("", key), param);
     }
     if (!value.IsScalar()) return KeyError(key, "must be a string");
     refl->SetString(article_, field, value.Scalar());
@@ -705,7 +723,7 @@ class FrontMatterReader {
   // Any other key keeps its YAML shape as a Struct value. `key` is the
   // top-level key, named in errors.
   absl::Status ToValue(const std::string& key, const YAML::Node& node,
-                       int depth, Value* out) {
+                       int depth, const std::string& path, Value* out) {
     if (++values_ > kMaxValues) {
       return KeyError(key,
                       absl::StrCat("holds more than ", kMaxValues, " values"));
@@ -723,7 +741,10 @@ class FrontMatterReader {
       case YAML::NodeType::Sequence: {
         google::protobuf::ListValue* list = out->mutable_list_value();
         for (const auto& item : node) {
-          absl::Status s = ToValue(key, item, depth + 1, list->add_values());
+          const std::string item_path =
+              ChildPath(path, absl::StrCat(list->values_size()));
+          absl::Status s =
+              ToValue(key, item, depth + 1, item_path, list->add_values());
           if (!s.ok()) return s;
         }
         return absl::OkStatus();
@@ -731,12 +752,21 @@ class FrontMatterReader {
       case YAML::NodeType::Map: {
         auto* fields = out->mutable_struct_value()->mutable_fields();
         std::set<std::string> seen;
+        std::vector<std::string> order;
         for (const auto& entry : node) {
           absl::StatusOr<std::string> sub = KeyText(entry.first, &seen);
           if (!sub.ok()) return sub.status();
-          absl::Status s =
-              ToValue(key, entry.second, depth + 1, &(*fields)[*sub]);
+          absl::Status s = ToValue(key, entry.second, depth + 1,
+                                   ChildPath(path, *sub), &(*fields)[*sub]);
           if (!s.ok()) return s;
+          order.push_back(*std::move(sub));
+        }
+        // A Struct is a map, written sorted: only another order is kept.
+        if (!std::is_sorted(order.begin(), order.end())) {
+          FrontMatterStyle::KeyOrder* kept =
+              article_->mutable_style()->add_params_key_order();
+          kept->set_path(path);
+          for (std::string& k : order) kept->add_keys(std::move(k));
         }
         return absl::OkStatus();
       }
@@ -953,11 +983,44 @@ std::vector<std::string> SortedKeys(const google::protobuf::Struct& s) {
   return keys;
 }
 
-void AppendBlock(const Value& v, int indent, std::string* out);
+// How the values inside params were written (from FrontMatterStyle), by
+// JSON Pointer.
+struct ParamsStyle {
+  explicit ParamsStyle(const FrontMatterStyle& style) {
+    for (const FrontMatterStyle::KeyOrder& order : style.params_key_order()) {
+      key_orders.emplace(order.path(), &order);
+    }
+  }
+  std::map<std::string, const FrontMatterStyle::KeyOrder*> key_orders;
+};
 
-// `key: value`, or `key:` followed by an indented block.
-void AppendEntry(absl::string_view key, const Value& v, int indent,
-                 std::string* out) {
+// The keys of the mapping at `path` in the order they were read: those the
+// style names, then the rest sorted.
+std::vector<std::string> KeysInOrder(const google::protobuf::Struct& s,
+                                     const std::string& path,
+                                     const ParamsStyle& style) {
+  auto it = style.key_orders.find(path);
+  if (it == style.key_orders.end()) return SortedKeys(s);
+  std::vector<std::string> keys;
+  std::set<std::string> taken;
+  for (const std::string& key : it->second->keys()) {
+    if (s.fields().count(key) > 0 && taken.insert(key).second) {
+      keys.push_back(key);
+    }
+  }
+  for (std::string& key : SortedKeys(s)) {
+    if (taken.count(key) == 0) keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+void AppendBlock(const Value& v, const std::string& path, int indent,
+                 const ParamsStyle& style, std::string* out);
+
+// `key: value`, or `key:` followed by an indented block. `path` is the
+// value's JSON Pointer in params.
+void AppendEntry(absl::string_view key, const Value& v, const std::string& path,
+                 int indent, const ParamsStyle& style, std::string* out) {
   out->append(indent, ' ');
   std::string written;
   AppendKey(key, &written);
@@ -974,7 +1037,7 @@ void AppendEntry(absl::string_view key, const Value& v, int indent,
   out->push_back(':');
   if (IsNonEmptyCollection(v)) {
     out->push_back('\n');
-    AppendBlock(v, indent + 2, out);
+    AppendBlock(v, path, indent + 2, style, out);
   } else {
     out->push_back(' ');
     AppendInlineValue(v, out);
@@ -984,20 +1047,25 @@ void AppendEntry(absl::string_view key, const Value& v, int indent,
 
 // Writes a non-empty map or list, every line indented `indent` spaces. A
 // collection inside a list starts on the `- ` line, YAML's compact form.
-void AppendBlock(const Value& v, int indent, std::string* out) {
+void AppendBlock(const Value& v, const std::string& path, int indent,
+                 const ParamsStyle& style, std::string* out) {
   if (v.has_struct_value()) {
     const auto& fields = v.struct_value().fields();
-    for (const std::string& key : SortedKeys(v.struct_value())) {
-      AppendEntry(key, fields.at(key), indent, out);
+    for (const std::string& key : KeysInOrder(v.struct_value(), path, style)) {
+      AppendEntry(key, fields.at(key), ChildPath(path, key), indent, style,
+                  out);
     }
     return;
   }
-  for (const Value& item : v.list_value().values()) {
+  const auto& items = v.list_value().values();
+  for (int i = 0; i < items.size(); ++i) {
+    const Value& item = items[i];
+    const std::string item_path = ChildPath(path, absl::StrCat(i));
     out->append(indent, ' ');
     out->append("- ");
     if (IsNonEmptyCollection(item)) {
       std::string child;
-      AppendBlock(item, indent + 2, &child);
+      AppendBlock(item, item_path, indent + 2, style, &child);
       out->append(child, indent + 2, std::string::npos);
     } else {
       AppendInlineValue(item, out);
@@ -1244,7 +1312,7 @@ bool HasTypedValue(const Article& article, const std::string& key) {
 // key with no value whose params entry holds one (a list or map given for
 // a string field) writes that entry.
 bool AppendOrderedKey(const Article& article, const std::string& key,
-                      std::string* out) {
+                      const ParamsStyle& style, std::string* out) {
   if (key == kIdKey) {
     if (article.name().empty()) return false;
     absl::string_view id = article.name();
@@ -1261,7 +1329,7 @@ bool AppendOrderedKey(const Article& article, const std::string& key,
   if (IsTypedKey(key) && (it == fields.end() || HasTypedValue(article, key)))
     return AppendTypedKey(article, key, true, out);
   if (it == fields.end()) return false;
-  AppendEntry(key, it->second, 0, out);
+  AppendEntry(key, it->second, ChildPath("", key), 0, style, out);
   return true;
 }
 
@@ -1289,6 +1357,7 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view input,
 
 std::string FormatMarkdown(const v1::Article& article) {
   std::string out = "---\n";
+  const ParamsStyle params_style(article.style());
   std::set<std::string> written;
   const std::vector<std::string> key_order(article.style().key_order().begin(),
                                            article.style().key_order().end());
@@ -1298,7 +1367,7 @@ std::string FormatMarkdown(const v1::Article& article) {
       AppendStateKey(article, key, key_order, &written, &out);
     } else if (IsEditorialKey(key)) {
       if (AppendEditorialKey(article, key, true, &out)) written.insert(key);
-    } else if (AppendOrderedKey(article, key, &out)) {
+    } else if (AppendOrderedKey(article, key, params_style, &out)) {
       written.insert(key);
     }
   }
@@ -1329,7 +1398,7 @@ std::string FormatMarkdown(const v1::Article& article) {
     if ((key == kStateKey || key == kDraftKey) && state_group_written) {
       continue;
     }
-    AppendEntry(key, fields.at(key), 0, &out);
+    AppendEntry(key, fields.at(key), ChildPath("", key), 0, params_style, &out);
   }
   out.append("---\n");
   out.append(article.body());

@@ -43,7 +43,9 @@ struct MarkdownOptions {
 // `publishDate` and `expiryDate` may be RFC 3339 or, read in the default zone, `YYYY-MM-DD HH:MM[:SS]`,
 // `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (Hugo's) or `YYYY-MM-DD`, and share one
 // zone (`style.date_zone`). How the front matter was written is kept in `style`
-// so FormatMarkdown writes it back the same way, `draft:` as `draft:`.
+// so FormatMarkdown writes it back the same way, `draft:` as `draft:`: the
+// order of the keys, at the top (`style.key_order`) and in mappings inside
+// params (`style.params_key_order`, where not sorted).
 //
 // Returns INVALID_ARGUMENT naming the key and the rule on malformed YAML, a
 // value of the wrong type, a bad date, a `state` and a `draft` that

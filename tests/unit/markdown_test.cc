@@ -844,6 +844,58 @@ TEST(ParamsTest, Collections) {
   EXPECT_EQ(FormatMarkdown(a), text);
 }
 
+// A Struct is a map: keys inside params came back sorted. Mappings read in
+// another order keep it in style.params_key_order, by JSON Pointer.
+TEST(ParamsTest, NestedKeysAreWrittenInTheOrderRead) {
+  const std::string text = WithFrontMatter(
+      "title: \"T\"\n"
+      "menu:\n"
+      "  main:\n"
+      "    weight: 10\n"
+      "    parent: \"docs\"\n"
+      "seo:\n"
+      "  title: \"s\"\n"
+      "  description: \"d\"\n"
+      "  \"a/b~c\":\n"
+      "    z: 1\n"
+      "    y: 2\n"
+      "people:\n"
+      "  - name: \"Ann\"\n"
+      "    age: 3\n"
+      "  - age: 4\n"
+      "    name: \"Bo\"\n");
+  const Article a = MustParse(text);
+  std::vector<std::string> paths;
+  for (const auto& order : a.style().params_key_order()) {
+    paths.push_back(order.path());
+  }
+  // Only maps not already sorted are recorded (`menu` and `/people/1` are).
+  EXPECT_THAT(paths,
+              ElementsAre("/menu/main", "/seo/a~1b~0c", "/seo", "/people/0"));
+  EXPECT_THAT(a.style().params_key_order(2).keys(),
+              ElementsAre("title", "description", "a/b~c"));
+  EXPECT_EQ(FormatMarkdown(a), text);
+  const Article back = MustParse(FormatMarkdown(a));
+  EXPECT_TRUE(MessageDifferencer::Equals(a, back)) << Diff(a, back);
+
+  // Edited through the API: keys gone are skipped, new ones follow sorted.
+  Article b = a;
+  auto& seo = *(*b.mutable_params()->mutable_fields())["seo"]
+                   .mutable_struct_value()
+                   ->mutable_fields();
+  seo.erase("description");
+  seo["b"].set_string_value("new");
+  seo["a"].set_string_value("new");
+  EXPECT_THAT(FormatMarkdown(b), HasSubstr("seo:\n"
+                                           "  title: \"s\"\n"
+                                           "  \"a/b~c\":\n"
+                                           "    z: 1\n"
+                                           "    y: 2\n"
+                                           "  a: \"new\"\n"
+                                           "  b: \"new\"\n"
+                                           "people:\n"));
+}
+
 TEST(ParamsTest, FormatsNumbersCompactlyAndExactly) {
   const double kNumbers[] = {0,
                              3,
