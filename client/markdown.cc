@@ -263,8 +263,9 @@ bool ParseYamlNumber(absl::string_view s, double* out) {
   if (i != s.size()) return false;
   if (!absl::SimpleAtod(s, out) || !std::isfinite(*out)) return false;
   // Past 2^53 a double drops digits (think numeric ids): keep such integers
-  // as text rather than change them silently.
-  return !is_integer || std::fabs(*out) <= 9007199254740992.0;
+  // as text rather than change them silently. 2^53 + 1 rounds to 2^53, so
+  // only a double below 2^53 tells that the integer was exact.
+  return !is_integer || std::fabs(*out) < 9007199254740992.0;
 }
 
 // YAML 1.2 core schema integers: [-+]?[0-9]+.
@@ -273,13 +274,20 @@ bool IsYamlInteger(absl::string_view s) {
   return !s.empty() && CountDigits(s, 0) == s.size();
 }
 
+// An integer a double cannot hold exactly (past 2^53), which the reader
+// keeps as text.
+bool IsBigInteger(absl::string_view s) {
+  double d;
+  return IsYamlInteger(s) && !ParseYamlNumber(s, &d);
+}
+
 // Whether a plain scalar is something other than text to a YAML reader: a
 // boolean or a number (integers too big for a double included). Null is
 // told by yaml-cpp itself (YAML::Node::IsNull).
 bool IsNonStringScalar(absl::string_view s) {
   bool b;
   double d;
-  return ParseYamlBool(s, &b) || ParseYamlNumber(s, &d) || IsYamlInteger(s);
+  return ParseYamlBool(s, &b) || ParseYamlNumber(s, &d) || IsBigInteger(s);
 }
 
 // ---- Dates ----------------------------------------------------------------
@@ -737,6 +745,11 @@ class FrontMatterReader {
     switch (node.Type()) {
       case YAML::NodeType::Scalar:
         ScalarToValue(node, out);
+        // Too big for a number, it is text; where it was a plain integer,
+        // the style says so, to write it back as one.
+        if (IsPlain(node) && IsBigInteger(node.Scalar())) {
+          article_->mutable_style()->add_big_integer_paths(path);
+        }
         return absl::OkStatus();
       case YAML::NodeType::Sequence: {
         google::protobuf::ListValue* list = out->mutable_list_value();
@@ -953,14 +966,35 @@ bool IsNonEmptyCollection(const Value& v) {
          (v.has_list_value() && v.list_value().values_size() > 0);
 }
 
-// Writes a scalar or an empty collection on the current line.
-void AppendInlineValue(const Value& v, std::string* out) {
+// How the values inside params were written (from FrontMatterStyle), by
+// JSON Pointer.
+struct ParamsStyle {
+  explicit ParamsStyle(const FrontMatterStyle& style) {
+    for (const FrontMatterStyle::KeyOrder& order : style.params_key_order()) {
+      key_orders.emplace(order.path(), &order);
+    }
+    big_integers.insert(style.big_integer_paths().begin(),
+                        style.big_integer_paths().end());
+  }
+  std::map<std::string, const FrontMatterStyle::KeyOrder*> key_orders;
+  std::set<std::string> big_integers;
+};
+
+// Writes a scalar or an empty collection on the current line; `path` is
+// its JSON Pointer in params.
+void AppendInlineValue(const Value& v, const std::string& path,
+                       const ParamsStyle& style, std::string* out) {
   switch (v.kind_case()) {
     case Value::kNumberValue:
       out->append(FormatNumber(v.number_value()));
       break;
     case Value::kStringValue:
-      AppendQuoted(v.string_value(), out);
+      // Unquoted only while it still reads back as this text.
+      if (IsBigInteger(v.string_value()) && style.big_integers.count(path)) {
+        out->append(v.string_value());
+      } else {
+        AppendQuoted(v.string_value(), out);
+      }
       break;
     case Value::kBoolValue:
       out->append(v.bool_value() ? "true" : "false");
@@ -982,17 +1016,6 @@ std::vector<std::string> SortedKeys(const google::protobuf::Struct& s) {
   std::sort(keys.begin(), keys.end());
   return keys;
 }
-
-// How the values inside params were written (from FrontMatterStyle), by
-// JSON Pointer.
-struct ParamsStyle {
-  explicit ParamsStyle(const FrontMatterStyle& style) {
-    for (const FrontMatterStyle::KeyOrder& order : style.params_key_order()) {
-      key_orders.emplace(order.path(), &order);
-    }
-  }
-  std::map<std::string, const FrontMatterStyle::KeyOrder*> key_orders;
-};
 
 // The keys of the mapping at `path` in the order they were read: those the
 // style names, then the rest sorted.
@@ -1040,7 +1063,7 @@ void AppendEntry(absl::string_view key, const Value& v, const std::string& path,
     AppendBlock(v, path, indent + 2, style, out);
   } else {
     out->push_back(' ');
-    AppendInlineValue(v, out);
+    AppendInlineValue(v, path, style, out);
     out->push_back('\n');
   }
 }
@@ -1068,7 +1091,7 @@ void AppendBlock(const Value& v, const std::string& path, int indent,
       AppendBlock(item, item_path, indent + 2, style, &child);
       out->append(child, indent + 2, std::string::npos);
     } else {
-      AppendInlineValue(item, out);
+      AppendInlineValue(item, item_path, style, out);
       out->push_back('\n');
     }
   }

@@ -45,7 +45,9 @@ struct MarkdownOptions {
 // zone (`style.date_zone`). How the front matter was written is kept in `style`
 // so FormatMarkdown writes it back the same way, `draft:` as `draft:`: the
 // order of the keys, at the top (`style.key_order`) and in mappings inside
-// params (`style.params_key_order`, where not sorted).
+// params (`style.params_key_order`, where not sorted). A plain integer
+// too big for a double to hold exactly (past 2^53) is kept as text in params
+// and written back unquoted (`style.big_integer_paths`).
 //
 // Returns INVALID_ARGUMENT naming the key and the rule on malformed YAML, a
 // value of the wrong type, a bad date, a `state` and a `draft` that

@@ -896,6 +896,48 @@ TEST(ParamsTest, NestedKeysAreWrittenInTheOrderRead) {
                                            "people:\n"));
 }
 
+// An integer past 2^53 is kept as text (a double would drop digits) and
+// came back quoted, a string to Hugo. Where it was a plain integer it is
+// written back as one.
+TEST(ParamsTest, BigIntegersAreWrittenBackUnquoted) {
+  const std::string text = WithFrontMatter(
+      "title: \"T\"\n"
+      "order: 12345678901234567890\n"
+      "quoted: \"12345678901234567890\"\n"
+      "ids:\n"
+      "  - -98765432109876543210\n"
+      "  - 7\n"
+      "nested:\n"
+      "  \"a/b\": +9007199254740993\n"
+      "sidebar: 9007199254740993\n");
+  const Article a = MustParse(text);
+  const auto& f = a.params().fields();
+  EXPECT_EQ(f.at("order").string_value(), "12345678901234567890");
+  EXPECT_EQ(f.at("quoted").string_value(), "12345678901234567890");
+  EXPECT_EQ(f.at("sidebar").string_value(), "9007199254740993");
+  EXPECT_EQ(a.sidebar(), "");
+  EXPECT_THAT(a.style().big_integer_paths(),
+              ElementsAre("/order", "/ids/0", "/nested/a~1b", "/sidebar"));
+  EXPECT_EQ(FormatMarkdown(a), text);
+  const Article back = MustParse(FormatMarkdown(a));
+  EXPECT_TRUE(MessageDifferencer::Equals(a, back)) << Diff(a, back);
+
+  // A value changed through the API to anything else is written quoted,
+  // so that it reads back as the string it is.
+  Article b = a;
+  (*b.mutable_params()->mutable_fields())["order"].set_string_value("12");
+  (*(*b.mutable_params()->mutable_fields())["nested"]
+        .mutable_struct_value()
+        ->mutable_fields())["a/b"]
+      .set_string_value("x y");
+  const std::string written = FormatMarkdown(b);
+  EXPECT_THAT(written, HasSubstr("\norder: \"12\"\n"));
+  EXPECT_THAT(written, HasSubstr("\n  \"a/b\": \"x y\"\n"));
+  const Article b_back = MustParse(written);
+  EXPECT_TRUE(MessageDifferencer::Equals(b.params(), b_back.params()))
+      << Diff(b, b_back);
+}
+
 TEST(ParamsTest, FormatsNumbersCompactlyAndExactly) {
   const double kNumbers[] = {0,
                              3,
