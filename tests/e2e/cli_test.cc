@@ -474,6 +474,36 @@ TEST_F(CliTest, ExportedMarkdownAppliesUnchanged) {
               HasSubstr("articles/deepseek-brokers unchanged (revision 1)"));
 }
 
+// Front matter a Hugo site reads by type came back with other types:
+// `sidebar: false` as the string "false" (true to a template), a scalar
+// `categories` as a list, keys inside params sorted, an integer past 2^53
+// quoted. Applied and exported, the file comes back as it was.
+TEST_F(CliTest, ExportKeepsFrontMatterTypesAndOrder) {
+  const std::string text =
+      "---\n"
+      "title: \"Fidelity\"\n"
+      "categories: \"news\"\n"
+      "sidebar: false\n"
+      "menu:\n"
+      "  main:\n"
+      "    weight: 10\n"
+      "    parent: \"docs\"\n"
+      "order: 12345678901234567890\n"
+      "---\n"
+      "\nBody.\n";
+  const std::string file = Write("fid1.md", text);
+  CtlOk({"apply", "-f", file});
+  EXPECT_EQ(CtlOk({"export", "fid1"}), text);
+  EXPECT_EQ(CtlOk({"get", "fid1", "-o", "markdown"}), text);
+  const v1::Article a = GetJson("fid1");
+  EXPECT_EQ(a.sidebar(), "");
+  EXPECT_EQ(a.params().fields().at("sidebar").kind_case(),
+            google::protobuf::Value::kBoolValue);
+  EXPECT_THAT(a.categories(), ElementsAre("news"));
+  EXPECT_THAT(CtlOk({"apply", "-f", file}),
+              HasSubstr("articles/fid1 unchanged (revision 1)"));
+}
+
 // `2025-01-01 10:00`, the space form without seconds, was refused while the
 // T form took it. Both are read in --default-zone and exported as written;
 // the date flags take both too.
