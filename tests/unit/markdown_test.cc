@@ -1867,6 +1867,18 @@ class ArticleGenerator {
     }
     if (a.lang_size() == 1 && maybe(50))
       a.mutable_style()->set_lang_scalar(true);
+    // A theme's string field may hold a boolean, number or null, kept in
+    // params under its key.
+    for (const char* key : {"menu", "thumbnail", "lead", "sidebar"}) {
+      if (!GetString(a, key).empty() || !maybe(15)) continue;
+      Value v;
+      do {
+        v = RandomValue(3);
+      } while (v.has_string_value());
+      (*a.mutable_params()->mutable_fields())[key] = v;
+      if (std::find(keys.begin(), keys.end(), key) == keys.end())
+        keys.push_back(key);
+    }
     for (const char* key :
          {"comments", "authorbox", "pager", "toc", "mathjax"}) {
       if (!maybe(50)) continue;
@@ -1889,6 +1901,14 @@ class ArticleGenerator {
     }
     std::shuffle(keys.begin(), keys.end(), rng_);
     for (const std::string& key : keys) a.mutable_style()->add_key_order(key);
+    // One-entry lists written as scalars, recorded in document order.
+    for (const std::string& key : keys) {
+      const auto* field = Field(key.c_str());
+      if (key != "lang" && field != nullptr && field->is_repeated() &&
+          a.GetReflection()->FieldSize(a, field) == 1 && maybe(40)) {
+        a.mutable_style()->add_scalar_keys(key);
+      }
+    }
     a.set_body(maybe(50) ? absl::StrCat("\n", String(), "\n---\n", String())
                          : String());
     return a;
@@ -1984,6 +2004,9 @@ class ArticleGenerator {
 
   static const google::protobuf::FieldDescriptor* Field(const char* name) {
     return Article::descriptor()->FindFieldByName(name);
+  }
+  static std::string GetString(const Article& a, const char* key) {
+    return a.GetReflection()->GetString(a, Field(key));
   }
   static void SetString(Article* a, const char* key, const std::string& s) {
     a->GetReflection()->SetString(a, Field(key), s);
