@@ -1332,8 +1332,8 @@ bool HasTypedValue(const Article& article, const std::string& key) {
 }
 
 // Writes a key named in style.key_order, if the article has it. A typed
-// key with no value whose params entry holds one (a list or map given for
-// a string field) writes that entry.
+// key with no value whose params entry holds one (a list, map, boolean,
+// number or null given for a string field) writes that entry.
 bool AppendOrderedKey(const Article& article, const std::string& key,
                       const ParamsStyle& style, std::string* out) {
   if (key == kIdKey) {
@@ -1412,7 +1412,8 @@ std::string FormatMarkdown(const v1::Article& article) {
   const auto& fields = article.params().fields();
   for (const std::string& key : SortedKeys(article.params())) {
     // A params key named like a typed key is written only where the typed
-    // field has no value (a list or map read for a string field); `id`
+    // field has no value (a value read for a string field that is not a
+    // string); `id`
     // never. Editorial keys went to params before they were typed: such a
     // value is written when the typed field was not, so that an old
     // article's export keeps it.

@@ -40,14 +40,15 @@ struct MarkdownOptions {
 // `lang`, `categories`, `translations`, `tags` and `widgets` may each be a
 // list or a single string, which is written back as a string while the list
 // has one entry (`style.lang_scalar`, `style.scalar_keys`). `date`,
-// `publishDate` and `expiryDate` may be RFC 3339 or, read in the default zone, `YYYY-MM-DD HH:MM[:SS]`,
-// `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (Hugo's) or `YYYY-MM-DD`, and share one
-// zone (`style.date_zone`). How the front matter was written is kept in `style`
-// so FormatMarkdown writes it back the same way, `draft:` as `draft:`: the
-// order of the keys, at the top (`style.key_order`) and in mappings inside
-// params (`style.params_key_order`, where not sorted). A plain integer
-// too big for a double to hold exactly (past 2^53) is kept as text in params
-// and written back unquoted (`style.big_integer_paths`).
+// `publishDate` and `expiryDate` may be RFC 3339 or, read in the default
+// zone, `YYYY-MM-DD HH:MM[:SS]`, `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (Hugo's)
+// or `YYYY-MM-DD`, and share one zone (`style.date_zone`). How the front
+// matter was written is kept in `style` so FormatMarkdown writes it back the
+// same way, `draft:` as `draft:`, and the keys in their order, at the top
+// (`style.key_order`) and in mappings inside params (`style.params_key_order`,
+// where not sorted). A plain integer too big for a double to hold exactly
+// (past 2^53) is kept as text in params and written back unquoted
+// (`style.big_integer_paths`).
 //
 // Returns INVALID_ARGUMENT naming the key and the rule on malformed YAML, a
 // value of the wrong type, a bad date, a `state` and a `draft` that
