@@ -38,6 +38,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -911,6 +912,39 @@ std::string NotUtf8Argument(const CLI::App& app,
   return "";
 }
 
+// When the innermost command given (`contentctl`, `contentctl admin`)
+// takes a command and none was given: what to say, `unknown admin command
+// "frob"` or `admin: needs a command`, and the ones there are; "" otherwise
+// (a RequiredError for a missing flag or argument).
+std::string MissingCommand(const CLI::App& app) {
+  const CLI::App* group = &app;
+  std::string path;  // "admin " for `contentctl admin`
+  while (!group->get_subcommands().empty()) {
+    group = group->get_subcommands().front();
+    absl::StrAppend(&path, group->get_name(), " ");
+  }
+  if (group->get_require_subcommand_min() == 0) return "";
+  std::vector<std::string> names;
+  for (const CLI::App* sub :
+       group->get_subcommands([](const CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+  }
+  // Subcommands fall through to the top: what they did not take is there.
+  const std::vector<std::string> rest = app.remaining(/*recurse=*/true);
+  const std::string kind =
+      path.empty() ? "verb" : absl::StrCat(path, "command");
+  std::string text =
+      rest.empty() || absl::StartsWith(rest.front(), "-")
+          ? absl::StrCat(
+                path.empty() ? "contentctl" : path.substr(0, path.size() - 1),
+                ": needs a ", path.empty() ? "verb" : "command")
+          : absl::StrCat("unknown ", kind, " \"", rest.front(), "\"");
+  absl::StrAppend(&text, "; ", kind, "s: ", absl::StrJoin(names, ", "),
+                  "\nRun `contentctl ", path,
+                  "--help` for more information.\n");
+  return text;
+}
+
 // Adds the `ID` positional that names an article.
 void AddId(CLI::App* verb, std::string* id) {
   verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
@@ -1203,15 +1237,14 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::RequiredError& e) {
-    // `contentctl frob`: say that the verb is unknown, not that one is
-    // missing.
-    const std::vector<std::string> rest = app.remaining();
-    if (!app.get_subcommands().empty() || rest.empty()) {
-      app.exit(e);
+    // `contentctl frob`, `contentctl admin frob`: say that the command is
+    // unknown, or missing, and which there are, rather than CLI11's "A
+    // subcommand is required".
+    if (std::string bad = MissingCommand(app); !bad.empty()) {
+      std::cerr << bad;
       return kExitUsage;
     }
-    std::cerr << "unknown verb \"" << rest.front() << "\"\n"
-              << "Run with --help for more information.\n";
+    app.exit(e);
     return kExitUsage;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);

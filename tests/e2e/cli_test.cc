@@ -1532,5 +1532,39 @@ TEST_F(CliTest, TokenWithNewlineWorksAndControlCharactersAreUsageErrors) {
   EXPECT_THAT(r.err, Not(HasSubstr("t0k")));
 }
 
+// ---- usage nits ------------------------------------------------------------
+
+// `contentctl admin bogus` said "A subcommand is required", as if none had
+// been given. An unknown command is named as such, with the ones there are
+// (kubectl, etcdctl); so is a missing one, and an unknown verb.
+TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
+  CommandResult r = Ctl({"admin", "bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "unknown admin command \"bogus\"; admin commands: backup, "
+            "compact, fsck, stats\nRun `contentctl admin --help` for more "
+            "information.\n");
+  r = Ctl({"admin"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "admin: needs a command; admin commands: backup, compact, fsck, "
+            "stats\nRun `contentctl admin --help` for more information.\n");
+  r = Ctl({"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("unknown verb \"frobnicate\"; verbs: apply, "
+                                "get, query, tags, categories, history, "
+                                "delete, undelete, diff, restore, "
+                                "translations, export, watch, admin, "
+                                "version\n"));
+  r = Ctl({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("contentctl: needs a verb; verbs: apply, "));
+  // A missing argument is still said as such.
+  r = Ctl({"admin", "backup"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("destination is required"));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
 }  // namespace
 }  // namespace content
