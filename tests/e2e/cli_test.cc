@@ -4,10 +4,7 @@
 // One server serves the whole suite (under ctest each test runs in its own
 // process, so each gets a fresh one); tests keep out of each other's way by
 // using their own ids and tags.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -34,6 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using ::content::testing::BackgroundCommand;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::RunCommand;
@@ -1332,22 +1330,10 @@ TEST_F(CliTest, VersionNeedsNoServer) {
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
   CtlOk({"apply", "-f", Write("sigint.md", Doc("Sigint", "", ""))});
   const std::string out = files_.path() + "/watch.out";
-  const std::vector<std::string> argv = {Contentctl(), "--server",
-                                         server_->address(), "watch"};
-  std::vector<char*> cargv;
-  for (const std::string& a : argv)
-    cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(),
-                        environ),
-            0);
-  posix_spawn_file_actions_destroy(&actions);
+  std::unique_ptr<BackgroundCommand> ctl = BackgroundCommand::Start(
+      {Contentctl(), "--server", server_->address(), "watch"}, out,
+      files_.path() + "/watch.err");
+  ASSERT_NE(ctl, nullptr);
   // Interrupted once it streams (it printed the article's create).
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -1359,21 +1345,10 @@ TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
     printed.assign(std::istreambuf_iterator<char>(in), {});
   }
   EXPECT_THAT(printed, HasSubstr("CREATED articles/sigint"));
-  ASSERT_EQ(kill(pid, SIGINT), 0);
-  int status = 0;
-  pid_t done = 0;
-  while (std::chrono::steady_clock::now() <
-             deadline + std::chrono::seconds(10) &&
-         (done = waitpid(pid, &status, WNOHANG)) == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (done == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    FAIL() << "watch did not stop on SIGINT";
-  }
-  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(kill(ctl->pid(), SIGINT), 0);
+  const CommandResult r = ctl->Wait(std::chrono::seconds(30));
+  EXPECT_FALSE(r.timed_out) << "watch did not stop on SIGINT";
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(CliTest, UnreachableServerIsUnavailable) {
@@ -1441,57 +1416,24 @@ TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
   CtlOk({"admin", "fsck"});
 }
 
-// Runs contentctl against the suite's server with stdout on /dev/full (every
-// write fails with ENOSPC); returns the exit code, -1 if it had to be
-// killed after 20 s, and stderr in `err`.
-int RunIntoDevFull(const std::string& server, const std::string& err_path,
-                   std::vector<std::string> args, std::string* err) {
-  args.insert(args.begin(), {Contentctl(), "--server", server});
-  std::vector<char*> cargv;
-  for (std::string& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/full", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int spawned =
-      posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) return -2;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::ifstream in(err_path);
-  err->assign(std::istreambuf_iterator<char>(in), {});
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // Output that cannot be written fails the command instead of exiting 0
 // with it lost; watch stops at the first failed write.
 TEST_F(CliTest, FailedWritesToStdoutFail) {
   CtlOk({"apply", "-f", Write("full1.md", Doc("Full", "", "afull"))});
-  const std::string err_path = files_.path() + "/err.txt";
   for (std::vector<std::string> args :
        {std::vector<std::string>{"export", "full1"},
         {"get", "full1"},
         {"query", "--tag", "afull", "-o", "json"},
         {"watch", "--tag", "afull"}}) {
-    std::string err;
-    EXPECT_EQ(RunIntoDevFull(server_->address(), err_path, args, &err), 1)
-        << ::testing::PrintToString(args) << "\n"
-        << err;
-    EXPECT_THAT(err, HasSubstr("cannot write to standard output"))
+    args.insert(args.begin(), {Contentctl(), "--server", server_->address()});
+    // Every write to /dev/full fails with ENOSPC.
+    std::unique_ptr<BackgroundCommand> ctl =
+        BackgroundCommand::Start(args, "/dev/full", files_.path() + "/err.txt");
+    ASSERT_NE(ctl, nullptr);
+    const CommandResult r = ctl->Wait(std::chrono::seconds(20));
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args) << "\n"
+                              << r.err;
+    EXPECT_THAT(r.err, HasSubstr("cannot write to standard output"))
         << ::testing::PrintToString(args);
   }
 }
