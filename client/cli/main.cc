@@ -4,16 +4,19 @@
 //              [-o table|json|yaml|markdown] VERB ...
 //
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
-// stderr), 2 a usage error.
+// stderr; `Error: writing to stdout: REASON` for output that could not be
+// written), 2 a usage error.
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -548,6 +551,29 @@ int FailExport(const absl::Status& status, bool live_only) {
 // Marks a directory `export --dir` has not finished writing.
 constexpr char kIncompleteMarker[] = ".incomplete";
 
+// A local file or stdout that could not be written, with the OS's reason
+// (`Error: writing out/x.md: No space left on device`): no gRPC code, since
+// the server is not to blame.
+int FailWrite(absl::string_view what, int err) {
+  std::cerr << "Error: writing " << what << ": " << std::strerror(err) << "\n";
+  return kExitFailure;
+}
+
+// Writes `text` to `path` (created or truncated); returns 0, or the errno
+// of the step that failed. The close is checked too: a file system may
+// report a full disk only there.
+int WriteLocalFile(const std::string& path, absl::string_view text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return errno;
+  int err = 0;
+  if (std::fwrite(text.data(), 1, text.size(), f) != text.size() ||
+      std::fflush(f) != 0) {
+    err = errno != 0 ? errno : EIO;
+  }
+  if (std::fclose(f) != 0 && err == 0) err = errno != 0 ? errno : EIO;
+  return err;
+}
+
 // Markdown whatever -o says: export is for files. With --dir, every article
 // the filters select becomes DIR/<id>.md, a tree `apply -f DIR` reads back
 // unchanged. Every state is exported unless `live_only`.
@@ -608,16 +634,13 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   // names out.
   const std::string marker = absl::StrCat(dir, "/", kIncompleteMarker);
   const bool had_marker = std::filesystem::exists(marker, ec);
-  {
-    std::ofstream out(marker, std::ios::trunc);
-    out << "An export into this directory did not complete: it may lack "
-           "articles. Export again (contentctl export --dir); a complete "
-           "export removes this file.\n";
-    out.close();
-    if (out.fail()) {
-      return Fail(
-          absl::UnavailableError(absl::StrCat(marker, ": cannot write")));
-    }
+  if (const int err = WriteLocalFile(
+          marker,
+          "An export into this directory did not complete: it may lack "
+          "articles. Export again (contentctl export --dir); a complete "
+          "export removes this file.\n");
+      err != 0) {
+    return FailWrite(marker, err);
   }
   // An export refused outright (no permission, a bad query) leaves no empty
   // directory of its own making behind, and no marker in a directory it
@@ -639,7 +662,8 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   const bool tty = isatty(STDERR_FILENO);
   v1::ExportArticlesRequest request;
   *request.mutable_query() = BuildQuery(filters);
-  absl::Status write_error;
+  std::string write_error;  // the file that could not be written
+  int write_errno = 0;
   absl::Status status = s.client->ExportArticles(
       request,
       [&](const v1::Article& a) {
@@ -649,15 +673,14 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
         // size limit) must not leave a truncated article that a later
         // `apply -f DIR` would store. `apply` skips the `.tmp` name.
         const std::string tmp = path + ".tmp";
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << FormatMarkdown(a);
-        out.close();  // a short final flush shows only here
+        int err = WriteLocalFile(tmp, FormatMarkdown(a));
         std::error_code ec;
-        if (!out.fail()) std::filesystem::rename(tmp, path, ec);
-        if (out.fail() || ec) {
+        if (err == 0) std::filesystem::rename(tmp, path, ec);
+        if (err == 0 && ec) err = ec.value();
+        if (err != 0) {
           std::filesystem::remove(tmp, ec);
-          write_error =
-              absl::UnavailableError(absl::StrCat(path, ": cannot write"));
+          write_error = path;
+          write_errno = err;
           return false;
         }
         ++written;
@@ -668,9 +691,9 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
       },
       LongCall(s, absl::ZeroDuration()));
   if (tty) std::cerr << "\r\033[K";
-  if (!write_error.ok()) {
+  if (!write_error.empty()) {
     if (written == 0 && !had_marker) std::filesystem::remove(marker, ec);
-    return fail_incomplete(Fail(write_error));
+    return fail_incomplete(FailWrite(write_error, write_errno));
   }
   if (!status.ok()) {
     if (written == 0) drop_empty_dir();
@@ -1359,16 +1382,59 @@ int Main(int argc, char** argv) {
 
 }  // namespace
 
+// std::cout's buffer: writes to file descriptor 1 and keeps the errno of
+// the first write that failed, which stdio's buffering loses (a later
+// flush of an emptied buffer reports nothing, and errno is long
+// overwritten when main checks). Not thread-safe, as std::cout.
+class StdoutBuffer : public std::streambuf {
+ public:
+  StdoutBuffer() { setp(buffer_, buffer_ + sizeof(buffer_)); }
+  StdoutBuffer(const StdoutBuffer&) = delete;
+  StdoutBuffer& operator=(const StdoutBuffer&) = delete;
+
+  // errno of the first failed write; 0 if none failed.
+  int error() const { return error_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!Drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return Drain() ? 0 : -1; }
+
+ private:
+  // Writes out what is buffered; false once a write has failed (what
+  // follows is dropped: output with a hole in it is no use).
+  bool Drain() {
+    const char* p = pbase();
+    while (error_ == 0 && p < pptr()) {
+      const ssize_t n = ::write(STDOUT_FILENO, p, pptr() - p);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = n < 0 ? errno : EIO;
+        break;
+      }
+      p += n;
+    }
+    setp(buffer_, buffer_ + sizeof(buffer_));
+    return error_ == 0;
+  }
+
+  char buffer_[1 << 16];
+  int error_ = 0;
+};
+
 // Output that never reached stdout (disk full, closed pipe) fails the
-// command instead of exiting 0 with it truncated: stdio reports a failed
-// write only when its buffer is flushed.
-int CheckStdout(int code) {
+// command instead of exiting 0 with it truncated, naming the OS's reason:
+// a local failure, not the server's.
+int CheckStdout(int code, const StdoutBuffer& buffer) {
   std::cout.flush();
-  if (std::cout.fail() || std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    std::cerr << "Error: "
-              << StatusText(
-                     absl::UnavailableError("cannot write to standard output"))
-              << "\n";
+  if (buffer.error() != 0 || std::cout.fail()) {
+    FailWrite("to stdout", buffer.error() != 0 ? buffer.error() : EIO);
     return code == kExitOk ? kExitFailure : code;
   }
   return code;
@@ -1377,6 +1443,8 @@ int CheckStdout(int code) {
 }  // namespace content::cli
 
 int main(int argc, char** argv) {
+  content::cli::StdoutBuffer stdout_buffer;
+  std::cout.rdbuf(&stdout_buffer);
   int code;
   try {
     code = content::cli::Main(argc, argv);
@@ -1384,5 +1452,8 @@ int main(int argc, char** argv) {
     std::cerr << "Error: INTERNAL: " << e.what() << "\n";
     code = 1;
   }
-  return content::cli::CheckStdout(code);
+  code = content::cli::CheckStdout(code, stdout_buffer);
+  // std::cout outlives main: it must not flush into a buffer that is gone.
+  std::cout.rdbuf(nullptr);
+  return code;
 }

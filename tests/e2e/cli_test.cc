@@ -1433,7 +1433,8 @@ TEST_F(CliTest, FailedWritesToStdoutFail) {
     const CommandResult r = ctl->Wait(std::chrono::seconds(20));
     EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args) << "\n"
                               << r.err;
-    EXPECT_THAT(r.err, HasSubstr("cannot write to standard output"))
+    // The OS's reason, and no gRPC code: the server is not to blame.
+    EXPECT_EQ(r.err, "Error: writing to stdout: No space left on device\n")
         << ::testing::PrintToString(args);
   }
 }
@@ -1506,6 +1507,20 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("destination is required"));
   EXPECT_THAT(r.out, IsEmpty());
+}
+
+// Export into a directory that cannot take the file: the OS's reason, not
+// an UNAVAILABLE that blamed the server. The file is a link to /dev/full,
+// where every write fails with ENOSPC.
+TEST_F(CliTest, ExportWriteFailureSaysWhyLocally) {
+  CtlOk({"apply", "-f", Write("fullx.md", Doc("Full dir", "", "afullx"))});
+  const std::string out = files_.path() + "/fullx-out";
+  std::filesystem::create_directories(out);
+  std::filesystem::create_symlink("/dev/full", out + "/fullx.md.tmp");
+  CommandResult r = Ctl({"export", "--dir", out, "--tag", "afullx"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: writing " + out + "/fullx.md: No space left on device\n");
 }
 
 }  // namespace
