@@ -764,6 +764,22 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
+  // The SDK reconnects by itself, with no retry budget: a line on each
+  // side of the gap says that the events stopped for a reason and where
+  // they pick up again (each event still comes once).
+  WatchHooks hooks;
+  // 0: no event yet, and the server never said where the stream starts.
+  const auto from = [&f](int64_t after) {
+    if (after > 0) return absl::StrCat("after sequence ", after);
+    return std::string(f.from_now ? "from now" : "from the oldest event kept");
+  };
+  hooks.on_lost = [&from](const absl::Status& status, int64_t after) {
+    std::cerr << "watch: lost the stream (" << StatusText(status)
+              << "); reconnecting to resume " << from(after) << std::endl;
+  };
+  hooks.on_resumed = [&from](int64_t after) {
+    std::cerr << "watch: reconnected; resuming " << from(after) << std::endl;
+  };
   int64_t seen = 0;
   const bool json = s.output.format() == Format::kJson;
   absl::Status status = s.client->Watch(
@@ -786,7 +802,7 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
         if (std::cout.fail()) return false;
         return f.count == 0 || ++seen < f.count;  // 0: --count not given
       },
-      &canceller);
+      &canceller, hooks);
   watch_done = true;
   interrupt_watcher.join();
   std::signal(SIGINT, SIG_DFL);

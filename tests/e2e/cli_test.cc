@@ -1523,5 +1523,55 @@ TEST_F(CliTest, ExportWriteFailureSaysWhyLocally) {
             "Error: writing " + out + "/fullx.md: No space left on device\n");
 }
 
+// `watch` reconnected in silence when the server went away: a line on
+// stderr now says that it lost the stream and one that it resumed, and
+// from where, each once however many attempts it took; no event is lost
+// or repeated.
+TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {Contentctl(), "--server", server->address()});
+    return RunCommand(args);
+  };
+  ASSERT_EQ(ctl({"apply", "-f", Write("rc1.md", Doc("rc1", "", ""))}).exit_code,
+            0);
+  const std::string out = dir.path() + "/watch.out";
+  const std::string err = dir.path() + "/watch.err";
+  std::unique_ptr<BackgroundCommand> watch = BackgroundCommand::Start(
+      {Contentctl(), "--server", server->address(), "watch", "--count", "2"},
+      out, err);
+  ASSERT_NE(watch, nullptr);
+  // Bounds the waits below, so that a broken watch fails the test.
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  const auto wait_for = [&](const std::string& path, const std::string& what) {
+    while (std::chrono::steady_clock::now() < give_up) {
+      std::ifstream in(path);
+      const std::string text(std::istreambuf_iterator<char>(in), {});
+      if (text.find(what) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for(out, "1 CREATED articles/rc1 1\n"));
+  server->Stop(SIGKILL);
+  ASSERT_TRUE(wait_for(err, "watch: lost the stream ("));
+  ASSERT_TRUE(server->RestartOnSamePort());
+  ASSERT_TRUE(wait_for(err, "watch: reconnected"));
+  ASSERT_EQ(ctl({"apply", "-f", Write("rc2.md", Doc("rc2", "", ""))}).exit_code,
+            0);
+  const CommandResult r = watch->Wait(std::chrono::minutes(1));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1 CREATED articles/rc1 1\n2 CREATED articles/rc2 1\n");
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_THAT(lines[0], StartsWith("watch: lost the stream (UNAVAILABLE: "));
+  EXPECT_THAT(lines[0], ::testing::EndsWith(
+                            "); reconnecting to resume after sequence 1"));
+  EXPECT_EQ(lines[1], "watch: reconnected; resuming after sequence 1");
+}
+
 }  // namespace
 }  // namespace content
