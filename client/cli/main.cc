@@ -397,7 +397,9 @@ int RunQuery(Session& s, const QueryFlags& f) {
   absl::StatusOr<v1::QueryArticlesResponse> response =
       s.client->QueryArticles(request);
   if (!response.ok()) return Fail(response.status());
-  return Finish(s.output.PrintQuery(*response, f.page_token.empty()));
+  // Editors' queries mix states: --all adds a STATE column.
+  return Finish(
+      s.output.PrintQuery(*response, f.page_token.empty(), /*states=*/f.all));
 }
 
 // `tags` and `categories`: a page of names with their article counts.

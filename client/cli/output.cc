@@ -442,7 +442,7 @@ absl::Status Output::PrintArticle(const v1::Article& a) const {
 }
 
 absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
-                                bool first_page) const {
+                                bool first_page, bool states) const {
   switch (format_) {
     case Format::kJson:
     case Format::kYaml:
@@ -462,14 +462,19 @@ absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
     HintNextPage(response.next_page_token());
     return absl::OkStatus();
   }
-  Table table({"NAME", "REV", "DATE", "TITLE", "TAGS"});
+  std::vector<std::string> header = {"NAME", "REV", "DATE", "TITLE", "TAGS"};
+  if (states) header.insert(header.begin() + 2, "STATE");
+  Table table(std::move(header));
+  const absl::Time now = absl::Now();
   for (const v1::Article& a : response.articles()) {
     std::string rev = absl::StrCat(a.revision());
     if (HasTime(a.delete_time())) absl::StrAppend(&rev, " (deleted)");
-    table.AddRow(
-        {a.name(), rev, FormatTimestamp(a.date()),
-         TruncateToWidth(OneLine(a.title()), kTitleColumns),
-         TruncateToWidth(OneLine(absl::StrJoin(a.tags(), ",")), kTagsColumns)});
+    std::vector<std::string> row = {
+        a.name(), rev, FormatTimestamp(a.date()),
+        TruncateToWidth(OneLine(a.title()), kTitleColumns),
+        TruncateToWidth(OneLine(absl::StrJoin(a.tags(), ",")), kTagsColumns)};
+    if (states) row.insert(row.begin() + 2, StateLabel(a, now));
+    table.AddRow(std::move(row));
   }
   table.Write(out_);
   PrintTotal(response, first_page);

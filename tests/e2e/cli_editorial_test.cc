@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -717,6 +718,40 @@ TEST_F(CliEditorialTest, ExportIncludesDraftsAndAppliesBackUnchanged) {
   r = Ctl({"export", "--dir", dir_.path() + "/reader", "--live-only"}, kReader);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, Not(HasSubstr("--live-only")));
+}
+
+// ---- usage nits ------------------------------------------------------------
+
+// The space-separated cells of a table row.
+std::vector<std::string> Cells(const std::string& row) {
+  return absl::StrSplit(row, ' ', absl::SkipEmpty());
+}
+
+// An editor's query mixes states; the table had no column to tell a draft
+// from a live article. With --all it has STATE, as history and
+// translations do; without, every row is live and the table is as before.
+TEST_F(CliEditorialTest, QueryAllTableHasAStateColumn) {
+  Write("st/live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
+  Write("st/wip.md", "---\ntitle: \"Wip\"\nstate: draft\n---\n\nDraft.\n");
+  Write("st/old.md", "---\ntitle: \"Old\"\nstate: archived\n---\n\nOld.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/st"});
+  const std::vector<std::string> all =
+      Lines(CtlOk({"query", "--all", "--oldest-first"}));
+  ASSERT_EQ(all.size(), 4u) << ::testing::PrintToString(all);
+  EXPECT_THAT(Cells(all[0]),
+              ElementsAre("NAME", "REV", "STATE", "DATE", "TITLE", "TAGS"));
+  std::set<std::string> rows;
+  for (size_t i = 1; i < all.size(); ++i) {
+    const std::vector<std::string> cells = Cells(all[i]);
+    ASSERT_GE(cells.size(), 3u) << all[i];
+    rows.insert(cells[0] + " " + cells[2]);
+  }
+  EXPECT_THAT(rows, ElementsAre("articles/live published",
+                                "articles/old archived", "articles/wip draft"));
+  const std::vector<std::string> live = Lines(CtlOk({"query"}));
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_THAT(Cells(live[0]),
+              ElementsAre("NAME", "REV", "DATE", "TITLE", "TAGS"));
 }
 
 }  // namespace
