@@ -268,6 +268,18 @@ int RunGet(Session& s, const GetFlags& f) {
     std::cerr << "--fallback: needs --lang\n";
     return kExitUsage;
   }
+  // The server's rule (`lang`, `fallback_langs[0]`), named by the flags.
+  const auto bad_tag = [](const char* flag, const std::string& lang) {
+    std::cerr << flag << ": " << internal::kLanguageTagRule << "\"" << lang
+              << "\"\n";
+    return kExitUsage;
+  };
+  if (!f.lang.empty() && !internal::IsLanguageTag(f.lang)) {
+    return bad_tag("--lang", f.lang);
+  }
+  for (const std::string& lang : f.fallback_langs) {
+    if (!internal::IsLanguageTag(lang)) return bad_tag("--fallback", lang);
+  }
   if (!f.lang.empty() && f.revision != 0) {
     std::cerr << "--revision: cannot be combined with --lang (a translation "
                  "is always the head)\n";

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -752,6 +753,36 @@ TEST_F(CliEditorialTest, QueryAllTableHasAStateColumn) {
   ASSERT_EQ(live.size(), 2u);
   EXPECT_THAT(Cells(live[0]),
               ElementsAre("NAME", "REV", "DATE", "TITLE", "TAGS"));
+}
+
+// `get --lang` and `--fallback` took any text, which matched no
+// translation (NOT_FOUND) or reached the server as `fallback_langs[0]`;
+// query's --lang was checked. Now a malformed tag is a usage error naming
+// the flag, and well-formed ones (POSIX `zh_CN` too) still work.
+TEST_F(CliEditorialTest, GetLangAndFallbackMustBeLanguageTags) {
+  ApplyLaunch();
+  for (auto [args, flag, bad] :
+       {std::tuple{std::vector<std::string>{"--lang", "not a lang!"}, "--lang",
+                   "not a lang!"},
+        std::tuple{std::vector<std::string>{"--lang", "e"}, "--lang", "e"},
+        std::tuple{
+            std::vector<std::string>{"--lang", "de", "--fallback", "en,zh--CN"},
+            "--fallback", "zh--CN"},
+        std::tuple{std::vector<std::string>{"--lang", "de", "--fallback", "12"},
+                   "--fallback", "12"}}) {
+    args.insert(args.begin(), {"get", "launch.en"});
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << r.err;
+    EXPECT_EQ(r.err, absl::StrCat(flag, ": must be a BCP 47 language tag: ",
+                                  "subtags of 1-8 letters or digits joined "
+                                  "by '-', the first 2-3 or 5-8 letters (or "
+                                  "x/i for private use), e.g. en, zh-CN; got "
+                                  "\"",
+                                  bad, "\"\n"))
+        << ::testing::PrintToString(args);
+  }
+  EXPECT_THAT(CtlOk({"get", "launch.en", "--lang", "zh_CN", "-o", "json"}),
+              HasSubstr("\"articles/launch.zh-CN\""));
 }
 
 }  // namespace
