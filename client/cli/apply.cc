@@ -201,6 +201,14 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
         path, fs::directory_options::skip_permission_denied, ec);
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       const std::string name = it->path().filename().string();
+      if (name == kIncompleteMarker) {
+        // Applied anyway (the articles there are whole), but an export that
+        // was cut off may have missed some.
+        std::cerr << it->path().parent_path().string() << ": warning: holds "
+                  << kIncompleteMarker
+                  << ": an export into it did not complete, so it may lack "
+                     "articles\n";
+      }
       if (!name.empty() && name[0] == '.') {
         std::error_code dir_ec;
         if (it->is_directory(dir_ec)) it.disable_recursion_pending();

@@ -12,6 +12,10 @@
 
 namespace content::cli {
 
+// Marks a directory `export --dir` has not finished writing (it may lack
+// articles); `apply` warns of one in a directory it reads.
+inline constexpr char kIncompleteMarker[] = ".incomplete";
+
 struct ApplyOptions {
   // Files and directories (`-f`); a directory stands for every `*.md` under
   // it, recursively, in path order; "-" stands for standard input (one

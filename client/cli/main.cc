@@ -562,9 +562,6 @@ int FailExport(const absl::Status& status, bool live_only) {
       "needs the editor role: add --live-only to export what readers see")));
 }
 
-// Marks a directory `export --dir` has not finished writing.
-constexpr char kIncompleteMarker[] = ".incomplete";
-
 // A local file or stdout that could not be written, with the OS's reason
 // (`Error: writing out/x.md: No space left on device`): no gRPC code, since
 // the server is not to blame.

@@ -1573,5 +1573,23 @@ TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
   EXPECT_EQ(lines[1], "watch: reconnected; resuming after sequence 1");
 }
 
+// `apply -f DIR` read a tree that an export cut off had left, marked by
+// DIR/.incomplete, without a word. It warns now, and still applies.
+TEST_F(CliTest, ApplyWarnsOfAnIncompleteExport) {
+  const std::string tree = files_.path() + "/cutoff";
+  Write("cutoff/inc1.md", Doc("inc1", "", ""));
+  Write("cutoff/.incomplete", "An export into this directory did not ...\n");
+  CommandResult r = Ctl({"apply", "-f", tree});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/inc1 created"));
+  EXPECT_EQ(r.err, tree +
+                       ": warning: holds .incomplete: an export into it did "
+                       "not complete, so it may lack articles\n");
+  std::filesystem::remove(tree + "/.incomplete");
+  r = Ctl({"apply", "-f", tree});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
 }  // namespace
 }  // namespace content
