@@ -730,16 +730,17 @@ struct WatchFlags {
 std::atomic<bool> g_watch_interrupted{false};
 
 // One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
-// compact JSON object (the WatchArticlesResponse) per line.
+// compact JSON object (the WatchArticlesResponse) per line, or with -o yaml
+// one YAML document per event, each opened by `---`.
 int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   if (std::string bad = CheckQueryFlags(filters, "--all"); !bad.empty()) {
     std::cerr << bad << "\n";
     return kExitUsage;
   }
-  if (s.output.format() != Format::kTable &&
-      s.output.format() != Format::kJson) {
-    // A stream has no end to close a YAML list or a Markdown page on.
-    std::cerr << "-o: watch prints table lines or JSON lines (-o json)\n";
+  if (s.output.format() == Format::kMarkdown) {
+    // An event is no article, and a change can be a deletion: no document.
+    std::cerr << "-o markdown: watch prints table lines, JSON lines (-o json) "
+                 "or YAML documents (-o yaml)\n";
     return kExitUsage;
   }
   v1::WatchArticlesRequest request;
@@ -792,15 +793,22 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
     std::cerr << "watch: reconnected; resuming " << from(after) << std::endl;
   };
   int64_t seen = 0;
-  const bool json = s.output.format() == Format::kJson;
+  const Format format = s.output.format();
   absl::Status status = s.client->Watch(
       request,
       [&](const v1::WatchArticlesResponse& e) {
-        if (json) {
+        if (format == Format::kJson) {
           // An event always converts; the status only covers malformed
           // messages.
           absl::StatusOr<std::string> line = ToJson(e, /*pretty=*/false);
           std::cout << line.value_or("") << "\n";
+        } else if (format == Format::kYaml) {
+          // A YAML stream: each event a document opened by `---`, so that
+          // a reader takes each as it comes (yaml.safe_load_all).
+          absl::StatusOr<std::string> json = ToJson(e, /*pretty=*/false);
+          absl::StatusOr<std::string> yaml =
+              json.ok() ? JsonToYaml(*json) : json.status();
+          std::cout << "---\n" << yaml.value_or("{}\n");
         } else {
           std::string type = v1::ChangeEvent::Type_Name(e.event().type());
           if (absl::StartsWith(type, "TYPE_")) type = type.substr(5);
@@ -1248,7 +1256,7 @@ int Main(int argc, char** argv) {
       ->add_flag("--from-now", watch.from_now, "Only changes made from now on")
       ->excludes(watch_after);
   watch_cmd->add_flag("--names-only", watch.names_only,
-                      "Events without the article (with -o json)");
+                      "Events without the article (with -o json or yaml)");
   // 0 is refused rather than read as "never": a script passing a computed
   // count of 0 would otherwise wait for ever. Left out, the watch runs
   // until interrupted.

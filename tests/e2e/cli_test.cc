@@ -25,6 +25,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/support/harness.h"
+#include "yaml-cpp/yaml.h"
 
 namespace content {
 namespace {
@@ -1091,9 +1092,10 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--tag: must not be empty"));
 
-  r = Ctl({"watch", "-o", "yaml"});
+  r = Ctl({"watch", "-o", "markdown"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("-o json"));
+  EXPECT_THAT(r.err, HasSubstr("-o markdown: watch prints table lines, JSON "
+                               "lines (-o json) or YAML documents"));
   r = Ctl({"watch", "--after", "-5"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--after: must not be negative, got -5"));
@@ -1102,10 +1104,10 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_THAT(r.err, HasSubstr("--count: must be at least 1, got -5"));
   // Sequences and counts are 64-bit: past 2^31 is not "not a number".
   r = Ctl({"watch", "--after", "3000000000", "--count", "3000000000", "-o",
-           "yaml"});
+           "markdown"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, Not(HasSubstr("not a number")));
-  EXPECT_THAT(r.err, HasSubstr("-o json"));
+  EXPECT_THAT(r.err, HasSubstr("-o markdown: watch prints"));
   r = Ctl({"query", "--limit", "3000000000"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--limit"));
@@ -1589,6 +1591,45 @@ TEST_F(CliTest, ApplyWarnsOfAnIncompleteExport) {
   r = Ctl({"apply", "-f", tree});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.err, IsEmpty());
+}
+
+// Whether two YAML trees hold the same maps, lists and scalars.
+bool SameYaml(const YAML::Node& a, const YAML::Node& b) {
+  if (a.Type() != b.Type() || a.size() != b.size()) return false;
+  if (a.IsScalar()) return a.Scalar() == b.Scalar();
+  if (a.IsSequence()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!SameYaml(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  for (const auto& kv : a) {
+    const YAML::Node other = b[kv.first.Scalar()];
+    if (!other.IsDefined() || !SameYaml(kv.second, other)) return false;
+  }
+  return true;
+}
+
+// `watch -o yaml` was refused; it prints one YAML document per event, each
+// opened by `---`, the same response as a line of -o json.
+TEST_F(CliTest, WatchPrintsYamlDocuments) {
+  CtlOk({"apply", "-f", Write("wy1.md", Doc("wy1", "", "awy"))});
+  CtlOk({"apply", "-f", Write("wy2.md", Doc("wy2", "", "awy"))});
+  const std::string yaml = CtlOk(
+      {"watch", "--tag", "awy", "--names-only", "--count", "2", "-o", "yaml"});
+  const std::vector<std::string> json = Lines(CtlOk(
+      {"watch", "--tag", "awy", "--names-only", "--count", "2", "-o", "json"}));
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_THAT(yaml, StartsWith("---\nevent:\n  sequence: "));
+  const std::vector<YAML::Node> docs = YAML::LoadAll(yaml);
+  ASSERT_EQ(docs.size(), 2u) << yaml;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    // JSON is YAML: the same tree.
+    EXPECT_TRUE(SameYaml(docs[i], YAML::Load(json[i])))
+        << YAML::Dump(docs[i]) << "\n"
+        << json[i];
+  }
+  EXPECT_EQ(docs[1]["event"]["name"].as<std::string>(), "articles/wy2");
 }
 
 }  // namespace
