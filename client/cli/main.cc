@@ -416,6 +416,14 @@ int RunQuery(Session& s, const QueryFlags& f) {
 
 // `tags` and `categories`: a page of names with their article counts.
 int RunTerms(Session& s, const TermsFlags& f, bool categories) {
+  if (s.output.format() == Format::kMarkdown) {
+    // Names and counts are no documents; a table under -o markdown would
+    // pass for one.
+    std::cerr << "-o markdown: " << (categories ? "categories" : "tags")
+              << " lists names and counts, not documents: use -o table, "
+                 "json or yaml\n";
+    return kExitUsage;
+  }
   if (categories) {
     v1::ListCategoriesRequest request;
     request.set_prefix(f.prefix);

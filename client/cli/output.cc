@@ -643,10 +643,18 @@ absl::Status Output::PrintTranslations(
 void Output::PrintDocuments(
     const google::protobuf::RepeatedPtrField<v1::Article>& articles) const {
   for (int i = 0; i < articles.size(); ++i) {
+    const v1::Article& a = articles[i];
     if (i > 0) out_ << "\n";
-    std::string doc = FormatMarkdown(articles[i]);
+    std::string doc = FormatMarkdown(a);
     if (!doc.empty() && doc.back() != '\n') doc += "\n";
-    out_ << doc;
+    // Each document opens with `---` and a YAML comment naming it, so that
+    // the stream splits into documents (a `---` alone may be a body's rule)
+    // and each still reads back as it is: parsers drop the comment.
+    constexpr absl::string_view kOpen = "---\n";
+    if (absl::StartsWith(doc, kOpen)) doc.erase(0, kOpen.size());
+    out_ << kOpen << "# " << a.name() << " revision " << a.revision()
+         << (HasTime(a.delete_time()) ? " (deleted)" : "") << "\n"
+         << doc;
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -1630,6 +1631,52 @@ TEST_F(CliTest, WatchPrintsYamlDocuments) {
         << json[i];
   }
   EXPECT_EQ(docs[1]["event"]["name"].as<std::string>(), "articles/wy2");
+}
+
+// -o markdown of many documents ran them together, with no way to tell
+// where one ended (a `---` may be a rule in a body) or which article it
+// was. Each now opens with `---` and a YAML comment naming the article and
+// revision; parsers drop the comment, so a document cut out of the stream
+// applies back unchanged. `tags -o markdown` printed its table; it is
+// refused (names and counts are no documents).
+TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
+  CtlOk({"apply", "-f",
+         Write("mds/md1.md", Doc("md one", "2025-01-01", "amds", "",
+                                 "One.\n\n---\n\nRule.\n"))});
+  CtlOk({"apply", "-f",
+         Write("mds/md2.md", Doc("md two", "2025-01-02", "amds"))});
+  const std::string md =
+      CtlOk({"query", "--tag", "amds", "--oldest-first", "-o", "markdown"});
+  const std::string second = "\n---\n# articles/md2 revision 1\n";
+  ASSERT_THAT(md, StartsWith("---\n# articles/md1 revision 1\n"));
+  const size_t at = md.find(second);
+  ASSERT_NE(at, std::string::npos) << md;
+  const std::string first_doc = md.substr(0, at);  // its blank line goes
+  // The document as `get -o markdown` prints it, but for the comment.
+  EXPECT_EQ(
+      absl::StrReplaceAll(first_doc, {{"# articles/md1 revision 1\n", ""}}),
+      CtlOk({"get", "md1", "-o", "markdown"}));
+  CommandResult r = RunCommand({Contentctl(), "--server", server_->address(),
+                                "apply", "-f", "-", "--id", "md1"},
+                               first_doc);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/md1 unchanged (revision 1)"));
+
+  CtlOk({"apply", "-f",
+         Write("mds/md2.md", Doc("md two!", "2025-01-02", "amds"))});
+  const std::string history = CtlOk({"history", "md2", "-o", "markdown"});
+  EXPECT_THAT(history, StartsWith("---\n# articles/md2 revision 2\ntitle: "));
+  EXPECT_THAT(history,
+              HasSubstr("\n\n---\n# articles/md2 revision 1\ntitle: "));
+
+  for (const char* verb : {"tags", "categories"}) {
+    r = Ctl({verb, "-o", "markdown"});
+    EXPECT_EQ(r.exit_code, 2) << verb;
+    EXPECT_EQ(r.err, absl::StrCat("-o markdown: ", verb,
+                                  " lists names and counts, not documents: "
+                                  "use -o table, json or yaml\n"));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
 }
 
 }  // namespace
