@@ -140,6 +140,7 @@ struct RestoreFlags {
   std::string id;
   int64_t revision = 0;
   int64_t expected_revision = 0;
+  std::string etag;
 };
 
 struct TranslationsFlags {
@@ -494,6 +495,7 @@ int RunRestore(Session& s, const RestoreFlags& f) {
   request.set_name(NameOf(f.id));
   request.set_revision(f.revision);
   request.set_expected_revision(f.expected_revision);
+  request.set_etag(f.etag);
   // Content equal to a live head writes nothing and the server answers with
   // the head: the head's revision, known beforehand, tells the two apart
   // (as apply does). With --expected-revision the head is that or the call
@@ -1075,6 +1077,8 @@ int Main(int argc, char** argv) {
   AddInt(apply_cmd, "--expected-revision", apply.expected_revision,
          "Fail unless the head is at this revision (one file)", 1,
          "leave it out for no precondition");
+  apply_cmd->add_option("--etag", apply.etag,
+                        "Fail unless the head has this etag (one file)");
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
   apply_cmd
@@ -1191,6 +1195,9 @@ int Main(int argc, char** argv) {
   AddInt(undelete_cmd, "--expected-revision", undel.expected_revision,
          "Fail unless the head is at this revision", 1,
          "leave it out for no precondition");
+  undelete_cmd->add_option(
+      "--etag", undel.etag,
+      "Fail unless the head (the tombstone) has this etag");
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
@@ -1216,6 +1223,8 @@ int Main(int argc, char** argv) {
   AddInt(restore_cmd, "--expected-revision", restore.expected_revision,
          "Fail unless the head is at this revision", 1,
          "leave it out for no precondition");
+  restore_cmd->add_option("--etag", restore.etag,
+                          "Fail unless the head has this etag");
 
   TranslationsFlags translations;
   CLI::App* translations_cmd =
