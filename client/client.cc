@@ -268,12 +268,13 @@ class GrpcClient final : public Client {
   absl::Status Watch(
       v1::WatchArticlesRequest request,
       const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,
-      WatchCanceller* canceller) override {
+      WatchCanceller* canceller, const WatchHooks& hooks) override {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
     std::shared_ptr<WatchCanceller::State> state =
         canceller != nullptr ? canceller->state_
                              : std::make_shared<WatchCanceller::State>();
     absl::Duration backoff = absl::Milliseconds(100);
+    bool lost = false;  // on_lost was called; on_resumed not yet
     while (true) {
       grpc::ClientContext ctx;
       AddToken(&ctx);
@@ -284,9 +285,11 @@ class GrpcClient final : public Client {
       }
       std::unique_ptr<grpc::ClientReader<v1::WatchArticlesResponse>> reader =
           stub_->WatchArticles(&ctx, request);
-      if (request.start_now()) {
+      if (request.start_now() || lost) {
         // "Now" is where this stream starts; asking for "now" again after a
-        // reconnect would skip what was written in between.
+        // reconnect would skip what was written in between. The server
+        // sends it as soon as it takes a stream, which is also when a
+        // reconnect has taken.
         reader->WaitForInitialMetadata();
         const auto& md = ctx.GetServerInitialMetadata();
         auto it = md.find("content-watch-after");
@@ -297,12 +300,20 @@ class GrpcClient final : public Client {
                 &after)) {
           request.set_start_now(false);
           request.set_after_sequence(after);
+          if (lost) {
+            lost = false;
+            if (hooks.on_resumed) hooks.on_resumed(after);
+          }
         }
       }
       v1::WatchArticlesResponse event;
       bool stopped = false;
       bool progressed = false;
       while (reader->Read(&event)) {
+        if (lost) {  // a server that sent no start: the event says it took
+          lost = false;
+          if (hooks.on_resumed) hooks.on_resumed(request.after_sequence());
+        }
         progressed = true;
         backoff = absl::Milliseconds(100);
         // Resume after this event on any reconnect.
@@ -340,6 +351,10 @@ class GrpcClient final : public Client {
           break;
         default:
           return FromGrpc(s);
+      }
+      if (!lost) {
+        lost = true;
+        if (hooks.on_lost) hooks.on_lost(FromGrpc(s), request.after_sequence());
       }
       std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));
       backoff = std::min(backoff * 2, absl::Seconds(2));

@@ -201,6 +201,14 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
         path, fs::directory_options::skip_permission_denied, ec);
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       const std::string name = it->path().filename().string();
+      if (name == kIncompleteMarker) {
+        // Applied anyway (the articles there are whole), but an export that
+        // was cut off may have missed some.
+        std::cerr << it->path().parent_path().string() << ": warning: holds "
+                  << kIncompleteMarker
+                  << ": an export into it did not complete, so it may lack "
+                     "articles\n";
+      }
       if (!name.empty() && name[0] == '.') {
         std::error_code dir_ec;
         if (it->is_directory(dir_ec)) it.disable_recursion_pending();
@@ -253,9 +261,12 @@ FileResult ApplyFile(Client& client, const std::string& file,
   }
 
   if (!head.ok()) {
-    if (options.expected_revision != 0) {
+    if (options.expected_revision != 0 || !options.etag.empty()) {
       r.status = absl::NotFoundError(absl::StrCat(
-          r.name, " not found; --expected-revision ", options.expected_revision,
+          r.name, " not found; ",
+          options.expected_revision != 0
+              ? absl::StrCat("--expected-revision ", options.expected_revision)
+              : absl::StrCat("--etag ", options.etag),
           " needs an existing article"));
       return r;
     }
@@ -282,6 +293,7 @@ FileResult ApplyFile(Client& client, const std::string& file,
   *update.mutable_article() = *std::move(article);
   update.mutable_article()->set_name(r.name);
   update.set_expected_revision(options.expected_revision);
+  update.mutable_article()->set_etag(options.etag);
   absl::StatusOr<v1::Article> updated = client.UpdateArticle(update);
   if (!updated.ok()) {
     r.status = updated.status();
@@ -614,16 +626,20 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
     std::cerr << "Error: " << StatusText(files.status()) << "\n";
     return 1;
   }
-  if (options.expected_revision != 0 && files->size() != 1) {
-    std::cerr << "--expected-revision: allowed with a single file only ("
+  // A condition holds for one article, checked by the server at the write.
+  const char* condition = options.expected_revision != 0 ? "--expected-revision"
+                          : !options.etag.empty()        ? "--etag"
+                                                         : nullptr;
+  if (condition != nullptr && files->size() != 1) {
+    std::cerr << condition << ": allowed with a single file only ("
               << files->size() << " given)\n";
     return 2;
   }
-  if (options.expected_revision != 0 && options.dry_run) {
-    std::cerr << "--expected-revision: cannot be combined with --dry-run\n";
+  if (condition != nullptr && options.dry_run) {
+    std::cerr << condition << ": cannot be combined with --dry-run\n";
     return 2;
   }
-  if (options.expected_revision == 0) {
+  if (condition == nullptr) {
     return ApplyStreaming(client, *files, options, format);
   }
   // A conditional write of one file goes through UpdateArticle, which

@@ -12,6 +12,10 @@
 
 namespace content::cli {
 
+// Marks a directory `export --dir` has not finished writing (it may lack
+// articles); `apply` warns of one in a directory it reads.
+inline constexpr char kIncompleteMarker[] = ".incomplete";
+
 struct ApplyOptions {
   // Files and directories (`-f`); a directory stands for every `*.md` under
   // it, recursively, in path order; "-" stands for standard input (one
@@ -24,6 +28,9 @@ struct ApplyOptions {
   // When non-zero, the head must be at this revision (one file only).
   // Default: 0.
   int64_t expected_revision = 0;
+  // When non-empty, the head must have this etag (one file only).
+  // Default: "".
+  std::string etag;
   // Report what would change without writing. Default: false.
   bool dry_run = false;
   // Zone for front-matter dates written without one. Default: "UTC".
@@ -36,7 +43,8 @@ struct ApplyOptions {
 // Applies every file: creates the article `articles/{id}` when it does not
 // exist, otherwise updates it (an identical file leaves it unchanged, by
 // content hash). Files stream through ImportArticles in batches; with
-// `expected_revision` the single file goes through UpdateArticle instead. The
+// `expected_revision` or `etag` the single file goes through UpdateArticle
+// instead. The
 // id is the front-matter `id`, else the file name without its extension;
 // standard input has no name, so it needs the front-matter `id` or `id`.
 // Reports one line per file (or, for -o json/yaml, a list of results on
@@ -44,7 +52,8 @@ struct ApplyOptions {
 //
 // Returns the exit code: 0 when every file applied, 1 when one failed or
 // nothing could be read (standard input without an id too), 2 for a usage
-// error (`--expected-revision` with more than one file, "-" twice, `id`
+// error (`--expected-revision` or `--etag` with more than one file or with
+// `dry_run`, "-" twice, `id`
 // with anything but a single "-", a `default_zone` that does not load).
 int Apply(Client& client, const ApplyOptions& options, Format format);
 

@@ -4,16 +4,19 @@
 //              [-o table|json|yaml|markdown] VERB ...
 //
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
-// stderr), 2 a usage error.
+// stderr; `Error: writing to stdout: REASON` for output that could not be
+// written), 2 a usage error.
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +41,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -136,6 +140,7 @@ struct RestoreFlags {
   std::string id;
   int64_t revision = 0;
   int64_t expected_revision = 0;
+  std::string etag;
 };
 
 struct TranslationsFlags {
@@ -263,6 +268,18 @@ int RunGet(Session& s, const GetFlags& f) {
   if (!f.fallback_langs.empty() && f.lang.empty()) {
     std::cerr << "--fallback: needs --lang\n";
     return kExitUsage;
+  }
+  // The server's rule (`lang`, `fallback_langs[0]`), named by the flags.
+  const auto bad_tag = [](const char* flag, const std::string& lang) {
+    std::cerr << flag << ": " << internal::kLanguageTagRule << "\"" << lang
+              << "\"\n";
+    return kExitUsage;
+  };
+  if (!f.lang.empty() && !internal::IsLanguageTag(f.lang)) {
+    return bad_tag("--lang", f.lang);
+  }
+  for (const std::string& lang : f.fallback_langs) {
+    if (!internal::IsLanguageTag(lang)) return bad_tag("--fallback", lang);
   }
   if (!f.lang.empty() && f.revision != 0) {
     std::cerr << "--revision: cannot be combined with --lang (a translation "
@@ -393,11 +410,21 @@ int RunQuery(Session& s, const QueryFlags& f) {
   absl::StatusOr<v1::QueryArticlesResponse> response =
       s.client->QueryArticles(request);
   if (!response.ok()) return Fail(response.status());
-  return Finish(s.output.PrintQuery(*response, f.page_token.empty()));
+  // Editors' queries mix states: --all adds a STATE column.
+  return Finish(
+      s.output.PrintQuery(*response, f.page_token.empty(), /*states=*/f.all));
 }
 
 // `tags` and `categories`: a page of names with their article counts.
 int RunTerms(Session& s, const TermsFlags& f, bool categories) {
+  if (s.output.format() == Format::kMarkdown) {
+    // Names and counts are no documents; a table under -o markdown would
+    // pass for one.
+    std::cerr << "-o markdown: " << (categories ? "categories" : "tags")
+              << " lists names and counts, not documents: use -o table, "
+                 "json or yaml\n";
+    return kExitUsage;
+  }
   if (categories) {
     v1::ListCategoriesRequest request;
     request.set_prefix(f.prefix);
@@ -468,6 +495,7 @@ int RunRestore(Session& s, const RestoreFlags& f) {
   request.set_name(NameOf(f.id));
   request.set_revision(f.revision);
   request.set_expected_revision(f.expected_revision);
+  request.set_etag(f.etag);
   // Content equal to a live head writes nothing and the server answers with
   // the head: the head's revision, known beforehand, tells the two apart
   // (as apply does). With --expected-revision the head is that or the call
@@ -544,8 +572,28 @@ int FailExport(const absl::Status& status, bool live_only) {
       "needs the editor role: add --live-only to export what readers see")));
 }
 
-// Marks a directory `export --dir` has not finished writing.
-constexpr char kIncompleteMarker[] = ".incomplete";
+// A local file or stdout that could not be written, with the OS's reason
+// (`Error: writing out/x.md: No space left on device`): no gRPC code, since
+// the server is not to blame.
+int FailWrite(absl::string_view what, int err) {
+  std::cerr << "Error: writing " << what << ": " << std::strerror(err) << "\n";
+  return kExitFailure;
+}
+
+// Writes `text` to `path` (created or truncated); returns 0, or the errno
+// of the step that failed. The close is checked too: a file system may
+// report a full disk only there.
+int WriteLocalFile(const std::string& path, absl::string_view text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return errno;
+  int err = 0;
+  if (std::fwrite(text.data(), 1, text.size(), f) != text.size() ||
+      std::fflush(f) != 0) {
+    err = errno != 0 ? errno : EIO;
+  }
+  if (std::fclose(f) != 0 && err == 0) err = errno != 0 ? errno : EIO;
+  return err;
+}
 
 // Markdown whatever -o says: export is for files. With --dir, every article
 // the filters select becomes DIR/<id>.md, a tree `apply -f DIR` reads back
@@ -607,16 +655,13 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   // names out.
   const std::string marker = absl::StrCat(dir, "/", kIncompleteMarker);
   const bool had_marker = std::filesystem::exists(marker, ec);
-  {
-    std::ofstream out(marker, std::ios::trunc);
-    out << "An export into this directory did not complete: it may lack "
-           "articles. Export again (contentctl export --dir); a complete "
-           "export removes this file.\n";
-    out.close();
-    if (out.fail()) {
-      return Fail(
-          absl::UnavailableError(absl::StrCat(marker, ": cannot write")));
-    }
+  if (const int err = WriteLocalFile(
+          marker,
+          "An export into this directory did not complete: it may lack "
+          "articles. Export again (contentctl export --dir); a complete "
+          "export removes this file.\n");
+      err != 0) {
+    return FailWrite(marker, err);
   }
   // An export refused outright (no permission, a bad query) leaves no empty
   // directory of its own making behind, and no marker in a directory it
@@ -638,7 +683,8 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   const bool tty = isatty(STDERR_FILENO);
   v1::ExportArticlesRequest request;
   *request.mutable_query() = BuildQuery(filters);
-  absl::Status write_error;
+  std::string write_error;  // the file that could not be written
+  int write_errno = 0;
   absl::Status status = s.client->ExportArticles(
       request,
       [&](const v1::Article& a) {
@@ -648,15 +694,14 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
         // size limit) must not leave a truncated article that a later
         // `apply -f DIR` would store. `apply` skips the `.tmp` name.
         const std::string tmp = path + ".tmp";
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << FormatMarkdown(a);
-        out.close();  // a short final flush shows only here
+        int err = WriteLocalFile(tmp, FormatMarkdown(a));
         std::error_code ec;
-        if (!out.fail()) std::filesystem::rename(tmp, path, ec);
-        if (out.fail() || ec) {
+        if (err == 0) std::filesystem::rename(tmp, path, ec);
+        if (err == 0 && ec) err = ec.value();
+        if (err != 0) {
           std::filesystem::remove(tmp, ec);
-          write_error =
-              absl::UnavailableError(absl::StrCat(path, ": cannot write"));
+          write_error = path;
+          write_errno = err;
           return false;
         }
         ++written;
@@ -667,9 +712,9 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
       },
       LongCall(s, absl::ZeroDuration()));
   if (tty) std::cerr << "\r\033[K";
-  if (!write_error.ok()) {
+  if (!write_error.empty()) {
     if (written == 0 && !had_marker) std::filesystem::remove(marker, ec);
-    return fail_incomplete(Fail(write_error));
+    return fail_incomplete(FailWrite(write_error, write_errno));
   }
   if (!status.ok()) {
     if (written == 0) drop_empty_dir();
@@ -695,16 +740,17 @@ struct WatchFlags {
 std::atomic<bool> g_watch_interrupted{false};
 
 // One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
-// compact JSON object (the WatchArticlesResponse) per line.
+// compact JSON object (the WatchArticlesResponse) per line, or with -o yaml
+// one YAML document per event, each opened by `---`.
 int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   if (std::string bad = CheckQueryFlags(filters, "--all"); !bad.empty()) {
     std::cerr << bad << "\n";
     return kExitUsage;
   }
-  if (s.output.format() != Format::kTable &&
-      s.output.format() != Format::kJson) {
-    // A stream has no end to close a YAML list or a Markdown page on.
-    std::cerr << "-o: watch prints table lines or JSON lines (-o json)\n";
+  if (s.output.format() == Format::kMarkdown) {
+    // An event is no article, and a change can be a deletion: no document.
+    std::cerr << "-o markdown: watch prints table lines, JSON lines (-o json) "
+                 "or YAML documents (-o yaml)\n";
     return kExitUsage;
   }
   v1::WatchArticlesRequest request;
@@ -740,16 +786,39 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
+  // The SDK reconnects by itself, with no retry budget: a line on each
+  // side of the gap says that the events stopped for a reason and where
+  // they pick up again (each event still comes once).
+  WatchHooks hooks;
+  // 0: no event yet, and the server never said where the stream starts.
+  const auto from = [&f](int64_t after) {
+    if (after > 0) return absl::StrCat("after sequence ", after);
+    return std::string(f.from_now ? "from now" : "from the oldest event kept");
+  };
+  hooks.on_lost = [&from](const absl::Status& status, int64_t after) {
+    std::cerr << "watch: lost the stream (" << StatusText(status)
+              << "); reconnecting to resume " << from(after) << std::endl;
+  };
+  hooks.on_resumed = [&from](int64_t after) {
+    std::cerr << "watch: reconnected; resuming " << from(after) << std::endl;
+  };
   int64_t seen = 0;
-  const bool json = s.output.format() == Format::kJson;
+  const Format format = s.output.format();
   absl::Status status = s.client->Watch(
       request,
       [&](const v1::WatchArticlesResponse& e) {
-        if (json) {
+        if (format == Format::kJson) {
           // An event always converts; the status only covers malformed
           // messages.
           absl::StatusOr<std::string> line = ToJson(e, /*pretty=*/false);
           std::cout << line.value_or("") << "\n";
+        } else if (format == Format::kYaml) {
+          // A YAML stream: each event a document opened by `---`, so that
+          // a reader takes each as it comes (yaml.safe_load_all).
+          absl::StatusOr<std::string> json = ToJson(e, /*pretty=*/false);
+          absl::StatusOr<std::string> yaml =
+              json.ok() ? JsonToYaml(*json) : json.status();
+          std::cout << "---\n" << yaml.value_or("{}\n");
         } else {
           std::string type = v1::ChangeEvent::Type_Name(e.event().type());
           if (absl::StartsWith(type, "TYPE_")) type = type.substr(5);
@@ -762,7 +831,7 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
         if (std::cout.fail()) return false;
         return f.count == 0 || ++seen < f.count;  // 0: --count not given
       },
-      &canceller);
+      &canceller, hooks);
   watch_done = true;
   interrupt_watcher.join();
   std::signal(SIGINT, SIG_DFL);
@@ -911,6 +980,39 @@ std::string NotUtf8Argument(const CLI::App& app,
   return "";
 }
 
+// When the innermost command given (`contentctl`, `contentctl admin`)
+// takes a command and none was given: what to say, `unknown admin command
+// "frob"` or `admin: needs a command`, and the ones there are; "" otherwise
+// (a RequiredError for a missing flag or argument).
+std::string MissingCommand(const CLI::App& app) {
+  const CLI::App* group = &app;
+  std::string path;  // "admin " for `contentctl admin`
+  while (!group->get_subcommands().empty()) {
+    group = group->get_subcommands().front();
+    absl::StrAppend(&path, group->get_name(), " ");
+  }
+  if (group->get_require_subcommand_min() == 0) return "";
+  std::vector<std::string> names;
+  for (const CLI::App* sub :
+       group->get_subcommands([](const CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+  }
+  // Subcommands fall through to the top: what they did not take is there.
+  const std::vector<std::string> rest = app.remaining(/*recurse=*/true);
+  const std::string kind =
+      path.empty() ? "verb" : absl::StrCat(path, "command");
+  std::string text =
+      rest.empty() || absl::StartsWith(rest.front(), "-")
+          ? absl::StrCat(
+                path.empty() ? "contentctl" : path.substr(0, path.size() - 1),
+                ": needs a ", path.empty() ? "verb" : "command")
+          : absl::StrCat("unknown ", kind, " \"", rest.front(), "\"");
+  absl::StrAppend(&text, "; ", kind, "s: ", absl::StrJoin(names, ", "),
+                  "\nRun `contentctl ", path,
+                  "--help` for more information.\n");
+  return text;
+}
+
 // Adds the `ID` positional that names an article.
 void AddId(CLI::App* verb, std::string* id) {
   verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
@@ -975,6 +1077,8 @@ int Main(int argc, char** argv) {
   AddInt(apply_cmd, "--expected-revision", apply.expected_revision,
          "Fail unless the head is at this revision (one file)", 1,
          "leave it out for no precondition");
+  apply_cmd->add_option("--etag", apply.etag,
+                        "Fail unless the head has this etag (one file)");
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
   apply_cmd
@@ -1091,6 +1195,9 @@ int Main(int argc, char** argv) {
   AddInt(undelete_cmd, "--expected-revision", undel.expected_revision,
          "Fail unless the head is at this revision", 1,
          "leave it out for no precondition");
+  undelete_cmd->add_option(
+      "--etag", undel.etag,
+      "Fail unless the head (the tombstone) has this etag");
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
@@ -1116,6 +1223,8 @@ int Main(int argc, char** argv) {
   AddInt(restore_cmd, "--expected-revision", restore.expected_revision,
          "Fail unless the head is at this revision", 1,
          "leave it out for no precondition");
+  restore_cmd->add_option("--etag", restore.etag,
+                          "Fail unless the head has this etag");
 
   TranslationsFlags translations;
   CLI::App* translations_cmd =
@@ -1164,7 +1273,7 @@ int Main(int argc, char** argv) {
       ->add_flag("--from-now", watch.from_now, "Only changes made from now on")
       ->excludes(watch_after);
   watch_cmd->add_flag("--names-only", watch.names_only,
-                      "Events without the article (with -o json)");
+                      "Events without the article (with -o json or yaml)");
   // 0 is refused rather than read as "never": a script passing a computed
   // count of 0 would otherwise wait for ever. Left out, the watch runs
   // until interrupted.
@@ -1203,15 +1312,14 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::RequiredError& e) {
-    // `contentctl frob`: say that the verb is unknown, not that one is
-    // missing.
-    const std::vector<std::string> rest = app.remaining();
-    if (!app.get_subcommands().empty() || rest.empty()) {
-      app.exit(e);
+    // `contentctl frob`, `contentctl admin frob`: say that the command is
+    // unknown, or missing, and which there are, rather than CLI11's "A
+    // subcommand is required".
+    if (std::string bad = MissingCommand(app); !bad.empty()) {
+      std::cerr << bad;
       return kExitUsage;
     }
-    std::cerr << "unknown verb \"" << rest.front() << "\"\n"
-              << "Run with --help for more information.\n";
+    app.exit(e);
     return kExitUsage;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
@@ -1326,16 +1434,59 @@ int Main(int argc, char** argv) {
 
 }  // namespace
 
+// std::cout's buffer: writes to file descriptor 1 and keeps the errno of
+// the first write that failed, which stdio's buffering loses (a later
+// flush of an emptied buffer reports nothing, and errno is long
+// overwritten when main checks). Not thread-safe, as std::cout.
+class StdoutBuffer : public std::streambuf {
+ public:
+  StdoutBuffer() { setp(buffer_, buffer_ + sizeof(buffer_)); }
+  StdoutBuffer(const StdoutBuffer&) = delete;
+  StdoutBuffer& operator=(const StdoutBuffer&) = delete;
+
+  // errno of the first failed write; 0 if none failed.
+  int error() const { return error_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!Drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return Drain() ? 0 : -1; }
+
+ private:
+  // Writes out what is buffered; false once a write has failed (what
+  // follows is dropped: output with a hole in it is no use).
+  bool Drain() {
+    const char* p = pbase();
+    while (error_ == 0 && p < pptr()) {
+      const ssize_t n = ::write(STDOUT_FILENO, p, pptr() - p);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = n < 0 ? errno : EIO;
+        break;
+      }
+      p += n;
+    }
+    setp(buffer_, buffer_ + sizeof(buffer_));
+    return error_ == 0;
+  }
+
+  char buffer_[1 << 16];
+  int error_ = 0;
+};
+
 // Output that never reached stdout (disk full, closed pipe) fails the
-// command instead of exiting 0 with it truncated: stdio reports a failed
-// write only when its buffer is flushed.
-int CheckStdout(int code) {
+// command instead of exiting 0 with it truncated, naming the OS's reason:
+// a local failure, not the server's.
+int CheckStdout(int code, const StdoutBuffer& buffer) {
   std::cout.flush();
-  if (std::cout.fail() || std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    std::cerr << "Error: "
-              << StatusText(
-                     absl::UnavailableError("cannot write to standard output"))
-              << "\n";
+  if (buffer.error() != 0 || std::cout.fail()) {
+    FailWrite("to stdout", buffer.error() != 0 ? buffer.error() : EIO);
     return code == kExitOk ? kExitFailure : code;
   }
   return code;
@@ -1344,6 +1495,8 @@ int CheckStdout(int code) {
 }  // namespace content::cli
 
 int main(int argc, char** argv) {
+  content::cli::StdoutBuffer stdout_buffer;
+  std::cout.rdbuf(&stdout_buffer);
   int code;
   try {
     code = content::cli::Main(argc, argv);
@@ -1351,5 +1504,8 @@ int main(int argc, char** argv) {
     std::cerr << "Error: INTERNAL: " << e.what() << "\n";
     code = 1;
   }
-  return content::cli::CheckStdout(code);
+  code = content::cli::CheckStdout(code, stdout_buffer);
+  // std::cout outlives main: it must not flush into a buffer that is gone.
+  std::cout.rdbuf(nullptr);
+  return code;
 }

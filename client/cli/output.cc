@@ -442,7 +442,7 @@ absl::Status Output::PrintArticle(const v1::Article& a) const {
 }
 
 absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
-                                bool first_page) const {
+                                bool first_page, bool states) const {
   switch (format_) {
     case Format::kJson:
     case Format::kYaml:
@@ -462,14 +462,19 @@ absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
     HintNextPage(response.next_page_token());
     return absl::OkStatus();
   }
-  Table table({"NAME", "REV", "DATE", "TITLE", "TAGS"});
+  std::vector<std::string> header = {"NAME", "REV", "DATE", "TITLE", "TAGS"};
+  if (states) header.insert(header.begin() + 2, "STATE");
+  Table table(std::move(header));
+  const absl::Time now = absl::Now();
   for (const v1::Article& a : response.articles()) {
     std::string rev = absl::StrCat(a.revision());
     if (HasTime(a.delete_time())) absl::StrAppend(&rev, " (deleted)");
-    table.AddRow(
-        {a.name(), rev, FormatTimestamp(a.date()),
-         TruncateToWidth(OneLine(a.title()), kTitleColumns),
-         TruncateToWidth(OneLine(absl::StrJoin(a.tags(), ",")), kTagsColumns)});
+    std::vector<std::string> row = {
+        a.name(), rev, FormatTimestamp(a.date()),
+        TruncateToWidth(OneLine(a.title()), kTitleColumns),
+        TruncateToWidth(OneLine(absl::StrJoin(a.tags(), ",")), kTagsColumns)};
+    if (states) row.insert(row.begin() + 2, StateLabel(a, now));
+    table.AddRow(std::move(row));
   }
   table.Write(out_);
   PrintTotal(response, first_page);
@@ -638,10 +643,18 @@ absl::Status Output::PrintTranslations(
 void Output::PrintDocuments(
     const google::protobuf::RepeatedPtrField<v1::Article>& articles) const {
   for (int i = 0; i < articles.size(); ++i) {
+    const v1::Article& a = articles[i];
     if (i > 0) out_ << "\n";
-    std::string doc = FormatMarkdown(articles[i]);
+    std::string doc = FormatMarkdown(a);
     if (!doc.empty() && doc.back() != '\n') doc += "\n";
-    out_ << doc;
+    // Each document opens with `---` and a YAML comment naming it, so that
+    // the stream splits into documents (a `---` alone may be a body's rule)
+    // and each still reads back as it is: parsers drop the comment.
+    constexpr absl::string_view kOpen = "---\n";
+    if (absl::StartsWith(doc, kOpen)) doc.erase(0, kOpen.size());
+    out_ << kOpen << "# " << a.name() << " revision " << a.revision()
+         << (HasTime(a.delete_time()) ? " (deleted)" : "") << "\n"
+         << doc;
   }
 }
 

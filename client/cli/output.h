@@ -72,7 +72,8 @@ class Output {
   // (json, yaml) or the document (markdown).
   absl::Status PrintArticle(const v1::Article& article) const;
 
-  // A page of a query: columns NAME REV DATE TITLE TAGS (table), the whole
+  // A page of a query: columns NAME REV DATE TITLE TAGS (table; with
+  // `states`, STATE after REV: each article's StateLabel now), the whole
   // response (json, yaml) or the documents separated by a blank line
   // (markdown). Table and markdown give the total on `err` (`total: 3
   // articles`, or `total: about 40 articles (20 on this page)` unless
@@ -80,7 +81,7 @@ class Output {
   // the next page token. Facets follow as a FACET VALUE COUNT table, on
   // `err` for markdown.
   absl::Status PrintQuery(const v1::QueryArticlesResponse& response,
-                          bool first_page) const;
+                          bool first_page, bool states = false) const;
 
   // A page of revisions: columns REV UPDATED STATE CONTENT-HASH (table), the
   // whole response (json, yaml) or the documents (markdown). STATE is

@@ -90,6 +90,18 @@ class WatchCanceller {
   std::shared_ptr<State> state_;
 };
 
+// What Client::Watch reports of its reconnects, on the thread that runs
+// it, between events. Either may be empty.
+struct WatchHooks {
+  // The stream was lost (`status`: the error, or OK for a server that
+  // ended it) and Watch reconnects, resuming after sequence `after` (0 with
+  // `start_now` before any event: from "now"). Called once per loss, not
+  // for each attempt while the server stays away.
+  std::function<void(const absl::Status& status, int64_t after)> on_lost;
+  // A reconnect after on_lost took: the server resumes after `after`.
+  std::function<void(int64_t after)> on_resumed;
+};
+
 // A connection to contentd. One method per RPC; each returns the server's
 // status unchanged (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ...) or
 // DEADLINE_EXCEEDED/UNAVAILABLE for transport trouble. A request the server
@@ -179,11 +191,13 @@ class Client {
   // OUT_OF_RANGE when the server no longer has the events needed to resume
   // (resync and watch again), RESOURCE_EXHAUSTED for an event over the
   // 64 MiB the SDK receives, or the first non-retryable error.
-  // `request.after_sequence`/`start_now` set the start. No deadline applies.
+  // `request.after_sequence`/`start_now` set the start. No deadline applies,
+  // and there is no retry budget: Watch reconnects until the server is back
+  // (backing off to one attempt every 2 s), reporting through `hooks`.
   virtual absl::Status Watch(
       v1::WatchArticlesRequest request,
       const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,
-      WatchCanceller* canceller = nullptr) = 0;
+      WatchCanceller* canceller = nullptr, const WatchHooks& hooks = {}) = 0;
 
   // Streams batches from `next_batch` (false when there are no more) and
   // hands each batch's results to `on_results`, in order, while later

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -124,6 +126,14 @@ class CliEditorialTest : public ::testing::Test {
     fs::create_directories(path.parent_path());
     WriteFile(path.string(), text);
     return path.string();
+  }
+
+  // `get ID -o json` as an editor, with `extra` flags.
+  v1::Article GetJsonArticle(const std::string& id,
+                             std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"get", id, "--all", "-o", "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return ParseJson<v1::Article>(CtlOk(args));
   }
 
   // Applies the sample as `deepseek-brokers`, then the edited sample:
@@ -717,6 +727,128 @@ TEST_F(CliEditorialTest, ExportIncludesDraftsAndAppliesBackUnchanged) {
   r = Ctl({"export", "--dir", dir_.path() + "/reader", "--live-only"}, kReader);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, Not(HasSubstr("--live-only")));
+}
+
+// ---- usage nits ------------------------------------------------------------
+
+// The space-separated cells of a table row.
+std::vector<std::string> Cells(const std::string& row) {
+  return absl::StrSplit(row, ' ', absl::SkipEmpty());
+}
+
+// An editor's query mixes states; the table had no column to tell a draft
+// from a live article. With --all it has STATE, as history and
+// translations do; without, every row is live and the table is as before.
+TEST_F(CliEditorialTest, QueryAllTableHasAStateColumn) {
+  Write("st/live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
+  Write("st/wip.md", "---\ntitle: \"Wip\"\nstate: draft\n---\n\nDraft.\n");
+  Write("st/old.md", "---\ntitle: \"Old\"\nstate: archived\n---\n\nOld.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/st"});
+  const std::vector<std::string> all =
+      Lines(CtlOk({"query", "--all", "--oldest-first"}));
+  ASSERT_EQ(all.size(), 4u) << ::testing::PrintToString(all);
+  EXPECT_THAT(Cells(all[0]),
+              ElementsAre("NAME", "REV", "STATE", "DATE", "TITLE", "TAGS"));
+  std::set<std::string> rows;
+  for (size_t i = 1; i < all.size(); ++i) {
+    const std::vector<std::string> cells = Cells(all[i]);
+    ASSERT_GE(cells.size(), 3u) << all[i];
+    rows.insert(cells[0] + " " + cells[2]);
+  }
+  EXPECT_THAT(rows, ElementsAre("articles/live published",
+                                "articles/old archived", "articles/wip draft"));
+  const std::vector<std::string> live = Lines(CtlOk({"query"}));
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_THAT(Cells(live[0]),
+              ElementsAre("NAME", "REV", "DATE", "TITLE", "TAGS"));
+}
+
+// `get --lang` and `--fallback` took any text, which matched no
+// translation (NOT_FOUND) or reached the server as `fallback_langs[0]`;
+// query's --lang was checked. Now a malformed tag is a usage error naming
+// the flag, and well-formed ones (POSIX `zh_CN` too) still work.
+TEST_F(CliEditorialTest, GetLangAndFallbackMustBeLanguageTags) {
+  ApplyLaunch();
+  for (auto [args, flag, bad] :
+       {std::tuple{std::vector<std::string>{"--lang", "not a lang!"}, "--lang",
+                   "not a lang!"},
+        std::tuple{std::vector<std::string>{"--lang", "e"}, "--lang", "e"},
+        std::tuple{
+            std::vector<std::string>{"--lang", "de", "--fallback", "en,zh--CN"},
+            "--fallback", "zh--CN"},
+        std::tuple{std::vector<std::string>{"--lang", "de", "--fallback", "12"},
+                   "--fallback", "12"}}) {
+    args.insert(args.begin(), {"get", "launch.en"});
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << r.err;
+    EXPECT_EQ(r.err, absl::StrCat(flag, ": must be a BCP 47 language tag: ",
+                                  "subtags of 1-8 letters or digits joined "
+                                  "by '-', the first 2-3 or 5-8 letters (or "
+                                  "x/i for private use), e.g. en, zh-CN; got "
+                                  "\"",
+                                  bad, "\"\n"))
+        << ::testing::PrintToString(args);
+  }
+  EXPECT_THAT(CtlOk({"get", "launch.en", "--lang", "zh_CN", "-o", "json"}),
+              HasSubstr("\"articles/launch.zh-CN\""));
+}
+
+// Only `delete` took --etag, though undelete, restore and update (apply of
+// one file) take the same condition in the API. Each now does: a stale
+// etag fails the write (FAILED_PRECONDITION) and writes nothing, the
+// head's etag lets it through.
+TEST_F(CliEditorialTest, WritesTakeAnEtag) {
+  const std::string path =
+      Write("etag/tagged.md", "---\ntitle: \"One\"\n---\n\nOne.\n");
+  CtlOk({"apply", "-f", path});
+  const std::string etag1 = GetJsonArticle("tagged").etag();
+  ASSERT_FALSE(etag1.empty());
+  WriteFile(path, "---\ntitle: \"Two\"\n---\n\nTwo.\n");
+  CtlOk({"apply", "-f", path});  // revision 2: etag1 is stale now
+  const std::string etag2 = GetJsonArticle("tagged").etag();
+  ASSERT_NE(etag1, etag2);
+
+  WriteFile(path, "---\ntitle: \"Three\"\n---\n\nThree.\n");
+  CommandResult r = Ctl({"apply", "-f", path, "--etag", etag1});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_EQ(GetJsonArticle("tagged").revision(), 2);
+  r = Ctl({"apply", "-f", path, "--etag", etag2});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/tagged updated (revision 3)"));
+  const std::string etag3 = GetJsonArticle("tagged").etag();
+
+  r = Ctl({"restore", "tagged", "1", "--etag", etag2});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_EQ(GetJsonArticle("tagged").revision(), 3);
+  EXPECT_THAT(CtlOk({"restore", "tagged", "1", "--etag", etag3}),
+              StartsWith("articles/tagged restored from revision 1 "
+                         "(revision 4)"));
+
+  CtlOk({"delete", "tagged"});
+  const std::string tombstone =
+      GetJsonArticle("tagged", {"--show-deleted"}).etag();
+  r = Ctl({"undelete", "tagged", "--etag", etag3});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(CtlOk({"undelete", "tagged", "--etag", tombstone}),
+              StartsWith("articles/tagged undeleted"));
+
+  // A condition is on one article: not with many files, nor a dry run, and
+  // an article that does not exist has no etag to match.
+  Write("etag/other.md", "---\ntitle: \"Other\"\n---\n\nOther.\n");
+  r = Ctl({"apply", "-f", dir_.path() + "/files/etag", "--etag", etag3});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--etag: allowed with a single file only"));
+  r = Ctl({"apply", "-f", path, "--etag", etag3, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--etag: cannot be combined with --dry-run"));
+  r = Ctl(
+      {"apply", "-f", dir_.path() + "/files/etag/other.md", "--etag", etag3});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("articles/other not found; --etag " + etag3 +
+                               " needs an existing article"));
 }
 
 }  // namespace

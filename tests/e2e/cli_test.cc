@@ -4,10 +4,7 @@
 // One server serves the whole suite (under ctest each test runs in its own
 // process, so each gets a fresh one); tests keep out of each other's way by
 // using their own ids and tags.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,18 +19,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/support/harness.h"
+#include "yaml-cpp/yaml.h"
 
 namespace content {
 namespace {
 
 namespace fs = std::filesystem;
 
+using ::content::testing::BackgroundCommand;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::RunCommand;
@@ -1123,9 +1123,10 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--tag: must not be empty"));
 
-  r = Ctl({"watch", "-o", "yaml"});
+  r = Ctl({"watch", "-o", "markdown"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("-o json"));
+  EXPECT_THAT(r.err, HasSubstr("-o markdown: watch prints table lines, JSON "
+                               "lines (-o json) or YAML documents"));
   r = Ctl({"watch", "--after", "-5"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--after: must not be negative, got -5"));
@@ -1134,10 +1135,10 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_THAT(r.err, HasSubstr("--count: must be at least 1, got -5"));
   // Sequences and counts are 64-bit: past 2^31 is not "not a number".
   r = Ctl({"watch", "--after", "3000000000", "--count", "3000000000", "-o",
-           "yaml"});
+           "markdown"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, Not(HasSubstr("not a number")));
-  EXPECT_THAT(r.err, HasSubstr("-o json"));
+  EXPECT_THAT(r.err, HasSubstr("-o markdown: watch prints"));
   r = Ctl({"query", "--limit", "3000000000"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--limit"));
@@ -1362,22 +1363,10 @@ TEST_F(CliTest, VersionNeedsNoServer) {
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
   CtlOk({"apply", "-f", Write("sigint.md", Doc("Sigint", "", ""))});
   const std::string out = files_.path() + "/watch.out";
-  const std::vector<std::string> argv = {Contentctl(), "--server",
-                                         server_->address(), "watch"};
-  std::vector<char*> cargv;
-  for (const std::string& a : argv)
-    cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(),
-                        environ),
-            0);
-  posix_spawn_file_actions_destroy(&actions);
+  std::unique_ptr<BackgroundCommand> ctl = BackgroundCommand::Start(
+      {Contentctl(), "--server", server_->address(), "watch"}, out,
+      files_.path() + "/watch.err");
+  ASSERT_NE(ctl, nullptr);
   // Interrupted once it streams (it printed the article's create).
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -1389,21 +1378,10 @@ TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
     printed.assign(std::istreambuf_iterator<char>(in), {});
   }
   EXPECT_THAT(printed, HasSubstr("CREATED articles/sigint"));
-  ASSERT_EQ(kill(pid, SIGINT), 0);
-  int status = 0;
-  pid_t done = 0;
-  while (std::chrono::steady_clock::now() <
-             deadline + std::chrono::seconds(10) &&
-         (done = waitpid(pid, &status, WNOHANG)) == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (done == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    FAIL() << "watch did not stop on SIGINT";
-  }
-  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(kill(ctl->pid(), SIGINT), 0);
+  const CommandResult r = ctl->Wait(std::chrono::seconds(30));
+  EXPECT_FALSE(r.timed_out) << "watch did not stop on SIGINT";
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(CliTest, UnreachableServerIsUnavailable) {
@@ -1471,57 +1449,25 @@ TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
   CtlOk({"admin", "fsck"});
 }
 
-// Runs contentctl against the suite's server with stdout on /dev/full (every
-// write fails with ENOSPC); returns the exit code, -1 if it had to be
-// killed after 20 s, and stderr in `err`.
-int RunIntoDevFull(const std::string& server, const std::string& err_path,
-                   std::vector<std::string> args, std::string* err) {
-  args.insert(args.begin(), {Contentctl(), "--server", server});
-  std::vector<char*> cargv;
-  for (std::string& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/full", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  const int spawned =
-      posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) return -2;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::ifstream in(err_path);
-  err->assign(std::istreambuf_iterator<char>(in), {});
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // Output that cannot be written fails the command instead of exiting 0
 // with it lost; watch stops at the first failed write.
 TEST_F(CliTest, FailedWritesToStdoutFail) {
   CtlOk({"apply", "-f", Write("full1.md", Doc("Full", "", "afull"))});
-  const std::string err_path = files_.path() + "/err.txt";
   for (std::vector<std::string> args :
        {std::vector<std::string>{"export", "full1"},
         {"get", "full1"},
         {"query", "--tag", "afull", "-o", "json"},
         {"watch", "--tag", "afull"}}) {
-    std::string err;
-    EXPECT_EQ(RunIntoDevFull(server_->address(), err_path, args, &err), 1)
-        << ::testing::PrintToString(args) << "\n"
-        << err;
-    EXPECT_THAT(err, HasSubstr("cannot write to standard output"))
+    args.insert(args.begin(), {Contentctl(), "--server", server_->address()});
+    // Every write to /dev/full fails with ENOSPC.
+    std::unique_ptr<BackgroundCommand> ctl =
+        BackgroundCommand::Start(args, "/dev/full", files_.path() + "/err.txt");
+    ASSERT_NE(ctl, nullptr);
+    const CommandResult r = ctl->Wait(std::chrono::seconds(20));
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args) << "\n"
+                              << r.err;
+    // The OS's reason, and no gRPC code: the server is not to blame.
+    EXPECT_EQ(r.err, "Error: writing to stdout: No space left on device\n")
         << ::testing::PrintToString(args);
   }
 }
@@ -1560,6 +1506,207 @@ TEST_F(CliTest, TokenWithNewlineWorksAndControlCharactersAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, StartsWith("--token: contains a control character"));
   EXPECT_THAT(r.err, Not(HasSubstr("t0k")));
+}
+
+// ---- usage nits ------------------------------------------------------------
+
+// `contentctl admin bogus` said "A subcommand is required", as if none had
+// been given. An unknown command is named as such, with the ones there are
+// (kubectl, etcdctl); so is a missing one, and an unknown verb.
+TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
+  CommandResult r = Ctl({"admin", "bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "unknown admin command \"bogus\"; admin commands: backup, "
+            "compact, fsck, stats\nRun `contentctl admin --help` for more "
+            "information.\n");
+  r = Ctl({"admin"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "admin: needs a command; admin commands: backup, compact, fsck, "
+            "stats\nRun `contentctl admin --help` for more information.\n");
+  r = Ctl({"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("unknown verb \"frobnicate\"; verbs: apply, "
+                                "get, query, tags, categories, history, "
+                                "delete, undelete, diff, restore, "
+                                "translations, export, watch, admin, "
+                                "version\n"));
+  r = Ctl({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("contentctl: needs a verb; verbs: apply, "));
+  // A missing argument is still said as such.
+  r = Ctl({"admin", "backup"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("destination is required"));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+// Export into a directory that cannot take the file: the OS's reason, not
+// an UNAVAILABLE that blamed the server. The file is a link to /dev/full,
+// where every write fails with ENOSPC.
+TEST_F(CliTest, ExportWriteFailureSaysWhyLocally) {
+  CtlOk({"apply", "-f", Write("fullx.md", Doc("Full dir", "", "afullx"))});
+  const std::string out = files_.path() + "/fullx-out";
+  std::filesystem::create_directories(out);
+  std::filesystem::create_symlink("/dev/full", out + "/fullx.md.tmp");
+  CommandResult r = Ctl({"export", "--dir", out, "--tag", "afullx"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: writing " + out + "/fullx.md: No space left on device\n");
+}
+
+// `watch` reconnected in silence when the server went away: a line on
+// stderr now says that it lost the stream and one that it resumed, and
+// from where, each once however many attempts it took; no event is lost
+// or repeated.
+TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {Contentctl(), "--server", server->address()});
+    return RunCommand(args);
+  };
+  ASSERT_EQ(ctl({"apply", "-f", Write("rc1.md", Doc("rc1", "", ""))}).exit_code,
+            0);
+  const std::string out = dir.path() + "/watch.out";
+  const std::string err = dir.path() + "/watch.err";
+  std::unique_ptr<BackgroundCommand> watch = BackgroundCommand::Start(
+      {Contentctl(), "--server", server->address(), "watch", "--count", "2"},
+      out, err);
+  ASSERT_NE(watch, nullptr);
+  // Bounds the waits below, so that a broken watch fails the test.
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  const auto wait_for = [&](const std::string& path, const std::string& what) {
+    while (std::chrono::steady_clock::now() < give_up) {
+      std::ifstream in(path);
+      const std::string text(std::istreambuf_iterator<char>(in), {});
+      if (text.find(what) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for(out, "1 CREATED articles/rc1 1\n"));
+  server->Stop(SIGKILL);
+  ASSERT_TRUE(wait_for(err, "watch: lost the stream ("));
+  ASSERT_TRUE(server->RestartOnSamePort());
+  ASSERT_TRUE(wait_for(err, "watch: reconnected"));
+  ASSERT_EQ(ctl({"apply", "-f", Write("rc2.md", Doc("rc2", "", ""))}).exit_code,
+            0);
+  const CommandResult r = watch->Wait(std::chrono::minutes(1));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1 CREATED articles/rc1 1\n2 CREATED articles/rc2 1\n");
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_THAT(lines[0], StartsWith("watch: lost the stream (UNAVAILABLE: "));
+  EXPECT_THAT(lines[0], ::testing::EndsWith(
+                            "); reconnecting to resume after sequence 1"));
+  EXPECT_EQ(lines[1], "watch: reconnected; resuming after sequence 1");
+}
+
+// `apply -f DIR` read a tree that an export cut off had left, marked by
+// DIR/.incomplete, without a word. It warns now, and still applies.
+TEST_F(CliTest, ApplyWarnsOfAnIncompleteExport) {
+  const std::string tree = files_.path() + "/cutoff";
+  Write("cutoff/inc1.md", Doc("inc1", "", ""));
+  Write("cutoff/.incomplete", "An export into this directory did not ...\n");
+  CommandResult r = Ctl({"apply", "-f", tree});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/inc1 created"));
+  EXPECT_EQ(r.err, tree +
+                       ": warning: holds .incomplete: an export into it did "
+                       "not complete, so it may lack articles\n");
+  std::filesystem::remove(tree + "/.incomplete");
+  r = Ctl({"apply", "-f", tree});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
+// Whether two YAML trees hold the same maps, lists and scalars.
+bool SameYaml(const YAML::Node& a, const YAML::Node& b) {
+  if (a.Type() != b.Type() || a.size() != b.size()) return false;
+  if (a.IsScalar()) return a.Scalar() == b.Scalar();
+  if (a.IsSequence()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!SameYaml(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  for (const auto& kv : a) {
+    const YAML::Node other = b[kv.first.Scalar()];
+    if (!other.IsDefined() || !SameYaml(kv.second, other)) return false;
+  }
+  return true;
+}
+
+// `watch -o yaml` was refused; it prints one YAML document per event, each
+// opened by `---`, the same response as a line of -o json.
+TEST_F(CliTest, WatchPrintsYamlDocuments) {
+  CtlOk({"apply", "-f", Write("wy1.md", Doc("wy1", "", "awy"))});
+  CtlOk({"apply", "-f", Write("wy2.md", Doc("wy2", "", "awy"))});
+  const std::string yaml = CtlOk(
+      {"watch", "--tag", "awy", "--names-only", "--count", "2", "-o", "yaml"});
+  const std::vector<std::string> json = Lines(CtlOk(
+      {"watch", "--tag", "awy", "--names-only", "--count", "2", "-o", "json"}));
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_THAT(yaml, StartsWith("---\nevent:\n  sequence: "));
+  const std::vector<YAML::Node> docs = YAML::LoadAll(yaml);
+  ASSERT_EQ(docs.size(), 2u) << yaml;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    // JSON is YAML: the same tree.
+    EXPECT_TRUE(SameYaml(docs[i], YAML::Load(json[i])))
+        << YAML::Dump(docs[i]) << "\n"
+        << json[i];
+  }
+  EXPECT_EQ(docs[1]["event"]["name"].as<std::string>(), "articles/wy2");
+}
+
+// -o markdown of many documents ran them together, with no way to tell
+// where one ended (a `---` may be a rule in a body) or which article it
+// was. Each now opens with `---` and a YAML comment naming the article and
+// revision; parsers drop the comment, so a document cut out of the stream
+// applies back unchanged. `tags -o markdown` printed its table; it is
+// refused (names and counts are no documents).
+TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
+  CtlOk({"apply", "-f",
+         Write("mds/md1.md", Doc("md one", "2025-01-01", "amds", "",
+                                 "One.\n\n---\n\nRule.\n"))});
+  CtlOk({"apply", "-f",
+         Write("mds/md2.md", Doc("md two", "2025-01-02", "amds"))});
+  const std::string md =
+      CtlOk({"query", "--tag", "amds", "--oldest-first", "-o", "markdown"});
+  const std::string second = "\n---\n# articles/md2 revision 1\n";
+  ASSERT_THAT(md, StartsWith("---\n# articles/md1 revision 1\n"));
+  const size_t at = md.find(second);
+  ASSERT_NE(at, std::string::npos) << md;
+  const std::string first_doc = md.substr(0, at);  // its blank line goes
+  // The document as `get -o markdown` prints it, but for the comment.
+  EXPECT_EQ(
+      absl::StrReplaceAll(first_doc, {{"# articles/md1 revision 1\n", ""}}),
+      CtlOk({"get", "md1", "-o", "markdown"}));
+  CommandResult r = RunCommand({Contentctl(), "--server", server_->address(),
+                                "apply", "-f", "-", "--id", "md1"},
+                               first_doc);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/md1 unchanged (revision 1)"));
+
+  CtlOk({"apply", "-f",
+         Write("mds/md2.md", Doc("md two!", "2025-01-02", "amds"))});
+  const std::string history = CtlOk({"history", "md2", "-o", "markdown"});
+  EXPECT_THAT(history, StartsWith("---\n# articles/md2 revision 2\ntitle: "));
+  EXPECT_THAT(history,
+              HasSubstr("\n\n---\n# articles/md2 revision 1\ntitle: "));
+
+  for (const char* verb : {"tags", "categories"}) {
+    r = Ctl({verb, "-o", "markdown"});
+    EXPECT_EQ(r.exit_code, 2) << verb;
+    EXPECT_EQ(r.err, absl::StrCat("-o markdown: ", verb,
+                                  " lists names and counts, not documents: "
+                                  "use -o table, json or yaml\n"));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
 }
 
 }  // namespace

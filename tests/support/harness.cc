@@ -275,60 +275,80 @@ bool ServerProcess::RestartOnSamePort() {
 
 std::string ServerProcess::Log() const { return ReadFile(log_path_); }
 
-CommandResult RunCommand(const std::vector<std::string>& argv_in,
-                         const std::string& stdin_text,
-                         const std::vector<std::string>& env,
-                         std::chrono::milliseconds timeout) {
-  static int counter = 0;
-  TempDir dir;
-  const std::string in_path = dir.path() + "/in";
-  const std::string out_path = dir.path() + "/out";
-  const std::string err_path = dir.path() + "/err";
-  WriteFile(in_path, stdin_text);
-  ++counter;
-
-  std::vector<std::string> argv = argv_in;
+std::unique_ptr<BackgroundCommand> BackgroundCommand::Start(
+    std::vector<std::string> argv, const std::string& stdout_path,
+    const std::string& stderr_path, const std::vector<std::string>& env,
+    const std::string& stdin_path) {
   std::vector<std::string> envs;
   for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
   envs.insert(envs.end(), env.begin(), env.end());
-
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
+  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY,
+                                   0);
+  posix_spawn_file_actions_addopen(&actions, 1, stdout_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
+  posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::vector<char*> cargv = CStrings(argv);
   std::vector<char*> cenv = CStrings(envs);
   pid_t pid = -1;
-  CommandResult result;
-  if (posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr, cargv.data(),
-                   cenv.data()) != 0) {
-    posix_spawn_file_actions_destroy(&actions);
-    result.err = "cannot start " + argv[0];
-    return result;
-  }
+  const int rc = posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr,
+                              cargv.data(), cenv.data());
   posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return nullptr;
+  return std::unique_ptr<BackgroundCommand>(
+      new BackgroundCommand(pid, stdout_path, stderr_path));
+}
+
+BackgroundCommand::~BackgroundCommand() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+}
+
+CommandResult BackgroundCommand::Wait(std::chrono::milliseconds timeout) {
+  CommandResult result;
   int status = 0;
   if (timeout.count() > 0) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
       if (std::chrono::steady_clock::now() >= deadline) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
         result.timed_out = true;
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   } else {
-    waitpid(pid, &status, 0);
+    waitpid(pid_, &status, 0);
   }
+  pid_ = -1;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
+  std::error_code ec;
+  if (fs::is_regular_file(stdout_path_, ec))
+    result.out = ReadFile(stdout_path_);
+  if (fs::is_regular_file(stderr_path_, ec))
+    result.err = ReadFile(stderr_path_);
   return result;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::string& stdin_text,
+                         const std::vector<std::string>& env,
+                         std::chrono::milliseconds timeout) {
+  TempDir dir;
+  const std::string in_path = dir.path() + "/in";
+  WriteFile(in_path, stdin_text);
+  std::unique_ptr<BackgroundCommand> command = BackgroundCommand::Start(
+      argv, dir.path() + "/out", dir.path() + "/err", env, in_path);
+  if (command == nullptr) {
+    CommandResult result;
+    result.err = "cannot start " + argv[0];
+    return result;
+  }
+  return command->Wait(timeout);
 }
 
 }  // namespace content::testing

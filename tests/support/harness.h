@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace content::testing {
@@ -73,6 +74,43 @@ struct CommandResult {
   bool timed_out = false;
   std::string out;
   std::string err;
+};
+
+// A command running in the background, its standard streams on files:
+// for a test that acts on it while it runs (signals it, reads what it has
+// printed so far) or that needs stdout on a device (`/dev/full`: every
+// write fails with ENOSPC). Kills (SIGKILL) and reaps it on destruction if
+// it still runs. Not thread-safe.
+class BackgroundCommand {
+ public:
+  // Starts argv[0] (looked up on PATH if it has no '/'; no shell) with
+  // `argv`, stdin from `stdin_path`, stdout to `stdout_path` and stderr to
+  // `stderr_path` (both created or truncated; a device is opened as it is)
+  // and extra environment entries as NAME=VALUE. nullptr if it could not
+  // start.
+  static std::unique_ptr<BackgroundCommand> Start(
+      std::vector<std::string> argv, const std::string& stdout_path,
+      const std::string& stderr_path, const std::vector<std::string>& env = {},
+      const std::string& stdin_path = "/dev/null");
+  ~BackgroundCommand();
+  BackgroundCommand(const BackgroundCommand&) = delete;
+  BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits for the exit, killing the command (SIGKILL, `timed_out`) once a
+  // nonzero `timeout` has passed. `out` and `err` are what the files hold
+  // then (`out` empty for a device). Call once.
+  CommandResult Wait(std::chrono::milliseconds timeout = {});
+
+ private:
+  BackgroundCommand(pid_t pid, std::string stdout_path, std::string stderr_path)
+      : pid_(pid),
+        stdout_path_(std::move(stdout_path)),
+        stderr_path_(std::move(stderr_path)) {}
+
+  pid_t pid_;
+  std::string stdout_path_;
+  std::string stderr_path_;
 };
 
 // Runs argv[0] with `argv` and optional stdin text; extra environment entries
