@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -39,6 +40,7 @@
 #include "server/service/admin_service.h"
 #include "server/service/allocator.h"
 #include "server/service/content_service.h"
+#include "server/service/health.h"
 #include "server/service/metrics.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/service/validation.h"
@@ -736,6 +738,13 @@ int main(int argc, char** argv) {
           "stop it, or give this one another directory")));
     }
   }
+  // Health answers NOT_SERVING once the store stops taking writes for good
+  // (an I/O error RocksDB cannot recover from while running), so that an
+  // orchestrator restarts contentd; reads go on meanwhile.
+  content::service::ServingHealth serving_health(&std::cerr);
+  config.store.on_writes_stopped = [&serving_health](const absl::Status& s) {
+    serving_health.StorageFailed(s);
+  };
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
   if (!store.ok()) return Fail(store.status());
@@ -842,13 +851,12 @@ int main(int argc, char** argv) {
   }
   for (content::ListenAddress& a : *grpc_addresses) a.set_port(port);
   // Probes ask by service name as often as for the whole server ("").
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  if (health != nullptr) {
-    for (const char* name :
-         {"content.v1.ContentService", "content.v1.AdminService"}) {
-      health->SetServingStatus(name, true);
-    }
-  }
+  serving_health.Attach(server->GetHealthCheckService());
+  // The server (and its health service) goes before the store, which may
+  // still report a failure while it closes.
+  absl::Cleanup detach_health = [&serving_health] {
+    serving_health.Attach(nullptr);
+  };
   // The listen address as bound: "127.0.0.1:0" serves as "127.0.0.1:PORT".
   std::string bound = config.listen;
   if (!IsUnixSocket(config.listen)) {
@@ -927,7 +935,7 @@ int main(int argc, char** argv) {
             << ", finishing in-flight calls" << std::endl;
   // NOT_SERVING while in-flight calls finish, so load balancers stop
   // sending new ones.
-  if (health != nullptr) health->Shutdown();
+  serving_health.Shutdown();
   service->PrepareShutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoNanoseconds(config.shutdown_grace));
