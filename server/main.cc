@@ -2,9 +2,6 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -34,6 +31,7 @@
 #include "absl/time/clock.h"
 #include "common/bearer_token.h"
 #include "common/decimal_flag.h"
+#include "common/tls_pem.h"
 #include "httplib.h"
 #include "server/config.h"
 #include "server/listen.h"
@@ -314,46 +312,31 @@ absl::StatusOr<std::string> ReadText(const std::string& path,
 }
 
 // gRPC checks the certificate and key only when it binds, and then reports
-// that it cannot listen; checked here, the error names the file at fault
-// and comes before the data directory is created.
+// that it cannot listen; checked here (by the rules the SDK and contentctl
+// use, common/tls_pem.h), the error names the key and file at fault and
+// comes before the data directory is created.
 absl::Status CheckTlsPem(const content::TlsConfig& tls, const std::string& cert,
                          const std::string& key, const std::string* ca) {
-  auto bio = [](const std::string& pem) {
-    return std::unique_ptr<BIO, decltype(&BIO_free)>(
-        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  auto bad = [](const char* name, const std::string& path,
+                const std::string& problem) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config tls.", name, ": ", path, " ", problem));
   };
-  auto b = bio(cert);
-  std::unique_ptr<X509, decltype(&X509_free)> x509(
-      PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr), X509_free);
-  if (x509 == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "config tls.cert_file: ", tls.cert_file, " holds no PEM certificate"));
+  if (std::string p = content::internal::PemCertificateProblem(cert);
+      !p.empty()) {
+    return bad("cert_file", tls.cert_file, p);
   }
-  b = bio(key);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
-      PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr),
-      EVP_PKEY_free);
-  if (pkey == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config tls.key_file: ", tls.key_file,
-                     " holds no PEM private key (or one with a passphrase)"));
-  }
-  if (X509_check_private_key(x509.get(), pkey.get()) != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config tls.key_file: ", tls.key_file,
-                     " is not the key of tls.cert_file ", tls.cert_file));
+  if (std::string p = content::internal::PemKeyProblem(
+          cert, key, absl::StrCat("tls.cert_file ", tls.cert_file));
+      !p.empty()) {
+    return bad("key_file", tls.key_file, p);
   }
   if (ca != nullptr) {
-    b = bio(*ca);
-    std::unique_ptr<X509, decltype(&X509_free)> root(
-        PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr), X509_free);
-    if (root == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("config tls.client_ca_file: ", tls.client_ca_file,
-                       " holds no PEM certificate"));
+    if (std::string p = content::internal::PemCertificateProblem(*ca);
+        !p.empty()) {
+      return bad("client_ca_file", tls.client_ca_file, p);
     }
   }
-  ERR_clear_error();
   return absl::OkStatus();
 }
 
