@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -350,6 +352,20 @@ absl::Status ApplyRetention(const YAML::Node& node, ServerConfig* c) {
 }  // namespace
 
 absl::Status CheckConfig(const ServerConfig& c) {
+  // The host's memory even inside a container (sysconf does not see cgroup
+  // limits): a loose bound that never refuses a cache the machine can hold.
+  const int64_t pages = sysconf(_SC_PHYS_PAGES);
+  const int64_t page_bytes = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_bytes > 0) {
+    const uint64_t memory_mb =
+        static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_bytes) >> 20;
+    if ((c.store.block_cache_bytes >> 20) > memory_mb) {
+      return Bad(
+          "block_cache_mb",
+          absl::StrCat("must be at most this machine's memory (", memory_mb,
+                       " MiB), got ", c.store.block_cache_bytes >> 20));
+    }
+  }
   if (c.store.engine == "postgres" &&
       c.service.limits.max_article_bytes > store::kPgMaxArticleBytes) {
     return Bad("limits.max_article_bytes",
@@ -408,10 +424,7 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
       s = Read(v, key, &c->store.sync);
     } else if (key == "block_cache_mb") {
       int64_t mb = 0;
-      s = ReadPositive(v, key, &mb,
-                       static_cast<int64_t>(std::min<uint64_t>(
-                           std::numeric_limits<size_t>::max() >> 20,
-                           std::numeric_limits<int64_t>::max())));
+      s = ReadPositive(v, key, &mb, kMaxBlockCacheMb);
       if (s.ok()) c->store.block_cache_bytes = static_cast<size_t>(mb) << 20;
     } else if (key == "write_threads") {
       int64_t n = 0;
@@ -429,6 +442,10 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
       int64_t n = 0;
       s = ReadPositive(v, key, &n);
       if (s.ok()) c->service.watch.stall_timeout = absl::Milliseconds(n);
+    } else if (key == "watch_wake_threads") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n, kMaxWatchWakeThreads);
+      if (s.ok()) c->service.watch.wake_threads = static_cast<int>(n);
     } else if (key == "export_stall_timeout_ms") {
       // 0: never (a client that reads slowly but surely is never cut off).
       int64_t n = 0;

@@ -19,6 +19,17 @@ namespace content {
 // overflowed (undefined behaviour) near INT64_MAX seconds.
 inline constexpr int64_t kMaxShutdownGraceSeconds = 86400;
 
+// The largest block_cache_mb accepted: 1 TiB. RocksDB allocates the cache as
+// it fills, so a value past the machine's memory starts fine and ends in the
+// OOM killer; beyond this no machine contentd runs on has the memory, and
+// the bytes (MiB << 20) stay far from overflowing. CheckConfig also refuses
+// more than this machine's physical memory.
+inline constexpr int64_t kMaxBlockCacheMb = int64_t{1} << 20;
+// The most watch_wake_threads accepted. Each takes a share of at least 32
+// watchers per commit, so 64 wake 2,048 watchers at once; threads beyond
+// the cores only contend.
+inline constexpr int64_t kMaxWatchWakeThreads = 64;
+
 // TLS for the gRPC port.
 struct TlsConfig {
   // PEM certificate chain and key; TLS is on when both are set.
@@ -80,8 +91,9 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig* config);
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* config);
 // Checks rules between keys that flags may set too, once all are applied
 // (LoadConfigText checks them as well): limits.max_article_bytes at most
-// store::kPgMaxArticleBytes (256 MiB) with storage.engine postgres.
-// INVALID_ARGUMENT naming the key.
+// store::kPgMaxArticleBytes (256 MiB) with storage.engine postgres, and
+// block_cache_mb at most this machine's physical memory. INVALID_ARGUMENT
+// naming the key.
 absl::Status CheckConfig(const ServerConfig& config);
 
 }  // namespace content

@@ -2,9 +2,6 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -24,6 +21,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -33,12 +31,14 @@
 #include "absl/time/clock.h"
 #include "common/bearer_token.h"
 #include "common/decimal_flag.h"
+#include "common/tls_pem.h"
 #include "httplib.h"
 #include "server/config.h"
 #include "server/listen.h"
 #include "server/service/admin_service.h"
 #include "server/service/allocator.h"
 #include "server/service/content_service.h"
+#include "server/service/health.h"
 #include "server/service/metrics.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/service/validation.h"
@@ -312,46 +312,31 @@ absl::StatusOr<std::string> ReadText(const std::string& path,
 }
 
 // gRPC checks the certificate and key only when it binds, and then reports
-// that it cannot listen; checked here, the error names the file at fault
-// and comes before the data directory is created.
+// that it cannot listen; checked here (by the rules the SDK and contentctl
+// use, common/tls_pem.h), the error names the key and file at fault and
+// comes before the data directory is created.
 absl::Status CheckTlsPem(const content::TlsConfig& tls, const std::string& cert,
                          const std::string& key, const std::string* ca) {
-  auto bio = [](const std::string& pem) {
-    return std::unique_ptr<BIO, decltype(&BIO_free)>(
-        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  auto bad = [](const char* name, const std::string& path,
+                const std::string& problem) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config tls.", name, ": ", path, " ", problem));
   };
-  auto b = bio(cert);
-  std::unique_ptr<X509, decltype(&X509_free)> x509(
-      PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr), X509_free);
-  if (x509 == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "config tls.cert_file: ", tls.cert_file, " holds no PEM certificate"));
+  if (std::string p = content::internal::PemCertificateProblem(cert);
+      !p.empty()) {
+    return bad("cert_file", tls.cert_file, p);
   }
-  b = bio(key);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
-      PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr),
-      EVP_PKEY_free);
-  if (pkey == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config tls.key_file: ", tls.key_file,
-                     " holds no PEM private key (or one with a passphrase)"));
-  }
-  if (X509_check_private_key(x509.get(), pkey.get()) != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config tls.key_file: ", tls.key_file,
-                     " is not the key of tls.cert_file ", tls.cert_file));
+  if (std::string p = content::internal::PemKeyProblem(
+          cert, key, absl::StrCat("tls.cert_file ", tls.cert_file));
+      !p.empty()) {
+    return bad("key_file", tls.key_file, p);
   }
   if (ca != nullptr) {
-    b = bio(*ca);
-    std::unique_ptr<X509, decltype(&X509_free)> root(
-        PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr), X509_free);
-    if (root == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("config tls.client_ca_file: ", tls.client_ca_file,
-                       " holds no PEM certificate"));
+    if (std::string p = content::internal::PemCertificateProblem(*ca);
+        !p.empty()) {
+      return bad("client_ca_file", tls.client_ca_file, p);
     }
   }
-  ERR_clear_error();
   return absl::OkStatus();
 }
 
@@ -736,6 +721,13 @@ int main(int argc, char** argv) {
           "stop it, or give this one another directory")));
     }
   }
+  // Health answers NOT_SERVING once the store stops taking writes for good
+  // (an I/O error RocksDB cannot recover from while running), so that an
+  // orchestrator restarts contentd; reads go on meanwhile.
+  content::service::ServingHealth serving_health(&std::cerr);
+  config.store.on_writes_stopped = [&serving_health](const absl::Status& s) {
+    serving_health.StorageFailed(s);
+  };
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
   if (!store.ok()) return Fail(store.status());
@@ -842,13 +834,12 @@ int main(int argc, char** argv) {
   }
   for (content::ListenAddress& a : *grpc_addresses) a.set_port(port);
   // Probes ask by service name as often as for the whole server ("").
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  if (health != nullptr) {
-    for (const char* name :
-         {"content.v1.ContentService", "content.v1.AdminService"}) {
-      health->SetServingStatus(name, true);
-    }
-  }
+  serving_health.Attach(server->GetHealthCheckService());
+  // The server (and its health service) goes before the store, which may
+  // still report a failure while it closes.
+  absl::Cleanup detach_health = [&serving_health] {
+    serving_health.Attach(nullptr);
+  };
   // The listen address as bound: "127.0.0.1:0" serves as "127.0.0.1:PORT".
   std::string bound = config.listen;
   if (!IsUnixSocket(config.listen)) {
@@ -927,7 +918,7 @@ int main(int argc, char** argv) {
             << ", finishing in-flight calls" << std::endl;
   // NOT_SERVING while in-flight calls finish, so load balancers stop
   // sending new ones.
-  if (health != nullptr) health->Shutdown();
+  serving_health.Shutdown();
   service->PrepareShutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoNanoseconds(config.shutdown_grace));

@@ -24,7 +24,10 @@
 #include "absl/time/clock.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/sst_file_reader.h"
 #include "rocksdb/sst_file_writer.h"
@@ -219,13 +222,74 @@ class HidingIterator : public KvIterator {
   const HiddenKeys* hidden_;
 };
 
+// Whether RocksDB has stopped writes for good, and why. RocksDB 7.8 classes
+// a failed WAL append or sync that is not a full disk as a fatal background
+// error (reproduced in store_fault_test with an injected EIO): the DB
+// refuses every write and DB::Resume returns the error again, so only a
+// reopen (which replays the WAL) recovers. Shared by the engine and its
+// listener. Thread-safe.
+class WriteHalt {
+ public:
+  explicit WriteHalt(std::function<void(const absl::Status&)> on_halt)
+      : on_halt_(std::move(on_halt)) {}
+
+  // Records a fatal `error`; the first one calls on_halt.
+  void Halt(const rocksdb::Status& error) {
+    absl::Status why = absl::UnavailableError(absl::StrCat(
+        "storage: writes stopped after an I/O error the database cannot "
+        "recover from while running (",
+        error.ToString(),
+        "); restart contentd: it recovers every acknowledged write from the "
+        "write-ahead log"));
+    {
+      absl::MutexLock lock(&mu_);
+      if (!why_.ok()) return;
+      why_ = why;
+      halted_.store(true, std::memory_order_release);
+    }
+    if (on_halt_) on_halt_(why);
+  }
+  // OK, or the UNAVAILABLE every write answers once halted.
+  absl::Status status() const {
+    if (!halted_.load(std::memory_order_acquire)) return absl::OkStatus();
+    absl::MutexLock lock(&mu_);
+    return why_;
+  }
+
+ private:
+  const std::function<void(const absl::Status&)> on_halt_;
+  mutable absl::Mutex mu_;
+  absl::Status why_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> halted_{false};
+};
+
+// Hands RocksDB's fatal background errors to a WriteHalt. Lesser ones
+// (soft and hard: a full disk) clear with DB::Resume, which the next write
+// calls (RocksKv::WriteNow).
+class HaltListener : public rocksdb::EventListener {
+ public:
+  explicit HaltListener(std::shared_ptr<WriteHalt> halt)
+      : halt_(std::move(halt)) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason,
+                         rocksdb::Status* error) override {
+    if (error->severity() >= rocksdb::Status::Severity::kFatalError)
+      halt_->Halt(*error);
+  }
+
+ private:
+  std::shared_ptr<WriteHalt> halt_;
+};
+
 class RocksKv : public KvEngine {
  public:
-  RocksKv(std::unique_ptr<rocksdb::DB> db,
+  RocksKv(std::unique_ptr<rocksdb::Env> env, std::shared_ptr<WriteHalt> halt,
+          std::unique_ptr<rocksdb::DB> db,
           std::vector<rocksdb::ColumnFamilyHandle*> handles, std::string path,
           size_t flush_on_close_wal_bytes, absl::Duration bulk_shape_hold,
           bool read_only)
-      : db_(std::move(db)),
+      : env_(std::move(env)),
+        halt_(std::move(halt)),
+        db_(std::move(db)),
         handles_(std::move(handles)),
         path_(std::move(path)),
         flush_on_close_wal_bytes_(flush_on_close_wal_bytes),
@@ -342,6 +406,7 @@ class RocksKv : public KvEngine {
 
   absl::Status Write(KvBatch batch, bool sync) override {
     if (read_only_) return ReadOnlyError();
+    if (absl::Status s = halt_->status(); !s.ok()) return s;
     if (absl::Status s = SettleFailedUndos(); !s.ok()) return s;
     return WriteNow(std::move(batch), sync);
   }
@@ -417,10 +482,24 @@ class RocksKv : public KvEngine {
     // than let RocksDB hit ENOSPC, and after any failed write recover
     // (Resume: flush and a fresh WAL) before writing again.
     // Found by tests/reliability/disk_fault_test.cc.
+    // A fatal error (WriteHalt) is past Resume: say that a restart is
+    // needed rather than repeat RocksDB's error.
     absl::MutexLock lock(&recovery_mu_);
+    if (absl::Status s = halt_->status(); !s.ok()) return s;
     if (needs_resume_) {
       rocksdb::Status r = db_->Resume();
-      if (!r.ok()) return ToStatus(r);
+      if (!r.ok()) {
+        if (r.severity() >= rocksdb::Status::Severity::kFatalError)
+          halt_->Halt(r);
+        absl::Status s = halt_->status();
+        if (!s.ok()) return s;
+        // RocksDB's own recovery (after a full disk) is running.
+        if (r.IsBusy()) {
+          return absl::UnavailableError(
+              "storage: recovering from an earlier write error; retry");
+        }
+        return ToStatus(r);
+      }
       needs_resume_ = false;
     }
     absl::Status space = CheckSpace(wb.GetDataSize());
@@ -429,6 +508,10 @@ class RocksKv : public KvEngine {
     wo.sync = sync;
     rocksdb::Status s = db_->Write(wo, &wb);
     if (!s.ok() && !s.IsInvalidArgument()) needs_resume_ = true;
+    // The listener ran inside Write if the error was fatal.
+    if (!s.ok()) {
+      if (absl::Status halted = halt_->status(); !halted.ok()) return halted;
+    }
     return ToStatus(s);
   }
 
@@ -570,6 +653,7 @@ class RocksKv : public KvEngine {
   absl::StatusOr<std::string> Ingest(Family family,
                                      const KvBatch& puts) override {
     if (read_only_) return ReadOnlyError();
+    if (absl::Status s = halt_->status(); !s.ok()) return s;
     if (absl::Status s = SettleFailedUndos(); !s.ok()) return s;
     // Callers usually hand the keys in order (Store's BulkLoad); otherwise
     // they are sorted by their first 16 bytes as two integers, then the
@@ -1107,6 +1191,9 @@ class RocksKv : public KvEngine {
     return absl::OkStatus();
   }
 
+  // The file system's Env (null: the default one); outlives db_.
+  std::unique_ptr<rocksdb::Env> env_;
+  std::shared_ptr<WriteHalt> halt_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   const std::string path_;
@@ -1181,6 +1268,13 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
     db_options.create_if_missing = false;
     db_options.create_missing_column_families = false;
   }
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.file_system != nullptr) {
+    env = rocksdb::NewCompositeEnv(options.file_system);
+    db_options.env = env.get();
+  }
+  auto halt = std::make_shared<WriteHalt>(options.on_writes_stopped);
+  db_options.listeners.push_back(std::make_shared<HaltListener>(halt));
 
   std::shared_ptr<rocksdb::Cache> cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -1337,9 +1431,9 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
         absl::StrCat("opening ", options.path, ": ", s.ToString()));
   }
   auto kv = std::make_unique<RocksKv>(
-      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.path,
-      options.flush_on_close_wal_bytes, options.bulk_shape_hold,
-      options.read_only);
+      std::move(env), std::move(halt), std::unique_ptr<rocksdb::DB>(raw),
+      std::move(handles), options.path, options.flush_on_close_wal_bytes,
+      options.bulk_shape_hold, options.read_only);
   absl::Status recovered = kv->RecoverIngests();
   if (!recovered.ok()) return recovered;
   return std::unique_ptr<KvEngine>(std::move(kv));

@@ -3,12 +3,18 @@
 #define CONTENT_SERVER_STORE_ROCKSDB_KV_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/store/kv.h"
+
+namespace rocksdb {
+class FileSystem;
+}  // namespace rocksdb
 
 namespace content::store {
 
@@ -44,6 +50,19 @@ struct RocksKvOptions {
   // may remove files from under them, so check RocksKvInUse first.
   // Default: false.
   bool read_only = false;
+  // Called once, when RocksDB stops taking writes for good: an I/O error it
+  // classes as fatal (with RocksDB 7.8, any failed WAL append or sync other
+  // than a full disk, and failed flushes and MANIFEST writes). DB::Resume
+  // cannot clear it; from then on every write is UNAVAILABLE saying a
+  // restart is needed, while reads go on. Reopening recovers every
+  // acknowledged write from the WAL. Runs on the thread that met the error
+  // (a writer or a RocksDB background thread) and must not call back into
+  // the engine. Errors RocksDB can recover from (a full disk) do not call
+  // it: the next write resumes. Default: none.
+  std::function<void(const absl::Status&)> on_writes_stopped;
+  // Tests only: the file system RocksDB runs on, e.g. a wrapper that
+  // injects I/O errors. Default: null, the local file system.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 // Opens (creating if needed, unless read_only) the database. UNAVAILABLE if

@@ -705,6 +705,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   kv_options.path = options.data_dir;
   kv_options.block_cache_bytes = options.block_cache_bytes;
   kv_options.read_only = options.read_only;
+  kv_options.on_writes_stopped = options.on_writes_stopped;
   absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
   if (!kv.ok()) return kv.status();
   return Open(*std::move(kv), options);

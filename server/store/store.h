@@ -64,6 +64,11 @@ struct StoreOptions {
   // usual (creating its table if missing) and only the store's own writes
   // are refused. Default: false.
   bool read_only = false;
+  // rocksdb: called once when the engine stops taking writes for good (an
+  // I/O error RocksDB cannot recover from while running; see
+  // RocksKvOptions::on_writes_stopped), with the UNAVAILABLE every write
+  // answers from then on. Default: none.
+  std::function<void(const absl::Status&)> on_writes_stopped;
 };
 
 // Conditions on the head for a write (AIP-154). Empty fields are not checked.

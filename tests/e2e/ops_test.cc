@@ -459,15 +459,39 @@ class TlsTest : public ::testing::Test {
 
 // A key that is not the certificate's, or files without PEM, name the file
 // at fault before anything is created (gRPC only said it could not listen).
+// The rules are the SDK's and contentctl's (common/tls_pem.h): a key given
+// as a certificate is named as such, and a key with a passphrase is refused
+// without asking for it.
 TEST_F(TlsTest, MismatchedOrMissingPemIsRefusedNamingTheFile) {
+  auto r = RunCommand({"/bin/sh", "-c",
+                       "cd " + dir_.path() +
+                           " && openssl pkey -in server.key -aes256 -passout "
+                           "pass:secret -out locked.key"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   struct Case {
     std::string cert, key, ca, want;
   };
   for (const Case& c : std::vector<Case>{
-           {"server.pem", "client.key", "", "is not the key of tls.cert_file"},
-           {"san.ext", "server.key", "", "tls.cert_file: "},
-           {"server.pem", "san.ext", "", "tls.key_file: "},
-           {"server.pem", "server.key", "san.ext", "tls.client_ca_file: "}}) {
+           {"server.pem", "client.key", "",
+            "tls.key_file: " + Path("client.key") +
+                " is not the key of the certificate in tls.cert_file " +
+                Path("server.pem")},
+           {"san.ext", "server.key", "",
+            "tls.cert_file: " + Path("san.ext") + " holds no PEM certificate"},
+           {"server.key", "server.key", "",
+            "tls.cert_file: " + Path("server.key") +
+                " holds a private key, not a PEM certificate"},
+           {"server.pem", "san.ext", "",
+            "tls.key_file: " + Path("san.ext") + " holds no PEM private key"},
+           {"server.pem", "locked.key", "",
+            "tls.key_file: " + Path("locked.key") +
+                " holds no PEM private key (or one with a passphrase)"},
+           {"server.pem", "server.key", "san.ext",
+            "tls.client_ca_file: " + Path("san.ext") +
+                " holds no PEM certificate"},
+           {"server.pem", "server.key", "ca.key",
+            "tls.client_ca_file: " + Path("ca.key") +
+                " holds a private key, not a PEM certificate"}}) {
     SCOPED_TRACE(c.cert + " " + c.key + " " + c.ca);
     std::string yaml =
         "listen: 127.0.0.1:0\ntls:\n  cert_file: " + Path(c.cert) +

@@ -65,6 +65,7 @@ block_cache_mb: 64
 write_threads: 4
 shutdown_grace_seconds: 3
 watch_stall_timeout_ms: 2500
+watch_wake_threads: 3
 export_stall_timeout_ms: 4500
 changelog_retain_events: 500
 changelog_retain_hours: 48
@@ -86,6 +87,7 @@ limits:
   EXPECT_EQ(c.service.write_threads, 4);
   EXPECT_EQ(c.shutdown_grace, absl::Seconds(3));
   EXPECT_EQ(c.service.watch.stall_timeout, absl::Milliseconds(2500));
+  EXPECT_EQ(c.service.watch.wake_threads, 3);
   EXPECT_EQ(c.service.exports.stall_timeout, absl::Milliseconds(4500));
   EXPECT_EQ(c.changelog_retain_events, 500);
   EXPECT_EQ(c.changelog_retain_age, absl::Hours(48));
@@ -117,6 +119,48 @@ TEST(ConfigTest, UnknownKeysAreNamed) {
   // Even when its value would not have been a number.
   EXPECT_THAT(Load("limits:\n  max_widgets: lots\n").message(),
               HasSubstr("unknown key"));
+}
+
+// block_cache_mb took up to 2^44 (16 EiB): RocksDB allocates the cache as
+// it fills, so such a value started and then met the OOM killer.
+TEST(ConfigTest, BlockCacheIsBoundedByATebibyteAndThisMachinesMemory) {
+  absl::Status s = Load("block_cache_mb: 1048577\n");
+  EXPECT_TRUE(InvalidNaming(s, "block_cache_mb"));
+  EXPECT_THAT(s.message(), HasSubstr("1 to 1048576"));
+  s = Load("block_cache_mb: 17592186044415\n");
+  EXPECT_TRUE(InvalidNaming(s, "block_cache_mb"));
+  EXPECT_THAT(s.message(), HasSubstr("1 to 1048576"));
+  const uint64_t memory_mb = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                 static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) >>
+                             20;
+  ASSERT_GT(memory_mb, 0u);
+  if (memory_mb < 1048576) {
+    s = Load(absl::StrCat("block_cache_mb: ", memory_mb + 1, "\n"));
+    EXPECT_TRUE(InvalidNaming(s, "block_cache_mb"));
+    EXPECT_THAT(s.message(), HasSubstr(absl::StrCat(
+                                 "must be at most this machine's memory (",
+                                 memory_mb, " MiB), got ", memory_mb + 1)));
+  }
+  // Flags cannot set it, but CheckConfig sees what the file set.
+  ServerConfig c;
+  ASSERT_TRUE(Load(absl::StrCat("block_cache_mb: ", memory_mb, "\n"), &c).ok());
+  EXPECT_EQ(c.store.block_cache_bytes, static_cast<size_t>(memory_mb) << 20);
+  EXPECT_TRUE(CheckConfig(c).ok());
+}
+
+TEST(ConfigTest, WatchWakeThreadsIsAKey) {
+  ServerConfig c;
+  EXPECT_EQ(c.service.watch.wake_threads, 2);
+  ASSERT_TRUE(Load("watch_wake_threads: 4\n", &c).ok());
+  EXPECT_EQ(c.service.watch.wake_threads, 4);
+  ASSERT_TRUE(Load("watch_wake_threads: 1\n", &c).ok());
+  EXPECT_EQ(c.service.watch.wake_threads, 1);
+  for (const char* bad : {"0", "-1", "65", "2.5", "many"}) {
+    SCOPED_TRACE(bad);
+    absl::Status s = Load(absl::StrCat("watch_wake_threads: ", bad, "\n"));
+    EXPECT_TRUE(InvalidNaming(s, "watch_wake_threads"));
+  }
+  EXPECT_THAT(Load("watch_wake_threads: 65\n").message(), HasSubstr("1 to 64"));
 }
 
 TEST(ConfigTest, WrongTypesAreNamed) {

@@ -1,0 +1,50 @@
+// What contentd answers on grpc.health.v1, for the whole server ("") and
+// each of its services by name, as Kubernetes probes and load balancers ask.
+#ifndef CONTENT_SERVER_SERVICE_HEALTH_H_
+#define CONTENT_SERVER_SERVICE_HEALTH_H_
+
+#include <grpcpp/health_check_service_interface.h>
+
+#include <iosfwd>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+
+namespace content::service {
+
+// The service names health answers besides "".
+inline constexpr const char* kHealthServiceNames[] = {
+    "content.v1.ContentService", "content.v1.AdminService"};
+
+// SERVING from Attach on; NOT_SERVING under every name, for good, once the
+// store stops taking writes (StorageFailed: only a restart recovers, so an
+// orchestrator should restart the process) or a stop begins (Shutdown).
+// Thread-safe; StorageFailed may come before Attach (while the server is
+// built) and from any thread.
+class ServingHealth {
+ public:
+  // `log` gets the one line StorageFailed writes; it must outlive this.
+  explicit ServingHealth(std::ostream* log) : log_(log) {}
+
+  // Answers through `health` from now on (null: the server has no health
+  // service; only the log line is left).
+  void Attach(grpc::HealthCheckServiceInterface* health);
+  // The store refuses every write until a restart, for `why` (its
+  // UNAVAILABLE). The first call writes one line to the log.
+  void StorageFailed(const absl::Status& why);
+  // A stop begins: NOT_SERVING while in-flight calls finish.
+  void Shutdown();
+  // Whether StorageFailed was called.
+  bool storage_failed() const;
+
+ private:
+  std::ostream* const log_;
+  mutable absl::Mutex mu_;
+  grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool storage_failed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace content::service
+
+#endif  // CONTENT_SERVER_SERVICE_HEALTH_H_

@@ -1,0 +1,311 @@
+// A write-ahead-log write or sync that fails under RocksDB (WalFaultFs
+// injects the error beneath it): what the store, the service and health
+// then do, and that a reopen recovers every acknowledged write.
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "content/v1/content_service.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/service/content_service.h"
+#include "server/service/health.h"
+#include "server/store/fsck.h"
+#include "server/store/rocksdb_kv.h"
+#include "server/store/store.h"
+#include "tests/reliability/fault_fs.h"
+
+namespace content::store {
+namespace {
+
+using ::testing::HasSubstr;
+
+// What grpc.health.v1.Health/Check answers for `service`: 1 SERVING,
+// 2 NOT_SERVING, -1 if the call failed.
+int HealthOf(grpc::Channel* channel, const std::string& service) {
+  grpc::GenericStub stub(channel->shared_from_this());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  // HealthCheckRequest { string service = 1; }
+  std::string request_bytes;
+  if (!service.empty()) {
+    request_bytes.push_back('\x0a');
+    request_bytes.push_back(static_cast<char>(service.size()));
+    request_bytes += service;
+  }
+  grpc::Slice slice(request_bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                 &request, &response, [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   status = s;
+                   done = true;
+                   cv.notify_one();
+                 });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (!response.Dump(&slices).ok()) return -1;
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  // HealthCheckResponse { ServingStatus status = 1; }, 0 (UNKNOWN) omitted.
+  if (bytes.empty()) return 0;
+  if (bytes.size() != 2 || bytes[0] != '\x08') return -1;
+  return bytes[1];
+}
+
+class WalFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = getenv("TMPDIR");
+    std::string pattern = absl::StrCat(
+        tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/wal_fault.XXXXXX");
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    grpc::EnableDefaultHealthCheckService(true);
+  }
+  void TearDown() override {
+    Stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // Opens the store on dir_ (over fs_ if given) and serves it as contentd
+  // does: ContentService, the health service through health_.
+  void Start(std::shared_ptr<WalFaultFs> fs) {
+    fs_ = fs;
+    health_ = std::make_unique<service::ServingHealth>(&log_);
+    RocksKvOptions kv_options;
+    kv_options.path = dir_;
+    kv_options.block_cache_bytes = size_t{8} << 20;
+    kv_options.file_system = fs;
+    kv_options.on_writes_stopped = [this](const absl::Status& s) {
+      health_->StorageFailed(s);
+    };
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    StoreOptions options;
+    options.data_dir = dir_;
+    options.sync = true;
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(*std::move(kv), options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    service::ServiceOptions service_options;
+    service_options.schedule_poll = absl::ZeroDuration();
+    absl::StatusOr<std::unique_ptr<service::ContentService>> service =
+        service::ContentService::Create(store_.get(), service_options, nullptr);
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = *std::move(service);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    health_->Attach(server_->GetHealthCheckService());
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::ContentService::NewStub(channel_);
+  }
+  void Stop() {
+    if (server_ != nullptr) {
+      health_->Shutdown();
+      health_->Attach(nullptr);
+      service_->PrepareShutdown();
+      server_->Shutdown(std::chrono::system_clock::now() +
+                        std::chrono::seconds(5));
+      server_.reset();
+    }
+    stub_.reset();
+    channel_.reset();
+    service_.reset();
+    store_.reset();
+  }
+
+  grpc::Status Create(const std::string& id, const std::string& title,
+                      v1::Article* out) {
+    v1::CreateArticleRequest request;
+    request.set_article_id(id);
+    request.mutable_article()->set_title(title);
+    request.mutable_article()->set_body(absl::StrCat("正文 ", title, "\n"));
+    request.mutable_article()->add_tags("wal");
+    request.mutable_article()->mutable_date()->set_seconds(1700000000);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(30));
+    return stub_->CreateArticle(&ctx, request, out);
+  }
+
+  // Every name health answers, and what it answers.
+  std::map<std::string, int> Health() {
+    std::map<std::string, int> out;
+    for (const std::string name :
+         {"", "content.v1.ContentService", "content.v1.AdminService"}) {
+      out[name] = HealthOf(channel_.get(), name);
+    }
+    return out;
+  }
+  static std::map<std::string, int> AllHealth(int status) {
+    return {{"", status},
+            {"content.v1.ContentService", status},
+            {"content.v1.AdminService", status}};
+  }
+
+  std::string dir_;
+  std::ostringstream log_;
+  std::shared_ptr<WalFaultFs> fs_;
+  std::unique_ptr<service::ServingHealth> health_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<service::ContentService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ContentService::Stub> stub_;
+};
+
+class WalIoErrorTest : public WalFaultTest,
+                       public ::testing::WithParamInterface<WalFaultFs::Fault> {
+};
+
+// RocksDB 7.8 classes a failed WAL append or sync (not a full disk) as a
+// fatal error: DB::Resume cannot clear it. Writes then fail saying a
+// restart is needed, health turns NOT_SERVING under every name (so an
+// orchestrator restarts contentd), reads go on, and a reopen has every
+// acknowledged write.
+TEST_P(WalIoErrorTest, StopsWritesAndHealthUntilAReopenThatLosesNothing) {
+  Start(std::make_shared<WalFaultFs>());
+  std::map<std::string, v1::Article> acked;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = absl::StrCat("a", i);
+    v1::Article created;
+    grpc::Status s = Create(id, absl::StrCat("title ", i), &created);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    acked[id] = created;
+  }
+  EXPECT_EQ(Health(), AllHealth(1));
+
+  fs_->fault = GetParam();
+  v1::Article ignored;
+  grpc::Status failed = Create("lost", "lost", &ignored);
+  EXPECT_GT(fs_->failures.load(), 0);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(failed.error_message(), HasSubstr("restart contentd"));
+  EXPECT_THAT(failed.error_message(), HasSubstr("injected"));
+  EXPECT_EQ(Health(), AllHealth(2));
+
+  // The disk is fine again, but RocksDB will not resume: every write still
+  // fails the same way, and health stays NOT_SERVING.
+  fs_->fault = WalFaultFs::Fault::kNone;
+  for (int i = 0; i < 2; ++i) {
+    grpc::Status again = Create(absl::StrCat("later", i), "later", &ignored);
+    EXPECT_EQ(again.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(again.error_message(), HasSubstr("restart contentd"));
+  }
+  EXPECT_EQ(Health(), AllHealth(2));
+  EXPECT_TRUE(health_->storage_failed());
+  // One line says why.
+  const std::string log = log_.str();
+  EXPECT_THAT(log, HasSubstr("health NOT_SERVING"));
+  EXPECT_THAT(log, HasSubstr("restart contentd"));
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+
+  // Reads go on.
+  for (const auto& [id, article] : acked) {
+    v1::GetArticleRequest request;
+    request.set_name(absl::StrCat("articles/", id));
+    grpc::ClientContext ctx;
+    v1::Article got;
+    grpc::Status s = stub_->GetArticle(&ctx, request, &got);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(got.title(), article.title());
+  }
+
+  // A restart: every acknowledged write is there, fsck is clean, and
+  // writes and health are back.
+  Stop();
+  Start(nullptr);
+  for (const auto& [id, article] : acked) {
+    absl::StatusOr<v1::Article> got = store_->Get(id, 0, false);
+    ASSERT_TRUE(got.ok()) << id << ": " << got.status();
+    EXPECT_EQ(got->title(), article.title());
+    EXPECT_EQ(got->revision(), article.revision());
+    EXPECT_EQ(got->etag(), article.etag());
+  }
+  absl::StatusOr<FsckReport> report = CheckStore(*store_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+  EXPECT_EQ(Health(), AllHealth(1));
+  v1::Article created;
+  grpc::Status s = Create("after", "after", &created);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AppendAndSync, WalIoErrorTest,
+    ::testing::Values(WalFaultFs::Fault::kAppendIoError,
+                      WalFaultFs::Fault::kSyncIoError),
+    [](const ::testing::TestParamInfo<WalFaultFs::Fault>& info) {
+      return info.param == WalFaultFs::Fault::kAppendIoError ? "Append"
+                                                             : "Sync";
+    });
+
+// A full disk under the WAL is a hard error RocksDB can resume from: the
+// write fails RESOURCE_EXHAUSTED, health stays SERVING, and the next write
+// once there is room resumes and succeeds without a restart.
+TEST_F(WalFaultTest, AFullDiskUnderTheWalResumesWithoutARestart) {
+  Start(std::make_shared<WalFaultFs>());
+  v1::Article created;
+  ASSERT_TRUE(Create("a0", "before", &created).ok());
+  fs_->fault = WalFaultFs::Fault::kAppendNoSpace;
+  v1::Article ignored;
+  grpc::Status failed = Create("full", "full", &ignored);
+  EXPECT_GT(fs_->failures.load(), 0);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << failed.error_message();
+  EXPECT_EQ(Health(), AllHealth(1));
+  fs_->fault = WalFaultFs::Fault::kNone;
+  // RocksDB may still be recovering by itself for a moment: such a write
+  // is UNAVAILABLE, saying so. (Bounded, so a store that never recovers
+  // fails the test rather than hanging it.)
+  grpc::Status s = Create("a1", "after", &created);
+  for (int i = 0; i < 300 && s.error_code() == grpc::StatusCode::UNAVAILABLE;
+       ++i) {
+    EXPECT_THAT(s.error_message(), HasSubstr("recovering"));
+    absl::SleepFor(absl::Milliseconds(100));
+    s = Create("a1", "after", &created);
+  }
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(Health(), AllHealth(1));
+  EXPECT_FALSE(health_->storage_failed());
+  EXPECT_EQ(log_.str(), "");
+  Stop();
+  Start(nullptr);
+  EXPECT_TRUE(store_->Get("a0", 0, false).ok());
+  EXPECT_TRUE(store_->Get("a1", 0, false).ok());
+  EXPECT_EQ(store_->Get("full", 0, true).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace content::store
