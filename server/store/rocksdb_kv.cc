@@ -224,7 +224,7 @@ class HidingIterator : public KvIterator {
 
 // Whether RocksDB has stopped writes for good, and why. RocksDB 7.8 classes
 // a failed WAL append or sync that is not a full disk as a fatal background
-// error (reproduced in store_fault_test with an injected EIO): the DB
+// error (reproduced in wal_fault_test with an injected EIO): the DB
 // refuses every write and DB::Resume returns the error again, so only a
 // reopen (which replays the WAL) recovers. Shared by the engine and its
 // listener. Thread-safe.
