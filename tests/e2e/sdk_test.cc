@@ -1,6 +1,5 @@
 // End-to-end: a real contentd on an ephemeral loopback port, driven through
 // the C++ client SDK.
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,7 +10,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -23,11 +21,13 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/support/grpc_health.h"
 #include "tests/support/harness.h"
 
 namespace content {
 namespace {
 
+using ::content::testing::CheckHealth;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::testing::HasSubstr;
@@ -977,52 +977,18 @@ TEST_F(SdkTest, HealthCheckAndUnreachableServer) {
   // and for each of its services by full name, as probes ask.
   auto channel = grpc::CreateChannel(server_->address(),
                                      grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  auto check = [&](const std::string& service, std::string* bytes) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(5));
-    // HealthCheckRequest: field 1, the service name.
-    std::string encoded;
-    if (!service.empty()) {
-      encoded.push_back('\x0a');
-      encoded.push_back(static_cast<char>(service.size()));
-      encoded += service;
-    }
-    grpc::Slice slice(encoded);
-    grpc::ByteBuffer request(&slice, 1), response;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    grpc::Status status;
-    stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                   &request, &response, [&](grpc::Status s) {
-                     std::lock_guard<std::mutex> lock(mu);
-                     status = s;
-                     done = true;
-                     cv.notify_one();
-                   });
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done; });
-    std::vector<grpc::Slice> slices;
-    bytes->clear();
-    if (status.ok() && response.Dump(&slices).ok()) {
-      for (auto& s : slices)
-        bytes->append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-    return status;
-  };
   for (const std::string service :
        {"", "content.v1.ContentService", "content.v1.AdminService"}) {
     SCOPED_TRACE(service);
-    std::string bytes;
-    grpc::Status status = check(service, &bytes);
+    int serving = -1;
+    grpc::Status status = CheckHealth(*channel, service, &serving);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+    EXPECT_EQ(serving, 1);
   }
-  std::string bytes;
-  EXPECT_EQ(check("content.v1.NoSuchService", &bytes).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  int serving = -1;
+  EXPECT_EQ(
+      CheckHealth(*channel, "content.v1.NoSuchService", &serving).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 
   ClientOptions options;
   options.target = "127.0.0.1:1";

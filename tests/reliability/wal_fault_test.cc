@@ -5,11 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,7 +17,6 @@
 #include "absl/time/clock.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/service/content_service.h"
@@ -28,6 +25,7 @@
 #include "server/store/rocksdb_kv.h"
 #include "server/store/store.h"
 #include "tests/reliability/fault_fs.h"
+#include "tests/support/grpc_health.h"
 
 namespace content::store {
 namespace {
@@ -37,41 +35,10 @@ using ::testing::HasSubstr;
 // What grpc.health.v1.Health/Check answers for `service`: 1 SERVING,
 // 2 NOT_SERVING, -1 if the call failed.
 int HealthOf(grpc::Channel* channel, const std::string& service) {
-  grpc::GenericStub stub(channel->shared_from_this());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  // HealthCheckRequest { string service = 1; }
-  std::string request_bytes;
-  if (!service.empty()) {
-    request_bytes.push_back('\x0a');
-    request_bytes.push_back(static_cast<char>(service.size()));
-    request_bytes += service;
-  }
-  grpc::Slice slice(request_bytes);
-  grpc::ByteBuffer request(&slice, 1), response;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response, [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-  if (!status.ok()) return -1;
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (!response.Dump(&slices).ok()) return -1;
-  for (const grpc::Slice& s : slices)
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  // HealthCheckResponse { ServingStatus status = 1; }, 0 (UNKNOWN) omitted.
-  if (bytes.empty()) return 0;
-  if (bytes.size() != 2 || bytes[0] != '\x08') return -1;
-  return bytes[1];
+  int serving = -1;
+  if (!content::testing::CheckHealth(*channel, service, &serving).ok())
+    return -1;
+  return serving;
 }
 
 class WalFaultTest : public ::testing::Test {
