@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <limits>
 #include <optional>
 #include <system_error>
@@ -241,6 +242,9 @@ ContentService::~ContentService() {
 }
 
 void ContentService::ScheduleLoop() {
+  std::ostream& log = options_.log != nullptr ? *options_.log : std::cerr;
+  auto log_line = [&log](absl::string_view line) { log << line << std::endl; };
+  bool failing = false;  // the last poll failed
   absl::MutexLock lock(&schedule_mu_);
   while (!schedule_stop_) {
     absl::Duration wait = options_.schedule_poll;
@@ -255,11 +259,18 @@ void ContentService::ScheduleLoop() {
     // poll interval, whatever it says.
     if (next.ok()) wait = std::min(wait, *next - store_->Now());
     schedule_mu_.Lock();
-    if (!next.ok()) {
-      std::fprintf(stderr, "contentd: schedule: %s\n",
-                   std::string(next.status().message()).c_str());
-      wait = options_.schedule_poll;
+    // A failure that lasts (writes stopped, a full disk) fails every poll
+    // alike: one line when it starts and one when it ends, not one a poll.
+    if (!next.ok() && !failing) {
+      log_line(absl::StrCat("contentd: schedule: ", next.status().message(),
+                            "; retrying every ",
+                            absl::FormatDuration(options_.schedule_poll),
+                            ", silently until it succeeds"));
+    } else if (next.ok() && failing) {
+      log_line("contentd: schedule: firing again");
     }
+    failing = !next.ok();
+    if (!next.ok()) wait = options_.schedule_poll;
     wait = std::max(wait, absl::Milliseconds(10));
     schedule_mu_.AwaitWithTimeout(absl::Condition(&schedule_stop_), wait);
   }

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,10 @@ struct ServiceOptions {
   // Longest wait between looks for scheduled publish and expiry times
   // (a write can add an earlier one); zero: no scheduler. Default: 1 s.
   absl::Duration schedule_poll = absl::Seconds(1);
+  // Where the scheduler logs (one line when its polls start failing, one
+  // when they succeed again); must outlive the service. Default: null,
+  // standard error.
+  std::ostream* log = nullptr;
 };
 
 // GetArticle, QueryArticles and UpdateArticle reply with bytes: the stored

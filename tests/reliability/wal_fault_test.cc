@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -25,6 +26,7 @@
 #include "server/store/rocksdb_kv.h"
 #include "server/store/store.h"
 #include "tests/reliability/fault_fs.h"
+#include "tests/reliability/fault_kv.h"
 #include "tests/support/grpc_health.h"
 
 namespace content::store {
@@ -71,15 +73,26 @@ class WalFaultTest : public ::testing::Test {
     };
     absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
     ASSERT_TRUE(kv.ok()) << kv.status();
+    // Counts the writes that reach the engine (the scheduler's included).
+    auto counted = std::make_unique<FaultKv>(*std::move(kv));
+    kv_ = counted.get();
+    kv = std::unique_ptr<KvEngine>(std::move(counted));
     StoreOptions options;
     options.data_dir = dir_;
     options.sync = true;
+    if (schedule_poll_ > absl::ZeroDuration()) {  // scheduler tests
+      options.clock = [this] {
+        absl::MutexLock lock(&clock_mu_);
+        return now_;
+      };
+    }
     absl::StatusOr<std::unique_ptr<Store>> store =
         Store::Open(*std::move(kv), options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     service::ServiceOptions service_options;
-    service_options.schedule_poll = absl::ZeroDuration();
+    service_options.schedule_poll = schedule_poll_;
+    service_options.log = &schedule_log_;
     absl::StatusOr<std::unique_ptr<service::ContentService>> service =
         service::ContentService::Create(store_.get(), service_options, nullptr);
     ASSERT_TRUE(service.ok()) << service.status();
@@ -109,6 +122,33 @@ class WalFaultTest : public ::testing::Test {
     channel_.reset();
     service_.reset();
     store_.reset();
+    kv_ = nullptr;
+  }
+
+  void SetNow(absl::Time t) {
+    absl::MutexLock lock(&clock_mu_);
+    now_ = t;
+  }
+
+  // Waits until the engine has seen `n` more writes than `after`, however
+  // long that takes (ctest's timeout bounds it).
+  void AwaitWrites(int64_t after, int64_t n) {
+    while (kv_->writes.load() < after + n)
+      absl::SleepFor(absl::Milliseconds(5));
+  }
+
+  // Creates `id`, published at `publish`.
+  grpc::Status CreateScheduled(const std::string& id, absl::Time publish) {
+    v1::CreateArticleRequest request;
+    request.set_article_id(id);
+    request.mutable_article()->set_title("scheduled");
+    request.mutable_article()->set_body("正文\n");
+    request.mutable_article()->mutable_date()->set_seconds(1700000000);
+    request.mutable_article()->mutable_publish_time()->set_seconds(
+        absl::ToUnixSeconds(publish));
+    grpc::ClientContext ctx;
+    v1::Article out;
+    return stub_->CreateArticle(&ctx, request, &out);
   }
 
   grpc::Status Create(const std::string& id, const std::string& title,
@@ -142,6 +182,13 @@ class WalFaultTest : public ::testing::Test {
 
   std::string dir_;
   std::ostringstream log_;
+  // The scheduler's log; read once the service is gone.
+  std::ostringstream schedule_log_;
+  absl::Duration schedule_poll_ = absl::ZeroDuration();
+  absl::Mutex clock_mu_;
+  absl::Time now_ ABSL_GUARDED_BY(clock_mu_) =
+      absl::FromUnixSeconds(1700000000);
+  FaultKv* kv_ = nullptr;  // owned by store_
   std::shared_ptr<WalFaultFs> fs_;
   std::unique_ptr<service::ServingHealth> health_;
   std::unique_ptr<Store> store_;
@@ -272,6 +319,51 @@ TEST_F(WalFaultTest, AFullDiskUnderTheWalResumesWithoutARestart) {
   EXPECT_TRUE(store_->Get("a1", 0, false).ok());
   EXPECT_EQ(store_->Get("full", 0, true).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// While writes are stopped, the scheduler fails on its due entry at every
+// poll: it says so once, not once a poll.
+TEST_F(WalFaultTest, TheSchedulerLogsStoppedWritesOnceNotEveryPoll) {
+  schedule_poll_ = absl::Milliseconds(10);
+  Start(std::make_shared<WalFaultFs>());
+  const absl::Time publish = absl::FromUnixSeconds(1700003600);
+  ASSERT_TRUE(CreateScheduled("soon", publish).ok());
+  fs_->fault = WalFaultFs::Fault::kAppendIoError;
+  v1::Article ignored;
+  ASSERT_EQ(Create("lost", "lost", &ignored).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  fs_->fault = WalFaultFs::Fault::kNone;
+  const int64_t before = kv_->writes.load();
+  SetNow(publish + absl::Seconds(1));
+  AwaitWrites(before, 20);  // twenty polls, each failing on "soon"
+  Stop();                   // joins the scheduler
+  const std::string log = schedule_log_.str();
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+  EXPECT_THAT(log, HasSubstr("contentd: schedule: "));
+  EXPECT_THAT(log, HasSubstr("restart contentd"));
+}
+
+// A failure the scheduler gets past (a full disk that has room again): one
+// line when it starts, one when the scheduler fires again.
+TEST_F(WalFaultTest, TheSchedulerLogsAFailureOnceAndItsEndOnce) {
+  schedule_poll_ = absl::Milliseconds(10);
+  Start(nullptr);
+  const absl::Time publish = absl::FromUnixSeconds(1700003600);
+  ASSERT_TRUE(CreateScheduled("soon", publish).ok());
+  kv_->write_fault = FaultKv::Fault::kNoSpace;
+  const int64_t before = kv_->writes.load();
+  const int64_t sequence = store_->last_sequence();
+  SetNow(publish + absl::Seconds(1));
+  AwaitWrites(before, 20);
+  kv_->write_fault = FaultKv::Fault::kNone;
+  // The entry fires: its event is committed.
+  while (store_->last_sequence() == sequence)
+    absl::SleepFor(absl::Milliseconds(5));
+  Stop();
+  const std::string log = schedule_log_.str();
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2) << log;
+  EXPECT_THAT(log, HasSubstr("injected: no space left"));
+  EXPECT_THAT(log, HasSubstr("contentd: schedule: firing again"));
 }
 
 }  // namespace
