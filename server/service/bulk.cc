@@ -172,8 +172,18 @@ class ImportReactor
       }
       absl::StatusOr<std::string> id = ParseName(a->name(), field + ".name");
       absl::Status s = id.status();
-      if (s.ok())
-        s = ValidateArticle(*a, limits_, field, TextUtf8::kCheckedByParser);
+      if (s.ok()) {
+        // As UpdateArticle: a list over the limit may be no longer than the
+        // stored head's.
+        absl::StatusOr<v1::Article> stored = absl::NotFoundError("not read");
+        if (ExceedsListLimit(*a, limits_))
+          stored = store_->Get(*id, 0, /*show_deleted=*/false);
+        s = !stored.ok() && !absl::IsNotFound(stored.status())
+                ? stored.status()
+                : ValidateArticle(*a, limits_, field,
+                                  TextUtf8::kCheckedByParser,
+                                  stored.ok() ? &*stored : nullptr);
+      }
       if (!s.ok()) {
         Fail(r, s);
         continue;

@@ -578,8 +578,16 @@ void ContentService::DoUpdate(
   if (req.expected_revision() < 0)
     return done(
         absl::InvalidArgumentError("expected_revision: must not be negative"));
+  // A list over the limit may still be no longer than the stored one's
+  // (ValidateArticle): only then is the head read.
+  absl::StatusOr<v1::Article> stored = absl::NotFoundError("not read");
+  if (ExceedsListLimit(req.article(), options_.limits))
+    stored = store_->Get(*id, 0, /*show_deleted=*/false);
+  if (!stored.ok() && !absl::IsNotFound(stored.status()))
+    return done(stored.status());  // not a limit's fault
   absl::Status s = ValidateArticle(req.article(), options_.limits, "article",
-                                   TextUtf8::kCheckedByParser);
+                                   TextUtf8::kCheckedByParser,
+                                   stored.ok() ? &*stored : nullptr);
   if (!s.ok()) return done(s);
   // The calling thread moves on while the group commit syncs; with a thread
   // per write waiting for its sync, every commit woke its writers one by

@@ -53,14 +53,29 @@ absl::Status CheckTerm(absl::string_view value, absl::string_view field,
   return absl::OkStatus();
 }
 
+// A list's length: at most max_list_entries, or `stored` (the stored
+// head's length of the same list, -1 if none) where that is more.
+absl::Status CheckListSize(int size, int stored, absl::string_view field,
+                           const Limits& limits) {
+  if (size <= std::max(limits.max_list_entries, stored))
+    return absl::OkStatus();
+  if (stored > limits.max_list_entries) {
+    return Invalid(field,
+                   absl::StrFormat("at most %d entries (the stored revision's "
+                                   "count; the limit for new content is %d), "
+                                   "got %d",
+                                   stored, limits.max_list_entries, size));
+  }
+  return Invalid(field, absl::StrFormat("at most %d entries, got %d",
+                                        limits.max_list_entries, size));
+}
+
 absl::Status CheckTerms(
     const google::protobuf::RepeatedPtrField<std::string>& terms,
-    absl::string_view field, const Limits& limits) {
-  if (terms.size() > limits.max_list_entries) {
-    return Invalid(field,
-                   absl::StrFormat("at most %d entries, got %d",
-                                   limits.max_list_entries, terms.size()));
-  }
+    absl::string_view field, const Limits& limits, int stored = -1) {
+  if (absl::Status s = CheckListSize(terms.size(), stored, field, limits);
+      !s.ok())
+    return s;
   std::set<absl::string_view> seen;
   for (int i = 0; i < terms.size(); ++i) {
     const std::string item = absl::StrCat(field, "[", i, "]");
@@ -95,12 +110,10 @@ absl::Status CheckLangTags(
 
 absl::Status CheckStrings(
     const google::protobuf::RepeatedPtrField<std::string>& list,
-    absl::string_view field, const Limits& limits) {
-  if (list.size() > limits.max_list_entries) {
-    return Invalid(field,
-                   absl::StrFormat("at most %d entries, got %d",
-                                   limits.max_list_entries, list.size()));
-  }
+    absl::string_view field, const Limits& limits, int stored = -1) {
+  if (absl::Status s = CheckListSize(list.size(), stored, field, limits);
+      !s.ok())
+    return s;
   for (int i = 0; i < list.size(); ++i) {
     absl::Status s = CheckText(list[i], absl::StrCat(field, "[", i, "]"));
     if (!s.ok()) return s;
@@ -236,10 +249,23 @@ absl::StatusOr<std::string> ParseName(absl::string_view name,
   return id;
 }
 
+bool ExceedsListLimit(const v1::Article& a, const Limits& limits) {
+  for (int size : {a.tags_size(), a.categories_size(), a.lang_size(),
+                   a.translations_size(), a.widgets_size()}) {
+    if (size > limits.max_list_entries) return true;
+  }
+  return false;
+}
+
 absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
-                             absl::string_view field, TextUtf8 text_utf8) {
+                             absl::string_view field, TextUtf8 text_utf8,
+                             const v1::Article* stored) {
   auto f = [&](absl::string_view name) {
     return absl::StrCat(field, ".", name);
+  };
+  // The stored head's length of a list (-1 without a head).
+  auto stored_size = [stored](int (v1::Article::*size)() const) {
+    return stored != nullptr ? (stored->*size)() : -1;
   };
   const size_t size = a.ByteSizeLong();
   if (static_cast<int64_t>(size) > limits.max_article_bytes) {
@@ -283,16 +309,30 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
   }
   absl::Status s;
   if (a.has_date() && !(s = CheckTimestamp(a.date(), f("date"))).ok()) return s;
-  if (!(s = CheckTerms(a.tags(), f("tags"), limits)).ok()) return s;
-  if (!(s = CheckTerms(a.categories(), f("categories"), limits)).ok()) return s;
-  if (!(s = CheckTerms(a.lang(), f("lang"), limits)).ok()) return s;
+  if (!(s = CheckTerms(a.tags(), f("tags"), limits,
+                       stored_size(&v1::Article::tags_size)))
+           .ok())
+    return s;
+  if (!(s = CheckTerms(a.categories(), f("categories"), limits,
+                       stored_size(&v1::Article::categories_size)))
+           .ok())
+    return s;
+  if (!(s = CheckTerms(a.lang(), f("lang"), limits,
+                       stored_size(&v1::Article::lang_size)))
+           .ok())
+    return s;
   if (!(s = CheckLangTags(a.lang(), f("lang"), false)).ok()) return s;
-  if (!(s = CheckStrings(a.translations(), f("translations"), limits)).ok())
+  if (!(s = CheckStrings(a.translations(), f("translations"), limits,
+                         stored_size(&v1::Article::translations_size)))
+           .ok())
     return s;
   // Empty entries were always taken here, unlike in `lang`.
   if (!(s = CheckLangTags(a.translations(), f("translations"), true)).ok())
     return s;
-  if (!(s = CheckStrings(a.widgets(), f("widgets"), limits)).ok()) return s;
+  if (!(s = CheckStrings(a.widgets(), f("widgets"), limits,
+                         stored_size(&v1::Article::widgets_size)))
+           .ok())
+    return s;
   if (!(s = CheckStruct(a.params(), f("params"), 0)).ok()) return s;
   if (!v1::FrontMatterStyle::DateLayout_IsValid(a.style().date_layout())) {
     return Invalid(f("style.date_layout"),

@@ -52,9 +52,18 @@ absl::StatusOr<std::string> ParseName(absl::string_view name,
 // 3% of an import's CPU.
 enum class TextUtf8 { kCheck, kCheckedByParser };
 // Checks the user-written fields of an article; `field` prefixes messages.
+// `stored` is the article's current head, if it has one: a list (tags,
+// categories, lang, translations, widgets) longer than max_list_entries
+// passes if it is no longer than the same list in `stored`, so a limit
+// lowered under stored content does not refuse re-applying it (or updates
+// that do not grow the list). New content obeys the limit.
 absl::Status ValidateArticle(const v1::Article& article, const Limits& limits,
                              absl::string_view field,
-                             TextUtf8 text_utf8 = TextUtf8::kCheck);
+                             TextUtf8 text_utf8 = TextUtf8::kCheck,
+                             const v1::Article* stored = nullptr);
+// Whether a list of `article` has more than limits.max_list_entries entries:
+// only then does ValidateArticle need the stored head.
+bool ExceedsListLimit(const v1::Article& article, const Limits& limits);
 // Checks a query; `field` names it in messages ("query", a watch's
 // "filter").
 absl::Status ValidateQuery(const v1::Query& query, const Limits& limits,

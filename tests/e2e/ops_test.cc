@@ -1513,6 +1513,94 @@ TEST(StartupTest, OutOfRangeLimitFlagsAreRefused) {
   EXPECT_TRUE(created.ok()) << created.status();
 }
 
+// A list limit lowered under stored content (--max-tags 64 -> 3): the
+// stored article re-applies unchanged, and updates that do not grow a list
+// pass, through UpdateArticle and ImportArticles alike; growing a list past
+// the stored count, and new content past the limit, are refused naming the
+// field. Every list limit (tags, categories, lang, translations, widgets)
+// follows the same rule.
+TEST(LimitsTest, ALoweredListLimitStillTakesStoredContentUnchanged) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  v1::Article stored = Article("many lists");
+  stored.clear_tags();
+  for (int i = 0; i < 6; ++i) {
+    stored.add_tags(absl::StrCat("t", i));
+    stored.add_categories(absl::StrCat("c", i));
+    stored.add_widgets(absl::StrCat("w", i));
+  }
+  {
+    auto server = ServerProcess::Start(data);
+    ASSERT_NE(server, nullptr);
+    auto client = Connect(server->address());
+    v1::CreateArticleRequest req;
+    req.set_article_id("many");
+    *req.mutable_article() = stored;
+    absl::StatusOr<v1::Article> created = client->CreateArticle(req);
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
+  auto server = ServerProcess::Start(data, {"--max-tags", "3"});
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(server->address());
+  auto update = [&](const v1::Article& a) {
+    v1::UpdateArticleRequest req;
+    *req.mutable_article() = a;
+    req.mutable_article()->set_name(ArticleName("many"));
+    return client->UpdateArticle(req);
+  };
+  // Unchanged: no new revision.
+  absl::StatusOr<v1::Article> same = update(stored);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->revision(), 1);
+  // Shorter lists, still over the limit: a new revision.
+  v1::Article shorter = stored;
+  shorter.mutable_tags()->RemoveLast();
+  shorter.mutable_widgets()->RemoveLast();
+  absl::StatusOr<v1::Article> updated = update(shorter);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->revision(), 2);
+  EXPECT_EQ(updated->tags_size(), 5);
+  // Growing a list past what is stored.
+  v1::Article grown = shorter;
+  grown.add_categories("c6");
+  absl::StatusOr<v1::Article> refused = update(grown);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("article.categories: at most 6 entries (the stored "
+                        "revision's count; the limit for new content is 3), "
+                        "got 7"));
+  // The import path (contentctl apply of many files) takes the same rule.
+  std::vector<v1::ImportResult> results;
+  int batches = 0;
+  absl::Status imported = client->ImportArticles(
+      [&](v1::ImportArticlesRequest* req) {
+        if (batches++ > 0) return false;
+        *req->add_articles() = shorter;
+        req->mutable_articles(0)->set_name(ArticleName("many"));
+        *req->add_articles() = stored;
+        req->mutable_articles(1)->set_name(ArticleName("new-one"));
+        return true;
+      },
+      [&](const v1::ImportArticlesResponse& r) {
+        for (const v1::ImportResult& x : r.results()) results.push_back(x);
+      });
+  ASSERT_TRUE(imported.ok()) << imported;
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].outcome(), v1::ImportResult::OUTCOME_UNCHANGED)
+      << results[0].ShortDebugString();
+  EXPECT_EQ(results[1].outcome(), v1::ImportResult::OUTCOME_FAILED);
+  EXPECT_THAT(results[1].error(),
+              HasSubstr("articles[1].tags: at most 3 entries, got 6"));
+  // New content obeys the limit.
+  v1::CreateArticleRequest req;
+  req.set_article_id("new-one");
+  *req.mutable_article() = stored;
+  absl::StatusOr<v1::Article> created = client->CreateArticle(req);
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(created.status().message(),
+              HasSubstr("article.tags: at most 3 entries, got 6"));
+}
+
 // CLI11 alone reads integer flags with strtoll base 0: `--max-page-size 010`
 // served pages of 8, and `0x10` was 16. They read decimal, leading zeros
 // too; another base, an exponent, a fraction or a '+' is a usage error

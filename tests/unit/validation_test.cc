@@ -149,6 +149,48 @@ TEST_F(ValidateArticleTest, TitleAndSummaryRefuseControlCharacters) {
   EXPECT_TRUE(Check(a).ok());
 }
 
+// Each list limit takes a list no longer than the stored head's, past the
+// limit; longer than both, or without a head, the limit holds.
+TEST_F(ValidateArticleTest, ListsPastTheLimitPassIfNoLongerThanStored) {
+  limits_.max_list_entries = 2;
+  Article stored = Valid();  // three entries in every list
+  for (auto* list : {stored.mutable_tags(), stored.mutable_categories(),
+                     stored.mutable_lang(), stored.mutable_translations(),
+                     stored.mutable_widgets()}) {
+    list->Clear();
+    for (const char* v : {"en", "fr", "de"}) list->Add(v);
+  }
+  for (const char* list :
+       {"tags", "categories", "lang", "translations", "widgets"}) {
+    SCOPED_TRACE(list);
+    Article a = Valid();
+    auto* field = a.mutable_tags();
+    if (std::string(list) == "categories") field = a.mutable_categories();
+    if (std::string(list) == "lang") field = a.mutable_lang();
+    if (std::string(list) == "translations") field = a.mutable_translations();
+    if (std::string(list) == "widgets") field = a.mutable_widgets();
+    field->Clear();
+    for (const char* v : {"en", "fr", "de"}) field->Add(v);  // 3 > 2
+    EXPECT_TRUE(ExceedsListLimit(a, limits_));
+    const std::string name = absl::StrCat("article.", list);
+    EXPECT_TRUE(InvalidNaming(Check(a), name)) << Check(a);
+    Article shorter_stored = Valid();  // one entry each
+    EXPECT_TRUE(
+        InvalidNaming(ValidateArticle(a, limits_, "article", TextUtf8::kCheck,
+                                      &shorter_stored),
+                      name));
+    absl::Status s =
+        ValidateArticle(a, limits_, "article", TextUtf8::kCheck, &stored);
+    EXPECT_TRUE(s.ok()) << s;
+    field->Add("es");  // 4 > 3 stored
+    s = ValidateArticle(a, limits_, "article", TextUtf8::kCheck, &stored);
+    EXPECT_TRUE(InvalidNaming(s, name)) << s;
+    EXPECT_THAT(s.message(), HasSubstr("at most 3 entries (the stored "
+                                       "revision's count; the limit for new "
+                                       "content is 2), got 4"));
+  }
+}
+
 TEST_F(ValidateArticleTest, TagRules) {
   Article a = Valid();
   a.clear_tags();
