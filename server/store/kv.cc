@@ -38,6 +38,15 @@ KvBatch& KvBatch::operator=(KvBatch&& other) noexcept {
   return *this;
 }
 
+size_t KvBatch::ApproximateBytes() const {
+  // RocksDB frames an op with a type byte, the family and two varint
+  // lengths: 16 bytes covers them.
+  constexpr size_t kOpFraming = 16;
+  size_t bytes = 0;
+  for (const Op& op : ops_) bytes += op.key.size() + op.value.size();
+  return bytes + kOpFraming * ops_.size();
+}
+
 absl::string_view KvBatch::Keep(absl::string_view bytes) {
   if (bytes.empty()) return absl::string_view();
   if (bytes.size() > free_size_) {

@@ -79,6 +79,9 @@ class KvBatch {
   // import batch's ops a dozen times.
   void Reserve(size_t n) { ops_.reserve(n); }
   size_t size() const { return ops_.size(); }
+  // About the bytes the batch takes in a write-ahead log: its keys and
+  // values and a few bytes of framing per op (an upper bound for RocksDB's).
+  size_t ApproximateBytes() const;
 
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
@@ -169,6 +172,12 @@ class KvEngine {
   // batch is durable. ABORTED if an Expect condition does not hold;
   // UNAVAILABLE or RESOURCE_EXHAUSTED on disk trouble.
   virtual absl::Status Write(KvBatch batch, bool sync) = 0;
+  // Whether a write of about `bytes` (KvBatch::ApproximateBytes) has room
+  // on disk now: RESOURCE_EXHAUSTED, naming the free space and what the
+  // write needs, where Write would refuse it for space. The store's group
+  // commit asks per writer, so that one writer too big for the disk fails
+  // alone rather than with its whole group. Default: OK (no such check).
+  virtual absl::Status CheckRoom(size_t bytes) { return absl::OkStatus(); }
   // Adds ops to a batch from the value a key held just before it.
   // `current` is null if the key was missing. It may run more than once
   // (retries) on a fresh copy of the batch each time.

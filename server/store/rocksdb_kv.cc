@@ -515,6 +515,11 @@ class RocksKv : public KvEngine {
     return ToStatus(s);
   }
 
+  absl::Status CheckRoom(size_t bytes) override {
+    if (read_only_) return absl::OkStatus();  // Write refuses it anyway
+    return CheckSpace(bytes);
+  }
+
   // The order to hand a batch's ops to RocksDB. Memtable inserts were most
   // of a bulk import's CPU: a skip-list insert in key order reuses the
   // previous insert's search path, one in random order walks from the top.

@@ -1888,24 +1888,66 @@ void Store::CommitAsync(KvBatch batch, std::vector<v1::ChangeEvent> events,
   LeadLocked(/*hand_off=*/false);
 }
 
+size_t Store::FitGroup(const std::vector<Writer*>& queued,
+                       std::vector<Writer*>* group,
+                       std::vector<absl::Status>* refused) {
+  // Events go into the batch later, numbered: their bytes and a margin.
+  auto bytes_of = [](const Writer& w) {
+    size_t bytes = w.batch.ApproximateBytes();
+    for (const v1::ChangeEvent& e : *w.events) bytes += e.ByteSizeLong() + 32;
+    return bytes;
+  };
+  std::vector<size_t> bytes;
+  bytes.reserve(queued.size());
+  size_t total = 0;
+  for (Writer* x : queued) total += bytes.emplace_back(bytes_of(*x));
+  refused->assign(queued.size(), absl::OkStatus());
+  if (kv_->CheckRoom(total).ok()) {  // the usual case: one look at the disk
+    *group = queued;
+    return queued.size();
+  }
+  size_t admitted = 0;
+  for (size_t i = 0; i < queued.size(); ++i) {
+    absl::Status room = kv_->CheckRoom(admitted + bytes[i]);
+    if (room.ok()) {
+      group->push_back(queued[i]);
+      admitted += bytes[i];
+      continue;
+    }
+    if (admitted > 0) room = kv_->CheckRoom(bytes[i]);
+    if (!room.ok()) {
+      (*refused)[i] = room;  // too big for the disk on its own
+      continue;
+    }
+    return i;  // fits alone: it leads the next group
+  }
+  return queued.size();
+}
+
 void Store::LeadLocked(bool hand_off) {
   leading_ = true;
   for (;;) {
     // Commit everyone queued so far as one batch, so one WAL sync covers
     // the group and sequence numbers follow commit order.
     constexpr size_t kMaxGroup = 512;
-    std::vector<Writer*> group;
+    std::vector<Writer*> queued;
     for (Writer* x : writers_) {
-      if (group.size() == kMaxGroup) break;
-      group.push_back(x);
+      if (queued.size() == kMaxGroup) break;
+      queued.push_back(x);
     }
+    int64_t base = last_sequence_;
+    // The front of writers_ is the leader's to settle: others only append.
+    commit_mu_.Unlock();
+
+    // A writer the disk has no room for fails alone; the others commit.
+    std::vector<Writer*> group;
+    std::vector<absl::Status> refused;
+    const size_t settled = FitGroup(queued, &group, &refused);
     KvBatch merged;
     size_t ops = 0;
     for (Writer* x : group) ops += x->batch.size();
     merged.Reserve(ops + 2 * group.size() + 1);  // + events, last sequence
     for (Writer* x : group) merged.Append(std::move(x->batch));
-    int64_t base = last_sequence_;
-    commit_mu_.Unlock();
 
     int64_t sequence = base;
     // Numbers the group's events after `after` into `out`.
@@ -1922,7 +1964,9 @@ void Store::LeadLocked(bool hand_off) {
                BigEndian(sequence));
     };
     absl::Status s;
-    if (!shared_) {
+    if (group.empty()) {
+      // Every writer was refused: nothing to write.
+    } else if (!shared_) {
       sequence_events(base, &merged);
       s = kv_->Write(std::move(merged), options_.sync);
     } else {
@@ -1946,9 +1990,10 @@ void Store::LeadLocked(bool hand_off) {
       if (commit_listener_) commit_listener_(sequence);
     }
     std::vector<Writer*> finished;  // asynchronous ones
-    for (Writer* x : group) {
+    for (size_t i = 0; i < settled; ++i) {
+      Writer* x = queued[i];
       writers_.pop_front();
-      x->status = s;
+      x->status = refused[i].ok() ? s : refused[i];
       x->done = true;
       if (x->on_done) {
         finished.push_back(x);

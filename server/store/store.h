@@ -512,6 +512,14 @@ class Store {
   // commits one group and hands asynchronous ones to the committer thread
   // where there is one.
   void LeadLocked(bool hand_off) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Which of `queued` (the front of writers_, in order) the next commit
+  // settles: returns how many. Those the disk has room for go into `group`;
+  // one that has none even alone gets its RESOURCE_EXHAUSTED in
+  // (*refused)[i] (OK for the others); the first one that fits alone but
+  // not after the group is not settled, and leads the next group.
+  size_t FitGroup(const std::vector<Writer*>& queued,
+                  std::vector<Writer*>* group,
+                  std::vector<absl::Status>* refused);
   // UpdateAsync with the encoding if `encode` (as WriteRevisionAsync).
   void UpdateAsyncEncoded(std::string id, v1::Article content,
                           const WriteConditions& conditions, bool encode,

@@ -12,6 +12,7 @@
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/store/kv.h"
 
@@ -87,8 +88,18 @@ class FaultKv : public KvEngine {
   // Called before each write reaches the engine while set. Not
   // thread-safe: set it while no other thread writes.
   std::function<void()> on_write;
+  // The disk's room, as RocksKv's space check sees it: a write of more
+  // than this many bytes (KvBatch::ApproximateBytes) is RESOURCE_EXHAUSTED,
+  // and CheckRoom says so. Negative: no limit.
+  std::atomic<int64_t> room{-1};
+  absl::Status CheckRoom(size_t bytes) override {
+    if (absl::Status s = InjectedRoom(bytes); !s.ok()) return s;
+    return base_->CheckRoom(bytes);
+  }
   absl::Status Write(KvBatch batch, bool sync) override {
     if (on_write) on_write();
+    if (absl::Status s = InjectedRoom(batch.ApproximateBytes()); !s.ok())
+      return s;
     const int64_t n = writes++;
     const Fault fault = write_fault.load();
     if (fault != Fault::kNone && n >= writes_before_fault.load() && Roll()) {
@@ -139,6 +150,15 @@ class FaultKv : public KvEngine {
       return absl::UnavailableError("injected: read I/O error");
     }
   };
+
+  absl::Status InjectedRoom(size_t bytes) const {
+    const int64_t free_bytes = room.load();
+    if (free_bytes < 0 || static_cast<int64_t>(bytes) <= free_bytes)
+      return absl::OkStatus();
+    return absl::ResourceExhaustedError(
+        absl::StrCat("injected: disk full: ", free_bytes,
+                     " bytes free, a write of ", bytes, " bytes needs more"));
+  }
 
   bool Roll() {
     const double p = write_fault_probability.load();

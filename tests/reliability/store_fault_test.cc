@@ -22,6 +22,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "content/v1/content_service.grpc.pb.h"
@@ -968,6 +970,59 @@ TEST_F(ReliabilityStoreTest, ASynchronousLeaderReturnsWhileUpdatesKeepComing) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_LT(issued_when_applied, kUpdates / 2)
       << "the import led other writers' commits until they stopped coming";
+}
+
+// A group commit checks the disk's room per writer: a writer too big for it
+// fails alone with RESOURCE_EXHAUSTED naming the free space and its size;
+// the small writers queued with it commit.
+TEST_F(ReliabilityStoreTest, OneWriterTooBigForTheDiskFailsAloneNotItsGroup) {
+  constexpr int64_t kRoom = 64 << 10;
+  Article big = MakeArticle("big", {"t"});
+  big.set_body(std::string(256 << 10, 'x'));
+  const std::vector<std::string> small = {"s1", "s2", "s3"};
+  absl::Mutex mu;
+  std::map<std::string, absl::Status> outcome;  // guarded by mu
+  absl::BlockingCounter done(4);
+  auto record = [&](const std::string& id) {
+    return [&, id](absl::StatusOr<Article> a) {
+      {
+        absl::MutexLock lock(&mu);
+        outcome[id] = a.status();
+      }
+      done.DecrementCount();
+    };
+  };
+  // While the first create writes (and leads), four more queue behind it:
+  // they commit as the next group.
+  std::atomic<bool> first_write{true};
+  fault_->on_write = [&] {
+    if (!first_write.exchange(false)) return;
+    fault_->room = kRoom;
+    std::thread([&] {
+      store_->CreateAsync("s1", MakeArticle("s1", {"t"}), record("s1"));
+      store_->CreateAsync("big", big, record("big"));
+      store_->CreateAsync("s2", MakeArticle("s2", {"t"}), record("s2"));
+      store_->CreateAsync("s3", MakeArticle("s3", {"t"}), record("s3"));
+    }).join();
+  };
+  ASSERT_TRUE(store_->Create("first", MakeArticle("first", {"t"})).ok());
+  done.Wait();
+  fault_->on_write = nullptr;
+  EXPECT_FALSE(first_write.load());
+  absl::MutexLock lock(&mu);
+  for (const std::string& id : small) {
+    EXPECT_TRUE(outcome[id].ok()) << id << ": " << outcome[id];
+    EXPECT_TRUE(store_->Get(id, 0, false).ok()) << id;
+  }
+  EXPECT_EQ(outcome["big"].code(), absl::StatusCode::kResourceExhausted)
+      << outcome["big"];
+  EXPECT_THAT(std::string(outcome["big"].message()),
+              HasSubstr(absl::StrCat(kRoom, " bytes free")));
+  EXPECT_THAT(std::string(outcome["big"].message()), HasSubstr("a write of"));
+  EXPECT_EQ(store_->Get("big", 0, true).status().code(),
+            absl::StatusCode::kNotFound);
+  fault_->room = -1;
+  EXPECT_TRUE(Check().clean()) << Check().ToString();
 }
 
 // An import batch hands its creates' text postings to the engine already in
