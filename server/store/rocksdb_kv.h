@@ -3,6 +3,7 @@
 #define CONTENT_SERVER_STORE_ROCKSDB_KV_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -63,9 +64,24 @@ struct RocksKvOptions {
   // Tests only: the file system RocksDB runs on, e.g. a wrapper that
   // injects I/O errors. Default: null, the local file system.
   std::shared_ptr<rocksdb::FileSystem> file_system;
+  // Tests only: the bytes free on the volume of `path` (the open's probe,
+  // see OpenRocksKv). Default: null, statvfs of `path` or, if it does not
+  // exist yet, of its nearest existing parent.
+  std::function<absl::StatusOr<uint64_t>(const std::string& path)> free_space;
 };
 
-// Opens (creating if needed, unless read_only) the database. UNAVAILABLE if
+// The least free space a read-write open creates a new database in: the
+// write path keeps 2 MiB free (a full disk then fails writes cleanly) and
+// the first files take some more.
+inline constexpr uint64_t kRocksKvMinFreeToCreate = uint64_t{4} << 20;
+
+// Opens (creating if needed, unless read_only) the database.
+// RESOURCE_EXHAUSTED, naming the path, the free space and what it needs, if
+// there is no database yet and the volume has less than
+// kRocksKvMinFreeToCreate free. On a volume with little free space (less
+// than 8 times what RocksDB preallocates for its log files: 1.1 x
+// write_buffer_bytes per WAL, 4 MiB per MANIFEST) nothing is preallocated,
+// so the space a small volume has is the store's to use. UNAVAILABLE if
 // the directory is locked by another process or unreadable; DATA_LOSS on
 // corruption; read_only: INVALID_ARGUMENT if there is no database, and
 // FAILED_PRECONDITION if it lacks a column family this build uses (not a

@@ -30,6 +30,10 @@ class WalFaultFs : public rocksdb::FileSystemWrapper {
   std::atomic<Fault> fault{Fault::kNone};
   // WAL appends and syncs failed so far.
   std::atomic<int> failures{0};
+  // Log files (WALs and MANIFESTs) created so far, and how many of them
+  // RocksDB may preallocate (FileOptions::allow_fallocate).
+  std::atomic<int> log_files{0};
+  std::atomic<int> preallocated_log_files{0};
 
   const char* Name() const override { return "WalFaultFs"; }
 
@@ -37,6 +41,10 @@ class WalFaultFs : public rocksdb::FileSystemWrapper {
       const std::string& name, const rocksdb::FileOptions& options,
       std::unique_ptr<rocksdb::FSWritableFile>* file,
       rocksdb::IODebugContext* dbg) override {
+    if (absl::EndsWith(name, ".log") || absl::StrContains(name, "/MANIFEST-")) {
+      ++log_files;
+      if (options.allow_fallocate) ++preallocated_log_files;
+    }
     return Wrap(name, target()->NewWritableFile(name, options, file, dbg),
                 file);
   }
