@@ -17,6 +17,7 @@
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace content::editorial {
@@ -100,7 +101,11 @@ Value ElementValue(const Message& message, const FieldDescriptor* field,
         ts.CopyFrom(sub);
         return StringValue(google::protobuf::util::TimeUtil::ToString(ts));
       }
-      // No other message field is compared whole; keep its JSON as text.
+      // Any other message (style.paramsKeyOrder's entries) as the JSON
+      // object it is, so it prints like a map in params rather than as a
+      // JSON string holding escaped JSON.
+      if (google::protobuf::util::JsonStringToMessage(ToJson(sub), &v).ok())
+        return v;
       return StringValue(ToJson(sub));
     }
     default:

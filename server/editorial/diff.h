@@ -17,8 +17,9 @@ namespace content::editorial {
 // by its front-matter key (`title`, `publishDate`, `translationKey`, ...);
 // `params` is compared per key (`params.author`, keys in byte order) and
 // `style` per field (`style.dateLayout`). Values are compact JSON text
-// (timestamps as RFC 3339 strings, enums by name, lists as arrays, object
-// keys in byte order), "" when the field is unset; a map holding the same
+// (timestamps as RFC 3339 strings, enums by name, lists as arrays, other
+// messages such as `style.paramsKeyOrder`'s entries as objects, object keys
+// in byte order), "" when the field is unset; a map holding the same
 // entries in another order is no change.
 //
 // `body_diff` is a unified diff of the bodies with 3 lines of context and

@@ -173,6 +173,27 @@ TEST(DiffRevisionsTest, EveryKindOfFieldInFieldNumberOrder) {
   EXPECT_EQ(r.body_diff(), "");
 }
 
+// A style field that holds messages (params_key_order) prints as JSON
+// objects, like a map in params, not as JSON strings of escaped JSON.
+TEST(DiffRevisionsTest, StyleMessagesPrintAsObjects) {
+  Article a;
+  a.set_title("T");
+  v1::FrontMatterStyle::KeyOrder* order =
+      a.mutable_style()->add_params_key_order();
+  order->set_path("/menu/main");
+  order->add_keys("weight");
+  order->add_keys("name");
+  Article b = a;
+  b.mutable_style()->mutable_params_key_order(0)->add_keys("url");
+  b.mutable_style()->add_big_integer_paths("/order");
+  EXPECT_THAT(
+      Changes(DiffRevisions(a, b)),
+      ElementsAre(
+          R"(style.paramsKeyOrder: [{"keys":["weight","name"],"path":"/menu/main"}])"
+          R"( -> [{"keys":["weight","name","url"],"path":"/menu/main"}])",
+          R"(style.bigIntegerPaths:  -> ["/order"])"));
+}
+
 // A Struct with keys k00..k(n-1), each set to its index, inserted in the
 // given order; one entry holds a nested map built the same way.
 google::protobuf::Struct Map(int n, bool reversed, int depth = 1) {
