@@ -59,6 +59,8 @@ constexpr absl::string_view kPublishDateKey = "publishDate";
 constexpr absl::string_view kExpiryDateKey = "expiryDate";
 constexpr absl::string_view kTranslationKeyKey = "translationKey";
 constexpr absl::string_view kNamePrefix = "articles/";
+// `!!str` as yaml-cpp reports it (YAML::Node::Tag).
+constexpr absl::string_view kYamlStrTag = "tag:yaml.org,2002:str";
 constexpr absl::string_view kDateRule =
     "is not a date (RFC 3339; without a zone \"YYYY-MM-DDTHH:MM[:SS[.frac]]\", "
     "\"YYYY-MM-DD HH:MM[:SS]\" or \"YYYY-MM-DD\")";
@@ -716,10 +718,15 @@ class FrontMatterReader {
     // its key in params, and the field stays empty. Taken as text it would
     // come back quoted, a string a template reads otherwise (`"false"` is
     // true). The title and summary are text.
+    // A string tagged `!!str` (YAML's explicit string tag) goes there too:
+    // it is how FormatMarkdown writes a string that the API put in params
+    // under such a key with the field empty, which would otherwise come
+    // back in the field.
     const bool typed_scalar =
         value.IsScalar() && IsPlain(value) && IsNonStringScalar(value.Scalar());
+    const bool tagged_string = value.IsScalar() && value.Tag() == kYamlStrTag;
     if (!text_only && (value.IsNull() || value.IsSequence() || value.IsMap() ||
-                       typed_scalar)) {
+                       typed_scalar || tagged_string)) {
       Value* param = &(*article_->mutable_params()->mutable_fields())[key];
       return ToValue(key, value, 0, ChildPath("", key), param);
     }
@@ -1331,9 +1338,34 @@ bool HasTypedValue(const Article& article, const std::string& key) {
   return !refl->GetString(article, field).empty();
 }
 
+// Typed keys that themes give any shape (ReadTypedField keeps a value there
+// that is not a plain string in params).
+bool IsThemeStringKey(absl::string_view key) {
+  return key == "menu" || key == "thumbnail" || key == "lead" ||
+         key == "sidebar";
+}
+
+// Writes the top-level params entry `key`. A string under a theme string
+// key is tagged `!!str` so that it reads back into params, not into the
+// field (a big integer written unquoted reads back there already); YAML
+// readers such as Hugo's take it as the same string.
+void AppendParam(const std::string& key, const Value& v,
+                 const ParamsStyle& style, std::string* out) {
+  const std::string path = ChildPath("", key);
+  if (IsThemeStringKey(key) && v.has_string_value() &&
+      !(IsBigInteger(v.string_value()) && style.big_integers.count(path))) {
+    absl::StrAppend(out, key, ": !!str ");
+    AppendQuoted(v.string_value(), out);
+    out->push_back('\n');
+    return;
+  }
+  AppendEntry(key, v, path, 0, style, out);
+}
+
 // Writes a key named in style.key_order, if the article has it. A typed
 // key with no value whose params entry holds one (a list, map, boolean,
-// number or null given for a string field) writes that entry.
+// number or null given for a string field, or a string the API put there)
+// writes that entry.
 bool AppendOrderedKey(const Article& article, const std::string& key,
                       const ParamsStyle& style, std::string* out) {
   if (key == kIdKey) {
@@ -1352,7 +1384,7 @@ bool AppendOrderedKey(const Article& article, const std::string& key,
   if (IsTypedKey(key) && (it == fields.end() || HasTypedValue(article, key)))
     return AppendTypedKey(article, key, true, out);
   if (it == fields.end()) return false;
-  AppendEntry(key, it->second, ChildPath("", key), 0, style, out);
+  AppendParam(key, it->second, style, out);
   return true;
 }
 
@@ -1422,7 +1454,7 @@ std::string FormatMarkdown(const v1::Article& article) {
     if ((key == kStateKey || key == kDraftKey) && state_group_written) {
       continue;
     }
-    AppendEntry(key, fields.at(key), ChildPath("", key), 0, params_style, &out);
+    AppendParam(key, fields.at(key), params_style, &out);
   }
   out.append("---\n");
   out.append(article.body());

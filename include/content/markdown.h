@@ -34,9 +34,11 @@ struct MarkdownOptions {
 // for `menu`, `thumbnail`, `lead` or `sidebar` that is not a string (Hugo's
 // `menu` may be a map of entries; `sidebar: false` is a boolean), under its
 // key with the typed field left empty: a list, a map, or a plain (unquoted)
-// scalar that YAML reads as a boolean, number or null. It is written back
-// with its type. A quoted or tagged scalar there (`sidebar: "false"`), and
-// any scalar in `title` or `summary`, is taken as its text.
+// scalar that YAML reads as a boolean, number or null, or a string tagged
+// `!!str` (`sidebar: !!str "right"`, how a string the API put in params
+// there is written). It is written back with its type. A quoted or plain
+// string there (`sidebar: "false"`, `sidebar: right`), and any scalar in
+// `title` or `summary`, is taken as its text.
 // `lang`, `categories`, `translations`, `tags` and `widgets` may each be a
 // list or a single string, which is written back as a string while the list
 // has one entry (`style.lang_scalar`, `style.scalar_keys`). `date`,

@@ -126,14 +126,16 @@ TEST(ParseMarkdownTest, ScalarsAreTakenAsTheirTextInTitleAndSummary) {
                                 "thumbnail: |\n  two\n  lines\n"
                                 "lead: \"false\"\n"
                                 "menu: 'null'\n"
-                                "sidebar: !!str 1.5\n"));
+                                "sidebar: 1.5px\n"));
   EXPECT_EQ(a.title(), "2025");
   EXPECT_EQ(a.summary(), "true");
-  // Quoted or tagged, a scalar is a string in any typed string field.
+  // Quoted, or plain text, a scalar is a string in any typed string field
+  // (tagged `!!str`, one in a theme's field goes to params:
+  // StringsInParamsUnderThemeKeysStayInParams).
   EXPECT_EQ(a.thumbnail(), "two\nlines\n");
   EXPECT_EQ(a.lead(), "false");
   EXPECT_EQ(a.menu(), "null");
-  EXPECT_EQ(a.sidebar(), "1.5");
+  EXPECT_EQ(a.sidebar(), "1.5px");
   EXPECT_EQ(a.params().fields_size(), 0);
   EXPECT_THAT(FormatMarkdown(a), HasSubstr("lead: \"false\"\n"));
 }
@@ -226,6 +228,42 @@ TEST(ParseMarkdownTest, ListsAndMapsInThemeStringFieldsAreKeptInParams) {
   api.set_menu("footer");
   EXPECT_THAT(FormatMarkdown(api), HasSubstr("menu: \"footer\"\n"));
   EXPECT_THAT(FormatMarkdown(api), Not(HasSubstr("- \"main\"")));
+}
+
+// An article from the API may hold a string in params under a theme key
+// with the field empty. Written `sidebar: "right"` it came back in the
+// field; YAML's explicit string tag keeps it in params, and is the same
+// string to Hugo.
+TEST(ParseMarkdownTest, StringsInParamsUnderThemeKeysStayInParams) {
+  for (const char* key : {"menu", "thumbnail", "lead", "sidebar"}) {
+    Article api;
+    api.set_title("T");
+    (*api.mutable_params()->mutable_fields())[key].set_string_value("right");
+    const std::string text = FormatMarkdown(api);
+    EXPECT_EQ(text, absl::StrCat("---\ntitle: \"T\"\n", key,
+                                 ": !!str \"right\"\n---\n"));
+    Article back = MustParse(text);
+    EXPECT_EQ(FormatMarkdown(back), text);
+    back.clear_style();  // the reader records the key order
+    EXPECT_TRUE(MessageDifferencer::Equals(api, back)) << Diff(api, back);
+    // So is a file that says so in any spelling; untagged, it is the field.
+    const Article plain =
+        MustParse(WithFrontMatter(absl::StrCat(key, ": !!str right\n")));
+    EXPECT_EQ(plain.params().fields().at(key).string_value(), "right");
+    const Article field =
+        MustParse(WithFrontMatter(absl::StrCat(key, ": right\n")));
+    EXPECT_EQ(field.params().fields().count(key), 0u);
+  }
+  // A key order that names the key writes it in its place.
+  Article ordered;
+  ordered.set_title("T");
+  (*ordered.mutable_params()->mutable_fields())["lead"].set_string_value("");
+  ordered.mutable_style()->add_key_order("lead");
+  ordered.mutable_style()->add_key_order("title");
+  const std::string text = FormatMarkdown(ordered);
+  EXPECT_EQ(text, "---\nlead: !!str \"\"\ntitle: \"T\"\n---\n");
+  const Article back = MustParse(text);
+  EXPECT_TRUE(MessageDifferencer::Equals(ordered, back)) << Diff(ordered, back);
 }
 
 TEST(ParseMarkdownTest, TomlFrontMatterIsRefusedWithAHint) {
@@ -1868,14 +1906,11 @@ class ArticleGenerator {
     if (a.lang_size() == 1 && maybe(50))
       a.mutable_style()->set_lang_scalar(true);
     // A theme's string field may hold a boolean, number or null, kept in
-    // params under its key.
+    // params under its key; so may an article from the API hold a string
+    // there.
     for (const char* key : {"menu", "thumbnail", "lead", "sidebar"}) {
       if (!GetString(a, key).empty() || !maybe(15)) continue;
-      Value v;
-      do {
-        v = RandomValue(3);
-      } while (v.has_string_value());
-      (*a.mutable_params()->mutable_fields())[key] = v;
+      (*a.mutable_params()->mutable_fields())[key] = RandomValue(3);
       if (std::find(keys.begin(), keys.end(), key) == keys.end())
         keys.push_back(key);
     }
