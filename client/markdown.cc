@@ -18,6 +18,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -497,42 +498,61 @@ absl::Status ReadDate(absl::string_view key, const YAML::Node& node,
   return absl::OkStatus();
 }
 
-// Sets the date fields and their style. The three keys share one zone,
-// `style.date_zone`, taken from the first present of date, publishDate,
-// expiryDate: its offset when RFC 3339, else the default zone. A zoneless
-// value is read in the default zone, and is kept zoneless only while the
-// shared zone is that zone; otherwise it is written back as RFC 3339 in the
-// shared zone (same instant, different text). An RFC 3339 value whose offset
-// differs from the shared zone's is likewise written in the shared zone.
+// Zone names a date is written in that mean the same: RFC 3339's `Z` is
+// kept as "" in `date_zone` (older builds wrote so) and as `UTC` elsewhere.
+std::string CanonicalZone(const std::string& zone) {
+  return zone.empty() ? "UTC" : zone;
+}
+
+// The zone date key `index` is written in: its own, else `date_zone`.
+const std::string& DateZoneOf(int index, const FrontMatterStyle& style) {
+  const std::string& own = index == kPublishDate  ? style.publish_date_zone()
+                           : index == kExpiryDate ? style.expiry_date_zone()
+                                                  : style.date_zone();
+  return own.empty() ? style.date_zone() : own;
+}
+
+void SetOwnDateZone(int index, std::string zone, FrontMatterStyle* style) {
+  if (index == kPublishDate) {
+    style->set_publish_date_zone(std::move(zone));
+  } else if (index == kExpiryDate) {
+    style->set_expiry_date_zone(std::move(zone));
+  }
+}
+
+// Sets the date fields and their style. Each key keeps its own zone: its
+// offset when RFC 3339, else the default zone it was read in. The first
+// present of date, publishDate, expiryDate sets `style.date_zone`; the
+// others record theirs (`publish_date_zone`, `expiry_date_zone`) only where
+// it differs, so that an article whose keys agree has the style it had
+// when the keys shared one zone.
 absl::Status ResolveDates(const PendingDate (&pending)[3],
                           const MarkdownOptions& options, Article* article) {
   FrontMatterStyle* style = article->mutable_style();
   bool zone_set = false;
-  bool zone_is_default = false;
   for (int i = 0; i < 3; ++i) {
     if (!pending[i].present) continue;
     const char* key = kDateKeys[i];
     const DateParts& parts = pending[i].parts;
-    FrontMatterStyle::DateLayout layout = parts.layout;
     absl::Time t;
-    if (layout == FrontMatterStyle::DATE_LAYOUT_RFC3339) {
+    std::string zone;
+    if (parts.layout == FrontMatterStyle::DATE_LAYOUT_RFC3339) {
       t = absl::FromCivil(parts.civil, absl::UTCTimeZone()) -
           absl::Seconds(parts.offset_seconds);
-      if (!zone_set) style->set_date_zone(parts.offset);
+      zone = parts.offset;
     } else {
       absl::TimeZone tz;
       absl::Status status = LoadZone(key, options.default_zone, &tz);
       if (!status.ok()) return status;
       t = absl::FromCivil(parts.civil, tz);
-      if (!zone_set) {
-        style->set_date_zone(
-            options.default_zone.empty() ? "UTC" : options.default_zone);
-        zone_is_default = true;
-      } else if (!zone_is_default) {
-        layout = FrontMatterStyle::DATE_LAYOUT_RFC3339;
-      }
+      zone = options.default_zone.empty() ? "UTC" : options.default_zone;
     }
-    zone_set = true;
+    if (!zone_set) {
+      style->set_date_zone(zone);
+      zone_set = true;
+    } else if (CanonicalZone(zone) != CanonicalZone(style->date_zone())) {
+      SetOwnDateZone(i, CanonicalZone(zone), style);
+    }
     const int64_t seconds = absl::ToUnixSeconds(t);
     if (seconds < kMinSeconds || seconds > kMaxSeconds) {
       return KeyError(key, absl::StrCat("\"", pending[i].text,
@@ -542,7 +562,7 @@ absl::Status ResolveDates(const PendingDate (&pending)[3],
     google::protobuf::Timestamp* ts = MutableDateField(i, article);
     ts->set_seconds(seconds);
     ts->set_nanos(parts.nanos);
-    SetDateLayout(i, layout, style);
+    SetDateLayout(i, parts.layout, style);
   }
   return absl::OkStatus();
 }
@@ -1150,7 +1170,7 @@ WriteZone ZoneForWriting(const std::string& name) {
   return zone;
 }
 
-// Writes date key `index` in its layout and the shared zone. A layout that
+// Writes date key `index` in its layout and zone. A layout that
 // cannot hold the value (a DATE that is not the start of its day, a
 // DATETIME with fractional seconds) is widened so that no information is
 // lost, and so is a zoneless layout in a zone it cannot be read back in
@@ -1158,7 +1178,7 @@ WriteZone ZoneForWriting(const std::string& name) {
 std::string FormatDate(const Article& article, int index) {
   const FrontMatterStyle& style = article.style();
   const google::protobuf::Timestamp& ts = DateField(index, article);
-  const WriteZone zone = ZoneForWriting(style.date_zone());
+  const WriteZone zone = ZoneForWriting(DateZoneOf(index, style));
   const absl::Time t =
       absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
   const absl::CivilSecond cs = absl::ToCivilSecond(t, zone.tz);

@@ -44,13 +44,14 @@ struct MarkdownOptions {
 // has one entry (`style.lang_scalar`, `style.scalar_keys`). `date`,
 // `publishDate` and `expiryDate` may be RFC 3339 or, read in the default
 // zone, `YYYY-MM-DD HH:MM[:SS]`, `YYYY-MM-DDTHH:MM[:SS[.fraction]]` (Hugo's)
-// or `YYYY-MM-DD`, and share one zone (`style.date_zone`). How the front
-// matter was written is kept in `style` so FormatMarkdown writes it back the
-// same way, `draft:` as `draft:`, and the keys in their order, at the top
-// (`style.key_order`) and in mappings inside params (`style.params_key_order`,
-// where not sorted). A plain integer too big for a double to hold exactly
-// (past 2^53) is kept as text in params and written back unquoted
-// (`style.big_integer_paths`).
+// or `YYYY-MM-DD`, each keeping its own zone (`style.date_zone`, and
+// `style.publish_date_zone` / `style.expiry_date_zone` where theirs
+// differs). How the front matter was written is kept in `style` so
+// FormatMarkdown writes it back the same way, `draft:` as `draft:`, and the
+// keys in their order, at the top (`style.key_order`) and in mappings
+// inside params (`style.params_key_order`, where not sorted). A plain
+// integer too big for a double to hold exactly (past 2^53) is kept as text
+// in params and written back unquoted (`style.big_integer_paths`).
 //
 // Returns INVALID_ARGUMENT naming the key and the rule on malformed YAML, a
 // value of the wrong type, a bad date, a `state` and a `draft` that
@@ -64,10 +65,10 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
 // except that a PUBLISHED state is written only where the document had a
 // `state` or `draft` key (elsewhere it reads back as unspecified, which means
 // the same); a DRAFT with no such key is written `draft: true`. Dates are
-// written in their layout and `style.date_zone`, but a zoneless layout is
-// written as RFC 3339 where it would not read back as the same instant (the
-// same instant then, another style): when the zone is an offset, or a name
-// that does not load here (written in UTC then).
+// written in their layout and zone, but a zoneless layout is written as
+// RFC 3339 where it would not read back as the same instant (the same
+// instant then, another style): when the zone is an offset, or a name that
+// does not load here (written in UTC then).
 std::string FormatMarkdown(const v1::Article& article);
 
 }  // namespace content

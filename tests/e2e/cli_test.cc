@@ -504,6 +504,37 @@ TEST_F(CliTest, ExportKeepsFrontMatterTypesAndOrder) {
               HasSubstr("articles/fid1 unchanged (revision 1)"));
 }
 
+// publishDate and expiryDate keep their own offsets (and a zoneless one its
+// default zone): they were exported in `date`'s zone, the same instant in
+// other text, so the export differed from the file.
+TEST_F(CliTest, ExportKeepsEachDateKeysZone) {
+  const std::string text =
+      "---\n"
+      "title: \"Zones\"\n"
+      "date: \"2025-02-08T19:34:12+08:00\"\n"
+      "publishDate: \"2025-02-10T08:00:00-05:00\"\n"
+      "expiryDate: \"2099-01-01 00:00:00\"\n"
+      "---\n"
+      "\nBody.\n";
+  const std::string file = Write("dz1.md", text);
+  CtlOk({"apply", "-f", file, "--default-zone", "Asia/Shanghai"});
+  EXPECT_EQ(CtlOk({"export", "dz1"}), text);
+  EXPECT_EQ(CtlOk({"get", "dz1", "-o", "markdown"}), text);
+  const v1::Article a = GetJson("dz1");
+  EXPECT_EQ(a.style().date_zone(), "+08:00");
+  EXPECT_EQ(a.style().publish_date_zone(), "-05:00");
+  EXPECT_EQ(a.style().expiry_date_zone(), "Asia/Shanghai");
+  EXPECT_EQ(a.publish_time().seconds(), 1739192400);  // 2025-02-10T13:00Z
+  EXPECT_EQ(a.expiry_time().seconds(), 4070880000);   // 2098-12-31T16:00Z
+  EXPECT_THAT(Ctl({"apply", "-f", file, "--default-zone", "Asia/Shanghai"}).out,
+              HasSubstr("articles/dz1 unchanged (revision 1)"));
+  const std::string exported =
+      Write("exported/dz1.md", CtlOk({"export", "dz1"}));
+  EXPECT_THAT(
+      Ctl({"apply", "-f", exported, "--default-zone", "Asia/Shanghai"}).out,
+      HasSubstr("articles/dz1 unchanged (revision 1)"));
+}
+
 // `2025-01-01 10:00`, the space form without seconds, was refused while the
 // T form took it. Both are read in --default-zone and exported as written;
 // the date flags take both too.

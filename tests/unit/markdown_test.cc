@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
@@ -1326,22 +1327,78 @@ TEST(EditorialTest, Rfc3339DatesRoundTripByteExact) {
   EXPECT_FALSE(a.has_date());
 }
 
-// The three date keys share one zone. A zoneless value read in the default
-// zone cannot be written back zoneless in another zone without moving it, so
-// it is written as RFC 3339: same instant, different text.
-TEST(EditorialTest, MixedZonesKeepTheInstant) {
+// Each date key keeps its own zone. They shared the first one's, so that
+// `publishDate` came back as the same instant in another text (here
+// "2025-02-10T16:00:00+08:00").
+TEST(EditorialTest, EachDateKeyKeepsItsZone) {
   const std::string text = WithFrontMatter(
       "date: \"2025-02-08T19:34:12+08:00\"\n"
-      "publishDate: \"2025-02-10 08:00:00\"\n");
+      "publishDate: \"2025-02-10 08:00:00\"\n"
+      "expiryDate: \"2026-01-01T00:00:00-05:30\"\n");
   const Article a = MustParse(text);
   EXPECT_EQ(a.publish_time().seconds(),
             UnixSeconds(absl::CivilSecond(2025, 2, 10, 8, 0, 0)));
+  EXPECT_EQ(a.expiry_time().seconds(),
+            UnixSeconds(absl::CivilSecond(2026, 1, 1, 5, 30, 0)));
+  EXPECT_EQ(a.style().date_zone(), "+08:00");
+  EXPECT_EQ(a.style().publish_date_zone(), "UTC");
   EXPECT_EQ(a.style().publish_date_layout(),
-            FrontMatterStyle::DATE_LAYOUT_RFC3339);
-  const std::string written = FormatMarkdown(a);
-  EXPECT_THAT(written, HasSubstr("publishDate: \"2025-02-10T16:00:00+08:00\""));
-  const Article b = MustParse(written);
+            FrontMatterStyle::DATE_LAYOUT_DATETIME);
+  EXPECT_EQ(a.style().expiry_date_zone(), "-05:30");
+  EXPECT_EQ(FormatMarkdown(a), text);
+  const Article b = MustParse(FormatMarkdown(a));
   EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+
+  // Keys in the zone of the first record none of their own, as before.
+  const Article same =
+      MustParse(WithFrontMatter("expiryDate: \"2026-01-01T00:00:00Z\"\n"
+                                "publishDate: \"2025-02-10T08:00:00Z\"\n"
+                                "date: \"2025-02-08\"\n"));
+  EXPECT_EQ(same.style().date_zone(), "UTC");  // `date` is read first
+  EXPECT_EQ(same.style().publish_date_zone(), "");
+  EXPECT_EQ(same.style().expiry_date_zone(), "");
+
+  // Stored before these fields, an article's keys share `date_zone`.
+  Article old = a;
+  old.mutable_style()->clear_publish_date_zone();
+  old.mutable_style()->clear_expiry_date_zone();
+  old.mutable_style()->set_publish_date_layout(
+      FrontMatterStyle::DATE_LAYOUT_RFC3339);
+  EXPECT_THAT(FormatMarkdown(old),
+              HasSubstr("publishDate: \"2025-02-10T16:00:00+08:00\"\n"
+                        "expiryDate: \"2026-01-01T13:30:00+08:00\"\n"));
+}
+
+// Random date keys, each in a zone and layout of its own, in any order:
+// the text comes back byte for byte.
+TEST(EditorialTest, RandomDateKeysInTheirOwnZonesAreByteExact) {
+  if (!HaveZone("Asia/Shanghai")) GTEST_SKIP() << "no tzdata";
+  std::mt19937 rng(2026);
+  const char* const kSuffixes[] = {"+08:00", "Z", "-05:30", "+00:00",
+                                   ".25Z",   "",  " ",      "T"};
+  for (int i = 0; i < 500; ++i) {
+    std::vector<std::string> lines;
+    for (const char* key : {"date", "publishDate", "expiryDate"}) {
+      if (rng() % 4 == 0) continue;
+      const std::string suffix = kSuffixes[rng() % std::size(kSuffixes)];
+      std::string value = absl::StrFormat("%04d-%02d-%02d", 2000 + rng() % 30,
+                                          1 + rng() % 12, 1 + rng() % 28);
+      const std::string time =
+          absl::StrFormat("%02d:%02d:%02d", rng() % 24, rng() % 60, rng() % 60);
+      if (suffix == " " || suffix == "T") {
+        absl::StrAppend(&value, suffix, time);  // zoneless
+      } else if (!suffix.empty()) {
+        absl::StrAppend(&value, "T", time, suffix);
+      }
+      lines.push_back(absl::StrCat(key, ": \"", value, "\"\n"));
+    }
+    std::shuffle(lines.begin(), lines.end(), rng);
+    std::string yaml = "title: \"T\"\n";
+    for (const std::string& line : lines) yaml += line;
+    const std::string text = WithFrontMatter(yaml);
+    const Article a = MustParse(text, "Asia/Shanghai");
+    ASSERT_EQ(FormatMarkdown(a), text);
+  }
 }
 
 TEST(EditorialTest, TranslationKeyRoundTrips) {
