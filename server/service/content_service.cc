@@ -749,6 +749,24 @@ grpc::ServerUnaryReactor* ContentService::ListArticleRevisions(
   return Finish(ctx, DoListRevisions(*req, *editor, resp));
 }
 
+absl::StatusOr<int64_t> ContentService::PublishedBefore(const std::string& id,
+                                                        int64_t revision,
+                                                        absl::Time now) {
+  int64_t next = revision - 1;
+  while (next >= 1) {
+    bool bytes_cut = false;
+    absl::StatusOr<std::vector<v1::Article>> read =
+        store_->ListRevisions(id, next, 16, kMaxQueryPageBytes, &bytes_cut);
+    if (!read.ok()) return read.status();
+    if (read->empty()) break;
+    for (const v1::Article& a : *read) {
+      if (store::IsPublishedRevision(a, now)) return a.revision();
+      next = a.revision() - 1;
+    }
+  }
+  return 0;
+}
+
 absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
                                     bool editor,
                                     v1::DiffArticleRevisionsResponse* resp) {
@@ -765,23 +783,31 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
     return NotLive(*id);
   const int64_t to =
       req.to_revision() != 0 ? req.to_revision() : head->revision();
-  const int64_t from = req.from_revision() != 0 ? req.from_revision() : to - 1;
-  if (from < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "from_revision: ", req.name(), " revision ", to,
-        " is the first; there is nothing before it to compare with"));
-  }
-  absl::StatusOr<v1::Article> a = store_->Get(*id, from, true);
+  const absl::Time now = store_->Now();
   absl::StatusOr<v1::Article> b =
       to == head->revision() ? head : store_->Get(*id, to, true);
-  if (!editor) {
-    // Both sides as GetArticle gives them to readers.
-    const absl::Time now = store_->Now();
-    a = ForReaders(std::move(a), *id, from, now);
-    b = ForReaders(std::move(b), *id, to, now);
-  }
-  if (!a.ok()) return a.status();
+  // Both sides as GetArticle gives them to readers.
+  if (!editor) b = ForReaders(std::move(b), *id, to, now);
   if (!b.ok()) return b.status();
+  int64_t from = req.from_revision();
+  if (from == 0 && !editor) {
+    // The revision before `to` in the history readers are shown: drafts in
+    // between are skipped, not an error (they are not theirs to know of).
+    absl::StatusOr<int64_t> before = PublishedBefore(*id, to, now);
+    if (!before.ok()) return before.status();
+    from = *before;
+  } else if (from == 0) {
+    from = to - 1;
+  }
+  if (from < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("from_revision: ", req.name(), " revision ", to,
+                     " is the first", editor ? "" : " readers may read",
+                     "; there is nothing before it to compare with"));
+  }
+  absl::StatusOr<v1::Article> a = store_->Get(*id, from, true);
+  if (!editor) a = ForReaders(std::move(a), *id, from, now);
+  if (!a.ok()) return a.status();
   *resp = editorial::DiffRevisions(*a, *b);
   return absl::OkStatus();
 }

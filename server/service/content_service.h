@@ -191,6 +191,10 @@ class ContentService final : public ContentServiceBase {
                                v1::ListArticleRevisionsResponse* resp);
   absl::Status DoDiff(const v1::DiffArticleRevisionsRequest& req, bool editor,
                       v1::DiffArticleRevisionsResponse* resp);
+  // The newest revision of `id` before `revision` that readers may read
+  // (store::IsPublishedRevision at `now`); 0 if there is none.
+  absl::StatusOr<int64_t> PublishedBefore(const std::string& id,
+                                          int64_t revision, absl::Time now);
   absl::Status DoListTranslations(const v1::ListTranslationsRequest& req,
                                   v1::ListTranslationsResponse* resp);
   // NOT_FOUND unless `id`'s head is live now (readers' history reads).

@@ -601,7 +601,6 @@ TEST_F(CliEditorialTest, ReadersNeverSeeADraftRevisionOfAPublishedArticle) {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{
            {"get", "embargo", "--revision", "1", "-o", "json"},
-           {"diff", "embargo"},
            {"diff", "embargo", "1", "2"},
            {"export", "embargo", "--revision", "1", "--live-only"}}) {
     SCOPED_TRACE(::testing::PrintToString(args));
@@ -611,6 +610,15 @@ TEST_F(CliEditorialTest, ReadersNeverSeeADraftRevisionOfAPublishedArticle) {
                                   "revision 1 readers may read"));
     EXPECT_THAT(r.out + r.err, Not(HasSubstr("SECRET")));
   }
+  // A plain diff compares with the revision before in the reader's
+  // history: there is none, and the draft is not named.
+  CommandResult diff = Ctl({"diff", "embargo"}, kReader);
+  EXPECT_EQ(diff.exit_code, 1);
+  EXPECT_EQ(diff.err,
+            "Error: INVALID_ARGUMENT: from_revision: articles/embargo revision "
+            "2 is the first readers may read; there is nothing before it to "
+            "compare with\n");
+  EXPECT_THAT(diff.out, Not(HasSubstr("SECRET")));
   EXPECT_THAT(
       CtlOk({"get", "embargo", "--revision", "2", "-o", "json"}, kReader),
       HasSubstr("Public statement."));

@@ -496,7 +496,7 @@ TEST_F(EditorialTest, ReadersGetOnlyRevisionsThatWerePublished) {
   EXPECT_THAT(history(false, 2), ElementsAre(7, 5, 2));
   EXPECT_THAT(history(true, 3), ElementsAre(7, 6, 5, 4, 3, 2, 1));
 
-  // Diff: either side hidden is missing, also the default "before the head".
+  // Diff: either side named and hidden is missing.
   auto diff = [&](int64_t from, int64_t to, bool editor,
                   v1::DiffArticleRevisionsResponse* resp) {
     v1::DiffArticleRevisionsRequest req;
@@ -507,7 +507,7 @@ TEST_F(EditorialTest, ReadersGetOnlyRevisionsThatWerePublished) {
   };
   v1::DiffArticleRevisionsResponse d;
   for (auto [from, to, hidden] :
-       {std::tuple{0, 0, 6}, {1, 2, 1}, {2, 3, 3}, {0, 4, 3}, {4, 5, 4}}) {
+       {std::tuple{1, 2, 1}, {2, 3, 3}, {0, 4, 4}, {4, 5, 4}, {6, 7, 6}}) {
     SCOPED_TRACE(absl::StrCat(from, "->", to));
     EXPECT_EQ(answer(diff(from, to, false, &d), hidden), missing);
     EXPECT_TRUE(diff(from, to, true, &d).ok());
@@ -515,6 +515,31 @@ TEST_F(EditorialTest, ReadersGetOnlyRevisionsThatWerePublished) {
   ASSERT_TRUE(diff(2, 5, false, &d).ok());
   EXPECT_THAT(d.body_diff(), Not(HasSubstr("SECRET")));
   ASSERT_TRUE(diff(5, 7, false, &d).ok());
+  // With no older side, a reader compares with the revision before in the
+  // history readers get (7, 5, 2), not with a draft they may not read: the
+  // plain `diff ID` answered NOT_FOUND while revision 6 was hidden. Editors
+  // compare with the revision just before.
+  for (auto [to, editor, want_from] : {std::tuple{0, false, 5},
+                                       {7, false, 5},
+                                       {5, false, 2},
+                                       {0, true, 6},
+                                       {5, true, 4}}) {
+    SCOPED_TRACE(absl::StrCat("to ", to, editor ? " as editor" : ""));
+    grpc::Status s = diff(0, to, editor, &d);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(d.from_revision(), want_from);
+    EXPECT_EQ(d.to_revision(), to == 0 ? 7 : to);
+    if (!editor) EXPECT_THAT(d.body_diff(), Not(HasSubstr("SECRET")));
+  }
+  // Nothing before the first revision readers may read: said so, and
+  // nothing said of the draft before it.
+  grpc::Status first = diff(0, 2, false, &d);
+  EXPECT_EQ(first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(first.error_message(),
+            "from_revision: articles/embargo revision 2 is the first readers "
+            "may read; there is nothing before it to compare with");
+  EXPECT_EQ(diff(0, 1, true, &d).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 
   // The rule looks at the revision alone: once its publish time has come, a
   // scheduled revision replaced before then is readable (design.md).
