@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/lang_tag.h"
+#include "server/query/nfc.h"
 #include "server/query/page_token.h"
 #include "server/query/stream.h"
 #include "server/store/article_wire.h"
@@ -409,9 +410,12 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
   return RunQuery(store, query, options);
 }
 
-absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
-                                   const v1::Query& query,
-                                   const QueryOptions& options) {
+namespace {
+
+// RunQuery for a query whose terms are in NFC.
+absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
+                                      const v1::Query& query,
+                                      const QueryOptions& options) {
   const uint64_t fingerprint = Fingerprint(query);
   const std::string& page_token = options.page_token;
   // The token is checked first, so a bad one is refused whatever the query.
@@ -649,6 +653,23 @@ absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
     page.total_size = std::max<int64_t>(estimate, so_far);
   }
   return page;
+}
+
+}  // namespace
+
+absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
+                                   const v1::Query& query,
+                                   const QueryOptions& options) {
+  // Tags and categories are stored in NFC (nfc.h): a term in either
+  // spelling finds them. A copy only for a query that needs it; the page
+  // token's fingerprint is of the normalized query, so a token serves both
+  // spellings.
+  if (!IsNfcQuery(query)) {
+    v1::Query nfc = query;
+    NormalizeQueryTerms(&nfc);
+    return RunNfcQuery(store, nfc, options);
+  }
+  return RunNfcQuery(store, query, options);
 }
 
 }  // namespace content::query

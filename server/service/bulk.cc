@@ -172,6 +172,7 @@ class ImportReactor
       }
       absl::StatusOr<std::string> id = ParseName(a->name(), field + ".name");
       absl::Status s = id.status();
+      if (s.ok()) s = NormalizeArticleTerms(a, field);
       if (s.ok()) {
         // As UpdateArticle: a list over the limit may be no longer than the
         // stored head's.

@@ -19,6 +19,7 @@
 #include "common/lang_tag.h"
 #include "server/editorial/diff.h"
 #include "server/query/engine.h"
+#include "server/query/nfc.h"
 #include "server/query/page_token.h"
 #include "server/service/bulk.h"
 #include "server/service/parse_error_interceptor.h"
@@ -323,12 +324,20 @@ void ContentService::DoCreate(const v1::CreateArticleRequest& req,
     absl::Status s = ValidateId(id, "article_id");
     if (!s.ok()) return finish(s);
   }
-  absl::Status s = ValidateArticle(req.article(), options_.limits, "article",
+  // Tags and categories are stored in NFC; a copy only if one is not.
+  std::optional<v1::Article> nfc;
+  if (!TermsAreNfc(req.article())) {
+    nfc = req.article();
+    if (absl::Status s = NormalizeArticleTerms(&*nfc, "article"); !s.ok())
+      return finish(s);
+  }
+  const v1::Article& article = nfc ? *nfc : req.article();
+  absl::Status s = ValidateArticle(article, options_.limits, "article",
                                    TextUtf8::kCheckedByParser);
   if (!s.ok()) return finish(s);
   // As DoUpdate: the write thread moves on while the group commit syncs
   // (waiting, creates ran at a quarter of the updates' rate: 1.1-1.3k/s).
-  store_->CreateAsync(id, req.article(), ReplyWith(resp, std::move(finish)));
+  store_->CreateAsync(id, article, ReplyWith(resp, std::move(finish)));
 }
 
 grpc::ServerUnaryReactor* ContentService::CreateArticle(
@@ -578,6 +587,8 @@ void ContentService::DoUpdate(
   if (req.expected_revision() < 0)
     return done(
         absl::InvalidArgumentError("expected_revision: must not be negative"));
+  absl::Status s = NormalizeArticleTerms(req.mutable_article(), "article");
+  if (!s.ok()) return done(s);
   // A list over the limit may still be no longer than the stored one's
   // (ValidateArticle): only then is the head read.
   absl::StatusOr<v1::Article> stored = absl::NotFoundError("not read");
@@ -585,9 +596,9 @@ void ContentService::DoUpdate(
     stored = store_->Get(*id, 0, /*show_deleted=*/false);
   if (!stored.ok() && !absl::IsNotFound(stored.status()))
     return done(stored.status());  // not a limit's fault
-  absl::Status s = ValidateArticle(req.article(), options_.limits, "article",
-                                   TextUtf8::kCheckedByParser,
-                                   stored.ok() ? &*stored : nullptr);
+  s = ValidateArticle(req.article(), options_.limits, "article",
+                      TextUtf8::kCheckedByParser,
+                      stored.ok() ? &*stored : nullptr);
   if (!s.ok()) return done(s);
   // The calling thread moves on while the group commit syncs; with a thread
   // per write waiting for its sync, every commit woke its writers one by
@@ -1041,7 +1052,7 @@ absl::Status ContentService::DoListTerms(
   }
   std::unique_ptr<store::ReadView> view = store_->NewReadView();
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> counts =
-      view->ListCounts(kind, prefix, after, *page_size + 1);
+      view->ListCounts(kind, query::ToNfc(prefix), after, *page_size + 1);
   if (!counts.ok()) return counts.status();
   const bool more = static_cast<int>(counts->size()) > *page_size;
   if (more) counts->pop_back();

@@ -1,8 +1,10 @@
 #include "server/service/validation.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -10,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/lang_tag.h"
+#include "server/query/nfc.h"
 
 namespace content::service {
 namespace {
@@ -360,6 +363,43 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
   if (!a.translation_key().empty() &&
       !(s = CheckTerm(a.translation_key(), f("translation_key"), limits)).ok())
     return s;
+  return absl::OkStatus();
+}
+
+bool TermsAreNfc(const v1::Article& a) {
+  for (const auto* terms : {&a.tags(), &a.categories()}) {
+    for (const std::string& t : *terms) {
+      if (!query::IsNfc(t)) return false;
+    }
+  }
+  return true;
+}
+
+absl::Status NormalizeArticleTerms(v1::Article* a, absl::string_view field) {
+  for (const auto& [name, terms] :
+       {std::pair<const char*,
+                  google::protobuf::RepeatedPtrField<std::string>*>{
+            "tags", a->mutable_tags()},
+        {"categories", a->mutable_categories()}}) {
+    if (std::all_of(terms->begin(), terms->end(),
+                    [](const std::string& t) { return query::IsNfc(t); })) {
+      continue;
+    }
+    const std::vector<std::string> written(terms->begin(), terms->end());
+    query::NormalizeTerms(terms);
+    // Exact repeats are CheckTerms' to refuse; here, two spellings.
+    std::map<absl::string_view, int> first;
+    for (int i = 0; i < terms->size(); ++i) {
+      auto [it, inserted] = first.emplace((*terms)[i], i);
+      if (!inserted && written[it->second] != written[i]) {
+        return Invalid(
+            absl::StrCat(field, ".", name, "[", i, "]"),
+            absl::StrCat(Quote(written[i]), " is ", name, "[", it->second,
+                         "] in another Unicode spelling (", name,
+                         " are compared in NFC); give it once"));
+      }
+    }
+  }
   return absl::OkStatus();
 }
 

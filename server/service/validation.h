@@ -64,6 +64,16 @@ absl::Status ValidateArticle(const v1::Article& article, const Limits& limits,
 // Whether a list of `article` has more than limits.max_list_entries entries:
 // only then does ValidateArticle need the stored head.
 bool ExceedsListLimit(const v1::Article& article, const Limits& limits);
+// Whether every tag and category of `article` is in Unicode NFC
+// (query/nfc.h), so NormalizeArticleTerms would change nothing.
+bool TermsAreNfc(const v1::Article& article);
+// Puts the tags and categories of `article` in NFC, as they are stored and
+// looked up: `café` composed or decomposed is one tag (case is kept: `AI`
+// and `ai` are two). INVALID_ARGUMENT naming the entry when two entries
+// are one term in NFC. Call before ValidateArticle, whose limits apply to
+// the stored text; an entry that is not valid UTF-8 is left for it.
+absl::Status NormalizeArticleTerms(v1::Article* article,
+                                   absl::string_view field);
 // Checks a query; `field` names it in messages ("query", a watch's
 // "filter").
 absl::Status ValidateQuery(const v1::Query& query, const Limits& limits,

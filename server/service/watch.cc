@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/lang_tag.h"
+#include "server/query/nfc.h"
 #include "server/service/validation.h"
 
 namespace content::service {
@@ -48,6 +49,13 @@ bool Matches(const v1::Query& f, const v1::Article& a) {
   }
   return AnyOf(f.categories(), a.categories()) &&
          AnyOf(f.langs(), a.lang(), /*ignore_case=*/true);
+}
+
+// Tags and categories are stored in NFC (query/nfc.h): a filter in either
+// spelling matches them.
+v1::WatchArticlesRequest WithNfcFilter(v1::WatchArticlesRequest req) {
+  query::NormalizeQueryTerms(req.mutable_filter());
+  return req;
 }
 
 absl::string_view IdOf(const v1::ChangeEvent& e) {
@@ -121,7 +129,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
  public:
   WatchStream(WatchHub* hub, grpc::CallbackServerContext* ctx,
               const v1::WatchArticlesRequest& req)
-      : hub_(hub), ctx_(ctx), req_(req) {}
+      : hub_(hub), ctx_(ctx), req_(WithNfcFilter(req)) {}
 
   // Validates the request and positions the stream; false if it finished.
   bool Start() {

@@ -5,6 +5,7 @@
 // `categories`).
 
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
@@ -321,6 +322,86 @@ TEST_F(QueryE2eTest, ListTagsAndCategoriesWithCountsPaged) {
   wrong.set_page_token(r->next_page_token());
   EXPECT_EQ(client_->ListCategories(wrong).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// "café" composed (U+00E9) and decomposed (e + U+0301, as macOS and some
+// editors write it) were two tags, each finding half the articles. Tags and
+// categories are stored in NFC and queries normalized alike; case is kept.
+TEST_F(QueryE2eTest, TagsInEitherUnicodeSpellingAreOneTag) {
+  const std::string composed = "caf\xC3\xA9";
+  const std::string decomposed = "cafe\xCC\x81";
+  Create("nfd", "Decomposed", "x", {decomposed, "AI"}, k2025 + 2 * kDay, "fr",
+         "Cafe\xCC\x81s");
+  Create("nfc", "Composed", "x", {composed}, k2025 + kDay, "fr",
+         "Caf\xC3\xA9s");
+  v1::GetArticleRequest get;
+  get.set_name("articles/nfd");
+  absl::StatusOr<v1::Article> stored = client_->GetArticle(get);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_THAT(stored->tags(), ElementsAre(composed, "AI"));
+  EXPECT_THAT(stored->categories(), ElementsAre("Caf\xC3\xA9s"));
+
+  for (const std::string& spelling : {composed, decomposed}) {
+    v1::Query tag;
+    tag.add_tags(spelling);
+    EXPECT_THAT(Names(tag), ElementsAre("nfd", "nfc"));
+    v1::Query category;
+    category.add_categories(spelling == composed ? "Caf\xC3\xA9s"
+                                                 : "Cafe\xCC\x81s");
+    EXPECT_THAT(Names(category), ElementsAre("nfd", "nfc"));
+    v1::ListTagsRequest prefixed;
+    prefixed.set_prefix(spelling);
+    absl::StatusOr<v1::ListTagsResponse> r = client_->ListTags(prefixed);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->tags_size(), 1);
+    EXPECT_EQ(r->tags(0).value(), composed);
+    EXPECT_EQ(r->tags(0).article_count(), 2);
+  }
+  v1::Query lower;
+  lower.add_tags("ai");
+  EXPECT_THAT(Names(lower), ::testing::IsEmpty());  // case is kept
+
+  // Both spellings in one article are one tag given twice.
+  v1::CreateArticleRequest twice;
+  twice.set_article_id("twice");
+  twice.mutable_article()->set_title("Twice");
+  twice.mutable_article()->add_tags(composed);
+  twice.mutable_article()->add_tags(decomposed);
+  absl::StatusOr<v1::Article> refused = client_->CreateArticle(twice);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("article.tags[1]: "));
+
+  // A file with the decomposed spelling applies, and again unchanged.
+  const std::string file = dir_.path() + "/nfd-file.md";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << "---\ntitle: \"File\"\ntags:\n  - \"" << decomposed
+        << "\"\n---\nBody.\n";
+  }
+  CommandResult applied = Ctl({"apply", "-f", file});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  applied = Ctl({"apply", "-f", file});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_THAT(applied.out, HasSubstr("articles/nfd-file unchanged"));
+  v1::Query tag;
+  tag.add_tags(decomposed);
+  EXPECT_THAT(Names(tag), UnorderedElementsAre("nfd", "nfc", "nfd-file"));
+
+  // A watch filter in either spelling sees them too (an article tagged
+  // `end` closes the watch).
+  Create("end", "End", "x", {"end"}, k2025);
+  v1::WatchArticlesRequest watch;
+  watch.mutable_filter()->add_tags(decomposed);
+  watch.mutable_filter()->add_tags("end");
+  std::vector<std::string> watched;
+  ASSERT_TRUE(client_
+                  ->Watch(watch,
+                          [&](const v1::WatchArticlesResponse& r) {
+                            watched.push_back(r.event().name().substr(9));
+                            return watched.back() != "end";
+                          })
+                  .ok());
+  EXPECT_THAT(watched, ElementsAre("nfd", "nfc", "nfd-file", "end"));
 }
 
 TEST_F(QueryE2eTest, PagesOfLargeArticlesFitWhatADefaultClientReceives) {

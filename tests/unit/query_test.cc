@@ -38,6 +38,7 @@
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
 #include "server/query/stream.h"
+#include "server/store/fsck.h"
 #include "server/store/keys.h"
 #include "server/store/rocksdb_kv.h"
 #include "server/store/store.h"
@@ -974,6 +975,64 @@ TEST_F(QueryTest, EmptyStoreAndEmptyResults) {
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_TRUE(page->articles.empty());
   EXPECT_EQ(page->total_size, 0);
+}
+
+// Tags and categories are stored in NFC (the service normalizes writes),
+// and a query's are normalized alike: "café" composed (U+00E9) and
+// decomposed (e + U+0301) find the same articles, in every kind of tag
+// filter. Case is kept: `AI` finds no `ai`.
+TEST_F(QueryTest, TagsAndCategoriesMatchInEitherUnicodeSpelling) {
+  const std::string composed = "caf\xC3\xA9";
+  const std::string decomposed = "cafe\xCC\x81";
+  Article a;
+  a.set_title("nfc");
+  a.add_tags(composed);
+  a.add_tags("ai");
+  a.add_categories(composed);
+  *a.mutable_date() = Ts(kEpoch2020);
+  ASSERT_TRUE(ts_.store().Create("nfc", a).ok());
+  Create("nfc2", {"ai", composed}, Ts(kEpoch2020 - 1));
+  Create("other", {"ai"}, Ts(kEpoch2020 - 2));
+  for (const std::string& spelling : {composed, decomposed}) {
+    SCOPED_TRACE(absl::CEscape(spelling));
+    Query any;
+    any.add_tags(spelling);
+    EXPECT_THAT(Ids(any), ElementsAre("nfc", "nfc2"));
+    Query all;
+    all.add_tags("ai");
+    all.add_tags(spelling);
+    all.set_tag_match(Query::TAG_MATCH_ALL);
+    EXPECT_THAT(Ids(all), ElementsAre("nfc", "nfc2"));
+    Query category;
+    category.add_categories(spelling);
+    EXPECT_THAT(Ids(category), ElementsAre("nfc"));
+    Query without;
+    without.add_tags("ai");
+    without.add_not_tags(spelling);
+    EXPECT_THAT(Ids(without), ElementsAre("other"));
+    // A page token serves the other spelling of the same query.
+    absl::StatusOr<QueryPage> first = RunQuery(ts_.store(), all, 1, "");
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_FALSE(first->next_page_token.empty());
+    all.set_tags(1, spelling == composed ? decomposed : composed);
+    absl::StatusOr<QueryPage> second =
+        RunQuery(ts_.store(), all, 1, first->next_page_token);
+    ASSERT_TRUE(second.ok()) << second.status();
+    ASSERT_EQ(second->articles.size(), 1u);
+    EXPECT_EQ(IdOf(second->articles[0]), "nfc2");
+  }
+  Query upper;
+  upper.add_tags("AI");
+  EXPECT_THAT(Ids(upper), ::testing::IsEmpty());
+}
+
+// Stores written before tags were normalized hold them as written. Such an
+// article's index entries match its head, so a check finds nothing wrong.
+TEST_F(QueryTest, TagsStoredDecomposedAreNoCorruption) {
+  Create("old", {"cafe\xCC\x81"}, Ts(kEpoch2020));
+  absl::StatusOr<store::FsckReport> report = store::CheckStore(ts_.store());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
 }
 
 // An update that keeps an article's tags, language and date leaves their

@@ -226,6 +226,44 @@ TEST_F(ValidateArticleTest, TagRules) {
   }
 }
 
+// "café" composed (U+00E9) or decomposed (e + U+0301) is one tag: both
+// are stored composed (NFC). Case is not folded.
+TEST(NormalizeArticleTermsTest, TagsAndCategoriesBecomeNfc) {
+  const std::string composed = "caf\xC3\xA9";
+  const std::string decomposed = "cafe\xCC\x81";
+  Article a = Valid();
+  ASSERT_TRUE(TermsAreNfc(a));
+  a.add_tags(decomposed);
+  a.add_tags("AI");
+  a.add_tags("ai");
+  a.add_categories("Re\xCC\x81sume\xCC\x81");
+  a.add_lang("en");
+  EXPECT_FALSE(TermsAreNfc(a));
+  ASSERT_TRUE(NormalizeArticleTerms(&a, "article").ok());
+  EXPECT_TRUE(TermsAreNfc(a));
+  EXPECT_THAT(a.tags(),
+              ::testing::ElementsAre("go", "数据库", composed, "AI", "ai"));
+  EXPECT_THAT(a.categories(),
+              ::testing::ElementsAre("Tech", "R\xC3\xA9sum\xC3\xA9"));
+  EXPECT_TRUE(ValidateArticle(a, Limits(), "article").ok());
+
+  // Two spellings of one tag are one tag given twice.
+  Article twice = Valid();
+  twice.add_tags(composed);
+  twice.add_tags(decomposed);
+  const absl::Status s = NormalizeArticleTerms(&twice, "article");
+  EXPECT_TRUE(InvalidNaming(s, "article.tags[3]"));
+  EXPECT_THAT(s.message(), HasSubstr("is tags[2] in another Unicode spelling"));
+
+  // Bytes that are not UTF-8 are left for ValidateArticle to refuse.
+  Article bad = Valid();
+  bad.add_categories("\xff");
+  ASSERT_TRUE(NormalizeArticleTerms(&bad, "article").ok());
+  EXPECT_EQ(bad.categories(1), "\xff");
+  EXPECT_TRUE(InvalidNaming(ValidateArticle(bad, Limits(), "article"),
+                            "article.categories[1]"));
+}
+
 TEST_F(ValidateArticleTest, CategoryAndLangRules) {
   Article a = Valid();
   a.add_categories("Tech");
