@@ -1013,6 +1013,30 @@ std::string MissingCommand(const CLI::App& app) {
   return text;
 }
 
+// The first of the arguments no command took that is a flag (`--bogus`,
+// `-x`), and what to say of it: `unknown flag "--bogus"` and where to get
+// help for the innermost command given; "" if none is a flag. Checked before
+// any other parse error: `admin --bogus` would otherwise say that admin
+// needs a command, and `admin backup --bogus` that the destination is
+// missing, neither naming the flag; CLI11 says only that an argument was
+// "not expected". `-` (stdin) and `-5` (a number) are no flags.
+std::string UnknownFlag(const CLI::App& app) {
+  for (const std::string& arg : app.remaining(/*recurse=*/true)) {
+    if (arg.size() < 2 || arg[0] != '-' || absl::ascii_isdigit(arg[1])) {
+      continue;
+    }
+    std::string path;  // "admin backup " for `contentctl admin backup`
+    for (const CLI::App* cmd = &app; !cmd->get_subcommands().empty();) {
+      cmd = cmd->get_subcommands().front();
+      absl::StrAppend(&path, cmd->get_name(), " ");
+    }
+    const std::string flag = arg.substr(0, arg.find('='));  // --bogus=1
+    return absl::StrCat("unknown flag \"", flag, "\"\nRun `contentctl ", path,
+                        "--help` for more information.\n");
+  }
+  return "";
+}
+
 // Adds the `ID` positional that names an article.
 void AddId(CLI::App* verb, std::string* id) {
   verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
@@ -1311,17 +1335,22 @@ int Main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::RequiredError& e) {
-    // `contentctl frob`, `contentctl admin frob`: say that the command is
-    // unknown, or missing, and which there are, rather than CLI11's "A
-    // subcommand is required".
-    if (std::string bad = MissingCommand(app); !bad.empty()) {
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError too (exit code 0): it prints the help.
+    if (std::string bad = UnknownFlag(app);
+        !bad.empty() && e.get_exit_code() != 0) {
       std::cerr << bad;
       return kExitUsage;
     }
-    app.exit(e);
-    return kExitUsage;
-  } catch (const CLI::ParseError& e) {
+    // `contentctl frob`, `contentctl admin frob`: say that the command is
+    // unknown, or missing, and which there are, rather than CLI11's "A
+    // subcommand is required".
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      if (std::string bad = MissingCommand(app); !bad.empty()) {
+        std::cerr << bad;
+        return kExitUsage;
+      }
+    }
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -1540,6 +1541,44 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("destination is required"));
   EXPECT_THAT(r.out, IsEmpty());
+}
+
+// An unknown flag is named, with the help of the command it was given to,
+// at every level: `admin --bogus` said that admin needs a command, `--bogus`
+// alone that contentctl needs a verb, and `admin backup --bogus` that the
+// destination is missing.
+TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
+  for (const auto& [args, flag, help] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"--bogus"}, "--bogus", "contentctl --help"},
+           {{"admin", "--bogus"}, "--bogus", "contentctl admin --help"},
+           {{"admin", "-x"}, "-x", "contentctl admin --help"},
+           {{"admin", "--bogus", "stats"},
+            "--bogus",
+            "contentctl admin stats --help"},
+           {{"admin", "backup", "--bogus"},
+            "--bogus",
+            "contentctl admin backup --help"},
+           {{"admin", "compact", "--bogus=1"},
+            "--bogus",
+            "contentctl admin compact --help"},
+           {{"get", "--bogus", "x"}, "--bogus", "contentctl get --help"},
+           {{"apply", "-f", "-", "--bogus"},
+            "--bogus",
+            "contentctl apply --help"},
+           {{"watch", "--bogus"}, "--bogus", "contentctl watch --help"},
+           {{"version", "--bogus"}, "--bogus", "contentctl version --help"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
+    EXPECT_EQ(r.err, absl::StrCat("unknown flag \"", flag, "\"\nRun `", help,
+                                  "` for more information.\n"))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  // `-5` is a value, not a flag: its own error stands.
+  CommandResult r = Ctl({"get", "x", "--revision", "-5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--revision: must be at least 1, got -5"));
 }
 
 // Export into a directory that cannot take the file: the OS's reason, not
