@@ -1390,6 +1390,15 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
       {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "get", "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
+  // gRPC's reason (`failed to connect to all addresses; last error: ...
+  // Connection refused`), which writes say too.
+  EXPECT_THAT(r.err, HasSubstr("Connection refused"));
+  const std::string reason = r.err.substr(0, r.err.size() - 1);
+  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s",
+                  "delete", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith(reason + " (no connection within "));
+  EXPECT_THAT(r.err, HasSubstr("; the write was not sent)"));
 
   // watch too, instead of retrying in silence.
   r = RunCommand(
@@ -1403,8 +1412,9 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
   r = RunCommand(
       {Contentctl(), "--server", "127.0.0.1:1", "apply", "-f", file});
   EXPECT_EQ(r.exit_code, 1);
-  // The stream's error, once (not on the file's line as well).
-  EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
+  // The stream's error, once (not on the file's line as well), with gRPC's
+  // reason: it said only "cannot connect to 127.0.0.1:1 within 4s".
+  EXPECT_THAT(r.err, StartsWith(reason + " (no connection within "));
   EXPECT_EQ(r.err.find("UNAVAILABLE", r.err.find("UNAVAILABLE") + 1),
             std::string::npos)
       << r.err;
