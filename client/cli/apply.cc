@@ -593,7 +593,9 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     reporter.Report(std::move(r), quiet);
   }
   // Also when every file was sent: the whole run failed, not some files.
-  if (!status.ok()) std::cerr << "Error: " << StatusText(status) << "\n";
+  if (!status.ok()) {
+    std::cerr << "Error: " << CallErrorText(status, options.connection) << "\n";
+  }
   return reporter.Finish(format, files.size());
 }
 

@@ -38,6 +38,8 @@ struct ApplyOptions {
   // Deadline of the whole import (ImportArticles); zero for none.
   // Default: zero.
   absl::Duration timeout = absl::ZeroDuration();
+  // How the client reaches contentd, for what a connection error says.
+  Connection connection;
 };
 
 // Applies every file: creates the article `articles/{id}` when it does not

@@ -6,6 +6,7 @@
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
 // stderr; `Error: writing to stdout: REASON` for output that could not be
 // written), 2 a usage error.
+#include <grpc/support/log.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -166,28 +167,11 @@ CallOptions LongCall(const Session& s, absl::Duration default_timeout) {
   return call;
 }
 
-// Whether the connection uses TLS (--ca), for Fail's hints.
-bool g_tls = false;
-
-// A hint for an UNAVAILABLE that looks like one side speaking TLS and the
-// other not: gRPC says only "Socket closed" or "Connection reset" (a
-// plaintext client; the server dropped what was no TLS handshake) or
-// "wrong version number" (a
-// TLS client reading a plaintext answer). "" otherwise.
-std::string TransportHint(const absl::Status& status) {
-  if (!absl::IsUnavailable(status)) return "";
-  if (!g_tls && (absl::StrContains(status.message(), "Socket closed") ||
-                 absl::StrContains(status.message(), "Connection reset"))) {
-    return " (is the server using TLS? try --ca)";
-  }
-  if (g_tls && absl::StrContains(status.message(), "wrong version number")) {
-    return " (is the server plaintext? try without --ca)";
-  }
-  return "";
-}
+// The connection, for what Fail says of a connection error.
+Connection g_connection;
 
 int Fail(const absl::Status& status) {
-  std::cerr << "Error: " << StatusText(status) << TransportHint(status) << "\n";
+  std::cerr << "Error: " << CallErrorText(status, g_connection) << "\n";
   return kExitFailure;
 }
 
@@ -1399,6 +1383,12 @@ int Main(int argc, char** argv) {
                                               : "--key: needs --cert\n");
     return kExitUsage;
   }
+  // gRPC logs what it meets on stderr, OpenSSL's handshake errors once per
+  // connection attempt, ahead of the one error contentctl prints with the
+  // same cause: quiet, unless GRPC_VERBOSITY asks for its logs.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function([](gpr_log_func_args*) {});
+  }
   absl::ParseDuration(g.timeout, &options.timeout);  // checked by kDuration
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
   if (absl::IsInvalidArgument(client.status())) {
@@ -1431,12 +1421,14 @@ int Main(int argc, char** argv) {
     }
   }
   if (!client.ok()) return Fail(client.status());
-  g_tls = !options.tls_ca_pem.empty();
+  g_connection.target = g.server;
+  g_connection.tls = !options.tls_ca_pem.empty();
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;
 
   if (apply_cmd->parsed()) {
     apply.timeout = session.timeout_flag;
+    apply.connection = g_connection;
     return Apply(*session.client, apply, format);
   }
   if (get_cmd->parsed()) return RunGet(session, get);
