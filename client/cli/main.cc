@@ -1081,7 +1081,8 @@ int Main(int argc, char** argv) {
           ->allow_extra_args(false));
   apply_cmd->add_option("--id", apply.id,
                         "With -f -: the article's id when its front matter "
-                        "has no `id` (stdin has no file name)");
+                        "has no `id` (stdin has no file name); wins over a "
+                        "`# articles/ID revision N` line");
   AddInt(apply_cmd, "--expected-revision", apply.expected_revision,
          "Fail unless the head is at this revision (one file)", 1,
          "leave it out for no precondition");

@@ -1758,5 +1758,81 @@ TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
   }
 }
 
+// A document cut out of `-o markdown` of many names its article only in its
+// opening comment, `# articles/ID revision N`: applied from stdin it needed
+// --id, and from a file it went to the article the file name made up.
+// apply takes the id from that line when the front matter has no `id` and
+// no --id is given (either wins over it). The whole stream, edited, was
+// applied as one article with the others in its body; each document now
+// goes to its own article.
+TEST_F(CliTest, ApplyTakesTheIdFromTheMarkdownStreamLine) {
+  CtlOk({"apply", "-f",
+         Write("mst/ms1.md", Doc("ms one", "2025-01-01", "amst", "",
+                                 "One.\n\n---\n\nRule.\n"))});
+  CtlOk({"apply", "-f",
+         Write("mst/ms2.md", Doc("ms two", "2025-01-02", "amst"))});
+  const std::string md =
+      CtlOk({"query", "--tag", "amst", "--oldest-first", "-o", "markdown"});
+  const size_t at = md.find("\n---\n# articles/ms2 revision 1\n");
+  ASSERT_NE(at, std::string::npos) << md;
+  const std::string first_doc = md.substr(0, at);
+  ASSERT_THAT(first_doc, StartsWith("---\n# articles/ms1 revision 1\n"));
+
+  CommandResult r = RunCommand(
+      {Contentctl(), "--server", server_->address(), "apply", "-f", "-"},
+      first_doc);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/ms1 unchanged (revision 1)\n"));
+  r = Ctl({"apply", "-f", Write("cut.md", first_doc)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/ms1 unchanged (revision 1)\n"));
+  EXPECT_EQ(Ctl({"get", "cut", "--all"}).exit_code, 1);
+  // --id, and an `id` in the front matter, win: a copy.
+  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
+                  "-", "--id", "ms1copy"},
+                 first_doc);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/ms1copy created (revision 1)\n"));
+  r = Ctl({"apply", "-f",
+           Write("withid.md", absl::StrReplaceAll(
+                                  first_doc, {{"revision 1\n",
+                                               "revision 1\nid: ms1key\n"}}))});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/ms1key created (revision 1)\n"));
+
+  // The whole stream, edited: each document to its article; the `---` rule
+  // in the first body stays in it.
+  const std::string edited =
+      absl::StrReplaceAll(md, {{"One.", "One!"}, {"正文。", "Edited. "}});
+  r = RunCommand(
+      {Contentctl(), "--server", server_->address(), "apply", "-f", "-"},
+      edited);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre("articles/ms1 updated (revision 2)",
+                          "articles/ms2 updated (revision 2)",
+                          "applied 2 documents from 1 file: 0 created, 2 "
+                          "updated, 0 unchanged, 0 failed"));
+  EXPECT_EQ(GetJson("ms1").body(), "\nOne!\n\n---\n\nRule.\n");
+  EXPECT_EQ(GetJson("ms2").body(), "\nEdited. Body text.\n");
+  r = Ctl({"apply", "-f", Write("all.md", edited), "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"file\": \"" + files_.path() + "/all.md#2\""));
+  EXPECT_THAT(r.out, Not(HasSubstr("\"result\": \"failed\"")));
+
+  // --id names one article, and a condition holds for one.
+  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
+                  "-", "--id", "ms1"},
+                 md);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--id: names one article, and standard input "
+                                "holds 2 documents"));
+  r = Ctl({"apply", "-f", Write("all2.md", md), "--expected-revision", "2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--expected-revision: allowed with a single "
+                               "article only ("));
+  EXPECT_EQ(GetJson("ms1").revision(), 2);
+}
+
 }  // namespace
 }  // namespace content
