@@ -579,6 +579,20 @@ int WriteLocalFile(const std::string& path, absl::string_view text) {
   return err;
 }
 
+// Reads the whole of `path` into `text`; returns 0, or the errno of the
+// step that failed.
+int ReadLocalFile(const std::string& path, std::string* text) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return errno;
+  text->clear();
+  char buf[1 << 14];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text->append(buf, n);
+  const int err = std::ferror(f) != 0 ? (errno != 0 ? errno : EIO) : 0;
+  std::fclose(f);
+  return err;
+}
+
 // Markdown whatever -o says: export is for files. With --dir, every article
 // the filters select becomes DIR/<id>.md, a tree `apply -f DIR` reads back
 // unchanged. Every state is exported unless `live_only`.
@@ -1361,16 +1375,19 @@ int Main(int argc, char** argv) {
                            std::pair{&g.cert, &options.tls_cert_pem},
                            std::pair{&g.key, &options.tls_key_pem}}) {
     if (path->empty()) continue;
-    std::ifstream in(*path);
-    std::stringstream text;
-    text << in.rdbuf();
-    *pem = text.str();
+    const char* flag = path == &g.ca     ? "--ca"
+                       : path == &g.cert ? "--cert"
+                                         : "--key";
+    // A file that cannot be read says why (no permission, an I/O error),
+    // rather than that it "holds no PEM block".
+    if (const int err = ReadLocalFile(*path, pem); err != 0) {
+      std::cerr << flag << ": cannot read " << *path << ": "
+                << std::strerror(err) << "\n";
+      return kExitUsage;
+    }
     // gRPC would only log that it loaded no certificate, then fail every
     // call as UNAVAILABLE: refuse here, naming the flag.
     if (pem->find("-----BEGIN ") == std::string::npos) {
-      const char* flag = path == &g.ca     ? "--ca"
-                         : path == &g.cert ? "--cert"
-                                           : "--key";
       std::cerr << flag << ": " << *path << " holds no PEM block\n";
       return kExitUsage;
     }

@@ -1198,6 +1198,12 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   r = Ctl({"--ca", not_pem, "get", "x"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--ca: " + not_pem + " holds no PEM block"));
+  // One that cannot be read says why: it too said "holds no PEM block".
+  // Reading /proc/self/mem from its start fails (EIO: page 0 is unmapped);
+  // running as root, a file without read permission would still be read.
+  r = Ctl({"--key", "/proc/self/mem", "get", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "--key: cannot read /proc/self/mem: Input/output error\n");
 
   const std::string pem = Write("x.pem", "-----BEGIN CERTIFICATE-----\n");
   r = Ctl({"--ca", pem, "--cert", pem, "get", "x"});
