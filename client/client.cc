@@ -1,9 +1,11 @@
 #include "content/client.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -486,14 +488,19 @@ class GrpcClient final : public Client {
     const absl::Time until = std::min(deadline, absl::Now() + wait);
     if (channel_->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY &&
         !channel_->WaitForConnected(absl::ToChronoTime(until))) {
+      const std::string why = ConnectFailure();
       if (until == deadline) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("deadline passed waiting for a connection to ",
-                         options_.target, "; the write was not sent"));
+        return absl::DeadlineExceededError(absl::StrCat(
+            "deadline passed waiting for a connection to ", options_.target,
+            why.empty() ? "" : absl::StrCat(" (", why, ")"),
+            "; the write was not sent"));
       }
-      return absl::UnavailableError(
-          absl::StrCat("cannot connect to ", options_.target, " within ",
-                       absl::FormatDuration(wait), "; the write was not sent"));
+      // Said as a read that failed says it, with what the wait adds.
+      return absl::UnavailableError(absl::StrCat(
+          why.empty() ? absl::StrCat("cannot connect to ", options_.target)
+                      : why,
+          " (no connection within ", absl::FormatDuration(wait),
+          "; the write was not sent)"));
     }
     // Sent with no time left, the write would race its own deadline: the
     // server could apply it and the caller still see DEADLINE_EXCEEDED.
@@ -502,6 +509,28 @@ class GrpcClient final : public Client {
           "deadline passed before the write was sent; it was not sent");
     }
     return absl::OkStatus();
+  }
+
+  // Why the channel has no connection, in gRPC's words ("failed to connect
+  // to all addresses; last error: ... Connection refused"), which the wait
+  // for one does not give: a health check that fails fast is answered at
+  // once with them while the channel is in TRANSIENT_FAILURE. No write, and
+  // no method that is retried (ServiceConfig). "" if it says nothing of the
+  // kind (still connecting, or connected meanwhile).
+  std::string ConnectFailure() {
+    grpc::GenericStub generic(channel_);
+    grpc::ClientContext ctx;
+    SetTimeout(&ctx, absl::Milliseconds(500));
+    grpc::Slice empty;  // an empty HealthCheckRequest: the whole server
+    grpc::ByteBuffer request(&empty, 1);
+    grpc::ByteBuffer response;
+    std::promise<grpc::Status> done;
+    generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                      &request, &response,
+                      [&done](grpc::Status s) { done.set_value(s); });
+    const grpc::Status s = done.get_future().get();
+    return s.error_code() == grpc::StatusCode::UNAVAILABLE ? s.error_message()
+                                                           : "";
   }
 
   const ClientOptions options_;

@@ -58,6 +58,9 @@ class ProgressBar {
     shown_ = true;
   }
 
+  // `n` more to do.
+  void Grow(size_t n) { total_ += n; }
+
   // Erases the bar so that a line can be printed in its place.
   void Clear() {
     if (!enabled_ || !shown_) return;
@@ -67,7 +70,7 @@ class ProgressBar {
   }
 
  private:
-  const size_t total_;
+  size_t total_;
   const bool enabled_;
   bool shown_ = false;
 };
@@ -131,16 +134,86 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return text;
 }
 
-// Reads and parses `file` into an article named `articles/{id}`. The id is
-// the front-matter `id`, else the file name without its extension; stdin
-// has no file name, so it takes `options.id` or the front-matter `id`.
-absl::StatusOr<v1::Article> ReadArticle(const std::string& file,
-                                        const ApplyOptions& options) {
-  absl::StatusOr<std::string> text = ReadWholeFile(file);
-  if (!text.ok()) return text.status();
+// The line `-o markdown` opens each of many documents with, after `---`:
+// `# articles/ID revision N`, `(deleted)` after it for a tombstone. ID, or
+// "" if `line` is no such line.
+std::string MarkedId(absl::string_view line) {
+  absl::string_view rest = line;
+  if (!absl::ConsumePrefix(&rest, "# articles/")) return "";
+  absl::ConsumeSuffix(&rest, " (deleted)");
+  constexpr absl::string_view kRevision = " revision ";
+  const size_t space = rest.rfind(kRevision);
+  if (space == 0 || space == absl::string_view::npos) return "";
+  const absl::string_view digits = rest.substr(space + kRevision.size());
+  if (digits.empty() ||
+      digits.find_first_not_of("0123456789") != absl::string_view::npos) {
+    return "";
+  }
+  const absl::string_view id = rest.substr(0, space);
+  // Sent as is, an id that is not UTF-8 would fail the whole import batch.
+  if (id.find_first_of(" \t") != absl::string_view::npos ||
+      !internal::IsValidUtf8(id)) {
+    return "";
+  }
+  return std::string(id);
+}
+
+// One document of a file (several come from the stream `-o markdown` prints
+// of many), with the id its opening line names ("" if none) and how
+// results name it: the file's label, `#N` after it for the Nth of several.
+struct Document {
+  std::string label;
+  std::string marked_id;
+  absl::string_view text;
+};
+
+// The documents of `text`. Only text that opens as `-o markdown` opens each
+// of many documents, `---` and a MarkedId line, is split: at each blank
+// line followed by such two lines (the stream puts one between documents).
+std::vector<Document> SplitDocuments(absl::string_view text,
+                                     const std::string& label) {
+  constexpr absl::string_view kOpen = "---\n";
+  const auto marked = [&](size_t at) -> std::string {
+    if (text.substr(at, kOpen.size()) != kOpen) return "";
+    const size_t start = at + kOpen.size();
+    const size_t end = text.find('\n', start);
+    if (end == absl::string_view::npos) return "";
+    return MarkedId(text.substr(start, end - start));
+  };
+  std::string id = marked(0);
+  if (id.empty()) return {Document{label, "", text}};
+  std::vector<Document> docs;
+  size_t start = 0;
+  for (size_t at = text.find("\n\n---\n"); at != absl::string_view::npos;
+       at = text.find("\n\n---\n", at + 1)) {
+    std::string next_id = marked(at + 2);
+    if (next_id.empty()) continue;
+    // The document keeps its last newline; the blank line goes.
+    docs.push_back({"", std::move(id), text.substr(start, at + 1 - start)});
+    start = at + 2;
+    id = std::move(next_id);
+  }
+  docs.push_back({"", std::move(id), text.substr(start)});
+  for (size_t i = 0; i < docs.size(); ++i) {
+    docs[i].label = docs.size() == 1 ? label : absl::StrCat(label, "#", i + 1);
+  }
+  return docs;
+}
+
+// Parses one document of `file` into an article named `articles/{id}`. The
+// id is the front-matter `id`; else, from standard input, `options.id`;
+// else the one the document's opening line names (`# articles/ID revision
+// N`, as `-o markdown` of many documents opens each: cut from there, the
+// document goes back to the article it came from); else the file name
+// without its extension. Standard input has no file name: without any of
+// the others the document fails.
+absl::StatusOr<v1::Article> ParseDocument(const std::string& file,
+                                          const Document& doc,
+                                          const ApplyOptions& options) {
   MarkdownOptions markdown;
   markdown.default_zone = options.default_zone;
-  absl::StatusOr<v1::Article> article = ParseMarkdown(*text, markdown);
+  absl::StatusOr<v1::Article> article = ParseMarkdown(
+      std::string_view(doc.text.data(), doc.text.size()), markdown);
   if (!article.ok()) return article.status();
   std::string id = ArticleId(article->name());
   if (file == kStdin) {
@@ -153,12 +226,14 @@ absl::StatusOr<v1::Article> ReadArticle(const std::string& file,
                        flag_id, "\""));
     }
     if (id.empty()) id = std::string(flag_id);
-    if (id.empty()) {
-      return absl::InvalidArgumentError(
-          "id: standard input has no file name to take the id from; give "
-          "one in the front matter (`id: x`) or with --id");
-    }
-  } else if (id.empty()) {
+  }
+  if (id.empty()) id = doc.marked_id;
+  if (id.empty() && file == kStdin) {
+    return absl::InvalidArgumentError(
+        "id: standard input has no file name to take the id from; give "
+        "one in the front matter (`id: x`) or with --id");
+  }
+  if (id.empty()) {
     id = fs::path(file).stem().string();
     // Sent as is, the name would fail the whole import batch on the server
     // as one that "cannot be parsed", naming no file.
@@ -170,6 +245,36 @@ absl::StatusOr<v1::Article> ReadArticle(const std::string& file,
   }
   article->set_name(ArticleName(id));
   return article;
+}
+
+// What one input gave: a failure of the whole (it could not be read), or an
+// article or a failure per document.
+struct Input {
+  std::string label;    // the input's
+  absl::Status status;  // the read's
+  std::vector<std::pair<std::string, absl::StatusOr<v1::Article>>> documents;
+};
+
+// Reads `file` and parses each of its documents. Standard input is read
+// beforehand (Apply): `stdin_text` is what that gave.
+Input ReadDocuments(const std::string& file, const ApplyOptions& options,
+                    const absl::StatusOr<std::string>* stdin_text) {
+  Input read;
+  read.label = Label(file);
+  absl::StatusOr<std::string> own;
+  const absl::StatusOr<std::string>* text = stdin_text;
+  if (file != kStdin || text == nullptr) {
+    own = ReadWholeFile(file);
+    text = &own;
+  }
+  if (!text->ok()) {
+    read.status = text->status();
+    return read;
+  }
+  for (const Document& doc : SplitDocuments(**text, read.label)) {
+    read.documents.emplace_back(doc.label, ParseDocument(file, doc, options));
+  }
+  return read;
 }
 
 // The files `paths` stand for, in order: a file as is, a directory as every
@@ -237,12 +342,14 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
   return files;
 }
 
-FileResult ApplyFile(Client& client, const std::string& file,
-                     const ApplyOptions& options) {
+// Applies one document with UpdateArticle (or CreateArticle), which checks
+// options.expected_revision and options.etag.
+FileResult ApplyDocument(Client& client, const std::string& label,
+                         absl::StatusOr<v1::Article> article,
+                         const ApplyOptions& options) {
   FileResult r;
-  r.file = Label(file);
+  r.file = label;
   r.result = "failed";
-  absl::StatusOr<v1::Article> article = ReadArticle(file, options);
   if (!article.ok()) {
     r.status = article.status();
     return r;
@@ -360,6 +467,7 @@ class Reporter {
   Reporter(size_t total, Format format, bool dry_run)
       : structured_(format == Format::kJson || format == Format::kYaml),
         dry_run_(dry_run),
+        total_(total),
         bar_(total, total > 1 && isatty(STDERR_FILENO)) {
     bar_.Show(0);
   }
@@ -389,6 +497,13 @@ class Reporter {
     bar_.Show(++done_);
   }
 
+  // `n` more documents than files to report: a file held `n + 1`.
+  void AddDocuments(size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    total_ += n;
+    bar_.Grow(n);
+  }
+
   // Prints the structured results and the summary; returns the exit code.
   int Finish(Format format, size_t files) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -408,29 +523,31 @@ class Reporter {
       std::cout.flush();
     }
     (structured_ ? std::cerr : std::cout)
-        << (dry_run_ ? "dry run, nothing written: " : "") << "applied " << files
-        << (files == 1 ? " file: " : " files: ") << created_ << " created, "
-        << updated_ << " updated, " << unchanged_ << " unchanged, " << failed_
-        << " failed\n";
+        << (dry_run_ ? "dry run, nothing written: " : "") << "applied "
+        << (total_ == files ? "" : absl::StrCat(total_, " documents from "))
+        << files << (files == 1 ? " file: " : " files: ") << created_
+        << " created, " << updated_ << " updated, " << unchanged_
+        << " unchanged, " << failed_ << " failed\n";
     return failed_ > 0 ? 1 : 0;
   }
 
  private:
   const bool structured_;
   const bool dry_run_;
+  size_t total_;  // documents
   std::mutex mu_;
   ProgressBar bar_;
   std::vector<FileResult> results_;
   size_t done_ = 0, created_ = 0, updated_ = 0, unchanged_ = 0, failed_ = 0;
 };
 
-// Reads and parses one file into an import entry; a failure stays local.
-Pending Prepare(const std::string& file, const ApplyOptions& options,
+// One document on its way to an import batch: its entry, and its article
+// unless it failed before sending (read or parse).
+Pending Prepare(const std::string& label, absl::StatusOr<v1::Article> parsed,
                 v1::Article* article) {
   Pending p;
-  p.result.file = Label(file);
+  p.result.file = label;
   p.result.result = "failed";
-  absl::StatusOr<v1::Article> parsed = ReadArticle(file, options);
   if (!parsed.ok()) {
     p.result.status = parsed.status();
     return p;
@@ -476,7 +593,8 @@ const char* OutcomeName(v1::ImportResult::Outcome o) {
 // Streams every file through ImportArticles: files are parsed as batches
 // are sent, so memory stays bounded by a few batches whatever the tree size.
 int ApplyStreaming(Client& client, const std::vector<std::string>& files,
-                   const ApplyOptions& options, Format format) {
+                   const ApplyOptions& options, Format format,
+                   const absl::StatusOr<std::string>* stdin_text) {
   constexpr size_t kBatch = 200;
   // Also bounded by size: contentd accepts requests of at least 16 MiB, so
   // a few MiB of large articles must go out before the count is reached.
@@ -495,6 +613,9 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     }
   };
   size_t next = 0;
+  // The documents of the last file read not yet taken into a batch: a file
+  // may hold several (`-o markdown` of many).
+  std::deque<std::pair<std::string, absl::StatusOr<v1::Article>>> documents;
   // The file each article came from: a second file naming the same article
   // (two `x.md` in different folders, or a front-matter id) fails instead
   // of silently overwriting the first.
@@ -514,10 +635,28 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
           *batch->add_articles() = *std::move(carried);
           carried.reset();
         }
-        while (next < files.size() && !carried.has_value() &&
+        while ((next < files.size() || !documents.empty()) &&
+               !carried.has_value() &&
                static_cast<size_t>(batch->articles_size()) < kBatch) {
+          if (documents.empty()) {
+            Input read = ReadDocuments(files[next++], options, stdin_text);
+            if (!read.status.ok()) {
+              Pending p;
+              p.result.file = read.label;
+              p.result.result = "failed";
+              p.result.status = read.status;
+              in_flight.push_back(std::move(p));
+              continue;
+            }
+            reporter.AddDocuments(read.documents.size() - 1);
+            for (auto& doc : read.documents)
+              documents.push_back(std::move(doc));
+            continue;
+          }
           v1::Article article;
-          Pending p = Prepare(files[next++], options, &article);
+          Pending p = Prepare(documents.front().first,
+                              std::move(documents.front().second), &article);
+          documents.pop_front();
           if (p.sent) {
             auto [it, fresh] = source.emplace(p.result.name, p.result.file);
             if (!fresh) {
@@ -585,6 +724,13 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     reporter.Report(std::move(p.result), quiet && p.sent);
   }
   in_flight.clear();
+  for (auto& [label, article] : documents) {
+    FileResult r;
+    r.file = label;
+    r.result = "failed";
+    r.status = article.ok() ? unanswered : article.status();
+    reporter.Report(std::move(r), quiet && article.ok());
+  }
   for (; next < files.size(); ++next) {
     FileResult r;
     r.file = Label(files[next]);
@@ -593,7 +739,9 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     reporter.Report(std::move(r), quiet);
   }
   // Also when every file was sent: the whole run failed, not some files.
-  if (!status.ok()) std::cerr << "Error: " << StatusText(status) << "\n";
+  if (!status.ok()) {
+    std::cerr << "Error: " << CallErrorText(status, options.connection) << "\n";
+  }
   return reporter.Finish(format, files.size());
 }
 
@@ -639,13 +787,47 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
     std::cerr << condition << ": cannot be combined with --dry-run\n";
     return 2;
   }
+  // Read before anything is sent: --id names one article, and standard
+  // input may hold many documents (`-o markdown` of many), each naming its
+  // own.
+  std::optional<absl::StatusOr<std::string>> stdin_text;
+  if (stdin_count == 1) {
+    stdin_text = ReadWholeFile(kStdin);
+    const size_t documents =
+        stdin_text->ok() ? SplitDocuments(**stdin_text, kStdinLabel).size() : 1;
+    if (!options.id.empty() && documents > 1) {
+      std::cerr << "--id: names one article, and standard input holds "
+                << documents
+                << " documents; leave --id out to apply each to the article "
+                   "its `# articles/ID revision N` line names\n";
+      return 2;
+    }
+  }
+  const absl::StatusOr<std::string>* stdin_ptr =
+      stdin_text.has_value() ? &*stdin_text : nullptr;
   if (condition == nullptr) {
-    return ApplyStreaming(client, *files, options, format);
+    return ApplyStreaming(client, *files, options, format, stdin_ptr);
   }
   // A conditional write of one file goes through UpdateArticle, which
   // checks the revision on the server.
+  Input read = ReadDocuments(files->front(), options, stdin_ptr);
+  if (read.documents.size() > 1) {
+    std::cerr << condition << ": allowed with a single article only ("
+              << read.label << " holds " << read.documents.size()
+              << " documents)\n";
+    return 2;
+  }
   Reporter reporter(1, format, false);
-  reporter.Report(ApplyFile(client, files->front(), options));
+  if (read.status.ok()) {
+    auto& [label, article] = read.documents.front();
+    reporter.Report(ApplyDocument(client, label, std::move(article), options));
+  } else {
+    FileResult r;
+    r.file = read.label;
+    r.result = "failed";
+    r.status = read.status;
+    reporter.Report(std::move(r));
+  }
   return reporter.Finish(format, 1);
 }
 

@@ -18,12 +18,17 @@ inline constexpr char kIncompleteMarker[] = ".incomplete";
 
 struct ApplyOptions {
   // Files and directories (`-f`); a directory stands for every `*.md` under
-  // it, recursively, in path order; "-" stands for standard input (one
-  // article, given once; results and errors name it `<stdin>`).
+  // it, recursively, in path order; "-" stands for standard input (given
+  // once; results and errors name it `<stdin>`). A file or standard input
+  // that opens as `-o markdown` of many documents does, with `---` and a
+  // `# articles/ID revision N` line, holds a document at each such two
+  // lines after a blank one: each applies to its own article, named in
+  // results `FILE#N`.
   std::vector<std::string> paths;
   // Id of the article read from standard input, `x` or `articles/x`, when
-  // its front matter has no `id` (`--id`; only with a single "-"). Must
-  // agree with the front matter's `id` if both are given. Default: "".
+  // its front matter has no `id` (`--id`; only with a single "-" holding
+  // one document). Must agree with the front matter's `id` if both are
+  // given; wins over a `# articles/ID revision N` line. Default: "".
   std::string id;
   // When non-zero, the head must be at this revision (one file only).
   // Default: 0.
@@ -38,6 +43,8 @@ struct ApplyOptions {
   // Deadline of the whole import (ImportArticles); zero for none.
   // Default: zero.
   absl::Duration timeout = absl::ZeroDuration();
+  // How the client reaches contentd, for what a connection error says.
+  Connection connection;
 };
 
 // Applies every file: creates the article `articles/{id}` when it does not
@@ -45,16 +52,18 @@ struct ApplyOptions {
 // content hash). Files stream through ImportArticles in batches; with
 // `expected_revision` or `etag` the single file goes through UpdateArticle
 // instead. The
-// id is the front-matter `id`, else the file name without its extension;
-// standard input has no name, so it needs the front-matter `id` or `id`.
+// id is the front-matter `id`, else (standard input) `id`, else the one a
+// `# articles/ID revision N` line opening the document names, else the
+// file name without its extension; standard input has no name, so it needs
+// one of the others.
 // Reports one line per file (or, for -o json/yaml, a list of results on
 // stdout), failures on stderr, and a summary; keeps going after a failure.
 //
 // Returns the exit code: 0 when every file applied, 1 when one failed or
 // nothing could be read (standard input without an id too), 2 for a usage
-// error (`--expected-revision` or `--etag` with more than one file or with
-// `dry_run`, "-" twice, `id`
-// with anything but a single "-", a `default_zone` that does not load).
+// error (`--expected-revision` or `--etag` with more than one file or
+// document or with `dry_run`, "-" twice, `id` with anything but a single
+// "-" of one document, a `default_zone` that does not load).
 int Apply(Client& client, const ApplyOptions& options, Format format);
 
 }  // namespace content::cli

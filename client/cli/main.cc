@@ -6,6 +6,7 @@
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
 // stderr; `Error: writing to stdout: REASON` for output that could not be
 // written), 2 a usage error.
+#include <grpc/support/log.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -166,28 +167,11 @@ CallOptions LongCall(const Session& s, absl::Duration default_timeout) {
   return call;
 }
 
-// Whether the connection uses TLS (--ca), for Fail's hints.
-bool g_tls = false;
-
-// A hint for an UNAVAILABLE that looks like one side speaking TLS and the
-// other not: gRPC says only "Socket closed" or "Connection reset" (a
-// plaintext client; the server dropped what was no TLS handshake) or
-// "wrong version number" (a
-// TLS client reading a plaintext answer). "" otherwise.
-std::string TransportHint(const absl::Status& status) {
-  if (!absl::IsUnavailable(status)) return "";
-  if (!g_tls && (absl::StrContains(status.message(), "Socket closed") ||
-                 absl::StrContains(status.message(), "Connection reset"))) {
-    return " (is the server using TLS? try --ca)";
-  }
-  if (g_tls && absl::StrContains(status.message(), "wrong version number")) {
-    return " (is the server plaintext? try without --ca)";
-  }
-  return "";
-}
+// The connection, for what Fail says of a connection error.
+Connection g_connection;
 
 int Fail(const absl::Status& status) {
-  std::cerr << "Error: " << StatusText(status) << TransportHint(status) << "\n";
+  std::cerr << "Error: " << CallErrorText(status, g_connection) << "\n";
   return kExitFailure;
 }
 
@@ -592,6 +576,20 @@ int WriteLocalFile(const std::string& path, absl::string_view text) {
     err = errno != 0 ? errno : EIO;
   }
   if (std::fclose(f) != 0 && err == 0) err = errno != 0 ? errno : EIO;
+  return err;
+}
+
+// Reads the whole of `path` into `text`; returns 0, or the errno of the
+// step that failed.
+int ReadLocalFile(const std::string& path, std::string* text) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return errno;
+  text->clear();
+  char buf[1 << 14];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text->append(buf, n);
+  const int err = std::ferror(f) != 0 ? (errno != 0 ? errno : EIO) : 0;
+  std::fclose(f);
   return err;
 }
 
@@ -1013,6 +1011,30 @@ std::string MissingCommand(const CLI::App& app) {
   return text;
 }
 
+// The first of the arguments no command took that is a flag (`--bogus`,
+// `-x`), and what to say of it: `unknown flag "--bogus"` and where to get
+// help for the innermost command given; "" if none is a flag. Checked before
+// any other parse error: `admin --bogus` would otherwise say that admin
+// needs a command, and `admin backup --bogus` that the destination is
+// missing, neither naming the flag; CLI11 says only that an argument was
+// "not expected". `-` (stdin) and `-5` (a number) are no flags.
+std::string UnknownFlag(const CLI::App& app) {
+  for (const std::string& arg : app.remaining(/*recurse=*/true)) {
+    if (arg.size() < 2 || arg[0] != '-' || absl::ascii_isdigit(arg[1])) {
+      continue;
+    }
+    std::string path;  // "admin backup " for `contentctl admin backup`
+    for (const CLI::App* cmd = &app; !cmd->get_subcommands().empty();) {
+      cmd = cmd->get_subcommands().front();
+      absl::StrAppend(&path, cmd->get_name(), " ");
+    }
+    const std::string flag = arg.substr(0, arg.find('='));  // --bogus=1
+    return absl::StrCat("unknown flag \"", flag, "\"\nRun `contentctl ", path,
+                        "--help` for more information.\n");
+  }
+  return "";
+}
+
 // Adds the `ID` positional that names an article.
 void AddId(CLI::App* verb, std::string* id) {
   verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
@@ -1073,7 +1095,8 @@ int Main(int argc, char** argv) {
           ->allow_extra_args(false));
   apply_cmd->add_option("--id", apply.id,
                         "With -f -: the article's id when its front matter "
-                        "has no `id` (stdin has no file name)");
+                        "has no `id` (stdin has no file name); wins over a "
+                        "`# articles/ID revision N` line");
   AddInt(apply_cmd, "--expected-revision", apply.expected_revision,
          "Fail unless the head is at this revision (one file)", 1,
          "leave it out for no precondition");
@@ -1311,17 +1334,22 @@ int Main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::RequiredError& e) {
-    // `contentctl frob`, `contentctl admin frob`: say that the command is
-    // unknown, or missing, and which there are, rather than CLI11's "A
-    // subcommand is required".
-    if (std::string bad = MissingCommand(app); !bad.empty()) {
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError too (exit code 0): it prints the help.
+    if (std::string bad = UnknownFlag(app);
+        !bad.empty() && e.get_exit_code() != 0) {
       std::cerr << bad;
       return kExitUsage;
     }
-    app.exit(e);
-    return kExitUsage;
-  } catch (const CLI::ParseError& e) {
+    // `contentctl frob`, `contentctl admin frob`: say that the command is
+    // unknown, or missing, and which there are, rather than CLI11's "A
+    // subcommand is required".
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      if (std::string bad = MissingCommand(app); !bad.empty()) {
+        std::cerr << bad;
+        return kExitUsage;
+      }
+    }
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
@@ -1347,16 +1375,19 @@ int Main(int argc, char** argv) {
                            std::pair{&g.cert, &options.tls_cert_pem},
                            std::pair{&g.key, &options.tls_key_pem}}) {
     if (path->empty()) continue;
-    std::ifstream in(*path);
-    std::stringstream text;
-    text << in.rdbuf();
-    *pem = text.str();
+    const char* flag = path == &g.ca     ? "--ca"
+                       : path == &g.cert ? "--cert"
+                                         : "--key";
+    // A file that cannot be read says why (no permission, an I/O error),
+    // rather than that it "holds no PEM block".
+    if (const int err = ReadLocalFile(*path, pem); err != 0) {
+      std::cerr << flag << ": cannot read " << *path << ": "
+                << std::strerror(err) << "\n";
+      return kExitUsage;
+    }
     // gRPC would only log that it loaded no certificate, then fail every
     // call as UNAVAILABLE: refuse here, naming the flag.
     if (pem->find("-----BEGIN ") == std::string::npos) {
-      const char* flag = path == &g.ca     ? "--ca"
-                         : path == &g.cert ? "--cert"
-                                           : "--key";
       std::cerr << flag << ": " << *path << " holds no PEM block\n";
       return kExitUsage;
     }
@@ -1369,6 +1400,12 @@ int Main(int argc, char** argv) {
     std::cerr << (options.tls_key_pem.empty() ? "--cert: needs --key\n"
                                               : "--key: needs --cert\n");
     return kExitUsage;
+  }
+  // gRPC logs what it meets on stderr, OpenSSL's handshake errors once per
+  // connection attempt, ahead of the one error contentctl prints with the
+  // same cause: quiet, unless GRPC_VERBOSITY asks for its logs.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function([](gpr_log_func_args*) {});
   }
   absl::ParseDuration(g.timeout, &options.timeout);  // checked by kDuration
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
@@ -1402,12 +1439,14 @@ int Main(int argc, char** argv) {
     }
   }
   if (!client.ok()) return Fail(client.status());
-  g_tls = !options.tls_ca_pem.empty();
+  g_connection.target = g.server;
+  g_connection.tls = !options.tls_ca_pem.empty();
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;
 
   if (apply_cmd->parsed()) {
     apply.timeout = session.timeout_flag;
+    apply.connection = g_connection;
     return Apply(*session.client, apply, format);
   }
   if (get_cmd->parsed()) return RunGet(session, get);

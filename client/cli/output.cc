@@ -287,6 +287,32 @@ std::string StatusText(const absl::Status& status) {
                       status.message());
 }
 
+std::string CallErrorText(const absl::Status& status,
+                          const Connection& connection) {
+  // A write that found no connection in time is DEADLINE_EXCEEDED, with
+  // gRPC's reason in its message too.
+  if (!absl::IsUnavailable(status) && !absl::IsDeadlineExceeded(status)) {
+    return StatusText(status);
+  }
+  const absl::string_view message = status.message();
+  if (connection.tls && absl::StrContains(message, "wrong version number")) {
+    return absl::StrCat(
+        absl::StatusCodeToString(status.code()), ": cannot reach ",
+        connection.target,
+        ": TLS handshake failed: the server answered in plaintext",
+        absl::StrContains(message, "the write was not sent")
+            ? "; the write was not sent"
+            : "",
+        " (is the server plaintext? try without --ca)");
+  }
+  if (!connection.tls && (absl::StrContains(message, "Socket closed") ||
+                          absl::StrContains(message, "Connection reset"))) {
+    return absl::StrCat(StatusText(status),
+                        " (is the server using TLS? try --ca)");
+  }
+  return StatusText(status);
+}
+
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
                                    bool pretty) {
   return internal::DeterministicJson(message, pretty);

@@ -30,6 +30,27 @@ std::optional<Format> ParseFormat(absl::string_view name);
 // upper-case gRPC style.
 std::string StatusText(const absl::Status& status);
 
+// How contentctl reaches contentd, for what its errors say.
+struct Connection {
+  // --server as given. Default: "".
+  std::string target;
+  // Whether --ca asked for TLS. Default: false.
+  bool tls = false;
+};
+
+// What `Error: ` is followed by for a failed call: StatusText, but where
+// gRPC's text of an UNAVAILABLE (or of a write's DEADLINE_EXCEEDED waiting
+// for a connection) hides why the connection failed, plainer
+// and with a hint. gRPC says "Ssl handshake failed ... wrong version
+// number" when a TLS client read a plaintext answer (`cannot reach
+// HOST:PORT: TLS handshake failed: the server answered in plaintext (is
+// the server plaintext? try without --ca)`), and only "Socket closed" or
+// "Connection reset" when a plaintext client met a TLS server, which can be
+// other faults too: that text stays, with `(is the server using TLS? try
+// --ca)` after it.
+std::string CallErrorText(const absl::Status& status,
+                          const Connection& connection);
+
 // The proto3 JSON mapping of `message`, camelCase names: pretty-printed, or
 // on one line when `pretty` is false. Map keys, a Struct's too, come in byte
 // order, so equal messages print the same bytes.

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -1228,6 +1229,12 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   r = Ctl({"--ca", not_pem, "get", "x"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--ca: " + not_pem + " holds no PEM block"));
+  // One that cannot be read says why: it too said "holds no PEM block".
+  // Reading /proc/self/mem from its start fails (EIO: page 0 is unmapped);
+  // running as root, a file without read permission would still be read.
+  r = Ctl({"--key", "/proc/self/mem", "get", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "--key: cannot read /proc/self/mem: Input/output error\n");
 
   const std::string pem = Write("x.pem", "-----BEGIN CERTIFICATE-----\n");
   r = Ctl({"--ca", pem, "--cert", pem, "get", "x"});
@@ -1420,6 +1427,15 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
       {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "get", "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
+  // gRPC's reason (`failed to connect to all addresses; last error: ...
+  // Connection refused`), which writes say too.
+  EXPECT_THAT(r.err, HasSubstr("Connection refused"));
+  const std::string reason = r.err.substr(0, r.err.size() - 1);
+  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s",
+                  "delete", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith(reason + " (no connection within "));
+  EXPECT_THAT(r.err, HasSubstr("; the write was not sent)"));
 
   // watch too, instead of retrying in silence.
   r = RunCommand(
@@ -1433,8 +1449,9 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
   r = RunCommand(
       {Contentctl(), "--server", "127.0.0.1:1", "apply", "-f", file});
   EXPECT_EQ(r.exit_code, 1);
-  // The stream's error, once (not on the file's line as well).
-  EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
+  // The stream's error, once (not on the file's line as well), with gRPC's
+  // reason: it said only "cannot connect to 127.0.0.1:1 within 4s".
+  EXPECT_THAT(r.err, StartsWith(reason + " (no connection within "));
   EXPECT_EQ(r.err.find("UNAVAILABLE", r.err.find("UNAVAILABLE") + 1),
             std::string::npos)
       << r.err;
@@ -1571,6 +1588,44 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("destination is required"));
   EXPECT_THAT(r.out, IsEmpty());
+}
+
+// An unknown flag is named, with the help of the command it was given to,
+// at every level: `admin --bogus` said that admin needs a command, `--bogus`
+// alone that contentctl needs a verb, and `admin backup --bogus` that the
+// destination is missing.
+TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
+  for (const auto& [args, flag, help] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"--bogus"}, "--bogus", "contentctl --help"},
+           {{"admin", "--bogus"}, "--bogus", "contentctl admin --help"},
+           {{"admin", "-x"}, "-x", "contentctl admin --help"},
+           {{"admin", "--bogus", "stats"},
+            "--bogus",
+            "contentctl admin stats --help"},
+           {{"admin", "backup", "--bogus"},
+            "--bogus",
+            "contentctl admin backup --help"},
+           {{"admin", "compact", "--bogus=1"},
+            "--bogus",
+            "contentctl admin compact --help"},
+           {{"get", "--bogus", "x"}, "--bogus", "contentctl get --help"},
+           {{"apply", "-f", "-", "--bogus"},
+            "--bogus",
+            "contentctl apply --help"},
+           {{"watch", "--bogus"}, "--bogus", "contentctl watch --help"},
+           {{"version", "--bogus"}, "--bogus", "contentctl version --help"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
+    EXPECT_EQ(r.err, absl::StrCat("unknown flag \"", flag, "\"\nRun `", help,
+                                  "` for more information.\n"))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  // `-5` is a value, not a flag: its own error stands.
+  CommandResult r = Ctl({"get", "x", "--revision", "-5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--revision: must be at least 1, got -5"));
 }
 
 // Export into a directory that cannot take the file: the OS's reason, not
@@ -1738,6 +1793,82 @@ TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
                                   "use -o table, json or yaml\n"));
     EXPECT_THAT(r.out, IsEmpty());
   }
+}
+
+// A document cut out of `-o markdown` of many names its article only in its
+// opening comment, `# articles/ID revision N`: applied from stdin it needed
+// --id, and from a file it went to the article the file name made up.
+// apply takes the id from that line when the front matter has no `id` and
+// no --id is given (either wins over it). The whole stream, edited, was
+// applied as one article with the others in its body; each document now
+// goes to its own article.
+TEST_F(CliTest, ApplyTakesTheIdFromTheMarkdownStreamLine) {
+  CtlOk({"apply", "-f",
+         Write("mst/ms1.md", Doc("ms one", "2025-01-01", "amst", "",
+                                 "One.\n\n---\n\nRule.\n"))});
+  CtlOk({"apply", "-f",
+         Write("mst/ms2.md", Doc("ms two", "2025-01-02", "amst"))});
+  const std::string md =
+      CtlOk({"query", "--tag", "amst", "--oldest-first", "-o", "markdown"});
+  const size_t at = md.find("\n---\n# articles/ms2 revision 1\n");
+  ASSERT_NE(at, std::string::npos) << md;
+  const std::string first_doc = md.substr(0, at);
+  ASSERT_THAT(first_doc, StartsWith("---\n# articles/ms1 revision 1\n"));
+
+  CommandResult r = RunCommand(
+      {Contentctl(), "--server", server_->address(), "apply", "-f", "-"},
+      first_doc);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/ms1 unchanged (revision 1)\n"));
+  r = Ctl({"apply", "-f", Write("cut.md", first_doc)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/ms1 unchanged (revision 1)\n"));
+  EXPECT_EQ(Ctl({"get", "cut", "--all"}).exit_code, 1);
+  // --id, and an `id` in the front matter, win: a copy.
+  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
+                  "-", "--id", "ms1copy"},
+                 first_doc);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/ms1copy created (revision 1)\n"));
+  r = Ctl({"apply", "-f",
+           Write("withid.md", absl::StrReplaceAll(
+                                  first_doc, {{"revision 1\n",
+                                               "revision 1\nid: ms1key\n"}}))});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("articles/ms1key created (revision 1)\n"));
+
+  // The whole stream, edited: each document to its article; the `---` rule
+  // in the first body stays in it.
+  const std::string edited =
+      absl::StrReplaceAll(md, {{"One.", "One!"}, {"正文。", "Edited. "}});
+  r = RunCommand(
+      {Contentctl(), "--server", server_->address(), "apply", "-f", "-"},
+      edited);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre("articles/ms1 updated (revision 2)",
+                          "articles/ms2 updated (revision 2)",
+                          "applied 2 documents from 1 file: 0 created, 2 "
+                          "updated, 0 unchanged, 0 failed"));
+  EXPECT_EQ(GetJson("ms1").body(), "\nOne!\n\n---\n\nRule.\n");
+  EXPECT_EQ(GetJson("ms2").body(), "\nEdited. Body text.\n");
+  r = Ctl({"apply", "-f", Write("all.md", edited), "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"file\": \"" + files_.path() + "/all.md#2\""));
+  EXPECT_THAT(r.out, Not(HasSubstr("\"result\": \"failed\"")));
+
+  // --id names one article, and a condition holds for one.
+  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
+                  "-", "--id", "ms1"},
+                 md);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--id: names one article, and standard input "
+                                "holds 2 documents"));
+  r = Ctl({"apply", "-f", Write("all2.md", md), "--expected-revision", "2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--expected-revision: allowed with a single "
+                               "article only ("));
+  EXPECT_EQ(GetJson("ms1").revision(), 2);
 }
 
 }  // namespace

@@ -601,7 +601,39 @@ TEST_F(TlsTest, ContentctlHintsAtATlsMismatch) {
                   plain_server->address(), "--ca", Path("ca.pem"), "--timeout",
                   "3s", "get", "x"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("(is the server plaintext? try without --ca)"));
+  // One line: gRPC's own log of each failed handshake (`E...
+  // ssl_transport_security.cc:1501] Handshake failed ...`) is kept quiet.
+  const std::string want =
+      "Error: UNAVAILABLE: cannot reach " + plain_server->address() +
+      ": TLS handshake failed: the server answered in plaintext (is the "
+      "server plaintext? try without --ca)\n";
+  EXPECT_EQ(r.err, want);
+  // apply too, which waits for a connection before it writes (4 s, within
+  // the 10 s deadline: UNAVAILABLE), and a write whose deadline comes
+  // first (DEADLINE_EXCEEDED).
+  WriteFile(Path("t.md"), "---\ntitle: t\n---\nt\n");
+  r = RunCommand({testing::ContentctlBinary(), "--server",
+                  plain_server->address(), "--ca", Path("ca.pem"), "apply",
+                  "-f", Path("t.md")});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string refused_write =
+      ": cannot reach " + plain_server->address() +
+      ": TLS handshake failed: the server answered in plaintext; the write "
+      "was not sent (is the server plaintext? try without --ca)\n";
+  EXPECT_EQ(r.err, "Error: UNAVAILABLE" + refused_write);
+  r = RunCommand({testing::ContentctlBinary(), "--server",
+                  plain_server->address(), "--ca", Path("ca.pem"), "--timeout",
+                  "2s", "delete", "t"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: DEADLINE_EXCEEDED" + refused_write);
+  // GRPC_VERBOSITY, set by the user, shows gRPC's logs again.
+  r = RunCommand(
+      {testing::ContentctlBinary(), "--server", plain_server->address(), "--ca",
+       Path("ca.pem"), "--timeout", "3s", "get", "x"},
+      "", {"GRPC_VERBOSITY=ERROR"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("ssl_transport_security"));
+  EXPECT_THAT(r.err, HasSubstr(want));
 }
 
 TEST_F(TlsTest, ServerTlsThenMutualTls) {
