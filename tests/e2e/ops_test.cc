@@ -1,7 +1,6 @@
 // End-to-end: authentication and roles, TLS, rate limits, backup and
 // restore, retention and metrics, against real contentd processes.
 #include <arpa/inet.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -13,7 +12,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -29,6 +27,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -36,6 +35,7 @@ namespace {
 
 using ::content::testing::CommandResult;
 using ::content::testing::ContentdBinary;
+using ::content::testing::RawUnaryCall;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
@@ -332,28 +332,14 @@ TEST(AuthTest, BytesThatDoNotParseWithoutATokenAreUnauthenticated) {
   ASSERT_NE(server, nullptr);
   auto channel = grpc::CreateChannel(server->address(),
                                      grpc::InsecureChannelCredentials());
-  grpc::GenericStub generic(channel);
   auto raw = [&](const std::string& method, const std::string& token) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(5));
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    grpc::Slice slice(std::string("\xff\xff\xff", 3));
-    grpc::ByteBuffer request(&slice, 1), response;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    grpc::Status status;
-    generic.UnaryCall(&ctx, "/content.v1.ContentService/" + method, {},
-                      &request, &response, [&](grpc::Status s) {
-                        std::lock_guard<std::mutex> lock(mu);
-                        status = std::move(s);
-                        done = true;
-                        cv.notify_one();
-                      });
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done; });
-    return status.error_code();
+    std::vector<std::pair<std::string, std::string>> metadata;
+    if (!token.empty())
+      metadata.emplace_back("authorization", "Bearer " + token);
+    std::string reply;
+    return RawUnaryCall(*channel, "/content.v1.ContentService/" + method,
+                        std::string("\xff\xff\xff", 3), metadata, &reply, 5)
+        .error_code();
   };
   for (const std::string method :
        {"GetArticle", "QueryArticles", "UpdateArticle"}) {

@@ -21,7 +21,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "tests/support/grpc_health.h"
+#include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
 namespace content {

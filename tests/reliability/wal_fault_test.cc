@@ -27,7 +27,7 @@
 #include "server/store/store.h"
 #include "tests/reliability/fault_fs.h"
 #include "tests/reliability/fault_kv.h"
-#include "tests/support/grpc_health.h"
+#include "tests/support/grpc_raw.h"
 
 namespace content::store {
 namespace {

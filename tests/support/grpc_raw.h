@@ -1,0 +1,34 @@
+// Raw gRPC calls for tests: request bytes in, reply bytes out, for methods
+// with no generated stub here (Debian's gRPC ships no health stubs) or
+// requests that must not parse.
+#ifndef CONTENT_TESTS_SUPPORT_GRPC_RAW_H_
+#define CONTENT_TESTS_SUPPORT_GRPC_RAW_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "grpcpp/channel.h"
+#include "grpcpp/support/status.h"
+
+namespace content::testing {
+
+// Sends `request` (encoded bytes) to `method` ("/pkg.Service/Method") on
+// `channel` with `metadata`, waiting up to `timeout_seconds`; on OK,
+// *response holds the reply's bytes. Thread-safe.
+grpc::Status RawUnaryCall(
+    grpc::Channel& channel, const std::string& method,
+    const std::string& request,
+    const std::vector<std::pair<std::string, std::string>>& metadata,
+    std::string* response, int timeout_seconds = 10);
+
+// Asks `channel`'s server for the health of `service` ("" is the server as a
+// whole), waiting up to 10 s. On OK, *serving_status is the answer:
+// 0 UNKNOWN, 1 SERVING, 2 NOT_SERVING; a reply that is not a
+// HealthCheckResponse is INTERNAL. Thread-safe.
+grpc::Status CheckHealth(grpc::Channel& channel, const std::string& service,
+                         int* serving_status);
+
+}  // namespace content::testing
+
+#endif  // CONTENT_TESTS_SUPPORT_GRPC_RAW_H_
