@@ -60,6 +60,10 @@ constexpr absl::string_view kPublishDateKey = "publishDate";
 constexpr absl::string_view kExpiryDateKey = "expiryDate";
 constexpr absl::string_view kTranslationKeyKey = "translationKey";
 constexpr absl::string_view kNamePrefix = "articles/";
+// A front-matter mapping of params (Hugo's, since 0.123): where a param
+// named like a typed, editorial or id key is written, since at the top level
+// it would read back as that key.
+constexpr absl::string_view kParamsKey = "params";
 // `!!str` as yaml-cpp reports it (YAML::Node::Tag).
 constexpr absl::string_view kYamlStrTag = "tag:yaml.org,2002:str";
 constexpr absl::string_view kDateRule =
@@ -649,9 +653,46 @@ class FrontMatterReader {
     if (key == "lang" && value.IsScalar()) {
       article_->mutable_style()->set_lang_scalar(true);
     }
+    if (key == kParamsKey && value.IsMap()) return ReadParamsMap(value);
     if (IsTypedKey(key)) return ReadTypedField(key, value);
-    Value* param = &(*article_->mutable_params()->mutable_fields())[key];
-    return ToValue(key, value, 0, ChildPath("", key), param);
+    absl::StatusOr<Value*> param = NewParam(key);
+    if (!param.ok()) return param.status();
+    return ToValue(key, value, 0, ChildPath("", key), *param);
+  }
+
+  // The params entry `key`, given at the top level or in the `params:`
+  // mapping; once only, or one would silently win.
+  absl::StatusOr<Value*> NewParam(const std::string& key) {
+    if (!params_read_.insert(key).second) {
+      return KeyError(key,
+                      "is given both at the top level and in the \"params\" "
+                      "mapping; give it once");
+    }
+    return &(*article_->mutable_params()->mutable_fields())[key];
+  }
+
+  // Hugo's `params:` mapping: each entry is a param, whatever its name
+  // (`params: {title: ...}` is params["title"], not the title). Its keys
+  // are kept, in order, under the empty path in style.params_key_order so
+  // that they are written there again. Any other value of `params` is the
+  // param of that name, as before this mapping was read.
+  absl::Status ReadParamsMap(const YAML::Node& map) {
+    std::set<std::string> seen;
+    FrontMatterStyle::KeyOrder* order = nullptr;
+    for (const auto& entry : map) {
+      absl::StatusOr<std::string> key = KeyText(entry.first, &seen);
+      if (!key.ok()) return key.status();
+      absl::StatusOr<Value*> param = NewParam(*key);
+      if (!param.ok()) return param.status();
+      absl::Status s = ToValue(absl::StrCat(kParamsKey, ".", *key),
+                               entry.second, 0, ChildPath("", *key), *param);
+      if (!s.ok()) return s;
+      if (order == nullptr) {
+        order = article_->mutable_style()->add_params_key_order();
+      }
+      order->add_keys(*key);
+    }
+    return absl::OkStatus();
   }
 
   // Hugo's `draft: true|false`, kept apart from `state` until both are read.
@@ -747,8 +788,9 @@ class FrontMatterReader {
     const bool tagged_string = value.IsScalar() && value.Tag() == kYamlStrTag;
     if (!text_only && (value.IsNull() || value.IsSequence() || value.IsMap() ||
                        typed_scalar || tagged_string)) {
-      Value* param = &(*article_->mutable_params()->mutable_fields())[key];
-      return ToValue(key, value, 0, ChildPath("", key), param);
+      absl::StatusOr<Value*> param = NewParam(key);
+      if (!param.ok()) return param.status();
+      return ToValue(key, value, 0, ChildPath("", key), *param);
     }
     if (!value.IsScalar()) return KeyError(key, "must be a string");
     refl->SetString(article_, field, value.Scalar());
@@ -833,6 +875,8 @@ class FrontMatterReader {
   Article* article_;
   int values_ = 0;
   PendingDate dates_[3];
+  // Params read so far, at the top level and in the `params:` mapping.
+  std::set<std::string> params_read_;
   Article::State state_ = Article::STATE_UNSPECIFIED;        // from `state`
   Article::State draft_state_ = Article::STATE_UNSPECIFIED;  // from `draft`
 };
@@ -1046,22 +1090,30 @@ std::vector<std::string> SortedKeys(const google::protobuf::Struct& s) {
 
 // The keys of the mapping at `path` in the order they were read: those the
 // style names, then the rest sorted.
-std::vector<std::string> KeysInOrder(const google::protobuf::Struct& s,
+std::vector<std::string> KeysInOrder(const std::set<std::string>& present,
                                      const std::string& path,
                                      const ParamsStyle& style) {
   auto it = style.key_orders.find(path);
-  if (it == style.key_orders.end()) return SortedKeys(s);
+  if (it == style.key_orders.end()) return {present.begin(), present.end()};
   std::vector<std::string> keys;
   std::set<std::string> taken;
   for (const std::string& key : it->second->keys()) {
-    if (s.fields().count(key) > 0 && taken.insert(key).second) {
+    if (present.count(key) > 0 && taken.insert(key).second) {
       keys.push_back(key);
     }
   }
-  for (std::string& key : SortedKeys(s)) {
-    if (taken.count(key) == 0) keys.push_back(std::move(key));
+  for (const std::string& key : present) {
+    if (taken.count(key) == 0) keys.push_back(key);
   }
   return keys;
+}
+
+std::vector<std::string> KeysInOrder(const google::protobuf::Struct& s,
+                                     const std::string& path,
+                                     const ParamsStyle& style) {
+  const std::vector<std::string> sorted = SortedKeys(s);
+  return KeysInOrder(std::set<std::string>(sorted.begin(), sorted.end()), path,
+                     style);
 }
 
 void AppendBlock(const Value& v, const std::string& path, int indent,
@@ -1382,11 +1434,56 @@ void AppendParam(const std::string& key, const Value& v,
   AppendEntry(key, v, path, 0, style, out);
 }
 
-// Writes a key named in style.key_order, if the article has it. A typed
-// key with no value whose params entry holds one (a list, map, boolean,
-// number or null given for a string field, or a string the API put there)
-// writes that entry.
+// Whether params entry `key` must be written in the `params:` mapping: at
+// the top level it would read back as the typed, editorial or id key of
+// that name (moved to its field, refused, or, beside a field with a value,
+// a duplicate key). A theme string key with its field empty is written at
+// the top level, as ReadTypedField reads it back into params.
+bool MustNestParam(const Article& article, const std::string& key) {
+  return key == "summary";
+}
+
+// The params entries written in the `params:` mapping, in order: those that
+// must be, those read from one (style.params_key_order's empty path), and
+// `params` itself when any are or when it is a mapping (at the top level
+// it would be read as the `params:` mapping).
+std::vector<std::string> NestedParamKeys(const Article& article,
+                                         const ParamsStyle& style) {
+  const auto& fields = article.params().fields();
+  std::set<std::string> nested;
+  for (const auto& [key, unused] : fields) {
+    if (key != kParamsKey && MustNestParam(article, key)) nested.insert(key);
+  }
+  if (auto it = style.key_orders.find(""); it != style.key_orders.end()) {
+    for (const std::string& key : it->second->keys()) {
+      if (fields.count(key) > 0) nested.insert(key);
+    }
+  }
+  const std::string params_key(kParamsKey);
+  if (auto it = fields.find(params_key);
+      it != fields.end() &&
+      (!nested.empty() || it->second.has_struct_value())) {
+    nested.insert(params_key);
+  }
+  return KeysInOrder(nested, "", style);
+}
+
+void AppendNestedParams(const Article& article,
+                        const std::vector<std::string>& keys,
+                        const ParamsStyle& style, std::string* out) {
+  const auto& fields = article.params().fields();
+  absl::StrAppend(out, kParamsKey, ":\n");
+  for (const std::string& key : keys) {
+    AppendEntry(key, fields.at(key), ChildPath("", key), 2, style, out);
+  }
+}
+
+// Writes a key named in style.key_order, if the article has it. A theme
+// string key with no value whose params entry holds one (a list, map,
+// boolean, number or null given for a string field, or a string the API
+// put there) writes that entry. Entries in `nested` are not written here.
 bool AppendOrderedKey(const Article& article, const std::string& key,
+                      const std::set<std::string>& nested,
                       const ParamsStyle& style, std::string* out) {
   if (key == kIdKey) {
     if (article.name().empty()) return false;
@@ -1401,9 +1498,11 @@ bool AppendOrderedKey(const Article& article, const std::string& key,
   }
   const auto& fields = article.params().fields();
   auto it = fields.find(key);
-  if (IsTypedKey(key) && (it == fields.end() || HasTypedValue(article, key)))
+  if (IsTypedKey(key) && (it == fields.end() || HasTypedValue(article, key) ||
+                          nested.count(key) > 0)) {
     return AppendTypedKey(article, key, true, out);
-  if (it == fields.end()) return false;
+  }
+  if (it == fields.end() || nested.count(key) > 0) return false;
   AppendParam(key, it->second, style, out);
   return true;
 }
@@ -1436,13 +1535,19 @@ std::string FormatMarkdown(const v1::Article& article) {
   std::set<std::string> written;
   const std::vector<std::string> key_order(article.style().key_order().begin(),
                                            article.style().key_order().end());
+  const std::vector<std::string> nested =
+      NestedParamKeys(article, params_style);
+  const std::set<std::string> nested_set(nested.begin(), nested.end());
   for (const std::string& key : key_order) {
     if (written.count(key) > 0) continue;
-    if (key == kStateKey || key == kDraftKey) {
+    if (key == kParamsKey && !nested.empty()) {
+      AppendNestedParams(article, nested, params_style, &out);
+      written.insert(key);
+    } else if (key == kStateKey || key == kDraftKey) {
       AppendStateKey(article, key, key_order, &written, &out);
     } else if (IsEditorialKey(key)) {
       if (AppendEditorialKey(article, key, true, &out)) written.insert(key);
-    } else if (AppendOrderedKey(article, key, params_style, &out)) {
+    } else if (AppendOrderedKey(article, key, nested_set, params_style, &out)) {
       written.insert(key);
     }
   }
@@ -1463,18 +1568,22 @@ std::string FormatMarkdown(const v1::Article& article) {
                                    written.count(std::string(kDraftKey)) > 0;
   const auto& fields = article.params().fields();
   for (const std::string& key : SortedKeys(article.params())) {
+    if (written.count(key) > 0 || nested_set.count(key) > 0) continue;
     // A params key named like a typed key is written only where the typed
     // field has no value (a value read for a string field that is not a
     // string); `id`
     // never. Editorial keys went to params before they were typed: such a
     // value is written when the typed field was not, so that an old
     // article's export keeps it.
-    if (written.count(key) > 0 || key == kIdKey) continue;
+    if (key == kIdKey) continue;
     if (IsTypedKey(key) && HasTypedValue(article, key)) continue;
     if ((key == kStateKey || key == kDraftKey) && state_group_written) {
       continue;
     }
     AppendParam(key, fields.at(key), params_style, &out);
+  }
+  if (!nested.empty() && written.count(std::string(kParamsKey)) == 0) {
+    AppendNestedParams(article, nested, params_style, &out);
   }
   out.append("---\n");
   out.append(article.body());

@@ -38,7 +38,10 @@ struct MarkdownOptions {
 // `!!str` (`sidebar: !!str "right"`, how a string the API put in params
 // there is written). It is written back with its type. A quoted or plain
 // string there (`sidebar: "false"`, `sidebar: right`), and any scalar in
-// `title` or `summary`, is taken as its text.
+// `title` or `summary`, is taken as its text. Each entry of a `params:`
+// mapping (Hugo's) is the param of its name, whatever the name; a key given
+// both there and at the top level is an error. A `params` that is not a
+// mapping is the param named `params`.
 // `lang`, `categories`, `translations`, `tags` and `widgets` may each be a
 // list or a single string, which is written back as a string while the list
 // has one entry (`style.lang_scalar`, `style.scalar_keys`). `date`,
@@ -61,7 +64,9 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
                                           const MarkdownOptions& options = {});
 
 // Writes an Article as Markdown with YAML front matter. Server-set fields are
-// not written. ParseMarkdown(FormatMarkdown(a)) has the same content as `a`,
+// not written. A param that would read back as another key at the top level
+// (`summary`; `params` when it is a map) is written in a `params:` mapping.
+// ParseMarkdown(FormatMarkdown(a)) has the same content as `a`,
 // except that a PUBLISHED state is written only where the document had a
 // `state` or `draft` key (elsewhere it reads back as unspecified, which means
 // the same); a DRAFT with no such key is written `draft: true`. Dates are

@@ -1042,6 +1042,80 @@ TEST(ParamsTest, KeysLongerThanYamlsImplicitKeyLimitRoundTrip) {
   EXPECT_TRUE(MessageDifferencer::Equals(a.params(), b.params())) << Diff(a, b);
 }
 
+// Hugo's `params:` mapping: each entry is a param, whatever its name.
+TEST(ParamsTest, ParamsMappingEntriesAreParams) {
+  const std::string text = WithFrontMatter(
+      "title: \"T\"\n"
+      "summary: \"field\"\n"
+      "params:\n"
+      "  zeta: 1\n"
+      "  summary: \"param\"\n"
+      "other: true\n");
+  const Article a = MustParse(text);
+  EXPECT_EQ(a.summary(), "field");
+  const auto& f = a.params().fields();
+  EXPECT_EQ(f.at("summary").string_value(), "param");
+  EXPECT_EQ(f.at("zeta").number_value(), 1);
+  EXPECT_TRUE(f.at("other").bool_value());
+  EXPECT_EQ(f.count("params"), 0u);
+  EXPECT_EQ(FormatMarkdown(a), text);
+
+  // Anything but a mapping is the param named `params`, as before.
+  const Article scalar = MustParse(WithFrontMatter("params: 3\n"));
+  EXPECT_EQ(scalar.params().fields().at("params").number_value(), 3);
+  EXPECT_EQ(FormatMarkdown(scalar), WithFrontMatter("params: 3\n"));
+
+  // A param given twice would lose one of them.
+  ExpectError(WithFrontMatter("zeta: 1\nparams:\n  zeta: 2\n"),
+              "front matter key \"zeta\": is given both at the top level and "
+              "in the \"params\" mapping");
+  ExpectError(WithFrontMatter("params:\n  zeta: 2\nzeta: 1\n"),
+              "front matter key \"zeta\": is given both");
+}
+
+// An article from the API may hold anything in params["summary"], with or
+// without a summary. At the top level a string came back in the field and a
+// list or map made a file that did not parse; the `params:` mapping keeps
+// it a param, and Hugo reads it as .Params.summary.
+TEST(ParamsTest, SummaryInParamsIsWrittenInTheParamsMapping) {
+  Value list;
+  list.mutable_list_value()->add_values()->set_string_value("a");
+  Value map;
+  (*map.mutable_struct_value()->mutable_fields())["k"].set_bool_value(true);
+  Value text;
+  text.set_string_value("from params");
+  for (const Value& v : {text, list, map}) {
+    for (const char* field : {"", "the summary"}) {
+      Article a;
+      a.set_title("T");
+      a.set_summary(field);
+      (*a.mutable_params()->mutable_fields())["summary"] = v;
+      const std::string md = FormatMarkdown(a);
+      EXPECT_THAT(md, HasSubstr("\nparams:\n  summary:"));
+      absl::StatusOr<Article> b = ParseMarkdown(md);
+      ASSERT_TRUE(b.ok()) << b.status() << "\n" << md;
+      EXPECT_EQ(b->summary(), field) << md;
+      EXPECT_TRUE(MessageDifferencer::Equals(a.params(), b->params()))
+          << md << Diff(a, *b);
+      EXPECT_EQ(FormatMarkdown(*b), md);
+    }
+  }
+}
+
+// An article read by an older build from a `params:` mapping holds it as
+// params["params"]; it is written inside the mapping, and reads back so.
+TEST(ParamsTest, ParamNamedParamsIsWrittenInTheParamsMapping) {
+  Article a;
+  a.set_title("T");
+  auto* fields = a.mutable_params()->mutable_fields();
+  (*(*fields)["params"].mutable_struct_value()->mutable_fields())["k"]
+      .set_number_value(1);
+  const std::string md = FormatMarkdown(a);
+  EXPECT_EQ(md, "---\ntitle: \"T\"\nparams:\n  params:\n    k: 1\n---\n");
+  const Article b = MustParse(md);
+  EXPECT_TRUE(MessageDifferencer::Equals(a.params(), b.params())) << Diff(a, b);
+}
+
 // ---- Formatting
 // ---------------------------------------------------------------
 
