@@ -1440,7 +1440,7 @@ void AppendParam(const std::string& key, const Value& v,
 // a duplicate key). A theme string key with its field empty is written at
 // the top level, as ReadTypedField reads it back into params.
 bool MustNestParam(const Article& article, const std::string& key) {
-  return key == "summary";
+  return key == "title" || key == "summary";
 }
 
 // The params entries written in the `params:` mapping, in order: those that

@@ -1102,6 +1102,25 @@ TEST(ParamsTest, SummaryInParamsIsWrittenInTheParamsMapping) {
   }
 }
 
+// params["title"] beside the title was dropped on export; without a title
+// it came back as the title.
+TEST(ParamsTest, TitleInParamsIsWrittenInTheParamsMapping) {
+  for (const char* field : {"The title", ""}) {
+    Article a;
+    a.set_title(field);
+    (*a.mutable_params()->mutable_fields())["title"].set_string_value("param");
+    const std::string md = FormatMarkdown(a);
+    if (*field != '\0') {
+      EXPECT_EQ(
+          md, "---\ntitle: \"The title\"\nparams:\n  title: \"param\"\n---\n");
+    }
+    const Article b = MustParse(md);
+    EXPECT_EQ(b.title(), field) << md;
+    EXPECT_TRUE(MessageDifferencer::Equals(a.params(), b.params()))
+        << md << Diff(a, b);
+  }
+}
+
 // An article read by an older build from a `params:` mapping holds it as
 // params["params"]; it is written inside the mapping, and reads back so.
 TEST(ParamsTest, ParamNamedParamsIsWrittenInTheParamsMapping) {
@@ -1239,7 +1258,6 @@ TEST(FormatTest, StringsThatLookLikeOtherTypesStayStrings) {
 TEST(FormatTest, ParamsShadowingTypedKeysAreNotWritten) {
   Article a;
   a.set_title("T");
-  (*a.mutable_params()->mutable_fields())["title"].set_string_value("shadow");
   (*a.mutable_params()->mutable_fields())["id"].set_string_value("shadow");
   (*a.mutable_params()->mutable_fields())["ok"].set_string_value("kept");
   const std::string text = FormatMarkdown(a);
