@@ -1440,7 +1440,9 @@ void AppendParam(const std::string& key, const Value& v,
 // a duplicate key). A theme string key with its field empty is written at
 // the top level, as ReadTypedField reads it back into params.
 bool MustNestParam(const Article& article, const std::string& key) {
-  return key == "title" || key == "summary";
+  if (key == kIdKey || IsEditorialKey(key)) return true;
+  if (IsThemeStringKey(key)) return HasTypedValue(article, key);
+  return IsTypedKey(key);
 }
 
 // The params entries written in the `params:` mapping, in order: those that
@@ -1564,22 +1566,9 @@ std::string FormatMarkdown(const v1::Article& article) {
       written.insert(std::string(key));
     }
   }
-  const bool state_group_written = written.count(std::string(kStateKey)) > 0 ||
-                                   written.count(std::string(kDraftKey)) > 0;
   const auto& fields = article.params().fields();
   for (const std::string& key : SortedKeys(article.params())) {
     if (written.count(key) > 0 || nested_set.count(key) > 0) continue;
-    // A params key named like a typed key is written only where the typed
-    // field has no value (a value read for a string field that is not a
-    // string); `id`
-    // never. Editorial keys went to params before they were typed: such a
-    // value is written when the typed field was not, so that an old
-    // article's export keeps it.
-    if (key == kIdKey) continue;
-    if (IsTypedKey(key) && HasTypedValue(article, key)) continue;
-    if ((key == kStateKey || key == kDraftKey) && state_group_written) {
-      continue;
-    }
     AppendParam(key, fields.at(key), params_style, &out);
   }
   if (!nested.empty() && written.count(std::string(kParamsKey)) == 0) {

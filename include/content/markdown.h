@@ -65,7 +65,9 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
 
 // Writes an Article as Markdown with YAML front matter. Server-set fields are
 // not written. A param that would read back as another key at the top level
-// (`title`, `summary`; `params` when it is a map) is written in a `params:` mapping.
+// (a typed, editorial or id key; a theme string key whose field has a
+// value; `params` when it is a map or others are there) is written in a
+// `params:` mapping.
 // ParseMarkdown(FormatMarkdown(a)) has the same content as `a`,
 // except that a PUBLISHED state is written only where the document had a
 // `state` or `draft` key (elsewhere it reads back as unspecified, which means

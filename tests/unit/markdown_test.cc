@@ -176,14 +176,19 @@ TEST(ParseMarkdownTest, NonStringScalarsInThemeStringFieldsKeepTheirType) {
                                                "lead: null\n"
                                                "thumbnail: null\n"));
 
-  // Articles from the API, with no key order, write it too; a value in the
-  // typed field wins over a params entry of its name.
+  // Articles from the API, with no key order, write it too; beside a value
+  // in the typed field, the params entry is written in `params:`.
   Article api;
   api.set_title("T");
   (*api.mutable_params()->mutable_fields())["sidebar"].set_bool_value(false);
   EXPECT_EQ(FormatMarkdown(api), "---\ntitle: \"T\"\nsidebar: false\n---\n");
   api.set_sidebar("left");
-  EXPECT_EQ(FormatMarkdown(api), "---\ntitle: \"T\"\nsidebar: \"left\"\n---\n");
+  EXPECT_EQ(FormatMarkdown(api),
+            "---\ntitle: \"T\"\nsidebar: \"left\"\nparams:\n  sidebar: false\n"
+            "---\n");
+  const Article both = MustParse(FormatMarkdown(api));
+  EXPECT_EQ(both.sidebar(), "left");
+  EXPECT_TRUE(MessageDifferencer::Equals(api.params(), both.params()));
 }
 
 // Hugo's `menu` may be a list of menu names or a map of entries, and
@@ -225,10 +230,12 @@ TEST(ParseMarkdownTest, ListsAndMapsInThemeStringFieldsAreKeptInParams) {
   const Article back = MustParse(FormatMarkdown(api));
   EXPECT_TRUE(MessageDifferencer::Equals(api.params(), back.params()))
       << FormatMarkdown(api);
-  // A value in the typed field wins over a params entry of its name.
+  // Beside a value in the typed field, the params entry is written in
+  // `params:`.
   api.set_menu("footer");
-  EXPECT_THAT(FormatMarkdown(api), HasSubstr("menu: \"footer\"\n"));
-  EXPECT_THAT(FormatMarkdown(api), Not(HasSubstr("- \"main\"")));
+  EXPECT_THAT(
+      FormatMarkdown(api),
+      HasSubstr("menu: \"footer\"\nparams:\n  menu:\n    - \"main\"\n"));
 }
 
 // An article from the API may hold a string in params under a theme key
@@ -1255,14 +1262,92 @@ TEST(FormatTest, StringsThatLookLikeOtherTypesStayStrings) {
   EXPECT_TRUE(b.style().lang_scalar());
 }
 
-TEST(FormatTest, ParamsShadowingTypedKeysAreNotWritten) {
+// A param named `id` was dropped (and beside no name, read back as one).
+TEST(FormatTest, ParamNamedIdIsWrittenInTheParamsMapping) {
   Article a;
   a.set_title("T");
   (*a.mutable_params()->mutable_fields())["id"].set_string_value("shadow");
   (*a.mutable_params()->mutable_fields())["ok"].set_string_value("kept");
   const std::string text = FormatMarkdown(a);
-  EXPECT_EQ(text, "---\ntitle: \"T\"\nok: \"kept\"\n---\n");
-  EXPECT_TRUE(ParseMarkdown(text).ok());
+  EXPECT_EQ(
+      text,
+      "---\ntitle: \"T\"\nok: \"kept\"\nparams:\n  id: \"shadow\"\n---\n");
+  Article b = MustParse(text);
+  b.clear_style();
+  EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+  a.set_name("articles/x");
+  a.mutable_style()->add_key_order("id");
+  EXPECT_THAT(FormatMarkdown(a), StartsWith("---\nid: \"x\"\n"));
+  const Article c = MustParse(FormatMarkdown(a));
+  EXPECT_EQ(c.name(), "articles/x");
+  EXPECT_TRUE(MessageDifferencer::Equals(a.params(), c.params()));
+}
+
+// Every key the reader maps to a field, with a param of its name beside a
+// value in the field or not: both come back. At the top level such a param
+// was dropped, came back in the field, or made a file that did not parse.
+TEST(FormatTest, ParamsNamedLikeFieldsKeepParamAndField) {
+  // Each key, and the front matter that gives its field a value.
+  const std::pair<const char*, const char*> kKeys[] = {
+      {"title", "title: \"T\"\n"},
+      {"date", "date: \"2024-05-06\"\n"},
+      {"summary", "summary: \"s\"\n"},
+      {"categories", "categories: \"c\"\n"},
+      {"lang", "lang: \"en\"\n"},
+      {"translations", "translations:\n  - \"zh\"\n"},
+      {"tags", "tags: []\n"},
+      {"menu", "menu: \"m\"\n"},
+      {"thumbnail", "thumbnail: \"t.png\"\n"},
+      {"lead", "lead: \"l\"\n"},
+      {"comments", "comments: true\n"},
+      {"authorbox", "authorbox: false\n"},
+      {"pager", "pager: true\n"},
+      {"toc", "toc: true\n"},
+      {"mathjax", "mathjax: false\n"},
+      {"sidebar", "sidebar: \"right\"\n"},
+      {"widgets", "widgets:\n  - \"w\"\n"},
+      {"id", "id: \"x\"\n"},
+      {"state", "state: \"archived\"\n"},
+      {"draft", "draft: true\n"},
+      {"publishDate", "publishDate: \"2024-05-06T10:00:00+08:00\"\n"},
+      {"expiryDate", "expiryDate: \"2030-01-01\"\n"},
+      {"translationKey", "translationKey: \"k\"\n"},
+      {"params", "params: 3\n"}};
+  Value text;
+  text.set_string_value("2025-01-02");
+  Value flag;
+  flag.set_bool_value(true);
+  Value list;
+  list.mutable_list_value()->add_values()->set_string_value("draft");
+  Value map;
+  (*map.mutable_struct_value()->mutable_fields())["k"].set_string_value("v");
+  Value null;
+  null.set_null_value(google::protobuf::NULL_VALUE);
+  for (const auto& [key, yaml] : kKeys) {
+    for (const Value& v : {text, flag, list, map, null}) {
+      for (bool with_field : {false, true}) {
+        Article a = MustParse(WithFrontMatter(with_field ? yaml : ""));
+        if (std::string(key) == "params") {
+          a.mutable_params()->clear_fields();  // `params: 3` is the param
+        }
+        (*a.mutable_params()->mutable_fields())[key] = v;
+        const std::string md = FormatMarkdown(a);
+        absl::StatusOr<Article> b = ParseMarkdown(md);
+        ASSERT_TRUE(b.ok()) << b.status() << "\n" << md;
+        EXPECT_TRUE(MessageDifferencer::Equals(a.params(), b->params()))
+            << md << Diff(a, *b);
+        Article a_fields = a;
+        Article b_fields = *b;
+        a_fields.clear_params();
+        a_fields.clear_style();
+        b_fields.clear_params();
+        b_fields.clear_style();
+        EXPECT_TRUE(MessageDifferencer::Equals(a_fields, b_fields))
+            << md << Diff(a_fields, b_fields);
+        EXPECT_EQ(FormatMarkdown(*b), md);
+      }
+    }
+  }
 }
 
 // ---- Editorial keys -------------------------------------------------------
@@ -1583,28 +1668,31 @@ TEST(EditorialTest, DraftKeyThatCannotSayTheStateBecomesState) {
   EXPECT_EQ(MustParse(text).state(), Article::ARCHIVED);
 }
 
-// Before these keys were typed they were kept in params; such an article is
-// still written with them, and reads back typed.
-TEST(EditorialTest, EditorialKeysLeftInParamsAreWrittenWhenTheFieldIsUnset) {
+// Before these keys were typed they were kept in params. Such a param is a
+// param: it is written in `params:` and reads back there, the field unset
+// (it was written at the top level, and came back in the field).
+TEST(EditorialTest, EditorialKeysLeftInParamsStayParams) {
   Article a;
   a.set_title("T");
   auto* fields = a.mutable_params()->mutable_fields();
   (*fields)["draft"].set_bool_value(true);
   (*fields)["translationKey"].set_string_value("k");
   const std::string text = FormatMarkdown(a);
-  EXPECT_EQ(text,
-            "---\ntitle: \"T\"\ndraft: true\ntranslationKey: \"k\"\n---\n");
-  const Article b = MustParse(text);
-  EXPECT_EQ(b.state(), Article::DRAFT);
-  EXPECT_EQ(b.translation_key(), "k");
-  EXPECT_EQ(b.params().fields_size(), 0);
+  EXPECT_EQ(
+      text,
+      "---\ntitle: \"T\"\nparams:\n  draft: true\n  translationKey: \"k\"\n"
+      "---\n");
+  Article b = MustParse(text);
+  b.clear_style();
+  EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
 
-  // A typed value wins over the stale param.
+  // Beside typed values, both are written.
   a.set_state(Article::ARCHIVED);
   a.set_translation_key("typed");
   EXPECT_EQ(FormatMarkdown(a),
             "---\ntitle: \"T\"\nstate: \"archived\"\n"
-            "translationKey: \"typed\"\n---\n");
+            "translationKey: \"typed\"\nparams:\n  draft: true\n"
+            "  translationKey: \"k\"\n---\n");
 }
 
 TEST(EditorialTest, RandomEditorialFieldsSurviveFormatAndParse) {
@@ -2069,6 +2157,28 @@ class ArticleGenerator {
       SetBool(&a, key, maybe(50));
       keys.push_back(key);
     }
+    // The API may put a param under any key the reader maps to a field,
+    // beside the field or not: it is written in the `params:` mapping,
+    // whose keys the style lists, in order, under the empty path.
+    std::vector<std::string> nested;
+    for (const char* key :
+         {"title",       "date",         "summary",        "categories",
+          "lang",        "translations", "tags",           "menu",
+          "thumbnail",   "lead",         "comments",       "authorbox",
+          "pager",       "toc",          "mathjax",        "sidebar",
+          "widgets",     "id",           "state",          "draft",
+          "publishDate", "expiryDate",   "translationKey", "params"}) {
+      if (!maybe(8) || a.params().fields().count(key) > 0) continue;
+      (*a.mutable_params()->mutable_fields())[key] = RandomValue(2);
+      nested.push_back(key);
+    }
+    if (!nested.empty()) {
+      std::shuffle(nested.begin(), nested.end(), rng_);
+      FrontMatterStyle::KeyOrder* order =
+          a.mutable_style()->add_params_key_order();
+      for (const std::string& key : nested) order->add_keys(key);
+      keys.push_back("params");
+    }
     if (maybe(70)) {
       SetDate(&a);
       keys.push_back("date");
@@ -2242,6 +2352,8 @@ TEST(RoundTripTest, InconsistentArticlesReachAFixedPoint) {
     Article a = generator.Next();
     FrontMatterStyle* style = a.mutable_style();
     if (rng() % 2) style->clear_key_order();
+    // As from the API: nothing says which params were in `params:`.
+    if (rng() % 2) style->clear_params_key_order();
     if (rng() % 3 == 0) style->add_key_order("not-a-key");
     if (rng() % 3 == 0) style->add_key_order("toc");
     if (rng() % 3 == 0) style->set_lang_scalar(true);
