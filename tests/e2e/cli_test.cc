@@ -505,6 +505,44 @@ TEST_F(CliTest, ExportKeepsFrontMatterTypesAndOrder) {
               HasSubstr("articles/fid1 unchanged (revision 1)"));
 }
 
+// Params named like keys the reader maps to fields (as the API may set
+// them, beside the fields) are exported in a `params:` mapping and come
+// back as params, the fields as they were: summary came back in the field
+// (a list failed to parse), title, id and the rest were dropped or moved.
+TEST_F(CliTest, ParamsNamedLikeFieldsExportInAParamsMapping) {
+  const std::string text =
+      "---\n"
+      "title: \"Shadows\"\n"
+      "summary: \"The summary\"\n"
+      "toc: false\n"
+      "params:\n"
+      "  summary:\n"
+      "    - \"a\"\n"
+      "  title: \"param title\"\n"
+      "  id: \"not-the-id\"\n"
+      "  toc: \"yes\"\n"
+      "  draft: false\n"
+      "---\n"
+      "\nBody.\n";
+  const std::string file = Write("pshadow1.md", text);
+  CtlOk({"apply", "-f", file});
+  EXPECT_EQ(CtlOk({"export", "pshadow1"}), text);
+  const v1::Article a = GetJson("pshadow1");
+  EXPECT_EQ(a.title(), "Shadows");
+  EXPECT_EQ(a.summary(), "The summary");
+  EXPECT_EQ(a.state(), v1::Article::STATE_UNSPECIFIED);
+  EXPECT_FALSE(a.toc());
+  const auto& f = a.params().fields();
+  ASSERT_EQ(f.size(), 5u) << a.DebugString();
+  EXPECT_EQ(f.at("summary").list_value().values(0).string_value(), "a");
+  EXPECT_EQ(f.at("title").string_value(), "param title");
+  EXPECT_EQ(f.at("id").string_value(), "not-the-id");
+  EXPECT_EQ(f.at("toc").string_value(), "yes");
+  EXPECT_FALSE(f.at("draft").bool_value());
+  EXPECT_THAT(CtlOk({"apply", "-f", file}),
+              HasSubstr("articles/pshadow1 unchanged (revision 1)"));
+}
+
 // publishDate and expiryDate keep their own offsets (and a zoneless one its
 // default zone): they were exported in `date`'s zone, the same instant in
 // other text, so the export differed from the file.
