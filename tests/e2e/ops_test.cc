@@ -1236,7 +1236,8 @@ TEST(StartupTest, PortsInUseAreRefusedAndTheFirstServerKeepsServing) {
   // The first server still answers, on new connections too.
   for (int i = 0; i < 5; ++i) {
     auto c = Connect(grpc_address);
-    EXPECT_TRUE(c->Get("first").ok()) << i;
+    const absl::StatusOr<v1::Article> got = c->Get("first");
+    EXPECT_TRUE(got.ok()) << i << ": " << got.status() << "\n" << first->Log();
   }
   httplib::Client http("127.0.0.1", metrics_port);
   auto res = http.Get("/metrics");
