@@ -167,30 +167,43 @@ struct Document {
   absl::string_view text;
 };
 
+// The line starting at `at` in `*line`, without its end (\n, or \r\n as the
+// markdown reader takes from a Windows editor), and in `*next` the offset
+// past it. False when no line end follows `at`.
+bool LineAt(absl::string_view text, size_t at, absl::string_view* line,
+            size_t* next) {
+  const size_t end = text.find('\n', at);
+  if (end == absl::string_view::npos) return false;
+  *line = text.substr(at, end - at);
+  absl::ConsumeSuffix(line, "\r");
+  *next = end + 1;
+  return true;
+}
+
 // The documents of `text`. Only text that opens as `-o markdown` opens each
 // of many documents, `---` and a MarkedId line, is split: at each blank
 // line followed by such two lines (the stream puts one between documents).
 std::vector<Document> SplitDocuments(absl::string_view text,
                                      const std::string& label) {
-  constexpr absl::string_view kOpen = "---\n";
   const auto marked = [&](size_t at) -> std::string {
-    if (text.substr(at, kOpen.size()) != kOpen) return "";
-    const size_t start = at + kOpen.size();
-    const size_t end = text.find('\n', start);
-    if (end == absl::string_view::npos) return "";
-    return MarkedId(text.substr(start, end - start));
+    absl::string_view line;
+    size_t next = 0;
+    if (!LineAt(text, at, &line, &next) || line != "---") return "";
+    if (!LineAt(text, next, &line, &next)) return "";
+    return MarkedId(line);
   };
   std::string id = marked(0);
   if (id.empty()) return {Document{label, "", text}};
   std::vector<Document> docs;
   size_t start = 0;
-  for (size_t at = text.find("\n\n---\n"); at != absl::string_view::npos;
-       at = text.find("\n\n---\n", at + 1)) {
-    std::string next_id = marked(at + 2);
+  absl::string_view line;
+  for (size_t at = 0, next = 0; LineAt(text, at, &line, &next); at = next) {
+    if (!line.empty()) continue;
+    std::string next_id = marked(next);
     if (next_id.empty()) continue;
-    // The document keeps its last newline; the blank line goes.
-    docs.push_back({"", std::move(id), text.substr(start, at + 1 - start)});
-    start = at + 2;
+    // The document keeps its last line end; the blank line goes.
+    docs.push_back({"", std::move(id), text.substr(start, at - start)});
+    start = next;
     id = std::move(next_id);
   }
   docs.push_back({"", std::move(id), text.substr(start)});

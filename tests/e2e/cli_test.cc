@@ -1909,5 +1909,42 @@ TEST_F(CliTest, ApplyTakesTheIdFromTheMarkdownStreamLine) {
   EXPECT_EQ(GetJson("ms1").revision(), 2);
 }
 
+// A stream saved by a Windows editor, with \r\n line ends, splits as the
+// markdown reader reads each document: at `---` and the naming line.
+TEST_F(CliTest, ApplySplitsAMarkdownStreamWithCrlfLineEnds) {
+  CtlOk({"apply", "-f",
+         Write("crlf/crlf1.md", Doc("crlf one", "2025-01-01", "acrlf", "",
+                                    "One.\n\n---\n\nRule.\n"))});
+  CtlOk({"apply", "-f",
+         Write("crlf/crlf2.md", Doc("crlf two", "2025-01-02", "acrlf"))});
+  const std::string md =
+      CtlOk({"query", "--tag", "acrlf", "--oldest-first", "-o", "markdown"});
+  ASSERT_THAT(md, HasSubstr("\n\n---\n# articles/crlf2 revision 1\n")) << md;
+  const std::string edited = absl::StrReplaceAll(
+      md, {{"\n", "\r\n"}, {"One.", "One!"}, {"正文。", "Edited. "}});
+
+  CommandResult r = RunCommand(
+      {Contentctl(), "--server", server_->address(), "apply", "-f", "-"},
+      edited);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre("articles/crlf1 updated (revision 2)",
+                          "articles/crlf2 updated (revision 2)",
+                          "applied 2 documents from 1 file: 0 created, 2 "
+                          "updated, 0 unchanged, 0 failed"));
+  EXPECT_THAT(GetJson("crlf1").body(), HasSubstr("One!"));
+  EXPECT_THAT(GetJson("crlf1").body(), HasSubstr("Rule."));
+  EXPECT_THAT(GetJson("crlf2").body(), HasSubstr("Edited. Body text."));
+  EXPECT_THAT(GetJson("crlf2").body(), Not(HasSubstr("crlf1")));
+
+  r = Ctl({"apply", "-f", Write("crlf-all.md", edited)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre("articles/crlf1 unchanged (revision 2)",
+                          "articles/crlf2 unchanged (revision 2)",
+                          "applied 2 documents from 1 file: 0 created, 0 "
+                          "updated, 2 unchanged, 0 failed"));
+}
+
 }  // namespace
 }  // namespace content
