@@ -245,7 +245,8 @@ ContentService::~ContentService() {
 void ContentService::ScheduleLoop() {
   std::ostream& log = options_.log != nullptr ? *options_.log : std::cerr;
   auto log_line = [&log](absl::string_view line) { log << line << std::endl; };
-  bool failing = false;  // the last poll failed
+  // Why the last poll failed; OK when it did not.
+  absl::Status failure;
   absl::MutexLock lock(&schedule_mu_);
   while (!schedule_stop_) {
     absl::Duration wait = options_.schedule_poll;
@@ -261,16 +262,19 @@ void ContentService::ScheduleLoop() {
     if (next.ok()) wait = std::min(wait, *next - store_->Now());
     schedule_mu_.Lock();
     // A failure that lasts (writes stopped, a full disk) fails every poll
-    // alike: one line when it starts and one when it ends, not one a poll.
-    if (!next.ok() && !failing) {
-      log_line(absl::StrCat("contentd: schedule: ", next.status().message(),
-                            "; retrying every ",
-                            absl::FormatDuration(options_.schedule_poll),
-                            ", silently until it succeeds"));
-    } else if (next.ok() && failing) {
+    // alike: one line when it starts, one when its code changes (a full
+    // disk, then a fatal write error) and one when it ends, not one a poll.
+    // Messages are not compared: a full disk's names the free bytes, which
+    // move from poll to poll.
+    if (!next.ok() && next.status().code() != failure.code()) {
+      log_line(absl::StrCat(
+          "contentd: schedule: ", next.status().message(), "; retrying every ",
+          absl::FormatDuration(options_.schedule_poll),
+          ", silently until it succeeds or fails with another code"));
+    } else if (next.ok() && !failure.ok()) {
       log_line("contentd: schedule: firing again");
     }
-    failing = !next.ok();
+    failure = next.status();
     if (!next.ok()) wait = options_.schedule_poll;
     wait = std::max(wait, absl::Milliseconds(10));
     schedule_mu_.AwaitWithTimeout(absl::Condition(&schedule_stop_), wait);

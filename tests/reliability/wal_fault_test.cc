@@ -366,6 +366,30 @@ TEST_F(WalFaultTest, TheSchedulerLogsAFailureOnceAndItsEndOnce) {
   EXPECT_THAT(log, HasSubstr("contentd: schedule: firing again"));
 }
 
+// A failure whose reason changes while it lasts (a full disk, then a write
+// error): one more line for the new reason, still not one a poll.
+TEST_F(WalFaultTest, TheSchedulerLogsAChangedReasonOnce) {
+  schedule_poll_ = absl::Milliseconds(10);
+  Start(nullptr);
+  const absl::Time publish = absl::FromUnixSeconds(1700003600);
+  ASSERT_TRUE(CreateScheduled("soon", publish).ok());
+  kv_->write_fault = FaultKv::Fault::kNoSpace;
+  int64_t before = kv_->writes.load();
+  SetNow(publish + absl::Seconds(1));
+  AwaitWrites(before, 20);
+  kv_->write_fault = FaultKv::Fault::kIoError;
+  before = kv_->writes.load();
+  AwaitWrites(before, 20);
+  Stop();
+  const std::string log = schedule_log_.str();
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2) << log;
+  const size_t full = log.find("injected: no space left");
+  const size_t io = log.find("injected: write I/O error");
+  EXPECT_NE(full, std::string::npos) << log;
+  EXPECT_NE(io, std::string::npos) << log;
+  EXPECT_LT(full, io) << log;
+}
+
 // What a volume's free space makes of a read-write open: a small volume
 // gets no preallocated log files (on a 40 MB ext4 they took all of it, and
 // the first write at start failed "disk full"), a large one keeps them, and
