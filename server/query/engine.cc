@@ -9,11 +9,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/lang_tag.h"
-#include "server/query/nfc.h"
 #include "server/query/page_token.h"
 #include "server/query/stream.h"
 #include "server/store/article_wire.h"
 #include "server/store/keys.h"
+#include "server/text/nfc.h"
 #include "server/text/tokenizer.h"
 
 namespace content::query {
@@ -660,13 +660,13 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
 absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
                                    const v1::Query& query,
                                    const QueryOptions& options) {
-  // Tags and categories are stored in NFC (nfc.h): a term in either
+  // Tags and categories are stored in NFC (text/nfc.h): a term in either
   // spelling finds them. A copy only for a query that needs it; the page
   // token's fingerprint is of the normalized query, so a token serves both
   // spellings.
-  if (!IsNfcQuery(query)) {
+  if (!text::IsNfcQuery(query)) {
     v1::Query nfc = query;
-    NormalizeQueryTerms(&nfc);
+    text::NormalizeQueryTerms(&nfc);
     return RunNfcQuery(store, nfc, options);
   }
   return RunNfcQuery(store, query, options);

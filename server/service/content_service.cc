@@ -19,13 +19,13 @@
 #include "common/lang_tag.h"
 #include "server/editorial/diff.h"
 #include "server/query/engine.h"
-#include "server/query/nfc.h"
 #include "server/query/page_token.h"
 #include "server/service/bulk.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/service/reactors.h"
 #include "server/store/article_wire.h"
 #include "server/store/keys.h"
+#include "server/text/nfc.h"
 
 namespace content::service {
 namespace {
@@ -1056,7 +1056,7 @@ absl::Status ContentService::DoListTerms(
   }
   std::unique_ptr<store::ReadView> view = store_->NewReadView();
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> counts =
-      view->ListCounts(kind, query::ToNfc(prefix), after, *page_size + 1);
+      view->ListCounts(kind, text::ToNfc(prefix), after, *page_size + 1);
   if (!counts.ok()) return counts.status();
   const bool more = static_cast<int>(counts->size()) > *page_size;
   if (more) counts->pop_back();

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/lang_tag.h"
-#include "server/query/nfc.h"
+#include "server/text/nfc.h"
 
 namespace content::service {
 namespace {
@@ -369,7 +369,7 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
 bool TermsAreNfc(const v1::Article& a) {
   for (const auto* terms : {&a.tags(), &a.categories()}) {
     for (const std::string& t : *terms) {
-      if (!query::IsNfc(t)) return false;
+      if (!text::IsNfc(t)) return false;
     }
   }
   return true;
@@ -382,11 +382,11 @@ absl::Status NormalizeArticleTerms(v1::Article* a, absl::string_view field) {
             "tags", a->mutable_tags()},
         {"categories", a->mutable_categories()}}) {
     if (std::all_of(terms->begin(), terms->end(),
-                    [](const std::string& t) { return query::IsNfc(t); })) {
+                    [](const std::string& t) { return text::IsNfc(t); })) {
       continue;
     }
     const std::vector<std::string> written(terms->begin(), terms->end());
-    query::NormalizeTerms(terms);
+    text::NormalizeTerms(terms);
     // Exact repeats are CheckTerms' to refuse; here, two spellings.
     std::map<absl::string_view, int> first;
     for (int i = 0; i < terms->size(); ++i) {

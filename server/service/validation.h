@@ -65,7 +65,7 @@ absl::Status ValidateArticle(const v1::Article& article, const Limits& limits,
 // only then does ValidateArticle need the stored head.
 bool ExceedsListLimit(const v1::Article& article, const Limits& limits);
 // Whether every tag and category of `article` is in Unicode NFC
-// (query/nfc.h), so NormalizeArticleTerms would change nothing.
+// (text/nfc.h), so NormalizeArticleTerms would change nothing.
 bool TermsAreNfc(const v1::Article& article);
 // Puts the tags and categories of `article` in NFC, as they are stored and
 // looked up: `café` composed or decomposed is one tag (case is kept: `AI`

@@ -11,8 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/lang_tag.h"
-#include "server/query/nfc.h"
 #include "server/service/validation.h"
+#include "server/text/nfc.h"
 
 namespace content::service {
 namespace {
@@ -51,10 +51,10 @@ bool Matches(const v1::Query& f, const v1::Article& a) {
          AnyOf(f.langs(), a.lang(), /*ignore_case=*/true);
 }
 
-// Tags and categories are stored in NFC (query/nfc.h): a filter in either
+// Tags and categories are stored in NFC (text/nfc.h): a filter in either
 // spelling matches them.
 v1::WatchArticlesRequest WithNfcFilter(v1::WatchArticlesRequest req) {
-  query::NormalizeQueryTerms(req.mutable_filter());
+  text::NormalizeQueryTerms(req.mutable_filter());
   return req;
 }
 

@@ -2,9 +2,10 @@
 // looked up in NFC (canonical composition), so that a term written composed
 // (`café`, U+00E9) or decomposed (`cafe` + U+0301, as macOS file names and
 // some editors give it) is one term. Case is not folded: `AI` and `ai` stay
-// two tags (docs/operations.md).
-#ifndef CONTENT_SERVER_QUERY_NFC_H_
-#define CONTENT_SERVER_QUERY_NFC_H_
+// two tags (docs/operations.md). Here, below the store, since the store
+// normalizes the revisions it restores.
+#ifndef CONTENT_SERVER_TEXT_NFC_H_
+#define CONTENT_SERVER_TEXT_NFC_H_
 
 #include <string>
 
@@ -12,7 +13,7 @@
 #include "content/v1/article.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 
-namespace content::query {
+namespace content::text {
 
 // Whether `s` is in NFC. ASCII always is; so is text that is not valid
 // UTF-8, which ToNfc leaves as it is (validation refuses it). Thread-safe.
@@ -31,6 +32,6 @@ bool IsNfcQuery(const v1::Query& query);
 // stored (server/service/validation.h).
 void NormalizeQueryTerms(v1::Query* query);
 
-}  // namespace content::query
+}  // namespace content::text
 
-#endif  // CONTENT_SERVER_QUERY_NFC_H_
+#endif  // CONTENT_SERVER_TEXT_NFC_H_

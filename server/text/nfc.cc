@@ -1,4 +1,4 @@
-#include "server/query/nfc.h"
+#include "server/text/nfc.h"
 
 #include <unicode/bytestream.h>
 #include <unicode/normalizer2.h>
@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-namespace content::query {
+namespace content::text {
 namespace {
 
 const icu::Normalizer2* Nfc() {
@@ -86,4 +86,4 @@ void NormalizeQueryTerms(v1::Query* query) {
   NormalizeTerms(query->mutable_categories());
 }
 
-}  // namespace content::query
+}  // namespace content::text
