@@ -7,6 +7,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -24,6 +25,7 @@
 #include "server/store/article_wire.h"
 #include "server/store/pg_kv.h"
 #include "server/store/rocksdb_kv.h"
+#include "server/text/nfc.h"
 #include "server/text/tokenizer.h"
 
 namespace content::store {
@@ -171,6 +173,23 @@ absl::Status CheckConditions(const v1::Article& head,
                         head.etag(), head.name()));
   }
   return absl::OkStatus();
+}
+
+// Puts `terms` in NFC, as the service stores every write's (text/nfc.h).
+// An old revision may give one term in two spellings: the first is kept
+// and the later dropped, since refusing the restore would leave no way to
+// bring that revision back.
+void NormalizeRestoredTerms(
+    google::protobuf::RepeatedPtrField<std::string>* terms) {
+  if (!text::NormalizeTerms(terms)) return;
+  std::set<std::string> seen;
+  int kept = 0;
+  for (int i = 0; i < terms->size(); ++i) {
+    if (!seen.insert((*terms)[i]).second) continue;
+    if (kept != i) terms->SwapElements(kept, i);
+    ++kept;
+  }
+  terms->DeleteSubrange(kept, terms->size() - kept);
 }
 
 }  // namespace
@@ -1269,6 +1288,10 @@ Store::Rewrite Store::RestoreRewrite(int64_t revision,
     }
     ClearServerFields(content);
     content->set_name(Name(id));
+    // Stored as a write of it would be, so that queries find its terms;
+    // before the unchanged check, which compares what would be stored.
+    NormalizeRestoredTerms(content->mutable_tags());
+    NormalizeRestoredTerms(content->mutable_categories());
     const bool deleted = head.has_delete_time();
     if (!deleted && ContentHash(*content) == head.content_hash()) {
       *unchanged = true;

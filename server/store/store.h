@@ -284,10 +284,11 @@ class Store {
   absl::StatusOr<v1::Article> Undelete(absl::string_view id,
                                        const WriteConditions& conditions);
   // Writes a new revision with the content of `revision` (undeleting a
-  // deleted article). A live head with that content already is returned
-  // unchanged. NOT_FOUND if the article or revision is missing;
-  // INVALID_ARGUMENT if the revision is a tombstone; FAILED_PRECONDITION on
-  // a condition.
+  // deleted article), its tags and categories in NFC as the service writes
+  // them (text/nfc.h; of two spellings of one term the first is kept). A
+  // live head with that content already is returned unchanged. NOT_FOUND if the
+  // article or revision is missing; INVALID_ARGUMENT if the revision is a
+  // tombstone; FAILED_PRECONDITION on a condition.
   absl::StatusOr<v1::Article> Restore(absl::string_view id, int64_t revision,
                                       const WriteConditions& conditions);
   // As Delete, Undelete and Restore, without waiting for the commit (as

@@ -1035,6 +1035,57 @@ TEST_F(QueryTest, TagsStoredDecomposedAreNoCorruption) {
   EXPECT_TRUE(report->clean()) << report->ToString();
 }
 
+// Restore stores the revision's tags and categories in NFC, as a write
+// does: a revision written before tags were normalized (here straight into
+// the store, which the service's normalization does not pass) comes back
+// composed, so queries in either spelling find it. Of two spellings of one
+// term the first is kept. A head that holds the same content normalized is
+// returned unchanged.
+TEST_F(QueryTest, RestoreStoresTagsAndCategoriesInNfc) {
+  const std::string composed = "caf\xC3\xA9";
+  const std::string decomposed = "cafe\xCC\x81";
+  Article old;
+  old.set_title("old");
+  old.add_tags(decomposed);
+  old.add_tags("ai");
+  old.add_tags(composed);
+  old.add_categories(decomposed);
+  *old.mutable_date() = Ts(kEpoch2020);
+  ASSERT_TRUE(ts_.store().Create("old", old).ok());
+  Article other = old;
+  other.clear_tags();
+  other.add_tags("ai");
+  other.clear_categories();
+  ASSERT_TRUE(ts_.store().Update("old", other, {}).ok());
+
+  absl::StatusOr<Article> restored = ts_.store().Restore("old", 1, {});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->revision(), 3);
+  EXPECT_THAT(restored->tags(), ElementsAre(composed, "ai"));
+  EXPECT_THAT(restored->categories(), ElementsAre(composed));
+  absl::StatusOr<Article> head = ts_.store().Get("old", 0, false);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_THAT(head->tags(), ElementsAre(composed, "ai"));
+  EXPECT_THAT(head->categories(), ElementsAre(composed));
+  for (const std::string& spelling : {composed, decomposed}) {
+    SCOPED_TRACE(absl::CEscape(spelling));
+    Query tag;
+    tag.add_tags(spelling);
+    EXPECT_THAT(Ids(tag), ElementsAre("old"));
+    Query category;
+    category.add_categories(spelling);
+    EXPECT_THAT(Ids(category), ElementsAre("old"));
+  }
+  absl::StatusOr<store::FsckReport> report = store::CheckStore(ts_.store());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+
+  // Revision 1 normalized is the head's content: nothing new is written.
+  restored = ts_.store().Restore("old", 1, {});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->revision(), 3);
+}
+
 // An update that keeps an article's tags, language and date leaves their
 // postings naming revision 1 (keys.h); queries still return the head, in
 // pages, raw or decoded, through one list or an AND of two, with facets.
