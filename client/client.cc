@@ -21,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "client/connect_check.h"
 #include "common/bearer_token.h"
 #include "common/proto_wire.h"
 #include "common/tls_pem.h"
@@ -482,16 +483,24 @@ class GrpcClient final : public Client {
   // up to a second per attempt max_attempts allows (at least one), within
   // `timeout`. A write still waiting has not been sent; it goes with
   // wait_for_ready, so a connection lost before sending is waited out too.
+  // A wait that the deadline ends stops a little before it, to ask gRPC
+  // why there is no connection (client/connect_check.h).
   absl::Status AwaitConnection(absl::Time deadline) {
     const absl::Duration wait =
         absl::Seconds(std::clamp(options_.max_attempts, 1, 5));
-    const absl::Time until = std::min(deadline, absl::Now() + wait);
+    const absl::Time now = absl::Now();
+    const bool deadline_first = deadline <= now + wait;
+    const absl::Time until =
+        deadline_first
+            ? deadline - internal::ConnectCheckReserve(deadline - now)
+            : now + wait;
     if (channel_->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY &&
         !channel_->WaitForConnected(absl::ToChronoTime(until))) {
-      const std::string why = ConnectFailure();
-      if (until == deadline) {
+      const std::string why =
+          ConnectFailure(internal::ConnectCheckBudget(absl::Now(), deadline));
+      if (deadline_first) {
         return absl::DeadlineExceededError(absl::StrCat(
-            "deadline passed waiting for a connection to ", options_.target,
+            "no connection to ", options_.target, " within the deadline",
             why.empty() ? "" : absl::StrCat(" (", why, ")"),
             "; the write was not sent"));
       }
@@ -516,11 +525,13 @@ class GrpcClient final : public Client {
   // for one does not give: a health check that fails fast is answered at
   // once with them while the channel is in TRANSIENT_FAILURE. No write, and
   // no method that is retried (ServiceConfig). "" if it says nothing of the
-  // kind (still connecting, or connected meanwhile).
-  std::string ConnectFailure() {
+  // kind (still connecting, or connected meanwhile), or if `budget`, the
+  // most the check may take (internal::ConnectCheckBudget), is zero.
+  std::string ConnectFailure(absl::Duration budget) {
+    if (budget <= absl::ZeroDuration()) return "";
     grpc::GenericStub generic(channel_);
     grpc::ClientContext ctx;
-    SetTimeout(&ctx, absl::Milliseconds(500));
+    SetTimeout(&ctx, budget);
     grpc::Slice empty;  // an empty HealthCheckRequest: the whole server
     grpc::ByteBuffer request(&empty, 1);
     grpc::ByteBuffer response;

@@ -581,6 +581,14 @@ TEST_F(TlsTest, ContentctlHintsAtATlsMismatch) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("UNAVAILABLE"));
   EXPECT_THAT(r.err, HasSubstr("(is the server using TLS? try --ca)"));
+  // A write whose deadline ends its wait for a connection keeps time to
+  // ask gRPC why, within the deadline.
+  r = RunCommand({testing::ContentctlBinary(), "--server",
+                  tls_server->address(), "--timeout", "2s", "delete", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("DEADLINE_EXCEEDED"));
+  EXPECT_THAT(r.err, HasSubstr("the write was not sent"));
+  EXPECT_THAT(r.err, HasSubstr("(is the server using TLS? try --ca)"));
   auto plain_server = ServerProcess::Start(Path("data2"));
   ASSERT_NE(plain_server, nullptr);
   r = RunCommand({testing::ContentctlBinary(), "--server",

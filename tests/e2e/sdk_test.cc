@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/connect_check.h"
 #include "content/client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -1007,6 +1008,58 @@ TEST_F(SdkTest, HealthCheckAndUnreachableServer) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
   EXPECT_THAT(std::string(r.status().message()),
               ::testing::HasSubstr("the write was not sent"));
+}
+
+// A write that found no connection asks gRPC why with a health check: for
+// 500 ms at most, never past the write's deadline, and not at all once it
+// has passed (it took 500 ms more, whatever the deadline).
+TEST(SdkConnectCheckTest, TheCheckEndsByTheWritesDeadline) {
+  using internal::ConnectCheckBudget;
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  EXPECT_EQ(ConnectCheckBudget(now, now + absl::Seconds(10)),
+            absl::Milliseconds(500));
+  EXPECT_EQ(ConnectCheckBudget(now, absl::InfiniteFuture()),
+            absl::Milliseconds(500));
+  EXPECT_EQ(ConnectCheckBudget(now, now + absl::Milliseconds(30)),
+            absl::Milliseconds(30));
+  EXPECT_EQ(ConnectCheckBudget(now, now), absl::ZeroDuration());
+  EXPECT_EQ(ConnectCheckBudget(now, now - absl::Milliseconds(1)),
+            absl::ZeroDuration());
+}
+
+// So that the check has time before the deadline, a wait for a connection
+// that the deadline ends stops a tenth of the time left early, at most
+// 100 ms.
+TEST(SdkConnectCheckTest, AWaitTheDeadlineEndsLeavesTimeForTheCheck) {
+  using internal::ConnectCheckReserve;
+  EXPECT_EQ(ConnectCheckReserve(absl::Seconds(2)), absl::Milliseconds(100));
+  EXPECT_EQ(ConnectCheckReserve(absl::Milliseconds(300)),
+            absl::Milliseconds(30));
+  EXPECT_EQ(ConnectCheckReserve(absl::InfiniteDuration()),
+            absl::Milliseconds(100));
+  EXPECT_EQ(ConnectCheckReserve(absl::ZeroDuration()), absl::ZeroDuration());
+}
+
+// A write whose deadline comes before the wait for a connection would end
+// (5 s at max_attempts 5) is DEADLINE_EXCEEDED, and still says why there was
+// no connection, in gRPC's words.
+TEST(SdkConnectTest, AWriteOutOfTimeToConnectSaysWhy) {
+  ClientOptions options;
+  options.target = "127.0.0.1:1";
+  options.timeout = absl::Seconds(2);
+  options.max_attempts = 5;
+  auto unreachable = Client::Connect(options);
+  ASSERT_TRUE(unreachable.ok()) << unreachable.status();
+  v1::CreateArticleRequest create;
+  create.set_article_id("x");
+  create.mutable_article()->set_title("x");
+  absl::StatusOr<v1::Article> r = (*unreachable)->CreateArticle(create);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << r.status();
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("Connection refused"));
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("the write was not sent"));
 }
 
 TEST(SdkConfigTest, ServesWithTheSampleConfigFile) {
