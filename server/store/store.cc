@@ -1237,6 +1237,10 @@ Store::Rewrite Store::UndeleteRewrite(const WriteConditions& conditions) {
     if (!s.ok()) return s;
     *restored = head;
     restored->clear_delete_time();
+    // A head deleted before terms were stored in NFC comes back as a write
+    // of it would be stored, as a restore does.
+    NormalizeRestoredTerms(restored->mutable_tags());
+    NormalizeRestoredTerms(restored->mutable_categories());
     SetTimestamp(Now(), restored->mutable_update_time());
     *type = v1::ChangeEvent::TYPE_UNDELETED;
     return absl::OkStatus();

@@ -279,8 +279,9 @@ class Store {
   // Writes a tombstone. NOT_FOUND if missing or already deleted.
   absl::StatusOr<v1::Article> Delete(absl::string_view id,
                                      const WriteConditions& conditions);
-  // Writes a live revision equal to the tombstone's content.
-  // NOT_FOUND if missing; FAILED_PRECONDITION if not deleted.
+  // Writes a live revision equal to the tombstone's content, its tags and
+  // categories in NFC (as Restore). NOT_FOUND if missing; FAILED_PRECONDITION
+  // if not deleted.
   absl::StatusOr<v1::Article> Undelete(absl::string_view id,
                                        const WriteConditions& conditions);
   // Writes a new revision with the content of `revision` (undeleting a

@@ -1086,6 +1086,43 @@ TEST_F(QueryTest, RestoreStoresTagsAndCategoriesInNfc) {
   EXPECT_EQ(restored->revision(), 3);
 }
 
+// An article deleted while it held a decomposed tag (written before terms
+// were stored in NFC) comes back with its terms in NFC, found by either
+// spelling.
+TEST_F(QueryTest, UndeleteStoresTagsAndCategoriesInNfc) {
+  const std::string composed = "caf\xC3\xA9";
+  const std::string decomposed = "cafe\xCC\x81";
+  Article old;
+  old.set_title("old");
+  old.add_tags(decomposed);
+  old.add_tags(composed);
+  old.add_tags("ai");
+  old.add_categories(decomposed);
+  *old.mutable_date() = Ts(kEpoch2020);
+  ASSERT_TRUE(ts_.store().Create("old", old).ok());
+  ASSERT_TRUE(ts_.store().Delete("old", {}).ok());
+
+  absl::StatusOr<Article> back = ts_.store().Undelete("old", {});
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_THAT(back->tags(), ElementsAre(composed, "ai"));
+  EXPECT_THAT(back->categories(), ElementsAre(composed));
+  absl::StatusOr<Article> head = ts_.store().Get("old", 0, false);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_THAT(head->tags(), ElementsAre(composed, "ai"));
+  for (const std::string& spelling : {composed, decomposed}) {
+    SCOPED_TRACE(absl::CEscape(spelling));
+    Query tag;
+    tag.add_tags(spelling);
+    EXPECT_THAT(Ids(tag), ElementsAre("old"));
+    Query category;
+    category.add_categories(spelling);
+    EXPECT_THAT(Ids(category), ElementsAre("old"));
+  }
+  absl::StatusOr<store::FsckReport> report = store::CheckStore(ts_.store());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+}
+
 // An update that keeps an article's tags, language and date leaves their
 // postings naming revision 1 (keys.h); queries still return the head, in
 // pages, raw or decoded, through one list or an AND of two, with facets.
