@@ -183,6 +183,20 @@ absl::Status CheckValue(const google::protobuf::Value& v,
   }
 }
 
+// Encoded bytes of `a`'s name and output-only fields, which the store
+// replaces with its own.
+size_t ServerFieldBytes(const v1::Article& a) {
+  v1::Article server;
+  server.set_name(a.name());
+  server.set_revision(a.revision());
+  server.set_etag(a.etag());
+  if (a.has_create_time()) *server.mutable_create_time() = a.create_time();
+  if (a.has_update_time()) *server.mutable_update_time() = a.update_time();
+  if (a.has_delete_time()) *server.mutable_delete_time() = a.delete_time();
+  server.set_content_hash(a.content_hash());
+  return server.ByteSizeLong();
+}
+
 }  // namespace
 
 bool IsValidUtf8(absl::string_view s) {
@@ -270,7 +284,11 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
   auto stored_size = [stored](int (v1::Article::*size)() const) {
     return stored != nullptr ? (stored->*size)() : -1;
   };
-  const size_t size = a.ByteSizeLong();
+  // The content counts, not `name` and the output-only fields: the store
+  // sets those itself, and a client that sends back the article it read
+  // (etag, timestamps, content hash and all) must not find it over the
+  // limit its content was stored under.
+  const size_t size = a.ByteSizeLong() - ServerFieldBytes(a);
   if (static_cast<int64_t>(size) > limits.max_article_bytes) {
     return Invalid(a.body().size() * 2 > size ? f("body") : field,
                    absl::StrFormat("article is %d bytes; the limit is %d", size,

@@ -599,6 +599,64 @@ TEST_F(SdkTest, BadInputIsRejectedNamingTheFieldAndStoresNothing) {
   EXPECT_THAT(bad_name.status().message(), HasSubstr("name"));
 }
 
+// An article stored just under the size limit can be read, edited and
+// written back whole, as UpdateArticle and ImportArticles take it: the
+// name and output-only fields it comes back with are not content. They
+// were counted, so a read-modify-write of such an article was
+// INVALID_ARGUMENT "article is 1048710 bytes", and so was importing the
+// article CreateArticle had taken (an import names each article).
+TEST_F(SdkTest, AnArticleJustUnderTheSizeLimitCanBeWrittenBackAsRead) {
+  v1::Article a = MakeArticle("near the limit", {"t"}, k2025);
+  a.clear_body();
+  // The body's 2-byte tag and 3-byte length, then bytes up to 1 MiB less 8.
+  a.set_body(std::string((1 << 20) - a.ByteSizeLong() - 5 - 8, 'b'));
+  ASSERT_EQ(a.ByteSizeLong(), (1u << 20) - 8);
+  Create("near", a);
+  absl::StatusOr<v1::Article> read = client_->Get("near");
+  ASSERT_TRUE(read.ok()) << read.status();
+
+  v1::UpdateArticleRequest same;
+  *same.mutable_article() = *read;
+  same.set_expected_revision(1);
+  absl::StatusOr<v1::Article> unchanged = client_->UpdateArticle(same);
+  ASSERT_TRUE(unchanged.ok()) << unchanged.status();
+  EXPECT_EQ(unchanged->revision(), 1);
+
+  v1::UpdateArticleRequest edited = same;
+  edited.mutable_article()->set_title("near the limiT");
+  absl::StatusOr<v1::Article> updated = client_->UpdateArticle(edited);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->revision(), 2);
+
+  std::vector<v1::ImportResult> results;
+  bool sent = false;
+  absl::Status s = client_->ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        if (sent) return false;
+        sent = true;
+        *batch->add_articles() = *updated;
+        v1::Article copy = a;
+        copy.set_name("articles/near-copy");
+        *batch->add_articles() = copy;
+        return true;
+      },
+      [&](const v1::ImportArticlesResponse& r) {
+        results.insert(results.end(), r.results().begin(), r.results().end());
+      });
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].outcome(), v1::ImportResult::OUTCOME_UNCHANGED)
+      << results[0].error();
+  EXPECT_EQ(results[1].outcome(), v1::ImportResult::OUTCOME_CREATED)
+      << results[1].error();
+
+  // Content over the limit is still refused, whatever else comes with it.
+  edited.set_expected_revision(0);
+  edited.mutable_article()->mutable_body()->append(16, 'b');
+  EXPECT_EQ(client_->UpdateArticle(edited).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(SdkTest, QueriesByTagTagsAllLangCategoryAndDateRangePageCleanly) {
   // 30 articles over 30 days; tag "even"/"odd", every third "three", two
   // langs and two categories; two articles share each of a few dates.

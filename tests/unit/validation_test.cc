@@ -466,6 +466,34 @@ TEST_F(ValidateArticleTest, OversizedArticle) {
   EXPECT_EQ(Check(a).code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The limit is on the content: an article read back whole (name, etag,
+// timestamps, content hash) and sent again as it came is no larger than it
+// was stored.
+TEST_F(ValidateArticleTest, SizeLimitCountsTheContentOnly) {
+  limits_.max_article_bytes = 4096;
+  Article a = Valid();
+  a.clear_body();
+  // Field 20 takes a 2-byte tag and, for this size, a 2-byte length.
+  a.set_body(
+      std::string(limits_.max_article_bytes - a.ByteSizeLong() - 4, 'b'));
+  ASSERT_EQ(static_cast<int64_t>(a.ByteSizeLong()), limits_.max_article_bytes);
+  EXPECT_TRUE(Check(a).ok());
+  a.set_name("articles/a-rather-long-id-of-the-kind-slugs-make");
+  a.set_revision(123456);
+  a.set_etag("123456-0123456789abcdef");
+  a.mutable_create_time()->set_seconds(1893456000);
+  a.mutable_update_time()->set_seconds(1893456000);
+  a.mutable_update_time()->set_nanos(123456789);
+  a.mutable_delete_time()->set_seconds(1893456000);
+  a.set_content_hash(std::string(64, 'f'));
+  EXPECT_TRUE(Check(a).ok()) << Check(a);
+  a.mutable_body()->push_back('b');
+  absl::Status s = Check(a);
+  EXPECT_TRUE(InvalidNaming(s, "article.body"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("article is 4097 bytes; the limit is 4096"));
+}
+
 TEST_F(ValidateArticleTest, UnknownEnumInStyle) {
   Article a = Valid();
   a.mutable_style()->set_date_layout(
