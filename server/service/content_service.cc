@@ -870,9 +870,20 @@ absl::Status ContentService::DoListTranslations(
   if (!s.ok()) return s;
   if (!(s = CheckView(req.view(), "view")).ok()) return s;
   const bool all = req.visibility() == v1::VISIBILITY_ALL;
-  absl::StatusOr<v1::Article> named = store_->Get(*id, 0, all);
+  absl::StatusOr<v1::Article> named =
+      store_->Get(*id, 0, /*show_deleted=*/true);
+  if (!all) {
+    // As GetArticle at LIVE: one answer for missing and hidden articles (a
+    // deleted draft too), so readers cannot tell which hidden ids exist.
+    if (absl::IsNotFound(named.status())) return NotLive(*id);
+    if (!named.ok()) return named.status();
+    if (!store::IsLiveContent(*named, store_->Now())) return NotLive(*id);
+    if (named->has_delete_time()) {
+      return absl::NotFoundError(absl::StrCat(
+          "articles/", *id, " is deleted (revision ", named->revision(), ")"));
+    }
+  }
   if (!named.ok()) return named.status();
-  if (!all && !store::IsLive(*named, store_->Now())) return NotLive(*id);
   const std::string group = store::TranslationGroup(*named);
   absl::StatusOr<std::vector<v1::Article>> members =
       GroupHeads(group, all, req.view() == v1::ARTICLE_VIEW_FULL);

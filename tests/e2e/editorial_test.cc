@@ -393,6 +393,10 @@ TEST_F(EditorialTest, ReadersGetOneAnswerForMissingAndHiddenArticles) {
     diff.set_name("articles/" + id);
     v1::DiffArticleRevisionsResponse diffs;
     add(stub_->DiffArticleRevisions(Context(false).get(), diff, &diffs));
+    v1::ListTranslationsRequest group;
+    group.set_name("articles/" + id);
+    v1::ListTranslationsResponse members;
+    add(stub_->ListTranslations(Context(false).get(), group, &members));
     v1::BatchGetArticlesRequest batch;
     batch.add_names("articles/" + id);
     v1::BatchGetArticlesResponse results;
@@ -406,7 +410,7 @@ TEST_F(EditorialTest, ReadersGetOneAnswerForMissingAndHiddenArticles) {
     return got;
   };
   const std::vector<std::string> missing = answers("nope");
-  ASSERT_EQ(missing.size(), 6u);
+  ASSERT_EQ(missing.size(), 7u);
   for (const std::string& m : missing)
     EXPECT_THAT(m, HasSubstr("5 X not found"));
   EXPECT_EQ(answers("secret"), missing);
