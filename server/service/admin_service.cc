@@ -92,11 +92,15 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
     grpc::CallbackServerContext* ctx, const v1::BackupStoreRequest* req,
     v1::BackupStoreResponse* resp) {
   return Run(ctx, [this, req, resp]() -> absl::Status {
-    const std::string& dest = req->destination();
+    std::string dest = req->destination();
     if (dest.empty() || dest[0] != '/') {
       return absl::InvalidArgumentError(
           "destination: must be an absolute path on the server");
     }
+    // `/backups/today/` names the directory `/backups/today`, as for mkdir:
+    // with the slash its parent read as itself ("parent directory
+    // /backups/today does not exist") and RocksDB wrote inside it.
+    while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
     // The error_code form: the throwing one took the server down for a
     // name too long or a parent it may not search.
     std::error_code ec;

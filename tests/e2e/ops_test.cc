@@ -780,6 +780,36 @@ TEST(BackupTest, DestinationInsideTheStoreOrWithoutAParentIsRefused) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// A destination written with a trailing slash (`/backups/today/`, as shells
+// complete directory names) names the same directory as without it. Its
+// parent was taken to be the directory itself: FAILED_PRECONDITION "parent
+// directory .../today does not exist".
+TEST(BackupTest, ATrailingSlashNamesTheSameDirectory) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";
+  }
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(server->address());
+  ASSERT_TRUE(Create(*client, "a1", "one").ok());
+  v1::BackupStoreRequest req;
+  req.set_destination(dir.path() + "/today//");
+  absl::StatusOr<v1::BackupStoreResponse> r = client->BackupStore(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->destination(), dir.path() + "/today");
+  EXPECT_GE(r->last_sequence(), 1);
+  auto check =
+      RunCommand({ContentdBinary(), "--data-dir", r->destination(), "--check"});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  // Taken again, with or without the slash, it exists.
+  EXPECT_EQ(client->BackupStore(req).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  req.set_destination("/");
+  EXPECT_EQ(client->BackupStore(req).status().code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
 // A destination the server cannot write in is the caller's mistake
 // (FAILED_PRECONDITION naming it), not an outage to retry (UNAVAILABLE).
 TEST(BackupTest, AnUnwritableDestinationIsAPrecondition) {
