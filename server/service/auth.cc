@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace content::service {
 
@@ -56,12 +57,19 @@ const TokenConfig* Authenticator::Find(const grpc::ServerContextBase& ctx,
     return nullptr;
   }
   absl::string_view value(it->second.data(), it->second.size());
-  constexpr absl::string_view kBearer = "Bearer ";
-  if (!absl::StartsWith(value, kBearer)) {
+  // RFC 7235: the scheme is case-insensitive (`bearer TOKEN` is as good),
+  // and one or more spaces follow it (RFC 6750: "Bearer" 1*SP b64token).
+  constexpr absl::string_view kBearer = "Bearer";
+  const size_t space = value.find(' ');
+  if (space == absl::string_view::npos ||
+      !absl::EqualsIgnoreCase(value.substr(0, space), kBearer)) {
     *why = absl::UnauthenticatedError("authorization: must be `Bearer TOKEN`");
     return nullptr;
   }
-  auto found = by_hash_.find(HashToken(value.substr(kBearer.size())));
+  absl::string_view token = value.substr(space);
+  while (absl::ConsumePrefix(&token, " ")) {
+  }
+  auto found = by_hash_.find(HashToken(token));
   if (found == by_hash_.end()) {
     *why = absl::UnauthenticatedError("token not recognized");
     return nullptr;

@@ -39,6 +39,32 @@ TEST(AuthTest, TokenAndRole) {
   EXPECT_EQ(Call(auth, "wrong").code(), absl::StatusCode::kUnauthenticated);
 }
 
+// One call's outcome with `authorization: value`.
+absl::Status CallWithHeader(Authenticator& auth, const std::string& value) {
+  grpc::ServerContext ctx;
+  grpc::testing::ServerContextTestSpouse spouse(&ctx);
+  spouse.AddClientMetadata("authorization", value);
+  return auth.Authorize(ctx, Role::kReader).status();
+}
+
+// The scheme is case-insensitive (RFC 7235) and one or more spaces may
+// follow it (RFC 6750): `bearer TOKEN`, as some clients and tools send it,
+// was UNAUTHENTICATED "must be `Bearer TOKEN`".
+TEST(AuthTest, BearerSchemeInAnyCaseWithOneOrMoreSpaces) {
+  Authenticator auth(WithRate(0, 0));
+  for (const std::string value :
+       {"Bearer s3cret", "bearer s3cret", "BEARER s3cret", "Bearer  s3cret"}) {
+    EXPECT_TRUE(CallWithHeader(auth, value).ok()) << value;
+  }
+  for (const std::string value :
+       {"s3cret", "Bearers3cret", "Basic s3cret", "Bearer", "Bearer ",
+        "Bearer s3cret ", "Bearer\ts3cret"}) {
+    EXPECT_EQ(CallWithHeader(auth, value).code(),
+              absl::StatusCode::kUnauthenticated)
+        << value;
+  }
+}
+
 TEST(AuthTest, RateLimitSpendsTheBurstThenRefuses) {
   // Refilled at one call per 100 s: a loaded machine cannot refill one
   // between these calls.
