@@ -434,15 +434,22 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
     return absl::InvalidArgumentError(absl::StrCat(
         "fallback_langs: at most 16, got ", req.fallback_langs_size()));
   }
+  // Checked as Query.langs are: a malformed tag was NOT_FOUND "no
+  // translation in ...", the whole value echoed however long.
+  if (absl::Status s = ValidateLanguageTag(req.lang(), "lang"); !s.ok())
+    return s;
   std::vector<std::string> wanted = {req.lang()};
   for (int i = 0; i < req.fallback_langs_size(); ++i) {
-    if (req.fallback_langs(i).empty() || !IsValidUtf8(req.fallback_langs(i)))
-      return absl::InvalidArgumentError(absl::StrCat(
-          "fallback_langs[", i, "]: must be a non-empty language tag"));
+    const std::string field = absl::StrCat("fallback_langs[", i, "]");
+    if (req.fallback_langs(i).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": must be a non-empty language tag"));
+    }
+    if (absl::Status s = ValidateLanguageTag(req.fallback_langs(i), field);
+        !s.ok())
+      return s;
     wanted.push_back(req.fallback_langs(i));
   }
-  if (!IsValidUtf8(req.lang()))
-    return absl::InvalidArgumentError("lang: must be valid UTF-8");
   // One snapshot, and each member read once: the one chosen is returned as
   // it was read (it used to be read again, whole, after the group was read
   // without bodies). Members are decoded without their bodies, and only

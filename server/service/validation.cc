@@ -512,6 +512,11 @@ absl::Status ValidateQuery(const v1::Query& q, const Limits& limits,
   return absl::OkStatus();
 }
 
+absl::Status ValidateLanguageTag(absl::string_view value,
+                                 absl::string_view field) {
+  return CheckLangTag(value, field);
+}
+
 absl::StatusOr<int> PageSize(int32_t requested, const Limits& limits) {
   if (requested < 0) {
     return Invalid("page_size",

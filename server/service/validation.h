@@ -78,6 +78,10 @@ absl::Status NormalizeArticleTerms(v1::Article* article,
 // "filter").
 absl::Status ValidateQuery(const v1::Query& query, const Limits& limits,
                            absl::string_view field = "query");
+// INVALID_ARGUMENT naming `field` unless `value` is a BCP 47 language tag
+// by syntax, as Article.lang and Query.langs are checked.
+absl::Status ValidateLanguageTag(absl::string_view value,
+                                 absl::string_view field);
 // The effective page size for a request's page_size: the default for 0, at
 // most the max; INVALID_ARGUMENT if negative.
 absl::StatusOr<int> PageSize(int32_t requested, const Limits& limits);

@@ -596,6 +596,21 @@ TEST_F(BadInputTest, EditorialRequests) {
          r->add_fallback_langs("");
        }),
        Code::kInvalidArgument, "fallback_langs[0]"},
+      // Malformed tags were NOT_FOUND "no translation of ... in ...",
+      // echoing the value whatever its length.
+      {"get: lang not a language tag",
+       get([](auto* r) { r->set_lang("not a lang!"); }), Code::kInvalidArgument,
+       "lang: must be a BCP 47 language tag"},
+      {"get: a long lang",
+       get([](auto* r) { r->set_lang(std::string(100000, 'e')); }),
+       Code::kInvalidArgument, "lang: must be a BCP 47 language tag"},
+      {"get: fallback lang not a language tag", get([](auto* r) {
+         r->set_lang("de");
+         r->add_fallback_langs("en");
+         r->add_fallback_langs("zh--CN");
+       }),
+       Code::kInvalidArgument,
+       "fallback_langs[1]: must be a BCP 47 language tag"},
       {"get: unknown visibility",
        get([&](auto* r) { r->set_visibility(kBadVisibility); }),
        Code::kInvalidArgument, "visibility"},
