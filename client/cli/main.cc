@@ -837,12 +837,13 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
 }
 
 // `admin` verbs print the response message in -o json/yaml, a short
-// summary otherwise.
+// summary otherwise. Every field is printed, zeros too, so that a script
+// reads `"problemCount": "0"` rather than finding no key.
 int PrintAdmin(Session& s, const google::protobuf::Message& m,
                const std::string& summary) {
   if (s.output.format() == Format::kJson ||
       s.output.format() == Format::kYaml) {
-    return Finish(s.output.PrintMessage(m));
+    return Finish(s.output.PrintMessage(m, /*all_fields=*/true));
   }
   std::cout << summary;
   return kExitOk;

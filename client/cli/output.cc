@@ -314,8 +314,8 @@ std::string CallErrorText(const absl::Status& status,
 }
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
-                                   bool pretty) {
-  return internal::DeterministicJson(message, pretty);
+                                   bool pretty, bool all_fields) {
+  return internal::DeterministicJson(message, pretty, all_fields);
 }
 
 absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {
@@ -403,9 +403,10 @@ std::string StateLabel(const v1::Article& a, absl::Time now) {
   return "published";
 }
 
-absl::Status Output::PrintMessage(
-    const google::protobuf::Message& message) const {
-  absl::StatusOr<std::string> json = ToJson(message);
+absl::Status Output::PrintMessage(const google::protobuf::Message& message,
+                                  bool all_fields) const {
+  absl::StatusOr<std::string> json =
+      ToJson(message, /*pretty=*/true, all_fields);
   if (!json.ok()) return json.status();
   if (format_ != Format::kYaml) {
     out_ << *json;
@@ -472,7 +473,7 @@ absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
   switch (format_) {
     case Format::kJson:
     case Format::kYaml:
-      return PrintMessage(response);
+      return PrintMessage(response, /*all_fields=*/response.articles().empty());
     case Format::kMarkdown:
       PrintDocuments(response.articles());
       if (!response.articles().empty()) PrintTotal(response, first_page);
@@ -550,7 +551,7 @@ absl::Status Output::PrintTermCounts(
     const google::protobuf::RepeatedPtrField<v1::TermCount>& counts,
     const std::string& next_page_token) const {
   if (format_ == Format::kJson || format_ == Format::kYaml)
-    return PrintMessage(response);
+    return PrintMessage(response, /*all_fields=*/counts.empty());
   if (counts.empty()) {
     err_ << "None found.\n";
     HintNextPage(next_page_token);
@@ -569,7 +570,8 @@ absl::Status Output::PrintHistory(
   switch (format_) {
     case Format::kJson:
     case Format::kYaml:
-      return PrintMessage(response);
+      return PrintMessage(response,
+                          /*all_fields=*/response.revisions().empty());
     case Format::kMarkdown:
       PrintDocuments(response.revisions());
       HintNextPage(response.next_page_token());
@@ -593,7 +595,7 @@ absl::Status Output::PrintHistory(
 absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
                                bool color) const {
   if (format_ == Format::kJson || format_ == Format::kYaml) {
-    return PrintMessage(diff);
+    return PrintMessage(diff, /*all_fields=*/diff.field_changes().empty());
   }
   const auto paint = [color](absl::string_view code, absl::string_view text) {
     return color ? absl::StrCat("\033[", code, "m", text, "\033[0m")
@@ -644,7 +646,7 @@ absl::Status Output::PrintTranslations(
   switch (format_) {
     case Format::kJson:
     case Format::kYaml:
-      return PrintMessage(response);
+      return PrintMessage(response, /*all_fields=*/response.articles().empty());
     case Format::kMarkdown:
       PrintDocuments(response.articles());
       return absl::OkStatus();

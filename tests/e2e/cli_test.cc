@@ -442,6 +442,42 @@ TEST_F(CliTest, GetInEveryFormat) {
               HasSubstr("Date:          0099-05-01T10:00:00Z\n"));
 }
 
+// proto3 JSON leaves out empty lists and zeros, so an empty result printed
+// `{}`: `jq '.articles[]'` failed ("Cannot iterate over null") and
+// `.totalSize` was null. Empty lists print as `[]`, with the other fields.
+TEST_F(CliTest, EmptyResultsKeepTheirKeysInJsonAndYaml) {
+  for (const char* format : {"json", "yaml"}) {
+    SCOPED_TRACE(format);
+    YAML::Node n = YAML::Load(
+        CtlOk({"query", "--tag", "empty-result-none", "-o", format}));
+    ASSERT_TRUE(n["articles"].IsSequence()) << n;
+    EXPECT_EQ(n["articles"].size(), 0u);
+    EXPECT_EQ(n["totalSize"].as<std::string>(), "0");
+    for (const char* verb : {"tags", "categories"}) {
+      n = YAML::Load(
+          CtlOk({verb, "--prefix", "empty-result-none", "-o", format}));
+      ASSERT_TRUE(n[verb].IsSequence()) << verb << ": " << n;
+      EXPECT_EQ(n[verb].size(), 0u);
+    }
+  }
+  // A diff of two revisions with the same content: no field changes.
+  CtlOk({"apply", "-f", Write("empty1.md", Doc("Empty", "", ""))});
+  CtlOk({"delete", "empty1"});
+  CtlOk({"undelete", "empty1"});
+  YAML::Node n = YAML::Load(CtlOk({"diff", "empty1", "1", "3", "-o", "json"}));
+  ASSERT_TRUE(n["fieldChanges"].IsSequence()) << n;
+  EXPECT_EQ(n["fieldChanges"].size(), 0u);
+  EXPECT_EQ(n["bodyDiff"].as<std::string>(), "");
+
+  // Admin responses print their zeros: no problems is `0`, not no key.
+  n = YAML::Load(CtlOk({"admin", "fsck", "-o", "json"}));
+  EXPECT_EQ(n["problemCount"].as<std::string>(), "0") << n;
+  ASSERT_TRUE(n["problems"].IsSequence()) << n;
+  EXPECT_EQ(n["problems"].size(), 0u);
+  n = YAML::Load(CtlOk({"admin", "compact", "-o", "yaml"}));
+  EXPECT_EQ(n["articlesPurged"].as<std::string>(), "0") << n;
+}
+
 TEST_F(CliTest, GetMissingIsNotFound) {
   CommandResult r = Ctl({"get", "no-such-article"});
   EXPECT_EQ(r.exit_code, 1);
