@@ -1420,6 +1420,12 @@ TEST_F(CliTest, ServerWithoutAPortDials443) {
     EXPECT_THAT(r.err, HasSubstr(":443")) << server;
     EXPECT_THAT(r.err, Not(HasSubstr(":0:"))) << server;
   }
+  // The address as given, then the one dialled.
+  CommandResult r = RunCommand(
+      {Contentctl(), "--server", "127.0.0.1", "--timeout", "3s", "get", "x"});
+  EXPECT_EQ(r.err,
+            "Error: UNAVAILABLE: cannot reach 127.0.0.1 (127.0.0.1:443): "
+            "Connection refused\n");
 }
 
 TEST_F(CliTest, InvalidServerAddressIsUsageError) {
@@ -1500,16 +1506,33 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
   CommandResult r = RunCommand(
       {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "get", "x"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
-  // gRPC's reason (`failed to connect to all addresses; last error: ...
-  // Connection refused`), which writes say too.
-  EXPECT_THAT(r.err, HasSubstr("Connection refused"));
+  // The operating system's reason, which writes say too, without gRPC's
+  // wrapping of it (`failed to connect to all addresses; last error:
+  // UNKNOWN: ipv4:127.0.0.1:1: Failed to connect to remote host: ...`).
+  EXPECT_EQ(r.err,
+            "Error: UNAVAILABLE: cannot reach 127.0.0.1:1: Connection "
+            "refused\n");
   const std::string reason = r.err.substr(0, r.err.size() - 1);
+  // A unix socket that is not there likewise.
+  const std::string socket = files_.path() + "/none.sock";
+  r = RunCommand({Contentctl(), "--server", "unix:" + socket, "--timeout", "5s",
+                  "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: UNAVAILABLE: cannot reach unix:" + socket +
+                       ": No such file or directory\n");
   r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s",
                   "delete", "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith(reason + " (no connection within "));
   EXPECT_THAT(r.err, HasSubstr("; the write was not sent)"));
+  // A deadline shorter than the wait for a connection (4 s) ends it.
+  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "2s",
+                  "delete", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: DEADLINE_EXCEEDED: no connection to 127.0.0.1:1 within "
+            "the deadline (cannot reach 127.0.0.1:1: Connection refused); the "
+            "write was not sent\n");
 
   // watch too, instead of retrying in silence.
   r = RunCommand(
