@@ -1367,6 +1367,30 @@ int Main(int argc, char** argv) {
                  "run `contentd --data-dir DIR --check --repair`\n";
     return kExitUsage;
   }
+  // An -o the verb cannot honour is refused rather than ignored: `export
+  // -o json` printed Markdown, and admin, apply and version printed their
+  // table under -o markdown, which would pass for a document. (tags,
+  // categories and watch say so themselves.)
+  if (export_cmd->parsed() &&
+      (format == Format::kJson || format == Format::kYaml)) {
+    std::cerr << "-o " << g.output
+              << ": export writes Markdown only; leave -o out (`get ID -o "
+              << g.output << "` prints an article as "
+              << absl::AsciiStrToUpper(g.output) << ")\n";
+    return kExitUsage;
+  }
+  if (format == Format::kMarkdown) {
+    for (const CLI::App* verb : {apply_cmd, admin_cmd, version_cmd}) {
+      if (!verb->parsed()) continue;
+      std::string name = verb->get_name();  // `admin stats` for admin
+      for (const CLI::App* sub : verb->get_subcommands()) {
+        absl::StrAppend(&name, " ", sub->get_name());
+      }
+      std::cerr << "-o markdown: " << name
+                << " prints no documents: use -o table, json or yaml\n";
+      return kExitUsage;
+    }
+  }
   if (version_cmd->parsed()) return RunVersion(format);
 
   ClientOptions options;

@@ -1892,6 +1892,47 @@ TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
   }
 }
 
+// An -o a verb cannot honour is a usage error naming it, with nothing on
+// stdout: `export -o json` printed Markdown, and admin, apply and version
+// printed their table text under -o markdown.
+TEST_F(CliTest, OutputFormatsAVerbCannotPrintAreUsageErrors) {
+  CtlOk({"apply", "-f", Write("of1.md", Doc("Formats", "", ""))});
+  for (const char* format : {"json", "yaml"}) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"export", "of1"},
+          {"export", "--dir", files_.path() + "/of-out"}}) {
+      std::vector<std::string> argv = args;
+      argv.insert(argv.end(), {"-o", format});
+      CommandResult r = Ctl(argv);
+      EXPECT_EQ(r.exit_code, 2) << format;
+      EXPECT_THAT(r.err, StartsWith(absl::StrCat(
+                             "-o ", format, ": export writes Markdown only")));
+      EXPECT_THAT(r.out, IsEmpty());
+    }
+  }
+  EXPECT_FALSE(fs::exists(files_.path() + "/of-out"));
+  // Markdown is what export prints, so -o markdown is no error.
+  EXPECT_THAT(CtlOk({"export", "of1", "-o", "markdown"}), StartsWith("---\n"));
+
+  for (const auto& [args, name] :
+       {std::pair{std::vector<std::string>{"admin", "stats"}, "admin stats"},
+        {{"admin", "fsck"}, "admin fsck"},
+        {{"admin", "compact"}, "admin compact"},
+        {{"admin", "backup", files_.path() + "/of-backup"}, "admin backup"},
+        {{"apply", "-f", files_.path() + "/of1.md"}, "apply"},
+        {{"version"}, "version"}}) {
+    std::vector<std::string> argv = args;
+    argv.insert(argv.end(), {"-o", "markdown"});
+    CommandResult r = Ctl(argv);
+    EXPECT_EQ(r.exit_code, 2) << name;
+    EXPECT_EQ(r.err, absl::StrCat("-o markdown: ", name,
+                                  " prints no documents: use -o table, json "
+                                  "or yaml\n"));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  EXPECT_FALSE(fs::exists(files_.path() + "/of-backup"));
+}
+
 // A document cut out of `-o markdown` of many names its article only in its
 // opening comment, `# articles/ID revision N`: applied from stdin it needed
 // --id, and from a file it went to the article the file name made up.
