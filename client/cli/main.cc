@@ -229,8 +229,16 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
 const CLI::Validator kDuration(
     [](std::string& text) -> std::string {
       absl::Duration d;
-      if (absl::ParseDuration(text, &d) && d > absl::ZeroDuration()) return "";
-      return "invalid duration \"" + text + "\": want e.g. 500ms, 10s, 2m";
+      if (!absl::ParseDuration(text, &d)) {
+        return "invalid duration \"" + text +
+               "\": want e.g. 500ms, 10s, 2m, or inf";
+      }
+      // `0` and `-1s` are durations, just not deadlines: say the rule.
+      if (d <= absl::ZeroDuration()) {
+        return "must be more than 0, got \"" + text +
+               "\" (inf for no deadline)";
+      }
+      return "";
     },
     "DURATION");
 

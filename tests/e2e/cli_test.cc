@@ -1563,6 +1563,23 @@ TEST_F(CliTest, InfiniteTimeoutWorks) {
   EXPECT_THAT(r.out, HasSubstr("inf"));
 }
 
+// A --timeout that is a duration but no deadline (`0`, `-5s`) says the rule
+// it breaks; it was called an "invalid duration", which `0` is not.
+TEST_F(CliTest, TimeoutOfZeroOrLessSaysItMustBeMoreThanZero) {
+  for (const char* value : {"0", "-5s", "-inf"}) {
+    CommandResult r = Ctl({"--timeout", value, "get", "x"});
+    EXPECT_EQ(r.exit_code, 2) << value;
+    EXPECT_THAT(
+        r.err, StartsWith(absl::StrCat("--timeout: must be more than 0, got \"",
+                                       value, "\" (inf for no deadline)\n")));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  CommandResult r = Ctl({"--timeout", "soon", "get", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--timeout: invalid duration \"soon\": want "
+                                "e.g. 500ms, 10s, 2m, or inf\n"));
+}
+
 // An explicit --timeout also bounds the admin calls and the streams, which
 // otherwise have long deadlines or none. Checked against a server that
 // answers nothing (stopped with SIGSTOP): with the flag each command ends
