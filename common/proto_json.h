@@ -22,9 +22,12 @@
 namespace content::internal {
 
 // `message` as JSON (lowerCamelCase names; `pretty` adds whitespace). Equal
-// messages give equal text. Thread-safe.
+// messages give equal text. With `all_fields`, fields at their default
+// (0, "", false, an empty list) are printed too rather than left out.
+// Thread-safe.
 inline absl::StatusOr<std::string> DeterministicJson(
-    const google::protobuf::Message& message, bool pretty) {
+    const google::protobuf::Message& message, bool pretty,
+    bool all_fields = false) {
   static google::protobuf::util::TypeResolver* const resolver =
       google::protobuf::util::NewTypeResolverForDescriptorPool(
           "type.googleapis.com",
@@ -42,6 +45,7 @@ inline absl::StatusOr<std::string> DeterministicJson(
   }
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = pretty;
+  options.always_print_primitive_fields = all_fields;
   std::string json;
   const auto status = google::protobuf::util::BinaryToJsonString(
       resolver,

@@ -229,8 +229,16 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
 const CLI::Validator kDuration(
     [](std::string& text) -> std::string {
       absl::Duration d;
-      if (absl::ParseDuration(text, &d) && d > absl::ZeroDuration()) return "";
-      return "invalid duration \"" + text + "\": want e.g. 500ms, 10s, 2m";
+      if (!absl::ParseDuration(text, &d)) {
+        return "invalid duration \"" + text +
+               "\": want e.g. 500ms, 10s, 2m, or inf";
+      }
+      // `0` and `-1s` are durations, just not deadlines: say the rule.
+      if (d <= absl::ZeroDuration()) {
+        return "must be more than 0, got \"" + text +
+               "\" (inf for no deadline)";
+      }
+      return "";
     },
     "DURATION");
 
@@ -837,12 +845,13 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
 }
 
 // `admin` verbs print the response message in -o json/yaml, a short
-// summary otherwise.
+// summary otherwise. Every field is printed, zeros too, so that a script
+// reads `"problemCount": "0"` rather than finding no key.
 int PrintAdmin(Session& s, const google::protobuf::Message& m,
                const std::string& summary) {
   if (s.output.format() == Format::kJson ||
       s.output.format() == Format::kYaml) {
-    return Finish(s.output.PrintMessage(m));
+    return Finish(s.output.PrintMessage(m, /*all_fields=*/true));
   }
   std::cout << summary;
   return kExitOk;
@@ -1365,6 +1374,30 @@ int Main(int argc, char** argv) {
     std::cerr << "--repair: a repair runs only offline: stop contentd and "
                  "run `contentd --data-dir DIR --check --repair`\n";
     return kExitUsage;
+  }
+  // An -o the verb cannot honour is refused rather than ignored: `export
+  // -o json` printed Markdown, and admin, apply and version printed their
+  // table under -o markdown, which would pass for a document. (tags,
+  // categories and watch say so themselves.)
+  if (export_cmd->parsed() &&
+      (format == Format::kJson || format == Format::kYaml)) {
+    std::cerr << "-o " << g.output
+              << ": export writes Markdown only; leave -o out (`get ID -o "
+              << g.output << "` prints an article as "
+              << absl::AsciiStrToUpper(g.output) << ")\n";
+    return kExitUsage;
+  }
+  if (format == Format::kMarkdown) {
+    for (const CLI::App* verb : {apply_cmd, admin_cmd, version_cmd}) {
+      if (!verb->parsed()) continue;
+      std::string name = verb->get_name();  // `admin stats` for admin
+      for (const CLI::App* sub : verb->get_subcommands()) {
+        absl::StrAppend(&name, " ", sub->get_name());
+      }
+      std::cerr << "-o markdown: " << name
+                << " prints no documents: use -o table, json or yaml\n";
+      return kExitUsage;
+    }
   }
   if (version_cmd->parsed()) return RunVersion(format);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/proto_json.h"
@@ -266,6 +268,65 @@ void EmitYaml(const YAML::Node& node, YAML::Emitter& out) {
   }
 }
 
+// The address gRPC dialled, from the part of its text after "last error:
+// ": `UNKNOWN: ipv4:127.0.0.1:443: Failed ...` is 127.0.0.1:443 and
+// `ipv6:%5B::1%5D:443` [::1]:443; "" if the text has no address.
+std::string DialledAddress(absl::string_view last_error) {
+  size_t colon = last_error.find(": ");  // after the status code
+  if (colon == absl::string_view::npos) return "";
+  last_error.remove_prefix(colon + 2);
+  colon = last_error.find(": ");  // after the address
+  if (colon == absl::string_view::npos) return "";
+  absl::string_view address = last_error.substr(0, colon);
+  if (!absl::ConsumePrefix(&address, "ipv4:")) {
+    absl::ConsumePrefix(&address, "ipv6:");
+  }
+  return absl::StrReplaceAll(address, {{"%5B", "["}, {"%5D", "]"}});
+}
+
+// `message` with gRPC's text of a failed connection said plainly:
+// "failed to connect to all addresses; last error: UNKNOWN:
+// ipv4:127.0.0.1:1: Failed to connect to remote host: Connection refused"
+// becomes "cannot reach 127.0.0.1:1: Connection refused" (with the address
+// dialled where it differs from `target`: `cannot reach localhost
+// (127.0.0.1:443): ...`), and "DNS resolution failed for h:1: C-ares
+// status is not ARES_SUCCESS ...: Domain name not found" "cannot resolve
+// h:1: Domain name not found". gRPC's inner UNKNOWN and its resolver's
+// details mean nothing to a user; the operating system's reason, its last
+// part, is what to act on. What the SDK adds around it (` (no connection
+// within 4s; the write was not sent)`) is kept.
+std::string PlainConnectError(absl::string_view message,
+                              absl::string_view target) {
+  for (auto [grpc_text, plain] :
+       {std::pair{"failed to connect to all addresses; last error: ",
+                  "cannot reach "},
+        std::pair{"DNS resolution failed for ", "cannot resolve "}}) {
+    const size_t start = message.find(grpc_text);
+    if (start == absl::string_view::npos) continue;
+    // gRPC's text runs to the SDK's parenthesis, or to the end.
+    size_t end = message.find_first_of("()", start);
+    if (end == absl::string_view::npos) end = message.size();
+    absl::string_view grpc = message.substr(start, end - start);
+    absl::ConsumeSuffix(&grpc, " ");
+    const size_t colon = grpc.rfind(": ");
+    if (colon == absl::string_view::npos) continue;
+    const absl::string_view reason = grpc.substr(colon + 2);
+    if (reason.empty()) continue;
+    std::string where(target);
+    if (plain == absl::string_view("cannot reach ")) {
+      const std::string dialled =
+          DialledAddress(grpc.substr(std::strlen(grpc_text)));
+      if (!dialled.empty() && dialled != target) {
+        absl::StrAppend(&where, " (", dialled, ")");
+      }
+    }
+    return absl::StrCat(message.substr(0, start), plain, where, ": ", reason,
+                        end < message.size() && message[end] == '(' ? " " : "",
+                        message.substr(end));
+  }
+  return std::string(message);
+}
+
 }  // namespace
 
 const std::vector<std::string>& FormatNames() {
@@ -305,17 +366,19 @@ std::string CallErrorText(const absl::Status& status,
             : "",
         " (is the server plaintext? try without --ca)");
   }
+  const std::string text =
+      absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
+                   PlainConnectError(message, connection.target));
   if (!connection.tls && (absl::StrContains(message, "Socket closed") ||
                           absl::StrContains(message, "Connection reset"))) {
-    return absl::StrCat(StatusText(status),
-                        " (is the server using TLS? try --ca)");
+    return absl::StrCat(text, " (is the server using TLS? try --ca)");
   }
-  return StatusText(status);
+  return text;
 }
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
-                                   bool pretty) {
-  return internal::DeterministicJson(message, pretty);
+                                   bool pretty, bool all_fields) {
+  return internal::DeterministicJson(message, pretty, all_fields);
 }
 
 absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {
@@ -403,9 +466,10 @@ std::string StateLabel(const v1::Article& a, absl::Time now) {
   return "published";
 }
 
-absl::Status Output::PrintMessage(
-    const google::protobuf::Message& message) const {
-  absl::StatusOr<std::string> json = ToJson(message);
+absl::Status Output::PrintMessage(const google::protobuf::Message& message,
+                                  bool all_fields) const {
+  absl::StatusOr<std::string> json =
+      ToJson(message, /*pretty=*/true, all_fields);
   if (!json.ok()) return json.status();
   if (format_ != Format::kYaml) {
     out_ << *json;
@@ -472,7 +536,7 @@ absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
   switch (format_) {
     case Format::kJson:
     case Format::kYaml:
-      return PrintMessage(response);
+      return PrintMessage(response, /*all_fields=*/response.articles().empty());
     case Format::kMarkdown:
       PrintDocuments(response.articles());
       if (!response.articles().empty()) PrintTotal(response, first_page);
@@ -550,7 +614,7 @@ absl::Status Output::PrintTermCounts(
     const google::protobuf::RepeatedPtrField<v1::TermCount>& counts,
     const std::string& next_page_token) const {
   if (format_ == Format::kJson || format_ == Format::kYaml)
-    return PrintMessage(response);
+    return PrintMessage(response, /*all_fields=*/counts.empty());
   if (counts.empty()) {
     err_ << "None found.\n";
     HintNextPage(next_page_token);
@@ -569,7 +633,8 @@ absl::Status Output::PrintHistory(
   switch (format_) {
     case Format::kJson:
     case Format::kYaml:
-      return PrintMessage(response);
+      return PrintMessage(response,
+                          /*all_fields=*/response.revisions().empty());
     case Format::kMarkdown:
       PrintDocuments(response.revisions());
       HintNextPage(response.next_page_token());
@@ -593,7 +658,7 @@ absl::Status Output::PrintHistory(
 absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
                                bool color) const {
   if (format_ == Format::kJson || format_ == Format::kYaml) {
-    return PrintMessage(diff);
+    return PrintMessage(diff, /*all_fields=*/diff.field_changes().empty());
   }
   const auto paint = [color](absl::string_view code, absl::string_view text) {
     return color ? absl::StrCat("\033[", code, "m", text, "\033[0m")
@@ -644,7 +709,7 @@ absl::Status Output::PrintTranslations(
   switch (format_) {
     case Format::kJson:
     case Format::kYaml:
-      return PrintMessage(response);
+      return PrintMessage(response, /*all_fields=*/response.articles().empty());
     case Format::kMarkdown:
       PrintDocuments(response.articles());
       return absl::OkStatus();

@@ -47,15 +47,17 @@ struct Connection {
 // the server plaintext? try without --ca)`), and only "Socket closed" or
 // "Connection reset" when a plaintext client met a TLS server, which can be
 // other faults too: that text stays, with `(is the server using TLS? try
-// --ca)` after it.
+// --ca)` after it. A connection refused or a name not resolved is said
+// with the system's reason: `cannot reach HOST:PORT: Connection refused`.
 std::string CallErrorText(const absl::Status& status,
                           const Connection& connection);
 
 // The proto3 JSON mapping of `message`, camelCase names: pretty-printed, or
 // on one line when `pretty` is false. Map keys, a Struct's too, come in byte
-// order, so equal messages print the same bytes.
+// order, so equal messages print the same bytes. With `all_fields`, fields
+// at their default (0, "", false, an empty list) are printed too.
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
-                                   bool pretty = true);
+                                   bool pretty = true, bool all_fields = false);
 
 // Block-style YAML of a JSON document. JSON strings that would read back as
 // another YAML type (`"1"`, `"true"`, a date) stay quoted; multi-line strings
@@ -80,7 +82,11 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
 // `published`.
 std::string StateLabel(const v1::Article& a, absl::Time now);
 
-// Writes results in one format: data to `out`, hints to `err`.
+// Writes results in one format: data to `out`, hints to `err`. In json and
+// yaml a response whose list is empty (no articles, tags, revisions or
+// field changes) is printed with every field, `"articles": []` and
+// `"totalSize": "0"`, since proto3 JSON would print `{}` and a script's
+// `.articles[]` or `.totalSize` would find nothing to read.
 // Not thread-safe.
 class Output {
  public:
@@ -130,8 +136,10 @@ class Output {
   absl::Status PrintTranslations(
       const v1::ListTranslationsResponse& response) const;
 
-  // `message` as JSON or YAML. REQUIRES: format() is kJson or kYaml.
-  absl::Status PrintMessage(const google::protobuf::Message& message) const;
+  // `message` as JSON or YAML; with `all_fields`, fields at their default
+  // too (ToJson). REQUIRES: format() is kJson or kYaml.
+  absl::Status PrintMessage(const google::protobuf::Message& message,
+                            bool all_fields = false) const;
 
  private:
   void PrintDocuments(

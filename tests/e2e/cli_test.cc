@@ -442,6 +442,42 @@ TEST_F(CliTest, GetInEveryFormat) {
               HasSubstr("Date:          0099-05-01T10:00:00Z\n"));
 }
 
+// proto3 JSON leaves out empty lists and zeros, so an empty result printed
+// `{}`: `jq '.articles[]'` failed ("Cannot iterate over null") and
+// `.totalSize` was null. Empty lists print as `[]`, with the other fields.
+TEST_F(CliTest, EmptyResultsKeepTheirKeysInJsonAndYaml) {
+  for (const char* format : {"json", "yaml"}) {
+    SCOPED_TRACE(format);
+    YAML::Node n = YAML::Load(
+        CtlOk({"query", "--tag", "empty-result-none", "-o", format}));
+    ASSERT_TRUE(n["articles"].IsSequence()) << n;
+    EXPECT_EQ(n["articles"].size(), 0u);
+    EXPECT_EQ(n["totalSize"].as<std::string>(), "0");
+    for (const char* verb : {"tags", "categories"}) {
+      n = YAML::Load(
+          CtlOk({verb, "--prefix", "empty-result-none", "-o", format}));
+      ASSERT_TRUE(n[verb].IsSequence()) << verb << ": " << n;
+      EXPECT_EQ(n[verb].size(), 0u);
+    }
+  }
+  // A diff of two revisions with the same content: no field changes.
+  CtlOk({"apply", "-f", Write("empty1.md", Doc("Empty", "", ""))});
+  CtlOk({"delete", "empty1"});
+  CtlOk({"undelete", "empty1"});
+  YAML::Node n = YAML::Load(CtlOk({"diff", "empty1", "1", "3", "-o", "json"}));
+  ASSERT_TRUE(n["fieldChanges"].IsSequence()) << n;
+  EXPECT_EQ(n["fieldChanges"].size(), 0u);
+  EXPECT_EQ(n["bodyDiff"].as<std::string>(), "");
+
+  // Admin responses print their zeros: no problems is `0`, not no key.
+  n = YAML::Load(CtlOk({"admin", "fsck", "-o", "json"}));
+  EXPECT_EQ(n["problemCount"].as<std::string>(), "0") << n;
+  ASSERT_TRUE(n["problems"].IsSequence()) << n;
+  EXPECT_EQ(n["problems"].size(), 0u);
+  n = YAML::Load(CtlOk({"admin", "compact", "-o", "yaml"}));
+  EXPECT_EQ(n["articlesPurged"].as<std::string>(), "0") << n;
+}
+
 TEST_F(CliTest, GetMissingIsNotFound) {
   CommandResult r = Ctl({"get", "no-such-article"});
   EXPECT_EQ(r.exit_code, 1);
@@ -1384,6 +1420,12 @@ TEST_F(CliTest, ServerWithoutAPortDials443) {
     EXPECT_THAT(r.err, HasSubstr(":443")) << server;
     EXPECT_THAT(r.err, Not(HasSubstr(":0:"))) << server;
   }
+  // The address as given, then the one dialled.
+  CommandResult r = RunCommand(
+      {Contentctl(), "--server", "127.0.0.1", "--timeout", "3s", "get", "x"});
+  EXPECT_EQ(r.err,
+            "Error: UNAVAILABLE: cannot reach 127.0.0.1 (127.0.0.1:443): "
+            "Connection refused\n");
 }
 
 TEST_F(CliTest, InvalidServerAddressIsUsageError) {
@@ -1464,16 +1506,33 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
   CommandResult r = RunCommand(
       {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "get", "x"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
-  // gRPC's reason (`failed to connect to all addresses; last error: ...
-  // Connection refused`), which writes say too.
-  EXPECT_THAT(r.err, HasSubstr("Connection refused"));
+  // The operating system's reason, which writes say too, without gRPC's
+  // wrapping of it (`failed to connect to all addresses; last error:
+  // UNKNOWN: ipv4:127.0.0.1:1: Failed to connect to remote host: ...`).
+  EXPECT_EQ(r.err,
+            "Error: UNAVAILABLE: cannot reach 127.0.0.1:1: Connection "
+            "refused\n");
   const std::string reason = r.err.substr(0, r.err.size() - 1);
+  // A unix socket that is not there likewise.
+  const std::string socket = files_.path() + "/none.sock";
+  r = RunCommand({Contentctl(), "--server", "unix:" + socket, "--timeout", "5s",
+                  "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: UNAVAILABLE: cannot reach unix:" + socket +
+                       ": No such file or directory\n");
   r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s",
                   "delete", "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith(reason + " (no connection within "));
   EXPECT_THAT(r.err, HasSubstr("; the write was not sent)"));
+  // A deadline shorter than the wait for a connection (4 s) ends it.
+  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "2s",
+                  "delete", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: DEADLINE_EXCEEDED: no connection to 127.0.0.1:1 within "
+            "the deadline (cannot reach 127.0.0.1:1: Connection refused); the "
+            "write was not sent\n");
 
   // watch too, instead of retrying in silence.
   r = RunCommand(
@@ -1502,6 +1561,23 @@ TEST_F(CliTest, InfiniteTimeoutWorks) {
   CommandResult r = Ctl({"--timeout", "inf", "get", "inf1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("inf"));
+}
+
+// A --timeout that is a duration but no deadline (`0`, `-5s`) says the rule
+// it breaks; it was called an "invalid duration", which `0` is not.
+TEST_F(CliTest, TimeoutOfZeroOrLessSaysItMustBeMoreThanZero) {
+  for (const char* value : {"0", "-5s", "-inf"}) {
+    CommandResult r = Ctl({"--timeout", value, "get", "x"});
+    EXPECT_EQ(r.exit_code, 2) << value;
+    EXPECT_THAT(
+        r.err, StartsWith(absl::StrCat("--timeout: must be more than 0, got \"",
+                                       value, "\" (inf for no deadline)\n")));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  CommandResult r = Ctl({"--timeout", "soon", "get", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--timeout: invalid duration \"soon\": want "
+                                "e.g. 500ms, 10s, 2m, or inf\n"));
 }
 
 // An explicit --timeout also bounds the admin calls and the streams, which
@@ -1831,6 +1907,47 @@ TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
                                   "use -o table, json or yaml\n"));
     EXPECT_THAT(r.out, IsEmpty());
   }
+}
+
+// An -o a verb cannot honour is a usage error naming it, with nothing on
+// stdout: `export -o json` printed Markdown, and admin, apply and version
+// printed their table text under -o markdown.
+TEST_F(CliTest, OutputFormatsAVerbCannotPrintAreUsageErrors) {
+  CtlOk({"apply", "-f", Write("of1.md", Doc("Formats", "", ""))});
+  for (const char* format : {"json", "yaml"}) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"export", "of1"},
+          {"export", "--dir", files_.path() + "/of-out"}}) {
+      std::vector<std::string> argv = args;
+      argv.insert(argv.end(), {"-o", format});
+      CommandResult r = Ctl(argv);
+      EXPECT_EQ(r.exit_code, 2) << format;
+      EXPECT_THAT(r.err, StartsWith(absl::StrCat(
+                             "-o ", format, ": export writes Markdown only")));
+      EXPECT_THAT(r.out, IsEmpty());
+    }
+  }
+  EXPECT_FALSE(fs::exists(files_.path() + "/of-out"));
+  // Markdown is what export prints, so -o markdown is no error.
+  EXPECT_THAT(CtlOk({"export", "of1", "-o", "markdown"}), StartsWith("---\n"));
+
+  for (const auto& [args, name] :
+       {std::pair{std::vector<std::string>{"admin", "stats"}, "admin stats"},
+        {{"admin", "fsck"}, "admin fsck"},
+        {{"admin", "compact"}, "admin compact"},
+        {{"admin", "backup", files_.path() + "/of-backup"}, "admin backup"},
+        {{"apply", "-f", files_.path() + "/of1.md"}, "apply"},
+        {{"version"}, "version"}}) {
+    std::vector<std::string> argv = args;
+    argv.insert(argv.end(), {"-o", "markdown"});
+    CommandResult r = Ctl(argv);
+    EXPECT_EQ(r.exit_code, 2) << name;
+    EXPECT_EQ(r.err, absl::StrCat("-o markdown: ", name,
+                                  " prints no documents: use -o table, json "
+                                  "or yaml\n"));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  EXPECT_FALSE(fs::exists(files_.path() + "/of-backup"));
 }
 
 // A document cut out of `-o markdown` of many names its article only in its
