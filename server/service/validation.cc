@@ -111,6 +111,24 @@ absl::Status CheckLangTags(
   return absl::OkStatus();
 }
 
+// An article's languages name each language once: `en` and `EN`, or
+// `zh_CN` and `zh-cn`, are one language to every lookup, facet and filter
+// (internal::SameLanguageTag), so a second spelling would mean nothing.
+absl::Status CheckDistinctLanguages(
+    const google::protobuf::RepeatedPtrField<std::string>& tags,
+    absl::string_view field) {
+  for (int i = 1; i < tags.size(); ++i) {
+    for (int j = 0; j < i; ++j) {
+      if (!internal::SameLanguageTag(tags[j], tags[i])) continue;
+      return Invalid(
+          absl::StrCat(field, "[", i, "]"),
+          absl::StrCat("duplicate language ", Quote(tags[i]), " (the same as ",
+                       field, "[", j, "] ", Quote(tags[j]), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckStrings(
     const google::protobuf::RepeatedPtrField<std::string>& list,
     absl::string_view field, const Limits& limits, int stored = -1) {
@@ -343,6 +361,7 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
            .ok())
     return s;
   if (!(s = CheckLangTags(a.lang(), f("lang"), false)).ok()) return s;
+  if (!(s = CheckDistinctLanguages(a.lang(), f("lang"))).ok()) return s;
   if (!(s = CheckStrings(a.translations(), f("translations"), limits,
                          stored_size(&v1::Article::translations_size)))
            .ok())

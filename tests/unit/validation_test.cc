@@ -226,6 +226,24 @@ TEST_F(ValidateArticleTest, TagRules) {
   }
 }
 
+// Languages compare without case and with `_` for `-` everywhere
+// (SameLanguageTag), so a list naming one language twice is refused.
+TEST_F(ValidateArticleTest, LanguagesAreDistinctAsLookupsCompareThem) {
+  Article a = Valid();
+  a.clear_lang();
+  a.add_lang("en");
+  a.add_lang("zh-CN");
+  EXPECT_TRUE(Check(a).ok());
+  a.add_lang("EN");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.lang[2]"));
+  EXPECT_THAT(Check(a).message(), HasSubstr("duplicate language \"EN\""));
+  EXPECT_THAT(Check(a).message(), HasSubstr("article.lang[0] \"en\""));
+  a.set_lang(2, "zh_cn");
+  EXPECT_TRUE(InvalidNaming(Check(a), "article.lang[2]"));
+  a.set_lang(2, "zh-TW");
+  EXPECT_TRUE(Check(a).ok());
+}
+
 // "café" composed (U+00E9) or decomposed (e + U+0301) is one tag: both
 // are stored composed (NFC). Case is not folded.
 TEST(NormalizeArticleTermsTest, TagsAndCategoriesBecomeNfc) {
