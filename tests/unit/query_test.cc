@@ -959,6 +959,24 @@ class QueryTest : public ::testing::Test {
     return ids;
   }
 
+  // `id` is the one article a tag query and a category query find, for
+  // each of `spellings`; the store is consistent.
+  void ExpectFoundByEachSpelling(const std::string& id,
+                                 const std::vector<std::string>& spellings) {
+    for (const std::string& spelling : spellings) {
+      SCOPED_TRACE(absl::CEscape(spelling));
+      Query tag;
+      tag.add_tags(spelling);
+      EXPECT_THAT(Ids(tag), ElementsAre(id));
+      Query category;
+      category.add_categories(spelling);
+      EXPECT_THAT(Ids(category), ElementsAre(id));
+    }
+    absl::StatusOr<store::FsckReport> report = store::CheckStore(ts_.store());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->clean()) << report->ToString();
+  }
+
   TempStore ts_;
 };
 
@@ -1067,18 +1085,7 @@ TEST_F(QueryTest, RestoreStoresTagsAndCategoriesInNfc) {
   ASSERT_TRUE(head.ok()) << head.status();
   EXPECT_THAT(head->tags(), ElementsAre(composed, "ai"));
   EXPECT_THAT(head->categories(), ElementsAre(composed));
-  for (const std::string& spelling : {composed, decomposed}) {
-    SCOPED_TRACE(absl::CEscape(spelling));
-    Query tag;
-    tag.add_tags(spelling);
-    EXPECT_THAT(Ids(tag), ElementsAre("old"));
-    Query category;
-    category.add_categories(spelling);
-    EXPECT_THAT(Ids(category), ElementsAre("old"));
-  }
-  absl::StatusOr<store::FsckReport> report = store::CheckStore(ts_.store());
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_TRUE(report->clean()) << report->ToString();
+  ExpectFoundByEachSpelling("old", {composed, decomposed});
 
   // Revision 1 normalized is the head's content: nothing new is written.
   restored = ts_.store().Restore("old", 1, {});
@@ -1109,18 +1116,7 @@ TEST_F(QueryTest, UndeleteStoresTagsAndCategoriesInNfc) {
   absl::StatusOr<Article> head = ts_.store().Get("old", 0, false);
   ASSERT_TRUE(head.ok()) << head.status();
   EXPECT_THAT(head->tags(), ElementsAre(composed, "ai"));
-  for (const std::string& spelling : {composed, decomposed}) {
-    SCOPED_TRACE(absl::CEscape(spelling));
-    Query tag;
-    tag.add_tags(spelling);
-    EXPECT_THAT(Ids(tag), ElementsAre("old"));
-    Query category;
-    category.add_categories(spelling);
-    EXPECT_THAT(Ids(category), ElementsAre("old"));
-  }
-  absl::StatusOr<store::FsckReport> report = store::CheckStore(ts_.store());
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_TRUE(report->clean()) << report->ToString();
+  ExpectFoundByEachSpelling("old", {composed, decomposed});
 }
 
 // An update that keeps an article's tags, language and date leaves their
