@@ -431,15 +431,8 @@ class MetricsServer {
                       static_cast<double>(service_->watchers())});
     for (const auto& [name, value] : store_->StorageStats()) {
       if (name == "rocksdb.dbstats") continue;
-      std::string metric = "contentd_" + name;
-      for (char& c : metric) {
-        if (c == '.' || c == '-') c = '_';
-      }
-      // RocksDB's tickers (cache hits and misses) only grow.
-      const bool ticker =
-          absl::EndsWith(name, "-hit") || absl::EndsWith(name, "-miss");
-      gauges.push_back({metric, "Storage engine figure " + name + ".",
-                        std::strtod(value.c_str(), nullptr), ticker});
+      gauges.push_back(content::service::StorageGauge(
+          name, std::strtod(value.c_str(), nullptr)));
     }
     return metrics_->Render(gauges);
   }

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -243,6 +245,83 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
     absl::StrAppend(&out, g.name, " ", SampleValue(g.value), "\n");
   }
   return out;
+}
+
+Metrics::Gauge StorageGauge(absl::string_view name, double value) {
+  struct Known {
+    absl::string_view figure;
+    absl::string_view metric;
+    absl::string_view help;
+    bool counter;
+  };
+  // Dashboards key on these names: rename one only with a note in
+  // docs/operations.md.
+  static constexpr Known kKnown[] = {
+      {"rocksdb.estimate-live-data-size",
+       "contentd_rocksdb_estimate_live_data_size_bytes",
+       "Estimated bytes of live data in RocksDB's files.", false},
+      {"rocksdb.total-sst-files-size",
+       "contentd_rocksdb_total_sst_files_size_bytes",
+       "Bytes of RocksDB's table files, obsolete ones not yet deleted "
+       "included.",
+       false},
+      {"rocksdb.cur-size-all-mem-tables",
+       "contentd_rocksdb_cur_size_all_mem_tables_bytes",
+       "Bytes held by RocksDB's memtables, unflushed ones included.", false},
+      {"rocksdb.estimate-num-keys", "contentd_rocksdb_estimate_num_keys",
+       "Estimated number of keys in RocksDB.", false},
+      {"rocksdb.estimate-pending-compaction-bytes",
+       "contentd_rocksdb_estimate_pending_compaction_bytes",
+       "Estimated bytes compaction has to rewrite to bring every level "
+       "within its target size.",
+       false},
+      {"rocksdb.num-running-compactions",
+       "contentd_rocksdb_num_running_compactions", "Compactions running.",
+       false},
+      {"rocksdb.block-cache-usage", "contentd_rocksdb_block_cache_usage_bytes",
+       "Bytes in the block cache.", false},
+      {"rocksdb.block-cache-capacity",
+       "contentd_rocksdb_block_cache_capacity_bytes",
+       "Capacity of the block cache in bytes (block_cache_mb).", false},
+      {"rocksdb.block-cache-pinned-usage",
+       "contentd_rocksdb_block_cache_pinned_usage_bytes",
+       "Bytes of block-cache entries pinned by readers.", false},
+      {"rocksdb.estimate-table-readers-mem",
+       "contentd_rocksdb_estimate_table_readers_mem_bytes",
+       "Estimated bytes of memory held by table readers outside the block "
+       "cache.",
+       false},
+      {"rocksdb.block-cache-hit", "contentd_rocksdb_block_cache_hit_total",
+       "Block-cache lookups that hit, revision bodies apart.", true},
+      {"rocksdb.block-cache-miss", "contentd_rocksdb_block_cache_miss_total",
+       "Block-cache lookups that missed, revision bodies apart.", true},
+      {"rocksdb.block-cache-hit-ratio",
+       "contentd_rocksdb_block_cache_hit_ratio",
+       "Block-cache hits over lookups since start.", false},
+      {"rocksdb.blob-cache-hit", "contentd_rocksdb_blob_cache_hit_total",
+       "Revision-body (blob) lookups that hit the block cache.", true},
+      {"rocksdb.blob-cache-miss", "contentd_rocksdb_blob_cache_miss_total",
+       "Revision-body (blob) lookups that missed the block cache and read a "
+       "file.",
+       true},
+      {"postgres.table-bytes", "contentd_postgres_table_bytes",
+       "Bytes of the store's table, its indexes and TOAST included.", false},
+  };
+  for (const Known& k : kKnown) {
+    if (k.figure == name) {
+      return {std::string(k.metric), std::string(k.help), value, k.counter};
+    }
+  }
+  std::string metric = absl::StrCat("contentd_", name);
+  for (char& c : metric) {
+    if (c == '.' || c == '-') c = '_';
+  }
+  // RocksDB's tickers (cache hits and misses) only grow.
+  const bool total =
+      absl::EndsWith(name, "-hit") || absl::EndsWith(name, "-miss");
+  if (total) absl::StrAppend(&metric, "_total");
+  return {std::move(metric), absl::StrCat("Storage engine figure ", name, "."),
+          value, total};
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

@@ -57,6 +57,13 @@ class Metrics {
   std::map<std::string, Series> by_method_ ABSL_GUARDED_BY(mu_);
 };
 
+// The metric for the storage figure `name` (a GetStats key, e.g.
+// `rocksdb.block-cache-hit`) holding `value`, named as Prometheus expects:
+// running totals end in `_total`, sizes in `_bytes`, and the help text says
+// what the figure is. A figure this build does not know keeps its name with
+// `.` and `-` as `_` (and `_total` if it is a total).
+Metrics::Gauge StorageGauge(absl::string_view name, double value);
+
 // Which requests get a log line on stderr.
 enum class RequestLog { kNone, kErrors, kAll };
 

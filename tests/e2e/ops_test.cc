@@ -21,7 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "content/client.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -40,6 +44,7 @@ using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -1126,14 +1131,33 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   if (testing::TestEngineIsPostgres()) {  // the engine's own figures
     EXPECT_THAT(body, HasSubstr("contentd_postgres_table_bytes"));
   } else {
-    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_estimate_live_data_size"));
-    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_block_cache_hit_ratio"));
-    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_blob_cache_hit "));
-    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_blob_cache_miss "));
+    EXPECT_THAT(body,
+                HasSubstr("contentd_rocksdb_estimate_live_data_size_bytes "));
+    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_block_cache_hit_ratio "));
+    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_blob_cache_hit_total "));
+    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_blob_cache_miss_total "));
     EXPECT_THAT(
-        body, HasSubstr("contentd_rocksdb_estimate_pending_compaction_bytes"));
-    EXPECT_THAT(body, HasSubstr("contentd_rocksdb_cur_size_all_mem_tables"));
+        body, HasSubstr("contentd_rocksdb_estimate_pending_compaction_bytes "));
+    EXPECT_THAT(body,
+                HasSubstr("contentd_rocksdb_cur_size_all_mem_tables_bytes "));
   }
+  // Prometheus' naming rules, which promtool checks and dashboards assume:
+  // a counter's name ends in `_total`, and a size says its unit. Each
+  // family has help text beyond its name.
+  for (absl::string_view line : absl::StrSplit(body, '\n')) {
+    if (!absl::ConsumePrefix(&line, "# TYPE ")) continue;
+    const std::vector<std::string> f = absl::StrSplit(line, ' ');
+    ASSERT_EQ(f.size(), 2u) << line;
+    if (f[1] == "counter") {
+      EXPECT_THAT(f[0], EndsWith("_total")) << "counter " << f[0];
+    }
+    for (const char* size : {"size", "usage", "capacity", "mem"}) {
+      if (absl::StrContains(f[0], size)) {
+        EXPECT_THAT(f[0], EndsWith("_bytes")) << f[0] << " is a size";
+      }
+    }
+  }
+  EXPECT_THAT(body, Not(HasSubstr("Storage engine figure")));
   // Errors are logged one line each, with the fields operators grep for.
   EXPECT_THAT(server->Log(),
               ::testing::ContainsRegex("method=/content.v1.ContentService/"

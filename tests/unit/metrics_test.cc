@@ -106,5 +106,23 @@ TEST(MetricsTest, ValuesKeepTheirDigitsAndTotalsAreCounters) {
   EXPECT_THAT(out, HasSubstr("# TYPE contentd_last_sequence gauge\n"));
 }
 
+// Storage figures follow Prometheus' naming: totals end in `_total`, sizes
+// in `_bytes`; a figure a later RocksDB adds still gets `_total` if it is one.
+TEST(MetricsTest, StorageFiguresAreNamedByPrometheusRules) {
+  const Metrics::Gauge hit = StorageGauge("rocksdb.block-cache-hit", 3);
+  EXPECT_EQ(hit.name, "contentd_rocksdb_block_cache_hit_total");
+  EXPECT_TRUE(hit.counter);
+  const Metrics::Gauge usage = StorageGauge("rocksdb.block-cache-usage", 96);
+  EXPECT_EQ(usage.name, "contentd_rocksdb_block_cache_usage_bytes");
+  EXPECT_FALSE(usage.counter);
+  EXPECT_EQ(usage.value, 96);
+  EXPECT_THAT(usage.help, Not(HasSubstr("rocksdb.")));
+  const Metrics::Gauge later = StorageGauge("rocksdb.row-cache-miss", 1);
+  EXPECT_EQ(later.name, "contentd_rocksdb_row_cache_miss_total");
+  EXPECT_TRUE(later.counter);
+  EXPECT_EQ(StorageGauge("rocksdb.new-figure", 1).name,
+            "contentd_rocksdb_new_figure");
+}
+
 }  // namespace
 }  // namespace content::service
