@@ -366,6 +366,26 @@ absl::Status CheckConfig(const ServerConfig& c) {
                        " MiB), got ", c.store.block_cache_bytes >> 20));
     }
   }
+  // Below this every ordinary request fails in gRPC with a bare "Received
+  // message larger than max", and an oversized article never reaches
+  // validation, which names the field: contentctl sends up to 16 MiB in one
+  // request (4 MiB import batches, one file of up to 16 MiB).
+  if (c.max_message_bytes != 0) {
+    const int64_t least =
+        std::min<int64_t>(std::numeric_limits<int>::max(),
+                          std::max<int64_t>(int64_t{16} << 20,
+                                            c.service.limits.max_article_bytes +
+                                                (int64_t{1} << 20)));
+    if (c.max_message_bytes < least) {
+      return Bad("max_message_bytes",
+                 absl::StrCat("must be 0 (4 x max_article_bytes, at least 16 "
+                              "MiB) or at least ",
+                              least,
+                              " (16 MiB, and max_article_bytes plus 1 MiB "
+                              "for the request around an article), got ",
+                              c.max_message_bytes));
+    }
+  }
   if (c.store.engine == "postgres" &&
       c.service.limits.max_article_bytes > store::kPgMaxArticleBytes) {
     return Bad("limits.max_article_bytes",

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -277,6 +278,36 @@ TEST(ConfigTest, PostgresCapsMaxArticleBytes) {
   const absl::Status s = CheckConfig(c);
   EXPECT_TRUE(InvalidNaming(s, "limits.max_article_bytes"));
   EXPECT_THAT(s.message(), HasSubstr("--max-article-bytes"));
+}
+
+// A receive limit below what one request needs made every write fail in
+// gRPC ("Received message larger than max (7617 vs. 100)"), while contentd
+// started as if all were well.
+TEST(ConfigTest, MessageLimitBelowWhatARequestNeedsIsRefused) {
+  EXPECT_TRUE(Load("max_message_bytes: 0\n").ok());
+  EXPECT_TRUE(Load("max_message_bytes: 16777216\n").ok());
+  absl::Status s = Load("max_message_bytes: 100\n");
+  EXPECT_TRUE(InvalidNaming(s, "max_message_bytes"));
+  EXPECT_THAT(s.message(), HasSubstr("at least 16777216"));
+  EXPECT_THAT(s.message(), HasSubstr("got 100"));
+  EXPECT_TRUE(InvalidNaming(Load("max_message_bytes: 16777215\n"),
+                            "max_message_bytes"));
+  // An article larger than 15 MiB needs room beyond 16 MiB.
+  EXPECT_TRUE(InvalidNaming(Load("limits: {max_article_bytes: 33554432}\n"
+                                 "max_message_bytes: 33554432\n"),
+                            "max_message_bytes"));
+  EXPECT_TRUE(Load("limits: {max_article_bytes: 33554432}\n"
+                   "max_message_bytes: 34603008\n")
+                  .ok());
+  // Flags are applied after the file: --max-article-bytes counts too.
+  ServerConfig c;
+  c.max_message_bytes = int64_t{16} << 20;
+  c.service.limits.max_article_bytes = int64_t{64} << 20;
+  EXPECT_TRUE(InvalidNaming(CheckConfig(c), "max_message_bytes"));
+  // At the largest article the limit is gRPC's own cap, which is allowed.
+  c.service.limits.max_article_bytes = int64_t{1} << 30;
+  c.max_message_bytes = std::numeric_limits<int>::max();
+  EXPECT_TRUE(CheckConfig(c).ok());
 }
 
 TEST(ConfigTest, OutOfRangeNumbersAreRefused) {
