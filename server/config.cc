@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -554,7 +556,11 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
   }
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("config: cannot read ", path));
+    // Why, so that a config readable by root only (the usual mistake under
+    // a service user) says "Permission denied" rather than nothing.
+    const int err = errno;
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: cannot read ", path, ": ", std::strerror(err)));
   }
   std::stringstream ss;
   ss << in.rdbuf();

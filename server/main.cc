@@ -303,8 +303,10 @@ absl::StatusOr<std::string> ReadText(const std::string& path,
                                      const char* what) {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("config tls.", what, ": cannot read ", path));
+    // A key readable by root only is the usual mistake: say why.
+    const int err = errno;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config tls.", what, ": cannot read ", path, ": ", std::strerror(err)));
   }
   std::stringstream ss;
   ss << in.rdbuf();

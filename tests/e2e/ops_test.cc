@@ -482,7 +482,15 @@ TEST_F(TlsTest, MismatchedOrMissingPemIsRefusedNamingTheFile) {
                 " holds no PEM certificate"},
            {"server.pem", "server.key", "ca.key",
             "tls.client_ca_file: " + Path("ca.key") +
-                " holds a private key, not a PEM certificate"}}) {
+                " holds a private key, not a PEM certificate"},
+           // A file that cannot be read says why, and is a config error
+           // (exit 2) like the rest: it was exit 1 with no reason.
+           {"server.pem", "gone.key", "",
+            "tls.key_file: cannot read " + Path("gone.key") +
+                ": No such file or directory"},
+           {"server.pem", "server.key", "gone.pem",
+            "tls.client_ca_file: cannot read " + Path("gone.pem") +
+                ": No such file or directory"}}) {
     SCOPED_TRACE(c.cert + " " + c.key + " " + c.ca);
     std::string yaml =
         "listen: 127.0.0.1:0\ntls:\n  cert_file: " + Path(c.cert) +
@@ -2030,6 +2038,20 @@ TEST(StartupTest, AUnixSocketInUseIsRefused) {
 
 // An empty value given on purpose (`--data-dir "$UNSET"`) is a usage error
 // naming the flag; it was taken as not given, and served ./data.
+// A config file that cannot be read is a config error (exit 2, as for a
+// bad key in it) and says why; it was exit 1 with "cannot read PATH" alone.
+TEST(StartupTest, AnUnreadableConfigFileSaysWhy) {
+  TempDir dir;
+  auto r = RunCommand({ContentdBinary(), "--config", dir.path() + "/gone.yaml",
+                       "--data-dir", dir.path() + "/never"},
+                      "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("config: cannot read " + dir.path() +
+                               "/gone.yaml: No such file or directory"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/never"));
+}
+
 TEST(StartupTest, EmptyFlagValuesAreRefused) {
   TempDir dir;
   for (const char* flag : {"--data-dir", "--listen", "--config", "--port-file",
