@@ -419,22 +419,25 @@ class MetricsServer {
     using Gauge = content::service::Metrics::Gauge;
     std::unique_ptr<content::store::ReadView> view = store_->NewReadView();
     std::vector<Gauge> gauges;
-    const auto all = [&](bool deleted) {
-      return static_cast<double>(view->Count(content::store::PostingPrefix(
-          content::store::IndexKind::kAll, deleted, "")));
-    };
-    gauges.push_back({"contentd_articles{state=\"live\"}", "Articles by state.",
-                      all(false)});
-    gauges.push_back({"contentd_articles{state=\"deleted\"}",
-                      "Articles by state.", all(true)});
+    // A count that could not be read (a database gone away) is left out:
+    // 0 articles would read as a store that lost them.
+    for (const bool deleted : {false, true}) {
+      absl::StatusOr<int64_t> n =
+          view->CheckedCount(content::store::PostingPrefix(
+              content::store::IndexKind::kAll, deleted, ""));
+      if (!n.ok()) continue;
+      gauges.push_back({deleted ? "contentd_articles{state=\"deleted\"}"
+                                : "contentd_articles{state=\"live\"}",
+                        "Articles by state.", static_cast<double>(*n)});
+    }
     gauges.push_back({"contentd_last_sequence", "Last change-log sequence.",
                       static_cast<double>(store_->last_sequence())});
     gauges.push_back({"contentd_watchers", "Watch streams open.",
                       static_cast<double>(service_->watchers())});
     for (const auto& [name, value] : store_->StorageStats()) {
       if (name == "rocksdb.dbstats") continue;
-      gauges.push_back(content::service::StorageGauge(
-          name, std::strtod(value.c_str(), nullptr)));
+      if (std::optional<Gauge> g = content::service::StorageGauge(name, value))
+        gauges.push_back(*std::move(g));
     }
     return metrics_->Render(gauges);
   }

@@ -161,10 +161,16 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
   (void)req;
   return Run(ctx, [this, resp]() -> absl::Status {
     std::unique_ptr<store::ReadView> view = store_->NewReadView();
-    resp->set_live_articles(
-        view->Count(store::PostingPrefix(store::IndexKind::kAll, false, "")));
-    resp->set_deleted_articles(
-        view->Count(store::PostingPrefix(store::IndexKind::kAll, true, "")));
+    // A count that cannot be read fails the call: 0 would read as a store
+    // that lost its articles.
+    absl::StatusOr<int64_t> live = view->CheckedCount(
+        store::PostingPrefix(store::IndexKind::kAll, false, ""));
+    if (!live.ok()) return live.status();
+    absl::StatusOr<int64_t> deleted = view->CheckedCount(
+        store::PostingPrefix(store::IndexKind::kAll, true, ""));
+    if (!deleted.ok()) return deleted.status();
+    resp->set_live_articles(*live);
+    resp->set_deleted_articles(*deleted);
     resp->set_last_sequence(store_->last_sequence());
     absl::StatusOr<int64_t> first = store_->FirstSequence();
     if (first.ok()) resp->set_first_sequence(*first);

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -247,7 +248,10 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
   return out;
 }
 
-Metrics::Gauge StorageGauge(absl::string_view name, double value) {
+std::optional<Metrics::Gauge> StorageGauge(absl::string_view name,
+                                           absl::string_view text) {
+  double value = 0;
+  if (!absl::SimpleAtod(text, &value)) return std::nullopt;
   struct Known {
     absl::string_view figure;
     absl::string_view metric;
@@ -309,7 +313,8 @@ Metrics::Gauge StorageGauge(absl::string_view name, double value) {
   };
   for (const Known& k : kKnown) {
     if (k.figure == name) {
-      return {std::string(k.metric), std::string(k.help), value, k.counter};
+      return Metrics::Gauge{std::string(k.metric), std::string(k.help), value,
+                            k.counter};
     }
   }
   std::string metric = absl::StrCat("contentd_", name);
@@ -320,8 +325,9 @@ Metrics::Gauge StorageGauge(absl::string_view name, double value) {
   const bool total =
       absl::EndsWith(name, "-hit") || absl::EndsWith(name, "-miss");
   if (total) absl::StrAppend(&metric, "_total");
-  return {std::move(metric), absl::StrCat("Storage engine figure ", name, "."),
-          value, total};
+  return Metrics::Gauge{std::move(metric),
+                        absl::StrCat("Storage engine figure ", name, "."),
+                        value, total};
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,8 +62,11 @@ class Metrics {
 // `rocksdb.block-cache-hit`) holding `value`, named as Prometheus expects:
 // running totals end in `_total`, sizes in `_bytes`, and the help text says
 // what the figure is. A figure this build does not know keeps its name with
-// `.` and `-` as `_` (and `_total` if it is a total).
-Metrics::Gauge StorageGauge(absl::string_view name, double value);
+// `.` and `-` as `_` (and `_total` if it is a total). None for a value that
+// is not a number (`postgres.error`, the reason the figures could not be
+// read): a 0 in its place would read as a measurement.
+std::optional<Metrics::Gauge> StorageGauge(absl::string_view name,
+                                           absl::string_view value);
 
 // Which requests get a log line on stderr.
 enum class RequestLog { kNone, kErrors, kAll };

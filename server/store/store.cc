@@ -324,6 +324,12 @@ absl::StatusOr<v1::Article> ReadView::Revision(absl::string_view id,
 }
 
 int64_t ReadView::Count(absl::string_view posting_prefix) const {
+  absl::StatusOr<int64_t> n = CheckedCount(posting_prefix);
+  return n.ok() ? *n : 0;
+}
+
+absl::StatusOr<int64_t> ReadView::CheckedCount(
+    absl::string_view posting_prefix) const {
   if (!posting_prefix.empty() && KindOf(static_cast<unsigned char>(
                                      posting_prefix[0])) == IndexKind::kText) {
     return kv_->EstimateKeys(Family::kPostings, posting_prefix,
@@ -332,10 +338,11 @@ int64_t ReadView::Count(absl::string_view posting_prefix) const {
   KvReadOptions ro;
   ro.snapshot = snapshot_.get();
   std::string value;
-  if (!kv_->Get(Family::kMeta, CountKey(posting_prefix), &value, ro).ok() ||
-      value.size() != 8) {
-    return 0;
-  }
+  const absl::Status s =
+      kv_->Get(Family::kMeta, CountKey(posting_prefix), &value, ro);
+  if (absl::IsNotFound(s)) return 0;  // no entry was ever counted
+  if (!s.ok()) return s;
+  if (value.size() != 8) return 0;
   uint64_t u = 0;
   for (int i = 0; i < 8; ++i)
     u |= uint64_t{static_cast<unsigned char>(value[i])} << (8 * i);

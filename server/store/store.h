@@ -180,6 +180,9 @@ class ReadView {
   // counter. Text lists keep none (HasCounter): theirs is the engine's
   // estimate (KvEngine::EstimateKeys), of the latest state, not the view's.
   int64_t Count(absl::string_view posting_prefix) const;
+  // Count, but an error reading the counter (a database gone away) is
+  // returned instead of taken as 0: for figures shown to operators.
+  absl::StatusOr<int64_t> CheckedCount(absl::string_view posting_prefix) const;
   // The head revision of `id` (a tombstone if deleted). NOT_FOUND if the
   // article does not exist.
   absl::StatusOr<v1::Article> Head(absl::string_view id) const;

@@ -1173,6 +1173,52 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
                                        "token=- code=NOT_FOUND latency_ms="));
 }
 
+// With the database gone, the figures that could not be read are left out
+// of /metrics and GetStats fails: /metrics said `contentd_articles{state=
+// "live"} 0` and `contentd_postgres_error 0`, and `admin stats` 0 articles,
+// which read as a store that lost everything. A private PostgreSQL, since
+// the test stops it.
+TEST(MetricsTest, FiguresThatCannotBeReadAreLeftOutNotZero) {
+  if (access("/usr/lib/postgresql/15/bin/initdb", X_OK) != 0)
+    GTEST_SKIP() << "PostgreSQL 15 is not installed";
+  TempDir dir;
+  const std::string pg = testing::SourceDir() + "/tests/support/pg.sh";
+  auto r = RunCommand({"bash", pg, "start", dir.path() + "/pg"}, "", {},
+                      std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string dsn = testing::ReadFile(dir.path() + "/pg/dsn");
+  while (!dsn.empty() && dsn.back() == '\n') dsn.pop_back();
+  auto server = ServerProcess::Start(
+      dir.path() + "/data", {"--storage-engine", "postgres", "--storage-dsn",
+                             dsn, "--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  const size_t at = server->Log().find("metrics on http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << server->Log();
+  const int port = std::atoi(server->Log().c_str() + at + 28);
+  auto c = Connect(server->address());
+  ASSERT_TRUE(Create(*c, "m1", "one").ok());
+  httplib::Client http("127.0.0.1", port);
+  auto res = http.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_THAT(res->body, HasSubstr("contentd_articles{state=\"live\"} 1\n"));
+  EXPECT_THAT(res->body, HasSubstr("contentd_postgres_table_bytes "));
+
+  r = RunCommand({"bash", pg, "stop", dir.path() + "/pg"}, "", {},
+                 std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  res = http.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_THAT(res->body, Not(HasSubstr("contentd_articles{")));
+  EXPECT_THAT(res->body, Not(HasSubstr("contentd_postgres")));
+  // What does not need the database is still there.
+  EXPECT_THAT(res->body, HasSubstr("contentd_rpcs_total{"));
+  EXPECT_THAT(res->body, HasSubstr("contentd_last_sequence 1\n"));
+  absl::StatusOr<v1::GetStatsResponse> stats = c->GetStats({});
+  EXPECT_EQ(stats.status().code(), absl::StatusCode::kUnavailable)
+      << (stats.ok() ? stats->DebugString() : stats.status().ToString());
+}
+
 // Startup failures end the process with a message naming the flag; they are
 // run bounded, since the failure they guard against is serving on.
 constexpr std::chrono::seconds kStartupTimeout(30);

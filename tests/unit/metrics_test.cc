@@ -3,6 +3,7 @@
 
 #include "server/service/metrics.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -109,19 +110,35 @@ TEST(MetricsTest, ValuesKeepTheirDigitsAndTotalsAreCounters) {
 // Storage figures follow Prometheus' naming: totals end in `_total`, sizes
 // in `_bytes`; a figure a later RocksDB adds still gets `_total` if it is one.
 TEST(MetricsTest, StorageFiguresAreNamedByPrometheusRules) {
-  const Metrics::Gauge hit = StorageGauge("rocksdb.block-cache-hit", 3);
-  EXPECT_EQ(hit.name, "contentd_rocksdb_block_cache_hit_total");
-  EXPECT_TRUE(hit.counter);
-  const Metrics::Gauge usage = StorageGauge("rocksdb.block-cache-usage", 96);
-  EXPECT_EQ(usage.name, "contentd_rocksdb_block_cache_usage_bytes");
-  EXPECT_FALSE(usage.counter);
-  EXPECT_EQ(usage.value, 96);
-  EXPECT_THAT(usage.help, Not(HasSubstr("rocksdb.")));
-  const Metrics::Gauge later = StorageGauge("rocksdb.row-cache-miss", 1);
-  EXPECT_EQ(later.name, "contentd_rocksdb_row_cache_miss_total");
-  EXPECT_TRUE(later.counter);
-  EXPECT_EQ(StorageGauge("rocksdb.new-figure", 1).name,
+  const std::optional<Metrics::Gauge> hit =
+      StorageGauge("rocksdb.block-cache-hit", "3");
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->name, "contentd_rocksdb_block_cache_hit_total");
+  EXPECT_TRUE(hit->counter);
+  const std::optional<Metrics::Gauge> usage =
+      StorageGauge("rocksdb.block-cache-usage", "96");
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_EQ(usage->name, "contentd_rocksdb_block_cache_usage_bytes");
+  EXPECT_FALSE(usage->counter);
+  EXPECT_EQ(usage->value, 96);
+  EXPECT_THAT(usage->help, Not(HasSubstr("rocksdb.")));
+  const std::optional<Metrics::Gauge> later =
+      StorageGauge("rocksdb.row-cache-miss", "1");
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->name, "contentd_rocksdb_row_cache_miss_total");
+  EXPECT_TRUE(later->counter);
+  EXPECT_EQ(StorageGauge("rocksdb.new-figure", "1")->name,
             "contentd_rocksdb_new_figure");
+}
+
+// The reason figures could not be read is no figure: it was exported as
+// `contentd_postgres_error 0`.
+TEST(MetricsTest, AStorageFigureThatIsNoNumberIsLeftOut) {
+  EXPECT_FALSE(
+      StorageGauge("postgres.error", "UNAVAILABLE: PostgreSQL connection lost")
+          .has_value());
+  EXPECT_FALSE(StorageGauge("rocksdb.block-cache-usage", "").has_value());
+  EXPECT_EQ(StorageGauge("rocksdb.block-cache-hit-ratio", "0.5")->value, 0.5);
 }
 
 }  // namespace
