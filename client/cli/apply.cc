@@ -448,20 +448,27 @@ std::string JsonString(absl::string_view s) {
 }
 
 // The results as a JSON array of {file, name, result, revision, error}, keys
-// in that order; unknown values are null.
+// in that order, as the proto3 JSON mapping the other verbs print has it: the
+// revision (an int64) as a string, and a key left out where there is no
+// value (no name, revision or error), never null.
 std::string ResultsJson(const std::vector<FileResult>& results) {
   if (results.empty()) return "[]\n";
   std::string out = "[\n";
   for (size_t i = 0; i < results.size(); ++i) {
     const FileResult& r = results[i];
-    absl::StrAppend(
-        &out, "  {\n    \"file\": ", JsonString(r.file),
-        ",\n    \"name\": ", r.name.empty() ? "null" : JsonString(r.name),
-        ",\n    \"result\": ", JsonString(r.result), ",\n    \"revision\": ",
-        r.revision > 0 ? absl::StrCat(r.revision) : "null",
-        ",\n    \"error\": ",
-        r.status.ok() ? "null" : JsonString(StatusText(r.status)), "\n  }",
-        i + 1 < results.size() ? ",\n" : "\n");
+    absl::StrAppend(&out, "  {\n    \"file\": ", JsonString(r.file));
+    if (!r.name.empty()) {
+      absl::StrAppend(&out, ",\n    \"name\": ", JsonString(r.name));
+    }
+    absl::StrAppend(&out, ",\n    \"result\": ", JsonString(r.result));
+    if (r.revision > 0) {
+      absl::StrAppend(&out, ",\n    \"revision\": \"", r.revision, "\"");
+    }
+    if (!r.status.ok()) {
+      absl::StrAppend(&out,
+                      ",\n    \"error\": ", JsonString(StatusText(r.status)));
+    }
+    absl::StrAppend(&out, "\n  }", i + 1 < results.size() ? ",\n" : "\n");
   }
   out += "]\n";
   return out;

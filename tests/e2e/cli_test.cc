@@ -298,6 +298,9 @@ TEST_F(CliTest, ApplyFromStdinTakesTheIdFromFrontMatterOrFlag) {
   EXPECT_EQ(Ctl({"get", "stdin4", "--all"}).exit_code, 1);
 }
 
+// apply's results follow the proto3 JSON mapping the other verbs print:
+// the revision (an int64) as a string, and no key where there is no value.
+// It printed `"revision": 1` and `"error": null`.
 TEST_F(CliTest, ApplyJsonPrintsResultsAndSummaryOnStderr) {
   Write("j/j1.md", Doc("JSON one", "2024-01-01", "aj"));
   Write("j/j2.md", "---\ntitle: [unclosed\n---\nbody\n");
@@ -310,14 +313,26 @@ TEST_F(CliTest, ApplyJsonPrintsResultsAndSummaryOnStderr) {
   const auto& ok = results.list_value().values(0).struct_value().fields();
   EXPECT_EQ(ok.at("name").string_value(), "articles/j1");
   EXPECT_EQ(ok.at("result").string_value(), "created");
-  EXPECT_EQ(ok.at("revision").number_value(), 1);
-  EXPECT_TRUE(ok.at("error").has_null_value());
+  EXPECT_EQ(ok.at("revision").string_value(), "1");
+  EXPECT_EQ(ok.count("error"), 0) << r.out;
   const auto& bad = results.list_value().values(1).struct_value().fields();
   EXPECT_THAT(bad.at("file").string_value(), HasSubstr("j2.md"));
   EXPECT_EQ(bad.at("result").string_value(), "failed");
   EXPECT_THAT(bad.at("error").string_value(), StartsWith("INVALID_ARGUMENT: "));
+  // A file that never named an article has no name or revision.
+  EXPECT_EQ(bad.count("name"), 0) << r.out;
+  EXPECT_EQ(bad.count("revision"), 0) << r.out;
+  EXPECT_THAT(r.out, Not(HasSubstr("null")));
   EXPECT_THAT(r.err, HasSubstr("applied 2 files: 1 created, 0 updated, "
                                "0 unchanged, 1 failed"));
+
+  // YAML likewise: the revision quoted, as `get -o yaml` quotes its own.
+  Write("j/j1.md", Doc("JSON one, again", "2024-01-01", "aj"));
+  r = Ctl({"apply", "-f", files_.path() + "/j/j1.md", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("- file: ", files_.path(),
+                                "/j/j1.md\n  name: articles/j1\n  result: "
+                                "updated\n  revision: \"2\"\n"));
 }
 
 TEST_F(CliTest, ExpectedRevisionMismatchFailsWithFailedPrecondition) {
