@@ -639,7 +639,7 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     request.set_visibility(VisibilityOf(!live_only));
     absl::StatusOr<v1::Article> article = s.client->GetArticle(request);
     if (!article.ok()) return FailExport(article.status(), live_only);
-    std::cout << FormatMarkdown(*article);
+    std::cout << MarkdownDocument(*article);
     return kExitOk;
   }
   if (!f.id.empty()) {
@@ -700,7 +700,7 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
         // size limit) must not leave a truncated article that a later
         // `apply -f DIR` would store. `apply` skips the `.tmp` name.
         const std::string tmp = path + ".tmp";
-        int err = WriteLocalFile(tmp, FormatMarkdown(a));
+        int err = WriteLocalFile(tmp, MarkdownDocument(a));
         std::error_code ec;
         if (err == 0) std::filesystem::rename(tmp, path, ec);
         if (err == 0 && ec) err = ec.value();

@@ -1183,6 +1183,68 @@ TEST_F(CliTest, MalformedLangIsUsageError) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// A tombstone printed alone (`delete -o markdown`, `export --revision N`,
+// `get --show-deleted -o markdown`) was a plain document with the content
+// before the deletion: applied, it wrote that back as a live article. It
+// opens with the `(deleted)` line the `-o markdown` stream gives it, and
+// apply refuses a document so marked, alone or in a stream.
+TEST_F(CliTest, TombstoneMarkdownIsMarkedAndApplyRefusesIt) {
+  const std::string file =
+      Write("tm1.md", Doc("before deletion", "2024-01-01", "atm"));
+  CtlOk({"apply", "-f", file});
+  const std::string live = CtlOk({"export", "tm1"});
+  EXPECT_THAT(live, StartsWith("---\ntitle: "));  // a live one: unmarked
+
+  const std::string deleted = CtlOk({"delete", "tm1", "-o", "markdown"});
+  EXPECT_THAT(deleted,
+              StartsWith("---\n# articles/tm1 revision 2 (deleted)\n"));
+  EXPECT_THAT(deleted, HasSubstr("before deletion"));
+  EXPECT_EQ(CtlOk({"export", "tm1", "--revision", "2"}), deleted);
+  EXPECT_EQ(CtlOk({"get", "tm1", "--show-deleted", "-o", "markdown"}), deleted);
+  EXPECT_EQ(CtlOk({"export", "tm1", "--revision", "1"}), live);
+
+  // Brought back and edited, the article must not go back to the content
+  // of its tombstone.
+  CtlOk({"undelete", "tm1"});
+  Write("tm1.md", Doc("after undelete", "2024-01-01", "atm"));
+  CtlOk({"apply", "-f", file});  // revision 4
+  const std::string tombstone = Write("copy.md", deleted);
+  const std::string refused =
+      "INVALID_ARGUMENT: articles/tm1 revision 2 is a deletion (marked "
+      "\"(deleted)\"), which apply does not write: `contentctl delete tm1` "
+      "deletes the article; to apply this content as a live article, remove "
+      "the `# articles/` comment line\n";
+  CommandResult r = Ctl({"apply", "-f", tombstone});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, absl::StrCat(tombstone, ": error: ", refused));
+  r = CtlPiped(tombstone, {"apply", "-f", "-"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, absl::StrCat("<stdin>: error: ", refused));
+  r = CtlPiped(tombstone, {"apply", "-f", "-", "--id", "tm1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, absl::StrCat("<stdin>: error: ", refused));
+  v1::Article head = GetJson("tm1");
+  EXPECT_EQ(head.revision(), 4);
+  EXPECT_EQ(head.title(), "after undelete");
+
+  // In a stream too (it applied the tombstone's content), the tombstone
+  // fails and the live documents apply.
+  CtlOk({"apply", "-f", Write("tm2.md", Doc("kept", "2024-01-02", "atm"))});
+  CtlOk({"delete", "tm1"});  // revision 5
+  const std::string stream = Write(
+      "stream.md",
+      CtlOk({"query", "--tag", "atm", "--include-deleted", "-o", "markdown"}));
+  r = Ctl({"apply", "-f", stream, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("\"name\": \"articles/tm2\",\n    "
+                               "\"result\": \"unchanged\""));
+  EXPECT_THAT(r.out, HasSubstr("articles/tm1 revision 5 is a deletion"));
+  EXPECT_THAT(r.err, HasSubstr("1 unchanged, 1 failed"));
+  head = GetJson("tm1", {"--show-deleted"});
+  EXPECT_EQ(head.revision(), 5);
+  EXPECT_TRUE(head.has_delete_time());
+}
+
 // `watch --count 0` watched for ever (0 was "no count"), which a script
 // passing a computed count would not expect: it is a usage error, as the
 // other flags' out-of-range values are. Bounded by a timeout so that a
