@@ -288,6 +288,13 @@ int RunGet(Session& s, const GetFlags& f) {
     request.add_fallback_langs(lang);
   }
   absl::StatusOr<v1::Article> article = s.client->GetArticle(request);
+  if (absl::IsNotFound(article.status()) && !f.show_deleted &&
+      absl::StrContains(article.status().message(), " is deleted (revision ")) {
+    // The tombstone is there to read, and the article to bring back.
+    return Fail(absl::NotFoundError(absl::StrCat(
+        article.status().message(), " (use --show-deleted to read it, or `",
+        "contentctl undelete ", ArticleId(request.name()), "`)")));
+  }
   if (!article.ok()) return Fail(article.status());
   return Finish(s.output.PrintArticle(*article));
 }

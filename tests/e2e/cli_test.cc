@@ -1245,6 +1245,26 @@ TEST_F(CliTest, TombstoneMarkdownIsMarkedAndApplyRefusesIt) {
   EXPECT_TRUE(head.has_delete_time());
 }
 
+// A deleted article's error says how to read its tombstone and how to
+// bring it back, as kubectl's errors name the flag that would help.
+TEST_F(CliTest, GetOfDeletedArticleHintsShowDeletedAndUndelete) {
+  CtlOk({"apply", "-f", Write("gd1.md", Doc("gone", "2024-01-01", "agd"))});
+  CtlOk({"delete", "gd1"});
+  for (const char* id : {"gd1", "articles/gd1"}) {
+    CommandResult r = Ctl({"get", id});
+    EXPECT_EQ(r.exit_code, 1) << id;
+    EXPECT_EQ(r.err,
+              "Error: NOT_FOUND: articles/gd1 is deleted (revision 2) (use "
+              "--show-deleted to read it, or `contentctl undelete gd1`)\n")
+        << id;
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  // A missing article has nothing to read or bring back: no hint.
+  CommandResult r = Ctl({"get", "gd-never"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, Not(HasSubstr("--show-deleted")));
+}
+
 // `watch --count 0` watched for ever (0 was "no count"), which a script
 // passing a computed count would not expect: it is a usage error, as the
 // other flags' out-of-range values are. Bounded by a timeout so that a
