@@ -42,6 +42,7 @@ using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -1265,6 +1266,57 @@ TEST_F(CliTest, GetOfDeletedArticleHintsShowDeletedAndUndelete) {
   EXPECT_THAT(r.err, Not(HasSubstr("--show-deleted")));
 }
 
+// Every usage error ends with the same hint naming the help of the command
+// given, whichever check found it: CLI11's said "Run with --help or
+// --help-all", the unknown-flag check "Run `contentctl VERB --help`", and
+// the rest (`--tag: must not be empty`) nothing.
+TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
+  for (const auto& [args, error, help] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"query", "--tag", ""}, "--tag: must not be empty", "query"},
+           {{"watch", "--count", "0"},
+            "--count: must be at least 1, got 0 (leave it out to watch until "
+            "interrupted)",
+            "watch"},
+           {{"get", "x", "--bogus"}, "unknown flag \"--bogus\"", "get"},
+           {{"get"}, "id is required", "get"},
+           {{"admin", "bogus"},
+            "unknown admin command \"bogus\"; admin commands: backup, "
+            "compact, fsck, stats",
+            "admin"},
+           {{"admin", "fsck", "--repair"},
+            "--repair: a repair runs only offline: stop contentd and run "
+            "`contentd --data-dir DIR --check --repair`",
+            "admin fsck"},
+           {{"tags", "-o", "markdown"},
+            "-o markdown: tags lists names and counts, not documents: use -o "
+            "table, json or yaml",
+            "tags"},
+           {{"export"},
+            "export: give an ID, or --dir DIR to export many",
+            "export"},
+           {{"apply", "-f", "-", "-f", "-"},
+            "-f -: standard input can be given once",
+            "apply"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
+    EXPECT_EQ(r.err, absl::StrCat(error, "\nRun `contentctl ", help,
+                                  " --help` for more information.\n"))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  // No verb: contentctl's own help.
+  CommandResult r = Ctl({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              EndsWith("\nRun `contentctl --help` for more information.\n"));
+  // Help is no error: no hint.
+  r = Ctl({"get", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.err, IsEmpty());
+  EXPECT_THAT(r.out, Not(HasSubstr("for more information")));
+}
+
 // `watch --count 0` watched for ever (0 was "no count"), which a script
 // passing a computed count would not expect: it is a usage error, as the
 // other flags' out-of-range values are. Bounded by a timeout so that a
@@ -1278,7 +1330,7 @@ TEST_F(CliTest, WatchCountZeroIsUsageError) {
     EXPECT_EQ(r.exit_code, 2) << count;
     EXPECT_EQ(r.err,
               "--count: must be at least 1, got 0 (leave it out to watch "
-              "until interrupted)\nRun with --help or --help-all for more "
+              "until interrupted)\nRun `contentctl watch --help` for more "
               "information.\n")
         << count;
     EXPECT_THAT(r.out, IsEmpty());
@@ -1405,7 +1457,9 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   // running as root, a file without read permission would still be read.
   r = Ctl({"--key", "/proc/self/mem", "get", "x"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "--key: cannot read /proc/self/mem: Input/output error\n");
+  EXPECT_EQ(r.err,
+            "--key: cannot read /proc/self/mem: Input/output error\nRun "
+            "`contentctl get --help` for more information.\n");
 
   const std::string pem = Write("x.pem", "-----BEGIN CERTIFICATE-----\n");
   r = Ctl({"--ca", pem, "--cert", pem, "get", "x"});
@@ -1999,9 +2053,11 @@ TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
   for (const char* verb : {"tags", "categories"}) {
     r = Ctl({verb, "-o", "markdown"});
     EXPECT_EQ(r.exit_code, 2) << verb;
-    EXPECT_EQ(r.err, absl::StrCat("-o markdown: ", verb,
-                                  " lists names and counts, not documents: "
-                                  "use -o table, json or yaml\n"));
+    EXPECT_EQ(r.err,
+              absl::StrCat("-o markdown: ", verb,
+                           " lists names and counts, not documents: "
+                           "use -o table, json or yaml\nRun `contentctl ",
+                           verb, " --help` for more information.\n"));
     EXPECT_THAT(r.out, IsEmpty());
   }
 }
@@ -2041,7 +2097,8 @@ TEST_F(CliTest, OutputFormatsAVerbCannotPrintAreUsageErrors) {
     EXPECT_EQ(r.exit_code, 2) << name;
     EXPECT_EQ(r.err, absl::StrCat("-o markdown: ", name,
                                   " prints no documents: use -o table, json "
-                                  "or yaml\n"));
+                                  "or yaml\nRun `contentctl ",
+                                  name, " --help` for more information.\n"));
     EXPECT_THAT(r.out, IsEmpty());
   }
   EXPECT_FALSE(fs::exists(files_.path() + "/of-backup"));
