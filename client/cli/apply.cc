@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -134,36 +135,44 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return text;
 }
 
-// The line `-o markdown` opens each of many documents with, after `---`:
-// `# articles/ID revision N`, `(deleted)` after it for a tombstone. ID, or
-// "" if `line` is no such line.
-std::string MarkedId(absl::string_view line) {
+// What the line `-o markdown` opens each of many documents (and a
+// tombstone printed alone) with says, after `---`: `# articles/ID revision
+// N`, ` (deleted)` after it for a tombstone.
+struct Mark {
+  std::string id;  // "" if the line is no such line
+  int64_t revision = 0;
+  bool deleted = false;
+};
+
+Mark MarkOf(absl::string_view line) {
   absl::string_view rest = line;
-  if (!absl::ConsumePrefix(&rest, "# articles/")) return "";
-  absl::ConsumeSuffix(&rest, " (deleted)");
+  if (!absl::ConsumePrefix(&rest, "# articles/")) return {};
+  const bool deleted = absl::ConsumeSuffix(&rest, " (deleted)");
   constexpr absl::string_view kRevision = " revision ";
   const size_t space = rest.rfind(kRevision);
-  if (space == 0 || space == absl::string_view::npos) return "";
+  if (space == 0 || space == absl::string_view::npos) return {};
   const absl::string_view digits = rest.substr(space + kRevision.size());
+  int64_t revision = 0;
   if (digits.empty() ||
-      digits.find_first_not_of("0123456789") != absl::string_view::npos) {
-    return "";
+      digits.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(digits, &revision)) {
+    return {};
   }
   const absl::string_view id = rest.substr(0, space);
   // Sent as is, an id that is not UTF-8 would fail the whole import batch.
   if (id.find_first_of(" \t") != absl::string_view::npos ||
       !internal::IsValidUtf8(id)) {
-    return "";
+    return {};
   }
-  return std::string(id);
+  return Mark{std::string(id), revision, deleted};
 }
 
 // One document of a file (several come from the stream `-o markdown` prints
-// of many), with the id its opening line names ("" if none) and how
+// of many), with what its opening line says (Mark; no id if none) and how
 // results name it: the file's label, `#N` after it for the Nth of several.
 struct Document {
   std::string label;
-  std::string marked_id;
+  Mark mark;
   absl::string_view text;
 };
 
@@ -181,32 +190,32 @@ bool LineAt(absl::string_view text, size_t at, absl::string_view* line,
 }
 
 // The documents of `text`. Only text that opens as `-o markdown` opens each
-// of many documents, `---` and a MarkedId line, is split: at each blank
-// line followed by such two lines (the stream puts one between documents).
+// of many documents, `---` and a Mark line, is split: at each blank line
+// followed by such two lines (the stream puts one between documents).
 std::vector<Document> SplitDocuments(absl::string_view text,
                                      const std::string& label) {
-  const auto marked = [&](size_t at) -> std::string {
+  const auto marked = [&](size_t at) -> Mark {
     absl::string_view line;
     size_t next = 0;
-    if (!LineAt(text, at, &line, &next) || line != "---") return "";
-    if (!LineAt(text, next, &line, &next)) return "";
-    return MarkedId(line);
+    if (!LineAt(text, at, &line, &next) || line != "---") return {};
+    if (!LineAt(text, next, &line, &next)) return {};
+    return MarkOf(line);
   };
-  std::string id = marked(0);
-  if (id.empty()) return {Document{label, "", text}};
+  Mark mark = marked(0);
+  if (mark.id.empty()) return {Document{label, {}, text}};
   std::vector<Document> docs;
   size_t start = 0;
   absl::string_view line;
   for (size_t at = 0, next = 0; LineAt(text, at, &line, &next); at = next) {
     if (!line.empty()) continue;
-    std::string next_id = marked(next);
-    if (next_id.empty()) continue;
+    Mark next_mark = marked(next);
+    if (next_mark.id.empty()) continue;
     // The document keeps its last line end; the blank line goes.
-    docs.push_back({"", std::move(id), text.substr(start, at - start)});
+    docs.push_back({"", std::move(mark), text.substr(start, at - start)});
     start = next;
-    id = std::move(next_id);
+    mark = std::move(next_mark);
   }
-  docs.push_back({"", std::move(id), text.substr(start)});
+  docs.push_back({"", std::move(mark), text.substr(start)});
   for (size_t i = 0; i < docs.size(); ++i) {
     docs[i].label = docs.size() == 1 ? label : absl::StrCat(label, "#", i + 1);
   }
@@ -219,10 +228,21 @@ std::vector<Document> SplitDocuments(absl::string_view text,
 // N`, as `-o markdown` of many documents opens each: cut from there, the
 // document goes back to the article it came from); else the file name
 // without its extension. Standard input has no file name: without any of
-// the others the document fails.
+// the others the document fails. So does a tombstone (marked `(deleted)`):
+// its content is what the article held before the deletion, and applied it
+// would bring that back as a live article.
 absl::StatusOr<v1::Article> ParseDocument(const std::string& file,
                                           const Document& doc,
                                           const ApplyOptions& options) {
+  if (doc.mark.deleted) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "articles/", doc.mark.id, " revision ", doc.mark.revision,
+        " is a deletion (marked \"(deleted)\"), which apply does not write: "
+        "`contentctl delete ",
+        doc.mark.id,
+        "` deletes the article; to apply this content as a live article, "
+        "remove the `# articles/` comment line"));
+  }
   MarkdownOptions markdown;
   markdown.default_zone = options.default_zone;
   absl::StatusOr<v1::Article> article = ParseMarkdown(
@@ -240,7 +260,7 @@ absl::StatusOr<v1::Article> ParseDocument(const std::string& file,
     }
     if (id.empty()) id = std::string(flag_id);
   }
-  if (id.empty()) id = doc.marked_id;
+  if (id.empty()) id = doc.mark.id;
   if (id.empty() && file == kStdin) {
     return absl::InvalidArgumentError(
         "id: standard input has no file name to take the id from; give "
@@ -448,20 +468,27 @@ std::string JsonString(absl::string_view s) {
 }
 
 // The results as a JSON array of {file, name, result, revision, error}, keys
-// in that order; unknown values are null.
+// in that order, as the proto3 JSON mapping the other verbs print has it: the
+// revision (an int64) as a string, and a key left out where there is no
+// value (no name, revision or error), never null.
 std::string ResultsJson(const std::vector<FileResult>& results) {
   if (results.empty()) return "[]\n";
   std::string out = "[\n";
   for (size_t i = 0; i < results.size(); ++i) {
     const FileResult& r = results[i];
-    absl::StrAppend(
-        &out, "  {\n    \"file\": ", JsonString(r.file),
-        ",\n    \"name\": ", r.name.empty() ? "null" : JsonString(r.name),
-        ",\n    \"result\": ", JsonString(r.result), ",\n    \"revision\": ",
-        r.revision > 0 ? absl::StrCat(r.revision) : "null",
-        ",\n    \"error\": ",
-        r.status.ok() ? "null" : JsonString(StatusText(r.status)), "\n  }",
-        i + 1 < results.size() ? ",\n" : "\n");
+    absl::StrAppend(&out, "  {\n    \"file\": ", JsonString(r.file));
+    if (!r.name.empty()) {
+      absl::StrAppend(&out, ",\n    \"name\": ", JsonString(r.name));
+    }
+    absl::StrAppend(&out, ",\n    \"result\": ", JsonString(r.result));
+    if (r.revision > 0) {
+      absl::StrAppend(&out, ",\n    \"revision\": \"", r.revision, "\"");
+    }
+    if (!r.status.ok()) {
+      absl::StrAppend(&out,
+                      ",\n    \"error\": ", JsonString(StatusText(r.status)));
+    }
+    absl::StrAppend(&out, "\n  }", i + 1 < results.size() ? ",\n" : "\n");
   }
   out += "]\n";
   return out;

@@ -55,7 +55,8 @@ struct ApplyOptions {
 // id is the front-matter `id`, else (standard input) `id`, else the one a
 // `# articles/ID revision N` line opening the document names, else the
 // file name without its extension; standard input has no name, so it needs
-// one of the others.
+// one of the others. A document whose line says `(deleted)` (a tombstone)
+// fails unsent: apply writes no deletions.
 // Reports one line per file (or, for -o json/yaml, a list of results on
 // stdout), failures on stderr, and a summary; keeps going after a failure.
 //

@@ -5,7 +5,8 @@
 //
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
 // stderr; `Error: writing to stdout: REASON` for output that could not be
-// written), 2 a usage error.
+// written), 2 a usage error (what is wrong, then ``Run `contentctl VERB
+// --help` for more information.``).
 #include <grpc/support/log.h>
 #include <unistd.h>
 
@@ -288,6 +289,13 @@ int RunGet(Session& s, const GetFlags& f) {
     request.add_fallback_langs(lang);
   }
   absl::StatusOr<v1::Article> article = s.client->GetArticle(request);
+  if (absl::IsNotFound(article.status()) && !f.show_deleted &&
+      absl::StrContains(article.status().message(), " is deleted (revision ")) {
+    // The tombstone is there to read, and the article to bring back.
+    return Fail(absl::NotFoundError(absl::StrCat(
+        article.status().message(), " (use --show-deleted to read it, or `",
+        "contentctl undelete ", ArticleId(request.name()), "`)")));
+  }
   if (!article.ok()) return Fail(article.status());
   return Finish(s.output.PrintArticle(*article));
 }
@@ -639,7 +647,7 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     request.set_visibility(VisibilityOf(!live_only));
     absl::StatusOr<v1::Article> article = s.client->GetArticle(request);
     if (!article.ok()) return FailExport(article.status(), live_only);
-    std::cout << FormatMarkdown(*article);
+    std::cout << MarkdownDocument(*article);
     return kExitOk;
   }
   if (!f.id.empty()) {
@@ -700,7 +708,7 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
         // size limit) must not leave a truncated article that a later
         // `apply -f DIR` would store. `apply` skips the `.tmp` name.
         const std::string tmp = path + ".tmp";
-        int err = WriteLocalFile(tmp, FormatMarkdown(a));
+        int err = WriteLocalFile(tmp, MarkdownDocument(a));
         std::error_code ec;
         if (err == 0) std::filesystem::rename(tmp, path, ec);
         if (err == 0 && ec) err = ec.value();
@@ -1014,15 +1022,13 @@ std::string MissingCommand(const CLI::App& app) {
                 path.empty() ? "contentctl" : path.substr(0, path.size() - 1),
                 ": needs a ", path.empty() ? "verb" : "command")
           : absl::StrCat("unknown ", kind, " \"", rest.front(), "\"");
-  absl::StrAppend(&text, "; ", kind, "s: ", absl::StrJoin(names, ", "),
-                  "\nRun `contentctl ", path,
-                  "--help` for more information.\n");
+  absl::StrAppend(&text, "; ", kind, "s: ", absl::StrJoin(names, ", "), "\n");
   return text;
 }
 
 // The first of the arguments no command took that is a flag (`--bogus`,
-// `-x`), and what to say of it: `unknown flag "--bogus"` and where to get
-// help for the innermost command given; "" if none is a flag. Checked before
+// `-x`), and what to say of it: `unknown flag "--bogus"`; "" if none is a
+// flag. Checked before
 // any other parse error: `admin --bogus` would otherwise say that admin
 // needs a command, and `admin backup --bogus` that the destination is
 // missing, neither naming the flag; CLI11 says only that an argument was
@@ -1032,16 +1038,22 @@ std::string UnknownFlag(const CLI::App& app) {
     if (arg.size() < 2 || arg[0] != '-' || absl::ascii_isdigit(arg[1])) {
       continue;
     }
-    std::string path;  // "admin backup " for `contentctl admin backup`
-    for (const CLI::App* cmd = &app; !cmd->get_subcommands().empty();) {
-      cmd = cmd->get_subcommands().front();
-      absl::StrAppend(&path, cmd->get_name(), " ");
-    }
     const std::string flag = arg.substr(0, arg.find('='));  // --bogus=1
-    return absl::StrCat("unknown flag \"", flag, "\"\nRun `contentctl ", path,
-                        "--help` for more information.\n");
+    return absl::StrCat("unknown flag \"", flag, "\"\n");
   }
   return "";
+}
+
+// The innermost command given, `contentctl admin backup`, or `contentctl`
+// when no verb was: whose help a usage error points to. Also after a parse
+// error, for the commands parsed up to it.
+std::string CommandPath(const CLI::App& app) {
+  std::string path = "contentctl";
+  for (const CLI::App* cmd = &app; !cmd->get_subcommands().empty();) {
+    cmd = cmd->get_subcommands().front();
+    absl::StrAppend(&path, " ", cmd->get_name());
+  }
+  return path;
 }
 
 // Adds the `ID` positional that names an article.
@@ -1049,9 +1061,17 @@ void AddId(CLI::App* verb, std::string* id) {
   verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
 }
 
-int Main(int argc, char** argv) {
+// Runs contentctl; returns the exit code. Sets `*command` to the command
+// given (CommandPath) once the command line is parsed, for the help hint
+// after a usage error.
+int Main(int argc, char** argv, std::string* command) {
   CLI::App app{"contentctl: manage the articles in a contentd server.",
                "contentctl"};
+  // CLI11's own hint ("Run with --help or --help-all") would differ from
+  // the one every other usage error ends with (main adds it).
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return absl::StrCat(e.what(), "\n");
+  });
   app.fallthrough();  // global flags may follow the verb, kubectl style
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every verb");
@@ -1344,6 +1364,7 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    *command = CommandPath(app);
     // --help is a ParseError too (exit code 0): it prints the help.
     if (std::string bad = UnknownFlag(app);
         !bad.empty() && e.get_exit_code() != 0) {
@@ -1362,6 +1383,7 @@ int Main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  *command = CommandPath(app);
 
   if (std::string bad = NotUtf8Argument(app, not_text); !bad.empty()) {
     std::cerr << bad << ": not valid UTF-8\n";
@@ -1570,11 +1592,16 @@ int main(int argc, char** argv) {
   content::cli::StdoutBuffer stdout_buffer;
   std::cout.rdbuf(&stdout_buffer);
   int code;
+  std::string command = "contentctl";
   try {
-    code = content::cli::Main(argc, argv);
+    code = content::cli::Main(argc, argv, &command);
   } catch (const std::exception& e) {
     std::cerr << "Error: INTERNAL: " << e.what() << "\n";
     code = 1;
+  }
+  // Every usage error, whichever check found it, ends with the same hint.
+  if (code == content::cli::kExitUsage) {
+    std::cerr << "Run `" << command << " --help` for more information.\n";
   }
   code = content::cli::CheckStdout(code, stdout_buffer);
   // std::cout outlives main: it must not flush into a buffer that is gone.

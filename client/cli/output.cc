@@ -466,6 +466,17 @@ std::string StateLabel(const v1::Article& a, absl::Time now) {
   return "published";
 }
 
+std::string MarkdownDocument(const v1::Article& a, bool marked) {
+  std::string doc = FormatMarkdown(a);
+  if (!marked && !HasTime(a.delete_time())) return doc;
+  // The comment goes inside the front matter, so that the document still
+  // reads back as it is: parsers drop it.
+  constexpr absl::string_view kOpen = "---\n";
+  if (absl::StartsWith(doc, kOpen)) doc.erase(0, kOpen.size());
+  return absl::StrCat(kOpen, "# ", a.name(), " revision ", a.revision(),
+                      HasTime(a.delete_time()) ? " (deleted)" : "", "\n", doc);
+}
+
 absl::Status Output::PrintMessage(const google::protobuf::Message& message,
                                   bool all_fields) const {
   absl::StatusOr<std::string> json =
@@ -488,7 +499,7 @@ absl::Status Output::PrintArticle(const v1::Article& a) const {
     case Format::kYaml:
       return PrintMessage(a);
     case Format::kMarkdown:
-      out_ << FormatMarkdown(a);
+      out_ << MarkdownDocument(a);
       return absl::OkStatus();
     case Format::kTable:
       break;
@@ -736,16 +747,11 @@ void Output::PrintDocuments(
   for (int i = 0; i < articles.size(); ++i) {
     const v1::Article& a = articles[i];
     if (i > 0) out_ << "\n";
-    std::string doc = FormatMarkdown(a);
+    // Each document opens with its comment, so that the stream splits into
+    // documents (a `---` alone may be a body's rule).
+    std::string doc = MarkdownDocument(a, /*marked=*/true);
     if (!doc.empty() && doc.back() != '\n') doc += "\n";
-    // Each document opens with `---` and a YAML comment naming it, so that
-    // the stream splits into documents (a `---` alone may be a body's rule)
-    // and each still reads back as it is: parsers drop the comment.
-    constexpr absl::string_view kOpen = "---\n";
-    if (absl::StartsWith(doc, kOpen)) doc.erase(0, kOpen.size());
-    out_ << kOpen << "# " << a.name() << " revision " << a.revision()
-         << (HasTime(a.delete_time()) ? " (deleted)" : "") << "\n"
-         << doc;
+    out_ << doc;
   }
 }
 

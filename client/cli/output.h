@@ -82,6 +82,13 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
 // `published`.
 std::string StateLabel(const v1::Article& a, absl::Time now);
 
+// `a` as a Markdown document (FormatMarkdown). With `marked`, and always for
+// a tombstone, it opens with `---` and a YAML comment naming it, `#
+// articles/ID revision N`, ` (deleted)` after it for a tombstone, as each
+// document of `-o markdown` of many does: a deletion printed alone cannot
+// pass for a live article, and `apply` refuses it.
+std::string MarkdownDocument(const v1::Article& a, bool marked = false);
+
 // Writes results in one format: data to `out`, hints to `err`. In json and
 // yaml a response whose list is empty (no articles, tags, revisions or
 // field changes) is printed with every field, `"articles": []` and

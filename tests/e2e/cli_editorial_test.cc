@@ -794,7 +794,9 @@ TEST_F(CliEditorialTest, GetLangAndFallbackMustBeLanguageTags) {
                                   "by '-', the first 2-3 or 5-8 letters (or "
                                   "x/i for private use), e.g. en, zh-CN; got "
                                   "\"",
-                                  bad, "\"\n"))
+                                  bad,
+                                  "\"\nRun `contentctl get --help` for more "
+                                  "information.\n"))
         << ::testing::PrintToString(args);
   }
   EXPECT_THAT(CtlOk({"get", "launch.en", "--lang", "zh_CN", "-o", "json"}),

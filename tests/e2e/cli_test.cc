@@ -42,6 +42,7 @@ using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -298,6 +299,9 @@ TEST_F(CliTest, ApplyFromStdinTakesTheIdFromFrontMatterOrFlag) {
   EXPECT_EQ(Ctl({"get", "stdin4", "--all"}).exit_code, 1);
 }
 
+// apply's results follow the proto3 JSON mapping the other verbs print:
+// the revision (an int64) as a string, and no key where there is no value.
+// It printed `"revision": 1` and `"error": null`.
 TEST_F(CliTest, ApplyJsonPrintsResultsAndSummaryOnStderr) {
   Write("j/j1.md", Doc("JSON one", "2024-01-01", "aj"));
   Write("j/j2.md", "---\ntitle: [unclosed\n---\nbody\n");
@@ -310,14 +314,26 @@ TEST_F(CliTest, ApplyJsonPrintsResultsAndSummaryOnStderr) {
   const auto& ok = results.list_value().values(0).struct_value().fields();
   EXPECT_EQ(ok.at("name").string_value(), "articles/j1");
   EXPECT_EQ(ok.at("result").string_value(), "created");
-  EXPECT_EQ(ok.at("revision").number_value(), 1);
-  EXPECT_TRUE(ok.at("error").has_null_value());
+  EXPECT_EQ(ok.at("revision").string_value(), "1");
+  EXPECT_EQ(ok.count("error"), 0) << r.out;
   const auto& bad = results.list_value().values(1).struct_value().fields();
   EXPECT_THAT(bad.at("file").string_value(), HasSubstr("j2.md"));
   EXPECT_EQ(bad.at("result").string_value(), "failed");
   EXPECT_THAT(bad.at("error").string_value(), StartsWith("INVALID_ARGUMENT: "));
+  // A file that never named an article has no name or revision.
+  EXPECT_EQ(bad.count("name"), 0) << r.out;
+  EXPECT_EQ(bad.count("revision"), 0) << r.out;
+  EXPECT_THAT(r.out, Not(HasSubstr("null")));
   EXPECT_THAT(r.err, HasSubstr("applied 2 files: 1 created, 0 updated, "
                                "0 unchanged, 1 failed"));
+
+  // YAML likewise: the revision quoted, as `get -o yaml` quotes its own.
+  Write("j/j1.md", Doc("JSON one, again", "2024-01-01", "aj"));
+  r = Ctl({"apply", "-f", files_.path() + "/j/j1.md", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("- file: ", files_.path(),
+                                "/j/j1.md\n  name: articles/j1\n  result: "
+                                "updated\n  revision: \"2\"\n"));
 }
 
 TEST_F(CliTest, ExpectedRevisionMismatchFailsWithFailedPrecondition) {
@@ -1168,6 +1184,139 @@ TEST_F(CliTest, MalformedLangIsUsageError) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// A tombstone printed alone (`delete -o markdown`, `export --revision N`,
+// `get --show-deleted -o markdown`) was a plain document with the content
+// before the deletion: applied, it wrote that back as a live article. It
+// opens with the `(deleted)` line the `-o markdown` stream gives it, and
+// apply refuses a document so marked, alone or in a stream.
+TEST_F(CliTest, TombstoneMarkdownIsMarkedAndApplyRefusesIt) {
+  const std::string file =
+      Write("tm1.md", Doc("before deletion", "2024-01-01", "atm"));
+  CtlOk({"apply", "-f", file});
+  const std::string live = CtlOk({"export", "tm1"});
+  EXPECT_THAT(live, StartsWith("---\ntitle: "));  // a live one: unmarked
+
+  const std::string deleted = CtlOk({"delete", "tm1", "-o", "markdown"});
+  EXPECT_THAT(deleted,
+              StartsWith("---\n# articles/tm1 revision 2 (deleted)\n"));
+  EXPECT_THAT(deleted, HasSubstr("before deletion"));
+  EXPECT_EQ(CtlOk({"export", "tm1", "--revision", "2"}), deleted);
+  EXPECT_EQ(CtlOk({"get", "tm1", "--show-deleted", "-o", "markdown"}), deleted);
+  EXPECT_EQ(CtlOk({"export", "tm1", "--revision", "1"}), live);
+
+  // Brought back and edited, the article must not go back to the content
+  // of its tombstone.
+  CtlOk({"undelete", "tm1"});
+  Write("tm1.md", Doc("after undelete", "2024-01-01", "atm"));
+  CtlOk({"apply", "-f", file});  // revision 4
+  const std::string tombstone = Write("copy.md", deleted);
+  const std::string refused =
+      "INVALID_ARGUMENT: articles/tm1 revision 2 is a deletion (marked "
+      "\"(deleted)\"), which apply does not write: `contentctl delete tm1` "
+      "deletes the article; to apply this content as a live article, remove "
+      "the `# articles/` comment line\n";
+  CommandResult r = Ctl({"apply", "-f", tombstone});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, absl::StrCat(tombstone, ": error: ", refused));
+  r = CtlPiped(tombstone, {"apply", "-f", "-"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, absl::StrCat("<stdin>: error: ", refused));
+  r = CtlPiped(tombstone, {"apply", "-f", "-", "--id", "tm1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, absl::StrCat("<stdin>: error: ", refused));
+  v1::Article head = GetJson("tm1");
+  EXPECT_EQ(head.revision(), 4);
+  EXPECT_EQ(head.title(), "after undelete");
+
+  // In a stream too (it applied the tombstone's content), the tombstone
+  // fails and the live documents apply.
+  CtlOk({"apply", "-f", Write("tm2.md", Doc("kept", "2024-01-02", "atm"))});
+  CtlOk({"delete", "tm1"});  // revision 5
+  const std::string stream = Write(
+      "stream.md",
+      CtlOk({"query", "--tag", "atm", "--include-deleted", "-o", "markdown"}));
+  r = Ctl({"apply", "-f", stream, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("\"name\": \"articles/tm2\",\n    "
+                               "\"result\": \"unchanged\""));
+  EXPECT_THAT(r.out, HasSubstr("articles/tm1 revision 5 is a deletion"));
+  EXPECT_THAT(r.err, HasSubstr("1 unchanged, 1 failed"));
+  head = GetJson("tm1", {"--show-deleted"});
+  EXPECT_EQ(head.revision(), 5);
+  EXPECT_TRUE(head.has_delete_time());
+}
+
+// A deleted article's error says how to read its tombstone and how to
+// bring it back, as kubectl's errors name the flag that would help.
+TEST_F(CliTest, GetOfDeletedArticleHintsShowDeletedAndUndelete) {
+  CtlOk({"apply", "-f", Write("gd1.md", Doc("gone", "2024-01-01", "agd"))});
+  CtlOk({"delete", "gd1"});
+  for (const char* id : {"gd1", "articles/gd1"}) {
+    CommandResult r = Ctl({"get", id});
+    EXPECT_EQ(r.exit_code, 1) << id;
+    EXPECT_EQ(r.err,
+              "Error: NOT_FOUND: articles/gd1 is deleted (revision 2) (use "
+              "--show-deleted to read it, or `contentctl undelete gd1`)\n")
+        << id;
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  // A missing article has nothing to read or bring back: no hint.
+  CommandResult r = Ctl({"get", "gd-never"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, Not(HasSubstr("--show-deleted")));
+}
+
+// Every usage error ends with the same hint naming the help of the command
+// given, whichever check found it: CLI11's said "Run with --help or
+// --help-all", the unknown-flag check "Run `contentctl VERB --help`", and
+// the rest (`--tag: must not be empty`) nothing.
+TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
+  for (const auto& [args, error, help] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"query", "--tag", ""}, "--tag: must not be empty", "query"},
+           {{"watch", "--count", "0"},
+            "--count: must be at least 1, got 0 (leave it out to watch until "
+            "interrupted)",
+            "watch"},
+           {{"get", "x", "--bogus"}, "unknown flag \"--bogus\"", "get"},
+           {{"get"}, "id is required", "get"},
+           {{"admin", "bogus"},
+            "unknown admin command \"bogus\"; admin commands: backup, "
+            "compact, fsck, stats",
+            "admin"},
+           {{"admin", "fsck", "--repair"},
+            "--repair: a repair runs only offline: stop contentd and run "
+            "`contentd --data-dir DIR --check --repair`",
+            "admin fsck"},
+           {{"tags", "-o", "markdown"},
+            "-o markdown: tags lists names and counts, not documents: use -o "
+            "table, json or yaml",
+            "tags"},
+           {{"export"},
+            "export: give an ID, or --dir DIR to export many",
+            "export"},
+           {{"apply", "-f", "-", "-f", "-"},
+            "-f -: standard input can be given once",
+            "apply"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
+    EXPECT_EQ(r.err, absl::StrCat(error, "\nRun `contentctl ", help,
+                                  " --help` for more information.\n"))
+        << ::testing::PrintToString(args);
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  // No verb: contentctl's own help.
+  CommandResult r = Ctl({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              EndsWith("\nRun `contentctl --help` for more information.\n"));
+  // Help is no error: no hint.
+  r = Ctl({"get", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.err, IsEmpty());
+  EXPECT_THAT(r.out, Not(HasSubstr("for more information")));
+}
+
 // `watch --count 0` watched for ever (0 was "no count"), which a script
 // passing a computed count would not expect: it is a usage error, as the
 // other flags' out-of-range values are. Bounded by a timeout so that a
@@ -1181,7 +1330,7 @@ TEST_F(CliTest, WatchCountZeroIsUsageError) {
     EXPECT_EQ(r.exit_code, 2) << count;
     EXPECT_EQ(r.err,
               "--count: must be at least 1, got 0 (leave it out to watch "
-              "until interrupted)\nRun with --help or --help-all for more "
+              "until interrupted)\nRun `contentctl watch --help` for more "
               "information.\n")
         << count;
     EXPECT_THAT(r.out, IsEmpty());
@@ -1308,7 +1457,9 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   // running as root, a file without read permission would still be read.
   r = Ctl({"--key", "/proc/self/mem", "get", "x"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "--key: cannot read /proc/self/mem: Input/output error\n");
+  EXPECT_EQ(r.err,
+            "--key: cannot read /proc/self/mem: Input/output error\nRun "
+            "`contentctl get --help` for more information.\n");
 
   const std::string pem = Write("x.pem", "-----BEGIN CERTIFICATE-----\n");
   r = Ctl({"--ca", pem, "--cert", pem, "get", "x"});
@@ -1902,9 +2053,11 @@ TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
   for (const char* verb : {"tags", "categories"}) {
     r = Ctl({verb, "-o", "markdown"});
     EXPECT_EQ(r.exit_code, 2) << verb;
-    EXPECT_EQ(r.err, absl::StrCat("-o markdown: ", verb,
-                                  " lists names and counts, not documents: "
-                                  "use -o table, json or yaml\n"));
+    EXPECT_EQ(r.err,
+              absl::StrCat("-o markdown: ", verb,
+                           " lists names and counts, not documents: "
+                           "use -o table, json or yaml\nRun `contentctl ",
+                           verb, " --help` for more information.\n"));
     EXPECT_THAT(r.out, IsEmpty());
   }
 }
@@ -1944,7 +2097,8 @@ TEST_F(CliTest, OutputFormatsAVerbCannotPrintAreUsageErrors) {
     EXPECT_EQ(r.exit_code, 2) << name;
     EXPECT_EQ(r.err, absl::StrCat("-o markdown: ", name,
                                   " prints no documents: use -o table, json "
-                                  "or yaml\n"));
+                                  "or yaml\nRun `contentctl ",
+                                  name, " --help` for more information.\n"));
     EXPECT_THAT(r.out, IsEmpty());
   }
   EXPECT_FALSE(fs::exists(files_.path() + "/of-backup"));
