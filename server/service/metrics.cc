@@ -25,6 +25,16 @@ std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
+// An error worth a line at `errors`: not a CANCELLED that only ends a call
+// its client already left (a watch closed with Ctrl-C, `watch --count`
+// done, a cancelled read). The client never sees that status, and a line
+// per closed stream would bury real failures. The metrics still count it.
+bool IsServerError(const grpc::Status& status, grpc::ServerContextBase* ctx) {
+  if (status.ok()) return false;
+  return !(status.error_code() == grpc::StatusCode::CANCELLED &&
+           ctx != nullptr && ctx->IsCancelled());
+}
+
 class ObservabilityInterceptor : public grpc::experimental::Interceptor {
  public:
   ObservabilityInterceptor(grpc::experimental::ServerRpcInfo* info,
@@ -45,9 +55,9 @@ class ObservabilityInterceptor : public grpc::experimental::Interceptor {
       const absl::Duration latency = absl::Now() - start_;
       const std::string method = info_->method() ? info_->method() : "?";
       metrics_->Record(method, status.error_code(), latency);
+      grpc::ServerContextBase* ctx = info_->server_context();
       if (log_ == RequestLog::kAll ||
-          (log_ == RequestLog::kErrors && !status.ok())) {
-        grpc::ServerContextBase* ctx = info_->server_context();
+          (log_ == RequestLog::kErrors && IsServerError(status, ctx))) {
         const std::string line = RequestLogLine(
             absl::Now(), method, ctx != nullptr ? ctx->peer() : "?",
             auth_ != nullptr && ctx != nullptr ? auth_->NameOf(*ctx) : "-",

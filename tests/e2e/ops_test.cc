@@ -1173,6 +1173,52 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
                                        "token=- code=NOT_FOUND latency_ms="));
 }
 
+// At the default `log_requests: errors`, a call its client left (here
+// `watch --count 1`, done after one event) is counted as CANCELLED but
+// gets no log line: the client never sees that status, and a line per
+// closed watch buried real errors. A real error still gets its line.
+TEST(MetricsTest, ACallItsClientLeftIsCountedNotLogged) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  const std::string started = server->Log();
+  const size_t at = started.find("metrics on http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << started;
+  const int port = std::atoi(started.c_str() + at + 28);
+  ASSERT_GT(port, 0);
+  auto c = Connect(server->address());
+  ASSERT_TRUE(Create(*c, "w1", "one").ok());
+  CommandResult r =
+      RunCommand({testing::ContentctlBinary(), "--server", server->address(),
+                  "watch", "--after", "0", "--count", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  // The watch's end is counted (bounded wait: the server sees the client
+  // go a moment after contentctl exits).
+  const std::string cancelled =
+      "contentd_rpcs_total{method=\"/content.v1.ContentService/"
+      "WatchArticles\",code=\"CANCELLED\"} 1";
+  httplib::Client http("127.0.0.1", port);
+  std::string body;
+  for (int i = 0; i < 100 && !absl::StrContains(body, cancelled); ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
+    auto res = http.Get("/metrics");
+    body = res ? res->body : "";
+  }
+  ASSERT_THAT(body, HasSubstr(cancelled));
+  // A real error afterwards is logged; by the time its line is there, the
+  // watch's would be too.
+  EXPECT_EQ(c->Get("missing").status().code(), absl::StatusCode::kNotFound);
+  std::string log;
+  for (int i = 0; i < 100 && !absl::StrContains(log, "code=NOT_FOUND"); ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
+    log = server->Log();
+  }
+  EXPECT_THAT(log, HasSubstr("code=NOT_FOUND"));
+  EXPECT_THAT(log, Not(HasSubstr("code=CANCELLED"))) << log;
+}
+
 // With the database gone, the figures that could not be read are left out
 // of /metrics and GetStats fails: /metrics said `contentd_articles{state=
 // "live"} 0` and `contentd_postgres_error 0`, and `admin stats` 0 articles,
