@@ -502,6 +502,16 @@ class PgKv : public KvEngine {
     return std::make_unique<PgSnapshot>(&pool_);
   }
 
+  // The data is the database's: the caller learns how it is backed up.
+  absl::Status Checkpoint(const std::string&) override {
+    return absl::UnimplementedError(absl::StrCat(
+        "the postgres engine takes no checkpoints: back up its table with "
+        "the database's tools (pg_dump -t ",
+        options_.table,
+        ", or the cluster's backups), or write the articles out with "
+        "`contentctl export --dir`"));
+  }
+
   absl::Status Write(KvBatch batch, bool sync) override {
     return WriteAfterRead(std::move(batch), sync, Family::kMeta, "", nullptr);
   }

@@ -484,6 +484,24 @@ TEST_P(KvContractTest, LargeValuesSurviveOverwritesAndCompaction) {
   EXPECT_EQ(m, model.end());
 }
 
+// A backup is a RocksDB checkpoint; the postgres engine says how its data
+// is backed up instead.
+TEST_P(KvContractTest, CheckpointTakesACopyOrSaysHowToBackUp) {
+  const std::string copy = dir_.path() + "/copy";
+  absl::Status s = kv_->Checkpoint(copy);
+  if (GetParam() == "rocksdb") {
+    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_TRUE(std::filesystem::exists(copy));
+    return;
+  }
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << s;
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("pg_dump -t kvtest_"));
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("contentctl export --dir"));
+  EXPECT_FALSE(std::filesystem::exists(copy));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, KvContractTest,
                          ::testing::Values("rocksdb", "postgres"),
                          [](const auto& info) { return info.param; });
