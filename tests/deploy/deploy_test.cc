@@ -148,6 +148,12 @@ TEST(DeployTest, StatefulSetHasVolumeProbesResourcesAndNonRoot) {
   YAML::Node c = pod["containers"][0];
   EXPECT_EQ(c["livenessProbe"]["grpc"]["port"].as<int>(), 7070);
   EXPECT_EQ(c["readinessProbe"]["grpc"]["port"].as<int>(), 7070);
+  // A slow first start (log replay after a crash) is the startup probe's
+  // to wait out, not the liveness probe's to kill: at least 5 minutes.
+  EXPECT_EQ(c["startupProbe"]["grpc"]["port"].as<int>(), 7070);
+  EXPECT_GE(c["startupProbe"]["periodSeconds"].as<int>() *
+                c["startupProbe"]["failureThreshold"].as<int>(),
+            300);
   EXPECT_TRUE(c["resources"]["requests"]["cpu"].IsDefined());
   EXPECT_TRUE(c["resources"]["requests"]["memory"].IsDefined());
   bool data_mounted = false, config_mounted = false;
