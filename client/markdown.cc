@@ -1307,9 +1307,11 @@ void AppendState(Article::State state, std::string* out) {
 // Writes the state under `key` ("state", "draft", or "" where the document
 // had neither), adding what it wrote to `written`. `draft:` can say only
 // DRAFT or PUBLISHED; anything else it held is written as `state:` unless
-// the document has a `state:` line of its own. Without a key, DRAFT is
-// written Hugo's way, ARCHIVED as `state:`, PUBLISHED and unspecified not
-// at all (what readers see by default).
+// the document has a `state:` line of its own. Without a key, DRAFT and
+// PUBLISHED are written Hugo's way (`draft: true`, `draft: false`),
+// ARCHIVED as `state:`, unspecified not at all (what readers see by
+// default). PUBLISHED left out would read back as unspecified: the same to
+// readers, but another content, a new revision when the export is applied.
 void AppendStateKey(const Article& article, absl::string_view key,
                     const std::vector<std::string>& key_order,
                     std::set<std::string>* written, std::string* out) {
@@ -1334,8 +1336,9 @@ void AppendStateKey(const Article& article, absl::string_view key,
   if (written->count(std::string(kStateKey)) > 0 || state_line_follows) {
     return;
   }
-  if (key.empty() && state == Article::DRAFT) {
-    absl::StrAppend(out, kDraftKey, ": true\n");
+  if (key.empty() && draft_can_say) {
+    absl::StrAppend(out, kDraftKey,
+                    state == Article::DRAFT ? ": true\n" : ": false\n");
     written->insert(std::string(kDraftKey));
   } else if (key == kDraftKey || state == Article::ARCHIVED) {
     AppendState(state, out);

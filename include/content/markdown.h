@@ -68,10 +68,9 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
 // (a typed, editorial or id key; a theme string key whose field has a
 // value; `params` when it is a map or others are there) is written in a
 // `params:` mapping.
-// ParseMarkdown(FormatMarkdown(a)) has the same content as `a`,
-// except that a PUBLISHED state is written only where the document had a
-// `state` or `draft` key (elsewhere it reads back as unspecified, which means
-// the same); a DRAFT with no such key is written `draft: true`. Dates are
+// ParseMarkdown(FormatMarkdown(a)) has the same content as `a`. A DRAFT or
+// PUBLISHED state where the document had no `state` or `draft` key is
+// written `draft: true` or `draft: false` (Hugo's). Dates are
 // written in their layout and zone, but a zoneless layout is written as
 // RFC 3339 where it would not read back as the same instant (the same
 // instant then, another style): when the zone is an offset, or a name that

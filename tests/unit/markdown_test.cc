@@ -1636,11 +1636,13 @@ TEST(EditorialTest, ArticlesFromTheApiUseCanonicalKeys) {
   EXPECT_EQ(FormatMarkdown(a),
             absl::StrCat(head, "state: \"archived\"\n", tail));
   a.set_state(Article::PUBLISHED);
-  EXPECT_EQ(FormatMarkdown(a), absl::StrCat(head, tail));
+  EXPECT_EQ(FormatMarkdown(a), absl::StrCat(head, "draft: false\n", tail));
   a.set_state(Article::STATE_UNSPECIFIED);
   EXPECT_EQ(FormatMarkdown(a), absl::StrCat(head, tail));
-  // DRAFT and ARCHIVED come back as they were.
-  for (auto state : {Article::DRAFT, Article::ARCHIVED}) {
+  // Every state comes back as it was: PUBLISHED left out read back as
+  // unspecified, another content (a new revision when re-applied).
+  for (auto state : {Article::DRAFT, Article::PUBLISHED, Article::ARCHIVED,
+                     Article::STATE_UNSPECIFIED}) {
     a.set_state(state);
     const Article b = MustParse(FormatMarkdown(a));
     EXPECT_EQ(b.state(), state);
