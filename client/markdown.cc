@@ -1512,6 +1512,24 @@ bool AppendOrderedKey(const Article& article, const std::string& key,
   return true;
 }
 
+// Drops `article`'s style where FormatMarkdown writes the article the same
+// without it: a document in the layout written for an article with no style
+// (one created through the API, exported) reads back with none, so that
+// re-applying the export changes nothing. Any other document keeps its
+// whole style, the parts that match that layout too: the fields depend on
+// each other (`date_zone` is the other dates' zone too, `key_order` places
+// the `params:` mapping and the state key), and such a file reads as it did
+// before, so re-applying it stays unchanged.
+void DropDefaultStyle(Article* article) {
+  if (!article->has_style()) return;
+  Article probe;  // the body, written after the front matter, is left out
+  probe.CopyFrom(*article);
+  probe.clear_body();
+  const std::string written = FormatMarkdown(probe);
+  probe.clear_style();
+  if (FormatMarkdown(probe) == written) article->clear_style();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::Article> ParseMarkdown(std::string_view input,
@@ -1530,6 +1548,7 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view input,
   if (doc->has_front_matter) {
     absl::Status status = ReadFrontMatter(doc->yaml, options, &article);
     if (!status.ok()) return status;
+    DropDefaultStyle(&article);
   }
   return article;
 }

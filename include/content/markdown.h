@@ -55,6 +55,10 @@ struct MarkdownOptions {
 // inside params (`style.params_key_order`, where not sorted). A plain
 // integer too big for a double to hold exactly (past 2^53) is kept as text
 // in params and written back unquoted (`style.big_integer_paths`).
+// A document that FormatMarkdown would write the same with no style (the
+// layout `contentctl export` writes for an article created through the
+// API) reads back with no style, so re-applying such an export changes
+// nothing; any other keeps its whole style.
 //
 // Returns INVALID_ARGUMENT naming the key and the rule on malformed YAML, a
 // value of the wrong type, a bad date, a `state` and a `draft` that

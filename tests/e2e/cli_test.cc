@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "content/client.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -525,6 +527,114 @@ TEST_F(CliTest, ExportedMarkdownAppliesUnchanged) {
       Write("exported/deepseek-brokers.md", exported_sample);
   EXPECT_THAT(CtlOk({"apply", "-f", again}),
               HasSubstr("articles/deepseek-brokers unchanged (revision 1)"));
+}
+
+// Articles created through the API have no style. Exported, each file is in
+// the layout written for no style, and applied it must read back as the
+// same content: the reader recorded the file's key order and date layout as
+// a style, so every article got a new revision (and a watch event) on the
+// first apply of an export.
+TEST_F(CliTest, ExportOfArticlesFromTheApiAppliesUnchanged) {
+  ClientOptions options;
+  options.target = server_->address();
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto timestamp = [](int64_t seconds, int32_t nanos = 0) {
+    google::protobuf::Timestamp t;
+    t.set_seconds(seconds);
+    t.set_nanos(nanos);
+    return t;
+  };
+  std::vector<v1::Article> articles(5);
+  // Typed fields, lists of one entry, a date with a fraction of a second.
+  articles[0].set_title("API 文章 one");
+  articles[0].set_summary("摘要");
+  *articles[0].mutable_date() = timestamp(1738985652, 250000000);
+  articles[0].add_categories("news");
+  articles[0].add_lang("zh-CN");
+  articles[0].add_translations("en");
+  articles[0].add_tags("api-export");
+  articles[0].add_tags("café");
+  articles[0].set_comments(false);
+  articles[0].set_toc(true);
+  articles[0].set_sidebar("right");
+  articles[0].add_widgets("recent");
+  articles[0].set_body("Body.\n");
+  // Params of every shape, some named like typed or editorial keys (written
+  // in a `params:` mapping), a string under a theme key, a big integer.
+  articles[1].set_title("API params");
+  articles[1].add_tags("api-export");
+  google::protobuf::Struct* params = articles[1].mutable_params();
+  auto& fields = *params->mutable_fields();
+  fields["weight"].set_number_value(10);
+  fields["ratio"].set_number_value(0.5);
+  fields["flag"].set_bool_value(true);
+  fields["nothing"].set_null_value(google::protobuf::NULL_VALUE);
+  fields["order"].set_string_value("12345678901234567890");
+  fields["title"].set_string_value("a param named title");
+  fields["draft"].set_bool_value(false);
+  fields["sidebar"].set_string_value("left");
+  auto& menu = *fields["menu"].mutable_struct_value()->mutable_fields();
+  auto& main = *menu["main"].mutable_struct_value()->mutable_fields();
+  main["weight"].set_number_value(2);
+  main["parent"].set_string_value("docs");
+  auto* people = fields["people"].mutable_list_value();
+  people->add_values()->set_string_value("ann");
+  (*people->add_values()->mutable_struct_value()->mutable_fields())["name"]
+      .set_string_value("bob");
+  articles[1].set_body("");
+  // Editorial fields: a draft with publish and expiry times, in other
+  // seconds than the date.
+  articles[2].set_title("API draft");
+  articles[2].add_tags("api-export");
+  *articles[2].mutable_date() = timestamp(1738972800);
+  articles[2].set_state(v1::Article::DRAFT);
+  *articles[2].mutable_publish_time() = timestamp(4102444800);
+  *articles[2].mutable_expiry_time() = timestamp(4133980799, 999000000);
+  articles[2].set_translation_key("launch");
+  articles[2].add_lang("en");
+  articles[2].add_lang("zh-CN");
+  articles[2].set_body("# Heading\n\nText.\n");
+  // Archived, with no date.
+  articles[3].set_title("API archived");
+  articles[3].add_tags("api-export");
+  articles[3].set_state(v1::Article::ARCHIVED);
+  articles[3].set_body("gone\n");
+  // Published, as `contentctl publish` leaves an article.
+  articles[4].set_title("API published");
+  articles[4].add_tags("api-export");
+  articles[4].set_state(v1::Article::PUBLISHED);
+  *articles[4].mutable_date() = timestamp(1700000000);
+  for (size_t i = 0; i < articles.size(); ++i) {
+    v1::CreateArticleRequest create;
+    create.set_article_id(absl::StrCat("api", i));
+    *create.mutable_article() = articles[i];
+    absl::StatusOr<v1::Article> created = (*client)->CreateArticle(create);
+    ASSERT_TRUE(created.ok()) << i << ": " << created.status();
+    ASSERT_FALSE(created->has_style()) << i;
+  }
+
+  const std::string dir = files_.path() + "/api-export";
+  CtlOk({"export", "--dir", dir, "--tag", "api-export"});
+  CommandResult r = Ctl({"apply", "-f", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Lines(r.out),
+              ElementsAre("articles/api0 unchanged (revision 1)",
+                          "articles/api1 unchanged (revision 1)",
+                          "articles/api2 unchanged (revision 1)",
+                          "articles/api3 unchanged (revision 1)",
+                          "articles/api4 unchanged (revision 1)",
+                          "applied 5 files: 0 created, 0 updated, "
+                          "5 unchanged, 0 failed"));
+  for (size_t i = 0; i < articles.size(); ++i) {
+    v1::GetArticleRequest get;
+    get.set_name(absl::StrCat("articles/api", i));
+    get.set_visibility(v1::VISIBILITY_ALL);
+    absl::StatusOr<v1::Article> head = (*client)->GetArticle(get);
+    ASSERT_TRUE(head.ok()) << i << ": " << head.status();
+    EXPECT_EQ(head->revision(), 1) << i;
+    EXPECT_FALSE(head->has_style()) << i;
+  }
 }
 
 // Front matter a Hugo site reads by type came back with other types:
