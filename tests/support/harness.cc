@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -147,9 +148,11 @@ ServerProcess::ServerProcess(std::string data_dir,
 }
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(
-    const std::string& data_dir, std::vector<std::string> args) {
+    const std::string& data_dir, std::vector<std::string> args,
+    std::vector<std::string> env) {
   std::unique_ptr<ServerProcess> p(
       new ServerProcess(data_dir, std::move(args)));
+  p->env_ = std::move(env);
   if (!p->Launch()) {
     ADD_FAILURE() << "contentd did not start; log:\n" << p->Log();
     return nullptr;
@@ -188,8 +191,18 @@ bool ServerProcess::Launch() {
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   std::vector<char*> cargv = CStrings(argv);
+  // getenv finds the first of two entries: an inherited one would win.
+  std::vector<std::string> envs = env_;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string name(*e, std::strcspn(*e, "="));
+    bool replaced = false;
+    for (const std::string& mine : env_)
+      replaced = replaced || mine.compare(0, name.size() + 1, name + "=") == 0;
+    if (!replaced) envs.emplace_back(*e);
+  }
+  std::vector<char*> cenv = CStrings(envs);
   int rc = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, cargv.data(),
-                       environ);
+                       cenv.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     pid_ = -1;

@@ -30,10 +30,12 @@ class TempDir {
 class ServerProcess {
  public:
   // Starts contentd ($CONTENTD_BIN) on port 0 with `data_dir` and `args`,
-  // and waits until it serves. Aborts the test (ADD_FAILURE + nullptr) on
-  // failure.
+  // and extra environment entries NAME=VALUE (each replacing an inherited
+  // one of that name), and waits until it serves. Aborts the test
+  // (ADD_FAILURE + nullptr) on failure.
   static std::unique_ptr<ServerProcess> Start(
-      const std::string& data_dir, std::vector<std::string> args = {});
+      const std::string& data_dir, std::vector<std::string> args = {},
+      std::vector<std::string> env = {});
   ~ServerProcess();  // SIGKILL if still running
 
   // `127.0.0.1:PORT`.
@@ -61,6 +63,7 @@ class ServerProcess {
 
   std::string data_dir_;
   std::vector<std::string> args_;
+  std::vector<std::string> env_;
   std::string log_path_;
   std::string port_file_;
   std::string listen_ = "127.0.0.1:0";
