@@ -35,6 +35,7 @@
 #include "httplib.h"
 #include "server/config.h"
 #include "server/listen.h"
+#include "server/notify.h"
 #include "server/service/admin_service.h"
 #include "server/service/allocator.h"
 #include "server/service/content_service.h"
@@ -891,6 +892,19 @@ int main(int argc, char** argv) {
             << ", durability " << (config.store.sync ? "sync" : "async")
             << ", last sequence " << (*store)->last_sequence() << ")"
             << std::endl;
+  // Under a Type=notify systemd unit: ready now, and a watchdog fed only
+  // while health is SERVING, so that systemd restarts a contentd whose
+  // store stopped taking writes (nothing else would: it cannot ask health).
+  const content::SystemdNotifier notifier =
+      content::SystemdNotifier::FromEnvironment();
+  if (absl::Status s = notifier.Notify("READY=1"); !s.ok()) {
+    std::cerr << "contentd: " << s.message() << std::endl;
+  }
+  std::optional<content::WatchdogPinger> watchdog;
+  if (notifier.ping_interval() > absl::ZeroDuration()) {
+    watchdog.emplace(notifier,
+                     [&serving_health] { return serving_health.serving(); });
+  }
 
   // Retention in the background: old revisions, long-deleted articles and
   // the change log (watchers behind it get OUT_OF_RANGE and resync).
@@ -914,6 +928,10 @@ int main(int argc, char** argv) {
                 : sig == SIGHUP ? "SIGHUP"
                                 : "SIGINT")
             << ", finishing in-flight calls" << std::endl;
+  // No pings while stopping: STOPPING=1 tells systemd to wait for the exit
+  // (up to TimeoutStopSec) instead.
+  watchdog.reset();
+  (void)notifier.Notify("STOPPING=1");
   // NOT_SERVING while in-flight calls finish, so load balancers stop
   // sending new ones.
   serving_health.Shutdown();

@@ -25,12 +25,18 @@ void ServingHealth::StorageFailed(const absl::Status& why) {
 
 void ServingHealth::Shutdown() {
   absl::MutexLock lock(&mu_);
+  shut_down_ = true;
   if (health_ != nullptr) health_->Shutdown();
 }
 
 bool ServingHealth::storage_failed() const {
   absl::MutexLock lock(&mu_);
   return storage_failed_;
+}
+
+bool ServingHealth::serving() const {
+  absl::MutexLock lock(&mu_);
+  return !storage_failed_ && !shut_down_;
 }
 
 }  // namespace content::service

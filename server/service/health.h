@@ -37,12 +37,15 @@ class ServingHealth {
   void Shutdown();
   // Whether StorageFailed was called.
   bool storage_failed() const;
+  // Whether "" answers SERVING: neither StorageFailed nor Shutdown yet.
+  bool serving() const;
 
  private:
   std::ostream* const log_;
   mutable absl::Mutex mu_;
   grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool storage_failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace content::service

@@ -376,7 +376,11 @@ TEST(DeployTest, SystemdUnitIsSandboxedAndVerifies) {
   const std::string unit = ReadFile(path);
   for (const char* line :
        {"User=contentd", "NoNewPrivileges=yes", "ProtectSystem=strict",
-        "ReadWritePaths=/var/lib/contentd", "ProtectHome=yes"}) {
+        "ReadWritePaths=/var/lib/contentd", "ProtectHome=yes",
+        // contentd stops feeding the watchdog when health turns NOT_SERVING:
+        // the only way systemd learns to restart it.
+        "\nType=notify\n", "\nNotifyAccess=main\n", "\nWatchdogSec=30s\n",
+        "\nRestart=on-failure\n"}) {
     EXPECT_THAT(unit, HasSubstr(line));
   }
   if (access("/usr/bin/systemd-analyze", X_OK) != 0) {

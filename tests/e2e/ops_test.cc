@@ -4,15 +4,18 @@
 #include <grpcpp/grpcpp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -21,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -2295,6 +2299,49 @@ TEST(StartupTest, ThreadsPastTheProcessLimitAreAClearError) {
                                        w, " write_threads")));
     EXPECT_THAT(r.err, HasSubstr(limit_text));
   }
+}
+
+// Under a Type=notify systemd unit: READY=1 once it serves, WATCHDOG=1
+// while health is SERVING (WATCHDOG_USEC/2 apart), STOPPING=1 on SIGTERM.
+TEST(SystemdNotifyTest, ReadyWatchdogAndStopping) {
+  TempDir dir;
+  const std::string path = dir.path() + "/notify";
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  absl::Cleanup close_fd = [fd] { close(fd); };
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+      << path;
+  // The next datagram; "" when none came within a generous bound.
+  auto next = [fd] {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 30000) != 1) return std::string();
+    char buf[256];
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, n) : std::string();
+  };
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {},
+                           {"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=200000"});
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(next(), "READY=1") << server->Log();
+  EXPECT_EQ(next(), "WATCHDOG=1") << server->Log();
+  EXPECT_EQ(next(), "WATCHDOG=1") << server->Log();
+  const int status = server->Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << server->Log();
+  // What it sent stays queued: pings from before the signal, then
+  // STOPPING=1 and nothing after it.
+  std::string got;
+  do {
+    got = next();
+  } while (got == "WATCHDOG=1");
+  EXPECT_EQ(got, "STOPPING=1") << server->Log();
+  char buf[256];
+  EXPECT_LT(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 0)
+      << "sent after STOPPING=1";
 }
 
 }  // namespace

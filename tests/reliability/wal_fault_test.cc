@@ -238,6 +238,8 @@ TEST_P(WalIoErrorTest, StopsWritesAndHealthUntilAReopenThatLosesNothing) {
   }
   EXPECT_EQ(Health(), AllHealth(2));
   EXPECT_TRUE(health_->storage_failed());
+  // What the systemd watchdog asks: no more pings.
+  EXPECT_FALSE(health_->serving());
   // One line says why.
   const std::string log = log_.str();
   EXPECT_THAT(log, HasSubstr("health NOT_SERVING"));

@@ -1,0 +1,116 @@
+#include "server/notify.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+
+namespace content {
+
+SystemdNotifier SystemdNotifier::FromEnvironment() {
+  return FromValues(std::getenv("NOTIFY_SOCKET"), std::getenv("WATCHDOG_USEC"),
+                    std::getenv("WATCHDOG_PID"), getpid());
+}
+
+SystemdNotifier SystemdNotifier::FromValues(const char* notify_socket,
+                                            const char* watchdog_usec,
+                                            const char* watchdog_pid,
+                                            pid_t pid) {
+  SystemdNotifier n;
+  if (notify_socket == nullptr) return n;
+  n.socket_ = notify_socket;
+  uint64_t usec = 0;
+  int64_t for_pid = 0;
+  // A WATCHDOG_PID of another process (a wrapper that exec'd us is fine:
+  // same pid) means the watchdog is not ours to feed.
+  const bool ours =
+      watchdog_pid == nullptr ||
+      (absl::SimpleAtoi(watchdog_pid, &for_pid) && for_pid == pid);
+  if (watchdog_usec != nullptr && absl::SimpleAtoi(watchdog_usec, &usec) &&
+      usec > 0 && ours) {
+    n.ping_interval_ = absl::Microseconds(usec) / 2;
+  }
+  return n;
+}
+
+absl::Status SystemdNotifier::Notify(absl::string_view state) const {
+  if (!enabled()) return absl::OkStatus();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  // An abstract name has no terminating NUL; a path does.
+  if (socket_.size() < 2 || (socket_[0] != '/' && socket_[0] != '@') ||
+      socket_.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("NOTIFY_SOCKET: \"", socket_,
+                     "\" is not an absolute socket path or @abstract name of "
+                     "fewer than ",
+                     sizeof(addr.sun_path), " bytes"));
+  }
+  std::memcpy(addr.sun_path, socket_.data(), socket_.size());
+  socklen_t len = offsetof(sockaddr_un, sun_path) + socket_.size();
+  if (socket_[0] == '@') {
+    addr.sun_path[0] = '\0';
+  } else {
+    ++len;
+  }
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("NOTIFY_SOCKET: socket: ", std::strerror(errno)));
+  }
+  const ssize_t sent = sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+                              reinterpret_cast<const sockaddr*>(&addr), len);
+  const int err = errno;
+  close(fd);
+  if (sent < 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "NOTIFY_SOCKET: sending to ", socket_, ": ", std::strerror(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SystemdNotifier::PingIfServing(bool serving) const {
+  if (ping_interval_ == absl::ZeroDuration() || !serving)
+    return absl::OkStatus();
+  return Notify("WATCHDOG=1");
+}
+
+struct WatchdogPinger::State {
+  absl::Notification stop;
+  std::thread thread;
+};
+
+WatchdogPinger::WatchdogPinger(const SystemdNotifier& notifier,
+                               std::function<bool()> serving)
+    : state_(std::make_unique<State>()) {
+  state_->thread = std::thread([notifier, serving = std::move(serving),
+                                state = state_.get()] {
+    bool logged = false;  // one line, not one per ping
+    do {
+      absl::Status s = notifier.PingIfServing(serving());
+      if (!s.ok() && !logged) {
+        std::cerr << "contentd: watchdog: " << s.message() << std::endl;
+        logged = true;
+      }
+    } while (
+        !state->stop.WaitForNotificationWithTimeout(notifier.ping_interval()));
+  });
+}
+
+WatchdogPinger::~WatchdogPinger() {
+  state_->stop.Notify();
+  state_->thread.join();
+}
+
+}  // namespace content
