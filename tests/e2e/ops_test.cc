@@ -1110,17 +1110,20 @@ TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
 #endif
 }
 
+// The port a `--metrics-listen 127.0.0.1:0` server took, from its log; 0
+// if the log does not say.
+int MetricsPort(const std::string& log) {
+  const size_t at = log.find("metrics on http://127.0.0.1:");
+  return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 28);
+}
+
 TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data",
                                      {"--metrics-listen", "127.0.0.1:0"});
   ASSERT_NE(server, nullptr);
-  // Port 0: the log says which port the metrics listener took.
-  const std::string log = server->Log();
-  const size_t at = log.find("metrics on http://127.0.0.1:");
-  ASSERT_NE(at, std::string::npos) << log;
-  const int port = std::atoi(log.c_str() + at + 28);
-  ASSERT_GT(port, 0);
+  const int port = MetricsPort(server->Log());
+  ASSERT_GT(port, 0) << server->Log();
   auto c = Connect(server->address());
   ASSERT_TRUE(Create(*c, "m1", "one").ok());
   ASSERT_TRUE(Create(*c, "m2", "two").ok());
@@ -1186,11 +1189,8 @@ TEST(MetricsTest, ACallItsClientLeftIsCountedNotLogged) {
   auto server = ServerProcess::Start(dir.path() + "/data",
                                      {"--metrics-listen", "127.0.0.1:0"});
   ASSERT_NE(server, nullptr);
-  const std::string started = server->Log();
-  const size_t at = started.find("metrics on http://127.0.0.1:");
-  ASSERT_NE(at, std::string::npos) << started;
-  const int port = std::atoi(started.c_str() + at + 28);
-  ASSERT_GT(port, 0);
+  const int port = MetricsPort(server->Log());
+  ASSERT_GT(port, 0) << server->Log();
   auto c = Connect(server->address());
   ASSERT_TRUE(Create(*c, "w1", "one").ok());
   CommandResult r =
@@ -1242,9 +1242,8 @@ TEST(MetricsTest, FiguresThatCannotBeReadAreLeftOutNotZero) {
       dir.path() + "/data", {"--storage-engine", "postgres", "--storage-dsn",
                              dsn, "--metrics-listen", "127.0.0.1:0"});
   ASSERT_NE(server, nullptr);
-  const size_t at = server->Log().find("metrics on http://127.0.0.1:");
-  ASSERT_NE(at, std::string::npos) << server->Log();
-  const int port = std::atoi(server->Log().c_str() + at + 28);
+  const int port = MetricsPort(server->Log());
+  ASSERT_GT(port, 0) << server->Log();
   auto c = Connect(server->address());
   ASSERT_TRUE(Create(*c, "m1", "one").ok());
   httplib::Client http("127.0.0.1", port);
@@ -1272,11 +1271,6 @@ TEST(MetricsTest, FiguresThatCannotBeReadAreLeftOutNotZero) {
 // Startup failures end the process with a message naming the flag; they are
 // run bounded, since the failure they guard against is serving on.
 constexpr std::chrono::seconds kStartupTimeout(30);
-
-int MetricsPort(const std::string& log) {
-  const size_t at = log.find("metrics on http://127.0.0.1:");
-  return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 28);
-}
 
 // A loopback port free a moment ago (bound to port 0, then closed).
 int FreePort() {
