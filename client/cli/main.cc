@@ -646,6 +646,26 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     request.set_revision(f.revision);
     request.set_visibility(VisibilityOf(!live_only));
     absl::StatusOr<v1::Article> article = s.client->GetArticle(request);
+    if (absl::IsNotFound(article.status()) && f.revision == 0) {
+      // The tombstone's revision holds the last content: name the command
+      // that prints it, as `get` names --show-deleted.
+      const absl::string_view message = article.status().message();
+      constexpr absl::string_view kDeleted = " is deleted (revision ";
+      const size_t at = message.find(kDeleted);
+      int64_t tombstone = 0;
+      if (at != std::string::npos &&
+          absl::SimpleAtoi(
+              message.substr(at + kDeleted.size(),
+                             message.find(')', at) - at - kDeleted.size()),
+              &tombstone)) {
+        return Fail(absl::NotFoundError(absl::StrCat(
+            message, " (`contentctl export ", ArticleId(request.name()),
+            " --revision ", tombstone,
+            "` prints its last content, marked (deleted); `contentctl "
+            "undelete ",
+            ArticleId(request.name()), "` brings it back)")));
+      }
+    }
     if (!article.ok()) return FailExport(article.status(), live_only);
     std::cout << MarkdownDocument(*article);
     return kExitOk;

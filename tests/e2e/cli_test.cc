@@ -1376,6 +1376,33 @@ TEST_F(CliTest, GetOfDeletedArticleHintsShowDeletedAndUndelete) {
   EXPECT_THAT(r.err, Not(HasSubstr("--show-deleted")));
 }
 
+// `export ID` of a deleted article names the command that prints its last
+// content (the tombstone's revision holds it) and the one that brings it
+// back; following the hint prints that content.
+TEST_F(CliTest, ExportOfDeletedArticleHintsItsRevisionAndUndelete) {
+  CtlOk({"apply", "-f", Write("xd1.md", Doc("gone", "2024-01-01", "axd"))});
+  CtlOk({"delete", "articles/xd1"});
+  for (const char* id : {"xd1", "articles/xd1"}) {
+    CommandResult r = Ctl({"export", id});
+    EXPECT_EQ(r.exit_code, 1) << id;
+    EXPECT_EQ(r.err,
+              "Error: NOT_FOUND: articles/xd1 is deleted (revision 2) "
+              "(`contentctl export xd1 --revision 2` prints its last "
+              "content, marked (deleted); `contentctl undelete xd1` brings "
+              "it back)\n")
+        << id;
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  const std::string last = CtlOk({"export", "xd1", "--revision", "2"});
+  EXPECT_THAT(last, HasSubstr("# articles/xd1 revision 2 (deleted)"));
+  EXPECT_THAT(last, HasSubstr("gone"));
+  EXPECT_THAT(last, HasSubstr("正文。Body text."));
+  // A missing article has nothing to read or bring back: no hint.
+  CommandResult r = Ctl({"export", "xd-never"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, Not(HasSubstr("--revision")));
+}
+
 // Every usage error ends with the same hint naming the help of the command
 // given, whichever check found it: CLI11's said "Run with --help or
 // --help-all", the unknown-flag check "Run `contentctl VERB --help`", and
