@@ -1,6 +1,7 @@
 #include "server/store/rocksdb_kv.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -23,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
@@ -602,12 +606,53 @@ class RocksKv : public KvEngine {
       merged.push_back(handles_[f]);
       rewrite.push_back(family == Family::kHeads || family == Family::kMeta);
     }
+    // The compaction flushes the memtables first. A flush that meets a full
+    // disk is a hard error to RocksDB: every write fails until its own
+    // recovery finds write_buffer_size (32 MiB) free, never on a small
+    // volume, or contentd restarts. So the flush's room (the memtables' size
+    // and the 2 MiB a write keeps in reserve, CheckSpace) is checked first.
+    uint64_t memtables = 0;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      uint64_t bytes = 0;
+      if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &bytes))
+        memtables += bytes;
+    }
+    struct statvfs fs;
+    if (statvfs(path_.c_str(), &fs) == 0 &&
+        uint64_t{fs.f_bavail} * fs.f_frsize < memtables + (uint64_t{2} << 20)) {
+      return NoRoomToCompact(absl::StrCat(
+          "the memtables it flushes first hold ", memtables, " bytes"));
+    }
     rocksdb::Status s = SetAutoCompactions(merged, false);
     if (s.ok()) s = CompactRevisions();
     for (size_t i = 0; s.ok() && i < merged.size(); ++i)
       s = CompactToBottom(merged[i], rewrite[i]);
     rocksdb::Status on = SetAutoCompactions(merged, true);
+    if (s.IsNoSpace() || s.IsCompactionTooLarge())
+      return NoRoomToCompact(s.ToString());
     return ToStatus(s.ok() ? on : s);
+  }
+
+  // A compaction writes its new tables before it deletes the ones they
+  // replace. Out of room, RocksDB fails it with ENOSPC ("IO error: No space
+  // left on device: While appending to file: DIR/000071.blob") or, once it
+  // has seen that, refuses the next one with "Compaction too large: " and no
+  // more (UNAVAILABLE, which the SDK retried): both say what to do instead,
+  // `why` in parentheses after it.
+  absl::Status NoRoomToCompact(absl::string_view why) const {
+    struct statvfs fs;
+    const std::string free_bytes =
+        statvfs(path_.c_str(), &fs) == 0
+            ? absl::StrCat(uint64_t{fs.f_bavail} * fs.f_frsize, " bytes free")
+            : std::string("little space free");
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "storage: not enough disk space to compact: ", free_bytes, " in ",
+        path_,
+        ", and a compaction writes its new tables before it deletes the old "
+        "ones; nothing was lost, and reads and writes go on. Free some space "
+        "(a backup on the same volume keeps the old tables too) and run it "
+        "again (",
+        why, ")"));
   }
 
   rocksdb::Status SetAutoCompactions(
@@ -1269,6 +1314,71 @@ class RocksKv : public KvEngine {
   std::array<HiddenKeys, kFamilyCount> hidden_;
 };
 
+// RocksDB's info log (DIR/LOG), written with plain write(2) calls whose
+// errors are ignored. RocksDB 7.8's own logger appends through a
+// WritableFileWriter, which asserts (aborting contentd) on the append after
+// one that failed: on a full disk the first log line after an ENOSPC took
+// the process down, at start (it could not be started again until space
+// was freed) and during `admin compact --storage`, whose failure RocksDB
+// logs. A lost log line is the lesser harm. The LOG of the previous run is
+// kept as LOG.old.MICROS, as RocksDB names it, and RocksDB deletes those
+// beyond keep_log_file_num.
+class BestEffortLogger : public rocksdb::Logger {
+ public:
+  // nullptr if DIR/LOG cannot be opened (a read-only or missing directory):
+  // RocksDB then opens its own and says why it cannot.
+  static std::shared_ptr<rocksdb::Logger> Open(const std::string& dir,
+                                               rocksdb::InfoLogLevel level) {
+    const std::string path = dir + "/LOG";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);  // as RocksDB would
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && st.st_size > 0) {
+      // Best effort too: on failure the new lines follow the old ones.
+      (void)::rename(path.c_str(), absl::StrCat(dir, "/LOG.old.",
+                                                absl::ToUnixMicros(absl::Now()))
+                                       .c_str());
+    }
+    const int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return nullptr;
+    return std::make_shared<BestEffortLogger>(fd, level);
+  }
+
+  BestEffortLogger(int fd, rocksdb::InfoLogLevel level)
+      : rocksdb::Logger(level), fd_(fd) {}
+  ~BestEffortLogger() override { ::close(fd_); }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    // `2026/12/04-16:21:17.744815 23019 text`, as RocksDB's own lines.
+    const absl::Time now = absl::Now();
+    std::string line =
+        absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", now, absl::LocalTimeZone());
+    absl::StrAppend(&line, static_cast<int64_t>(::gettid()), " ");
+    char buf[1024];
+    va_list copy;
+    va_copy(copy, ap);
+    const int n = std::vsnprintf(buf, sizeof(buf), format, copy);
+    va_end(copy);
+    if (n < 0) return;
+    if (static_cast<size_t>(n) < sizeof(buf)) {
+      line.append(buf, static_cast<size_t>(n));
+    } else {
+      std::string big(static_cast<size_t>(n) + 1, '\0');
+      std::vsnprintf(big.data(), big.size(), format, ap);
+      big.pop_back();
+      line += big;
+    }
+    if (line.back() != '\n') line += '\n';
+    // One write per line (O_APPEND), so lines of threads do not interleave.
+    (void)!::write(fd_, line.data(), line.size());
+  }
+
+ private:
+  const int fd_;
+};
+
 // Bytes free on the volume of `path`, or of its nearest existing parent.
 absl::StatusOr<uint64_t> FreeBytesAt(const std::string& path) {
   std::error_code ec;
@@ -1356,6 +1466,11 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
   if (options.file_system != nullptr) {
     env = rocksdb::NewCompositeEnv(options.file_system);
     db_options.env = env.get();
+  }
+  if (!options.read_only) {
+    // (A read-only open writes no log.)
+    db_options.info_log =
+        BestEffortLogger::Open(options.path, db_options.info_log_level);
   }
   auto halt = std::make_shared<WriteHalt>(options.on_writes_stopped);
   db_options.listeners.push_back(std::make_shared<HaltListener>(halt));
