@@ -137,14 +137,19 @@ grpc::ServerUnaryReactor* AdminService::CompactStore(
 grpc::ServerUnaryReactor* AdminService::CheckStore(
     grpc::CallbackServerContext* ctx, const v1::CheckStoreRequest* req,
     v1::CheckStoreResponse* resp) {
-  return Run(ctx, [this, req, resp]() -> absl::Status {
+  return Run(ctx, [this, ctx, req, resp]() -> absl::Status {
     if (req->repair()) {
       // Rebuilding indexes races with writers; only offline is safe.
       return absl::FailedPreconditionError(
           "repair: stop contentd and run `contentd --data-dir DIR --check "
           "--repair`; online, CheckStore only reports");
     }
-    absl::StatusOr<store::FsckReport> report = store::CheckStore(*store_);
+    // Stops when the caller leaves (Ctrl-C, its deadline) or the server's
+    // stop cancels the call at the end of its grace.
+    store::CheckOptions options;
+    options.cancelled = [ctx] { return ctx->IsCancelled(); };
+    absl::StatusOr<store::FsckReport> report =
+        store::CheckStore(*store_, options);
     if (!report.ok()) return report.status();
     resp->set_ok(report->clean());
     for (const std::string& p : report->problems) resp->add_problems(p);

@@ -109,7 +109,8 @@ bool KnownKind(unsigned char kind) {
 
 class Checker {
  public:
-  explicit Checker(Store& store) : store_(store), kv_(store.engine()) {}
+  explicit Checker(Store& store, CheckOptions options = {})
+      : store_(store), kv_(store.engine()), options_(std::move(options)) {}
 
   absl::StatusOr<FsckReport> Run() {
     // Read the in-memory sequence before the snapshot: a commit in flight
@@ -150,6 +151,18 @@ class Checker {
   }
 
  private:
+  // CANCELLED once options_.cancelled says so, asked every 4096 calls (one
+  // per key read or head checked).
+  absl::Status Tick() {
+    if (!options_.cancelled || (++ticks_ & 4095) != 0 ||
+        !options_.cancelled()) {
+      return absl::OkStatus();
+    }
+    return absl::CancelledError(
+        "check: cancelled before it finished (its caller left, or the "
+        "server is stopping)");
+  }
+
   void Problem(std::string text, bool index = false) {
     ++report_.problem_count;
     if (index) ++report_.index_problems;
@@ -160,6 +173,7 @@ class Checker {
   absl::Status LoadHeads() {
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kHeads, ro_);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (absl::Status c = Tick(); !c.ok()) return c;
       ++report_.articles;
       const std::string id(it->key());
       HeadInfo& h = heads_[id];
@@ -216,6 +230,7 @@ class Checker {
       }
     };
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (absl::Status c = Tick(); !c.ok()) return c;
       ++report_.revisions;
       const absl::string_view key = it->key();
       if (key.size() < 10 || key[key.size() - 9] != '\0') {
@@ -307,6 +322,7 @@ class Checker {
     int64_t* list_count = nullptr;  // set by the list's first counted entry
     uint64_t list_hash = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (absl::Status c = Tick(); !c.ok()) return c;
       ++report_.postings;
       const absl::string_view key = it->key();
       const size_t nul = key.find('\0', 1);
@@ -415,6 +431,7 @@ class Checker {
 
   absl::Status CheckHeadPostings() {
     for (auto& [id, head] : heads_) {
+      if (absl::Status c = Tick(); !c.ok()) return c;
       if (!head.readable) continue;
       std::vector<IndexEntry> text;
       const bool text_exact = head.text_postings == head.text_terms &&
@@ -478,6 +495,7 @@ class Checker {
     if (terms.empty()) return absl::OkStatus();
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro_);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (absl::Status c = Tick(); !c.ok()) return c;
       const absl::string_view key = it->key();
       if (!IsText(key)) continue;
       const size_t nul = key.find('\0', 1);
@@ -560,6 +578,7 @@ class Checker {
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kChanges, ro_);
     int64_t previous = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (absl::Status c = Tick(); !c.ok()) return c;
       ++report_.changes;
       if (it->key().size() != 8) {
         Problem(absl::StrCat("malformed change key ", Printable(it->key())));
@@ -609,6 +628,8 @@ class Checker {
   KvEngine* kv_;
   std::unique_ptr<KvSnapshot> snapshot_;
   KvReadOptions ro_;
+  const CheckOptions options_;
+  uint64_t ticks_ = 0;
   FsckReport report_;
   absl::flat_hash_map<std::string, HeadInfo> heads_;
   std::map<std::string, int64_t> actual_counts_;
@@ -637,8 +658,9 @@ std::string FsckReport::ToString() const {
   return out;
 }
 
-absl::StatusOr<FsckReport> CheckStore(Store& store) {
-  return Checker(store).Run();
+absl::StatusOr<FsckReport> CheckStore(Store& store,
+                                      const CheckOptions& options) {
+  return Checker(store, options).Run();
 }
 
 absl::StatusOr<FsckReport> RepairIndexes(Store& store,

@@ -5,6 +5,7 @@
 #define CONTENT_SERVER_STORE_FSCK_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,17 @@ inline constexpr int kMaxFsckProblems = 100;
 //    and every event names a revision at or below its article's head (an
 //    article purged by retention has no head and is not checked).
 // Safe on a serving store (reads a snapshot); an error status only for I/O
-// trouble, never for what it finds.
-absl::StatusOr<FsckReport> CheckStore(Store& store);
+// trouble or a cancellation (CheckOptions), never for what it finds.
+struct CheckOptions {
+  // Asked every few thousand keys; once it says true the check stops with
+  // CANCELLED. The online check passes its call's: a check takes minutes
+  // on a big store (7 at 1M articles), and ran on after its caller left
+  // and held a stopping contentd past its grace until it was done. Unset:
+  // never cancelled.
+  std::function<bool()> cancelled;
+};
+absl::StatusOr<FsckReport> CheckStore(Store& store,
+                                      const CheckOptions& options = {});
 
 struct RepairOptions {
   // Postings per write while rebuilding. Default: 100,000 (a few MiB; one

@@ -26,10 +26,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "server/service/admin_service.h"
 #include "server/service/content_service.h"
 #include "server/store/fsck.h"
 #include "server/store/keys.h"
@@ -1612,6 +1614,59 @@ TEST_F(ReliabilityStoreTest, AnExportStopsScanningWhenItsClientIsGone) {
                            std::chrono::seconds(5));
   EXPECT_EQ(later_pages.load(), 0);
   fault_->on_postings_iterator = nullptr;
+}
+
+// An online check (`contentctl admin fsck`) takes minutes on a big store.
+// It ran on to the end after its caller left (Ctrl-C, a deadline), and a
+// contentd stopping meanwhile waited for it past its grace. It stops once
+// its call is cancelled: here, while it reads the revisions, so that it
+// never reaches the change log, its last step.
+TEST_F(ReliabilityStoreTest, AnOnlineCheckStopsWhenItsCallerIsGone) {
+  for (int i = 0; i < 3000; ++i) {
+    const std::string id = absl::StrCat("c", i);
+    ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
+  }
+  absl::StatusOr<std::unique_ptr<service::AdminService>> admin =
+      service::AdminService::Create(store_.get(), nullptr, {}, nullptr);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(admin->get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<v1::AdminService::Stub> stub = v1::AdminService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                          grpc::InsecureChannelCredentials()));
+
+  // The check's read of the revisions waits until the client has gone.
+  absl::Notification reading, cancelled;
+  fault_->on_revisions_iterator = [&] {
+    reading.Notify();
+    cancelled.WaitForNotification();
+  };
+  const int64_t change_reads = fault_->change_iterators.load();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  grpc::Status status;
+  std::thread call([&] {
+    v1::CheckStoreResponse response;
+    status = stub->CheckStore(&ctx, v1::CheckStoreRequest(), &response);
+  });
+  ASSERT_TRUE(reading.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ctx.TryCancel();
+  call.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  absl::SleepFor(absl::Milliseconds(300));  // the cancel reaches the server
+  cancelled.Notify();
+  // Shutdown waits for the call's reactor, and the service's threads end
+  // with it: the check is over either way.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  admin->reset();
+  EXPECT_EQ(fault_->change_iterators.load(), change_reads)
+      << "the check read on to the change log after its caller left";
+  fault_->on_revisions_iterator = nullptr;
 }
 
 TEST_F(ReliabilityStoreTest, RandomFaultsUnderConcurrentWritersLoseNothing) {
