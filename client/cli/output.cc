@@ -369,11 +369,23 @@ std::string CallErrorText(const absl::Status& status,
   const std::string text =
       absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
                    PlainConnectError(message, connection.target));
-  if (!connection.tls && (absl::StrContains(message, "Socket closed") ||
-                          absl::StrContains(message, "Connection reset"))) {
-    return absl::StrCat(text, " (is the server using TLS? try --ca)");
+  if (!absl::StrContains(message, "Socket closed") &&
+      !absl::StrContains(message, "Connection reset")) {
+    return text;
   }
-  return text;
+  // A plaintext client meeting a TLS server never gets a connection, and
+  // gRPC says so ("failed to connect to all addresses"). The same words
+  // without it are a connection lost during the call: the server stopped
+  // or was killed while it ran (an apply, a backup), which no --ca cures.
+  if (absl::StrContains(message, "failed to connect to all addresses")) {
+    return connection.tls
+               ? text
+               : absl::StrCat(text, " (is the server using TLS? try --ca)");
+  }
+  return absl::StrCat(text, " (the connection to ", connection.target,
+                      " was lost during the call, as when the server stops "
+                      "or restarts: a write in it may or may not have been "
+                      "applied)");
 }
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,

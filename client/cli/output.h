@@ -47,7 +47,10 @@ struct Connection {
 // the server plaintext? try without --ca)`), and only "Socket closed" or
 // "Connection reset" when a plaintext client met a TLS server, which can be
 // other faults too: that text stays, with `(is the server using TLS? try
-// --ca)` after it. A connection refused or a name not resolved is said
+// --ca)` after it. The same words about a connection that was up (no
+// "failed to connect") mean it was lost during the call, the server
+// stopped or killed: they are followed by that, and that a write's outcome
+// is unknown, instead. A connection refused or a name not resolved is said
 // with the system's reason: `cannot reach HOST:PORT: Connection refused`.
 std::string CallErrorText(const absl::Status& status,
                           const Connection& connection);
