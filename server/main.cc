@@ -921,13 +921,28 @@ int main(int argc, char** argv) {
     }
   });
 
+  auto signal_name = [](int sig) {
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
+  };
   int sig = 0;
   sigwait(&signals, &sig);
-  std::cerr << "contentd: "
-            << (sig == SIGTERM  ? "SIGTERM"
-                : sig == SIGHUP ? "SIGHUP"
-                                : "SIGINT")
-            << ", finishing in-flight calls" << std::endl;
+  std::cerr << "contentd: " << signal_name(sig) << ", finishing in-flight calls"
+            << std::endl;
+  // A second signal ends a stop that takes too long (calls that hold it up
+  // to the grace, a storage compaction past it) at once, as a second Ctrl-C
+  // does elsewhere: every acknowledged write is in the WAL, and the next
+  // start replays it, as after a kill -9. Detached: a clean stop returns
+  // with this thread still waiting.
+  std::thread([signals, signal_name] {
+    int again = 0;
+    if (sigwait(&signals, &again) != 0) return;
+    std::cerr << "contentd: second " << signal_name(again)
+              << ", stopping now without waiting for calls in progress "
+                 "(acknowledged writes are in the WAL; the next start "
+                 "replays it)"
+              << std::endl;
+    _exit(1);
+  }).detach();
   // No pings while stopping: STOPPING=1 tells systemd to wait for the exit
   // (up to TimeoutStopSec) instead.
   watchdog.reset();

@@ -1318,6 +1318,52 @@ TEST(StartupTest, EveryThreadLeavesTheStopSignalsToTheMainOne) {
   EXPECT_GE(threads, 2);
 }
 
+// A second signal ends a stop at once, exit status 1, where the first
+// waits for calls in progress up to the grace (here 30 s, held by an import
+// stream its client keeps open). Writes acknowledged before it are kept.
+// Before, every later signal was ignored: only kill -9 ended such a stop.
+TEST(StartupTest, ASecondSignalEndsAStopAtOnce) {
+  TempDir dir;
+  const std::string config = dir.path() + "/contentd.yaml";
+  WriteFile(config, "shutdown_grace_seconds: 30\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(Create(*Connect(server->address()), "kept", "kept").ok());
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::ContentService::NewStub(channel);
+  grpc::ClientContext ctx;
+  auto stream = stub->ImportArticles(&ctx);
+  v1::ImportArticlesRequest batch;
+  *batch.add_articles() = Article("imported");
+  batch.mutable_articles(0)->set_name("articles/imported");
+  ASSERT_TRUE(stream->Write(batch));
+  v1::ImportArticlesResponse answer;
+  ASSERT_TRUE(stream->Read(&answer));  // the server has the call
+
+  ASSERT_EQ(kill(server->pid(), SIGTERM), 0);
+  for (int i = 0; i < 200 && !absl::StrContains(server->Log(),
+                                                "finishing in-flight calls");
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_THAT(server->Log(), HasSubstr("SIGTERM, finishing in-flight calls"));
+  const int status = server->Stop(SIGINT);
+  EXPECT_TRUE(WIFEXITED(status)) << server->Log();
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1) << server->Log();
+  EXPECT_THAT(server->Log(),
+              HasSubstr("contentd: second SIGINT, stopping now without "
+                        "waiting for calls in progress"));
+  EXPECT_THAT(server->Log(), Not(HasSubstr("stopped cleanly")));
+  ctx.TryCancel();
+
+  ASSERT_TRUE(server->Restart());
+  auto c = Connect(server->address());
+  EXPECT_TRUE(c->Get("kept").ok());
+  EXPECT_TRUE(c->Get("imported").ok());
+}
+
 // SIGHUP (a foreground contentd's terminal closed) and SIGINT stop it as
 // SIGTERM does: in-flight calls finish and the store closes cleanly. By
 // default SIGHUP ended the process at once (exit by signal 1).
