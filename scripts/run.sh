@@ -9,7 +9,10 @@ listen=${CONTENT_LISTEN:-127.0.0.1:7070}
 
 # A port file left by an earlier run would name that run's port.
 rm -f "$build_dir/contentd.port"
-"$build_dir/contentd" --listen "$listen" --data-dir "${DATA_DIR:-data}" \
+# In a session of its own, so that Ctrl-C reaches only this script, whose
+# trap stops contentd with one SIGTERM: the terminal's SIGINT as well would
+# be a second signal, which ends a stop at once.
+setsid "$build_dir/contentd" --listen "$listen" --data-dir "${DATA_DIR:-data}" \
   --port-file "$build_dir/contentd.port" &
 pid=$!
 # On Ctrl-C, and on any failure below, the server stops too (it would hold
