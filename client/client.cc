@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -286,6 +287,9 @@ class GrpcClient final : public Client {
         if (state->cancelled) return absl::OkStatus();
         state->ctxs.push_back(&ctx);
       }
+      // Reconnecting, Watch's backoff (up to 2 s) sets the pace, not the
+      // channel's (up to 5 s).
+      if (lost) PokeChannel(/*always=*/true);
       std::unique_ptr<grpc::ClientReader<v1::WatchArticlesResponse>> reader =
           stub_->WatchArticles(&ctx, request);
       if (request.start_now() || lost) {
@@ -423,6 +427,7 @@ class GrpcClient final : public Client {
     grpc::ClientContext ctx;
     AddToken(&ctx);
     if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
+    PokeChannel(/*always=*/false);
     auto reader = stub_->ExportArticles(&ctx, request);
     v1::ExportArticlesResponse batch;
     while (reader->Read(&batch)) {
@@ -456,6 +461,8 @@ class GrpcClient final : public Client {
     if (write) {
       if (absl::Status s = AwaitConnection(deadline); !s.ok()) return s;
       ctx.set_wait_for_ready(true);
+    } else {
+      PokeChannel(/*always=*/false);
     }
     SetDeadline(&ctx, deadline);
     AddToken(&ctx);
@@ -494,6 +501,7 @@ class GrpcClient final : public Client {
         deadline_first
             ? deadline - internal::ConnectCheckReserve(deadline - now)
             : now + wait;
+    PokeChannel(/*always=*/true);
     if (channel_->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY &&
         !channel_->WaitForConnected(absl::ToChronoTime(until))) {
       const std::string why =
@@ -544,8 +552,38 @@ class GrpcClient final : public Client {
                                                            : "";
   }
 
+  // Makes a channel in TRANSIENT_FAILURE try to connect now, instead of
+  // when its reconnect backoff (up to GRPC_ARG_MAX_RECONNECT_BACKOFF_MS)
+  // ends: after a long outage gRPC tries once in 5 s, so calls went on
+  // failing for seconds after the server was back, and a write that waits
+  // for a connection (AwaitConnection) gave up although one was there to be
+  // had. The backoff starts again from 100 ms. A write and a Watch
+  // reconnect (paced by Watch's own backoff) always poke; reads at most once
+  // per kPokeIntervalNanos per Client, so that a flood of reads against a
+  // server that is down makes no flood of connection attempts.
+  void PokeChannel(bool always) {
+    if (channel_->GetState(/*try_to_connect=*/false) !=
+        GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      return;
+    }
+    if (!always) {
+      const int64_t now = absl::GetCurrentTimeNanos();
+      int64_t last = last_poke_ns_.load(std::memory_order_relaxed);
+      // Of threads that find the interval over, the one that swaps pokes.
+      if (now - last < kPokeIntervalNanos ||
+          !last_poke_ns_.compare_exchange_strong(last, now,
+                                                 std::memory_order_relaxed)) {
+        return;
+      }
+    }
+    grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
+  }
+
+  static constexpr int64_t kPokeIntervalNanos = 500'000'000;  // 500 ms
+
   const ClientOptions options_;
   const std::shared_ptr<grpc::Channel> channel_;
+  std::atomic<int64_t> last_poke_ns_{0};
   std::unique_ptr<Stub> stub_;
   std::unique_ptr<AdminStub> admin_;
 };
