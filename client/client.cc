@@ -629,6 +629,13 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
       return absl::InvalidArgumentError(absl::StrCat("tls_key_pem: ", bad));
     }
   }
+  // gRPC would take 0 or 10 as 5 in silence (and AwaitConnection its wait
+  // for a connection as 1 s or 5 s).
+  if (options.max_attempts < 1 || options.max_attempts > 5) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_attempts: must be 1-5 (1 disables retries), got ",
+                     options.max_attempts));
+  }
   if (options.keepalive_time != absl::ZeroDuration() &&
       options.keepalive_time < absl::Seconds(10)) {
     return absl::InvalidArgumentError(

@@ -383,6 +383,25 @@ TEST(SdkConnectTest, IncompleteTlsOptionsAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// max_attempts past gRPC's 5 was taken as 5, and 0 as 1, in silence.
+TEST(SdkConnectTest, MaxAttemptsOutsideOneToFiveIsRefusedNamingIt) {
+  ClientOptions o;
+  o.target = "127.0.0.1:1";
+  for (int attempts : {0, -1, 6, 100}) {
+    o.max_attempts = attempts;
+    absl::Status s = Client::Connect(o).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << attempts;
+    EXPECT_THAT(s.message(),
+                HasSubstr("max_attempts: must be 1-5 (1 disables retries), "
+                          "got " +
+                          std::to_string(attempts)));
+  }
+  for (int attempts : {1, 5}) {
+    o.max_attempts = attempts;
+    EXPECT_TRUE(Client::Connect(o).ok()) << attempts;
+  }
+}
+
 // gRPC takes a port past 65535 modulo 2^16 (99999 dials 34463), failing
 // only at the first call, if at all: Connect refuses such a target, naming
 // `target`. A host without a port is gRPC's 443 (a TLS server behind an
