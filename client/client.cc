@@ -89,6 +89,18 @@ void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
   ctx->set_deadline(absl::ToChronoTime(deadline));
 }
 
+// DEADLINE_EXCEEDED for a per-call timeout below zero: a budget worked out
+// as `deadline - absl::Now()` that has run out. It fell back to
+// ClientOptions::timeout, so a caller already out of time waited up to 10 s
+// more, and a write it had given up on could still be applied.
+absl::Status CheckCallTimeout(const CallOptions& call) {
+  if (call.timeout >= absl::ZeroDuration()) return absl::OkStatus();
+  return absl::DeadlineExceededError(
+      absl::StrCat("deadline passed before the call was sent (CallOptions "
+                   "timeout ",
+                   absl::FormatDuration(call.timeout), "); it was not sent"));
+}
+
 // The target to dial, or INVALID_ARGUMENT naming `target` unless it can be
 // dialled: host[:port] with a port of 1-65535 (a DNS name or IP, an IPv6
 // host in brackets; `dns:///host[:port]` too; no port is 443, written out
@@ -372,6 +384,7 @@ class GrpcClient final : public Client {
       const std::function<bool(v1::ImportArticlesRequest*)>& next_batch,
       const std::function<void(const v1::ImportArticlesResponse&)>& on_results,
       const CallOptions& call) override {
+    if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
     grpc::ClientContext ctx;
     AddToken(&ctx);
     // The stream has no deadline unless the call sets one; the wait for a
@@ -424,6 +437,7 @@ class GrpcClient final : public Client {
       const std::function<bool(const v1::Article&)>& on_article,
       const CallOptions& call) override {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
+    if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
     grpc::ClientContext ctx;
     AddToken(&ctx);
     if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
@@ -453,6 +467,7 @@ class GrpcClient final : public Client {
                               const Req& request, const CallOptions& call,
                               bool write = false) {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
+    if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
     grpc::ClientContext ctx;
     const absl::Duration timeout =
         call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;

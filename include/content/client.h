@@ -63,7 +63,9 @@ struct ClientOptions {
 // Per-call settings.
 struct CallOptions {
   // Overrides ClientOptions::timeout when positive (absl::InfiniteDuration()
-  // for no deadline). Default: unset.
+  // for no deadline). Below zero it is a deadline already passed (a budget
+  // `deadline - absl::Now()` that ran out): the call fails DEADLINE_EXCEEDED
+  // and is not sent. Default: zero, unset.
   absl::Duration timeout = absl::ZeroDuration();
 };
 

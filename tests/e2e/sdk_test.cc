@@ -631,6 +631,53 @@ TEST_F(SdkTest, InfiniteTimeoutHasNoDeadline) {
   }
 }
 
+// A per-call timeout below zero (a caller's budget that ran out) fails
+// DEADLINE_EXCEEDED unsent; it was read as "unset", the call given the
+// client's 10 s and the write applied.
+TEST_F(SdkTest, ANegativeCallTimeoutIsADeadlinePassedAndSendsNothing) {
+  Create("late", MakeArticle("Late", {}, k2025));
+  CallOptions late;
+  late.timeout = absl::Milliseconds(-5);
+  v1::GetArticleRequest get;
+  get.set_name(ArticleName("late"));
+  absl::Status s = client_->GetArticle(get, late).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(s.message(), HasSubstr("it was not sent"));
+
+  v1::CreateArticleRequest create;
+  create.set_article_id("never");
+  *create.mutable_article() = MakeArticle("Never", {}, k2025);
+  EXPECT_EQ(client_->CreateArticle(create, late).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(client_->Get("never").status().code(), absl::StatusCode::kNotFound);
+
+  int exported = 0;
+  EXPECT_EQ(client_
+                ->ExportArticles(
+                    {},
+                    [&](const v1::Article&) {
+                      ++exported;
+                      return true;
+                    },
+                    late)
+                .code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(exported, 0);
+  int batches = 0;
+  EXPECT_EQ(client_
+                ->ImportArticles(
+                    [&](v1::ImportArticlesRequest* batch) {
+                      v1::Article* a = batch->add_articles();
+                      *a = MakeArticle("Never", {}, k2025);
+                      a->set_name(ArticleName("never"));
+                      return batches++ == 0;
+                    },
+                    [](const v1::ImportArticlesResponse&) {}, late)
+                .code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(client_->Get("never").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(SdkTest, CreateConflictsAndGeneratedIds) {
   Create("taken", MakeArticle("one", {"a"}, k2025));
   v1::CreateArticleRequest req;
