@@ -429,6 +429,17 @@ class GrpcClient final : public Client {
           "nesting deeper than 100 levels); it and later batches were not "
           "written"));
     }
+    // The server ends the stream with INVALID_ARGUMENT at a batch it
+    // refuses whole (over 1000 articles, or not a batch at all), before
+    // writing any of it: the first unanswered one. Its message cannot say
+    // which batch that was.
+    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+        answered < sent) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("import: batch ", answered + 1, ": ", s.error_message(),
+                       "; it and later batches were not written (", answered,
+                       " batches before it were answered)"));
+    }
     return FromGrpc(s);
   }
 
