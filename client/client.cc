@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -86,6 +87,18 @@ void SetTimeout(grpc::ClientContext* ctx, absl::Duration timeout) {
 void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return;
   ctx->set_deadline(absl::ToChronoTime(deadline));
+}
+
+// DEADLINE_EXCEEDED for a per-call timeout below zero: a budget worked out
+// as `deadline - absl::Now()` that has run out. It fell back to
+// ClientOptions::timeout, so a caller already out of time waited up to 10 s
+// more, and a write it had given up on could still be applied.
+absl::Status CheckCallTimeout(const CallOptions& call) {
+  if (call.timeout >= absl::ZeroDuration()) return absl::OkStatus();
+  return absl::DeadlineExceededError(
+      absl::StrCat("deadline passed before the call was sent (CallOptions "
+                   "timeout ",
+                   absl::FormatDuration(call.timeout), "); it was not sent"));
 }
 
 // The target to dial, or INVALID_ARGUMENT naming `target` unless it can be
@@ -286,6 +299,9 @@ class GrpcClient final : public Client {
         if (state->cancelled) return absl::OkStatus();
         state->ctxs.push_back(&ctx);
       }
+      // Reconnecting, Watch's backoff (up to 2 s) sets the pace, not the
+      // channel's (up to 5 s).
+      if (lost) PokeChannel(/*always=*/true);
       std::unique_ptr<grpc::ClientReader<v1::WatchArticlesResponse>> reader =
           stub_->WatchArticles(&ctx, request);
       if (request.start_now() || lost) {
@@ -368,6 +384,7 @@ class GrpcClient final : public Client {
       const std::function<bool(v1::ImportArticlesRequest*)>& next_batch,
       const std::function<void(const v1::ImportArticlesResponse&)>& on_results,
       const CallOptions& call) override {
+    if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
     grpc::ClientContext ctx;
     AddToken(&ctx);
     // The stream has no deadline unless the call sets one; the wait for a
@@ -412,6 +429,17 @@ class GrpcClient final : public Client {
           "nesting deeper than 100 levels); it and later batches were not "
           "written"));
     }
+    // The server ends the stream with INVALID_ARGUMENT at a batch it
+    // refuses whole (over 1000 articles, or not a batch at all), before
+    // writing any of it: the first unanswered one. Its message cannot say
+    // which batch that was.
+    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+        answered < sent) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("import: batch ", answered + 1, ": ", s.error_message(),
+                       "; it and later batches were not written (", answered,
+                       " batches before it were answered)"));
+    }
     return FromGrpc(s);
   }
 
@@ -420,9 +448,11 @@ class GrpcClient final : public Client {
       const std::function<bool(const v1::Article&)>& on_article,
       const CallOptions& call) override {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
+    if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
     grpc::ClientContext ctx;
     AddToken(&ctx);
     if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
+    PokeChannel(/*always=*/false);
     auto reader = stub_->ExportArticles(&ctx, request);
     v1::ExportArticlesResponse batch;
     while (reader->Read(&batch)) {
@@ -448,6 +478,7 @@ class GrpcClient final : public Client {
                               const Req& request, const CallOptions& call,
                               bool write = false) {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
+    if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
     grpc::ClientContext ctx;
     const absl::Duration timeout =
         call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
@@ -456,6 +487,8 @@ class GrpcClient final : public Client {
     if (write) {
       if (absl::Status s = AwaitConnection(deadline); !s.ok()) return s;
       ctx.set_wait_for_ready(true);
+    } else {
+      PokeChannel(/*always=*/false);
     }
     SetDeadline(&ctx, deadline);
     AddToken(&ctx);
@@ -494,6 +527,7 @@ class GrpcClient final : public Client {
         deadline_first
             ? deadline - internal::ConnectCheckReserve(deadline - now)
             : now + wait;
+    PokeChannel(/*always=*/true);
     if (channel_->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY &&
         !channel_->WaitForConnected(absl::ToChronoTime(until))) {
       const std::string why =
@@ -544,8 +578,38 @@ class GrpcClient final : public Client {
                                                            : "";
   }
 
+  // Makes a channel in TRANSIENT_FAILURE try to connect now, instead of
+  // when its reconnect backoff (up to GRPC_ARG_MAX_RECONNECT_BACKOFF_MS)
+  // ends: after a long outage gRPC tries once in 5 s, so calls went on
+  // failing for seconds after the server was back, and a write that waits
+  // for a connection (AwaitConnection) gave up although one was there to be
+  // had. The backoff starts again from 100 ms. A write and a Watch
+  // reconnect (paced by Watch's own backoff) always poke; reads at most once
+  // per kPokeIntervalNanos per Client, so that a flood of reads against a
+  // server that is down makes no flood of connection attempts.
+  void PokeChannel(bool always) {
+    if (channel_->GetState(/*try_to_connect=*/false) !=
+        GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      return;
+    }
+    if (!always) {
+      const int64_t now = absl::GetCurrentTimeNanos();
+      int64_t last = last_poke_ns_.load(std::memory_order_relaxed);
+      // Of threads that find the interval over, the one that swaps pokes.
+      if (now - last < kPokeIntervalNanos ||
+          !last_poke_ns_.compare_exchange_strong(last, now,
+                                                 std::memory_order_relaxed)) {
+        return;
+      }
+    }
+    grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
+  }
+
+  static constexpr int64_t kPokeIntervalNanos = 500'000'000;  // 500 ms
+
   const ClientOptions options_;
   const std::shared_ptr<grpc::Channel> channel_;
+  std::atomic<int64_t> last_poke_ns_{0};
   std::unique_ptr<Stub> stub_;
   std::unique_ptr<AdminStub> admin_;
 };
@@ -590,6 +654,13 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
         !bad.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("tls_key_pem: ", bad));
     }
+  }
+  // gRPC would take 0 or 10 as 5 in silence (and AwaitConnection its wait
+  // for a connection as 1 s or 5 s).
+  if (options.max_attempts < 1 || options.max_attempts > 5) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_attempts: must be 1-5 (1 disables retries), got ",
+                     options.max_attempts));
   }
   if (options.keepalive_time != absl::ZeroDuration() &&
       options.keepalive_time < absl::Seconds(10)) {

@@ -27,12 +27,12 @@ struct ClientOptions {
   // Deadline for each call unless CallOptions says otherwise; must be
   // positive, absl::InfiniteDuration() for none. Default: 10 s.
   absl::Duration timeout = absl::Seconds(10);
-  // Attempts per read call for UNAVAILABLE (gRPC retry policy), at most 5;
-  // 1 disables retries. Writes (Create, Update, Delete, Undelete,
-  // RestoreArticleRevision, ImportArticles, BackupStore) are sent once: an
-  // UNAVAILABLE write may have been applied, so read before writing again.
-  // Before sending, a write waits for a connection (a server restarting) up
-  // to max_attempts seconds (1-5) within its deadline; UNAVAILABLE "the
+  // Attempts per read call for UNAVAILABLE (gRPC retry policy), 1-5 (else
+  // Connect fails); 1 disables retries. Writes (Create, Update, Delete,
+  // Undelete, RestoreArticleRevision, ImportArticles, BackupStore) are sent
+  // once: an UNAVAILABLE write may have been applied, so read before writing
+  // again. Before sending, a write waits for a connection (a server restarting)
+  // up to max_attempts seconds (1-5) within its deadline; UNAVAILABLE "the
   // write was not sent" when none comes, or DEADLINE_EXCEEDED saying the
   // same when the deadline comes first. Either says why in gRPC's words
   // when gRPC knows; asking it takes the last tenth of the time left (at
@@ -49,7 +49,9 @@ struct ClientOptions {
   // cut) reconnects instead of waiting forever. At least 10 s (contentd
   // refuses pings more often); zero disables. Default: 30 s.
   absl::Duration keepalive_time = absl::Seconds(30);
-  // Default: 10 s.
+  // How long a ping may go unanswered before the connection is dropped
+  // (and its calls fail UNAVAILABLE; Watch reconnects). Must be positive
+  // unless keepalive_time is zero. Default: 10 s.
   absl::Duration keepalive_timeout = absl::Seconds(10);
   // PEM CA bundle; when non-empty the channel uses TLS. Default: plaintext.
   std::string tls_ca_pem;
@@ -61,7 +63,9 @@ struct ClientOptions {
 // Per-call settings.
 struct CallOptions {
   // Overrides ClientOptions::timeout when positive (absl::InfiniteDuration()
-  // for no deadline). Default: unset.
+  // for no deadline). Below zero it is a deadline already passed (a budget
+  // `deadline - absl::Now()` that ran out): the call fails DEADLINE_EXCEEDED
+  // and is not sent. Default: zero, unset.
   absl::Duration timeout = absl::ZeroDuration();
 };
 
@@ -97,9 +101,11 @@ class WatchCanceller {
 // it, between events. Either may be empty.
 struct WatchHooks {
   // The stream was lost (`status`: the error, or OK for a server that
-  // ended it) and Watch reconnects, resuming after sequence `after` (0 with
-  // `start_now` before any event: from "now"). Called once per loss, not
-  // for each attempt while the server stays away.
+  // ended it) and Watch reconnects, resuming after sequence `after`: the
+  // last event delivered, else where the lost stream started (with
+  // `start_now`, the newest event then), or 0 with `start_now` if no stream
+  // had started yet (the reconnect starts from "now"). Called once per
+  // loss, not for each attempt while the server stays away.
   std::function<void(const absl::Status& status, int64_t after)> on_lost;
   // A reconnect after on_lost took: the server resumes after `after`.
   std::function<void(int64_t after)> on_resumed;
@@ -111,6 +117,10 @@ struct WatchHooks {
 // could not parse (a string field that is not valid UTF-8, messages nested
 // past protobuf's 100 levels) is not sent: INVALID_ARGUMENT naming the field
 // (`query.tags[1]: not valid UTF-8`). ImportArticles excepted, below.
+// A call made while the server cannot be reached (a restart, an outage)
+// makes the channel try to connect at once, not when gRPC's reconnect
+// backoff (up to 5 s) would: calls succeed as soon as the server is back.
+// Reads do so at most twice a second per Client.
 //
 // Thread-safe: one Client may be shared by any number of threads.
 class Client {
@@ -123,9 +133,10 @@ class Client {
   // without its key (or the reverse), TLS material that cannot work (a
   // `tls_ca_pem` or `tls_cert_pem` with no PEM certificate, a `tls_key_pem`
   // with no PEM key or not the key of the certificate; the message names
-  // the option), a keepalive time below 10 s, or a
-  // token with a control character or a non-ASCII byte (the message names
-  // `token` and never holds it).
+  // the option), a keepalive time below 10 s (or a keepalive timeout that
+  // is not positive), max_attempts outside 1-5, or a token with a control
+  // character or a non-ASCII byte (the message names `token` and never holds
+  // it).
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
 
@@ -205,8 +216,10 @@ class Client {
   // Streams batches from `next_batch` (false when there are no more) and
   // hands each batch's results to `on_results`, in order, while later
   // batches are in flight. The first stream error is returned;
-  // INVALID_ARGUMENT when the server ends the stream before answering every
-  // batch (one it could not parse; it and those after it were not written).
+  // INVALID_ARGUMENT, naming the batch (`import: batch 3: articles: at most
+  // 1000 per request, got 1500; ...`), for a batch the server refuses whole
+  // (over 1000 articles, or one it could not parse): it and those after it
+  // were not written.
   // Batches are sent unchecked: an article the server cannot parse fails
   // alone (OUTCOME_FAILED, INVALID_ARGUMENT `articles[i]: cannot be
   // parsed`).
@@ -240,7 +253,9 @@ class Client {
                                   const GetOptions& options);
 };
 
-// `articles/{id}` for an id, and the id of such a name ("" if malformed).
+// `articles/{id}` for an id, and the id of such a name: what follows
+// `articles/`, unchecked ("" if the name does not start so or has nothing
+// after it). Neither checks the id's characters; the server does.
 std::string ArticleName(std::string_view id);
 std::string ArticleId(std::string_view name);
 

@@ -228,6 +228,104 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
   EXPECT_EQ(server.attempts(), 2);
 }
 
+// A loopback port that accepts each connection and closes it at once, so
+// that every connection attempt of a client fails (as against a server that
+// is down) and the client's reconnect backoff grows. Counts the attempts.
+class ClosingListener {
+ public:
+  ClosingListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on loopback";
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0) continue;
+        const int conn = accept(fd_, nullptr, nullptr);
+        if (conn < 0) continue;
+        close(conn);
+        ++attempts_;
+      }
+    });
+  }
+  ~ClosingListener() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    close(fd_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int attempts() const { return attempts_; }
+  // Waits (at most `polls` times 10 ms) for attempts() to reach `n`.
+  bool WaitForAttempts(int n, int polls) const {
+    for (int i = 0; i < polls && attempts_ < n; ++i)
+      absl::SleepFor(absl::Milliseconds(10));
+    return attempts_ >= n;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> attempts_{0};
+  std::thread thread_;
+};
+
+// After a long outage gRPC tries to reconnect only every few seconds (its
+// backoff grows to 5 s), so a call made once the server was back failed for
+// up to that long, and a write, which waits max_attempts seconds for a
+// connection, gave up with "the write was not sent" while the server
+// answered. A call on a channel that found no server makes it try again at
+// once. Checked right after one of the channel's own attempts, when its next
+// is seconds away (the 9th waits about 4 s): each call must bring one
+// within its one second.
+TEST(SdkRetryTest, ACallAfterALongOutageTriesToConnectAtOnce) {
+  // One server and client for a write, one for a read: each call resets
+  // its channel's backoff. Both back off at once.
+  ClosingListener write_server, read_server;
+  ClientOptions o;
+  o.max_attempts = 1;  // a write waits 1 s for a connection; no read retries
+  o.target = write_server.address();
+  absl::StatusOr<std::unique_ptr<Client>> writer = Client::Connect(o);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  o.target = read_server.address();
+  absl::StatusOr<std::unique_ptr<Client>> reader = Client::Connect(o);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*writer)->Get("x").status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*reader)->Get("x").status().code(),
+            absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(write_server.WaitForAttempts(9, 3000)) << write_server.attempts();
+  ASSERT_TRUE(read_server.WaitForAttempts(9, 3000)) << read_server.attempts();
+
+  int before = write_server.attempts();
+  ASSERT_TRUE(write_server.WaitForAttempts(before + 1, 1000));
+  before = write_server.attempts();
+  v1::CreateArticleRequest create;
+  *create.mutable_article() = MakeArticle("Back", {}, k2025);
+  absl::Status s = (*writer)->CreateArticle(create).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_THAT(s.message(), HasSubstr("the write was not sent"));
+  EXPECT_GT(write_server.attempts(), before)
+      << "the write waited without trying to connect";
+
+  before = read_server.attempts();
+  ASSERT_TRUE(read_server.WaitForAttempts(before + 1, 1000));
+  before = read_server.attempts();
+  EXPECT_EQ((*reader)->Get("x").status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(read_server.WaitForAttempts(before + 1, 50))
+      << "the read did not try to connect";
+}
+
 // A request protobuf cannot send (a string that is not UTF-8) is refused
 // before it is sent, naming the field: sent, it got a libprotobuf log line
 // and the server's "request: cannot be parsed", naming nothing.
@@ -283,6 +381,25 @@ TEST(SdkConnectTest, IncompleteTlsOptionsAreInvalidArgument) {
   o.target.clear();
   EXPECT_EQ(Client::Connect(o).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// max_attempts past gRPC's 5 was taken as 5, and 0 as 1, in silence.
+TEST(SdkConnectTest, MaxAttemptsOutsideOneToFiveIsRefusedNamingIt) {
+  ClientOptions o;
+  o.target = "127.0.0.1:1";
+  for (int attempts : {0, -1, 6, 100}) {
+    o.max_attempts = attempts;
+    absl::Status s = Client::Connect(o).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << attempts;
+    EXPECT_THAT(s.message(),
+                HasSubstr("max_attempts: must be 1-5 (1 disables retries), "
+                          "got " +
+                          std::to_string(attempts)));
+  }
+  for (int attempts : {1, 5}) {
+    o.max_attempts = attempts;
+    EXPECT_TRUE(Client::Connect(o).ok()) << attempts;
+  }
 }
 
 // gRPC takes a port past 65535 modulo 2^16 (99999 dials 34463), failing
@@ -512,6 +629,53 @@ TEST_F(SdkTest, InfiniteTimeoutHasNoDeadline) {
     EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(c.status().message(), HasSubstr("timeout"));
   }
+}
+
+// A per-call timeout below zero (a caller's budget that ran out) fails
+// DEADLINE_EXCEEDED unsent; it was read as "unset", the call given the
+// client's 10 s and the write applied.
+TEST_F(SdkTest, ANegativeCallTimeoutIsADeadlinePassedAndSendsNothing) {
+  Create("late", MakeArticle("Late", {}, k2025));
+  CallOptions late;
+  late.timeout = absl::Milliseconds(-5);
+  v1::GetArticleRequest get;
+  get.set_name(ArticleName("late"));
+  absl::Status s = client_->GetArticle(get, late).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(s.message(), HasSubstr("it was not sent"));
+
+  v1::CreateArticleRequest create;
+  create.set_article_id("never");
+  *create.mutable_article() = MakeArticle("Never", {}, k2025);
+  EXPECT_EQ(client_->CreateArticle(create, late).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(client_->Get("never").status().code(), absl::StatusCode::kNotFound);
+
+  int exported = 0;
+  EXPECT_EQ(client_
+                ->ExportArticles(
+                    {},
+                    [&](const v1::Article&) {
+                      ++exported;
+                      return true;
+                    },
+                    late)
+                .code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(exported, 0);
+  int batches = 0;
+  EXPECT_EQ(client_
+                ->ImportArticles(
+                    [&](v1::ImportArticlesRequest* batch) {
+                      v1::Article* a = batch->add_articles();
+                      *a = MakeArticle("Never", {}, k2025);
+                      a->set_name(ArticleName("never"));
+                      return batches++ == 0;
+                    },
+                    [](const v1::ImportArticlesResponse&) {}, late)
+                .code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(client_->Get("never").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(SdkTest, CreateConflictsAndGeneratedIds) {

@@ -803,6 +803,38 @@ TEST(BulkTest, AnUnparsableArticleFailsAlone) {
   EXPECT_TRUE(client->Get("p2-1").ok());
 }
 
+// A batch the server refuses whole ends the import; the error names the
+// batch, which the server's message ("articles: at most 1000 per request")
+// cannot.
+TEST(BulkTest, ABatchRefusedWholeIsNamed) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+  int next = 0;
+  int answered = 0;
+  absl::Status s = client->ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        if (next == 3) return false;
+        const int n = next == 1 ? 1001 : 2;
+        for (int k = 0; k < n; ++k) {
+          *batch->add_articles() =
+              MakeArticle(absl::StrCat("b", next, "-", k), "t", next);
+        }
+        ++next;
+        return true;
+      },
+      [&](const v1::ImportArticlesResponse&) { ++answered; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(s.message(),
+              HasSubstr("import: batch 2: articles: at most 1000 per "
+                        "request, got 1001; it and later batches were not "
+                        "written"));
+  EXPECT_EQ(answered, 1);
+  EXPECT_TRUE(client->Get("b0-1").ok());
+  EXPECT_EQ(client->Get("b1-0").status().code(), absl::StatusCode::kNotFound);
+}
+
 // An export whose client stops reading ends after export_stall_timeout_ms
 // with RESOURCE_EXHAUSTED (it used to keep its stream, and the snapshot it
 // reads, for as long as the client stayed connected).
