@@ -6,12 +6,17 @@
 // PostgreSQL: $CONTENTD_TEST_PG_DIR/dsn when set (the ctest fixture `pg`),
 // else a private PostgreSQL 15 started with tests/support/pg.sh for this
 // process. Without PostgreSQL the tests fail; they never pass vacuously.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -26,7 +31,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "content/client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -821,6 +830,155 @@ TEST_F(ReplicasRetentionTest, ConcurrentCompactionsRemoveEachRevisionOnce) {
   EXPECT_EQ(tags->tags(0).article_count(), 1);
   // The purged id is free again, through any replica.
   EXPECT_TRUE(Create(C(), MakeArticle("gone", "reborn", {"gone"}, k2025)).ok());
+}
+
+// contentd run against PostgreSQL with `dsn` and `table` (and `extra`
+// flags): its exit and what it printed.
+testing::CommandResult StartAgainst(const std::string& dsn,
+                                    const std::string& dir,
+                                    const std::string& table = "kv_start",
+                                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {testing::ContentdBinary(),
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--data-dir",
+                                   dir,
+                                   "--storage-engine",
+                                   "postgres",
+                                   "--storage-dsn",
+                                   dsn,
+                                   "--storage-table",
+                                   table};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return RunCommand(argv, "", {}, std::chrono::seconds(60));
+}
+
+// Runs `sql` through psql as the test server's superuser; its output.
+std::string Psql(const std::string& dsn, const std::string& sql) {
+  const char* bin = std::getenv("PG_BIN");
+  testing::CommandResult r = RunCommand(
+      {absl::StrCat(
+           bin != nullptr && *bin != '\0' ? bin : "/usr/lib/postgresql/15/bin",
+           "/psql"),
+       dsn, "-v", "ON_ERROR_STOP=1", "-qAtc", sql});
+  EXPECT_EQ(r.exit_code, 0) << sql << ":\n" << r.out << r.err;
+  return std::string(absl::StripAsciiWhitespace(r.out));
+}
+
+// `dsn` with its `key=value` entry replaced (or added).
+std::string WithDsnEntry(const std::string& dsn, const std::string& key,
+                         const std::string& value) {
+  std::string out;
+  for (absl::string_view part : absl::StrSplit(dsn, ' ', absl::SkipEmpty())) {
+    if (!absl::StartsWith(part, key + "=")) absl::StrAppend(&out, part, " ");
+  }
+  return absl::StrCat(out, key, "=", value);
+}
+
+TEST(ReplicaStartTest, ALoginTheDatabaseRefusesExits2NamingTheDsn) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  struct Case {
+    std::string dsn;
+    std::string says;  // libpq's reason, passed on
+  };
+  const std::vector<Case> cases = {
+      {WithDsnEntry(pg->dsn, "dbname", "no_such_database"),
+       "database \"no_such_database\" does not exist"},
+      {WithDsnEntry(pg->dsn, "user", "no_such_role"),
+       "role \"no_such_role\" does not exist"},
+      {pg->dsn + " no_such_option=1", "invalid connection option"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.dsn);
+    testing::CommandResult r = StartAgainst(c.dsn, dir.path() + "/data");
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, ::testing::HasSubstr("storage.dsn"));
+    EXPECT_THAT(r.err, ::testing::HasSubstr(c.says));
+    EXPECT_THAT(r.err, ::testing::HasSubstr("cannot connect to PostgreSQL"));
+    EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("connection lost")));
+  }
+}
+
+TEST(ReplicaStartTest, ADatabaseItCannotReachExits1NamingTheDsn) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  // A port nothing listens on: bound here, never listened on.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string dsn =
+      WithDsnEntry(pg->dsn, "port", std::to_string(ntohs(addr.sin_port)));
+  testing::CommandResult r = StartAgainst(dsn, dir.path() + "/data");
+  close(fd);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("storage.dsn"));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("Connection refused"));
+  EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("connection lost")));
+}
+
+// A table created for contentd, its user given its rows but not CREATE on
+// the schema (a DBA's least privilege; PostgreSQL 15 gives `public`'s
+// CREATE to the database's owner alone), serves. Without the table, or
+// without one of the four privileges, contentd says which and exits 2.
+TEST(ReplicaStartTest, ATableCreatedForAUserWithoutCreateServes) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/granted");
+  const std::string role = "contentd_rows_only";
+  Psql(pg->dsn, absl::StrCat("DO $$ BEGIN CREATE ROLE ", role,
+                             " LOGIN; EXCEPTION WHEN duplicate_object THEN "
+                             "NULL; END $$"));
+  const std::string dsn = WithDsnEntry(pg->dsn, "user", role);
+
+  testing::CommandResult missing = StartAgainst(dsn, dir.path(), table);
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_THAT(missing.err,
+              ::testing::HasSubstr("storage.table: cannot create table " +
+                                   table + ": ERROR:  permission denied"));
+  EXPECT_THAT(missing.err, ::testing::HasSubstr("CREATE on the schema"));
+
+  Psql(pg->dsn,
+       absl::StrCat("CREATE TABLE ", table,
+                    " (family smallint NOT NULL, key bytea NOT NULL, value "
+                    "bytea NOT NULL, PRIMARY KEY (family, key)); GRANT "
+                    "SELECT, INSERT, UPDATE, DELETE ON ",
+                    table, " TO ", role));
+  {
+    auto server = ServerProcess::Start(
+        dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
+                            dsn, "--storage-table", table});
+    ASSERT_NE(server, nullptr);
+    ClientOptions options;
+    options.target = server->address();
+    auto client = Client::Connect(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    auto created =
+        Create(**client, MakeArticle("granted", "rows only", {"g"}, k2025));
+    ASSERT_TRUE(created.ok()) << created.status();
+    auto read = (*client)->Get("granted");
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->title(), "rows only");
+  }
+
+  Psql(pg->dsn, absl::StrCat("REVOKE DELETE ON ", table, " FROM ", role));
+  testing::CommandResult no_delete = StartAgainst(dsn, dir.path(), table);
+  EXPECT_EQ(no_delete.exit_code, 2) << no_delete.err;
+  EXPECT_THAT(no_delete.err,
+              ::testing::HasSubstr("storage.table: the DSN's user may not "
+                                   "read and write table " +
+                                   table));
+  Psql(pg->dsn, absl::StrCat("DROP TABLE ", table));
 }
 
 }  // namespace
