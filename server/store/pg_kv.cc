@@ -531,6 +531,11 @@ class PgKv : public KvEngine {
       lease->Discard();
       return Trouble(e, "looking up the table");
     }
+    if (!exists && !options_.create_table) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "storage.table: no table ", options_.table, " in database ",
+          (*lease)->c.dbname(), " (storage.dsn): no store there"));
+    }
     if (!exists) {
       try {
         pqxx::nontransaction tx((*lease)->c);

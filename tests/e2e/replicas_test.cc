@@ -981,5 +981,29 @@ TEST(ReplicaStartTest, ATableCreatedForAUserWithoutCreateServes) {
   Psql(pg->dsn, absl::StrCat("DROP TABLE ", table));
 }
 
+// `contentd --check` of a table that is not there (a mistyped name) finds
+// no store, as for a data directory, and leaves no empty table behind to
+// report clean.
+TEST(ReplicaStartTest, CheckOfAMissingTableExits2AndCreatesNothing) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/mistyped");
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{{"--check"},
+                                             {"--check", "--repair"}}) {
+    SCOPED_TRACE(flags.back());
+    testing::CommandResult r = StartAgainst(pg->dsn, dir.path(), table, flags);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_THAT(r.err, ::testing::HasSubstr("storage.table: no table " + table +
+                                            " in database postgres"));
+    EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("clean")));
+    EXPECT_EQ(Psql(pg->dsn,
+                   absl::StrCat("SELECT to_regclass('", table, "') IS NULL")),
+              "t");
+  }
+}
+
 }  // namespace
 }  // namespace content
