@@ -8,6 +8,7 @@
 // process. Without PostgreSQL the tests fail; they never pass vacuously.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -151,6 +153,130 @@ class Collector {
   WatchCanceller canceller_;
   absl::Status status_;
   std::thread thread_;
+};
+
+// A TCP relay on 127.0.0.1 to PostgreSQL's port: the replicas' way to the
+// database, which a test cuts (every connection through it closes, and new
+// ones are closed as soon as accepted, as when the server restarts) and
+// restores, without touching the server the other tests share.
+class DatabaseLink {
+ public:
+  explicit DatabaseLink(int target_port) : target_port_(target_port) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(0);
+    if (listen_fd_ < 0 ||
+        bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) !=
+            0 ||
+        listen(listen_fd_, 64) != 0) {
+      ADD_FAILURE() << "relay: cannot listen";
+      return;
+    }
+    socklen_t len = sizeof addr;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~DatabaseLink() {
+    stopping_ = true;
+    Cut();
+    if (acceptor_.joinable()) acceptor_.join();
+    std::vector<std::thread> pumps;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pumps.swap(pumps_);
+    }
+    for (auto& t : pumps) t.join();
+    if (listen_fd_ >= 0) close(listen_fd_);
+  }
+  int port() const { return port_; }
+
+  // Closes every relayed connection; new ones are closed until Restore.
+  void Cut() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cut_ = true;
+    for (int fd : open_) shutdown(fd, SHUT_RDWR);
+  }
+  void Restore() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cut_ = false;
+  }
+
+ private:
+  static sockaddr_in Loopback(int port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    return addr;
+  }
+
+  void Accept() {
+    while (!stopping_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int client = accept(listen_fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cut_) {
+        close(client);
+        continue;
+      }
+      const int server = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr = Loopback(target_port_);
+      if (server < 0 || connect(server, reinterpret_cast<sockaddr*>(&addr),
+                                sizeof addr) != 0) {
+        if (server >= 0) close(server);
+        close(client);
+        continue;
+      }
+      open_.insert(client);
+      open_.insert(server);
+      pumps_.emplace_back([this, client, server] { Pump(client, server); });
+    }
+  }
+
+  // Relays both ways until either side closes, then closes both.
+  void Pump(int a, int b) {
+    char buf[65536];
+    bool done = false;
+    while (!done) {
+      pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+      if (poll(p, 2, 100) < 0) break;
+      for (int i = 0; i < 2 && !done; ++i) {
+        if (p[i].revents == 0) continue;
+        const ssize_t n = read(p[i].fd, buf, sizeof buf);
+        if (n <= 0) {
+          done = true;
+          break;
+        }
+        const int to = i == 0 ? b : a;
+        for (ssize_t off = 0; off < n;) {
+          const ssize_t w = write(to, buf + off, static_cast<size_t>(n - off));
+          if (w <= 0) {
+            done = true;
+            break;
+          }
+          off += w;
+        }
+      }
+      if (stopping_) done = true;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    open_.erase(a);
+    open_.erase(b);
+    close(a);
+    close(b);
+  }
+
+  const int target_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptor_;
+  std::mutex mu_;
+  bool cut_ = false;
+  std::set<int> open_;
+  std::vector<std::thread> pumps_;
 };
 
 // The PostgreSQL the replicas share, once per process.
@@ -1002,6 +1128,100 @@ TEST(ReplicaStartTest, CheckOfAMissingTableExits2AndCreatesNothing) {
     EXPECT_EQ(Psql(pg->dsn,
                    absl::StrCat("SELECT to_regclass('", table, "') IS NULL")),
               "t");
+  }
+}
+
+// The database going away under two replicas and coming back: calls meanwhile
+// fail UNAVAILABLE saying so, the replicas recover without a restart, a
+// Watch open through the outage goes on with every event exactly once, and
+// every acknowledged write is there afterwards.
+TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  int pg_port = 0;
+  for (absl::string_view part : absl::StrSplit(pg->dsn, ' ')) {
+    if (absl::ConsumePrefix(&part, "port=")) {
+      ASSERT_TRUE(absl::SimpleAtoi(part, &pg_port)) << pg->dsn;
+    }
+  }
+  ASSERT_GT(pg_port, 0) << pg->dsn;
+  DatabaseLink link(pg_port);
+  ASSERT_GT(link.port(), 0);
+  TempDir dir;
+  const std::vector<std::string> args = {
+      "--storage-engine",
+      "postgres",
+      "--storage-dsn",
+      WithDsnEntry(pg->dsn, "port", std::to_string(link.port())),
+      "--storage-table",
+      testing::TestPgTable(dir.path() + "/outage")};
+  auto a = ServerProcess::Start(dir.path() + "/a", args);
+  ASSERT_NE(a, nullptr);
+  auto b = ServerProcess::Start(dir.path() + "/b", args);
+  ASSERT_NE(b, nullptr);
+  ClientOptions options;
+  options.timeout = absl::Seconds(15);
+  options.max_attempts = 1;  // each call counted as made
+  options.target = a->address();
+  auto via_a = Client::Connect(options);
+  ASSERT_TRUE(via_a.ok()) << via_a.status();
+  options.target = b->address();
+  auto via_b = Client::Connect(options);
+  ASSERT_TRUE(via_b.ok()) << via_b.status();
+
+  constexpr int kBefore = 5, kAfter = 5;
+  Collector on_b(via_b->get(), {}, kBefore + kAfter);
+  std::vector<std::string> acknowledged;
+  for (int i = 0; i < kBefore; ++i) {
+    const std::string id = absl::StrCat("before-", i);
+    auto r = Create(**via_a, MakeArticle(id, id, {"outage"}, k2025 + i));
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+    acknowledged.push_back(id);
+  }
+  // B has followed A's commits before the outage.
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       on_b.size() < kBefore && absl::Now() < deadline;) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(on_b.size(), static_cast<size_t>(kBefore)) << on_b.status();
+
+  link.Cut();
+  auto read = (*via_b)->Get("before-0");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable)
+      << read.status();
+  EXPECT_THAT(read.status().message(), ::testing::HasSubstr("PostgreSQL"));
+  auto write = Create(
+      **via_a, MakeArticle("during", "during", {"outage"}, k2025 + kBefore));
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kUnavailable)
+      << write.status();
+  EXPECT_THAT(write.status().message(), ::testing::HasSubstr("PostgreSQL"));
+  auto query = (*via_b)->QueryArticles({});
+  EXPECT_EQ(query.status().code(), absl::StatusCode::kUnavailable)
+      << query.status();
+
+  // Back: the next calls succeed, through the same processes.
+  link.Restore();
+  for (int i = 0; i < kAfter; ++i) {
+    const std::string id = absl::StrCat("after-", i);
+    Client& c = i % 2 == 0 ? **via_a : **via_b;
+    auto r = Create(c, MakeArticle(id, id, {"outage"}, k2025 + 10 + i));
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+    acknowledged.push_back(id);
+  }
+  for (const std::string& id : acknowledged) {
+    for (Client* c : {via_a->get(), via_b->get()}) {
+      auto r = c->Get(id);
+      EXPECT_TRUE(r.ok()) << id << ": " << r.status();
+    }
+  }
+  // The Watch opened before the outage saw every acknowledged create, once
+  // and in order (a write that failed took no sequence).
+  ASSERT_TRUE(on_b.WaitFor(absl::Seconds(30))) << on_b.status();
+  const auto events = on_b.events();
+  ASSERT_EQ(events.size(), acknowledged.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].event().sequence(), static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(events[i].event().name(), ArticleName(acknowledged[i]));
   }
 }
 
