@@ -876,6 +876,27 @@ TEST_F(ReplicasTest, KillingAReplicaLosesNoAcknowledgedWrite) {
   }
 }
 
+// An online repair is refused with the command that repairs a shared store
+// (no data directory), and a check through any replica reports it clean.
+TEST_F(ReplicasTest, RepairIsRefusedWithTheSharedStoresOfflineCommand) {
+  ASSERT_TRUE(Create(A(), MakeArticle("fsck", "fsck", {"f"}, k2025)).ok());
+  v1::CheckStoreRequest repair;
+  repair.set_repair(true);
+  auto refused = B().CheckStore(repair);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("stop every replica and run `contentd "
+                                   "--check --repair --storage-engine "
+                                   "postgres"));
+  EXPECT_THAT(refused.status().message(),
+              ::testing::Not(::testing::HasSubstr("--data-dir")));
+  auto check = C().CheckStore({});
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
+  EXPECT_EQ(check->heads_checked(), 1);
+}
+
 // Retention through the CompactStore RPC, no background runs.
 class ReplicasRetentionTest : public ReplicasTest {
  protected:
