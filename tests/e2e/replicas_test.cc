@@ -251,7 +251,9 @@ class DatabaseLink {
         }
         const int to = i == 0 ? b : a;
         for (ssize_t off = 0; off < n;) {
-          const ssize_t w = write(to, buf + off, static_cast<size_t>(n - off));
+          // No SIGPIPE for this process when the other side closed.
+          const ssize_t w =
+              send(to, buf + off, static_cast<size_t>(n - off), MSG_NOSIGNAL);
           if (w <= 0) {
             done = true;
             break;
