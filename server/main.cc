@@ -80,6 +80,8 @@ int RunCheck(content::store::StoreOptions options, bool repair,
     return 2;
   };
   options.read_only = !repair;
+  // Opening would create an empty table, and report a mistyped name clean.
+  options.pg_create_table = false;
   if (options.read_only && options.engine == "rocksdb") {
     // A read-only open takes no lock, so it would not notice the server
     // (and would read files the server compacts away): ask the lock.

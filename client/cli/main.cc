@@ -1375,7 +1375,9 @@ int Main(int argc, char** argv, std::string* command) {
       "fsck", "Check that indexes, histories and the change log agree");
   fsck_cmd->add_flag("--repair", admin_flags.repair,
                      "Refused: a repair runs only offline, with contentd "
-                     "--data-dir DIR --check --repair");
+                     "--data-dir DIR --check --repair (PostgreSQL: "
+                     "--storage-engine postgres --storage-dsn DSN "
+                     "--storage-table TABLE instead of --data-dir)");
   CLI::App* stats_cmd =
       admin_cmd->add_subcommand("stats", "Counts and storage figures");
 
@@ -1414,7 +1416,10 @@ int Main(int argc, char** argv, std::string* command) {
     // contentd refuses an online repair (FAILED_PRECONDITION): say how to
     // run one instead of dialling for that.
     std::cerr << "--repair: a repair runs only offline: stop contentd and "
-                 "run `contentd --data-dir DIR --check --repair`\n";
+                 "run `contentd --data-dir DIR --check --repair` (on "
+                 "PostgreSQL, with every replica stopped: `contentd --check "
+                 "--repair --storage-engine postgres --storage-dsn DSN "
+                 "--storage-table TABLE`)\n";
     return kExitUsage;
   }
   // An -o the verb cannot honour is refused rather than ignored: `export

@@ -139,10 +139,15 @@ grpc::ServerUnaryReactor* AdminService::CheckStore(
     v1::CheckStoreResponse* resp) {
   return Run(ctx, [this, ctx, req, resp]() -> absl::Status {
     if (req->repair()) {
-      // Rebuilding indexes races with writers; only offline is safe.
+      // Rebuilding indexes races with writers; only offline is safe. A
+      // shared store has no data directory: every replica writes to it.
       return absl::FailedPreconditionError(
-          "repair: stop contentd and run `contentd --data-dir DIR --check "
-          "--repair`; online, CheckStore only reports");
+          store_->engine()->shared()
+              ? "repair: stop every replica and run `contentd --check "
+                "--repair --storage-engine postgres --storage-dsn DSN "
+                "--storage-table TABLE`; online, CheckStore only reports"
+              : "repair: stop contentd and run `contentd --data-dir DIR "
+                "--check --repair`; online, CheckStore only reports");
     }
     // Stops when the caller leaves (Ctrl-C, its deadline) or the server's
     // stop cancels the call at the end of its grace.

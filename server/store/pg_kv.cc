@@ -100,6 +100,50 @@ absl::Status Trouble(const std::exception& e, absl::string_view what) {
   return absl::UnavailableError(message);
 }
 
+// Whether libpq's message for a connection that could not be opened says
+// the server refused this login, or the DSN itself is wrong: the same DSN
+// would fail the same way again, where a server down, starting or full
+// would not. (libpq gives no SQLSTATE for a failed connection.)
+bool LoginRefused(absl::string_view message) {
+  for (const char* refused : {
+           "authentication failed",      // a wrong password
+           "no password supplied",       // the server wants one
+           "does not exist",             // the role or database
+           "no pg_hba.conf entry",       // the server admits no such login
+           "not permitted to log in",    // NOLOGIN role
+           "invalid connection option",  // the DSN's syntax
+           "missing \"=\" after",
+           "unterminated quoted string",
+           "invalid sslmode value",
+           "invalid port number",
+       }) {
+    if (absl::StrContains(message, refused)) return true;
+  }
+  return false;
+}
+
+// A connection that could not be opened: UNAVAILABLE, naming the config key
+// the DSN comes from and carrying libpq's reason.
+absl::Status ConnectTrouble(const std::exception& e) {
+  std::string message = e.what();
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+    message.pop_back();
+  return absl::UnavailableError(absl::StrCat(
+      "storage: cannot connect to PostgreSQL (storage.dsn): ", message));
+}
+
+// SQLSTATE 42501: the user lacks a privilege. (libpqxx 6.4 throws this
+// class without its SQLSTATE.)
+bool Denied(const std::exception& e) {
+  return dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr;
+}
+
+// The first line of a server error ("ERROR:  permission denied for ..."),
+// without the statement excerpt PostgreSQL adds after it.
+std::string FirstLine(absl::string_view message) {
+  return std::string(message.substr(0, message.find('\n')));
+}
+
 // The connection broke after COMMIT was sent.
 absl::Status InDoubt(const std::exception& e) {
   return absl::UnavailableError(
@@ -270,7 +314,7 @@ class Pool {
     } catch (const std::exception& e) {
       absl::MutexLock lock(&mu_);
       --open_;
-      return Trouble(e, "connecting");
+      return ConnectTrouble(e);
     }
   }
 
@@ -431,7 +475,18 @@ class PgKv : public KvEngine {
 
   absl::Status Init() {
     absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
-    if (!lease.ok()) return lease.status();
+    if (!lease.ok()) {
+      // At start, a login the server refuses (or a DSN libpq cannot use)
+      // is a configuration error, which contentd exits 2 for: starting
+      // again will not help. A server not reachable yet stays UNAVAILABLE.
+      if (LoginRefused(lease.status().message())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            lease.status().message(),
+            " (check the DSN's host, user and dbname, and the password: "
+            "PGPASSWORD or the DSN's password=)"));
+      }
+      return lease.status();
+    }
     // PostgreSQL has advisory locks and NOTIFY; CockroachDB, for one, has
     // neither. Without them writers rely on serializable retries, replicas
     // poll for each other's commits, and every replica runs the jobs that
@@ -462,20 +517,71 @@ class PgKv : public KvEngine {
                    "writers across replicas rely on serializable retries\n");
       options_.write_lock = false;
     }
+    // A table that exists is used as it is: CREATE TABLE IF NOT EXISTS
+    // needs CREATE on the schema even then, which a user given only its
+    // rows lacks (PostgreSQL 15 grants no one CREATE on `public` but the
+    // database's owner).
+    bool exists = false;
     try {
       pqxx::nontransaction tx((*lease)->c);
-      // Replicas starting together must not race on the catalog.
-      if (options_.write_lock)
-        tx.exec(LockSql(LockKey(options_.table, "ddl"), options_.lock_timeout));
-      tx.exec("CREATE TABLE IF NOT EXISTS " + table_ +
-              " (family smallint NOT NULL, key bytea NOT NULL,"
-              " value bytea NOT NULL, PRIMARY KEY (family, key))");
-      if (options_.write_lock)
-        tx.exec_params("SELECT pg_advisory_unlock($1)",
-                       LockKey(options_.table, "ddl"));
+      exists =
+          tx.exec_params("SELECT to_regclass($1) IS NOT NULL", table_)[0][0]
+              .as<bool>();
     } catch (const std::exception& e) {
       lease->Discard();
-      return Trouble(e, "creating the table");
+      return Trouble(e, "looking up the table");
+    }
+    if (!exists && !options_.create_table) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "storage.table: no table ", options_.table, " in database ",
+          (*lease)->c.dbname(), " (storage.dsn): no store there"));
+    }
+    if (!exists) {
+      try {
+        pqxx::nontransaction tx((*lease)->c);
+        // Replicas starting together must not race on the catalog.
+        if (options_.write_lock)
+          tx.exec(
+              LockSql(LockKey(options_.table, "ddl"), options_.lock_timeout));
+        tx.exec("CREATE TABLE IF NOT EXISTS " + table_ +
+                " (family smallint NOT NULL, key bytea NOT NULL,"
+                " value bytea NOT NULL, PRIMARY KEY (family, key))");
+        if (options_.write_lock)
+          tx.exec_params("SELECT pg_advisory_unlock($1)",
+                         LockKey(options_.table, "ddl"));
+      } catch (const std::exception& e) {
+        lease->Discard();
+        if (Denied(e)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "storage.table: cannot create table ", options_.table, ": ",
+              FirstLine(e.what()),
+              " (grant the DSN's user CREATE on the schema, or create the "
+              "table for it: docs/scaling.md)"));
+        }
+        return Trouble(e, "creating the table");
+      }
+    }
+    // Every replica reads and writes rows; found now, not at the first
+    // write. (has_table_privilege with a list is true if any one is held.)
+    try {
+      pqxx::nontransaction tx((*lease)->c);
+      pqxx::result r = tx.exec_params(
+          "SELECT has_table_privilege($1, 'SELECT') AND "
+          "has_table_privilege($1, 'INSERT') AND "
+          "has_table_privilege($1, 'UPDATE') AND "
+          "has_table_privilege($1, 'DELETE')",
+          table_);
+      if (!r[0][0].as<bool>()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "storage.table: the DSN's user may not read and write table ",
+            options_.table, ": GRANT SELECT, INSERT, UPDATE, DELETE ON ",
+            table_, " TO it"));
+      }
+    } catch (const pqxx::broken_connection& e) {
+      lease->Discard();
+      return Trouble(e, "looking up the table");
+    } catch (const std::exception&) {
+      // A database without has_table_privilege: the first read will say.
     }
     return absl::OkStatus();
   }

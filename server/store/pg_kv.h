@@ -24,6 +24,11 @@ struct PgKvOptions {
   // table share a store. Lower-case letters, digits and '_', starting with
   // a letter or '_'. Default: "contentd_kv".
   std::string table = "contentd_kv";
+  // Create `table` if it is missing. Off, a missing table fails the open
+  // (INVALID_ARGUMENT naming storage.table) and nothing is created: a check
+  // of a mistyped name must not report an empty new table clean.
+  // Default: true.
+  bool create_table = true;
   // Connections per process (reads borrow one per call or per snapshot).
   // Default: 16.
   int pool_size = 16;

@@ -715,6 +715,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     PgKvOptions pg;
     pg.dsn = options.pg_dsn;
     pg.table = options.pg_table;
+    pg.create_table = options.pg_create_table;
     pg.pool_size = options.pg_pool_size;
     pg.write_lock = options.pg_write_lock;
     pg.lock_timeout = options.pg_lock_timeout;

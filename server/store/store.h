@@ -51,6 +51,9 @@ struct StoreOptions {
   // (see PgKvOptions).
   std::string pg_dsn;
   std::string pg_table = "contentd_kv";
+  // postgres: create the table if missing (PgKvOptions::create_table);
+  // `contentd --check` turns it off. Default: true.
+  bool pg_create_table = true;
   int pg_pool_size = 16;
   bool pg_write_lock = true;
   absl::Duration pg_lock_timeout = absl::Seconds(10);
@@ -61,8 +64,8 @@ struct StoreOptions {
   // A store that never stored a token key gets one for this open only. The
   // RocksDB engine opens read-only too (RocksKvOptions::read_only), so
   // writes through engine() fail the same way; the postgres engine opens as
-  // usual (creating its table if missing) and only the store's own writes
-  // are refused. Default: false.
+  // usual (creating its table if missing, unless pg_create_table is off)
+  // and only the store's own writes are refused. Default: false.
   bool read_only = false;
   // rocksdb: called once when the engine stops taking writes for good (an
   // I/O error RocksDB cannot recover from while running; see

@@ -1423,7 +1423,10 @@ TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
             "admin"},
            {{"admin", "fsck", "--repair"},
             "--repair: a repair runs only offline: stop contentd and run "
-            "`contentd --data-dir DIR --check --repair`",
+            "`contentd --data-dir DIR --check --repair` (on PostgreSQL, with "
+            "every replica stopped: `contentd --check --repair "
+            "--storage-engine postgres --storage-dsn DSN --storage-table "
+            "TABLE`)",
             "admin fsck"},
            {{"tags", "-o", "markdown"},
             "-o markdown: tags lists names and counts, not documents: use -o "

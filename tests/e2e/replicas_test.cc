@@ -6,12 +6,18 @@
 // PostgreSQL: $CONTENTD_TEST_PG_DIR/dsn when set (the ctest fixture `pg`),
 // else a private PostgreSQL 15 started with tests/support/pg.sh for this
 // process. Without PostgreSQL the tests fail; they never pass vacuously.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -26,7 +32,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "content/client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -142,6 +153,132 @@ class Collector {
   WatchCanceller canceller_;
   absl::Status status_;
   std::thread thread_;
+};
+
+// A TCP relay on 127.0.0.1 to PostgreSQL's port: the replicas' way to the
+// database, which a test cuts (every connection through it closes, and new
+// ones are closed as soon as accepted, as when the server restarts) and
+// restores, without touching the server the other tests share.
+class DatabaseLink {
+ public:
+  explicit DatabaseLink(int target_port) : target_port_(target_port) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(0);
+    if (listen_fd_ < 0 ||
+        bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) !=
+            0 ||
+        listen(listen_fd_, 64) != 0) {
+      ADD_FAILURE() << "relay: cannot listen";
+      return;
+    }
+    socklen_t len = sizeof addr;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~DatabaseLink() {
+    stopping_ = true;
+    Cut();
+    if (acceptor_.joinable()) acceptor_.join();
+    std::vector<std::thread> pumps;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pumps.swap(pumps_);
+    }
+    for (auto& t : pumps) t.join();
+    if (listen_fd_ >= 0) close(listen_fd_);
+  }
+  int port() const { return port_; }
+
+  // Closes every relayed connection; new ones are closed until Restore.
+  void Cut() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cut_ = true;
+    for (int fd : open_) shutdown(fd, SHUT_RDWR);
+  }
+  void Restore() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cut_ = false;
+  }
+
+ private:
+  static sockaddr_in Loopback(int port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    return addr;
+  }
+
+  void Accept() {
+    while (!stopping_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int client = accept(listen_fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cut_) {
+        close(client);
+        continue;
+      }
+      const int server = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr = Loopback(target_port_);
+      if (server < 0 || connect(server, reinterpret_cast<sockaddr*>(&addr),
+                                sizeof addr) != 0) {
+        if (server >= 0) close(server);
+        close(client);
+        continue;
+      }
+      open_.insert(client);
+      open_.insert(server);
+      pumps_.emplace_back([this, client, server] { Pump(client, server); });
+    }
+  }
+
+  // Relays both ways until either side closes, then closes both.
+  void Pump(int a, int b) {
+    char buf[65536];
+    bool done = false;
+    while (!done) {
+      pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+      if (poll(p, 2, 100) < 0) break;
+      for (int i = 0; i < 2 && !done; ++i) {
+        if (p[i].revents == 0) continue;
+        const ssize_t n = read(p[i].fd, buf, sizeof buf);
+        if (n <= 0) {
+          done = true;
+          break;
+        }
+        const int to = i == 0 ? b : a;
+        for (ssize_t off = 0; off < n;) {
+          // No SIGPIPE for this process when the other side closed.
+          const ssize_t w =
+              send(to, buf + off, static_cast<size_t>(n - off), MSG_NOSIGNAL);
+          if (w <= 0) {
+            done = true;
+            break;
+          }
+          off += w;
+        }
+      }
+      if (stopping_) done = true;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    open_.erase(a);
+    open_.erase(b);
+    close(a);
+    close(b);
+  }
+
+  const int target_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptor_;
+  std::mutex mu_;
+  bool cut_ = false;
+  std::set<int> open_;
+  std::vector<std::thread> pumps_;
 };
 
 // The PostgreSQL the replicas share, once per process.
@@ -741,6 +878,27 @@ TEST_F(ReplicasTest, KillingAReplicaLosesNoAcknowledgedWrite) {
   }
 }
 
+// An online repair is refused with the command that repairs a shared store
+// (no data directory), and a check through any replica reports it clean.
+TEST_F(ReplicasTest, RepairIsRefusedWithTheSharedStoresOfflineCommand) {
+  ASSERT_TRUE(Create(A(), MakeArticle("fsck", "fsck", {"f"}, k2025)).ok());
+  v1::CheckStoreRequest repair;
+  repair.set_repair(true);
+  auto refused = B().CheckStore(repair);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("stop every replica and run `contentd "
+                                   "--check --repair --storage-engine "
+                                   "postgres"));
+  EXPECT_THAT(refused.status().message(),
+              ::testing::Not(::testing::HasSubstr("--data-dir")));
+  auto check = C().CheckStore({});
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
+  EXPECT_EQ(check->heads_checked(), 1);
+}
+
 // Retention through the CompactStore RPC, no background runs.
 class ReplicasRetentionTest : public ReplicasTest {
  protected:
@@ -821,6 +979,273 @@ TEST_F(ReplicasRetentionTest, ConcurrentCompactionsRemoveEachRevisionOnce) {
   EXPECT_EQ(tags->tags(0).article_count(), 1);
   // The purged id is free again, through any replica.
   EXPECT_TRUE(Create(C(), MakeArticle("gone", "reborn", {"gone"}, k2025)).ok());
+}
+
+// contentd run against PostgreSQL with `dsn` and `table` (and `extra`
+// flags): its exit and what it printed.
+testing::CommandResult StartAgainst(const std::string& dsn,
+                                    const std::string& dir,
+                                    const std::string& table = "kv_start",
+                                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {testing::ContentdBinary(),
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--data-dir",
+                                   dir,
+                                   "--storage-engine",
+                                   "postgres",
+                                   "--storage-dsn",
+                                   dsn,
+                                   "--storage-table",
+                                   table};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return RunCommand(argv, "", {}, std::chrono::seconds(60));
+}
+
+// Runs `sql` through psql as the test server's superuser; its output.
+std::string Psql(const std::string& dsn, const std::string& sql) {
+  const char* bin = std::getenv("PG_BIN");
+  testing::CommandResult r = RunCommand(
+      {absl::StrCat(
+           bin != nullptr && *bin != '\0' ? bin : "/usr/lib/postgresql/15/bin",
+           "/psql"),
+       dsn, "-v", "ON_ERROR_STOP=1", "-qAtc", sql});
+  EXPECT_EQ(r.exit_code, 0) << sql << ":\n" << r.out << r.err;
+  return std::string(absl::StripAsciiWhitespace(r.out));
+}
+
+// `dsn` with its `key=value` entry replaced (or added).
+std::string WithDsnEntry(const std::string& dsn, const std::string& key,
+                         const std::string& value) {
+  std::string out;
+  for (absl::string_view part : absl::StrSplit(dsn, ' ', absl::SkipEmpty())) {
+    if (!absl::StartsWith(part, key + "=")) absl::StrAppend(&out, part, " ");
+  }
+  return absl::StrCat(out, key, "=", value);
+}
+
+TEST(ReplicaStartTest, ALoginTheDatabaseRefusesExits2NamingTheDsn) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  struct Case {
+    std::string dsn;
+    std::string says;  // libpq's reason, passed on
+  };
+  const std::vector<Case> cases = {
+      {WithDsnEntry(pg->dsn, "dbname", "no_such_database"),
+       "database \"no_such_database\" does not exist"},
+      {WithDsnEntry(pg->dsn, "user", "no_such_role"),
+       "role \"no_such_role\" does not exist"},
+      {pg->dsn + " no_such_option=1", "invalid connection option"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.dsn);
+    testing::CommandResult r = StartAgainst(c.dsn, dir.path() + "/data");
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, ::testing::HasSubstr("storage.dsn"));
+    EXPECT_THAT(r.err, ::testing::HasSubstr(c.says));
+    EXPECT_THAT(r.err, ::testing::HasSubstr("cannot connect to PostgreSQL"));
+    EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("connection lost")));
+  }
+}
+
+TEST(ReplicaStartTest, ADatabaseItCannotReachExits1NamingTheDsn) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  // A port nothing listens on: bound here, never listened on.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string dsn =
+      WithDsnEntry(pg->dsn, "port", std::to_string(ntohs(addr.sin_port)));
+  testing::CommandResult r = StartAgainst(dsn, dir.path() + "/data");
+  close(fd);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, ::testing::HasSubstr("storage.dsn"));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("Connection refused"));
+  EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("connection lost")));
+}
+
+// A table created for contentd, its user given its rows but not CREATE on
+// the schema (a DBA's least privilege; PostgreSQL 15 gives `public`'s
+// CREATE to the database's owner alone), serves. Without the table, or
+// without one of the four privileges, contentd says which and exits 2.
+TEST(ReplicaStartTest, ATableCreatedForAUserWithoutCreateServes) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/granted");
+  const std::string role = "contentd_rows_only";
+  Psql(pg->dsn, absl::StrCat("DO $$ BEGIN CREATE ROLE ", role,
+                             " LOGIN; EXCEPTION WHEN duplicate_object THEN "
+                             "NULL; END $$"));
+  const std::string dsn = WithDsnEntry(pg->dsn, "user", role);
+
+  testing::CommandResult missing = StartAgainst(dsn, dir.path(), table);
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_THAT(missing.err,
+              ::testing::HasSubstr("storage.table: cannot create table " +
+                                   table + ": ERROR:  permission denied"));
+  EXPECT_THAT(missing.err, ::testing::HasSubstr("CREATE on the schema"));
+
+  Psql(pg->dsn,
+       absl::StrCat("CREATE TABLE ", table,
+                    " (family smallint NOT NULL, key bytea NOT NULL, value "
+                    "bytea NOT NULL, PRIMARY KEY (family, key)); GRANT "
+                    "SELECT, INSERT, UPDATE, DELETE ON ",
+                    table, " TO ", role));
+  {
+    auto server = ServerProcess::Start(
+        dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
+                            dsn, "--storage-table", table});
+    ASSERT_NE(server, nullptr);
+    ClientOptions options;
+    options.target = server->address();
+    auto client = Client::Connect(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    auto created =
+        Create(**client, MakeArticle("granted", "rows only", {"g"}, k2025));
+    ASSERT_TRUE(created.ok()) << created.status();
+    auto read = (*client)->Get("granted");
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->title(), "rows only");
+  }
+
+  Psql(pg->dsn, absl::StrCat("REVOKE DELETE ON ", table, " FROM ", role));
+  testing::CommandResult no_delete = StartAgainst(dsn, dir.path(), table);
+  EXPECT_EQ(no_delete.exit_code, 2) << no_delete.err;
+  EXPECT_THAT(no_delete.err,
+              ::testing::HasSubstr("storage.table: the DSN's user may not "
+                                   "read and write table " +
+                                   table));
+  Psql(pg->dsn, absl::StrCat("DROP TABLE ", table));
+}
+
+// `contentd --check` of a table that is not there (a mistyped name) finds
+// no store, as for a data directory, and leaves no empty table behind to
+// report clean.
+TEST(ReplicaStartTest, CheckOfAMissingTableExits2AndCreatesNothing) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/mistyped");
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{{"--check"},
+                                             {"--check", "--repair"}}) {
+    SCOPED_TRACE(flags.back());
+    testing::CommandResult r = StartAgainst(pg->dsn, dir.path(), table, flags);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_THAT(r.err, ::testing::HasSubstr("storage.table: no table " + table +
+                                            " in database postgres"));
+    EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("clean")));
+    EXPECT_EQ(Psql(pg->dsn,
+                   absl::StrCat("SELECT to_regclass('", table, "') IS NULL")),
+              "t");
+  }
+}
+
+// The database going away under two replicas and coming back: calls meanwhile
+// fail UNAVAILABLE saying so, the replicas recover without a restart, a
+// Watch open through the outage goes on with every event exactly once, and
+// every acknowledged write is there afterwards.
+TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  int pg_port = 0;
+  for (absl::string_view part : absl::StrSplit(pg->dsn, ' ')) {
+    if (absl::ConsumePrefix(&part, "port=")) {
+      ASSERT_TRUE(absl::SimpleAtoi(part, &pg_port)) << pg->dsn;
+    }
+  }
+  ASSERT_GT(pg_port, 0) << pg->dsn;
+  DatabaseLink link(pg_port);
+  ASSERT_GT(link.port(), 0);
+  TempDir dir;
+  const std::vector<std::string> args = {
+      "--storage-engine",
+      "postgres",
+      "--storage-dsn",
+      WithDsnEntry(pg->dsn, "port", std::to_string(link.port())),
+      "--storage-table",
+      testing::TestPgTable(dir.path() + "/outage")};
+  auto a = ServerProcess::Start(dir.path() + "/a", args);
+  ASSERT_NE(a, nullptr);
+  auto b = ServerProcess::Start(dir.path() + "/b", args);
+  ASSERT_NE(b, nullptr);
+  ClientOptions options;
+  options.timeout = absl::Seconds(15);
+  options.max_attempts = 1;  // each call counted as made
+  options.target = a->address();
+  auto via_a = Client::Connect(options);
+  ASSERT_TRUE(via_a.ok()) << via_a.status();
+  options.target = b->address();
+  auto via_b = Client::Connect(options);
+  ASSERT_TRUE(via_b.ok()) << via_b.status();
+
+  constexpr int kBefore = 5, kAfter = 5;
+  Collector on_b(via_b->get(), {}, kBefore + kAfter);
+  std::vector<std::string> acknowledged;
+  for (int i = 0; i < kBefore; ++i) {
+    const std::string id = absl::StrCat("before-", i);
+    auto r = Create(**via_a, MakeArticle(id, id, {"outage"}, k2025 + i));
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+    acknowledged.push_back(id);
+  }
+  // B has followed A's commits before the outage.
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       on_b.size() < kBefore && absl::Now() < deadline;) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(on_b.size(), static_cast<size_t>(kBefore)) << on_b.status();
+
+  link.Cut();
+  auto read = (*via_b)->Get("before-0");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable)
+      << read.status();
+  EXPECT_THAT(read.status().message(), ::testing::HasSubstr("PostgreSQL"));
+  auto write = Create(
+      **via_a, MakeArticle("during", "during", {"outage"}, k2025 + kBefore));
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kUnavailable)
+      << write.status();
+  EXPECT_THAT(write.status().message(), ::testing::HasSubstr("PostgreSQL"));
+  auto query = (*via_b)->QueryArticles({});
+  EXPECT_EQ(query.status().code(), absl::StatusCode::kUnavailable)
+      << query.status();
+
+  // Back: the next calls succeed, through the same processes.
+  link.Restore();
+  for (int i = 0; i < kAfter; ++i) {
+    const std::string id = absl::StrCat("after-", i);
+    Client& c = i % 2 == 0 ? **via_a : **via_b;
+    auto r = Create(c, MakeArticle(id, id, {"outage"}, k2025 + 10 + i));
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+    acknowledged.push_back(id);
+  }
+  for (const std::string& id : acknowledged) {
+    for (Client* c : {via_a->get(), via_b->get()}) {
+      auto r = c->Get(id);
+      EXPECT_TRUE(r.ok()) << id << ": " << r.status();
+    }
+  }
+  // The Watch opened before the outage saw every acknowledged create, once
+  // and in order (a write that failed took no sequence).
+  ASSERT_TRUE(on_b.WaitFor(absl::Seconds(30))) << on_b.status();
+  const auto events = on_b.events();
+  ASSERT_EQ(events.size(), acknowledged.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].event().sequence(), static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(events[i].event().name(), ArticleName(acknowledged[i]));
+  }
 }
 
 }  // namespace
