@@ -115,13 +115,19 @@ class SdkTest : public ::testing::Test {
   std::unique_ptr<Client> client_;
 };
 
-// A loopback "server" that answers each connection's HTTP/2 preface with
-// its SETTINGS, waits for the call's HEADERS frame, and closes the
-// connection: every call attempt reaches the wire and is cut off unanswered,
-// as when contentd dies after its commit. Counts the attempts.
-class DroppingListener {
+// A loopback "server" that counts connection attempts and serves none.
+//  - kDropCalls: answers each connection's HTTP/2 preface with its SETTINGS,
+//    waits for the call's HEADERS frame, and closes the connection: every
+//    call attempt reaches the wire and is cut off unanswered, as when
+//    contentd dies after its commit. Counts the calls.
+//  - kCloseConnections: accepts each connection and closes it at once, so
+//    that every connection attempt fails (as against a server that is
+//    down) and the client's reconnect backoff grows. Counts the
+//    connections.
+class FakeListener {
  public:
-  DroppingListener() {
+  enum Mode { kDropCalls, kCloseConnections };
+  explicit FakeListener(Mode mode) : mode_(mode) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -136,24 +142,31 @@ class DroppingListener {
     port_ = ntohs(addr.sin_port);
     thread_ = std::thread([this] { Serve(); });
   }
-  ~DroppingListener() {
+  ~FakeListener() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
     close(fd_);
   }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int attempts() const { return attempts_; }
+  // Waits (at most `polls` times 10 ms) for attempts() to reach `n`.
+  bool WaitForAttempts(int n, int polls) const {
+    for (int i = 0; i < polls && attempts_ < n; ++i)
+      absl::SleepFor(absl::Milliseconds(10));
+    return attempts_ >= n;
+  }
 
  private:
   void Serve() {
     while (!stop_) {
       pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
+      if (poll(&p, 1, 20) <= 0) continue;
       const int conn = accept(fd_, nullptr, nullptr);
       if (conn < 0) continue;
       static constexpr char kSettings[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
-      if (write(conn, kSettings, sizeof(kSettings)) == sizeof(kSettings) &&
-          SawHeaders(conn)) {
+      if (mode_ == kCloseConnections ||
+          (write(conn, kSettings, sizeof(kSettings)) == sizeof(kSettings) &&
+           SawHeaders(conn))) {
         ++attempts_;
       }
       close(conn);
@@ -185,6 +198,7 @@ class DroppingListener {
     return false;
   }
 
+  const Mode mode_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -199,7 +213,7 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
   o.max_attempts = 3;
   o.timeout = absl::Seconds(20);
   {
-    DroppingListener server;
+    FakeListener server(FakeListener::kDropCalls);
     o.target = server.address();
     absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
     ASSERT_TRUE(c.ok()) << c.status();
@@ -207,7 +221,7 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
               absl::StatusCode::kUnavailable);
     EXPECT_GT(server.attempts(), 1);
   }
-  DroppingListener server;
+  FakeListener server(FakeListener::kDropCalls);
   o.target = server.address();
   absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
   ASSERT_TRUE(c.ok()) << c.status();
@@ -228,57 +242,6 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
   EXPECT_EQ(server.attempts(), 2);
 }
 
-// A loopback port that accepts each connection and closes it at once, so
-// that every connection attempt of a client fails (as against a server that
-// is down) and the client's reconnect backoff grows. Counts the attempts.
-class ClosingListener {
- public:
-  ClosingListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        listen(fd_, 16) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ADD_FAILURE() << "cannot listen on loopback";
-      return;
-    }
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] {
-      while (!stop_) {
-        pollfd p{fd_, POLLIN, 0};
-        if (poll(&p, 1, 20) <= 0) continue;
-        const int conn = accept(fd_, nullptr, nullptr);
-        if (conn < 0) continue;
-        close(conn);
-        ++attempts_;
-      }
-    });
-  }
-  ~ClosingListener() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    close(fd_);
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  int attempts() const { return attempts_; }
-  // Waits (at most `polls` times 10 ms) for attempts() to reach `n`.
-  bool WaitForAttempts(int n, int polls) const {
-    for (int i = 0; i < polls && attempts_ < n; ++i)
-      absl::SleepFor(absl::Milliseconds(10));
-    return attempts_ >= n;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> attempts_{0};
-  std::thread thread_;
-};
-
 // After a long outage gRPC tries to reconnect only every few seconds (its
 // backoff grows to 5 s), so a call made once the server was back failed for
 // up to that long, and a write, which waits max_attempts seconds for a
@@ -290,7 +253,8 @@ class ClosingListener {
 TEST(SdkRetryTest, ACallAfterALongOutageTriesToConnectAtOnce) {
   // One server and client for a write, one for a read: each call resets
   // its channel's backoff. Both back off at once.
-  ClosingListener write_server, read_server;
+  FakeListener write_server(FakeListener::kCloseConnections);
+  FakeListener read_server(FakeListener::kCloseConnections);
   ClientOptions o;
   o.max_attempts = 1;  // a write waits 1 s for a connection; no read retries
   o.target = write_server.address();
