@@ -83,7 +83,8 @@ struct GetOptions {
   std::vector<std::string> fallback_langs;
 };
 
-// Lets another thread stop a running Client::Watch. Thread-safe.
+// Lets another thread stop a running Client::Watch. Copies share one
+// state: cancelling any copy cancels them all. Thread-safe.
 class WatchCanceller {
  public:
   WatchCanceller();
@@ -223,7 +224,11 @@ class Client {
   // Batches are sent unchecked: an article the server cannot parse fails
   // alone (OUTCOME_FAILED, INVALID_ARGUMENT `articles[i]: cannot be
   // parsed`).
-  // Deadline: `call.timeout` for the whole import if positive, else none.
+  // Deadline: `call.timeout` for the whole import if positive, else none;
+  // the wait for a connection before the first batch is bounded by
+  // `call.timeout` if positive, else by ClientOptions::timeout. A batch
+  // must also fit the server's `max_message_bytes` (at least 16 MiB): size
+  // batches of large articles by bytes as well as by count.
   // `on_results` runs on an SDK thread, concurrently with `next_batch` on
   // the caller's: guard any state the two share.
   virtual absl::Status ImportArticles(

@@ -68,15 +68,16 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
                                           const MarkdownOptions& options = {});
 
 // Writes an Article as Markdown with YAML front matter. Server-set fields are
-// not written. A param that would read back as another key at the top level
-// (a typed, editorial or id key; a theme string key whose field has a
-// value; `params` when it is a map or others are there) is written in a
-// `params:` mapping.
-// ParseMarkdown(FormatMarkdown(a)) has the same content as `a`. A DRAFT or
-// PUBLISHED state where the document had no `state` or `draft` key is
-// written `draft: true` or `draft: false` (Hugo's). Dates are
-// written in their layout and zone, but a zoneless layout is written as
-// RFC 3339 where it would not read back as the same instant (the same
+// not written. `name` is written, as `id:`, only where the document it was
+// read from had an `id` key (`style.key_order`): a file's id is otherwise
+// its file name (`ID.md`) or contentctl's `--id`. A param that would read back
+// as another key at the top level (a typed, editorial or id key; a theme string
+// key whose field has a value; `params` when it is a map or others are there)
+// is written in a `params:` mapping. ParseMarkdown(FormatMarkdown(a)) has the
+// same content as `a`. A DRAFT or PUBLISHED state where the document had no
+// `state` or `draft` key is written `draft: true` or `draft: false` (Hugo's).
+// Dates are written in their layout and zone, but a zoneless layout is written
+// as RFC 3339 where it would not read back as the same instant (the same
 // instant then, another style): when the zone is an offset, or a name that
 // does not load here (written in UTC then).
 std::string FormatMarkdown(const v1::Article& article);
