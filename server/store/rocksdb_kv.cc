@@ -1380,6 +1380,10 @@ class BestEffortLogger : public rocksdb::Logger {
 };
 
 // Bytes free on the volume of `path`, or of its nearest existing parent.
+// An error for a volume that cannot hold the store at all: read-only, or a
+// pseudo filesystem (/proc, /sys: no blocks, so "0 bytes free"). The open
+// then says why it fails ("Read-only file system", "No such file or
+// directory") rather than that the volume is full.
 absl::StatusOr<uint64_t> FreeBytesAt(const std::string& path) {
   std::error_code ec;
   std::filesystem::path at = std::filesystem::absolute(path, ec);
@@ -1392,6 +1396,10 @@ absl::StatusOr<uint64_t> FreeBytesAt(const std::string& path) {
   if (statvfs(at.c_str(), &fs) != 0) {
     return absl::UnavailableError(absl::StrCat(
         "storage: free space of ", at.string(), ": ", std::strerror(errno)));
+  }
+  if ((fs.f_flag & ST_RDONLY) != 0 || fs.f_blocks == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("storage: ", at.string(), " cannot hold files"));
   }
   return uint64_t{fs.f_bavail} * fs.f_frsize;
 }

@@ -1496,6 +1496,21 @@ class HeldPort {
 // A start that fails to bind leaves no data directory behind (it used to
 // open, and so create, the store first) and leaves an existing one as it
 // was.
+// A data directory where no store can be made says why, not that the
+// volume is full: /proc reports 0 bytes free, and contentd used to refuse
+// it as "the volume has 0 bytes free".
+TEST(StartupTest, ADataDirOnAPseudoFilesystemIsRefusedForWhatItIs) {
+  auto r =
+      RunCommand({ContentdBinary(), "--data-dir", "/proc/contentd-no-such-dir",
+                  "--listen", "127.0.0.1:0", "--storage-engine", "rocksdb"},
+                 "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("/proc/contentd-no-such-dir"));
+  EXPECT_THAT(r.err, HasSubstr("No such file or directory"));
+  EXPECT_THAT(r.err, Not(HasSubstr("bytes free")));
+}
+
 TEST(StartupTest, BindFailureCreatesNoDataDirAndLeavesAStoreAsItWas) {
   TempDir dir;
   HeldPort held;
