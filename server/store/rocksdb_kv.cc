@@ -1434,6 +1434,25 @@ absl::Status FitToVolume(const RocksKvOptions& options,
                             db_options->manifest_preallocation_size;
   if (*free_bytes < kNoPreallocationFactor * reserved)
     db_options->allow_fallocate = false;
+  // An open replays the WAL into memtables and by default flushes them to
+  // new table and blob files: as many bytes again as the WAL holds. On a
+  // volume that filled up (the reason contentd was restarted, often) that
+  // flush failed with ENOSPC and contentd could not start at all, not even
+  // to serve reads. Without room for it, the replayed writes stay in the
+  // memtables and the WAL is kept: reads are served, writes are refused
+  // with "disk full" until space returns, and flushes run then.
+  uint64_t wal_bytes = 0;
+  if (!fresh) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(options.path, ec)) {
+      if (entry.path().extension() != ".log") continue;
+      std::error_code size_ec;
+      const uintmax_t size = entry.file_size(size_ec);
+      if (!size_ec) wal_bytes += size;
+    }
+  }
+  if (*free_bytes < 2 * wal_bytes + reserved)
+    db_options->avoid_flush_during_recovery = true;
   return absl::OkStatus();
 }
 

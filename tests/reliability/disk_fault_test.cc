@@ -87,8 +87,8 @@ class DiskFaultTest : public ::testing::Test {
     return client_->CreateArticle(r);
   }
 
-  // Fills the filesystem with a filler file until it is full.
-  void Fill() {
+  // Fills the filesystem with a filler file until `leave` bytes are free.
+  void Fill(uintmax_t leave = 16 << 10) {
     std::FILE* f = std::fopen((mount_ + "/filler").c_str(), "wb");
     ASSERT_NE(f, nullptr);
     std::string chunk(64 << 10, 'f');
@@ -100,7 +100,7 @@ class DiskFaultTest : public ::testing::Test {
     // Leave a little room so the filler's own tail is not the only victim.
     std::filesystem::resize_file(
         mount_ + "/filler",
-        std::filesystem::file_size(mount_ + "/filler") - (16 << 10));
+        std::filesystem::file_size(mount_ + "/filler") - leave);
   }
 
   // Writes until one fails; returns that status (OK if none did).
@@ -323,6 +323,44 @@ TEST_F(DiskFaultTest, StartOnAFullDiskIsAClearErrorNotAnAbort) {
   options.target = server_->address();
   client_ = *Client::Connect(options);
   ASSERT_TRUE(WriteAgain(absl::Seconds(10)).ok());
+  VerifyIntact();
+}
+
+// The usual way a full disk meets a start: the volume filled up, contentd
+// was restarted. The WAL it replays used to be flushed to new table and
+// blob files at open, as many bytes again as it holds: on the full volume
+// that failed ("No space left on device") and contentd could not start,
+// not even to serve reads. It must start, serve reads, refuse writes
+// clearly, and take them again once there is room.
+TEST_F(DiskFaultTest, AStoreWhoseVolumeFilledUpStartsAndServesReads) {
+  // About 4 MiB of revision bodies, left in the WAL by a clean stop.
+  for (int i = 0; i < 64; ++i) {
+    const std::string id = absl::StrCat("big", i);
+    ASSERT_TRUE(Create(id, 64 << 10).ok()) << id;
+    acked_.push_back(id);
+  }
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+  // Room for the files any open writes (a MANIFEST, OPTIONS, a WAL), not
+  // for the WAL's flush.
+  Fill(/*leave=*/1 << 20);
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  ClientOptions options;
+  options.target = server_->address();
+  options.max_attempts = 1;
+  client_ = *Client::Connect(options);
+  for (const std::string& id : acked_) {
+    absl::StatusOr<v1::Article> a = client_->Get(id);
+    ASSERT_TRUE(a.ok()) << id << ": " << a.status();
+  }
+  absl::StatusOr<v1::Article> refused = Create("while-full", 64 << 10);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("disk full"));
+
+  std::filesystem::remove(mount_ + "/filler");
+  ASSERT_TRUE(WriteAgain(absl::Seconds(20)).ok()) << server_->Log();
   VerifyIntact();
 }
 
