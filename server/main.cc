@@ -909,7 +909,9 @@ int main(int argc, char** argv) {
   }
 
   // Retention in the background: old revisions, long-deleted articles and
-  // the change log (watchers behind it get OUT_OF_RANGE and resync).
+  // the change log (watchers behind it get OUT_OF_RANGE and resync). A stop
+  // ends a pass at its next article (each article's removal is one atomic
+  // write): at 1M articles a pass takes minutes, and held the stop so.
   absl::Notification stop_retention;
   std::thread retention([&] {
     while (!stop_retention.WaitForNotificationWithTimeout(
@@ -917,7 +919,9 @@ int main(int argc, char** argv) {
       // Replicas of one shared store take turns: one holds the lease.
       absl::StatusOr<bool> lease = (*store)->TryLease("retention");
       if (!lease.ok() || !*lease) continue;
-      absl::StatusOr<content::v1::CompactStoreResponse> r = admin->Compact();
+      absl::StatusOr<content::v1::CompactStoreResponse> r = admin->Compact(
+          false,
+          [&stop_retention] { return stop_retention.HasBeenNotified(); });
       if (!r.ok())
         std::cerr << "contentd: retention: " << r.status() << std::endl;
     }
@@ -949,6 +953,8 @@ int main(int argc, char** argv) {
   // (up to TimeoutStopSec) instead.
   watchdog.reset();
   (void)notifier.Notify("STOPPING=1");
+  // A retention pass stops at its next article.
+  stop_retention.Notify();
   // NOT_SERVING while in-flight calls finish, so load balancers stop
   // sending new ones.
   serving_health.Shutdown();
@@ -956,7 +962,6 @@ int main(int argc, char** argv) {
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoNanoseconds(config.shutdown_grace));
   server->Wait();
-  stop_retention.Notify();
   retention.join();
   metrics_server.reset();
   admin.reset();

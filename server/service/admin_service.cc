@@ -58,10 +58,11 @@ grpc::ServerUnaryReactor* AdminService::Run(
   return reactor;
 }
 
-absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(bool storage) {
+absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(
+    bool storage, const std::function<bool()>& cancelled) {
   v1::CompactStoreResponse out;
   absl::StatusOr<store::RetentionResult> r =
-      store_->ApplyRetention(options_.retention);
+      store_->ApplyRetention(options_.retention, cancelled);
   if (!r.ok()) return r.status();
   out.set_revisions_removed(r->revisions_removed);
   out.set_articles_purged(r->articles_purged);
@@ -74,6 +75,13 @@ absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(bool storage) {
   if (!after.ok()) return after.status();
   out.set_changes_removed(*after - *before);
   if (storage) {
+    // Not begun for a caller gone or a stop: once begun it runs to the end.
+    if (cancelled && cancelled()) {
+      return absl::CancelledError(
+          "compact: the storage compaction was not begun (contentd is "
+          "stopping, or the call's client left); retention and the "
+          "change-log trim are done");
+    }
     const absl::Time start = absl::Now();
     s = store_->engine()->CompactAll();
     // PostgreSQL's autovacuum does this work; nothing to ask of it here.
@@ -126,8 +134,10 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
 grpc::ServerUnaryReactor* AdminService::CompactStore(
     grpc::CallbackServerContext* ctx, const v1::CompactStoreRequest* req,
     v1::CompactStoreResponse* resp) {
-  return Run(ctx, [this, req, resp]() -> absl::Status {
-    absl::StatusOr<v1::CompactStoreResponse> r = Compact(req->storage());
+  return Run(ctx, [this, ctx, req, resp]() -> absl::Status {
+    // The retention pass stops when the caller leaves.
+    absl::StatusOr<v1::CompactStoreResponse> r =
+        Compact(req->storage(), [ctx] { return ctx->IsCancelled(); });
     if (!r.ok()) return r.status();
     *resp = *std::move(r);
     return absl::OkStatus();

@@ -34,8 +34,12 @@ class AdminService final : public v1::AdminService::CallbackService {
   ~AdminService() override;
 
   // Runs the retention policy and the change-log trim once; with
-  // `storage`, then compacts the storage engine's files.
-  absl::StatusOr<v1::CompactStoreResponse> Compact(bool storage = false);
+  // `storage`, then compacts the storage engine's files. Once `cancelled`
+  // (if set) says true, the retention pass stops at its next article with
+  // CANCELLED (Store::ApplyRetention), and neither the trim nor the
+  // compaction runs.
+  absl::StatusOr<v1::CompactStoreResponse> Compact(
+      bool storage = false, const std::function<bool()>& cancelled = {});
 
   grpc::ServerUnaryReactor* BackupStore(grpc::CallbackServerContext* ctx,
                                         const v1::BackupStoreRequest* req,

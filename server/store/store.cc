@@ -2129,9 +2129,23 @@ absl::Status Store::Checkpoint(const std::string& dir, int64_t* last_sequence) {
 }
 
 absl::StatusOr<RetentionResult> Store::ApplyRetention(
-    const RetentionPolicy& policy) {
+    const RetentionPolicy& policy, const std::function<bool()>& cancelled) {
   if (absl::Status s = CheckWritable(); !s.ok()) return s;
   RetentionResult result;
+  // CANCELLED, with what was done, once `cancelled` says so; the listing
+  // asks every 4096 keys.
+  uint64_t keys = 0;
+  auto stop = [&](bool listing) -> absl::Status {
+    if (!cancelled || (listing && (++keys & 4095) != 0) || !cancelled())
+      return absl::OkStatus();
+    return absl::CancelledError(absl::StrCat(
+        "retention: stopped before it finished (contentd is stopping, or "
+        "the call's client left), after removing ",
+        result.revisions_removed, " revisions and purging ",
+        result.articles_purged,
+        " articles; each article's removal is whole, and the next pass "
+        "does the rest"));
+  };
   const bool trim =
       policy.keep_revisions > 0 || policy.keep_age > absl::ZeroDuration();
   const bool purge = policy.purge_deleted_after > absl::ZeroDuration();
@@ -2146,6 +2160,7 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
     const int64_t keep = std::max<int64_t>(policy.keep_revisions, 1);
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kHeads);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (absl::Status s = stop(true); !s.ok()) return s;
       if (it->value().size() == 8 &&
           static_cast<int64_t>(ReadBigEndian64(it->value())) <= keep) {
         continue;
@@ -2162,6 +2177,7 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
     ro.upper_bound = PrefixSuccessor(prefix);
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (absl::Status s = stop(true); !s.ok()) return s;
       uint64_t date_key;
       absl::string_view id;
       if (ParsePostingKey(it->key(), prefix.size(), &date_key, &id))
@@ -2172,6 +2188,7 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   }
   for (const std::string& id : ids) {
+    if (absl::Status s = stop(false); !s.ok()) return s;
     IdLockGuard lock(&id_locks_, {id});
     std::string head_bytes;
     absl::Status read = ReadHeadBytes(id, &head_bytes);

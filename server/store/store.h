@@ -343,8 +343,15 @@ class Store {
 
   // Removes old revisions and long-deleted articles per `policy`, one
   // article at a time under its lock (never the head of a live article).
-  // The change log is trimmed separately (TrimChanges).
-  absl::StatusOr<RetentionResult> ApplyRetention(const RetentionPolicy& policy);
+  // The change log is trimmed separately (TrimChanges). `cancelled`, if
+  // set, is asked before each article (and every few thousand keys while
+  // the articles to look at are listed): once it says true the pass stops
+  // there with CANCELLED, saying what it removed. Each article's removal is
+  // one atomic write, so a stopped pass leaves no article half-done; the
+  // next pass does the rest.
+  absl::StatusOr<RetentionResult> ApplyRetention(
+      const RetentionPolicy& policy,
+      const std::function<bool()>& cancelled = {});
   // Writes a consistent copy of the store into `dir` (must not exist);
   // `*last_sequence` is the last change-log sequence the copy holds (read
   // from the copy): every write acknowledged before the call is at or below

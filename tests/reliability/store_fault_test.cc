@@ -1228,6 +1228,46 @@ TEST_F(ReliabilityStoreTest,
   EXPECT_EQ(events->front().type(), v1::ChangeEvent::TYPE_PUBLISHED);
 }
 
+// A retention pass stops at the article where it is cancelled (contentd
+// stopping, or the CompactStore caller gone), CANCELLED saying what it
+// removed: each article it reached is trimmed whole, the rest untouched,
+// and the next pass does them. It ran to the end regardless, minutes at 1M
+// articles, holding a stop for as long.
+TEST_F(ReliabilityStoreTest, RetentionStopsAtTheArticleWhereItIsCancelled) {
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = absl::StrCat("a", i);
+    Article a = MakeArticle(id, {"t1"});
+    ASSERT_TRUE(store_->Create(id, a).ok());
+    for (int r = 0; r < 2; ++r) {
+      a.set_title(absl::StrCat(id, " ", r));
+      ASSERT_TRUE(store_->Update(id, a, {}).ok());
+    }
+  }
+  RetentionPolicy policy;
+  policy.keep_revisions = 1;
+  int asked = 0;
+  // Three articles go through; the fourth question says stop.
+  absl::StatusOr<RetentionResult> r =
+      store_->ApplyRetention(policy, [&asked] { return ++asked > 3; });
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("after removing 6 revisions"));
+  EXPECT_TRUE(Check().clean());
+  int trimmed = 0;
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = absl::StrCat("a", i);
+    const bool first = store_->Get(id, 1, true).ok();
+    EXPECT_EQ(first, store_->Get(id, 2, true).ok()) << id;  // both or neither
+    EXPECT_TRUE(store_->Get(id, 3, true).ok()) << id;       // the head
+    if (!first) ++trimmed;
+  }
+  EXPECT_EQ(trimmed, 3);
+  r = store_->ApplyRetention(policy);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->revisions_removed, 14);
+  EXPECT_TRUE(Check().clean());
+}
+
 // A retention pass reads only the articles it may change: with more
 // revisions than it keeps, or deleted. It read and decoded every head, every
 // minute, on a store of a million articles.
