@@ -969,17 +969,28 @@ int main(int argc, char** argv) {
   // connected, even with no call. So once no call has run for a moment
   // (time for calls sent before a client saw the GOAWAY to arrive), the
   // connections left are closed (grpc_server_cancel_all_calls: no call is
-  // left to cancel). Calls in progress still get the grace.
+  // left to cancel). Calls in progress still get the grace; those left
+  // at its end are ended with UNAVAILABLE "contentd is stopping", and
+  // gRPC cuts what is left a second later.
   constexpr absl::Duration kQuiet = absl::Milliseconds(200);
+  constexpr absl::Duration kCutAfterGrace = absl::Seconds(1);
   const absl::Time grace_end = absl::Now() + config.shutdown_grace;
   absl::Notification shutting_down;
   std::thread shutdown([&server, &shutting_down, grace_end] {
     shutting_down.Notify();
-    server->Shutdown(absl::ToChronoTime(grace_end));
+    server->Shutdown(absl::ToChronoTime(grace_end + kCutAfterGrace));
   });
   shutting_down.WaitForNotification();
-  if (calls.WaitUntilQuiet(kQuiet, grace_end))
-    grpc_server_cancel_all_calls(server->c_server());
+  if (!calls.WaitUntilQuiet(kQuiet, grace_end)) {
+    std::cerr << "contentd: " << calls.in_flight()
+              << " calls still running at the end of the grace ("
+              << absl::FormatDuration(config.shutdown_grace)
+              << "): ending them with UNAVAILABLE" << std::endl;
+    service->EndCalls();
+    admin->EndCalls();
+    calls.WaitUntilQuiet(absl::ZeroDuration(), grace_end + kCutAfterGrace);
+  }
+  grpc_server_cancel_all_calls(server->c_server());
   shutdown.join();
   server->Wait();
   retention.join();

@@ -58,6 +58,17 @@ grpc::ServerUnaryReactor* AdminService::Run(
   return reactor;
 }
 
+bool AdminService::Ending(grpc::CallbackServerContext* ctx) const {
+  return ending_.load() || ctx->IsCancelled();
+}
+
+absl::Status AdminService::StoppedStatus(const absl::Status& s) const {
+  if (absl::IsCancelled(s) && ending_.load())
+    return absl::UnavailableError(
+        absl::StrCat(kStoppingMessage, " (", s.message(), ")"));
+  return s;
+}
+
 absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(
     bool storage, const std::function<bool()>& cancelled) {
   v1::CompactStoreResponse out;
@@ -135,10 +146,11 @@ grpc::ServerUnaryReactor* AdminService::CompactStore(
     grpc::CallbackServerContext* ctx, const v1::CompactStoreRequest* req,
     v1::CompactStoreResponse* resp) {
   return Run(ctx, [this, ctx, req, resp]() -> absl::Status {
-    // The retention pass stops when the caller leaves.
+    // The retention pass stops when the caller leaves or the stop's grace
+    // is over (EndCalls).
     absl::StatusOr<v1::CompactStoreResponse> r =
-        Compact(req->storage(), [ctx] { return ctx->IsCancelled(); });
-    if (!r.ok()) return r.status();
+        Compact(req->storage(), [this, ctx] { return Ending(ctx); });
+    if (!r.ok()) return StoppedStatus(r.status());
     *resp = *std::move(r);
     return absl::OkStatus();
   });
@@ -159,13 +171,13 @@ grpc::ServerUnaryReactor* AdminService::CheckStore(
               : "repair: stop contentd and run `contentd --data-dir DIR "
                 "--check --repair`; online, CheckStore only reports");
     }
-    // Stops when the caller leaves (Ctrl-C, its deadline) or the server's
-    // stop cancels the call at the end of its grace.
+    // Stops when the caller leaves (Ctrl-C, its deadline) or a stop's grace
+    // is over (EndCalls: UNAVAILABLE, which the caller may retry).
     store::CheckOptions options;
-    options.cancelled = [ctx] { return ctx->IsCancelled(); };
+    options.cancelled = [this, ctx] { return Ending(ctx); };
     absl::StatusOr<store::FsckReport> report =
         store::CheckStore(*store_, options);
-    if (!report.ok()) return report.status();
+    if (!report.ok()) return StoppedStatus(report.status());
     resp->set_ok(report->clean());
     for (const std::string& p : report->problems) resp->add_problems(p);
     resp->set_problem_count(report->problem_count);

@@ -2,6 +2,7 @@
 #ifndef CONTENT_SERVER_SERVICE_ADMIN_SERVICE_H_
 #define CONTENT_SERVER_SERVICE_ADMIN_SERVICE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 
@@ -41,6 +42,12 @@ class AdminService final : public v1::AdminService::CallbackService {
   absl::StatusOr<v1::CompactStoreResponse> Compact(
       bool storage = false, const std::function<bool()>& cancelled = {});
 
+  // Ends the checks (CheckStore) and retention passes (CompactStore) still
+  // running when a stop's grace is over, and those that come later, with
+  // UNAVAILABLE "contentd is stopping; ...", at their next safe point. A
+  // storage compaction already running is not stopped.
+  void EndCalls() { ending_ = true; }
+
   grpc::ServerUnaryReactor* BackupStore(grpc::CallbackServerContext* ctx,
                                         const v1::BackupStoreRequest* req,
                                         v1::BackupStoreResponse* resp) override;
@@ -55,6 +62,10 @@ class AdminService final : public v1::AdminService::CallbackService {
                                      v1::GetStatsResponse* resp) override;
 
  private:
+  // The call's client left, or EndCalls was called.
+  bool Ending(grpc::CallbackServerContext* ctx) const;
+  // `s`, or StoppingStatus() for a CANCELLED that EndCalls caused.
+  absl::Status StoppedStatus(const absl::Status& s) const;
   // Runs `work` off gRPC's threads (all admin calls do disk work).
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx,
                                 std::function<absl::Status()> work);
@@ -68,6 +79,7 @@ class AdminService final : public v1::AdminService::CallbackService {
   const AdminOptions options_;
   const std::function<int()> watchers_;
   const std::unique_ptr<WorkQueue> work_;
+  std::atomic<bool> ending_{false};
 };
 
 }  // namespace content::service

@@ -1,5 +1,6 @@
 #include "server/service/bulk.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,34 +68,67 @@ std::string NameOf(const std::string& article) {
   return std::string();
 }
 
+}  // namespace
+
 class ImportReactor
     : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  ImportReactor(store::Store* store, WorkQueue* writes, const Limits& limits)
-      : store_(store), writes_(writes), limits_(limits) {
-    StartRead(&in_);
+  explicit ImportReactor(ImportHub* hub)
+      : hub_(hub),
+        store_(hub->store_),
+        writes_(hub->writes_),
+        limits_(hub->limits_) {}
+
+  void Start() {
+    absl::MutexLock lock(&mu_);
+    if (!finished_) StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client finished sending (or went away)
-      Finish(grpc::Status::OK);
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;  // ended (End) while the read waited
+    if (!ok) {              // the client finished sending (or went away)
+      FinishLocked(grpc::Status::OK);
       return;
     }
+    if (ending_) {  // a batch after the stop's grace: not written
+      FinishLocked(StoppingStatus());
+      return;
+    }
+    busy_ = true;
     if (!writes_->Submit([this] { Process(); })) {
-      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          "server is shutting down"));
+      busy_ = false;
+      FinishLocked(StoppingStatus());
     }
   }
 
   void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    busy_ = false;
+    if (finished_) return;
     if (!ok) {
-      Finish(grpc::Status::CANCELLED);
+      FinishLocked(grpc::Status::CANCELLED);
+      return;
+    }
+    if (ending_) {
+      FinishLocked(StoppingStatus());
       return;
     }
     StartRead(&in_);
   }
 
-  void OnDone() override { delete this; }
+  // Ends the call with StoppingStatus(): now if it waits for its client,
+  // else once the answer to the batch in progress is written.
+  void End() {
+    absl::MutexLock lock(&mu_);
+    ending_ = true;
+    if (!busy_) FinishLocked(StoppingStatus());
+  }
+
+  void OnDone() override {
+    hub_->Remove(this);
+    delete this;
+  }
 
  private:
   // Parses the batch in in_ into request_. A batch gRPC would not parse
@@ -143,15 +177,17 @@ class ImportReactor
            in.CurrentPosition() == static_cast<int>(bytes.size());
   }
 
+  // On a write thread, with busy_ set: in_, request_, unparsed_, response_
+  // and out_ are its own until the write it starts is done.
   void Process() {
     response_.Clear();
     if (!ParseBatch()) {
-      Finish(
+      Done(
           grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kUnparsableRequest));
       return;
     }
     if (request_.articles_size() > kMaxImportBatch) {
-      Finish(grpc::Status(
+      Done(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           absl::StrCat("articles: at most ", kMaxImportBatch,
                        " per request, got ", request_.articles_size())));
@@ -195,8 +231,7 @@ class ImportReactor
     absl::StatusOr<std::vector<store::ApplyResult>> applied =
         store_->Apply(std::move(items), request_.dry_run());
     if (!applied.ok()) {
-      Finish(
-          ToGrpcStatus(applied.status()));  // storage trouble: stop the import
+      Done(ToGrpcStatus(applied.status()));  // storage trouble: stop the import
       return;
     }
     for (size_t k = 0; k < applied->size(); ++k) {
@@ -213,19 +248,40 @@ class ImportReactor
     response_.SerializeToString(&bytes);
     grpc::Slice slice(bytes);
     out_ = grpc::ByteBuffer(&slice, 1);
-    StartWrite(&out_);
+    absl::MutexLock lock(&mu_);
+    StartWrite(&out_);  // busy_ until OnWriteDone
   }
 
+  // Ends the call from Process, which returns at once.
+  void Done(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    busy_ = false;
+    FinishLocked(status);
+  }
+
+  void FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  ImportHub* const hub_;
   store::Store* const store_;
   WorkQueue* const writes_;
   const Limits limits_;
+  // gRPC's threads (reads and writes done), the write thread (Process) and
+  // End meet here.
+  absl::Mutex mu_;
+  // A batch is being processed, or its answer written.
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ByteBuffer in_, out_;
   v1::ImportArticlesRequest request_;
   std::vector<bool> unparsed_;  // per article of request_
   v1::ImportArticlesResponse response_;
 };
-
-}  // namespace
 
 class ExportReactor
     : public grpc::ServerWriteReactor<v1::ExportArticlesResponse> {
@@ -244,6 +300,7 @@ class ExportReactor
 
   void Start() {
     absl::MutexLock lock(&mu_);
+    if (finished_) return;  // ended (End) before it began
     absl::Status s = ValidateQuery(query_, limits_);
     if (!s.ok()) {
       FinishLocked(ToGrpcStatus(s));
@@ -266,6 +323,17 @@ class ExportReactor
   void OnDone() override {
     hub_->Remove(this);
     delete this;
+  }
+
+  // Ends the export with `status`, releasing its snapshot and page: the
+  // batch in flight, if any, still reaches a client that takes it.
+  void End(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    view_.reset();
+    page_.clear();
+    page_.shrink_to_fit();
+    FinishLocked(status);
   }
 
   // Ends the export if its client has left a batch untaken for `timeout`.
@@ -374,9 +442,31 @@ class ExportReactor
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewImportReactor(
-    store::Store* store, WorkQueue* writes, const Limits& limits) {
-  return new ImportReactor(store, writes, limits);
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ImportHub::Open() {
+  auto* reactor = new ImportReactor(this);
+  bool ending;
+  {
+    absl::MutexLock lock(&mu_);
+    imports_.insert(reactor);
+    ending = ending_;
+  }
+  if (ending) {
+    reactor->End();
+  } else {
+    reactor->Start();
+  }
+  return reactor;
+}
+
+void ImportHub::EndAll() {
+  absl::MutexLock lock(&mu_);
+  ending_ = true;
+  for (ImportReactor* r : imports_) r->End();
+}
+
+void ImportHub::Remove(ImportReactor* reactor) {
+  absl::MutexLock lock(&mu_);
+  imports_.erase(reactor);
 }
 
 ExportHub::ExportHub(const ExportOptions& options) : options_(options) {
@@ -395,12 +485,25 @@ grpc::ServerWriteReactor<v1::ExportArticlesResponse>* ExportHub::Open(
     grpc::CallbackServerContext* ctx, store::Store* store, const Limits& limits,
     const v1::ExportArticlesRequest& request) {
   auto* reactor = new ExportReactor(this, ctx, store, limits, request);
+  std::optional<grpc::Status> ending;
   {
     absl::MutexLock lock(&mu_);
     exports_.insert(reactor);
+    if (ending_) ending = ending_status_;
   }
-  reactor->Start();
+  if (ending.has_value()) {
+    reactor->End(*ending);
+  } else {
+    reactor->Start();
+  }
   return reactor;
+}
+
+void ExportHub::EndAll(const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
+  ending_ = true;
+  ending_status_ = status;
+  for (ExportReactor* r : exports_) r->End(status);
 }
 
 int ExportHub::exports() const {

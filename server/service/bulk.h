@@ -20,13 +20,39 @@ namespace content::service {
 // Most articles in one ImportArticles request.
 inline constexpr int kMaxImportBatch = 1000;
 
-// One ImportArticles call (raw: serialized ImportArticlesRequest and
-// Response): reads a batch, writes it on `writes` (one store batch, one
-// sync), answers it, then reads the next, so a client can never queue more
-// than one batch of work on the server. An article that does not parse
+class ImportReactor;
+
+// Runs ImportArticles calls (raw: serialized ImportArticlesRequest and
+// Response). Each reads a batch, writes it on `writes` (one store batch,
+// one sync), answers it, then reads the next, so a client can never queue
+// more than one batch of work on the server. An article that does not parse
 // fails alone (gRPC would end the stream at it, as if the client had).
-grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewImportReactor(
-    store::Store* store, WorkQueue* writes, const Limits& limits);
+// Thread-safe. Outlives the calls it opened: destroy it after the gRPC
+// server has shut down.
+class ImportHub {
+ public:
+  ImportHub(store::Store* store, WorkQueue* writes, const Limits& limits)
+      : store_(store), writes_(writes), limits_(limits) {}
+
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Open();
+  // Ends every import, now and to come, with UNAVAILABLE ("contentd is
+  // stopping"): at once where it waits for its client's next batch, after
+  // the answer to the batch it is writing otherwise (that batch is whole in
+  // the store, and its client has the results).
+  void EndAll();
+
+ private:
+  friend class ImportReactor;
+  void Remove(ImportReactor* reactor);
+
+  store::Store* const store_;
+  WorkQueue* const writes_;
+  const Limits limits_;
+  // Lock order: mu_, then an import's lock.
+  absl::Mutex mu_;
+  std::set<ImportReactor*> imports_ ABSL_GUARDED_BY(mu_);
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 class ExportReactor;
 
@@ -58,6 +84,9 @@ class ExportHub {
       const Limits& limits, const v1::ExportArticlesRequest& request);
   // Exports currently open.
   int exports() const;
+  // Ends every export, now and to come, with `status` (those writing a
+  // batch end as their client takes it).
+  void EndAll(const grpc::Status& status);
 
  private:
   friend class ExportReactor;
@@ -69,6 +98,9 @@ class ExportHub {
   mutable absl::Mutex mu_;
   std::set<ExportReactor*> exports_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by EndAll: exports opened later end at once with ending_status_.
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status ending_status_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -229,6 +229,7 @@ ContentService::ContentService(store::Store* store,
       options_(options),
       writes_(std::move(writes)),
       watch_(store, options.watch, options.limits),
+      imports_(store, writes_.get(), options.limits),
       exports_(options.exports) {
   if (options_.schedule_poll > absl::ZeroDuration())
     schedule_thread_ = std::thread([this] { ScheduleLoop(); });
@@ -1174,7 +1175,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 ContentService::ImportArticles(grpc::CallbackServerContext* ctx) {
   if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok())
     return new FailedBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>(s);
-  return NewImportReactor(store_, writes_.get(), options_.limits);
+  return imports_.Open();
 }
 
 grpc::ServerWriteReactor<v1::ExportArticlesResponse>*
@@ -1187,5 +1188,10 @@ ContentService::ExportArticles(grpc::CallbackServerContext* ctx,
 }
 
 void ContentService::PrepareShutdown() { watch_.Shutdown(); }
+
+void ContentService::EndCalls() {
+  imports_.EndAll();
+  exports_.EndAll(StoppingStatus());
+}
 
 }  // namespace content::service

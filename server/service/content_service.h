@@ -152,6 +152,13 @@ class ContentService final : public ContentServiceBase {
   // Ends every watch stream (UNAVAILABLE, with where to resume). Call before
   // shutting the gRPC server down.
   void PrepareShutdown();
+  // Ends the import and export streams still open when a stop's grace is
+  // over, and those opened later, with UNAVAILABLE "contentd is stopping;
+  // ...", where gRPC's cut at the end of the grace told their clients only
+  // "Cancelling all calls". An import first answers the batch it is
+  // writing. Call once the grace is over, before the server cancels what
+  // is left.
+  void EndCalls();
   // Watch streams open now.
   int watchers() const { return watch_.watchers(); }
 
@@ -246,6 +253,7 @@ class ContentService final : public ContentServiceBase {
 
   const std::unique_ptr<WorkQueue> writes_;
   WatchHub watch_;
+  ImportHub imports_;
   ExportHub exports_;
 
   absl::Mutex schedule_mu_;

@@ -17,6 +17,15 @@ inline grpc::Status ToGrpcStatus(const absl::Status& s) {
                       std::string(s.message()));
 }
 
+// What a call still running at the end of a stop's grace ends with, and a
+// call that comes after: UNAVAILABLE, which a client may retry (AIP-193),
+// where gRPC's own cut said only "Cancelling all calls".
+inline constexpr char kStoppingMessage[] =
+    "contentd is stopping; retry on another replica or after restart";
+inline grpc::Status StoppingStatus() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, kStoppingMessage);
+}
+
 template <typename Response>
 class FailedWriteReactor : public grpc::ServerWriteReactor<Response> {
  public:

@@ -1446,6 +1446,64 @@ TEST(StopTest, IdleConnectionsDoNotHoldTheStop) {
   EXPECT_LT(took_ms, 8000) << server->Log();
 }
 
+// An import stream its client keeps open gets the grace (a batch sent
+// during it is written and answered), and at its end UNAVAILABLE saying
+// that contentd is stopping, which a client may retry; gRPC's own cut
+// said only "Cancelling all calls". contentd then stops cleanly.
+TEST(StopTest, AStreamLeftAtTheEndOfTheGraceGetsUnavailable) {
+  TempDir dir;
+  const std::string config = dir.path() + "/contentd.yaml";
+  WriteFile(config, "shutdown_grace_seconds: 2\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::ContentService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto stream = stub->ImportArticles(&ctx);
+  auto batch = [](const std::string& id) {
+    v1::ImportArticlesRequest req;
+    *req.add_articles() = Article(id);
+    req.mutable_articles(0)->set_name("articles/" + id);
+    return req;
+  };
+  ASSERT_TRUE(stream->Write(batch("before")));
+  v1::ImportArticlesResponse answer;
+  ASSERT_TRUE(stream->Read(&answer));  // the server has the call
+
+  ASSERT_EQ(kill(server->pid(), SIGTERM), 0);
+  for (int i = 0; i < 200 && !absl::StrContains(server->Log(),
+                                                "finishing in-flight calls");
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_THAT(server->Log(), HasSubstr("SIGTERM, finishing in-flight calls"));
+  ASSERT_TRUE(stream->Write(batch("during")));
+  ASSERT_TRUE(stream->Read(&answer));
+  ASSERT_EQ(answer.results_size(), 1);
+  EXPECT_EQ(answer.results(0).outcome(), v1::ImportResult::OUTCOME_CREATED)
+      << answer.results(0).error();
+  // No more batches: the server ends the stream when the grace is over.
+  EXPECT_FALSE(stream->Read(&answer));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_EQ(status.error_message(),
+            "contentd is stopping; retry on another replica or after "
+            "restart");
+
+  const int exit = server->Stop(0);  // (no signal: it is stopping)
+  EXPECT_TRUE(WIFEXITED(exit)) << server->Log();
+  EXPECT_EQ(WIFEXITED(exit) ? WEXITSTATUS(exit) : -1, 0) << server->Log();
+  EXPECT_THAT(server->Log(), HasSubstr("contentd: stopped cleanly"));
+  ASSERT_TRUE(server->Restart());
+  auto c = Connect(server->address());
+  EXPECT_TRUE(c->Get("before").ok());
+  EXPECT_TRUE(c->Get("during").ok());
+}
+
 TEST(StartupTest, PortsInUseAreRefusedAndTheFirstServerKeepsServing) {
   TempDir dir;
   auto first = ServerProcess::Start(dir.path() + "/a",
