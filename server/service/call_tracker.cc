@@ -1,18 +1,31 @@
 #include "server/service/call_tracker.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/time/clock.h"
 
 namespace content::service {
 
-// One per call: created with it and destroyed with it.
+namespace {
+
+// Health's Watch only waits for the next change of status; the stop has
+// sent the last one (NOT_SERVING) and gRPC leaves the stream open, so it
+// would hold every stop to the end of the grace.
+constexpr char kHealthWatch[] = "/grpc.health.v1.Health/Watch";
+
+}  // namespace
+
+// One per call: created with it and destroyed with it. A null tracker
+// counts nothing.
 class CallTracker::Counter : public grpc::experimental::Interceptor {
  public:
   explicit Counter(CallTracker* tracker) : tracker_(tracker) {
-    tracker_->Started();
+    if (tracker_ != nullptr) tracker_->Started();
   }
-  ~Counter() override { tracker_->Ended(); }
+  ~Counter() override {
+    if (tracker_ != nullptr) tracker_->Ended();
+  }
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
     methods->Proceed();
@@ -27,8 +40,10 @@ class CallTracker::Factory
  public:
   explicit Factory(CallTracker* tracker) : tracker_(tracker) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* /*info*/) override {
-    return new Counter(tracker_);
+      grpc::experimental::ServerRpcInfo* info) override {
+    const bool watch = info->method() != nullptr &&
+                       std::strcmp(info->method(), kHealthWatch) == 0;
+    return new Counter(watch ? nullptr : tracker_);
   }
 
  private:

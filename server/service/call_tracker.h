@@ -19,8 +19,8 @@ class CallTracker {
  public:
   // Counts every call of the server it is registered with
   // (ServerBuilder::experimental().SetInterceptorCreators), of every
-  // service, from when gRPC hands the call to the server until the call is
-  // gone (after its reactor's OnDone).
+  // service but health's Watch streams, from when gRPC hands the call to
+  // the server until the call is gone (after its reactor's OnDone).
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
   NewInterceptorFactory();
 

@@ -1,6 +1,7 @@
 // End-to-end: authentication and roles, TLS, rate limits, backup and
 // restore, retention and metrics, against real contentd processes.
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1401,7 +1402,8 @@ TEST(StartupTest, HangupAndInterruptStopCleanlyAsTerminateDoes) {
 // with the GOAWAY: an idle C++ client reads its socket only every 5 s, so a
 // stop took 5 s with any client connected (34 ms with none), and a client
 // that does not read at all (here a `contentctl watch` stopped with
-// SIGSTOP, whose watch the stop ends) held it 20 s. The grace is 30 s.
+// SIGSTOP, whose watch the stop ends) held it 20 s, and an open health
+// Watch the whole grace. The grace is 30 s.
 TEST(StopTest, IdleConnectionsDoNotHoldTheStop) {
   TempDir dir;
   const std::string config = dir.path() + "/contentd.yaml";
@@ -1422,6 +1424,32 @@ TEST(StopTest, IdleConnectionsDoNotHoldTheStop) {
                                      grpc::InsecureChannelCredentials());
   ASSERT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() +
                                         std::chrono::seconds(10)));
+  // A health Watch, as gRPC's client-side health checking keeps open: the
+  // stop sends it NOT_SERVING, and gRPC leaves it open, which held the stop
+  // to the end of the grace.
+  grpc::GenericStub health(channel);
+  grpc::ClientContext health_ctx;
+  grpc::CompletionQueue cq;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> health_watch =
+      health.PrepareCall(&health_ctx, "/grpc.health.v1.Health/Watch", &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  health_watch->StartCall(&cq);
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  grpc::Slice no_service("");  // an empty HealthCheckRequest: the server
+  health_watch->Write(grpc::ByteBuffer(&no_service, 1), &cq);
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  grpc::ByteBuffer serving;
+  health_watch->Read(&serving, &cq);
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  absl::Cleanup drain = [&] {
+    health_ctx.TryCancel();
+    grpc::Status ignored;
+    health_watch->Finish(&ignored, &cq);
+    cq.Shutdown();
+    while (cq.Next(&tag, &ok)) {
+    }
+  };
   // Once the watch has printed a write, it is connected: stop it there.
   for (int i = 0;
        i < 200 && !absl::StrContains(testing::ReadFile(out), "articles/seen");
