@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -175,6 +176,8 @@ absl::StatusOr<std::string> DialTarget(absl::string_view target) {
 
 struct WatchCanceller::State {
   std::mutex mu;
+  // Signalled by Cancel: a Watch pausing between reconnects wakes at once.
+  std::condition_variable cancelled_cv;
   bool cancelled = false;
   // The running streams: one canceller may serve several Watch calls.
   std::vector<grpc::ClientContext*> ctxs;
@@ -184,9 +187,12 @@ WatchCanceller::WatchCanceller() : state_(std::make_shared<State>()) {}
 WatchCanceller::~WatchCanceller() = default;
 
 void WatchCanceller::Cancel() {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  state_->cancelled = true;
-  for (grpc::ClientContext* ctx : state_->ctxs) ctx->TryCancel();
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->cancelled = true;
+    for (grpc::ClientContext* ctx : state_->ctxs) ctx->TryCancel();
+  }
+  state_->cancelled_cv.notify_all();
 }
 
 class GrpcClient final : public Client {
@@ -375,7 +381,16 @@ class GrpcClient final : public Client {
         lost = true;
         if (hooks.on_lost) hooks.on_lost(FromGrpc(s), request.after_sequence());
       }
-      std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));
+      // The pause ends early when the canceller is cancelled: a Cancel
+      // during it used to wait for the pause (up to 2 s) to end.
+      {
+        std::unique_lock<std::mutex> lock(state->mu);
+        if (state->cancelled_cv.wait_for(lock,
+                                         absl::ToChronoNanoseconds(backoff),
+                                         [&] { return state->cancelled; })) {
+          return absl::OkStatus();
+        }
+      }
       backoff = std::min(backoff * 2, absl::Seconds(2));
     }
   }

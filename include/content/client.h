@@ -89,7 +89,9 @@ class WatchCanceller {
  public:
   WatchCanceller();
   ~WatchCanceller();
-  // Makes Watch return OK as soon as possible (now, or when it starts).
+  // Makes Watch return OK as soon as possible: now, or when it starts; a
+  // Watch pausing between reconnect attempts returns at once, without
+  // waiting for the pause to end.
   void Cancel();
 
  private:
@@ -208,7 +210,8 @@ class Client {
   // 64 MiB the SDK receives, or the first non-retryable error.
   // `request.after_sequence`/`start_now` set the start. No deadline applies,
   // and there is no retry budget: Watch reconnects until the server is back
-  // (backing off to one attempt every 2 s), reporting through `hooks`.
+  // (backing off to one attempt every 2 s; a cancel ends the pause at
+  // once), reporting through `hooks`.
   virtual absl::Status Watch(
       v1::WatchArticlesRequest request,
       const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,

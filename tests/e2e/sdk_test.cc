@@ -10,6 +10,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <future>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -288,6 +291,49 @@ TEST(SdkRetryTest, ACallAfterALongOutageTriesToConnectAtOnce) {
             absl::StatusCode::kUnavailable);
   EXPECT_TRUE(read_server.WaitForAttempts(before + 1, 50))
       << "the read did not try to connect";
+}
+
+// A Cancel while Watch pauses between reconnects (the server away) ends
+// the pause: Watch returns OK at once, with no further attempt. The pause
+// slept to its end, up to 2 s, before Watch saw the cancel. Cancelled
+// after the 6th attempt, which is followed by a 2 s pause (100 ms doubling;
+// max_attempts 1: no gRPC retries inside an attempt).
+TEST(SdkWatchTest, ACancelDuringTheReconnectPauseReturnsAtOnce) {
+  FakeListener server(FakeListener::kDropCalls);
+  ClientOptions o;
+  o.max_attempts = 1;
+  o.target = server.address();
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  WatchCanceller canceller;
+  std::atomic<int> losses{0};
+  WatchHooks hooks;
+  hooks.on_lost = [&](const absl::Status&, int64_t) { ++losses; };
+  std::promise<absl::Status> done;
+  std::thread watcher([&] {
+    done.set_value((*c)->Watch(
+        v1::WatchArticlesRequest(),
+        [](const v1::WatchArticlesResponse&) { return true; }, &canceller,
+        hooks));
+  });
+  const bool paused = server.WaitForAttempts(6, 3000);
+  const int attempts = server.attempts();
+  const absl::Time cancelled = absl::Now();
+  canceller.Cancel();
+  std::future<absl::Status> result = done.get_future();
+  // Far above the expected (no wait); the test's point is that it returns
+  // without sleeping out the pause, which the report shows in the log.
+  const bool returned =
+      result.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  const absl::Duration took = absl::Now() - cancelled;
+  watcher.join();
+  ASSERT_TRUE(paused) << server.attempts();
+  ASSERT_TRUE(returned);
+  EXPECT_TRUE(result.get().ok());
+  std::cout << "Watch returned " << absl::FormatDuration(took)
+            << " after Cancel\n";
+  EXPECT_EQ(losses.load(), 1);
+  EXPECT_EQ(server.attempts(), attempts) << "Watch tried again after Cancel";
 }
 
 // A request protobuf cannot send (a string that is not UTF-8) is refused
