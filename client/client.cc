@@ -470,7 +470,9 @@ class GrpcClient final : public Client {
     PokeChannel(/*always=*/false);
     auto reader = stub_->ExportArticles(&ctx, request);
     v1::ExportArticlesResponse batch;
+    bool any = false;
     while (reader->Read(&batch)) {
+      any = true;
       for (const v1::Article& a : batch.articles()) {
         if (!on_article(a)) {
           ctx.TryCancel();
@@ -479,7 +481,8 @@ class GrpcClient final : public Client {
         }
       }
     }
-    return FromGrpc(reader->Finish());
+    const grpc::Status s = reader->Finish();
+    return any ? FromGrpc(s) : ReadFailure(s);
   }
 
  private:
@@ -509,8 +512,31 @@ class GrpcClient final : public Client {
     AddToken(&ctx);
     Resp response;
     grpc::Status s = (stub->*method)(&ctx, request, &response);
-    if (!s.ok()) return FromGrpc(s);
+    if (!s.ok()) return write ? FromGrpc(s) : ReadFailure(s);
     return response;
+  }
+
+  // A read's error: gRPC's, but a deadline that passed while the channel
+  // had no connection (a server down or unreachable, retried until the
+  // deadline) says so, with gRPC's reason where it has one, instead of
+  // gRPC's bare "Deadline Exceeded".
+  absl::Status ReadFailure(const grpc::Status& s) {
+    if (s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return FromGrpc(s);
+    }
+    const grpc_connectivity_state state =
+        channel_->GetState(/*try_to_connect=*/false);
+    if (state == GRPC_CHANNEL_READY) return FromGrpc(s);
+    // Only a channel that failed to connect answers the check at once: no
+    // waiting past the deadline for one still connecting.
+    const std::string why = state == GRPC_CHANNEL_TRANSIENT_FAILURE
+                                ? ConnectFailure(kReadConnectCheck)
+                                : "";
+    return absl::DeadlineExceededError(absl::StrCat(
+        "no connection to ", options_.target, " within the deadline",
+        why.empty()
+            ? (state == GRPC_CHANNEL_CONNECTING ? " (still connecting)" : "")
+            : absl::StrCat(" (", why, ")")));
   }
 
   void AddToken(grpc::ClientContext* ctx) {
@@ -621,6 +647,9 @@ class GrpcClient final : public Client {
   }
 
   static constexpr int64_t kPokeIntervalNanos = 500'000'000;  // 500 ms
+  // The most a read's DEADLINE_EXCEEDED waits, past the deadline, for gRPC
+  // to say why it had no connection; asked only where gRPC answers at once.
+  static constexpr absl::Duration kReadConnectCheck = absl::Milliseconds(50);
 
   const ClientOptions options_;
   const std::shared_ptr<grpc::Channel> channel_;

@@ -116,7 +116,13 @@ struct WatchHooks {
 
 // A connection to contentd. One method per RPC; each returns the server's
 // status unchanged (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ...) or
-// DEADLINE_EXCEEDED/UNAVAILABLE for transport trouble. A request the server
+// DEADLINE_EXCEEDED/UNAVAILABLE for transport trouble. A read (or an
+// export that received nothing) whose deadline passed while the channel had
+// no connection says so, keeping DEADLINE_EXCEEDED: `no connection to
+// TARGET within the deadline (REASON)`, REASON in gRPC's words ("failed to
+// connect to all addresses; last error: ... Connection refused", or "still
+// connecting"); asking gRPC takes at most 50 ms past the deadline, and only
+// where it answers at once. A request the server
 // could not parse (a string field that is not valid UTF-8, messages nested
 // past protobuf's 100 levels) is not sent: INVALID_ARGUMENT naming the field
 // (`query.tags[1]: not valid UTF-8`). ImportArticles excepted, below.

@@ -1825,6 +1825,25 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
             "the deadline (cannot reach 127.0.0.1:1: Connection refused); the "
             "write was not sent\n");
 
+  // A read whose deadline ends gRPC's retries (4 attempts: 0.1, 0.2,
+  // 0.4 s apart, each -20%) said only "Deadline Exceeded"; it says that it
+  // found no connection, and why.
+  for (const char* verb : {"get", "history"}) {
+    r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout",
+                    "300ms", verb, "x"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err,
+              "Error: DEADLINE_EXCEEDED: no connection to 127.0.0.1:1 within "
+              "the deadline (cannot reach 127.0.0.1:1: Connection refused)\n")
+        << verb;
+  }
+  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "300ms",
+                  "export", "--dir", files_.path() + "/unexported"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: DEADLINE_EXCEEDED: no connection to 127.0.0.1:1 within "
+            "the deadline (cannot reach 127.0.0.1:1: Connection refused)\n");
+
   // watch too, instead of retrying in silence.
   r = RunCommand(
       {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "watch"}, "",

@@ -1242,6 +1242,70 @@ TEST_F(SdkTest, HealthCheckAndUnreachableServer) {
               ::testing::HasSubstr("the write was not sent"));
 }
 
+// A read (or an export) whose deadline passes while gRPC retries a server
+// that refuses connections (4 attempts, 0.1, 0.2 and 0.4 s apart, each
+// -20%: the last after 300 ms) said only "Deadline Exceeded". It says it
+// had no connection to the target, with gRPC's reason, and stays
+// DEADLINE_EXCEEDED. A deadline with a connection (a server that is slow)
+// stays as gRPC says it.
+TEST(SdkConnectTest, AReadOutOfTimeToConnectSaysWhy) {
+  ClientOptions o;
+  o.target = "127.0.0.1:1";
+  o.timeout = absl::Milliseconds(300);
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string said =
+      "no connection to 127.0.0.1:1 within the deadline (failed to connect "
+      "to all addresses";
+  absl::Status s = (*c)->Get("x").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::StartsWith(said)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Connection refused")) << s;
+  v1::ListTagsRequest tags;
+  s = (*c)->ListTags(tags).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::StartsWith(said)) << s;
+  CallOptions call;
+  call.timeout = absl::Milliseconds(300);
+  s = (*c)->ExportArticles(
+      v1::ExportArticlesRequest(), [](const v1::Article&) { return true; },
+      call);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::StartsWith(said)) << s;
+
+  // A server that takes the connection but answers nothing in time.
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  o.target = server->address();
+  o.timeout = absl::Seconds(10);
+  c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE((*c)->Get("x").status().code() == absl::StatusCode::kNotFound);
+  ASSERT_EQ(kill(server->pid(), SIGSTOP), 0);
+  // kill() returns before the process has stopped: wait until it has
+  // (state T in /proc/PID/stat), bounded.
+  const std::string stat = "/proc/" + std::to_string(server->pid()) + "/stat";
+  bool stopped = false;
+  for (int i = 0; i < 500 && !stopped; ++i) {
+    const std::string text = testing::ReadFile(stat);
+    const size_t paren = text.rfind(')');
+    stopped = paren != std::string::npos && paren + 2 < text.size() &&
+              text[paren + 2] == 'T';
+    if (!stopped) absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(stopped);
+  call.timeout = absl::Milliseconds(300);
+  v1::GetArticleRequest get;
+  get.set_name("articles/x");
+  s = (*c)->GetArticle(get, call).status();
+  ASSERT_EQ(kill(server->pid(), SIGCONT), 0);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::Not(HasSubstr("no connection")))
+      << s;
+}
+
 // A write that found no connection asks gRPC why with a health check: for
 // 500 ms at most, never past the write's deadline, and not at all once it
 // has passed (it took 500 ms more, whatever the deadline).
