@@ -609,6 +609,52 @@ int ReadLocalFile(const std::string& path, std::string* text) {
   return err;
 }
 
+// What `export --dir` writes an article to before renaming it to ID.md:
+// `.ID.md.contentctl-tmp`, a dot name that `apply -f DIR` (and file
+// browsers) leave out, which no article file can be mistaken for.
+constexpr absl::string_view kExportTempSuffix = ".md.contentctl-tmp";
+
+std::string ExportTempPath(const std::string& dir, absl::string_view id) {
+  return absl::StrCat(dir, "/.", id, kExportTempSuffix);
+}
+
+// Whether `name` is `id` by the server's rule: 1-128 of [A-Za-z0-9._-],
+// starting with a letter or digit.
+bool IsArticleId(absl::string_view id) {
+  return !id.empty() && id.size() <= 128 &&
+         absl::ascii_isalnum(static_cast<unsigned char>(id[0])) &&
+         std::all_of(id.begin(), id.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                  c == '.' || c == '_' || c == '-';
+         });
+}
+
+// Removes from `dir` the temporary files an export into it left when it
+// was killed mid-write: `.ID.md.contentctl-tmp`, and, where an export was
+// cut off (`had_marker`), `ID.md.tmp`, as contentctl named them before.
+// Nothing else: only regular files named so, with ID an article id.
+void RemoveExportLeftovers(const std::string& dir, bool had_marker) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> stale;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    absl::string_view id = name;
+    const bool ours = absl::ConsumePrefix(&id, ".") &&
+                      absl::ConsumeSuffix(&id, kExportTempSuffix);
+    absl::string_view old_id = name;
+    const bool old = had_marker && absl::ConsumeSuffix(&old_id, ".md.tmp");
+    std::error_code type_ec;
+    if (((ours && IsArticleId(id)) || (old && IsArticleId(old_id))) &&
+        it->is_regular_file(type_ec) && !it->is_symlink(type_ec)) {
+      stale.push_back(it->path());
+    }
+  }
+  for (const std::filesystem::path& path : stale) {
+    std::filesystem::remove(path, ec);
+  }
+}
+
 // Markdown whatever -o says: export is for files. With --dir, every article
 // the filters select becomes DIR/<id>.md, a tree `apply -f DIR` reads back
 // unchanged. Every state is exported unless `live_only`.
@@ -697,6 +743,9 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
       err != 0) {
     return FailWrite(marker, err);
   }
+  // An export killed mid-write left its temporary file; this one will
+  // write every article it selects again.
+  RemoveExportLeftovers(dir, had_marker);
   // An export refused outright (no permission, a bad query) leaves no empty
   // directory of its own making behind, and no marker in a directory it
   // did not change.
@@ -726,8 +775,9 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
             absl::StrCat(dir, "/", ArticleId(a.name()), ".md");
         // Written aside and renamed: a write cut short (disk full, file
         // size limit) must not leave a truncated article that a later
-        // `apply -f DIR` would store. `apply` skips the `.tmp` name.
-        const std::string tmp = path + ".tmp";
+        // `apply -f DIR` would store. `apply` skips the dot name, and the
+        // next export into DIR removes one left by a kill.
+        const std::string tmp = ExportTempPath(dir, ArticleId(a.name()));
         int err = WriteLocalFile(tmp, MarkdownDocument(a));
         std::error_code ec;
         if (err == 0) std::filesystem::rename(tmp, path, ec);

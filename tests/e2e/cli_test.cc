@@ -2053,13 +2053,15 @@ TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
 }
 
 // Export into a directory that cannot take the file: the OS's reason, not
-// an UNAVAILABLE that blamed the server. The file is a link to /dev/full,
-// where every write fails with ENOSPC.
+// an UNAVAILABLE that blamed the server. The file export writes first
+// (`.ID.md.contentctl-tmp`) is a link to /dev/full, where every write
+// fails with ENOSPC.
 TEST_F(CliTest, ExportWriteFailureSaysWhyLocally) {
   CtlOk({"apply", "-f", Write("fullx.md", Doc("Full dir", "", "afullx"))});
   const std::string out = files_.path() + "/fullx-out";
   std::filesystem::create_directories(out);
-  std::filesystem::create_symlink("/dev/full", out + "/fullx.md.tmp");
+  std::filesystem::create_symlink("/dev/full",
+                                  out + "/.fullx.md.contentctl-tmp");
   CommandResult r = Ctl({"export", "--dir", out, "--tag", "afullx"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err,
