@@ -942,6 +942,22 @@ int RunBackup(Session& s, const AdminFlags& f) {
   const CallOptions call = LongCall(s, absl::Hours(1));
   absl::StatusOr<v1::BackupStoreResponse> r =
       s.client->BackupStore(request, call);
+  if (absl::IsAlreadyExists(r.status()) &&
+      absl::StartsWith(r.status().message(), "destination: ")) {
+    // A re-run after a reply that was lost (a timeout, a killed contentctl)
+    // meets the backup the first run wrote. The server writes it aside
+    // and renames it into place once whole, so one that is there is
+    // complete; one still being written is not there yet.
+    return Fail(absl::AlreadyExistsError(absl::StrCat(
+        r.status().message(),
+        " on the server: if an earlier `admin backup` to it ran (its reply "
+        "lost to a timeout or an interrupt), that backup is complete, since "
+        "the server moves a backup there only once it is whole; check it "
+        "there with `contentd --data-dir ",
+        f.destination,
+        " --check` (read-only; it says `clean` and the sequences the backup "
+        "holds), or back up to a new destination")));
+  }
   if (!r.ok()) return Fail(r.status());
   return PrintAdmin(s, *r,
                     absl::StrCat("backup written to ", r->destination(),

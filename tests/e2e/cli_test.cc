@@ -2014,6 +2014,31 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   EXPECT_THAT(r.out, IsEmpty());
 }
 
+// A backup re-run to the same destination (its first reply lost to a
+// timeout or a killed contentctl) said only "already exists". It says the
+// backup there is complete if an earlier run wrote it, and how to check it,
+// which works as said.
+TEST_F(CliTest, ABackupRerunSaysTheOneThereIsCompleteAndHowToCheckIt) {
+  if (::content::testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";
+  }
+  const std::string dest = files_.path() + "/bk";
+  CtlOk({"admin", "backup", dest});
+  CommandResult r = Ctl({"admin", "backup", dest});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: ALREADY_EXISTS: destination: " + dest +
+                                " already exists on the server: if an "
+                                "earlier `admin backup` to it ran"));
+  EXPECT_THAT(r.err, HasSubstr("that backup is complete"));
+  const std::string check = "contentd --data-dir " + dest + " --check";
+  EXPECT_THAT(r.err, HasSubstr("`" + check + "`"));
+  r = RunCommand(
+      {::content::testing::ContentdBinary(), "--data-dir", dest, "--check"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("(sequences "));
+  EXPECT_THAT(r.out, HasSubstr("\nclean\n"));
+}
+
 // An unknown flag is named, with the help of the command it was given to,
 // at every level: `admin --bogus` said that admin needs a command, `--bogus`
 // alone that contentctl needs a verb, and `admin backup --bogus` that the
