@@ -250,6 +250,52 @@ const CLI::Validator kDate(
     },
     "DATE");
 
+// Request fields a verb fills straight from a flag (or the ID argument),
+// by the field path the server's errors name (`query.tags`), with the
+// flag: the server says `query.tags[0]: ...` of a value the user gave as
+// `--tag`.
+using FieldFlags = std::vector<std::pair<absl::string_view, absl::string_view>>;
+
+const FieldFlags kGetFields = {{"name", "ID"},
+                               {"revision", "--revision"},
+                               {"lang", "--lang"},
+                               {"fallback_langs", "--fallback"}};
+const FieldFlags kQueryFields = {{"query.tags", "--tag"},
+                                 {"query.not_tags", "--not-tag"},
+                                 {"query.categories", "--category"},
+                                 {"query.langs", "--lang"},
+                                 {"query.text", "--text"},
+                                 {"query.date_from", "--since"},
+                                 {"query.date_to", "--until"},
+                                 {"query.states", "--state"},
+                                 {"query.publish_time_from", "--publish-from"},
+                                 {"query.publish_time_to", "--publish-to"},
+                                 {"page_size", "--limit"},
+                                 {"page_token", "--page-token"},
+                                 {"facet_limit", "--facet-limit"}};
+const FieldFlags kTermsFields = {{"prefix", "--prefix"},
+                                 {"page_size", "--limit"},
+                                 {"page_token", "--page-token"}};
+const FieldFlags kHistoryFields = {
+    {"name", "ID"}, {"page_size", "--limit"}, {"page_token", "--page-token"}};
+
+// `status` with the flag that gave the field it names put first
+// (`--tag: query.tags[0]: ...`), for INVALID_ARGUMENT naming one of
+// `fields`; else `status` unchanged.
+absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields) {
+  if (!absl::IsInvalidArgument(status)) return status;
+  const absl::string_view message = status.message();
+  for (const auto& [field, flag] : fields) {
+    if (!absl::StartsWith(message, field) || message.size() == field.size()) {
+      continue;
+    }
+    const char next = message[field.size()];
+    if (next != ':' && next != '[') continue;
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", message));
+  }
+  return status;
+}
+
 // --- Verbs ------------------------------------------------------------------
 
 v1::Visibility VisibilityOf(bool all) {
@@ -296,7 +342,7 @@ int RunGet(Session& s, const GetFlags& f) {
         article.status().message(), " (use --show-deleted to read it, or `",
         "contentctl undelete ", ArticleId(request.name()), "`)")));
   }
-  if (!article.ok()) return Fail(article.status());
+  if (!article.ok()) return Fail(NameTheFlag(article.status(), kGetFields));
   return Finish(s.output.PrintArticle(*article));
 }
 
@@ -409,7 +455,7 @@ int RunQuery(Session& s, const QueryFlags& f) {
   request.set_facet_limit(f.facet_limit);
   absl::StatusOr<v1::QueryArticlesResponse> response =
       s.client->QueryArticles(request);
-  if (!response.ok()) return Fail(response.status());
+  if (!response.ok()) return Fail(NameTheFlag(response.status(), kQueryFields));
   // Editors' queries mix states: --all adds a STATE column.
   return Finish(
       s.output.PrintQuery(*response, f.page_token.empty(), /*states=*/f.all));
@@ -432,7 +478,9 @@ int RunTerms(Session& s, const TermsFlags& f, bool categories) {
     request.set_page_token(f.page_token);
     absl::StatusOr<v1::ListCategoriesResponse> response =
         s.client->ListCategories(request);
-    if (!response.ok()) return Fail(response.status());
+    if (!response.ok()) {
+      return Fail(NameTheFlag(response.status(), kTermsFields));
+    }
     return Finish(s.output.PrintTermCounts(*response, "CATEGORY",
                                            response->categories(),
                                            response->next_page_token()));
@@ -442,7 +490,7 @@ int RunTerms(Session& s, const TermsFlags& f, bool categories) {
   request.set_page_size(f.limit);
   request.set_page_token(f.page_token);
   absl::StatusOr<v1::ListTagsResponse> response = s.client->ListTags(request);
-  if (!response.ok()) return Fail(response.status());
+  if (!response.ok()) return Fail(NameTheFlag(response.status(), kTermsFields));
   return Finish(s.output.PrintTermCounts(*response, "TAG", response->tags(),
                                          response->next_page_token()));
 }
@@ -454,7 +502,9 @@ int RunHistory(Session& s, const HistoryFlags& f) {
   request.set_page_token(f.page_token);
   absl::StatusOr<v1::ListArticleRevisionsResponse> response =
       s.client->ListArticleRevisions(request);
-  if (!response.ok()) return Fail(response.status());
+  if (!response.ok()) {
+    return Fail(NameTheFlag(response.status(), kHistoryFields));
+  }
   return Finish(s.output.PrintHistory(*response));
 }
 

@@ -2039,6 +2039,41 @@ TEST_F(CliTest, ABackupRerunSaysTheOneThereIsCompleteAndHowToCheckIt) {
   EXPECT_THAT(r.out, HasSubstr("\nclean\n"));
 }
 
+// The server's INVALID_ARGUMENT names the request field (`query.tags[0]`,
+// `page_token`, `fallback_langs`); of a value given by a flag, the error
+// names the flag first, as contentctl's own checks do.
+TEST_F(CliTest, ServerErrorsOfAFlagsValueNameTheFlag) {
+  CtlOk({"apply", "-f", Write("flagged.md", Doc("Flagged", "", "flagged"))});
+  const std::string long_text(1100, 'x');
+  for (const auto& [args, prefix] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"query", "--tag", " ai"},
+            "--tag: query.tags[0]: must not start or end with a space"},
+           {{"query", "--tag", "ai", "--not-tag", "x\ty"},
+            "--not-tag: query.not_tags[0]: must not contain control "
+            "characters"},
+           {{"query", "--category", "news "},
+            "--category: query.categories[0]: must not start or end"},
+           {{"query", "--text", long_text},
+            "--text: query.text: must be at most 1024 bytes, got 1100"},
+           {{"query", "--page-token", "bogus"}, "--page-token: page_token: "},
+           {{"tags", "--page-token", "bogus"}, "--page-token: page_token: "},
+           {{"categories", "--page-token", "bogus"},
+            "--page-token: page_token: "},
+           {{"history", "flagged", "--page-token", "bogus"},
+            "--page-token: page_token: "},
+           {{"get", "flagged", "--lang", "en", "--fallback",
+             "aa,ab,ac,ad,ae,af,ag,ah,ai,aj,ak,al,am,an,ao,ap,aq"},
+            "--fallback: fallback_langs: at most 16, got 17"},
+           {{"get", "bad!id"}, "ID: name: "},
+       }) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args) << r.err;
+    EXPECT_THAT(r.err, StartsWith("Error: INVALID_ARGUMENT: " + prefix))
+        << ::testing::PrintToString(args);
+  }
+}
+
 // An unknown flag is named, with the help of the command it was given to,
 // at every level: `admin --bogus` said that admin needs a command, `--bogus`
 // alone that contentctl needs a verb, and `admin backup --bogus` that the
