@@ -302,6 +302,57 @@ v1::Visibility VisibilityOf(bool all) {
   return all ? v1::VISIBILITY_ALL : v1::VISIBILITY_UNSPECIFIED;
 }
 
+// What `get ID --lang L` adds when the server found no translation in the
+// languages asked for (`no translation of articles/ID in L, ...;
+// translation group "G" has ...`), where one was deleted: its deletion
+// drops it from the group, so the server lists only the live ones. The
+// server's answer names the group G; a translation in L is looked for
+// where the group's naming puts it, at `G.L` (the group of an article with
+// no translationKey is its id less `.L`), as a tombstone in L of group G.
+// "" when none is found so, or the answer names no group (the article
+// named is hidden from this caller).
+std::string DeletedTranslations(Session& s, const v1::GetArticleRequest& asked,
+                                const absl::Status& status) {
+  const absl::string_view message = status.message();
+  constexpr absl::string_view kGroup = "; translation group \"";
+  const size_t at = message.find(kGroup);
+  if (!absl::StartsWith(message, "no translation of ") ||
+      at == absl::string_view::npos) {
+    return "";
+  }
+  const size_t start = at + kGroup.size();
+  const size_t end = message.find("\" has ", start);
+  if (end == absl::string_view::npos) return "";
+  const std::string group(message.substr(start, end - start));
+  std::vector<std::string> langs = {asked.lang()};
+  for (const std::string& l : asked.fallback_langs()) langs.push_back(l);
+  std::vector<std::string> found;
+  std::set<std::string> seen;
+  for (const std::string& lang : langs) {
+    const std::string id = absl::StrCat(group, ".", lang);
+    if (!seen.insert(absl::AsciiStrToLower(id)).second) continue;
+    v1::GetArticleRequest request;
+    request.set_name(ArticleName(id));
+    request.set_show_deleted(true);
+    request.set_visibility(asked.visibility());
+    absl::StatusOr<v1::Article> a = s.client->GetArticle(request);
+    if (!a.ok() || !a->has_delete_time()) continue;
+    if (!a->translation_key().empty() && a->translation_key() != group) {
+      continue;
+    }
+    const bool in_lang = std::any_of(
+        a->lang().begin(), a->lang().end(),
+        [&](const std::string& l) { return absl::EqualsIgnoreCase(l, lang); });
+    if (!in_lang) continue;
+    found.push_back(absl::StrCat(
+        "the ", lang, " translation, ", a->name(), ", is deleted (revision ",
+        a->revision(), "): `contentctl get ", id,
+        " --show-deleted` reads it, `contentctl undelete ", id,
+        "` brings it back"));
+  }
+  return absl::StrJoin(found, "; ");
+}
+
 int RunGet(Session& s, const GetFlags& f) {
   // The server would name the API fields (`fallback_langs`, `lang`).
   if (!f.fallback_langs.empty() && f.lang.empty()) {
@@ -341,6 +392,13 @@ int RunGet(Session& s, const GetFlags& f) {
     return Fail(absl::NotFoundError(absl::StrCat(
         article.status().message(), " (use --show-deleted to read it, or `",
         "contentctl undelete ", ArticleId(request.name()), "`)")));
+  }
+  if (absl::IsNotFound(article.status()) && !f.lang.empty()) {
+    if (std::string deleted = DeletedTranslations(s, request, article.status());
+        !deleted.empty()) {
+      return Fail(absl::NotFoundError(
+          absl::StrCat(article.status().message(), "; ", deleted)));
+    }
   }
   if (!article.ok()) return Fail(NameTheFlag(article.status(), kGetFields));
   return Finish(s.output.PrintArticle(*article));
