@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -175,6 +176,8 @@ absl::StatusOr<std::string> DialTarget(absl::string_view target) {
 
 struct WatchCanceller::State {
   std::mutex mu;
+  // Signalled by Cancel: a Watch pausing between reconnects wakes at once.
+  std::condition_variable cancelled_cv;
   bool cancelled = false;
   // The running streams: one canceller may serve several Watch calls.
   std::vector<grpc::ClientContext*> ctxs;
@@ -184,9 +187,12 @@ WatchCanceller::WatchCanceller() : state_(std::make_shared<State>()) {}
 WatchCanceller::~WatchCanceller() = default;
 
 void WatchCanceller::Cancel() {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  state_->cancelled = true;
-  for (grpc::ClientContext* ctx : state_->ctxs) ctx->TryCancel();
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->cancelled = true;
+    for (grpc::ClientContext* ctx : state_->ctxs) ctx->TryCancel();
+  }
+  state_->cancelled_cv.notify_all();
 }
 
 class GrpcClient final : public Client {
@@ -375,7 +381,16 @@ class GrpcClient final : public Client {
         lost = true;
         if (hooks.on_lost) hooks.on_lost(FromGrpc(s), request.after_sequence());
       }
-      std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));
+      // The pause ends early when the canceller is cancelled: a Cancel
+      // during it used to wait for the pause (up to 2 s) to end.
+      {
+        std::unique_lock<std::mutex> lock(state->mu);
+        if (state->cancelled_cv.wait_for(lock,
+                                         absl::ToChronoNanoseconds(backoff),
+                                         [&] { return state->cancelled; })) {
+          return absl::OkStatus();
+        }
+      }
       backoff = std::min(backoff * 2, absl::Seconds(2));
     }
   }
@@ -455,7 +470,9 @@ class GrpcClient final : public Client {
     PokeChannel(/*always=*/false);
     auto reader = stub_->ExportArticles(&ctx, request);
     v1::ExportArticlesResponse batch;
+    bool any = false;
     while (reader->Read(&batch)) {
+      any = true;
       for (const v1::Article& a : batch.articles()) {
         if (!on_article(a)) {
           ctx.TryCancel();
@@ -464,7 +481,8 @@ class GrpcClient final : public Client {
         }
       }
     }
-    return FromGrpc(reader->Finish());
+    const grpc::Status s = reader->Finish();
+    return any ? FromGrpc(s) : ReadFailure(s);
   }
 
  private:
@@ -494,8 +512,31 @@ class GrpcClient final : public Client {
     AddToken(&ctx);
     Resp response;
     grpc::Status s = (stub->*method)(&ctx, request, &response);
-    if (!s.ok()) return FromGrpc(s);
+    if (!s.ok()) return write ? FromGrpc(s) : ReadFailure(s);
     return response;
+  }
+
+  // A read's error: gRPC's, but a deadline that passed while the channel
+  // had no connection (a server down or unreachable, retried until the
+  // deadline) says so, with gRPC's reason where it has one, instead of
+  // gRPC's bare "Deadline Exceeded".
+  absl::Status ReadFailure(const grpc::Status& s) {
+    if (s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return FromGrpc(s);
+    }
+    const grpc_connectivity_state state =
+        channel_->GetState(/*try_to_connect=*/false);
+    if (state == GRPC_CHANNEL_READY) return FromGrpc(s);
+    // Only a channel that failed to connect answers the check at once: no
+    // waiting past the deadline for one still connecting.
+    const std::string why = state == GRPC_CHANNEL_TRANSIENT_FAILURE
+                                ? ConnectFailure(kReadConnectCheck)
+                                : "";
+    return absl::DeadlineExceededError(absl::StrCat(
+        "no connection to ", options_.target, " within the deadline",
+        why.empty()
+            ? (state == GRPC_CHANNEL_CONNECTING ? " (still connecting)" : "")
+            : absl::StrCat(" (", why, ")")));
   }
 
   void AddToken(grpc::ClientContext* ctx) {
@@ -606,6 +647,9 @@ class GrpcClient final : public Client {
   }
 
   static constexpr int64_t kPokeIntervalNanos = 500'000'000;  // 500 ms
+  // The most a read's DEADLINE_EXCEEDED waits, past the deadline, for gRPC
+  // to say why it had no connection; asked only where gRPC answers at once.
+  static constexpr absl::Duration kReadConnectCheck = absl::Milliseconds(50);
 
   const ClientOptions options_;
   const std::shared_ptr<grpc::Channel> channel_;

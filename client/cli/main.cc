@@ -250,10 +250,107 @@ const CLI::Validator kDate(
     },
     "DATE");
 
+// Request fields a verb fills straight from a flag (or the ID argument),
+// by the field path the server's errors name (`query.tags`), with the
+// flag: the server says `query.tags[0]: ...` of a value the user gave as
+// `--tag`.
+using FieldFlags = std::vector<std::pair<absl::string_view, absl::string_view>>;
+
+const FieldFlags kGetFields = {{"name", "ID"},
+                               {"revision", "--revision"},
+                               {"lang", "--lang"},
+                               {"fallback_langs", "--fallback"}};
+const FieldFlags kQueryFields = {{"query.tags", "--tag"},
+                                 {"query.not_tags", "--not-tag"},
+                                 {"query.categories", "--category"},
+                                 {"query.langs", "--lang"},
+                                 {"query.text", "--text"},
+                                 {"query.date_from", "--since"},
+                                 {"query.date_to", "--until"},
+                                 {"query.states", "--state"},
+                                 {"query.publish_time_from", "--publish-from"},
+                                 {"query.publish_time_to", "--publish-to"},
+                                 {"page_size", "--limit"},
+                                 {"page_token", "--page-token"},
+                                 {"facet_limit", "--facet-limit"}};
+const FieldFlags kTermsFields = {{"prefix", "--prefix"},
+                                 {"page_size", "--limit"},
+                                 {"page_token", "--page-token"}};
+const FieldFlags kHistoryFields = {
+    {"name", "ID"}, {"page_size", "--limit"}, {"page_token", "--page-token"}};
+
+// `status` with the flag that gave the field it names put first
+// (`--tag: query.tags[0]: ...`), for INVALID_ARGUMENT naming one of
+// `fields`; else `status` unchanged.
+absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields) {
+  if (!absl::IsInvalidArgument(status)) return status;
+  const absl::string_view message = status.message();
+  for (const auto& [field, flag] : fields) {
+    if (!absl::StartsWith(message, field) || message.size() == field.size()) {
+      continue;
+    }
+    const char next = message[field.size()];
+    if (next != ':' && next != '[') continue;
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", message));
+  }
+  return status;
+}
+
 // --- Verbs ------------------------------------------------------------------
 
 v1::Visibility VisibilityOf(bool all) {
   return all ? v1::VISIBILITY_ALL : v1::VISIBILITY_UNSPECIFIED;
+}
+
+// What `get ID --lang L` adds when the server found no translation in the
+// languages asked for (`no translation of articles/ID in L, ...;
+// translation group "G" has ...`), where one was deleted: its deletion
+// drops it from the group, so the server lists only the live ones. The
+// server's answer names the group G; a translation in L is looked for
+// where the group's naming puts it, at `G.L` (the group of an article with
+// no translationKey is its id less `.L`), as a tombstone in L of group G.
+// "" when none is found so, or the answer names no group (the article
+// named is hidden from this caller).
+std::string DeletedTranslations(Session& s, const v1::GetArticleRequest& asked,
+                                const absl::Status& status) {
+  const absl::string_view message = status.message();
+  constexpr absl::string_view kGroup = "; translation group \"";
+  const size_t at = message.find(kGroup);
+  if (!absl::StartsWith(message, "no translation of ") ||
+      at == absl::string_view::npos) {
+    return "";
+  }
+  const size_t start = at + kGroup.size();
+  const size_t end = message.find("\" has ", start);
+  if (end == absl::string_view::npos) return "";
+  const std::string group(message.substr(start, end - start));
+  std::vector<std::string> langs = {asked.lang()};
+  for (const std::string& l : asked.fallback_langs()) langs.push_back(l);
+  std::vector<std::string> found;
+  std::set<std::string> seen;
+  for (const std::string& lang : langs) {
+    const std::string id = absl::StrCat(group, ".", lang);
+    if (!seen.insert(absl::AsciiStrToLower(id)).second) continue;
+    v1::GetArticleRequest request;
+    request.set_name(ArticleName(id));
+    request.set_show_deleted(true);
+    request.set_visibility(asked.visibility());
+    absl::StatusOr<v1::Article> a = s.client->GetArticle(request);
+    if (!a.ok() || !a->has_delete_time()) continue;
+    if (!a->translation_key().empty() && a->translation_key() != group) {
+      continue;
+    }
+    const bool in_lang = std::any_of(
+        a->lang().begin(), a->lang().end(),
+        [&](const std::string& l) { return absl::EqualsIgnoreCase(l, lang); });
+    if (!in_lang) continue;
+    found.push_back(absl::StrCat(
+        "the ", lang, " translation, ", a->name(), ", is deleted (revision ",
+        a->revision(), "): `contentctl get ", id,
+        " --show-deleted` reads it, `contentctl undelete ", id,
+        "` brings it back"));
+  }
+  return absl::StrJoin(found, "; ");
 }
 
 int RunGet(Session& s, const GetFlags& f) {
@@ -296,7 +393,14 @@ int RunGet(Session& s, const GetFlags& f) {
         article.status().message(), " (use --show-deleted to read it, or `",
         "contentctl undelete ", ArticleId(request.name()), "`)")));
   }
-  if (!article.ok()) return Fail(article.status());
+  if (absl::IsNotFound(article.status()) && !f.lang.empty()) {
+    if (std::string deleted = DeletedTranslations(s, request, article.status());
+        !deleted.empty()) {
+      return Fail(absl::NotFoundError(
+          absl::StrCat(article.status().message(), "; ", deleted)));
+    }
+  }
+  if (!article.ok()) return Fail(NameTheFlag(article.status(), kGetFields));
   return Finish(s.output.PrintArticle(*article));
 }
 
@@ -409,7 +513,7 @@ int RunQuery(Session& s, const QueryFlags& f) {
   request.set_facet_limit(f.facet_limit);
   absl::StatusOr<v1::QueryArticlesResponse> response =
       s.client->QueryArticles(request);
-  if (!response.ok()) return Fail(response.status());
+  if (!response.ok()) return Fail(NameTheFlag(response.status(), kQueryFields));
   // Editors' queries mix states: --all adds a STATE column.
   return Finish(
       s.output.PrintQuery(*response, f.page_token.empty(), /*states=*/f.all));
@@ -432,7 +536,9 @@ int RunTerms(Session& s, const TermsFlags& f, bool categories) {
     request.set_page_token(f.page_token);
     absl::StatusOr<v1::ListCategoriesResponse> response =
         s.client->ListCategories(request);
-    if (!response.ok()) return Fail(response.status());
+    if (!response.ok()) {
+      return Fail(NameTheFlag(response.status(), kTermsFields));
+    }
     return Finish(s.output.PrintTermCounts(*response, "CATEGORY",
                                            response->categories(),
                                            response->next_page_token()));
@@ -442,7 +548,7 @@ int RunTerms(Session& s, const TermsFlags& f, bool categories) {
   request.set_page_size(f.limit);
   request.set_page_token(f.page_token);
   absl::StatusOr<v1::ListTagsResponse> response = s.client->ListTags(request);
-  if (!response.ok()) return Fail(response.status());
+  if (!response.ok()) return Fail(NameTheFlag(response.status(), kTermsFields));
   return Finish(s.output.PrintTermCounts(*response, "TAG", response->tags(),
                                          response->next_page_token()));
 }
@@ -454,7 +560,9 @@ int RunHistory(Session& s, const HistoryFlags& f) {
   request.set_page_token(f.page_token);
   absl::StatusOr<v1::ListArticleRevisionsResponse> response =
       s.client->ListArticleRevisions(request);
-  if (!response.ok()) return Fail(response.status());
+  if (!response.ok()) {
+    return Fail(NameTheFlag(response.status(), kHistoryFields));
+  }
   return Finish(s.output.PrintHistory(*response));
 }
 
@@ -609,6 +717,52 @@ int ReadLocalFile(const std::string& path, std::string* text) {
   return err;
 }
 
+// What `export --dir` writes an article to before renaming it to ID.md:
+// `.ID.md.contentctl-tmp`, a dot name that `apply -f DIR` (and file
+// browsers) leave out, which no article file can be mistaken for.
+constexpr absl::string_view kExportTempSuffix = ".md.contentctl-tmp";
+
+std::string ExportTempPath(const std::string& dir, absl::string_view id) {
+  return absl::StrCat(dir, "/.", id, kExportTempSuffix);
+}
+
+// Whether `name` is `id` by the server's rule: 1-128 of [A-Za-z0-9._-],
+// starting with a letter or digit.
+bool IsArticleId(absl::string_view id) {
+  return !id.empty() && id.size() <= 128 &&
+         absl::ascii_isalnum(static_cast<unsigned char>(id[0])) &&
+         std::all_of(id.begin(), id.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                  c == '.' || c == '_' || c == '-';
+         });
+}
+
+// Removes from `dir` the temporary files an export into it left when it
+// was killed mid-write: `.ID.md.contentctl-tmp`, and, where an export was
+// cut off (`had_marker`), `ID.md.tmp`, as contentctl named them before.
+// Nothing else: only regular files named so, with ID an article id.
+void RemoveExportLeftovers(const std::string& dir, bool had_marker) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> stale;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    absl::string_view id = name;
+    const bool ours = absl::ConsumePrefix(&id, ".") &&
+                      absl::ConsumeSuffix(&id, kExportTempSuffix);
+    absl::string_view old_id = name;
+    const bool old = had_marker && absl::ConsumeSuffix(&old_id, ".md.tmp");
+    std::error_code type_ec;
+    if (((ours && IsArticleId(id)) || (old && IsArticleId(old_id))) &&
+        it->is_regular_file(type_ec) && !it->is_symlink(type_ec)) {
+      stale.push_back(it->path());
+    }
+  }
+  for (const std::filesystem::path& path : stale) {
+    std::filesystem::remove(path, ec);
+  }
+}
+
 // Markdown whatever -o says: export is for files. With --dir, every article
 // the filters select becomes DIR/<id>.md, a tree `apply -f DIR` reads back
 // unchanged. Every state is exported unless `live_only`.
@@ -697,6 +851,9 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
       err != 0) {
     return FailWrite(marker, err);
   }
+  // An export killed mid-write left its temporary file; this one will
+  // write every article it selects again.
+  RemoveExportLeftovers(dir, had_marker);
   // An export refused outright (no permission, a bad query) leaves no empty
   // directory of its own making behind, and no marker in a directory it
   // did not change.
@@ -726,8 +883,9 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
             absl::StrCat(dir, "/", ArticleId(a.name()), ".md");
         // Written aside and renamed: a write cut short (disk full, file
         // size limit) must not leave a truncated article that a later
-        // `apply -f DIR` would store. `apply` skips the `.tmp` name.
-        const std::string tmp = path + ".tmp";
+        // `apply -f DIR` would store. `apply` skips the dot name, and the
+        // next export into DIR removes one left by a kill.
+        const std::string tmp = ExportTempPath(dir, ArticleId(a.name()));
         int err = WriteLocalFile(tmp, MarkdownDocument(a));
         std::error_code ec;
         if (err == 0) std::filesystem::rename(tmp, path, ec);
@@ -892,6 +1050,22 @@ int RunBackup(Session& s, const AdminFlags& f) {
   const CallOptions call = LongCall(s, absl::Hours(1));
   absl::StatusOr<v1::BackupStoreResponse> r =
       s.client->BackupStore(request, call);
+  if (absl::IsAlreadyExists(r.status()) &&
+      absl::StartsWith(r.status().message(), "destination: ")) {
+    // A re-run after a reply that was lost (a timeout, a killed contentctl)
+    // meets the backup the first run wrote. The server writes it aside
+    // and renames it into place once whole, so one that is there is
+    // complete; one still being written is not there yet.
+    return Fail(absl::AlreadyExistsError(absl::StrCat(
+        r.status().message(),
+        " on the server: if an earlier `admin backup` to it ran (its reply "
+        "lost to a timeout or an interrupt), that backup is complete, since "
+        "the server moves a backup there only once it is whole; check it "
+        "there with `contentd --data-dir ",
+        f.destination,
+        " --check` (read-only; it says `clean` and the sequences the backup "
+        "holds), or back up to a new destination")));
+  }
   if (!r.ok()) return Fail(r.status());
   return PrintAdmin(s, *r,
                     absl::StrCat("backup written to ", r->destination(),

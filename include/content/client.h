@@ -89,7 +89,9 @@ class WatchCanceller {
  public:
   WatchCanceller();
   ~WatchCanceller();
-  // Makes Watch return OK as soon as possible (now, or when it starts).
+  // Makes Watch return OK as soon as possible: now, or when it starts; a
+  // Watch pausing between reconnect attempts returns at once, without
+  // waiting for the pause to end.
   void Cancel();
 
  private:
@@ -114,7 +116,13 @@ struct WatchHooks {
 
 // A connection to contentd. One method per RPC; each returns the server's
 // status unchanged (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ...) or
-// DEADLINE_EXCEEDED/UNAVAILABLE for transport trouble. A request the server
+// DEADLINE_EXCEEDED/UNAVAILABLE for transport trouble. A read (or an
+// export that received nothing) whose deadline passed while the channel had
+// no connection says so, keeping DEADLINE_EXCEEDED: `no connection to
+// TARGET within the deadline (REASON)`, REASON in gRPC's words ("failed to
+// connect to all addresses; last error: ... Connection refused", or "still
+// connecting"); asking gRPC takes at most 50 ms past the deadline, and only
+// where it answers at once. A request the server
 // could not parse (a string field that is not valid UTF-8, messages nested
 // past protobuf's 100 levels) is not sent: INVALID_ARGUMENT naming the field
 // (`query.tags[1]: not valid UTF-8`). ImportArticles excepted, below.
@@ -208,7 +216,8 @@ class Client {
   // 64 MiB the SDK receives, or the first non-retryable error.
   // `request.after_sequence`/`start_now` set the start. No deadline applies,
   // and there is no retry budget: Watch reconnects until the server is back
-  // (backing off to one attempt every 2 s), reporting through `hooks`.
+  // (backing off to one attempt every 2 s; a cancel ends the pause at
+  // once), reporting through `hooks`.
   virtual absl::Status Watch(
       v1::WatchArticlesRequest request,
       const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,

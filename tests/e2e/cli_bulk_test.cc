@@ -392,8 +392,10 @@ TEST(CliBulkTest, ExportCutOffSaysSoAndLeavesAMarker) {
                              out + "/.incomplete marks it"));
   EXPECT_TRUE(fs::exists(out + "/.incomplete"));
   // No half-written file among them.
-  for (const auto& e : fs::directory_iterator(out))
+  for (const auto& e : fs::directory_iterator(out)) {
     EXPECT_NE(e.path().extension(), ".tmp") << e.path();
+    EXPECT_NE(e.path().extension(), ".contentctl-tmp") << e.path();
+  }
 
   // A complete export into the same directory removes the marker; apply
   // would leave it out anyway (a dot name).
@@ -403,6 +405,52 @@ TEST(CliBulkTest, ExportCutOffSaysSoAndLeavesAMarker) {
   EXPECT_THAT(r.err, HasSubstr("exported 640 articles"));
   EXPECT_FALSE(fs::exists(out + "/.incomplete"));
   EXPECT_EQ(MarkdownFiles(out), kCount);
+}
+
+// An export killed mid-write leaves the file it was writing; the next
+// export into the directory removes such files, and only those: its own
+// `.ID.md.contentctl-tmp`, and after a cut-off export (DIR/.incomplete)
+// the `ID.md.tmp` earlier versions wrote. They stayed, `ID.md.tmp` looking
+// like content to anything but `apply`.
+TEST(CliBulkTest, ExportRemovesTheTempFilesAKilledExportLeft) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string corpus = dir.path() + "/corpus";
+  WriteCorpus(corpus, 3);
+  ASSERT_EQ(Ctl(*server, {"apply", "-f", corpus}).exit_code, 0);
+
+  // Leftovers of a killed export, and files that are not its own.
+  const std::string out = dir.path() + "/out";
+  fs::create_directories(out + "/sub");
+  WriteFile(out + "/.incomplete", "cut off\n");
+  WriteFile(out + "/.a1.md.contentctl-tmp", "---\ntitle: half");
+  WriteFile(out + "/.gone.md.contentctl-tmp", "an article since deleted");
+  WriteFile(out + "/a2.md.tmp", "---\ntitle: half");
+  const std::map<std::string, std::string> kept = {
+      {"notes.txt", "mine"},
+      {".a1.md.contentctl-tmp.bak", "mine"},
+      {".-x.md.contentctl-tmp", "not an article id"},
+      {"a1.md.tmp.orig", "mine"},
+      {"sub/.a1.md.contentctl-tmp", "not where export writes"},
+  };
+  for (const auto& [name, text] : kept) WriteFile(out + "/" + name, text);
+
+  CommandResult r = Ctl(*server, {"export", "--dir", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::string> want = kept;
+  for (const char* id : {"a0", "a1", "a2"}) {
+    std::map<std::string, std::string> exported = Tree(out);
+    ASSERT_TRUE(exported.count(std::string(id) + ".md")) << id;
+    want[std::string(id) + ".md"] = exported[std::string(id) + ".md"];
+  }
+  EXPECT_EQ(Tree(out), want);
+
+  // Without a cut-off export, an `ID.md.tmp` is no leftover of one: kept.
+  WriteFile(out + "/a0.md.tmp", "mine");
+  r = Ctl(*server, {"export", "--dir", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out + "/a0.md.tmp"));
 }
 
 TEST(CliBulkTest, WatchPrintsOneLinePerEvent) {

@@ -484,6 +484,46 @@ TEST_F(CliEditorialTest, GetWithLangAndFallback) {
             "articles/story-en");
 }
 
+// A deleted translation leaves its group, so `get --lang` of its language
+// said "no translation in zh-CN" and listed the live ones, as if there had
+// never been one. It says that translation is deleted and how to read it
+// or bring it back, to readers too; an article of the group named
+// otherwise (its own translationKey) is not looked for.
+TEST_F(CliEditorialTest, GetLangOfADeletedTranslationSaysItIsDeleted) {
+  ApplyLaunch();
+  CtlOk({"delete", "launch.zh-CN"});
+  const std::string said =
+      "the zh-CN translation, articles/launch.zh-CN, is deleted (revision "
+      "2): `contentctl get launch.zh-CN --show-deleted` reads it, "
+      "`contentctl undelete launch.zh-CN` brings it back\n";
+  for (const char* token : {kEditor, kReader}) {
+    CommandResult r = Ctl({"get", "launch.en", "--lang", "zh-CN"}, token);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err,
+              "Error: NOT_FOUND: no translation of articles/launch.en in "
+              "zh-CN; translation group \"launch\" has en (articles/"
+              "launch.en); " +
+                  said);
+  }
+  // Asked as a fallback, too; only the languages asked for are looked for.
+  CommandResult r =
+      Ctl({"get", "launch.en", "--lang", "de", "--fallback", "zh-CN"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(" in de, zh-CN; "));
+  EXPECT_THAT(r.err, HasSubstr("; " + said));
+  r = Ctl({"get", "launch.en", "--lang", "de"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, Not(HasSubstr("deleted")));
+  // Followed, the advice works.
+  EXPECT_THAT(CtlOk({"get", "launch.zh-CN", "--show-deleted"}),
+              HasSubstr("发布"));
+  CtlOk({"undelete", "launch.zh-CN"});
+  EXPECT_EQ(ParseJson<v1::Article>(
+                CtlOk({"get", "launch.en", "--lang", "zh-CN", "-o", "json"}))
+                .name(),
+            "articles/launch.zh-CN");
+}
+
 TEST_F(CliEditorialTest, TranslationsListsTheGroup) {
   ApplyLaunch();
   EXPECT_EQ(CtlOk({"translations", "launch.en"}),

@@ -1825,6 +1825,25 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
             "the deadline (cannot reach 127.0.0.1:1: Connection refused); the "
             "write was not sent\n");
 
+  // A read whose deadline ends gRPC's retries (4 attempts: 0.1, 0.2,
+  // 0.4 s apart, each -20%) said only "Deadline Exceeded"; it says that it
+  // found no connection, and why.
+  for (const char* verb : {"get", "history"}) {
+    r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout",
+                    "300ms", verb, "x"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err,
+              "Error: DEADLINE_EXCEEDED: no connection to 127.0.0.1:1 within "
+              "the deadline (cannot reach 127.0.0.1:1: Connection refused)\n")
+        << verb;
+  }
+  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "300ms",
+                  "export", "--dir", files_.path() + "/unexported"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: DEADLINE_EXCEEDED: no connection to 127.0.0.1:1 within "
+            "the deadline (cannot reach 127.0.0.1:1: Connection refused)\n");
+
   // watch too, instead of retrying in silence.
   r = RunCommand(
       {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "watch"}, "",
@@ -1995,6 +2014,66 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   EXPECT_THAT(r.out, IsEmpty());
 }
 
+// A backup re-run to the same destination (its first reply lost to a
+// timeout or a killed contentctl) said only "already exists". It says the
+// backup there is complete if an earlier run wrote it, and how to check it,
+// which works as said.
+TEST_F(CliTest, ABackupRerunSaysTheOneThereIsCompleteAndHowToCheckIt) {
+  if (::content::testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";
+  }
+  const std::string dest = files_.path() + "/bk";
+  CtlOk({"admin", "backup", dest});
+  CommandResult r = Ctl({"admin", "backup", dest});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: ALREADY_EXISTS: destination: " + dest +
+                                " already exists on the server: if an "
+                                "earlier `admin backup` to it ran"));
+  EXPECT_THAT(r.err, HasSubstr("that backup is complete"));
+  const std::string check = "contentd --data-dir " + dest + " --check";
+  EXPECT_THAT(r.err, HasSubstr("`" + check + "`"));
+  r = RunCommand(
+      {::content::testing::ContentdBinary(), "--data-dir", dest, "--check"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("(sequences "));
+  EXPECT_THAT(r.out, HasSubstr("\nclean\n"));
+}
+
+// The server's INVALID_ARGUMENT names the request field (`query.tags[0]`,
+// `page_token`, `fallback_langs`); of a value given by a flag, the error
+// names the flag first, as contentctl's own checks do.
+TEST_F(CliTest, ServerErrorsOfAFlagsValueNameTheFlag) {
+  CtlOk({"apply", "-f", Write("flagged.md", Doc("Flagged", "", "flagged"))});
+  const std::string long_text(1100, 'x');
+  for (const auto& [args, prefix] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"query", "--tag", " ai"},
+            "--tag: query.tags[0]: must not start or end with a space"},
+           {{"query", "--tag", "ai", "--not-tag", "x\ty"},
+            "--not-tag: query.not_tags[0]: must not contain control "
+            "characters"},
+           {{"query", "--category", "news "},
+            "--category: query.categories[0]: must not start or end"},
+           {{"query", "--text", long_text},
+            "--text: query.text: must be at most 1024 bytes, got 1100"},
+           {{"query", "--page-token", "bogus"}, "--page-token: page_token: "},
+           {{"tags", "--page-token", "bogus"}, "--page-token: page_token: "},
+           {{"categories", "--page-token", "bogus"},
+            "--page-token: page_token: "},
+           {{"history", "flagged", "--page-token", "bogus"},
+            "--page-token: page_token: "},
+           {{"get", "flagged", "--lang", "en", "--fallback",
+             "aa,ab,ac,ad,ae,af,ag,ah,ai,aj,ak,al,am,an,ao,ap,aq"},
+            "--fallback: fallback_langs: at most 16, got 17"},
+           {{"get", "bad!id"}, "ID: name: "},
+       }) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args) << r.err;
+    EXPECT_THAT(r.err, StartsWith("Error: INVALID_ARGUMENT: " + prefix))
+        << ::testing::PrintToString(args);
+  }
+}
+
 // An unknown flag is named, with the help of the command it was given to,
 // at every level: `admin --bogus` said that admin needs a command, `--bogus`
 // alone that contentctl needs a verb, and `admin backup --bogus` that the
@@ -2034,13 +2113,15 @@ TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
 }
 
 // Export into a directory that cannot take the file: the OS's reason, not
-// an UNAVAILABLE that blamed the server. The file is a link to /dev/full,
-// where every write fails with ENOSPC.
+// an UNAVAILABLE that blamed the server. The file export writes first
+// (`.ID.md.contentctl-tmp`) is a link to /dev/full, where every write
+// fails with ENOSPC.
 TEST_F(CliTest, ExportWriteFailureSaysWhyLocally) {
   CtlOk({"apply", "-f", Write("fullx.md", Doc("Full dir", "", "afullx"))});
   const std::string out = files_.path() + "/fullx-out";
   std::filesystem::create_directories(out);
-  std::filesystem::create_symlink("/dev/full", out + "/fullx.md.tmp");
+  std::filesystem::create_symlink("/dev/full",
+                                  out + "/.fullx.md.contentctl-tmp");
   CommandResult r = Ctl({"export", "--dir", out, "--tag", "afullx"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err,

@@ -10,6 +10,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <future>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -288,6 +291,49 @@ TEST(SdkRetryTest, ACallAfterALongOutageTriesToConnectAtOnce) {
             absl::StatusCode::kUnavailable);
   EXPECT_TRUE(read_server.WaitForAttempts(before + 1, 50))
       << "the read did not try to connect";
+}
+
+// A Cancel while Watch pauses between reconnects (the server away) ends
+// the pause: Watch returns OK at once, with no further attempt. The pause
+// slept to its end, up to 2 s, before Watch saw the cancel. Cancelled
+// after the 6th attempt, which is followed by a 2 s pause (100 ms doubling;
+// max_attempts 1: no gRPC retries inside an attempt).
+TEST(SdkWatchTest, ACancelDuringTheReconnectPauseReturnsAtOnce) {
+  FakeListener server(FakeListener::kDropCalls);
+  ClientOptions o;
+  o.max_attempts = 1;
+  o.target = server.address();
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  WatchCanceller canceller;
+  std::atomic<int> losses{0};
+  WatchHooks hooks;
+  hooks.on_lost = [&](const absl::Status&, int64_t) { ++losses; };
+  std::promise<absl::Status> done;
+  std::thread watcher([&] {
+    done.set_value((*c)->Watch(
+        v1::WatchArticlesRequest(),
+        [](const v1::WatchArticlesResponse&) { return true; }, &canceller,
+        hooks));
+  });
+  const bool paused = server.WaitForAttempts(6, 3000);
+  const int attempts = server.attempts();
+  const absl::Time cancelled = absl::Now();
+  canceller.Cancel();
+  std::future<absl::Status> result = done.get_future();
+  // Far above the expected (no wait); the test's point is that it returns
+  // without sleeping out the pause, which the report shows in the log.
+  const bool returned =
+      result.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  const absl::Duration took = absl::Now() - cancelled;
+  watcher.join();
+  ASSERT_TRUE(paused) << server.attempts();
+  ASSERT_TRUE(returned);
+  EXPECT_TRUE(result.get().ok());
+  std::cout << "Watch returned " << absl::FormatDuration(took)
+            << " after Cancel\n";
+  EXPECT_EQ(losses.load(), 1);
+  EXPECT_EQ(server.attempts(), attempts) << "Watch tried again after Cancel";
 }
 
 // A request protobuf cannot send (a string that is not UTF-8) is refused
@@ -1194,6 +1240,70 @@ TEST_F(SdkTest, HealthCheckAndUnreachableServer) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
   EXPECT_THAT(std::string(r.status().message()),
               ::testing::HasSubstr("the write was not sent"));
+}
+
+// A read (or an export) whose deadline passes while gRPC retries a server
+// that refuses connections (4 attempts, 0.1, 0.2 and 0.4 s apart, each
+// -20%: the last after 300 ms) said only "Deadline Exceeded". It says it
+// had no connection to the target, with gRPC's reason, and stays
+// DEADLINE_EXCEEDED. A deadline with a connection (a server that is slow)
+// stays as gRPC says it.
+TEST(SdkConnectTest, AReadOutOfTimeToConnectSaysWhy) {
+  ClientOptions o;
+  o.target = "127.0.0.1:1";
+  o.timeout = absl::Milliseconds(300);
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string said =
+      "no connection to 127.0.0.1:1 within the deadline (failed to connect "
+      "to all addresses";
+  absl::Status s = (*c)->Get("x").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::StartsWith(said)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Connection refused")) << s;
+  v1::ListTagsRequest tags;
+  s = (*c)->ListTags(tags).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::StartsWith(said)) << s;
+  CallOptions call;
+  call.timeout = absl::Milliseconds(300);
+  s = (*c)->ExportArticles(
+      v1::ExportArticlesRequest(), [](const v1::Article&) { return true; },
+      call);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::StartsWith(said)) << s;
+
+  // A server that takes the connection but answers nothing in time.
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  o.target = server->address();
+  o.timeout = absl::Seconds(10);
+  c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE((*c)->Get("x").status().code() == absl::StatusCode::kNotFound);
+  ASSERT_EQ(kill(server->pid(), SIGSTOP), 0);
+  // kill() returns before the process has stopped: wait until it has
+  // (state T in /proc/PID/stat), bounded.
+  const std::string stat = "/proc/" + std::to_string(server->pid()) + "/stat";
+  bool stopped = false;
+  for (int i = 0; i < 500 && !stopped; ++i) {
+    const std::string text = testing::ReadFile(stat);
+    const size_t paren = text.rfind(')');
+    stopped = paren != std::string::npos && paren + 2 < text.size() &&
+              text[paren + 2] == 'T';
+    if (!stopped) absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(stopped);
+  call.timeout = absl::Milliseconds(300);
+  v1::GetArticleRequest get;
+  get.set_name("articles/x");
+  s = (*c)->GetArticle(get, call).status();
+  ASSERT_EQ(kill(server->pid(), SIGCONT), 0);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::Not(HasSubstr("no connection")))
+      << s;
 }
 
 // A write that found no connection asks gRPC why with a health check: for

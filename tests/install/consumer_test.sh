@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the SDK into a temporary prefix, builds client/examples/consumer
-# against the installed package, and runs it against a real contentd.
+# against the installed package as C++17 and as C++20, and runs both against
+# a real contentd.
 #   consumer_test.sh BUILD_DIR SOURCE_DIR CONTENTD
 set -euo pipefail
 build=$1 src=$2 contentd=$3
@@ -15,9 +16,21 @@ trap cleanup EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/include/content/client.h"
 test -f "$work/prefix/include/content/v1/article.pb.h"
-cmake -S "$src/client/examples/consumer" -B "$work/build" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
-cmake --build "$work/build" -j2 >/dev/null
+# The public headers must build as C++17 and as C++20; the C++20 build must
+# have used it (the compile command names it; C++17 is the compiler's
+# default, which CMake may leave unnamed).
+for std in 17 20; do
+  cmake -S "$src/client/examples/consumer" -B "$work/build$std" -G Ninja \
+    -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_STANDARD=$std \
+    -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+  cmake --build "$work/build$std" -j2 >/dev/null
+  if [ "$std" = 20 ] && ! grep -Eq -- "-std=(c|gnu)\+\+$std( |\")" \
+    "$work/build$std/compile_commands.json"; then
+    echo "consumer was not built as C++$std:" >&2
+    grep -o -- '-std=[^ "]*' "$work/build$std/compile_commands.json" >&2 || true
+    exit 1
+  fi
+done
 
 "$contentd" --listen 127.0.0.1:0 --data-dir "$work/data" \
   --port-file "$work/port" >"$work/log" 2>&1 &
@@ -33,6 +46,8 @@ tags:
 ---
 Body.
 MD
-out=$("$work/build/consumer" "127.0.0.1:$port" "$work/a.md" installed)
-echo "$out"
-[ "$out" = "articles/installed revision 1: 安装包测试" ]
+for std in 17 20; do
+  out=$("$work/build$std/consumer" "127.0.0.1:$port" "$work/a.md" "cxx$std")
+  echo "$out"
+  [ "$out" = "articles/cxx$std revision 1: 安装包测试" ]
+done
