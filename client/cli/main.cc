@@ -1050,8 +1050,10 @@ int RunBackup(Session& s, const AdminFlags& f) {
   const CallOptions call = LongCall(s, absl::Hours(1));
   absl::StatusOr<v1::BackupStoreResponse> r =
       s.client->BackupStore(request, call);
+  // (Not one still being written: that message says so.)
   if (absl::IsAlreadyExists(r.status()) &&
-      absl::StartsWith(r.status().message(), "destination: ")) {
+      absl::StartsWith(r.status().message(), "destination: ") &&
+      absl::EndsWith(r.status().message(), " already exists")) {
     // A re-run after a reply that was lost (a timeout, a killed contentctl)
     // meets the backup the first run wrote. The server writes it aside
     // and renames it into place once whole, so one that is there is

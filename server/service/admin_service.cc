@@ -4,6 +4,7 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "server/service/allocator.h"
@@ -131,6 +132,23 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
       return absl::FailedPreconditionError(
           absl::StrCat("destination: cannot use ", dest, ": ", ec.message()));
     }
+    // The key names the directory however it was spelled (`//`, `..`).
+    const std::string key =
+        std::filesystem::weakly_canonical(dest, ec).string();
+    {
+      absl::MutexLock lock(&backups_mu_);
+      if (!backups_.insert(ec ? dest : key).second) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "destination: ", dest,
+            " is being written by a backup in progress; when it ends, "
+            "`contentd --data-dir ",
+            dest, " --check` verifies it"));
+      }
+    }
+    absl::Cleanup done = [this, name = ec ? dest : key] {
+      absl::MutexLock lock(&backups_mu_);
+      backups_.erase(name);
+    };
     int64_t last = 0;
     absl::Status s = store_->Checkpoint(dest, &last);
     if (!s.ok()) return s;

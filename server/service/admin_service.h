@@ -5,7 +5,11 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "server/service/auth.h"
@@ -80,6 +84,10 @@ class AdminService final : public v1::AdminService::CallbackService {
   const std::function<int()> watchers_;
   const std::unique_ptr<WorkQueue> work_;
   std::atomic<bool> ending_{false};
+  // Destinations of the backups being written: RocksDB stages a checkpoint
+  // in DEST.tmp and clears that first, so two at once spoiled each other.
+  absl::Mutex backups_mu_;
+  absl::flat_hash_set<std::string> backups_ ABSL_GUARDED_BY(backups_mu_);
 };
 
 }  // namespace content::service

@@ -761,6 +761,49 @@ TEST(BackupTest, BackupUnderWriteLoadHoldsEveryWriteAcknowledgedBefore) {
   EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS"));
 }
 
+// Two backups to one destination at once (a re-run while the first still
+// writes, two operators): RocksDB stages each in DEST.tmp and clears that
+// first, so the second could empty the first's staging while it wrote.
+// One must write a whole backup and the other be refused, every time.
+TEST(BackupTest, TwoBackupsToOneDestinationAtOnceWriteOneWholeBackup) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";
+  }
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(server->address());
+  for (int round = 0; round < 6; ++round) {
+    // Writes since the last backup: each checkpoint flushes them first,
+    // which widens the window the two calls share.
+    for (int i = 0; i < 200; ++i) {
+      const std::string id = absl::StrCat("r", round, "-", i);
+      ASSERT_TRUE(Create(*client, id, id).ok()) << id;
+    }
+    const std::string dest = absl::StrCat(dir.path(), "/backup", round);
+    std::vector<absl::Status> results(2);
+    std::vector<std::thread> callers;
+    for (int c = 0; c < 2; ++c) {
+      callers.emplace_back([&, c] {
+        auto mine = Connect(server->address());
+        v1::BackupStoreRequest req;
+        req.set_destination(dest);
+        results[c] = mine->BackupStore(req).status();
+      });
+    }
+    for (auto& t : callers) t.join();
+    SCOPED_TRACE(absl::StrCat("round ", round, ": ", results[0].ToString(),
+                              " / ", results[1].ToString()));
+    EXPECT_EQ(results[0].ok() + results[1].ok(), 1);
+    for (const absl::Status& s : results) {
+      if (!s.ok()) EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+    }
+    auto check = RunCommand({ContentdBinary(), "--data-dir", dest, "--check"});
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+    EXPECT_FALSE(std::filesystem::exists(dest + ".tmp"));
+  }
+}
+
 // A backup inside the live data directory, or under a parent that does not
 // exist, is the caller's mistake: refused with the rule, nothing written.
 TEST(BackupTest, DestinationInsideTheStoreOrWithoutAParentIsRefused) {
