@@ -1154,6 +1154,56 @@ TEST(ReplicaStartTest, CheckOfAMissingTableExits2AndCreatesNothing) {
   }
 }
 
+// A store contentd must not serve (a repair that did not finish, postings
+// built with the other text_index setting) is refused naming the table and
+// the shared store's offline repair: a replica has no data directory.
+TEST(ReplicaStartTest, RefusalsToServeNameTheTableAndItsOfflineRepair) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/refused");
+  {
+    // Records text_index: true.
+    auto server = ServerProcess::Start(
+        dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
+                            pg->dsn, "--storage-table", table});
+    ASSERT_NE(server, nullptr);
+  }
+  const std::string repair =
+      "`contentd --check --repair --storage-engine postgres --storage-dsn DSN "
+      "--storage-table " +
+      table + "`";
+  testing::WriteFile(dir.path() + "/off.yaml", "text_index: false\n");
+  testing::CommandResult text =
+      StartAgainst(pg->dsn, dir.path() + "/data", table,
+                   {"--config", dir.path() + "/off.yaml"});
+  EXPECT_FALSE(text.timed_out);
+  EXPECT_EQ(text.exit_code, 1) << text.err;
+  EXPECT_THAT(text.err, ::testing::HasSubstr("built with text_index: true"));
+  EXPECT_THAT(text.err,
+              ::testing::HasSubstr("Stop every replica and run " + repair +
+                                   " with this configuration to rebuild the "
+                                   "postings in table " +
+                                   table));
+  EXPECT_THAT(text.err, ::testing::Not(::testing::HasSubstr("data directory")));
+
+  Psql(pg->dsn, "INSERT INTO " + table +
+                    " (family, key, value) VALUES (0, "
+                    "'index_repair'::bytea, ''::bytea)");
+  testing::CommandResult marker =
+      StartAgainst(pg->dsn, dir.path() + "/data", table);
+  EXPECT_FALSE(marker.timed_out);
+  EXPECT_EQ(marker.exit_code, 1) << marker.err;
+  EXPECT_THAT(marker.err,
+              ::testing::HasSubstr("the indexes in table " + table +
+                                   " are incomplete; stop every replica and "
+                                   "run " +
+                                   repair + " again"));
+  EXPECT_THAT(marker.err,
+              ::testing::Not(::testing::HasSubstr("data directory")));
+  Psql(pg->dsn, "DROP TABLE " + table);
+}
+
 // The database going away under two replicas and coming back: calls meanwhile
 // fail UNAVAILABLE saying so, the replicas recover without a restart, a
 // Watch open through the outage goes on with every event exactly once, and
