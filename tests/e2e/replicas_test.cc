@@ -981,6 +981,39 @@ TEST_F(ReplicasRetentionTest, ConcurrentCompactionsRemoveEachRevisionOnce) {
   EXPECT_TRUE(Create(C(), MakeArticle("gone", "reborn", {"gone"}, k2025)).ok());
 }
 
+// A storage compaction is the database's (VACUUM): asked for on
+// PostgreSQL, it is refused saying so, before retention runs, rather than
+// skipped in silence; without --storage retention runs.
+TEST_F(ReplicasRetentionTest, StorageCompactionIsRefusedNamingVacuum) {
+  ASSERT_TRUE(Create(A(), MakeArticle("kept", "v1", {"keep"}, k2025)).ok());
+  for (int i = 2; i <= 3; ++i) {
+    auto r = Update(
+        B(), MakeArticle("kept", absl::StrCat("v", i), {"keep"}, k2025), i - 1);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  v1::CompactStoreRequest storage;
+  storage.set_storage(true);
+  auto refused = C().CompactStore(storage);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("storage: the postgres engine does not "
+                                   "compact its table"));
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("`VACUUM " + table_ + "`"));
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("Nothing was done"));
+  v1::ListArticleRevisionsRequest h;
+  h.set_name("articles/kept");
+  auto history = A().ListArticleRevisions(h);
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->revisions_size(), 3) << "retention ran";
+
+  auto compacted = C().CompactStore({});
+  ASSERT_TRUE(compacted.ok()) << compacted.status();
+  EXPECT_EQ(compacted->revisions_removed(), 1);
+}
+
 // contentd run against PostgreSQL with `dsn` and `table` (and `extra`
 // flags): its exit and what it printed.
 testing::CommandResult StartAgainst(const std::string& dsn,
