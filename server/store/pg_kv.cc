@@ -77,11 +77,19 @@ bool ValidTableName(absl::string_view t) {
   return true;
 }
 
+// Whether `e` is libpqxx's word for a connection that is gone: its own
+// class, or (libpqxx 6.4) "Could not obtain client encoding", which is what
+// starting a transaction on a connection libpq saw die throws.
+bool ConnectionGone(const std::exception& e) {
+  return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+         absl::StartsWith(e.what(), "Could not obtain client encoding");
+}
+
 absl::Status Trouble(const std::exception& e, absl::string_view what) {
   std::string message = e.what();
   while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
     message.pop_back();
-  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+  if (ConnectionGone(e) ||
       dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
     return absl::UnavailableError(absl::StrCat(
         "storage: PostgreSQL connection lost while ", what, ": ", message));
@@ -197,13 +205,14 @@ struct Conn {
 // closed on this side, or the server hung up. A backend that ends
 // (pg_terminate_backend, a restart, idle timeouts) sends its FATAL and
 // closes the socket, and an idle connection is sent nothing else.
-bool Stale(const Conn& conn) {
-  if (!conn.c.is_open()) return true;
+bool Stale(const pqxx::connection_base& c) {
+  if (!c.is_open()) return true;
   pollfd p{};
-  p.fd = conn.c.sock();
+  p.fd = c.sock();
   p.events = POLLIN;
   return p.fd < 0 || poll(&p, 1, 0) != 0;
 }
+bool Stale(const Conn& conn) { return Stale(conn.c); }
 
 // Runs `sql` as a prepared statement on `conn` (preparing it on first use).
 template <typename... Args>
@@ -687,6 +696,14 @@ class PgKv : public KvEngine {
   absl::StatusOr<bool> TryLease(absl::string_view name) override {
     if (!advisory_locks_) return true;
     absl::MutexLock lock(&lease_mu_);
+    // A session that ended (PostgreSQL restarted, or cut off) took its
+    // locks with it. Seen here, before libpqxx fails on the connection
+    // with a bare "Could not obtain client encoding".
+    const bool had = lease_conn_ != nullptr;
+    if (had && Stale(*lease_conn_)) {
+      lease_conn_.reset();
+      leases_.clear();
+    }
     try {
       if (lease_conn_ == nullptr) {
         leases_.clear();
@@ -705,7 +722,15 @@ class PgKv : public KvEngine {
     } catch (const std::exception& e) {
       lease_conn_.reset();
       leases_.clear();
-      return Trouble(e, "taking a lease");
+      if (!ConnectionGone(e)) return Trouble(e, "taking a lease");
+      std::string detail = e.what();
+      while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' '))
+        detail.pop_back();
+      return absl::UnavailableError(absl::StrCat(
+          "storage: PostgreSQL unreachable (storage.dsn): ",
+          had ? "lost the connection" : "cannot connect",
+          " for this replica's leases (retention, scheduled publishing): ",
+          detail));
     }
   }
 

@@ -281,6 +281,23 @@ class DatabaseLink {
   std::vector<std::thread> pumps_;
 };
 
+// The first line of `server`'s log holding `text`, waiting up to 30 s for
+// one; "" if none came.
+std::string LogLine(const ServerProcess& server, const std::string& text) {
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(50))) {
+    const std::string log = server.Log();
+    const size_t at = log.find(text);
+    if (at == std::string::npos) continue;
+    const size_t start = log.rfind('\n', at);
+    const size_t end = log.find('\n', at);
+    if (end == std::string::npos) continue;  // being written
+    return log.substr(start == std::string::npos ? 0 : start + 1,
+                      end - (start == std::string::npos ? 0 : start + 1));
+  }
+  return "";
+}
+
 // The PostgreSQL the replicas share, once per process.
 struct Postgres {
   std::string dsn;
@@ -1304,6 +1321,19 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
   auto query = (*via_b)->QueryArticles({});
   EXPECT_EQ(query.status().code(), absl::StatusCode::kUnavailable)
       << query.status();
+
+  // The scheduler's lease, lost with its connection, says what happened,
+  // with libpq's reason (it passed on libpqxx's words alone: "Connection to
+  // database failed", "Could not obtain client encoding").
+  for (const ServerProcess* server : {a.get(), b.get()}) {
+    const std::string line = LogLine(*server, "contentd: schedule: ");
+    EXPECT_THAT(line,
+                ::testing::HasSubstr("contentd: schedule: storage: PostgreSQL "
+                                     "unreachable (storage.dsn): "))
+        << server->Log();
+    EXPECT_THAT(line, ::testing::HasSubstr("this replica's leases"));
+    EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("client encoding")));
+  }
 
   // Back: the next calls succeed, through the same processes.
   link.Restore();
