@@ -41,7 +41,10 @@
 #include "content/client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -280,6 +283,25 @@ class DatabaseLink {
   std::set<int> open_;
   std::vector<std::thread> pumps_;
 };
+
+// What health answers for `service` on `server` once it answers `want` (1
+// SERVING, 2 NOT_SERVING), waiting up to 30 s; else the last answer (-1: the
+// check failed).
+int HealthBecomes(const ServerProcess& server, const std::string& service,
+                  int want) {
+  auto channel =
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  int serving = -1;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(50))) {
+    serving = -1;
+    if (testing::CheckHealth(*channel, service, &serving).ok() &&
+        serving == want) {
+      break;
+    }
+  }
+  return serving;
+}
 
 // The first line of `server`'s log holding `text`, waiting up to 30 s for
 // one; "" if none came.
@@ -916,6 +938,46 @@ TEST_F(ReplicasTest, RepairIsRefusedWithTheSharedStoresOfflineCommand) {
   EXPECT_EQ(check->heads_checked(), 1);
 }
 
+// `contentd --check --repair` of the shared store while replicas serve it
+// would rebuild indexes under their writes: it is refused (exit 2) naming
+// each replica, and runs once every one stopped.
+TEST_F(ReplicasTest, OfflineRepairIsRefusedWhileAnyReplicaServes) {
+  ASSERT_TRUE(Create(A(), MakeArticle("repair", "repair", {"r"}, k2025)).ok());
+  const std::vector<std::string> repair = {
+      testing::ContentdBinary(), "--check",         "--repair",
+      "--storage-engine",        "postgres",        "--storage-dsn",
+      SharedPostgres()->dsn,     "--storage-table", table_};
+  testing::CommandResult refused =
+      RunCommand(repair, "", {}, std::chrono::seconds(60));
+  EXPECT_FALSE(refused.timed_out);
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_THAT(refused.err,
+              ::testing::HasSubstr("contentd: --repair: 3 processes serve "
+                                   "table " +
+                                   table_ + ": contentd on "));
+  for (const auto& server : servers_) {
+    EXPECT_THAT(refused.err, ::testing::HasSubstr(
+                                 absl::StrCat("(pid ", server->pid(), ")")));
+  }
+  EXPECT_THAT(refused.err, ::testing::HasSubstr("stop every replica"));
+  EXPECT_THAT(refused.out, ::testing::Not(::testing::HasSubstr("repairing")));
+  // One replica left is one too many.
+  clients_.resize(1);
+  servers_.resize(1);
+  refused = RunCommand(repair, "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_THAT(refused.err,
+              ::testing::HasSubstr("--repair: 1 process serves table " +
+                                   table_ + ": contentd on "));
+
+  clients_.clear();
+  servers_.clear();
+  testing::CommandResult repaired =
+      RunCommand(repair, "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.out << repaired.err;
+  EXPECT_THAT(repaired.out, ::testing::HasSubstr("clean"));
+}
+
 // Retention through the CompactStore RPC, no background runs.
 class ReplicasRetentionTest : public ReplicasTest {
  protected:
@@ -1322,6 +1384,18 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
   EXPECT_EQ(query.status().code(), absl::StatusCode::kUnavailable)
       << query.status();
 
+  // Readiness says so, for load balancers; "" stays SERVING, so that
+  // liveness probes and the watchdog restart no replica for the database.
+  const std::string readiness = "content.v1.Readiness";
+  for (const ServerProcess* server : {a.get(), b.get()}) {
+    EXPECT_EQ(HealthBecomes(*server, readiness, 2), 2) << server->Log();
+    EXPECT_EQ(HealthBecomes(*server, "", 1), 1);
+    EXPECT_THAT(server->Log(),
+                ::testing::HasSubstr("contentd: readiness: NOT_SERVING "
+                                     "(content.v1.Readiness) until the store "
+                                     "answers again: storage: PostgreSQL "
+                                     "unreachable (storage.dsn)"));
+  }
   // The scheduler's lease, lost with its connection, says what happened,
   // with libpq's reason (it passed on libpqxx's words alone: "Connection to
   // database failed", "Could not obtain client encoding").
@@ -1337,6 +1411,11 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
 
   // Back: the next calls succeed, through the same processes.
   link.Restore();
+  for (const ServerProcess* server : {a.get(), b.get()}) {
+    EXPECT_EQ(HealthBecomes(*server, readiness, 1), 1) << server->Log();
+    EXPECT_THAT(LogLine(*server, "contentd: readiness: the store answers"),
+                ::testing::Not(::testing::IsEmpty()));
+  }
   for (int i = 0; i < kAfter; ++i) {
     const std::string id = absl::StrCat("after-", i);
     Client& c = i % 2 == 0 ? **via_a : **via_b;
