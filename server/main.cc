@@ -97,6 +97,21 @@ int RunCheck(content::store::StoreOptions options, bool repair,
     return in_use();
   }
   if (!store.ok()) return Fail(store.status());
+  if (repair) {
+    // Replicas of a shared store write to it while they serve, and a
+    // repair rebuilds the indexes their writes change: refused while any
+    // serves. Held to the end, so that none starts serving meanwhile.
+    absl::Status alone = (*store)->engine()->HoldAlone();
+    if (absl::IsFailedPrecondition(alone)) {
+      std::cerr << "contentd: --repair: " << alone.message()
+                << "; a repair rebuilds the indexes that their writes "
+                   "change: stop every replica (`kubectl scale deployment "
+                   "contentd --replicas=0`, or `systemctl stop contentd` on "
+                   "each host) and run it again\n";
+      return 2;
+    }
+    if (!alone.ok()) return Fail(alone);
+  }
   absl::StatusOr<content::store::FsckReport> report =
       content::store::CheckStore(**store);
   if (!report.ok()) return Fail(report.status());
@@ -733,6 +748,10 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
   if (!store.ok()) return Fail(store.status());
+  // Replicas of a shared store say that they serve it, so that an offline
+  // repair refuses while any does; one that starts during a repair stops.
+  if (absl::Status s = (*store)->engine()->MarkServing(); !s.ok())
+    return Fail(s);
   // Incomplete indexes would answer queries wrongly: refuse to serve.
   absl::Status repair_ok = content::store::IndexRepairPending(**store);
   if (!repair_ok.ok()) return Fail(repair_ok);
@@ -845,6 +864,16 @@ int main(int argc, char** argv) {
   absl::Cleanup detach_health = [&serving_health] {
     serving_health.Attach(nullptr);
   };
+  // Readiness follows whether a shared store's database answers: a ping a
+  // second on a connection of its own, each bounded, rather than a query
+  // per health check. (Gone before the store.)
+  std::optional<content::service::ReachabilityMonitor> reachability;
+  if ((*store)->engine()->shared()) {
+    reachability.emplace(
+        &serving_health,
+        [kv = (*store)->engine()] { return kv->Ping(absl::Seconds(5)); },
+        absl::Seconds(1));
+  }
   // The listen address as bound: "127.0.0.1:0" serves as "127.0.0.1:PORT".
   std::string bound = config.listen;
   if (!IsUnixSocket(config.listen)) {
@@ -993,6 +1022,8 @@ int main(int argc, char** argv) {
   grpc_server_cancel_all_calls(server->c_server());
   shutdown.join();
   server->Wait();
+  // After the calls: a ping in progress (up to 5 s) holds up no drain.
+  reachability.reset();
   retention.join();
   metrics_server.reset();
   admin.reset();

@@ -1546,7 +1546,8 @@ int Main(int argc, char** argv, std::string* command) {
       "compact", "Apply revision, purge and change-log retention now");
   compact_cmd->add_flag("--storage", admin_flags.storage,
                         "Then compact the storage engine's files (RocksDB: "
-                        "every level; minutes on a large store)");
+                        "every level; minutes on a large store). Refused on "
+                        "PostgreSQL, whose VACUUM does this");
   CLI::App* fsck_cmd = admin_cmd->add_subcommand(
       "fsck", "Check that indexes, histories and the change log agree");
   fsck_cmd->add_flag("--repair", admin_flags.repair,

@@ -72,6 +72,20 @@ absl::Status AdminService::StoppedStatus(const absl::Status& s) const {
 
 absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(
     bool storage, const std::function<bool()>& cancelled) {
+  // Refused before retention runs: a caller who asked for the storage step
+  // learns that it cannot run, rather than getting retention's counts and
+  // an empty compaction time that reads as a compaction done.
+  if (storage && store_->options().engine == "postgres") {
+    const std::string& table = store_->options().pg_table;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "storage: the postgres engine does not compact its table; "
+        "PostgreSQL's autovacuum reclaims the space of removed rows, or by "
+        "hand `VACUUM ",
+        table, "` (`VACUUM FULL ", table,
+        "` returns it to the operating system, but locks the table against "
+        "every replica while it runs). Nothing was done: compact without "
+        "--storage applies retention alone"));
+  }
   v1::CompactStoreResponse out;
   absl::StatusOr<store::RetentionResult> r =
       store_->ApplyRetention(options_.retention, cancelled);
@@ -96,8 +110,6 @@ absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(
     }
     const absl::Time start = absl::Now();
     s = store_->engine()->CompactAll();
-    // PostgreSQL's autovacuum does this work; nothing to ask of it here.
-    if (absl::IsUnimplemented(s)) return out;
     if (!s.ok()) return s;
     const absl::Duration took = absl::Now() - start;
     out.mutable_storage_compaction_time()->set_seconds(

@@ -25,6 +25,20 @@ std::string TextIndexMismatch(bool built_with, bool configured) {
                       configured ? "true" : "false");
 }
 
+// The table of a store on the postgres engine; empty for a data directory.
+std::string SharedTable(const Store& store) {
+  return store.options().engine == "postgres" ? store.options().pg_table : "";
+}
+
+// The command that repairs a shared store in `table` offline: it has no data
+// directory, and every replica writes to it, so all must stop first.
+std::string SharedRepairCommand(const std::string& table) {
+  return absl::StrCat(
+      "`contentd --check --repair --storage-engine postgres --storage-dsn DSN "
+      "--storage-table ",
+      table, "`");
+}
+
 constexpr absl::string_view kCountPrefix = "n/";
 
 struct HeadInfo {
@@ -733,6 +747,13 @@ absl::Status IndexRepairPending(Store& store) {
   absl::Status s = store.engine()->Get(Family::kMeta, kIndexRepairKey, &value);
   if (absl::IsNotFound(s)) return absl::OkStatus();
   if (!s.ok()) return s;
+  const std::string table = SharedTable(store);
+  if (!table.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "an index repair started and did not finish: the indexes in table ",
+        table, " are incomplete; stop every replica and run ",
+        SharedRepairCommand(table), " again"));
+  }
   return absl::FailedPreconditionError(
       "an index repair started and did not finish: the indexes are "
       "incomplete; run `contentd --check --repair` on this data directory "
@@ -751,12 +772,18 @@ absl::Status MatchTextIndexSetting(Store& store) {
   }
   if (!s.ok()) return s;
   if (built_with == configured) return absl::OkStatus();
+  const std::string table = SharedTable(store);
   return absl::FailedPreconditionError(absl::StrCat(
       TextIndexMismatch(built_with == "1", store.text_index()),
       "; serving would leave the text index wrong for every article written "
-      "meanwhile. Run `contentd --check --repair` with this configuration "
-      "to rebuild the postings for it, or set text_index: ",
-      built_with == "1" ? "true" : "false", " again"));
+      "meanwhile. ",
+      table.empty() ? "Run `contentd --check --repair`"
+                    : absl::StrCat("Stop every replica and run ",
+                                   SharedRepairCommand(table)),
+      " with this configuration to rebuild the postings",
+      table.empty() ? "" : absl::StrCat(" in table ", table),
+      " for it, or set text_index: ", built_with == "1" ? "true" : "false",
+      " again"));
 }
 
 absl::Status MoveTextPostings(Store& store,

@@ -224,6 +224,22 @@ class KvEngine {
   // A lease is held until the process ends or loses its connection.
   // Default: true (a process that owns its data holds every lease).
   virtual absl::StatusOr<bool> TryLease(absl::string_view name) { return true; }
+  // Whether the data can be reached now, answered within about `timeout`:
+  // OK, or UNAVAILABLE saying why (FAILED_PRECONDITION while an offline
+  // repair holds a shared store: HoldAlone). One round trip on a
+  // connection of the engine's own, cheap enough for every second; for
+  // readiness. Default: OK (embedded data is there while the process is).
+  virtual absl::Status Ping(absl::Duration timeout) { return absl::OkStatus(); }
+  // Shared engines: marks this process as one serving the data, beside any
+  // number of others, until it ends (Ping marks it again after a lost
+  // connection). FAILED_PRECONDITION while a process holds the data alone
+  // (HoldAlone); UNAVAILABLE if the data cannot be reached. Default: OK.
+  virtual absl::Status MarkServing() { return absl::OkStatus(); }
+  // Shared engines: holds the data for this process alone until it ends
+  // (an offline repair), refusing while any process serves it
+  // (MarkServing): FAILED_PRECONDITION naming them. Default: OK (embedded
+  // data is held by its lock file).
+  virtual absl::Status HoldAlone() { return absl::OkStatus(); }
   // Bulk loading: adds `puts` (kPut ops into `family` only, any order, no
   // key twice, none of them already in the family) as one sorted table
   // file, without logging each key, and returns a ticket. The keys are

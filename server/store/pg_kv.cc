@@ -1,10 +1,14 @@
 #include "server/store/pg_kv.h"
 
+#include <libpq-fe.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -19,9 +23,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -77,11 +83,19 @@ bool ValidTableName(absl::string_view t) {
   return true;
 }
 
+// Whether `e` is libpqxx's word for a connection that is gone: its own
+// class, or (libpqxx 6.4) "Could not obtain client encoding", which is what
+// starting a transaction on a connection libpq saw die throws.
+bool ConnectionGone(const std::exception& e) {
+  return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+         absl::StartsWith(e.what(), "Could not obtain client encoding");
+}
+
 absl::Status Trouble(const std::exception& e, absl::string_view what) {
   std::string message = e.what();
   while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
     message.pop_back();
-  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+  if (ConnectionGone(e) ||
       dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
     return absl::UnavailableError(absl::StrCat(
         "storage: PostgreSQL connection lost while ", what, ": ", message));
@@ -197,12 +211,140 @@ struct Conn {
 // closed on this side, or the server hung up. A backend that ends
 // (pg_terminate_backend, a restart, idle timeouts) sends its FATAL and
 // closes the socket, and an idle connection is sent nothing else.
-bool Stale(const Conn& conn) {
-  if (!conn.c.is_open()) return true;
+bool Stale(const pqxx::connection_base& c) {
+  if (!c.is_open()) return true;
   pollfd p{};
-  p.fd = conn.c.sock();
+  p.fd = c.sock();
   p.events = POLLIN;
   return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
+bool Stale(const Conn& conn) { return Stale(conn.c); }
+
+// --- Bounded round trips, for pings and the presence locks. libpqxx 6
+// blocks on the socket for as long as TCP does (minutes on a network that
+// drops packets); these drive libpq without blocking and give up at a
+// deadline.
+
+struct PgConnCloser {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+using PgConnPtr = std::unique_ptr<PGconn, PgConnCloser>;
+
+// libpq's last error on `c`, its lines joined into one.
+std::string PqError(const PGconn* c) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(
+           c != nullptr ? PQerrorMessage(c) : "out of memory", '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!line.empty()) absl::StrAppend(&out, out.empty() ? "" : " ", line);
+  }
+  return out;
+}
+
+// Waits for `c`'s socket to be ready for `events`; false once `deadline`
+// passed first.
+bool WaitForSocket(const PGconn* c, short events, absl::Time deadline) {
+  for (;;) {
+    const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (ms <= 0) return false;
+    pollfd p{PQsocket(c), events, 0};
+    if (p.fd < 0) return true;  // libpq says why on the next call
+    const int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(ms, INT_MAX)));
+    if (r > 0 || (r < 0 && errno != EINTR)) return true;
+    if (r == 0) return false;
+  }
+}
+
+absl::Status Unanswered(absl::Duration timeout) {
+  return absl::UnavailableError(
+      absl::StrCat("storage: PostgreSQL unreachable (storage.dsn): no answer "
+                   "within ",
+                   absl::FormatDuration(timeout)));
+}
+
+// A new connection to `dsn`, opened by `deadline`.
+absl::StatusOr<PgConnPtr> ConnectBy(const std::string& dsn, absl::Time deadline,
+                                    absl::Duration timeout) {
+  PgConnPtr c(PQconnectStart(dsn.c_str()));
+  if (c == nullptr || PQstatus(c.get()) == CONNECTION_BAD) {
+    return absl::UnavailableError(absl::StrCat(
+        "storage: PostgreSQL unreachable (storage.dsn): ", PqError(c.get())));
+  }
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  while (st != PGRES_POLLING_OK) {
+    if (st == PGRES_POLLING_FAILED) {
+      return absl::UnavailableError(absl::StrCat(
+          "storage: PostgreSQL unreachable (storage.dsn): ", PqError(c.get())));
+    }
+    if (!WaitForSocket(c.get(), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                       deadline)) {
+      return Unanswered(timeout);
+    }
+    st = PQconnectPoll(c.get());
+  }
+  if (PQsetnonblocking(c.get(), 1) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("storage: PostgreSQL: ", PqError(c.get())));
+  }
+  return c;
+}
+
+// Runs `sql` on `c` by `deadline`: the first row's values (none if it
+// returned no row). UNAVAILABLE if the connection failed or the deadline
+// passed, which leave `c` unusable; FAILED_PRECONDITION for an error the
+// server answered with.
+absl::StatusOr<std::vector<std::string>> QueryBy(PGconn* c,
+                                                 const std::string& sql,
+                                                 absl::Time deadline,
+                                                 absl::Duration timeout) {
+  auto lost = [c] {
+    return absl::UnavailableError(absl::StrCat(
+        "storage: PostgreSQL unreachable (storage.dsn): connection lost: ",
+        PqError(c)));
+  };
+  if (PQsendQuery(c, sql.c_str()) == 0) return lost();
+  for (;;) {
+    const int f = PQflush(c);
+    if (f == 0) break;
+    if (f < 0) return lost();
+    if (!WaitForSocket(c, POLLIN | POLLOUT, deadline))
+      return Unanswered(timeout);
+    if (PQconsumeInput(c) == 0) return lost();
+  }
+  std::vector<std::string> row;
+  std::string error;
+  for (;;) {
+    while (PQisBusy(c) != 0) {
+      if (!WaitForSocket(c, POLLIN, deadline)) return Unanswered(timeout);
+      if (PQconsumeInput(c) == 0) return lost();
+    }
+    PGresult* r = PQgetResult(c);
+    if (r == nullptr) break;
+    const ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK && PQntuples(r) > 0 && row.empty()) {
+      for (int i = 0; i < PQnfields(r); ++i)
+        row.emplace_back(PQgetvalue(r, 0, i));
+    } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK &&
+               error.empty()) {
+      error = PQresultErrorMessage(r);
+    }
+    PQclear(r);
+  }
+  if (PQstatus(c) == CONNECTION_BAD) return lost();
+  if (!error.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("storage: PostgreSQL: ", FirstLine(error)));
+  }
+  return row;
+}
+
+// What names this process to other sessions (pg_stat_activity), so that a
+// repair refused for live replicas can say which they are.
+std::string ProcessName(absl::string_view role) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return absl::StrCat(role, " on ", *host != '\0' ? host : "?", " (pid ",
+                      getpid(), ")");
 }
 
 // Runs `sql` as a prepared statement on `conn` (preparing it on first use).
@@ -687,6 +829,14 @@ class PgKv : public KvEngine {
   absl::StatusOr<bool> TryLease(absl::string_view name) override {
     if (!advisory_locks_) return true;
     absl::MutexLock lock(&lease_mu_);
+    // A session that ended (PostgreSQL restarted, or cut off) took its
+    // locks with it. Seen here, before libpqxx fails on the connection
+    // with a bare "Could not obtain client encoding".
+    const bool had = lease_conn_ != nullptr;
+    if (had && Stale(*lease_conn_)) {
+      lease_conn_.reset();
+      leases_.clear();
+    }
     try {
       if (lease_conn_ == nullptr) {
         leases_.clear();
@@ -705,8 +855,43 @@ class PgKv : public KvEngine {
     } catch (const std::exception& e) {
       lease_conn_.reset();
       leases_.clear();
-      return Trouble(e, "taking a lease");
+      if (!ConnectionGone(e)) return Trouble(e, "taking a lease");
+      std::string detail = e.what();
+      while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' '))
+        detail.pop_back();
+      return absl::UnavailableError(absl::StrCat(
+          "storage: PostgreSQL unreachable (storage.dsn): ",
+          had ? "lost the connection" : "cannot connect",
+          " for this replica's leases (retention, scheduled publishing): ",
+          detail));
     }
+  }
+
+  absl::Status Ping(absl::Duration timeout) override {
+    absl::MutexLock lock(&presence_mu_);
+    absl::Status s = PresenceLocked(timeout, "SELECT 1");
+    if (!s.ok()) presence_.reset();
+    return s;
+  }
+
+  absl::Status MarkServing() override {
+    if (!advisory_locks_) return absl::OkStatus();  // cannot tell anyone
+    absl::MutexLock lock(&presence_mu_);
+    presence_role_ = Presence::kServing;
+    presence_.reset();
+    absl::Status s = PresenceLocked(kPresenceTimeout, "");
+    if (!s.ok()) presence_.reset();
+    return s;
+  }
+
+  absl::Status HoldAlone() override {
+    if (!advisory_locks_) return absl::OkStatus();  // cannot tell
+    absl::MutexLock lock(&presence_mu_);
+    presence_role_ = Presence::kAlone;
+    presence_.reset();
+    absl::Status s = PresenceLocked(kPresenceTimeout, "");
+    if (!s.ok()) presence_.reset();
+    return s;
   }
 
   std::vector<std::pair<std::string, std::string>> Stats() override {
@@ -805,6 +990,79 @@ class PgKv : public KvEngine {
     bool held_ = false;
     absl::Status status_;
   };
+
+  // What this process's presence connection says of it: nothing, that it
+  // serves the table (a shared advisory lock, which every replica holds at
+  // once), or that it holds the table alone (the exclusive lock, which an
+  // offline repair takes: it waits for no one, and refuses while anyone
+  // serves).
+  enum class Presence { kNone, kServing, kAlone };
+  static constexpr absl::Duration kPresenceTimeout = absl::Seconds(10);
+
+  // The sessions, other than this one, holding the presence lock: how many,
+  // and who (the name each gave itself, its backend and address).
+  std::string PresenceHoldersSql() const {
+    const int64_t key = LockKey(options_.table, "serving");
+    return absl::StrCat(
+        "SELECT count(*), coalesce(string_agg(coalesce(nullif("
+        "a.application_name, ''), 'a session') || ' (PostgreSQL backend ' || "
+        "l.pid || coalesce(', from ' || host(a.client_addr), '') || ')', "
+        "', ' ORDER BY l.pid), '') FROM pg_locks l LEFT JOIN "
+        "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+        "AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE "
+        "datname = current_database()) AND l.classid = ",
+        key >> 32, "::bigint::oid AND l.objid = ", key & 0xffffffff,
+        "::bigint::oid AND l.objsubid = 1 AND l.pid <> pg_backend_pid()");
+  }
+
+  // Opens the presence connection if there is none (a new session: it
+  // takes presence_role_'s lock again), else runs `ping_sql` on it (if not
+  // empty); either within `timeout`.
+  absl::Status PresenceLocked(absl::Duration timeout,
+                              const std::string& ping_sql)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(presence_mu_) {
+    const absl::Time deadline = absl::Now() + timeout;
+    if (presence_ != nullptr) {
+      if (ping_sql.empty()) return absl::OkStatus();
+      return QueryBy(presence_.get(), ping_sql, deadline, timeout).status();
+    }
+    absl::StatusOr<PgConnPtr> c = ConnectBy(options_.dsn, deadline, timeout);
+    if (!c.ok()) return c.status();
+    presence_ = *std::move(c);
+    if (presence_role_ == Presence::kNone || !advisory_locks_)
+      return absl::OkStatus();
+    const bool alone = presence_role_ == Presence::kAlone;
+    // The name a refused repair lists this process by.
+    const std::string name =
+        ProcessName(alone ? "contentd --check --repair" : "contentd");
+    char* quoted = PQescapeLiteral(presence_.get(), name.data(), name.size());
+    if (quoted == nullptr) {
+      return absl::UnavailableError(
+          absl::StrCat("storage: PostgreSQL: ", PqError(presence_.get())));
+    }
+    const std::string sql = absl::StrCat(
+        "SELECT set_config('application_name', ", quoted, ", false), ",
+        alone ? "pg_try_advisory_lock(" : "pg_try_advisory_lock_shared(",
+        LockKey(options_.table, "serving"), ")");
+    PQfreemem(quoted);
+    absl::StatusOr<std::vector<std::string>> r =
+        QueryBy(presence_.get(), sql, deadline, timeout);
+    if (!r.ok()) return r.status();
+    if (r->size() == 2 && (*r)[1] == "t") return absl::OkStatus();
+    if (!alone) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "storage: an offline repair (contentd --check --repair) holds "
+          "table ",
+          options_.table, "; this replica serves it once the repair ends"));
+    }
+    absl::StatusOr<std::vector<std::string>> who =
+        QueryBy(presence_.get(), PresenceHoldersSql(), deadline, timeout);
+    if (!who.ok()) return who.status();
+    const std::string n = who->size() == 2 ? (*who)[0] : "?";
+    return absl::FailedPreconditionError(absl::StrCat(
+        n == "1" ? "1 process serves" : n + " processes serve", " table ",
+        options_.table, ": ", who->size() == 2 ? (*who)[1] : ""));
+  }
 
   using Key = std::pair<int, std::string>;
 
@@ -1014,6 +1272,12 @@ class PgKv : public KvEngine {
   absl::Mutex lease_mu_;
   std::unique_ptr<pqxx::connection> lease_conn_ ABSL_GUARDED_BY(lease_mu_);
   absl::flat_hash_set<std::string> leases_ ABSL_GUARDED_BY(lease_mu_);
+
+  // A connection of its own, driven with deadlines: pings, and the
+  // presence lock.
+  absl::Mutex presence_mu_;
+  PgConnPtr presence_ ABSL_GUARDED_BY(presence_mu_);
+  Presence presence_role_ ABSL_GUARDED_BY(presence_mu_) = Presence::kNone;
 };
 
 void PgIterator::Fetch(bool forward, std::optional<std::string> start,

@@ -395,6 +395,8 @@ class Store {
   bool text_index() const { return options_.text_index; }
   // Whether the store was opened read-only (StoreOptions::read_only).
   bool read_only() const { return options_.read_only; }
+  // The options it was opened with.
+  const StoreOptions& options() const { return options_; }
   // The engine underneath. Writes through it bypass sequencing and the
   // article locks: fsck repairs indexes with it and nothing else should.
   KvEngine* engine() const { return kv_.get(); }

@@ -41,7 +41,10 @@
 #include "content/client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -280,6 +283,42 @@ class DatabaseLink {
   std::set<int> open_;
   std::vector<std::thread> pumps_;
 };
+
+// What health answers for `service` on `server` once it answers `want` (1
+// SERVING, 2 NOT_SERVING), waiting up to 30 s; else the last answer (-1: the
+// check failed).
+int HealthBecomes(const ServerProcess& server, const std::string& service,
+                  int want) {
+  auto channel =
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  int serving = -1;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(50))) {
+    serving = -1;
+    if (testing::CheckHealth(*channel, service, &serving).ok() &&
+        serving == want) {
+      break;
+    }
+  }
+  return serving;
+}
+
+// The first line of `server`'s log holding `text`, waiting up to 30 s for
+// one; "" if none came.
+std::string LogLine(const ServerProcess& server, const std::string& text) {
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(50))) {
+    const std::string log = server.Log();
+    const size_t at = log.find(text);
+    if (at == std::string::npos) continue;
+    const size_t start = log.rfind('\n', at);
+    const size_t end = log.find('\n', at);
+    if (end == std::string::npos) continue;  // being written
+    return log.substr(start == std::string::npos ? 0 : start + 1,
+                      end - (start == std::string::npos ? 0 : start + 1));
+  }
+  return "";
+}
 
 // The PostgreSQL the replicas share, once per process.
 struct Postgres {
@@ -899,6 +938,46 @@ TEST_F(ReplicasTest, RepairIsRefusedWithTheSharedStoresOfflineCommand) {
   EXPECT_EQ(check->heads_checked(), 1);
 }
 
+// `contentd --check --repair` of the shared store while replicas serve it
+// would rebuild indexes under their writes: it is refused (exit 2) naming
+// each replica, and runs once every one stopped.
+TEST_F(ReplicasTest, OfflineRepairIsRefusedWhileAnyReplicaServes) {
+  ASSERT_TRUE(Create(A(), MakeArticle("repair", "repair", {"r"}, k2025)).ok());
+  const std::vector<std::string> repair = {
+      testing::ContentdBinary(), "--check",         "--repair",
+      "--storage-engine",        "postgres",        "--storage-dsn",
+      SharedPostgres()->dsn,     "--storage-table", table_};
+  testing::CommandResult refused =
+      RunCommand(repair, "", {}, std::chrono::seconds(60));
+  EXPECT_FALSE(refused.timed_out);
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_THAT(refused.err,
+              ::testing::HasSubstr("contentd: --repair: 3 processes serve "
+                                   "table " +
+                                   table_ + ": contentd on "));
+  for (const auto& server : servers_) {
+    EXPECT_THAT(refused.err, ::testing::HasSubstr(
+                                 absl::StrCat("(pid ", server->pid(), ")")));
+  }
+  EXPECT_THAT(refused.err, ::testing::HasSubstr("stop every replica"));
+  EXPECT_THAT(refused.out, ::testing::Not(::testing::HasSubstr("repairing")));
+  // One replica left is one too many.
+  clients_.resize(1);
+  servers_.resize(1);
+  refused = RunCommand(repair, "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_THAT(refused.err,
+              ::testing::HasSubstr("--repair: 1 process serves table " +
+                                   table_ + ": contentd on "));
+
+  clients_.clear();
+  servers_.clear();
+  testing::CommandResult repaired =
+      RunCommand(repair, "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.out << repaired.err;
+  EXPECT_THAT(repaired.out, ::testing::HasSubstr("clean"));
+}
+
 // Retention through the CompactStore RPC, no background runs.
 class ReplicasRetentionTest : public ReplicasTest {
  protected:
@@ -979,6 +1058,39 @@ TEST_F(ReplicasRetentionTest, ConcurrentCompactionsRemoveEachRevisionOnce) {
   EXPECT_EQ(tags->tags(0).article_count(), 1);
   // The purged id is free again, through any replica.
   EXPECT_TRUE(Create(C(), MakeArticle("gone", "reborn", {"gone"}, k2025)).ok());
+}
+
+// A storage compaction is the database's (VACUUM): asked for on
+// PostgreSQL, it is refused saying so, before retention runs, rather than
+// skipped in silence; without --storage retention runs.
+TEST_F(ReplicasRetentionTest, StorageCompactionIsRefusedNamingVacuum) {
+  ASSERT_TRUE(Create(A(), MakeArticle("kept", "v1", {"keep"}, k2025)).ok());
+  for (int i = 2; i <= 3; ++i) {
+    auto r = Update(
+        B(), MakeArticle("kept", absl::StrCat("v", i), {"keep"}, k2025), i - 1);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  v1::CompactStoreRequest storage;
+  storage.set_storage(true);
+  auto refused = C().CompactStore(storage);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("storage: the postgres engine does not "
+                                   "compact its table"));
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("`VACUUM " + table_ + "`"));
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("Nothing was done"));
+  v1::ListArticleRevisionsRequest h;
+  h.set_name("articles/kept");
+  auto history = A().ListArticleRevisions(h);
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_EQ(history->revisions_size(), 3) << "retention ran";
+
+  auto compacted = C().CompactStore({});
+  ASSERT_TRUE(compacted.ok()) << compacted.status();
+  EXPECT_EQ(compacted->revisions_removed(), 1);
 }
 
 // contentd run against PostgreSQL with `dsn` and `table` (and `extra`
@@ -1154,6 +1266,56 @@ TEST(ReplicaStartTest, CheckOfAMissingTableExits2AndCreatesNothing) {
   }
 }
 
+// A store contentd must not serve (a repair that did not finish, postings
+// built with the other text_index setting) is refused naming the table and
+// the shared store's offline repair: a replica has no data directory.
+TEST(ReplicaStartTest, RefusalsToServeNameTheTableAndItsOfflineRepair) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/refused");
+  {
+    // Records text_index: true.
+    auto server = ServerProcess::Start(
+        dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
+                            pg->dsn, "--storage-table", table});
+    ASSERT_NE(server, nullptr);
+  }
+  const std::string repair =
+      "`contentd --check --repair --storage-engine postgres --storage-dsn DSN "
+      "--storage-table " +
+      table + "`";
+  testing::WriteFile(dir.path() + "/off.yaml", "text_index: false\n");
+  testing::CommandResult text =
+      StartAgainst(pg->dsn, dir.path() + "/data", table,
+                   {"--config", dir.path() + "/off.yaml"});
+  EXPECT_FALSE(text.timed_out);
+  EXPECT_EQ(text.exit_code, 1) << text.err;
+  EXPECT_THAT(text.err, ::testing::HasSubstr("built with text_index: true"));
+  EXPECT_THAT(text.err,
+              ::testing::HasSubstr("Stop every replica and run " + repair +
+                                   " with this configuration to rebuild the "
+                                   "postings in table " +
+                                   table));
+  EXPECT_THAT(text.err, ::testing::Not(::testing::HasSubstr("data directory")));
+
+  Psql(pg->dsn, "INSERT INTO " + table +
+                    " (family, key, value) VALUES (0, "
+                    "'index_repair'::bytea, ''::bytea)");
+  testing::CommandResult marker =
+      StartAgainst(pg->dsn, dir.path() + "/data", table);
+  EXPECT_FALSE(marker.timed_out);
+  EXPECT_EQ(marker.exit_code, 1) << marker.err;
+  EXPECT_THAT(marker.err,
+              ::testing::HasSubstr("the indexes in table " + table +
+                                   " are incomplete; stop every replica and "
+                                   "run " +
+                                   repair + " again"));
+  EXPECT_THAT(marker.err,
+              ::testing::Not(::testing::HasSubstr("data directory")));
+  Psql(pg->dsn, "DROP TABLE " + table);
+}
+
 // The database going away under two replicas and coming back: calls meanwhile
 // fail UNAVAILABLE saying so, the replicas recover without a restart, a
 // Watch open through the outage goes on with every event exactly once, and
@@ -1222,8 +1384,38 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
   EXPECT_EQ(query.status().code(), absl::StatusCode::kUnavailable)
       << query.status();
 
+  // Readiness says so, for load balancers; "" stays SERVING, so that
+  // liveness probes and the watchdog restart no replica for the database.
+  const std::string readiness = "content.v1.Readiness";
+  for (const ServerProcess* server : {a.get(), b.get()}) {
+    EXPECT_EQ(HealthBecomes(*server, readiness, 2), 2) << server->Log();
+    EXPECT_EQ(HealthBecomes(*server, "", 1), 1);
+    EXPECT_THAT(server->Log(),
+                ::testing::HasSubstr("contentd: readiness: NOT_SERVING "
+                                     "(content.v1.Readiness) until the store "
+                                     "answers again: storage: PostgreSQL "
+                                     "unreachable (storage.dsn)"));
+  }
+  // The scheduler's lease, lost with its connection, says what happened,
+  // with libpq's reason (it passed on libpqxx's words alone: "Connection to
+  // database failed", "Could not obtain client encoding").
+  for (const ServerProcess* server : {a.get(), b.get()}) {
+    const std::string line = LogLine(*server, "contentd: schedule: ");
+    EXPECT_THAT(line,
+                ::testing::HasSubstr("contentd: schedule: storage: PostgreSQL "
+                                     "unreachable (storage.dsn): "))
+        << server->Log();
+    EXPECT_THAT(line, ::testing::HasSubstr("this replica's leases"));
+    EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("client encoding")));
+  }
+
   // Back: the next calls succeed, through the same processes.
   link.Restore();
+  for (const ServerProcess* server : {a.get(), b.get()}) {
+    EXPECT_EQ(HealthBecomes(*server, readiness, 1), 1) << server->Log();
+    EXPECT_THAT(LogLine(*server, "contentd: readiness: the store answers"),
+                ::testing::Not(::testing::IsEmpty()));
+  }
   for (int i = 0; i < kAfter; ++i) {
     const std::string id = absl::StrCat("after-", i);
     Client& c = i % 2 == 0 ? **via_a : **via_b;

@@ -7,10 +7,14 @@
 
 #include <cstddef>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/service/health.h"
 #include "tests/support/harness.h"
@@ -137,6 +141,142 @@ TEST(ServingHealthTest, ServingUntilWritesStopOrAStopBegins) {
   stopping.Shutdown();
   EXPECT_FALSE(stopping.serving());
   EXPECT_FALSE(stopping.storage_failed());
+}
+
+// Records what ServingHealth sets, as gRPC's default health service would
+// answer it.
+class FakeHealthService : public grpc::HealthCheckServiceInterface {
+ public:
+  void SetServingStatus(const std::string& name, bool serving) override {
+    absl::MutexLock lock(&mu_);
+    if (!shut_down_) status_[name] = serving;
+  }
+  void SetServingStatus(bool serving) override {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    for (auto& [name, s] : status_) s = serving;
+  }
+  void Shutdown() override {
+    absl::MutexLock lock(&mu_);
+    for (auto& [name, s] : status_) s = false;
+    shut_down_ = true;
+  }
+  // 1 SERVING, 0 NOT_SERVING, -1 not registered.
+  int Status(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    auto it = status_.find(name);
+    return it == status_.end() ? -1 : it->second ? 1 : 0;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, bool> status_ ABSL_GUARDED_BY(mu_);
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Readiness goes NOT_SERVING while the store cannot be reached and back
+// when it can, with one log line each way; "" (what liveness probes and the
+// watchdog ask) and the services' names stay SERVING throughout.
+TEST(ServingHealthTest, ReadinessFollowsTheStoresReachabilityAlone) {
+  std::ostringstream log;
+  FakeHealthService fake;
+  service::ServingHealth health(&log);
+  health.Attach(&fake);
+  fake.SetServingStatus("", true);  // gRPC registers "" itself
+  const std::string ready = service::kReadinessServiceName;
+  EXPECT_EQ(fake.Status(ready), 1);
+  EXPECT_TRUE(health.ready());
+
+  const absl::Status down = absl::UnavailableError(
+      "storage: PostgreSQL unreachable (storage.dsn): connection refused");
+  health.StoreReachable(down);
+  health.StoreReachable(down);  // no second line
+  EXPECT_EQ(fake.Status(ready), 0);
+  EXPECT_FALSE(health.ready());
+  EXPECT_TRUE(health.serving());
+  for (const std::string name :
+       {"", "content.v1.ContentService", "content.v1.AdminService"}) {
+    EXPECT_EQ(fake.Status(name), 1) << name;
+  }
+  health.StoreReachable(absl::OkStatus());
+  EXPECT_EQ(fake.Status(ready), 1);
+  EXPECT_TRUE(health.ready());
+  EXPECT_EQ(log.str(),
+            "contentd: readiness: NOT_SERVING (content.v1.Readiness) until "
+            "the store answers again: storage: PostgreSQL unreachable "
+            "(storage.dsn): connection refused\n"
+            "contentd: readiness: the store answers again\n");
+
+  // A store that stopped taking writes is not ready, reachable or not.
+  health.StorageFailed(absl::UnavailableError("disk"));
+  health.StoreReachable(down);
+  health.StoreReachable(absl::OkStatus());
+  EXPECT_EQ(fake.Status(ready), 0);
+  EXPECT_FALSE(health.ready());
+}
+
+// Attached while unreachable (the first ping came first), readiness starts
+// NOT_SERVING; a stop ends readiness whatever pings say afterwards.
+TEST(ServingHealthTest, ReadinessAtAttachAndAfterAStop) {
+  std::ostringstream log;
+  FakeHealthService fake;
+  service::ServingHealth health(&log);
+  health.StoreReachable(absl::UnavailableError("down"));
+  health.Attach(&fake);
+  EXPECT_EQ(fake.Status(service::kReadinessServiceName), 0);
+  EXPECT_EQ(fake.Status("content.v1.ContentService"), 1);
+  health.StoreReachable(absl::OkStatus());
+  EXPECT_EQ(fake.Status(service::kReadinessServiceName), 1);
+  health.Shutdown();
+  health.StoreReachable(absl::OkStatus());
+  EXPECT_FALSE(health.ready());
+  EXPECT_EQ(fake.Status(service::kReadinessServiceName), 0);
+}
+
+// The monitor pings on its own thread and reports each answer; destroyed,
+// it stops pinging.
+TEST(ReachabilityMonitorTest, ReportsEachPingUntilDestroyed) {
+  std::ostringstream log;
+  FakeHealthService fake;
+  service::ServingHealth health(&log);
+  health.Attach(&fake);
+  absl::Mutex mu;
+  int pings = 0;
+  bool reachable = true;
+  auto ping = [&]() -> absl::Status {
+    absl::MutexLock lock(&mu);
+    ++pings;
+    return reachable ? absl::OkStatus() : absl::UnavailableError("cut off");
+  };
+  auto wait_until = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 3000 && !done(); ++i)
+      absl::SleepFor(absl::Milliseconds(10));
+    return done();
+  };
+  int pinged = 0;
+  {
+    service::ReachabilityMonitor monitor(&health, ping, absl::Milliseconds(5));
+    {
+      absl::MutexLock lock(&mu);
+      reachable = false;
+    }
+    EXPECT_TRUE(wait_until([&] { return !health.ready(); }));
+    {
+      absl::MutexLock lock(&mu);
+      reachable = true;
+    }
+    EXPECT_TRUE(wait_until([&] { return health.ready(); }));
+    absl::MutexLock lock(&mu);
+    pinged = pings;
+  }
+  EXPECT_GE(pinged, 2);
+  auto count = [&] {
+    absl::MutexLock lock(&mu);
+    return pings;
+  };
+  const int at_end = count();
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(count(), at_end);
 }
 
 }  // namespace
