@@ -1371,6 +1371,25 @@ TEST(StartupTest, EveryThreadLeavesTheStopSignalsToTheMainOne) {
   EXPECT_GE(threads, 2);
 }
 
+// An import batch of one article `id`.
+v1::ImportArticlesRequest ImportBatch(const std::string& id) {
+  v1::ImportArticlesRequest req;
+  *req.add_articles() = Article(id);
+  req.mutable_articles(0)->set_name("articles/" + id);
+  return req;
+}
+
+// Sends SIGTERM and waits (bounded) until contentd says it is stopping.
+void TerminateAndAwaitStop(ServerProcess& server) {
+  ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
+  for (int i = 0;
+       i < 200 && !absl::StrContains(server.Log(), "finishing in-flight calls");
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_THAT(server.Log(), HasSubstr("SIGTERM, finishing in-flight calls"));
+}
+
 // A second signal ends a stop at once, exit status 1, where the first
 // waits for calls in progress up to the grace (here 30 s, held by an import
 // stream its client keeps open). Writes acknowledged before it are kept.
@@ -1388,20 +1407,11 @@ TEST(StartupTest, ASecondSignalEndsAStopAtOnce) {
   auto stub = v1::ContentService::NewStub(channel);
   grpc::ClientContext ctx;
   auto stream = stub->ImportArticles(&ctx);
-  v1::ImportArticlesRequest batch;
-  *batch.add_articles() = Article("imported");
-  batch.mutable_articles(0)->set_name("articles/imported");
-  ASSERT_TRUE(stream->Write(batch));
+  ASSERT_TRUE(stream->Write(ImportBatch("imported")));
   v1::ImportArticlesResponse answer;
   ASSERT_TRUE(stream->Read(&answer));  // the server has the call
 
-  ASSERT_EQ(kill(server->pid(), SIGTERM), 0);
-  for (int i = 0; i < 200 && !absl::StrContains(server->Log(),
-                                                "finishing in-flight calls");
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_THAT(server->Log(), HasSubstr("SIGTERM, finishing in-flight calls"));
+  ASSERT_NO_FATAL_FAILURE(TerminateAndAwaitStop(*server));
   const int status = server->Stop(SIGINT);
   EXPECT_TRUE(WIFEXITED(status)) << server->Log();
   EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1) << server->Log();
@@ -1541,24 +1551,12 @@ TEST(StopTest, AStreamLeftAtTheEndOfTheGraceGetsUnavailable) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   auto stream = stub->ImportArticles(&ctx);
-  auto batch = [](const std::string& id) {
-    v1::ImportArticlesRequest req;
-    *req.add_articles() = Article(id);
-    req.mutable_articles(0)->set_name("articles/" + id);
-    return req;
-  };
-  ASSERT_TRUE(stream->Write(batch("before")));
+  ASSERT_TRUE(stream->Write(ImportBatch("before")));
   v1::ImportArticlesResponse answer;
   ASSERT_TRUE(stream->Read(&answer));  // the server has the call
 
-  ASSERT_EQ(kill(server->pid(), SIGTERM), 0);
-  for (int i = 0; i < 200 && !absl::StrContains(server->Log(),
-                                                "finishing in-flight calls");
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_THAT(server->Log(), HasSubstr("SIGTERM, finishing in-flight calls"));
-  ASSERT_TRUE(stream->Write(batch("during")));
+  ASSERT_NO_FATAL_FAILURE(TerminateAndAwaitStop(*server));
+  ASSERT_TRUE(stream->Write(ImportBatch("during")));
   ASSERT_TRUE(stream->Read(&answer));
   ASSERT_EQ(answer.results_size(), 1);
   EXPECT_EQ(answer.results(0).outcome(), v1::ImportResult::OUTCOME_CREATED)
