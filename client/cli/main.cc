@@ -278,14 +278,27 @@ const FieldFlags kTermsFields = {{"prefix", "--prefix"},
                                  {"page_token", "--page-token"}};
 const FieldFlags kHistoryFields = {
     {"name", "ID"}, {"page_size", "--limit"}, {"page_token", "--page-token"}};
+const FieldFlags kNameFields = {{"name", "ID"}};
+const FieldFlags kDiffFields = {
+    {"name", "ID"}, {"from_revision", "REV1"}, {"to_revision", "REV2"}};
+const FieldFlags kWriteFields = {{"name", "ID"},
+                                 {"revision", "REVISION"},
+                                 {"expected_revision", "--expected-revision"},
+                                 {"etag", "--etag"}};
 
 // `status` with the flag that gave the field it names put first
 // (`--tag: query.tags[0]: ...`), for INVALID_ARGUMENT naming one of
-// `fields`; else `status` unchanged.
-absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields) {
+// `fields`; else `status` unchanged. `query_as` is what the request calls
+// the Query of kQueryFields (Watch's `filter`).
+absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields,
+                         absl::string_view query_as = "query") {
   if (!absl::IsInvalidArgument(status)) return status;
   const absl::string_view message = status.message();
-  for (const auto& [field, flag] : fields) {
+  for (const auto& [name, flag] : fields) {
+    std::string field(name);
+    if (absl::StartsWith(name, "query.")) {
+      field = absl::StrCat(query_as, name.substr(5));
+    }
     if (!absl::StartsWith(message, field) || message.size() == field.size()) {
       continue;
     }
@@ -594,7 +607,7 @@ int RunDiff(Session& s, const DiffFlags& f) {
   request.set_to_revision(f.to_revision);
   absl::StatusOr<v1::DiffArticleRevisionsResponse> response =
       s.client->DiffArticleRevisions(request);
-  if (!response.ok()) return Fail(response.status());
+  if (!response.ok()) return Fail(NameTheFlag(response.status(), kDiffFields));
   return Finish(s.output.PrintDiff(*response, UseColor(f.color)));
 }
 
@@ -623,7 +636,7 @@ int RunRestore(Session& s, const RestoreFlags& f) {
   }
   absl::StatusOr<v1::Article> article =
       s.client->RestoreArticleRevision(request);
-  if (!article.ok()) return Fail(article.status());
+  if (!article.ok()) return Fail(NameTheFlag(article.status(), kWriteFields));
   if (s.output.format() == Format::kTable && !article->has_delete_time() &&
       article->revision() == head_revision) {
     std::cout << article->name() << " unchanged (revision "
@@ -644,7 +657,7 @@ int RunTranslations(Session& s, const TranslationsFlags& f) {
                        : v1::ARTICLE_VIEW_BASIC);
   absl::StatusOr<v1::ListTranslationsResponse> response =
       s.client->ListTranslations(request);
-  if (!response.ok()) return Fail(response.status());
+  if (!response.ok()) return Fail(NameTheFlag(response.status(), kNameFields));
   return Finish(s.output.PrintTranslations(*response));
 }
 
@@ -654,7 +667,7 @@ int RunDelete(Session& s, const DeleteFlags& f) {
   request.set_expected_revision(f.expected_revision);
   request.set_etag(f.etag);
   absl::StatusOr<v1::Article> article = s.client->DeleteArticle(request);
-  if (!article.ok()) return Fail(article.status());
+  if (!article.ok()) return Fail(NameTheFlag(article.status(), kWriteFields));
   return PrintWrite(s, *article, "deleted");
 }
 
@@ -664,7 +677,7 @@ int RunUndelete(Session& s, const DeleteFlags& f) {
   request.set_expected_revision(f.expected_revision);
   request.set_etag(f.etag);
   absl::StatusOr<v1::Article> article = s.client->UndeleteArticle(request);
-  if (!article.ok()) return Fail(article.status());
+  if (!article.ok()) return Fail(NameTheFlag(article.status(), kWriteFields));
   return PrintWrite(s, *article, "undeleted");
 }
 
@@ -1027,7 +1040,7 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   watch_done = true;
   interrupt_watcher.join();
   std::signal(SIGINT, SIG_DFL);
-  return Finish(status);
+  return Finish(NameTheFlag(status, kQueryFields, "filter"));
 }
 
 // `admin` verbs print the response message in -o json/yaml, a short

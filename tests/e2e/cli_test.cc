@@ -2066,6 +2066,13 @@ TEST_F(CliTest, ServerErrorsOfAFlagsValueNameTheFlag) {
              "aa,ab,ac,ad,ae,af,ag,ah,ai,aj,ak,al,am,an,ao,ap,aq"},
             "--fallback: fallback_langs: at most 16, got 17"},
            {{"get", "bad!id"}, "ID: name: "},
+           {{"translations", "bad!id"}, "ID: name: "},
+           {{"diff", "bad!id"}, "ID: name: "},
+           {{"delete", "bad!id"}, "ID: name: "},
+           {{"undelete", "bad!id"}, "ID: name: "},
+           {{"restore", "bad!id", "1"}, "ID: name: "},
+           {{"watch", "--tag", " x", "--count", "1"},
+            "--tag: filter.tags[0]: must not start or end with a space"},
        }) {
     CommandResult r = Ctl(args);
     EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args) << r.err;
