@@ -29,10 +29,16 @@ std::string CodeName(int code) {
 // its client already left (a watch closed with Ctrl-C, `watch --count`
 // done, a cancelled read). The client never sees that status, and a line
 // per closed stream would bury real failures. The metrics still count it.
+// gRPC's own health Watch ends a cancelled stream (its client left, or a
+// stop closed it) UNKNOWN "OnCancel()": the same thing, not a failure.
 bool IsServerError(const grpc::Status& status, grpc::ServerContextBase* ctx) {
   if (status.ok()) return false;
-  return !(status.error_code() == grpc::StatusCode::CANCELLED &&
-           ctx != nullptr && ctx->IsCancelled());
+  if (ctx == nullptr || !ctx->IsCancelled()) return true;
+  const bool health_watch_cancelled =
+      status.error_code() == grpc::StatusCode::UNKNOWN &&
+      status.error_message() == "OnCancel()";
+  return !(status.error_code() == grpc::StatusCode::CANCELLED ||
+           health_watch_cancelled);
 }
 
 class ObservabilityInterceptor : public grpc::experimental::Interceptor {
