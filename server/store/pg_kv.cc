@@ -875,24 +875,10 @@ class PgKv : public KvEngine {
   }
 
   absl::Status MarkServing() override {
-    if (!advisory_locks_) return absl::OkStatus();  // cannot tell anyone
-    absl::MutexLock lock(&presence_mu_);
-    presence_role_ = Presence::kServing;
-    presence_.reset();
-    absl::Status s = PresenceLocked(kPresenceTimeout, "");
-    if (!s.ok()) presence_.reset();
-    return s;
+    return TakePresence(Presence::kServing);
   }
 
-  absl::Status HoldAlone() override {
-    if (!advisory_locks_) return absl::OkStatus();  // cannot tell
-    absl::MutexLock lock(&presence_mu_);
-    presence_role_ = Presence::kAlone;
-    presence_.reset();
-    absl::Status s = PresenceLocked(kPresenceTimeout, "");
-    if (!s.ok()) presence_.reset();
-    return s;
-  }
+  absl::Status HoldAlone() override { return TakePresence(Presence::kAlone); }
 
   std::vector<std::pair<std::string, std::string>> Stats() override {
     std::vector<std::pair<std::string, std::string>> out;
@@ -1013,6 +999,19 @@ class PgKv : public KvEngine {
         "datname = current_database()) AND l.classid = ",
         key >> 32, "::bigint::oid AND l.objid = ", key & 0xffffffff,
         "::bigint::oid AND l.objsubid = 1 AND l.pid <> pg_backend_pid()");
+  }
+
+  // Takes the presence lock as `role` on a fresh presence connection
+  // (serving: shared; alone: exclusive). OK without advisory locks: there
+  // is no one to tell.
+  absl::Status TakePresence(Presence role) {
+    if (!advisory_locks_) return absl::OkStatus();
+    absl::MutexLock lock(&presence_mu_);
+    presence_role_ = role;
+    presence_.reset();
+    absl::Status s = PresenceLocked(kPresenceTimeout, "");
+    if (!s.ok()) presence_.reset();
+    return s;
   }
 
   // Opens the presence connection if there is none (a new session: it
