@@ -48,6 +48,12 @@ size_t FreePageReturner::ReturnOnce(size_t reserve_bytes) {
   return free_bytes - reserve_bytes;
 }
 
+void ReturnThreadCache() {
+  static const auto mark_idle =
+      Find<void (*)()>("MallocExtension_MarkThreadIdle");
+  if (mark_idle != nullptr) mark_idle();
+}
+
 std::vector<std::pair<std::string, std::string>> AllocatorStats() {
   std::vector<std::pair<std::string, std::string>> out;
   auto get = Find<GetNumeric>("MallocExtension_GetNumericProperty");
@@ -57,7 +63,9 @@ std::vector<std::pair<std::string, std::string>> AllocatorStats() {
                                             "generic.current_allocated_bytes"},
         {"allocator.heap-bytes", "generic.heap_size"},
         {"allocator.free-bytes", "tcmalloc.pageheap_free_bytes"},
-        {"allocator.returned-bytes", "tcmalloc.pageheap_unmapped_bytes"}}) {
+        {"allocator.returned-bytes", "tcmalloc.pageheap_unmapped_bytes"},
+        {"allocator.thread-cache-bytes",
+         "tcmalloc.current_total_thread_cache_bytes"}}) {
     size_t value = 0;
     if (get(property, &value) == 1) out.emplace_back(key, absl::StrCat(value));
   }

@@ -46,6 +46,17 @@ class FreePageReturner {
   std::thread thread_;
 };
 
+// Hands the calling thread's cached free objects back to tcmalloc's shared
+// lists (MallocExtension_MarkThreadIdle). tcmalloc shares one budget (32
+// MiB by default) among all threads' caches, and a cache shrinks only when
+// its own thread allocates: a pool thread that went idle after an import
+// kept its share, and the threads still serving queries ran on small
+// caches, going to the shared lists (a spin lock, cold objects) for most
+// allocations: a query page cost twice the CPU until a restart
+// (docs/benchmarks.md). The thread's next allocation starts a new cache.
+// Nothing when malloc is not tcmalloc. Thread-safe.
+void ReturnThreadCache();
+
 // "allocator.*" sizes in bytes for admin stats (what the program holds, what
 // the allocator holds free, what it returned to the OS); empty when malloc
 // is not tcmalloc. Thread-safe.

@@ -1,22 +1,38 @@
 #include "server/service/work_queue.h"
 
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/service/allocator.h"
 
 namespace content::service {
 
 absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Start(int threads) {
-  return Start(threads, [](std::function<void()> f) {
-    return std::thread(std::move(f));
-  });
+  Options options;
+  options.threads = threads;
+  return Start(std::move(options));
 }
 
 absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Start(
     int threads, const Spawn& spawn) {
-  if (threads < 1) threads = 1;
+  Options options;
+  options.threads = threads;
+  options.spawn = spawn;
+  return Start(std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<WorkQueue>> WorkQueue::Start(Options options) {
+  const int threads = std::max(options.threads, 1);
+  const Spawn spawn =
+      options.spawn ? std::move(options.spawn) : [](std::function<void()> f) {
+        return std::thread(std::move(f));
+      };
   std::unique_ptr<WorkQueue> q(new WorkQueue());
+  q->idle_after_ = options.idle_after;
+  q->on_idle_ = options.on_idle ? std::move(options.on_idle)
+                                : std::function<void()>(ReturnThreadCache);
   q->threads_.reserve(threads);
   for (int i = 0; i < threads; ++i) {
     // std::thread reports a thread the system refuses only by throwing,
@@ -48,20 +64,32 @@ bool WorkQueue::Submit(std::function<void()> work) {
 }
 
 void WorkQueue::Loop() {
+  const absl::Condition ready(
+      +[](WorkQueue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
+        return q->stopping_ || !q->queue_.empty();
+      },
+      this);
+  // Whether this thread ran work since it last called on_idle_.
+  bool worked = false;
   while (true) {
     std::function<void()> work;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](WorkQueue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
-            return q->stopping_ || !q->queue_.empty();
-          },
-          this));
-      if (queue_.empty()) return;  // stopping and drained
-      work = std::move(queue_.front());
-      queue_.pop_front();
+      if (worked && !mu_.AwaitWithTimeout(ready, idle_after_)) {
+        worked = false;
+      } else {
+        mu_.Await(ready);
+        if (queue_.empty()) return;  // stopping and drained
+        work = std::move(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    if (!work) {
+      on_idle_();  // outside the lock: it may take a while
+      continue;
     }
     work();
+    worked = true;
   }
 }
 

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace content::service {
 
@@ -29,6 +30,19 @@ class WorkQueue {
   // As above, creating each thread with `spawn`.
   static absl::StatusOr<std::unique_ptr<WorkQueue>> Start(int threads,
                                                           const Spawn& spawn);
+  struct Options {
+    // Threads (at least 1). Default 1.
+    int threads = 1;
+    // Creates each thread. Default std::thread.
+    Spawn spawn;
+    // A thread that has found nothing to run for this long calls `on_idle`
+    // once, until it runs work again. Default 1 s.
+    absl::Duration idle_after = absl::Seconds(1);
+    // Default ReturnThreadCache (allocator.h): an idle thread's malloc cache
+    // goes back to the threads still serving.
+    std::function<void()> on_idle;
+  };
+  static absl::StatusOr<std::unique_ptr<WorkQueue>> Start(Options options);
   // Runs everything already queued, then joins the threads.
   ~WorkQueue();
   // Queues `work`; false (and `work` dropped) once the destructor began.
@@ -37,6 +51,9 @@ class WorkQueue {
  private:
   WorkQueue() = default;
   void Loop();
+
+  absl::Duration idle_after_;
+  std::function<void()> on_idle_;
 
   absl::Mutex mu_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);

@@ -1157,6 +1157,7 @@ TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
   EXPECT_GE(heap, allocated);
   EXPECT_GE(number("allocator.free-bytes"), 0);
   EXPECT_GE(number("allocator.returned-bytes"), 0);
+  EXPECT_GE(number("allocator.thread-cache-bytes"), 0);
   EXPECT_THAT(r.out, HasSubstr("allocator.allocated-bytes: "));
 #else
   EXPECT_EQ(storage.count("allocator.allocated-bytes"), 0u);

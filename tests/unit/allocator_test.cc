@@ -63,5 +63,28 @@ TEST(FreePageReturnerTest, ItsThreadReturnsFreedPagesWithinAPeriod) {
   EXPECT_LE(free_bytes, 8 * kMiB);
 }
 
+// A thread's cache of freed small objects goes back to the shared lists, so
+// idle threads do not hold the cache budget busy ones need.
+TEST(ReturnThreadCacheTest, EmptiesTheCallingThreadsCache) {
+  std::thread([] {
+    {
+      std::vector<std::unique_ptr<char[]>> small;
+      for (int i = 0; i < 20000; ++i) small.emplace_back(new char[48]);
+    }  // freed into this thread's cache
+    const size_t before = MallocExtension_GetThreadCacheSize();
+    ASSERT_GT(before, size_t{64} << 10);
+    ReturnThreadCache();
+    EXPECT_LT(MallocExtension_GetThreadCacheSize(), before / 4);
+  }).join();
+}
+
+TEST(AllocatorStatsTest, ReportThreadCacheBytes) {
+  bool found = false;
+  for (const auto& [key, value] : AllocatorStats()) {
+    if (key == "allocator.thread-cache-bytes") found = !value.empty();
+  }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace content::service
