@@ -16,9 +16,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -37,6 +39,14 @@ struct FileResult {
   std::string result;  // created, updated, unchanged or failed
   int64_t revision = 0;
   absl::Status status;
+};
+
+// How a document wrote what its article holds, for naming it in errors: the
+// server's name Article fields (`publish_time`), the user wrote front-matter
+// keys (`publishDate`).
+struct Written {
+  std::vector<std::string> keys;  // top-level keys, as written
+  std::string id_from;  // `id`, `--id`, `id (from the file name)`, ...
 };
 
 // A one-line bar on stderr, `[#####.....] 12/40`, redrawn in place. Does
@@ -233,7 +243,8 @@ std::vector<Document> SplitDocuments(absl::string_view text,
 // would bring that back as a live article.
 absl::StatusOr<v1::Article> ParseDocument(const std::string& file,
                                           const Document& doc,
-                                          const ApplyOptions& options) {
+                                          const ApplyOptions& options,
+                                          std::string* id_from) {
   if (doc.mark.deleted) {
     return absl::InvalidArgumentError(absl::StrCat(
         "articles/", doc.mark.id, " revision ", doc.mark.revision,
@@ -249,6 +260,7 @@ absl::StatusOr<v1::Article> ParseDocument(const std::string& file,
       std::string_view(doc.text.data(), doc.text.size()), markdown);
   if (!article.ok()) return article.status();
   std::string id = ArticleId(article->name());
+  *id_from = "id";
   if (file == kStdin) {
     // `x` or `articles/x`, as the other verbs take an id.
     absl::string_view flag_id = options.id;
@@ -258,9 +270,15 @@ absl::StatusOr<v1::Article> ParseDocument(const std::string& file,
           absl::StrCat("id: the front matter says \"", id, "\", --id says \"",
                        flag_id, "\""));
     }
-    if (id.empty()) id = std::string(flag_id);
+    if (id.empty() && !flag_id.empty()) {
+      id = std::string(flag_id);
+      *id_from = "--id";
+    }
   }
-  if (id.empty()) id = doc.mark.id;
+  if (id.empty() && !doc.mark.id.empty()) {
+    id = doc.mark.id;
+    *id_from = "id (from the `# articles/ID revision N` line)";
+  }
   if (id.empty() && file == kStdin) {
     return absl::InvalidArgumentError(
         "id: standard input has no file name to take the id from; give "
@@ -268,6 +286,7 @@ absl::StatusOr<v1::Article> ParseDocument(const std::string& file,
   }
   if (id.empty()) {
     id = fs::path(file).stem().string();
+    *id_from = "id (from the file name)";
     // Sent as is, the name would fail the whole import batch on the server
     // as one that "cannot be parsed", naming no file.
     if (!internal::IsValidUtf8(id)) {
@@ -282,10 +301,18 @@ absl::StatusOr<v1::Article> ParseDocument(const std::string& file,
 
 // What one input gave: a failure of the whole (it could not be read), or an
 // article or a failure per document.
+// One document parsed: how results name it, its article or why not, and
+// how errors name its id.
+struct Parsed {
+  std::string label;
+  absl::StatusOr<v1::Article> article;
+  std::string id_from;
+};
+
 struct Input {
   std::string label;    // the input's
   absl::Status status;  // the read's
-  std::vector<std::pair<std::string, absl::StatusOr<v1::Article>>> documents;
+  std::vector<Parsed> documents;
 };
 
 // Reads `file` and parses each of its documents. Standard input is read
@@ -305,7 +332,9 @@ Input ReadDocuments(const std::string& file, const ApplyOptions& options,
     return read;
   }
   for (const Document& doc : SplitDocuments(**text, read.label)) {
-    read.documents.emplace_back(doc.label, ParseDocument(file, doc, options));
+    Parsed parsed{doc.label, absl::UnknownError(""), ""};
+    parsed.article = ParseDocument(file, doc, options, &parsed.id_from);
+    read.documents.push_back(std::move(parsed));
   }
   return read;
 }
@@ -375,9 +404,82 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
   return files;
 }
 
-// Applies one document with UpdateArticle (or CreateArticle), which checks
+// Article fields that a front-matter key of the same name gives.
+constexpr absl::string_view kKeyFields[] = {
+    "title",      "summary", "menu", "thumbnail",    "lead",    "sidebar",
+    "categories", "date",    "tags", "translations", "widgets", "lang"};
+
+// The front-matter key that gave Article field `field` (`publish_time`:
+// `publishDate`), "" for a field no key gives.
+std::string KeyOfField(absl::string_view field, const Written& written) {
+  const auto wrote = [&written](absl::string_view key) {
+    return std::find(written.keys.begin(), written.keys.end(), key) !=
+           written.keys.end();
+  };
+  if (field == "name" || field == "article_id") return written.id_from;
+  if (field == "publish_time") return "publishDate";
+  if (field == "expiry_time") return "expiryDate";
+  if (field == "translation_key") return "translationKey";
+  if (field == "state") {
+    return wrote("draft") && !wrote("state") ? "draft" : "state";
+  }
+  for (absl::string_view key : kKeyFields) {
+    if (field == key) return std::string(key);
+  }
+  return "";
+}
+
+// `status` with the Article field it begins with (`publish_time: ...`;
+// `article.tags[1]: ...` from UpdateArticle) named as the document wrote it
+// (`publishDate: ...`, `tags[1]: ...`), and a write's condition that failed
+// led by its flag
+// (`--expected-revision: expected_revision 3 does not match ...`), as the
+// other verbs name flags. Anything else is returned unchanged.
+absl::Status NameTheKey(const absl::Status& status, const Written& written) {
+  absl::string_view message = status.message();
+  if (absl::IsFailedPrecondition(status)) {
+    for (auto [field, flag] :
+         {std::pair{"expected_revision ", "--expected-revision"},
+          std::pair{"etag ", "--etag"}}) {
+      if (absl::StartsWith(message, field)) {
+        return absl::FailedPreconditionError(absl::StrCat(flag, ": ", message));
+      }
+    }
+    return status;
+  }
+  if (!absl::IsInvalidArgument(status)) return status;
+  absl::ConsumePrefix(&message, "article.");
+  // The field path: up to the ": " that ends it, with no space in it.
+  const size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos || colon == 0) return status;
+  const absl::string_view path = message.substr(0, colon);
+  if (path.find(' ') != absl::string_view::npos) return status;
+  const absl::string_view root = path.substr(0, path.find_first_of(".["));
+  absl::string_view rest = path.substr(root.size());
+  const std::string key = KeyOfField(root, written);
+  if (key.empty()) return status;
+  std::string rule(message.substr(colon));
+  // The one rule that names another field.
+  if (key == "expiryDate") {
+    rule = absl::StrReplaceAll(rule,
+                               {{"after publish_time", "after publishDate"}});
+  }
+  return absl::InvalidArgumentError(absl::StrCat(key, rest, rule));
+}
+
+// How `parsed` wrote what its article holds.
+Written WrittenOf(const Parsed& parsed) {
+  Written w;
+  w.id_from = parsed.id_from;
+  if (!parsed.article.ok()) return w;
+  const v1::FrontMatterStyle& style = parsed.article->style();
+  w.keys.assign(style.key_order().begin(), style.key_order().end());
+  return w;
+}
+
+// Writes one document with UpdateArticle (or CreateArticle), which checks
 // options.expected_revision and options.etag.
-FileResult ApplyDocument(Client& client, const std::string& label,
+FileResult WriteDocument(Client& client, const std::string& label,
                          absl::StatusOr<v1::Article> article,
                          const ApplyOptions& options) {
   FileResult r;
@@ -444,6 +546,17 @@ FileResult ApplyDocument(Client& client, const std::string& label,
   return r;
 }
 
+// ApplyDocument's errors named as the document has them (NameTheKey).
+FileResult ApplyDocument(Client& client, Parsed parsed,
+                         const ApplyOptions& options) {
+  const bool sent = parsed.article.ok();
+  const Written written = WrittenOf(parsed);
+  FileResult r =
+      WriteDocument(client, parsed.label, std::move(parsed.article), options);
+  if (sent) r.status = NameTheKey(r.status, written);
+  return r;
+}
+
 // `s` as a JSON string literal. UTF-8 passes through; the parser already
 // rejected invalid UTF-8 in files, and file names are shown as they are.
 std::string JsonString(absl::string_view s) {
@@ -498,6 +611,7 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
 struct Pending {
   FileResult result;
   bool sent = false;  // false: failed before sending (read or parse)
+  Written written;    // for the server's errors
 };
 
 // Reports results in file order as they come back, counting outcomes.
@@ -583,17 +697,17 @@ class Reporter {
 
 // One document on its way to an import batch: its entry, and its article
 // unless it failed before sending (read or parse).
-Pending Prepare(const std::string& label, absl::StatusOr<v1::Article> parsed,
-                v1::Article* article) {
+Pending Prepare(Parsed parsed, v1::Article* article) {
   Pending p;
-  p.result.file = label;
+  p.result.file = parsed.label;
   p.result.result = "failed";
-  if (!parsed.ok()) {
-    p.result.status = parsed.status();
+  if (!parsed.article.ok()) {
+    p.result.status = parsed.article.status();
     return p;
   }
-  p.result.name = parsed->name();
-  *article = *std::move(parsed);
+  p.written = WrittenOf(parsed);
+  p.result.name = parsed.article->name();
+  *article = *std::move(parsed.article);
   p.sent = true;
   return p;
 }
@@ -655,7 +769,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   size_t next = 0;
   // The documents of the last file read not yet taken into a batch: a file
   // may hold several (`-o markdown` of many).
-  std::deque<std::pair<std::string, absl::StatusOr<v1::Article>>> documents;
+  std::deque<Parsed> documents;
   // The file each article came from: a second file naming the same article
   // (two `x.md` in different folders, or a front-matter id) fails instead
   // of silently overwriting the first.
@@ -694,8 +808,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
             continue;
           }
           v1::Article article;
-          Pending p = Prepare(documents.front().first,
-                              std::move(documents.front().second), &article);
+          Pending p = Prepare(std::move(documents.front()), &article);
           documents.pop_front();
           if (p.sent) {
             auto [it, fresh] = source.emplace(p.result.name, p.result.file);
@@ -736,13 +849,15 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
           drain_local();
           if (in_flight.empty()) break;  // more results than sent: ignore
           FileResult fr = std::move(in_flight.front().result);
+          const Written written = std::move(in_flight.front().written);
           in_flight.pop_front();
           fr.result = OutcomeName(r.outcome());
           fr.revision = r.revision();
           if (r.outcome() == v1::ImportResult::OUTCOME_FAILED) {
-            fr.status =
+            fr.status = NameTheKey(
                 absl::Status(static_cast<absl::StatusCode>(r.error_code()),
-                             WithoutBatchIndex(r.error()));
+                             WithoutBatchIndex(r.error())),
+                written);
           }
           reporter.Report(std::move(fr));
         }
@@ -764,7 +879,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     reporter.Report(std::move(p.result), quiet && p.sent);
   }
   in_flight.clear();
-  for (auto& [label, article] : documents) {
+  for (auto& [label, article, id_from] : documents) {
     FileResult r;
     r.file = label;
     r.result = "failed";
@@ -859,8 +974,8 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   }
   Reporter reporter(1, format, false);
   if (read.status.ok()) {
-    auto& [label, article] = read.documents.front();
-    reporter.Report(ApplyDocument(client, label, std::move(article), options));
+    reporter.Report(
+        ApplyDocument(client, std::move(read.documents.front()), options));
   } else {
     FileResult r;
     r.file = read.label;

@@ -309,6 +309,19 @@ absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields,
   return status;
 }
 
+// As NameTheFlag for an admin verb's one value, `field` in the request, from
+// `flag`: contentd leads every error about it with the field, whatever the
+// code (`destination: /b already exists`, ALREADY_EXISTS; `storage: the
+// postgres engine does not compact its table`, FAILED_PRECONDITION).
+absl::Status NameTheAdminFlag(const absl::Status& status,
+                              absl::string_view field, absl::string_view flag) {
+  if (!absl::StartsWith(status.message(), absl::StrCat(field, ": "))) {
+    return status;
+  }
+  return absl::Status(status.code(),
+                      absl::StrCat(flag, ": ", status.message()));
+}
+
 // --- Verbs ------------------------------------------------------------------
 
 v1::Visibility VisibilityOf(bool all) {
@@ -1072,7 +1085,7 @@ int RunBackup(Session& s, const AdminFlags& f) {
     // and renames it into place once whole, so one that is there is
     // complete; one still being written is not there yet.
     return Fail(absl::AlreadyExistsError(absl::StrCat(
-        r.status().message(),
+        "DESTINATION: ", r.status().message(),
         " on the server: if an earlier `admin backup` to it ran (its reply "
         "lost to a timeout or an interrupt), that backup is complete, since "
         "the server moves a backup there only once it is whole; check it "
@@ -1081,7 +1094,9 @@ int RunBackup(Session& s, const AdminFlags& f) {
         " --check` (read-only; it says `clean` and the sequences the backup "
         "holds), or back up to a new destination")));
   }
-  if (!r.ok()) return Fail(r.status());
+  if (!r.ok()) {
+    return Fail(NameTheAdminFlag(r.status(), "destination", "DESTINATION"));
+  }
   return PrintAdmin(s, *r,
                     absl::StrCat("backup written to ", r->destination(),
                                  " (through sequence ", r->last_sequence(),
@@ -1098,7 +1113,8 @@ int RunCompact(Session& s, const AdminFlags& f) {
     std::cerr << "compacting; storage compaction can take minutes\n";
   absl::StatusOr<v1::CompactStoreResponse> r =
       s.client->CompactStore(request, call);
-  if (!r.ok()) return Fail(r.status());
+  if (!r.ok())
+    return Fail(NameTheAdminFlag(r.status(), "storage", "--storage"));
   std::string text = absl::StrCat(
       "removed ", Counted(r->revisions_removed(), "revision"), ", purged ",
       Counted(r->articles_purged(), "deleted article"), ", trimmed ",
@@ -1119,7 +1135,7 @@ int RunFsck(Session& s, const AdminFlags& f) {
   const CallOptions call = LongCall(s, absl::Hours(1));
   absl::StatusOr<v1::CheckStoreResponse> r =
       s.client->CheckStore(request, call);
-  if (!r.ok()) return Fail(r.status());
+  if (!r.ok()) return Fail(NameTheAdminFlag(r.status(), "repair", "--repair"));
   std::string summary = absl::StrCat(
       r->ok() ? "clean" : "PROBLEMS FOUND", ": ", r->heads_checked(),
       " articles, ", r->postings_checked(), " index entries checked, ",

@@ -2026,9 +2026,11 @@ TEST_F(CliTest, ABackupRerunSaysTheOneThereIsCompleteAndHowToCheckIt) {
   CtlOk({"admin", "backup", dest});
   CommandResult r = Ctl({"admin", "backup", dest});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, StartsWith("Error: ALREADY_EXISTS: destination: " + dest +
-                                " already exists on the server: if an "
-                                "earlier `admin backup` to it ran"));
+  EXPECT_THAT(
+      r.err,
+      StartsWith("Error: ALREADY_EXISTS: DESTINATION: destination: " + dest +
+                 " already exists on the server: if an "
+                 "earlier `admin backup` to it ran"));
   EXPECT_THAT(r.err, HasSubstr("that backup is complete"));
   const std::string check = "contentd --data-dir " + dest + " --check";
   EXPECT_THAT(r.err, HasSubstr("`" + check + "`"));
@@ -2079,6 +2081,80 @@ TEST_F(CliTest, ServerErrorsOfAFlagsValueNameTheFlag) {
     EXPECT_THAT(r.err, StartsWith("Error: INVALID_ARGUMENT: " + prefix))
         << ::testing::PrintToString(args);
   }
+}
+
+// apply's errors from the server name the file and the front-matter key the
+// user wrote, not the Article field the server checks (`publishDate`, not
+// `publish_time`; `article.` from UpdateArticle), for every file of a
+// directory, and the summary counts what was applied and what failed. A
+// write's failed condition is led by its flag, as the other verbs' are.
+TEST_F(CliTest, ApplyErrorsNameTheFileAndTheFrontMatterKey) {
+  const std::string dir = files_.path() + "/keys";
+  Write("keys/keys-good.md", Doc("Good", "2025-01-01", "k1"));
+  Write("keys/dates.md", Doc("Dates", "2025-01-01", "k1",
+                             "publishDate: 2030-01-01\n"
+                             "expiryDate: 2029-01-01\n"));
+  Write("keys/group.md",
+        Doc("Group", "2025-01-01", "k1", "translationKey: \" spaced\"\n"));
+  Write("keys/has space.md", Doc("Space", "2025-01-01", "k1"));
+  Write("keys/named.md", Doc("Named", "2025-01-01", "k1", "id: \"a b\"\n"));
+  Write("keys/tagged.md", Doc("Tagged", "2025-01-01", "k1, \"k2 \""));
+  CommandResult r = Ctl({"apply", "-f", dir});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  for (const std::string& line : {
+           "dates.md: error: INVALID_ARGUMENT: expiryDate: must be after "
+           "publishDate\n",
+           "group.md: error: INVALID_ARGUMENT: translationKey: must not start "
+           "or end with a space: \" spaced\"\n",
+           "has space.md: error: INVALID_ARGUMENT: id (from the file name): "
+           "must be 1-128 characters",
+           "named.md: error: INVALID_ARGUMENT: id: must be 1-128 characters",
+           "tagged.md: error: INVALID_ARGUMENT: tags[1]: must not start or "
+           "end with a space",
+       }) {
+    EXPECT_THAT(r.err, HasSubstr(dir + "/" + line));
+  }
+  for (const char* field : {"publish_time", "expiry_time", "translation_key",
+                            "name:", "article."}) {
+    EXPECT_THAT(r.err, Not(HasSubstr(field)));
+  }
+  EXPECT_THAT(r.out, HasSubstr("applied 6 files: 1 created, 0 updated, 0 "
+                               "unchanged, 5 failed\n"));
+  // -o json carries the same errors.
+  r = Ctl({"apply", "-f", dir + "/dates.md", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"error\": \"INVALID_ARGUMENT: expiryDate: "
+                               "must be after publishDate\""));
+
+  // One file through UpdateArticle (--expected-revision), whose errors say
+  // `article.expiry_time`.
+  const std::string one =
+      Write("keys-cond.md", Doc("Cond", "2025-01-01", "k1"));
+  CtlOk({"apply", "-f", one});
+  Write("keys-cond.md",
+        Doc("Cond", "2025-01-01", "k1",
+            "publishDate: 2030-01-01\nexpiryDate: 2029-01-01\n"));
+  r = Ctl({"apply", "-f", one, "--expected-revision", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(one + ": error: INVALID_ARGUMENT: expiryDate: "
+                                     "must be after publishDate\n"));
+  Write("keys-cond.md", Doc("Cond 2", "2025-01-01", "k1"));
+  r = Ctl({"apply", "-f", one, "--expected-revision", "5"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(one + ": error: FAILED_PRECONDITION: "
+                                     "--expected-revision: expected_revision "
+                                     "5 does not match the head revision 1"));
+  r = Ctl({"apply", "-f", one, "--etag", "bogus"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(one + ": error: FAILED_PRECONDITION: --etag: "
+                                     "etag bogus does not match"));
+  // Standard input's id from --id.
+  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
+                  "-", "--id", "c d"},
+                 Doc("Stdin", "2025-01-01", "k1"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("<stdin>: error: INVALID_ARGUMENT: --id: must "
+                               "be 1-128 characters"));
 }
 
 // An unknown flag is named, with the help of the command it was given to,

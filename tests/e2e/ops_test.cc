@@ -819,23 +819,30 @@ TEST(BackupTest, DestinationInsideTheStoreOrWithoutAParentIsRefused) {
   };
   auto r = backup(dir.path() + "/data/inside");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT: destination: "));
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT: DESTINATION: destination: "));
   EXPECT_THAT(r.err, HasSubstr("inside the data directory"));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data/inside"));
   // The same through a path that walks out and back in.
   r = backup(dir.path() + "/other/../data/inside2");
   EXPECT_THAT(r.err, HasSubstr("inside the data directory"));
+  // The argument is named, as a flag is: the user gave no `destination`.
+  r = backup("relative/bk");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("Error: INVALID_ARGUMENT: DESTINATION: "
+                               "destination: must be an absolute path on "
+                               "the server\n"));
 
   r = backup(dir.path() + "/no/such/parent/bk");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: destination: parent "
-                               "directory "));
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: DESTINATION: destination: "
+                               "parent directory "));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/no"));
 
   // A name the file system refuses is the caller's mistake, not a crash.
   r = backup("/" + std::string(300, 'a') + "/bk");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: destination: "));
+  EXPECT_THAT(r.err,
+              HasSubstr("FAILED_PRECONDITION: DESTINATION: destination: "));
   EXPECT_THAT(r.err, HasSubstr("File name too long"));
 
   // Next to the store is fine (and the server is still up).
@@ -896,8 +903,8 @@ TEST(BackupTest, AnUnwritableDestinationIsAPrecondition) {
   auto r = RunCommand({testing::ContentctlBinary(), "--server",
                        server->address(), "admin", "backup", ro + "/bk"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: destination: the server "
-                               "cannot write in "));
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: DESTINATION: destination: "
+                               "the server cannot write in "));
   EXPECT_THAT(r.err, HasSubstr("Read-only file system"));
 }
 
@@ -955,8 +962,8 @@ TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
                        server->address(), "admin", "compact", "--storage"});
   if (testing::TestEngineIsPostgres()) {
     EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: storage: the postgres "
-                                 "engine does not compact its table"));
+    EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: --storage: storage: the "
+                                 "postgres engine does not compact its table"));
     EXPECT_THAT(r.err, HasSubstr("`VACUUM "));
     EXPECT_EQ(r.out, "");
   } else {
