@@ -470,6 +470,51 @@ class MetricsServer {
   std::thread thread_;
 };
 
+// Stops `server`: health says NOT_SERVING, Watch streams end, and calls in
+// progress get `grace` to finish; those left at its end are ended with
+// UNAVAILABLE "contentd is stopping", and gRPC cuts what is left a second
+// later. Every stop takes this path: a signal's, and a start that fails
+// once serving (the port file).
+void StopServing(grpc::Server& server, content::service::CallTracker& calls,
+                 content::service::ServingHealth& health,
+                 content::service::ContentService& service,
+                 content::service::AdminService& admin, absl::Duration grace) {
+  // NOT_SERVING while in-flight calls finish, so load balancers stop
+  // sending new ones.
+  health.Shutdown();
+  service.PrepareShutdown();
+  // gRPC closes each connection once its client answers a PING sent with
+  // the first GOAWAY (up to 20 s), and an idle C++ client (gRPC 1.51)
+  // reads its socket only every 5 s: a stop took 5 s while any client was
+  // connected, even with no call. So once no call has run for a moment
+  // (time for calls sent before a client saw the GOAWAY to arrive), the
+  // connections left are closed (grpc_server_cancel_all_calls: no call is
+  // left to cancel). Calls in progress still get the grace; those left
+  // at its end are ended with UNAVAILABLE "contentd is stopping", and
+  // gRPC cuts what is left a second later.
+  constexpr absl::Duration kQuiet = absl::Milliseconds(200);
+  constexpr absl::Duration kCutAfterGrace = absl::Seconds(1);
+  const absl::Time grace_end = absl::Now() + grace;
+  absl::Notification shutting_down;
+  std::thread shutdown([&server, &shutting_down, grace_end] {
+    shutting_down.Notify();
+    server.Shutdown(absl::ToChronoTime(grace_end + kCutAfterGrace));
+  });
+  shutting_down.WaitForNotification();
+  if (!calls.WaitUntilQuiet(kQuiet, grace_end)) {
+    std::cerr << "contentd: " << calls.in_flight()
+              << " calls still running at the end of the grace ("
+              << absl::FormatDuration(grace)
+              << "): ending them with UNAVAILABLE" << std::endl;
+    service.EndCalls();
+    admin.EndCalls();
+    calls.WaitUntilQuiet(absl::ZeroDuration(), grace_end + kCutAfterGrace);
+  }
+  grpc_server_cancel_all_calls(server.c_server());
+  shutdown.join();
+  server.Wait();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -899,11 +944,10 @@ int main(int argc, char** argv) {
   if (!port_file.empty()) {
     absl::Status s = WritePortFile(port_file, port);
     if (!s.ok()) {
-      // Whoever waits for the file would wait forever: stop instead.
-      service->PrepareShutdown();
-      server->Shutdown(std::chrono::system_clock::now() +
-                       absl::ToChronoNanoseconds(config.shutdown_grace));
-      server->Wait();
+      // Whoever waits for the file would wait forever: stop instead, as a
+      // signal does (calls that came meanwhile get the grace).
+      StopServing(*server, calls, serving_health, *service, *admin,
+                  config.shutdown_grace);
       return Fail(s);
     }
   }
@@ -988,40 +1032,8 @@ int main(int argc, char** argv) {
   (void)notifier.Notify("STOPPING=1");
   // A retention pass stops at its next article.
   stop_retention.Notify();
-  // NOT_SERVING while in-flight calls finish, so load balancers stop
-  // sending new ones.
-  serving_health.Shutdown();
-  service->PrepareShutdown();
-  // gRPC closes each connection once its client answers a PING sent with
-  // the first GOAWAY (up to 20 s), and an idle C++ client (gRPC 1.51)
-  // reads its socket only every 5 s: a stop took 5 s while any client was
-  // connected, even with no call. So once no call has run for a moment
-  // (time for calls sent before a client saw the GOAWAY to arrive), the
-  // connections left are closed (grpc_server_cancel_all_calls: no call is
-  // left to cancel). Calls in progress still get the grace; those left
-  // at its end are ended with UNAVAILABLE "contentd is stopping", and
-  // gRPC cuts what is left a second later.
-  constexpr absl::Duration kQuiet = absl::Milliseconds(200);
-  constexpr absl::Duration kCutAfterGrace = absl::Seconds(1);
-  const absl::Time grace_end = absl::Now() + config.shutdown_grace;
-  absl::Notification shutting_down;
-  std::thread shutdown([&server, &shutting_down, grace_end] {
-    shutting_down.Notify();
-    server->Shutdown(absl::ToChronoTime(grace_end + kCutAfterGrace));
-  });
-  shutting_down.WaitForNotification();
-  if (!calls.WaitUntilQuiet(kQuiet, grace_end)) {
-    std::cerr << "contentd: " << calls.in_flight()
-              << " calls still running at the end of the grace ("
-              << absl::FormatDuration(config.shutdown_grace)
-              << "): ending them with UNAVAILABLE" << std::endl;
-    service->EndCalls();
-    admin->EndCalls();
-    calls.WaitUntilQuiet(absl::ZeroDuration(), grace_end + kCutAfterGrace);
-  }
-  grpc_server_cancel_all_calls(server->c_server());
-  shutdown.join();
-  server->Wait();
+  StopServing(*server, calls, serving_health, *service, *admin,
+              config.shutdown_grace);
   // After the calls: a ping in progress (up to 5 s) holds up no drain.
   reachability.reset();
   retention.join();

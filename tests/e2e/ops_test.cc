@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -2447,6 +2448,65 @@ TEST(StartupTest, UnwritablePortFileStopsTheServer) {
   EXPECT_THAT(r.err, HasSubstr("--port-file: cannot write " + port_file));
   // Found before the store is opened (and its directory made).
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data"));
+}
+
+// A port file that cannot be written once contentd serves (here the name is
+// a directory, so the file written beside it cannot be renamed into place)
+// stops contentd as a signal does: a call in progress gets the grace, then
+// UNAVAILABLE "contentd is stopping", which its client may retry. The stop
+// was gRPC's plain Shutdown, whose cut at the grace's end said only
+// "Cancelling all calls".
+TEST(StartupTest, APortFileThatCannotBeWrittenStopsAsASignalDoes) {
+  TempDir dir;
+  const std::string config = dir.path() + "/contentd.yaml";
+  WriteFile(config, "shutdown_grace_seconds: 1\n");
+  const std::string port_file = dir.path() + "/port";
+  ASSERT_TRUE(std::filesystem::create_directory(port_file));
+  // contentd writes the port to port.tmp, then renames it to port: a FIFO
+  // there holds it, serving, until the test reads the port from it.
+  ASSERT_EQ(mkfifo((port_file + ".tmp").c_str(), 0600), 0);
+  const int port = FreePort();
+  ASSERT_NE(port, 0);
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  std::unique_ptr<testing::BackgroundCommand> contentd =
+      testing::BackgroundCommand::Start(
+          {ContentdBinary(), "--listen", address, "--data-dir",
+           dir.path() + "/data", "--port-file", port_file, "--config", config},
+          dir.path() + "/out", dir.path() + "/err");
+  ASSERT_NE(contentd, nullptr);
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() +
+                                        std::chrono::seconds(30)))
+      << testing::ReadFile(dir.path() + "/err");
+  auto stub = v1::ContentService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto stream = stub->ImportArticles(&ctx);
+  ASSERT_TRUE(stream->Write(ImportBatch("before")));
+  v1::ImportArticlesResponse answer;
+  ASSERT_TRUE(stream->Read(&answer));  // the server has the call
+
+  std::string written;
+  {
+    std::ifstream fifo(port_file + ".tmp");
+    std::getline(fifo, written);
+  }
+  EXPECT_EQ(written, std::to_string(port));
+  EXPECT_FALSE(stream->Read(&answer));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_EQ(status.error_message(),
+            "contentd is stopping; retry on another replica or after "
+            "restart");
+  CommandResult r = contentd->Wait(std::chrono::seconds(60));
+  EXPECT_FALSE(r.timed_out) << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--port-file: cannot rename " + port_file +
+                               ".tmp to " + port_file + ": "));
+  EXPECT_THAT(r.err, HasSubstr("1 calls still running at the end of the "
+                               "grace (1s): ending them with UNAVAILABLE"));
 }
 
 // A data directory another contentd holds is refused plainly (it was
