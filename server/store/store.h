@@ -455,6 +455,13 @@ class Store {
                                        std::string* bytes = nullptr);
   // The head revision's stored bytes. NOT_FOUND if there is no head.
   absl::Status ReadHeadBytes(absl::string_view id, std::string* value);
+  // ApplyRetention's work on the listed `ids`; `*unsynced` is set once a
+  // removal was written without a WAL sync (`defer_sync`).
+  absl::StatusOr<RetentionResult> RetentionPass(
+      const RetentionPolicy& policy, const std::vector<std::string>& ids,
+      absl::Time now, bool trim, bool purge, bool defer_sync,
+      const std::function<absl::Status(bool)>& stop, RetentionResult* out,
+      bool* unsynced);
   // Counter changes by posting prefix, summed over a batch.
   using CountDeltas = absl::flat_hash_map<std::string, int64_t>;
   class BulkLoad;  // an import batch's creates' tables (KvEngine::Ingest)

@@ -30,6 +30,8 @@ class WalFaultFs : public rocksdb::FileSystemWrapper {
   std::atomic<Fault> fault{Fault::kNone};
   // WAL appends and syncs failed so far.
   std::atomic<int> failures{0};
+  // WAL syncs (Sync or Fsync of a *.log file) that succeeded so far.
+  std::atomic<int> wal_syncs{0};
   // Log files (WALs and MANIFESTs) created so far, and how many of them
   // RocksDB may preallocate (FileOptions::allow_fallocate).
   std::atomic<int> log_files{0};
@@ -80,12 +82,16 @@ class WalFaultFs : public rocksdb::FileSystemWrapper {
     rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
       if (rocksdb::IOStatus s = fs_->SyncFault(); !s.ok()) return s;
-      return target()->Sync(options, dbg);
+      rocksdb::IOStatus s = target()->Sync(options, dbg);
+      if (s.ok()) ++fs_->wal_syncs;
+      return s;
     }
     rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                             rocksdb::IODebugContext* dbg) override {
       if (rocksdb::IOStatus s = fs_->SyncFault(); !s.ok()) return s;
-      return target()->Fsync(options, dbg);
+      rocksdb::IOStatus s = target()->Fsync(options, dbg);
+      if (s.ok()) ++fs_->wal_syncs;
+      return s;
     }
 
    private:
