@@ -28,6 +28,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -89,6 +90,50 @@ bool ValidTableName(absl::string_view t) {
 bool ConnectionGone(const std::exception& e) {
   return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
          absl::StartsWith(e.what(), "Could not obtain client encoding");
+}
+
+// Whether a read that failed with `e` may succeed if made again on a fresh
+// connection: the connection broke, or the server ended the session or
+// refused it for now (57P01 admin_shutdown on a restart or
+// pg_terminate_backend, 57P02 crash_shutdown, 57P03 cannot_connect_now
+// while it starts or stops, class 08 connection_exception; libpqxx 6.4
+// throws these as broken_connection, since the server closes the session,
+// and the SQLSTATEs are looked at in case one comes as sql_error); or the
+// read lost to a concurrent change (40001 serialization_failure, also what
+// a hot standby cancels a query with when recovery needs its rows, and
+// 40P01 deadlock_detected), which libpqxx throws as transaction_rollback.
+bool Transient(const std::exception& e) {
+  if (ConnectionGone(e) ||
+      dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr) {
+    return true;
+  }
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  if (sql == nullptr) return false;
+  const std::string& state = sql->sqlstate();
+  return absl::StartsWith(state, "08") || state == "57P01" ||
+         state == "57P02" || state == "57P03" || state == "40001" ||
+         state == "40P01";
+}
+
+// Attempts of a read that keeps failing transiently, and the pause before
+// each attempt after the first: about half a second in all, so that a read
+// outlives a connection that broke while idle, or a failover's moment,
+// and a database that stays down fails it soon (the SDK retries reads that
+// fail UNAVAILABLE).
+constexpr int kReadAttempts = 4;
+absl::Duration ReadRetryPause(int attempt) {
+  return attempt <= 1 ? absl::ZeroDuration()
+                      : absl::Milliseconds(100) * (1 << (2 * (attempt - 2)));
+}
+
+// What a read that failed transiently `kReadAttempts` times returns.
+absl::Status ReadsFailed(absl::string_view what, absl::string_view last) {
+  std::string reason(absl::StripPrefix(last, "storage: "));
+  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' '))
+    reason.pop_back();
+  return absl::UnavailableError(
+      absl::StrCat("storage: PostgreSQL unavailable (storage.dsn) while ", what,
+                   ", after ", kReadAttempts, " attempts: ", reason));
 }
 
 absl::Status Trouble(const std::exception& e, absl::string_view what) {
@@ -416,8 +461,11 @@ class Pool {
 
   // A pooled connection, or with `fresh` a new one: a call whose pooled
   // connection broke before it did anything retries on a fresh one, since
-  // the other idle ones may have broken with it.
-  absl::StatusOr<Lease> Acquire(bool fresh = false) {
+  // the other idle ones may have broken with it. `*could_not_connect` (if
+  // given) says whether a failure was the new connection's.
+  absl::StatusOr<Lease> Acquire(bool fresh = false,
+                                bool* could_not_connect = nullptr) {
+    if (could_not_connect != nullptr) *could_not_connect = false;
     const bool nested = HeldByThisThread()->load() > 0;
     std::vector<std::unique_ptr<Conn>> stale;  // closed outside the lock
     {
@@ -456,6 +504,7 @@ class Pool {
     } catch (const std::exception& e) {
       absl::MutexLock lock(&mu_);
       --open_;
+      if (could_not_connect != nullptr) *could_not_connect = true;
       return ConnectTrouble(e);
     }
   }
@@ -490,11 +539,20 @@ using ReadTx = pqxx::transaction<pqxx::isolation_level::repeatable_read,
 // A repeatable-read transaction on a borrowed connection: the snapshot.
 class PgSnapshot : public KvSnapshot {
  public:
-  // Broken before it read anything, it starts again on a fresh connection.
+  // Failing transiently before it read anything (a broken connection, a
+  // server restarting), it starts again on a fresh connection, as reads do.
   explicit PgSnapshot(Pool* pool) {
-    for (const bool fresh : {false, true}) {
-      lease_ = pool->Acquire(fresh);
-      if (!lease_.ok()) return;
+    std::string last;
+    for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+      absl::SleepFor(ReadRetryPause(attempt));
+      bool could_not_connect = false;
+      lease_ = pool->Acquire(attempt > 0, &could_not_connect);
+      if (!lease_.ok()) {
+        if (!could_not_connect || LoginRefused(lease_.status().message()))
+          return;
+        last = std::string(lease_.status().message());
+        continue;
+      }
       try {
         tx_ = std::make_unique<ReadTx>((*lease_)->c);
         tx_->exec("SELECT 1");  // the snapshot is taken by the first query
@@ -504,9 +562,11 @@ class PgSnapshot : public KvSnapshot {
         status_ = Trouble(e, "taking a snapshot");
         tx_.reset();
         lease_->Discard();
-        if (dynamic_cast<const pqxx::broken_connection*>(&e) == nullptr) return;
+        if (!Transient(e)) return;
+        last = e.what();
       }
     }
+    lease_ = ReadsFailed("taking a snapshot", last);
   }
   // Aborts (it only read). On a broken connection that fails silently, and
   // the pool drops the connection as closed.
@@ -908,23 +968,34 @@ class PgKv : public KvEngine {
         return Trouble(e, what);
       }
     }
-    // A read is safe to repeat: once more on a fresh connection if the
-    // pooled one broke.
-    for (const bool fresh : {false, true}) {
-      absl::StatusOr<Pool::Lease> lease = pool_.Acquire(fresh);
-      if (!lease.ok()) return lease.status();
+    // A read is safe to repeat: on a fresh connection if the pooled one
+    // broke, and a few times more, paused, while it fails transiently (a
+    // server restarting refuses connections, then ends the sessions that
+    // were open; Transient).
+    std::string last;
+    for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+      absl::SleepFor(ReadRetryPause(attempt));
+      bool could_not_connect = false;
+      absl::StatusOr<Pool::Lease> lease =
+          pool_.Acquire(attempt > 0, &could_not_connect);
+      if (!lease.ok()) {
+        // A login refused, or every connection in use for long: trying
+        // again would not help.
+        if (!could_not_connect || LoginRefused(lease.status().message()))
+          return lease.status();
+        last = std::string(lease.status().message());
+        continue;
+      }
       try {
         pqxx::nontransaction tx((*lease)->c);
         return fn(tx, **lease);
-      } catch (const pqxx::broken_connection& e) {
-        lease->Discard();
-        if (fresh) return Trouble(e, what);
       } catch (const std::exception& e) {
         lease->Discard();
-        return Trouble(e, what);
+        if (!Transient(e)) return Trouble(e, what);
+        last = e.what();
       }
     }
-    return absl::InternalError("unreachable");
+    return ReadsFailed(what, last);
   }
 
   const std::string& table() const { return table_; }

@@ -750,6 +750,50 @@ TEST(PgKvTest, CallsSucceedAfterThePoolsBackendsEnded) {
   }
 }
 
+// A read whose session the server ends under it (57P01 admin_shutdown, as a
+// restart or failover ends every session) is made again on a fresh
+// connection, and again if that one ends too: it failed UNAVAILABLE the
+// second time.
+TEST(PgKvTest, AReadOutlivesItsSessionEndingTwice) {
+  PgKvOptions o;
+  std::string app;
+  if (!FreshPgOptions(&o, "readretry", &app)) GTEST_SKIP() << kNoPg;
+  const std::string dsn = testing::TestPgDsn();
+  o.pool_size = 2;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvBatch batch;
+  batch.Put(Family::kMeta, "k", "v");
+  ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  // Reads of the table wait while this transaction holds it.
+  pqxx::connection locker(dsn);
+  auto lock_tx = std::make_unique<pqxx::work>(locker);
+  lock_tx->exec("LOCK TABLE " + o.table + " IN ACCESS EXCLUSIVE MODE");
+  std::string value;
+  absl::Status read;
+  std::thread reader(
+      [&] { read = (*kv)->Get(Family::kMeta, "k", &value, KvReadOptions()); });
+  pqxx::connection admin(dsn);
+  std::set<int> ended;  // backends, each waiting for the table in turn
+  for (int i = 0; i < 1000 && ended.size() < 2; ++i) {
+    pqxx::nontransaction tx(admin);
+    const pqxx::result r = tx.exec(absl::StrCat(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = '", app,
+        "' AND wait_event_type = 'Lock'"));
+    for (const pqxx::row& row : r) {
+      const int pid = row[0].as<int>();
+      if (ended.size() < 2 && ended.insert(pid).second)
+        tx.exec(absl::StrCat("SELECT pg_terminate_backend(", pid, ")"));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  lock_tx->commit();
+  reader.join();
+  EXPECT_EQ(ended.size(), 2u);
+  EXPECT_TRUE(read.ok()) << read;
+  EXPECT_EQ(value, "v");
+}
+
 // Iterator pages are bounded by bytes as well as rows: 16 rows after a
 // seek, doubling to 1,024, held a gigabyte on big values (fsck and
 // retention scan revisions).
