@@ -28,6 +28,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -89,6 +90,50 @@ bool ValidTableName(absl::string_view t) {
 bool ConnectionGone(const std::exception& e) {
   return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
          absl::StartsWith(e.what(), "Could not obtain client encoding");
+}
+
+// Whether a read that failed with `e` may succeed if made again on a fresh
+// connection: the connection broke, or the server ended the session or
+// refused it for now (57P01 admin_shutdown on a restart or
+// pg_terminate_backend, 57P02 crash_shutdown, 57P03 cannot_connect_now
+// while it starts or stops, class 08 connection_exception; libpqxx 6.4
+// throws these as broken_connection, since the server closes the session,
+// and the SQLSTATEs are looked at in case one comes as sql_error); or the
+// read lost to a concurrent change (40001 serialization_failure, also what
+// a hot standby cancels a query with when recovery needs its rows, and
+// 40P01 deadlock_detected), which libpqxx throws as transaction_rollback.
+bool Transient(const std::exception& e) {
+  if (ConnectionGone(e) ||
+      dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr) {
+    return true;
+  }
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  if (sql == nullptr) return false;
+  const std::string& state = sql->sqlstate();
+  return absl::StartsWith(state, "08") || state == "57P01" ||
+         state == "57P02" || state == "57P03" || state == "40001" ||
+         state == "40P01";
+}
+
+// Attempts of a read that keeps failing transiently, and the pause before
+// each attempt after the first: about half a second in all, so that a read
+// outlives a connection that broke while idle, or a failover's moment,
+// and a database that stays down fails it soon (the SDK retries reads that
+// fail UNAVAILABLE).
+constexpr int kReadAttempts = 4;
+absl::Duration ReadRetryPause(int attempt) {
+  return attempt <= 1 ? absl::ZeroDuration()
+                      : absl::Milliseconds(100) * (1 << (2 * (attempt - 2)));
+}
+
+// What a read that failed transiently `kReadAttempts` times returns.
+absl::Status ReadsFailed(absl::string_view what, absl::string_view last) {
+  std::string reason(absl::StripPrefix(last, "storage: "));
+  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' '))
+    reason.pop_back();
+  return absl::UnavailableError(
+      absl::StrCat("storage: PostgreSQL unavailable (storage.dsn) while ", what,
+                   ", after ", kReadAttempts, " attempts: ", reason));
 }
 
 absl::Status Trouble(const std::exception& e, absl::string_view what) {
@@ -416,8 +461,11 @@ class Pool {
 
   // A pooled connection, or with `fresh` a new one: a call whose pooled
   // connection broke before it did anything retries on a fresh one, since
-  // the other idle ones may have broken with it.
-  absl::StatusOr<Lease> Acquire(bool fresh = false) {
+  // the other idle ones may have broken with it. `*could_not_connect` (if
+  // given) says whether a failure was the new connection's.
+  absl::StatusOr<Lease> Acquire(bool fresh = false,
+                                bool* could_not_connect = nullptr) {
+    if (could_not_connect != nullptr) *could_not_connect = false;
     const bool nested = HeldByThisThread()->load() > 0;
     std::vector<std::unique_ptr<Conn>> stale;  // closed outside the lock
     {
@@ -456,6 +504,7 @@ class Pool {
     } catch (const std::exception& e) {
       absl::MutexLock lock(&mu_);
       --open_;
+      if (could_not_connect != nullptr) *could_not_connect = true;
       return ConnectTrouble(e);
     }
   }
@@ -490,11 +539,20 @@ using ReadTx = pqxx::transaction<pqxx::isolation_level::repeatable_read,
 // A repeatable-read transaction on a borrowed connection: the snapshot.
 class PgSnapshot : public KvSnapshot {
  public:
-  // Broken before it read anything, it starts again on a fresh connection.
+  // Failing transiently before it read anything (a broken connection, a
+  // server restarting), it starts again on a fresh connection, as reads do.
   explicit PgSnapshot(Pool* pool) {
-    for (const bool fresh : {false, true}) {
-      lease_ = pool->Acquire(fresh);
-      if (!lease_.ok()) return;
+    std::string last;
+    for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+      absl::SleepFor(ReadRetryPause(attempt));
+      bool could_not_connect = false;
+      lease_ = pool->Acquire(attempt > 0, &could_not_connect);
+      if (!lease_.ok()) {
+        if (!could_not_connect || LoginRefused(lease_.status().message()))
+          return;
+        last = std::string(lease_.status().message());
+        continue;
+      }
       try {
         tx_ = std::make_unique<ReadTx>((*lease_)->c);
         tx_->exec("SELECT 1");  // the snapshot is taken by the first query
@@ -504,9 +562,11 @@ class PgSnapshot : public KvSnapshot {
         status_ = Trouble(e, "taking a snapshot");
         tx_.reset();
         lease_->Discard();
-        if (dynamic_cast<const pqxx::broken_connection*>(&e) == nullptr) return;
+        if (!Transient(e)) return;
+        last = e.what();
       }
     }
+    lease_ = ReadsFailed("taking a snapshot", last);
   }
   // Aborts (it only read). On a broken connection that fails silently, and
   // the pool drops the connection as closed.
@@ -646,8 +706,9 @@ class PgKv : public KvEngine {
       }
     };
     try {
-      advisory_locks_ =
-          supports("SELECT pg_try_advisory_lock($1), pg_advisory_unlock($1)");
+      advisory_locks_ = supports(
+          "SELECT pg_try_advisory_lock($1), pg_advisory_unlock($1), "
+          "pg_try_advisory_xact_lock_shared($1)");
       notify_ = supports("SELECT pg_notify('contentd_probe', $1::text)");
     } catch (const std::exception& e) {
       lease->Discard();
@@ -767,14 +828,26 @@ class PgKv : public KvEngine {
   absl::Status WriteAfterRead(KvBatch batch, bool sync, Family family,
                               const std::string& key,
                               const Completion& complete) override {
+    if (presence_role_ == Presence::kServing) {
+      absl::Status present = PresenceForWrite();
+      if (!present.ok()) return present;
+    }
     bool fresh = false;
     for (int attempt = 0;; ++attempt) {
       absl::StatusOr<Pool::Lease> lease = pool_.Acquire(fresh);
       if (!lease.ok()) return lease.status();
       bool committing = false;
+      bool repair_first = false;
       try {
-        return WriteOnce(**lease, batch, sync, family, key, complete,
-                         &committing);
+        absl::Status s = WriteOnce(**lease, batch, sync, family, key, complete,
+                                   &committing, &repair_first);
+        if (repair_first && presence_role_ == Presence::kServing) {
+          // Most likely this replica's presence session ended and a repair
+          // took the lock: found out now, not at the next ping.
+          RetakePresenceNow();
+          if (writes_refused_) return LostPresence();
+        }
+        return s;
       } catch (const pqxx::in_doubt_error& e) {
         lease->Discard();
         return InDoubt(e);
@@ -867,10 +940,23 @@ class PgKv : public KvEngine {
     }
   }
 
+  // A lost presence connection is opened again, and the lock taken again,
+  // in the same call when the server answers (a backend ended alone,
+  // pg_terminate_backend), not at the next ping.
   absl::Status Ping(absl::Duration timeout) override {
     absl::MutexLock lock(&presence_mu_);
-    absl::Status s = PresenceLocked(timeout, "SELECT 1");
-    if (!s.ok()) presence_.reset();
+    const absl::Time deadline = absl::Now() + timeout;
+    const bool was_open = presence_ != nullptr;
+    absl::Status s = PresenceLocked(deadline, timeout);
+    if (s.ok() && was_open && presence_ != nullptr) {
+      s = QueryBy(presence_.get(), "SELECT 1", deadline, timeout).status();
+      if (!s.ok()) {
+        presence_.reset();
+        presence_locked_ = false;
+        if (absl::Now() < deadline) s = PresenceLocked(deadline, timeout);
+      }
+    }
+    NotePresenceLocked(s);
     return s;
   }
 
@@ -908,23 +994,34 @@ class PgKv : public KvEngine {
         return Trouble(e, what);
       }
     }
-    // A read is safe to repeat: once more on a fresh connection if the
-    // pooled one broke.
-    for (const bool fresh : {false, true}) {
-      absl::StatusOr<Pool::Lease> lease = pool_.Acquire(fresh);
-      if (!lease.ok()) return lease.status();
+    // A read is safe to repeat: on a fresh connection if the pooled one
+    // broke, and a few times more, paused, while it fails transiently (a
+    // server restarting refuses connections, then ends the sessions that
+    // were open; Transient).
+    std::string last;
+    for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+      absl::SleepFor(ReadRetryPause(attempt));
+      bool could_not_connect = false;
+      absl::StatusOr<Pool::Lease> lease =
+          pool_.Acquire(attempt > 0, &could_not_connect);
+      if (!lease.ok()) {
+        // A login refused, or every connection in use for long: trying
+        // again would not help.
+        if (!could_not_connect || LoginRefused(lease.status().message()))
+          return lease.status();
+        last = std::string(lease.status().message());
+        continue;
+      }
       try {
         pqxx::nontransaction tx((*lease)->c);
         return fn(tx, **lease);
-      } catch (const pqxx::broken_connection& e) {
-        lease->Discard();
-        if (fresh) return Trouble(e, what);
       } catch (const std::exception& e) {
         lease->Discard();
-        return Trouble(e, what);
+        if (!Transient(e)) return Trouble(e, what);
+        last = e.what();
       }
     }
-    return absl::InternalError("unreachable");
+    return ReadsFailed(what, last);
   }
 
   const std::string& table() const { return table_; }
@@ -984,6 +1081,9 @@ class PgKv : public KvEngine {
   // serves).
   enum class Presence { kNone, kServing, kAlone };
   static constexpr absl::Duration kPresenceTimeout = absl::Seconds(10);
+  // How long a write asks for a lost presence lock again (one query on an
+  // open connection) before it is refused.
+  static constexpr absl::Duration kRetakeTimeout = absl::Seconds(2);
 
   // The sessions, other than this one, holding the presence lock: how many,
   // and who (the name each gave itself, its backend and address).
@@ -1009,35 +1109,45 @@ class PgKv : public KvEngine {
     absl::MutexLock lock(&presence_mu_);
     presence_role_ = role;
     presence_.reset();
-    absl::Status s = PresenceLocked(kPresenceTimeout, "");
+    presence_locked_ = false;
+    absl::Status s =
+        PresenceLocked(absl::Now() + kPresenceTimeout, kPresenceTimeout);
     if (!s.ok()) presence_.reset();
+    presence_open_ = presence_ != nullptr;
+    writes_refused_ = false;  // a start refused ends the process
     return s;
   }
 
-  // Opens the presence connection if there is none (a new session: it
-  // takes presence_role_'s lock again), else runs `ping_sql` on it (if not
-  // empty); either within `timeout`.
-  absl::Status PresenceLocked(absl::Duration timeout,
-                              const std::string& ping_sql)
+  // Makes sure the presence connection is open and, for a role, holds its
+  // lock, by `deadline`: a connection the server ended is opened again (a
+  // new session, which takes the lock again); one whose lock was refused
+  // asks again, one query. UNAVAILABLE (the connection closed) if the
+  // server cannot be reached; FAILED_PRECONDITION (kept open) if the lock
+  // is taken: by a repair, or by any process serving for `kAlone`.
+  absl::Status PresenceLocked(absl::Time deadline, absl::Duration timeout)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(presence_mu_) {
-    const absl::Time deadline = absl::Now() + timeout;
-    if (presence_ != nullptr) {
-      if (ping_sql.empty()) return absl::OkStatus();
-      return QueryBy(presence_.get(), ping_sql, deadline, timeout).status();
+    if (presence_ != nullptr && Ended(presence_.get())) {
+      presence_.reset();
+      presence_locked_ = false;
     }
-    absl::StatusOr<PgConnPtr> c = ConnectBy(options_.dsn, deadline, timeout);
-    if (!c.ok()) return c.status();
-    presence_ = *std::move(c);
-    if (presence_role_ == Presence::kNone || !advisory_locks_)
-      return absl::OkStatus();
-    const bool alone = presence_role_ == Presence::kAlone;
+    if (presence_ == nullptr) {
+      presence_locked_ = false;
+      absl::StatusOr<PgConnPtr> c = ConnectBy(options_.dsn, deadline, timeout);
+      if (!c.ok()) return c.status();
+      presence_ = *std::move(c);
+    }
+    const Presence role = presence_role_;
+    if (role == Presence::kNone || presence_locked_) return absl::OkStatus();
+    const bool alone = role == Presence::kAlone;
     // The name a refused repair lists this process by.
     const std::string name =
         ProcessName(alone ? "contentd --check --repair" : "contentd");
     char* quoted = PQescapeLiteral(presence_.get(), name.data(), name.size());
     if (quoted == nullptr) {
+      const std::string error = PqError(presence_.get());
+      presence_.reset();
       return absl::UnavailableError(
-          absl::StrCat("storage: PostgreSQL: ", PqError(presence_.get())));
+          absl::StrCat("storage: PostgreSQL: ", error));
     }
     const std::string sql = absl::StrCat(
         "SELECT set_config('application_name', ", quoted, ", false), ",
@@ -1046,35 +1156,152 @@ class PgKv : public KvEngine {
     PQfreemem(quoted);
     absl::StatusOr<std::vector<std::string>> r =
         QueryBy(presence_.get(), sql, deadline, timeout);
-    if (!r.ok()) return r.status();
-    if (r->size() == 2 && (*r)[1] == "t") return absl::OkStatus();
-    if (!alone) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "storage: an offline repair (contentd --check --repair) holds "
-          "table ",
-          options_.table, "; this replica serves it once the repair ends"));
+    if (!r.ok()) {
+      presence_.reset();
+      return r.status();
     }
+    if (r->size() == 2 && (*r)[1] == "t") {
+      presence_locked_ = true;
+      return absl::OkStatus();
+    }
+    if (!alone) return RepairHolds();
     absl::StatusOr<std::vector<std::string>> who =
         QueryBy(presence_.get(), PresenceHoldersSql(), deadline, timeout);
-    if (!who.ok()) return who.status();
+    if (!who.ok()) {
+      presence_.reset();
+      return who.status();
+    }
     const std::string n = who->size() == 2 ? (*who)[0] : "?";
     return absl::FailedPreconditionError(absl::StrCat(
         n == "1" ? "1 process serves" : n + " processes serve", " table ",
         options_.table, ": ", who->size() == 2 ? (*who)[1] : ""));
   }
 
+  // A serving replica's presence lock refused: the repair holds it.
+  absl::Status RepairHolds() const {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "storage: an offline repair (contentd --check --repair) holds "
+        "table ",
+        options_.table, "; this replica serves it once the repair ends"));
+  }
+
+  // Whether the presence connection is known to be gone without a round
+  // trip, as Stale says of pooled ones: libpq saw it fail, or the server
+  // sent the idle session something, which is its FATAL on ending it (it
+  // sends an idle session that never LISTENs nothing else).
+  static bool Ended(PGconn* c) {
+    if (PQstatus(c) != CONNECTION_OK) return true;
+    pollfd p{PQsocket(c), POLLIN, 0};
+    return p.fd < 0 || poll(&p, 1, 0) != 0;
+  }
+
+  // A serving replica's writes follow its presence lock: refused from the
+  // moment it is found lost until it is held again (`why`: how it was
+  // lost). One log line each way.
+  void NotePresenceLocked(const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(presence_mu_) {
+    presence_open_ = presence_ != nullptr;
+    if (presence_role_ != Presence::kServing) return;
+    const bool refuse = !presence_locked_;
+    {
+      absl::MutexLock lock(&refused_mu_);
+      refused_why_ = refuse ? std::string(why.message()) : "";
+    }
+    if (writes_refused_.exchange(refuse) == refuse) return;
+    if (refuse) {
+      std::fprintf(stderr, "contentd: %s\n",
+                   std::string(LostPresence().message()).c_str());
+    } else {
+      std::fprintf(stderr,
+                   "contentd: storage: this replica holds its PostgreSQL "
+                   "presence lock on table %s again; writes resume\n",
+                   options_.table.c_str());
+    }
+  }
+
+  // What a write gets while the presence lock is lost.
+  absl::Status LostPresence() {
+    std::string why;
+    {
+      absl::MutexLock lock(&refused_mu_);
+      why = refused_why_;
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "storage: this replica lost its PostgreSQL presence lock (a repair "
+        "may be running); writes are refused until it is re-taken",
+        why.empty() ? "" : ": ", absl::StripPrefix(why, "storage: ")));
+  }
+
+  // Before a write of a serving replica: OK while it holds its presence
+  // lock. Lost, the lock is asked for again at once (RetakePresenceNow),
+  // rather than at the next ping. Else UNAVAILABLE (LostPresence).
+  absl::Status PresenceForWrite() {
+    if (!writes_refused_) return absl::OkStatus();
+    RetakePresenceNow();
+    if (!writes_refused_) return absl::OkStatus();
+    return LostPresence();
+  }
+
+  // Asks for the presence lock again now, if the presence connection is
+  // open (a lock refused: one query; a session found ended: a new
+  // connection), within kRetakeTimeout, after a ping under way (bounded
+  // too). Nothing while the database is unreachable: the pings reconnect.
+  void RetakePresenceNow() {
+    if (!presence_open_) return;
+    absl::MutexLock lock(&presence_mu_);
+    if (presence_ == nullptr || presence_role_ != Presence::kServing) return;
+    NotePresenceLocked(
+        PresenceLocked(absl::Now() + kRetakeTimeout, kRetakeTimeout));
+  }
+
   using Key = std::pair<int, std::string>;
 
   // One transaction: `complete` (if any) first sees `key`'s value, then the
-  // batch applies. Sets `*committing` once COMMIT is sent.
+  // batch applies. Sets `*committing` once COMMIT is sent, and
+  // `*repair_first` if the presence lock was held exclusively (UNAVAILABLE).
   absl::Status WriteOnce(Conn& conn, const KvBatch& input, bool sync,
                          Family read_family, const std::string& read_key,
-                         const Completion& complete, bool* committing) {
+                         const Completion& complete, bool* committing,
+                         bool* repair_first) {
     WriteLock write_lock(conn, LockKey(options_.table, "write"),
                          options_.write_lock, options_.lock_timeout);
     if (!write_lock.status().ok()) return write_lock.status();
     pqxx::transaction<pqxx::isolation_level::serializable> tx(conn.c);
-    if (!sync) tx.exec("SET LOCAL synchronous_commit = off");
+    // Every write but a repair's holds the presence lock shared for its
+    // transaction, taken before it reads or writes anything: the lock that
+    // a repair (HoldAlone) takes exclusively for as long as it runs. So a
+    // write and a repair never overlap, whatever became of this replica's
+    // presence session. A repair that came first holds the lock, and the
+    // write is refused having changed nothing. A write that came first,
+    // one in flight when its replica's presence connection was lost
+    // included, holds the lock until it commits or rolls back, so a repair
+    // starting meanwhile is refused (naming the write's backend) and no
+    // repair runs under it: such a write may commit. The refusal of
+    // writes while the presence lock is lost (PresenceForWrite) adds the
+    // readiness and the message, not the safety; this costs one round trip
+    // per write (none when synchronous_commit is set too), measured in
+    // docs/scaling.md.
+    const bool guarded = advisory_locks_ && presence_role_ != Presence::kAlone;
+    if (guarded) {
+      pqxx::result r =
+          Run(tx, conn,
+              sync ? "SELECT pg_try_advisory_xact_lock_shared($1)"
+                   : "SELECT pg_try_advisory_xact_lock_shared($1), "
+                     "set_config('synchronous_commit', 'off', true)",
+              LockKey(options_.table, "serving"));
+      if (!r[0][0].as<bool>()) {
+        tx.abort();
+        *repair_first = true;
+        return absl::UnavailableError(absl::StrCat(
+            "storage: writes are refused while another session holds table ",
+            options_.table,
+            "'s presence lock exclusively or waits for it (an offline "
+            "repair, contentd --check --repair, takes it); nothing was "
+            "written"));
+      }
+    } else if (!sync) {
+      tx.exec("SET LOCAL synchronous_commit = off");
+    }
 
     KvBatch completed;
     if (complete) {
@@ -1276,7 +1503,17 @@ class PgKv : public KvEngine {
   // presence lock.
   absl::Mutex presence_mu_;
   PgConnPtr presence_ ABSL_GUARDED_BY(presence_mu_);
-  Presence presence_role_ ABSL_GUARDED_BY(presence_mu_) = Presence::kNone;
+  // Whether presence_ holds presence_role_'s lock.
+  bool presence_locked_ ABSL_GUARDED_BY(presence_mu_) = false;
+  // Written under presence_mu_; read by writes without it.
+  std::atomic<Presence> presence_role_{Presence::kNone};
+  // A serving replica lost its presence lock: writes are refused
+  // (NotePresenceLocked), for `refused_why_`.
+  std::atomic<bool> writes_refused_{false};
+  // Whether presence_ was open when last looked at, for writes.
+  std::atomic<bool> presence_open_{false};
+  absl::Mutex refused_mu_;
+  std::string refused_why_ ABSL_GUARDED_BY(refused_mu_);
 };
 
 void PgIterator::Fetch(bool forward, std::optional<std::string> start,

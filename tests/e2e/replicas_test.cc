@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -1438,6 +1439,257 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
     EXPECT_EQ(events[i].event().sequence(), static_cast<int64_t>(i) + 1);
     EXPECT_EQ(events[i].event().name(), ArticleName(acknowledged[i]));
   }
+}
+
+// A replica's presence lock as pg_locks shows it: the key (classid, objid)
+// and the backend of the presence connection holding it shared.
+struct Presence {
+  int64_t key = 0;
+  int backend = 0;
+};
+
+// The presence lock that the replica with process id `pid` holds, waiting
+// up to 30 s for it (a replica that lost it takes it again); backend 0 if
+// it never came.
+Presence PresenceOf(const std::string& dsn, pid_t pid) {
+  Presence p;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(20))) {
+    const std::string row = Psql(
+        dsn, absl::StrCat(
+                 "SELECT l.classid::bigint << 32 | l.objid::bigint, l.pid FROM "
+                 "pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE "
+                 "l.locktype = 'advisory' AND l.granted AND l.mode = "
+                 "'ShareLock' AND a.application_name LIKE 'contentd on % "
+                 "(pid ",
+                 pid, ")'"));
+    std::vector<std::string> fields = absl::StrSplit(row, '|');
+    if (fields.size() == 2 && absl::SimpleAtoi(fields[0], &p.key) &&
+        absl::SimpleAtoi(fields[1], &p.backend)) {
+      return p;
+    }
+  }
+  return Presence{};
+}
+
+// Waits up to 30 s until `sql` answers `want`; its last answer.
+std::string PsqlBecomes(const std::string& dsn, const std::string& sql,
+                        const std::string& want) {
+  std::string got;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(20))) {
+    got = Psql(dsn, sql);
+    if (got == want) break;
+  }
+  return got;
+}
+
+constexpr char kLostPresence[] =
+    "storage: this replica lost its PostgreSQL presence lock (a repair may "
+    "be running); writes are refused until it is re-taken";
+
+// A replica whose presence connection is cut (pg_terminate_backend of its
+// backend; a restart or a network cut does the same) while a repair takes
+// the presence lock exclusively writes nothing while the repair holds it:
+// every write is UNAVAILABLE saying so, readiness turns NOT_SERVING, reads
+// go on; when the lock is free again writes resume, with a log line each
+// way. The replica went on writing through its pool under the repair.
+TEST(ReplicaPresenceTest, AReplicaThatLostItsPresenceLockRefusesWrites) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/presence");
+  auto a = ServerProcess::Start(
+      dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
+                          pg->dsn, "--storage-table", table});
+  ASSERT_NE(a, nullptr);
+  ClientOptions options;
+  options.target = a->address();
+  options.timeout = absl::Seconds(15);
+  options.max_attempts = 1;
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  Client& c = **client;
+  ASSERT_TRUE(Create(c, MakeArticle("first", "first", {"p"}, k2025)).ok());
+  const Presence presence = PresenceOf(pg->dsn, a->pid());
+  ASSERT_NE(presence.backend, 0) << a->Log();
+
+  // The stand-in for a repair: a session that asks for the presence lock
+  // exclusively (the lock contentd --check --repair takes) and waits for
+  // it, then holds it until its backend is ended.
+  const std::string holder = absl::StrCat("presence_holder_", getpid());
+  const char* bin = std::getenv("PG_BIN");
+  std::thread holding([&] {
+    RunCommand({absl::StrCat(bin != nullptr && *bin != '\0'
+                                 ? bin
+                                 : "/usr/lib/postgresql/15/bin",
+                             "/psql"),
+                pg->dsn + " application_name=" + holder, "-qAtc",
+                absl::StrCat("SELECT pg_advisory_lock(", presence.key,
+                             "); SELECT pg_sleep(600)")},
+               "", {}, std::chrono::seconds(120));
+  });
+  const std::string end_holder = absl::StrCat(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+      "application_name = '",
+      holder, "'");
+  absl::Cleanup release = [&] {
+    Psql(pg->dsn, end_holder);
+    holding.join();
+  };
+  const std::string holder_locks = absl::StrCat(
+      "SELECT string_agg(l.granted::text, ',') FROM pg_locks l JOIN "
+      "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND "
+      "a.application_name = '",
+      holder, "'");
+  ASSERT_EQ(PsqlBecomes(pg->dsn, holder_locks, "false"), "false");
+  // The replica's presence session ends; the waiting holder gets the lock
+  // before the replica can take it again.
+  Psql(pg->dsn,
+       absl::StrCat("SELECT pg_terminate_backend(", presence.backend, ")"));
+  ASSERT_EQ(PsqlBecomes(pg->dsn, holder_locks, "true"), "true");
+
+  const std::string readiness = "content.v1.Readiness";
+  EXPECT_EQ(HealthBecomes(*a, readiness, 2), 2) << a->Log();
+  EXPECT_EQ(HealthBecomes(*a, "", 1), 1);
+  auto created = Create(c, MakeArticle("during", "during", {"p"}, k2025 + 1));
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kUnavailable)
+      << created.status();
+  EXPECT_THAT(created.status().message(), ::testing::HasSubstr(kLostPresence));
+  EXPECT_THAT(created.status().message(),
+              ::testing::HasSubstr("an offline repair (contentd --check "
+                                   "--repair) holds table " +
+                                   table));
+  auto updated = Update(c, MakeArticle("first", "changed", {"p"}, k2025));
+  EXPECT_EQ(updated.status().code(), absl::StatusCode::kUnavailable)
+      << updated.status();
+  v1::DeleteArticleRequest del;
+  del.set_name(ArticleName("first"));
+  auto deleted = c.DeleteArticle(del);
+  EXPECT_EQ(deleted.status().code(), absl::StatusCode::kUnavailable)
+      << deleted.status();
+  // Reads go on.
+  auto read = c.Get("first");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->title(), "first");
+  auto query = c.QueryArticles({});
+  ASSERT_TRUE(query.ok()) << query.status();
+  EXPECT_EQ(query->articles_size(), 1);
+  EXPECT_THAT(LogLine(*a, "contentd: " + std::string(kLostPresence)),
+              ::testing::Not(::testing::IsEmpty()));
+  EXPECT_THAT(LogLine(*a, "contentd: readiness: NOT_SERVING"),
+              ::testing::HasSubstr("holds table " + table));
+
+  // The holder ends: the next write takes the lock again, and succeeds.
+  std::move(release).Invoke();
+  ASSERT_EQ(PsqlBecomes(pg->dsn, holder_locks, ""), "");
+  auto after = Create(c, MakeArticle("after", "after", {"p"}, k2025 + 2));
+  EXPECT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(HealthBecomes(*a, readiness, 1), 1) << a->Log();
+  EXPECT_THAT(
+      LogLine(*a, "presence lock on table " + table + " again; writes resume"),
+      ::testing::Not(::testing::IsEmpty()));
+  EXPECT_EQ(c.Get("during").status().code(), absl::StatusCode::kNotFound);
+  auto first = c.Get("first");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->title(), "first");
+}
+
+// `contentd --check --repair` run right after a replica's presence
+// connection was cut, while the replica writes, either is refused (the
+// replica took its lock again, or a write in flight holds it) or runs
+// while the replica refuses writes: never a repair under live writes. Every
+// write refused says why, every one acknowledged is there, and the store
+// checks clean.
+TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/gap");
+  auto a = ServerProcess::Start(
+      dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
+                          pg->dsn, "--storage-table", table});
+  ASSERT_NE(a, nullptr);
+  ClientOptions options;
+  options.target = a->address();
+  options.timeout = absl::Seconds(15);
+  options.max_attempts = 1;
+  auto writer_client = Client::Connect(options);
+  ASSERT_TRUE(writer_client.ok()) << writer_client.status();
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> acknowledged;
+  std::vector<absl::Status> refused;
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      const std::string id = absl::StrCat("gap-", i);
+      auto r = Create(**writer_client, MakeArticle(id, id, {"gap"}, k2025 + i));
+      std::lock_guard<std::mutex> lock(mu);
+      if (r.ok()) {
+        acknowledged.push_back(id);
+      } else {
+        refused.push_back(r.status());
+      }
+    }
+  });
+  const std::vector<std::string> repair = {testing::ContentdBinary(),
+                                           "--check",
+                                           "--repair",
+                                           "--storage-engine",
+                                           "postgres",
+                                           "--storage-dsn",
+                                           pg->dsn,
+                                           "--storage-table",
+                                           table};
+  int ran = 0, was_refused = 0;
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const Presence presence = PresenceOf(pg->dsn, a->pid());
+    ASSERT_NE(presence.backend, 0) << a->Log();
+    Psql(pg->dsn,
+         absl::StrCat("SELECT pg_terminate_backend(", presence.backend, ")"));
+    testing::CommandResult r =
+        RunCommand(repair, "", {}, std::chrono::seconds(60));
+    EXPECT_FALSE(r.timed_out);
+    if (r.exit_code == 2) {
+      ++was_refused;
+      EXPECT_THAT(r.err, ::testing::HasSubstr(" serve"));
+      EXPECT_THAT(r.err, ::testing::HasSubstr("table " + table + ": "));
+    } else {
+      ++ran;
+      EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+      // Nothing changed under the check: no write went through meanwhile.
+      EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("repairing")));
+      EXPECT_THAT(LogLine(*a, "contentd: " + std::string(kLostPresence)),
+                  ::testing::Not(::testing::IsEmpty()))
+          << "a repair ran while the replica did not refuse writes";
+    }
+  }
+  stop = true;
+  writer.join();
+  std::cerr << "repairs run: " << ran << ", refused: " << was_refused
+            << "; writes acknowledged: " << acknowledged.size()
+            << ", refused: " << refused.size() << "\n";
+  for (const absl::Status& s : refused) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+    EXPECT_THAT(s.message(), ::testing::HasSubstr("presence lock")) << s;
+  }
+  EXPECT_FALSE(acknowledged.empty());
+  // Serving again: the store checks clean and holds every acknowledged
+  // write.
+  EXPECT_EQ(HealthBecomes(*a, "content.v1.Readiness", 1), 1) << a->Log();
+  ASSERT_TRUE(
+      Create(**client, MakeArticle("final", "final", {"gap"}, k2025 - 1)).ok());
+  for (const std::string& id : acknowledged)
+    EXPECT_TRUE((*client)->Get(id).ok()) << id;
+  auto check = (*client)->CheckStore({});
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
+  EXPECT_EQ(check->heads_checked(),
+            static_cast<int64_t>(acknowledged.size()) + 1);
 }
 
 }  // namespace

@@ -750,6 +750,206 @@ TEST(PgKvTest, CallsSucceedAfterThePoolsBackendsEnded) {
   }
 }
 
+// The key the engine computes for its lock `name` on `table`: FNV-1a of
+// "contentd:TABLE:NAME", shifted right once.
+int64_t EngineLockKey(const std::string& table, const std::string& name) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : absl::StrCat("contentd:", table, ":", name)) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return static_cast<int64_t>(h >> 1);
+}
+
+// The condition on pg_locks `l` for advisory lock `key` (a bigint key:
+// objsubid 1).
+std::string IsAdvisoryLock(int64_t key) {
+  const uint64_t k = static_cast<uint64_t>(key);
+  return absl::StrCat("l.locktype = 'advisory' AND l.classid = ", k >> 32,
+                      "::bigint::oid AND l.objid = ", k & 0xffffffff,
+                      "::bigint::oid AND l.objsubid = 1");
+}
+
+// Ends the session of a serving engine's presence connection (it holds
+// `key`, the presence lock, shared, and names itself "contentd on HOST
+// (pid N)"), as a restart, a network cut or pg_terminate_backend would,
+// and waits until it is gone.
+void EndPresenceSession(pqxx::connection& admin, int64_t key) {
+  pqxx::nontransaction tx(admin);
+  const pqxx::result r = tx.exec(absl::StrCat(
+      "SELECT pg_terminate_backend(a.pid), a.pid FROM pg_locks l JOIN "
+      "pg_stat_activity a ON a.pid = l.pid WHERE ",
+      IsAdvisoryLock(key),
+      " AND l.granted AND l.mode = 'ShareLock' AND a.application_name LIKE "
+      "'contentd on %'"));
+  ASSERT_EQ(r.size(), 1u) << "one presence session";
+  const int pid = r[0][1].as<int>();
+  for (int i = 0; i < 1000; ++i) {
+    if (tx.exec(absl::StrCat("SELECT 1 FROM pg_stat_activity WHERE pid = ", pid,
+                             " UNION ALL SELECT 1 FROM pg_locks l WHERE ",
+                             IsAdvisoryLock(key), " AND l.pid = ", pid))
+            .empty()) {
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  FAIL() << "backend " << pid << " did not end";
+}
+
+// A serving engine (a replica) whose presence session ended while a repair
+// took the presence lock exclusively writes nothing until it holds the lock
+// again: every write is UNAVAILABLE naming the lost lock, pings fail saying
+// why (readiness), reads go on, and once the repair ends the next write
+// takes the lock again at once and succeeds. It went on writing through
+// its pool under the repair.
+TEST(PgKvTest, AServingEngineWritesOnlyWhileItHoldsItsPresenceLock) {
+  PgKvOptions o;
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  const std::string dsn = o.dsn;
+  o.pool_size = 2;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  ASSERT_TRUE((*kv)->MarkServing().ok());
+  auto put = [&](const std::string& v) {
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", v);
+    return (*kv)->Write(std::move(batch), true);
+  };
+  ASSERT_TRUE(put("before").ok());
+  const int64_t key = EngineLockKey(o.table, "serving");
+  pqxx::connection admin(dsn);
+  EndPresenceSession(admin, key);
+  // The lock contentd --check --repair takes, held.
+  pqxx::connection repair(dsn);
+  {
+    pqxx::nontransaction tx(repair);
+    ASSERT_TRUE(tx.exec_params("SELECT pg_try_advisory_lock($1)", key)[0][0]
+                    .as<bool>());
+  }
+  for (int i = 0; i < 2; ++i) {
+    const absl::Status refused = put("during");
+    EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
+    EXPECT_THAT(std::string(refused.message()),
+                ::testing::HasSubstr(
+                    "storage: this replica lost its PostgreSQL presence lock "
+                    "(a repair may be running); writes are refused until it "
+                    "is re-taken: an offline repair (contentd --check "
+                    "--repair) holds table " +
+                    o.table));
+    const absl::Status ping = (*kv)->Ping(absl::Seconds(5));
+    EXPECT_TRUE(absl::IsFailedPrecondition(ping)) << ping;
+  }
+  std::string v;
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+  EXPECT_EQ(v, "before");
+
+  {
+    pqxx::nontransaction tx(repair);
+    tx.exec_params("SELECT pg_advisory_unlock($1)", key);
+  }
+  ASSERT_TRUE(put("after").ok());
+  EXPECT_TRUE((*kv)->Ping(absl::Seconds(5)).ok());
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+  EXPECT_EQ(v, "after");
+  // Held again: a repair is refused.
+  pqxx::nontransaction tx(repair);
+  EXPECT_FALSE(
+      tx.exec_params("SELECT pg_try_advisory_lock($1)", key)[0][0].as<bool>());
+}
+
+// A write in flight when its replica's presence session ends holds the
+// presence lock shared in its own transaction: a repair starting then is
+// refused, naming it, and the write commits. Once it committed nothing
+// holds the lock, the repair takes it, and the next write is refused.
+TEST(PgKvTest, AWriteInFlightKeepsARepairOutAndCommits) {
+  PgKvOptions o;
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  const std::string dsn = o.dsn;
+  o.pool_size = 2;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  ASSERT_TRUE((*kv)->MarkServing().ok());
+  auto repair = OpenPgKv(o);
+  ASSERT_TRUE(repair.ok()) << repair.status();
+  const int64_t key = EngineLockKey(o.table, "serving");
+  pqxx::connection admin(dsn);
+
+  absl::Status alone;
+  bool ran = false;
+  KvBatch batch;
+  batch.Put(Family::kMeta, "k", "in flight");
+  const absl::Status written =
+      (*kv)->WriteAfterRead(std::move(batch), true, Family::kMeta, "k",
+                            [&](const std::string*, KvBatch*) {
+                              if (ran) return;
+                              ran = true;
+                              EndPresenceSession(admin, key);
+                              alone = (*repair)->HoldAlone();
+                            });
+  ASSERT_TRUE(ran);
+  EXPECT_TRUE(written.ok()) << written;
+  EXPECT_TRUE(absl::IsFailedPrecondition(alone)) << alone;
+  EXPECT_THAT(std::string(alone.message()),
+              ::testing::HasSubstr("1 process serves table " + o.table));
+  std::string v;
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+  EXPECT_EQ(v, "in flight");
+
+  ASSERT_TRUE((*repair)->HoldAlone().ok());
+  KvBatch next;
+  next.Put(Family::kMeta, "k", "under the repair");
+  const absl::Status refused = (*kv)->Write(std::move(next), true);
+  EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
+  EXPECT_THAT(std::string(refused.message()),
+              ::testing::HasSubstr("lost its PostgreSQL presence lock"));
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+  EXPECT_EQ(v, "in flight");
+}
+
+// A read whose session the server ends under it (57P01 admin_shutdown, as a
+// restart or failover ends every session) is made again on a fresh
+// connection, and again if that one ends too: it failed UNAVAILABLE the
+// second time.
+TEST(PgKvTest, AReadOutlivesItsSessionEndingTwice) {
+  PgKvOptions o;
+  std::string app;
+  if (!FreshPgOptions(&o, "readretry", &app)) GTEST_SKIP() << kNoPg;
+  const std::string dsn = testing::TestPgDsn();
+  o.pool_size = 2;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvBatch batch;
+  batch.Put(Family::kMeta, "k", "v");
+  ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  // Reads of the table wait while this transaction holds it.
+  pqxx::connection locker(dsn);
+  auto lock_tx = std::make_unique<pqxx::work>(locker);
+  lock_tx->exec("LOCK TABLE " + o.table + " IN ACCESS EXCLUSIVE MODE");
+  std::string value;
+  absl::Status read;
+  std::thread reader(
+      [&] { read = (*kv)->Get(Family::kMeta, "k", &value, KvReadOptions()); });
+  pqxx::connection admin(dsn);
+  std::set<int> ended;  // backends, each waiting for the table in turn
+  for (int i = 0; i < 1000 && ended.size() < 2; ++i) {
+    pqxx::nontransaction tx(admin);
+    const pqxx::result r = tx.exec(absl::StrCat(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = '", app,
+        "' AND wait_event_type = 'Lock'"));
+    for (const pqxx::row& row : r) {
+      const int pid = row[0].as<int>();
+      if (ended.size() < 2 && ended.insert(pid).second)
+        tx.exec(absl::StrCat("SELECT pg_terminate_backend(", pid, ")"));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  lock_tx->commit();
+  reader.join();
+  EXPECT_EQ(ended.size(), 2u);
+  EXPECT_TRUE(read.ok()) << read;
+  EXPECT_EQ(value, "v");
+}
+
 // Iterator pages are bounded by bytes as well as rows: 16 rows after a
 // seek, doubling to 1,024, held a gigabyte on big values (fsck and
 // retention scan revisions).
