@@ -1400,16 +1400,25 @@ void TerminateAndAwaitStop(ServerProcess& server) {
   ASSERT_THAT(server.Log(), HasSubstr("SIGTERM, finishing in-flight calls"));
 }
 
+// contentd on dir/data, its config file (`*config`, for tests that rewrite
+// it and restart) holding only the stop's grace.
+std::unique_ptr<ServerProcess> StartWithGrace(const TempDir& dir,
+                                              int grace_seconds,
+                                              std::string* config) {
+  *config = dir.path() + "/contentd.yaml";
+  WriteFile(*config,
+            absl::StrCat("shutdown_grace_seconds: ", grace_seconds, "\n"));
+  return ServerProcess::Start(dir.path() + "/data", {"--config", *config});
+}
+
 // A second signal ends a stop at once, exit status 1, where the first
 // waits for calls in progress up to the grace (here 30 s, held by an import
 // stream its client keeps open). Writes acknowledged before it are kept.
 // Before, every later signal was ignored: only kill -9 ended such a stop.
 TEST(StartupTest, ASecondSignalEndsAStopAtOnce) {
   TempDir dir;
-  const std::string config = dir.path() + "/contentd.yaml";
-  WriteFile(config, "shutdown_grace_seconds: 30\n");
-  auto server =
-      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  std::string config;
+  auto server = StartWithGrace(dir, 30, &config);
   ASSERT_NE(server, nullptr);
   ASSERT_TRUE(Create(*Connect(server->address()), "kept", "kept").ok());
   auto channel = grpc::CreateChannel(server->address(),
@@ -1476,10 +1485,8 @@ TEST(StartupTest, HangupAndInterruptStopCleanlyAsTerminateDoes) {
 // Watch the whole grace. The grace is 30 s.
 TEST(StopTest, IdleConnectionsDoNotHoldTheStop) {
   TempDir dir;
-  const std::string config = dir.path() + "/contentd.yaml";
-  WriteFile(config, "shutdown_grace_seconds: 30\n");
-  auto server =
-      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  std::string config;
+  auto server = StartWithGrace(dir, 30, &config);
   ASSERT_NE(server, nullptr);
   const std::string out = dir.path() + "/watch.out";
   std::unique_ptr<testing::BackgroundCommand> watch =
@@ -1553,10 +1560,8 @@ TEST(StopTest, IdleConnectionsDoNotHoldTheStop) {
 // said only "Cancelling all calls". contentd then stops cleanly.
 TEST(StopTest, AStreamLeftAtTheEndOfTheGraceGetsUnavailable) {
   TempDir dir;
-  const std::string config = dir.path() + "/contentd.yaml";
-  WriteFile(config, "shutdown_grace_seconds: 2\n");
-  auto server =
-      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  std::string config;
+  auto server = StartWithGrace(dir, 2, &config);
   ASSERT_NE(server, nullptr);
   auto channel = grpc::CreateChannel(server->address(),
                                      grpc::InsecureChannelCredentials());
@@ -1605,10 +1610,8 @@ TEST(StopTest, AStreamLeftAtTheEndOfTheGraceGetsUnavailable) {
 // --gtest_also_run_disabled_tests to see whether a gRPC upgrade fixed it.
 TEST(StopTest, DISABLED_CallsDuringAStopFailOnlyUnavailable) {
   TempDir dir;
-  const std::string config = dir.path() + "/contentd.yaml";
-  WriteFile(config, "shutdown_grace_seconds: 5\n");
-  auto server =
-      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  std::string config;
+  auto server = StartWithGrace(dir, 5, &config);
   ASSERT_NE(server, nullptr);
   ASSERT_TRUE(Create(*Connect(server->address()), "x", "x").ok());
   std::atomic<bool> done{false};
@@ -1670,10 +1673,8 @@ TEST(StopTest, DISABLED_CallsDuringAStopFailOnlyUnavailable) {
 // for the next pass.
 TEST(StopTest, AStopDuringARetentionPassEndsThePass) {
   TempDir dir;
-  const std::string config = dir.path() + "/contentd.yaml";
-  WriteFile(config, "shutdown_grace_seconds: 30\n");
-  auto server =
-      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  std::string config;
+  auto server = StartWithGrace(dir, 30, &config);
   ASSERT_NE(server, nullptr);
   // Two revisions of each of kArticles articles, for retention to trim.
   constexpr int kArticles = 10000;
