@@ -17,29 +17,96 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/types/optional.h"
 #include "client/connect_check.h"
+#include "client/grpc_status.h"
 #include "common/bearer_token.h"
 #include "common/proto_wire.h"
 #include "common/tls_pem.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.grpc.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace content {
+namespace internal {
+namespace {
+
+// Calls `on_field(number, bytes)` for each length-delimited field of the
+// serialized message `bytes`, in order, skipping fields of other wire
+// types; false if `bytes` is not a message. The SDK reads the few
+// google.rpc fields it needs this way rather than compiling googleapis'
+// messages in, which a program could not then link beside its own copy.
+bool ForEachBytesField(
+    std::string_view bytes,
+    const std::function<void(int, std::string_view)>& on_field) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  for (;;) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.CurrentPosition() == static_cast<int>(bytes.size());
+    if (WireFormatLite::GetTagWireType(tag) !=
+        WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      if (!WireFormatLite::SkipField(&in, tag)) return false;
+      continue;
+    }
+    uint32_t size = 0;
+    const void* data = nullptr;
+    int available = 0;
+    if (!in.ReadVarint32(&size)) return false;
+    if (!in.GetDirectBufferPointer(&data, &available)) available = 0;
+    if (static_cast<uint32_t>(available) < size) return false;
+    on_field(WireFormatLite::GetTagFieldNumber(tag),
+             std::string_view(static_cast<const char*>(data), size));
+    if (!in.Skip(static_cast<int>(size))) return false;
+  }
+}
+
+}  // namespace
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  absl::Status out(static_cast<absl::StatusCode>(s.error_code()),
+                   s.error_message());
+  // google.rpc.Status: each of `details` (3) is an Any, whose type_url (1)
+  // and value (2) become a payload.
+  ForEachBytesField(s.error_details(), [&](int field, std::string_view any) {
+    if (field != 3) return;
+    std::string_view url;
+    std::string_view value;
+    const bool parsed =
+        ForEachBytesField(any, [&](int f, std::string_view bytes) {
+          if (f == 1) url = bytes;
+          if (f == 2) value = bytes;
+        });
+    if (parsed && !url.empty()) {
+      out.SetPayload(absl::string_view(url.data(), url.size()),
+                     absl::Cord(absl::string_view(value.data(), value.size())));
+    }
+  });
+  return out;
+}
+
+}  // namespace internal
 namespace {
 
 constexpr std::string_view kNamePrefix = "articles/";
 
-absl::Status FromGrpc(const grpc::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      s.error_message());
-}
+using internal::FromGrpc;
+
+constexpr std::string_view kErrorInfoTypeUrl =
+    "type.googleapis.com/google.rpc.ErrorInfo";
+constexpr std::string_view kBadRequestTypeUrl =
+    "type.googleapis.com/google.rpc.BadRequest";
 
 // Retries UNAVAILABLE with backoff, for reads only. UNAVAILABLE can also
 // come after the server applied a call (killed after its commit, connection
@@ -776,6 +843,73 @@ absl::StatusOr<v1::Article> Client::Get(const std::string& id,
     request.add_fallback_langs(lang);
   }
   return GetArticle(request);
+}
+
+namespace {
+
+// The payload `url` of `status`, flattened; "" without one.
+std::string Payload(const absl::Status& status, std::string_view url) {
+  const absl::optional<absl::Cord> payload =
+      status.GetPayload(absl::string_view(url.data(), url.size()));
+  return payload.has_value() ? std::string(*payload) : std::string();
+}
+
+// google.rpc.ErrorInfo: reason (1), domain (2), metadata (3: a map entry of
+// key 1 and value 2).
+std::string ErrorInfoString(const absl::Status& status, int number) {
+  std::string out;
+  internal::ForEachBytesField(Payload(status, kErrorInfoTypeUrl),
+                              [&](int field, std::string_view bytes) {
+                                if (field == number) out = std::string(bytes);
+                              });
+  return out;
+}
+
+}  // namespace
+
+std::string ErrorReason(const absl::Status& status) {
+  return ErrorInfoString(status, 1);
+}
+
+std::string ErrorDomain(const absl::Status& status) {
+  return ErrorInfoString(status, 2);
+}
+
+std::map<std::string, std::string> ErrorMetadata(const absl::Status& status) {
+  std::map<std::string, std::string> out;
+  internal::ForEachBytesField(Payload(status, kErrorInfoTypeUrl),
+                              [&](int field, std::string_view entry) {
+                                if (field != 3) return;
+                                std::string key;
+                                std::string value;
+                                internal::ForEachBytesField(
+                                    entry, [&](int f, std::string_view bytes) {
+                                      if (f == 1) key = std::string(bytes);
+                                      if (f == 2) value = std::string(bytes);
+                                    });
+                                out[key] = value;
+                              });
+  return out;
+}
+
+std::vector<FieldViolation> FieldViolations(const absl::Status& status) {
+  // google.rpc.BadRequest: field_violations (1), each of field (1) and
+  // description (2).
+  std::vector<FieldViolation> out;
+  internal::ForEachBytesField(Payload(status, kBadRequestTypeUrl),
+                              [&](int field, std::string_view violation) {
+                                if (field != 1) return;
+                                FieldViolation v;
+                                internal::ForEachBytesField(
+                                    violation,
+                                    [&](int f, std::string_view bytes) {
+                                      if (f == 1) v.field = std::string(bytes);
+                                      if (f == 2)
+                                        v.description = std::string(bytes);
+                                    });
+                                out.push_back(std::move(v));
+                              });
+  return out;
 }
 
 std::string ArticleName(std::string_view id) {

@@ -3,6 +3,7 @@
 #define CONTENT_CLIENT_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -272,6 +273,36 @@ class Client {
 // after it). Neither checks the id's characters; the server does.
 std::string ArticleName(std::string_view id);
 std::string ArticleId(std::string_view name);
+
+// What a failed call says for programs, beside its code and message
+// (AIP-193). contentd sends a google.rpc.ErrorInfo with each error it names
+// and a google.rpc.BadRequest with an INVALID_ARGUMENT; the Client keeps
+// them in the status it returns, as payloads under their type URLs
+// (`type.googleapis.com/google.rpc.ErrorInfo`, ...) holding the serialized
+// messages. README "Errors" lists the reasons and their metadata. These
+// read them; a status without them (OK, or an error made on this side,
+// such as a refused connection) gives "" and empty lists.
+//
+//   absl::StatusOr<v1::Article> a = client->UpdateArticle(req);
+//   if (ErrorReason(a.status()) == "REVISION_MISMATCH")
+//     reload_from(ErrorMetadata(a.status())["current_revision"]);
+
+// The ErrorInfo reason, e.g. "REVISION_MISMATCH" or "ARTICLE_NOT_FOUND".
+std::string ErrorReason(const absl::Status& status);
+// The ErrorInfo domain: "contentd.v1" for every reason contentd gives.
+std::string ErrorDomain(const absl::Status& status);
+// The ErrorInfo metadata, e.g. {"current_revision": "5", "name": ...}.
+std::map<std::string, std::string> ErrorMetadata(const absl::Status& status);
+
+// A field of the request that an INVALID_ARGUMENT refused.
+struct FieldViolation {
+  // The field's path in the request, e.g. `query.tags[0]`.
+  std::string field;
+  // The rule it broke, e.g. `must not be empty`.
+  std::string description;
+};
+// The BadRequest's field violations, in the order sent.
+std::vector<FieldViolation> FieldViolations(const absl::Status& status);
 
 }  // namespace content
 

@@ -53,8 +53,9 @@ grpc::ServerUnaryReactor* AdminService::Run(
   if (!work_->Submit([reactor, work = std::move(work)] {
         reactor->Finish(ToGrpcStatus(work()));
       })) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+    reactor->Finish(ToGrpcStatus(
+        WithReason(absl::UnavailableError("server is shutting down"),
+                   reason::kShuttingDown)));
   }
   return reactor;
 }
@@ -65,8 +66,9 @@ bool AdminService::Ending(grpc::CallbackServerContext* ctx) const {
 
 absl::Status AdminService::StoppedStatus(const absl::Status& s) const {
   if (absl::IsCancelled(s) && ending_.load())
-    return absl::UnavailableError(
-        absl::StrCat(kStoppingMessage, " (", s.message(), ")"));
+    return WithReason(absl::UnavailableError(absl::StrCat(
+                          kStoppingMessage, " (", s.message(), ")")),
+                      reason::kShuttingDown);
   return s;
 }
 

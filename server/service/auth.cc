@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/error_details.h"
 
 namespace content::service {
 
@@ -89,9 +90,14 @@ absl::StatusOr<Caller> Authenticator::Authorize(
                      "; this call needs ", RoleName(needed)));
   }
   if (!TakeRate(t->name)) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "token \"", t->name, "\" is over its rate limit of ",
-        options_.rate_limit_per_second, " requests per second; retry later"));
+    return WithReason(
+        absl::ResourceExhaustedError(
+            absl::StrCat("token \"", t->name, "\" is over its rate limit of ",
+                         options_.rate_limit_per_second,
+                         " requests per second; retry later")),
+        reason::kRateLimitExceeded,
+        {{"token", t->name},
+         {"limit_per_second", absl::StrCat(options_.rate_limit_per_second)}});
   }
   return Caller{t->name, t->role};
 }

@@ -182,15 +182,13 @@ class ImportReactor
   void Process() {
     response_.Clear();
     if (!ParseBatch()) {
-      Done(
-          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kUnparsableRequest));
+      Done(ToGrpcStatus(absl::InvalidArgumentError(kUnparsableRequest)));
       return;
     }
     if (request_.articles_size() > kMaxImportBatch) {
-      Done(grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
+      Done(ToGrpcStatus(absl::InvalidArgumentError(
           absl::StrCat("articles: at most ", kMaxImportBatch,
-                       " per request, got ", request_.articles_size())));
+                       " per request, got ", request_.articles_size()))));
       return;
     }
     // Validate each article on its own; only the valid ones reach the store.
@@ -349,11 +347,12 @@ class ExportReactor
       view_.reset();
       page_.clear();
       page_.shrink_to_fit();
-      FinishLocked(grpc::Status(
-          grpc::StatusCode::RESOURCE_EXHAUSTED,
-          absl::StrCat("export client stopped reading for more than ",
-                       absl::FormatDuration(timeout),
-                       "; the export's snapshot is released: export again")));
+      FinishLocked(ToGrpcStatus(
+          WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                         "export client stopped reading for more than ",
+                         absl::FormatDuration(timeout),
+                         "; the export's snapshot is released: export again")),
+                     reason::kExportTooSlow)));
     }
     mu_.Unlock();
   }

@@ -18,6 +18,7 @@
 #include "absl/strings/strip.h"
 #include "common/lang_tag.h"
 #include "server/editorial/diff.h"
+#include "server/error_details.h"
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
 #include "server/service/bulk.h"
@@ -106,20 +107,37 @@ Role ReadRole(v1::Visibility v) {
 }
 
 absl::Status NotLive(absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat(
-      "articles/", id,
-      " not found or not live (drafts, scheduled, expired and archived "
-      "articles need visibility ALL and the editor role)"));
+  return WithReason(
+      absl::NotFoundError(absl::StrCat(
+          "articles/", id,
+          " not found or not live (drafts, scheduled, expired and archived "
+          "articles need visibility ALL and the editor role)")),
+      reason::kArticleNotFound);
+}
+
+// NOT_FOUND for a head that is a deletion (revision `revision`), as the
+// store says it.
+absl::Status ArticleDeleted(absl::string_view id, int64_t revision) {
+  return WithReason(
+      absl::NotFoundError(absl::StrCat(
+          "articles/", id, " is deleted (revision ", revision, ")")),
+      reason::kArticleDeleted,
+      {{"name", absl::StrCat("articles/", id)},
+       {"revision", absl::StrCat(revision)}});
 }
 
 // A revision readers may not read, in the same words whether it is missing,
 // removed by retention or a draft: which revisions a live article had in
 // between is not for readers.
 absl::Status RevisionNotLive(absl::string_view id, int64_t revision) {
-  return absl::NotFoundError(absl::StrCat(
-      "articles/", id, " has no revision ", revision,
-      " readers may read (draft, archived and scheduled revisions need "
-      "visibility ALL and the editor role)"));
+  return WithReason(
+      absl::NotFoundError(absl::StrCat(
+          "articles/", id, " has no revision ", revision,
+          " readers may read (draft, archived and scheduled revisions need "
+          "visibility ALL and the editor role)")),
+      reason::kRevisionNotFound,
+      {{"name", absl::StrCat("articles/", id)},
+       {"revision", absl::StrCat(revision)}});
 }
 
 // Revision `revision` of `id` as read, if readers may read it: else
@@ -308,15 +326,16 @@ void ContentService::Defer(grpc::CallbackServerContext* ctx,
     // DEADLINE_EXCEEDED/CANCELLED and will not expect it to have happened.
     // (Found by tests/reliability/bad_input_test.cc: a zero deadline wrote.)
     if (ctx->IsCancelled() || deadline <= std::chrono::system_clock::now()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                   "deadline passed before the write began"));
+      reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
+          "deadline passed before the write began")));
       return;
     }
     work();
   };
   if (!writes_->Submit(std::move(run))) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+    reactor->Finish(ToGrpcStatus(
+        WithReason(absl::UnavailableError("server is shutting down"),
+                   reason::kShuttingDown)));
   }
 }
 
@@ -406,9 +425,7 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
   if (!store::IsLiveContent(head->skeleton, store_->Now())) return NotLive(*id);
   if (req.revision() == 0) {
     if (head->skeleton.has_delete_time() && !req.show_deleted()) {
-      return absl::NotFoundError(absl::StrCat("articles/", *id,
-                                              " is deleted (revision ",
-                                              head->skeleton.revision(), ")"));
+      return ArticleDeleted(*id, head->skeleton.revision());
     }
     *resp = std::move(head->bytes);
     return absl::OkStatus();
@@ -571,9 +588,12 @@ absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
     // A thousand members of 1 MiB would build a gigabyte reply.
     bytes += a->ByteSizeLong();
     if (bytes > kMaxTranslationsBytes) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("view: the group's articles hold more than ",
-                       kMaxTranslationsBytes >> 20, " MiB; use view BASIC"));
+      return WithReason(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "view: the group's articles hold more than ",
+              kMaxTranslationsBytes >> 20, " MiB; use view BASIC")),
+          reason::kResponseTooLarge,
+          {{"limit_bytes", absl::StrCat(kMaxTranslationsBytes)}});
     }
     heads.push_back(*std::move(a));
   }
@@ -887,8 +907,7 @@ absl::Status ContentService::DoListTranslations(
     if (!named.ok()) return named.status();
     if (!store::IsLiveContent(*named, store_->Now())) return NotLive(*id);
     if (named->has_delete_time()) {
-      return absl::NotFoundError(absl::StrCat(
-          "articles/", *id, " is deleted (revision ", named->revision(), ")"));
+      return ArticleDeleted(*id, named->revision());
     }
   }
   if (!named.ok()) return named.status();
@@ -1010,9 +1029,12 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
     // gigabyte reply no client receives.
     bytes += a->ByteSizeLong();
     if (bytes > kMaxBatchGetBytes) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "names: the articles named hold more than ", kMaxBatchGetBytes >> 20,
-          " MiB; ask for fewer or use view BASIC"));
+      return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                            "names: the articles named hold more than ",
+                            kMaxBatchGetBytes >> 20,
+                            " MiB; ask for fewer or use view BASIC")),
+                        reason::kResponseTooLarge,
+                        {{"limit_bytes", absl::StrCat(kMaxBatchGetBytes)}});
     }
     *r->mutable_article() = *std::move(a);
   }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "google/protobuf/descriptor.h"
+#include "server/service/reactors.h"
 
 namespace content::service {
 namespace {
@@ -19,8 +20,8 @@ class ParseErrorInterceptor : public grpc::experimental::Interceptor {
       const grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
           status.error_message().empty()) {
-        methods->ModifySendStatus(grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT, kUnparsableRequest));
+        methods->ModifySendStatus(
+            ToGrpcStatus(absl::InvalidArgumentError(kUnparsableRequest)));
       }
     }
     methods->Proceed();

@@ -8,13 +8,17 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "server/error_details.h"
 
 namespace content::service {
 
+// The gRPC status of `s`, with its details (server/error_details.h) in the
+// grpc-status-details-bin trailer. The one conversion of a call's status:
+// every error a call ends with goes through it. OK costs nothing more.
 inline grpc::Status ToGrpcStatus(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                      std::string(s.message()));
+                      std::string(s.message()), EncodeStatusDetails(s));
 }
 
 // What a call still running at the end of a stop's grace ends with, and a
@@ -23,7 +27,8 @@ inline grpc::Status ToGrpcStatus(const absl::Status& s) {
 inline constexpr char kStoppingMessage[] =
     "contentd is stopping; retry on another replica or after restart";
 inline grpc::Status StoppingStatus() {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE, kStoppingMessage);
+  return ToGrpcStatus(WithReason(absl::UnavailableError(kStoppingMessage),
+                                 reason::kShuttingDown));
 }
 
 template <typename Response>

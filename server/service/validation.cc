@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/lang_tag.h"
+#include "server/error_details.h"
 #include "server/text/nfc.h"
 
 namespace content::service {
@@ -308,9 +309,13 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
   // limit its content was stored under.
   const size_t size = a.ByteSizeLong() - ServerFieldBytes(a);
   if (static_cast<int64_t>(size) > limits.max_article_bytes) {
-    return Invalid(a.body().size() * 2 > size ? f("body") : field,
-                   absl::StrFormat("article is %d bytes; the limit is %d", size,
-                                   limits.max_article_bytes));
+    return WithReason(
+        Invalid(a.body().size() * 2 > size ? f("body") : field,
+                absl::StrFormat("article is %d bytes; the limit is %d", size,
+                                limits.max_article_bytes)),
+        reason::kArticleTooLarge,
+        {{"size_bytes", absl::StrCat(size)},
+         {"limit_bytes", absl::StrCat(limits.max_article_bytes)}});
   }
   if (absl::StripAsciiWhitespace(a.title()).empty())
     return Invalid(f("title"), "is required");

@@ -11,6 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/lang_tag.h"
+#include "server/error_details.h"
+#include "server/service/reactors.h"
 #include "server/service/validation.h"
 #include "server/text/nfc.h"
 
@@ -141,8 +143,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     if (s.ok() && !v1::WatchArticlesRequest::View_IsValid(req_.view()))
       s = absl::InvalidArgumentError("view: unknown value");
     if (!s.ok()) {
-      FinishLocked(grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                                std::string(s.message())));
+      FinishLocked(ToGrpcStatus(s));
       return false;
     }
     store::Store* store = hub_->store_;
@@ -151,8 +152,8 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     } else {
       absl::StatusOr<int64_t> first = store->FirstSequence();
       if (!first.ok()) {
-        FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                  std::string(first.status().message())));
+        FinishLocked(
+            ToGrpcStatus(absl::UnavailableError(first.status().message())));
         return false;
       }
       // Saturating: INT64_MAX + 1 overflowed (and passed for "older than
@@ -173,20 +174,19 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
               ? store->CurrentLastSequence()
               : absl::StatusOr<int64_t>(req_.after_sequence());
       if (!last.ok()) {
-        FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                  std::string(last.status().message())));
+        FinishLocked(
+            ToGrpcStatus(absl::UnavailableError(last.status().message())));
         return false;
       }
       if (req_.after_sequence() > *last) {
         ctx_->AddTrailingMetadata("content-oldest-sequence",
                                   std::to_string(*first));
-        FinishLocked(grpc::Status(
-            grpc::StatusCode::OUT_OF_RANGE,
+        FinishLocked(ToGrpcStatus(absl::OutOfRangeError(
             absl::StrCat("after_sequence ", req_.after_sequence(),
                          " is beyond the newest event, sequence ", *last,
                          ": it did not come from this store's change log "
                          "(restored from a backup?); resync, then watch "
-                         "from there")));
+                         "from there"))));
         return false;
       }
     }
@@ -224,11 +224,13 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     // status follows it), so it counts as delivered.
     const int64_t resume = buffer_.front().event().sequence();
     ctx_->AddTrailingMetadata("content-resume-after", std::to_string(resume));
-    FinishLocked(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     absl::StrCat("watcher stopped reading for more than ",
-                                  absl::FormatDuration(timeout),
-                                  "; resume with after_sequence=", resume)));
+    FinishLocked(ToGrpcStatus(
+        WithReason(absl::ResourceExhaustedError(
+                       absl::StrCat("watcher stopped reading for more than ",
+                                    absl::FormatDuration(timeout),
+                                    "; resume with after_sequence=", resume)),
+                   reason::kWatchTooSlow,
+                   {{"resume_after_sequence", std::to_string(resume)}})));
     // Only the message in flight is needed until the client goes.
     buffer_.resize(1);
   }
@@ -237,10 +239,12 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     StreamLock lock(this);
     ctx_->AddTrailingMetadata("content-resume-after",
                               std::to_string(last_sent_));
-    FinishLocked(grpc::Status(
-        grpc::StatusCode::UNAVAILABLE,
-        absl::StrCat("server is shutting down; resume with after_sequence=",
-                     last_sent_)));
+    FinishLocked(ToGrpcStatus(
+        WithReason(absl::UnavailableError(absl::StrCat(
+                       "server is shutting down; resume with after_sequence=",
+                       last_sent_)),
+                   reason::kShuttingDown,
+                   {{"resume_after_sequence", std::to_string(last_sent_)}})));
   }
 
   void OnWriteDone(bool ok) override {
@@ -292,12 +296,13 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
 
   void OutOfRangeLocked(int64_t first) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     ctx_->AddTrailingMetadata("content-oldest-sequence", std::to_string(first));
-    FinishLocked(grpc::Status(
-        grpc::StatusCode::OUT_OF_RANGE,
-        absl::StrCat("after_sequence ", next_ - 1,
-                     " is older than the retained change log, which starts at "
-                     "sequence ",
-                     first, "; resync, then watch from there")));
+    FinishLocked(ToGrpcStatus(WithReason(
+        absl::OutOfRangeError(absl::StrCat(
+            "after_sequence ", next_ - 1,
+            " is older than the retained change log, which starts at "
+            "sequence ",
+            first, "; resync, then watch from there")),
+        reason::kEventsTrimmed, {{"oldest_sequence", std::to_string(first)}})));
   }
 
   // Sends the next buffered event, refilling from the change log.
@@ -324,8 +329,8 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
               ? std::move(*tail)
               : store->ReadChanges(next_ - 1, hub_->options_.batch);
       if (!events.ok()) {
-        FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                  std::string(events.status().message())));
+        FinishLocked(
+            ToGrpcStatus(absl::UnavailableError(events.status().message())));
         return;
       }
       if (events->empty()) return;

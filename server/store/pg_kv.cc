@@ -31,6 +31,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/error_details.h"
 
 namespace content::store {
 namespace {
@@ -153,8 +154,9 @@ absl::Status Trouble(const std::exception& e, absl::string_view what) {
   const std::string state = sql != nullptr ? sql->sqlstate() : "";
   if (absl::StartsWith(state, "22"))  // data_exception
     return absl::InvalidArgumentError(message);
-  if (absl::StartsWith(state, "54") ||  // program_limit_exceeded
-      state == "53100")                 // disk_full
+  if (state == "53100")  // disk_full
+    return WithReason(absl::ResourceExhaustedError(message), reason::kDiskFull);
+  if (absl::StartsWith(state, "54"))  // program_limit_exceeded
     return absl::ResourceExhaustedError(message);
   return absl::UnavailableError(message);
 }

@@ -39,6 +39,7 @@
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
+#include "server/error_details.h"
 #include "server/store/keys.h"
 
 namespace content::store {
@@ -51,8 +52,9 @@ absl::Status ToStatus(const rocksdb::Status& s) {
   if (s.ok()) return absl::OkStatus();
   const std::string msg = absl::StrCat("storage: ", s.ToString());
   if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsNoSpace() || s.IsMemoryLimit())
-    return absl::ResourceExhaustedError(msg);
+  if (s.IsNoSpace())
+    return WithReason(absl::ResourceExhaustedError(msg), reason::kDiskFull);
+  if (s.IsMemoryLimit()) return absl::ResourceExhaustedError(msg);
   if (s.IsCorruption()) return absl::DataLossError(msg);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   return absl::UnavailableError(msg);
@@ -645,14 +647,16 @@ class RocksKv : public KvEngine {
         statvfs(path_.c_str(), &fs) == 0
             ? absl::StrCat(uint64_t{fs.f_bavail} * fs.f_frsize, " bytes free")
             : std::string("little space free");
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "storage: not enough disk space to compact: ", free_bytes, " in ",
-        path_,
-        ", and a compaction writes its new tables before it deletes the old "
-        "ones; nothing was lost, and reads and writes go on. Free some space "
-        "(a backup on the same volume keeps the old tables too) and run it "
-        "again (",
-        why, ")"));
+    return WithReason(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "storage: not enough disk space to compact: ", free_bytes, " in ",
+            path_,
+            ", and a compaction writes its new tables before it deletes the "
+            "old ones; nothing was lost, and reads and writes go on. Free some "
+            "space (a backup on the same volume keeps the old tables too) and "
+            "run it again (",
+            why, ")")),
+        reason::kDiskFull);
   }
 
   rocksdb::Status SetAutoCompactions(
@@ -1056,10 +1060,11 @@ class RocksKv : public KvEngine {
     if (statvfs(path_.c_str(), &fs) != 0) return absl::OkStatus();
     const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
     if (free_bytes >= 2 * uint64_t{bytes} + kReserve) return absl::OkStatus();
-    return absl::ResourceExhaustedError(
-        absl::StrCat("storage: disk full: ", free_bytes, " bytes free in ",
-                     path_, ", a write of ", bytes, " bytes needs ",
-                     2 * uint64_t{bytes} + kReserve));
+    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                          "storage: disk full: ", free_bytes, " bytes free in ",
+                          path_, ", a write of ", bytes, " bytes needs ",
+                          2 * uint64_t{bytes} + kReserve)),
+                      reason::kDiskFull);
   }
 
   // Sum of the live WAL files' sizes (0 if they cannot be listed).

@@ -22,6 +22,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/error_details.h"
 #include "server/store/article_wire.h"
 #include "server/store/pg_kv.h"
 #include "server/store/rocksdb_kv.h"
@@ -54,6 +55,41 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
 }
 
 std::string Name(absl::string_view id) { return absl::StrCat("articles/", id); }
+
+// NOT_FOUND for an article that has no head (server/error_details.h). An
+// import's or create's lookup of a new article's head makes one, so its
+// reason costs no allocation.
+absl::Status ArticleNotFound(absl::string_view id) {
+  static const absl::Cord* const info =
+      new absl::Cord(ErrorInfoOf(reason::kArticleNotFound));
+  return WithErrorInfo(
+      absl::NotFoundError(absl::StrCat(Name(id), " not found")), *info);
+}
+
+// NOT_FOUND for a write or read that needs a live head, of a tombstone
+// (revision `revision`); `message` says what to do.
+absl::Status ArticleDeleted(absl::string_view id, int64_t revision,
+                            std::string message) {
+  return WithReason(absl::NotFoundError(std::move(message)),
+                    reason::kArticleDeleted,
+                    {{"name", Name(id)}, {"revision", absl::StrCat(revision)}});
+}
+
+// NOT_FOUND for a revision the article does not have.
+absl::Status RevisionNotFound(absl::string_view id, int64_t revision,
+                              std::string message) {
+  return WithReason(absl::NotFoundError(std::move(message)),
+                    reason::kRevisionNotFound,
+                    {{"name", Name(id)}, {"revision", absl::StrCat(revision)}});
+}
+
+absl::Status ArticleExists(absl::string_view id, int64_t head) {
+  return WithReason(
+      absl::AlreadyExistsError(
+          absl::StrCat(Name(id), " already exists (revision ", head, ")")),
+      reason::kArticleAlreadyExists,
+      {{"name", Name(id)}, {"current_revision", absl::StrCat(head)}});
+}
 
 int64_t Micros(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000000 + t.nanos() / 1000;
@@ -163,14 +199,24 @@ void SplitServerFields(v1::Article* a, v1::Article* server) {
 absl::Status CheckConditions(const v1::Article& head,
                              const WriteConditions& c) {
   if (c.expected_revision != 0 && c.expected_revision != head.revision()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "expected_revision %d does not match the head revision %d of %s",
-        c.expected_revision, head.revision(), head.name()));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrFormat(
+            "expected_revision %d does not match the head revision %d of %s",
+            c.expected_revision, head.revision(), head.name())),
+        reason::kRevisionMismatch,
+        {{"name", head.name()},
+         {"expected_revision", absl::StrCat(c.expected_revision)},
+         {"current_revision", absl::StrCat(head.revision())}});
   }
   if (!c.etag.empty() && c.etag != head.etag()) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("etag %s does not match the head etag %s of %s", c.etag,
-                        head.etag(), head.name()));
+    return WithReason(absl::FailedPreconditionError(absl::StrFormat(
+                          "etag %s does not match the head etag %s of %s",
+                          c.etag, head.etag(), head.name())),
+                      reason::kEtagMismatch,
+                      {{"name", head.name()},
+                       {"expected_etag", c.etag},
+                       {"current_etag", head.etag()},
+                       {"current_revision", absl::StrCat(head.revision())}});
   }
   return absl::OkStatus();
 }
@@ -354,8 +400,7 @@ absl::StatusOr<StoredArticle> ReadView::StoredHead(absl::string_view id) const {
   ro.snapshot = snapshot_.get();
   std::string value;
   absl::Status s = kv_->Get(Family::kHeads, id, &value, ro);
-  if (absl::IsNotFound(s))
-    return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+  if (absl::IsNotFound(s)) return ArticleNotFound(id);
   if (!s.ok()) return s;
   if (value.size() != 8)
     return absl::DataLossError(
@@ -386,7 +431,7 @@ std::vector<absl::StatusOr<StoredArticle>> ReadView::StoredHeads(
   where.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     if (absl::IsNotFound(statuses[i])) {
-      out[i] = absl::NotFoundError(absl::StrCat(Name(ids[i]), " not found"));
+      out[i] = ArticleNotFound(ids[i]);
     } else if (!statuses[i].ok()) {
       out[i] = std::move(statuses[i]);
     } else if (values[i].size() != 8) {
@@ -894,8 +939,7 @@ absl::Status Store::ReadHeadBytes(absl::string_view id, std::string* value) {
   // the head again before calling a missing revision lost.
   for (int attempt = 0;; ++attempt) {
     if (!rev.ok()) return rev.status();
-    if (*rev == 0)
-      return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+    if (*rev == 0) return ArticleNotFound(id);
     s = kv_->Get(Family::kRevisions, RevisionKey(id, *rev), value);
     if (!absl::IsNotFound(s)) break;
     absl::StatusOr<int64_t> again = shared_ && attempt < 3
@@ -935,8 +979,7 @@ absl::StatusOr<v1::Article> Store::CreateOnce(absl::string_view id,
   absl::StatusOr<int64_t> head = HeadRevision(id);
   if (!head.ok()) return head.status();
   if (*head != 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat(Name(id), " already exists (revision ", *head, ")"));
+    return ArticleExists(id, *head);
   }
   ClearServerFields(&content);
   const absl::Time now = Now();
@@ -977,13 +1020,14 @@ absl::StatusOr<StoredArticle> Store::GetStored(absl::string_view id,
       // to guess whether the number was wrong or the revision trimmed.
       absl::StatusOr<int64_t> head = HeadRevision(id);
       if (!head.ok()) return head.status();
-      if (*head == 0)
-        return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
-      return absl::NotFoundError(absl::StrCat(
-          Name(id), " has no revision ", revision,
-          revision < *head
-              ? " (removed by retention)"
-              : absl::StrCat(" (the head is revision ", *head, ")")));
+      if (*head == 0) return ArticleNotFound(id);
+      return RevisionNotFound(
+          id, revision,
+          absl::StrCat(
+              Name(id), " has no revision ", revision,
+              revision < *head
+                  ? " (removed by retention)"
+                  : absl::StrCat(" (the head is revision ", *head, ")")));
     }
     if (!s.ok()) return s;
     if (revision == 1) {
@@ -992,8 +1036,7 @@ absl::StatusOr<StoredArticle> Store::GetStored(absl::string_view id,
       // not.
       absl::StatusOr<int64_t> head = HeadRevision(id);
       if (!head.ok()) return head.status();
-      if (*head == 0)
-        return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+      if (*head == 0) return ArticleNotFound(id);
     }
   }
   if (!ParseArticleSkeleton(stored.bytes, &stored.skeleton)) {
@@ -1003,8 +1046,9 @@ absl::StatusOr<StoredArticle> Store::GetStored(absl::string_view id,
                                      " is corrupt"));
   }
   if (revision == 0 && stored.skeleton.has_delete_time() && !show_deleted) {
-    return absl::NotFoundError(absl::StrCat(Name(id), " is deleted (revision ",
-                                            stored.skeleton.revision(), ")"));
+    return ArticleDeleted(id, stored.skeleton.revision(),
+                          absl::StrCat(Name(id), " is deleted (revision ",
+                                       stored.skeleton.revision(), ")"));
   }
   return stored;
 }
@@ -1028,7 +1072,8 @@ absl::Status Store::BeginUpdate(absl::string_view id, v1::Article* content,
   if (!read.ok()) return read.status();
   *head = *std::move(read);
   if (head->has_delete_time()) {
-    return absl::NotFoundError(
+    return ArticleDeleted(
+        id, head->revision(),
         absl::StrCat(Name(id), " is deleted; undelete it before updating"));
   }
   absl::Status s = CheckConditions(*head, conditions);
@@ -1155,9 +1200,7 @@ void Store::CreateAsync(absl::string_view id, v1::Article content,
   absl::StatusOr<int64_t> head = HeadRevision(id);
   if (!head.ok() || *head != 0) {
     id_locks_.Unlock({held});
-    done(!head.ok() ? head.status()
-                    : absl::AlreadyExistsError(absl::StrCat(
-                          Name(id), " already exists (revision ", *head, ")")));
+    done(!head.ok() ? head.status() : ArticleExists(id, *head));
     return;
   }
   ClearServerFields(&content);
@@ -1209,7 +1252,8 @@ Store::Rewrite Store::DeleteRewrite(const WriteConditions& conditions) {
                             v1::Article* tombstone, v1::ChangeEvent::Type* type,
                             bool*) -> absl::Status {
     if (head.has_delete_time()) {
-      return absl::NotFoundError(absl::StrCat(Name(id), " is already deleted"));
+      return ArticleDeleted(id, head.revision(),
+                            absl::StrCat(Name(id), " is already deleted"));
     }
     absl::Status s = CheckConditions(head, conditions);
     if (!s.ok()) return s;
@@ -1238,8 +1282,9 @@ Store::Rewrite Store::UndeleteRewrite(const WriteConditions& conditions) {
                             v1::Article* restored, v1::ChangeEvent::Type* type,
                             bool*) -> absl::Status {
     if (!head.has_delete_time()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(Name(id), " is not deleted"));
+      return WithReason(absl::FailedPreconditionError(
+                            absl::StrCat(Name(id), " is not deleted")),
+                        reason::kArticleNotDeleted, {{"name", Name(id)}});
     }
     absl::Status s = CheckConditions(head, conditions);
     if (!s.ok()) return s;
@@ -1284,9 +1329,11 @@ Store::Rewrite Store::RestoreRewrite(int64_t revision,
     std::string value;
     s = kv_->Get(Family::kRevisions, RevisionKey(id, revision), &value);
     if (absl::IsNotFound(s)) {
-      return absl::NotFoundError(absl::StrCat(
-          Name(id), " has no revision ", revision,
-          revision < head.revision() ? " (removed by retention)" : ""));
+      return RevisionNotFound(
+          id, revision,
+          absl::StrCat(
+              Name(id), " has no revision ", revision,
+              revision < head.revision() ? " (removed by retention)" : ""));
     }
     if (!s.ok()) return s;
     if (!content->ParseFromString(value)) {
@@ -1799,7 +1846,8 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
       break;
     }
     if (head.ok() && head->has_delete_time()) {
-      result.status = absl::NotFoundError(
+      result.status = ArticleDeleted(
+          id, head->revision(),
           absl::StrCat(Name(id), " is deleted; undelete it before updating"));
       continue;
     }
@@ -2097,8 +2145,7 @@ absl::StatusOr<std::vector<v1::Article>> Store::ListRevisions(
     // a head is an import batch's that has not committed yet (Ingest).
     absl::StatusOr<int64_t> head = HeadRevision(id);
     if (!head.ok()) return head.status();
-    if (*head == 0)
-      return absl::NotFoundError(absl::StrCat(Name(id), " not found"));
+    if (*head == 0) return ArticleNotFound(id);
   }
   return out;
 }

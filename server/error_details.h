@@ -1,0 +1,82 @@
+// Machine-readable error details (AIP-193): the reason an error is made
+// with travels as an absl::Status payload through the store and service
+// layers, which know nothing of gRPC, and the service edge sends it in the
+// google.rpc.Status of the grpc-status-details-bin trailer.
+//
+// The payloads are keyed by the type URL their detail goes out under
+// (kErrorInfoTypeUrl, kBadRequestTypeUrl) and hold that message serialized,
+// so the edge copies them into google.protobuf.Any unchanged, and the SDK
+// puts them back the same way (client/client.cc).
+#ifndef CONTENT_SERVER_ERROR_DETAILS_H_
+#define CONTENT_SERVER_ERROR_DETAILS_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/string_view.h"
+
+namespace content {
+
+// The ErrorInfo domain of every reason contentd gives.
+inline constexpr char kErrorDomain[] = "contentd.v1";
+inline constexpr char kErrorInfoTypeUrl[] =
+    "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr char kBadRequestTypeUrl[] =
+    "type.googleapis.com/google.rpc.BadRequest";
+
+// ErrorInfo reasons (README "Errors" lists their codes and metadata). An
+// error made without one gets its code's name (NOT_FOUND, UNAVAILABLE, ...).
+namespace reason {
+inline constexpr char kArticleNotFound[] = "ARTICLE_NOT_FOUND";
+inline constexpr char kRevisionNotFound[] = "REVISION_NOT_FOUND";
+inline constexpr char kArticleDeleted[] = "ARTICLE_DELETED";
+inline constexpr char kArticleAlreadyExists[] = "ARTICLE_ALREADY_EXISTS";
+inline constexpr char kArticleNotDeleted[] = "ARTICLE_NOT_DELETED";
+inline constexpr char kRevisionMismatch[] = "REVISION_MISMATCH";
+inline constexpr char kEtagMismatch[] = "ETAG_MISMATCH";
+inline constexpr char kArticleTooLarge[] = "ARTICLE_TOO_LARGE";
+inline constexpr char kDiskFull[] = "DISK_FULL";
+inline constexpr char kRateLimitExceeded[] = "RATE_LIMIT_EXCEEDED";
+inline constexpr char kResponseTooLarge[] = "RESPONSE_TOO_LARGE";
+inline constexpr char kWatchTooSlow[] = "WATCH_TOO_SLOW";
+inline constexpr char kExportTooSlow[] = "EXPORT_TOO_SLOW";
+inline constexpr char kEventsTrimmed[] = "EVENTS_TRIMMED";
+inline constexpr char kShuttingDown[] = "SHUTTING_DOWN";
+}  // namespace reason
+
+// ErrorInfo.metadata entries, in the order given.
+using ErrorInfoMetadata = std::vector<std::pair<std::string, std::string>>;
+
+// `s` with an ErrorInfo of `reason` (domain kErrorDomain) and `metadata`,
+// replacing one it had. An OK `s` is returned as it is.
+absl::Status WithReason(absl::Status s, absl::string_view reason,
+                        ErrorInfoMetadata metadata = {});
+
+// An ErrorInfo of `reason` without metadata, serialized, for WithErrorInfo.
+absl::Cord ErrorInfoOf(absl::string_view reason);
+// `s` with `info` (from ErrorInfoOf) as its ErrorInfo. For errors a hot path
+// makes in the normal course, as NOT_FOUND for a create's lookup of the head
+// it is about to write: with `info` made once (a function-local static),
+// this copies a reference and allocates nothing.
+absl::Status WithErrorInfo(absl::Status s, const absl::Cord& info);
+
+// The field an INVALID_ARGUMENT message names: the path before its first
+// ": " (`query.tags[0]` of "query.tags[0]: must not be empty"), which every
+// request check leads with (server/service/validation.h). Empty where the
+// message leads with no field path: a space, quote or slash before the
+// ": ", or `storage` and `request`, which name no field of a request.
+absl::string_view LeadingField(absl::string_view message);
+
+// The serialized google.rpc.Status for a failed `s`: its code and message,
+// and as details the google.rpc payloads it carries, plus an ErrorInfo with
+// the code's name as reason where it has none, and on INVALID_ARGUMENT a
+// BadRequest naming LeadingField(message) where it has none and there is
+// one. REQUIRES: !s.ok().
+std::string EncodeStatusDetails(const absl::Status& s);
+
+}  // namespace content
+
+#endif  // CONTENT_SERVER_ERROR_DETAILS_H_
