@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -170,10 +171,26 @@ CallOptions LongCall(const Session& s, absl::Duration default_timeout) {
 
 // The connection, for what Fail says of a connection error.
 Connection g_connection;
+// Whether Fail prints a JSON object (-o json) rather than a line.
+bool g_json_errors = false;
 
 int Fail(const absl::Status& status) {
-  std::cerr << "Error: " << CallErrorText(status, g_connection) << "\n";
+  if (g_json_errors) {
+    std::cerr << ErrorJson(status, CallErrorText(status, g_connection)) << "\n";
+  } else {
+    std::cerr << "Error: " << CallErrorText(status, g_connection) << "\n";
+  }
   return kExitFailure;
+}
+
+// `status` with `message` instead of its own, keeping its code and details
+// (ErrorReason, FieldViolations), which -o json prints.
+absl::Status Reworded(const absl::Status& status, absl::string_view message) {
+  absl::Status out(status.code(), message);
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
 }
 
 int Finish(const absl::Status& status) {
@@ -304,7 +321,7 @@ absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields,
     }
     const char next = message[field.size()];
     if (next != ':' && next != '[') continue;
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", message));
+    return Reworded(status, absl::StrCat(flag, ": ", message));
   }
   return status;
 }
@@ -415,15 +432,18 @@ int RunGet(Session& s, const GetFlags& f) {
   if (absl::IsNotFound(article.status()) && !f.show_deleted &&
       absl::StrContains(article.status().message(), " is deleted (revision ")) {
     // The tombstone is there to read, and the article to bring back.
-    return Fail(absl::NotFoundError(absl::StrCat(
-        article.status().message(), " (use --show-deleted to read it, or `",
-        "contentctl undelete ", ArticleId(request.name()), "`)")));
+    return Fail(Reworded(
+        article.status(),
+        absl::StrCat(article.status().message(),
+                     " (use --show-deleted to read it, or `",
+                     "contentctl undelete ", ArticleId(request.name()), "`)")));
   }
   if (absl::IsNotFound(article.status()) && !f.lang.empty()) {
     if (std::string deleted = DeletedTranslations(s, request, article.status());
         !deleted.empty()) {
-      return Fail(absl::NotFoundError(
-          absl::StrCat(article.status().message(), "; ", deleted)));
+      return Fail(
+          Reworded(article.status(),
+                   absl::StrCat(article.status().message(), "; ", deleted)));
     }
   }
   if (!article.ok()) return Fail(NameTheFlag(article.status(), kGetFields));
@@ -700,10 +720,13 @@ int FailExport(const absl::Status& status, bool live_only) {
   if (status.code() != absl::StatusCode::kPermissionDenied || live_only) {
     return Fail(status);
   }
-  return Fail(absl::PermissionDeniedError(absl::StrCat(
-      status.message(),
-      "; export includes drafts, scheduled and archived articles, which "
-      "needs the editor role: add --live-only to export what readers see")));
+  return Fail(Reworded(
+      status,
+      absl::StrCat(
+          status.message(),
+          "; export includes drafts, scheduled and archived articles, which "
+          "needs the editor role: add --live-only to export what readers "
+          "see")));
 }
 
 // A local file or stdout that could not be written, with the OS's reason
@@ -838,12 +861,14 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
               message.substr(at + kDeleted.size(),
                              message.find(')', at) - at - kDeleted.size()),
               &tombstone)) {
-        return Fail(absl::NotFoundError(absl::StrCat(
-            message, " (`contentctl export ", ArticleId(request.name()),
-            " --revision ", tombstone,
-            "` prints its last content, marked (deleted); `contentctl "
-            "undelete ",
-            ArticleId(request.name()), "` brings it back)")));
+        return Fail(Reworded(
+            article.status(),
+            absl::StrCat(
+                message, " (`contentctl export ", ArticleId(request.name()),
+                " --revision ", tombstone,
+                "` prints its last content, marked (deleted); `contentctl "
+                "undelete ",
+                ArticleId(request.name()), "` brings it back)")));
       }
     }
     if (!article.ok()) return FailExport(article.status(), live_only);
@@ -1618,6 +1643,7 @@ int Main(int argc, char** argv, std::string* command) {
     return kExitUsage;
   }
   const Format format = *ParseFormat(g.output);  // checked by IsMember
+  g_json_errors = format == Format::kJson;
   if (fsck_cmd->parsed() && admin_flags.repair) {
     // contentd refuses an online repair (FAILED_PRECONDITION): say how to
     // run one instead of dialling for that.

@@ -14,10 +14,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/proto_json.h"
+#include "content/client.h"
 #include "content/markdown.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace content::cli {
 namespace {
@@ -391,6 +394,32 @@ std::string CallErrorText(const absl::Status& status,
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
                                    bool pretty, bool all_fields) {
   return internal::DeterministicJson(message, pretty, all_fields);
+}
+
+std::string ErrorJson(const absl::Status& status, absl::string_view text) {
+  google::protobuf::Struct out;
+  auto& fields = *out.mutable_fields();
+  const std::string code = absl::StatusCodeToString(status.code());
+  absl::string_view message = text;
+  absl::ConsumePrefix(&message, absl::StrCat(code, ": "));
+  fields["code"].set_string_value(code);
+  fields["message"].set_string_value(std::string(message));
+  fields["reason"].set_string_value(ErrorReason(status));
+  fields["domain"].set_string_value(ErrorDomain(status));
+  auto& metadata = *fields["metadata"].mutable_struct_value()->mutable_fields();
+  for (const auto& [key, value] : ErrorMetadata(status))
+    metadata[key].set_string_value(value);
+  google::protobuf::ListValue* violations =
+      fields["fieldViolations"].mutable_list_value();
+  for (const FieldViolation& v : FieldViolations(status)) {
+    auto& entry =
+        *violations->add_values()->mutable_struct_value()->mutable_fields();
+    entry["field"].set_string_value(v.field);
+    entry["description"].set_string_value(v.description);
+  }
+  absl::StatusOr<std::string> json = ToJson(out, /*pretty=*/false);
+  // Struct always maps to JSON; the line stands in should it not.
+  return json.ok() ? *json : absl::StrCat("Error: ", text);
 }
 
 absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {

@@ -55,6 +55,14 @@ struct Connection {
 std::string CallErrorText(const absl::Status& status,
                           const Connection& connection);
 
+// What a failed call prints on stderr under -o json, on one line instead of
+// `Error: TEXT` (`text` being CallErrorText): {"code": "NOT_FOUND",
+// "domain": "contentd.v1", "fieldViolations": [{"field": ...,
+// "description": ...}], "message": TEXT without its `CODE: `, "metadata":
+// {...}, "reason": "ARTICLE_NOT_FOUND"}, every key there whether or not the
+// status has a value for it ("", [] and {} when not).
+std::string ErrorJson(const absl::Status& status, absl::string_view text);
+
 // The proto3 JSON mapping of `message`, camelCase names: pretty-printed, or
 // on one line when `pretty` is false. Map keys, a Struct's too, come in byte
 // order, so equal messages print the same bytes. With `all_fields`, fields

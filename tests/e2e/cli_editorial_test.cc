@@ -646,8 +646,15 @@ TEST_F(CliEditorialTest, ReadersNeverSeeADraftRevisionOfAPublishedArticle) {
     SCOPED_TRACE(::testing::PrintToString(args));
     CommandResult r = Ctl(args, kReader);
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: articles/embargo has no "
-                                  "revision 1 readers may read"));
+    if (args.back() == "json") {
+      // -o json prints the error as a JSON object (README "Errors").
+      EXPECT_THAT(r.err, HasSubstr("\"NOT_FOUND\""));
+      EXPECT_THAT(r.err, HasSubstr("articles/embargo has no revision 1 "
+                                   "readers may read"));
+    } else {
+      EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: articles/embargo has no "
+                                    "revision 1 readers may read"));
+    }
     EXPECT_THAT(r.out + r.err, Not(HasSubstr("SECRET")));
   }
   // A plain diff compares with the revision before in the reader's

@@ -1,5 +1,5 @@
 // End to end: the error details contentd sends (AIP-193), read through the
-// SDK, off a raw channel without it.
+// SDK, off a raw channel without it, and printed by contentctl -o json.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -11,7 +11,9 @@
 #include "content/client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/any.pb.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
@@ -244,6 +246,77 @@ TEST_F(ErrorsTest, TheTrailerDecodesWithoutTheSdk) {
   }
   EXPECT_EQ(reason, "REVISION_MISMATCH");
   EXPECT_THAT(metadata, Contains(Pair("current_revision", "2")));
+}
+
+google::protobuf::Struct ParseStruct(const std::string& json) {
+  google::protobuf::Struct out;
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &out);
+  EXPECT_TRUE(status.ok()) << status.message() << "\n" << json;
+  return out;
+}
+
+TEST_F(ErrorsTest, ContentctlPrintsTheDetailsAsJsonUnderOJson) {
+  CommandResult r = Ctl({"get", "no-such", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  ASSERT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  google::protobuf::Struct e = ParseStruct(r.err);
+  EXPECT_EQ(e.fields().at("code").string_value(), "NOT_FOUND");
+  EXPECT_THAT(e.fields().at("message").string_value(),
+              StartsWith("articles/no-such not found"));
+  EXPECT_EQ(e.fields().at("reason").string_value(), "ARTICLE_NOT_FOUND");
+  EXPECT_EQ(e.fields().at("domain").string_value(), "contentd.v1");
+  EXPECT_EQ(e.fields().at("metadata").struct_value().fields_size(), 0);
+  EXPECT_EQ(e.fields().at("fieldViolations").list_value().values_size(), 0);
+
+  // The flag leads the message, as on the text line; the field is the API's.
+  r = Ctl({"query", "--tag", " x", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = ParseStruct(r.err);
+  EXPECT_EQ(e.fields().at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_THAT(e.fields().at("message").string_value(),
+              StartsWith("--tag: query.tags[0]: must not start or end"));
+  const auto& violations = e.fields().at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 1);
+  EXPECT_EQ(
+      violations.values(0).struct_value().fields().at("field").string_value(),
+      "query.tags[0]");
+
+  CreateTwice("ctl");
+  r = Ctl({"delete", "ctl", "--expected-revision", "1", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = ParseStruct(r.err);
+  EXPECT_EQ(e.fields().at("reason").string_value(), "REVISION_MISMATCH");
+  EXPECT_EQ(e.fields()
+                .at("metadata")
+                .struct_value()
+                .fields()
+                .at("current_revision")
+                .string_value(),
+            "2");
+
+  // A deleted article's hint stays in the message, with the reason.
+  ASSERT_EQ(Ctl({"delete", "ctl"}).exit_code, 0);
+  r = Ctl({"get", "ctl", "-o", "json"});
+  e = ParseStruct(r.err);
+  EXPECT_EQ(e.fields().at("reason").string_value(), "ARTICLE_DELETED");
+  EXPECT_THAT(e.fields().at("message").string_value(),
+              HasSubstr("--show-deleted"));
+
+  // Without -o json: one line, as before.
+  r = Ctl({"get", "no-such"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err,
+              StartsWith("Error: NOT_FOUND: articles/no-such not found"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  // A connection error has no details: "" and empty lists.
+  r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "--timeout",
+                  "2s", "get", "x", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = ParseStruct(r.err);
+  EXPECT_EQ(e.fields().at("reason").string_value(), "");
+  EXPECT_THAT(e.fields().at("message").string_value(),
+              HasSubstr("127.0.0.1:1"));
 }
 
 }  // namespace
