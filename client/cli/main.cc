@@ -335,8 +335,7 @@ absl::Status NameTheAdminFlag(const absl::Status& status,
   if (!absl::StartsWith(status.message(), absl::StrCat(field, ": "))) {
     return status;
   }
-  return absl::Status(status.code(),
-                      absl::StrCat(flag, ": ", status.message()));
+  return Reworded(status, absl::StrCat(flag, ": ", status.message()));
 }
 
 // --- Verbs ------------------------------------------------------------------
@@ -1109,15 +1108,17 @@ int RunBackup(Session& s, const AdminFlags& f) {
     // meets the backup the first run wrote. The server writes it aside
     // and renames it into place once whole, so one that is there is
     // complete; one still being written is not there yet.
-    return Fail(absl::AlreadyExistsError(absl::StrCat(
-        "DESTINATION: ", r.status().message(),
-        " on the server: if an earlier `admin backup` to it ran (its reply "
-        "lost to a timeout or an interrupt), that backup is complete, since "
-        "the server moves a backup there only once it is whole; check it "
-        "there with `contentd --data-dir ",
-        f.destination,
-        " --check` (read-only; it says `clean` and the sequences the backup "
-        "holds), or back up to a new destination")));
+    return Fail(Reworded(
+        r.status(),
+        absl::StrCat(
+            "DESTINATION: ", r.status().message(),
+            " on the server: if an earlier `admin backup` to it ran (its "
+            "reply lost to a timeout or an interrupt), that backup is "
+            "complete, since the server moves a backup there only once it is "
+            "whole; check it there with `contentd --data-dir ",
+            f.destination,
+            " --check` (read-only; it says `clean` and the sequences the "
+            "backup holds), or back up to a new destination")));
   }
   if (!r.ok()) {
     return Fail(NameTheAdminFlag(r.status(), "destination", "DESTINATION"));

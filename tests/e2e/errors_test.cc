@@ -303,6 +303,24 @@ TEST_F(ErrorsTest, ContentctlPrintsTheDetailsAsJsonUnderOJson) {
   EXPECT_THAT(e.fields().at("message").string_value(),
               HasSubstr("--show-deleted"));
 
+  // admin backup leads with DESTINATION: and keeps the details.
+  r = Ctl({"admin", "backup", "relative/dir", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = ParseStruct(r.err);
+  EXPECT_THAT(e.fields().at("message").string_value(),
+              StartsWith("DESTINATION: destination: "));
+  EXPECT_EQ(e.fields().at("reason").string_value(), "INVALID_ARGUMENT");
+  ASSERT_EQ(e.fields().at("fieldViolations").list_value().values_size(), 1);
+  EXPECT_EQ(e.fields()
+                .at("fieldViolations")
+                .list_value()
+                .values(0)
+                .struct_value()
+                .fields()
+                .at("field")
+                .string_value(),
+            "destination");
+
   // Without -o json: one line, as before.
   r = Ctl({"get", "no-such"});
   EXPECT_EQ(r.exit_code, 1);
