@@ -25,6 +25,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "rocksdb/cache.h"
@@ -60,7 +61,7 @@ absl::Status ToStatus(const rocksdb::Status& s) {
   return absl::UnavailableError(msg);
 }
 
-absl::Status ReadOnlyError() {
+absl::Status OpenedReadOnlyError() {
   return absl::FailedPreconditionError("store opened read-only");
 }
 
@@ -287,13 +288,74 @@ class HaltListener : public rocksdb::EventListener {
   std::shared_ptr<WriteHalt> halt_;
 };
 
+absl::StatusOr<uint64_t> FreeBytesAt(const std::string& path);
+
+// A store opened read-only because its volume had no room for a read-write
+// open (RocksKvOptions::read_only_when_full): holds the database's LOCK as a
+// read-write open would, so that no other contentd opens it meanwhile, and
+// watches the volume until it has room again, then says so once
+// (on_writes_stopped: only a restart takes writes). Thread-safe.
+class FullVolumeOpen {
+ public:
+  // `lock_fd` holds the write lock on LOCK; closed when destroyed.
+  FullVolumeOpen(const RocksKvOptions& options, int lock_fd,
+                 uint64_t free_at_open, uint64_t room_needed)
+      : lock_fd_(lock_fd),
+        why_(WithReason(
+            absl::ResourceExhaustedError(absl::StrCat(
+                "storage: disk full: the volume of ", options.path, " had ",
+                free_at_open,
+                " bytes free when contentd started, too few to open the "
+                "store for writing, so it serves reads only; free space "
+                "(a read-write open needs about ",
+                room_needed,
+                " bytes) and restart contentd (its health turns NOT_SERVING "
+                "once there is room, for an orchestrator to restart it)")),
+            reason::kDiskFull)),
+        thread_([this, options, room_needed] { Watch(options, room_needed); }) {
+  }
+  ~FullVolumeOpen() {
+    stop_.Notify();
+    thread_.join();
+    ::close(lock_fd_);
+  }
+  FullVolumeOpen(const FullVolumeOpen&) = delete;
+  FullVolumeOpen& operator=(const FullVolumeOpen&) = delete;
+
+  // The RESOURCE_EXHAUSTED every write answers.
+  const absl::Status& why() const { return why_; }
+
+ private:
+  void Watch(const RocksKvOptions& options, uint64_t room_needed) {
+    while (!stop_.WaitForNotificationWithTimeout(options.room_check_period)) {
+      absl::StatusOr<uint64_t> free_bytes =
+          options.free_space ? options.free_space(options.path)
+                             : FreeBytesAt(options.path);
+      if (!free_bytes.ok() || *free_bytes < room_needed) continue;
+      if (options.on_writes_stopped) {
+        options.on_writes_stopped(absl::UnavailableError(absl::StrCat(
+            "storage: the volume of ", options.path, " has ", *free_bytes,
+            " bytes free again, room for a read-write open; restart "
+            "contentd to take writes (it opened the store read-only when "
+            "the volume was full)")));
+      }
+      return;
+    }
+  }
+
+  const int lock_fd_;
+  const absl::Status why_;
+  absl::Notification stop_;
+  std::thread thread_;  // last: starts once the rest is set
+};
+
 class RocksKv : public KvEngine {
  public:
   RocksKv(std::unique_ptr<rocksdb::Env> env, std::shared_ptr<WriteHalt> halt,
           std::unique_ptr<rocksdb::DB> db,
           std::vector<rocksdb::ColumnFamilyHandle*> handles, std::string path,
           size_t flush_on_close_wal_bytes, absl::Duration bulk_shape_hold,
-          bool read_only)
+          bool read_only, std::unique_ptr<FullVolumeOpen> full = nullptr)
       : env_(std::move(env)),
         halt_(std::move(halt)),
         db_(std::move(db)),
@@ -301,7 +363,8 @@ class RocksKv : public KvEngine {
         path_(std::move(path)),
         flush_on_close_wal_bytes_(flush_on_close_wal_bytes),
         bulk_shape_hold_(bulk_shape_hold),
-        read_only_(read_only) {}
+        read_only_(read_only),
+        full_(std::move(full)) {}
   ~RocksKv() override {
     // The WAL holds every write, so a small one is left to the next start.
     // A big one (slow families such as the counters keep old WAL files
@@ -314,6 +377,7 @@ class RocksKv : public KvEngine {
     }
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
+    full_.reset();  // the LOCK is let go only once the database is closed
   }
 
   absl::Status Get(Family family, absl::string_view key, std::string* value,
@@ -1048,6 +1112,10 @@ class RocksKv : public KvEngine {
   rocksdb::ColumnFamilyHandle* handle(Family f) const {
     return handles_[static_cast<int>(f)];
   }
+  // What every write answers on a read-only open.
+  absl::Status ReadOnlyError() const {
+    return full_ != nullptr ? full_->why() : OpenedReadOnlyError();
+  }
   bool Hidden(Family f, absl::string_view key) const {
     const HiddenKeys& hidden = hidden_[static_cast<size_t>(f)];
     return !hidden.empty() && hidden.contains(key);
@@ -1315,6 +1383,8 @@ class RocksKv : public KvEngine {
   std::array<Density, kFamilyCount> density_;
   bool needs_resume_ ABSL_GUARDED_BY(recovery_mu_) = false;
   const bool read_only_;
+  // Set when the store opened read-only for a full volume.
+  std::unique_ptr<FullVolumeOpen> full_;
   // Filled at a read-only open (HideUncommittedIngests), then only read.
   std::array<HiddenKeys, kFamilyCount> hidden_;
 };
@@ -1459,6 +1529,61 @@ absl::Status FitToVolume(const RocksKvOptions& options,
   if (*free_bytes < 2 * wal_bytes + reserved)
     db_options->avoid_flush_during_recovery = true;
   return absl::OkStatus();
+}
+
+// OpenRocksKv's fallback for an existing database whose read-write open
+// failed for want of space: takes LOCK's write lock (RocksDB's own, a POSIX
+// record lock, which a read-only open does not take) and opens read-only.
+// FAILED_PRECONDITION when this does not apply (no database there), so the
+// caller reports the read-write open's error.
+absl::StatusOr<std::unique_ptr<FullVolumeOpen>> OpenReadOnlyForFullVolume(
+    const RocksKvOptions& options, rocksdb::Options db_options,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors,
+    std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** raw) {
+  std::error_code ec;
+  if (!std::filesystem::exists(options.path + "/CURRENT", ec))
+    return absl::FailedPreconditionError("no database");
+  const std::string lock = options.path + "/LOCK";
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return absl::FailedPreconditionError("no LOCK file");
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_SETLK, &fl) != 0) {
+    ::close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("opening ", options.path, ": ", lock,
+                     " is locked: another process has the store open"));
+  }
+  db_options.create_if_missing = false;
+  db_options.create_missing_column_families = false;
+  handles->clear();
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
+      rocksdb::DBOptions(db_options), options.path, descriptors, handles, raw);
+  if (!s.ok()) {
+    ::close(fd);
+    return absl::Status(
+        ToStatus(s).code(),
+        absl::StrCat("opening ", options.path,
+                     " read-only for a full volume: ", s.ToString()));
+  }
+  absl::StatusOr<uint64_t> free_bytes = options.free_space
+                                            ? options.free_space(options.path)
+                                            : FreeBytesAt(options.path);
+  // A read-write open writes a MANIFEST about as big as the current one,
+  // an OPTIONS file and a WAL, and the write path keeps 2 MiB free.
+  uint64_t manifest_bytes = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(options.path, ec)) {
+    if (!absl::StartsWith(entry.path().filename().string(), "MANIFEST-"))
+      continue;
+    std::error_code size_ec;
+    manifest_bytes =
+        std::max<uint64_t>(manifest_bytes, entry.file_size(size_ec));
+  }
+  return std::make_unique<FullVolumeOpen>(
+      options, fd, free_bytes.ok() ? *free_bytes : 0,
+      kRocksKvMinFreeToCreate + manifest_bytes);
 }
 
 }  // namespace
@@ -1656,15 +1781,37 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
     s = rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path,
                           descriptors, &handles, &raw);
   }
+  std::unique_ptr<FullVolumeOpen> full;
+  if (s.IsNoSpace() && !options.read_only && options.read_only_when_full) {
+    // The open writes a new MANIFEST, OPTIONS file and WAL before it
+    // serves; on a volume with no room for them (another program filled
+    // it, or the store did) contentd could not start even to serve
+    // reads. A read-only open writes nothing and replays the WAL into
+    // memory, so every acknowledged write is read.
+    absl::StatusOr<std::unique_ptr<FullVolumeOpen>> opened =
+        OpenReadOnlyForFullVolume(options, db_options, descriptors, &handles,
+                                  &raw);
+    if (opened.ok()) {
+      full = *std::move(opened);
+      s = rocksdb::Status::OK();
+    } else if (!absl::IsFailedPrecondition(opened.status())) {
+      return opened.status();
+    }
+  }
   if (!s.ok()) {
     return absl::Status(
         ToStatus(s).code(),
         absl::StrCat("opening ", options.path, ": ", s.ToString()));
   }
+  const absl::Status full_why =
+      full != nullptr ? full->why() : absl::OkStatus();
   auto kv = std::make_unique<RocksKv>(
       std::move(env), std::move(halt), std::unique_ptr<rocksdb::DB>(raw),
       std::move(handles), options.path, options.flush_on_close_wal_bytes,
-      options.bulk_shape_hold, options.read_only);
+      options.bulk_shape_hold, options.read_only || full != nullptr,
+      std::move(full));
+  if (!full_why.ok() && options.on_opened_read_only)
+    options.on_opened_read_only(full_why);
   absl::Status recovered = kv->RecoverIngests();
   if (!recovered.ok()) return recovered;
   return std::unique_ptr<KvEngine>(std::move(kv));

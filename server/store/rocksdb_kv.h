@@ -61,6 +61,18 @@ struct RocksKvOptions {
   // the engine. Errors RocksDB can recover from (a full disk) do not call
   // it: the next write resumes. Default: none.
   std::function<void(const absl::Status&)> on_writes_stopped;
+  // An existing database whose volume has no room for a read-write open
+  // (RocksDB writes a new MANIFEST, OPTIONS file and WAL before it serves)
+  // opens as read_only does instead, but holding LOCK as a read-write open
+  // does, so that its reads are served: every write is then
+  // RESOURCE_EXHAUSTED (disk full) saying to free space and restart, and
+  // `on_opened_read_only` is called with that status. The volume is
+  // checked every `room_check_period`; once it has room for a read-write
+  // open, `on_writes_stopped` is called (a restart now takes writes).
+  // False: such an open fails with RESOURCE_EXHAUSTED. Default: true.
+  bool read_only_when_full = true;
+  std::function<void(const absl::Status&)> on_opened_read_only;
+  absl::Duration room_check_period = absl::Seconds(5);
   // Tests only: the file system RocksDB runs on, e.g. a wrapper that
   // injects I/O errors. Default: null, the local file system.
   std::shared_ptr<rocksdb::FileSystem> file_system;

@@ -778,6 +778,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   kv_options.block_cache_bytes = options.block_cache_bytes;
   kv_options.read_only = options.read_only;
   kv_options.on_writes_stopped = options.on_writes_stopped;
+  kv_options.on_opened_read_only = options.on_opened_read_only;
   absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
   if (!kv.ok()) return kv.status();
   return Open(*std::move(kv), options);

@@ -70,8 +70,14 @@ struct StoreOptions {
   // rocksdb: called once when the engine stops taking writes for good (an
   // I/O error RocksDB cannot recover from while running; see
   // RocksKvOptions::on_writes_stopped), with the UNAVAILABLE every write
-  // answers from then on. Default: none.
+  // answers from then on; or, after the store opened read-only for a full
+  // volume, once that volume has room again. Default: none.
   std::function<void(const absl::Status&)> on_writes_stopped;
+  // rocksdb: called at open when the volume had no room for a read-write
+  // open and the store opened for reads only
+  // (RocksKvOptions::read_only_when_full), with the RESOURCE_EXHAUSTED
+  // every write answers. Default: none.
+  std::function<void(const absl::Status&)> on_opened_read_only;
 };
 
 // Conditions on the head for a write (AIP-154). Empty fields are not checked.

@@ -2,7 +2,8 @@
 // mounts, which it then fills up or remounts read-only. Writes must fail with
 // a clear status (RESOURCE_EXHAUSTED or UNAVAILABLE, never UNKNOWN or
 // INTERNAL), reads must go on, nothing may be corrupted, and writes must work
-// again once the disk is healthy, without a restart.
+// again once the disk is healthy, without a restart (or, when the volume was
+// full before contentd started, after one that health asks for).
 //
 // Mounting needs root (CI runs as root); elsewhere the tests skip.
 #include <signal.h>
@@ -21,7 +22,10 @@
 #include "absl/time/clock.h"
 #include "content/client.h"
 #include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -288,10 +292,18 @@ TEST_F(DiskFaultTest, CompactionOnAFullDiskSaysSoAndKeepsServing) {
 // as above, the next start again, until space was freed; it must be a
 // clear error naming the directory, and the store must serve again once
 // there is room.
-TEST_F(DiskFaultTest, StartOnAFullDiskIsAClearErrorNotAnAbort) {
+// A volume with no room at all: the read-write open cannot write its new
+// MANIFEST, OPTIONS file and WAL. contentd used to exit 1 there, serving
+// nothing, until space was freed. It opens the store read-only instead:
+// every acknowledged write is read, writes are refused naming the disk,
+// another contentd cannot open the directory meanwhile, and once the volume
+// has room health turns NOT_SERVING (a restart takes writes then) and a
+// restart does.
+TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsUntilARestartCanWrite) {
   ASSERT_TRUE(Create("before", 1024).ok());
   acked_.push_back("before");
-  server_->Stop(SIGTERM);
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
   Fill();
   // And the last bytes, so that nothing at all fits.
   {
@@ -306,20 +318,55 @@ TEST_F(DiskFaultTest, StartOnAFullDiskIsAClearErrorNotAnAbort) {
     }
     std::fclose(f);
   }
-  testing::CommandResult start = RunCommand(
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  EXPECT_THAT(server_->Log(), ::testing::HasSubstr("serving reads only"));
+  EXPECT_THAT(server_->Log(),
+              ::testing::Not(::testing::HasSubstr("Assertion")));
+  ClientOptions options;
+  options.target = server_->address();
+  options.max_attempts = 1;
+  client_ = *Client::Connect(options);
+  absl::StatusOr<v1::Article> read = client_->Get("before");
+  ASSERT_TRUE(read.ok()) << read.status();
+  absl::StatusOr<v1::Article> refused = Create("while-full", 1024);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("disk full"));
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr(mount_));
+  EXPECT_EQ(ErrorReason(refused.status()), "DISK_FULL");
+
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
+      server_->address(), grpc::InsecureChannelCredentials());
+  int serving = 0;
+  ASSERT_TRUE(testing::CheckHealth(*channel, "", &serving).ok());
+  EXPECT_EQ(serving, 1) << "reads are served: not a case for a restart yet";
+
+  // The store is in use: a second contentd must not open it read-write.
+  testing::CommandResult second = RunCommand(
       {testing::ContentdBinary(), "--listen", "127.0.0.1:0", "--data-dir",
-       mount_, "--port-file", tmp_.path() + "/full.port"},
+       mount_, "--port-file", tmp_.path() + "/second.port"},
       "", {}, std::chrono::seconds(60));
-  EXPECT_EQ(start.exit_code, 1) << start.out << start.err;
-  EXPECT_THAT(start.err, ::testing::HasSubstr("RESOURCE_EXHAUSTED"));
-  EXPECT_THAT(start.err, ::testing::HasSubstr("No space left on device"));
-  EXPECT_THAT(start.err, ::testing::HasSubstr(mount_));
-  EXPECT_THAT(start.err, ::testing::Not(::testing::HasSubstr("Assertion")));
+  EXPECT_NE(second.exit_code, 0) << second.out << second.err;
+  EXPECT_THAT(second.err, ::testing::HasSubstr("in use"));
 
   std::filesystem::remove(mount_ + "/filler");
   std::filesystem::remove(mount_ + "/filler2");
+  // The volume is checked every 5 s.
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (serving == 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+    ASSERT_TRUE(testing::CheckHealth(*channel, "", &serving).ok());
+  }
+  EXPECT_EQ(serving, 2) << server_->Log();
+  EXPECT_THAT(server_->Log(), ::testing::HasSubstr("restart contentd"));
+  // Still read-only until the restart.
+  EXPECT_EQ(Create("before-restart", 1024).status().code(),
+            absl::StatusCode::kResourceExhausted);
+
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
   ASSERT_TRUE(server_->Restart()) << server_->Log();
-  ClientOptions options;
   options.target = server_->address();
   client_ = *Client::Connect(options);
   ASSERT_TRUE(WriteAgain(absl::Seconds(10)).ok());
