@@ -114,6 +114,10 @@ constexpr std::string_view kBadRequestTypeUrl =
 // article, or answer ALREADY_EXISTS or NOT_FOUND for a write that succeeded.
 // Writes go once; gRPC still retries by itself a call that never left the
 // client. CompactStore applies the same retention again, so it is safe.
+// CANCELLED from the server is retried too: contentd answers it only to a
+// caller that has left, but
+// gRPC's server ends so a call that arrives as a stop begins, unrun
+// (docs/operations.md); a call the program cancelled is not retried.
 std::string ServiceConfig(int max_attempts) {
   if (max_attempts < 2) return "{}";
   constexpr std::pair<const char*, const char*> kRetried[] = {
@@ -140,7 +144,7 @@ std::string ServiceConfig(int max_attempts) {
       R"({"methodConfig":[{"name":[%s],)"
       R"("retryPolicy":{"maxAttempts":%d,"initialBackoff":"0.1s",)"
       R"("maxBackoff":"2s","backoffMultiplier":2,)"
-      R"("retryableStatusCodes":["UNAVAILABLE"]}}]})",
+      R"("retryableStatusCodes":["UNAVAILABLE","CANCELLED"]}}]})",
       absl::StrJoin(names, ","), max_attempts > 5 ? 5 : max_attempts);
 }
 

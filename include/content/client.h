@@ -28,8 +28,10 @@ struct ClientOptions {
   // Deadline for each call unless CallOptions says otherwise; must be
   // positive, absl::InfiniteDuration() for none. Default: 10 s.
   absl::Duration timeout = absl::Seconds(10);
-  // Attempts per read call for UNAVAILABLE (gRPC retry policy), 1-5 (else
-  // Connect fails); 1 disables retries. Writes (Create, Update, Delete,
+  // Attempts per read call for UNAVAILABLE (gRPC retry policy), and for
+  // CANCELLED from the server (gRPC's server ends so, unrun, a call that
+  // arrives as a stop begins; a call the program cancels is not retried),
+  // 1-5 (else Connect fails); 1 disables retries. Writes (Create, Update, Delete,
   // Undelete, RestoreArticleRevision, ImportArticles, BackupStore) are sent
   // once: an UNAVAILABLE write may have been applied, so read before writing
   // again. Before sending, a write waits for a connection (a server restarting)

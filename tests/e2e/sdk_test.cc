@@ -127,9 +127,12 @@ class SdkTest : public ::testing::Test {
 //    that every connection attempt fails (as against a server that is
 //    down) and the client's reconnect backoff grows. Counts the
 //    connections.
+//  - kCancelCalls: keeps each connection and answers every call's HEADERS
+//    with RST_STREAM CANCEL, as gRPC 1.51's server ends a call that
+//    arrives as a stop begins, before contentd sees it. Counts the calls.
 class FakeListener {
  public:
-  enum Mode { kDropCalls, kCloseConnections };
+  enum Mode { kDropCalls, kCloseConnections, kCancelCalls };
   explicit FakeListener(Mode mode) : mode_(mode) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -167,12 +170,50 @@ class FakeListener {
       const int conn = accept(fd_, nullptr, nullptr);
       if (conn < 0) continue;
       static constexpr char kSettings[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+      if (mode_ == kCancelCalls) {
+        if (write(conn, kSettings, sizeof(kSettings)) == sizeof(kSettings))
+          CancelEachCall(conn);
+        close(conn);
+        continue;
+      }
       if (mode_ == kCloseConnections ||
           (write(conn, kSettings, sizeof(kSettings)) == sizeof(kSettings) &&
            SawHeaders(conn))) {
         ++attempts_;
       }
       close(conn);
+    }
+  }
+  // Reads the client's frames for at most about 5 s without news, and
+  // answers each HEADERS frame with RST_STREAM (type 3) CANCEL (8) on its
+  // stream.
+  void CancelEachCall(int conn) {
+    std::string in;
+    size_t pos = 24;  // the client preface
+    for (int polls = 0; polls < 100 && !stop_;) {
+      while (in.size() >= pos + 9) {
+        const size_t length = (static_cast<unsigned char>(in[pos]) << 16) |
+                              (static_cast<unsigned char>(in[pos + 1]) << 8) |
+                              static_cast<unsigned char>(in[pos + 2]);
+        if (in[pos + 3] == 1) {
+          const char rst[13] = {
+              0,           0, 4, 3, 0, in[pos + 5], in[pos + 6], in[pos + 7],
+              in[pos + 8], 0, 0, 0, 8};
+          ++attempts_;  // before the client can see the answer
+          if (write(conn, rst, sizeof(rst)) != sizeof(rst)) return;
+          polls = 0;
+        }
+        pos += 9 + length;
+      }
+      pollfd p{conn, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) {
+        ++polls;
+        continue;
+      }
+      char buf[4096];
+      const ssize_t n = read(conn, buf, sizeof(buf));
+      if (n <= 0) return;
+      in.append(buf, n);
     }
   }
   // Reads the client preface and frames until a HEADERS frame (type 1), for
@@ -243,6 +284,34 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
   EXPECT_EQ((*c)->DeleteArticle(del).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(server.attempts(), 2);
+}
+
+// A read that the server ends CANCELLED without running it (gRPC's server
+// does so to a call arriving as a stop begins) is retried like an
+// UNAVAILABLE one; a write is sent once, since a CANCELLED write may have
+// been applied.
+TEST(SdkRetryTest, AReadTheServerCancelledIsRetriedAndAWriteIsNot) {
+  ClientOptions o;
+  o.max_attempts = 3;
+  o.timeout = absl::Seconds(20);
+  {
+    FakeListener server(FakeListener::kCancelCalls);
+    o.target = server.address();
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ((*c)->Get("retried").status().code(),
+              absl::StatusCode::kCancelled);
+    EXPECT_EQ(server.attempts(), 3);
+  }
+  FakeListener server(FakeListener::kCancelCalls);
+  o.target = server.address();
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  v1::CreateArticleRequest create;
+  *create.mutable_article() = MakeArticle("Once", {}, k2025);
+  EXPECT_EQ((*c)->CreateArticle(create).status().code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(server.attempts(), 1);
 }
 
 // After a long outage gRPC tries to reconnect only every few seconds (its
