@@ -1640,6 +1640,18 @@ std::map<std::string, int> FailuresThroughAStop(
   return failures;
 }
 
+// A contentd with a 5 s grace holding article "x"; null on failure.
+std::unique_ptr<ServerProcess> StartHoldingX(const TempDir& dir) {
+  std::string config;
+  auto server = StartWithGrace(dir, 5, &config);
+  if (server == nullptr ||
+      !Create(*Connect(server->address()), "x", "x").ok()) {
+    ADD_FAILURE() << "cannot start contentd holding x";
+    return nullptr;
+  }
+  return server;
+}
+
 // Every failure is UNAVAILABLE, saying that contentd is stopping or (once
 // the port is closed) that there is no connection.
 void ExpectOnlyUnavailable(const std::map<std::string, int>& failures) {
@@ -1668,10 +1680,8 @@ void ExpectOnlyUnavailable(const std::map<std::string, int>& failures) {
 // The SDK's reads retry such a call (the next test).
 TEST(StopTest, DISABLED_CallsDuringAStopFailOnlyUnavailable) {
   TempDir dir;
-  std::string config;
-  auto server = StartWithGrace(dir, 5, &config);
+  auto server = StartHoldingX(dir);
   ASSERT_NE(server, nullptr);
-  ASSERT_TRUE(Create(*Connect(server->address()), "x", "x").ok());
   ExpectOnlyUnavailable(FailuresThroughAStop(server.get(), [&] {
     auto stub = std::shared_ptr<v1::ContentService::Stub>(
         v1::ContentService::NewStub(grpc::CreateChannel(
@@ -1695,10 +1705,8 @@ TEST(StopTest, DISABLED_CallsDuringAStopFailOnlyUnavailable) {
 // program sees only UNAVAILABLE, which it can act on.
 TEST(StopTest, SdkReadsDuringAStopFailOnlyUnavailable) {
   TempDir dir;
-  std::string config;
-  auto server = StartWithGrace(dir, 5, &config);
+  auto server = StartHoldingX(dir);
   ASSERT_NE(server, nullptr);
-  ASSERT_TRUE(Create(*Connect(server->address()), "x", "x").ok());
   ExpectOnlyUnavailable(FailuresThroughAStop(server.get(), [&] {
     ClientOptions options;
     options.target = server->address();

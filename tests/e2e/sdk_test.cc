@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <map>
@@ -184,23 +185,38 @@ class FakeListener {
       close(conn);
     }
   }
-  // Reads the client's frames for at most about 5 s without news, and
-  // answers each HEADERS frame with RST_STREAM (type 3) CANCEL (8) on its
-  // stream.
+  // Answers each HEADERS frame with RST_STREAM (type 3) CANCEL (8) on its
+  // stream, until the client goes or is quiet for about 5 s.
   void CancelEachCall(int conn) {
+    ReadFrames(conn, [&](const char* stream_id) {
+      const char rst[13] = {
+          0, 0, 4, 3, 0, stream_id[0], stream_id[1], stream_id[2], stream_id[3],
+          0, 0, 0, 8};
+      ++attempts_;  // before the client can see the answer
+      return write(conn, rst, sizeof(rst)) == sizeof(rst);
+    });
+  }
+  // Reads the client preface and frames until a HEADERS frame (type 1), for
+  // at most about 5 s.
+  bool SawHeaders(int conn) {
+    return ReadFrames(conn, [](const char*) { return false; });
+  }
+  // Reads the client preface and frames, calling `on_headers` with each
+  // HEADERS frame's stream id (4 bytes) until it returns false, for at most
+  // about 5 s without a frame. Whether a HEADERS frame came.
+  bool ReadFrames(
+      int conn, const std::function<bool(const char* stream_id)>& on_headers) {
     std::string in;
-    size_t pos = 24;  // the client preface
+    size_t pos = 24;  // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    bool saw = false;
     for (int polls = 0; polls < 100 && !stop_;) {
       while (in.size() >= pos + 9) {
         const size_t length = (static_cast<unsigned char>(in[pos]) << 16) |
                               (static_cast<unsigned char>(in[pos + 1]) << 8) |
                               static_cast<unsigned char>(in[pos + 2]);
         if (in[pos + 3] == 1) {
-          const char rst[13] = {
-              0,           0, 4, 3, 0, in[pos + 5], in[pos + 6], in[pos + 7],
-              in[pos + 8], 0, 0, 0, 8};
-          ++attempts_;  // before the client can see the answer
-          if (write(conn, rst, sizeof(rst)) != sizeof(rst)) return;
+          saw = true;
+          if (!on_headers(&in[pos + 5])) return true;
           polls = 0;
         }
         pos += 9 + length;
@@ -212,34 +228,10 @@ class FakeListener {
       }
       char buf[4096];
       const ssize_t n = read(conn, buf, sizeof(buf));
-      if (n <= 0) return;
+      if (n <= 0) return saw;
       in.append(buf, n);
     }
-  }
-  // Reads the client preface and frames until a HEADERS frame (type 1), for
-  // at most about 5 s.
-  bool SawHeaders(int conn) {
-    std::string in;
-    size_t pos = 24;  // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-    for (int polls = 0; polls < 100 && !stop_;) {
-      while (in.size() >= pos + 9) {
-        const size_t length = (static_cast<unsigned char>(in[pos]) << 16) |
-                              (static_cast<unsigned char>(in[pos + 1]) << 8) |
-                              static_cast<unsigned char>(in[pos + 2]);
-        if (in[pos + 3] == 1) return true;
-        pos += 9 + length;
-      }
-      pollfd p{conn, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) {
-        ++polls;
-        continue;
-      }
-      char buf[4096];
-      const ssize_t n = read(conn, buf, sizeof(buf));
-      if (n <= 0) return false;
-      in.append(buf, n);
-    }
-    return false;
+    return saw;
   }
 
   const Mode mode_;
@@ -250,29 +242,45 @@ class FakeListener {
   std::thread thread_;
 };
 
+// The options of the retry tests: 3 attempts.
+ClientOptions RetryOptions(const FakeListener& server) {
+  ClientOptions o;
+  o.target = server.address();
+  o.max_attempts = 3;
+  o.timeout = absl::Seconds(20);
+  return o;
+}
+
+// How many calls a Get through a new client reached a new listener in
+// `mode` with, ending `code`.
+int ReadAttempts(FakeListener::Mode mode, absl::StatusCode code) {
+  FakeListener server(mode);
+  absl::StatusOr<std::unique_ptr<Client>> c =
+      Client::Connect(RetryOptions(server));
+  EXPECT_TRUE(c.ok()) << c.status();
+  if (!c.ok()) return 0;
+  EXPECT_EQ((*c)->Get("retried").status().code(), code);
+  return server.attempts();
+}
+
+// A Create through `c` ends `code`.
+void ExpectCreateEnds(Client& c, absl::StatusCode code) {
+  v1::CreateArticleRequest create;
+  *create.mutable_article() = MakeArticle("Once", {}, k2025);
+  EXPECT_EQ(c.CreateArticle(create).status().code(), code);
+}
+
 // A reply lost after the call reached the server is retried for a read, but
 // not for a write, which the server may have applied.
 TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
-  ClientOptions o;
-  o.max_attempts = 3;
-  o.timeout = absl::Seconds(20);
-  {
-    FakeListener server(FakeListener::kDropCalls);
-    o.target = server.address();
-    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    EXPECT_EQ((*c)->Get("retried").status().code(),
-              absl::StatusCode::kUnavailable);
-    EXPECT_GT(server.attempts(), 1);
-  }
+  EXPECT_GT(
+      ReadAttempts(FakeListener::kDropCalls, absl::StatusCode::kUnavailable),
+      1);
   FakeListener server(FakeListener::kDropCalls);
-  o.target = server.address();
-  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  absl::StatusOr<std::unique_ptr<Client>> c =
+      Client::Connect(RetryOptions(server));
   ASSERT_TRUE(c.ok()) << c.status();
-  v1::CreateArticleRequest create;
-  *create.mutable_article() = MakeArticle("Once", {}, k2025);
-  EXPECT_EQ((*c)->CreateArticle(create).status().code(),
-            absl::StatusCode::kUnavailable);
+  ExpectCreateEnds(**c, absl::StatusCode::kUnavailable);
   EXPECT_EQ(server.attempts(), 1);
   // Until the client has seen that connection close, the channel still
   // looks READY and the next write would go out on it and fail unseen (as
@@ -291,26 +299,14 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
 // UNAVAILABLE one; a write is sent once, since a CANCELLED write may have
 // been applied.
 TEST(SdkRetryTest, AReadTheServerCancelledIsRetriedAndAWriteIsNot) {
-  ClientOptions o;
-  o.max_attempts = 3;
-  o.timeout = absl::Seconds(20);
-  {
-    FakeListener server(FakeListener::kCancelCalls);
-    o.target = server.address();
-    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    EXPECT_EQ((*c)->Get("retried").status().code(),
-              absl::StatusCode::kCancelled);
-    EXPECT_EQ(server.attempts(), 3);
-  }
+  EXPECT_EQ(
+      ReadAttempts(FakeListener::kCancelCalls, absl::StatusCode::kCancelled),
+      3);
   FakeListener server(FakeListener::kCancelCalls);
-  o.target = server.address();
-  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  absl::StatusOr<std::unique_ptr<Client>> c =
+      Client::Connect(RetryOptions(server));
   ASSERT_TRUE(c.ok()) << c.status();
-  v1::CreateArticleRequest create;
-  *create.mutable_article() = MakeArticle("Once", {}, k2025);
-  EXPECT_EQ((*c)->CreateArticle(create).status().code(),
-            absl::StatusCode::kCancelled);
+  ExpectCreateEnds(**c, absl::StatusCode::kCancelled);
   EXPECT_EQ(server.attempts(), 1);
 }
 
