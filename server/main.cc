@@ -83,6 +83,9 @@ int RunCheck(content::store::StoreOptions options, bool repair,
   options.read_only = !repair;
   // Opening would create an empty table, and report a mistyped name clean.
   options.pg_create_table = false;
+  // The sessions a refused replica or repair lists name the check.
+  options.pg_session_name =
+      repair ? "contentd --check --repair" : "contentd --check";
   if (options.read_only && options.engine == "rocksdb") {
     // A read-only open takes no lock, so it would not notice the server
     // (and would read files the server compacts away): ask the lock.

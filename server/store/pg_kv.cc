@@ -27,6 +27,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
@@ -73,6 +74,46 @@ std::string LockSql(int64_t key, absl::Duration timeout) {
   return absl::StrCat("SET LOCAL lock_timeout = ",
                       std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout)),
                       "; SELECT pg_advisory_lock(", key, ")");
+}
+
+// The processes, other than this session, holding advisory lock `key` (in
+// `mode`, e.g. 'ExclusiveLock', if not empty): one row of how many, and
+// who, each by the name its sessions gave themselves (application_name:
+// "contentd on HOST (pid N)" for contentd's own), their backends and
+// address. A replica's presence session and a write in flight on one of
+// its pooled connections are one process; sessions without a name are
+// each one.
+std::string HoldersSql(int64_t key, absl::string_view mode) {
+  return absl::StrCat(
+      "SELECT count(*), coalesce(string_agg(who, ', ' ORDER BY first), '') "
+      "FROM (SELECT min(l.pid) AS first, coalesce(nullif(max("
+      "a.application_name), ''), 'a session') || ' (PostgreSQL backend' || "
+      "CASE WHEN count(*) > 1 THEN 's ' ELSE ' ' END || string_agg("
+      "l.pid::text, ', ' ORDER BY l.pid) || coalesce(', from ' || "
+      "max(host(a.client_addr)), '') || ')' AS who FROM pg_locks l LEFT "
+      "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
+      "'advisory' AND l.granted AND l.database = (SELECT oid FROM "
+      "pg_database WHERE datname = current_database()) AND l.classid = ",
+      key >> 32, "::bigint::oid AND l.objid = ", key & 0xffffffff,
+      "::bigint::oid AND l.objsubid = 1 AND l.pid <> pg_backend_pid()",
+      mode.empty() ? "" : absl::StrCat(" AND l.mode = '", mode, "'"),
+      " GROUP BY coalesce(nullif(a.application_name, ''), l.pid::text)) "
+      "holders");
+}
+
+// Who holds advisory lock `key` (HoldersSql), asked on `c` outside any
+// transaction, as ": WHO" for a message; empty if no one does or the
+// question failed (the message is then said without it).
+std::string Holders(pqxx::connection_base& c, int64_t key,
+                    absl::string_view mode) {
+  try {
+    pqxx::nontransaction tx(c);
+    const pqxx::result r = tx.exec(HoldersSql(key, mode));
+    if (r.empty() || r[0][0].as<int64_t>() == 0) return "";
+    return absl::StrCat(": ", r[0][1].c_str());
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 bool ValidTableName(absl::string_view t) {
@@ -394,6 +435,37 @@ std::string ProcessName(absl::string_view role) {
                       getpid(), ")");
 }
 
+// `dsn` with `name` as libpq's fallback_application_name, so that every
+// session this process opens names it in pg_stat_activity (an
+// application_name the DSN sets wins). Rewritten in key=value form, which
+// a URI ("postgresql://...") parses into too; a DSN libpq cannot parse is
+// left as it is, for the connection to fail naming the problem.
+std::string NamedDsn(const std::string& dsn, const std::string& name) {
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), nullptr);
+  if (options == nullptr) return dsn;
+  auto quote = [](absl::string_view value) {
+    std::string out = "'";
+    for (char c : value) {
+      if (c == '\\' || c == '\'') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('\'');
+    return out;
+  };
+  std::string out;
+  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr ||
+        absl::string_view(o->keyword) == "fallback_application_name")
+      continue;
+    absl::StrAppend(&out, out.empty() ? "" : " ", o->keyword, "=",
+                    quote(o->val));
+  }
+  PQconninfoFree(options);
+  absl::StrAppend(&out, out.empty() ? "" : " ",
+                  "fallback_application_name=", quote(name));
+  return out;
+}
+
 // Runs `sql` as a prepared statement on `conn` (preparing it on first use).
 template <typename... Args>
 pqxx::result Run(pqxx::transaction_base& tx, Conn& conn, const std::string& sql,
@@ -675,7 +747,8 @@ class PgKv : public KvEngine {
   explicit PgKv(const PgKvOptions& options)
       : options_(options),
         table_("\"" + options.table + "\""),
-        pool_(options.dsn, std::max(1, options.pool_size)) {}
+        dsn_(NamedDsn(options.dsn, ProcessName(options.session_name))),
+        pool_(dsn_, std::max(1, options.pool_size)) {}
 
   absl::Status Init() {
     absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
@@ -889,7 +962,7 @@ class PgKv : public KvEngine {
     absl::MutexLock lock(&listen_mu_);
     try {
       if (listener_ == nullptr) {
-        listener_ = std::make_unique<pqxx::connection>(options_.dsn);
+        listener_ = std::make_unique<pqxx::connection>(dsn_);
         receiver_ = std::make_unique<Receiver>(*listener_, options_.table);
       }
       const int64_t us = absl::ToInt64Microseconds(timeout);
@@ -915,7 +988,7 @@ class PgKv : public KvEngine {
     try {
       if (lease_conn_ == nullptr) {
         leases_.clear();
-        lease_conn_ = std::make_unique<pqxx::connection>(options_.dsn);
+        lease_conn_ = std::make_unique<pqxx::connection>(dsn_);
       }
       pqxx::nontransaction tx(*lease_conn_);
       if (leases_.contains(name)) {
@@ -1043,17 +1116,24 @@ class PgKv : public KvEngine {
     WriteLock(Conn& conn, int64_t key, bool enabled, absl::Duration timeout)
         : conn_(conn), key_(key) {
       if (!enabled) return;
-      pqxx::nontransaction tx(conn_.c);
-      try {
-        tx.exec(LockSql(key_, timeout));
-      } catch (const pqxx::sql_error& e) {
-        if (e.sqlstate() != kLockNotAvailable) throw;
+      bool timed_out = false;
+      {
+        pqxx::nontransaction tx(conn_.c);
+        try {
+          tx.exec(LockSql(key_, timeout));
+        } catch (const pqxx::sql_error& e) {
+          if (e.sqlstate() != kLockNotAvailable) throw;
+          timed_out = true;
+        }
+      }
+      if (timed_out) {
         status_ = absl::UnavailableError(absl::StrCat(
             "storage: waited ", absl::FormatDuration(timeout),
             " (storage.lock_timeout_ms) for the write lock that serializes "
-            "writers across replicas; another writer still holds it (a "
-            "replica that vanished holding it keeps it until PostgreSQL ends "
-            "its session: docs/scaling.md)"));
+            "writers across replicas; another writer still holds it",
+            Holders(conn_.c, key_, "ExclusiveLock"),
+            " (a replica that vanished holding it keeps it until PostgreSQL "
+            "ends its session: docs/scaling.md)"));
         return;
       }
       held_ = true;
@@ -1090,17 +1170,7 @@ class PgKv : public KvEngine {
   // The sessions, other than this one, holding the presence lock: how many,
   // and who (the name each gave itself, its backend and address).
   std::string PresenceHoldersSql() const {
-    const int64_t key = LockKey(options_.table, "serving");
-    return absl::StrCat(
-        "SELECT count(*), coalesce(string_agg(coalesce(nullif("
-        "a.application_name, ''), 'a session') || ' (PostgreSQL backend ' || "
-        "l.pid || coalesce(', from ' || host(a.client_addr), '') || ')', "
-        "', ' ORDER BY l.pid), '') FROM pg_locks l LEFT JOIN "
-        "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-        "AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE "
-        "datname = current_database()) AND l.classid = ",
-        key >> 32, "::bigint::oid AND l.objid = ", key & 0xffffffff,
-        "::bigint::oid AND l.objsubid = 1 AND l.pid <> pg_backend_pid()");
+    return HoldersSql(LockKey(options_.table, "serving"), "");
   }
 
   // Takes the presence lock as `role` on a fresh presence connection
@@ -1116,6 +1186,9 @@ class PgKv : public KvEngine {
         PresenceLocked(absl::Now() + kPresenceTimeout, kPresenceTimeout);
     if (!s.ok()) presence_.reset();
     presence_open_ = presence_ != nullptr;
+    alone_backend_ = role == Presence::kAlone && s.ok() && presence_ != nullptr
+                         ? PQbackendPID(presence_.get())
+                         : 0;
     writes_refused_ = false;  // a start refused ends the process
     return s;
   }
@@ -1134,7 +1207,7 @@ class PgKv : public KvEngine {
     }
     if (presence_ == nullptr) {
       presence_locked_ = false;
-      absl::StatusOr<PgConnPtr> c = ConnectBy(options_.dsn, deadline, timeout);
+      absl::StatusOr<PgConnPtr> c = ConnectBy(dsn_, deadline, timeout);
       if (!c.ok()) return c.status();
       presence_ = *std::move(c);
     }
@@ -1142,8 +1215,8 @@ class PgKv : public KvEngine {
     if (role == Presence::kNone || presence_locked_) return absl::OkStatus();
     const bool alone = role == Presence::kAlone;
     // The name a refused repair lists this process by.
-    const std::string name =
-        ProcessName(alone ? "contentd --check --repair" : "contentd");
+    const std::string name = ProcessName(alone ? "contentd --check --repair"
+                                               : options_.session_name);
     char* quoted = PQescapeLiteral(presence_.get(), name.data(), name.size());
     if (quoted == nullptr) {
       const std::string error = PqError(presence_.get());
@@ -1166,7 +1239,18 @@ class PgKv : public KvEngine {
       presence_locked_ = true;
       return absl::OkStatus();
     }
-    if (!alone) return RepairHolds();
+    if (!alone) {
+      // Named, so that an operator finds the repair that keeps it out.
+      absl::StatusOr<std::vector<std::string>> who = QueryBy(
+          presence_.get(),
+          HoldersSql(LockKey(options_.table, "serving"), "ExclusiveLock"),
+          deadline, timeout);
+      if (!who.ok()) {
+        presence_.reset();
+        return who.status();
+      }
+      return RepairHolds(who->size() == 2 && (*who)[0] != "0" ? (*who)[1] : "");
+    }
     absl::StatusOr<std::vector<std::string>> who =
         QueryBy(presence_.get(), PresenceHoldersSql(), deadline, timeout);
     if (!who.ok()) {
@@ -1179,12 +1263,40 @@ class PgKv : public KvEngine {
         options_.table, ": ", who->size() == 2 ? (*who)[1] : ""));
   }
 
+  // True while backend `pid` holds the presence lock exclusively: a
+  // repair's presence session is still there, and so is its lock.
+  std::string HeldAloneSql(int pid) const {
+    const int64_t key = LockKey(options_.table, "serving");
+    return absl::StrCat(
+        "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND "
+        "l.granted AND l.mode = 'ExclusiveLock' AND l.pid = ",
+        pid,
+        " AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+        "current_database()) AND l.classid = ",
+        key >> 32, "::bigint::oid AND l.objid = ", key & 0xffffffff,
+        "::bigint::oid AND l.objsubid = 1)");
+  }
+
+  // What a repair's write gets once its presence session (backend `pid`)
+  // ended, and the lock it held alone with it.
+  absl::Status AloneLost(int pid) const {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "storage: the repair lost its hold on table ", options_.table,
+        ": its PostgreSQL presence session (backend ", pid,
+        ") ended, and with it the lock that keeps replicas from serving "
+        "and writing meanwhile; the repair stopped, and this write wrote "
+        "nothing (replicas refuse to start on indexes whose repair did not "
+        "finish): stop every replica and run contentd --check --repair "
+        "again"));
+  }
+
   // A serving replica's presence lock refused: the repair holds it.
-  absl::Status RepairHolds() const {
+  absl::Status RepairHolds(absl::string_view who) const {
     return absl::FailedPreconditionError(absl::StrCat(
         "storage: an offline repair (contentd --check --repair) holds "
         "table ",
-        options_.table, "; this replica serves it once the repair ends"));
+        options_.table, who.empty() ? "" : ": ", who,
+        "; this replica serves it once the repair ends"));
   }
 
   // Whether the presence connection is known to be gone without a round
@@ -1277,21 +1389,47 @@ class PgKv : public KvEngine {
     // write is refused having changed nothing. A write that came first,
     // one in flight when its replica's presence connection was lost
     // included, holds the lock until it commits or rolls back, so a repair
-    // starting meanwhile is refused (naming the write's backend) and no
+    // starting meanwhile is refused (naming the write's session) and no
     // repair runs under it: such a write may commit. The refusal of
     // writes while the presence lock is lost (PresenceForWrite) adds the
-    // readiness and the message, not the safety; this costs one round trip
-    // per write (none when synchronous_commit is set too), measured in
-    // docs/scaling.md.
-    const bool guarded = advisory_locks_ && presence_role_ != Presence::kAlone;
+    // readiness and the message, not the safety.
+    //
+    // A repair's writes go on only while its presence session still holds
+    // that lock exclusively: a session that ended (a restart, a network
+    // cut, pg_terminate_backend) took the lock with it, and replicas may
+    // serve and write again. The repair then stops at its next write,
+    // which writes nothing (AloneLost).
+    //
+    // The lock, the repair's check and synchronous_commit ride on the
+    // transaction's first statement, with the value `complete` reads (the
+    // store's last sequence, read by every group commit): no round trip of
+    // their own (docs/scaling.md measures the one the lock took).
+    const Presence role = presence_role_;
+    const bool guarded = advisory_locks_ && role != Presence::kAlone;
+    const int alone_backend =
+        role == Presence::kAlone ? alone_backend_.load() : 0;
+    std::vector<std::string> columns;
     if (guarded) {
-      pqxx::result r =
-          Run(tx, conn,
-              sync ? "SELECT pg_try_advisory_xact_lock_shared($1)"
-                   : "SELECT pg_try_advisory_xact_lock_shared($1), "
-                     "set_config('synchronous_commit', 'off', true)",
-              LockKey(options_.table, "serving"));
-      if (!r[0][0].as<bool>()) {
+      columns.push_back(absl::StrCat("pg_try_advisory_xact_lock_shared(",
+                                     LockKey(options_.table, "serving"), ")"));
+    }
+    if (alone_backend != 0) columns.push_back(HeldAloneSql(alone_backend));
+    if (!sync) {
+      columns.push_back("set_config('synchronous_commit', 'off', true)");
+    }
+    const std::string read_sql =
+        "(SELECT value FROM " + table_ + " WHERE family = $1 AND key = $2)";
+    std::optional<std::string> current;
+    bool read = false;  // `current` holds the value `complete` sees
+    if (!columns.empty()) {
+      const bool fold = complete && options_.fold_first_read;
+      std::string sql = "SELECT " + absl::StrJoin(columns, ", ");
+      if (fold) absl::StrAppend(&sql, ", ", read_sql);
+      pqxx::result r = fold ? Run(tx, conn, sql, static_cast<int>(read_family),
+                                  Bytes(read_key))
+                            : Run(tx, conn, sql);
+      int column = 0;
+      if (guarded && !r[0][column++].as<bool>()) {
         tx.abort();
         *repair_first = true;
         return absl::UnavailableError(absl::StrCat(
@@ -1299,21 +1437,29 @@ class PgKv : public KvEngine {
             options_.table,
             "'s presence lock exclusively or waits for it (an offline "
             "repair, contentd --check --repair, takes it); nothing was "
-            "written"));
+            "written",
+            Holders(conn.c, LockKey(options_.table, "serving"),
+                    "ExclusiveLock")));
       }
-    } else if (!sync) {
-      tx.exec("SET LOCAL synchronous_commit = off");
+      if (alone_backend != 0 && !r[0][column++].as<bool>()) {
+        tx.abort();
+        return AloneLost(alone_backend);
+      }
+      if (!sync) ++column;
+      if (fold && !r[0][column].is_null()) current = FromBytea(r[0][column]);
+      read = fold;
     }
 
     KvBatch completed;
     if (complete) {
       completed = input;
-      pqxx::result r =
-          Run(tx, conn,
-              "SELECT value FROM " + table_ + " WHERE family = $1 AND key = $2",
-              static_cast<int>(read_family), Bytes(read_key));
-      std::optional<std::string> current;
-      if (!r.empty()) current = FromBytea(r[0][0]);
+      if (!read) {
+        pqxx::result r = Run(
+            tx, conn,
+            "SELECT value FROM " + table_ + " WHERE family = $1 AND key = $2",
+            static_cast<int>(read_family), Bytes(read_key));
+        if (!r.empty()) current = FromBytea(r[0][0]);
+      }
       complete(current ? &*current : nullptr, &completed);
     }
     const KvBatch& batch = complete ? completed : input;
@@ -1489,6 +1635,8 @@ class PgKv : public KvEngine {
 
   PgKvOptions options_;      // write_lock cleared if unsupported
   const std::string table_;  // quoted
+  // options_.dsn naming this process's sessions (NamedDsn).
+  const std::string dsn_;
   bool advisory_locks_ = true;
   bool notify_ = true;
   Pool pool_;
@@ -1514,6 +1662,9 @@ class PgKv : public KvEngine {
   std::atomic<bool> writes_refused_{false};
   // Whether presence_ was open when last looked at, for writes.
   std::atomic<bool> presence_open_{false};
+  // The backend of the presence session that took the lock alone (a
+  // repair): its writes check that it still holds it. 0: none.
+  std::atomic<int> alone_backend_{0};
   absl::Mutex refused_mu_;
   std::string refused_why_ ABSL_GUARDED_BY(refused_mu_);
 };

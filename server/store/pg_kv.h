@@ -56,6 +56,18 @@ struct PgKvOptions {
   // transaction, and PostgreSQL refuses a message past 1 GB.
   // Default: 64 MiB.
   int64_t statement_bytes = int64_t{64} << 20;
+  // What this process's sessions call themselves in PostgreSQL
+  // (pg_stat_activity.application_name, as "NAME on HOST (pid N)"), so
+  // that a refusal naming the sessions in its way names the process each
+  // belongs to. A DSN that sets application_name keeps its own (libpq's
+  // fallback_application_name). Default: "contentd".
+  std::string session_name = "contentd";
+  // For benchmarks: false sends the read a write's completion needs
+  // (KvEngine::WriteAfterRead) as a statement of its own after the
+  // transaction's first one (the presence lock, synchronous_commit), as
+  // before they were folded into one; docs/scaling.md measures both.
+  // Default: true.
+  bool fold_first_read = true;
   // For tests: called with the rows and bytes of each INSERT or DELETE
   // statement a write sends. Default: none.
   std::function<void(size_t rows, size_t bytes)> on_statement;

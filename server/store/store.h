@@ -57,6 +57,9 @@ struct StoreOptions {
   int pg_pool_size = 16;
   bool pg_write_lock = true;
   absl::Duration pg_lock_timeout = absl::Seconds(10);
+  // postgres: what the sessions call themselves (PgKvOptions::session_name).
+  // Default: "contentd".
+  std::string pg_session_name = "contentd";
   // Open for reading only, for checking a store without changing it
   // (`contentd --check`): Open writes nothing and starts no background
   // thread, and every write of the store (Create, Update, Apply,

@@ -1442,7 +1442,9 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
 }
 
 // A replica's presence lock as pg_locks shows it: the key (classid, objid)
-// and the backend of the presence connection holding it shared.
+// and the backend of the presence connection holding it shared (outside
+// any transaction: a write's pooled session, named alike, holds it for its
+// transaction).
 struct Presence {
   int64_t key = 0;
   int backend = 0;
@@ -1462,7 +1464,8 @@ Presence PresenceOf(const std::string& dsn, pid_t pid) {
                  "l.locktype = 'advisory' AND l.granted AND l.mode = "
                  "'ShareLock' AND a.application_name LIKE 'contentd on % "
                  "(pid ",
-                 pid, ")'"));
+                 pid,
+                 ")' AND a.xact_start IS NULL"));  // not a write's session
     std::vector<std::string> fields = absl::StrSplit(row, '|');
     if (fields.size() == 2 && absl::SimpleAtoi(fields[0], &p.key) &&
         absl::SimpleAtoi(fields[1], &p.backend)) {

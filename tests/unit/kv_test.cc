@@ -5,6 +5,8 @@
 // starts ($CONTENTD_TEST_PG_DIR holds its DSN).
 #include "server/store/kv.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +27,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -644,7 +647,8 @@ TEST(PgKvTest, AWriteWaitsForATakenWriteLockOnlyUpToItsTimeout) {
     h *= 1099511628211ULL;
   }
   const int64_t key = static_cast<int64_t>(h >> 1);
-  auto holder = std::make_unique<pqxx::connection>(dsn);
+  auto holder =
+      std::make_unique<pqxx::connection>(dsn + " application_name=lockholder");
   {
     pqxx::nontransaction tx(*holder);
     tx.exec_params("SELECT pg_advisory_lock($1)", key);
@@ -668,6 +672,11 @@ TEST(PgKvTest, AWriteWaitsForATakenWriteLockOnlyUpToItsTimeout) {
   const absl::Status s = done.get();
   EXPECT_TRUE(absl::IsUnavailable(s)) << s;
   EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("write lock"));
+  // Naming the holder, by the name its session gave itself.
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("another writer still holds it"));
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr(": lockholder (PostgreSQL backend "));
   EXPECT_GE(waited, absl::Milliseconds(250));
   EXPECT_LT(waited, absl::Seconds(5));
   // With the holder gone the lock is free again, and the connection that
@@ -761,6 +770,15 @@ int64_t EngineLockKey(const std::string& table, const std::string& name) {
   return static_cast<int64_t>(h >> 1);
 }
 
+// What the engine's sessions of this process call themselves with
+// PgKvOptions::session_name `role`: "ROLE on HOST (pid N)".
+std::string SessionName(const std::string& role) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return absl::StrCat(role, " on ", *host != '\0' ? host : "?", " (pid ",
+                      getpid(), ")");
+}
+
 // The condition on pg_locks `l` for advisory lock `key` (a bigint key:
 // objsubid 1).
 std::string IsAdvisoryLock(int64_t key) {
@@ -771,17 +789,23 @@ std::string IsAdvisoryLock(int64_t key) {
 }
 
 // Ends the session of a serving engine's presence connection (it holds
-// `key`, the presence lock, shared, and names itself "contentd on HOST
-// (pid N)"), as a restart, a network cut or pg_terminate_backend would,
-// and waits until it is gone.
-void EndPresenceSession(pqxx::connection& admin, int64_t key) {
+// `key`, the presence lock, shared, outside any transaction, and names
+// itself "contentd on HOST (pid N)"), as a restart, a network cut or
+// pg_terminate_backend would, and waits until it is gone. With `repair`,
+// the session a repair holds the lock alone on (exclusively, named
+// "contentd --check --repair on HOST (pid N)").
+void EndPresenceSession(pqxx::connection& admin, int64_t key,
+                        bool repair = false) {
   pqxx::nontransaction tx(admin);
   const pqxx::result r = tx.exec(absl::StrCat(
       "SELECT pg_terminate_backend(a.pid), a.pid FROM pg_locks l JOIN "
       "pg_stat_activity a ON a.pid = l.pid WHERE ",
-      IsAdvisoryLock(key),
-      " AND l.granted AND l.mode = 'ShareLock' AND a.application_name LIKE "
-      "'contentd on %'"));
+      IsAdvisoryLock(key), " AND l.granted AND l.mode = '",
+      repair ? "ExclusiveLock" : "ShareLock", "' AND a.application_name LIKE '",
+      repair ? "contentd --check --repair on %" : "contentd on %",
+      // Not a pooled connection of the same process in a write (named
+      // alike, and holding the lock for its transaction).
+      "' AND a.xact_start IS NULL"));
   ASSERT_EQ(r.size(), 1u) << "one presence session";
   const int pid = r[0][1].as<int>();
   for (int i = 0; i < 1000; ++i) {
@@ -819,8 +843,9 @@ TEST(PgKvTest, AServingEngineWritesOnlyWhileItHoldsItsPresenceLock) {
   const int64_t key = EngineLockKey(o.table, "serving");
   pqxx::connection admin(dsn);
   EndPresenceSession(admin, key);
-  // The lock contentd --check --repair takes, held.
-  pqxx::connection repair(dsn);
+  // The lock contentd --check --repair takes, held (by a session naming
+  // itself, which the refusals name).
+  pqxx::connection repair(dsn + " application_name=repairtest");
   {
     pqxx::nontransaction tx(repair);
     ASSERT_TRUE(tx.exec_params("SELECT pg_try_advisory_lock($1)", key)[0][0]
@@ -835,9 +860,25 @@ TEST(PgKvTest, AServingEngineWritesOnlyWhileItHoldsItsPresenceLock) {
                     "(a repair may be running); writes are refused until it "
                     "is re-taken: an offline repair (contentd --check "
                     "--repair) holds table " +
-                    o.table));
+                    o.table + ": repairtest (PostgreSQL backend "));
     const absl::Status ping = (*kv)->Ping(absl::Seconds(5));
     EXPECT_TRUE(absl::IsFailedPrecondition(ping)) << ping;
+    EXPECT_THAT(std::string(ping.message()),
+                ::testing::HasSubstr("holds table " + o.table +
+                                     ": repairtest (PostgreSQL backend "));
+  }
+  {
+    // An engine that does not serve (no presence session to lose) is
+    // refused by its write's own transaction, naming the repair too.
+    auto plain = OpenPgKv(o);
+    ASSERT_TRUE(plain.ok()) << plain.status();
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", "plain");
+    const absl::Status refused = (*plain)->Write(std::move(batch), true);
+    EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
+    EXPECT_THAT(std::string(refused.message()),
+                ::testing::HasSubstr(
+                    "nothing was written: repairtest (PostgreSQL backend "));
   }
   std::string v;
   ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
@@ -891,6 +932,11 @@ TEST(PgKvTest, AWriteInFlightKeepsARepairOutAndCommits) {
   EXPECT_TRUE(absl::IsFailedPrecondition(alone)) << alone;
   EXPECT_THAT(std::string(alone.message()),
               ::testing::HasSubstr("1 process serves table " + o.table));
+  // The write's session names its process, as the presence session does;
+  // it was "a session (PostgreSQL backend N, ...)".
+  EXPECT_THAT(std::string(alone.message()),
+              ::testing::HasSubstr(": " + SessionName("contentd") +
+                                   " (PostgreSQL backend "));
   std::string v;
   ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
   EXPECT_EQ(v, "in flight");
@@ -904,6 +950,102 @@ TEST(PgKvTest, AWriteInFlightKeepsARepairOutAndCommits) {
               ::testing::HasSubstr("lost its PostgreSQL presence lock"));
   ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
   EXPECT_EQ(v, "in flight");
+}
+
+// Every session of an engine (pooled connections, the leases', the
+// listener's, the presence connection) names its process in
+// pg_stat_activity, whether the DSN is written as key=value pairs or as a
+// URI, so that a refusal listing the sessions in its way names the process
+// each belongs to. Only the presence connection named itself.
+TEST(PgKvTest, EverySessionNamesItsProcess) {
+  PgKvOptions o;
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  // The test server's DSN as a URI: host=H port=P user=U dbname=D.
+  std::map<std::string, std::string> keys;
+  for (absl::string_view pair : absl::StrSplit(o.dsn, ' ', absl::SkipEmpty())) {
+    const size_t eq = pair.find('=');
+    ASSERT_NE(eq, absl::string_view::npos) << o.dsn;
+    keys[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+  }
+  const std::string uri =
+      absl::StrCat("postgresql://", keys["user"], "@", keys["host"], ":",
+                   keys["port"], "/", keys["dbname"]);
+  pqxx::connection admin(o.dsn);
+  for (const std::string& dsn : {o.dsn, uri}) {
+    SCOPED_TRACE(dsn);
+    PgKvOptions u = o;
+    u.dsn = dsn;
+    u.session_name = dsn == uri ? "namedtest-uri" : "namedtest";
+    auto kv = OpenPgKv(u);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    ASSERT_TRUE((*kv)->MarkServing().ok());
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", "v");
+    ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+    std::string v;
+    ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+    absl::StatusOr<bool> lease = (*kv)->TryLease("named");
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    (*kv)->WaitForWrites(absl::Milliseconds(1));  // opens the listener
+    pqxx::nontransaction tx(admin);
+    const pqxx::result r = tx.exec(absl::StrCat(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = ",
+        tx.quote(SessionName(u.session_name))));
+    // At least one pooled connection, the leases', the listener's and the
+    // presence connection.
+    EXPECT_GE(r[0][0].as<int>(), 4);
+  }
+}
+
+// A repair's writes go on only while its presence session holds the lock
+// alone: once that session ended (a restart, a network cut,
+// pg_terminate_backend), replicas may serve and write again, and every
+// later write of the repair is refused FAILED_PRECONDITION, writing
+// nothing. It went on writing beside a replica that had started meanwhile.
+TEST(PgKvTest, ARepairStopsWritingOnceItsPresenceSessionEnded) {
+  PgKvOptions o;
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  const std::string dsn = o.dsn;
+  o.pool_size = 2;
+  PgKvOptions repair_options = o;
+  repair_options.session_name = "contentd --check --repair";
+  auto repair = OpenPgKv(repair_options);
+  ASSERT_TRUE(repair.ok()) << repair.status();
+  ASSERT_TRUE((*repair)->HoldAlone().ok());
+  auto put = [](KvEngine& kv, const std::string& v) {
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", v);
+    return kv.WriteAfterRead(std::move(batch), true, Family::kMeta, "k",
+                             [](const std::string*, KvBatch*) {});
+  };
+  ASSERT_TRUE(put(**repair, "repairing").ok());
+
+  pqxx::connection admin(dsn);
+  EndPresenceSession(admin, EngineLockKey(o.table, "serving"),
+                     /*repair=*/true);
+  // A replica may now start, and writes.
+  auto replica = OpenPgKv(o);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  ASSERT_TRUE((*replica)->MarkServing().ok());
+  ASSERT_TRUE(put(**replica, "served").ok());
+
+  for (bool sync : {true, false}) {
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", "repairing again");
+    const absl::Status refused = (*repair)->Write(std::move(batch), sync);
+    EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+    EXPECT_THAT(std::string(refused.message()),
+                ::testing::HasSubstr("storage: the repair lost its hold on "
+                                     "table " +
+                                     o.table));
+    EXPECT_THAT(std::string(refused.message()),
+                ::testing::HasSubstr("this write wrote nothing"));
+  }
+  const absl::Status completed = put(**repair, "repairing again");
+  EXPECT_TRUE(absl::IsFailedPrecondition(completed)) << completed;
+  std::string v;
+  ASSERT_TRUE((*replica)->Get(Family::kMeta, "k", &v).ok());
+  EXPECT_EQ(v, "served");
 }
 
 // A read whose session the server ends under it (57P01 admin_shutdown, as a
