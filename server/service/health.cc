@@ -31,20 +31,39 @@ void ServingHealth::Shutdown() {
   if (health_ != nullptr) health_->Shutdown();
 }
 
+namespace {
+
+// What readiness waits for while `status` (not OK) holds: the store to
+// answer, or, while an offline repair holds a shared store
+// (FAILED_PRECONDITION, KvEngine::Ping), the repair to end.
+const char* WaitedFor(const absl::Status& status) {
+  return absl::IsFailedPrecondition(status)
+             ? "until the offline repair holding the store ends"
+             : "until the store answers again";
+}
+
+}  // namespace
+
 void ServingHealth::StoreReachable(const absl::Status& status) {
   absl::MutexLock lock(&mu_);
-  if (status.ok() == unreachable_.ok()) {
-    unreachable_ = status;  // the latest reason
+  const absl::Status before = unreachable_;
+  unreachable_ = status;  // the latest reason
+  // One line per change of what readiness waits for: none while it goes
+  // on, one when it changes (the store answers, but a repair holds it).
+  if (status.ok() == before.ok() &&
+      (status.ok() || absl::IsFailedPrecondition(status) ==
+                          absl::IsFailedPrecondition(before)))
     return;
-  }
-  unreachable_ = status;
   if (shut_down_) return;
   if (status.ok()) {
-    *log_ << "contentd: readiness: the store answers again" << std::endl;
+    *log_ << (absl::IsFailedPrecondition(before)
+                  ? "contentd: readiness: the offline repair ended; SERVING "
+                    "again"
+                  : "contentd: readiness: the store answers again")
+          << std::endl;
   } else {
     *log_ << "contentd: readiness: NOT_SERVING (" << kReadinessServiceName
-          << ") until the store answers again: " << status.message()
-          << std::endl;
+          << ") " << WaitedFor(status) << ": " << status.message() << std::endl;
   }
   if (health_ != nullptr && !storage_failed_)
     health_->SetServingStatus(kReadinessServiceName, status.ok());

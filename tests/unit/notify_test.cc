@@ -215,6 +215,44 @@ TEST(ServingHealthTest, ReadinessFollowsTheStoresReachabilityAlone) {
   EXPECT_FALSE(health.ready());
 }
 
+// While an offline repair holds a shared store (the ping's
+// FAILED_PRECONDITION) the log line says readiness waits for the repair to
+// end, not for the store to answer (it does answer); a change of what it
+// waits for while NOT_SERVING gets its line, a repeat none.
+TEST(ServingHealthTest, ReadinessSaysWhatItWaitsFor) {
+  std::ostringstream log;
+  FakeHealthService fake;
+  service::ServingHealth health(&log);
+  health.Attach(&fake);
+  const std::string ready = service::kReadinessServiceName;
+  const absl::Status repair = absl::FailedPreconditionError(
+      "storage: an offline repair (contentd --check --repair) holds table t");
+  const absl::Status down = absl::UnavailableError(
+      "storage: PostgreSQL unreachable (storage.dsn): connection refused");
+  health.StoreReachable(repair);
+  health.StoreReachable(repair);  // no second line
+  EXPECT_EQ(fake.Status(ready), 0);
+  health.StoreReachable(absl::OkStatus());
+  EXPECT_EQ(fake.Status(ready), 1);
+  health.StoreReachable(down);
+  health.StoreReachable(repair);
+  EXPECT_EQ(fake.Status(ready), 0);
+  health.StoreReachable(absl::OkStatus());
+  EXPECT_EQ(fake.Status(ready), 1);
+  EXPECT_EQ(log.str(),
+            "contentd: readiness: NOT_SERVING (content.v1.Readiness) until "
+            "the offline repair holding the store ends: storage: an offline "
+            "repair (contentd --check --repair) holds table t\n"
+            "contentd: readiness: the offline repair ended; SERVING again\n"
+            "contentd: readiness: NOT_SERVING (content.v1.Readiness) until "
+            "the store answers again: storage: PostgreSQL unreachable "
+            "(storage.dsn): connection refused\n"
+            "contentd: readiness: NOT_SERVING (content.v1.Readiness) until "
+            "the offline repair holding the store ends: storage: an offline "
+            "repair (contentd --check --repair) holds table t\n"
+            "contentd: readiness: the offline repair ended; SERVING again\n");
+}
+
 // Attached while unreachable (the first ping came first), readiness starts
 // NOT_SERVING; a stop ends readiness whatever pings say afterwards.
 TEST(ServingHealthTest, ReadinessAtAttachAndAfterAStop) {
