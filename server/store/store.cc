@@ -36,6 +36,11 @@ namespace {
 // postings (Store::ApplyOnce); smaller ones log them like any write.
 constexpr size_t kMinIngestBatch = 64;
 
+// Retention on a shared engine: articles' removals per transaction, and
+// about the bytes of one (Store::RetentionPass).
+constexpr size_t kRetentionGroupArticles = 256;
+constexpr size_t kRetentionGroupBytes = size_t{4} << 20;
+
 std::string BigEndian(int64_t v) {
   std::string s;
   AppendBigEndian64(&s, static_cast<uint64_t>(v));
@@ -2241,7 +2246,8 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
   // this project's VMs) a pass over 20k articles took 135 s, and the first
   // pass after retention was turned on over 1M would take hours. A removal
   // a power cut takes back is done again by the next pass; none is seen by
-  // a reader before it is written. PostgreSQL commits each as before.
+  // a reader before it is written. PostgreSQL commits several articles'
+  // removals together (RetentionPass).
   const bool defer_sync = options_.sync && !shared_;
   bool unsynced = false;
   absl::StatusOr<RetentionResult> out = RetentionPass(
@@ -2259,8 +2265,54 @@ absl::StatusOr<RetentionResult> Store::RetentionPass(
     const std::function<absl::Status(bool)>& stop, RetentionResult* out,
     bool* unsynced) {
   RetentionResult& result = *out;
+  // On a shared engine each article's removal was a transaction of its
+  // own, and a pass over 20k articles took minutes (docs/operations.md):
+  // removals now share transactions, up to kRetentionGroupArticles
+  // articles or kRetentionGroupBytes each. Every article keeps its
+  // conditions (its head, and the newest revision to go), so one that
+  // another writer changed meanwhile fails the whole group (ABORTED),
+  // which is then written again article by article: each removal is still
+  // whole or not at all, and one that lost its race is left to the next
+  // pass, as before.
+  struct Removal {
+    KvBatch batch;
+    int64_t removed = 0, purged = 0;
+  };
+  std::vector<Removal> group;
+  size_t group_bytes = 0;
+  auto count = [&result](const Removal& r) {
+    result.revisions_removed += r.removed;
+    result.articles_purged += r.purged;
+  };
+  auto flush = [&]() -> absl::Status {
+    std::vector<Removal> removals = std::move(group);
+    group.clear();
+    group_bytes = 0;
+    if (removals.size() > 1) {
+      KvBatch all;
+      for (const Removal& r : removals) all.Append(KvBatch(r.batch));
+      absl::Status s = kv_->Write(std::move(all), options_.sync);
+      if (s.ok()) {
+        for (const Removal& r : removals) count(r);
+        return s;
+      }
+      if (!absl::IsAborted(s)) return s;
+    }
+    for (Removal& r : removals) {
+      absl::Status s = kv_->Write(std::move(r.batch), options_.sync);
+      if (absl::IsAborted(s)) continue;  // another writer got there first
+      if (!s.ok()) return s;
+      count(r);
+    }
+    return absl::OkStatus();
+  };
   for (const std::string& id : ids) {
-    if (absl::Status s = stop(false); !s.ok()) return s;
+    if (absl::Status s = stop(false); !s.ok()) {
+      // What was gathered is written first, and counted in the message.
+      if (absl::Status f = flush(); !f.ok()) return f;
+      absl::Status again = stop(false);
+      return again.ok() ? s : again;
+    }
     IdLockGuard lock(&id_locks_, {id});
     std::string head_bytes;
     absl::Status read = ReadHeadBytes(id, &head_bytes);
@@ -2346,6 +2398,15 @@ absl::StatusOr<RetentionResult> Store::RetentionPass(
     }
     if (batch.empty()) continue;
     ExpectHead(&batch, id, &*head);
+    if (shared_) {
+      group_bytes += batch.ApproximateBytes();
+      group.push_back({std::move(batch), removed, purged});
+      if (group.size() >= kRetentionGroupArticles ||
+          group_bytes >= kRetentionGroupBytes) {
+        if (absl::Status f = flush(); !f.ok()) return f;
+      }
+      continue;
+    }
     absl::Status s = kv_->Write(std::move(batch), options_.sync && !defer_sync);
     if (absl::IsAborted(s)) continue;  // another replica wrote it meanwhile
     if (!s.ok()) return s;
@@ -2353,6 +2414,7 @@ absl::StatusOr<RetentionResult> Store::RetentionPass(
     result.revisions_removed += removed;
     result.articles_purged += purged;
   }
+  if (absl::Status f = flush(); !f.ok()) return f;
   return result;
 }
 
