@@ -39,7 +39,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -181,16 +180,6 @@ int Fail(const absl::Status& status) {
     std::cerr << "Error: " << CallErrorText(status, g_connection) << "\n";
   }
   return kExitFailure;
-}
-
-// `status` with `message` instead of its own, keeping its code and details
-// (ErrorReason, FieldViolations), which -o json prints.
-absl::Status Reworded(const absl::Status& status, absl::string_view message) {
-  absl::Status out(status.code(), message);
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
-  return out;
 }
 
 int Finish(const absl::Status& status) {
@@ -336,6 +325,13 @@ absl::Status NameTheAdminFlag(const absl::Status& status,
     return status;
   }
   return Reworded(status, absl::StrCat(flag, ": ", status.message()));
+}
+
+// A write's error (delete, undelete, restore) led by the flag or argument
+// it is about: INVALID_ARGUMENT by NameTheFlag, a condition that did not
+// hold (FAILED_PRECONDITION) by NameTheCondition, as apply leads them.
+int FailWriteCall(const absl::Status& status) {
+  return Fail(NameTheCondition(NameTheFlag(status, kWriteFields)));
 }
 
 // --- Verbs ------------------------------------------------------------------
@@ -668,7 +664,7 @@ int RunRestore(Session& s, const RestoreFlags& f) {
   }
   absl::StatusOr<v1::Article> article =
       s.client->RestoreArticleRevision(request);
-  if (!article.ok()) return Fail(NameTheFlag(article.status(), kWriteFields));
+  if (!article.ok()) return FailWriteCall(article.status());
   if (s.output.format() == Format::kTable && !article->has_delete_time() &&
       article->revision() == head_revision) {
     std::cout << article->name() << " unchanged (revision "
@@ -699,7 +695,7 @@ int RunDelete(Session& s, const DeleteFlags& f) {
   request.set_expected_revision(f.expected_revision);
   request.set_etag(f.etag);
   absl::StatusOr<v1::Article> article = s.client->DeleteArticle(request);
-  if (!article.ok()) return Fail(NameTheFlag(article.status(), kWriteFields));
+  if (!article.ok()) return FailWriteCall(article.status());
   return PrintWrite(s, *article, "deleted");
 }
 
@@ -709,7 +705,7 @@ int RunUndelete(Session& s, const DeleteFlags& f) {
   request.set_expected_revision(f.expected_revision);
   request.set_etag(f.etag);
   absl::StatusOr<v1::Article> article = s.client->UndeleteArticle(request);
-  if (!article.ok()) return Fail(NameTheFlag(article.status(), kWriteFields));
+  if (!article.ok()) return FailWriteCall(article.status());
   return PrintWrite(s, *article, "undeleted");
 }
 
