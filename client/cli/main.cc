@@ -54,6 +54,7 @@
 #include "common/utf8.h"
 #include "content/client.h"
 #include "content/markdown.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace content::cli {
 namespace {
@@ -977,9 +978,31 @@ struct WatchFlags {
 // Set by the SIGINT handler, which may do nothing else (Cancel locks).
 std::atomic<bool> g_watch_interrupted{false};
 
+// A notice of `watch -o json` on one line: `notice` with the keys every
+// notice has added, {"message": TEXT (the text line less `watch: `),
+// "notice": KIND, "resumeAfterSequence": "41"}, the sequence a string as
+// proto3 JSON writes an int64, and left out while there is none (no event
+// yet, and the server never said where the stream starts: the message says
+// from now or from the oldest event kept).
+std::string WatchNoticeJson(google::protobuf::Struct* notice,
+                            absl::string_view kind, const std::string& text,
+                            int64_t after) {
+  auto& fields = *notice->mutable_fields();
+  fields["notice"].set_string_value(std::string(kind));
+  fields["message"].set_string_value(text);
+  if (after > 0) {
+    fields["resumeAfterSequence"].set_string_value(absl::StrCat(after));
+  }
+  absl::StatusOr<std::string> json = ToJson(*notice, /*pretty=*/false);
+  // Struct always maps to JSON; the text line stands in should it not.
+  return json.ok() ? *json : absl::StrCat("watch: ", text);
+}
+
 // One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
 // compact JSON object (the WatchArticlesResponse) per line, or with -o yaml
-// one YAML document per event, each opened by `---`.
+// one YAML document per event, each opened by `---`. Notices of a lost and
+// resumed stream go to stderr, as lines or, with -o json, JSON objects
+// (WatchNoticeJson).
 int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   if (std::string bad = CheckQueryFlags(filters, "--all"); !bad.empty()) {
     std::cerr << bad << "\n";
@@ -1033,12 +1056,38 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
     if (after > 0) return absl::StrCat("after sequence ", after);
     return std::string(f.from_now ? "from now" : "from the oldest event kept");
   };
-  hooks.on_lost = [&from](const absl::Status& status, int64_t after) {
-    std::cerr << "watch: lost the stream (" << StatusText(status)
-              << "); reconnecting to resume " << from(after) << std::endl;
+  // Under -o json each notice is a JSON object on stderr too, not on
+  // stdout with the events: stdout stays a stream of WatchArticlesResponse
+  // objects only, which a `jq` filter reads without telling two shapes
+  // apart, and each notice carries the sequence the watch resumes after,
+  // which places it among the events whatever order a reader of both
+  // streams sees them in (both are flushed as they are written).
+  const bool json = s.output.format() == Format::kJson;
+  hooks.on_lost = [&from, json](const absl::Status& status, int64_t after) {
+    const std::string text =
+        absl::StrCat("lost the stream (", StatusText(status),
+                     "); reconnecting to resume ", from(after));
+    if (!json) {
+      std::cerr << "watch: " << text << std::endl;
+      return;
+    }
+    google::protobuf::Struct notice;
+    // The error that ended the stream, as a failed call's -o json gives it
+    // (a server that ended the stream itself: code OK).
+    *(*notice.mutable_fields())["status"].mutable_struct_value() =
+        ErrorStruct(status, StatusText(status));
+    std::cerr << WatchNoticeJson(&notice, "STREAM_LOST", text, after)
+              << std::endl;
   };
-  hooks.on_resumed = [&from](int64_t after) {
-    std::cerr << "watch: reconnected; resuming " << from(after) << std::endl;
+  hooks.on_resumed = [&from, json](int64_t after) {
+    const std::string text =
+        absl::StrCat("reconnected; resuming ", from(after));
+    if (!json) {
+      std::cerr << "watch: " << text << std::endl;
+      return;
+    }
+    google::protobuf::Struct notice;
+    std::cerr << WatchNoticeJson(&notice, "RESUMED", text, after) << std::endl;
   };
   int64_t seen = 0;
   const Format format = s.output.format();

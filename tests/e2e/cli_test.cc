@@ -2424,26 +2424,38 @@ TEST_F(CliTest, ExportWriteFailureSaysWhyLocally) {
             "Error: writing " + out + "/fullx.md: No space left on device\n");
 }
 
-// `watch` reconnected in silence when the server went away: a line on
-// stderr now says that it lost the stream and one that it resumed, and
-// from where, each once however many attempts it took; no event is lost
-// or repeated.
-TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
+// Runs `contentctl watch --count 2 ARGS` against a contentd of its own,
+// which is killed (SIGKILL) once the first event (articles/rc1) is out and
+// restarted on the same port once the watch says it lost the stream; a
+// second article is written once it says it reconnected. Returns the
+// watch's result; `files` holds the article files.
+CommandResult WatchAcrossARestart(const std::string& files,
+                                  const std::vector<std::string>& args) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
-  ASSERT_NE(server, nullptr);
-  const auto ctl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {Contentctl(), "--server", server->address()});
-    return RunCommand(args);
+  if (server == nullptr) {
+    ADD_FAILURE() << "no contentd";
+    return {};
+  }
+  const auto apply = [&](const std::string& id) {
+    const std::string path = files + "/" + id + ".md";
+    WriteFile(path, Doc(id, "", ""));
+    return RunCommand({Contentctl(), "--server", server->address(), "apply",
+                       "-f", path})
+        .exit_code;
   };
-  ASSERT_EQ(ctl({"apply", "-f", Write("rc1.md", Doc("rc1", "", ""))}).exit_code,
-            0);
+  EXPECT_EQ(apply("rc1"), 0);
   const std::string out = dir.path() + "/watch.out";
   const std::string err = dir.path() + "/watch.err";
-  std::unique_ptr<BackgroundCommand> watch = BackgroundCommand::Start(
-      {Contentctl(), "--server", server->address(), "watch", "--count", "2"},
-      out, err);
-  ASSERT_NE(watch, nullptr);
+  std::vector<std::string> argv = {Contentctl(), "--server", server->address(),
+                                   "watch",      "--count",  "2"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::unique_ptr<BackgroundCommand> watch =
+      BackgroundCommand::Start(argv, out, err);
+  if (watch == nullptr) {
+    ADD_FAILURE() << "watch did not start";
+    return {};
+  }
   // Bounds the waits below, so that a broken watch fails the test.
   const auto give_up =
       std::chrono::steady_clock::now() + std::chrono::minutes(1);
@@ -2456,14 +2468,21 @@ TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
     }
     return false;
   };
-  ASSERT_TRUE(wait_for(out, "1 CREATED articles/rc1 1\n"));
+  EXPECT_TRUE(wait_for(out, "articles/rc1"));
   server->Stop(SIGKILL);
-  ASSERT_TRUE(wait_for(err, "watch: lost the stream ("));
-  ASSERT_TRUE(server->RestartOnSamePort());
-  ASSERT_TRUE(wait_for(err, "watch: reconnected"));
-  ASSERT_EQ(ctl({"apply", "-f", Write("rc2.md", Doc("rc2", "", ""))}).exit_code,
-            0);
-  const CommandResult r = watch->Wait(std::chrono::minutes(1));
+  EXPECT_TRUE(wait_for(err, "lost the stream ("));
+  EXPECT_TRUE(server->RestartOnSamePort());
+  EXPECT_TRUE(wait_for(err, "reconnected"));
+  EXPECT_EQ(apply("rc2"), 0);
+  return watch->Wait(std::chrono::minutes(1));
+}
+
+// `watch` reconnected in silence when the server went away: a line on
+// stderr now says that it lost the stream and one that it resumed, and
+// from where, each once however many attempts it took; no event is lost
+// or repeated.
+TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
+  const CommandResult r = WatchAcrossARestart(files_.path(), {});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "1 CREATED articles/rc1 1\n2 CREATED articles/rc2 1\n");
   const std::vector<std::string> lines = Lines(r.err);
@@ -2472,6 +2491,38 @@ TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
   EXPECT_THAT(lines[0], ::testing::EndsWith(
                             "); reconnecting to resume after sequence 1"));
   EXPECT_EQ(lines[1], "watch: reconnected; resuming after sequence 1");
+}
+
+// Under -o json those two notices were still text lines among the JSON a
+// script reads. They are JSON objects on stderr now, each with the
+// sequence it resumes after; stdout holds only the events.
+TEST_F(CliTest, WatchJsonNoticesAreJsonObjects) {
+  const CommandResult r = WatchAcrossARestart(files_.path(), {"-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> events = Lines(r.out);
+  ASSERT_EQ(events.size(), 2u) << r.out;
+  EXPECT_EQ(ParseJson<v1::WatchArticlesResponse>(events[0]).event().name(),
+            "articles/rc1");
+  EXPECT_EQ(ParseJson<v1::WatchArticlesResponse>(events[1]).event().sequence(),
+            2);
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  const auto lost = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(lost.at("notice").string_value(), "STREAM_LOST");
+  EXPECT_EQ(lost.at("resumeAfterSequence").string_value(), "1");
+  EXPECT_THAT(lost.at("message").string_value(),
+              StartsWith("lost the stream (UNAVAILABLE: "));
+  EXPECT_THAT(lost.at("message").string_value(),
+              EndsWith("); reconnecting to resume after sequence 1"));
+  const auto& status = lost.at("status").struct_value().fields();
+  EXPECT_EQ(status.at("code").string_value(), "UNAVAILABLE");
+  EXPECT_EQ(status.count("reason"), 1u);
+  const auto resumed = ParseJson<google::protobuf::Struct>(lines[1]).fields();
+  EXPECT_EQ(resumed.at("notice").string_value(), "RESUMED");
+  EXPECT_EQ(resumed.at("resumeAfterSequence").string_value(), "1");
+  EXPECT_EQ(resumed.at("message").string_value(),
+            "reconnected; resuming after sequence 1");
+  EXPECT_EQ(resumed.count("status"), 0u);
 }
 
 // `apply -f DIR` read a tree that an export cut off had left, marked by
