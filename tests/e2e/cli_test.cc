@@ -2394,6 +2394,13 @@ TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
             "--bogus",
             "contentctl apply --help"},
            {{"watch", "--bogus"}, "--bogus", "contentctl watch --help"},
+           {{"delete", "x", "--bogus"}, "--bogus", "contentctl delete --help"},
+           {{"undelete", "x", "--bogus", "-o", "json"},
+            "--bogus",
+            "contentctl undelete --help"},
+           {{"restore", "x", "1", "--etag=e", "--bogus"},
+            "--bogus",
+            "contentctl restore --help"},
            {{"version", "--bogus"}, "--bogus", "contentctl version --help"}}) {
     CommandResult r = Ctl(args);
     EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
@@ -2401,6 +2408,13 @@ TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
                                   "` for more information.\n"))
         << ::testing::PrintToString(args);
     EXPECT_THAT(r.out, IsEmpty());
+  }
+  // Each write's help names the conditions it takes.
+  for (const char* verb : {"apply", "delete", "undelete", "restore"}) {
+    CommandResult r = Ctl({verb, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << verb;
+    EXPECT_THAT(r.out, HasSubstr("--expected-revision INT")) << verb;
+    EXPECT_THAT(r.out, HasSubstr("--etag TEXT")) << verb;
   }
   // `-5` is a value, not a flag: its own error stands.
   CommandResult r = Ctl({"get", "x", "--revision", "-5"});
