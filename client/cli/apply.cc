@@ -432,22 +432,13 @@ std::string KeyOfField(absl::string_view field, const Written& written) {
 // `status` with the Article field it begins with (`publish_time: ...`;
 // `article.tags[1]: ...` from UpdateArticle) named as the document wrote it
 // (`publishDate: ...`, `tags[1]: ...`), and a write's condition that failed
-// led by its flag
-// (`--expected-revision: expected_revision 3 does not match ...`), as the
-// other verbs name flags. Anything else is returned unchanged.
+// led by its flag (NameTheCondition: `--expected-revision: expected_revision
+// 3 does not match ...`), as the other verbs name flags. Details are kept;
+// anything else is returned unchanged.
 absl::Status NameTheKey(const absl::Status& status, const Written& written) {
-  absl::string_view message = status.message();
-  if (absl::IsFailedPrecondition(status)) {
-    for (auto [field, flag] :
-         {std::pair{"expected_revision ", "--expected-revision"},
-          std::pair{"etag ", "--etag"}}) {
-      if (absl::StartsWith(message, field)) {
-        return absl::FailedPreconditionError(absl::StrCat(flag, ": ", message));
-      }
-    }
-    return status;
-  }
+  if (absl::IsFailedPrecondition(status)) return NameTheCondition(status);
   if (!absl::IsInvalidArgument(status)) return status;
+  absl::string_view message = status.message();
   absl::ConsumePrefix(&message, "article.");
   // The field path: up to the ": " that ends it, with no space in it.
   const size_t colon = message.find(": ");
@@ -464,7 +455,8 @@ absl::Status NameTheKey(const absl::Status& status, const Written& written) {
     rule = absl::StrReplaceAll(rule,
                                {{"after publish_time", "after publishDate"}});
   }
-  return absl::InvalidArgumentError(absl::StrCat(key, rest, rule));
+  // The details stay the server's: -o json prints its reason and field.
+  return Reworded(status, absl::StrCat(key, rest, rule));
 }
 
 // How `parsed` wrote what its article holds.
@@ -607,6 +599,33 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
   return out;
 }
 
+// What -o json prints on stderr for a failed file instead of `FILE: error:
+// CODE: message`: the object every -o json error is (ErrorJson), with the
+// file as the results name it, `{"code": ..., "domain": ...,
+// "fieldViolations": [...], "file": "posts/a.md", "message": ..., "metadata":
+// {...}, "reason": ...}`, on one line.
+std::string FileErrorJson(const FileResult& r) {
+  google::protobuf::Struct error = ErrorStruct(r.status, StatusText(r.status));
+  (*error.mutable_fields())["file"].set_string_value(r.file);
+  absl::StatusOr<std::string> json = ToJson(error, /*pretty=*/false);
+  // Struct always maps to JSON; the text line stands in should it not.
+  return json.ok() ? *json
+                   : absl::StrCat(r.file, ": error: ", StatusText(r.status));
+}
+
+// An error of the whole run (the import stream's, a path that cannot be
+// read) on stderr: `Error: TEXT`, TEXT being `CODE: message` or
+// CallErrorText, or under -o json the object ErrorJson gives, as the other
+// verbs print theirs.
+void PrintRunError(const absl::Status& status, const std::string& text,
+                   Format format) {
+  if (format == Format::kJson) {
+    std::cerr << ErrorJson(status, text) << "\n";
+  } else {
+    std::cerr << "Error: " << text << "\n";
+  }
+}
+
 // One file on its way through a streaming import.
 struct Pending {
   FileResult result;
@@ -620,6 +639,7 @@ class Reporter {
  public:
   Reporter(size_t total, Format format, bool dry_run)
       : structured_(format == Format::kJson || format == Format::kYaml),
+        json_errors_(format == Format::kJson),
         dry_run_(dry_run),
         total_(total),
         bar_(total, total > 1 && isatty(STDERR_FILENO)) {
@@ -635,7 +655,11 @@ class Reporter {
       ++failed_;
       if (!quiet) {
         std::cout.flush();
-        std::cerr << r.file << ": error: " << StatusText(r.status) << "\n";
+        if (json_errors_) {
+          std::cerr << FileErrorJson(r) << "\n";
+        } else {
+          std::cerr << r.file << ": error: " << StatusText(r.status) << "\n";
+        }
       }
     } else {
       ++(r.result == "created"   ? created_
@@ -687,6 +711,7 @@ class Reporter {
 
  private:
   const bool structured_;
+  const bool json_errors_;  // -o json: a failed file's line is an object
   const bool dry_run_;
   size_t total_;  // documents
   std::mutex mu_;
@@ -895,7 +920,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   }
   // Also when every file was sent: the whole run failed, not some files.
   if (!status.ok()) {
-    std::cerr << "Error: " << CallErrorText(status, options.connection) << "\n";
+    PrintRunError(status, CallErrorText(status, options.connection), format);
   }
   return reporter.Finish(format, files.size());
 }
@@ -926,7 +951,7 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   }
   absl::StatusOr<std::vector<std::string>> files = ListFiles(options.paths);
   if (!files.ok()) {
-    std::cerr << "Error: " << StatusText(files.status()) << "\n";
+    PrintRunError(files.status(), StatusText(files.status()), format);
     return 1;
   }
   // A condition holds for one article, checked by the server at the write.

@@ -39,7 +39,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -55,6 +54,7 @@
 #include "common/utf8.h"
 #include "content/client.h"
 #include "content/markdown.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace content::cli {
 namespace {
@@ -181,16 +181,6 @@ int Fail(const absl::Status& status) {
     std::cerr << "Error: " << CallErrorText(status, g_connection) << "\n";
   }
   return kExitFailure;
-}
-
-// `status` with `message` instead of its own, keeping its code and details
-// (ErrorReason, FieldViolations), which -o json prints.
-absl::Status Reworded(const absl::Status& status, absl::string_view message) {
-  absl::Status out(status.code(), message);
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
-  return out;
 }
 
 int Finish(const absl::Status& status) {
@@ -336,6 +326,13 @@ absl::Status NameTheAdminFlag(const absl::Status& status,
     return status;
   }
   return Reworded(status, absl::StrCat(flag, ": ", status.message()));
+}
+
+// A write's error (delete, undelete, restore) led by the flag or argument
+// it is about: INVALID_ARGUMENT by NameTheFlag, a condition that did not
+// hold (FAILED_PRECONDITION) by NameTheCondition, as apply leads them.
+int FailWriteCall(const absl::Status& status) {
+  return Fail(NameTheCondition(NameTheFlag(status, kWriteFields)));
 }
 
 // --- Verbs ------------------------------------------------------------------
@@ -668,7 +665,7 @@ int RunRestore(Session& s, const RestoreFlags& f) {
   }
   absl::StatusOr<v1::Article> article =
       s.client->RestoreArticleRevision(request);
-  if (!article.ok()) return Fail(NameTheFlag(article.status(), kWriteFields));
+  if (!article.ok()) return FailWriteCall(article.status());
   if (s.output.format() == Format::kTable && !article->has_delete_time() &&
       article->revision() == head_revision) {
     std::cout << article->name() << " unchanged (revision "
@@ -699,7 +696,7 @@ int RunDelete(Session& s, const DeleteFlags& f) {
   request.set_expected_revision(f.expected_revision);
   request.set_etag(f.etag);
   absl::StatusOr<v1::Article> article = s.client->DeleteArticle(request);
-  if (!article.ok()) return Fail(NameTheFlag(article.status(), kWriteFields));
+  if (!article.ok()) return FailWriteCall(article.status());
   return PrintWrite(s, *article, "deleted");
 }
 
@@ -709,7 +706,7 @@ int RunUndelete(Session& s, const DeleteFlags& f) {
   request.set_expected_revision(f.expected_revision);
   request.set_etag(f.etag);
   absl::StatusOr<v1::Article> article = s.client->UndeleteArticle(request);
-  if (!article.ok()) return Fail(NameTheFlag(article.status(), kWriteFields));
+  if (!article.ok()) return FailWriteCall(article.status());
   return PrintWrite(s, *article, "undeleted");
 }
 
@@ -981,9 +978,31 @@ struct WatchFlags {
 // Set by the SIGINT handler, which may do nothing else (Cancel locks).
 std::atomic<bool> g_watch_interrupted{false};
 
+// A notice of `watch -o json` on one line: `notice` with the keys every
+// notice has added, {"message": TEXT (the text line less `watch: `),
+// "notice": KIND, "resumeAfterSequence": "41"}, the sequence a string as
+// proto3 JSON writes an int64, and left out while there is none (no event
+// yet, and the server never said where the stream starts: the message says
+// from now or from the oldest event kept).
+std::string WatchNoticeJson(google::protobuf::Struct* notice,
+                            absl::string_view kind, const std::string& text,
+                            int64_t after) {
+  auto& fields = *notice->mutable_fields();
+  fields["notice"].set_string_value(std::string(kind));
+  fields["message"].set_string_value(text);
+  if (after > 0) {
+    fields["resumeAfterSequence"].set_string_value(absl::StrCat(after));
+  }
+  absl::StatusOr<std::string> json = ToJson(*notice, /*pretty=*/false);
+  // Struct always maps to JSON; the text line stands in should it not.
+  return json.ok() ? *json : absl::StrCat("watch: ", text);
+}
+
 // One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
 // compact JSON object (the WatchArticlesResponse) per line, or with -o yaml
-// one YAML document per event, each opened by `---`.
+// one YAML document per event, each opened by `---`. Notices of a lost and
+// resumed stream go to stderr, as lines or, with -o json, JSON objects
+// (WatchNoticeJson).
 int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   if (std::string bad = CheckQueryFlags(filters, "--all"); !bad.empty()) {
     std::cerr << bad << "\n";
@@ -1037,12 +1056,38 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
     if (after > 0) return absl::StrCat("after sequence ", after);
     return std::string(f.from_now ? "from now" : "from the oldest event kept");
   };
-  hooks.on_lost = [&from](const absl::Status& status, int64_t after) {
-    std::cerr << "watch: lost the stream (" << StatusText(status)
-              << "); reconnecting to resume " << from(after) << std::endl;
+  // Under -o json each notice is a JSON object on stderr too, not on
+  // stdout with the events: stdout stays a stream of WatchArticlesResponse
+  // objects only, which a `jq` filter reads without telling two shapes
+  // apart, and each notice carries the sequence the watch resumes after,
+  // which places it among the events whatever order a reader of both
+  // streams sees them in (both are flushed as they are written).
+  const bool json = s.output.format() == Format::kJson;
+  hooks.on_lost = [&from, json](const absl::Status& status, int64_t after) {
+    const std::string text =
+        absl::StrCat("lost the stream (", StatusText(status),
+                     "); reconnecting to resume ", from(after));
+    if (!json) {
+      std::cerr << "watch: " << text << std::endl;
+      return;
+    }
+    google::protobuf::Struct notice;
+    // The error that ended the stream, as a failed call's -o json gives it
+    // (a server that ended the stream itself: code OK).
+    *(*notice.mutable_fields())["status"].mutable_struct_value() =
+        ErrorStruct(status, StatusText(status));
+    std::cerr << WatchNoticeJson(&notice, "STREAM_LOST", text, after)
+              << std::endl;
   };
-  hooks.on_resumed = [&from](int64_t after) {
-    std::cerr << "watch: reconnected; resuming " << from(after) << std::endl;
+  hooks.on_resumed = [&from, json](int64_t after) {
+    const std::string text =
+        absl::StrCat("reconnected; resuming ", from(after));
+    if (!json) {
+      std::cerr << "watch: " << text << std::endl;
+      return;
+    }
+    google::protobuf::Struct notice;
+    std::cerr << WatchNoticeJson(&notice, "RESUMED", text, after) << std::endl;
   };
   int64_t seen = 0;
   const Format format = s.output.format();

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <map>
+#include <string>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -396,7 +399,8 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
   return internal::DeterministicJson(message, pretty, all_fields);
 }
 
-std::string ErrorJson(const absl::Status& status, absl::string_view text) {
+google::protobuf::Struct ErrorStruct(const absl::Status& status,
+                                     absl::string_view text) {
   google::protobuf::Struct out;
   auto& fields = *out.mutable_fields();
   const std::string code = absl::StatusCodeToString(status.code());
@@ -417,9 +421,48 @@ std::string ErrorJson(const absl::Status& status, absl::string_view text) {
     entry["field"].set_string_value(v.field);
     entry["description"].set_string_value(v.description);
   }
-  absl::StatusOr<std::string> json = ToJson(out, /*pretty=*/false);
+  return out;
+}
+
+std::string ErrorJson(const absl::Status& status, absl::string_view text) {
+  absl::StatusOr<std::string> json =
+      ToJson(ErrorStruct(status, text), /*pretty=*/false);
   // Struct always maps to JSON; the line stands in should it not.
   return json.ok() ? *json : absl::StrCat("Error: ", text);
+}
+
+absl::Status Reworded(const absl::Status& status, absl::string_view message) {
+  absl::Status out(status.code(), message);
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
+absl::Status NameTheCondition(const absl::Status& status) {
+  if (!absl::IsFailedPrecondition(status)) return status;
+  const std::string reason = ErrorReason(status);
+  const absl::string_view message = status.message();
+  const char* flag = nullptr;
+  if (reason == "REVISION_MISMATCH" ||
+      (reason.empty() && absl::StartsWith(message, "expected_revision "))) {
+    flag = "--expected-revision";
+  } else if (reason == "ETAG_MISMATCH" ||
+             (reason.empty() && absl::StartsWith(message, "etag "))) {
+    flag = "--etag";
+  }
+  if (flag == nullptr) return status;
+  std::string text = absl::StrCat(flag, ": ", message);
+  // The server's text of an etag mismatch names the etags, not the
+  // revision a caller would re-read.
+  const std::map<std::string, std::string> metadata = ErrorMetadata(status);
+  const auto current = metadata.find("current_revision");
+  if (current != metadata.end() && !current->second.empty() &&
+      !absl::StrContains(message,
+                         absl::StrCat("head revision ", current->second))) {
+    absl::StrAppend(&text, " (revision ", current->second, ")");
+  }
+  return Reworded(status, text);
 }
 
 absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "content/v1/content_service.pb.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
 namespace content::cli {
@@ -62,6 +63,25 @@ std::string CallErrorText(const absl::Status& status,
 // {...}, "reason": "ARTICLE_NOT_FOUND"}, every key there whether or not the
 // status has a value for it ("", [] and {} when not).
 std::string ErrorJson(const absl::Status& status, absl::string_view text);
+
+// ErrorJson's object, for output that adds keys of its own (apply's `file`,
+// watch's notices).
+google::protobuf::Struct ErrorStruct(const absl::Status& status,
+                                     absl::string_view text);
+
+// `status` with `message` instead of its own, keeping its code and details
+// (ErrorReason, ErrorMetadata, FieldViolations), which -o json prints.
+absl::Status Reworded(const absl::Status& status, absl::string_view message);
+
+// A write's condition that did not hold (FAILED_PRECONDITION, reason
+// REVISION_MISMATCH or ETAG_MISMATCH, or a message that opens with
+// `expected_revision ` or `etag ` where the details are missing) led by the
+// flag that gave it, with the head's revision from the details where the
+// message does not say it: `--expected-revision: expected_revision 3 does
+// not match the head revision 5 of articles/x`, `--etag: etag E does not
+// match the head etag F of articles/x (revision 5)`. Details kept; any
+// other status is returned unchanged.
+absl::Status NameTheCondition(const absl::Status& status);
 
 // The proto3 JSON mapping of `message`, camelCase names: pretty-printed, or
 // on one line when `pretty` is false. Map keys, a Struct's too, come in byte

@@ -360,6 +360,219 @@ TEST_F(CliTest, ExpectedRevisionMismatchFailsWithFailedPrecondition) {
   EXPECT_THAT(r.err, HasSubstr("--expected-revision"));
 }
 
+// delete, undelete and restore passed a failed --expected-revision or
+// --etag on as the server said it (`Error: FAILED_PRECONDITION:
+// expected_revision 1 does not match ...`), naming no flag, while apply led
+// it with its flag; and no write said the head's revision of an etag that
+// did not match. Every write leads it with its flag now and says the
+// revision, in text and in -o json, which keeps the reason and metadata;
+// exit 1 both ways.
+TEST_F(CliTest, WriteConditionsNameTheirFlagAndTheHeadRevision) {
+  const std::string file = Write("cond1.md", Doc("c1", "", "acond"));
+  CtlOk({"apply", "-f", file});
+  const std::string etag1 = GetJson("cond1").etag();
+  Write("cond1.md", Doc("c2", "", "acond"));
+  CtlOk({"apply", "-f", file});
+  const std::string etag2 = GetJson("cond1").etag();
+  ASSERT_NE(etag1, etag2);
+  Write("cond1.md", Doc("c3", "", "acond"));
+
+  const std::string revision_2 =
+      "--expected-revision: expected_revision 1 does not match the head "
+      "revision 2 of articles/cond1";
+  const std::string etag_2 =
+      absl::StrCat("--etag: etag ", etag1, " does not match the head etag ",
+                   etag2, " of articles/cond1 (revision 2)");
+  struct Case {
+    std::vector<std::string> args;
+    std::string reason;
+    std::string message;  // after `CODE: `
+    std::string current_revision;
+    std::string file;  // apply: the file's line, not `Error: `
+  };
+  std::vector<Case> cases = {
+      {{"delete", "cond1", "--expected-revision", "1"},
+       "REVISION_MISMATCH",
+       revision_2,
+       "2",
+       ""},
+      {{"delete", "cond1", "--etag", etag1}, "ETAG_MISMATCH", etag_2, "2", ""},
+      {{"restore", "cond1", "1", "--expected-revision", "1"},
+       "REVISION_MISMATCH",
+       revision_2,
+       "2",
+       ""},
+      {{"restore", "cond1", "1", "--etag", etag1},
+       "ETAG_MISMATCH",
+       etag_2,
+       "2",
+       ""},
+      {{"apply", "-f", file, "--expected-revision", "1"},
+       "REVISION_MISMATCH",
+       revision_2,
+       "2",
+       file},
+      {{"apply", "-f", file, "--etag", etag1},
+       "ETAG_MISMATCH",
+       etag_2,
+       "2",
+       file},
+  };
+  const auto check = [&](const Case& c) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    CommandResult r = Ctl(c.args);
+    EXPECT_EQ(r.exit_code, 1);
+    if (c.file.empty()) {
+      EXPECT_EQ(r.err, "Error: FAILED_PRECONDITION: " + c.message + "\n");
+      EXPECT_THAT(r.out, IsEmpty());
+    } else {
+      EXPECT_EQ(r.err,
+                c.file + ": error: FAILED_PRECONDITION: " + c.message + "\n");
+    }
+    std::vector<std::string> json_args = c.args;
+    json_args.insert(json_args.end(), {"-o", "json"});
+    r = Ctl(json_args);
+    EXPECT_EQ(r.exit_code, 1);
+    const std::vector<std::string> lines = Lines(r.err);
+    // apply: the object, then its summary.
+    ASSERT_EQ(lines.size(), c.file.empty() ? 1u : 2u) << r.err;
+    const auto e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+    EXPECT_EQ(e.at("code").string_value(), "FAILED_PRECONDITION");
+    EXPECT_EQ(e.at("reason").string_value(), c.reason);
+    EXPECT_EQ(e.at("domain").string_value(), "contentd.v1");
+    EXPECT_EQ(e.at("message").string_value(), c.message);
+    EXPECT_EQ(e.at("metadata")
+                  .struct_value()
+                  .fields()
+                  .at("current_revision")
+                  .string_value(),
+              c.current_revision);
+    if (c.file.empty()) {
+      EXPECT_EQ(e.count("file"), 0u);
+      EXPECT_THAT(r.out, IsEmpty());
+    } else {
+      EXPECT_EQ(e.at("file").string_value(), c.file);
+      // stdout still holds the results, valid JSON.
+      ParseJson<google::protobuf::ListValue>(r.out);
+    }
+  };
+  for (const Case& c : cases) check(c);
+  EXPECT_EQ(GetJson("cond1").revision(), 2);
+
+  // undelete checks the tombstone's revision and etag.
+  EXPECT_EQ(CtlOk({"delete", "cond1"}),
+            "articles/cond1 deleted (revision 3)\n");
+  check({{"undelete", "cond1", "--expected-revision", "2"},
+         "REVISION_MISMATCH",
+         "--expected-revision: expected_revision 2 does not match the head "
+         "revision 3 of articles/cond1",
+         "3",
+         ""});
+  const std::string tombstone = GetJson("cond1", {"--show-deleted"}).etag();
+  check({{"undelete", "cond1", "--etag", etag2},
+         "ETAG_MISMATCH",
+         absl::StrCat("--etag: etag ", etag2, " does not match the head etag ",
+                      tombstone, " of articles/cond1 (revision 3)"),
+         "3",
+         ""});
+  EXPECT_EQ(GetJson("cond1", {"--show-deleted"}).revision(), 3);
+}
+
+// apply -o json printed each failed file as the text line `FILE: error:
+// CODE: message` while every other verb's error under -o json is a JSON
+// object. Each failed file is one now, with its file, on its own line; the
+// summary stays a line, and the text output without -o json is as it was.
+TEST_F(CliTest, ApplyJsonPrintsEachFailedFileAsAJsonObject) {
+  const std::string dir = files_.path() + "/jerr";
+  Write("jerr/je1.md", Doc("ok", "2024-01-01", "ajerr"));
+  const std::string bad_yaml =
+      Write("jerr/je2.md", "---\ntitle: [unclosed\n---\nbody\n");
+  const std::string bad_dates =
+      Write("jerr/je3.md", Doc("dates", "", "ajerr",
+                               "publishDate: 2025-02-01\n"
+                               "expiryDate: 2025-01-01\n"));
+  CommandResult r = Ctl({"apply", "-f", dir, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 3u) << r.err;
+  auto e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.at("file").string_value(), bad_yaml);
+  EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_THAT(e.at("message").string_value(), Not(IsEmpty()));
+  // Every key there, as for any -o json error; an import result has no
+  // details.
+  for (const char* key : {"reason", "domain", "metadata", "fieldViolations"}) {
+    EXPECT_EQ(e.count(key), 1u) << key;
+  }
+  e = ParseJson<google::protobuf::Struct>(lines[1]).fields();
+  EXPECT_EQ(e.at("file").string_value(), bad_dates);
+  EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_THAT(e.at("message").string_value(),
+              StartsWith("expiryDate: must be after publishDate"));
+  EXPECT_EQ(lines[2],
+            "applied 3 files: 1 created, 0 updated, 0 unchanged, 2 failed");
+  const auto results = ParseJson<google::protobuf::ListValue>(r.out);
+  ASSERT_EQ(results.values_size(), 3) << r.out;
+  EXPECT_THAT(
+      results.values(1).struct_value().fields().at("error").string_value(),
+      StartsWith("INVALID_ARGUMENT: "));
+
+  // Through UpdateArticle (a condition), the server's details stay: the
+  // reason and the API field, under the front-matter key's message.
+  r = Ctl({"apply", "-f", bad_dates, "--expected-revision", "1", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.at("file").string_value(), bad_dates);
+  // No article je3 yet: the condition needs one.
+  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
+  CtlOk({"apply", "-f", Write("jerr2/je3.md", Doc("dates", "", "ajerr"))});
+  r = Ctl({"apply", "-f", bad_dates, "--expected-revision", "1", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_EQ(e.at("reason").string_value(), "INVALID_ARGUMENT");
+  EXPECT_THAT(e.at("message").string_value(),
+              StartsWith("expiryDate: must be after publishDate"));
+  const auto& violations = e.at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 1) << lines[0];
+  EXPECT_THAT(
+      violations.values(0).struct_value().fields().at("field").string_value(),
+      HasSubstr("expiry_time"));
+
+  // An error of the whole run is an object too, with no file.
+  r = Ctl({"apply", "-f", files_.path() + "/no-such-dir", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(e.count("file"), 0u);
+  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s",
+                  "apply", "-f", dir + "/je1.md", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.count("file"), 0u);
+  EXPECT_EQ(e.at("code").string_value(), "UNAVAILABLE");
+  EXPECT_THAT(e.at("message").string_value(), HasSubstr("127.0.0.1:1"));
+  EXPECT_THAT(lines[1], HasSubstr("1 failed"));
+
+  // Without -o json: the lines as before.
+  r = Ctl({"apply", "-f", dir});
+  EXPECT_EQ(r.exit_code, 1);
+  lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_THAT(lines[0], StartsWith(bad_yaml + ": error: INVALID_ARGUMENT: "));
+  EXPECT_THAT(lines[1],
+              StartsWith(bad_dates + ": error: INVALID_ARGUMENT: expiryDate: "
+                                     "must be after publishDate"));
+}
+
 TEST_F(CliTest, MalformedYamlFailsThatFileAndTheOthersStillApply) {
   Write("m/m1.md", Doc("Good one", "2024-01-01", "am"));
   Write("m/m2.md",
@@ -2181,6 +2394,13 @@ TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
             "--bogus",
             "contentctl apply --help"},
            {{"watch", "--bogus"}, "--bogus", "contentctl watch --help"},
+           {{"delete", "x", "--bogus"}, "--bogus", "contentctl delete --help"},
+           {{"undelete", "x", "--bogus", "-o", "json"},
+            "--bogus",
+            "contentctl undelete --help"},
+           {{"restore", "x", "1", "--etag=e", "--bogus"},
+            "--bogus",
+            "contentctl restore --help"},
            {{"version", "--bogus"}, "--bogus", "contentctl version --help"}}) {
     CommandResult r = Ctl(args);
     EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
@@ -2188,6 +2408,13 @@ TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
                                   "` for more information.\n"))
         << ::testing::PrintToString(args);
     EXPECT_THAT(r.out, IsEmpty());
+  }
+  // Each write's help names the conditions it takes.
+  for (const char* verb : {"apply", "delete", "undelete", "restore"}) {
+    CommandResult r = Ctl({verb, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << verb;
+    EXPECT_THAT(r.out, HasSubstr("--expected-revision INT")) << verb;
+    EXPECT_THAT(r.out, HasSubstr("--etag TEXT")) << verb;
   }
   // `-5` is a value, not a flag: its own error stands.
   CommandResult r = Ctl({"get", "x", "--revision", "-5"});
@@ -2211,26 +2438,38 @@ TEST_F(CliTest, ExportWriteFailureSaysWhyLocally) {
             "Error: writing " + out + "/fullx.md: No space left on device\n");
 }
 
-// `watch` reconnected in silence when the server went away: a line on
-// stderr now says that it lost the stream and one that it resumed, and
-// from where, each once however many attempts it took; no event is lost
-// or repeated.
-TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
+// Runs `contentctl watch --count 2 ARGS` against a contentd of its own,
+// which is killed (SIGKILL) once the first event (articles/rc1) is out and
+// restarted on the same port once the watch says it lost the stream; a
+// second article is written once it says it reconnected. Returns the
+// watch's result; `files` holds the article files.
+CommandResult WatchAcrossARestart(const std::string& files,
+                                  const std::vector<std::string>& args) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
-  ASSERT_NE(server, nullptr);
-  const auto ctl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {Contentctl(), "--server", server->address()});
-    return RunCommand(args);
+  if (server == nullptr) {
+    ADD_FAILURE() << "no contentd";
+    return {};
+  }
+  const auto apply = [&](const std::string& id) {
+    const std::string path = files + "/" + id + ".md";
+    WriteFile(path, Doc(id, "", ""));
+    return RunCommand({Contentctl(), "--server", server->address(), "apply",
+                       "-f", path})
+        .exit_code;
   };
-  ASSERT_EQ(ctl({"apply", "-f", Write("rc1.md", Doc("rc1", "", ""))}).exit_code,
-            0);
+  EXPECT_EQ(apply("rc1"), 0);
   const std::string out = dir.path() + "/watch.out";
   const std::string err = dir.path() + "/watch.err";
-  std::unique_ptr<BackgroundCommand> watch = BackgroundCommand::Start(
-      {Contentctl(), "--server", server->address(), "watch", "--count", "2"},
-      out, err);
-  ASSERT_NE(watch, nullptr);
+  std::vector<std::string> argv = {Contentctl(), "--server", server->address(),
+                                   "watch",      "--count",  "2"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::unique_ptr<BackgroundCommand> watch =
+      BackgroundCommand::Start(argv, out, err);
+  if (watch == nullptr) {
+    ADD_FAILURE() << "watch did not start";
+    return {};
+  }
   // Bounds the waits below, so that a broken watch fails the test.
   const auto give_up =
       std::chrono::steady_clock::now() + std::chrono::minutes(1);
@@ -2243,14 +2482,21 @@ TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
     }
     return false;
   };
-  ASSERT_TRUE(wait_for(out, "1 CREATED articles/rc1 1\n"));
+  EXPECT_TRUE(wait_for(out, "articles/rc1"));
   server->Stop(SIGKILL);
-  ASSERT_TRUE(wait_for(err, "watch: lost the stream ("));
-  ASSERT_TRUE(server->RestartOnSamePort());
-  ASSERT_TRUE(wait_for(err, "watch: reconnected"));
-  ASSERT_EQ(ctl({"apply", "-f", Write("rc2.md", Doc("rc2", "", ""))}).exit_code,
-            0);
-  const CommandResult r = watch->Wait(std::chrono::minutes(1));
+  EXPECT_TRUE(wait_for(err, "lost the stream ("));
+  EXPECT_TRUE(server->RestartOnSamePort());
+  EXPECT_TRUE(wait_for(err, "reconnected"));
+  EXPECT_EQ(apply("rc2"), 0);
+  return watch->Wait(std::chrono::minutes(1));
+}
+
+// `watch` reconnected in silence when the server went away: a line on
+// stderr now says that it lost the stream and one that it resumed, and
+// from where, each once however many attempts it took; no event is lost
+// or repeated.
+TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
+  const CommandResult r = WatchAcrossARestart(files_.path(), {});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "1 CREATED articles/rc1 1\n2 CREATED articles/rc2 1\n");
   const std::vector<std::string> lines = Lines(r.err);
@@ -2259,6 +2505,38 @@ TEST_F(CliTest, WatchSaysWhenItLosesAndResumesTheStream) {
   EXPECT_THAT(lines[0], ::testing::EndsWith(
                             "); reconnecting to resume after sequence 1"));
   EXPECT_EQ(lines[1], "watch: reconnected; resuming after sequence 1");
+}
+
+// Under -o json those two notices were still text lines among the JSON a
+// script reads. They are JSON objects on stderr now, each with the
+// sequence it resumes after; stdout holds only the events.
+TEST_F(CliTest, WatchJsonNoticesAreJsonObjects) {
+  const CommandResult r = WatchAcrossARestart(files_.path(), {"-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> events = Lines(r.out);
+  ASSERT_EQ(events.size(), 2u) << r.out;
+  EXPECT_EQ(ParseJson<v1::WatchArticlesResponse>(events[0]).event().name(),
+            "articles/rc1");
+  EXPECT_EQ(ParseJson<v1::WatchArticlesResponse>(events[1]).event().sequence(),
+            2);
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  const auto lost = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(lost.at("notice").string_value(), "STREAM_LOST");
+  EXPECT_EQ(lost.at("resumeAfterSequence").string_value(), "1");
+  EXPECT_THAT(lost.at("message").string_value(),
+              StartsWith("lost the stream (UNAVAILABLE: "));
+  EXPECT_THAT(lost.at("message").string_value(),
+              EndsWith("); reconnecting to resume after sequence 1"));
+  const auto& status = lost.at("status").struct_value().fields();
+  EXPECT_EQ(status.at("code").string_value(), "UNAVAILABLE");
+  EXPECT_EQ(status.count("reason"), 1u);
+  const auto resumed = ParseJson<google::protobuf::Struct>(lines[1]).fields();
+  EXPECT_EQ(resumed.at("notice").string_value(), "RESUMED");
+  EXPECT_EQ(resumed.at("resumeAfterSequence").string_value(), "1");
+  EXPECT_EQ(resumed.at("message").string_value(),
+            "reconnected; resuming after sequence 1");
+  EXPECT_EQ(resumed.count("status"), 0u);
 }
 
 // `apply -f DIR` read a tree that an export cut off had left, marked by
