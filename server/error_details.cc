@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -29,6 +30,101 @@ absl::Cord ErrorInfoOf(absl::string_view reason) {
 
 absl::Status WithErrorInfo(absl::Status s, const absl::Cord& info) {
   s.SetPayload(kErrorInfoTypeUrl, info);
+  return s;
+}
+
+std::string ReasonOf(const absl::Status& s) {
+  if (s.ok()) return "";
+  const absl::optional<absl::Cord> payload = s.GetPayload(kErrorInfoTypeUrl);
+  google::rpc::ErrorInfo info;
+  if (payload.has_value() && info.ParseFromString(std::string(*payload)) &&
+      !info.reason().empty()) {
+    return info.reason();
+  }
+  return absl::StatusCodeToString(s.code());
+}
+
+namespace {
+
+absl::Cord BadRequestOf(
+    const std::vector<std::pair<std::string, std::string>>& violations) {
+  google::rpc::BadRequest bad;
+  for (const auto& [field, rule] : violations) {
+    google::rpc::BadRequest::FieldViolation* v = bad.add_field_violations();
+    v->set_field(field);
+    v->set_description(rule);
+  }
+  return absl::Cord(bad.SerializeAsString());
+}
+
+}  // namespace
+
+absl::Status InvalidField(absl::string_view field, absl::string_view rule) {
+  absl::Status s = absl::InvalidArgumentError(absl::StrCat(field, ": ", rule));
+  s.SetPayload(kBadRequestTypeUrl,
+               BadRequestOf({{std::string(field), std::string(rule)}}));
+  return s;
+}
+
+void Violations::Add(absl::string_view field, absl::string_view rule) {
+  Add(InvalidField(field, rule));
+}
+
+void Violations::Add(absl::Status s) {
+  if (s.ok()) return;
+  if (s.code() != absl::StatusCode::kInvalidArgument) {
+    if (other_.ok()) other_ = std::move(s);
+    return;
+  }
+  if (!info_.has_value()) info_ = s.GetPayload(kErrorInfoTypeUrl);
+  // The fields it names: its BadRequest's, else the message's.
+  std::vector<Entry> found;
+  const absl::optional<absl::Cord> bad = s.GetPayload(kBadRequestTypeUrl);
+  google::rpc::BadRequest parsed;
+  if (bad.has_value() && parsed.ParseFromString(std::string(*bad)) &&
+      parsed.field_violations_size() > 0) {
+    if (parsed.field_violations_size() == 1) {
+      found.push_back({parsed.field_violations(0).field(),
+                       parsed.field_violations(0).description(),
+                       std::string(s.message())});
+    } else {
+      // Another collection's: one entry per field, as it made them.
+      for (const auto& v : parsed.field_violations()) {
+        found.push_back({v.field(), v.description(),
+                         absl::StrCat(v.field(), ": ", v.description())});
+      }
+    }
+  } else {
+    const absl::string_view field = LeadingField(s.message());
+    found.push_back(
+        {std::string(field),
+         std::string(field.empty() ? s.message()
+                                   : s.message().substr(field.size() + 2)),
+         std::string(s.message())});
+  }
+  for (Entry& e : found) {
+    if (!e.field.empty() && !fields_.insert(e.field).second) continue;
+    ++count_;
+    if (entries_.size() < kMaxViolations) entries_.push_back(std::move(e));
+  }
+}
+
+absl::Status Violations::Status() const {
+  if (!other_.ok()) return other_;
+  if (count_ == 0) return absl::OkStatus();
+  std::string message;
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const Entry& e : entries_) {
+    if (!message.empty()) message += "; ";
+    message += e.message;
+    if (!e.field.empty()) fields.emplace_back(e.field, e.rule);
+  }
+  if (count_ > static_cast<int>(entries_.size())) {
+    absl::StrAppend(&message, " (and ", count_ - entries_.size(), " more)");
+  }
+  absl::Status s = absl::InvalidArgumentError(message);
+  if (!fields.empty()) s.SetPayload(kBadRequestTypeUrl, BadRequestOf(fields));
+  if (info_.has_value()) s.SetPayload(kErrorInfoTypeUrl, *info_);
   return s;
 }
 

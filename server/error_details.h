@@ -10,6 +10,7 @@
 #ifndef CONTENT_SERVER_ERROR_DETAILS_H_
 #define CONTENT_SERVER_ERROR_DETAILS_H_
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/optional.h"
 
 namespace content {
 
@@ -45,6 +47,10 @@ inline constexpr char kWatchTooSlow[] = "WATCH_TOO_SLOW";
 inline constexpr char kExportTooSlow[] = "EXPORT_TOO_SLOW";
 inline constexpr char kEventsTrimmed[] = "EVENTS_TRIMMED";
 inline constexpr char kShuttingDown[] = "SHUTTING_DOWN";
+inline constexpr char kTranslationNotFound[] = "TRANSLATION_NOT_FOUND";
+inline constexpr char kTokenMissing[] = "TOKEN_MISSING";
+inline constexpr char kTokenInvalid[] = "TOKEN_INVALID";
+inline constexpr char kPermissionDenied[] = "PERMISSION_DENIED";
 }  // namespace reason
 
 // ErrorInfo.metadata entries, in the order given.
@@ -63,6 +69,53 @@ absl::Cord ErrorInfoOf(absl::string_view reason);
 // this copies a reference and allocates nothing.
 absl::Status WithErrorInfo(absl::Status s, const absl::Cord& info);
 
+// The reason `s` carries in its ErrorInfo, else its code's name (what
+// EncodeStatusDetails sends): for the results of ImportArticles and
+// BatchGetArticles, which carry one error each. "" for OK.
+std::string ReasonOf(const absl::Status& s);
+
+// INVALID_ARGUMENT "`field`: `rule`", with a BadRequest naming `field` and
+// `rule` made here, where the check is, rather than read back from the
+// message.
+absl::Status InvalidField(absl::string_view field, absl::string_view rule);
+
+// The violations of one request, collected so that a client learns of all
+// of them at once (a bad name and a bad tag: both), in the order found.
+// Add takes each check's INVALID_ARGUMENT (from InvalidField, or one naming
+// its field as LeadingField reads it); Status makes one INVALID_ARGUMENT of
+// them:
+//  - message: the first violation's, then each other's after "; ", the
+//    first kMaxViolations of them, then " (and N more)" if there were more;
+//  - a BadRequest with a violation per field given, up to kMaxViolations;
+//  - the first ErrorInfo they carry (ARTICLE_TOO_LARGE and its metadata).
+// A field already given is not given again (a duplicate found by one check
+// and another). An error that is not INVALID_ARGUMENT (the store failed to
+// answer) is kept, and Status returns it alone: it is no fault of the
+// request.
+class Violations {
+ public:
+  static constexpr int kMaxViolations = 20;
+
+  void Add(absl::Status s);
+  // Adds "`field`: `rule`" (as InvalidField).
+  void Add(absl::string_view field, absl::string_view rule);
+  bool empty() const { return count_ == 0 && other_.ok(); }
+  // OK if nothing was added.
+  absl::Status Status() const;
+
+ private:
+  struct Entry {
+    std::string field;  // "" where the message names none
+    std::string rule;
+    std::string message;
+  };
+  std::vector<Entry> entries_;    // at most kMaxViolations
+  int count_ = 0;                 // all of them
+  std::set<std::string> fields_;  // every field given
+  absl::optional<absl::Cord> info_;
+  absl::Status other_;
+};
+
 // The field an INVALID_ARGUMENT message names: the path before its first
 // ": " (`query.tags[0]` of "query.tags[0]: must not be empty"), which every
 // request check leads with (server/service/validation.h). Empty where the
@@ -73,8 +126,8 @@ absl::string_view LeadingField(absl::string_view message);
 // The serialized google.rpc.Status for a failed `s`: its code and message,
 // and as details the google.rpc payloads it carries, plus an ErrorInfo with
 // the code's name as reason where it has none, and on INVALID_ARGUMENT a
-// BadRequest naming LeadingField(message) where it has none and there is
-// one. REQUIRES: !s.ok().
+// BadRequest naming LeadingField(message) where it has none (an error not
+// made by InvalidField or Violations) and there is one. REQUIRES: !s.ok().
 std::string EncodeStatusDetails(const absl::Status& s);
 
 }  // namespace content

@@ -20,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -39,6 +40,9 @@ struct FileResult {
   std::string result;  // created, updated, unchanged or failed
   int64_t revision = 0;
   absl::Status status;
+  // The server's reason for `status` where it is not among its payloads
+  // (ImportResult.reason); else ErrorReason(status).
+  std::string reason;
 };
 
 // How a document wrote what its article holds, for naming it in errors: the
@@ -435,28 +439,75 @@ std::string KeyOfField(absl::string_view field, const Written& written) {
 // led by its flag (NameTheCondition: `--expected-revision: expected_revision
 // 3 does not match ...`), as the other verbs name flags. Details are kept;
 // anything else is returned unchanged.
-absl::Status NameTheKey(const absl::Status& status, const Written& written) {
-  if (absl::IsFailedPrecondition(status)) return NameTheCondition(status);
-  if (!absl::IsInvalidArgument(status)) return status;
-  absl::string_view message = status.message();
+// The violations an INVALID_ARGUMENT names, each led by its field: the
+// server joins those of one article with "; " (`article.title: is required;
+// article.tags[0]: must not be empty`), each field starting `article`
+// (`articles[3].` from ImportArticles).
+std::vector<absl::string_view> SplitViolations(absl::string_view message) {
+  std::vector<absl::string_view> parts;
+  size_t from = 0;
+  for (size_t at = message.find("; article"); at != absl::string_view::npos;
+       at = message.find("; article", at + 2)) {
+    parts.push_back(message.substr(from, at - from));
+    from = at + 2;
+  }
+  parts.push_back(message.substr(from));
+  return parts;
+}
+
+// An import error names the field by its place in the batch
+// (`articles[57].title: is required`, or `articles[57]: article is ...` for
+// the article as a whole); the line already names the file, and the index is
+// not the file's place in the run, so it goes.
+std::string WithoutBatchIndex(absl::string_view error) {
+  absl::string_view rest = error;
+  if (!absl::ConsumePrefix(&rest, "articles[")) return std::string(error);
+  const size_t close = rest.find(']');
+  if (close == 0 || close == absl::string_view::npos ||
+      rest.substr(0, close).find_first_not_of("0123456789") !=
+          absl::string_view::npos) {
+    return std::string(error);
+  }
+  rest.remove_prefix(close + 1);
+  if (absl::ConsumePrefix(&rest, ".") || absl::ConsumePrefix(&rest, ": "))
+    return std::string(rest);
+  return std::string(error);
+}
+
+// One violation `part` with its field named as the document wrote it, or
+// unchanged.
+std::string NameTheKeyOf(absl::string_view part, const Written& written) {
+  std::string stripped = WithoutBatchIndex(part);
+  absl::string_view message = stripped;
   absl::ConsumePrefix(&message, "article.");
   // The field path: up to the ": " that ends it, with no space in it.
   const size_t colon = message.find(": ");
-  if (colon == absl::string_view::npos || colon == 0) return status;
+  if (colon == absl::string_view::npos || colon == 0) return stripped;
   const absl::string_view path = message.substr(0, colon);
-  if (path.find(' ') != absl::string_view::npos) return status;
+  if (path.find(' ') != absl::string_view::npos) return stripped;
   const absl::string_view root = path.substr(0, path.find_first_of(".["));
   absl::string_view rest = path.substr(root.size());
   const std::string key = KeyOfField(root, written);
-  if (key.empty()) return status;
+  if (key.empty()) return stripped;
   std::string rule(message.substr(colon));
   // The one rule that names another field.
   if (key == "expiryDate") {
     rule = absl::StrReplaceAll(rule,
                                {{"after publish_time", "after publishDate"}});
   }
-  // The details stay the server's: -o json prints its reason and field.
-  return Reworded(status, absl::StrCat(key, rest, rule));
+  return absl::StrCat(key, rest, rule);
+}
+
+absl::Status NameTheKey(const absl::Status& status, const Written& written) {
+  if (absl::IsFailedPrecondition(status)) return NameTheCondition(status);
+  if (!absl::IsInvalidArgument(status)) return status;
+  absl::string_view message = status.message();
+  std::vector<std::string> named;
+  for (absl::string_view part : SplitViolations(message))
+    named.push_back(NameTheKeyOf(part, written));
+  const std::string renamed = absl::StrJoin(named, "; ");
+  // The details stay the server's: -o json prints its reason and fields.
+  return renamed == message ? status : Reworded(status, renamed);
 }
 
 // How `parsed` wrote what its article holds.
@@ -572,10 +623,11 @@ std::string JsonString(absl::string_view s) {
   return out;
 }
 
-// The results as a JSON array of {file, name, result, revision, error}, keys
-// in that order, as the proto3 JSON mapping the other verbs print has it: the
-// revision (an int64) as a string, and a key left out where there is no
-// value (no name, revision or error), never null.
+// The results as a JSON array of {file, name, result, revision, error,
+// reason}, keys in that order, as the proto3 JSON mapping the other verbs
+// print has it: the revision (an int64) as a string, and a key left out
+// where there is no value (no name, revision, error or reason: an error
+// found before the server saw the file has none), never null.
 std::string ResultsJson(const std::vector<FileResult>& results) {
   if (results.empty()) return "[]\n";
   std::string out = "[\n";
@@ -592,6 +644,11 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
     if (!r.status.ok()) {
       absl::StrAppend(&out,
                       ",\n    \"error\": ", JsonString(StatusText(r.status)));
+      const std::string reason =
+          r.reason.empty() ? ErrorReason(r.status) : r.reason;
+      if (!reason.empty()) {
+        absl::StrAppend(&out, ",\n    \"reason\": ", JsonString(reason));
+      }
     }
     absl::StrAppend(&out, "\n  }", i + 1 < results.size() ? ",\n" : "\n");
   }
@@ -737,25 +794,6 @@ Pending Prepare(Parsed parsed, v1::Article* article) {
   return p;
 }
 
-// An import error names the field by its place in the batch
-// (`articles[57].title: is required`, or `articles[57]: article is ...` for
-// the article as a whole); the line already names the file, and the index is
-// not the file's place in the run, so it goes.
-std::string WithoutBatchIndex(absl::string_view error) {
-  absl::string_view rest = error;
-  if (!absl::ConsumePrefix(&rest, "articles[")) return std::string(error);
-  const size_t close = rest.find(']');
-  if (close == 0 || close == absl::string_view::npos ||
-      rest.substr(0, close).find_first_not_of("0123456789") !=
-          absl::string_view::npos) {
-    return std::string(error);
-  }
-  rest.remove_prefix(close + 1);
-  if (absl::ConsumePrefix(&rest, ".") || absl::ConsumePrefix(&rest, ": "))
-    return std::string(rest);
-  return std::string(error);
-}
-
 const char* OutcomeName(v1::ImportResult::Outcome o) {
   switch (o) {
     case v1::ImportResult::OUTCOME_CREATED:
@@ -881,8 +919,9 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
           if (r.outcome() == v1::ImportResult::OUTCOME_FAILED) {
             fr.status = NameTheKey(
                 absl::Status(static_cast<absl::StatusCode>(r.error_code()),
-                             WithoutBatchIndex(r.error())),
+                             r.error()),
                 written);
+            fr.reason = r.reason();
           }
           reporter.Report(std::move(fr));
         }

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/lang_tag.h"
+#include "server/error_details.h"
 #include "server/query/page_token.h"
 #include "server/query/stream.h"
 #include "server/store/article_wire.h"
@@ -428,8 +429,9 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
     if (!payload.ok()) return payload.status();
     if (payload->size() < 16 ||
         store::ReadBigEndian64(*payload) != fingerprint) {
-      return absl::InvalidArgumentError(
-          "page_token: was issued for a different query; send the same query "
+      return InvalidField(
+          "page_token",
+          "was issued for a different query; send the same query "
           "with each page");
     }
     auto [cursor, returned] = DecodeCursor(*payload);
@@ -446,8 +448,8 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
   if (!query.text().empty()) {
     text.emplace(query.text());
     if (text->empty()) {
-      return absl::InvalidArgumentError(
-          "query.text: holds no word or CJK character to search for");
+      return InvalidField("query.text",
+                          "holds no word or CJK character to search for");
     }
   }
   const bool live_only = query.visibility() != v1::VISIBILITY_ALL;

@@ -10,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/error_details.h"
 
 namespace content::query {
 namespace {
@@ -100,8 +101,8 @@ absl::StatusOr<std::string> OpenPageToken(absl::string_view token,
   if (!absl::WebSafeBase64Unescape(token, &raw) ||
       raw.size() < kNonceSize + kTagSize ||
       absl::WebSafeBase64Escape(raw) != token) {
-    return absl::InvalidArgumentError(
-        "page_token: malformed; pass next_page_token unchanged");
+    return InvalidField("page_token",
+                        "malformed; pass next_page_token unchanged");
   }
   auto* bytes = reinterpret_cast<unsigned char*>(raw.data());
   const size_t size = raw.size() - kNonceSize - kTagSize;
@@ -109,9 +110,9 @@ absl::StatusOr<std::string> OpenPageToken(absl::string_view token,
   if (!Crypt(/*seal=*/false, KeysFor(key), bytes, bytes + kNonceSize, size,
              reinterpret_cast<unsigned char*>(payload.data()),
              bytes + kNonceSize + size)) {
-    return absl::InvalidArgumentError(
-        "page_token: not issued by this server or altered; pass "
-        "next_page_token unchanged");
+    return InvalidField("page_token",
+                        "not issued by this server or altered; pass "
+                        "next_page_token unchanged");
   }
   return payload;
 }

@@ -128,8 +128,8 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
   return Run(ctx, [this, req, resp]() -> absl::Status {
     std::string dest = req->destination();
     if (dest.empty() || dest[0] != '/') {
-      return absl::InvalidArgumentError(
-          "destination: must be an absolute path on the server");
+      return InvalidField("destination",
+                          "must be an absolute path on the server");
     }
     // `/backups/today/` names the directory `/backups/today`, as for mkdir:
     // with the slash its parent read as itself ("parent directory

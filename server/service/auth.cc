@@ -52,9 +52,10 @@ const TokenConfig* Authenticator::Find(const grpc::ServerContextBase& ctx,
   const auto& md = ctx.client_metadata();
   auto it = md.find("authorization");
   if (it == md.end()) {
-    *why = absl::UnauthenticatedError(
-        "missing token: send `authorization: Bearer TOKEN` (contentctl "
-        "--token or CONTENT_TOKEN)");
+    *why = WithReason(absl::UnauthenticatedError(
+                          "missing token: send `authorization: Bearer TOKEN` "
+                          "(contentctl --token or CONTENT_TOKEN)"),
+                      reason::kTokenMissing);
     return nullptr;
   }
   absl::string_view value(it->second.data(), it->second.size());
@@ -64,7 +65,9 @@ const TokenConfig* Authenticator::Find(const grpc::ServerContextBase& ctx,
   const size_t space = value.find(' ');
   if (space == absl::string_view::npos ||
       !absl::EqualsIgnoreCase(value.substr(0, space), kBearer)) {
-    *why = absl::UnauthenticatedError("authorization: must be `Bearer TOKEN`");
+    *why = WithReason(
+        absl::UnauthenticatedError("authorization: must be `Bearer TOKEN`"),
+        reason::kTokenInvalid);
     return nullptr;
   }
   absl::string_view token = value.substr(space);
@@ -72,7 +75,8 @@ const TokenConfig* Authenticator::Find(const grpc::ServerContextBase& ctx,
   }
   auto found = by_hash_.find(HashToken(token));
   if (found == by_hash_.end()) {
-    *why = absl::UnauthenticatedError("token not recognized");
+    *why = WithReason(absl::UnauthenticatedError("token not recognized"),
+                      reason::kTokenInvalid);
     return nullptr;
   }
   return &found->second;
@@ -85,9 +89,14 @@ absl::StatusOr<Caller> Authenticator::Authorize(
   const TokenConfig* t = Find(ctx, &why);
   if (t == nullptr) return why;
   if (static_cast<int>(t->role) < static_cast<int>(needed)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("token \"", t->name, "\" has role ", RoleName(t->role),
-                     "; this call needs ", RoleName(needed)));
+    return WithReason(
+        absl::PermissionDeniedError(
+            absl::StrCat("token \"", t->name, "\" has role ", RoleName(t->role),
+                         "; this call needs ", RoleName(needed))),
+        reason::kPermissionDenied,
+        {{"token", t->name},
+         {"role", RoleName(t->role)},
+         {"required_role", RoleName(needed)}});
   }
   if (!TakeRate(t->name)) {
     return WithReason(

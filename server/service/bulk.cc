@@ -35,6 +35,7 @@ void Fail(v1::ImportResult* r, const absl::Status& s) {
   r->set_outcome(v1::ImportResult::OUTCOME_FAILED);
   r->set_error(std::string(s.message()));
   r->set_error_code(static_cast<int32_t>(s.code()));
+  r->set_reason(ReasonOf(s));
 }
 
 constexpr char kUnparsableArticle[] =
@@ -186,9 +187,10 @@ class ImportReactor
       return;
     }
     if (request_.articles_size() > kMaxImportBatch) {
-      Done(ToGrpcStatus(absl::InvalidArgumentError(
-          absl::StrCat("articles: at most ", kMaxImportBatch,
-                       " per request, got ", request_.articles_size()))));
+      Done(ToGrpcStatus(InvalidField(
+          "articles",
+          absl::StrCat("at most ", kMaxImportBatch, " per request, got ",
+                       request_.articles_size()))));
       return;
     }
     // Validate each article on its own; only the valid ones reach the store.
@@ -200,27 +202,28 @@ class ImportReactor
       r->set_name(a->name());
       const std::string field = absl::StrCat("articles[", i, "]");
       if (unparsed_[i]) {
-        Fail(r, absl::InvalidArgumentError(
-                    absl::StrCat(field, ": ", kUnparsableArticle)));
+        Fail(r, InvalidField(field, kUnparsableArticle));
         continue;
       }
+      // Every violation of the article, its name's first.
+      Violations violations;
       absl::StatusOr<std::string> id = ParseName(a->name(), field + ".name");
-      absl::Status s = id.status();
-      if (s.ok()) s = NormalizeArticleTerms(a, field);
-      if (s.ok()) {
-        // As UpdateArticle: a list over the limit may be no longer than the
-        // stored head's.
-        absl::StatusOr<v1::Article> stored = absl::NotFoundError("not read");
-        if (ExceedsListLimit(*a, limits_))
-          stored = store_->Get(*id, 0, /*show_deleted=*/false);
-        s = !stored.ok() && !absl::IsNotFound(stored.status())
-                ? stored.status()
-                : ValidateArticle(*a, limits_, field,
-                                  TextUtf8::kCheckedByParser,
-                                  stored.ok() ? &*stored : nullptr);
+      violations.Add(id.status());
+      NormalizeArticleTerms(a, field, &violations);
+      // As UpdateArticle: a list over the limit may be no longer than the
+      // stored head's.
+      absl::StatusOr<v1::Article> stored = absl::NotFoundError("not read");
+      if (id.ok() && ExceedsListLimit(*a, limits_))
+        stored = store_->Get(*id, 0, /*show_deleted=*/false);
+      if (!stored.ok() && !absl::IsNotFound(stored.status())) {
+        Fail(r, stored.status());  // not a limit's fault
+        continue;
       }
-      if (!s.ok()) {
-        Fail(r, s);
+      CollectArticleViolations(*a, limits_, field, &violations,
+                               TextUtf8::kCheckedByParser,
+                               stored.ok() ? &*stored : nullptr);
+      if (!violations.empty()) {
+        Fail(r, violations.Status());
         continue;
       }
       items.emplace_back(*std::move(id), std::move(*a));

@@ -87,16 +87,16 @@ constexpr size_t kMaxTranslationsBytes = size_t{16} << 20;
 
 absl::Status CheckView(v1::ArticleView view, absl::string_view field) {
   if (!v1::ArticleView_IsValid(view)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": unknown value ", static_cast<int>(view)));
+    return InvalidField(field,
+                        absl::StrCat("unknown value ", static_cast<int>(view)));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckVisibility(v1::Visibility v, absl::string_view field) {
   if (!v1::Visibility_IsValid(v)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": unknown value ", static_cast<int>(v)));
+    return InvalidField(field,
+                        absl::StrCat("unknown value ", static_cast<int>(v)));
   }
   return absl::OkStatus();
 }
@@ -341,24 +341,24 @@ void ContentService::Defer(grpc::CallbackServerContext* ctx,
 
 void ContentService::DoCreate(const v1::CreateArticleRequest& req,
                               v1::Article* resp, Finisher finish) {
+  // Every violation of the request, the id's first.
+  Violations violations;
   std::string id = req.article_id();
   if (id.empty()) {
     id = GenerateId();
   } else {
-    absl::Status s = ValidateId(id, "article_id");
-    if (!s.ok()) return finish(s);
+    violations.Add(ValidateId(id, "article_id"));
   }
   // Tags and categories are stored in NFC; a copy only if one is not.
   std::optional<v1::Article> nfc;
   if (!TermsAreNfc(req.article())) {
     nfc = req.article();
-    if (absl::Status s = NormalizeArticleTerms(&*nfc, "article"); !s.ok())
-      return finish(s);
+    NormalizeArticleTerms(&*nfc, "article", &violations);
   }
   const v1::Article& article = nfc ? *nfc : req.article();
-  absl::Status s = ValidateArticle(article, options_.limits, "article",
-                                   TextUtf8::kCheckedByParser);
-  if (!s.ok()) return finish(s);
+  CollectArticleViolations(article, options_.limits, "article", &violations,
+                           TextUtf8::kCheckedByParser);
+  if (!violations.empty()) return finish(violations.Status());
   // As DoUpdate: the write thread moves on while the group commit syncs
   // (waiting, creates ran at a quarter of the updates' rate: 1.1-1.3k/s).
   store_->CreateAsync(id, article, ReplyWith(resp, std::move(finish)));
@@ -400,11 +400,11 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
   if (!s.ok()) return s;
   if (!req.lang().empty()) return DoGetTranslation(req, *id, resp);
   if (req.fallback_langs_size() > 0)
-    return absl::InvalidArgumentError("fallback_langs: needs lang");
+    return InvalidField("fallback_langs", "needs lang");
   // Before the head's visibility, so bad input reads the same for any article.
   if (req.revision() < 0) {
-    return absl::InvalidArgumentError(
-        "revision: must be 0 (the head) or a positive revision number");
+    return InvalidField("revision",
+                        "must be 0 (the head) or a positive revision number");
   }
   if (req.visibility() == v1::VISIBILITY_ALL) {
     absl::StatusOr<store::StoredArticle> a =
@@ -447,10 +447,11 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
                                               std::string* resp) {
   const bool all = req.visibility() == v1::VISIBILITY_ALL;
   if (req.revision() != 0)
-    return absl::InvalidArgumentError("lang: cannot be combined with revision");
+    return InvalidField("lang", "cannot be combined with revision");
   if (req.fallback_langs_size() > 16) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fallback_langs: at most 16, got ", req.fallback_langs_size()));
+    return InvalidField(
+        "fallback_langs",
+        absl::StrCat("at most 16, got ", req.fallback_langs_size()));
   }
   // Checked as Query.langs are: a malformed tag was NOT_FOUND "no
   // translation in ...", the whole value echoed however long.
@@ -460,8 +461,7 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
   for (int i = 0; i < req.fallback_langs_size(); ++i) {
     const std::string field = absl::StrCat("fallback_langs[", i, "]");
     if (req.fallback_langs(i).empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": must be a non-empty language tag"));
+      return InvalidField(field, "must be a non-empty language tag");
     }
     if (absl::Status s = ValidateLanguageTag(req.fallback_langs(i), field);
         !s.ok())
@@ -540,12 +540,15 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
     *resp = std::move(best->stored.bytes);
     return absl::OkStatus();
   }
-  return absl::NotFoundError(absl::StrCat(
-      "no translation of ", req.name(), " in ", absl::StrJoin(wanted, ", "),
-      "; ",
-      named_visible ? absl::StrCat("translation group \"", group, "\"")
-                    : std::string("its translation group"),
-      " has ", absl::StrJoin(have, ", ")));
+  return WithReason(
+      absl::NotFoundError(absl::StrCat(
+          "no translation of ", req.name(), " in ", absl::StrJoin(wanted, ", "),
+          "; ",
+          named_visible ? absl::StrCat("translation group \"", group, "\"")
+                        : std::string("its translation group"),
+          " has ", absl::StrJoin(have, ", "))),
+      reason::kTranslationNotFound,
+      {{"name", req.name()}, {"langs", absl::StrJoin(wanted, ",")}});
 }
 
 absl::StatusOr<std::vector<std::string>> ContentService::GroupIds(
@@ -613,25 +616,25 @@ void ContentService::DoUpdate(
     v1::UpdateArticleRequest req,
     std::function<void(absl::StatusOr<std::string>)> done,
     std::function<void(std::function<void()>)> elsewhere) {
+  // Every violation of the request, in the order of its fields.
+  Violations violations;
   absl::StatusOr<std::string> id =
       ParseName(req.article().name(), "article.name");
-  if (!id.ok()) return done(id.status());
+  violations.Add(id.status());
   if (req.expected_revision() < 0)
-    return done(
-        absl::InvalidArgumentError("expected_revision: must not be negative"));
-  absl::Status s = NormalizeArticleTerms(req.mutable_article(), "article");
-  if (!s.ok()) return done(s);
+    violations.Add("expected_revision", "must not be negative");
+  NormalizeArticleTerms(req.mutable_article(), "article", &violations);
   // A list over the limit may still be no longer than the stored one's
   // (ValidateArticle): only then is the head read.
   absl::StatusOr<v1::Article> stored = absl::NotFoundError("not read");
-  if (ExceedsListLimit(req.article(), options_.limits))
+  if (id.ok() && ExceedsListLimit(req.article(), options_.limits))
     stored = store_->Get(*id, 0, /*show_deleted=*/false);
   if (!stored.ok() && !absl::IsNotFound(stored.status()))
     return done(stored.status());  // not a limit's fault
-  s = ValidateArticle(req.article(), options_.limits, "article",
-                      TextUtf8::kCheckedByParser,
-                      stored.ok() ? &*stored : nullptr);
-  if (!s.ok()) return done(s);
+  CollectArticleViolations(req.article(), options_.limits, "article",
+                           &violations, TextUtf8::kCheckedByParser,
+                           stored.ok() ? &*stored : nullptr);
+  if (!violations.empty()) return done(violations.Status());
   // The calling thread moves on while the group commit syncs; with a thread
   // per write waiting for its sync, every commit woke its writers one by
   // one (most of an update's CPU on the benchmark VMs was the kernel's).
@@ -677,8 +680,7 @@ grpc::ServerUnaryReactor* ContentService::DeleteArticle(
     absl::StatusOr<std::string> id = ParseName(req->name(), "name");
     if (!id.ok()) return finish(id.status());
     if (req->expected_revision() < 0)
-      return finish(absl::InvalidArgumentError(
-          "expected_revision: must not be negative"));
+      return finish(InvalidField("expected_revision", "must not be negative"));
     store_->DeleteAsync(*id, {req->expected_revision(), req->etag()},
                         ReplyWith(resp, std::move(finish)));
   });
@@ -694,8 +696,7 @@ grpc::ServerUnaryReactor* ContentService::UndeleteArticle(
     absl::StatusOr<std::string> id = ParseName(req->name(), "name");
     if (!id.ok()) return finish(id.status());
     if (req->expected_revision() < 0)
-      return finish(absl::InvalidArgumentError(
-          "expected_revision: must not be negative"));
+      return finish(InvalidField("expected_revision", "must not be negative"));
     store_->UndeleteAsync(*id, {req->expected_revision(), req->etag()},
                           ReplyWith(resp, std::move(finish)));
   });
@@ -718,8 +719,7 @@ absl::Status ContentService::DoListRevisions(
     if (!payload.ok()) return payload.status();
     if (payload->size() != 8 + binding.size() ||
         payload->substr(8) != binding) {
-      return absl::InvalidArgumentError(
-          "page_token: was issued for a different article");
+      return InvalidField("page_token", "was issued for a different article");
     }
     start = static_cast<int64_t>(store::ReadBigEndian64(*payload));
   }
@@ -816,9 +816,9 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
   if (!id.ok()) return id.status();
   if (req.from_revision() < 0)
-    return absl::InvalidArgumentError("from_revision: must not be negative");
+    return InvalidField("from_revision", "must not be negative");
   if (req.to_revision() < 0)
-    return absl::InvalidArgumentError("to_revision: must not be negative");
+    return InvalidField("to_revision", "must not be negative");
   absl::StatusOr<v1::Article> head = store_->Get(*id, 0, true);
   if (!editor && absl::IsNotFound(head.status())) return NotLive(*id);
   if (!head.ok()) return head.status();
@@ -843,9 +843,10 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
     from = to - 1;
   }
   if (from < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("from_revision: ", req.name(), " revision ", to,
-                     " is the first", editor ? "" : " readers may read",
+    return InvalidField(
+        "from_revision",
+        absl::StrCat(req.name(), " revision ", to, " is the first",
+                     editor ? "" : " readers may read",
                      "; there is nothing before it to compare with"));
   }
   absl::StatusOr<v1::Article> a = store_->Get(*id, from, true);
@@ -873,16 +874,15 @@ grpc::ServerUnaryReactor* ContentService::RestoreArticleRevision(
     absl::StatusOr<std::string> id = ParseName(req->name(), "name");
     if (!id.ok()) return finish(id.status());
     if (req->revision() == 0) {
-      return finish(absl::InvalidArgumentError(
-          "revision: required, the revision number to restore"));
+      return finish(
+          InvalidField("revision", "required, the revision number to restore"));
     }
     if (req->revision() < 0) {
-      return finish(absl::InvalidArgumentError(
-          absl::StrCat("revision: must be positive, got ", req->revision())));
+      return finish(InvalidField(
+          "revision", absl::StrCat("must be positive, got ", req->revision())));
     }
     if (req->expected_revision() < 0)
-      return finish(absl::InvalidArgumentError(
-          "expected_revision: must not be negative"));
+      return finish(InvalidField("expected_revision", "must not be negative"));
     store_->RestoreAsync(*id, req->revision(),
                          {req->expected_revision(), req->etag()},
                          ReplyWith(resp, std::move(finish)));
@@ -944,23 +944,22 @@ absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
     const std::string field = absl::StrCat("facets[", i, "]");
     const v1::FacetField f = req.facets(i);
     if (f == v1::FACET_FIELD_UNSPECIFIED || !v1::FacetField_IsValid(f)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field,
-                       ": must be FACET_FIELD_TAGS, FACET_FIELD_CATEGORIES or "
-                       "FACET_FIELD_LANG, got ",
-                       static_cast<int>(f)));
+      return InvalidField(field, absl::StrCat("must be FACET_FIELD_TAGS, "
+                                              "FACET_FIELD_CATEGORIES or "
+                                              "FACET_FIELD_LANG, got ",
+                                              static_cast<int>(f)));
     }
     if (std::find(options.facets.begin(), options.facets.end(), f) !=
         options.facets.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": duplicate facet ", v1::FacetField_Name(f)));
+      return InvalidField(
+          field, absl::StrCat("duplicate facet ", v1::FacetField_Name(f)));
     }
     options.facets.push_back(f);
   }
   if (req.facet_limit() < 0 || req.facet_limit() > kMaxFacetLimit) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("facet_limit: must be between 0 and ", kMaxFacetLimit,
-                     ", got ", req.facet_limit()));
+    return InvalidField("facet_limit",
+                        absl::StrCat("must be between 0 and ", kMaxFacetLimit,
+                                     ", got ", req.facet_limit()));
   }
   options.facet_limit =
       req.facet_limit() == 0 ? kDefaultFacetLimit : req.facet_limit();
@@ -986,11 +985,11 @@ absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
 absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
                                         v1::BatchGetArticlesResponse* resp) {
   if (req.names_size() == 0)
-    return absl::InvalidArgumentError("names: at least one name is required");
+    return InvalidField("names", "at least one name is required");
   if (req.names_size() > options_.limits.max_batch_get) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("names: at most ", options_.limits.max_batch_get,
-                     " names, got ", req.names_size()));
+    return InvalidField("names",
+                        absl::StrCat("at most ", options_.limits.max_batch_get,
+                                     " names, got ", req.names_size()));
   }
   absl::Status s = CheckView(req.view(), "view");
   if (!s.ok()) return s;
@@ -999,12 +998,14 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
   const absl::Time now = store_->Now();
   std::vector<std::string> ids;
   ids.reserve(req.names_size());
+  Violations violations;  // every malformed name
   for (int i = 0; i < req.names_size(); ++i) {
     absl::StatusOr<std::string> id =
         ParseName(req.names(i), absl::StrCat("names[", i, "]"));
-    if (!id.ok()) return id.status();
-    ids.push_back(*std::move(id));
+    violations.Add(id.status());
+    if (id.ok()) ids.push_back(*std::move(id));
   }
+  if (!violations.empty()) return violations.Status();
   // One snapshot, so the articles are from one moment.
   std::unique_ptr<store::ReadView> view = store_->NewReadView();
   size_t bytes = 0;
@@ -1016,11 +1017,16 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
                  (a.ok() && !store::IsLiveContent(*a, now)))) {
       a = NotLive(ids[i]);  // one answer for missing and hidden
     } else if (a.ok() && a->has_delete_time() && !req.show_deleted()) {
-      a = absl::NotFoundError(absl::StrCat(req.names(i), " is deleted"));
+      a = WithReason(
+          absl::NotFoundError(absl::StrCat(req.names(i), " is deleted")),
+          reason::kArticleDeleted,
+          {{"name", absl::StrCat("articles/", ids[i])},
+           {"revision", absl::StrCat(a->revision())}});
     }
     if (absl::IsNotFound(a.status())) {
       r->set_error_code(static_cast<int32_t>(a.status().code()));
       r->set_error(std::string(a.status().message()));
+      r->set_reason(ReasonOf(a.status()));
       continue;
     }
     if (!a.ok()) return a.status();  // storage trouble fails the call
@@ -1079,7 +1085,7 @@ absl::Status ContentService::DoListTerms(
   absl::StatusOr<int> page_size = PageSize(requested_size, options_.limits);
   if (!page_size.ok()) return page_size.status();
   if (!IsValidUtf8(prefix))
-    return absl::InvalidArgumentError("prefix: must be valid UTF-8");
+    return InvalidField("prefix", "must be valid UTF-8");
   // The token holds the last term returned, bound to the list and prefix.
   const std::string binding = absl::StrCat(list, "/", prefix);
   std::string after;
@@ -1089,9 +1095,10 @@ absl::Status ContentService::DoListTerms(
     if (!payload.ok()) return payload.status();
     const size_t nul = payload->find('\0');
     if (nul == std::string::npos || payload->substr(0, nul) != binding) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "page_token: was issued for another listing; send the same prefix "
-          "to the same RPC"));
+      return InvalidField(
+          "page_token",
+          absl::StrCat("was issued for another listing; send the same prefix "
+                       "to the same RPC"));
     }
     after = payload->substr(nul + 1);
   }

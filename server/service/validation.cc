@@ -1,6 +1,7 @@
 #include "server/service/validation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -22,7 +23,7 @@ constexpr int kMaxIdLength = 128;
 constexpr absl::string_view kNamePrefix = "articles/";
 
 absl::Status Invalid(absl::string_view field, absl::string_view rule) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", rule));
+  return InvalidField(field, rule);
 }
 
 // Quotes a user value for an error message, cut short if long.
@@ -31,9 +32,9 @@ std::string Quote(absl::string_view v) {
   return absl::StrCat("\"", v, "\"");
 }
 
-absl::Status CheckText(absl::string_view value, absl::string_view field) {
-  if (!IsValidUtf8(value)) return Invalid(field, "must be valid UTF-8");
-  return absl::OkStatus();
+void CheckText(absl::string_view value, absl::string_view field,
+               Violations& v) {
+  if (!IsValidUtf8(value)) v.Add(field, "must be valid UTF-8");
 }
 
 // A tag, category or lang: non-empty, bounded, printable, no edge spaces.
@@ -74,21 +75,25 @@ absl::Status CheckListSize(int size, int stored, absl::string_view field,
                                         limits.max_list_entries, size));
 }
 
-absl::Status CheckTerms(
-    const google::protobuf::RepeatedPtrField<std::string>& terms,
-    absl::string_view field, const Limits& limits, int stored = -1) {
+// Each entry of a list that is not too long; one that is is refused whole.
+void CheckTerms(const google::protobuf::RepeatedPtrField<std::string>& terms,
+                absl::string_view field, const Limits& limits, Violations& v,
+                int stored = -1) {
   if (absl::Status s = CheckListSize(terms.size(), stored, field, limits);
-      !s.ok())
-    return s;
+      !s.ok()) {
+    v.Add(std::move(s));
+    return;
+  }
   std::set<absl::string_view> seen;
   for (int i = 0; i < terms.size(); ++i) {
     const std::string item = absl::StrCat(field, "[", i, "]");
     absl::Status s = CheckTerm(terms[i], item, limits);
-    if (!s.ok()) return s;
-    if (!seen.insert(terms[i]).second)
-      return Invalid(item, absl::StrCat("duplicate entry ", Quote(terms[i])));
+    if (!s.ok()) {
+      v.Add(std::move(s));
+    } else if (!seen.insert(terms[i]).second) {
+      v.Add(item, absl::StrCat("duplicate entry ", Quote(terms[i])));
+    }
   }
-  return absl::OkStatus();
 }
 
 // A language tag (internal::IsLanguageTag). The translation lookup
@@ -101,46 +106,42 @@ absl::Status CheckLangTag(absl::string_view value, absl::string_view field) {
   return Invalid(field, absl::StrCat(internal::kLanguageTagRule, Quote(value)));
 }
 
-absl::Status CheckLangTags(
-    const google::protobuf::RepeatedPtrField<std::string>& tags,
-    absl::string_view field, bool allow_empty) {
+void CheckLangTags(const google::protobuf::RepeatedPtrField<std::string>& tags,
+                   absl::string_view field, bool allow_empty, Violations& v) {
   for (int i = 0; i < tags.size(); ++i) {
     if (allow_empty && tags[i].empty()) continue;
-    absl::Status s = CheckLangTag(tags[i], absl::StrCat(field, "[", i, "]"));
-    if (!s.ok()) return s;
+    v.Add(CheckLangTag(tags[i], absl::StrCat(field, "[", i, "]")));
   }
-  return absl::OkStatus();
 }
 
 // An article's languages name each language once: `en` and `EN`, or
 // `zh_CN` and `zh-cn`, are one language to every lookup, facet and filter
 // (internal::SameLanguageTag), so a second spelling would mean nothing.
-absl::Status CheckDistinctLanguages(
+void CheckDistinctLanguages(
     const google::protobuf::RepeatedPtrField<std::string>& tags,
-    absl::string_view field) {
+    absl::string_view field, Violations& v) {
   for (int i = 1; i < tags.size(); ++i) {
     for (int j = 0; j < i; ++j) {
       if (!internal::SameLanguageTag(tags[j], tags[i])) continue;
-      return Invalid(
+      v.Add(
           absl::StrCat(field, "[", i, "]"),
           absl::StrCat("duplicate language ", Quote(tags[i]), " (the same as ",
                        field, "[", j, "] ", Quote(tags[j]), ")"));
+      break;
     }
   }
-  return absl::OkStatus();
 }
 
-absl::Status CheckStrings(
-    const google::protobuf::RepeatedPtrField<std::string>& list,
-    absl::string_view field, const Limits& limits, int stored = -1) {
+void CheckStrings(const google::protobuf::RepeatedPtrField<std::string>& list,
+                  absl::string_view field, const Limits& limits, Violations& v,
+                  int stored = -1) {
   if (absl::Status s = CheckListSize(list.size(), stored, field, limits);
-      !s.ok())
-    return s;
-  for (int i = 0; i < list.size(); ++i) {
-    absl::Status s = CheckText(list[i], absl::StrCat(field, "[", i, "]"));
-    if (!s.ok()) return s;
+      !s.ok()) {
+    v.Add(std::move(s));
+    return;
   }
-  return absl::OkStatus();
+  for (int i = 0; i < list.size(); ++i)
+    CheckText(list[i], absl::StrCat(field, "[", i, "]"), v);
 }
 
 bool Before(const google::protobuf::Timestamp& a,
@@ -161,44 +162,68 @@ absl::Status CheckTimestamp(const google::protobuf::Timestamp& ts,
   return absl::OkStatus();
 }
 
-absl::Status CheckValue(const google::protobuf::Value& v,
-                        const std::string& field, int depth);
-
-absl::Status CheckStruct(const google::protobuf::Struct& s,
-                         const std::string& field, int depth) {
-  for (const auto& [key, value] : s.fields()) {
-    if (!IsValidUtf8(key)) return Invalid(field, "keys must be valid UTF-8");
-    absl::Status st =
-        CheckValue(value, absl::StrCat(field, ".", key), depth + 1);
-    if (!st.ok()) return st;
-  }
-  return absl::OkStatus();
+// Adds the timestamp's violation, if any; whether it was valid.
+bool AddTimestamp(const google::protobuf::Timestamp& ts,
+                  absl::string_view field, Violations& v) {
+  absl::Status s = CheckTimestamp(ts, field);
+  const bool ok = s.ok();
+  v.Add(std::move(s));
+  return ok;
 }
 
-absl::Status CheckValue(const google::protobuf::Value& v,
-                        const std::string& field, int depth) {
+void CheckValue(const google::protobuf::Value& value, const std::string& field,
+                int depth, Violations& v);
+
+void CheckStruct(const google::protobuf::Struct& s, const std::string& field,
+                 int depth, Violations& v) {
+  if (s.fields().empty()) return;
+  // In key order, so that the violations come in the same order each time
+  // (a Struct's map has none).
+  std::vector<const std::string*> keys;
+  keys.reserve(s.fields_size());
+  for (const auto& [key, value] : s.fields()) keys.push_back(&key);
+  std::sort(keys.begin(), keys.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (const std::string* key : keys) {
+    if (!IsValidUtf8(*key)) {
+      v.Add(field, "keys must be valid UTF-8");
+      continue;
+    }
+    CheckValue(s.fields().at(*key), absl::StrCat(field, ".", *key), depth + 1,
+               v);
+  }
+}
+
+void CheckValue(const google::protobuf::Value& value, const std::string& field,
+                int depth, Violations& v) {
   // Markdown's reader takes 30 levels of lists and maps (a scalar at 31):
   // one more does not print as JSON, and deeper maps do not parse.
-  if (depth > 31) return Invalid(field, "nested more than 30 deep");
-  switch (v.kind_case()) {
+  if (depth > 31) {
+    v.Add(field, "nested more than 30 deep");
+    return;
+  }
+  switch (value.kind_case()) {
     case google::protobuf::Value::kStringValue:
-      return CheckText(v.string_value(), field);
+      CheckText(value.string_value(), field, v);
+      return;
     case google::protobuf::Value::kStructValue:
-      return CheckStruct(v.struct_value(), field, depth);
+      CheckStruct(value.struct_value(), field, depth, v);
+      return;
     case google::protobuf::Value::kListValue:
-      for (int i = 0; i < v.list_value().values_size(); ++i) {
-        absl::Status s =
-            CheckValue(v.list_value().values(i),
-                       absl::StrCat(field, "[", i, "]"), depth + 1);
-        if (!s.ok()) return s;
+      for (int i = 0; i < value.list_value().values_size(); ++i) {
+        CheckValue(value.list_value().values(i),
+                   absl::StrCat(field, "[", i, "]"), depth + 1, v);
       }
-      return absl::OkStatus();
+      return;
     case google::protobuf::Value::kNumberValue:
-      if (v.number_value() != v.number_value())
-        return Invalid(field, "must not be NaN");
-      return absl::OkStatus();
+      // NaN and the infinities have no JSON (proto3's JSON mapping refuses
+      // them in a Value: get -o json could not print the article) and no
+      // YAML a reader agrees on.
+      if (!std::isfinite(value.number_value()))
+        v.Add(field, "must be a finite number");
+      return;
     default:
-      return absl::OkStatus();
+      return;
   }
 }
 
@@ -293,9 +318,10 @@ bool ExceedsListLimit(const v1::Article& a, const Limits& limits) {
   return false;
 }
 
-absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
-                             absl::string_view field, TextUtf8 text_utf8,
-                             const v1::Article* stored) {
+void CollectArticleViolations(const v1::Article& a, const Limits& limits,
+                              absl::string_view field, Violations* out,
+                              TextUtf8 text_utf8, const v1::Article* stored) {
+  Violations& v = *out;
   auto f = [&](absl::string_view name) {
     return absl::StrCat(field, ".", name);
   };
@@ -309,20 +335,20 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
   // limit its content was stored under.
   const size_t size = a.ByteSizeLong() - ServerFieldBytes(a);
   if (static_cast<int64_t>(size) > limits.max_article_bytes) {
-    return WithReason(
+    v.Add(WithReason(
         Invalid(a.body().size() * 2 > size ? f("body") : field,
                 absl::StrFormat("article is %d bytes; the limit is %d", size,
                                 limits.max_article_bytes)),
         reason::kArticleTooLarge,
         {{"size_bytes", absl::StrCat(size)},
-         {"limit_bytes", absl::StrCat(limits.max_article_bytes)}});
+         {"limit_bytes", absl::StrCat(limits.max_article_bytes)}}));
   }
-  if (absl::StripAsciiWhitespace(a.title()).empty())
-    return Invalid(f("title"), "is required");
-  if (static_cast<int>(a.title().size()) > limits.max_title_bytes) {
-    return Invalid(f("title"),
-                   absl::StrFormat("must be at most %d bytes, got %d",
-                                   limits.max_title_bytes, a.title().size()));
+  if (absl::StripAsciiWhitespace(a.title()).empty()) {
+    v.Add(f("title"), "is required");
+  } else if (static_cast<int>(a.title().size()) > limits.max_title_bytes) {
+    v.Add(f("title"),
+          absl::StrFormat("must be at most %d bytes, got %d",
+                          limits.max_title_bytes, a.title().size()));
   }
   // Short fields a page prints as they are: a NUL or a bell in a title is
   // a mistake upstream (tags and ids refuse every control character).
@@ -331,11 +357,11 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
         {"summary", &a.summary()}}) {
     for (unsigned char c : *value) {
       if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
-        return Invalid(f(name),
-                       absl::StrFormat("must not contain control characters "
+        v.Add(f(name), absl::StrFormat("must not contain control characters "
                                        "other than tab and line breaks, got "
                                        "0x%02x",
                                        c));
+        break;
       }
     }
   }
@@ -348,64 +374,53 @@ absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
         {"sidebar", &a.sidebar()},
         {"body", &a.body()}}) {
     if (text_utf8 == TextUtf8::kCheckedByParser) break;
-    absl::Status s = CheckText(*value, f(name));
-    if (!s.ok()) return s;
+    CheckText(*value, f(name), v);
   }
-  absl::Status s;
-  if (a.has_date() && !(s = CheckTimestamp(a.date(), f("date"))).ok()) return s;
-  if (!(s = CheckTerms(a.tags(), f("tags"), limits,
-                       stored_size(&v1::Article::tags_size)))
-           .ok())
-    return s;
-  if (!(s = CheckTerms(a.categories(), f("categories"), limits,
-                       stored_size(&v1::Article::categories_size)))
-           .ok())
-    return s;
-  if (!(s = CheckTerms(a.lang(), f("lang"), limits,
-                       stored_size(&v1::Article::lang_size)))
-           .ok())
-    return s;
-  if (!(s = CheckLangTags(a.lang(), f("lang"), false)).ok()) return s;
-  if (!(s = CheckDistinctLanguages(a.lang(), f("lang"))).ok()) return s;
-  if (!(s = CheckStrings(a.translations(), f("translations"), limits,
-                         stored_size(&v1::Article::translations_size)))
-           .ok())
-    return s;
+  if (a.has_date()) AddTimestamp(a.date(), f("date"), v);
+  CheckTerms(a.tags(), f("tags"), limits, v,
+             stored_size(&v1::Article::tags_size));
+  CheckTerms(a.categories(), f("categories"), limits, v,
+             stored_size(&v1::Article::categories_size));
+  CheckTerms(a.lang(), f("lang"), limits, v,
+             stored_size(&v1::Article::lang_size));
+  CheckLangTags(a.lang(), f("lang"), false, v);
+  CheckDistinctLanguages(a.lang(), f("lang"), v);
+  CheckStrings(a.translations(), f("translations"), limits, v,
+               stored_size(&v1::Article::translations_size));
   // Empty entries were always taken here, unlike in `lang`.
-  if (!(s = CheckLangTags(a.translations(), f("translations"), true)).ok())
-    return s;
-  if (!(s = CheckStrings(a.widgets(), f("widgets"), limits,
-                         stored_size(&v1::Article::widgets_size)))
-           .ok())
-    return s;
-  if (!(s = CheckStruct(a.params(), f("params"), 0)).ok()) return s;
+  CheckLangTags(a.translations(), f("translations"), true, v);
+  CheckStrings(a.widgets(), f("widgets"), limits, v,
+               stored_size(&v1::Article::widgets_size));
+  CheckStruct(a.params(), f("params"), 0, v);
   if (!v1::FrontMatterStyle::DateLayout_IsValid(a.style().date_layout())) {
-    return Invalid(f("style.date_layout"),
-                   absl::StrCat("unknown value ", a.style().date_layout()));
+    v.Add(f("style.date_layout"),
+          absl::StrCat("unknown value ", a.style().date_layout()));
   }
   for (const auto& [name, layout] :
        {std::pair<const char*, int>{"style.publish_date_layout",
                                     a.style().publish_date_layout()},
         {"style.expiry_date_layout", a.style().expiry_date_layout()}}) {
     if (!v1::FrontMatterStyle::DateLayout_IsValid(layout))
-      return Invalid(f(name), absl::StrCat("unknown value ", layout));
+      v.Add(f(name), absl::StrCat("unknown value ", layout));
   }
   if (!v1::Article::State_IsValid(a.state()))
-    return Invalid(f("state"), absl::StrCat("unknown value ", a.state()));
-  if (a.has_publish_time() &&
-      !(s = CheckTimestamp(a.publish_time(), f("publish_time"))).ok())
-    return s;
-  if (a.has_expiry_time() &&
-      !(s = CheckTimestamp(a.expiry_time(), f("expiry_time"))).ok())
-    return s;
-  if (a.has_publish_time() && a.has_expiry_time() &&
-      !Before(a.publish_time(), a.expiry_time())) {
-    return Invalid(f("expiry_time"), "must be after publish_time");
-  }
-  if (!a.translation_key().empty() &&
-      !(s = CheckTerm(a.translation_key(), f("translation_key"), limits)).ok())
-    return s;
-  return absl::OkStatus();
+    v.Add(f("state"), absl::StrCat("unknown value ", a.state()));
+  const bool publish_ok = a.has_publish_time() &&
+                          AddTimestamp(a.publish_time(), f("publish_time"), v);
+  const bool expiry_ok =
+      a.has_expiry_time() && AddTimestamp(a.expiry_time(), f("expiry_time"), v);
+  if (publish_ok && expiry_ok && !Before(a.publish_time(), a.expiry_time()))
+    v.Add(f("expiry_time"), "must be after publish_time");
+  if (!a.translation_key().empty())
+    v.Add(CheckTerm(a.translation_key(), f("translation_key"), limits));
+}
+
+absl::Status ValidateArticle(const v1::Article& a, const Limits& limits,
+                             absl::string_view field, TextUtf8 text_utf8,
+                             const v1::Article* stored) {
+  Violations v;
+  CollectArticleViolations(a, limits, field, &v, text_utf8, stored);
+  return v.Status();
 }
 
 bool TermsAreNfc(const v1::Article& a) {
@@ -417,7 +432,8 @@ bool TermsAreNfc(const v1::Article& a) {
   return true;
 }
 
-absl::Status NormalizeArticleTerms(v1::Article* a, absl::string_view field) {
+void NormalizeArticleTerms(v1::Article* a, absl::string_view field,
+                           Violations* v) {
   for (const auto& [name, terms] :
        {std::pair<const char*,
                   google::protobuf::RepeatedPtrField<std::string>*>{
@@ -434,106 +450,99 @@ absl::Status NormalizeArticleTerms(v1::Article* a, absl::string_view field) {
     for (int i = 0; i < terms->size(); ++i) {
       auto [it, inserted] = first.emplace((*terms)[i], i);
       if (!inserted && written[it->second] != written[i]) {
-        return Invalid(
-            absl::StrCat(field, ".", name, "[", i, "]"),
-            absl::StrCat(Quote(written[i]), " is ", name, "[", it->second,
-                         "] in another Unicode spelling (", name,
-                         " are compared in NFC); give it once"));
+        v->Add(absl::StrCat(field, ".", name, "[", i, "]"),
+               absl::StrCat(Quote(written[i]), " is ", name, "[", it->second,
+                            "] in another Unicode spelling (", name,
+                            " are compared in NFC); give it once"));
       }
     }
   }
-  return absl::OkStatus();
+}
+
+absl::Status NormalizeArticleTerms(v1::Article* a, absl::string_view field) {
+  Violations v;
+  NormalizeArticleTerms(a, field, &v);
+  return v.Status();
 }
 
 absl::Status ValidateQuery(const v1::Query& q, const Limits& limits,
                            absl::string_view field) {
+  Violations v;
   auto f = [field](absl::string_view name) {
     return absl::StrCat(field, ".", name);
   };
-  absl::Status s;
-  if (!(s = CheckTerms(q.tags(), f("tags"), limits)).ok()) return s;
-  if (!(s = CheckTerms(q.categories(), f("categories"), limits)).ok()) return s;
-  if (!(s = CheckTerms(q.langs(), f("langs"), limits)).ok()) return s;
+  CheckTerms(q.tags(), f("tags"), limits, v);
+  CheckTerms(q.categories(), f("categories"), limits, v);
+  CheckTerms(q.langs(), f("langs"), limits, v);
   // A malformed tag is refused, as in an article's lang, rather than read
   // as a query that matches nothing (only articles stored before that
   // check can hold one; docs/operations.md).
-  if (!(s = CheckLangTags(q.langs(), f("langs"), false)).ok()) return s;
-  if (!v1::Query::TagMatch_IsValid(q.tag_match())) {
-    return Invalid(f("tag_match"),
-                   absl::StrCat("unknown value ", q.tag_match()));
-  }
+  CheckLangTags(q.langs(), f("langs"), false, v);
+  if (!v1::Query::TagMatch_IsValid(q.tag_match()))
+    v.Add(f("tag_match"), absl::StrCat("unknown value ", q.tag_match()));
   if (!v1::Query::Order_IsValid(q.order()))
-    return Invalid(f("order"), absl::StrCat("unknown value ", q.order()));
-  if (q.has_date_from() &&
-      !(s = CheckTimestamp(q.date_from(), f("date_from"))).ok()) {
-    return s;
-  }
-  if (q.has_date_to() && !(s = CheckTimestamp(q.date_to(), f("date_to"))).ok())
-    return s;
-  if (q.has_date_from() && q.has_date_to() &&
-      (q.date_to().seconds() < q.date_from().seconds() ||
-       (q.date_to().seconds() == q.date_from().seconds() &&
-        q.date_to().nanos() <= q.date_from().nanos()))) {
-    return Invalid(f("date_to"),
-                   absl::StrCat("must be after ", f("date_from")));
-  }
-  if (!(s = CheckTerms(q.not_tags(), f("not_tags"), limits)).ok()) return s;
-  if (q.has_update_time_from() &&
-      !(s = CheckTimestamp(q.update_time_from(), f("update_time_from"))).ok()) {
-    return s;
-  }
-  if (q.has_update_time_to() &&
-      !(s = CheckTimestamp(q.update_time_to(), f("update_time_to"))).ok())
-    return s;
-  if (q.has_update_time_from() && q.has_update_time_to() &&
-      (q.update_time_to().seconds() < q.update_time_from().seconds() ||
-       (q.update_time_to().seconds() == q.update_time_from().seconds() &&
-        q.update_time_to().nanos() <= q.update_time_from().nanos()))) {
-    return Invalid(f("update_time_to"),
-                   absl::StrCat("must be after ", f("update_time_from")));
+    v.Add(f("order"), absl::StrCat("unknown value ", q.order()));
+  const bool from_ok =
+      q.has_date_from() && AddTimestamp(q.date_from(), f("date_from"), v);
+  const bool to_ok =
+      q.has_date_to() && AddTimestamp(q.date_to(), f("date_to"), v);
+  if (from_ok && to_ok && !Before(q.date_from(), q.date_to()))
+    v.Add(f("date_to"), absl::StrCat("must be after ", f("date_from")));
+  CheckTerms(q.not_tags(), f("not_tags"), limits, v);
+  const bool update_from_ok =
+      q.has_update_time_from() &&
+      AddTimestamp(q.update_time_from(), f("update_time_from"), v);
+  const bool update_to_ok =
+      q.has_update_time_to() &&
+      AddTimestamp(q.update_time_to(), f("update_time_to"), v);
+  if (update_from_ok && update_to_ok &&
+      !Before(q.update_time_from(), q.update_time_to())) {
+    v.Add(f("update_time_to"),
+          absl::StrCat("must be after ", f("update_time_from")));
   }
   if (static_cast<int>(q.text().size()) > limits.max_query_text_bytes) {
-    return Invalid(
-        f("text"),
-        absl::StrFormat("must be at most %d bytes, got %d",
-                        limits.max_query_text_bytes, q.text().size()));
+    v.Add(f("text"),
+          absl::StrFormat("must be at most %d bytes, got %d",
+                          limits.max_query_text_bytes, q.text().size()));
+  } else {
+    CheckText(q.text(), f("text"), v);
   }
-  if (!(s = CheckText(q.text(), f("text"))).ok()) return s;
-  if (!v1::Visibility_IsValid(q.visibility())) {
-    return Invalid(f("visibility"),
-                   absl::StrCat("unknown value ", q.visibility()));
-  }
-  if (q.states_size() > 4)
-    return Invalid(f("states"), "must hold at most 4 values");
-  for (int i = 0; i < q.states_size(); ++i) {
-    const int st = q.states(i);
-    const std::string entry = absl::StrCat(field, ".states[", i, "]");
-    if (!v1::Article::State_IsValid(st))
-      return Invalid(entry, absl::StrCat("unknown value ", st));
-    if ((st == v1::Article::DRAFT || st == v1::Article::ARCHIVED) &&
-        q.visibility() != v1::VISIBILITY_ALL) {
-      return Invalid(
-          entry, absl::StrCat(v1::Article::State_Name(st),
-                              " articles are never live; set ", f("visibility"),
-                              " to VISIBILITY_ALL"));
+  if (!v1::Visibility_IsValid(q.visibility()))
+    v.Add(f("visibility"), absl::StrCat("unknown value ", q.visibility()));
+  if (q.states_size() > 4) {
+    v.Add(f("states"), "must hold at most 4 values");
+  } else {
+    for (int i = 0; i < q.states_size(); ++i) {
+      const int st = q.states(i);
+      const std::string entry = absl::StrCat(field, ".states[", i, "]");
+      if (!v1::Article::State_IsValid(st)) {
+        v.Add(entry, absl::StrCat("unknown value ", st));
+      } else if ((st == v1::Article::DRAFT || st == v1::Article::ARCHIVED) &&
+                 q.visibility() != v1::VISIBILITY_ALL) {
+        v.Add(entry, absl::StrCat(v1::Article::State_Name(st),
+                                  " articles are never live; set ",
+                                  f("visibility"), " to VISIBILITY_ALL"));
+      }
     }
   }
+  bool publish_ok[2] = {true, true};
+  int k = 0;
   for (const auto& [name, ts] :
        {std::pair<const char*, const google::protobuf::Timestamp*>{
             "publish_time_from", &q.publish_time_from()},
         {"publish_time_to", &q.publish_time_to()}}) {
-    if (ts->seconds() != 0 || ts->nanos() != 0) {
-      if (!(s = CheckTimestamp(*ts, f(name))).ok()) return s;
-    }
+    if (ts->seconds() != 0 || ts->nanos() != 0)
+      publish_ok[k] = AddTimestamp(*ts, f(name), v);
+    ++k;
   }
-  if (q.has_publish_time_from() && q.has_publish_time_to() &&
-      !Before(q.publish_time_from(), q.publish_time_to())) {
-    return Invalid(f("publish_time_to"),
-                   absl::StrCat("must be after ", f("publish_time_from")));
+  if (q.has_publish_time_from() && q.has_publish_time_to() && publish_ok[0] &&
+      publish_ok[1] && !Before(q.publish_time_from(), q.publish_time_to())) {
+    v.Add(f("publish_time_to"),
+          absl::StrCat("must be after ", f("publish_time_from")));
   }
   // Whether the text holds anything to search for is the query engine's
   // call (it owns the tokenizer): INVALID_ARGUMENT from there.
-  return absl::OkStatus();
+  return v.Status();
 }
 
 absl::Status ValidateLanguageTag(absl::string_view value,

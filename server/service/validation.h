@@ -1,5 +1,7 @@
 // Request validation: every rule names the field it checks, so a client
-// learns what to fix from the status message alone.
+// learns what to fix from the status message alone, and in a BadRequest
+// made where the rule is checked (InvalidField). A request's checks go on
+// past the first violation: the INVALID_ARGUMENT gives each (Violations).
 #ifndef CONTENT_SERVER_SERVICE_VALIDATION_H_
 #define CONTENT_SERVER_SERVICE_VALIDATION_H_
 
@@ -9,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "content/v1/article.pb.h"
+#include "server/error_details.h"
 
 namespace content::service {
 
@@ -52,6 +55,8 @@ absl::StatusOr<std::string> ParseName(absl::string_view name,
 // 3% of an import's CPU.
 enum class TextUtf8 { kCheck, kCheckedByParser };
 // Checks the user-written fields of an article; `field` prefixes messages.
+// Every violation found is in the INVALID_ARGUMENT (Violations), the first
+// first.
 // `stored` is the article's current head, if it has one: a list (tags,
 // categories, lang, translations, widgets) longer than max_list_entries
 // passes if it is no longer than the same list in `stored`, so a limit
@@ -61,6 +66,12 @@ absl::Status ValidateArticle(const v1::Article& article, const Limits& limits,
                              absl::string_view field,
                              TextUtf8 text_utf8 = TextUtf8::kCheck,
                              const v1::Article* stored = nullptr);
+// As ValidateArticle, adding each violation to `v`, after those of the
+// request's other fields (its name) that the caller added.
+void CollectArticleViolations(const v1::Article& article, const Limits& limits,
+                              absl::string_view field, Violations* v,
+                              TextUtf8 text_utf8 = TextUtf8::kCheck,
+                              const v1::Article* stored = nullptr);
 // Whether a list of `article` has more than limits.max_list_entries entries:
 // only then does ValidateArticle need the stored head.
 bool ExceedsListLimit(const v1::Article& article, const Limits& limits);
@@ -74,6 +85,9 @@ bool TermsAreNfc(const v1::Article& article);
 // the stored text; an entry that is not valid UTF-8 is left for it.
 absl::Status NormalizeArticleTerms(v1::Article* article,
                                    absl::string_view field);
+// As above, adding each such entry to `v`.
+void NormalizeArticleTerms(v1::Article* article, absl::string_view field,
+                           Violations* v);
 // Checks a query; `field` names it in messages ("query", a watch's
 // "filter").
 absl::Status ValidateQuery(const v1::Query& query, const Limits& limits,

@@ -89,10 +89,10 @@ absl::Status CheckWatchFilter(const v1::Query& f) {
   else if (f.has_publish_time_to())
     field = "publish_time_to";
   if (field == nullptr) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("filter.", field,
-                   ": not applied to a watch, which filters on tags, not_tags, "
-                   "tag_match, categories, langs and visibility only"));
+  return InvalidField(
+      absl::StrCat("filter.", field),
+      "not applied to a watch, which filters on tags, not_tags, tag_match, "
+      "categories, langs and visibility only");
 }
 
 bool HasFilter(const v1::Query& f) {
@@ -139,9 +139,9 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     absl::Status s = ValidateQuery(req_.filter(), hub_->limits_, "filter");
     if (s.ok()) s = CheckWatchFilter(req_.filter());
     if (s.ok() && req_.after_sequence() < 0)
-      s = absl::InvalidArgumentError("after_sequence: must not be negative");
+      s = InvalidField("after_sequence", "must not be negative");
     if (s.ok() && !v1::WatchArticlesRequest::View_IsValid(req_.view()))
-      s = absl::InvalidArgumentError("view: unknown value");
+      s = InvalidField("view", "unknown value");
     if (!s.ok()) {
       FinishLocked(ToGrpcStatus(s));
       return false;

@@ -1013,8 +1013,8 @@ absl::StatusOr<StoredArticle> Store::GetStored(absl::string_view id,
                                                int64_t revision,
                                                bool show_deleted) {
   if (revision < 0) {
-    return absl::InvalidArgumentError(
-        "revision: must be 0 (the head) or a positive revision number");
+    return InvalidField("revision",
+                        "must be 0 (the head) or a positive revision number");
   }
   StoredArticle stored;
   if (revision == 0) {
@@ -1311,7 +1311,7 @@ absl::StatusOr<v1::Article> Store::Restore(absl::string_view id,
                                            int64_t revision,
                                            const WriteConditions& conditions) {
   if (revision <= 0)
-    return absl::InvalidArgumentError("revision: must be a revision number");
+    return InvalidField("revision", "must be a revision number");
   return RewriteSync(id, RestoreRewrite(revision, conditions));
 }
 
@@ -1319,7 +1319,7 @@ void Store::RestoreAsync(
     absl::string_view id, int64_t revision, const WriteConditions& conditions,
     std::function<void(absl::StatusOr<v1::Article>)> done) {
   if (revision <= 0) {
-    done(absl::InvalidArgumentError("revision: must be a revision number"));
+    done(InvalidField("revision", "must be a revision number"));
     return;
   }
   RewriteAsync(id, RestoreRewrite(revision, conditions), std::move(done));
@@ -1348,8 +1348,9 @@ Store::Rewrite Store::RestoreRewrite(int64_t revision,
           absl::StrCat("revision ", revision, " of ", Name(id), " is corrupt"));
     }
     if (content->has_delete_time()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("revision: ", revision, " of ", Name(id),
+      return InvalidField(
+          "revision",
+          absl::StrCat(revision, " of ", Name(id),
                        " is a deletion tombstone; restore a live revision"));
     }
     ClearServerFields(content);

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -152,6 +153,203 @@ TEST_F(ErrorsTest, MissingDeletedAndTakenArticlesSayWhich) {
   EXPECT_EQ(ErrorReason(r.status()), "ARTICLE_ALREADY_EXISTS");
   EXPECT_THAT(ErrorMetadata(r.status()),
               Contains(Pair("current_revision", "3")));
+}
+
+// A request with several bad fields gets each of them back, not just the
+// first: the name and a tag, on each write that takes an article.
+TEST_F(ErrorsTest, EveryBadFieldOfAnArticleIsNamed) {
+  v1::Article bad = Simple("");
+  bad.add_tags(" padded");
+  v1::CreateArticleRequest create;
+  create.set_article_id("-bad id");
+  *create.mutable_article() = bad;
+  absl::StatusOr<v1::Article> r = client_->CreateArticle(create);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_THAT(std::string(r.status().message()),
+              StartsWith("article_id: must be 1-128 characters"));
+  std::vector<FieldViolation> v = FieldViolations(r.status());
+  ASSERT_EQ(v.size(), 3u) << r.status();
+  EXPECT_EQ(v[0].field, "article_id");
+  EXPECT_EQ(v[1].field, "article.title");
+  EXPECT_EQ(v[2].field, "article.tags[0]");
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("; article.title: is required; article.tags[0]: must "
+                        "not start or end with a space"));
+
+  v1::UpdateArticleRequest update;
+  *update.mutable_article() = bad;
+  update.mutable_article()->set_name("posts/x");
+  r = client_->UpdateArticle(update);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  v = FieldViolations(r.status());
+  ASSERT_EQ(v.size(), 3u) << r.status();
+  EXPECT_EQ(v[0].field, "article.name");
+  EXPECT_EQ(v[1].field, "article.title");
+  EXPECT_EQ(v[2].field, "article.tags[0]");
+  // Nothing was written.
+  EXPECT_TRUE(absl::IsNotFound(client_->Get("x").status()));
+
+  v1::ImportArticlesRequest batch;
+  *batch.add_articles() = bad;
+  batch.mutable_articles(0)->set_name("articles/");
+  v1::ImportResult result;
+  ASSERT_TRUE(
+      client_
+          ->ImportArticles(
+              [&, sent = false](v1::ImportArticlesRequest* out) mutable {
+                if (sent) return false;
+                *out = batch;
+                sent = true;
+                return true;
+              },
+              [&](const v1::ImportArticlesResponse& resp) {
+                ASSERT_EQ(resp.results_size(), 1);
+                result = resp.results(0);
+              })
+          .ok());
+  EXPECT_EQ(result.outcome(), v1::ImportResult::OUTCOME_FAILED);
+  EXPECT_EQ(result.error_code(), 3);
+  EXPECT_EQ(result.reason(), "INVALID_ARGUMENT");
+  EXPECT_THAT(result.error(), StartsWith("articles[0].name: "));
+  EXPECT_THAT(result.error(),
+              HasSubstr("; articles[0].title: is required; "
+                        "articles[0].tags[0]: must not start or end"));
+}
+
+// Each failed result of ImportArticles and BatchGetArticles says its
+// reason, as an error of the single-article calls would.
+TEST_F(ErrorsTest, BatchResultsCarryTheirReason) {
+  CreateTwice("batch-here");
+  CreateTwice("batch-gone");
+  v1::DeleteArticleRequest del;
+  del.set_name("articles/batch-gone");
+  ASSERT_TRUE(client_->DeleteArticle(del).ok());
+
+  v1::BatchGetArticlesRequest get;
+  get.add_names("articles/batch-here");
+  get.add_names("articles/batch-none");
+  get.add_names("articles/batch-gone");
+  get.set_visibility(v1::VISIBILITY_ALL);
+  absl::StatusOr<v1::BatchGetArticlesResponse> got =
+      client_->BatchGetArticles(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->results_size(), 3);
+  EXPECT_EQ(got->results(0).reason(), "");
+  EXPECT_EQ(got->results(1).reason(), "ARTICLE_NOT_FOUND");
+  EXPECT_EQ(got->results(1).error_code(), 5);
+  EXPECT_EQ(got->results(2).reason(), "ARTICLE_DELETED");
+
+  // Two malformed names: both named.
+  get.add_names("nope");
+  get.add_names("articles/");
+  got = client_->BatchGetArticles(get);
+  ASSERT_TRUE(absl::IsInvalidArgument(got.status())) << got.status();
+  const std::vector<FieldViolation> v = FieldViolations(got.status());
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].field, "names[3]");
+  EXPECT_EQ(v[1].field, "names[4]");
+
+  v1::ImportArticlesRequest batch;
+  v1::Article taken = Simple("new");
+  taken.set_name("articles/batch-ok");
+  *batch.add_articles() = taken;
+  v1::Article big = Simple("big");
+  big.set_name("articles/batch-big");
+  big.set_body(std::string(2 << 20, 'x'));  // over the 1 MiB default
+  *batch.add_articles() = big;
+  std::vector<v1::ImportResult> results;
+  ASSERT_TRUE(
+      client_
+          ->ImportArticles(
+              [&, sent = false](v1::ImportArticlesRequest* out) mutable {
+                if (sent) return false;
+                *out = batch;
+                sent = true;
+                return true;
+              },
+              [&](const v1::ImportArticlesResponse& resp) {
+                results.assign(resp.results().begin(), resp.results().end());
+              })
+          .ok());
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].outcome(), v1::ImportResult::OUTCOME_CREATED);
+  EXPECT_EQ(results[0].reason(), "");
+  EXPECT_EQ(results[1].outcome(), v1::ImportResult::OUTCOME_FAILED);
+  EXPECT_EQ(results[1].reason(), "ARTICLE_TOO_LARGE");
+}
+
+TEST_F(ErrorsTest, AMissingTranslationSaysTranslationNotFound) {
+  v1::CreateArticleRequest create;
+  create.set_article_id("launch.en");
+  *create.mutable_article() = Simple("Launch");
+  create.mutable_article()->add_lang("en");
+  ASSERT_TRUE(client_->CreateArticle(create).ok());
+  GetOptions o;
+  o.lang = "fr";
+  o.fallback_langs = {"de"};
+  absl::StatusOr<v1::Article> r = client_->Get("launch.en", o);
+  ASSERT_TRUE(absl::IsNotFound(r.status())) << r.status();
+  EXPECT_EQ(ErrorReason(r.status()), "TRANSLATION_NOT_FOUND");
+  EXPECT_THAT(ErrorMetadata(r.status()),
+              Contains(Pair("name", "articles/launch.en")));
+  EXPECT_THAT(ErrorMetadata(r.status()), Contains(Pair("langs", "fr,de")));
+}
+
+// A number with no JSON spelling is refused where it is sent, so that
+// get -o json and export never meet one.
+TEST_F(ErrorsTest, ParamsNumbersThatAreNotFiniteAreRefused) {
+  v1::CreateArticleRequest create;
+  create.set_article_id("rated");
+  *create.mutable_article() = Simple("Rated");
+  (*create.mutable_article()->mutable_params()->mutable_fields())["rating"]
+      .set_number_value(std::numeric_limits<double>::infinity());
+  absl::StatusOr<v1::Article> r = client_->CreateArticle(create);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_EQ(r.status().message(),
+            "article.params.rating: must be a finite number");
+  EXPECT_TRUE(absl::IsNotFound(client_->Get("rated").status()));
+}
+
+// apply -o json gives each failed file's reason beside its error, and the
+// error names every bad key as the file has it.
+TEST_F(ErrorsTest, ApplyPrintsEachFailedFilesReason) {
+  const std::string dir = dir_->path() + "/apply-reasons";
+  ASSERT_EQ(RunCommand({"mkdir", "-p", dir}).exit_code, 0);
+  testing::WriteFile(dir + "/a.md",
+                     "---\ntitle: \" \"\ntags: [ok, \" padded\"]\n"
+                     "publishDate: 2025-02-01\nexpiryDate: 2025-01-01\n---\n"
+                     "Body.\n");
+  testing::WriteFile(dir + "/b.md", "---\ntitle: Fine\n---\nBody.\n");
+  CommandResult r = Ctl({"apply", "-f", dir, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  google::protobuf::Value v;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &v).ok())
+      << r.out;
+  ASSERT_EQ(v.list_value().values_size(), 2) << r.out;
+  const auto& a = v.list_value().values(0).struct_value().fields();
+  EXPECT_EQ(a.at("result").string_value(), "failed");
+  EXPECT_EQ(a.at("reason").string_value(), "INVALID_ARGUMENT");
+  EXPECT_EQ(a.at("error").string_value(),
+            "INVALID_ARGUMENT: title: is required; tags[1]: must not start or "
+            "end with a space: \" padded\"; expiryDate: must be after "
+            "publishDate");
+  const auto& b = v.list_value().values(1).struct_value().fields();
+  EXPECT_EQ(b.at("result").string_value(), "created");
+  EXPECT_EQ(b.count("reason"), 0u);
+
+  // Through UpdateArticle (--expected-revision): the reason of the call.
+  r = Ctl(
+      {"apply", "-f", dir + "/b.md", "--expected-revision", "7", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &v).ok())
+      << r.out;
+  EXPECT_EQ(v.list_value()
+                .values(0)
+                .struct_value()
+                .fields()
+                .at("reason")
+                .string_value(),
+            "REVISION_MISMATCH");
 }
 
 // The google.rpc.Status field numbers, read with no definition of ours:

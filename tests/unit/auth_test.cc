@@ -10,7 +10,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
+#include "server/error_details.h"
 
 namespace content::service {
 namespace {
@@ -63,6 +65,46 @@ TEST(AuthTest, BearerSchemeInAnyCaseWithOneOrMoreSpaces) {
               absl::StatusCode::kUnauthenticated)
         << value;
   }
+}
+
+// The ErrorInfo an error carries (server/error_details.h).
+google::rpc::ErrorInfo InfoOf(const absl::Status& s) {
+  google::rpc::ErrorInfo info;
+  const absl::optional<absl::Cord> payload = s.GetPayload(kErrorInfoTypeUrl);
+  EXPECT_TRUE(payload.has_value()) << s;
+  if (payload.has_value()) info.ParseFromString(std::string(*payload));
+  return info;
+}
+
+// A client tells a missing token from a wrong one, and learns the role a
+// call needs, by the reason.
+TEST(AuthTest, RefusalsSayWhyInTheirReason) {
+  AuthOptions o = WithRate(0, 0);
+  o.tokens.push_back({"viewer", Role::kReader, HashToken("view")});
+  Authenticator auth(o);
+  {
+    grpc::ServerContext ctx;
+    const absl::Status s = auth.Authorize(ctx, Role::kReader).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_EQ(InfoOf(s).reason(), "TOKEN_MISSING");
+  }
+  for (const std::string value : {"Bearer wrong", "Basic s3cret"}) {
+    const absl::Status s = CallWithHeader(auth, value);
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated) << value;
+    EXPECT_EQ(InfoOf(s).reason(), "TOKEN_INVALID") << value;
+    EXPECT_TRUE(InfoOf(s).metadata().empty()) << value;
+  }
+  grpc::ServerContext ctx;
+  grpc::testing::ServerContextTestSpouse spouse(&ctx);
+  spouse.AddClientMetadata("authorization", "Bearer view");
+  const absl::Status s = auth.Authorize(ctx, Role::kEditor).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  const google::rpc::ErrorInfo info = InfoOf(s);
+  EXPECT_EQ(info.reason(), "PERMISSION_DENIED");
+  EXPECT_EQ(info.domain(), "contentd.v1");
+  EXPECT_EQ(info.metadata().at("token"), "viewer");
+  EXPECT_EQ(info.metadata().at("role"), "reader");
+  EXPECT_EQ(info.metadata().at("required_role"), "editor");
 }
 
 TEST(AuthTest, RateLimitSpendsTheBurstThenRefuses) {

@@ -4,7 +4,9 @@
 // read them (client/grpc_status.h, content/client.h).
 #include "server/error_details.h"
 
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
@@ -124,6 +126,137 @@ TEST(ErrorDetailsTest, ValidationMessagesLeadWithTheirField) {
   google::rpc::BadRequest bad;
   ASSERT_TRUE(d.details(1).UnpackTo(&bad));
   EXPECT_EQ(bad.field_violations(0).field(), "article.body");
+}
+
+// The BadRequest of what a request check refuses is made where the check
+// is, not read back from the message.
+TEST(ErrorDetailsTest, ValidationAttachesTheFieldWhereItIsMade) {
+  service::Limits limits;
+  v1::Query q;
+  q.add_tags(" spaced");
+  const absl::Status s = service::ValidateQuery(q, limits);
+  ASSERT_TRUE(absl::IsInvalidArgument(s)) << s;
+  const absl::optional<absl::Cord> payload = s.GetPayload(kBadRequestTypeUrl);
+  ASSERT_TRUE(payload.has_value()) << "no BadRequest payload on " << s;
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(bad.ParseFromString(std::string(*payload)));
+  ASSERT_EQ(bad.field_violations_size(), 1);
+  EXPECT_EQ(bad.field_violations(0).field(), "query.tags[0]");
+  EXPECT_EQ(bad.field_violations(0).description(),
+            "must not start or end with a space: \" spaced\"");
+
+  // A field the message's words would not give (LeadingField takes none
+  // with a space) still comes from the payload.
+  const absl::Status made = InvalidField("a.b", "x");
+  const absl::Status odd(absl::StatusCode::kInvalidArgument, "some words: x");
+  absl::Status with = odd;
+  with.SetPayload(kBadRequestTypeUrl, *made.GetPayload(kBadRequestTypeUrl));
+  const absl::Status got = internal::FromGrpc(service::ToGrpcStatus(with));
+  ASSERT_EQ(FieldViolations(got).size(), 1u);
+  EXPECT_EQ(FieldViolations(got)[0].field, "a.b");
+}
+
+// Every violation of one article, the first first, in the message and one
+// FieldViolation each.
+TEST(ErrorDetailsTest, EveryViolationOfAnArticleIsGiven) {
+  service::Limits limits;
+  v1::Article a;
+  a.set_title(" ");
+  a.add_tags("ok");
+  a.add_tags(" bad");
+  a.add_lang("");  // empty and not a language tag: one violation
+  (*a.mutable_params()->mutable_fields())["rating"].set_number_value(
+      std::numeric_limits<double>::infinity());
+  const absl::Status s = service::ValidateArticle(a, limits, "article");
+  ASSERT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_EQ(s.message(),
+            "article.title: is required; article.tags[1]: must not start or "
+            "end with a space: \" bad\"; article.lang[0]: must not be empty; "
+            "article.params.rating: must be a finite number");
+  const absl::Status got = internal::FromGrpc(service::ToGrpcStatus(s));
+  EXPECT_EQ(ErrorReason(got), "INVALID_ARGUMENT");
+  const std::vector<FieldViolation> v = FieldViolations(got);
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(v[0].field, "article.title");
+  EXPECT_EQ(v[0].description, "is required");
+  EXPECT_EQ(v[1].field, "article.tags[1]");
+  EXPECT_EQ(v[2].field, "article.lang[0]");
+  EXPECT_EQ(v[2].description, "must not be empty");
+  EXPECT_EQ(v[3].field, "article.params.rating");
+  EXPECT_EQ(v[3].description, "must be a finite number");
+}
+
+// At most 20 are given; the message says how many more there were.
+TEST(ErrorDetailsTest, ViolationsAreBounded) {
+  service::Limits limits;
+  v1::Article a;
+  a.set_title("t");
+  for (int i = 0; i < 30; ++i) a.add_tags("");
+  const absl::Status s = service::ValidateArticle(a, limits, "article");
+  ASSERT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::StartsWith("article.tags[0]: must not be empty; "
+                                    "article.tags[1]: must not be empty; "));
+  EXPECT_THAT(
+      std::string(s.message()),
+      ::testing::EndsWith("article.tags[19]: must not be empty (and 10 more)"));
+  const std::vector<FieldViolation> v =
+      FieldViolations(internal::FromGrpc(service::ToGrpcStatus(s)));
+  ASSERT_EQ(v.size(), 20u);
+  EXPECT_EQ(v[19].field, "article.tags[19]");
+}
+
+// An article over the size limit keeps its reason beside the others.
+TEST(ErrorDetailsTest, ATooLargeArticleKeepsItsReasonAmongOthers) {
+  service::Limits limits;
+  limits.max_article_bytes = 100;
+  v1::Article a;
+  a.set_body(std::string(200, 'x'));
+  const absl::Status s = service::ValidateArticle(a, limits, "article");
+  ASSERT_TRUE(absl::IsInvalidArgument(s)) << s;
+  const absl::Status got = internal::FromGrpc(service::ToGrpcStatus(s));
+  EXPECT_EQ(ErrorReason(got), "ARTICLE_TOO_LARGE");
+  EXPECT_EQ(ErrorMetadata(got)["limit_bytes"], "100");
+  const std::vector<FieldViolation> v = FieldViolations(got);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].field, "article.body");
+  EXPECT_EQ(v[1].field, "article.title");
+}
+
+// NaN and the infinities, anywhere in params: a JSON printer has no
+// number for them.
+TEST(ErrorDetailsTest, ParamsNumbersMustBeFinite) {
+  service::Limits limits;
+  for (double d : {std::numeric_limits<double>::quiet_NaN(),
+                   std::numeric_limits<double>::infinity(),
+                   -std::numeric_limits<double>::infinity()}) {
+    v1::Article a;
+    a.set_title("t");
+    google::protobuf::Value& list =
+        (*(*a.mutable_params()->mutable_fields())["scores"]
+              .mutable_struct_value()
+              ->mutable_fields())["list"];
+    list.mutable_list_value()->add_values()->set_number_value(1);
+    list.mutable_list_value()->add_values()->set_number_value(d);
+    const absl::Status s = service::ValidateArticle(a, limits, "article");
+    EXPECT_EQ(s.message(),
+              "article.params.scores.list[1]: must be a finite number")
+        << d;
+    EXPECT_TRUE(absl::IsInvalidArgument(s));
+  }
+  v1::Article fine;
+  fine.set_title("t");
+  (*fine.mutable_params()->mutable_fields())["rating"].set_number_value(
+      std::numeric_limits<double>::max());
+  EXPECT_TRUE(service::ValidateArticle(fine, limits, "article").ok());
+}
+
+TEST(ErrorDetailsTest, ReasonOf) {
+  EXPECT_EQ(ReasonOf(absl::OkStatus()), "");
+  EXPECT_EQ(ReasonOf(absl::NotFoundError("x")), "NOT_FOUND");
+  EXPECT_EQ(ReasonOf(WithReason(absl::NotFoundError("x"),
+                                reason::kTranslationNotFound)),
+            "TRANSLATION_NOT_FOUND");
 }
 
 TEST(ErrorDetailsTest, LeadingField) {
