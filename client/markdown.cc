@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -27,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/utf8.h"
@@ -279,6 +281,28 @@ bool ParseYamlNumber(absl::string_view s, double* out) {
 bool IsYamlInteger(absl::string_view s) {
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
   return !s.empty() && CountDigits(s, 0) == s.size();
+}
+
+// YAML 1.2 core schema's NaN and infinities: .nan, .inf, -.inf and their
+// capitalized spellings. A param read so is a number that contentd refuses
+// (`params.rating: must be a finite number`): read as text, it would export
+// quoted, which Hugo reads as a string where the file had a float.
+bool ParseYamlNonFinite(absl::string_view s, double* out) {
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") {
+    *out = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  double sign = 1;
+  if (absl::ConsumePrefix(&s, "-")) {
+    sign = -1;
+  } else {
+    absl::ConsumePrefix(&s, "+");
+  }
+  if (s == ".inf" || s == ".Inf" || s == ".INF") {
+    *out = sign * std::numeric_limits<double>::infinity();
+    return true;
+  }
+  return false;
 }
 
 // An integer a double cannot hold exactly (past 2^53), which the reader
@@ -864,7 +888,8 @@ class FrontMatterReader {
     double d;
     if (IsPlain(node) && ParseYamlBool(text, &b)) {
       out->set_bool_value(b);
-    } else if (IsPlain(node) && ParseYamlNumber(text, &d)) {
+    } else if (IsPlain(node) &&
+               (ParseYamlNumber(text, &d) || ParseYamlNonFinite(text, &d))) {
       out->set_number_value(d);
     } else {
       out->set_string_value(text);

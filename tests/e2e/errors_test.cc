@@ -310,6 +310,30 @@ TEST_F(ErrorsTest, ParamsNumbersThatAreNotFiniteAreRefused) {
   EXPECT_TRUE(absl::IsNotFound(client_->Get("rated").status()));
 }
 
+// Front matter's `.nan` and `.inf` are numbers, refused with the path;
+// quoted, they are text and apply.
+TEST_F(ErrorsTest, ApplyRefusesNanAndInfinityInFrontMatter) {
+  const std::string dir = dir_->path() + "/nonfinite";
+  ASSERT_EQ(RunCommand({"mkdir", "-p", dir}).exit_code, 0);
+  testing::WriteFile(dir + "/nan.md",
+                     "---\ntitle: N\nrating: .nan\n---\nBody.\n");
+  testing::WriteFile(dir + "/inf.md",
+                     "---\ntitle: I\nscores: {low: -.inf}\n---\nBody.\n");
+  testing::WriteFile(dir + "/text.md",
+                     "---\ntitle: T\nrating: \".nan\"\n---\nBody.\n");
+  CommandResult r = Ctl({"apply", "-f", dir});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(dir + "/nan.md: error: INVALID_ARGUMENT: "
+                                     "params.rating: must be a finite number"));
+  EXPECT_THAT(r.err, HasSubstr(dir + "/inf.md: error: INVALID_ARGUMENT: "
+                                     "params.scores.low: must be a finite "
+                                     "number"));
+  EXPECT_TRUE(absl::IsNotFound(client_->Get("nan").status()));
+  absl::StatusOr<v1::Article> text = client_->Get("text");
+  ASSERT_TRUE(text.ok()) << text.status() << r.err;
+  EXPECT_EQ(text->params().fields().at("rating").string_value(), ".nan");
+}
+
 // apply -o json gives each failed file's reason beside its error, and the
 // error names every bad key as the file has it.
 TEST_F(ErrorsTest, ApplyPrintsEachFailedFilesReason) {

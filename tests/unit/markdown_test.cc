@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <set>
 #include <sstream>
@@ -842,6 +843,27 @@ TEST(ParamsTest, ScalarTypes) {
   EXPECT_EQ(f.at("bare").string_value(), "hello world");
   EXPECT_EQ(f.at("literal").string_value(), "a\nb\n");
   EXPECT_EQ(a.style().key_order_size(), 22);
+}
+
+// YAML's NaN and infinities are numbers, as a YAML reader such as Hugo's
+// takes them, for contentd to refuse (`params.rating: must be a finite
+// number`); quoted, they are text. Before, `.nan` was read as the text
+// ".nan" and exported quoted: a string to Hugo where the file had a float.
+TEST(ParamsTest, NanAndInfinitiesAreNumbers) {
+  const Article a = MustParse(WithFrontMatter(
+      "rating: .nan\nup: .inf\nplus: +.Inf\ndown: -.INF\nquoted: \".nan\"\n"
+      "word: .nano\nlist: [1, -.inf]\n"));
+  const auto& f = a.params().fields();
+  EXPECT_TRUE(std::isnan(f.at("rating").number_value()));
+  EXPECT_EQ(f.at("up").number_value(), std::numeric_limits<double>::infinity());
+  EXPECT_EQ(f.at("plus").number_value(),
+            std::numeric_limits<double>::infinity());
+  EXPECT_EQ(f.at("down").number_value(),
+            -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(f.at("quoted").string_value(), ".nan");
+  EXPECT_EQ(f.at("word").string_value(), ".nano");
+  EXPECT_EQ(f.at("list").list_value().values(1).number_value(),
+            -std::numeric_limits<double>::infinity());
 }
 
 TEST(ParamsTest, Collections) {
