@@ -433,12 +433,6 @@ std::string KeyOfField(absl::string_view field, const Written& written) {
   return "";
 }
 
-// `status` with the Article field it begins with (`publish_time: ...`;
-// `article.tags[1]: ...` from UpdateArticle) named as the document wrote it
-// (`publishDate: ...`, `tags[1]: ...`), and a write's condition that failed
-// led by its flag (NameTheCondition: `--expected-revision: expected_revision
-// 3 does not match ...`), as the other verbs name flags. Details are kept;
-// anything else is returned unchanged.
 // The violations an INVALID_ARGUMENT names, each led by its field: the
 // server joins those of one article with "; " (`article.title: is required;
 // article.tags[0]: must not be empty`), each field starting `article`
@@ -498,6 +492,12 @@ std::string NameTheKeyOf(absl::string_view part, const Written& written) {
   return absl::StrCat(key, rest, rule);
 }
 
+// `status` with each Article field it names (`publish_time: ...`;
+// `article.tags[1]: ...` from UpdateArticle) named as the document wrote it
+// (`publishDate: ...`, `tags[1]: ...`), and a write's condition that failed
+// led by its flag (NameTheCondition: `--expected-revision: expected_revision
+// 3 does not match ...`), as the other verbs name flags. Details are kept;
+// anything else is returned unchanged.
 absl::Status NameTheKey(const absl::Status& status, const Written& written) {
   if (absl::IsFailedPrecondition(status)) return NameTheCondition(status);
   if (!absl::IsInvalidArgument(status)) return status;
