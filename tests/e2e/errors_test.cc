@@ -60,6 +60,25 @@ class ErrorsTest : public ::testing::Test {
     client_ = *std::move(c);
   }
   // Creates `id` and updates it once: its head is revision 2.
+  // The results of ImportArticles for the one batch `batch`.
+  std::vector<v1::ImportResult> ImportOneBatch(
+      const v1::ImportArticlesRequest& batch) {
+    std::vector<v1::ImportResult> results;
+    absl::Status s = client_->ImportArticles(
+        [&, sent = false](v1::ImportArticlesRequest* out) mutable {
+          if (sent) return false;
+          *out = batch;
+          sent = true;
+          return true;
+        },
+        [&](const v1::ImportArticlesResponse& resp) {
+          results.insert(results.end(), resp.results().begin(),
+                         resp.results().end());
+        });
+    EXPECT_TRUE(s.ok()) << s;
+    return results;
+  }
+
   void CreateTwice(const std::string& id) {
     v1::CreateArticleRequest create;
     create.set_article_id(id);
@@ -192,21 +211,9 @@ TEST_F(ErrorsTest, EveryBadFieldOfAnArticleIsNamed) {
   v1::ImportArticlesRequest batch;
   *batch.add_articles() = bad;
   batch.mutable_articles(0)->set_name("articles/");
-  v1::ImportResult result;
-  ASSERT_TRUE(
-      client_
-          ->ImportArticles(
-              [&, sent = false](v1::ImportArticlesRequest* out) mutable {
-                if (sent) return false;
-                *out = batch;
-                sent = true;
-                return true;
-              },
-              [&](const v1::ImportArticlesResponse& resp) {
-                ASSERT_EQ(resp.results_size(), 1);
-                result = resp.results(0);
-              })
-          .ok());
+  const std::vector<v1::ImportResult> results = ImportOneBatch(batch);
+  ASSERT_EQ(results.size(), 1u);
+  const v1::ImportResult& result = results[0];
   EXPECT_EQ(result.outcome(), v1::ImportResult::OUTCOME_FAILED);
   EXPECT_EQ(result.error_code(), 3);
   EXPECT_EQ(result.reason(), "INVALID_ARGUMENT");
@@ -257,20 +264,7 @@ TEST_F(ErrorsTest, BatchResultsCarryTheirReason) {
   big.set_name("articles/batch-big");
   big.set_body(std::string(2 << 20, 'x'));  // over the 1 MiB default
   *batch.add_articles() = big;
-  std::vector<v1::ImportResult> results;
-  ASSERT_TRUE(
-      client_
-          ->ImportArticles(
-              [&, sent = false](v1::ImportArticlesRequest* out) mutable {
-                if (sent) return false;
-                *out = batch;
-                sent = true;
-                return true;
-              },
-              [&](const v1::ImportArticlesResponse& resp) {
-                results.assign(resp.results().begin(), resp.results().end());
-              })
-          .ok());
+  const std::vector<v1::ImportResult> results = ImportOneBatch(batch);
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].outcome(), v1::ImportResult::OUTCOME_CREATED);
   EXPECT_EQ(results[0].reason(), "");
