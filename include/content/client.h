@@ -31,14 +31,14 @@ struct ClientOptions {
   // Attempts per read call for UNAVAILABLE (gRPC retry policy), and for
   // CANCELLED from the server (gRPC's server ends so, unrun, a call that
   // arrives as a stop begins; a call the program cancels is not retried),
-  // 1-5 (else Connect fails); 1 disables retries. Writes (Create, Update, Delete,
-  // Undelete, RestoreArticleRevision, ImportArticles, BackupStore) are sent
-  // once: an UNAVAILABLE write may have been applied, so read before writing
-  // again. Before sending, a write waits for a connection (a server restarting)
-  // up to max_attempts seconds (1-5) within its deadline; UNAVAILABLE "the
-  // write was not sent" when none comes, or DEADLINE_EXCEEDED saying the
-  // same when the deadline comes first. Either says why in gRPC's words
-  // when gRPC knows; asking it takes the last tenth of the time left (at
+  // 1-5 (else Connect fails); 1 disables retries. Writes (Create, Update,
+  // Delete, Undelete, RestoreArticleRevision, ImportArticles, BackupStore) are
+  // sent once: an UNAVAILABLE write may have been applied, so read before
+  // writing again. Before sending, a write waits for a connection (a server
+  // restarting) up to max_attempts seconds (1-5) within its deadline;
+  // UNAVAILABLE "the write was not sent" when none comes, or DEADLINE_EXCEEDED
+  // saying the same when the deadline comes first. Either says why in gRPC's
+  // words when gRPC knows; asking it takes the last tenth of the time left (at
   // most 100 ms) and never runs past the deadline. Default: 4.
   int max_attempts = 4;
   // Bearer token sent in `authorization` metadata when non-empty. One
