@@ -3,7 +3,9 @@
 # ./data and the articles of samples/ loaded. Ctrl-C stops it cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# CONTENT_SETUP=0 skips installing and building (tests run this script
+# against a tree they built).
+[ "${CONTENT_SETUP:-1}" = 0 ] || scripts/setup.sh
 build_dir=${BUILD_DIR:-build}
 listen=${CONTENT_LISTEN:-127.0.0.1:7070}
 

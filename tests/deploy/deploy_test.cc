@@ -1,5 +1,6 @@
 // Checks the files in deploy/: the manifests parse and carry what operators
 // rely on, the configs load in contentd, the systemd unit verifies.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -383,6 +384,64 @@ TEST(DeployTest, TestPostgresStartsUnderADirectoryOnlyRootCanReach) {
                  std::chrono::seconds(60));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(RunCommand({"bash", pg, "status", locked + "/pg"}).exit_code, 0);
+}
+
+// The README's first command: scripts/run.sh starts contentd with the
+// samples loaded, says where it serves, and stops it on Ctrl-C. (Set-up
+// and build are skipped: CI's run of scripts/test.sh does them.)
+TEST(DeployTest, RunScriptServesTheSamplesAndStopsOnCtrlC) {
+  testing::TempDir dir;
+  // BUILD_DIR holds the binaries under test (and run.sh's port file).
+  const std::string bin = dir.path() + "/bin";
+  ASSERT_EQ(RunCommand({"mkdir", bin}).exit_code, 0);
+  ASSERT_EQ(
+      symlink(testing::ContentdBinary().c_str(), (bin + "/contentd").c_str()),
+      0);
+  ASSERT_EQ(symlink(testing::ContentctlBinary().c_str(),
+                    (bin + "/contentctl").c_str()),
+            0);
+  const std::string data = dir.path() + "/data";
+  const std::string out = dir.path() + "/out";
+  auto run = testing::BackgroundCommand::Start(
+      {"bash", SourceDir() + "/scripts/run.sh"}, out, dir.path() + "/err",
+      {"CONTENT_SETUP=0", "BUILD_DIR=" + bin, "DATA_DIR=" + data,
+       "CONTENT_LISTEN=127.0.0.1:0"});
+  ASSERT_NE(run, nullptr);
+  const std::string kServing = "contentd is serving on ";
+  std::string text;
+  for (int i = 0; i < 600 && !absl::StrContains(text, "Ctrl-C stops it"); ++i) {
+    usleep(100 * 1000);
+    text = ReadFile(out);
+  }
+  const size_t at = text.find(kServing);
+  ASSERT_NE(at, std::string::npos) << text << ReadFile(dir.path() + "/err");
+  const std::string server =
+      text.substr(at + kServing.size(),
+                  text.find('.', text.find(':', at + kServing.size())) -
+                      (at + kServing.size()));
+  EXPECT_THAT(text, HasSubstr("applied 6 files: 6 created"));
+
+  auto q = RunCommand({testing::ContentctlBinary(), "--server", server, "query",
+                       "--tag", "ai"});
+  EXPECT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_THAT(q.out, HasSubstr("articles/deepseek-brokers"));
+
+  ASSERT_EQ(kill(run->pid(), SIGINT), 0);
+  const testing::CommandResult r = run->Wait(std::chrono::seconds(60));
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  // contentd stopped (it left the store's lock) and kept the samples.
+  auto again = testing::ServerProcess::Start(data);
+  ASSERT_NE(again, nullptr);
+  q = RunCommand(
+      {testing::ContentctlBinary(), "--server", again->address(), "query"});
+  EXPECT_EQ(q.exit_code, 0) << q.err;
+  int rows = 0;
+  for (size_t p = q.out.find("\narticles/"); p != std::string::npos;
+       p = q.out.find("\narticles/", p + 1)) {
+    ++rows;
+  }
+  EXPECT_EQ(rows, 6) << q.out;
 }
 
 TEST(DeployTest, SystemdUnitIsSandboxedAndVerifies) {
