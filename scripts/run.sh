@@ -28,7 +28,11 @@ for _ in $(seq 1 600); do
   sleep 0.05
 done
 [ -s "$build_dir/contentd.port" ] || { echo "contentd did not start in 30 s" >&2; exit 1; }
-server="127.0.0.1:$(cat "$build_dir/contentd.port")"
+# The host contentctl dials: the listen address's, or loopback for a
+# wildcard one (0.0.0.0, [::]).
+host=${listen%:*}
+case $host in "" | 0.0.0.0 | "[::]") host=127.0.0.1 ;; esac
+server="$host:$(cat "$build_dir/contentd.port")"
 "$build_dir/contentctl" --server "$server" apply -f samples/
 echo
 echo "contentd is serving on $server. Try:"
