@@ -66,6 +66,9 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
+// The ErrorInfo domain of contentd's reasons, which -o json prints.
+constexpr char kErrorDomain[] = "contentd.v1";
+
 // Flags every verb takes.
 struct GlobalFlags {
   std::string server = "127.0.0.1:7070";
@@ -85,6 +88,8 @@ struct AdminFlags {
 
 struct GetFlags {
   std::string id;
+  // `get`'s ids; `id` is the first. Several are read in one call.
+  std::vector<std::string> ids;
   int64_t revision = 0;
   bool show_deleted = false;
   bool all = false;  // visibility ALL: drafts, scheduled, archived too
@@ -267,6 +272,8 @@ const FieldFlags kGetFields = {{"name", "ID"},
                                {"revision", "--revision"},
                                {"lang", "--lang"},
                                {"fallback_langs", "--fallback"}};
+// `get` of several ids: BatchGetArticles names them `names[i]`.
+const FieldFlags kBatchGetFields = {{"names", "ID"}};
 const FieldFlags kQueryFields = {{"query.tags", "--tag"},
                                  {"query.not_tags", "--not-tag"},
                                  {"query.categories", "--category"},
@@ -392,7 +399,80 @@ std::string DeletedTranslations(Session& s, const v1::GetArticleRequest& asked,
   return absl::StrJoin(found, "; ");
 }
 
-int RunGet(Session& s, const GetFlags& f) {
+// `get A B C`: the articles in one call (BatchGetArticles, one snapshot),
+// printed as `query` prints a page (a table, or a JSON list, YAML sequence
+// or Markdown documents), and an error line on stderr for each id that
+// fails (missing, deleted, not live), with its reason; exit 1 if one did.
+// The flags that name one revision or translation of one article are
+// refused.
+int RunGetMany(Session& s, const GetFlags& f) {
+  for (auto [given, flag, what] :
+       {std::tuple{f.revision != 0, "--revision", "names a revision"},
+        std::tuple{!f.lang.empty(), "--lang", "picks a translation"},
+        std::tuple{!f.fallback_langs.empty(), "--fallback",
+                   "picks a translation"}}) {
+    if (given) {
+      std::cerr << flag << ": " << what << " of one article; give one ID ("
+                << f.ids.size() << " given)\n";
+      return kExitUsage;
+    }
+  }
+  v1::BatchGetArticlesRequest request;
+  for (const std::string& id : f.ids) request.add_names(NameOf(id));
+  request.set_show_deleted(f.show_deleted);
+  request.set_visibility(VisibilityOf(f.all));
+  // The table prints no bodies: leave them on the server.
+  request.set_view(s.output.format() == Format::kTable ? v1::ARTICLE_VIEW_BASIC
+                                                       : v1::ARTICLE_VIEW_FULL);
+  absl::StatusOr<v1::BatchGetArticlesResponse> response =
+      s.client->BatchGetArticles(request);
+  if (!response.ok()) {
+    return Fail(NameTheFlag(response.status(), kBatchGetFields));
+  }
+  google::protobuf::RepeatedPtrField<v1::Article> found;
+  std::vector<std::string> errors;
+  for (v1::BatchGetArticlesResult& r : *response->mutable_results()) {
+    if (r.error_code() == 0) {
+      *found.Add() = std::move(*r.mutable_article());
+      continue;
+    }
+    std::string message = r.error();
+    if (r.reason() == "ARTICLE_DELETED") {
+      // As `get ID` says of one: the tombstone is there to read.
+      absl::StrAppend(&message, " (use --show-deleted to read it, or ",
+                      "`contentctl undelete ", ArticleId(r.name()), "`)");
+    }
+    const absl::Status status(static_cast<absl::StatusCode>(r.error_code()),
+                              message);
+    if (!g_json_errors) {
+      // `Error: NOT_FOUND (ARTICLE_DELETED): articles/b is deleted ...`
+      errors.push_back(absl::StrCat(
+          "Error: ", absl::StatusCodeToString(status.code()),
+          r.reason().empty() ? "" : absl::StrCat(" (", r.reason(), ")"), ": ",
+          message));
+      continue;
+    }
+    // A result carries no ErrorInfo: its reason is put where a failed
+    // call's -o json has it, with the name it is about.
+    google::protobuf::Struct error = ErrorStruct(status, StatusText(status));
+    auto& fields = *error.mutable_fields();
+    fields["reason"].set_string_value(r.reason());
+    if (!r.reason().empty()) fields["domain"].set_string_value(kErrorDomain);
+    fields["name"].set_string_value(r.name());
+    absl::StatusOr<std::string> json = ToJson(error, /*pretty=*/false);
+    errors.push_back(json.ok() ? *json
+                               : absl::StrCat("Error: ", StatusText(status)));
+  }
+  const absl::Status printed = s.output.PrintArticles(found, /*states=*/f.all);
+  std::cout.flush();
+  for (const std::string& line : errors) std::cerr << line << "\n";
+  if (!printed.ok()) return Fail(printed);
+  return errors.empty() ? kExitOk : kExitFailure;
+}
+
+int RunGet(Session& s, GetFlags f) {
+  if (f.ids.size() > 1) return RunGetMany(s, f);
+  f.id = f.ids.empty() ? "" : f.ids.front();
   // The server would name the API fields (`fallback_langs`, `lang`).
   if (!f.fallback_langs.empty() && f.lang.empty()) {
     std::cerr << "--fallback: needs --lang\n";
@@ -1435,8 +1515,13 @@ int Main(int argc, char** argv, std::string* command) {
       ->capture_default_str();
 
   GetFlags get;
-  CLI::App* get_cmd = app.add_subcommand("get", "Show an article");
-  AddId(get_cmd, &get.id);
+  CLI::App* get_cmd =
+      app.add_subcommand("get", "Show an article, or several as a list");
+  get_cmd
+      ->add_option("id", get.ids,
+                   "Article ids, `x` or `articles/x`; several are listed as "
+                   "`query` lists them")
+      ->required();
   AddInt(get_cmd, "--revision", get.revision, "Revision to show", 1,
          "leave it out for the head");
   get_cmd->add_flag("--show-deleted", get.show_deleted,

@@ -647,11 +647,56 @@ absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
     HintNextPage(response.next_page_token());
     return absl::OkStatus();
   }
+  WriteArticleTable(response.articles(), states);
+  PrintTotal(response, first_page);
+  HintNextPage(response.next_page_token());
+  PrintFacets(response, out_);
+  return absl::OkStatus();
+}
+
+absl::Status Output::PrintArticles(
+    const google::protobuf::RepeatedPtrField<v1::Article>& articles,
+    bool states) const {
+  switch (format_) {
+    case Format::kJson:
+    case Format::kYaml:
+      break;
+    case Format::kMarkdown:
+      PrintDocuments(articles);
+      return absl::OkStatus();
+    case Format::kTable:
+      if (!articles.empty()) WriteArticleTable(articles, states);
+      return absl::OkStatus();
+  }
+  // A list of the messages `get ID -o json` prints, each indented under
+  // it (JSON strings hold no raw newline).
+  std::string json = "[";
+  for (int i = 0; i < articles.size(); ++i) {
+    absl::StatusOr<std::string> one = ToJson(articles[i], /*pretty=*/true);
+    if (!one.ok()) return one.status();
+    while (!one->empty() && one->back() == '\n') one->pop_back();
+    absl::StrAppend(&json, i == 0 ? "\n  " : ",\n  ",
+                    absl::StrReplaceAll(*one, {{"\n", "\n  "}}));
+  }
+  absl::StrAppend(&json, articles.empty() ? "]\n" : "\n]\n");
+  if (format_ == Format::kJson) {
+    out_ << json;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> yaml = JsonToYaml(json);
+  if (!yaml.ok()) return yaml.status();
+  out_ << *yaml;
+  return absl::OkStatus();
+}
+
+void Output::WriteArticleTable(
+    const google::protobuf::RepeatedPtrField<v1::Article>& articles,
+    bool states) const {
   std::vector<std::string> header = {"NAME", "REV", "DATE", "TITLE", "TAGS"};
   if (states) header.insert(header.begin() + 2, "STATE");
   Table table(std::move(header));
   const absl::Time now = absl::Now();
-  for (const v1::Article& a : response.articles()) {
+  for (const v1::Article& a : articles) {
     std::string rev = absl::StrCat(a.revision());
     if (HasTime(a.delete_time())) absl::StrAppend(&rev, " (deleted)");
     std::vector<std::string> row = {
@@ -662,10 +707,6 @@ absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
     table.AddRow(std::move(row));
   }
   table.Write(out_);
-  PrintTotal(response, first_page);
-  HintNextPage(response.next_page_token());
-  PrintFacets(response, out_);
-  return absl::OkStatus();
 }
 
 void Output::PrintTotal(const v1::QueryArticlesResponse& response,

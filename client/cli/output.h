@@ -148,6 +148,14 @@ class Output {
   absl::Status PrintQuery(const v1::QueryArticlesResponse& response,
                           bool first_page, bool states = false) const;
 
+  // Articles named one by one (`get A B C`): the table of PrintQuery
+  // (STATE with `states`), a JSON list of the Article messages (json), a
+  // YAML sequence of them (yaml), or the documents (markdown). No total:
+  // nothing at all for none.
+  absl::Status PrintArticles(
+      const google::protobuf::RepeatedPtrField<v1::Article>& articles,
+      bool states) const;
+
   // A page of revisions: columns REV UPDATED STATE CONTENT-HASH (table), the
   // whole response (json, yaml) or the documents (markdown). STATE is
   // `deleted` for a tombstone, else the revision's StateLabel now.
@@ -180,6 +188,11 @@ class Output {
                             bool all_fields = false) const;
 
  private:
+  // Columns NAME REV DATE TITLE TAGS of `articles` on `out_`, STATE after
+  // REV with `states`.
+  void WriteArticleTable(
+      const google::protobuf::RepeatedPtrField<v1::Article>& articles,
+      bool states) const;
   void PrintDocuments(
       const google::protobuf::RepeatedPtrField<v1::Article>& articles) const;
   void HintNextPage(const std::string& token) const;

@@ -2799,5 +2799,123 @@ TEST_F(CliTest, ApplySplitsAMarkdownStreamWithCrlfLineEnds) {
                           "updated, 2 unchanged, 0 failed"));
 }
 
+// ---- get of several ids, help, apply -o json, several bad fields ----------
+
+// `get A B C` was a usage error ("gm2 not expected"). It reads them in one
+// BatchGetArticles call and lists them as `query` does: a table, a JSON
+// list, a YAML sequence or Markdown documents; `get ID -o json` keeps its
+// single object. An id that fails gets its own error line on stderr, with
+// the reason, the others still print, and the exit code is 1.
+TEST_F(CliTest, GetOfSeveralIdsListsThemAndNamesEachMissingOne) {
+  for (const char* id : {"gm1", "gm2", "gm3"}) {
+    CtlOk({"apply", "-f",
+           Write(absl::StrCat(id, ".md"),
+                 Doc(absl::StrCat("Many ", id), "2024-03-01", "agm"))});
+  }
+  CtlOk({"delete", "gm3"});
+
+  CommandResult r = Ctl({"get", "gm1", "articles/gm2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, IsEmpty());
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_THAT(lines[0], StartsWith("NAME"));
+  EXPECT_THAT(lines[0], HasSubstr("TITLE"));
+  EXPECT_THAT(lines[1], StartsWith("articles/gm1 "));
+  EXPECT_THAT(lines[1], HasSubstr("Many gm1"));
+  EXPECT_THAT(lines[2], StartsWith("articles/gm2 "));
+
+  // The missing and the deleted are named on stderr, in the order given;
+  // the others print.
+  r = Ctl({"get", "gm1", "gm-nope", "gm3", "gm2"});
+  EXPECT_EQ(r.exit_code, 1);
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_THAT(lines[1], StartsWith("articles/gm1 "));
+  EXPECT_THAT(lines[2], StartsWith("articles/gm2 "));
+  lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_THAT(lines[0], StartsWith("Error: NOT_FOUND (ARTICLE_NOT_FOUND): "
+                                   "articles/gm-nope not found"));
+  EXPECT_EQ(lines[1],
+            "Error: NOT_FOUND (ARTICLE_DELETED): articles/gm3 is deleted (use "
+            "--show-deleted to read it, or `contentctl undelete gm3`)");
+
+  // -o json: a list of the articles on stdout, an error object per id on
+  // stderr, with its reason and name.
+  r = Ctl({"get", "gm1", "gm-nope", "gm2", "gm3", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  google::protobuf::ListValue list =
+      ParseJson<google::protobuf::ListValue>(r.out);
+  ASSERT_EQ(list.values_size(), 2) << r.out;
+  std::vector<std::string> names;
+  for (const auto& v : list.values()) {
+    names.push_back(v.struct_value().fields().at("name").string_value());
+    EXPECT_EQ(v.struct_value().fields().at("revision").string_value(), "1");
+  }
+  EXPECT_THAT(names, ElementsAre("articles/gm1", "articles/gm2"));
+  lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  auto e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(e.at("reason").string_value(), "ARTICLE_NOT_FOUND");
+  EXPECT_EQ(e.at("domain").string_value(), "contentd.v1");
+  EXPECT_EQ(e.at("name").string_value(), "articles/gm-nope");
+  e = ParseJson<google::protobuf::Struct>(lines[1]).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "ARTICLE_DELETED");
+  EXPECT_EQ(e.at("name").string_value(), "articles/gm3");
+  // None found: an empty list, still a list.
+  r = Ctl({"get", "gm-nope", "gm3", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "[]\n");
+
+  // One id keeps the single object, for scripts.
+  EXPECT_EQ(GetJson("gm1").name(), "articles/gm1");
+
+  // YAML: a sequence of the articles; Markdown: the documents, each named.
+  r = Ctl({"get", "gm1", "gm2", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const YAML::Node yaml = YAML::Load(r.out);
+  ASSERT_TRUE(yaml.IsSequence()) << r.out;
+  ASSERT_EQ(yaml.size(), 2u);
+  EXPECT_EQ(yaml[1]["name"].as<std::string>(), "articles/gm2");
+  r = Ctl({"get", "gm1", "gm2", "-o", "markdown"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("---\n# articles/gm1 revision 1\n"));
+  EXPECT_THAT(r.out, HasSubstr("\n\n---\n# articles/gm2 revision 1\n"));
+
+  // --show-deleted and --all apply to each; the table marks a tombstone.
+  r = Ctl({"get", "gm1", "gm3", "--show-deleted", "--all"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_THAT(lines[0], HasSubstr("STATE"));
+  EXPECT_THAT(lines[2], HasSubstr("2 (deleted)"));
+
+  // Flags about one revision or translation of one article are usage
+  // errors naming the flag.
+  for (const auto& [args, error] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"get", "gm1", "gm2", "--revision", "1"},
+            "--revision: names a revision of one article; give one ID (2 "
+            "given)"},
+           {{"get", "gm1", "gm2", "gm3", "--lang", "en"},
+            "--lang: picks a translation of one article; give one ID (3 "
+            "given)"},
+           {{"get", "gm1", "gm2", "--lang", "en", "--fallback", "fr"},
+            "--lang: picks a translation of one article; give one ID (2 "
+            "given)"}}) {
+    r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
+    EXPECT_EQ(r.err, absl::StrCat(error,
+                                  "\nRun `contentctl get --help` for more "
+                                  "information.\n"));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  r = Ctl({"get", "gm1", "gm2", "--bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("unknown flag \"--bogus\"\n"));
+}
+
 }  // namespace
 }  // namespace content
