@@ -2917,5 +2917,45 @@ TEST_F(CliTest, GetOfSeveralIdsListsThemAndNamesEachMissingOne) {
   EXPECT_THAT(r.err, StartsWith("unknown flag \"--bogus\"\n"));
 }
 
+// A request with several bad fields gets a violation for each, but only
+// the first was led by its flag (`--tag: query.tags[0]: ...;
+// query.categories[0]: ...`). Each is now.
+TEST_F(CliTest, ServerErrorsNameTheFlagOfEachBadField) {
+  const std::string long_text(1100, 'x');
+  for (const auto& [args, message] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"query", "--tag", " ai", "--category", "news ", "--text",
+             long_text},
+            "--tag: query.tags[0]: must not start or end with a space: \" "
+            "ai\"; --category: query.categories[0]: must not start or end "
+            "with a space: \"news \"; --text: query.text: must be at most "
+            "1024 bytes, got 1100"},
+           {{"watch", "--tag", " x", "--not-tag", "y ", "--count", "1"},
+            "--tag: filter.tags[0]: must not start or end with a space: \" "
+            "x\"; --not-tag: filter.not_tags[0]: must not start or end with "
+            "a space: \"y \""},
+           {{"get", "ok-id", "bad!id", "bad id"}, "ID: names[1]: "},
+       }) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args) << r.err;
+    EXPECT_THAT(r.err, StartsWith("Error: INVALID_ARGUMENT: " + message))
+        << ::testing::PrintToString(args);
+  }
+  CommandResult r = Ctl({"get", "ok-id", "bad!id", "bad id"});
+  EXPECT_THAT(r.err, HasSubstr("; ID: names[2]: ")) << r.err;
+  // -o json: the message likewise; the violations keep the API's fields.
+  r = Ctl({"query", "--tag", " ai", "--category", "news ", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_THAT(e.at("message").string_value(),
+              StartsWith("--tag: query.tags[0]: must not start or end with a "
+                         "space: \" ai\"; --category: query.categories[0]: "));
+  const auto& violations = e.at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 2) << r.err;
+  EXPECT_EQ(
+      violations.values(1).struct_value().fields().at("field").string_value(),
+      "query.categories[0]");
+}
+
 }  // namespace
 }  // namespace content
