@@ -45,6 +45,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/cli/apply.h"
@@ -1470,6 +1471,84 @@ std::string CommandPath(const CLI::App& app) {
   return path;
 }
 
+// Columns of help text: descriptions are wrapped to fit.
+constexpr size_t kHelpColumns = 80;
+
+// `text` with its lines broken at spaces so that each holds at most
+// `width` characters (a longer word stands alone); its own line breaks
+// kept.
+std::string WrapText(absl::string_view text, size_t width) {
+  std::vector<std::string> lines;
+  for (absl::string_view paragraph : absl::StrSplit(text, '\n')) {
+    std::string line;
+    for (absl::string_view word :
+         absl::StrSplit(paragraph, ' ', absl::SkipEmpty())) {
+      if (!line.empty() && line.size() + 1 + word.size() > width) {
+        lines.push_back(std::move(line));
+        line.clear();
+      }
+      absl::StrAppend(&line, line.empty() ? "" : " ", word);
+    }
+    lines.push_back(std::move(line));
+  }
+  return absl::StrJoin(lines, "\n");
+}
+
+// contentctl's help: CLI11's layout with each description wrapped to end by
+// column 80, under the one before; an option's exclusions said at the end
+// of its description (`; not with --from-now`) rather than after its name,
+// where CLI11 puts them, which pushed the description onto a line of its
+// own; and a verb's help ending with the global flags, which go before or
+// after the verb, so that `contentctl VERB --help` shows every flag the
+// command takes.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_option_opts(const CLI::Option* opt) const override {
+    std::string opts = CLI::Formatter::make_option_opts(opt);
+    if (!opt->get_excludes().empty()) {
+      const size_t at = opts.find(" Excludes:");
+      if (at != std::string::npos) opts.erase(at);
+    }
+    return opts;
+  }
+
+  std::string make_option_desc(const CLI::Option* opt) const override {
+    std::string desc = opt->get_description();
+    std::vector<std::string> excluded;
+    for (const CLI::Option* other : opt->get_excludes()) {
+      excluded.push_back(other->get_name());
+    }
+    if (!excluded.empty()) {
+      absl::StrAppend(&desc, "; not with ", absl::StrJoin(excluded, " or "));
+    }
+    return WrapText(desc, kHelpColumns - get_column_width());
+  }
+
+  std::string make_subcommand(const CLI::App* sub) const override {
+    std::stringstream out;
+    CLI::detail::format_help(
+        out, sub->get_display_name(true),
+        WrapText(sub->get_description(), kHelpColumns - get_column_width()),
+        get_column_width());
+    return out.str();
+  }
+
+  std::string make_footer(const CLI::App* app) const override {
+    const std::string footer = CLI::Formatter::make_footer(app);
+    const CLI::App* root = app;
+    while (root->get_parent() != nullptr) root = root->get_parent();
+    if (root == app) return footer;
+    std::string globals = "Global flags (before or after the verb):\n";
+    for (const CLI::Option* opt :
+         root->get_options([root](const CLI::Option* o) {
+           return o != root->get_help_ptr() && o != root->get_help_all_ptr();
+         })) {
+      absl::StrAppend(&globals, make_option(opt, /*is_positional=*/false));
+    }
+    return footer.empty() ? globals : absl::StrCat(globals, "\n", footer);
+  }
+};
+
 // Adds the `ID` positional that names an article.
 void AddId(CLI::App* verb, std::string* id) {
   verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
@@ -1487,6 +1566,8 @@ int Main(int argc, char** argv, std::string* command) {
     return absl::StrCat(e.what(), "\n");
   });
   app.fallthrough();  // global flags may follow the verb, kubectl style
+  // Before the verbs are added: each takes its parent's formatter.
+  app.formatter(std::make_shared<HelpFormatter>());
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every verb");
 

@@ -19,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -2915,6 +2916,74 @@ TEST_F(CliTest, GetOfSeveralIdsListsThemAndNamesEachMissingOne) {
   r = Ctl({"get", "gm1", "gm2", "--bogus"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("unknown flag \"--bogus\"\n"));
+}
+
+// The help of a verb said nothing of the global flags (--server, --token,
+// -o, TLS), which every verb takes before or after it: it ends with them
+// now. Descriptions are wrapped to end by column 80, and `watch`'s
+// exclusions are said in the description (`; not with --from-now`) instead
+// of after the flag's name, which pushed the description onto its own line.
+TEST_F(CliTest, VerbHelpNamesEveryFlagAndTheGlobalOnes) {
+  const std::vector<std::string> globals = {
+      "--server TEXT", "--token TEXT", "--timeout TEXT", "-o,--output TEXT",
+      "--ca TEXT",     "--cert TEXT",  "--key TEXT"};
+  for (const auto& [verb, flags] : std::vector<
+           std::pair<std::vector<std::string>, std::vector<std::string>>>{
+           {{"get"},
+            {"id TEXT ... REQUIRED", "--revision INT", "--show-deleted",
+             "--all", "--lang TEXT", "--fallback TEXT"}},
+           {{"query"},
+            {"--tag TEXT", "--all-tags", "--category TEXT", "--lang TEXT",
+             "--not-tag TEXT", "--since TEXT", "--until TEXT", "--oldest-first",
+             "--include-deleted", "--limit INT", "--page-token TEXT",
+             "--text TEXT", "--view TEXT", "--facets TEXT", "--facet-limit INT",
+             "--all", "--state TEXT", "--publish-from TEXT",
+             "--publish-to TEXT"}},
+           {{"watch"},
+            {"--tag TEXT", "--all-tags", "--category TEXT", "--lang TEXT",
+             "--not-tag TEXT", "--after INT", "--from-now", "--names-only",
+             "--count INT", "--all"}},
+           {{"apply"},
+            {"-f,--filename TEXT", "--id TEXT", "--expected-revision INT",
+             "--etag TEXT", "--dry-run", "--default-zone TEXT"}},
+           {{"admin", "backup"}, {"destination TEXT REQUIRED"}}}) {
+    std::vector<std::string> args = verb;
+    args.push_back("--help");
+    CommandResult r = Ctl(args);
+    ASSERT_EQ(r.exit_code, 0) << ::testing::PrintToString(args);
+    EXPECT_THAT(r.err, IsEmpty());
+    for (const std::string& flag : flags) {
+      EXPECT_THAT(r.out, HasSubstr("  " + flag)) << verb[0] << "\n" << r.out;
+    }
+    const size_t at =
+        r.out.find("\nGlobal flags (before or after the verb):\n");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    for (const std::string& flag : globals) {
+      EXPECT_THAT(r.out.substr(at), HasSubstr("  " + flag)) << verb[0];
+    }
+    EXPECT_THAT(r.out.substr(at), HasSubstr("(Env:CONTENT_SERVER)"));
+    for (const std::string& line : Lines(r.out)) {
+      EXPECT_LE(line.size(), 80u) << verb[0] << ": " << line;
+    }
+  }
+  CommandResult r = Ctl({"watch", "--help"});
+  EXPECT_THAT(r.out, Not(HasSubstr("Excludes")));
+  std::vector<std::string> after, from_now;
+  for (const std::string& line : Lines(r.out)) {
+    if (absl::StartsWith(line, "  --after ")) after.push_back(line);
+    if (absl::StartsWith(line, "  --from-now ")) from_now.push_back(line);
+  }
+  // The flag and its description on one line, the exclusion in it.
+  ASSERT_EQ(after.size(), 1u) << r.out;
+  EXPECT_THAT(after[0], HasSubstr("Start after this sequence"));
+  ASSERT_EQ(from_now.size(), 1u) << r.out;
+  EXPECT_THAT(from_now[0],
+              HasSubstr("Only changes made from now on; not with --after"));
+  EXPECT_THAT(r.out, HasSubstr("; not with --from-now"));
+  // contentctl's own help lists the global flags once, as its options.
+  r = Ctl({"--help"});
+  EXPECT_THAT(r.out, Not(HasSubstr("Global flags")));
+  EXPECT_THAT(r.out, HasSubstr("  --server TEXT"));
 }
 
 // A request with several bad fields gets a violation for each, but only
