@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "common/utf8.h"
 #include "content/markdown.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace content::cli {
 namespace {
@@ -343,14 +344,35 @@ Input ReadDocuments(const std::string& file, const ApplyOptions& options,
   return read;
 }
 
+// A warning about `path` on stderr, `PATH: warning: TEXT`, or under -o json
+// a JSON object on one line, {"file": PATH, "message": TEXT, "notice":
+// "WARNING", "reason": REASON}, so that every line of stderr is one.
+void Warn(const std::string& path, absl::string_view reason,
+          const std::string& text, Format format) {
+  if (format != Format::kJson) {
+    std::cerr << path << ": warning: " << text << "\n";
+    return;
+  }
+  google::protobuf::Struct notice;
+  auto& fields = *notice.mutable_fields();
+  fields["file"].set_string_value(path);
+  fields["message"].set_string_value(text);
+  fields["notice"].set_string_value("WARNING");
+  fields["reason"].set_string_value(std::string(reason));
+  absl::StatusOr<std::string> json = ToJson(notice, /*pretty=*/false);
+  // Struct always maps to JSON; the text line stands in should it not.
+  std::cerr << (json.ok() ? *json : absl::StrCat(path, ": warning: ", text))
+            << "\n";
+}
+
 // The files `paths` stand for, in order: a file as is, a directory as every
 // `*.md` file under it sorted by path. Under a directory, names starting
 // with '.' are left out, directories too (`.git`, `.github/*.md`, editors'
 // `.x.md.swp`), as git and Hugo do; a `*.md` that is a broken symlink is
 // listed (and fails, named), one that is no file (a FIFO would block the
-// read) is left out with a warning.
+// read) is left out with a warning (Warn, in `format`).
 absl::StatusOr<std::vector<std::string>> ListFiles(
-    const std::vector<std::string>& paths) {
+    const std::vector<std::string>& paths, Format format) {
   std::vector<std::string> files;
   for (const std::string& path : paths) {
     if (path == kStdin) {
@@ -375,10 +397,11 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
       if (name == kIncompleteMarker) {
         // Applied anyway (the articles there are whole), but an export that
         // was cut off may have missed some.
-        std::cerr << it->path().parent_path().string() << ": warning: holds "
-                  << kIncompleteMarker
-                  << ": an export into it did not complete, so it may lack "
-                     "articles\n";
+        Warn(it->path().parent_path().string(), "EXPORT_INCOMPLETE",
+             absl::StrCat("holds ", kIncompleteMarker,
+                          ": an export into it did not complete, so it may "
+                          "lack articles"),
+             format);
       }
       if (!name.empty() && name[0] == '.') {
         std::error_code dir_ec;
@@ -391,8 +414,8 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
       if (fs::is_regular_file(target) || !fs::exists(target)) {
         found.push_back(it->path().string());  // a broken link fails, named
       } else if (!fs::is_directory(target)) {
-        std::cerr << it->path().string()
-                  << ": warning: not a regular file, left out\n";
+        Warn(it->path().string(), "NOT_A_REGULAR_FILE",
+             "not a regular file, left out", format);
       }
     }
     if (ec) {
@@ -699,7 +722,9 @@ class Reporter {
         json_errors_(format == Format::kJson),
         dry_run_(dry_run),
         total_(total),
-        bar_(total, total > 1 && isatty(STDERR_FILENO)) {
+        // Under -o json every line of stderr is a JSON object: no bar.
+        bar_(total,
+             total > 1 && format != Format::kJson && isatty(STDERR_FILENO)) {
     bar_.Show(0);
   }
 
@@ -757,18 +782,41 @@ class Reporter {
       }
       std::cout.flush();
     }
-    (structured_ ? std::cerr : std::cout)
-        << (dry_run_ ? "dry run, nothing written: " : "") << "applied "
-        << (total_ == files ? "" : absl::StrCat(total_, " documents from "))
-        << files << (files == 1 ? " file: " : " files: ") << created_
-        << " created, " << updated_ << " updated, " << unchanged_
-        << " unchanged, " << failed_ << " failed\n";
+    const std::string summary = absl::StrCat(
+        dry_run_ ? "dry run, nothing written: " : "", "applied ",
+        total_ == files ? "" : absl::StrCat(total_, " documents from "), files,
+        files == 1 ? " file: " : " files: ", created_, " created, ", updated_,
+        " updated, ", unchanged_, " unchanged, ", failed_, " failed");
+    if (json_errors_) {
+      std::cerr << SummaryJson(summary, files) << "\n";
+    } else {
+      (structured_ ? std::cerr : std::cout) << summary << "\n";
+    }
     return failed_ > 0 ? 1 : 0;
   }
 
  private:
+  // The summary under -o json: {"created": N, "documents": N, "dryRun":
+  // BOOL, "failed": N, "files": N, "message": SUMMARY, "notice": "SUMMARY",
+  // "unchanged": N, "updated": N}, counts as numbers, on one line.
+  std::string SummaryJson(const std::string& summary, size_t files) const {
+    google::protobuf::Struct notice;
+    auto& fields = *notice.mutable_fields();
+    fields["notice"].set_string_value("SUMMARY");
+    fields["message"].set_string_value(summary);
+    fields["dryRun"].set_bool_value(dry_run_);
+    for (auto [key, n] :
+         {std::pair{"files", files}, std::pair{"documents", total_},
+          std::pair{"created", created_}, std::pair{"updated", updated_},
+          std::pair{"unchanged", unchanged_}, std::pair{"failed", failed_}}) {
+      fields[key].set_number_value(static_cast<double>(n));
+    }
+    absl::StatusOr<std::string> json = ToJson(notice, /*pretty=*/false);
+    return json.ok() ? *json : summary;
+  }
+
   const bool structured_;
-  const bool json_errors_;  // -o json: a failed file's line is an object
+  const bool json_errors_;  // -o json: every stderr line is an object
   const bool dry_run_;
   size_t total_;  // documents
   std::mutex mu_;
@@ -988,7 +1036,8 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
                  "from its front matter or its name)\n";
     return 2;
   }
-  absl::StatusOr<std::vector<std::string>> files = ListFiles(options.paths);
+  absl::StatusOr<std::vector<std::string>> files =
+      ListFiles(options.paths, format);
   if (!files.ok()) {
     PrintRunError(files.status(), StatusText(files.status()), format);
     return 1;

@@ -5,6 +5,7 @@
 // process, so each gets a fresh one); tests keep out of each other's way by
 // using their own ids and tags.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -510,7 +512,11 @@ TEST_F(CliTest, ApplyJsonPrintsEachFailedFileAsAJsonObject) {
   EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
   EXPECT_THAT(e.at("message").string_value(),
               StartsWith("expiryDate: must be after publishDate"));
-  EXPECT_EQ(lines[2],
+  // The summary is an object too.
+  EXPECT_EQ(ParseJson<google::protobuf::Struct>(lines[2])
+                .fields()
+                .at("message")
+                .string_value(),
             "applied 3 files: 1 created, 0 updated, 0 unchanged, 2 failed");
   const auto results = ParseJson<google::protobuf::ListValue>(r.out);
   ASSERT_EQ(results.values_size(), 3) << r.out;
@@ -2984,6 +2990,77 @@ TEST_F(CliTest, VerbHelpNamesEveryFlagAndTheGlobalOnes) {
   r = Ctl({"--help"});
   EXPECT_THAT(r.out, Not(HasSubstr("Global flags")));
   EXPECT_THAT(r.out, HasSubstr("  --server TEXT"));
+}
+
+// Under -o json, apply's stderr mixed JSON error objects with a text
+// summary and text warnings. Every line of it is a JSON object now: the
+// warnings ({"notice": "WARNING", "reason": ...}), the failed files, and
+// the summary last ({"notice": "SUMMARY"} with the counts).
+TEST_F(CliTest, ApplyJsonStderrIsJsonObjectsOnly) {
+  const std::string tree = files_.path() + "/jtree";
+  Write("jtree/jt1.md", Doc("jt1", "", "ajt"));
+  const std::string bad = Write("jtree/jt2.md", "---\ntitle: [x\n---\nbody\n");
+  Write("jtree/.incomplete", "An export into this directory did not ...\n");
+  ASSERT_EQ(mkfifo((tree + "/jt3.md").c_str(), 0600), 0);
+  for (const bool dry_run : {true, false}) {
+    std::vector<std::string> args = {"apply", "-f", tree, "-o", "json"};
+    if (dry_run) args.push_back("--dry-run");
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1);
+    std::vector<std::string> lines = Lines(r.err);
+    ASSERT_EQ(lines.size(), 4u) << r.err;
+    std::vector<google::protobuf::Struct> objects;
+    for (const std::string& line : lines) {
+      objects.push_back(ParseJson<google::protobuf::Struct>(line));
+    }
+    // The warnings come as the tree is listed, in its order.
+    std::map<std::string, google::protobuf::Struct> warnings;
+    for (int i : {0, 1}) {
+      const auto& fields = objects[i].fields();
+      EXPECT_EQ(fields.at("notice").string_value(), "WARNING") << lines[i];
+      warnings[fields.at("reason").string_value()] = objects[i];
+    }
+    ASSERT_EQ(warnings.count("EXPORT_INCOMPLETE"), 1u) << r.err;
+    auto e = warnings["EXPORT_INCOMPLETE"].fields();
+    EXPECT_EQ(e.at("file").string_value(), tree);
+    EXPECT_EQ(e.at("message").string_value(),
+              "holds .incomplete: an export into it did not complete, so it "
+              "may lack articles");
+    ASSERT_EQ(warnings.count("NOT_A_REGULAR_FILE"), 1u) << r.err;
+    e = warnings["NOT_A_REGULAR_FILE"].fields();
+    EXPECT_EQ(e.at("file").string_value(), tree + "/jt3.md");
+    EXPECT_EQ(e.at("message").string_value(), "not a regular file, left out");
+    e = objects[2].fields();
+    EXPECT_EQ(e.at("file").string_value(), bad);
+    EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
+    e = objects[3].fields();
+    EXPECT_EQ(e.at("notice").string_value(), "SUMMARY");
+    EXPECT_EQ(e.at("message").string_value(),
+              absl::StrCat(dry_run ? "dry run, nothing written: " : "",
+                           "applied 2 files: 1 created, 0 updated, 0 "
+                           "unchanged, 1 failed"));
+    EXPECT_EQ(e.at("dryRun").bool_value(), dry_run);
+    EXPECT_EQ(e.at("files").number_value(), 2);
+    EXPECT_EQ(e.at("documents").number_value(), 2);
+    EXPECT_EQ(e.at("created").number_value(), 1);
+    EXPECT_EQ(e.at("updated").number_value(), 0);
+    EXPECT_EQ(e.at("unchanged").number_value(), 0);
+    EXPECT_EQ(e.at("failed").number_value(), 1);
+    EXPECT_EQ(ParseJson<google::protobuf::ListValue>(r.out).values_size(), 2);
+  }
+  // Text as before without -o json.
+  CommandResult r = Ctl({"apply", "-f", tree});
+  EXPECT_EQ(r.exit_code, 1);
+  std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 3u) << r.err;
+  EXPECT_THAT(std::vector<std::string>(lines.begin(), lines.begin() + 2),
+              ::testing::UnorderedElementsAre(
+                  tree + ": warning: holds .incomplete: an export into it "
+                         "did not complete, so it may lack articles",
+                  tree + "/jt3.md: warning: not a regular file, left out"));
+  EXPECT_THAT(lines[2], StartsWith(bad + ": error: INVALID_ARGUMENT: "));
+  EXPECT_THAT(r.out, HasSubstr("applied 2 files: 0 created, 0 updated, 1 "
+                               "unchanged, 1 failed"));
 }
 
 // A request with several bad fields gets a violation for each, but only
