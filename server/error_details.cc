@@ -114,13 +114,19 @@ absl::Status Violations::Status() const {
   if (count_ == 0) return absl::OkStatus();
   std::string message;
   std::vector<std::pair<std::string, std::string>> fields;
+  int given = 0;
   for (const Entry& e : entries_) {
+    // (The first is given whole, as a request with one fault always was.)
+    if (given > 0 && message.size() + 2 + e.message.size() > kMaxMessageBytes) {
+      break;
+    }
     if (!message.empty()) message += "; ";
     message += e.message;
     if (!e.field.empty()) fields.emplace_back(e.field, e.rule);
+    ++given;
   }
-  if (count_ > static_cast<int>(entries_.size())) {
-    absl::StrAppend(&message, " (and ", count_ - entries_.size(), " more)");
+  if (count_ > given) {
+    absl::StrAppend(&message, " (and ", count_ - given, " more)");
   }
   absl::Status s = absl::InvalidArgumentError(message);
   if (!fields.empty()) s.SetPayload(kBadRequestTypeUrl, BadRequestOf(fields));

@@ -85,8 +85,9 @@ absl::Status InvalidField(absl::string_view field, absl::string_view rule);
 // its field as LeadingField reads it); Status makes one INVALID_ARGUMENT of
 // them:
 //  - message: the first violation's, then each other's after "; ", the
-//    first kMaxViolations of them, then " (and N more)" if there were more;
-//  - a BadRequest with a violation per field given, up to kMaxViolations;
+//    first kMaxViolations of them while the message stays within
+//    kMaxMessageBytes, then " (and N more)" for the rest;
+//  - a BadRequest with a violation per field the message gives;
 //  - the first ErrorInfo they carry (ARTICLE_TOO_LARGE and its metadata).
 // A field already given is not given again (a duplicate found by one check
 // and another). An error that is not INVALID_ARGUMENT (the store failed to
@@ -95,6 +96,12 @@ absl::Status InvalidField(absl::string_view field, absl::string_view rule);
 class Violations {
  public:
   static constexpr int kMaxViolations = 20;
+  // The message and the BadRequest travel in the reply's trailers, which a
+  // gRPC client refuses whole over 8 KiB (its default metadata limit:
+  // RESOURCE_EXHAUSTED "received initial metadata size exceeds limit"),
+  // the message percent-encoded (3 bytes per non-ASCII byte) and the
+  // details in base64: 1 KiB of message keeps both well within it.
+  static constexpr size_t kMaxMessageBytes = 1024;
 
   void Add(absl::Status s);
   // Adds "`field`: `rule`" (as InvalidField).

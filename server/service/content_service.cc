@@ -392,20 +392,49 @@ grpc::ServerUnaryReactor* ContentService::GetArticle(
   return Finish(ctx, s);
 }
 
+namespace {
+
+// Every bad field of a GetArticleRequest, named together (as writes name
+// theirs), before anything is read: so bad input reads the same for any
+// article, present, hidden or missing.
+absl::Status CheckGetRequest(const v1::GetArticleRequest& req) {
+  Violations v;
+  v.Add(ParseName(req.name(), "name").status());
+  v.Add(CheckVisibility(req.visibility(), "visibility"));
+  if (req.lang().empty()) {
+    if (req.fallback_langs_size() > 0) v.Add("fallback_langs", "needs lang");
+  } else {
+    if (req.revision() != 0) v.Add("lang", "cannot be combined with revision");
+    if (req.fallback_langs_size() > 16) {
+      v.Add("fallback_langs",
+            absl::StrCat("at most 16, got ", req.fallback_langs_size()));
+    }
+    // Checked as Query.langs are: a malformed tag was NOT_FOUND "no
+    // translation in ...", the whole value echoed however long.
+    v.Add(ValidateLanguageTag(req.lang(), "lang"));
+    for (int i = 0; i < req.fallback_langs_size(); ++i) {
+      const std::string field = absl::StrCat("fallback_langs[", i, "]");
+      if (req.fallback_langs(i).empty()) {
+        v.Add(field, "must be a non-empty language tag");
+      } else {
+        v.Add(ValidateLanguageTag(req.fallback_langs(i), field));
+      }
+    }
+  }
+  if (req.revision() < 0) {
+    v.Add("revision", "must be 0 (the head) or a positive revision number");
+  }
+  return v.Status();
+}
+
+}  // namespace
+
 absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
                                         bool editor, std::string* resp) {
+  if (absl::Status s = CheckGetRequest(req); !s.ok()) return s;
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
   if (!id.ok()) return id.status();
-  absl::Status s = CheckVisibility(req.visibility(), "visibility");
-  if (!s.ok()) return s;
   if (!req.lang().empty()) return DoGetTranslation(req, *id, resp);
-  if (req.fallback_langs_size() > 0)
-    return InvalidField("fallback_langs", "needs lang");
-  // Before the head's visibility, so bad input reads the same for any article.
-  if (req.revision() < 0) {
-    return InvalidField("revision",
-                        "must be 0 (the head) or a positive revision number");
-  }
   if (req.visibility() == v1::VISIBILITY_ALL) {
     absl::StatusOr<store::StoredArticle> a =
         store_->GetStored(*id, req.revision(), req.show_deleted());
@@ -446,28 +475,9 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
                                               const std::string& id,
                                               std::string* resp) {
   const bool all = req.visibility() == v1::VISIBILITY_ALL;
-  if (req.revision() != 0)
-    return InvalidField("lang", "cannot be combined with revision");
-  if (req.fallback_langs_size() > 16) {
-    return InvalidField(
-        "fallback_langs",
-        absl::StrCat("at most 16, got ", req.fallback_langs_size()));
-  }
-  // Checked as Query.langs are: a malformed tag was NOT_FOUND "no
-  // translation in ...", the whole value echoed however long.
-  if (absl::Status s = ValidateLanguageTag(req.lang(), "lang"); !s.ok())
-    return s;
+  // (The request was checked whole by CheckGetRequest.)
   std::vector<std::string> wanted = {req.lang()};
-  for (int i = 0; i < req.fallback_langs_size(); ++i) {
-    const std::string field = absl::StrCat("fallback_langs[", i, "]");
-    if (req.fallback_langs(i).empty()) {
-      return InvalidField(field, "must be a non-empty language tag");
-    }
-    if (absl::Status s = ValidateLanguageTag(req.fallback_langs(i), field);
-        !s.ok())
-      return s;
-    wanted.push_back(req.fallback_langs(i));
-  }
+  for (const std::string& lang : req.fallback_langs()) wanted.push_back(lang);
   // One snapshot, and each member read once: the one chosen is returned as
   // it was read (it used to be read again, whole, after the group was read
   // without bodies). Members are decoded without their bodies, and only

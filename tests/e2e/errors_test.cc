@@ -28,6 +28,7 @@ using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::testing::Contains;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::testing::StartsWith;
@@ -221,6 +222,89 @@ TEST_F(ErrorsTest, EveryBadFieldOfAnArticleIsNamed) {
   EXPECT_THAT(result.error(),
               HasSubstr("; articles[0].title: is required; "
                         "articles[0].tags[0]: must not start or end"));
+}
+
+// A read names every bad field of its request too, not only the first,
+// and reads nothing: a missing article answers bad input the same.
+TEST_F(ErrorsTest, EveryBadFieldOfAGetIsNamed) {
+  v1::GetArticleRequest get;
+  get.set_name("posts/x");
+  get.set_lang("en");
+  get.set_revision(2);
+  get.add_fallback_langs("");
+  get.add_fallback_langs("zz-!!");
+  absl::StatusOr<v1::Article> r = client_->GetArticle(get);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  std::vector<FieldViolation> v = FieldViolations(r.status());
+  ASSERT_EQ(v.size(), 4u) << r.status();
+  EXPECT_EQ(v[0].field, "name");
+  EXPECT_EQ(v[1].field, "lang");
+  EXPECT_EQ(v[1].description, "cannot be combined with revision");
+  EXPECT_EQ(v[2].field, "fallback_langs[0]");
+  EXPECT_EQ(v[3].field, "fallback_langs[1]");
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("; lang: cannot be combined with revision; "
+                        "fallback_langs[0]: must be a non-empty language "
+                        "tag; fallback_langs[1]: "));
+
+  get.Clear();
+  get.set_name("articles/never-written");
+  get.set_revision(-1);
+  get.add_fallback_langs("en");
+  r = client_->GetArticle(get);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  v = FieldViolations(r.status());
+  ASSERT_EQ(v.size(), 2u) << r.status();
+  EXPECT_EQ(v[0].field, "fallback_langs");
+  EXPECT_EQ(v[0].description, "needs lang");
+  EXPECT_EQ(v[1].field, "revision");
+
+  // contentctl leads each with its flag (its own checks pass these).
+  const CommandResult ctl = Ctl(
+      {"get", "bad!id", "--lang", "en", "--fallback",
+       "aab,abb,acb,adb,aeb,afb,agb,ahb,aib,ajb,akb,alb,amb,anb,aob,apb,aqb"});
+  EXPECT_EQ(ctl.exit_code, 1);
+  EXPECT_THAT(ctl.err, HasSubstr("ID: name: must be 1-128 characters"));
+  EXPECT_THAT(ctl.err, HasSubstr("; --fallback: fallback_langs: at most 16, "
+                                 "got 17"));
+}
+
+// Many long violations still reach the client as INVALID_ARGUMENT: the
+// message and its details travel in the trailers, which gRPC clients
+// refuse over 8 KiB (RESOURCE_EXHAUSTED "received initial metadata size
+// exceeds limit"), so the message stops at about 1 KiB and counts the rest.
+TEST_F(ErrorsTest, ManyLongViolationsStillArriveAsABadRequest) {
+  v1::Article bad = Simple("many bad tags");
+  for (int i = 0; i < 25; ++i) {
+    // An edge space, and 21 CJK characters (63 bytes) the message quotes.
+    std::string tag = " ";
+    for (int j = 0; j < 21; ++j) tag += "标";
+    bad.add_tags(absl::StrCat(tag, i));
+  }
+  v1::CreateArticleRequest create;
+  create.set_article_id("many-bad-tags");
+  *create.mutable_article() = bad;
+  absl::StatusOr<v1::Article> r = client_->CreateArticle(create);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  const std::string message(r.status().message());
+  EXPECT_THAT(message, StartsWith("article.tags[0]: must not start or end "
+                                  "with a space"));
+  EXPECT_LE(message.size(), 1100u);
+  const std::vector<FieldViolation> v = FieldViolations(r.status());
+  ASSERT_GE(v.size(), 2u);
+  EXPECT_EQ(v[1].field, "article.tags[1]");
+  EXPECT_THAT(message,
+              EndsWith(absl::StrCat("(and ", 25 - v.size(), " more)")));
+
+  v1::GetArticleRequest get;
+  get.set_name("articles/many-bad-tags");
+  get.set_lang("zh-CN");
+  for (int i = 0; i < 17; ++i) get.add_fallback_langs(absl::StrCat("x", i));
+  absl::StatusOr<v1::Article> g = client_->GetArticle(get);
+  ASSERT_TRUE(absl::IsInvalidArgument(g.status())) << g.status();
+  EXPECT_THAT(std::string(g.status().message()),
+              StartsWith("fallback_langs: at most 16, got 17; "));
+  EXPECT_THAT(std::string(g.status().message()), HasSubstr(" more)"));
 }
 
 // Each failed result of ImportArticles and BatchGetArticles says its
