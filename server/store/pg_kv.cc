@@ -912,6 +912,97 @@ class PgKv : public KvEngine {
     return Read(options.snapshot, "reading a key", read);
   }
 
+  // One statement for all of `keys` (a page's articles, a retention
+  // group's heads), not one round trip each.
+  void MultiGet(Family family, const std::vector<std::string>& keys,
+                std::vector<std::string>* values,
+                std::vector<absl::Status>* statuses,
+                const KvReadOptions& options) override {
+    values->assign(keys.size(), std::string());
+    statuses->assign(keys.size(), absl::OkStatus());
+    if (keys.empty()) return;
+    std::string array = "{";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (i > 0) array.push_back(',');
+      AppendByteaElement(&array, keys[i]);
+    }
+    array.push_back('}');
+    const std::string sql =
+        "SELECT u.i, t.value FROM unnest($2::bytea[]) WITH ORDINALITY AS "
+        "u(k, i) JOIN " +
+        table_ + " t ON t.family = $1 AND t.key = u.k";
+    std::vector<bool> found;
+    absl::Status s = Read(
+        options.snapshot, "reading keys",
+        [&](pqxx::transaction_base& tx, Conn& conn) {
+          found.assign(keys.size(), false);
+          pqxx::result r = Run(tx, conn, sql, static_cast<int>(family), array);
+          for (const pqxx::row& row : r) {
+            const int64_t i = row[0].as<int64_t>() - 1;
+            if (i < 0 || i >= static_cast<int64_t>(keys.size())) continue;
+            (*values)[i] = FromBytea(row[1]);
+            found[i] = true;
+          }
+          return absl::OkStatus();
+        });
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!s.ok()) {
+        (*values)[i].clear();
+        (*statuses)[i] = s;
+      } else if (!found[i]) {
+        (*statuses)[i] = absl::NotFoundError("not found");
+      }
+    }
+  }
+
+  // One statement for all of `ranges` with an upper bound: each counted on
+  // the primary key. (A range without one, counted by iterating, keeps the
+  // statement's bounds plain: an "or unbounded" there made PostgreSQL scan
+  // every key above the lower bound, for each range.)
+  absl::Status CountKeys(
+      Family family,
+      const std::vector<std::pair<std::string, std::string>>& ranges,
+      std::vector<int64_t>* counts, const KvReadOptions& options) override {
+    counts->assign(ranges.size(), 0);
+    std::string begins = "{", ends = "{";
+    std::vector<size_t> at;  // (*counts)[at[j]] answers the j-th bounded one
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      if (ranges[i].second.empty()) {
+        std::vector<int64_t> one;
+        absl::Status s =
+            KvEngine::CountKeys(family, {ranges[i]}, &one, options);
+        if (!s.ok()) return s;
+        (*counts)[i] = one[0];
+        continue;
+      }
+      if (!at.empty()) {
+        begins.push_back(',');
+        ends.push_back(',');
+      }
+      at.push_back(i);
+      AppendByteaElement(&begins, ranges[i].first);
+      AppendByteaElement(&ends, ranges[i].second);
+    }
+    if (at.empty()) return absl::OkStatus();
+    begins.push_back('}');
+    ends.push_back('}');
+    const std::string sql =
+        "SELECT u.i, (SELECT count(*) FROM " + table_ +
+        " t WHERE t.family = $1 AND t.key >= u.b AND t.key < u.e) FROM "
+        "unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS u(b, e, i)";
+    return Read(options.snapshot, "counting keys",
+                [&](pqxx::transaction_base& tx, Conn& conn) {
+                  pqxx::result r = Run(tx, conn, sql, static_cast<int>(family),
+                                       begins, ends);
+                  for (const pqxx::row& row : r) {
+                    const int64_t j = row[0].as<int64_t>() - 1;
+                    if (j >= 0 && j < static_cast<int64_t>(at.size()))
+                      (*counts)[at[j]] = row[1].as<int64_t>();
+                  }
+                  return absl::OkStatus();
+                });
+  }
+
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
     return std::make_unique<PgIterator>(this, family, options);

@@ -1310,6 +1310,40 @@ TEST(PgKvTest, DatabaseErrorsAreInternalNamingTheCause) {
   ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
 }
 
+// MultiGet and CountKeys answer each key and range as Get and an iterator
+// do, in one statement on PostgreSQL.
+TEST(PgKvTest, MultiGetAndCountKeysAnswerEachInOrder) {
+  PgKvOptions o;
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  o.pool_size = 2;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvBatch batch;
+  for (const char* k : {"a1", "a2", "a3", "b1", "b2"})
+    batch.Put(Family::kRevisions, k, std::string("v") + k);
+  ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  std::vector<std::string> values;
+  std::vector<absl::Status> statuses;
+  (*kv)->MultiGet(Family::kRevisions, {"b1", "zz", "a2", "b1"}, &values,
+                  &statuses);
+  ASSERT_EQ(statuses.size(), 4u);
+  EXPECT_TRUE(statuses[0].ok());
+  EXPECT_EQ(values[0], "vb1");
+  EXPECT_TRUE(absl::IsNotFound(statuses[1])) << statuses[1];
+  EXPECT_EQ(values[2], "va2");
+  EXPECT_EQ(values[3], "vb1");
+  std::vector<int64_t> counts;
+  ASSERT_TRUE((*kv)
+                  ->CountKeys(Family::kRevisions,
+                              {{"a", "b"}, {"a2", "b2"}, {"x", "y"}, {"b", ""}},
+                              &counts)
+                  .ok());
+  EXPECT_THAT(counts, ::testing::ElementsAre(3, 3, 0, 2));
+  pqxx::connection admin(o.dsn);
+  pqxx::nontransaction tx(admin);
+  tx.exec(absl::StrCat("DROP TABLE ", o.table));
+}
+
 TEST(RocksKvTest, CloseFlushesABigWalAwayAndLeavesASmallOne) {
   testing::TempDir dir;
   for (const bool big : {false, true}) {
