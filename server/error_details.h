@@ -51,6 +51,12 @@ inline constexpr char kTranslationNotFound[] = "TRANSLATION_NOT_FOUND";
 inline constexpr char kTokenMissing[] = "TOKEN_MISSING";
 inline constexpr char kTokenInvalid[] = "TOKEN_INVALID";
 inline constexpr char kPermissionDenied[] = "PERMISSION_DENIED";
+// FAILED_PRECONDITION on a shared store: an offline repair (contentd
+// --check --repair) holds it.
+inline constexpr char kRepairRunning[] = "REPAIR_RUNNING";
+// FAILED_PRECONDITION: the indexes are marked incomplete (a repair started
+// and did not finish, or is under way), so queries are not answered.
+inline constexpr char kIndexRepairPending[] = "INDEX_REPAIR_PENDING";
 }  // namespace reason
 
 // ErrorInfo.metadata entries, in the order given.

@@ -34,6 +34,7 @@
 #include "common/tls_pem.h"
 #include "httplib.h"
 #include "server/config.h"
+#include "server/error_details.h"
 #include "server/listen.h"
 #include "server/notify.h"
 #include "server/service/admin_service.h"
@@ -920,11 +921,37 @@ int main(int argc, char** argv) {
   // Readiness follows whether a shared store's database answers: a ping a
   // second on a connection of its own, each bounded, rather than a query
   // per health check. (Gone before the store.)
+  //
+  // Each ping that the database answers also looks for the mark an index
+  // repair leaves until it completes: `contentd --check --repair` may set
+  // it after this replica started (once this replica's presence session
+  // was lost, or as a repair that then stopped). While it is there, queries
+  // (which would answer from incomplete indexes) are refused and readiness
+  // is NOT_SERVING; Get, history and writes go on.
   std::optional<content::service::ReachabilityMonitor> reachability;
   if ((*store)->engine()->shared()) {
     reachability.emplace(
         &serving_health,
-        [kv = (*store)->engine()] { return kv->Ping(absl::Seconds(5)); },
+        [store = store->get()] {
+          absl::Status ping = store->engine()->Ping(absl::Seconds(5));
+          // Unreachable: the mark cannot be read either (and is kept as
+          // last seen).
+          if (absl::IsUnavailable(ping)) return ping;
+          absl::Status pending = content::store::IndexRepairPending(*store);
+          if (content::ReasonOf(pending) ==
+              content::reason::kIndexRepairPending) {
+            pending = content::WithReason(
+                absl::FailedPreconditionError(absl::StrCat(
+                    "queries are refused while the indexes are marked "
+                    "incomplete: ",
+                    pending.message())),
+                content::reason::kIndexRepairPending);
+            store->NoteIndexesUsable(pending);
+          } else if (pending.ok()) {
+            store->NoteIndexesUsable(absl::OkStatus());
+          }
+          return ping.ok() ? pending : ping;
+        },
         absl::Seconds(1));
   }
   // The listen address as bound: "127.0.0.1:0" serves as "127.0.0.1:PORT".

@@ -662,6 +662,9 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
 absl::StatusOr<QueryPage> RunQuery(const store::Store& store,
                                    const v1::Query& query,
                                    const QueryOptions& options) {
+  // Indexes marked incomplete (a repair under way, or one that did not
+  // finish) would answer wrongly, and without a sign of it.
+  if (absl::Status s = store.IndexesUsable(); !s.ok()) return s;
   // Tags and categories are stored in NFC (text/nfc.h): a term in either
   // spelling finds them. A copy only for a query that needs it; the page
   // token's fingerprint is of the normalized query, so a token serves both

@@ -509,6 +509,8 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
   // readers: the error below names the group only to those who may see the
   // article named.
   const bool named_visible = all || store::IsLive(named->fields, now);
+  // The group's list is an index: not read while they are incomplete.
+  if (absl::Status s = store_->IndexesUsable(); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> ids = GroupIds(*view, group, all);
   if (!ids.ok()) return ids.status();
   // Rank of a member: the first wanted language it has, exactly (ignoring
@@ -587,6 +589,8 @@ absl::StatusOr<std::vector<std::string>> ContentService::GroupIds(
 absl::StatusOr<std::vector<v1::Article>> ContentService::GroupHeads(
     const std::string& group, bool all, bool with_bodies) {
   std::unique_ptr<store::ReadView> view = store_->NewReadView();
+  // The group's list is an index: not read while they are incomplete.
+  if (absl::Status s = store_->IndexesUsable(); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> ids = GroupIds(*view, group, all);
   if (!ids.ok()) return ids.status();
   const absl::Time now = store_->Now();
@@ -1112,6 +1116,8 @@ absl::Status ContentService::DoListTerms(
     }
     after = payload->substr(nul + 1);
   }
+  // The counters are the indexes' (query::RunQuery says why not).
+  if (absl::Status s = store_->IndexesUsable(); !s.ok()) return s;
   std::unique_ptr<store::ReadView> view = store_->NewReadView();
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> counts =
       view->ListCounts(kind, text::ToNfc(prefix), after, *page_size + 1);

@@ -1,6 +1,9 @@
 #include "server/service/health.h"
 
 #include <ostream>
+#include <string>
+
+#include "server/error_details.h"
 
 namespace content::service {
 
@@ -33,37 +36,69 @@ void ServingHealth::Shutdown() {
 
 namespace {
 
-// What readiness waits for while `status` (not OK) holds: the store to
-// answer, or, while an offline repair holds a shared store
-// (FAILED_PRECONDITION, KvEngine::Ping), the repair to end.
-const char* WaitedFor(const absl::Status& status) {
-  return absl::IsFailedPrecondition(status)
-             ? "until the offline repair holding the store ends"
-             : "until the store answers again";
+// What keeps readiness NOT_SERVING, by KvEngine::Ping's status and the
+// index check that follows it (main.cc): each gets its own log line.
+enum class Waiting {
+  kNothing,
+  kAnswer,       // UNAVAILABLE: the database does not answer
+  kNoError,      // another code: the database answers with an error
+  kRepairEnd,    // REPAIR_RUNNING: an offline repair holds the store
+  kIndexRepair,  // INDEX_REPAIR_PENDING: the indexes are marked incomplete
+};
+
+Waiting WaitingFor(const absl::Status& status) {
+  if (status.ok()) return Waiting::kNothing;
+  const std::string why = ReasonOf(status);
+  if (why == reason::kRepairRunning) return Waiting::kRepairEnd;
+  if (why == reason::kIndexRepairPending) return Waiting::kIndexRepair;
+  return absl::IsUnavailable(status) ? Waiting::kAnswer : Waiting::kNoError;
+}
+
+// What readiness waits for while `status` (not OK) holds.
+const char* WaitedFor(Waiting waiting) {
+  switch (waiting) {
+    case Waiting::kRepairEnd:
+      return "until the offline repair holding the store ends";
+    case Waiting::kIndexRepair:
+      return "until an index repair completes (queries are refused "
+             "meanwhile)";
+    case Waiting::kNoError:
+      return "until the store answers without this error";
+    default:
+      return "until the store answers again";
+  }
+}
+
+// What the line says once readiness no longer waits for `waited`.
+const char* Ended(Waiting waited) {
+  switch (waited) {
+    case Waiting::kRepairEnd:
+      return "the offline repair ended; SERVING again";
+    case Waiting::kIndexRepair:
+      return "the indexes are complete again; SERVING again";
+    case Waiting::kNoError:
+      return "the store answers without error again";
+    default:
+      return "the store answers again";
+  }
 }
 
 }  // namespace
 
 void ServingHealth::StoreReachable(const absl::Status& status) {
   absl::MutexLock lock(&mu_);
-  const absl::Status before = unreachable_;
+  const Waiting before = WaitingFor(unreachable_);
+  const Waiting now = WaitingFor(status);
   unreachable_ = status;  // the latest reason
   // One line per change of what readiness waits for: none while it goes
   // on, one when it changes (the store answers, but a repair holds it).
-  if (status.ok() == before.ok() &&
-      (status.ok() || absl::IsFailedPrecondition(status) ==
-                          absl::IsFailedPrecondition(before)))
-    return;
+  if (now == before) return;
   if (shut_down_) return;
   if (status.ok()) {
-    *log_ << (absl::IsFailedPrecondition(before)
-                  ? "contentd: readiness: the offline repair ended; SERVING "
-                    "again"
-                  : "contentd: readiness: the store answers again")
-          << std::endl;
+    *log_ << "contentd: readiness: " << Ended(before) << std::endl;
   } else {
     *log_ << "contentd: readiness: NOT_SERVING (" << kReadinessServiceName
-          << ") " << WaitedFor(status) << ": " << status.message() << std::endl;
+          << ") " << WaitedFor(now) << ": " << status.message() << std::endl;
   }
   if (health_ != nullptr && !storage_failed_)
     health_->SetServingStatus(kReadinessServiceName, status.ok());

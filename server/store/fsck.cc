@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/error_details.h"
 #include "server/store/keys.h"
 
 namespace content::store {
@@ -749,15 +750,20 @@ absl::Status IndexRepairPending(Store& store) {
   if (!s.ok()) return s;
   const std::string table = SharedTable(store);
   if (!table.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "an index repair started and did not finish: the indexes in table ",
-        table, " are incomplete; stop every replica and run ",
-        SharedRepairCommand(table), " again"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "an index repair started and did not finish: the indexes in "
+            "table ",
+            table, " are incomplete; stop every replica and run ",
+            SharedRepairCommand(table), " again")),
+        reason::kIndexRepairPending);
   }
-  return absl::FailedPreconditionError(
-      "an index repair started and did not finish: the indexes are "
-      "incomplete; run `contentd --check --repair` on this data directory "
-      "again");
+  return WithReason(
+      absl::FailedPreconditionError(
+          "an index repair started and did not finish: the indexes are "
+          "incomplete; run `contentd --check --repair` on this data "
+          "directory again"),
+      reason::kIndexRepairPending);
 }
 
 absl::Status MatchTextIndexSetting(Store& store) {

@@ -139,4 +139,20 @@ int64_t KvEngine::EstimateKeys(Family family, absl::string_view begin,
   return n;
 }
 
+absl::Status KvEngine::CountKeys(
+    Family family,
+    const std::vector<std::pair<std::string, std::string>>& ranges,
+    std::vector<int64_t>* counts, const KvReadOptions& options) {
+  counts->assign(ranges.size(), 0);
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    KvReadOptions ro = options;
+    ro.lower_bound = ranges[i].first;
+    ro.upper_bound = ranges[i].second;
+    std::unique_ptr<KvIterator> it = NewIterator(family, ro);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++(*counts)[i];
+    if (!it->status().ok()) return it->status();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace content::store

@@ -162,6 +162,14 @@ class KvEngine {
   }
   virtual std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options = {}) = 0;
+  // How many keys each [begin, end) range of `ranges` holds, exactly (an
+  // empty `end`: no upper bound): (*counts)[i] answers ranges[i]. Engines that
+  // can count several ranges in one round trip override it; this default
+  // iterates each.
+  virtual absl::Status CountKeys(
+      Family family,
+      const std::vector<std::pair<std::string, std::string>>& ranges,
+      std::vector<int64_t>* counts, const KvReadOptions& options = {});
   // About how many keys lie in [begin, end), for planning. Engines that can
   // estimate from their index override it (cheap, not exact: small ranges
   // may count 0); this default counts, stopping at kEstimateCountCap.

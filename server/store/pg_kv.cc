@@ -178,6 +178,34 @@ absl::Status ReadsFailed(absl::string_view what, absl::string_view last) {
                    ", after ", kReadAttempts, " attempts: ", reason));
 }
 
+// The status for a database error of SQLSTATE `state` (AIP-193), carrying
+// `message`: UNAVAILABLE where the same call may succeed later (class 08
+// connection_exception, 57P01-57P03 the server ending or refusing
+// sessions, 57014 a statement cancelled, class 53 out of resources but for
+// 53100 disk_full, 40001/40P01 a lost race, 55P03 a lock wait that timed
+// out, 25006 a server that turned read-only, as a demoted primary does);
+// INVALID_ARGUMENT for class 22 (data_exception: the data sent); and
+// RESOURCE_EXHAUSTED for a full disk (DISK_FULL) or a value past a limit
+// (class 54). Every other error (a privilege revoked, the table dropped,
+// the server's own failure) is INTERNAL: the same call would meet it
+// again, and a client retrying UNAVAILABLE would retry it for good; nor is
+// it FAILED_PRECONDITION, which a shared store answers only for an
+// offline repair (reason::kRepairRunning) or incomplete indexes.
+absl::Status SqlStateStatus(absl::string_view state, std::string message) {
+  if (absl::StartsWith(state, "22"))  // data_exception
+    return absl::InvalidArgumentError(message);
+  if (state == "53100")  // disk_full
+    return WithReason(absl::ResourceExhaustedError(message), reason::kDiskFull);
+  if (absl::StartsWith(state, "54"))  // program_limit_exceeded
+    return absl::ResourceExhaustedError(message);
+  if (absl::StartsWith(state, "08") || absl::StartsWith(state, "53") ||
+      absl::StartsWith(state, "57P") || state == "57014" || state == "40001" ||
+      state == "40P01" || state == kLockNotAvailable || state == "25006") {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
+
 absl::Status Trouble(const std::exception& e, absl::string_view what) {
   std::string message = e.what();
   while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
@@ -189,17 +217,16 @@ absl::Status Trouble(const std::exception& e, absl::string_view what) {
   }
   message =
       absl::StrCat("storage: PostgreSQL error while ", what, ": ", message);
-  // Errors that the same call would meet again are not UNAVAILABLE, which
-  // clients retry.
   const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
-  const std::string state = sql != nullptr ? sql->sqlstate() : "";
-  if (absl::StartsWith(state, "22"))  // data_exception
-    return absl::InvalidArgumentError(message);
-  if (state == "53100")  // disk_full
-    return WithReason(absl::ResourceExhaustedError(message), reason::kDiskFull);
-  if (absl::StartsWith(state, "54"))  // program_limit_exceeded
-    return absl::ResourceExhaustedError(message);
-  return absl::UnavailableError(message);
+  std::string state = sql != nullptr ? sql->sqlstate() : "";
+  // libpqxx 6.4 throws these classes without their SQLSTATE.
+  if (state.empty() && Transient(e)) state = "40001";
+  if (state.empty() &&
+      dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr)
+    state = "42501";
+  if (!state.empty() && !absl::StrContains(message, state))
+    absl::StrAppend(&message, " (SQLSTATE ", state, ")");
+  return SqlStateStatus(state, std::move(message));
 }
 
 // Whether libpq's message for a connection that could not be opened says
@@ -379,10 +406,12 @@ absl::StatusOr<PgConnPtr> ConnectBy(const std::string& dsn, absl::Time deadline,
 
 // Runs `sql` on `c` by `deadline`: the first row's values (none if it
 // returned no row). UNAVAILABLE if the connection failed or the deadline
-// passed, which leave `c` unusable; FAILED_PRECONDITION for an error the
-// server answered with.
+// passed, which leave `c` unusable; for an error the server answered with,
+// its SQLSTATE's code (SqlStateStatus: INTERNAL for most) with a message
+// naming `what` the query was for and the server's first line.
 absl::StatusOr<std::vector<std::string>> QueryBy(PGconn* c,
                                                  const std::string& sql,
+                                                 absl::string_view what,
                                                  absl::Time deadline,
                                                  absl::Duration timeout) {
   auto lost = [c] {
@@ -400,7 +429,7 @@ absl::StatusOr<std::vector<std::string>> QueryBy(PGconn* c,
     if (PQconsumeInput(c) == 0) return lost();
   }
   std::vector<std::string> row;
-  std::string error;
+  std::string error, state;
   for (;;) {
     while (PQisBusy(c) != 0) {
       if (!WaitForSocket(c, POLLIN, deadline)) return Unanswered(timeout);
@@ -415,13 +444,19 @@ absl::StatusOr<std::vector<std::string>> QueryBy(PGconn* c,
     } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK &&
                error.empty()) {
       error = PQresultErrorMessage(r);
+      const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+      if (code != nullptr) state = code;
     }
     PQclear(r);
   }
   if (PQstatus(c) == CONNECTION_BAD) return lost();
   if (!error.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("storage: PostgreSQL: ", FirstLine(error)));
+    std::string line = FirstLine(error);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    return SqlStateStatus(
+        state, absl::StrCat("storage: PostgreSQL error while ", what, ": ",
+                            line, state.empty() ? "" : " (SQLSTATE ", state,
+                            state.empty() ? "" : ")"));
   }
   return row;
 }
@@ -877,6 +912,97 @@ class PgKv : public KvEngine {
     return Read(options.snapshot, "reading a key", read);
   }
 
+  // One statement for all of `keys` (a page's articles, a retention
+  // group's heads), not one round trip each.
+  void MultiGet(Family family, const std::vector<std::string>& keys,
+                std::vector<std::string>* values,
+                std::vector<absl::Status>* statuses,
+                const KvReadOptions& options) override {
+    values->assign(keys.size(), std::string());
+    statuses->assign(keys.size(), absl::OkStatus());
+    if (keys.empty()) return;
+    std::string array = "{";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (i > 0) array.push_back(',');
+      AppendByteaElement(&array, keys[i]);
+    }
+    array.push_back('}');
+    const std::string sql =
+        "SELECT u.i, t.value FROM unnest($2::bytea[]) WITH ORDINALITY AS "
+        "u(k, i) JOIN " +
+        table_ + " t ON t.family = $1 AND t.key = u.k";
+    std::vector<bool> found;
+    absl::Status s = Read(
+        options.snapshot, "reading keys",
+        [&](pqxx::transaction_base& tx, Conn& conn) {
+          found.assign(keys.size(), false);
+          pqxx::result r = Run(tx, conn, sql, static_cast<int>(family), array);
+          for (const pqxx::row& row : r) {
+            const int64_t i = row[0].as<int64_t>() - 1;
+            if (i < 0 || i >= static_cast<int64_t>(keys.size())) continue;
+            (*values)[i] = FromBytea(row[1]);
+            found[i] = true;
+          }
+          return absl::OkStatus();
+        });
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!s.ok()) {
+        (*values)[i].clear();
+        (*statuses)[i] = s;
+      } else if (!found[i]) {
+        (*statuses)[i] = absl::NotFoundError("not found");
+      }
+    }
+  }
+
+  // One statement for all of `ranges` with an upper bound: each counted on
+  // the primary key. (A range without one, counted by iterating, keeps the
+  // statement's bounds plain: an "or unbounded" there made PostgreSQL scan
+  // every key above the lower bound, for each range.)
+  absl::Status CountKeys(
+      Family family,
+      const std::vector<std::pair<std::string, std::string>>& ranges,
+      std::vector<int64_t>* counts, const KvReadOptions& options) override {
+    counts->assign(ranges.size(), 0);
+    std::string begins = "{", ends = "{";
+    std::vector<size_t> at;  // (*counts)[at[j]] answers the j-th bounded one
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      if (ranges[i].second.empty()) {
+        std::vector<int64_t> one;
+        absl::Status s =
+            KvEngine::CountKeys(family, {ranges[i]}, &one, options);
+        if (!s.ok()) return s;
+        (*counts)[i] = one[0];
+        continue;
+      }
+      if (!at.empty()) {
+        begins.push_back(',');
+        ends.push_back(',');
+      }
+      at.push_back(i);
+      AppendByteaElement(&begins, ranges[i].first);
+      AppendByteaElement(&ends, ranges[i].second);
+    }
+    if (at.empty()) return absl::OkStatus();
+    begins.push_back('}');
+    ends.push_back('}');
+    const std::string sql =
+        "SELECT u.i, (SELECT count(*) FROM " + table_ +
+        " t WHERE t.family = $1 AND t.key >= u.b AND t.key < u.e) FROM "
+        "unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS u(b, e, i)";
+    return Read(options.snapshot, "counting keys",
+                [&](pqxx::transaction_base& tx, Conn& conn) {
+                  pqxx::result r = Run(tx, conn, sql, static_cast<int>(family),
+                                       begins, ends);
+                  for (const pqxx::row& row : r) {
+                    const int64_t j = row[0].as<int64_t>() - 1;
+                    if (j >= 0 && j < static_cast<int64_t>(at.size()))
+                      (*counts)[at[j]] = row[1].as<int64_t>();
+                  }
+                  return absl::OkStatus();
+                });
+  }
+
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
     return std::make_unique<PgIterator>(this, family, options);
@@ -1024,7 +1150,8 @@ class PgKv : public KvEngine {
     const bool was_open = presence_ != nullptr;
     absl::Status s = PresenceLocked(deadline, timeout);
     if (s.ok() && was_open && presence_ != nullptr) {
-      s = QueryBy(presence_.get(), "SELECT 1", deadline, timeout).status();
+      s = QueryBy(presence_.get(), "SELECT 1", "pinging", deadline, timeout)
+              .status();
       if (!s.ok()) {
         presence_.reset();
         presence_locked_ = false;
@@ -1229,8 +1356,10 @@ class PgKv : public KvEngine {
         alone ? "pg_try_advisory_lock(" : "pg_try_advisory_lock_shared(",
         LockKey(options_.table, "serving"), ")");
     PQfreemem(quoted);
-    absl::StatusOr<std::vector<std::string>> r =
-        QueryBy(presence_.get(), sql, deadline, timeout);
+    absl::StatusOr<std::vector<std::string>> r = QueryBy(
+        presence_.get(), sql,
+        alone ? "taking the presence lock alone" : "taking the presence lock",
+        deadline, timeout);
     if (!r.ok()) {
       presence_.reset();
       return r.status();
@@ -1244,7 +1373,7 @@ class PgKv : public KvEngine {
       absl::StatusOr<std::vector<std::string>> who = QueryBy(
           presence_.get(),
           HoldersSql(LockKey(options_.table, "serving"), "ExclusiveLock"),
-          deadline, timeout);
+          "asking who holds the presence lock", deadline, timeout);
       if (!who.ok()) {
         presence_.reset();
         return who.status();
@@ -1252,7 +1381,8 @@ class PgKv : public KvEngine {
       return RepairHolds(who->size() == 2 && (*who)[0] != "0" ? (*who)[1] : "");
     }
     absl::StatusOr<std::vector<std::string>> who =
-        QueryBy(presence_.get(), PresenceHoldersSql(), deadline, timeout);
+        QueryBy(presence_.get(), PresenceHoldersSql(),
+                "asking who holds the presence lock", deadline, timeout);
     if (!who.ok()) {
       presence_.reset();
       return who.status();
@@ -1292,11 +1422,13 @@ class PgKv : public KvEngine {
 
   // A serving replica's presence lock refused: the repair holds it.
   absl::Status RepairHolds(absl::string_view who) const {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "storage: an offline repair (contentd --check --repair) holds "
-        "table ",
-        options_.table, who.empty() ? "" : ": ", who,
-        "; this replica serves it once the repair ends"));
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "storage: an offline repair (contentd --check --repair) holds "
+            "table ",
+            options_.table, who.empty() ? "" : ": ", who,
+            "; this replica serves it once the repair ends")),
+        reason::kRepairRunning);
   }
 
   // Whether the presence connection is known to be gone without a round

@@ -371,6 +371,19 @@ class Store {
   absl::StatusOr<bool> TryLease(absl::string_view name) {
     return kv_->TryLease(name);
   }
+  // Whether queries may answer from the indexes: OK, or the
+  // FAILED_PRECONDITION (reason INDEX_REPAIR_PENDING) last noted. A shared
+  // store's replica notes, at each ping, whether an index repair left them
+  // marked incomplete (IndexRepairPending), since another process (contentd
+  // --check --repair) may mark them after this one started.
+  absl::Status IndexesUsable() const {
+    absl::MutexLock lock(&indexes_mu_);
+    return indexes_unusable_;
+  }
+  void NoteIndexesUsable(absl::Status why) {
+    absl::MutexLock lock(&indexes_mu_);
+    indexes_unusable_ = std::move(why);
+  }
   // Storage-engine figures for operators.
   std::vector<std::pair<std::string, std::string>> StorageStats() {
     return kv_->Stats();
@@ -573,6 +586,8 @@ class Store {
   std::string token_key_;
   IdLocks id_locks_;
 
+  mutable absl::Mutex indexes_mu_;
+  absl::Status indexes_unusable_ ABSL_GUARDED_BY(indexes_mu_);
   mutable absl::Mutex commit_mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(commit_mu_);
   // A writer is leading (committing groups from writers_' front).

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
@@ -384,6 +385,21 @@ TEST(DeployTest, TestPostgresStartsUnderADirectoryOnlyRootCanReach) {
                  std::chrono::seconds(60));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(RunCommand({"bash", pg, "status", locked + "/pg"}).exit_code, 0);
+  // The cluster's directory in /tmp went with the stop, and the status
+  // after it made none that stayed behind (each left an empty
+  // /tmp/contentd-pg-* owned by postgres), nor does a second stop.
+  const auto hash =
+      RunCommand({"bash", "-c", "printf '%s' \"$1\" | sha1sum | cut -c1-16",
+                  "-", locked + "/pg"});
+  ASSERT_EQ(hash.exit_code, 0) << hash.err;
+  const std::string home =
+      "/tmp/contentd-pg-" +
+      std::string(absl::StripTrailingAsciiWhitespace(hash.out));
+  EXPECT_NE(access(home.c_str(), F_OK), 0) << home << " was left behind";
+  r = RunCommand({"bash", pg, "stop", locked + "/pg"}, "", {},
+                 std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(access(home.c_str(), F_OK), 0) << home << " was left behind";
 }
 
 // The README's first command: scripts/run.sh starts contentd with the

@@ -1695,5 +1695,351 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
             static_cast<int64_t>(acknowledged.size()) + 1);
 }
 
+// psql running `sql` in a session named `name`, on a thread, until End()
+// ends its backend (the way to hold a lock for a while).
+class HeldSession {
+ public:
+  HeldSession(const std::string& dsn, const std::string& name,
+              const std::string& sql)
+      : dsn_(dsn), name_(name) {
+    const char* bin = std::getenv("PG_BIN");
+    const std::string psql = absl::StrCat(
+        bin != nullptr && *bin != '\0' ? bin : "/usr/lib/postgresql/15/bin",
+        "/psql");
+    thread_ = std::thread([psql, dsn, name, sql] {
+      RunCommand({psql, dsn + " application_name=" + name, "-qAtc", sql}, "",
+                 {}, std::chrono::seconds(120));
+    });
+  }
+  ~HeldSession() { End(); }
+  void End() {
+    if (!thread_.joinable()) return;
+    Psql(dsn_, absl::StrCat("SELECT count(pg_terminate_backend(pid)) FROM "
+                            "pg_stat_activity WHERE application_name = '",
+                            name_, "'"));
+    thread_.join();
+  }
+
+ private:
+  const std::string dsn_;
+  const std::string name_;
+  std::thread thread_;
+};
+
+std::vector<std::string> RepairCommand(const std::string& dsn,
+                                       const std::string& table) {
+  return {testing::ContentdBinary(),
+          "--check",
+          "--repair",
+          "--storage-engine",
+          "postgres",
+          "--storage-dsn",
+          dsn,
+          "--storage-table",
+          table};
+}
+
+// Runs `contentd --check --repair` on `table` and ends its presence session
+// (pg_terminate_backend) while its first write, which drops every posting
+// and marks the indexes incomplete, waits for a posting row this test
+// holds locked: the write then commits (it checked its hold first) and the
+// repair stops at the next one. Its exit and output. The indexes must need
+// a repair, and no one may serve the table.
+testing::CommandResult RepairStoppedAfterItsFirstWrite(
+    const std::string& dsn, const std::string& table) {
+  const std::string holder = absl::StrCat("posting_holder_", getpid());
+  HeldSession rows(
+      dsn, holder,
+      absl::StrCat("BEGIN; SELECT length(key) FROM ", table,
+                   " WHERE family = 3 AND key = (SELECT key FROM ", table,
+                   " WHERE family = 3 ORDER BY key DESC LIMIT 1) FOR UPDATE; "
+                   "SELECT pg_sleep(600)"));
+  EXPECT_EQ(PsqlBecomes(dsn,
+                        absl::StrCat("SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE application_name = '",
+                                     holder, "' AND wait_event = 'PgSleep'"),
+                        "1"),
+            "1");
+  testing::CommandResult result;
+  std::thread repair([&] {
+    result = RunCommand(RepairCommand(dsn, table), "", {},
+                        std::chrono::seconds(120));
+  });
+  const std::string repair_sessions =
+      "a.application_name LIKE 'contentd --check --repair on %'";
+  EXPECT_EQ(PsqlBecomes(dsn,
+                        "SELECT count(*) FROM pg_stat_activity a WHERE " +
+                            repair_sessions + " AND a.wait_event_type = 'Lock'",
+                        "1"),
+            "1")
+      << "the repair's first write never waited for the held row";
+  // Its presence session: the one holding the presence lock outside any
+  // transaction (its write holds the write lock inside one).
+  EXPECT_EQ(Psql(dsn,
+                 "SELECT count(pg_terminate_backend(a.pid)) FROM "
+                 "pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                 "WHERE l.locktype = 'advisory' AND l.granted AND "
+                 "l.mode = 'ExclusiveLock' AND " +
+                     repair_sessions + " AND a.xact_start IS NULL"),
+            "1");
+  EXPECT_EQ(PsqlBecomes(dsn,
+                        "SELECT count(*) FROM pg_locks l JOIN "
+                        "pg_stat_activity a ON a.pid = l.pid WHERE "
+                        "l.locktype = 'advisory' AND l.mode = "
+                        "'ExclusiveLock' AND " +
+                            repair_sessions + " AND a.xact_start IS NULL",
+                        "0"),
+            "0");
+  rows.End();
+  repair.join();
+  return result;
+}
+
+// SQL that sets one index counter wrong: fsck reports it, and a repair
+// has work to do.
+std::string DriftACounter(const std::string& table) {
+  return absl::StrCat("UPDATE ", table,
+                      " SET value = '\\x6300000000000000'::bytea WHERE "
+                      "family = 0 AND key = (SELECT key FROM ",
+                      table,
+                      " WHERE family = 0 AND key LIKE 'n/%' ORDER BY key "
+                      "LIMIT 1)");
+}
+
+std::string IndexRepairMarks(const std::string& dsn, const std::string& table) {
+  return Psql(dsn, absl::StrCat("SELECT count(*) FROM ", table,
+                                " WHERE family = 0 AND key = "
+                                "'index_repair'::bytea"));
+}
+
+// A repair whose presence session ends while it runs (pg_terminate_backend
+// here; a restart or a network cut alike) stops at its next write, exit 1
+// saying why and what to do, and leaves the indexes marked incomplete (its
+// first write had dropped them): replicas refuse to start on them.
+TEST(ReplicaPresenceTest, ARepairStopsOnceItsPresenceSessionEnded) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/stopped");
+  {
+    auto a = ServerProcess::Start(
+        dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
+                            pg->dsn, "--storage-table", table});
+    ASSERT_NE(a, nullptr);
+    ClientOptions options;
+    options.target = a->address();
+    auto c = Client::Connect(options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    for (int i = 0; i < 3; ++i) {
+      const std::string id = absl::StrCat("s", i);
+      ASSERT_TRUE(Create(**c, MakeArticle(id, id, {"kept"}, k2025 + i)).ok());
+    }
+  }
+  // A counter wrong: the check finds work for the repair.
+  Psql(pg->dsn, DriftACounter(table));
+  ASSERT_EQ(IndexRepairMarks(pg->dsn, table), "0");
+
+  testing::CommandResult r = RepairStoppedAfterItsFirstWrite(pg->dsn, table);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("repairing indexes"));
+  EXPECT_THAT(r.err, ::testing::HasSubstr(
+                         "storage: the repair lost its hold on table " + table +
+                         ": its PostgreSQL presence session (backend "));
+  EXPECT_THAT(r.err, ::testing::HasSubstr(
+                         "the repair stopped, and this write wrote nothing"));
+  EXPECT_THAT(
+      r.err, ::testing::HasSubstr("stop every replica and run contentd --check "
+                                  "--repair again"));
+  EXPECT_EQ(IndexRepairMarks(pg->dsn, table), "1");
+  testing::CommandResult start =
+      StartAgainst(pg->dsn, dir.path() + "/data", table);
+  EXPECT_EQ(start.exit_code, 1) << start.err;
+  EXPECT_THAT(start.err,
+              ::testing::HasSubstr("an index repair started and did not "
+                                   "finish: the indexes in table " +
+                                   table + " are incomplete"));
+  // A repair that runs to its end clears the mark.
+  r = RunCommand(RepairCommand(pg->dsn, table), "", {},
+                 std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(IndexRepairMarks(pg->dsn, table), "0");
+  Psql(pg->dsn, "DROP TABLE " + table);
+}
+
+// Waits up to 30 s until `call` returns a status of `code`; the last one.
+absl::Status CallBecomes(const std::function<absl::Status()>& call,
+                         absl::StatusCode code) {
+  absl::Status s;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(50))) {
+    s = call();
+    if (s.code() == code) break;
+  }
+  return s;
+}
+
+// A running replica and a repair, two processes on one table. The replica
+// lost its presence lock and cannot take it again (a database error, which
+// it tells apart from a repair); a repair then runs and stops half-way. The
+// replica, which checked the indexes' repair mark only at its start,
+// answered queries from the dropped indexes (nothing found). Now it
+// notices the mark at its next ping: queries, tag and category lists and
+// translations are refused FAILED_PRECONDITION saying why, and readiness
+// turns NOT_SERVING, until a repair completes; Get and writes go on.
+TEST(ReplicaIndexRepairTest,
+     ARunningReplicaRefusesQueriesWhileIndexesAreIncomplete) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = testing::TestPgTable(dir.path() + "/marked");
+  const std::string role = "contentd_no_presence";
+  Psql(
+      pg->dsn,
+      absl::StrCat("DO $$ BEGIN CREATE ROLE ", role,
+                   " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+                   "CREATE TABLE ",
+                   table,
+                   " (family smallint NOT NULL, key bytea NOT NULL, value "
+                   "bytea NOT NULL, PRIMARY KEY (family, key)); GRANT SELECT, "
+                   "INSERT, UPDATE, DELETE ON ",
+                   table, " TO ", role));
+  // Without EXECUTE on the function, the replica (not a superuser) cannot
+  // take its presence lock again once its session ends.
+  const std::string revoke =
+      "REVOKE EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) FROM "
+      "PUBLIC";
+  const std::string grant =
+      "GRANT EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) TO "
+      "PUBLIC";
+  absl::Cleanup granted = [&] {
+    Psql(pg->dsn, grant);
+    Psql(pg->dsn, "DROP TABLE IF EXISTS " + table);
+  };
+  auto a = ServerProcess::Start(
+      dir.path() + "/a",
+      {"--storage-engine", "postgres", "--storage-dsn",
+       WithDsnEntry(pg->dsn, "user", role), "--storage-table", table});
+  ASSERT_NE(a, nullptr);
+  ClientOptions options;
+  options.target = a->address();
+  options.timeout = absl::Seconds(15);
+  options.max_attempts = 1;
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  Client& c = **client;
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = absl::StrCat("m", i);
+    ASSERT_TRUE(Create(c, MakeArticle(id, id, {"marked"}, k2025 + i)).ok());
+  }
+  v1::QueryArticlesRequest by_tag;
+  by_tag.mutable_query()->add_tags("marked");
+  auto query = [&] { return c.QueryArticles(by_tag).status(); };
+  ASSERT_TRUE(query().ok());
+
+  // The presence session ends and cannot be taken again: a database error,
+  // which readiness and writes name as what it is, not a repair.
+  Psql(pg->dsn, revoke);
+  const Presence presence = PresenceOf(pg->dsn, a->pid());
+  ASSERT_NE(presence.backend, 0) << a->Log();
+  Psql(pg->dsn,
+       absl::StrCat("SELECT pg_terminate_backend(", presence.backend, ")"));
+  const std::string readiness = "content.v1.Readiness";
+  EXPECT_EQ(HealthBecomes(*a, readiness, 2), 2) << a->Log();
+  EXPECT_THAT(LogLine(*a, "contentd: readiness: NOT_SERVING"),
+              ::testing::HasSubstr(
+                  "until the store answers without this error: storage: "
+                  "PostgreSQL error while taking the presence lock: ERROR:  "
+                  "permission denied for function pg_try_advisory_lock_shared "
+                  "(SQLSTATE 42501)"));
+  auto refused = Create(c, MakeArticle("during", "during", {"marked"}, k2025));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("permission denied for function"));
+
+  // A repair runs meanwhile (a counter set wrong gives it work) and stops after
+  // its first write.
+  Psql(pg->dsn, DriftACounter(table));
+  testing::CommandResult stopped =
+      RepairStoppedAfterItsFirstWrite(pg->dsn, table);
+  EXPECT_EQ(stopped.exit_code, 1) << stopped.out << stopped.err;
+  ASSERT_EQ(IndexRepairMarks(pg->dsn, table), "1");
+
+  // The replica notices: queries are refused, saying why.
+  const absl::Status marked =
+      CallBecomes(query, absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(marked.code(), absl::StatusCode::kFailedPrecondition) << marked;
+  EXPECT_THAT(marked.message(),
+              ::testing::HasSubstr(
+                  "queries are refused while the indexes are marked "
+                  "incomplete: an index repair started and did not finish: "
+                  "the indexes in table " +
+                  table + " are incomplete"));
+  EXPECT_EQ(c.ListTags({}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::ListTranslationsRequest translations;
+  translations.set_name(ArticleName("m0"));
+  EXPECT_EQ(c.ListTranslations(translations).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(c.Get("m1").ok());
+
+  // Its presence lock back, it writes again; queries stay refused and
+  // readiness NOT_SERVING, now for the indexes.
+  Psql(pg->dsn, grant);
+  EXPECT_THAT(LogLine(*a, "until an index repair completes"),
+              ::testing::HasSubstr("contentd: readiness: NOT_SERVING "
+                                   "(content.v1.Readiness) until an index "
+                                   "repair completes (queries are refused "
+                                   "meanwhile): queries are refused while "
+                                   "the indexes are marked incomplete"))
+      << a->Log();
+  EXPECT_EQ(HealthBecomes(*a, readiness, 2), 2);
+  auto written = Create(c, MakeArticle("m3", "m3", {"marked"}, k2025 + 3));
+  EXPECT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(query().code(), absl::StatusCode::kFailedPrecondition);
+
+  // A repair that completes (the replica kept out again, as above) clears
+  // the mark: queries find every article again, readiness is SERVING.
+  Psql(pg->dsn, revoke);
+  const Presence again = PresenceOf(pg->dsn, a->pid());
+  ASSERT_NE(again.backend, 0) << a->Log();
+  Psql(pg->dsn,
+       absl::StrCat("SELECT pg_terminate_backend(", again.backend, ")"));
+  ASSERT_EQ(PsqlBecomes(pg->dsn,
+                        absl::StrCat("SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE pid = ",
+                                     again.backend),
+                        "0"),
+            "0");
+  testing::CommandResult repaired = RunCommand(
+      RepairCommand(pg->dsn, table), "", {}, std::chrono::seconds(120));
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.out << repaired.err;
+  Psql(pg->dsn, grant);
+  EXPECT_EQ(HealthBecomes(*a, readiness, 1), 1) << a->Log();
+  EXPECT_TRUE(CallBecomes(query, absl::StatusCode::kOk).ok());
+  auto found = c.QueryArticles(by_tag);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->articles_size(), 4);
+
+  // A read the database refuses is INTERNAL naming why (it was
+  // UNAVAILABLE, which the SDK retries), and readiness says the same.
+  Psql(pg->dsn, absl::StrCat("REVOKE SELECT ON ", table, " FROM ", role));
+  auto denied = c.Get("m1");
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kInternal)
+      << denied.status();
+  EXPECT_THAT(denied.status().message(),
+              ::testing::HasSubstr("storage: PostgreSQL error while reading a "
+                                   "key: ERROR:  permission denied for table " +
+                                   table));
+  EXPECT_EQ(HealthBecomes(*a, readiness, 2), 2);
+  EXPECT_THAT(LogLine(*a,
+                      "without this error: storage: PostgreSQL error "
+                      "while reading a key"),
+              ::testing::HasSubstr("permission denied for table " + table));
+  Psql(pg->dsn, absl::StrCat("GRANT SELECT ON ", table, " TO ", role));
+  EXPECT_EQ(HealthBecomes(*a, readiness, 1), 1);
+}
+
 }  // namespace
 }  // namespace content

@@ -43,25 +43,30 @@ if [[ $(id -u) -eq 0 ]]; then
 fi
 run() { "${as_pg[@]}" "$@"; }
 
+# One start or stop at a time per DIR. (The server must not inherit fd 9.)
+exec 9>"$dir/lock"
+flock -w 120 9 || die "timed out waiting for the lock on $dir/lock"
+
 # The cluster and its log live in DIR, unless the postgres user cannot
 # reach it (root's clone under /root, mode 0700): then in /tmp, under a
-# name made from DIR so start, status and stop find the same one.
+# name made from DIR so start, status and stop find the same one. Only
+# start makes that directory, and stop removes it, both under the lock:
+# a status or stop made none that stayed behind empty, and a stop cannot
+# remove it under a start for the same DIR.
 home=$dir
 if [[ ${#as_pg[@]} -gt 0 ]]; then
   chown postgres "$dir" 2>/dev/null || true
   if ! run test -w "$dir" 2>/dev/null; then
     home=/tmp/contentd-pg-$(printf '%s' "$dir" | sha1sum | cut -c1-16)
-    mkdir -p "$home"
-    chown postgres "$home"
-    chmod 700 "$home"
+    if [[ $cmd == start ]]; then
+      mkdir -p "$home"
+      chown postgres "$home"
+      chmod 700 "$home"
+    fi
   fi
 fi
 data=$home/data
 logfile=$home/postgres.log
-
-# One start or stop at a time per DIR. (The server must not inherit fd 9.)
-exec 9>"$dir/lock"
-flock -w 120 9 || die "timed out waiting for the lock on $dir/lock"
 
 running() {
   [[ -f $data/postmaster.pid && -f $dir/port ]] || return 1

@@ -23,10 +23,12 @@
 #include <string>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -1231,6 +1233,115 @@ TEST(PgKvTest, PermanentErrorsAreNotUnavailable) {
   KvBatch ok;
   ok.Put(Family::kMeta, "k", "v");
   EXPECT_TRUE((*kv)->Write(std::move(ok), true).ok());
+}
+
+// A database error that is neither a lost connection nor a lost race (here
+// privileges revoked: SQLSTATE 42501) is INTERNAL naming the cause, on the
+// presence connection (MarkServing, Ping) and on pooled reads. The
+// presence connection said FAILED_PRECONDITION, the code of an offline
+// repair holding the store, so readiness waited for a repair that was not
+// there; pooled reads said UNAVAILABLE, which clients retry for good.
+TEST(PgKvTest, DatabaseErrorsAreInternalNamingTheCause) {
+  PgKvOptions o;
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  o.pool_size = 2;
+  {
+    auto owner = OpenPgKv(o);  // creates the table
+    ASSERT_TRUE(owner.ok()) << owner.status();
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", "v");
+    ASSERT_TRUE((*owner)->Write(std::move(batch), true).ok());
+  }
+  const std::string role = "kvtest_no_locks";
+  pqxx::connection admin(o.dsn);
+  auto sql = [&admin](const std::string& statement) {
+    pqxx::nontransaction tx(admin);
+    tx.exec(statement);
+  };
+  sql(absl::StrCat("DO $$ BEGIN CREATE ROLE ", role,
+                   " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END "
+                   "$$"));
+  sql(absl::StrCat("GRANT SELECT, INSERT, UPDATE, DELETE ON ", o.table, " TO ",
+                   role));
+  // Superusers (every other test's) are not affected.
+  sql("REVOKE EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) FROM "
+      "PUBLIC");
+  absl::Cleanup restore = [&] {
+    sql("GRANT EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) TO "
+        "PUBLIC");
+    sql(absl::StrCat("DROP TABLE IF EXISTS ", o.table));
+  };
+  PgKvOptions as_role = o;
+  as_role.dsn = absl::StrReplaceAll(o.dsn, {{"user=postgres", "user=" + role}});
+  ASSERT_NE(as_role.dsn, o.dsn) << "the test DSN names user=postgres";
+  auto kv = OpenPgKv(as_role);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  for (const absl::Status& s :
+       {(*kv)->MarkServing(), (*kv)->Ping(absl::Seconds(5))}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kInternal) << s;
+    EXPECT_THAT(std::string(s.message()),
+                ::testing::HasSubstr("storage: PostgreSQL error while taking "
+                                     "the presence lock: ERROR:  permission "
+                                     "denied for function "
+                                     "pg_try_advisory_lock_shared"));
+    EXPECT_THAT(std::string(s.message()),
+                ::testing::HasSubstr("(SQLSTATE 42501)"));
+  }
+  std::string v;
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+  sql(absl::StrCat("REVOKE SELECT ON ", o.table, " FROM ", role));
+  const absl::Status read = (*kv)->Get(Family::kMeta, "k", &v);
+  EXPECT_EQ(read.code(), absl::StatusCode::kInternal) << read;
+  EXPECT_THAT(std::string(read.message()),
+              ::testing::HasSubstr("storage: PostgreSQL error while reading a "
+                                   "key: ERROR:  permission denied for table " +
+                                   o.table));
+  std::vector<std::string> values;
+  std::vector<absl::Status> statuses;
+  (*kv)->MultiGet(Family::kMeta, {"k", "missing"}, &values, &statuses);
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[0].code(), absl::StatusCode::kInternal) << statuses[0];
+  // Granted again, a read works again, on a fresh connection too.
+  sql(absl::StrCat("GRANT SELECT ON ", o.table, " TO ", role));
+  sql(absl::StrCat(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename "
+      "= '",
+      role, "'"));
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+}
+
+// MultiGet and CountKeys answer each key and range as Get and an iterator
+// do, in one statement on PostgreSQL.
+TEST(PgKvTest, MultiGetAndCountKeysAnswerEachInOrder) {
+  PgKvOptions o;
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  o.pool_size = 2;
+  auto kv = OpenPgKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvBatch batch;
+  for (const char* k : {"a1", "a2", "a3", "b1", "b2"})
+    batch.Put(Family::kRevisions, k, std::string("v") + k);
+  ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  std::vector<std::string> values;
+  std::vector<absl::Status> statuses;
+  (*kv)->MultiGet(Family::kRevisions, {"b1", "zz", "a2", "b1"}, &values,
+                  &statuses);
+  ASSERT_EQ(statuses.size(), 4u);
+  EXPECT_TRUE(statuses[0].ok());
+  EXPECT_EQ(values[0], "vb1");
+  EXPECT_TRUE(absl::IsNotFound(statuses[1])) << statuses[1];
+  EXPECT_EQ(values[2], "va2");
+  EXPECT_EQ(values[3], "vb1");
+  std::vector<int64_t> counts;
+  ASSERT_TRUE((*kv)
+                  ->CountKeys(Family::kRevisions,
+                              {{"a", "b"}, {"a2", "b2"}, {"x", "y"}, {"b", ""}},
+                              &counts)
+                  .ok());
+  EXPECT_THAT(counts, ::testing::ElementsAre(3, 3, 0, 2));
+  pqxx::connection admin(o.dsn);
+  pqxx::nontransaction tx(admin);
+  tx.exec(absl::StrCat("DROP TABLE ", o.table));
 }
 
 TEST(RocksKvTest, CloseFlushesABigWalAwayAndLeavesASmallOne) {

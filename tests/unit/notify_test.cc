@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "server/error_details.h"
 #include "server/service/health.h"
 #include "tests/support/harness.h"
 
@@ -225,8 +226,11 @@ TEST(ServingHealthTest, ReadinessSaysWhatItWaitsFor) {
   service::ServingHealth health(&log);
   health.Attach(&fake);
   const std::string ready = service::kReadinessServiceName;
-  const absl::Status repair = absl::FailedPreconditionError(
-      "storage: an offline repair (contentd --check --repair) holds table t");
+  const absl::Status repair = WithReason(
+      absl::FailedPreconditionError(
+          "storage: an offline repair (contentd --check --repair) holds "
+          "table t"),
+      reason::kRepairRunning);
   const absl::Status down = absl::UnavailableError(
       "storage: PostgreSQL unreachable (storage.dsn): connection refused");
   health.StoreReachable(repair);
@@ -251,6 +255,52 @@ TEST(ServingHealthTest, ReadinessSaysWhatItWaitsFor) {
             "the offline repair holding the store ends: storage: an offline "
             "repair (contentd --check --repair) holds table t\n"
             "contentd: readiness: the offline repair ended; SERVING again\n");
+}
+
+// A database error that is no lost connection (INTERNAL: a privilege
+// revoked) is not an offline repair: readiness waits for the error to go,
+// and says so. Indexes marked incomplete (INDEX_REPAIR_PENDING) get a line
+// of their own, as does their end. Both were told apart by code alone, and
+// every FAILED_PRECONDITION, or none, read as a repair.
+TEST(ServingHealthTest, ReadinessTellsDatabaseErrorsAndIndexRepairsApart) {
+  std::ostringstream log;
+  FakeHealthService fake;
+  service::ServingHealth health(&log);
+  health.Attach(&fake);
+  const std::string ready = service::kReadinessServiceName;
+  const absl::Status error = absl::InternalError(
+      "storage: PostgreSQL error while taking the presence lock: ERROR:  "
+      "permission denied for function pg_try_advisory_lock_shared (SQLSTATE "
+      "42501)");
+  const absl::Status incomplete = WithReason(
+      absl::FailedPreconditionError("queries are refused while the indexes "
+                                    "are marked incomplete: ..."),
+      reason::kIndexRepairPending);
+  const absl::Status unnamed = absl::FailedPreconditionError("no reason");
+  health.StoreReachable(error);
+  EXPECT_EQ(fake.Status(ready), 0);
+  health.StoreReachable(absl::OkStatus());
+  health.StoreReachable(incomplete);
+  health.StoreReachable(incomplete);  // no second line
+  EXPECT_EQ(fake.Status(ready), 0);
+  health.StoreReachable(absl::OkStatus());
+  EXPECT_EQ(fake.Status(ready), 1);
+  health.StoreReachable(unnamed);
+  EXPECT_EQ(fake.Status(ready), 0);
+  EXPECT_EQ(log.str(),
+            "contentd: readiness: NOT_SERVING (content.v1.Readiness) until "
+            "the store answers without this error: storage: PostgreSQL error "
+            "while taking the presence lock: ERROR:  permission denied for "
+            "function pg_try_advisory_lock_shared (SQLSTATE 42501)\n"
+            "contentd: readiness: the store answers without error again\n"
+            "contentd: readiness: NOT_SERVING (content.v1.Readiness) until "
+            "an index repair completes (queries are refused meanwhile): "
+            "queries are refused while the indexes are marked incomplete: "
+            "...\n"
+            "contentd: readiness: the indexes are complete again; SERVING "
+            "again\n"
+            "contentd: readiness: NOT_SERVING (content.v1.Readiness) until "
+            "the store answers without this error: no reason\n");
 }
 
 // Attached while unreachable (the first ping came first), readiness starts

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -17,6 +18,7 @@
 #include "content/v1/article.pb.h"
 #include "gtest/gtest.h"
 #include "server/store/fsck.h"
+#include "server/store/pg_kv.h"
 #include "server/store/store.h"
 #include "tests/support/harness.h"
 
@@ -246,6 +248,128 @@ TEST_F(SharedStoreTest, RetentionGivesManyArticlesOneTransaction) {
     ASSERT_EQ(revisions->size(), 1u) << id;
     EXPECT_EQ((*revisions)[0].revision(), 2) << id;
   }
+  absl::StatusOr<FsckReport> report = CheckStore(*a);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+}
+
+// The engine `kv`, counting the reads made through it.
+class CountingKv : public KvEngine {
+ public:
+  explicit CountingKv(std::unique_ptr<KvEngine> kv) : kv_(std::move(kv)) {}
+  std::atomic<int> gets{0}, multi_gets{0}, counts{0}, revision_iterators{0};
+
+  absl::Status Get(Family family, absl::string_view key, std::string* value,
+                   const KvReadOptions& options) override {
+    ++gets;
+    return kv_->Get(family, key, value, options);
+  }
+  void MultiGet(Family family, const std::vector<std::string>& keys,
+                std::vector<std::string>* values,
+                std::vector<absl::Status>* statuses,
+                const KvReadOptions& options) override {
+    ++multi_gets;
+    kv_->MultiGet(family, keys, values, statuses, options);
+  }
+  absl::Status CountKeys(
+      Family family,
+      const std::vector<std::pair<std::string, std::string>>& ranges,
+      std::vector<int64_t>* out, const KvReadOptions& options) override {
+    ++counts;
+    return kv_->CountKeys(family, ranges, out, options);
+  }
+  std::unique_ptr<KvIterator> NewIterator(
+      Family family, const KvReadOptions& options) override {
+    if (family == Family::kRevisions) ++revision_iterators;
+    return kv_->NewIterator(family, options);
+  }
+  int64_t EstimateKeys(Family family, absl::string_view begin,
+                       absl::string_view end) override {
+    return kv_->EstimateKeys(family, begin, end);
+  }
+  absl::Status Write(KvBatch batch, bool sync) override {
+    return kv_->Write(std::move(batch), sync);
+  }
+  absl::Status WriteAfterRead(KvBatch batch, bool sync, Family family,
+                              const std::string& key,
+                              const Completion& complete) override {
+    return kv_->WriteAfterRead(std::move(batch), sync, family, key, complete);
+  }
+  std::unique_ptr<KvSnapshot> GetSnapshot() override {
+    return kv_->GetSnapshot();
+  }
+  bool shared() const override { return kv_->shared(); }
+  void WaitForWrites(absl::Duration timeout) override {
+    kv_->WaitForWrites(timeout);
+  }
+  absl::StatusOr<bool> TryLease(absl::string_view name) override {
+    return kv_->TryLease(name);
+  }
+
+ private:
+  std::unique_ptr<KvEngine> kv_;
+};
+
+// A retention pass reads each group of articles together: their heads,
+// the revisions to cut at and how many go, a statement each for up to 256
+// articles, and no read of an article of its own. It read each article
+// separately (its head, its head's revision, an iterator over its
+// revisions: about 1.5 ms an article on PostgreSQL) while it wrote them in
+// groups.
+TEST_F(SharedStoreTest, RetentionReadsEachGroupOfArticlesTogether) {
+  std::unique_ptr<Store> a = OpenReplica();
+  ASSERT_TRUE(a);
+  constexpr int kArticles = 300;
+  for (int i = 0; i < kArticles; ++i) {
+    const std::string id = absl::StrCat("g", i);
+    ASSERT_TRUE(a->Create(id, MakeArticle(id, "t")).ok());
+    ASSERT_TRUE(a->Update(id, MakeArticle(id + " again", "u"), {}).ok());
+    if (i % 3 == 0)  // a third with a third revision
+      ASSERT_TRUE(a->Update(id, MakeArticle(id + " third", "u"), {}).ok());
+  }
+  PgKvOptions pg;
+  pg.dsn = testing::TestPgDsn();
+  pg.table = table_;
+  pg.pool_size = 4;
+  absl::StatusOr<std::unique_ptr<KvEngine>> engine = OpenPgKv(pg);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto counting = std::make_unique<CountingKv>(*std::move(engine));
+  CountingKv* reads = counting.get();
+  StoreOptions o;
+  o.engine = "postgres";
+  o.pg_table = table_;
+  absl::StatusOr<std::unique_ptr<Store>> b =
+      Store::Open(std::move(counting), o);
+  ASSERT_TRUE(b.ok()) << b.status();
+  reads->gets = 0;
+  reads->multi_gets = 0;
+  reads->counts = 0;
+  reads->revision_iterators = 0;
+
+  RetentionPolicy policy;
+  policy.keep_revisions = 1;
+  absl::StatusOr<RetentionResult> result = (*b)->ApplyRetention(policy);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->revisions_removed, kArticles + kArticles / 3);
+  // None per article (it made two for each, 800 here).
+  EXPECT_LE(reads->gets.load(), 2);
+  EXPECT_EQ(reads->revision_iterators.load(), 0);
+  // Two groups (256 + 44): heads, their revisions, the revisions to cut
+  // at, and the counts.
+  EXPECT_EQ(reads->multi_gets.load(), 6);
+  EXPECT_EQ(reads->counts.load(), 2);
+  for (int i = 0; i < kArticles; i += 37) {
+    const std::string id = absl::StrCat("g", i);
+    absl::StatusOr<std::vector<Article>> revisions =
+        a->ListRevisions(id, 0, 10);
+    ASSERT_TRUE(revisions.ok()) << revisions.status();
+    ASSERT_EQ(revisions->size(), 1u) << id;
+    EXPECT_EQ((*revisions)[0].revision(), i % 3 == 0 ? 3 : 2) << id;
+  }
+  // Nothing left to do: a second pass removes nothing.
+  result = (*b)->ApplyRetention(policy);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->revisions_removed, 0);
   absl::StatusOr<FsckReport> report = CheckStore(*a);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->clean()) << report->ToString();
