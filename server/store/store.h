@@ -372,6 +372,9 @@ class Store {
     return kv_->TryLease(name);
   }
   // Storage-engine figures for operators.
+  // KvEngine::WritesRefused: OK, or what every write answers until a
+  // restart.
+  absl::Status WritesRefused() { return kv_->WritesRefused(); }
   std::vector<std::pair<std::string, std::string>> StorageStats() {
     return kv_->Stats();
   }
