@@ -364,6 +364,11 @@ TEST_F(ErrorsTest, ApplyRefusesNanAndInfinityInFrontMatter) {
                      "---\ntitle: I\nscores: {low: -.inf}\n---\nBody.\n");
   testing::WriteFile(dir + "/text.md",
                      "---\ntitle: T\nrating: \".nan\"\n---\nBody.\n");
+  // Under a key with a typed field as well (it was the text ".inf" there).
+  testing::WriteFile(dir + "/side.md",
+                     "---\ntitle: S\nsidebar: .inf\n---\nBody.\n");
+  testing::WriteFile(dir + "/sidetext.md",
+                     "---\ntitle: S\nsidebar: \".inf\"\n---\nBody.\n");
   CommandResult r = Ctl({"apply", "-f", dir});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr(dir + "/nan.md: error: INVALID_ARGUMENT: "
@@ -375,6 +380,13 @@ TEST_F(ErrorsTest, ApplyRefusesNanAndInfinityInFrontMatter) {
   absl::StatusOr<v1::Article> text = client_->Get("text");
   ASSERT_TRUE(text.ok()) << text.status() << r.err;
   EXPECT_EQ(text->params().fields().at("rating").string_value(), ".nan");
+  EXPECT_THAT(r.err, HasSubstr(dir + "/side.md: error: INVALID_ARGUMENT: "
+                                     "params.sidebar: must be a finite "
+                                     "number"));
+  EXPECT_TRUE(absl::IsNotFound(client_->Get("side").status()));
+  absl::StatusOr<v1::Article> side_text = client_->Get("sidetext");
+  ASSERT_TRUE(side_text.ok()) << side_text.status() << r.err;
+  EXPECT_EQ(side_text->sidebar(), ".inf");
 }
 
 // apply -o json gives each failed file's reason beside its error, and the
