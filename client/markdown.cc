@@ -313,12 +313,14 @@ bool IsBigInteger(absl::string_view s) {
 }
 
 // Whether a plain scalar is something other than text to a YAML reader: a
-// boolean or a number (integers too big for a double included). Null is
-// told by yaml-cpp itself (YAML::Node::IsNull).
+// boolean or a number (integers too big for a double, NaN and the
+// infinities included). Null is told by yaml-cpp itself
+// (YAML::Node::IsNull).
 bool IsNonStringScalar(absl::string_view s) {
   bool b;
   double d;
-  return ParseYamlBool(s, &b) || ParseYamlNumber(s, &d) || IsBigInteger(s);
+  return ParseYamlBool(s, &b) || ParseYamlNumber(s, &d) ||
+         ParseYamlNonFinite(s, &d) || IsBigInteger(s);
 }
 
 // ---- Dates ----------------------------------------------------------------

@@ -44,6 +44,16 @@ std::string ReasonOf(const absl::Status& s) {
   return absl::StatusCodeToString(s.code());
 }
 
+std::map<std::string, std::string> MetadataOf(const absl::Status& s) {
+  std::map<std::string, std::string> out;
+  if (s.ok()) return out;
+  const absl::optional<absl::Cord> payload = s.GetPayload(kErrorInfoTypeUrl);
+  google::rpc::ErrorInfo info;
+  if (payload.has_value() && info.ParseFromString(std::string(*payload)))
+    out.insert(info.metadata().begin(), info.metadata().end());
+  return out;
+}
+
 namespace {
 
 absl::Cord BadRequestOf(

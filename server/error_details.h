@@ -10,6 +10,7 @@
 #ifndef CONTENT_SERVER_ERROR_DETAILS_H_
 #define CONTENT_SERVER_ERROR_DETAILS_H_
 
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -79,6 +80,9 @@ absl::Status WithErrorInfo(absl::Status s, const absl::Cord& info);
 // EncodeStatusDetails sends): for the results of ImportArticles and
 // BatchGetArticles, which carry one error each. "" for OK.
 std::string ReasonOf(const absl::Status& s);
+// The metadata of the ErrorInfo `s` carries (what EncodeStatusDetails
+// sends), empty if it has none: for the same results as ReasonOf.
+std::map<std::string, std::string> MetadataOf(const absl::Status& s);
 
 // INVALID_ARGUMENT "`field`: `rule`", with a BadRequest naming `field` and
 // `rule` made here, where the check is, rather than read back from the

@@ -457,6 +457,16 @@ class MetricsServer {
                       static_cast<double>(store_->last_sequence())});
     gauges.push_back({"contentd_watchers", "Watch streams open.",
                       static_cast<double>(service_->watchers())});
+    // 1 (with the reason every write gets) while the store takes no writes
+    // until a restart, else 0.
+    const absl::Status refused = store_->WritesRefused();
+    gauges.push_back(
+        {refused.ok() ? std::string("contentd_store_read_only")
+                      : absl::StrCat("contentd_store_read_only{reason=\"",
+                                     content::ReasonOf(refused), "\"}"),
+         "1 while the store serves reads only and refuses writes until "
+         "contentd restarts (the reason they get), else 0.",
+         refused.ok() ? 0.0 : 1.0});
     for (const auto& [name, value] : store_->StorageStats()) {
       if (name == "rocksdb.dbstats") continue;
       if (std::optional<Gauge> g = content::service::StorageGauge(name, value))

@@ -1346,6 +1346,12 @@ int RunStats(Session& s) {
                    "\nlast sequence:     ", r->last_sequence(),
                    "\nfirst sequence:    ", r->first_sequence(),
                    "\nwatchers:          ", r->watchers(), "\n");
+  // Whether writes wait for a restart, and why.
+  absl::StrAppend(&summary, "read-only:         ",
+                  r->read_only() ? absl::StrCat("yes (", r->read_only_reason(),
+                                                "): ", r->read_only_message())
+                                 : "no",
+                  "\n");
   std::map<std::string, std::string> sorted(r->storage().begin(),
                                             r->storage().end());
   for (const auto& [k, v] : sorted) {

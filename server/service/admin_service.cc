@@ -7,6 +7,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "server/error_details.h"
 #include "server/service/allocator.h"
 #include "server/service/reactors.h"
 #include "server/store/fsck.h"
@@ -239,6 +240,11 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
     absl::StatusOr<int64_t> first = store_->FirstSequence();
     if (first.ok()) resp->set_first_sequence(*first);
     resp->set_watchers(watchers_ ? watchers_() : 0);
+    if (absl::Status refused = store_->WritesRefused(); !refused.ok()) {
+      resp->set_read_only(true);
+      resp->set_read_only_reason(ReasonOf(refused));
+      resp->set_read_only_message(std::string(refused.message()));
+    }
     for (auto& [k, v] : store_->StorageStats())
       (*resp->mutable_storage())[k] = v;
     for (auto& [k, v] : AllocatorStats()) (*resp->mutable_storage())[k] = v;

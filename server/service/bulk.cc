@@ -36,6 +36,8 @@ void Fail(v1::ImportResult* r, const absl::Status& s) {
   r->set_error(std::string(s.message()));
   r->set_error_code(static_cast<int32_t>(s.code()));
   r->set_reason(ReasonOf(s));
+  for (auto& [key, value] : MetadataOf(s))
+    (*r->mutable_metadata())[key] = std::move(value);
 }
 
 constexpr char kUnparsableArticle[] =

@@ -1041,6 +1041,8 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
       r->set_error_code(static_cast<int32_t>(a.status().code()));
       r->set_error(std::string(a.status().message()));
       r->set_reason(ReasonOf(a.status()));
+      for (auto& [key, value] : MetadataOf(a.status()))
+        (*r->mutable_metadata())[key] = std::move(value);
       continue;
     }
     if (!a.ok()) return a.status();  // storage trouble fails the call

@@ -268,6 +268,11 @@ class KvEngine {
   virtual absl::Status CompactAll() {
     return absl::UnimplementedError("this engine cannot compact");
   }
+  // OK while the engine takes writes; else the error every write answers
+  // until the process restarts (opened read-only for a full volume, or
+  // writes stopped for good after an I/O error). A refusal that clears by
+  // itself (a full disk, a lost connection) is not one. Default: OK.
+  virtual absl::Status WritesRefused() { return absl::OkStatus(); }
   // Engine figures for operators (e.g. "rocksdb.estimate-live-data-size"),
   // name -> value; empty if the engine has none.
   virtual std::vector<std::pair<std::string, std::string>> Stats() {

@@ -283,6 +283,23 @@ class HaltListener : public rocksdb::EventListener {
     if (error->severity() >= rocksdb::Status::Severity::kFatalError)
       halt_->Halt(*error);
   }
+  // A flush (or WAL write) that met a full volume stops writes (a hard
+  // error). RocksDB's own recovery waits for a whole write buffer (32 MiB)
+  // free, which a small volume may never have, and meanwhile makes
+  // DB::Resume answer Busy: every write was UNAVAILABLE "retry", for good.
+  // The write path resumes instead, once the volume has room for the flush
+  // (RocksKv::WriteNow). Soft errors (a compaction out of room) keep
+  // RocksDB's recovery: without it background work would stop while
+  // writes go on, and they would stall once the memtables filled.
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason,
+                            rocksdb::Status error,
+                            bool* auto_recovery) override {
+    if (error.IsNoSpace() &&
+        error.severity() >= rocksdb::Status::Severity::kHardError &&
+        error.severity() < rocksdb::Status::Severity::kFatalError) {
+      *auto_recovery = false;
+    }
+  }
 
  private:
   std::shared_ptr<WriteHalt> halt_;
@@ -584,20 +601,40 @@ class RocksKv : public KvEngine {
     absl::MutexLock lock(&recovery_mu_);
     if (absl::Status s = halt_->status(); !s.ok()) return s;
     if (needs_resume_) {
+      // Resume flushes every memtable. After one that failed for want of
+      // room, it is tried again once the volume has more room than then,
+      // or 5 s later: each attempt writes table files until the volume is
+      // full again, and deletes them.
+      if (!resume_no_space_.ok() &&
+          absl::Now() < resume_failed_at_ + absl::Seconds(5)) {
+        absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
+        if (!free_bytes.ok() ||
+            *free_bytes < resume_failed_free_ + (uint64_t{1} << 20)) {
+          return DiskFull(resume_no_space_);
+        }
+      }
       rocksdb::Status r = db_->Resume();
       if (!r.ok()) {
         if (r.severity() >= rocksdb::Status::Severity::kFatalError)
           halt_->Halt(r);
         absl::Status s = halt_->status();
         if (!s.ok()) return s;
-        // RocksDB's own recovery (after a full disk) is running.
+        // RocksDB's own recovery is running (a soft error's).
         if (r.IsBusy()) {
           return absl::UnavailableError(
               "storage: recovering from an earlier write error; retry");
         }
+        if (r.IsNoSpace()) {
+          resume_no_space_ = r;
+          resume_failed_at_ = absl::Now();
+          absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
+          resume_failed_free_ = free_bytes.ok() ? *free_bytes : 0;
+          return DiskFull(r);
+        }
         return ToStatus(r);
       }
       needs_resume_ = false;
+      resume_no_space_ = rocksdb::Status::OK();
     }
     absl::Status space = CheckSpace(wb.GetDataSize());
     if (!space.ok()) return space;
@@ -609,7 +646,35 @@ class RocksKv : public KvEngine {
     if (!s.ok()) {
       if (absl::Status halted = halt_->status(); !halted.ok()) return halted;
     }
+    if (s.IsNoSpace()) return DiskFull(s);
     return ToStatus(s);
+  }
+
+  // The RESOURCE_EXHAUSTED (DISK_FULL) of a write refused because RocksDB
+  // met a full volume: writing its WAL, or flushing the memtables (in the
+  // background, or to resume from that), after which it takes no writes
+  // until a flush succeeds. Says what a flush needs; no restart is.
+  absl::Status DiskFull(const rocksdb::Status& error) const {
+    absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
+    uint64_t memtables = 0;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      uint64_t bytes = 0;
+      if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &bytes))
+        memtables += bytes;
+    }
+    return WithReason(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "storage: disk full: ",
+            free_bytes.ok() ? absl::StrCat(*free_bytes, " bytes free")
+                            : std::string("little space free"),
+            " in ", path_,
+            ", and the database takes no writes until it has flushed its "
+            "memtables (",
+            memtables,
+            " bytes) to table files there; writes resume by themselves once "
+            "there is room, without a restart, and reads go on (",
+            error.ToString(), ")")),
+        reason::kDiskFull);
   }
 
   absl::Status CheckRoom(size_t bytes) override {
@@ -1054,6 +1119,11 @@ class RocksKv : public KvEngine {
     return ToStatus(s);
   }
 
+  absl::Status WritesRefused() override {
+    if (read_only_) return ReadOnlyError();
+    return halt_->status();
+  }
+
   std::vector<std::pair<std::string, std::string>> Stats() override {
     std::vector<std::pair<std::string, std::string>> out;
     for (const char* name :
@@ -1382,6 +1452,11 @@ class RocksKv : public KvEngine {
   };
   std::array<Density, kFamilyCount> density_;
   bool needs_resume_ ABSL_GUARDED_BY(recovery_mu_) = false;
+  // The last Resume's error while it failed for want of room (else OK),
+  // when, and the bytes free then.
+  rocksdb::Status resume_no_space_ ABSL_GUARDED_BY(recovery_mu_);
+  absl::Time resume_failed_at_ ABSL_GUARDED_BY(recovery_mu_);
+  uint64_t resume_failed_free_ ABSL_GUARDED_BY(recovery_mu_) = 0;
   const bool read_only_;
   // Set when the store opened read-only for a full volume.
   std::unique_ptr<FullVolumeOpen> full_;

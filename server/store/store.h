@@ -385,6 +385,9 @@ class Store {
     indexes_unusable_ = std::move(why);
   }
   // Storage-engine figures for operators.
+  // KvEngine::WritesRefused: OK, or what every write answers until a
+  // restart.
+  absl::Status WritesRefused() { return kv_->WritesRefused(); }
   std::vector<std::pair<std::string, std::string>> StorageStats() {
     return kv_->Stats();
   }

@@ -356,6 +356,55 @@ TEST_F(ErrorsTest, BatchResultsCarryTheirReason) {
   EXPECT_EQ(results[1].reason(), "ARTICLE_TOO_LARGE");
 }
 
+// And the metadata that the ErrorInfo of a single-article call carries:
+// ARTICLE_TOO_LARGE's limit_bytes and size_bytes were lost for imports.
+TEST_F(ErrorsTest, BatchResultsCarryTheMetadataOfTheirReason) {
+  v1::Article big = Simple("big");
+  big.set_name("articles/meta-big");
+  big.set_body(std::string(2 << 20, 'x'));  // over the 1 MiB default
+  v1::CreateArticleRequest create;
+  create.set_article_id("meta-big");
+  *create.mutable_article() = big;
+  create.mutable_article()->clear_name();
+  const absl::Status single = client_->CreateArticle(create).status();
+  ASSERT_EQ(ErrorReason(single), "ARTICLE_TOO_LARGE") << single;
+  const std::map<std::string, std::string> expected = ErrorMetadata(single);
+  ASSERT_THAT(expected, Contains(Pair("limit_bytes", "1048576")));
+
+  v1::ImportArticlesRequest batch;
+  *batch.add_articles() = big;
+  v1::Article fine = Simple("fine");
+  fine.set_name("articles/meta-fine");
+  *batch.add_articles() = fine;
+  const std::vector<v1::ImportResult> results = ImportOneBatch(batch);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].reason(), "ARTICLE_TOO_LARGE");
+  const std::map<std::string, std::string> imported(
+      results[0].metadata().begin(), results[0].metadata().end());
+  EXPECT_EQ(imported, expected);
+  EXPECT_THAT(imported,
+              Contains(Pair("size_bytes", expected.at("size_bytes"))));
+  EXPECT_TRUE(results[1].metadata().empty());
+
+  CreateTwice("meta-gone");
+  v1::DeleteArticleRequest del;
+  del.set_name("articles/meta-gone");
+  ASSERT_TRUE(client_->DeleteArticle(del).ok());
+  v1::BatchGetArticlesRequest get;
+  get.add_names("articles/meta-gone");
+  get.add_names("articles/meta-none");
+  absl::StatusOr<v1::BatchGetArticlesResponse> got =
+      client_->BatchGetArticles(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->results_size(), 2);
+  EXPECT_EQ(got->results(0).reason(), "ARTICLE_DELETED");
+  const std::map<std::string, std::string> deleted(
+      got->results(0).metadata().begin(), got->results(0).metadata().end());
+  EXPECT_EQ(deleted, (std::map<std::string, std::string>{
+                         {"name", "articles/meta-gone"}, {"revision", "3"}}));
+  EXPECT_TRUE(got->results(1).metadata().empty());
+}
+
 TEST_F(ErrorsTest, AMissingTranslationSaysTranslationNotFound) {
   v1::CreateArticleRequest create;
   create.set_article_id("launch.en");
@@ -399,6 +448,11 @@ TEST_F(ErrorsTest, ApplyRefusesNanAndInfinityInFrontMatter) {
                      "---\ntitle: I\nscores: {low: -.inf}\n---\nBody.\n");
   testing::WriteFile(dir + "/text.md",
                      "---\ntitle: T\nrating: \".nan\"\n---\nBody.\n");
+  // Under a key with a typed field as well (it was the text ".inf" there).
+  testing::WriteFile(dir + "/side.md",
+                     "---\ntitle: S\nsidebar: .inf\n---\nBody.\n");
+  testing::WriteFile(dir + "/sidetext.md",
+                     "---\ntitle: S\nsidebar: \".inf\"\n---\nBody.\n");
   CommandResult r = Ctl({"apply", "-f", dir});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr(dir + "/nan.md: error: INVALID_ARGUMENT: "
@@ -410,6 +464,13 @@ TEST_F(ErrorsTest, ApplyRefusesNanAndInfinityInFrontMatter) {
   absl::StatusOr<v1::Article> text = client_->Get("text");
   ASSERT_TRUE(text.ok()) << text.status() << r.err;
   EXPECT_EQ(text->params().fields().at("rating").string_value(), ".nan");
+  EXPECT_THAT(r.err, HasSubstr(dir + "/side.md: error: INVALID_ARGUMENT: "
+                                     "params.sidebar: must be a finite "
+                                     "number"));
+  EXPECT_TRUE(absl::IsNotFound(client_->Get("side").status()));
+  absl::StatusOr<v1::Article> side_text = client_->Get("sidetext");
+  ASSERT_TRUE(side_text.ok()) << side_text.status() << r.err;
+  EXPECT_EQ(side_text->sidebar(), ".inf");
 }
 
 // apply -o json gives each failed file's reason beside its error, and the

@@ -1143,9 +1143,11 @@ TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
                        server->address(), "admin", "stats"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("live articles:     2\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nread-only:         no\n"));
   auto stats = c->GetStats({});
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->live_articles(), 2);
+  EXPECT_FALSE(stats->read_only());
   const auto& storage = stats->storage();
   auto number = [&](const std::string& key) -> int64_t {
     auto it = storage.find(key);
@@ -1206,6 +1208,7 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
                 "content.v1.ContentService/CreateArticle\",le=\"+Inf\"} 2"));
   EXPECT_THAT(body, HasSubstr("contentd_articles{state=\"live\"} 2"));
   EXPECT_THAT(body, HasSubstr("contentd_watchers 0"));
+  EXPECT_THAT(body, HasSubstr("\ncontentd_store_read_only 0\n"));
   if (testing::TestEngineIsPostgres()) {  // the engine's own figures
     EXPECT_THAT(body, HasSubstr("contentd_postgres_table_bytes"));
   } else {

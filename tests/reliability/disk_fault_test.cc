@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,13 +19,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "content/client.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
@@ -36,7 +40,9 @@ using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::testing::AnyOf;
 
-v1::Article Make(const std::string& id, size_t body_bytes) {
+// With `period`, the body repeats its first `period` bytes: it compresses
+// about body_bytes / period times in a table file, not in the WAL.
+v1::Article Make(const std::string& id, size_t body_bytes, size_t period = 0) {
   v1::Article a;
   a.set_name(ArticleName(id));
   a.set_title("磁盘 " + id);
@@ -51,8 +57,25 @@ v1::Article Make(const std::string& id, size_t body_bytes) {
     x ^= x << 17;
     absl::StrAppend(&body, x, " ");
   }
+  if (period > 0) {
+    for (size_t i = period; i < body.size(); ++i) body[i] = body[i - period];
+  }
   a.set_body(body);
   return a;
+}
+
+// The /metrics line of `metric` (its name and labels), "" if there is
+// none, from the server whose log is `log` (the last start's port).
+std::string MetricLine(const std::string& log, const std::string& metric) {
+  const size_t at = log.rfind("metrics on http://127.0.0.1:");
+  if (at == std::string::npos) return "";
+  httplib::Client http("127.0.0.1", std::atoi(log.c_str() + at + 28));
+  httplib::Result res = http.Get("/metrics");
+  if (!res || res->status != 200) return "";
+  for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
+    if (absl::StartsWith(line, metric)) return std::string(line);
+  }
+  return "";
 }
 
 class DiskFaultTest : public ::testing::Test {
@@ -61,14 +84,15 @@ class DiskFaultTest : public ::testing::Test {
     mount_ = tmp_.path() + "/mnt";
     std::filesystem::create_directories(mount_);
     testing::CommandResult r =
-        RunCommand({"mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mount_});
+        RunCommand({"mount", "-t", "tmpfs", "-o", absl::StrCat("size=", size_),
+                    "tmpfs", mount_});
     if (r.exit_code != 0) {
       GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << r.err;
     }
     mounted_ = true;
     // The mount itself is the data directory, so the server log (DIR.log)
     // lives outside the small filesystem.
-    server_ = ServerProcess::Start(mount_);
+    server_ = ServerProcess::Start(mount_, args_);
     ASSERT_NE(server_, nullptr);
     ClientOptions options;
     options.target = server_->address();
@@ -87,7 +111,7 @@ class DiskFaultTest : public ::testing::Test {
   absl::StatusOr<v1::Article> Create(const std::string& id, size_t bytes) {
     v1::CreateArticleRequest r;
     r.set_article_id(id);
-    *r.mutable_article() = Make(id, bytes);
+    *r.mutable_article() = Make(id, bytes, period_);
     return client_->CreateArticle(r);
   }
 
@@ -144,11 +168,21 @@ class DiskFaultTest : public ::testing::Test {
       EXPECT_TRUE(a.ok()) << id << ": " << a.status();
     }
     server_->Stop(SIGTERM);
-    testing::CommandResult r = RunCommand(
-        {testing::ContentdBinary(), "--check", "--data-dir", mount_});
+    std::vector<std::string> check = {testing::ContentdBinary(), "--check",
+                                      "--data-dir", mount_};
+    check.insert(check.end(), check_args_.begin(), check_args_.end());
+    testing::CommandResult r = RunCommand(check);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   }
 
+  // The tmpfs's size and contentd's arguments; set in a derived fixture's
+  // constructor.
+  std::string size_ = "24m";
+  std::vector<std::string> args_ = {"--metrics-listen", "127.0.0.1:0"};
+  // And those of `contentd --check` (the store's settings).
+  std::vector<std::string> check_args_;
+  // Make's `period` for the bodies Create writes.
+  size_t period_ = 0;
   TempDir tmp_;
   std::string mount_;
   bool mounted_ = false;
@@ -287,6 +321,115 @@ TEST_F(DiskFaultTest, CompactionOnAFullDiskSaysSoAndKeepsServing) {
   VerifyIntact();
 }
 
+// A volume that fills up between two flushes: the writes fit in the WAL and
+// the memtables, then the memtable's flush to a table file, in the
+// background, meets ENOSPC. RocksDB stops writes (a hard error) and, left
+// to itself, resumes only once its file manager finds a whole write buffer
+// (32 MiB) free, which this volume never has again: every write was
+// UNAVAILABLE "recovering from an earlier write error; retry", until a
+// restart, with health SERVING. Writes must be refused as a full disk,
+// reads go on, writes resume by themselves once there is room for the
+// flush, and every acknowledged write survives a kill -9.
+class FlushDiskFaultTest : public DiskFaultTest {
+ protected:
+  FlushDiskFaultTest() {
+    // Room for a memtable's worth of WAL (32 MiB), and for its flush (the
+    // bodies compress about 4 times there) only once the filler is gone;
+    // without the text index a write is about its body.
+    size_ = "48m";
+    period_ = 16 << 10;
+    check_args_ = {"--config", config_.path() + "/contentd.yaml"};
+    args_.insert(args_.end(), check_args_.begin(), check_args_.end());
+    std::ofstream(config_.path() + "/contentd.yaml") << "text_index: false\n";
+  }
+  TempDir config_;
+};
+
+TEST_F(FlushDiskFaultTest, AFlushOnAFullVolumeStopsWritesUntilThereIsRoom) {
+  // About 28 MiB of revision bodies, in the WAL and the revisions family's
+  // memtable, which is flushed at 32 MiB.
+  auto wal_bytes = [&] {
+    uintmax_t bytes = 0;
+    for (const auto& f : std::filesystem::directory_iterator(mount_)) {
+      if (f.path().extension() == ".log") bytes += f.file_size();
+    }
+    return bytes;
+  };
+  for (int i = 0; wal_bytes() < (uintmax_t{28} << 20); ++i) {
+    ASSERT_LT(i, 1000) << "the WAL does not grow";
+    const std::string id = absl::StrCat("m", i);
+    ASSERT_TRUE(Create(id, 64 << 10).ok()) << id;
+    acked_.push_back(id);
+  }
+  // Room for the writes that fill the memtable (and the 2 MiB a write keeps
+  // free), not for its flush.
+  Fill(/*leave=*/6 << 20);
+  int acked = 0;
+  absl::Status failed = WriteUntilFailure(&acked);
+  ASSERT_FALSE(failed.ok()) << "the disk never filled up";
+  // The flush runs in the background, its table file taking the room
+  // meanwhile (so a write may first be refused by the space check before
+  // it); small writes go on until it fails (bounded: a minute).
+  const absl::Time deadline = absl::Now() + absl::Minutes(1);
+  while (!absl::StrContains(failed.message(), "No space left") &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    const std::string id = absl::StrCat("small", attempt_++);
+    absl::StatusOr<v1::Article> a = Create(id, 1024);
+    if (a.ok()) acked_.push_back(id);
+    failed = a.status();
+  }
+  // The flush failed: writes are refused as a full disk.
+  EXPECT_THAT(failed.message(), ::testing::HasSubstr("No space left"))
+      << failed;
+  EXPECT_EQ(failed.code(), absl::StatusCode::kResourceExhausted) << failed;
+  EXPECT_EQ(ErrorReason(failed), "DISK_FULL") << failed;
+  // Later writes are refused alike, saying what to do.
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<v1::Article> again = Create("while-full", 1024);
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.status().code(), absl::StatusCode::kResourceExhausted)
+        << again.status();
+    EXPECT_EQ(ErrorReason(again.status()), "DISK_FULL") << again.status();
+    EXPECT_THAT(again.status().message(), ::testing::HasSubstr(mount_));
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  // Reads go on, and health stays SERVING: a restart would not help.
+  for (const std::string& id : acked_) {
+    absl::StatusOr<v1::Article> a = client_->Get(id);
+    ASSERT_TRUE(a.ok()) << id << ": " << a.status();
+  }
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
+      server_->address(), grpc::InsecureChannelCredentials());
+  int serving = 0;
+  ASSERT_TRUE(testing::CheckHealth(*channel, "", &serving).ok());
+  EXPECT_EQ(serving, 1);
+  // Not read-only: writes come back without a restart.
+  absl::StatusOr<v1::GetStatsResponse> stats =
+      client_->GetStats(v1::GetStatsRequest());
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_FALSE(stats->read_only());
+
+  // Room for the flush, though less than a whole write buffer.
+  std::filesystem::remove(mount_ + "/filler");
+  absl::Status recovered = WriteAgain(absl::Seconds(30));
+  ASSERT_TRUE(recovered.ok())
+      << "writes did not recover after space returned: " << recovered << "\n"
+      << server_->Log();
+  ASSERT_TRUE(testing::CheckHealth(*channel, "", &serving).ok());
+  EXPECT_EQ(serving, 1);
+
+  // Every acknowledged write survives a kill -9.
+  client_.reset();
+  server_->Stop(SIGKILL);
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  ClientOptions options;
+  options.target = server_->address();
+  options.max_attempts = 1;
+  client_ = *Client::Connect(options);
+  VerifyIntact();
+}
+
 // A store whose volume is full when contentd starts cannot open (RocksDB
 // must write a new MANIFEST and WAL). That aborted in RocksDB's info logger
 // as above, the next start again, until space was freed; it must be a
@@ -342,6 +485,25 @@ TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsUntilARestartCanWrite) {
   ASSERT_TRUE(testing::CheckHealth(*channel, "", &serving).ok());
   EXPECT_EQ(serving, 1) << "reads are served: not a case for a restart yet";
 
+  // Stats and /metrics say so, with the reason writes get.
+  absl::StatusOr<v1::GetStatsResponse> stats =
+      client_->GetStats(v1::GetStatsRequest());
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_TRUE(stats->read_only());
+  EXPECT_EQ(stats->read_only_reason(), "DISK_FULL");
+  EXPECT_EQ(stats->read_only_message(), refused.status().message());
+  testing::CommandResult shown =
+      RunCommand({testing::ContentctlBinary(), "--server", server_->address(),
+                  "admin", "stats"});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_THAT(shown.out,
+              ::testing::HasSubstr(absl::StrCat(
+                  "read-only:         yes (DISK_FULL): storage: disk full: "
+                  "the volume of ",
+                  mount_)));
+  EXPECT_EQ(MetricLine(server_->Log(), "contentd_store_read_only"),
+            "contentd_store_read_only{reason=\"DISK_FULL\"} 1");
+
   // The store is in use: a second contentd must not open it read-write.
   testing::CommandResult second = RunCommand(
       {testing::ContentdBinary(), "--listen", "127.0.0.1:0", "--data-dir",
@@ -370,6 +532,12 @@ TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsUntilARestartCanWrite) {
   options.target = server_->address();
   client_ = *Client::Connect(options);
   ASSERT_TRUE(WriteAgain(absl::Seconds(10)).ok());
+  stats = client_->GetStats(v1::GetStatsRequest());
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_FALSE(stats->read_only());
+  EXPECT_EQ(stats->read_only_reason(), "");
+  EXPECT_EQ(MetricLine(server_->Log(), "contentd_store_read_only"),
+            "contentd_store_read_only 0");
   VerifyIntact();
 }
 

@@ -133,6 +133,7 @@ class FaultKv : public KvEngine {
       const std::string& dir) override {
     return base_->OpenCheckpoint(dir);
   }
+  absl::Status WritesRefused() override { return base_->WritesRefused(); }
 
  private:
   class FailedIterator : public KvIterator {

@@ -238,6 +238,9 @@ TEST_P(WalIoErrorTest, StopsWritesAndHealthUntilAReopenThatLosesNothing) {
   }
   EXPECT_EQ(Health(), AllHealth(2));
   EXPECT_TRUE(health_->storage_failed());
+  // What admin stats and /metrics report as read-only.
+  EXPECT_EQ(store_->WritesRefused().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(store_->WritesRefused().message(), HasSubstr("restart contentd"));
   // What the systemd watchdog asks: no more pings.
   EXPECT_FALSE(health_->serving());
   // One line says why.
@@ -272,6 +275,7 @@ TEST_P(WalIoErrorTest, StopsWritesAndHealthUntilAReopenThatLosesNothing) {
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->clean()) << report->ToString();
   EXPECT_EQ(Health(), AllHealth(1));
+  EXPECT_TRUE(store_->WritesRefused().ok());
   v1::Article created;
   grpc::Status s = Create("after", "after", &created);
   EXPECT_TRUE(s.ok()) << s.error_message();

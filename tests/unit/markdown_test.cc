@@ -866,6 +866,36 @@ TEST(ParamsTest, NanAndInfinitiesAreNumbers) {
             -std::numeric_limits<double>::infinity());
 }
 
+// Under `menu`, `thumbnail`, `lead` and `sidebar` too: a plain number there
+// is kept in params, and so are NaN and the infinities, as params read them
+// elsewhere (for contentd to refuse). They were the text ".inf" in the
+// field, which export wrote quoted: a string to Hugo where the file had a
+// float. Quoted, they are text in the field.
+TEST(ParamsTest, NanAndInfinitiesUnderTypedKeysAreNumbersInParams) {
+  const Article a =
+      MustParse(WithFrontMatter("menu: .nan\nthumbnail: .inf\nlead: -.Inf\n"
+                                "sidebar: +.INF\n"));
+  const auto& f = a.params().fields();
+  EXPECT_TRUE(std::isnan(f.at("menu").number_value()));
+  EXPECT_EQ(f.at("thumbnail").number_value(),
+            std::numeric_limits<double>::infinity());
+  EXPECT_EQ(f.at("lead").number_value(),
+            -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(f.at("sidebar").number_value(),
+            std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(a.menu().empty());
+  EXPECT_TRUE(a.thumbnail().empty());
+  EXPECT_TRUE(a.lead().empty());
+  EXPECT_TRUE(a.sidebar().empty());
+
+  const Article quoted = MustParse(
+      WithFrontMatter("sidebar: \".inf\"\nlead: '.nan'\nthumbnail: .nano\n"));
+  EXPECT_EQ(quoted.sidebar(), ".inf");
+  EXPECT_EQ(quoted.lead(), ".nan");
+  EXPECT_EQ(quoted.thumbnail(), ".nano");
+  EXPECT_TRUE(quoted.params().fields().empty());
+}
+
 TEST(ParamsTest, Collections) {
   const std::string text = WithFrontMatter(
       "title: \"T\"\n"
