@@ -396,10 +396,11 @@ namespace {
 
 // Every bad field of a GetArticleRequest, named together (as writes name
 // theirs), before anything is read: so bad input reads the same for any
-// article, present, hidden or missing.
-absl::Status CheckGetRequest(const v1::GetArticleRequest& req) {
+// article, present, hidden or missing. Returns the article's id.
+absl::StatusOr<std::string> CheckGetRequest(const v1::GetArticleRequest& req) {
   Violations v;
-  v.Add(ParseName(req.name(), "name").status());
+  absl::StatusOr<std::string> id = ParseName(req.name(), "name");
+  v.Add(id.status());
   v.Add(CheckVisibility(req.visibility(), "visibility"));
   if (req.lang().empty()) {
     if (req.fallback_langs_size() > 0) v.Add("fallback_langs", "needs lang");
@@ -424,15 +425,15 @@ absl::Status CheckGetRequest(const v1::GetArticleRequest& req) {
   if (req.revision() < 0) {
     v.Add("revision", "must be 0 (the head) or a positive revision number");
   }
-  return v.Status();
+  if (absl::Status s = v.Status(); !s.ok()) return s;
+  return id;
 }
 
 }  // namespace
 
 absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
                                         bool editor, std::string* resp) {
-  if (absl::Status s = CheckGetRequest(req); !s.ok()) return s;
-  absl::StatusOr<std::string> id = ParseName(req.name(), "name");
+  absl::StatusOr<std::string> id = CheckGetRequest(req);
   if (!id.ok()) return id.status();
   if (!req.lang().empty()) return DoGetTranslation(req, *id, resp);
   if (req.visibility() == v1::VISIBILITY_ALL) {
