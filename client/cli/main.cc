@@ -491,12 +491,16 @@ int RunGetMany(Session& s, const GetFlags& f) {
           message));
       continue;
     }
-    // A result carries no ErrorInfo: its reason is put where a failed
-    // call's -o json has it, with the name it is about.
+    // A result carries no ErrorInfo: its reason and metadata are put where
+    // a failed call's -o json has them, with the name it is about.
     google::protobuf::Struct error = ErrorStruct(status, StatusText(status));
     auto& fields = *error.mutable_fields();
     fields["reason"].set_string_value(r.reason());
     if (!r.reason().empty()) fields["domain"].set_string_value(kErrorDomain);
+    auto& metadata =
+        *fields["metadata"].mutable_struct_value()->mutable_fields();
+    for (const auto& [key, value] : r.metadata())
+      metadata[key].set_string_value(value);
     fields["name"].set_string_value(r.name());
     absl::StatusOr<std::string> json = ToJson(error, /*pretty=*/false);
     errors.push_back(json.ok() ? *json

@@ -1032,11 +1032,7 @@ absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
                  (a.ok() && !store::IsLiveContent(*a, now)))) {
       a = NotLive(ids[i]);  // one answer for missing and hidden
     } else if (a.ok() && a->has_delete_time() && !req.show_deleted()) {
-      a = WithReason(
-          absl::NotFoundError(absl::StrCat(req.names(i), " is deleted")),
-          reason::kArticleDeleted,
-          {{"name", absl::StrCat("articles/", ids[i])},
-           {"revision", absl::StrCat(a->revision())}});
+      a = ArticleDeleted(ids[i], a->revision());  // as GetArticle says
     }
     if (absl::IsNotFound(a.status())) {
       r->set_error_code(static_cast<int32_t>(a.status().code()));

@@ -2845,8 +2845,9 @@ TEST_F(CliTest, GetOfSeveralIdsListsThemAndNamesEachMissingOne) {
   EXPECT_THAT(lines[0], StartsWith("Error: NOT_FOUND (ARTICLE_NOT_FOUND): "
                                    "articles/gm-nope not found"));
   EXPECT_EQ(lines[1],
-            "Error: NOT_FOUND (ARTICLE_DELETED): articles/gm3 is deleted (use "
-            "--show-deleted to read it, or `contentctl undelete gm3`)");
+            "Error: NOT_FOUND (ARTICLE_DELETED): articles/gm3 is deleted "
+            "(revision 2) (use --show-deleted to read it, or `contentctl "
+            "undelete gm3`)");
 
   // -o json: a list of the articles on stdout, an error object per id on
   // stderr, with its reason and name.
@@ -2871,6 +2872,10 @@ TEST_F(CliTest, GetOfSeveralIdsListsThemAndNamesEachMissingOne) {
   e = ParseJson<google::protobuf::Struct>(lines[1]).fields();
   EXPECT_EQ(e.at("reason").string_value(), "ARTICLE_DELETED");
   EXPECT_EQ(e.at("name").string_value(), "articles/gm3");
+  // The head's revision, as `get gm3 -o json` gives it.
+  EXPECT_EQ(
+      e.at("metadata").struct_value().fields().at("revision").string_value(),
+      "2");
   // None found: an empty list, still a list.
   r = Ctl({"get", "gm-nope", "gm3", "-o", "json"});
   EXPECT_EQ(r.exit_code, 1);
