@@ -351,8 +351,10 @@ TEST_F(SharedStoreTest, RetentionReadsEachGroupOfArticlesTogether) {
   absl::StatusOr<RetentionResult> result = (*b)->ApplyRetention(policy);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->revisions_removed, kArticles + kArticles / 3);
-  // None per article (it made two for each, 800 here).
-  EXPECT_LE(reads->gets.load(), 2);
+  // None per article (it made two for each, 800 here). A few may be the
+  // replica's own background reads (the poll for other replicas' events),
+  // more of them the slower the run: 3 under the sanitizers.
+  EXPECT_LT(reads->gets.load(), 20);
   EXPECT_EQ(reads->revision_iterators.load(), 0);
   // Two groups (256 + 44): heads, their revisions, the revisions to cut
   // at, and the counts.
