@@ -804,11 +804,13 @@ int main(int argc, char** argv) {
   config.store.on_writes_stopped = [&serving_health](const absl::Status& s) {
     serving_health.StorageFailed(s);
   };
-  // Reads are served meanwhile, so health stays SERVING until a restart
-  // would take writes (on_writes_stopped, once the volume has room).
+  // Reads are served meanwhile, so health stays SERVING; once the volume
+  // has room the store opens itself for writing (and logs it), or, should
+  // that fail, health turns NOT_SERVING (on_writes_stopped: a restart).
   config.store.on_opened_read_only = [](const absl::Status& s) {
     std::cerr << "contentd: serving reads only: " << s.message() << std::endl;
   };
+
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
   if (!store.ok()) return Fail(store.status());

@@ -324,6 +324,10 @@ std::optional<Metrics::Gauge> StorageGauge(absl::string_view name,
        "Revision-body (blob) lookups that missed the block cache and read a "
        "file.",
        true},
+      {"rocksdb.write-resumes", "contentd_rocksdb_write_resumes_total",
+       "Flushes run to take writes again after RocksDB stopped them (a "
+       "failed write, or a flush that met a full volume).",
+       true},
       {"postgres.table-bytes", "contentd_postgres_table_bytes",
        "Bytes of the store's table, its indexes and TOAST included.", false},
   };

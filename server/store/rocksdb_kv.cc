@@ -14,7 +14,9 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -308,63 +310,32 @@ class HaltListener : public rocksdb::EventListener {
 absl::StatusOr<uint64_t> FreeBytesAt(const std::string& path);
 
 // A store opened read-only because its volume had no room for a read-write
-// open (RocksKvOptions::read_only_when_full): holds the database's LOCK as a
-// read-write open would, so that no other contentd opens it meanwhile, and
-// watches the volume until it has room again, then says so once
-// (on_writes_stopped: only a restart takes writes). Thread-safe.
-class FullVolumeOpen {
- public:
-  // `lock_fd` holds the write lock on LOCK; closed when destroyed.
-  FullVolumeOpen(const RocksKvOptions& options, int lock_fd,
-                 uint64_t free_at_open, uint64_t room_needed)
-      : lock_fd_(lock_fd),
-        why_(WithReason(
-            absl::ResourceExhaustedError(absl::StrCat(
-                "storage: disk full: the volume of ", options.path, " had ",
-                free_at_open,
-                " bytes free when contentd started, too few to open the "
-                "store for writing, so it serves reads only; free space "
-                "(a read-write open needs about ",
-                room_needed,
-                " bytes) and restart contentd (its health turns NOT_SERVING "
-                "once there is room, for an orchestrator to restart it)")),
-            reason::kDiskFull)),
-        thread_([this, options, room_needed] { Watch(options, room_needed); }) {
-  }
-  ~FullVolumeOpen() {
-    stop_.Notify();
-    thread_.join();
-    ::close(lock_fd_);
-  }
-  FullVolumeOpen(const FullVolumeOpen&) = delete;
-  FullVolumeOpen& operator=(const FullVolumeOpen&) = delete;
-
-  // The RESOURCE_EXHAUSTED every write answers.
-  const absl::Status& why() const { return why_; }
-
- private:
-  void Watch(const RocksKvOptions& options, uint64_t room_needed) {
-    while (!stop_.WaitForNotificationWithTimeout(options.room_check_period)) {
-      absl::StatusOr<uint64_t> free_bytes =
-          options.free_space ? options.free_space(options.path)
-                             : FreeBytesAt(options.path);
-      if (!free_bytes.ok() || *free_bytes < room_needed) continue;
-      if (options.on_writes_stopped) {
-        options.on_writes_stopped(absl::UnavailableError(absl::StrCat(
-            "storage: the volume of ", options.path, " has ", *free_bytes,
-            " bytes free again, room for a read-write open; restart "
-            "contentd to take writes (it opened the store read-only when "
-            "the volume was full)")));
-      }
-      return;
-    }
-  }
-
-  const int lock_fd_;
-  const absl::Status why_;
-  absl::Notification stop_;
-  std::thread thread_;  // last: starts once the rest is set
+// open (RocksKvOptions::read_only_when_full): the descriptor holding the
+// write lock on LOCK, as a read-write open would, so that no other contentd
+// opens it meanwhile; what every write answers; and the free space a
+// read-write open needs (ReopeningKv waits for it).
+struct FullVolume {
+  int lock_fd = -1;
+  absl::Status why;
+  uint64_t room_needed = 0;
 };
+
+// The RESOURCE_EXHAUSTED (DISK_FULL) every write to such a store answers.
+absl::Status FullVolumeError(const RocksKvOptions& options,
+                             uint64_t free_at_open, uint64_t room_needed) {
+  return WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "storage: disk full: the volume of ", options.path, " had ",
+          free_at_open,
+          " bytes free when contentd started, too few to open the store for "
+          "writing, so it serves reads only; free space (a read-write open "
+          "needs about ",
+          room_needed, " bytes): contentd checks every ",
+          absl::FormatDuration(options.room_check_period),
+          " and takes writes again by itself once there is room, without a "
+          "restart")),
+      reason::kDiskFull);
+}
 
 class RocksKv : public KvEngine {
  public:
@@ -372,7 +343,7 @@ class RocksKv : public KvEngine {
           std::unique_ptr<rocksdb::DB> db,
           std::vector<rocksdb::ColumnFamilyHandle*> handles, std::string path,
           size_t flush_on_close_wal_bytes, absl::Duration bulk_shape_hold,
-          bool read_only, std::unique_ptr<FullVolumeOpen> full = nullptr)
+          bool read_only, absl::Status full_why = absl::OkStatus())
       : env_(std::move(env)),
         halt_(std::move(halt)),
         db_(std::move(db)),
@@ -381,7 +352,7 @@ class RocksKv : public KvEngine {
         flush_on_close_wal_bytes_(flush_on_close_wal_bytes),
         bulk_shape_hold_(bulk_shape_hold),
         read_only_(read_only),
-        full_(std::move(full)) {}
+        full_why_(std::move(full_why)) {}
   ~RocksKv() override {
     // The WAL holds every write, so a small one is left to the next start.
     // A big one (slow families such as the counters keep old WAL files
@@ -394,7 +365,6 @@ class RocksKv : public KvEngine {
     }
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
-    full_.reset();  // the LOCK is let go only once the database is closed
   }
 
   absl::Status Get(Family family, absl::string_view key, std::string* value,
@@ -601,18 +571,22 @@ class RocksKv : public KvEngine {
     absl::MutexLock lock(&recovery_mu_);
     if (absl::Status s = halt_->status(); !s.ok()) return s;
     if (needs_resume_) {
-      // Resume flushes every memtable. After one that failed for want of
-      // room, it is tried again once the volume has more room than then,
-      // or 5 s later: each attempt writes table files until the volume is
-      // full again, and deletes them.
-      if (!resume_no_space_.ok() &&
-          absl::Now() < resume_failed_at_ + absl::Seconds(5)) {
-        absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
+      // Resume flushes every memtable. Each attempt that fails for want of
+      // room writes table files until the volume is full, then deletes
+      // them: after one, it is tried again only once the volume has 1 MiB
+      // more room than that attempt had, or room for the memtables whole
+      // (what the flush writes at most, compression aside) and the 2 MiB
+      // reserve. Not after a time: on a volume that stays full every retry
+      // failed the same way (they came every 5 s while writes were tried).
+      absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
+      if (!resume_no_space_.ok()) {
         if (!free_bytes.ok() ||
-            *free_bytes < resume_failed_free_ + (uint64_t{1} << 20)) {
+            (*free_bytes < resume_failed_free_ + (uint64_t{1} << 20) &&
+             *free_bytes < MemtableBytes() + (uint64_t{2} << 20))) {
           return DiskFull(resume_no_space_);
         }
       }
+      resumes_.fetch_add(1, std::memory_order_relaxed);
       rocksdb::Status r = db_->Resume();
       if (!r.ok()) {
         if (r.severity() >= rocksdb::Status::Severity::kFatalError)
@@ -625,9 +599,9 @@ class RocksKv : public KvEngine {
               "storage: recovering from an earlier write error; retry");
         }
         if (r.IsNoSpace()) {
+          // The room it had: measured before, as its table files may not
+          // all be gone yet.
           resume_no_space_ = r;
-          resume_failed_at_ = absl::Now();
-          absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
           resume_failed_free_ = free_bytes.ok() ? *free_bytes : 0;
           return DiskFull(r);
         }
@@ -656,12 +630,7 @@ class RocksKv : public KvEngine {
   // until a flush succeeds. Says what a flush needs; no restart is.
   absl::Status DiskFull(const rocksdb::Status& error) const {
     absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
-    uint64_t memtables = 0;
-    for (rocksdb::ColumnFamilyHandle* h : handles_) {
-      uint64_t bytes = 0;
-      if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &bytes))
-        memtables += bytes;
-    }
+    const uint64_t memtables = MemtableBytes();
     return WithReason(
         absl::ResourceExhaustedError(absl::StrCat(
             "storage: disk full: ",
@@ -742,12 +711,7 @@ class RocksKv : public KvEngine {
     // recovery finds write_buffer_size (32 MiB) free, never on a small
     // volume, or contentd restarts. So the flush's room (the memtables' size
     // and the 2 MiB a write keeps in reserve, CheckSpace) is checked first.
-    uint64_t memtables = 0;
-    for (rocksdb::ColumnFamilyHandle* h : handles_) {
-      uint64_t bytes = 0;
-      if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &bytes))
-        memtables += bytes;
-    }
+    const uint64_t memtables = MemtableBytes();
     struct statvfs fs;
     if (statvfs(path_.c_str(), &fs) == 0 &&
         uint64_t{fs.f_bavail} * fs.f_frsize < memtables + (uint64_t{2} << 20)) {
@@ -1039,8 +1003,17 @@ class RocksKv : public KvEngine {
   }
 
   absl::Status Checkpoint(const std::string& dir) override {
-    // A checkpoint flushes the memtables first (CheckpointNow).
-    if (read_only_) return ReadOnlyError();
+    if (read_only_) {
+      // Opened read-only for a full volume, the store holds its LOCK and
+      // changes no file: a copy of its files is a backup, taken without
+      // writing a byte on the full volume (it is how an operator saves the
+      // data before freeing space). Other read-only opens (a check, a
+      // backup read back) hold no lock and take no backups.
+      if (full_why_.ok()) return ReadOnlyError();
+      absl::Status where = CheckCheckpointDir(dir);
+      if (!where.ok()) return where;
+      return CopyFilesTo(dir);
+    }
     absl::Status where = CheckCheckpointDir(dir);
     if (!where.ok()) return where;
     // Waits out the ingests in progress and holds new ones: the copy has no
@@ -1110,13 +1083,163 @@ class RocksKv : public KvEngine {
     if (!s.ok()) return ToStatus(s);
     std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
     // Flushes the memtables first (log_size_for_flush 0), so the copy is SST
-    // files hard-linked where possible plus a short WAL.
-    s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+    // files hard-linked where possible plus a short WAL. Not where the
+    // flush has no room (RoomToFlush): a flush that meets a full volume
+    // stops every write, and the backup failed with it. The copy then
+    // takes the WAL whole instead (copied, not linked), so it still holds
+    // every acknowledged write; and if a flush fails after all, the copy
+    // is taken again that way.
+    const bool flush = RoomToFlush();
+    s = checkpoint->CreateCheckpoint(
+        dir, flush ? 0 : std::numeric_limits<uint64_t>::max());
     if (s.IsInvalidArgument() &&
         s.ToString().find("exists") != std::string::npos) {
       return absl::AlreadyExistsError(absl::StrCat(dir, " already exists"));
     }
+    if (!s.ok() && flush) {
+      std::error_code ec;
+      if (!std::filesystem::exists(dir, ec)) {
+        s = checkpoint->CreateCheckpoint(dir,
+                                         std::numeric_limits<uint64_t>::max());
+      }
+    }
     return ToStatus(s);
+  }
+
+  // Whether a flush of the memtables now has room: no flush failed for want
+  // of it since (writes wait for one), and the volume has room for the
+  // memtables and the 2 MiB reserve a write keeps (CheckSpace).
+  bool RoomToFlush() {
+    {
+      absl::MutexLock lock(&recovery_mu_);
+      if (needs_resume_) return false;
+    }
+    absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
+    return free_bytes.ok() &&
+           *free_bytes >= MemtableBytes() + (uint64_t{2} << 20);
+  }
+
+  // The bytes RocksDB's memtables hold, all families, flushed or not.
+  uint64_t MemtableBytes() const {
+    uint64_t memtables = 0;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      uint64_t bytes = 0;
+      if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &bytes))
+        memtables += bytes;
+    }
+    return memtables;
+  }
+
+  // A backup of a store opened read-only for a full volume: its database
+  // files copied into `dir`, staged in DIR.tmp and renamed once whole, as
+  // RocksDB's checkpoints are. Table and blob files, which never change,
+  // are hard links where `dir` is on the same volume; the MANIFEST, WAL
+  // and the rest are copies. The ingest directory goes too, so that the
+  // copy's first read-write open undoes the ingests this one hides.
+  absl::Status CopyFilesTo(const std::string& dir) const {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(dir, ec))
+      return absl::AlreadyExistsError(absl::StrCat(dir, " already exists"));
+    const std::string staging = dir + ".tmp";
+    fs::remove_all(staging, ec);  // left by a backup that failed
+    absl::Status s = CopyDatabaseFiles(path_, staging, /*ingest=*/false);
+    if (s.ok() && fs::is_directory(ingest_dir_, ec))
+      s = CopyDatabaseFiles(ingest_dir_, staging + "/ingest", /*ingest=*/true);
+    if (s.ok() && !SyncDir(staging))
+      s = absl::UnavailableError(absl::StrCat("storage: syncing ", staging));
+    if (s.ok() && ::rename(staging.c_str(), dir.c_str()) != 0)
+      s = FileError("renaming ", staging, errno);
+    if (s.ok() && !SyncDir(fs::path(dir).parent_path().string()))
+      s = absl::UnavailableError(absl::StrCat("storage: syncing ", dir));
+    if (!s.ok()) fs::remove_all(staging, ec);
+    return s;
+  }
+
+  // Copies (or links) the files of a database directory `from` that a copy
+  // needs into `to`, created here; of an ingest directory, its tables.
+  static absl::Status CopyDatabaseFiles(const std::string& from,
+                                        const std::string& to, bool ingest) {
+    namespace fs = std::filesystem;
+    if (::mkdir(to.c_str(), 0755) != 0)
+      return FileError("creating ", to, errno);
+    std::error_code ec;
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(from, ec)) {
+      if (entry.is_regular_file(ec))
+        names.push_back(entry.path().filename().string());
+    }
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("storage: listing ", from, ": ", ec.message()));
+    }
+    for (const std::string& name : names) {
+      const bool table =
+          absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".blob");
+      const bool needed = ingest
+                              ? absl::EndsWith(name, ".sst")
+                              : table || absl::EndsWith(name, ".log") ||
+                                    name == "CURRENT" || name == "IDENTITY" ||
+                                    absl::StartsWith(name, "MANIFEST-") ||
+                                    absl::StartsWith(name, "OPTIONS-");
+      if (!needed) continue;
+      const std::string src = from + "/" + name;
+      const std::string dst = to + "/" + name;
+      if (table && ::link(src.c_str(), dst.c_str()) == 0) continue;
+      if (absl::Status s = CopyFile(src, dst); !s.ok()) return s;
+    }
+    return SyncDir(to)
+               ? absl::OkStatus()
+               : absl::UnavailableError(absl::StrCat("storage: syncing ", to));
+  }
+
+  // Copies `src` to `dst` (which must not exist) and syncs it.
+  static absl::Status CopyFile(const std::string& src, const std::string& dst) {
+    const int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) return FileError("opening ", src, errno);
+    const int out =
+        ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) {
+      const int err = errno;
+      ::close(in);
+      return FileError("creating ", dst, err);
+    }
+    std::vector<char> buf(size_t{1} << 20);
+    absl::Status s;
+    for (;;) {
+      const ssize_t n = ::read(in, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        s = FileError("reading ", src, errno);
+        break;
+      }
+      if (n == 0) break;
+      for (ssize_t done = 0; done < n;) {
+        const ssize_t w = ::write(out, buf.data() + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          s = FileError("writing ", dst, errno);
+          break;
+        }
+        done += w;
+      }
+      if (!s.ok()) break;
+    }
+    if (s.ok() && ::fsync(out) != 0) s = FileError("syncing ", dst, errno);
+    ::close(out);
+    ::close(in);
+    return s;
+  }
+
+  // A failed file operation of a backup copy; ENOSPC as a full disk.
+  static absl::Status FileError(absl::string_view what, const std::string& file,
+                                int err) {
+    const std::string msg =
+        absl::StrCat("storage: ", what, file, ": ", std::strerror(err));
+    if (err == ENOSPC) {
+      return WithReason(absl::ResourceExhaustedError(msg), reason::kDiskFull);
+    }
+    return absl::UnavailableError(msg);
   }
 
   absl::Status WritesRefused() override {
@@ -1170,6 +1293,10 @@ class RocksKv : public KvEngine {
           "rocksdb.blob-cache-miss",
           absl::StrCat(st->getTickerCount(rocksdb::BLOB_DB_CACHE_MISS)));
     }
+    if (!read_only_) {
+      out.emplace_back("rocksdb.write-resumes",
+                       absl::StrCat(resumes_.load(std::memory_order_relaxed)));
+    }
     std::string stats;
     if (db_->GetProperty(handles_[0], "rocksdb.dbstats", &stats)) {
       // Cumulative writes and WAL syncs are in the text; keep it for admins.
@@ -1184,7 +1311,7 @@ class RocksKv : public KvEngine {
   }
   // What every write answers on a read-only open.
   absl::Status ReadOnlyError() const {
-    return full_ != nullptr ? full_->why() : OpenedReadOnlyError();
+    return !full_why_.ok() ? full_why_ : OpenedReadOnlyError();
   }
   bool Hidden(Family f, absl::string_view key) const {
     const HiddenKeys& hidden = hidden_[static_cast<size_t>(f)];
@@ -1453,13 +1580,17 @@ class RocksKv : public KvEngine {
   std::array<Density, kFamilyCount> density_;
   bool needs_resume_ ABSL_GUARDED_BY(recovery_mu_) = false;
   // The last Resume's error while it failed for want of room (else OK),
-  // when, and the bytes free then.
+  // and the bytes free when it began.
   rocksdb::Status resume_no_space_ ABSL_GUARDED_BY(recovery_mu_);
-  absl::Time resume_failed_at_ ABSL_GUARDED_BY(recovery_mu_);
   uint64_t resume_failed_free_ ABSL_GUARDED_BY(recovery_mu_) = 0;
+  // Resume calls (flushes to take writes again after a failed one), for
+  // Stats: a full volume must not make them churn.
+  std::atomic<uint64_t> resumes_{0};
   const bool read_only_;
-  // Set when the store opened read-only for a full volume.
-  std::unique_ptr<FullVolumeOpen> full_;
+  // Not OK when the store opened read-only for a full volume (what every
+  // write answers); its LOCK is then held (ReopeningKv), so no other
+  // process changes its files.
+  const absl::Status full_why_;
   // Filled at a read-only open (HideUncommittedIngests), then only read.
   std::array<HiddenKeys, kFamilyCount> hidden_;
 };
@@ -1611,7 +1742,7 @@ absl::Status FitToVolume(const RocksKvOptions& options,
 // record lock, which a read-only open does not take) and opens read-only.
 // FAILED_PRECONDITION when this does not apply (no database there), so the
 // caller reports the read-write open's error.
-absl::StatusOr<std::unique_ptr<FullVolumeOpen>> OpenReadOnlyForFullVolume(
+absl::StatusOr<FullVolume> OpenReadOnlyForFullVolume(
     const RocksKvOptions& options, rocksdb::Options db_options,
     const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors,
     std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** raw) {
@@ -1656,10 +1787,249 @@ absl::StatusOr<std::unique_ptr<FullVolumeOpen>> OpenReadOnlyForFullVolume(
     manifest_bytes =
         std::max<uint64_t>(manifest_bytes, entry.file_size(size_ec));
   }
-  return std::make_unique<FullVolumeOpen>(
-      options, fd, free_bytes.ok() ? *free_bytes : 0,
-      kRocksKvMinFreeToCreate + manifest_bytes);
+  FullVolume full;
+  full.lock_fd = fd;
+  full.room_needed = kRocksKvMinFreeToCreate + manifest_bytes;
+  full.why = FullVolumeError(options, free_bytes.ok() ? *free_bytes : 0,
+                             full.room_needed);
+  return full;
 }
+
+// Takes the write lock on LOCK through `fd` (again: closing or unlocking
+// any descriptor of LOCK in this process drops it, as a failed read-write
+// open of RocksDB's does). False if another process holds it.
+bool LockThrough(int fd) {
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  return ::fcntl(fd, F_SETLK, &fl) == 0;
+}
+
+// A snapshot of one of ReopeningKv's engines, which it keeps open.
+struct HeldSnapshot : public KvSnapshot {
+  HeldSnapshot(std::shared_ptr<KvEngine> e, std::unique_ptr<KvSnapshot> s)
+      : engine(std::move(e)), snapshot(std::move(s)) {}
+  std::shared_ptr<KvEngine> engine;      // destroyed last
+  std::unique_ptr<KvSnapshot> snapshot;  // of `engine`
+};
+
+// An iterator of one of ReopeningKv's engines, which it keeps open.
+class HeldIterator : public KvIterator {
+ public:
+  HeldIterator(std::shared_ptr<KvEngine> engine, std::unique_ptr<KvIterator> it)
+      : engine_(std::move(engine)), it_(std::move(it)) {}
+  bool Valid() const override { return it_->Valid(); }
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  void SeekToLast() override { it_->SeekToLast(); }
+  void Seek(absl::string_view t) override { it_->Seek(t); }
+  void SeekForPrev(absl::string_view t) override { it_->SeekForPrev(t); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  absl::string_view key() const override { return it_->key(); }
+  absl::string_view value() const override { return it_->value(); }
+  absl::Status status() const override { return it_->status(); }
+
+ private:
+  std::shared_ptr<KvEngine> engine_;  // destroyed last
+  std::unique_ptr<KvIterator> it_;
+};
+
+// A store opened read-only for a full volume (RocksKvOptions::
+// read_only_when_full) that opens itself read-write in place once the
+// volume has room: it checks every room_check_period, and when there is
+// room for a read-write open it opens the database so beside the
+// read-only one, and sends every call from then on to it. Reads and
+// iterators begun before (a snapshot, an export, a page) finish on the
+// read-only engine, which closes once the last of them is done: both see
+// the same data, as the read-only one took no writes. It holds LOCK
+// throughout, so no other process opens the directory meanwhile. A
+// read-write open that fails for want of room again is tried again later;
+// one that fails otherwise calls on_writes_stopped (a restart may do
+// better). Thread-safe.
+class ReopeningKv : public KvEngine {
+ public:
+  ReopeningKv(const RocksKvOptions& options, FullVolume full,
+              std::unique_ptr<KvEngine> read_only)
+      : options_(options),
+        full_(std::move(full)),
+        current_(std::move(read_only)),
+        thread_([this] { Watch(); }) {}
+  ~ReopeningKv() override {
+    stop_.Notify();
+    thread_.join();
+    {
+      absl::MutexLock lock(&mu_);
+      current_.reset();
+    }
+    // Only once the database is closed: closing a descriptor of LOCK drops
+    // this process's lock on it, RocksDB's too.
+    ::close(full_.lock_fd);
+  }
+
+  absl::Status Get(Family family, absl::string_view key, std::string* value,
+                   const KvReadOptions& options) override {
+    KvReadOptions o;
+    std::shared_ptr<KvEngine> e = Route(options, &o);
+    return e->Get(family, key, value, o);
+  }
+  void MultiGet(Family family, const std::vector<std::string>& keys,
+                std::vector<std::string>* values,
+                std::vector<absl::Status>* statuses,
+                const KvReadOptions& options) override {
+    KvReadOptions o;
+    std::shared_ptr<KvEngine> e = Route(options, &o);
+    e->MultiGet(family, keys, values, statuses, o);
+  }
+  std::unique_ptr<KvIterator> NewIterator(
+      Family family, const KvReadOptions& options) override {
+    KvReadOptions o;
+    std::shared_ptr<KvEngine> e = Route(options, &o);
+    std::unique_ptr<KvIterator> it = e->NewIterator(family, o);
+    return std::make_unique<HeldIterator>(std::move(e), std::move(it));
+  }
+  absl::Status CountKeys(
+      Family family,
+      const std::vector<std::pair<std::string, std::string>>& ranges,
+      std::vector<int64_t>* counts, const KvReadOptions& options) override {
+    KvReadOptions o;
+    std::shared_ptr<KvEngine> e = Route(options, &o);
+    return e->CountKeys(family, ranges, counts, o);
+  }
+  int64_t EstimateKeys(Family family, absl::string_view begin,
+                       absl::string_view end) override {
+    return Current()->EstimateKeys(family, begin, end);
+  }
+  absl::Status Write(KvBatch batch, bool sync) override {
+    if (absl::Status s = GaveUp(); !s.ok()) return s;
+    return Current()->Write(std::move(batch), sync);
+  }
+  absl::Status CheckRoom(size_t bytes) override {
+    return Current()->CheckRoom(bytes);
+  }
+  absl::Status WriteAfterRead(KvBatch batch, bool sync, Family family,
+                              const std::string& key,
+                              const Completion& complete) override {
+    if (absl::Status s = GaveUp(); !s.ok()) return s;
+    return Current()->WriteAfterRead(std::move(batch), sync, family, key,
+                                     complete);
+  }
+  std::unique_ptr<KvSnapshot> GetSnapshot() override {
+    std::shared_ptr<KvEngine> e = Current();
+    std::unique_ptr<KvSnapshot> s = e->GetSnapshot();
+    return std::make_unique<HeldSnapshot>(std::move(e), std::move(s));
+  }
+  absl::Status Checkpoint(const std::string& dir) override {
+    // The read-only engine copies the files (RocksKv::CopyFilesTo), which
+    // a read-write open meanwhile would change: the reopen waits.
+    absl::ReaderMutexLock lock(&reopen_mu_);
+    return Current()->Checkpoint(dir);
+  }
+  absl::StatusOr<std::unique_ptr<KvEngine>> OpenCheckpoint(
+      const std::string& dir) override {
+    return Current()->OpenCheckpoint(dir);
+  }
+  absl::StatusOr<std::string> Ingest(Family family,
+                                     const KvBatch& puts) override {
+    return Current()->Ingest(family, puts);
+  }
+  // The read-only engine refuses Ingest, so every ticket is the current
+  // engine's.
+  void EndIngest(const std::string& ticket, bool committed) override {
+    Current()->EndIngest(ticket, committed);
+  }
+  absl::Status CompactAll() override { return Current()->CompactAll(); }
+  absl::Status WritesRefused() override {
+    if (absl::Status s = GaveUp(); !s.ok()) return s;
+    return Current()->WritesRefused();
+  }
+  std::vector<std::pair<std::string, std::string>> Stats() override {
+    return Current()->Stats();
+  }
+
+ private:
+  std::shared_ptr<KvEngine> Current() const {
+    absl::MutexLock lock(&mu_);
+    return current_;
+  }
+  // OK, or the UNAVAILABLE writes answer once the reopen failed for good.
+  absl::Status GaveUp() const {
+    absl::MutexLock lock(&mu_);
+    return gave_up_;
+  }
+  // The engine a read with `options` goes to (its snapshot's, else the
+  // current one), and in `*inner` the options for it.
+  std::shared_ptr<KvEngine> Route(const KvReadOptions& options,
+                                  KvReadOptions* inner) const {
+    *inner = options;
+    if (options.snapshot == nullptr) return Current();
+    const auto* held = static_cast<const HeldSnapshot*>(options.snapshot);
+    inner->snapshot = held->snapshot.get();
+    return held->engine;
+  }
+
+  void Watch() {
+    while (!stop_.WaitForNotificationWithTimeout(options_.room_check_period)) {
+      absl::StatusOr<uint64_t> free_bytes =
+          options_.free_space ? options_.free_space(options_.path)
+                              : FreeBytesAt(options_.path);
+      if (!free_bytes.ok() || *free_bytes < full_.room_needed) continue;
+      if (Reopen(*free_bytes)) return;
+    }
+  }
+
+  // Opens the database read-write and sends calls to it from now on; true
+  // when done with (reopened, or given up on).
+  bool Reopen(uint64_t free_bytes) {
+    absl::MutexLock reopening(&reopen_mu_);
+    RocksKvOptions rw = options_;
+    rw.read_only_when_full = false;
+    rw.on_opened_read_only = nullptr;
+    absl::StatusOr<std::unique_ptr<KvEngine>> opened = OpenRocksKv(rw);
+    if (opened.ok()) {
+      std::shared_ptr<KvEngine> read_only;
+      {
+        absl::MutexLock lock(&mu_);
+        read_only = std::exchange(current_, *std::move(opened));
+      }
+      read_only.reset();  // closes once the reads begun on it are done
+      std::fprintf(stderr,
+                   "contentd: taking writes again: storage: the volume of %s "
+                   "has %llu bytes free again, and the store is open for "
+                   "writing (it opened read-only when the volume was full)\n",
+                   options_.path.c_str(),
+                   static_cast<unsigned long long>(free_bytes));
+      return true;
+    }
+    // RocksDB let go of LOCK when its open failed, and with it this
+    // process's lock: take it again.
+    const bool relocked = LockThrough(full_.lock_fd);
+    if (relocked && absl::IsResourceExhausted(opened.status()))
+      return false;  // the volume filled again: wait for room
+    const absl::Status why = absl::UnavailableError(absl::StrCat(
+        "storage: the volume of ", options_.path, " has ", free_bytes,
+        " bytes free again, but opening the store for writing failed (",
+        relocked ? opened.status().message()
+                 : "and another process took its LOCK meanwhile",
+        "); restart contentd to take writes (it opened the store read-only "
+        "when the volume was full)"));
+    {
+      absl::MutexLock lock(&mu_);
+      gave_up_ = why;
+    }
+    if (options_.on_writes_stopped) options_.on_writes_stopped(why);
+    return true;
+  }
+
+  const RocksKvOptions options_;
+  const FullVolume full_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<KvEngine> current_ ABSL_GUARDED_BY(mu_);
+  absl::Status gave_up_ ABSL_GUARDED_BY(mu_);
+  // Held by the reopen, and shared by checkpoints of the read-only engine.
+  absl::Mutex reopen_mu_;
+  absl::Notification stop_;
+  std::thread thread_;  // last: starts once the rest is set
+};
 
 }  // namespace
 
@@ -1856,16 +2226,15 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
     s = rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path,
                           descriptors, &handles, &raw);
   }
-  std::unique_ptr<FullVolumeOpen> full;
+  std::optional<FullVolume> full;
   if (s.IsNoSpace() && !options.read_only && options.read_only_when_full) {
     // The open writes a new MANIFEST, OPTIONS file and WAL before it
     // serves; on a volume with no room for them (another program filled
     // it, or the store did) contentd could not start even to serve
     // reads. A read-only open writes nothing and replays the WAL into
     // memory, so every acknowledged write is read.
-    absl::StatusOr<std::unique_ptr<FullVolumeOpen>> opened =
-        OpenReadOnlyForFullVolume(options, db_options, descriptors, &handles,
-                                  &raw);
+    absl::StatusOr<FullVolume> opened = OpenReadOnlyForFullVolume(
+        options, db_options, descriptors, &handles, &raw);
     if (opened.ok()) {
       full = *std::move(opened);
       s = rocksdb::Status::OK();
@@ -1878,18 +2247,21 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
         ToStatus(s).code(),
         absl::StrCat("opening ", options.path, ": ", s.ToString()));
   }
-  const absl::Status full_why =
-      full != nullptr ? full->why() : absl::OkStatus();
   auto kv = std::make_unique<RocksKv>(
       std::move(env), std::move(halt), std::unique_ptr<rocksdb::DB>(raw),
       std::move(handles), options.path, options.flush_on_close_wal_bytes,
-      options.bulk_shape_hold, options.read_only || full != nullptr,
-      std::move(full));
-  if (!full_why.ok() && options.on_opened_read_only)
-    options.on_opened_read_only(full_why);
+      options.bulk_shape_hold, options.read_only || full.has_value(),
+      full.has_value() ? full->why : absl::OkStatus());
   absl::Status recovered = kv->RecoverIngests();
-  if (!recovered.ok()) return recovered;
-  return std::unique_ptr<KvEngine>(std::move(kv));
+  if (!recovered.ok()) {
+    kv.reset();
+    if (full.has_value()) ::close(full->lock_fd);
+    return recovered;
+  }
+  if (!full.has_value()) return std::unique_ptr<KvEngine>(std::move(kv));
+  if (options.on_opened_read_only) options.on_opened_read_only(full->why);
+  return std::unique_ptr<KvEngine>(
+      std::make_unique<ReopeningKv>(options, *std::move(full), std::move(kv)));
 }
 
 absl::StatusOr<bool> RocksKvInUse(const std::string& path) {

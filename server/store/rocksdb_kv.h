@@ -65,11 +65,16 @@ struct RocksKvOptions {
   // (RocksDB writes a new MANIFEST, OPTIONS file and WAL before it serves)
   // opens as read_only does instead, but holding LOCK as a read-write open
   // does, so that its reads are served: every write is then
-  // RESOURCE_EXHAUSTED (disk full) saying to free space and restart, and
-  // `on_opened_read_only` is called with that status. The volume is
-  // checked every `room_check_period`; once it has room for a read-write
-  // open, `on_writes_stopped` is called (a restart now takes writes).
-  // False: such an open fails with RESOURCE_EXHAUSTED. Default: true.
+  // RESOURCE_EXHAUSTED (disk full) saying to free space, and
+  // `on_opened_read_only` is called with that status. Checkpoint copies
+  // its files meanwhile. The volume is checked every `room_check_period`;
+  // once it has room for a read-write open, the engine opens the database
+  // read-write in place and takes writes (reads begun before finish on the
+  // read-only open), saying so on stderr (`contentd: taking writes again:
+  // ...`).
+  // Should that open fail other than for want of room, `on_writes_stopped`
+  // is called (a restart may do better). False: such an open fails with
+  // RESOURCE_EXHAUSTED. Default: true.
   bool read_only_when_full = true;
   std::function<void(const absl::Status&)> on_opened_read_only;
   absl::Duration room_check_period = absl::Seconds(5);

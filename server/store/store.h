@@ -74,7 +74,7 @@ struct StoreOptions {
   // I/O error RocksDB cannot recover from while running; see
   // RocksKvOptions::on_writes_stopped), with the UNAVAILABLE every write
   // answers from then on; or, after the store opened read-only for a full
-  // volume, once that volume has room again. Default: none.
+  // volume, if opening it for writing fails once there is room. Default: none.
   std::function<void(const absl::Status&)> on_writes_stopped;
   // rocksdb: called at open when the volume had no room for a read-write
   // open and the store opened for reads only

@@ -2,23 +2,28 @@
 // mounts, which it then fills up or remounts read-only. Writes must fail with
 // a clear status (RESOURCE_EXHAUSTED or UNAVAILABLE, never UNKNOWN or
 // INTERNAL), reads must go on, nothing may be corrupted, and writes must work
-// again once the disk is healthy, without a restart (or, when the volume was
-// full before contentd started, after one that health asks for).
+// again once the disk is healthy, without a restart (also when the volume
+// was full before contentd started). A backup to another volume works
+// meanwhile.
 //
 // Mounting needs root (CI runs as root); elsewhere the tests skip.
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -158,6 +163,36 @@ class DiskFaultTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(100));
     }
     return s;
+  }
+
+  // Backs the store up into `dest` (off the full volume) while it is
+  // full, and checks the copy: clean offline, and every acknowledged
+  // article served from it, at the store's last sequence.
+  void BackUpWhileFull(const std::string& dest) {
+    absl::StatusOr<v1::GetStatsResponse> stats =
+        client_->GetStats(v1::GetStatsRequest());
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    v1::BackupStoreRequest request;
+    request.set_destination(dest);
+    absl::StatusOr<v1::BackupStoreResponse> backup =
+        client_->BackupStore(request);
+    ASSERT_TRUE(backup.ok()) << backup.status() << "\n" << server_->Log();
+    EXPECT_EQ(backup->last_sequence(), stats->last_sequence());
+    std::vector<std::string> check = {testing::ContentdBinary(), "--check",
+                                      "--data-dir", dest};
+    check.insert(check.end(), check_args_.begin(), check_args_.end());
+    testing::CommandResult r = RunCommand(check);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::unique_ptr<ServerProcess> copy = ServerProcess::Start(dest, args_);
+    ASSERT_NE(copy, nullptr);
+    ClientOptions options;
+    options.target = copy->address();
+    options.max_attempts = 1;
+    std::unique_ptr<Client> reader = *Client::Connect(options);
+    for (const std::string& id : acked_) {
+      absl::StatusOr<v1::Article> a = reader->Get(id);
+      EXPECT_TRUE(a.ok()) << id << " is not in the backup: " << a.status();
+    }
   }
 
   // Every acknowledged article is readable, and fsck is clean after a
@@ -410,6 +445,34 @@ TEST_F(FlushDiskFaultTest, AFlushOnAFullVolumeStopsWritesUntilThereIsRoom) {
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_FALSE(stats->read_only());
 
+  // While the volume stays full, writes do not make the store retry the
+  // flush: each retry wrote table files until the volume was full again,
+  // then deleted them, and one came every 5 s while writes were tried. So
+  // writes for 7 s, and no flush is retried (GetStats counts them).
+  auto resumes = [&]() -> std::string {
+    absl::StatusOr<v1::GetStatsResponse> s =
+        client_->GetStats(v1::GetStatsRequest());
+    if (!s.ok()) return s.status().ToString();
+    auto it = s->storage().find("rocksdb.write-resumes");
+    return it == s->storage().end() ? "absent" : it->second;
+  };
+  const std::string resumes_before = resumes();
+  EXPECT_NE(resumes_before, "absent");
+  for (int i = 0; i < 28; ++i) {
+    absl::SleepFor(absl::Milliseconds(250));
+    absl::StatusOr<v1::Article> again = Create("still-full", 1024);
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(ErrorReason(again.status()), "DISK_FULL") << again.status();
+  }
+  EXPECT_EQ(resumes(), resumes_before);
+
+  // A backup to a volume with room works meanwhile (the checkpoint's flush
+  // failed on the full volume): it is how an operator saves the data
+  // before freeing space. Writes stay refused, and resume as below.
+  BackUpWhileFull(tmp_.path() + "/backup");
+  EXPECT_EQ(Create("after-backup", 1024).status().code(),
+            absl::StatusCode::kResourceExhausted);
+
   // Room for the flush, though less than a whole write buffer.
   std::filesystem::remove(mount_ + "/filler");
   absl::Status recovered = WriteAgain(absl::Seconds(30));
@@ -430,19 +493,17 @@ TEST_F(FlushDiskFaultTest, AFlushOnAFullVolumeStopsWritesUntilThereIsRoom) {
   VerifyIntact();
 }
 
-// A store whose volume is full when contentd starts cannot open (RocksDB
-// must write a new MANIFEST and WAL). That aborted in RocksDB's info logger
-// as above, the next start again, until space was freed; it must be a
-// clear error naming the directory, and the store must serve again once
-// there is room.
 // A volume with no room at all: the read-write open cannot write its new
-// MANIFEST, OPTIONS file and WAL. contentd used to exit 1 there, serving
-// nothing, until space was freed. It opens the store read-only instead:
-// every acknowledged write is read, writes are refused naming the disk,
-// another contentd cannot open the directory meanwhile, and once the volume
-// has room health turns NOT_SERVING (a restart takes writes then) and a
-// restart does.
-TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsUntilARestartCanWrite) {
+// MANIFEST, OPTIONS file and WAL. contentd used to exit 1 there (aborting
+// in RocksDB's info logger before that), serving nothing, until space was
+// freed. It opens the store read-only instead: every acknowledged write is
+// read, writes are refused naming the disk, a backup to another volume
+// works, and another contentd cannot open the directory meanwhile. Once
+// the volume has room it takes writes again by itself, in place: health
+// stays SERVING throughout and a watcher open across the switch goes on
+// (until 2026-12-05, health turned NOT_SERVING for a restart to take
+// writes).
+TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsThenWritesOnceThereIsRoom) {
   ASSERT_TRUE(Create("before", 1024).ok());
   acked_.push_back("before");
   client_.reset();
@@ -477,13 +538,15 @@ TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsUntilARestartCanWrite) {
       << refused.status();
   EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("disk full"));
   EXPECT_THAT(refused.status().message(), ::testing::HasSubstr(mount_));
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("takes writes again by itself"));
   EXPECT_EQ(ErrorReason(refused.status()), "DISK_FULL");
 
   std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
       server_->address(), grpc::InsecureChannelCredentials());
   int serving = 0;
   ASSERT_TRUE(testing::CheckHealth(*channel, "", &serving).ok());
-  EXPECT_EQ(serving, 1) << "reads are served: not a case for a restart yet";
+  EXPECT_EQ(serving, 1) << "reads are served: not a case for a restart";
 
   // Stats and /metrics say so, with the reason writes get.
   absl::StatusOr<v1::GetStatsResponse> stats =
@@ -504,40 +567,85 @@ TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsUntilARestartCanWrite) {
   EXPECT_EQ(MetricLine(server_->Log(), "contentd_store_read_only"),
             "contentd_store_read_only{reason=\"DISK_FULL\"} 1");
 
+  // A backup to a volume with room works (it was refused: a backup
+  // flushed the memtables first, on the full volume).
+  BackUpWhileFull(tmp_.path() + "/backup");
+
   // The store is in use: a second contentd must not open it read-write.
-  testing::CommandResult second = RunCommand(
-      {testing::ContentdBinary(), "--listen", "127.0.0.1:0", "--data-dir",
-       mount_, "--port-file", tmp_.path() + "/second.port"},
-      "", {}, std::chrono::seconds(60));
+  auto second_contentd = [&] {
+    return RunCommand(
+        {testing::ContentdBinary(), "--listen", "127.0.0.1:0", "--data-dir",
+         mount_, "--port-file", tmp_.path() + "/second.port"},
+        "", {}, std::chrono::seconds(60));
+  };
+  testing::CommandResult second = second_contentd();
   EXPECT_NE(second.exit_code, 0) << second.out << second.err;
   EXPECT_THAT(second.err, ::testing::HasSubstr("in use"));
 
+  // A watcher open across the switch to read-write keeps its stream.
+  std::atomic<int> lost{0};
+  WatchHooks hooks;
+  hooks.on_lost = [&](const absl::Status&, int64_t) { ++lost; };
+  WatchCanceller canceller;
+  std::promise<absl::Status> watched;
+  std::atomic<bool> saw_after{false};
+  std::thread watcher([&] {
+    v1::WatchArticlesRequest w;
+    w.set_start_now(true);
+    watched.set_value(client_->Watch(
+        w,
+        [&](const v1::WatchArticlesResponse& r) {
+          if (ArticleId(r.event().name()) == "after-room") saw_after = true;
+          return !saw_after;
+        },
+        &canceller, hooks));
+  });
+  // Joined however the test ends.
+  absl::Cleanup join_watcher = [&] {
+    canceller.Cancel();
+    watcher.join();
+  };
+
   std::filesystem::remove(mount_ + "/filler");
   std::filesystem::remove(mount_ + "/filler2");
-  // The volume is checked every 5 s.
+  // The volume is checked every 5 s; writes come back without a restart.
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (serving == 1 && absl::Now() < deadline) {
+  absl::StatusOr<v1::Article> after = Create("after-room", 1024);
+  while (!after.ok() && absl::Now() < deadline) {
+    EXPECT_EQ(after.status().code(), absl::StatusCode::kResourceExhausted)
+        << after.status();
     absl::SleepFor(absl::Milliseconds(200));
-    ASSERT_TRUE(testing::CheckHealth(*channel, "", &serving).ok());
+    after = Create("after-room", 1024);
   }
-  EXPECT_EQ(serving, 2) << server_->Log();
-  EXPECT_THAT(server_->Log(), ::testing::HasSubstr("restart contentd"));
-  // Still read-only until the restart.
-  EXPECT_EQ(Create("before-restart", 1024).status().code(),
-            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(after.ok()) << after.status() << "\n" << server_->Log();
+  acked_.push_back("after-room");
+  EXPECT_THAT(server_->Log(),
+              ::testing::HasSubstr("contentd: taking writes again"));
+  EXPECT_THAT(server_->Log(),
+              ::testing::Not(::testing::HasSubstr("health NOT_SERVING")));
+  ASSERT_TRUE(testing::CheckHealth(*channel, "", &serving).ok());
+  EXPECT_EQ(serving, 1);
+  std::future<absl::Status> watch_done = watched.get_future();
+  if (watch_done.wait_for(std::chrono::seconds(30)) !=
+      std::future_status::ready) {
+    canceller.Cancel();
+  }
+  std::move(join_watcher).Invoke();
+  EXPECT_TRUE(saw_after) << "the watcher missed the write after the switch";
+  EXPECT_TRUE(watch_done.get().ok());
+  EXPECT_EQ(lost.load(), 0) << "the watcher's stream was cut";
 
-  client_.reset();
-  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
-  ASSERT_TRUE(server_->Restart()) << server_->Log();
-  options.target = server_->address();
-  client_ = *Client::Connect(options);
-  ASSERT_TRUE(WriteAgain(absl::Seconds(10)).ok());
   stats = client_->GetStats(v1::GetStatsRequest());
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_FALSE(stats->read_only());
   EXPECT_EQ(stats->read_only_reason(), "");
   EXPECT_EQ(MetricLine(server_->Log(), "contentd_store_read_only"),
             "contentd_store_read_only 0");
+  // Still this contentd's alone.
+  second = second_contentd();
+  EXPECT_NE(second.exit_code, 0) << second.out << second.err;
+  EXPECT_THAT(second.err, ::testing::HasSubstr("in use"));
+  ASSERT_TRUE(WriteAgain(absl::Seconds(10)).ok());
   VerifyIntact();
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -453,6 +454,109 @@ TEST_F(SmallVolumeTest, ANewStoreOnAVolumeTooSmallIsRefusedSayingWhy) {
     ASSERT_TRUE(Open(uint64_t{1} << 40, &roomy).ok());
   }
   EXPECT_TRUE(Open(uint64_t{1} << 20, &fs).ok());
+}
+
+// A file system with no room for new files while `full` is set: a
+// read-write open then fails as on a full volume (it writes a new MANIFEST,
+// OPTIONS file and WAL), a read-only one does not.
+class FullVolumeFs : public rocksdb::FileSystemWrapper {
+ public:
+  FullVolumeFs() : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "FullVolumeFs"; }
+  rocksdb::IOStatus NewWritableFile(
+      const std::string& name, const rocksdb::FileOptions& options,
+      std::unique_ptr<rocksdb::FSWritableFile>* file,
+      rocksdb::IODebugContext* dbg) override {
+    if (full) return rocksdb::IOStatus::NoSpace("injected: volume full");
+    return target()->NewWritableFile(name, options, file, dbg);
+  }
+  std::atomic<bool> full{false};
+};
+
+// A store opened read-only for a full volume opens itself read-write in
+// place once the volume has room (it asked for a restart before
+// 2026-12-05): writes go through, and a snapshot and an iterator taken
+// before the switch read on, as of when they were taken.
+TEST_F(SmallVolumeTest, AFullVolumeOpenTakesWritesOnceThereIsRoom) {
+  auto fs = std::make_shared<FullVolumeFs>();
+  std::atomic<uint64_t> free_bytes{uint64_t{1} << 40};
+  RocksKvOptions options;
+  options.path = dir_ + "/db";
+  options.block_cache_bytes = size_t{8} << 20;
+  options.file_system = fs;
+  options.free_space = [&free_bytes](const std::string&) {
+    return absl::StatusOr<uint64_t>(free_bytes.load());
+  };
+  options.room_check_period = absl::Milliseconds(20);
+  absl::Status stopped;
+  options.on_writes_stopped = [&stopped](const absl::Status& s) {
+    stopped = s;
+  };
+  {
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    KvBatch batch;
+    batch.Put(Family::kMeta, "a", "1");
+    batch.Put(Family::kMeta, "b", "2");
+    ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  }
+  fs->full = true;
+  free_bytes = 0;
+  absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvEngine& engine = **kv;
+  EXPECT_EQ(engine.WritesRefused().code(),
+            absl::StatusCode::kResourceExhausted);
+  KvBatch refused;
+  refused.Put(Family::kMeta, "a", "refused");
+  EXPECT_EQ(engine.Write(std::move(refused), true).code(),
+            absl::StatusCode::kResourceExhausted);
+  std::unique_ptr<KvSnapshot> snapshot = engine.GetSnapshot();
+  std::unique_ptr<KvIterator> it = engine.NewIterator(Family::kMeta);
+  it->Seek("a");
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "a");
+
+  fs->full = false;
+  free_bytes = uint64_t{1} << 40;
+  for (int i = 0; i < 1000 && !engine.WritesRefused().ok(); ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_TRUE(engine.WritesRefused().ok()) << engine.WritesRefused();
+  EXPECT_TRUE(stopped.ok()) << stopped;
+  KvBatch batch;
+  batch.Put(Family::kMeta, "a", "3");
+  batch.Put(Family::kMeta, "c", "4");
+  ASSERT_TRUE(engine.Write(std::move(batch), true).ok());
+  std::string value;
+  ASSERT_TRUE(engine.Get(Family::kMeta, "a", &value).ok());
+  EXPECT_EQ(value, "3");
+  // Begun before: as of then.
+  KvReadOptions at;
+  at.snapshot = snapshot.get();
+  ASSERT_TRUE(engine.Get(Family::kMeta, "a", &value, at).ok());
+  EXPECT_EQ(value, "1");
+  EXPECT_TRUE(absl::IsNotFound(engine.Get(Family::kMeta, "c", &value, at)));
+  std::unique_ptr<KvIterator> old_view = engine.NewIterator(Family::kMeta, at);
+  old_view->SeekToFirst();
+  ASSERT_TRUE(old_view->Valid());
+  EXPECT_EQ(old_view->value(), "1");
+  it->Next();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "b");
+  it->Next();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+  old_view.reset();
+  it.reset();
+  snapshot.reset();  // the read-only open closes
+  ASSERT_TRUE(engine.Get(Family::kMeta, "c", &value).ok());
+  EXPECT_EQ(value, "4");
+  kv->reset();
+  // What it wrote is there at the next open.
+  kv = OpenRocksKv(options);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "a", &value).ok());
+  EXPECT_EQ(value, "3");
 }
 
 // A retention pass syncs the WAL once when it ends, however it ends, not
