@@ -692,6 +692,12 @@ class RocksKv : public KvEngine {
     return std::make_unique<RocksSnapshot>(db_.get(), db_->GetSnapshot());
   }
 
+  // Lets RocksDB delete obsolete files again after an open that held them
+  // (OpenRocks' hold_file_deletions).
+  void ReleaseFileDeletions() {
+    db_->EnableFileDeletions(/*force=*/false).PermitUncheckedError();
+  }
+
   absl::Status CompactAll() override {
     if (read_only_) return ReadOnlyError();
     absl::MutexLock l(&compact_mu_);
@@ -1834,6 +1840,12 @@ class HeldIterator : public KvIterator {
   std::unique_ptr<KvIterator> it_;
 };
 
+// OpenRocksKv; with `hold_file_deletions` the read-write open deletes no
+// file until RocksKv::ReleaseFileDeletions (no compaction runs before the
+// hold is taken).
+absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocks(
+    const RocksKvOptions& options, bool hold_file_deletions);
+
 // A store opened read-only for a full volume (RocksKvOptions::
 // read_only_when_full) that opens itself read-write in place once the
 // volume has room: it checks every room_check_period, and when there is
@@ -1841,7 +1853,10 @@ class HeldIterator : public KvIterator {
 // read-only one, and sends every call from then on to it. Reads and
 // iterators begun before (a snapshot, an export, a page) finish on the
 // read-only engine, which closes once the last of them is done: both see
-// the same data, as the read-only one took no writes. It holds LOCK
+// the same data, as the read-only one took no writes. Meanwhile the
+// read-write engine deletes no file: the read-only one opens a blob file
+// at its first read, and a compaction (admin compact relocates every
+// blob) would delete it from under it. It holds LOCK
 // throughout, so no other process opens the directory meanwhile. A
 // read-write open that fails for want of room again is tried again later;
 // one that fails otherwise calls on_writes_stopped (a restart may do
@@ -1969,11 +1984,17 @@ class ReopeningKv : public KvEngine {
 
   void Watch() {
     while (!stop_.WaitForNotificationWithTimeout(options_.room_check_period)) {
+      if (held_ != nullptr) {
+        // Reopened: file deletions wait for the read-only engine's end.
+        if (!read_only_.expired()) continue;
+        held_->ReleaseFileDeletions();
+        return;
+      }
       absl::StatusOr<uint64_t> free_bytes =
           options_.free_space ? options_.free_space(options_.path)
                               : FreeBytesAt(options_.path);
       if (!free_bytes.ok() || *free_bytes < full_.room_needed) continue;
-      if (Reopen(*free_bytes)) return;
+      if (Reopen(*free_bytes) && held_ == nullptr) return;
     }
   }
 
@@ -1984,13 +2005,17 @@ class ReopeningKv : public KvEngine {
     RocksKvOptions rw = options_;
     rw.read_only_when_full = false;
     rw.on_opened_read_only = nullptr;
-    absl::StatusOr<std::unique_ptr<KvEngine>> opened = OpenRocksKv(rw);
+    absl::StatusOr<std::unique_ptr<KvEngine>> opened =
+        OpenRocks(rw, /*hold_file_deletions=*/true);
     if (opened.ok()) {
+      // Not wrapped: rw opens read-write or fails.
+      held_ = static_cast<RocksKv*>(opened->get());
       std::shared_ptr<KvEngine> read_only;
       {
         absl::MutexLock lock(&mu_);
         read_only = std::exchange(current_, *std::move(opened));
       }
+      read_only_ = read_only;
       read_only.reset();  // closes once the reads begun on it are done
       std::fprintf(stderr,
                    "contentd: taking writes again: storage: the volume of %s "
@@ -2027,6 +2052,10 @@ class ReopeningKv : public KvEngine {
   absl::Status gave_up_ ABSL_GUARDED_BY(mu_);
   // Held by the reopen, and shared by checkpoints of the read-only engine.
   absl::Mutex reopen_mu_;
+  // Watch's only: once reopened, the read-write engine holding its file
+  // deletions, and the read-only engine it waits for.
+  RocksKv* held_ = nullptr;
+  std::weak_ptr<KvEngine> read_only_;
   absl::Notification stop_;
   std::thread thread_;  // last: starts once the rest is set
 };
@@ -2035,6 +2064,13 @@ class ReopeningKv : public KvEngine {
 
 absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
     const RocksKvOptions& options) {
+  return OpenRocks(options, /*hold_file_deletions=*/false);
+}
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocks(
+    const RocksKvOptions& options, bool hold_file_deletions) {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -2190,6 +2226,8 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
       cf.memtable_prefix_bloom_size_ratio = 0.02;
       cf.memtable_whole_key_filtering = true;
     }
+    // Held deletions: no compaction until the hold is taken (below).
+    if (hold_file_deletions) cf.disable_auto_compactions = true;
     descriptors.emplace_back(kFamilyNames[f], cf);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -2225,6 +2263,18 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
   } else {
     s = rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path,
                           descriptors, &handles, &raw);
+    if (s.ok() && hold_file_deletions) {
+      s = raw->DisableFileDeletions();
+      for (size_t i = 0; s.ok() && i < handles.size(); ++i)
+        s = raw->SetOptions(handles[i],
+                            {{"disable_auto_compactions", "false"}});
+      if (!s.ok()) {
+        for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+        delete raw;
+        handles.clear();
+        raw = nullptr;
+      }
+    }
   }
   std::optional<FullVolume> full;
   if (s.IsNoSpace() && !options.read_only && options.read_only_when_full) {
@@ -2263,6 +2313,8 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
   return std::unique_ptr<KvEngine>(
       std::make_unique<ReopeningKv>(options, *std::move(full), std::move(kv)));
 }
+
+}  // namespace
 
 absl::StatusOr<bool> RocksKvInUse(const std::string& path) {
   const std::string lock = path + "/LOCK";

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -557,6 +558,89 @@ TEST_F(SmallVolumeTest, AFullVolumeOpenTakesWritesOnceThereIsRoom) {
   ASSERT_TRUE(kv.ok()) << kv.status();
   ASSERT_TRUE((*kv)->Get(Family::kMeta, "a", &value).ok());
   EXPECT_EQ(value, "3");
+}
+
+// A read begun on the read-only open before the switch may still open
+// files after it: a revision's blob file is opened at its first read. The
+// read-write open's compaction (admin compact relocates every blob) must
+// not delete them from under it while it lives.
+TEST_F(SmallVolumeTest, AReadBegunBeforeTheSwitchOutlivesACompaction) {
+  auto fs = std::make_shared<FullVolumeFs>();
+  std::atomic<uint64_t> free_bytes{uint64_t{1} << 40};
+  RocksKvOptions options;
+  options.path = dir_ + "/db";
+  options.block_cache_bytes = size_t{8} << 20;
+  options.file_system = fs;
+  options.free_space = [&free_bytes](const std::string&) {
+    return absl::StatusOr<uint64_t>(free_bytes.load());
+  };
+  options.room_check_period = absl::Milliseconds(20);
+  const int kRevisions = 40;
+  auto body = [](int i, char c) {
+    return std::string(2048, c) + std::to_string(i);
+  };
+  {
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    for (int i = 0; i < kRevisions; ++i) {
+      KvBatch batch;
+      batch.Put(Family::kRevisions, absl::StrCat("r", i), body(i, 'a'));
+      ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+    }
+    // Into a table and a blob file, not left in the WAL.
+    ASSERT_TRUE((*kv)->CompactAll().ok());
+  }
+  fs->full = true;
+  free_bytes = 0;
+  absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvEngine& engine = **kv;
+  ASSERT_FALSE(engine.WritesRefused().ok());
+  std::unique_ptr<KvSnapshot> snapshot = engine.GetSnapshot();
+
+  fs->full = false;
+  free_bytes = uint64_t{1} << 40;
+  for (int i = 0; i < 1000 && !engine.WritesRefused().ok(); ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_TRUE(engine.WritesRefused().ok()) << engine.WritesRefused();
+  for (int i = 0; i < kRevisions; ++i) {
+    KvBatch batch;
+    batch.Put(Family::kRevisions, absl::StrCat("r", i), body(i, 'b'));
+    ASSERT_TRUE(engine.Write(std::move(batch), true).ok());
+  }
+  auto blob_files = [&options] {
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(options.path))
+      if (e.path().extension() == ".blob") names.insert(e.path().string());
+    return names;
+  };
+  const std::set<std::string> before = blob_files();
+  ASSERT_FALSE(before.empty());
+  ASSERT_TRUE(engine.CompactAll().ok());
+  for (const std::string& name : before)
+    EXPECT_TRUE(std::filesystem::exists(name)) << name << " deleted";
+
+  KvReadOptions at;
+  at.snapshot = snapshot.get();
+  for (int i = 0; i < kRevisions; ++i) {
+    std::string value;
+    absl::Status s =
+        engine.Get(Family::kRevisions, absl::StrCat("r", i), &value, at);
+    ASSERT_TRUE(s.ok()) << "r" << i << ": " << s;
+    EXPECT_EQ(value, body(i, 'a'));
+  }
+  snapshot.reset();  // the read-only open closes; deletions go on
+  auto any_left = [&] {
+    for (const std::string& name : before)
+      if (std::filesystem::exists(name)) return true;
+    return false;
+  };
+  for (int i = 0; i < 1000 && any_left(); ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_FALSE(any_left()) << "the relocated blob files were kept";
+  std::string value;
+  ASSERT_TRUE(engine.Get(Family::kRevisions, "r0", &value).ok());
+  EXPECT_EQ(value, body(0, 'b'));
 }
 
 // A retention pass syncs the WAL once when it ends, however it ends, not
