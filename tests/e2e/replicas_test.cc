@@ -383,6 +383,14 @@ class StopOwnPostgres : public ::testing::Environment {
 const auto* const kStopOwnPostgres =
     ::testing::AddGlobalTestEnvironment(new StopOwnPostgres);
 
+// A table of the test's own on the test PostgreSQL, named after `path`
+// (under the test's directory), dropped when the test ends.
+std::string TestTable(const std::string& path) {
+  const std::string table = testing::TestPgTable(path);
+  testing::DropPgTableAfterTest(table);
+  return table;
+}
+
 class ReplicasTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -390,7 +398,7 @@ class ReplicasTest : public ::testing::Test {
     ASSERT_TRUE(pg->error.empty()) << pg->error;
     // A table of this test's own: every replica names it explicitly, so the
     // harness adds nothing even when CONTENTD_TEST_ENGINE=postgres.
-    table_ = testing::TestPgTable(dir_.path() + "/shared");
+    table_ = TestTable(dir_.path() + "/shared");
     std::vector<std::string> args = {"--storage-engine", "postgres",
                                      "--storage-dsn",    pg->dsn,
                                      "--storage-table",  table_};
@@ -1196,8 +1204,9 @@ TEST(ReplicaStartTest, ATableCreatedForAUserWithoutCreateServes) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/granted");
+  const std::string table = TestTable(dir.path() + "/granted");
   const std::string role = "contentd_rows_only";
+  testing::DropPgRoleAfterTest(role);
   Psql(pg->dsn, absl::StrCat("DO $$ BEGIN CREATE ROLE ", role,
                              " LOGIN; EXCEPTION WHEN duplicate_object THEN "
                              "NULL; END $$"));
@@ -1250,7 +1259,7 @@ TEST(ReplicaStartTest, CheckOfAMissingTableExits2AndCreatesNothing) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/mistyped");
+  const std::string table = TestTable(dir.path() + "/mistyped");
   for (const std::vector<std::string>& flags :
        std::vector<std::vector<std::string>>{{"--check"},
                                              {"--check", "--repair"}}) {
@@ -1274,7 +1283,7 @@ TEST(ReplicaStartTest, RefusalsToServeNameTheTableAndItsOfflineRepair) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/refused");
+  const std::string table = TestTable(dir.path() + "/refused");
   {
     // Records text_index: true.
     auto server = ServerProcess::Start(
@@ -1340,7 +1349,7 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
       "--storage-dsn",
       WithDsnEntry(pg->dsn, "port", std::to_string(link.port())),
       "--storage-table",
-      testing::TestPgTable(dir.path() + "/outage")};
+      TestTable(dir.path() + "/outage")};
   auto a = ServerProcess::Start(dir.path() + "/a", args);
   ASSERT_NE(a, nullptr);
   auto b = ServerProcess::Start(dir.path() + "/b", args);
@@ -1501,7 +1510,7 @@ TEST(ReplicaPresenceTest, AReplicaThatLostItsPresenceLockRefusesWrites) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/presence");
+  const std::string table = TestTable(dir.path() + "/presence");
   auto a = ServerProcess::Start(
       dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
                           pg->dsn, "--storage-table", table});
@@ -1608,7 +1617,7 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/gap");
+  const std::string table = TestTable(dir.path() + "/gap");
   auto a = ServerProcess::Start(
       dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
                           pg->dsn, "--storage-table", table});
@@ -1820,7 +1829,7 @@ TEST(ReplicaPresenceTest, ARepairStopsOnceItsPresenceSessionEnded) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/stopped");
+  const std::string table = TestTable(dir.path() + "/stopped");
   {
     auto a = ServerProcess::Start(
         dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
@@ -1892,8 +1901,9 @@ TEST(ReplicaIndexRepairTest,
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/marked");
+  const std::string table = TestTable(dir.path() + "/marked");
   const std::string role = "contentd_no_presence";
+  testing::DropPgRoleAfterTest(role);
   Psql(
       pg->dsn,
       absl::StrCat("DO $$ BEGIN CREATE ROLE ", role,

@@ -46,9 +46,10 @@ constexpr const char* kNoPg =
     "no PostgreSQL for tests: run through ctest (the pg fixture sets "
     "CONTENTD_TEST_PG_DIR)";
 
-// Options for a fresh table of the test PostgreSQL; false when there is
-// none. With `app_prefix`, connections carry `application_name` =
-// *app (the prefix and a random number), to count them in pg_stat_activity.
+// Options for a fresh table of the test PostgreSQL, dropped when the test
+// ends; false when there is none. With `app_prefix`, connections carry
+// `application_name` = *app (the prefix and a random number), to count them in
+// pg_stat_activity.
 bool FreshPgOptions(PgKvOptions* o, const std::string& app_prefix = "",
                     std::string* app = nullptr) {
   const std::string dsn = testing::TestPgDsn();
@@ -60,6 +61,7 @@ bool FreshPgOptions(PgKvOptions* o, const std::string& app_prefix = "",
     o->dsn = absl::StrCat(dsn, " application_name=", *app);
   }
   o->table = absl::StrCat("kvtest_", rd(), "_", rd());
+  testing::DropPgTableAfterTest(o->table);
   return true;
 }
 
@@ -1253,6 +1255,7 @@ TEST(PgKvTest, DatabaseErrorsAreInternalNamingTheCause) {
     ASSERT_TRUE((*owner)->Write(std::move(batch), true).ok());
   }
   const std::string role = "kvtest_no_locks";
+  testing::DropPgRoleAfterTest(role);
   pqxx::connection admin(o.dsn);
   auto sql = [&admin](const std::string& statement) {
     pqxx::nontransaction tx(admin);

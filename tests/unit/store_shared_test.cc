@@ -46,6 +46,7 @@ class SharedStoreTest : public ::testing::Test {
     }
     std::random_device rd;
     table_ = absl::StrCat("sharedtest_", rd(), "_", rd());
+    testing::DropPgTableAfterTest(table_);
   }
 
   // A replica: its own engine (connections, listener, leases) on the table.
