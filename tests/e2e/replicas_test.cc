@@ -1962,11 +1962,23 @@ TEST(ReplicaIndexRepairTest,
                   "PostgreSQL error while taking the presence lock: ERROR:  "
                   "permission denied for function pg_try_advisory_lock_shared "
                   "(SQLSTATE 42501)"));
+  // Writes are refused with that error's code, INTERNAL, naming it (they
+  // were UNAVAILABLE "a repair may be running", which clients retry).
   auto refused = Create(c, MakeArticle("during", "during", {"marked"}, k2025));
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable)
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInternal)
       << refused.status();
   EXPECT_THAT(refused.status().message(),
-              ::testing::HasSubstr("permission denied for function"));
+              ::testing::HasSubstr(
+                  "storage: this replica lost its PostgreSQL presence lock "
+                  "and cannot take it again: the database answers with an "
+                  "error (SQLSTATE 42501), not a repair; writes are refused "
+                  "until it is re-taken: PostgreSQL error while taking the "
+                  "presence lock: ERROR:  permission denied for function"));
+  EXPECT_EQ(ErrorReason(refused.status()), "PRESENCE_LOST");
+  std::map<std::string, std::string> refused_metadata =
+      ErrorMetadata(refused.status());
+  EXPECT_EQ(refused_metadata["sqlstate"], "42501");
+  EXPECT_EQ(refused_metadata["table"], table);
 
   // A repair runs meanwhile (a counter set wrong gives it work) and stops after
   // its first write.
