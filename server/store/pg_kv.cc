@@ -1168,17 +1168,66 @@ class PgKv : public KvEngine {
   // in the same call when the server answers (a backend ended alone,
   // pg_terminate_backend), not at the next ping.
   absl::Status Ping(absl::Duration timeout) override {
+    return PingReading(timeout, Family::kMeta, "", nullptr);
+  }
+
+  // The ping is `SELECT 1` or, with `exists`, the read of whether the key
+  // exists: no round trip of its own. A ping that made no query (the
+  // connection just opened, or the lock refused: the server answered
+  // already) reads it in one of its own on the presence connection. Either
+  // bounded to a second's wait for a lock on the table (55P03), so that a
+  // table locked exclusively (VACUUM FULL, LOCK TABLE) never makes a ping
+  // time out and its presence session be given up; nor does an error the
+  // server answers it with (a privilege on the table revoked). Then
+  // nothing is read, and the caller reads it through the pool as before.
+  absl::Status PingReading(absl::Duration timeout, Family family,
+                           absl::string_view key,
+                           std::optional<bool>* exists) override {
     absl::MutexLock lock(&presence_mu_);
     const absl::Time deadline = absl::Now() + timeout;
     const bool was_open = presence_ != nullptr;
+    std::string read;
+    if (exists != nullptr) {
+      exists->reset();
+      read = absl::StrCat(
+          "SET LOCAL lock_timeout = '1s'; SELECT EXISTS (SELECT 1 FROM ",
+          table_, " WHERE family = ", static_cast<int>(family),
+          " AND key = decode('", absl::BytesToHexString(key), "', 'hex'))");
+    }
+    // Whether `r`, the answer to `read`, says the key exists; false (and
+    // the connection kept) for an error the server answered with.
+    auto note = [&](const absl::StatusOr<std::vector<std::string>>& r) {
+      if (r.ok()) {
+        *exists = r->size() == 1 && (*r)[0] == "t";
+        return true;
+      }
+      return !SqlStateOf(r.status()).empty() &&
+             PQstatus(presence_.get()) == CONNECTION_OK;
+    };
     absl::Status s = PresenceLocked(deadline, timeout);
+    bool asked = false;
     if (s.ok() && was_open && presence_ != nullptr) {
-      s = QueryBy(presence_.get(), "SELECT 1", "pinging", deadline, timeout)
-              .status();
-      if (!s.ok()) {
+      asked = true;
+      absl::StatusOr<std::vector<std::string>> r =
+          QueryBy(presence_.get(), read.empty() ? "SELECT 1" : read, "pinging",
+                  deadline, timeout);
+      if (!(read.empty() ? r.ok() : note(r))) {
+        s = r.status();
         presence_.reset();
         presence_locked_ = false;
+        asked = false;
         if (absl::Now() < deadline) s = PresenceLocked(deadline, timeout);
+      }
+    }
+    if (!read.empty() && !asked && presence_ != nullptr &&
+        !absl::IsUnavailable(s) && absl::Now() < deadline) {
+      absl::StatusOr<std::vector<std::string>> r =
+          QueryBy(presence_.get(), read, "reading a mark", deadline, timeout);
+      if (!note(r)) {
+        // Lost meanwhile: the next ping opens it again.
+        presence_.reset();
+        presence_locked_ = false;
+        if (s.ok()) s = r.status();
       }
     }
     NotePresenceLocked(s);
