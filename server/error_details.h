@@ -58,6 +58,11 @@ inline constexpr char kRepairRunning[] = "REPAIR_RUNNING";
 // FAILED_PRECONDITION: the indexes are marked incomplete (a repair started
 // and did not finish, or is under way), so queries are not answered.
 inline constexpr char kIndexRepairPending[] = "INDEX_REPAIR_PENDING";
+// A write refused by a replica of a shared store that lost its presence
+// lock: UNAVAILABLE while a repair holds it or the database is out of
+// reach; the code of the database's error (INTERNAL for most, metadata
+// `sqlstate`) when it answers taking the lock again with one.
+inline constexpr char kPresenceLost[] = "PRESENCE_LOST";
 }  // namespace reason
 
 // ErrorInfo.metadata entries, in the order given.

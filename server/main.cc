@@ -935,34 +935,18 @@ int main(int argc, char** argv) {
   // per health check. (Gone before the store.)
   //
   // Each ping that the database answers also looks for the mark an index
-  // repair leaves until it completes: `contentd --check --repair` may set
-  // it after this replica started (once this replica's presence session
-  // was lost, or as a repair that then stopped). While it is there, queries
-  // (which would answer from incomplete indexes) are refused and readiness
-  // is NOT_SERVING; Get, history and writes go on.
+  // repair leaves until it completes, in the ping's own statement
+  // (PingAndNoteIndexes): `contentd --check --repair` may set it after this
+  // replica started (once this replica's presence session was lost, or as
+  // a repair that then stopped). While it is there, queries (which would
+  // answer from incomplete indexes) are refused and readiness is
+  // NOT_SERVING; Get, history and writes go on.
   std::optional<content::service::ReachabilityMonitor> reachability;
   if ((*store)->engine()->shared()) {
     reachability.emplace(
         &serving_health,
         [store = store->get()] {
-          absl::Status ping = store->engine()->Ping(absl::Seconds(5));
-          // Unreachable: the mark cannot be read either (and is kept as
-          // last seen).
-          if (absl::IsUnavailable(ping)) return ping;
-          absl::Status pending = content::store::IndexRepairPending(*store);
-          if (content::ReasonOf(pending) ==
-              content::reason::kIndexRepairPending) {
-            pending = content::WithReason(
-                absl::FailedPreconditionError(absl::StrCat(
-                    "queries are refused while the indexes are marked "
-                    "incomplete: ",
-                    pending.message())),
-                content::reason::kIndexRepairPending);
-            store->NoteIndexesUsable(pending);
-          } else if (pending.ok()) {
-            store->NoteIndexesUsable(absl::OkStatus());
-          }
-          return ping.ok() ? pending : ping;
+          return content::store::PingAndNoteIndexes(*store, absl::Seconds(5));
         },
         absl::Seconds(1));
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -743,11 +744,11 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
   return CheckStore(store);
 }
 
-absl::Status IndexRepairPending(Store& store) {
-  std::string value;
-  absl::Status s = store.engine()->Get(Family::kMeta, kIndexRepairKey, &value);
-  if (absl::IsNotFound(s)) return absl::OkStatus();
-  if (!s.ok()) return s;
+namespace {
+
+// What IndexRepairPending answers for a store whose indexes are marked
+// incomplete.
+absl::Status IndexRepairMarked(const Store& store) {
   const std::string table = SharedTable(store);
   if (!table.empty()) {
     return WithReason(
@@ -764,6 +765,41 @@ absl::Status IndexRepairPending(Store& store) {
           "incomplete; run `contentd --check --repair` on this data "
           "directory again"),
       reason::kIndexRepairPending);
+}
+
+}  // namespace
+
+absl::Status IndexRepairPending(Store& store) {
+  std::string value;
+  absl::Status s = store.engine()->Get(Family::kMeta, kIndexRepairKey, &value);
+  if (absl::IsNotFound(s)) return absl::OkStatus();
+  if (!s.ok()) return s;
+  return IndexRepairMarked(store);
+}
+
+absl::Status PingAndNoteIndexes(Store& store, absl::Duration timeout) {
+  std::optional<bool> marked;
+  absl::Status ping = store.engine()->PingReading(timeout, Family::kMeta,
+                                                  kIndexRepairKey, &marked);
+  // Unreachable: the mark cannot be read either (and is kept as last seen).
+  if (absl::IsUnavailable(ping)) return ping;
+  absl::Status pending;
+  if (!marked.has_value()) {
+    pending = IndexRepairPending(store);
+  } else if (*marked) {
+    pending = IndexRepairMarked(store);
+  }
+  if (ReasonOf(pending) == reason::kIndexRepairPending) {
+    pending = WithReason(absl::FailedPreconditionError(absl::StrCat(
+                             "queries are refused while the indexes are marked "
+                             "incomplete: ",
+                             pending.message())),
+                         reason::kIndexRepairPending);
+    store.NoteIndexesUsable(pending);
+  } else if (pending.ok()) {
+    store.NoteIndexesUsable(absl::OkStatus());
+  }
+  return ping.ok() ? pending : ping;
 }
 
 absl::Status MatchTextIndexSetting(Store& store) {

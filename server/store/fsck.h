@@ -84,6 +84,15 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
 // OK, or FAILED_PRECONDITION if an index repair started and did not finish.
 absl::Status IndexRepairPending(Store& store);
 
+// A shared store's replica, once a second: whether the engine answers
+// (KvEngine::Ping) and, unless it does not answer at all, whether the
+// indexes are marked incomplete (IndexRepairPending, noted with
+// Store::NoteIndexesUsable: queries are refused while they are), the mark
+// read in the ping's own round trip where the engine can (PingReading).
+// OK, or the ping's error, else FAILED_PRECONDITION (INDEX_REPAIR_PENDING)
+// while the mark is there, for readiness.
+absl::Status PingAndNoteIndexes(Store& store, absl::Duration timeout);
+
 // OK if the store's postings were built with its text_index setting. A store
 // with no record (new, or written before the record existed) takes the
 // current setting, recorded here with a synced write. Otherwise

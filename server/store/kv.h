@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -238,6 +239,16 @@ class KvEngine {
   // connection of the engine's own, cheap enough for every second; for
   // readiness. Default: OK (embedded data is there while the process is).
   virtual absl::Status Ping(absl::Duration timeout) { return absl::OkStatus(); }
+  // Ping, and whether `key` of `family` exists (a mark the caller watches,
+  // as the index repair's), read in the ping's own round trip where the
+  // engine can: `*exists` is set when it was read, and left empty when not
+  // (the caller then reads it itself, if the ping says the data answers).
+  // Default: Ping, reading nothing.
+  virtual absl::Status PingReading(absl::Duration timeout, Family family,
+                                   absl::string_view key,
+                                   std::optional<bool>* exists) {
+    return Ping(timeout);
+  }
   // Shared engines: marks this process as one serving the data, beside any
   // number of others, until it ends (Ping marks it again after a lost
   // connection). FAILED_PRECONDITION while a process holds the data alone

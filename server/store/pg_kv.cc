@@ -24,6 +24,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -32,6 +33,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "server/error_details.h"
 
 namespace content::store {
@@ -178,20 +180,14 @@ absl::Status ReadsFailed(absl::string_view what, absl::string_view last) {
                    ", after ", kReadAttempts, " attempts: ", reason));
 }
 
-// The status for a database error of SQLSTATE `state` (AIP-193), carrying
-// `message`: UNAVAILABLE where the same call may succeed later (class 08
-// connection_exception, 57P01-57P03 the server ending or refusing
-// sessions, 57014 a statement cancelled, class 53 out of resources but for
-// 53100 disk_full, 40001/40P01 a lost race, 55P03 a lock wait that timed
-// out, 25006 a server that turned read-only, as a demoted primary does);
-// INVALID_ARGUMENT for class 22 (data_exception: the data sent); and
-// RESOURCE_EXHAUSTED for a full disk (DISK_FULL) or a value past a limit
-// (class 54). Every other error (a privilege revoked, the table dropped,
-// the server's own failure) is INTERNAL: the same call would meet it
-// again, and a client retrying UNAVAILABLE would retry it for good; nor is
-// it FAILED_PRECONDITION, which a shared store answers only for an
-// offline repair (reason::kRepairRunning) or incomplete indexes.
-absl::Status SqlStateStatus(absl::string_view state, std::string message) {
+// The SQLSTATE of a database error, kept on the status made for it (as a
+// payload under this key, which only this file reads: the service edge
+// sends only ErrorInfo and BadRequest), so that a later error caused by it
+// (LostPresence) can be classified and named by it too.
+constexpr char kSqlStatePayload[] = "contentd.internal/sqlstate";
+
+// SqlStateStatus's code for `state` (said below), without the payload.
+absl::Status SqlStateCode(absl::string_view state, std::string message) {
   if (absl::StartsWith(state, "22"))  // data_exception
     return absl::InvalidArgumentError(message);
   if (state == "53100")  // disk_full
@@ -204,6 +200,33 @@ absl::Status SqlStateStatus(absl::string_view state, std::string message) {
     return absl::UnavailableError(message);
   }
   return absl::InternalError(message);
+}
+
+// The status for a database error of SQLSTATE `state` (AIP-193), carrying
+// `message`: UNAVAILABLE where the same call may succeed later (class 08
+// connection_exception, 57P01-57P03 the server ending or refusing
+// sessions, 57014 a statement cancelled, class 53 out of resources but for
+// 53100 disk_full, 40001/40P01 a lost race, 55P03 a lock wait that timed
+// out, 25006 a server that turned read-only, as a demoted primary does);
+// INVALID_ARGUMENT for class 22 (data_exception: the data sent); and
+// RESOURCE_EXHAUSTED for a full disk (DISK_FULL) or a value past a limit
+// (class 54). Every other error (a privilege revoked, the table dropped,
+// the server's own failure) is INTERNAL: the same call would meet it
+// again, and a client retrying UNAVAILABLE would retry it for good; nor is
+// it FAILED_PRECONDITION, which a shared store answers only for an
+// offline repair (reason::kRepairRunning) or incomplete indexes. The
+// status keeps `state` (SqlStateOf).
+absl::Status SqlStateStatus(absl::string_view state, std::string message) {
+  absl::Status s = SqlStateCode(state, std::move(message));
+  if (!state.empty()) s.SetPayload(kSqlStatePayload, absl::Cord(state));
+  return s;
+}
+
+// The SQLSTATE a status made by SqlStateStatus carries; empty for any other
+// (a lost connection, a deadline, an error without one).
+std::string SqlStateOf(const absl::Status& s) {
+  const absl::optional<absl::Cord> state = s.GetPayload(kSqlStatePayload);
+  return state.has_value() ? std::string(*state) : "";
 }
 
 absl::Status Trouble(const std::exception& e, absl::string_view what) {
@@ -1145,17 +1168,66 @@ class PgKv : public KvEngine {
   // in the same call when the server answers (a backend ended alone,
   // pg_terminate_backend), not at the next ping.
   absl::Status Ping(absl::Duration timeout) override {
+    return PingReading(timeout, Family::kMeta, "", nullptr);
+  }
+
+  // The ping is `SELECT 1` or, with `exists`, the read of whether the key
+  // exists: no round trip of its own. A ping that made no query (the
+  // connection just opened, or the lock refused: the server answered
+  // already) reads it in one of its own on the presence connection. Either
+  // bounded to a second's wait for a lock on the table (55P03), so that a
+  // table locked exclusively (VACUUM FULL, LOCK TABLE) never makes a ping
+  // time out and its presence session be given up; nor does an error the
+  // server answers it with (a privilege on the table revoked). Then
+  // nothing is read, and the caller reads it through the pool as before.
+  absl::Status PingReading(absl::Duration timeout, Family family,
+                           absl::string_view key,
+                           std::optional<bool>* exists) override {
     absl::MutexLock lock(&presence_mu_);
     const absl::Time deadline = absl::Now() + timeout;
     const bool was_open = presence_ != nullptr;
+    std::string read;
+    if (exists != nullptr) {
+      exists->reset();
+      read = absl::StrCat(
+          "SET LOCAL lock_timeout = '1s'; SELECT EXISTS (SELECT 1 FROM ",
+          table_, " WHERE family = ", static_cast<int>(family),
+          " AND key = decode('", absl::BytesToHexString(key), "', 'hex'))");
+    }
+    // Whether `r`, the answer to `read`, says the key exists; false (and
+    // the connection kept) for an error the server answered with.
+    auto note = [&](const absl::StatusOr<std::vector<std::string>>& r) {
+      if (r.ok()) {
+        *exists = r->size() == 1 && (*r)[0] == "t";
+        return true;
+      }
+      return !SqlStateOf(r.status()).empty() &&
+             PQstatus(presence_.get()) == CONNECTION_OK;
+    };
     absl::Status s = PresenceLocked(deadline, timeout);
+    bool asked = false;
     if (s.ok() && was_open && presence_ != nullptr) {
-      s = QueryBy(presence_.get(), "SELECT 1", "pinging", deadline, timeout)
-              .status();
-      if (!s.ok()) {
+      asked = true;
+      absl::StatusOr<std::vector<std::string>> r =
+          QueryBy(presence_.get(), read.empty() ? "SELECT 1" : read, "pinging",
+                  deadline, timeout);
+      if (!(read.empty() ? r.ok() : note(r))) {
+        s = r.status();
         presence_.reset();
         presence_locked_ = false;
+        asked = false;
         if (absl::Now() < deadline) s = PresenceLocked(deadline, timeout);
+      }
+    }
+    if (!read.empty() && !asked && presence_ != nullptr &&
+        !absl::IsUnavailable(s) && absl::Now() < deadline) {
+      absl::StatusOr<std::vector<std::string>> r =
+          QueryBy(presence_.get(), read, "reading a mark", deadline, timeout);
+      if (!note(r)) {
+        // Lost meanwhile: the next ping opens it again.
+        presence_.reset();
+        presence_locked_ = false;
+        if (s.ok()) s = r.status();
       }
     }
     NotePresenceLocked(s);
@@ -1451,7 +1523,7 @@ class PgKv : public KvEngine {
     const bool refuse = !presence_locked_;
     {
       absl::MutexLock lock(&refused_mu_);
-      refused_why_ = refuse ? std::string(why.message()) : "";
+      refused_why_ = refuse ? why : absl::OkStatus();
     }
     if (writes_refused_.exchange(refuse) == refuse) return;
     if (refuse) {
@@ -1465,17 +1537,48 @@ class PgKv : public KvEngine {
     }
   }
 
-  // What a write gets while the presence lock is lost.
+  // What a write gets while the presence lock is lost, by what it was lost
+  // to (reason PRESENCE_LOST, metadata `table`). The lock refused, or the
+  // database out of reach: UNAVAILABLE, writes resume once it is held
+  // again. A database error taking it again (a privilege revoked, the
+  // server out of resources): the code that error gets elsewhere
+  // (SqlStateStatus: INTERNAL for most, which a retry would meet again),
+  // naming it and, in metadata `sqlstate`, its SQLSTATE.
   absl::Status LostPresence() {
-    std::string why;
+    absl::Status why;
     {
       absl::MutexLock lock(&refused_mu_);
       why = refused_why_;
     }
-    return absl::UnavailableError(absl::StrCat(
-        "storage: this replica lost its PostgreSQL presence lock (a repair "
-        "may be running); writes are refused until it is re-taken",
-        why.empty() ? "" : ": ", absl::StripPrefix(why, "storage: ")));
+    const absl::string_view cause =
+        absl::StripPrefix(why.message(), "storage: ");
+    ErrorInfoMetadata metadata = {{"table", options_.table}};
+    const std::string state = SqlStateOf(why);
+    if (state.empty()) {
+      return WithReason(
+          absl::UnavailableError(absl::StrCat(
+              "storage: this replica lost its PostgreSQL presence lock (a "
+              "repair may be running); writes are refused until it is "
+              "re-taken",
+              cause.empty() ? "" : ": ", cause)),
+          reason::kPresenceLost, std::move(metadata));
+    }
+    metadata.emplace_back("sqlstate", state);
+    const absl::Status s = SqlStateStatus(
+        state,
+        absl::StrCat("storage: this replica lost its PostgreSQL presence lock "
+                     "and cannot take it again: the database answers with an "
+                     "error (SQLSTATE ",
+                     state,
+                     "), not a repair; writes are refused until it is "
+                     "re-taken: ",
+                     cause));
+    // A reason of the error's own (DISK_FULL) is kept.
+    return WithReason(s,
+                      s.GetPayload(kErrorInfoTypeUrl).has_value()
+                          ? ReasonOf(s)
+                          : std::string(reason::kPresenceLost),
+                      std::move(metadata));
   }
 
   // Before a write of a serving replica: OK while it holds its presence
@@ -1798,7 +1901,7 @@ class PgKv : public KvEngine {
   // repair): its writes check that it still holds it. 0: none.
   std::atomic<int> alone_backend_{0};
   absl::Mutex refused_mu_;
-  std::string refused_why_ ABSL_GUARDED_BY(refused_mu_);
+  absl::Status refused_why_ ABSL_GUARDED_BY(refused_mu_);
 };
 
 void PgIterator::Fetch(bool forward, std::optional<std::string> start,

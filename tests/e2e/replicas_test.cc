@@ -383,6 +383,49 @@ class StopOwnPostgres : public ::testing::Environment {
 const auto* const kStopOwnPostgres =
     ::testing::AddGlobalTestEnvironment(new StopOwnPostgres);
 
+// A table of the test's own on the test PostgreSQL, named after `path`
+// (under the test's directory), dropped when the test ends.
+std::string TestTable(const std::string& path) {
+  const std::string table = testing::TestPgTable(path);
+  testing::DropPgTableAfterTest(table);
+  return table;
+}
+
+// The flags that put contentd on `table` through `dsn`.
+std::vector<std::string> PgArgs(const std::string& dsn,
+                                const std::string& table) {
+  return {"--storage-engine", "postgres", "--storage-dsn", dsn,
+          "--storage-table",  table};
+}
+
+// A replica on `table` through `dsn`, with its data directory `data_dir`.
+std::unique_ptr<ServerProcess> StartReplica(const std::string& data_dir,
+                                            const std::string& dsn,
+                                            const std::string& table) {
+  return ServerProcess::Start(data_dir, PgArgs(dsn, table));
+}
+
+// A client of `server` that makes each call once (no transparent retries:
+// the tests count every attempt) and waits up to 15 s for it.
+std::unique_ptr<Client> ConnectOnce(const ServerProcess& server) {
+  ClientOptions options;
+  options.target = server.address();
+  options.timeout = absl::Seconds(15);
+  options.max_attempts = 1;
+  auto c = Client::Connect(options);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *std::move(c) : nullptr;
+}
+
+// `contentd --check --repair` of `table` through `dsn`.
+std::vector<std::string> RepairCommand(const std::string& dsn,
+                                       const std::string& table) {
+  std::vector<std::string> argv = {testing::ContentdBinary(), "--check",
+                                   "--repair"};
+  for (std::string& arg : PgArgs(dsn, table)) argv.push_back(std::move(arg));
+  return argv;
+}
+
 class ReplicasTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -390,10 +433,8 @@ class ReplicasTest : public ::testing::Test {
     ASSERT_TRUE(pg->error.empty()) << pg->error;
     // A table of this test's own: every replica names it explicitly, so the
     // harness adds nothing even when CONTENTD_TEST_ENGINE=postgres.
-    table_ = testing::TestPgTable(dir_.path() + "/shared");
-    std::vector<std::string> args = {"--storage-engine", "postgres",
-                                     "--storage-dsn",    pg->dsn,
-                                     "--storage-table",  table_};
+    table_ = TestTable(dir_.path() + "/shared");
+    std::vector<std::string> args = PgArgs(pg->dsn, table_);
     if (!Config().empty()) {
       testing::WriteFile(dir_.path() + "/contentd.yaml", Config());
       args.insert(args.end(), {"--config", dir_.path() + "/contentd.yaml"});
@@ -433,15 +474,9 @@ class ReplicasTest : public ::testing::Test {
     return events;
   }
 
+  // No transparent retries: each race below counts every attempt.
   static std::unique_ptr<Client> Connect(const ServerProcess& server) {
-    ClientOptions options;
-    options.target = server.address();
-    options.timeout = absl::Seconds(15);
-    // No transparent retries: each race below counts every attempt.
-    options.max_attempts = 1;
-    auto c = Client::Connect(options);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return c.ok() ? *std::move(c) : nullptr;
+    return ConnectOnce(server);
   }
 
   // On a test failure, what each replica printed.
@@ -944,10 +979,8 @@ TEST_F(ReplicasTest, RepairIsRefusedWithTheSharedStoresOfflineCommand) {
 // each replica, and runs once every one stopped.
 TEST_F(ReplicasTest, OfflineRepairIsRefusedWhileAnyReplicaServes) {
   ASSERT_TRUE(Create(A(), MakeArticle("repair", "repair", {"r"}, k2025)).ok());
-  const std::vector<std::string> repair = {
-      testing::ContentdBinary(), "--check",         "--repair",
-      "--storage-engine",        "postgres",        "--storage-dsn",
-      SharedPostgres()->dsn,     "--storage-table", table_};
+  const std::vector<std::string> repair =
+      RepairCommand(SharedPostgres()->dsn, table_);
   testing::CommandResult refused =
       RunCommand(repair, "", {}, std::chrono::seconds(60));
   EXPECT_FALSE(refused.timed_out);
@@ -1100,17 +1133,9 @@ testing::CommandResult StartAgainst(const std::string& dsn,
                                     const std::string& dir,
                                     const std::string& table = "kv_start",
                                     std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {testing::ContentdBinary(),
-                                   "--listen",
-                                   "127.0.0.1:0",
-                                   "--data-dir",
-                                   dir,
-                                   "--storage-engine",
-                                   "postgres",
-                                   "--storage-dsn",
-                                   dsn,
-                                   "--storage-table",
-                                   table};
+  std::vector<std::string> argv = {testing::ContentdBinary(), "--listen",
+                                   "127.0.0.1:0", "--data-dir", dir};
+  for (std::string& arg : PgArgs(dsn, table)) argv.push_back(std::move(arg));
   argv.insert(argv.end(), extra.begin(), extra.end());
   return RunCommand(argv, "", {}, std::chrono::seconds(60));
 }
@@ -1196,8 +1221,9 @@ TEST(ReplicaStartTest, ATableCreatedForAUserWithoutCreateServes) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/granted");
+  const std::string table = TestTable(dir.path() + "/granted");
   const std::string role = "contentd_rows_only";
+  testing::DropPgRoleAfterTest(role);
   Psql(pg->dsn, absl::StrCat("DO $$ BEGIN CREATE ROLE ", role,
                              " LOGIN; EXCEPTION WHEN duplicate_object THEN "
                              "NULL; END $$"));
@@ -1217,9 +1243,7 @@ TEST(ReplicaStartTest, ATableCreatedForAUserWithoutCreateServes) {
                     "SELECT, INSERT, UPDATE, DELETE ON ",
                     table, " TO ", role));
   {
-    auto server = ServerProcess::Start(
-        dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
-                            dsn, "--storage-table", table});
+    auto server = StartReplica(dir.path() + "/a", dsn, table);
     ASSERT_NE(server, nullptr);
     ClientOptions options;
     options.target = server->address();
@@ -1250,7 +1274,7 @@ TEST(ReplicaStartTest, CheckOfAMissingTableExits2AndCreatesNothing) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/mistyped");
+  const std::string table = TestTable(dir.path() + "/mistyped");
   for (const std::vector<std::string>& flags :
        std::vector<std::vector<std::string>>{{"--check"},
                                              {"--check", "--repair"}}) {
@@ -1274,12 +1298,10 @@ TEST(ReplicaStartTest, RefusalsToServeNameTheTableAndItsOfflineRepair) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/refused");
+  const std::string table = TestTable(dir.path() + "/refused");
   {
     // Records text_index: true.
-    auto server = ServerProcess::Start(
-        dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
-                            pg->dsn, "--storage-table", table});
+    auto server = StartReplica(dir.path() + "/a", pg->dsn, table);
     ASSERT_NE(server, nullptr);
   }
   const std::string repair =
@@ -1334,13 +1356,9 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
   DatabaseLink link(pg_port);
   ASSERT_GT(link.port(), 0);
   TempDir dir;
-  const std::vector<std::string> args = {
-      "--storage-engine",
-      "postgres",
-      "--storage-dsn",
-      WithDsnEntry(pg->dsn, "port", std::to_string(link.port())),
-      "--storage-table",
-      testing::TestPgTable(dir.path() + "/outage")};
+  const std::vector<std::string> args =
+      PgArgs(WithDsnEntry(pg->dsn, "port", std::to_string(link.port())),
+             TestTable(dir.path() + "/outage"));
   auto a = ServerProcess::Start(dir.path() + "/a", args);
   ASSERT_NE(a, nullptr);
   auto b = ServerProcess::Start(dir.path() + "/b", args);
@@ -1501,18 +1519,12 @@ TEST(ReplicaPresenceTest, AReplicaThatLostItsPresenceLockRefusesWrites) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/presence");
-  auto a = ServerProcess::Start(
-      dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
-                          pg->dsn, "--storage-table", table});
+  const std::string table = TestTable(dir.path() + "/presence");
+  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
   ASSERT_NE(a, nullptr);
-  ClientOptions options;
-  options.target = a->address();
-  options.timeout = absl::Seconds(15);
-  options.max_attempts = 1;
-  auto client = Client::Connect(options);
-  ASSERT_TRUE(client.ok()) << client.status();
-  Client& c = **client;
+  std::unique_ptr<Client> client = ConnectOnce(*a);
+  ASSERT_NE(client, nullptr);
+  Client& c = *client;
   ASSERT_TRUE(Create(c, MakeArticle("first", "first", {"p"}, k2025)).ok());
   const Presence presence = PresenceOf(pg->dsn, a->pid());
   ASSERT_NE(presence.backend, 0) << a->Log();
@@ -1608,19 +1620,13 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/gap");
-  auto a = ServerProcess::Start(
-      dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
-                          pg->dsn, "--storage-table", table});
+  const std::string table = TestTable(dir.path() + "/gap");
+  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
   ASSERT_NE(a, nullptr);
-  ClientOptions options;
-  options.target = a->address();
-  options.timeout = absl::Seconds(15);
-  options.max_attempts = 1;
-  auto writer_client = Client::Connect(options);
-  ASSERT_TRUE(writer_client.ok()) << writer_client.status();
-  auto client = Client::Connect(options);
-  ASSERT_TRUE(client.ok()) << client.status();
+  std::unique_ptr<Client> writer_client = ConnectOnce(*a);
+  ASSERT_NE(writer_client, nullptr);
+  std::unique_ptr<Client> client = ConnectOnce(*a);
+  ASSERT_NE(client, nullptr);
 
   std::atomic<bool> stop{false};
   std::mutex mu;
@@ -1629,7 +1635,7 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
   std::thread writer([&] {
     for (int i = 0; !stop; ++i) {
       const std::string id = absl::StrCat("gap-", i);
-      auto r = Create(**writer_client, MakeArticle(id, id, {"gap"}, k2025 + i));
+      auto r = Create(*writer_client, MakeArticle(id, id, {"gap"}, k2025 + i));
       std::lock_guard<std::mutex> lock(mu);
       if (r.ok()) {
         acknowledged.push_back(id);
@@ -1638,15 +1644,7 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
       }
     }
   });
-  const std::vector<std::string> repair = {testing::ContentdBinary(),
-                                           "--check",
-                                           "--repair",
-                                           "--storage-engine",
-                                           "postgres",
-                                           "--storage-dsn",
-                                           pg->dsn,
-                                           "--storage-table",
-                                           table};
+  const std::vector<std::string> repair = RepairCommand(pg->dsn, table);
   int ran = 0, was_refused = 0;
   for (int round = 0; round < 4; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
@@ -1685,10 +1683,10 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
   // write.
   EXPECT_EQ(HealthBecomes(*a, "content.v1.Readiness", 1), 1) << a->Log();
   ASSERT_TRUE(
-      Create(**client, MakeArticle("final", "final", {"gap"}, k2025 - 1)).ok());
+      Create(*client, MakeArticle("final", "final", {"gap"}, k2025 - 1)).ok());
   for (const std::string& id : acknowledged)
-    EXPECT_TRUE((*client)->Get(id).ok()) << id;
-  auto check = (*client)->CheckStore({});
+    EXPECT_TRUE(client->Get(id).ok()) << id;
+  auto check = client->CheckStore({});
   ASSERT_TRUE(check.ok()) << check.status();
   EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
   EXPECT_EQ(check->heads_checked(),
@@ -1725,19 +1723,6 @@ class HeldSession {
   const std::string name_;
   std::thread thread_;
 };
-
-std::vector<std::string> RepairCommand(const std::string& dsn,
-                                       const std::string& table) {
-  return {testing::ContentdBinary(),
-          "--check",
-          "--repair",
-          "--storage-engine",
-          "postgres",
-          "--storage-dsn",
-          dsn,
-          "--storage-table",
-          table};
-}
 
 // Runs `contentd --check --repair` on `table` and ends its presence session
 // (pg_terminate_backend) while its first write, which drops every posting
@@ -1820,11 +1805,9 @@ TEST(ReplicaPresenceTest, ARepairStopsOnceItsPresenceSessionEnded) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/stopped");
+  const std::string table = TestTable(dir.path() + "/stopped");
   {
-    auto a = ServerProcess::Start(
-        dir.path() + "/a", {"--storage-engine", "postgres", "--storage-dsn",
-                            pg->dsn, "--storage-table", table});
+    auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
     ASSERT_NE(a, nullptr);
     ClientOptions options;
     options.target = a->address();
@@ -1892,8 +1875,9 @@ TEST(ReplicaIndexRepairTest,
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
   TempDir dir;
-  const std::string table = testing::TestPgTable(dir.path() + "/marked");
+  const std::string table = TestTable(dir.path() + "/marked");
   const std::string role = "contentd_no_presence";
+  testing::DropPgRoleAfterTest(role);
   Psql(
       pg->dsn,
       absl::StrCat("DO $$ BEGIN CREATE ROLE ", role,
@@ -1916,18 +1900,12 @@ TEST(ReplicaIndexRepairTest,
     Psql(pg->dsn, grant);
     Psql(pg->dsn, "DROP TABLE IF EXISTS " + table);
   };
-  auto a = ServerProcess::Start(
-      dir.path() + "/a",
-      {"--storage-engine", "postgres", "--storage-dsn",
-       WithDsnEntry(pg->dsn, "user", role), "--storage-table", table});
+  auto a = StartReplica(dir.path() + "/a", WithDsnEntry(pg->dsn, "user", role),
+                        table);
   ASSERT_NE(a, nullptr);
-  ClientOptions options;
-  options.target = a->address();
-  options.timeout = absl::Seconds(15);
-  options.max_attempts = 1;
-  auto client = Client::Connect(options);
-  ASSERT_TRUE(client.ok()) << client.status();
-  Client& c = **client;
+  std::unique_ptr<Client> client = ConnectOnce(*a);
+  ASSERT_NE(client, nullptr);
+  Client& c = *client;
   for (int i = 0; i < 3; ++i) {
     const std::string id = absl::StrCat("m", i);
     ASSERT_TRUE(Create(c, MakeArticle(id, id, {"marked"}, k2025 + i)).ok());
@@ -1952,11 +1930,23 @@ TEST(ReplicaIndexRepairTest,
                   "PostgreSQL error while taking the presence lock: ERROR:  "
                   "permission denied for function pg_try_advisory_lock_shared "
                   "(SQLSTATE 42501)"));
+  // Writes are refused with that error's code, INTERNAL, naming it (they
+  // were UNAVAILABLE "a repair may be running", which clients retry).
   auto refused = Create(c, MakeArticle("during", "during", {"marked"}, k2025));
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable)
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInternal)
       << refused.status();
   EXPECT_THAT(refused.status().message(),
-              ::testing::HasSubstr("permission denied for function"));
+              ::testing::HasSubstr(
+                  "storage: this replica lost its PostgreSQL presence lock "
+                  "and cannot take it again: the database answers with an "
+                  "error (SQLSTATE 42501), not a repair; writes are refused "
+                  "until it is re-taken: PostgreSQL error while taking the "
+                  "presence lock: ERROR:  permission denied for function"));
+  EXPECT_EQ(ErrorReason(refused.status()), "PRESENCE_LOST");
+  std::map<std::string, std::string> refused_metadata =
+      ErrorMetadata(refused.status());
+  EXPECT_EQ(refused_metadata["sqlstate"], "42501");
+  EXPECT_EQ(refused_metadata["table"], table);
 
   // A repair runs meanwhile (a counter set wrong gives it work) and stops after
   // its first write.

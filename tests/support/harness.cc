@@ -1,6 +1,7 @@
 #include "tests/support/harness.h"
 
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -17,6 +18,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -74,6 +78,113 @@ std::string TestPgTable(const std::string& data_dir) {
   std::snprintf(hex, sizeof(hex), "%016llx",
                 static_cast<unsigned long long>(h));
   return std::string("kv_") + hex;
+}
+
+namespace {
+
+// What DropPgTableAfterTest and DropPgRoleAfterTest keep until a test (or
+// its suite) ends: each table with the number of ServerProcess objects
+// started on it that still exist, and the roles.
+struct PgLeftovers {
+  std::mutex mu;
+  std::map<std::string, int> tables;
+  std::set<std::string> roles;
+};
+
+PgLeftovers& Leftovers() {
+  static PgLeftovers* leftovers = new PgLeftovers;
+  return *leftovers;
+}
+
+// Drops the tables no server uses any more and, with `roles`, the roles,
+// through one connection to the test PostgreSQL.
+void DropPgLeftovers(bool roles) {
+  PgLeftovers& l = Leftovers();
+  std::vector<std::string> statements;
+  {
+    std::lock_guard<std::mutex> lock(l.mu);
+    for (auto it = l.tables.begin(); it != l.tables.end();) {
+      if (it->second > 0) {
+        ++it;
+        continue;
+      }
+      statements.push_back("DROP TABLE IF EXISTS " + it->first);
+      it = l.tables.erase(it);
+    }
+    if (roles) {
+      for (const std::string& role : l.roles) {
+        statements.push_back(
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" +
+            role + "') THEN DROP OWNED BY " + role + "; DROP ROLE " + role +
+            "; END IF; END $$");
+      }
+      l.roles.clear();
+    }
+  }
+  if (statements.empty()) return;
+  const std::string dsn = TestPgDsn();
+  if (dsn.empty()) return;
+  PGconn* c = PQconnectdb(dsn.c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::fprintf(stderr,
+                 "harness: cannot drop the test's PostgreSQL objects: %s",
+                 PQerrorMessage(c));
+    PQfinish(c);
+    return;
+  }
+  // A session of a contentd killed a moment ago may still hold a lock on
+  // the table: wait for it a while, not for good.
+  statements.insert(statements.begin(), "SET lock_timeout = '20s'");
+  for (const std::string& sql : statements) {
+    PGresult* r = PQexec(c, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      std::fprintf(stderr, "harness: %s: %s", sql.c_str(),
+                   PQresultErrorMessage(r));
+    }
+    PQclear(r);
+  }
+  PQfinish(c);
+}
+
+// Drops them as each test and each suite ends.
+class PgLeftoversListener : public ::testing::EmptyTestEventListener {
+  void OnTestEnd(const ::testing::TestInfo&) override { DropPgLeftovers(true); }
+  void OnTestSuiteEnd(const ::testing::TestSuite&) override {
+    DropPgLeftovers(true);
+  }
+};
+
+void ListenForTestEnds() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    ::testing::UnitTest::GetInstance()->listeners().Append(
+        new PgLeftoversListener);
+  });
+}
+
+// The value of `flag` in `argv` (as two arguments or `flag=value`), or "".
+std::string FlagValue(const std::vector<std::string>& argv,
+                      const std::string& flag) {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == flag && i + 1 < argv.size()) return argv[i + 1];
+    if (argv[i].rfind(flag + "=", 0) == 0)
+      return argv[i].substr(flag.size() + 1);
+  }
+  return "";
+}
+
+}  // namespace
+
+void DropPgTableAfterTest(const std::string& table) {
+  ListenForTestEnds();
+  std::lock_guard<std::mutex> lock(Leftovers().mu);
+  Leftovers().tables.emplace(table, 0);
+}
+
+void DropPgRoleAfterTest(const std::string& role) {
+  ListenForTestEnds();
+  std::lock_guard<std::mutex> lock(Leftovers().mu);
+  Leftovers().roles.insert(role);
 }
 
 std::string ContentdBinary() {
@@ -184,6 +295,14 @@ bool ServerProcess::Launch() {
     if (!HasFlag(args_, "--storage-table"))
       argv.insert(argv.end(), {"--storage-table", TestPgTable(data_dir_)});
   }
+  if (pg_table_.empty() && FlagValue(argv, "--storage-engine") == "postgres") {
+    pg_table_ = FlagValue(argv, "--storage-table");
+    if (!pg_table_.empty()) {
+      ListenForTestEnds();
+      std::lock_guard<std::mutex> lock(Leftovers().mu);
+      ++Leftovers().tables[pg_table_];
+    }
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(),
@@ -229,6 +348,10 @@ bool ServerProcess::Launch() {
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Stop(SIGKILL);
   ReleasePort();
+  if (!pg_table_.empty()) {
+    std::lock_guard<std::mutex> lock(Leftovers().mu);
+    --Leftovers().tables[pg_table_];
+  }
 }
 
 void ServerProcess::HoldPort() {

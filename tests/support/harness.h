@@ -62,6 +62,7 @@ class ServerProcess {
   void ReleasePort();
 
   std::string data_dir_;
+  std::string pg_table_;  // the table it runs on (postgres), dropped after
   std::vector<std::string> args_;
   std::vector<std::string> env_;
   std::string log_path_;
@@ -138,6 +139,16 @@ bool TestEngineIsPostgres();
 std::string TestPgDsn();
 // `kv_` and 16 hex digits of a stable hash (FNV-1a) of `data_dir`.
 std::string TestPgTable(const std::string& data_dir);
+// Tables and roles a test makes on the test PostgreSQL (TestPgDsn()) are
+// dropped when it ends, passed or failed (a gtest listener the harness
+// installs), so that runs leave none behind: a table once no ServerProcess
+// started on it runs any more (one a suite's server uses, when the suite
+// ends), then each role (DROP OWNED BY, DROP ROLE). ServerProcess names
+// the table of every contentd it starts on postgres itself. Without a test
+// PostgreSQL nothing is done; a drop that fails is said on stderr and
+// fails nothing.
+void DropPgTableAfterTest(const std::string& table);
+void DropPgRoleAfterTest(const std::string& role);
 
 // Paths of the built binaries and the source tree, from the environment
 // ctest sets (CONTENTD_BIN, CONTENTCTL_BIN, CONTENT_SOURCE_DIR).

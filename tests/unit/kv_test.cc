@@ -34,6 +34,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "server/error_details.h"
 #include "server/store/keys.h"
 #include "server/store/pg_kv.h"
 #include "server/store/rocksdb_kv.h"
@@ -46,9 +47,10 @@ constexpr const char* kNoPg =
     "no PostgreSQL for tests: run through ctest (the pg fixture sets "
     "CONTENTD_TEST_PG_DIR)";
 
-// Options for a fresh table of the test PostgreSQL; false when there is
-// none. With `app_prefix`, connections carry `application_name` =
-// *app (the prefix and a random number), to count them in pg_stat_activity.
+// Options for a fresh table of the test PostgreSQL, dropped when the test
+// ends; false when there is none. With `app_prefix`, connections carry
+// `application_name` = *app (the prefix and a random number), to count them in
+// pg_stat_activity.
 bool FreshPgOptions(PgKvOptions* o, const std::string& app_prefix = "",
                     std::string* app = nullptr) {
   const std::string dsn = testing::TestPgDsn();
@@ -60,6 +62,7 @@ bool FreshPgOptions(PgKvOptions* o, const std::string& app_prefix = "",
     o->dsn = absl::StrCat(dsn, " application_name=", *app);
   }
   o->table = absl::StrCat("kvtest_", rd(), "_", rd());
+  testing::DropPgTableAfterTest(o->table);
   return true;
 }
 
@@ -863,8 +866,13 @@ TEST(PgKvTest, AServingEngineWritesOnlyWhileItHoldsItsPresenceLock) {
                     "is re-taken: an offline repair (contentd --check "
                     "--repair) holds table " +
                     o.table + ": repairtest (PostgreSQL backend "));
+    EXPECT_EQ(ReasonOf(refused), "PRESENCE_LOST");
+    EXPECT_EQ(MetadataOf(refused),
+              (std::map<std::string, std::string>{{"table", o.table}}));
     const absl::Status ping = (*kv)->Ping(absl::Seconds(5));
     EXPECT_TRUE(absl::IsFailedPrecondition(ping)) << ping;
+    // What readiness tells a repair by from a database error.
+    EXPECT_EQ(ReasonOf(ping), "REPAIR_RUNNING");
     EXPECT_THAT(std::string(ping.message()),
                 ::testing::HasSubstr("holds table " + o.table +
                                      ": repairtest (PostgreSQL backend "));
@@ -1253,6 +1261,7 @@ TEST(PgKvTest, DatabaseErrorsAreInternalNamingTheCause) {
     ASSERT_TRUE((*owner)->Write(std::move(batch), true).ok());
   }
   const std::string role = "kvtest_no_locks";
+  testing::DropPgRoleAfterTest(role);
   pqxx::connection admin(o.dsn);
   auto sql = [&admin](const std::string& statement) {
     pqxx::nontransaction tx(admin);
@@ -1312,6 +1321,84 @@ TEST(PgKvTest, DatabaseErrorsAreInternalNamingTheCause) {
 
 // MultiGet and CountKeys answer each key and range as Get and an iterator
 // do, in one statement on PostgreSQL.
+// A serving engine whose presence session ended, and whose presence lock
+// the database then refuses with an error (EXECUTE on
+// pg_try_advisory_lock_shared revoked: SQLSTATE 42501), refuses writes
+// with that error's code, INTERNAL, naming it and its SQLSTATE, in the
+// message and the ErrorInfo (PRESENCE_LOST, sqlstate, table). They were
+// UNAVAILABLE "a repair may be running", which clients retry for good.
+// Granted again, the next ping takes the lock and writes go on.
+TEST(PgKvTest, AWriteRefusedForALostPresenceLockKeepsTheDatabaseError) {
+  PgKvOptions o;
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  o.pool_size = 2;
+  {
+    auto owner = OpenPgKv(o);  // creates the table
+    ASSERT_TRUE(owner.ok()) << owner.status();
+  }
+  const std::string role = o.table + "_role";
+  testing::DropPgRoleAfterTest(role);
+  pqxx::connection admin(o.dsn);
+  auto sql = [&admin](const std::string& statement) {
+    pqxx::nontransaction tx(admin);
+    tx.exec(statement);
+  };
+  sql(absl::StrCat("CREATE ROLE ", role, " LOGIN"));
+  sql(absl::StrCat("GRANT SELECT, INSERT, UPDATE, DELETE ON ", o.table, " TO ",
+                   role));
+  absl::Cleanup granted = [&] {
+    sql("GRANT EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) TO "
+        "PUBLIC");
+  };
+  PgKvOptions as_role = o;
+  as_role.dsn = absl::StrReplaceAll(o.dsn, {{"user=postgres", "user=" + role}});
+  ASSERT_NE(as_role.dsn, o.dsn) << "the test DSN names user=postgres";
+  auto kv = OpenPgKv(as_role);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  ASSERT_TRUE((*kv)->MarkServing().ok());
+  auto put = [&](const std::string& v) {
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", v);
+    return (*kv)->Write(std::move(batch), true);
+  };
+  ASSERT_TRUE(put("before").ok());
+
+  // Superusers (every other test's) are not affected.
+  sql("REVOKE EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) FROM "
+      "PUBLIC");
+  ASSERT_NO_FATAL_FAILURE(
+      EndPresenceSession(admin, EngineLockKey(o.table, "serving")));
+  const absl::Status ping = (*kv)->Ping(absl::Seconds(5));
+  EXPECT_EQ(ping.code(), absl::StatusCode::kInternal) << ping;
+  for (int i = 0; i < 2; ++i) {
+    const absl::Status refused = put("during");
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInternal) << refused;
+    EXPECT_THAT(
+        std::string(refused.message()),
+        ::testing::HasSubstr(
+            "storage: this replica lost its PostgreSQL presence lock and "
+            "cannot take it again: the database answers with an error "
+            "(SQLSTATE 42501), not a repair; writes are refused until it is "
+            "re-taken: PostgreSQL error while taking the presence lock: "
+            "ERROR:  permission denied for function "
+            "pg_try_advisory_lock_shared (SQLSTATE 42501)"));
+    EXPECT_EQ(ReasonOf(refused), "PRESENCE_LOST");
+    std::map<std::string, std::string> metadata = MetadataOf(refused);
+    EXPECT_EQ(metadata["sqlstate"], "42501");
+    EXPECT_EQ(metadata["table"], o.table);
+  }
+  std::string v;
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+  EXPECT_EQ(v, "before");
+
+  sql("GRANT EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) TO "
+      "PUBLIC");
+  EXPECT_TRUE((*kv)->Ping(absl::Seconds(5)).ok());
+  ASSERT_TRUE(put("after").ok());
+  ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
+  EXPECT_EQ(v, "after");
+}
+
 TEST(PgKvTest, MultiGetAndCountKeysAnswerEachInOrder) {
   PgKvOptions o;
   if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;

@@ -3,6 +3,7 @@
 // the pg fixture's server ($CONTENTD_TEST_PG_DIR); skipped without it.
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <pqxx/pqxx>
 #include <random>
 #include <set>
@@ -17,7 +18,9 @@
 #include "absl/time/clock.h"
 #include "content/v1/article.pb.h"
 #include "gtest/gtest.h"
+#include "server/error_details.h"
 #include "server/store/fsck.h"
+#include "server/store/keys.h"
 #include "server/store/pg_kv.h"
 #include "server/store/store.h"
 #include "tests/support/harness.h"
@@ -46,6 +49,7 @@ class SharedStoreTest : public ::testing::Test {
     }
     std::random_device rd;
     table_ = absl::StrCat("sharedtest_", rd(), "_", rd());
+    testing::DropPgTableAfterTest(table_);
   }
 
   // A replica: its own engine (connections, listener, leases) on the table.
@@ -257,12 +261,24 @@ TEST_F(SharedStoreTest, RetentionGivesManyArticlesOneTransaction) {
 class CountingKv : public KvEngine {
  public:
   explicit CountingKv(std::unique_ptr<KvEngine> kv) : kv_(std::move(kv)) {}
-  std::atomic<int> gets{0}, multi_gets{0}, counts{0}, revision_iterators{0};
+  std::atomic<int> gets{0}, multi_gets{0}, counts{0}, revision_iterators{0},
+      mark_gets{0}, pings{0};
 
   absl::Status Get(Family family, absl::string_view key, std::string* value,
                    const KvReadOptions& options) override {
     ++gets;
+    if (family == Family::kMeta && key == kIndexRepairKey) ++mark_gets;
     return kv_->Get(family, key, value, options);
+  }
+  absl::Status Ping(absl::Duration timeout) override {
+    ++pings;
+    return kv_->Ping(timeout);
+  }
+  absl::Status PingReading(absl::Duration timeout, Family family,
+                           absl::string_view key,
+                           std::optional<bool>* exists) override {
+    ++pings;
+    return kv_->PingReading(timeout, family, key, exists);
   }
   void MultiGet(Family family, const std::vector<std::string>& keys,
                 std::vector<std::string>* values,
@@ -375,6 +391,87 @@ TEST_F(SharedStoreTest, RetentionReadsEachGroupOfArticlesTogether) {
   absl::StatusOr<FsckReport> report = CheckStore(*a);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->clean()) << report->ToString();
+}
+
+// A replica's ping a second reads the index-repair mark in the ping's own
+// statement, on its presence connection: no read of the mark through the
+// pool (main.cc made one after every ping, a query a second per replica),
+// and the mark is still seen to come and go.
+TEST_F(SharedStoreTest, PingsReadTheIndexRepairMarkInTheirOwnStatement) {
+  std::unique_ptr<Store> a = OpenReplica();
+  ASSERT_TRUE(a);
+  PgKvOptions pg;
+  pg.dsn = testing::TestPgDsn();
+  pg.table = table_;
+  pg.pool_size = 2;
+  absl::StatusOr<std::unique_ptr<KvEngine>> engine = OpenPgKv(pg);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_TRUE((*engine)->MarkServing().ok());
+  auto counting = std::make_unique<CountingKv>(*std::move(engine));
+  CountingKv* reads = counting.get();
+  StoreOptions o;
+  o.engine = "postgres";
+  o.pg_table = table_;
+  absl::StatusOr<std::unique_ptr<Store>> b =
+      Store::Open(std::move(counting), o);
+  ASSERT_TRUE(b.ok()) << b.status();
+  reads->mark_gets = 0;
+  reads->pings = 0;
+  auto mark = [&](bool set) {
+    KvBatch batch;
+    if (set) {
+      batch.Put(Family::kMeta, std::string(kIndexRepairKey), "");
+    } else {
+      batch.Delete(Family::kMeta, std::string(kIndexRepairKey));
+    }
+    ASSERT_TRUE(a->engine()->Write(std::move(batch), true).ok());
+  };
+
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(PingAndNoteIndexes(**b, absl::Seconds(5)).ok());
+  }
+  EXPECT_TRUE((*b)->IndexesUsable().ok());
+  ASSERT_NO_FATAL_FAILURE(mark(true));
+  for (int i = 0; i < 2; ++i) {
+    const absl::Status marked = PingAndNoteIndexes(**b, absl::Seconds(5));
+    EXPECT_TRUE(absl::IsFailedPrecondition(marked)) << marked;
+    EXPECT_EQ(ReasonOf(marked), "INDEX_REPAIR_PENDING");
+    EXPECT_EQ(ReasonOf((*b)->IndexesUsable()), "INDEX_REPAIR_PENDING");
+  }
+  ASSERT_NO_FATAL_FAILURE(mark(false));
+  EXPECT_TRUE(PingAndNoteIndexes(**b, absl::Seconds(5)).ok());
+  EXPECT_TRUE((*b)->IndexesUsable().ok());
+  EXPECT_EQ(reads->pings.load(), 6);
+  EXPECT_EQ(reads->mark_gets.load(), 0) << "a read of the mark per ping";
+
+  // The table locked exclusively (VACUUM FULL, LOCK TABLE): the ping still
+  // answers, within a second's wait for the lock, leaving the mark unread
+  // (to the pool's read, which waits for the lock as any read does), and
+  // its presence session stays; a ping that waited for the lock until its
+  // deadline would have given the session up.
+  pqxx::connection admin(testing::TestPgDsn());
+  auto presence_backends = [&admin] {
+    pqxx::nontransaction tx(admin);
+    const pqxx::result r = tx.exec(
+        "SELECT coalesce(string_agg(pid::text, ',' ORDER BY pid), '') FROM "
+        "pg_locks WHERE locktype = 'advisory' AND granted AND mode = "
+        "'ShareLock'");
+    return std::string(r[0][0].c_str());
+  };
+  const std::string before = presence_backends();
+  EXPECT_FALSE(before.empty());
+  pqxx::connection locker(testing::TestPgDsn());
+  pqxx::work lock_tx(locker);
+  lock_tx.exec("LOCK TABLE " + table_ + " IN ACCESS EXCLUSIVE MODE");
+  std::optional<bool> exists;
+  const absl::Status locked = reads->PingReading(
+      absl::Seconds(5), Family::kMeta, std::string(kIndexRepairKey), &exists);
+  EXPECT_TRUE(locked.ok()) << locked;
+  EXPECT_FALSE(exists.has_value());
+  lock_tx.abort();
+  EXPECT_EQ(presence_backends(), before);
+  EXPECT_TRUE(PingAndNoteIndexes(**b, absl::Seconds(5)).ok());
+  EXPECT_EQ(reads->mark_gets.load(), 0);
 }
 
 }  // namespace
