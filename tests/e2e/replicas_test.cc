@@ -1415,16 +1415,24 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
                                      "answers again: storage: PostgreSQL "
                                      "unreachable (storage.dsn)"));
   }
-  // The scheduler's lease, lost with its connection, says what happened,
-  // with libpq's reason (it passed on libpqxx's words alone: "Connection to
-  // database failed", "Could not obtain client encoding").
+  // The scheduler, cut off, says what happened, with libpq's reason (it
+  // passed on libpqxx's words alone: "Connection to database failed",
+  // "Could not obtain client encoding"). Its first failing call is its
+  // lease, or, when the cut falls between the lease and the poll's read
+  // (a loaded machine, CI 12-05), that read.
   for (const ServerProcess* server : {a.get(), b.get()}) {
     const std::string line = LogLine(*server, "contentd: schedule: ");
-    EXPECT_THAT(line,
-                ::testing::HasSubstr("contentd: schedule: storage: PostgreSQL "
-                                     "unreachable (storage.dsn): "))
+    EXPECT_THAT(
+        line,
+        ::testing::AnyOf(
+            ::testing::HasSubstr("contentd: schedule: storage: PostgreSQL "
+                                 "unreachable (storage.dsn): "),
+            ::testing::HasSubstr("contentd: schedule: storage: PostgreSQL "
+                                 "unavailable (storage.dsn) while reading")))
         << server->Log();
-    EXPECT_THAT(line, ::testing::HasSubstr("this replica's leases"));
+    EXPECT_THAT(line, ::testing::AnyOf(
+                          ::testing::HasSubstr("this replica's leases"),
+                          ::testing::HasSubstr("connection to server at")));
     EXPECT_THAT(line, ::testing::Not(::testing::HasSubstr("client encoding")));
   }
 
