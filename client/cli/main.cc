@@ -332,8 +332,13 @@ absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields,
   // "; " where a field the BadRequest names follows (a rule's own "; " is
   // followed by no field path of the request).
   std::vector<std::string> violated;
+  // The flag of each violation, for -o json's fieldViolations.
+  std::vector<std::string> flags;
+  bool flagged = false;
   for (const FieldViolation& v : FieldViolations(status)) {
     violated.push_back(absl::StrCat(v.field, ": "));
+    flags.emplace_back(flag_of(violated.back()));
+    flagged = flagged || !flags.back().empty();
   }
   const absl::string_view message = status.message();
   std::string out;
@@ -359,7 +364,9 @@ absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields,
     absl::StrAppend(&out, message.substr(start, next + 2 - start));
     start = next + 2;
   }
-  return named ? Reworded(status, out) : status;
+  const absl::Status flagged_status =
+      flagged ? WithViolationFlags(status, flags) : status;
+  return named ? Reworded(flagged_status, out) : flagged_status;
 }
 
 // As NameTheFlag for an admin verb's one value, `field` in the request, from

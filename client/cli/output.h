@@ -65,9 +65,18 @@ std::string CallErrorText(const absl::Status& status,
 std::string ErrorJson(const absl::Status& status, absl::string_view text);
 
 // ErrorJson's object, for output that adds keys of its own (apply's `file`,
-// watch's notices).
+// watch's notices). Each of its `fieldViolations` has the flag or argument
+// that gave the field, `{"description": ..., "field": "query.tags[0]",
+// "flag": "--tag"}`, as WithViolationFlags put them in `status` ("" where
+// none did).
 google::protobuf::Struct ErrorStruct(const absl::Status& status,
                                      absl::string_view text);
+
+// `status` with `flags[i]` the flag or argument (`--tag`, `ID`) that gave
+// the field of its i-th BadRequest violation, "" for one no flag gave,
+// for ErrorStruct. Kept as a payload of this side's status only.
+absl::Status WithViolationFlags(const absl::Status& status,
+                                const std::vector<std::string>& flags);
 
 // `status` with `message` instead of its own, keeping its code and details
 // (ErrorReason, ErrorMetadata, FieldViolations), which -o json prints.

@@ -3108,5 +3108,37 @@ TEST_F(CliTest, ServerErrorsNameTheFlagOfEachBadField) {
       "query.categories[0]");
 }
 
+// -o json's fieldViolations kept the API's field paths only; each says the
+// flag or argument that gave it too, as the text leads each with it.
+TEST_F(CliTest, JsonFieldViolationsNameTheirFlag) {
+  CommandResult r =
+      Ctl({"query", "--tag", " ai", "--category", "news ", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  auto violations = e.at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 2) << r.err;
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& v : violations.values()) {
+    got.emplace_back(v.struct_value().fields().at("field").string_value(),
+                     v.struct_value().fields().at("flag").string_value());
+  }
+  EXPECT_THAT(
+      got,
+      ElementsAre(std::pair<std::string, std::string>{"query.tags[0]", "--tag"},
+                  std::pair<std::string, std::string>{"query.categories[0]",
+                                                      "--category"}));
+  r = Ctl({"get", "ok-id", "bad!id", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  violations = e.at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 1) << r.err;
+  EXPECT_EQ(
+      violations.values(0).struct_value().fields().at("field").string_value(),
+      "names[1]");
+  EXPECT_EQ(
+      violations.values(0).struct_value().fields().at("flag").string_value(),
+      "ID");
+}
+
 }  // namespace
 }  // namespace content
