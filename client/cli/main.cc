@@ -1538,16 +1538,44 @@ class HelpFormatter : public CLI::Formatter {
     if (!excluded.empty()) {
       absl::StrAppend(&desc, "; not with ", absl::StrJoin(excluded, " or "));
     }
-    return WrapText(desc, kHelpColumns - get_column_width());
+    return WrapText(desc, DescriptionWidth());
   }
 
   std::string make_subcommand(const CLI::App* sub) const override {
     std::stringstream out;
     CLI::detail::format_help(
         out, sub->get_display_name(true),
-        WrapText(sub->get_description(), kHelpColumns - get_column_width()),
+        WrapText(sub->get_description(), DescriptionWidth()),
         get_column_width());
     return out.str();
+  }
+
+  // --help-all: every verb expanded, and every admin command in admin's.
+  // CLI11 asks each verb for its help, which is that of the command given
+  // under it when there is one (`admin backup --help-all` listed backup in
+  // admin's place), and lists admin's commands without their flags.
+  std::string make_subcommands(const CLI::App* app,
+                               CLI::AppFormatMode mode) const override {
+    if (mode != CLI::AppFormatMode::All && depth_ == 0) {
+      return CLI::Formatter::make_subcommands(app, mode);
+    }
+    const std::vector<const CLI::App*> subs =
+        app->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) return "";
+    std::string out = "\nSubcommands:\n";
+    for (const CLI::App* sub : subs) {
+      absl::StrAppend(&out, make_expanded(sub), "\n");
+    }
+    return out;
+  }
+
+  // A verb in --help-all, indented by 2 columns: its descriptions are
+  // wrapped 2 columns narrower.
+  std::string make_expanded(const CLI::App* sub) const override {
+    ++depth_;
+    std::string out = CLI::Formatter::make_expanded(sub);
+    --depth_;
+    return out;
   }
 
   std::string make_footer(const CLI::App* app) const override {
@@ -1564,6 +1592,15 @@ class HelpFormatter : public CLI::Formatter {
     }
     return footer.empty() ? globals : absl::StrCat(globals, "\n", footer);
   }
+
+ private:
+  // Columns left for a description at the current depth.
+  size_t DescriptionWidth() const {
+    return kHelpColumns - get_column_width() - 2 * depth_;
+  }
+
+  // How many verbs deep make_expanded is (--help-all).
+  mutable size_t depth_ = 0;
 };
 
 // Adds the `ID` positional that names an article.
@@ -1586,7 +1623,11 @@ int Main(int argc, char** argv, std::string* command) {
   // Before the verbs are added: each takes its parent's formatter.
   app.formatter(std::make_shared<HelpFormatter>());
   app.require_subcommand(1);
-  app.set_help_all_flag("--help-all", "Help for every verb");
+  // `--help` is the help of the command given (`contentctl VERB --help`:
+  // its flags, then the global ones), `--help-all` every verb's, wherever
+  // given.
+  app.set_help_all_flag("--help-all",
+                        "Help for every verb and its flags, wherever given");
 
   GlobalFlags g;
   // Options not checked for UTF-8 after parsing (NotUtf8Argument).
@@ -1885,6 +1926,14 @@ int Main(int argc, char** argv, std::string* command) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     *command = CommandPath(app);
+    // --help-all is the whole reference, every verb with its flags,
+    // wherever it is given: the command's own help is --help's (CLI11
+    // printed only the verb's for `VERB --help-all`, as --help does).
+    if (dynamic_cast<const CLI::CallForAllHelp*>(&e) != nullptr) {
+      std::cout << app.get_formatter()->make_help(&app, "contentctl",
+                                                  CLI::AppFormatMode::All);
+      return kExitOk;
+    }
     // --help is a ParseError too (exit code 0): it prints the help.
     if (std::string bad = UnknownFlag(app);
         !bad.empty() && e.get_exit_code() != 0) {

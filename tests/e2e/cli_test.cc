@@ -3140,5 +3140,33 @@ TEST_F(CliTest, JsonFieldViolationsNameTheirFlag) {
       "ID");
 }
 
+// `contentctl VERB --help-all` printed that verb's help only, as --help
+// does, though --help-all says it is the help of every verb; `admin backup
+// --help-all` printed backup in admin's place. Wherever it is given it is
+// the whole reference now, every verb and admin command with its flags;
+// --help stays the command's own.
+TEST_F(CliTest, HelpAllIsEveryVerbWhereverGiven) {
+  const std::string all = CtlOk({"--help-all"});
+  for (const char* flag : {"  --dry-run ", "  --from-now ", "  --storage ",
+                           "  destination TEXT REQUIRED", "  --repair "}) {
+    EXPECT_THAT(all, HasSubstr(flag)) << all;
+  }
+  for (const std::string& line : Lines(all)) {
+    EXPECT_LE(line.size(), 80u) << line;
+  }
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"get", "--help-all"},
+        {"admin", "--help-all"},
+        {"admin", "backup", "--help-all"},
+        {"watch", "--tag", "x", "--help-all"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 0) << ::testing::PrintToString(args);
+    EXPECT_EQ(r.out, all) << ::testing::PrintToString(args);
+  }
+  const std::string get = CtlOk({"get", "--help"});
+  EXPECT_THAT(get, Not(HasSubstr("--dry-run")));
+  EXPECT_THAT(get, HasSubstr("  --help-all "));
+}
+
 }  // namespace
 }  // namespace content
