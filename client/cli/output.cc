@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -443,6 +444,17 @@ absl::Status WithViolationFlags(const absl::Status& status,
   absl::Status out = status;
   out.SetPayload(kViolationFlagsUrl, absl::Cord(absl::StrJoin(flags, "\n")));
   return out;
+}
+
+std::string StderrObject(const google::protobuf::Struct& object, Format format,
+                         absl::string_view fallback) {
+  const std::string line = absl::StrCat(fallback, "\n");
+  if (format != Format::kJson && format != Format::kYaml) return line;
+  absl::StatusOr<std::string> json = ToJson(object, /*pretty=*/false);
+  if (!json.ok()) return line;
+  if (format == Format::kJson) return absl::StrCat(*json, "\n");
+  absl::StatusOr<std::string> yaml = JsonToYaml(*json);
+  return yaml.ok() ? absl::StrCat("---\n", *yaml) : line;
 }
 
 std::string ErrorJson(const absl::Status& status, absl::string_view text) {

@@ -2402,7 +2402,8 @@ TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
             "contentctl apply --help"},
            {{"watch", "--bogus"}, "--bogus", "contentctl watch --help"},
            {{"delete", "x", "--bogus"}, "--bogus", "contentctl delete --help"},
-           {{"undelete", "x", "--bogus", "-o", "json"},
+           // (Under -o json, one object: UsageErrorsUnderJsonAreOneObject.)
+           {{"undelete", "x", "--bogus"},
             "--bogus",
             "contentctl undelete --help"},
            {{"restore", "x", "1", "--etag=e", "--bogus"},
@@ -2664,8 +2665,12 @@ TEST_F(CliTest, OutputFormatsAVerbCannotPrintAreUsageErrors) {
       argv.insert(argv.end(), {"-o", format});
       CommandResult r = Ctl(argv);
       EXPECT_EQ(r.exit_code, 2) << format;
-      EXPECT_THAT(r.err, StartsWith(absl::StrCat(
-                             "-o ", format, ": export writes Markdown only")));
+      // Under -o json|yaml the usage error is an object naming -o.
+      const YAML::Node error = YAML::Load(r.err);
+      EXPECT_EQ(error["flag"].as<std::string>(""), "-o") << r.err;
+      EXPECT_THAT(error["message"].as<std::string>(""),
+                  StartsWith(absl::StrCat("-o ", format,
+                                          ": export writes Markdown only")));
       EXPECT_THAT(r.out, IsEmpty());
     }
   }
@@ -3106,6 +3111,165 @@ TEST_F(CliTest, ServerErrorsNameTheFlagOfEachBadField) {
   EXPECT_EQ(
       violations.values(1).struct_value().fields().at("field").string_value(),
       "query.categories[0]");
+}
+
+// Under -o json a usage error (exit 2) was still two text lines, the error
+// and the hint, which a script reading stderr as JSON could not parse. It
+// is one object now, with the flag it names and the hint, whichever check
+// found it: CLI11's parse (unknown flag, bad value, missing argument,
+// excluded flags), contentctl's own, or apply's; with -o before or after
+// the bad flag, or -o itself the flag named. -o yaml gives a YAML document.
+TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+    std::string flag;
+    std::string reason;
+    std::string command;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"get", "x", "--bogus", "-o", "json"},
+            "unknown flag \"--bogus\"",
+            "--bogus",
+            "UNKNOWN_FLAG",
+            "get"},
+           {{"--bogus", "get", "x", "-o", "json"},
+            "unknown flag \"--bogus\"",
+            "--bogus",
+            "UNKNOWN_FLAG",
+            "get"},
+           {{"get", "x", "--revision", "0", "-o", "json"},
+            "--revision: must be at least 1, got 0 (leave it out for the "
+            "head)",
+            "--revision",
+            "INVALID_VALUE",
+            "get"},
+           {{"-o", "json", "get", "x", "--revision"},
+            "--revision: 1 required INT missing",
+            "--revision",
+            "MISSING_ARGUMENT",
+            "get"},
+           {{"get", "-o", "json"},
+            "id is required",
+            "ID",
+            "MISSING_ARGUMENT",
+            "get"},
+           {{"watch", "--after", "1", "--from-now", "-o", "json"},
+            "--after excludes --from-now",
+            "--after",
+            "EXCLUDED_FLAGS",
+            "watch"},
+           {{"export", "x", "-o", "json"},
+            "-o json: export writes Markdown only; leave -o out (`get ID -o "
+            "json` prints an article as JSON)",
+            "-o",
+            "INVALID_VALUE",
+            "export"},
+           {{"query", "--tag", "", "-o", "json"},
+            "--tag: must not be empty",
+            "--tag",
+            "INVALID_VALUE",
+            "query"},
+           {{"--output=json", "frob"},
+            "unknown verb \"frob\"; verbs: apply, get, query, tags, "
+            "categories, history, delete, undelete, diff, restore, "
+            "translations, export, watch, admin, version",
+            "",
+            "UNKNOWN_COMMAND",
+            ""},
+           {{"apply", "-f", "-", "-f", "-", "-ojson"},
+            "-f -: standard input can be given once",
+            "-f",
+            "INVALID_VALUE",
+            "apply"}}) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    CommandResult r = Ctl(c.args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.out, IsEmpty());
+    ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+    const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+    EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
+    EXPECT_EQ(e.at("domain").string_value(), "contentctl");
+    EXPECT_EQ(e.at("reason").string_value(), c.reason);
+    EXPECT_EQ(e.at("message").string_value(), c.message);
+    EXPECT_EQ(e.at("flag").string_value(), c.flag);
+    EXPECT_EQ(e.at("hint").string_value(),
+              absl::StrCat("Run `contentctl", c.command.empty() ? "" : " ",
+                           c.command, " --help` for more information."));
+    EXPECT_EQ(e.at("fieldViolations").list_value().values_size(), 0);
+    EXPECT_EQ(e.at("metadata").struct_value().fields_size(), 0);
+  }
+  // -o yaml: a YAML document with the same keys.
+  CommandResult r = Ctl({"get", "x", "--bogus", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("---\n"));
+  const YAML::Node yaml = YAML::Load(r.err);
+  EXPECT_EQ(yaml["flag"].as<std::string>(), "--bogus");
+  EXPECT_EQ(yaml["reason"].as<std::string>(), "UNKNOWN_FLAG");
+  EXPECT_EQ(yaml["hint"].as<std::string>(),
+            "Run `contentctl get --help` for more information.");
+  // An -o that names no format leaves the text lines.
+  r = Ctl({"get", "x", "-o", "xml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "--output: xml not in {table,json,yaml,markdown}\nRun `contentctl "
+            "get --help` for more information.\n");
+}
+
+// apply -o yaml printed its summary, and its failed files, as text lines
+// on stderr. They are YAML documents now, with the keys -o json's objects
+// have; so are a failed call's error and `get A B`'s per-id errors.
+TEST_F(CliTest, YamlStderrIsYamlDocuments) {
+  Write("ytree/y1.md", Doc("y1", "", "ayt"));
+  const std::string bad = Write("ytree/y2.md", "---\ntitle: [x\n---\nbody\n");
+  CommandResult r =
+      Ctl({"apply", "-f", files_.path() + "/ytree", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_TRUE(YAML::Load(r.out).IsSequence()) << r.out;
+  EXPECT_THAT(r.err, StartsWith("---\n"));
+  std::vector<YAML::Node> docs = YAML::LoadAll(r.err);
+  ASSERT_EQ(docs.size(), 2u) << r.err;
+  EXPECT_EQ(docs[0]["file"].as<std::string>(), bad);
+  EXPECT_EQ(docs[0]["code"].as<std::string>(), "INVALID_ARGUMENT");
+  const YAML::Node& summary = docs[1];
+  EXPECT_EQ(summary["notice"].as<std::string>(), "SUMMARY");
+  EXPECT_EQ(summary["message"].as<std::string>(),
+            "applied 2 files: 1 created, 0 updated, 0 unchanged, 1 failed");
+  EXPECT_EQ(summary["files"].as<int>(), 2);
+  EXPECT_EQ(summary["documents"].as<int>(), 2);
+  EXPECT_EQ(summary["created"].as<int>(), 1);
+  EXPECT_EQ(summary["updated"].as<int>(), 0);
+  EXPECT_EQ(summary["unchanged"].as<int>(), 0);
+  EXPECT_EQ(summary["failed"].as<int>(), 1);
+  EXPECT_FALSE(summary["dryRun"].as<bool>());
+
+  r = Ctl({"get", "no-such-yaml", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  docs = YAML::LoadAll(r.err);
+  ASSERT_EQ(docs.size(), 1u) << r.err;
+  EXPECT_EQ(docs[0]["code"].as<std::string>(), "NOT_FOUND");
+  EXPECT_EQ(docs[0]["reason"].as<std::string>(), "ARTICLE_NOT_FOUND");
+
+  r = Ctl({"get", "y1", "no-such-yaml", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  docs = YAML::LoadAll(r.err);
+  ASSERT_EQ(docs.size(), 1u) << r.err;
+  EXPECT_EQ(docs[0]["name"].as<std::string>(), "articles/no-such-yaml");
+  EXPECT_EQ(docs[0]["reason"].as<std::string>(), "ARTICLE_NOT_FOUND");
+}
+
+// watch -o yaml's notices of a lost and resumed stream were text lines;
+// they are YAML documents, as -o json's are JSON objects.
+TEST_F(CliTest, WatchYamlNoticesAreYamlDocuments) {
+  const CommandResult r = WatchAcrossARestart(files_.path(), {"-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(YAML::LoadAll(r.out).size(), 2u) << r.out;
+  const std::vector<YAML::Node> docs = YAML::LoadAll(r.err);
+  ASSERT_EQ(docs.size(), 2u) << r.err;
+  EXPECT_EQ(docs[0]["notice"].as<std::string>(), "STREAM_LOST");
+  EXPECT_EQ(docs[0]["resumeAfterSequence"].as<std::string>(), "1");
+  EXPECT_EQ(docs[0]["status"]["code"].as<std::string>(), "UNAVAILABLE");
+  EXPECT_EQ(docs[1]["notice"].as<std::string>(), "RESUMED");
 }
 
 // -o json's fieldViolations kept the API's field paths only; each says the
