@@ -9,6 +9,7 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -45,6 +46,8 @@ struct FileResult {
   // The server's reason for `status` where it is not among its payloads
   // (ImportResult.reason); else ErrorReason(status).
   std::string reason;
+  // Likewise its metadata (ImportResult.metadata).
+  std::map<std::string, std::string> metadata;
 };
 
 // How a document wrote what its article holds, for naming it in errors: the
@@ -679,10 +682,20 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
 // under -o json|yaml the object every error is (ErrorStruct; StderrObject),
 // with the file as the results name it, `{"code": ..., "domain": ...,
 // "fieldViolations": [...], "file": "posts/a.md", "message": ...,
-// "metadata": {...}, "reason": ...}`.
+// "metadata": {...}, "reason": ...}`. A streamed import's result has its
+// reason and metadata in the ImportResult rather than in the status.
 std::string FileError(const FileResult& r, Format format) {
   google::protobuf::Struct error = ErrorStruct(r.status, StatusText(r.status));
-  (*error.mutable_fields())["file"].set_string_value(r.file);
+  auto& fields = *error.mutable_fields();
+  fields["file"].set_string_value(r.file);
+  if (!r.reason.empty() && fields["reason"].string_value().empty()) {
+    fields["reason"].set_string_value(r.reason);
+    fields["domain"].set_string_value(kErrorDomain);
+  }
+  auto& metadata = *fields["metadata"].mutable_struct_value()->mutable_fields();
+  for (const auto& [key, value] : r.metadata) {
+    if (metadata.count(key) == 0) metadata[key].set_string_value(value);
+  }
   return StderrObject(error, format,
                       absl::StrCat(r.file, ": error: ", StatusText(r.status)));
 }
@@ -957,6 +970,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
                              r.error()),
                 written);
             fr.reason = r.reason();
+            fr.metadata.insert(r.metadata().begin(), r.metadata().end());
           }
           reporter.Report(std::move(fr));
         }

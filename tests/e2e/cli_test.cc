@@ -3216,6 +3216,29 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
             "get --help` for more information.\n");
 }
 
+// A streamed import's failed file had an empty `reason`, `domain` and
+// `metadata` under -o json, though ImportResult carries the reason and the
+// metadata (ARTICLE_TOO_LARGE's limit_bytes and size_bytes).
+TEST_F(CliTest, ApplyJsonErrorOfAStreamedImportHasItsMetadata) {
+  const std::string big =
+      Write("big/too-large.md",
+            Doc("Too large", "", "", "", std::string(1100000, 'x')));
+  CommandResult r = Ctl({"apply", "-f", big, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  const auto e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.at("file").string_value(), big);
+  EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_EQ(e.at("reason").string_value(), "ARTICLE_TOO_LARGE");
+  EXPECT_EQ(e.at("domain").string_value(), "contentd.v1");
+  const auto& metadata = e.at("metadata").struct_value().fields();
+  ASSERT_EQ(metadata.count("limit_bytes"), 1u) << lines[0];
+  EXPECT_EQ(metadata.at("limit_bytes").string_value(), "1048576");
+  ASSERT_EQ(metadata.count("size_bytes"), 1u) << lines[0];
+  EXPECT_GT(std::stoll(metadata.at("size_bytes").string_value()), 1100000);
+}
+
 // apply -o yaml printed its summary, and its failed files, as text lines
 // on stderr. They are YAML documents now, with the keys -o json's objects
 // have; so are a failed call's error and `get A B`'s per-id errors.
