@@ -9,6 +9,7 @@
 #include <deque>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -25,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "client/cli/usage.h"
 #include "common/utf8.h"
 #include "content/markdown.h"
 #include "google/protobuf/struct.pb.h"
@@ -44,6 +46,8 @@ struct FileResult {
   // The server's reason for `status` where it is not among its payloads
   // (ImportResult.reason); else ErrorReason(status).
   std::string reason;
+  // Likewise its metadata (ImportResult.metadata).
+  std::map<std::string, std::string> metadata;
 };
 
 // How a document wrote what its article holds, for naming it in errors: the
@@ -344,25 +348,20 @@ Input ReadDocuments(const std::string& file, const ApplyOptions& options,
   return read;
 }
 
-// A warning about `path` on stderr, `PATH: warning: TEXT`, or under -o json
-// a JSON object on one line, {"file": PATH, "message": TEXT, "notice":
-// "WARNING", "reason": REASON}, so that every line of stderr is one.
+// A warning about `path` on stderr, `PATH: warning: TEXT`, or under -o
+// json|yaml an object (StderrObject: a JSON line, a YAML document),
+// {"file": PATH, "message": TEXT, "notice": "WARNING", "reason": REASON},
+// so that every line of stderr is one.
 void Warn(const std::string& path, absl::string_view reason,
           const std::string& text, Format format) {
-  if (format != Format::kJson) {
-    std::cerr << path << ": warning: " << text << "\n";
-    return;
-  }
   google::protobuf::Struct notice;
   auto& fields = *notice.mutable_fields();
   fields["file"].set_string_value(path);
   fields["message"].set_string_value(text);
   fields["notice"].set_string_value("WARNING");
   fields["reason"].set_string_value(std::string(reason));
-  absl::StatusOr<std::string> json = ToJson(notice, /*pretty=*/false);
-  // Struct always maps to JSON; the text line stands in should it not.
-  std::cerr << (json.ok() ? *json : absl::StrCat(path, ": warning: ", text))
-            << "\n";
+  std::cerr << StderrObject(notice, format,
+                            absl::StrCat(path, ": warning: ", text));
 }
 
 // The files `paths` stand for, in order: a file as is, a directory as every
@@ -679,31 +678,36 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
   return out;
 }
 
-// What -o json prints on stderr for a failed file instead of `FILE: error:
-// CODE: message`: the object every -o json error is (ErrorJson), with the
-// file as the results name it, `{"code": ..., "domain": ...,
-// "fieldViolations": [...], "file": "posts/a.md", "message": ..., "metadata":
-// {...}, "reason": ...}`, on one line.
-std::string FileErrorJson(const FileResult& r) {
+// What a failed file prints on stderr: `FILE: error: CODE: message`, or
+// under -o json|yaml the object every error is (ErrorStruct; StderrObject),
+// with the file as the results name it, `{"code": ..., "domain": ...,
+// "fieldViolations": [...], "file": "posts/a.md", "message": ...,
+// "metadata": {...}, "reason": ...}`. A streamed import's result has its
+// reason and metadata in the ImportResult rather than in the status.
+std::string FileError(const FileResult& r, Format format) {
   google::protobuf::Struct error = ErrorStruct(r.status, StatusText(r.status));
-  (*error.mutable_fields())["file"].set_string_value(r.file);
-  absl::StatusOr<std::string> json = ToJson(error, /*pretty=*/false);
-  // Struct always maps to JSON; the text line stands in should it not.
-  return json.ok() ? *json
-                   : absl::StrCat(r.file, ": error: ", StatusText(r.status));
+  auto& fields = *error.mutable_fields();
+  fields["file"].set_string_value(r.file);
+  if (!r.reason.empty() && fields["reason"].string_value().empty()) {
+    fields["reason"].set_string_value(r.reason);
+    fields["domain"].set_string_value(kErrorDomain);
+  }
+  auto& metadata = *fields["metadata"].mutable_struct_value()->mutable_fields();
+  for (const auto& [key, value] : r.metadata) {
+    if (metadata.count(key) == 0) metadata[key].set_string_value(value);
+  }
+  return StderrObject(error, format,
+                      absl::StrCat(r.file, ": error: ", StatusText(r.status)));
 }
 
 // An error of the whole run (the import stream's, a path that cannot be
 // read) on stderr: `Error: TEXT`, TEXT being `CODE: message` or
-// CallErrorText, or under -o json the object ErrorJson gives, as the other
-// verbs print theirs.
+// CallErrorText, or under -o json|yaml the object ErrorStruct gives, as
+// the other verbs print theirs.
 void PrintRunError(const absl::Status& status, const std::string& text,
                    Format format) {
-  if (format == Format::kJson) {
-    std::cerr << ErrorJson(status, text) << "\n";
-  } else {
-    std::cerr << "Error: " << text << "\n";
-  }
+  std::cerr << StderrObject(ErrorStruct(status, text), format,
+                            absl::StrCat("Error: ", text));
 }
 
 // One file on its way through a streaming import.
@@ -718,13 +722,12 @@ struct Pending {
 class Reporter {
  public:
   Reporter(size_t total, Format format, bool dry_run)
-      : structured_(format == Format::kJson || format == Format::kYaml),
-        json_errors_(format == Format::kJson),
+      : format_(format),
+        structured_(format == Format::kJson || format == Format::kYaml),
         dry_run_(dry_run),
         total_(total),
-        // Under -o json every line of stderr is a JSON object: no bar.
-        bar_(total,
-             total > 1 && format != Format::kJson && isatty(STDERR_FILENO)) {
+        // Under -o json|yaml stderr is objects only: no bar.
+        bar_(total, total > 1 && !structured_ && isatty(STDERR_FILENO)) {
     bar_.Show(0);
   }
 
@@ -737,11 +740,7 @@ class Reporter {
       ++failed_;
       if (!quiet) {
         std::cout.flush();
-        if (json_errors_) {
-          std::cerr << FileErrorJson(r) << "\n";
-        } else {
-          std::cerr << r.file << ": error: " << StatusText(r.status) << "\n";
-        }
+        std::cerr << FileError(r, format_);
       }
     } else {
       ++(r.result == "created"   ? created_
@@ -787,19 +786,20 @@ class Reporter {
         total_ == files ? "" : absl::StrCat(total_, " documents from "), files,
         files == 1 ? " file: " : " files: ", created_, " created, ", updated_,
         " updated, ", unchanged_, " unchanged, ", failed_, " failed");
-    if (json_errors_) {
-      std::cerr << SummaryJson(summary, files) << "\n";
+    if (structured_) {
+      std::cerr << SummaryObject(summary, files);
     } else {
-      (structured_ ? std::cerr : std::cout) << summary << "\n";
+      std::cout << summary << "\n";
     }
     return failed_ > 0 ? 1 : 0;
   }
 
  private:
-  // The summary under -o json: {"created": N, "documents": N, "dryRun":
-  // BOOL, "failed": N, "files": N, "message": SUMMARY, "notice": "SUMMARY",
-  // "unchanged": N, "updated": N}, counts as numbers, on one line.
-  std::string SummaryJson(const std::string& summary, size_t files) const {
+  // The summary under -o json|yaml (StderrObject: a JSON line, a YAML
+  // document): {"created": N, "documents": N, "dryRun": BOOL, "failed": N,
+  // "files": N, "message": SUMMARY, "notice": "SUMMARY", "unchanged": N,
+  // "updated": N}, counts as numbers.
+  std::string SummaryObject(const std::string& summary, size_t files) const {
     google::protobuf::Struct notice;
     auto& fields = *notice.mutable_fields();
     fields["notice"].set_string_value("SUMMARY");
@@ -811,12 +811,12 @@ class Reporter {
           std::pair{"unchanged", unchanged_}, std::pair{"failed", failed_}}) {
       fields[key].set_number_value(static_cast<double>(n));
     }
-    absl::StatusOr<std::string> json = ToJson(notice, /*pretty=*/false);
-    return json.ok() ? *json : summary;
+    return StderrObject(notice, format_, summary);
   }
 
+  const Format format_;
+  // -o json|yaml: results on stdout at the end, objects on stderr.
   const bool structured_;
-  const bool json_errors_;  // -o json: every stderr line is an object
   const bool dry_run_;
   size_t total_;  // documents
   std::mutex mu_;
@@ -970,6 +970,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
                              r.error()),
                 written);
             fr.reason = r.reason();
+            fr.metadata.insert(r.metadata().begin(), r.metadata().end());
           }
           reporter.Report(std::move(fr));
         }
@@ -1020,21 +1021,20 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   absl::TimeZone zone;
   if (!options.default_zone.empty() && options.default_zone != "UTC" &&
       !absl::LoadTimeZone(options.default_zone, &zone)) {
-    std::cerr << "--default-zone: unknown time zone \"" << options.default_zone
-              << "\"\n";
-    return 2;
+    return Usage(absl::StrCat("--default-zone: unknown time zone \"",
+                              options.default_zone, "\""));
   }
   // Standard input can be read once, and --id names a single article.
   const size_t stdin_count =
       std::count(options.paths.begin(), options.paths.end(), kStdin);
   if (stdin_count > 1) {
-    std::cerr << "-f -: standard input can be given once\n";
-    return 2;
+    return Usage("-f -: standard input can be given once");
   }
   if (!options.id.empty() && (stdin_count != 1 || options.paths.size() != 1)) {
-    std::cerr << "--id: applies only to a single -f - (a file takes its id "
-                 "from its front matter or its name)\n";
-    return 2;
+    return Usage(
+        "--id: applies only to a single -f - (a file takes its id from its "
+        "front matter or its name)",
+        kExcludedFlags);
   }
   absl::StatusOr<std::vector<std::string>> files =
       ListFiles(options.paths, format);
@@ -1047,13 +1047,12 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
                           : !options.etag.empty()        ? "--etag"
                                                          : nullptr;
   if (condition != nullptr && files->size() != 1) {
-    std::cerr << condition << ": allowed with a single file only ("
-              << files->size() << " given)\n";
-    return 2;
+    return Usage(absl::StrCat(condition, ": allowed with a single file only (",
+                              files->size(), " given)"));
   }
   if (condition != nullptr && options.dry_run) {
-    std::cerr << condition << ": cannot be combined with --dry-run\n";
-    return 2;
+    return Usage(absl::StrCat(condition, ": cannot be combined with --dry-run"),
+                 kExcludedFlags);
   }
   // Read before anything is sent: --id names one article, and standard
   // input may hold many documents (`-o markdown` of many), each naming its
@@ -1064,11 +1063,10 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
     const size_t documents =
         stdin_text->ok() ? SplitDocuments(**stdin_text, kStdinLabel).size() : 1;
     if (!options.id.empty() && documents > 1) {
-      std::cerr << "--id: names one article, and standard input holds "
-                << documents
-                << " documents; leave --id out to apply each to the article "
-                   "its `# articles/ID revision N` line names\n";
-      return 2;
+      return Usage(absl::StrCat(
+          "--id: names one article, and standard input holds ", documents,
+          " documents; leave --id out to apply each to the article its `# "
+          "articles/ID revision N` line names"));
     }
   }
   const absl::StatusOr<std::string>* stdin_ptr =
@@ -1080,10 +1078,9 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   // checks the revision on the server.
   Input read = ReadDocuments(files->front(), options, stdin_ptr);
   if (read.documents.size() > 1) {
-    std::cerr << condition << ": allowed with a single article only ("
-              << read.label << " holds " << read.documents.size()
-              << " documents)\n";
-    return 2;
+    return Usage(absl::StrCat(
+        condition, ": allowed with a single article only (", read.label,
+        " holds ", read.documents.size(), " documents)"));
   }
   Reporter reporter(1, format, false);
   if (read.status.ok()) {

@@ -50,6 +50,7 @@
 #include "absl/time/time.h"
 #include "client/cli/apply.h"
 #include "client/cli/output.h"
+#include "client/cli/usage.h"
 #include "common/decimal_flag.h"
 #include "common/lang_tag.h"
 #include "common/utf8.h"
@@ -65,10 +66,7 @@ constexpr char kVersion[] = "0.1.0";
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
-// The ErrorInfo domain of contentd's reasons, which -o json prints.
-constexpr char kErrorDomain[] = "contentd.v1";
+// kExitUsage: client/cli/usage.h.
 
 // Flags every verb takes.
 struct GlobalFlags {
@@ -177,15 +175,19 @@ CallOptions LongCall(const Session& s, absl::Duration default_timeout) {
 
 // The connection, for what Fail says of a connection error.
 Connection g_connection;
-// Whether Fail prints a JSON object (-o json) rather than a line.
-bool g_json_errors = false;
+// -o: Fail prints an object (StderrObject) under json and yaml, a line
+// otherwise.
+Format g_format = Format::kTable;
+
+// Whether errors are objects rather than lines.
+bool StructuredErrors() {
+  return g_format == Format::kJson || g_format == Format::kYaml;
+}
 
 int Fail(const absl::Status& status) {
-  if (g_json_errors) {
-    std::cerr << ErrorJson(status, CallErrorText(status, g_connection)) << "\n";
-  } else {
-    std::cerr << "Error: " << CallErrorText(status, g_connection) << "\n";
-  }
+  const std::string text = CallErrorText(status, g_connection);
+  std::cerr << StderrObject(ErrorStruct(status, text), g_format,
+                            absl::StrCat("Error: ", text));
   return kExitFailure;
 }
 
@@ -332,8 +334,13 @@ absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields,
   // "; " where a field the BadRequest names follows (a rule's own "; " is
   // followed by no field path of the request).
   std::vector<std::string> violated;
+  // The flag of each violation, for -o json's fieldViolations.
+  std::vector<std::string> flags;
+  bool flagged = false;
   for (const FieldViolation& v : FieldViolations(status)) {
     violated.push_back(absl::StrCat(v.field, ": "));
+    flags.emplace_back(flag_of(violated.back()));
+    flagged = flagged || !flags.back().empty();
   }
   const absl::string_view message = status.message();
   std::string out;
@@ -359,7 +366,9 @@ absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields,
     absl::StrAppend(&out, message.substr(start, next + 2 - start));
     start = next + 2;
   }
-  return named ? Reworded(status, out) : status;
+  const absl::Status flagged_status =
+      flagged ? WithViolationFlags(status, flags) : status;
+  return named ? Reworded(flagged_status, out) : flagged_status;
 }
 
 // As NameTheFlag for an admin verb's one value, `field` in the request, from
@@ -451,9 +460,9 @@ int RunGetMany(Session& s, const GetFlags& f) {
         std::tuple{!f.fallback_langs.empty(), "--fallback",
                    "picks a translation"}}) {
     if (given) {
-      std::cerr << flag << ": " << what << " of one article; give one ID ("
-                << f.ids.size() << " given)\n";
-      return kExitUsage;
+      return Usage(absl::StrCat(flag, ": ", what, " of one article; give one ",
+                                "ID (", f.ids.size(), " given)"),
+                   kExcludedFlags);
     }
   }
   v1::BatchGetArticlesRequest request;
@@ -483,12 +492,13 @@ int RunGetMany(Session& s, const GetFlags& f) {
     }
     const absl::Status status(static_cast<absl::StatusCode>(r.error_code()),
                               message);
-    if (!g_json_errors) {
-      // `Error: NOT_FOUND (ARTICLE_DELETED): articles/b is deleted ...`
-      errors.push_back(absl::StrCat(
-          "Error: ", absl::StatusCodeToString(status.code()),
-          r.reason().empty() ? "" : absl::StrCat(" (", r.reason(), ")"), ": ",
-          message));
+    // `Error: NOT_FOUND (ARTICLE_DELETED): articles/b is deleted ...`
+    const std::string line = absl::StrCat(
+        "Error: ", absl::StatusCodeToString(status.code()),
+        r.reason().empty() ? "" : absl::StrCat(" (", r.reason(), ")"), ": ",
+        message);
+    if (!StructuredErrors()) {
+      errors.push_back(absl::StrCat(line, "\n"));
       continue;
     }
     // A result carries no ErrorInfo: its reason and metadata are put where
@@ -502,13 +512,11 @@ int RunGetMany(Session& s, const GetFlags& f) {
     for (const auto& [key, value] : r.metadata())
       metadata[key].set_string_value(value);
     fields["name"].set_string_value(r.name());
-    absl::StatusOr<std::string> json = ToJson(error, /*pretty=*/false);
-    errors.push_back(json.ok() ? *json
-                               : absl::StrCat("Error: ", StatusText(status)));
+    errors.push_back(StderrObject(error, g_format, line));
   }
   const absl::Status printed = s.output.PrintArticles(found, /*states=*/f.all);
   std::cout.flush();
-  for (const std::string& line : errors) std::cerr << line << "\n";
+  for (const std::string& error : errors) std::cerr << error;
   if (!printed.ok()) return Fail(printed);
   return errors.empty() ? kExitOk : kExitFailure;
 }
@@ -518,14 +526,12 @@ int RunGet(Session& s, GetFlags f) {
   f.id = f.ids.empty() ? "" : f.ids.front();
   // The server would name the API fields (`fallback_langs`, `lang`).
   if (!f.fallback_langs.empty() && f.lang.empty()) {
-    std::cerr << "--fallback: needs --lang\n";
-    return kExitUsage;
+    return Usage("--fallback: needs --lang", kMissingArgument);
   }
   // The server's rule (`lang`, `fallback_langs[0]`), named by the flags.
   const auto bad_tag = [](const char* flag, const std::string& lang) {
-    std::cerr << flag << ": " << internal::kLanguageTagRule << "\"" << lang
-              << "\"\n";
-    return kExitUsage;
+    return Usage(
+        absl::StrCat(flag, ": ", internal::kLanguageTagRule, "\"", lang, "\""));
   };
   if (!f.lang.empty() && !internal::IsLanguageTag(f.lang)) {
     return bad_tag("--lang", f.lang);
@@ -534,9 +540,10 @@ int RunGet(Session& s, GetFlags f) {
     if (!internal::IsLanguageTag(lang)) return bad_tag("--fallback", lang);
   }
   if (!f.lang.empty() && f.revision != 0) {
-    std::cerr << "--revision: cannot be combined with --lang (a translation "
-                 "is always the head)\n";
-    return kExitUsage;
+    return Usage(
+        "--revision: cannot be combined with --lang (a translation is always "
+        "the head)",
+        kExcludedFlags);
   }
   v1::GetArticleRequest request;
   request.set_name(NameOf(f.id));
@@ -654,13 +661,12 @@ void AddFilterFlags(CLI::App* verb, QueryFlags* f) {
 
 int RunQuery(Session& s, const QueryFlags& f) {
   if (std::string bad = CheckQueryFlags(f, "--all"); !bad.empty()) {
-    std::cerr << bad << "\n";
-    return kExitUsage;
+    return Usage(std::move(bad));
   }
   if (f.view == "basic" && s.output.format() == Format::kMarkdown) {
     // Markdown documents are their bodies; without them each is empty.
-    std::cerr << "--view basic: has no bodies to print as -o markdown\n";
-    return kExitUsage;
+    return Usage("--view basic: has no bodies to print as -o markdown",
+                 kExcludedFlags);
   }
   v1::QueryArticlesRequest request;
   *request.mutable_query() = BuildQuery(f);
@@ -689,10 +695,10 @@ int RunTerms(Session& s, const TermsFlags& f, bool categories) {
   if (s.output.format() == Format::kMarkdown) {
     // Names and counts are no documents; a table under -o markdown would
     // pass for one.
-    std::cerr << "-o markdown: " << (categories ? "categories" : "tags")
-              << " lists names and counts, not documents: use -o table, "
-                 "json or yaml\n";
-    return kExitUsage;
+    return Usage(
+        absl::StrCat("-o markdown: ", categories ? "categories" : "tags",
+                     " lists names and counts, not documents: use "
+                     "-o table, json or yaml"));
   }
   if (categories) {
     v1::ListCategoriesRequest request;
@@ -939,13 +945,12 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   filters.all = !live_only;
   if (std::string bad = CheckQueryFlags(filters, "no --live-only");
       !bad.empty()) {
-    std::cerr << bad << "\n";
-    return kExitUsage;
+    return Usage(std::move(bad));
   }
   if (dir.empty()) {
     if (f.id.empty()) {
-      std::cerr << "export: give an ID, or --dir DIR to export many\n";
-      return kExitUsage;
+      return Usage("export: give an ID, or --dir DIR to export many", "ID",
+                   kMissingArgument);
     }
     // The filters select what --dir writes; with an ID they would be
     // ignored, and the article printed whether it matches or not.
@@ -958,9 +963,10 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
           std::pair{!filters.since.empty(), "--since"},
           std::pair{!filters.until.empty(), "--until"}}) {
       if (given) {
-        std::cerr << flag << ": applies only with --dir (export ID prints "
-                  << "that one article)\n";
-        return kExitUsage;
+        return Usage(absl::StrCat(flag,
+                                  ": applies only with --dir (export ID "
+                                  "prints that one article)"),
+                     kExcludedFlags);
       }
     }
     v1::GetArticleRequest request;
@@ -995,8 +1001,8 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     return kExitOk;
   }
   if (!f.id.empty()) {
-    std::cerr << "export: give an ID or --dir, not both\n";
-    return kExitUsage;
+    return Usage("export: give an ID or --dir, not both", "--dir",
+                 kExcludedFlags);
   }
   std::error_code ec;
   const bool existed = std::filesystem::exists(dir, ec);
@@ -1101,41 +1107,39 @@ struct WatchFlags {
 // Set by the SIGINT handler, which may do nothing else (Cancel locks).
 std::atomic<bool> g_watch_interrupted{false};
 
-// A notice of `watch -o json` on one line: `notice` with the keys every
-// notice has added, {"message": TEXT (the text line less `watch: `),
-// "notice": KIND, "resumeAfterSequence": "41"}, the sequence a string as
-// proto3 JSON writes an int64, and left out while there is none (no event
-// yet, and the server never said where the stream starts: the message says
-// from now or from the oldest event kept).
-std::string WatchNoticeJson(google::protobuf::Struct* notice,
-                            absl::string_view kind, const std::string& text,
-                            int64_t after) {
+// A notice of `watch -o json|yaml` (StderrObject: a JSON line, a YAML
+// document): `notice` with the keys every notice has added, {"message":
+// TEXT (the text line less `watch: `), "notice": KIND,
+// "resumeAfterSequence": "41"}, the sequence a string as proto3 JSON writes
+// an int64, and left out while there is none (no event yet, and the server
+// never said where the stream starts: the message says from now or from
+// the oldest event kept).
+std::string WatchNotice(google::protobuf::Struct* notice,
+                        absl::string_view kind, const std::string& text,
+                        int64_t after, Format format) {
   auto& fields = *notice->mutable_fields();
   fields["notice"].set_string_value(std::string(kind));
   fields["message"].set_string_value(text);
   if (after > 0) {
     fields["resumeAfterSequence"].set_string_value(absl::StrCat(after));
   }
-  absl::StatusOr<std::string> json = ToJson(*notice, /*pretty=*/false);
-  // Struct always maps to JSON; the text line stands in should it not.
-  return json.ok() ? *json : absl::StrCat("watch: ", text);
+  return StderrObject(*notice, format, absl::StrCat("watch: ", text));
 }
 
 // One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
 // compact JSON object (the WatchArticlesResponse) per line, or with -o yaml
 // one YAML document per event, each opened by `---`. Notices of a lost and
-// resumed stream go to stderr, as lines or, with -o json, JSON objects
-// (WatchNoticeJson).
+// resumed stream go to stderr, as lines or, with -o json|yaml, objects
+// (WatchNotice).
 int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   if (std::string bad = CheckQueryFlags(filters, "--all"); !bad.empty()) {
-    std::cerr << bad << "\n";
-    return kExitUsage;
+    return Usage(std::move(bad));
   }
   if (s.output.format() == Format::kMarkdown) {
     // An event is no article, and a change can be a deletion: no document.
-    std::cerr << "-o markdown: watch prints table lines, JSON lines (-o json) "
-                 "or YAML documents (-o yaml)\n";
-    return kExitUsage;
+    return Usage(
+        "-o markdown: watch prints table lines, JSON lines (-o json) or YAML "
+        "documents (-o yaml)");
   }
   v1::WatchArticlesRequest request;
   *request.mutable_filter() = BuildQuery(filters);
@@ -1179,38 +1183,32 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
     if (after > 0) return absl::StrCat("after sequence ", after);
     return std::string(f.from_now ? "from now" : "from the oldest event kept");
   };
-  // Under -o json each notice is a JSON object on stderr too, not on
-  // stdout with the events: stdout stays a stream of WatchArticlesResponse
-  // objects only, which a `jq` filter reads without telling two shapes
-  // apart, and each notice carries the sequence the watch resumes after,
-  // which places it among the events whatever order a reader of both
-  // streams sees them in (both are flushed as they are written).
-  const bool json = s.output.format() == Format::kJson;
-  hooks.on_lost = [&from, json](const absl::Status& status, int64_t after) {
+  // Under -o json each notice is a JSON object on stderr too (under -o
+  // yaml a YAML document), not on stdout with the events: stdout stays a
+  // stream of WatchArticlesResponse objects only, which a `jq` filter reads
+  // without telling two shapes apart, and each notice carries the sequence
+  // the watch resumes after, which places it among the events whatever
+  // order a reader of both streams sees them in (both are flushed as they
+  // are written).
+  const Format notices = s.output.format();
+  hooks.on_lost = [&from, notices](const absl::Status& status, int64_t after) {
     const std::string text =
         absl::StrCat("lost the stream (", StatusText(status),
                      "); reconnecting to resume ", from(after));
-    if (!json) {
-      std::cerr << "watch: " << text << std::endl;
-      return;
-    }
     google::protobuf::Struct notice;
     // The error that ended the stream, as a failed call's -o json gives it
     // (a server that ended the stream itself: code OK).
     *(*notice.mutable_fields())["status"].mutable_struct_value() =
         ErrorStruct(status, StatusText(status));
-    std::cerr << WatchNoticeJson(&notice, "STREAM_LOST", text, after)
-              << std::endl;
+    std::cerr << WatchNotice(&notice, "STREAM_LOST", text, after, notices)
+              << std::flush;
   };
-  hooks.on_resumed = [&from, json](int64_t after) {
+  hooks.on_resumed = [&from, notices](int64_t after) {
     const std::string text =
         absl::StrCat("reconnected; resuming ", from(after));
-    if (!json) {
-      std::cerr << "watch: " << text << std::endl;
-      return;
-    }
     google::protobuf::Struct notice;
-    std::cerr << WatchNoticeJson(&notice, "RESUMED", text, after) << std::endl;
+    std::cerr << WatchNotice(&notice, "RESUMED", text, after, notices)
+              << std::flush;
   };
   int64_t seen = 0;
   const Format format = s.output.format();
@@ -1422,9 +1420,9 @@ std::string NotUtf8Argument(const CLI::App& app,
 
 // When the innermost command given (`contentctl`, `contentctl admin`)
 // takes a command and none was given: what to say, `unknown admin command
-// "frob"` or `admin: needs a command`, and the ones there are; "" otherwise
-// (a RequiredError for a missing flag or argument).
-std::string MissingCommand(const CLI::App& app) {
+// "frob"` (`*unknown` set) or `admin: needs a command`, and the ones there
+// are; "" otherwise (a RequiredError for a missing flag or argument).
+std::string MissingCommand(const CLI::App& app, bool* unknown) {
   const CLI::App* group = &app;
   std::string path;  // "admin " for `contentctl admin`
   while (!group->get_subcommands().empty()) {
@@ -1441,19 +1439,19 @@ std::string MissingCommand(const CLI::App& app) {
   const std::vector<std::string> rest = app.remaining(/*recurse=*/true);
   const std::string kind =
       path.empty() ? "verb" : absl::StrCat(path, "command");
+  *unknown = !rest.empty() && !absl::StartsWith(rest.front(), "-");
   std::string text =
-      rest.empty() || absl::StartsWith(rest.front(), "-")
-          ? absl::StrCat(
-                path.empty() ? "contentctl" : path.substr(0, path.size() - 1),
-                ": needs a ", path.empty() ? "verb" : "command")
-          : absl::StrCat("unknown ", kind, " \"", rest.front(), "\"");
-  absl::StrAppend(&text, "; ", kind, "s: ", absl::StrJoin(names, ", "), "\n");
+      !*unknown ? absl::StrCat(path.empty() ? "contentctl"
+                                            : path.substr(0, path.size() - 1),
+                               ": needs a ", path.empty() ? "verb" : "command")
+                : absl::StrCat("unknown ", kind, " \"", rest.front(), "\"");
+  absl::StrAppend(&text, "; ", kind, "s: ", absl::StrJoin(names, ", "));
   return text;
 }
 
 // The first of the arguments no command took that is a flag (`--bogus`,
-// `-x`), and what to say of it: `unknown flag "--bogus"`; "" if none is a
-// flag. Checked before
+// `-x`), as given but for a value after `=`; "" if none is a flag. Checked
+// before
 // any other parse error: `admin --bogus` would otherwise say that admin
 // needs a command, and `admin backup --bogus` that the destination is
 // missing, neither naming the flag; CLI11 says only that an argument was
@@ -1463,10 +1461,100 @@ std::string UnknownFlag(const CLI::App& app) {
     if (arg.size() < 2 || arg[0] != '-' || absl::ascii_isdigit(arg[1])) {
       continue;
     }
-    const std::string flag = arg.substr(0, arg.find('='));  // --bogus=1
-    return absl::StrCat("unknown flag \"", flag, "\"\n");
+    return arg.substr(0, arg.find('='));  // --bogus=1
   }
   return "";
+}
+
+// The format -o asks for on the command line `argv`, read as CLI11 reads
+// it (`-o json`, `-ojson`, `--output json`, `--output=json`; the last
+// given; none after `--`), for a usage error found before or at -o, when
+// the parse has not set it: table when none is given or its value is no
+// format.
+Format FormatInArgs(int argc, char** argv) {
+  std::string value;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "-o" || arg == "--output") {
+      if (i + 1 < argc) value = argv[++i];
+    } else if (absl::StartsWith(arg, "--output=")) {
+      value = std::string(arg.substr(9));
+    } else if (absl::StartsWith(arg, "-o") && !absl::StartsWith(arg, "--")) {
+      value = std::string(arg.substr(2));
+    }
+  }
+  return ParseFormat(value).value_or(Format::kTable);
+}
+
+// How usage errors name `opt`: its flag (`--revision`), or an argument in
+// capitals (`ID`), as NotUtf8Argument names them.
+std::string DisplayName(const CLI::Option& opt) {
+  const std::string name = opt.get_name();
+  return opt.get_positional() ? absl::AsciiStrToUpper(name) : name;
+}
+
+// The flag or argument of `app` or a command under it that CLI11's
+// `message` is about: the one it opens with (`--revision: ...`, `id is
+// required`, `--from-now excludes --after`), else the first it names as a
+// word; "" if none.
+std::string OptionIn(const CLI::App& app, absl::string_view message) {
+  std::vector<const CLI::App*> apps = {&app};
+  std::vector<const CLI::Option*> options;
+  for (size_t i = 0; i < apps.size(); ++i) {
+    for (const CLI::Option* opt : apps[i]->get_options()) {
+      options.push_back(opt);
+    }
+    for (const CLI::App* sub :
+         apps[i]->get_subcommands([](const CLI::App*) { return true; })) {
+      apps.push_back(sub);
+    }
+  }
+  const auto is_name_char = [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+           c == '_';
+  };
+  // At `at` in `message` as a word of its own.
+  const auto word_at = [&](const std::string& name, size_t at) {
+    const size_t end = at + name.size();
+    return (at == 0 || !is_name_char(message[at - 1])) &&
+           (end == message.size() || !is_name_char(message[end]));
+  };
+  for (const CLI::Option* opt : options) {
+    const std::string name = opt->get_name();
+    if (!name.empty() && absl::StartsWith(message, name) && word_at(name, 0)) {
+      return DisplayName(*opt);
+    }
+  }
+  for (const CLI::Option* opt : options) {
+    const std::string name = opt->get_name();
+    if (name.empty() || name[0] != '-') continue;
+    for (size_t at = message.find(name); at != absl::string_view::npos;
+         at = message.find(name, at + 1)) {
+      if (word_at(name, at)) return DisplayName(*opt);
+    }
+  }
+  return "";
+}
+
+// A usage error of CLI11's parse (a bad value, a missing argument, flags
+// that exclude each other, an argument not expected), recorded as Usage
+// records the others: CLI11's line, the flag or argument it names, and
+// the reason of its kind.
+int ParseUsageError(const CLI::App& app, const CLI::ParseError& e) {
+  const char* reason = kInvalidValue;
+  if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr ||
+      dynamic_cast<const CLI::RequiresError*>(&e) != nullptr ||
+      dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+    reason = kMissingArgument;
+  } else if (dynamic_cast<const CLI::ExcludesError*>(&e) != nullptr) {
+    reason = kExcludedFlags;
+  } else if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    reason = kUnexpectedArgument;
+  }
+  std::string message = e.what();
+  std::string flag = OptionIn(app, message);
+  return Usage(std::move(message), std::move(flag), reason);
 }
 
 // The innermost command given, `contentctl admin backup`, or `contentctl`
@@ -1531,16 +1619,44 @@ class HelpFormatter : public CLI::Formatter {
     if (!excluded.empty()) {
       absl::StrAppend(&desc, "; not with ", absl::StrJoin(excluded, " or "));
     }
-    return WrapText(desc, kHelpColumns - get_column_width());
+    return WrapText(desc, DescriptionWidth());
   }
 
   std::string make_subcommand(const CLI::App* sub) const override {
     std::stringstream out;
     CLI::detail::format_help(
         out, sub->get_display_name(true),
-        WrapText(sub->get_description(), kHelpColumns - get_column_width()),
+        WrapText(sub->get_description(), DescriptionWidth()),
         get_column_width());
     return out.str();
+  }
+
+  // --help-all: every verb expanded, and every admin command in admin's.
+  // CLI11 asks each verb for its help, which is that of the command given
+  // under it when there is one (`admin backup --help-all` listed backup in
+  // admin's place), and lists admin's commands without their flags.
+  std::string make_subcommands(const CLI::App* app,
+                               CLI::AppFormatMode mode) const override {
+    if (mode != CLI::AppFormatMode::All && depth_ == 0) {
+      return CLI::Formatter::make_subcommands(app, mode);
+    }
+    const std::vector<const CLI::App*> subs =
+        app->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) return "";
+    std::string out = "\nSubcommands:\n";
+    for (const CLI::App* sub : subs) {
+      absl::StrAppend(&out, make_expanded(sub), "\n");
+    }
+    return out;
+  }
+
+  // A verb in --help-all, indented by 2 columns: its descriptions are
+  // wrapped 2 columns narrower.
+  std::string make_expanded(const CLI::App* sub) const override {
+    ++depth_;
+    std::string out = CLI::Formatter::make_expanded(sub);
+    --depth_;
+    return out;
   }
 
   std::string make_footer(const CLI::App* app) const override {
@@ -1557,6 +1673,15 @@ class HelpFormatter : public CLI::Formatter {
     }
     return footer.empty() ? globals : absl::StrCat(globals, "\n", footer);
   }
+
+ private:
+  // Columns left for a description at the current depth.
+  size_t DescriptionWidth() const {
+    return kHelpColumns - get_column_width() - 2 * depth_;
+  }
+
+  // How many verbs deep make_expanded is (--help-all).
+  mutable size_t depth_ = 0;
 };
 
 // Adds the `ID` positional that names an article.
@@ -1565,21 +1690,23 @@ void AddId(CLI::App* verb, std::string* id) {
 }
 
 // Runs contentctl; returns the exit code. Sets `*command` to the command
-// given (CommandPath) once the command line is parsed, for the help hint
-// after a usage error.
-int Main(int argc, char** argv, std::string* command) {
+// given (CommandPath) once the command line is parsed, and `*format_out` to
+// -o's format, for the usage error main prints (RecordedUsage), with the
+// help hint.
+int Main(int argc, char** argv, std::string* command, Format* format_out) {
   CLI::App app{"contentctl: manage the articles in a contentd server.",
                "contentctl"};
-  // CLI11's own hint ("Run with --help or --help-all") would differ from
-  // the one every other usage error ends with (main adds it).
-  app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return absl::StrCat(e.what(), "\n");
-  });
+  // CLI11's parse errors are recorded (ParseUsageError) and printed by
+  // main as every other usage error, not by CLI11 with its own hint.
   app.fallthrough();  // global flags may follow the verb, kubectl style
   // Before the verbs are added: each takes its parent's formatter.
   app.formatter(std::make_shared<HelpFormatter>());
   app.require_subcommand(1);
-  app.set_help_all_flag("--help-all", "Help for every verb");
+  // `--help` is the help of the command given (`contentctl VERB --help`:
+  // its flags, then the global ones), `--help-all` every verb's, wherever
+  // given.
+  app.set_help_all_flag("--help-all",
+                        "Help for every verb and its flags, wherever given");
 
   GlobalFlags g;
   // Options not checked for UTF-8 after parsing (NotUtf8Argument).
@@ -1878,41 +2005,53 @@ int Main(int argc, char** argv, std::string* command) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     *command = CommandPath(app);
+    // The parse stopped where it met the error, perhaps before -o, or at
+    // it: the command line says what was asked for.
+    g_format = *format_out = FormatInArgs(argc, argv);
+    // --help-all is the whole reference, every verb with its flags,
+    // wherever it is given: the command's own help is --help's (CLI11
+    // printed only the verb's for `VERB --help-all`, as --help does).
+    if (dynamic_cast<const CLI::CallForAllHelp*>(&e) != nullptr) {
+      std::cout << app.get_formatter()->make_help(&app, "contentctl",
+                                                  CLI::AppFormatMode::All);
+      return kExitOk;
+    }
     // --help is a ParseError too (exit code 0): it prints the help.
-    if (std::string bad = UnknownFlag(app);
-        !bad.empty() && e.get_exit_code() != 0) {
-      std::cerr << bad;
-      return kExitUsage;
+    if (e.get_exit_code() == 0) {
+      app.exit(e);
+      return kExitOk;
+    }
+    if (std::string bad = UnknownFlag(app); !bad.empty()) {
+      return Usage(absl::StrCat("unknown flag \"", bad, "\""), bad,
+                   kUnknownFlag);
     }
     // `contentctl frob`, `contentctl admin frob`: say that the command is
     // unknown, or missing, and which there are, rather than CLI11's "A
     // subcommand is required".
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
-      if (std::string bad = MissingCommand(app); !bad.empty()) {
-        std::cerr << bad;
-        return kExitUsage;
+      bool unknown = false;
+      if (std::string bad = MissingCommand(app, &unknown); !bad.empty()) {
+        return Usage(std::move(bad), "",
+                     unknown ? kUnknownCommand : kMissingCommand);
       }
     }
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    return ParseUsageError(app, e);
   }
   *command = CommandPath(app);
+  const Format format = *ParseFormat(g.output);  // checked by IsMember
+  g_format = *format_out = format;
 
   if (std::string bad = NotUtf8Argument(app, not_text); !bad.empty()) {
-    std::cerr << bad << ": not valid UTF-8\n";
-    return kExitUsage;
+    return Usage(absl::StrCat(bad, ": not valid UTF-8"), bad, kInvalidValue);
   }
-  const Format format = *ParseFormat(g.output);  // checked by IsMember
-  g_json_errors = format == Format::kJson;
   if (fsck_cmd->parsed() && admin_flags.repair) {
     // contentd refuses an online repair (FAILED_PRECONDITION): say how to
     // run one instead of dialling for that.
-    std::cerr << "--repair: a repair runs only offline: stop contentd and "
-                 "run `contentd --data-dir DIR --check --repair` (on "
-                 "PostgreSQL, with every replica stopped: `contentd --check "
-                 "--repair --storage-engine postgres --storage-dsn DSN "
-                 "--storage-table TABLE`)\n";
-    return kExitUsage;
+    return Usage(
+        "--repair: a repair runs only offline: stop contentd and run "
+        "`contentd --data-dir DIR --check --repair` (on PostgreSQL, with "
+        "every replica stopped: `contentd --check --repair --storage-engine "
+        "postgres --storage-dsn DSN --storage-table TABLE`)");
   }
   // An -o the verb cannot honour is refused rather than ignored: `export
   // -o json` printed Markdown, and admin, apply and version printed their
@@ -1920,11 +2059,10 @@ int Main(int argc, char** argv, std::string* command) {
   // categories and watch say so themselves.)
   if (export_cmd->parsed() &&
       (format == Format::kJson || format == Format::kYaml)) {
-    std::cerr << "-o " << g.output
-              << ": export writes Markdown only; leave -o out (`get ID -o "
-              << g.output << "` prints an article as "
-              << absl::AsciiStrToUpper(g.output) << ")\n";
-    return kExitUsage;
+    return Usage(absl::StrCat(
+        "-o ", g.output, ": export writes Markdown only; leave -o out (`get ",
+        "ID -o ", g.output, "` prints an article as ",
+        absl::AsciiStrToUpper(g.output), ")"));
   }
   if (format == Format::kMarkdown) {
     for (const CLI::App* verb : {apply_cmd, admin_cmd, version_cmd}) {
@@ -1933,9 +2071,9 @@ int Main(int argc, char** argv, std::string* command) {
       for (const CLI::App* sub : verb->get_subcommands()) {
         absl::StrAppend(&name, " ", sub->get_name());
       }
-      std::cerr << "-o markdown: " << name
-                << " prints no documents: use -o table, json or yaml\n";
-      return kExitUsage;
+      return Usage(absl::StrCat("-o markdown: ", name,
+                                " prints no documents: use -o table, json "
+                                "or yaml"));
     }
   }
   if (version_cmd->parsed()) return RunVersion(format);
@@ -1953,25 +2091,23 @@ int Main(int argc, char** argv, std::string* command) {
     // A file that cannot be read says why (no permission, an I/O error),
     // rather than that it "holds no PEM block".
     if (const int err = ReadLocalFile(*path, pem); err != 0) {
-      std::cerr << flag << ": cannot read " << *path << ": "
-                << std::strerror(err) << "\n";
-      return kExitUsage;
+      return Usage(absl::StrCat(flag, ": cannot read ", *path, ": ",
+                                std::strerror(err)));
     }
     // gRPC would only log that it loaded no certificate, then fail every
     // call as UNAVAILABLE: refuse here, naming the flag.
     if (pem->find("-----BEGIN ") == std::string::npos) {
-      std::cerr << flag << ": " << *path << " holds no PEM block\n";
-      return kExitUsage;
+      return Usage(absl::StrCat(flag, ": ", *path, " holds no PEM block"));
     }
   }
   if (options.tls_ca_pem.empty() && !options.tls_cert_pem.empty()) {
-    std::cerr << "--cert: needs --ca (mutual TLS runs over TLS)\n";
-    return kExitUsage;
+    return Usage("--cert: needs --ca (mutual TLS runs over TLS)",
+                 kMissingArgument);
   }
   if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
-    std::cerr << (options.tls_key_pem.empty() ? "--cert: needs --key\n"
-                                              : "--key: needs --cert\n");
-    return kExitUsage;
+    return Usage(options.tls_key_pem.empty() ? "--cert: needs --key"
+                                             : "--key: needs --cert",
+                 kMissingArgument);
   }
   // gRPC logs what it meets on stderr, OpenSSL's handshake errors once per
   // connection attempt, ahead of the one error contentctl prints with the
@@ -1994,8 +2130,7 @@ int Main(int argc, char** argv, std::string* command) {
       flag = FlagName("--server", "CONTENT_SERVER", g.server);
     }
     if (!flag.empty()) {
-      std::cerr << flag << ":" << message << "\n";
-      return kExitUsage;
+      return Usage(absl::StrCat(flag, ":", message));
     }
     // TLS material that is not what the flag says: `--ca: FILE holds a
     // private key, not a PEM certificate`.
@@ -2004,10 +2139,9 @@ int Main(int argc, char** argv, std::string* command) {
           std::tuple{"tls_cert_pem: ", "--cert", "CONTENT_CERT", &g.cert},
           std::tuple{"tls_key_pem: ", "--key", "CONTENT_KEY", &g.key}}) {
       if (!absl::ConsumePrefix(&message, field)) continue;
-      std::cerr << FlagName(name, env, *path) << ": " << *path << " "
-                << absl::StrReplaceAll(message, {{"tls_cert_pem", "--cert"}})
-                << "\n";
-      return kExitUsage;
+      return Usage(absl::StrCat(
+          FlagName(name, env, *path), ": ", *path, " ",
+          absl::StrReplaceAll(message, {{"tls_cert_pem", "--cert"}})));
     }
   }
   if (!client.ok()) return Fail(client.status());
@@ -2110,15 +2244,24 @@ int main(int argc, char** argv) {
   std::cout.rdbuf(&stdout_buffer);
   int code;
   std::string command = "contentctl";
+  content::cli::Format format = content::cli::Format::kTable;
   try {
-    code = content::cli::Main(argc, argv, &command);
+    code = content::cli::Main(argc, argv, &command, &format);
   } catch (const std::exception& e) {
     std::cerr << "Error: INTERNAL: " << e.what() << "\n";
     code = 1;
   }
-  // Every usage error, whichever check found it, ends with the same hint.
+  // Every usage error, whichever check found it, ends with the same hint:
+  // after its line, or in its object under -o json|yaml.
   if (code == content::cli::kExitUsage) {
-    std::cerr << "Run `" << command << " --help` for more information.\n";
+    const std::string hint =
+        absl::StrCat("Run `", command, " --help` for more information.");
+    const auto& usage = content::cli::RecordedUsage();
+    if (usage.has_value()) {
+      content::cli::PrintUsageError(*usage, hint, format);
+    } else {
+      std::cerr << hint << "\n";
+    }
   }
   code = content::cli::CheckStdout(code, stdout_buffer);
   // std::cout outlives main: it must not flush into a buffer that is gone.

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
@@ -19,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "common/proto_json.h"
 #include "content/client.h"
 #include "content/markdown.h"
@@ -333,6 +336,10 @@ std::string PlainConnectError(absl::string_view message,
   return std::string(message);
 }
 
+// Where WithViolationFlags keeps the flags in a status: a URL of no
+// message type, never sent.
+constexpr absl::string_view kViolationFlagsUrl = "contentctl/violation-flags";
+
 }  // namespace
 
 const std::vector<std::string>& FormatNames() {
@@ -415,13 +422,39 @@ google::protobuf::Struct ErrorStruct(const absl::Status& status,
     metadata[key].set_string_value(value);
   google::protobuf::ListValue* violations =
       fields["fieldViolations"].mutable_list_value();
+  std::vector<std::string> flags;
+  if (absl::optional<absl::Cord> payload =
+          status.GetPayload(kViolationFlagsUrl)) {
+    flags = absl::StrSplit(std::string(*payload), '\n');
+  }
+  size_t i = 0;
   for (const FieldViolation& v : FieldViolations(status)) {
     auto& entry =
         *violations->add_values()->mutable_struct_value()->mutable_fields();
     entry["field"].set_string_value(v.field);
     entry["description"].set_string_value(v.description);
+    entry["flag"].set_string_value(i < flags.size() ? flags[i] : "");
+    ++i;
   }
   return out;
+}
+
+absl::Status WithViolationFlags(const absl::Status& status,
+                                const std::vector<std::string>& flags) {
+  absl::Status out = status;
+  out.SetPayload(kViolationFlagsUrl, absl::Cord(absl::StrJoin(flags, "\n")));
+  return out;
+}
+
+std::string StderrObject(const google::protobuf::Struct& object, Format format,
+                         absl::string_view fallback) {
+  const std::string line = absl::StrCat(fallback, "\n");
+  if (format != Format::kJson && format != Format::kYaml) return line;
+  absl::StatusOr<std::string> json = ToJson(object, /*pretty=*/false);
+  if (!json.ok()) return line;
+  if (format == Format::kJson) return absl::StrCat(*json, "\n");
+  absl::StatusOr<std::string> yaml = JsonToYaml(*json);
+  return yaml.ok() ? absl::StrCat("---\n", *yaml) : line;
 }
 
 std::string ErrorJson(const absl::Status& status, absl::string_view text) {

@@ -21,6 +21,9 @@ namespace content::cli {
 // What `-o` asks for.
 enum class Format { kTable, kJson, kYaml, kMarkdown };
 
+// The ErrorInfo domain of contentd's reasons, which -o json prints.
+inline constexpr char kErrorDomain[] = "contentd.v1";
+
 // The names `-o` accepts, in help order.
 const std::vector<std::string>& FormatNames();
 
@@ -65,9 +68,27 @@ std::string CallErrorText(const absl::Status& status,
 std::string ErrorJson(const absl::Status& status, absl::string_view text);
 
 // ErrorJson's object, for output that adds keys of its own (apply's `file`,
-// watch's notices).
+// watch's notices). Each of its `fieldViolations` has the flag or argument
+// that gave the field, `{"description": ..., "field": "query.tags[0]",
+// "flag": "--tag"}`, as WithViolationFlags put them in `status` ("" where
+// none did).
 google::protobuf::Struct ErrorStruct(const absl::Status& status,
                                      absl::string_view text);
+
+// `status` with `flags[i]` the flag or argument (`--tag`, `ID`) that gave
+// the field of its i-th BadRequest violation, "" for one no flag gave,
+// for ErrorStruct. Kept as a payload of this side's status only.
+absl::Status WithViolationFlags(const absl::Status& status,
+                                const std::vector<std::string>& flags);
+
+// `object` as -o json and -o yaml write each object on stderr (a failed
+// call's error, apply's warnings, failed files and summary, watch's
+// notices, a usage error): one line of JSON for json; for yaml a YAML
+// document opened by `---`, so that a script reads stderr as a stream of
+// documents. For any other format, and should the object not convert,
+// `fallback`, a text line. Ends with a newline.
+std::string StderrObject(const google::protobuf::Struct& object, Format format,
+                         absl::string_view fallback);
 
 // `status` with `message` instead of its own, keeping its code and details
 // (ErrorReason, ErrorMetadata, FieldViolations), which -o json prints.

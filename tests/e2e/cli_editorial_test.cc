@@ -194,8 +194,13 @@ TEST_F(CliEditorialTest, ApplyRefusedStreamCountsEveryFile) {
     SCOPED_TRACE(::testing::PrintToString(args));
     CommandResult r = Ctl(args, kReader);
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_EQ(Count(r.err, "PERMISSION_DENIED"), 1) << r.err;
-    EXPECT_THAT(r.err, HasSubstr("Error: PERMISSION_DENIED: "));
+    // -o yaml: the error a YAML document on stderr.
+    const bool yaml = args.back() == "yaml";
+    EXPECT_EQ(
+        Count(r.err, yaml ? "code: PERMISSION_DENIED" : "PERMISSION_DENIED"), 1)
+        << r.err;
+    EXPECT_THAT(r.err, HasSubstr(yaml ? "---\ncode: PERMISSION_DENIED\n"
+                                      : "Error: PERMISSION_DENIED: "));
     EXPECT_THAT(r.out + r.err, HasSubstr("1 failed"));
   }
 

@@ -2402,7 +2402,8 @@ TEST_F(CliTest, UnknownFlagIsNamedAtEveryLevel) {
             "contentctl apply --help"},
            {{"watch", "--bogus"}, "--bogus", "contentctl watch --help"},
            {{"delete", "x", "--bogus"}, "--bogus", "contentctl delete --help"},
-           {{"undelete", "x", "--bogus", "-o", "json"},
+           // (Under -o json, one object: UsageErrorsUnderJsonAreOneObject.)
+           {{"undelete", "x", "--bogus"},
             "--bogus",
             "contentctl undelete --help"},
            {{"restore", "x", "1", "--etag=e", "--bogus"},
@@ -2664,8 +2665,12 @@ TEST_F(CliTest, OutputFormatsAVerbCannotPrintAreUsageErrors) {
       argv.insert(argv.end(), {"-o", format});
       CommandResult r = Ctl(argv);
       EXPECT_EQ(r.exit_code, 2) << format;
-      EXPECT_THAT(r.err, StartsWith(absl::StrCat(
-                             "-o ", format, ": export writes Markdown only")));
+      // Under -o json|yaml the usage error is an object naming -o.
+      const YAML::Node error = YAML::Load(r.err);
+      EXPECT_EQ(error["flag"].as<std::string>(""), "-o") << r.err;
+      EXPECT_THAT(error["message"].as<std::string>(""),
+                  StartsWith(absl::StrCat("-o ", format,
+                                          ": export writes Markdown only")));
       EXPECT_THAT(r.out, IsEmpty());
     }
   }
@@ -3106,6 +3111,248 @@ TEST_F(CliTest, ServerErrorsNameTheFlagOfEachBadField) {
   EXPECT_EQ(
       violations.values(1).struct_value().fields().at("field").string_value(),
       "query.categories[0]");
+}
+
+// Under -o json a usage error (exit 2) was still two text lines, the error
+// and the hint, which a script reading stderr as JSON could not parse. It
+// is one object now, with the flag it names and the hint, whichever check
+// found it: CLI11's parse (unknown flag, bad value, missing argument,
+// excluded flags), contentctl's own, or apply's; with -o before or after
+// the bad flag, or -o itself the flag named. -o yaml gives a YAML document.
+TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+    std::string flag;
+    std::string reason;
+    std::string command;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"get", "x", "--bogus", "-o", "json"},
+            "unknown flag \"--bogus\"",
+            "--bogus",
+            "UNKNOWN_FLAG",
+            "get"},
+           {{"--bogus", "get", "x", "-o", "json"},
+            "unknown flag \"--bogus\"",
+            "--bogus",
+            "UNKNOWN_FLAG",
+            "get"},
+           {{"get", "x", "--revision", "0", "-o", "json"},
+            "--revision: must be at least 1, got 0 (leave it out for the "
+            "head)",
+            "--revision",
+            "INVALID_VALUE",
+            "get"},
+           {{"-o", "json", "get", "x", "--revision"},
+            "--revision: 1 required INT missing",
+            "--revision",
+            "MISSING_ARGUMENT",
+            "get"},
+           {{"get", "-o", "json"},
+            "id is required",
+            "ID",
+            "MISSING_ARGUMENT",
+            "get"},
+           {{"watch", "--after", "1", "--from-now", "-o", "json"},
+            "--after excludes --from-now",
+            "--after",
+            "EXCLUDED_FLAGS",
+            "watch"},
+           {{"export", "x", "-o", "json"},
+            "-o json: export writes Markdown only; leave -o out (`get ID -o "
+            "json` prints an article as JSON)",
+            "-o",
+            "INVALID_VALUE",
+            "export"},
+           {{"query", "--tag", "", "-o", "json"},
+            "--tag: must not be empty",
+            "--tag",
+            "INVALID_VALUE",
+            "query"},
+           {{"--output=json", "frob"},
+            "unknown verb \"frob\"; verbs: apply, get, query, tags, "
+            "categories, history, delete, undelete, diff, restore, "
+            "translations, export, watch, admin, version",
+            "",
+            "UNKNOWN_COMMAND",
+            ""},
+           {{"apply", "-f", "-", "-f", "-", "-ojson"},
+            "-f -: standard input can be given once",
+            "-f",
+            "INVALID_VALUE",
+            "apply"}}) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    CommandResult r = Ctl(c.args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.out, IsEmpty());
+    ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+    const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+    EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
+    EXPECT_EQ(e.at("domain").string_value(), "contentctl");
+    EXPECT_EQ(e.at("reason").string_value(), c.reason);
+    EXPECT_EQ(e.at("message").string_value(), c.message);
+    EXPECT_EQ(e.at("flag").string_value(), c.flag);
+    EXPECT_EQ(e.at("hint").string_value(),
+              absl::StrCat("Run `contentctl", c.command.empty() ? "" : " ",
+                           c.command, " --help` for more information."));
+    EXPECT_EQ(e.at("fieldViolations").list_value().values_size(), 0);
+    EXPECT_EQ(e.at("metadata").struct_value().fields_size(), 0);
+  }
+  // -o yaml: a YAML document with the same keys.
+  CommandResult r = Ctl({"get", "x", "--bogus", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("---\n"));
+  const YAML::Node yaml = YAML::Load(r.err);
+  EXPECT_EQ(yaml["flag"].as<std::string>(), "--bogus");
+  EXPECT_EQ(yaml["reason"].as<std::string>(), "UNKNOWN_FLAG");
+  EXPECT_EQ(yaml["hint"].as<std::string>(),
+            "Run `contentctl get --help` for more information.");
+  // An -o that names no format leaves the text lines.
+  r = Ctl({"get", "x", "-o", "xml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "--output: xml not in {table,json,yaml,markdown}\nRun `contentctl "
+            "get --help` for more information.\n");
+}
+
+// A streamed import's failed file had an empty `reason`, `domain` and
+// `metadata` under -o json, though ImportResult carries the reason and the
+// metadata (ARTICLE_TOO_LARGE's limit_bytes and size_bytes).
+TEST_F(CliTest, ApplyJsonErrorOfAStreamedImportHasItsMetadata) {
+  const std::string big =
+      Write("big/too-large.md",
+            Doc("Too large", "", "", "", std::string(1100000, 'x')));
+  CommandResult r = Ctl({"apply", "-f", big, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  const auto e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.at("file").string_value(), big);
+  EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_EQ(e.at("reason").string_value(), "ARTICLE_TOO_LARGE");
+  EXPECT_EQ(e.at("domain").string_value(), "contentd.v1");
+  const auto& metadata = e.at("metadata").struct_value().fields();
+  ASSERT_EQ(metadata.count("limit_bytes"), 1u) << lines[0];
+  EXPECT_EQ(metadata.at("limit_bytes").string_value(), "1048576");
+  ASSERT_EQ(metadata.count("size_bytes"), 1u) << lines[0];
+  EXPECT_GT(std::stoll(metadata.at("size_bytes").string_value()), 1100000);
+}
+
+// apply -o yaml printed its summary, and its failed files, as text lines
+// on stderr. They are YAML documents now, with the keys -o json's objects
+// have; so are a failed call's error and `get A B`'s per-id errors.
+TEST_F(CliTest, YamlStderrIsYamlDocuments) {
+  Write("ytree/y1.md", Doc("y1", "", "ayt"));
+  const std::string bad = Write("ytree/y2.md", "---\ntitle: [x\n---\nbody\n");
+  CommandResult r =
+      Ctl({"apply", "-f", files_.path() + "/ytree", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_TRUE(YAML::Load(r.out).IsSequence()) << r.out;
+  EXPECT_THAT(r.err, StartsWith("---\n"));
+  std::vector<YAML::Node> docs = YAML::LoadAll(r.err);
+  ASSERT_EQ(docs.size(), 2u) << r.err;
+  EXPECT_EQ(docs[0]["file"].as<std::string>(), bad);
+  EXPECT_EQ(docs[0]["code"].as<std::string>(), "INVALID_ARGUMENT");
+  const YAML::Node& summary = docs[1];
+  EXPECT_EQ(summary["notice"].as<std::string>(), "SUMMARY");
+  EXPECT_EQ(summary["message"].as<std::string>(),
+            "applied 2 files: 1 created, 0 updated, 0 unchanged, 1 failed");
+  EXPECT_EQ(summary["files"].as<int>(), 2);
+  EXPECT_EQ(summary["documents"].as<int>(), 2);
+  EXPECT_EQ(summary["created"].as<int>(), 1);
+  EXPECT_EQ(summary["updated"].as<int>(), 0);
+  EXPECT_EQ(summary["unchanged"].as<int>(), 0);
+  EXPECT_EQ(summary["failed"].as<int>(), 1);
+  EXPECT_FALSE(summary["dryRun"].as<bool>());
+
+  r = Ctl({"get", "no-such-yaml", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  docs = YAML::LoadAll(r.err);
+  ASSERT_EQ(docs.size(), 1u) << r.err;
+  EXPECT_EQ(docs[0]["code"].as<std::string>(), "NOT_FOUND");
+  EXPECT_EQ(docs[0]["reason"].as<std::string>(), "ARTICLE_NOT_FOUND");
+
+  r = Ctl({"get", "y1", "no-such-yaml", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  docs = YAML::LoadAll(r.err);
+  ASSERT_EQ(docs.size(), 1u) << r.err;
+  EXPECT_EQ(docs[0]["name"].as<std::string>(), "articles/no-such-yaml");
+  EXPECT_EQ(docs[0]["reason"].as<std::string>(), "ARTICLE_NOT_FOUND");
+}
+
+// watch -o yaml's notices of a lost and resumed stream were text lines;
+// they are YAML documents, as -o json's are JSON objects.
+TEST_F(CliTest, WatchYamlNoticesAreYamlDocuments) {
+  const CommandResult r = WatchAcrossARestart(files_.path(), {"-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(YAML::LoadAll(r.out).size(), 2u) << r.out;
+  const std::vector<YAML::Node> docs = YAML::LoadAll(r.err);
+  ASSERT_EQ(docs.size(), 2u) << r.err;
+  EXPECT_EQ(docs[0]["notice"].as<std::string>(), "STREAM_LOST");
+  EXPECT_EQ(docs[0]["resumeAfterSequence"].as<std::string>(), "1");
+  EXPECT_EQ(docs[0]["status"]["code"].as<std::string>(), "UNAVAILABLE");
+  EXPECT_EQ(docs[1]["notice"].as<std::string>(), "RESUMED");
+}
+
+// -o json's fieldViolations kept the API's field paths only; each says the
+// flag or argument that gave it too, as the text leads each with it.
+TEST_F(CliTest, JsonFieldViolationsNameTheirFlag) {
+  CommandResult r =
+      Ctl({"query", "--tag", " ai", "--category", "news ", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  auto violations = e.at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 2) << r.err;
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& v : violations.values()) {
+    got.emplace_back(v.struct_value().fields().at("field").string_value(),
+                     v.struct_value().fields().at("flag").string_value());
+  }
+  EXPECT_THAT(
+      got,
+      ElementsAre(std::pair<std::string, std::string>{"query.tags[0]", "--tag"},
+                  std::pair<std::string, std::string>{"query.categories[0]",
+                                                      "--category"}));
+  r = Ctl({"get", "ok-id", "bad!id", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  violations = e.at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 1) << r.err;
+  EXPECT_EQ(
+      violations.values(0).struct_value().fields().at("field").string_value(),
+      "names[1]");
+  EXPECT_EQ(
+      violations.values(0).struct_value().fields().at("flag").string_value(),
+      "ID");
+}
+
+// `contentctl VERB --help-all` printed that verb's help only, as --help
+// does, though --help-all says it is the help of every verb; `admin backup
+// --help-all` printed backup in admin's place. Wherever it is given it is
+// the whole reference now, every verb and admin command with its flags;
+// --help stays the command's own.
+TEST_F(CliTest, HelpAllIsEveryVerbWhereverGiven) {
+  const std::string all = CtlOk({"--help-all"});
+  for (const char* flag : {"  --dry-run ", "  --from-now ", "  --storage ",
+                           "  destination TEXT REQUIRED", "  --repair "}) {
+    EXPECT_THAT(all, HasSubstr(flag)) << all;
+  }
+  for (const std::string& line : Lines(all)) {
+    EXPECT_LE(line.size(), 80u) << line;
+  }
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"get", "--help-all"},
+        {"admin", "--help-all"},
+        {"admin", "backup", "--help-all"},
+        {"watch", "--tag", "x", "--help-all"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 0) << ::testing::PrintToString(args);
+    EXPECT_EQ(r.out, all) << ::testing::PrintToString(args);
+  }
+  const std::string get = CtlOk({"get", "--help"});
+  EXPECT_THAT(get, Not(HasSubstr("--dry-run")));
+  EXPECT_THAT(get, HasSubstr("  --help-all "));
 }
 
 }  // namespace
