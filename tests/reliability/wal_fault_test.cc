@@ -474,6 +474,22 @@ class FullVolumeFs : public rocksdb::FileSystemWrapper {
   std::atomic<bool> full{false};
 };
 
+// Options for a store on `fs` whose volume has `*free_bytes` free, checked
+// for room every 20 ms.
+RocksKvOptions FullVolumeOptions(std::shared_ptr<FullVolumeFs> fs,
+                                 const std::atomic<uint64_t>* free_bytes,
+                                 const std::string& path) {
+  RocksKvOptions options;
+  options.path = path;
+  options.block_cache_bytes = size_t{8} << 20;
+  options.file_system = std::move(fs);
+  options.free_space = [free_bytes](const std::string&) {
+    return absl::StatusOr<uint64_t>(free_bytes->load());
+  };
+  options.room_check_period = absl::Milliseconds(20);
+  return options;
+}
+
 // A store opened read-only for a full volume opens itself read-write in
 // place once the volume has room (it asked for a restart before
 // 2026-12-05): writes go through, and a snapshot and an iterator taken
@@ -481,14 +497,7 @@ class FullVolumeFs : public rocksdb::FileSystemWrapper {
 TEST_F(SmallVolumeTest, AFullVolumeOpenTakesWritesOnceThereIsRoom) {
   auto fs = std::make_shared<FullVolumeFs>();
   std::atomic<uint64_t> free_bytes{uint64_t{1} << 40};
-  RocksKvOptions options;
-  options.path = dir_ + "/db";
-  options.block_cache_bytes = size_t{8} << 20;
-  options.file_system = fs;
-  options.free_space = [&free_bytes](const std::string&) {
-    return absl::StatusOr<uint64_t>(free_bytes.load());
-  };
-  options.room_check_period = absl::Milliseconds(20);
+  RocksKvOptions options = FullVolumeOptions(fs, &free_bytes, dir_ + "/db");
   absl::Status stopped;
   options.on_writes_stopped = [&stopped](const absl::Status& s) {
     stopped = s;
@@ -567,14 +576,7 @@ TEST_F(SmallVolumeTest, AFullVolumeOpenTakesWritesOnceThereIsRoom) {
 TEST_F(SmallVolumeTest, AReadBegunBeforeTheSwitchOutlivesACompaction) {
   auto fs = std::make_shared<FullVolumeFs>();
   std::atomic<uint64_t> free_bytes{uint64_t{1} << 40};
-  RocksKvOptions options;
-  options.path = dir_ + "/db";
-  options.block_cache_bytes = size_t{8} << 20;
-  options.file_system = fs;
-  options.free_space = [&free_bytes](const std::string&) {
-    return absl::StatusOr<uint64_t>(free_bytes.load());
-  };
-  options.room_check_period = absl::Milliseconds(20);
+  RocksKvOptions options = FullVolumeOptions(fs, &free_bytes, dir_ + "/db");
   const int kRevisions = 40;
   auto body = [](int i, char c) {
     return std::string(2048, c) + std::to_string(i);

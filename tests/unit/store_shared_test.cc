@@ -332,6 +332,27 @@ class CountingKv : public KvEngine {
 // separately (its head, its head's revision, an iterator over its
 // revisions: about 1.5 ms an article on PostgreSQL) while it wrote them in
 // groups.
+// A replica on `table` whose engine counts its reads in `*reads`; with
+// `serving`, the engine has taken its presence lock first.
+absl::StatusOr<std::unique_ptr<Store>> OpenCountingReplica(
+    const std::string& table, int pool_size, bool serving, CountingKv** reads) {
+  PgKvOptions pg;
+  pg.dsn = testing::TestPgDsn();
+  pg.table = table;
+  pg.pool_size = pool_size;
+  absl::StatusOr<std::unique_ptr<KvEngine>> engine = OpenPgKv(pg);
+  if (!engine.ok()) return engine.status();
+  if (serving) {
+    if (absl::Status s = (*engine)->MarkServing(); !s.ok()) return s;
+  }
+  auto counting = std::make_unique<CountingKv>(*std::move(engine));
+  *reads = counting.get();
+  StoreOptions o;
+  o.engine = "postgres";
+  o.pg_table = table;
+  return Store::Open(std::move(counting), o);
+}
+
 TEST_F(SharedStoreTest, RetentionReadsEachGroupOfArticlesTogether) {
   std::unique_ptr<Store> a = OpenReplica();
   ASSERT_TRUE(a);
@@ -343,19 +364,9 @@ TEST_F(SharedStoreTest, RetentionReadsEachGroupOfArticlesTogether) {
     if (i % 3 == 0)  // a third with a third revision
       ASSERT_TRUE(a->Update(id, MakeArticle(id + " third", "u"), {}).ok());
   }
-  PgKvOptions pg;
-  pg.dsn = testing::TestPgDsn();
-  pg.table = table_;
-  pg.pool_size = 4;
-  absl::StatusOr<std::unique_ptr<KvEngine>> engine = OpenPgKv(pg);
-  ASSERT_TRUE(engine.ok()) << engine.status();
-  auto counting = std::make_unique<CountingKv>(*std::move(engine));
-  CountingKv* reads = counting.get();
-  StoreOptions o;
-  o.engine = "postgres";
-  o.pg_table = table_;
+  CountingKv* reads = nullptr;
   absl::StatusOr<std::unique_ptr<Store>> b =
-      Store::Open(std::move(counting), o);
+      OpenCountingReplica(table_, /*pool_size=*/4, /*serving=*/false, &reads);
   ASSERT_TRUE(b.ok()) << b.status();
   reads->gets = 0;
   reads->multi_gets = 0;
@@ -400,20 +411,9 @@ TEST_F(SharedStoreTest, RetentionReadsEachGroupOfArticlesTogether) {
 TEST_F(SharedStoreTest, PingsReadTheIndexRepairMarkInTheirOwnStatement) {
   std::unique_ptr<Store> a = OpenReplica();
   ASSERT_TRUE(a);
-  PgKvOptions pg;
-  pg.dsn = testing::TestPgDsn();
-  pg.table = table_;
-  pg.pool_size = 2;
-  absl::StatusOr<std::unique_ptr<KvEngine>> engine = OpenPgKv(pg);
-  ASSERT_TRUE(engine.ok()) << engine.status();
-  ASSERT_TRUE((*engine)->MarkServing().ok());
-  auto counting = std::make_unique<CountingKv>(*std::move(engine));
-  CountingKv* reads = counting.get();
-  StoreOptions o;
-  o.engine = "postgres";
-  o.pg_table = table_;
+  CountingKv* reads = nullptr;
   absl::StatusOr<std::unique_ptr<Store>> b =
-      Store::Open(std::move(counting), o);
+      OpenCountingReplica(table_, /*pool_size=*/2, /*serving=*/true, &reads);
   ASSERT_TRUE(b.ok()) << b.status();
   reads->mark_gets = 0;
   reads->pings = 0;
