@@ -45,6 +45,21 @@ std::vector<char*> CStrings(std::vector<std::string>& v) {
   return out;
 }
 
+// This process's environment with `mine` (NAME=VALUE entries) in place of
+// the inherited entries of the same names: getenv finds the first of two
+// entries, so an inherited one put first would win.
+std::vector<std::string> WithEnvironment(const std::vector<std::string>& mine) {
+  std::vector<std::string> envs = mine;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string name(*e, std::strcspn(*e, "="));
+    bool replaced = false;
+    for (const std::string& m : mine)
+      replaced = replaced || m.compare(0, name.size() + 1, name + "=") == 0;
+    if (!replaced) envs.emplace_back(*e);
+  }
+  return envs;
+}
+
 // `flag` as one argument or as `flag=value`.
 bool HasFlag(const std::vector<std::string>& args, const std::string& flag) {
   return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
@@ -310,15 +325,7 @@ bool ServerProcess::Launch() {
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   std::vector<char*> cargv = CStrings(argv);
-  // getenv finds the first of two entries: an inherited one would win.
-  std::vector<std::string> envs = env_;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string name(*e, std::strcspn(*e, "="));
-    bool replaced = false;
-    for (const std::string& mine : env_)
-      replaced = replaced || mine.compare(0, name.size() + 1, name + "=") == 0;
-    if (!replaced) envs.emplace_back(*e);
-  }
+  std::vector<std::string> envs = WithEnvironment(env_);
   std::vector<char*> cenv = CStrings(envs);
   int rc = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, cargv.data(),
                        cenv.data());
@@ -415,9 +422,7 @@ std::unique_ptr<BackgroundCommand> BackgroundCommand::Start(
     std::vector<std::string> argv, const std::string& stdout_path,
     const std::string& stderr_path, const std::vector<std::string>& env,
     const std::string& stdin_path) {
-  std::vector<std::string> envs;
-  for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
-  envs.insert(envs.end(), env.begin(), env.end());
+  std::vector<std::string> envs = WithEnvironment(env);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY,

@@ -90,8 +90,8 @@ class BackgroundCommand {
   // Starts argv[0] (looked up on PATH if it has no '/'; no shell) with
   // `argv`, stdin from `stdin_path`, stdout to `stdout_path` and stderr to
   // `stderr_path` (both created or truncated; a device is opened as it is)
-  // and extra environment entries as NAME=VALUE. nullptr if it could not
-  // start.
+  // and extra environment entries as NAME=VALUE, each replacing an
+  // inherited one of that name. nullptr if it could not start.
   static std::unique_ptr<BackgroundCommand> Start(
       std::vector<std::string> argv, const std::string& stdout_path,
       const std::string& stderr_path, const std::vector<std::string>& env = {},
@@ -118,7 +118,7 @@ class BackgroundCommand {
 };
 
 // Runs argv[0] with `argv` and optional stdin text; extra environment entries
-// as NAME=VALUE. Never uses a shell. A nonzero `timeout` bounds the run: the
+// as NAME=VALUE, each replacing an inherited one of that name. Never uses a shell. A nonzero `timeout` bounds the run: the
 // command is then killed (SIGKILL) and `timed_out` set, so a command that
 // should exit but serves on instead fails the test rather than hanging it.
 CommandResult RunCommand(const std::vector<std::string>& argv,
