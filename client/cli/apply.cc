@@ -1096,4 +1096,41 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   return reporter.Finish(format, 1);
 }
 
+absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
+                                               const std::string& label,
+                                               absl::string_view text,
+                                               const std::string& id,
+                                               int64_t expected_revision) {
+  const std::vector<Document> docs = SplitDocuments(text, label);
+  if (docs.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(label, " holds ", docs.size(),
+                     " documents; an edit writes the one article it opened"));
+  }
+  ApplyOptions options;
+  Parsed parsed;
+  parsed.label = label;
+  parsed.article = ParseDocument(label, docs.front(), options, &parsed.id_from);
+  if (!parsed.article.ok()) return parsed.article.status();
+  // Renamed in the editor, the document would be written over another
+  // article (one at the same revision) with this one's condition.
+  const std::string named = ArticleId(parsed.article->name());
+  if (named != id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        parsed.id_from, ": the edit names articles/", named,
+        "; edit writes only the article it opened, articles/", id,
+        " (`contentctl apply -f` writes a document to the article it names)"));
+  }
+  const Written written = WrittenOf(parsed);
+  v1::UpdateArticleRequest update;
+  *update.mutable_article() = *std::move(parsed.article);
+  update.mutable_article()->set_name(ArticleName(id));
+  update.set_expected_revision(expected_revision);
+  absl::StatusOr<v1::Article> updated = client.UpdateArticle(update);
+  // A condition that failed is the caller's to word: edit has no flag.
+  if (!updated.ok() && !absl::IsFailedPrecondition(updated.status()))
+    return NameTheKey(updated.status(), written);
+  return updated;
+}
+
 }  // namespace content::cli

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/cli/output.h"
 #include "content/client.h"
@@ -66,6 +68,21 @@ struct ApplyOptions {
 // document or with `dry_run`, "-" twice, `id` with anything but a single
 // "-" of one document, a `default_zone` that does not load).
 int Apply(Client& client, const ApplyOptions& options, Format format);
+
+// `contentctl edit`'s write: `text`, one Markdown document as the file
+// `label` holds it, read as apply reads a file and written to the article
+// `articles/{id}` with UpdateArticle, only while its head is at
+// `expected_revision` (FAILED_PRECONDITION otherwise, as the server words
+// it). Several documents, a tombstone, or a document naming another
+// article (front-matter `id`, a `# articles/ID revision N` line) are
+// INVALID_ARGUMENT, unsent; the server's field errors name the keys as the
+// document wrote them (`publishDate: ...`). Returns the head after the
+// write, still at `expected_revision` when the content was unchanged.
+absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
+                                               const std::string& label,
+                                               absl::string_view text,
+                                               const std::string& id,
+                                               int64_t expected_revision);
 
 }  // namespace content::cli
 

@@ -49,6 +49,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/cli/apply.h"
+#include "client/cli/edit.h"
 #include "client/cli/output.h"
 #include "client/cli/usage.h"
 #include "common/decimal_flag.h"
@@ -1770,6 +1771,12 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                    "Zone of front-matter dates written without one")
       ->capture_default_str();
 
+  EditOptions edit;
+  CLI::App* edit_cmd = app.add_subcommand(
+      "edit",
+      "Change an article in an editor ($CONTENT_EDITOR, $VISUAL, $EDITOR)");
+  AddId(edit_cmd, &edit.id);
+
   GetFlags get;
   CLI::App* get_cmd =
       app.add_subcommand("get", "Show an article, or several as a list");
@@ -2154,6 +2161,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     apply.timeout = session.timeout_flag;
     apply.connection = g_connection;
     return Apply(*session.client, apply, format);
+  }
+  if (edit_cmd->parsed()) {
+    edit.connection = g_connection;
+    return Edit(*session.client, edit, format);
   }
   if (get_cmd->parsed()) return RunGet(session, get);
   if (query_cmd->parsed()) return RunQuery(session, query);

@@ -913,5 +913,203 @@ TEST_F(CliEditorialTest, WritesTakeAnEtag) {
                                " needs an existing article"));
 }
 
+// ---- edit ------------------------------------------------------------------
+
+// `contentctl edit` with CONTENT_EDITOR set to `script` (a shell script
+// written to a file; its first argument is the file to edit) and TMPDIR a
+// directory of the test's, so that what edit leaves there can be checked.
+class CliEditTest : public CliEditorialTest {
+ protected:
+  CommandResult Edit(const std::string& script, std::vector<std::string> args,
+                     const std::string& token = kEditor) {
+    const std::string editor = Write("editor.sh", "#!/bin/sh\n" + script);
+    fs::permissions(editor, fs::perms::owner_all);
+    fs::create_directories(tmp_);
+    std::vector<std::string> argv = {
+        ContentctlBinary(), "--server", server_->address(),
+        "--token",          token,      "edit"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, "",
+                      {"CONTENT_EDITOR=" + editor, "TMPDIR=" + tmp_,
+                       "CONTENT_SERVER=" + server_->address(),
+                       "CONTENT_TOKEN=" + std::string(token)});
+  }
+
+  // The files edit left under TMPDIR.
+  std::vector<std::string> Left() {
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (const auto& e : fs::recursive_directory_iterator(tmp_, ec))
+      if (e.is_regular_file()) files.push_back(e.path().string());
+    return files;
+  }
+
+  std::string Head(const std::string& id) { return GetJsonArticle(id).title(); }
+
+  const std::string tmp_ = dir_.path() + "/tmp";
+};
+
+// The editor gets the head as export prints it, opened by the line naming
+// the article and its revision; what it saves is written as the next
+// revision, and the file is removed.
+TEST_F(CliEditTest, WritesWhatTheEditorSaved) {
+  ASSERT_TRUE(ApplySampleTwice());
+  const std::string seen = dir_.path() + "/seen.md";
+  CommandResult r = Edit(absl::StrCat("cp \"$1\" ", seen,
+                                      "\nsed -i 's/^title: .*/title: "
+                                      "\"Edited\"/' \"$1\"\n"),
+                         {"articles/deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/deepseek-brokers edited (revision 3)\n");
+  const std::string exported =
+      CtlOk({"export", "deepseek-brokers", "--revision", "2"});
+  EXPECT_EQ(ReadFile(seen), "---\n# articles/deepseek-brokers revision 2\n" +
+                                exported.substr(4));
+  const v1::Article head = GetJsonArticle("deepseek-brokers");
+  EXPECT_EQ(head.title(), "Edited");
+  EXPECT_EQ(head.revision(), 3);
+  EXPECT_THAT(head.body(), HasSubstr(kNewParagraph));
+  EXPECT_THAT(head.tags(), ElementsAre("ai", "finance", "brokers", "llm"));
+  EXPECT_THAT(Left(), ::testing::IsEmpty());
+
+  // -o json prints the article written; saving the same content again
+  // writes no revision.
+  r = Edit("sed -i 's/^title: .*/title: \"Again\"/' \"$1\"\n",
+           {"deepseek-brokers", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const v1::Article printed = ParseJson<v1::Article>(r.out);
+  EXPECT_EQ(printed.title(), "Again");
+  EXPECT_EQ(printed.revision(), 4);
+  // A quoted title written bare is the same content.
+  r = Edit("sed -i 's/^title: .*/title: Again/' \"$1\"\n",
+           {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/deepseek-brokers unchanged (revision 4)\n");
+  EXPECT_THAT(Left(), ::testing::IsEmpty());
+}
+
+// Saved unchanged or emptied, nothing is written; an editor that fails
+// writes nothing either.
+TEST_F(CliEditTest, CancelledOrFailedEditsWriteNothing) {
+  ASSERT_TRUE(ApplySampleTwice());
+  CommandResult r = Edit("exit 0\n", {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "Edit cancelled, no changes made.\n");
+  EXPECT_EQ(r.out, "");
+  r = Edit(": > \"$1\"\n", {"deepseek-brokers", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("\"notice\":\"CANCELLED\""));
+  EXPECT_THAT(r.err, HasSubstr("the file was emptied"));
+
+  // Unchanged, the file is not worth keeping; changed, it is.
+  r = Edit("exit 3\n", {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("exited with status 3; nothing was written"));
+  EXPECT_THAT(Left(), ::testing::IsEmpty());
+  r = Edit("sed -i 's/^title: .*/title: \"Half\"/' \"$1\"\nexit 4\n",
+           {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("exited with status 4"));
+  ASSERT_EQ(Left().size(), 1u);
+  EXPECT_THAT(r.err, HasSubstr("the file as saved is kept in " + Left()[0]));
+  EXPECT_THAT(ReadFile(Left()[0]), HasSubstr("title: \"Half\""));
+  EXPECT_EQ(GetJsonArticle("deepseek-brokers").revision(), 2);
+
+  // No editor set and no terminal to run vi on.
+  std::vector<std::string> argv = {
+      ContentctlBinary(), "--server", server_->address(),
+      "--token",          kEditor,    "edit",
+      "deepseek-brokers"};
+  r = RunCommand(argv, "", {"CONTENT_EDITOR=", "VISUAL=", "EDITOR="});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: no editor"));
+  EXPECT_THAT(r.err, HasSubstr("set CONTENT_EDITOR, VISUAL or EDITOR"));
+}
+
+// A change made while the editor was open is not overwritten: the edit is
+// refused, kept, and apply of the kept file writes it over the change.
+TEST_F(CliEditTest, AChangeMadeMeanwhileIsNotOverwritten) {
+  ASSERT_TRUE(ApplySampleTwice());
+  const std::string theirs =
+      Write("theirs.md", EditedSample(ReadFile(Sample()))
+                             .replace(0, 4, "---\nid: deepseek-brokers\n"));
+  WriteFile(theirs,
+            absl::StrReplaceAll(ReadFile(theirs), {{kNewTitle, "Theirs"}}));
+  CommandResult r = Edit(
+      absl::StrCat("sed -i 's/^title: .*/title: \"Mine\"/' \"$1\"\n",
+                   ContentctlBinary(), " apply -f ", theirs, " >/dev/null\n"),
+      {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err,
+              HasSubstr("FAILED_PRECONDITION: articles/deepseek-brokers "
+                        "changed while it was being edited (from revision 2 "
+                        "to 3)"));
+  EXPECT_EQ(Head("deepseek-brokers"), "Theirs");
+  ASSERT_EQ(Left().size(), 1u);
+  const std::string kept = Left()[0];
+  EXPECT_THAT(r.err, HasSubstr("your edit is kept in " + kept +
+                               ": `contentctl diff deepseek-brokers 2` shows "
+                               "the change made meanwhile"));
+  EXPECT_THAT(CtlOk({"apply", "-f", kept}),
+              StartsWith("articles/deepseek-brokers updated (revision 4)"));
+  EXPECT_EQ(Head("deepseek-brokers"), "Mine");
+}
+
+// Bad front matter, a field the server refuses, a renamed article, a
+// deleted or missing one: the error names what is wrong, nothing is
+// written, and an edit that was made is kept with how to apply it.
+TEST_F(CliEditTest, RefusedEditsSayWhyAndKeepTheFile) {
+  ASSERT_TRUE(ApplySampleTwice());
+  CommandResult r = Edit("sed -i 's/^date: .*/date: notadate/' \"$1\"\n",
+                         {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT: front matter key \"date\""));
+  ASSERT_EQ(Left().size(), 1u);
+  EXPECT_THAT(r.err, HasSubstr("your edit is kept in " + Left()[0] +
+                               ": fix it, then `contentctl apply -f " +
+                               Left()[0] + " --expected-revision 2`"));
+  fs::remove_all(tmp_);
+
+  // The server's rule, named by the key the document has.
+  r = Edit(
+      "sed -i 's/^date: .*/&\\npublishDate: 2025-03-01\\nexpiryDate: "
+      "2025-02-01/' \"$1\"\n",
+      {"deepseek-brokers", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("\"code\":\"INVALID_ARGUMENT\""));
+  EXPECT_THAT(r.err, HasSubstr("expiryDate: must be after publishDate"));
+  ASSERT_EQ(Left().size(), 1u);
+  EXPECT_THAT(r.err, HasSubstr("\"file\":\"" + Left()[0] + "\""));
+  EXPECT_THAT(r.err, HasSubstr("\"hint\":\"your edit is kept in"));
+  fs::remove_all(tmp_);
+
+  // Renamed in the editor: not written to either article.
+  const std::string other = Write("other.md", "---\ntitle: \"O\"\n---\n\nx\n");
+  CtlOk({"apply", "-f", other});
+  r = Edit(
+      "sed -i 's@^# articles/deepseek-brokers revision@# articles/other "
+      "revision@; s/^title: .*/title: \"R\"/' \"$1\"\n",
+      {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err,
+              HasSubstr("the edit names articles/other; edit writes only the "
+                        "article it opened, articles/deepseek-brokers"));
+  EXPECT_EQ(Head("other"), "O");
+  EXPECT_EQ(GetJsonArticle("deepseek-brokers").revision(), 2);
+
+  CtlOk({"delete", "other"});
+  r = Edit("exit 0\n", {"other"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("articles/other is deleted (revision 2); "
+                               "`contentctl undelete other` brings it back"));
+  r = Edit("exit 0\n", {"missing"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  // A reader may not read every state, nor write.
+  r = Edit("exit 0\n", {"deepseek-brokers"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED"));
+}
+
 }  // namespace
 }  // namespace content

@@ -2220,7 +2220,7 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   r = Ctl({"frobnicate"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("unknown verb \"frobnicate\"; verbs: apply, "
-                                "get, query, tags, categories, history, "
+                                "edit, get, query, tags, categories, history, "
                                 "delete, undelete, diff, restore, "
                                 "translations, export, watch, admin, "
                                 "version\n"));
@@ -3171,7 +3171,7 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
             "INVALID_VALUE",
             "query"},
            {{"--output=json", "frob"},
-            "unknown verb \"frob\"; verbs: apply, get, query, tags, "
+            "unknown verb \"frob\"; verbs: apply, edit, get, query, tags, "
             "categories, history, delete, undelete, diff, restore, "
             "translations, export, watch, admin, version",
             "",

@@ -1,0 +1,275 @@
+#include "client/cli/edit.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "client/cli/apply.h"
+#include "google/protobuf/struct.pb.h"
+
+extern char** environ;
+
+namespace content::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+
+// `id` as a file name: what a shell or editor would trip on becomes `_`.
+std::string FileNameFor(absl::string_view id) {
+  std::string name(id);
+  for (char& c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '-' && c != '_') {
+      c = '_';
+    }
+  }
+  if (name.empty() || name[0] == '.') name.insert(0, "article");
+  return absl::StrCat(name, ".md");
+}
+
+absl::Status WriteText(const std::string& path, absl::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.close();
+  if (!out) return absl::ErrnoToStatus(errno, absl::StrCat("writing ", path));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("reading ", path, " after the editor closed"));
+  }
+  return std::string(std::istreambuf_iterator<char>(in),
+                     std::istreambuf_iterator<char>());
+}
+
+// Prints `status` as a failed call's error (a line, or under -o json|yaml
+// an object), with `hint` after it, and under -o json|yaml the kept file.
+void PrintError(const absl::Status& status, const EditOptions& options,
+                Format format, const std::string& kept = "",
+                const std::string& hint = "") {
+  const std::string text = CallErrorText(status, options.connection);
+  google::protobuf::Struct error = ErrorStruct(status, text);
+  auto& fields = *error.mutable_fields();
+  if (!kept.empty()) fields["file"].set_string_value(kept);
+  if (!hint.empty()) fields["hint"].set_string_value(hint);
+  std::cerr << StderrObject(
+      error, format,
+      absl::StrCat("Error: ", text, hint.empty() ? "" : "\n", hint));
+}
+
+// Removes the edit's directory and the file in it.
+void RemoveEdit(const std::string& dir) {
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
+}  // namespace
+
+std::string EditorCommand() {
+  for (const char* name : {"CONTENT_EDITOR", "VISUAL", "EDITOR"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && !absl::StripAsciiWhitespace(value).empty())
+      return value;
+  }
+  return isatty(STDIN_FILENO) ? "vi" : "";
+}
+
+absl::Status RunEditor(const std::string& editor, const std::string& path) {
+  // Through the shell, as git and kubectl run $EDITOR: it may hold
+  // arguments (`code --wait`). The path is "$1", never shell text.
+  const std::string script = absl::StrCat(editor, " \"$1\"");
+  const char* argv[] = {"sh", "-c",         script.c_str(),
+                        "sh", path.c_str(), nullptr};
+  // A Ctrl-C at the terminal is the editor's to handle (vi takes it as a
+  // key); contentctl waits. The child starts with the default actions.
+  struct sigaction ignore {
+  }, old_int{}, old_quit{};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGINT, &ignore, &old_int);
+  sigaction(SIGQUIT, &ignore, &old_quit);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGQUIT);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, "/bin/sh", nullptr, &attr,
+                                  const_cast<char* const*>(argv), environ);
+  posix_spawnattr_destroy(&attr);
+  int wait_status = 0;
+  pid_t waited = -1;
+  if (spawned == 0) {
+    do {
+      waited = waitpid(pid, &wait_status, 0);
+    } while (waited < 0 && errno == EINTR);
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGQUIT, &old_quit, nullptr);
+  if (spawned != 0) {
+    return absl::ErrnoToStatus(
+        spawned, absl::StrCat("editor `", editor, "`: cannot start /bin/sh"));
+  }
+  if (waited < 0) {
+    return absl::ErrnoToStatus(errno,
+                               absl::StrCat("editor `", editor, "`: waiting"));
+  }
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) {
+    return absl::OkStatus();
+  }
+  return absl::AbortedError(absl::StrCat(
+      "editor `", editor, "` ",
+      WIFEXITED(wait_status)
+          ? absl::StrCat("exited with status ", WEXITSTATUS(wait_status))
+          : absl::StrCat("was killed by signal ", WTERMSIG(wait_status)),
+      WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 127
+          ? " (command not found)"
+          : "",
+      "; nothing was written"));
+}
+
+int Edit(Client& client, const EditOptions& options, Format format) {
+  absl::string_view id_view = options.id;
+  absl::ConsumePrefix(&id_view, "articles/");
+  const std::string id(id_view);
+  const std::string editor =
+      options.editor.empty() ? EditorCommand() : options.editor;
+  if (editor.empty()) {
+    PrintError(absl::FailedPreconditionError(
+                   "no editor: standard input is not a terminal, so vi "
+                   "cannot be used; set CONTENT_EDITOR, VISUAL or EDITOR to "
+                   "the command to run (the file's path is added to it)"),
+               options, format);
+    return kExitFailure;
+  }
+
+  v1::GetArticleRequest get;
+  get.set_name(ArticleName(id));
+  get.set_show_deleted(true);
+  get.set_visibility(v1::VISIBILITY_ALL);  // drafts are edited too
+  absl::StatusOr<v1::Article> head = client.GetArticle(get);
+  if (!head.ok()) {
+    PrintError(head.status(), options, format);
+    return kExitFailure;
+  }
+  if (head->has_delete_time()) {
+    PrintError(
+        absl::NotFoundError(absl::StrCat(
+            get.name(), " is deleted (revision ", head->revision(),
+            "); `contentctl undelete ", id, "` brings it back, then edit it")),
+        options, format);
+    return kExitFailure;
+  }
+  // The opening `# articles/ID revision N` line says what is edited, and
+  // makes the kept file re-apply to this article whatever it is renamed.
+  const std::string original = MarkdownDocument(*head, /*marked=*/true);
+
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir =
+      absl::StrCat(tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp",
+                   "/contentctl-edit-XXXXXX");
+  if (mkdtemp(dir.data()) == nullptr) {
+    PrintError(absl::ErrnoToStatus(
+                   errno, absl::StrCat("cannot make a directory like ", dir)),
+               options, format);
+    return kExitFailure;
+  }
+  const std::string path = absl::StrCat(dir, "/", FileNameFor(id));
+  if (absl::Status s = WriteText(path, original); !s.ok()) {
+    RemoveEdit(dir);
+    PrintError(s, options, format);
+    return kExitFailure;
+  }
+
+  const absl::Status ran = RunEditor(editor, path);
+  absl::StatusOr<std::string> edited = ReadText(path);
+  const bool changed = edited.ok() && *edited != original;
+  if (!ran.ok() || !edited.ok()) {
+    // What the editor saved before it failed may be work to keep.
+    if (!changed) RemoveEdit(dir);
+    PrintError(
+        ran.ok() ? edited.status() : ran, options, format, changed ? path : "",
+        changed ? absl::StrCat("the file as saved is kept in ", path) : "");
+    return kExitFailure;
+  }
+  if (!changed || absl::StripAsciiWhitespace(*edited).empty()) {
+    RemoveEdit(dir);
+    google::protobuf::Struct notice;
+    auto& fields = *notice.mutable_fields();
+    fields["notice"].set_string_value("CANCELLED");
+    fields["message"].set_string_value(
+        changed ? "Edit cancelled, the file was emptied; nothing was written."
+                : "Edit cancelled, no changes made.");
+    std::cerr << StderrObject(notice, format, fields["message"].string_value());
+    return kExitOk;
+  }
+
+  absl::StatusOr<v1::Article> updated =
+      UpdateFromDocument(client, path, *edited, id, head->revision());
+  if (!updated.ok()) {
+    std::string hint;
+    absl::Status error = updated.status();
+    if (absl::IsFailedPrecondition(error)) {
+      const std::map<std::string, std::string> metadata = ErrorMetadata(error);
+      const auto current = metadata.find("current_revision");
+      error = Reworded(
+          error,
+          absl::StrCat(get.name(), " changed while it was being edited (from ",
+                       "revision ", head->revision(),
+                       current != metadata.end() && !current->second.empty()
+                           ? absl::StrCat(" to ", current->second)
+                           : std::string(),
+                       "): ", error.message()));
+      hint = absl::StrCat("your edit is kept in ", path, ": `contentctl diff ",
+                          id, " ", head->revision(),
+                          "` shows the change made meanwhile; `contentctl "
+                          "apply -f ",
+                          path, "` writes your edit over it");
+    } else {
+      hint = absl::StrCat(
+          "your edit is kept in ", path, ": fix it, then `contentctl apply -f ",
+          path, " --expected-revision ", head->revision(), "` writes it");
+    }
+    PrintError(error, options, format, path, hint);
+    return kExitFailure;
+  }
+  RemoveEdit(dir);
+  if (format == Format::kTable) {
+    std::cout << updated->name()
+              << (updated->revision() == head->revision() ? " unchanged"
+                                                          : " edited")
+              << " (revision " << updated->revision() << ")\n";
+    return kExitOk;
+  }
+  const absl::Status printed =
+      Output(format, std::cout, std::cerr).PrintArticle(*updated);
+  if (!printed.ok()) {
+    PrintError(printed, options, format);
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace content::cli
