@@ -49,6 +49,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/cli/apply.h"
+#include "client/cli/completion.h"
 #include "client/cli/edit.h"
 #include "client/cli/output.h"
 #include "client/cli/usage.h"
@@ -2008,6 +2009,15 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
+  std::string shell;
+  CLI::App* completion_cmd = app.add_subcommand(
+      "completion", "Print a shell completion script (bash or zsh)");
+  completion_cmd
+      ->add_option("shell", shell,
+                   "bash: `source <(contentctl completion bash)`; zsh alike")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -2084,6 +2094,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     }
   }
   if (version_cmd->parsed()) return RunVersion(format);
+  if (completion_cmd->parsed()) {  // whatever -o says: a script
+    std::cout << CompletionScript(app, shell);
+    return kExitOk;
+  }
 
   ClientOptions options;
   options.target = g.server;

@@ -2223,7 +2223,7 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
                                 "edit, get, query, tags, categories, history, "
                                 "delete, undelete, diff, restore, "
                                 "translations, export, watch, admin, "
-                                "version\n"));
+                                "version, completion\n"));
   r = Ctl({});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("contentctl: needs a verb; verbs: apply, "));
@@ -3173,7 +3173,7 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
            {{"--output=json", "frob"},
             "unknown verb \"frob\"; verbs: apply, edit, get, query, tags, "
             "categories, history, delete, undelete, diff, restore, "
-            "translations, export, watch, admin, version",
+            "translations, export, watch, admin, version, completion",
             "",
             "UNKNOWN_COMMAND",
             ""},

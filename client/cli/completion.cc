@@ -1,0 +1,217 @@
+#include "client/cli/completion.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+
+namespace content::cli {
+namespace {
+
+// A flag as completion sees it: its spellings and what follows it.
+struct Flag {
+  std::vector<std::string> names;  // `-o`, `--output`
+  // "" for a switch; else `value` (anything), `file`, `dir`, or `choices`
+  // and the words it takes, space-separated.
+  std::string value;
+};
+
+// A command (`apply`, `admin backup`; "" for contentctl itself) with its
+// commands and flags.
+struct Command {
+  std::string path;
+  std::vector<std::string> commands;
+  std::vector<Flag> flags;
+};
+
+std::string ValueOf(const CLI::Option& option) {
+  if (option.get_expected_max() == 0) return "";  // a switch
+  // CLI11 names a checked set in the type: `TEXT:{table,json,yaml}`; an
+  // existing file `TEXT:FILE`.
+  const std::string type = option.get_type_name();
+  const size_t open = type.find('{');
+  const size_t close = type.rfind('}');
+  if (open != std::string::npos && close != std::string::npos && close > open) {
+    return absl::StrCat(
+        "choices ", absl::StrReplaceAll(type.substr(open + 1, close - open - 1),
+                                        {{",", " "}}));
+  }
+  if (type.find("FILE") != std::string::npos) return "file";
+  if (type.find("DIR") != std::string::npos) return "dir";
+  for (const std::string& name : option.get_lnames()) {
+    if (name == "filename") return "file";  // apply -f: a file or directory
+    if (name == "dir") return "dir";
+  }
+  return "value";
+}
+
+void Walk(const CLI::App& app, const std::string& path,
+          std::vector<Command>* out) {
+  Command command;
+  command.path = path;
+  for (const CLI::Option* option : app.get_options(
+           [](const CLI::Option* o) { return !o->get_positional(); })) {
+    Flag flag;
+    for (const std::string& s : option->get_snames())
+      flag.names.push_back("-" + s);
+    for (const std::string& l : option->get_lnames())
+      flag.names.push_back("--" + l);
+    flag.value = ValueOf(*option);
+    if (!flag.names.empty()) command.flags.push_back(std::move(flag));
+  }
+  const std::vector<const CLI::App*> subcommands =
+      app.get_subcommands([](const CLI::App*) { return true; });
+  for (const CLI::App* sub : subcommands)
+    command.commands.push_back(sub->get_name());
+  out->push_back(std::move(command));
+  for (const CLI::App* sub : subcommands) {
+    Walk(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name(),
+         out);
+  }
+}
+
+// The shell functions that hold `commands`, then the one completing.
+std::string BashScript(const std::vector<Command>& commands) {
+  // Flags of contentctl itself come after any verb too (global flags).
+  const Command& root = commands.front();
+  std::string cases_commands, cases_flags, cases_values, root_values;
+  for (const Command& c : commands) {
+    if (!c.commands.empty()) {
+      absl::StrAppend(&cases_commands, "    '", c.path, "') echo '",
+                      absl::StrJoin(c.commands, " "), "' ;;\n");
+    }
+    std::vector<std::string> names;
+    for (const Flag& f : c.flags)
+      names.insert(names.end(), f.names.begin(), f.names.end());
+    if (&c != &root) {
+      for (const Flag& f : root.flags) {
+        for (const std::string& name : f.names) {
+          // Each command has its own -h, --help and --help-all.
+          if (std::find(names.begin(), names.end(), name) == names.end())
+            names.push_back(name);
+        }
+      }
+    }
+    absl::StrAppend(&cases_flags, "    '", c.path, "') echo '",
+                    absl::StrJoin(names, " "), "' ;;\n");
+    for (const Flag& f : c.flags) {
+      if (f.value.empty()) continue;
+      std::vector<std::string> patterns;
+      for (const std::string& name : f.names) {
+        patterns.push_back(&c == &root
+                               ? absl::StrCat("*' ", name, "'")
+                               : absl::StrCat("'", c.path, " ", name, "'"));
+      }
+      absl::StrAppend(&c == &root ? &root_values : &cases_values, "    ",
+                      absl::StrJoin(patterns, "|"), ") echo '", f.value,
+                      "' ;;\n");
+    }
+  }
+  return absl::StrCat(
+      R"sh(# contentctl completion: verbs, flags, the values of flags that take
+# one of a set, files and directories. Load it with
+#   source <(contentctl completion bash)
+# or save it as /etc/bash_completion.d/contentctl.
+
+# The commands under command $1 ("" for contentctl itself).
+_contentctl_commands() {
+  case "$1" in
+)sh",
+      cases_commands, R"sh(  esac
+}
+
+# The flags of command $1, the global ones with them.
+_contentctl_flags() {
+  case "$1" in
+)sh",
+      cases_flags, R"sh(  esac
+}
+
+# What flag $2 of command $1 takes: nothing for a switch, else "value",
+# "file", "dir" or "choices WORD...".
+_contentctl_value() {
+  case "$1 $2" in
+)sh",
+      cases_values, root_values, R"sh(  esac
+}
+
+_contentctl() {
+  local cur="${COMP_WORDS[COMP_CWORD]}" path="" flag="" value w i
+  # Words of a list split at blanks; file names only at line ends.
+  local IFS=$' \t\n'
+  COMPREPLY=()
+  for (( i = 1; i < COMP_CWORD; i++ )); do
+    w="${COMP_WORDS[i]}"
+    case "$w" in
+      -*=*) ;;
+      -*)
+        value="$(_contentctl_value "$path" "$w")"
+        [[ -z "$value" ]] && continue
+        # `--flag=value` reaches completion as three words.
+        if (( i + 1 < COMP_CWORD )) && [[ "${COMP_WORDS[i+1]}" == "=" ]]; then
+          (( i++ ))
+        fi
+        if (( i + 1 < COMP_CWORD )); then (( i++ )); else flag="$w"; fi
+        ;;
+      *)
+        case " $(_contentctl_commands "$path") " in
+          *" $w "*) path="${path:+$path }$w" ;;
+        esac
+        ;;
+    esac
+  done
+  if [[ -n "$flag" ]]; then
+    # Right after `--flag=` the word is "=": each value replaces it.
+    local equals=""
+    if [[ "$cur" == "=" ]]; then equals="="; cur=""; fi
+    value="$(_contentctl_value "$path" "$flag")"
+    case "$value" in
+      choices\ *)
+        COMPREPLY=( $(compgen -W "${value#choices }" -- "$cur") )
+        ;;
+      file|dir)
+        compopt -o filenames 2>/dev/null
+        IFS=$'\n'
+        COMPREPLY=( $(compgen "-${value:0:1}" -- "$cur") )
+        ;;
+    esac
+    if [[ -n "$equals" ]]; then
+      COMPREPLY=( "${COMPREPLY[@]/#/=}" )
+    fi
+    return 0
+  fi
+  if [[ "$cur" == -* ]]; then
+    COMPREPLY=( $(compgen -W "$(_contentctl_flags "$path")" -- "$cur") )
+    return 0
+  fi
+  COMPREPLY=( $(compgen -W "$(_contentctl_commands "$path")" -- "$cur") )
+  return 0
+}
+
+complete -F _contentctl contentctl
+)sh");
+}
+
+}  // namespace
+
+std::string CompletionScript(const CLI::App& app, const std::string& shell) {
+  std::vector<Command> commands;
+  Walk(app, "", &commands);
+  const std::string bash = BashScript(commands);
+  if (shell == "bash") return bash;
+  if (shell == "zsh") {
+    return absl::StrCat(
+        "#compdef contentctl\n"
+        "# zsh runs contentctl's bash completion through bashcompinit. Load "
+        "it with\n#   source <(contentctl completion zsh)\n"
+        "autoload -U +X bashcompinit && bashcompinit\n",
+        bash);
+  }
+  return "";
+}
+
+}  // namespace content::cli

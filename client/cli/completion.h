@@ -1,0 +1,24 @@
+// `contentctl completion bash|zsh`: shell completion of contentctl's
+// verbs and flags.
+#ifndef CONTENT_CLIENT_CLI_COMPLETION_H_
+#define CONTENT_CLIENT_CLI_COMPLETION_H_
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace content::cli {
+
+// The completion script for `shell`, "bash" or "zsh" (which loads bash's
+// completion emulation), made from `app`: its verbs and their commands,
+// each command's flags with the global ones, the values of flags that take
+// one of a set (`-o`), files after a file flag (`-f`, `--ca`) and
+// directories after `--dir`. Article ids are not completed: listing them
+// would be a call to the server at each key press. "" for another shell.
+std::string CompletionScript(const CLI::App& app, const std::string& shell);
+
+}  // namespace content::cli
+
+#endif  // CONTENT_CLIENT_CLI_COMPLETION_H_

@@ -1,0 +1,153 @@
+// End-to-end: `contentctl completion bash|zsh` loaded into a real bash,
+// asked to complete command lines as bash asks (COMP_WORDS, COMP_CWORD),
+// with what it offers compared to contentctl's own verbs and flags.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+namespace fs = std::filesystem;
+
+using ::content::testing::CommandResult;
+using ::content::testing::ContentctlBinary;
+using ::content::testing::RunCommand;
+using ::content::testing::TempDir;
+using ::content::testing::WriteFile;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::IsSupersetOf;
+using ::testing::Not;
+using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
+
+class CliCompletionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CommandResult r = RunCommand({ContentctlBinary(), "completion", "bash"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    script_ = dir_.path() + "/contentctl.bash";
+    WriteFile(script_, r.out);
+    fs::create_directories(dir_.path() + "/site/posts");
+    WriteFile(dir_.path() + "/site/posts/a.md", "");
+    WriteFile(dir_.path() + "/notes with space.md", "");
+  }
+
+  // What the completion offers for `words`, the last being the word under
+  // the cursor, run in the test's directory: one entry per COMPREPLY word.
+  std::vector<std::string> Complete(const std::vector<std::string>& words) {
+    std::string array;
+    for (const std::string& w : words) absl::StrAppend(&array, "'", w, "' ");
+    const std::string driver = absl::StrCat(
+        "cd '", dir_.path(), "' || exit 9\nsource '", script_, "' || exit 8\n",
+        "COMP_WORDS=(", array, ")\nCOMP_CWORD=", words.size() - 1,
+        "\n_contentctl\n",
+        "for w in \"${COMPREPLY[@]}\"; do printf '%s\\n' \"$w\"; done\n");
+    CommandResult r = RunCommand({"/bin/bash", "-c", driver});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    std::vector<std::string> out =
+        absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+    return out;
+  }
+
+  TempDir dir_;
+  std::string script_;
+};
+
+TEST_F(CliCompletionTest, VerbsAndTheirCommands) {
+  EXPECT_THAT(Complete({"contentctl", ""}),
+              ElementsAre("apply", "edit", "get", "query", "tags", "categories",
+                          "history", "delete", "undelete", "diff", "restore",
+                          "translations", "export", "watch", "admin", "version",
+                          "completion"));
+  EXPECT_THAT(Complete({"contentctl", "ap"}), ElementsAre("apply"));
+  EXPECT_THAT(Complete({"contentctl", "admin", ""}),
+              ElementsAre("backup", "compact", "fsck", "stats"));
+  EXPECT_THAT(Complete({"contentctl", "admin", "f"}), ElementsAre("fsck"));
+  // Global flags and their values come before the verb too.
+  EXPECT_THAT(Complete({"contentctl", "--server", "127.0.0.1:7070", "--token",
+                        "t", "que"}),
+              ElementsAre("query"));
+  // After a verb that takes an id, nothing: ids are not listed.
+  EXPECT_THAT(Complete({"contentctl", "get", ""}), IsEmpty());
+}
+
+TEST_F(CliCompletionTest, FlagsOfTheVerbWithTheGlobalOnes) {
+  const std::vector<std::string> get = Complete({"contentctl", "get", "--"});
+  EXPECT_THAT(get, IsSupersetOf({"--revision", "--show-deleted", "--all",
+                                 "--server", "--output", "--help"}));
+  EXPECT_THAT(get, Not(Contains("--dry-run")));
+  EXPECT_EQ(std::count(get.begin(), get.end(), "--help"), 1);
+  EXPECT_THAT(Complete({"contentctl", "apply", "--dr"}),
+              ElementsAre("--dry-run"));
+  EXPECT_THAT(Complete({"contentctl", "admin", "compact", "--st"}),
+              ElementsAre("--storage"));
+  // A flag's value is skipped on the way to the word completed.
+  EXPECT_THAT(Complete({"contentctl", "query", "--tag", "ai", "--all-t"}),
+              ElementsAre("--all-tags"));
+}
+
+TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
+  EXPECT_THAT(Complete({"contentctl", "-o", ""}),
+              ElementsAre("table", "json", "yaml", "markdown"));
+  EXPECT_THAT(Complete({"contentctl", "get", "x", "--output", "y"}),
+              ElementsAre("yaml"));
+  EXPECT_THAT(Complete({"contentctl", "diff", "x", "--color", ""}),
+              ElementsAre("auto", "always", "never"));
+  EXPECT_THAT(Complete({"contentctl", "query", "--state", "d"}),
+              ElementsAre("draft"));
+  // `--output=j` reaches completion as three words; right after the `=`
+  // the word is "=" and each value replaces it.
+  EXPECT_THAT(Complete({"contentctl", "--output", "=", "j"}),
+              ElementsAre("json"));
+  EXPECT_THAT(Complete({"contentctl", "--output", "="}),
+              ElementsAre("=table", "=json", "=yaml", "=markdown"));
+  // A free value has no completion.
+  EXPECT_THAT(Complete({"contentctl", "query", "--tag", ""}), IsEmpty());
+}
+
+TEST_F(CliCompletionTest, FilesAfterFileFlagsAndDirectoriesAfterDir) {
+  EXPECT_THAT(
+      Complete({"contentctl", "apply", "-f", ""}),
+      UnorderedElementsAre("contentctl.bash", "notes with space.md", "site"));
+  EXPECT_THAT(Complete({"contentctl", "apply", "-f", "site/posts/"}),
+              ElementsAre("site/posts/a.md"));
+  EXPECT_THAT(Complete({"contentctl", "--ca", "no"}),
+              ElementsAre("notes with space.md"));
+  EXPECT_THAT(Complete({"contentctl", "export", "--dir", ""}),
+              ElementsAre("site"));
+}
+
+TEST_F(CliCompletionTest, ZshLoadsTheBashCompletionAndOtherShellsAreRefused) {
+  CommandResult r = RunCommand({ContentctlBinary(), "completion", "zsh"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("#compdef contentctl\n"));
+  EXPECT_THAT(r.out, HasSubstr("bashcompinit"));
+  EXPECT_THAT(r.out, HasSubstr("complete -F _contentctl contentctl"));
+  // -o changes nothing: a script is a script.
+  CommandResult json =
+      RunCommand({ContentctlBinary(), "completion", "bash", "-o", "json"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.out,
+            RunCommand({ContentctlBinary(), "completion", "bash"}).out);
+  r = RunCommand({ContentctlBinary(), "completion", "fish"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("fish"));
+  r = RunCommand({ContentctlBinary(), "completion"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("shell"));
+}
+
+}  // namespace
+}  // namespace content
