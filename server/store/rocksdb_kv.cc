@@ -313,11 +313,15 @@ absl::StatusOr<uint64_t> FreeBytesAt(const std::string& path);
 // open (RocksKvOptions::read_only_when_full): the descriptor holding the
 // write lock on LOCK, as a read-write open would, so that no other contentd
 // opens it meanwhile; what every write answers; and the free space a
-// read-write open needs (ReopeningKv waits for it).
+// read-write open needs (ReopeningKv waits for it); and the block cache,
+// which the read-write open shares (both opens live until the last read
+// begun on the read-only one ends, and two caches would double the bound
+// block_cache_bytes sets).
 struct FullVolume {
   int lock_fd = -1;
   absl::Status why;
   uint64_t room_needed = 0;
+  std::shared_ptr<rocksdb::Cache> cache;
 };
 
 // The RESOURCE_EXHAUSTED (DISK_FULL) every write to such a store answers.
@@ -1801,9 +1805,45 @@ absl::StatusOr<FullVolume> OpenReadOnlyForFullVolume(
   return full;
 }
 
+// The file system of ReopeningKv's read-write open, whose process holds
+// the database's LOCK already, through FullVolume::lock_fd: RocksDB's lock
+// of that file takes nothing and its unlock releases nothing. RocksDB locks
+// through a descriptor of its own, and a failed open closes it; POSIX then
+// drops every lock this process has on the file, the one taken through
+// lock_fd too, so another contentd could open the directory read-write
+// before the lock was taken back, while this one still served it. Every
+// other call goes to `target`.
+class HeldLockFs : public rocksdb::FileSystemWrapper {
+ public:
+  HeldLockFs(std::shared_ptr<rocksdb::FileSystem> target, std::string lock)
+      : rocksdb::FileSystemWrapper(std::move(target)), lock_(std::move(lock)) {}
+  const char* Name() const override { return "HeldLockFs"; }
+  rocksdb::IOStatus LockFile(const std::string& name,
+                             const rocksdb::IOOptions& options,
+                             rocksdb::FileLock** lock,
+                             rocksdb::IODebugContext* dbg) override {
+    if (name != lock_) return target()->LockFile(name, options, lock, dbg);
+    *lock = new Held;
+    return rocksdb::IOStatus::OK();
+  }
+  rocksdb::IOStatus UnlockFile(rocksdb::FileLock* lock,
+                               const rocksdb::IOOptions& options,
+                               rocksdb::IODebugContext* dbg) override {
+    if (auto* held = dynamic_cast<Held*>(lock); held != nullptr) {
+      delete held;
+      return rocksdb::IOStatus::OK();
+    }
+    return target()->UnlockFile(lock, options, dbg);
+  }
+
+ private:
+  class Held : public rocksdb::FileLock {};
+  const std::string lock_;
+};
+
 // Takes the write lock on LOCK through `fd` (again: closing or unlocking
-// any descriptor of LOCK in this process drops it, as a failed read-write
-// open of RocksDB's does). False if another process holds it.
+// any descriptor of LOCK in this process drops it). False if another
+// process holds it.
 bool LockThrough(int fd) {
   struct flock fl = {};
   fl.l_type = F_WRLCK;
@@ -1842,9 +1882,11 @@ class HeldIterator : public KvIterator {
 
 // OpenRocksKv; with `hold_file_deletions` the read-write open deletes no
 // file until RocksKv::ReleaseFileDeletions (no compaction runs before the
-// hold is taken).
+// hold is taken). With `cache`, the open uses it as its block cache
+// rather than a new one of options.block_cache_bytes.
 absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocks(
-    const RocksKvOptions& options, bool hold_file_deletions);
+    const RocksKvOptions& options, bool hold_file_deletions,
+    std::shared_ptr<rocksdb::Cache> cache = nullptr);
 
 // A store opened read-only for a full volume (RocksKvOptions::
 // read_only_when_full) that opens itself read-write in place once the
@@ -2005,8 +2047,14 @@ class ReopeningKv : public KvEngine {
     RocksKvOptions rw = options_;
     rw.read_only_when_full = false;
     rw.on_opened_read_only = nullptr;
+    // LOCK stays held through lock_fd whatever the open does (HeldLockFs),
+    // and the block cache is the read-only open's.
+    rw.file_system = std::make_shared<HeldLockFs>(
+        options_.file_system != nullptr ? options_.file_system
+                                        : rocksdb::FileSystem::Default(),
+        options_.path + "/LOCK");
     absl::StatusOr<std::unique_ptr<KvEngine>> opened =
-        OpenRocks(rw, /*hold_file_deletions=*/true);
+        OpenRocks(rw, /*hold_file_deletions=*/true, full_.cache);
     if (opened.ok()) {
       // Not wrapped: rw opens read-write or fails.
       held_ = static_cast<RocksKv*>(opened->get());
@@ -2025,8 +2073,9 @@ class ReopeningKv : public KvEngine {
                    static_cast<unsigned long long>(free_bytes));
       return true;
     }
-    // RocksDB let go of LOCK when its open failed, and with it this
-    // process's lock: take it again.
+    if (options_.after_failed_reopen) options_.after_failed_reopen();
+    // The failed open let go of nothing (HeldLockFs); made sure of here,
+    // as writes must not resume without the lock.
     const bool relocked = LockThrough(full_.lock_fd);
     if (relocked && absl::IsResourceExhausted(opened.status()))
       return false;  // the volume filled again: wait for room
@@ -2070,7 +2119,8 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocksKv(
 namespace {
 
 absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocks(
-    const RocksKvOptions& options, bool hold_file_deletions) {
+    const RocksKvOptions& options, bool hold_file_deletions,
+    std::shared_ptr<rocksdb::Cache> cache) {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -2113,8 +2163,7 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocks(
   auto halt = std::make_shared<WriteHalt>(options.on_writes_stopped);
   db_options.listeners.push_back(std::make_shared<HaltListener>(halt));
 
-  std::shared_ptr<rocksdb::Cache> cache =
-      rocksdb::NewLRUCache(options.block_cache_bytes);
+  if (cache == nullptr) cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   auto family_options = [&](bool point_lookups, bool zstd) {
     rocksdb::ColumnFamilyOptions cf;
     cf.write_buffer_size = options.write_buffer_bytes;
@@ -2287,6 +2336,7 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocks(
         options, db_options, descriptors, &handles, &raw);
     if (opened.ok()) {
       full = *std::move(opened);
+      full->cache = cache;
       s = rocksdb::Status::OK();
     } else if (!absl::IsFailedPrecondition(opened.status())) {
       return opened.status();

@@ -85,6 +85,10 @@ struct RocksKvOptions {
   // see OpenRocksKv). Default: null, statvfs of `path` or, if it does not
   // exist yet, of its nearest existing parent.
   std::function<absl::StatusOr<uint64_t>(const std::string& path)> free_space;
+  // Tests only: called when a read-write open in place (read_only_when_full)
+  // has failed, before the engine makes sure it still holds LOCK. Default:
+  // none.
+  std::function<void()> after_failed_reopen;
 };
 
 // The least free space a read-write open creates a new database in: the

@@ -1,7 +1,10 @@
 // A write-ahead-log write or sync that fails under RocksDB (WalFaultFs
 // injects the error beneath it): what the store, the service and health
 // then do, and that a reopen recovers every acknowledged write.
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -643,6 +647,145 @@ TEST_F(SmallVolumeTest, AReadBegunBeforeTheSwitchOutlivesACompaction) {
   std::string value;
   ASSERT_TRUE(engine.Get(Family::kRevisions, "r0", &value).ok());
   EXPECT_EQ(value, body(0, 'b'));
+}
+
+// Whether another process could take the write lock on `lock` now, as a
+// second contentd's RocksDB open would (fcntl F_SETLK). Asked from a child
+// process: any descriptor of LOCK this process closed would drop its own
+// lock.
+bool AnotherProcessCouldLock(const std::string& lock) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    ::_exit(fd >= 0 && ::fcntl(fd, F_SETLK, &fl) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// A read-write open in place that fails (here: no file can be made though
+// the volume says it has room) keeps LOCK. RocksDB's failed open closed its
+// own descriptor of LOCK, which dropped this process's lock until it was
+// taken back, and another contentd could open the directory read-write in
+// between while this one still served it. After every failed try, before
+// the engine looks at its lock again, no other process can take it.
+TEST_F(SmallVolumeTest, AFailedReopenLetsNoOtherProcessTakeTheLock) {
+  auto fs = std::make_shared<FullVolumeFs>();
+  std::atomic<uint64_t> free_bytes{uint64_t{1} << 40};
+  RocksKvOptions options = FullVolumeOptions(fs, &free_bytes, dir_ + "/db");
+  absl::Status stopped;
+  options.on_writes_stopped = [&stopped](const absl::Status& s) {
+    stopped = s;
+  };
+  const std::string lock = options.path + "/LOCK";
+  {
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    KvBatch batch;
+    batch.Put(Family::kMeta, "a", "1");
+    ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  }
+  ASSERT_TRUE(AnotherProcessCouldLock(lock)) << "the probe cannot lock";
+  std::atomic<int> failed_tries{0};
+  std::atomic<int> taken{0};
+  options.after_failed_reopen = [&] {
+    if (AnotherProcessCouldLock(lock)) ++taken;
+    ++failed_tries;
+  };
+  fs->full = true;
+  free_bytes = 0;
+  absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvEngine& engine = **kv;
+  ASSERT_FALSE(engine.WritesRefused().ok());
+  EXPECT_FALSE(AnotherProcessCouldLock(lock));
+  // Room, says the volume; but the open cannot make its files.
+  free_bytes = uint64_t{1} << 40;
+  for (int i = 0; i < 1000 && failed_tries.load() < 3; ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_GE(failed_tries.load(), 3);
+  EXPECT_EQ(taken.load(), 0) << "another process took LOCK after a failed "
+                                "read-write open, while this one served it";
+  EXPECT_FALSE(engine.WritesRefused().ok());
+  EXPECT_TRUE(stopped.ok()) << stopped;
+
+  fs->full = false;
+  for (int i = 0; i < 1000 && !engine.WritesRefused().ok(); ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_TRUE(engine.WritesRefused().ok()) << engine.WritesRefused();
+  EXPECT_TRUE(stopped.ok()) << stopped;
+  KvBatch batch;
+  batch.Put(Family::kMeta, "a", "2");
+  ASSERT_TRUE(engine.Write(std::move(batch), true).ok());
+  EXPECT_FALSE(AnotherProcessCouldLock(lock));
+  kv->reset();
+  EXPECT_TRUE(AnotherProcessCouldLock(lock));
+}
+
+// A figure of `engine`'s Stats, as a number (-1 if it has none).
+int64_t StatOf(KvEngine& engine, const std::string& name) {
+  for (const auto& [key, value] : engine.Stats()) {
+    int64_t n = 0;
+    if (key == name && absl::SimpleAtoi(value, &n)) return n;
+  }
+  return -1;
+}
+
+// Until the last read begun on the read-only open ends, both opens are in
+// memory; they share one block cache, so block_cache_bytes still bounds
+// it: blocks a read on the read-only open loads count in the read-write
+// open's cache figures, whose capacity is the one configured.
+TEST_F(SmallVolumeTest, BothOpensOfTheSwitchShareOneBlockCache) {
+  auto fs = std::make_shared<FullVolumeFs>();
+  std::atomic<uint64_t> free_bytes{uint64_t{1} << 40};
+  RocksKvOptions options = FullVolumeOptions(fs, &free_bytes, dir_ + "/db");
+  const int kKeys = 4096;  // 4 MiB of values, half the 8 MiB cache
+  {
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    for (int i = 0; i < kKeys; i += 256) {
+      KvBatch batch;
+      for (int k = i; k < i + 256; ++k)
+        batch.Put(Family::kMeta, absl::StrCat("k", 100000 + k),
+                  std::string(1024, 'a' + k % 26));
+      ASSERT_TRUE((*kv)->Write(std::move(batch), false).ok());
+    }
+    ASSERT_TRUE((*kv)->CompactAll().ok());  // into table files
+  }
+  fs->full = true;
+  free_bytes = 0;
+  absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvEngine& engine = **kv;
+  std::unique_ptr<KvSnapshot> snapshot = engine.GetSnapshot();
+  fs->full = false;
+  free_bytes = uint64_t{1} << 40;
+  for (int i = 0; i < 1000 && !engine.WritesRefused().ok(); ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_TRUE(engine.WritesRefused().ok()) << engine.WritesRefused();
+
+  EXPECT_EQ(StatOf(engine, "rocksdb.block-cache-capacity"),
+            static_cast<int64_t>(options.block_cache_bytes));
+  const int64_t before = StatOf(engine, "rocksdb.block-cache-usage");
+  ASSERT_GE(before, 0);
+  KvReadOptions at;
+  at.snapshot = snapshot.get();  // the read-only open's
+  for (int k = 0; k < kKeys; ++k) {
+    std::string value;
+    ASSERT_TRUE(
+        engine.Get(Family::kMeta, absl::StrCat("k", 100000 + k), &value, at)
+            .ok());
+  }
+  const int64_t after = StatOf(engine, "rocksdb.block-cache-usage");
+  EXPECT_GE(after - before, int64_t{2} << 20)
+      << "the read-only open's reads did not fill the read-write open's "
+         "cache: two caches ("
+      << before << " -> " << after << " bytes)";
+  EXPECT_LE(after, static_cast<int64_t>(options.block_cache_bytes));
 }
 
 // A retention pass syncs the WAL once when it ends, however it ends, not
