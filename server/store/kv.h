@@ -280,10 +280,17 @@ class KvEngine {
     return absl::UnimplementedError("this engine cannot compact");
   }
   // OK while the engine takes writes; else the error every write answers
-  // until the process restarts (opened read-only for a full volume, or
-  // writes stopped for good after an I/O error). A refusal that clears by
-  // itself (a full disk, a lost connection) is not one. Default: OK.
+  // until the process restarts (writes stopped for good after an I/O
+  // error) or the engine reopens itself (opened read-only for a full
+  // volume: SetWritesResumed). A refusal that clears by itself (a full
+  // disk, a lost connection) is not one. Default: OK.
   virtual absl::Status WritesRefused() { return absl::OkStatus(); }
+  // Calls `resumed` once WritesRefused, having refused writes, is OK again
+  // without a restart (an engine opened read-only for a full volume that
+  // opened itself for writing), on a thread of the engine's, holding none
+  // of its locks: it may write. Null clears it; once that call returns,
+  // no earlier `resumed` is running or will run. Default: never calls it.
+  virtual void SetWritesResumed(std::function<void()> resumed) {}
   // Engine figures for operators (e.g. "rocksdb.estimate-live-data-size"),
   // name -> value; empty if the engine has none.
   virtual std::vector<std::pair<std::string, std::string>> Stats() {

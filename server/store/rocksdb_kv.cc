@@ -2002,6 +2002,10 @@ class ReopeningKv : public KvEngine {
   std::vector<std::pair<std::string, std::string>> Stats() override {
     return Current()->Stats();
   }
+  void SetWritesResumed(std::function<void()> resumed) override {
+    absl::MutexLock lock(&resumed_mu_);
+    resumed_ = std::move(resumed);
+  }
 
  private:
   std::shared_ptr<KvEngine> Current() const {
@@ -2036,7 +2040,13 @@ class ReopeningKv : public KvEngine {
           options_.free_space ? options_.free_space(options_.path)
                               : FreeBytesAt(options_.path);
       if (!free_bytes.ok() || *free_bytes < full_.room_needed) continue;
-      if (Reopen(*free_bytes) && held_ == nullptr) return;
+      const bool done = Reopen(*free_bytes);
+      if (held_ != nullptr) {
+        // Taking writes: outside reopen_mu_ and mu_, as it may write.
+        absl::MutexLock lock(&resumed_mu_);
+        if (resumed_) resumed_();
+      }
+      if (done && held_ == nullptr) return;
     }
   }
 
@@ -2101,6 +2111,9 @@ class ReopeningKv : public KvEngine {
   absl::Status gave_up_ ABSL_GUARDED_BY(mu_);
   // Held by the reopen, and shared by checkpoints of the read-only engine.
   absl::Mutex reopen_mu_;
+  // SetWritesResumed's; held while it runs.
+  absl::Mutex resumed_mu_;
+  std::function<void()> resumed_ ABSL_GUARDED_BY(resumed_mu_);
   // Watch's only: once reopened, the read-write engine holding its file
   // deletions, and the read-only engine it waits for.
   RocksKv* held_ = nullptr;

@@ -676,6 +676,8 @@ Store::Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options)
     : options_(options), kv_(std::move(kv)), shared_(kv_->shared()) {}
 
 Store::~Store() {
+  // No call of SaveTokenKey is running or comes once this returns.
+  kv_->SetWritesResumed(nullptr);
   {
     absl::MutexLock lock(&follow_mu_);
     stopping_ = true;
@@ -796,6 +798,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   std::unique_ptr<Store> store(new Store(std::move(kv), options));
   absl::Status s = store->Init();
   if (!s.ok()) return s;
+  if (!store->token_key_saved_.load()) {
+    // Opened read-only for a full volume: the key is stored as soon as
+    // the engine takes writes again, or by the first commit then.
+    Store* p = store.get();
+    p->kv_->SetWritesResumed([p] { p->SaveTokenKey(); });
+    if (p->kv_->WritesRefused().ok()) p->SaveTokenKey();  // resumed already
+  }
   // Nothing to commit, and nothing to follow for a check of one snapshot.
   if (options.read_only) return store;
   if (store->shared_) {
@@ -847,8 +856,24 @@ absl::Status Store::Init() {
     // A replica starting at the same moment stored its key first: use it.
     if (absl::IsAborted(s))
       s = kv_->Get(Family::kMeta, kTokenKeyKey, &token_key_);
+    // Opened read-only for a full volume (a store of a build that stored
+    // no key): it serves reads as any other, and the key is stored once
+    // writes resume (Open, LeadLocked). A shared store's key must be the
+    // one every replica uses, so it is not kept unstored.
+    if (!s.ok() && !shared_ && !kv_->WritesRefused().ok()) {
+      token_key_saved_ = false;
+      return absl::OkStatus();
+    }
   }
   return s;
+}
+
+void Store::SaveTokenKey() {
+  if (token_key_saved_.load()) return;
+  KvBatch batch;
+  batch.Put(Family::kMeta, std::string(kTokenKeyKey), token_key_);
+  // On failure the next commit stores it (LeadLocked).
+  if (kv_->Write(std::move(batch), /*sync=*/true).ok()) token_key_saved_ = true;
 }
 
 absl::Status Store::CheckWritable() const {
@@ -2060,7 +2085,12 @@ void Store::LeadLocked(bool hand_off) {
       // Every writer was refused: nothing to write.
     } else if (!shared_) {
       sequence_events(base, &merged);
+      // A page-token key Init could not store goes with the first commit.
+      const bool saves_key = !token_key_saved_.load();
+      if (saves_key)
+        merged.Put(Family::kMeta, std::string(kTokenKeyKey), token_key_);
       s = kv_->Write(std::move(merged), options_.sync);
+      if (s.ok() && saves_key) token_key_saved_ = true;
     } else {
       // Other replicas commit too: the numbers follow the stored last
       // sequence, read in the same transaction that writes the events.

@@ -4,6 +4,7 @@
 #define CONTENT_SERVER_STORE_STORE_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -398,7 +399,10 @@ class Store {
   // As last_sequence(), but read from the engine: commits not announced
   // yet (on a shared engine, other replicas' too) count.
   absl::StatusOr<int64_t> CurrentLastSequence();
-  // Secret for sealing page tokens; stable across restarts.
+  // Secret for sealing page tokens; stable across restarts. A store with
+  // none stored that opened on a full volume (read-only) makes one, which
+  // it stores once writes resume (with the first commit, or when the
+  // engine reopens for writing); until then a restart makes another.
   const std::string& token_key() const { return token_key_; }
 
   // Hex SHA-256 of an article's content fields (everything a user writes).
@@ -579,6 +583,8 @@ class Store {
                        WrittenDone done);
   // The committer thread: leads whenever CommitAsync asks.
   void CommitLoop();
+  // Stores token_key_ if it is not stored yet (token_key_saved_).
+  void SaveTokenKey();
 
   const StoreOptions options_;
   std::unique_ptr<KvEngine> kv_;
@@ -587,6 +593,10 @@ class Store {
   absl::Mutex follow_mu_;
   bool stopping_ ABSL_GUARDED_BY(follow_mu_) = false;
   std::string token_key_;
+  // False while token_key_ is this open's alone: Init could not store it
+  // (the engine refused writes, opened read-only for a full volume).
+  // Unshared stores only.
+  std::atomic<bool> token_key_saved_{true};
   IdLocks id_locks_;
 
   mutable absl::Mutex indexes_mu_;

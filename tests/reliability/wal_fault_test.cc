@@ -29,6 +29,7 @@
 #include "server/service/content_service.h"
 #include "server/service/health.h"
 #include "server/store/fsck.h"
+#include "server/store/keys.h"
 #include "server/store/rocksdb_kv.h"
 #include "server/store/store.h"
 #include "tests/reliability/fault_fs.h"
@@ -786,6 +787,68 @@ TEST_F(SmallVolumeTest, BothOpensOfTheSwitchShareOneBlockCache) {
          "cache: two caches ("
       << before << " -> " << after << " bytes)";
   EXPECT_LE(after, static_cast<int64_t>(options.block_cache_bytes));
+}
+
+// A store that stored no page-token key (a build before it did) whose
+// volume is full at start opens read-only like any other: it failed in
+// Store::Open trying to store the key. The key it makes is stored once
+// the engine takes writes again, without a write of the store's, so that
+// page tokens sealed meanwhile outlive a restart.
+TEST_F(SmallVolumeTest, AStoreWithNoTokenKeyStartsOnAFullVolume) {
+  auto fs = std::make_shared<FullVolumeFs>();
+  std::atomic<uint64_t> free_bytes{uint64_t{1} << 40};
+  RocksKvOptions kv_options = FullVolumeOptions(fs, &free_bytes, dir_ + "/db");
+  StoreOptions options;
+  options.data_dir = kv_options.path;
+  auto open_store = [&]() -> absl::StatusOr<std::unique_ptr<Store>> {
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
+    if (!kv.ok()) return kv.status();
+    return Store::Open(*std::move(kv), options);
+  };
+  {
+    absl::StatusOr<std::unique_ptr<Store>> store = open_store();
+    ASSERT_TRUE(store.ok()) << store.status();
+    v1::Article a;
+    a.set_title("a");
+    a.set_body("body\n");
+    a.mutable_date()->set_seconds(1700000000);
+    ASSERT_TRUE((*store)->Create("a", a).ok());
+  }
+  {
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(kv_options);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    KvBatch batch;
+    batch.Delete(Family::kMeta, std::string(kTokenKeyKey));
+    ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  }
+  fs->full = true;
+  free_bytes = 0;
+  absl::StatusOr<std::unique_ptr<Store>> store = open_store();
+  ASSERT_TRUE(store.ok()) << store.status();
+  KvEngine& engine = *(*store)->engine();
+  ASSERT_EQ(engine.WritesRefused().code(),
+            absl::StatusCode::kResourceExhausted);
+  const std::string key = (*store)->token_key();
+  EXPECT_EQ(key.size(), 32u);
+  EXPECT_TRUE((*store)->Get("a", 0, false).ok());
+  std::string stored;
+  EXPECT_TRUE(
+      absl::IsNotFound(engine.Get(Family::kMeta, kTokenKeyKey, &stored)));
+
+  fs->full = false;
+  free_bytes = uint64_t{1} << 40;
+  absl::Status found = engine.Get(Family::kMeta, kTokenKeyKey, &stored);
+  for (int i = 0; i < 1000 && !found.ok(); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+    found = engine.Get(Family::kMeta, kTokenKeyKey, &stored);
+  }
+  ASSERT_TRUE(found.ok()) << "the key was not stored once writes resumed: "
+                          << found;
+  EXPECT_EQ(stored, key);
+  store->reset();
+  store = open_store();
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->token_key(), key);
 }
 
 // A retention pass syncs the WAL once when it ends, however it ends, not
