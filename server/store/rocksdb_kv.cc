@@ -577,16 +577,21 @@ class RocksKv : public KvEngine {
     if (needs_resume_) {
       // Resume flushes every memtable. Each attempt that fails for want of
       // room writes table files until the volume is full, then deletes
-      // them: after one, it is tried again only once the volume has 1 MiB
-      // more room than that attempt had, or room for the memtables whole
+      // them: after one, it is tried again only once the volume has more
+      // room than that attempt had by an eighth of the memtables (at least
+      // 1 MiB; on a volume freed slowly a step of 1 MiB made a try per MiB,
+      // 32 of them for full memtables), or room for the memtables whole
       // (what the flush writes at most, compression aside) and the 2 MiB
       // reserve. Not after a time: on a volume that stays full every retry
       // failed the same way (they came every 5 s while writes were tried).
-      absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
+      absl::StatusOr<uint64_t> free_bytes = FreeBytes();
       if (!resume_no_space_.ok()) {
+        const uint64_t memtables = MemtableBytes();
+        const uint64_t step =
+            std::max<uint64_t>(uint64_t{1} << 20, memtables / 8);
         if (!free_bytes.ok() ||
-            (*free_bytes < resume_failed_free_ + (uint64_t{1} << 20) &&
-             *free_bytes < MemtableBytes() + (uint64_t{2} << 20))) {
+            (*free_bytes < resume_failed_free_ + step &&
+             *free_bytes < memtables + (uint64_t{2} << 20))) {
           return DiskFull(resume_no_space_);
         }
       }
@@ -633,7 +638,7 @@ class RocksKv : public KvEngine {
   // background, or to resume from that), after which it takes no writes
   // until a flush succeeds. Says what a flush needs; no restart is.
   absl::Status DiskFull(const rocksdb::Status& error) const {
-    absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
+    absl::StatusOr<uint64_t> free_bytes = FreeBytes();
     const uint64_t memtables = MemtableBytes();
     return WithReason(
         absl::ResourceExhaustedError(absl::StrCat(
@@ -1124,9 +1129,20 @@ class RocksKv : public KvEngine {
       absl::MutexLock lock(&recovery_mu_);
       if (needs_resume_) return false;
     }
-    absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(path_);
+    absl::StatusOr<uint64_t> free_bytes = FreeBytes();
     return free_bytes.ok() &&
            *free_bytes >= MemtableBytes() + (uint64_t{2} << 20);
+  }
+
+  // Tests only (RocksKvOptions::free_space): how the free space of the
+  // store's volume is measured.
+  void SetFreeSpaceProbe(
+      std::function<absl::StatusOr<uint64_t>(const std::string&)> probe) {
+    free_space_ = std::move(probe);
+  }
+  // The bytes free on the store's volume.
+  absl::StatusOr<uint64_t> FreeBytes() const {
+    return free_space_ ? free_space_(path_) : FreeBytesAt(path_);
   }
 
   // The bytes RocksDB's memtables hold, all families, flushed or not.
@@ -1603,6 +1619,8 @@ class RocksKv : public KvEngine {
   const absl::Status full_why_;
   // Filled at a read-only open (HideUncommittedIngests), then only read.
   std::array<HiddenKeys, kFamilyCount> hidden_;
+  // Set at open (SetFreeSpaceProbe), then only read.
+  std::function<absl::StatusOr<uint64_t>(const std::string&)> free_space_;
 };
 
 // RocksDB's info log (DIR/LOG), written with plain write(2) calls whose
@@ -2365,6 +2383,7 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenRocks(
       std::move(handles), options.path, options.flush_on_close_wal_bytes,
       options.bulk_shape_hold, options.read_only || full.has_value(),
       full.has_value() ? full->why : absl::OkStatus());
+  kv->SetFreeSpaceProbe(options.free_space);
   absl::Status recovered = kv->RecoverIngests();
   if (!recovered.ok()) {
     kv.reset();

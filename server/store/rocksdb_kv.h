@@ -82,8 +82,9 @@ struct RocksKvOptions {
   // injects I/O errors. Default: null, the local file system.
   std::shared_ptr<rocksdb::FileSystem> file_system;
   // Tests only: the bytes free on the volume of `path` (the open's probe,
-  // see OpenRocksKv). Default: null, statvfs of `path` or, if it does not
-  // exist yet, of its nearest existing parent.
+  // see OpenRocksKv, and the write path's before it retries a flush that
+  // failed for want of room). Default: null, statvfs of `path` or, if it
+  // does not exist yet, of its nearest existing parent.
   std::function<absl::StatusOr<uint64_t>(const std::string& path)> free_space;
   // Tests only: called when a read-write open in place (read_only_when_full)
   // has failed, before the engine makes sure it still holds LOCK. Default:

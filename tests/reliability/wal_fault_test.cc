@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "server/error_details.h"
 #include "server/service/content_service.h"
 #include "server/service/health.h"
 #include "server/store/fsck.h"
@@ -849,6 +850,86 @@ TEST_F(SmallVolumeTest, AStoreWithNoTokenKeyStartsOnAFullVolume) {
   store = open_store();
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->token_key(), key);
+}
+
+// A file system with no room for table and blob files while `full` is
+// set: a flush fails for want of room, the WAL takes writes.
+class NoRoomForTablesFs : public rocksdb::FileSystemWrapper {
+ public:
+  NoRoomForTablesFs()
+      : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "NoRoomForTablesFs"; }
+  rocksdb::IOStatus NewWritableFile(
+      const std::string& name, const rocksdb::FileOptions& options,
+      std::unique_ptr<rocksdb::FSWritableFile>* file,
+      rocksdb::IODebugContext* dbg) override {
+    if (full && (absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".blob")))
+      return rocksdb::IOStatus::NoSpace("injected: no room for a table");
+    return target()->NewWritableFile(name, options, file, dbg);
+  }
+  std::atomic<bool> full{false};
+};
+
+// After a flush failed for want of room, a write tries it again only once
+// the volume has an eighth of the memtables more free than that try had
+// (at least 1 MiB): on a volume freed slowly, 1 MiB at a time, a step of
+// 1 MiB made a try per MiB, each writing table files until the volume was
+// full again.
+TEST_F(SmallVolumeTest, AFlushRetryWaitsForAnEighthOfTheMemtablesMoreRoom) {
+  auto fs = std::make_shared<NoRoomForTablesFs>();
+  std::atomic<uint64_t> free_bytes{uint64_t{1} << 40};
+  RocksKvOptions options;
+  options.path = dir_ + "/db";
+  options.block_cache_bytes = size_t{8} << 20;
+  options.file_system = fs;
+  options.free_space = [&free_bytes](const std::string&) {
+    return absl::StatusOr<uint64_t>(free_bytes.load());
+  };
+  absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvEngine& engine = **kv;
+  fs->full = true;
+  constexpr uint64_t kMiB = uint64_t{1} << 20;
+  free_bytes = 2 * kMiB;
+  // Fill the memtables until their flush fails and writes stop.
+  const std::string value(64 << 10, 'v');
+  absl::Status failed;
+  for (int i = 0; i < 4096 && failed.ok(); ++i) {
+    KvBatch batch;
+    batch.Put(Family::kMeta, absl::StrCat("m", 100000 + i), value);
+    failed = engine.Write(std::move(batch), false);
+  }
+  ASSERT_EQ(failed.code(), absl::StatusCode::kResourceExhausted) << failed;
+  auto write = [&engine] {
+    KvBatch batch;
+    batch.Put(Family::kMeta, "small", "x");
+    return engine.Write(std::move(batch), false);
+  };
+  // The first write after tries the flush (and fails): the try's room is
+  // 2 MiB.
+  ASSERT_EQ(write().code(), absl::StatusCode::kResourceExhausted);
+  const int64_t first = StatOf(engine, "rocksdb.write-resumes");
+  ASSERT_GE(first, 1);
+  const int64_t memtables = StatOf(engine, "rocksdb.cur-size-all-mem-tables");
+  ASSERT_GE(memtables, int64_t{24} << 20);
+  // Freed 1 MiB at a time, 16 times (less than the memtables: a flush of
+  // them whole never fits), with a write at each step.
+  const int kSteps = 16;
+  for (int i = 1; i <= kSteps; ++i) {
+    free_bytes = (2 + i) * kMiB;
+    absl::Status s = write();
+    EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+    EXPECT_EQ(ReasonOf(s), "DISK_FULL") << s;
+  }
+  const int64_t tries = StatOf(engine, "rocksdb.write-resumes") - first;
+  const int64_t step = std::max<int64_t>(kMiB, memtables / 8);
+  EXPECT_GE(tries, 1);
+  EXPECT_LE(tries, kSteps * static_cast<int64_t>(kMiB) / step + 1)
+      << "a flush retry per MiB freed (memtables: " << memtables << " bytes)";
+  // Room: the next write flushes and goes through.
+  fs->full = false;
+  free_bytes = uint64_t{1} << 40;
+  EXPECT_TRUE(write().ok());
 }
 
 // A retention pass syncs the WAL once when it ends, however it ends, not
