@@ -42,6 +42,10 @@ inline constexpr char kRevisionMismatch[] = "REVISION_MISMATCH";
 inline constexpr char kEtagMismatch[] = "ETAG_MISMATCH";
 inline constexpr char kArticleTooLarge[] = "ARTICLE_TOO_LARGE";
 inline constexpr char kDiskFull[] = "DISK_FULL";
+// RESOURCE_EXHAUSTED: a backup's destination volume has no room for the
+// copy (metadata destination, free_bytes, needed_bytes); the store's own
+// volume may have plenty.
+inline constexpr char kDestinationFull[] = "DESTINATION_FULL";
 inline constexpr char kRateLimitExceeded[] = "RATE_LIMIT_EXCEEDED";
 inline constexpr char kResponseTooLarge[] = "RESPONSE_TOO_LARGE";
 inline constexpr char kWatchTooSlow[] = "WATCH_TOO_SLOW";

@@ -37,6 +37,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/listener.h"
 #include "rocksdb/merge_operator.h"
+#include "rocksdb/metadata.h"
 #include "rocksdb/sst_file_reader.h"
 #include "rocksdb/sst_file_writer.h"
 #include "rocksdb/statistics.h"
@@ -1118,7 +1119,82 @@ class RocksKv : public KvEngine {
                                          std::numeric_limits<uint64_t>::max());
       }
     }
+    // Out of room: the copy's, as the try without a flush writes only
+    // there (a flush that failed so was followed by that try).
+    if (s.IsNoSpace()) return DestinationFull(dir, s.ToString());
     return ToStatus(s);
+  }
+
+  // The RESOURCE_EXHAUSTED (DESTINATION_FULL) of a backup into `dir` that
+  // ran out of room there (`error` says how): the destination's volume, not
+  // the store's, whose DISK_FULL means that writes stop. It names the
+  // destination, its free space and about what the copy needs: the
+  // database's files, but for table and blob files where `dir` is on the
+  // store's volume (hard links).
+  absl::Status DestinationFull(const std::string& dir,
+                               absl::string_view error) const {
+    namespace fs = std::filesystem;
+    const std::string parent = fs::path(dir).parent_path().string();
+    struct stat store_st, dest_st;
+    const bool same_volume = ::stat(path_.c_str(), &store_st) == 0 &&
+                             ::stat(parent.c_str(), &dest_st) == 0 &&
+                             store_st.st_dev == dest_st.st_dev;
+    uint64_t needed = 0;
+    std::error_code ec;
+    std::vector<rocksdb::LiveFileStorageInfo> live;
+    rocksdb::LiveFilesStorageInfoOptions no_flush;
+    no_flush.wal_size_for_flush = std::numeric_limits<uint64_t>::max();
+    if (!read_only_ && db_->GetLiveFilesStorageInfo(no_flush, &live).ok()) {
+      // What a checkpoint copies.
+      for (const rocksdb::LiveFileStorageInfo& f : live) {
+        if (!same_volume || (f.file_type != rocksdb::kTableFile &&
+                             f.file_type != rocksdb::kBlobFile))
+          needed += f.size;
+      }
+    } else {
+      // What CopyFilesTo copies (or the directory's files, for want of
+      // better).
+      for (const auto& entry : fs::directory_iterator(path_, ec)) {
+        const std::string name = entry.path().filename().string();
+        const bool table =
+            absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".blob");
+        if (table ? same_volume : !CopiedDatabaseFile(name)) continue;
+        std::error_code size_ec;
+        const uintmax_t size = entry.file_size(size_ec);
+        if (!size_ec) needed += size;
+      }
+    }
+    absl::StatusOr<uint64_t> free_bytes = FreeBytesAt(parent);
+    ErrorInfoMetadata metadata = {{"destination", dir}};
+    if (free_bytes.ok())
+      metadata.emplace_back("free_bytes", absl::StrCat(*free_bytes));
+    if (!ec) metadata.emplace_back("needed_bytes", absl::StrCat(needed));
+    return WithReason(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "destination: no room for the backup in ", dir, ": its volume has ",
+            free_bytes.ok() ? absl::StrCat(*free_bytes, " bytes")
+                            : std::string("too little"),
+            " free",
+            ec ? std::string()
+               : absl::StrCat(", and the copy needs about ", needed, " bytes"),
+            "; free space there or back up to a volume with room. ",
+            same_volume
+                ? absl::StrCat("It is the store's own volume: writes to the "
+                               "store may be refused too until ",
+                               path_, " has room")
+                : absl::StrCat("The store's own volume (", path_,
+                               ") is another: writes go on"),
+            " (", error, ")")),
+        reason::kDestinationFull, std::move(metadata));
+  }
+
+  // Whether a backup copies the database file `name` (not a table file)
+  // into the destination: the WAL, the MANIFEST and the small files that
+  // name it.
+  static bool CopiedDatabaseFile(const std::string& name) {
+    return absl::EndsWith(name, ".log") || name == "CURRENT" ||
+           name == "IDENTITY" || absl::StartsWith(name, "MANIFEST-") ||
+           absl::StartsWith(name, "OPTIONS-");
   }
 
   // Whether a flush of the memtables now has room: no flush failed for want
@@ -1179,6 +1255,10 @@ class RocksKv : public KvEngine {
     if (s.ok() && !SyncDir(fs::path(dir).parent_path().string()))
       s = absl::UnavailableError(absl::StrCat("storage: syncing ", dir));
     if (!s.ok()) fs::remove_all(staging, ec);
+    // Only the copy writes (the store's volume is the full one, and gets
+    // nothing): a full disk is the destination's.
+    if (ReasonOf(s) == reason::kDiskFull)
+      return DestinationFull(dir, s.message());
     return s;
   }
 
@@ -1202,12 +1282,8 @@ class RocksKv : public KvEngine {
     for (const std::string& name : names) {
       const bool table =
           absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".blob");
-      const bool needed = ingest
-                              ? absl::EndsWith(name, ".sst")
-                              : table || absl::EndsWith(name, ".log") ||
-                                    name == "CURRENT" || name == "IDENTITY" ||
-                                    absl::StartsWith(name, "MANIFEST-") ||
-                                    absl::StartsWith(name, "OPTIONS-");
+      const bool needed = ingest ? absl::EndsWith(name, ".sst")
+                                 : table || CopiedDatabaseFile(name);
       if (!needed) continue;
       const std::string src = from + "/" + name;
       const std::string dst = to + "/" + name;

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,6 +26,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -684,6 +686,104 @@ TEST_F(DiskFaultTest, AStoreWhoseVolumeFilledUpStartsAndServesReads) {
 
   std::filesystem::remove(mount_ + "/filler");
   ASSERT_TRUE(WriteAgain(absl::Seconds(20)).ok()) << server_->Log();
+  VerifyIntact();
+}
+
+// A backup whose destination volume fills up fails naming the
+// destination (reason DESTINATION_FULL, metadata destination, free_bytes
+// and needed_bytes): it failed RESOURCE_EXHAUSTED (DISK_FULL) `storage: IO
+// error: No space left on device ...`, as the store's own volume does when
+// writes stop, while the store's volume had room and writes went on. Both
+// ways a backup is made: a checkpoint, and the file copy of a store opened
+// read-only on a full volume. Nothing is left in the destination.
+TEST_F(DiskFaultTest, ABackupToAFullVolumeSaysTheDestinationIsFull) {
+  // About 6 MiB of revision bodies; the destination has 1 MiB.
+  for (int i = 0; i < 96; ++i) {
+    const std::string id = absl::StrCat("big", i);
+    ASSERT_TRUE(Create(id, 64 << 10).ok()) << id;
+    acked_.push_back(id);
+  }
+  const std::string dest_mount = tmp_.path() + "/dest";
+  std::filesystem::create_directories(dest_mount);
+  testing::CommandResult mounted = RunCommand(
+      {"mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dest_mount});
+  ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
+  absl::Cleanup unmount = [&] { RunCommand({"umount", "-l", dest_mount}); };
+  const std::string dest = dest_mount + "/backup";
+  auto expect_destination_full = [&](const absl::Status& s) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+    EXPECT_EQ(ErrorReason(s), "DESTINATION_FULL") << s;
+    std::map<std::string, std::string> metadata = ErrorMetadata(s);
+    EXPECT_EQ(metadata["destination"], dest) << s;
+    int64_t free_bytes = -1, needed_bytes = -1;
+    EXPECT_TRUE(absl::SimpleAtoi(metadata["free_bytes"], &free_bytes)) << s;
+    EXPECT_TRUE(absl::SimpleAtoi(metadata["needed_bytes"], &needed_bytes)) << s;
+    EXPECT_GT(needed_bytes, free_bytes) << s;
+    EXPECT_LE(free_bytes, 1 << 20) << s;
+    EXPECT_THAT(s.message(), ::testing::HasSubstr(absl::StrCat(
+                                 "destination: no room for the backup in ",
+                                 dest, ": its volume has")));
+    EXPECT_THAT(s.message(),
+                ::testing::HasSubstr(absl::StrCat("The store's own volume (",
+                                                  mount_, ") is another")));
+    EXPECT_FALSE(std::filesystem::exists(dest));
+    EXPECT_FALSE(std::filesystem::exists(dest + ".tmp"));
+  };
+  v1::BackupStoreRequest request;
+  request.set_destination(dest);
+  absl::StatusOr<v1::BackupStoreResponse> backup =
+      client_->BackupStore(request);
+  ASSERT_FALSE(backup.ok()) << "the backup fit: the test needs a fuller "
+                               "destination";
+  expect_destination_full(backup.status());
+  // The store takes writes on; contentctl says what is full, and under
+  // -o json gives the reason.
+  ASSERT_TRUE(Create("after-backup", 1024).ok());
+  acked_.push_back("after-backup");
+  testing::CommandResult shown =
+      RunCommand({testing::ContentctlBinary(), "--server", server_->address(),
+                  "admin", "backup", dest});
+  EXPECT_NE(shown.exit_code, 0);
+  EXPECT_THAT(shown.err,
+              ::testing::HasSubstr(absl::StrCat(
+                  "RESOURCE_EXHAUSTED: DESTINATION: destination: no room for "
+                  "the backup in ",
+                  dest)));
+  shown =
+      RunCommand({testing::ContentctlBinary(), "--server", server_->address(),
+                  "-o", "json", "admin", "backup", dest});
+  EXPECT_NE(shown.exit_code, 0);
+  EXPECT_THAT(shown.err, ::testing::HasSubstr("\"DESTINATION_FULL\""));
+
+  // Opened read-only on a full volume, the store copies its files.
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+  Fill();
+  {  // and the last bytes, so that nothing at all fits
+    std::FILE* f = std::fopen((mount_ + "/filler2").c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    const std::string chunk(4096, 'f');
+    for (int i = 0; i < 64; ++i) {
+      if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size() ||
+          std::fflush(f) != 0) {
+        break;
+      }
+    }
+    std::fclose(f);
+  }
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  ASSERT_THAT(server_->Log(), ::testing::HasSubstr("serving reads only"));
+  ClientOptions options;
+  options.target = server_->address();
+  options.max_attempts = 1;
+  options.timeout = absl::Seconds(10);
+  client_ = *Client::Connect(options);
+  backup = client_->BackupStore(request);
+  ASSERT_FALSE(backup.ok());
+  expect_destination_full(backup.status());
+  std::filesystem::remove(mount_ + "/filler");
+  std::filesystem::remove(mount_ + "/filler2");
+  ASSERT_TRUE(WriteAgain(absl::Seconds(30)).ok()) << server_->Log();
   VerifyIntact();
 }
 
