@@ -66,6 +66,14 @@ bool FreshPgOptions(PgKvOptions* o, const std::string& app_prefix = "",
   return true;
 }
 
+// Writes `value` to the meta key "k" through `kv`, synced: the write the
+// PostgreSQL tests make (and some see refused).
+absl::Status PutK(KvEngine& kv, const std::string& value) {
+  KvBatch batch;
+  batch.Put(Family::kMeta, "k", value);
+  return kv.Write(std::move(batch), true);
+}
+
 class KvContractTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -663,11 +671,7 @@ TEST(PgKvTest, AWriteWaitsForATakenWriteLockOnlyUpToItsTimeout) {
   std::promise<absl::Status> result;
   std::future<absl::Status> done = result.get_future();
   const absl::Time start = absl::Now();
-  std::thread writer([&] {
-    KvBatch batch;
-    batch.Put(Family::kMeta, "k", "v");
-    result.set_value((*kv)->Write(std::move(batch), true));
-  });
+  std::thread writer([&] { result.set_value(PutK(**kv, "v")); });
   const bool finished =
       done.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
   const absl::Duration waited = absl::Now() - start;
@@ -687,9 +691,7 @@ TEST(PgKvTest, AWriteWaitsForATakenWriteLockOnlyUpToItsTimeout) {
   // With the holder gone the lock is free again, and the connection that
   // timed out still works.
   for (int i = 0; i < 3; ++i) {
-    KvBatch batch;
-    batch.Put(Family::kMeta, "k", absl::StrCat("v", i));
-    ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok()) << i;
+    ASSERT_TRUE(PutK(**kv, absl::StrCat("v", i)).ok()) << i;
   }
   std::string v;
   ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
@@ -751,9 +753,7 @@ TEST(PgKvTest, CallsSucceedAfterThePoolsBackendsEnded) {
   open_snapshot.reset();
 
   for (int i = 0; i < o.pool_size + 1; ++i) {
-    KvBatch batch;
-    batch.Put(Family::kMeta, "k", absl::StrCat("v", i));
-    ASSERT_TRUE(engine->Write(std::move(batch), true).ok()) << i;
+    ASSERT_TRUE(PutK(*engine, absl::StrCat("v", i)).ok()) << i;
     EXPECT_TRUE(read(nullptr).ok()) << i;
     std::unique_ptr<KvSnapshot> snapshot = engine->GetSnapshot();
     EXPECT_TRUE(read(snapshot.get()).ok()) << i;
@@ -839,12 +839,7 @@ TEST(PgKvTest, AServingEngineWritesOnlyWhileItHoldsItsPresenceLock) {
   auto kv = OpenPgKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
   ASSERT_TRUE((*kv)->MarkServing().ok());
-  auto put = [&](const std::string& v) {
-    KvBatch batch;
-    batch.Put(Family::kMeta, "k", v);
-    return (*kv)->Write(std::move(batch), true);
-  };
-  ASSERT_TRUE(put("before").ok());
+  ASSERT_TRUE(PutK(**kv, "before").ok());
   const int64_t key = EngineLockKey(o.table, "serving");
   pqxx::connection admin(dsn);
   EndPresenceSession(admin, key);
@@ -857,7 +852,7 @@ TEST(PgKvTest, AServingEngineWritesOnlyWhileItHoldsItsPresenceLock) {
                     .as<bool>());
   }
   for (int i = 0; i < 2; ++i) {
-    const absl::Status refused = put("during");
+    const absl::Status refused = PutK(**kv, "during");
     EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
     EXPECT_THAT(std::string(refused.message()),
                 ::testing::HasSubstr(
@@ -882,9 +877,7 @@ TEST(PgKvTest, AServingEngineWritesOnlyWhileItHoldsItsPresenceLock) {
     // refused by its write's own transaction, naming the repair too.
     auto plain = OpenPgKv(o);
     ASSERT_TRUE(plain.ok()) << plain.status();
-    KvBatch batch;
-    batch.Put(Family::kMeta, "k", "plain");
-    const absl::Status refused = (*plain)->Write(std::move(batch), true);
+    const absl::Status refused = PutK(**plain, "plain");
     EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
     EXPECT_THAT(std::string(refused.message()),
                 ::testing::HasSubstr(
@@ -898,7 +891,7 @@ TEST(PgKvTest, AServingEngineWritesOnlyWhileItHoldsItsPresenceLock) {
     pqxx::nontransaction tx(repair);
     tx.exec_params("SELECT pg_advisory_unlock($1)", key);
   }
-  ASSERT_TRUE(put("after").ok());
+  ASSERT_TRUE(PutK(**kv, "after").ok());
   EXPECT_TRUE((*kv)->Ping(absl::Seconds(5)).ok());
   ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
   EXPECT_EQ(v, "after");
@@ -989,9 +982,7 @@ TEST(PgKvTest, EverySessionNamesItsProcess) {
     auto kv = OpenPgKv(u);
     ASSERT_TRUE(kv.ok()) << kv.status();
     ASSERT_TRUE((*kv)->MarkServing().ok());
-    KvBatch batch;
-    batch.Put(Family::kMeta, "k", "v");
-    ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+    ASSERT_TRUE(PutK(**kv, "v").ok());
     std::string v;
     ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
     absl::StatusOr<bool> lease = (*kv)->TryLease("named");
@@ -1070,9 +1061,7 @@ TEST(PgKvTest, AReadOutlivesItsSessionEndingTwice) {
   o.pool_size = 2;
   auto kv = OpenPgKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
-  KvBatch batch;
-  batch.Put(Family::kMeta, "k", "v");
-  ASSERT_TRUE((*kv)->Write(std::move(batch), true).ok());
+  ASSERT_TRUE(PutK(**kv, "v").ok());
   // Reads of the table wait while this transaction holds it.
   pqxx::connection locker(dsn);
   auto lock_tx = std::make_unique<pqxx::work>(locker);
@@ -1256,9 +1245,7 @@ TEST(PgKvTest, DatabaseErrorsAreInternalNamingTheCause) {
   {
     auto owner = OpenPgKv(o);  // creates the table
     ASSERT_TRUE(owner.ok()) << owner.status();
-    KvBatch batch;
-    batch.Put(Family::kMeta, "k", "v");
-    ASSERT_TRUE((*owner)->Write(std::move(batch), true).ok());
+    ASSERT_TRUE(PutK(**owner, "v").ok());
   }
   const std::string role = "kvtest_no_locks";
   testing::DropPgRoleAfterTest(role);
@@ -1356,12 +1343,7 @@ TEST(PgKvTest, AWriteRefusedForALostPresenceLockKeepsTheDatabaseError) {
   auto kv = OpenPgKv(as_role);
   ASSERT_TRUE(kv.ok()) << kv.status();
   ASSERT_TRUE((*kv)->MarkServing().ok());
-  auto put = [&](const std::string& v) {
-    KvBatch batch;
-    batch.Put(Family::kMeta, "k", v);
-    return (*kv)->Write(std::move(batch), true);
-  };
-  ASSERT_TRUE(put("before").ok());
+  ASSERT_TRUE(PutK(**kv, "before").ok());
 
   // Superusers (every other test's) are not affected.
   sql("REVOKE EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) FROM "
@@ -1371,7 +1353,7 @@ TEST(PgKvTest, AWriteRefusedForALostPresenceLockKeepsTheDatabaseError) {
   const absl::Status ping = (*kv)->Ping(absl::Seconds(5));
   EXPECT_EQ(ping.code(), absl::StatusCode::kInternal) << ping;
   for (int i = 0; i < 2; ++i) {
-    const absl::Status refused = put("during");
+    const absl::Status refused = PutK(**kv, "during");
     EXPECT_EQ(refused.code(), absl::StatusCode::kInternal) << refused;
     EXPECT_THAT(
         std::string(refused.message()),
@@ -1394,7 +1376,7 @@ TEST(PgKvTest, AWriteRefusedForALostPresenceLockKeepsTheDatabaseError) {
   sql("GRANT EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) TO "
       "PUBLIC");
   EXPECT_TRUE((*kv)->Ping(absl::Seconds(5)).ok());
-  ASSERT_TRUE(put("after").ok());
+  ASSERT_TRUE(PutK(**kv, "after").ok());
   ASSERT_TRUE((*kv)->Get(Family::kMeta, "k", &v).ok());
   EXPECT_EQ(v, "after");
 }
