@@ -223,10 +223,14 @@ class KvEngine {
   // then guards each write with Expect conditions, takes sequence numbers
   // optimistically and follows other replicas' commits. Default: false.
   virtual bool shared() const { return false; }
-  // Blocks until another process may have written, or `timeout` passed.
-  // Only meaningful for shared engines. Default: sleeps `timeout`.
-  virtual void WaitForWrites(absl::Duration timeout) {
+  // Blocks until another process may have written, or `timeout` passed:
+  // true if one may have (the engine was told, or cannot tell: it has no
+  // notifications, or may have missed some), false if `timeout` passed
+  // with no sign of a write. Only meaningful for shared engines. Default:
+  // sleeps `timeout`, true.
+  virtual bool WaitForWrites(absl::Duration timeout) {
     absl::SleepFor(timeout);
+    return true;
   }
   // Whether this process holds the named lease (taking it if free), for
   // jobs that one replica at a time should run (retention, the scheduler).

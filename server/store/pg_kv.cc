@@ -1103,23 +1103,29 @@ class PgKv : public KvEngine {
 
   bool shared() const override { return true; }
 
-  void WaitForWrites(absl::Duration timeout) override {
+  // True after a notification on the table's channel, and whenever one
+  // may have been missed: without NOTIFY (replicas poll), on the call that
+  // begins to listen (commits before it told no one) and after the
+  // listener was lost. False when `timeout` passed in silence.
+  bool WaitForWrites(absl::Duration timeout) override {
     if (!notify_) {
       absl::SleepFor(timeout);  // replicas poll
-      return;
+      return true;
     }
     absl::MutexLock lock(&listen_mu_);
     try {
       if (listener_ == nullptr) {
         listener_ = std::make_unique<pqxx::connection>(dsn_);
         receiver_ = std::make_unique<Receiver>(*listener_, options_.table);
+        return true;
       }
       const int64_t us = absl::ToInt64Microseconds(timeout);
-      listener_->await_notification(us / 1000000, us % 1000000);
+      return listener_->await_notification(us / 1000000, us % 1000000) > 0;
     } catch (const std::exception&) {
       receiver_.reset();
       listener_.reset();
       absl::SleepFor(timeout);
+      return true;
     }
   }
 

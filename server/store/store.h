@@ -61,6 +61,11 @@ struct StoreOptions {
   // postgres: what the sessions call themselves (PgKvOptions::session_name).
   // Default: "contentd".
   std::string pg_session_name = "contentd";
+  // Shared engines: how often a replica reads the stored last sequence
+  // while no notification says another replica wrote (KvEngine::
+  // WaitForWrites), in case one was lost. Engines without notifications
+  // are read every 200 ms whatever this says. Default: 10 s.
+  absl::Duration follow_recheck = absl::Seconds(10);
   // Open for reading only, for checking a store without changing it
   // (`contentd --check`): Open writes nothing and starts no background
   // thread, and every write of the store (Create, Update, Apply,

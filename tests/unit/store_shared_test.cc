@@ -262,12 +262,13 @@ class CountingKv : public KvEngine {
  public:
   explicit CountingKv(std::unique_ptr<KvEngine> kv) : kv_(std::move(kv)) {}
   std::atomic<int> gets{0}, multi_gets{0}, counts{0}, revision_iterators{0},
-      mark_gets{0}, pings{0};
+      mark_gets{0}, pings{0}, sequence_gets{0}, waits{0};
 
   absl::Status Get(Family family, absl::string_view key, std::string* value,
                    const KvReadOptions& options) override {
     ++gets;
     if (family == Family::kMeta && key == kIndexRepairKey) ++mark_gets;
+    if (family == Family::kMeta && key == kLastSequenceKey) ++sequence_gets;
     return kv_->Get(family, key, value, options);
   }
   absl::Status Ping(absl::Duration timeout) override {
@@ -315,8 +316,10 @@ class CountingKv : public KvEngine {
     return kv_->GetSnapshot();
   }
   bool shared() const override { return kv_->shared(); }
-  void WaitForWrites(absl::Duration timeout) override {
-    kv_->WaitForWrites(timeout);
+  bool WaitForWrites(absl::Duration timeout) override {
+    const bool wrote = kv_->WaitForWrites(timeout);
+    ++waits;
+    return wrote;
   }
   absl::StatusOr<bool> TryLease(absl::string_view name) override {
     return kv_->TryLease(name);
@@ -326,16 +329,12 @@ class CountingKv : public KvEngine {
   std::unique_ptr<KvEngine> kv_;
 };
 
-// A retention pass reads each group of articles together: their heads,
-// the revisions to cut at and how many go, a statement each for up to 256
-// articles, and no read of an article of its own. It read each article
-// separately (its head, its head's revision, an iterator over its
-// revisions: about 1.5 ms an article on PostgreSQL) while it wrote them in
-// groups.
 // A replica on `table` whose engine counts its reads in `*reads`; with
-// `serving`, the engine has taken its presence lock first.
+// `serving`, the engine has taken its presence lock first; the store reads
+// the last sequence unasked every `follow_recheck`.
 absl::StatusOr<std::unique_ptr<Store>> OpenCountingReplica(
-    const std::string& table, int pool_size, bool serving, CountingKv** reads) {
+    const std::string& table, int pool_size, bool serving, CountingKv** reads,
+    absl::Duration follow_recheck = StoreOptions().follow_recheck) {
   PgKvOptions pg;
   pg.dsn = testing::TestPgDsn();
   pg.table = table;
@@ -350,9 +349,48 @@ absl::StatusOr<std::unique_ptr<Store>> OpenCountingReplica(
   StoreOptions o;
   o.engine = "postgres";
   o.pg_table = table;
+  o.follow_recheck = follow_recheck;
   return Store::Open(std::move(counting), o);
 }
 
+// An idle replica reads the stored last sequence only when a notification
+// says another replica may have written (or once its listener opened:
+// commits before it told no one), and follows their writes so: it read it
+// after every 200 ms wait, five times a second per replica, with nothing
+// written anywhere.
+TEST_F(SharedStoreTest, AnIdleReplicaReadsTheLastSequenceOnlyWhenToldOfAWrite) {
+  CountingKv* kv = nullptr;
+  // No recheck within the test: every read counted is one a wait asked for.
+  absl::StatusOr<std::unique_ptr<Store>> a =
+      OpenCountingReplica(table_, 2, false, &kv, absl::Hours(1));
+  ASSERT_TRUE(a.ok()) << a.status();
+  std::unique_ptr<Store> b = OpenReplica();
+  ASSERT_TRUE(b);
+  // The listener is open after the first wait; the read it asked for
+  // follows it.
+  while (kv->waits.load() < 2) absl::SleepFor(absl::Milliseconds(5));
+  const int before = kv->sequence_gets.load();
+  const int waited = kv->waits.load();
+  while (kv->waits.load() < waited + 15) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(kv->sequence_gets.load(), before) << "15 waits in silence";
+
+  ASSERT_TRUE(b->Create("told", MakeArticle("told", "x")).ok());
+  const int64_t want = b->last_sequence();
+  ASSERT_GT(want, 0);
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       (*a)->last_sequence() < want && absl::Now() < deadline;) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ((*a)->last_sequence(), want) << "the notification was followed";
+  EXPECT_GT(kv->sequence_gets.load(), before);
+}
+
+// A retention pass reads each group of articles together: their heads,
+// the revisions to cut at and how many go, a statement each for up to 256
+// articles, and no read of an article of its own. It read each article
+// separately (its head, its head's revision, an iterator over its
+// revisions: about 1.5 ms an article on PostgreSQL) while it wrote them in
+// groups.
 TEST_F(SharedStoreTest, RetentionReadsEachGroupOfArticlesTogether) {
   std::unique_ptr<Store> a = OpenReplica();
   ASSERT_TRUE(a);
