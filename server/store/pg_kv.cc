@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
@@ -1129,45 +1130,58 @@ class PgKv : public KvEngine {
     }
   }
 
+  // Leases are session advisory locks of the presence connection, so that
+  // the ping a second that shows this process still serves shows that it
+  // still holds them too, in the same round trip: a lease is held only
+  // while that session lives, and is said held only if the session
+  // answered within kLeaseFresh (a ping, or else a query of this call's
+  // own) and is not seen ended (Ended: no round trip). A lease not held is
+  // asked for again in each ping's statement (PingReading); this call asks
+  // itself only when no ping did within kLeaseFresh. (Leases had a
+  // connection of their own, with a `SELECT 1` of their own a second.)
   absl::StatusOr<bool> TryLease(absl::string_view name) override {
     if (!advisory_locks_) return true;
-    absl::MutexLock lock(&lease_mu_);
-    // A session that ended (PostgreSQL restarted, or cut off) took its
-    // locks with it. Seen here, before libpqxx fails on the connection
-    // with a bare "Could not obtain client encoding".
-    const bool had = lease_conn_ != nullptr;
-    if (had && Stale(*lease_conn_)) {
-      lease_conn_.reset();
-      leases_.clear();
+    absl::MutexLock lock(&presence_mu_);
+    const absl::Time deadline = absl::Now() + kLeaseTimeout;
+    if (presence_ == nullptr) {
+      // Never opened, or the last ping could not open it again (the
+      // database out of reach): tried here too, saying why it failed.
+      const bool had = presence_generation_ > 0;
+      const absl::Status s = PresenceLocked(deadline, kLeaseTimeout);
+      NotePresenceLocked(s);
+      if (presence_ == nullptr) return LeasesUnreachable(had, s);
+    } else if (Ended(presence_.get())) {
+      // The session ended (a restart, pg_terminate_backend) and took its
+      // locks with it. The next ping opens a new one, takes the presence
+      // lock again and asks for the leases; none is held meanwhile. (Not
+      // opened here: that raced the ping and the writes that take the
+      // presence lock again, and a repair could come and go between.)
+      return false;
     }
-    try {
-      if (lease_conn_ == nullptr) {
-        leases_.clear();
-        lease_conn_ = std::make_unique<pqxx::connection>(dsn_);
-      }
-      pqxx::nontransaction tx(*lease_conn_);
-      if (leases_.contains(name)) {
-        tx.exec("SELECT 1");  // still connected, so still held
-        return true;
-      }
-      pqxx::result r = tx.exec_params("SELECT pg_try_advisory_lock($1)",
-                                      LockKey(options_.table, name));
-      const bool held = r[0][0].as<bool>();
-      if (held) leases_.emplace(name);
-      return held;
-    } catch (const std::exception& e) {
-      lease_conn_.reset();
-      leases_.clear();
-      if (!ConnectionGone(e)) return Trouble(e, "taking a lease");
-      std::string detail = e.what();
-      while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' '))
-        detail.pop_back();
-      return absl::UnavailableError(absl::StrCat(
-          "storage: PostgreSQL unreachable (storage.dsn): ",
-          had ? "lost the connection" : "cannot connect",
-          " for this replica's leases (retention, scheduled publishing): ",
-          detail));
+    SyncLeases();
+    LeaseState& lease = leases_[name];
+    const absl::Time now = absl::Now();
+    if (now - (lease.held ? presence_answered_ : lease.known) < kLeaseFresh)
+      return lease.held;
+    absl::StatusOr<std::vector<std::string>> r =
+        QueryBy(presence_.get(),
+                lease.held ? std::string("SELECT true")
+                           : absl::StrCat("SELECT pg_try_advisory_lock(",
+                                          LockKey(options_.table, name), ")"),
+                "taking a lease", deadline, kLeaseTimeout);
+    if (r.ok()) {
+      presence_answered_ = lease.known = absl::Now();
+      lease.held = !r->empty() && (*r)[0] == "t";
+      return lease.held;
     }
+    // An error the server answered (a privilege revoked) keeps the
+    // connection. A lost one took the session's locks with it: none is
+    // held until the next ping opens a new one, as above.
+    if (!SqlStateOf(r.status()).empty() &&
+        PQstatus(presence_.get()) == CONNECTION_OK) {
+      return r.status();
+    }
+    return false;
   }
 
   // A lost presence connection is opened again, and the lock taken again,
@@ -1204,19 +1218,43 @@ class PgKv : public KvEngine {
     // the connection kept) for an error the server answered with.
     auto note = [&](const absl::StatusOr<std::vector<std::string>>& r) {
       if (r.ok()) {
-        *exists = r->size() == 1 && (*r)[0] == "t";
+        *exists = !r->empty() && (*r)[0] == "t";
         return true;
       }
       return !SqlStateOf(r.status()).empty() &&
              PQstatus(presence_.get()) == CONNECTION_OK;
     };
     absl::Status s = PresenceLocked(deadline, timeout);
+    // The leases asked for and not held are asked for again in the same
+    // statement, a column each after the first (TryLease).
+    SyncLeases();
+    std::vector<std::string> asking;
+    std::string lease_columns;
+    for (const auto& [name, lease] : leases_) {
+      if (lease.held) continue;
+      asking.push_back(name);
+      absl::StrAppend(&lease_columns, ", pg_try_advisory_lock(",
+                      LockKey(options_.table, name), ")");
+    }
+    auto answered = [&](const absl::StatusOr<std::vector<std::string>>& r) {
+      if (!r.ok()) return;
+      SyncLeases();  // answered on the session it asked
+      const absl::Time now = absl::Now();
+      presence_answered_ = now;
+      for (size_t i = 0; i < asking.size() && i + 1 < r->size(); ++i) {
+        LeaseState& lease = leases_[asking[i]];
+        lease.held = (*r)[i + 1] == "t";
+        lease.known = now;
+      }
+    };
     bool asked = false;
     if (s.ok() && was_open && presence_ != nullptr) {
       asked = true;
       absl::StatusOr<std::vector<std::string>> r =
-          QueryBy(presence_.get(), read.empty() ? "SELECT 1" : read, "pinging",
-                  deadline, timeout);
+          QueryBy(presence_.get(),
+                  absl::StrCat(read.empty() ? "SELECT 1" : read, lease_columns),
+                  "pinging", deadline, timeout);
+      answered(r);
       if (!(read.empty() ? r.ok() : note(r))) {
         s = r.status();
         presence_.reset();
@@ -1228,7 +1266,9 @@ class PgKv : public KvEngine {
     if (!read.empty() && !asked && presence_ != nullptr &&
         !absl::IsUnavailable(s) && absl::Now() < deadline) {
       absl::StatusOr<std::vector<std::string>> r =
-          QueryBy(presence_.get(), read, "reading a mark", deadline, timeout);
+          QueryBy(presence_.get(), absl::StrCat(read, lease_columns),
+                  "reading a mark", deadline, timeout);
+      answered(r);
       if (!note(r)) {
         // Lost meanwhile: the next ping opens it again.
         presence_.reset();
@@ -1378,6 +1418,36 @@ class PgKv : public KvEngine {
     return HoldersSql(LockKey(options_.table, "serving"), "");
   }
 
+  // A lease's answer is trusted this long after the presence session last
+  // answered (a ping a second keeps it fresh); a query of the lease's own
+  // waits this long for an answer.
+  static constexpr absl::Duration kLeaseFresh = absl::Seconds(3);
+  static constexpr absl::Duration kLeaseTimeout = absl::Seconds(5);
+
+  // Forgets the leases of a presence session that is gone: a new one holds
+  // none until it asks.
+  void SyncLeases() ABSL_EXCLUSIVE_LOCKS_REQUIRED(presence_mu_) {
+    if (lease_generation_ == presence_generation_) return;
+    lease_generation_ = presence_generation_;
+    for (auto& [name, lease] : leases_) lease = LeaseState();
+  }
+
+  // What TryLease says when the presence connection, which holds the
+  // leases, is lost (`had`: it was open before) or cannot be opened: why
+  // (`s`), with libpq's reason. An error the server answered with keeps
+  // its own code (a privilege revoked: INTERNAL).
+  absl::Status LeasesUnreachable(bool had, const absl::Status& s) const {
+    if (!SqlStateOf(s).empty()) return s;
+    absl::string_view why = s.message();
+    absl::ConsumePrefix(&why,
+                        "storage: PostgreSQL unreachable (storage.dsn): ");
+    absl::ConsumePrefix(&why, "connection lost: ");
+    return absl::UnavailableError(absl::StrCat(
+        "storage: PostgreSQL unreachable (storage.dsn): ",
+        had ? "lost the connection" : "cannot connect",
+        " for this replica's leases (retention, scheduled publishing): ", why));
+  }
+
   // Takes the presence lock as `role` on a fresh presence connection
   // (serving: shared; alone: exclusive). OK without advisory locks: there
   // is no one to tell.
@@ -1415,6 +1485,8 @@ class PgKv : public KvEngine {
       absl::StatusOr<PgConnPtr> c = ConnectBy(dsn_, deadline, timeout);
       if (!c.ok()) return c.status();
       presence_ = *std::move(c);
+      ++presence_generation_;  // a new session: no lease held (SyncLeases)
+      presence_answered_ = absl::Now();
     }
     const Presence role = presence_role_;
     if (role == Presence::kNone || presence_locked_) return absl::OkStatus();
@@ -1886,14 +1958,25 @@ class PgKv : public KvEngine {
   std::unique_ptr<pqxx::connection> listener_ ABSL_GUARDED_BY(listen_mu_);
   std::unique_ptr<Receiver> receiver_ ABSL_GUARDED_BY(listen_mu_);
 
-  absl::Mutex lease_mu_;
-  std::unique_ptr<pqxx::connection> lease_conn_ ABSL_GUARDED_BY(lease_mu_);
-  absl::flat_hash_set<std::string> leases_ ABSL_GUARDED_BY(lease_mu_);
-
-  // A connection of its own, driven with deadlines: pings, and the
-  // presence lock.
+  // A connection of its own, driven with deadlines: pings, the presence
+  // lock and the leases.
   absl::Mutex presence_mu_;
   PgConnPtr presence_ ABSL_GUARDED_BY(presence_mu_);
+  // Counts the presence connections opened: leases_ holds what is known of
+  // the one numbered lease_generation_.
+  uint64_t presence_generation_ ABSL_GUARDED_BY(presence_mu_) = 0;
+  uint64_t lease_generation_ ABSL_GUARDED_BY(presence_mu_) = 0;
+  // When the presence session last answered a query.
+  absl::Time presence_answered_ ABSL_GUARDED_BY(presence_mu_) =
+      absl::InfinitePast();
+  // Every lease asked for (TryLease): whether this process holds it, and
+  // when that was last learnt.
+  struct LeaseState {
+    bool held = false;
+    absl::Time known = absl::InfinitePast();
+  };
+  absl::flat_hash_map<std::string, LeaseState> leases_
+      ABSL_GUARDED_BY(presence_mu_);
   // Whether presence_ holds presence_role_'s lock.
   bool presence_locked_ ABSL_GUARDED_BY(presence_mu_) = false;
   // Written under presence_mu_; read by writes without it.
