@@ -44,8 +44,14 @@ struct ServiceOptions {
   // ExportArticles streams.
   ExportOptions exports;
   // Longest wait between looks for scheduled publish and expiry times
-  // (a write can add an earlier one); zero: no scheduler. Default: 1 s.
+  // (a write can add an earlier one); zero: no scheduler. A look reads the
+  // store only when something it read may have changed: the store's last
+  // sequence moved (every write that adds a time commits an event), the
+  // next time is due, the lease was taken, or the last read failed; else
+  // once every schedule_recheck. Default: 1 s.
   absl::Duration schedule_poll = absl::Seconds(1);
+  // Default: 60 s.
+  absl::Duration schedule_recheck = absl::Seconds(60);
   // Where the scheduler logs (one line when its polls start failing, one
   // when they succeed again); must outlive the service. Default: null,
   // standard error.

@@ -58,6 +58,14 @@ class FaultKv : public KvEngine {
 
   // Change-log iterators opened.
   std::atomic<int64_t> change_iterators{0};
+  // Postings iterators opened (the scheduler reads its lists with them).
+  std::atomic<int64_t> postings_iterators{0};
+  // Leases asked for: one per scheduler poll.
+  std::atomic<int64_t> leases{0};
+  absl::StatusOr<bool> TryLease(absl::string_view name) override {
+    ++leases;
+    return base_->TryLease(name);
+  }
 
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
@@ -70,6 +78,7 @@ class FaultKv : public KvEngine {
       if (next > 0 || fail_change_iterators.load())
         return std::make_unique<FailedIterator>();
     }
+    if (family == Family::kPostings) ++postings_iterators;
     std::function<void()>* hook =
         family == Family::kPostings    ? &on_postings_iterator
         : family == Family::kRevisions ? &on_revisions_iterator
