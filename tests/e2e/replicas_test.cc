@@ -1127,15 +1127,27 @@ TEST_F(ReplicasRetentionTest, StorageCompactionIsRefusedNamingVacuum) {
   EXPECT_EQ(compacted->revisions_removed(), 1);
 }
 
-// contentd run against PostgreSQL with `dsn` and `table` (and `extra`
-// flags): its exit and what it printed.
+// A table named after the running test (its suite and name), dropped when
+// the test ends: no two tests share it, whatever runs beside them.
+std::string ThisTestsTable() {
+  const ::testing::TestInfo* test =
+      ::testing::UnitTest::GetInstance()->current_test_info();
+  return TestTable(absl::StrCat(test->test_suite_name(), ".", test->name()));
+}
+
+// contentd run against PostgreSQL with `dsn` and `table` (the test's own,
+// ThisTestsTable, if empty; and `extra` flags): its exit and what it
+// printed.
 testing::CommandResult StartAgainst(const std::string& dsn,
                                     const std::string& dir,
-                                    const std::string& table = "kv_start",
+                                    const std::string& table = "",
                                     std::vector<std::string> extra = {}) {
   std::vector<std::string> argv = {testing::ContentdBinary(), "--listen",
                                    "127.0.0.1:0", "--data-dir", dir};
-  for (std::string& arg : PgArgs(dsn, table)) argv.push_back(std::move(arg));
+  for (std::string& arg :
+       PgArgs(dsn, table.empty() ? ThisTestsTable() : table)) {
+    argv.push_back(std::move(arg));
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   return RunCommand(argv, "", {}, std::chrono::seconds(60));
 }
@@ -1187,6 +1199,10 @@ TEST(ReplicaStartTest, ALoginTheDatabaseRefusesExits2NamingTheDsn) {
     EXPECT_THAT(r.err, ::testing::HasSubstr("cannot connect to PostgreSQL"));
     EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("connection lost")));
   }
+  // Refused before it made anything: no table.
+  EXPECT_EQ(Psql(pg->dsn, absl::StrCat("SELECT to_regclass('", ThisTestsTable(),
+                                       "') IS NULL")),
+            "t");
 }
 
 TEST(ReplicaStartTest, ADatabaseItCannotReachExits1NamingTheDsn) {
@@ -1674,7 +1690,8 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
       EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("repairing")));
       EXPECT_THAT(LogLine(*a, "contentd: " + std::string(kLostPresence)),
                   ::testing::Not(::testing::IsEmpty()))
-          << "a repair ran while the replica did not refuse writes";
+          << "a repair ran while the replica did not refuse writes:\n"
+          << a->Log();
     }
   }
   stop = true;
