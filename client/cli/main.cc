@@ -858,9 +858,24 @@ int FailExport(const absl::Status& status, bool live_only) {
 
 // A local file or stdout that could not be written, with the OS's reason
 // (`Error: writing out/x.md: No space left on device`): no gRPC code, since
-// the server is not to blame.
+// the server is not to blame. Under -o json|yaml the object a failed call's
+// error is (StderrObject), {"code": "", "domain": "contentctl",
+// "fieldViolations": [], "message": "writing to stdout: No space left on
+// device", "metadata": {"path": "stdout"}, "reason": "WRITE_FAILED"}, the
+// path being the file's for `export --dir`.
 int FailWrite(absl::string_view what, int err) {
-  std::cerr << "Error: writing " << what << ": " << std::strerror(err) << "\n";
+  const std::string text =
+      absl::StrCat("writing ", what, ": ", std::strerror(err));
+  google::protobuf::Struct error = ErrorStruct(absl::UnknownError(text), text);
+  auto& fields = *error.mutable_fields();
+  fields["code"].set_string_value("");
+  fields["domain"].set_string_value(kUsageDomain);
+  fields["reason"].set_string_value("WRITE_FAILED");
+  absl::string_view path = what;
+  absl::ConsumePrefix(&path, "to ");
+  (*fields["metadata"].mutable_struct_value()->mutable_fields())["path"]
+      .set_string_value(std::string(path));
+  std::cerr << StderrObject(error, g_format, absl::StrCat("Error: ", text));
   return kExitFailure;
 }
 
@@ -1303,8 +1318,16 @@ int RunCompact(Session& s, const AdminFlags& f) {
   const CallOptions call = LongCall(s, absl::Hours(2));
   v1::CompactStoreRequest request;
   request.set_storage(f.storage);
-  if (f.storage && isatty(STDERR_FILENO))
-    std::cerr << "compacting; storage compaction can take minutes\n";
+  // On a terminal only; under -o json|yaml a notice object, as watch's,
+  // {"message": TEXT, "notice": "COMPACTING"}.
+  if (f.storage && isatty(STDERR_FILENO)) {
+    google::protobuf::Struct notice;
+    auto& fields = *notice.mutable_fields();
+    const std::string text = "compacting; storage compaction can take minutes";
+    fields["message"].set_string_value(text);
+    fields["notice"].set_string_value("COMPACTING");
+    std::cerr << StderrObject(notice, s.output.format(), text) << std::flush;
+  }
   absl::StatusOr<v1::CompactStoreResponse> r =
       s.client->CompactStore(request, call);
   if (!r.ok())
@@ -2273,7 +2296,16 @@ int main(int argc, char** argv) {
   try {
     code = content::cli::Main(argc, argv, &command, &format);
   } catch (const std::exception& e) {
-    std::cerr << "Error: INTERNAL: " << e.what() << "\n";
+    // A bug: said as a failed call's INTERNAL is, an object under -o
+    // json|yaml (the command line's -o if the parse never got to it).
+    const absl::Status status = absl::InternalError(e.what());
+    const std::string text = content::cli::StatusText(status);
+    std::cerr << content::cli::StderrObject(
+        content::cli::ErrorStruct(status, text),
+        format == content::cli::Format::kTable
+            ? content::cli::FormatInArgs(argc, argv)
+            : format,
+        absl::StrCat("Error: ", text));
     code = 1;
   }
   // Every usage error, whichever check found it, ends with the same hint:

@@ -2148,7 +2148,7 @@ TEST_F(CliTest, FailedWritesToStdoutFail) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{"export", "full1"},
         {"get", "full1"},
-        {"query", "--tag", "afull", "-o", "json"},
+        {"history", "full1"},
         {"watch", "--tag", "afull"}}) {
     args.insert(args.begin(), {Contentctl(), "--server", server_->address()});
     // Every write to /dev/full fails with ENOSPC.
@@ -3353,6 +3353,60 @@ TEST_F(CliTest, HelpAllIsEveryVerbWhereverGiven) {
   const std::string get = CtlOk({"get", "--help"});
   EXPECT_THAT(get, Not(HasSubstr("--dry-run")));
   EXPECT_THAT(get, HasSubstr("  --help-all "));
+}
+
+// Under -o json|yaml stderr holds objects only, but output that could not
+// be written to stdout was still said as a text line, `Error: writing to
+// stdout: ...`, and so was `admin compact --storage`'s notice on a
+// terminal. Each is an object now, of the shape the other errors and
+// notices have.
+TEST_F(CliTest, WriteFailuresAndTheCompactNoticeAreObjectsUnderJson) {
+  CtlOk({"apply", "-f", Write("full2.md", Doc("Full", "", "afull2"))});
+  for (const char* format : {"json", "yaml"}) {
+    SCOPED_TRACE(format);
+    std::unique_ptr<BackgroundCommand> ctl =
+        BackgroundCommand::Start({Contentctl(), "--server", server_->address(),
+                                  "query", "--tag", "afull2", "-o", format},
+                                 "/dev/full", files_.path() + "/err.txt");
+    ASSERT_NE(ctl, nullptr);
+    const CommandResult r = ctl->Wait(std::chrono::seconds(20));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const std::vector<YAML::Node> docs = YAML::LoadAll(r.err);
+    ASSERT_EQ(docs.size(), 1u) << r.err;
+    ASSERT_TRUE(docs[0].IsMap()) << r.err;
+    EXPECT_EQ(docs[0]["code"].as<std::string>(), "") << r.err;
+    EXPECT_EQ(docs[0]["domain"].as<std::string>(), "contentctl");
+    EXPECT_EQ(docs[0]["reason"].as<std::string>(), "WRITE_FAILED");
+    EXPECT_EQ(docs[0]["message"].as<std::string>(),
+              "writing to stdout: No space left on device");
+    EXPECT_EQ(docs[0]["metadata"]["path"].as<std::string>(), "stdout");
+    EXPECT_EQ(docs[0]["fieldViolations"].size(), 0u);
+    if (std::string(format) == "json") {
+      EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+      ParseJson<google::protobuf::Struct>(r.err);
+    }
+  }
+  // The notice shows on a terminal only: stderr on a pseudo-terminal
+  // (script), stdout to a file.
+  const std::string out = files_.path() + "/compact.out";
+  const std::string command =
+      absl::StrCat("'", Contentctl(), "' --server '", server_->address(),
+                   "' admin compact --storage -o json > '", out, "'");
+  const CommandResult r = RunCommand({"script", "-qec", command, "/dev/null"},
+                                     "", {}, std::chrono::seconds(120));
+  ASSERT_FALSE(r.timed_out);
+  // script gives the terminal's CR LF line ends.
+  const std::vector<std::string> lines =
+      Lines(absl::StrReplaceAll(r.out, {{"\r\n", "\n"}}));
+  ASSERT_GE(lines.size(), 1u) << r.out;
+  const auto notice = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(notice.at("notice").string_value(), "COMPACTING");
+  EXPECT_EQ(notice.at("message").string_value(),
+            "compacting; storage compaction can take minutes");
+  if (!::content::testing::TestEngineIsPostgres()) {
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(lines.size(), 1u) << r.out;
+  }
 }
 
 }  // namespace
