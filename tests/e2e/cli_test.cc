@@ -24,6 +24,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "content/client.h"
 #include "content/v1/content_service.pb.h"
@@ -3407,6 +3408,92 @@ TEST_F(CliTest, WriteFailuresAndTheCompactNoticeAreObjectsUnderJson) {
     EXPECT_EQ(r.exit_code, 0) << r.out;
     EXPECT_EQ(lines.size(), 1u) << r.out;
   }
+}
+
+// `-o json -o yaml` was refused as a MISSING_ARGUMENT (`--output: At Most 1
+// required but received 2`). A flag that takes one value and is given
+// twice with different values is an INVALID_VALUE naming both; given twice
+// with the same value it is taken.
+TEST_F(CliTest, AFlagGivenTwiceWithDifferentValuesIsAnInvalidValue) {
+  CommandResult r = Ctl({"get", "x", "-o", "json", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  const YAML::Node e = YAML::Load(r.err);
+  EXPECT_EQ(e["reason"].as<std::string>(), "INVALID_VALUE") << r.err;
+  EXPECT_EQ(e["flag"].as<std::string>(), "--output");
+  EXPECT_EQ(e["message"].as<std::string>(),
+            "--output: given 2 times with different values (\"json\", "
+            "\"yaml\"); give it once");
+  r = Ctl({"query", "--limit", "5", "--text", "a", "--limit", "6"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--limit: given 2 times with different "
+                                "values (\"5\", \"6\"); give it once\n"));
+  CtlOk({"apply", "-f", Write("twice.md", Doc("Twice", "", "atwice"))});
+  r = Ctl({"get", "twice", "-o", "json", "--output=json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseJson<v1::Article>(r.out).title(), "Twice");
+}
+
+// `query --tag -o json` took `-o` as the tag and then refused `json` as an
+// argument not expected; `query --tag -o` queried the tag "-o". A flag
+// followed by another flag of the command instead of its value is a
+// MISSING_ARGUMENT naming it, for every flag that takes a value; `=` gives
+// a value that starts with `-`.
+TEST_F(CliTest, AFlagFollowedByAnotherFlagLacksItsValue) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string flag;
+    std::string next;
+    std::string command;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"query", "--tag", "-o", "json"}, "--tag", "-o", "query"},
+           {{"query", "--tag", "-o"}, "--tag", "-o", "query"},
+           {{"-o", "json", "query", "--text", "--all"},
+            "--text",
+            "--all",
+            "query"},
+           {{"query", "--since", "--limit", "3", "-o", "json"},
+            "--since",
+            "--limit",
+            "query"},
+           {{"export", "--lang", "--dir", "d"}, "--lang", "--dir", "export"},
+           {{"watch", "--category", "--from-now"},
+            "--category",
+            "--from-now",
+            "watch"},
+           {{"watch", "--not-tag", "--output=json"},
+            "--not-tag",
+            "--output=json",
+            "watch"},
+           {{"get", "x", "--revision", "-o", "json"},
+            "--revision",
+            "-o",
+            "get"},
+           {{"query", "--page-token", "--server", "127.0.0.1:1"},
+            "--page-token",
+            "--server",
+            "query"}}) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    CommandResult r = Ctl(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    const std::string message = absl::StrCat(
+        c.flag, ": needs a value, and \"", c.next,
+        "\" after it is a flag (to give a value that starts with -, write ",
+        c.flag, "=", c.next, ")");
+    if (absl::StrContains(absl::StrJoin(c.args, " "), "json")) {
+      ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+      const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+      EXPECT_EQ(e.at("reason").string_value(), "MISSING_ARGUMENT");
+      EXPECT_EQ(e.at("flag").string_value(), c.flag);
+      EXPECT_EQ(e.at("message").string_value(), message);
+    } else {
+      EXPECT_EQ(r.err, absl::StrCat(message, "\nRun `contentctl ", c.command,
+                                    " --help` for more information.\n"));
+    }
+  }
+  // With `=` the value is taken as it is: a tag "-o" that nothing has.
+  const auto response = Query({"--tag=-o"});
+  EXPECT_EQ(response.articles_size(), 0);
 }
 
 }  // namespace
