@@ -48,6 +48,10 @@ struct FileResult {
   std::string reason;
   // Likewise its metadata (ImportResult.metadata).
   std::map<std::string, std::string> metadata;
+  // The top-level keys of the document, for naming the front-matter key of
+  // each of the server's field violations (FileError).
+  std::vector<std::string> keys;
+  std::string id_from;
 };
 
 // How a document wrote what its article holds, for naming it in errors: the
@@ -619,6 +623,8 @@ FileResult ApplyDocument(Client& client, Parsed parsed,
   FileResult r =
       WriteDocument(client, parsed.label, std::move(parsed.article), options);
   if (sent) r.status = NameTheKey(r.status, written);
+  r.keys = written.keys;
+  r.id_from = written.id_from;
   return r;
 }
 
@@ -646,10 +652,12 @@ std::string JsonString(absl::string_view s) {
 }
 
 // The results as a JSON array of {file, name, result, revision, error,
-// reason}, keys in that order, as the proto3 JSON mapping the other verbs
-// print has it: the revision (an int64) as a string, and a key left out
-// where there is no value (no name, revision, error or reason: an error
-// found before the server saw the file has none), never null.
+// reason, metadata}, keys in that order, as the proto3 JSON mapping the
+// other verbs print has it: the revision (an int64) as a string, metadata
+// as the error's (`{"limit_bytes": "1048576", ...}`, values strings, keys
+// sorted), and a key left out where there is no value (no name, revision,
+// error, reason or metadata: an error found before the server saw the file
+// has none), never null.
 std::string ResultsJson(const std::vector<FileResult>& results) {
   if (results.empty()) return "[]\n";
   std::string out = "[\n";
@@ -678,6 +686,20 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
   return out;
 }
 
+// The front-matter key a field violation of the server's is about, as the
+// error's text leads with it (NameTheKeyOf): `tags[1]` for
+// `article.tags[1]`, `publishDate` for `article.publish_time`; the field
+// less `article.` where no key gives it.
+std::string ViolationKey(absl::string_view field, const FileResult& r) {
+  const std::string stripped = WithoutBatchIndex(field);
+  absl::string_view path = stripped;
+  absl::ConsumePrefix(&path, "article.");
+  const absl::string_view root = path.substr(0, path.find_first_of(".["));
+  const std::string key = KeyOfField(root, Written{r.keys, r.id_from});
+  if (key.empty()) return std::string(path);
+  return absl::StrCat(key, path.substr(root.size()));
+}
+
 // What a failed file prints on stderr: `FILE: error: CODE: message`, or
 // under -o json|yaml the object every error is (ErrorStruct; StderrObject),
 // with the file as the results name it, `{"code": ..., "domain": ...,
@@ -695,6 +717,14 @@ std::string FileError(const FileResult& r, Format format) {
   auto& metadata = *fields["metadata"].mutable_struct_value()->mutable_fields();
   for (const auto& [key, value] : r.metadata) {
     if (metadata.count(key) == 0) metadata[key].set_string_value(value);
+  }
+  // A violation is about a front-matter key, not a flag.
+  for (google::protobuf::Value& v :
+       *fields["fieldViolations"].mutable_list_value()->mutable_values()) {
+    auto& entry = *v.mutable_struct_value()->mutable_fields();
+    entry.erase("flag");
+    entry["key"].set_string_value(
+        ViolationKey(entry["field"].string_value(), r));
   }
   return StderrObject(error, format,
                       absl::StrCat(r.file, ": error: ", StatusText(r.status)));
@@ -749,6 +779,20 @@ class Reporter {
       if (!structured_) {
         std::cout << r.name << " " << r.result << " (revision " << r.revision
                   << ")" << (dry_run_ ? " (dry run)" : "") << "\n";
+      }
+      std::map<std::string, std::string> metadata = r.metadata;
+      for (const auto& [key, value] : ErrorMetadata(r.status)) {
+        metadata.emplace(key, value);
+      }
+      if (!metadata.empty()) {
+        absl::StrAppend(&out, ",\n    \"metadata\": {");
+        const char* sep = "\n";
+        for (const auto& [key, value] : metadata) {
+          absl::StrAppend(&out, sep, "      ", JsonString(key), ": ",
+                          JsonString(value));
+          sep = ",\n";
+        }
+        absl::StrAppend(&out, "\n    }");
       }
     }
     if (structured_) results_.push_back(std::move(r));
@@ -971,6 +1015,8 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
                 written);
             fr.reason = r.reason();
             fr.metadata.insert(r.metadata().begin(), r.metadata().end());
+            fr.keys = written.keys;
+            fr.id_from = written.id_from;
           }
           reporter.Report(std::move(fr));
         }

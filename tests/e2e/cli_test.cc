@@ -3496,5 +3496,53 @@ TEST_F(CliTest, AFlagFollowedByAnotherFlagLacksItsValue) {
   EXPECT_EQ(response.articles_size(), 0);
 }
 
+// apply -o json's results carried a failed file's reason but not its
+// metadata; and a field violation of the server's, in a failed file's
+// error on stderr, had `"flag": ""`: it is about a front-matter key, which
+// it names now as the text leads with it.
+TEST_F(CliTest, ApplyJsonResultsHaveMetadataAndViolationsTheirKey) {
+  const std::string big =
+      Write("meta/too-large-2.md",
+            Doc("Too large", "", "", "", std::string(1100000, 'x')));
+  CommandResult r = Ctl({"apply", "-f", big, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto results = ParseJson<google::protobuf::ListValue>(r.out);
+  ASSERT_EQ(results.values_size(), 1) << r.out;
+  const auto& result = results.values(0).struct_value().fields();
+  EXPECT_EQ(result.at("reason").string_value(), "ARTICLE_TOO_LARGE");
+  EXPECT_EQ(result.count("metadata"), 1u) << r.out;
+  if (result.count("metadata") == 1) {
+    const auto& metadata = result.at("metadata").struct_value().fields();
+    EXPECT_EQ(metadata.count("size_bytes"), 1u) << r.out;
+    ASSERT_EQ(metadata.count("limit_bytes"), 1u) << r.out;
+    EXPECT_EQ(metadata.at("limit_bytes").string_value(), "1048576");
+  }
+  // Through UpdateArticle: the server's BadRequest.
+  const std::string one = Write("meta/keys-viol.md", Doc("Viol", "", "kv"));
+  CtlOk({"apply", "-f", one});
+  Write("meta/keys-viol.md",
+        Doc("Viol", "", "kv, \"kv2 \"",
+            "publishDate: 2030-01-01\nexpiryDate: 2029-01-01\n"));
+  r = Ctl({"apply", "-f", one, "--expected-revision", "1", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  const auto e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& v : e.at("fieldViolations").list_value().values()) {
+    const auto& fields = v.struct_value().fields();
+    EXPECT_EQ(fields.count("flag"), 0u) << lines[0];
+    got.emplace_back(
+        fields.at("field").string_value(),
+        fields.count("key") ? fields.at("key").string_value() : "(none)");
+  }
+  EXPECT_THAT(got, ::testing::UnorderedElementsAre(
+                       std::pair<std::string, std::string>{"article.tags[1]",
+                                                           "tags[1]"},
+                       std::pair<std::string, std::string>{
+                           "article.expiry_time", "expiryDate"}))
+      << lines[0];
+}
+
 }  // namespace
 }  // namespace content
