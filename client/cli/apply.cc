@@ -12,11 +12,13 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -320,6 +322,9 @@ struct Parsed {
   std::string label;
   absl::StatusOr<v1::Article> article;
   std::string id_from;
+  // Top-level keys kept as params that are close to a field (NearFieldKeys):
+  // each with that field, for a warning.
+  std::vector<std::pair<std::string, std::string>> near_keys;
 };
 
 struct Input {
@@ -328,8 +333,130 @@ struct Input {
   std::vector<Parsed> documents;
 };
 
+// Every top-level front-matter key ParseMarkdown reads into a field (or,
+// `params`, as the params mapping), kept in step with it
+// (include/content/markdown.h).
+constexpr absl::string_view kFieldKeys[] = {
+    "title",       "date",         "summary",        "categories",
+    "lang",        "translations", "tags",           "menu",
+    "thumbnail",   "lead",         "comments",       "authorbox",
+    "pager",       "toc",          "mathjax",        "sidebar",
+    "widgets",     "id",           "state",          "draft",
+    "publishDate", "expiryDate",   "translationKey", "params"};
+
+// Edits (insert, delete, substitute, swap two neighbours) between `a` and
+// `b`, byte by byte (the optimal string alignment distance).
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1,
+                                     std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] =
+          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// How far `key` is from field key `field` when it looks like a misspelling
+// of it: 0 when they differ only in case (`Title`, `publishdate`), in `_`
+// or `-` (`publish_date`), or as singular and plural (`tag`, `category`);
+// else the edit distance where it is at most 1 for a field of 5 to 7
+// letters (`tittle`, `sumary`) and 2 for a longer one (`catagory`). A field
+// of 4 letters or fewer (`date`, `lang`, `id`) is matched only so far as
+// case and plural go: `data` or `land` is as likely a param of its own.
+// nullopt when it is not close.
+std::optional<size_t> Closeness(absl::string_view key,
+                                absl::string_view field) {
+  const std::string k =
+      absl::StrReplaceAll(absl::AsciiStrToLower(key), {{"_", ""}, {"-", ""}});
+  const std::string f = absl::AsciiStrToLower(field);
+  const auto plural_of = [](const std::string& one, const std::string& many) {
+    return many == one + "s" || many == one + "es" ||
+           (absl::EndsWith(one, "y") &&
+            many == absl::StrCat(one.substr(0, one.size() - 1), "ies"));
+  };
+  if (k == f || plural_of(k, f) || plural_of(f, k)) return 0;
+  const size_t limit = f.size() <= 4 ? 0 : f.size() <= 7 ? 1 : 2;
+  const size_t distance = EditDistance(k, f);
+  if (distance <= limit) return distance;
+  return std::nullopt;
+}
+
+// The top-level keys of `article`'s front matter that went to params but
+// look like a misspelled field key (Closeness), each with the nearest such
+// field: `tittle` (title), `tag` (tags). Keys read from a `params:`
+// mapping were put there on purpose, and keys far from every field are
+// custom params (Hugo's page parameters): neither is listed.
+std::vector<std::pair<std::string, std::string>> NearFieldKeys(
+    const v1::Article& article) {
+  std::set<std::string> from_params_mapping;
+  for (const v1::FrontMatterStyle::KeyOrder& order :
+       article.style().params_key_order()) {
+    if (order.path().empty()) {
+      from_params_mapping.insert(order.keys().begin(), order.keys().end());
+    }
+  }
+  // In the order written where the style has it, else sorted.
+  std::vector<std::string> keys(article.style().key_order().begin(),
+                                article.style().key_order().end());
+  if (keys.empty()) {
+    for (const auto& [key, value] : article.params().fields()) {
+      keys.push_back(key);
+    }
+    std::sort(keys.begin(), keys.end());
+  }
+  std::vector<std::pair<std::string, std::string>> near;
+  for (const std::string& key : keys) {
+    if (article.params().fields().count(key) == 0 ||
+        from_params_mapping.count(key) > 0) {
+      continue;
+    }
+    // A field's own key holds a param where its value is not the field's
+    // type (`menu: {main: ...}`, `sidebar: false`).
+    if (std::find(std::begin(kFieldKeys), std::end(kFieldKeys), key) !=
+        std::end(kFieldKeys)) {
+      continue;
+    }
+    std::optional<size_t> best;
+    absl::string_view best_field;
+    for (absl::string_view field : kFieldKeys) {
+      const std::optional<size_t> d = Closeness(key, field);
+      if (d.has_value() && (!best.has_value() || *d < *best)) {
+        best = d;
+        best_field = field;
+      }
+    }
+    if (best.has_value()) near.emplace_back(key, std::string(best_field));
+  }
+  return near;
+}
+
+// What --strict says of a document with keys close to a field.
+absl::Status NearKeysError(
+    const std::vector<std::pair<std::string, std::string>>& near) {
+  std::vector<std::string> parts;
+  for (const auto& [key, field] : near) {
+    parts.push_back(absl::StrCat("front matter key '", key,
+                                 "' is not a field (did you mean '", field,
+                                 "'?)"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      absl::StrJoin(parts, "; "),
+      "; --strict refuses it: correct the key, or put it under `params:` to "
+      "keep it as a param"));
+}
+
 // Reads `file` and parses each of its documents. Standard input is read
-// beforehand (Apply): `stdin_text` is what that gave.
+// beforehand (Apply): `stdin_text` is what that gave. A document with keys
+// close to a field (NearFieldKeys) has them in `near_keys`, or fails with
+// `options.strict`.
 Input ReadDocuments(const std::string& file, const ApplyOptions& options,
                     const absl::StatusOr<std::string>* stdin_text) {
   Input read;
@@ -345,8 +472,15 @@ Input ReadDocuments(const std::string& file, const ApplyOptions& options,
     return read;
   }
   for (const Document& doc : SplitDocuments(**text, read.label)) {
-    Parsed parsed{doc.label, absl::UnknownError(""), ""};
+    Parsed parsed{doc.label, absl::UnknownError(""), "", {}};
     parsed.article = ParseDocument(file, doc, options, &parsed.id_from);
+    if (parsed.article.ok()) {
+      parsed.near_keys = NearFieldKeys(*parsed.article);
+      if (options.strict && !parsed.near_keys.empty()) {
+        parsed.article = NearKeysError(parsed.near_keys);
+        parsed.near_keys.clear();
+      }
+    }
     read.documents.push_back(std::move(parsed));
   }
   return read;
@@ -357,9 +491,11 @@ Input ReadDocuments(const std::string& file, const ApplyOptions& options,
 // {"file": PATH, "message": TEXT, "notice": "WARNING", "reason": REASON},
 // so that every line of stderr is one.
 void Warn(const std::string& path, absl::string_view reason,
-          const std::string& text, Format format) {
+          const std::string& text, Format format,
+          const std::map<std::string, std::string>& extra = {}) {
   google::protobuf::Struct notice;
   auto& fields = *notice.mutable_fields();
+  for (const auto& [key, value] : extra) fields[key].set_string_value(value);
   fields["file"].set_string_value(path);
   fields["message"].set_string_value(text);
   fields["notice"].set_string_value("WARNING");
@@ -679,6 +815,20 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
       if (!reason.empty()) {
         absl::StrAppend(&out, ",\n    \"reason\": ", JsonString(reason));
       }
+      std::map<std::string, std::string> metadata = r.metadata;
+      for (const auto& [key, value] : ErrorMetadata(r.status)) {
+        metadata.emplace(key, value);
+      }
+      if (!metadata.empty()) {
+        absl::StrAppend(&out, ",\n    \"metadata\": {");
+        const char* sep = "\n";
+        for (const auto& [key, value] : metadata) {
+          absl::StrAppend(&out, sep, "      ", JsonString(key), ": ",
+                          JsonString(value));
+          sep = ",\n";
+        }
+        absl::StrAppend(&out, "\n    }");
+      }
     }
     absl::StrAppend(&out, "\n  }", i + 1 < results.size() ? ",\n" : "\n");
   }
@@ -780,24 +930,30 @@ class Reporter {
         std::cout << r.name << " " << r.result << " (revision " << r.revision
                   << ")" << (dry_run_ ? " (dry run)" : "") << "\n";
       }
-      std::map<std::string, std::string> metadata = r.metadata;
-      for (const auto& [key, value] : ErrorMetadata(r.status)) {
-        metadata.emplace(key, value);
-      }
-      if (!metadata.empty()) {
-        absl::StrAppend(&out, ",\n    \"metadata\": {");
-        const char* sep = "\n";
-        for (const auto& [key, value] : metadata) {
-          absl::StrAppend(&out, sep, "      ", JsonString(key), ": ",
-                          JsonString(value));
-          sep = ",\n";
-        }
-        absl::StrAppend(&out, "\n    }");
-      }
     }
     if (structured_) results_.push_back(std::move(r));
     std::cout.flush();
     bar_.Show(++done_);
+  }
+
+  // A warning for each of `parsed`'s keys close to a field (NearFieldKeys):
+  // `FILE: warning: front matter key 'tittle' is not a field; kept as a
+  // param (did you mean 'title'?)`, or under -o json|yaml the object Warn
+  // prints, with `"key"` and `"field"` (the one meant) added and reason
+  // KEY_NOT_A_FIELD.
+  void WarnNearKeys(const Parsed& parsed) {
+    if (parsed.near_keys.empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    bar_.Clear();
+    std::cout.flush();
+    for (const auto& [key, field] : parsed.near_keys) {
+      Warn(parsed.label, "KEY_NOT_A_FIELD",
+           absl::StrCat("front matter key '", key,
+                        "' is not a field; kept as a param (did you mean '",
+                        field, "'?)"),
+           format_, {{"key", key}, {"field", field}});
+    }
+    bar_.Show(done_);
   }
 
   // `n` more documents than files to report: a file held `n + 1`.
@@ -958,8 +1114,10 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
               continue;
             }
             reporter.AddDocuments(read.documents.size() - 1);
-            for (auto& doc : read.documents)
+            for (auto& doc : read.documents) {
+              reporter.WarnNearKeys(doc);
               documents.push_back(std::move(doc));
+            }
             continue;
           }
           v1::Article article;
@@ -1038,7 +1196,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     reporter.Report(std::move(p.result), quiet && p.sent);
   }
   in_flight.clear();
-  for (auto& [label, article, id_from] : documents) {
+  for (auto& [label, article, id_from, near_keys] : documents) {
     FileResult r;
     r.file = label;
     r.result = "failed";
@@ -1130,6 +1288,7 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   }
   Reporter reporter(1, format, false);
   if (read.status.ok()) {
+    reporter.WarnNearKeys(read.documents.front());
     reporter.Report(
         ApplyDocument(client, std::move(read.documents.front()), options));
   } else {

@@ -40,6 +40,11 @@ struct ApplyOptions {
   std::string etag;
   // Report what would change without writing. Default: false.
   bool dry_run = false;
+  // Refuse a document whose front matter has a top-level key that is no
+  // field but close to one (NearFieldKeys: `tittle`, `tag`), which is
+  // otherwise applied with a warning, the key kept as a param. Default:
+  // false.
+  bool strict = false;
   // Zone for front-matter dates written without one. Default: "UTC".
   std::string default_zone = "UTC";
   // Deadline of the whole import (ImportArticles); zero for none.

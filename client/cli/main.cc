@@ -1908,6 +1908,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                         "Fail unless the head has this etag (one file)");
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
+  apply_cmd->add_flag("--strict", apply.strict,
+                      "Fail a file whose front matter has a key that is no "
+                      "field but close to one (`tittle`, `tag`), rather "
+                      "than warn and keep it as a param");
   apply_cmd
       ->add_option("--default-zone", apply.default_zone,
                    "Zone of front-matter dates written without one")

@@ -3544,5 +3544,95 @@ TEST_F(CliTest, ApplyJsonResultsHaveMetadataAndViolationsTheirKey) {
       << lines[0];
 }
 
+// A front-matter key that is no field went to params silently: `tittle:`
+// or `tag:` left the article without its title or tags. apply warns of a
+// top-level key close to a field (case, singular and plural, a letter or
+// two off) and keeps it as a param; --strict fails the file instead. Keys
+// far from every field, and keys under `params:`, are custom params,
+// without a warning.
+TEST_F(CliTest, ApplyWarnsOfFrontMatterKeysCloseToAField) {
+  const std::string a =
+      Write("near/near-a.md",
+            "---\ntitle: \"A\"\ntittle: \"Typo\"\ntag: [x]\nCategory: news\n"
+            "publish_date: 2025-01-01\ndescription: \"custom\"\nauthor: me\n"
+            "data: 1\nparams:\n  summery: \"on purpose\"\n---\nbody\n");
+  const std::string b = Write(
+      "near/near-b.md",
+      "---\ntitle: \"B\"\nsumary: \"s\"\nweight: 3\nslug: bee\n---\nbody\n");
+  const std::string c =
+      Write("near/near-c.md", Doc("C", "", "x", "image: \"c.png\"\n"));
+  const std::string dir = files_.path() + "/near";
+  CommandResult r = Ctl({"apply", "-f", dir, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto warning = [](const std::string& file, const std::string& key,
+                          const std::string& field) {
+    return absl::StrCat(file, ": warning: front matter key '", key,
+                        "' is not a field; kept as a param (did you mean '",
+                        field, "'?)");
+  };
+  EXPECT_THAT(
+      Lines(r.err),
+      ElementsAre(warning(a, "tittle", "title"), warning(a, "tag", "tags"),
+                  warning(a, "Category", "categories"),
+                  warning(a, "publish_date", "publishDate"),
+                  warning(b, "sumary", "summary")))
+      << r.err;
+  // Applied, the keys are params, as before.
+  CtlOk({"apply", "-f", dir});
+  const v1::Article got = GetJson("near-a");
+  EXPECT_EQ(got.title(), "A");
+  EXPECT_EQ(got.params().fields().count("tittle"), 1u);
+  EXPECT_EQ(got.params().fields().count("summery"), 1u);
+
+  // -o json: a warning object each, as apply's other warnings.
+  r = Ctl({"apply", "-f", b, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  auto w = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(w.at("notice").string_value(), "WARNING");
+  EXPECT_EQ(w.at("reason").string_value(), "KEY_NOT_A_FIELD");
+  EXPECT_EQ(w.at("file").string_value(), b);
+  EXPECT_EQ(w.at("key").string_value(), "sumary");
+  EXPECT_EQ(w.at("field").string_value(), "summary");
+  EXPECT_EQ(w.at("message").string_value(),
+            "front matter key 'sumary' is not a field; kept as a param (did "
+            "you mean 'summary'?)");
+  EXPECT_EQ(ParseJson<google::protobuf::Struct>(lines[1])
+                .fields()
+                .at("notice")
+                .string_value(),
+            "SUMMARY");
+
+  // --strict: such a file fails, unsent; the others apply.
+  Write("near/near-c.md", Doc("C 2", "", "x", "image: \"c.png\"\n"));
+  r = Ctl({"apply", "-f", dir, "--strict"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_EQ(lines[0],
+            a + ": error: INVALID_ARGUMENT: front matter key 'tittle' is not "
+                "a field (did you mean 'title'?); front matter key 'tag' is "
+                "not a field (did you mean 'tags'?); front matter key "
+                "'Category' is not a field (did you mean 'categories'?); "
+                "front matter key 'publish_date' is not a field (did you mean "
+                "'publishDate'?); --strict refuses it: correct the key, or put "
+                "it under `params:` to keep it as a param");
+  EXPECT_THAT(lines[1], StartsWith(b + ": error: INVALID_ARGUMENT: front "
+                                       "matter key 'sumary' is not a field"));
+  EXPECT_THAT(r.out, HasSubstr("articles/near-c updated"));
+  EXPECT_THAT(r.out, HasSubstr("applied 3 files: 0 created, 1 updated, 0 "
+                               "unchanged, 2 failed"));
+  // Through UpdateArticle and from stdin too.
+  r = Ctl({"apply", "-f", b, "--strict", "--expected-revision", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("'sumary' is not a field"));
+  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
+                  "-", "--id", "near-b"},
+                 "---\ntitle: \"B\"\nsumary: \"s\"\n---\nbody\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, warning("<stdin>", "sumary", "summary") + "\n");
+}
+
 }  // namespace
 }  // namespace content
