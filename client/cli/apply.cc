@@ -504,6 +504,20 @@ void Warn(const std::string& path, absl::string_view reason,
                             absl::StrCat(path, ": warning: ", text));
 }
 
+// The warning of a front-matter key close to a field (NearFieldKeys) in
+// the document `label`: `LABEL: warning: front matter key 'tittle' is not
+// a field; kept as a param (did you mean 'title'?)`, or the object Warn
+// prints, with `"key"` and `"field"` (the one meant) added and reason
+// KEY_NOT_A_FIELD.
+void WarnNearKey(const std::string& label, const std::string& key,
+                 const std::string& field, Format format) {
+  Warn(label, "KEY_NOT_A_FIELD",
+       absl::StrCat("front matter key '", key,
+                    "' is not a field; kept as a param (did you mean '", field,
+                    "'?)"),
+       format, {{"key", key}, {"field", field}});
+}
+
 // The files `paths` stand for, in order: a file as is, a directory as every
 // `*.md` file under it sorted by path. Under a directory, names starting
 // with '.' are left out, directories too (`.git`, `.github/*.md`, editors'
@@ -936,22 +950,14 @@ class Reporter {
     bar_.Show(++done_);
   }
 
-  // A warning for each of `parsed`'s keys close to a field (NearFieldKeys):
-  // `FILE: warning: front matter key 'tittle' is not a field; kept as a
-  // param (did you mean 'title'?)`, or under -o json|yaml the object Warn
-  // prints, with `"key"` and `"field"` (the one meant) added and reason
-  // KEY_NOT_A_FIELD.
+  // A warning (WarnNearKey) for each of `parsed`'s keys close to a field.
   void WarnNearKeys(const Parsed& parsed) {
     if (parsed.near_keys.empty()) return;
     std::lock_guard<std::mutex> lock(mu_);
     bar_.Clear();
     std::cout.flush();
     for (const auto& [key, field] : parsed.near_keys) {
-      Warn(parsed.label, "KEY_NOT_A_FIELD",
-           absl::StrCat("front matter key '", key,
-                        "' is not a field; kept as a param (did you mean '",
-                        field, "'?)"),
-           format_, {{"key", key}, {"field", field}});
+      WarnNearKey(parsed.label, key, field, format_);
     }
     bar_.Show(done_);
   }
@@ -1301,11 +1307,9 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   return reporter.Finish(format, 1);
 }
 
-absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
-                                               const std::string& label,
-                                               absl::string_view text,
-                                               const std::string& id,
-                                               int64_t expected_revision) {
+absl::StatusOr<v1::Article> UpdateFromDocument(
+    Client& client, const std::string& label, absl::string_view text,
+    const std::string& id, int64_t expected_revision, Format format) {
   const std::vector<Document> docs = SplitDocuments(text, label);
   if (docs.size() != 1) {
     return absl::InvalidArgumentError(
@@ -1317,6 +1321,9 @@ absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
   parsed.label = label;
   parsed.article = ParseDocument(label, docs.front(), options, &parsed.id_from);
   if (!parsed.article.ok()) return parsed.article.status();
+  for (const auto& [key, field] : NearFieldKeys(*parsed.article)) {
+    WarnNearKey(label, key, field, format);
+  }
   // Renamed in the editor, the document would be written over another
   // article (one at the same revision) with this one's condition.
   const std::string named = ArticleId(parsed.article->name());

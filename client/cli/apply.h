@@ -81,13 +81,13 @@ int Apply(Client& client, const ApplyOptions& options, Format format);
 // it). Several documents, a tombstone, or a document naming another
 // article (front-matter `id`, a `# articles/ID revision N` line) are
 // INVALID_ARGUMENT, unsent; the server's field errors name the keys as the
-// document wrote them (`publishDate: ...`). Returns the head after the
-// write, still at `expected_revision` when the content was unchanged.
-absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
-                                               const std::string& label,
-                                               absl::string_view text,
-                                               const std::string& id,
-                                               int64_t expected_revision);
+// document wrote them (`publishDate: ...`). A front-matter key close to a
+// field is warned of on stderr, in `format`, as apply warns of it, and
+// kept as a param. Returns the head after the write, still at
+// `expected_revision` when the content was unchanged.
+absl::StatusOr<v1::Article> UpdateFromDocument(
+    Client& client, const std::string& label, absl::string_view text,
+    const std::string& id, int64_t expected_revision, Format format);
 
 }  // namespace content::cli
 
