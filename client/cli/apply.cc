@@ -12,11 +12,13 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -48,6 +50,10 @@ struct FileResult {
   std::string reason;
   // Likewise its metadata (ImportResult.metadata).
   std::map<std::string, std::string> metadata;
+  // The top-level keys of the document, for naming the front-matter key of
+  // each of the server's field violations (FileError).
+  std::vector<std::string> keys;
+  std::string id_from;
 };
 
 // How a document wrote what its article holds, for naming it in errors: the
@@ -316,6 +322,9 @@ struct Parsed {
   std::string label;
   absl::StatusOr<v1::Article> article;
   std::string id_from;
+  // Top-level keys kept as params that are close to a field (NearFieldKeys):
+  // each with that field, for a warning.
+  std::vector<std::pair<std::string, std::string>> near_keys;
 };
 
 struct Input {
@@ -324,8 +333,130 @@ struct Input {
   std::vector<Parsed> documents;
 };
 
+// Every top-level front-matter key ParseMarkdown reads into a field (or,
+// `params`, as the params mapping), kept in step with it
+// (include/content/markdown.h).
+constexpr absl::string_view kFieldKeys[] = {
+    "title",       "date",         "summary",        "categories",
+    "lang",        "translations", "tags",           "menu",
+    "thumbnail",   "lead",         "comments",       "authorbox",
+    "pager",       "toc",          "mathjax",        "sidebar",
+    "widgets",     "id",           "state",          "draft",
+    "publishDate", "expiryDate",   "translationKey", "params"};
+
+// Edits (insert, delete, substitute, swap two neighbours) between `a` and
+// `b`, byte by byte (the optimal string alignment distance).
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1,
+                                     std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] =
+          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// How far `key` is from field key `field` when it looks like a misspelling
+// of it: 0 when they differ only in case (`Title`, `publishdate`), in `_`
+// or `-` (`publish_date`), or as singular and plural (`tag`, `category`);
+// else the edit distance where it is at most 1 for a field of 5 to 7
+// letters (`tittle`, `sumary`) and 2 for a longer one (`catagory`). A field
+// of 4 letters or fewer (`date`, `lang`, `id`) is matched only so far as
+// case and plural go: `data` or `land` is as likely a param of its own.
+// nullopt when it is not close.
+std::optional<size_t> Closeness(absl::string_view key,
+                                absl::string_view field) {
+  const std::string k =
+      absl::StrReplaceAll(absl::AsciiStrToLower(key), {{"_", ""}, {"-", ""}});
+  const std::string f = absl::AsciiStrToLower(field);
+  const auto plural_of = [](const std::string& one, const std::string& many) {
+    return many == one + "s" || many == one + "es" ||
+           (absl::EndsWith(one, "y") &&
+            many == absl::StrCat(one.substr(0, one.size() - 1), "ies"));
+  };
+  if (k == f || plural_of(k, f) || plural_of(f, k)) return 0;
+  const size_t limit = f.size() <= 4 ? 0 : f.size() <= 7 ? 1 : 2;
+  const size_t distance = EditDistance(k, f);
+  if (distance <= limit) return distance;
+  return std::nullopt;
+}
+
+// The top-level keys of `article`'s front matter that went to params but
+// look like a misspelled field key (Closeness), each with the nearest such
+// field: `tittle` (title), `tag` (tags). Keys read from a `params:`
+// mapping were put there on purpose, and keys far from every field are
+// custom params (Hugo's page parameters): neither is listed.
+std::vector<std::pair<std::string, std::string>> NearFieldKeys(
+    const v1::Article& article) {
+  std::set<std::string> from_params_mapping;
+  for (const v1::FrontMatterStyle::KeyOrder& order :
+       article.style().params_key_order()) {
+    if (order.path().empty()) {
+      from_params_mapping.insert(order.keys().begin(), order.keys().end());
+    }
+  }
+  // In the order written where the style has it, else sorted.
+  std::vector<std::string> keys(article.style().key_order().begin(),
+                                article.style().key_order().end());
+  if (keys.empty()) {
+    for (const auto& [key, value] : article.params().fields()) {
+      keys.push_back(key);
+    }
+    std::sort(keys.begin(), keys.end());
+  }
+  std::vector<std::pair<std::string, std::string>> near;
+  for (const std::string& key : keys) {
+    if (article.params().fields().count(key) == 0 ||
+        from_params_mapping.count(key) > 0) {
+      continue;
+    }
+    // A field's own key holds a param where its value is not the field's
+    // type (`menu: {main: ...}`, `sidebar: false`).
+    if (std::find(std::begin(kFieldKeys), std::end(kFieldKeys), key) !=
+        std::end(kFieldKeys)) {
+      continue;
+    }
+    std::optional<size_t> best;
+    absl::string_view best_field;
+    for (absl::string_view field : kFieldKeys) {
+      const std::optional<size_t> d = Closeness(key, field);
+      if (d.has_value() && (!best.has_value() || *d < *best)) {
+        best = d;
+        best_field = field;
+      }
+    }
+    if (best.has_value()) near.emplace_back(key, std::string(best_field));
+  }
+  return near;
+}
+
+// What --strict says of a document with keys close to a field.
+absl::Status NearKeysError(
+    const std::vector<std::pair<std::string, std::string>>& near) {
+  std::vector<std::string> parts;
+  for (const auto& [key, field] : near) {
+    parts.push_back(absl::StrCat("front matter key '", key,
+                                 "' is not a field (did you mean '", field,
+                                 "'?)"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      absl::StrJoin(parts, "; "),
+      "; --strict refuses it: correct the key, or put it under `params:` to "
+      "keep it as a param"));
+}
+
 // Reads `file` and parses each of its documents. Standard input is read
-// beforehand (Apply): `stdin_text` is what that gave.
+// beforehand (Apply): `stdin_text` is what that gave. A document with keys
+// close to a field (NearFieldKeys) has them in `near_keys`, or fails with
+// `options.strict`.
 Input ReadDocuments(const std::string& file, const ApplyOptions& options,
                     const absl::StatusOr<std::string>* stdin_text) {
   Input read;
@@ -341,8 +472,15 @@ Input ReadDocuments(const std::string& file, const ApplyOptions& options,
     return read;
   }
   for (const Document& doc : SplitDocuments(**text, read.label)) {
-    Parsed parsed{doc.label, absl::UnknownError(""), ""};
+    Parsed parsed{doc.label, absl::UnknownError(""), "", {}};
     parsed.article = ParseDocument(file, doc, options, &parsed.id_from);
+    if (parsed.article.ok()) {
+      parsed.near_keys = NearFieldKeys(*parsed.article);
+      if (options.strict && !parsed.near_keys.empty()) {
+        parsed.article = NearKeysError(parsed.near_keys);
+        parsed.near_keys.clear();
+      }
+    }
     read.documents.push_back(std::move(parsed));
   }
   return read;
@@ -353,15 +491,31 @@ Input ReadDocuments(const std::string& file, const ApplyOptions& options,
 // {"file": PATH, "message": TEXT, "notice": "WARNING", "reason": REASON},
 // so that every line of stderr is one.
 void Warn(const std::string& path, absl::string_view reason,
-          const std::string& text, Format format) {
+          const std::string& text, Format format,
+          const std::map<std::string, std::string>& extra = {}) {
   google::protobuf::Struct notice;
   auto& fields = *notice.mutable_fields();
+  for (const auto& [key, value] : extra) fields[key].set_string_value(value);
   fields["file"].set_string_value(path);
   fields["message"].set_string_value(text);
   fields["notice"].set_string_value("WARNING");
   fields["reason"].set_string_value(std::string(reason));
   std::cerr << StderrObject(notice, format,
                             absl::StrCat(path, ": warning: ", text));
+}
+
+// The warning of a front-matter key close to a field (NearFieldKeys) in
+// the document `label`: `LABEL: warning: front matter key 'tittle' is not
+// a field; kept as a param (did you mean 'title'?)`, or the object Warn
+// prints, with `"key"` and `"field"` (the one meant) added and reason
+// KEY_NOT_A_FIELD.
+void WarnNearKey(const std::string& label, const std::string& key,
+                 const std::string& field, Format format) {
+  Warn(label, "KEY_NOT_A_FIELD",
+       absl::StrCat("front matter key '", key,
+                    "' is not a field; kept as a param (did you mean '", field,
+                    "'?)"),
+       format, {{"key", key}, {"field", field}});
 }
 
 // The files `paths` stand for, in order: a file as is, a directory as every
@@ -619,6 +773,8 @@ FileResult ApplyDocument(Client& client, Parsed parsed,
   FileResult r =
       WriteDocument(client, parsed.label, std::move(parsed.article), options);
   if (sent) r.status = NameTheKey(r.status, written);
+  r.keys = written.keys;
+  r.id_from = written.id_from;
   return r;
 }
 
@@ -646,10 +802,12 @@ std::string JsonString(absl::string_view s) {
 }
 
 // The results as a JSON array of {file, name, result, revision, error,
-// reason}, keys in that order, as the proto3 JSON mapping the other verbs
-// print has it: the revision (an int64) as a string, and a key left out
-// where there is no value (no name, revision, error or reason: an error
-// found before the server saw the file has none), never null.
+// reason, metadata}, keys in that order, as the proto3 JSON mapping the
+// other verbs print has it: the revision (an int64) as a string, metadata
+// as the error's (`{"limit_bytes": "1048576", ...}`, values strings, keys
+// sorted), and a key left out where there is no value (no name, revision,
+// error, reason or metadata: an error found before the server saw the file
+// has none), never null.
 std::string ResultsJson(const std::vector<FileResult>& results) {
   if (results.empty()) return "[]\n";
   std::string out = "[\n";
@@ -671,11 +829,39 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
       if (!reason.empty()) {
         absl::StrAppend(&out, ",\n    \"reason\": ", JsonString(reason));
       }
+      std::map<std::string, std::string> metadata = r.metadata;
+      for (const auto& [key, value] : ErrorMetadata(r.status)) {
+        metadata.emplace(key, value);
+      }
+      if (!metadata.empty()) {
+        absl::StrAppend(&out, ",\n    \"metadata\": {");
+        const char* sep = "\n";
+        for (const auto& [key, value] : metadata) {
+          absl::StrAppend(&out, sep, "      ", JsonString(key), ": ",
+                          JsonString(value));
+          sep = ",\n";
+        }
+        absl::StrAppend(&out, "\n    }");
+      }
     }
     absl::StrAppend(&out, "\n  }", i + 1 < results.size() ? ",\n" : "\n");
   }
   out += "]\n";
   return out;
+}
+
+// The front-matter key a field violation of the server's is about, as the
+// error's text leads with it (NameTheKeyOf): `tags[1]` for
+// `article.tags[1]`, `publishDate` for `article.publish_time`; the field
+// less `article.` where no key gives it.
+std::string ViolationKey(absl::string_view field, const FileResult& r) {
+  const std::string stripped = WithoutBatchIndex(field);
+  absl::string_view path = stripped;
+  absl::ConsumePrefix(&path, "article.");
+  const absl::string_view root = path.substr(0, path.find_first_of(".["));
+  const std::string key = KeyOfField(root, Written{r.keys, r.id_from});
+  if (key.empty()) return std::string(path);
+  return absl::StrCat(key, path.substr(root.size()));
 }
 
 // What a failed file prints on stderr: `FILE: error: CODE: message`, or
@@ -695,6 +881,14 @@ std::string FileError(const FileResult& r, Format format) {
   auto& metadata = *fields["metadata"].mutable_struct_value()->mutable_fields();
   for (const auto& [key, value] : r.metadata) {
     if (metadata.count(key) == 0) metadata[key].set_string_value(value);
+  }
+  // A violation is about a front-matter key, not a flag.
+  for (google::protobuf::Value& v :
+       *fields["fieldViolations"].mutable_list_value()->mutable_values()) {
+    auto& entry = *v.mutable_struct_value()->mutable_fields();
+    entry.erase("flag");
+    entry["key"].set_string_value(
+        ViolationKey(entry["field"].string_value(), r));
   }
   return StderrObject(error, format,
                       absl::StrCat(r.file, ": error: ", StatusText(r.status)));
@@ -754,6 +948,18 @@ class Reporter {
     if (structured_) results_.push_back(std::move(r));
     std::cout.flush();
     bar_.Show(++done_);
+  }
+
+  // A warning (WarnNearKey) for each of `parsed`'s keys close to a field.
+  void WarnNearKeys(const Parsed& parsed) {
+    if (parsed.near_keys.empty()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    bar_.Clear();
+    std::cout.flush();
+    for (const auto& [key, field] : parsed.near_keys) {
+      WarnNearKey(parsed.label, key, field, format_);
+    }
+    bar_.Show(done_);
   }
 
   // `n` more documents than files to report: a file held `n + 1`.
@@ -914,8 +1120,10 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
               continue;
             }
             reporter.AddDocuments(read.documents.size() - 1);
-            for (auto& doc : read.documents)
+            for (auto& doc : read.documents) {
+              reporter.WarnNearKeys(doc);
               documents.push_back(std::move(doc));
+            }
             continue;
           }
           v1::Article article;
@@ -971,6 +1179,8 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
                 written);
             fr.reason = r.reason();
             fr.metadata.insert(r.metadata().begin(), r.metadata().end());
+            fr.keys = written.keys;
+            fr.id_from = written.id_from;
           }
           reporter.Report(std::move(fr));
         }
@@ -992,7 +1202,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     reporter.Report(std::move(p.result), quiet && p.sent);
   }
   in_flight.clear();
-  for (auto& [label, article, id_from] : documents) {
+  for (auto& [label, article, id_from, near_keys] : documents) {
     FileResult r;
     r.file = label;
     r.result = "failed";
@@ -1084,6 +1294,7 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   }
   Reporter reporter(1, format, false);
   if (read.status.ok()) {
+    reporter.WarnNearKeys(read.documents.front());
     reporter.Report(
         ApplyDocument(client, std::move(read.documents.front()), options));
   } else {
@@ -1096,11 +1307,9 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   return reporter.Finish(format, 1);
 }
 
-absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
-                                               const std::string& label,
-                                               absl::string_view text,
-                                               const std::string& id,
-                                               int64_t expected_revision) {
+absl::StatusOr<v1::Article> UpdateFromDocument(
+    Client& client, const std::string& label, absl::string_view text,
+    const std::string& id, int64_t expected_revision, Format format) {
   const std::vector<Document> docs = SplitDocuments(text, label);
   if (docs.size() != 1) {
     return absl::InvalidArgumentError(
@@ -1112,6 +1321,9 @@ absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
   parsed.label = label;
   parsed.article = ParseDocument(label, docs.front(), options, &parsed.id_from);
   if (!parsed.article.ok()) return parsed.article.status();
+  for (const auto& [key, field] : NearFieldKeys(*parsed.article)) {
+    WarnNearKey(label, key, field, format);
+  }
   // Renamed in the editor, the document would be written over another
   // article (one at the same revision) with this one's condition.
   const std::string named = ArticleId(parsed.article->name());

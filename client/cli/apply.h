@@ -40,6 +40,11 @@ struct ApplyOptions {
   std::string etag;
   // Report what would change without writing. Default: false.
   bool dry_run = false;
+  // Refuse a document whose front matter has a top-level key that is no
+  // field but close to one (NearFieldKeys: `tittle`, `tag`), which is
+  // otherwise applied with a warning, the key kept as a param. Default:
+  // false.
+  bool strict = false;
   // Zone for front-matter dates written without one. Default: "UTC".
   std::string default_zone = "UTC";
   // Deadline of the whole import (ImportArticles); zero for none.
@@ -76,13 +81,13 @@ int Apply(Client& client, const ApplyOptions& options, Format format);
 // it). Several documents, a tombstone, or a document naming another
 // article (front-matter `id`, a `# articles/ID revision N` line) are
 // INVALID_ARGUMENT, unsent; the server's field errors name the keys as the
-// document wrote them (`publishDate: ...`). Returns the head after the
-// write, still at `expected_revision` when the content was unchanged.
-absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
-                                               const std::string& label,
-                                               absl::string_view text,
-                                               const std::string& id,
-                                               int64_t expected_revision);
+// document wrote them (`publishDate: ...`). A front-matter key close to a
+// field is warned of on stderr, in `format`, as apply warns of it, and
+// kept as a param. Returns the head after the write, still at
+// `expected_revision` when the content was unchanged.
+absl::StatusOr<v1::Article> UpdateFromDocument(
+    Client& client, const std::string& label, absl::string_view text,
+    const std::string& id, int64_t expected_revision, Format format);
 
 }  // namespace content::cli
 

@@ -227,7 +227,7 @@ int Edit(Client& client, const EditOptions& options, Format format) {
   }
 
   absl::StatusOr<v1::Article> updated =
-      UpdateFromDocument(client, path, *edited, id, head->revision());
+      UpdateFromDocument(client, path, *edited, id, head->revision(), format);
   if (!updated.ok()) {
     std::string hint;
     absl::Status error = updated.status();

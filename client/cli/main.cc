@@ -858,9 +858,24 @@ int FailExport(const absl::Status& status, bool live_only) {
 
 // A local file or stdout that could not be written, with the OS's reason
 // (`Error: writing out/x.md: No space left on device`): no gRPC code, since
-// the server is not to blame.
+// the server is not to blame. Under -o json|yaml the object a failed call's
+// error is (StderrObject), {"code": "", "domain": "contentctl",
+// "fieldViolations": [], "message": "writing to stdout: No space left on
+// device", "metadata": {"path": "stdout"}, "reason": "WRITE_FAILED"}, the
+// path being the file's for `export --dir`.
 int FailWrite(absl::string_view what, int err) {
-  std::cerr << "Error: writing " << what << ": " << std::strerror(err) << "\n";
+  const std::string text =
+      absl::StrCat("writing ", what, ": ", std::strerror(err));
+  google::protobuf::Struct error = ErrorStruct(absl::UnknownError(text), text);
+  auto& fields = *error.mutable_fields();
+  fields["code"].set_string_value("");
+  fields["domain"].set_string_value(kUsageDomain);
+  fields["reason"].set_string_value("WRITE_FAILED");
+  absl::string_view path = what;
+  absl::ConsumePrefix(&path, "to ");
+  (*fields["metadata"].mutable_struct_value()->mutable_fields())["path"]
+      .set_string_value(std::string(path));
+  std::cerr << StderrObject(error, g_format, absl::StrCat("Error: ", text));
   return kExitFailure;
 }
 
@@ -1303,8 +1318,16 @@ int RunCompact(Session& s, const AdminFlags& f) {
   const CallOptions call = LongCall(s, absl::Hours(2));
   v1::CompactStoreRequest request;
   request.set_storage(f.storage);
-  if (f.storage && isatty(STDERR_FILENO))
-    std::cerr << "compacting; storage compaction can take minutes\n";
+  // On a terminal only; under -o json|yaml a notice object, as watch's,
+  // {"message": TEXT, "notice": "COMPACTING"}.
+  if (f.storage && isatty(STDERR_FILENO)) {
+    google::protobuf::Struct notice;
+    auto& fields = *notice.mutable_fields();
+    const std::string text = "compacting; storage compaction can take minutes";
+    fields["message"].set_string_value(text);
+    fields["notice"].set_string_value("COMPACTING");
+    std::cerr << StderrObject(notice, s.output.format(), text) << std::flush;
+  }
   absl::StatusOr<v1::CompactStoreResponse> r =
       s.client->CompactStore(request, call);
   if (!r.ok())
@@ -1539,6 +1562,124 @@ std::string OptionIn(const CLI::App& app, absl::string_view message) {
   return "";
 }
 
+// Every option of `app` and of the commands under it.
+std::vector<CLI::Option*> AllOptions(CLI::App* app) {
+  std::vector<CLI::Option*> options = app->get_options();
+  for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) {
+    std::vector<CLI::Option*> more = AllOptions(sub);
+    options.insert(options.end(), more.begin(), more.end());
+  }
+  return options;
+}
+
+// The flags of `app` that take one value (`-o`, `--text`, `--revision`):
+// made to keep the last of several, so that a flag repeated with the same
+// value is no error (a script that adds `-o json` to a command line that
+// has it); RepeatedFlag refuses different ones. CLI11 said of them only
+// `At Most 1 required but received 2`.
+std::vector<const CLI::Option*> SingleValueFlags(CLI::App* app) {
+  std::vector<const CLI::Option*> single;
+  for (CLI::Option* opt : AllOptions(app)) {
+    if (opt->get_positional() || opt->get_type_size_max() != 1 ||
+        opt->get_expected_max() != 1 ||
+        opt->get_multi_option_policy() != CLI::MultiOptionPolicy::Throw) {
+      continue;
+    }
+    opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    single.push_back(opt);
+  }
+  return single;
+}
+
+// A flag of `single` given more than once with different values, said as
+// `--output: given 2 times with different values ("json", "yaml"); give it
+// once`; "" if none was. In `*flag`, the flag's name.
+std::string RepeatedFlag(const std::vector<const CLI::Option*>& single,
+                         std::string* flag) {
+  for (const CLI::Option* opt : single) {
+    const CLI::results_t& values = opt->results();
+    if (values.size() < 2 ||
+        std::all_of(values.begin(), values.end(),
+                    [&](const std::string& v) { return v == values[0]; })) {
+      continue;
+    }
+    *flag = opt->get_name();
+    std::vector<std::string> quoted;
+    for (const std::string& v : values)
+      quoted.push_back(absl::StrCat("\"", v, "\""));
+    return absl::StrCat(*flag, ": given ", values.size(),
+                        " times with different values (",
+                        absl::StrJoin(quoted, ", "), "); give it once");
+  }
+  return "";
+}
+
+// A flag on the command line `argv` that takes a value and is followed by
+// another flag of the command given instead (`query --tag -o json`): CLI11
+// takes that flag as the value (the tag `-o`), and then refuses `json` as an
+// argument not expected, or sends the query. Said as a missing value,
+// `--tag: needs a value, and "-o" after it is a flag (to give a value that
+// starts with -, write --tag=-o)`, as the flag was typed; "" if there is
+// none. The flags looked at are those of contentctl and of each command
+// parsed so far (a global flag may follow the verb); a value given with `=`
+// (`--text=--all`) is taken as it is.
+std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
+                             std::string* flag) {
+  std::vector<const CLI::Option*> options = app.get_options();
+  for (const CLI::App* cmd = &app; !cmd->get_subcommands().empty();) {
+    cmd = cmd->get_subcommands().front();
+    for (const CLI::Option* opt : cmd->get_options()) options.push_back(opt);
+  }
+  // The option `arg` names exactly (`--tag`, `-o`), or nullptr.
+  const auto named = [&](absl::string_view arg) -> const CLI::Option* {
+    for (const CLI::Option* opt : options) {
+      if (opt->get_positional()) continue;
+      for (const std::string& l : opt->get_lnames()) {
+        if (arg == absl::StrCat("--", l)) return opt;
+      }
+      for (const std::string& s : opt->get_snames()) {
+        if (arg == absl::StrCat("-", s)) return opt;
+      }
+    }
+    return nullptr;
+  };
+  // `arg` as CLI11 reads a flag: `--tag`, `--output=json`, `-o`, or `-ojson`
+  // (a one-letter flag and its value).
+  const auto is_flag = [&](absl::string_view arg) {
+    if (named(arg) != nullptr) return true;
+    const size_t eq = arg.find('=');
+    if (absl::StartsWith(arg, "--")) {
+      return eq != absl::string_view::npos &&
+             named(arg.substr(0, eq)) != nullptr;
+    }
+    const CLI::Option* shorter =
+        arg.size() > 2 && arg[0] == '-' ? named(arg.substr(0, 2)) : nullptr;
+    return shorter != nullptr && shorter->get_expected_min() >= 1;
+  };
+  for (int i = 1; i + 1 < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    const CLI::Option* opt = named(arg);
+    // CLI11 takes the next argument, whatever it is, only as a value a flag
+    // must have.
+    if (opt == nullptr || opt->get_expected_min() < 1 ||
+        opt->get_type_size_min() < 1) {
+      continue;
+    }
+    const absl::string_view next = argv[i + 1];
+    if (is_flag(next)) {
+      *flag = std::string(arg);
+      return absl::StrCat(arg, ": needs a value, and \"", next,
+                          "\" after it is a flag (to give a value that "
+                          "starts with -, write ",
+                          absl::StartsWith(arg, "--") ? arg : opt->get_name(),
+                          "=", next, ")");
+    }
+    ++i;  // its value
+  }
+  return "";
+}
+
 // A usage error of CLI11's parse (a bad value, a missing argument, flags
 // that exclude each other, an argument not expected), recorded as Usage
 // records the others: CLI11's line, the flag or argument it names, and
@@ -1767,6 +1908,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                         "Fail unless the head has this etag (one file)");
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
+  apply_cmd->add_flag("--strict", apply.strict,
+                      "Fail a file whose front matter has a key that is no "
+                      "field but close to one (`tittle`, `tag`), rather "
+                      "than warn and keep it as a param");
   apply_cmd
       ->add_option("--default-zone", apply.default_zone,
                    "Zone of front-matter dates written without one")
@@ -2008,6 +2153,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       admin_cmd->add_subcommand("stats", "Counts and storage figures");
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+  const std::vector<const CLI::Option*> single_value_flags =
+      SingleValueFlags(&app);
 
   std::string shell;
   CLI::App* completion_cmd = app.add_subcommand(
@@ -2042,6 +2189,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       return Usage(absl::StrCat("unknown flag \"", bad, "\""), bad,
                    kUnknownFlag);
     }
+    if (std::string flag, bad = FlagWithoutValue(app, argc, argv, &flag);
+        !bad.empty()) {
+      return Usage(std::move(bad), std::move(flag), kMissingArgument);
+    }
     // `contentctl frob`, `contentctl admin frob`: say that the command is
     // unknown, or missing, and which there are, rather than CLI11's "A
     // subcommand is required".
@@ -2057,6 +2208,17 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   *command = CommandPath(app);
   const Format format = *ParseFormat(g.output);  // checked by IsMember
   g_format = *format_out = format;
+  if (std::string flag, bad = FlagWithoutValue(app, argc, argv, &flag);
+      !bad.empty()) {
+    // `--tag --output=json` took -o as the tag: the error comes in the
+    // format the command line asks for.
+    g_format = *format_out = FormatInArgs(argc, argv);
+    return Usage(std::move(bad), std::move(flag), kMissingArgument);
+  }
+  if (std::string flag, bad = RepeatedFlag(single_value_flags, &flag);
+      !bad.empty()) {
+    return Usage(std::move(bad), std::move(flag), kInvalidValue);
+  }
 
   if (std::string bad = NotUtf8Argument(app, not_text); !bad.empty()) {
     return Usage(absl::StrCat(bad, ": not valid UTF-8"), bad, kInvalidValue);
@@ -2273,7 +2435,16 @@ int main(int argc, char** argv) {
   try {
     code = content::cli::Main(argc, argv, &command, &format);
   } catch (const std::exception& e) {
-    std::cerr << "Error: INTERNAL: " << e.what() << "\n";
+    // A bug: said as a failed call's INTERNAL is, an object under -o
+    // json|yaml (the command line's -o if the parse never got to it).
+    const absl::Status status = absl::InternalError(e.what());
+    const std::string text = content::cli::StatusText(status);
+    std::cerr << content::cli::StderrObject(
+        content::cli::ErrorStruct(status, text),
+        format == content::cli::Format::kTable
+            ? content::cli::FormatInArgs(argc, argv)
+            : format,
+        absl::StrCat("Error: ", text));
     code = 1;
   }
   // Every usage error, whichever check found it, ends with the same hint:

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/support/harness.h"
@@ -1109,6 +1110,31 @@ TEST_F(CliEditTest, RefusedEditsSayWhyAndKeepTheFile) {
   r = Edit("exit 0\n", {"deepseek-brokers"}, kReader);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED"));
+}
+
+// A key close to a field that the editor's user typed (`tag:` for `tags:`)
+// is kept as a param, as apply keeps it, and warned of as apply warns.
+TEST_F(CliEditTest, WarnsOfAFrontMatterKeyCloseToAField) {
+  ASSERT_TRUE(ApplySampleTwice());
+  const std::string add_tag =
+      "sed -i 's/^title: .*/title: \"Tagged\"\\ntag: \"x\"/' \"$1\"\n";
+  CommandResult r = Edit(add_tag, {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/deepseek-brokers edited (revision 3)\n");
+  EXPECT_THAT(r.err, ::testing::EndsWith(
+                         ".md: warning: front matter key 'tag' is not a "
+                         "field; kept as a param (did you mean 'tags'?)\n"))
+      << r.err;
+  const v1::Article head = GetJsonArticle("deepseek-brokers");
+  EXPECT_EQ(head.params().fields().at("tag").string_value(), "x");
+  EXPECT_THAT(head.tags(), ElementsAre("ai", "finance", "brokers", "llm"));
+  r = Edit("sed -i 's/^title: .*/title: \"Tagged 2\"/' \"$1\"\n",
+           {"deepseek-brokers", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto w = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(w.at("reason").string_value(), "KEY_NOT_A_FIELD");
+  EXPECT_EQ(w.at("key").string_value(), "tag");
+  EXPECT_EQ(w.at("field").string_value(), "tags");
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "content/client.h"
 #include "content/v1/content_service.pb.h"
@@ -2148,7 +2149,7 @@ TEST_F(CliTest, FailedWritesToStdoutFail) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{"export", "full1"},
         {"get", "full1"},
-        {"query", "--tag", "afull", "-o", "json"},
+        {"history", "full1"},
         {"watch", "--tag", "afull"}}) {
     args.insert(args.begin(), {Contentctl(), "--server", server_->address()});
     // Every write to /dev/full fails with ENOSPC.
@@ -3353,6 +3354,284 @@ TEST_F(CliTest, HelpAllIsEveryVerbWhereverGiven) {
   const std::string get = CtlOk({"get", "--help"});
   EXPECT_THAT(get, Not(HasSubstr("--dry-run")));
   EXPECT_THAT(get, HasSubstr("  --help-all "));
+}
+
+// Under -o json|yaml stderr holds objects only, but output that could not
+// be written to stdout was still said as a text line, `Error: writing to
+// stdout: ...`, and so was `admin compact --storage`'s notice on a
+// terminal. Each is an object now, of the shape the other errors and
+// notices have.
+TEST_F(CliTest, WriteFailuresAndTheCompactNoticeAreObjectsUnderJson) {
+  CtlOk({"apply", "-f", Write("full2.md", Doc("Full", "", "afull2"))});
+  for (const char* format : {"json", "yaml"}) {
+    SCOPED_TRACE(format);
+    std::unique_ptr<BackgroundCommand> ctl =
+        BackgroundCommand::Start({Contentctl(), "--server", server_->address(),
+                                  "query", "--tag", "afull2", "-o", format},
+                                 "/dev/full", files_.path() + "/err.txt");
+    ASSERT_NE(ctl, nullptr);
+    const CommandResult r = ctl->Wait(std::chrono::seconds(20));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const std::vector<YAML::Node> docs = YAML::LoadAll(r.err);
+    ASSERT_EQ(docs.size(), 1u) << r.err;
+    ASSERT_TRUE(docs[0].IsMap()) << r.err;
+    EXPECT_EQ(docs[0]["code"].as<std::string>(), "") << r.err;
+    EXPECT_EQ(docs[0]["domain"].as<std::string>(), "contentctl");
+    EXPECT_EQ(docs[0]["reason"].as<std::string>(), "WRITE_FAILED");
+    EXPECT_EQ(docs[0]["message"].as<std::string>(),
+              "writing to stdout: No space left on device");
+    EXPECT_EQ(docs[0]["metadata"]["path"].as<std::string>(), "stdout");
+    EXPECT_EQ(docs[0]["fieldViolations"].size(), 0u);
+    if (std::string(format) == "json") {
+      EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+      ParseJson<google::protobuf::Struct>(r.err);
+    }
+  }
+  // The notice shows on a terminal only: stderr on a pseudo-terminal
+  // (script), stdout to a file.
+  const std::string out = files_.path() + "/compact.out";
+  const std::string command =
+      absl::StrCat("'", Contentctl(), "' --server '", server_->address(),
+                   "' admin compact --storage -o json > '", out, "'");
+  const CommandResult r = RunCommand({"script", "-qec", command, "/dev/null"},
+                                     "", {}, std::chrono::seconds(120));
+  ASSERT_FALSE(r.timed_out);
+  // script gives the terminal's CR LF line ends.
+  const std::vector<std::string> lines =
+      Lines(absl::StrReplaceAll(r.out, {{"\r\n", "\n"}}));
+  ASSERT_GE(lines.size(), 1u) << r.out;
+  const auto notice = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(notice.at("notice").string_value(), "COMPACTING");
+  EXPECT_EQ(notice.at("message").string_value(),
+            "compacting; storage compaction can take minutes");
+  if (!::content::testing::TestEngineIsPostgres()) {
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(lines.size(), 1u) << r.out;
+  }
+}
+
+// `-o json -o yaml` was refused as a MISSING_ARGUMENT (`--output: At Most 1
+// required but received 2`). A flag that takes one value and is given
+// twice with different values is an INVALID_VALUE naming both; given twice
+// with the same value it is taken.
+TEST_F(CliTest, AFlagGivenTwiceWithDifferentValuesIsAnInvalidValue) {
+  CommandResult r = Ctl({"get", "x", "-o", "json", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  const YAML::Node e = YAML::Load(r.err);
+  EXPECT_EQ(e["reason"].as<std::string>(), "INVALID_VALUE") << r.err;
+  EXPECT_EQ(e["flag"].as<std::string>(), "--output");
+  EXPECT_EQ(e["message"].as<std::string>(),
+            "--output: given 2 times with different values (\"json\", "
+            "\"yaml\"); give it once");
+  r = Ctl({"query", "--limit", "5", "--text", "a", "--limit", "6"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--limit: given 2 times with different "
+                                "values (\"5\", \"6\"); give it once\n"));
+  CtlOk({"apply", "-f", Write("twice.md", Doc("Twice", "", "atwice"))});
+  r = Ctl({"get", "twice", "-o", "json", "--output=json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseJson<v1::Article>(r.out).title(), "Twice");
+}
+
+// `query --tag -o json` took `-o` as the tag and then refused `json` as an
+// argument not expected; `query --tag -o` queried the tag "-o". A flag
+// followed by another flag of the command instead of its value is a
+// MISSING_ARGUMENT naming it, for every flag that takes a value; `=` gives
+// a value that starts with `-`.
+TEST_F(CliTest, AFlagFollowedByAnotherFlagLacksItsValue) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string flag;
+    std::string next;
+    std::string command;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"query", "--tag", "-o", "json"}, "--tag", "-o", "query"},
+           {{"query", "--tag", "-o"}, "--tag", "-o", "query"},
+           {{"-o", "json", "query", "--text", "--all"},
+            "--text",
+            "--all",
+            "query"},
+           {{"query", "--since", "--limit", "3", "-o", "json"},
+            "--since",
+            "--limit",
+            "query"},
+           {{"export", "--lang", "--dir", "d"}, "--lang", "--dir", "export"},
+           {{"watch", "--category", "--from-now"},
+            "--category",
+            "--from-now",
+            "watch"},
+           {{"watch", "--not-tag", "--output=json"},
+            "--not-tag",
+            "--output=json",
+            "watch"},
+           {{"get", "x", "--revision", "-o", "json"},
+            "--revision",
+            "-o",
+            "get"},
+           {{"query", "--page-token", "--server", "127.0.0.1:1"},
+            "--page-token",
+            "--server",
+            "query"}}) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    CommandResult r = Ctl(c.args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    const std::string message = absl::StrCat(
+        c.flag, ": needs a value, and \"", c.next,
+        "\" after it is a flag (to give a value that starts with -, write ",
+        c.flag, "=", c.next, ")");
+    if (absl::StrContains(absl::StrJoin(c.args, " "), "json")) {
+      ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+      const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+      EXPECT_EQ(e.at("reason").string_value(), "MISSING_ARGUMENT");
+      EXPECT_EQ(e.at("flag").string_value(), c.flag);
+      EXPECT_EQ(e.at("message").string_value(), message);
+    } else {
+      EXPECT_EQ(r.err, absl::StrCat(message, "\nRun `contentctl ", c.command,
+                                    " --help` for more information.\n"));
+    }
+  }
+  // With `=` the value is taken as it is: a tag "-o" that nothing has.
+  const auto response = Query({"--tag=-o"});
+  EXPECT_EQ(response.articles_size(), 0);
+}
+
+// apply -o json's results carried a failed file's reason but not its
+// metadata; and a field violation of the server's, in a failed file's
+// error on stderr, had `"flag": ""`: it is about a front-matter key, which
+// it names now as the text leads with it.
+TEST_F(CliTest, ApplyJsonResultsHaveMetadataAndViolationsTheirKey) {
+  const std::string big =
+      Write("meta/too-large-2.md",
+            Doc("Too large", "", "", "", std::string(1100000, 'x')));
+  CommandResult r = Ctl({"apply", "-f", big, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto results = ParseJson<google::protobuf::ListValue>(r.out);
+  ASSERT_EQ(results.values_size(), 1) << r.out;
+  const auto& result = results.values(0).struct_value().fields();
+  EXPECT_EQ(result.at("reason").string_value(), "ARTICLE_TOO_LARGE");
+  EXPECT_EQ(result.count("metadata"), 1u) << r.out;
+  if (result.count("metadata") == 1) {
+    const auto& metadata = result.at("metadata").struct_value().fields();
+    EXPECT_EQ(metadata.count("size_bytes"), 1u) << r.out;
+    ASSERT_EQ(metadata.count("limit_bytes"), 1u) << r.out;
+    EXPECT_EQ(metadata.at("limit_bytes").string_value(), "1048576");
+  }
+  // Through UpdateArticle: the server's BadRequest.
+  const std::string one = Write("meta/keys-viol.md", Doc("Viol", "", "kv"));
+  CtlOk({"apply", "-f", one});
+  Write("meta/keys-viol.md",
+        Doc("Viol", "", "kv, \"kv2 \"",
+            "publishDate: 2030-01-01\nexpiryDate: 2029-01-01\n"));
+  r = Ctl({"apply", "-f", one, "--expected-revision", "1", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  const auto e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& v : e.at("fieldViolations").list_value().values()) {
+    const auto& fields = v.struct_value().fields();
+    EXPECT_EQ(fields.count("flag"), 0u) << lines[0];
+    got.emplace_back(
+        fields.at("field").string_value(),
+        fields.count("key") ? fields.at("key").string_value() : "(none)");
+  }
+  EXPECT_THAT(got, ::testing::UnorderedElementsAre(
+                       std::pair<std::string, std::string>{"article.tags[1]",
+                                                           "tags[1]"},
+                       std::pair<std::string, std::string>{
+                           "article.expiry_time", "expiryDate"}))
+      << lines[0];
+}
+
+// A front-matter key that is no field went to params silently: `tittle:`
+// or `tag:` left the article without its title or tags. apply warns of a
+// top-level key close to a field (case, singular and plural, a letter or
+// two off) and keeps it as a param; --strict fails the file instead. Keys
+// far from every field, and keys under `params:`, are custom params,
+// without a warning.
+TEST_F(CliTest, ApplyWarnsOfFrontMatterKeysCloseToAField) {
+  const std::string a =
+      Write("near/near-a.md",
+            "---\ntitle: \"A\"\ntittle: \"Typo\"\ntag: [x]\nCategory: news\n"
+            "publish_date: 2025-01-01\ndescription: \"custom\"\nauthor: me\n"
+            "data: 1\nparams:\n  summery: \"on purpose\"\n---\nbody\n");
+  const std::string b = Write(
+      "near/near-b.md",
+      "---\ntitle: \"B\"\nsumary: \"s\"\nweight: 3\nslug: bee\n---\nbody\n");
+  const std::string c =
+      Write("near/near-c.md", Doc("C", "", "x", "image: \"c.png\"\n"));
+  const std::string dir = files_.path() + "/near";
+  CommandResult r = Ctl({"apply", "-f", dir, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto warning = [](const std::string& file, const std::string& key,
+                          const std::string& field) {
+    return absl::StrCat(file, ": warning: front matter key '", key,
+                        "' is not a field; kept as a param (did you mean '",
+                        field, "'?)");
+  };
+  EXPECT_THAT(
+      Lines(r.err),
+      ElementsAre(warning(a, "tittle", "title"), warning(a, "tag", "tags"),
+                  warning(a, "Category", "categories"),
+                  warning(a, "publish_date", "publishDate"),
+                  warning(b, "sumary", "summary")))
+      << r.err;
+  // Applied, the keys are params, as before.
+  CtlOk({"apply", "-f", dir});
+  const v1::Article got = GetJson("near-a");
+  EXPECT_EQ(got.title(), "A");
+  EXPECT_EQ(got.params().fields().count("tittle"), 1u);
+  EXPECT_EQ(got.params().fields().count("summery"), 1u);
+
+  // -o json: a warning object each, as apply's other warnings.
+  r = Ctl({"apply", "-f", b, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  auto w = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(w.at("notice").string_value(), "WARNING");
+  EXPECT_EQ(w.at("reason").string_value(), "KEY_NOT_A_FIELD");
+  EXPECT_EQ(w.at("file").string_value(), b);
+  EXPECT_EQ(w.at("key").string_value(), "sumary");
+  EXPECT_EQ(w.at("field").string_value(), "summary");
+  EXPECT_EQ(w.at("message").string_value(),
+            "front matter key 'sumary' is not a field; kept as a param (did "
+            "you mean 'summary'?)");
+  EXPECT_EQ(ParseJson<google::protobuf::Struct>(lines[1])
+                .fields()
+                .at("notice")
+                .string_value(),
+            "SUMMARY");
+
+  // --strict: such a file fails, unsent; the others apply.
+  Write("near/near-c.md", Doc("C 2", "", "x", "image: \"c.png\"\n"));
+  r = Ctl({"apply", "-f", dir, "--strict"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_EQ(lines[0],
+            a + ": error: INVALID_ARGUMENT: front matter key 'tittle' is not "
+                "a field (did you mean 'title'?); front matter key 'tag' is "
+                "not a field (did you mean 'tags'?); front matter key "
+                "'Category' is not a field (did you mean 'categories'?); "
+                "front matter key 'publish_date' is not a field (did you mean "
+                "'publishDate'?); --strict refuses it: correct the key, or put "
+                "it under `params:` to keep it as a param");
+  EXPECT_THAT(lines[1], StartsWith(b + ": error: INVALID_ARGUMENT: front "
+                                       "matter key 'sumary' is not a field"));
+  EXPECT_THAT(r.out, HasSubstr("articles/near-c updated"));
+  EXPECT_THAT(r.out, HasSubstr("applied 3 files: 0 created, 1 updated, 0 "
+                               "unchanged, 2 failed"));
+  // Through UpdateArticle and from stdin too.
+  r = Ctl({"apply", "-f", b, "--strict", "--expected-revision", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("'sumary' is not a field"));
+  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
+                  "-", "--id", "near-b"},
+                 "---\ntitle: \"B\"\nsumary: \"s\"\n---\nbody\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, warning("<stdin>", "sumary", "summary") + "\n");
 }
 
 }  // namespace
