@@ -138,6 +138,21 @@ class DiskFaultTest : public ::testing::Test {
         std::filesystem::file_size(mount_ + "/filler") - leave);
   }
 
+  // Fill, then the last bytes (`filler2`), so that nothing at all fits.
+  void FillAll() {
+    Fill();
+    std::FILE* f = std::fopen((mount_ + "/filler2").c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    const std::string chunk(4096, 'f');
+    for (int i = 0; i < 64; ++i) {
+      if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size() ||
+          std::fflush(f) != 0) {
+        break;
+      }
+    }
+    std::fclose(f);
+  }
+
   // Writes until one fails; returns that status (OK if none did).
   absl::Status WriteUntilFailure(int* acked) {
     for (int i = 0; i < 200; ++i) {
@@ -510,20 +525,7 @@ TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsThenWritesOnceThereIsRoom) {
   acked_.push_back("before");
   client_.reset();
   ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
-  Fill();
-  // And the last bytes, so that nothing at all fits.
-  {
-    std::FILE* f = std::fopen((mount_ + "/filler2").c_str(), "wb");
-    ASSERT_NE(f, nullptr);
-    const std::string chunk(4096, 'f');
-    for (int i = 0; i < 64; ++i) {
-      if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size() ||
-          std::fflush(f) != 0) {
-        break;
-      }
-    }
-    std::fclose(f);
-  }
+  ASSERT_NO_FATAL_FAILURE(FillAll());
   ASSERT_TRUE(server_->Restart()) << server_->Log();
   EXPECT_THAT(server_->Log(), ::testing::HasSubstr("serving reads only"));
   EXPECT_THAT(server_->Log(),
@@ -758,19 +760,7 @@ TEST_F(DiskFaultTest, ABackupToAFullVolumeSaysTheDestinationIsFull) {
   // Opened read-only on a full volume, the store copies its files.
   client_.reset();
   ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
-  Fill();
-  {  // and the last bytes, so that nothing at all fits
-    std::FILE* f = std::fopen((mount_ + "/filler2").c_str(), "wb");
-    ASSERT_NE(f, nullptr);
-    const std::string chunk(4096, 'f');
-    for (int i = 0; i < 64; ++i) {
-      if (std::fwrite(chunk.data(), 1, chunk.size(), f) != chunk.size() ||
-          std::fflush(f) != 0) {
-        break;
-      }
-    }
-    std::fclose(f);
-  }
+  ASSERT_NO_FATAL_FAILURE(FillAll());
   ASSERT_TRUE(server_->Restart()) << server_->Log();
   ASSERT_THAT(server_->Log(), ::testing::HasSubstr("serving reads only"));
   ClientOptions options;
