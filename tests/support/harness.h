@@ -118,9 +118,10 @@ class BackgroundCommand {
 };
 
 // Runs argv[0] with `argv` and optional stdin text; extra environment entries
-// as NAME=VALUE, each replacing an inherited one of that name. Never uses a shell. A nonzero `timeout` bounds the run: the
-// command is then killed (SIGKILL) and `timed_out` set, so a command that
-// should exit but serves on instead fails the test rather than hanging it.
+// as NAME=VALUE, each replacing an inherited one of that name. Never uses a
+// shell. A nonzero `timeout` bounds the run: the command is then killed
+// (SIGKILL) and `timed_out` set, so a command that should exit but serves on
+// instead fails the test rather than hanging it.
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::string& stdin_text = "",
                          const std::vector<std::string>& env = {},
