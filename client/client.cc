@@ -133,6 +133,7 @@ std::string ServiceConfig(int max_attempts) {
       {"ContentService", "ExportArticles"},
       {"AdminService", "CheckStore"},
       {"AdminService", "GetStats"},
+      {"AdminService", "ListOperations"},
       {"AdminService", "CompactStore"},
   };
   std::vector<std::string> names;
@@ -356,6 +357,11 @@ class GrpcClient final : public Client {
   absl::StatusOr<v1::GetStatsResponse> GetStats(
       const v1::GetStatsRequest& request, const CallOptions& call) override {
     return CallOn(admin_.get(), &AdminStub::GetStats, request, call);
+  }
+  absl::StatusOr<v1::ListOperationsResponse> ListOperations(
+      const v1::ListOperationsRequest& request,
+      const CallOptions& call) override {
+    return CallOn(admin_.get(), &AdminStub::ListOperations, request, call);
   }
 
   absl::Status Watch(

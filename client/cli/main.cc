@@ -52,6 +52,7 @@
 #include "client/cli/completion.h"
 #include "client/cli/edit.h"
 #include "client/cli/output.h"
+#include "client/cli/progress.h"
 #include "client/cli/usage.h"
 #include "common/decimal_flag.h"
 #include "common/lang_tag.h"
@@ -1276,13 +1277,20 @@ int PrintAdmin(Session& s, const google::protobuf::Message& m,
   return kExitOk;
 }
 
+// Whether a long admin call draws its progress: on a terminal, and not
+// under -o json|yaml (whose stderr holds objects only).
+bool DrawProgress(const Session& s) {
+  return isatty(STDERR_FILENO) && s.output.format() == Format::kTable;
+}
+
 int RunBackup(Session& s, const AdminFlags& f) {
   v1::BackupStoreRequest request;
   request.set_destination(f.destination);
   // A checkpoint of a big store takes a while.
   const CallOptions call = LongCall(s, absl::Hours(1));
-  absl::StatusOr<v1::BackupStoreResponse> r =
-      s.client->BackupStore(request, call);
+  absl::StatusOr<v1::BackupStoreResponse> r;
+  WithProgress(*s.client, "backup", DrawProgress(s),
+               [&] { r = s.client->BackupStore(request, call); });
   // (Not one still being written: that message says so.)
   if (absl::IsAlreadyExists(r.status()) &&
       absl::StartsWith(r.status().message(), "destination: ") &&
@@ -1328,8 +1336,9 @@ int RunCompact(Session& s, const AdminFlags& f) {
     fields["notice"].set_string_value("COMPACTING");
     std::cerr << StderrObject(notice, s.output.format(), text) << std::flush;
   }
-  absl::StatusOr<v1::CompactStoreResponse> r =
-      s.client->CompactStore(request, call);
+  absl::StatusOr<v1::CompactStoreResponse> r;
+  WithProgress(*s.client, "compact", DrawProgress(s),
+               [&] { r = s.client->CompactStore(request, call); });
   if (!r.ok())
     return Fail(NameTheAdminFlag(r.status(), "storage", "--storage"));
   std::string text = absl::StrCat(
@@ -1350,8 +1359,9 @@ int RunFsck(Session& s, const AdminFlags& f) {
   v1::CheckStoreRequest request;
   request.set_repair(f.repair);
   const CallOptions call = LongCall(s, absl::Hours(1));
-  absl::StatusOr<v1::CheckStoreResponse> r =
-      s.client->CheckStore(request, call);
+  absl::StatusOr<v1::CheckStoreResponse> r;
+  WithProgress(*s.client, "check", DrawProgress(s),
+               [&] { r = s.client->CheckStore(request, call); });
   if (!r.ok()) return Fail(NameTheAdminFlag(r.status(), "repair", "--repair"));
   std::string summary = absl::StrCat(
       r->ok() ? "clean" : "PROBLEMS FOUND", ": ", r->heads_checked(),

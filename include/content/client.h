@@ -207,6 +207,9 @@ class Client {
       const v1::CheckStoreRequest& request, const CallOptions& call = {}) = 0;
   virtual absl::StatusOr<v1::GetStatsResponse> GetStats(
       const v1::GetStatsRequest& request, const CallOptions& call = {}) = 0;
+  virtual absl::StatusOr<v1::ListOperationsResponse> ListOperations(
+      const v1::ListOperationsRequest& request,
+      const CallOptions& call = {}) = 0;
 
   // Streams change events to `on_event`, in sequence order, until it returns
   // false or `canceller` is cancelled (then OK; one canceller may stop

@@ -44,12 +44,9 @@ AdminService::~AdminService() = default;
 grpc::ServerUnaryReactor* AdminService::Run(
     grpc::CallbackServerContext* ctx, std::function<absl::Status()> work) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (auth_ != nullptr) {
-    absl::Status s = auth_->Authorize(*ctx, Role::kAdmin).status();
-    if (!s.ok()) {
-      reactor->Finish(ToGrpcStatus(s));
-      return reactor;
-    }
+  if (absl::Status s = Allow(*ctx); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
   }
   if (!work_->Submit([reactor, work = std::move(work)] {
         reactor->Finish(ToGrpcStatus(work()));
@@ -59,6 +56,11 @@ grpc::ServerUnaryReactor* AdminService::Run(
                    reason::kShuttingDown)));
   }
   return reactor;
+}
+
+absl::Status AdminService::Allow(grpc::CallbackServerContext& ctx) const {
+  if (auth_ == nullptr) return absl::OkStatus();
+  return auth_->Authorize(ctx, Role::kAdmin).status();
 }
 
 bool AdminService::Ending(grpc::CallbackServerContext* ctx) const {
@@ -74,7 +76,12 @@ absl::Status AdminService::StoppedStatus(const absl::Status& s) const {
 }
 
 absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(
-    bool storage, const std::function<bool()>& cancelled) {
+    bool storage, const std::function<bool()>& cancelled,
+    Operations::Handle* op) {
+  const int steps = storage ? 3 : 2;
+  auto step = [&](const char* name, int number) {
+    if (op != nullptr) op->Step(name, number, steps);
+  };
   // Refused before retention runs: a caller who asked for the storage step
   // learns that it cannot run, rather than getting retention's counts and
   // an empty compaction time that reads as a compaction done.
@@ -90,11 +97,13 @@ absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(
         "--storage applies retention alone"));
   }
   v1::CompactStoreResponse out;
+  step("retention", 1);
   absl::StatusOr<store::RetentionResult> r =
       store_->ApplyRetention(options_.retention, cancelled);
   if (!r.ok()) return r.status();
   out.set_revisions_removed(r->revisions_removed);
   out.set_articles_purged(r->articles_purged);
+  step("change log", 2);
   absl::StatusOr<int64_t> before = store_->FirstSequence();
   if (!before.ok()) return before.status();
   absl::Status s = store_->TrimChanges(options_.changelog_retain_events,
@@ -111,6 +120,7 @@ absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(
           "stopping, or the call's client left); retention and the "
           "change-log trim are done");
     }
+    step("storage", 3);
     const absl::Time start = absl::Now();
     s = store_->engine()->CompactAll();
     if (!s.ok()) return s;
@@ -164,6 +174,8 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
       absl::MutexLock lock(&backups_mu_);
       backups_.erase(name);
     };
+    Operations::Handle op = operations_.Start("backup");
+    op.Step("checkpoint", 1, 1);
     int64_t last = 0;
     absl::Status s = store_->Checkpoint(dest, &last);
     if (!s.ok()) return s;
@@ -181,8 +193,9 @@ grpc::ServerUnaryReactor* AdminService::CompactStore(
   return Run(ctx, [this, ctx, req, resp]() -> absl::Status {
     // The retention pass stops when the caller leaves or the stop's grace
     // is over (EndCalls).
-    absl::StatusOr<v1::CompactStoreResponse> r =
-        Compact(req->storage(), [this, ctx] { return Ending(ctx); });
+    Operations::Handle op = operations_.Start("compact");
+    absl::StatusOr<v1::CompactStoreResponse> r = Compact(
+        req->storage(), [this, ctx] { return Ending(ctx); }, &op);
     if (!r.ok()) return StoppedStatus(r.status());
     *resp = *std::move(r);
     return absl::OkStatus();
@@ -206,8 +219,16 @@ grpc::ServerUnaryReactor* AdminService::CheckStore(
     }
     // Stops when the caller leaves (Ctrl-C, its deadline) or a stop's grace
     // is over (EndCalls: UNAVAILABLE, which the caller may retry).
+    Operations::Handle op = operations_.Start("check");
     store::CheckOptions options;
     options.cancelled = [this, ctx] { return Ending(ctx); };
+    options.progress = [&op](const store::CheckProgress& p) {
+      if (p.done == 0) {
+        op.Step(p.step, p.step_number, p.step_count, p.total, p.unit);
+      } else {
+        op.Progress(p.done, p.total);
+      }
+    };
     absl::StatusOr<store::FsckReport> report =
         store::CheckStore(*store_, options);
     if (!report.ok()) return StoppedStatus(report.status());
@@ -250,6 +271,20 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
     for (auto& [k, v] : AllocatorStats()) (*resp->mutable_storage())[k] = v;
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* AdminService::ListOperations(
+    grpc::CallbackServerContext* ctx, const v1::ListOperationsRequest* req,
+    v1::ListOperationsResponse* resp) {
+  (void)req;
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (absl::Status s = Allow(*ctx); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  *resp = operations_.List();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace content::service

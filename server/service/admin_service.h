@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "server/service/auth.h"
+#include "server/service/operations.h"
 #include "server/service/work_queue.h"
 #include "server/store/store.h"
 
@@ -43,8 +44,10 @@ class AdminService final : public v1::AdminService::CallbackService {
   // (if set) says true, the retention pass stops at its next article with
   // CANCELLED (Store::ApplyRetention), and neither the trim nor the
   // compaction runs.
+  // `op`, when set, is told each step (ListOperations).
   absl::StatusOr<v1::CompactStoreResponse> Compact(
-      bool storage = false, const std::function<bool()>& cancelled = {});
+      bool storage = false, const std::function<bool()>& cancelled = {},
+      Operations::Handle* op = nullptr);
 
   // Ends the checks (CheckStore) and retention passes (CompactStore) still
   // running when a stop's grace is over, and those that come later, with
@@ -64,8 +67,15 @@ class AdminService final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
                                      const v1::GetStatsRequest* req,
                                      v1::GetStatsResponse* resp) override;
+  // Answered on gRPC's thread: it reads memory only, and the work threads
+  // may both be busy with the operations it lists.
+  grpc::ServerUnaryReactor* ListOperations(
+      grpc::CallbackServerContext* ctx, const v1::ListOperationsRequest* req,
+      v1::ListOperationsResponse* resp) override;
 
  private:
+  // OK for the admin role (or with auth off), else the error to answer.
+  absl::Status Allow(grpc::CallbackServerContext& ctx) const;
   // The call's client left, or EndCalls was called.
   bool Ending(grpc::CallbackServerContext* ctx) const;
   // `s`, or StoppingStatus() for a CANCELLED that EndCalls caused.
@@ -88,6 +98,8 @@ class AdminService final : public v1::AdminService::CallbackService {
   // in DEST.tmp and clears that first, so two at once spoiled each other.
   absl::Mutex backups_mu_;
   absl::flat_hash_set<std::string> backups_ ABSL_GUARDED_BY(backups_mu_);
+  // The backups, compactions and checks being served.
+  Operations operations_;
 };
 
 }  // namespace content::service

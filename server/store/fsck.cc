@@ -151,12 +151,20 @@ class Checker {
     } else if (!s.ok() && !absl::IsNotFound(s)) {
       return s;
     }
+    Step("heads", 1, FamilyKeys(Family::kHeads));
     if (!(s = LoadHeads()).ok()) return s;
+    Step("revisions", 2, FamilyKeys(Family::kRevisions));
     if (!(s = CheckRevisions()).ok()) return s;
+    postings_estimate_ = FamilyKeys(Family::kPostings);
+    Step("postings", 3, postings_estimate_);
     if (!(s = CheckPostings()).ok()) return s;
+    Step("index entries", 4, static_cast<int64_t>(heads_.size()), "articles");
     if (!(s = CheckHeadPostings()).ok()) return s;
+    Step("extra text postings", 5, 0);  // its total once it reads them
     if (!(s = CheckExtraTextPostings()).ok()) return s;
+    Step("counters", 6, 0);
     if (!(s = CheckCounters()).ok()) return s;
+    Step("change log", 7, FamilyKeys(Family::kChanges));
     if (!(s = CheckChanges(memory_sequence)).ok()) return s;
     return std::move(report_);
   }
@@ -167,13 +175,31 @@ class Checker {
   }
 
  private:
-  // CANCELLED once options_.cancelled says so, asked every 4096 calls (one
-  // per key read or head checked).
+  static constexpr int kSteps = 7;
+
+  // About how many keys `family` holds: RocksDB's estimate from its index;
+  // 0 (not counted) on a shared engine, which has none and would count the
+  // first KvEngine::kEstimateCountCap keys, reading as the whole family.
+  int64_t FamilyKeys(Family family) {
+    if (kv_->shared()) return 0;
+    return kv_->EstimateKeys(family, "", std::string(16, '\xff'));
+  }
+
+  // Begins step `number` of kSteps, about `total` keys to read (0: not
+  // counted) or `unit`s to check, and says so.
+  void Step(const char* name, int number, int64_t total,
+            const char* unit = "keys") {
+    progress_ = CheckProgress{name, number, kSteps, 0, total, unit};
+    if (options_.progress) options_.progress(progress_);
+  }
+
+  // Counts one key read (or head checked) in the step. Every 4096: tells
+  // options_.progress, and CANCELLED once options_.cancelled says so.
   absl::Status Tick() {
-    if (!options_.cancelled || (++ticks_ & 4095) != 0 ||
-        !options_.cancelled()) {
-      return absl::OkStatus();
-    }
+    ++progress_.done;
+    if ((++ticks_ & 4095) != 0) return absl::OkStatus();
+    if (options_.progress) options_.progress(progress_);
+    if (!options_.cancelled || !options_.cancelled()) return absl::OkStatus();
     return absl::CancelledError(
         "check: cancelled before it finished (its caller left, or the "
         "server is stopping)");
@@ -509,6 +535,7 @@ class Checker {
       if (terms.size() >= 10000) break;  // enough to report; bounded memory
     }
     if (terms.empty()) return absl::OkStatus();
+    progress_.total = postings_estimate_;
     std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kPostings, ro_);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (absl::Status c = Tick(); !c.ok()) return c;
@@ -646,6 +673,8 @@ class Checker {
   KvReadOptions ro_;
   const CheckOptions options_;
   uint64_t ticks_ = 0;
+  CheckProgress progress_;
+  int64_t postings_estimate_ = 0;
   FsckReport report_;
   absl::flat_hash_map<std::string, HeadInfo> heads_;
   std::map<std::string, int64_t> actual_counts_;

@@ -39,6 +39,16 @@ struct FsckReport {
 
 inline constexpr int kMaxFsckProblems = 100;
 
+// Where a check is (CheckOptions::progress).
+struct CheckProgress {
+  const char* step = "";  // "heads", "revisions", "postings", ...
+  int step_number = 0;    // from 1
+  int step_count = 0;
+  int64_t done = 0;           // `unit`s gone through in this step
+  int64_t total = 0;          // about how many it will; 0: not counted
+  const char* unit = "keys";  // or "articles"
+};
+
 // Checks one consistent snapshot of `store`:
 //  - every posting entry points at an existing head whose date, revision and
 //    deleted bit match the entry;
@@ -61,6 +71,9 @@ struct CheckOptions {
   // and held a stopping contentd past its grace until it was done. Unset:
   // never cancelled.
   std::function<bool()> cancelled;
+  // Told at the start of each step and every few thousand keys after (on
+  // the checking thread); what ListOperations reports. Unset: not told.
+  std::function<void(const CheckProgress&)> progress;
 };
 absl::StatusOr<FsckReport> CheckStore(Store& store,
                                       const CheckOptions& options = {});

@@ -214,6 +214,8 @@ TEST(AuthTest, EveryRoleAgainstEveryRpc) {
          return s;
        }},
       {"GetStats", 2, [](Client& c) { return c.GetStats({}).status(); }},
+      {"ListOperations", 2,
+       [](Client& c) { return c.ListOperations({}).status(); }},
       {"CheckStore", 2, [](Client& c) { return c.CheckStore({}).status(); }},
       {"CompactStore", 2,
        [](Client& c) { return c.CompactStore({}).status(); }},
@@ -1173,6 +1175,94 @@ TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
 #else
   EXPECT_EQ(storage.count("allocator.allocated-bytes"), 0u);
 #endif
+}
+
+// `n` articles of about 2 KiB of distinct words (some 300 text postings
+// each), imported in batches of 500.
+void ImportWordyArticles(Client& c, int n) {
+  int next = 0;
+  absl::Status s = c.ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        for (int i = 0; i < 500 && next < n; ++i, ++next) {
+          v1::Article* a = batch->add_articles();
+          *a = Article(absl::StrCat("wordy ", next));
+          a->set_name(absl::StrCat("articles/w", next));
+          std::string body;
+          for (int w = 0; w < 300; ++w)
+            absl::StrAppend(&body, "w", next, "x", w, " ");
+          a->set_body(body);
+        }
+        return batch->articles_size() > 0;
+      },
+      [](const v1::ImportArticlesResponse&) {});
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+// While a check runs, ListOperations lists it with its step and how far it
+// has come, and `contentctl admin fsck` on a terminal draws that as a line
+// it erases before the result; off a terminal, or under -o json, it draws
+// nothing.
+TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(server->address());
+  // A check of about a second (PostgreSQL reads each key slower).
+  const int n = testing::TestEngineIsPostgres() ? 300 : 3000;
+  ImportWordyArticles(*c, n);
+  absl::StatusOr<v1::ListOperationsResponse> none = c->ListOperations({});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->operations_size(), 0);
+
+  // Looks as often as it can while the check runs (a second or so).
+  std::atomic<bool> checked{false};
+  absl::StatusOr<v1::CheckStoreResponse> check;
+  std::thread checker([&] {
+    check = c->CheckStore({});
+    checked = true;
+  });
+  std::vector<v1::RunningOperation> seen;
+  while (!checked) {
+    absl::StatusOr<v1::ListOperationsResponse> ops = c->ListOperations({});
+    ASSERT_TRUE(ops.ok()) << ops.status();
+    for (const v1::RunningOperation& op : ops->operations()) seen.push_back(op);
+  }
+  checker.join();
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_TRUE(check->ok());
+  ASSERT_FALSE(seen.empty()) << "the check was never listed";
+  int last_step = 0;
+  for (const v1::RunningOperation& op : seen) {
+    EXPECT_EQ(op.kind(), "check");
+    // (Listed from the call's start; its first step begins soon after.)
+    if (op.step_number() > 0) EXPECT_EQ(op.step_count(), 7);
+    EXPECT_GE(op.step_number(), last_step) << op.ShortDebugString();
+    last_step = op.step_number();
+    EXPECT_GT(op.start_time().seconds(), 0);
+  }
+  absl::StatusOr<v1::ListOperationsResponse> after = c->ListOperations({});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->operations_size(), 0);
+
+  // On a terminal (script(1) gives it one).
+  const std::string fsck =
+      absl::StrCat(testing::ContentctlBinary(), " --server ", server->address(),
+                   " admin fsck");
+  CommandResult r = RunCommand({"script", "-qec", fsck, "/dev/null"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\rcheck: step "));
+  EXPECT_THAT(r.out, HasSubstr(" keys, "));
+  // Erased, then the result on a line of its own.
+  EXPECT_THAT(r.out,
+              HasSubstr(absl::StrCat("\r\033[Kclean: ", n, " articles, ")));
+  r = RunCommand({"script", "-qec", fsck + " -o json", "/dev/null"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("check: step")));
+  r = RunCommand({testing::ContentctlBinary(), "--server", server->address(),
+                  "admin", "fsck"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("clean: ", n, " articles, ")));
 }
 
 // The port a `--metrics-listen 127.0.0.1:0` server took, from its log; 0

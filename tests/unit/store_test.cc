@@ -1196,6 +1196,63 @@ TEST_F(StoreTest, AnUpdateLeavesTheEntriesItKeeps) {
   EXPECT_TRUE(report->clean()) << report->ToString();
 }
 
+// A check tells its progress: each of its seven steps in order, each
+// begun at 0, then every few thousand keys, counting up, with an estimate
+// of the keys to come where it has one (what ListOperations reports).
+TEST_F(StoreTest, CheckStoreTellsEachStepAndHowFarItHasCome) {
+  // About 60 text postings each: over 4096 postings in all.
+  for (int i = 0; i < 120; ++i) {
+    Article a = MakeArticle(absl::StrCat("article ", i), {"x", "y"});
+    std::string body;
+    for (int w = 0; w < 60; ++w) absl::StrAppend(&body, "word", i, "w", w, " ");
+    a.set_body(body);
+    MustCreate(absl::StrCat("a", i), a);
+  }
+  std::vector<CheckProgress> told;
+  CheckOptions options;
+  options.progress = [&](const CheckProgress& p) { told.push_back(p); };
+  absl::StatusOr<FsckReport> report = CheckStore(*store_, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+  ASSERT_GT(report->postings, 4096);
+
+  std::vector<std::string> steps;
+  int64_t postings_told = 0;
+  for (size_t i = 0; i < told.size(); ++i) {
+    const CheckProgress& p = told[i];
+    EXPECT_EQ(p.step_count, 7);
+    if (p.done == 0) {
+      steps.push_back(p.step);
+      EXPECT_EQ(p.step_number, static_cast<int>(steps.size())) << p.step;
+      continue;
+    }
+    // Later reports of the step begun last, counting up.
+    ASSERT_FALSE(steps.empty());
+    EXPECT_EQ(steps.back(), p.step);
+    const CheckProgress& before = told[i - 1];
+    EXPECT_EQ(before.step, p.step);
+    EXPECT_GT(p.done, before.done);
+    if (std::string(p.step) == "postings") postings_told = p.done;
+  }
+  EXPECT_THAT(steps,
+              ElementsAre("heads", "revisions", "postings", "index entries",
+                          "extra text postings", "counters", "change log"));
+  // Told every 4096 keys read in all: one report inside the postings.
+  EXPECT_GT(postings_told, 0);
+  EXPECT_LE(postings_told, report->postings);
+  for (const CheckProgress& p : told) {
+    if (p.done != 0) continue;
+    if (std::string(p.step) == "index entries") {
+      EXPECT_EQ(p.total, 120);  // the heads loaded
+      EXPECT_STREQ(p.unit, "articles");
+    } else if (std::string(p.step) == "heads" ||
+               std::string(p.step) == "postings") {
+      EXPECT_GT(p.total, 0) << p.step;  // the engine's estimate
+      EXPECT_STREQ(p.unit, "keys");
+    }
+  }
+}
+
 // StoredLatest reads the head from any revision at or below it, and from
 // one beyond it or one retention removed through the head.
 TEST_F(StoreTest, StoredLatestFindsTheHeadFromAnyRevision) {

@@ -1,0 +1,53 @@
+// The admin operations (backups, compactions, checks) a server is running,
+// with their progress, for AdminService.ListOperations.
+#ifndef CONTENT_SERVER_SERVICE_OPERATIONS_H_
+#define CONTENT_SERVER_SERVICE_OPERATIONS_H_
+
+#include <cstdint>
+#include <list>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "content/v1/admin_service.pb.h"
+
+namespace content::service {
+
+// Thread-safe.
+class Operations {
+ public:
+  // One operation, listed from Start until destroyed. Movable, not
+  // copyable; updated by the thread that runs the operation.
+  class Handle {
+   public:
+    Handle(Handle&& other) noexcept;
+    Handle& operator=(Handle&&) = delete;
+    ~Handle();
+    // Begins step `number` of `count`, about `total` `unit`s to go
+    // through (0: not counted).
+    void Step(const std::string& name, int number, int count, int64_t total = 0,
+              const std::string& unit = "");
+    // How far the step has come, and a new estimate of its total.
+    void Progress(int64_t done, int64_t total);
+
+   private:
+    friend class Operations;
+    Handle(Operations* owner, std::list<v1::RunningOperation>::iterator it)
+        : owner_(owner), it_(it) {}
+    Operations* owner_;  // null once moved from
+    std::list<v1::RunningOperation>::iterator it_;
+  };
+
+  // Lists an operation of `kind` ("backup", "compact", "check") begun now.
+  Handle Start(const std::string& kind);
+  // Every operation listed, oldest first.
+  v1::ListOperationsResponse List() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::list<v1::RunningOperation> running_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace content::service
+
+#endif  // CONTENT_SERVER_SERVICE_OPERATIONS_H_
