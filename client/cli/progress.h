@@ -6,27 +6,19 @@
 #include <functional>
 #include <string>
 
-#include "absl/time/time.h"
 #include "content/client.h"
-#include "content/v1/admin_service.pb.h"
 
 namespace content::cli {
-
-// One line for `op`, e.g. `check: step 3/7 postings [#####.....] 52%
-// 1,234,567 of ~2,371,000 keys, 1m12s`; `elapsed` is how long the call has
-// run. Without a total, or past it (an estimate), the count alone; with
-// neither, the step and the time.
-std::string ProgressLine(const v1::RunningOperation& op,
-                         absl::Duration elapsed);
 
 // Runs `call`, the RPC that starts an operation of `kind` ("backup",
 // "compact", "check") on the server (it must print nothing). When
 // `enabled`, meanwhile asks ListOperations twice a second (first after
-// 0.1 s; on another thread) and redraws ProgressLine of the operation `call`
-// started on stderr, erasing it before returning. Drawn only if the server
-// lists operations (an older server, or one refusing the call, gets no line)
-// and once the operation appears; an operation of the same kind running before
-// `call` began is not taken for it.
+// 0.1 s; on another thread) and redraws internal::ProgressLine
+// (common/progress_line.h) of the operation `call` started on stderr, erasing
+// it before returning. Drawn only if the server lists operations (an older
+// server, or one refusing the call, gets no line) and once the operation
+// appears; an operation of the same kind running before `call` began is not
+// taken for it.
 void WithProgress(Client& client, const std::string& kind, bool enabled,
                   const std::function<void()>& call);
 

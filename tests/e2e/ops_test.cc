@@ -1263,6 +1263,19 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("clean: ", n, " articles, ")));
+
+  // `contentd --check` (offline) on a terminal draws the same line, each
+  // step as it begins.
+  if (testing::TestEngineIsPostgres()) return;
+  ASSERT_EQ(server->Stop(SIGTERM), 0);
+  r = RunCommand({"script", "-qec",
+                  absl::StrCat(ContentdBinary(), " --data-dir ", dir.path(),
+                               "/data --check"),
+                  "/dev/null"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\rcheck: step 1/7 heads"));
+  EXPECT_THAT(r.out, HasSubstr("\rcheck: step 7/7 change log"));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\r\033[Karticles ", n, ", ")));
 }
 
 // The port a `--metrics-listen 127.0.0.1:0` server took, from its log; 0

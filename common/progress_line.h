@@ -1,0 +1,64 @@
+// Internal to contentd and its tools (not installed): the one line that
+// shows how far a long admin operation has come, as `contentctl admin`
+// draws it (ListOperations) and `contentd --check` prints it.
+#ifndef CONTENT_COMMON_PROGRESS_LINE_H_
+#define CONTENT_COMMON_PROGRESS_LINE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "content/v1/admin_service.pb.h"
+
+namespace content::internal {
+
+// 1234567 -> "1,234,567".
+inline std::string Grouped(int64_t n) {
+  const std::string digits = absl::StrCat(n < 0 ? -n : n);
+  std::string out = n < 0 ? "-" : "";
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// One line for `op`, e.g. `check: step 3/7 postings [#####...............]
+// 25% 1,234,567 of ~4,900,000 keys, 1m12s`; `elapsed` is how long it has
+// run. Without a total, or past it (an estimate), the count alone; with
+// neither, the step and the time; `starting` before the first step.
+inline std::string ProgressLine(const v1::RunningOperation& op,
+                                absl::Duration elapsed) {
+  std::string line = absl::StrCat(op.kind(), ": ");
+  if (op.step_count() > 1) {
+    absl::StrAppend(&line, "step ", op.step_number(), "/", op.step_count(),
+                    " ");
+  }
+  absl::StrAppend(&line, op.step().empty() ? "starting" : op.step());
+  if (op.total() > 0 && op.done() <= op.total()) {
+    constexpr int64_t kWidth = 20;
+    const int64_t filled = op.done() * kWidth / op.total();
+    absl::StrAppend(&line, " [", std::string(filled, '#'),
+                    std::string(kWidth - filled, '.'), "] ",
+                    op.done() * 100 / op.total(), "% ", Grouped(op.done()),
+                    " of ~", Grouped(op.total()), " ", op.unit());
+  } else if (op.done() > 0) {
+    absl::StrAppend(&line, " ", Grouped(op.done()), " ", op.unit());
+  }
+  const int64_t s = absl::ToInt64Seconds(elapsed);
+  if (s < 60) {
+    absl::StrAppend(&line, ", ", s, "s");
+  } else if (s < 3600) {
+    absl::StrAppend(&line, ", ", absl::StrFormat("%dm%02ds", s / 60, s % 60));
+  } else {
+    absl::StrAppend(&line,
+                    absl::StrFormat(", %dh%02dm", s / 3600, s % 3600 / 60));
+  }
+  return line;
+}
+
+}  // namespace content::internal
+
+#endif  // CONTENT_COMMON_PROGRESS_LINE_H_
