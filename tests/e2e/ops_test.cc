@@ -1177,6 +1177,13 @@ TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
 #endif
 }
 
+// A deadline for calls that take seconds, many more in the sanitizer tree.
+CallOptions Minutes() {
+  CallOptions call;
+  call.timeout = absl::Minutes(2);
+  return call;
+}
+
 // `n` articles of about 2 KiB of distinct words (some 300 text postings
 // each), imported in batches of 500.
 void ImportWordyArticles(Client& c, int n) {
@@ -1194,7 +1201,7 @@ void ImportWordyArticles(Client& c, int n) {
         }
         return batch->articles_size() > 0;
       },
-      [](const v1::ImportArticlesResponse&) {});
+      [](const v1::ImportArticlesResponse&) {}, Minutes());
   ASSERT_TRUE(s.ok()) << s;
 }
 
@@ -1218,7 +1225,7 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   std::atomic<bool> checked{false};
   absl::StatusOr<v1::CheckStoreResponse> check;
   std::thread checker([&] {
-    check = c->CheckStore({});
+    check = c->CheckStore({}, Minutes());
     checked = true;
   });
   std::vector<v1::RunningOperation> seen;
