@@ -36,20 +36,15 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "server/error_details.h"
+#include "server/store/pg_kv_internal.h"
 
 namespace content::store {
-namespace {
 
-// Retries of a write whose transaction failed to serialize.
-constexpr int kMaxWriteAttempts = 30;
-// Rows per INSERT/DELETE statement of a write.
-constexpr size_t kRowsPerStatement = 4000;
-// Rows an iterator fetches first after a seek, and at most per page.
-constexpr int kFirstPage = 16;
-constexpr int kMaxPage = 1024;
+namespace pg_internal {
 
-// A stable 63-bit key for pg_advisory_lock, so every replica computes the
-// same one for the same table and name.
+// FNV-1a of "contentd:TABLE:NAME", shifted right once (a 63-bit key). The
+// offset basis lacks the standard one's last digit; replicas of every
+// version must compute the same keys, so it stays.
 int64_t LockKey(absl::string_view table, absl::string_view name) {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a
   auto mix = [&h](absl::string_view s) {
@@ -64,6 +59,20 @@ int64_t LockKey(absl::string_view table, absl::string_view name) {
   mix(name);
   return static_cast<int64_t>(h >> 1);
 }
+
+}  // namespace pg_internal
+
+namespace {
+
+using pg_internal::LockKey;
+
+// Retries of a write whose transaction failed to serialize.
+constexpr int kMaxWriteAttempts = 30;
+// Rows per INSERT/DELETE statement of a write.
+constexpr size_t kRowsPerStatement = 4000;
+// Rows an iterator fetches first after a seek, and at most per page.
+constexpr int kFirstPage = 16;
+constexpr int kMaxPage = 1024;
 
 // SQLSTATE of a lock wait that ran past lock_timeout.
 constexpr char kLockNotAvailable[] = "55P03";

@@ -37,6 +37,7 @@
 #include "server/error_details.h"
 #include "server/store/keys.h"
 #include "server/store/pg_kv.h"
+#include "server/store/pg_kv_internal.h"
 #include "server/store/rocksdb_kv.h"
 #include "tests/support/harness.h"
 
@@ -652,14 +653,9 @@ TEST(PgKvTest, AWriteWaitsForATakenWriteLockOnlyUpToItsTimeout) {
   o.lock_timeout = absl::Milliseconds(300);
   auto kv = OpenPgKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
-  // The holder: a session that took the lock and went silent. Its key is
-  // the one the engine computes (FNV-1a of "contentd:TABLE:write", >> 1).
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : absl::StrCat("contentd:", o.table, ":write")) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  const int64_t key = static_cast<int64_t>(h >> 1);
+  // The holder: a session that took the engine's write lock and went
+  // silent.
+  const int64_t key = pg_internal::LockKey(o.table, "write");
   auto holder =
       std::make_unique<pqxx::connection>(dsn + " application_name=lockholder");
   {
@@ -764,17 +760,6 @@ TEST(PgKvTest, CallsSucceedAfterThePoolsBackendsEnded) {
   }
 }
 
-// The key the engine computes for its lock `name` on `table`: FNV-1a of
-// "contentd:TABLE:NAME", shifted right once.
-int64_t EngineLockKey(const std::string& table, const std::string& name) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : absl::StrCat("contentd:", table, ":", name)) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return static_cast<int64_t>(h >> 1);
-}
-
 // What the engine's sessions of this process call themselves with
 // PgKvOptions::session_name `role`: "ROLE on HOST (pid N)".
 std::string SessionName(const std::string& role) {
@@ -840,7 +825,7 @@ TEST(PgKvTest, AServingEngineWritesOnlyWhileItHoldsItsPresenceLock) {
   ASSERT_TRUE(kv.ok()) << kv.status();
   ASSERT_TRUE((*kv)->MarkServing().ok());
   ASSERT_TRUE(PutK(**kv, "before").ok());
-  const int64_t key = EngineLockKey(o.table, "serving");
+  const int64_t key = pg_internal::LockKey(o.table, "serving");
   pqxx::connection admin(dsn);
   EndPresenceSession(admin, key);
   // The lock contentd --check --repair takes, held (by a session naming
@@ -915,7 +900,7 @@ TEST(PgKvTest, AWriteInFlightKeepsARepairOutAndCommits) {
   ASSERT_TRUE((*kv)->MarkServing().ok());
   auto repair = OpenPgKv(o);
   ASSERT_TRUE(repair.ok()) << repair.status();
-  const int64_t key = EngineLockKey(o.table, "serving");
+  const int64_t key = pg_internal::LockKey(o.table, "serving");
   pqxx::connection admin(dsn);
 
   absl::Status alone;
@@ -1022,8 +1007,8 @@ TEST(PgKvTest, LeasesRideOnThePresenceSessionsPing) {
 
   pqxx::connection admin(o.dsn);
   pqxx::nontransaction tx(admin);
-  const int64_t job = EngineLockKey(o.table, "job");
-  const int64_t serving = EngineLockKey(o.table, "serving");
+  const int64_t job = pg_internal::LockKey(o.table, "job");
+  const int64_t serving = pg_internal::LockKey(o.table, "serving");
   // The backend holding `key` in `mode`, outside any transaction; 0 if none.
   auto holder = [&](int64_t key, const std::string& mode) {
     const pqxx::result r = tx.exec(absl::StrCat(
@@ -1120,7 +1105,7 @@ TEST(PgKvTest, ARepairStopsWritingOnceItsPresenceSessionEnded) {
   ASSERT_TRUE(put(**repair, "repairing").ok());
 
   pqxx::connection admin(dsn);
-  EndPresenceSession(admin, EngineLockKey(o.table, "serving"),
+  EndPresenceSession(admin, pg_internal::LockKey(o.table, "serving"),
                      /*repair=*/true);
   // A replica may now start, and writes.
   auto replica = OpenPgKv(o);
@@ -1447,7 +1432,7 @@ TEST(PgKvTest, AWriteRefusedForALostPresenceLockKeepsTheDatabaseError) {
   sql("REVOKE EXECUTE ON FUNCTION pg_try_advisory_lock_shared(bigint) FROM "
       "PUBLIC");
   ASSERT_NO_FATAL_FAILURE(
-      EndPresenceSession(admin, EngineLockKey(o.table, "serving")));
+      EndPresenceSession(admin, pg_internal::LockKey(o.table, "serving")));
   const absl::Status ping = (*kv)->Ping(absl::Seconds(5));
   EXPECT_EQ(ping.code(), absl::StatusCode::kInternal) << ping;
   for (int i = 0; i < 2; ++i) {
