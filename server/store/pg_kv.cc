@@ -1143,10 +1143,10 @@ class PgKv : public KvEngine {
   // the ping a second that shows this process still serves shows that it
   // still holds them too, in the same round trip: a lease is held only
   // while that session lives, and is said held only if the session
-  // answered within kLeaseFresh (a ping, or else a query of this call's
+  // answered within lease_fresh (a ping, or else a query of this call's
   // own) and is not seen ended (Ended: no round trip). A lease not held is
   // asked for again in each ping's statement (PingReading); this call asks
-  // itself only when no ping did within kLeaseFresh. (Leases had a
+  // itself only when no ping did within lease_fresh. (Leases had a
   // connection of their own, with a `SELECT 1` of their own a second.)
   absl::StatusOr<bool> TryLease(absl::string_view name) override {
     if (!advisory_locks_) return true;
@@ -1170,7 +1170,8 @@ class PgKv : public KvEngine {
     SyncLeases();
     LeaseState& lease = leases_[name];
     const absl::Time now = absl::Now();
-    if (now - (lease.held ? presence_answered_ : lease.known) < kLeaseFresh)
+    if (now - (lease.held ? presence_answered_ : lease.known) <
+        options_.lease_fresh)
       return lease.held;
     absl::StatusOr<std::vector<std::string>> r =
         QueryBy(presence_.get(),
@@ -1427,10 +1428,8 @@ class PgKv : public KvEngine {
     return HoldersSql(LockKey(options_.table, "serving"), "");
   }
 
-  // A lease's answer is trusted this long after the presence session last
-  // answered (a ping a second keeps it fresh); a query of the lease's own
-  // waits this long for an answer.
-  static constexpr absl::Duration kLeaseFresh = absl::Seconds(3);
+  // A query of a lease's own waits this long for an answer (how long its
+  // answer is trusted: PgKvOptions::lease_fresh).
   static constexpr absl::Duration kLeaseTimeout = absl::Seconds(5);
 
   // Forgets the leases of a presence session that is gone: a new one holds

@@ -68,6 +68,12 @@ struct PgKvOptions {
   // before they were folded into one; docs/scaling.md measures both.
   // Default: true.
   bool fold_first_read = true;
+  // How long a lease's answer (KvEngine::TryLease) is trusted after the
+  // presence session last answered, a ping (one a second keeps it fresh)
+  // or a query of the lease's own; past it, TryLease asks the database
+  // itself. For tests, which cannot count on a loaded machine making its
+  // calls within 3 s of a ping. Default: 3 s.
+  absl::Duration lease_fresh = absl::Seconds(3);
   // For tests: called with the rows and bytes of each INSERT or DELETE
   // statement a write sends. Default: none.
   std::function<void(size_t rows, size_t bytes)> on_statement;
