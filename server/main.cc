@@ -1050,12 +1050,13 @@ int main(int argc, char** argv) {
   std::thread retention([&] {
     while (!stop_retention.WaitForNotificationWithTimeout(
         config.retention_interval)) {
-      // Replicas of one shared store take turns: one holds the lease.
+      // Replicas of one shared store take turns: one holds the lease. A
+      // turn with nothing to do since the last pass reads nothing.
       absl::StatusOr<bool> lease = (*store)->TryLease("retention");
-      if (!lease.ok() || !*lease) continue;
-      absl::StatusOr<content::v1::CompactStoreResponse> r = admin->Compact(
-          false,
-          [&stop_retention] { return stop_retention.HasBeenNotified(); });
+      absl::StatusOr<std::optional<content::v1::CompactStoreResponse>> r =
+          admin->RetentionTurn(lease.ok() && *lease, [&stop_retention] {
+            return stop_retention.HasBeenNotified();
+          });
       if (!r.ok())
         std::cerr << "contentd: retention: " << r.status() << std::endl;
     }

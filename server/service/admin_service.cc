@@ -1,5 +1,6 @@
 #include "server/service/admin_service.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -78,6 +79,41 @@ absl::Status AdminService::StoppedStatus(const absl::Status& s) const {
 absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(
     bool storage, const std::function<bool()>& cancelled,
     Operations::Handle* op) {
+  return CompactUntil(storage, cancelled, op, nullptr);
+}
+
+absl::StatusOr<std::optional<v1::CompactStoreResponse>>
+AdminService::RetentionTurn(bool leased,
+                            const std::function<bool()>& cancelled) {
+  // One turn at a time: contentd's retention thread is the only caller.
+  absl::MutexLock lock(&retention_mu_);
+  if (!leased) {
+    // Another replica's passes and commits are not this one's to know.
+    retention_known_ = false;
+    return std::nullopt;
+  }
+  // Read before the pass: a commit during it moves the sequence past this,
+  // and the next turn runs.
+  const int64_t sequence = store_->last_sequence();
+  const absl::Time now = store_->Now();
+  if (retention_known_ && sequence == retention_sequence_ &&
+      now < retention_due_ && now - retention_at_ < options_.retention_recheck)
+    return std::nullopt;
+  retention_known_ = false;
+  absl::Time due;
+  absl::StatusOr<v1::CompactStoreResponse> r =
+      CompactUntil(false, cancelled, nullptr, &due);
+  if (!r.ok()) return r.status();
+  retention_known_ = true;
+  retention_sequence_ = sequence;
+  retention_due_ = due;
+  retention_at_ = now;
+  return *std::move(r);
+}
+
+absl::StatusOr<v1::CompactStoreResponse> AdminService::CompactUntil(
+    bool storage, const std::function<bool()>& cancelled,
+    Operations::Handle* op, absl::Time* next_due) {
   const int steps = storage ? 3 : 2;
   auto step = [&](const char* name, int number) {
     if (op != nullptr) op->Step(name, number, steps);
@@ -106,9 +142,12 @@ absl::StatusOr<v1::CompactStoreResponse> AdminService::Compact(
   step("change log", 2);
   absl::StatusOr<int64_t> before = store_->FirstSequence();
   if (!before.ok()) return before.status();
-  absl::Status s = store_->TrimChanges(options_.changelog_retain_events,
-                                       options_.changelog_retain_age);
+  absl::Time trim_due;
+  absl::Status s =
+      store_->TrimChanges(options_.changelog_retain_events,
+                          options_.changelog_retain_age, &trim_due);
   if (!s.ok()) return s;
+  if (next_due != nullptr) *next_due = std::min(r->next_due, trim_due);
   absl::StatusOr<int64_t> after = store_->FirstSequence();
   if (!after.ok()) return after.status();
   out.set_changes_removed(*after - *before);

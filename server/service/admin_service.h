@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -26,6 +27,10 @@ struct AdminOptions {
   // Change-log retention, as in ServerConfig.
   int64_t changelog_retain_events = 1000000;
   absl::Duration changelog_retain_age = absl::Hours(24 * 7);
+  // The background retention task (RetentionTurn) runs a pass it would
+  // skip at least this often, by the store's clock: a net for a change that
+  // neither a commit nor an age rule's time shows. Default: 1 hour.
+  absl::Duration retention_recheck = absl::Hours(1);
 };
 
 // Thread-safe. Every call needs the admin role. `store`, `auth` and the
@@ -48,6 +53,20 @@ class AdminService final : public v1::AdminService::CallbackService {
   absl::StatusOr<v1::CompactStoreResponse> Compact(
       bool storage = false, const std::function<bool()>& cancelled = {},
       Operations::Handle* op = nullptr);
+
+  // One turn of contentd's background retention task, which comes every
+  // retention_interval on the replica holding the "retention" lease
+  // (`leased`; replicas of a shared store take turns): Compact without
+  // storage, unless nothing it acts on can have changed since the task's
+  // last complete pass: no commit since (the store's last sequence is where
+  // it was when that pass began; on PostgreSQL other replicas' commits move
+  // it too), and no age rule due (keep_age, purge_deleted_after, the change
+  // log's age: the earliest time that pass found one would remove
+  // something it kept, by the store's clock); and at least once every
+  // retention_recheck. Not leased, it runs nothing and forgets that pass.
+  // The pass's response, or nullopt if none ran.
+  absl::StatusOr<std::optional<v1::CompactStoreResponse>> RetentionTurn(
+      bool leased, const std::function<bool()>& cancelled = {});
 
   // Ends the checks (CheckStore) and retention passes (CompactStore) still
   // running when a stop's grace is over, and those that come later, with
@@ -76,6 +95,11 @@ class AdminService final : public v1::AdminService::CallbackService {
  private:
   // OK for the admin role (or with auth off), else the error to answer.
   absl::Status Allow(grpc::CallbackServerContext& ctx) const;
+  // Compact; and with `next_due`, when an age rule next removes something
+  // the pass kept (InfiniteFuture: none waits on the clock).
+  absl::StatusOr<v1::CompactStoreResponse> CompactUntil(
+      bool storage, const std::function<bool()>& cancelled,
+      Operations::Handle* op, absl::Time* next_due);
   // The call's client left, or EndCalls was called.
   bool Ending(grpc::CallbackServerContext* ctx) const;
   // `s`, or StoppingStatus() for a CANCELLED that EndCalls caused.
@@ -100,6 +124,14 @@ class AdminService final : public v1::AdminService::CallbackService {
   absl::flat_hash_set<std::string> backups_ ABSL_GUARDED_BY(backups_mu_);
   // The backups, compactions and checks being served.
   Operations operations_;
+  // What the background retention task's last complete pass saw, while the
+  // lease has been held since (RetentionTurn): the store's last sequence
+  // when it began, when an age rule is next due, and when it ran.
+  absl::Mutex retention_mu_;
+  bool retention_known_ ABSL_GUARDED_BY(retention_mu_) = false;
+  int64_t retention_sequence_ ABSL_GUARDED_BY(retention_mu_) = 0;
+  absl::Time retention_due_ ABSL_GUARDED_BY(retention_mu_);
+  absl::Time retention_at_ ABSL_GUARDED_BY(retention_mu_);
 };
 
 }  // namespace content::service

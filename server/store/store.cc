@@ -2307,6 +2307,11 @@ absl::StatusOr<RetentionResult> Store::RetentionPass(
     const std::function<absl::Status(bool)>& stop, RetentionResult* out,
     bool* unsynced) {
   RetentionResult& result = *out;
+  // An age rule keeps what it keeps until a second after `t`, when a pass
+  // would remove it (the rules compare whole seconds, strictly).
+  auto due = [&result](absl::Time t) {
+    result.next_due = std::min(result.next_due, t + absl::Seconds(1));
+  };
   // On a shared engine each article's removal was a transaction of its
   // own, and a pass over 20k articles took minutes (docs/operations.md):
   // removals now share transactions, up to kRetentionGroupArticles
@@ -2504,6 +2509,10 @@ absl::StatusOr<RetentionResult> Store::RetentionPass(
           purge && head->has_delete_time() &&
           absl::FromUnixSeconds(head->delete_time().seconds()) <
               now - policy.purge_deleted_after;
+      if (purge && head->has_delete_time() && !purge_this) {
+        due(absl::FromUnixSeconds(head->delete_time().seconds()) +
+            policy.purge_deleted_after);
+      }
       if (purge_this) {
         if (!head->ParseFromString(head_bytes)) continue;
         // The whole article: history, head, and its (deleted-bit) postings.
@@ -2556,8 +2565,11 @@ absl::StatusOr<RetentionResult> Store::RetentionPass(
             if (!ParseArticleSkeleton(it->value(), &a))
               continue;  // leave what we cannot read for fsck to report
             if (absl::FromUnixSeconds(a.update_time().seconds()) >=
-                now - policy.keep_age)
+                now - policy.keep_age) {
+              due(absl::FromUnixSeconds(a.update_time().seconds()) +
+                  policy.keep_age);
               continue;
+            }
           }
           // Older revisions are older still: drop this one and all below.
           const int64_t cut = static_cast<int64_t>(
@@ -2622,7 +2634,9 @@ absl::StatusOr<int64_t> Store::FirstSequence() {
   return static_cast<int64_t>(ReadBigEndian64(it->key()));
 }
 
-absl::Status Store::TrimChanges(int64_t keep_events, absl::Duration max_age) {
+absl::Status Store::TrimChanges(int64_t keep_events, absl::Duration max_age,
+                                absl::Time* next_due) {
+  if (next_due != nullptr) *next_due = absl::InfiniteFuture();
   if (absl::Status s = CheckWritable(); !s.ok()) return s;
   const int64_t last = last_sequence();
   int64_t cut = 0;  // drop sequences < cut
@@ -2637,6 +2651,10 @@ absl::Status Store::TrimChanges(int64_t keep_events, absl::Duration max_age) {
                            static_cast<int>(it->value().size())) &&
           e.time().seconds() >= min_seconds) {
         cut = std::max(cut, e.sequence());
+        // The first event kept by age goes once its second is older than
+        // max_age (later ones are younger).
+        if (next_due != nullptr)
+          *next_due = absl::FromUnixSeconds(e.time().seconds() + 1) + max_age;
         break;
       }
     }

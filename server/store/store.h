@@ -112,6 +112,11 @@ struct RetentionPolicy {
 struct RetentionResult {
   int64_t revisions_removed = 0;
   int64_t articles_purged = 0;
+  // The earliest time, by the store's clock (Store::Now), at which an age
+  // rule (keep_age, purge_deleted_after) would remove something this pass
+  // kept; InfiniteFuture if nothing kept waits on the clock. Until then,
+  // and without a commit, a pass would remove nothing.
+  absl::Time next_due = absl::InfiniteFuture();
 };
 
 // What Store::Apply did with one article.
@@ -349,8 +354,12 @@ class Store {
   // Oldest retained change-log sequence (last_sequence() + 1 if empty).
   absl::StatusOr<int64_t> FirstSequence();
   // Drops change-log events beyond the newest `keep_events` (0: no count
-  // limit) or older than `max_age` (zero: no age limit).
-  absl::Status TrimChanges(int64_t keep_events, absl::Duration max_age);
+  // limit) or older than `max_age` (zero: no age limit). `*next_due`, if
+  // set, is when by the store's clock the age limit drops an event kept
+  // now (InfiniteFuture if none waits on it): until then, and without a
+  // commit, a trim would drop nothing.
+  absl::Status TrimChanges(int64_t keep_events, absl::Duration max_age,
+                           absl::Time* next_due = nullptr);
   // Called with the new last sequence after every commit, on the committing
   // thread with the commit lock held: it must be quick and must not call
   // back into the store.

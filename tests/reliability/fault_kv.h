@@ -38,12 +38,17 @@ class FaultKv : public KvEngine {
   std::atomic<int64_t> writes{0};
   std::atomic<int64_t> failed_writes{0};
 
+  // Gets and iterators (of every family) asked for.
+  std::atomic<int64_t> gets{0};
+  std::atomic<int64_t> iterators{0};
+
   // Called before each Get of a revision while set; set it while no other
   // thread reads.
   std::function<void()> on_revision_get;
 
   absl::Status Get(Family family, absl::string_view key, std::string* value,
                    const KvReadOptions& options) override {
+    ++gets;
     if (family == Family::kRevisions && on_revision_get) on_revision_get();
     if (fail_reads.load())
       return absl::UnavailableError("injected: read I/O error");
@@ -69,6 +74,7 @@ class FaultKv : public KvEngine {
 
   std::unique_ptr<KvIterator> NewIterator(
       Family family, const KvReadOptions& options) override {
+    ++iterators;
     if (family == Family::kChanges) {
       ++change_iterators;
       int next = fail_next_change_iterators.load();

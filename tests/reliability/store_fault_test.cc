@@ -87,6 +87,7 @@ class ReliabilityStoreTest : public ::testing::Test {
     options.data_dir = dir_;
     options.sync = false;
     options.text_index = text_index;
+    options.clock = clock_;
     absl::StatusOr<std::unique_ptr<Store>> store =
         Store::Open(std::move(faulty), options);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -167,6 +168,8 @@ class ReliabilityStoreTest : public ::testing::Test {
   std::string dir_;
   FaultKv* fault_ = nullptr;
   std::unique_ptr<Store> store_;
+  // The store's clock, if set before OpenStore (else the system's).
+  std::function<absl::Time()> clock_;
 };
 
 // ---- fsck -----------------------------------------------------------------
@@ -1753,6 +1756,118 @@ TEST_F(ReliabilityStoreTest, RandomFaultsUnderConcurrentWritersLoseNothing) {
   FsckReport report = Check();
   EXPECT_TRUE(report.clean()) << report.ToString();
   EXPECT_EQ(report.changes, acked.load());
+}
+
+}  // namespace
+}  // namespace content::store
+
+namespace content::store {
+namespace {
+
+// contentd's retention task comes every minute on the replica holding the
+// lease, and ran a pass each time: on PostgreSQL an idle store's heads,
+// change log and a trim of it read and written every minute. A turn after
+// which nothing the pass acts on can have changed now reads nothing: no
+// commit since the last pass, no age rule due by the store's clock (old
+// revisions, deleted articles, the change log), the safety net
+// (retention_recheck) not yet due.
+TEST_F(ReliabilityStoreTest,
+       AnIdleRetentionTurnReadsNothingUntilACommitOrADueTime) {
+  absl::Mutex clock_mu;
+  const absl::Time start = absl::FromUnixSeconds(1700000000);
+  absl::Time now = start;
+  clock_ = [&] {
+    absl::MutexLock lock(&clock_mu);
+    return now;
+  };
+  auto set_now = [&](absl::Time t) {
+    absl::MutexLock lock(&clock_mu);
+    now = t;
+  };
+  store_.reset();
+  OpenStore(/*text_index=*/true);
+  ASSERT_TRUE(store_->Create("a", MakeArticle("a", {"t1"}, 1700000000)).ok());
+  ASSERT_TRUE(
+      store_->Update("a", MakeArticle("a2", {"t1"}, 1700000000), {}).ok());
+  ASSERT_TRUE(store_->Create("d", MakeArticle("d", {"t1"}, 1700000000)).ok());
+  ASSERT_TRUE(store_->Delete("d", {}).ok());
+
+  service::AdminOptions options;
+  options.retention.keep_age = absl::Hours(1);
+  options.retention.purge_deleted_after = absl::Hours(2);
+  options.changelog_retain_age = absl::Hours(3);
+  options.retention_recheck = absl::Minutes(90);
+  absl::StatusOr<std::unique_ptr<service::AdminService>> admin =
+      service::AdminService::Create(store_.get(), nullptr, options, nullptr);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  // What a turn asked of the engine: reads and writes.
+  auto cost = [&] {
+    return fault_->gets.load() + fault_->iterators.load() +
+           fault_->writes.load();
+  };
+  // One turn: the pass's response, or nullopt if it read nothing.
+  auto turn = [&](bool leased = true) {
+    const int64_t before = cost();
+    absl::StatusOr<std::optional<v1::CompactStoreResponse>> r =
+        (*admin)->RetentionTurn(leased);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return std::optional<v1::CompactStoreResponse>();
+    EXPECT_EQ(r->has_value(), cost() != before)
+        << "a turn that ran no pass asked the engine nothing, and one that "
+           "ran one did";
+    return *r;
+  };
+
+  std::optional<v1::CompactStoreResponse> r = turn();
+  ASSERT_TRUE(r.has_value()) << "the first turn runs a pass";
+  EXPECT_EQ(r->revisions_removed(), 0);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_FALSE(turn().has_value()) << "idle turn " << i;
+  set_now(start + absl::Minutes(59));
+  EXPECT_FALSE(turn().has_value()) << "nothing is an hour old yet";
+
+  // The revisions below a's and d's heads are an hour old (keep_age).
+  set_now(start + absl::Hours(1) + absl::Seconds(2));
+  r = turn();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->revisions_removed(), 2);
+  EXPECT_EQ(r->articles_purged(), 0);
+  EXPECT_FALSE(turn().has_value());
+
+  // d was deleted two hours ago (purge_deleted_after).
+  set_now(start + absl::Hours(2) + absl::Seconds(2));
+  r = turn();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->articles_purged(), 1);
+  EXPECT_FALSE(turn().has_value());
+
+  // A commit: the next turn runs, then idles again.
+  ASSERT_TRUE(store_->Create("b", MakeArticle("b", {"t1"}, 1700000000)).ok());
+  r = turn();
+  ASSERT_TRUE(r.has_value()) << "a commit since the last pass";
+  EXPECT_EQ(r->revisions_removed(), 0);
+  EXPECT_FALSE(turn().has_value());
+
+  // The change log's first events are three hours old
+  // (changelog_retain_age); b's create, at 2 h, stays.
+  set_now(start + absl::Hours(3) + absl::Seconds(2));
+  r = turn();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_GT(r->changes_removed(), 0);
+  EXPECT_FALSE(turn().has_value());
+
+  // Nothing due until b's create is three hours old: the safety net runs a
+  // pass once retention_recheck has passed since the last.
+  set_now(start + absl::Hours(4) + absl::Minutes(40));
+  r = turn();
+  ASSERT_TRUE(r.has_value()) << "retention_recheck";
+  EXPECT_EQ(r->changes_removed(), 0);
+  EXPECT_FALSE(turn().has_value());
+
+  // Another replica held the lease meanwhile: this one's next pass runs.
+  EXPECT_FALSE(turn(/*leased=*/false).has_value());
+  EXPECT_TRUE(turn().has_value()) << "the lease taken again";
+  EXPECT_FALSE(turn().has_value());
 }
 
 }  // namespace
