@@ -15,8 +15,8 @@ namespace {
 // A flag as completion sees it: its spellings and what follows it.
 struct Flag {
   std::vector<std::string> names;  // `-o`, `--output`
-  // "" for a switch; else `value` (anything), `file`, `dir`, or `choices`
-  // and the words it takes, space-separated.
+  // "" for a switch; else `value` (anything), `file`, `dir`, `tag` (a tag
+  // the server has), or `choices` and the words it takes, space-separated.
   std::string value;
 };
 
@@ -45,6 +45,7 @@ std::string ValueOf(const CLI::Option& option) {
   for (const std::string& name : option.get_lnames()) {
     if (name == "filename") return "file";  // apply -f: a file or directory
     if (name == "dir") return "dir";
+    if (name == "tag" || name == "not-tag") return "tag";
   }
   return "value";
 }
@@ -63,8 +64,10 @@ void Walk(const CLI::App& app, const std::string& path,
     flag.value = ValueOf(*option);
     if (!flag.names.empty()) command.flags.push_back(std::move(flag));
   }
-  const std::vector<const CLI::App*> subcommands =
-      app.get_subcommands([](const CLI::App*) { return true; });
+  // A command in no group is hidden (`__complete`, which the script
+  // calls): not offered.
+  const std::vector<const CLI::App*> subcommands = app.get_subcommands(
+      [](const CLI::App* sub) { return !sub->get_group().empty(); });
   for (const CLI::App* sub : subcommands)
     command.commands.push_back(sub->get_name());
   out->push_back(std::move(command));
@@ -113,7 +116,8 @@ std::string BashScript(const std::vector<Command>& commands) {
   }
   return absl::StrCat(
       R"sh(# contentctl completion: verbs, flags, the values of flags that take
-# one of a set, files and directories. Load it with
+# one of a set, files and directories, and tags after --tag and --not-tag
+# (asked of the server, `contentctl __complete tags PREFIX`). Load it with
 #   source <(contentctl completion bash)
 # or save it as /etc/bash_completion.d/contentctl.
 
@@ -132,22 +136,42 @@ _contentctl_flags() {
 }
 
 # What flag $2 of command $1 takes: nothing for a switch, else "value",
-# "file", "dir" or "choices WORD...".
+# "file", "dir", "tag" or "choices WORD...".
 _contentctl_value() {
   case "$1 $2" in
 )sh",
       cases_values, root_values, R"sh(  esac
 }
 
+# The tags of the server starting with $2 for contentctl $1, with the
+# flags in the rest that say which server and how to reach it; nothing when
+# it cannot say within a second. One a line, quoted for the command line.
+_contentctl_tags() {
+  local self="$1" prefix="$2" w
+  local -a tags=()
+  shift 2
+  [[ "$self" == "~/"* ]] && self="$HOME/${self#\~/}"
+  while IFS= read -r w; do tags+=( "$w" ); done < <(
+    "$self" "$@" __complete tags -- "$prefix" 2>/dev/null)
+  (( ${#tags[@]} > 0 )) && printf '%q\n' "${tags[@]}"
+}
+
 _contentctl() {
-  local cur="${COMP_WORDS[COMP_CWORD]}" path="" flag="" value w i
+  local cur="${COMP_WORDS[COMP_CWORD]}" path="" flag="" value w v i
+  # The flags naming the server and how to reach it, for a call to it.
+  local -a connection=()
   # Words of a list split at blanks; file names only at line ends.
   local IFS=$' \t\n'
   COMPREPLY=()
   for (( i = 1; i < COMP_CWORD; i++ )); do
     w="${COMP_WORDS[i]}"
     case "$w" in
-      -*=*) ;;
+      -*=*)
+        # zsh leaves `--flag=value` one word.
+        case "${w%%=*}" in
+          --server|--token|--ca|--cert|--key) connection+=( "$w" ) ;;
+        esac
+        ;;
       -*)
         value="$(_contentctl_value "$path" "$w")"
         [[ -z "$value" ]] && continue
@@ -155,7 +179,22 @@ _contentctl() {
         if (( i + 1 < COMP_CWORD )) && [[ "${COMP_WORDS[i+1]}" == "=" ]]; then
           (( i++ ))
         fi
-        if (( i + 1 < COMP_CWORD )); then (( i++ )); else flag="$w"; fi
+        if (( i + 1 >= COMP_CWORD )); then flag="$w"; continue; fi
+        (( i++ ))
+        v="${COMP_WORDS[i]}"
+        # bash splits words at ':' too: `127.0.0.1:7070` or `unix:PATH`
+        # reaches completion as three words.
+        while (( i + 2 < COMP_CWORD )) && [[ "${COMP_WORDS[i+1]}" == :* ]] &&
+            [[ -z "${COMP_WORDS[i+1]//:/}" ]]; do
+          v+="${COMP_WORDS[i+1]}${COMP_WORDS[i+2]}"
+          (( i += 2 ))
+        done
+        case "$w" in
+          --server|--token|--ca|--cert|--key)
+            [[ "$v" == "~/"* ]] && v="$HOME/${v#\~/}"
+            connection+=( "$w" "$v" )
+            ;;
+        esac
         ;;
       *)
         case " $(_contentctl_commands "$path") " in
@@ -177,6 +216,13 @@ _contentctl() {
         compopt -o filenames 2>/dev/null
         IFS=$'\n'
         COMPREPLY=( $(compgen "-${value:0:1}" -- "$cur") )
+        ;;
+      tag)
+        # What was typed, unquoted as far as `\ ` and an opening quote go.
+        cur="${cur#[\"\']}"
+        cur="${cur//\\/}"
+        while IFS= read -r w; do COMPREPLY+=( "$w" ); done < <(
+          _contentctl_tags "${COMP_WORDS[0]}" "$cur" "${connection[@]}")
         ;;
     esac
     if [[ -n "$equals" ]]; then

@@ -14,9 +14,13 @@ namespace content::cli {
 // The completion script for `shell`, "bash" or "zsh" (which loads bash's
 // completion emulation), made from `app`: its verbs and their commands,
 // each command's flags with the global ones, the values of flags that take
-// one of a set (`-o`), files after a file flag (`-f`, `--ca`) and
-// directories after `--dir`. Article ids are not completed: listing them
-// would be a call to the server at each key press. "" for another shell.
+// one of a set (`-o`), files after a file flag (`-f`, `--ca`),
+// directories after `--dir`, and tags after `--tag` and `--not-tag`, which
+// it asks of the server with `contentctl __complete tags PREFIX` (and the
+// connection flags the command line has), saying nothing on an error.
+// Commands in no group (`__complete`) are not offered. Article ids are not
+// completed: listing them would be a call to the server at each key press.
+// "" for another shell.
 std::string CompletionScript(const CLI::App& app, const std::string& shell);
 
 }  // namespace content::cli

@@ -727,6 +727,27 @@ int RunTerms(Session& s, const TermsFlags& f, bool categories) {
                                          response->next_page_token()));
 }
 
+// How long completing a value may wait for the server.
+constexpr absl::Duration kCompletionDeadline = absl::Seconds(1);
+// Candidates asked for: the server's max page size by default.
+constexpr int kCompletionTags = 1000;
+
+// `__complete tags PREFIX`: the tags of live articles starting with
+// `prefix` (bytewise), one a line, for the completion script (tags hold no
+// control characters). On an error, 1 and nothing said: a completion has
+// no candidates then, and no message on the terminal.
+int RunCompleteTags(Client& client, const std::string& prefix) {
+  v1::ListTagsRequest request;
+  request.set_prefix(prefix);
+  request.set_page_size(kCompletionTags);
+  absl::StatusOr<v1::ListTagsResponse> response = client.ListTags(request);
+  if (!response.ok()) return kExitFailure;
+  for (const v1::TermCount& tag : response->tags()) {
+    std::cout << tag.value() << "\n";
+  }
+  return kExitOk;
+}
+
 int RunHistory(Session& s, const HistoryFlags& f) {
   v1::ListArticleRevisionsRequest request;
   request.set_name(NameOf(f.id));
@@ -1466,8 +1487,8 @@ std::string MissingCommand(const CLI::App& app, bool* unknown) {
   }
   if (group->get_require_subcommand_min() == 0) return "";
   std::vector<std::string> names;
-  for (const CLI::App* sub :
-       group->get_subcommands([](const CLI::App*) { return true; })) {
+  for (const CLI::App* sub : group->get_subcommands(
+           [](const CLI::App* a) { return !a->get_group().empty(); })) {
     names.push_back(sub->get_name());
   }
   // Subcommands fall through to the top: what they did not take is there.
@@ -1793,8 +1814,8 @@ class HelpFormatter : public CLI::Formatter {
     if (mode != CLI::AppFormatMode::All && depth_ == 0) {
       return CLI::Formatter::make_subcommands(app, mode);
     }
-    const std::vector<const CLI::App*> subs =
-        app->get_subcommands([](const CLI::App*) { return true; });
+    const std::vector<const CLI::App*> subs = app->get_subcommands(
+        [](const CLI::App* a) { return !a->get_group().empty(); });
     if (subs.empty()) return "";
     std::string out = "\nSubcommands:\n";
     for (const CLI::App* sub : subs) {
@@ -2175,6 +2196,16 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       ->required()
       ->check(CLI::IsMember({"bash", "zsh"}));
 
+  // What the completion script asks of the server: `__complete tags
+  // PREFIX` prints the tags starting with PREFIX. In no group, so hidden:
+  // no verb to list, document or complete.
+  std::string complete_prefix;
+  CLI::App* complete_cmd = app.add_subcommand("__complete", "")->group("");
+  complete_cmd->require_subcommand(1);
+  CLI::App* complete_tags_cmd =
+      complete_cmd->add_subcommand("tags", "")->group("");
+  complete_tags_cmd->add_option("prefix", complete_prefix);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -2309,6 +2340,15 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     gpr_set_log_function([](gpr_log_func_args*) {});
   }
   absl::ParseDuration(g.timeout, &options.timeout);  // checked by kDuration
+  if (complete_tags_cmd->parsed()) {
+    // A key press waits for no slow or missing server: one try, briefly,
+    // and silence on any error (main prints no usage error either).
+    options.timeout = kCompletionDeadline;
+    options.max_attempts = 1;
+    absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+    return client.ok() ? RunCompleteTags(**client, complete_prefix)
+                       : kExitFailure;
+  }
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
   if (absl::IsInvalidArgument(client.status())) {
     // Connect names the ClientOptions field the flags set wrong (`token:
@@ -2458,8 +2498,10 @@ int main(int argc, char** argv) {
     code = 1;
   }
   // Every usage error, whichever check found it, ends with the same hint:
-  // after its line, or in its object under -o json|yaml.
-  if (code == content::cli::kExitUsage) {
+  // after its line, or in its object under -o json|yaml. But for the
+  // completion script's calls: a key press prints no error.
+  if (code == content::cli::kExitUsage &&
+      !absl::StartsWith(command, "contentctl __complete")) {
     const std::string hint =
         absl::StrCat("Run `", command, " --help` for more information.");
     const auto& usage = content::cli::RecordedUsage();

@@ -1,8 +1,13 @@
 // End-to-end: `contentctl completion bash|zsh` loaded into a real bash,
 // asked to complete command lines as bash asks (COMP_WORDS, COMP_CWORD),
-// with what it offers compared to contentctl's own verbs and flags.
+// with what it offers compared to contentctl's own verbs and flags, and to
+// the tags of a real contentd.
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +25,7 @@ namespace fs = std::filesystem;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::Contains;
@@ -44,8 +50,11 @@ class CliCompletionTest : public ::testing::Test {
   }
 
   // What the completion offers for `words`, the last being the word under
-  // the cursor, run in the test's directory: one entry per COMPREPLY word.
-  std::vector<std::string> Complete(const std::vector<std::string>& words) {
+  // the cursor, run in the test's directory with the environment entries
+  // `env` (NAME=VALUE) added: one entry per COMPREPLY word. Nothing may
+  // reach stderr.
+  std::vector<std::string> Complete(const std::vector<std::string>& words,
+                                    const std::vector<std::string>& env = {}) {
     std::string array;
     for (const std::string& w : words) absl::StrAppend(&array, "'", w, "' ");
     const std::string driver = absl::StrCat(
@@ -53,7 +62,7 @@ class CliCompletionTest : public ::testing::Test {
         "COMP_WORDS=(", array, ")\nCOMP_CWORD=", words.size() - 1,
         "\n_contentctl\n",
         "for w in \"${COMPREPLY[@]}\"; do printf '%s\\n' \"$w\"; done\n");
-    CommandResult r = RunCommand({"/bin/bash", "-c", driver});
+    CommandResult r = RunCommand({"/bin/bash", "-c", driver}, "", env);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err, "");
     std::vector<std::string> out =
@@ -114,7 +123,7 @@ TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
   EXPECT_THAT(Complete({"contentctl", "--output", "="}),
               ElementsAre("=table", "=json", "=yaml", "=markdown"));
   // A free value has no completion.
-  EXPECT_THAT(Complete({"contentctl", "query", "--tag", ""}), IsEmpty());
+  EXPECT_THAT(Complete({"contentctl", "query", "--text", ""}), IsEmpty());
 }
 
 TEST_F(CliCompletionTest, FilesAfterFileFlagsAndDirectoriesAfterDir) {
@@ -127,6 +136,80 @@ TEST_F(CliCompletionTest, FilesAfterFileFlagsAndDirectoriesAfterDir) {
               ElementsAre("notes with space.md"));
   EXPECT_THAT(Complete({"contentctl", "export", "--dir", ""}),
               ElementsAre("site"));
+}
+
+// The completion calls `contentctl __complete tags PREFIX` (contentctl as
+// the command line names it, found on PATH) on the server the command line
+// names, else CONTENT_SERVER's.
+TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
+  std::unique_ptr<ServerProcess> server =
+      ServerProcess::Start(dir_.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::vector<std::pair<std::string, std::string>> articles = {
+      {"a", "[ai, aws]"},
+      {"b", "[ai-safety, \"machine learning\"]"},
+      {"c", "[ai, cloud]"}};
+  for (const auto& [id, tags] : articles) {
+    WriteFile(dir_.path() + "/" + id + ".md",
+              absl::StrCat("---\ntitle: ", id, "\ntags: ", tags, "\n---\n"));
+    CommandResult r =
+        RunCommand({ContentctlBinary(), "--server", server->address(), "apply",
+                    "-f", dir_.path() + "/" + id + ".md"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string bin_dir = fs::path(ContentctlBinary()).parent_path();
+  const char* path = std::getenv("PATH");
+  const std::string path_env =
+      absl::StrCat("PATH=", bin_dir, ":", path != nullptr ? path : "/usr/bin");
+  const std::vector<std::string> env = {path_env,
+                                        "CONTENT_SERVER=" + server->address()};
+
+  EXPECT_THAT(Complete({"contentctl", "query", "--tag", "a"}, env),
+              ElementsAre("ai", "ai-safety", "aws"));
+  EXPECT_THAT(
+      Complete({"contentctl", "query", "--tag", ""}, env),
+      ElementsAre("ai", "ai-safety", "aws", "cloud", "machine\\ learning"));
+  // Quoted for the command line, and read back unquoted as typed.
+  EXPECT_THAT(
+      Complete({"contentctl", "export", "--not-tag", "machine\\ "}, env),
+      ElementsAre("machine\\ learning"));
+  EXPECT_THAT(Complete({"contentctl", "watch", "--tag", "=", "c"}, env),
+              ElementsAre("cloud"));
+  EXPECT_THAT(Complete({"contentctl", "watch", "--not-tag", "="}, env),
+              ElementsAre("=ai", "=ai-safety", "=aws", "=cloud",
+                          "=machine\\ learning"));
+  EXPECT_THAT(Complete({"contentctl", "query", "--tag", "zz"}, env), IsEmpty());
+
+  // --server wins over CONTENT_SERVER, its `host:port` split at the colon
+  // as bash splits words, or given with `=`.
+  const std::vector<std::string> dead = {path_env,
+                                         "CONTENT_SERVER=127.0.0.1:1"};
+  EXPECT_THAT(Complete({"contentctl", "--server", "127.0.0.1", ":",
+                        std::to_string(server->port()), "query", "--tag", "ai"},
+                       dead),
+              ElementsAre("ai", "ai-safety"));
+  EXPECT_THAT(Complete({"contentctl", "query", "--server", "=", "127.0.0.1",
+                        ":", std::to_string(server->port()), "--not-tag", "aw"},
+                       dead),
+              ElementsAre("aws"));
+  // zsh (bashcompinit) leaves `--server=ADDR` one word.
+  EXPECT_THAT(Complete({"contentctl", "--server=" + server->address(), "query",
+                        "--tag", "cl"},
+                       dead),
+              ElementsAre("cloud"));
+  // --text takes no tag.
+  EXPECT_THAT(Complete({"contentctl", "query", "--text", "a"}, env), IsEmpty());
+
+  // No server there: no candidates, and nothing on the terminal (Complete
+  // checks stderr).
+  EXPECT_THAT(Complete({"contentctl", "query", "--tag", "a"}, dead), IsEmpty());
+  ASSERT_EQ(server->Stop(SIGTERM), 0);
+  EXPECT_THAT(Complete({"contentctl", "query", "--tag", "a"}, env), IsEmpty());
+
+  // The hidden command the script calls is no verb to offer or list.
+  EXPECT_THAT(Complete({"contentctl", "__"}), IsEmpty());
+  CommandResult help = RunCommand({ContentctlBinary(), "--help-all"});
+  EXPECT_THAT(help.out, Not(HasSubstr("__complete")));
 }
 
 TEST_F(CliCompletionTest, ZshLoadsTheBashCompletionAndOtherShellsAreRefused) {
