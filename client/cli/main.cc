@@ -1505,6 +1505,15 @@ std::string MissingCommand(const CLI::App& app, bool* unknown) {
   return text;
 }
 
+// Whether `arg` reads as a flag (`--bogus`, `-x`, `--x=1`), known or not:
+// not `-` (stdin) nor a negative number (`-5`, `-.5s`, `-inf`: what an
+// integer, a duration or a date flag may be given, for its own check).
+bool LooksLikeFlag(absl::string_view arg) {
+  return arg.size() >= 2 && arg[0] == '-' &&
+         !absl::ascii_isdigit(static_cast<unsigned char>(arg[1])) &&
+         arg[1] != '.' && !absl::EqualsIgnoreCase(arg.substr(1), "inf");
+}
+
 // The first of the arguments no command took that is a flag (`--bogus`,
 // `-x`), as given but for a value after `=`; "" if none is a flag. Checked
 // before
@@ -1514,9 +1523,7 @@ std::string MissingCommand(const CLI::App& app, bool* unknown) {
 // "not expected". `-` (stdin) and `-5` (a number) are no flags.
 std::string UnknownFlag(const CLI::App& app) {
   for (const std::string& arg : app.remaining(/*recurse=*/true)) {
-    if (arg.size() < 2 || arg[0] != '-' || absl::ascii_isdigit(arg[1])) {
-      continue;
-    }
+    if (!LooksLikeFlag(arg)) continue;
     return arg.substr(0, arg.find('='));  // --bogus=1
   }
   return "";
@@ -1651,9 +1658,13 @@ std::string RepeatedFlag(const std::vector<const CLI::Option*>& single,
 // argument not expected, or sends the query. Said as a missing value,
 // `--tag: needs a value, and "-o" after it is a flag (to give a value that
 // starts with -, write --tag=-o)`, as the flag was typed; "" if there is
-// none. The flags looked at are those of contentctl and of each command
-// parsed so far (a global flag may follow the verb); a value given with `=`
-// (`--text=--all`) is taken as it is.
+// none. So is a flag no command has (`query --tag --bogus`, which queried
+// the tag "--bogus"): `... "--bogus" after it is an unknown flag (...)`.
+// The flags looked at are those of contentctl and of each command parsed
+// so far (a global flag may follow the verb); a value given with `=`
+// (`--text=--all`) is taken as it is, and so are `-` (stdin), `--` and a
+// negative number (`--limit -5`, `--timeout -inf`, which the flag's own
+// check refuses).
 std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
                              std::string* flag) {
   std::vector<const CLI::Option*> options = app.get_options();
@@ -1698,11 +1709,12 @@ std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
       continue;
     }
     const absl::string_view next = argv[i + 1];
-    if (is_flag(next)) {
+    const bool known = is_flag(next);
+    if (known || (next != "--" && LooksLikeFlag(next))) {
       *flag = std::string(arg);
       return absl::StrCat(arg, ": needs a value, and \"", next,
-                          "\" after it is a flag (to give a value that "
-                          "starts with -, write ",
+                          "\" after it is ", known ? "a" : "an unknown",
+                          " flag (to give a value that starts with -, write ",
                           absl::StartsWith(arg, "--") ? arg : opt->get_name(),
                           "=", next, ")");
     }

@@ -3496,6 +3496,47 @@ TEST_F(CliTest, AFlagFollowedByAnotherFlagLacksItsValue) {
   EXPECT_EQ(response.articles_size(), 0);
 }
 
+// `query --tag --bogus` queried the tag "--bogus": a value that reads as a
+// flag no command has is refused as a known flag there is, naming the flag
+// and the `=` that gives such a value. `-` (stdin) and a negative number
+// (for the flag's own range check) are still values.
+TEST_F(CliTest, AFlagFollowedByAnUnknownFlagLacksItsValue) {
+  CommandResult r = Ctl({"query", "--tag", "--bogus"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.err,
+            "--tag: needs a value, and \"--bogus\" after it is an unknown "
+            "flag (to give a value that starts with -, write --tag=--bogus)\n"
+            "Run `contentctl query --help` for more information.\n");
+  r = Ctl({"query", "--not-tag", "-x", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "MISSING_ARGUMENT");
+  EXPECT_EQ(e.at("flag").string_value(), "--not-tag");
+  EXPECT_EQ(e.at("message").string_value(),
+            "--not-tag: needs a value, and \"-x\" after it is an unknown flag "
+            "(to give a value that starts with -, write --not-tag=-x)");
+  // With `=` the value is taken as it is.
+  EXPECT_EQ(Query({"--tag=--bogus"}).articles_size(), 0);
+
+  r = Ctl({"query", "--limit", "-5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--limit: must not be negative, got -5\n"));
+  r = Ctl({"get", "x", "--revision", "-1", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(ParseJson<google::protobuf::Struct>(r.err)
+                .fields()
+                .at("reason")
+                .string_value(),
+            "INVALID_VALUE")
+      << r.err;
+  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
+                  "-", "--id", "dash-value"},
+                 "---\ntitle: \"Dash\"\n---\nbody\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/dash-value created"));
+}
+
 // apply -o json's results carried a failed file's reason but not its
 // metadata; and a field violation of the server's, in a failed file's
 // error on stderr, had `"flag": ""`: it is about a front-matter key, which
