@@ -61,6 +61,8 @@ constexpr absl::string_view kDraftKey = "draft";
 constexpr absl::string_view kPublishDateKey = "publishDate";
 constexpr absl::string_view kExpiryDateKey = "expiryDate";
 constexpr absl::string_view kTranslationKeyKey = "translationKey";
+constexpr absl::string_view kEditorialKeys[] = {
+    kStateKey, kDraftKey, kPublishDateKey, kExpiryDateKey, kTranslationKeyKey};
 constexpr absl::string_view kNamePrefix = "articles/";
 // A front-matter mapping of params (Hugo's, since 0.123): where a param
 // named like a typed, editorial or id key is written, since at the top level
@@ -96,8 +98,8 @@ bool IsTypedKey(absl::string_view key) {
 }
 
 bool IsEditorialKey(absl::string_view key) {
-  return key == kStateKey || key == kDraftKey || key == kPublishDateKey ||
-         key == kExpiryDateKey || key == kTranslationKeyKey;
+  return std::find(std::begin(kEditorialKeys), std::end(kEditorialKeys), key) !=
+         std::end(kEditorialKeys);
 }
 
 // `path` extended by one JSON Pointer (RFC 6901) step: a key or a list
@@ -669,6 +671,12 @@ class FrontMatterReader {
   }
 
   absl::Status ReadKey(const std::string& key, const YAML::Node& value) {
+    // FrontMatterFieldKeys() is the gate, so that what it lists (and apply
+    // warns of keys close to) is what is read as a field.
+    const std::vector<std::string>& fields = FrontMatterFieldKeys();
+    if (std::find(fields.begin(), fields.end(), key) == fields.end()) {
+      return ReadParam(key, value);
+    }
     if (key == kIdKey) return ReadId(value);
     if (const int i = DateKeyIndex(key); i >= 0) {
       return ReadDate(key, value, &dates_[i]);
@@ -681,6 +689,11 @@ class FrontMatterReader {
     }
     if (key == kParamsKey && value.IsMap()) return ReadParamsMap(value);
     if (IsTypedKey(key)) return ReadTypedField(key, value);
+    return ReadParam(key, value);  // `params` that is not a mapping
+  }
+
+  // The top-level key `key` as a param.
+  absl::Status ReadParam(const std::string& key, const YAML::Node& value) {
     absl::StatusOr<Value*> param = NewParam(key);
     if (!param.ok()) return param.status();
     return ToValue(key, value, 0, ChildPath("", key), *param);
@@ -1558,6 +1571,18 @@ void DropDefaultStyle(Article* article) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& FrontMatterFieldKeys() {
+  static const std::vector<std::string>* const keys = [] {
+    auto* k = new std::vector<std::string>(std::begin(kTypedKeys),
+                                           std::end(kTypedKeys));
+    k->emplace_back(kIdKey);
+    for (absl::string_view key : kEditorialKeys) k->emplace_back(key);
+    k->emplace_back(kParamsKey);
+    return k;
+  }();
+  return *keys;
+}
 
 absl::StatusOr<v1::Article> ParseMarkdown(std::string_view input,
                                           const MarkdownOptions& options) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -333,17 +334,6 @@ struct Input {
   std::vector<Parsed> documents;
 };
 
-// Every top-level front-matter key ParseMarkdown reads into a field (or,
-// `params`, as the params mapping), kept in step with it
-// (include/content/markdown.h).
-constexpr absl::string_view kFieldKeys[] = {
-    "title",       "date",         "summary",        "categories",
-    "lang",        "translations", "tags",           "menu",
-    "thumbnail",   "lead",         "comments",       "authorbox",
-    "pager",       "toc",          "mathjax",        "sidebar",
-    "widgets",     "id",           "state",          "draft",
-    "publishDate", "expiryDate",   "translationKey", "params"};
-
 // Edits (insert, delete, substitute, swap two neighbours) between `a` and
 // `b`, byte by byte (the optimal string alignment distance).
 size_t EditDistance(absl::string_view a, absl::string_view b) {
@@ -420,13 +410,13 @@ std::vector<std::pair<std::string, std::string>> NearFieldKeys(
     }
     // A field's own key holds a param where its value is not the field's
     // type (`menu: {main: ...}`, `sidebar: false`).
-    if (std::find(std::begin(kFieldKeys), std::end(kFieldKeys), key) !=
-        std::end(kFieldKeys)) {
+    const std::vector<std::string>& fields = FrontMatterFieldKeys();
+    if (std::find(fields.begin(), fields.end(), key) != fields.end()) {
       continue;
     }
     std::optional<size_t> best;
     absl::string_view best_field;
-    for (absl::string_view field : kFieldKeys) {
+    for (absl::string_view field : fields) {
       const std::optional<size_t> d = Closeness(key, field);
       if (d.has_value() && (!best.has_value() || *d < *best)) {
         best = d;

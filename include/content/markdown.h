@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "content/v1/article.pb.h"
@@ -66,6 +67,13 @@ struct MarkdownOptions {
 // deep (as much as protobuf and its JSON form carry in every message).
 absl::StatusOr<v1::Article> ParseMarkdown(std::string_view text,
                                           const MarkdownOptions& options = {});
+
+// The top-level front-matter keys ParseMarkdown reads as fields rather than
+// as params, in its order: the typed keys, `id`, the editorial keys
+// (`state`, `draft`, `publishDate`, `expiryDate`, `translationKey`) and
+// `params`. Any other key is a param. (A value of a field's key can still
+// be a param, as said above: `menu: {main: ...}`, `params: 1`.)
+const std::vector<std::string>& FrontMatterFieldKeys();
 
 // Writes an Article as Markdown with YAML front matter. Server-set fields are
 // not written. `name` is written, as `id:`, only where the document it was

@@ -104,6 +104,31 @@ std::string ReadFile(const std::filesystem::path& path) {
 
 // ---- Typed fields -----------------------------------------------------------
 
+// FrontMatterFieldKeys() is what contentctl apply checks keys against (a
+// key close to a field is warned of): it lists every key read as a field,
+// and a key it does not list is a param.
+TEST(ParseMarkdownTest, FrontMatterFieldKeysAreTheKeysReadAsFields) {
+  const std::vector<std::string>& keys = FrontMatterFieldKeys();
+  EXPECT_THAT(keys, ElementsAre("title", "date", "summary", "categories",
+                                "lang", "translations", "tags", "menu",
+                                "thumbnail", "lead", "comments", "authorbox",
+                                "pager", "toc", "mathjax", "sidebar", "widgets",
+                                "id", "state", "draft", "publishDate",
+                                "expiryDate", "translationKey", "params"));
+  for (const std::string& key : keys) {
+    if (key == "params") continue;  // a string there is the param `params`
+    // A string there fills the field or is refused as its value.
+    const absl::StatusOr<Article> a =
+        ParseMarkdown(WithFrontMatter(absl::StrCat(key, ": \"published\"\n")));
+    if (a.ok()) {
+      EXPECT_EQ(a->params().fields().count(key), 0u) << key;
+    }
+  }
+  const Article a = MustParse(WithFrontMatter("Title: x\ntag: [y]\n"));
+  EXPECT_EQ(a.params().fields().count("Title"), 1u);
+  EXPECT_EQ(a.params().fields().count("tag"), 1u);
+}
+
 TEST(ParseMarkdownTest, ReadsStringFields) {
   const Article a =
       MustParse(WithFrontMatter("title: \"A title\"\n"
