@@ -358,9 +358,10 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
 // of it: 0 when they differ only in case (`Title`, `publishdate`), in `_`
 // or `-` (`publish_date`), or as singular and plural (`tag`, `category`);
 // else the edit distance where it is at most 1 for a field of 5 to 7
-// letters (`tittle`, `sumary`) and 2 for a longer one (`catagory`). A field
-// of 4 letters or fewer (`date`, `lang`, `id`) is matched only so far as
-// case and plural go: `data` or `land` is as likely a param of its own.
+// letters (`tittle`, `sumary`) and 2 for a longer one (`catagory`). Where
+// the field or the key has 4 letters or fewer (the fields `date`, `lang`,
+// `id`; the key `page` beside `pager`) they are matched only so far as case
+// and plural go: `data`, `land` or `page` is as likely a param of its own.
 // nullopt when it is not close.
 std::optional<size_t> Closeness(absl::string_view key,
                                 absl::string_view field) {
@@ -373,7 +374,11 @@ std::optional<size_t> Closeness(absl::string_view key,
             many == absl::StrCat(one.substr(0, one.size() - 1), "ies"));
   };
   if (k == f || plural_of(k, f) || plural_of(f, k)) return 0;
-  const size_t limit = f.size() <= 4 ? 0 : f.size() <= 7 ? 1 : 2;
+  // A letter more or less makes another word of a short one, whichever of
+  // the two is short (`page`, `pager`).
+  const size_t limit = std::min(k.size(), f.size()) <= 4 ? 0
+                       : f.size() <= 7                   ? 1
+                                                         : 2;
   const size_t distance = EditDistance(k, f);
   if (distance <= limit) return distance;
   return std::nullopt;

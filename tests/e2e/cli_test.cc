@@ -3675,5 +3675,25 @@ TEST_F(CliTest, ApplyWarnsOfFrontMatterKeysCloseToAField) {
   EXPECT_EQ(r.err, warning("<stdin>", "sumary", "summary") + "\n");
 }
 
+// `page:` (a theme's param of its own) was warned of as a typo of `pager`:
+// a key or field of 4 letters or fewer is close only by case and plural,
+// as one letter more or less makes another word of a short one.
+TEST_F(CliTest, ApplyTakesAShortKeyALetterFromAFieldAsAParam) {
+  const std::string f =
+      Write("short/short-keys.md",
+            "---\ntitle: \"S\"\npage: 2\nraft: x\nPager: true\n---\nbody\n");
+  CommandResult r = Ctl({"apply", "-f", f, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, f + ": warning: front matter key 'Pager' is not a field; "
+                       "kept as a param (did you mean 'pager'?)\n");
+  const std::string page =
+      Write("short/short-page.md", "---\ntitle: \"P\"\npage: 2\n---\nbody\n");
+  r = Ctl({"apply", "-f", page, "--strict"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(GetJson("short-page").params().fields().at("page").number_value(),
+            2);
+}
+
 }  // namespace
 }  // namespace content
