@@ -1302,9 +1302,12 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   return reporter.Finish(format, 1);
 }
 
-absl::StatusOr<v1::Article> UpdateFromDocument(
-    Client& client, const std::string& label, absl::string_view text,
-    const std::string& id, int64_t expected_revision, Format format) {
+absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
+                                               const std::string& label,
+                                               absl::string_view text,
+                                               const std::string& id,
+                                               int64_t expected_revision,
+                                               bool strict, Format format) {
   const std::vector<Document> docs = SplitDocuments(text, label);
   if (docs.size() != 1) {
     return absl::InvalidArgumentError(
@@ -1316,7 +1319,10 @@ absl::StatusOr<v1::Article> UpdateFromDocument(
   parsed.label = label;
   parsed.article = ParseDocument(label, docs.front(), options, &parsed.id_from);
   if (!parsed.article.ok()) return parsed.article.status();
-  for (const auto& [key, field] : NearFieldKeys(*parsed.article)) {
+  const std::vector<std::pair<std::string, std::string>> near =
+      NearFieldKeys(*parsed.article);
+  if (strict && !near.empty()) return NearKeysError(near);
+  for (const auto& [key, field] : near) {
     WarnNearKey(label, key, field, format);
   }
   // Renamed in the editor, the document would be written over another

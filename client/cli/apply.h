@@ -83,11 +83,15 @@ int Apply(Client& client, const ApplyOptions& options, Format format);
 // INVALID_ARGUMENT, unsent; the server's field errors name the keys as the
 // document wrote them (`publishDate: ...`). A front-matter key close to a
 // field is warned of on stderr, in `format`, as apply warns of it, and
-// kept as a param. Returns the head after the write, still at
+// kept as a param; with `strict` it is INVALID_ARGUMENT instead, unsent,
+// as `apply --strict` words it. Returns the head after the write, still at
 // `expected_revision` when the content was unchanged.
-absl::StatusOr<v1::Article> UpdateFromDocument(
-    Client& client, const std::string& label, absl::string_view text,
-    const std::string& id, int64_t expected_revision, Format format);
+absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
+                                               const std::string& label,
+                                               absl::string_view text,
+                                               const std::string& id,
+                                               int64_t expected_revision,
+                                               bool strict, Format format);
 
 }  // namespace content::cli
 

@@ -226,8 +226,8 @@ int Edit(Client& client, const EditOptions& options, Format format) {
     return kExitOk;
   }
 
-  absl::StatusOr<v1::Article> updated =
-      UpdateFromDocument(client, path, *edited, id, head->revision(), format);
+  absl::StatusOr<v1::Article> updated = UpdateFromDocument(
+      client, path, *edited, id, head->revision(), options.strict, format);
   if (!updated.ok()) {
     std::string hint;
     absl::Status error = updated.status();

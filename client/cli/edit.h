@@ -16,6 +16,11 @@ struct EditOptions {
   // Shell command line of the editor; the file's path is added as its last
   // argument. Empty: EditorCommand(). Default: "".
   std::string editor;
+  // Refuse what the editor saved when its front matter has a top-level key
+  // that is no field but close to one (`tittle`, `tag`), as `apply
+  // --strict` does, rather than warn and keep it as a param; the file is
+  // kept as for any refused edit. Default: false.
+  bool strict = false;
   // How the client reaches contentd, for what a connection error says.
   Connection connection;
 };

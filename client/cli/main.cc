@@ -1965,6 +1965,11 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       "edit",
       "Change an article in an editor ($CONTENT_EDITOR, $VISUAL, $EDITOR)");
   AddId(edit_cmd, &edit.id);
+  edit_cmd->add_flag("--strict", edit.strict,
+                     "Refuse what was saved if its front matter has a key "
+                     "that is no field but close to one (`tittle`, `tag`), "
+                     "rather than warn and keep it as a param; the file is "
+                     "kept");
 
   GetFlags get;
   CLI::App* get_cmd =

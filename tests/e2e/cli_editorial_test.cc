@@ -1137,5 +1137,48 @@ TEST_F(CliEditTest, WarnsOfAFrontMatterKeyCloseToAField) {
   EXPECT_EQ(w.at("field").string_value(), "tags");
 }
 
+// edit --strict refuses what apply --strict refuses, a key close to a
+// field (`tag:`): nothing is written, the file is kept and the error says
+// how to write it, as for any refused edit. Without such a key it edits.
+TEST_F(CliEditTest, StrictRefusesAFrontMatterKeyCloseToAField) {
+  ASSERT_TRUE(ApplySampleTwice());
+  const std::string add_tag =
+      "sed -i 's/^title: .*/title: \"Tagged\"\\ntag: \"x\"/' \"$1\"\n";
+  CommandResult r = Edit(add_tag, {"deepseek-brokers", "--strict"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, "");
+  ASSERT_EQ(Left().size(), 1u) << r.err;
+  const std::string kept = Left()[0];
+  EXPECT_EQ(r.err,
+            "Error: INVALID_ARGUMENT: front matter key 'tag' is not a field "
+            "(did you mean 'tags'?); --strict refuses it: correct the key, or "
+            "put it under `params:` to keep it as a param\nyour edit is kept "
+            "in " +
+                kept + ": fix it, then `contentctl apply -f " + kept +
+                " --expected-revision 2` writes it\n");
+  EXPECT_EQ(GetJsonArticle("deepseek-brokers").revision(), 2);
+  EXPECT_THAT(ReadFile(kept), HasSubstr("\ntag: \"x\"\n"));
+  fs::remove_all(tmp_);
+
+  r = Edit(add_tag, {"deepseek-brokers", "--strict", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "INVALID_ARGUMENT");
+  EXPECT_THAT(e.at("message").string_value(),
+              HasSubstr("front matter key 'tag' is not a field"));
+  ASSERT_EQ(Left().size(), 1u);
+  EXPECT_EQ(e.at("file").string_value(), Left()[0]);
+  EXPECT_THAT(e.at("hint").string_value(), StartsWith("your edit is kept in"));
+  fs::remove_all(tmp_);
+
+  r = Edit("sed -i 's/^title: .*/title: \"Strict\"/' \"$1\"\n",
+           {"deepseek-brokers", "--strict"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/deepseek-brokers edited (revision 3)\n");
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(Left(), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace content
