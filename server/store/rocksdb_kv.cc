@@ -728,9 +728,8 @@ class RocksKv : public KvEngine {
     // volume, or contentd restarts. So the flush's room (the memtables' size
     // and the 2 MiB a write keeps in reserve, CheckSpace) is checked first.
     const uint64_t memtables = MemtableBytes();
-    struct statvfs fs;
-    if (statvfs(path_.c_str(), &fs) == 0 &&
-        uint64_t{fs.f_bavail} * fs.f_frsize < memtables + (uint64_t{2} << 20)) {
+    absl::StatusOr<uint64_t> free_bytes = FreeBytes();
+    if (free_bytes.ok() && *free_bytes < memtables + (uint64_t{2} << 20)) {
       return NoRoomToCompact(absl::StrCat(
           "the memtables it flushes first hold ", memtables, " bytes"));
     }
@@ -751,11 +750,10 @@ class RocksKv : public KvEngine {
   // more (UNAVAILABLE, which the SDK retried): both say what to do instead,
   // `why` in parentheses after it.
   absl::Status NoRoomToCompact(absl::string_view why) const {
-    struct statvfs fs;
-    const std::string free_bytes =
-        statvfs(path_.c_str(), &fs) == 0
-            ? absl::StrCat(uint64_t{fs.f_bavail} * fs.f_frsize, " bytes free")
-            : std::string("little space free");
+    absl::StatusOr<uint64_t> free = FreeBytes();
+    const std::string free_bytes = free.ok()
+                                       ? absl::StrCat(*free, " bytes free")
+                                       : std::string("little space free");
     return WithReason(
         absl::ResourceExhaustedError(absl::StrCat(
             "storage: not enough disk space to compact: ", free_bytes, " in ",
@@ -1421,16 +1419,17 @@ class RocksKv : public KvEngine {
   }
   // RESOURCE_EXHAUSTED unless the data directory has room for `bytes` of
   // WAL plus a reserve for flushes and the manifest.
+  // Measured as the rest of the full-volume logic measures it (FreeBytes);
+  // a volume whose free space cannot be read is left to RocksDB.
   absl::Status CheckSpace(size_t bytes) const {
     constexpr uint64_t kReserve = uint64_t{2} << 20;
-    struct statvfs fs;
-    if (statvfs(path_.c_str(), &fs) != 0) return absl::OkStatus();
-    const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
-    if (free_bytes >= 2 * uint64_t{bytes} + kReserve) return absl::OkStatus();
+    absl::StatusOr<uint64_t> free_bytes = FreeBytes();
+    if (!free_bytes.ok()) return absl::OkStatus();
+    if (*free_bytes >= 2 * uint64_t{bytes} + kReserve) return absl::OkStatus();
     return WithReason(absl::ResourceExhaustedError(absl::StrCat(
-                          "storage: disk full: ", free_bytes, " bytes free in ",
-                          path_, ", a write of ", bytes, " bytes needs ",
-                          2 * uint64_t{bytes} + kReserve)),
+                          "storage: disk full: ", *free_bytes,
+                          " bytes free in ", path_, ", a write of ", bytes,
+                          " bytes needs ", 2 * uint64_t{bytes} + kReserve)),
                       reason::kDiskFull);
   }
 
