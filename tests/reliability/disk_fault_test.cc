@@ -37,6 +37,9 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "server/store/keys.h"
+#include "server/store/kv.h"
+#include "server/store/rocksdb_kv.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
@@ -152,6 +155,57 @@ class DiskFaultTest : public ::testing::Test {
       }
     }
     std::fclose(f);
+  }
+
+  // The store on mount_, opened in this process while no contentd runs:
+  // as an earlier build of contentd left it (EarlierBuildsStore), or to read
+  // what it holds. Small, as the volume is.
+  std::unique_ptr<store::KvEngine> OpenHere() {
+    store::RocksKvOptions options;
+    options.path = mount_;
+    options.block_cache_bytes = size_t{8} << 20;
+    options.write_buffer_bytes = size_t{4} << 20;
+    absl::StatusOr<std::unique_ptr<store::KvEngine>> kv =
+        store::OpenRocksKv(options);
+    EXPECT_TRUE(kv.ok()) << kv.status();
+    return kv.ok() ? *std::move(kv) : nullptr;
+  }
+  // The meta record `key` of the stored store, "(none)" if there is none.
+  std::string MetaRecord(absl::string_view key) {
+    std::unique_ptr<store::KvEngine> kv = OpenHere();
+    if (kv == nullptr) return "(no store)";
+    std::string value;
+    absl::Status s = kv->Get(store::Family::kMeta, key, &value);
+    return s.ok() ? value : "(none)";
+  }
+  // Makes the (stopped) store one of a build before the text_index record
+  // and the layout marker: neither is stored. With `text_ids`, the text
+  // postings of those (deleted) articles go back where layout 1 kept them,
+  // under the deleted kind, where queries no longer look.
+  void EarlierBuildsStore(const std::vector<std::string>& text_ids = {}) {
+    std::unique_ptr<store::KvEngine> kv = OpenHere();
+    ASSERT_NE(kv, nullptr);
+    store::KvBatch old;
+    old.Delete(store::Family::kMeta, std::string(store::kTextIndexKey));
+    old.Delete(store::Family::kMeta, std::string(store::kFormatKey));
+    std::unique_ptr<store::KvIterator> it =
+        kv->NewIterator(store::Family::kPostings, {});
+    int moved = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key(it->key());
+      if (key[0] != static_cast<char>(store::IndexKind::kText)) continue;
+      for (const std::string& id : text_ids) {
+        if (!absl::EndsWith(key, id)) continue;
+        std::string to = key;
+        to[0] = static_cast<char>('x' | store::kDeletedBit);
+        old.Delete(store::Family::kPostings, key);
+        old.Put(store::Family::kPostings, to, it->value());
+        ++moved;
+      }
+    }
+    ASSERT_TRUE(it->status().ok()) << it->status();
+    if (!text_ids.empty()) ASSERT_GT(moved, 0);
+    ASSERT_TRUE(kv->Write(std::move(old), true).ok());
   }
 
   // Writes until one fails; returns that status (OK if none did).
@@ -689,6 +743,102 @@ TEST_F(DiskFaultTest, AStoreWhoseVolumeFilledUpStartsAndServesReads) {
 
   std::filesystem::remove(mount_ + "/filler");
   ASSERT_TRUE(WriteAgain(absl::Seconds(20)).ok()) << server_->Log();
+  VerifyIntact();
+}
+
+// A store of a build before the text_index record and the layout marker,
+// started on a full volume, serves reads read-only like any other store (it
+// exited: recording them failed DISK_FULL): reads do not need them, and
+// they are stored with the first write once there is room, so none is
+// stored without them. Both ways a full volume meets a start: opened
+// read-only (no room to open for writing), and opened for writing with too
+// little room for a write.
+TEST_F(DiskFaultTest, AnEarlierBuildsStoreStartsOnAFullVolumeAndRecordsLater) {
+  ASSERT_TRUE(Create("before", 1024).ok());
+  acked_.push_back("before");
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+  for (const bool read_only : {true, false}) {
+    SCOPED_TRACE(read_only ? "opened read-only" : "opened for writing");
+    ASSERT_NO_FATAL_FAILURE(EarlierBuildsStore());
+    if (read_only) {
+      ASSERT_NO_FATAL_FAILURE(FillAll());
+    } else {
+      Fill(/*leave=*/1 << 20);
+    }
+    const size_t logged = server_->Log().size();  // the log is appended to
+    ASSERT_TRUE(server_->Restart()) << server_->Log();
+    const std::string log = server_->Log().substr(logged);
+    EXPECT_EQ(log.find("serving reads only") != std::string::npos, read_only)
+        << log;
+    EXPECT_THAT(log, ::testing::HasSubstr(
+                         "contentd: the volume is full: the store's "
+                         "text_index setting and its layout marker will be "
+                         "written with the first write once there is room"));
+    ClientOptions options;
+    options.target = server_->address();
+    options.max_attempts = 1;
+    options.timeout = absl::Seconds(10);
+    client_ = *Client::Connect(options);
+    for (const std::string& id : acked_) {
+      absl::StatusOr<v1::Article> a = client_->Get(id);
+      EXPECT_TRUE(a.ok()) << id << ": " << a.status();
+    }
+    absl::StatusOr<v1::Article> refused = Create("while-full", 64 << 10);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(ErrorReason(refused.status()), "DISK_FULL") << refused.status();
+    std::filesystem::remove(mount_ + "/filler");
+    std::filesystem::remove(mount_ + "/filler2");
+    ASSERT_TRUE(WriteAgain(absl::Seconds(60)).ok()) << server_->Log();
+    client_.reset();
+    ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+    EXPECT_EQ(MetaRecord(store::kTextIndexKey), "1");
+    EXPECT_EQ(MetaRecord(store::kFormatKey), absl::StrCat(store::kStoreFormat));
+  }
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  ClientOptions options;
+  options.target = server_->address();
+  options.max_attempts = 1;
+  client_ = *Client::Connect(options);
+  VerifyIntact();
+}
+
+// A store of layout 1 keeps the text postings of deleted and unpublished
+// articles where queries no longer look: until they move, text queries
+// would leave those articles out. On a full volume, where they cannot move,
+// contentd does not start (rather than serve wrong answers), saying so and
+// what room the move needs; with room it moves them and serves.
+TEST_F(DiskFaultTest, ALayoutOneStoreWhoseTextPostingsCannotMoveDoesNotStart) {
+  ASSERT_TRUE(Create("kept", 1024).ok());
+  acked_.push_back("kept");
+  ASSERT_TRUE(Create("gone", 1024).ok());
+  v1::DeleteArticleRequest del;
+  del.set_name(ArticleName("gone"));
+  ASSERT_TRUE(client_->DeleteArticle(del).ok());
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+  ASSERT_NO_FATAL_FAILURE(EarlierBuildsStore({"gone"}));
+  ASSERT_NO_FATAL_FAILURE(FillAll());
+  EXPECT_FALSE(server_->Restart()) << server_->Log();
+  const std::string log = server_->Log();
+  EXPECT_THAT(log, ::testing::HasSubstr("text postings (")) << log;
+  EXPECT_THAT(log, ::testing::HasSubstr(
+                       "bytes) of deleted or unpublished articles must move to "
+                       "where queries look for them before it can serve (text "
+                       "queries would leave those articles out): that takes "
+                       "writes, and the volume is full. Free about "))
+      << log;
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("Assertion")));
+  std::filesystem::remove(mount_ + "/filler");
+  std::filesystem::remove(mount_ + "/filler2");
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  EXPECT_THAT(server_->Log(),
+              ::testing::HasSubstr("text postings of deleted or unpublished "
+                                   "articles into the text lists"));
+  ClientOptions options;
+  options.target = server_->address();
+  options.max_attempts = 1;
+  client_ = *Client::Connect(options);
   VerifyIntact();
 }
 
