@@ -9,6 +9,8 @@
 // Mounting needs root (CI runs as root); elsewhere the tests skip.
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -95,8 +97,7 @@ class DiskFaultTest : public ::testing::Test {
     mount_ = tmp_.path() + "/mnt";
     std::filesystem::create_directories(mount_);
     testing::CommandResult r =
-        RunCommand({"mount", "-t", "tmpfs", "-o", absl::StrCat("size=", size_),
-                    "tmpfs", mount_});
+        testing::MountTestTmpfs(mount_, absl::StrCat("size=", size_));
     if (r.exit_code != 0) {
       GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << r.err;
     }
@@ -116,7 +117,7 @@ class DiskFaultTest : public ::testing::Test {
       std::cerr << "server log:\n" << server_->Log();
     client_.reset();
     server_.reset();
-    if (mounted_) RunCommand({"umount", "-l", mount_});
+    if (mounted_) testing::UnmountTestTmpfs(mount_);
   }
 
   absl::StatusOr<v1::Article> Create(const std::string& id, size_t bytes) {
@@ -858,10 +859,10 @@ TEST_F(DiskFaultTest, ABackupToAFullVolumeSaysTheDestinationIsFull) {
   }
   const std::string dest_mount = tmp_.path() + "/dest";
   std::filesystem::create_directories(dest_mount);
-  testing::CommandResult mounted = RunCommand(
-      {"mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dest_mount});
+  testing::CommandResult mounted =
+      testing::MountTestTmpfs(dest_mount, "size=1m");
   ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
-  absl::Cleanup unmount = [&] { RunCommand({"umount", "-l", dest_mount}); };
+  absl::Cleanup unmount = [&] { testing::UnmountTestTmpfs(dest_mount); };
   const std::string dest = dest_mount + "/backup";
   auto expect_destination_full = [&](const absl::Status& s) {
     EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
@@ -959,6 +960,68 @@ TEST_F(DiskFaultTest, ABackupToAFullVolumeSaysTheDestinationIsFull) {
   std::filesystem::remove(mount_ + "/filler2");
   ASSERT_TRUE(WriteAgain(absl::Seconds(30)).ok()) << server_->Log();
   VerifyIntact();
+}
+
+// Whether a tmpfs is mounted at `dir`.
+bool Mounted(const std::string& dir) {
+  std::ifstream in("/proc/self/mounts");
+  std::string source, point, rest;
+  while (in >> source >> point && std::getline(in, rest)) {
+    if (point == dir && absl::StartsWith(rest, " tmpfs ")) return true;
+  }
+  return false;
+}
+
+// A test killed before it unmounts (a timeout, ^C) left its tmpfs mounted
+// for good. The next mount a test makes unmounts those whose owner is gone
+// and that nothing uses, and removes their directories; mounts of live
+// tests, mounts in use and mounts no test recorded stay.
+TEST(StaleMountTest, MountsOfGoneTestsAreUnmountedOthersStay) {
+  TempDir gone, live, busy, unrecorded;
+  for (const TempDir* d : {&gone, &live, &busy, &unrecorded})
+    std::filesystem::create_directories(d->path() + "/mnt");
+  if (testing::MountTestTmpfs(live.path() + "/mnt", "size=1m").exit_code != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs (needs root)";
+  }
+  absl::Cleanup unmount_live = [&] {
+    testing::UnmountTestTmpfs(live.path() + "/mnt");
+  };
+  // A process that has ended: its pid names no process (or another one,
+  // started since: the start time in the record then differs).
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  for (const TempDir* d : {&gone, &busy}) {
+    ASSERT_EQ(testing::MountTestTmpfs(d->path() + "/mnt", "size=1m").exit_code,
+              0);
+  }
+  for (const TempDir* d : {&gone, &busy})
+    testing::WriteFile(d->path() + "/mnt.owner", absl::StrCat(child, " 1\n"));
+  absl::Cleanup unmount_busy_and_gone = [&] {
+    testing::UnmountTestTmpfs(busy.path() + "/mnt");
+    if (Mounted(gone.path() + "/mnt"))
+      testing::UnmountTestTmpfs(gone.path() + "/mnt");
+  };
+  ASSERT_EQ(RunCommand({"mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                        unrecorded.path() + "/mnt"})
+                .exit_code,
+            0);
+  absl::Cleanup unmount_unrecorded = [&] {
+    RunCommand({"umount", "-l", unrecorded.path() + "/mnt"});
+  };
+  std::FILE* open_file = std::fopen((busy.path() + "/mnt/open").c_str(), "w");
+  ASSERT_NE(open_file, nullptr);
+  absl::Cleanup close_file = [&] { std::fclose(open_file); };
+
+  testing::UnmountStaleTestMounts();
+  EXPECT_FALSE(Mounted(gone.path() + "/mnt"));
+  EXPECT_FALSE(std::filesystem::exists(gone.path()))
+      << "its directory stays behind";
+  EXPECT_TRUE(Mounted(live.path() + "/mnt"));
+  EXPECT_TRUE(Mounted(busy.path() + "/mnt")) << "unmounted while in use";
+  EXPECT_TRUE(Mounted(unrecorded.path() + "/mnt"));
+  EXPECT_TRUE(std::filesystem::exists(busy.path() + "/mnt/open"));
 }
 
 // Linux refuses to remount a filesystem read-only while a file on it is open
