@@ -26,6 +26,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -847,8 +848,12 @@ int main(int argc, char** argv) {
   // Incomplete indexes would answer queries wrongly: refuse to serve.
   absl::Status repair_ok = content::store::IndexRepairPending(**store);
   if (!repair_ok.ok()) return Fail(repair_ok);
-  // So would text postings built with the other text_index setting.
-  absl::Status text_ok = content::store::MatchTextIndexSetting(**store);
+  // So would text postings built with the other text_index setting. (On a
+  // full volume, the records below go with the first write once there is
+  // room: reads do not need them.)
+  bool text_index_deferred = false;
+  absl::Status text_ok =
+      content::store::MatchTextIndexSetting(**store, &text_index_deferred);
   if (!text_ok.ok()) return Fail(text_ok);
   // Stores of earlier builds: text postings of articles not live where
   // those builds kept them, and text-list counters this build does not keep.
@@ -861,15 +866,32 @@ int main(int argc, char** argv) {
                  "the text lists that now hold every state"
               << std::endl;
   }
-  if (upgraded->dropped_text_counters) {
+  if (upgraded->dropped_text_counters && !upgraded->counters_deferred) {
     std::cerr << "contentd: dropped the text lists' counters of an earlier "
                  "build (their sizes are estimated now)"
               << std::endl;
   }
   // (An unmarked store is new, or an earlier build's: said above if so.)
-  if (upgraded->from != 0 && upgraded->from != upgraded->to) {
+  if (upgraded->from != 0 && upgraded->from != upgraded->to &&
+      !upgraded->deferred) {
     std::cerr << "contentd: store layout " << upgraded->from << " -> "
               << upgraded->to << " recorded" << std::endl;
+  }
+  // A full volume: what waits for room (reads need none of it).
+  std::vector<std::string> waiting;
+  if (text_index_deferred) waiting.push_back("the store's text_index setting");
+  if (upgraded->deferred) waiting.push_back("its layout marker");
+  if (upgraded->counters_deferred)
+    waiting.push_back("the deletion of its text lists' counters");
+  if (!waiting.empty()) {
+    std::string what = waiting.back();
+    if (waiting.size() > 1) {
+      waiting.pop_back();
+      what = absl::StrCat(absl::StrJoin(waiting, ", "), " and ", what);
+    }
+    std::cerr << "contentd: the volume is full: " << what
+              << " will be written with the first write once there is room"
+              << std::endl;
   }
 
   content::service::Authenticator auth(config.auth);

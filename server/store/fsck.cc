@@ -831,15 +831,61 @@ absl::Status PingAndNoteIndexes(Store& store, absl::Duration timeout) {
   return ping.ok() ? pending : ping;
 }
 
-absl::Status MatchTextIndexSetting(Store& store) {
+namespace {
+
+// Whether `s` is a write refused for want of room on the store's volume.
+bool NoRoom(const absl::Status& s) {
+  return absl::IsResourceExhausted(s) && ReasonOf(s) == reason::kDiskFull;
+}
+
+// Writes `record` (a synced write), or, where a local store's full volume
+// refuses it, leaves it to the store's first commit once there is room
+// (Store::WriteWithFirstCommit) and sets `*deferred`.
+absl::Status WriteOrDefer(Store& store, KvBatch record, bool* deferred) {
+  KvEngine* kv = store.engine();
+  absl::Status s = kv->Write(KvBatch(record), /*sync=*/true);
+  if (!NoRoom(s) || kv->shared()) return s;
+  store.WriteWithFirstCommit(std::move(record));
+  *deferred = true;
+  return absl::OkStatus();
+}
+
+// The text postings MoveTextPostings would move: how many, and their keys'
+// and values' bytes.
+absl::Status TextPostingsToMove(Store& store, int64_t* count, uint64_t* bytes) {
+  *count = 0;
+  *bytes = 0;
+  for (const ListState state : {ListState::kUnpublished, ListState::kDeleted}) {
+    const std::string first = PostingPrefix(IndexKind::kText, state, "");
+    KvReadOptions ro;
+    ro.lower_bound = first.substr(0, 1);
+    ro.upper_bound = PrefixSuccessor(ro.lower_bound);
+    std::unique_ptr<KvIterator> it =
+        store.engine()->NewIterator(Family::kPostings, ro);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++*count;
+      *bytes += it->key().size() + it->value().size();
+    }
+    if (!it->status().ok()) return it->status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MatchTextIndexSetting(Store& store, bool* deferred) {
   KvEngine* kv = store.engine();
   const std::string configured = TextIndexValue(store.text_index());
   std::string built_with;
   absl::Status s = kv->Get(Family::kMeta, kTextIndexKey, &built_with);
   if (absl::IsNotFound(s)) {
+    // Reads need no record; a write made with this setting goes with it.
     KvBatch record;
     record.Put(Family::kMeta, std::string(kTextIndexKey), configured);
-    return kv->Write(std::move(record), /*sync=*/true);
+    bool later = false;
+    s = WriteOrDefer(store, std::move(record), &later);
+    if (deferred != nullptr) *deferred = later;
+    return s;
   }
   if (!s.ok()) return s;
   if (built_with == configured) return absl::OkStatus();
@@ -903,10 +949,12 @@ absl::Status MoveTextPostings(Store& store,
   return absl::OkStatus();
 }
 
-absl::Status DropTextCounters(Store& store, bool* dropped) {
+namespace {
+
+// Into `*batch`, a range deletion of the counters of each text list state
+// that has any left (DropTextCounters).
+absl::Status TextCountersDeletion(Store& store, KvBatch* batch) {
   KvEngine* kv = store.engine();
-  *dropped = false;
-  KvBatch batch;
   for (const ListState state :
        {ListState::kLive, ListState::kUnpublished, ListState::kDeleted}) {
     // The counters of every text list of one state: [n/byte, n/byte + 1).
@@ -920,11 +968,20 @@ absl::Status DropTextCounters(Store& store, bool* dropped) {
     it->SeekToFirst();
     if (!it->status().ok()) return it->status();
     if (!it->Valid()) continue;
-    batch.DeleteRange(Family::kMeta, ro.lower_bound, ro.upper_bound);
-    *dropped = true;
+    batch->DeleteRange(Family::kMeta, ro.lower_bound, ro.upper_bound);
   }
-  if (!*dropped) return absl::OkStatus();
-  return kv->Write(std::move(batch), /*sync=*/true);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status DropTextCounters(Store& store, bool* dropped) {
+  *dropped = false;
+  KvBatch batch;
+  absl::Status s = TextCountersDeletion(store, &batch);
+  if (!s.ok() || batch.empty()) return s;
+  *dropped = true;
+  return store.engine()->Write(std::move(batch), /*sync=*/true);
 }
 
 absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store) {
@@ -946,8 +1003,37 @@ absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store) {
     // marker yet) runs them again.
     s = MoveTextPostings(store, MoveTextPostingsOptions{},
                          &up.moved_text_postings);
+    if (NoRoom(s)) {
+      // Until they move, text queries leave out the deleted and
+      // unpublished articles they belong to: no start, rather than wrong
+      // answers served read-only.
+      int64_t count = 0;
+      uint64_t bytes = 0;
+      if (!TextPostingsToMove(store, &count, &bytes).ok()) return s;
+      const uint64_t room = 2 * bytes + (uint64_t{2} << 20);
+      return WithReason(
+          absl::ResourceExhaustedError(absl::StrCat(
+              "the store has an earlier build's layout, and ", count,
+              " text postings (", bytes,
+              " bytes) of deleted or unpublished articles must move to where "
+              "queries look for them before it can serve (text queries would "
+              "leave those articles out): that takes writes, and the volume "
+              "is full. Free about ",
+              room,
+              " bytes for the move (twice its size, plus 2 MiB) besides what "
+              "the store needs to take writes, then start contentd again (",
+              s.message(), ")")),
+          reason::kDiskFull);
+    }
     if (!s.ok()) return s;
-    s = DropTextCounters(store, &up.dropped_text_counters);
+    // The counters are not read (text lists' sizes are estimated), so
+    // their deletion may wait for room.
+    KvBatch drop;
+    s = TextCountersDeletion(store, &drop);
+    if (!s.ok()) return s;
+    up.dropped_text_counters = !drop.empty();
+    if (!drop.empty())
+      s = WriteOrDefer(store, std::move(drop), &up.counters_deferred);
     if (!s.ok()) return s;
   }
   // Layout 2 to 3 changes no key: a layout 2 posting names its head, which
@@ -955,7 +1041,7 @@ absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store) {
   KvBatch record;
   record.Put(Family::kMeta, std::string(kFormatKey),
              absl::StrCat(StoreFormatFor(kv->shared())));
-  s = kv->Write(std::move(record), /*sync=*/true);
+  s = WriteOrDefer(store, std::move(record), &up.deferred);
   if (!s.ok()) return s;
   up.to = StoreFormatFor(kv->shared());
   return up;

@@ -108,10 +108,13 @@ absl::Status PingAndNoteIndexes(Store& store, absl::Duration timeout);
 
 // OK if the store's postings were built with its text_index setting. A store
 // with no record (new, or written before the record existed) takes the
-// current setting, recorded here with a synced write. Otherwise
-// FAILED_PRECONDITION naming both settings: `contentd --check --repair` with
-// the new setting rebuilds the postings for it (and records it).
-absl::Status MatchTextIndexSetting(Store& store);
+// current setting, recorded here with a synced write; on a local store whose
+// volume is full, with the first write once there is room
+// (Store::WriteWithFirstCommit), and `*deferred` (if given) is set.
+// Otherwise FAILED_PRECONDITION naming both settings: `contentd --check
+// --repair` with the new setting rebuilds the postings for it (and records
+// it).
+absl::Status MatchTextIndexSetting(Store& store, bool* deferred = nullptr);
 
 struct MoveTextPostingsOptions {
   // Postings moved per (synced) write. Default: 10,000.
@@ -142,6 +145,11 @@ struct FormatUpgrade {
   int to = 0;    // the layout recorded: StoreFormatFor (keys.h)
   int64_t moved_text_postings = 0;
   bool dropped_text_counters = false;
+  // The volume is full: the marker (`deferred`) and the counters' deletion
+  // (`counters_deferred`) go with the first write once there is room
+  // (Store::WriteWithFirstCommit).
+  bool deferred = false;
+  bool counters_deferred = false;
 };
 
 // Brings a store of an earlier layout to StoreFormatFor(shared) (keys.h):
@@ -151,6 +159,13 @@ struct FormatUpgrade {
 // recognised and newer builds' refused (Store::Open). A store already
 // there costs one read. contentd runs it at every
 // start, before serving; safe beside replicas on a shared engine.
+//
+// On a local store whose volume is full (writes refused RESOURCE_EXHAUSTED,
+// DISK_FULL) the deletion of the counters and the marker wait for the first
+// write (FormatUpgrade): reads are right without them. Text
+// postings to move are not left: queries would miss their articles until
+// they move, so that is RESOURCE_EXHAUSTED (DISK_FULL) saying how much room
+// the move needs.
 absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store);
 
 }  // namespace content::store

@@ -53,14 +53,18 @@ absl::string_view KvBatch::Keep(absl::string_view bytes) {
     if (bytes.size() > kBlockSize / 4) {
       // A big value gets a block of its own; the current one stays open.
       // Inserted before the current block, so blocks_.back() stays current.
-      auto own = std::make_unique<char[]>(bytes.size());
+      // Not zeroed first (as make_unique<char[]> does) only to be
+      // overwritten: that zeroing also made GCC 12 warn that the copy might
+      // write more than PTRDIFF_MAX bytes (-Wstringop-overflow), a size no
+      // string_view has and new[] would have thrown for.
+      std::unique_ptr<char[]> own(new char[bytes.size()]);
       std::memcpy(own.get(), bytes.data(), bytes.size());
       const absl::string_view view(own.get(), bytes.size());
       blocks_.insert(blocks_.empty() ? blocks_.end() : blocks_.end() - 1,
                      std::move(own));
       return view;
     }
-    blocks_.push_back(std::make_unique<char[]>(kBlockSize));
+    blocks_.push_back(std::unique_ptr<char[]>(new char[kBlockSize]));
     free_ = blocks_.back().get();
     free_size_ = kBlockSize;
   }

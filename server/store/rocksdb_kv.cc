@@ -728,9 +728,8 @@ class RocksKv : public KvEngine {
     // volume, or contentd restarts. So the flush's room (the memtables' size
     // and the 2 MiB a write keeps in reserve, CheckSpace) is checked first.
     const uint64_t memtables = MemtableBytes();
-    struct statvfs fs;
-    if (statvfs(path_.c_str(), &fs) == 0 &&
-        uint64_t{fs.f_bavail} * fs.f_frsize < memtables + (uint64_t{2} << 20)) {
+    absl::StatusOr<uint64_t> free_bytes = FreeBytes();
+    if (free_bytes.ok() && *free_bytes < memtables + (uint64_t{2} << 20)) {
       return NoRoomToCompact(absl::StrCat(
           "the memtables it flushes first hold ", memtables, " bytes"));
     }
@@ -751,11 +750,10 @@ class RocksKv : public KvEngine {
   // more (UNAVAILABLE, which the SDK retried): both say what to do instead,
   // `why` in parentheses after it.
   absl::Status NoRoomToCompact(absl::string_view why) const {
-    struct statvfs fs;
-    const std::string free_bytes =
-        statvfs(path_.c_str(), &fs) == 0
-            ? absl::StrCat(uint64_t{fs.f_bavail} * fs.f_frsize, " bytes free")
-            : std::string("little space free");
+    absl::StatusOr<uint64_t> free = FreeBytes();
+    const std::string free_bytes = free.ok()
+                                       ? absl::StrCat(*free, " bytes free")
+                                       : std::string("little space free");
     return WithReason(
         absl::ResourceExhaustedError(absl::StrCat(
             "storage: not enough disk space to compact: ", free_bytes, " in ",
@@ -1129,8 +1127,8 @@ class RocksKv : public KvEngine {
   // ran out of room there (`error` says how): the destination's volume, not
   // the store's, whose DISK_FULL means that writes stop. It names the
   // destination, its free space and about what the copy needs: the
-  // database's files, but for table and blob files where `dir` is on the
-  // store's volume (hard links).
+  // database's live files (BackupFiles), but for table and blob files where
+  // `dir` is on the store's volume (hard links).
   absl::Status DestinationFull(const std::string& dir,
                                absl::string_view error) const {
     namespace fs = std::filesystem;
@@ -1141,19 +1139,13 @@ class RocksKv : public KvEngine {
                              store_st.st_dev == dest_st.st_dev;
     uint64_t needed = 0;
     std::error_code ec;
-    std::vector<rocksdb::LiveFileStorageInfo> live;
-    rocksdb::LiveFilesStorageInfoOptions no_flush;
-    no_flush.wal_size_for_flush = std::numeric_limits<uint64_t>::max();
-    if (!read_only_ && db_->GetLiveFilesStorageInfo(no_flush, &live).ok()) {
-      // What a checkpoint copies.
-      for (const rocksdb::LiveFileStorageInfo& f : live) {
-        if (!same_volume || (f.file_type != rocksdb::kTableFile &&
-                             f.file_type != rocksdb::kBlobFile))
-          needed += f.size;
-      }
+    std::vector<BackupFile> files;
+    if (BackupFiles(&files).ok()) {
+      // What a checkpoint or CopyFilesTo copies: the live files only.
+      for (const BackupFile& f : files)
+        if (!same_volume || !f.table) needed += f.size;
     } else {
-      // What CopyFilesTo copies (or the directory's files, for want of
-      // better).
+      // For want of better, the directory's files of those kinds.
       for (const auto& entry : fs::directory_iterator(path_, ec)) {
         const std::string name = entry.path().filename().string();
         const bool table =
@@ -1188,9 +1180,38 @@ class RocksKv : public KvEngine {
         reason::kDestinationFull, std::move(metadata));
   }
 
+  struct BackupFile {
+    std::string name;  // in the database directory
+    uint64_t size = 0;
+    bool table = false;  // a table or blob file (hard-linked where it can)
+  };
+  // The database files a backup copies: RocksDB's live ones (tables, blob
+  // files, the WAL, the MANIFEST, CURRENT, OPTIONS), as of now without a
+  // flush, and IDENTITY. Not the obsolete files RocksDB no longer uses,
+  // which stay in the directory until a read-write open deletes them (a
+  // crash, or a switch to read-write that held deletions, can leave them).
+  absl::Status BackupFiles(std::vector<BackupFile>* files) const {
+    std::vector<rocksdb::LiveFileStorageInfo> live;
+    rocksdb::LiveFilesStorageInfoOptions no_flush;
+    no_flush.wal_size_for_flush = std::numeric_limits<uint64_t>::max();
+    rocksdb::Status s = db_->GetLiveFilesStorageInfo(no_flush, &live);
+    if (!s.ok()) return ToStatus(s);
+    files->clear();
+    for (const rocksdb::LiveFileStorageInfo& f : live) {
+      files->push_back({f.relative_filename, f.size,
+                        f.file_type == rocksdb::kTableFile ||
+                            f.file_type == rocksdb::kBlobFile});
+    }
+    std::error_code ec;
+    const uintmax_t identity = std::filesystem::file_size(
+        std::filesystem::path(path_) / "IDENTITY", ec);
+    if (!ec) files->push_back({"IDENTITY", identity, false});
+    return absl::OkStatus();
+  }
+
   // Whether a backup copies the database file `name` (not a table file)
   // into the destination: the WAL, the MANIFEST and the small files that
-  // name it.
+  // name it. (Where RocksDB cannot list its live files.)
   static bool CopiedDatabaseFile(const std::string& name) {
     return absl::EndsWith(name, ".log") || name == "CURRENT" ||
            name == "IDENTITY" || absl::StartsWith(name, "MANIFEST-") ||
@@ -1245,7 +1266,15 @@ class RocksKv : public KvEngine {
       return absl::AlreadyExistsError(absl::StrCat(dir, " already exists"));
     const std::string staging = dir + ".tmp";
     fs::remove_all(staging, ec);  // left by a backup that failed
-    absl::Status s = CopyDatabaseFiles(path_, staging, /*ingest=*/false);
+    // The live files, as a checkpoint copies; by name where RocksDB
+    // cannot list them.
+    std::vector<BackupFile> files;
+    absl::flat_hash_set<std::string> live;
+    if (BackupFiles(&files).ok()) {
+      for (const BackupFile& f : files) live.insert(f.name);
+    }
+    absl::Status s = CopyDatabaseFiles(path_, staging, /*ingest=*/false,
+                                       live.empty() ? nullptr : &live);
     if (s.ok() && fs::is_directory(ingest_dir_, ec))
       s = CopyDatabaseFiles(ingest_dir_, staging + "/ingest", /*ingest=*/true);
     if (s.ok() && !SyncDir(staging))
@@ -1263,9 +1292,11 @@ class RocksKv : public KvEngine {
   }
 
   // Copies (or links) the files of a database directory `from` that a copy
-  // needs into `to`, created here; of an ingest directory, its tables.
-  static absl::Status CopyDatabaseFiles(const std::string& from,
-                                        const std::string& to, bool ingest) {
+  // needs into `to`, created here: those in `live` if given, else by name;
+  // of an ingest directory, its tables.
+  static absl::Status CopyDatabaseFiles(
+      const std::string& from, const std::string& to, bool ingest,
+      const absl::flat_hash_set<std::string>* live = nullptr) {
     namespace fs = std::filesystem;
     if (::mkdir(to.c_str(), 0755) != 0)
       return FileError("creating ", to, errno);
@@ -1282,8 +1313,9 @@ class RocksKv : public KvEngine {
     for (const std::string& name : names) {
       const bool table =
           absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".blob");
-      const bool needed = ingest ? absl::EndsWith(name, ".sst")
-                                 : table || CopiedDatabaseFile(name);
+      const bool needed = ingest            ? absl::EndsWith(name, ".sst")
+                          : live != nullptr ? live->contains(name)
+                                            : table || CopiedDatabaseFile(name);
       if (!needed) continue;
       const std::string src = from + "/" + name;
       const std::string dst = to + "/" + name;
@@ -1421,16 +1453,17 @@ class RocksKv : public KvEngine {
   }
   // RESOURCE_EXHAUSTED unless the data directory has room for `bytes` of
   // WAL plus a reserve for flushes and the manifest.
+  // Measured as the rest of the full-volume logic measures it (FreeBytes);
+  // a volume whose free space cannot be read is left to RocksDB.
   absl::Status CheckSpace(size_t bytes) const {
     constexpr uint64_t kReserve = uint64_t{2} << 20;
-    struct statvfs fs;
-    if (statvfs(path_.c_str(), &fs) != 0) return absl::OkStatus();
-    const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
-    if (free_bytes >= 2 * uint64_t{bytes} + kReserve) return absl::OkStatus();
+    absl::StatusOr<uint64_t> free_bytes = FreeBytes();
+    if (!free_bytes.ok()) return absl::OkStatus();
+    if (*free_bytes >= 2 * uint64_t{bytes} + kReserve) return absl::OkStatus();
     return WithReason(absl::ResourceExhaustedError(absl::StrCat(
-                          "storage: disk full: ", free_bytes, " bytes free in ",
-                          path_, ", a write of ", bytes, " bytes needs ",
-                          2 * uint64_t{bytes} + kReserve)),
+                          "storage: disk full: ", *free_bytes,
+                          " bytes free in ", path_, ", a write of ", bytes,
+                          " bytes needs ", 2 * uint64_t{bytes} + kReserve)),
                       reason::kDiskFull);
   }
 

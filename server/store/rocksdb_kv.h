@@ -81,10 +81,11 @@ struct RocksKvOptions {
   // Tests only: the file system RocksDB runs on, e.g. a wrapper that
   // injects I/O errors. Default: null, the local file system.
   std::shared_ptr<rocksdb::FileSystem> file_system;
-  // Tests only: the bytes free on the volume of `path` (the open's probe,
-  // see OpenRocksKv, and the write path's before it retries a flush that
-  // failed for want of room). Default: null, statvfs of `path` or, if it
-  // does not exist yet, of its nearest existing parent.
+  // Tests only: the bytes free on the volume of `path`, wherever the engine
+  // measures it: the open's probe (see OpenRocksKv), the room check of
+  // every write, before a retry of a flush that failed for want of room and
+  // before a compaction. Default: null, statvfs of `path` or, if it does not
+  // exist yet, of its nearest existing parent.
   std::function<absl::StatusOr<uint64_t>(const std::string& path)> free_space;
   // Tests only: called when a read-write open in place (read_only_when_full)
   // has failed, before the engine makes sure it still holds LOCK. Default:

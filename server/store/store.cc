@@ -676,7 +676,7 @@ Store::Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options)
     : options_(options), kv_(std::move(kv)), shared_(kv_->shared()) {}
 
 Store::~Store() {
-  // No call of SaveTokenKey is running or comes once this returns.
+  // No call of WriteOwedRecords is running or comes once this returns.
   kv_->SetWritesResumed(nullptr);
   {
     absl::MutexLock lock(&follow_mu_);
@@ -808,12 +808,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   std::unique_ptr<Store> store(new Store(std::move(kv), options));
   absl::Status s = store->Init();
   if (!s.ok()) return s;
-  if (!store->token_key_saved_.load()) {
-    // Opened read-only for a full volume: the key is stored as soon as
-    // the engine takes writes again, or by the first commit then.
+  if (!store->shared_) {
+    // Records a full volume kept from being written (Init's token key, or
+    // start-up work's later) are written as soon as the engine takes writes
+    // again, or by the first commit then.
     Store* p = store.get();
-    p->kv_->SetWritesResumed([p] { p->SaveTokenKey(); });
-    if (p->kv_->WritesRefused().ok()) p->SaveTokenKey();  // resumed already
+    p->kv_->SetWritesResumed([p] { p->WriteOwedRecords(); });
+    if (p->kv_->WritesRefused().ok()) p->WriteOwedRecords();  // resumed
   }
   // Nothing to commit, and nothing to follow for a check of one snapshot.
   if (options.read_only) return store;
@@ -866,24 +867,44 @@ absl::Status Store::Init() {
     // A replica starting at the same moment stored its key first: use it.
     if (absl::IsAborted(s))
       s = kv_->Get(Family::kMeta, kTokenKeyKey, &token_key_);
-    // Opened read-only for a full volume (a store of a build that stored
-    // no key): it serves reads as any other, and the key is stored once
-    // writes resume (Open, LeadLocked). A shared store's key must be the
-    // one every replica uses, so it is not kept unstored.
-    if (!s.ok() && !shared_ && !kv_->WritesRefused().ok()) {
-      token_key_saved_ = false;
+    // Opened read-only for a full volume, or open for writing with too
+    // little room for one (a store of a build that stored no key): it
+    // serves reads as any other, and the key is stored once
+    // writes resume (WriteWithFirstCommit). A shared store's key must be
+    // the one every replica uses, so it is not kept unstored.
+    if (!s.ok() && !shared_ &&
+        (!kv_->WritesRefused().ok() ||
+         (absl::IsResourceExhausted(s) && ReasonOf(s) == reason::kDiskFull))) {
+      KvBatch owed;
+      owed.Put(Family::kMeta, std::string(kTokenKeyKey), token_key_);
+      absl::MutexLock lock(&owed_mu_);
+      owed_records_ = std::move(owed);
+      owes_records_ = true;
       return absl::OkStatus();
     }
   }
   return s;
 }
 
-void Store::SaveTokenKey() {
-  if (token_key_saved_.load()) return;
-  KvBatch batch;
-  batch.Put(Family::kMeta, std::string(kTokenKeyKey), token_key_);
-  // On failure the next commit stores it (LeadLocked).
-  if (kv_->Write(std::move(batch), /*sync=*/true).ok()) token_key_saved_ = true;
+void Store::WriteWithFirstCommit(KvBatch records) {
+  {
+    absl::MutexLock lock(&owed_mu_);
+    owed_records_.Append(std::move(records));
+    owes_records_ = true;
+  }
+  // The engine may have taken writes again since the caller's try.
+  if (kv_->WritesRefused().ok()) WriteOwedRecords();
+}
+
+void Store::WriteOwedRecords() {
+  if (!owes_records_.load()) return;
+  absl::MutexLock lock(&owed_mu_);
+  if (owed_records_.empty()) return;
+  // On failure the next commit stores them (LeadLocked).
+  if (kv_->Write(KvBatch(owed_records_), /*sync=*/true).ok()) {
+    owed_records_ = KvBatch();
+    owes_records_ = false;
+  }
 }
 
 absl::Status Store::CheckWritable() const {
@@ -2071,7 +2092,14 @@ void Store::LeadLocked(bool hand_off) {
     std::vector<absl::Status> refused;
     const size_t settled = FitGroup(queued, &group, &refused);
     KvBatch merged;
-    size_t ops = 0;
+    // Records a full volume kept back go first, in the same batch
+    // (WriteWithFirstCommit); held until the write is done.
+    std::optional<absl::MutexLock> owing;
+    if (!shared_ && owes_records_.load() && !group.empty()) {
+      owing.emplace(&owed_mu_);
+      merged = owed_records_;
+    }
+    size_t ops = merged.size();
     for (Writer* x : group) ops += x->batch.size();
     merged.Reserve(ops + 2 * group.size() + 1);  // + events, last sequence
     for (Writer* x : group) merged.Append(std::move(x->batch));
@@ -2095,12 +2123,12 @@ void Store::LeadLocked(bool hand_off) {
       // Every writer was refused: nothing to write.
     } else if (!shared_) {
       sequence_events(base, &merged);
-      // A page-token key Init could not store goes with the first commit.
-      const bool saves_key = !token_key_saved_.load();
-      if (saves_key)
-        merged.Put(Family::kMeta, std::string(kTokenKeyKey), token_key_);
       s = kv_->Write(std::move(merged), options_.sync);
-      if (s.ok() && saves_key) token_key_saved_ = true;
+      if (s.ok() && owing.has_value()) {
+        owed_records_ = KvBatch();
+        owes_records_ = false;
+      }
+      owing.reset();
     } else {
       // Other replicas commit too: the numbers follow the stored last
       // sequence, read in the same transaction that writes the events.

@@ -444,6 +444,15 @@ class Store {
   // article locks: fsck repairs indexes with it and nothing else should.
   KvEngine* engine() const { return kv_.get(); }
 
+  // Meta records that start-up work could not write because the volume is
+  // full (a write refused RESOURCE_EXHAUSTED, reason DISK_FULL): the page
+  // token key, the text_index setting, the layout marker. They are written
+  // ahead of the first commit that succeeds, in its batch, or when the
+  // engine takes writes again (KvEngine::SetWritesResumed), whichever comes
+  // first; so no write of this open is stored without them. Reads do not
+  // need them meanwhile. REQUIRES: a local store (not engine()->shared()).
+  void WriteWithFirstCommit(KvBatch records);
+
  private:
   struct Writer;
   Store(std::unique_ptr<KvEngine> kv, const StoreOptions& options);
@@ -597,8 +606,8 @@ class Store {
                        WrittenDone done);
   // The committer thread: leads whenever CommitAsync asks.
   void CommitLoop();
-  // Stores token_key_ if it is not stored yet (token_key_saved_).
-  void SaveTokenKey();
+  // Writes the records WriteWithFirstCommit keeps, if any.
+  void WriteOwedRecords();
 
   const StoreOptions options_;
   std::unique_ptr<KvEngine> kv_;
@@ -607,10 +616,11 @@ class Store {
   absl::Mutex follow_mu_;
   bool stopping_ ABSL_GUARDED_BY(follow_mu_) = false;
   std::string token_key_;
-  // False while token_key_ is this open's alone: Init could not store it
-  // (the engine refused writes, opened read-only for a full volume).
-  // Unshared stores only.
-  std::atomic<bool> token_key_saved_{true};
+  // WriteWithFirstCommit's records, and whether there are any. The lock is
+  // held through the write that stores them. Local stores only.
+  absl::Mutex owed_mu_;
+  KvBatch owed_records_ ABSL_GUARDED_BY(owed_mu_);
+  std::atomic<bool> owes_records_{false};
   IdLocks id_locks_;
 
   mutable absl::Mutex indexes_mu_;

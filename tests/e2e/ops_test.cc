@@ -894,13 +894,12 @@ TEST(BackupTest, AnUnwritableDestinationIsAPrecondition) {
   const std::string ro = dir.path() + "/ro";
   std::filesystem::create_directories(ro);
   // Read-only even for root, who ignores permission bits.
-  if (RunCommand({"mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro})
-          .exit_code != 0) {
+  if (testing::MountTestTmpfs(ro, "ro,size=1m").exit_code != 0) {
     GTEST_SKIP() << "cannot mount a read-only tmpfs (needs root)";
   }
   struct Unmount {
     std::string path;
-    ~Unmount() { RunCommand({"umount", "-l", path}); }
+    ~Unmount() { testing::UnmountTestTmpfs(path); }
   } unmount{ro};
   auto server = ServerProcess::Start(dir.path() + "/data");
   ASSERT_NE(server, nullptr);

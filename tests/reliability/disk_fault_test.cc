@@ -9,6 +9,8 @@
 // Mounting needs root (CI runs as root); elsewhere the tests skip.
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +22,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +39,9 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "server/store/keys.h"
+#include "server/store/kv.h"
+#include "server/store/rocksdb_kv.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
@@ -91,8 +97,7 @@ class DiskFaultTest : public ::testing::Test {
     mount_ = tmp_.path() + "/mnt";
     std::filesystem::create_directories(mount_);
     testing::CommandResult r =
-        RunCommand({"mount", "-t", "tmpfs", "-o", absl::StrCat("size=", size_),
-                    "tmpfs", mount_});
+        testing::MountTestTmpfs(mount_, absl::StrCat("size=", size_));
     if (r.exit_code != 0) {
       GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << r.err;
     }
@@ -112,7 +117,7 @@ class DiskFaultTest : public ::testing::Test {
       std::cerr << "server log:\n" << server_->Log();
     client_.reset();
     server_.reset();
-    if (mounted_) RunCommand({"umount", "-l", mount_});
+    if (mounted_) testing::UnmountTestTmpfs(mount_);
   }
 
   absl::StatusOr<v1::Article> Create(const std::string& id, size_t bytes) {
@@ -151,6 +156,57 @@ class DiskFaultTest : public ::testing::Test {
       }
     }
     std::fclose(f);
+  }
+
+  // The store on mount_, opened in this process while no contentd runs:
+  // as an earlier build of contentd left it (EarlierBuildsStore), or to read
+  // what it holds. Small, as the volume is.
+  std::unique_ptr<store::KvEngine> OpenHere() {
+    store::RocksKvOptions options;
+    options.path = mount_;
+    options.block_cache_bytes = size_t{8} << 20;
+    options.write_buffer_bytes = size_t{4} << 20;
+    absl::StatusOr<std::unique_ptr<store::KvEngine>> kv =
+        store::OpenRocksKv(options);
+    EXPECT_TRUE(kv.ok()) << kv.status();
+    return kv.ok() ? *std::move(kv) : nullptr;
+  }
+  // The meta record `key` of the stored store, "(none)" if there is none.
+  std::string MetaRecord(absl::string_view key) {
+    std::unique_ptr<store::KvEngine> kv = OpenHere();
+    if (kv == nullptr) return "(no store)";
+    std::string value;
+    absl::Status s = kv->Get(store::Family::kMeta, key, &value);
+    return s.ok() ? value : "(none)";
+  }
+  // Makes the (stopped) store one of a build before the text_index record
+  // and the layout marker: neither is stored. With `text_ids`, the text
+  // postings of those (deleted) articles go back where layout 1 kept them,
+  // under the deleted kind, where queries no longer look.
+  void EarlierBuildsStore(const std::vector<std::string>& text_ids = {}) {
+    std::unique_ptr<store::KvEngine> kv = OpenHere();
+    ASSERT_NE(kv, nullptr);
+    store::KvBatch old;
+    old.Delete(store::Family::kMeta, std::string(store::kTextIndexKey));
+    old.Delete(store::Family::kMeta, std::string(store::kFormatKey));
+    std::unique_ptr<store::KvIterator> it =
+        kv->NewIterator(store::Family::kPostings, {});
+    int moved = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key(it->key());
+      if (key[0] != static_cast<char>(store::IndexKind::kText)) continue;
+      for (const std::string& id : text_ids) {
+        if (!absl::EndsWith(key, id)) continue;
+        std::string to = key;
+        to[0] = static_cast<char>('x' | store::kDeletedBit);
+        old.Delete(store::Family::kPostings, key);
+        old.Put(store::Family::kPostings, to, it->value());
+        ++moved;
+      }
+    }
+    ASSERT_TRUE(it->status().ok()) << it->status();
+    if (!text_ids.empty()) ASSERT_GT(moved, 0);
+    ASSERT_TRUE(kv->Write(std::move(old), true).ok());
   }
 
   // Writes until one fails; returns that status (OK if none did).
@@ -691,6 +747,102 @@ TEST_F(DiskFaultTest, AStoreWhoseVolumeFilledUpStartsAndServesReads) {
   VerifyIntact();
 }
 
+// A store of a build before the text_index record and the layout marker,
+// started on a full volume, serves reads read-only like any other store (it
+// exited: recording them failed DISK_FULL): reads do not need them, and
+// they are stored with the first write once there is room, so none is
+// stored without them. Both ways a full volume meets a start: opened
+// read-only (no room to open for writing), and opened for writing with too
+// little room for a write.
+TEST_F(DiskFaultTest, AnEarlierBuildsStoreStartsOnAFullVolumeAndRecordsLater) {
+  ASSERT_TRUE(Create("before", 1024).ok());
+  acked_.push_back("before");
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+  for (const bool read_only : {true, false}) {
+    SCOPED_TRACE(read_only ? "opened read-only" : "opened for writing");
+    ASSERT_NO_FATAL_FAILURE(EarlierBuildsStore());
+    if (read_only) {
+      ASSERT_NO_FATAL_FAILURE(FillAll());
+    } else {
+      Fill(/*leave=*/1 << 20);
+    }
+    const size_t logged = server_->Log().size();  // the log is appended to
+    ASSERT_TRUE(server_->Restart()) << server_->Log();
+    const std::string log = server_->Log().substr(logged);
+    EXPECT_EQ(log.find("serving reads only") != std::string::npos, read_only)
+        << log;
+    EXPECT_THAT(log, ::testing::HasSubstr(
+                         "contentd: the volume is full: the store's "
+                         "text_index setting and its layout marker will be "
+                         "written with the first write once there is room"));
+    ClientOptions options;
+    options.target = server_->address();
+    options.max_attempts = 1;
+    options.timeout = absl::Seconds(10);
+    client_ = *Client::Connect(options);
+    for (const std::string& id : acked_) {
+      absl::StatusOr<v1::Article> a = client_->Get(id);
+      EXPECT_TRUE(a.ok()) << id << ": " << a.status();
+    }
+    absl::StatusOr<v1::Article> refused = Create("while-full", 64 << 10);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(ErrorReason(refused.status()), "DISK_FULL") << refused.status();
+    std::filesystem::remove(mount_ + "/filler");
+    std::filesystem::remove(mount_ + "/filler2");
+    ASSERT_TRUE(WriteAgain(absl::Seconds(60)).ok()) << server_->Log();
+    client_.reset();
+    ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+    EXPECT_EQ(MetaRecord(store::kTextIndexKey), "1");
+    EXPECT_EQ(MetaRecord(store::kFormatKey), absl::StrCat(store::kStoreFormat));
+  }
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  ClientOptions options;
+  options.target = server_->address();
+  options.max_attempts = 1;
+  client_ = *Client::Connect(options);
+  VerifyIntact();
+}
+
+// A store of layout 1 keeps the text postings of deleted and unpublished
+// articles where queries no longer look: until they move, text queries
+// would leave those articles out. On a full volume, where they cannot move,
+// contentd does not start (rather than serve wrong answers), saying so and
+// what room the move needs; with room it moves them and serves.
+TEST_F(DiskFaultTest, ALayoutOneStoreWhoseTextPostingsCannotMoveDoesNotStart) {
+  ASSERT_TRUE(Create("kept", 1024).ok());
+  acked_.push_back("kept");
+  ASSERT_TRUE(Create("gone", 1024).ok());
+  v1::DeleteArticleRequest del;
+  del.set_name(ArticleName("gone"));
+  ASSERT_TRUE(client_->DeleteArticle(del).ok());
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+  ASSERT_NO_FATAL_FAILURE(EarlierBuildsStore({"gone"}));
+  ASSERT_NO_FATAL_FAILURE(FillAll());
+  EXPECT_FALSE(server_->Restart()) << server_->Log();
+  const std::string log = server_->Log();
+  EXPECT_THAT(log, ::testing::HasSubstr("text postings (")) << log;
+  EXPECT_THAT(log, ::testing::HasSubstr(
+                       "bytes) of deleted or unpublished articles must move to "
+                       "where queries look for them before it can serve (text "
+                       "queries would leave those articles out): that takes "
+                       "writes, and the volume is full. Free about "))
+      << log;
+  EXPECT_THAT(log, ::testing::Not(::testing::HasSubstr("Assertion")));
+  std::filesystem::remove(mount_ + "/filler");
+  std::filesystem::remove(mount_ + "/filler2");
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  EXPECT_THAT(server_->Log(),
+              ::testing::HasSubstr("text postings of deleted or unpublished "
+                                   "articles into the text lists"));
+  ClientOptions options;
+  options.target = server_->address();
+  options.max_attempts = 1;
+  client_ = *Client::Connect(options);
+  VerifyIntact();
+}
+
 // A backup whose destination volume fills up fails naming the
 // destination (reason DESTINATION_FULL, metadata destination, free_bytes
 // and needed_bytes): it failed RESOURCE_EXHAUSTED (DISK_FULL) `storage: IO
@@ -707,10 +859,10 @@ TEST_F(DiskFaultTest, ABackupToAFullVolumeSaysTheDestinationIsFull) {
   }
   const std::string dest_mount = tmp_.path() + "/dest";
   std::filesystem::create_directories(dest_mount);
-  testing::CommandResult mounted = RunCommand(
-      {"mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dest_mount});
+  testing::CommandResult mounted =
+      testing::MountTestTmpfs(dest_mount, "size=1m");
   ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
-  absl::Cleanup unmount = [&] { RunCommand({"umount", "-l", dest_mount}); };
+  absl::Cleanup unmount = [&] { testing::UnmountTestTmpfs(dest_mount); };
   const std::string dest = dest_mount + "/backup";
   auto expect_destination_full = [&](const absl::Status& s) {
     EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
@@ -757,9 +909,36 @@ TEST_F(DiskFaultTest, ABackupToAFullVolumeSaysTheDestinationIsFull) {
   EXPECT_NE(shown.exit_code, 0);
   EXPECT_THAT(shown.err, ::testing::HasSubstr("\"DESTINATION_FULL\""));
 
-  // Opened read-only on a full volume, the store copies its files.
+  // Opened read-only on a full volume, the store copies its live files.
+  // Not an obsolete table file a crash left (RocksDB deletes it at the next
+  // read-write open), here one of 64 MiB (sparse, on a 24 MiB volume) with
+  // a number no live file has: needed_bytes counted it.
   client_.reset();
   ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+  std::set<uint64_t> numbers;
+  for (const auto& entry : std::filesystem::directory_iterator(mount_)) {
+    const std::string name = entry.path().filename().string();
+    uint64_t n = 0;
+    const size_t digits = name.find_first_not_of("0123456789");
+    if (digits > 0 && digits != std::string::npos &&
+        absl::SimpleAtoi(name.substr(0, digits), &n)) {
+      numbers.insert(n);
+    }
+    const size_t dash = name.find('-');
+    if (dash != std::string::npos &&
+        absl::SimpleAtoi(name.substr(dash + 1), &n)) {
+      numbers.insert(n);
+    }
+  }
+  ASSERT_FALSE(numbers.empty());
+  uint64_t obsolete = 1;
+  while (numbers.count(obsolete) > 0) ++obsolete;
+  ASSERT_LT(obsolete, *numbers.rbegin());
+  char obsolete_name[32];
+  std::snprintf(obsolete_name, sizeof(obsolete_name), "/%06llu.sst",
+                static_cast<unsigned long long>(obsolete));
+  { std::ofstream(mount_ + obsolete_name); }
+  std::filesystem::resize_file(mount_ + obsolete_name, uint64_t{64} << 20);
   ASSERT_NO_FATAL_FAILURE(FillAll());
   ASSERT_TRUE(server_->Restart()) << server_->Log();
   ASSERT_THAT(server_->Log(), ::testing::HasSubstr("serving reads only"));
@@ -771,10 +950,78 @@ TEST_F(DiskFaultTest, ABackupToAFullVolumeSaysTheDestinationIsFull) {
   backup = client_->BackupStore(request);
   ASSERT_FALSE(backup.ok());
   expect_destination_full(backup.status());
+  int64_t needed_bytes = -1;
+  ASSERT_TRUE(absl::SimpleAtoi(ErrorMetadata(backup.status())["needed_bytes"],
+                               &needed_bytes));
+  EXPECT_LT(needed_bytes, int64_t{24} << 20)
+      << "more than the store's whole volume holds: the obsolete file "
+      << obsolete_name << " was counted";
   std::filesystem::remove(mount_ + "/filler");
   std::filesystem::remove(mount_ + "/filler2");
   ASSERT_TRUE(WriteAgain(absl::Seconds(30)).ok()) << server_->Log();
   VerifyIntact();
+}
+
+// Whether a tmpfs is mounted at `dir`.
+bool Mounted(const std::string& dir) {
+  std::ifstream in("/proc/self/mounts");
+  std::string source, point, rest;
+  while (in >> source >> point && std::getline(in, rest)) {
+    if (point == dir && absl::StartsWith(rest, " tmpfs ")) return true;
+  }
+  return false;
+}
+
+// A test killed before it unmounts (a timeout, ^C) left its tmpfs mounted
+// for good. The next mount a test makes unmounts those whose owner is gone
+// and that nothing uses, and removes their directories; mounts of live
+// tests, mounts in use and mounts no test recorded stay.
+TEST(StaleMountTest, MountsOfGoneTestsAreUnmountedOthersStay) {
+  TempDir gone, live, busy, unrecorded;
+  for (const TempDir* d : {&gone, &live, &busy, &unrecorded})
+    std::filesystem::create_directories(d->path() + "/mnt");
+  if (testing::MountTestTmpfs(live.path() + "/mnt", "size=1m").exit_code != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs (needs root)";
+  }
+  absl::Cleanup unmount_live = [&] {
+    testing::UnmountTestTmpfs(live.path() + "/mnt");
+  };
+  // A process that has ended: its pid names no process (or another one,
+  // started since: the start time in the record then differs).
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  for (const TempDir* d : {&gone, &busy}) {
+    ASSERT_EQ(testing::MountTestTmpfs(d->path() + "/mnt", "size=1m").exit_code,
+              0);
+  }
+  for (const TempDir* d : {&gone, &busy})
+    testing::WriteFile(d->path() + "/mnt.owner", absl::StrCat(child, " 1\n"));
+  absl::Cleanup unmount_busy_and_gone = [&] {
+    testing::UnmountTestTmpfs(busy.path() + "/mnt");
+    if (Mounted(gone.path() + "/mnt"))
+      testing::UnmountTestTmpfs(gone.path() + "/mnt");
+  };
+  ASSERT_EQ(RunCommand({"mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                        unrecorded.path() + "/mnt"})
+                .exit_code,
+            0);
+  absl::Cleanup unmount_unrecorded = [&] {
+    RunCommand({"umount", "-l", unrecorded.path() + "/mnt"});
+  };
+  std::FILE* open_file = std::fopen((busy.path() + "/mnt/open").c_str(), "w");
+  ASSERT_NE(open_file, nullptr);
+  absl::Cleanup close_file = [&] { std::fclose(open_file); };
+
+  testing::UnmountStaleTestMounts();
+  EXPECT_FALSE(Mounted(gone.path() + "/mnt"));
+  EXPECT_FALSE(std::filesystem::exists(gone.path()))
+      << "its directory stays behind";
+  EXPECT_TRUE(Mounted(live.path() + "/mnt"));
+  EXPECT_TRUE(Mounted(busy.path() + "/mnt")) << "unmounted while in use";
+  EXPECT_TRUE(Mounted(unrecorded.path() + "/mnt"));
+  EXPECT_TRUE(std::filesystem::exists(busy.path() + "/mnt/open"));
 }
 
 // Linux refuses to remount a filesystem read-only while a file on it is open

@@ -520,6 +520,47 @@ TEST_F(SmallVolumeTest, ANewStoreOnAVolumeTooSmallIsRefusedSayingWhy) {
   EXPECT_TRUE(Open(uint64_t{1} << 20, &fs).ok());
 }
 
+// Every write checks that the volume has room for it (twice its bytes and
+// a 2 MiB reserve) before RocksDB meets a full disk, and a compaction that
+// its flush has room: both measure the free space as the rest of the
+// full-volume logic does, through RocksKvOptions::free_space where a test
+// sets it (they called statvfs themselves, so a test could not steer them).
+TEST_F(SmallVolumeTest, WritesAndCompactionsMeasureRoomThroughTheProbe) {
+  std::atomic<uint64_t> free_bytes{uint64_t{1} << 40};
+  RocksKvOptions options;
+  options.path = dir_ + "/db";
+  options.block_cache_bytes = size_t{8} << 20;
+  options.free_space = [&free_bytes](const std::string&) {
+    return absl::StatusOr<uint64_t>(free_bytes.load());
+  };
+  absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenRocksKv(options);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  KvEngine& engine = **kv;
+  auto write = [&engine] {
+    KvBatch batch;
+    batch.Put(Family::kMeta, "k", std::string(1000, 'v'));
+    return engine.Write(std::move(batch), true);
+  };
+  ASSERT_TRUE(write().ok());
+  free_bytes = uint64_t{1} << 20;
+  absl::Status refused = write();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_EQ(ReasonOf(refused), "DISK_FULL") << refused;
+  EXPECT_THAT(std::string(refused.message()),
+              HasSubstr(absl::StrCat("storage: disk full: 1048576 bytes free "
+                                     "in ",
+                                     dir_, "/db, a write of ")));
+  absl::Status compacted = engine.CompactAll();
+  EXPECT_EQ(compacted.code(), absl::StatusCode::kResourceExhausted)
+      << compacted;
+  EXPECT_THAT(
+      std::string(compacted.message()),
+      HasSubstr("not enough disk space to compact: 1048576 bytes free"));
+  free_bytes = uint64_t{1} << 40;
+  EXPECT_TRUE(write().ok());
+  EXPECT_TRUE(engine.CompactAll().ok());
+}
+
 // A file system with no room for new files while `full` is set: a
 // read-write open then fails as on a full volume (it writes a new MANIFEST,
 // OPTIONS file and WAL), a read-only one does not.
@@ -947,8 +988,9 @@ TEST_F(SmallVolumeTest, AFlushRetryWaitsForAnEighthOfTheMemtablesMoreRoom) {
   KvEngine& engine = **kv;
   fs->full = true;
   constexpr uint64_t kMiB = uint64_t{1} << 20;
-  free_bytes = 2 * kMiB;
-  // Fill the memtables until their flush fails and writes stop.
+  // Fill the memtables until their flush fails and writes stop (the
+  // volume's room as the write's own check sees it stays ample: only table
+  // files find no room).
   const std::string value(64 << 10, 'v');
   absl::Status failed;
   for (int i = 0; i < 4096 && failed.ok(); ++i) {
@@ -957,6 +999,7 @@ TEST_F(SmallVolumeTest, AFlushRetryWaitsForAnEighthOfTheMemtablesMoreRoom) {
     failed = engine.Write(std::move(batch), false);
   }
   ASSERT_EQ(failed.code(), absl::StatusCode::kResourceExhausted) << failed;
+  free_bytes = 2 * kMiB;
   auto write = [&engine] {
     KvBatch batch;
     batch.Put(Family::kMeta, "small", "x");

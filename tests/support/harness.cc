@@ -5,12 +5,14 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -210,6 +213,110 @@ std::string ContentctlBinary() {
 }
 std::string SourceDir() {
   return Env("CONTENT_SOURCE_DIR", CONTENT_SOURCE_DIR_DEFAULT);
+}
+
+namespace {
+
+// The start time of process `pid` (field 22 of /proc/PID/stat, in clock
+// ticks since boot), "" if there is no such process. With the pid it names
+// a process; a pid alone may be reused.
+std::string ProcessStartTime(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  // The command name (field 2) is in parentheses and may hold spaces.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return "";
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && (fields >> field); ++i) {
+    if (i == 22) return field;
+  }
+  return "";
+}
+
+// Whether the owner record `record` ("PID START") names a process that is
+// gone. A record that cannot be read is not taken for a gone owner.
+bool OwnerGone(const std::string& record) {
+  std::istringstream in(record);
+  long pid = 0;
+  std::string start;
+  if (!(in >> pid >> start) || pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return true;
+  const std::string now = ProcessStartTime(static_cast<pid_t>(pid));
+  return !now.empty() && now != start;  // the pid is another process's
+}
+
+// The mount points of tmpfs mounts, from /proc/self/mounts.
+std::vector<std::string> TmpfsMounts() {
+  std::vector<std::string> points;
+  std::ifstream in("/proc/self/mounts");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string source, point, type;
+    if (!(fields >> source >> point >> type) || type != "tmpfs") continue;
+    // Mount points with spaces are escaped (\040); TempDir makes none.
+    if (point.find('\\') != std::string::npos) continue;
+    points.push_back(point);
+  }
+  return points;
+}
+
+std::string OwnerRecordPath(const std::string& dir) {
+  return fs::path(dir).lexically_normal().string() + ".owner";
+}
+
+}  // namespace
+
+CommandResult MountTestTmpfs(const std::string& dir,
+                             const std::string& options) {
+  UnmountStaleTestMounts();
+  // Recorded before the mount, so that no mount of this process goes
+  // unrecorded however it is killed.
+  const std::string record = OwnerRecordPath(dir);
+  WriteFile(record, std::to_string(::getpid()) + " " +
+                        ProcessStartTime(::getpid()) + "\n");
+  CommandResult r =
+      RunCommand({"mount", "-t", "tmpfs", "-o", options, "tmpfs", dir});
+  if (r.exit_code != 0) {
+    std::error_code ec;
+    fs::remove(record, ec);
+  }
+  return r;
+}
+
+void UnmountTestTmpfs(const std::string& dir) {
+  RunCommand({"umount", "-l", dir});
+  std::error_code ec;
+  fs::remove(OwnerRecordPath(dir), ec);
+}
+
+std::vector<std::string> UnmountStaleTestMounts() {
+  std::vector<std::string> unmounted;
+  std::set<std::string> emptied;  // TempDirs whose mounts were unmounted
+  for (const std::string& point : TmpfsMounts()) {
+    const fs::path parent = fs::path(point).parent_path();
+    if (parent.filename().string().rfind("contentd-test-", 0) != 0) continue;
+    const std::string record = OwnerRecordPath(point);
+    std::error_code ec;
+    if (!fs::exists(record, ec) || !OwnerGone(ReadFile(record))) continue;
+    // Not lazily: refused (EBUSY) while anything uses the mount.
+    if (::umount2(point.c_str(), 0) != 0) continue;
+    fs::remove(record, ec);
+    unmounted.push_back(point);
+    emptied.insert(parent.string());
+  }
+  if (emptied.empty()) return unmounted;
+  const std::vector<std::string> still = TmpfsMounts();
+  for (const std::string& dir : emptied) {
+    const bool mounted = std::any_of(
+        still.begin(), still.end(),
+        [&](const std::string& p) { return p.rfind(dir + "/", 0) == 0; });
+    std::error_code ec;
+    if (!mounted) fs::remove_all(dir, ec);
+  }
+  return unmounted;
 }
 
 std::string ReadFile(const std::string& path) {

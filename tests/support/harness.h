@@ -157,6 +157,27 @@ std::string ContentdBinary();
 std::string ContentctlBinary();
 std::string SourceDir();
 
+// Test mounts (tmpfs; needs root). A test killed before it unmounts
+// (timeout, ^C) left its tmpfs mounted under $TMPDIR/contentd-test-*/ for
+// good; so each mount made here is recorded as this process's (DIR.owner,
+// beside it: the pid and its start time), and MountTestTmpfs first unmounts
+// those of processes gone (UnmountStaleTestMounts).
+//
+// Mounts a tmpfs with `options` (e.g. "size=24m", "ro,size=1m") at `dir`,
+// an existing directory in a TempDir. Returns the mount command's result.
+CommandResult MountTestTmpfs(const std::string& dir,
+                             const std::string& options);
+// Unmounts MountTestTmpfs's `dir` (lazily) and drops its owner record.
+void UnmountTestTmpfs(const std::string& dir);
+// Unmounts each tmpfs at $TMPDIR/contentd-test-*/NAME (TempDir's) whose
+// owner record names a process that is gone, unless something uses it (a
+// plain umount, refused while a file there is open or a process works in
+// it: a contentd a killed test left running keeps its mount), and then
+// removes that TempDir if nothing is mounted in it any more. A mount with
+// no owner record (an older build's test, or one not made here) is left
+// alone: nothing says it is stale. Returns the mount points unmounted.
+std::vector<std::string> UnmountStaleTestMounts();
+
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);
 
