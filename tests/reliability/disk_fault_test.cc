@@ -106,10 +106,13 @@ class DiskFaultTest : public ::testing::Test {
     // lives outside the small filesystem.
     server_ = ServerProcess::Start(mount_, args_);
     ASSERT_NE(server_, nullptr);
+    Connect();
+  }
+  // (Re)connects client_ to the server, with no retries.
+  void Connect() {
     ClientOptions options;
     options.target = server_->address();
     options.max_attempts = 1;
-    options.timeout = absl::Seconds(10);
     client_ = *Client::Connect(options);
   }
   void TearDown() override {
@@ -559,10 +562,7 @@ TEST_F(FlushDiskFaultTest, AFlushOnAFullVolumeStopsWritesUntilThereIsRoom) {
   client_.reset();
   server_->Stop(SIGKILL);
   ASSERT_TRUE(server_->Restart()) << server_->Log();
-  ClientOptions options;
-  options.target = server_->address();
-  options.max_attempts = 1;
-  client_ = *Client::Connect(options);
+  Connect();
   VerifyIntact();
 }
 
@@ -586,10 +586,7 @@ TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsThenWritesOnceThereIsRoom) {
   EXPECT_THAT(server_->Log(), ::testing::HasSubstr("serving reads only"));
   EXPECT_THAT(server_->Log(),
               ::testing::Not(::testing::HasSubstr("Assertion")));
-  ClientOptions options;
-  options.target = server_->address();
-  options.max_attempts = 1;
-  client_ = *Client::Connect(options);
+  Connect();
   absl::StatusOr<v1::Article> read = client_->Get("before");
   ASSERT_TRUE(read.ok()) << read.status();
   absl::StatusOr<v1::Article> refused = Create("while-full", 1024);
@@ -728,10 +725,7 @@ TEST_F(DiskFaultTest, AStoreWhoseVolumeFilledUpStartsAndServesReads) {
   // for the WAL's flush.
   Fill(/*leave=*/1 << 20);
   ASSERT_TRUE(server_->Restart()) << server_->Log();
-  ClientOptions options;
-  options.target = server_->address();
-  options.max_attempts = 1;
-  client_ = *Client::Connect(options);
+  Connect();
   for (const std::string& id : acked_) {
     absl::StatusOr<v1::Article> a = client_->Get(id);
     ASSERT_TRUE(a.ok()) << id << ": " << a.status();
@@ -776,11 +770,7 @@ TEST_F(DiskFaultTest, AnEarlierBuildsStoreStartsOnAFullVolumeAndRecordsLater) {
                          "contentd: the volume is full: the store's "
                          "text_index setting and its layout marker will be "
                          "written with the first write once there is room"));
-    ClientOptions options;
-    options.target = server_->address();
-    options.max_attempts = 1;
-    options.timeout = absl::Seconds(10);
-    client_ = *Client::Connect(options);
+    Connect();
     for (const std::string& id : acked_) {
       absl::StatusOr<v1::Article> a = client_->Get(id);
       EXPECT_TRUE(a.ok()) << id << ": " << a.status();
@@ -797,10 +787,7 @@ TEST_F(DiskFaultTest, AnEarlierBuildsStoreStartsOnAFullVolumeAndRecordsLater) {
     EXPECT_EQ(MetaRecord(store::kFormatKey), absl::StrCat(store::kStoreFormat));
   }
   ASSERT_TRUE(server_->Restart()) << server_->Log();
-  ClientOptions options;
-  options.target = server_->address();
-  options.max_attempts = 1;
-  client_ = *Client::Connect(options);
+  Connect();
   VerifyIntact();
 }
 
@@ -836,10 +823,7 @@ TEST_F(DiskFaultTest, ALayoutOneStoreWhoseTextPostingsCannotMoveDoesNotStart) {
   EXPECT_THAT(server_->Log(),
               ::testing::HasSubstr("text postings of deleted or unpublished "
                                    "articles into the text lists"));
-  ClientOptions options;
-  options.target = server_->address();
-  options.max_attempts = 1;
-  client_ = *Client::Connect(options);
+  Connect();
   VerifyIntact();
 }
 
@@ -942,11 +926,7 @@ TEST_F(DiskFaultTest, ABackupToAFullVolumeSaysTheDestinationIsFull) {
   ASSERT_NO_FATAL_FAILURE(FillAll());
   ASSERT_TRUE(server_->Restart()) << server_->Log();
   ASSERT_THAT(server_->Log(), ::testing::HasSubstr("serving reads only"));
-  ClientOptions options;
-  options.target = server_->address();
-  options.max_attempts = 1;
-  options.timeout = absl::Seconds(10);
-  client_ = *Client::Connect(options);
+  Connect();
   backup = client_->BackupStore(request);
   ASSERT_FALSE(backup.ok());
   expect_destination_full(backup.status());
