@@ -56,6 +56,7 @@
 #include "client/cli/usage.h"
 #include "common/decimal_flag.h"
 #include "common/lang_tag.h"
+#include "common/progress_line.h"
 #include "common/utf8.h"
 #include "content/client.h"
 #include "content/markdown.h"
@@ -1418,6 +1419,26 @@ int RunStats(Session& s) {
   return PrintAdmin(s, *r, summary);
 }
 
+// `admin operations`: the backups, compactions and checks the server is
+// running, a progress line each (as the calls draw them), oldest first.
+int RunOperations(Session& s) {
+  absl::StatusOr<v1::ListOperationsResponse> r =
+      s.client->ListOperations(v1::ListOperationsRequest());
+  if (!r.ok()) return Fail(r.status());
+  std::string summary;
+  const absl::Time now = absl::Now();
+  for (const v1::RunningOperation& op : r->operations()) {
+    const absl::Time start = absl::FromUnixSeconds(op.start_time().seconds()) +
+                             absl::Nanoseconds(op.start_time().nanos());
+    absl::StrAppend(
+        &summary,
+        internal::ProgressLine(op, std::max(now - start, absl::ZeroDuration())),
+        "\n");
+  }
+  if (summary.empty()) summary = "No backup, compaction or check running.\n";
+  return PrintAdmin(s, *r, summary);
+}
+
 int RunVersion(Format format) {
   if (format == Format::kJson) {
     std::cout << "{\n  \"contentctl\": \"" << kVersion << "\"\n}\n";
@@ -2199,6 +2220,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                      "--storage-table TABLE instead of --data-dir)");
   CLI::App* stats_cmd =
       admin_cmd->add_subcommand("stats", "Counts and storage figures");
+  CLI::App* operations_cmd = admin_cmd->add_subcommand(
+      "operations",
+      "The backups, compactions and checks running, and how "
+      "far each has come");
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
   const std::vector<const CLI::Option*> single_value_flags =
@@ -2428,6 +2453,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   if (compact_cmd->parsed()) return RunCompact(session, admin_flags);
   if (fsck_cmd->parsed()) return RunFsck(session, admin_flags);
   if (stats_cmd->parsed()) return RunStats(session);
+  if (operations_cmd->parsed()) return RunOperations(session);
   return kExitUsage;  // require_subcommand(1) makes this unreachable
 }
 

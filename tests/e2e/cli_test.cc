@@ -1640,7 +1640,7 @@ TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
            {{"get"}, "id is required", "get"},
            {{"admin", "bogus"},
             "unknown admin command \"bogus\"; admin commands: backup, "
-            "compact, fsck, stats",
+            "compact, fsck, stats, operations",
             "admin"},
            {{"admin", "fsck", "--repair"},
             "--repair: a repair runs only offline: stop contentd and run "
@@ -2211,13 +2211,15 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
             "unknown admin command \"bogus\"; admin commands: backup, "
-            "compact, fsck, stats\nRun `contentctl admin --help` for more "
+            "compact, fsck, stats, operations\nRun `contentctl admin --help` "
+            "for more "
             "information.\n");
   r = Ctl({"admin"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
             "admin: needs a command; admin commands: backup, compact, fsck, "
-            "stats\nRun `contentctl admin --help` for more information.\n");
+            "stats, operations\nRun `contentctl admin --help` for more "
+            "information.\n");
   r = Ctl({"frobnicate"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("unknown verb \"frobnicate\"; verbs: apply, "
@@ -2681,6 +2683,7 @@ TEST_F(CliTest, OutputFormatsAVerbCannotPrintAreUsageErrors) {
 
   for (const auto& [args, name] :
        {std::pair{std::vector<std::string>{"admin", "stats"}, "admin stats"},
+        {{"admin", "operations"}, "admin operations"},
         {{"admin", "fsck"}, "admin fsck"},
         {{"admin", "compact"}, "admin compact"},
         {{"admin", "backup", files_.path() + "/of-backup"}, "admin backup"},

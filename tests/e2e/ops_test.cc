@@ -1234,6 +1234,23 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
     for (const v1::RunningOperation& op : ops->operations()) seen.push_back(op);
   }
   checker.join();
+  // And `contentctl admin operations` lists it, a line as the call draws.
+  const std::vector<std::string> operations = {testing::ContentctlBinary(),
+                                               "--server", server->address(),
+                                               "admin", "operations"};
+  checked = false;
+  checker = std::thread([&] {
+    check = c->CheckStore({}, Minutes());
+    checked = true;
+  });
+  std::string listed;
+  while (!checked && listed.empty()) {
+    CommandResult r = RunCommand(operations);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    if (absl::StartsWith(r.out, "check: ")) listed = r.out;
+  }
+  checker.join();
+  EXPECT_THAT(listed, ::testing::MatchesRegex("check: [^\n]*, [0-9]+s\n"));
   ASSERT_TRUE(check.ok()) << check.status();
   EXPECT_TRUE(check->ok());
   ASSERT_FALSE(seen.empty()) << "the check was never listed";
@@ -1249,6 +1266,9 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   absl::StatusOr<v1::ListOperationsResponse> after = c->ListOperations({});
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->operations_size(), 0);
+  CommandResult none_listed = RunCommand(operations);
+  ASSERT_EQ(none_listed.exit_code, 0) << none_listed.err;
+  EXPECT_EQ(none_listed.out, "No backup, compaction or check running.\n");
 
   // On a terminal (script(1) gives it one).
   const std::string fsck =
