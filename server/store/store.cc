@@ -2692,6 +2692,12 @@ absl::Status Store::TrimChanges(int64_t keep_events, absl::Duration max_age,
     if (!it->Valid()) cut = std::max(cut, last + 1);
   }
   if (cut <= 1) return absl::OkStatus();
+  // Nothing older than the cut: no write. A range delete of nothing still
+  // leaves a tombstone that later scans of the log step over (RocksDB),
+  // or costs a write transaction (PostgreSQL), on every retention pass.
+  absl::StatusOr<int64_t> first = FirstSequence();
+  if (!first.ok()) return first.status();
+  if (*first >= cut) return absl::OkStatus();
   KvBatch batch;
   batch.DeleteRange(Family::kChanges, BigEndian(0), BigEndian(cut));
   return kv_->Write(std::move(batch), options_.sync);

@@ -257,12 +257,12 @@ TEST_F(SharedStoreTest, RetentionGivesManyArticlesOneTransaction) {
   EXPECT_TRUE(report->clean()) << report->ToString();
 }
 
-// The engine `kv`, counting the reads made through it.
+// The engine `kv`, counting the reads and the plain writes made through it.
 class CountingKv : public KvEngine {
  public:
   explicit CountingKv(std::unique_ptr<KvEngine> kv) : kv_(std::move(kv)) {}
   std::atomic<int> gets{0}, multi_gets{0}, counts{0}, revision_iterators{0},
-      mark_gets{0}, pings{0}, sequence_gets{0}, waits{0};
+      mark_gets{0}, pings{0}, sequence_gets{0}, waits{0}, writes{0};
 
   absl::Status Get(Family family, absl::string_view key, std::string* value,
                    const KvReadOptions& options) override {
@@ -305,6 +305,7 @@ class CountingKv : public KvEngine {
     return kv_->EstimateKeys(family, begin, end);
   }
   absl::Status Write(KvBatch batch, bool sync) override {
+    ++writes;
     return kv_->Write(std::move(batch), sync);
   }
   absl::Status WriteAfterRead(KvBatch batch, bool sync, Family family,
@@ -383,6 +384,41 @@ TEST_F(SharedStoreTest, AnIdleReplicaReadsTheLastSequenceOnlyWhenToldOfAWrite) {
   }
   EXPECT_EQ((*a)->last_sequence(), want) << "the notification was followed";
   EXPECT_GT(kv->sequence_gets.load(), before);
+}
+
+// A trim with nothing older than its cut writes nothing: it wrote a range
+// delete of the empty range (a write transaction on PostgreSQL, a tombstone
+// on RocksDB) on every pass once the log had been trimmed to its limit.
+TEST_F(SharedStoreTest, ATrimWithNothingToDropWritesNothing) {
+  CountingKv* kv = nullptr;
+  absl::StatusOr<std::unique_ptr<Store>> a =
+      OpenCountingReplica(table_, 2, false, &kv);
+  ASSERT_TRUE(a.ok()) << a.status();
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = absl::StrCat("trim", i);
+    ASSERT_TRUE((*a)->Create(id, MakeArticle(id, "t")).ok());
+  }
+  const int64_t last = (*a)->last_sequence();
+  ASSERT_TRUE((*a)->TrimChanges(2, absl::ZeroDuration()).ok());
+  absl::StatusOr<int64_t> first = (*a)->FirstSequence();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, last - 1) << "the newest two kept";
+
+  const int writes = kv->writes.load();
+  ASSERT_TRUE((*a)->TrimChanges(2, absl::ZeroDuration()).ok());
+  // By age: the first event young enough is the first one there.
+  ASSERT_TRUE((*a)->TrimChanges(0, absl::Hours(1)).ok());
+  EXPECT_EQ(kv->writes.load(), writes) << "nothing was older than the cut";
+  first = (*a)->FirstSequence();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, last - 1);
+
+  // Something to drop is still dropped.
+  ASSERT_TRUE((*a)->Create("trim5", MakeArticle("trim5", "t")).ok());
+  ASSERT_TRUE((*a)->TrimChanges(2, absl::ZeroDuration()).ok());
+  first = (*a)->FirstSequence();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, (*a)->last_sequence() - 1);
 }
 
 // A retention pass reads each group of articles together: their heads,
