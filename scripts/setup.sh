@@ -9,7 +9,7 @@ packages=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev librocksdb-dev libyaml-cpp-dev libssl-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev libicu-dev libxapian-dev libdtl-dev
-  clang libclang-rt-14-dev openssl
+  clang libclang-rt-14-dev openssl zsh
   libpqxx-dev postgresql-15 postgresql-client-15 libgoogle-perftools-dev
 )
 missing=()

@@ -156,8 +156,13 @@ _contentctl_tags() {
   (( ${#tags[@]} > 0 )) && printf '%q\n' "${tags[@]}"
 }
 
-_contentctl() {
-  local cur="${COMP_WORDS[COMP_CWORD]}" path="" flag="" value w v i
+# Fills COMPREPLY for _contentctl; sets its `files` when the replies are
+# file or directory names, and its `equals` to what each reply starts with
+# that is not the value (`=`, or under zsh `--flag=`).
+_contentctl_replies() {
+  # `verbs`, the commands so far: under zsh a local named `path` (tied to
+  # PATH there) hid every program, contentctl among them, from the function.
+  local cur="${COMP_WORDS[COMP_CWORD]}" verbs="" flag="" value w v i
   # The flags naming the server and how to reach it, for a call to it.
   local -a connection=()
   # Words of a list split at blanks; file names only at line ends.
@@ -173,7 +178,7 @@ _contentctl() {
         esac
         ;;
       -*)
-        value="$(_contentctl_value "$path" "$w")"
+        value="$(_contentctl_value "$verbs" "$w")"
         [[ -z "$value" ]] && continue
         # `--flag=value` reaches completion as three words.
         if (( i + 1 < COMP_CWORD )) && [[ "${COMP_WORDS[i+1]}" == "=" ]]; then
@@ -197,25 +202,43 @@ _contentctl() {
         esac
         ;;
       *)
-        case " $(_contentctl_commands "$path") " in
-          *" $w "*) path="${path:+$path }$w" ;;
+        case " $(_contentctl_commands "$verbs") " in
+          *" $w "*) verbs="${verbs:+$verbs }$w" ;;
         esac
         ;;
     esac
   done
+  # zsh leaves `--flag=value` one word: the value is completed after the
+  # `=`, and each reply keeps `--flag=`.
+  if [[ -z "$flag" && "$cur" == --*=* ]] &&
+      [[ -n "$(_contentctl_value "$verbs" "${cur%%=*}")" ]]; then
+    flag="${cur%%=*}"
+    equals="${cur%%=*}="
+    cur="${cur#*=}"
+  fi
   if [[ -n "$flag" ]]; then
-    # Right after `--flag=` the word is "=": each value replaces it.
-    local equals=""
+    # Right after `--flag=` bash's word is "=": each value replaces it.
     if [[ "$cur" == "=" ]]; then equals="="; cur=""; fi
-    value="$(_contentctl_value "$path" "$flag")"
+    value="$(_contentctl_value "$verbs" "$flag")"
     case "$value" in
       choices\ *)
         COMPREPLY=( $(compgen -W "${value#choices }" -- "$cur") )
         ;;
       file|dir)
+        files=1
         compopt -o filenames 2>/dev/null
         IFS=$'\n'
-        COMPREPLY=( $(compgen "-${value:0:1}" -- "$cur") )
+        if [[ -n "${ZSH_VERSION-}" ]]; then
+          # zsh's compgen globs the whole word, whatever it is given: a
+          # `--flag=` before the name matched no file.
+          for w in "$cur"*; do
+            [[ -e "$w" ]] || continue
+            [[ "$value" == dir && ! -d "$w" ]] && continue
+            COMPREPLY+=( "$w" )
+          done
+        else
+          COMPREPLY=( $(compgen "-${value:0:1}" -- "$cur") )
+        fi
         ;;
       tag)
         # What was typed, unquoted as far as `\ ` and an opening quote go.
@@ -226,15 +249,33 @@ _contentctl() {
         ;;
     esac
     if [[ -n "$equals" ]]; then
-      COMPREPLY=( "${COMPREPLY[@]/#/=}" )
+      COMPREPLY=( "${COMPREPLY[@]/#/$equals}" )
     fi
     return 0
   fi
   if [[ "$cur" == -* ]]; then
-    COMPREPLY=( $(compgen -W "$(_contentctl_flags "$path")" -- "$cur") )
+    COMPREPLY=( $(compgen -W "$(_contentctl_flags "$verbs")" -- "$cur") )
     return 0
   fi
-  COMPREPLY=( $(compgen -W "$(_contentctl_commands "$path")" -- "$cur") )
+  COMPREPLY=( $(compgen -W "$(_contentctl_commands "$verbs")" -- "$cur") )
+  return 0
+}
+
+_contentctl() {
+  local files="" equals="" i
+  _contentctl_replies
+  # zsh's bashcompinit ignores `compopt -o filenames`: registered there with
+  # nospace, a directory ends in its slash (ready for what is in it) and
+  # every other reply in the space zsh would have added.
+  if [[ -n "${ZSH_VERSION-}" ]]; then
+    for (( i = 0; i < ${#COMPREPLY[@]}; i++ )); do
+      if [[ -n "$files" && -d "${COMPREPLY[i]#"$equals"}" ]]; then
+        COMPREPLY[i]="${COMPREPLY[i]%/}/"
+      else
+        COMPREPLY[i]="${COMPREPLY[i]} "
+      fi
+    done
+  fi
   return 0
 }
 
@@ -255,7 +296,10 @@ std::string CompletionScript(const CLI::App& app, const std::string& shell) {
         "# zsh runs contentctl's bash completion through bashcompinit. Load "
         "it with\n#   source <(contentctl completion zsh)\n"
         "autoload -U +X bashcompinit && bashcompinit\n",
-        bash);
+        bash,
+        "# zsh: _contentctl adds each reply's space itself (a directory's "
+        "slash instead).\n"
+        "complete -o nospace -F _contentctl contentctl\n");
   }
   return "";
 }

@@ -1,0 +1,163 @@
+// End-to-end: `contentctl completion zsh` loaded into a real interactive
+// zsh (on a pseudo-terminal, through zsh's own zpty module), with a TAB
+// typed after each command line and the line editor's buffer read back:
+// what a zsh user sees, through zsh's bashcompinit, which the bash test
+// (cli_completion_test) does not go through.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+namespace fs = std::filesystem;
+
+using ::content::testing::CommandResult;
+using ::content::testing::ContentctlBinary;
+using ::content::testing::RunCommand;
+using ::content::testing::ServerProcess;
+using ::content::testing::TempDir;
+using ::content::testing::WriteFile;
+using ::testing::ElementsAre;
+
+// Runs an interactive `zsh -f` on a pty, loads SCRIPT, waits for the
+// prompt, and for each LINE types it, a TAB, then a key bound to a widget that
+// appends the buffer to OUT, then kill-whole-line. ZLE reads keys in order, so
+// each dump sees the buffer as its completion left it (a call to the server
+// included).
+constexpr char kDriver[] = R"zsh(
+zmodload zsh/zpty || exit 7
+out=$1 script=$2
+shift 2
+zpty z zsh -f -i
+zpty -w z "PS1='Z''Z> '; autoload -U compinit; compinit -u -D; source ${(q)script}; _dump() { print -r -- \"[\$BUFFER]\" >> ${(q)out}; }; zle -N _dump; bindkey '^X^D' _dump; bindkey '^U' kill-whole-line"
+# Keys typed before the line editor runs would meet the terminal's own
+# line editing (^U erases the line there): wait for its prompt.
+zpty -r z ready '*ZZ> *' || exit 6
+for line in "$@"; do zpty -w -n z "$line"$'\t\C-x\C-d\C-u'; done
+for i in {1..300}; do
+  [[ -f $out ]] && (( $(wc -l < $out) >= $# )) && break
+  sleep 0.1
+done
+zpty -w z exit
+zpty -d z
+)zsh";
+
+class CliZshCompletionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists("/usr/bin/zsh") && !fs::exists("/bin/zsh")) {
+      GTEST_SKIP() << "zsh is not installed (scripts/setup.sh installs it)";
+    }
+    CommandResult r = RunCommand({ContentctlBinary(), "completion", "zsh"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    script_ = dir_.path() + "/contentctl.zsh";
+    WriteFile(script_, r.out);
+    driver_ = dir_.path() + "/driver.zsh";
+    WriteFile(driver_, kDriver);
+    fs::create_directories(dir_.path() + "/work/site/posts");
+    WriteFile(dir_.path() + "/work/notes.md", "");
+    WriteFile(dir_.path() + "/work/my notes.md", "");
+  }
+
+  // The buffer after a TAB at the end of each of `lines`, typed in the
+  // directory work/ with contentctl's directory first on PATH.
+  std::vector<std::string> Complete(const std::vector<std::string>& lines) {
+    const std::string out = dir_.path() + "/out";
+    fs::remove(out);
+    std::vector<std::string> argv = {"/bin/sh",
+                                     "-c",
+                                     "cd \"$1\" && shift && exec zsh -f \"$@\"",
+                                     "sh",
+                                     dir_.path() + "/work",
+                                     driver_,
+                                     out,
+                                     script_};
+    argv.insert(argv.end(), lines.begin(), lines.end());
+    const std::string bin = fs::path(ContentctlBinary()).parent_path();
+    const char* path = std::getenv("PATH");
+    CommandResult r = RunCommand(
+        argv, "",
+        {absl::StrCat("PATH=", bin, ":", path != nullptr ? path : "/usr/bin"),
+         "TERM=dumb", "HOME=" + dir_.path()});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::ifstream in(out);
+    std::stringstream text;
+    text << in.rdbuf();
+    return absl::StrSplit(text.str(), '\n', absl::SkipEmpty());
+  }
+
+  TempDir dir_;
+  std::string script_, driver_;
+};
+
+// A directory completes with its slash, ready for the next part (it came
+// out as `site `, a word ended); a name with a space is quoted.
+TEST_F(CliZshCompletionTest, FileNamesCompleteAsPaths) {
+  EXPECT_THAT(
+      Complete({"contentctl apply -f si", "contentctl apply -f site/p",
+                "contentctl apply -f my", "contentctl export --dir si",
+                "contentctl apply -f ./not", "contentctl apply --filename=si"}),
+      ElementsAre("[contentctl apply -f site/]",
+                  "[contentctl apply -f site/posts/]",
+                  "[contentctl apply -f my\\ notes.md ]",
+                  "[contentctl export --dir site/]",
+                  "[contentctl apply -f ./notes.md ]",
+                  "[contentctl apply --filename=site/]"));
+}
+
+TEST_F(CliZshCompletionTest, VerbsFlagsAndTheirValuesComplete) {
+  EXPECT_THAT(
+      Complete({"contentctl qu", "contentctl query --out",
+                "contentctl query --output j", "contentctl -o y",
+                "contentctl get --rev", "contentctl admin comp",
+                "contentctl query --state dr", "contentctl query --output=ya",
+                "contentctl apply -f not"}),
+      ElementsAre("[contentctl query ]", "[contentctl query --output ]",
+                  "[contentctl query --output json ]", "[contentctl -o yaml ]",
+                  "[contentctl get --revision ]", "[contentctl admin compact ]",
+                  "[contentctl query --state draft ]",
+                  // zsh leaves `--flag=value` one word.
+                  "[contentctl query --output=yaml ]",
+                  "[contentctl apply -f notes.md ]"));
+}
+
+// zsh hands `--server=ADDR` and `ADDR` with its colon over as one word
+// (bash splits at `:` and `=`): the tags still come from that server.
+TEST_F(CliZshCompletionTest, TagsComeFromTheServerNamedOnTheLine) {
+  std::unique_ptr<ServerProcess> server =
+      ServerProcess::Start(dir_.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  WriteFile(dir_.path() + "/a.md",
+            "---\ntitle: a\ntags: [finance, fintech, ai]\n---\n");
+  CommandResult r =
+      RunCommand({ContentctlBinary(), "--server", server->address(), "apply",
+                  "-f", dir_.path() + "/a.md"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string at = server->address();
+  EXPECT_THAT(
+      Complete({"contentctl --server " + at + " query --tag a",
+                "contentctl --server=" + at + " query --not-tag financ",
+                "contentctl --server " + at + " query --tag fin",
+                "contentctl --server " + at + " query --tag=fint"}),
+      ElementsAre("[contentctl --server " + at + " query --tag ai ]",
+                  "[contentctl --server=" + at + " query --not-tag finance ]",
+                  // Two tags start so: the common part, then a list.
+                  "[contentctl --server " + at + " query --tag fin]",
+                  "[contentctl --server " + at + " query --tag=fintech ]"));
+}
+
+}  // namespace
+}  // namespace content
