@@ -16,7 +16,8 @@ namespace {
 struct Flag {
   std::vector<std::string> names;  // `-o`, `--output`
   // "" for a switch; else `value` (anything), `file`, `dir`, `tag` (a tag
-  // the server has), or `choices` and the words it takes, space-separated.
+  // the server has), `category` (a category it has), or `choices` and the
+  // words it takes, space-separated.
   std::string value;
 };
 
@@ -28,7 +29,8 @@ struct Command {
   std::vector<Flag> flags;
 };
 
-std::string ValueOf(const CLI::Option& option) {
+// What `option` of command `path` takes.
+std::string ValueOf(const CLI::Option& option, const std::string& path) {
   if (option.get_expected_max() == 0) return "";  // a switch
   // CLI11 names a checked set in the type: `TEXT:{table,json,yaml}`; an
   // existing file `TEXT:FILE`.
@@ -46,6 +48,10 @@ std::string ValueOf(const CLI::Option& option) {
     if (name == "filename") return "file";  // apply -f: a file or directory
     if (name == "dir") return "dir";
     if (name == "tag" || name == "not-tag") return "tag";
+    if (name == "category") return "category";
+    // `tags --prefix`, `categories --prefix`: the start of one.
+    if (name == "prefix" && path == "tags") return "tag";
+    if (name == "prefix" && path == "categories") return "category";
   }
   return "value";
 }
@@ -61,7 +67,7 @@ void Walk(const CLI::App& app, const std::string& path,
       flag.names.push_back("-" + s);
     for (const std::string& l : option->get_lnames())
       flag.names.push_back("--" + l);
-    flag.value = ValueOf(*option);
+    flag.value = ValueOf(*option, path);
     if (!flag.names.empty()) command.flags.push_back(std::move(flag));
   }
   // A command in no group is hidden (`__complete`, which the script
@@ -116,8 +122,10 @@ std::string BashScript(const std::vector<Command>& commands) {
   }
   return absl::StrCat(
       R"sh(# contentctl completion: verbs, flags, the values of flags that take
-# one of a set, files and directories, and tags after --tag and --not-tag
-# (asked of the server, `contentctl __complete tags PREFIX`). Load it with
+# one of a set, files and directories, and tags after --tag and --not-tag,
+# categories after --category, and either after `tags|categories --prefix`
+# (asked of the server, `contentctl __complete tags|categories PREFIX`).
+# Load it with
 #   source <(contentctl completion bash)
 # or save it as /etc/bash_completion.d/contentctl.
 
@@ -136,24 +144,25 @@ _contentctl_flags() {
 }
 
 # What flag $2 of command $1 takes: nothing for a switch, else "value",
-# "file", "dir", "tag" or "choices WORD...".
+# "file", "dir", "tag", "category" or "choices WORD...".
 _contentctl_value() {
   case "$1 $2" in
 )sh",
       cases_values, root_values, R"sh(  esac
 }
 
-# The tags of the server starting with $2 for contentctl $1, with the
-# flags in the rest that say which server and how to reach it; nothing when
-# it cannot say within a second. One a line, quoted for the command line.
-_contentctl_tags() {
-  local self="$1" prefix="$2" w
-  local -a tags=()
-  shift 2
+# The $1 (tags or categories) of the server starting with $3 for
+# contentctl $2, with the flags in the rest that say which server and how
+# to reach it; nothing when it cannot say within a second. One a line,
+# quoted for the command line.
+_contentctl_names() {
+  local kind="$1" self="$2" prefix="$3" w
+  local -a names=()
+  shift 3
   [[ "$self" == "~/"* ]] && self="$HOME/${self#\~/}"
-  while IFS= read -r w; do tags+=( "$w" ); done < <(
-    "$self" "$@" __complete tags -- "$prefix" 2>/dev/null)
-  (( ${#tags[@]} > 0 )) && printf '%q\n' "${tags[@]}"
+  while IFS= read -r w; do names+=( "$w" ); done < <(
+    "$self" "$@" __complete "$kind" -- "$prefix" 2>/dev/null)
+  (( ${#names[@]} > 0 )) && printf '%q\n' "${names[@]}"
 }
 
 # Fills COMPREPLY for _contentctl; sets its `files` when the replies are
@@ -240,12 +249,15 @@ _contentctl_replies() {
           COMPREPLY=( $(compgen "-${value:0:1}" -- "$cur") )
         fi
         ;;
-      tag)
+      tag|category)
         # What was typed, unquoted as far as `\ ` and an opening quote go.
         cur="${cur#[\"\']}"
         cur="${cur//\\/}"
+        local kind=tags
+        [[ "$value" == category ]] && kind=categories
         while IFS= read -r w; do COMPREPLY+=( "$w" ); done < <(
-          _contentctl_tags "${COMP_WORDS[0]}" "$cur" "${connection[@]}")
+          _contentctl_names "$kind" "${COMP_WORDS[0]}" "$cur" \
+            "${connection[@]}")
         ;;
     esac
     if [[ -n "$equals" ]]; then

@@ -731,22 +731,32 @@ int RunTerms(Session& s, const TermsFlags& f, bool categories) {
 // How long completing a value may wait for the server.
 constexpr absl::Duration kCompletionDeadline = absl::Seconds(1);
 // Candidates asked for: the server's max page size by default.
-constexpr int kCompletionTags = 1000;
+constexpr int kCompletionNames = 1000;
 
-// `__complete tags PREFIX`: the tags of live articles starting with
-// `prefix` (bytewise), one a line, for the completion script (tags hold no
-// control characters). On an error, 1 and nothing said: a completion has
-// no candidates then, and no message on the terminal.
-int RunCompleteTags(Client& client, const std::string& prefix) {
+// `__complete tags|categories PREFIX`: the tags (or the categories) of live
+// articles starting with `prefix` (bytewise), one a line, for the
+// completion script (names hold no control characters). On an error, 1 and
+// nothing said: a completion has no candidates then, and no message on the
+// terminal.
+int RunCompleteNames(Client& client, bool categories,
+                     const std::string& prefix) {
+  const auto print = [](const auto& counts) {
+    for (const v1::TermCount& c : counts) std::cout << c.value() << "\n";
+    return kExitOk;
+  };
+  if (categories) {
+    v1::ListCategoriesRequest request;
+    request.set_prefix(prefix);
+    request.set_page_size(kCompletionNames);
+    absl::StatusOr<v1::ListCategoriesResponse> response =
+        client.ListCategories(request);
+    return response.ok() ? print(response->categories()) : kExitFailure;
+  }
   v1::ListTagsRequest request;
   request.set_prefix(prefix);
-  request.set_page_size(kCompletionTags);
+  request.set_page_size(kCompletionNames);
   absl::StatusOr<v1::ListTagsResponse> response = client.ListTags(request);
-  if (!response.ok()) return kExitFailure;
-  for (const v1::TermCount& tag : response->tags()) {
-    std::cout << tag.value() << "\n";
-  }
-  return kExitOk;
+  return response.ok() ? print(response->tags()) : kExitFailure;
 }
 
 int RunHistory(Session& s, const HistoryFlags& f) {
@@ -2239,14 +2249,19 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       ->check(CLI::IsMember({"bash", "zsh"}));
 
   // What the completion script asks of the server: `__complete tags
-  // PREFIX` prints the tags starting with PREFIX. In no group, so hidden:
-  // no verb to list, document or complete.
+  // PREFIX` prints the tags starting with PREFIX, `__complete categories
+  // PREFIX` the categories. In no group, so hidden: no verb to list,
+  // document or complete.
   std::string complete_prefix;
   CLI::App* complete_cmd = app.add_subcommand("__complete", "")->group("");
   complete_cmd->require_subcommand(1);
   CLI::App* complete_tags_cmd =
       complete_cmd->add_subcommand("tags", "")->group("");
-  complete_tags_cmd->add_option("prefix", complete_prefix);
+  CLI::App* complete_categories_cmd =
+      complete_cmd->add_subcommand("categories", "")->group("");
+  for (CLI::App* cmd : {complete_tags_cmd, complete_categories_cmd}) {
+    cmd->add_option("prefix", complete_prefix);
+  }
 
   try {
     app.parse(argc, argv);
@@ -2382,14 +2397,16 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     gpr_set_log_function([](gpr_log_func_args*) {});
   }
   absl::ParseDuration(g.timeout, &options.timeout);  // checked by kDuration
-  if (complete_tags_cmd->parsed()) {
+  if (complete_cmd->parsed()) {
     // A key press waits for no slow or missing server: one try, briefly,
     // and silence on any error (main prints no usage error either).
     options.timeout = kCompletionDeadline;
     options.max_attempts = 1;
     absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
-    return client.ok() ? RunCompleteTags(**client, complete_prefix)
-                       : kExitFailure;
+    return client.ok()
+               ? RunCompleteNames(**client, complete_categories_cmd->parsed(),
+                                  complete_prefix)
+               : kExitFailure;
   }
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
   if (absl::IsInvalidArgument(client.status())) {

@@ -1,7 +1,7 @@
 // End-to-end: `contentctl completion bash|zsh` loaded into a real bash,
 // asked to complete command lines as bash asks (COMP_WORDS, COMP_CWORD),
 // with what it offers compared to contentctl's own verbs and flags, and to
-// the tags of a real contentd.
+// the tags and categories of a real contentd.
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -210,6 +210,71 @@ TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
   EXPECT_THAT(Complete({"contentctl", "__"}), IsEmpty());
   CommandResult help = RunCommand({ContentctlBinary(), "--help-all"});
   EXPECT_THAT(help.out, Not(HasSubstr("__complete")));
+}
+
+// Categories complete as tags do, from `contentctl __complete categories
+// PREFIX`: after --category, and after `categories --prefix`; tags after
+// `tags --prefix`.
+TEST_F(CliCompletionTest, CategoriesAndPrefixesComeFromTheServer) {
+  std::unique_ptr<ServerProcess> server =
+      ServerProcess::Start(dir_.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::vector<std::pair<std::string, std::string>> articles = {
+      {"a", "categories: [tech, \"tech news\"]\ntags: [travel]"},
+      {"b", "categories: [travel]\ntags: [tea, tech]"}};
+  for (const auto& [id, front] : articles) {
+    WriteFile(dir_.path() + "/" + id + ".md",
+              absl::StrCat("---\ntitle: ", id, "\n", front, "\n---\n"));
+    CommandResult r =
+        RunCommand({ContentctlBinary(), "--server", server->address(), "apply",
+                    "-f", dir_.path() + "/" + id + ".md"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string bin_dir = fs::path(ContentctlBinary()).parent_path();
+  const char* path = std::getenv("PATH");
+  const std::string path_env =
+      absl::StrCat("PATH=", bin_dir, ":", path != nullptr ? path : "/usr/bin");
+  const std::vector<std::string> env = {path_env,
+                                        "CONTENT_SERVER=" + server->address()};
+
+  EXPECT_THAT(Complete({"contentctl", "query", "--category", "te"}, env),
+              ElementsAre("tech", "tech\\ news"));
+  EXPECT_THAT(Complete({"contentctl", "export", "--category", ""}, env),
+              ElementsAre("tech", "tech\\ news", "travel"));
+  EXPECT_THAT(Complete({"contentctl", "watch", "--category", "=", "tr"}, env),
+              ElementsAre("travel"));
+  EXPECT_THAT(Complete({"contentctl", "query", "--category", "="}, env),
+              ElementsAre("=tech", "=tech\\ news", "=travel"));
+  EXPECT_THAT(Complete({"contentctl", "categories", "--prefix", "t"}, env),
+              ElementsAre("tech", "tech\\ news", "travel"));
+  EXPECT_THAT(Complete({"contentctl", "tags", "--prefix", "t"}, env),
+              ElementsAre("tea", "tech", "travel"));
+  EXPECT_THAT(Complete({"contentctl", "tags", "--prefix", "=", "te"}, env),
+              ElementsAre("tea", "tech"));
+  // A category is no tag, nor the other way round.
+  EXPECT_THAT(Complete({"contentctl", "query", "--category", "tea"}, env),
+              IsEmpty());
+  EXPECT_THAT(Complete({"contentctl", "query", "--tag", "tech"}, env),
+              ElementsAre("tech"));
+
+  CommandResult r =
+      RunCommand({ContentctlBinary(), "--server", server->address(),
+                  "__complete", "categories", "tech"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "tech\ntech news\n");
+
+  // No server there: no candidates, and nothing on the terminal.
+  const std::vector<std::string> dead = {path_env,
+                                         "CONTENT_SERVER=127.0.0.1:1"};
+  EXPECT_THAT(Complete({"contentctl", "query", "--category", "t"}, dead),
+              IsEmpty());
+  EXPECT_THAT(Complete({"contentctl", "categories", "--prefix", "t"}, dead),
+              IsEmpty());
+  r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "__complete",
+                  "categories", "t"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
 }
 
 TEST_F(CliCompletionTest, ZshLoadsTheBashCompletionAndOtherShellsAreRefused) {
