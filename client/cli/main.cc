@@ -1690,12 +1690,13 @@ std::string RepeatedFlag(const std::vector<const CLI::Option*>& single,
 // `--tag: needs a value, and "-o" after it is a flag (to give a value that
 // starts with -, write --tag=-o)`, as the flag was typed; "" if there is
 // none. So is a flag no command has (`query --tag --bogus`, which queried
-// the tag "--bogus"): `... "--bogus" after it is an unknown flag (...)`.
-// The flags looked at are those of contentctl and of each command parsed
-// so far (a global flag may follow the verb); a value given with `=`
-// (`--text=--all`) is taken as it is, and so are `-` (stdin), `--` and a
-// negative number (`--limit -5`, `--timeout -inf`, which the flag's own
-// check refuses).
+// the tag "--bogus"): `... "--bogus" after it is an unknown flag (...)`,
+// and `--` (`query --tag --`, which queried the tag "--"): `... "--" after
+// it ends the flags (...)`. The flags looked at are those of contentctl
+// and of each command parsed so far (a global flag may follow the verb); a
+// value given with `=` (`--text=--all`) is taken as it is, and so are `-`
+// (stdin) and a negative number (`--limit -5`, `--timeout -inf`, which the
+// flag's own check refuses).
 std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
                              std::string* flag) {
   std::vector<const CLI::Option*> options = app.get_options();
@@ -1741,11 +1742,14 @@ std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
     }
     const absl::string_view next = argv[i + 1];
     const bool known = is_flag(next);
-    if (known || (next != "--" && LooksLikeFlag(next))) {
+    // `--` ends the flags (`query --tag -- x`): CLI11 took it as the value.
+    if (known || LooksLikeFlag(next)) {
       *flag = std::string(arg);
-      return absl::StrCat(arg, ": needs a value, and \"", next,
-                          "\" after it is ", known ? "a" : "an unknown",
-                          " flag (to give a value that starts with -, write ",
+      return absl::StrCat(arg, ": needs a value, and \"", next, "\" after it ",
+                          next == "--" ? "ends the flags"
+                          : known      ? "is a flag"
+                                       : "is an unknown flag",
+                          " (to give a value that starts with -, write ",
                           absl::StartsWith(arg, "--") ? arg : opt->get_name(),
                           "=", next, ")");
     }

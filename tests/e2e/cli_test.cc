@@ -3540,6 +3540,35 @@ TEST_F(CliTest, AFlagFollowedByAnUnknownFlagLacksItsValue) {
   EXPECT_THAT(r.out, HasSubstr("articles/dash-value created"));
 }
 
+// `query --tag --` queried the tag "--" (and `--tag -- x` refused `x` as an
+// argument not expected): `--`, which ends the flags, is no value either,
+// but for one given with `=`.
+TEST_F(CliTest, AFlagFollowedByTheEndOfFlagsLacksItsValue) {
+  CommandResult r = Ctl({"query", "--tag", "--"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.err,
+            "--tag: needs a value, and \"--\" after it ends the flags (to "
+            "give a value that starts with -, write --tag=--)\n"
+            "Run `contentctl query --help` for more information.\n");
+  r = Ctl({"query", "-o", "json", "--text", "--", "x"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "MISSING_ARGUMENT");
+  EXPECT_EQ(e.at("flag").string_value(), "--text");
+  EXPECT_EQ(e.at("message").string_value(),
+            "--text: needs a value, and \"--\" after it ends the flags (to "
+            "give a value that starts with -, write --text=--)");
+  // A one-letter flag is told of its long name's `=`.
+  r = Ctl({"apply", "-f", "--"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.err, StartsWith("-f: needs a value, and \"--\" after it ends "
+                                "the flags (to give a value that starts with "
+                                "-, write --filename=--)\n"));
+  // With `=` the value is taken as it is.
+  EXPECT_EQ(Query({"--tag=--"}).articles_size(), 0);
+}
+
 // apply -o json's results carried a failed file's reason but not its
 // metadata; and a field violation of the server's, in a failed file's
 // error on stderr, had `"flag": ""`: it is about a front-matter key, which
