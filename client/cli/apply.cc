@@ -360,9 +360,10 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
 // else the edit distance where it is at most 1 for a field of 5 to 7
 // letters (`tittle`, `sumary`) and 2 for a longer one (`catagory`). Where
 // the field or the key has 4 letters or fewer (the fields `date`, `lang`,
-// `id`; the key `page` beside `pager`) they are matched only so far as case
-// and plural go: `data`, `land` or `page` is as likely a param of its own.
-// nullopt when it is not close.
+// `id`; the key `page` beside `pager`), or the key reads as the plural of
+// such a word (`pages`, `datas`), they are matched only so far as case and
+// plural go: `data`, `land`, `page` or `pages` is as likely a param of its
+// own. nullopt when it is not close.
 std::optional<size_t> Closeness(absl::string_view key,
                                 absl::string_view field) {
   const std::string k =
@@ -374,11 +375,18 @@ std::optional<size_t> Closeness(absl::string_view key,
             many == absl::StrCat(one.substr(0, one.size() - 1), "ies"));
   };
   if (k == f || plural_of(k, f) || plural_of(f, k)) return 0;
+  // The key's word: its singular where it reads as a plural (`pages`,
+  // `entries`; not `class`), as the plural of a short word is no misspelling
+  // of a field either.
+  const size_t word = absl::EndsWith(k, "ies") ? k.size() - 2
+                      : absl::EndsWith(k, "s") && !absl::EndsWith(k, "ss")
+                          ? k.size() - 1
+                          : k.size();
   // A letter more or less makes another word of a short one, whichever of
   // the two is short (`page`, `pager`).
-  const size_t limit = std::min(k.size(), f.size()) <= 4 ? 0
-                       : f.size() <= 7                   ? 1
-                                                         : 2;
+  const size_t limit = std::min(word, f.size()) <= 4 ? 0
+                       : f.size() <= 7               ? 1
+                                                     : 2;
   const size_t distance = EditDistance(k, f);
   if (distance <= limit) return distance;
   return std::nullopt;

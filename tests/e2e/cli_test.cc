@@ -3727,5 +3727,32 @@ TEST_F(CliTest, ApplyTakesAShortKeyALetterFromAFieldAsAParam) {
             2);
 }
 
+// `pages:` was warned of as a typo of `pager` (and refused by --strict): it
+// is the plural of `page`, a short word and a param of its own. The field's
+// own plural still warns, and so does a longer key a letter off that ends
+// in s (`widgts`).
+TEST_F(CliTest, ApplyTakesThePluralOfAShortWordAsAParam) {
+  const std::string f =
+      Write("plural/plural-keys.md",
+            "---\ntitle: \"P\"\npages: 2\nPages: 3\npagers: true\n"
+            "widgts: [w]\n---\nbody\n");
+  CommandResult r = Ctl({"apply", "-f", f, "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err,
+            absl::StrCat(f,
+                         ": warning: front matter key 'pagers' is not a "
+                         "field; kept as a param (did you mean 'pager'?)\n",
+                         f,
+                         ": warning: front matter key 'widgts' is not a "
+                         "field; kept as a param (did you mean 'widgets'?)\n"));
+  const std::string pages = Write("plural/plural-pages.md",
+                                  "---\ntitle: \"P\"\npages: 2\n---\nbody\n");
+  r = Ctl({"apply", "-f", pages, "--strict"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(
+      GetJson("plural-pages").params().fields().at("pages").number_value(), 2);
+}
+
 }  // namespace
 }  // namespace content
