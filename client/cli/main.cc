@@ -854,24 +854,26 @@ int RunTranslations(Session& s, const TranslationsFlags& f) {
   return Finish(s.output.PrintTranslations(*response));
 }
 
-int RunDelete(Session& s, const DeleteFlags& f) {
-  v1::DeleteArticleRequest request;
-  request.set_name(NameOf(f.id));
-  request.set_expected_revision(f.expected_revision);
-  request.set_etag(f.etag);
-  absl::StatusOr<v1::Article> article = s.client->DeleteArticle(request);
+// `delete`, or `undelete` where `undelete`: their requests have the same
+// fields.
+int RunDelete(Session& s, const DeleteFlags& f, bool undelete) {
+  const auto fill = [&f](auto* request) {
+    request->set_name(NameOf(f.id));
+    request->set_expected_revision(f.expected_revision);
+    request->set_etag(f.etag);
+  };
+  absl::StatusOr<v1::Article> article;
+  if (undelete) {
+    v1::UndeleteArticleRequest request;
+    fill(&request);
+    article = s.client->UndeleteArticle(request);
+  } else {
+    v1::DeleteArticleRequest request;
+    fill(&request);
+    article = s.client->DeleteArticle(request);
+  }
   if (!article.ok()) return FailWriteCall(article.status());
-  return PrintWrite(s, *article, "deleted");
-}
-
-int RunUndelete(Session& s, const DeleteFlags& f) {
-  v1::UndeleteArticleRequest request;
-  request.set_name(NameOf(f.id));
-  request.set_expected_revision(f.expected_revision);
-  request.set_etag(f.etag);
-  absl::StatusOr<v1::Article> article = s.client->UndeleteArticle(request);
-  if (!article.ok()) return FailWriteCall(article.status());
-  return PrintWrite(s, *article, "undeleted");
+  return PrintWrite(s, *article, undelete ? "undeleted" : "deleted");
 }
 
 // Export is a site dump: drafts, scheduled, expired and archived articles
@@ -1910,6 +1912,19 @@ void AddId(CLI::App* verb, std::string* id) {
   verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
 }
 
+// Adds the preconditions of a write to `verb`: --expected-revision and
+// --etag, which `head` must meet ("the head"), each help ending in `note`
+// (" (one file)").
+void AddPreconditions(CLI::App* verb, int64_t* expected_revision,
+                      std::string* etag, absl::string_view head = "the head",
+                      absl::string_view note = "") {
+  AddInt(verb, "--expected-revision", *expected_revision,
+         absl::StrCat("Fail unless ", head, " is at this revision", note), 1,
+         "leave it out for no precondition");
+  verb->add_option("--etag", *etag,
+                   absl::StrCat("Fail unless ", head, " has this etag", note));
+}
+
 // Runs contentctl; returns the exit code. Sets `*command` to the command
 // given (CommandPath) once the command line is parsed, and `*format_out` to
 // -o's format, for the usage error main prints (RecordedUsage), with the
@@ -1979,11 +1994,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                         "With -f -: the article's id when its front matter "
                         "has no `id` (stdin has no file name); wins over a "
                         "`# articles/ID revision N` line");
-  AddInt(apply_cmd, "--expected-revision", apply.expected_revision,
-         "Fail unless the head is at this revision (one file)", 1,
-         "leave it out for no precondition");
-  apply_cmd->add_option("--etag", apply.etag,
-                        "Fail unless the head has this etag (one file)");
+  AddPreconditions(apply_cmd, &apply.expected_revision, &apply.etag, "the head",
+                   " (one file)");
   apply_cmd->add_flag("--dry-run", apply.dry_run,
                       "Report what would change; write nothing");
   apply_cmd->add_flag("--strict", apply.strict,
@@ -2107,22 +2119,14 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   CLI::App* delete_cmd =
       app.add_subcommand("delete", "Delete an article (undoable)");
   AddId(delete_cmd, &del.id);
-  AddInt(delete_cmd, "--expected-revision", del.expected_revision,
-         "Fail unless the head is at this revision", 1,
-         "leave it out for no precondition");
-  delete_cmd->add_option("--etag", del.etag,
-                         "Fail unless the head has this etag");
+  AddPreconditions(delete_cmd, &del.expected_revision, &del.etag);
 
   DeleteFlags undel;
   CLI::App* undelete_cmd =
       app.add_subcommand("undelete", "Restore a deleted article");
   AddId(undelete_cmd, &undel.id);
-  AddInt(undelete_cmd, "--expected-revision", undel.expected_revision,
-         "Fail unless the head is at this revision", 1,
-         "leave it out for no precondition");
-  undelete_cmd->add_option(
-      "--etag", undel.etag,
-      "Fail unless the head (the tombstone) has this etag");
+  AddPreconditions(undelete_cmd, &undel.expected_revision, &undel.etag,
+                   "the head (the tombstone)");
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
@@ -2145,11 +2149,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   AddId(restore_cmd, &restore.id);
   AddInt(restore_cmd, "revision", restore.revision, "Revision to restore", 1)
       ->required();
-  AddInt(restore_cmd, "--expected-revision", restore.expected_revision,
-         "Fail unless the head is at this revision", 1,
-         "leave it out for no precondition");
-  restore_cmd->add_option("--etag", restore.etag,
-                          "Fail unless the head has this etag");
+  AddPreconditions(restore_cmd, &restore.expected_revision, &restore.etag);
 
   TranslationsFlags translations;
   CLI::App* translations_cmd =
@@ -2461,8 +2461,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   if (categories_cmd->parsed())
     return RunTerms(session, categories_flags, true);
   if (history_cmd->parsed()) return RunHistory(session, history);
-  if (delete_cmd->parsed()) return RunDelete(session, del);
-  if (undelete_cmd->parsed()) return RunUndelete(session, undel);
+  if (delete_cmd->parsed()) return RunDelete(session, del, /*undelete=*/false);
+  if (undelete_cmd->parsed()) {
+    return RunDelete(session, undel, /*undelete=*/true);
+  }
   if (diff_cmd->parsed()) return RunDiff(session, diff);
   if (restore_cmd->parsed()) return RunRestore(session, restore);
   if (translations_cmd->parsed()) return RunTranslations(session, translations);
