@@ -171,7 +171,7 @@ _contentctl_names() {
 _contentctl_replies() {
   # `verbs`, the commands so far: under zsh a local named `path` (tied to
   # PATH there) hid every program, contentctl among them, from the function.
-  local cur="${COMP_WORDS[COMP_CWORD]}" verbs="" flag="" value w v i
+  local cur="${COMP_WORDS[COMP_CWORD]}" verbs="" flag="" colons="" value w v i
   # The flags naming the server and how to reach it, for a call to it.
   local -a connection=()
   # Words of a list split at blanks; file names only at line ends.
@@ -203,6 +203,22 @@ _contentctl_replies() {
           v+="${COMP_WORDS[i+1]}${COMP_WORDS[i+2]}"
           (( i += 2 ))
         done
+        # So does the value being typed (`--tag ns:fo`, `--tag ns:`): it is
+        # completed whole, and each reply loses what bash keeps of the line
+        # (`ns:`), since bash replaces only what follows the last `:`.
+        if (( i + 1 == COMP_CWORD )) && [[ -n "$cur" && -z "${cur//:/}" ]]
+        then
+          colons="$v$cur"
+          cur=""
+        elif (( i + 2 == COMP_CWORD )) && [[ -n "${COMP_WORDS[i+1]}" &&
+            -z "${COMP_WORDS[i+1]//:/}" ]]; then
+          colons="$v${COMP_WORDS[i+1]}"
+        fi
+        if [[ -n "$colons" ]]; then
+          cur="$colons$cur"
+          flag="$w"
+          break
+        fi
         case "$w" in
           --server|--token|--ca|--cert|--key)
             [[ "$v" == "~/"* ]] && v="$HOME/${v#\~/}"
@@ -262,6 +278,9 @@ _contentctl_replies() {
     esac
     if [[ -n "$equals" ]]; then
       COMPREPLY=( "${COMPREPLY[@]/#/$equals}" )
+    fi
+    if [[ -n "$colons" ]]; then
+      COMPREPLY=( "${COMPREPLY[@]#"$colons"}" )
     fi
     return 0
   fi

@@ -148,7 +148,8 @@ TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
   const std::vector<std::pair<std::string, std::string>> articles = {
       {"a", "[ai, aws]"},
       {"b", "[ai-safety, \"machine learning\"]"},
-      {"c", "[ai, cloud]"}};
+      {"c", "[ai, cloud]"},
+      {"d", "[\"team:search\", \"team:storage\"]"}};
   for (const auto& [id, tags] : articles) {
     WriteFile(dir_.path() + "/" + id + ".md",
               absl::StrCat("---\ntitle: ", id, "\ntags: ", tags, "\n---\n"));
@@ -166,19 +167,31 @@ TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
 
   EXPECT_THAT(Complete({"contentctl", "query", "--tag", "a"}, env),
               ElementsAre("ai", "ai-safety", "aws"));
-  EXPECT_THAT(
-      Complete({"contentctl", "query", "--tag", ""}, env),
-      ElementsAre("ai", "ai-safety", "aws", "cloud", "machine\\ learning"));
+  EXPECT_THAT(Complete({"contentctl", "query", "--tag", ""}, env),
+              ElementsAre("ai", "ai-safety", "aws", "cloud",
+                          "machine\\ learning", "team:search", "team:storage"));
   // Quoted for the command line, and read back unquoted as typed.
   EXPECT_THAT(
       Complete({"contentctl", "export", "--not-tag", "machine\\ "}, env),
       ElementsAre("machine\\ learning"));
   EXPECT_THAT(Complete({"contentctl", "watch", "--tag", "=", "c"}, env),
               ElementsAre("cloud"));
-  EXPECT_THAT(Complete({"contentctl", "watch", "--not-tag", "="}, env),
-              ElementsAre("=ai", "=ai-safety", "=aws", "=cloud",
-                          "=machine\\ learning"));
+  EXPECT_THAT(
+      Complete({"contentctl", "watch", "--not-tag", "="}, env),
+      ElementsAre("=ai", "=ai-safety", "=aws", "=cloud", "=machine\\ learning",
+                  "=team:search", "=team:storage"));
   EXPECT_THAT(Complete({"contentctl", "query", "--tag", "zz"}, env), IsEmpty());
+  // bash splits `team:se` at the colon and replaces only what follows it:
+  // the tags are those starting with the whole value, less `team:`.
+  EXPECT_THAT(
+      Complete({"contentctl", "query", "--tag", "team", ":", "se"}, env),
+      ElementsAre("search"));
+  EXPECT_THAT(Complete({"contentctl", "query", "--tag", "team", ":"}, env),
+              ElementsAre("search", "storage"));
+  EXPECT_THAT(
+      Complete({"contentctl", "watch", "--not-tag", "=", "team", ":", "st"},
+               env),
+      ElementsAre("storage"));
 
   // --server wins over CONTENT_SERVER, its `host:port` split at the colon
   // as bash splits words, or given with `=`.

@@ -141,7 +141,8 @@ TEST_F(CliZshCompletionTest, TagsComeFromTheServerNamedOnTheLine) {
       ServerProcess::Start(dir_.path() + "/data");
   ASSERT_NE(server, nullptr);
   WriteFile(dir_.path() + "/a.md",
-            "---\ntitle: a\ntags: [finance, fintech, ai]\n---\n");
+            "---\ntitle: a\ntags: [finance, fintech, ai, \"team:search\"]\n"
+            "---\n");
   CommandResult r =
       RunCommand({ContentctlBinary(), "--server", server->address(), "apply",
                   "-f", dir_.path() + "/a.md"});
@@ -151,12 +152,14 @@ TEST_F(CliZshCompletionTest, TagsComeFromTheServerNamedOnTheLine) {
       Complete({"contentctl --server " + at + " query --tag a",
                 "contentctl --server=" + at + " query --not-tag financ",
                 "contentctl --server " + at + " query --tag fin",
-                "contentctl --server " + at + " query --tag=fint"}),
+                "contentctl --server " + at + " query --tag=fint",
+                "contentctl --server " + at + " query --tag team:s"}),
       ElementsAre("[contentctl --server " + at + " query --tag ai ]",
                   "[contentctl --server=" + at + " query --not-tag finance ]",
                   // Two tags start so: the common part, then a list.
                   "[contentctl --server " + at + " query --tag fin]",
-                  "[contentctl --server " + at + " query --tag=fintech ]"));
+                  "[contentctl --server " + at + " query --tag=fintech ]",
+                  "[contentctl --server " + at + " query --tag team:search ]"));
 }
 
 }  // namespace
