@@ -914,7 +914,8 @@ void Output::PrintDocuments(
 }
 
 void Output::HintNextPage(const std::string& token) const {
-  if (!token.empty()) err_ << "next page: --page-token " << token << "\n";
+  // With `=`: a token from an older server may start with `-`.
+  if (!token.empty()) err_ << "next page: --page-token=" << token << "\n";
 }
 
 }  // namespace content::cli

@@ -80,6 +80,11 @@ std::string SealPageToken(absl::string_view payload, absl::string_view key) {
        reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
        mac, &size);
   memcpy(bytes, mac, kNonceSize);
+  // A token never starts with `-` (the first six bits 62): a command line
+  // read `--page-token -Xyz...` as two flags, one in 64 pages. 63 spells
+  // `_`. Opening does not derive the nonce again, so tokens sealed before
+  // still open.
+  if ((bytes[0] >> 2) == 62) bytes[0] |= 0x04;
   if (!Crypt(/*seal=*/true, keys, bytes,
              reinterpret_cast<const unsigned char*>(payload.data()),
              payload.size(), bytes + kNonceSize,

@@ -14,7 +14,8 @@
 namespace content::query {
 
 // Seals `payload` with AES-256-GCM under keys derived from `key`; URL-safe
-// base64. Deterministic: the same payload and key give the same token.
+// base64, never starting with `-`. Deterministic: the same payload and key
+// give the same token.
 std::string SealPageToken(absl::string_view payload, absl::string_view key);
 
 // The payload of a token made by SealPageToken with the same key.

@@ -1124,7 +1124,7 @@ TEST_F(CliQueryTest, LimitAndPageTokenWalkEveryPageOnce) {
   EXPECT_GE(first.total_size(), 6);
   EXPECT_EQ(r.err, absl::StrCat("total: about ", first.total_size(),
                                 " articles (2 on this page)\n"
-                                "next page: --page-token ",
+                                "next page: --page-token=",
                                 first.next_page_token(), "\n"));
   r = Ctl({"query", "--tag", "aq", "--limit", "2", "--page-token",
            first.next_page_token()});
@@ -1257,7 +1257,7 @@ TEST(CliPageSizeTest, ServerMaxBelowTheCliDefaultLowersThePage) {
   CommandResult r = ctl({"query", "--tag", "aps"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Lines(r.out).size(), 4u) << r.out;  // header + 3
-  EXPECT_THAT(r.err, HasSubstr("(3 on this page)\nnext page: --page-token "));
+  EXPECT_THAT(r.err, HasSubstr("(3 on this page)\nnext page: --page-token="));
   const auto page = ParseJson<v1::QueryArticlesResponse>(
       ctl({"query", "--tag", "aps", "--limit", "1000", "-o", "json"}).out);
   EXPECT_EQ(page.articles_size(), 3);
@@ -1266,7 +1266,7 @@ TEST(CliPageSizeTest, ServerMaxBelowTheCliDefaultLowersThePage) {
   r = ctl({"history", "ps1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Lines(r.out).size(), 4u) << r.out;
-  EXPECT_THAT(r.err, StartsWith("next page: --page-token "));
+  EXPECT_THAT(r.err, StartsWith("next page: --page-token="));
 
   // A negative limit is a usage error naming the flag.
   r = ctl({"query", "--limit", "-1"});
