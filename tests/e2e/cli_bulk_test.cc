@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -24,6 +25,7 @@ namespace fs = std::filesystem;
 using ::content::testing::BackgroundCommand;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
+using ::content::testing::Ctl;
 using ::content::testing::ReadFile;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
@@ -31,11 +33,6 @@ using ::content::testing::SourceDir;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::HasSubstr;
-
-CommandResult Ctl(const ServerProcess& server, std::vector<std::string> args) {
-  args.insert(args.begin(), {ContentctlBinary(), "--server", server.address()});
-  return RunCommand(args);
-}
 
 // Every regular file under `dir`, relative path -> contents.
 std::map<std::string, std::string> Tree(const std::string& dir) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "content/client.h"
@@ -16,6 +17,7 @@
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
@@ -93,9 +95,7 @@ class ErrorsTest : public ::testing::Test {
     ASSERT_EQ(two->revision(), 2);
   }
   static CommandResult Ctl(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {ContentctlBinary(), "--server", server_->address()});
-    return RunCommand(args);
+    return testing::Ctl(*server_, std::move(args));
   }
 
   static TempDir* dir_;
