@@ -27,9 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
-using ::content::testing::ContentdBinary;
 using ::content::testing::Lines;
 using ::content::testing::ParseJson;
 using ::content::testing::ReadFile;
@@ -68,24 +68,14 @@ std::string EditedSample(const std::string& text) {
              {kOldParagraph, kNewParagraph}});
 }
 
-std::string Hash(const std::string& token) {
-  CommandResult r = RunCommand({ContentdBinary(), "--hash-token"}, token);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 64);
-}
-
 // A contentd with a reader and an editor token; contentctl runs as the
 // editor unless told otherwise. A fresh server per test.
 class CliEditorialTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string config = dir_.path() + "/contentd.yaml";
-    WriteFile(
-        config,
-        absl::StrCat(
-            "auth:\n  tokens:\n",
-            "    - {name: r, role: reader, sha256: ", Hash(kReader), "}\n",
-            "    - {name: e, role: editor, sha256: ", Hash(kEditor), "}\n"));
+    WriteFile(config, AuthConfigYaml({{"r", "reader", kReader},
+                                      {"e", "editor", kEditor}}));
     server_ = ServerProcess::Start(dir_.path() + "/data", {"--config", config});
     ASSERT_NE(server_, nullptr);
   }

@@ -44,6 +44,7 @@
 namespace content {
 namespace {
 
+using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentdBinary;
 using ::content::testing::RawUnaryCall;
@@ -54,12 +55,6 @@ using ::content::testing::WriteFile;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Hash(const std::string& token) {
-  auto r = RunCommand({ContentdBinary(), "--hash-token"}, token + "\n");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 64);
-}
 
 std::unique_ptr<Client> Connect(const std::string& target,
                                 const std::string& token = "",
@@ -95,14 +90,10 @@ absl::StatusOr<v1::Article> Create(Client& c, const std::string& id,
 // Writes a config with three tokens (one per role) and `extra` YAML.
 std::string AuthConfig(const std::string& dir, const std::string& extra = "") {
   const std::string path = dir + "/contentd.yaml";
-  WriteFile(
-      path,
-      absl::StrCat(
-          "auth:\n  tokens:\n",
-          "    - {name: r, role: reader, sha256: ", Hash("reader-token"), "}\n",
-          "    - {name: e, role: editor, sha256: ", Hash("editor-token"), "}\n",
-          "    - {name: a, role: admin, sha256: ", Hash("admin-token"), "}\n",
-          extra));
+  WriteFile(path, AuthConfigYaml({{"r", "reader", "reader-token"},
+                                  {"e", "editor", "editor-token"},
+                                  {"a", "admin", "admin-token"}}) +
+                      extra);
   return path;
 }
 

@@ -215,6 +215,21 @@ std::string SourceDir() {
   return Env("CONTENT_SOURCE_DIR", CONTENT_SOURCE_DIR_DEFAULT);
 }
 
+std::string TokenHash(const std::string& token) {
+  CommandResult r = RunCommand({ContentdBinary(), "--hash-token"}, token);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, 64);
+}
+
+std::string AuthConfigYaml(const std::vector<TestToken>& tokens) {
+  std::string yaml = "auth:\n  tokens:\n";
+  for (const TestToken& t : tokens) {
+    yaml += "    - {name: " + t.name + ", role: " + t.role +
+            ", sha256: " + TokenHash(t.token) + "}\n";
+  }
+  return yaml;
+}
+
 namespace {
 
 // The start time of process `pid` (field 22 of /proc/PID/stat, in clock

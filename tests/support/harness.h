@@ -157,6 +157,21 @@ std::string ContentdBinary();
 std::string ContentctlBinary();
 std::string SourceDir();
 
+// The sha256 that `contentd --hash-token` prints for `token`: what a
+// config's token entry holds. A failure if contentd refuses the token.
+std::string TokenHash(const std::string& token);
+
+// A token a test's contentd accepts: the config's `name` and `role` for it,
+// and `token`, the secret a client sends.
+struct TestToken {
+  std::string name;
+  std::string role;
+  std::string token;
+};
+// A contentd config's `auth:` section that accepts `tokens`, each by its
+// TokenHash.
+std::string AuthConfigYaml(const std::vector<TestToken>& tokens);
+
 // Test mounts (tmpfs; needs root). A test killed before it unmounts
 // (timeout, ^C) left its tmpfs mounted under $TMPDIR/contentd-test-*/ for
 // good; so each mount made here is recorded as this process's (DIR.owner,
