@@ -50,6 +50,7 @@ using ::content::testing::Lines;
 using ::content::testing::ParseJson;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
+using ::content::testing::SharedServerTest;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::ElementsAre;
@@ -77,20 +78,8 @@ std::vector<std::string> Names(const v1::QueryArticlesResponse& response) {
   return names;
 }
 
-class CliTest : public ::testing::Test {
+class CliTest : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    server_ = ServerProcess::Start(dir_->path() + "/data").release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "no contentd"; }
-
   // Runs contentctl against the suite's server.
   static CommandResult Ctl(std::vector<std::string> args,
                            const std::vector<std::string>& env = {}) {
@@ -136,13 +125,8 @@ class CliTest : public ::testing::Test {
     return path.string();
   }
 
-  static TempDir* dir_;
-  static ServerProcess* server_;
   TempDir files_;
 };
-
-TempDir* CliTest::dir_ = nullptr;
-ServerProcess* CliTest::server_ = nullptr;
 
 // ---- apply --------------------------------------------------------------
 

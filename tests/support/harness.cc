@@ -376,6 +376,23 @@ std::map<std::string, std::string> DirectoryState(const std::string& dir) {
   return state;
 }
 
+ServerProcess* SharedServerTest::server_ = nullptr;
+TempDir* SharedServerTest::dir_ = nullptr;
+
+void SharedServerTest::SetUpTestSuite() {
+  dir_ = new TempDir();
+  server_ = ServerProcess::Start(dir_->path() + "/data").release();
+}
+
+void SharedServerTest::TearDownTestSuite() {
+  delete server_;
+  server_ = nullptr;
+  delete dir_;
+  dir_ = nullptr;
+}
+
+void SharedServerTest::SetUp() { ASSERT_NE(server_, nullptr) << "no contentd"; }
+
 TempDir::TempDir() {
   std::string tmpl = Env("TMPDIR", "/tmp") + "/contentd-test-XXXXXX";
   char* p = mkdtemp(tmpl.data());
