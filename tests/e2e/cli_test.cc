@@ -2425,9 +2425,7 @@ CommandResult WatchAcrossARestart(const std::string& files,
   const auto apply = [&](const std::string& id) {
     const std::string path = files + "/" + id + ".md";
     WriteFile(path, Doc(id, "", ""));
-    return RunCommand({ContentctlBinary(), "--server", server->address(),
-                       "apply", "-f", path})
-        .exit_code;
+    return Ctl(*server, {"apply", "-f", path}).exit_code;
   };
   EXPECT_EQ(apply("rc1"), 0);
   const std::string out = dir.path() + "/watch.out";
