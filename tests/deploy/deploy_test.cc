@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config.h"
+#include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 #include "yaml-cpp/yaml.h"
 
@@ -449,8 +450,7 @@ TEST(DeployTest, RunScriptServesTheSamplesAndStopsOnCtrlC) {
   // contentd stopped (it left the store's lock) and kept the samples.
   auto again = testing::ServerProcess::Start(data);
   ASSERT_NE(again, nullptr);
-  q = RunCommand(
-      {testing::ContentctlBinary(), "--server", again->address(), "query"});
+  q = testing::Ctl(*again, {"query"});
   EXPECT_EQ(q.exit_code, 0) << q.err;
   int rows = 0;
   for (size_t p = q.out.find("\narticles/"); p != std::string::npos;

@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -24,6 +25,7 @@ namespace fs = std::filesystem;
 using ::content::testing::BackgroundCommand;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
+using ::content::testing::Ctl;
 using ::content::testing::ReadFile;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
@@ -31,11 +33,6 @@ using ::content::testing::SourceDir;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::HasSubstr;
-
-CommandResult Ctl(const ServerProcess& server, std::vector<std::string> args) {
-  args.insert(args.begin(), {ContentctlBinary(), "--server", server.address()});
-  return RunCommand(args);
-}
 
 // Every regular file under `dir`, relative path -> contents.
 std::map<std::string, std::string> Tree(const std::string& dir) {
@@ -180,6 +177,18 @@ TEST(CliBulkTest, ApplyOfADirectoryLeavesOutDotNamesAndSaysWhatItSkips) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// `n` articles big0.md, big1.md, ... in `dir`, each with a body of `bytes`
+// bytes.
+void WriteBigArticles(const std::string& dir, int n, size_t bytes) {
+  fs::create_directories(dir);
+  const std::string body(bytes, 'x');
+  for (int i = 0; i < n; ++i) {
+    WriteFile(
+        dir + "/big" + std::to_string(i) + ".md",
+        "---\ntitle: \"Big " + std::to_string(i) + "\"\n---\n" + body + "\n");
+  }
+}
+
 TEST(CliBulkTest, ApplyOfManyLargeFilesStaysUnderTheMessageLimit) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
@@ -187,13 +196,7 @@ TEST(CliBulkTest, ApplyOfManyLargeFilesStaysUnderTheMessageLimit) {
   // 40 articles of 600 KB: each within max_article_bytes (1 MiB), together
   // 24 MB, more than contentd takes in one request (16 MiB).
   const std::string corpus = dir.path() + "/corpus";
-  fs::create_directories(corpus);
-  const std::string body(600 << 10, 'x');
-  for (int i = 0; i < 40; ++i) {
-    WriteFile(
-        corpus + "/big" + std::to_string(i) + ".md",
-        "---\ntitle: \"Big " + std::to_string(i) + "\"\n---\n" + body + "\n");
-  }
+  WriteBigArticles(corpus, 40, 600 << 10);
 
   CommandResult r = Ctl(*server, {"apply", "-f", corpus, "--dry-run"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -279,13 +282,7 @@ TEST(CliBulkTest, ExportOfManyLargeArticlesStaysUnderTheMessageLimit) {
   // 100 articles of 700 KB: one export page of them is 70 MB, more than
   // the SDK takes in one message (64 MiB).
   const std::string corpus = dir.path() + "/corpus";
-  fs::create_directories(corpus);
-  const std::string body(700 << 10, 'x');
-  for (int i = 0; i < 100; ++i) {
-    WriteFile(
-        corpus + "/big" + std::to_string(i) + ".md",
-        "---\ntitle: \"Big " + std::to_string(i) + "\"\n---\n" + body + "\n");
-  }
+  WriteBigArticles(corpus, 100, 700 << 10);
   CommandResult r = Ctl(*server, {"apply", "-f", corpus});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -24,6 +25,7 @@ namespace fs = std::filesystem;
 
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
+using ::content::testing::Ctl;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
@@ -154,8 +156,7 @@ TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
     WriteFile(dir_.path() + "/" + id + ".md",
               absl::StrCat("---\ntitle: ", id, "\ntags: ", tags, "\n---\n"));
     CommandResult r =
-        RunCommand({ContentctlBinary(), "--server", server->address(), "apply",
-                    "-f", dir_.path() + "/" + id + ".md"});
+        Ctl(*server, {"apply", "-f", dir_.path() + "/" + id + ".md"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   const std::string bin_dir = fs::path(ContentctlBinary()).parent_path();

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -17,8 +18,8 @@
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -26,9 +27,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
-using ::content::testing::ContentdBinary;
+using ::content::testing::Lines;
+using ::content::testing::ParseJson;
 using ::content::testing::ReadFile;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
@@ -65,61 +68,29 @@ std::string EditedSample(const std::string& text) {
              {kOldParagraph, kNewParagraph}});
 }
 
-std::string Hash(const std::string& token) {
-  CommandResult r = RunCommand({ContentdBinary(), "--hash-token"}, token);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 64);
-}
-
-template <typename Message>
-Message ParseJson(const std::string& json) {
-  Message m;
-  const auto status = google::protobuf::util::JsonStringToMessage(json, &m);
-  EXPECT_TRUE(status.ok()) << status.message() << "\n" << json;
-  return m;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  for (size_t start = 0, end; start < text.size(); start = end + 1) {
-    end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-  }
-  return lines;
-}
-
 // A contentd with a reader and an editor token; contentctl runs as the
 // editor unless told otherwise. A fresh server per test.
 class CliEditorialTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string config = dir_.path() + "/contentd.yaml";
-    WriteFile(
-        config,
-        absl::StrCat(
-            "auth:\n  tokens:\n",
-            "    - {name: r, role: reader, sha256: ", Hash(kReader), "}\n",
-            "    - {name: e, role: editor, sha256: ", Hash(kEditor), "}\n"));
+    WriteFile(config, AuthConfigYaml({{"r", "reader", kReader},
+                                      {"e", "editor", kEditor}}));
     server_ = ServerProcess::Start(dir_.path() + "/data", {"--config", config});
     ASSERT_NE(server_, nullptr);
   }
 
+  // contentctl against the server as `token`.
   CommandResult Ctl(std::vector<std::string> args,
                     const std::string& token = kEditor) {
-    std::vector<std::string> argv = {ContentctlBinary(), "--server",
-                                     server_->address(), "--token", token};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
+    args.insert(args.begin(), {"--token", token});
+    return testing::Ctl(*server_, std::move(args));
   }
 
   std::string CtlOk(std::vector<std::string> args,
                     const std::string& token = kEditor) {
-    CommandResult r = Ctl(args, token);
-    EXPECT_EQ(r.exit_code, 0) << ::testing::PrintToString(args) << "\nstdout:\n"
-                              << r.out << "\nstderr:\n"
-                              << r.err;
-    return r.out;
+    args.insert(args.begin(), {"--token", token});
+    return testing::CtlOk(*server_, args);
   }
 
   std::string Write(const std::string& name, const std::string& text) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -32,6 +33,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 #include "yaml-cpp/yaml.h"
 
@@ -43,8 +45,12 @@ namespace fs = std::filesystem;
 using ::content::testing::BackgroundCommand;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
+using ::content::testing::Ctl;
+using ::content::testing::Lines;
+using ::content::testing::ParseJson;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
+using ::content::testing::SharedServerTest;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::ElementsAre;
@@ -53,8 +59,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-std::string Contentctl() { return ContentctlBinary(); }
 
 // An article file: front matter from the arguments, a short body.
 std::string Doc(const std::string& title, const std::string& date,
@@ -68,64 +72,23 @@ std::string Doc(const std::string& title, const std::string& date,
   return doc;
 }
 
-template <typename Message>
-Message ParseJson(const std::string& json) {
-  Message m;
-  const auto status = google::protobuf::util::JsonStringToMessage(json, &m);
-  EXPECT_TRUE(status.ok()) << status.message() << "\n" << json;
-  return m;
-}
-
 std::vector<std::string> Names(const v1::QueryArticlesResponse& response) {
   std::vector<std::string> names;
   for (const auto& a : response.articles()) names.push_back(a.name());
   return names;
 }
 
-// Lines of `text`, without the newlines.
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
-
-class CliTest : public ::testing::Test {
+class CliTest : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    server_ = ServerProcess::Start(dir_->path() + "/data").release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "no contentd"; }
-
   // Runs contentctl against the suite's server.
   static CommandResult Ctl(std::vector<std::string> args,
                            const std::vector<std::string>& env = {}) {
-    std::vector<std::string> argv = {Contentctl(), "--server",
-                                     server_->address()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, "", env);
+    return testing::Ctl(*server_, std::move(args), env);
   }
 
   // Runs contentctl and expects success.
   static std::string CtlOk(std::vector<std::string> args) {
-    CommandResult r = Ctl(args);
-    EXPECT_EQ(r.exit_code, 0)
-        << "args: " << ::testing::PrintToString(args) << "\nstdout:\n"
-        << r.out << "\nstderr:\n"
-        << r.err;
-    return r.out;
+    return testing::CtlOk(*server_, args);
   }
 
   static v1::QueryArticlesResponse Query(std::vector<std::string> args) {
@@ -147,8 +110,8 @@ class CliTest : public ::testing::Test {
   static CommandResult CtlPiped(const std::string& file,
                                 std::vector<std::string> args) {
     std::vector<std::string> argv = {
-        "/bin/sh",    "-c",       "cat \"$0\" | \"$@\"", file,
-        Contentctl(), "--server", server_->address()};
+        "/bin/sh",          "-c",       "cat \"$0\" | \"$@\"", file,
+        ContentctlBinary(), "--server", server_->address()};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommand(argv);
   }
@@ -162,13 +125,8 @@ class CliTest : public ::testing::Test {
     return path.string();
   }
 
-  static TempDir* dir_;
-  static ServerProcess* server_;
   TempDir files_;
 };
-
-TempDir* CliTest::dir_ = nullptr;
-ServerProcess* CliTest::server_ = nullptr;
 
 // ---- apply --------------------------------------------------------------
 
@@ -559,8 +517,8 @@ TEST_F(CliTest, ApplyJsonPrintsEachFailedFileAsAJsonObject) {
   e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
   EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
   EXPECT_EQ(e.count("file"), 0u);
-  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s",
-                  "apply", "-f", dir + "/je1.md", "-o", "json"});
+  r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "--timeout",
+                  "5s", "apply", "-f", dir + "/je1.md", "-o", "json"});
   EXPECT_EQ(r.exit_code, 1);
   lines = Lines(r.err);
   ASSERT_EQ(lines.size(), 2u) << r.err;
@@ -1238,38 +1196,35 @@ TEST(CliPageSizeTest, ServerMaxBelowTheCliDefaultLowersThePage) {
   auto server =
       ServerProcess::Start(dir.path() + "/data", {"--max-page-size", "3"});
   ASSERT_NE(server, nullptr);
-  auto ctl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {Contentctl(), "--server", server->address()});
-    return RunCommand(args);
-  };
   for (int i = 1; i <= 4; ++i) {
     const std::string file = dir.path() + "/ps" + std::to_string(i) + ".md";
     WriteFile(file, Doc("ps " + std::to_string(i),
                         "2024-01-0" + std::to_string(i), "aps"));
-    ASSERT_EQ(ctl({"apply", "-f", file}).exit_code, 0);
+    ASSERT_EQ(Ctl(*server, {"apply", "-f", file}).exit_code, 0);
   }
   const std::string file = dir.path() + "/ps1.md";
   for (int v = 2; v <= 4; ++v) {
     WriteFile(file, Doc("ps 1 v" + std::to_string(v), "2024-01-01", "aps"));
-    ASSERT_EQ(ctl({"apply", "-f", file}).exit_code, 0);
+    ASSERT_EQ(Ctl(*server, {"apply", "-f", file}).exit_code, 0);
   }
 
-  CommandResult r = ctl({"query", "--tag", "aps"});
+  CommandResult r = Ctl(*server, {"query", "--tag", "aps"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Lines(r.out).size(), 4u) << r.out;  // header + 3
   EXPECT_THAT(r.err, HasSubstr("(3 on this page)\nnext page: --page-token="));
   const auto page = ParseJson<v1::QueryArticlesResponse>(
-      ctl({"query", "--tag", "aps", "--limit", "1000", "-o", "json"}).out);
+      Ctl(*server, {"query", "--tag", "aps", "--limit", "1000", "-o", "json"})
+          .out);
   EXPECT_EQ(page.articles_size(), 3);
   EXPECT_FALSE(page.next_page_token().empty());
 
-  r = ctl({"history", "ps1"});
+  r = Ctl(*server, {"history", "ps1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Lines(r.out).size(), 4u) << r.out;
   EXPECT_THAT(r.err, StartsWith("next page: --page-token="));
 
   // A negative limit is a usage error naming the flag.
-  r = ctl({"query", "--limit", "-1"});
+  r = Ctl(*server, {"query", "--limit", "-1"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--limit"));
 }
@@ -1501,7 +1456,8 @@ TEST_F(CliTest, MalformedLangIsUsageError) {
         {"export", "--dir", files_.path() + "/lang-out", "--lang", "e"},
         {"watch", "--lang", "not a lang!"}}) {
     SCOPED_TRACE(::testing::PrintToString(args));
-    args.insert(args.begin(), {Contentctl(), "--server", server_->address()});
+    args.insert(args.begin(),
+                {ContentctlBinary(), "--server", server_->address()});
     CommandResult r = RunCommand(args, "", {}, std::chrono::seconds(60));
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_code, 2);
@@ -1684,9 +1640,10 @@ TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
 // watch that never stops fails the test instead of hanging it.
 TEST_F(CliTest, WatchCountZeroIsUsageError) {
   for (const char* count : {"0", "00", "-0"}) {
-    CommandResult r = RunCommand({Contentctl(), "--server", server_->address(),
-                                  "watch", "--count", count},
-                                 "", {}, std::chrono::seconds(60));
+    CommandResult r =
+        RunCommand({ContentctlBinary(), "--server", server_->address(), "watch",
+                    "--count", count},
+                   "", {}, std::chrono::seconds(60));
     EXPECT_FALSE(r.timed_out) << count;
     EXPECT_EQ(r.exit_code, 2) << count;
     EXPECT_EQ(r.err,
@@ -1912,8 +1869,8 @@ TEST_F(CliTest, DeeplyNestedParamsNameTheKey) {
 // contentd never repairs online: the flag is a usage error with the
 // offline command, refused before dialling.
 TEST_F(CliTest, FsckRepairIsUsageErrorWithTheOfflineCommand) {
-  CommandResult r = RunCommand(
-      {Contentctl(), "--server", "127.0.0.1:1", "admin", "fsck", "--repair"});
+  CommandResult r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1",
+                                "admin", "fsck", "--repair"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--repair: "));
   EXPECT_THAT(r.err, HasSubstr("contentd --data-dir DIR --check --repair"));
@@ -1926,15 +1883,15 @@ TEST_F(CliTest, FsckRepairIsUsageErrorWithTheOfflineCommand) {
 // one on port 0).
 TEST_F(CliTest, ServerWithoutAPortDials443) {
   for (const char* server : {"127.0.0.1", "[::1]", "localhost"}) {
-    CommandResult r = RunCommand(
-        {Contentctl(), "--server", server, "--timeout", "3s", "get", "x"});
+    CommandResult r = RunCommand({ContentctlBinary(), "--server", server,
+                                  "--timeout", "3s", "get", "x"});
     EXPECT_EQ(r.exit_code, 1) << server << "\n" << r.err;
     EXPECT_THAT(r.err, HasSubstr(":443")) << server;
     EXPECT_THAT(r.err, Not(HasSubstr(":0:"))) << server;
   }
   // The address as given, then the one dialled.
-  CommandResult r = RunCommand(
-      {Contentctl(), "--server", "127.0.0.1", "--timeout", "3s", "get", "x"});
+  CommandResult r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1",
+                                "--timeout", "3s", "get", "x"});
   EXPECT_EQ(r.err,
             "Error: UNAVAILABLE: cannot reach 127.0.0.1 (127.0.0.1:443): "
             "Connection refused\n");
@@ -1944,8 +1901,8 @@ TEST_F(CliTest, InvalidServerAddressIsUsageError) {
   for (const char* server :
        {"127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1",
         "127.0.0.1:7x", "127.0.0.1:", "localhost:100000", "[::1]:99999"}) {
-    CommandResult r = RunCommand(
-        {Contentctl(), "--server", server, "--timeout", "5s", "get", "x"});
+    CommandResult r = RunCommand({ContentctlBinary(), "--server", server,
+                                  "--timeout", "5s", "get", "x"});
     EXPECT_EQ(r.exit_code, 2) << server << "\n" << r.err;
     EXPECT_THAT(r.err, StartsWith("--server: port must be 1-65535, got \""))
         << server;
@@ -1954,13 +1911,14 @@ TEST_F(CliTest, InvalidServerAddressIsUsageError) {
   for (const char* server :
        {":7070", "::1:7070", "http://127.0.0.1:7070", "a b:7070", "",
         "dns:", "unix:", "[127.0.0.1]:7070"}) {
-    CommandResult r = RunCommand(
-        {Contentctl(), "--server", server, "--timeout", "5s", "get", "x"});
+    CommandResult r = RunCommand({ContentctlBinary(), "--server", server,
+                                  "--timeout", "5s", "get", "x"});
     EXPECT_EQ(r.exit_code, 2) << server << "\n" << r.err;
     EXPECT_THAT(r.err, StartsWith("--server: must be host:port")) << server;
   }
-  CommandResult r = RunCommand({Contentctl(), "--timeout", "5s", "get", "x"},
-                               "", {"CONTENT_SERVER=127.0.0.1:99999"});
+  CommandResult r =
+      RunCommand({ContentctlBinary(), "--timeout", "5s", "get", "x"}, "",
+                 {"CONTENT_SERVER=127.0.0.1:99999"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, StartsWith("--server (from CONTENT_SERVER): port must be "
                                 "1-65535, got \"99999\""));
@@ -1971,13 +1929,13 @@ TEST_F(CliTest, InvalidServerAddressIsUsageError) {
   for (const std::string& server :
        {"localhost:" + port, "dns:///localhost:" + port,
         "dns:///127.0.0.1:" + port, "ipv4:127.0.0.1:" + port}) {
-    r = RunCommand({Contentctl(), "--server", server, "get", "srv1"});
+    r = RunCommand({ContentctlBinary(), "--server", server, "get", "srv1"});
     EXPECT_EQ(r.exit_code, 0) << server << "\n" << r.err;
   }
   for (const std::string& server :
        {"unix:" + files_.path() + "/no.sock", std::string("[::1]:1")}) {
-    r = RunCommand(
-        {Contentctl(), "--server", server, "--timeout", "2s", "get", "srv1"});
+    r = RunCommand({ContentctlBinary(), "--server", server, "--timeout", "2s",
+                    "get", "srv1"});
     EXPECT_EQ(r.exit_code, 1) << server << "\n" << r.err;
     EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: ")) << server;
   }
@@ -1985,7 +1943,7 @@ TEST_F(CliTest, InvalidServerAddressIsUsageError) {
 
 TEST_F(CliTest, VersionNeedsNoServer) {
   CommandResult r =
-      RunCommand({Contentctl(), "--server", "127.0.0.1:1", "version"});
+      RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, StartsWith("contentctl "));
 }
@@ -1994,7 +1952,7 @@ TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
   CtlOk({"apply", "-f", Write("sigint.md", Doc("Sigint", "", ""))});
   const std::string out = files_.path() + "/watch.out";
   std::unique_ptr<BackgroundCommand> ctl = BackgroundCommand::Start(
-      {Contentctl(), "--server", server_->address(), "watch"}, out,
+      {ContentctlBinary(), "--server", server_->address(), "watch"}, out,
       files_.path() + "/watch.err");
   ASSERT_NE(ctl, nullptr);
   // Interrupted once it streams (it printed the article's create).
@@ -2015,8 +1973,8 @@ TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
 }
 
 TEST_F(CliTest, UnreachableServerIsUnavailable) {
-  CommandResult r = RunCommand(
-      {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "get", "x"});
+  CommandResult r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1",
+                                "--timeout", "5s", "get", "x"});
   EXPECT_EQ(r.exit_code, 1);
   // The operating system's reason, which writes say too, without gRPC's
   // wrapping of it (`failed to connect to all addresses; last error:
@@ -2027,19 +1985,19 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
   const std::string reason = r.err.substr(0, r.err.size() - 1);
   // A unix socket that is not there likewise.
   const std::string socket = files_.path() + "/none.sock";
-  r = RunCommand({Contentctl(), "--server", "unix:" + socket, "--timeout", "5s",
-                  "get", "x"});
+  r = RunCommand({ContentctlBinary(), "--server", "unix:" + socket, "--timeout",
+                  "5s", "get", "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "Error: UNAVAILABLE: cannot reach unix:" + socket +
                        ": No such file or directory\n");
-  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s",
-                  "delete", "x"});
+  r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "--timeout",
+                  "5s", "delete", "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith(reason + " (no connection within "));
   EXPECT_THAT(r.err, HasSubstr("; the write was not sent)"));
   // A deadline shorter than the wait for a connection (4 s) ends it.
-  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "2s",
-                  "delete", "x"});
+  r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "--timeout",
+                  "2s", "delete", "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err,
             "Error: DEADLINE_EXCEEDED: no connection to 127.0.0.1:1 within "
@@ -2050,7 +2008,7 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
   // 0.4 s apart, each -20%) said only "Deadline Exceeded"; it says that it
   // found no connection, and why.
   for (const char* verb : {"get", "history"}) {
-    r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout",
+    r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "--timeout",
                     "300ms", verb, "x"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.err,
@@ -2058,24 +2016,24 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
               "the deadline (cannot reach 127.0.0.1:1: Connection refused)\n")
         << verb;
   }
-  r = RunCommand({Contentctl(), "--server", "127.0.0.1:1", "--timeout", "300ms",
-                  "export", "--dir", files_.path() + "/unexported"});
+  r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "--timeout",
+                  "300ms", "export", "--dir", files_.path() + "/unexported"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err,
             "Error: DEADLINE_EXCEEDED: no connection to 127.0.0.1:1 within "
             "the deadline (cannot reach 127.0.0.1:1: Connection refused)\n");
 
   // watch too, instead of retrying in silence.
-  r = RunCommand(
-      {Contentctl(), "--server", "127.0.0.1:1", "--timeout", "5s", "watch"}, "",
-      {}, std::chrono::seconds(30));
+  r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "--timeout",
+                  "5s", "watch"},
+                 "", {}, std::chrono::seconds(30));
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: "));
 
   const std::string file = Write("u1.md", Doc("u", "", ""));
   r = RunCommand(
-      {Contentctl(), "--server", "127.0.0.1:1", "apply", "-f", file});
+      {ContentctlBinary(), "--server", "127.0.0.1:1", "apply", "-f", file});
   EXPECT_EQ(r.exit_code, 1);
   // The stream's error, once (not on the file's line as well), with gRPC's
   // reason: it said only "cannot connect to 127.0.0.1:1 within 4s".
@@ -2129,8 +2087,8 @@ TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
            {"export", "--dir", files_.path() + "/out"},
            {"apply", "-f", files_.path() + "/tmo"},
        }) {
-    args.insert(args.begin(), {Contentctl(), "--server", stopped->address(),
-                               "--timeout", "300ms"});
+    args.insert(args.begin(), {ContentctlBinary(), "--server",
+                               stopped->address(), "--timeout", "300ms"});
     CommandResult r = RunCommand(args, "", {}, std::chrono::seconds(60));
     EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args);
     EXPECT_THAT(r.err, HasSubstr("DEADLINE_EXCEEDED"))
@@ -2151,7 +2109,8 @@ TEST_F(CliTest, FailedWritesToStdoutFail) {
         {"get", "full1"},
         {"history", "full1"},
         {"watch", "--tag", "afull"}}) {
-    args.insert(args.begin(), {Contentctl(), "--server", server_->address()});
+    args.insert(args.begin(),
+                {ContentctlBinary(), "--server", server_->address()});
     // Every write to /dev/full fails with ENOSPC.
     std::unique_ptr<BackgroundCommand> ctl =
         BackgroundCommand::Start(args, "/dev/full", files_.path() + "/err.txt");
@@ -2168,13 +2127,14 @@ TEST_F(CliTest, FailedWritesToStdoutFail) {
 TEST_F(CliTest, ServerAndTokenFromEnvironment) {
   const std::string file = Write("env1.md", Doc("from env", "", "aenv"));
   CommandResult r =
-      RunCommand({Contentctl(), "apply", "-f", file}, "",
+      RunCommand({ContentctlBinary(), "apply", "-f", file}, "",
                  {"CONTENT_SERVER=" + server_->address(), "CONTENT_TOKEN=t0k"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("articles/env1 created (revision 1)"));
   // --server wins over the environment.
-  r = RunCommand({Contentctl(), "--server", server_->address(), "get", "env1"},
-                 "", {"CONTENT_SERVER=127.0.0.1:1"});
+  r = RunCommand(
+      {ContentctlBinary(), "--server", server_->address(), "get", "env1"}, "",
+      {"CONTENT_SERVER=127.0.0.1:1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -2372,8 +2332,8 @@ TEST_F(CliTest, ApplyErrorsNameTheFileAndTheFrontMatterKey) {
   EXPECT_THAT(r.err, HasSubstr(one + ": error: FAILED_PRECONDITION: --etag: "
                                      "etag bogus does not match"));
   // Standard input's id from --id.
-  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
-                  "-", "--id", "c d"},
+  r = RunCommand({ContentctlBinary(), "--server", server_->address(), "apply",
+                  "-f", "-", "--id", "c d"},
                  Doc("Stdin", "2025-01-01", "k1"));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("<stdin>: error: INVALID_ARGUMENT: --id: must "
@@ -2465,15 +2425,14 @@ CommandResult WatchAcrossARestart(const std::string& files,
   const auto apply = [&](const std::string& id) {
     const std::string path = files + "/" + id + ".md";
     WriteFile(path, Doc(id, "", ""));
-    return RunCommand({Contentctl(), "--server", server->address(), "apply",
-                       "-f", path})
-        .exit_code;
+    return Ctl(*server, {"apply", "-f", path}).exit_code;
   };
   EXPECT_EQ(apply("rc1"), 0);
   const std::string out = dir.path() + "/watch.out";
   const std::string err = dir.path() + "/watch.err";
-  std::vector<std::string> argv = {Contentctl(), "--server", server->address(),
-                                   "watch",      "--count",  "2"};
+  std::vector<std::string> argv = {ContentctlBinary(), "--server",
+                                   server->address(),  "watch",
+                                   "--count",          "2"};
   argv.insert(argv.end(), args.begin(), args.end());
   std::unique_ptr<BackgroundCommand> watch =
       BackgroundCommand::Start(argv, out, err);
@@ -2630,9 +2589,10 @@ TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
   EXPECT_EQ(
       absl::StrReplaceAll(first_doc, {{"# articles/md1 revision 1\n", ""}}),
       CtlOk({"get", "md1", "-o", "markdown"}));
-  CommandResult r = RunCommand({Contentctl(), "--server", server_->address(),
-                                "apply", "-f", "-", "--id", "md1"},
-                               first_doc);
+  CommandResult r =
+      RunCommand({ContentctlBinary(), "--server", server_->address(), "apply",
+                  "-f", "-", "--id", "md1"},
+                 first_doc);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("articles/md1 unchanged (revision 1)"));
 
@@ -2723,7 +2683,7 @@ TEST_F(CliTest, ApplyTakesTheIdFromTheMarkdownStreamLine) {
   ASSERT_THAT(first_doc, StartsWith("---\n# articles/ms1 revision 1\n"));
 
   CommandResult r = RunCommand(
-      {Contentctl(), "--server", server_->address(), "apply", "-f", "-"},
+      {ContentctlBinary(), "--server", server_->address(), "apply", "-f", "-"},
       first_doc);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("articles/ms1 unchanged (revision 1)\n"));
@@ -2732,8 +2692,8 @@ TEST_F(CliTest, ApplyTakesTheIdFromTheMarkdownStreamLine) {
   EXPECT_THAT(r.out, StartsWith("articles/ms1 unchanged (revision 1)\n"));
   EXPECT_EQ(Ctl({"get", "cut", "--all"}).exit_code, 1);
   // --id, and an `id` in the front matter, win: a copy.
-  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
-                  "-", "--id", "ms1copy"},
+  r = RunCommand({ContentctlBinary(), "--server", server_->address(), "apply",
+                  "-f", "-", "--id", "ms1copy"},
                  first_doc);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("articles/ms1copy created (revision 1)\n"));
@@ -2749,7 +2709,7 @@ TEST_F(CliTest, ApplyTakesTheIdFromTheMarkdownStreamLine) {
   const std::string edited =
       absl::StrReplaceAll(md, {{"One.", "One!"}, {"正文。", "Edited. "}});
   r = RunCommand(
-      {Contentctl(), "--server", server_->address(), "apply", "-f", "-"},
+      {ContentctlBinary(), "--server", server_->address(), "apply", "-f", "-"},
       edited);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(Lines(r.out),
@@ -2765,8 +2725,8 @@ TEST_F(CliTest, ApplyTakesTheIdFromTheMarkdownStreamLine) {
   EXPECT_THAT(r.out, Not(HasSubstr("\"result\": \"failed\"")));
 
   // --id names one article, and a condition holds for one.
-  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
-                  "-", "--id", "ms1"},
+  r = RunCommand({ContentctlBinary(), "--server", server_->address(), "apply",
+                  "-f", "-", "--id", "ms1"},
                  md);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("--id: names one article, and standard input "
@@ -2793,7 +2753,7 @@ TEST_F(CliTest, ApplySplitsAMarkdownStreamWithCrlfLineEnds) {
       md, {{"\n", "\r\n"}, {"One.", "One!"}, {"正文。", "Edited. "}});
 
   CommandResult r = RunCommand(
-      {Contentctl(), "--server", server_->address(), "apply", "-f", "-"},
+      {ContentctlBinary(), "--server", server_->address(), "apply", "-f", "-"},
       edited);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(Lines(r.out),
@@ -3368,10 +3328,10 @@ TEST_F(CliTest, WriteFailuresAndTheCompactNoticeAreObjectsUnderJson) {
   CtlOk({"apply", "-f", Write("full2.md", Doc("Full", "", "afull2"))});
   for (const char* format : {"json", "yaml"}) {
     SCOPED_TRACE(format);
-    std::unique_ptr<BackgroundCommand> ctl =
-        BackgroundCommand::Start({Contentctl(), "--server", server_->address(),
-                                  "query", "--tag", "afull2", "-o", format},
-                                 "/dev/full", files_.path() + "/err.txt");
+    std::unique_ptr<BackgroundCommand> ctl = BackgroundCommand::Start(
+        {ContentctlBinary(), "--server", server_->address(), "query", "--tag",
+         "afull2", "-o", format},
+        "/dev/full", files_.path() + "/err.txt");
     ASSERT_NE(ctl, nullptr);
     const CommandResult r = ctl->Wait(std::chrono::seconds(20));
     EXPECT_EQ(r.exit_code, 1) << r.err;
@@ -3394,7 +3354,7 @@ TEST_F(CliTest, WriteFailuresAndTheCompactNoticeAreObjectsUnderJson) {
   // (script), stdout to a file.
   const std::string out = files_.path() + "/compact.out";
   const std::string command =
-      absl::StrCat("'", Contentctl(), "' --server '", server_->address(),
+      absl::StrCat("'", ContentctlBinary(), "' --server '", server_->address(),
                    "' admin compact --storage -o json > '", out, "'");
   const CommandResult r = RunCommand({"script", "-qec", command, "/dev/null"},
                                      "", {}, std::chrono::seconds(120));
@@ -3533,8 +3493,8 @@ TEST_F(CliTest, AFlagFollowedByAnUnknownFlagLacksItsValue) {
                 .string_value(),
             "INVALID_VALUE")
       << r.err;
-  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
-                  "-", "--id", "dash-value"},
+  r = RunCommand({ContentctlBinary(), "--server", server_->address(), "apply",
+                  "-f", "-", "--id", "dash-value"},
                  "---\ntitle: \"Dash\"\n---\nbody\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("articles/dash-value created"));
@@ -3700,8 +3660,8 @@ TEST_F(CliTest, ApplyWarnsOfFrontMatterKeysCloseToAField) {
   r = Ctl({"apply", "-f", b, "--strict", "--expected-revision", "1"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("'sumary' is not a field"));
-  r = RunCommand({Contentctl(), "--server", server_->address(), "apply", "-f",
-                  "-", "--id", "near-b"},
+  r = RunCommand({ContentctlBinary(), "--server", server_->address(), "apply",
+                  "-f", "-", "--id", "near-b"},
                  "---\ntitle: \"B\"\nsumary: \"s\"\n---\nbody\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, warning("<stdin>", "sumary", "summary") + "\n");

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -26,6 +27,7 @@ namespace fs = std::filesystem;
 
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
+using ::content::testing::Ctl;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
@@ -143,9 +145,7 @@ TEST_F(CliZshCompletionTest, TagsComeFromTheServerNamedOnTheLine) {
   WriteFile(dir_.path() + "/a.md",
             "---\ntitle: a\ntags: [finance, fintech, ai, \"team:search\"]\n"
             "---\n");
-  CommandResult r =
-      RunCommand({ContentctlBinary(), "--server", server->address(), "apply",
-                  "-f", dir_.path() + "/a.md"});
+  CommandResult r = Ctl(*server, {"apply", "-f", dir_.path() + "/a.md"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string at = server->address();
   EXPECT_THAT(

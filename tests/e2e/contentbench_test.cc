@@ -17,8 +17,8 @@
 namespace content {
 namespace {
 
+using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
-using ::content::testing::ContentdBinary;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
@@ -33,20 +33,11 @@ std::string Contentbench() {
   return env != nullptr && env[0] != '\0' ? env : CONTENTBENCH_BIN_DEFAULT;
 }
 
-std::string Hash(const std::string& token) {
-  CommandResult r = RunCommand({ContentdBinary(), "--hash-token"}, token);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 64);
-}
-
 class ContentbenchTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string config = dir_.path() + "/contentd.yaml";
-    WriteFile(config,
-              "auth:\n  tokens:\n    - {name: e, role: editor, "
-              "sha256: " +
-                  Hash(kEditor) + "}\n");
+    WriteFile(config, AuthConfigYaml({{"e", "editor", kEditor}}));
     server_ = ServerProcess::Start(dir_.path() + "/data", {"--config", config});
     ASSERT_NE(server_, nullptr);
   }

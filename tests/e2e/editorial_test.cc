@@ -27,9 +27,8 @@
 namespace content {
 namespace {
 
-using ::content::testing::ContentdBinary;
+using ::content::testing::AuthConfigYaml;
 using ::content::testing::ReadFile;
-using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::SourceDir;
 using ::content::testing::TempDir;
@@ -42,12 +41,6 @@ using v1::ChangeEvent;
 // 2030-01-01T00:00:00Z, where the fake clock starts.
 constexpr int64_t kT0 = 1893456000;
 
-std::string Hash(const std::string& token) {
-  auto r = RunCommand({ContentdBinary(), "--hash-token"}, token + "\n");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 64);
-}
-
 // A contentd with a reader and an editor token and a fake clock.
 class EditorialTest : public ::testing::Test {
  protected:
@@ -55,11 +48,8 @@ class EditorialTest : public ::testing::Test {
     clock_file_ = dir_.path() + "/clock";
     SetClock(kT0);
     const std::string config = dir_.path() + "/contentd.yaml";
-    WriteFile(config, absl::StrCat("auth:\n  tokens:\n",
-                                   "    - {name: r, role: reader, sha256: ",
-                                   Hash("reader-token"), "}\n",
-                                   "    - {name: e, role: editor, sha256: ",
-                                   Hash("editor-token"), "}\n"));
+    WriteFile(config, AuthConfigYaml({{"r", "reader", "reader-token"},
+                                      {"e", "editor", "editor-token"}}));
     server_ =
         ServerProcess::Start(dir_.path() + "/data",
                              {"--config", config, "--clock-file", clock_file_});

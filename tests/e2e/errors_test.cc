@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "content/client.h"
@@ -16,6 +17,7 @@
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
@@ -26,7 +28,7 @@ using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
-using ::content::testing::TempDir;
+using ::content::testing::SharedServerTest;
 using ::testing::Contains;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
@@ -40,27 +42,17 @@ v1::Article Simple(const std::string& title) {
   return a;
 }
 
-class ErrorsTest : public ::testing::Test {
+class ErrorsTest : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    server_ = ServerProcess::Start(dir_->path() + "/data").release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "no contentd";
+    SharedServerTest::SetUp();
+    if (HasFatalFailure()) return;
     ClientOptions options;
     options.target = server_->address();
     absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(options);
     ASSERT_TRUE(c.ok()) << c.status();
     client_ = *std::move(c);
   }
-  // Creates `id` and updates it once: its head is revision 2.
   // The results of ImportArticles for the one batch `batch`.
   std::vector<v1::ImportResult> ImportOneBatch(
       const v1::ImportArticlesRequest& batch) {
@@ -80,6 +72,7 @@ class ErrorsTest : public ::testing::Test {
     return results;
   }
 
+  // Creates `id` and updates it once: its head is revision 2.
   void CreateTwice(const std::string& id) {
     v1::CreateArticleRequest create;
     create.set_article_id(id);
@@ -93,18 +86,11 @@ class ErrorsTest : public ::testing::Test {
     ASSERT_EQ(two->revision(), 2);
   }
   static CommandResult Ctl(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {ContentctlBinary(), "--server", server_->address()});
-    return RunCommand(args);
+    return testing::Ctl(*server_, std::move(args));
   }
 
-  static TempDir* dir_;
-  static ServerProcess* server_;
   std::unique_ptr<Client> client_;
 };
-
-TempDir* ErrorsTest::dir_ = nullptr;
-ServerProcess* ErrorsTest::server_ = nullptr;
 
 TEST_F(ErrorsTest, BadQueryFieldComesAsABadRequestNamingIt) {
   v1::QueryArticlesRequest req;

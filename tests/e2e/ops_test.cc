@@ -38,12 +38,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "tests/support/ctl.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
 namespace content {
 namespace {
 
+using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentdBinary;
 using ::content::testing::RawUnaryCall;
@@ -54,12 +56,6 @@ using ::content::testing::WriteFile;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Hash(const std::string& token) {
-  auto r = RunCommand({ContentdBinary(), "--hash-token"}, token + "\n");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 64);
-}
 
 std::unique_ptr<Client> Connect(const std::string& target,
                                 const std::string& token = "",
@@ -95,14 +91,10 @@ absl::StatusOr<v1::Article> Create(Client& c, const std::string& id,
 // Writes a config with three tokens (one per role) and `extra` YAML.
 std::string AuthConfig(const std::string& dir, const std::string& extra = "") {
   const std::string path = dir + "/contentd.yaml";
-  WriteFile(
-      path,
-      absl::StrCat(
-          "auth:\n  tokens:\n",
-          "    - {name: r, role: reader, sha256: ", Hash("reader-token"), "}\n",
-          "    - {name: e, role: editor, sha256: ", Hash("editor-token"), "}\n",
-          "    - {name: a, role: admin, sha256: ", Hash("admin-token"), "}\n",
-          extra));
+  WriteFile(path, AuthConfigYaml({{"r", "reader", "reader-token"},
+                                  {"e", "editor", "editor-token"},
+                                  {"a", "admin", "admin-token"}}) +
+                      extra);
   return path;
 }
 
@@ -598,24 +590,21 @@ TEST_F(TlsTest, ContentctlHintsAtATlsMismatch) {
   auto tls_server =
       ServerProcess::Start(Path("data"), {"--config", Path("tls.yaml")});
   ASSERT_NE(tls_server, nullptr);
-  auto r = RunCommand({testing::ContentctlBinary(), "--server",
-                       tls_server->address(), "--timeout", "3s", "get", "x"});
+  auto r = testing::Ctl(*tls_server, {"--timeout", "3s", "get", "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("UNAVAILABLE"));
   EXPECT_THAT(r.err, HasSubstr("(is the server using TLS? try --ca)"));
   // A write whose deadline ends its wait for a connection keeps time to
   // ask gRPC why, within the deadline.
-  r = RunCommand({testing::ContentctlBinary(), "--server",
-                  tls_server->address(), "--timeout", "2s", "delete", "x"});
+  r = testing::Ctl(*tls_server, {"--timeout", "2s", "delete", "x"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("DEADLINE_EXCEEDED"));
   EXPECT_THAT(r.err, HasSubstr("the write was not sent"));
   EXPECT_THAT(r.err, HasSubstr("(is the server using TLS? try --ca)"));
   auto plain_server = ServerProcess::Start(Path("data2"));
   ASSERT_NE(plain_server, nullptr);
-  r = RunCommand({testing::ContentctlBinary(), "--server",
-                  plain_server->address(), "--ca", Path("ca.pem"), "--timeout",
-                  "3s", "get", "x"});
+  r = testing::Ctl(*plain_server,
+                   {"--ca", Path("ca.pem"), "--timeout", "3s", "get", "x"});
   EXPECT_EQ(r.exit_code, 1);
   // One line: gRPC's own log of each failed handshake (`E...
   // ssl_transport_security.cc:1501] Handshake failed ...`) is kept quiet.
@@ -628,18 +617,16 @@ TEST_F(TlsTest, ContentctlHintsAtATlsMismatch) {
   // the 10 s deadline: UNAVAILABLE), and a write whose deadline comes
   // first (DEADLINE_EXCEEDED).
   WriteFile(Path("t.md"), "---\ntitle: t\n---\nt\n");
-  r = RunCommand({testing::ContentctlBinary(), "--server",
-                  plain_server->address(), "--ca", Path("ca.pem"), "apply",
-                  "-f", Path("t.md")});
+  r = testing::Ctl(*plain_server,
+                   {"--ca", Path("ca.pem"), "apply", "-f", Path("t.md")});
   EXPECT_EQ(r.exit_code, 1);
   const std::string refused_write =
       ": cannot reach " + plain_server->address() +
       ": TLS handshake failed: the server answered in plaintext; the write "
       "was not sent (is the server plaintext? try without --ca)\n";
   EXPECT_EQ(r.err, "Error: UNAVAILABLE" + refused_write);
-  r = RunCommand({testing::ContentctlBinary(), "--server",
-                  plain_server->address(), "--ca", Path("ca.pem"), "--timeout",
-                  "2s", "delete", "t"});
+  r = testing::Ctl(*plain_server,
+                   {"--ca", Path("ca.pem"), "--timeout", "2s", "delete", "t"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "Error: DEADLINE_EXCEEDED" + refused_write);
   // GRPC_VERBOSITY, set by the user, shows gRPC's logs again.
@@ -679,8 +666,7 @@ TEST_F(TlsTest, ServerTlsThenMutualTls) {
   plain.timeout = absl::Seconds(3);
   EXPECT_FALSE(Connect(server->address(), "", plain)->Get("t1").ok());
   // contentctl with --ca.
-  auto r = RunCommand({testing::ContentctlBinary(), "--server",
-                       server->address(), "--ca", Path("ca.pem"), "get", "t1"});
+  auto r = testing::Ctl(*server, {"--ca", Path("ca.pem"), "get", "t1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("tls"));
   server.reset();
@@ -698,9 +684,9 @@ TEST_F(TlsTest, ServerTlsThenMutualTls) {
   created =
       create_over_tls(*Connect(server->address(), "", Tls(true)), "m1", "mtls");
   EXPECT_TRUE(created.ok()) << created;
-  r = RunCommand({testing::ContentctlBinary(), "--server", server->address(),
-                  "--ca", Path("ca.pem"), "--cert", Path("client.pem"), "--key",
-                  Path("client.key"), "get", "m1"});
+  r = testing::Ctl(
+      *server, {"--ca", Path("ca.pem"), "--cert", Path("client.pem"), "--key",
+                Path("client.key"), "get", "m1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -738,8 +724,7 @@ TEST(BackupTest, BackupUnderWriteLoadHoldsEveryWriteAcknowledgedBefore) {
     before = acked;
   }
   const std::string backup = dir.path() + "/backup";
-  auto r = RunCommand({testing::ContentctlBinary(), "--server",
-                       server->address(), "admin", "backup", backup});
+  auto r = testing::Ctl(*server, {"admin", "backup", backup});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   absl::SleepFor(absl::Milliseconds(200));
   stop = true;
@@ -759,8 +744,7 @@ TEST(BackupTest, BackupUnderWriteLoadHoldsEveryWriteAcknowledgedBefore) {
   // takes new ones.
   EXPECT_TRUE(Create(*rc, "after-restore", "new").ok());
   // A second backup to the same place is refused.
-  r = RunCommand({testing::ContentctlBinary(), "--server", server->address(),
-                  "admin", "backup", backup});
+  r = testing::Ctl(*server, {"admin", "backup", backup});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS"));
 }
@@ -818,8 +802,7 @@ TEST(BackupTest, DestinationInsideTheStoreOrWithoutAParentIsRefused) {
   auto server = ServerProcess::Start(dir.path() + "/data");
   ASSERT_NE(server, nullptr);
   auto backup = [&](const std::string& dest) {
-    return RunCommand({testing::ContentctlBinary(), "--server",
-                       server->address(), "admin", "backup", dest});
+    return testing::Ctl(*server, {"admin", "backup", dest});
   };
   auto r = backup(dir.path() + "/data/inside");
   EXPECT_EQ(r.exit_code, 1);
@@ -903,8 +886,7 @@ TEST(BackupTest, AnUnwritableDestinationIsAPrecondition) {
   } unmount{ro};
   auto server = ServerProcess::Start(dir.path() + "/data");
   ASSERT_NE(server, nullptr);
-  auto r = RunCommand({testing::ContentctlBinary(), "--server",
-                       server->address(), "admin", "backup", ro + "/bk"});
+  auto r = testing::Ctl(*server, {"admin", "backup", ro + "/bk"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: DESTINATION: destination: "
                                "the server cannot write in "));
@@ -961,8 +943,7 @@ TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
   // Storage compaction through the CLI: the engine's files are rewritten
   // and every article reads back the same. PostgreSQL's table is VACUUM's
   // to compact: refused, saying so, and nothing is done.
-  auto r = RunCommand({testing::ContentctlBinary(), "--server",
-                       server->address(), "admin", "compact", "--storage"});
+  auto r = testing::Ctl(*server, {"admin", "compact", "--storage"});
   if (testing::TestEngineIsPostgres()) {
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: --storage: storage: the "
@@ -973,8 +954,7 @@ TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("removed 0 revisions"));
     EXPECT_THAT(r.out, HasSubstr("compacted storage in "));
-    r = RunCommand({testing::ContentctlBinary(), "--server", server->address(),
-                    "admin", "compact", "--storage", "-o", "json"});
+    r = testing::Ctl(*server, {"admin", "compact", "--storage", "-o", "json"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("\"storageCompactionTime\""));
   }
@@ -1140,8 +1120,7 @@ TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
   ASSERT_TRUE(Create(*c, "s1", "one").ok());
   ASSERT_TRUE(Create(*c, "s2", "two").ok());
 
-  auto r = RunCommand({testing::ContentctlBinary(), "--server",
-                       server->address(), "admin", "stats"});
+  auto r = testing::Ctl(*server, {"admin", "stats"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("live articles:     2\n"));
   EXPECT_THAT(r.out, HasSubstr("\nread-only:         no\n"));
@@ -1284,8 +1263,7 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   r = RunCommand({"script", "-qec", fsck + " -o json", "/dev/null"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr("check: step")));
-  r = RunCommand({testing::ContentctlBinary(), "--server", server->address(),
-                  "admin", "fsck"});
+  r = testing::Ctl(*server, {"admin", "fsck"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("clean: ", n, " articles, ")));
@@ -1389,8 +1367,7 @@ TEST(MetricsTest, ACallItsClientLeftIsCountedNotLogged) {
   auto c = Connect(server->address());
   ASSERT_TRUE(Create(*c, "w1", "one").ok());
   CommandResult r =
-      RunCommand({testing::ContentctlBinary(), "--server", server->address(),
-                  "watch", "--after", "0", "--count", "1"});
+      testing::Ctl(*server, {"watch", "--after", "0", "--count", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   // The watch's end is counted (bounded wait: the server sees the client

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -20,14 +21,13 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 
 namespace content {
 namespace {
 
 using ::content::testing::CommandResult;
-using ::content::testing::ContentctlBinary;
-using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::testing::ElementsAre;
@@ -109,10 +109,7 @@ class QueryE2eTest : public ::testing::Test {
   }
 
   CommandResult Ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {ContentctlBinary(), "--server",
-                                     server_->address()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
+    return testing::Ctl(*server_, std::move(args));
   }
 
   TempDir dir_;

@@ -47,6 +47,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
+#include "tests/support/watch_collector.h"
 
 namespace content {
 namespace {
@@ -54,6 +55,7 @@ namespace {
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
+using ::content::testing::WatchCollector;
 using ::google::protobuf::util::MessageDifferencer;
 
 constexpr int64_t k2025 = 1735689600;  // 2025-01-01T00:00:00Z
@@ -105,58 +107,6 @@ class StartLine {
   std::mutex mu_;
   std::condition_variable cv_;
   int waiting_;
-};
-
-// Collects Watch events on a thread until `want` arrived or it is destroyed.
-class Collector {
- public:
-  Collector(Client* client, v1::WatchArticlesRequest req, size_t want)
-      : want_(want) {
-    thread_ = std::thread([this, client, req] {
-      absl::Status s = client->Watch(
-          req,
-          [this](const v1::WatchArticlesResponse& e) {
-            std::lock_guard<std::mutex> lock(mu_);
-            events_.push_back(e);
-            return events_.size() < want_;
-          },
-          &canceller_);
-      std::lock_guard<std::mutex> lock(mu_);
-      status_ = s;
-    });
-  }
-  ~Collector() {
-    canceller_.Cancel();
-    thread_.join();
-  }
-  bool WaitFor(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      if (size() >= want_) return true;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return false;
-  }
-  std::vector<v1::WatchArticlesResponse> events() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_;
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_.size();
-  }
-  absl::Status status() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return status_;
-  }
-
- private:
-  const size_t want_;
-  std::mutex mu_;
-  std::vector<v1::WatchArticlesResponse> events_;
-  WatchCanceller canceller_;
-  absl::Status status_;
-  std::thread thread_;
 };
 
 // A TCP relay on 127.0.0.1 to PostgreSQL's port: the replicas' way to the
@@ -459,7 +409,7 @@ class ReplicasTest : public ::testing::Test {
   // up to 30 s for them, then 300 ms more for any extra one).
   static std::vector<v1::WatchArticlesResponse> ChangeLog(Client& c,
                                                           size_t want) {
-    Collector all(&c, {}, want + 1);
+    WatchCollector all(&c, {}, want + 1);
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
     while (all.size() < want && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(10));
@@ -612,7 +562,7 @@ TEST_F(ReplicasTest, WatchOnOneReplicaSeesEveryEventOfWritesThroughOthers) {
   // 4 writers x (create + update) each, and a delete of every third.
   constexpr size_t kEvents = 4 * kPerWriter * 2 + 4 * ((kPerWriter + 2) / 3);
 
-  Collector on_c(&C(), {}, kEvents);  // from the first event
+  WatchCollector on_c(&C(), {}, kEvents);  // from the first event
   {
     std::vector<std::thread> threads;
     threads.emplace_back(writer, &A(), "a0");
@@ -647,7 +597,7 @@ TEST_F(ReplicasTest, WatchOnOneReplicaSeesEveryEventOfWritesThroughOthers) {
   // The sequence is store-wide: a watch on A from the start, and one on B
   // resuming halfway, see the very same events.
   {
-    Collector on_a(&A(), {}, kEvents);
+    WatchCollector on_a(&A(), {}, kEvents);
     ASSERT_TRUE(on_a.WaitFor(absl::Seconds(30))) << on_a.size();
     const auto again = on_a.events();
     for (size_t i = 0; i < kEvents; ++i) {
@@ -660,7 +610,7 @@ TEST_F(ReplicasTest, WatchOnOneReplicaSeesEveryEventOfWritesThroughOthers) {
   v1::WatchArticlesRequest resume;
   resume.set_after_sequence(seen[half - 1].event().sequence());
   {
-    Collector on_b(&B(), resume, kEvents - half);
+    WatchCollector on_b(&B(), resume, kEvents - half);
     ASSERT_TRUE(on_b.WaitFor(absl::Seconds(30))) << on_b.size();
     const auto rest = on_b.events();
     for (size_t i = 0; i < rest.size(); ++i) {
@@ -673,7 +623,7 @@ TEST_F(ReplicasTest, WatchOnOneReplicaSeesEveryEventOfWritesThroughOthers) {
   // A live watcher on C hears of a write through A promptly.
   v1::WatchArticlesRequest now;
   now.set_start_now(true);
-  Collector live(&C(), now, 1);
+  WatchCollector live(&C(), now, 1);
   absl::SleepFor(absl::Milliseconds(300));  // let the watch start
   const absl::Time written_at = absl::Now();
   {
@@ -699,8 +649,8 @@ TEST_F(ReplicasTest, ResumingOnAnotherReplicaRightAfterAWriteWorks) {
     ASSERT_TRUE(Create(A(), MakeArticle(id, id, {"r"}, k2025 + i)).ok());
     v1::WatchArticlesRequest req;
     req.set_after_sequence(2 * i + 1);
-    Collector on_b(&B(), req, 1);
-    Collector on_c(&C(), req, 1);
+    WatchCollector on_b(&B(), req, 1);
+    WatchCollector on_c(&C(), req, 1);
     v1::DeleteArticleRequest d;
     d.set_name(ArticleName(id));
     ASSERT_TRUE(A().DeleteArticle(d).ok());
@@ -1390,7 +1340,7 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
   ASSERT_TRUE(via_b.ok()) << via_b.status();
 
   constexpr int kBefore = 5, kAfter = 5;
-  Collector on_b(via_b->get(), {}, kBefore + kAfter);
+  WatchCollector on_b(via_b->get(), {}, kBefore + kAfter);
   std::vector<std::string> acknowledged;
   for (int i = 0; i < kBefore; ++i) {
     const std::string id = absl::StrCat("before-", i);

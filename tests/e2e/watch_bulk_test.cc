@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -22,12 +21,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/harness.h"
+#include "tests/support/watch_collector.h"
 
 namespace content {
 namespace {
 
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
+using ::content::testing::WatchCollector;
 using ::testing::HasSubstr;
 
 v1::Article MakeArticle(const std::string& id, const std::string& tag,
@@ -58,56 +59,6 @@ absl::Status Create(Client& client, const v1::Article& a) {
   if (!s.ok()) ADD_FAILURE() << a.name() << ": " << s;
   return s;
 }
-
-// Collects events on a thread until `want` arrived or the deadline passed.
-class Collector {
- public:
-  Collector(Client* client, v1::WatchArticlesRequest req, size_t want)
-      : want_(want) {
-    thread_ = std::thread([this, client, req] {
-      status_ = client->Watch(
-          req,
-          [this](const v1::WatchArticlesResponse& e) {
-            std::lock_guard<std::mutex> lock(mu_);
-            events_.push_back(e);
-            return events_.size() < want_;
-          },
-          &canceller_);
-    });
-  }
-  ~Collector() {
-    canceller_.Cancel();
-    thread_.join();
-  }
-  bool WaitFor(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (events_.size() >= want_) return true;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return false;
-  }
-  std::vector<v1::WatchArticlesResponse> events() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_;
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_.size();
-  }
-  absl::Status status() const { return status_; }
-
- private:
-  const size_t want_;
-  std::mutex mu_;
-  std::vector<v1::WatchArticlesResponse> events_;
-  WatchCanceller canceller_;
-  absl::Status status_;
-  std::thread thread_;
-};
 
 // A loopback TCP relay to `port`. Freeze() makes the connections open so
 // far go silent, as behind a cut network or a host that lost power: they
@@ -212,7 +163,7 @@ TEST(WatchTest, SdkWatchReconnectsWhenItsConnectionGoesSilent) {
   ASSERT_TRUE(client.ok()) << client.status();
   v1::WatchArticlesRequest req;
   req.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
-  Collector watcher(client->get(), req, 2);
+  WatchCollector watcher(client->get(), req, 2);
   while (watcher.size() < 1) absl::SleepFor(absl::Milliseconds(20));
 
   relay.Freeze();
@@ -274,7 +225,7 @@ TEST(WatchTest, EveryEventInOrderAcrossConcurrentWritesAndARestart) {
   v1::WatchArticlesRequest req;  // from the beginning
   std::vector<v1::WatchArticlesResponse> seen;
   {
-    Collector watcher(client.get(), req, kPerRound);
+    WatchCollector watcher(client.get(), req, kPerRound);
     write_load("a", client.get());
     ASSERT_TRUE(watcher.WaitFor(absl::Seconds(30))) << watcher.size();
     seen = watcher.events();
@@ -286,7 +237,7 @@ TEST(WatchTest, EveryEventInOrderAcrossConcurrentWritesAndARestart) {
   client = Connect(*server);
   req.set_after_sequence(seen.back().event().sequence());
   {
-    Collector watcher(client.get(), req, kPerRound);
+    WatchCollector watcher(client.get(), req, kPerRound);
     write_load("b", client.get());
     ASSERT_TRUE(watcher.WaitFor(absl::Seconds(30))) << watcher.size();
     for (auto& e : watcher.events()) seen.push_back(e);
@@ -315,7 +266,7 @@ TEST(WatchTest, SdkWatchResumesByItselfAcrossAServerRestart) {
 
   v1::WatchArticlesRequest req;
   req.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
-  Collector watcher(client.get(), req, 10);
+  WatchCollector watcher(client.get(), req, 10);
   while (watcher.size() < 5) absl::SleepFor(absl::Milliseconds(20));
 
   // SIGTERM ends the stream (UNAVAILABLE); the SDK retries until the server
@@ -348,7 +299,7 @@ TEST(WatchTest, StartNowLosesNothingWhenTheStreamBreaksBeforeAnyEvent) {
   v1::WatchArticlesRequest req;
   req.set_start_now(true);
   req.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
-  Collector watcher(client.get(), req, 2);
+  WatchCollector watcher(client.get(), req, 2);
   absl::SleepFor(absl::Milliseconds(500));  // the stream is open
 
   // Down for 3 s: the watcher's channel backs off (its next try comes
@@ -410,7 +361,7 @@ TEST(WatchTest, FilterAndStartNow) {
   v1::WatchArticlesRequest req;
   req.set_start_now(true);
   req.mutable_filter()->add_tags("keep");
-  Collector watcher(client.get(), req, 3);
+  WatchCollector watcher(client.get(), req, 3);
   absl::SleepFor(absl::Milliseconds(300));
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(Create(*client, MakeArticle("n" + std::to_string(i),
@@ -434,7 +385,7 @@ TEST(WatchTest, LanguagesMatchWhateverTheirCase) {
   v1::WatchArticlesRequest req;
   req.set_start_now(true);
   req.mutable_filter()->add_langs("ZH-cn");
-  Collector watcher(client.get(), req, 2);
+  WatchCollector watcher(client.get(), req, 2);
   absl::SleepFor(absl::Milliseconds(300));
   for (int i = 0; i < 4; ++i)
     ASSERT_TRUE(
@@ -534,7 +485,7 @@ TEST(WatchTest, FilteredWatchGetsTheDeleteOfAPurgedArticle) {
   v1::WatchArticlesRequest req;
   req.set_after_sequence(1);
   req.mutable_filter()->add_tags("ai");
-  Collector watcher(client.get(), req, 3);
+  WatchCollector watcher(client.get(), req, 3);
   EXPECT_FALSE(watcher.WaitFor(absl::Seconds(2)));  // two come, no third
   std::vector<std::string> got;
   for (const auto& e : watcher.events()) {
@@ -589,7 +540,7 @@ TEST(WatchTest, OutOfRangeBeyondTheNewestEvent) {
 
   // The newest sequence itself is fine: the next write is the first event.
   req.set_after_sequence(3);
-  Collector watcher(client.get(), req, 1);
+  WatchCollector watcher(client.get(), req, 1);
   absl::SleepFor(absl::Milliseconds(200));
   ASSERT_TRUE(Create(*client, MakeArticle("b3", "x", 3)).ok());
   ASSERT_TRUE(watcher.WaitFor(absl::Seconds(10))) << watcher.status();
@@ -618,7 +569,7 @@ TEST(WatchTest, OutOfRangeAfterRetention) {
 
   // From the oldest retained event it works.
   req.set_after_sequence(15);
-  Collector watcher(client.get(), req, 5);
+  WatchCollector watcher(client.get(), req, 5);
   ASSERT_TRUE(watcher.WaitFor(absl::Seconds(10)));
   EXPECT_EQ(watcher.events().front().event().sequence(), 16);
 }

@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 
 namespace content {
@@ -28,6 +29,7 @@ using ::content::testing::BackgroundCommand;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::ContentdBinary;
+using ::content::testing::Ctl;
 using ::content::testing::ReadFile;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
@@ -132,8 +134,7 @@ TEST(CrashOpsTest, ApplyCutByAKillSaysSoAndARerunFinishesTheJob) {
                              "applied ", kFiles, " files: ", created.size(),
                              " created, 0 updated, ", kFiles - created.size(),
                              " unchanged, 0 failed")));
-  CommandResult fsck = RunCommand(
-      {ContentctlBinary(), "--server", server->address(), "admin", "fsck"});
+  CommandResult fsck = Ctl(*server, {"admin", "fsck"});
   EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
   EXPECT_THAT(fsck.out,
               HasSubstr(absl::StrCat("clean: ", kFiles, " articles")));

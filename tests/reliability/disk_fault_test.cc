@@ -42,6 +42,7 @@
 #include "server/store/keys.h"
 #include "server/store/kv.h"
 #include "server/store/rocksdb_kv.h"
+#include "tests/support/ctl.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 
@@ -612,9 +613,7 @@ TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsThenWritesOnceThereIsRoom) {
   EXPECT_TRUE(stats->read_only());
   EXPECT_EQ(stats->read_only_reason(), "DISK_FULL");
   EXPECT_EQ(stats->read_only_message(), refused.status().message());
-  testing::CommandResult shown =
-      RunCommand({testing::ContentctlBinary(), "--server", server_->address(),
-                  "admin", "stats"});
+  testing::CommandResult shown = testing::Ctl(*server_, {"admin", "stats"});
   EXPECT_EQ(shown.exit_code, 0) << shown.err;
   EXPECT_THAT(shown.out,
               ::testing::HasSubstr(absl::StrCat(
@@ -879,17 +878,14 @@ TEST_F(DiskFaultTest, ABackupToAFullVolumeSaysTheDestinationIsFull) {
   ASSERT_TRUE(Create("after-backup", 1024).ok());
   acked_.push_back("after-backup");
   testing::CommandResult shown =
-      RunCommand({testing::ContentctlBinary(), "--server", server_->address(),
-                  "admin", "backup", dest});
+      testing::Ctl(*server_, {"admin", "backup", dest});
   EXPECT_NE(shown.exit_code, 0);
   EXPECT_THAT(shown.err,
               ::testing::HasSubstr(absl::StrCat(
                   "RESOURCE_EXHAUSTED: DESTINATION: destination: no room for "
                   "the backup in ",
                   dest)));
-  shown =
-      RunCommand({testing::ContentctlBinary(), "--server", server_->address(),
-                  "-o", "json", "admin", "backup", dest});
+  shown = testing::Ctl(*server_, {"-o", "json", "admin", "backup", dest});
   EXPECT_NE(shown.exit_code, 0);
   EXPECT_THAT(shown.err, ::testing::HasSubstr("\"DESTINATION_FULL\""));
 

@@ -215,6 +215,21 @@ std::string SourceDir() {
   return Env("CONTENT_SOURCE_DIR", CONTENT_SOURCE_DIR_DEFAULT);
 }
 
+std::string TokenHash(const std::string& token) {
+  CommandResult r = RunCommand({ContentdBinary(), "--hash-token"}, token);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, 64);
+}
+
+std::string AuthConfigYaml(const std::vector<TestToken>& tokens) {
+  std::string yaml = "auth:\n  tokens:\n";
+  for (const TestToken& t : tokens) {
+    yaml += "    - {name: " + t.name + ", role: " + t.role +
+            ", sha256: " + TokenHash(t.token) + "}\n";
+  }
+  return yaml;
+}
+
 namespace {
 
 // The start time of process `pid` (field 22 of /proc/PID/stat, in clock
@@ -360,6 +375,23 @@ std::map<std::string, std::string> DirectoryState(const std::string& dir) {
   if (ec) ADD_FAILURE() << "listing " << dir << ": " << ec.message();
   return state;
 }
+
+ServerProcess* SharedServerTest::server_ = nullptr;
+TempDir* SharedServerTest::dir_ = nullptr;
+
+void SharedServerTest::SetUpTestSuite() {
+  dir_ = new TempDir();
+  server_ = ServerProcess::Start(dir_->path() + "/data").release();
+}
+
+void SharedServerTest::TearDownTestSuite() {
+  delete server_;
+  server_ = nullptr;
+  delete dir_;
+  dir_ = nullptr;
+}
+
+void SharedServerTest::SetUp() { ASSERT_NE(server_, nullptr) << "no contentd"; }
 
 TempDir::TempDir() {
   std::string tmpl = Env("TMPDIR", "/tmp") + "/contentd-test-XXXXXX";

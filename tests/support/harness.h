@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "gtest/gtest.h"
+
 namespace content::testing {
 
 // A fresh directory under $TMPDIR (or /tmp), removed by the destructor.
@@ -71,6 +73,21 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   int port_hold_fd_ = -1;  // bound to port_ while stopped
+};
+
+// A fixture whose tests share one contentd, started with no flags when the
+// suite starts and stopped when it ends (under ctest each test runs in its
+// own process, so each still gets a fresh one); tests keep out of each
+// other's way by their own ids and tags. A test fails in SetUp if the
+// server did not start.
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  void SetUp() override;
+
+  static TempDir* dir_;  // the suite's; the server's data is in DIR/data
+  static ServerProcess* server_;  // nullptr if it did not start
 };
 
 struct CommandResult {
@@ -156,6 +173,21 @@ void DropPgRoleAfterTest(const std::string& role);
 std::string ContentdBinary();
 std::string ContentctlBinary();
 std::string SourceDir();
+
+// The sha256 that `contentd --hash-token` prints for `token`: what a
+// config's token entry holds. A failure if contentd refuses the token.
+std::string TokenHash(const std::string& token);
+
+// A token a test's contentd accepts: the config's `name` and `role` for it,
+// and `token`, the secret a client sends.
+struct TestToken {
+  std::string name;
+  std::string role;
+  std::string token;
+};
+// A contentd config's `auth:` section that accepts `tokens`, each by its
+// TokenHash.
+std::string AuthConfigYaml(const std::vector<TestToken>& tokens);
 
 // Test mounts (tmpfs; needs root). A test killed before it unmounts
 // (timeout, ^C) left its tmpfs mounted under $TMPDIR/contentd-test-*/ for
