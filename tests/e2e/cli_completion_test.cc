@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::Ctl;
+using ::content::testing::PathWithContentctl;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
@@ -49,6 +50,16 @@ class CliCompletionTest : public ::testing::Test {
     fs::create_directories(dir_.path() + "/site/posts");
     WriteFile(dir_.path() + "/site/posts/a.md", "");
     WriteFile(dir_.path() + "/notes with space.md", "");
+  }
+
+  // Writes an article `id` with front matter `front` (YAML lines after the
+  // title) and applies it to `server`.
+  void Apply(ServerProcess& server, const std::string& id,
+             const std::string& front) {
+    const std::string file = dir_.path() + "/" + id + ".md";
+    WriteFile(file, absl::StrCat("---\ntitle: ", id, "\n", front, "\n---\n"));
+    CommandResult r = Ctl(server, {"apply", "-f", file});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
   // What the completion offers for `words`, the last being the word under
@@ -153,16 +164,9 @@ TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
       {"c", "[ai, cloud]"},
       {"d", "[\"team:search\", \"team:storage\"]"}};
   for (const auto& [id, tags] : articles) {
-    WriteFile(dir_.path() + "/" + id + ".md",
-              absl::StrCat("---\ntitle: ", id, "\ntags: ", tags, "\n---\n"));
-    CommandResult r =
-        Ctl(*server, {"apply", "-f", dir_.path() + "/" + id + ".md"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    Apply(*server, id, "tags: " + tags);
   }
-  const std::string bin_dir = fs::path(ContentctlBinary()).parent_path();
-  const char* path = std::getenv("PATH");
-  const std::string path_env =
-      absl::StrCat("PATH=", bin_dir, ":", path != nullptr ? path : "/usr/bin");
+  const std::string path_env = PathWithContentctl();
   const std::vector<std::string> env = {path_env,
                                         "CONTENT_SERVER=" + server->address()};
 
@@ -236,18 +240,8 @@ TEST_F(CliCompletionTest, CategoriesAndPrefixesComeFromTheServer) {
   const std::vector<std::pair<std::string, std::string>> articles = {
       {"a", "categories: [tech, \"tech news\"]\ntags: [travel]"},
       {"b", "categories: [travel]\ntags: [tea, tech]"}};
-  for (const auto& [id, front] : articles) {
-    WriteFile(dir_.path() + "/" + id + ".md",
-              absl::StrCat("---\ntitle: ", id, "\n", front, "\n---\n"));
-    CommandResult r =
-        RunCommand({ContentctlBinary(), "--server", server->address(), "apply",
-                    "-f", dir_.path() + "/" + id + ".md"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
-  const std::string bin_dir = fs::path(ContentctlBinary()).parent_path();
-  const char* path = std::getenv("PATH");
-  const std::string path_env =
-      absl::StrCat("PATH=", bin_dir, ":", path != nullptr ? path : "/usr/bin");
+  for (const auto& [id, front] : articles) Apply(*server, id, front);
+  const std::string path_env = PathWithContentctl();
   const std::vector<std::string> env = {path_env,
                                         "CONTENT_SERVER=" + server->address()};
 

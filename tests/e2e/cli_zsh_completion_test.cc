@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::Ctl;
+using ::content::testing::PathWithContentctl;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
@@ -88,12 +89,8 @@ class CliZshCompletionTest : public ::testing::Test {
                                      out,
                                      script_};
     argv.insert(argv.end(), lines.begin(), lines.end());
-    const std::string bin = fs::path(ContentctlBinary()).parent_path();
-    const char* path = std::getenv("PATH");
     CommandResult r = RunCommand(
-        argv, "",
-        {absl::StrCat("PATH=", bin, ":", path != nullptr ? path : "/usr/bin"),
-         "TERM=dumb", "HOME=" + dir_.path()});
+        argv, "", {PathWithContentctl(), "TERM=dumb", "HOME=" + dir_.path()});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     std::ifstream in(out);
     std::stringstream text;

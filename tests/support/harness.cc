@@ -214,6 +214,12 @@ std::string ContentctlBinary() {
 std::string SourceDir() {
   return Env("CONTENT_SOURCE_DIR", CONTENT_SOURCE_DIR_DEFAULT);
 }
+std::string PathWithContentctl() {
+  const char* path = std::getenv("PATH");
+  return "PATH=" +
+         std::filesystem::path(ContentctlBinary()).parent_path().string() +
+         ":" + (path != nullptr ? path : "/usr/bin:/bin");
+}
 
 std::string TokenHash(const std::string& token) {
   CommandResult r = RunCommand({ContentdBinary(), "--hash-token"}, token);

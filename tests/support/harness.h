@@ -173,6 +173,9 @@ void DropPgRoleAfterTest(const std::string& role);
 std::string ContentdBinary();
 std::string ContentctlBinary();
 std::string SourceDir();
+// `PATH=` contentctl's directory, then the inherited PATH: an environment
+// entry for a shell that runs `contentctl` by name (completion scripts).
+std::string PathWithContentctl();
 
 // The sha256 that `contentd --hash-token` prints for `token`: what a
 // config's token entry holds. A failure if contentd refuses the token.
