@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "content/v1/admin_service.pb.h"
 
@@ -29,8 +30,10 @@ inline std::string Grouped(int64_t n) {
 // 25% 1,234,567 of ~4,900,000 keys, 1m12s`; `elapsed` is how long it has
 // run. Without a total, or past it (an estimate), the count alone; with
 // neither, the step and the time; `starting` before the first step.
+// `also`, if given, follows the count (e.g. "2,345,678 postings written").
 inline std::string ProgressLine(const v1::RunningOperation& op,
-                                absl::Duration elapsed) {
+                                absl::Duration elapsed,
+                                absl::string_view also = "") {
   std::string line = absl::StrCat(op.kind(), ": ");
   if (op.step_count() > 1) {
     absl::StrAppend(&line, "step ", op.step_number(), "/", op.step_count(),
@@ -47,6 +50,7 @@ inline std::string ProgressLine(const v1::RunningOperation& op,
   } else if (op.done() > 0) {
     absl::StrAppend(&line, " ", Grouped(op.done()), " ", op.unit());
   }
+  if (!also.empty()) absl::StrAppend(&line, ", ", also);
   const int64_t s = absl::ToInt64Seconds(elapsed);
   if (s < 60) {
     absl::StrAppend(&line, ", ", s, "s");

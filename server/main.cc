@@ -27,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -62,6 +63,45 @@ int Fail(const absl::Status& s) {
 // opens the store read-only and changes nothing in it (a backup or a
 // read-only mount can be checked); --repair opens it read-write.
 // `data_dir_name` is the flag or key the directory came from, for errors.
+// On a terminal (stderr), one line that says how far an offline check (7
+// minutes at 1M articles) or repair has come: redrawn at each step's start
+// and at most twice a second between, erased before a result is printed.
+class TerminalProgress {
+ public:
+  TerminalProgress() : on_(isatty(STDERR_FILENO) == 1) {}
+  ~TerminalProgress() { Erase(); }
+
+  bool on() const { return on_; }
+
+  // Draws `op`; a new kind of operation starts its clock again.
+  void Draw(const content::v1::RunningOperation& op,
+            absl::string_view also = "") {
+    const absl::Time now = absl::Now();
+    const bool begun = op.kind() != kind_ || op.step_number() != step_;
+    if (op.kind() != kind_) start_ = now;
+    if (!begun && now - drawn_ < absl::Milliseconds(500)) return;
+    kind_ = op.kind();
+    step_ = op.step_number();
+    drawn_ = now;
+    std::cerr << "\r" << content::internal::ProgressLine(op, now - start_, also)
+              << "\033[K" << std::flush;
+    shown_ = true;
+  }
+
+  void Erase() {
+    if (shown_) std::cerr << "\r\033[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  const bool on_;
+  std::string kind_;
+  int step_ = 0;
+  absl::Time start_ = absl::Now();
+  absl::Time drawn_ = absl::InfinitePast();
+  bool shown_ = false;
+};
+
 int RunCheck(content::store::StoreOptions options, bool repair,
              const std::string& data_dir_name) {
   // Opening would create an empty store, and report a mistyped path clean.
@@ -118,17 +158,10 @@ int RunCheck(content::store::StoreOptions options, bool repair,
     }
     if (!alone.ok()) return Fail(alone);
   }
-  // On a terminal, a line that says how far the check has come (7 minutes
-  // at 1M articles), redrawn at most twice a second, erased at the end.
+  TerminalProgress line;
   content::store::CheckOptions check;
-  const absl::Time start = absl::Now();
-  absl::Time drawn = absl::InfinitePast();
-  bool shown = false;
-  if (isatty(STDERR_FILENO)) {
-    check.progress = [&](const content::store::CheckProgress& p) {
-      const absl::Time now = absl::Now();
-      if (p.done != 0 && now - drawn < absl::Milliseconds(500)) return;
-      drawn = now;
+  if (line.on()) {
+    check.progress = [&line](const content::store::CheckProgress& p) {
       content::v1::RunningOperation op;
       op.set_kind("check");
       op.set_step(p.step);
@@ -137,19 +170,41 @@ int RunCheck(content::store::StoreOptions options, bool repair,
       op.set_done(p.done);
       op.set_total(p.total);
       op.set_unit(p.unit);
-      std::cerr << "\r" << content::internal::ProgressLine(op, now - start)
-                << "\033[K" << std::flush;
-      shown = true;
+      line.Draw(op);
     };
   }
   absl::StatusOr<content::store::FsckReport> report =
       content::store::CheckStore(**store, check);
-  if (shown) std::cerr << "\r\033[K" << std::flush;
+  line.Erase();
   if (!report.ok()) return Fail(report.status());
   std::cout << report->ToString();
   if (repair && !report->clean()) {
-    std::cout << "repairing indexes\n";
-    report = content::store::RepairIndexes(**store);
+    std::cout << "repairing indexes" << std::endl;
+    content::store::RepairOptions repair_options;
+    // The check that follows draws as the first did.
+    repair_options.check = check;
+    if (line.on()) {
+      repair_options.progress = [&line](
+                                    const content::store::RepairProgress& p) {
+        content::v1::RunningOperation op;
+        op.set_kind("repair");
+        op.set_step(p.step);
+        op.set_step_number(p.step_number);
+        op.set_step_count(p.step_count);
+        if (p.step_number == 2) {
+          op.set_done(p.heads_read);
+          op.set_total(p.heads_total);
+          op.set_unit("articles");
+        }
+        line.Draw(op, p.postings_written == 0
+                          ? ""
+                          : absl::StrCat(
+                                content::internal::Grouped(p.postings_written),
+                                " postings written"));
+      };
+    }
+    report = content::store::RepairIndexes(**store, repair_options);
+    line.Erase();
     if (!report.ok()) return Fail(report.status());
     std::cout << report->ToString();
   }

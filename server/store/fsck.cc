@@ -711,6 +711,18 @@ absl::StatusOr<FsckReport> CheckStore(Store& store,
 absl::StatusOr<FsckReport> RepairIndexes(Store& store,
                                          const RepairOptions& options) {
   KvEngine* kv = store.engine();
+  constexpr int kSteps = 3;
+  RepairProgress progress;
+  progress.step_count = kSteps;
+  auto tell = [&] {
+    if (options.progress) options.progress(progress);
+  };
+  auto step = [&](const char* name, int number) {
+    progress.step = name;
+    progress.step_number = number;
+    tell();
+  };
+  step("dropping indexes", 1);
   {
     KvBatch start;
     start.Put(Family::kMeta, std::string(kIndexRepairKey), "");
@@ -727,8 +739,25 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
   KvBatch batch;
   int64_t in_batch = 0;
   std::map<std::string, int64_t> counts;
+  // RocksDB's estimate from its index; none on a shared engine, which
+  // would count the first KvEngine::kEstimateCountCap keys (as the check).
+  if (!kv->shared())
+    progress.heads_total =
+        kv->EstimateKeys(Family::kHeads, "", std::string(16, '\xff'));
+  step("postings", 2);
+  // Unsynced: the last write's sync makes these durable with it.
+  auto write = [&]() -> absl::Status {
+    absl::Status s = kv->Write(std::move(batch), /*sync=*/false);
+    if (!s.ok()) return s;
+    progress.postings_written += in_batch;
+    batch = KvBatch();
+    in_batch = 0;
+    tell();
+    return absl::OkStatus();
+  };
   std::unique_ptr<KvIterator> it = kv->NewIterator(Family::kHeads, ro);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if ((++progress.heads_read & 4095) == 0) tell();
     if (it->value().size() != 8) continue;
     const std::string id(it->key());
     const int64_t revision = static_cast<int64_t>(ReadBigEndian64(it->value()));
@@ -749,15 +778,17 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
       ++in_batch;
       if (HasCounter(e.prefix)) ++counts[e.prefix];
     }
-    // Unsynced: the last write's sync makes these durable with it.
     if (in_batch >= options.postings_per_write) {
-      s = kv->Write(std::move(batch), /*sync=*/false);
-      if (!s.ok()) return s;
-      batch = KvBatch();
-      in_batch = 0;
+      if (s = write(); !s.ok()) return s;
     }
   }
   if (!it->status().ok()) return it->status();
+  // The last postings on their own, so that step 3 begins with every one
+  // written (and counted).
+  if (in_batch > 0) {
+    if (absl::Status s = write(); !s.ok()) return s;
+  }
+  step("counters", 3);
   for (const auto& [prefix, n] : counts)
     batch.Put(Family::kMeta, CountKey(prefix), EncodeLittleEndian64(n));
   batch.Delete(Family::kMeta, std::string(kIndexRepairKey));
@@ -770,7 +801,7 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
   snapshot.reset();
   absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
   if (!s.ok()) return s;
-  return CheckStore(store);
+  return CheckStore(store, options.check);
 }
 
 namespace {

@@ -78,10 +78,31 @@ struct CheckOptions {
 absl::StatusOr<FsckReport> CheckStore(Store& store,
                                       const CheckOptions& options = {});
 
+// Where a repair is (RepairOptions::progress): step 1 "dropping indexes"
+// (one write), 2 "postings" (the heads read, their postings written), 3
+// "counters" (the last write).
+struct RepairProgress {
+  const char* step = "";
+  int step_number = 0;  // from 1
+  int step_count = 0;
+  int64_t heads_read = 0;   // in step 2, and as many after it
+  int64_t heads_total = 0;  // about how many (0: not counted); may be passed
+  // Posting entries written so far (each write's once it returned): in
+  // step 3, all of them.
+  int64_t postings_written = 0;
+};
+
 struct RepairOptions {
   // Postings per write while rebuilding. Default: 100,000 (a few MiB; one
   // batch for a 1M store with the text index held ~10 GB).
   int64_t postings_per_write = 100000;
+  // Told at the start of each step, and in step 2 after each write and
+  // every 4096 heads read (on the repairing thread): the rebuild takes
+  // minutes at 1M articles. Unset: not told.
+  std::function<void(const RepairProgress&)> progress;
+  // For the check that follows the repair (its progress; a cancellation
+  // stops only the check).
+  CheckOptions check;
 };
 
 // Rebuilds every posting entry and counter from the heads. The first write
@@ -90,7 +111,8 @@ struct RepairOptions {
 // (synced, so every batch before it is durable too). Interrupted, the store
 // keeps the marker: IndexRepairPending says so, contentd refuses to serve,
 // and CheckStore reports it until a repair completes. REQUIRES: no
-// concurrent writers (run offline). Returns the report of a fresh check.
+// concurrent writers (run offline). Returns the report of a fresh check
+// (RepairOptions::check).
 absl::StatusOr<FsckReport> RepairIndexes(Store& store,
                                          const RepairOptions& options = {});
 

@@ -27,12 +27,14 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/progress_line.h"
 #include "content/client.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -1280,6 +1282,66 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   EXPECT_THAT(r.out, HasSubstr("\rcheck: step 1/7 heads"));
   EXPECT_THAT(r.out, HasSubstr("\rcheck: step 7/7 change log"));
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\r\033[Karticles ", n, ", ")));
+}
+
+// `contentd --check --repair` on a terminal draws the repair as it draws
+// the check: each step as it begins, the postings written, then the check
+// that follows the repair; each line erased before its result.
+TEST(OperationsTest, AnOfflineRepairIsDrawnOnATerminal) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "runs contentd --check --repair on a RocksDB data dir";
+  }
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string off = dir.path() + "/off.yaml";
+  WriteFile(off, "text_index: false\n");
+  const int n = 1000;
+  {
+    auto server = ServerProcess::Start(data, {"--config", off});
+    ASSERT_NE(server, nullptr);
+    auto c = Connect(server->address());
+    ImportWordyArticles(*c, n);
+    ASSERT_EQ(server->Stop(SIGTERM), 0);
+  }
+  // Built without the text index; under the default (text_index: true)
+  // the check finds the setting changed, and the repair writes 300 text
+  // postings an article besides the rest: several writes.
+  CommandResult r = RunCommand({"script", "-qec",
+                                absl::StrCat(ContentdBinary(), " --data-dir ",
+                                             data, " --check --repair"),
+                                "/dev/null"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string& out = r.out;
+  // The repaired store's postings, from the last report ("articles 1000,
+  // revisions 1000, postings N, ...").
+  const size_t report = out.rfind(absl::StrCat("\r\033[Karticles ", n, ", "));
+  ASSERT_NE(report, std::string::npos) << out;
+  const size_t at = out.find(", postings ", report);
+  ASSERT_NE(at, std::string::npos) << out;
+  const int64_t postings = std::atoll(out.c_str() + at + 11);
+  ASSERT_GT(postings, 300 * n);
+  EXPECT_THAT(out.substr(report), HasSubstr("clean"));
+  // In order: the check that finds the setting changed, the repair's three
+  // steps, the check that follows it.
+  size_t pos = 0;
+  size_t found = 0;
+  for (const std::string& part :
+       {std::string("\rcheck: step 1/7 heads"),
+        std::string("\r\033[Karticles "), std::string("repairing indexes"),
+        std::string("\rrepair: step 1/3 dropping indexes"),
+        std::string("\rrepair: step 2/3 postings"),
+        absl::StrCat("\rrepair: step 3/3 counters, ",
+                     content::internal::Grouped(postings), " postings written"),
+        std::string("\rcheck: step 1/7 heads"),
+        std::string("\rcheck: step 7/7 change log"),
+        std::string("\r\033[Karticles ")}) {
+    found = out.find(part, pos);
+    ASSERT_NE(found, std::string::npos)
+        << "no " << absl::CEscape(part) << " after " << pos << " in "
+        << absl::CEscape(out);
+    pos = found + part.size();
+  }
+  EXPECT_EQ(found, report);  // the last report: the repaired store
 }
 
 // The port a `--metrics-listen 127.0.0.1:0` server took, from its log; 0

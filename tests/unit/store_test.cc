@@ -1253,6 +1253,70 @@ TEST_F(StoreTest, CheckStoreTellsEachStepAndHowFarItHasCome) {
   }
 }
 
+// A repair tells its progress: its three steps in order, the heads it has
+// read of the engine's estimate, and the postings written, rising after
+// each write and all of them (as many as the check then counts) once the
+// counters' step begins; the check that follows tells its own.
+TEST_F(StoreTest, RepairIndexesTellsEachStepAndThePostingsWritten) {
+  for (int i = 0; i < 120; ++i) {
+    Article a = MakeArticle(absl::StrCat("article ", i), {"x", "y"});
+    std::string body;
+    for (int w = 0; w < 60; ++w) absl::StrAppend(&body, "word", i, "w", w, " ");
+    a.set_body(body);
+    MustCreate(absl::StrCat("a", i), a);
+  }
+  std::vector<RepairProgress> told;
+  std::vector<std::string> check_steps;
+  RepairOptions options;
+  options.postings_per_write = 1000;  // several writes
+  options.progress = [&](const RepairProgress& p) { told.push_back(p); };
+  options.check.progress = [&](const CheckProgress& p) {
+    if (p.done == 0) check_steps.push_back(p.step);
+  };
+  absl::StatusOr<FsckReport> report = RepairIndexes(*store_, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+  ASSERT_GT(report->postings, 4 * options.postings_per_write);
+
+  std::vector<std::string> steps;
+  int writes_told = 0;
+  for (size_t i = 0; i < told.size(); ++i) {
+    const RepairProgress& p = told[i];
+    EXPECT_EQ(p.step_count, 3);
+    if (steps.empty() || steps.back() != p.step) {
+      steps.push_back(p.step);
+      EXPECT_EQ(p.step_number, static_cast<int>(steps.size())) << p.step;
+    }
+    if (i == 0) {
+      EXPECT_EQ(p.heads_read, 0);
+      EXPECT_EQ(p.postings_written, 0);
+      continue;
+    }
+    const RepairProgress& before = told[i - 1];
+    EXPECT_GE(p.heads_read, before.heads_read);
+    EXPECT_GE(p.postings_written, before.postings_written);
+    if (std::string(p.step) == "postings") {
+      EXPECT_GT(p.heads_total, 0);  // the engine's estimate
+      if (p.postings_written > before.postings_written) {
+        ++writes_told;
+        // A whole write at a time.
+        EXPECT_LE(p.postings_written - before.postings_written,
+                  options.postings_per_write + 100);
+      }
+    }
+  }
+  EXPECT_THAT(steps, ElementsAre("dropping indexes", "postings", "counters"));
+  // One report per write of postings.
+  EXPECT_GE(writes_told, report->postings / (options.postings_per_write + 100));
+  ASSERT_FALSE(told.empty());
+  EXPECT_STREQ(told.back().step, "counters");
+  EXPECT_EQ(told.back().heads_read, 120);
+  EXPECT_EQ(told.back().postings_written, report->postings);
+  EXPECT_THAT(check_steps,
+              ElementsAre("heads", "revisions", "postings", "index entries",
+                          "extra text postings", "counters", "change log"));
+}
+
 // StoredLatest reads the head from any revision at or below it, and from
 // one beyond it or one retention removed through the head.
 TEST_F(StoreTest, StoredLatestFindsTheHeadFromAnyRevision) {
