@@ -26,10 +26,25 @@ inline std::string Grouped(int64_t n) {
   return out;
 }
 
+// 1536 -> "1.5 KiB"; under 1 KiB, "812 B".
+inline std::string Bytes(int64_t n) {
+  static constexpr const char* kUnits[] = {"B",   "KiB", "MiB",
+                                           "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while ((v >= 1024 || v <= -1024) && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  if (u == 0) return absl::StrCat(n, " B");
+  return absl::StrFormat("%.1f %s", v, kUnits[u]);
+}
+
 // One line for `op`, e.g. `check: step 3/7 postings [#####...............]
 // 25% 1,234,567 of ~4,900,000 keys, 1m12s`; `elapsed` is how long it has
 // run. Without a total, or past it (an estimate), the count alone; with
-// neither, the step and the time; `starting` before the first step.
+// neither, the step and the time; `starting` before the first step. Bytes
+// (unit "bytes") read as sizes: `1.2 GiB of ~3.4 GiB`.
 // `also`, if given, follows the count (e.g. "2,345,678 postings written").
 inline std::string ProgressLine(const v1::RunningOperation& op,
                                 absl::Duration elapsed,
@@ -40,15 +55,20 @@ inline std::string ProgressLine(const v1::RunningOperation& op,
                     " ");
   }
   absl::StrAppend(&line, op.step().empty() ? "starting" : op.step());
+  const bool bytes = op.unit() == "bytes";
+  const auto count = [&](int64_t n) {
+    return bytes ? Bytes(n) : absl::StrCat(Grouped(n), " ", op.unit());
+  };
   if (op.total() > 0 && op.done() <= op.total()) {
     constexpr int64_t kWidth = 20;
     const int64_t filled = op.done() * kWidth / op.total();
     absl::StrAppend(&line, " [", std::string(filled, '#'),
                     std::string(kWidth - filled, '.'), "] ",
-                    op.done() * 100 / op.total(), "% ", Grouped(op.done()),
-                    " of ~", Grouped(op.total()), " ", op.unit());
+                    op.done() * 100 / op.total(), "% ",
+                    bytes ? Bytes(op.done()) : Grouped(op.done()), " of ~",
+                    count(op.total()));
   } else if (op.done() > 0) {
-    absl::StrAppend(&line, " ", Grouped(op.done()), " ", op.unit());
+    absl::StrAppend(&line, " ", count(op.done()));
   }
   if (!also.empty()) absl::StrAppend(&line, ", ", also);
   const int64_t s = absl::ToInt64Seconds(elapsed);

@@ -159,9 +159,12 @@ absl::StatusOr<v1::CompactStoreResponse> AdminService::CompactUntil(
           "stopping, or the call's client left); retention and the "
           "change-log trim are done");
     }
-    step("storage", 3);
+    // Counted in bytes read, of the tables' size (an estimate).
+    if (op != nullptr) op->Step("storage", 3, steps, 0, "bytes");
     const absl::Time start = absl::Now();
-    s = store_->engine()->CompactAll();
+    s = store_->engine()->CompactAll([op](int64_t done, int64_t total) {
+      if (op != nullptr) op->Progress(done, total);
+    });
     if (!s.ok()) return s;
     const absl::Duration took = absl::Now() - start;
     out.mutable_storage_compaction_time()->set_seconds(

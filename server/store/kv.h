@@ -277,12 +277,19 @@ class KvEngine {
     return absl::UnimplementedError("this engine cannot ingest files");
   }
   virtual void EndIngest(const std::string& ticket, bool committed) {}
+  // Told how far a CompactAll has come: `done` bytes read of about `total`
+  // (0: not counted).
+  using CompactProgress = std::function<void(int64_t done, int64_t total)>;
   // Rewrites the whole database into its most compact form (for RocksDB:
   // every family compacted into its bottommost level), so reads do not pay
   // for the shape a bulk load left. UNIMPLEMENTED if the engine cannot.
-  virtual absl::Status CompactAll() {
+  // `progress`, if set, is told at the start, after each family, and about
+  // twice a second between (on the calling thread or one of the engine's,
+  // one call at a time), never after CompactAll returns.
+  virtual absl::Status CompactAll(const CompactProgress& progress) {
     return absl::UnimplementedError("this engine cannot compact");
   }
+  absl::Status CompactAll() { return CompactAll(nullptr); }
   // OK while the engine takes writes; else the error every write answers
   // until the process restarts (writes stopped for good after an I/O
   // error) or the engine reopens itself (opened read-only for a full

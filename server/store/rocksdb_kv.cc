@@ -708,7 +708,8 @@ class RocksKv : public KvEngine {
     db_->EnableFileDeletions(/*force=*/false).PermitUncheckedError();
   }
 
-  absl::Status CompactAll() override {
+  using KvEngine::CompactAll;
+  absl::Status CompactAll(const CompactProgress& progress) override {
     if (read_only_) return ReadOnlyError();
     absl::MutexLock l(&compact_mu_);
     // No background compaction starts meanwhile: one that took tables
@@ -734,14 +735,90 @@ class RocksKv : public KvEngine {
           "the memtables it flushes first hold ", memtables, " bytes"));
     }
     rocksdb::Status s = SetAutoCompactions(merged, false);
+    CompactMeter meter(this, progress, merged, rewrite);
     if (s.ok()) s = CompactRevisions();
-    for (size_t i = 0; s.ok() && i < merged.size(); ++i)
+    meter.Tell();
+    for (size_t i = 0; s.ok() && i < merged.size(); ++i) {
       s = CompactToBottom(merged[i], rewrite[i]);
+      meter.Tell();
+    }
+    meter.Stop();
     rocksdb::Status on = SetAutoCompactions(merged, true);
     if (s.IsNoSpace() || s.IsCompactionTooLarge())
       return NoRoomToCompact(s.ToString());
     return ToStatus(s.ok() ? on : s);
   }
+
+  // How far a CompactAll has come, for its `progress`: the bytes RocksDB's
+  // compactions have read since it began (the COMPACT_READ_BYTES ticker,
+  // which a compaction adds to every 1000 keys, from whichever thread runs
+  // it), of the size of the tables it will merge, measured when it begins
+  // (and the revisions' blob files, which their garbage collection reads).
+  // The size is an estimate: the memtables flushed first add tables, a
+  // compaction reads index blocks too, and background compactions of the
+  // revisions count as well. Told from a thread of its own twice a second,
+  // and by Tell, one call at a time; Stop ends it.
+  class CompactMeter {
+   public:
+    CompactMeter(RocksKv* kv, const CompactProgress& progress,
+                 const std::vector<rocksdb::ColumnFamilyHandle*>& merged,
+                 const std::vector<bool>& rewrite)
+        : progress_(progress), statistics_(kv->db_->GetDBOptions().statistics) {
+      if (!progress_ || statistics_ == nullptr) return;
+      base_ = statistics_->getTickerCount(rocksdb::COMPACT_READ_BYTES);
+      rocksdb::ColumnFamilyMetaData meta;
+      kv->db_->GetColumnFamilyMetaData(kv->handle(Family::kRevisions), &meta);
+      total_ = meta.size + meta.blob_file_size;
+      for (size_t i = 0; i < merged.size(); ++i) {
+        kv->db_->GetColumnFamilyMetaData(merged[i], &meta);
+        // CompactToBottom leaves a family that is one sorted run in its
+        // last level, unless it rewrites it or a flush adds a table.
+        bool read = rewrite[i];
+        for (const rocksdb::LevelMetaData& level : meta.levels) {
+          if (level.level + 1 < static_cast<int>(meta.levels.size()) &&
+              !level.files.empty())
+            read = true;
+        }
+        uint64_t unflushed = 0;
+        for (const char* p : {"rocksdb.num-entries-active-mem-table",
+                              "rocksdb.num-entries-imm-mem-tables"}) {
+          uint64_t n = 0;
+          if (kv->db_->GetIntProperty(merged[i], p, &n)) unflushed += n;
+        }
+        if (read || unflushed > 0) total_ += meta.size;
+      }
+      Tell();
+      poller_ = std::thread([this] {
+        while (
+            !stopped_.WaitForNotificationWithTimeout(absl::Milliseconds(500)))
+          Tell();
+      });
+    }
+    ~CompactMeter() { Stop(); }
+
+    void Tell() {
+      if (!progress_ || statistics_ == nullptr) return;
+      absl::MutexLock lock(&mu_);
+      const uint64_t read =
+          statistics_->getTickerCount(rocksdb::COMPACT_READ_BYTES) - base_;
+      progress_(static_cast<int64_t>(read), static_cast<int64_t>(total_));
+    }
+
+    void Stop() {
+      if (!poller_.joinable()) return;
+      stopped_.Notify();
+      poller_.join();
+    }
+
+   private:
+    const CompactProgress& progress_;
+    const std::shared_ptr<rocksdb::Statistics> statistics_;
+    uint64_t base_ = 0;
+    uint64_t total_ = 0;
+    absl::Mutex mu_;  // one call of progress_ at a time
+    absl::Notification stopped_;
+    std::thread poller_;
+  };
 
   // A compaction writes its new tables before it deletes the ones they
   // replace. Out of room, RocksDB fails it with ENOSPC ("IO error: No space
@@ -2121,7 +2198,10 @@ class ReopeningKv : public KvEngine {
   void EndIngest(const std::string& ticket, bool committed) override {
     Current()->EndIngest(ticket, committed);
   }
-  absl::Status CompactAll() override { return Current()->CompactAll(); }
+  using KvEngine::CompactAll;
+  absl::Status CompactAll(const CompactProgress& progress) override {
+    return Current()->CompactAll(progress);
+  }
   absl::Status WritesRefused() override {
     if (absl::Status s = GaveUp(); !s.ok()) return s;
     return Current()->WritesRefused();

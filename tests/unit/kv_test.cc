@@ -1913,6 +1913,57 @@ TEST(RocksKvTest, CompactAllMergesEveryLevelIntoTheLast) {
   });
 }
 
+// A store of about 4 MB of postings, in its last level (ingested), and
+// writes over a seventh of them waiting in the memtable: CompactAll merges
+// them.
+void FillForCompaction(KvEngine* kv) {
+  std::mt19937 random(7);
+  KvBatch ingested;
+  for (int i = 0; i < 4000; ++i) {
+    std::string value(1000, '\0');
+    for (char& c : value) c = static_cast<char>(random());  // incompressible
+    ingested.Put(Family::kPostings, absl::StrFormat("p%06d", i), value);
+  }
+  IngestCommitted(kv, Family::kPostings, ingested);
+  KvBatch writes;
+  for (int i = 0; i < 4000; i += 7)
+    writes.Put(Family::kPostings, absl::StrFormat("p%06d", i), "written");
+  ASSERT_TRUE(kv->Write(std::move(writes), true).ok());
+}
+
+// CompactAll tells how far it has come: the bytes its compactions read, of
+// the size of the tables it merges (measured as it begins, an estimate),
+// from 0 up, ending at about that size.
+TEST(RocksKvTest, CompactAllTellsTheBytesItsCompactionsRead) {
+  testing::TempDir dir;
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  auto kv = OpenRocksKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  ASSERT_NO_FATAL_FAILURE(FillForCompaction(kv->get()));
+  std::vector<std::pair<int64_t, int64_t>> told;
+  ASSERT_TRUE((*kv)
+                  ->CompactAll([&](int64_t done, int64_t total) {
+                    told.emplace_back(done, total);
+                  })
+                  .ok());
+  // At the start, after the revisions and after each other family.
+  ASSERT_GE(told.size(), 2u + kFamilyCount - 1);
+  const int64_t total = told.front().second;
+  EXPECT_EQ(told.front().first, 0);
+  EXPECT_GE(total, 4000 * 1000);  // the ingested table
+  EXPECT_LT(total, 2 * 4000 * 1000);
+  for (size_t i = 1; i < told.size(); ++i) {
+    EXPECT_EQ(told[i].second, total);
+    EXPECT_GE(told[i].first, told[i - 1].first);
+  }
+  // The tables it said, give or take their index blocks and the table the
+  // memtable was flushed to.
+  const int64_t read = told.back().first;
+  EXPECT_GE(read, total * 9 / 10);
+  EXPECT_LE(read, total * 3 / 2);
+}
+
 // Heads and revisions take updates all over their key range: their level 1
 // is small, so a level-0 compaction does not rewrite millions of keys
 // (the default 256 MiB level 1 did, under sustained updates).
