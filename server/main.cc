@@ -59,10 +59,6 @@ int Fail(const absl::Status& s) {
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
-// contentd --check [--repair]: fsck on a stopped data directory. A check
-// opens the store read-only and changes nothing in it (a backup or a
-// read-only mount can be checked); --repair opens it read-write.
-// `data_dir_name` is the flag or key the directory came from, for errors.
 // On a terminal (stderr), one line that says how far an offline check (7
 // minutes at 1M articles) or repair has come: redrawn at each step's start
 // and at most twice a second between, erased before a result is printed.
@@ -102,6 +98,10 @@ class TerminalProgress {
   bool shown_ = false;
 };
 
+// contentd --check [--repair]: fsck on a stopped data directory. A check
+// opens the store read-only and changes nothing in it (a backup or a
+// read-only mount can be checked); --repair opens it read-write.
+// `data_dir_name` is the flag or key the directory came from, for errors.
 int RunCheck(content::store::StoreOptions options, bool repair,
              const std::string& data_dir_name) {
   // Opening would create an empty store, and report a mistyped path clean.
