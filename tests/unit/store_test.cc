@@ -106,6 +106,19 @@ class StoreTest : public ::testing::Test {
     return created.ok() ? *created : Article();
   }
 
+  // Articles a0..a119 tagged x and y, about 60 text postings each: over
+  // 4096 postings in all, enough for a check or repair to report progress.
+  void CreateWordyArticles() {
+    for (int i = 0; i < 120; ++i) {
+      Article a = MakeArticle(absl::StrCat("article ", i), {"x", "y"});
+      std::string body;
+      for (int w = 0; w < 60; ++w)
+        absl::StrAppend(&body, "word", i, "w", w, " ");
+      a.set_body(body);
+      MustCreate(absl::StrCat("a", i), a);
+    }
+  }
+
   Article MustGet(absl::string_view id, int64_t revision = 0,
                   bool show_deleted = true) {
     absl::StatusOr<Article> a = store_->Get(id, revision, show_deleted);
@@ -1200,14 +1213,7 @@ TEST_F(StoreTest, AnUpdateLeavesTheEntriesItKeeps) {
 // begun at 0, then every few thousand keys, counting up, with an estimate
 // of the keys to come where it has one (what ListOperations reports).
 TEST_F(StoreTest, CheckStoreTellsEachStepAndHowFarItHasCome) {
-  // About 60 text postings each: over 4096 postings in all.
-  for (int i = 0; i < 120; ++i) {
-    Article a = MakeArticle(absl::StrCat("article ", i), {"x", "y"});
-    std::string body;
-    for (int w = 0; w < 60; ++w) absl::StrAppend(&body, "word", i, "w", w, " ");
-    a.set_body(body);
-    MustCreate(absl::StrCat("a", i), a);
-  }
+  CreateWordyArticles();
   std::vector<CheckProgress> told;
   CheckOptions options;
   options.progress = [&](const CheckProgress& p) { told.push_back(p); };
@@ -1258,13 +1264,7 @@ TEST_F(StoreTest, CheckStoreTellsEachStepAndHowFarItHasCome) {
 // each write and all of them (as many as the check then counts) once the
 // counters' step begins; the check that follows tells its own.
 TEST_F(StoreTest, RepairIndexesTellsEachStepAndThePostingsWritten) {
-  for (int i = 0; i < 120; ++i) {
-    Article a = MakeArticle(absl::StrCat("article ", i), {"x", "y"});
-    std::string body;
-    for (int w = 0; w < 60; ++w) absl::StrAppend(&body, "word", i, "w", w, " ");
-    a.set_body(body);
-    MustCreate(absl::StrCat("a", i), a);
-  }
+  CreateWordyArticles();
   std::vector<RepairProgress> told;
   std::vector<std::string> check_steps;
   RepairOptions options;
