@@ -334,26 +334,6 @@ struct Input {
   std::vector<Parsed> documents;
 };
 
-// Edits (insert, delete, substitute, swap two neighbours) between `a` and
-// `b`, byte by byte (the optimal string alignment distance).
-size_t EditDistance(absl::string_view a, absl::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1,
-                                     std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] =
-          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 // How far `key` is from field key `field` when it looks like a misspelling
 // of it: 0 when they differ only in case (`Title`, `publishdate`), in `_`
 // or `-` (`publish_date`), or as singular and plural (`tag`, `category`);

@@ -1511,6 +1511,16 @@ std::string NotUtf8Argument(const CLI::App& app,
 // takes a command and none was given: what to say, `unknown admin command
 // "frob"` (`*unknown` set) or `admin: needs a command`, and the ones there
 // are; "" otherwise (a RequiredError for a missing flag or argument).
+// ` (did you mean "--tag"?)` when `given` looks like a slip of one or
+// more of `names` (NearestNames), else "".
+std::string DidYouMean(absl::string_view given,
+                       const std::vector<std::string>& names) {
+  const std::vector<std::string> near = NearestNames(given, names);
+  if (near.empty()) return "";
+  return absl::StrCat(" (did you mean \"", absl::StrJoin(near, "\" or \""),
+                      "\"?)");
+}
+
 std::string MissingCommand(const CLI::App& app, bool* unknown) {
   const CLI::App* group = &app;
   std::string path;  // "admin " for `contentctl admin`
@@ -1533,7 +1543,8 @@ std::string MissingCommand(const CLI::App& app, bool* unknown) {
       !*unknown ? absl::StrCat(path.empty() ? "contentctl"
                                             : path.substr(0, path.size() - 1),
                                ": needs a ", path.empty() ? "verb" : "command")
-                : absl::StrCat("unknown ", kind, " \"", rest.front(), "\"");
+                : absl::StrCat("unknown ", kind, " \"", rest.front(), "\"",
+                               DidYouMean(rest.front(), names));
   absl::StrAppend(&text, "; ", kind, "s: ", absl::StrJoin(names, ", "));
   return text;
 }
@@ -1560,6 +1571,26 @@ std::string UnknownFlag(const CLI::App& app) {
     return arg.substr(0, arg.find('='));  // --bogus=1
   }
   return "";
+}
+
+// The flags the command parsed so far takes (`--tag`, `-o`, ...): its own
+// and, as they fall through, those of the commands above it.
+std::vector<std::string> FlagsOf(const CLI::App& app) {
+  const CLI::App* command = &app;
+  while (!command->get_subcommands().empty()) {
+    command = command->get_subcommands().front();
+  }
+  std::vector<std::string> flags;
+  for (; command != nullptr; command = command->get_parent()) {
+    for (const CLI::Option* opt : command->get_options()) {
+      if (opt->get_positional() || opt->get_group().empty()) continue;
+      for (const std::string& name : opt->get_lnames())
+        flags.push_back("--" + name);
+      for (const std::string& name : opt->get_snames())
+        flags.push_back("-" + name);
+    }
+  }
+  return flags;
 }
 
 // The format -o asks for on the command line `argv`, read as CLI11 reads
@@ -2288,8 +2319,9 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       return kExitOk;
     }
     if (std::string bad = UnknownFlag(app); !bad.empty()) {
-      return Usage(absl::StrCat("unknown flag \"", bad, "\""), bad,
-                   kUnknownFlag);
+      return Usage(absl::StrCat("unknown flag \"", bad, "\"",
+                                DidYouMean(bad, FlagsOf(app))),
+                   bad, kUnknownFlag);
     }
     if (std::string flag, bad = FlagWithoutValue(app, argc, argv, &flag);
         !bad.empty()) {

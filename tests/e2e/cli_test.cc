@@ -2340,6 +2340,53 @@ TEST_F(CliTest, ApplyErrorsNameTheFileAndTheFrontMatterKey) {
                                "be 1-128 characters"));
 }
 
+// A mistyped flag, verb or admin command says what it is near (git's "did
+// you mean"): a slip of the keys, another case or number, or the start of
+// a longer flag; names far from every one say nothing more, and the flags
+// offered are those of the command given (global ones included).
+TEST_F(CliTest, AMistypedNameSaysWhichItIsNear) {
+  for (const auto& [args, line] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"query", "--tga", "x"},
+            "unknown flag \"--tga\" (did you mean \"--tag\"?)"},
+           {{"query", "--tags", "x"},
+            "unknown flag \"--tags\" (did you mean \"--tag\"?)"},
+           {{"query", "--Since=2020-01-01"},
+            "unknown flag \"--Since\" (did you mean \"--since\"?)"},
+           {{"get", "--revison", "2", "x"},
+            "unknown flag \"--revison\" (did you mean \"--revision\"?)"},
+           {{"get", "--rev", "2", "x"},
+            "unknown flag \"--rev\" (did you mean \"--revision\"?)"},
+           {{"get", "x", "--sevrer", "y"},
+            "unknown flag \"--sevrer\" (did you mean \"--server\"?)"},
+           // --tag is query's, not get's.
+           {{"get", "--tga", "x"}, "unknown flag \"--tga\""},
+           {{"query", "--zzzz"}, "unknown flag \"--zzzz\""},
+           {{"query", "--ta"}, "unknown flag \"--ta\""},
+           {{"admin", "compcat"},
+            "unknown admin command \"compcat\" (did you mean \"compact\"?); "
+            "admin commands: backup, compact, fsck, stats, operations"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
+    EXPECT_EQ(Lines(r.err).front(), line) << ::testing::PrintToString(args);
+  }
+  CommandResult r = Ctl({"qeury"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("unknown verb \"qeury\" (did you mean "
+                                "\"query\"?); verbs: apply, "));
+  // As near to two: both.
+  r = Ctl({"query", "--publish", "2020-01-01"});
+  EXPECT_THAT(r.err, StartsWith("unknown flag \"--publish\" (did you mean "
+                                "\"--publish-from\" or \"--publish-to\"?)\n"));
+  r = Ctl({"-o", "json", "query", "--tga", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto error = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(error.at("flag").string_value(), "--tga");
+  EXPECT_EQ(error.at("reason").string_value(), "UNKNOWN_FLAG");
+  EXPECT_EQ(error.at("message").string_value(),
+            "unknown flag \"--tga\" (did you mean \"--tag\"?)");
+}
+
 // An unknown flag is named, with the help of the command it was given to,
 // at every level: `admin --bogus` said that admin needs a command, `--bogus`
 // alone that contentctl needs a verb, and `admin backup --bogus` that the
