@@ -188,7 +188,29 @@ bool StructuredErrors() {
   return g_format == Format::kJson || g_format == Format::kYaml;
 }
 
-int Fail(const absl::Status& status) {
+// `status`, with a word on file names when it is NOT_FOUND of an article
+// whose id reads as one (`get a.md`, as `apply -f a.md` was given): apply
+// names the article after the file without its extension.
+absl::Status WithFileNameHint(const absl::Status& status) {
+  if (!absl::IsNotFound(status)) return status;
+  const absl::string_view message = status.message();
+  absl::string_view id = message.substr(0, message.find(' '));
+  if (!absl::ConsumePrefix(&id, "articles/")) return status;
+  for (absl::string_view ext : {".md", ".markdown"}) {
+    if (!absl::EndsWith(id, ext) || id.size() == ext.size()) continue;
+    const absl::string_view stem = id.substr(0, id.size() - ext.size());
+    return Reworded(
+        status,
+        absl::StrCat(message, "; \"", id, "\" reads as a file name: `apply` ",
+                     "names an article after its file without \"", ext,
+                     "\" (articles/", stem, ") unless its front matter ",
+                     "gives an id"));
+  }
+  return status;
+}
+
+int Fail(const absl::Status& given) {
+  const absl::Status status = WithFileNameHint(given);
   const std::string text = CallErrorText(status, g_connection);
   std::cerr << StderrObject(ErrorStruct(status, text), g_format,
                             absl::StrCat("Error: ", text));
@@ -493,6 +515,10 @@ int RunGetMany(Session& s, const GetFlags& f) {
       // As `get ID` says of one: the tombstone is there to read.
       absl::StrAppend(&message, " (use --show-deleted to read it, or ",
                       "`contentctl undelete ", ArticleId(r.name()), "`)");
+    } else if (r.error_code() ==
+               static_cast<int>(absl::StatusCode::kNotFound)) {
+      message =
+          std::string(WithFileNameHint(absl::NotFoundError(message)).message());
     }
     const absl::Status status(static_cast<absl::StatusCode>(r.error_code()),
                               message);

@@ -2340,6 +2340,41 @@ TEST_F(CliTest, ApplyErrorsNameTheFileAndTheFrontMatterKey) {
                                "be 1-128 characters"));
 }
 
+// `get a.md`, naming the file `apply -f a.md` read, found nothing and
+// said only that: the error now says how apply names the article. An id
+// without the extension, or an article that exists, is as before.
+TEST_F(CliTest, AnIdThatReadsAsAFileNameSaysHowApplyNamesArticles) {
+  const std::string hint =
+      "; \"notes.md\" reads as a file name: `apply` names an article after "
+      "its file without \".md\" (articles/notes) unless its front matter "
+      "gives an id";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"get", "notes.md"},
+                                             {"history", "notes.md"},
+                                             {"delete", "notes.md"},
+                                             {"get", "notes.md", "absent"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args);
+    EXPECT_THAT(Lines(r.err).front(), EndsWith(hint))
+        << ::testing::PrintToString(args);
+  }
+  CommandResult r = Ctl({"-o", "json", "get", "page.markdown"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto error = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(error.at("reason").string_value(), "ARTICLE_NOT_FOUND");
+  EXPECT_THAT(error.at("message").string_value(),
+              EndsWith("(articles/page) unless its front matter gives an id"));
+  r = Ctl({"get", "notes"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, Not(HasSubstr("file name")));
+  // An article whose id does end so is read as any other.
+  CtlOk({"apply", "-f",
+         Write("fnh1.md", "---\nid: fnh-guide.md\ntitle: t\n---\nbody\n")});
+  EXPECT_EQ(ParseJson<v1::Article>(CtlOk({"get", "fnh-guide.md", "-o", "json"}))
+                .name(),
+            "articles/fnh-guide.md");
+}
+
 // A mistyped flag, verb or admin command says what it is near (git's "did
 // you mean"): a slip of the keys, another case or number, or the start of
 // a longer flag; names far from every one say nothing more, and the flags
