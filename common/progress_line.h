@@ -44,7 +44,8 @@ inline std::string Bytes(int64_t n) {
 // 25% 1,234,567 of ~4,900,000 keys, 1m12s`; `elapsed` is how long it has
 // run. Without a total, or past it (an estimate), the count alone; with
 // neither, the step and the time; `starting` before the first step. Bytes
-// (unit "bytes") read as sizes: `1.2 GiB of ~3.4 GiB`.
+// (unit "bytes") read as sizes: `1.2 GiB of ~3.4 GiB`. A total is marked
+// `~` unless the server says it is exact (total_exact).
 // `also`, if given, follows the count (e.g. "2,345,678 postings written").
 inline std::string ProgressLine(const v1::RunningOperation& op,
                                 absl::Duration elapsed,
@@ -65,8 +66,8 @@ inline std::string ProgressLine(const v1::RunningOperation& op,
     absl::StrAppend(&line, " [", std::string(filled, '#'),
                     std::string(kWidth - filled, '.'), "] ",
                     op.done() * 100 / op.total(), "% ",
-                    bytes ? Bytes(op.done()) : Grouped(op.done()), " of ~",
-                    count(op.total()));
+                    bytes ? Bytes(op.done()) : Grouped(op.done()), " of ",
+                    op.total_exact() ? "" : "~", count(op.total()));
   } else if (op.done() > 0) {
     absl::StrAppend(&line, " ", count(op.done()));
   }

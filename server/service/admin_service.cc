@@ -217,9 +217,13 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
       backups_.erase(name);
     };
     Operations::Handle op = operations_.Start("backup");
-    op.Step("checkpoint", 1, 1);
+    // Counted in bytes copied (not hard-linked), of the bytes to copy.
+    op.Step("checkpoint", 1, 1, 0, "bytes");
     int64_t last = 0;
-    absl::Status s = store_->Checkpoint(dest, &last);
+    absl::Status s = store_->Checkpoint(
+        dest, &last, [&op](int64_t done, int64_t total, bool exact) {
+          op.Progress(done, total, exact);
+        });
     if (!s.ok()) return s;
     resp->set_destination(dest);
     resp->set_last_sequence(last);

@@ -25,12 +25,14 @@ void Operations::Handle::Step(const std::string& name, int number, int count,
   it_->set_step_count(count);
   it_->set_done(0);
   it_->set_total(total);
+  it_->set_total_exact(false);
 }
 
-void Operations::Handle::Progress(int64_t done, int64_t total) {
+void Operations::Handle::Progress(int64_t done, int64_t total, bool exact) {
   absl::MutexLock lock(&owner_->mu_);
   it_->set_done(done);
   it_->set_total(total);
+  it_->set_total_exact(exact);
 }
 
 Operations::Handle Operations::Start(const std::string& kind) {

@@ -27,8 +27,9 @@ class Operations {
     // through (0: not counted).
     void Step(const std::string& name, int number, int count, int64_t total = 0,
               const std::string& unit = "");
-    // How far the step has come, and a new estimate of its total.
-    void Progress(int64_t done, int64_t total);
+    // How far the step has come, and a new total: an estimate unless
+    // `exact`.
+    void Progress(int64_t done, int64_t total, bool exact = false);
 
    private:
     friend class Operations;

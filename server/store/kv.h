@@ -207,10 +207,23 @@ class KvEngine {
     return Write(std::move(batch), sync);
   }
   virtual std::unique_ptr<KvSnapshot> GetSnapshot() = 0;
+  // Told how far a Checkpoint has come: `done` bytes copied into the copy,
+  // of `total` to copy (0: not counted); `exact` when total is not an
+  // estimate.
+  using CheckpointProgress =
+      std::function<void(int64_t done, int64_t total, bool exact)>;
   // Writes a consistent, complete copy of the database into `dir` (which
   // must not exist) while writes go on. UNIMPLEMENTED if the engine cannot.
-  virtual absl::Status Checkpoint(const std::string& dir) {
+  // `progress`, if set, is told at the start, about twice a second while
+  // the copy is written (from a thread of the engine's), and once more with
+  // what the finished copy holds, one call at a time, never after
+  // Checkpoint returns.
+  virtual absl::Status Checkpoint(const std::string& dir,
+                                  const CheckpointProgress& progress) {
     return absl::UnimplementedError("this engine cannot take checkpoints");
+  }
+  absl::Status Checkpoint(const std::string& dir) {
+    return Checkpoint(dir, nullptr);
   }
   // Opens the copy Checkpoint wrote into `dir`, read-only (every write is
   // FAILED_PRECONDITION), to read what the copy holds. UNIMPLEMENTED if the

@@ -1046,7 +1046,9 @@ class PgKv : public KvEngine {
   }
 
   // The data is the database's: the caller learns how it is backed up.
-  absl::Status Checkpoint(const std::string&) override {
+  using KvEngine::Checkpoint;
+  absl::Status Checkpoint(const std::string&,
+                          const CheckpointProgress&) override {
     return absl::UnimplementedError(absl::StrCat(
         "the postgres engine takes no checkpoints: back up its table with "
         "the database's tools (pg_dump -t ",

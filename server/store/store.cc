@@ -2227,8 +2227,9 @@ absl::StatusOr<std::vector<v1::Article>> Store::ListRevisions(
   return out;
 }
 
-absl::Status Store::Checkpoint(const std::string& dir, int64_t* last_sequence) {
-  if (absl::Status s = kv_->Checkpoint(dir); !s.ok()) return s;
+absl::Status Store::Checkpoint(const std::string& dir, int64_t* last_sequence,
+                               const KvEngine::CheckpointProgress& progress) {
+  if (absl::Status s = kv_->Checkpoint(dir, progress); !s.ok()) return s;
   // Writes go on while the copy is made, so a sequence read before it (or
   // after) is not the copy's: read the copy's own record, written in one
   // batch with the events it counts. Everything acknowledged before the

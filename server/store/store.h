@@ -379,8 +379,11 @@ class Store {
   // Writes a consistent copy of the store into `dir` (must not exist);
   // `*last_sequence` is the last change-log sequence the copy holds (read
   // from the copy): every write acknowledged before the call is at or below
-  // it and in the copy.
-  absl::Status Checkpoint(const std::string& dir, int64_t* last_sequence);
+  // it and in the copy. `progress`, if set, is told the bytes copied
+  // (KvEngine::Checkpoint).
+  absl::Status Checkpoint(
+      const std::string& dir, int64_t* last_sequence,
+      const KvEngine::CheckpointProgress& progress = nullptr);
   // Whether this process holds the named lease (see KvEngine::TryLease):
   // background jobs that one replica at a time should run ask first.
   absl::StatusOr<bool> TryLease(absl::string_view name) {

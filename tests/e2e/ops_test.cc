@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1282,6 +1283,115 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   EXPECT_THAT(r.out, HasSubstr("\rcheck: step 1/7 heads"));
   EXPECT_THAT(r.out, HasSubstr("\rcheck: step 7/7 change log"));
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\r\033[Karticles ", n, ", ")));
+}
+
+// `n` articles whose bodies are `bytes` random letters and digits (they
+// compress little), imported 4 to a request.
+void ImportBigArticles(Client& c, int n, size_t bytes) {
+  std::mt19937 random(11);
+  int next = 0;
+  absl::Status s = c.ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        for (int i = 0; i < 4 && next < n; ++i, ++next) {
+          v1::Article* a = batch->add_articles();
+          *a = Article(absl::StrCat("big ", next));
+          a->set_name(absl::StrCat("articles/big", next));
+          std::string body(bytes, ' ');
+          for (char& ch : body)
+            ch = "abcdefghijklmnopqrstuvwxyz0123456789"[random() % 36];
+          a->set_body(body);
+        }
+        return batch->articles_size() > 0;
+      },
+      [](const v1::ImportArticlesResponse&) {}, Minutes());
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+// A backup to another file system copies every file of the store (minutes
+// at 1M articles), where one on the store's own hard-links its tables:
+// while it runs, ListOperations lists it with the bytes it has copied of
+// about how many it will (an estimate: writes go on), and `contentctl admin
+// operations` draws that as `admin backup` does on a terminal.
+TEST(OperationsTest, ABackupToAnotherFileSystemIsListedWithTheBytesItCopies) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";
+  }
+  TempDir dir;
+  const std::string other = dir.path() + "/other";
+  std::filesystem::create_directories(other);
+  testing::CommandResult mounted = testing::MountTestTmpfs(other, "size=512m");
+  if (mounted.exit_code != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs as a second file system (needs "
+                    "root): "
+                 << mounted.err;
+  }
+  absl::Cleanup unmount = [&] { testing::UnmountTestTmpfs(other); };
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(server->address());
+  // 96 MiB of bodies: a copy that takes a while.
+  const int64_t bodies = int64_t{96} << 20;
+  ImportBigArticles(*c, 192, 512 << 10);
+
+  // Looks as often as it can while the backup runs.
+  std::atomic<bool> backed_up{false};
+  absl::StatusOr<v1::BackupStoreResponse> backup;
+  const auto back_up = [&](const std::string& dest) {
+    backed_up = false;
+    return std::thread([&, dest] {
+      v1::BackupStoreRequest request;
+      request.set_destination(dest);
+      backup = c->BackupStore(request, Minutes());
+      backed_up = true;
+    });
+  };
+  std::thread backer = back_up(other + "/one");
+  std::vector<v1::RunningOperation> seen;
+  while (!backed_up) {
+    absl::StatusOr<v1::ListOperationsResponse> ops = c->ListOperations({});
+    ASSERT_TRUE(ops.ok()) << ops.status();
+    for (const v1::RunningOperation& op : ops->operations()) seen.push_back(op);
+  }
+  backer.join();
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  ASSERT_FALSE(seen.empty()) << "the backup was never listed";
+  int64_t total = 0;
+  for (const v1::RunningOperation& op : seen) {
+    EXPECT_EQ(op.kind(), "backup");
+    EXPECT_EQ(op.step(), "checkpoint");
+    EXPECT_EQ(op.unit(), "bytes");
+    EXPECT_FALSE(op.total_exact()) << "writes go on: the total is an estimate";
+    if (op.total() > 0) {
+      EXPECT_TRUE(total == 0 || op.total() == total) << "measured once";
+      total = op.total();
+    }
+  }
+  // Every table is copied: about the bodies' size, as the copy is.
+  EXPECT_GE(total, bodies / 2);
+  EXPECT_LE(total, bodies * 3 / 2);
+  int64_t copied = 0;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(other + "/one")) {
+    if (entry.is_regular_file()) copied += entry.file_size();
+  }
+  EXPECT_GE(copied, total * 9 / 10);
+  EXPECT_LE(copied, total * 11 / 10);
+
+  const std::vector<std::string> operations = {testing::ContentctlBinary(),
+                                               "--server", server->address(),
+                                               "admin", "operations"};
+  backer = back_up(other + "/two");
+  std::string listed;
+  while (!backed_up && listed.empty()) {
+    CommandResult r = RunCommand(operations);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    if (absl::StartsWith(r.out, "backup: checkpoint [")) listed = r.out;
+  }
+  backer.join();
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  EXPECT_THAT(listed, ::testing::MatchesRegex(
+                          "backup: checkpoint \\[[#.]{20}\\] [0-9]+% [0-9.]+ "
+                          "[KMG]?i?B of ~[0-9.]+ MiB, [0-9]+s\n"));
 }
 
 // `contentd --check --repair` on a terminal draws the repair as it draws

@@ -141,8 +141,10 @@ class FaultKv : public KvEngine {
   void EndIngest(const std::string& ticket, bool committed) override {
     base_->EndIngest(ticket, committed);
   }
-  absl::Status Checkpoint(const std::string& dir) override {
-    return base_->Checkpoint(dir);
+  using KvEngine::Checkpoint;
+  absl::Status Checkpoint(const std::string& dir,
+                          const CheckpointProgress& progress) override {
+    return base_->Checkpoint(dir, progress);
   }
   absl::StatusOr<std::unique_ptr<KvEngine>> OpenCheckpoint(
       const std::string& dir) override {

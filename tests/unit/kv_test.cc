@@ -34,6 +34,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "rocksdb/file_system.h"
 #include "server/error_details.h"
 #include "server/store/keys.h"
 #include "server/store/pg_kv.h"
@@ -1962,6 +1963,138 @@ TEST(RocksKvTest, CompactAllTellsTheBytesItsCompactionsRead) {
   const int64_t read = told.back().first;
   EXPECT_GE(read, total * 9 / 10);
   EXPECT_LE(read, total * 3 / 2);
+}
+
+// What a checkpoint told: done bytes of total, exact or not.
+struct CopyTold {
+  int64_t done;
+  int64_t total;
+  bool exact;
+};
+
+// The bytes of the files under `dir`.
+int64_t BytesIn(const std::string& dir) {
+  int64_t bytes = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) bytes += entry.file_size();
+  }
+  return bytes;
+}
+
+// A tmpfs at `dir` (created), a file system other than the TempDir's, or
+// why there cannot be one.
+absl::Status MountOtherVolume(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  testing::CommandResult r = testing::MountTestTmpfs(dir, "size=64m");
+  if (r.exit_code == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(r.err);
+}
+
+// A checkpoint tells the bytes it copies, of those it will copy. To another
+// file system (a tmpfs) it copies every file: from 0 up to about the
+// database's live files when it began (an estimate: the memtables are
+// flushed first, and writes may go on), ending with what the copy holds.
+// To the store's own file system the tables are hard links: only the small
+// files it copies count.
+TEST(RocksKvTest, ACheckpointTellsTheBytesItCopies) {
+  testing::TempDir dir;
+  const std::string other = dir.path() + "/other";
+  if (absl::Status s = MountOtherVolume(other); !s.ok()) {
+    GTEST_SKIP() << "cannot mount a tmpfs as a second file system (needs "
+                    "root): "
+                 << s.message();
+  }
+  absl::Cleanup unmount = [&] { testing::UnmountTestTmpfs(other); };
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  auto kv = OpenRocksKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  ASSERT_NO_FATAL_FAILURE(FillForCompaction(kv->get()));
+  std::vector<CopyTold> told;
+  const auto tell = [&](int64_t done, int64_t total, bool exact) {
+    told.push_back({done, total, exact});
+  };
+  ASSERT_TRUE((*kv)->Checkpoint(other + "/copy", tell).ok());
+  // At the start and at the end at least.
+  ASSERT_GE(told.size(), 2u);
+  EXPECT_EQ(told.front().done, 0);
+  const int64_t total = told.front().total;
+  EXPECT_GE(total, 4000 * 1000);  // the ingested table
+  EXPECT_LT(total, 2 * 4000 * 1000);
+  for (size_t i = 1; i < told.size(); ++i) {
+    EXPECT_EQ(told[i].total, total);
+    EXPECT_FALSE(told[i].exact);
+    EXPECT_GE(told[i].done, told[i - 1].done);
+  }
+  EXPECT_EQ(told.back().done, BytesIn(other + "/copy"));
+  EXPECT_GE(told.back().done, total * 9 / 10);
+  EXPECT_LE(told.back().done, total * 11 / 10);
+
+  told.clear();
+  ASSERT_TRUE((*kv)->Checkpoint(dir.path() + "/copy", tell).ok());
+  ASSERT_GE(told.size(), 2u);
+  EXPECT_GT(told.front().total, 0);
+  EXPECT_LT(told.front().total, 1 << 20) << "the 4 MB table is linked";
+  EXPECT_GT(told.back().done, 0);
+  EXPECT_LT(told.back().done, 1 << 20);
+}
+
+// A file system with no room for a new file.
+class NoRoomFs : public rocksdb::FileSystemWrapper {
+ public:
+  NoRoomFs() : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "NoRoomFs"; }
+  rocksdb::IOStatus NewWritableFile(const std::string&,
+                                    const rocksdb::FileOptions&,
+                                    std::unique_ptr<rocksdb::FSWritableFile>*,
+                                    rocksdb::IODebugContext*) override {
+    return rocksdb::IOStatus::NoSpace("injected: volume full");
+  }
+};
+
+// A store opened read-only for a full volume changes no file while it is
+// copied: the total a checkpoint tells is exact, and is what the copy on
+// another file system holds.
+TEST(RocksKvTest, ACheckpointOfAStoreOpenedReadOnlyTellsAnExactTotal) {
+  testing::TempDir dir;
+  const std::string other = dir.path() + "/other";
+  if (absl::Status s = MountOtherVolume(other); !s.ok()) {
+    GTEST_SKIP() << "cannot mount a tmpfs as a second file system (needs "
+                    "root): "
+                 << s.message();
+  }
+  absl::Cleanup unmount = [&] { testing::UnmountTestTmpfs(other); };
+  RocksKvOptions o;
+  o.path = dir.path() + "/db";
+  {
+    auto kv = OpenRocksKv(o);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    ASSERT_NO_FATAL_FAILURE(FillForCompaction(kv->get()));
+  }
+  // No room for a read-write open: it opens read-only.
+  o.file_system = std::make_shared<NoRoomFs>();
+  o.free_space = [](const std::string&) { return absl::StatusOr<uint64_t>(0); };
+  o.room_check_period = absl::Hours(1);
+  auto kv = OpenRocksKv(o);
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  ASSERT_EQ((*kv)->WritesRefused().code(),
+            absl::StatusCode::kResourceExhausted);
+  std::vector<CopyTold> told;
+  ASSERT_TRUE((*kv)
+                  ->Checkpoint(other + "/copy",
+                               [&](int64_t done, int64_t total, bool exact) {
+                                 told.push_back({done, total, exact});
+                               })
+                  .ok());
+  ASSERT_GE(told.size(), 2u);
+  EXPECT_EQ(told.front().done, 0);
+  EXPECT_GE(told.front().total, 4000 * 1000);
+  for (const CopyTold& t : told) {
+    EXPECT_TRUE(t.exact);
+    EXPECT_EQ(t.total, told.front().total);
+  }
+  EXPECT_EQ(told.back().done, told.back().total);
+  EXPECT_EQ(told.back().done, BytesIn(other + "/copy"));
 }
 
 // Heads and revisions take updates all over their key range: their level 1

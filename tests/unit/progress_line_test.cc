@@ -35,6 +35,25 @@ TEST(ProgressLineTest, BytesReadAsSizes) {
             "compact: step 3/3 storage 5.0 MiB, 2s");
 }
 
+// A total the server says is exact (a backup of a store opened read-only)
+// has no `~`.
+TEST(ProgressLineTest, AnExactTotalIsNotMarkedAsAnEstimate) {
+  v1::RunningOperation op =
+      Operation(int64_t{1} << 30, int64_t{4} << 30, "bytes");
+  op.set_kind("backup");
+  op.set_step("checkpoint");
+  op.set_step_number(1);
+  op.set_step_count(1);
+  op.set_total_exact(true);
+  EXPECT_EQ(ProgressLine(op, absl::Seconds(12)),
+            "backup: checkpoint [#####...............] 25% 1.0 GiB of 4.0 "
+            "GiB, 12s");
+  op.set_total_exact(false);
+  EXPECT_EQ(ProgressLine(op, absl::Seconds(12)),
+            "backup: checkpoint [#####...............] 25% 1.0 GiB of ~4.0 "
+            "GiB, 12s");
+}
+
 TEST(ProgressLineTest, OtherUnitsAreGroupedCounts) {
   EXPECT_EQ(ProgressLine(Operation(1234567, 4900000, "keys"), absl::Seconds(3)),
             "compact: step 3/3 storage [#####...............] 25% 1,234,567 "
