@@ -1433,6 +1433,24 @@ int RunFsck(Session& s, const AdminFlags& f) {
   return code != kExitOk ? code : (r->ok() ? kExitOk : kExitFailure);
 }
 
+// A progress line each for `ops` (as the calls draw them), each after
+// `indent`, on a line of its own.
+std::string OperationLines(
+    const google::protobuf::RepeatedPtrField<v1::RunningOperation>& ops,
+    absl::string_view indent = "") {
+  std::string lines;
+  const absl::Time now = absl::Now();
+  for (const v1::RunningOperation& op : ops) {
+    const absl::Time start = absl::FromUnixSeconds(op.start_time().seconds()) +
+                             absl::Nanoseconds(op.start_time().nanos());
+    absl::StrAppend(
+        &lines, indent,
+        internal::ProgressLine(op, std::max(now - start, absl::ZeroDuration())),
+        "\n");
+  }
+  return lines;
+}
+
 int RunStats(Session& s) {
   absl::StatusOr<v1::GetStatsResponse> r =
       s.client->GetStats(v1::GetStatsRequest());
@@ -1449,6 +1467,13 @@ int RunStats(Session& s) {
                                                 "): ", r->read_only_message())
                                  : "no",
                   "\n");
+  // What runs now: a long backup, compaction or check explains much of the
+  // rest (the disk filling, the compaction figures).
+  absl::StrAppend(&summary, "operations:        ",
+                  r->operations().empty()
+                      ? "none\n"
+                      : absl::StrCat(r->operations_size(), " running\n",
+                                     OperationLines(r->operations(), "  ")));
   std::map<std::string, std::string> sorted(r->storage().begin(),
                                             r->storage().end());
   for (const auto& [k, v] : sorted) {
@@ -1463,16 +1488,7 @@ int RunOperations(Session& s) {
   absl::StatusOr<v1::ListOperationsResponse> r =
       s.client->ListOperations(v1::ListOperationsRequest());
   if (!r.ok()) return Fail(r.status());
-  std::string summary;
-  const absl::Time now = absl::Now();
-  for (const v1::RunningOperation& op : r->operations()) {
-    const absl::Time start = absl::FromUnixSeconds(op.start_time().seconds()) +
-                             absl::Nanoseconds(op.start_time().nanos());
-    absl::StrAppend(
-        &summary,
-        internal::ProgressLine(op, std::max(now - start, absl::ZeroDuration())),
-        "\n");
-  }
+  std::string summary = OperationLines(r->operations());
   if (summary.empty()) summary = "No backup, compaction or check running.\n";
   return PrintAdmin(s, *r, summary);
 }

@@ -315,6 +315,8 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
     for (auto& [k, v] : store_->StorageStats())
       (*resp->mutable_storage())[k] = v;
     for (auto& [k, v] : AllocatorStats()) (*resp->mutable_storage())[k] = v;
+    *resp->mutable_operations() =
+        std::move(*operations_.List().mutable_operations());
     return absl::OkStatus();
   });
 }

@@ -1285,6 +1285,54 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\r\033[Karticles ", n, ", ")));
 }
 
+// `admin stats` lists the backups, compactions and checks running, a
+// progress line each, and under -o json the response's operations: a user
+// who looks at the figures while a long job runs sees it.
+TEST(StatsTest, AdminStatsListsTheOperationsRunning) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(server->address());
+  CommandResult r = testing::Ctl(*server, {"admin", "stats"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\noperations:        none\n"));
+  r = testing::Ctl(*server, {"admin", "stats", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"operations\": []"));
+
+  // A check of about a second (PostgreSQL reads each key slower), run
+  // again until each form of stats has seen one.
+  ImportWordyArticles(*c, testing::TestEngineIsPostgres() ? 300 : 3000);
+  std::string human, json;
+  for (int run = 0; run < 10 && (human.empty() || json.empty()); ++run) {
+    std::atomic<bool> checked{false};
+    absl::StatusOr<v1::CheckStoreResponse> check;
+    std::thread checker([&] {
+      check = c->CheckStore({}, Minutes());
+      checked = true;
+    });
+    while (!checked && (human.empty() || json.empty())) {
+      r = testing::Ctl(*server, {"admin", "stats"});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      if (absl::StrContains(r.out, "\noperations:        1 running\n  check: "))
+        human = r.out;
+      r = testing::Ctl(*server, {"admin", "stats", "-o", "json"});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      if (absl::StrContains(r.out, "\"kind\": \"check\"")) json = r.out;
+    }
+    checker.join();
+    ASSERT_TRUE(check.ok()) << check.status();
+  }
+  ASSERT_FALSE(human.empty()) << "no check was ever shown";
+  ASSERT_FALSE(json.empty()) << "no check was ever in the JSON";
+  // The line `admin operations` and `admin fsck` draw.
+  EXPECT_THAT(human,
+              ::testing::ContainsRegex(
+                  "\n  check: (starting|step [1-7]/7 [^\n]*), [0-9]+s\n"));
+  EXPECT_THAT(json, HasSubstr("\"operations\": ["));
+  EXPECT_THAT(json, HasSubstr("\"startTime\": \""));
+}
+
 // `n` articles whose bodies are `bytes` random letters and digits (they
 // compress little), imported 4 to a request.
 void ImportBigArticles(Client& c, int n, size_t bytes) {
