@@ -34,6 +34,7 @@
 #include "common/bearer_token.h"
 #include "common/decimal_flag.h"
 #include "common/progress_line.h"
+#include "common/terminal_progress.h"
 #include "common/tls_pem.h"
 #include "httplib.h"
 #include "server/config.h"
@@ -58,45 +59,6 @@ int Fail(const absl::Status& s) {
   std::cerr << "contentd: " << s << "\n";
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
-
-// On a terminal (stderr), one line that says how far an offline check (7
-// minutes at 1M articles) or repair has come: redrawn at each step's start
-// and at most twice a second between, erased before a result is printed.
-class TerminalProgress {
- public:
-  TerminalProgress() : on_(isatty(STDERR_FILENO) == 1) {}
-  ~TerminalProgress() { Erase(); }
-
-  bool on() const { return on_; }
-
-  // Draws `op`; a new kind of operation starts its clock again.
-  void Draw(const content::v1::RunningOperation& op,
-            absl::string_view also = "") {
-    const absl::Time now = absl::Now();
-    const bool begun = op.kind() != kind_ || op.step_number() != step_;
-    if (op.kind() != kind_) start_ = now;
-    if (!begun && now - drawn_ < absl::Milliseconds(500)) return;
-    kind_ = op.kind();
-    step_ = op.step_number();
-    drawn_ = now;
-    std::cerr << "\r" << content::internal::ProgressLine(op, now - start_, also)
-              << "\033[K" << std::flush;
-    shown_ = true;
-  }
-
-  void Erase() {
-    if (shown_) std::cerr << "\r\033[K" << std::flush;
-    shown_ = false;
-  }
-
- private:
-  const bool on_;
-  std::string kind_;
-  int step_ = 0;
-  absl::Time start_ = absl::Now();
-  absl::Time drawn_ = absl::InfinitePast();
-  bool shown_ = false;
-};
 
 // contentd --check [--repair]: fsck on a stopped data directory. A check
 // opens the store read-only and changes nothing in it (a backup or a
@@ -158,9 +120,12 @@ int RunCheck(content::store::StoreOptions options, bool repair,
     }
     if (!alone.ok()) return Fail(alone);
   }
-  TerminalProgress line;
+  // On a terminal (stderr), how far the check (7 minutes at 1M articles)
+  // or the repair has come.
+  const bool draw = isatty(STDERR_FILENO) == 1;
+  content::internal::TerminalProgress line;
   content::store::CheckOptions check;
-  if (line.on()) {
+  if (draw) {
     check.progress = [&line](const content::store::CheckProgress& p) {
       content::v1::RunningOperation op;
       op.set_kind("check");
@@ -183,7 +148,7 @@ int RunCheck(content::store::StoreOptions options, bool repair,
     content::store::RepairOptions repair_options;
     // The check that follows draws as the first did.
     repair_options.check = check;
-    if (line.on()) {
+    if (draw) {
       repair_options.progress = [&line](
                                     const content::store::RepairProgress& p) {
         content::v1::RunningOperation op;

@@ -1,13 +1,11 @@
 #include "client/cli/progress.h"
 
-#include <cstdio>
 #include <set>
 #include <thread>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "common/progress_line.h"
+#include "common/terminal_progress.h"
 
 namespace content::cli {
 namespace {
@@ -35,7 +33,9 @@ void WithProgress(Client& client, const std::string& kind, bool enabled,
   const absl::Time start = absl::Now();
   absl::Notification done;
   std::thread drawer([&] {
-    bool shown = false;
+    // Erased when the call has returned. (The polls are 500 ms apart, so
+    // its limit of two draws a second skips none.)
+    internal::TerminalProgress line(start);
     // A first look soon: many calls end within a second.
     absl::Duration wait = absl::Milliseconds(100);
     while (!done.WaitForNotificationWithTimeout(wait)) {
@@ -48,16 +48,7 @@ void WithProgress(Client& client, const std::string& kind, bool enabled,
       for (const v1::RunningOperation& op : now->operations()) {
         if (op.kind() == kind && others.count(Started(op)) == 0) mine = &op;
       }
-      if (mine == nullptr) continue;
-      const std::string line = absl::StrCat(
-          "\r", internal::ProgressLine(*mine, absl::Now() - start), "\033[K");
-      std::fputs(line.c_str(), stderr);
-      std::fflush(stderr);
-      shown = true;
-    }
-    if (shown) {
-      std::fputs("\r\033[K", stderr);
-      std::fflush(stderr);
+      if (mine != nullptr) line.Draw(*mine);
     }
   });
   call();

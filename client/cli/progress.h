@@ -13,8 +13,8 @@ namespace content::cli {
 // Runs `call`, the RPC that starts an operation of `kind` ("backup",
 // "compact", "check") on the server (it must print nothing). When
 // `enabled`, meanwhile asks ListOperations twice a second (first after
-// 0.1 s; on another thread) and redraws internal::ProgressLine
-// (common/progress_line.h) of the operation `call` started on stderr, erasing
+// 0.1 s; on another thread) and redraws the operation `call` started on
+// stderr (internal::TerminalProgress, common/terminal_progress.h), erasing
 // it before returning. Drawn only if the server lists operations (an older
 // server, or one refusing the call, gets no line) and once the operation
 // appears; an operation of the same kind running before `call` began is not
