@@ -20,36 +20,43 @@ absl::StatusOr<std::unique_ptr<AdminService>> AdminService::Create(
     store::Store* store, Authenticator* auth, const AdminOptions& options,
     std::function<int()> watchers) {
   absl::StatusOr<std::unique_ptr<WorkQueue>> work = WorkQueue::Start(2);
-  if (!work.ok()) {
-    return absl::Status(work.status().code(),
-                        absl::StrCat("admin service: ", work.status().message(),
-                                     "; raise the process limit (RLIMIT_NPROC, "
-                                     "ulimit -u) or lower write_threads"));
+  absl::StatusOr<std::unique_ptr<WorkQueue>> stats_work =
+      work.ok() ? WorkQueue::Start(1) : work.status();
+  if (!stats_work.ok()) {
+    return absl::Status(
+        stats_work.status().code(),
+        absl::StrCat("admin service: ", stats_work.status().message(),
+                     "; raise the process limit (RLIMIT_NPROC, "
+                     "ulimit -u) or lower write_threads"));
   }
-  return absl::WrapUnique(new AdminService(
-      store, auth, options, std::move(watchers), *std::move(work)));
+  return absl::WrapUnique(
+      new AdminService(store, auth, options, std::move(watchers),
+                       *std::move(work), *std::move(stats_work)));
 }
 
 AdminService::AdminService(store::Store* store, Authenticator* auth,
                            const AdminOptions& options,
                            std::function<int()> watchers,
-                           std::unique_ptr<WorkQueue> work)
+                           std::unique_ptr<WorkQueue> work,
+                           std::unique_ptr<WorkQueue> stats_work)
     : store_(store),
       auth_(auth),
       options_(options),
       watchers_(std::move(watchers)),
-      work_(std::move(work)) {}
+      work_(std::move(work)),
+      stats_work_(std::move(stats_work)) {}
 
 AdminService::~AdminService() = default;
 
-grpc::ServerUnaryReactor* AdminService::Run(
-    grpc::CallbackServerContext* ctx, std::function<absl::Status()> work) {
+grpc::ServerUnaryReactor* AdminService::Run(grpc::CallbackServerContext* ctx,
+                                            std::function<absl::Status()> work,
+                                            WorkQueue* queue) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (absl::Status s = Allow(*ctx); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  if (!work_->Submit([reactor, work = std::move(work)] {
+  if (!queue->Submit([reactor, work = std::move(work)] {
         reactor->Finish(ToGrpcStatus(work()));
       })) {
     reactor->Finish(ToGrpcStatus(
@@ -291,34 +298,37 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
     grpc::CallbackServerContext* ctx, const v1::GetStatsRequest* req,
     v1::GetStatsResponse* resp) {
   (void)req;
-  return Run(ctx, [this, resp]() -> absl::Status {
-    std::unique_ptr<store::ReadView> view = store_->NewReadView();
-    // A count that cannot be read fails the call: 0 would read as a store
-    // that lost its articles.
-    absl::StatusOr<int64_t> live = view->CheckedCount(
-        store::PostingPrefix(store::IndexKind::kAll, false, ""));
-    if (!live.ok()) return live.status();
-    absl::StatusOr<int64_t> deleted = view->CheckedCount(
-        store::PostingPrefix(store::IndexKind::kAll, true, ""));
-    if (!deleted.ok()) return deleted.status();
-    resp->set_live_articles(*live);
-    resp->set_deleted_articles(*deleted);
-    resp->set_last_sequence(store_->last_sequence());
-    absl::StatusOr<int64_t> first = store_->FirstSequence();
-    if (first.ok()) resp->set_first_sequence(*first);
-    resp->set_watchers(watchers_ ? watchers_() : 0);
-    if (absl::Status refused = store_->WritesRefused(); !refused.ok()) {
-      resp->set_read_only(true);
-      resp->set_read_only_reason(ReasonOf(refused));
-      resp->set_read_only_message(std::string(refused.message()));
-    }
-    for (auto& [k, v] : store_->StorageStats())
-      (*resp->mutable_storage())[k] = v;
-    for (auto& [k, v] : AllocatorStats()) (*resp->mutable_storage())[k] = v;
-    *resp->mutable_operations() =
-        std::move(*operations_.List().mutable_operations());
-    return absl::OkStatus();
-  });
+  return Run(
+      ctx,
+      [this, resp]() -> absl::Status {
+        std::unique_ptr<store::ReadView> view = store_->NewReadView();
+        // A count that cannot be read fails the call: 0 would read as a store
+        // that lost its articles.
+        absl::StatusOr<int64_t> live = view->CheckedCount(
+            store::PostingPrefix(store::IndexKind::kAll, false, ""));
+        if (!live.ok()) return live.status();
+        absl::StatusOr<int64_t> deleted = view->CheckedCount(
+            store::PostingPrefix(store::IndexKind::kAll, true, ""));
+        if (!deleted.ok()) return deleted.status();
+        resp->set_live_articles(*live);
+        resp->set_deleted_articles(*deleted);
+        resp->set_last_sequence(store_->last_sequence());
+        absl::StatusOr<int64_t> first = store_->FirstSequence();
+        if (first.ok()) resp->set_first_sequence(*first);
+        resp->set_watchers(watchers_ ? watchers_() : 0);
+        if (absl::Status refused = store_->WritesRefused(); !refused.ok()) {
+          resp->set_read_only(true);
+          resp->set_read_only_reason(ReasonOf(refused));
+          resp->set_read_only_message(std::string(refused.message()));
+        }
+        for (auto& [k, v] : store_->StorageStats())
+          (*resp->mutable_storage())[k] = v;
+        for (auto& [k, v] : AllocatorStats()) (*resp->mutable_storage())[k] = v;
+        *resp->mutable_operations() =
+            std::move(*operations_.List().mutable_operations());
+        return absl::OkStatus();
+      },
+      stats_work_.get());
 }
 
 grpc::ServerUnaryReactor* AdminService::ListOperations(

@@ -104,19 +104,30 @@ class AdminService final : public v1::AdminService::CallbackService {
   bool Ending(grpc::CallbackServerContext* ctx) const;
   // `s`, or StoppingStatus() for a CANCELLED that EndCalls caused.
   absl::Status StoppedStatus(const absl::Status& s) const;
-  // Runs `work` off gRPC's threads (all admin calls do disk work).
+  // Runs `work` off gRPC's threads (all admin calls do disk work), on
+  // `queue`: work_ for backups, compactions and checks, stats_work_ for
+  // GetStats.
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx,
-                                std::function<absl::Status()> work);
+                                std::function<absl::Status()> work,
+                                WorkQueue* queue);
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx,
+                                std::function<absl::Status()> work) {
+    return Run(ctx, std::move(work), work_.get());
+  }
 
   AdminService(store::Store* store, Authenticator* auth,
                const AdminOptions& options, std::function<int()> watchers,
-               std::unique_ptr<WorkQueue> work);
+               std::unique_ptr<WorkQueue> work,
+               std::unique_ptr<WorkQueue> stats_work);
 
   store::Store* const store_;
   Authenticator* const auth_;
   const AdminOptions options_;
   const std::function<int()> watchers_;
   const std::unique_ptr<WorkQueue> work_;
+  // A thread of its own for GetStats: a few reads, which would otherwise
+  // wait behind two backups, compactions or checks for minutes.
+  const std::unique_ptr<WorkQueue> stats_work_;
   std::atomic<bool> ending_{false};
   // Destinations of the backups being written: RocksDB stages a checkpoint
   // in DEST.tmp and clears that first, so two at once spoiled each other.

@@ -103,6 +103,9 @@ class FaultKv : public KvEngine {
   // Called before each write reaches the engine while set. Not
   // thread-safe: set it while no other thread writes.
   std::function<void()> on_write;
+  // Called as each Checkpoint begins while set. Not thread-safe: set it
+  // while no checkpoint runs.
+  std::function<void()> on_checkpoint;
   // The disk's room, as RocksKv's space check sees it: a write of more
   // than this many bytes (KvBatch::ApproximateBytes) is RESOURCE_EXHAUSTED,
   // and CheckRoom says so. Negative: no limit.
@@ -144,6 +147,7 @@ class FaultKv : public KvEngine {
   using KvEngine::Checkpoint;
   absl::Status Checkpoint(const std::string& dir,
                           const CheckpointProgress& progress) override {
+    if (on_checkpoint) on_checkpoint();
     return base_->Checkpoint(dir, progress);
   }
   absl::StatusOr<std::unique_ptr<KvEngine>> OpenCheckpoint(

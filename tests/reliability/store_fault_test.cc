@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -1710,6 +1711,84 @@ TEST_F(ReliabilityStoreTest, AnOnlineCheckStopsWhenItsCallerIsGone) {
   EXPECT_EQ(fault_->change_iterators.load(), change_reads)
       << "the check read on to the change log after its caller left";
   fault_->on_revisions_iterator = nullptr;
+}
+
+// GetStats waited for one of the two admin work threads: with two backups
+// (or compactions, checks) running it answered only when one ended. It has
+// a thread of its own, and lists both while they run.
+TEST_F(ReliabilityStoreTest, StatsAnswerWhileTwoLongAdminCallsRun) {
+  for (int i = 0; i < 50; ++i) {
+    const std::string id = absl::StrCat("s", i);
+    ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
+  }
+  absl::StatusOr<std::unique_ptr<service::AdminService>> admin =
+      service::AdminService::Create(store_.get(), nullptr, {}, nullptr);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(admin->get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<v1::AdminService::Stub> stub = v1::AdminService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                          grpc::InsecureChannelCredentials()));
+
+  // Each backup waits, on its admin work thread, as its checkpoint begins.
+  const std::string backups_dir = dir_ + "-backups";
+  std::filesystem::create_directories(backups_dir);
+  absl::Cleanup remove_backups = [&] {
+    std::error_code ec;
+    std::filesystem::remove_all(backups_dir, ec);
+  };
+  absl::Notification release;
+  std::atomic<int> held{0};
+  fault_->on_checkpoint = [&] {
+    ++held;
+    release.WaitForNotification();
+  };
+  std::vector<grpc::Status> backups(2);
+  std::vector<std::thread> calls;
+  for (int i = 0; i < 2; ++i) {
+    calls.emplace_back([&, i] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+      v1::BackupStoreRequest request;
+      request.set_destination(absl::StrCat(backups_dir, "/b", i));
+      v1::BackupStoreResponse response;
+      backups[i] = stub->BackupStore(&ctx, request, &response);
+    });
+  }
+  for (int j = 0; j < 1000 && held.load() < 2; ++j)
+    absl::SleepFor(absl::Milliseconds(10));
+  if (held.load() < 2) {
+    release.Notify();
+    for (std::thread& t : calls) t.join();
+    fault_->on_checkpoint = nullptr;
+    FAIL() << "only " << held.load() << " of the two backups began";
+  }
+
+  // A bound for a broken build only: the stats wait on no backup.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::GetStatsResponse stats;
+  grpc::Status status = stub->GetStats(&ctx, v1::GetStatsRequest(), &stats);
+  EXPECT_TRUE(status.ok()) << status.error_code() << " "
+                           << status.error_message();
+  EXPECT_EQ(stats.live_articles(), 50);
+  ASSERT_EQ(stats.operations_size(), 2);
+  EXPECT_EQ(stats.operations(0).kind(), "backup");
+  EXPECT_EQ(stats.operations(1).kind(), "backup");
+
+  release.Notify();
+  for (std::thread& t : calls) t.join();
+  fault_->on_checkpoint = nullptr;
+  for (const grpc::Status& s : backups)
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  admin->reset();
 }
 
 TEST_F(ReliabilityStoreTest, RandomFaultsUnderConcurrentWritersLoseNothing) {
