@@ -1424,9 +1424,10 @@ int RunFsck(Session& s, const AdminFlags& f) {
                [&] { r = s.client->CheckStore(request, call); });
   if (!r.ok()) return Fail(NameTheAdminFlag(r.status(), "repair", "--repair"));
   std::string summary = absl::StrCat(
-      r->ok() ? "clean" : "PROBLEMS FOUND", ": ", r->heads_checked(),
-      " articles, ", r->postings_checked(), " index entries checked, ",
-      r->problem_count(), " problems\n");
+      r->ok() ? "clean" : "PROBLEMS FOUND", ": ",
+      Counted(r->heads_checked(), "article"), ", ", r->postings_checked(),
+      r->postings_checked() == 1 ? " index entry" : " index entries",
+      " checked, ", Counted(r->problem_count(), "problem"), "\n");
   for (const std::string& p : r->problems())
     absl::StrAppend(&summary, "  ", p, "\n");
   const int code = PrintAdmin(s, *r, summary);

@@ -1190,6 +1190,24 @@ void ImportWordyArticles(Client& c, int n) {
 // has come, and `contentctl admin fsck` on a terminal draws that as a line
 // it erases before the result; off a terminal, or under -o json, it draws
 // nothing.
+// `admin fsck`'s summary counts in words that agree with the numbers (it
+// said "1 articles", "1 problems").
+TEST(OperationsTest, TheCheckSummaryCountsInTheRightNumber) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  CommandResult r = testing::Ctl(*server, {"admin", "fsck"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "clean: 0 articles, 0 index entries checked, 0 problems\n");
+  auto c = Connect(server->address());
+  ImportWordyArticles(*c, 1);
+  r = testing::Ctl(*server, {"admin", "fsck"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::MatchesRegex(
+                         "clean: 1 article, [0-9]+ index entries checked, 0 "
+                         "problems\n"));
+}
+
 TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
