@@ -152,6 +152,12 @@ class Client {
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
 
+  // Cancels the calls other threads have in progress on this Client (a
+  // Watch, an export, any call waiting for its reply): they return CANCELLED
+  // "the Client was destroyed while the call ran", and the destructor waits
+  // until they have. A write still waiting for a connection (ClientOptions::
+  // max_attempts) returns at the end of that wait. REQUIRES: no call starts
+  // once destruction begins, and none of this Client's callbacks destroys it.
   virtual ~Client() = default;
 
   virtual absl::StatusOr<v1::Article> CreateArticle(
@@ -219,7 +225,8 @@ class Client {
   // event delivered, so `on_event` sees each event exactly once. Returns
   // OUT_OF_RANGE when the server no longer has the events needed to resume
   // (resync and watch again), RESOURCE_EXHAUSTED for an event over the
-  // 64 MiB the SDK receives, or the first non-retryable error.
+  // 64 MiB the SDK receives, CANCELLED when the Client is destroyed (~Client),
+  // or the first non-retryable error.
   // `request.after_sequence`/`start_now` set the start. No deadline applies,
   // and there is no retry budget: Watch reconnects until the server is back
   // (backing off to one attempt every 2 s; a cancel ends the pause at
