@@ -163,7 +163,8 @@ class Client {
   virtual ~Client() = default;
 
   // Each RPC's errors in full are in its comment in
-  // proto/content/v1/content_service.proto; in short:
+  // content/v1/content_service.proto, installed with this header; in
+  // short:
   //
   // Revision 1 of a new article, `article_id` or a generated id;
   // ALREADY_EXISTS for an id in use (by a deleted article too).
