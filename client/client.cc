@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
@@ -276,6 +277,23 @@ class GrpcClient final : public Client {
         stub_(v1::ContentService::NewStub(channel)),
         admin_(v1::AdminService::NewStub(channel)) {}
 
+  // Cancels the calls other threads have in progress and waits for them to
+  // return. A Watch would otherwise read on through the channel its stream
+  // keeps alive, and reconnect through members destroyed.
+  ~GrpcClient() override {
+    std::unique_lock<std::mutex> lock(running_mu_);
+    closing_ = true;
+    for (grpc::ClientContext* ctx : running_ctxs_) ctx->TryCancel();
+    // A Watch pausing between reconnects waits on its canceller's
+    // condition variable; taking the canceller's mutex first, the notify
+    // cannot come between its check of closing_ and its wait.
+    for (WatchCanceller::State* watch : running_watches_) {
+      std::lock_guard<std::mutex> watch_lock(watch->mu);
+      watch->cancelled_cv.notify_all();
+    }
+    running_done_.wait(lock, [&] { return running_ == 0; });
+  }
+
   absl::StatusOr<v1::Article> CreateArticle(
       const v1::CreateArticleRequest& request,
       const CallOptions& call) override {
@@ -372,10 +390,14 @@ class GrpcClient final : public Client {
     std::shared_ptr<WatchCanceller::State> state =
         canceller != nullptr ? canceller->state_
                              : std::make_shared<WatchCanceller::State>();
+    const Running watch(this, nullptr, state.get());
+    if (!watch.started()) return Destroyed();
     absl::Duration backoff = absl::Milliseconds(100);
     bool lost = false;  // on_lost was called; on_resumed not yet
     while (true) {
       grpc::ClientContext ctx;
+      const Running stream(this, &ctx);
+      if (!stream.started()) return Destroyed();
       AddToken(&ctx);
       {
         std::lock_guard<std::mutex> lock(state->mu);
@@ -436,6 +458,7 @@ class GrpcClient final : public Client {
         cancelled = state->cancelled;
       }
       if (stopped || cancelled) return absl::OkStatus();
+      if (closing_) return Destroyed();
       switch (s.error_code()) {
         case grpc::StatusCode::RESOURCE_EXHAUSTED:
           // A stall cut-off or a rate limit passes; an event over the
@@ -462,10 +485,10 @@ class GrpcClient final : public Client {
       // during it used to wait for the pause (up to 2 s) to end.
       {
         std::unique_lock<std::mutex> lock(state->mu);
-        if (state->cancelled_cv.wait_for(lock,
-                                         absl::ToChronoNanoseconds(backoff),
-                                         [&] { return state->cancelled; })) {
-          return absl::OkStatus();
+        if (state->cancelled_cv.wait_for(
+                lock, absl::ToChronoNanoseconds(backoff),
+                [&] { return state->cancelled || closing_; })) {
+          return state->cancelled ? absl::OkStatus() : Destroyed();
         }
       }
       backoff = std::min(backoff * 2, absl::Seconds(2));
@@ -478,6 +501,8 @@ class GrpcClient final : public Client {
       const CallOptions& call) override {
     if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
     grpc::ClientContext ctx;
+    const Running running(this, &ctx);
+    if (!running.started()) return Destroyed();
     AddToken(&ctx);
     // The stream has no deadline unless the call sets one; the wait for a
     // connection is bounded either way.
@@ -511,6 +536,8 @@ class GrpcClient final : public Client {
     stream->WritesDone();
     reader.join();
     grpc::Status s = stream->Finish();
+    if (closing_ && s.error_code() == grpc::StatusCode::CANCELLED)
+      return Destroyed();
     // gRPC hands a streaming server a batch it cannot parse as the end of
     // the stream, which then ends OK: every batch from there on unwritten.
     if (s.ok() && answered < sent) {
@@ -542,6 +569,8 @@ class GrpcClient final : public Client {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
     if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
     grpc::ClientContext ctx;
+    const Running running(this, &ctx);
+    if (!running.started()) return Destroyed();
     AddToken(&ctx);
     if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
     PokeChannel(/*always=*/false);
@@ -559,12 +588,59 @@ class GrpcClient final : public Client {
       }
     }
     const grpc::Status s = reader->Finish();
+    if (closing_ && s.error_code() == grpc::StatusCode::CANCELLED)
+      return Destroyed();
     return any ? FromGrpc(s) : ReadFailure(s);
   }
 
  private:
   using Stub = v1::ContentService::Stub;
   using AdminStub = v1::AdminService::Stub;
+
+  // A call in progress, for the destructor to cancel and wait for: its
+  // context (null for a Watch as a whole, whose streams come and go) and,
+  // for a Watch, its canceller's state. Not started() once the destructor
+  // has begun.
+  class Running {
+   public:
+    Running(GrpcClient* client, grpc::ClientContext* ctx,
+            WatchCanceller::State* watch = nullptr)
+        : client_(client), ctx_(ctx), watch_(watch) {
+      std::lock_guard<std::mutex> lock(client_->running_mu_);
+      if (client_->closing_) return;
+      started_ = true;
+      ++client_->running_;
+      if (ctx_ != nullptr) client_->running_ctxs_.push_back(ctx_);
+      if (watch_ != nullptr) client_->running_watches_.push_back(watch_);
+    }
+    ~Running() {
+      if (!started_) return;
+      // Notified under the lock: the destructor, once it sees no call
+      // running, destroys the condition variable.
+      std::lock_guard<std::mutex> lock(client_->running_mu_);
+      if (ctx_ != nullptr) Erase(client_->running_ctxs_, ctx_);
+      if (watch_ != nullptr) Erase(client_->running_watches_, watch_);
+      if (--client_->running_ == 0) client_->running_done_.notify_all();
+    }
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+    bool started() const { return started_; }
+
+   private:
+    template <typename T>
+    static void Erase(std::vector<T*>& v, T* p) {
+      v.erase(std::find(v.begin(), v.end(), p));
+    }
+    GrpcClient* const client_;
+    grpc::ClientContext* const ctx_;
+    WatchCanceller::State* const watch_;
+    bool started_ = false;
+  };
+
+  // What a call the destructor cancelled returns.
+  static absl::Status Destroyed() {
+    return absl::CancelledError("the Client was destroyed while the call ran");
+  }
 
   template <typename S, typename Req, typename Resp>
   absl::StatusOr<Resp> CallOn(S* stub,
@@ -575,6 +651,8 @@ class GrpcClient final : public Client {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
     if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
     grpc::ClientContext ctx;
+    const Running running(this, &ctx);
+    if (!running.started()) return Destroyed();
     const absl::Duration timeout =
         call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
     // One deadline for the wait for a connection and the call.
@@ -589,6 +667,8 @@ class GrpcClient final : public Client {
     AddToken(&ctx);
     Resp response;
     grpc::Status s = (stub->*method)(&ctx, request, &response);
+    if (closing_ && s.error_code() == grpc::StatusCode::CANCELLED)
+      return Destroyed();
     if (!s.ok()) return write ? FromGrpc(s) : ReadFailure(s);
     return response;
   }
@@ -730,6 +810,15 @@ class GrpcClient final : public Client {
 
   const ClientOptions options_;
   const std::shared_ptr<grpc::Channel> channel_;
+  std::mutex running_mu_;
+  std::condition_variable running_done_;  // running_ fell to 0
+  int running_ ABSL_GUARDED_BY(running_mu_) = 0;
+  std::vector<grpc::ClientContext*> running_ctxs_ ABSL_GUARDED_BY(running_mu_);
+  std::vector<WatchCanceller::State*> running_watches_
+      ABSL_GUARDED_BY(running_mu_);
+  // Set by the destructor (under running_mu_); read without it by a Watch
+  // pausing between reconnects, under its canceller's mutex instead.
+  std::atomic<bool> closing_{false};
   std::atomic<int64_t> last_poke_ns_{0};
   std::unique_ptr<Stub> stub_;
   std::unique_ptr<AdminStub> admin_;

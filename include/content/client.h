@@ -134,7 +134,9 @@ struct WatchHooks {
 // backoff (up to 5 s) would: calls succeed as soon as the server is back.
 // Reads do so at most twice a second per Client.
 //
-// Thread-safe: one Client may be shared by any number of threads.
+// Every call blocks the calling thread until its reply, its deadline or
+// its end (a stream). Thread-safe: one Client may be shared by any number
+// of threads.
 class Client {
  public:
   // Creates a client. The channel connects lazily: an unreachable server
@@ -152,22 +154,45 @@ class Client {
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
 
+  // Cancels the calls other threads have in progress on this Client (a
+  // Watch, an export, any call waiting for its reply): they return CANCELLED
+  // "the Client was destroyed while the call ran", and the destructor waits
+  // until they have. A write still waiting for a connection (ClientOptions::
+  // max_attempts) returns at the end of that wait. REQUIRES: no call starts
+  // once destruction begins, and none of this Client's callbacks destroys it.
   virtual ~Client() = default;
 
+  // Each RPC's errors in full are in its comment in
+  // content/v1/content_service.proto, installed with this header; in
+  // short:
+  //
+  // Revision 1 of a new article, `article_id` or a generated id;
+  // ALREADY_EXISTS for an id in use (by a deleted article too).
   virtual absl::StatusOr<v1::Article> CreateArticle(
       const v1::CreateArticleRequest& request,
       const CallOptions& call = {}) = 0;
+  // The head, or `revision`; NOT_FOUND (reason ARTICLE_DELETED for a
+  // deleted one unless `show_deleted`).
   virtual absl::StatusOr<v1::Article> GetArticle(
       const v1::GetArticleRequest& request, const CallOptions& call = {}) = 0;
+  // A new revision (none if the content is the head's); FAILED_PRECONDITION
+  // when a non-zero `expected_revision` or a set `article.etag` is not the
+  // head's (REVISION_MISMATCH, ETAG_MISMATCH, with `current_revision`),
+  // NOT_FOUND (missing or deleted).
   virtual absl::StatusOr<v1::Article> UpdateArticle(
       const v1::UpdateArticleRequest& request,
       const CallOptions& call = {}) = 0;
+  // Soft delete (a tombstone revision); NOT_FOUND, FAILED_PRECONDITION (a
+  // revision or etag mismatch).
   virtual absl::StatusOr<v1::Article> DeleteArticle(
       const v1::DeleteArticleRequest& request,
       const CallOptions& call = {}) = 0;
+  // A deleted article live again; NOT_FOUND, FAILED_PRECONDITION (not
+  // deleted, or a revision or etag mismatch).
   virtual absl::StatusOr<v1::Article> UndeleteArticle(
       const v1::UndeleteArticleRequest& request,
       const CallOptions& call = {}) = 0;
+  // Newest first, paged (`next_page_token`); NOT_FOUND.
   virtual absl::StatusOr<v1::ListArticleRevisionsResponse> ListArticleRevisions(
       const v1::ListArticleRevisionsRequest& request,
       const CallOptions& call = {}) = 0;
@@ -183,6 +208,9 @@ class Client {
   virtual absl::StatusOr<v1::ListTranslationsResponse> ListTranslations(
       const v1::ListTranslationsRequest& request,
       const CallOptions& call = {}) = 0;
+  // One page of the articles `request.query` selects; pass
+  // `next_page_token` back as `page_token` until it is empty.
+  // INVALID_ARGUMENT for a bad filter, page size or page token.
   virtual absl::StatusOr<v1::QueryArticlesResponse> QueryArticles(
       const v1::QueryArticlesRequest& request,
       const CallOptions& call = {}) = 0;
@@ -219,7 +247,8 @@ class Client {
   // event delivered, so `on_event` sees each event exactly once. Returns
   // OUT_OF_RANGE when the server no longer has the events needed to resume
   // (resync and watch again), RESOURCE_EXHAUSTED for an event over the
-  // 64 MiB the SDK receives, or the first non-retryable error.
+  // 64 MiB the SDK receives, CANCELLED when the Client is destroyed (~Client),
+  // or the first non-retryable error.
   // `request.after_sequence`/`start_now` set the start. No deadline applies,
   // and there is no retry budget: Watch reconnects until the server is back
   // (backing off to one attempt every 2 s; a cancel ends the pause at

@@ -401,6 +401,71 @@ TEST(SdkWatchTest, ACancelDuringTheReconnectPauseReturnsAtOnce) {
   EXPECT_EQ(server.attempts(), attempts) << "Watch tried again after Cancel";
 }
 
+// Destroying a Client ends the Watch another thread runs on it, CANCELLED,
+// whether the Watch is reading a live stream or pausing between reconnects
+// (the server away): a service that drops its client on shutdown need not
+// cancel its watches first. The Watch read on, through a channel its
+// stream kept alive, and after the next loss reconnected through the
+// destroyed Client's members.
+TEST_F(SdkTest, DestroyingTheClientEndsItsWatchesCancelled) {
+  Create("watched", MakeArticle("Watched", {"w"}, k2025));
+  // Each Watch runs on a thread, its canceller kept as a last resort: with
+  // no end to the Watch, the test cancels it after failing, to join.
+  struct Watcher {
+    WatchCanceller canceller;
+    std::promise<void> seen;
+    std::promise<void> lost;
+    std::promise<absl::Status> done;
+    std::thread thread;
+    void Start(Client* c) {
+      thread = std::thread([this, c] {
+        WatchHooks hooks;
+        hooks.on_lost = [this](const absl::Status&, int64_t) {
+          lost.set_value();
+        };
+        bool first = true;
+        done.set_value(c->Watch(
+            v1::WatchArticlesRequest(),
+            [&](const v1::WatchArticlesResponse&) {
+              if (first) seen.set_value();
+              first = false;
+              return true;
+            },
+            &canceller, hooks));
+      });
+    }
+    // Whether Watch returned (within a minute), and with what; joined.
+    absl::Status Finish() {
+      std::future<absl::Status> f = done.get_future();
+      const bool returned =
+          f.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+      if (!returned) canceller.Cancel();
+      thread.join();
+      return returned ? f.get() : absl::DeadlineExceededError("still running");
+    }
+  };
+
+  // A live stream: the event came.
+  Watcher streaming;
+  streaming.Start(client_.get());
+  streaming.seen.get_future().wait();
+  client_.reset();
+  absl::Status s = streaming.Finish();
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Client was destroyed"));
+
+  // Pausing between reconnects: the server stopped, the loss reported.
+  Connect();
+  Watcher pausing;
+  pausing.Start(client_.get());
+  pausing.seen.get_future().wait();
+  server_->Stop(SIGKILL);
+  pausing.lost.get_future().wait();
+  client_.reset();
+  s = pausing.Finish();
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+}
+
 // A request protobuf cannot send (a string that is not UTF-8) is refused
 // before it is sent, naming the field: sent, it got a libprotobuf log line
 // and the server's "request: cannot be parsed", naming nothing.

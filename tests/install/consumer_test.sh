@@ -16,6 +16,16 @@ trap cleanup EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/include/content/client.h"
 test -f "$work/prefix/include/content/v1/article.pb.h"
+# The .proto files beside the generated headers: client.h sends a reader to
+# content_service.proto for each RPC's errors, which the generated code
+# leaves out.
+for proto in article content_service admin_service; do
+  if ! grep -q '^service\|^message' \
+    "$work/prefix/include/content/v1/$proto.proto" 2>/dev/null; then
+    echo "include/content/v1/$proto.proto was not installed" >&2
+    exit 1
+  fi
+done
 # The public headers must build as C++17 and as C++20; the C++20 build must
 # have used it (the compile command names it; C++17 is the compiler's
 # default, which CMake may leave unnamed).
