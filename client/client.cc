@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
@@ -404,11 +405,24 @@ class GrpcClient final : public Client {
         if (state->cancelled) return absl::OkStatus();
         state->ctxs.push_back(&ctx);
       }
+      // However this attempt ends, an exception from on_event or on_resumed
+      // included: a later Cancel would otherwise cancel a destroyed context.
+      absl::Cleanup unregister = [&] {
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->ctxs.erase(
+            std::find(state->ctxs.begin(), state->ctxs.end(), &ctx));
+      };
       // Reconnecting, Watch's backoff (up to 2 s) sets the pace, not the
       // channel's (up to 5 s).
       if (lost) PokeChannel(/*always=*/true);
       std::unique_ptr<grpc::ClientReader<v1::WatchArticlesResponse>> reader =
           stub_->WatchArticles(&ctx, request);
+      // An exception from on_event or on_resumed leaves the stream ended
+      // (cancelled and finished) before it goes on to the caller.
+      absl::Cleanup abandon = [&] {
+        ctx.TryCancel();
+        reader->Finish();
+      };
       if (request.start_now() || lost) {
         // "Now" is where this stream starts; asking for "now" again after a
         // reconnect would skip what was written in between. The server
@@ -449,12 +463,12 @@ class GrpcClient final : public Client {
           break;
         }
       }
+      std::move(abandon).Cancel();
       grpc::Status s = reader->Finish();
+      std::move(unregister).Invoke();
       bool cancelled;
       {
         std::lock_guard<std::mutex> lock(state->mu);
-        state->ctxs.erase(
-            std::find(state->ctxs.begin(), state->ctxs.end(), &ctx));
         cancelled = state->cancelled;
       }
       if (stopped || cancelled) return absl::OkStatus();

@@ -252,7 +252,8 @@ class Client {
   // `request.after_sequence`/`start_now` set the start. No deadline applies,
   // and there is no retry budget: Watch reconnects until the server is back
   // (backing off to one attempt every 2 s; a cancel ends the pause at
-  // once), reporting through `hooks`.
+  // once), reporting through `hooks`. An exception from `on_event` or a
+  // hook ends the stream and reaches the caller; the canceller stays usable.
   virtual absl::Status Watch(
       v1::WatchArticlesRequest request,
       const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,

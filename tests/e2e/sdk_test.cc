@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -464,6 +465,54 @@ TEST_F(SdkTest, DestroyingTheClientEndsItsWatchesCancelled) {
   client_.reset();
   s = pausing.Finish();
   EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+}
+
+// An exception from on_event ends the stream and reaches the caller, and
+// the canceller stays usable: the attempt's context was left registered in
+// it, a destroyed context that a later Cancel would cancel.
+TEST_F(SdkTest, AnExceptionFromOnEventEndsTheStreamAndReachesTheCaller) {
+  Create("thrown", MakeArticle("Thrown", {"x"}, k2025));
+  WatchCanceller canceller;
+  bool caught = false;
+  try {
+    (void)client_->Watch(
+        v1::WatchArticlesRequest(),
+        [](const v1::WatchArticlesResponse&) -> bool {
+          throw std::runtime_error("on_event failed");
+        },
+        &canceller);
+  } catch (const std::runtime_error& e) {
+    caught = true;
+    EXPECT_STREQ(e.what(), "on_event failed");
+  }
+  EXPECT_TRUE(caught);
+  // The server saw the stream end.
+  int64_t watchers = -1;
+  for (int i = 0; i < 500 && watchers != 0; ++i) {
+    absl::StatusOr<v1::GetStatsResponse> stats = client_->GetStats({});
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    watchers = stats->watchers();
+    if (watchers != 0) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(watchers, 0);
+  // A Watch on the same canceller, stopped by it from another thread.
+  std::promise<void> seen;
+  std::thread stopper([&] {
+    seen.get_future().wait();
+    canceller.Cancel();
+  });
+  bool first = true;
+  absl::Status s = client_->Watch(
+      v1::WatchArticlesRequest(),
+      [&](const v1::WatchArticlesResponse&) {
+        if (first) seen.set_value();
+        first = false;
+        return true;
+      },
+      &canceller);
+  stopper.join();
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_FALSE(first);
 }
 
 // A request protobuf cannot send (a string that is not UTF-8) is refused
