@@ -291,6 +291,29 @@ const CLI::Validator kDate(
     },
     "DATE");
 
+// `query --state`'s values that `--all` tables show but no article is
+// stored in: scheduled and expired are published articles outside their
+// publish window. IsMember, which follows, names the rest; its "scheduled
+// not in {draft,published,archived}" left the reader of a STATE column
+// saying `scheduled` without a way to list them. No description, so the
+// type stays IsMember's `TEXT:{...}`, which completion reads.
+const CLI::Validator kDerivedState(
+    [](std::string& text) -> std::string {
+      if (text == "scheduled") {
+        return "scheduled is no stored state (draft, published, archived): "
+               "a scheduled article is published with a publish time to "
+               "come; list them with --all --state published --publish-from "
+               "DATE (now)";
+      }
+      if (text == "expired") {
+        return "expired is no stored state (draft, published, archived): an "
+               "expired article is published and past its expiryDate; --all "
+               "--state published lists them with the live ones";
+      }
+      return "";
+    },
+    "");
+
 // Request fields a verb fills straight from a flag (or the ID argument),
 // by the field path the server's errors name (`query.tags`), with the
 // flag: the server says `query.tags[0]: ...` of a value the user gave as
@@ -2156,6 +2179,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                    "In one of these states: draft, published, archived "
                    "(draft and archived need --all)")
       ->delimiter(',')
+      ->check(kDerivedState)
       ->check(CLI::IsMember({"draft", "published", "archived"}))
       ->allow_extra_args(false);
   query_cmd
