@@ -629,7 +629,8 @@ int main(int argc, char** argv) {
   // (every write refused, every page size negative).
   constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
   app.add_option("--max-tags", max_tags,
-                 "Most tags (and categories, langs) per article (default 64)")
+                 "Most entries in each of an article's tags, categories, "
+                 "lang, translations and widgets (default 64)")
       ->transform(content::internal::DecimalInt(int64_t{1}, kMaxInt));
   app.add_option("--max-page-size", max_page_size,
                  "Largest page a query may ask for (default 1000)")

@@ -291,6 +291,29 @@ const CLI::Validator kDate(
     },
     "DATE");
 
+// `query --state`'s values that `--all` tables show but no article is
+// stored in: scheduled and expired are published articles outside their
+// publish window. IsMember, which follows, names the rest; its "scheduled
+// not in {draft,published,archived}" left the reader of a STATE column
+// saying `scheduled` without a way to list them. No description, so the
+// type stays IsMember's `TEXT:{...}`, which completion reads.
+const CLI::Validator kDerivedState(
+    [](std::string& text) -> std::string {
+      if (text == "scheduled") {
+        return "scheduled is no stored state (draft, published, archived): "
+               "a scheduled article is published with a publish time to "
+               "come; list them with --all --state published --publish-from "
+               "DATE (now)";
+      }
+      if (text == "expired") {
+        return "expired is no stored state (draft, published, archived): an "
+               "expired article is published and past its expiryDate; --all "
+               "--state published lists them with the live ones";
+      }
+      return "";
+    },
+    "");
+
 // Request fields a verb fills straight from a flag (or the ID argument),
 // by the field path the server's errors name (`query.tags`), with the
 // flag: the server says `query.tags[0]: ...` of a value the user gave as
@@ -923,10 +946,13 @@ int FailExport(const absl::Status& status, bool live_only) {
 // error is (StderrObject), {"code": "", "domain": "contentctl",
 // "fieldViolations": [], "message": "writing to stdout: No space left on
 // device", "metadata": {"path": "stdout"}, "reason": "WRITE_FAILED"}, the
-// path being the file's for `export --dir`.
-int FailWrite(absl::string_view what, int err) {
+// path being the file's for `export --dir`. `action` is what was being done
+// to it: "writing", or "creating" and "removing" for `export --dir`'s
+// directory and marker.
+int FailWrite(absl::string_view what, int err,
+              absl::string_view action = "writing") {
   const std::string text =
-      absl::StrCat("writing ", what, ": ", std::strerror(err));
+      absl::StrCat(action, " ", what, ": ", std::strerror(err));
   google::protobuf::Struct error = ErrorStruct(absl::UnknownError(text), text);
   auto& fields = *error.mutable_fields();
   fields["code"].set_string_value("");
@@ -1086,10 +1112,9 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   const bool existed = std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
   int64_t written = 0;
-  if (ec) {
-    return Fail(absl::FailedPreconditionError(
-        absl::StrCat(dir, ": cannot create: ", ec.message())));
-  }
+  // Like a file that cannot be written, a directory that cannot be made (a
+  // file in its place) is no server's error: no gRPC code.
+  if (ec) return FailWrite(dir, ec.value(), "creating");
   // DIR/.incomplete stands while the export runs and goes once it
   // completes: an export cut off (the stream failed, the server cut off a
   // stalled export, a write failed, contentctl was killed) leaves it, so a
@@ -1167,8 +1192,7 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     return fail_incomplete(FailExport(status, live_only));
   }
   if (!std::filesystem::remove(marker, ec) && ec) {
-    return Fail(absl::UnavailableError(
-        absl::StrCat(marker, ": cannot remove: ", ec.message())));
+    return FailWrite(marker, ec.value(), "removing");
   }
   std::cerr << "exported " << Counted(written, "article") << " to " << dir
             << "\n";
@@ -2155,6 +2179,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                    "In one of these states: draft, published, archived "
                    "(draft and archived need --all)")
       ->delimiter(',')
+      ->check(kDerivedState)
       ->check(CLI::IsMember({"draft", "published", "archived"}))
       ->allow_extra_args(false);
   query_cmd

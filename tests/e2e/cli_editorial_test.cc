@@ -691,6 +691,45 @@ TEST_F(CliEditorialTest, QueryByStateAndPublishTime) {
   EXPECT_EQ(r.exit_code, 2);
 }
 
+// `query --all` shows STATE scheduled and expired, but `--state scheduled`
+// was refused as CLI11 words it, "scheduled not in
+// {draft,published,archived}", with no way to list them. Neither is a
+// stored state: the refusal says what they are and the query that finds
+// them, and that query does.
+TEST_F(CliEditorialTest, QueryStateScheduledOrExpiredSaysWhatTheyAre) {
+  Write("s/soon.md",
+        "---\ntitle: \"Soon\"\npublishDate: \"2999-01-01\"\n---\n\nSoon.\n");
+  Write("s/gone.md",
+        "---\ntitle: \"Gone\"\nexpiryDate: \"2001-01-01\"\n---\n\nGone.\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/s"});
+  CommandResult r = Ctl({"query", "--all", "--state", "scheduled"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "--state: scheduled is no stored state (draft, published, "
+            "archived): a scheduled article is published with a publish time "
+            "to come; list them with --all --state published --publish-from "
+            "DATE (now)\nRun `contentctl query --help` for more "
+            "information.\n");
+  r = Ctl({"query", "--all", "--state", "draft,expired"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--state: expired is no stored state (draft, "
+                                "published, archived): an expired article is "
+                                "published and past its expiryDate; --all "
+                                "--state published lists them"));
+  // Other values keep IsMember's words.
+  r = Ctl({"query", "--state", "live"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              StartsWith("--state: live not in {draft,published,archived}\n"));
+  // What the refusals point to finds them.
+  const std::string published = CtlOk({"query", "--all", "--state", "published",
+                                       "--publish-from", "2026-01-01"});
+  EXPECT_THAT(published, HasSubstr("articles/soon"));
+  EXPECT_THAT(published, Not(HasSubstr("articles/gone")));
+  EXPECT_THAT(CtlOk({"query", "--all", "--state", "published"}),
+              HasSubstr("articles/gone"));
+}
+
 TEST_F(CliEditorialTest, WatchShowsDraftsOnlyWithAll) {
   Write("w/a-wip.md", "---\ntitle: \"Draft\"\ndraft: true\n---\n\nDraft.\n");
   CtlOk({"apply", "-f", dir_.path() + "/files/w/a-wip.md"});

@@ -1784,11 +1784,16 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--cert: needs --key"));
 
-  // Exporting into a path that is a file is not a server outage.
+  // Exporting into a path that is a file (or under one) is no server's
+  // error at all: it said FAILED_PRECONDITION, a code contentd gives, where
+  // every other local output that cannot be written has none.
   const std::string file = Write("plain-file", "x");
   r = Ctl({"export", "--dir", file});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, StartsWith("Error: FAILED_PRECONDITION: "));
+  EXPECT_EQ(r.err, "Error: creating " + file + ": Not a directory\n");
+  r = Ctl({"export", "--dir", file + "/sub"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: creating " + file + "/sub: Not a directory\n");
 }
 
 // Text the server takes must be UTF-8 (protobuf `string`): sent, it got a
