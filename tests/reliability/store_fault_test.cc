@@ -124,29 +124,30 @@ class ReliabilityStoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->Undelete("a2", {}).ok());
   }
 
-  // A ContentService on store_, served on a loopback port, and a stub to
-  // it. Shut down (waiting for its calls) when it goes.
-  struct Served {
-    std::unique_ptr<service::ContentService> service;
+  // A service (ContentService, AdminService) on store_, served on a
+  // loopback port, and a stub to it (of API, the generated class). Shut
+  // down (waiting for its calls) when it goes, then the service.
+  template <typename Service, typename Api>
+  struct ServedOn {
+    std::unique_ptr<Service> service;
     std::unique_ptr<grpc::Server> server;
-    std::unique_ptr<v1::ContentService::Stub> stub;
-    ~Served() {
+    std::unique_ptr<typename Api::Stub> stub;
+    ~ServedOn() {
       if (server != nullptr) {
         server->Shutdown(std::chrono::system_clock::now() +
                          std::chrono::seconds(5));
       }
     }
   };
-  // The scheduler is off unless `options` sets it: it reads postings and
-  // revisions, which the fault hooks would see.
-  std::unique_ptr<Served> Serve(
-      service::ServiceOptions options = NoScheduler(),
-      const grpc::ChannelArguments& args = grpc::ChannelArguments()) {
-    auto served = std::make_unique<Served>();
-    absl::StatusOr<std::unique_ptr<service::ContentService>> service =
-        service::ContentService::Create(store_.get(), options, nullptr);
+  using Served = ServedOn<service::ContentService, v1::ContentService>;
+  using ServedAdmin = ServedOn<service::AdminService, v1::AdminService>;
+  template <typename Service, typename Api>
+  static std::unique_ptr<ServedOn<Service, Api>> ServeOn(
+      absl::StatusOr<std::unique_ptr<Service>> service,
+      const grpc::ChannelArguments& args) {
     EXPECT_TRUE(service.ok()) << service.status();
     if (!service.ok()) return nullptr;
+    auto served = std::make_unique<ServedOn<Service, Api>>();
     served->service = *std::move(service);
     grpc::ServerBuilder builder;
     int port = 0;
@@ -155,10 +156,25 @@ class ReliabilityStoreTest : public ::testing::Test {
     builder.RegisterService(served->service.get());
     served->server = builder.BuildAndStart();
     EXPECT_NE(served->server, nullptr);
-    served->stub = v1::ContentService::NewStub(
+    served->stub = Api::NewStub(
         grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
                                   grpc::InsecureChannelCredentials(), args));
     return served;
+  }
+  // The scheduler is off unless `options` sets it: it reads postings and
+  // revisions, which the fault hooks would see.
+  std::unique_ptr<Served> Serve(
+      service::ServiceOptions options = NoScheduler(),
+      const grpc::ChannelArguments& args = grpc::ChannelArguments()) {
+    return ServeOn<service::ContentService, v1::ContentService>(
+        service::ContentService::Create(store_.get(), options, nullptr), args);
+  }
+  // AdminService with default options (no retention task runs: the
+  // service's owner starts it).
+  std::unique_ptr<ServedAdmin> ServeAdmin() {
+    return ServeOn<service::AdminService, v1::AdminService>(
+        service::AdminService::Create(store_.get(), nullptr, {}, nullptr),
+        grpc::ChannelArguments());
   }
   static service::ServiceOptions NoScheduler() {
     service::ServiceOptions options;
@@ -1670,19 +1686,9 @@ TEST_F(ReliabilityStoreTest, AnOnlineCheckStopsWhenItsCallerIsGone) {
     const std::string id = absl::StrCat("c", i);
     ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
   }
-  absl::StatusOr<std::unique_ptr<service::AdminService>> admin =
-      service::AdminService::Create(store_.get(), nullptr, {}, nullptr);
-  ASSERT_TRUE(admin.ok()) << admin.status();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(admin->get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  std::unique_ptr<v1::AdminService::Stub> stub = v1::AdminService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                          grpc::InsecureChannelCredentials()));
+  std::unique_ptr<ServedAdmin> admin = ServeAdmin();
+  ASSERT_TRUE(admin != nullptr && admin->server != nullptr);
+  v1::AdminService::Stub* stub = admin->stub.get();
 
   // The check's read of the revisions waits until the client has gone.
   absl::Notification reading, cancelled;
@@ -1706,8 +1712,7 @@ TEST_F(ReliabilityStoreTest, AnOnlineCheckStopsWhenItsCallerIsGone) {
   cancelled.Notify();
   // Shutdown waits for the call's reactor, and the service's threads end
   // with it: the check is over either way.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  admin->reset();
+  admin.reset();
   EXPECT_EQ(fault_->change_iterators.load(), change_reads)
       << "the check read on to the change log after its caller left";
   fault_->on_revisions_iterator = nullptr;
@@ -1721,19 +1726,9 @@ TEST_F(ReliabilityStoreTest, StatsAnswerWhileTwoLongAdminCallsRun) {
     const std::string id = absl::StrCat("s", i);
     ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
   }
-  absl::StatusOr<std::unique_ptr<service::AdminService>> admin =
-      service::AdminService::Create(store_.get(), nullptr, {}, nullptr);
-  ASSERT_TRUE(admin.ok()) << admin.status();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(admin->get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  std::unique_ptr<v1::AdminService::Stub> stub = v1::AdminService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                          grpc::InsecureChannelCredentials()));
+  std::unique_ptr<ServedAdmin> admin = ServeAdmin();
+  ASSERT_TRUE(admin != nullptr && admin->server != nullptr);
+  v1::AdminService::Stub* stub = admin->stub.get();
 
   // Each backup waits, on its admin work thread, as its checkpoint begins.
   const std::string backups_dir = dir_ + "-backups";
@@ -1787,8 +1782,7 @@ TEST_F(ReliabilityStoreTest, StatsAnswerWhileTwoLongAdminCallsRun) {
   fault_->on_checkpoint = nullptr;
   for (const grpc::Status& s : backups)
     EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  admin->reset();
+  admin.reset();
 }
 
 TEST_F(ReliabilityStoreTest, RandomFaultsUnderConcurrentWritersLoseNothing) {
