@@ -1981,14 +1981,29 @@ int64_t BytesIn(const std::string& dir) {
   return bytes;
 }
 
-// A tmpfs at `dir` (created), a file system other than the TempDir's, or
-// why there cannot be one.
-absl::Status MountOtherVolume(const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  testing::CommandResult r = testing::MountTestTmpfs(dir, "size=64m");
-  if (r.exit_code == 0) return absl::OkStatus();
-  return absl::FailedPreconditionError(r.err);
-}
+// A TempDir with a tmpfs mounted at other_ (its `other`), a file system
+// other than the store's; the test is skipped where none can be mounted
+// (mounting needs root).
+class RocksKvOtherVolumeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(other_);
+    testing::CommandResult r = testing::MountTestTmpfs(other_, "size=64m");
+    if (r.exit_code != 0) {
+      GTEST_SKIP() << "cannot mount a tmpfs as a second file system (needs "
+                      "root): "
+                   << r.err;
+    }
+    mounted_ = true;
+  }
+  void TearDown() override {
+    if (mounted_) testing::UnmountTestTmpfs(other_);
+  }
+
+  testing::TempDir dir_;
+  const std::string other_ = dir_.path() + "/other";
+  bool mounted_ = false;
+};
 
 // A checkpoint tells the bytes it copies, of those it will copy. To another
 // file system (a tmpfs) it copies every file: from 0 up to about the
@@ -1996,17 +2011,9 @@ absl::Status MountOtherVolume(const std::string& dir) {
 // flushed first, and writes may go on), ending with what the copy holds.
 // To the store's own file system the tables are hard links: only the small
 // files it copies count.
-TEST(RocksKvTest, ACheckpointTellsTheBytesItCopies) {
-  testing::TempDir dir;
-  const std::string other = dir.path() + "/other";
-  if (absl::Status s = MountOtherVolume(other); !s.ok()) {
-    GTEST_SKIP() << "cannot mount a tmpfs as a second file system (needs "
-                    "root): "
-                 << s.message();
-  }
-  absl::Cleanup unmount = [&] { testing::UnmountTestTmpfs(other); };
+TEST_F(RocksKvOtherVolumeTest, ACheckpointTellsTheBytesItCopies) {
   RocksKvOptions o;
-  o.path = dir.path() + "/db";
+  o.path = dir_.path() + "/db";
   auto kv = OpenRocksKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
   ASSERT_NO_FATAL_FAILURE(FillForCompaction(kv->get()));
@@ -2014,7 +2021,7 @@ TEST(RocksKvTest, ACheckpointTellsTheBytesItCopies) {
   const auto tell = [&](int64_t done, int64_t total, bool exact) {
     told.push_back({done, total, exact});
   };
-  ASSERT_TRUE((*kv)->Checkpoint(other + "/copy", tell).ok());
+  ASSERT_TRUE((*kv)->Checkpoint(other_ + "/copy", tell).ok());
   // At the start and at the end at least.
   ASSERT_GE(told.size(), 2u);
   EXPECT_EQ(told.front().done, 0);
@@ -2026,12 +2033,12 @@ TEST(RocksKvTest, ACheckpointTellsTheBytesItCopies) {
     EXPECT_FALSE(told[i].exact);
     EXPECT_GE(told[i].done, told[i - 1].done);
   }
-  EXPECT_EQ(told.back().done, BytesIn(other + "/copy"));
+  EXPECT_EQ(told.back().done, BytesIn(other_ + "/copy"));
   EXPECT_GE(told.back().done, total * 9 / 10);
   EXPECT_LE(told.back().done, total * 11 / 10);
 
   told.clear();
-  ASSERT_TRUE((*kv)->Checkpoint(dir.path() + "/copy", tell).ok());
+  ASSERT_TRUE((*kv)->Checkpoint(dir_.path() + "/copy", tell).ok());
   ASSERT_GE(told.size(), 2u);
   EXPECT_GT(told.front().total, 0);
   EXPECT_LT(told.front().total, 1 << 20) << "the 4 MB table is linked";
@@ -2055,17 +2062,10 @@ class NoRoomFs : public rocksdb::FileSystemWrapper {
 // A store opened read-only for a full volume changes no file while it is
 // copied: the total a checkpoint tells is exact, and is what the copy on
 // another file system holds.
-TEST(RocksKvTest, ACheckpointOfAStoreOpenedReadOnlyTellsAnExactTotal) {
-  testing::TempDir dir;
-  const std::string other = dir.path() + "/other";
-  if (absl::Status s = MountOtherVolume(other); !s.ok()) {
-    GTEST_SKIP() << "cannot mount a tmpfs as a second file system (needs "
-                    "root): "
-                 << s.message();
-  }
-  absl::Cleanup unmount = [&] { testing::UnmountTestTmpfs(other); };
+TEST_F(RocksKvOtherVolumeTest,
+       ACheckpointOfAStoreOpenedReadOnlyTellsAnExactTotal) {
   RocksKvOptions o;
-  o.path = dir.path() + "/db";
+  o.path = dir_.path() + "/db";
   {
     auto kv = OpenRocksKv(o);
     ASSERT_TRUE(kv.ok()) << kv.status();
@@ -2081,7 +2081,7 @@ TEST(RocksKvTest, ACheckpointOfAStoreOpenedReadOnlyTellsAnExactTotal) {
             absl::StatusCode::kResourceExhausted);
   std::vector<CopyTold> told;
   ASSERT_TRUE((*kv)
-                  ->Checkpoint(other + "/copy",
+                  ->Checkpoint(other_ + "/copy",
                                [&](int64_t done, int64_t total, bool exact) {
                                  told.push_back({done, total, exact});
                                })
@@ -2094,7 +2094,7 @@ TEST(RocksKvTest, ACheckpointOfAStoreOpenedReadOnlyTellsAnExactTotal) {
     EXPECT_EQ(t.total, told.front().total);
   }
   EXPECT_EQ(told.back().done, told.back().total);
-  EXPECT_EQ(told.back().done, BytesIn(other + "/copy"));
+  EXPECT_EQ(told.back().done, BytesIn(other_ + "/copy"));
 }
 
 // Heads and revisions take updates all over their key range: their level 1
