@@ -1367,6 +1367,31 @@ bool DrawProgress(const Session& s) {
   return isatty(STDERR_FILENO) && s.output.format() == Format::kTable;
 }
 
+// What `admin backup` wrote: where, up to which sequence, its size and
+// how much of it is hard links to the store's files (a backup on the
+// store's volume, which dies with that disk: the reader should know), and
+// how to restore it. An older server tells no size.
+std::string BackupSummary(const v1::BackupStoreResponse& r) {
+  std::string size;
+  if (r.size_bytes() > 0) {
+    const int64_t linked = r.size_bytes() - r.copied_bytes();
+    size = absl::StrCat(": ", internal::Bytes(r.size_bytes()));
+    if (linked > 0) {
+      absl::StrAppend(&size, ", ", internal::Bytes(r.copied_bytes()),
+                      " copied and ", internal::Bytes(linked),
+                      " hard links to the store's files, on its disk "
+                      "(copy the backup to another disk to survive that "
+                      "disk's loss)");
+    } else {
+      absl::StrAppend(&size, ", all of it copied");
+    }
+  }
+  return absl::StrCat("backup written to ", r.destination(),
+                      " (through sequence ", r.last_sequence(), ")", size,
+                      "\nto restore, copy it (cp -a) and serve the copy "
+                      "with contentd --data-dir COPY\n");
+}
+
 int RunBackup(Session& s, const AdminFlags& f) {
   v1::BackupStoreRequest request;
   request.set_destination(f.destination);
@@ -1398,11 +1423,7 @@ int RunBackup(Session& s, const AdminFlags& f) {
   if (!r.ok()) {
     return Fail(NameTheAdminFlag(r.status(), "destination", "DESTINATION"));
   }
-  return PrintAdmin(s, *r,
-                    absl::StrCat("backup written to ", r->destination(),
-                                 " (through sequence ", r->last_sequence(),
-                                 "); to restore, copy it (cp -a) and serve "
-                                 "the copy with contentd --data-dir COPY\n"));
+  return PrintAdmin(s, *r, BackupSummary(*r));
 }
 
 int RunCompact(Session& s, const AdminFlags& f) {

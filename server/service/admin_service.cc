@@ -15,6 +15,25 @@
 #include "server/store/keys.h"
 
 namespace content::service {
+namespace {
+
+// The bytes of the regular files under `dir` (each link counted, as `du
+// --count-links` does: a backup's hard links are its files too).
+int64_t FilesBytes(const std::string& dir) {
+  namespace fs = std::filesystem;
+  int64_t bytes = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::error_code size_ec;
+    if (!it->is_regular_file(size_ec)) continue;
+    const uintmax_t size = it->file_size(size_ec);
+    if (!size_ec) bytes += static_cast<int64_t>(size);
+  }
+  return bytes;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<AdminService>> AdminService::Create(
     store::Store* store, Authenticator* auth, const AdminOptions& options,
@@ -227,13 +246,18 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
     // Counted in bytes copied (not hard-linked), of the bytes to copy.
     op.Step("checkpoint", 1, 1, 0, "bytes");
     int64_t last = 0;
+    int64_t copied = 0;  // the last count told: the finished copy's
     absl::Status s = store_->Checkpoint(
-        dest, &last, [&op](int64_t done, int64_t total, bool exact) {
+        dest, &last, [&op, &copied](int64_t done, int64_t total, bool exact) {
+          copied = done;
           op.Progress(done, total, exact);
         });
     if (!s.ok()) return s;
     resp->set_destination(dest);
     resp->set_last_sequence(last);
+    const int64_t size = FilesBytes(dest);
+    resp->set_size_bytes(size);
+    resp->set_copied_bytes(std::min(copied, size));
     const absl::Time now = absl::Now();
     resp->mutable_time()->set_seconds(absl::ToUnixSeconds(now));
     return absl::OkStatus();

@@ -1313,10 +1313,8 @@ class RocksKv : public KvEngine {
         struct stat st;
         if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode))
           continue;
-        const std::string name = it->path().filename().string();
-        const bool table =
-            absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".blob");
-        if (!table || st.st_nlink == 1) bytes += st.st_size;
+        // Tables, blob files and OPTIONS are linked where they can be.
+        if (st.st_nlink == 1) bytes += st.st_size;
       }
       return bytes;
     }

@@ -39,6 +39,7 @@
 #include "content/client.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "tests/support/ctl.h"
@@ -752,6 +753,63 @@ TEST(BackupTest, BackupUnderWriteLoadHoldsEveryWriteAcknowledgedBefore) {
   EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS"));
 }
 
+// `admin backup` says how big the backup is and how much of it is hard
+// links to the store's files: a backup on the store's volume takes
+// little room but dies with that disk, which its reader should know.
+TEST(BackupTest, ABackupSaysItsSizeAndHowMuchOfItIsHardLinks) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";
+  }
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(server->address());
+  // Tables to link: the checkpoint flushes these first.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(Create(*client, absl::StrCat("sized-", i), "sized").ok());
+  }
+  const auto files_bytes = [](const std::string& where) {
+    int64_t bytes = 0;
+    for (const auto& entry :
+         std::filesystem::recursive_directory_iterator(where)) {
+      if (entry.is_regular_file()) bytes += entry.file_size();
+    }
+    return bytes;
+  };
+
+  const std::string text_dest = dir.path() + "/text";
+  CommandResult r = testing::Ctl(*server, {"admin", "backup", text_dest});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::MatchesRegex(
+                         "backup written to " + text_dest +
+                         " \\(through sequence 50\\): [0-9.]+ [KM]iB, [0-9.]+ "
+                         "[KM]?i?B copied and [0-9.]+ [KM]?i?B hard links to "
+                         "the store's files, on its disk \\(copy the "
+                         "backup to another disk to survive that disk's "
+                         "loss\\)\nto restore, copy it \\(cp -a\\) and serve "
+                         "the copy with contentd --data-dir COPY\n"));
+
+  const std::string json_dest = dir.path() + "/json";
+  r = testing::Ctl(*server, {"-o", "json", "admin", "backup", json_dest});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  v1::BackupStoreResponse told;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &told).ok())
+      << r.out;
+  EXPECT_EQ(told.size_bytes(), files_bytes(json_dest));
+  // The MANIFEST, OPTIONS and CURRENT files are written; the tables linked.
+  EXPECT_GT(told.copied_bytes(), 0);
+  EXPECT_LT(told.copied_bytes(), told.size_bytes());
+  int64_t linked = 0;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(json_dest)) {
+    struct stat st;
+    ASSERT_EQ(::lstat(entry.path().c_str(), &st), 0);
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1) linked += st.st_size;
+  }
+  EXPECT_GT(linked, 0) << "the 50 articles' tables and blob files";
+  EXPECT_EQ(told.size_bytes() - told.copied_bytes(), linked);
+}
+
 // Two backups to one destination at once (a re-run while the first still
 // writes, two operators): RocksDB stages each in DEST.tmp and clears that
 // first, so the second could empty the first's staging while it wrote.
@@ -1442,6 +1500,9 @@ TEST(OperationsTest, ABackupToAnotherFileSystemIsListedWithTheBytesItCopies) {
   }
   EXPECT_GE(copied, total * 9 / 10);
   EXPECT_LE(copied, total * 11 / 10);
+  // Nothing links across file systems: all of the backup was copied.
+  EXPECT_EQ(backup->size_bytes(), copied);
+  EXPECT_EQ(backup->copied_bytes(), copied);
 
   const std::vector<std::string> operations = {testing::ContentctlBinary(),
                                                "--server", server->address(),
