@@ -1521,6 +1521,79 @@ TEST(OperationsTest, ABackupToAnotherFileSystemIsListedWithTheBytesItCopies) {
                           "[KMG]?i?B of ~[0-9.]+ MiB, [0-9]+s\n"));
 }
 
+// A storage compaction is listed by ListOperations with its three steps,
+// the last counted in bytes read, and `contentctl admin operations` draws
+// it as `admin compact --storage` does on a terminal.
+TEST(OperationsTest, AStorageCompactionIsListedWithItsSteps) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "PostgreSQL refuses a storage compaction";
+  }
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(server->address());
+  ImportWordyArticles(*c, 3000);
+
+  std::atomic<bool> compacted{false};
+  absl::StatusOr<v1::CompactStoreResponse> compact;
+  const auto start_compaction = [&] {
+    compacted = false;
+    return std::thread([&] {
+      v1::CompactStoreRequest request;
+      request.set_storage(true);
+      compact = c->CompactStore(request, Minutes());
+      compacted = true;
+    });
+  };
+  // Looks as often as it can while the compaction runs.
+  std::thread compactor = start_compaction();
+  std::vector<v1::RunningOperation> seen;
+  while (!compacted) {
+    absl::StatusOr<v1::ListOperationsResponse> ops = c->ListOperations({});
+    ASSERT_TRUE(ops.ok()) << ops.status();
+    for (const v1::RunningOperation& op : ops->operations()) seen.push_back(op);
+  }
+  compactor.join();
+  ASSERT_TRUE(compact.ok()) << compact.status();
+  ASSERT_FALSE(seen.empty()) << "the compaction was never listed";
+  int last_step = 0;
+  bool storage_seen = false;
+  for (const v1::RunningOperation& op : seen) {
+    EXPECT_EQ(op.kind(), "compact");
+    if (op.step_number() > 0) EXPECT_EQ(op.step_count(), 3);
+    EXPECT_GE(op.step_number(), last_step) << op.ShortDebugString();
+    last_step = op.step_number();
+    if (op.step() == "storage") {
+      storage_seen = true;
+      EXPECT_EQ(op.step_number(), 3);
+      EXPECT_EQ(op.unit(), "bytes");
+      EXPECT_GE(op.done(), 0);
+    }
+  }
+  EXPECT_TRUE(storage_seen) << "the storage step was never listed";
+
+  // `admin operations` draws it; a few compactions, each a fraction of a
+  // second, until a look meets one.
+  const std::vector<std::string> operations = {testing::ContentctlBinary(),
+                                               "--server", server->address(),
+                                               "admin", "operations"};
+  std::string listed;
+  for (int round = 0; round < 20 && listed.empty(); ++round) {
+    compactor = start_compaction();
+    while (!compacted && listed.empty()) {
+      CommandResult r = RunCommand(operations);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      if (absl::StartsWith(r.out, "compact: ")) listed = r.out;
+    }
+    compactor.join();
+    ASSERT_TRUE(compact.ok()) << compact.status();
+  }
+  ASSERT_FALSE(listed.empty()) << "20 compactions, none listed";
+  EXPECT_THAT(listed,
+              ::testing::MatchesRegex(
+                  "compact: (starting|step [123]/3 [a-z ]+)[^\n]*, [0-9]+s\n"));
+}
+
 // `contentd --check --repair` on a terminal draws the repair as it draws
 // the check: each step as it begins, the postings written, then the check
 // that follows the repair; each line erased before its result.
