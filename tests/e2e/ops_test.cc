@@ -796,7 +796,7 @@ TEST(BackupTest, ABackupSaysItsSizeAndHowMuchOfItIsHardLinks) {
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &told).ok())
       << r.out;
   EXPECT_EQ(told.size_bytes(), files_bytes(json_dest));
-  // The MANIFEST, OPTIONS and CURRENT files are written; the tables linked.
+  // MANIFEST and CURRENT are written; tables, blob files and OPTIONS linked.
   EXPECT_GT(told.copied_bytes(), 0);
   EXPECT_LT(told.copied_bytes(), told.size_bytes());
   int64_t linked = 0;
@@ -1244,6 +1244,54 @@ void ImportWordyArticles(Client& c, int n) {
   ASSERT_TRUE(s.ok()) << s;
 }
 
+// Runs `call` on a thread of its own and returns every operation that
+// ListOperations listed meanwhile, looking as often as it can.
+std::vector<v1::RunningOperation> ListedWhile(
+    Client& c, const std::function<void()>& call) {
+  std::atomic<bool> done{false};
+  std::thread caller([&] {
+    call();
+    done = true;
+  });
+  std::vector<v1::RunningOperation> seen;
+  while (!done) {
+    absl::StatusOr<v1::ListOperationsResponse> ops = c.ListOperations({});
+    if (!ops.ok()) {
+      ADD_FAILURE() << "ListOperations: " << ops.status();
+      break;
+    }
+    for (const v1::RunningOperation& op : ops->operations()) seen.push_back(op);
+  }
+  caller.join();
+  return seen;
+}
+
+// Runs `call` on a thread of its own and returns the first output of
+// `contentctl admin operations` that starts with `prefix` while it runs
+// ("" if none did).
+std::string DrawnWhile(const ServerProcess& server, absl::string_view prefix,
+                       const std::function<void()>& call) {
+  const std::vector<std::string> operations = {testing::ContentctlBinary(),
+                                               "--server", server.address(),
+                                               "admin", "operations"};
+  std::atomic<bool> done{false};
+  std::thread caller([&] {
+    call();
+    done = true;
+  });
+  std::string listed;
+  while (!done && listed.empty()) {
+    CommandResult r = RunCommand(operations);
+    if (r.exit_code != 0) {
+      ADD_FAILURE() << "admin operations: " << r.err;
+      break;
+    }
+    if (absl::StartsWith(r.out, prefix)) listed = r.out;
+  }
+  caller.join();
+  return listed;
+}
+
 // While a check runs, ListOperations lists it with its step and how far it
 // has come, and `contentctl admin fsck` on a terminal draws that as a line
 // it erases before the result; off a terminal, or under -o json, it draws
@@ -1278,36 +1326,12 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_EQ(none->operations_size(), 0);
 
-  // Looks as often as it can while the check runs (a second or so).
-  std::atomic<bool> checked{false};
+  // Looked at while the check runs (a second or so).
   absl::StatusOr<v1::CheckStoreResponse> check;
-  std::thread checker([&] {
-    check = c->CheckStore({}, Minutes());
-    checked = true;
-  });
-  std::vector<v1::RunningOperation> seen;
-  while (!checked) {
-    absl::StatusOr<v1::ListOperationsResponse> ops = c->ListOperations({});
-    ASSERT_TRUE(ops.ok()) << ops.status();
-    for (const v1::RunningOperation& op : ops->operations()) seen.push_back(op);
-  }
-  checker.join();
+  const auto run_check = [&] { check = c->CheckStore({}, Minutes()); };
+  const std::vector<v1::RunningOperation> seen = ListedWhile(*c, run_check);
   // And `contentctl admin operations` lists it, a line as the call draws.
-  const std::vector<std::string> operations = {testing::ContentctlBinary(),
-                                               "--server", server->address(),
-                                               "admin", "operations"};
-  checked = false;
-  checker = std::thread([&] {
-    check = c->CheckStore({}, Minutes());
-    checked = true;
-  });
-  std::string listed;
-  while (!checked && listed.empty()) {
-    CommandResult r = RunCommand(operations);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    if (absl::StartsWith(r.out, "check: ")) listed = r.out;
-  }
-  checker.join();
+  const std::string listed = DrawnWhile(*server, "check: ", run_check);
   EXPECT_THAT(listed, ::testing::MatchesRegex("check: [^\n]*, [0-9]+s\n"));
   ASSERT_TRUE(check.ok()) << check.status();
   EXPECT_TRUE(check->ok());
@@ -1324,7 +1348,9 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   absl::StatusOr<v1::ListOperationsResponse> after = c->ListOperations({});
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->operations_size(), 0);
-  CommandResult none_listed = RunCommand(operations);
+  CommandResult none_listed =
+      RunCommand({testing::ContentctlBinary(), "--server", server->address(),
+                  "admin", "operations"});
   ASSERT_EQ(none_listed.exit_code, 0) << none_listed.err;
   EXPECT_EQ(none_listed.out, "No backup, compaction or check running.\n");
 
@@ -1457,26 +1483,16 @@ TEST(OperationsTest, ABackupToAnotherFileSystemIsListedWithTheBytesItCopies) {
   const int64_t bodies = int64_t{96} << 20;
   ImportBigArticles(*c, 192, 512 << 10);
 
-  // Looks as often as it can while the backup runs.
-  std::atomic<bool> backed_up{false};
   absl::StatusOr<v1::BackupStoreResponse> backup;
   const auto back_up = [&](const std::string& dest) {
-    backed_up = false;
-    return std::thread([&, dest] {
+    return [&, dest] {
       v1::BackupStoreRequest request;
       request.set_destination(dest);
       backup = c->BackupStore(request, Minutes());
-      backed_up = true;
-    });
+    };
   };
-  std::thread backer = back_up(other + "/one");
-  std::vector<v1::RunningOperation> seen;
-  while (!backed_up) {
-    absl::StatusOr<v1::ListOperationsResponse> ops = c->ListOperations({});
-    ASSERT_TRUE(ops.ok()) << ops.status();
-    for (const v1::RunningOperation& op : ops->operations()) seen.push_back(op);
-  }
-  backer.join();
+  const std::vector<v1::RunningOperation> seen =
+      ListedWhile(*c, back_up(other + "/one"));
   ASSERT_TRUE(backup.ok()) << backup.status();
   ASSERT_FALSE(seen.empty()) << "the backup was never listed";
   int64_t total = 0;
@@ -1504,17 +1520,8 @@ TEST(OperationsTest, ABackupToAnotherFileSystemIsListedWithTheBytesItCopies) {
   EXPECT_EQ(backup->size_bytes(), copied);
   EXPECT_EQ(backup->copied_bytes(), copied);
 
-  const std::vector<std::string> operations = {testing::ContentctlBinary(),
-                                               "--server", server->address(),
-                                               "admin", "operations"};
-  backer = back_up(other + "/two");
-  std::string listed;
-  while (!backed_up && listed.empty()) {
-    CommandResult r = RunCommand(operations);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    if (absl::StartsWith(r.out, "backup: checkpoint [")) listed = r.out;
-  }
-  backer.join();
+  const std::string listed =
+      DrawnWhile(*server, "backup: checkpoint [", back_up(other + "/two"));
   ASSERT_TRUE(backup.ok()) << backup.status();
   EXPECT_THAT(listed, ::testing::MatchesRegex(
                           "backup: checkpoint \\[[#.]{20}\\] [0-9]+% [0-9.]+ "
@@ -1534,26 +1541,14 @@ TEST(OperationsTest, AStorageCompactionIsListedWithItsSteps) {
   auto c = Connect(server->address());
   ImportWordyArticles(*c, 3000);
 
-  std::atomic<bool> compacted{false};
   absl::StatusOr<v1::CompactStoreResponse> compact;
-  const auto start_compaction = [&] {
-    compacted = false;
-    return std::thread([&] {
-      v1::CompactStoreRequest request;
-      request.set_storage(true);
-      compact = c->CompactStore(request, Minutes());
-      compacted = true;
-    });
+  const auto run_compaction = [&] {
+    v1::CompactStoreRequest request;
+    request.set_storage(true);
+    compact = c->CompactStore(request, Minutes());
   };
-  // Looks as often as it can while the compaction runs.
-  std::thread compactor = start_compaction();
-  std::vector<v1::RunningOperation> seen;
-  while (!compacted) {
-    absl::StatusOr<v1::ListOperationsResponse> ops = c->ListOperations({});
-    ASSERT_TRUE(ops.ok()) << ops.status();
-    for (const v1::RunningOperation& op : ops->operations()) seen.push_back(op);
-  }
-  compactor.join();
+  const std::vector<v1::RunningOperation> seen =
+      ListedWhile(*c, run_compaction);
   ASSERT_TRUE(compact.ok()) << compact.status();
   ASSERT_FALSE(seen.empty()) << "the compaction was never listed";
   int last_step = 0;
@@ -1574,18 +1569,9 @@ TEST(OperationsTest, AStorageCompactionIsListedWithItsSteps) {
 
   // `admin operations` draws it; a few compactions, each a fraction of a
   // second, until a look meets one.
-  const std::vector<std::string> operations = {testing::ContentctlBinary(),
-                                               "--server", server->address(),
-                                               "admin", "operations"};
   std::string listed;
   for (int round = 0; round < 20 && listed.empty(); ++round) {
-    compactor = start_compaction();
-    while (!compacted && listed.empty()) {
-      CommandResult r = RunCommand(operations);
-      ASSERT_EQ(r.exit_code, 0) << r.err;
-      if (absl::StartsWith(r.out, "compact: ")) listed = r.out;
-    }
-    compactor.join();
+    listed = DrawnWhile(*server, "compact: ", run_compaction);
     ASSERT_TRUE(compact.ok()) << compact.status();
   }
   ASSERT_FALSE(listed.empty()) << "20 compactions, none listed";
