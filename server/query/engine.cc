@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/lang_tag.h"
 #include "server/error_details.h"
 #include "server/query/page_token.h"
@@ -206,8 +207,16 @@ bool InPublishRange(const v1::Query& q, const v1::Article& a) {
   return true;
 }
 
+bool IsPublished(int state) {
+  return state == v1::Article::STATE_UNSPECIFIED ||
+         state == v1::Article::PUBLISHED;
+}
+
+// `states`; with none, every state, or only PUBLISHED when `windows` asks
+// for published articles by their window.
 bool InStates(const v1::Query& q, const v1::Article& a) {
-  if (q.states_size() == 0) return true;
+  if (q.states_size() == 0)
+    return q.windows_size() == 0 || IsPublished(a.state());
   auto norm = [](int s) {
     return s == v1::Article::STATE_UNSPECIFIED ? v1::Article::PUBLISHED : s;
   };
@@ -216,13 +225,25 @@ bool InStates(const v1::Query& q, const v1::Article& a) {
   return false;
 }
 
+// `windows` at `now`: it narrows published articles only (drafts and
+// archived ones have no window; InStates decides them).
+bool InWindows(const v1::Query& q, const v1::Article& a, absl::Time now) {
+  if (q.windows_size() == 0 || !IsPublished(a.state())) return true;
+  const v1::Query::PublishWindow w = store::PublishWindowOf(a, now);
+  return std::find(q.windows().begin(), q.windows().end(), w) !=
+         q.windows().end();
+}
+
 // The checks no posting list answers exactly: the date range below index
-// precision, the update-time and publish-time ranges, states, whether the
-// article is live now, and the text itself.
+// precision, the update-time and publish-time ranges, states, publish
+// windows, whether the article is live now, and the text itself.
 struct Filter {
   const v1::Query* query;
   const text::TextMatcher* text;  // null without text
   absl::Time now;
+  // The query's instant for `windows`: the first page's `now`, carried in
+  // the page token (EncodeCursor). Liveness for readers stays `now`.
+  absl::Time window_now;
   bool live_only;
   // Tags ALL of two or more: the AND took candidates on tag fingerprints,
   // which may collide (NewAndStream), so the tags are checked here.
@@ -247,7 +268,8 @@ struct Filter {
   bool MatchesSkeleton(const v1::Article& a) const {
     return InListStates(a) && InDateRange(*query, a.date()) &&
            InUpdateRange(*query, a) && InPublishRange(*query, a) &&
-           InStates(*query, a) && (!live_only || store::IsLiveContent(a, now));
+           InStates(*query, a) && InWindows(*query, a, window_now) &&
+           (!live_only || store::IsLiveContent(a, now));
   }
   bool InListStates(const v1::Article& a) const {
     switch (store::ListStateOf(a)) {
@@ -284,31 +306,50 @@ DateKeyRange RangeOf(const v1::Query& q) {
 
 // A token's payload: the query's fingerprint, the cursor, then a NUL (no id
 // holds one) and the articles returned before the next page, which bound
-// its total_size from below. Tokens from before that count end at the id.
+// its total_size from below, then, for a query with `windows`, its instant
+// in Unix nanoseconds. Tokens from before that count end at the id.
 std::string EncodeCursor(uint64_t fingerprint, const Cursor& c,
-                         int64_t returned) {
+                         int64_t returned,
+                         std::optional<absl::Time> window_now) {
   std::string payload;
   store::AppendBigEndian64(&payload, fingerprint);
   store::AppendBigEndian64(&payload, c.date_key);
   payload += c.id;
   payload.push_back('\0');
   store::AppendBigEndian64(&payload, static_cast<uint64_t>(returned));
+  if (window_now.has_value()) {
+    store::AppendBigEndian64(
+        &payload, static_cast<uint64_t>(absl::ToUnixNanos(*window_now)));
+  }
   return payload;
 }
 
-// The cursor and count of a payload EncodeCursor made with a fingerprint
-// already checked (16 bytes or more).
-std::pair<Cursor, int64_t> DecodeCursor(absl::string_view payload) {
-  const uint64_t date_key = store::ReadBigEndian64(payload.substr(8));
-  absl::string_view id = payload.substr(16);
+struct DecodedCursor {
+  Cursor cursor;
   int64_t returned = 0;
-  if (id.size() >= 9 && id[id.size() - 9] == '\0') {
+  std::optional<absl::Time> window_now;
+};
+
+// What EncodeCursor put in a payload whose fingerprint was already checked
+// (16 bytes or more).
+DecodedCursor DecodeCursor(absl::string_view payload) {
+  DecodedCursor out;
+  out.cursor.date_key = store::ReadBigEndian64(payload.substr(8));
+  absl::string_view rest = payload.substr(16);
+  const size_t nul = rest.find('\0');
+  out.cursor.id = std::string(rest.substr(0, nul));
+  if (nul == absl::string_view::npos) return out;
+  rest.remove_prefix(nul + 1);
+  if (rest.size() >= 8) {
     // Bounded, so that adding a page to it cannot overflow.
-    returned = static_cast<int64_t>(std::min<uint64_t>(
-        store::ReadBigEndian64(id.substr(id.size() - 8)), INT64_MAX / 2));
-    id.remove_suffix(9);
+    out.returned = static_cast<int64_t>(
+        std::min<uint64_t>(store::ReadBigEndian64(rest), INT64_MAX / 2));
   }
-  return {Cursor{date_key, std::string(id)}, returned};
+  if (rest.size() >= 16) {
+    out.window_now = absl::FromUnixNanos(
+        static_cast<int64_t>(store::ReadBigEndian64(rest.substr(8))));
+  }
+  return out;
 }
 
 // Whether a read failed only because the posting at the cursor is not yet
@@ -423,6 +464,7 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
   std::optional<Cursor> after;
   // Articles the pages before this one returned.
   int64_t returned_before = 0;
+  std::optional<absl::Time> token_window_now;
   if (!page_token.empty()) {
     absl::StatusOr<std::string> payload =
         OpenPageToken(page_token, store.token_key());
@@ -434,9 +476,10 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
           "was issued for a different query; send the same query "
           "with each page");
     }
-    auto [cursor, returned] = DecodeCursor(*payload);
-    after = std::move(cursor);
-    returned_before = returned;
+    DecodedCursor decoded = DecodeCursor(*payload);
+    after = std::move(decoded.cursor);
+    returned_before = decoded.returned;
+    token_window_now = decoded.window_now;
   }
 
   std::optional<text::TextMatcher> text;
@@ -467,22 +510,34 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
   if (query.states_size() > 0) {
     plan.published = false;
     for (int st : query.states()) {
-      if (st == v1::Article::STATE_UNSPECIFIED || st == v1::Article::PUBLISHED)
-        plan.published = true;
+      if (IsPublished(st)) plan.published = true;
     }
   }
   // Drafts and archived articles are never live: their lists are read only
-  // for editors who asked for every state.
+  // for editors who asked for every state (`windows` alone asks for
+  // published articles).
   plan.unpublished =
-      !live_only &&
-      (query.states_size() == 0 ||
-       std::any_of(query.states().begin(), query.states().end(), [](int st) {
-         return st == v1::Article::DRAFT || st == v1::Article::ARCHIVED;
-       }));
-  const Filter filter{&query,           text ? &*text : nullptr,
-                      store.Now(),      live_only,
-                      check_tags,       plan.published,
-                      plan.unpublished, plan.include_deleted};
+      !live_only && (query.states_size() == 0
+                         ? query.windows_size() == 0
+                         : std::any_of(query.states().begin(),
+                                       query.states().end(), [](int st) {
+                                         return st == v1::Article::DRAFT ||
+                                                st == v1::Article::ARCHIVED;
+                                       }));
+  const absl::Time now = store.Now();
+  // A query's windows are judged at one instant across its pages (Query
+  // says why); a token without one (from before `windows`) uses this page's.
+  std::optional<absl::Time> window_now;
+  if (query.windows_size() > 0) window_now = token_window_now.value_or(now);
+  const Filter filter{&query,
+                      text ? &*text : nullptr,
+                      now,
+                      window_now.value_or(now),
+                      live_only,
+                      check_tags,
+                      plan.published,
+                      plan.unpublished,
+                      plan.include_deleted};
   QueryPage page;
   for (v1::FacetField f : options.facets)
     page.facets.emplace_back().set_field(f);
@@ -647,7 +702,7 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
   const int64_t so_far = returned_before + returned;
   if (page_full || stream->Valid()) {
     page.next_page_token = SealPageToken(
-        EncodeCursor(fingerprint, last, so_far), store.token_key());
+        EncodeCursor(fingerprint, last, so_far, window_now), store.token_key());
     page.total_size = std::max<int64_t>(estimate, so_far + 1);
   } else if (page_token.empty()) {
     page.total_size = static_cast<int64_t>(returned);

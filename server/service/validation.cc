@@ -525,6 +525,38 @@ absl::Status ValidateQuery(const v1::Query& q, const Limits& limits,
       }
     }
   }
+  if (q.windows_size() > 3) {
+    v.Add(f("windows"), "must hold at most 3 values");
+  } else {
+    for (int i = 0; i < q.windows_size(); ++i) {
+      const int w = q.windows(i);
+      const std::string entry = absl::StrCat(field, ".windows[", i, "]");
+      if (w == v1::Query::PUBLISH_WINDOW_UNSPECIFIED ||
+          !v1::Query::PublishWindow_IsValid(w)) {
+        v.Add(entry, absl::StrCat("must be PUBLISH_WINDOW_SCHEDULED, "
+                                  "PUBLISH_WINDOW_LIVE or "
+                                  "PUBLISH_WINDOW_EXPIRED, got ",
+                                  w));
+      } else if (w != v1::Query::PUBLISH_WINDOW_LIVE &&
+                 q.visibility() != v1::VISIBILITY_ALL) {
+        v.Add(entry, absl::StrCat(v1::Query::PublishWindow_Name(w),
+                                  " articles are not live; set ",
+                                  f("visibility"), " to VISIBILITY_ALL"));
+      }
+    }
+  }
+  // The windows narrow published articles: beside states that leave those
+  // out they would be ignored in silence.
+  if (q.windows_size() > 0 && q.states_size() > 0 &&
+      std::none_of(q.states().begin(), q.states().end(), [](int st) {
+        return st == v1::Article::STATE_UNSPECIFIED ||
+               st == v1::Article::PUBLISHED;
+      })) {
+    v.Add(f("windows"),
+          absl::StrCat("narrows published articles, which ", f("states"),
+                       " leaves out; add PUBLISHED to ", f("states"),
+                       " or clear ", f("windows")));
+  }
   bool publish_ok[2] = {true, true};
   int k = 0;
   for (const auto& [name, ts] :

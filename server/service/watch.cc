@@ -88,6 +88,8 @@ absl::Status CheckWatchFilter(const v1::Query& f) {
     field = "publish_time_from";
   else if (f.has_publish_time_to())
     field = "publish_time_to";
+  else if (f.windows_size() > 0)
+    field = "windows";
   if (field == nullptr) return absl::OkStatus();
   return InvalidField(
       absl::StrCat("filter.", field),

@@ -261,6 +261,13 @@ bool IsLiveContent(const v1::Article& a, absl::Time now) {
   return true;
 }
 
+v1::Query::PublishWindow PublishWindowOf(const v1::Article& a, absl::Time now) {
+  if (!IsPublishedRevision(a, now)) return v1::Query::PUBLISH_WINDOW_SCHEDULED;
+  if (a.has_expiry_time() && ToTime(a.expiry_time()) <= now)
+    return v1::Query::PUBLISH_WINDOW_EXPIRED;
+  return v1::Query::PUBLISH_WINDOW_LIVE;
+}
+
 ListState ListStateOf(const v1::Article& a) {
   return a.has_delete_time() ? ListState::kDeleted
          : PublishedState(a) ? ListState::kLive

@@ -143,6 +143,13 @@ bool IsLiveContent(const v1::Article& article, absl::Time now);
 // is published. Expiry is not checked: an expired revision was shown until
 // it expired. IsLiveContent is this and an expiry not yet come.
 bool IsPublishedRevision(const v1::Article& revision, absl::Time now);
+// Where `now` falls in a PUBLISHED (or unspecified) article's publish
+// window: SCHEDULED unless IsPublishedRevision, else EXPIRED once
+// `expiry_time` has come, else LIVE (so LIVE is IsLiveContent). The three
+// partition published articles, tombstones included. REQUIRES: the
+// article's state is PUBLISHED or unspecified.
+v1::Query::PublishWindow PublishWindowOf(const v1::Article& article,
+                                         absl::Time now);
 // The copy of the posting lists the article's entries are in (keys.h):
 // deleted, else DRAFT or ARCHIVED, else live. Text lists are the exception
 // and hold every state, so readers of those check this on the article.

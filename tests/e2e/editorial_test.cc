@@ -287,6 +287,94 @@ TEST_F(EditorialTest, SchedulePublishAndExpiryAsReadersAndEditorsSeeThem) {
   EXPECT_EQ(again.Events(9, absl::Seconds(2)).size(), 8u);
 }
 
+// Editors list scheduled and expired articles by query (`windows`), a page
+// at a time and at one instant per query (the first page's, carried in the
+// token); readers may ask only for live ones. Export takes the field too;
+// a watch refuses it.
+TEST_F(EditorialTest, QueryByPublishWindow) {
+  v1::Article soon = Article("soon");
+  soon.mutable_publish_time()->set_seconds(kT0 + 3600);
+  Create("soon", soon);
+  v1::Article next = Article("next");
+  next.mutable_publish_time()->set_seconds(kT0 + 60);
+  Create("soon2", next);
+  Create("live", Article("live"));
+  v1::Article gone = Article("gone");
+  gone.mutable_expiry_time()->set_seconds(kT0 - 60);
+  Create("gone", gone);
+  v1::Article draft = Article("draft");
+  draft.set_state(v1::Article::DRAFT);
+  draft.mutable_publish_time()->set_seconds(kT0 + 3600);
+  Create("draft", draft);
+
+  v1::Query scheduled;
+  scheduled.set_visibility(v1::VISIBILITY_ALL);
+  scheduled.add_windows(v1::Query::PUBLISH_WINDOW_SCHEDULED);
+  EXPECT_THAT(Query(scheduled, true), ElementsAre("soon", "soon2"));
+  v1::Query expired = scheduled;
+  expired.set_windows(0, v1::Query::PUBLISH_WINDOW_EXPIRED);
+  EXPECT_THAT(Query(expired, true), ElementsAre("gone"));
+  v1::Query live;
+  live.add_windows(v1::Query::PUBLISH_WINDOW_LIVE);
+  EXPECT_THAT(Query(live, false), ElementsAre("live"));
+
+  // Readers: ALL is the editor's, and SCHEDULED needs ALL.
+  grpc::Status status;
+  Query(scheduled, false, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::Query hidden = scheduled;
+  hidden.clear_visibility();
+  Query(hidden, false, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("query.windows[0]: PUBLISH_WINDOW_SCHEDULED articles "
+                        "are not live; set query.visibility to "
+                        "VISIBILITY_ALL"));
+
+  // A page of one, then soon2's publish time passes: the next page of the
+  // same query still lists it, a new query does not.
+  v1::QueryArticlesRequest req;
+  *req.mutable_query() = scheduled;
+  req.set_page_size(1);
+  v1::QueryArticlesResponse page;
+  ASSERT_TRUE(stub_->QueryArticles(Context(true).get(), req, &page).ok());
+  ASSERT_EQ(page.articles_size(), 1);
+  EXPECT_EQ(page.articles(0).name(), "articles/soon");
+  ASSERT_FALSE(page.next_page_token().empty());
+  SetClock(kT0 + 120);
+  req.set_page_token(page.next_page_token());
+  ASSERT_TRUE(stub_->QueryArticles(Context(true).get(), req, &page).ok());
+  ASSERT_EQ(page.articles_size(), 1);
+  EXPECT_EQ(page.articles(0).name(), "articles/soon2");
+  EXPECT_THAT(Query(scheduled, true), ElementsAre("soon"));
+  EXPECT_THAT(Query(live, false), ElementsAre("live", "soon2"));
+
+  // Export: the expired one alone.
+  v1::ExportArticlesRequest export_req;
+  *export_req.mutable_query() = expired;
+  auto export_ctx = Context(true);
+  auto exporter = stub_->ExportArticles(export_ctx.get(), export_req);
+  std::vector<std::string> exported;
+  v1::ExportArticlesResponse batch;
+  while (exporter->Read(&batch)) {
+    for (const auto& a : batch.articles()) exported.push_back(a.name());
+  }
+  ASSERT_TRUE(exporter->Finish().ok());
+  EXPECT_THAT(exported, ElementsAre("articles/gone"));
+
+  // A watch filters events, and a window changes with no event: the field
+  // is refused, not ignored.
+  v1::WatchArticlesRequest watch;
+  watch.mutable_filter()->add_windows(v1::Query::PUBLISH_WINDOW_LIVE);
+  auto watch_ctx = Context(false);
+  auto watcher = stub_->WatchArticles(watch_ctx.get(), watch);
+  v1::WatchArticlesResponse event;
+  EXPECT_FALSE(watcher->Read(&event));
+  status = watcher->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("filter.windows"));
+}
+
 // An embargoed article withdrawn (deleted) before its publish time was
 // never public: when the time passes, readers asking for deleted articles
 // still get nothing of it; one deleted while live shows its tombstone.

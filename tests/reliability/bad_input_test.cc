@@ -654,6 +654,21 @@ TEST_F(BadInputTest, EditorialRequests) {
            q->add_states(st);
        }),
        Code::kInvalidArgument, "query.states"},
+      {"query: unspecified window", query([](auto* q) {
+         q->add_windows(v1::Query::PUBLISH_WINDOW_UNSPECIFIED);
+       }),
+       Code::kInvalidArgument, "query.windows[0]"},
+      {"query: SCHEDULED window without VISIBILITY_ALL", query([](auto* q) {
+         q->add_windows(v1::Query::PUBLISH_WINDOW_LIVE);
+         q->add_windows(v1::Query::PUBLISH_WINDOW_SCHEDULED);
+       }),
+       Code::kInvalidArgument, "query.windows[1]"},
+      {"query: windows beside states without PUBLISHED", query([](auto* q) {
+         q->set_visibility(v1::VISIBILITY_ALL);
+         q->add_states(v1::Article::DRAFT);
+         q->add_windows(v1::Query::PUBLISH_WINDOW_EXPIRED);
+       }),
+       Code::kInvalidArgument, "query.windows"},
       {"query: publish_time_to before publish_time_from", query([](auto* q) {
          q->mutable_publish_time_from()->set_seconds(200);
          q->mutable_publish_time_to()->set_seconds(100);
@@ -784,6 +799,10 @@ TEST_F(BadInputTest, StreamsDeadlinesAndRawBytes) {
          r->mutable_filter()->add_states(v1::Article::PUBLISHED);
        }),
        Code::kInvalidArgument, "filter.states: not applied to a watch"},
+      {"watch: windows in the filter", watch([](auto* r) {
+         r->mutable_filter()->add_windows(v1::Query::PUBLISH_WINDOW_LIVE);
+       }),
+       Code::kInvalidArgument, "filter.windows: not applied to a watch"},
       {"watch: text in the filter",
        watch([](auto* r) { r->mutable_filter()->set_text("新闻"); }),
        Code::kInvalidArgument, "filter.text"},

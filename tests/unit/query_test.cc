@@ -14,6 +14,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -535,6 +536,20 @@ class Corpus {
           q.clear_publish_time_to();
       }
     }
+    if (Chance(0.3)) {
+      // Publish windows as validation allows them: SCHEDULED and EXPIRED
+      // only with VISIBILITY_ALL; beside `states`, those hold PUBLISHED.
+      for (int n = Uniform(1, 3); n > 0; --n) {
+        q.add_windows(q.visibility() == v1::VISIBILITY_ALL
+                          ? static_cast<Query::PublishWindow>(Uniform(1, 3))
+                          : Query::PUBLISH_WINDOW_LIVE);
+      }
+      if (q.states_size() > 0 &&
+          std::none_of(q.states().begin(), q.states().end(), [](int st) {
+            return st == Article::STATE_UNSPECIFIED || st == Article::PUBLISHED;
+          }))
+        q.add_states(Article::PUBLISHED);
+    }
     return q;
   }
 
@@ -582,7 +597,32 @@ bool LiveContentAt(const Article& a, const google::protobuf::Timestamp& now) {
   return true;
 }
 
-// Every condition of `q` except visibility (see Oracle).
+// Where `now` falls in a published article's window, as Query.windows
+// defines it (written here, not taken from store::PublishWindowOf).
+Query::PublishWindow WindowAt(const Article& a,
+                              const google::protobuf::Timestamp& now) {
+  if (LiveContentAt(a, now)) return Query::PUBLISH_WINDOW_LIVE;
+  if (a.has_publish_time() &&
+      (Less(now, a.publish_time()) ||
+       (a.has_delete_time() && Less(a.delete_time(), a.publish_time()))))
+    return Query::PUBLISH_WINDOW_SCHEDULED;
+  return Query::PUBLISH_WINDOW_EXPIRED;
+}
+
+// `q.windows` at `now`: published articles by their window; others only
+// when `states` names theirs.
+bool InWindowsAt(const Query& q, const Article& a,
+                 const google::protobuf::Timestamp& now) {
+  if (q.windows_size() == 0) return true;
+  if (a.state() != Article::STATE_UNSPECIFIED &&
+      a.state() != Article::PUBLISHED)
+    return q.states_size() > 0;  // Matches checked the state is listed
+  const Query::PublishWindow w = WindowAt(a, now);
+  return std::find(q.windows().begin(), q.windows().end(), w) !=
+         q.windows().end();
+}
+
+// Every condition of `q` except visibility and windows (see Oracle).
 bool Matches(const Query& q, const Article& a) {
   if (a.has_delete_time() && !q.include_deleted()) return false;
   if (q.states_size() > 0) {
@@ -669,7 +709,7 @@ std::vector<std::string> Oracle(const Query& q,
   const bool live_only = q.visibility() != v1::VISIBILITY_ALL;
   std::vector<std::pair<int64_t, std::string>> hits;
   for (const auto& [id, a] : model) {
-    if (!Matches(q, a)) continue;
+    if (!Matches(q, a) || !InWindowsAt(q, a, now_ts)) continue;
     const bool live = LiveContentAt(a, now_ts);
     if (live_only && !live) {
       if (a.state() == Article::DRAFT || a.state() == Article::ARCHIVED) {
@@ -757,6 +797,9 @@ class QueryOracleTest : public ::testing::TestWithParam<uint32_t> {
     int unpublished_hits = 0;    // returned a DRAFT or ARCHIVED article
     int state_hits = 0;          // nonempty with `states`
     int publish_range_hits = 0;  // nonempty with a publish-time bound
+    int window_hits = 0;         // nonempty with `windows`
+    int scheduled_hits = 0;      // ... returning a scheduled article
+    int expired_hits = 0;        // ... or an expired one
     int deleted_hits = 0;        // returned a tombstone
     int hidden_by_time = 0;      // queries that left out a scheduled/expired
     int hidden_by_state = 0;     // ... or a draft/archived article
@@ -788,6 +831,20 @@ class QueryOracleTest : public ::testing::TestWithParam<uint32_t> {
         if (q.states_size() > 0) ++cov->state_hits;
         if (q.has_publish_time_from() || q.has_publish_time_to())
           ++cov->publish_range_hits;
+        if (q.windows_size() > 0) {
+          ++cov->window_hits;
+          bool scheduled = false, expired = false;
+          for (const std::string& id : want) {
+            const Article& a = corpus.model().at(id);
+            if (a.state() == Article::DRAFT || a.state() == Article::ARCHIVED)
+              continue;
+            const Query::PublishWindow w = WindowAt(a, NanosTs(now));
+            scheduled = scheduled || w == Query::PUBLISH_WINDOW_SCHEDULED;
+            expired = expired || w == Query::PUBLISH_WINDOW_EXPIRED;
+          }
+          if (scheduled) ++cov->scheduled_hits;
+          if (expired) ++cov->expired_hits;
+        }
       }
       if (vs.hidden_by_time > 0) ++cov->hidden_by_time;
       if (vs.hidden_by_state > 0) ++cov->hidden_by_state;
@@ -904,6 +961,9 @@ TEST_P(QueryOracleTest, RandomQueriesMatchBruteForce) {
   EXPECT_GT(cov.unpublished_hits, 300);
   EXPECT_GT(cov.state_hits, 300);
   EXPECT_GT(cov.publish_range_hits, 150);
+  EXPECT_GT(cov.window_hits, 300);
+  EXPECT_GT(cov.scheduled_hits, 60);
+  EXPECT_GT(cov.expired_hits, 60);
   EXPECT_GT(cov.deleted_hits, 200);
   EXPECT_GT(cov.hidden_by_time, 300);
   EXPECT_GT(cov.hidden_by_state, 300);
@@ -914,6 +974,8 @@ TEST_P(QueryOracleTest, RandomQueriesMatchBruteForce) {
             << ", coincidences " << cov.coincidences << ", all " << cov.all_hits
             << ", unpublished " << cov.unpublished_hits << ", states "
             << cov.state_hits << ", publish range " << cov.publish_range_hits
+            << ", windows " << cov.window_hits << " (scheduled "
+            << cov.scheduled_hits << ", expired " << cov.expired_hits << ")"
             << ", deleted " << cov.deleted_hits << ", hidden by time "
             << cov.hidden_by_time << ", by state " << cov.hidden_by_state
             << ", shown not live " << cov.shown_not_live << ", moves "
@@ -1821,6 +1883,165 @@ TEST(LangTagTest, CanonicalSpellingIsOnePerLanguage) {
     EXPECT_EQ(CanonicalLanguageTag(a), CanonicalLanguageTag(b)) << a;
   }
   EXPECT_NE(CanonicalLanguageTag("zh-CN"), CanonicalLanguageTag("zh-TW"));
+}
+
+// ---- Publish windows -------------------------------------------------------
+
+// A store whose clock stands at kNow1 until a test moves it.
+class PublishWindowTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kHour = int64_t{3600} * kNanosPerSecond;
+
+  // A published article dated `age` seconds before 2020 (so that ids sort
+  // by age newest first), with the publish and expiry times given as
+  // nanoseconds from kNow1 (none where nullopt).
+  void Make(const std::string& id, int age, std::optional<int64_t> publish,
+            std::optional<int64_t> expiry,
+            Article::State state = Article::PUBLISHED) {
+    Article a;
+    a.set_title(id);
+    a.add_tags("news");
+    a.set_state(state);
+    *a.mutable_date() = Ts(kEpoch2020 - age);
+    if (publish) *a.mutable_publish_time() = NanosTs(kNow1 + *publish);
+    if (expiry) *a.mutable_expiry_time() = NanosTs(kNow1 + *expiry);
+    absl::StatusOr<Article> r = ts_.store().Create(id, a);
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status();
+  }
+
+  // Every id `q` returns over all its pages, sorted.
+  std::vector<std::string> Ids(const Query& q) {
+    std::vector<std::string> ids;
+    std::string token;
+    do {
+      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, 2, token);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      for (const Article& a : page->articles) ids.push_back(IdOf(a));
+      token = page->next_page_token;
+    } while (!token.empty());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  static Query Windows(std::vector<Query::PublishWindow> windows,
+                       std::vector<Article::State> states = {},
+                       v1::Visibility visibility = v1::VISIBILITY_ALL) {
+    Query q;
+    q.set_visibility(visibility);
+    for (Query::PublishWindow w : windows) q.add_windows(w);
+    for (Article::State st : states) q.add_states(st);
+    return q;
+  }
+
+  std::atomic<int64_t> clock_{kNow1};
+  TempStore ts_{[this] { return absl::FromUnixNanos(clock_.load()); }};
+};
+
+// Scheduled, live and expired as the store's clock has them, to the
+// nanosecond at both ends (a publish time now is live, an expiry now
+// expired); drafts and archived articles have no window and come only
+// where `states` names them; readers may ask for LIVE.
+TEST_F(PublishWindowTest, SelectsPublishedArticlesByTheirWindowNow) {
+  Make("plain", 1, std::nullopt, std::nullopt);
+  Make("soon", 2, kHour, std::nullopt);
+  Make("soon-by-1ns", 3, 1, 2 * kHour);
+  Make("now", 4, 0, std::nullopt);
+  Make("window", 5, -24 * kHour, 24 * kHour);
+  Make("gone", 6, -48 * kHour, -24 * kHour);
+  Make("gone-now", 7, std::nullopt, 0);
+  Make("wip", 8, kHour, std::nullopt, Article::DRAFT);
+  Make("old", 9, std::nullopt, -kHour, Article::ARCHIVED);
+  using W = Query;
+  EXPECT_THAT(Ids(Windows({W::PUBLISH_WINDOW_SCHEDULED})),
+              ElementsAre("soon", "soon-by-1ns"));
+  EXPECT_THAT(Ids(Windows({W::PUBLISH_WINDOW_LIVE})),
+              ElementsAre("now", "plain", "window"));
+  EXPECT_THAT(Ids(Windows({W::PUBLISH_WINDOW_EXPIRED})),
+              ElementsAre("gone", "gone-now"));
+  EXPECT_THAT(
+      Ids(Windows({W::PUBLISH_WINDOW_EXPIRED, W::PUBLISH_WINDOW_SCHEDULED})),
+      ElementsAre("gone", "gone-now", "soon", "soon-by-1ns"));
+  // All three windows are every published article, as `states` says.
+  EXPECT_EQ(Ids(Windows({W::PUBLISH_WINDOW_SCHEDULED, W::PUBLISH_WINDOW_LIVE,
+                         W::PUBLISH_WINDOW_EXPIRED})),
+            Ids(Windows({}, {Article::PUBLISHED})));
+  // Other states beside PUBLISHED are not narrowed.
+  EXPECT_THAT(Ids(Windows({W::PUBLISH_WINDOW_SCHEDULED},
+                          {Article::DRAFT, Article::PUBLISHED})),
+              ElementsAre("soon", "soon-by-1ns", "wip"));
+  EXPECT_THAT(Ids(Windows({W::PUBLISH_WINDOW_EXPIRED},
+                          {Article::STATE_UNSPECIFIED, Article::ARCHIVED})),
+              ElementsAre("gone", "gone-now", "old"));
+  // A reader's LIVE is what a reader sees anyway.
+  const Query reader =
+      Windows({W::PUBLISH_WINDOW_LIVE}, {}, v1::VISIBILITY_UNSPECIFIED);
+  EXPECT_THAT(Ids(reader), ElementsAre("now", "plain", "window"));
+  EXPECT_EQ(Ids(reader), Ids(Query()));
+
+  // Two hours on, with no write: the scheduled ones are live, one of them
+  // already expired.
+  clock_.store(kNow1 + 2 * kHour);
+  EXPECT_THAT(Ids(Windows({W::PUBLISH_WINDOW_SCHEDULED})), ElementsAre());
+  EXPECT_THAT(Ids(Windows({W::PUBLISH_WINDOW_LIVE})),
+              ElementsAre("now", "plain", "soon", "window"));
+  EXPECT_THAT(Ids(Windows({W::PUBLISH_WINDOW_EXPIRED})),
+              ElementsAre("gone", "gone-now", "soon-by-1ns"));
+}
+
+// An article withdrawn (deleted) before its publish time never came out:
+// its tombstone stays SCHEDULED once the time passes, as readers never
+// see it (store::IsLiveContent); one deleted while live keeps its window.
+TEST_F(PublishWindowTest, TombstoneDeletedWhileEmbargoedStaysScheduled) {
+  Make("embargoed", 1, kHour, std::nullopt);
+  Make("shown", 2, -kHour, std::nullopt);
+  ASSERT_TRUE(ts_.store().Delete("embargoed", {}).ok());
+  ASSERT_TRUE(ts_.store().Delete("shown", {}).ok());
+  clock_.store(kNow1 + 2 * kHour);
+  Query q = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
+  q.set_include_deleted(true);
+  EXPECT_THAT(Ids(q), ElementsAre("embargoed"));
+  q.set_windows(0, Query::PUBLISH_WINDOW_LIVE);
+  EXPECT_THAT(Ids(q), ElementsAre("shown"));
+}
+
+// The instant a query's windows are judged at is the first page's, carried
+// in its token: an article whose publish time passes while a client pages
+// stays in the scheduled result it was in, on a later page. A new query
+// takes a new instant. What a reader may see is still decided per page.
+TEST_F(PublishWindowTest, OneInstantForEveryPageOfAQuery) {
+  for (int i = 1; i <= 4; ++i) {
+    Make(absl::StrCat("s", i), i, i * kNanosPerSecond, std::nullopt);
+  }
+  Make("r1", 11, std::nullopt, std::nullopt);
+  Make("r2", 12, std::nullopt, 5 * kNanosPerSecond);
+  // Pages of one article from the clock at kNow1, the clock moved past
+  // every time above after the first.
+  const auto paged = [&](const Query& q) {
+    clock_.store(kNow1);
+    std::vector<std::string> ids;
+    std::string token;
+    do {
+      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, 1, token);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      for (const Article& a : page->articles) ids.push_back(IdOf(a));
+      token = page->next_page_token;
+      clock_.store(kNow1 + 10 * kNanosPerSecond);
+    } while (!token.empty() && ids.size() < 10);
+    return ids;
+  };
+  const Query scheduled = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
+  EXPECT_THAT(paged(scheduled), ElementsAre("s1", "s2", "s3", "s4"));
+  EXPECT_THAT(Ids(scheduled), ElementsAre());  // a new query, a new instant
+  const Query live = Windows({Query::PUBLISH_WINDOW_LIVE});
+  EXPECT_THAT(paged(live), ElementsAre("r1", "r2"));
+  EXPECT_THAT(Ids(live), ElementsAre("r1", "s1", "s2", "s3", "s4"));
+  // A reader's windows keep the instant too, but what a reader may see is
+  // decided at each page: r2 expired between the pages.
+  const Query reader =
+      Windows({Query::PUBLISH_WINDOW_LIVE}, {}, v1::VISIBILITY_UNSPECIFIED);
+  EXPECT_THAT(paged(reader), ElementsAre("r1"));
 }
 
 // ---- Stream operators ------------------------------------------------------

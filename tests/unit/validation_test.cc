@@ -620,6 +620,61 @@ TEST(ValidateQueryTest, Rules) {
               HasSubstr("set filter.visibility to VISIBILITY_ALL"));
 }
 
+// Publish windows: each entry a known window; SCHEDULED and EXPIRED, never
+// live, need VISIBILITY_ALL as DRAFT in `states` does, LIVE any
+// visibility; beside `states` they need PUBLISHED there, which they narrow.
+TEST(ValidateQueryTest, WindowsRules) {
+  Limits limits;
+  Query q;
+  q.add_windows(Query::PUBLISH_WINDOW_LIVE);
+  EXPECT_TRUE(ValidateQuery(q, limits).ok());
+  q.set_visibility(v1::VISIBILITY_ALL);
+  q.add_windows(Query::PUBLISH_WINDOW_SCHEDULED);
+  q.add_windows(Query::PUBLISH_WINDOW_EXPIRED);
+  EXPECT_TRUE(ValidateQuery(q, limits).ok());
+  q.add_states(Article::DRAFT);
+  q.add_states(Article::STATE_UNSPECIFIED);  // counts as PUBLISHED
+  EXPECT_TRUE(ValidateQuery(q, limits).ok());
+
+  Query reader;
+  reader.add_windows(Query::PUBLISH_WINDOW_SCHEDULED);
+  absl::Status s = ValidateQuery(reader, limits);
+  EXPECT_TRUE(InvalidNaming(s, "query.windows[0]"));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("PUBLISH_WINDOW_SCHEDULED articles are not live; set "
+                        "query.visibility to VISIBILITY_ALL"));
+  reader.set_visibility(v1::VISIBILITY_LIVE);
+  reader.set_windows(0, Query::PUBLISH_WINDOW_LIVE);
+  reader.add_windows(Query::PUBLISH_WINDOW_EXPIRED);
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(reader, limits, "filter"),
+                            "filter.windows[1]"));
+
+  Query bad;
+  bad.set_visibility(v1::VISIBILITY_ALL);
+  bad.add_windows(Query::PUBLISH_WINDOW_UNSPECIFIED);
+  s = ValidateQuery(bad, limits);
+  EXPECT_TRUE(InvalidNaming(s, "query.windows[0]"));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("must be PUBLISH_WINDOW_SCHEDULED, PUBLISH_WINDOW_LIVE "
+                        "or PUBLISH_WINDOW_EXPIRED, got 0"));
+  bad.set_windows(0, static_cast<Query::PublishWindow>(4));
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.windows[0]"));
+  bad.set_windows(0, Query::PUBLISH_WINDOW_LIVE);
+  for (int i = 0; i < 3; ++i) bad.add_windows(Query::PUBLISH_WINDOW_LIVE);
+  EXPECT_TRUE(InvalidNaming(ValidateQuery(bad, limits), "query.windows"));
+
+  // States that leave published articles out leave the windows nothing.
+  bad = Query();
+  bad.set_visibility(v1::VISIBILITY_ALL);
+  bad.add_states(Article::DRAFT);
+  bad.add_states(Article::ARCHIVED);
+  bad.add_windows(Query::PUBLISH_WINDOW_EXPIRED);
+  s = ValidateQuery(bad, limits);
+  EXPECT_TRUE(InvalidNaming(s, "query.windows"));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("add PUBLISHED to query.states"));
+}
+
 // Query langs are language tags by the rule `Article.lang` follows: a
 // malformed one (`en US`) matched nothing and read as an empty result.
 TEST(ValidateQueryTest, LangsMustBeWellFormedLanguageTags) {
