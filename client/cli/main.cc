@@ -291,29 +291,6 @@ const CLI::Validator kDate(
     },
     "DATE");
 
-// `query --state`'s values that `--all` tables show but no article is
-// stored in: scheduled and expired are published articles outside their
-// publish window. IsMember, which follows, names the rest; its "scheduled
-// not in {draft,published,archived}" left the reader of a STATE column
-// saying `scheduled` without a way to list them. No description, so the
-// type stays IsMember's `TEXT:{...}`, which completion reads.
-const CLI::Validator kDerivedState(
-    [](std::string& text) -> std::string {
-      if (text == "scheduled") {
-        return "scheduled is no stored state (draft, published, archived): "
-               "a scheduled article is published with a publish time to "
-               "come; list them with --all --state published --publish-from "
-               "DATE (now)";
-      }
-      if (text == "expired") {
-        return "expired is no stored state (draft, published, archived): an "
-               "expired article is published and past its expiryDate; --all "
-               "--state published lists them with the live ones";
-      }
-      return "";
-    },
-    "");
-
 // Request fields a verb fills straight from a flag (or the ID argument),
 // by the field path the server's errors name (`query.tags`), with the
 // flag: the server says `query.tags[0]: ...` of a value the user gave as
@@ -334,6 +311,7 @@ const FieldFlags kQueryFields = {{"query.tags", "--tag"},
                                  {"query.date_from", "--since"},
                                  {"query.date_to", "--until"},
                                  {"query.states", "--state"},
+                                 {"query.windows", "--state"},
                                  {"query.publish_time_from", "--publish-from"},
                                  {"query.publish_time_to", "--publish-to"},
                                  {"page_size", "--limit"},
@@ -645,11 +623,32 @@ v1::Query BuildQuery(const QueryFlags& f) {
   for (const auto& t : f.not_tags) q.add_not_tags(t);
   q.set_text(f.text);
   q.set_visibility(VisibilityOf(f.all));
+  // --state is checked by IsMember. draft, published and archived are
+  // stored states; scheduled, live and expired are published articles by
+  // where the server's clock falls in their publish window
+  // (`query.windows`), which `published` (all of them) makes moot.
+  bool all_published = false;
+  std::vector<v1::Query::PublishWindow> windows;
   for (const std::string& state : f.states) {
-    // --state is checked by IsMember.
+    v1::Query::PublishWindow window = v1::Query::PUBLISH_WINDOW_UNSPECIFIED;
     if (state == "draft") q.add_states(v1::Article::DRAFT);
-    if (state == "published") q.add_states(v1::Article::PUBLISHED);
     if (state == "archived") q.add_states(v1::Article::ARCHIVED);
+    if (state == "published") all_published = true;
+    if (state == "scheduled") window = v1::Query::PUBLISH_WINDOW_SCHEDULED;
+    if (state == "live") window = v1::Query::PUBLISH_WINDOW_LIVE;
+    if (state == "expired") window = v1::Query::PUBLISH_WINDOW_EXPIRED;
+    if (window != v1::Query::PUBLISH_WINDOW_UNSPECIFIED &&
+        std::find(windows.begin(), windows.end(), window) == windows.end())
+      windows.push_back(window);
+    // PUBLISHED once, where the first published value was given.
+    if ((state == "published" ||
+         window != v1::Query::PUBLISH_WINDOW_UNSPECIFIED) &&
+        std::find(q.states().begin(), q.states().end(),
+                  v1::Article::PUBLISHED) == q.states().end())
+      q.add_states(v1::Article::PUBLISHED);
+  }
+  if (!all_published) {
+    for (v1::Query::PublishWindow w : windows) q.add_windows(w);
   }
   if (!f.publish_from.empty()) {
     *q.mutable_publish_time_from() = ToTimestamp(*ParseDate(f.publish_from));
@@ -683,6 +682,10 @@ std::string CheckQueryFlags(const QueryFlags& f, const char* all_flag) {
     if (!f.all && (state == "draft" || state == "archived")) {
       return absl::StrCat("--state ", state, ": ", state,
                           " articles are never live; needs ", all_flag);
+    }
+    if (!f.all && (state == "scheduled" || state == "expired")) {
+      return absl::StrCat("--state ", state, ": ", state,
+                          " articles are not live; needs ", all_flag);
     }
   }
   for (auto [from, to, from_flag, to_flag] :
@@ -2196,12 +2199,14 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                       "Also drafts, scheduled, expired and archived articles "
                       "(editor role)");
   query_cmd
-      ->add_option("--state", query.states,
-                   "In one of these states: draft, published, archived "
-                   "(draft and archived need --all)")
+      ->add_option(
+          "--state", query.states,
+          "In one of these states: draft, published, archived; or, of the "
+          "published, scheduled, live, expired by the server's clock "
+          "(all but published and live need --all)")
       ->delimiter(',')
-      ->check(kDerivedState)
-      ->check(CLI::IsMember({"draft", "published", "archived"}))
+      ->check(CLI::IsMember(
+          {"draft", "published", "archived", "scheduled", "live", "expired"}))
       ->allow_extra_args(false);
   query_cmd
       ->add_option("--publish-from", query.publish_from,

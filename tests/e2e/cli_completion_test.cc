@@ -129,6 +129,9 @@ TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
               ElementsAre("auto", "always", "never"));
   EXPECT_THAT(Complete({"contentctl", "query", "--state", "d"}),
               ElementsAre("draft"));
+  EXPECT_THAT(Complete({"contentctl", "query", "--state", ""}),
+              ElementsAre("draft", "published", "archived", "scheduled", "live",
+                          "expired"));
   // `--output=j` reaches completion as three words; right after the `=`
   // the word is "=" and each value replaces it.
   EXPECT_THAT(Complete({"contentctl", "--output", "=", "j"}),

@@ -685,49 +685,118 @@ TEST_F(CliEditorialTest, QueryByStateAndPublishTime) {
   EXPECT_THAT(names({"--all", "--publish-from", "2998-01-01"}),
               ElementsAre("articles/later"));
   EXPECT_THAT(names({"--all", "--publish-to", "2998-01-01"}), ElementsAre());
-  CommandResult r = Ctl({"query", "--state", "live"});
+  CommandResult r = Ctl({"query", "--state", "deleted"});
   EXPECT_EQ(r.exit_code, 2);
   r = Ctl({"query", "--publish-from", "tomorrow"});
   EXPECT_EQ(r.exit_code, 2);
 }
 
-// `query --all` shows STATE scheduled and expired, but `--state scheduled`
-// was refused as CLI11 words it, "scheduled not in
-// {draft,published,archived}", with no way to list them. Neither is a
-// stored state: the refusal says what they are and the query that finds
-// them, and that query does.
-TEST_F(CliEditorialTest, QueryStateScheduledOrExpiredSaysWhatTheyAre) {
+// The space-separated cells of a table row.
+std::vector<std::string> Cells(const std::string& row) {
+  return absl::StrSplit(row, ' ', absl::SkipEmpty());
+}
+
+// `query --all` shows STATE scheduled and expired; `--state scheduled`
+// was refused client-side, with only a publish-time range to point to.
+// Now `--state scheduled|live|expired` lists published articles by where
+// the server's clock falls in their window (`query.windows`), with other
+// states and with paging; `published` keeps meaning all of them.
+TEST_F(CliEditorialTest, QueryStateScheduledLiveOrExpired) {
   Write("s/soon.md",
-        "---\ntitle: \"Soon\"\npublishDate: \"2999-01-01\"\n---\n\nSoon.\n");
+        "---\ntitle: \"Soon\"\ndate: \"2025-01-02\"\n"
+        "publishDate: \"2999-01-01\"\n---\n\nSoon.\n");
+  Write("s/later.md",
+        "---\ntitle: \"Later\"\ndate: \"2025-01-01\"\n"
+        "publishDate: \"2998-01-01\"\n---\n\nLater.\n");
   Write("s/gone.md",
         "---\ntitle: \"Gone\"\nexpiryDate: \"2001-01-01\"\n---\n\nGone.\n");
+  Write("s/live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
+  Write("s/wip.md", "---\ntitle: \"Wip\"\nstate: draft\n---\n\nDraft.\n");
   CtlOk({"apply", "-f", dir_.path() + "/files/s"});
-  CommandResult r = Ctl({"query", "--all", "--state", "scheduled"});
+  const auto names = [&](std::vector<std::string> args,
+                         const char* token = kEditor) {
+    args.insert(args.begin(), "query");
+    args.push_back("-o");
+    args.push_back("json");
+    const auto response =
+        ParseJson<v1::QueryArticlesResponse>(CtlOk(args, token));
+    std::vector<std::string> out;
+    for (const auto& a : response.articles()) out.push_back(a.name());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_THAT(names({"--all", "--state", "scheduled"}),
+              ElementsAre("articles/later", "articles/soon"));
+  EXPECT_THAT(names({"--all", "--state", "expired"}),
+              ElementsAre("articles/gone"));
+  EXPECT_THAT(names({"--all", "--state", "live"}),
+              ElementsAre("articles/live"));
+  EXPECT_THAT(names({"--state", "live"}, kReader),
+              ElementsAre("articles/live"));
+  EXPECT_THAT(names({"--all", "--state", "scheduled,expired"}),
+              ElementsAre("articles/gone", "articles/later", "articles/soon"));
+  EXPECT_THAT(names({"--all", "--state", "draft", "--state", "scheduled"}),
+              ElementsAre("articles/later", "articles/soon", "articles/wip"));
+  const std::vector<std::string> published = {"articles/gone", "articles/later",
+                                              "articles/live", "articles/soon"};
+  EXPECT_EQ(names({"--all", "--state", "published"}), published);
+  EXPECT_EQ(names({"--all", "--state", "expired,published"}), published);
+
+  // The table's STATE says the same words.
+  const std::vector<std::string> table =
+      Lines(CtlOk({"query", "--all", "--state", "expired,scheduled"}));
+  ASSERT_EQ(table.size(), 4u) << ::testing::PrintToString(table);
+  for (size_t i = 1; i < table.size(); ++i) {
+    const std::vector<std::string> cells = Cells(table[i]);
+    ASSERT_GE(cells.size(), 3u) << table[i];
+    EXPECT_EQ(cells[2], cells[0] == "articles/gone" ? "expired" : "scheduled")
+        << table[i];
+  }
+
+  // A page at a time: the token carries the query, windows and all.
+  std::vector<std::string> paged;
+  std::string token;
+  std::string first_token;
+  for (int pages = 0; pages < 10; ++pages) {
+    std::vector<std::string> args = {"query",   "--all", "--state", "scheduled",
+                                     "--limit", "1",     "-o",      "json"};
+    if (!token.empty()) {
+      args.push_back("--page-token");
+      args.push_back(token);
+    }
+    CommandResult r = Ctl(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto page = ParseJson<v1::QueryArticlesResponse>(r.out);
+    for (const auto& a : page.articles()) paged.push_back(a.name());
+    token = page.next_page_token();
+    if (first_token.empty()) first_token = token;
+    if (token.empty()) break;
+  }
+  EXPECT_THAT(paged, ElementsAre("articles/soon", "articles/later"));
+  ASSERT_FALSE(first_token.empty());
+  // ... and only that query.
+  CommandResult r = Ctl({"query", "--all", "--state", "expired", "--limit", "1",
+                         "--page-token", first_token});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("was issued for a different query"));
+
+  // Scheduled and expired articles are not live: --all, the editor's.
+  r = Ctl({"query", "--state", "scheduled"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err,
-            "--state: scheduled is no stored state (draft, published, "
-            "archived): a scheduled article is published with a publish time "
-            "to come; list them with --all --state published --publish-from "
-            "DATE (now)\nRun `contentctl query --help` for more "
-            "information.\n");
-  r = Ctl({"query", "--all", "--state", "draft,expired"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, StartsWith("--state: expired is no stored state (draft, "
-                                "published, archived): an expired article is "
-                                "published and past its expiryDate; --all "
-                                "--state published lists them"));
-  // Other values keep IsMember's words.
-  r = Ctl({"query", "--state", "live"});
+  EXPECT_THAT(r.err, StartsWith("--state scheduled: scheduled articles are "
+                                "not live; needs --all\n"));
+  r = Ctl({"query", "--all", "--state", "expired"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: PERMISSION_DENIED: "));
+  r = Ctl({"query", "--state", "gone"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err,
-              StartsWith("--state: live not in {draft,published,archived}\n"));
-  // What the refusals point to finds them.
-  const std::string published = CtlOk({"query", "--all", "--state", "published",
-                                       "--publish-from", "2026-01-01"});
-  EXPECT_THAT(published, HasSubstr("articles/soon"));
-  EXPECT_THAT(published, Not(HasSubstr("articles/gone")));
-  EXPECT_THAT(CtlOk({"query", "--all", "--state", "published"}),
-              HasSubstr("articles/gone"));
+              StartsWith("--state: gone not in {draft,published,archived,"
+                         "scheduled,live,expired}\n"));
+  // --help names them.
+  EXPECT_THAT(CtlOk({"query", "--help"}),
+              HasSubstr("--state TEXT:{draft,published,archived,scheduled,live,"
+                        "expired}"));
 }
 
 TEST_F(CliEditorialTest, WatchShowsDraftsOnlyWithAll) {
@@ -801,11 +870,6 @@ TEST_F(CliEditorialTest, ExportIncludesDraftsAndAppliesBackUnchanged) {
 }
 
 // ---- usage nits ------------------------------------------------------------
-
-// The space-separated cells of a table row.
-std::vector<std::string> Cells(const std::string& row) {
-  return absl::StrSplit(row, ' ', absl::SkipEmpty());
-}
 
 // An editor's query mixes states; the table had no column to tell a draft
 // from a live article. With --all it has STATE, as history and
