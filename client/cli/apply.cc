@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <iostream>
@@ -124,13 +125,25 @@ absl::Status FileTooLarge() {
       "limits.max_article_bytes (1 MiB by default)"));
 }
 
+// A file, directory or standard input that could not be read, errno
+// `err`: `reading PATH: REASON` (`reading from stdin: ...`), a local
+// failure with no gRPC code (LocalError, READ_FAILED).
+absl::Status ReadFailed(const std::string& path, int err) {
+  if (path == kStdin) {
+    return LocalError(kReadFailed,
+                      absl::StrCat("reading from stdin: ", std::strerror(err)),
+                      "stdin");
+  }
+  return LocalFileError(kReadFailed, "reading", path, err);
+}
+
 // The whole of `file`, or of standard input for "-", if it holds at most
 // kMaxFileBytes: a regular file's size is checked first, anything else (a
 // pipe) is read to one byte past the limit.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   const bool from_stdin = path == kStdin;
   std::FILE* f = from_stdin ? stdin : std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return absl::ErrnoToStatus(errno, "cannot open");
+  if (f == nullptr) return ReadFailed(path, errno);
   const auto done = [&] {
     if (!from_stdin) std::fclose(f);
   };
@@ -156,7 +169,7 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   const bool failed = std::ferror(f) != 0;
   const int err = errno;
   done();
-  if (failed) return absl::ErrnoToStatus(err, "cannot read");
+  if (failed) return ReadFailed(path, err != 0 ? err : EIO);
   if (text.size() > kMaxFileBytes) return FileTooLarge();
   return text;
 }
@@ -506,7 +519,10 @@ void WarnNearKey(const std::string& label, const std::string& key,
 // with '.' are left out, directories too (`.git`, `.github/*.md`, editors'
 // `.x.md.swp`), as git and Hugo do; a `*.md` that is a broken symlink is
 // listed (and fails, named), one that is no file (a FIFO would block the
-// read) is left out with a warning (Warn, in `format`).
+// read) is left out with a warning (Warn, in `format`). A path that does
+// not exist, or a directory under it that cannot be listed (no
+// permission), is a LocalError naming it, READ_FAILED, and so is a
+// directory with no `*.md` file, NO_MARKDOWN_FILES.
 absl::StatusOr<std::vector<std::string>> ListFiles(
     const std::vector<std::string>& paths, Format format) {
   std::vector<std::string> files;
@@ -518,18 +534,28 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
     if (ec || !fs::exists(st)) {
-      return absl::NotFoundError(
-          absl::StrCat(path, ": no such file or directory"));
+      // The OS's words: `Not a directory` for `a.md/`, `Too many levels of
+      // symbolic links` for a loop, not "no such file" for each.
+      return ReadFailed(path, ec ? ec.value() : ENOENT);
     }
     if (!fs::is_directory(st)) {
       files.push_back(path);
       continue;
     }
     std::vector<std::string> found;
-    fs::recursive_directory_iterator it(
-        path, fs::directory_options::skip_permission_denied, ec);
+    // A directory that cannot be listed fails the run rather than being
+    // skipped: the articles in it would silently not be applied, and a
+    // DIR that cannot be read at all was said to hold no *.md files.
+    fs::recursive_directory_iterator it(path, ec);
+    // The directory the iterator reads next, which an error is about: the
+    // one it is about to enter, else the one it is in.
+    fs::path reading = path;
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       const std::string name = it->path().filename().string();
+      std::error_code entry_ec;
+      reading = it->is_directory(entry_ec) && !it->is_symlink(entry_ec)
+                    ? it->path()
+                    : it->path().parent_path();
       if (name == kIncompleteMarker) {
         // Applied anyway (the articles there are whole), but an export that
         // was cut off may have missed some.
@@ -542,6 +568,7 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
       if (!name.empty() && name[0] == '.') {
         std::error_code dir_ec;
         if (it->is_directory(dir_ec)) it.disable_recursion_pending();
+        reading = it->path().parent_path();
         continue;
       }
       if (it->path().extension() != ".md") continue;
@@ -554,12 +581,10 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
              "not a regular file, left out", format);
       }
     }
-    if (ec) {
-      return absl::UnavailableError(
-          absl::StrCat(path, ": cannot list: ", ec.message()));
-    }
+    if (ec) return ReadFailed(reading.string(), ec.value());
     if (found.empty()) {
-      return absl::NotFoundError(absl::StrCat(path, ": no *.md files"));
+      return LocalError(kNoMarkdownFiles, absl::StrCat(path, ": no *.md files"),
+                        path);
     }
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());

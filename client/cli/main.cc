@@ -5,7 +5,8 @@
 //
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
 // stderr; `Error: writing to stdout: REASON` for output that could not be
-// written), 2 a usage error (what is wrong, then ``Run `contentctl VERB
+// written, `Error: reading FILE: REASON` for input that could not be read,
+// with no code), 2 a usage error (what is wrong, then ``Run `contentctl VERB
 // --help` for more information.``).
 #include <grpc/support/log.h>
 #include <unistd.h>
@@ -945,28 +946,20 @@ int FailExport(const absl::Status& status, bool live_only) {
 
 // A local file or stdout that could not be written, with the OS's reason
 // (`Error: writing out/x.md: No space left on device`): no gRPC code, since
-// the server is not to blame. Under -o json|yaml the object a failed call's
-// error is (StderrObject), {"code": "", "domain": "contentctl",
-// "fieldViolations": [], "message": "writing to stdout: No space left on
-// device", "metadata": {"path": "stdout"}, "reason": "WRITE_FAILED"}, the
-// path being the file's for `export --dir`. `action` is what was being done
-// to it: "writing", or "creating" and "removing" for `export --dir`'s
-// directory and marker.
+// the server is not to blame (LocalError). Under -o json|yaml the object a
+// failed call's error is (StderrObject), {"code": "", "domain":
+// "contentctl", "fieldViolations": [], "message": "writing to stdout: No
+// space left on device", "metadata": {"path": "stdout"}, "reason":
+// "WRITE_FAILED"}, the path being the file's for `export --dir`. `action`
+// is what was being done to it: "writing", or "creating" and "removing"
+// for `export --dir`'s directory and marker.
 int FailWrite(absl::string_view what, int err,
               absl::string_view action = "writing") {
-  const std::string text =
-      absl::StrCat(action, " ", what, ": ", std::strerror(err));
-  google::protobuf::Struct error = ErrorStruct(absl::UnknownError(text), text);
-  auto& fields = *error.mutable_fields();
-  fields["code"].set_string_value("");
-  fields["domain"].set_string_value(kUsageDomain);
-  fields["reason"].set_string_value("WRITE_FAILED");
   absl::string_view path = what;
   absl::ConsumePrefix(&path, "to ");
-  (*fields["metadata"].mutable_struct_value()->mutable_fields())["path"]
-      .set_string_value(std::string(path));
-  std::cerr << StderrObject(error, g_format, absl::StrCat("Error: ", text));
-  return kExitFailure;
+  return Fail(LocalError(
+      kWriteFailed, absl::StrCat(action, " ", what, ": ", std::strerror(err)),
+      path));
 }
 
 // Writes `text` to `path` (created or truncated); returns 0, or the errno

@@ -356,7 +356,55 @@ std::optional<Format> ParseFormat(absl::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+constexpr char kErrorInfoUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";
+
+// `bytes` as field `number` of a message on the wire (length-delimited).
+void AppendBytesField(int number, absl::string_view bytes, std::string* out) {
+  const auto varint = [out](uint64_t v) {
+    while (v >= 0x80) {
+      out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out->push_back(static_cast<char>(v));
+  };
+  varint((static_cast<uint64_t>(number) << 3) | 2);
+  varint(bytes.size());
+  out->append(bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+absl::Status LocalError(absl::string_view reason, absl::string_view message,
+                        absl::string_view path) {
+  // google.rpc.ErrorInfo as contentd sends it: reason (1), domain (2),
+  // metadata (3, an entry of key 1 and value 2). The code is none a
+  // server gives for a local fault, and StatusText leaves it out.
+  std::string info;
+  AppendBytesField(1, reason, &info);
+  AppendBytesField(2, kLocalDomain, &info);
+  std::string entry;
+  AppendBytesField(1, "path", &entry);
+  AppendBytesField(2, path, &entry);
+  AppendBytesField(3, entry, &info);
+  absl::Status status(absl::StatusCode::kUnknown, message);
+  status.SetPayload(kErrorInfoUrl, absl::Cord(info));
+  return status;
+}
+
+absl::Status LocalFileError(absl::string_view reason, absl::string_view action,
+                            absl::string_view path, int err) {
+  return LocalError(
+      reason, absl::StrCat(action, " ", path, ": ", std::strerror(err)), path);
+}
+
+bool IsLocalError(const absl::Status& status) {
+  return !status.ok() && ErrorDomain(status) == kLocalDomain;
+}
+
 std::string StatusText(const absl::Status& status) {
+  if (IsLocalError(status)) return std::string(status.message());
   return absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
                       status.message());
 }
@@ -410,9 +458,11 @@ google::protobuf::Struct ErrorStruct(const absl::Status& status,
                                      absl::string_view text) {
   google::protobuf::Struct out;
   auto& fields = *out.mutable_fields();
-  const std::string code = absl::StatusCodeToString(status.code());
+  // A local failure is no server's, and has no gRPC code.
+  const std::string code =
+      IsLocalError(status) ? "" : absl::StatusCodeToString(status.code());
   absl::string_view message = text;
-  absl::ConsumePrefix(&message, absl::StrCat(code, ": "));
+  if (!code.empty()) absl::ConsumePrefix(&message, absl::StrCat(code, ": "));
   fields["code"].set_string_value(code);
   fields["message"].set_string_value(std::string(message));
   fields["reason"].set_string_value(ErrorReason(status));

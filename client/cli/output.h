@@ -24,6 +24,34 @@ enum class Format { kTable, kJson, kYaml, kMarkdown };
 // The ErrorInfo domain of contentd's reasons, which -o json prints.
 inline constexpr char kErrorDomain[] = "contentd.v1";
 
+// The domain of the errors contentctl finds itself, no server involved: a
+// local file or directory it cannot read or write (LocalError), a command
+// line it refuses (usage.h). They have no gRPC code.
+inline constexpr char kLocalDomain[] = "contentctl";
+
+// Reasons of LocalError: a file, directory or standard input that could not
+// be read; output that could not be written; a directory `apply -f` was
+// given that holds no `*.md` file.
+inline constexpr char kReadFailed[] = "READ_FAILED";
+inline constexpr char kWriteFailed[] = "WRITE_FAILED";
+inline constexpr char kNoMarkdownFiles[] = "NO_MARKDOWN_FILES";
+
+// A failure on this side, the server not to blame: `message` (`reading
+// nope.md: No such file or directory`) with an ErrorInfo of `reason`,
+// domain kLocalDomain and metadata {"path": path}, which ErrorReason,
+// ErrorDomain and ErrorMetadata read as they read a server's. StatusText
+// gives the message alone, with no code, and ErrorStruct a "code" of "".
+absl::Status LocalError(absl::string_view reason, absl::string_view message,
+                        absl::string_view path);
+
+// LocalError of `reason` saying `ACTION PATH: ` and the OS's words for
+// errno `err` (`reading nope.md: No such file or directory`).
+absl::Status LocalFileError(absl::string_view reason, absl::string_view action,
+                            absl::string_view path, int err);
+
+// Whether `status` is a LocalError.
+bool IsLocalError(const absl::Status& status);
+
 // The names `-o` accepts, in help order.
 const std::vector<std::string>& FormatNames();
 
@@ -31,7 +59,7 @@ const std::vector<std::string>& FormatNames();
 std::optional<Format> ParseFormat(absl::string_view name);
 
 // `CODE: message`, e.g. `NOT_FOUND: articles/x not found`, with the code in
-// upper-case gRPC style.
+// upper-case gRPC style; the message alone for a LocalError.
 std::string StatusText(const absl::Status& status);
 
 // How contentctl reaches contentd, for what its errors say.

@@ -27,7 +27,7 @@ inline constexpr char kInvalidValue[] = "INVALID_VALUE";
 
 // The ErrorInfo-style domain of those reasons: contentctl's own, not the
 // server's (contentd.v1).
-inline constexpr char kUsageDomain[] = "contentctl";
+inline constexpr const char* kUsageDomain = kLocalDomain;
 
 struct UsageError {
   // The text line, e.g. `--tag: must not be empty`.

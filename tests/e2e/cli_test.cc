@@ -515,7 +515,8 @@ TEST_F(CliTest, ApplyJsonPrintsEachFailedFileAsAJsonObject) {
   lines = Lines(r.err);
   ASSERT_EQ(lines.size(), 1u) << r.err;
   e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
-  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(e.at("code").string_value(), "");  // a local failure
+  EXPECT_EQ(e.at("reason").string_value(), "READ_FAILED");
   EXPECT_EQ(e.count("file"), 0u);
   r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "--timeout",
                   "5s", "apply", "-f", dir + "/je1.md", "-o", "json"});
@@ -591,10 +592,12 @@ TEST_F(CliTest, MissingTitleIsInvalidArgumentNamingTitle) {
   EXPECT_EQ(Ctl({"get", "nt1"}).exit_code, 1);
 }
 
+// More of such local failures: ApplyInputThatCannotBeReadIsALocalError.
 TEST_F(CliTest, ApplyMissingPathFails) {
   CommandResult r = Ctl({"apply", "-f", files_.path() + "/nope"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+  EXPECT_EQ(r.err, "Error: reading " + files_.path() +
+                       "/nope: No such file or directory\n");
 }
 
 // ---- get, export ------------------------------------------------------------
@@ -1794,6 +1797,132 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   r = Ctl({"export", "--dir", file + "/sub"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "Error: creating " + file + "/sub: Not a directory\n");
+}
+
+// Input apply cannot read is no server's error either: a missing file said
+// `Error: NOT_FOUND: nope.md: no such file or directory` with an empty
+// domain, a file it could not open or read `PERMISSION_DENIED: cannot
+// open: ...` or `FAILED_PRECONDITION: cannot read: ...`, codes contentd
+// gives. Now each reads as output that cannot be written does: the path,
+// the OS's words, no code, reason READ_FAILED.
+TEST_F(CliTest, ApplyInputThatCannotBeReadIsALocalError) {
+  const std::string missing = files_.path() + "/nope.md";
+  CommandResult r = Ctl({"apply", "-f", missing});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: reading " + missing + ": No such file or directory\n");
+  EXPECT_THAT(r.out, IsEmpty());
+  r = Ctl({"apply", "-f", missing, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "");
+  EXPECT_EQ(e.at("domain").string_value(), "contentctl");
+  EXPECT_EQ(e.at("reason").string_value(), "READ_FAILED");
+  EXPECT_EQ(e.at("message").string_value(),
+            "reading " + missing + ": No such file or directory");
+  EXPECT_EQ(e.at("metadata").struct_value().fields().at("path").string_value(),
+            missing);
+
+  // The OS's words, not "no such file" for every failure.
+  const std::string file = Write("plain.md", Doc("Plain", "2024-01-01", ""));
+  r = Ctl({"apply", "-f", file + "/"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: reading " + file + "/: Not a directory\n");
+
+  // A directory with nothing to apply: said without a code too.
+  const std::string empty = files_.path() + "/empty";
+  fs::create_directories(empty);
+  r = Ctl({"apply", "-f", empty, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "");
+  EXPECT_EQ(e.at("reason").string_value(), "NO_MARKDOWN_FILES");
+  EXPECT_EQ(e.at("message").string_value(), empty + ": no *.md files");
+
+  // A file that opens but fails to read (as root may read any file, the
+  // kernel's EIO) fails alone, the other file still applied.
+  const std::string good =
+      Write("readable/local-read-ok.md", Doc("Readable", "2024-01-01", ""));
+  r = Ctl({"apply", "-f", "/proc/self/mem", "-f", good});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "/proc/self/mem: error: reading /proc/self/mem: Input/output "
+            "error\n");
+  EXPECT_THAT(r.out, HasSubstr("articles/local-read-ok created (revision 1)"));
+  r = Ctl({"apply", "-f", "/proc/self/mem", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto results = ParseJson<google::protobuf::ListValue>(r.out);
+  ASSERT_EQ(results.values_size(), 1) << r.out;
+  const auto& result = results.values(0).struct_value().fields();
+  EXPECT_EQ(result.at("error").string_value(),
+            "reading /proc/self/mem: Input/output error");
+  EXPECT_EQ(result.at("reason").string_value(), "READ_FAILED");
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;  // the file's error, the summary
+  e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.at("code").string_value(), "");
+  EXPECT_EQ(e.at("file").string_value(), "/proc/self/mem");
+  EXPECT_EQ(e.at("reason").string_value(), "READ_FAILED");
+
+  // Standard input alike.
+  r = RunCommand({"/bin/sh", "-c", "exec \"$@\" < /", "sh", ContentctlBinary(),
+                  "--server", server_->address(), "apply", "-f", "-", "--id",
+                  "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "<stdin>: error: reading from stdin: Is a directory\n");
+}
+
+// A directory under `apply -f DIR` that cannot be listed was skipped
+// without a word (its articles not applied, exit 0), and a DIR that cannot
+// be listed at all said it held "no *.md files". Both stop the run,
+// naming the directory, before anything is sent. Run as the user nobody
+// when root, whom permissions do not stop.
+TEST_F(CliTest, ApplyDirectoryThatCannotBeListedIsALocalError) {
+  std::vector<std::string> prefix;
+  if (geteuid() == 0) {
+    if (access("/usr/bin/setpriv", X_OK) != 0) {
+      GTEST_SKIP() << "root, and /usr/bin/setpriv is not installed";
+    }
+    prefix = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+              "--clear-groups"};
+  }
+  TempDir dir;
+  fs::permissions(dir.path(), fs::perms::all);
+  const std::string tree = dir.path() + "/tree";
+  fs::create_directories(tree + "/open");
+  fs::create_directories(tree + "/closed");
+  WriteFile(tree + "/open/a.md", Doc("Open", "2024-01-01", ""));
+  WriteFile(tree + "/closed/b.md", Doc("Closed", "2024-01-01", ""));
+  for (const std::string& p :
+       {tree, tree + "/open", tree + "/open/a.md", tree + "/closed/b.md"}) {
+    fs::permissions(p, fs::perms::all);
+  }
+  fs::permissions(tree + "/closed", fs::perms::owner_all);
+  const auto apply = [&](const std::string& path) {
+    std::vector<std::string> argv = prefix;
+    for (const std::string& a :
+         {ContentctlBinary(), std::string("--server"), server_->address(),
+          std::string("apply"), std::string("--dry-run"), std::string("-f"),
+          path}) {
+      argv.push_back(a);
+    }
+    return RunCommand(argv);
+  };
+  if (!prefix.empty()) {
+    // nobody must reach the tree (TMPDIR may be private to root).
+    auto probe =
+        RunCommand({prefix[0], prefix[1], prefix[2], prefix[3], "/bin/sh", "-c",
+                    "test -r \"$0\"", tree + "/open/a.md"});
+    if (probe.exit_code != 0) GTEST_SKIP() << "nobody cannot read " << tree;
+  }
+  CommandResult r = apply(tree);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.err, "Error: reading " + tree + "/closed: Permission denied\n");
+  EXPECT_THAT(r.out, IsEmpty());
+  r = apply(tree + "/closed");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.err, "Error: reading " + tree + "/closed: Permission denied\n");
+  fs::permissions(tree + "/closed", fs::perms::all);  // so TempDir removes it
 }
 
 // Text the server takes must be UTF-8 (protobuf `string`): sent, it got a
