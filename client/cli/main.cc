@@ -1895,6 +1895,58 @@ int ParseUsageError(const CLI::App& app, const CLI::ParseError& e) {
   return Usage(std::move(message), std::move(flag), reason);
 }
 
+// What a positional argument is, for MissingPositional: `ID` an article id
+// (one or more for `get`), and so on; its help text for any other.
+std::string WhatArgumentIs(const CLI::Option& opt) {
+  const std::string name = opt.get_name();
+  if (name == "ID") {
+    return opt.get_expected_max() > 1
+               ? "one or more article ids, `x` or `articles/x`"
+               : "an article id, `x` or `articles/x`";
+  }
+  if (name == "REVISION") return "the revision to restore";
+  if (name == "DESTINATION") {
+    return "the absolute path of a directory on the server to write the "
+           "backup to";
+  }
+  if (name == "SHELL") return "the shell to complete for, bash or zsh";
+  return opt.get_description();
+}
+
+// A required positional argument the command line left out, named as
+// --help's usage line names it, with that line: `missing ID: get takes one
+// or more article ids, `x` or `articles/x` (contentctl get ID...)`;
+// "" if `e` is no such error. CLI11 said `id is required`, naming it in
+// words help does not use. In `*flag`, the argument's name.
+std::string MissingPositional(const CLI::App& app, const CLI::ParseError& e,
+                              std::string* flag) {
+  if (dynamic_cast<const CLI::RequiredError*>(&e) == nullptr) return "";
+  const CLI::App* command = &app;
+  std::string path;  // "admin backup"
+  while (!command->get_subcommands().empty()) {
+    command = command->get_subcommands().front();
+    absl::StrAppend(&path, path.empty() ? "" : " ", command->get_name());
+  }
+  std::string synopsis = absl::StrCat("contentctl ", path);
+  const CLI::Option* missing = nullptr;
+  for (const CLI::Option* opt : command->get_options(
+           [](const CLI::Option* o) { return o->get_positional(); })) {
+    const std::string name = opt->get_name();
+    const std::string arg =
+        absl::StrCat(name, opt->get_expected_max() > 1 ? "..." : "");
+    absl::StrAppend(&synopsis, " ",
+                    opt->get_required() ? arg : absl::StrCat("[", arg, "]"));
+    if (missing == nullptr && opt->get_required() && opt->count() == 0 &&
+        absl::StartsWith(e.what(), absl::StrCat(name, " is required"))) {
+      missing = opt;
+    }
+  }
+  if (missing == nullptr || path.empty()) return "";
+  *flag = missing->get_name();
+  return absl::StrCat("missing ", *flag, ": ", path, " takes ",
+                      WhatArgumentIs(*missing), " (", synopsis, ")");
+}
+
 // The innermost command given, `contentctl admin backup`, or `contentctl`
 // when no verb was: whose help a usage error points to. Also after a parse
 // error, for the commands parsed up to it.
@@ -2022,9 +2074,11 @@ class HelpFormatter : public CLI::Formatter {
   mutable size_t depth_ = 0;
 };
 
-// Adds the `ID` positional that names an article.
+// Adds the `ID` positional that names an article. Positionals are named in
+// capitals (ID, REV1, REVISION, DESTINATION), as --help's usage line, the
+// errors about them and -o json's `flag` name them.
 void AddId(CLI::App* verb, std::string* id) {
-  verb->add_option("id", *id, "Article id, `x` or `articles/x`")->required();
+  verb->add_option("ID", *id, "Article id, `x` or `articles/x`")->required();
 }
 
 // Adds the preconditions of a write to `verb`: --expected-revision and
@@ -2137,7 +2191,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   CLI::App* get_cmd =
       app.add_subcommand("get", "Show an article, or several as a list");
   get_cmd
-      ->add_option("id", get.ids,
+      ->add_option("ID", get.ids,
                    "Article ids, `x` or `articles/x`; several are listed as "
                    "`query` lists them")
       ->required();
@@ -2250,10 +2304,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   CLI::App* diff_cmd = app.add_subcommand(
       "diff", "Compare two revisions: field changes and a body diff");
   AddId(diff_cmd, &diff.id);
-  AddInt(diff_cmd, "rev1", diff.from_revision,
+  AddInt(diff_cmd, "REV1", diff.from_revision,
          "Older revision (default: the one before REV2)", 1,
          "leave it out for the one before REV2");
-  AddInt(diff_cmd, "rev2", diff.to_revision, "Newer revision (default: head)",
+  AddInt(diff_cmd, "REV2", diff.to_revision, "Newer revision (default: head)",
          1, "leave it out for the head");
   diff_cmd
       ->add_option("--color", diff.color,
@@ -2265,7 +2319,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   CLI::App* restore_cmd = app.add_subcommand(
       "restore", "Write a new revision with the content of an old one");
   AddId(restore_cmd, &restore.id);
-  AddInt(restore_cmd, "revision", restore.revision, "Revision to restore", 1)
+  AddInt(restore_cmd, "REVISION", restore.revision, "Revision to restore", 1)
       ->required();
   AddPreconditions(restore_cmd, &restore.expected_revision, &restore.etag);
 
@@ -2283,7 +2337,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   bool export_live_only = false;
   CLI::App* export_cmd = app.add_subcommand(
       "export", "Print an article as Markdown, or write many into a directory");
-  export_cmd->add_option("id", exp.id, "Article id, `x` or `articles/x`");
+  export_cmd->add_option("ID", exp.id, "Article id, `x` or `articles/x`");
   CLI::Option* export_revision =
       AddInt(export_cmd, "--revision", exp.revision, "Revision to print", 1,
              "leave it out for the head");
@@ -2334,7 +2388,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   CLI::App* backup_cmd = admin_cmd->add_subcommand(
       "backup", "Write a consistent copy of the store on the server");
   backup_cmd
-      ->add_option("destination", admin_flags.destination,
+      ->add_option("DESTINATION", admin_flags.destination,
                    "Absolute directory on the server; must not exist")
       ->required();
   CLI::App* compact_cmd = admin_cmd->add_subcommand(
@@ -2365,7 +2419,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   CLI::App* completion_cmd = app.add_subcommand(
       "completion", "Print a shell completion script (bash or zsh)");
   completion_cmd
-      ->add_option("shell", shell,
+      ->add_option("SHELL", shell,
                    "bash: `source <(contentctl completion bash)`; zsh alike")
       ->required()
       ->check(CLI::IsMember({"bash", "zsh"}));
@@ -2382,7 +2436,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   CLI::App* complete_categories_cmd =
       complete_cmd->add_subcommand("categories", "")->group("");
   for (CLI::App* cmd : {complete_tags_cmd, complete_categories_cmd}) {
-    cmd->add_option("prefix", complete_prefix);
+    cmd->add_option("PREFIX", complete_prefix);
   }
 
   try {
@@ -2423,6 +2477,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
         return Usage(std::move(bad), "",
                      unknown ? kUnknownCommand : kMissingCommand);
       }
+    }
+    if (std::string flag, bad = MissingPositional(app, e, &flag);
+        !bad.empty()) {
+      return Usage(std::move(bad), std::move(flag), kMissingArgument);
     }
     return ParseUsageError(app, e);
   }

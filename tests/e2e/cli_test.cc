@@ -1437,7 +1437,7 @@ TEST_F(CliTest, OutOfRangeIntegersNameTheRange) {
             "--after: not in range 0 to 9223372036854775807, got "
             "9223372036854775808"},
            {{"diff", "x", "1", "9223372036854775808"},
-            "rev2: not in range 1 to 9223372036854775807, got "
+            "REV2: not in range 1 to 9223372036854775807, got "
             "9223372036854775808"},
        }) {
     SCOPED_TRACE(::testing::PrintToString(args));
@@ -1596,7 +1596,10 @@ TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
             "interrupted)",
             "watch"},
            {{"get", "x", "--bogus"}, "unknown flag \"--bogus\"", "get"},
-           {{"get"}, "id is required", "get"},
+           {{"get"},
+            "missing ID: get takes one or more article ids, `x` or "
+            "`articles/x` (contentctl get ID...)",
+            "get"},
            {{"admin", "bogus"},
             "unknown admin command \"bogus\"; admin commands: backup, "
             "compact, fsck, stats, operations",
@@ -2327,8 +2330,77 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   // A missing argument is still said as such.
   r = Ctl({"admin", "backup"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("destination is required"));
+  EXPECT_THAT(r.err, HasSubstr("missing DESTINATION: admin backup takes "));
   EXPECT_THAT(r.out, IsEmpty());
+}
+
+// A required argument left out is named as --help names it, in capitals,
+// with the command's arguments as its usage line gives them: CLI11 said
+// `id is required` (`revision is required`, `destination is required`)
+// where help said `id` and -o json's `flag` said `ID`. An argument's own
+// errors name it alike (`REV1: must be at least 1, got 0`).
+TEST_F(CliTest, MissingArgumentsAreNamedAsHelpNamesThem) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+    std::string flag;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"get"},
+            "missing ID: get takes one or more article ids, `x` or "
+            "`articles/x` (contentctl get ID...)",
+            "ID"},
+           {{"history"},
+            "missing ID: history takes an article id, `x` or `articles/x` "
+            "(contentctl history ID)",
+            "ID"},
+           {{"diff"},
+            "missing ID: diff takes an article id, `x` or `articles/x` "
+            "(contentctl diff ID [REV1] [REV2])",
+            "ID"},
+           {{"restore", "x"},
+            "missing REVISION: restore takes the revision to restore "
+            "(contentctl restore ID REVISION)",
+            "REVISION"},
+           {{"admin", "backup"},
+            "missing DESTINATION: admin backup takes the absolute path of a "
+            "directory on the server to write the backup to (contentctl "
+            "admin backup DESTINATION)",
+            "DESTINATION"},
+           {{"completion"},
+            "missing SHELL: completion takes the shell to complete for, bash "
+            "or zsh (contentctl completion SHELL)",
+            "SHELL"},
+           {{"diff", "x", "0"},
+            "REV1: must be at least 1, got 0 (leave it out for the one "
+            "before REV2)",
+            "REV1"},
+       }) {
+    std::vector<std::string> args = c.args;
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << c.error;
+    std::string command = "contentctl";
+    for (const std::string& a : c.args) {
+      if (absl::StartsWith(a, "x") || absl::StartsWith(a, "0")) break;
+      command += " " + a;
+    }
+    EXPECT_EQ(r.err, c.error + "\nRun `" + command +
+                         " --help` for more information.\n");
+    args.push_back("-o");
+    args.push_back("json");
+    r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << c.error;
+    const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+    EXPECT_EQ(e.at("message").string_value(), c.error);
+    EXPECT_EQ(e.at("flag").string_value(), c.flag);
+  }
+  // --help's usage line names them the same way.
+  EXPECT_THAT(CtlOk({"get", "--help"}),
+              HasSubstr("Usage: contentctl get [OPTIONS] ID...\n"));
+  EXPECT_THAT(CtlOk({"diff", "--help"}),
+              HasSubstr("Usage: contentctl diff [OPTIONS] ID [REV1] [REV2]\n"));
+  EXPECT_THAT(CtlOk({"admin", "backup", "--help"}),
+              HasSubstr("[OPTIONS] DESTINATION\n"));
 }
 
 // A backup re-run to the same destination (its first reply lost to a
@@ -3126,7 +3198,7 @@ TEST_F(CliTest, VerbHelpNamesEveryFlagAndTheGlobalOnes) {
   for (const auto& [verb, flags] : std::vector<
            std::pair<std::vector<std::string>, std::vector<std::string>>>{
            {{"get"},
-            {"id TEXT ... REQUIRED", "--revision INT", "--show-deleted",
+            {"ID TEXT ... REQUIRED", "--revision INT", "--show-deleted",
              "--all", "--lang TEXT", "--fallback TEXT"}},
            {{"query"},
             {"--tag TEXT", "--all-tags", "--category TEXT", "--lang TEXT",
@@ -3142,7 +3214,7 @@ TEST_F(CliTest, VerbHelpNamesEveryFlagAndTheGlobalOnes) {
            {{"apply"},
             {"-f,--filename TEXT", "--id TEXT", "--expected-revision INT",
              "--etag TEXT", "--dry-run", "--default-zone TEXT"}},
-           {{"admin", "backup"}, {"destination TEXT REQUIRED"}}}) {
+           {{"admin", "backup"}, {"DESTINATION TEXT REQUIRED"}}}) {
     std::vector<std::string> args = verb;
     args.push_back("--help");
     CommandResult r = Ctl(args);
@@ -3330,7 +3402,8 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
             "MISSING_ARGUMENT",
             "get"},
            {{"get", "-o", "json"},
-            "id is required",
+            "missing ID: get takes one or more article ids, `x` or "
+            "`articles/x` (contentctl get ID...)",
             "ID",
             "MISSING_ARGUMENT",
             "get"},
@@ -3515,7 +3588,7 @@ TEST_F(CliTest, JsonFieldViolationsNameTheirFlag) {
 TEST_F(CliTest, HelpAllIsEveryVerbWhereverGiven) {
   const std::string all = CtlOk({"--help-all"});
   for (const char* flag : {"  --dry-run ", "  --from-now ", "  --storage ",
-                           "  destination TEXT REQUIRED", "  --repair "}) {
+                           "  DESTINATION TEXT REQUIRED", "  --repair "}) {
     EXPECT_THAT(all, HasSubstr(flag)) << all;
   }
   for (const std::string& line : Lines(all)) {
