@@ -33,6 +33,7 @@
 #include "absl/time/clock.h"
 #include "common/bearer_token.h"
 #include "common/decimal_flag.h"
+#include "common/did_you_mean.h"
 #include "common/progress_line.h"
 #include "common/terminal_progress.h"
 #include "common/tls_pem.h"
@@ -664,6 +665,34 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // An unknown flag is said as contentctl says it, `unknown flag
+    // "--data-dri" (did you mean "--data-dir"?)`, before any other error:
+    // CLI11 said only that arguments "were not expected". So is an
+    // argument, which contentd takes none of.
+    const std::vector<std::string> rest = app.remaining();
+    std::string message;
+    for (const std::string& arg : rest) {
+      if (!content::internal::LooksLikeFlag(arg)) continue;
+      const std::string flag = arg.substr(0, arg.find('='));
+      std::vector<std::string> flags;
+      for (const CLI::Option* o : app.get_options()) {
+        if (o->get_group().empty()) continue;  // hidden: --clock-file
+        for (const std::string& l : o->get_lnames()) flags.push_back("--" + l);
+        for (const std::string& n : o->get_snames()) flags.push_back("-" + n);
+      }
+      message = content::internal::UnknownFlagMessage(
+          flag, content::internal::NearestNames(flag, flags));
+      break;
+    }
+    if (message.empty() && !rest.empty() &&
+        dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      message = absl::StrCat("unexpected argument \"", rest.front(),
+                             "\": contentd takes flags only");
+    }
+    if (!message.empty()) {
+      std::cerr << message << "\nRun with --help for more information.\n";
+      return 2;
+    }
     // --help is 0. A flag CLI11 refuses is a usage error, exit 2 like the
     // flags and keys checked below (CLI11's own codes are 100 and up).
     return app.exit(e) == 0 ? 0 : 2;

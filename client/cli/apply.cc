@@ -31,6 +31,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "client/cli/usage.h"
+#include "common/did_you_mean.h"
 #include "common/utf8.h"
 #include "content/markdown.h"
 #include "google/protobuf/struct.pb.h"
@@ -380,7 +381,7 @@ std::optional<size_t> Closeness(absl::string_view key,
   const size_t limit = std::min(word, f.size()) <= 4 ? 0
                        : f.size() <= 7               ? 1
                                                      : 2;
-  const size_t distance = EditDistance(k, f);
+  const size_t distance = internal::EditDistance(k, f);
   if (distance <= limit) return distance;
   return std::nullopt;
 }

@@ -56,6 +56,7 @@
 #include "client/cli/progress.h"
 #include "client/cli/usage.h"
 #include "common/decimal_flag.h"
+#include "common/did_you_mean.h"
 #include "common/lang_tag.h"
 #include "common/progress_line.h"
 #include "common/utf8.h"
@@ -1595,16 +1596,6 @@ std::string NotUtf8Argument(const CLI::App& app,
 // takes a command and none was given: what to say, `unknown admin command
 // "frob"` (`*unknown` set) or `admin: needs a command`, and the ones there
 // are; "" otherwise (a RequiredError for a missing flag or argument).
-// ` (did you mean "--tag"?)` when `given` looks like a slip of one or
-// more of `names` (NearestNames), else "".
-std::string DidYouMean(absl::string_view given,
-                       const std::vector<std::string>& names) {
-  const std::vector<std::string> near = NearestNames(given, names);
-  if (near.empty()) return "";
-  return absl::StrCat(" (did you mean \"", absl::StrJoin(near, "\" or \""),
-                      "\"?)");
-}
-
 std::string MissingCommand(const CLI::App& app, bool* unknown) {
   const CLI::App* group = &app;
   std::string path;  // "admin " for `contentctl admin`
@@ -1628,19 +1619,13 @@ std::string MissingCommand(const CLI::App& app, bool* unknown) {
                                             : path.substr(0, path.size() - 1),
                                ": needs a ", path.empty() ? "verb" : "command")
                 : absl::StrCat("unknown ", kind, " \"", rest.front(), "\"",
-                               DidYouMean(rest.front(), names));
+                               internal::DidYouMean(internal::NearestNames(
+                                   rest.front(), names)));
   absl::StrAppend(&text, "; ", kind, "s: ", absl::StrJoin(names, ", "));
   return text;
 }
 
-// Whether `arg` reads as a flag (`--bogus`, `-x`, `--x=1`), known or not:
-// not `-` (stdin) nor a negative number (`-5`, `-.5s`, `-inf`: what an
-// integer, a duration or a date flag may be given, for its own check).
-bool LooksLikeFlag(absl::string_view arg) {
-  return arg.size() >= 2 && arg[0] == '-' &&
-         !absl::ascii_isdigit(static_cast<unsigned char>(arg[1])) &&
-         arg[1] != '.' && !absl::EqualsIgnoreCase(arg.substr(1), "inf");
-}
+using internal::LooksLikeFlag;
 
 // The first of the arguments no command took that is a flag (`--bogus`,
 // `-x`), as given but for a value after `=`; "" if none is a flag. Checked
@@ -2460,8 +2445,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       return kExitOk;
     }
     if (std::string bad = UnknownFlag(app); !bad.empty()) {
-      return Usage(absl::StrCat("unknown flag \"", bad, "\"",
-                                DidYouMean(bad, FlagsOf(app))),
+      return Usage(internal::UnknownFlagMessage(
+                       bad, internal::NearestNames(bad, FlagsOf(app))),
                    bad, kUnknownFlag);
     }
     if (std::string flag, bad = FlagWithoutValue(app, argc, argv, &flag);

@@ -4,10 +4,8 @@
 #ifndef CONTENT_CLIENT_CLI_USAGE_H_
 #define CONTENT_CLIENT_CLI_USAGE_H_
 
-#include <cstddef>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "client/cli/output.h"
@@ -62,21 +60,6 @@ const std::optional<UsageError>& RecordedUsage();
 // REASON}.
 void PrintUsageError(const UsageError& error, const std::string& hint,
                      Format format);
-
-// Edits (insert, delete, substitute, swap two neighbours) between `a` and
-// `b`, byte by byte (the optimal string alignment distance).
-size_t EditDistance(absl::string_view a, absl::string_view b);
-
-// The names of `names` that `given` looks like a slip of, for a "did you
-// mean" (`--tga`: `--tag`; `qeury`: `query`): those that differ from it
-// only in case or as singular and plural (`--tags`: `--tag`), else those
-// it is the start of (`--rev`: `--revision`), else those
-// nearest to it by EditDistance within 1 edit (names of up to 5
-// characters, dashes not counted) or 2 (longer ones). Ties are all
-// returned, in the order of `names`; none for a `given` of fewer than 3
-// characters but dashes, near everything short.
-std::vector<std::string> NearestNames(absl::string_view given,
-                                      const std::vector<std::string>& names);
 
 }  // namespace content::cli
 

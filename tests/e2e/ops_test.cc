@@ -2551,6 +2551,43 @@ TEST(StartupTest, MalformedOrOutOfRangeListenAddressesAreRefused) {
   }
 }
 
+// An unknown flag is said as contentctl says it, with the flag it looks
+// like a slip of (common/did_you_mean.h): contentd said only "The
+// following arguments were not expected: x --data-dri". An argument,
+// which contentd takes none of, is named alone. Exit 2, nothing created.
+TEST(StartupTest, UnknownFlagsAreNamedWithTheFlagMeant) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"--data-dri", data},
+       "unknown flag \"--data-dri\" (did you mean "
+       "\"--data-dir\"?)"},
+      {{"--data-dir", data, "--max-tag=5"},
+       "unknown flag \"--max-tag\" (did you mean \"--max-tags\"?)"},
+      {{"--data-dir", data, "--Listen", "127.0.0.1:0"},
+       "unknown flag \"--Listen\" (did you mean \"--listen\"?)"},
+      {{"--data-dir", data, "--bogus"}, "unknown flag \"--bogus\""},
+      // The hidden --clock-file is no suggestion.
+      {{"--data-dir", data, "--clock"}, "unknown flag \"--clock\""},
+      {{"--data-dir", data, "serve"},
+       "unexpected argument \"serve\": contentd takes flags only"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {ContentdBinary()};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+    SCOPED_TRACE(c.error);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(r.err, c.error + "\nRun with --help for more information.\n");
+    EXPECT_FALSE(std::filesystem::exists(data));
+  }
+}
+
 // --max-tags and --max-page-size were narrowed to int unchecked:
 // 2147483648 wrapped to INT_MIN, so every write was refused (--max-tags)
 // or every page size was negative (--max-page-size); CLI11 also reads a
