@@ -21,8 +21,28 @@
 
 namespace content::internal {
 
-// `message` as JSON (lowerCamelCase names; `pretty` adds whitespace). Equal
-// messages give equal text. With `all_fields`, fields at their default
+// `json`, as protobuf's pretty printer writes it (one space a level), with
+// two spaces a level, as kubectl and etcdctl indent theirs and contentctl
+// its own JSON (`apply`, `version`). Only a line's leading spaces are
+// indentation: a JSON string holds no raw newline.
+inline std::string IndentTwoSpaces(const std::string& json) {
+  std::string out;
+  out.reserve(json.size() + json.size() / 2);
+  bool line_start = true;
+  for (const char c : json) {
+    if (line_start && c == ' ') {
+      out += "  ";
+      continue;
+    }
+    line_start = c == '\n';
+    out += c;
+  }
+  return out;
+}
+
+// `message` as JSON (lowerCamelCase names; `pretty` puts each value on a
+// line of its own, indented two spaces a level). Equal messages give equal
+// text. With `all_fields`, fields at their default
 // (0, "", false, an empty list) are printed too rather than left out.
 // Thread-safe.
 inline absl::StatusOr<std::string> DeterministicJson(
@@ -56,7 +76,7 @@ inline absl::StatusOr<std::string> DeterministicJson(
     return absl::InternalError(
         absl::StrCat("JSON encoding: ", std::string(status.message())));
   }
-  return json;
+  return pretty ? IndentTwoSpaces(json) : json;
 }
 
 }  // namespace content::internal

@@ -132,8 +132,9 @@ absl::Status Reworded(const absl::Status& status, absl::string_view message);
 // other status is returned unchanged.
 absl::Status NameTheCondition(const absl::Status& status);
 
-// The proto3 JSON mapping of `message`, camelCase names: pretty-printed, or
-// on one line when `pretty` is false. Map keys, a Struct's too, come in byte
+// The proto3 JSON mapping of `message`, camelCase names: pretty-printed,
+// indented two spaces a level as every JSON contentctl prints, or on one
+// line when `pretty` is false. Map keys, a Struct's too, come in byte
 // order, so equal messages print the same bytes. With `all_fields`, fields
 // at their default (0, "", false, an empty list) are printed too.
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,

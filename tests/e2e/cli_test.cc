@@ -678,6 +678,60 @@ TEST_F(CliTest, EmptyResultsKeepTheirKeysInJsonAndYaml) {
   EXPECT_EQ(n["articlesPurged"].as<std::string>(), "0") << n;
 }
 
+// Every -o json output is indented two spaces a level, as kubectl and
+// etcdctl indent theirs: the API's messages were printed with protobuf's
+// one space while apply's results and version used two, and `get A B`
+// nested one-space objects in a two-space list.
+TEST_F(CliTest, JsonOutputIsIndentedTwoSpacesALevel) {
+  const std::string a =
+      Write("indent/indent-a.md", Doc("Indent A", "2024-01-01", "aindent, b"));
+  const std::string b =
+      Write("indent/indent-b.md", Doc("Indent B", "2024-01-02", "aindent"));
+  CommandResult applied = Ctl({"apply", "-f", a, "-f", b, "-o", "json"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  WriteFile(a, Doc("Indent A, again", "2024-01-01", "aindent, b"));
+  CtlOk({"apply", "-f", a});
+  // Each line indented by two spaces for each list or object it is in.
+  const auto expect_two_spaces = [](const std::string& json,
+                                    const std::string& what) {
+    SCOPED_TRACE(what);
+    ASSERT_THAT(json, StartsWith("{\n  \""));
+    int depth = 0;
+    for (const std::string& line : Lines(json)) {
+      const size_t indent = line.find_first_not_of(' ');
+      ASSERT_NE(indent, std::string::npos) << json;
+      if (line[indent] == '}' || line[indent] == ']') --depth;
+      EXPECT_EQ(indent, 2u * depth) << line << "\n" << json;
+      if (line.back() == '{' || line.back() == '[') ++depth;
+    }
+    EXPECT_EQ(depth, 0) << json;
+  };
+  // `[` opens apply's results and `get A B`'s list: the same check inside.
+  const auto as_object = [](const std::string& list) {
+    return "{\n  \"list\": " +
+           absl::StrReplaceAll(list.substr(0, list.size() - 1),
+                               {{"\n", "\n  "}}) +
+           "\n}\n";
+  };
+  expect_two_spaces(as_object(applied.out), "apply");
+  expect_two_spaces(CtlOk({"get", "indent-a", "-o", "json"}), "get");
+  expect_two_spaces(
+      as_object(CtlOk({"get", "indent-a", "indent-b", "-o", "json"})),
+      "get A B");
+  expect_two_spaces(
+      CtlOk({"query", "--tag", "aindent", "--facets", "tags", "-o", "json"}),
+      "query");
+  expect_two_spaces(CtlOk({"tags", "--prefix", "aindent", "-o", "json"}),
+                    "tags");
+  expect_two_spaces(CtlOk({"history", "indent-a", "-o", "json"}), "history");
+  expect_two_spaces(CtlOk({"diff", "indent-a", "-o", "json"}), "diff");
+  expect_two_spaces(CtlOk({"admin", "stats", "-o", "json"}), "admin stats");
+  expect_two_spaces(CtlOk({"version", "-o", "json"}), "version");
+  EXPECT_THAT(
+      CtlOk({"get", "indent-a", "-o", "json"}),
+      HasSubstr("\n  \"tags\": [\n    \"aindent\",\n    \"b\"\n  ],\n"));
+}
+
 TEST_F(CliTest, GetMissingIsNotFound) {
   CommandResult r = Ctl({"get", "no-such-article"});
   EXPECT_EQ(r.exit_code, 1);
