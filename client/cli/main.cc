@@ -2059,6 +2059,12 @@ class HelpFormatter : public CLI::Formatter {
   mutable size_t depth_ = 0;
 };
 
+// What a page size flag's help says of 0 and of a large size, as the API's
+// `page_size` reads them (limits.default_page_size, max_page_size).
+constexpr char kPageSizeRule[] =
+    "; 0: the server's default (20 unless configured); more than the "
+    "server's max (1000 unless configured) gets the max";
+
 // Adds the `ID` positional that names an article. Positionals are named in
 // capitals (ID, REV1, REVISION, DESTINATION), as --help's usage line, the
 // errors about them and -o json's `flag` name them.
@@ -2208,7 +2214,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                       "Oldest first instead of newest first");
   query_cmd->add_flag("--include-deleted", query.include_deleted,
                       "Also list deleted articles");
-  AddInt(query_cmd, "--limit", query.limit, "Articles per page", 0)
+  AddInt(query_cmd, "--limit", query.limit,
+         absl::StrCat("Articles per page", kPageSizeRule), 0)
       ->capture_default_str();
   query_cmd->add_option("--page-token", query.page_token,
                         "Token of the page to show");
@@ -2258,7 +2265,9 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   for (auto [cmd, flags] : {std::pair{tags_cmd, &tags_flags},
                             std::pair{categories_cmd, &categories_flags}}) {
     cmd->add_option("--prefix", flags->prefix, "Only names starting with this");
-    AddInt(cmd, "--limit", flags->limit, "Entries per page (default 20)", 0);
+    AddInt(cmd, "--limit", flags->limit,
+           absl::StrCat("Entries per page", kPageSizeRule), 0)
+        ->capture_default_str();
     cmd->add_option("--page-token", flags->page_token,
                     "Token of the page to show");
   }
@@ -2267,7 +2276,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   CLI::App* history_cmd =
       app.add_subcommand("history", "List the revisions of an article");
   AddId(history_cmd, &history.id);
-  AddInt(history_cmd, "--limit", history.limit, "Revisions per page", 0)
+  AddInt(history_cmd, "--limit", history.limit,
+         absl::StrCat("Revisions per page", kPageSizeRule), 0)
       ->capture_default_str();
   history_cmd->add_option("--page-token", history.page_token,
                           "Token of the page to show");

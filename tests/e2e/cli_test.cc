@@ -732,6 +732,41 @@ TEST_F(CliTest, JsonOutputIsIndentedTwoSpacesALevel) {
       HasSubstr("\n  \"tags\": [\n    \"aindent\",\n    \"b\"\n  ],\n"));
 }
 
+// `--limit 0` is the API's page_size 0, the server's default page (20
+// here), as it always was; now --help and the README say so, and what a
+// size past the server's max does.
+TEST_F(CliTest, LimitZeroIsTheServersDefaultPageAndHelpSaysSo) {
+  for (int i = 0; i < 21; ++i) {
+    Write(absl::StrFormat("limit0/limit0-%02d.md", i),
+          Doc(absl::StrCat("Limit ", i), "2024-01-01",
+              absl::StrFormat("alimit0, alimit0-%02d", i)));
+  }
+  CtlOk({"apply", "-f", files_.path() + "/limit0"});
+  const v1::QueryArticlesResponse page =
+      Query({"--tag", "alimit0", "--limit", "0"});
+  EXPECT_EQ(page.articles_size(), 20);
+  EXPECT_FALSE(page.next_page_token().empty());
+  const auto tags = ParseJson<v1::ListTagsResponse>(
+      CtlOk({"tags", "--prefix", "alimit0-", "--limit", "0", "-o", "json"}));
+  EXPECT_EQ(tags.tags_size(), 20);
+  EXPECT_FALSE(tags.next_page_token().empty());
+  const std::string rule =
+      "0: the server's default (20 unless configured); more than the "
+      "server's max (1000 unless configured) gets the max";
+  for (const char* verb : {"query", "history", "tags", "categories"}) {
+    SCOPED_TRACE(verb);
+    std::string help = CtlOk({verb, "--help"});
+    // The description as one line, whatever its wrapping.
+    const size_t at = help.find("  --limit INT");
+    ASSERT_NE(at, std::string::npos) << help;
+    std::string text = help.substr(at, help.find("--page-token", at) - at);
+    while (text.find("  ") != std::string::npos) {
+      text = absl::StrReplaceAll(text, {{"\n", " "}, {"  ", " "}});
+    }
+    EXPECT_THAT(text, HasSubstr(rule)) << help;
+  }
+}
+
 TEST_F(CliTest, GetMissingIsNotFound) {
   CommandResult r = Ctl({"get", "no-such-article"});
   EXPECT_EQ(r.exit_code, 1);
