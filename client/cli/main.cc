@@ -2455,9 +2455,9 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       return kExitOk;
     }
     if (std::string bad = UnknownFlag(app); !bad.empty()) {
-      return Usage(internal::UnknownFlagMessage(
-                       bad, internal::NearestNames(bad, FlagsOf(app))),
-                   bad, kUnknownFlag);
+      return Usage(
+          internal::UnknownFlagMessage(bad, FlagsMeant(bad, FlagsOf(app))), bad,
+          kUnknownFlag);
     }
     if (std::string flag, bad = FlagWithoutValue(app, argc, argv, &flag);
         !bad.empty()) {

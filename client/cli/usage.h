@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "client/cli/output.h"
@@ -60,6 +61,15 @@ const std::optional<UsageError>& RecordedUsage();
 // REASON}.
 void PrintUsageError(const UsageError& error, const std::string& hint,
                      Format format);
+
+// The flags of `flags` (a command's: `--tag`, `-o`, ...) that the unknown
+// flag `given` may be meant as, for `unknown flag "--from-revision" (did
+// you mean "--after"?)`: those a name of the same meaning stands for
+// (`--from-revision`, `--since-revision`: `--after`; `--page-size`:
+// `--limit`; `--json`: `-o json`), else those it is a slip of
+// (internal::NearestNames).
+std::vector<std::string> FlagsMeant(absl::string_view given,
+                                    const std::vector<std::string>& flags);
 
 }  // namespace content::cli
 

@@ -2717,6 +2717,52 @@ TEST_F(CliTest, AMistypedNameSaysWhichItIsNear) {
             "unknown flag \"--tga\" (did you mean \"--tag\"?)");
 }
 
+// A flag named for what it means, as other tools name it, got no
+// suggestion, being no slip of the flag's spelling: `watch
+// --from-revision 3` said only `unknown flag "--from-revision"`. A small
+// table of such names suggests the flag of that meaning the command has
+// (`--deleted` is query's --include-deleted and get's --show-deleted), and
+// spelling slips are still found.
+TEST_F(CliTest, UnknownFlagsNamedForTheirMeaningSuggestTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string flag;
+    std::string meant;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"watch", "--from-revision", "3"}, "--from-revision", "--after"},
+           {{"watch", "--since-revision=3"}, "--since-revision", "--after"},
+           {{"watch", "--from-sequence", "3"}, "--from-sequence", "--after"},
+           {{"watch", "--limit", "2"}, "--limit", "--count"},
+           {{"query", "--page-size", "5"}, "--page-size", "--limit"},
+           {{"history", "x", "--page-size", "5"}, "--page-size", "--limit"},
+           {{"query", "--search", "x"}, "--search", "--text"},
+           {{"query", "--before", "2024-01-01"}, "--before", "--until"},
+           {{"query", "--deleted"}, "--deleted", "--include-deleted"},
+           {{"get", "x", "--deleted"}, "--deleted", "--show-deleted"},
+           {{"delete", "x", "--if-match", "e"}, "--if-match", "--etag"},
+           {{"get", "x", "--json"}, "--json", "-o json"},
+           {{"get", "x", "--host", "h:1"}, "--host", "--server"},
+           // A slip of the spelling, as before.
+           {{"query", "--tga", "x"}, "--tga", "--tag"},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    CommandResult r = Ctl(c.args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err,
+                StartsWith("unknown flag \"" + c.flag + "\" (did you mean \"" +
+                           c.meant + "\"?)\nRun `contentctl "));
+  }
+  // Only a flag the command has: watch has no --text, query no --after.
+  CommandResult r = Ctl({"watch", "--search", "x"});
+  EXPECT_THAT(r.err, StartsWith("unknown flag \"--search\"\n"));
+  r = Ctl({"query", "--from-revision", "3", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("message").string_value(), "unknown flag \"--from-revision\"");
+  EXPECT_EQ(e.at("reason").string_value(), "UNKNOWN_FLAG");
+}
+
 // An unknown flag is named, with the help of the command it was given to,
 // at every level: `admin --bogus` said that admin needs a command, `--bogus`
 // alone that contentctl needs a verb, and `admin backup --bogus` that the
