@@ -937,16 +937,17 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   return std::unique_ptr<Client>(new GrpcClient(cleaned, std::move(channel)));
 }
 
-absl::StatusOr<v1::Article> Client::Get(const std::string& id,
-                                        int64_t revision) {
+absl::StatusOr<v1::Article> Client::Get(const std::string& id, int64_t revision,
+                                        const CallOptions& call) {
   v1::GetArticleRequest request;
   request.set_name(ArticleName(id));
   request.set_revision(revision);
-  return GetArticle(request);
+  return GetArticle(request, call);
 }
 
 absl::StatusOr<v1::Article> Client::Get(const std::string& id,
-                                        const GetOptions& options) {
+                                        const GetOptions& options,
+                                        const CallOptions& call) {
   v1::GetArticleRequest request;
   request.set_name(ArticleName(id));
   request.set_revision(options.revision);
@@ -955,7 +956,7 @@ absl::StatusOr<v1::Article> Client::Get(const std::string& id,
   for (const std::string& lang : options.fallback_langs) {
     request.add_fallback_langs(lang);
   }
-  return GetArticle(request);
+  return GetArticle(request, call);
 }
 
 namespace {

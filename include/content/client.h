@@ -291,8 +291,10 @@ class Client {
       const std::function<bool(const v1::Article&)>& on_article,
       const CallOptions& call = {}) = 0;
 
-  // Convenience: the head of `articles/{id}` (or `revision` when non-zero).
-  absl::StatusOr<v1::Article> Get(const std::string& id, int64_t revision = 0);
+  // Convenience: the head of `articles/{id}` (or `revision` when non-zero),
+  // with `call` as for GetArticle.
+  absl::StatusOr<v1::Article> Get(const std::string& id, int64_t revision = 0,
+                                  const CallOptions& call = {});
   // Convenience: GetArticle of `articles/{id}` as `options` say, e.g. the
   // zh-CN translation of launch.en, else the English one:
   //   GetOptions o;
@@ -300,7 +302,8 @@ class Client {
   //   o.fallback_langs = {"en"};
   //   Get("launch.en", o);
   absl::StatusOr<v1::Article> Get(const std::string& id,
-                                  const GetOptions& options);
+                                  const GetOptions& options,
+                                  const CallOptions& call = {});
 };
 
 // `articles/{id}` for an id, and the id of such a name: what follows

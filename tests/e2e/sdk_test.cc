@@ -867,6 +867,31 @@ TEST_F(SdkTest, ANegativeCallTimeoutIsADeadlinePassedAndSendsNothing) {
   EXPECT_EQ(client_->Get("never").status().code(), absl::StatusCode::kNotFound);
 }
 
+// Get takes CallOptions as the calls it wraps do: a timeout already passed
+// is DEADLINE_EXCEEDED unsent (the call sent would find the article), and
+// one with time left is the call's. Get had no way to set a deadline but
+// the Client's.
+TEST_F(SdkTest, GetTakesCallOptions) {
+  Create("called", MakeArticle("Called", {}, k2025));
+  CallOptions call;
+  call.timeout = absl::Seconds(30);
+  absl::StatusOr<v1::Article> got = client_->Get("called", 0, call);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->title(), "Called");
+  GetOptions head;
+  got = client_->Get("called", head, call);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->revision(), 1);
+
+  CallOptions late;
+  late.timeout = absl::Milliseconds(-5);
+  for (const absl::Status& s : {client_->Get("called", 1, late).status(),
+                                client_->Get("called", head, late).status()}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("it was not sent")) << s;
+  }
+}
+
 TEST_F(SdkTest, CreateConflictsAndGeneratedIds) {
   Create("taken", MakeArticle("one", {"a"}, k2025));
   v1::CreateArticleRequest req;
