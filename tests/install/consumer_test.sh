@@ -26,6 +26,34 @@ for proto in article content_service admin_service; do
     exit 1
   fi
 done
+# Only the headers the public ones include, directly or through another:
+# the gRPC stubs (*.grpc.pb.h, article's empty) were installed though
+# nothing included them.
+inc="$work/prefix/include"
+needed=$(
+  todo="content/client.h content/markdown.h" seen=""
+  while [ -n "$todo" ]; do
+    set -- $todo
+    h=$1
+    shift
+    todo="$*"
+    case " $seen " in *" $h "*) continue ;; esac
+    seen="$seen $h"
+    todo="$todo $(sed -n 's|^#include "\(content/[^"]*\)".*|\1|p' "$inc/$h")"
+  done
+  printf '%s\n' $seen | sort
+)
+installed=$(cd "$inc" && find content -name '*.h' | sort)
+if [ "$installed" != "$needed" ]; then
+  echo "installed headers differ from those client.h and markdown.h include" \
+    "(< installed, > included):" >&2
+  diff <(echo "$installed") <(echo "$needed") >&2 || true
+  exit 1
+fi
+if [ -e "$inc/content/v1/article.grpc.pb.h" ]; then
+  echo "include/content/v1/article.grpc.pb.h was installed" >&2
+  exit 1
+fi
 # The public headers must build as C++17 and as C++20; the C++20 build must
 # have used it (the compile command names it; C++17 is the compiler's
 # default, which CMake may leave unnamed).
