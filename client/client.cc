@@ -729,7 +729,8 @@ class GrpcClient final : public Client {
   // `timeout`. A write still waiting has not been sent; it goes with
   // wait_for_ready, so a connection lost before sending is waited out too.
   // A wait that the deadline ends stops a little before it, to ask gRPC
-  // why there is no connection (client/connect_check.h).
+  // why there is no connection (client/connect_check.h). CANCELLED
+  // (Destroyed) once the destructor has begun: the write is not sent.
   absl::Status AwaitConnection(absl::Time deadline) {
     const absl::Duration wait =
         absl::Seconds(std::clamp(options_.max_attempts, 1, 5));
@@ -740,8 +741,9 @@ class GrpcClient final : public Client {
             ? deadline - internal::ConnectCheckReserve(deadline - now)
             : now + wait;
     PokeChannel(/*always=*/true);
-    if (channel_->GetState(/*try_to_connect=*/true) != GRPC_CHANNEL_READY &&
-        !channel_->WaitForConnected(absl::ToChronoTime(until))) {
+    const bool connected = WaitForConnected(until);
+    if (closing_) return Destroyed();
+    if (!connected) {
       const std::string why =
           ConnectFailure(internal::ConnectCheckBudget(absl::Now(), deadline));
       if (deadline_first) {
@@ -764,6 +766,22 @@ class GrpcClient final : public Client {
           "deadline passed before the write was sent; it was not sent");
     }
     return absl::OkStatus();
+  }
+
+  // Whether the channel connected by `until`; false, within kClosingCheck,
+  // once the destructor has begun. gRPC's own wait cannot be cut short and
+  // kept the destructor waiting for up to 5 s (max_attempts), so it is
+  // waited in slices with a look at closing_ after each.
+  bool WaitForConnected(absl::Time until) {
+    for (;;) {
+      const grpc_connectivity_state state =
+          channel_->GetState(/*try_to_connect=*/true);
+      if (state == GRPC_CHANNEL_READY) return true;
+      const absl::Time now = absl::Now();
+      if (closing_ || now >= until) return false;
+      channel_->WaitForStateChange(
+          state, absl::ToChronoTime(std::min(until, now + kClosingCheck)));
+    }
   }
 
   // Why the channel has no connection, in gRPC's words ("failed to connect
@@ -818,6 +836,8 @@ class GrpcClient final : public Client {
   }
 
   static constexpr int64_t kPokeIntervalNanos = 500'000'000;  // 500 ms
+  // The most ~Client waits for a write waiting for a connection to see it.
+  static constexpr absl::Duration kClosingCheck = absl::Milliseconds(50);
   // The most a read's DEADLINE_EXCEEDED waits, past the deadline, for gRPC
   // to say why it had no connection; asked only where gRPC answers at once.
   static constexpr absl::Duration kReadConnectCheck = absl::Milliseconds(50);
@@ -831,7 +851,8 @@ class GrpcClient final : public Client {
   std::vector<WatchCanceller::State*> running_watches_
       ABSL_GUARDED_BY(running_mu_);
   // Set by the destructor (under running_mu_); read without it by a Watch
-  // pausing between reconnects, under its canceller's mutex instead.
+  // pausing between reconnects, under its canceller's mutex instead, and by
+  // a write waiting for a connection.
   std::atomic<bool> closing_{false};
   std::atomic<int64_t> last_poke_ns_{0};
   std::unique_ptr<Stub> stub_;

@@ -155,11 +155,11 @@ class Client {
       const ClientOptions& options);
 
   // Cancels the calls other threads have in progress on this Client (a
-  // Watch, an export, any call waiting for its reply): they return CANCELLED
-  // "the Client was destroyed while the call ran", and the destructor waits
-  // until they have. A write still waiting for a connection (ClientOptions::
-  // max_attempts) returns at the end of that wait. REQUIRES: no call starts
-  // once destruction begins, and none of this Client's callbacks destroys it.
+  // Watch, an export, a write still waiting for a connection, any call
+  // waiting for its reply): they return CANCELLED "the Client was destroyed
+  // while the call ran", and the destructor waits until they have.
+  // REQUIRES: no call starts once destruction begins, and none of this
+  // Client's callbacks destroys it.
   virtual ~Client() = default;
 
   // Each RPC's errors in full are in its comment in

@@ -467,6 +467,37 @@ TEST_F(SdkTest, DestroyingTheClientEndsItsWatchesCancelled) {
   EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
 }
 
+// Destroying a Client ends a write that is waiting for a connection (up to
+// max_attempts seconds, the server down) CANCELLED, unsent: the destructor
+// waited the wait out, and the write then returned UNAVAILABLE. The
+// listener closes every connection, as a server that is down refuses it,
+// and counts them: once one has come, the write is waiting, so the Client
+// is destroyed during the call, not before it.
+TEST(SdkDestroyTest, DestroyingTheClientEndsAWriteWaitingForAConnection) {
+  FakeListener server(FakeListener::kCloseConnections);
+  ClientOptions o;
+  o.target = server.address();
+  o.max_attempts = 5;  // a wait of 5 s
+  o.timeout = absl::Seconds(60);
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::unique_ptr<Client> client = *std::move(c);
+  Client* const shared = client.get();
+  std::promise<absl::Status> done;
+  std::thread writer([&] {
+    v1::CreateArticleRequest create;
+    create.set_article_id("waiting");
+    *create.mutable_article() = MakeArticle("Waiting", {}, k2025);
+    done.set_value(shared->CreateArticle(create).status());
+  });
+  EXPECT_TRUE(server.WaitForAttempts(1, 3000)) << "the write never dialled";
+  client.reset();
+  writer.join();
+  const absl::Status s = done.get_future().get();
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Client was destroyed"));
+}
+
 // An exception from on_event ends the stream and reaches the caller, and
 // the canceller stays usable: the attempt's context was left registered in
 // it, a destroyed context that a later Cancel would cancel.
