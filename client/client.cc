@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -269,6 +271,38 @@ void WatchCanceller::Cancel() {
   state_->cancelled_cv.notify_all();
 }
 
+// The callbacks running on this thread, innermost first, each with the
+// Client whose call runs it: ~Client from one of its own would wait forever
+// for that call, so it aborts instead (the REQUIRES in client.h). Per
+// thread rather than a list under the Client's mutex, so that an event or
+// an article costs no lock.
+class CallbackScope {
+ public:
+  CallbackScope(const Client* client, const char* name)
+      : client_(client), name_(name), outer_(innermost_) {
+    innermost_ = this;
+  }
+  ~CallbackScope() { innermost_ = outer_; }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+
+  // The name of a callback of `client` running on this thread, else null.
+  static const char* Running(const Client* client) {
+    for (const CallbackScope* s = innermost_; s != nullptr; s = s->outer_) {
+      if (s->client_ == client) return s->name_;
+    }
+    return nullptr;
+  }
+
+ private:
+  static thread_local const CallbackScope* innermost_;
+  const Client* const client_;
+  const char* const name_;  // "Watch on_event"
+  const CallbackScope* const outer_;
+};
+
+thread_local const CallbackScope* CallbackScope::innermost_ = nullptr;
+
 class GrpcClient final : public Client {
  public:
   GrpcClient(const ClientOptions& options,
@@ -282,6 +316,16 @@ class GrpcClient final : public Client {
   // return. A Watch would otherwise read on through the channel its stream
   // keeps alive, and reconnect through members destroyed.
   ~GrpcClient() override {
+    if (const char* callback = CallbackScope::Running(this)) {
+      std::fprintf(stderr,
+                   "content::Client destroyed from its own %s callback, "
+                   "which would wait forever for the call running it. "
+                   "REQUIRES: no callback of a Client destroys it "
+                   "(content/client.h); destroy it once the call has "
+                   "returned, or from another thread.\n",
+                   callback);
+      std::abort();
+    }
     std::unique_lock<std::mutex> lock(running_mu_);
     closing_ = true;
     for (grpc::ClientContext* ctx : running_ctxs_) ctx->TryCancel();
@@ -440,7 +484,8 @@ class GrpcClient final : public Client {
           request.set_after_sequence(after);
           if (lost) {
             lost = false;
-            if (hooks.on_resumed) hooks.on_resumed(after);
+            if (hooks.on_resumed)
+              RunCallback("Watch on_resumed", hooks.on_resumed, after);
           }
         }
       }
@@ -450,14 +495,17 @@ class GrpcClient final : public Client {
       while (reader->Read(&event)) {
         if (lost) {  // a server that sent no start: the event says it took
           lost = false;
-          if (hooks.on_resumed) hooks.on_resumed(request.after_sequence());
+          if (hooks.on_resumed) {
+            RunCallback("Watch on_resumed", hooks.on_resumed,
+                        request.after_sequence());
+          }
         }
         progressed = true;
         backoff = absl::Milliseconds(100);
         // Resume after this event on any reconnect.
         request.set_start_now(false);
         request.set_after_sequence(event.event().sequence());
-        if (!on_event(event)) {
+        if (!RunCallback("Watch on_event", on_event, event)) {
           stopped = true;
           ctx.TryCancel();
           break;
@@ -493,7 +541,10 @@ class GrpcClient final : public Client {
       }
       if (!lost) {
         lost = true;
-        if (hooks.on_lost) hooks.on_lost(FromGrpc(s), request.after_sequence());
+        if (hooks.on_lost) {
+          RunCallback("Watch on_lost", hooks.on_lost, FromGrpc(s),
+                      request.after_sequence());
+        }
       }
       // The pause ends early when the canceller is cancelled: a Cancel
       // during it used to wait for the pause (up to 2 s) to end.
@@ -534,7 +585,7 @@ class GrpcClient final : public Client {
       v1::ImportArticlesResponse response;
       while (stream->Read(&response)) {
         ++answered;
-        on_results(response);
+        RunCallback("ImportArticles on_results", on_results, response);
       }
     });
     // Batches are not checked as other requests are (CheckParsable): the
@@ -543,7 +594,7 @@ class GrpcClient final : public Client {
     v1::ImportArticlesRequest batch;
     while (true) {
       batch.Clear();
-      if (!next_batch(&batch)) break;
+      if (!RunCallback("ImportArticles next_batch", next_batch, &batch)) break;
       if (!stream->Write(batch)) break;  // the server ended the stream
       ++sent;
     }
@@ -594,7 +645,7 @@ class GrpcClient final : public Client {
     while (reader->Read(&batch)) {
       any = true;
       for (const v1::Article& a : batch.articles()) {
-        if (!on_article(a)) {
+        if (!RunCallback("ExportArticles on_article", on_article, a)) {
           ctx.TryCancel();
           reader->Finish();
           return absl::OkStatus();
@@ -650,6 +701,15 @@ class GrpcClient final : public Client {
     WatchCanceller::State* const watch_;
     bool started_ = false;
   };
+
+  // Calls the user's `callback` with `args`, known as `name` to the
+  // destructor's check (CallbackScope).
+  template <typename F, typename... Args>
+  auto RunCallback(const char* name, const F& callback, Args&&... args)
+      -> decltype(callback(std::forward<Args>(args)...)) {
+    const CallbackScope in(this, name);
+    return callback(std::forward<Args>(args)...);
+  }
 
   // What a call the destructor cancelled returns.
   static absl::Status Destroyed() {

@@ -158,8 +158,9 @@ class Client {
   // Watch, an export, a write still waiting for a connection, any call
   // waiting for its reply): they return CANCELLED "the Client was destroyed
   // while the call ran", and the destructor waits until they have.
-  // REQUIRES: no call starts once destruction begins, and none of this
-  // Client's callbacks destroys it.
+  // REQUIRES: no call starts once destruction begins, and no callback of a
+  // Client destroys it (the destructor would wait forever for the call
+  // running the callback): that aborts the program, saying so on stderr.
   virtual ~Client() = default;
 
   // Each RPC's errors in full are in its comment in

@@ -20,10 +20,12 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "client/connect_check.h"
 #include "content/client.h"
+#include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -496,6 +498,160 @@ TEST(SdkDestroyTest, DestroyingTheClientEndsAWriteWaitingForAConnection) {
   const absl::Status s = done.get_future().get();
   EXPECT_EQ(s.code(), absl::StatusCode::kCancelled) << s;
   EXPECT_THAT(std::string(s.message()), HasSubstr("Client was destroyed"));
+}
+
+// A ContentService in this process: each Watch gets one event and stays
+// open until the client goes, each export one article, each import batch
+// one result. The death tests' calls run in a child process, which a
+// contentd started there would outlive.
+class OneOfEachService final : public v1::ContentService::Service {
+ public:
+  grpc::Status WatchArticles(
+      grpc::ServerContext* ctx, const v1::WatchArticlesRequest*,
+      grpc::ServerWriter<v1::WatchArticlesResponse>* writer) override {
+    v1::WatchArticlesResponse event;
+    event.mutable_event()->set_sequence(1);
+    writer->Write(event);
+    while (!ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(10));
+    return grpc::Status::OK;
+  }
+  grpc::Status ImportArticles(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::ImportArticlesResponse,
+                               v1::ImportArticlesRequest>* stream) override {
+    v1::ImportArticlesRequest batch;
+    while (stream->Read(&batch)) {
+      v1::ImportArticlesResponse results;
+      results.add_results();
+      stream->Write(results);
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status ExportArticles(
+      grpc::ServerContext*, const v1::ExportArticlesRequest*,
+      grpc::ServerWriter<v1::ExportArticlesResponse>* writer) override {
+    v1::ExportArticlesResponse batch;
+    batch.add_articles()->set_name(ArticleName("one"));
+    writer->Write(batch);
+    return grpc::Status::OK;
+  }
+};
+
+// OneOfEachService on a loopback port while this lives, and a Client of it.
+class InProcessServer {
+ public:
+  InProcessServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+  }
+  // Cancels a Watch still open.
+  ~InProcessServer() {
+    if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
+  }
+  std::unique_ptr<Client> NewClient() const {
+    ClientOptions o;
+    o.target = "127.0.0.1:" + std::to_string(port_);
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *std::move(c) : nullptr;
+  }
+
+ private:
+  OneOfEachService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+// A Client destroyed from one of its own callbacks, which the call running
+// it would wait for forever (~Client waits for its calls), hung for good;
+// it now aborts, saying so, whichever callback and whichever thread: the
+// caller's (on_event, the hooks, next_batch, on_article) or the SDK's
+// (on_results).
+TEST(SdkDestroyDeathTest, DestroyedFromItsOwnCallbackAbortsSayingWhy) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        InProcessServer server;
+        std::unique_ptr<Client> client = server.NewClient();
+        (void)client->Watch(v1::WatchArticlesRequest(),
+                            [&](const v1::WatchArticlesResponse&) {
+                              client.reset();
+                              return false;
+                            });
+      },
+      "content::Client destroyed from its own Watch on_event callback, .*"
+      "REQUIRES: no callback of a Client destroys it");
+  EXPECT_DEATH(
+      {
+        FakeListener refusing(FakeListener::kCloseConnections);
+        ClientOptions o;
+        o.target = refusing.address();
+        std::unique_ptr<Client> client = *Client::Connect(o);
+        WatchHooks hooks;
+        hooks.on_lost = [&](const absl::Status&, int64_t) { client.reset(); };
+        (void)client->Watch(
+            v1::WatchArticlesRequest(),
+            [](const v1::WatchArticlesResponse&) { return true; }, nullptr,
+            hooks);
+      },
+      "destroyed from its own Watch on_lost callback");
+  EXPECT_DEATH(
+      {
+        InProcessServer server;
+        std::unique_ptr<Client> client = server.NewClient();
+        (void)client->ImportArticles(
+            [&](v1::ImportArticlesRequest*) {
+              client.reset();
+              return false;
+            },
+            [](const v1::ImportArticlesResponse&) {});
+      },
+      "destroyed from its own ImportArticles next_batch callback");
+  EXPECT_DEATH(
+      {
+        InProcessServer server;
+        std::unique_ptr<Client> client = server.NewClient();
+        bool sent = false;
+        (void)client->ImportArticles(
+            [&](v1::ImportArticlesRequest* batch) {
+              batch->add_articles()->set_title("one");
+              return !std::exchange(sent, true);
+            },
+            [&](const v1::ImportArticlesResponse&) { client.reset(); });
+      },
+      "destroyed from its own ImportArticles on_results callback");
+  EXPECT_DEATH(
+      {
+        InProcessServer server;
+        std::unique_ptr<Client> client = server.NewClient();
+        (void)client->ExportArticles({}, [&](const v1::Article&) {
+          client.reset();
+          return false;
+        });
+      },
+      "destroyed from its own ExportArticles on_article callback");
+}
+
+// A callback may destroy another Client: only its own would wait for it.
+TEST(SdkDestroyTest, ACallbackMayDestroyAnotherClient) {
+  InProcessServer server;
+  std::unique_ptr<Client> client = server.NewClient();
+  std::unique_ptr<Client> other = server.NewClient();
+  ASSERT_NE(client, nullptr);
+  ASSERT_NE(other, nullptr);
+  int articles = 0;
+  const absl::Status s = client->ExportArticles({}, [&](const v1::Article& a) {
+    EXPECT_EQ(a.name(), ArticleName("one"));
+    ++articles;
+    other.reset();
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(articles, 1);
+  EXPECT_EQ(other, nullptr);
 }
 
 // An exception from on_event ends the stream and reaches the caller, and
