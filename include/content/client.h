@@ -87,14 +87,17 @@ struct GetOptions {
 };
 
 // Lets another thread stop a running Client::Watch. Copies share one
-// state: cancelling any copy cancels them all. Thread-safe.
+// state: cancelling any copy cancels them all. One-shot, as
+// std::stop_source is: a cancelled canceller stays cancelled, and a Watch
+// given it (or a copy) afterwards returns OK at once, unstarted; a Watch
+// started after a Cancel needs a new WatchCanceller. Thread-safe.
 class WatchCanceller {
  public:
   WatchCanceller();
   ~WatchCanceller();
   // Makes Watch return OK as soon as possible: now, or when it starts; a
   // Watch pausing between reconnect attempts returns at once, without
-  // waiting for the pause to end.
+  // waiting for the pause to end. Cannot be undone.
   void Cancel();
 
  private:

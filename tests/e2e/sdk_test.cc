@@ -654,6 +654,29 @@ TEST(SdkDestroyTest, ACallbackMayDestroyAnotherClient) {
   EXPECT_EQ(other, nullptr);
 }
 
+// A cancelled WatchCanceller stays cancelled (as std::stop_source does): a
+// Watch given it, or a copy, afterwards returns OK at once, before it opens
+// a stream; a Watch started after the Cancel needs a new canceller.
+TEST_F(SdkTest, ACancelledCancellerStopsEveryLaterWatchAtOnce) {
+  Create("stopped", MakeArticle("Stopped", {"s"}, k2025));
+  WatchCanceller canceller;
+  canceller.Cancel();
+  WatchCanceller copy = canceller;
+  int events = 0;
+  const auto count = [&](const v1::WatchArticlesResponse&) {
+    ++events;
+    return false;  // ends a Watch that did start
+  };
+  EXPECT_TRUE(
+      client_->Watch(v1::WatchArticlesRequest(), count, &canceller).ok());
+  EXPECT_TRUE(client_->Watch(v1::WatchArticlesRequest(), count, &copy).ok());
+  EXPECT_EQ(events, 0);
+  // A new canceller starts uncancelled: this Watch gets the event.
+  WatchCanceller fresh;
+  EXPECT_TRUE(client_->Watch(v1::WatchArticlesRequest(), count, &fresh).ok());
+  EXPECT_EQ(events, 1);
+}
+
 // An exception from on_event ends the stream and reaches the caller, and
 // the canceller stays usable: the attempt's context was left registered in
 // it, a destroyed context that a later Cancel would cancel.
