@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -43,19 +44,29 @@ std::string FileNameFor(absl::string_view id) {
   return absl::StrCat(name, ".md");
 }
 
+// The failures of the file edit works on are local, as apply's input and
+// output are (LocalError: READ_FAILED, WRITE_FAILED), no gRPC code.
 absl::Status WriteText(const std::string& path, absl::string_view text) {
+  errno = 0;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   out.close();
-  if (!out) return absl::ErrnoToStatus(errno, absl::StrCat("writing ", path));
+  if (!out) {
+    return LocalFileError(kWriteFailed, "writing", path,
+                          errno != 0 ? errno : EIO);
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadText(const std::string& path) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::ErrnoToStatus(
-        errno, absl::StrCat("reading ", path, " after the editor closed"));
+    return LocalError(
+        kReadFailed,
+        absl::StrCat("reading ", path, " after the editor closed: ",
+                     std::strerror(errno != 0 ? errno : EIO)),
+        path);
   }
   return std::string(std::istreambuf_iterator<char>(in),
                      std::istreambuf_iterator<char>());
@@ -128,26 +139,42 @@ absl::Status RunEditor(const std::string& editor, const std::string& path) {
   }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGQUIT, &old_quit, nullptr);
+  // The editor is this side's, no server involved: a LocalError, no gRPC
+  // code, with the command and how it ended for a script.
+  std::map<std::string, std::string> metadata = {{"editor", editor}};
   if (spawned != 0) {
-    return absl::ErrnoToStatus(
-        spawned, absl::StrCat("editor `", editor, "`: cannot start /bin/sh"));
+    return LocalError(
+        kEditorFailed,
+        absl::StrCat("editor `", editor,
+                     "`: cannot start /bin/sh: ", std::strerror(spawned)),
+        metadata);
   }
   if (waited < 0) {
-    return absl::ErrnoToStatus(errno,
-                               absl::StrCat("editor `", editor, "`: waiting"));
+    return LocalError(kEditorFailed,
+                      absl::StrCat("editor `", editor,
+                                   "`: waiting for it: ", std::strerror(errno)),
+                      metadata);
   }
   if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) {
     return absl::OkStatus();
   }
-  return absl::AbortedError(absl::StrCat(
-      "editor `", editor, "` ",
-      WIFEXITED(wait_status)
-          ? absl::StrCat("exited with status ", WEXITSTATUS(wait_status))
-          : absl::StrCat("was killed by signal ", WTERMSIG(wait_status)),
-      WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 127
-          ? " (command not found)"
-          : "",
-      "; nothing was written"));
+  // The shell's 127: the command was not found.
+  const bool not_found =
+      WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 127;
+  if (WIFEXITED(wait_status)) {
+    metadata["exit_status"] = absl::StrCat(WEXITSTATUS(wait_status));
+  } else {
+    metadata["signal"] = absl::StrCat(WTERMSIG(wait_status));
+  }
+  return LocalError(
+      not_found ? kEditorNotFound : kEditorFailed,
+      absl::StrCat(
+          "editor `", editor, "` ",
+          WIFEXITED(wait_status)
+              ? absl::StrCat("exited with status ", WEXITSTATUS(wait_status))
+              : absl::StrCat("was killed by signal ", WTERMSIG(wait_status)),
+          not_found ? " (command not found)" : "", "; nothing was written"),
+      metadata);
 }
 
 int Edit(Client& client, const EditOptions& options, Format format) {
@@ -157,10 +184,12 @@ int Edit(Client& client, const EditOptions& options, Format format) {
   const std::string editor =
       options.editor.empty() ? EditorCommand() : options.editor;
   if (editor.empty()) {
-    PrintError(absl::FailedPreconditionError(
-                   "no editor: standard input is not a terminal, so vi "
-                   "cannot be used; set CONTENT_EDITOR, VISUAL or EDITOR to "
-                   "the command to run (the file's path is added to it)"),
+    PrintError(LocalError(kNoEditor,
+                          "no editor: standard input is not a terminal, so vi "
+                          "cannot be used; set CONTENT_EDITOR, VISUAL or "
+                          "EDITOR to the command to run (the file's path is "
+                          "added to it)",
+                          std::map<std::string, std::string>{}),
                options, format);
     return kExitFailure;
   }
@@ -190,10 +219,12 @@ int Edit(Client& client, const EditOptions& options, Format format) {
   std::string dir =
       absl::StrCat(tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp",
                    "/contentctl-edit-XXXXXX");
+  const std::string like = dir;  // mkdtemp may leave a name tried in `dir`
   if (mkdtemp(dir.data()) == nullptr) {
-    PrintError(absl::ErrnoToStatus(
-                   errno, absl::StrCat("cannot make a directory like ", dir)),
-               options, format);
+    const int err = errno;
+    PrintError(
+        LocalFileError(kWriteFailed, "creating a directory like", like, err),
+        options, format);
     return kExitFailure;
   }
   const std::string path = absl::StrCat(dir, "/", FileNameFor(id));
@@ -207,10 +238,18 @@ int Edit(Client& client, const EditOptions& options, Format format) {
   absl::StatusOr<std::string> edited = ReadText(path);
   const bool changed = edited.ok() && *edited != original;
   if (!ran.ok() || !edited.ok()) {
-    // What the editor saved before it failed may be work to keep.
-    if (!changed) RemoveEdit(dir);
+    // What the editor saved before it failed may be work to keep: its path
+    // is in the error's metadata too.
+    absl::Status error = ran.ok() ? edited.status() : ran;
+    if (changed) {
+      std::map<std::string, std::string> metadata = ErrorMetadata(error);
+      metadata["path"] = path;
+      error = LocalError(ErrorReason(error), error.message(), metadata);
+    } else {
+      RemoveEdit(dir);
+    }
     PrintError(
-        ran.ok() ? edited.status() : ran, options, format, changed ? path : "",
+        error, options, format, changed ? path : "",
         changed ? absl::StrCat("the file as saved is kept in ", path) : "");
     return kExitFailure;
   }

@@ -32,8 +32,10 @@ std::string EditorCommand();
 
 // Runs the shell command line `editor` with `path` added as one argument,
 // on this process's terminal, and waits for it; SIGINT and SIGQUIT go to
-// the editor only meanwhile. An error when it could not start or did not
-// exit with 0.
+// the editor only meanwhile. A LocalError (no gRPC code) when it could
+// not start or did not exit with 0: EDITOR_NOT_FOUND for the shell's exit
+// status 127, else EDITOR_FAILED, with metadata `editor` and `exit_status`
+// (or `signal` when it was killed).
 absl::Status RunEditor(const std::string& editor, const std::string& path);
 
 // Writes the head of the article (every state; the editor role) as
@@ -47,6 +49,10 @@ absl::Status RunEditor(const std::string& editor, const std::string& path);
 // it printed with the error. Prints `articles/x edited (revision N)`
 // (`unchanged` when the saved content is the head's), or the article
 // (-o json|yaml|markdown). Not for deleted articles (undelete first).
+// Failures on this side, no server involved, are LocalErrors with no gRPC
+// code (StatusText): no editor (NO_EDITOR), the editor's (RunEditor; with
+// metadata `path` when what it saved is kept), the file's (WRITE_FAILED,
+// READ_FAILED).
 //
 // Returns the exit code: 0 written, unchanged or cancelled; 1 otherwise.
 int Edit(Client& client, const EditOptions& options, Format format);

@@ -378,16 +378,23 @@ void AppendBytesField(int number, absl::string_view bytes, std::string* out) {
 
 absl::Status LocalError(absl::string_view reason, absl::string_view message,
                         absl::string_view path) {
+  return LocalError(reason, message, {{"path", std::string(path)}});
+}
+
+absl::Status LocalError(absl::string_view reason, absl::string_view message,
+                        const std::map<std::string, std::string>& metadata) {
   // google.rpc.ErrorInfo as contentd sends it: reason (1), domain (2),
-  // metadata (3, an entry of key 1 and value 2). The code is none a
+  // metadata (3, an entry of key 1 and value 2 each). The code is none a
   // server gives for a local fault, and StatusText leaves it out.
   std::string info;
   AppendBytesField(1, reason, &info);
   AppendBytesField(2, kLocalDomain, &info);
-  std::string entry;
-  AppendBytesField(1, "path", &entry);
-  AppendBytesField(2, path, &entry);
-  AppendBytesField(3, entry, &info);
+  for (const auto& [key, value] : metadata) {
+    std::string entry;
+    AppendBytesField(1, key, &entry);
+    AppendBytesField(2, value, &entry);
+    AppendBytesField(3, entry, &info);
+  }
   absl::Status status(absl::StatusCode::kUnknown, message);
   status.SetPayload(kErrorInfoUrl, absl::Cord(info));
   return status;

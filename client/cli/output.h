@@ -2,6 +2,7 @@
 #ifndef CONTENT_CLIENT_CLI_OUTPUT_H_
 #define CONTENT_CLIENT_CLI_OUTPUT_H_
 
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -30,11 +31,16 @@ inline constexpr char kErrorDomain[] = "contentd.v1";
 inline constexpr char kLocalDomain[] = "contentctl";
 
 // Reasons of LocalError: a file, directory or standard input that could not
-// be read; output that could not be written; a directory `apply -f` was
-// given that holds no `*.md` file.
+// be read; output (or edit's file) that could not be written; a directory
+// `apply -f` was given that holds no `*.md` file; no editor for `edit` to
+// run; an editor the shell did not find (exit status 127); an editor that
+// could not be started, exited non-zero or was killed.
 inline constexpr char kReadFailed[] = "READ_FAILED";
 inline constexpr char kWriteFailed[] = "WRITE_FAILED";
 inline constexpr char kNoMarkdownFiles[] = "NO_MARKDOWN_FILES";
+inline constexpr char kNoEditor[] = "NO_EDITOR";
+inline constexpr char kEditorNotFound[] = "EDITOR_NOT_FOUND";
+inline constexpr char kEditorFailed[] = "EDITOR_FAILED";
 
 // A failure on this side, the server not to blame: `message` (`reading
 // nope.md: No such file or directory`) with an ErrorInfo of `reason`,
@@ -43,6 +49,11 @@ inline constexpr char kNoMarkdownFiles[] = "NO_MARKDOWN_FILES";
 // gives the message alone, with no code, and ErrorStruct a "code" of "".
 absl::Status LocalError(absl::string_view reason, absl::string_view message,
                         absl::string_view path);
+
+// LocalError with `metadata` as the ErrorInfo's metadata (none for an
+// empty map): `{"editor": "false", "exit_status": "1"}`.
+absl::Status LocalError(absl::string_view reason, absl::string_view message,
+                        const std::map<std::string, std::string>& metadata);
 
 // LocalError of `reason` saying `ACTION PATH: ` and the OS's words for
 // errno `err` (`reading nope.md: No such file or directory`).

@@ -5,6 +5,7 @@
 // unchanged.
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -1097,8 +1098,149 @@ TEST_F(CliEditTest, CancelledOrFailedEditsWriteNothing) {
       "deepseek-brokers"};
   r = RunCommand(argv, "", {"CONTENT_EDITOR=", "VISUAL=", "EDITOR="});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: no editor"));
+  EXPECT_THAT(r.err, StartsWith("Error: no editor: "));
   EXPECT_THAT(r.err, HasSubstr("set CONTENT_EDITOR, VISUAL or EDITOR"));
+}
+
+// What fails on this side of an edit, the editor or its file, is no
+// server's error: it said FAILED_PRECONDITION (no editor), ABORTED (the
+// editor failed) or the OS's code as a gRPC one (the file). Each is now
+// said as apply's local failures are: no code, domain contentctl, a reason,
+// and metadata naming the editor, how it ended and the file kept.
+TEST_F(CliEditTest, EditorAndFileFailuresAreLocalErrors) {
+  ASSERT_TRUE(ApplySampleTwice());
+  // contentctl edit deepseek-brokers with $EDITOR set to `editor`.
+  const auto edit_with = [&](const std::string& editor,
+                             std::vector<std::string> args,
+                             const std::string& tmpdir = "") {
+    fs::create_directories(tmp_);
+    std::vector<std::string> argv = {
+        ContentctlBinary(), "--server", server_->address(),
+        "--token",          kEditor,    "edit",
+        "deepseek-brokers"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, "",
+                      {"CONTENT_EDITOR=", "VISUAL=", "EDITOR=" + editor,
+                       "TMPDIR=" + (tmpdir.empty() ? tmp_ : tmpdir)});
+  };
+  using Fields = google::protobuf::Map<std::string, google::protobuf::Value>;
+  // The -o json error on the last line of stderr (the shell may say why
+  // before it), as a local one: no code, contentctl's domain.
+  const auto local_error = [](const CommandResult& r) {
+    const std::vector<std::string> lines = Lines(r.err);
+    Fields e;
+    if (lines.empty()) {
+      ADD_FAILURE() << "no error";
+      return e;
+    }
+    e = ParseJson<google::protobuf::Struct>(lines.back()).fields();
+    EXPECT_EQ(e["code"].string_value(), "") << r.err;
+    EXPECT_EQ(e["domain"].string_value(), "contentctl") << r.err;
+    return e;
+  };
+  const auto metadata = [](Fields& e) {
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : e["metadata"].struct_value().fields())
+      out[k] = v.string_value();
+    return out;
+  };
+
+  CommandResult r = edit_with("false", {});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(
+      r.err,
+      "Error: editor `false` exited with status 1; nothing was written\n");
+  r = edit_with("false", {"-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  Fields e = local_error(r);
+  EXPECT_EQ(e["reason"].string_value(), "EDITOR_FAILED");
+  EXPECT_EQ(e["message"].string_value(),
+            "editor `false` exited with status 1; nothing was written");
+  EXPECT_EQ(metadata(e), (std::map<std::string, std::string>{
+                             {"editor", "false"}, {"exit_status", "1"}}));
+  EXPECT_THAT(Left(), ::testing::IsEmpty());
+
+  // Not found by the shell, which says so first.
+  r = edit_with("/nonexistent", {});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, ::testing::EndsWith(
+                         "\nError: editor `/nonexistent` exited with status "
+                         "127 (command not found); nothing was written\n"));
+  r = edit_with("/nonexistent", {"-o", "json"});
+  e = local_error(r);
+  EXPECT_EQ(e["reason"].string_value(), "EDITOR_NOT_FOUND");
+  EXPECT_EQ(metadata(e),
+            (std::map<std::string, std::string>{{"editor", "/nonexistent"},
+                                                {"exit_status", "127"}}));
+
+  // Killed, after saving a change: the file is kept, its path in the
+  // metadata too. (The shell that runs the editor kills itself: "$1" is
+  // the file, the path added after the command is a comment.)
+  const std::string killed =
+      "sed -i 's/^title: .*/title: \"Half\"/' \"$1\"; kill -9 $$ #";
+  r = edit_with(killed, {"-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = local_error(r);
+  EXPECT_EQ(e["reason"].string_value(), "EDITOR_FAILED");
+  EXPECT_EQ(
+      e["message"].string_value(),
+      "editor `" + killed + "` was killed by signal 9; nothing was written");
+  ASSERT_EQ(Left().size(), 1u);
+  const std::string kept = Left()[0];
+  EXPECT_EQ(e["file"].string_value(), kept);
+  EXPECT_EQ(metadata(e),
+            (std::map<std::string, std::string>{
+                {"editor", killed}, {"path", kept}, {"signal", "9"}}));
+  EXPECT_EQ(GetJsonArticle("deepseek-brokers").revision(), 2);
+  fs::remove_all(tmp_);
+
+  // The file gone when the editor closed.
+  const std::string remover = Write("remover.sh", "#!/bin/sh\nrm \"$1\"\n");
+  fs::permissions(remover, fs::perms::owner_all);
+  r = edit_with(remover, {});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err,
+              StartsWith("Error: reading " + tmp_ + "/contentctl-edit-"));
+  EXPECT_THAT(r.err, ::testing::EndsWith(
+                         "/deepseek-brokers.md after the editor closed: No "
+                         "such file or directory\n"));
+  r = edit_with(remover, {"-o", "json"});
+  e = local_error(r);
+  EXPECT_EQ(e["reason"].string_value(), "READ_FAILED");
+  EXPECT_THAT(metadata(e)["path"], StartsWith(tmp_ + "/contentctl-edit-"));
+
+  // No directory to make the file in.
+  const std::string nowhere = dir_.path() + "/no-such-tmp";
+  r = edit_with("true", {}, nowhere);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: creating a directory like " + nowhere +
+                       "/contentctl-edit-XXXXXX: No such file or directory\n");
+  r = edit_with("true", {"-o", "json"}, nowhere);
+  e = local_error(r);
+  EXPECT_EQ(e["reason"].string_value(), "WRITE_FAILED");
+  EXPECT_EQ(metadata(e)["path"], nowhere + "/contentctl-edit-XXXXXX");
+
+  // No editor at all.
+  std::vector<std::string> argv = {
+      ContentctlBinary(), "--server", server_->address(),
+      "--token",          kEditor,    "edit",
+      "deepseek-brokers", "-o",       "json"};
+  r = RunCommand(argv, "", {"CONTENT_EDITOR=", "VISUAL=", "EDITOR="});
+  EXPECT_EQ(r.exit_code, 1);
+  e = local_error(r);
+  EXPECT_EQ(e["reason"].string_value(), "NO_EDITOR");
+  EXPECT_THAT(e["message"].string_value(), StartsWith("no editor: "));
+  EXPECT_TRUE(metadata(e).empty());
+
+  // The server's refusals keep their codes.
+  r = edit_with(
+      "sed -i 's/^date: .*/date: 2025-01-01/; s/^title: .*/title: "
+      "\"\"/'",
+      {"-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = ParseJson<google::protobuf::Struct>(Lines(r.err).back()).fields();
+  EXPECT_EQ(e["code"].string_value(), "INVALID_ARGUMENT") << r.err;
+  fs::remove_all(tmp_);
 }
 
 // A change made while the editor was open is not overwritten: the edit is
