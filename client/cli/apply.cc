@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -119,11 +120,26 @@ std::string Label(const std::string& file) {
 // unread (1 GB on stdin took 2 GB of memory before it failed).
 constexpr size_t kMaxFileBytes = size_t{16} << 20;
 
-absl::Status FileTooLarge() {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "more than 16 MiB (", kMaxFileBytes,
-      " bytes), the most contentd takes in one request; an article may hold "
-      "limits.max_article_bytes (1 MiB by default)"));
+// `path` (kStdin for standard input) holds more than kMaxFileBytes: a
+// local failure naming it and the limit (LocalError, FILE_TOO_LARGE, no
+// gRPC code), with its size where it is known (a regular file's; a pipe
+// is read only to one byte past the limit), -1 otherwise.
+absl::Status FileTooLarge(const std::string& path, int64_t size) {
+  const bool from_stdin = path == kStdin;
+  std::map<std::string, std::string> metadata = {
+      {"path", from_stdin ? "stdin" : path},
+      {"limit_bytes", absl::StrCat(kMaxFileBytes)}};
+  if (size >= 0) metadata["size_bytes"] = absl::StrCat(size);
+  return LocalError(
+      kFileTooLarge,
+      absl::StrCat(from_stdin ? "stdin" : path,
+                   size >= 0 ? absl::StrCat(" is ", size, " bytes,")
+                             : std::string(" holds"),
+                   " more than 16 MiB (", kMaxFileBytes,
+                   " bytes), the most contentd takes in one request; an "
+                   "article may hold limits.max_article_bytes (1 MiB by "
+                   "default)"),
+      metadata);
 }
 
 // A file, directory or standard input that could not be read, errno
@@ -152,10 +168,10 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
     // Standard input may start part-way (`(read x; contentctl ...) < f`).
     const off_t at = lseek(fileno(f), 0, SEEK_CUR);
-    if (st.st_size - std::max<off_t>(at, 0) >
-        static_cast<off_t>(kMaxFileBytes)) {
+    const off_t size = st.st_size - std::max<off_t>(at, 0);
+    if (size > static_cast<off_t>(kMaxFileBytes)) {
       done();
-      return FileTooLarge();
+      return FileTooLarge(path, size);
     }
   }
   std::string text;
@@ -171,7 +187,7 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   const int err = errno;
   done();
   if (failed) return ReadFailed(path, err != 0 ? err : EIO);
-  if (text.size() > kMaxFileBytes) return FileTooLarge();
+  if (text.size() > kMaxFileBytes) return FileTooLarge(path, -1);
   return text;
 }
 

@@ -32,12 +32,14 @@ inline constexpr char kLocalDomain[] = "contentctl";
 
 // Reasons of LocalError: a file, directory or standard input that could not
 // be read; output (or edit's file) that could not be written; a directory
-// `apply -f` was given that holds no `*.md` file; no editor for `edit` to
+// `apply -f` was given that holds no `*.md` file; a file or standard input
+// over the 16 MiB contentd takes in one request; no editor for `edit` to
 // run; an editor the shell did not find (exit status 127); an editor that
 // could not be started, exited non-zero or was killed.
 inline constexpr char kReadFailed[] = "READ_FAILED";
 inline constexpr char kWriteFailed[] = "WRITE_FAILED";
 inline constexpr char kNoMarkdownFiles[] = "NO_MARKDOWN_FILES";
+inline constexpr char kFileTooLarge[] = "FILE_TOO_LARGE";
 inline constexpr char kNoEditor[] = "NO_EDITOR";
 inline constexpr char kEditorNotFound[] = "EDITOR_NOT_FOUND";
 inline constexpr char kEditorFailed[] = "EDITOR_FAILED";

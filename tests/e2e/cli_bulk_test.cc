@@ -13,6 +13,7 @@
 
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/support/ctl.h"
@@ -26,6 +27,8 @@ using ::content::testing::BackgroundCommand;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::Ctl;
+using ::content::testing::Lines;
+using ::content::testing::ParseJson;
 using ::content::testing::ReadFile;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
@@ -230,26 +233,43 @@ TEST(CliBulkTest, ApplyOfManyLargeFilesStaysUnderTheMessageLimit) {
 // apply read a file or standard input whole before the size check (1 GB
 // on stdin took 2 GB of memory): a regular file over 16 MiB, the most
 // contentd takes in one request, is refused by its size unread, a pipe once
-// one byte past it is read; the error names the file and the limit.
+// one byte past it is read; the error names the file and the limit. It is
+// a local failure (FILE_TOO_LARGE, no gRPC code), as a file that cannot be
+// read is: it said `INVALID_ARGUMENT: more than 16 MiB ...`, a code
+// contentd gives.
 TEST(CliBulkTest, ApplyRefusesAFileOverTheLimitUnread) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
   ASSERT_NE(server, nullptr);
   constexpr size_t kLimit = size_t{16} << 20;
   const std::string kError =
-      ": error: INVALID_ARGUMENT: more than 16 MiB (16777216 bytes), the most "
-      "contentd takes in one request";
+      " more than 16 MiB (16777216 bytes), the most contentd takes in one "
+      "request; an article may hold limits.max_article_bytes (1 MiB by "
+      "default)\n";
 
   const std::string big = dir.path() + "/big.md";
   WriteFile(big, "");
   fs::resize_file(big, kLimit + 1);  // sparse
   CommandResult r = Ctl(*server, {"apply", "-f", big});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr(big + kError));
+  EXPECT_EQ(r.err, big + ": error: " + big + " is 16777217 bytes," + kError);
   EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 0 unchanged, 1 failed"));
   r = Ctl(*server, {"apply", "-f", big, "--expected-revision", "1"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr(big + kError));
+  EXPECT_THAT(r.err, HasSubstr(big + " is 16777217 bytes," + kError));
+  r = Ctl(*server, {"apply", "-f", big, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::vector<std::string> lines = Lines(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;  // the file's error, the summary
+  const auto e = ParseJson<google::protobuf::Struct>(lines[0]).fields();
+  EXPECT_EQ(e.at("code").string_value(), "");
+  EXPECT_EQ(e.at("domain").string_value(), "contentctl");
+  EXPECT_EQ(e.at("reason").string_value(), "FILE_TOO_LARGE");
+  EXPECT_EQ(e.at("file").string_value(), big);
+  const auto& metadata = e.at("metadata").struct_value().fields();
+  EXPECT_EQ(metadata.at("path").string_value(), big);
+  EXPECT_EQ(metadata.at("size_bytes").string_value(), "16777217");
+  EXPECT_EQ(metadata.at("limit_bytes").string_value(), "16777216");
 
   // Standard input from a pipe: 64 MiB offered, the limit and a byte read.
   r = RunCommand({"/bin/sh", "-c",
@@ -257,13 +277,13 @@ TEST(CliBulkTest, ApplyRefusesAFileOverTheLimitUnread) {
                   "-f - --id big",
                   ContentctlBinary(), server->address()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("<stdin>" + kError));
+  EXPECT_EQ(r.err, "<stdin>: error: stdin holds" + kError);
   // Standard input from a file (the harness's stdin is one).
   r = RunCommand({ContentctlBinary(), "--server", server->address(), "apply",
                   "-f", "-", "--id", "big"},
                  std::string(kLimit + 1, 'x'));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("<stdin>" + kError));
+  EXPECT_EQ(r.err, "<stdin>: error: stdin is 16777217 bytes," + kError);
 
   // A file of exactly the limit is read, and fails on what it holds (an
   // article over one request's framing), not on its size.
