@@ -1558,15 +1558,16 @@ int RunVersion(Format format) {
 // out does instead. Page sizes take 0 (the server's default; more than the
 // server's max gets the max). Revisions start at 1: the API reads 0 as
 // "none" (no precondition, the head, the default of diff), so a 0 given on
-// purpose must not reach it.
+// purpose must not reach it. `max` is a bound the API fixes (--facet-limit's
+// 100); one a server configures (its max page size) is left to it.
 template <typename T>
 CLI::Option* AddInt(CLI::App* verb, const std::string& name, T& value,
                     const std::string& help, std::common_type_t<T> min,
-                    const std::string& note = "") {
+                    const std::string& note = "",
+                    std::common_type_t<T> max = std::numeric_limits<T>::max()) {
   static_assert(std::is_integral_v<T>);
   return verb->add_option(name, value, help)
-      ->transform(
-          internal::DecimalInt<T>(min, std::numeric_limits<T>::max(), note));
+      ->transform(internal::DecimalInt<T>(min, max, note));
 }
 
 // The first flag or argument given on `app` or the verbs parsed under it
@@ -2232,8 +2233,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       ->delimiter(',')
       ->check(CLI::IsMember({"tags", "categories", "lang"}))
       ->allow_extra_args(false);
+  // QueryArticlesRequest.facet_limit: 0 means 10, at most 100, fixed by the
+  // API (no server configures it), so checked here as a usage error.
   AddInt(query_cmd, "--facet-limit", query.facet_limit,
-         "Values per facet (default 10)", 0);
+         "Values per facet (0: the default, 10; at most 100)", 0, "", 100);
   query_cmd->add_flag("--all", query.all,
                       "Also drafts, scheduled, expired and archived articles "
                       "(editor role)");

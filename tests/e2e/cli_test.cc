@@ -1851,7 +1851,7 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
         << ::testing::PrintToString(args);
     // Revisions start at 1 (RevisionZeroIsUsageErrorNotNoPrecondition).
     EXPECT_THAT(r.err, HasSubstr(args[args.size() - 2] == "--facet-limit"
-                                     ? "must not be negative"
+                                     ? "not in range 0 to 100, got -1"
                                      : "must be at least 1, got -1"))
         << ::testing::PrintToString(args);
   }
@@ -1859,6 +1859,17 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--revision"));
   EXPECT_FALSE(fs::exists(files_.path() + "/out"));
+  // --facet-limit's 100 is the API's, no server's to configure (unlike
+  // the page size's max, which --limit leaves to the server): it was
+  // refused only by contentd, `INVALID_ARGUMENT: facet_limit: must be
+  // between 0 and 100, got 101`, exit 1.
+  r = Ctl({"query", "--facets", "tags", "--facet-limit", "101"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "--facet-limit: not in range 0 to 100, got 101\nRun `contentctl "
+            "query --help` for more information.\n");
+  EXPECT_EQ(
+      Ctl({"query", "--facets", "tags", "--facet-limit", "100"}).exit_code, 0);
 
   // A --ca that is not PEM names the flag instead of failing every call.
   const std::string not_pem = Write("not.pem", "hello\n");
