@@ -37,6 +37,7 @@
 #include "common/progress_line.h"
 #include "common/terminal_progress.h"
 #include "common/tls_pem.h"
+#include "common/usage_error.h"
 #include "httplib.h"
 #include "server/config.h"
 #include "server/error_details.h"
@@ -662,15 +663,25 @@ int main(int argc, char** argv) {
                  "file whenever the time is needed; real time while the file "
                  "is missing or unreadable")
       ->group("");
+  // A usage error is said as contentctl says one: a line naming the flag
+  // and the rule, then `Run `contentd --help` for more information.`
+  // (common/usage_error.h), where CLI11 said "Run with --help ...". Exit 2
+  // like the flags and keys checked below (CLI11's own codes are 100 and
+  // up).
+  const auto usage = [](const std::string& message) {
+    std::cerr << message << "\n"
+              << content::internal::UsageHint("contentd") << "\n";
+    return 2;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // --help is a ParseError too (exit code 0): it prints the help.
+    if (e.get_exit_code() == 0) return app.exit(e);
     // An unknown flag is said as contentctl says it, `unknown flag
     // "--data-dri" (did you mean "--data-dir"?)`, before any other error:
-    // CLI11 said only that arguments "were not expected". So is an
-    // argument, which contentd takes none of.
+    // CLI11 said only that arguments "were not expected".
     const std::vector<std::string> rest = app.remaining();
-    std::string message;
     for (const std::string& arg : rest) {
       if (!content::internal::LooksLikeFlag(arg)) continue;
       const std::string flag = arg.substr(0, arg.find('='));
@@ -680,22 +691,30 @@ int main(int argc, char** argv) {
         for (const std::string& l : o->get_lnames()) flags.push_back("--" + l);
         for (const std::string& n : o->get_snames()) flags.push_back("-" + n);
       }
-      message = content::internal::UnknownFlagMessage(
-          flag, content::internal::NearestNames(flag, flags));
-      break;
+      return usage(content::internal::UnknownFlagMessage(
+          flag, content::internal::NearestNames(flag, flags)));
     }
-    if (message.empty() && !rest.empty() &&
-        dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
-      message = absl::StrCat("unexpected argument \"", rest.front(),
-                             "\": contentd takes flags only");
+    // `--data-dir --max-tags 5`: CLI11 took --max-tags as the directory and
+    // refused the 5.
+    if (std::string flag,
+        bad = content::internal::FlagWithoutValue(app, argc, argv, &flag);
+        !bad.empty()) {
+      return usage(bad);
     }
-    if (!message.empty()) {
-      std::cerr << message << "\nRun with --help for more information.\n";
-      return 2;
+    // An argument, which contentd takes none of, is named alone.
+    if (!rest.empty() && dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      return usage(absl::StrCat("unexpected argument \"", rest.front(),
+                                "\": contentd takes flags only"));
     }
-    // --help is 0. A flag CLI11 refuses is a usage error, exit 2 like the
-    // flags and keys checked below (CLI11's own codes are 100 and up).
-    return app.exit(e) == 0 ? 0 : 2;
+    // CLI11's line names the flag: `--max-tags: not in range 1 to
+    // 2147483647, got 0`, `--durability: nope not in {sync,async}`.
+    return usage(e.what());
+  }
+  // `--data-dir --no-auth` parsed, serving a directory named `--no-auth`.
+  if (std::string flag,
+      bad = content::internal::FlagWithoutValue(app, argc, argv, &flag);
+      !bad.empty()) {
+    return usage(bad);
   }
   // An empty value given on purpose would be taken as not given and fall
   // back to the config or default (`--data-dir "$UNSET"` served ./data).

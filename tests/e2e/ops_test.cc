@@ -2583,8 +2583,55 @@ TEST(StartupTest, UnknownFlagsAreNamedWithTheFlagMeant) {
     SCOPED_TRACE(c.error);
     EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
     EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_EQ(r.err, c.error + "\nRun with --help for more information.\n");
+    EXPECT_EQ(r.err,
+              c.error + "\nRun `contentd --help` for more information.\n");
     EXPECT_FALSE(std::filesystem::exists(data));
+  }
+}
+
+// Every usage error of contentd reads as contentctl's do: the line naming
+// the flag and the rule, then `Run `contentd --help` ...` (CLI11 said "Run
+// with --help ..."). A flag followed by another flag in place of its value
+// is named as contentctl names it: CLI11 took `--max-tags` as the data
+// directory and then refused the 5, and served a directory named
+// `--no-auth`. Exit 2, nothing created.
+TEST(StartupTest, UsageErrorsReadAsContentctlsDo) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";  // never made
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"--data-dir", data, "--max-tags", "abc"},
+       "--max-tags: not a decimal integer: \"abc\""},
+      {{"--data-dir", data, "--max-tags", "0"},
+       "--max-tags: not in range 1 to 2147483647, got 0"},
+      {{"--data-dir", data, "--max-tags"},
+       "--max-tags: 1 required INT missing"},
+      {{"--data-dir", data, "--durability", "nope"},
+       "--durability: nope not in {sync,async}"},
+      {{"--listen", "127.0.0.1:0", "--data-dir", "--max-tags", "5"},
+       "--data-dir: needs a value, and \"--max-tags\" after it is a flag (to "
+       "give a value that starts with -, write --data-dir=--max-tags)"},
+      {{"--listen", "127.0.0.1:0", "--data-dir", "--no-auth"},
+       "--data-dir: needs a value, and \"--no-auth\" after it is a flag (to "
+       "give a value that starts with -, write --data-dir=--no-auth)"},
+  };
+  for (const Case& c : cases) {
+    // In the test's directory, where a data directory named `--no-auth`
+    // would be made.
+    std::vector<std::string> argv = {"/bin/sh", "-c",
+                                     "cd \"$0\" && exec \"$@\"", dir.path(),
+                                     ContentdBinary()};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+    SCOPED_TRACE(c.error);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(r.err,
+              c.error + "\nRun `contentd --help` for more information.\n");
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
   }
 }
 
