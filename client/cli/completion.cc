@@ -153,8 +153,9 @@ _contentctl_value() {
 
 # The $1 (tags or categories) of the server starting with $3 for
 # contentctl $2, with the flags in the rest that say which server and how
-# to reach it; nothing when it cannot say within a second. One a line,
-# quoted for the command line.
+# to reach it; nothing when it cannot say within 2 s (or
+# $CONTENT_COMPLETION_TIMEOUT, e.g. 5s). One a line, quoted for the command
+# line.
 _contentctl_names() {
   local kind="$1" self="$2" prefix="$3" w
   local -a names=()

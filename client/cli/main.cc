@@ -783,8 +783,14 @@ int RunTerms(Session& s, const TermsFlags& f, bool categories) {
                                          response->next_page_token()));
 }
 
-// How long completing a value may wait for the server.
-constexpr absl::Duration kCompletionDeadline = absl::Seconds(1);
+// How long completing a value may wait for the server, process start and
+// connection included, unless CONTENT_COMPLETION_TIMEOUT says otherwise.
+// A key press is kept waiting that long at most; a second was too short for
+// a loaded host (contentctl's start alone took most of it), which then
+// completed nothing.
+constexpr absl::Duration kCompletionDeadline = absl::Seconds(2);
+// Overrides kCompletionDeadline: a duration as --timeout takes (`inf`).
+constexpr char kCompletionTimeoutEnv[] = "CONTENT_COMPLETION_TIMEOUT";
 // Candidates asked for: the server's max page size by default.
 constexpr int kCompletionNames = 1000;
 
@@ -2505,8 +2511,18 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   absl::ParseDuration(g.timeout, &options.timeout);  // checked by kDuration
   if (complete_cmd->parsed()) {
     // A key press waits for no slow or missing server: one try, briefly,
-    // and silence on any error (main prints no usage error either).
+    // and silence on any error (main prints no usage error either). A bad
+    // CONTENT_COMPLETION_TIMEOUT is said on stderr, which the script drops:
+    // seen when `__complete` is run by hand to find why nothing completes.
     options.timeout = kCompletionDeadline;
+    if (const char* env = std::getenv(kCompletionTimeoutEnv); env != nullptr) {
+      std::string text = env;
+      if (std::string bad = kDuration(text); !bad.empty()) {
+        std::cerr << kCompletionTimeoutEnv << ": " << bad << "\n";
+        return kExitUsage;
+      }
+      absl::ParseDuration(text, &options.timeout);
+    }
     options.max_attempts = 1;
     absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
     return client.ok()

@@ -2,6 +2,7 @@
 // asked to complete command lines as bash asks (COMP_WORDS, COMP_CWORD),
 // with what it offers compared to contentctl's own verbs and flags, and to
 // the tags and categories of a real contentd.
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -40,6 +42,10 @@ using ::testing::Not;
 using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 
+// A completion's wait for the server, long enough for any machine the
+// tests run on.
+constexpr char kPatient[] = "CONTENT_COMPLETION_TIMEOUT=60s";
+
 class CliCompletionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -65,9 +71,17 @@ class CliCompletionTest : public ::testing::Test {
   // What the completion offers for `words`, the last being the word under
   // the cursor, run in the test's directory with the environment entries
   // `env` (NAME=VALUE) added: one entry per COMPREPLY word. Nothing may
-  // reach stderr.
+  // reach stderr. The server gets a minute to answer (kPatient) unless
+  // `env` sets the wait: these tests are about which candidates come, and a
+  // loaded machine took more than the default wait to start contentctl,
+  // connect and ask (12-05).
   std::vector<std::string> Complete(const std::vector<std::string>& words,
-                                    const std::vector<std::string>& env = {}) {
+                                    std::vector<std::string> env = {}) {
+    if (std::none_of(env.begin(), env.end(), [](const std::string& e) {
+          return absl::StartsWith(e, "CONTENT_COMPLETION_TIMEOUT=");
+        })) {
+      env.push_back(kPatient);
+    }
     std::string array;
     for (const std::string& w : words) absl::StrAppend(&array, "'", w, "' ");
     const std::string driver = absl::StrCat(
@@ -270,7 +284,8 @@ TEST_F(CliCompletionTest, CategoriesAndPrefixesComeFromTheServer) {
 
   CommandResult r =
       RunCommand({ContentctlBinary(), "--server", server->address(),
-                  "__complete", "categories", "tech"});
+                  "__complete", "categories", "tech"},
+                 "", {kPatient});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "tech\ntech news\n");
 
@@ -286,6 +301,38 @@ TEST_F(CliCompletionTest, CategoriesAndPrefixesComeFromTheServer) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "");
+}
+
+// CONTENT_COMPLETION_TIMEOUT sets the wait for the server (`inf`: none);
+// a value that is no positive duration fails the call, exit 2, said on
+// stderr (which the script drops: no candidates, nothing on the terminal).
+TEST_F(CliCompletionTest, TheWaitForTheServerComesFromTheEnvironment) {
+  std::unique_ptr<ServerProcess> server =
+      ServerProcess::Start(dir_.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  Apply(*server, "a", "tags: [ai]");
+  const std::vector<std::string> complete = {
+      ContentctlBinary(), "--server", server->address(),
+      "__complete",       "tags",     "a"};
+  CommandResult r =
+      RunCommand(complete, "", {"CONTENT_COMPLETION_TIMEOUT=inf"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ai\n");
+  for (const char* bad : {"soon", "0", "-1s"}) {
+    SCOPED_TRACE(bad);
+    r = RunCommand(complete, "",
+                   {absl::StrCat("CONTENT_COMPLETION_TIMEOUT=", bad)});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_THAT(r.err, StartsWith("CONTENT_COMPLETION_TIMEOUT: "));
+  }
+  EXPECT_THAT(r.err, HasSubstr("must be more than 0"));
+  // In the shell: no candidates, and nothing on the terminal.
+  EXPECT_THAT(
+      Complete({"contentctl", "query", "--tag", "a"},
+               {PathWithContentctl(), "CONTENT_SERVER=" + server->address(),
+                "CONTENT_COMPLETION_TIMEOUT=soon"}),
+      IsEmpty());
 }
 
 TEST_F(CliCompletionTest, ZshLoadsTheBashCompletionAndOtherShellsAreRefused) {

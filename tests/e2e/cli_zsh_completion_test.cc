@@ -76,7 +76,9 @@ class CliZshCompletionTest : public ::testing::Test {
   }
 
   // The buffer after a TAB at the end of each of `lines`, typed in the
-  // directory work/ with contentctl's directory first on PATH.
+  // directory work/ with contentctl's directory first on PATH. A call to
+  // the server may take a minute: a loaded machine took more than the
+  // default wait to start contentctl, connect and ask (12-05).
   std::vector<std::string> Complete(const std::vector<std::string>& lines) {
     const std::string out = dir_.path() + "/out";
     fs::remove(out);
@@ -89,8 +91,10 @@ class CliZshCompletionTest : public ::testing::Test {
                                      out,
                                      script_};
     argv.insert(argv.end(), lines.begin(), lines.end());
-    CommandResult r = RunCommand(
-        argv, "", {PathWithContentctl(), "TERM=dumb", "HOME=" + dir_.path()});
+    CommandResult r =
+        RunCommand(argv, "",
+                   {PathWithContentctl(), "TERM=dumb", "HOME=" + dir_.path(),
+                    "CONTENT_COMPLETION_TIMEOUT=60s"});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     std::ifstream in(out);
     std::stringstream text;
