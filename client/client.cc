@@ -789,8 +789,10 @@ class GrpcClient final : public Client {
   // `timeout`. A write still waiting has not been sent; it goes with
   // wait_for_ready, so a connection lost before sending is waited out too.
   // A wait that the deadline ends stops a little before it, to ask gRPC
-  // why there is no connection (client/connect_check.h). CANCELLED
-  // (Destroyed) once the destructor has begun: the write is not sent.
+  // why there is no connection (client/connect_check.h); the reason gRPC
+  // gave while the wait saw the connection fail stands if that last check
+  // gets none (ConnectFailure). CANCELLED (Destroyed) once the destructor
+  // has begun: the write is not sent.
   absl::Status AwaitConnection(absl::Time deadline) {
     const absl::Duration wait =
         absl::Seconds(std::clamp(options_.max_attempts, 1, 5));
@@ -801,11 +803,18 @@ class GrpcClient final : public Client {
             ? deadline - internal::ConnectCheckReserve(deadline - now)
             : now + wait;
     PokeChannel(/*always=*/true);
-    const bool connected = WaitForConnected(until);
+    std::string why;
+    const bool connected = WaitForConnected(until, &why);
     if (closing_) return Destroyed();
     if (!connected) {
-      const std::string why =
-          ConnectFailure(internal::ConnectCheckBudget(absl::Now(), deadline));
+      // The latest reason, if the channel failed again since. The check
+      // waits for an attempt still connecting for its budget only, which a
+      // loaded host can use up: the hint at a TLS mismatch was lost so.
+      if (std::string last = ConnectFailure(
+              internal::ConnectCheckBudget(absl::Now(), deadline));
+          !last.empty()) {
+        why = std::move(last);
+      }
       if (deadline_first) {
         return absl::DeadlineExceededError(absl::StrCat(
             "no connection to ", options_.target, " within the deadline",
@@ -828,17 +837,33 @@ class GrpcClient final : public Client {
     return absl::OkStatus();
   }
 
-  // Whether the channel connected by `until`; false, within kClosingCheck,
-  // once the destructor has begun. gRPC's own wait cannot be cut short and
-  // kept the destructor waiting for up to 5 s (max_attempts), so it is
-  // waited in slices with a look at closing_ after each.
-  bool WaitForConnected(absl::Time until) {
+  // Whether the channel connected by `until`; false, within kClosingCheck
+  // (and a check's kClosingCheck), once the destructor has begun. gRPC's
+  // own wait cannot be cut short and kept the destructor waiting for up to
+  // 5 s (max_attempts), so it is waited in slices with a look at closing_
+  // after each. Each time the channel fails to connect, `why` is set to
+  // gRPC's reason (ConnectFailure), asked while the failure is fresh: in
+  // TRANSIENT_FAILURE gRPC answers the check at once, with no network
+  // round trip, and on a slow answer it is asked again in the next slice.
+  bool WaitForConnected(absl::Time until, std::string* why) {
+    bool asked = false;  // this failure's reason is in `why`
     for (;;) {
       const grpc_connectivity_state state =
           channel_->GetState(/*try_to_connect=*/true);
       if (state == GRPC_CHANNEL_READY) return true;
-      const absl::Time now = absl::Now();
+      if (state != GRPC_CHANNEL_TRANSIENT_FAILURE) asked = false;
+      absl::Time now = absl::Now();
       if (closing_ || now >= until) return false;
+      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && !asked) {
+        std::string reason =
+            ConnectFailure(std::min(kClosingCheck, until - now));
+        if (!reason.empty()) {
+          *why = std::move(reason);
+          asked = true;
+        }
+        now = absl::Now();
+        if (closing_ || now >= until) return false;
+      }
       channel_->WaitForStateChange(
           state, absl::ToChronoTime(std::min(until, now + kClosingCheck)));
     }

@@ -38,7 +38,8 @@ struct ClientOptions {
   // restarting) up to max_attempts seconds (1-5) within its deadline;
   // UNAVAILABLE "the write was not sent" when none comes, or DEADLINE_EXCEEDED
   // saying the same when the deadline comes first. Either says why in gRPC's
-  // words when gRPC knows; asking it takes the last tenth of the time left (at
+  // words when gRPC knows: as each connection attempt fails during the wait,
+  // and again at its end, which takes the last tenth of the time left (at
   // most 100 ms) and never runs past the deadline. Default: 4.
   int max_attempts = 4;
   // Bearer token sent in `authorization` metadata when non-empty. One
