@@ -587,6 +587,14 @@ int main(int argc, char** argv) {
   // dies of it. A check gets them back (Ctrl-C stops it). SIGHUP (the
   // terminal of a foreground contentd closed) stops it the same graceful
   // way: by default it would end the process mid-call, with no clean stop.
+  // A write to a closed pipe or socket fails with EPIPE instead of ending
+  // the process: with stderr a pipe whose reader went away (`contentd 2>&1
+  // | logger`, a log shipper restarting) contentd died of SIGPIPE at its
+  // next line, at start before it served. gRPC, libpq and the notify
+  // socket send with MSG_NOSIGNAL; cpp-httplib ignored SIGPIPE too, but
+  // only once the metrics listener was made, after the first lines.
+  // contentd runs no other program, so none inherits it.
+  signal(SIGPIPE, SIG_IGN);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);

@@ -1,12 +1,14 @@
 // End-to-end: authentication and roles, TLS, rate limits, backup and
 // restore, retention and metrics, against real contentd processes.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1846,6 +1848,56 @@ TEST(StartupTest, EveryThreadLeavesTheStopSignalsToTheMainOne) {
     ++threads;
   }
   EXPECT_GE(threads, 2);
+}
+
+// A write to a closed pipe fails instead of ending contentd: with stdout
+// and stderr a pipe whose reader went away (a log shipper restarting), it
+// died of SIGPIPE at its first line, before it wrote its port file.
+TEST(StartupTest, ALogPipeWithNoReaderDoesNotEndIt) {
+  TempDir dir;
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  close(fds[0]);  // no reader
+  const std::string port_file = dir.path() + "/port";
+  std::vector<std::string> argv = {
+      ContentdBinary(),     "--listen",    "127.0.0.1:0", "--data-dir",
+      dir.path() + "/data", "--port-file", port_file};
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  pid_t pid = -1;
+  const int rc =
+      posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  ASSERT_EQ(rc, 0);
+  int status = 0;
+  bool ended = false;
+  int port = 0;
+  for (int i = 0; i < 1500 && port == 0 && !ended; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    port = std::atoi(testing::ReadFile(port_file).c_str());
+    ended = waitpid(pid, &status, WNOHANG) == pid;
+  }
+  if (!ended && port == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  ASSERT_FALSE(ended) << "ended by signal "
+                      << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  ASSERT_GT(port, 0);
+  EXPECT_TRUE(
+      Create(*Connect(absl::StrCat("127.0.0.1:", port)), "a", "a").ok());
+  kill(pid, SIGTERM);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status))
+      << "ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
 }
 
 // An import batch of one article `id`.
