@@ -1602,7 +1602,15 @@ TEST_F(SdkTest, RestartAndKillNineKeepEveryAcknowledgedWrite) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // Until some writes are in (not a fixed time: a loaded machine acks
+  // fewer in one), bounded; the writers keep writing through the kill.
+  for (absl::Time end = absl::Now() + absl::Seconds(30); absl::Now() < end;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (acked.size() > 10) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
   server_->Stop(SIGKILL);
   stop = true;
   for (auto& t : writers) t.join();
