@@ -33,6 +33,7 @@
 #include "client/grpc_status.h"
 #include "common/bearer_token.h"
 #include "common/proto_wire.h"
+#include "common/request_id.h"
 #include "common/tls_pem.h"
 #include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.grpc.pb.h"
@@ -166,11 +167,21 @@ void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
   ctx->set_deadline(absl::ToChronoTime(deadline));
 }
 
-// DEADLINE_EXCEEDED for a per-call timeout below zero: a budget worked out
-// as `deadline - absl::Now()` that has run out. It fell back to
-// ClientOptions::timeout, so a caller already out of time waited up to 10 s
-// more, and a write it had given up on could still be applied.
-absl::Status CheckCallTimeout(const CallOptions& call) {
+// What `call` asks that cannot be sent: INVALID_ARGUMENT for a request id
+// contentd would refuse, DEADLINE_EXCEEDED for a timeout below zero (a
+// budget worked out as `deadline - absl::Now()` that has run out). The
+// latter fell back to ClientOptions::timeout, so a caller already out of
+// time waited up to 10 s more, and a write it had given up on could still
+// be applied.
+absl::Status CheckCall(const CallOptions& call) {
+  if (!call.request_id.empty()) {
+    if (std::string rule = internal::RequestIdProblem(call.request_id);
+        !rule.empty()) {
+      // gRPC aborts the process on a header value outside printable ASCII.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "request_id: ", rule, " (CallOptions); the call was not sent"));
+    }
+  }
   if (call.timeout >= absl::ZeroDuration()) return absl::OkStatus();
   return absl::DeadlineExceededError(
       absl::StrCat("deadline passed before the call was sent (CallOptions "
@@ -443,7 +454,7 @@ class GrpcClient final : public Client {
       grpc::ClientContext ctx;
       const Running stream(this, &ctx);
       if (!stream.started()) return Destroyed();
-      AddToken(&ctx);
+      AddMetadata(&ctx);
       {
         std::lock_guard<std::mutex> lock(state->mu);
         if (state->cancelled) return absl::OkStatus();
@@ -564,11 +575,11 @@ class GrpcClient final : public Client {
       const std::function<bool(v1::ImportArticlesRequest*)>& next_batch,
       const std::function<void(const v1::ImportArticlesResponse&)>& on_results,
       const CallOptions& call) override {
-    if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
+    if (absl::Status s = CheckCall(call); !s.ok()) return s;
     grpc::ClientContext ctx;
     const Running running(this, &ctx);
     if (!running.started()) return Destroyed();
-    AddToken(&ctx);
+    AddMetadata(&ctx, call);
     // The stream has no deadline unless the call sets one; the wait for a
     // connection is bounded either way.
     const absl::Time deadline =
@@ -632,11 +643,11 @@ class GrpcClient final : public Client {
       const std::function<bool(const v1::Article&)>& on_article,
       const CallOptions& call) override {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
-    if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
+    if (absl::Status s = CheckCall(call); !s.ok()) return s;
     grpc::ClientContext ctx;
     const Running running(this, &ctx);
     if (!running.started()) return Destroyed();
-    AddToken(&ctx);
+    AddMetadata(&ctx, call);
     if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
     PokeChannel(/*always=*/false);
     auto reader = stub_->ExportArticles(&ctx, request);
@@ -723,7 +734,7 @@ class GrpcClient final : public Client {
                               const Req& request, const CallOptions& call,
                               bool write = false) {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
-    if (absl::Status s = CheckCallTimeout(call); !s.ok()) return s;
+    if (absl::Status s = CheckCall(call); !s.ok()) return s;
     grpc::ClientContext ctx;
     const Running running(this, &ctx);
     if (!running.started()) return Destroyed();
@@ -738,7 +749,7 @@ class GrpcClient final : public Client {
       PokeChannel(/*always=*/false);
     }
     SetDeadline(&ctx, deadline);
-    AddToken(&ctx);
+    AddMetadata(&ctx, call);
     Resp response;
     grpc::Status s = (stub->*method)(&ctx, request, &response);
     if (closing_ && s.error_code() == grpc::StatusCode::CANCELLED)
@@ -770,9 +781,14 @@ class GrpcClient final : public Client {
             : absl::StrCat(" (", why, ")")));
   }
 
-  void AddToken(grpc::ClientContext* ctx) {
+  // The token, and the request id: the call's, else ClientOptions'.
+  // REQUIRES: CheckCall(call) was OK.
+  void AddMetadata(grpc::ClientContext* ctx, const CallOptions& call = {}) {
     if (!options_.token.empty())
       ctx->AddMetadata("authorization", "Bearer " + options_.token);
+    const std::string& id =
+        call.request_id.empty() ? options_.request_id : call.request_id;
+    if (!id.empty()) ctx->AddMetadata(internal::kRequestIdMetadata, id);
   }
 
   template <typename Req, typename Resp>
@@ -1006,6 +1022,12 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   }
   absl::StatusOr<std::string> token = internal::CleanToken(options.token);
   if (!token.ok()) return token.status();
+  if (!options.request_id.empty()) {
+    if (std::string rule = internal::RequestIdProblem(options.request_id);
+        !rule.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("request_id: ", rule));
+    }
+  }
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (options.tls_ca_pem.empty()) {
     creds = grpc::InsecureChannelCredentials();

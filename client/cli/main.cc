@@ -1,6 +1,6 @@
 // contentctl: the admin command line for contentd.
 //
-//   contentctl [--server ADDR] [--token T] [--timeout 10s]
+//   contentctl [--server ADDR] [--token T] [--timeout 10s] [--request-id ID]
 //              [-o table|json|yaml|markdown] VERB ...
 //
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
@@ -80,6 +80,7 @@ struct GlobalFlags {
   std::string server = "127.0.0.1:7070";
   std::string token;
   std::string timeout = "10s";
+  std::string request_id;  // x-request-id of every call
   std::string output = "table";
   std::string ca;    // PEM CA bundle: use TLS
   std::string cert;  // PEM client certificate (mutual TLS)
@@ -215,8 +216,14 @@ absl::Status WithFileNameHint(const absl::Status& status) {
 int Fail(const absl::Status& given) {
   const absl::Status status = WithFileNameHint(given);
   const std::string text = CallErrorText(status, g_connection);
-  std::cerr << StderrObject(ErrorStruct(status, text), g_format,
-                            absl::StrCat("Error: ", text));
+  google::protobuf::Struct error = ErrorStruct(status, text);
+  // The id to look for in contentd's request log (-o json and yaml only:
+  // the one who gave --request-id knows it).
+  if (!g_connection.request_id.empty()) {
+    (*error.mutable_fields())["requestId"].set_string_value(
+        g_connection.request_id);
+  }
+  std::cerr << StderrObject(error, g_format, absl::StrCat("Error: ", text));
   return kExitFailure;
 }
 
@@ -2059,6 +2066,9 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                      "one)")
           ->check(kDuration)
           ->capture_default_str();
+  app.add_option("--request-id", g.request_id,
+                 "Sent as x-request-id with every call, and logged so by "
+                 "contentd (request_id=ID): 1-128 printable ASCII characters");
   app.add_option("-o,--output", g.output, "Output format")
       ->check(CLI::IsMember(FormatNames()))
       ->capture_default_str();
@@ -2474,6 +2484,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   ClientOptions options;
   options.target = g.server;
   options.token = g.token;
+  options.request_id = g.request_id;
   for (auto [path, pem] : {std::pair{&g.ca, &options.tls_ca_pem},
                            std::pair{&g.cert, &options.tls_cert_pem},
                            std::pair{&g.key, &options.tls_key_pem}}) {
@@ -2542,6 +2553,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       flag = FlagName("--token", "CONTENT_TOKEN", g.token);
     } else if (absl::ConsumePrefix(&message, "target:")) {
       flag = FlagName("--server", "CONTENT_SERVER", g.server);
+    } else if (absl::ConsumePrefix(&message, "request_id:")) {
+      flag = "--request-id";
     }
     if (!flag.empty()) {
       return Usage(absl::StrCat(flag, ":", message));
@@ -2561,6 +2574,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   if (!client.ok()) return Fail(client.status());
   g_connection.target = g.server;
   g_connection.tls = !options.tls_ca_pem.empty();
+  g_connection.request_id = options.request_id;
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;
 

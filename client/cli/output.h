@@ -81,6 +81,8 @@ struct Connection {
   std::string target;
   // Whether --ca asked for TLS. Default: false.
   bool tls = false;
+  // --request-id as given. Default: "" (none sent).
+  std::string request_id;
 };
 
 // What `Error: ` is followed by for a failed call: StatusText, but where

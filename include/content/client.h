@@ -62,6 +62,12 @@ struct ClientOptions {
   // PEM client certificate and key for mutual TLS. Default: none.
   std::string tls_cert_pem;
   std::string tls_key_pem;
+  // Request id sent in `x-request-id` metadata on every call whose
+  // CallOptions name none, Watch's included (on each reconnect), so that
+  // contentd's request log (`request_id=...`) can be matched with the
+  // caller's own logs. 1-128 bytes of printable ASCII (0x20-0x7E), else
+  // Connect fails INVALID_ARGUMENT. Default: none sent.
+  std::string request_id;
 };
 
 // Per-call settings.
@@ -71,6 +77,13 @@ struct CallOptions {
   // `deadline - absl::Now()` that ran out): the call fails DEADLINE_EXCEEDED
   // and is not sent. Default: zero, unset.
   absl::Duration timeout = absl::ZeroDuration();
+  // Overrides ClientOptions::request_id when non-empty: sent in
+  // `x-request-id` metadata (each attempt of a retried read carries the
+  // same id), and logged by contentd as `request_id=...` in its request
+  // log. 1-128 bytes of printable ASCII (0x20-0x7E); any other id fails the
+  // call INVALID_ARGUMENT `request_id: ...`, unsent (contentd would refuse
+  // it by the same rule). Default: empty, ClientOptions::request_id.
+  std::string request_id;
 };
 
 // Options for Client::Get.
@@ -259,6 +272,8 @@ class Client {
   // (backing off to one attempt every 2 s; a cancel ends the pause at
   // once), reporting through `hooks`. An exception from `on_event` or a
   // hook ends the stream and reaches the caller; the canceller stays usable.
+  // Each stream carries ClientOptions::request_id, if set: a Watch takes no
+  // CallOptions, so one with its own id needs a Client of its own.
   virtual absl::Status Watch(
       v1::WatchArticlesRequest request,
       const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,

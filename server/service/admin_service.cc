@@ -11,6 +11,7 @@
 #include "server/error_details.h"
 #include "server/service/allocator.h"
 #include "server/service/reactors.h"
+#include "server/service/request_id.h"
 #include "server/store/fsck.h"
 #include "server/store/keys.h"
 
@@ -86,6 +87,8 @@ grpc::ServerUnaryReactor* AdminService::Run(grpc::CallbackServerContext* ctx,
 }
 
 absl::Status AdminService::Allow(grpc::CallbackServerContext& ctx) const {
+  // First: every call passes here, and its id is logged only if good.
+  if (absl::Status s = CheckRequestId(ctx); !s.ok()) return s;
   if (auth_ == nullptr) return absl::OkStatus();
   return auth_->Authorize(ctx, Role::kAdmin).status();
 }

@@ -24,6 +24,7 @@
 #include "server/service/bulk.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/service/reactors.h"
+#include "server/service/request_id.h"
 #include "server/store/article_wire.h"
 #include "server/store/keys.h"
 #include "server/text/nfc.h"
@@ -189,12 +190,15 @@ std::function<void(absl::StatusOr<v1::Article>)> ReplyWith(
 
 absl::Status ContentService::Allow(const grpc::ServerContextBase& ctx,
                                    Role needed) {
+  // First: every call passes here, and its id is logged only if good.
+  if (absl::Status s = CheckRequestId(ctx); !s.ok()) return s;
   if (auth_ == nullptr) return absl::OkStatus();
   return auth_->Authorize(ctx, needed).status();
 }
 
 absl::StatusOr<bool> ContentService::AllowEditor(
     const grpc::ServerContextBase& ctx, Role needed) {
+  if (absl::Status s = CheckRequestId(ctx); !s.ok()) return s;
   if (auth_ == nullptr) return true;
   absl::StatusOr<Caller> caller = auth_->Authorize(ctx, needed);
   if (!caller.ok()) return caller.status();

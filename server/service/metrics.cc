@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
+#include "server/service/request_id.h"
 
 namespace content::service {
 namespace {
@@ -67,7 +68,8 @@ class ObservabilityInterceptor : public grpc::experimental::Interceptor {
         const std::string line = RequestLogLine(
             absl::Now(), method, ctx != nullptr ? ctx->peer() : "?",
             auth_ != nullptr && ctx != nullptr ? auth_->NameOf(*ctx) : "-",
-            status.error_code(), latency, status.error_message());
+            status.error_code(), latency, status.error_message(),
+            ctx != nullptr ? RequestIdOf(*ctx) : "");
         std::fputs(line.c_str(), stderr);
       }
     }
@@ -155,13 +157,17 @@ std::string LogfmtValue(absl::string_view v, bool always_quote) {
 std::string RequestLogLine(absl::Time time, absl::string_view method,
                            absl::string_view peer, absl::string_view token,
                            grpc::StatusCode code, absl::Duration latency,
-                           absl::string_view error) {
+                           absl::string_view error,
+                           absl::string_view request_id) {
   std::string line = absl::StrFormat(
       "time=%s method=%s peer=%s token=%s code=%s latency_ms=%.3f",
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone()),
       LogfmtValue(method, false), LogfmtValue(peer, false),
       LogfmtValue(token, false), CodeName(code),
       absl::ToDoubleMilliseconds(latency));
+  if (!request_id.empty()) {
+    absl::StrAppend(&line, " request_id=", LogfmtValue(request_id, false));
+  }
   if (code != grpc::StatusCode::OK) {
     absl::StrAppend(&line, " error=", LogfmtValue(error, true));
   }

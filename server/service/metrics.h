@@ -73,6 +73,8 @@ enum class RequestLog { kNone, kErrors, kAll };
 
 // One request's log line in logfmt, ending in a newline:
 // `time=... method=... peer=... token=... code=... latency_ms=...`, then
+// `request_id=...` if `request_id` is not empty (the caller's
+// `x-request-id`, which contentd checked: request_id.h), then
 // `error="..."` (always quoted) unless `code` is OK. A value with a space,
 // `=`, `"`, `\` or a control character, or an empty one, is quoted, with
 // `"` and `\` escaped by a backslash and newline, CR and tab as `\n`, `\r`,
@@ -80,7 +82,8 @@ enum class RequestLog { kNone, kErrors, kAll };
 std::string RequestLogLine(absl::Time time, absl::string_view method,
                            absl::string_view peer, absl::string_view token,
                            grpc::StatusCode code, absl::Duration latency,
-                           absl::string_view error);
+                           absl::string_view error,
+                           absl::string_view request_id = "");
 
 // Records every RPC in `metrics` and logs it per `log`, a RequestLogLine on
 // stderr. `metrics` and `auth` (may be null) must outlive the server.

@@ -62,6 +62,22 @@ TEST(RequestLogLineTest, OtherValuesQuotedOnlyWhenNeeded) {
               HasSubstr(" peer=\"\" token=t "));
 }
 
+// The caller's request id follows latency_ms (lines read as before up to
+// there), before the error, quoted as other values are; none, no field.
+TEST(RequestLogLineTest, RequestIdFollowsTheLatencyWhenGiven) {
+  EXPECT_EQ(RequestLogLine(kTime, "/m", "p", "t", grpc::StatusCode::NOT_FOUND,
+                           absl::Microseconds(1500), "gone", "order-42"),
+            "time=2025-02-08T11:34:12.123Z method=/m peer=p token=t "
+            "code=NOT_FOUND latency_ms=1.500 request_id=order-42 "
+            "error=\"gone\"\n");
+  EXPECT_THAT(RequestLogLine(kTime, "/m", "p", "t", grpc::StatusCode::OK,
+                             absl::ZeroDuration(), "", "a \"b\"=c"),
+              EndsWith(" request_id=\"a \\\"b\\\"=c\"\n"));
+  EXPECT_THAT(RequestLogLine(kTime, "/m", "p", "t", grpc::StatusCode::OK,
+                             absl::ZeroDuration(), "", ""),
+              Not(HasSubstr("request_id")));
+}
+
 // Made-up paths (answered UNIMPLEMENTED) share one series: each used to add
 // twenty lines to /metrics for good, for any client that cares to call.
 TEST(MetricsTest, PathsNobodyServesShareOneSeries) {

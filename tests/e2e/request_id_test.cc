@@ -1,0 +1,317 @@
+// End-to-end: the caller's request id (`x-request-id`) from the SDK and
+// contentctl to contentd's request log, and contentd's refusal of a
+// malformed one.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "client/grpc_status.h"
+#include "content/client.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "gtest/gtest.h"
+#include "tests/support/ctl.h"
+#include "tests/support/grpc_raw.h"
+#include "tests/support/harness.h"
+
+namespace content {
+namespace {
+
+using ::content::testing::ServerProcess;
+using ::content::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kGetArticle[] = "/content.v1.ContentService/GetArticle";
+
+// A contentd that logs every request (`log_requests: all`).
+std::unique_ptr<ServerProcess> StartLoggingServer(const TempDir& dir) {
+  testing::WriteFile(dir.path() + "/contentd.yaml", "log_requests: all\n");
+  return ServerProcess::Start(dir.path() + "/data",
+                              {"--config", dir.path() + "/contentd.yaml"});
+}
+
+std::unique_ptr<Client> Connect(const ServerProcess& server,
+                                const std::string& request_id = "") {
+  ClientOptions options;
+  options.target = server.address();
+  options.request_id = request_id;
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(options);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *std::move(c) : nullptr;
+}
+
+CallOptions WithId(const std::string& id) {
+  CallOptions call;
+  call.request_id = id;
+  return call;
+}
+
+v1::Article Article(const std::string& title) {
+  v1::Article a;
+  a.set_title(title);
+  a.mutable_date()->set_seconds(1735689600);
+  a.set_body("body of " + title);
+  return a;
+}
+
+// The request-log lines of `method` (`/pkg.Service/Method`) in `log`.
+std::vector<std::string> LinesOf(const std::string& log,
+                                 const std::string& method) {
+  std::vector<std::string> out;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (absl::StrContains(line, absl::StrCat(" method=", method, " "))) {
+      out.emplace_back(line);
+    }
+  }
+  return out;
+}
+
+// Whether `server` logged a line of `method` carrying `field` (e.g.
+// `request_id=get-1`, followed by a space or the end of the line). A
+// streaming call's line comes as the server ends the stream, a moment after
+// the client has left: waited for, at most 5 s.
+bool Logged(const ServerProcess& server, const std::string& method,
+            const std::string& field) {
+  for (int i = 0; i < 100; ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
+    for (const std::string& line : LinesOf(server.Log(), method)) {
+      if (absl::StrContains(absl::StrCat(line, " "),
+                            absl::StrCat(" ", field, " "))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+TEST(RequestIdTest, EveryKindOfSdkCallIsLoggedWithItsId) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(*server);
+  ASSERT_NE(c, nullptr);
+
+  // A write, a read, an admin call.
+  v1::CreateArticleRequest create;
+  create.set_article_id("r1");
+  *create.mutable_article() = Article("one");
+  ASSERT_TRUE(c->CreateArticle(create, WithId("create-1")).ok());
+  ASSERT_TRUE(c->Get("r1", 0, WithId("get-1")).ok());
+  ASSERT_TRUE(c->GetStats(v1::GetStatsRequest(), WithId("stats-1")).ok());
+  // A failed call keeps its id too: that is the line someone looks for.
+  EXPECT_EQ(c->Get("missing", 0, WithId("get-missing")).status().code(),
+            absl::StatusCode::kNotFound);
+  // Both streams that take CallOptions.
+  bool sent = false;
+  ASSERT_TRUE(c->ImportArticles(
+                   [&](v1::ImportArticlesRequest* batch) {
+                     if (sent) return false;
+                     *batch->add_articles() = Article("two");
+                     batch->mutable_articles(0)->set_name("articles/r2");
+                     sent = true;
+                     return true;
+                   },
+                   [](const v1::ImportArticlesResponse&) {}, WithId("import-1"))
+                  .ok());
+  int exported = 0;
+  ASSERT_TRUE(c->ExportArticles(
+                   v1::ExportArticlesRequest(),
+                   [&](const v1::Article&) {
+                     ++exported;
+                     return true;
+                   },
+                   WithId("export-1"))
+                  .ok());
+  EXPECT_EQ(exported, 2);
+  // Quoted as other values are when it holds a space or a quote.
+  ASSERT_TRUE(c->Get("r1", 0, WithId("order \"42\"")).ok());
+
+  EXPECT_TRUE(Logged(*server, "/content.v1.ContentService/CreateArticle",
+                     "request_id=create-1"));
+  EXPECT_TRUE(Logged(*server, kGetArticle, "request_id=get-1"));
+  EXPECT_TRUE(Logged(*server, "/content.v1.AdminService/GetStats",
+                     "request_id=stats-1"));
+  EXPECT_TRUE(Logged(*server, kGetArticle, "request_id=get-missing"));
+  EXPECT_TRUE(Logged(*server, "/content.v1.ContentService/ImportArticles",
+                     "request_id=import-1"));
+  EXPECT_TRUE(Logged(*server, "/content.v1.ContentService/ExportArticles",
+                     "request_id=export-1"));
+  EXPECT_TRUE(Logged(*server, kGetArticle, R"(request_id="order \"42\"")"));
+  // The id follows latency_ms, so lines read as before up to there.
+  EXPECT_THAT(server->Log(),
+              ::testing::ContainsRegex(
+                  "method=/content.v1.ContentService/GetArticle "
+                  "peer=[^ ]+ token=- code=NOT_FOUND latency_ms=[0-9.]+ "
+                  "request_id=get-missing error="))
+      << server->Log();
+  // A call without an id has no request_id field.
+  ASSERT_TRUE(c->Get("r1").ok());
+  const std::vector<std::string> gets = LinesOf(server->Log(), kGetArticle);
+  ASSERT_FALSE(gets.empty());
+  EXPECT_THAT(gets.back(), Not(HasSubstr("request_id"))) << gets.back();
+}
+
+// ClientOptions::request_id goes with every call that names none, Watch's
+// included; a call's own id wins.
+TEST(RequestIdTest, TheClientsIdGoesWithEveryCallThatNamesNone) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(*server, "worker-7");
+  ASSERT_NE(c, nullptr);
+  v1::CreateArticleRequest create;
+  create.set_article_id("w1");
+  *create.mutable_article() = Article("one");
+  ASSERT_TRUE(c->CreateArticle(create).ok());
+  ASSERT_TRUE(c->Get("w1", 0, WithId("own-id")).ok());
+
+  // A Watch from the start, ended by its callback after the first event.
+  v1::WatchArticlesRequest watch;
+  watch.set_after_sequence(0);
+  std::atomic<int> events{0};
+  const absl::Status s = c->Watch(watch, [&](const v1::WatchArticlesResponse&) {
+    ++events;
+    return false;
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(events.load(), 1);
+
+  EXPECT_TRUE(Logged(*server, "/content.v1.ContentService/CreateArticle",
+                     "request_id=worker-7"));
+  EXPECT_TRUE(Logged(*server, kGetArticle, "request_id=own-id"));
+  for (const std::string& line : LinesOf(server->Log(), kGetArticle)) {
+    EXPECT_THAT(line, Not(HasSubstr("worker-7")));
+  }
+  EXPECT_TRUE(Logged(*server, "/content.v1.ContentService/WatchArticles",
+                     "request_id=worker-7"))
+      << server->Log();
+}
+
+// An id contentd would refuse is not sent: gRPC aborts the process on a
+// header value outside printable ASCII.
+TEST(RequestIdTest, TheSdkRefusesAnIdItCannotSend) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(*server);
+  ASSERT_NE(c, nullptr);
+  absl::StatusOr<v1::Article> r = c->Get("x", 0, WithId("bad\nid"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("request_id: must be printable ASCII (0x20-0x7E), got "
+                        "byte 0x0a at offset 3"));
+  r = c->Get("x", 0, WithId(std::string(129, 'a')));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("request_id: must be at most 128 bytes of printable "
+                        "ASCII, got 129 bytes"));
+  EXPECT_EQ(c->ExportArticles(
+                 v1::ExportArticlesRequest(),
+                 [](const v1::Article&) { return true; }, WithId("\x01"))
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  // Not sent: the server logged no GetArticle.
+  EXPECT_TRUE(LinesOf(server->Log(), kGetArticle).empty()) << server->Log();
+
+  ClientOptions options;
+  options.target = server->address();
+  options.request_id = "tab\there";
+  absl::StatusOr<std::unique_ptr<Client>> bad = Client::Connect(options);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("request_id: must be"));
+}
+
+// A client that is not the SDK sending a malformed id learns of it: the call
+// fails INVALID_ARGUMENT naming the metadata and the rule, with a BadRequest
+// (AIP-193), and the log does not carry the id.
+TEST(RequestIdTest, ContentdRefusesAMalformedIdNamingTheMetadata) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
+  v1::GetArticleRequest get;
+  get.set_name("articles/x");
+  std::string reply;
+  const std::string long_id(129, 'L');
+  grpc::Status s =
+      testing::RawUnaryCall(*channel, kGetArticle, get.SerializeAsString(),
+                            {{"x-request-id", long_id}}, &reply);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  EXPECT_EQ(s.error_message(),
+            "x-request-id: metadata must be at most 128 bytes of printable "
+            "ASCII, got 129 bytes");
+  const std::vector<FieldViolation> v = FieldViolations(internal::FromGrpc(s));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].field, "x-request-id");
+  EXPECT_THAT(v[0].description, HasSubstr("at most 128 bytes"));
+  EXPECT_THAT(server->Log(), Not(HasSubstr(long_id)));
+
+  // Admin calls and streams check it as well, and two ids are one too many.
+  s = testing::RawUnaryCall(*channel, "/content.v1.AdminService/GetStats", "",
+                            {{"x-request-id", long_id}}, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  s = testing::RawUnaryCall(*channel, kGetArticle, get.SerializeAsString(),
+                            {{"x-request-id", "a"}, {"x-request-id", "b"}},
+                            &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("x-request-id: metadata must be sent once, got 2"));
+
+  // 128 bytes is within the rule, and logged whole.
+  const std::string max_id(128, 'M');
+  s = testing::RawUnaryCall(*channel, kGetArticle, get.SerializeAsString(),
+                            {{"x-request-id", max_id}}, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_TRUE(Logged(*server, kGetArticle, "request_id=" + max_id));
+}
+
+TEST(RequestIdTest, ContentctlSendsItsRequestIdWithEveryCall) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  testing::WriteFile(dir.path() + "/a.md",
+                     "---\ntitle: A\ndate: 2025-01-01\n---\nBody.\n");
+  testing::CommandResult r = testing::Ctl(
+      *server,
+      {"--request-id", "deploy-42", "apply", "-f", dir.path() + "/a.md"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // apply writes through ImportArticles.
+  EXPECT_TRUE(Logged(*server, "/content.v1.ContentService/ImportArticles",
+                     "request_id=deploy-42"))
+      << server->Log();
+
+  // A failed call: the human line is as before; -o json names the id.
+  r = testing::Ctl(*server, {"--request-id", "look-1", "get", "missing"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, Not(HasSubstr("look-1")));
+  EXPECT_TRUE(Logged(*server, kGetArticle, "request_id=look-1"));
+  r = testing::Ctl(*server,
+                   {"--request-id", "look-2", "-o", "json", "get", "missing"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto error = testing::ParseJson<google::protobuf::Struct>(r.err);
+  ASSERT_TRUE(error.fields().contains("requestId")) << r.err;
+  EXPECT_EQ(error.fields().at("requestId").string_value(), "look-2");
+  EXPECT_EQ(error.fields().at("code").string_value(), "NOT_FOUND");
+
+  // An id that cannot be sent is a usage error naming the flag.
+  r = testing::Ctl(*server,
+                   {"--request-id", std::string(200, 'x'), "get", "a"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--request-id: must be at most 128 bytes"));
+  EXPECT_THAT(testing::CtlOk(*server, {"--help"}), HasSubstr("--request-id"));
+}
+
+}  // namespace
+}  // namespace content
