@@ -54,6 +54,25 @@ if [ -e "$inc/content/v1/article.grpc.pb.h" ]; then
   echo "include/content/v1/article.grpc.pb.h was installed" >&2
   exit 1
 fi
+# The installed message library holds messages only: the gRPC stubs, whose
+# headers are not installed, live in libcontent.a, which calls them.
+proto_lib=$(find "$work/prefix" -name libcontent_proto.a | head -n 1)
+if [ -z "$proto_lib" ]; then
+  echo "libcontent_proto.a was not installed" >&2
+  exit 1
+fi
+stubs=$(nm -C "$proto_lib" | grep -E ' [TtWVDdBbRr] .*(Stub|grpc::)' || true)
+if [ -n "$stubs" ]; then
+  echo "$proto_lib defines gRPC stub code:" >&2
+  echo "$stubs" | head -n 5 >&2
+  exit 1
+fi
+# (grep -c reads all: grep -q would end nm with SIGPIPE, failing the pipe.)
+if [ "$(nm -C "$(dirname "$proto_lib")/libcontent.a" | grep -c ' T .*Stub::')" \
+  = 0 ]; then
+  echo "libcontent.a does not define the stubs the SDK calls" >&2
+  exit 1
+fi
 # The public headers must build as C++17 and as C++20; the C++20 build must
 # have used it (the compile command names it; C++17 is the compiler's
 # default, which CMake may leave unnamed).
