@@ -5,12 +5,15 @@
 #ifndef CONTENT_COMMON_USAGE_ERROR_H_
 #define CONTENT_COMMON_USAGE_ERROR_H_
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "common/did_you_mean.h"
 
@@ -22,6 +25,27 @@ namespace content::internal {
 // names no command).
 inline std::string UsageHint(absl::string_view command) {
   return absl::StrCat("Run `", command, " --help` for more information.");
+}
+
+// What a flag that takes a value wants, from CLI11's type name for it
+// (`INT`, `TEXT:{sync,async}`): "a whole number", "sync or async"; "" when
+// the name says nothing plainer than that a value is needed (`TEXT`).
+inline std::string ValueKind(const CLI::Option& opt) {
+  const std::string type = opt.get_type_name();
+  const absl::string_view base = absl::string_view(type).substr(
+      0, std::min(type.find(':'), type.find(' ')));
+  if (base == "INT" || base == "UINT") return "a whole number";
+  if (base == "FLOAT" || base == "NUMBER") return "a number";
+  // IsMember's set, `{sync,async}`, when it is the only check named.
+  const size_t open = type.find(":{");
+  if (open != std::string::npos && absl::EndsWith(type, "}") &&
+      type.find(':', open + 1) == std::string::npos) {
+    const std::vector<std::string> names = absl::StrSplit(
+        absl::string_view(type).substr(open + 2, type.size() - open - 3), ',');
+    if (names.size() == 2) return absl::StrCat(names[0], " or ", names[1]);
+    return absl::StrCat("one of ", absl::StrJoin(names, ", "));
+  }
+  return "";
 }
 
 // A flag on the command line `argv` that takes a value and is followed by
@@ -37,7 +61,9 @@ inline std::string UsageHint(absl::string_view command) {
 // program, contentctl or contentd) and of each command parsed so far (a global
 // flag may follow the verb); a value given with `=` (`--text=--all`) is taken
 // as it is, and so are `-` (stdin) and a negative number (`--limit -5`,
-// `--timeout -inf`, which the flag's own check refuses).
+// `--timeout -inf`, which the flag's own check refuses). A flag that takes
+// a value and ends the line, which CLI11 said as `--max-tags: 1 required
+// INT missing`, is `--max-tags: needs a value (a whole number)`.
 inline std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
                                     std::string* flag) {
   std::vector<const CLI::Option*> options = app.get_options();
@@ -71,15 +97,27 @@ inline std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
         arg.size() > 2 && arg[0] == '-' ? named(arg.substr(0, 2)) : nullptr;
     return shorter != nullptr && shorter->get_expected_min() >= 1;
   };
-  for (int i = 1; i + 1 < argc; ++i) {
-    const absl::string_view arg = argv[i];
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
     if (arg == "--") break;
+    // `--data-dir=` at the end: CLI11 takes an empty value after `=` as
+    // none, and looks for it after.
+    if (i + 1 == argc && absl::StartsWith(arg, "--") &&
+        absl::EndsWith(arg, "=")) {
+      arg.remove_suffix(1);
+    }
     const CLI::Option* opt = named(arg);
     // CLI11 takes the next argument, whatever it is, only as a value a flag
     // must have.
     if (opt == nullptr || opt->get_expected_min() < 1 ||
         opt->get_type_size_min() < 1) {
       continue;
+    }
+    if (i + 1 == argc) {
+      *flag = std::string(arg);
+      const std::string kind = ValueKind(*opt);
+      return absl::StrCat(arg, ": needs a value",
+                          kind.empty() ? "" : absl::StrCat(" (", kind, ")"));
     }
     const absl::string_view next = argv[i + 1];
     const bool known = is_flag(next);

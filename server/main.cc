@@ -724,6 +724,11 @@ int main(int argc, char** argv) {
       !bad.empty()) {
     return usage(bad);
   }
+  // The checks of the command line alone, below, are usage errors too:
+  // said as the parse's are, with the hint line (they read `contentd:
+  // INVALID_ARGUMENT: ...`, with none). Errors of the config file name the
+  // file and the key (`FILE: config KEY: ...`).
+  //
   // An empty value given on purpose would be taken as not given and fall
   // back to the config or default (`--data-dir "$UNSET"` served ./data).
   for (const char* flag :
@@ -731,16 +736,15 @@ int main(int argc, char** argv) {
         "--storage-dsn", "--storage-table"}) {
     const CLI::Option* o = app.get_option(flag);
     if (o->count() > 0 && o->as<std::string>().empty()) {
-      return Fail(absl::InvalidArgumentError(
-          absl::StrCat(flag, ": must not be empty")));
+      return usage(absl::StrCat(flag, ": must not be empty"));
     }
   }
   if (repair && !check) {
     // Alone it would still open the store read-write and repair: say how
     // to ask for that instead of doing it.
-    return Fail(absl::InvalidArgumentError(
+    return usage(
         "--repair: needs --check (contentd --check --repair --data-dir DIR "
-        "checks a stopped store and rebuilds its indexes)"));
+        "checks a stopped store and rebuilds its indexes)");
   }
   // Debian's Abseil is built with deadlock detection on, which records a
   // lock graph on every absl::Mutex acquisition (gRPC's too): a few percent
@@ -822,13 +826,22 @@ int main(int argc, char** argv) {
       metrics_listen.empty() ? "metrics_listen" : "--metrics-listen";
   // Everything that can be checked without the store is, before opening
   // (and so creating) the data directory.
+  // A malformed address is a usage error from a flag; from the config
+  // file, the file's error, `FILE: config listen: must be host:port`.
+  const auto address_error = [&](const absl::Status& s, bool from_flag) {
+    if (from_flag) return usage(std::string(s.message()));
+    return Fail(absl::Status(
+        s.code(), absl::StrCat(config_path, ": config ", s.message())));
+  };
   absl::Status listen_ok = CheckListen(config.listen, listen_name);
-  if (!listen_ok.ok()) return Fail(listen_ok);
+  if (!listen_ok.ok()) return address_error(listen_ok, !listen.empty());
   if (!port_file.empty() && IsUnixSocket(config.listen)) {
-    // gRPC reports 1 as the "port" of a unix socket.
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "--port-file: a unix socket has no port (", listen_name, " ",
-        config.listen, "); leave out --port-file, or listen on host:port")));
+    // gRPC reports 1 as the "port" of a unix socket. Whichever gave the
+    // socket, --port-file is what to leave out.
+    return usage(absl::StrCat("--port-file: a unix socket has no port (",
+                              listen_name, " ", config.listen,
+                              "); leave out --port-file, or listen on "
+                              "host:port"));
   }
   if (!port_file.empty()) {
     std::error_code ec;
@@ -844,7 +857,7 @@ int main(int argc, char** argv) {
   if (!config.metrics_listen.empty()) {
     absl::Status s =
         ParseHostPort(config.metrics_listen, metrics_listen_name).status();
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return address_error(s, !metrics_listen.empty());
   }
   absl::Status auth_ok = ResolveAuth(&config);
   if (!auth_ok.ok()) return Fail(auth_ok);

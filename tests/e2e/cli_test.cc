@@ -3543,7 +3543,7 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
             "INVALID_VALUE",
             "get"},
            {{"-o", "json", "get", "x", "--revision"},
-            "--revision: 1 required INT missing",
+            "--revision: needs a value (a whole number)",
             "--revision",
             "MISSING_ARGUMENT",
             "get"},
@@ -3933,6 +3933,28 @@ TEST_F(CliTest, AFlagFollowedByAnUnknownFlagLacksItsValue) {
                  "---\ntitle: \"Dash\"\n---\nbody\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("articles/dash-value created"));
+}
+
+// A flag that ends the line without its value said CLI11's `--limit: 1
+// required INT missing`: it says what value it needs, in words, or only
+// that it needs one.
+TEST_F(CliTest, AFlagAtTheEndLacksItsValue) {
+  for (const auto& [args, message, command] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"query", "--limit"},
+            "--limit: needs a value (a whole number)",
+            "query"},
+           {{"get", "x", "--revision"},
+            "--revision: needs a value (a whole number)",
+            "get"},
+           {{"query", "--tag", "a", "--tag"}, "--tag: needs a value", "query"},
+           {{"get", "x", "--server"}, "--server: needs a value", "get"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_EQ(r.err, absl::StrCat(message, "\nRun `contentctl ", command,
+                                  " --help` for more information.\n"));
+  }
 }
 
 // `query --tag --` queried the tag "--" (and `--tag -- x` refused `x` as an

@@ -2646,7 +2646,11 @@ TEST(StartupTest, UnknownFlagsAreNamedWithTheFlagMeant) {
 // with --help ..."). A flag followed by another flag in place of its value
 // is named as contentctl names it: CLI11 took `--max-tags` as the data
 // directory and then refused the 5, and served a directory named
-// `--no-auth`. Exit 2, nothing created.
+// `--no-auth`. A flag that ends the line without its value says what value
+// it needs (CLI11 said `--max-tags: 1 required INT missing`). The checks
+// of the command line after the parse (an empty value, --repair without
+// --check, a malformed --listen) printed `contentd: INVALID_ARGUMENT: ...`
+// with no hint. Exit 2, nothing created.
 TEST(StartupTest, UsageErrorsReadAsContentctlsDo) {
   TempDir dir;
   const std::string data = dir.path() + "/data";  // never made
@@ -2660,7 +2664,27 @@ TEST(StartupTest, UsageErrorsReadAsContentctlsDo) {
       {{"--data-dir", data, "--max-tags", "0"},
        "--max-tags: not in range 1 to 2147483647, got 0"},
       {{"--data-dir", data, "--max-tags"},
-       "--max-tags: 1 required INT missing"},
+       "--max-tags: needs a value (a whole number)"},
+      {{"--data-dir", data, "--durability"},
+       "--durability: needs a value (sync or async)"},
+      {{"--data-dir", data, "--listen"}, "--listen: needs a value"},
+      {{"--data-dir", data, "-c"}, "-c: needs a value"},
+      {{"--listen", "127.0.0.1:0", "--data-dir="}, "--data-dir: needs a value"},
+      {{"--data-dir", ""}, "--data-dir: must not be empty"},
+      {{"--data-dir", data, "--repair"},
+       "--repair: needs --check (contentd --check --repair --data-dir DIR "
+       "checks a stopped store and rebuilds its indexes)"},
+      {{"--data-dir", data, "--listen", "bogus"},
+       "--listen: must be host:port (an IPv6 host in brackets), got "
+       "\"bogus\""},
+      {{"--data-dir", data, "--listen", "127.0.0.1:0", "--metrics-listen",
+        "127.0.0.1:99999"},
+       "--metrics-listen: port must be 0-65535, got \"99999\" in "
+       "\"127.0.0.1:99999\""},
+      {{"--data-dir", data, "--listen", "unix:" + dir.path() + "/s",
+        "--port-file", dir.path() + "/port"},
+       "--port-file: a unix socket has no port (--listen unix:" + dir.path() +
+           "/s); leave out --port-file, or listen on host:port"},
       {{"--data-dir", data, "--durability", "nope"},
        "--durability: nope not in {sync,async}"},
       {{"--listen", "127.0.0.1:0", "--data-dir", "--max-tags", "5"},
@@ -2684,6 +2708,34 @@ TEST(StartupTest, UsageErrorsReadAsContentctlsDo) {
     EXPECT_EQ(r.err,
               c.error + "\nRun `contentd --help` for more information.\n");
     EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  }
+}
+
+// An address of the config file's that contentd refuses names the file
+// and the key, as its other keys do (`listen: must be host:port`, with no
+// file, read as a flag's): an error of the file, with no usage hint.
+TEST(StartupTest, AMalformedAddressInTheConfigNamesTheFileAndTheKey) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string config = dir.path() + "/contentd.yaml";
+  for (const auto& [yaml, error] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"listen: bogus\n",
+            "config listen: must be host:port (an IPv6 host in brackets), "
+            "got \"bogus\""},
+           {"listen: 127.0.0.1:0\nmetrics_listen: 127.0.0.1:99999\n",
+            "config metrics_listen: port must be 0-65535, got \"99999\" in "
+            "\"127.0.0.1:99999\""}}) {
+    SCOPED_TRACE(yaml);
+    WriteFile(config, yaml);
+    auto r =
+        RunCommand({ContentdBinary(), "--config", config, "--data-dir", data},
+                   "", {}, kStartupTimeout);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(r.err, absl::StrCat("contentd: INVALID_ARGUMENT: ", config, ": ",
+                                  error, "\n"));
+    EXPECT_FALSE(std::filesystem::exists(data));
   }
 }
 
