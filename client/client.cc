@@ -449,7 +449,8 @@ class GrpcClient final : public Client {
     const Running watch(this, nullptr, state.get());
     if (!watch.started()) return Destroyed();
     absl::Duration backoff = absl::Milliseconds(100);
-    bool lost = false;  // on_lost was called; on_resumed not yet
+    bool lost = false;     // on_lost was called; on_resumed not yet
+    bool started = false;  // a stream started (on_started was called)
     while (true) {
       grpc::ClientContext ctx;
       const Running stream(this, &ctx);
@@ -478,11 +479,11 @@ class GrpcClient final : public Client {
         ctx.TryCancel();
         reader->Finish();
       };
-      if (request.start_now() || lost) {
+      if (request.start_now() || lost || (!started && hooks.on_started)) {
         // "Now" is where this stream starts; asking for "now" again after a
         // reconnect would skip what was written in between. The server
         // sends it as soon as it takes a stream, which is also when a
-        // reconnect has taken.
+        // reconnect has taken, and when on_started can tell the caller.
         reader->WaitForInitialMetadata();
         const auto& md = ctx.GetServerInitialMetadata();
         auto it = md.find("content-watch-after");
@@ -491,8 +492,15 @@ class GrpcClient final : public Client {
             absl::SimpleAtoi(
                 absl::string_view(it->second.data(), it->second.size()),
                 &after)) {
-          request.set_start_now(false);
-          request.set_after_sequence(after);
+          if (request.start_now() || lost) {
+            request.set_start_now(false);
+            request.set_after_sequence(after);
+          }
+          if (!started) {
+            started = true;
+            if (hooks.on_started)
+              RunCallback("Watch on_started", hooks.on_started, after);
+          }
           if (lost) {
             lost = false;
             if (hooks.on_resumed)
@@ -504,6 +512,13 @@ class GrpcClient final : public Client {
       bool stopped = false;
       bool progressed = false;
       while (reader->Read(&event)) {
+        if (!started) {  // a server that sent no start: the event says it is
+          started = true;
+          if (hooks.on_started) {
+            RunCallback("Watch on_started", hooks.on_started,
+                        request.after_sequence());
+          }
+        }
         if (lost) {  // a server that sent no start: the event says it took
           lost = false;
           if (hooks.on_resumed) {

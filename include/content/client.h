@@ -120,8 +120,8 @@ class WatchCanceller {
   std::shared_ptr<State> state_;
 };
 
-// What Client::Watch reports of its reconnects, on the thread that runs
-// it, between events. Either may be empty.
+// What Client::Watch reports of its start and reconnects, on the thread
+// that runs it, between events. Any may be empty.
 struct WatchHooks {
   // The stream was lost (`status`: the error, or OK for a server that
   // ended it) and Watch reconnects, resuming after sequence `after`: the
@@ -132,6 +132,14 @@ struct WatchHooks {
   std::function<void(const absl::Status& status, int64_t after)> on_lost;
   // A reconnect after on_lost took: the server resumes after `after`.
   std::function<void(int64_t after)> on_resumed;
+  // Called once, before the first event: the first stream started and
+  // delivers the events after sequence `after` (with `start_now`, the newest
+  // event then), so anything written from now on reaches on_event. A first
+  // stream that came only after on_lost is reported here before on_resumed.
+  // A server that sends no start (an older contentd) reports it with the
+  // first event instead, `after` being the request's after_sequence. Last
+  // here so that `WatchHooks{on_lost, on_resumed}` still reads as before.
+  std::function<void(int64_t after)> on_started;
 };
 
 // A connection to contentd. One method per RPC; each returns the server's

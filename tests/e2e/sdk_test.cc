@@ -725,6 +725,55 @@ TEST_F(SdkTest, AnExceptionFromOnEventEndsTheStreamAndReachesTheCaller) {
   EXPECT_FALSE(first);
 }
 
+// on_started comes once, before the first event, with the sequence the
+// stream delivers events after (start_now: the newest event then; else
+// after_sequence), so a write made once it came reaches the watch: here the
+// hook itself writes, and the watch's first event is that write.
+TEST_F(SdkTest, WatchOnStartedComesOnceBeforeTheFirstEventWithItsStart) {
+  // A fresh store: these are sequences 1, 2 and 3.
+  for (int i = 0; i < 3; ++i) {
+    Create("old" + std::to_string(i), MakeArticle("Old", {"o"}, k2025));
+  }
+  const auto watch = [&](const v1::WatchArticlesRequest& req,
+                         const std::string& id) {
+    std::vector<std::string> calls;
+    WatchHooks hooks;
+    hooks.on_started = [&](int64_t after) {
+      calls.push_back("started after " + std::to_string(after));
+      Create(id, MakeArticle("Live", {"l"}, k2025));
+    };
+    // Without on_started nothing writes and the watch would wait forever.
+    WatchCanceller canceller;
+    std::promise<void> done;
+    std::thread guard([&canceller, f = done.get_future()] {
+      if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+        canceller.Cancel();
+    });
+    absl::Status s = client_->Watch(
+        req,
+        [&](const v1::WatchArticlesResponse& e) {
+          calls.push_back("event " + std::to_string(e.event().sequence()) +
+                          " " + e.event().name());
+          return false;
+        },
+        &canceller, hooks);
+    done.set_value();
+    guard.join();
+    EXPECT_TRUE(s.ok()) << s;
+    return calls;
+  };
+  v1::WatchArticlesRequest now;
+  now.set_start_now(true);
+  EXPECT_THAT(
+      watch(now, "live1"),
+      ::testing::ElementsAre("started after 3", "event 4 articles/live1"));
+  v1::WatchArticlesRequest after;
+  after.set_after_sequence(2);
+  EXPECT_THAT(
+      watch(after, "live2"),
+      ::testing::ElementsAre("started after 2", "event 3 articles/old2"));
+}
+
 // A request protobuf cannot send (a string that is not UTF-8) is refused
 // before it is sent, naming the field: sent, it got a libprotobuf log line
 // and the server's "request: cannot be parsed", naming nothing.
