@@ -624,7 +624,7 @@ TEST_F(ReplicasTest, WatchOnOneReplicaSeesEveryEventOfWritesThroughOthers) {
   v1::WatchArticlesRequest now;
   now.set_start_now(true);
   WatchCollector live(&C(), now, 1);
-  absl::SleepFor(absl::Milliseconds(300));  // let the watch start
+  ASSERT_TRUE(live.WaitStarted(absl::Seconds(10))) << live.status();
   const absl::Time written_at = absl::Now();
   {
     auto created = Create(A(), MakeArticle("late", "late", {"watch"}, k2025));

@@ -300,7 +300,7 @@ TEST(WatchTest, StartNowLosesNothingWhenTheStreamBreaksBeforeAnyEvent) {
   req.set_start_now(true);
   req.set_view(v1::WatchArticlesRequest::VIEW_NAME_ONLY);
   WatchCollector watcher(client.get(), req, 2);
-  absl::SleepFor(absl::Milliseconds(500));  // the stream is open
+  ASSERT_TRUE(watcher.WaitStarted(absl::Seconds(10))) << watcher.status();
 
   // Down for 3 s: the watcher's channel backs off (its next try comes
   // about 2 s after the restart). A writer on a channel of its own
@@ -362,7 +362,7 @@ TEST(WatchTest, FilterAndStartNow) {
   req.set_start_now(true);
   req.mutable_filter()->add_tags("keep");
   WatchCollector watcher(client.get(), req, 3);
-  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(watcher.WaitStarted(absl::Seconds(10))) << watcher.status();
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(Create(*client, MakeArticle("n" + std::to_string(i),
                                             i % 2 == 0 ? "keep" : "drop", i))
@@ -386,7 +386,7 @@ TEST(WatchTest, LanguagesMatchWhateverTheirCase) {
   req.set_start_now(true);
   req.mutable_filter()->add_langs("ZH-cn");
   WatchCollector watcher(client.get(), req, 2);
-  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(watcher.WaitStarted(absl::Seconds(10))) << watcher.status();
   for (int i = 0; i < 4; ++i)
     ASSERT_TRUE(
         Create(*client, MakeArticle("l" + std::to_string(i), "t", i)).ok());
@@ -541,7 +541,8 @@ TEST(WatchTest, OutOfRangeBeyondTheNewestEvent) {
   // The newest sequence itself is fine: the next write is the first event.
   req.set_after_sequence(3);
   WatchCollector watcher(client.get(), req, 1);
-  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_TRUE(watcher.WaitStarted(absl::Seconds(10))) << watcher.status();
+  EXPECT_EQ(watcher.starts(), std::vector<int64_t>{3});
   ASSERT_TRUE(Create(*client, MakeArticle("b3", "x", 3)).ok());
   ASSERT_TRUE(watcher.WaitFor(absl::Seconds(10))) << watcher.status();
   EXPECT_EQ(watcher.events().front().event().sequence(), 4);

@@ -8,6 +8,11 @@ WatchCollector::WatchCollector(Client* client, v1::WatchArticlesRequest req,
                                size_t want)
     : want_(want) {
   thread_ = std::thread([this, client, req] {
+    WatchHooks hooks;
+    hooks.on_started = [this](int64_t after) {
+      std::lock_guard<std::mutex> lock(mu_);
+      starts_.push_back(after);
+    };
     absl::Status s = client->Watch(
         req,
         [this](const v1::WatchArticlesResponse& e) {
@@ -15,7 +20,7 @@ WatchCollector::WatchCollector(Client* client, v1::WatchArticlesRequest req,
           events_.push_back(e);
           return events_.size() < want_;
         },
-        &canceller_);
+        &canceller_, hooks);
     std::lock_guard<std::mutex> lock(mu_);
     status_ = s;
   });
@@ -33,6 +38,20 @@ bool WatchCollector::WaitFor(absl::Duration timeout) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   return false;
+}
+
+bool WatchCollector::WaitStarted(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (!starts().empty()) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return false;
+}
+
+std::vector<int64_t> WatchCollector::starts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return starts_;
 }
 
 std::vector<v1::WatchArticlesResponse> WatchCollector::events() {

@@ -3,6 +3,7 @@
 #define CONTENT_TESTS_SUPPORT_WATCH_COLLECTOR_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -26,6 +27,11 @@ class WatchCollector {
 
   // Whether `want` events arrived within `timeout`.
   bool WaitFor(absl::Duration timeout);
+  // Whether the stream started (WatchHooks::on_started) within `timeout`:
+  // from then on, every write reaches the watch.
+  bool WaitStarted(absl::Duration timeout);
+  // Each `after` on_started gave, in order (once, or not yet).
+  std::vector<int64_t> starts();
   // The events so far, in order.
   std::vector<v1::WatchArticlesResponse> events();
   size_t size();
@@ -36,6 +42,7 @@ class WatchCollector {
   const size_t want_;
   std::mutex mu_;
   std::vector<v1::WatchArticlesResponse> events_;  // guarded by mu_
+  std::vector<int64_t> starts_;                    // guarded by mu_
   absl::Status status_;                            // guarded by mu_
   WatchCanceller canceller_;
   std::thread thread_;
