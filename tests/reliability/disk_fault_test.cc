@@ -32,6 +32,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "content/client.h"
 #include "gmock/gmock.h"
@@ -642,6 +643,9 @@ TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsThenWritesOnceThereIsRoom) {
   std::atomic<int> lost{0};
   WatchHooks hooks;
   hooks.on_lost = [&](const absl::Status&, int64_t) { ++lost; };
+  // A "now" watch sees only what is written after its stream started.
+  absl::Notification started;
+  hooks.on_started = [&](int64_t) { started.Notify(); };
   WatchCanceller canceller;
   std::promise<absl::Status> watched;
   std::atomic<bool> saw_after{false};
@@ -661,6 +665,8 @@ TEST_F(DiskFaultTest, StartOnAFullVolumeServesReadsThenWritesOnceThereIsRoom) {
     canceller.Cancel();
     watcher.join();
   };
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(30)))
+      << "the watch never started";
 
   std::filesystem::remove(mount_ + "/filler");
   std::filesystem::remove(mount_ + "/filler2");
