@@ -50,6 +50,7 @@
 #include "server/service/health.h"
 #include "server/service/metrics.h"
 #include "server/service/parse_error_interceptor.h"
+#include "server/service/request_id.h"
 #include "server/service/validation.h"
 #include "server/store/fsck.h"
 #include "server/store/rocksdb_kv.h"
@@ -1040,6 +1041,8 @@ int main(int argc, char** argv) {
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(content::service::NewParseErrorInterceptorFactory());
+  // gRPC's health and reflection check x-request-id as our services do.
+  interceptors.push_back(content::service::NewRequestIdInterceptorFactory());
   // A stop waits for the calls this counts, then closes idle connections.
   interceptors.push_back(calls.NewInterceptorFactory());
   // Metrics and the request log see the final status, after the above.

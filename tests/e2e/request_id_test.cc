@@ -277,6 +277,83 @@ TEST(RequestIdTest, ContentdRefusesAMalformedIdNamingTheMetadata) {
   EXPECT_TRUE(Logged(*server, kGetArticle, "request_id=" + max_id));
 }
 
+// gRPC's own services follow the same rule: a health check, a health
+// Watch and a reflection stream with a malformed id are refused
+// INVALID_ARGUMENT (the streams before they send anything), and a good id
+// is logged with them.
+TEST(RequestIdTest, HealthAndReflectionFollowTheSameRule) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
+  constexpr char kCheck[] = "/grpc.health.v1.Health/Check";
+  constexpr char kWatch[] = "/grpc.health.v1.Health/Watch";
+  constexpr char kReflection[] =
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+  // ServerReflectionRequest{list_services: ""}.
+  const std::string list_services("\x3a\x00", 2);
+  const std::string long_id(129, 'L');
+  const std::string rule =
+      "x-request-id: metadata must be at most 128 bytes of printable ASCII, "
+      "got 129 bytes";
+
+  std::string reply;
+  grpc::Status s = testing::RawUnaryCall(*channel, kCheck, "",
+                                         {{"x-request-id", long_id}}, &reply);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  EXPECT_EQ(s.error_message(), rule);
+  const std::vector<FieldViolation> v = FieldViolations(internal::FromGrpc(s));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].field, "x-request-id");
+  s = testing::RawUnaryCall(*channel, kCheck, "",
+                            {{"x-request-id", "a"}, {"x-request-id", "b"}},
+                            &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("x-request-id: metadata must be sent once, got 2"));
+
+  // The streams end at once, with nothing sent: a health Watch would
+  // otherwise stream until its client left.
+  std::vector<std::string> replies;
+  s = testing::RawStreamingCall(*channel, kWatch, {""},
+                                {{"x-request-id", long_id}}, &replies);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  EXPECT_EQ(s.error_message(), rule);
+  EXPECT_TRUE(replies.empty());
+  s = testing::RawStreamingCall(*channel, kReflection, {list_services},
+                                {{"x-request-id", long_id}}, &replies);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  EXPECT_EQ(s.error_message(), rule);
+  EXPECT_TRUE(replies.empty());
+  // Logged as refused, without the id.
+  EXPECT_TRUE(Logged(*server, kCheck, "code=INVALID_ARGUMENT"));
+  EXPECT_TRUE(Logged(*server, kWatch, "code=INVALID_ARGUMENT"));
+  EXPECT_TRUE(Logged(*server, kReflection, "code=INVALID_ARGUMENT"));
+  EXPECT_THAT(server->Log(), Not(HasSubstr(long_id)));
+
+  // A good id is taken and logged.
+  s = testing::RawUnaryCall(*channel, kCheck, "", {{"x-request-id", "probe-1"}},
+                            &reply);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(reply, std::string("\x08\x01", 2));  // SERVING
+  s = testing::RawStreamingCall(*channel, kWatch, {""},
+                                {{"x-request-id", "probe-watch"}}, &replies,
+                                /*max_responses=*/1);
+  EXPECT_EQ(replies.size(), 1u) << s.error_message();
+  s = testing::RawStreamingCall(*channel, kReflection, {list_services},
+                                {{"x-request-id", "reflect-1"}}, &replies);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_THAT(replies[0], HasSubstr("content.v1.ContentService"));
+  EXPECT_TRUE(Logged(*server, kCheck, "request_id=probe-1"));
+  EXPECT_TRUE(Logged(*server, kWatch, "request_id=probe-watch"));
+  EXPECT_TRUE(Logged(*server, kReflection, "request_id=reflect-1"));
+}
+
 TEST(RequestIdTest, ContentctlSendsItsRequestIdWithEveryCall) {
   TempDir dir;
   auto server = StartLoggingServer(dir);

@@ -2,9 +2,13 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "grpcpp/client_context.h"
+#include "grpcpp/completion_queue.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
@@ -46,6 +50,76 @@ grpc::Status RawUnaryCall(
   for (const grpc::Slice& s : slices)
     response->append(reinterpret_cast<const char*>(s.begin()), s.size());
   return grpc::Status::OK;
+}
+
+namespace {
+
+// The bytes of `buffer`.
+std::string BytesOf(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  for (const grpc::Slice& s : slices)
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+}  // namespace
+
+grpc::Status RawStreamingCall(
+    grpc::Channel& channel, const std::string& method,
+    const std::vector<std::string>& requests,
+    const std::vector<std::pair<std::string, std::string>>& metadata,
+    std::vector<std::string>* responses, size_t max_responses,
+    int timeout_seconds) {
+  grpc::GenericStub stub(channel.shared_from_this());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::seconds(timeout_seconds));
+  for (const auto& [key, value] : metadata) ctx.AddMetadata(key, value);
+  grpc::CompletionQueue cq;
+  // One operation at a time: each waits for its own completion.
+  const auto await = [&cq] {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok;
+  };
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      stub.PrepareCall(&ctx, method, &cq);
+  call->StartCall(nullptr);
+  // A write or read that fails means the call has ended: Finish says how.
+  bool open = await();
+  for (const std::string& request : requests) {
+    if (!open) break;
+    grpc::Slice slice(request);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, nullptr);
+    open = await();
+  }
+  if (open) {
+    call->WritesDone(nullptr);
+    open = await();
+  }
+  responses->clear();
+  while (open) {
+    grpc::ByteBuffer buffer;
+    call->Read(&buffer, nullptr);
+    if (!await()) break;
+    responses->push_back(BytesOf(buffer));
+    if (responses->size() >= max_responses) {
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status status;
+  call->Finish(&status, nullptr);
+  await();
+  cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status;
 }
 
 grpc::Status CheckHealth(grpc::Channel& channel, const std::string& service,

@@ -4,6 +4,8 @@
 #ifndef CONTENT_TESTS_SUPPORT_GRPC_RAW_H_
 #define CONTENT_TESTS_SUPPORT_GRPC_RAW_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +23,18 @@ grpc::Status RawUnaryCall(
     const std::string& request,
     const std::vector<std::pair<std::string, std::string>>& metadata,
     std::string* response, int timeout_seconds = 10);
+
+// Calls a streaming `method` on `channel` with `metadata`: sends each of
+// `requests` (encoded bytes), closes its side, and reads replies into
+// *responses until the server ends the call, or until it has
+// `max_responses` of them (then it cancels the call: CANCELLED). Waits up
+// to `timeout_seconds` in all. Returns the call's status. Thread-safe.
+grpc::Status RawStreamingCall(
+    grpc::Channel& channel, const std::string& method,
+    const std::vector<std::string>& requests,
+    const std::vector<std::pair<std::string, std::string>>& metadata,
+    std::vector<std::string>* responses, size_t max_responses = SIZE_MAX,
+    int timeout_seconds = 10);
 
 // Asks `channel`'s server for the health of `service` ("" is the server as a
 // whole), waiting up to 10 s. On OK, *serving_status is the answer:
