@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/types/optional.h"
 #include "client/connect_check.h"
@@ -167,6 +168,18 @@ void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
   ctx->set_deadline(absl::ToChronoTime(deadline));
 }
 
+// INVALID_ARGUMENT `request_id: RULE (WHERE); WHAT` for a request id
+// contentd would refuse; OK for a good one or none. gRPC aborts the process
+// on a header value outside printable ASCII, so such an id is never sent.
+absl::Status CheckRequestId(const std::string& id, absl::string_view where,
+                            absl::string_view what) {
+  if (id.empty()) return absl::OkStatus();
+  const std::string rule = internal::RequestIdProblem(id);
+  if (rule.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("request_id: ", rule, " (", where, "); ", what));
+}
+
 // What `call` asks that cannot be sent: INVALID_ARGUMENT for a request id
 // contentd would refuse, DEADLINE_EXCEEDED for a timeout below zero (a
 // budget worked out as `deadline - absl::Now()` that has run out). The
@@ -174,13 +187,10 @@ void SetDeadline(grpc::ClientContext* ctx, absl::Time deadline) {
 // time waited up to 10 s more, and a write it had given up on could still
 // be applied.
 absl::Status CheckCall(const CallOptions& call) {
-  if (!call.request_id.empty()) {
-    if (std::string rule = internal::RequestIdProblem(call.request_id);
-        !rule.empty()) {
-      // gRPC aborts the process on a header value outside printable ASCII.
-      return absl::InvalidArgumentError(absl::StrCat(
-          "request_id: ", rule, " (CallOptions); the call was not sent"));
-    }
+  if (absl::Status s = CheckRequestId(call.request_id, "CallOptions",
+                                      "the call was not sent");
+      !s.ok()) {
+    return s;
   }
   if (call.timeout >= absl::ZeroDuration()) return absl::OkStatus();
   return absl::DeadlineExceededError(
@@ -443,6 +453,14 @@ class GrpcClient final : public Client {
       const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,
       WatchCanceller* canceller, const WatchHooks& hooks) override {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
+    if (absl::Status s = CheckRequestId(hooks.request_id, "WatchHooks",
+                                        "the watch was not started");
+        !s.ok()) {
+      return s;
+    }
+    // Every stream of this watch, reconnects included, carries its id.
+    CallOptions streams;
+    streams.request_id = hooks.request_id;
     std::shared_ptr<WatchCanceller::State> state =
         canceller != nullptr ? canceller->state_
                              : std::make_shared<WatchCanceller::State>();
@@ -455,7 +473,7 @@ class GrpcClient final : public Client {
       grpc::ClientContext ctx;
       const Running stream(this, &ctx);
       if (!stream.started()) return Destroyed();
-      AddMetadata(&ctx);
+      AddMetadata(&ctx, streams);
       {
         std::lock_guard<std::mutex> lock(state->mu);
         if (state->cancelled) return absl::OkStatus();
@@ -797,7 +815,7 @@ class GrpcClient final : public Client {
   }
 
   // The token, and the request id: the call's, else ClientOptions'.
-  // REQUIRES: CheckCall(call) was OK.
+  // REQUIRES: CheckCall(call) (or Watch's CheckRequestId) was OK.
   void AddMetadata(grpc::ClientContext* ctx, const CallOptions& call = {}) {
     if (!options_.token.empty())
       ctx->AddMetadata("authorization", "Bearer " + options_.token);

@@ -63,10 +63,11 @@ struct ClientOptions {
   std::string tls_cert_pem;
   std::string tls_key_pem;
   // Request id sent in `x-request-id` metadata on every call whose
-  // CallOptions name none, Watch's included (on each reconnect), so that
-  // contentd's request log (`request_id=...`) can be matched with the
-  // caller's own logs. 1-128 bytes of printable ASCII (0x20-0x7E), else
-  // Connect fails INVALID_ARGUMENT. Default: none sent.
+  // CallOptions name none, and on each stream of a Watch (reconnects
+  // included) whose WatchHooks name none, so that contentd's request log
+  // (`request_id=...`) can be matched with the caller's own logs. 1-128
+  // bytes of printable ASCII (0x20-0x7E), else Connect fails
+  // INVALID_ARGUMENT. Default: none sent.
   std::string request_id;
 };
 
@@ -121,7 +122,8 @@ class WatchCanceller {
 };
 
 // What Client::Watch reports of its start and reconnects, on the thread
-// that runs it, between events. Any may be empty.
+// that runs it, between events (any may be empty), and the request id its
+// streams carry.
 struct WatchHooks {
   // The stream was lost (`status`: the error, or OK for a server that
   // ended it) and Watch reconnects, resuming after sequence `after`: the
@@ -140,6 +142,13 @@ struct WatchHooks {
   // first event instead, `after` being the request's after_sequence. Last
   // here so that `WatchHooks{on_lost, on_resumed}` still reads as before.
   std::function<void(int64_t after)> on_started;
+  // Overrides ClientOptions::request_id for this watch when non-empty: sent
+  // in `x-request-id` metadata on each of its streams (the first and every
+  // reconnect), and logged by contentd as `request_id=...`. The rule is
+  // CallOptions::request_id's: 1-128 bytes of printable ASCII (0x20-0x7E),
+  // else Watch fails INVALID_ARGUMENT `request_id: ...` at once, unstarted.
+  // Default: empty, ClientOptions::request_id.
+  std::string request_id;
 };
 
 // A connection to contentd. One method per RPC; each returns the server's
@@ -280,8 +289,8 @@ class Client {
   // (backing off to one attempt every 2 s; a cancel ends the pause at
   // once), reporting through `hooks`. An exception from `on_event` or a
   // hook ends the stream and reaches the caller; the canceller stays usable.
-  // Each stream carries ClientOptions::request_id, if set: a Watch takes no
-  // CallOptions, so one with its own id needs a Client of its own.
+  // Each stream carries `hooks.request_id`, else ClientOptions::request_id,
+  // if set.
   virtual absl::Status Watch(
       v1::WatchArticlesRequest request,
       const std::function<bool(const v1::WatchArticlesResponse&)>& on_event,

@@ -4,6 +4,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <csignal>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +34,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr char kGetArticle[] = "/content.v1.ContentService/GetArticle";
+constexpr char kWatchArticles[] = "/content.v1.ContentService/WatchArticles";
 
 // A contentd that logs every request (`log_requests: all`).
 std::unique_ptr<ServerProcess> StartLoggingServer(const TempDir& dir) {
@@ -92,6 +95,26 @@ bool Logged(const ServerProcess& server, const std::string& method,
     }
   }
   return false;
+}
+
+// The request-log lines of `method` once there are at least `n` (each
+// streaming call's comes as it ends): waited for, at most 5 s.
+std::vector<std::string> AtLeastLinesOf(const ServerProcess& server,
+                                        const std::string& method, size_t n) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 100; ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
+    lines = LinesOf(server.Log(), method);
+    if (lines.size() >= n) break;
+  }
+  return lines;
+}
+
+// Waits up to `timeout` for `flag`.
+bool WaitFor(const std::atomic<bool>& flag, absl::Duration timeout) {
+  const absl::Time end = absl::Now() + timeout;
+  while (!flag && absl::Now() < end) absl::SleepFor(absl::Milliseconds(20));
+  return flag;
 }
 
 TEST(RequestIdTest, EveryKindOfSdkCallIsLoggedWithItsId) {
@@ -195,6 +218,69 @@ TEST(RequestIdTest, TheClientsIdGoesWithEveryCallThatNamesNone) {
   EXPECT_TRUE(Logged(*server, "/content.v1.ContentService/WatchArticles",
                      "request_id=worker-7"))
       << server->Log();
+}
+
+// WatchHooks::request_id is a watch's own id, over ClientOptions': sent on
+// its first stream and on each reconnect. One that breaks the rule is
+// refused as CallOptions' is, before anything is sent.
+TEST(RequestIdTest, AWatchCarriesItsOwnIdOnEveryReconnect) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(*server, "worker-7");
+  ASSERT_NE(c, nullptr);
+
+  WatchHooks bad;
+  bad.request_id = "bad\nid";
+  absl::Status s = c->Watch(
+      v1::WatchArticlesRequest(),
+      [](const v1::WatchArticlesResponse&) { return false; }, nullptr, bad);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "request_id: must be printable ASCII (0x20-0x7E), got byte 0x0a "
+            "at offset 3 (WatchHooks); the watch was not started");
+  EXPECT_TRUE(LinesOf(server->Log(), kWatchArticles).empty()) << server->Log();
+
+  // A watch that sees its stream start, lose it to a restart, and resume,
+  // then ends with its first event.
+  std::atomic<bool> started{false}, resumed{false};
+  WatchHooks hooks;
+  hooks.request_id = "watch-own";
+  hooks.on_started = [&](int64_t) { started = true; };
+  hooks.on_resumed = [&](int64_t) { resumed = true; };
+  WatchCanceller canceller;  // ends the watch should the test fail first
+  absl::Status watched;
+  std::thread watcher([&] {
+    watched = c->Watch(
+        v1::WatchArticlesRequest(),
+        [](const v1::WatchArticlesResponse&) { return false; }, &canceller,
+        hooks);
+  });
+  const bool was_started = WaitFor(started, absl::Seconds(10));
+  const bool restarted = was_started && server->RestartOnSamePort();
+  const bool was_resumed = restarted && WaitFor(resumed, absl::Seconds(30));
+  v1::CreateArticleRequest create;
+  create.set_article_id("w1");
+  *create.mutable_article() = Article("one");
+  const bool created = was_resumed && c->CreateArticle(create).ok();
+  if (!created) canceller.Cancel();
+  watcher.join();
+  ASSERT_TRUE(was_started);
+  ASSERT_TRUE(restarted) << server->Log();
+  ASSERT_TRUE(was_resumed) << server->Log();
+  ASSERT_TRUE(created);
+  EXPECT_TRUE(watched.ok()) << watched;
+
+  // One line per stream, the first written by the server that stopped.
+  const std::vector<std::string> lines =
+      AtLeastLinesOf(*server, kWatchArticles, 2);
+  EXPECT_GE(lines.size(), 2u) << server->Log();
+  for (const std::string& line : lines) {
+    EXPECT_THAT(line, HasSubstr(" request_id=watch-own")) << line;
+  }
+  // The Client's id still goes with its other calls.
+  EXPECT_TRUE(Logged(*server, "/content.v1.ContentService/CreateArticle",
+                     "request_id=worker-7"));
 }
 
 // An id contentd would refuse is not sent: gRPC aborts the process on a
