@@ -58,6 +58,9 @@ struct FileResult {
   // each of the server's field violations (FileError).
   std::vector<std::string> keys;
   std::string id_from;
+  // A call carried the document (and the request id, if any): `status`
+  // is the server's or the call's, not a failure found before sending.
+  bool sent = false;
 };
 
 // How a document wrote what its article holds, for naming it in errors: the
@@ -734,6 +737,7 @@ FileResult WriteDocument(Client& client, const std::string& label,
     return r;
   }
   r.name = article->name();
+  r.sent = true;  // every way on makes a call first
   const std::string id = ArticleId(r.name);
 
   v1::GetArticleRequest get;
@@ -893,9 +897,12 @@ std::string ViolationKey(absl::string_view field, const FileResult& r) {
 // under -o json|yaml the object every error is (ErrorStruct; StderrObject),
 // with the file as the results name it, `{"code": ..., "domain": ...,
 // "fieldViolations": [...], "file": "posts/a.md", "message": ...,
-// "metadata": {...}, "reason": ...}`. A streamed import's result has its
-// reason and metadata in the ImportResult rather than in the status.
-std::string FileError(const FileResult& r, Format format) {
+// "metadata": {...}, "reason": ..., "requestId": ...}`, the request id
+// (AddRequestId) only where the file was sent with one. A streamed import's
+// result has its reason and metadata in the ImportResult rather than in the
+// status.
+std::string FileError(const FileResult& r, Format format,
+                      const Connection& connection) {
   google::protobuf::Struct error = ErrorStruct(r.status, StatusText(r.status));
   auto& fields = *error.mutable_fields();
   fields["file"].set_string_value(r.file);
@@ -915,6 +922,7 @@ std::string FileError(const FileResult& r, Format format) {
     entry["key"].set_string_value(
         ViolationKey(entry["field"].string_value(), r));
   }
+  if (r.sent) AddRequestId(&error, connection);
   return StderrObject(error, format,
                       absl::StrCat(r.file, ": error: ", StatusText(r.status)));
 }
@@ -922,11 +930,13 @@ std::string FileError(const FileResult& r, Format format) {
 // An error of the whole run (the import stream's, a path that cannot be
 // read) on stderr: `Error: TEXT`, TEXT being `CODE: message` or
 // CallErrorText, or under -o json|yaml the object ErrorStruct gives, as
-// the other verbs print theirs.
+// the other verbs print theirs, with `sent_with`'s request id
+// (AddRequestId) for the stream's.
 void PrintRunError(const absl::Status& status, const std::string& text,
-                   Format format) {
-  std::cerr << StderrObject(ErrorStruct(status, text), format,
-                            absl::StrCat("Error: ", text));
+                   Format format, const Connection& sent_with = {}) {
+  google::protobuf::Struct error = ErrorStruct(status, text);
+  AddRequestId(&error, sent_with);
+  std::cerr << StderrObject(error, format, absl::StrCat("Error: ", text));
 }
 
 // One file on its way through a streaming import.
@@ -940,8 +950,10 @@ struct Pending {
 // Thread-safe: the import's reader thread and the caller both report.
 class Reporter {
  public:
-  Reporter(size_t total, Format format, bool dry_run)
+  Reporter(size_t total, Format format, bool dry_run,
+           const Connection& connection)
       : format_(format),
+        connection_(connection),
         structured_(format == Format::kJson || format == Format::kYaml),
         dry_run_(dry_run),
         total_(total),
@@ -959,7 +971,7 @@ class Reporter {
       ++failed_;
       if (!quiet) {
         std::cout.flush();
-        std::cerr << FileError(r, format_);
+        std::cerr << FileError(r, format_, connection_);
       }
     } else {
       ++(r.result == "created"   ? created_
@@ -1046,6 +1058,7 @@ class Reporter {
   }
 
   const Format format_;
+  const Connection connection_;  // the request id a sent file's error names
   // -o json|yaml: results on stdout at the end, objects on stderr.
   const bool structured_;
   const bool dry_run_;
@@ -1098,7 +1111,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   // One article over this is refused here (the request's framing is well
   // under the 4 KiB margin).
   constexpr size_t kMaxRequestBytes = (size_t{16} << 20) - 4096;
-  Reporter reporter(files.size(), format, options.dry_run);
+  Reporter reporter(files.size(), format, options.dry_run, options.connection);
   std::mutex mu;
   std::deque<Pending> in_flight;  // sent and local failures, in file order
   // Local failures ahead of the first sent entry can be reported at once.
@@ -1197,6 +1210,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
           in_flight.pop_front();
           fr.result = OutcomeName(r.outcome());
           fr.revision = r.revision();
+          fr.sent = true;
           if (r.outcome() == v1::ImportResult::OUTCOME_FAILED) {
             fr.status = NameTheKey(
                 absl::Status(static_cast<absl::StatusCode>(r.error_code()),
@@ -1223,7 +1237,10 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
                   : status;
   const bool quiet = !status.ok();
   for (Pending& p : in_flight) {
-    if (p.sent) p.result.status = unanswered;
+    if (p.sent) {
+      p.result.status = unanswered;
+      p.result.sent = true;
+    }
     reporter.Report(std::move(p.result), quiet && p.sent);
   }
   in_flight.clear();
@@ -1243,7 +1260,8 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   }
   // Also when every file was sent: the whole run failed, not some files.
   if (!status.ok()) {
-    PrintRunError(status, CallErrorText(status, options.connection), format);
+    PrintRunError(status, CallErrorText(status, options.connection), format,
+                  options.connection);
   }
   return reporter.Finish(format, files.size());
 }
@@ -1317,7 +1335,7 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
         condition, ": allowed with a single article only (", read.label,
         " holds ", read.documents.size(), " documents)"));
   }
-  Reporter reporter(1, format, false);
+  Reporter reporter(1, format, false, options.connection);
   if (read.status.ok()) {
     reporter.WarnNearKeys(read.documents.front());
     reporter.Report(

@@ -217,12 +217,7 @@ int Fail(const absl::Status& given) {
   const absl::Status status = WithFileNameHint(given);
   const std::string text = CallErrorText(status, g_connection);
   google::protobuf::Struct error = ErrorStruct(status, text);
-  // The id to look for in contentd's request log (-o json and yaml only:
-  // the one who gave --request-id knows it).
-  if (!g_connection.request_id.empty()) {
-    (*error.mutable_fields())["requestId"].set_string_value(
-        g_connection.request_id);
-  }
+  AddRequestId(&error, g_connection);
   std::cerr << StderrObject(error, g_format, absl::StrCat("Error: ", text));
   return kExitFailure;
 }
@@ -2068,7 +2063,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
           ->capture_default_str();
   app.add_option("--request-id", g.request_id,
                  "Sent as x-request-id with every call, and logged so by "
-                 "contentd (request_id=ID): 1-128 printable ASCII characters");
+                 "contentd (request_id=ID): 1-128 printable ASCII characters")
+      ->envname("CONTENT_REQUEST_ID");
   app.add_option("-o,--output", g.output, "Output format")
       ->check(CLI::IsMember(FormatNames()))
       ->capture_default_str();
@@ -2554,7 +2550,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     } else if (absl::ConsumePrefix(&message, "target:")) {
       flag = FlagName("--server", "CONTENT_SERVER", g.server);
     } else if (absl::ConsumePrefix(&message, "request_id:")) {
-      flag = "--request-id";
+      flag = FlagName("--request-id", "CONTENT_REQUEST_ID", g.request_id);
     }
     if (!flag.empty()) {
       return Usage(absl::StrCat(flag, ":", message));

@@ -496,6 +496,13 @@ google::protobuf::Struct ErrorStruct(const absl::Status& status,
   return out;
 }
 
+void AddRequestId(google::protobuf::Struct* error,
+                  const Connection& connection) {
+  if (connection.request_id.empty()) return;
+  (*error->mutable_fields())["requestId"].set_string_value(
+      connection.request_id);
+}
+
 absl::Status WithViolationFlags(const absl::Status& status,
                                 const std::vector<std::string>& flags) {
   absl::Status out = status;

@@ -81,7 +81,8 @@ struct Connection {
   std::string target;
   // Whether --ca asked for TLS. Default: false.
   bool tls = false;
-  // --request-id as given. Default: "" (none sent).
+  // --request-id (or CONTENT_REQUEST_ID) as given. Default: "" (none
+  // sent).
   std::string request_id;
 };
 
@@ -117,6 +118,13 @@ std::string ErrorJson(const absl::Status& status, absl::string_view text);
 // none did).
 google::protobuf::Struct ErrorStruct(const absl::Status& status,
                                      absl::string_view text);
+
+// Adds `"requestId": ID` to an error object (ErrorStruct's) of a call that
+// carried `connection.request_id`, the id to look for in contentd's request
+// log; nothing when none was sent. The text line never shows it: the one
+// who gave --request-id knows it.
+void AddRequestId(google::protobuf::Struct* error,
+                  const Connection& connection);
 
 // `status` with `flags[i]` the flag or argument (`--tag`, `ID`) that gave
 // the field of its i-th BadRequest violation, "" for one no flag gave,

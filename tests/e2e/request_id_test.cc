@@ -476,5 +476,132 @@ TEST(RequestIdTest, ContentctlSendsItsRequestIdWithEveryCall) {
   EXPECT_THAT(testing::CtlOk(*server, {"--help"}), HasSubstr("--request-id"));
 }
 
+// CONTENT_REQUEST_ID is --request-id's default, as CONTENT_TOKEN is
+// --token's: the flag wins, and a malformed value is a usage error naming
+// the variable. Either reaches a watch's streams.
+TEST(RequestIdTest, ContentctlTakesItsRequestIdFromTheEnvironment) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  auto c = Connect(*server);
+  ASSERT_NE(c, nullptr);
+  v1::CreateArticleRequest create;
+  create.set_article_id("e1");
+  *create.mutable_article() = Article("one");
+  ASSERT_TRUE(c->CreateArticle(create).ok());
+
+  testing::CommandResult r =
+      testing::Ctl(*server, {"get", "e1"}, {"CONTENT_REQUEST_ID=env-1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Logged(*server, kGetArticle, "request_id=env-1"));
+  r = testing::Ctl(*server, {"--request-id", "flag-1", "get", "e1"},
+                   {"CONTENT_REQUEST_ID=env-2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Logged(*server, kGetArticle, "request_id=flag-1"));
+  EXPECT_THAT(server->Log(), Not(HasSubstr("env-2")));
+  r = testing::Ctl(*server, {"-o", "json", "get", "missing"},
+                   {"CONTENT_REQUEST_ID=env-3"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto error = testing::ParseJson<google::protobuf::Struct>(r.err);
+  ASSERT_TRUE(error.fields().contains("requestId")) << r.err;
+  EXPECT_EQ(error.fields().at("requestId").string_value(), "env-3");
+
+  r = testing::Ctl(*server, {"get", "e1"},
+                   {"CONTENT_REQUEST_ID=" + std::string(200, 'x')});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--request-id (from CONTENT_REQUEST_ID): must "
+                               "be at most 128 bytes"));
+  // The flag given, the variable is not looked at.
+  r = testing::Ctl(*server, {"--request-id", "flag-2", "get", "e1"},
+                   {"CONTENT_REQUEST_ID=bad\tid"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  // watch: the whole stream carries it, from the variable or the flag.
+  r = testing::Ctl(*server, {"watch", "--count", "1"},
+                   {"CONTENT_REQUEST_ID=env-watch"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Logged(*server, kWatchArticles, "request_id=env-watch"))
+      << server->Log();
+  r = testing::Ctl(*server,
+                   {"watch", "--count", "1", "--request-id", "flag-watch"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Logged(*server, kWatchArticles, "request_id=flag-watch"))
+      << server->Log();
+  EXPECT_THAT(testing::CtlOk(*server, {"--help"}),
+              HasSubstr("CONTENT_REQUEST_ID"));
+}
+
+// apply -o json: a failed file's error object names the request id of the
+// call that carried the file, as a failed call's object does; a file that
+// failed before anything was sent names none.
+TEST(RequestIdTest, ApplyErrorObjectsNameTheRequestIdOfFilesSent) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  const std::string big = dir.path() + "/big.md";
+  testing::WriteFile(big, "---\ntitle: Big\ndate: 2025-01-01\n---\n" +
+                              std::string(1100000, 'x') + "\n");
+  const std::string broken = dir.path() + "/broken.md";
+  testing::WriteFile(broken, "---\ntitle: [unclosed\n---\nBody.\n");
+  // The objects on stderr: a file's by its file, the summary under
+  // "SUMMARY", an error of the whole run under "error".
+  const auto objects = [](const std::string& err) {
+    std::map<std::string, google::protobuf::Struct> out;
+    for (const std::string& line : testing::Lines(err)) {
+      auto o = testing::ParseJson<google::protobuf::Struct>(line);
+      const auto& f = o.fields();
+      const std::string key = f.contains("file") ? f.at("file").string_value()
+                              : f.contains("notice")
+                                  ? f.at("notice").string_value()
+                                  : "error";
+      out[key] = o;
+    }
+    return out;
+  };
+
+  testing::CommandResult r =
+      testing::Ctl(*server, {"--request-id", "apply-7", "-o", "json", "apply",
+                             "-f", big, "-f", broken});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto by_file = objects(r.err);
+  ASSERT_EQ(by_file.count(big), 1u) << r.err;
+  EXPECT_EQ(by_file[big].fields().at("reason").string_value(),
+            "ARTICLE_TOO_LARGE");
+  ASSERT_TRUE(by_file[big].fields().contains("requestId")) << r.err;
+  EXPECT_EQ(by_file[big].fields().at("requestId").string_value(), "apply-7");
+  ASSERT_EQ(by_file.count(broken), 1u) << r.err;
+  EXPECT_FALSE(by_file[broken].fields().contains("requestId")) << r.err;
+  EXPECT_TRUE(Logged(*server, "/content.v1.ContentService/ImportArticles",
+                     "request_id=apply-7"));
+
+  // A conditional write goes through GetArticle and UpdateArticle.
+  r = testing::Ctl(*server, {"--request-id", "apply-8", "-o", "json", "apply",
+                             "-f", big, "--expected-revision", "3"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  by_file = objects(r.err);
+  ASSERT_EQ(by_file.count(big), 1u) << r.err;
+  EXPECT_EQ(by_file[big].fields().at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(by_file[big].fields().at("requestId").string_value(), "apply-8");
+
+  // No id given, none named.
+  r = testing::Ctl(*server, {"-o", "json", "apply", "-f", big});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  by_file = objects(r.err);
+  ASSERT_EQ(by_file.count(big), 1u) << r.err;
+  EXPECT_FALSE(by_file[big].fields().contains("requestId")) << r.err;
+
+  // The import stream failing (no server) is one run error, not one per
+  // file, and it names the id too.
+  server->Stop(SIGTERM);
+  r = testing::Ctl(
+      *server, {"--request-id", "apply-9", "-o", "json", "apply", "-f", big});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  by_file = objects(r.err);
+  ASSERT_EQ(by_file.count("error"), 1u) << r.err;
+  EXPECT_EQ(by_file["error"].fields().at("code").string_value(), "UNAVAILABLE");
+  EXPECT_EQ(by_file["error"].fields().at("requestId").string_value(),
+            "apply-9");
+}
+
 }  // namespace
 }  // namespace content
