@@ -73,7 +73,8 @@ absl::StatusOr<std::string> ReadText(const std::string& path) {
 }
 
 // Prints `status` as a failed call's error (a line, or under -o json|yaml
-// an object), with `hint` after it, and under -o json|yaml the kept file.
+// an object), with `hint` after it, and under -o json|yaml the kept file
+// and the request id (AddRequestId), as contentctl's other errors have it.
 void PrintError(const absl::Status& status, const EditOptions& options,
                 Format format, const std::string& kept = "",
                 const std::string& hint = "") {
@@ -82,6 +83,7 @@ void PrintError(const absl::Status& status, const EditOptions& options,
   auto& fields = *error.mutable_fields();
   if (!kept.empty()) fields["file"].set_string_value(kept);
   if (!hint.empty()) fields["hint"].set_string_value(hint);
+  AddRequestId(&error, options.connection);
   std::cerr << StderrObject(
       error, format,
       absl::StrCat("Error: ", text, hint.empty() ? "" : "\n", hint));

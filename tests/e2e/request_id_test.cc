@@ -533,8 +533,8 @@ TEST(RequestIdTest, ContentctlTakesItsRequestIdFromTheEnvironment) {
 
 // apply -o json: a failed file's error object names the request id of the
 // call that carried the file, as a failed call's object does; a file that
-// failed before anything was sent names none.
-TEST(RequestIdTest, ApplyErrorObjectsNameTheRequestIdOfFilesSent) {
+// failed before anything was sent names none. So does edit's.
+TEST(RequestIdTest, ApplyAndEditErrorObjectsNameTheRequestId) {
   TempDir dir;
   auto server = StartLoggingServer(dir);
   ASSERT_NE(server, nullptr);
@@ -582,6 +582,16 @@ TEST(RequestIdTest, ApplyErrorObjectsNameTheRequestIdOfFilesSent) {
   ASSERT_EQ(by_file.count(big), 1u) << r.err;
   EXPECT_EQ(by_file[big].fields().at("code").string_value(), "NOT_FOUND");
   EXPECT_EQ(by_file[big].fields().at("requestId").string_value(), "apply-8");
+
+  // edit's error objects name it too.
+  r = testing::Ctl(*server,
+                   {"--request-id", "edit-1", "-o", "json", "edit", "missing"},
+                   {"CONTENT_EDITOR=true"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto edit_error = testing::ParseJson<google::protobuf::Struct>(r.err);
+  EXPECT_EQ(edit_error.fields().at("code").string_value(), "NOT_FOUND");
+  ASSERT_TRUE(edit_error.fields().contains("requestId")) << r.err;
+  EXPECT_EQ(edit_error.fields().at("requestId").string_value(), "edit-1");
 
   // No id given, none named.
   r = testing::Ctl(*server, {"-o", "json", "apply", "-f", big});
