@@ -1653,6 +1653,117 @@ std::string UnknownFlag(const CLI::App& app) {
   return "";
 }
 
+// The option of `command` (not of the commands above it) that `flag`
+// (`--limit`, `-o`) names, or nullptr.
+const CLI::Option* OwnFlag(const CLI::App& command, absl::string_view flag) {
+  for (const CLI::Option* opt : command.get_options()) {
+    if (opt->get_positional() || opt->get_group().empty()) continue;
+    for (const std::string& name : opt->get_lnames()) {
+      if (flag == "--" + name) return opt;
+    }
+    for (const std::string& name : opt->get_snames()) {
+      if (flag == "-" + name) return opt;
+    }
+  }
+  return nullptr;
+}
+
+// `word` as a shell reads it back: as it is when it holds only characters
+// no shell treats specially, else in single quotes.
+std::string ShellWord(absl::string_view word) {
+  const bool plain =
+      !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+               absl::string_view("-_.,:/=@%+").find(c) !=
+                   absl::string_view::npos;
+      });
+  if (plain) return std::string(word);
+  return absl::StrCat("'", absl::StrReplaceAll(word, {{"'", "'\\''"}}), "'");
+}
+
+// What to say of `flag`, a flag no command took, when it is a verb's and
+// was given where that verb's flags do not go: before the verb (`contentctl
+// --limit 5 query`), which CLI11 left to contentctl, which has no such
+// flag, or with no verb at all (`contentctl --limit 5`). `--limit is a flag
+// of "query": put it after the verb (contentctl query --limit 5)`; "" if
+// `flag` is no flag of the command given, or, with none, of any verb.
+// Only global flags go anywhere (kubectl's rule too): a verb's flags are
+// not moved after it, as the verb says what they mean (`--all` is get's,
+// query's and watch's, `--limit` query's and history's, each its own).
+std::string MisplacedVerbFlag(const CLI::App& app, int argc, char** argv,
+                              const std::string& flag) {
+  // The command given (`query`, `admin compact`), if any.
+  const CLI::App* command = &app;
+  std::string path;
+  while (!command->get_subcommands().empty()) {
+    command = command->get_subcommands().front();
+    absl::StrAppend(&path, path.empty() ? "" : " ", command->get_name());
+  }
+  // Where the flag was typed: after `--` it is an argument, no flag.
+  int at = 0;
+  for (int i = 1; i < argc && at == 0; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") return "";
+    if (arg == flag || absl::StartsWith(arg, flag + "=")) at = i;
+  }
+  if (at == 0) return "";
+  // The flag as typed and its value, for the command line to write
+  // instead: `--limit 5`, `--limit=5`, `--all`; `--limit INT`, as --help
+  // names the value, when none was given (`--limit query`, `--tag -o
+  // json`).
+  const auto as_typed = [&](const CLI::Option& opt) {
+    if (argv[at] != flag) return ShellWord(argv[at]);
+    if (opt.get_expected_min() < 1 || opt.get_type_size_min() < 1) {
+      return flag;
+    }
+    const absl::string_view next = at + 1 < argc ? argv[at + 1] : "";
+    const bool verb = command != &app && next == path.substr(0, path.find(' '));
+    if (next.empty() || verb || LooksLikeFlag(next)) {
+      return absl::StrCat(flag, " ", opt.get_type_name());
+    }
+    return absl::StrCat(flag, " ", ShellWord(next));
+  };
+  if (command != &app) {
+    // After the verb it would have been taken: it came before it.
+    const CLI::Option* opt = OwnFlag(*command, flag);
+    if (opt == nullptr) return "";
+    return absl::StrCat(flag, " is a flag of \"", path, "\": put it after the ",
+                        command->get_parent() == &app ? "verb" : "command",
+                        " (contentctl ", path, " ", as_typed(*opt), ")");
+  }
+  std::vector<std::string> verbs;
+  const CLI::Option* opt = nullptr;
+  for (const CLI::App* verb : app.get_subcommands(
+           [](const CLI::App* a) { return !a->get_group().empty(); })) {
+    std::vector<const CLI::App*> commands = {verb};
+    for (const CLI::App* sub : verb->get_subcommands(
+             [](const CLI::App* a) { return !a->get_group().empty(); })) {
+      commands.push_back(sub);
+    }
+    for (const CLI::App* c : commands) {
+      const CLI::Option* own = OwnFlag(*c, flag);
+      if (own == nullptr) continue;
+      if (opt == nullptr) opt = own;
+      verbs.push_back(absl::StrCat(
+          "\"", c == verb ? "" : absl::StrCat(verb->get_name(), " "),
+          c->get_name(), "\""));
+    }
+  }
+  if (opt == nullptr) return "";
+  // The command to write, when one has the flag.
+  const std::string verb = verbs.size() == 1
+                               ? verbs[0].substr(1, verbs[0].size() - 2)
+                               : std::string("VERB");
+  std::string which = verbs.back();
+  if (verbs.size() > 1) {
+    verbs.pop_back();
+    which = absl::StrCat(absl::StrJoin(verbs, ", "), " and ", which);
+  }
+  return absl::StrCat(flag, " is a flag of ", which,
+                      ": put it after the verb (contentctl ", verb, " ",
+                      as_typed(*opt), ")");
+}
+
 // The flags the command parsed so far takes (`--tag`, `-o`, ...): its own
 // and, as they fall through, those of the commands above it.
 std::vector<std::string> FlagsOf(const CLI::App& app) {
@@ -2397,9 +2508,15 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       return kExitOk;
     }
     if (std::string bad = UnknownFlag(app); !bad.empty()) {
-      return Usage(
-          internal::UnknownFlagMessage(bad, FlagsMeant(bad, FlagsOf(app))), bad,
-          kUnknownFlag);
+      if (std::string misplaced = MisplacedVerbFlag(app, argc, argv, bad);
+          !misplaced.empty()) {
+        return Usage(std::move(misplaced), bad, kMisplacedFlag);
+      }
+      // A flag the command has is no suggestion (`query -- --limit`: an
+      // argument after `--`).
+      std::vector<std::string> meant = FlagsMeant(bad, FlagsOf(app));
+      meant.erase(std::remove(meant.begin(), meant.end(), bad), meant.end());
+      return Usage(internal::UnknownFlagMessage(bad, meant), bad, kUnknownFlag);
     }
     if (std::string flag, bad = FlagWithoutValue(app, argc, argv, &flag);
         !bad.empty()) {

@@ -17,6 +17,8 @@ inline constexpr int kExitUsage = 2;
 
 // The `reason` of a usage error's object, for programs.
 inline constexpr char kUnknownFlag[] = "UNKNOWN_FLAG";
+// A verb's flag given before the verb, or with none.
+inline constexpr char kMisplacedFlag[] = "MISPLACED_FLAG";
 inline constexpr char kUnknownCommand[] = "UNKNOWN_COMMAND";
 inline constexpr char kMissingCommand[] = "MISSING_COMMAND";
 inline constexpr char kMissingArgument[] = "MISSING_ARGUMENT";

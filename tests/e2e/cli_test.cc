@@ -2774,6 +2774,90 @@ TEST_F(CliTest, UnknownFlagsNamedForTheirMeaningSuggestTheFlag) {
   EXPECT_EQ(e.at("reason").string_value(), "UNKNOWN_FLAG");
 }
 
+// A verb's flag put before the verb said `unknown flag "--limit" (did you
+// mean "--limit"?)`, suggesting the very flag. Global flags go before or
+// after the verb; a verb's flags after it, which the error now says, with
+// the flag as typed in its place. (They are not moved after the verb: a
+// flag means what its verb makes it mean.)
+TEST_F(CliTest, AVerbsFlagBeforeTheVerbSaysWhereItGoes) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string line;
+    std::string help;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--limit", "5", "query"},
+            "--limit is a flag of \"query\": put it after the verb "
+            "(contentctl query --limit 5)",
+            "contentctl query"},
+           {{"--limit=5", "query", "--tag", "x"},
+            "--limit is a flag of \"query\": put it after the verb "
+            "(contentctl query --limit=5)",
+            "contentctl query"},
+           {{"--tag", "a b", "query"},
+            "--tag is a flag of \"query\": put it after the verb "
+            "(contentctl query --tag 'a b')",
+            "contentctl query"},
+           // No value: named as --help names it.
+           {{"--limit", "query"},
+            "--limit is a flag of \"query\": put it after the verb "
+            "(contentctl query --limit INT)",
+            "contentctl query"},
+           {{"--all", "get", "x"},
+            "--all is a flag of \"get\": put it after the verb (contentctl "
+            "get --all)",
+            "contentctl get"},
+           {{"admin", "--storage", "compact"},
+            "--storage is a flag of \"admin compact\": put it after the "
+            "command (contentctl admin compact --storage)",
+            "contentctl admin compact"},
+           // No verb: the verbs that have it.
+           {{"--limit", "5"},
+            "--limit is a flag of \"query\", \"tags\", \"categories\" and "
+            "\"history\": put it after the verb (contentctl VERB --limit 5)",
+            "contentctl"},
+           {{"--show-deleted"},
+            "--show-deleted is a flag of \"get\": put it after the verb "
+            "(contentctl get --show-deleted)",
+            "contentctl"},
+           // After `--` it is an argument: no flag to suggest, itself least.
+           {{"query", "--", "--limit"},
+            "unknown flag \"--limit\"",
+            "contentctl query"},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    CommandResult r = Ctl(c.args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, absl::StrCat(c.line, "\nRun `", c.help,
+                                  " --help` for more information.\n"));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  // Under -o json, its own reason.
+  CommandResult r = Ctl({"-o", "json", "--limit", "5", "query"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "MISPLACED_FLAG");
+  EXPECT_EQ(e.at("flag").string_value(), "--limit");
+  // Global flags still go anywhere, `=` or not; the verb's after it work.
+  EXPECT_LE(ParseJson<v1::QueryArticlesResponse>(
+                CtlOk({"query", "--limit", "5", "--timeout=30s", "-o", "json"}))
+                .articles_size(),
+            5);
+  EXPECT_LE(
+      ParseJson<v1::QueryArticlesResponse>(
+          CtlOk({"--timeout", "30s", "query", "--limit=5", "--output=json"}))
+          .articles_size(),
+      5);
+  // A flag of another verb after this one is unknown to it, as before.
+  r = Ctl({"get", "x", "--limit", "5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("unknown flag \"--limit\"\n"));
+  // The completion script's calls print nothing, whatever the mistake.
+  r = Ctl({"--limit", "5", "__complete", "tags", "--", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
 // An unknown flag is named, with the help of the command it was given to,
 // at every level: `admin --bogus` said that admin needs a command, `--bogus`
 // alone that contentctl needs a verb, and `admin backup --bogus` that the
