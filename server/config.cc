@@ -322,8 +322,6 @@ absl::Status ApplyStorage(const YAML::Node& node, ServerConfig* c) {
     }
     if (!s.ok()) return s;
   }
-  if (c->store.engine == "postgres" && c->store.pg_dsn.empty())
-    return Bad("storage.dsn", "required when storage.engine is postgres");
   return absl::OkStatus();
 }
 
@@ -351,9 +349,63 @@ absl::Status ApplyRetention(const YAML::Node& node, ServerConfig* c) {
   return absl::OkStatus();
 }
 
+// How CheckConfig names settings: by the flag that set one, else by its
+// key, in `origin.file` when there is one.
+class SettingNames {
+ public:
+  explicit SettingNames(const ConfigOrigin& origin) : origin_(origin) {}
+
+  bool FromFlag(const std::string& key) const {
+    return origin_.flags.count(key) > 0;
+  }
+
+  // The error refusing `key`, `rule` said of it: `--flag: rule`, `FILE:
+  // config KEY: rule` or `config KEY: rule`.
+  absl::Status Refuse(const std::string& key, const std::string& rule) const {
+    if (FromFlag(key)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(origin_.flags.at(key), ": ", rule));
+    }
+    const absl::Status s = Bad(key, rule);
+    if (origin_.file.empty()) return s;
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin_.file, ": ", s.message()));
+  }
+
+  // `key`, with `value` when given, as a rule about `refused` refers to it:
+  // `--storage-engine postgres`, `storage.engine postgres` (`in FILE` when
+  // `refused` came from a flag, whose error names no file).
+  std::string Ref(const std::string& key, const std::string& refused,
+                  const std::string& value = "") const {
+    const std::string with = value.empty() ? "" : absl::StrCat(" ", value);
+    if (FromFlag(key)) return absl::StrCat(origin_.flags.at(key), with);
+    // A key that is no key of the file: set by neither, so the default.
+    std::string name = absl::StrCat(key, with);
+    if (!origin_.file.empty() && FromFlag(refused)) {
+      absl::StrAppend(&name, " in ", origin_.file);
+    }
+    return name;
+  }
+
+ private:
+  const ConfigOrigin& origin_;
+};
+
 }  // namespace
 
-absl::Status CheckConfig(const ServerConfig& c) {
+absl::Status CheckConfig(const ServerConfig& c, const ConfigOrigin& origin) {
+  const SettingNames names(origin);
+  if (c.store.engine == "postgres" && c.store.pg_dsn.empty()) {
+    if (names.FromFlag("storage.engine")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          names.Ref("storage.engine", "", "postgres"),
+          ": needs a libpq connection string, --storage-dsn DSN (or "
+          "storage.dsn in the config file)"));
+    }
+    return names.Refuse("storage.dsn",
+                        "required when storage.engine is postgres (or give "
+                        "--storage-dsn)");
+  }
   // The host's memory even inside a container (sysconf does not see cgroup
   // limits): a loose bound that never refuses a cache the machine can hold.
   const int64_t pages = sysconf(_SC_PHYS_PAGES);
@@ -362,7 +414,7 @@ absl::Status CheckConfig(const ServerConfig& c) {
     const uint64_t memory_mb =
         static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_bytes) >> 20;
     if ((c.store.block_cache_bytes >> 20) > memory_mb) {
-      return Bad(
+      return names.Refuse(
           "block_cache_mb",
           absl::StrCat("must be at most this machine's memory (", memory_mb,
                        " MiB), got ", c.store.block_cache_bytes >> 20));
@@ -379,27 +431,36 @@ absl::Status CheckConfig(const ServerConfig& c) {
                                             c.service.limits.max_article_bytes +
                                                 (int64_t{1} << 20)));
     if (c.max_message_bytes < least) {
-      return Bad("max_message_bytes",
-                 absl::StrCat("must be 0 (4 x max_article_bytes, at least 16 "
-                              "MiB) or at least ",
-                              least,
-                              " (16 MiB, and max_article_bytes plus 1 MiB "
-                              "for the request around an article), got ",
-                              c.max_message_bytes));
+      const std::string article_bytes =
+          names.Ref("limits.max_article_bytes", "max_message_bytes");
+      return names.Refuse(
+          "max_message_bytes",
+          absl::StrCat("must be 0 (4 x ", article_bytes,
+                       ", at least 16 MiB) or at least ", least,
+                       " (16 MiB, and ", article_bytes,
+                       " plus 1 MiB for the request around an article), "
+                       "got ",
+                       c.max_message_bytes));
     }
   }
   if (c.store.engine == "postgres" &&
       c.service.limits.max_article_bytes > store::kPgMaxArticleBytes) {
-    return Bad("limits.max_article_bytes",
-               absl::StrCat("must be at most ", store::kPgMaxArticleBytes,
-                            " (256 MiB) with storage.engine postgres "
-                            "(--max-article-bytes too): its values travel as "
-                            "hex text in messages PostgreSQL caps at 1 GB"));
+    return names.Refuse(
+        "limits.max_article_bytes",
+        absl::StrCat(
+            "must be at most ", store::kPgMaxArticleBytes, " (256 MiB) with ",
+            names.Ref("storage.engine", "limits.max_article_bytes", "postgres"),
+            ", got ", c.service.limits.max_article_bytes,
+            ": its values travel as hex text in messages PostgreSQL "
+            "caps at 1 GB"));
   }
   return absl::OkStatus();
 }
 
-absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
+namespace {
+
+// Applies the YAML text over `c`, each key checked alone.
+absl::Status ApplyConfigText(const std::string& yaml, ServerConfig* c) {
   YAML::Node root;
   try {
     // An unclosed quote would read the rest of the file as one value: a
@@ -541,10 +602,18 @@ absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
     }
     if (!s.ok()) return s;
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
+  absl::Status s = ApplyConfigText(yaml, c);
+  if (!s.ok()) return s;
   return CheckConfig(*c);
 }
 
-absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
+absl::Status ReadConfigFile(const std::string& path, ServerConfig* c) {
   // A directory opens and reads as empty, which would be a config of all
   // defaults: what a Kubernetes configMap mounted without subPath gives.
   std::error_code ec;
@@ -564,11 +633,19 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  absl::Status s = LoadConfigText(ss.str(), c);
+  absl::Status s = ApplyConfigText(ss.str(), c);
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
   }
   return absl::OkStatus();
+}
+
+absl::Status LoadConfigFile(const std::string& path, ServerConfig* c) {
+  absl::Status s = ReadConfigFile(path, c);
+  if (!s.ok()) return s;
+  ConfigOrigin origin;
+  origin.file = path;
+  return CheckConfig(*c, origin);
 }
 
 }  // namespace content

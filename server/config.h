@@ -2,6 +2,7 @@
 #ifndef CONTENT_SERVER_CONFIG_H_
 #define CONTENT_SERVER_CONFIG_H_
 
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -82,19 +83,39 @@ struct ServerConfig {
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
 
-// Applies the YAML document at `path` over `config`. INVALID_ARGUMENT naming
-// the key on an unknown key, a wrong type, an empty (null) value or an
-// out-of-range value; INVALID_ARGUMENT too for a file of more than one YAML
-// document.
+// Where the settings of a ServerConfig came from, for CheckConfig's errors
+// to name what the user typed.
+struct ConfigOrigin {
+  // The config file's path; "" when none was given.
+  std::string file;
+  // The keys a command-line flag set, by key, with the flag:
+  // {"limits.max_article_bytes", "--max-article-bytes"}.
+  std::map<std::string, std::string> flags;
+};
+
+// Applies the YAML document at `path` over `config`, checking each key's
+// own rules but not CheckConfig's between keys, which flags applied after
+// may meet (a storage.engine postgres whose DSN is --storage-dsn).
+// INVALID_ARGUMENT naming the file and the key (`FILE: config KEY: ...`) on
+// an unknown key, a wrong type, an empty (null) value or an out-of-range
+// value; INVALID_ARGUMENT too for a file of more than one YAML document.
+absl::Status ReadConfigFile(const std::string& path, ServerConfig* config);
+// ReadConfigFile, then CheckConfig: a file that must hold every setting.
 absl::Status LoadConfigFile(const std::string& path, ServerConfig* config);
-// Same, from YAML text (for tests).
+// Same, from YAML text (for tests); errors name no file.
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* config);
-// Checks rules between keys that flags may set too, once all are applied
-// (LoadConfigText checks them as well): limits.max_article_bytes at most
-// store::kPgMaxArticleBytes (256 MiB) with storage.engine postgres, and
-// block_cache_mb at most this machine's physical memory. INVALID_ARGUMENT
-// naming the key.
-absl::Status CheckConfig(const ServerConfig& config);
+// Checks rules between keys that flags may set too, once all are applied:
+// storage.dsn given with storage.engine postgres, limits.max_article_bytes
+// at most store::kPgMaxArticleBytes (256 MiB) with it, max_message_bytes
+// room for the largest article, and block_cache_mb at most this machine's
+// physical memory. INVALID_ARGUMENT naming the setting refused as
+// `origin` says it was given: the flag (`--max-article-bytes: ...`, and a
+// message that starts with `-` is the command line's fault), else the
+// file and the key (`FILE: config limits.max_article_bytes: ...`), else
+// the key (`config KEY: ...`); a setting the rule refers to is named
+// alike (`with --storage-engine postgres`).
+absl::Status CheckConfig(const ServerConfig& config,
+                         const ConfigOrigin& origin = {});
 
 }  // namespace content
 

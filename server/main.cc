@@ -19,6 +19,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "absl/cleanup/cleanup.h"
@@ -767,8 +768,47 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!config_path.empty()) {
-    absl::Status s = content::LoadConfigFile(config_path, &config);
+    // Its rules between keys are checked with the flags applied
+    // (CheckConfig, below): a flag may complete the file.
+    absl::Status s = content::ReadConfigFile(config_path, &config);
     if (!s.ok()) return Fail(s);
+  }
+  // How errors name the data directory and the listen address: the flag
+  // when it gave them; else the file and key when the file did; else the
+  // flag that sets them, the default being used (`data_dir` named a key of
+  // a config file there was none of).
+  const content::ServerConfig defaults;
+  const auto setting_name = [&](bool flag_given, bool file_set,
+                                const char* flag, const char* key) {
+    if (flag_given || !file_set) return std::string(flag);
+    return absl::StrCat(config_path, ": config ", key);
+  };
+  const std::string data_dir_name = setting_name(
+      !data_dir.empty(), config.store.data_dir != defaults.store.data_dir,
+      "--data-dir", "data_dir");
+  const std::string listen_name = setting_name(
+      !listen.empty(), config.listen != defaults.listen, "--listen", "listen");
+  const std::string metrics_listen_name = setting_name(
+      !metrics_listen.empty(), true, "--metrics-listen", "metrics_listen");
+  // The keys the flags below set, for CheckConfig's errors to name them.
+  content::ConfigOrigin origin;
+  origin.file = config_path;
+  for (const auto& [given, key, flag] :
+       {std::tuple{!listen.empty(), "listen", "--listen"},
+        std::tuple{!data_dir.empty(), "data_dir", "--data-dir"},
+        std::tuple{!metrics_listen.empty(), "metrics_listen",
+                   "--metrics-listen"},
+        std::tuple{!storage_engine.empty(), "storage.engine",
+                   "--storage-engine"},
+        std::tuple{!storage_dsn.empty(), "storage.dsn", "--storage-dsn"},
+        std::tuple{!storage_table.empty(), "storage.table", "--storage-table"},
+        std::tuple{!durability.empty(), "sync", "--durability"},
+        std::tuple{max_article_bytes > 0, "limits.max_article_bytes",
+                   "--max-article-bytes"},
+        std::tuple{max_tags > 0, "limits.max_tags", "--max-tags"},
+        std::tuple{max_page_size > 0, "limits.max_page_size",
+                   "--max-page-size"}}) {
+    if (given) origin.flags[key] = flag;
   }
   if (no_auth) config.auth.enabled = false;
   if (!metrics_listen.empty()) config.metrics_listen = metrics_listen;
@@ -777,11 +817,6 @@ int main(int argc, char** argv) {
   if (!storage_engine.empty()) config.store.engine = storage_engine;
   if (!storage_dsn.empty()) config.store.pg_dsn = storage_dsn;
   if (!storage_table.empty()) config.store.pg_table = storage_table;
-  if (config.store.engine == "postgres" && config.store.pg_dsn.empty()) {
-    return Fail(absl::InvalidArgumentError(
-        "storage.dsn: required when storage.engine is postgres "
-        "(--storage-dsn or the config file)"));
-  }
   if (!durability.empty()) config.store.sync = durability == "sync";
   if (max_article_bytes > 0)
     config.service.limits.max_article_bytes = max_article_bytes;
@@ -794,7 +829,14 @@ int main(int argc, char** argv) {
       config.service.limits.default_page_size =
           config.service.limits.max_page_size;
   }
-  if (absl::Status s = content::CheckConfig(config); !s.ok()) return Fail(s);
+  if (absl::Status s = content::CheckConfig(config, origin); !s.ok()) {
+    // Naming a flag, it is the command line's: a usage error, as the
+    // flags' other checks. Naming the file's key, the file's error.
+    if (absl::StartsWith(s.message(), "-")) {
+      return usage(std::string(s.message()));
+    }
+    return Fail(s);
+  }
 
   if (!clock_file.empty()) {
     // A fake clock for end-to-end tests of scheduling (publish and expiry
@@ -818,21 +860,15 @@ int main(int argc, char** argv) {
 
   if (check) {
     pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
-    return RunCheck(config.store, repair,
-                    data_dir.empty() ? "data_dir" : "--data-dir");
+    return RunCheck(config.store, repair, data_dir_name);
   }
-  // Flags or keys, as the user gave them, for errors.
-  const std::string listen_name = listen.empty() ? "listen" : "--listen";
-  const std::string metrics_listen_name =
-      metrics_listen.empty() ? "metrics_listen" : "--metrics-listen";
   // Everything that can be checked without the store is, before opening
   // (and so creating) the data directory.
   // A malformed address is a usage error from a flag; from the config
   // file, the file's error, `FILE: config listen: must be host:port`.
   const auto address_error = [&](const absl::Status& s, bool from_flag) {
     if (from_flag) return usage(std::string(s.message()));
-    return Fail(absl::Status(
-        s.code(), absl::StrCat(config_path, ": config ", s.message())));
+    return Fail(s);
   };
   absl::Status listen_ok = CheckListen(config.listen, listen_name);
   if (!listen_ok.ok()) return address_error(listen_ok, !listen.empty());
@@ -840,7 +876,8 @@ int main(int argc, char** argv) {
     // gRPC reports 1 as the "port" of a unix socket. Whichever gave the
     // socket, --port-file is what to leave out.
     return usage(absl::StrCat("--port-file: a unix socket has no port (",
-                              listen_name, " ", config.listen,
+                              listen.empty() ? "listen" : "--listen", " ",
+                              config.listen,
                               "); leave out --port-file, or listen on "
                               "host:port"));
   }
@@ -864,7 +901,12 @@ int main(int argc, char** argv) {
   if (!auth_ok.ok()) return Fail(auth_ok);
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
       ServerCredentials(config.tls);
-  if (!creds.ok()) return Fail(creds.status());
+  if (!creds.ok()) {
+    // tls.* come from the file only: its errors name the file too.
+    return Fail(absl::Status(
+        creds.status().code(),
+        absl::StrCat(config_path, ": ", creds.status().message())));
+  }
   // gRPC binds every address the listen host resolves to, or fails: a
   // client of `localhost:7070` may try ::1 or 127.0.0.1, and another
   // server holding one of them would answer some of its calls. (Left to
@@ -909,8 +951,7 @@ int main(int argc, char** argv) {
         content::store::RocksKvInUse(config.store.data_dir);
     if (in_use.ok() && *in_use) {
       return Fail(absl::FailedPreconditionError(absl::StrCat(
-          data_dir.empty() ? "data_dir" : "--data-dir", ": ",
-          config.store.data_dir,
+          data_dir_name, ": ", config.store.data_dir,
           " is in use by a running contentd (it holds the store's LOCK); "
           "stop it, or give this one another directory")));
     }

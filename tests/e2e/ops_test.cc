@@ -510,6 +510,8 @@ TEST_F(TlsTest, MismatchedOrMissingPemIsRefusedNamingTheFile) {
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_THAT(r.err, HasSubstr(c.want));
+    // tls.* are keys of the file only: its errors name it.
+    EXPECT_THAT(r.err, HasSubstr(Path("bad.yaml") + ": config " + c.want));
     EXPECT_FALSE(std::filesystem::exists(Path("never")));
   }
 }
@@ -2756,30 +2758,95 @@ TEST(StartupTest, AMalformedAddressInTheConfigNamesTheFileAndTheKey) {
 // (exit 2, as for other bad flags), before anything is created.
 // The postgres engine stores values up to 256 MiB articles (hex text in
 // messages PostgreSQL caps at 1 GB): a larger --max-article-bytes with it,
-// from flags or the file, stops contentd before it connects, naming the
-// key, instead of failing those writes one by one.
-TEST(StartupTest, PostgresRefusesArticlesPastItsCap) {
+// from flags or the file, stops contentd before it connects, instead of
+// failing those writes one by one.
+//
+// Checks between settings that flags may give too named the config key
+// whatever the user typed: `--storage-engine postgres` alone said
+// `contentd: INVALID_ARGUMENT: storage.dsn: required when ...`, and
+// `--max-article-bytes` past the cap `config limits.max_article_bytes`,
+// with no config file given. Now a setting from a flag is named by the
+// flag, a usage error (with the hint); one from the file by the file and
+// its key, the file's error; and a setting the rule refers to alike. The
+// rules run once the flags are applied, so a flag may complete the file
+// (its storage.engine postgres, with --storage-dsn).
+TEST(StartupTest, ChecksBetweenSettingsNameTheFlagOrTheFileThatGaveThem) {
   TempDir dir;
-  testing::WriteFile(dir.path() + "/pg.yaml",
-                     "storage: {engine: postgres, dsn: 'host=127.0.0.1 "
-                     "port=1 connect_timeout=1'}\n");
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{
-           {"--storage-engine", "postgres", "--storage-dsn",
-            "host=127.0.0.1 port=1 connect_timeout=1", "--max-article-bytes",
-            "268435457"},
-           {"--config", dir.path() + "/pg.yaml", "--max-article-bytes",
-            "536870912"},
-       }) {
-    std::vector<std::string> argv = {ContentdBinary(), "--listen",
-                                     "127.0.0.1:0"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+  const std::string data = dir.path() + "/data";
+  const std::string nowhere = "host=127.0.0.1 port=1 connect_timeout=1";
+  const std::string pg = dir.path() + "/pg.yaml";
+  WriteFile(pg, "storage: {engine: postgres, dsn: '" + nowhere + "'}\n");
+  const std::string big = dir.path() + "/big.yaml";
+  WriteFile(big, "limits: {max_article_bytes: 536870912}\n");
+  const std::string no_dsn = dir.path() + "/no-dsn.yaml";
+  WriteFile(no_dsn, "storage: {engine: postgres}\n");
+  const std::string message = dir.path() + "/message.yaml";
+  WriteFile(message, "max_message_bytes: 16777216\n");
+  const std::string pg_cap =
+      ": its values travel as hex text in messages PostgreSQL caps at 1 GB";
+  const std::vector<std::string> contentd = {ContentdBinary(), "--listen",
+                                             "127.0.0.1:0", "--data-dir", data};
+  const auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), contentd.begin(), contentd.end());
+    return args;
+  };
+  // From flags: usage errors naming them.
+  ExpectContentdUsageError(
+      with({"--storage-engine", "postgres"}),
+      "--storage-engine postgres: needs a libpq connection string, "
+      "--storage-dsn DSN (or storage.dsn in the config file)");
+  ExpectContentdUsageError(
+      with({"--storage-engine", "postgres", "--storage-dsn", nowhere,
+            "--max-article-bytes", "268435457"}),
+      "--max-article-bytes: must be at most 268435456 (256 MiB) with "
+      "--storage-engine postgres, got 268435457" +
+          pg_cap);
+  ExpectContentdUsageError(
+      with({"--config", pg, "--max-article-bytes", "536870912"}),
+      "--max-article-bytes: must be at most 268435456 (256 MiB) with "
+      "storage.engine postgres in " +
+          pg + ", got 536870912" + pg_cap);
+  // From the file: the file's errors, naming the file and the key, and the
+  // flag the rule refers to.
+  for (const auto& [args, error] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--config", big, "--storage-engine", "postgres", "--storage-dsn",
+             nowhere},
+            big +
+                ": config limits.max_article_bytes: must be at most 268435456 "
+                "(256 MiB) with --storage-engine postgres, got 536870912" +
+                pg_cap},
+           {{"--config", no_dsn},
+            no_dsn + ": config storage.dsn: required when storage.engine is "
+                     "postgres (or give --storage-dsn)"},
+           {{"--config", message, "--max-article-bytes", "33554432"},
+            message +
+                ": config max_message_bytes: must be 0 (4 x "
+                "--max-article-bytes, at least 16 MiB) or at least 34603008 "
+                "(16 MiB, and --max-article-bytes plus 1 MiB for the request "
+                "around an article), got 16777216"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    auto r = RunCommand(with(args), "", {}, kStartupTimeout);
     EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
     EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_THAT(r.err, HasSubstr("limits.max_article_bytes"));
-    EXPECT_THAT(r.err, HasSubstr("postgres"));
+    EXPECT_EQ(r.err, "contentd: INVALID_ARGUMENT: " + error + "\n");
   }
+  // A flag completes the file: it gets as far as the database (none).
+  auto r = RunCommand(with({"--config", no_dsn, "--storage-dsn", nowhere}), "",
+                      {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("cannot connect to PostgreSQL"));
+  // With no flag and no file, the default data directory is named by the
+  // flag that sets it, not as a key of a config file there is none of.
+  r = RunCommand({"/bin/sh", "-c", "cd \"$0\" && exec \"$1\" --check",
+                  dir.path(), ContentdBinary()},
+                 "", {}, kStartupTimeout);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err,
+            "contentd: INVALID_ARGUMENT: --data-dir: no store at ./data (no "
+            "such directory)\n");
+  EXPECT_FALSE(std::filesystem::exists(data));
 }
 
 TEST(StartupTest, OutOfRangeLimitFlagsAreRefused) {

@@ -21,6 +21,7 @@ namespace content {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 // Passes if `s` is INVALID_ARGUMENT and its message names `key`.
 ::testing::AssertionResult InvalidNaming(const absl::Status& s,
@@ -271,13 +272,45 @@ TEST(ConfigTest, PostgresCapsMaxArticleBytes) {
       InvalidNaming(Load("limits: {max_article_bytes: 536870912}\n" + pg),
                     "limits.max_article_bytes"));
   EXPECT_TRUE(Load("limits: {max_article_bytes: 536870912}\n").ok());
-  // Flags are applied after the file: contentd checks again.
+  // Flags are applied after the file: contentd checks again, naming each
+  // setting as it was given.
   ServerConfig c;
   c.store.engine = "postgres";
+  c.store.pg_dsn = "host=db";
   c.service.limits.max_article_bytes = int64_t{512} << 20;
-  const absl::Status s = CheckConfig(c);
-  EXPECT_TRUE(InvalidNaming(s, "limits.max_article_bytes"));
-  EXPECT_THAT(s.message(), HasSubstr("--max-article-bytes"));
+  EXPECT_TRUE(InvalidNaming(CheckConfig(c), "limits.max_article_bytes"));
+  ConfigOrigin origin;
+  origin.file = "contentd.yaml";
+  origin.flags["limits.max_article_bytes"] = "--max-article-bytes";
+  absl::Status s = CheckConfig(c, origin);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(std::string(s.message()),
+              StartsWith("--max-article-bytes: must be at most 268435456 "
+                         "(256 MiB) with storage.engine postgres in "
+                         "contentd.yaml, got 536870912"));
+  origin.flags = {{"storage.engine", "--storage-engine"}};
+  s = CheckConfig(c, origin);
+  EXPECT_THAT(std::string(s.message()),
+              StartsWith("contentd.yaml: config limits.max_article_bytes: "
+                         "must be at most 268435456 (256 MiB) with "
+                         "--storage-engine postgres, got 536870912"));
+}
+
+// storage.engine postgres needs a DSN, from the file or --storage-dsn: the
+// file alone may leave it to the flag (ReadConfigFile checks no rule
+// between keys), and CheckConfig names what was given.
+TEST(ConfigTest, PostgresNeedsADsnFromTheFileOrAFlag) {
+  EXPECT_TRUE(
+      InvalidNaming(Load("storage: {engine: postgres}\n"), "storage.dsn"));
+  ServerConfig c;
+  c.store.engine = "postgres";
+  ConfigOrigin origin;
+  origin.flags["storage.engine"] = "--storage-engine";
+  EXPECT_EQ(CheckConfig(c, origin).message(),
+            "--storage-engine postgres: needs a libpq connection string, "
+            "--storage-dsn DSN (or storage.dsn in the config file)");
+  c.store.pg_dsn = "host=db";
+  EXPECT_TRUE(CheckConfig(c, origin).ok());
 }
 
 // A receive limit below what one request needs made every write fail in
