@@ -642,9 +642,17 @@ std::string StateLabel(const v1::Article& a, absl::Time now) {
     default:
       break;
   }
-  if (a.has_publish_time() && at(a.publish_time()) > now) return "scheduled";
+  // A published article's window, by the rule of Query.windows
+  // (store::PublishWindowOf), named as --state names it: what the table
+  // says is what `--state` selects. A tombstone of an article deleted
+  // before its publish time stays scheduled: it never came out.
+  const absl::Time published_by =
+      a.has_delete_time() ? std::min(now, at(a.delete_time())) : now;
+  if (a.has_publish_time() && at(a.publish_time()) > published_by) {
+    return "scheduled";
+  }
   if (a.has_expiry_time() && at(a.expiry_time()) <= now) return "expired";
-  return "published";
+  return "live";
 }
 
 std::string MarkdownDocument(const v1::Article& a, bool marked) {
@@ -697,8 +705,11 @@ absl::Status Output::PrintArticle(const v1::Article& a) const {
       {"Tags", OneLine(absl::StrJoin(a.tags(), ", "))},
       {"Categories", OneLine(absl::StrJoin(a.categories(), ", "))},
       {"Lang", OneLine(absl::StrJoin(a.lang(), ", "))},
-      // Editorial fields only when set, so older articles print as before.
-      {"State", a.state() == v1::Article::STATE_UNSPECIFIED
+      // Editorial fields only when set, so older articles print as before;
+      // the state too with a publish or expiry time, which make it other
+      // than live (`query --all` says scheduled of such an article).
+      {"State", a.state() == v1::Article::STATE_UNSPECIFIED &&
+                        !a.has_publish_time() && !a.has_expiry_time()
                     ? ""
                     : StateLabel(a, absl::Now())},
       {"Publish Time", FormatTimestamp(a.publish_time())},

@@ -181,9 +181,11 @@ std::string TruncateToWidth(absl::string_view text, int columns);
 // `ts` is unset.
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
 
-// What readers see of `a` at `now`: `draft`, `archived`, `scheduled`
-// (publish time not reached), `expired` (expiry time reached) or
-// `published`.
+// What readers see of `a` at `now`, in the words of query's --state:
+// `draft`, `archived`, or, of a published article, where `now` falls in
+// its publish window (store::PublishWindowOf's rule, by this machine's
+// clock): `scheduled` (publish time not reached; for a tombstone, not
+// reached by its deletion), `expired` (expiry time reached) or `live`.
 std::string StateLabel(const v1::Article& a, absl::Time now);
 
 // `a` as a Markdown document (FormatMarkdown). With `marked`, and always for

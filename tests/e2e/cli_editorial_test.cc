@@ -505,14 +505,14 @@ TEST_F(CliEditorialTest, GetLangOfADeletedTranslationSaysItIsDeleted) {
 TEST_F(CliEditorialTest, TranslationsListsTheGroup) {
   ApplyLaunch();
   EXPECT_EQ(CtlOk({"translations", "launch.en"}),
-            "ID             LANG    STATE       TITLE\n"
-            "launch.en      en      published   Launch\n"
-            "launch.zh-CN   zh-CN   published   发布\n");
+            "ID             LANG    STATE   TITLE\n"
+            "launch.en      en      live    Launch\n"
+            "launch.zh-CN   zh-CN   live    发布\n");
   EXPECT_EQ(CtlOk({"translations", "launch.zh-CN", "--all"}),
-            "ID             LANG    STATE       TITLE\n"
-            "launch.en      en      published   Launch\n"
-            "launch.fr      fr      draft       Lancement\n"
-            "launch.zh-CN   zh-CN   published   发布\n");
+            "ID             LANG    STATE   TITLE\n"
+            "launch.en      en      live    Launch\n"
+            "launch.fr      fr      draft   Lancement\n"
+            "launch.zh-CN   zh-CN   live    发布\n");
   const auto response = ParseJson<v1::ListTranslationsResponse>(
       CtlOk({"translations", "launch.en", "-o", "json"}));
   EXPECT_EQ(response.translation_key(), "launch");
@@ -559,7 +559,7 @@ TEST_F(CliEditorialTest, DraftIsVisibleOnlyWithAll) {
             "Not yet.\n");
   EXPECT_THAT(CtlOk({"apply", "-f", path, "--expected-revision", "1"}),
               StartsWith("articles/wip updated (revision 2)"));
-  EXPECT_THAT(CtlOk({"get", "wip"}), HasSubstr("State:         published\n"));
+  EXPECT_THAT(CtlOk({"get", "wip"}), HasSubstr("State:         live\n"));
 }
 
 // Every revision's STATE names what it made the article, as `get` does;
@@ -587,7 +587,7 @@ TEST_F(CliEditorialTest, HistoryNamesTheStateOfEachRevision) {
   CtlOk({"apply", "-f", path});
   CtlOk({"delete", "wip"});
   EXPECT_THAT(states("wip"), ElementsAre("REV STATE", "4 deleted", "3 archived",
-                                         "2 published", "1 draft"));
+                                         "2 live", "1 draft"));
 
   Write("h/later.md",
         "---\ntitle: \"Later\"\npublishDate: \"2999-01-01\"\n---\n\nLater.\n");
@@ -891,12 +891,83 @@ TEST_F(CliEditorialTest, QueryAllTableHasAStateColumn) {
     ASSERT_GE(cells.size(), 3u) << all[i];
     rows.insert(cells[0] + " " + cells[2]);
   }
-  EXPECT_THAT(rows, ElementsAre("articles/live published",
-                                "articles/old archived", "articles/wip draft"));
+  EXPECT_THAT(rows, ElementsAre("articles/live live", "articles/old archived",
+                                "articles/wip draft"));
   const std::vector<std::string> live = Lines(CtlOk({"query"}));
   ASSERT_EQ(live.size(), 2u);
   EXPECT_THAT(Cells(live[0]),
               ElementsAre("NAME", "REV", "DATE", "TITLE", "TAGS"));
+}
+
+// The STATE of a published article is its window, in --state's words:
+// live (it said `published`, which --state takes for all three), scheduled
+// or expired, by Query.windows' rule (store::PublishWindowOf), so that what
+// the table says is what `--state` selects. A tombstone of an article
+// deleted before its publish time stays scheduled, as the server has it:
+// the table called it published once that time had passed.
+TEST(CliStateTest, TheTablesStateIsThePublishWindowAsStateNamesIt) {
+  TempDir dir;
+  const std::string clock = dir.path() + "/clock";
+  const auto set_clock = [&](const char* rfc3339) {
+    WriteFile(clock, std::string(rfc3339) + "\n");
+  };
+  set_clock("2000-01-01T00:00:00Z");
+  const std::string config = dir.path() + "/contentd.yaml";
+  WriteFile(config, AuthConfigYaml({{"e", "editor", kEditor}}));
+  auto server = ServerProcess::Start(
+      dir.path() + "/data", {"--config", config, "--clock-file", clock});
+  ASSERT_NE(server, nullptr);
+  const auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--token", kEditor});
+    return testing::CtlOk(*server, args);
+  };
+  const std::string files = dir.path() + "/files";
+  std::filesystem::create_directories(files);
+  // Scheduled for 2001, deleted in 2000: it never came out.
+  WriteFile(files + "/never.md",
+            "---\ntitle: \"Never\"\npublishDate: \"2001-01-01\"\n---\n\n"
+            "Never.\n");
+  WriteFile(files + "/live.md",
+            "---\ntitle: \"Live\"\nstate: published\n---\n\nLive.\n");
+  ctl({"apply", "-f", files});
+  ctl({"delete", "never"});
+  set_clock("2002-01-01T00:00:00Z");
+  // The server's windows, then the table's STATE of each article.
+  const auto names = [&](const char* state) {
+    const auto response = ParseJson<v1::QueryArticlesResponse>(
+        ctl({"query", "--all", "--include-deleted", "--state", state, "-o",
+             "json"}));
+    std::vector<std::string> out;
+    for (const auto& a : response.articles()) out.push_back(a.name());
+    return out;
+  };
+  EXPECT_THAT(names("scheduled"), ElementsAre("articles/never"));
+  EXPECT_THAT(names("live"), ElementsAre("articles/live"));
+  std::map<std::string, std::string> states;
+  const std::vector<std::string> table =
+      Lines(ctl({"query", "--all", "--include-deleted"}));
+  ASSERT_EQ(table.size(), 3u) << ::testing::PrintToString(table);
+  for (size_t i = 1; i < table.size(); ++i) {
+    const std::vector<std::string> cells =
+        absl::StrSplit(table[i], ' ', absl::SkipEmpty());
+    ASSERT_GE(cells.size(), 4u) << table[i];
+    // NAME REV [(deleted)] STATE ...
+    states[cells[0]] = cells[cells[2] == "(deleted)" ? 3 : 2];
+  }
+  EXPECT_THAT(states, ElementsAre(std::pair{"articles/live", "live"},
+                                  std::pair{"articles/never", "scheduled"}));
+  // `get` of several ids lists them alike; of one, its State line (there
+  // for an article with no state but a publish time, as `never`).
+  const std::vector<std::string> got =
+      Lines(ctl({"get", "live", "never", "--all", "--show-deleted"}));
+  ASSERT_EQ(got.size(), 3u) << ::testing::PrintToString(got);
+  EXPECT_THAT(Cells(got[1]), ElementsAre("articles/live", "1", "live", "Live"));
+  EXPECT_THAT(Cells(got[2]), ElementsAre("articles/never", "2", "(deleted)",
+                                         "scheduled", "Never"));
+  EXPECT_THAT(ctl({"get", "live", "--all"}),
+              HasSubstr("State:         live\n"));
+  EXPECT_THAT(ctl({"get", "never", "--all", "--show-deleted"}),
+              HasSubstr("State:         scheduled\n"));
 }
 
 // `get --lang` and `--fallback` took any text, which matched no

@@ -1264,7 +1264,7 @@ TEST_F(CliTest, HistoryListsRevisionsNewestFirst) {
   EXPECT_THAT(table[0], StartsWith("REV"));
   EXPECT_THAT(table[0], HasSubstr("CONTENT-HASH"));
   EXPECT_THAT(table[1], StartsWith("3 "));
-  EXPECT_THAT(table[1], HasSubstr("published"));
+  EXPECT_THAT(table[1], HasSubstr(" live "));
   EXPECT_THAT(table[1],
               HasSubstr(history.revisions(0).content_hash().substr(0, 12)));
   EXPECT_THAT(table[3], StartsWith("1 "));
