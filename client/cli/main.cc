@@ -1059,8 +1059,12 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
   }
   if (dir.empty()) {
     if (f.id.empty()) {
-      return Usage("export: give an ID, or --dir DIR to export many", "ID",
-                   kMissingArgument);
+      // Said as every verb's missing argument is (MissingPositional).
+      return Usage(
+          "missing ID: export takes an article id, `x` or `articles/x`, or "
+          "--dir DIR to export many (contentctl export ID, or contentctl "
+          "export --dir DIR)",
+          "ID", kMissingArgument);
     }
     // The filters select what --dir writes; with an ID they would be
     // ignored, and the article printed whether it matches or not.
@@ -1106,7 +1110,10 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
                 ArticleId(request.name()), "` brings it back)")));
       }
     }
-    if (!article.ok()) return FailExport(article.status(), live_only);
+    if (!article.ok()) {
+      // As `get` says it: `ID: name: ...`, `--revision: ...`.
+      return FailExport(NameTheFlag(article.status(), kGetFields), live_only);
+    }
     std::cout << MarkdownDocument(*article);
     return kExitOk;
   }

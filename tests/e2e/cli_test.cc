@@ -1704,8 +1704,11 @@ TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
             "-o markdown: tags lists names and counts, not documents: use -o "
             "table, json or yaml",
             "tags"},
+           // As every verb's missing ID (it said `export: give an ID, ...`).
            {{"export"},
-            "export: give an ID, or --dir DIR to export many",
+            "missing ID: export takes an article id, `x` or `articles/x`, or "
+            "--dir DIR to export many (contentctl export ID, or contentctl "
+            "export --dir DIR)",
             "export"},
            {{"apply", "-f", "-", "-f", "-"},
             "-f -: standard input can be given once",
@@ -2562,6 +2565,9 @@ TEST_F(CliTest, ServerErrorsOfAFlagsValueNameTheFlag) {
            {{"delete", "bad!id"}, "ID: name: "},
            {{"undelete", "bad!id"}, "ID: name: "},
            {{"restore", "bad!id", "1"}, "ID: name: "},
+           // export said `name: ...`, naming no argument.
+           {{"export", "bad!id"}, "ID: name: "},
+           {{"history", "bad!id"}, "ID: name: "},
            {{"watch", "--tag", " x", "--count", "1"},
             "--tag: filter.tags[0]: must not start or end with a space"},
        }) {
