@@ -126,7 +126,10 @@ class SdkTest : public ::testing::Test {
 //  - kDropCalls: answers each connection's HTTP/2 preface with its SETTINGS,
 //    waits for the call's HEADERS frame, and closes the connection: every
 //    call attempt reaches the wire and is cut off unanswered, as when
-//    contentd dies after its commit. Counts the calls.
+//    contentd dies after its commit. Counts the calls, and the connections
+//    the client closed in turn (client_closes()): it closes one once its
+//    channel has seen the end, so a call made after that does not go out on
+//    the dead connection.
 //  - kCloseConnections: accepts each connection and closes it at once, so
 //    that every connection attempt fails (as against a server that is
 //    down) and the client's reconnect backoff grows. Counts the
@@ -165,6 +168,15 @@ class FakeListener {
       absl::SleepFor(absl::Milliseconds(10));
     return attempts_ >= n;
   }
+  // kDropCalls: waits (at most `timeout`) for the client to have closed `n`
+  // of the connections dropped.
+  bool WaitForClientCloses(int n, absl::Duration timeout) const {
+    for (const absl::Time end = absl::Now() + timeout;
+         client_closes_ < n && absl::Now() < end;) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return client_closes_ >= n;
+  }
 
  private:
   void Serve() {
@@ -180,13 +192,33 @@ class FakeListener {
         close(conn);
         continue;
       }
-      if (mode_ == kCloseConnections ||
-          (write(conn, kSettings, sizeof(kSettings)) == sizeof(kSettings) &&
-           SawHeaders(conn))) {
+      if (mode_ == kCloseConnections) {
         ++attempts_;
+      } else if (write(conn, kSettings, sizeof(kSettings)) ==
+                     sizeof(kSettings) &&
+                 SawHeaders(conn)) {
+        ++attempts_;
+        // The end of our side (FIN); the client closes its own once its
+        // transport has seen it.
+        shutdown(conn, SHUT_WR);
+        if (SawClose(conn)) ++client_closes_;
       }
       close(conn);
     }
+  }
+  // Reads and drops what the client sends until it closes the connection,
+  // for at most about 5 s. Whether it did.
+  bool SawClose(int conn) {
+    for (int polls = 0; polls < 100 && !stop_;) {
+      pollfd p{conn, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) {
+        ++polls;
+        continue;
+      }
+      char buf[4096];
+      if (read(conn, buf, sizeof(buf)) <= 0) return true;
+    }
+    return false;
   }
   // Answers each HEADERS frame with RST_STREAM (type 3) CANCEL (8) on its
   // stream, until the client goes or is quiet for about 5 s.
@@ -242,6 +274,7 @@ class FakeListener {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> attempts_{0};
+  std::atomic<int> client_closes_{0};
   std::thread thread_;
 };
 
@@ -288,8 +321,10 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
   // Until the client has seen that connection close, the channel still
   // looks READY and the next write would go out on it and fail unseen (as
   // ClientOptions says such a write may); once it has, the write waits for
-  // a new connection and reaches the listener.
-  absl::SleepFor(absl::Milliseconds(500));
+  // a new connection and reaches the listener. Its transport closes the
+  // socket once it has seen the close, after marking itself closed.
+  ASSERT_TRUE(server.WaitForClientCloses(1, absl::Seconds(30)))
+      << "the client did not close the connection the listener dropped";
   v1::DeleteArticleRequest del;
   del.set_name(ArticleName("once"));
   EXPECT_EQ((*c)->DeleteArticle(del).status().code(),
