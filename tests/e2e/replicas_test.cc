@@ -405,22 +405,37 @@ class ReplicasTest : public ::testing::Test {
   // contentd.yaml for every replica; none if empty.
   virtual std::string Config() { return ""; }
 
-  // The whole change log, read through `c`: exactly `want` events (waiting
-  // up to 30 s for them, then 300 ms more for any extra one).
+  // The whole change log, read through `c` once every write is done:
+  // exactly `want` events, sequences 1 to `want` (waiting up to 30 s for
+  // them).
   static std::vector<v1::WatchArticlesResponse> ChangeLog(Client& c,
                                                           size_t want) {
-    WatchCollector all(&c, {}, want + 1);
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (all.size() < want && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    absl::SleepFor(absl::Milliseconds(300));
-    EXPECT_EQ(all.size(), want) << all.status();
+    WatchCollector all(&c, {}, want);
+    EXPECT_TRUE(all.WaitFor(absl::Seconds(30)))
+        << all.size() << " of " << want << " events; " << all.status();
     std::vector<v1::WatchArticlesResponse> events = all.events();
     for (size_t i = 0; i < events.size(); ++i) {
       EXPECT_EQ(events[i].event().sequence(), static_cast<int64_t>(i) + 1)
           << "gap or repeat";
     }
+    // And none after them: a watch after sequence want + 1 is refused as
+    // beyond the newest event, which the replica reads from the database
+    // for a sequence it has not heard of (other replicas' commits
+    // included), instead of a wait for an extra event that might come.
+    v1::WatchArticlesRequest past;
+    past.set_after_sequence(static_cast<int64_t>(want) + 1);
+    WatchCollector beyond(&c, past, 1);
+    for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+         beyond.status().ok() && beyond.starts().empty() &&
+         absl::Now() < deadline;) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    EXPECT_EQ(beyond.status().code(), absl::StatusCode::kOutOfRange)
+        << beyond.status() << "; started after "
+        << ::testing::PrintToString(beyond.starts());
+    EXPECT_THAT(std::string(beyond.status().message()),
+                ::testing::HasSubstr(absl::StrCat(
+                    "is beyond the newest event, sequence ", want, ":")));
     return events;
   }
 
@@ -871,11 +886,19 @@ TEST_F(ReplicasTest, KillingAReplicaLosesNoAcknowledgedWrite) {
       }
     });
   }
-  absl::SleepFor(absl::Milliseconds(1500));
+  // Until some writes are in (not a fixed time: a loaded machine acks
+  // fewer in one), bounded; the writers keep writing through the kill.
+  constexpr size_t kBeforeKill = 20;
+  for (const absl::Time end = absl::Now() + absl::Seconds(60);
+       absl::Now() < end; absl::SleepFor(absl::Milliseconds(20))) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (acked.size() >= kBeforeKill) break;
+  }
   servers_[0]->Stop(SIGKILL);
   stop = true;
   for (auto& t : writers) t.join();
-  ASSERT_GT(acked.size(), 10u) << "too few writes before the kill";
+  ASSERT_GE(acked.size(), kBeforeKill)
+      << "too few writes acknowledged in 60 s before the kill";
 
   for (Client* c : {&B(), &C()}) {
     for (const auto& [id, revision] : acked) {
@@ -989,8 +1012,15 @@ TEST_F(ReplicasRetentionTest, ConcurrentCompactionsRemoveEachRevisionOnce) {
   }
   v1::DeleteArticleRequest d;
   d.set_name("articles/gone");
-  ASSERT_TRUE(C().DeleteArticle(d).ok());
-  absl::SleepFor(absl::Milliseconds(1500));  // past purge_deleted_after
+  absl::StatusOr<v1::Article> deleted = C().DeleteArticle(d);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  // What compaction waits for is time: a deletion is purged once its
+  // delete_time, in whole seconds, is more than purge_deleted_after (1 s)
+  // before the compaction's clock, this machine's.
+  const absl::Time purgeable =
+      absl::FromUnixSeconds(deleted->delete_time().seconds()) +
+      absl::Seconds(1);
+  while (absl::Now() <= purgeable) absl::SleepFor(absl::Milliseconds(10));
 
   // All three replicas compact at once; between them they remove revisions
   // 1-3 of `kept` and both of `gone`, each exactly once.
