@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "client/connect_check.h"
 #include "content/client.h"
 #include "content/v1/content_service.grpc.pb.h"
@@ -572,22 +574,24 @@ class OneOfEachService final : public v1::ContentService::Service {
   }
 };
 
-// OneOfEachService on a loopback port while this lives, and a Client of it.
+// `service` (by default a OneOfEachService) on a loopback port while this
+// lives, and Clients of it.
 class InProcessServer {
  public:
-  InProcessServer() {
+  // REQUIRES: `service`, if given, outlives the server.
+  explicit InProcessServer(grpc::Service* service = nullptr) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
-    builder.RegisterService(&service_);
+    builder.RegisterService(service != nullptr ? service : &service_);
     server_ = builder.BuildAndStart();
   }
   // Cancels a Watch still open.
   ~InProcessServer() {
     if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
   }
-  std::unique_ptr<Client> NewClient() const {
-    ClientOptions o;
+  // A Client with `o`, its target this server.
+  std::unique_ptr<Client> NewClient(ClientOptions o = {}) const {
     o.target = "127.0.0.1:" + std::to_string(port_);
     absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
     EXPECT_TRUE(c.ok()) << c.status();
@@ -807,6 +811,225 @@ TEST_F(SdkTest, WatchOnStartedComesOnceBeforeTheFirstEventWithItsStart) {
   EXPECT_THAT(
       watch(after, "live2"),
       ::testing::ElementsAre("started after 2", "event 3 articles/old2"));
+}
+
+// Runs `client`'s Watch with `req` until `events` events came, and returns
+// what it reported, in order: "lost UNAVAILABLE after 3", "started after 3",
+// "resumed after 3", "event 4 articles/e4". Each of `act`'s hooks runs
+// after its call is recorded. A Watch still running after 60 s is
+// cancelled, failing the test.
+std::vector<std::string> WatchCalls(Client& client,
+                                    const v1::WatchArticlesRequest& req,
+                                    size_t events, const WatchHooks& act = {}) {
+  std::vector<std::string> calls;
+  size_t seen = 0;
+  WatchHooks hooks;
+  hooks.on_started = [&](int64_t after) {
+    calls.push_back(absl::StrCat("started after ", after));
+    if (act.on_started) act.on_started(after);
+  };
+  hooks.on_lost = [&](const absl::Status& s, int64_t after) {
+    calls.push_back(absl::StrCat("lost ", absl::StatusCodeToString(s.code()),
+                                 " after ", after));
+    if (act.on_lost) act.on_lost(s, after);
+  };
+  hooks.on_resumed = [&](int64_t after) {
+    calls.push_back(absl::StrCat("resumed after ", after));
+    if (act.on_resumed) act.on_resumed(after);
+  };
+  WatchCanceller canceller;
+  std::promise<void> done;
+  std::atomic<bool> timed_out{false};
+  std::thread guard([&canceller, &timed_out, f = done.get_future()] {
+    if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      timed_out = true;
+      canceller.Cancel();
+    }
+  });
+  const absl::Status s = client.Watch(
+      req,
+      [&](const v1::WatchArticlesResponse& e) {
+        calls.push_back(absl::StrCat("event ", e.event().sequence(), " ",
+                                     e.event().name()));
+        return ++seen < events;
+      },
+      &canceller, hooks);
+  done.set_value();
+  guard.join();
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_FALSE(timed_out) << "the watch had " << seen << " of " << events
+                          << " events after 60 s, then was cancelled; so far "
+                          << ::testing::PrintToString(calls);
+  return calls;
+}
+
+// A Watch begun while its server is down reports the loss (after 0 with
+// start_now: no stream started, the reconnect starts from "now"), and when
+// the server comes: on_started once, with where that first stream started,
+// then on_resumed with the same; a write made from on_started reaches it.
+TEST_F(SdkTest, AWatchBegunWhileTheServerIsDownStartsWhenItComes) {
+  // A fresh store: sequences 1 and 2.
+  Create("old0", MakeArticle("Old", {"o"}, k2025));
+  Create("old1", MakeArticle("Old", {"o"}, k2025));
+  const auto watch = [&](const v1::WatchArticlesRequest& req,
+                         const std::string& id) {
+    // Refused connections until the watch has found the server away.
+    server_->Stop(SIGTERM);
+    WatchHooks act;
+    act.on_lost = [&](const absl::Status&, int64_t) {
+      EXPECT_TRUE(server_->RestartOnSamePort()) << server_->Log();
+    };
+    act.on_started = [&](int64_t) {
+      Create(id, MakeArticle("Live", {"l"}, k2025));
+    };
+    return WatchCalls(*client_, req, 1, act);
+  };
+  v1::WatchArticlesRequest now;
+  now.set_start_now(true);
+  EXPECT_THAT(
+      watch(now, "live0"),
+      ::testing::ElementsAre("lost UNAVAILABLE after 0", "started after 2",
+                             "resumed after 2", "event 3 articles/live0"));
+  v1::WatchArticlesRequest after;
+  after.set_after_sequence(1);
+  EXPECT_THAT(
+      watch(after, "live1"),
+      ::testing::ElementsAre("lost UNAVAILABLE after 1", "started after 1",
+                             "resumed after 1", "event 2 articles/old1"));
+}
+
+// How ScriptedWatchService answers one WatchArticles stream.
+struct StreamScript {
+  // Ends the stream UNAVAILABLE at once, before any metadata or event, as
+  // a server that is not serving yet.
+  bool refuse = false;
+  // Sends `content-watch-after` first, as contentd does; an older contentd
+  // sends none.
+  bool send_start = true;
+  // Events then sent, the sequences after the stream's start; then the
+  // stream ends UNAVAILABLE (`drop`, a server that went away) or stays
+  // open until the client goes.
+  int events = 1;
+  bool drop = false;
+};
+enum StreamEnd { kStaysOpen, kDropped };
+enum StreamStart { kSendsStart, kNoStart };
+StreamScript Refused() {
+  StreamScript s;
+  s.refuse = true;
+  return s;
+}
+StreamScript Serves(int events, StreamEnd end = kStaysOpen,
+                    StreamStart start = kSendsStart) {
+  StreamScript s;
+  s.events = events;
+  s.drop = end == kDropped;
+  s.send_start = start == kSendsStart;
+  return s;
+}
+
+// A ContentService in this process whose WatchArticles answers its streams
+// as `script` says, one entry per stream in turn (the last for any after),
+// in a store whose newest event is kNewest. A stream starts after the
+// request's after_sequence, or after kNewest with start_now.
+class ScriptedWatchService final : public v1::ContentService::Service {
+ public:
+  static constexpr int64_t kNewest = 5;
+  explicit ScriptedWatchService(std::vector<StreamScript> script)
+      : script_(std::move(script)) {}
+
+  grpc::Status WatchArticles(
+      grpc::ServerContext* ctx, const v1::WatchArticlesRequest* req,
+      grpc::ServerWriter<v1::WatchArticlesResponse>* writer) override {
+    const StreamScript& s = script_[std::min(streams_++, script_.size() - 1)];
+    if (s.refuse) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "not serving yet");
+    }
+    const int64_t after = req->start_now() ? kNewest : req->after_sequence();
+    if (s.send_start) {
+      ctx->AddInitialMetadata("content-watch-after", std::to_string(after));
+      writer->SendInitialMetadata();
+    }
+    for (int64_t seq = after + 1; seq <= after + s.events; ++seq) {
+      v1::WatchArticlesResponse event;
+      event.mutable_event()->set_sequence(seq);
+      event.mutable_event()->set_name(ArticleName(absl::StrCat("e", seq)));
+      if (!writer->Write(event)) return grpc::Status::OK;
+    }
+    if (s.drop) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "dropped");
+    while (!ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(10));
+    return grpc::Status::OK;
+  }
+
+ private:
+  const std::vector<StreamScript> script_;
+  std::atomic<size_t> streams_{0};
+};
+
+// What a Watch with `req` reports against a ScriptedWatchService playing
+// `script`, until `events` events came. The client makes each call once
+// (max_attempts 1): every stream the service answers is one the Watch sees,
+// none retried inside gRPC.
+std::vector<std::string> ScriptedWatchCalls(std::vector<StreamScript> script,
+                                            const v1::WatchArticlesRequest& req,
+                                            size_t events) {
+  ScriptedWatchService service(std::move(script));
+  InProcessServer server(&service);
+  ClientOptions o;
+  o.max_attempts = 1;
+  std::unique_ptr<Client> client = server.NewClient(o);
+  if (client == nullptr) return {};
+  return WatchCalls(*client, req, events);
+}
+
+// A first stream the server refuses is a loss like any other: on_lost
+// (after the request's after_sequence, or 0 with start_now), and when a
+// stream starts, on_started and then on_resumed, both with its start.
+// on_started comes once: a later loss is reported by on_lost and
+// on_resumed alone.
+TEST(SdkWatchStartTest, AFirstStreamRefusedStartsOnTheNextThenResumes) {
+  v1::WatchArticlesRequest after;
+  after.set_after_sequence(3);
+  EXPECT_THAT(
+      ScriptedWatchCalls({Refused(), Serves(1, kDropped), Serves(1)}, after, 2),
+      ::testing::ElementsAre("lost UNAVAILABLE after 3", "started after 3",
+                             "resumed after 3", "event 4 articles/e4",
+                             "lost UNAVAILABLE after 4", "resumed after 4",
+                             "event 5 articles/e5"));
+  v1::WatchArticlesRequest now;
+  now.set_start_now(true);
+  EXPECT_THAT(
+      ScriptedWatchCalls({Refused(), Serves(1)}, now, 1),
+      ::testing::ElementsAre("lost UNAVAILABLE after 0", "started after 5",
+                             "resumed after 5", "event 6 articles/e6"));
+  // A stream that starts and is dropped before its first event: the next
+  // resumes where it started, not from "now" again.
+  EXPECT_THAT(
+      ScriptedWatchCalls({Serves(0, kDropped), Serves(1)}, now, 1),
+      ::testing::ElementsAre("started after 5", "lost UNAVAILABLE after 5",
+                             "resumed after 5", "event 6 articles/e6"));
+}
+
+// A server that sends no `content-watch-after` (an older contentd): the
+// watch reports its start with the first event, after the request's
+// after_sequence; after a first stream refused, on_started before
+// on_resumed as with a server that sends it.
+TEST(SdkWatchStartTest, AServerThatSendsNoStartStartsTheWatchAtItsFirstEvent) {
+  v1::WatchArticlesRequest after;
+  after.set_after_sequence(7);
+  EXPECT_THAT(ScriptedWatchCalls({Serves(1, kStaysOpen, kNoStart)}, after, 1),
+              ::testing::ElementsAre("started after 7", "event 8 articles/e8"));
+  EXPECT_THAT(
+      ScriptedWatchCalls({Refused(), Serves(1, kStaysOpen, kNoStart)}, after,
+                         1),
+      ::testing::ElementsAre("lost UNAVAILABLE after 7", "started after 7",
+                             "resumed after 7", "event 8 articles/e8"));
+  EXPECT_THAT(ScriptedWatchCalls({Serves(1, kDropped, kNoStart),
+                                  Serves(1, kStaysOpen, kNoStart)},
+                                 after, 2),
+              ::testing::ElementsAre("started after 7", "event 8 articles/e8",
+                                     "lost UNAVAILABLE after 8",
+                                     "resumed after 8", "event 9 articles/e9"));
 }
 
 // A request protobuf cannot send (a string that is not UTF-8) is refused
