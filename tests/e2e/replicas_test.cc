@@ -1636,8 +1636,23 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
   std::mutex mu;
   std::vector<std::string> acknowledged;
   std::vector<absl::Status> refused;
+  // The writer pauses between writes while `hold` (then `idle`) for
+  // PresenceOf: a write's transaction holds the presence lock's key in the
+  // same mode as the presence session, and one that began or ended as
+  // PresenceOf looked (it reads pg_locks and pg_stat_activity at different
+  // moments) could be taken for it and ended, the write then failing
+  // mid-commit ("connection lost while committing") instead of refused.
+  std::condition_variable gate;
+  bool hold = false, idle = false;  // guarded by mu
   std::thread writer([&] {
     for (int i = 0; !stop; ++i) {
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        idle = true;
+        gate.notify_all();
+        gate.wait(lock, [&] { return !hold || stop; });
+        idle = false;
+      }
       const std::string id = absl::StrCat("gap-", i);
       auto r = Create(*writer_client, MakeArticle(id, id, {"gap"}, k2025 + i));
       std::lock_guard<std::mutex> lock(mu);
@@ -1652,10 +1667,23 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
   int ran = 0, was_refused = 0;
   for (int round = 0; round < 4; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      hold = true;
+      gate.wait(lock, [&] { return idle; });
+    }
     const Presence presence = PresenceOf(pg->dsn, a->pid());
+    if (presence.backend != 0) {
+      Psql(pg->dsn,
+           absl::StrCat("SELECT pg_terminate_backend(", presence.backend, ")"));
+    }
+    // Writing again as the repair starts.
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      hold = false;
+    }
+    gate.notify_all();
     ASSERT_NE(presence.backend, 0) << a->Log();
-    Psql(pg->dsn,
-         absl::StrCat("SELECT pg_terminate_backend(", presence.backend, ")"));
     testing::CommandResult r =
         RunCommand(repair, "", {}, std::chrono::seconds(60));
     EXPECT_FALSE(r.timed_out);
@@ -1687,7 +1715,12 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
       EXPECT_NE(again.backend, presence.backend) << a->Log();
     }
   }
-  stop = true;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    hold = false;
+  }
+  gate.notify_all();
   writer.join();
   std::cerr << "repairs run: " << ran << ", refused: " << was_refused
             << "; writes acknowledged: " << acknowledged.size()
