@@ -635,22 +635,24 @@ TEST_F(ReplicasTest, WatchOnOneReplicaSeesEveryEventOfWritesThroughOthers) {
     }
   }
 
-  // A live watcher on C hears of a write through A promptly.
+  // A live watcher on C hears of a write through A by NOTIFY. Without it C
+  // reads the last sequence only every 10 s, so the 5 s guard below fails
+  // unless that read happens to fall inside it. No timed assertion beyond.
   v1::WatchArticlesRequest now;
   now.set_start_now(true);
   WatchCollector live(&C(), now, 1);
   ASSERT_TRUE(live.WaitStarted(absl::Seconds(10))) << live.status();
-  const absl::Time written_at = absl::Now();
   {
     auto created = Create(A(), MakeArticle("late", "late", {"watch"}, k2025));
     ASSERT_TRUE(created.ok()) << created.status();
   }
-  ASSERT_TRUE(live.WaitFor(absl::Seconds(5))) << live.status();
-  const absl::Duration delay = absl::Now() - written_at;
+  ASSERT_TRUE(live.WaitFor(absl::Seconds(5)))
+      << "no event on C within 5 s of a write through A (its fallback read "
+         "comes every 10 s): "
+      << live.status();
   EXPECT_EQ(live.events().at(0).event().name(), "articles/late");
   EXPECT_EQ(live.events().at(0).event().sequence(),
             static_cast<int64_t>(kEvents) + 1);
-  EXPECT_LT(delay, absl::Seconds(2)) << "a watch on C lagged " << delay;
 }
 
 // A watcher that saw sequence N on one replica resumes on another at once:
