@@ -202,7 +202,8 @@ int Edit(Client& client, const EditOptions& options, Format format) {
   get.set_visibility(v1::VISIBILITY_ALL);  // drafts are edited too
   absl::StatusOr<v1::Article> head = client.GetArticle(get);
   if (!head.ok()) {
-    PrintError(head.status(), options, format);
+    // As get says it: `ID: name: ...`.
+    PrintError(NameTheFlag(head.status(), {{"name", "ID"}}), options, format);
     return kExitFailure;
   }
   if (head->has_delete_time()) {

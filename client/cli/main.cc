@@ -297,10 +297,7 @@ const CLI::Validator kDate(
     "DATE");
 
 // Request fields a verb fills straight from a flag (or the ID argument),
-// by the field path the server's errors name (`query.tags`), with the
-// flag: the server says `query.tags[0]: ...` of a value the user gave as
-// `--tag`.
-using FieldFlags = std::vector<std::pair<absl::string_view, absl::string_view>>;
+// for NameTheFlag.
 
 const FieldFlags kGetFields = {{"name", "ID"},
                                {"revision", "--revision"},
@@ -334,74 +331,6 @@ const FieldFlags kWriteFields = {{"name", "ID"},
                                  {"revision", "REVISION"},
                                  {"expected_revision", "--expected-revision"},
                                  {"etag", "--etag"}};
-
-// `status` with the flag that gave each field it names put before it
-// (`--tag: query.tags[0]: ...`), for INVALID_ARGUMENT naming one of
-// `fields`; else `status` unchanged. A request with several bad fields
-// gets a message naming each after "; " (`query.tags[0]: ...;
-// query.langs[0]: ...`) and a BadRequest violation per field: each of
-// them is led by its own flag (`--tag: query.tags[0]: ...; --lang:
-// query.langs[0]: ...`). `query_as` is what the request calls the Query of
-// kQueryFields (Watch's `filter`).
-absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields,
-                         absl::string_view query_as = "query") {
-  if (!absl::IsInvalidArgument(status)) return status;
-  // The flag of the field `text` opens with (`query.tags[0]: ...`), "" if
-  // it opens with none of `fields`.
-  const auto flag_of = [&](absl::string_view text) -> absl::string_view {
-    for (const auto& [name, flag] : fields) {
-      std::string field(name);
-      if (absl::StartsWith(name, "query.")) {
-        field = absl::StrCat(query_as, name.substr(5));
-      }
-      if (!absl::StartsWith(text, field) || text.size() == field.size()) {
-        continue;
-      }
-      const char next = text[field.size()];
-      if (next == ':' || next == '[') return flag;
-    }
-    return "";
-  };
-  // Where each violation's text starts: the message's start, and after a
-  // "; " where a field the BadRequest names follows (a rule's own "; " is
-  // followed by no field path of the request).
-  std::vector<std::string> violated;
-  // The flag of each violation, for -o json's fieldViolations.
-  std::vector<std::string> flags;
-  bool flagged = false;
-  for (const FieldViolation& v : FieldViolations(status)) {
-    violated.push_back(absl::StrCat(v.field, ": "));
-    flags.emplace_back(flag_of(violated.back()));
-    flagged = flagged || !flags.back().empty();
-  }
-  const absl::string_view message = status.message();
-  std::string out;
-  bool named = false;
-  size_t start = 0;
-  while (true) {
-    const absl::string_view rest = message.substr(start);
-    const bool opens_violation =
-        start == 0 || std::any_of(violated.begin(), violated.end(),
-                                  [&](const std::string& v) {
-                                    return absl::StartsWith(rest, v);
-                                  });
-    if (const absl::string_view flag = opens_violation ? flag_of(rest) : "";
-        !flag.empty()) {
-      absl::StrAppend(&out, flag, ": ");
-      named = true;
-    }
-    const size_t next = message.find("; ", start);
-    if (next == absl::string_view::npos) {
-      absl::StrAppend(&out, rest);
-      break;
-    }
-    absl::StrAppend(&out, message.substr(start, next + 2 - start));
-    start = next + 2;
-  }
-  const absl::Status flagged_status =
-      flagged ? WithViolationFlags(status, flags) : status;
-  return named ? Reworded(flagged_status, out) : flagged_status;
-}
 
 // As NameTheFlag for an admin verb's one value, `field` in the request, from
 // `flag`: contentd leads every error about it with the field, whatever the

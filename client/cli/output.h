@@ -6,6 +6,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -154,6 +155,23 @@ absl::Status Reworded(const absl::Status& status, absl::string_view message);
 // match the head etag F of articles/x (revision 5)`. Details kept; any
 // other status is returned unchanged.
 absl::Status NameTheCondition(const absl::Status& status);
+
+// Request fields a verb fills straight from a flag (or the ID argument),
+// by the field path the server's errors name (`query.tags`), with the
+// flag: the server says `query.tags[0]: ...` of a value the user gave as
+// `--tag`.
+using FieldFlags = std::vector<std::pair<absl::string_view, absl::string_view>>;
+
+// `status` with the flag that gave each field it names put before it
+// (`--tag: query.tags[0]: ...`), for INVALID_ARGUMENT naming one of
+// `fields`; else `status` unchanged. A request with several bad fields
+// gets a message naming each after "; " (`query.tags[0]: ...;
+// query.langs[0]: ...`) and a BadRequest violation per field: each of
+// them is led by its own flag (`--tag: query.tags[0]: ...; --lang:
+// query.langs[0]: ...`). `query_as` is what the request calls the Query
+// whose fields `fields` names as `query.` (Watch's `filter`).
+absl::Status NameTheFlag(const absl::Status& status, const FieldFlags& fields,
+                         absl::string_view query_as = "query");
 
 // The proto3 JSON mapping of `message`, camelCase names: pretty-printed,
 // indented two spaces a level as every JSON contentctl prints, or on one

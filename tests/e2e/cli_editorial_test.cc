@@ -1343,6 +1343,21 @@ TEST_F(CliEditTest, AChangeMadeMeanwhileIsNotOverwritten) {
   EXPECT_EQ(Head("deepseek-brokers"), "Mine");
 }
 
+// A malformed ID is said as get and the other verbs say it, led by the
+// argument (it said `name: ...`), its violation naming the flag for -o json;
+// the editor never opens.
+TEST_F(CliEditTest, AMalformedIdIsSaidAsGetSaysIt) {
+  CommandResult r = Edit("exit 0\n", {"bad!id"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: INVALID_ARGUMENT: ID: name: "));
+  EXPECT_EQ(r.err, Ctl({"get", "bad!id"}).err);
+  r = Edit("exit 0\n", {"bad!id", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("\"message\":\"ID: name: "));
+  EXPECT_THAT(r.err, HasSubstr("\"flag\":\"ID\""));
+  EXPECT_THAT(Left(), ::testing::IsEmpty());
+}
+
 // Bad front matter, a field the server refuses, a renamed article, a
 // deleted or missing one: the error names what is wrong, nothing is
 // written, and an edit that was made is kept with how to apply it.
