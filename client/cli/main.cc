@@ -1617,6 +1617,57 @@ std::string ShellWord(absl::string_view word) {
   return absl::StrCat("'", absl::StrReplaceAll(word, {{"'", "'\\''"}}), "'");
 }
 
+// Where on the command line `argv` the flag `flag` was typed (`--limit`,
+// `--limit=5`), 0 if nowhere before a `--` (after it, it is an argument).
+int TypedAt(int argc, char** argv, const std::string& flag) {
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") return 0;
+    if (arg == flag || absl::StartsWith(arg, flag + "=")) return i;
+  }
+  return 0;
+}
+
+// The commands of `app` (verbs, and `admin`'s commands as `admin compact`)
+// that have `flag` as a flag of their own, in --help's order; in `*opt`
+// the first one's option, nullptr when none has it.
+std::vector<std::string> CommandsWithFlag(const CLI::App& app,
+                                          absl::string_view flag,
+                                          const CLI::Option** opt) {
+  std::vector<std::string> commands;
+  *opt = nullptr;
+  for (const CLI::App* verb : app.get_subcommands(
+           [](const CLI::App* a) { return !a->get_group().empty(); })) {
+    std::vector<const CLI::App*> under = {verb};
+    for (const CLI::App* sub : verb->get_subcommands(
+             [](const CLI::App* a) { return !a->get_group().empty(); })) {
+      under.push_back(sub);
+    }
+    for (const CLI::App* c : under) {
+      const CLI::Option* own = OwnFlag(*c, flag);
+      if (own == nullptr) continue;
+      if (*opt == nullptr) *opt = own;
+      commands.push_back(
+          c == verb ? c->get_name()
+                    : absl::StrCat(verb->get_name(), " ", c->get_name()));
+    }
+  }
+  return commands;
+}
+
+// `names` quoted and joined as a sentence lists them: `"a"`, `"a" and
+// "b"`, `"a", "b" and "c"`. REQUIRES: !names.empty().
+std::string QuotedList(const std::vector<std::string>& names) {
+  std::vector<std::string> quoted;
+  for (const std::string& name : names) {
+    quoted.push_back(absl::StrCat("\"", name, "\""));
+  }
+  std::string last = quoted.back();
+  if (quoted.size() == 1) return last;
+  quoted.pop_back();
+  return absl::StrCat(absl::StrJoin(quoted, ", "), " and ", last);
+}
+
 // What to say of `flag`, a flag no command took, when it is a verb's and
 // was given where that verb's flags do not go: before the verb (`contentctl
 // --limit 5 query`), which CLI11 left to contentctl, which has no such
@@ -1635,13 +1686,7 @@ std::string MisplacedVerbFlag(const CLI::App& app, int argc, char** argv,
     command = command->get_subcommands().front();
     absl::StrAppend(&path, path.empty() ? "" : " ", command->get_name());
   }
-  // Where the flag was typed: after `--` it is an argument, no flag.
-  int at = 0;
-  for (int i = 1; i < argc && at == 0; ++i) {
-    const absl::string_view arg = argv[i];
-    if (arg == "--") return "";
-    if (arg == flag || absl::StartsWith(arg, flag + "=")) at = i;
-  }
+  const int at = TypedAt(argc, argv, flag);
   if (at == 0) return "";
   // The flag as typed and its value, for the command line to write
   // instead: `--limit 5`, `--limit=5`, `--all`; `--limit INT`, as --help
@@ -1667,37 +1712,38 @@ std::string MisplacedVerbFlag(const CLI::App& app, int argc, char** argv,
                         command->get_parent() == &app ? "verb" : "command",
                         " (contentctl ", path, " ", as_typed(*opt), ")");
   }
-  std::vector<std::string> verbs;
   const CLI::Option* opt = nullptr;
-  for (const CLI::App* verb : app.get_subcommands(
-           [](const CLI::App* a) { return !a->get_group().empty(); })) {
-    std::vector<const CLI::App*> commands = {verb};
-    for (const CLI::App* sub : verb->get_subcommands(
-             [](const CLI::App* a) { return !a->get_group().empty(); })) {
-      commands.push_back(sub);
-    }
-    for (const CLI::App* c : commands) {
-      const CLI::Option* own = OwnFlag(*c, flag);
-      if (own == nullptr) continue;
-      if (opt == nullptr) opt = own;
-      verbs.push_back(absl::StrCat(
-          "\"", c == verb ? "" : absl::StrCat(verb->get_name(), " "),
-          c->get_name(), "\""));
-    }
-  }
+  std::vector<std::string> verbs = CommandsWithFlag(app, flag, &opt);
   if (opt == nullptr) return "";
   // The command to write, when one has the flag.
-  const std::string verb = verbs.size() == 1
-                               ? verbs[0].substr(1, verbs[0].size() - 2)
-                               : std::string("VERB");
-  std::string which = verbs.back();
-  if (verbs.size() > 1) {
-    verbs.pop_back();
-    which = absl::StrCat(absl::StrJoin(verbs, ", "), " and ", which);
-  }
-  return absl::StrCat(flag, " is a flag of ", which,
+  const std::string verb = verbs.size() == 1 ? verbs[0] : std::string("VERB");
+  return absl::StrCat(flag, " is a flag of ", QuotedList(verbs),
                       ": put it after the verb (contentctl ", verb, " ",
                       as_typed(*opt), ")");
+}
+
+// What to say of `flag`, a flag the command given (`get`) does not take,
+// typed after it, when other commands do: `unknown flag "--limit" for
+// "get": it is a flag of "query", "tags", "categories" and "history"`,
+// with `meant` (FlagsMeant's) as UnknownFlagMessage says them; "" when no
+// command was given, the flag came after `--` (an argument), or no command
+// has it.
+std::string OtherCommandsFlag(const CLI::App& app, int argc, char** argv,
+                              const std::string& flag,
+                              const std::vector<std::string>& meant) {
+  // The command given (`get`, `admin compact`).
+  std::string path;
+  for (const CLI::App* c = &app; !c->get_subcommands().empty();) {
+    c = c->get_subcommands().front();
+    absl::StrAppend(&path, path.empty() ? "" : " ", c->get_name());
+  }
+  if (path.empty() || TypedAt(argc, argv, flag) == 0) return "";
+  const CLI::Option* opt = nullptr;
+  const std::vector<std::string> commands = CommandsWithFlag(app, flag, &opt);
+  if (commands.empty()) return "";
+  return absl::StrCat("unknown flag \"", flag, "\" for \"", path, "\"",
+                      internal::DidYouMean(meant), ": it is a flag of ",
+                      QuotedList(commands));
 }
 
 // The flags the command parsed so far takes (`--tag`, `-o`, ...): its own
@@ -2452,7 +2498,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       // argument after `--`).
       std::vector<std::string> meant = FlagsMeant(bad, FlagsOf(app));
       meant.erase(std::remove(meant.begin(), meant.end(), bad), meant.end());
-      return Usage(internal::UnknownFlagMessage(bad, meant), bad, kUnknownFlag);
+      // Unknown to this verb, but another's (`get x --limit 5`): which.
+      std::string message = OtherCommandsFlag(app, argc, argv, bad, meant);
+      if (message.empty()) message = internal::UnknownFlagMessage(bad, meant);
+      return Usage(std::move(message), bad, kUnknownFlag);
     }
     if (std::string flag, bad = FlagWithoutValue(app, argc, argv, &flag);
         !bad.empty()) {

@@ -2750,7 +2750,7 @@ TEST_F(CliTest, UnknownFlagsNamedForTheirMeaningSuggestTheFlag) {
            {{"watch", "--from-revision", "3"}, "--from-revision", "--after"},
            {{"watch", "--since-revision=3"}, "--since-revision", "--after"},
            {{"watch", "--from-sequence", "3"}, "--from-sequence", "--after"},
-           {{"watch", "--limit", "2"}, "--limit", "--count"},
+           // (watch --limit: AnotherVerbsFlagSaysWhichVerbsTakeIt.)
            {{"query", "--page-size", "5"}, "--page-size", "--limit"},
            {{"history", "x", "--page-size", "5"}, "--page-size", "--limit"},
            {{"query", "--search", "x"}, "--search", "--text"},
@@ -2854,14 +2854,73 @@ TEST_F(CliTest, AVerbsFlagBeforeTheVerbSaysWhereItGoes) {
           CtlOk({"--timeout", "30s", "query", "--limit=5", "--output=json"}))
           .articles_size(),
       5);
-  // A flag of another verb after this one is unknown to it, as before.
+  // A flag of another verb after this one is unknown to it
+  // (AnotherVerbsFlagSaysWhichVerbsTakeIt).
   r = Ctl({"get", "x", "--limit", "5"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, StartsWith("unknown flag \"--limit\"\n"));
+  EXPECT_THAT(r.err, StartsWith("unknown flag \"--limit\" for \"get\": "));
   // The completion script's calls print nothing, whatever the mistake.
   r = Ctl({"--limit", "5", "__complete", "tags", "--", "x"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, IsEmpty());
+}
+
+// A flag of another verb given to this one said only `unknown flag
+// "--limit"`; it now says which verbs take it, as a verb's flag before the
+// verb does (AVerbsFlagBeforeTheVerbSaysWhereItGoes), still UNKNOWN_FLAG:
+// this verb has no such flag, wherever it goes.
+TEST_F(CliTest, AnotherVerbsFlagSaysWhichVerbsTakeIt) {
+  for (const auto& [args, line, help] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"get", "x", "--limit", "5"},
+            "unknown flag \"--limit\" for \"get\": it is a flag of \"query\", "
+            "\"tags\", \"categories\" and \"history\"",
+            "contentctl get"},
+           {{"history", "x", "--tag=a"},
+            "unknown flag \"--tag\" for \"history\": it is a flag of "
+            "\"query\", \"export\" and \"watch\"",
+            "contentctl history"},
+           {{"get", "x", "--dir", "d"},
+            "unknown flag \"--dir\" for \"get\": it is a flag of \"export\"",
+            "contentctl get"},
+           // What it may be meant as here, then where it is a flag.
+           {{"watch", "--limit", "2"},
+            "unknown flag \"--limit\" for \"watch\" (did you mean "
+            "\"--count\"?): it is a flag of \"query\", \"tags\", "
+            "\"categories\" and \"history\"",
+            "contentctl watch"},
+           // Before the verb, but not the verb's: still not where it goes.
+           {{"--limit", "5", "get", "x"},
+            "unknown flag \"--limit\" for \"get\": it is a flag of \"query\", "
+            "\"tags\", \"categories\" and \"history\"",
+            "contentctl get"},
+           {{"admin", "stats", "--storage"},
+            "unknown flag \"--storage\" for \"admin stats\": it is a flag of "
+            "\"admin compact\"",
+            "contentctl admin stats"},
+           // Nobody's flag, or after `--`: unknown, as before.
+           {{"get", "x", "--bogus"},
+            "unknown flag \"--bogus\"",
+            "contentctl get"},
+           {{"get", "x", "--", "--limit"},
+            "unknown flag \"--limit\"",
+            "contentctl get"},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, absl::StrCat(line, "\nRun `", help,
+                                  " --help` for more information.\n"));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  CommandResult r = Ctl({"-o", "json", "get", "x", "--limit", "5"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "UNKNOWN_FLAG");
+  EXPECT_EQ(e.at("flag").string_value(), "--limit");
+  EXPECT_EQ(e.at("message").string_value(),
+            "unknown flag \"--limit\" for \"get\": it is a flag of \"query\", "
+            "\"tags\", \"categories\" and \"history\"");
 }
 
 // An unknown flag is named, with the help of the command it was given to,
