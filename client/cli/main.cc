@@ -1047,8 +1047,10 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     return kExitOk;
   }
   if (!f.id.empty()) {
-    return Usage("export: give an ID or --dir, not both", "--dir",
-                 kExcludedFlags);
+    return Usage(
+        "--dir: cannot be combined with ID (export ID prints that one "
+        "article; export --dir DIR writes those the filters select)",
+        "--dir", kExcludedFlags);
   }
   std::error_code ec;
   const bool existed = std::filesystem::exists(dir, ec);
@@ -1889,10 +1891,56 @@ std::string RepeatedFlag(const std::vector<const CLI::Option*>& single,
   return "";
 }
 
+// Flags CLI11 refuses together (`->excludes`), with the one its error
+// leads with and why they do not go together, said as contentctl's own
+// checks say theirs (`--revision: cannot be combined with --lang (...)`).
+struct Exclusion {
+  const char* flag;
+  const char* other;
+  const char* why;
+};
+constexpr Exclusion kExclusions[] = {
+    {"--revision", "--dir",
+     "export --dir writes the head of each article it selects"},
+    {"--from-now", "--after", "each says where the watch starts"},
+};
+
+// The flags of the command parsed that were given together where one
+// excludes the other, said `--revision: cannot be combined with --dir
+// (WHY)` (kExclusions' order and why, else as CLI11 met them), CLI11
+// having said `--dir excludes --revision`; "" if none were. In `*flag`,
+// the flag it leads with.
+std::string ExcludedFlags(const CLI::App& app, std::string* flag) {
+  const CLI::App* command = &app;
+  while (!command->get_subcommands().empty()) {
+    command = command->get_subcommands().front();
+  }
+  for (const CLI::Option* opt : command->get_options()) {
+    if (opt->count() == 0) continue;
+    for (const CLI::Option* other : opt->get_excludes()) {
+      if (other->count() == 0) continue;
+      std::string lead = opt->get_name();
+      std::string second = other->get_name();
+      std::string why;
+      for (const Exclusion& x : kExclusions) {
+        if ((lead == x.flag && second == x.other) ||
+            (lead == x.other && second == x.flag)) {
+          lead = x.flag;
+          second = x.other;
+          why = absl::StrCat(" (", x.why, ")");
+        }
+      }
+      *flag = lead;
+      return absl::StrCat(lead, ": cannot be combined with ", second, why);
+    }
+  }
+  return "";
+}
+
 // A usage error of CLI11's parse (a bad value, a missing argument, flags
 // that exclude each other, an argument not expected), recorded as Usage
-// records the others: CLI11's line, the flag or argument it names, and
-// the reason of its kind.
+// records the others: CLI11's line (ExcludedFlags' for flags that exclude
+// each other), the flag or argument it names, and the reason of its kind.
 int ParseUsageError(const CLI::App& app, const CLI::ParseError& e) {
   const char* reason = kInvalidValue;
   if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr ||
@@ -1904,8 +1952,14 @@ int ParseUsageError(const CLI::App& app, const CLI::ParseError& e) {
   } else if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     reason = kUnexpectedArgument;
   }
+  std::string flag;
+  if (reason == kExcludedFlags) {
+    if (std::string message = ExcludedFlags(app, &flag); !message.empty()) {
+      return Usage(std::move(message), std::move(flag), reason);
+    }
+  }
   std::string message = e.what();
-  std::string flag = OptionIn(app, message);
+  flag = OptionIn(app, message);
   return Usage(std::move(message), std::move(flag), reason);
 }
 

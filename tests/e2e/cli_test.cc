@@ -2923,6 +2923,64 @@ TEST_F(CliTest, AnotherVerbsFlagSaysWhichVerbsTakeIt) {
             "\"tags\", \"categories\" and \"history\"");
 }
 
+// Flags that do not go together are said one way, as contentctl's own
+// checks say it, `FLAG: cannot be combined with OTHER (why)`, in the same
+// order whichever came first: CLI11 said `--dir excludes --revision` or
+// `--revision excludes --dir` by the order given, and export `give an ID
+// or --dir, not both`. Exit 2 with the verb's help, EXCLUDED_FLAGS.
+TEST_F(CliTest, FlagsThatDoNotGoTogetherAreSaidOneWay) {
+  const std::string dir = files_.path() + "/out";
+  for (const auto& [args, line, help] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"export", "--dir", dir, "--revision", "2"},
+            "--revision: cannot be combined with --dir (export --dir writes "
+            "the head of each article it selects)",
+            "export"},
+           {{"export", "--revision=2", "--dir", dir},
+            "--revision: cannot be combined with --dir (export --dir writes "
+            "the head of each article it selects)",
+            "export"},
+           {{"watch", "--from-now", "--after", "3"},
+            "--from-now: cannot be combined with --after (each says where the "
+            "watch starts)",
+            "watch"},
+           {{"watch", "--after", "3", "--from-now"},
+            "--from-now: cannot be combined with --after (each says where the "
+            "watch starts)",
+            "watch"},
+           {{"export", "x", "--dir", dir},
+            "--dir: cannot be combined with ID (export ID prints that one "
+            "article; export --dir DIR writes those the filters select)",
+            "export"},
+           // The checks that said it so already.
+           {{"get", "x", "--lang", "en", "--revision", "2"},
+            "--revision: cannot be combined with --lang (a translation is "
+            "always the head)",
+            "get"},
+           {{"export", "x", "--tag", "t"},
+            "--tag: applies only with --dir (export ID prints that one "
+            "article)",
+            "export"},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, absl::StrCat(line, "\nRun `contentctl ", help,
+                                  " --help` for more information.\n"));
+    EXPECT_THAT(r.out, IsEmpty());
+  }
+  EXPECT_FALSE(fs::exists(dir));
+  CommandResult r =
+      Ctl({"-o", "json", "export", "--dir", dir, "--revision", "2"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "EXCLUDED_FLAGS");
+  EXPECT_EQ(e.at("flag").string_value(), "--revision");
+  EXPECT_EQ(e.at("message").string_value(),
+            "--revision: cannot be combined with --dir (export --dir writes "
+            "the head of each article it selects)");
+}
+
 // An unknown flag is named, with the help of the command it was given to,
 // at every level: `admin --bogus` said that admin needs a command, `--bogus`
 // alone that contentctl needs a verb, and `admin backup --bogus` that the
@@ -3703,8 +3761,9 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
             "MISSING_ARGUMENT",
             "get"},
            {{"watch", "--after", "1", "--from-now", "-o", "json"},
-            "--after excludes --from-now",
-            "--after",
+            "--from-now: cannot be combined with --after (each says where the "
+            "watch starts)",
+            "--from-now",
             "EXCLUDED_FLAGS",
             "watch"},
            {{"export", "x", "-o", "json"},
