@@ -831,13 +831,18 @@ std::string JsonString(absl::string_view s) {
 }
 
 // The results as a JSON array of {file, name, result, revision, error,
-// reason, metadata}, keys in that order, as the proto3 JSON mapping the
-// other verbs print has it: the revision (an int64) as a string, metadata
-// as the error's (`{"limit_bytes": "1048576", ...}`, values strings, keys
-// sorted), and a key left out where there is no value (no name, revision,
-// error, reason or metadata: an error found before the server saw the file
-// has none), never null.
-std::string ResultsJson(const std::vector<FileResult>& results) {
+// code, reason, metadata, requestId}, keys in that order, as the proto3
+// JSON mapping the other verbs print has it: the revision (an int64) as a
+// string, metadata as the error's (`{"limit_bytes": "1048576", ...}`,
+// values strings, keys sorted), and a key left out where there is no
+// value (no name, revision, error, code, reason or metadata: an error
+// found before the server saw the file has none), never null. A failed
+// file's code, reason and requestId are its error object's (FileError),
+// so that a script reading the results alone tells a failure to retry
+// (UNAVAILABLE) from one to fix, a local one (no code) from the server's,
+// and one the server logged under the request id from one it never saw.
+std::string ResultsJson(const std::vector<FileResult>& results,
+                        const Connection& connection) {
   if (results.empty()) return "[]\n";
   std::string out = "[\n";
   for (size_t i = 0; i < results.size(); ++i) {
@@ -853,6 +858,10 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
     if (!r.status.ok()) {
       absl::StrAppend(&out,
                       ",\n    \"error\": ", JsonString(StatusText(r.status)));
+      if (!IsLocalError(r.status)) {
+        absl::StrAppend(&out, ",\n    \"code\": ",
+                        JsonString(absl::StatusCodeToString(r.status.code())));
+      }
       const std::string reason =
           r.reason.empty() ? ErrorReason(r.status) : r.reason;
       if (!reason.empty()) {
@@ -871,6 +880,10 @@ std::string ResultsJson(const std::vector<FileResult>& results) {
           sep = ",\n";
         }
         absl::StrAppend(&out, "\n    }");
+      }
+      if (r.sent && !connection.request_id.empty()) {
+        absl::StrAppend(
+            &out, ",\n    \"requestId\": ", JsonString(connection.request_id));
       }
     }
     absl::StrAppend(&out, "\n  }", i + 1 < results.size() ? ",\n" : "\n");
@@ -1011,7 +1024,7 @@ class Reporter {
     std::lock_guard<std::mutex> lock(mu_);
     bar_.Clear();
     if (structured_) {
-      const std::string json = ResultsJson(results_);
+      const std::string json = ResultsJson(results_, connection_);
       if (format == Format::kJson) {
         std::cout << json;
       } else {

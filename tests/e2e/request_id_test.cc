@@ -613,5 +613,105 @@ TEST(RequestIdTest, ApplyAndEditErrorObjectsNameTheRequestId) {
             "apply-9");
 }
 
+// The string `key` holds in `fields`, "" where it is not there.
+std::string ValueOf(
+    const google::protobuf::Map<std::string, google::protobuf::Value>& fields,
+    const std::string& key) {
+  const auto it = fields.find(key);
+  return it == fields.end() ? "" : it->second.string_value();
+}
+
+// apply -o json's results on stdout: a failed file's result carries the
+// code, reason and request id of its error object on stderr, where it
+// carried only the `error` string (`CODE: message`), its reason and
+// metadata: a script reading the results alone gets the code without
+// parsing the string, and sees which failures the server logged under the
+// id (a file that failed before it was sent has none).
+TEST(RequestIdTest, ApplyResultsOfAFailedFileCarryItsErrorsCodeAndId) {
+  TempDir dir;
+  auto server = StartLoggingServer(dir);
+  ASSERT_NE(server, nullptr);
+  const std::string big = dir.path() + "/big.md";
+  testing::WriteFile(big, "---\ntitle: Big\ndate: 2025-01-01\n---\n" +
+                              std::string(1100000, 'x') + "\n");
+  const std::string broken = dir.path() + "/broken.md";
+  testing::WriteFile(broken, "---\ntitle: [unclosed\n---\nBody.\n");
+  const std::string good = dir.path() + "/good.md";
+  testing::WriteFile(good, "---\ntitle: Good\ndate: 2025-01-01\n---\nBody.\n");
+  // The results by file, and the error objects on stderr by file.
+  const auto by_file = [](const google::protobuf::ListValue& list) {
+    std::map<std::string, google::protobuf::Struct> out;
+    for (const google::protobuf::Value& v : list.values()) {
+      out[v.struct_value().fields().at("file").string_value()] =
+          v.struct_value();
+    }
+    return out;
+  };
+  const auto errors = [](const std::string& err) {
+    std::map<std::string, google::protobuf::Struct> out;
+    for (const std::string& line : testing::Lines(err)) {
+      auto o = testing::ParseJson<google::protobuf::Struct>(line);
+      if (o.fields().contains("file")) {
+        out[o.fields().at("file").string_value()] = o;
+      }
+    }
+    return out;
+  };
+
+  for (const std::vector<std::string>& conditional :
+       {std::vector<std::string>{}, {"--expected-revision", "3"}}) {
+    SCOPED_TRACE(::testing::PrintToString(conditional));
+    std::vector<std::string> args = {"--request-id", "apply-r", "-o", "json",
+                                     "apply",        "-f",      big,  "-f",
+                                     broken,         "-f",      good};
+    // A condition holds for one file only.
+    if (!conditional.empty())
+      args = {"--request-id", "apply-r", "-o",           "json",        "apply",
+              "-f",           big,       conditional[0], conditional[1]};
+    testing::CommandResult r = testing::Ctl(*server, args);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    auto results =
+        by_file(testing::ParseJson<google::protobuf::ListValue>(r.out));
+    auto stderr_objects = errors(r.err);
+    ASSERT_EQ(results.count(big), 1u) << r.out;
+    ASSERT_EQ(stderr_objects.count(big), 1u) << r.err;
+    const auto& result = results[big].fields();
+    const auto& error = stderr_objects[big].fields();
+    // The same values; a key with none is left out of the result ("" in
+    // the error object).
+    for (const char* key : {"code", "reason", "requestId"}) {
+      EXPECT_EQ(ValueOf(result, key), ValueOf(error, key)) << key;
+    }
+    EXPECT_EQ(ValueOf(result, "requestId"), "apply-r") << r.out;
+    EXPECT_EQ(ValueOf(result, "code"),
+              conditional.empty() ? "INVALID_ARGUMENT" : "NOT_FOUND")
+        << r.out;
+    if (!conditional.empty()) continue;
+    // Failed before it was sent: its code, no id.
+    ASSERT_EQ(results.count(broken), 1u) << r.out;
+    ASSERT_EQ(stderr_objects.count(broken), 1u) << r.err;
+    const auto& unsent = results[broken].fields();
+    EXPECT_EQ(ValueOf(unsent, "code"),
+              ValueOf(stderr_objects[broken].fields(), "code"));
+    EXPECT_EQ(ValueOf(unsent, "code"), "INVALID_ARGUMENT") << r.out;
+    EXPECT_FALSE(unsent.contains("requestId")) << r.out;
+    // Written: no error keys at all.
+    ASSERT_EQ(results.count(good), 1u) << r.out;
+    EXPECT_EQ(results[good].fields().at("result").string_value(), "created");
+    for (const char* key : {"error", "code", "reason", "requestId"}) {
+      EXPECT_FALSE(results[good].fields().contains(key)) << key;
+    }
+  }
+  // No id given, none named.
+  testing::CommandResult r =
+      testing::Ctl(*server, {"-o", "json", "apply", "-f", big});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto results =
+      by_file(testing::ParseJson<google::protobuf::ListValue>(r.out));
+  ASSERT_EQ(results.count(big), 1u) << r.out;
+  EXPECT_TRUE(results[big].fields().contains("code"));
+  EXPECT_FALSE(results[big].fields().contains("requestId"));
+}
+
 }  // namespace
 }  // namespace content
