@@ -24,10 +24,12 @@
 #include "CLI/CLI.hpp"
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -64,12 +66,46 @@ int Fail(const absl::Status& s) {
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
+// `status` with the storage keys the store names in its errors, whatever
+// gave them, named by the flag where `origin` says a flag did: the DSN,
+// `(storage.dsn)` (`cannot connect to PostgreSQL (storage.dsn): ...`), as
+// `(--storage-dsn)`, and a leading `storage.table: ` as `--storage-table: `.
+// Code and payloads kept. Only this caller knows the flags.
+absl::Status NameTheStorageFlags(const absl::Status& status,
+                                 const content::ConfigOrigin& origin) {
+  const auto flag_of = [&](const std::string& key) -> std::string {
+    const auto it = origin.flags.find(key);
+    return it == origin.flags.end() ? "" : it->second;
+  };
+  std::string message(status.message());
+  if (const std::string flag = flag_of("storage.dsn"); !flag.empty()) {
+    absl::StrReplaceAll({{"(storage.dsn)", absl::StrCat("(", flag, ")")}},
+                        &message);
+  }
+  if (const std::string flag = flag_of("storage.table");
+      !flag.empty() && absl::StartsWith(message, "storage.table: ")) {
+    message.replace(0, std::string("storage.table").size(), flag);
+  }
+  if (message == status.message()) return status;
+  absl::Status out(status.code(), message);
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
 // contentd --check [--repair]: fsck on a stopped data directory. A check
 // opens the store read-only and changes nothing in it (a backup or a
 // read-only mount can be checked); --repair opens it read-write.
-// `data_dir_name` is the flag or key the directory came from, for errors.
+// `data_dir_name` is the flag or key the directory came from, and
+// `origin` says which storage keys flags gave, for errors.
 int RunCheck(content::store::StoreOptions options, bool repair,
-             const std::string& data_dir_name) {
+             const std::string& data_dir_name,
+             const content::ConfigOrigin& origin) {
+  // The store's errors name its settings by their keys.
+  const auto fail = [&](const absl::Status& s) {
+    return Fail(NameTheStorageFlags(s, origin));
+  };
   // Opening would create an empty store, and report a mistyped path clean.
   if (options.engine == "rocksdb") {
     std::error_code ec;
@@ -108,7 +144,7 @@ int RunCheck(content::store::StoreOptions options, bool repair,
       absl::StrContains(store.status().message(), "/LOCK")) {
     return in_use();
   }
-  if (!store.ok()) return Fail(store.status());
+  if (!store.ok()) return fail(store.status());
   if (repair) {
     // Replicas of a shared store write to it while they serve, and a
     // repair rebuilds the indexes their writes change: refused while any
@@ -122,7 +158,7 @@ int RunCheck(content::store::StoreOptions options, bool repair,
                    "each host) and run it again\n";
       return 2;
     }
-    if (!alone.ok()) return Fail(alone);
+    if (!alone.ok()) return fail(alone);
   }
   // On a terminal (stderr), how far the check (7 minutes at 1M articles)
   // or the repair has come.
@@ -145,7 +181,7 @@ int RunCheck(content::store::StoreOptions options, bool repair,
   absl::StatusOr<content::store::FsckReport> report =
       content::store::CheckStore(**store, check);
   line.Erase();
-  if (!report.ok()) return Fail(report.status());
+  if (!report.ok()) return fail(report.status());
   std::cout << report->ToString();
   if (repair && !report->clean()) {
     std::cout << "repairing indexes" << std::endl;
@@ -174,7 +210,7 @@ int RunCheck(content::store::StoreOptions options, bool repair,
     }
     report = content::store::RepairIndexes(**store, repair_options);
     line.Erase();
-    if (!report.ok()) return Fail(report.status());
+    if (!report.ok()) return fail(report.status());
     std::cout << report->ToString();
   }
   return report->clean() ? 0 : 1;
@@ -860,7 +896,7 @@ int main(int argc, char** argv) {
 
   if (check) {
     pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
-    return RunCheck(config.store, repair, data_dir_name);
+    return RunCheck(config.store, repair, data_dir_name, origin);
   }
   // Everything that can be checked without the store is, before opening
   // (and so creating) the data directory.
@@ -970,28 +1006,32 @@ int main(int argc, char** argv) {
     std::cerr << "contentd: serving reads only: " << s.message() << std::endl;
   };
 
+  // The store's errors name its settings by their keys.
+  const auto store_fail = [&](const absl::Status& s) {
+    return Fail(NameTheStorageFlags(s, origin));
+  };
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
-  if (!store.ok()) return Fail(store.status());
+  if (!store.ok()) return store_fail(store.status());
   // Replicas of a shared store say that they serve it, so that an offline
   // repair refuses while any does; one that starts during a repair stops.
   if (absl::Status s = (*store)->engine()->MarkServing(); !s.ok())
-    return Fail(s);
+    return store_fail(s);
   // Incomplete indexes would answer queries wrongly: refuse to serve.
   absl::Status repair_ok = content::store::IndexRepairPending(**store);
-  if (!repair_ok.ok()) return Fail(repair_ok);
+  if (!repair_ok.ok()) return store_fail(repair_ok);
   // So would text postings built with the other text_index setting. (On a
   // full volume, the records below go with the first write once there is
   // room: reads do not need them.)
   bool text_index_deferred = false;
   absl::Status text_ok =
       content::store::MatchTextIndexSetting(**store, &text_index_deferred);
-  if (!text_ok.ok()) return Fail(text_ok);
+  if (!text_ok.ok()) return store_fail(text_ok);
   // Stores of earlier builds: text postings of articles not live where
   // those builds kept them, and text-list counters this build does not keep.
   absl::StatusOr<content::store::FormatUpgrade> upgraded =
       content::store::UpgradeStoreFormat(**store);
-  if (!upgraded.ok()) return Fail(upgraded.status());
+  if (!upgraded.ok()) return store_fail(upgraded.status());
   if (upgraded->moved_text_postings > 0) {
     std::cerr << "contentd: moved " << upgraded->moved_text_postings
               << " text postings of deleted or unpublished articles into "

@@ -2849,6 +2849,57 @@ TEST(StartupTest, ChecksBetweenSettingsNameTheFlagOrTheFileThatGaveThem) {
   EXPECT_FALSE(std::filesystem::exists(data));
 }
 
+// The store names the DSN by its key, `(storage.dsn)`, and the table
+// `storage.table: ...`, whatever gave them: a DSN from --storage-dsn was
+// called `storage.dsn` although no config file had one. Named by the flag
+// where the flag gave it, starting or checking; by the key from the file.
+TEST(StartupTest, PostgresErrorsNameTheFlagThatGaveTheDsn) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string nowhere = "host=127.0.0.1 port=1 connect_timeout=1";
+  const std::string pg = dir.path() + "/pg.yaml";
+  WriteFile(pg, "storage: {engine: postgres, dsn: '" + nowhere + "'}\n");
+  const std::string refused =
+      "contentd: UNAVAILABLE: storage: cannot connect to PostgreSQL ";
+  for (const auto& [args, named] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--listen", "127.0.0.1:0", "--data-dir", data, "--storage-engine",
+             "postgres", "--storage-dsn", nowhere},
+            "(--storage-dsn): "},
+           {{"--check", "--storage-engine", "postgres", "--storage-dsn",
+             nowhere},
+            "(--storage-dsn): "},
+           {{"--check", "--repair", "--storage-engine", "postgres",
+             "--storage-dsn", nowhere},
+            "(--storage-dsn): "},
+           // From the file: its key.
+           {{"--listen", "127.0.0.1:0", "--data-dir", data, "--config", pg},
+            "(storage.dsn): "},
+           {{"--check", "--config", pg}, "(storage.dsn): "},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    std::vector<std::string> argv = {ContentdBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunCommand(argv, "", {}, kStartupTimeout);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_THAT(r.err, ::testing::StartsWith(refused + named)) << r.err;
+  }
+  // On a PostgreSQL that answers (the pg_* runs), a table that is not
+  // there is named by its flag too.
+  const std::string dsn = testing::TestPgDsn();
+  if (dsn.empty()) return;
+  auto r =
+      RunCommand({ContentdBinary(), "--check", "--storage-engine", "postgres",
+                  "--storage-dsn", dsn, "--storage-table", "kv_no_such_table"},
+                 "", {}, kStartupTimeout);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, ::testing::StartsWith(
+                         "contentd: INVALID_ARGUMENT: --storage-table: "
+                         "no table kv_no_such_table in database "));
+  EXPECT_THAT(r.err, HasSubstr(" (--storage-dsn): no store there\n"));
+}
+
 TEST(StartupTest, OutOfRangeLimitFlagsAreRefused) {
   TempDir dir;
   const std::string data = dir.path() + "/data";

@@ -1176,7 +1176,8 @@ TEST(ReplicaStartTest, ALoginTheDatabaseRefusesExits2NamingTheDsn) {
     testing::CommandResult r = StartAgainst(c.dsn, dir.path() + "/data");
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_THAT(r.err, ::testing::HasSubstr("storage.dsn"));
+    // Named by the flag that gave it.
+    EXPECT_THAT(r.err, ::testing::HasSubstr("(--storage-dsn)"));
     EXPECT_THAT(r.err, ::testing::HasSubstr(c.says));
     EXPECT_THAT(r.err, ::testing::HasSubstr("cannot connect to PostgreSQL"));
     EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("connection lost")));
@@ -1206,7 +1207,7 @@ TEST(ReplicaStartTest, ADatabaseItCannotReachExits1NamingTheDsn) {
   close(fd);
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_THAT(r.err, ::testing::HasSubstr("storage.dsn"));
+  EXPECT_THAT(r.err, ::testing::HasSubstr("(--storage-dsn)"));
   EXPECT_THAT(r.err, ::testing::HasSubstr("Connection refused"));
   EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("connection lost")));
 }
@@ -1230,7 +1231,7 @@ TEST(ReplicaStartTest, ATableCreatedForAUserWithoutCreateServes) {
   testing::CommandResult missing = StartAgainst(dsn, dir.path(), table);
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
   EXPECT_THAT(missing.err,
-              ::testing::HasSubstr("storage.table: cannot create table " +
+              ::testing::HasSubstr("--storage-table: cannot create table " +
                                    table + ": ERROR:  permission denied"));
   EXPECT_THAT(missing.err, ::testing::HasSubstr("CREATE on the schema"));
 
@@ -1259,7 +1260,7 @@ TEST(ReplicaStartTest, ATableCreatedForAUserWithoutCreateServes) {
   testing::CommandResult no_delete = StartAgainst(dsn, dir.path(), table);
   EXPECT_EQ(no_delete.exit_code, 2) << no_delete.err;
   EXPECT_THAT(no_delete.err,
-              ::testing::HasSubstr("storage.table: the DSN's user may not "
+              ::testing::HasSubstr("--storage-table: the DSN's user may not "
                                    "read and write table " +
                                    table));
   Psql(pg->dsn, absl::StrCat("DROP TABLE ", table));
@@ -1280,8 +1281,9 @@ TEST(ReplicaStartTest, CheckOfAMissingTableExits2AndCreatesNothing) {
     testing::CommandResult r = StartAgainst(pg->dsn, dir.path(), table, flags);
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-    EXPECT_THAT(r.err, ::testing::HasSubstr("storage.table: no table " + table +
-                                            " in database postgres"));
+    EXPECT_THAT(r.err,
+                ::testing::HasSubstr("--storage-table: no table " + table +
+                                     " in database postgres (--storage-dsn)"));
     EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("clean")));
     EXPECT_EQ(Psql(pg->dsn,
                    absl::StrCat("SELECT to_regclass('", table, "') IS NULL")),
