@@ -63,7 +63,8 @@ inline std::string ValueKind(const CLI::Option& opt) {
 // as it is, and so are `-` (stdin) and a negative number (`--limit -5`,
 // `--timeout -inf`, which the flag's own check refuses). A flag that takes
 // a value and ends the line, which CLI11 said as `--max-tags: 1 required
-// INT missing`, is `--max-tags: needs a value (a whole number)`.
+// INT missing`, is `--max-tags: needs a value (a whole number)`, and so is
+// one given `=` and nothing after it, wherever it is (`--max-tags= 5`).
 inline std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
                                     std::string* flag) {
   std::vector<const CLI::Option*> options = app.get_options();
@@ -100,12 +101,12 @@ inline std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (arg == "--") break;
-    // `--data-dir=` at the end: CLI11 takes an empty value after `=` as
-    // none, and looks for it after.
-    if (i + 1 == argc && absl::StartsWith(arg, "--") &&
-        absl::EndsWith(arg, "=")) {
-      arg.remove_suffix(1);
-    }
+    // `--data-dir=`, at the end or not: CLI11 takes an empty value after
+    // `=` as none, and takes the next argument, whatever it is, as the
+    // value (`--data-dir=$UNSET --no-auth` served a directory `--no-auth`).
+    const bool empty_after_equals =
+        absl::StartsWith(arg, "--") && absl::EndsWith(arg, "=");
+    if (empty_after_equals) arg.remove_suffix(1);
     const CLI::Option* opt = named(arg);
     // CLI11 takes the next argument, whatever it is, only as a value a flag
     // must have.
@@ -113,7 +114,7 @@ inline std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
         opt->get_type_size_min() < 1) {
       continue;
     }
-    if (i + 1 == argc) {
+    if (i + 1 == argc || empty_after_equals) {
       *flag = std::string(arg);
       const std::string kind = ValueKind(*opt);
       return absl::StrCat(arg, ": needs a value",

@@ -698,7 +698,8 @@ int main(int argc, char** argv) {
   bool check = false, repair = false;
   app.add_flag("--check", check,
                "Check the data directory's consistency offline, print a "
-               "report and exit (0 clean, 1 not, 2 no store there)");
+               "report and exit (0 clean, 1 not, 2 no store there or a running "
+               "contentd holds it)");
   app.add_flag("--repair", repair,
                "With --check (needs it): open the store read-write and, "
                "if the check finds index problems, rebuild the indexes "

@@ -4165,6 +4165,44 @@ TEST_F(CliTest, AFlagAtTheEndLacksItsValue) {
   }
 }
 
+// A flag given `=` and nothing after it (`--tag=$UNSET`) lacks its value
+// wherever it is: CLI11 takes an empty value after `=` as none and took the
+// next argument instead, whatever it was, so `query --tag= ai` queried the
+// tag "ai", `query --tag= --limit 3` refused the 3, and `--token= get x`
+// sent the token "get" and refused the verb "x".
+TEST_F(CliTest, AFlagGivenAnEmptyValueWithEqualsLacksItsValue) {
+  for (const auto& [args, message, command] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"query", "--tag=", "ai"}, "--tag: needs a value", "query"},
+           {{"query", "--tag=", "--limit", "3"},
+            "--tag: needs a value",
+            "query"},
+           {{"query", "--limit=", "3"},
+            "--limit: needs a value (a whole number)",
+            "query"},
+           {{"get", "--revision=", "1", "x"},
+            "--revision: needs a value (a whole number)",
+            "get"},
+           {{"get", "x", "--token=", "y"}, "--token: needs a value", "get"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_EQ(r.err, absl::StrCat(message, "\nRun `contentctl ", command,
+                                  " --help` for more information.\n"));
+  }
+  // Before the verb, as global flags go too.
+  CommandResult r = Ctl({"--token=", "get", "x"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.err, StartsWith("--token: needs a value\n"));
+  r = Ctl({"query", "--tag=", "ai", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  ASSERT_EQ(Lines(r.err).size(), 1u) << r.err;
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "MISSING_ARGUMENT");
+  EXPECT_EQ(e.at("flag").string_value(), "--tag");
+  EXPECT_EQ(e.at("message").string_value(), "--tag: needs a value");
+}
+
 // `query --tag --` queried the tag "--" (and `--tag -- x` refused `x` as an
 // argument not expected): `--`, which ends the flags, is no value either,
 // but for one given with `=`.

@@ -2687,6 +2687,12 @@ TEST(StartupTest, UsageErrorsReadAsContentctlsDo) {
       {{"--data-dir", data, "--listen"}, "--listen: needs a value"},
       {{"--data-dir", data, "-c"}, "-c: needs a value"},
       {{"--listen", "127.0.0.1:0", "--data-dir="}, "--data-dir: needs a value"},
+      // Not only at the end: CLI11 took the next argument as the value,
+      // and `--data-dir=$UNSET --no-auth` served a directory `--no-auth`.
+      {{"--listen", "127.0.0.1:0", "--data-dir=", "--no-auth"},
+       "--data-dir: needs a value"},
+      {{"--data-dir", data, "--listen=", "127.0.0.1:0"},
+       "--listen: needs a value"},
       {{"--data-dir", ""}, "--data-dir: must not be empty"},
       {{"--data-dir", data, "--repair"},
        "--repair: needs --check (contentd --check --repair --data-dir DIR "
