@@ -68,6 +68,103 @@ v1::Article MakeArticle(const std::string& title, std::vector<std::string> tags,
   return a;
 }
 
+// Forwards loopback connections to `port`, holding what the server sends
+// on each for `hold` before passing it on: a distant or slow server, whose
+// HTTP/2 SETTINGS frame comes late. Counts the connections.
+class SlowRelay {
+ public:
+  SlowRelay(int port, absl::Duration hold) : port_(port), hold_(hold) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on loopback";
+      return;
+    }
+    listen_port_ = ntohs(addr.sin_port);
+    accepter_ = std::thread([this] { Accept(); });
+  }
+  ~SlowRelay() {
+    stop_ = true;
+    if (accepter_.joinable()) accepter_.join();
+    for (std::thread& t : pipes_) t.join();
+    close(fd_);
+  }
+  std::string address() const {
+    return "127.0.0.1:" + std::to_string(listen_port_);
+  }
+  int connections() const { return connections_; }
+
+ private:
+  void Accept() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      const int client = accept(fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      const int server = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      to.sin_port = htons(static_cast<uint16_t>(port_));
+      if (connect(server, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+        close(server);
+        close(client);
+        continue;
+      }
+      ++connections_;
+      pipes_.emplace_back([this, client, server] { Pipe(client, server); });
+    }
+  }
+  static bool WriteAll(int fd, const char* data, size_t n) {
+    while (n > 0) {
+      const ssize_t w = write(fd, data, n);
+      if (w <= 0) return false;
+      data += w;
+      n -= static_cast<size_t>(w);
+    }
+    return true;
+  }
+  // Until either side closes or the relay stops.
+  void Pipe(int client, int server) {
+    const absl::Time release = absl::Now() + hold_;
+    std::string held;
+    char buf[16384];
+    while (!stop_) {
+      pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+      if (poll(p, 2, 10) < 0) break;
+      if (p[0].revents != 0) {
+        const ssize_t n = read(client, buf, sizeof(buf));
+        if (n <= 0 || !WriteAll(server, buf, static_cast<size_t>(n))) break;
+      }
+      if (p[1].revents != 0) {
+        const ssize_t n = read(server, buf, sizeof(buf));
+        if (n <= 0) break;
+        held.append(buf, static_cast<size_t>(n));
+      }
+      if (!held.empty() && absl::Now() >= release) {
+        if (!WriteAll(client, held.data(), held.size())) break;
+        held.clear();
+      }
+    }
+    close(client);
+    close(server);
+  }
+
+  const int port_;
+  const absl::Duration hold_;
+  int fd_ = -1;
+  int listen_port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::thread accepter_;
+  std::vector<std::thread> pipes_;  // the accepter's until it is joined
+};
+
 class SdkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -447,6 +544,41 @@ TEST(SdkWatchTest, ACancelDuringTheReconnectPauseReturnsAtOnce) {
 // cancel its watches first. The Watch read on, through a channel its
 // stream kept alive, and after the next loss reconnected through the
 // destroyed Client's members.
+// gRPC takes GRPC_ARG_MIN_RECONNECT_BACKOFF_MS as its minimum connect
+// timeout as well: at the SDK's 100 ms, a connection whose handshake took
+// longer was given up, and a read failed UNAVAILABLE ("timed out before
+// receiving SETTINGS frame") long before its deadline; a write waited its
+// few seconds for a connection, then gave up. A slow server is not a
+// down one: both wait for it within their deadline.
+TEST_F(SdkTest, AServerSlowToAnswerAConnectionIsWaitedForWithinTheDeadline) {
+  Create("far", MakeArticle("far", {"slow"}, k2025));
+  SlowRelay relay(server_->port(), absl::Milliseconds(1500));
+  ClientOptions o;
+  o.target = relay.address();
+  o.timeout = absl::Seconds(20);
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  absl::StatusOr<v1::Article> got = (*c)->Get("far");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->title(), "far");
+  // One connection, kept: no attempt was given up and made again.
+  EXPECT_EQ(relay.connections(), 1);
+
+  // A write waits for its connection too (through a relay of its own: two
+  // Clients of one target share gRPC's connection).
+  SlowRelay write_relay(server_->port(), absl::Milliseconds(1500));
+  o.target = write_relay.address();
+  absl::StatusOr<std::unique_ptr<Client>> w = Client::Connect(o);
+  ASSERT_TRUE(w.ok()) << w.status();
+  v1::CreateArticleRequest req;
+  req.set_article_id("near");
+  *req.mutable_article() = MakeArticle("near", {"slow"}, k2025);
+  absl::StatusOr<v1::Article> made = (*w)->CreateArticle(req);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(made->revision(), 1);
+  EXPECT_EQ(write_relay.connections(), 1);
+}
+
 TEST_F(SdkTest, DestroyingTheClientEndsItsWatchesCancelled) {
   Create("watched", MakeArticle("Watched", {"w"}, k2025));
   // Each Watch runs on a thread, its canceller kept as a last resort: with
