@@ -1189,6 +1189,7 @@ TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("live articles:     2\n"));
   EXPECT_THAT(r.out, HasSubstr("\nread-only:         no\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nwatchers cut off:  0 stalled, 0 trimmed\n"));
   auto stats = c->GetStats({});
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->live_articles(), 2);
