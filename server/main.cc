@@ -544,6 +544,18 @@ class MetricsServer {
                       static_cast<double>(store_->last_sequence())});
     gauges.push_back({"contentd_watchers", "Watch streams open.",
                       static_cast<double>(service_->watchers())});
+    // Running totals since start, by the reason the client was told.
+    constexpr char kCutOffHelp[] =
+        "Watch streams contentd ended because their client fell behind, by "
+        "reason.";
+    gauges.push_back(
+        {"contentd_watchers_cut_off_total{reason=\"WATCH_TOO_SLOW\"}",
+         kCutOffHelp, static_cast<double>(service_->watchers_stalled()),
+         /*counter=*/true});
+    gauges.push_back(
+        {"contentd_watchers_cut_off_total{reason=\"EVENTS_TRIMMED\"}",
+         kCutOffHelp, static_cast<double>(service_->watchers_trimmed()),
+         /*counter=*/true});
     // 1 (with the reason every write gets) while the store takes no writes
     // until a restart, else 0.
     const absl::Status refused = store_->WritesRefused();
@@ -1082,7 +1094,11 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<content::service::AdminService>>
       admin_created = content::service::AdminService::Create(
           store->get(), &auth, admin_options,
-          [svc = service.get()] { return svc->watchers(); });
+          [svc = service.get()](content::v1::GetStatsResponse* r) {
+            r->set_watchers(svc->watchers());
+            r->set_watchers_cut_off_stalled(svc->watchers_stalled());
+            r->set_watchers_cut_off_trimmed(svc->watchers_trimmed());
+          });
   if (!admin_created.ok()) return Fail(admin_created.status());
   std::unique_ptr<content::service::AdminService> admin =
       *std::move(admin_created);

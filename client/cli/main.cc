@@ -1450,7 +1450,9 @@ int RunStats(Session& s) {
                    "\ndeleted articles:  ", r->deleted_articles(),
                    "\nlast sequence:     ", r->last_sequence(),
                    "\nfirst sequence:    ", r->first_sequence(),
-                   "\nwatchers:          ", r->watchers(), "\n");
+                   "\nwatchers:          ", r->watchers(),
+                   "\nwatchers cut off:  ", r->watchers_cut_off_stalled(),
+                   " stalled, ", r->watchers_cut_off_trimmed(), " trimmed\n");
   // Whether writes wait for a restart, and why.
   absl::StrAppend(&summary, "read-only:         ",
                   r->read_only() ? absl::StrCat("yes (", r->read_only_reason(),

@@ -167,6 +167,9 @@ class ContentService final : public ContentServiceBase {
   void EndCalls();
   // Watch streams open now.
   int watchers() const { return watch_.watchers(); }
+  // Watch streams cut off since start, by reason (WatchHub::stalled).
+  int64_t watchers_stalled() const { return watch_.stalled(); }
+  int64_t watchers_trimmed() const { return watch_.trimmed(); }
 
  private:
   // Runs `work` on a write thread; it calls `finish` once (from any

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <iostream>
 #include <iterator>
 #include <string>
 #include <utility>
@@ -211,17 +212,20 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     DrainWakes();
   }
 
-  void CheckStall(absl::Time now, absl::Duration timeout) {
+  // The log line if this cut the stream off, else empty: the hub logs it
+  // after letting go of its lock.
+  std::string CheckStall(absl::Time now, absl::Duration timeout) {
     // A stream busy reading its backlog is not stalled on its client.
-    if (!mu_.TryLock()) return;
-    CheckStallLocked(now, timeout);
+    if (!mu_.TryLock()) return "";
+    std::string line = CheckStallLocked(now, timeout);
     mu_.Unlock();
     DrainWakes();
+    return line;
   }
 
-  void CheckStallLocked(absl::Time now, absl::Duration timeout)
+  std::string CheckStallLocked(absl::Time now, absl::Duration timeout)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || !writing_ || now - write_started_ < timeout) return;
+    if (finished_ || !writing_ || now - write_started_ < timeout) return "";
     // The pending message still reaches a client that reads again (the
     // status follows it), so it counts as delivered.
     const int64_t resume = buffer_.front().event().sequence();
@@ -235,6 +239,12 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
                    {{"resume_after_sequence", std::to_string(resume)}})));
     // Only the message in flight is needed until the client goes.
     buffer_.resize(1);
+    hub_->stalled_.fetch_add(1);
+    return CutOffLine(
+        reason::kWatchTooSlow,
+        absl::StrCat("stopped reading for more than ",
+                     absl::FormatDuration(timeout),
+                     "; it may resume with after_sequence=", resume));
   }
 
   void Shutdown() {
@@ -290,6 +300,14 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     }
   }
 
+  // The line logged for a stream contentd cut off, in the style of its
+  // other lines: one per stream, whatever the number of events it missed.
+  std::string CutOffLine(absl::string_view reason,
+                         absl::string_view why) const {
+    return absl::StrCat("contentd: watch from ", ctx_->peer(), " cut off (",
+                        reason, "): ", why);
+  }
+
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
     finished_ = true;
@@ -339,6 +357,14 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       if (events->front().sequence() != next_) {
         // Retention trimmed the log under a slow watcher.
         OutOfRangeLocked(events->front().sequence());
+        hub_->trimmed_.fetch_add(1);
+        hub_->Log(CutOffLine(
+            reason::kEventsTrimmed,
+            absl::StrCat("retention trimmed the change log past sequence ",
+                         next_,
+                         ", which it had yet to send; the log starts "
+                         "at sequence ",
+                         events->front().sequence(), " (it must resync)")));
         return;
       }
       for (v1::ChangeEvent& e : *events) {
@@ -788,10 +814,24 @@ void WatchHub::Loop() {
       wake = wake || tail_.through() != through;
     }
     const absl::Time now = absl::Now();
-    absl::MutexLock lock(&mu_);
-    if (wake) WakeAll();
-    for (WatchStream* s : streams_) s->CheckStall(now, options_.stall_timeout);
+    std::vector<std::string> cut_off;
+    {
+      absl::MutexLock lock(&mu_);
+      if (wake) WakeAll();
+      for (WatchStream* s : streams_) {
+        std::string line = s->CheckStall(now, options_.stall_timeout);
+        if (!line.empty()) cut_off.push_back(std::move(line));
+      }
+    }
+    // Outside mu_: a slow stderr does not hold up opening watches.
+    for (const std::string& line : cut_off) Log(line);
   }
+}
+
+void WatchHub::Log(const std::string& line) {
+  std::ostream& log = options_.log != nullptr ? *options_.log : std::cerr;
+  // One write, so that lines from threads cutting off at once stay whole.
+  log << absl::StrCat(line, "\n") << std::flush;
 }
 
 }  // namespace content::service

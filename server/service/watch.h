@@ -4,9 +4,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -49,6 +52,9 @@ struct WatchOptions {
   // copy of the article; gRPC serializes it), about 15 us each, so 200
   // watchers took the one thread 3-8 ms per commit. Default: 2.
   int wake_threads = 2;
+  // Where a cut-off watcher is logged (one line per stream cut off); must
+  // outlive the hub. Default: null, standard error.
+  std::ostream* log = nullptr;
 };
 
 // The change log's newest events, read once per commit by the hub, and
@@ -162,6 +168,13 @@ class WatchHub {
   void Shutdown();
   // Watchers currently connected.
   int watchers() const;
+  // Watch streams ended since the hub started because their client fell
+  // behind: it left a message untaken for stall_timeout (WATCH_TOO_SLOW),
+  // or retention trimmed the change log past the events the stream had yet
+  // to read (EVENTS_TRIMMED; a watch that asks for trimmed events at its
+  // start is refused, not counted).
+  int64_t stalled() const { return stalled_.load(); }
+  int64_t trimmed() const { return trimmed_.load(); }
   const WatchTail& tail() const { return tail_; }
 
  private:
@@ -185,6 +198,8 @@ class WatchHub {
   // A wake thread: wakes share `share` of each round.
   void WakeLoop(int share);
   void StopWakers();
+  // Writes `line` and a newline to options_.log, or standard error.
+  void Log(const std::string& line);
 
   store::Store* const store_;
   const WatchOptions options_;
@@ -207,6 +222,8 @@ class WatchHub {
   int round_pending_ ABSL_GUARDED_BY(round_mu_) = 0;
   bool round_stop_ ABSL_GUARDED_BY(round_mu_) = false;
   std::vector<std::thread> wakers_;  // wake_threads - 1
+  std::atomic<int64_t> stalled_{0};
+  std::atomic<int64_t> trimmed_{0};
 };
 
 }  // namespace content::service

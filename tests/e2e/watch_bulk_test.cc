@@ -60,6 +60,32 @@ absl::Status Create(Client& client, const v1::Article& a) {
   return s;
 }
 
+// Waits until contentd logged that it cut off a watch for `reason` (a
+// client that does not read is told only when it reads again), bounded far
+// above the cut-off's time; then its stats, whose count moved before the
+// line was written.
+v1::GetStatsResponse StatsAfterCutOff(Client& client,
+                                      const ServerProcess& server,
+                                      absl::string_view reason) {
+  const std::string line = absl::StrCat(" cut off (", reason, "): ");
+  for (absl::Time end = absl::Now() + absl::Seconds(60);
+       absl::Now() < end && server.Log().find(line) == std::string::npos;) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  absl::StatusOr<v1::GetStatsResponse> stats = client.GetStats({});
+  EXPECT_TRUE(stats.ok()) << stats.status();
+  return stats.ok() ? *std::move(stats) : v1::GetStatsResponse();
+}
+
+// How many times `needle` occurs in `text`.
+int Count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size()))
+    ++n;
+  return n;
+}
+
 // A loopback TCP relay to `port`. Freeze() makes the connections open so
 // far go silent, as behind a cut network or a host that lost power: they
 // stay open but nothing passes either way. Later connections relay.
@@ -613,7 +639,13 @@ TEST(WatchTest, StalledWatcherIsCutOffWhileWritesContinue) {
     call.timeout = absl::Seconds(5);
     ASSERT_TRUE(client->CreateArticle(c, call).ok()) << i;
   }
-  absl::SleepFor(absl::Seconds(2));
+  // Counted and logged once, naming the client, though events kept coming.
+  const v1::GetStatsResponse stats =
+      StatsAfterCutOff(*client, *server, "WATCH_TOO_SLOW");
+  EXPECT_EQ(stats.watchers_cut_off_stalled(), 1);
+  EXPECT_EQ(stats.watchers_cut_off_trimmed(), 0);
+  const std::string log = server->Log();
+  EXPECT_EQ(Count(log, " cut off ("), 1) << log;
 
   // Draining now yields what was buffered, then RESOURCE_EXHAUSTED with the
   // sequence to resume from.
@@ -630,6 +662,82 @@ TEST(WatchTest, StalledWatcherIsCutOffWhileWritesContinue) {
   ASSERT_NE(trailer, ctx.GetServerTrailingMetadata().end());
   EXPECT_EQ(std::string(trailer->second.data(), trailer->second.size()),
             std::to_string(last));
+  EXPECT_THAT(log, HasSubstr("contentd: watch from ipv4:127.0.0.1:"));
+  EXPECT_THAT(log, HasSubstr(absl::StrCat(
+                       " cut off (WATCH_TOO_SLOW): stopped reading for more "
+                       "than 500ms; it may resume with after_sequence=",
+                       last, "\n")));
+}
+
+// A watcher that fell so far behind that retention trimmed the events it
+// had yet to send is cut off when it reads again (OUT_OF_RANGE), counted
+// apart from stalls, and logged once.
+TEST(WatchTest, WatcherBehindRetentionIsCountedAndLogged) {
+  TempDir dir;
+  const std::string config = dir.path() + "/contentd.yaml";
+  content::testing::WriteFile(config,
+                              "watch_stall_timeout_ms: 600000\n"
+                              "changelog_retain_events: 5\n"
+                              "retention_interval_ms: 100\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(*server);
+
+  // A raw stream that stops reading: large articles fill flow control.
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::ContentService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::seconds(120));
+  auto reader = stub->WatchArticles(&ctx, v1::WatchArticlesRequest());
+  const std::string body(64 << 10, 'x');
+  constexpr int kBig = 150;
+  for (int i = 0; i < kBig; ++i) {
+    v1::Article a = MakeArticle("big" + std::to_string(i), "big", i);
+    a.set_body(body);
+    ASSERT_TRUE(Create(*client, a).ok()) << i;
+  }
+  // More events than the hub keeps for watchers (4096): the stream reads
+  // the change log itself, which retention trims to the last 5.
+  constexpr int kSmall = 4200;
+  int next = 0;
+  ASSERT_TRUE(client
+                  ->ImportArticles(
+                      [&](v1::ImportArticlesRequest* batch) {
+                        if (next >= kSmall) return false;
+                        for (int k = 0; k < 200 && next < kSmall; ++k, ++next)
+                          *batch->add_articles() = MakeArticle(
+                              "s" + std::to_string(next), "s", next);
+                        return true;
+                      },
+                      [](const v1::ImportArticlesResponse&) {})
+                  .ok());
+  for (absl::Time end = absl::Now() + absl::Seconds(60); absl::Now() < end;) {
+    absl::StatusOr<v1::GetStatsResponse> stats = client->GetStats({});
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    if (stats->first_sequence() > kBig) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+
+  v1::WatchArticlesResponse e;
+  int64_t last = 0;
+  while (reader->Read(&e)) last = e.event().sequence();
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE)
+      << s.error_message();
+  EXPECT_LT(last, kBig);
+  const v1::GetStatsResponse stats =
+      StatsAfterCutOff(*client, *server, "EVENTS_TRIMMED");
+  EXPECT_EQ(stats.watchers_cut_off_trimmed(), 1);
+  EXPECT_EQ(stats.watchers_cut_off_stalled(), 0);
+  const std::string log = server->Log();
+  EXPECT_EQ(Count(log, " cut off ("), 1) << log;
+  EXPECT_THAT(log, HasSubstr(absl::StrCat(
+                       " cut off (EVENTS_TRIMMED): retention trimmed the "
+                       "change log past sequence ",
+                       last + 1, ", which it had yet to send")));
 }
 
 // One canceller handed to two Watch calls stops both (it used to hold one
