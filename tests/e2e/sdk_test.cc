@@ -68,25 +68,33 @@ v1::Article MakeArticle(const std::string& title, std::vector<std::string> tags,
   return a;
 }
 
+// A socket listening on an ephemeral loopback port, which it sets in
+// `port`; -1 (a test failure) if there is none.
+int ListenOnLoopback(int* port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      listen(fd, 16) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ADD_FAILURE() << "cannot listen on loopback";
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
 // Forwards loopback connections to `port`, holding what the server sends
 // on each for `hold` before passing it on: a distant or slow server, whose
 // HTTP/2 SETTINGS frame comes late. Counts the connections.
 class SlowRelay {
  public:
   SlowRelay(int port, absl::Duration hold) : port_(port), hold_(hold) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        listen(fd_, 16) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ADD_FAILURE() << "cannot listen on loopback";
-      return;
-    }
-    listen_port_ = ntohs(addr.sin_port);
-    accepter_ = std::thread([this] { Accept(); });
+    fd_ = ListenOnLoopback(&listen_port_);
+    if (fd_ >= 0) accepter_ = std::thread([this] { Accept(); });
   }
   ~SlowRelay() {
     stop_ = true;
@@ -240,19 +248,8 @@ class FakeListener {
  public:
   enum Mode { kDropCalls, kCloseConnections, kCancelCalls };
   explicit FakeListener(Mode mode) : mode_(mode) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-        listen(fd_, 16) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ADD_FAILURE() << "cannot listen on loopback";
-      return;
-    }
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { Serve(); });
+    fd_ = ListenOnLoopback(&port_);
+    if (fd_ >= 0) thread_ = std::thread([this] { Serve(); });
   }
   ~FakeListener() {
     stop_ = true;
