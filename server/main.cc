@@ -556,6 +556,12 @@ class MetricsServer {
         {"contentd_watchers_cut_off_total{reason=\"EVENTS_TRIMMED\"}",
          kCutOffHelp, static_cast<double>(service_->watchers_trimmed()),
          /*counter=*/true});
+    // One reason only (EXPORT_TOO_SLOW), so no label.
+    gauges.push_back({"contentd_exports_cut_off_total",
+                      "Exports contentd ended because their client stopped "
+                      "taking batches.",
+                      static_cast<double>(service_->exports_stalled()),
+                      /*counter=*/true});
     // 1 (with the reason every write gets) while the store takes no writes
     // until a restart, else 0.
     const absl::Status refused = store_->WritesRefused();
@@ -1098,6 +1104,7 @@ int main(int argc, char** argv) {
             r->set_watchers(svc->watchers());
             r->set_watchers_cut_off_stalled(svc->watchers_stalled());
             r->set_watchers_cut_off_trimmed(svc->watchers_trimmed());
+            r->set_exports_cut_off_stalled(svc->exports_stalled());
           });
   if (!admin_created.ok()) return Fail(admin_created.status());
   std::unique_ptr<content::service::AdminService> admin =

@@ -1445,14 +1445,15 @@ int RunStats(Session& s) {
   absl::StatusOr<v1::GetStatsResponse> r =
       s.client->GetStats(v1::GetStatsRequest());
   if (!r.ok()) return Fail(r.status());
-  std::string summary =
-      absl::StrCat("live articles:     ", r->live_articles(),
-                   "\ndeleted articles:  ", r->deleted_articles(),
-                   "\nlast sequence:     ", r->last_sequence(),
-                   "\nfirst sequence:    ", r->first_sequence(),
-                   "\nwatchers:          ", r->watchers(),
-                   "\nwatchers cut off:  ", r->watchers_cut_off_stalled(),
-                   " stalled, ", r->watchers_cut_off_trimmed(), " trimmed\n");
+  std::string summary = absl::StrCat(
+      "live articles:     ", r->live_articles(),
+      "\ndeleted articles:  ", r->deleted_articles(),
+      "\nlast sequence:     ", r->last_sequence(),
+      "\nfirst sequence:    ", r->first_sequence(),
+      "\nwatchers:          ", r->watchers(),
+      "\nwatchers cut off:  ", r->watchers_cut_off_stalled(), " stalled, ",
+      r->watchers_cut_off_trimmed(), " trimmed",
+      "\nexports cut off:   ", r->exports_cut_off_stalled(), " stalled\n");
   // Whether writes wait for a restart, and why.
   absl::StrAppend(&summary, "read-only:         ",
                   r->read_only() ? absl::StrCat("yes (", r->read_only_reason(),

@@ -1,5 +1,6 @@
 #include "server/service/bulk.h"
 
+#include <iostream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -341,9 +342,11 @@ class ExportReactor
 
   // Ends the export if its client has left a batch untaken for `timeout`.
   // An export busy reading a page is not stalled on its client: only
-  // tries the lock.
-  void CheckStall(absl::Time now, absl::Duration timeout) {
-    if (!mu_.TryLock()) return;
+  // tries the lock. Returns the log line if this cut the export off, else
+  // empty: the hub logs it after letting go of its lock.
+  std::string CheckStall(absl::Time now, absl::Duration timeout) {
+    if (!mu_.TryLock()) return "";
+    std::string line;
     if (!finished_ && writing_ && now - write_started_ >= timeout) {
       // Only the batch in flight is needed until the client goes; the
       // snapshot would pin every version the store had at the start. The
@@ -358,8 +361,15 @@ class ExportReactor
                          absl::FormatDuration(timeout),
                          "; the export's snapshot is released: export again")),
                      reason::kExportTooSlow)));
+      hub_->stalled_.fetch_add(1);
+      // In the style of a watch cut off: one line per export.
+      line = absl::StrCat(
+          "contentd: export from ", ctx_->peer(), " cut off (",
+          reason::kExportTooSlow, "): stopped reading for more than ",
+          absl::FormatDuration(timeout), "; its snapshot is released");
     }
     mu_.Unlock();
+    return line;
   }
 
  private:
@@ -521,15 +531,29 @@ void ExportHub::Remove(ExportReactor* reactor) {
 }
 
 void ExportHub::Loop() {
-  absl::MutexLock lock(&mu_);
   while (true) {
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(200));
-    if (stopping_) return;
-    if (options_.stall_timeout <= absl::ZeroDuration()) continue;
-    const absl::Time now = absl::Now();
-    for (ExportReactor* r : exports_)
-      r->CheckStall(now, options_.stall_timeout);
+    std::vector<std::string> cut_off;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                           absl::Milliseconds(200));
+      if (stopping_) return;
+      if (options_.stall_timeout <= absl::ZeroDuration()) continue;
+      const absl::Time now = absl::Now();
+      for (ExportReactor* r : exports_) {
+        std::string line = r->CheckStall(now, options_.stall_timeout);
+        if (!line.empty()) cut_off.push_back(std::move(line));
+      }
+    }
+    // Outside mu_: a slow stderr does not hold up opening exports.
+    for (const std::string& line : cut_off) Log(line);
   }
+}
+
+void ExportHub::Log(const std::string& line) {
+  std::ostream& log = options_.log != nullptr ? *options_.log : std::cerr;
+  // One write, so that the line stays whole beside other threads' lines.
+  log << absl::StrCat(line, "\n") << std::flush;
 }
 
 }  // namespace content::service

@@ -4,7 +4,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <cstdint>
+#include <ostream>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -65,6 +69,9 @@ struct ExportOptions {
   // each article as it comes takes the next batch only when done with this
   // one, so the bound is for clients gone, not slow ones. Default: 5 min.
   absl::Duration stall_timeout = absl::Minutes(5);
+  // Where a cut-off export is logged (one line per export cut off); must
+  // outlive the hub. Default: null, standard error.
+  std::ostream* log = nullptr;
 };
 
 // Runs ExportArticles calls and cuts off stalled ones (a thread looks
@@ -84,6 +91,9 @@ class ExportHub {
       const Limits& limits, const v1::ExportArticlesRequest& request);
   // Exports currently open.
   int exports() const;
+  // Exports ended since the hub started because their client left a batch
+  // untaken for stall_timeout (EXPORT_TOO_SLOW).
+  int64_t stalled() const { return stalled_.load(); }
   // Ends every export, now and to come, with `status` (those writing a
   // batch end as their client takes it).
   void EndAll(const grpc::Status& status);
@@ -92,6 +102,8 @@ class ExportHub {
   friend class ExportReactor;
   void Loop();
   void Remove(ExportReactor* reactor);
+  // Writes `line` and a newline to options_.log, or standard error.
+  void Log(const std::string& line);
 
   const ExportOptions options_;
   // Lock order: mu_, then an export's lock.
@@ -101,6 +113,7 @@ class ExportHub {
   // Set by EndAll: exports opened later end at once with ending_status_.
   bool ending_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status ending_status_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> stalled_{0};
   std::thread thread_;
 };
 

@@ -60,10 +60,10 @@ absl::Status Create(Client& client, const v1::Article& a) {
   return s;
 }
 
-// Waits until contentd logged that it cut off a watch for `reason` (a
-// client that does not read is told only when it reads again), bounded far
-// above the cut-off's time; then its stats, whose count moved before the
-// line was written.
+// Waits until contentd logged that it cut off a watch or an export for
+// `reason` (a client that does not read is told only when it reads again),
+// bounded far above the cut-off's time; then its stats, whose count moved
+// before the line was written.
 v1::GetStatsResponse StatsAfterCutOff(Client& client,
                                       const ServerProcess& server,
                                       absl::string_view reason) {
@@ -939,9 +939,20 @@ TEST(BulkTest, StalledExportIsCutOff) {
                                      grpc::InsecureChannelCredentials());
   auto stub = v1::ContentService::NewStub(channel);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  // Past StatsAfterCutOff's guard: a cut-off not logged fails there.
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::seconds(120));
   auto reader = stub->ExportArticles(&ctx, v1::ExportArticlesRequest());
-  absl::SleepFor(absl::Seconds(3));
+  // Counted and logged once, naming the client.
+  const v1::GetStatsResponse stats =
+      StatsAfterCutOff(*client, *server, "EXPORT_TOO_SLOW");
+  EXPECT_EQ(stats.exports_cut_off_stalled(), 1);
+  EXPECT_EQ(stats.watchers_cut_off_stalled(), 0);
+  const std::string log = server->Log();
+  EXPECT_EQ(Count(log, " cut off ("), 1) << log;
+  EXPECT_THAT(log, HasSubstr("contentd: export from ipv4:127.0.0.1:"));
+  EXPECT_THAT(log, HasSubstr(" cut off (EXPORT_TOO_SLOW): stopped reading for "
+                             "more than 500ms; its snapshot is released\n"));
 
   // Draining now yields what was in flight, then the cutoff.
   v1::ExportArticlesResponse r;
