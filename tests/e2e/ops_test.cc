@@ -1189,7 +1189,8 @@ TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("live articles:     2\n"));
   EXPECT_THAT(r.out, HasSubstr("\nread-only:         no\n"));
-  EXPECT_THAT(r.out, HasSubstr("\nwatchers cut off:  0 stalled, 0 trimmed\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nwatchers cut off:  0 stalled, 0 trimmed\n"
+                               "exports cut off:   0 stalled\n"));
   auto stats = c->GetStats({});
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->live_articles(), 2);
@@ -1692,6 +1693,8 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
                               "WATCH_TOO_SLOW\"} 0\n"
                               "contentd_watchers_cut_off_total{reason=\""
                               "EVENTS_TRIMMED\"} 0\n"));
+  EXPECT_THAT(body, HasSubstr("# TYPE contentd_exports_cut_off_total counter\n"
+                              "contentd_exports_cut_off_total 0\n"));
   EXPECT_THAT(body, HasSubstr("\ncontentd_store_read_only 0\n"));
   if (testing::TestEngineIsPostgres()) {  // the engine's own figures
     EXPECT_THAT(body, HasSubstr("contentd_postgres_table_bytes"));
