@@ -531,6 +531,23 @@ TEST(RequestIdTest, ContentctlTakesItsRequestIdFromTheEnvironment) {
               HasSubstr("CONTENT_REQUEST_ID"));
 }
 
+// A Markdown file over the server's 1 MiB article limit: refused by the
+// server, so sent. Its path.
+std::string WriteTooBigFile(const TempDir& dir) {
+  const std::string path = dir.path() + "/big.md";
+  testing::WriteFile(path, "---\ntitle: Big\ndate: 2025-01-01\n---\n" +
+                               std::string(1100000, 'x') + "\n");
+  return path;
+}
+
+// A Markdown file whose front matter does not parse: refused before it is
+// sent. Its path.
+std::string WriteBrokenFile(const TempDir& dir) {
+  const std::string path = dir.path() + "/broken.md";
+  testing::WriteFile(path, "---\ntitle: [unclosed\n---\nBody.\n");
+  return path;
+}
+
 // apply -o json: a failed file's error object names the request id of the
 // call that carried the file, as a failed call's object does; a file that
 // failed before anything was sent names none. So does edit's.
@@ -538,11 +555,8 @@ TEST(RequestIdTest, ApplyAndEditErrorObjectsNameTheRequestId) {
   TempDir dir;
   auto server = StartLoggingServer(dir);
   ASSERT_NE(server, nullptr);
-  const std::string big = dir.path() + "/big.md";
-  testing::WriteFile(big, "---\ntitle: Big\ndate: 2025-01-01\n---\n" +
-                              std::string(1100000, 'x') + "\n");
-  const std::string broken = dir.path() + "/broken.md";
-  testing::WriteFile(broken, "---\ntitle: [unclosed\n---\nBody.\n");
+  const std::string big = WriteTooBigFile(dir);
+  const std::string broken = WriteBrokenFile(dir);
   // The objects on stderr: a file's by its file, the summary under
   // "SUMMARY", an error of the whole run under "error".
   const auto objects = [](const std::string& err) {
@@ -631,11 +645,8 @@ TEST(RequestIdTest, ApplyResultsOfAFailedFileCarryItsErrorsCodeAndId) {
   TempDir dir;
   auto server = StartLoggingServer(dir);
   ASSERT_NE(server, nullptr);
-  const std::string big = dir.path() + "/big.md";
-  testing::WriteFile(big, "---\ntitle: Big\ndate: 2025-01-01\n---\n" +
-                              std::string(1100000, 'x') + "\n");
-  const std::string broken = dir.path() + "/broken.md";
-  testing::WriteFile(broken, "---\ntitle: [unclosed\n---\nBody.\n");
+  const std::string big = WriteTooBigFile(dir);
+  const std::string broken = WriteBrokenFile(dir);
   const std::string good = dir.path() + "/good.md";
   testing::WriteFile(good, "---\ntitle: Good\ndate: 2025-01-01\n---\nBody.\n");
   // The results by file, and the error objects on stderr by file.

@@ -609,6 +609,14 @@ TEST(WatchTest, OutOfRangeAfterRetention) {
   EXPECT_EQ(watcher.events().front().event().sequence(), 16);
 }
 
+// Article `big<i>` with a 64 KiB body: 150 of them fill a stream's
+// flow-control window.
+v1::Article BigArticle(int i) {
+  v1::Article a = MakeArticle("big" + std::to_string(i), "big", i);
+  a.set_body(std::string(64 << 10, 'x'));
+  return a;
+}
+
 TEST(WatchTest, StalledWatcherIsCutOffWhileWritesContinue) {
   TempDir dir;
   const std::string config = dir.path() + "/contentd.yaml";
@@ -628,10 +636,8 @@ TEST(WatchTest, StalledWatcherIsCutOffWhileWritesContinue) {
 
   // Large articles fill the flow-control window quickly; every write must
   // still be acknowledged promptly.
-  const std::string body(64 << 10, 'x');
   for (int i = 0; i < 150; ++i) {
-    v1::Article a = MakeArticle("big" + std::to_string(i), "big", i);
-    a.set_body(body);
+    const v1::Article a = BigArticle(i);
     v1::CreateArticleRequest c;
     c.set_article_id(ArticleId(a.name()));
     *c.mutable_article() = a;
@@ -692,12 +698,9 @@ TEST(WatchTest, WatcherBehindRetentionIsCountedAndLogged) {
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::seconds(120));
   auto reader = stub->WatchArticles(&ctx, v1::WatchArticlesRequest());
-  const std::string body(64 << 10, 'x');
   constexpr int kBig = 150;
   for (int i = 0; i < kBig; ++i) {
-    v1::Article a = MakeArticle("big" + std::to_string(i), "big", i);
-    a.set_body(body);
-    ASSERT_TRUE(Create(*client, a).ok()) << i;
+    ASSERT_TRUE(Create(*client, BigArticle(i)).ok()) << i;
   }
   // More events than the hub keeps for watchers (4096): the stream reads
   // the change log itself, which retention trims to the last 5.
