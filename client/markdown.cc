@@ -27,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
@@ -1596,7 +1597,11 @@ absl::StatusOr<v1::Article> ParseMarkdown(std::string_view input,
   absl::StatusOr<Document> doc = SplitDocument(text);
   if (!doc.ok()) return doc.status();
   v1::Article article;
-  article.set_body(std::string(doc->body));
+  // A line end is the file's, not the article's: a file saved by a Windows
+  // editor (or checked out with git's autocrlf) is the article its LF twin
+  // is, one revision, and exported it comes back with LF. YAML reads the
+  // front matter's \r\n as \n already. A lone \r is kept.
+  article.set_body(absl::StrReplaceAll(doc->body, {{"\r\n", "\n"}}));
   if (doc->has_front_matter) {
     absl::Status status = ReadFrontMatter(doc->yaml, options, &article);
     if (!status.ok()) return status;

@@ -24,7 +24,9 @@ struct MarkdownOptions {
 };
 
 // Parses a document of the form `---\n<YAML>\n---\n<body>` into an Article.
-// A document without front matter is all body. Typed keys (title, date,
+// A document without front matter is all body. Lines may end in \n or \r\n
+// (a Windows editor's); the body's \r\n are read as \n, so a file and its
+// CRLF twin are one article (a lone \r is kept). Typed keys (title, date,
 // summary, categories, lang, translations, tags, menu, thumbnail, lead,
 // comments, authorbox, pager, toc, mathjax, sidebar, widgets) fill the typed
 // fields; `id` sets `name` to `articles/{id}`; the editorial keys fill theirs:
@@ -82,12 +84,13 @@ const std::vector<std::string>& FrontMatterFieldKeys();
 // as another key at the top level (a typed, editorial or id key; a theme string
 // key whose field has a value; `params` when it is a map or others are there)
 // is written in a `params:` mapping. ParseMarkdown(FormatMarkdown(a)) has the
-// same content as `a`. A DRAFT or PUBLISHED state where the document had no
-// `state` or `draft` key is written `draft: true` or `draft: false` (Hugo's).
-// Dates are written in their layout and zone, but a zoneless layout is written
-// as RFC 3339 where it would not read back as the same instant (the same
-// instant then, another style): when the zone is an offset, or a name that
-// does not load here (written in UTC then).
+// same content as `a`, but for a body's \r\n, read back as \n. A DRAFT or
+// PUBLISHED state where the document had no `state` or `draft` key is written
+// `draft: true` or `draft: false` (Hugo's). Dates are written in their layout
+// and zone, but a zoneless layout is written as RFC 3339 where it would not
+// read back as the same instant (the same instant then, another style): when
+// the zone is an offset, or a name that does not load here (written in UTC
+// then).
 std::string FormatMarkdown(const v1::Article& article);
 
 }  // namespace content

@@ -3416,6 +3416,60 @@ TEST_F(CliTest, ApplySplitsAMarkdownStreamWithCrlfLineEnds) {
                           "updated, 2 unchanged, 0 failed"));
 }
 
+// A file saved by a Windows editor (or checked out with git's autocrlf) is
+// the article its LF twin is: the body's \r\n are read as \n, so applying
+// either after the other, or either again, records nothing new, and the
+// article exports with LF. Before, a body kept its \r\n: the twins were two
+// contents, a new revision each time one followed the other, and an export
+// turned to CRLF and applied gained a \r per line on every round.
+TEST_F(CliTest, ApplyReadsACrlfFileAsItsLfTwin) {
+  const std::string lf =
+      Doc("twin one", "2025-01-01", "atwin", "", "One.\n\nTwo.\n");
+  const std::string crlf = absl::StrReplaceAll(lf, {{"\n", "\r\n"}});
+  CtlOk({"apply", "-f", Write("lf/twin1.md", lf)});
+  CtlOk({"apply", "-f",
+         Write("lf/twin2.md", Doc("twin two", "2025-01-02", "atwin"))});
+  EXPECT_EQ(CtlOk({"apply", "-f", Write("crlf/twin1.md", crlf)}),
+            "articles/twin1 unchanged (revision 1)\n"
+            "applied 1 file: 0 created, 0 updated, 1 unchanged, 0 failed\n");
+  EXPECT_EQ(GetJson("twin1").body(), "\nOne.\n\nTwo.\n");
+
+  // An article stored with \r\n (before this, or through the API) takes LF
+  // once, and is then unchanged by its CRLF file.
+  ClientOptions options;
+  options.target = server_->address();
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::UpdateArticleRequest update;
+  *update.mutable_article() = GetJson("twin2");
+  update.mutable_article()->set_body("\nOld\r\nlines.\r\n");
+  ASSERT_EQ((*client)->UpdateArticle(update).status(), absl::OkStatus());
+  const std::string crlf2 = absl::StrReplaceAll(
+      Doc("twin two", "2025-01-02", "atwin", "", "Old\nlines.\n"),
+      {{"\n", "\r\n"}});
+  EXPECT_THAT(CtlOk({"apply", "-f", Write("crlf/twin2.md", crlf2)}),
+              HasSubstr("articles/twin2 updated (revision 3)"));
+  EXPECT_THAT(CtlOk({"apply", "-f", Write("crlf/twin2.md", crlf2)}),
+              HasSubstr("articles/twin2 unchanged (revision 3)"));
+
+  // The stream of both, turned to CRLF, applies unchanged, twice over.
+  const std::string md =
+      CtlOk({"query", "--tag", "atwin", "--oldest-first", "-o", "markdown"});
+  EXPECT_THAT(md, Not(HasSubstr("\r")));
+  const std::string stream = absl::StrReplaceAll(md, {{"\n", "\r\n"}});
+  for (int i = 0; i < 2; ++i) {
+    CommandResult r = RunCommand({ContentctlBinary(), "--server",
+                                  server_->address(), "apply", "-f", "-"},
+                                 stream);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(Lines(r.out),
+                ElementsAre("articles/twin1 unchanged (revision 1)",
+                            "articles/twin2 unchanged (revision 3)",
+                            "applied 2 documents from 1 file: 0 created, 0 "
+                            "updated, 2 unchanged, 0 failed"));
+  }
+}
+
 // ---- get of several ids, help, apply -o json, several bad fields ----------
 
 // `get A B C` was a usage error ("gm2 not expected"). It reads them in one

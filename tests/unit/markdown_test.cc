@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
@@ -2006,7 +2007,12 @@ TEST(DocumentTest, CrlfDelimiters) {
       "---\r\ntitle: \"x\"\r\ntags:\r\n  - \"a\"\r\n---\r\n\r\nbody\r\n");
   EXPECT_EQ(a.title(), "x");
   EXPECT_THAT(a.tags(), ElementsAre("a"));
-  EXPECT_EQ(a.body(), "\r\nbody\r\n");
+  // The body's line ends are read as \n: a file saved by a Windows editor
+  // is the article its LF twin is. A lone \r is not a line end.
+  EXPECT_EQ(a.body(), "\nbody\n");
+  EXPECT_EQ(MustParse("---\r\ntitle: x\r\n---\r\na\r\nb\rc\r\r\n").body(),
+            "a\nb\rc\r\n");
+  EXPECT_EQ(MustParse("no front matter\r\n").body(), "no front matter\n");
 }
 
 TEST(DocumentTest, BodyIsKeptByteForByte) {
@@ -2425,8 +2431,12 @@ class ArticleGenerator {
         a.mutable_style()->add_scalar_keys(key);
       }
     }
-    a.set_body(maybe(50) ? absl::StrCat("\n", String(), "\n---\n", String())
-                         : String());
+    // As the reader gives bodies: its \r\n read as \n (DocumentTest.
+    // CrlfDelimiters), so a body with one would not come back the same.
+    a.set_body(absl::StrReplaceAll(
+        maybe(50) ? absl::StrCat("\n", String(), "\n---\n", String())
+                  : String(),
+        {{"\r\n", "\n"}}));
     return a;
   }
 
