@@ -2053,6 +2053,26 @@ std::string WrapText(absl::string_view text, size_t width) {
   return absl::StrJoin(lines, "\n");
 }
 
+// The value of environment variable `name`; "" when unset. Set but empty
+// is unset, as CLI11 reads it for a flag's envname.
+std::string EnvValue(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  return value == nullptr ? "" : value;
+}
+
+// --help shows the default in effect: where a flag's variable is set, its
+// value rather than the built-in one (`--server TEXT=db1:7070 (from
+// CONTENT_SERVER)`), as kubectl shows its defaults from the environment.
+// Never `secret`'s value (the token): its line says only that it is set.
+void ShowEnvDefaults(CLI::App& app, const CLI::Option* secret) {
+  for (CLI::Option* opt : app.get_options()) {
+    if (opt == secret || opt->get_envname().empty()) continue;
+    if (std::string value = EnvValue(opt->get_envname()); !value.empty()) {
+      opt->default_str(std::move(value));
+    }
+  }
+}
+
 // contentctl's help: CLI11's layout with each description wrapped to end by
 // column 80, under the one before; an option's exclusions said at the end
 // of its description (`; not with --from-now`) rather than after its name,
@@ -2064,6 +2084,14 @@ class HelpFormatter : public CLI::Formatter {
  public:
   std::string make_option_opts(const CLI::Option* opt) const override {
     std::string opts = CLI::Formatter::make_option_opts(opt);
+    // A flag whose variable is set says so, `(from CONTENT_SERVER)` as the
+    // errors name it, beside the value in effect (ShowEnvDefaults).
+    if (const std::string& env = opt->get_envname();
+        !env.empty() && !EnvValue(env).empty()) {
+      absl::StrReplaceAll({{absl::StrCat(" (", get_label("Env"), ":", env, ")"),
+                            absl::StrCat(" (from ", env, ")")}},
+                          &opts);
+    }
     if (!opt->get_excludes().empty()) {
       const size_t at = opts.find(" Excludes:");
       if (at != std::string::npos) opts.erase(at);
@@ -2200,9 +2228,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
              "unix:PATH")
           ->envname("CONTENT_SERVER")
           ->capture_default_str());
-  not_text.insert(
+  CLI::Option* token_opt =
       app.add_option("--token", g.token, "Bearer token sent with every call")
-          ->envname("CONTENT_TOKEN"));
+          ->envname("CONTENT_TOKEN");
+  not_text.insert(token_opt);
   CLI::Option* timeout_opt =
       app.add_option("--timeout", g.timeout,
                      "Deadline of each call, e.g. 500ms or inf. Not given: "
@@ -2229,6 +2258,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   not_text.insert(app.add_option("--key", g.key, "PEM key of --cert")
                       ->envname("CONTENT_KEY")
                       ->check(CLI::ExistingFile));
+
+  ShowEnvDefaults(app, token_opt);
 
   ApplyOptions apply;
   CLI::App* apply_cmd = app.add_subcommand(

@@ -3593,6 +3593,40 @@ TEST_F(CliTest, GetOfSeveralIdsListsThemAndNamesEachMissingOne) {
   EXPECT_THAT(r.err, StartsWith("unknown flag \"--bogus\"\n"));
 }
 
+// A flag's default in --help is the one in effect: where its environment
+// variable is set, the variable's value, said to come from it (it showed
+// the built-in 127.0.0.1:7070 under CONTENT_SERVER=...). A token's value is
+// never shown, only that it is set. Set but empty is unset, as for parsing.
+TEST_F(CliTest, HelpShowsTheDefaultsTheEnvironmentSets) {
+  const std::string ca = Write("help/ca.pem", "not read by --help\n");
+  const std::vector<std::string> env = {"CONTENT_SERVER=db1.internal:7070",
+                                        "CONTENT_TOKEN=s3cret-t0ken",
+                                        "CONTENT_CA=" + ca,
+                                        "CONTENT_REQUEST_ID=",
+                                        "CONTENT_CERT=",
+                                        "CONTENT_KEY="};
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"},
+        std::vector<std::string>{"get", "--help"}}) {
+    CommandResult r = Ctl(args, env);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("  --server TEXT=db1.internal:7070 (from "
+                                 "CONTENT_SERVER)\n"));
+    EXPECT_THAT(r.out, Not(HasSubstr("127.0.0.1:7070")));
+    EXPECT_THAT(r.out, HasSubstr("  --token TEXT (from CONTENT_TOKEN)\n"));
+    EXPECT_THAT(r.out, Not(HasSubstr("s3cret-t0ken")));
+    EXPECT_THAT(r.out,
+                HasSubstr("  --ca TEXT:FILE=" + ca + " (from CONTENT_CA)"));
+    EXPECT_THAT(r.out, HasSubstr("  --cert TEXT:FILE (Env:CONTENT_CERT)"));
+    EXPECT_THAT(r.out,
+                HasSubstr("  --request-id TEXT (Env:CONTENT_REQUEST_ID)"));
+  }
+  CommandResult r = Ctl({"--help"}, {"CONTENT_SERVER=", "CONTENT_TOKEN="});
+  EXPECT_THAT(r.out, HasSubstr("  --server TEXT=127.0.0.1:7070 "
+                               "(Env:CONTENT_SERVER)\n"));
+  EXPECT_THAT(r.out, HasSubstr("  --token TEXT (Env:CONTENT_TOKEN)\n"));
+}
+
 // The help of a verb said nothing of the global flags (--server, --token,
 // -o, TLS), which every verb takes before or after it: it ends with them
 // now. Descriptions are wrapped to end by column 80, and `watch`'s
@@ -3624,7 +3658,8 @@ TEST_F(CliTest, VerbHelpNamesEveryFlagAndTheGlobalOnes) {
            {{"admin", "backup"}, {"DESTINATION TEXT REQUIRED"}}}) {
     std::vector<std::string> args = verb;
     args.push_back("--help");
-    CommandResult r = Ctl(args);
+    // Set, the variable would be named `(from CONTENT_SERVER)`.
+    CommandResult r = Ctl(args, {"CONTENT_SERVER="});
     ASSERT_EQ(r.exit_code, 0) << ::testing::PrintToString(args);
     EXPECT_THAT(r.err, IsEmpty());
     for (const std::string& flag : flags) {
