@@ -1313,7 +1313,7 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
                           : !options.etag.empty()        ? "--etag"
                                                          : nullptr;
   if (condition != nullptr && files->size() != 1) {
-    return Usage(absl::StrCat(condition, ": allowed with a single file only (",
+    return Usage(absl::StrCat(condition, ": applies only to a single file (",
                               files->size(), " given)"));
   }
   if (condition != nullptr && options.dry_run) {
@@ -1344,9 +1344,9 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   // checks the revision on the server.
   Input read = ReadDocuments(files->front(), options, stdin_ptr);
   if (read.documents.size() > 1) {
-    return Usage(absl::StrCat(
-        condition, ": allowed with a single article only (", read.label,
-        " holds ", read.documents.size(), " documents)"));
+    return Usage(absl::StrCat(condition, ": applies only to a single article (",
+                              read.label, " holds ", read.documents.size(),
+                              " documents)"));
   }
   Reporter reporter(1, format, false, options.connection);
   if (read.status.ok()) {

@@ -1049,7 +1049,8 @@ TEST_F(CliEditorialTest, WritesTakeAnEtag) {
   Write("etag/other.md", "---\ntitle: \"Other\"\n---\n\nOther.\n");
   r = Ctl({"apply", "-f", dir_.path() + "/files/etag", "--etag", etag3});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("--etag: allowed with a single file only"));
+  EXPECT_THAT(r.err,
+              HasSubstr("--etag: applies only to a single file (2 given)"));
   r = Ctl({"apply", "-f", path, "--etag", etag3, "--dry-run"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--etag: cannot be combined with --dry-run"));

@@ -319,7 +319,10 @@ TEST_F(CliTest, ExpectedRevisionMismatchFailsWithFailedPrecondition) {
   Write("more/y.md", Doc("y", "", ""));
   r = Ctl({"apply", "-f", files_.path() + "/more", "--expected-revision", "1"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("--expected-revision"));
+  // Said as --id's rule is (`--id: applies only to a single -f -`).
+  EXPECT_THAT(r.err,
+              StartsWith("--expected-revision: applies only to a single file "
+                         "(2 given)\n"));
 }
 
 // delete, undelete and restore passed a failed --expected-revision or
@@ -3374,8 +3377,9 @@ TEST_F(CliTest, ApplyTakesTheIdFromTheMarkdownStreamLine) {
                                 "holds 2 documents"));
   r = Ctl({"apply", "-f", Write("all2.md", md), "--expected-revision", "2"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("--expected-revision: allowed with a single "
-                               "article only ("));
+  EXPECT_THAT(r.err, HasSubstr("--expected-revision: applies only to a single "
+                               "article ("));
+  EXPECT_THAT(r.err, HasSubstr("all2.md holds 2 documents)"));
   EXPECT_EQ(GetJson("ms1").revision(), 2);
 }
 
