@@ -530,18 +530,21 @@ class GrpcClient final : public Client {
       bool stopped = false;
       bool progressed = false;
       while (reader->Read(&event)) {
+        // A server that sent no start: the first event says where the
+        // stream started. From "now", just before that event (the
+        // request's after_sequence is 0 then, which says nothing).
+        const int64_t start = request.start_now() ? event.event().sequence() - 1
+                                                  : request.after_sequence();
         if (!started) {  // a server that sent no start: the event says it is
           started = true;
           if (hooks.on_started) {
-            RunCallback("Watch on_started", hooks.on_started,
-                        request.after_sequence());
+            RunCallback("Watch on_started", hooks.on_started, start);
           }
         }
         if (lost) {  // a server that sent no start: the event says it took
           lost = false;
           if (hooks.on_resumed) {
-            RunCallback("Watch on_resumed", hooks.on_resumed,
-                        request.after_sequence());
+            RunCallback("Watch on_resumed", hooks.on_resumed, start);
           }
         }
         progressed = true;

@@ -139,7 +139,10 @@ struct WatchHooks {
   // event then), so anything written from now on reaches on_event. A first
   // stream that came only after on_lost is reported here before on_resumed.
   // A server that sends no start (an older contentd) reports it with the
-  // first event instead, `after` being the request's after_sequence. Last
+  // first event instead, `after` being the request's after_sequence, or
+  // with `start_now` the first event's sequence minus one (a filtered watch
+  // may have started earlier: nothing it would deliver came in between).
+  // on_resumed is told the same when such a stream follows on_lost. Last
   // here so that `WatchHooks{on_lost, on_resumed}` still reads as before.
   std::function<void(int64_t after)> on_started;
   // Overrides ClientOptions::request_id for this watch when non-empty: sent

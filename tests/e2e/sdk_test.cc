@@ -1141,8 +1141,9 @@ TEST(SdkWatchStartTest, AFirstStreamRefusedStartsOnTheNextThenResumes) {
 
 // A server that sends no `content-watch-after` (an older contentd): the
 // watch reports its start with the first event, after the request's
-// after_sequence; after a first stream refused, on_started before
-// on_resumed as with a server that sends it.
+// after_sequence, or with start_now just before the event (it said the
+// request's 0); after a first stream refused, on_started before on_resumed
+// as with a server that sends it.
 TEST(SdkWatchStartTest, AServerThatSendsNoStartStartsTheWatchAtItsFirstEvent) {
   v1::WatchArticlesRequest after;
   after.set_after_sequence(7);
@@ -1159,6 +1160,14 @@ TEST(SdkWatchStartTest, AServerThatSendsNoStartStartsTheWatchAtItsFirstEvent) {
               ::testing::ElementsAre("started after 7", "event 8 articles/e8",
                                      "lost UNAVAILABLE after 8",
                                      "resumed after 8", "event 9 articles/e9"));
+  v1::WatchArticlesRequest now;
+  now.set_start_now(true);
+  EXPECT_THAT(ScriptedWatchCalls({Serves(1, kStaysOpen, kNoStart)}, now, 1),
+              ::testing::ElementsAre("started after 5", "event 6 articles/e6"));
+  EXPECT_THAT(
+      ScriptedWatchCalls({Refused(), Serves(1, kStaysOpen, kNoStart)}, now, 1),
+      ::testing::ElementsAre("lost UNAVAILABLE after 0", "started after 5",
+                             "resumed after 5", "event 6 articles/e6"));
 }
 
 // A request protobuf cannot send (a string that is not UTF-8) is refused
