@@ -412,9 +412,13 @@ void WarnIfAuthOff(const content::ServerConfig& config,
 absl::StatusOr<std::string> ReadText(const std::string& path,
                                      const char* what) {
   std::ifstream in(path);
-  if (!in) {
+  // A directory opens, and reads as nothing: it was said to hold no PEM.
+  std::error_code ec;
+  const int err = !in                                       ? errno
+                  : std::filesystem::is_directory(path, ec) ? EISDIR
+                                                            : 0;
+  if (err != 0) {
     // A key readable by root only is the usual mistake: say why.
-    const int err = errno;
     return absl::InvalidArgumentError(absl::StrCat(
         "config tls.", what, ": cannot read ", path, ": ", std::strerror(err)));
   }

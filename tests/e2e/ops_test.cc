@@ -497,7 +497,10 @@ TEST_F(TlsTest, MismatchedOrMissingPemIsRefusedNamingTheFile) {
                 ": No such file or directory"},
            {"server.pem", "server.key", "gone.pem",
             "tls.client_ca_file: cannot read " + Path("gone.pem") +
-                ": No such file or directory"}}) {
+                ": No such file or directory"},
+           // A directory read as empty: it was said to hold no PEM.
+           {".", "server.key", "",
+            "tls.cert_file: cannot read " + Path(".") + ": Is a directory"}}) {
     SCOPED_TRACE(c.cert + " " + c.key + " " + c.ca);
     std::string yaml =
         "listen: 127.0.0.1:0\ntls:\n  cert_file: " + Path(c.cert) +
