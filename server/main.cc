@@ -560,6 +560,9 @@ class MetricsServer {
         {"contentd_watchers_cut_off_total{reason=\"EVENTS_TRIMMED\"}",
          kCutOffHelp, static_cast<double>(service_->watchers_trimmed()),
          /*counter=*/true});
+    gauges.push_back({"contentd_exports",
+                      "Exports (ExportArticles streams) open.",
+                      static_cast<double>(service_->exports())});
     // One reason only (EXPORT_TOO_SLOW), so no label.
     gauges.push_back({"contentd_exports_cut_off_total",
                       "Exports contentd ended because their client stopped "
@@ -1108,6 +1111,7 @@ int main(int argc, char** argv) {
             r->set_watchers(svc->watchers());
             r->set_watchers_cut_off_stalled(svc->watchers_stalled());
             r->set_watchers_cut_off_trimmed(svc->watchers_trimmed());
+            r->set_exports(svc->exports());
             r->set_exports_cut_off_stalled(svc->exports_stalled());
           });
   if (!admin_created.ok()) return Fail(admin_created.status());

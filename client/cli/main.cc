@@ -1453,6 +1453,7 @@ int RunStats(Session& s) {
       "\nwatchers:          ", r->watchers(),
       "\nwatchers cut off:  ", r->watchers_cut_off_stalled(), " stalled, ",
       r->watchers_cut_off_trimmed(), " trimmed",
+      "\nexports:           ", r->exports(),
       "\nexports cut off:   ", r->exports_cut_off_stalled(), " stalled\n");
   // Whether writes wait for a restart, and why.
   absl::StrAppend(&summary, "read-only:         ",

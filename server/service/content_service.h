@@ -170,6 +170,8 @@ class ContentService final : public ContentServiceBase {
   // Watch streams cut off since start, by reason (WatchHub::stalled).
   int64_t watchers_stalled() const { return watch_.stalled(); }
   int64_t watchers_trimmed() const { return watch_.trimmed(); }
+  // Exports (ExportArticles streams) open now.
+  int exports() const { return exports_.exports(); }
   // Exports cut off since start, their client stalled (ExportHub::stalled).
   int64_t exports_stalled() const { return exports_.stalled(); }
 

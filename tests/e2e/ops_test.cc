@@ -1193,6 +1193,7 @@ TEST(StatsTest, AdminStatsShowsCountsAndMemory) {
   EXPECT_THAT(r.out, HasSubstr("live articles:     2\n"));
   EXPECT_THAT(r.out, HasSubstr("\nread-only:         no\n"));
   EXPECT_THAT(r.out, HasSubstr("\nwatchers cut off:  0 stalled, 0 trimmed\n"
+                               "exports:           0\n"
                                "exports cut off:   0 stalled\n"));
   auto stats = c->GetStats({});
   ASSERT_TRUE(stats.ok()) << stats.status();
@@ -1230,6 +1231,87 @@ CallOptions Minutes() {
   CallOptions call;
   call.timeout = absl::Minutes(2);
   return call;
+}
+
+int MetricsPort(const std::string& log);  // with MetricsTest, below
+
+// An export in progress is counted in GetStats, `admin stats` and
+// /metrics until it ends: one whose client does not read stays open (well
+// inside export_stall_timeout_ms, 5 min), and drained, it goes.
+TEST(StatsTest, ExportsOpenAreCountedUntilTheyEnd) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  const int port = MetricsPort(server->Log());
+  ASSERT_GT(port, 0) << server->Log();
+  auto c = Connect(server->address());
+  // 20 MB of articles: far more than flow control lets through unread, so
+  // the export cannot finish while its client does not read.
+  constexpr int kCount = 320;
+  const std::string body(64 << 10, 'x');
+  int next = 0;
+  absl::Status imported = c->ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        for (int k = 0; k < 40 && next < kCount; ++k, ++next) {
+          v1::Article* a = batch->add_articles();
+          *a = Article(absl::StrCat("big ", next));
+          a->set_name(absl::StrCat("articles/big", next));
+          a->set_body(body);
+        }
+        return batch->articles_size() > 0;
+      },
+      [](const v1::ImportArticlesResponse&) {}, Minutes());
+  ASSERT_TRUE(imported.ok()) << imported;
+
+  // The figure once it is `n` (bounded far above the time it takes).
+  const auto exports_become = [&](int n) {
+    int exports = -1;
+    for (const absl::Time deadline = absl::Now() + absl::Seconds(60);
+         absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(20))) {
+      auto stats = c->GetStats({});
+      if (!stats.ok()) continue;
+      exports = stats->exports();
+      if (exports == n) break;
+    }
+    return exports;
+  };
+  httplib::Client http("127.0.0.1", port);
+  const auto metrics = [&]() -> std::string {
+    auto res = http.Get("/metrics");
+    return res ? res->body : "no answer";
+  };
+
+  // A raw stream that does not read.
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::ContentService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   std::chrono::seconds(120));
+  auto reader = stub->ExportArticles(&ctx, v1::ExportArticlesRequest());
+  ASSERT_EQ(exports_become(1), 1);
+  auto r = testing::Ctl(*server, {"admin", "stats"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\nexports:           1\n"
+                               "exports cut off:   0 stalled\n"));
+  EXPECT_THAT(metrics(),
+              HasSubstr("# HELP contentd_exports Exports (ExportArticles "
+                        "streams) open.\n# TYPE contentd_exports gauge\n"
+                        "contentd_exports 1\n"));
+
+  // Drained, the export ends and is no longer counted.
+  v1::ExportArticlesResponse batch;
+  int got = 0;
+  while (reader->Read(&batch)) got += batch.articles_size();
+  const grpc::Status s = reader->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(got, kCount);
+  ASSERT_EQ(exports_become(0), 0);
+  r = testing::Ctl(*server, {"admin", "stats"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\nexports:           0\n"));
+  EXPECT_THAT(metrics(), HasSubstr("\ncontentd_exports 0\n"));
 }
 
 // `n` articles of about 2 KiB of distinct words (some 300 text postings
