@@ -29,7 +29,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -66,25 +65,18 @@ int Fail(const absl::Status& s) {
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
-// `status` with the storage keys the store names in its errors, whatever
-// gave them, named by the flag where `origin` says a flag did: the DSN,
-// `(storage.dsn)` (`cannot connect to PostgreSQL (storage.dsn): ...`), as
-// `(--storage-dsn)`, and a leading `storage.table: ` as `--storage-table: `.
-// Code and payloads kept. Only this caller knows the flags.
+// `status` with the table's key, which the store names in its errors
+// whatever gave it, named by the flag where `origin` says the flag did: a
+// leading `storage.table: ` as `--storage-table: `. Code and payloads
+// kept. (The DSN's setting the store names itself, as
+// StoreOptions::pg_dsn_name says: its errors come while serving too.)
 absl::Status NameTheStorageFlags(const absl::Status& status,
                                  const content::ConfigOrigin& origin) {
-  const auto flag_of = [&](const std::string& key) -> std::string {
-    const auto it = origin.flags.find(key);
-    return it == origin.flags.end() ? "" : it->second;
-  };
   std::string message(status.message());
-  if (const std::string flag = flag_of("storage.dsn"); !flag.empty()) {
-    absl::StrReplaceAll({{"(storage.dsn)", absl::StrCat("(", flag, ")")}},
-                        &message);
-  }
-  if (const std::string flag = flag_of("storage.table");
-      !flag.empty() && absl::StartsWith(message, "storage.table: ")) {
-    message.replace(0, std::string("storage.table").size(), flag);
+  if (const auto it = origin.flags.find("storage.table");
+      it != origin.flags.end() &&
+      absl::StartsWith(message, "storage.table: ")) {
+    message.replace(0, std::string("storage.table").size(), it->second);
   }
   if (message == status.message()) return status;
   absl::Status out(status.code(), message);
@@ -890,6 +882,13 @@ int main(int argc, char** argv) {
         config.service.limits.max_page_size)
       config.service.limits.default_page_size =
           config.service.limits.max_page_size;
+  }
+  // The database's errors name the DSN as it was given, starting, checking
+  // and serving alike (readiness and schedule lines, UNAVAILABLE replies).
+  if (origin.flags.count("storage.dsn") > 0) {
+    config.store.pg_dsn_name = origin.flags.at("storage.dsn");
+  } else if (!config_path.empty()) {
+    config.store.pg_dsn_name = absl::StrCat("storage.dsn in ", config_path);
   }
   if (absl::Status s = content::CheckConfig(config, origin); !s.ok()) {
     // Naming a flag, it is the command line's: a usage error, as the

@@ -180,14 +180,16 @@ absl::Duration ReadRetryPause(int attempt) {
                       : absl::Milliseconds(100) * (1 << (2 * (attempt - 2)));
 }
 
-// What a read that failed transiently `kReadAttempts` times returns.
-absl::Status ReadsFailed(absl::string_view what, absl::string_view last) {
+// What a read that failed transiently `kReadAttempts` times returns;
+// `dsn_name` as PgKvOptions::dsn_name.
+absl::Status ReadsFailed(absl::string_view dsn_name, absl::string_view what,
+                         absl::string_view last) {
   std::string reason(absl::StripPrefix(last, "storage: "));
   while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' '))
     reason.pop_back();
   return absl::UnavailableError(
-      absl::StrCat("storage: PostgreSQL unavailable (storage.dsn) while ", what,
-                   ", after ", kReadAttempts, " attempts: ", reason));
+      absl::StrCat("storage: PostgreSQL unavailable (", dsn_name, ") while ",
+                   what, ", after ", kReadAttempts, " attempts: ", reason));
 }
 
 // The SQLSTATE of a database error, kept on the status made for it (as a
@@ -284,14 +286,15 @@ bool LoginRefused(absl::string_view message) {
   return false;
 }
 
-// A connection that could not be opened: UNAVAILABLE, naming the config key
-// the DSN comes from and carrying libpq's reason.
-absl::Status ConnectTrouble(const std::exception& e) {
+// A connection that could not be opened: UNAVAILABLE, naming the setting
+// the DSN comes from (PgKvOptions::dsn_name) and carrying libpq's reason.
+absl::Status ConnectTrouble(absl::string_view dsn_name,
+                            const std::exception& e) {
   std::string message = e.what();
   while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
     message.pop_back();
   return absl::UnavailableError(absl::StrCat(
-      "storage: cannot connect to PostgreSQL (storage.dsn): ", message));
+      "storage: cannot connect to PostgreSQL (", dsn_name, "): ", message));
 }
 
 // SQLSTATE 42501: the user lacks a privilege. (libpqxx 6.4 throws this
@@ -403,30 +406,38 @@ bool WaitForSocket(const PGconn* c, short events, absl::Time deadline) {
   }
 }
 
-absl::Status Unanswered(absl::Duration timeout) {
-  return absl::UnavailableError(
-      absl::StrCat("storage: PostgreSQL unreachable (storage.dsn): no answer "
-                   "within ",
-                   absl::FormatDuration(timeout)));
+// How an UNAVAILABLE for a database out of reach begins, naming the DSN's
+// setting (PgKvOptions::dsn_name).
+std::string Unreachable(absl::string_view dsn_name) {
+  return absl::StrCat("storage: PostgreSQL unreachable (", dsn_name, "): ");
 }
 
-// A new connection to `dsn`, opened by `deadline`.
-absl::StatusOr<PgConnPtr> ConnectBy(const std::string& dsn, absl::Time deadline,
+absl::Status Unanswered(absl::string_view dsn_name, absl::Duration timeout) {
+  return absl::UnavailableError(absl::StrCat(Unreachable(dsn_name),
+                                             "no answer within ",
+                                             absl::FormatDuration(timeout)));
+}
+
+// A new connection to `dsn`, opened by `deadline`; errors name the DSN as
+// `dsn_name` (PgKvOptions::dsn_name).
+absl::StatusOr<PgConnPtr> ConnectBy(const std::string& dsn,
+                                    absl::string_view dsn_name,
+                                    absl::Time deadline,
                                     absl::Duration timeout) {
   PgConnPtr c(PQconnectStart(dsn.c_str()));
   if (c == nullptr || PQstatus(c.get()) == CONNECTION_BAD) {
-    return absl::UnavailableError(absl::StrCat(
-        "storage: PostgreSQL unreachable (storage.dsn): ", PqError(c.get())));
+    return absl::UnavailableError(
+        absl::StrCat(Unreachable(dsn_name), PqError(c.get())));
   }
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
   while (st != PGRES_POLLING_OK) {
     if (st == PGRES_POLLING_FAILED) {
-      return absl::UnavailableError(absl::StrCat(
-          "storage: PostgreSQL unreachable (storage.dsn): ", PqError(c.get())));
+      return absl::UnavailableError(
+          absl::StrCat(Unreachable(dsn_name), PqError(c.get())));
     }
     if (!WaitForSocket(c.get(), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
                        deadline)) {
-      return Unanswered(timeout);
+      return Unanswered(dsn_name, timeout);
     }
     st = PQconnectPoll(c.get());
   }
@@ -441,16 +452,14 @@ absl::StatusOr<PgConnPtr> ConnectBy(const std::string& dsn, absl::Time deadline,
 // returned no row). UNAVAILABLE if the connection failed or the deadline
 // passed, which leave `c` unusable; for an error the server answered with,
 // its SQLSTATE's code (SqlStateStatus: INTERNAL for most) with a message
-// naming `what` the query was for and the server's first line.
-absl::StatusOr<std::vector<std::string>> QueryBy(PGconn* c,
-                                                 const std::string& sql,
-                                                 absl::string_view what,
-                                                 absl::Time deadline,
-                                                 absl::Duration timeout) {
-  auto lost = [c] {
-    return absl::UnavailableError(absl::StrCat(
-        "storage: PostgreSQL unreachable (storage.dsn): connection lost: ",
-        PqError(c)));
+// naming `what` the query was for and the server's first line. Errors of
+// the connection name the DSN as `dsn_name` (PgKvOptions::dsn_name).
+absl::StatusOr<std::vector<std::string>> QueryBy(
+    PGconn* c, absl::string_view dsn_name, const std::string& sql,
+    absl::string_view what, absl::Time deadline, absl::Duration timeout) {
+  auto lost = [c, dsn_name] {
+    return absl::UnavailableError(
+        absl::StrCat(Unreachable(dsn_name), "connection lost: ", PqError(c)));
   };
   if (PQsendQuery(c, sql.c_str()) == 0) return lost();
   for (;;) {
@@ -458,14 +467,15 @@ absl::StatusOr<std::vector<std::string>> QueryBy(PGconn* c,
     if (f == 0) break;
     if (f < 0) return lost();
     if (!WaitForSocket(c, POLLIN | POLLOUT, deadline))
-      return Unanswered(timeout);
+      return Unanswered(dsn_name, timeout);
     if (PQconsumeInput(c) == 0) return lost();
   }
   std::vector<std::string> row;
   std::string error, state;
   for (;;) {
     while (PQisBusy(c) != 0) {
-      if (!WaitForSocket(c, POLLIN, deadline)) return Unanswered(timeout);
+      if (!WaitForSocket(c, POLLIN, deadline))
+        return Unanswered(dsn_name, timeout);
       if (PQconsumeInput(c) == 0) return lost();
     }
     PGresult* r = PQgetResult(c);
@@ -547,7 +557,12 @@ pqxx::result Run(pqxx::transaction_base& tx, Conn& conn, const std::string& sql,
 // A bounded set of connections. Thread-safe.
 class Pool {
  public:
-  Pool(std::string dsn, int size) : dsn_(std::move(dsn)), size_(size) {}
+  // `dsn_name` as PgKvOptions::dsn_name.
+  Pool(std::string dsn, std::string dsn_name, int size)
+      : dsn_(std::move(dsn)), dsn_name_(std::move(dsn_name)), size_(size) {}
+
+  // How errors name the DSN's setting (PgKvOptions::dsn_name).
+  const std::string& dsn_name() const { return dsn_name_; }
 
   // Connections the calling thread holds: a thread holding one (a
   // snapshot) that asks for another must get it, or callers doing the same
@@ -647,7 +662,7 @@ class Pool {
       absl::MutexLock lock(&mu_);
       --open_;
       if (could_not_connect != nullptr) *could_not_connect = true;
-      return ConnectTrouble(e);
+      return ConnectTrouble(dsn_name_, e);
     }
   }
 
@@ -669,6 +684,7 @@ class Pool {
   static constexpr absl::Duration kMaxWait = absl::Seconds(30);
 
   const std::string dsn_;
+  const std::string dsn_name_;
   const int size_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Conn>> idle_ ABSL_GUARDED_BY(mu_);
@@ -708,7 +724,7 @@ class PgSnapshot : public KvSnapshot {
         last = e.what();
       }
     }
-    lease_ = ReadsFailed("taking a snapshot", last);
+    lease_ = ReadsFailed(pool->dsn_name(), "taking a snapshot", last);
   }
   // Aborts (it only read). On a broken connection that fails silently, and
   // the pool drops the connection as closed.
@@ -816,7 +832,7 @@ class PgKv : public KvEngine {
       : options_(options),
         table_("\"" + options.table + "\""),
         dsn_(NamedDsn(options.dsn, ProcessName(options.session_name))),
-        pool_(dsn_, std::max(1, options.pool_size)) {}
+        pool_(dsn_, options.dsn_name, std::max(1, options.pool_size)) {}
 
   absl::Status Init() {
     absl::StatusOr<Pool::Lease> lease = pool_.Acquire();
@@ -880,7 +896,7 @@ class PgKv : public KvEngine {
     if (!exists && !options_.create_table) {
       return absl::InvalidArgumentError(absl::StrCat(
           "storage.table: no table ", options_.table, " in database ",
-          (*lease)->c.dbname(), " (storage.dsn): no store there"));
+          (*lease)->c.dbname(), " (", options_.dsn_name, "): no store there"));
     }
     if (!exists) {
       try {
@@ -1176,7 +1192,7 @@ class PgKv : public KvEngine {
         options_.lease_fresh)
       return lease.held;
     absl::StatusOr<std::vector<std::string>> r =
-        QueryBy(presence_.get(),
+        QueryBy(presence_.get(), options_.dsn_name,
                 lease.held ? std::string("SELECT true")
                            : absl::StrCat("SELECT pg_try_advisory_lock(",
                                           LockKey(options_.table, name), ")"),
@@ -1263,7 +1279,7 @@ class PgKv : public KvEngine {
     if (s.ok() && was_open && presence_ != nullptr) {
       asked = true;
       absl::StatusOr<std::vector<std::string>> r =
-          QueryBy(presence_.get(),
+          QueryBy(presence_.get(), options_.dsn_name,
                   absl::StrCat(read.empty() ? "SELECT 1" : read, lease_columns),
                   "pinging", deadline, timeout);
       answered(r);
@@ -1277,9 +1293,9 @@ class PgKv : public KvEngine {
     }
     if (!read.empty() && !asked && presence_ != nullptr &&
         !absl::IsUnavailable(s) && absl::Now() < deadline) {
-      absl::StatusOr<std::vector<std::string>> r =
-          QueryBy(presence_.get(), absl::StrCat(read, lease_columns),
-                  "reading a mark", deadline, timeout);
+      absl::StatusOr<std::vector<std::string>> r = QueryBy(
+          presence_.get(), options_.dsn_name, absl::StrCat(read, lease_columns),
+          "reading a mark", deadline, timeout);
       answered(r);
       if (!note(r)) {
         // Lost meanwhile: the next ping opens it again.
@@ -1353,7 +1369,7 @@ class PgKv : public KvEngine {
         last = e.what();
       }
     }
-    return ReadsFailed(what, last);
+    return ReadsFailed(options_.dsn_name, what, last);
   }
 
   const std::string& table() const { return table_; }
@@ -1449,12 +1465,11 @@ class PgKv : public KvEngine {
   absl::Status LeasesUnreachable(bool had, const absl::Status& s) const {
     if (!SqlStateOf(s).empty()) return s;
     absl::string_view why = s.message();
-    absl::ConsumePrefix(&why,
-                        "storage: PostgreSQL unreachable (storage.dsn): ");
+    const std::string unreachable = Unreachable(options_.dsn_name);
+    absl::ConsumePrefix(&why, unreachable);
     absl::ConsumePrefix(&why, "connection lost: ");
     return absl::UnavailableError(absl::StrCat(
-        "storage: PostgreSQL unreachable (storage.dsn): ",
-        had ? "lost the connection" : "cannot connect",
+        unreachable, had ? "lost the connection" : "cannot connect",
         " for this replica's leases (retention, scheduled publishing): ", why));
   }
 
@@ -1492,7 +1507,8 @@ class PgKv : public KvEngine {
     }
     if (presence_ == nullptr) {
       presence_locked_ = false;
-      absl::StatusOr<PgConnPtr> c = ConnectBy(dsn_, deadline, timeout);
+      absl::StatusOr<PgConnPtr> c =
+          ConnectBy(dsn_, options_.dsn_name, deadline, timeout);
       if (!c.ok()) return c.status();
       presence_ = *std::move(c);
       ++presence_generation_;  // a new session: no lease held (SyncLeases)
@@ -1517,7 +1533,7 @@ class PgKv : public KvEngine {
         LockKey(options_.table, "serving"), ")");
     PQfreemem(quoted);
     absl::StatusOr<std::vector<std::string>> r = QueryBy(
-        presence_.get(), sql,
+        presence_.get(), options_.dsn_name, sql,
         alone ? "taking the presence lock alone" : "taking the presence lock",
         deadline, timeout);
     if (!r.ok()) {
@@ -1531,7 +1547,7 @@ class PgKv : public KvEngine {
     if (!alone) {
       // Named, so that an operator finds the repair that keeps it out.
       absl::StatusOr<std::vector<std::string>> who = QueryBy(
-          presence_.get(),
+          presence_.get(), options_.dsn_name,
           HoldersSql(LockKey(options_.table, "serving"), "ExclusiveLock"),
           "asking who holds the presence lock", deadline, timeout);
       if (!who.ok()) {
@@ -1541,7 +1557,7 @@ class PgKv : public KvEngine {
       return RepairHolds(who->size() == 2 && (*who)[0] != "0" ? (*who)[1] : "");
     }
     absl::StatusOr<std::vector<std::string>> who =
-        QueryBy(presence_.get(), PresenceHoldersSql(),
+        QueryBy(presence_.get(), options_.dsn_name, PresenceHoldersSql(),
                 "asking who holds the presence lock", deadline, timeout);
     if (!who.ok()) {
       presence_.reset();

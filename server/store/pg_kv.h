@@ -62,6 +62,11 @@ struct PgKvOptions {
   // belongs to. A DSN that sets application_name keeps its own (libpq's
   // fallback_application_name). Default: "contentd".
   std::string session_name = "contentd";
+  // How errors name the setting the DSN came from, in parentheses: `storage:
+  // PostgreSQL unreachable (storage.dsn): ...`. contentd passes what the
+  // operator typed: `--storage-dsn`, or `storage.dsn in FILE`.
+  // Default: "storage.dsn".
+  std::string dsn_name = "storage.dsn";
   // For benchmarks: false sends the read a write's completion needs
   // (KvEngine::WriteAfterRead) as a statement of its own after the
   // transaction's first one (the presence lock, synchronous_commit), as

@@ -790,6 +790,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     pg.write_lock = options.pg_write_lock;
     pg.lock_timeout = options.pg_lock_timeout;
     pg.session_name = options.pg_session_name;
+    pg.dsn_name = options.pg_dsn_name;
     absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenPgKv(pg);
     if (!kv.ok()) return kv.status();
     return Open(*std::move(kv), options);

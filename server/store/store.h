@@ -61,6 +61,9 @@ struct StoreOptions {
   // postgres: what the sessions call themselves (PgKvOptions::session_name).
   // Default: "contentd".
   std::string pg_session_name = "contentd";
+  // postgres: how the database's errors name the setting the DSN came from
+  // (PgKvOptions::dsn_name). Default: "storage.dsn".
+  std::string pg_dsn_name = "storage.dsn";
   // Shared engines: how often a replica reads the stored last sequence
   // while no notification says another replica wrote (KvEngine::
   // WaitForWrites), in case one was lost. Engines without notifications

@@ -2949,10 +2949,11 @@ TEST(StartupTest, ChecksBetweenSettingsNameTheFlagOrTheFileThatGaveThem) {
   EXPECT_FALSE(std::filesystem::exists(data));
 }
 
-// The store names the DSN by its key, `(storage.dsn)`, and the table
+// The store named the DSN by its key, `(storage.dsn)`, and the table
 // `storage.table: ...`, whatever gave them: a DSN from --storage-dsn was
 // called `storage.dsn` although no config file had one. Named by the flag
-// where the flag gave it, starting or checking; by the key from the file.
+// where the flag gave it, starting or checking; by the key in the file
+// from the file.
 TEST(StartupTest, PostgresErrorsNameTheFlagThatGaveTheDsn) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
@@ -2972,10 +2973,10 @@ TEST(StartupTest, PostgresErrorsNameTheFlagThatGaveTheDsn) {
            {{"--check", "--repair", "--storage-engine", "postgres",
              "--storage-dsn", nowhere},
             "(--storage-dsn): "},
-           // From the file: its key.
+           // From the file: its key, in the file.
            {{"--listen", "127.0.0.1:0", "--data-dir", data, "--config", pg},
-            "(storage.dsn): "},
-           {{"--check", "--config", pg}, "(storage.dsn): "},
+            "(storage.dsn in " + pg + "): "},
+           {{"--check", "--config", pg}, "(storage.dsn in " + pg + "): "},
        }) {
     SCOPED_TRACE(::testing::PrintToString(args));
     std::vector<std::string> argv = {ContentdBinary()};

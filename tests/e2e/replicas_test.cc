@@ -1339,6 +1339,55 @@ TEST(ReplicaStartTest, RefusalsToServeNameTheTableAndItsOfflineRepair) {
   Psql(pg->dsn, "DROP TABLE " + table);
 }
 
+// A DSN from the config file is named so in the errors contentd meets once
+// serving, as at its start: `(storage.dsn in FILE)`, the reply's and the
+// readiness line's.
+TEST(ReplicaOutageTest, ErrorsWhileServingNameTheFileThatGaveTheDsn) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  int pg_port = 0;
+  for (absl::string_view part : absl::StrSplit(pg->dsn, ' ')) {
+    if (absl::ConsumePrefix(&part, "port=")) {
+      ASSERT_TRUE(absl::SimpleAtoi(part, &pg_port)) << pg->dsn;
+    }
+  }
+  ASSERT_GT(pg_port, 0) << pg->dsn;
+  DatabaseLink link(pg_port);
+  ASSERT_GT(link.port(), 0);
+  TempDir dir;
+  const std::string config = dir.path() + "/contentd.yaml";
+  testing::WriteFile(
+      config, "storage:\n  dsn: '" +
+                  WithDsnEntry(pg->dsn, "port", std::to_string(link.port())) +
+                  "'\n  table: " + TestTable(dir.path() + "/named") + "\n");
+  // The engine by flag, so that the harness adds no DSN of its own.
+  auto server = ServerProcess::Start(
+      dir.path() + "/data",
+      {"--storage-engine", "postgres", "--config", config});
+  ASSERT_NE(server, nullptr);
+  ClientOptions options;
+  options.timeout = absl::Seconds(15);
+  options.max_attempts = 1;
+  options.target = server->address();
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE(
+      Create(**client, MakeArticle("named", "named", {"outage"}, k2025)).ok());
+
+  link.Cut();
+  const std::string named = "(storage.dsn in " + config + ")";
+  auto read = (*client)->Get("named");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable)
+      << read.status();
+  EXPECT_THAT(read.status().message(), ::testing::HasSubstr(named))
+      << read.status();
+  EXPECT_EQ(HealthBecomes(*server, "content.v1.Readiness", 2), 2)
+      << server->Log();
+  EXPECT_THAT(LogLine(*server, "contentd: readiness: NOT_SERVING"),
+              ::testing::HasSubstr("storage: PostgreSQL unreachable " + named))
+      << server->Log();
+}
+
 // The database going away under two replicas and coming back: calls meanwhile
 // fail UNAVAILABLE saying so, the replicas recover without a restart, a
 // Watch open through the outage goes on with every event exactly once, and
@@ -1394,6 +1443,8 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
   EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable)
       << read.status();
   EXPECT_THAT(read.status().message(), ::testing::HasSubstr("PostgreSQL"));
+  // Named as the operator gave it (it said `storage.dsn` once serving).
+  EXPECT_THAT(read.status().message(), ::testing::HasSubstr("(--storage-dsn)"));
   auto write = Create(
       **via_a, MakeArticle("during", "during", {"outage"}, k2025 + kBefore));
   EXPECT_EQ(write.status().code(), absl::StatusCode::kUnavailable)
@@ -1413,7 +1464,7 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
                 ::testing::HasSubstr("contentd: readiness: NOT_SERVING "
                                      "(content.v1.Readiness) until the store "
                                      "answers again: storage: PostgreSQL "
-                                     "unreachable (storage.dsn)"));
+                                     "unreachable (--storage-dsn)"));
   }
   // The scheduler, cut off, says what happened, with libpq's reason (it
   // passed on libpqxx's words alone: "Connection to database failed",
@@ -1426,9 +1477,9 @@ TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
         line,
         ::testing::AnyOf(
             ::testing::HasSubstr("contentd: schedule: storage: PostgreSQL "
-                                 "unreachable (storage.dsn): "),
+                                 "unreachable (--storage-dsn): "),
             ::testing::HasSubstr("contentd: schedule: storage: PostgreSQL "
-                                 "unavailable (storage.dsn) while reading")))
+                                 "unavailable (--storage-dsn) while reading")))
         << server->Log();
     EXPECT_THAT(line, ::testing::AnyOf(
                           ::testing::HasSubstr("this replica's leases"),
