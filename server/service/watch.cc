@@ -353,10 +353,17 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
             ToGrpcStatus(absl::UnavailableError(events.status().message())));
         return;
       }
+      const bool first_read = !read_;
+      read_ = true;
       if (events->empty()) return;
       if (events->front().sequence() != next_) {
-        // Retention trimmed the log under a slow watcher.
+        // Retention trimmed the log under a slow watcher; or, at the
+        // stream's first read, in the instant since Start checked the
+        // log's start: then the watch is refused at its start, at once, as
+        // that check refuses it, which is no cut-off (neither counted nor
+        // logged).
         OutOfRangeLocked(events->front().sequence());
+        if (first_read) return;
         hub_->trimmed_.fetch_add(1);
         hub_->Log(CutOffLine(
             reason::kEventsTrimmed,
@@ -448,6 +455,9 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
+  // Refill has read the change log (or the hub's tail of it) once. The
+  // first read is Start's: a trim it finds refuses the watch at its start.
+  bool read_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);
 };
 

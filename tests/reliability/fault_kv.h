@@ -83,6 +83,15 @@ class FaultKv : public KvEngine {
       }
       if (next > 0 || fail_change_iterators.load())
         return std::make_unique<FailedIterator>();
+      bool hooked;
+      {
+        absl::MutexLock lock(&hook_mu_);
+        hooked = after_change_log_start_ != nullptr;
+      }
+      if (hooked) {
+        return std::make_unique<StartHookIterator>(
+            this, base_->NewIterator(family, options));
+      }
     }
     if (family == Family::kPostings) ++postings_iterators;
     std::function<void()>* hook =
@@ -95,6 +104,13 @@ class FaultKv : public KvEngine {
       run();
     }
     return base_->NewIterator(family, options);
+  }
+  // Runs `hook` once, as the next change-log iterator that sought the log's
+  // first key (Store::FirstSequence) is destroyed: its reader has the key
+  // and has not read the log again yet. Thread-safe.
+  void AfterChangeLogStart(std::function<void()> hook) {
+    absl::MutexLock lock(&hook_mu_);
+    after_change_log_start_ = std::move(hook);
   }
   // Run once, at the next postings (revisions) iterator's creation (before
   // it exists). Not thread-safe: set them while no other thread reads.
@@ -173,6 +189,48 @@ class FaultKv : public KvEngine {
     }
   };
 
+  // A change-log iterator that runs the AfterChangeLogStart hook as it goes
+  // if it sought the first key.
+  class StartHookIterator : public KvIterator {
+   public:
+    StartHookIterator(FaultKv* kv, std::unique_ptr<KvIterator> base)
+        : kv_(kv), base_(std::move(base)) {}
+    ~StartHookIterator() override {
+      base_.reset();
+      if (sought_first_) kv_->RunAfterChangeLogStart();
+    }
+    bool Valid() const override { return base_->Valid(); }
+    void SeekToFirst() override {
+      sought_first_ = true;
+      base_->SeekToFirst();
+    }
+    void SeekToLast() override { base_->SeekToLast(); }
+    void Seek(absl::string_view target) override { base_->Seek(target); }
+    void SeekForPrev(absl::string_view target) override {
+      base_->SeekForPrev(target);
+    }
+    void Next() override { base_->Next(); }
+    void Prev() override { base_->Prev(); }
+    absl::string_view key() const override { return base_->key(); }
+    absl::string_view value() const override { return base_->value(); }
+    absl::Status status() const override { return base_->status(); }
+
+   private:
+    FaultKv* const kv_;
+    std::unique_ptr<KvIterator> base_;
+    bool sought_first_ = false;
+  };
+
+  void RunAfterChangeLogStart() {
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&hook_mu_);
+      hook = std::move(after_change_log_start_);
+      after_change_log_start_ = nullptr;
+    }
+    if (hook) hook();
+  }
+
   absl::Status InjectedRoom(size_t bytes) const {
     const int64_t free_bytes = room.load();
     if (free_bytes < 0 || static_cast<int64_t>(bytes) <= free_bytes)
@@ -190,6 +248,8 @@ class FaultKv : public KvEngine {
   }
 
   std::unique_ptr<KvEngine> base_;
+  absl::Mutex hook_mu_;
+  std::function<void()> after_change_log_start_ ABSL_GUARDED_BY(hook_mu_);
   absl::Mutex mu_;
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
 };

@@ -1389,6 +1389,61 @@ TEST_F(ReliabilityStoreTest, AFailedScanTrimsNoChanges) {
   EXPECT_LE(*after, store_->last_sequence());
 }
 
+// A watch asking for events retention trimmed is refused at its start
+// (OUT_OF_RANGE, EVENTS_TRIMMED), which is no cut-off: not counted in
+// watchers_cut_off_trimmed. So is one whose events are trimmed in the
+// instant between its start's check of the log and its first read (here:
+// as the check's iterator goes), which was counted.
+TEST_F(ReliabilityStoreTest, AWatchRefusedAtItsStartIsNoCutOff) {
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = absl::StrCat("w", i);
+    ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"})).ok());
+  }
+  ASSERT_EQ(store_->last_sequence(), 5);
+  std::unique_ptr<Served> served = Serve();
+  ASSERT_NE(served, nullptr);
+  // The watch from sequence 1, refused, as its client sees it.
+  const auto refusal = [&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    v1::WatchArticlesRequest req;
+    req.set_after_sequence(1);
+    auto stream = served->stub->WatchArticles(&ctx, req);
+    v1::WatchArticlesResponse r;
+    int events = 0;
+    while (stream->Read(&r)) ++events;
+    const grpc::Status s = stream->Finish();
+    EXPECT_EQ(events, 0);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE)
+        << s.error_message();
+    EXPECT_EQ(s.error_message(),
+              "after_sequence 1 is older than the retained change log, which "
+              "starts at sequence 4; resync, then watch from there");
+    const auto oldest =
+        ctx.GetServerTrailingMetadata().find("content-oldest-sequence");
+    EXPECT_EQ(oldest == ctx.GetServerTrailingMetadata().end()
+                  ? "none"
+                  : std::string(oldest->second.data(), oldest->second.size()),
+              "4");
+  };
+
+  // Trimmed to sequence 4 once the start's check has read sequence 1.
+  std::atomic<bool> trimmed{false};
+  fault_->AfterChangeLogStart([&] {
+    EXPECT_TRUE(store_->TrimChanges(2, absl::ZeroDuration()).ok());
+    trimmed = true;
+  });
+  refusal();
+  ASSERT_TRUE(trimmed.load());
+  EXPECT_EQ(served->service->watchers_trimmed(), 0);
+
+  // The log starts at 4 now: the start's check refuses it.
+  refusal();
+  EXPECT_EQ(served->service->watchers_trimmed(), 0);
+  EXPECT_EQ(served->service->watchers_stalled(), 0);
+}
+
 // Writers race while a third of the commits fail: every acknowledged write
 // is the head afterwards (each writer owns its articles), no failed write
 // left a trace, and sequences stay dense.
