@@ -66,17 +66,15 @@ int Fail(const absl::Status& s) {
 }
 
 // `status` with the table's key, which the store names in its errors
-// whatever gave it, named by the flag where `origin` says the flag did: a
-// leading `storage.table: ` as `--storage-table: `. Code and payloads
-// kept. (The DSN's setting the store names itself, as
+// whatever gave it, named as `table_name` says (the flag or the key it
+// came from): a leading `storage.table: ` as `--storage-table: `. Code and
+// payloads kept. (The DSN's setting the store names itself, as
 // StoreOptions::pg_dsn_name says: its errors come while serving too.)
 absl::Status NameTheStorageFlags(const absl::Status& status,
-                                 const content::ConfigOrigin& origin) {
+                                 const std::string& table_name) {
   std::string message(status.message());
-  if (const auto it = origin.flags.find("storage.table");
-      it != origin.flags.end() &&
-      absl::StartsWith(message, "storage.table: ")) {
-    message.replace(0, std::string("storage.table").size(), it->second);
+  if (absl::StartsWith(message, "storage.table: ")) {
+    message.replace(0, std::string("storage.table").size(), table_name);
   }
   if (message == status.message()) return status;
   absl::Status out(status.code(), message);
@@ -89,14 +87,13 @@ absl::Status NameTheStorageFlags(const absl::Status& status,
 // contentd --check [--repair]: fsck on a stopped data directory. A check
 // opens the store read-only and changes nothing in it (a backup or a
 // read-only mount can be checked); --repair opens it read-write.
-// `data_dir_name` is the flag or key the directory came from, and
-// `origin` says which storage keys flags gave, for errors.
+// `data_dir_name` and `table_name` are the flags or keys the directory and
+// table came from, for errors.
 int RunCheck(content::store::StoreOptions options, bool repair,
-             const std::string& data_dir_name,
-             const content::ConfigOrigin& origin) {
+             const std::string& data_dir_name, const std::string& table_name) {
   // The store's errors name its settings by their keys.
   const auto fail = [&](const absl::Status& s) {
-    return Fail(NameTheStorageFlags(s, origin));
+    return Fail(NameTheStorageFlags(s, table_name));
   };
   // Opening would create an empty store, and report a mistyped path clean.
   if (options.engine == "rocksdb") {
@@ -840,6 +837,13 @@ int main(int argc, char** argv) {
   const std::string data_dir_name = setting_name(
       !data_dir.empty(), config.store.data_dir != defaults.store.data_dir,
       "--data-dir", "data_dir");
+  // The table as the store's errors name it: `storage.table` from the
+  // file, else its flag (the default's too: it named a key of a config
+  // file there was none of).
+  const std::string table_name =
+      storage_table.empty() && config.store.pg_table != defaults.store.pg_table
+          ? "storage.table"
+          : "--storage-table";
   const std::string listen_name = setting_name(
       !listen.empty(), config.listen != defaults.listen, "--listen", "listen");
   const std::string metrics_listen_name = setting_name(
@@ -921,7 +925,7 @@ int main(int argc, char** argv) {
 
   if (check) {
     pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
-    return RunCheck(config.store, repair, data_dir_name, origin);
+    return RunCheck(config.store, repair, data_dir_name, table_name);
   }
   // Everything that can be checked without the store is, before opening
   // (and so creating) the data directory.
@@ -1033,7 +1037,7 @@ int main(int argc, char** argv) {
 
   // The store's errors name its settings by their keys.
   const auto store_fail = [&](const absl::Status& s) {
-    return Fail(NameTheStorageFlags(s, origin));
+    return Fail(NameTheStorageFlags(s, table_name));
   };
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);

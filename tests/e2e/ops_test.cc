@@ -2952,8 +2952,8 @@ TEST(StartupTest, ChecksBetweenSettingsNameTheFlagOrTheFileThatGaveThem) {
 // The store named the DSN by its key, `(storage.dsn)`, and the table
 // `storage.table: ...`, whatever gave them: a DSN from --storage-dsn was
 // called `storage.dsn` although no config file had one. Named by the flag
-// where the flag gave it, starting or checking; by the key in the file
-// from the file.
+// where the flag gave it, starting or checking, and the table by its flag
+// where nothing gave it; by the key in the file from the file.
 TEST(StartupTest, PostgresErrorsNameTheFlagThatGaveTheDsn) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
@@ -2999,6 +2999,41 @@ TEST(StartupTest, PostgresErrorsNameTheFlagThatGaveTheDsn) {
                          "contentd: INVALID_ARGUMENT: --storage-table: "
                          "no table kv_no_such_table in database "));
   EXPECT_THAT(r.err, HasSubstr(" (--storage-dsn): no store there\n"));
+
+  // The table given by neither, the default contentd_kv, is named by its
+  // flag, as the data directory is (`storage.table` named a key of a
+  // config file there was none of); by the key where the file gives it. A
+  // search_path of no schema finds no table without creating anything.
+  const std::string nothing_found =
+      dsn + " options='-c search_path=contentd_no_such_schema'";
+  const std::string file = dir.path() + "/found.yaml";
+  const std::string file_with_table = dir.path() + "/table.yaml";
+  WriteFile(file,
+            "storage: {engine: postgres, dsn: \"" + nothing_found + "\"}\n");
+  WriteFile(file_with_table, "storage: {engine: postgres, dsn: \"" +
+                                 nothing_found + "\", table: kv_of_file}\n");
+  for (const auto& [args, named] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--storage-engine", "postgres", "--storage-dsn", nothing_found},
+            "--storage-table: no table contentd_kv in database postgres "
+            "(--storage-dsn)"},
+           {{"--config", file},
+            "--storage-table: no table contentd_kv in database postgres "
+            "(storage.dsn in " +
+                file + ")"},
+           {{"--config", file_with_table},
+            "storage.table: no table kv_of_file in database postgres "
+            "(storage.dsn in " +
+                file_with_table + ")"},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    std::vector<std::string> argv = {ContentdBinary(), "--check"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto check = RunCommand(argv, "", {}, kStartupTimeout);
+    EXPECT_EQ(check.exit_code, 2) << check.err;
+    EXPECT_EQ(check.err,
+              "contentd: INVALID_ARGUMENT: " + named + ": no store there\n");
+  }
 }
 
 TEST(StartupTest, OutOfRangeLimitFlagsAreRefused) {
