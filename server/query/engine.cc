@@ -31,6 +31,10 @@ struct Plan {
   // Lists of PUBLISHED articles, and of DRAFT and ARCHIVED ones.
   bool published = true;
   bool unpublished = false;
+  // The articles scheduled at the query's instant, in stream order, when
+  // the query asks for those alone (GatherScheduled): a filter beside the
+  // others, in place of the "all" list.
+  std::optional<std::vector<StreamEntry>> scheduled;
 };
 
 // The posting list of one term: the copies the query reaches (published,
@@ -106,6 +110,92 @@ std::vector<std::string> LangSpellings(
 // stream costs a seek per candidate.
 constexpr size_t kMaxTextStreams = text::kMaxExactTerms;
 
+// Whether `q` asks for scheduled PUBLISHED articles and nothing else: its
+// windows SCHEDULED alone, no DRAFT or ARCHIVED state beside them, no
+// deleted ones (a tombstone deleted while embargoed stays SCHEDULED but
+// has no schedule entry: keys.h keeps those of live articles only).
+bool ScheduledOnly(const v1::Query& q, const Plan& plan) {
+  return q.windows_size() > 0 &&
+         std::all_of(
+             q.windows().begin(), q.windows().end(),
+             [](int w) { return w == v1::Query::PUBLISH_WINDOW_SCHEDULED; }) &&
+         plan.published && !plan.unpublished && !plan.include_deleted;
+}
+
+// The articles SCHEDULED at `instant`, in stream order within the plan's
+// dates, from the publish-time list (IndexKind::kPublishAt) instead of a
+// walk of every article: each article written PUBLISHED with a publish
+// time after its write has an entry at that time until a later write
+// drops it (Store keeps the list for its scheduler), so every article
+// scheduled at `instant` has one at or after it. Entries whose time has
+// passed stay, and are below the bound. nullopt if more than `limit`
+// entries are still to come: the caller walks the lists as before.
+absl::StatusOr<std::optional<std::vector<StreamEntry>>> GatherScheduled(
+    const Plan& plan, absl::Time instant, int limit) {
+  const std::string prefix =
+      store::PostingPrefix(IndexKind::kPublishAt, store::ListState::kLive, "");
+  // Keys run newest first and hold whole microseconds (rounded down): times
+  // at or after the instant's microsecond are the keys up to its key.
+  const uint64_t instant_key =
+      store::DateKeyFromMicros(absl::ToUnixMicros(instant));
+  std::unique_ptr<store::KvIterator> it = plan.view->Postings(
+      prefix, store::PostingKey(prefix, instant_key + 1, ""));
+  std::vector<std::pair<absl::string_view, int64_t>> wanted;
+  std::vector<std::string> ids;
+  std::vector<int64_t> revisions;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    uint64_t date_key;
+    absl::string_view id;
+    if (!store::ParsePostingKey(it->key(), prefix.size(), &date_key, &id) ||
+        it->value().size() < 8)
+      continue;
+    if (static_cast<int>(ids.size()) >= limit) return std::nullopt;
+    ids.emplace_back(id);
+    revisions.push_back(
+        static_cast<int64_t>(store::ReadBigEndian64(it->value())));
+  }
+  if (!it->status().ok()) return it->status();
+  for (size_t i = 0; i < ids.size(); ++i)
+    wanted.emplace_back(ids[i], revisions[i]);
+  std::vector<absl::StatusOr<store::StoredArticle>> heads =
+      plan.view->StoredLatest(wanted);
+  std::vector<StreamEntry> out;
+  for (size_t i = 0; i < heads.size(); ++i) {
+    if (!heads[i].ok()) {
+      return absl::Status(heads[i].status().code(),
+                          absl::StrCat("reading ", ids[i], " for a query: ",
+                                       heads[i].status().message()));
+    }
+    const v1::Article& a = heads[i]->skeleton;
+    // The rest of the query is checked as on any candidate (Filter); only
+    // what makes an entry no candidate at all is dropped here, so that the
+    // estimate (total_size) counts scheduled articles alone.
+    if (store::ListStateOf(a) != store::ListState::kLive ||
+        store::PublishWindowOf(a, instant) !=
+            v1::Query::PUBLISH_WINDOW_SCHEDULED)
+      continue;
+    const uint64_t date_key = store::DateKey(a.date());
+    if (date_key < plan.range.lo ||
+        (plan.range.hi != 0 && date_key >= plan.range.hi))
+      continue;
+    out.push_back(
+        StreamEntry{Cursor{date_key, std::move(ids[i])}, a.revision()});
+  }
+  std::sort(out.begin(), out.end(),
+            [&](const StreamEntry& x, const StreamEntry& y) {
+              return Compare(x.cursor, y.cursor, plan.reverse) < 0;
+            });
+  // One entry per article (Store writes one); kept so if a damaged list
+  // held two.
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const StreamEntry& x, const StreamEntry& y) {
+                          return x.cursor.id == y.cursor.id &&
+                                 x.cursor.date_key == y.cursor.date_key;
+                        }),
+            out.end());
+  return out;
+}
+
 // The planner. Positive filters become the children of one leapfrog AND,
 // ordered rarest first by the per-list counters (the rarest leads and the
 // others only seek); tags ALL and text terms are children of their own,
@@ -137,6 +227,8 @@ std::unique_ptr<Stream> Build(
       spellings.push_back(Term(plan, IndexKind::kLang, l));
     filters.push_back(NewOrStream(std::move(spellings), plan.reverse));
   }
+  if (plan.scheduled.has_value())
+    filters.push_back(NewVectorStream(*plan.scheduled, plan.reverse));
   if (text == nullptr && filters.empty())
     filters.push_back(Term(plan, IndexKind::kAll, ""));
   if (published_estimate != nullptr) {
@@ -529,6 +621,15 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
   // says why); a token without one (from before `windows`) uses this page's.
   std::optional<absl::Time> window_now;
   if (query.windows_size() > 0) window_now = token_window_now.value_or(now);
+  // Scheduled articles alone are taken from the schedule list when it is
+  // short, instead of from every article a page at a time (design.md).
+  if (ScheduledOnly(query, plan) &&
+      !(plan.range.hi != 0 && plan.range.lo >= plan.range.hi)) {
+    absl::StatusOr<std::optional<std::vector<StreamEntry>>> scheduled =
+        GatherScheduled(plan, *window_now, options.max_candidates_per_page);
+    if (!scheduled.ok()) return scheduled.status();
+    plan.scheduled = *std::move(scheduled);
+  }
   const Filter filter{&query,
                       text ? &*text : nullptr,
                       now,

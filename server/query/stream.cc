@@ -117,6 +117,33 @@ class TermStream : public Stream {
   int64_t revision_ = 0;
 };
 
+class VectorStream : public Stream {
+ public:
+  VectorStream(std::vector<StreamEntry> entries, bool reverse)
+      : entries_(std::move(entries)), reverse_(reverse) {}
+
+  bool Valid() const override { return next_ < entries_.size(); }
+  const Cursor& cursor() const override { return entries_[next_].cursor; }
+  int64_t revision() const override { return entries_[next_].revision; }
+  void Next() override { ++next_; }
+  void Seek(const Cursor& target) override {
+    auto it = std::lower_bound(entries_.begin() + next_, entries_.end(), target,
+                               [&](const StreamEntry& e, const Cursor& t) {
+                                 return Compare(e.cursor, t, reverse_) < 0;
+                               });
+    next_ = static_cast<size_t>(it - entries_.begin());
+  }
+  absl::Status status() const override { return absl::OkStatus(); }
+  int64_t EstimatedSize() const override {
+    return static_cast<int64_t>(entries_.size());
+  }
+
+ private:
+  const std::vector<StreamEntry> entries_;
+  const bool reverse_;
+  size_t next_ = 0;
+};
+
 class AndStream : public Stream {
  public:
   AndStream(std::vector<std::unique_ptr<Stream>> children, bool reverse)
@@ -326,6 +353,11 @@ std::unique_ptr<Stream> NewTermStream(const store::ReadView& view,
                                       std::string prefix, DateKeyRange range,
                                       bool reverse) {
   return std::make_unique<TermStream>(view, std::move(prefix), range, reverse);
+}
+
+std::unique_ptr<Stream> NewVectorStream(std::vector<StreamEntry> entries,
+                                        bool reverse) {
+  return std::make_unique<VectorStream>(std::move(entries), reverse);
 }
 
 std::unique_ptr<Stream> NewAndStream(

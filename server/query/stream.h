@@ -67,6 +67,17 @@ class Stream {
 std::unique_ptr<Stream> NewTermStream(const store::ReadView& view,
                                       std::string prefix, DateKeyRange range,
                                       bool reverse);
+// One entry of a stream held in memory: a cursor and a revision its article
+// has (Stream::revision).
+struct StreamEntry {
+  Cursor cursor;
+  int64_t revision = 0;
+};
+// `entries` as a stream, for a candidate set gathered outside the posting
+// lists (RunQuery's scheduled articles). REQUIRES: sorted in stream order
+// (Compare), each cursor once.
+std::unique_ptr<Stream> NewVectorStream(std::vector<StreamEntry> entries,
+                                        bool reverse);
 // Entries in every child (leapfrog intersection). Children with a tag()
 // are not seeked for leader entries that carry tag fingerprints: such an
 // entry without the child's fingerprint is skipped, and one with it is

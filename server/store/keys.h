@@ -36,6 +36,9 @@ enum class IndexKind : uint8_t {
   kGroup = 'g',
   // Schedules, keyed by time instead of date, empty term: a live article's
   // future `publish_time` ('p') and `expiry_time` ('e') as of its write.
+  // Entries stay once their time passes. Queries of SCHEDULED articles
+  // alone take their candidates from 'p' (query/engine.cc): every article
+  // scheduled at an instant needs an entry at or after it.
   kPublishAt = 'p',
   kExpireAt = 'e',
 };

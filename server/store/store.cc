@@ -142,7 +142,8 @@ std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
   }
   // Schedules: times still to come when this revision was written, at which
   // readers' view of it changes (an expiry before the publish time changes
-  // nothing). FireSchedule emits their events.
+  // nothing). FireSchedule emits their events, and queries of SCHEDULED
+  // articles alone read the publish times (keys.h).
   if (state == ListState::kLive) {
     const absl::Time written = ToTime(a.update_time());
     const bool ordered = !a.has_publish_time() || !a.has_expiry_time() ||

@@ -2044,6 +2044,175 @@ TEST_F(PublishWindowTest, OneInstantForEveryPageOfAQuery) {
   EXPECT_THAT(paged(reader), ElementsAre("r1"));
 }
 
+// Scheduled articles alone come from the schedule list (Store keeps it for
+// its scheduler), not from a walk of every article under the candidate
+// budget: on a store of many live articles and a few scheduled ones every
+// page but the last is full, in the order and with the tokens of the walk,
+// which a budget below the list's length still takes and which returns the
+// same articles. Drafts with a publish time, tombstones deleted while
+// embargoed, articles rescheduled, unscheduled or published since, and
+// tags, dates and order are judged as on any candidate.
+TEST_F(PublishWindowTest, ScheduledAloneReadsTheScheduleListNotEveryArticle) {
+  for (int i = 0; i < 300; ++i) {
+    Make(absl::StrCat("live", i), 1000 + i,
+         i % 3 == 0 ? std::optional<int64_t>(-kHour) : std::nullopt,
+         i % 5 == 0 ? std::optional<int64_t>(kHour) : std::nullopt);
+  }
+  // Scheduled, dated among the live articles (`age` orders them).
+  for (int i = 0; i < 7; ++i) {
+    Make(absl::StrCat("sched", i), 1010 + 40 * i, (i + 1) * kHour,
+         i == 3 ? std::optional<int64_t>(48 * kHour) : std::nullopt);
+  }
+  Make("wip", 1020, kHour, std::nullopt, Article::DRAFT);
+  Make("shelved", 1030, kHour, std::nullopt, Article::ARCHIVED);
+  Make("embargoed", 1040, kHour, std::nullopt);
+  ASSERT_TRUE(ts_.store().Delete("embargoed", {}).ok());
+  // Written scheduled, then: rescheduled later, unscheduled, unpublished,
+  // deleted and undeleted, restored to the scheduled revision.
+  Make("moved", 1055, kHour, std::nullopt);
+  Make("cleared", 1060, kHour, std::nullopt);
+  Make("unpublished", 1070, kHour, std::nullopt);
+  Make("back", 1080, kHour, std::nullopt);
+  Make("restored", 1095, kHour, std::nullopt);
+  // Written scheduled two hours ago, live since an hour: its entry stays
+  // in the list, behind the query's instant.
+  clock_.store(kNow1 - 2 * kHour);
+  Make("came-out", 1100, -kHour, std::nullopt);
+  clock_.store(kNow1);
+  auto update = [&](const std::string& id, auto edit) {
+    absl::StatusOr<Article> a = ts_.store().Get(id, 0, false);
+    ASSERT_TRUE(a.ok()) << a.status();
+    edit(&*a);
+    ASSERT_TRUE(ts_.store().Update(id, *a, {}).ok()) << id;
+  };
+  update("moved", [](Article* a) {
+    *a->mutable_publish_time() = NanosTs(kNow1 + 30 * kHour);
+  });
+  update("cleared", [](Article* a) { a->clear_publish_time(); });
+  update("unpublished", [](Article* a) { a->set_state(Article::DRAFT); });
+  ASSERT_TRUE(ts_.store().Delete("back", {}).ok());
+  ASSERT_TRUE(ts_.store().Undelete("back", {}).ok());
+  update("restored", [](Article* a) { a->clear_publish_time(); });
+  ASSERT_TRUE(ts_.store().Restore("restored", 1, {}).ok());
+  update("sched5", [](Article* a) { a->add_tags("late"); });
+  // A draft published since; imported alone and in a batch big enough to
+  // be ingested (Store::Apply).
+  Make("published", 1120, kHour, std::nullopt, Article::DRAFT);
+  update("published", [](Article* a) { a->set_state(Article::PUBLISHED); });
+  const auto imported = [&](int age, bool scheduled) {
+    Article a;
+    a.set_title("imported");
+    a.add_tags("news");
+    *a.mutable_date() = Ts(kEpoch2020 - age);
+    if (scheduled) *a.mutable_publish_time() = NanosTs(kNow1 + kHour);
+    return a;
+  };
+  std::vector<std::pair<std::string, Article>> items = {
+      {"imported", imported(1300, true)}};
+  for (int i = 0; i < 100; ++i)
+    items.emplace_back(absl::StrCat("imp", i), imported(2000 + i, i == 7));
+  for (size_t n : {size_t{1}, items.size()}) {
+    absl::StatusOr<std::vector<store::ApplyResult>> r =
+        ts_.store().Apply(std::vector<std::pair<std::string, Article>>(
+                              items.begin(), items.begin() + n),
+                          /*dry_run=*/false);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const store::ApplyResult& x : *r) ASSERT_TRUE(x.status.ok());
+  }
+
+  // Every page of `q` at `options`, the clock moved past the publish times
+  // of sched0, sched1, back and restored after the first: the query keeps
+  // its first page's instant.
+  struct Walk {
+    std::vector<std::string> ids;
+    std::vector<size_t> sizes;
+  };
+  const auto walk = [&](const Query& q, QueryOptions options) {
+    clock_.store(kNow1);
+    Walk w;
+    do {
+      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, options);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      for (const Article& a : page->articles) w.ids.push_back(IdOf(a));
+      w.sizes.push_back(page->articles.size());
+      options.page_token = page->next_page_token;
+      clock_.store(kNow1 + 150 * 60 * kNanosPerSecond);
+    } while (!options.page_token.empty() && w.sizes.size() < 1000);
+    return w;
+  };
+  QueryOptions list;  // the list holds 13 entries still to come
+  list.page_size = 2;
+  list.max_candidates_per_page = 50;
+  QueryOptions scan = list;  // a budget below the list: the walk
+  scan.max_candidates_per_page = 5;
+
+  Query q = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
+  const Walk fast = walk(q, list);
+  EXPECT_THAT(fast.ids,
+              ElementsAre("sched0", "sched1", "moved", "back", "sched2",
+                          "restored", "published", "sched3", "sched4", "sched5",
+                          "sched6", "imported", "imp7"));
+  EXPECT_THAT(fast.sizes, ElementsAre(2, 2, 2, 2, 2, 2, 1));
+  const Walk slow = walk(q, scan);
+  EXPECT_EQ(slow.ids, fast.ids);
+  EXPECT_GT(slow.sizes.size(), 60u);  // 400 articles, 5 a page
+
+  q.set_order(Query::ORDER_OLDEST_FIRST);
+  q.add_states(Article::PUBLISHED);
+  const Walk oldest = walk(q, list);
+  EXPECT_THAT(oldest.ids,
+              ElementsAre("imp7", "imported", "sched6", "sched5", "sched4",
+                          "sched3", "published", "restored", "sched2", "back",
+                          "moved", "sched1", "sched0"));
+  EXPECT_THAT(oldest.sizes, ElementsAre(2, 2, 2, 2, 2, 2, 1));
+  EXPECT_EQ(walk(q, scan).ids, oldest.ids);
+
+  // With a tag, a date range, or text, the list is one filter among them.
+  Query tagged = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
+  tagged.add_tags("news");
+  tagged.add_tags("late");
+  tagged.set_tag_match(Query::TAG_MATCH_ALL);
+  EXPECT_THAT(walk(tagged, list).ids, ElementsAre("sched5"));
+  EXPECT_EQ(walk(tagged, scan).ids, walk(tagged, list).ids);
+  Query dated = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
+  *dated.mutable_date_from() = Ts(kEpoch2020 - 1130);
+  *dated.mutable_date_to() = Ts(kEpoch2020 - 1050);
+  dated.add_not_tags("late");
+  const Walk in_range = walk(dated, list);
+  EXPECT_THAT(in_range.ids, ElementsAre("moved", "back", "sched2", "restored",
+                                        "published", "sched3"));
+  EXPECT_EQ(walk(dated, scan).ids, in_range.ids);
+
+  // total_size counts the scheduled articles on the first page; two hours
+  // and a half on, seven of them are live.
+  list.page_token.clear();
+  clock_.store(kNow1);
+  absl::StatusOr<QueryPage> first =
+      RunQuery(ts_.store(), Windows({Query::PUBLISH_WINDOW_SCHEDULED}), list);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->total_size, 13);
+  clock_.store(kNow1 + 150 * 60 * kNanosPerSecond);
+  first =
+      RunQuery(ts_.store(), Windows({Query::PUBLISH_WINDOW_SCHEDULED}), list);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->total_size, 6);
+
+  // States beside PUBLISHED, and deleted articles, walk the lists.
+  Query drafts = Windows({Query::PUBLISH_WINDOW_SCHEDULED},
+                         {Article::PUBLISHED, Article::DRAFT});
+  const Walk with_drafts = walk(drafts, list);
+  EXPECT_EQ(with_drafts.ids.size(), 15u);  // and wip, unpublished
+  EXPECT_GT(with_drafts.sizes.size(), 6u);
+  Query deleted = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
+  deleted.set_include_deleted(true);
+  const Walk with_deleted = walk(deleted, list);
+  EXPECT_EQ(with_deleted.ids.size(), 14u);
+  EXPECT_NE(
+      std::find(with_deleted.ids.begin(), with_deleted.ids.end(), "embargoed"),
+      with_deleted.ids.end());
+}
+
 // ---- Stream operators ------------------------------------------------------
 
 // A small index: every article gets tags by id, several per date.
