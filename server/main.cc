@@ -1046,8 +1046,17 @@ int main(int argc, char** argv) {
   // repair refuses while any does; one that starts during a repair stops.
   if (absl::Status s = (*store)->engine()->MarkServing(); !s.ok())
     return store_fail(s);
+  // A store this configuration must not serve: a restart is refused the
+  // same way until an operator repairs it or changes the setting, so exit
+  // 2, as for a configuration refused (systemd's RestartPreventExitStatus).
+  const auto refuse = [&](const absl::Status& s) {
+    store_fail(s);
+    return 2;
+  };
   // Incomplete indexes would answer queries wrongly: refuse to serve.
   absl::Status repair_ok = content::store::IndexRepairPending(**store);
+  if (content::ReasonOf(repair_ok) == content::reason::kIndexRepairPending)
+    return refuse(repair_ok);
   if (!repair_ok.ok()) return store_fail(repair_ok);
   // So would text postings built with the other text_index setting. (On a
   // full volume, the records below go with the first write once there is
@@ -1055,6 +1064,11 @@ int main(int argc, char** argv) {
   bool text_index_deferred = false;
   absl::Status text_ok =
       content::store::MatchTextIndexSetting(**store, &text_index_deferred);
+  // (The mismatch is its only FAILED_PRECONDITION without an ErrorInfo; a
+  // repair holding a shared store says REPAIR_RUNNING, and ends.)
+  if (absl::IsFailedPrecondition(text_ok) &&
+      !text_ok.GetPayload(content::kErrorInfoTypeUrl).has_value())
+    return refuse(text_ok);
   if (!text_ok.ok()) return store_fail(text_ok);
   // Stores of earlier builds: text postings of articles not live where
   // those builds kept them, and text-list counters this build does not keep.

@@ -116,7 +116,8 @@ struct RepairOptions {
 absl::StatusOr<FsckReport> RepairIndexes(Store& store,
                                          const RepairOptions& options = {});
 
-// OK, or FAILED_PRECONDITION if an index repair started and did not finish.
+// OK, or FAILED_PRECONDITION (INDEX_REPAIR_PENDING) if an index repair
+// started and did not finish.
 absl::Status IndexRepairPending(Store& store);
 
 // A shared store's replica, once a second: whether the engine answers
@@ -133,7 +134,9 @@ absl::Status PingAndNoteIndexes(Store& store, absl::Duration timeout);
 // current setting, recorded here with a synced write; on a local store whose
 // volume is full, with the first write once there is room
 // (Store::WriteWithFirstCommit), and `*deferred` (if given) is set.
-// Otherwise FAILED_PRECONDITION naming both settings: `contentd --check
+// Otherwise FAILED_PRECONDITION naming both settings, with no ErrorInfo
+// (a serving store's engine says REPAIR_RUNNING with that code): `contentd
+// --check
 // --repair` with the new setting rebuilds the postings for it (and records
 // it).
 absl::Status MatchTextIndexSetting(Store& store, bool* deferred = nullptr);

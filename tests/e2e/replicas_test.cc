@@ -1313,7 +1313,7 @@ TEST(ReplicaStartTest, RefusalsToServeNameTheTableAndItsOfflineRepair) {
       StartAgainst(pg->dsn, dir.path() + "/data", table,
                    {"--config", dir.path() + "/off.yaml"});
   EXPECT_FALSE(text.timed_out);
-  EXPECT_EQ(text.exit_code, 1) << text.err;
+  EXPECT_EQ(text.exit_code, 2) << text.err;
   EXPECT_THAT(text.err, ::testing::HasSubstr("built with text_index: true"));
   EXPECT_THAT(text.err,
               ::testing::HasSubstr("Stop every replica and run " + repair +
@@ -1328,7 +1328,7 @@ TEST(ReplicaStartTest, RefusalsToServeNameTheTableAndItsOfflineRepair) {
   testing::CommandResult marker =
       StartAgainst(pg->dsn, dir.path() + "/data", table);
   EXPECT_FALSE(marker.timed_out);
-  EXPECT_EQ(marker.exit_code, 1) << marker.err;
+  EXPECT_EQ(marker.exit_code, 2) << marker.err;
   EXPECT_THAT(marker.err,
               ::testing::HasSubstr("the indexes in table " + table +
                                    " are incomplete; stop every replica and "
@@ -1943,7 +1943,7 @@ TEST(ReplicaPresenceTest, ARepairStopsOnceItsPresenceSessionEnded) {
   EXPECT_EQ(IndexRepairMarks(pg->dsn, table), "1");
   testing::CommandResult start =
       StartAgainst(pg->dsn, dir.path() + "/data", table);
-  EXPECT_EQ(start.exit_code, 1) << start.err;
+  EXPECT_EQ(start.exit_code, 2) << start.err;
   EXPECT_THAT(start.err,
               ::testing::HasSubstr("an index repair started and did not "
                                    "finish: the indexes in table " +

@@ -437,7 +437,8 @@ TEST(TextIndexSettingTest, ContentdServesAChangedSettingOnlyAfterARepair) {
   testing::CommandResult serve = testing::RunCommand(
       {"timeout", "20", testing::ContentdBinary(), "--config", off,
        "--data-dir", data, "--listen", "127.0.0.1:0"});
-  EXPECT_EQ(serve.exit_code, 1) << serve.err;
+  // Exit 2: a restart would be refused again (no systemd restart).
+  EXPECT_EQ(serve.exit_code, 2) << serve.err;
   EXPECT_THAT(serve.err, HasSubstr("FAILED_PRECONDITION"));
   EXPECT_THAT(serve.err, HasSubstr("built with text_index: true"));
   EXPECT_THAT(serve.err, HasSubstr("--check --repair"));
@@ -473,7 +474,8 @@ TEST(RepairMarkerTest, ContentdServesOnlyAfterAnInterruptedRepairCompletes) {
   testing::CommandResult serve =
       testing::RunCommand({"timeout", "20", testing::ContentdBinary(),
                            "--data-dir", data, "--listen", "127.0.0.1:0"});
-  EXPECT_EQ(serve.exit_code, 1) << serve.err;
+  // Exit 2: a restart would be refused again (no systemd restart).
+  EXPECT_EQ(serve.exit_code, 2) << serve.err;
   EXPECT_THAT(serve.err, HasSubstr("FAILED_PRECONDITION"));
   EXPECT_THAT(serve.err, HasSubstr("--check --repair"));
   testing::CommandResult check = testing::RunCommand(
