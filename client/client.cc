@@ -22,6 +22,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -124,8 +125,15 @@ constexpr std::string_view kBadRequestTypeUrl =
 // caller that has left, but
 // gRPC's server ends so a call that arrives as a stop begins, unrun
 // (docs/operations.md); a call the program cancelled is not retried.
-std::string ServiceConfig(int max_attempts) {
-  if (max_attempts < 2) return "{}";
+// With `load_balancing` (ClientOptions), gRPC's loadBalancingConfig too.
+std::string ServiceConfig(int max_attempts, const std::string& load_balancing) {
+  std::vector<std::string> parts;
+  if (!load_balancing.empty()) {
+    parts.push_back(absl::StrFormat(R"("loadBalancingConfig":[{"%s":{}}])",
+                                    load_balancing));
+  }
+  if (max_attempts < 2)
+    return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
   constexpr std::pair<const char*, const char*> kRetried[] = {
       {"ContentService", "GetArticle"},
       {"ContentService", "ListArticleRevisions"},
@@ -147,12 +155,13 @@ std::string ServiceConfig(int max_attempts) {
     names.push_back(absl::StrFormat(
         R"({"service":"content.v1.%s","method":"%s"})", service, method));
   }
-  return absl::StrFormat(
-      R"({"methodConfig":[{"name":[%s],)"
+  parts.push_back(absl::StrFormat(
+      R"("methodConfig":[{"name":[%s],)"
       R"("retryPolicy":{"maxAttempts":%d,"initialBackoff":"0.1s",)"
       R"("maxBackoff":"2s","backoffMultiplier":2,)"
-      R"("retryableStatusCodes":["UNAVAILABLE","CANCELLED"]}}]})",
-      absl::StrJoin(names, ","), max_attempts > 5 ? 5 : max_attempts);
+      R"("retryableStatusCodes":["UNAVAILABLE","CANCELLED"]}}])",
+      absl::StrJoin(names, ","), max_attempts > 5 ? 5 : max_attempts));
+  return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
 }
 
 // Sets the deadline `timeout` from now; none for an infinite one. absl::Time
@@ -1056,6 +1065,16 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
         absl::StrCat("keepalive_timeout: must be positive, got ",
                      absl::FormatDuration(options.keepalive_timeout)));
   }
+  // Checked here, naming the field, rather than left to gRPC's parse of
+  // the service config when the channel is made.
+  if (!options.load_balancing.empty() &&
+      options.load_balancing != "pick_first" &&
+      options.load_balancing != "round_robin") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("load_balancing: must be empty (gRPC's default, "
+                     "pick_first), \"pick_first\" or \"round_robin\", got \"",
+                     absl::CEscape(options.load_balancing), "\""));
+  }
   absl::StatusOr<std::string> token = internal::CleanToken(options.token);
   if (!token.ok()) return token.status();
   if (!options.request_id.empty()) {
@@ -1075,7 +1094,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     creds = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments args;
-  args.SetServiceConfigJSON(ServiceConfig(options.max_attempts));
+  args.SetServiceConfigJSON(
+      ServiceConfig(options.max_attempts, options.load_balancing));
   // Reconnect quickly after a server restart so retried calls find it.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);

@@ -69,6 +69,14 @@ struct ClientOptions {
   // bytes of printable ASCII (0x20-0x7E), else Connect fails
   // INVALID_ARGUMENT. Default: none sent.
   std::string request_id;
+  // gRPC's load-balancing policy across the addresses `target` resolves
+  // to: "" for gRPC's default, "pick_first" (every call on one connection,
+  // to the first address that answers), or "round_robin" (a connection to
+  // each address, calls spread over those that are ready), for a busy
+  // client of several replicas behind one name (`dns:///contentd-headless:
+  // 7070`, `ipv4:10.0.0.1:7070,10.0.0.2:7070`). Anything else: Connect
+  // fails INVALID_ARGUMENT. Default: "" (pick_first).
+  std::string load_balancing;
 };
 
 // Per-call settings.

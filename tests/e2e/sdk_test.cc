@@ -1246,6 +1246,61 @@ TEST(SdkConnectTest, MaxAttemptsOutsideOneToFiveIsRefusedNamingIt) {
   }
 }
 
+// A client of two servers at one target: pick_first (the default) sends
+// every read to one; round_robin spreads them over both. Each server's
+// store holds its own article "who", so a read says which one answered.
+TEST(SdkConnectTest, RoundRobinSpreadsReadsOverEveryAddress) {
+  TempDir dir;
+  std::vector<std::unique_ptr<ServerProcess>> servers;
+  for (const std::string name : {"a", "b"}) {
+    servers.push_back(ServerProcess::Start(dir.path() + "/" + name));
+    ASSERT_NE(servers.back(), nullptr);
+    ClientOptions o;
+    o.target = servers.back()->address();
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    v1::CreateArticleRequest req;
+    req.set_article_id("who");
+    *req.mutable_article() = MakeArticle(name, {}, k2025);
+    ASSERT_TRUE((*c)->CreateArticle(req).ok());
+  }
+  const std::string target =
+      absl::StrCat("ipv4:", servers[0]->address(), ",", servers[1]->address());
+  // The titles seen by up to `reads` reads through a client of both
+  // servers, which stop once both have answered.
+  const auto answered = [&](const std::string& policy, int reads) {
+    ClientOptions o;
+    o.target = target;
+    o.load_balancing = policy;
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+    EXPECT_TRUE(c.ok()) << c.status();
+    std::set<std::string> titles;
+    for (int i = 0; c.ok() && i < reads && titles.size() < 2; ++i) {
+      absl::StatusOr<v1::Article> a = (*c)->Get("who");
+      EXPECT_TRUE(a.ok()) << a.status();
+      if (a.ok()) titles.insert(a->title());
+    }
+    return titles;
+  };
+  EXPECT_EQ(answered("", 50).size(), 1u);
+  EXPECT_EQ(answered("pick_first", 50).size(), 1u);
+  // Calls go to the connections that are ready: the first reads may all
+  // go to one, until the other connection is ready too.
+  EXPECT_EQ(answered("round_robin", 1000), (std::set<std::string>{"a", "b"}));
+}
+
+TEST(SdkConnectTest, AnUnknownLoadBalancingPolicyIsRefusedNamingIt) {
+  ClientOptions o;
+  o.target = "127.0.0.1:1";
+  o.load_balancing = "least_request";
+  absl::Status s = Client::Connect(o).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("load_balancing: must be empty (gRPC's "
+                                     "default, pick_first), \"pick_first\" "
+                                     "or \"round_robin\", got "
+                                     "\"least_request\""));
+}
+
 // gRPC takes a port past 65535 modulo 2^16 (99999 dials 34463), failing
 // only at the first call, if at all: Connect refuses such a target, naming
 // `target`. A host without a port is gRPC's 443 (a TLS server behind an
