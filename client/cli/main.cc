@@ -2225,8 +2225,9 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   not_text.insert(
       app.add_option(
              "--server", g.server,
-             "contentd address: host:port (port 1-65535; no port: 443) or "
-             "unix:PATH")
+             "contentd address: host:port (port 1-65535; no port: 443), "
+             "unix:PATH, or a gRPC target such as dns:///host:port or "
+             "ipv4:ADDR:PORT,ADDR:PORT")
           ->envname("CONTENT_SERVER")
           ->capture_default_str());
   CLI::Option* token_opt =

@@ -3628,6 +3628,11 @@ TEST_F(CliTest, HelpShowsTheDefaultsTheEnvironmentSets) {
   CommandResult r = Ctl({"--help"}, {"CONTENT_SERVER=", "CONTENT_TOKEN="});
   EXPECT_THAT(r.out, HasSubstr("  --server TEXT=127.0.0.1:7070 "
                                "(Env:CONTENT_SERVER)\n"));
+  // gRPC's target forms work too (several replicas behind one name): the
+  // help says so, not only host:port and unix:PATH.
+  EXPECT_THAT(r.out, HasSubstr("unix:PATH, or a gRPC target such as\n"));
+  EXPECT_THAT(r.out, HasSubstr(" dns:///host:port or "
+                               "ipv4:ADDR:PORT,ADDR:PORT\n"));
   EXPECT_THAT(r.out, HasSubstr("  --token TEXT (Env:CONTENT_TOKEN)\n"));
 }
 
