@@ -15,6 +15,16 @@ trap cleanup EXIT
 
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/include/content/client.h"
+# The systemd unit's Documentation= files, which a prefix of /usr/local
+# installs (the README names docs/ files beside it).
+for doc in $(sed -n 's|^Documentation=||p' "$src/deploy/systemd/contentd.service"); do
+  path=${doc#file:///usr/local/}
+  if [ "$path" = "$doc" ] || [ ! -f "$work/prefix/$path" ]; then
+    echo "deploy/systemd/contentd.service: Documentation=$doc is not" \
+      "installed under the prefix" >&2
+    exit 1
+  fi
+done
 test -f "$work/prefix/include/content/v1/article.pb.h"
 # The .proto files beside the generated headers: client.h sends a reader to
 # content_service.proto for each RPC's errors, which the generated code
