@@ -2249,17 +2249,21 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   app.add_option("-o,--output", g.output, "Output format")
       ->check(CLI::IsMember(FormatNames()))
       ->capture_default_str();
+  // No CLI::ExistingFile check on the TLS files: CLI11 runs it on the
+  // variable's value too, during the parse, so a CONTENT_CA naming no file
+  // stopped --help, `completion` and `__complete` as well. The file is read
+  // once a command needs it (below), and an error names the variable.
   not_text.insert(
       app.add_option("--ca", g.ca, "PEM CA bundle; connects with TLS")
           ->envname("CONTENT_CA")
-          ->check(CLI::ExistingFile));
+          ->type_name("TEXT:FILE"));
   not_text.insert(
       app.add_option("--cert", g.cert, "PEM client certificate (mutual TLS)")
           ->envname("CONTENT_CERT")
-          ->check(CLI::ExistingFile));
+          ->type_name("TEXT:FILE"));
   not_text.insert(app.add_option("--key", g.key, "PEM key of --cert")
                       ->envname("CONTENT_KEY")
-                      ->check(CLI::ExistingFile));
+                      ->type_name("TEXT:FILE"));
 
   ShowEnvDefaults(app, token_opt);
 
@@ -2677,11 +2681,13 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                            std::pair{&g.cert, &options.tls_cert_pem},
                            std::pair{&g.key, &options.tls_key_pem}}) {
     if (path->empty()) continue;
-    const char* flag = path == &g.ca     ? "--ca"
-                       : path == &g.cert ? "--cert"
-                                         : "--key";
-    // A file that cannot be read says why (no permission, an I/O error),
-    // rather than that it "holds no PEM block".
+    // `--ca (from CONTENT_CA)` when the variable gave it.
+    const std::string flag =
+        path == &g.ca     ? FlagName("--ca", "CONTENT_CA", *path)
+        : path == &g.cert ? FlagName("--cert", "CONTENT_CERT", *path)
+                          : FlagName("--key", "CONTENT_KEY", *path);
+    // A file that cannot be read says why (none there, no permission, an
+    // I/O error), rather than that it "holds no PEM block".
     if (const int err = ReadLocalFile(*path, pem); err != 0) {
       return Usage(absl::StrCat(flag, ": cannot read ", *path, ": ",
                                 std::strerror(err)));

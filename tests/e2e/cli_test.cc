@@ -3636,6 +3636,60 @@ TEST_F(CliTest, HelpShowsTheDefaultsTheEnvironmentSets) {
   EXPECT_THAT(r.out, HasSubstr("  --token TEXT (Env:CONTENT_TOKEN)\n"));
 }
 
+// CLI11 checked that --ca, --cert and --key name a file during the parse,
+// on their variable's value too: `CONTENT_CA=/nonexistent contentctl
+// --help` failed with `--ca: File does not exist: /nonexistent`, and so did
+// `VERB --help`, `--help-all` and `completion bash`. Help and completion
+// now work whatever the environment says (the completion's `__complete`
+// call stays silent); a command that needs the file fails naming the
+// variable, as CONTENT_REQUEST_ID's malformed value is named.
+TEST_F(CliTest, TlsVariablesNamingNoFileLeaveHelpAndCompletionAlone) {
+  const std::string gone = files_.path() + "/no-such.pem";
+  for (const auto& [env, flag] :
+       {std::pair{"CONTENT_CA", "--ca"}, std::pair{"CONTENT_CERT", "--cert"},
+        std::pair{"CONTENT_KEY", "--key"}}) {
+    SCOPED_TRACE(env);
+    std::vector<std::string> vars = {absl::StrCat(env, "=", gone)};
+    for (const char* other : {"CONTENT_CA", "CONTENT_CERT", "CONTENT_KEY"}) {
+      if (other != absl::string_view(env))
+        vars.push_back(absl::StrCat(other, "="));
+    }
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--help"},
+          std::vector<std::string>{"get", "--help"},
+          std::vector<std::string>{"--help-all"},
+          std::vector<std::string>{"completion", "bash"}}) {
+      CommandResult r = Ctl(args, vars);
+      EXPECT_EQ(r.exit_code, 0) << ::testing::PrintToString(args) << r.err;
+      EXPECT_THAT(r.out, Not(IsEmpty()));
+      EXPECT_THAT(r.err, IsEmpty());
+    }
+    // The completion's call prints nothing, whatever went wrong.
+    CommandResult r = Ctl({"__complete", "tags", "x"}, vars);
+    EXPECT_THAT(r.err, IsEmpty());
+    r = Ctl({"get", "x"}, vars);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, absl::StrCat(flag, " (from ", env, "): cannot read ", gone,
+                                  ": No such file or directory\nRun "
+                                  "`contentctl get --help` for more "
+                                  "information.\n"));
+    r = Ctl({"-o", "json", "get", "x"}, vars);
+    EXPECT_EQ(r.exit_code, 2);
+    const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+    EXPECT_EQ(e.at("flag").string_value(), flag);
+    EXPECT_EQ(e.at("reason").string_value(), "INVALID_VALUE");
+  }
+  // The flag given: named alone.
+  CommandResult r = Ctl({"--ca", gone, "get", "x"}, {"CONTENT_CA="});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "--ca: cannot read " + gone +
+                       ": No such file or directory\nRun `contentctl get "
+                       "--help` for more information.\n");
+  // And --help after it is help.
+  r = Ctl({"--ca", gone, "get", "--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 // The help of a verb said nothing of the global flags (--server, --token,
 // -o, TLS), which every verb takes before or after it: it ends with them
 // now. Descriptions are wrapped to end by column 80, and `watch`'s
