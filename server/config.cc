@@ -263,7 +263,26 @@ absl::Status ApplyAuth(const YAML::Node& node, ServerConfig* c) {
   return absl::OkStatus();
 }
 
-absl::Status ApplyTls(const YAML::Node& node, ServerConfig* c) {
+// A path the config file gives: relative to `dir`, the file's folder, as
+// kubectl reads a kubeconfig's, so that the file means the same whichever
+// directory contentd is started from. "" for `dir` (the file is in the
+// working directory, or the text came from no file) leaves it as written.
+void InDir(const std::string& dir, std::string* path) {
+  if (!dir.empty() && !path->empty() &&
+      std::filesystem::path(*path).is_relative()) {
+    *path = (std::filesystem::path(dir) / *path).string();
+  }
+}
+
+absl::Status ReadPath(const YAML::Node& node, const std::string& key,
+                      const std::string& dir, std::string* out) {
+  absl::Status s = Read(node, key, out);
+  if (s.ok()) InDir(dir, out);
+  return s;
+}
+
+absl::Status ApplyTls(const YAML::Node& node, const std::string& dir,
+                      ServerConfig* c) {
   if (!node.IsMap()) return Bad("tls", "must be a mapping");
   for (const auto& kv : node) {
     std::string key;
@@ -271,11 +290,11 @@ absl::Status ApplyTls(const YAML::Node& node, ServerConfig* c) {
     if (!s.ok()) return s;
     const std::string full = "tls." + key;
     if (key == "cert_file") {
-      s = Read(kv.second, full, &c->tls.cert_file);
+      s = ReadPath(kv.second, full, dir, &c->tls.cert_file);
     } else if (key == "key_file") {
-      s = Read(kv.second, full, &c->tls.key_file);
+      s = ReadPath(kv.second, full, dir, &c->tls.key_file);
     } else if (key == "client_ca_file") {
-      s = Read(kv.second, full, &c->tls.client_ca_file);
+      s = ReadPath(kv.second, full, dir, &c->tls.client_ca_file);
     } else {
       return Bad(full, "unknown key");
     }
@@ -459,8 +478,10 @@ absl::Status CheckConfig(const ServerConfig& c, const ConfigOrigin& origin) {
 
 namespace {
 
-// Applies the YAML text over `c`, each key checked alone.
-absl::Status ApplyConfigText(const std::string& yaml, ServerConfig* c) {
+// Applies the YAML text over `c`, each key checked alone; relative paths
+// are relative to `dir` (ReadPath).
+absl::Status ApplyConfigText(const std::string& yaml, const std::string& dir,
+                             ServerConfig* c) {
   YAML::Node root;
   try {
     // An unclosed quote would read the rest of the file as one value: a
@@ -501,6 +522,7 @@ absl::Status ApplyConfigText(const std::string& yaml, ServerConfig* c) {
       s = Read(v, key, &c->listen);
     } else if (key == "data_dir") {
       s = ReadNonEmpty(v, key, &c->store.data_dir);
+      if (s.ok()) InDir(dir, &c->store.data_dir);
     } else if (key == "text_index") {
       s = Read(v, key, &c->store.text_index);
     } else if (key == "sync") {
@@ -555,7 +577,7 @@ absl::Status ApplyConfigText(const std::string& yaml, ServerConfig* c) {
     } else if (key == "auth") {
       s = ApplyAuth(v, c);
     } else if (key == "tls") {
-      s = ApplyTls(v, c);
+      s = ApplyTls(v, dir, c);
     } else if (key == "retention") {
       s = ApplyRetention(v, c);
     } else if (key == "storage") {
@@ -608,7 +630,7 @@ absl::Status ApplyConfigText(const std::string& yaml, ServerConfig* c) {
 }  // namespace
 
 absl::Status LoadConfigText(const std::string& yaml, ServerConfig* c) {
-  absl::Status s = ApplyConfigText(yaml, c);
+  absl::Status s = ApplyConfigText(yaml, "", c);
   if (!s.ok()) return s;
   return CheckConfig(*c);
 }
@@ -633,7 +655,8 @@ absl::Status ReadConfigFile(const std::string& path, ServerConfig* c) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  absl::Status s = ApplyConfigText(ss.str(), c);
+  absl::Status s = ApplyConfigText(
+      ss.str(), std::filesystem::path(path).parent_path().string(), c);
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
   }

@@ -99,6 +99,7 @@ struct ConfigOrigin {
 // INVALID_ARGUMENT naming the file and the key (`FILE: config KEY: ...`) on
 // an unknown key, a wrong type, an empty (null) value or an out-of-range
 // value; INVALID_ARGUMENT too for a file of more than one YAML document.
+// Relative paths in it (data_dir, tls.*) are relative to the file's folder.
 absl::Status ReadConfigFile(const std::string& path, ServerConfig* config);
 // ReadConfigFile, then CheckConfig: a file that must hold every setting.
 absl::Status LoadConfigFile(const std::string& path, ServerConfig* config);

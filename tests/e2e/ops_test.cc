@@ -701,6 +701,28 @@ TEST_F(TlsTest, ServerTlsThenMutualTls) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// A config file's relative tls.* paths are relative to its folder, as a
+// kubeconfig's are: contentd started from another working directory read
+// `cert.pem` there and stopped, `cannot read server.pem: No such file or
+// directory`.
+TEST_F(TlsTest, RelativeTlsPathsAreRelativeToTheConfigFile) {
+  // Not where the files are: the test's working directory.
+  ASSERT_NE(std::filesystem::current_path().string(), dir_.path());
+  ASSERT_FALSE(std::filesystem::exists("server.pem"));
+  WriteFile(Path("tls.yaml"),
+            "tls:\n  cert_file: server.pem\n  key_file: ./server.key\n  "
+            "client_ca_file: ca.pem\n");
+  auto server =
+      ServerProcess::Start(Path("data-rel"), {"--config", Path("tls.yaml")});
+  ASSERT_NE(server, nullptr);
+  auto r = testing::Ctl(
+      *server, {"--ca", Path("ca.pem"), "--cert", Path("client.pem"), "--key",
+                Path("client.key"), "get", "none"});
+  // Over mutual TLS, the server's own answer.
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND")) << r.err;
+}
+
 TEST(BackupTest, BackupUnderWriteLoadHoldsEveryWriteAcknowledgedBefore) {
   if (testing::TestEngineIsPostgres()) {
     GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";

@@ -474,6 +474,43 @@ TEST(ConfigTest, ConfigPathThatIsADirectoryIsRefused) {
   EXPECT_THAT(s.message(), HasSubstr("is a directory"));
 }
 
+// The file's relative paths are relative to its folder, as a kubeconfig's
+// are to kubectl: they were taken from the working directory, so the same
+// file named other files depending on where contentd was started. An
+// absolute path, and text read from no file, stay as written.
+TEST(ConfigTest, RelativePathsAreRelativeToTheConfigFile) {
+  const char* tmp = getenv("TMPDIR");
+  std::string dir = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
+                                 "/config_test_rel.XXXXXX");
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const std::string path = dir + "/contentd.yaml";
+  {
+    std::ofstream out(path);
+    out << "data_dir: data\ntls:\n  cert_file: tls/cert.pem\n  key_file: "
+           "../key.pem\n  client_ca_file: /etc/contentd/ca.pem\n";
+  }
+  ServerConfig c;
+  absl::Status s = ReadConfigFile(path, &c);
+  std::remove(path.c_str());
+  rmdir(dir.c_str());
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(c.store.data_dir, dir + "/data");
+  EXPECT_EQ(c.tls.cert_file, dir + "/tls/cert.pem");
+  EXPECT_EQ(c.tls.key_file, dir + "/../key.pem");
+  EXPECT_EQ(c.tls.client_ca_file, "/etc/contentd/ca.pem");
+
+  ServerConfig text;
+  ASSERT_TRUE(LoadConfigText("data_dir: data\ntls: {cert_file: c.pem, "
+                             "key_file: k.pem}\n",
+                             &text)
+                  .ok());
+  EXPECT_EQ(text.store.data_dir, "data");
+  EXPECT_EQ(text.tls.cert_file, "c.pem");
+  // A key the file leaves out keeps its default, relative to the working
+  // directory as the flags are.
+  EXPECT_EQ(ServerConfig().store.data_dir, "./data");
+}
+
 TEST(ConfigTest, ClientCaWithoutCertificateIsRefused) {
   // It would serve plaintext and check no client certificate.
   absl::Status s = Load("tls: {client_ca_file: /etc/ca.pem}\n");
