@@ -1309,12 +1309,15 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
     return 1;
   }
   // A condition holds for one article, checked by the server at the write.
+  // A flag that needs a single input is said as --id's rule is: it does not
+  // go with the -f given (EXCLUDED_FLAGS).
   const char* condition = options.expected_revision != 0 ? "--expected-revision"
                           : !options.etag.empty()        ? "--etag"
                                                          : nullptr;
   if (condition != nullptr && files->size() != 1) {
     return Usage(absl::StrCat(condition, ": applies only to a single file (",
-                              files->size(), " given)"));
+                              files->size(), " given)"),
+                 kExcludedFlags);
   }
   if (condition != nullptr && options.dry_run) {
     return Usage(absl::StrCat(condition, ": cannot be combined with --dry-run"),

@@ -325,6 +325,38 @@ TEST_F(CliTest, ExpectedRevisionMismatchFailsWithFailedPrecondition) {
                          "(2 given)\n"));
 }
 
+// apply's flags that need a single input gave different reasons under -o
+// json: --id EXCLUDED_FLAGS, --expected-revision and --etag INVALID_VALUE
+// for the same kind of rule (the flag does not go with the -f given). All
+// are EXCLUDED_FLAGS now.
+TEST_F(CliTest, ApplySingleInputFlagsAreExcludedFlags) {
+  const std::string dir = files_.path() + "/single";
+  Write("single/a.md", Doc("a", "", ""));
+  Write("single/b.md", Doc("b", "", ""));
+  for (const auto& [args, flag, message] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"apply", "-f", dir, "--expected-revision", "1"},
+            "--expected-revision",
+            "--expected-revision: applies only to a single file (2 given)"},
+           {{"apply", "-f", dir, "--etag", "x"},
+            "--etag",
+            "--etag: applies only to a single file (2 given)"},
+           {{"apply", "-f", dir + "/a.md", "--id", "z"},
+            "--id",
+            "--id: applies only to a single -f - (a file takes its id from "
+            "its front matter or its name)"}}) {
+    std::vector<std::string> json = args;
+    json.insert(json.end(), {"-o", "json"});
+    SCOPED_TRACE(::testing::PrintToString(json));
+    CommandResult r = Ctl(json);
+    EXPECT_EQ(r.exit_code, 2);
+    const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+    EXPECT_EQ(e.at("reason").string_value(), "EXCLUDED_FLAGS");
+    EXPECT_EQ(e.at("flag").string_value(), flag);
+    EXPECT_EQ(e.at("message").string_value(), message);
+  }
+}
+
 // delete, undelete and restore passed a failed --expected-revision or
 // --etag on as the server said it (`Error: FAILED_PRECONDITION:
 // expected_revision 1 does not match ...`), naming no flag, while apply led
