@@ -5,6 +5,7 @@
 #include <deque>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -193,6 +194,29 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
         return false;
       }
     }
+    if (!req_.start_now() && req_.after_sequence() == 0) {
+      // From the oldest kept event: retention may have trimmed since
+      // FirstSequence, and the oldest is then the first event the log
+      // holds now, which the client asked for as much as the one before
+      // (nothing it asked for is lost). Read once before saying where the
+      // stream starts, and start there: the first read found a hole and
+      // refused the watch naming an after_sequence the client never sent.
+      // A log trimmed empty (every event up to `last` gone) starts after
+      // `last`, taken before the read. From the store, not the hub's tail,
+      // which learns of a commit after last_sequence() does: an empty tail
+      // then would skip the events up to `last`.
+      const int64_t last = store->last_sequence();
+      absl::StatusOr<std::vector<v1::ChangeEvent>> events =
+          store->ReadChanges(next_ - 1, hub_->options_.batch);
+      if (!events.ok()) {
+        FinishLocked(
+            ToGrpcStatus(absl::UnavailableError(events.status().message())));
+        return false;
+      }
+      next_ = std::max(next_,
+                       events->empty() ? last + 1 : events->front().sequence());
+      first_batch_ = *std::move(events);
+    }
     last_sent_ = next_ - 1;
     // Where the stream starts, before any event: a client that asked for
     // start_now and loses the stream before its first event resumes from
@@ -335,6 +359,16 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     StartWrite(&buffer_.front());
   }
 
+  // The next batch of events after next_ - 1: from the hub's tail of the
+  // log where it holds them, else from the store.
+  absl::StatusOr<std::vector<v1::ChangeEvent>> ReadLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::optional<std::vector<v1::ChangeEvent>> tail =
+        hub_->tail_.After(next_ - 1, hub_->options_.batch);
+    if (tail.has_value()) return *std::move(tail);
+    return hub_->store_->ReadChanges(next_ - 1, hub_->options_.batch);
+  }
+
   void Refill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     store::Store* store = hub_->store_;
     const bool full = req_.view() != v1::WatchArticlesRequest::VIEW_NAME_ONLY;
@@ -342,12 +376,13 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     const bool live_only = req_.filter().visibility() != v1::VISIBILITY_ALL;
     while (buffer_.empty()) {
       if (ctx_->IsCancelled()) return;  // a long backlog read stops early
-      std::optional<std::vector<v1::ChangeEvent>> tail =
-          hub_->tail_.After(next_ - 1, hub_->options_.batch);
-      absl::StatusOr<std::vector<v1::ChangeEvent>> events =
-          tail.has_value()
-              ? std::move(*tail)
-              : store->ReadChanges(next_ - 1, hub_->options_.batch);
+      absl::StatusOr<std::vector<v1::ChangeEvent>> events;
+      if (first_batch_.has_value()) {  // Start's read
+        events = *std::move(first_batch_);
+        first_batch_.reset();
+      } else {
+        events = ReadLocked();
+      }
       if (!events.ok()) {
         FinishLocked(
             ToGrpcStatus(absl::UnavailableError(events.status().message())));
@@ -359,9 +394,10 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       if (events->front().sequence() != next_) {
         // Retention trimmed the log under a slow watcher; or, at the
         // stream's first read, in the instant since Start checked the
-        // log's start: then the watch is refused at its start, at once, as
-        // that check refuses it, which is no cut-off (neither counted nor
-        // logged).
+        // log's start (an after_sequence the client gave: a watch from the
+        // oldest kept event starts where Start's read found it): then the
+        // watch is refused at its start, at once, as that check refuses
+        // it, which is no cut-off (neither counted nor logged).
         OutOfRangeLocked(events->front().sequence());
         if (first_read) return;
         hub_->trimmed_.fetch_add(1);
@@ -458,6 +494,9 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   // Refill has read the change log (or the hub's tail of it) once. The
   // first read is Start's: a trim it finds refuses the watch at its start.
   bool read_ ABSL_GUARDED_BY(mu_) = false;
+  // The events Start read for a watch from the oldest kept event, for
+  // Refill to take first.
+  std::optional<std::vector<v1::ChangeEvent>> first_batch_ ABSL_GUARDED_BY(mu_);
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);
 };
 

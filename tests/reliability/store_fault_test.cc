@@ -1446,6 +1446,48 @@ TEST_F(ReliabilityStoreTest, AWatchRefusedAtItsStartIsNoCutOff) {
   EXPECT_EQ(served->service->watchers_stalled(), 0);
 }
 
+// A watch from the oldest kept event (after_sequence 0) whose oldest events
+// are trimmed in the instant between its start's check of the log and its
+// first read starts from the new oldest: the client asked for whatever is
+// kept. It was refused, `after_sequence 2 is older than the retained change
+// log, which starts at sequence 5`, naming a number the client never sent.
+// The start metadata says where the stream really starts.
+TEST_F(ReliabilityStoreTest, AWatchFromTheOldestStartsAtTheOldestAfterATrim) {
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = absl::StrCat("o", i);
+    ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"})).ok());
+  }
+  ASSERT_TRUE(store_->TrimChanges(3, absl::ZeroDuration()).ok());
+  ASSERT_EQ(*store_->FirstSequence(), 3);
+  std::unique_ptr<Served> served = Serve();
+  ASSERT_NE(served, nullptr);
+  // Trimmed to sequence 5 once the start's check has read sequence 3.
+  std::atomic<bool> trimmed{false};
+  fault_->AfterChangeLogStart([&] {
+    EXPECT_TRUE(store_->TrimChanges(1, absl::ZeroDuration()).ok());
+    trimmed = true;
+  });
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::WatchArticlesRequest req;
+  req.set_after_sequence(0);
+  auto stream = served->stub->WatchArticles(&ctx, req);
+  v1::WatchArticlesResponse r;
+  const bool read = stream->Read(&r);
+  const int64_t first = r.event().sequence();
+  if (read) ctx.TryCancel();  // else the status says why
+  while (stream->Read(&r)) {
+  }
+  const grpc::Status s = stream->Finish();
+  ASSERT_TRUE(read) << s.error_code() << ": " << s.error_message();
+  ASSERT_TRUE(trimmed.load());
+  EXPECT_EQ(first, 5);
+  const auto after = ctx.GetServerInitialMetadata().find("content-watch-after");
+  ASSERT_NE(after, ctx.GetServerInitialMetadata().end());
+  EXPECT_EQ(std::string(after->second.data(), after->second.size()), "4");
+  EXPECT_EQ(served->service->watchers_trimmed(), 0);
+}
+
 // Writers race while a third of the commits fail: every acknowledged write
 // is the head afterwards (each writer owns its articles), no failed write
 // left a trace, and sequences stay dense.
