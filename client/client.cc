@@ -220,7 +220,8 @@ absl::StatusOr<std::string> DialTarget(absl::string_view target) {
   const auto bad = [&] {
     return absl::InvalidArgumentError(absl::StrCat(
         "target: must be host:port (an IPv6 host in brackets; no port is "
-        "443) or unix:PATH, got \"",
+        "443), unix:PATH, or a gRPC target such as dns:///host:port or "
+        "ipv4:ADDR:PORT,ADDR:PORT, got \"",
         target, "\""));
   };
   for (const char* scheme : {"unix:", "unix-abstract:", "ipv4:", "ipv6:",

@@ -2190,6 +2190,7 @@ TEST_F(CliTest, InvalidServerAddressIsUsageError) {
                                   "--timeout", "5s", "get", "x"});
     EXPECT_EQ(r.exit_code, 2) << server << "\n" << r.err;
     EXPECT_THAT(r.err, StartsWith("--server: must be host:port")) << server;
+    EXPECT_THAT(r.err, HasSubstr("dns:///host:port")) << server;
   }
   CommandResult r =
       RunCommand({ContentctlBinary(), "--timeout", "5s", "get", "x"}, "",

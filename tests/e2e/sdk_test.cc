@@ -1329,6 +1329,10 @@ TEST(SdkConnectTest, TargetIsCheckedAndNamed) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(s.message()),
                 ::testing::StartsWith("target: must be host:port"));
+    // It names the other forms it takes, as contentctl's --help does.
+    EXPECT_THAT(std::string(s.message()),
+                HasSubstr("unix:PATH, or a gRPC target such as "
+                          "dns:///host:port or ipv4:ADDR:PORT,ADDR:PORT"));
   }
   for (const char* target :
        {"127.0.0.1:1", "localhost:65535", "my-host_1.example:7070",
