@@ -109,6 +109,17 @@ class StartLine {
   int waiting_;
 };
 
+// The `port=` entry of a key/value DSN; 0 if it has none or it is not a
+// number.
+int DsnPort(const std::string& dsn) {
+  int port = 0;
+  for (absl::string_view part : absl::StrSplit(dsn, ' ')) {
+    if (absl::ConsumePrefix(&part, "port=") && !absl::SimpleAtoi(part, &port))
+      return 0;
+  }
+  return port;
+}
+
 // A TCP relay on 127.0.0.1 to PostgreSQL's port: the replicas' way to the
 // database, which a test cuts (every connection through it closes, and new
 // ones are closed as soon as accepted, as when the server restarts) and
@@ -1345,12 +1356,7 @@ TEST(ReplicaStartTest, RefusalsToServeNameTheTableAndItsOfflineRepair) {
 TEST(ReplicaOutageTest, ErrorsWhileServingNameTheFileThatGaveTheDsn) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
-  int pg_port = 0;
-  for (absl::string_view part : absl::StrSplit(pg->dsn, ' ')) {
-    if (absl::ConsumePrefix(&part, "port=")) {
-      ASSERT_TRUE(absl::SimpleAtoi(part, &pg_port)) << pg->dsn;
-    }
-  }
+  const int pg_port = DsnPort(pg->dsn);
   ASSERT_GT(pg_port, 0) << pg->dsn;
   DatabaseLink link(pg_port);
   ASSERT_GT(link.port(), 0);
@@ -1395,12 +1401,7 @@ TEST(ReplicaOutageTest, ErrorsWhileServingNameTheFileThatGaveTheDsn) {
 TEST(ReplicaOutageTest, ReplicasRecoverWhenTheDatabaseComesBack) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
-  int pg_port = 0;
-  for (absl::string_view part : absl::StrSplit(pg->dsn, ' ')) {
-    if (absl::ConsumePrefix(&part, "port=")) {
-      ASSERT_TRUE(absl::SimpleAtoi(part, &pg_port)) << pg->dsn;
-    }
-  }
+  const int pg_port = DsnPort(pg->dsn);
   ASSERT_GT(pg_port, 0) << pg->dsn;
   DatabaseLink link(pg_port);
   ASSERT_GT(link.port(), 0);
