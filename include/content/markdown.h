@@ -26,12 +26,13 @@ struct MarkdownOptions {
 // Parses a document of the form `---\n<YAML>\n---\n<body>` into an Article.
 // A document without front matter is all body. Lines may end in \n or \r\n
 // (a Windows editor's); the body's \r\n are read as \n, so a file and its
-// CRLF twin are one article (a lone \r is kept). Typed keys (title, date,
-// summary, categories, lang, translations, tags, menu, thumbnail, lead,
-// comments, authorbox, pager, toc, mathjax, sidebar, widgets) fill the typed
-// fields; `id` sets `name` to `articles/{id}`; the editorial keys fill theirs:
-// `state` (draft, published or archived, any case) or Hugo's `draft`
-// (true: DRAFT, false: PUBLISHED) sets `state`, `publishDate` sets
+// CRLF twin are one article (every \r ending a line goes, \r\r\n too; a \r
+// elsewhere is kept). Typed keys (title, date, summary, categories, lang,
+// translations, tags, menu, thumbnail, lead, comments, authorbox, pager, toc,
+// mathjax, sidebar, widgets) fill the typed fields; `id` sets `name` to
+// `articles/{id}`; the editorial keys fill theirs: `state` (draft,
+// published or archived, any case) or Hugo's `draft` (true: DRAFT, false:
+// PUBLISHED) sets `state`, `publishDate` sets
 // `publish_time`, `expiryDate` sets `expiry_time`, `translationKey` sets
 // `translation_key`. Any other key goes to `params`, and so does a value
 // for `menu`, `thumbnail`, `lead` or `sidebar` that is not a string (Hugo's

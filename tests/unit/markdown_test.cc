@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -2008,10 +2009,15 @@ TEST(DocumentTest, CrlfDelimiters) {
   EXPECT_EQ(a.title(), "x");
   EXPECT_THAT(a.tags(), ElementsAre("a"));
   // The body's line ends are read as \n: a file saved by a Windows editor
-  // is the article its LF twin is. A lone \r is not a line end.
+  // is the article its LF twin is. A \r inside a line is kept; every one
+  // that ends a line goes (\r\r\n: a file converted twice), so what is
+  // read has no \r\n left to read another way (markdown_fuzz's round trip
+  // found "\r\r\n" read as "\r\n", then as "\n").
   EXPECT_EQ(a.body(), "\nbody\n");
-  EXPECT_EQ(MustParse("---\r\ntitle: x\r\n---\r\na\r\nb\rc\r\r\n").body(),
-            "a\nb\rc\r\n");
+  const Article twice = MustParse("---\r\ntitle: x\r\n---\r\na\r\nb\rc\r\r\n");
+  EXPECT_EQ(twice.body(), "a\nb\rc\n");
+  EXPECT_EQ(MustParse(FormatMarkdown(twice)).body(), twice.body());
+  EXPECT_EQ(MustParse("x\r\r\r\ny\r").body(), "x\ny\r");
   EXPECT_EQ(MustParse("no front matter\r\n").body(), "no front matter\n");
 }
 
@@ -2431,12 +2437,15 @@ class ArticleGenerator {
         a.mutable_style()->add_scalar_keys(key);
       }
     }
-    // As the reader gives bodies: its \r\n read as \n (DocumentTest.
+    // As the reader gives bodies: no \r before a \n (DocumentTest.
     // CrlfDelimiters), so a body with one would not come back the same.
-    a.set_body(absl::StrReplaceAll(
-        maybe(50) ? absl::StrCat("\n", String(), "\n---\n", String())
-                  : String(),
-        {{"\r\n", "\n"}}));
+    std::string body = maybe(50)
+                           ? absl::StrCat("\n", String(), "\n---\n", String())
+                           : String();
+    while (absl::StrContains(body, "\r\n")) {
+      absl::StrReplaceAll({{"\r\n", "\n"}}, &body);
+    }
+    a.set_body(body);
     return a;
   }
 
