@@ -12,6 +12,9 @@
 namespace content::cli {
 namespace {
 
+// The verb whose words are the other verbs (main.cc's RunHelp).
+constexpr char kHelpVerb[] = "help";
+
 // A flag as completion sees it: its spellings and what follows it.
 struct Flag {
   std::vector<std::string> names;  // `-o`, `--output`
@@ -317,9 +320,34 @@ complete -F _contentctl contentctl
 
 }  // namespace
 
+// `help` takes the verbs as words, and after a verb its commands (`help
+// admin backup`): completed as the verbs are, with the global flags.
+void AddHelpWords(std::vector<Command>* commands) {
+  const Command& root = commands->front();
+  const auto help =
+      std::find_if(commands->begin(), commands->end(),
+                   [](const Command& c) { return c.path == kHelpVerb; });
+  if (help == commands->end()) return;
+  std::vector<Command> words;
+  Command under_help = *help;
+  for (const std::string& verb : root.commands) {
+    if (verb != kHelpVerb) under_help.commands.push_back(verb);
+  }
+  for (const Command& c : *commands) {
+    if (c.path.empty() || c.path == kHelpVerb || c.commands.empty()) continue;
+    Command word = *help;
+    word.path = absl::StrCat(kHelpVerb, " ", c.path);
+    word.commands = c.commands;
+    words.push_back(std::move(word));
+  }
+  *help = std::move(under_help);
+  commands->insert(commands->end(), words.begin(), words.end());
+}
+
 std::string CompletionScript(const CLI::App& app, const std::string& shell) {
   std::vector<Command> commands;
   Walk(app, "", &commands);
+  AddHelpWords(&commands);
   const std::string bash = BashScript(commands);
   if (shell == "bash") return bash;
   if (shell == "zsh") {

@@ -2,6 +2,7 @@
 //
 //   contentctl [--server ADDR] [--token T] [--timeout 10s] [--request-id ID]
 //              [-o table|json|yaml|markdown] VERB ...
+//   contentctl help [VERB [COMMAND]]      (VERB [COMMAND] --help)
 //
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
 // stderr; `Error: writing to stdout: REASON` for output that could not be
@@ -1544,37 +1545,90 @@ std::string NotUtf8Argument(const CLI::App& app,
   return "";
 }
 
+// The commands of `group` one may name: not the hidden `__complete`.
+std::vector<const CLI::App*> NamedCommands(const CLI::App& group) {
+  return group.get_subcommands(
+      [](const CLI::App* a) { return !a->get_group().empty(); });
+}
+
+// What to say of `word`, given where `group` takes a command: `unknown
+// verb "frob"; verbs: apply, ...`, `unknown admin command "frob" (did you
+// mean ...); admin commands: backup, ...`. `path` is the group's as typed
+// after contentctl, "" or "admin".
+std::string UnknownCommand(const CLI::App& group, const std::string& path,
+                           const std::string& word) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : NamedCommands(group)) {
+    names.push_back(sub->get_name());
+  }
+  const std::string kind =
+      path.empty() ? "verb" : absl::StrCat(path, " command");
+  return absl::StrCat("unknown ", kind, " \"", word, "\"",
+                      internal::DidYouMean(internal::NearestNames(word, names)),
+                      "; ", kind, "s: ", absl::StrJoin(names, ", "));
+}
+
 // When the innermost command given (`contentctl`, `contentctl admin`)
 // takes a command and none was given: what to say, `unknown admin command
 // "frob"` (`*unknown` set) or `admin: needs a command`, and the ones there
 // are; "" otherwise (a RequiredError for a missing flag or argument).
 std::string MissingCommand(const CLI::App& app, bool* unknown) {
   const CLI::App* group = &app;
-  std::string path;  // "admin " for `contentctl admin`
+  std::string path;  // "admin" for `contentctl admin`
   while (!group->get_subcommands().empty()) {
     group = group->get_subcommands().front();
-    absl::StrAppend(&path, group->get_name(), " ");
+    absl::StrAppend(&path, path.empty() ? "" : " ", group->get_name());
   }
   if (group->get_require_subcommand_min() == 0) return "";
-  std::vector<std::string> names;
-  for (const CLI::App* sub : group->get_subcommands(
-           [](const CLI::App* a) { return !a->get_group().empty(); })) {
-    names.push_back(sub->get_name());
-  }
   // Subcommands fall through to the top: what they did not take is there.
   const std::vector<std::string> rest = app.remaining(/*recurse=*/true);
-  const std::string kind =
-      path.empty() ? "verb" : absl::StrCat(path, "command");
   *unknown = !rest.empty() && !absl::StartsWith(rest.front(), "-");
-  std::string text =
-      !*unknown ? absl::StrCat(path.empty() ? "contentctl"
-                                            : path.substr(0, path.size() - 1),
-                               ": needs a ", path.empty() ? "verb" : "command")
-                : absl::StrCat("unknown ", kind, " \"", rest.front(), "\"",
-                               internal::DidYouMean(internal::NearestNames(
-                                   rest.front(), names)));
-  absl::StrAppend(&text, "; ", kind, "s: ", absl::StrJoin(names, ", "));
-  return text;
+  if (*unknown) return UnknownCommand(*group, path, rest.front());
+  std::vector<std::string> names;
+  for (const CLI::App* sub : NamedCommands(*group)) {
+    names.push_back(sub->get_name());
+  }
+  const std::string kind =
+      path.empty() ? "verb" : absl::StrCat(path, " command");
+  return absl::StrCat(path.empty() ? "contentctl" : path, ": needs a ",
+                      path.empty() ? "verb" : "command", "; ", kind,
+                      "s: ", absl::StrJoin(names, ", "));
+}
+
+// `contentctl help [VERB [COMMAND]]`, as kubectl and etcdctl spell
+// `VERB [COMMAND] --help`: prints that help, word for word, and returns 0.
+// Words after a command that takes none are left alone, as kubectl leaves
+// them (`help get ID`, the command line one was about to type). A word
+// that names no command is a usage error naming it and listing the ones
+// there are, its hint the help of the command above it (`*command`).
+int RunHelp(const CLI::App& app, const std::vector<std::string>& words,
+            std::string* command) {
+  const CLI::App* target = &app;
+  std::string parent;  // the command line above target: "contentctl admin"
+  std::string path;    // target's after contentctl: "admin"
+  for (const std::string& word : words) {
+    const std::vector<const CLI::App*> subs = NamedCommands(*target);
+    if (subs.empty()) break;
+    const auto named = std::find_if(
+        subs.begin(), subs.end(),
+        [&](const CLI::App* sub) { return sub->get_name() == word; });
+    if (named == subs.end()) {
+      *command =
+          path.empty() ? "contentctl" : absl::StrCat("contentctl ", path);
+      return Usage(UnknownCommand(*target, path, word), "", kUnknownCommand);
+    }
+    parent = path.empty() ? "contentctl" : absl::StrCat("contentctl ", path);
+    target = *named;
+    absl::StrAppend(&path, path.empty() ? "" : " ", word);
+  }
+  // As `--help` prints it: CLI::App::exit prints the root's help(), which
+  // hands it to the command given; the root's own has the help verb given,
+  // so its formatter is asked directly.
+  std::cout << (target == &app
+                    ? app.get_formatter()->make_help(&app, app.get_name(),
+                                                     CLI::AppFormatMode::Normal)
+                    : target->help(parent));
+  return kExitOk;
 }
 
 using internal::FlagWithoutValue;
@@ -2548,6 +2602,15 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       ->required()
       ->check(CLI::IsMember({"bash", "zsh"}));
 
+  // kubectl's and etcdctl's `help VERB`: RunHelp. The words go to a
+  // positional, so that none of them is parsed as a verb.
+  std::vector<std::string> help_words;
+  CLI::App* help_cmd = app.add_subcommand(
+      "help",
+      "Help for a verb: `help VERB [COMMAND]` is `VERB [COMMAND] --help`");
+  help_cmd->add_option("COMMAND", help_words,
+                       "A verb, and an admin command after admin");
+
   // What the completion script asks of the server: `__complete tags
   // PREFIX` prints the tags starting with PREFIX, `__complete categories
   // PREFIX` the categories. In no group, so hidden: no verb to list,
@@ -2620,6 +2683,9 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   *command = CommandPath(app);
   const Format format = *ParseFormat(g.output);  // checked by IsMember
   g_format = *format_out = format;
+  // Before the checks that need a verb to run: as `VERB --help`, `help
+  // VERB` prints its help whatever else the command line says.
+  if (help_cmd->parsed()) return RunHelp(app, help_words, command);
   if (std::string flag, bad = FlagWithoutValue(app, argc, argv, &flag);
       !bad.empty()) {
     // `--tag --output=json` took -o as the tag: the error comes in the

@@ -106,7 +106,7 @@ TEST_F(CliCompletionTest, VerbsAndTheirCommands) {
               ElementsAre("apply", "edit", "get", "query", "tags", "categories",
                           "history", "delete", "undelete", "diff", "restore",
                           "translations", "export", "watch", "admin", "version",
-                          "completion"));
+                          "completion", "help"));
   EXPECT_THAT(Complete({"contentctl", "ap"}), ElementsAre("apply"));
   EXPECT_THAT(Complete({"contentctl", "admin", ""}),
               ElementsAre("backup", "compact", "fsck", "stats", "operations"));
@@ -117,6 +117,23 @@ TEST_F(CliCompletionTest, VerbsAndTheirCommands) {
               ElementsAre("query"));
   // After a verb that takes an id, nothing: ids are not listed.
   EXPECT_THAT(Complete({"contentctl", "get", ""}), IsEmpty());
+}
+
+// `help` takes a verb, and after `admin` one of its commands, as kubectl's
+// completion offers them.
+TEST_F(CliCompletionTest, HelpTakesTheVerbsAndTheirCommands) {
+  EXPECT_THAT(Complete({"contentctl", "he"}), ElementsAre("help"));
+  EXPECT_THAT(Complete({"contentctl", "help", ""}),
+              ElementsAre("apply", "edit", "get", "query", "tags", "categories",
+                          "history", "delete", "undelete", "diff", "restore",
+                          "translations", "export", "watch", "admin", "version",
+                          "completion"));
+  EXPECT_THAT(Complete({"contentctl", "help", "qu"}), ElementsAre("query"));
+  EXPECT_THAT(Complete({"contentctl", "-o", "json", "help", "admin", "b"}),
+              ElementsAre("backup"));
+  EXPECT_THAT(Complete({"contentctl", "help", "get", ""}), IsEmpty());
+  EXPECT_THAT(Complete({"contentctl", "help", "--he"}),
+              IsSupersetOf({"--help", "--help-all"}));
 }
 
 TEST_F(CliCompletionTest, FlagsOfTheVerbWithTheGlobalOnes) {

@@ -2462,7 +2462,7 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
                                 "edit, get, query, tags, categories, history, "
                                 "delete, undelete, diff, restore, "
                                 "translations, export, watch, admin, "
-                                "version, completion\n"));
+                                "version, completion, help\n"));
   r = Ctl({});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("contentctl: needs a verb; verbs: apply, "));
@@ -2471,6 +2471,76 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("missing DESTINATION: admin backup takes "));
   EXPECT_THAT(r.out, IsEmpty());
+}
+
+// kubectl and etcdctl take `help VERB`; contentctl took `help` for no verb
+// at all, and `help get` for nothing either (`unknown verb "help"`). It
+// is a verb: `help [VERB [COMMAND]]` prints what `[VERB [COMMAND]] --help`
+// prints, and a word that names no command is an unknown command, named,
+// with the ones there are.
+TEST_F(CliTest, HelpVerbPrintsTheHelpOfTheVerbNamed) {
+  for (const std::vector<std::string>& words :
+       std::vector<std::vector<std::string>>{{},
+                                             {"get"},
+                                             {"query"},
+                                             {"admin"},
+                                             {"admin", "backup"},
+                                             {"completion"},
+                                             {"help"}}) {
+    SCOPED_TRACE(::testing::PrintToString(words));
+    std::vector<std::string> help = {"help"};
+    help.insert(help.end(), words.begin(), words.end());
+    std::vector<std::string> flag = words;
+    flag.push_back("--help");
+    const CommandResult want = Ctl(flag);
+    ASSERT_EQ(want.exit_code, 0) << want.err;
+    CommandResult r = Ctl(help);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err, IsEmpty());
+    EXPECT_EQ(r.out, want.out);
+    // The global flags go anywhere, as with --help.
+    help.insert(help.begin(), {"-o", "json"});
+    r = Ctl(help);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, want.out);
+  }
+  // `help get` is get's help, not contentctl's.
+  EXPECT_THAT(CtlOk({"help", "get"}), HasSubstr("--show-deleted"));
+  EXPECT_THAT(CtlOk({"help"}), HasSubstr("\n  help "));
+  // Words after a verb that takes no command are left alone, as kubectl
+  // leaves them: the command line one was about to run.
+  EXPECT_EQ(CtlOk({"help", "get", "some-id"}), CtlOk({"get", "--help"}));
+
+  CommandResult r = Ctl({"help", "frob"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, IsEmpty());
+  EXPECT_EQ(r.err,
+            "unknown verb \"frob\"; verbs: apply, edit, get, query, tags, "
+            "categories, history, delete, undelete, diff, restore, "
+            "translations, export, watch, admin, version, completion, "
+            "help\nRun `contentctl --help` for more information.\n");
+  r = Ctl({"help", "qeury"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("unknown verb \"qeury\" (did you mean "
+                                "\"query\"?); verbs: apply, "));
+  r = Ctl({"help", "admin", "frob"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "unknown admin command \"frob\"; admin commands: backup, "
+            "compact, fsck, stats, operations\nRun `contentctl admin --help` "
+            "for more information.\n");
+  // The hidden command the completion script calls is no verb to help on.
+  r = Ctl({"help", "__complete"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("unknown verb \"__complete\"; verbs: "));
+  r = Ctl({"help", "frob", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "UNKNOWN_COMMAND");
+  EXPECT_THAT(e.at("message").string_value(),
+              StartsWith("unknown verb \"frob\"; verbs: apply, "));
+  EXPECT_EQ(e.at("hint").string_value(),
+            "Run `contentctl --help` for more information.");
 }
 
 // A required argument left out is named as --help names it, in capitals,
@@ -3965,7 +4035,7 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
            {{"--output=json", "frob"},
             "unknown verb \"frob\"; verbs: apply, edit, get, query, tags, "
             "categories, history, delete, undelete, diff, restore, "
-            "translations, export, watch, admin, version, completion",
+            "translations, export, watch, admin, version, completion, help",
             "",
             "UNKNOWN_COMMAND",
             ""},
