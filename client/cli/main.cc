@@ -2073,6 +2073,60 @@ std::string MissingPositional(const CLI::App& app, const CLI::ParseError& e,
                       WhatArgumentIs(*missing), " (", synopsis, ")");
 }
 
+// Arguments the command given has no room for (`delete a b`, `query ai`),
+// in the order typed, with what the command takes, as --help's usage line
+// gives it: `unexpected argument "b": delete takes an article id, `x` or
+// `articles/x` (contentctl delete ID)`, `unexpected argument "ai": query
+// takes no arguments, only flags`; apply's files each need their -f (a
+// shell glob gives -f one). "" if `e` is no such error or names no
+// argument. CLI11 said `The following arguments were not expected: c b`,
+// the last first, and not what goes there.
+std::string UnexpectedArguments(const CLI::App& app, const CLI::ParseError& e) {
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) == nullptr) return "";
+  std::vector<std::string> extra;
+  for (const std::string& arg : app.remaining(/*recurse=*/true)) {
+    if (!LooksLikeFlag(arg)) extra.push_back(arg);
+  }
+  const CLI::App* command = &app;
+  std::string path;  // "admin stats"
+  while (!command->get_subcommands().empty()) {
+    command = command->get_subcommands().front();
+    absl::StrAppend(&path, path.empty() ? "" : " ", command->get_name());
+  }
+  if (extra.empty() || path.empty()) return "";
+  std::string text =
+      absl::StrCat("unexpected argument", extra.size() > 1 ? "s " : " ",
+                   QuotedList(extra), ": ", path, " takes ");
+  const std::vector<const CLI::Option*> positionals = command->get_options(
+      [](const CLI::Option* o) { return o->get_positional(); });
+  if (positionals.empty()) {
+    absl::StrAppend(&text, "no arguments, only flags");
+    if (path == "apply") {
+      absl::StrAppend(&text,
+                      " (each file its own -f: -f a.md -f b.md, or -f "
+                      "DIR for every *.md under DIR)");
+    }
+    return text;
+  }
+  std::string synopsis = absl::StrCat("contentctl ", path);
+  bool all_required = true;
+  for (const CLI::Option* opt : positionals) {
+    const std::string arg =
+        absl::StrCat(opt->get_name(), opt->get_expected_max() > 1 ? "..." : "");
+    absl::StrAppend(&synopsis, " ",
+                    opt->get_required() ? arg : absl::StrCat("[", arg, "]"));
+    all_required = all_required && opt->get_required();
+  }
+  absl::StrAppend(
+      &text,
+      positionals.size() == 1 ? WhatArgumentIs(*positionals[0])
+      : all_required
+          ? absl::StrCat(positionals.size(), " arguments")
+          : absl::StrCat("at most ", positionals.size(), " arguments"),
+      " (", synopsis, ")");
+  return text;
+}
+
 // The innermost command given, `contentctl admin backup`, or `contentctl`
 // when no verb was: whose help a usage error points to. Also after a parse
 // error, for the commands parsed up to it.
@@ -2677,6 +2731,9 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     if (std::string flag, bad = MissingPositional(app, e, &flag);
         !bad.empty()) {
       return Usage(std::move(bad), std::move(flag), kMissingArgument);
+    }
+    if (std::string bad = UnexpectedArguments(app, e); !bad.empty()) {
+      return Usage(std::move(bad), "", kUnexpectedArgument);
     }
     return ParseUsageError(app, e);
   }

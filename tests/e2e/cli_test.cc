@@ -2473,6 +2473,64 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   EXPECT_THAT(r.out, IsEmpty());
 }
 
+// An argument a command has no room for (`delete a b`, `query ai`, a shell
+// glob after `apply -f`) said CLI11's `The following arguments were not
+// expected: c b`, the last first. They are named in the order typed, with
+// what the command takes, as its usage line gives it.
+TEST_F(CliTest, ArgumentsACommandHasNoRoomForAreNamedWithWhatItTakes) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+    std::string command;  // whose --help the hint names
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"delete", "a", "b"},
+            "unexpected argument \"b\": delete takes an article id, `x` or "
+            "`articles/x` (contentctl delete ID)",
+            "delete"},
+           {{"undelete", "a", "b", "c"},
+            "unexpected arguments \"b\" and \"c\": undelete takes an "
+            "article id, `x` or `articles/x` (contentctl undelete ID)",
+            "undelete"},
+           {{"query", "ai", "--limit", "5"},
+            "unexpected argument \"ai\": query takes no arguments, only flags",
+            "query"},
+           {{"admin", "stats", "now"},
+            "unexpected argument \"now\": admin stats takes no arguments, "
+            "only flags",
+            "admin stats"},
+           {{"restore", "a", "1", "2"},
+            "unexpected argument \"2\": restore takes 2 arguments (contentctl "
+            "restore ID REVISION)",
+            "restore"},
+           {{"diff", "a", "1", "2", "3"},
+            "unexpected argument \"3\": diff takes at most 3 arguments "
+            "(contentctl diff ID [REV1] [REV2])",
+            "diff"},
+           {{"apply", "-f", "a.md", "b.md", "c.md"},
+            "unexpected arguments \"b.md\" and \"c.md\": apply takes no "
+            "arguments, only flags (each file its own -f: -f a.md -f b.md, "
+            "or -f DIR for every *.md under DIR)",
+            "apply"},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    std::vector<std::string> args = c.args;
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.out, IsEmpty());
+    EXPECT_EQ(r.err, absl::StrCat(c.error, "\nRun `contentctl ", c.command,
+                                  " --help` for more information.\n"));
+    args.push_back("-o");
+    args.push_back("json");
+    r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2);
+    const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+    EXPECT_EQ(e.at("reason").string_value(), "UNEXPECTED_ARGUMENT");
+    EXPECT_EQ(e.at("message").string_value(), c.error);
+    EXPECT_EQ(e.at("flag").string_value(), "");
+  }
+}
+
 // kubectl and etcdctl take `help VERB`; contentctl took `help` for no verb
 // at all, and `help get` for nothing either (`unknown verb "help"`). It
 // is a verb: `help [VERB [COMMAND]]` prints what `[VERB [COMMAND]] --help`
