@@ -2127,6 +2127,31 @@ std::string UnexpectedArguments(const CLI::App& app, const CLI::ParseError& e) {
   return text;
 }
 
+// A switch given a value it cannot read (`--all=x`): `--all: takes no
+// value, or true or false; got "x"`, where CLI11 said `Could not convert:
+// --all = x`. "" if `e` is no such error. In `*flag`, the switch.
+std::string SwitchValue(const CLI::App& app, const CLI::ParseError& e,
+                        std::string* flag) {
+  if (dynamic_cast<const CLI::ConversionError*>(&e) == nullptr) return "";
+  absl::string_view message = e.what();
+  if (!absl::ConsumePrefix(&message, "Could not convert: ")) return "";
+  const size_t eq = message.find(" = ");
+  if (eq == absl::string_view::npos) return "";
+  const std::string name(message.substr(0, eq));
+  const absl::string_view value = message.substr(eq + 3);
+  for (const CLI::App* c = &app; c != nullptr;
+       c = c->get_subcommands().empty() ? nullptr
+                                        : c->get_subcommands().front()) {
+    for (const CLI::Option* opt : c->get_options()) {
+      if (opt->get_name() != name || opt->get_expected_max() != 0) continue;
+      *flag = name;
+      return absl::StrCat(name, ": takes no value, or true or false; got \"",
+                          value, "\"");
+    }
+  }
+  return "";
+}
+
 // The innermost command given, `contentctl admin backup`, or `contentctl`
 // when no verb was: whose help a usage error points to. Also after a parse
 // error, for the commands parsed up to it.
@@ -2391,8 +2416,22 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                         "`# articles/ID revision N` line");
   AddPreconditions(apply_cmd, &apply.expected_revision, &apply.etag, "the head",
                    " (one file)");
-  apply_cmd->add_flag("--dry-run", apply.dry_run,
-                      "Report what would change; write nothing");
+  // The server checks each file and writes nothing: kubectl's
+  // --dry-run=server, which is taken too (and =none for no dry run).
+  apply_cmd
+      ->add_flag("--dry-run", apply.dry_run,
+                 "Report what would change; write nothing (the server checks "
+                 "each file, as kubectl's --dry-run=server)")
+      ->transform(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "server") value = "true";
+            if (value == "none") value = "false";
+            if (value != "client") return "";
+            return "\"client\": contentctl has no dry run of its own: "
+                   "--dry-run (or --dry-run=server) has the server check "
+                   "each file, and writes nothing";
+          },
+          "", ""));
   apply_cmd->add_flag("--strict", apply.strict,
                       "Fail a file whose front matter has a key that is no "
                       "field but close to one (`tittle`, `tag`), rather "
@@ -2734,6 +2773,9 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     }
     if (std::string bad = UnexpectedArguments(app, e); !bad.empty()) {
       return Usage(std::move(bad), "", kUnexpectedArgument);
+    }
+    if (std::string flag, bad = SwitchValue(app, e, &flag); !bad.empty()) {
+      return Usage(std::move(bad), std::move(flag), kInvalidValue);
     }
     return ParseUsageError(app, e);
   }

@@ -2531,6 +2531,44 @@ TEST_F(CliTest, ArgumentsACommandHasNoRoomForAreNamedWithWhatItTakes) {
   }
 }
 
+// A switch given a value it cannot read said CLI11's `Could not convert:
+// --show-deleted = maybe`. It says what a switch takes. `apply
+// --dry-run=server`, kubectl's spelling, was such a value: it is what
+// contentctl's dry run is (the server checks, nothing is written), so it is
+// taken, and `=none` for none; `=client`, which contentctl has no form of,
+// says what --dry-run does.
+TEST_F(CliTest, ASwitchGivenAValueSaysWhatItTakes) {
+  CommandResult r = Ctl({"get", "x", "--show-deleted=maybe"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "--show-deleted: takes no value, or true or false; got "
+            "\"maybe\"\nRun `contentctl get --help` for more information.\n");
+  r = Ctl({"get", "x", "--show-deleted=maybe", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2);
+  auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("flag").string_value(), "--show-deleted");
+  EXPECT_EQ(e.at("reason").string_value(), "INVALID_VALUE");
+
+  const std::string file = Write("dry1.md", Doc("Dry", "", "adry"));
+  r = Ctl({"apply", "-f", file, "--dry-run=server"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("dry run, nothing written"));
+  EXPECT_EQ(Ctl({"get", "dry1"}).exit_code, 1);  // not written
+  r = Ctl({"apply", "-f", file, "--dry-run=client", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2);
+  e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("flag").string_value(), "--dry-run");
+  EXPECT_EQ(e.at("reason").string_value(), "INVALID_VALUE");
+  EXPECT_EQ(e.at("message").string_value(),
+            "--dry-run: \"client\": contentctl has no dry run of its own: "
+            "--dry-run (or --dry-run=server) has the server check each file, "
+            "and writes nothing");
+  EXPECT_EQ(Ctl({"get", "dry1"}).exit_code, 1);
+  r = Ctl({"apply", "-f", file, "--dry-run=none"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/dry1 created (revision 1)"));
+}
+
 // kubectl and etcdctl take `help VERB`; contentctl took `help` for no verb
 // at all, and `help get` for nothing either (`unknown verb "help"`). It
 // is a verb: `help [VERB [COMMAND]]` prints what `[VERB [COMMAND]] --help`
