@@ -98,6 +98,7 @@ constexpr std::pair<absl::string_view, absl::string_view> kMeaningAliases[] = {
     {"page-size", "--limit"},
     {"per-page", "--limit"},
     {"max-results", "--limit"},
+    {"chunk-size", "--limit"},  // kubectl
     {"cursor", "--page-token"},
     {"next-page", "--page-token"},
     {"next-page-token", "--page-token"},
@@ -129,21 +130,28 @@ constexpr std::pair<absl::string_view, absl::string_view> kMeaningAliases[] = {
     // Global flags.
     {"format", "--output"},
     {"output-format", "--output"},
+    {"write-out", "--output"},  // etcdctl -w
     {"json", "-o json"},
     {"yaml", "-o yaml"},
     {"host", "--server"},
     {"address", "--server"},
     {"addr", "--server"},
     {"endpoint", "--server"},
+    {"endpoints", "--server"},  // etcdctl
     {"auth-token", "--token"},
     {"bearer-token", "--token"},
     {"cacert", "--ca"},
     {"ca-cert", "--ca"},
     {"ca-file", "--ca"},
     {"cafile", "--ca"},
+    {"certificate-authority", "--ca"},  // kubectl
     {"client-cert", "--cert"},
+    {"client-certificate", "--cert"},  // kubectl
     {"client-key", "--key"},
     {"deadline", "--timeout"},
+    {"request-timeout", "--timeout"},  // kubectl
+    {"command-timeout", "--timeout"},  // etcdctl
+    {"dial-timeout", "--timeout"},     // etcdctl: --timeout covers the dial
 };
 
 }  // namespace
