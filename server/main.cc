@@ -1086,6 +1086,19 @@ int main(int argc, char** argv) {
                  "build (their sizes are estimated now)"
               << std::endl;
   }
+  if (upgraded->from != 0 && upgraded->from < 4 &&
+      !upgraded->expiry_list_deferred && !(*store)->engine()->shared()) {
+    std::cerr << "contentd: built the expiry list that queries of expired "
+                 "articles read ("
+              << upgraded->expiry_entries << " articles with an expiry time)"
+              << std::endl;
+  }
+  if (upgraded->expiry_list_deferred) {
+    std::cerr << "contentd: the volume is full: the expiry list is built at "
+                 "the next start with room; until then queries of expired "
+                 "articles alone walk every article"
+              << std::endl;
+  }
   // (An unmarked store is new, or an earlier build's: said above if so.)
   if (upgraded->from != 0 && upgraded->from != upgraded->to &&
       !upgraded->deferred) {

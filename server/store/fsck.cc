@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/error_details.h"
+#include "server/store/article_wire.h"
 #include "server/store/keys.h"
 
 namespace content::store {
@@ -117,6 +118,7 @@ bool KnownKind(unsigned char kind) {
     case static_cast<unsigned char>(IndexKind::kGroup):
     case static_cast<unsigned char>(IndexKind::kPublishAt):
     case static_cast<unsigned char>(IndexKind::kExpireAt):
+    case static_cast<unsigned char>(IndexKind::kExpiry):
       return true;
     default:
       return false;
@@ -148,6 +150,21 @@ class Checker {
     s = kv_->Get(Family::kMeta, kTextIndexKey, &built_with, ro_);
     if (s.ok() && built_with != TextIndexValue(store_.text_index())) {
       Problem(TextIndexMismatch(built_with == "1", store_.text_index()), true);
+    } else if (!s.ok() && !absl::IsNotFound(s)) {
+      return s;
+    }
+    // A store of an earlier layout has no expiry list (keys.h): every
+    // article with an expiry is missing from it, for this one reason. (An
+    // unmarked store may be new: its entries, if missing, are reported.)
+    std::string format;
+    s = kv_->Get(Family::kMeta, kFormatKey, &format, ro_);
+    int layout = 0;
+    if (s.ok() && !kv_->shared() && absl::SimpleAtoi(format, &layout) &&
+        layout < 4) {
+      Problem(absl::StrCat("the store has layout ", layout,
+                           ", from before the expiry list (layout 4): "
+                           "starting contentd builds it (or run --repair)"),
+              true);
     } else if (!s.ok() && !absl::IsNotFound(s)) {
       return s;
     }
@@ -801,6 +818,7 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
   snapshot.reset();
   absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
   if (!s.ok()) return s;
+  store.NoteExpiryList();  // built with the rest
   return CheckStore(store, options.check);
 }
 
@@ -1004,6 +1022,62 @@ absl::Status TextCountersDeletion(Store& store, KvBatch* batch) {
   return absl::OkStatus();
 }
 
+// Layout 3 to 4: the expiry list (IndexKind::kExpiry) from the heads. What
+// the list held is dropped first (an older build may have left entries of
+// heads it rewrote since), then every live head with an expiry time gets
+// the entry a write of it would make (Store::IndexEntries), in unsynced
+// batches and a synced last one. Idempotent. A store with nothing to drop
+// or add is not written to (a full volume need not stop it). Sets
+// `*entries`.
+absl::Status BuildExpiryList(Store& store, int64_t* entries) {
+  KvEngine* kv = store.engine();
+  *entries = 0;
+  const std::string prefix =
+      PostingPrefix(IndexKind::kExpiry, ListState::kLive, "");
+  KvBatch batch;
+  int64_t in_batch = 0;
+  {
+    KvReadOptions ro;
+    ro.lower_bound = prefix;
+    ro.upper_bound = PrefixSuccessor(prefix);
+    std::unique_ptr<KvIterator> old = kv->NewIterator(Family::kPostings, ro);
+    old->SeekToFirst();
+    if (!old->status().ok()) return old->status();
+    if (old->Valid()) {
+      batch.DeleteRange(Family::kPostings, ro.lower_bound, ro.upper_bound);
+      ++in_batch;
+    }
+  }
+  std::unique_ptr<KvIterator> it =
+      kv->NewIterator(Family::kHeads, KvReadOptions{});
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->value().size() != 8) continue;
+    const std::string id(it->key());
+    const int64_t revision = static_cast<int64_t>(ReadBigEndian64(it->value()));
+    std::string value;
+    absl::Status s =
+        kv->Get(Family::kRevisions, RevisionKey(id, revision), &value);
+    if (absl::IsNotFound(s)) continue;  // unrepairable; the check reports it
+    if (!s.ok()) return s;
+    v1::Article a;
+    if (!ParseArticleSkeleton(value, &a)) continue;  // so does this
+    if (!a.has_expiry_time() || ListStateOf(a) != ListState::kLive) continue;
+    batch.Put(Family::kPostings,
+              PostingKey(prefix, DateKey(a.expiry_time()), id),
+              BigEndian(revision));
+    ++*entries;
+    if (++in_batch >= 10000) {
+      if (s = kv->Write(std::move(batch), /*sync=*/false); !s.ok()) return s;
+      batch = KvBatch();
+      in_batch = 0;
+    }
+  }
+  if (!it->status().ok()) return it->status();
+  it.reset();
+  if (in_batch == 0 && *entries == 0) return absl::OkStatus();
+  return kv->Write(std::move(batch), /*sync=*/true);
+}
+
 }  // namespace
 
 absl::Status DropTextCounters(Store& store, bool* dropped) {
@@ -1068,13 +1142,27 @@ absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store) {
     if (!s.ok()) return s;
   }
   // Layout 2 to 3 changes no key: a layout 2 posting names its head, which
-  // layout 3 allows. The marker keeps older builds away from the store.
+  // layout 3 allows. 3 to 4 (local stores) builds the expiry list; without
+  // room for it queries walk every article as before, and the next start
+  // tries again. The marker keeps older builds away from the store.
+  int to = StoreFormatFor(kv->shared());
+  if (!kv->shared()) {
+    s = BuildExpiryList(store, &up.expiry_entries);
+    if (NoRoom(s)) {
+      to = 3;
+      up.expiry_list_deferred = true;
+    } else if (!s.ok()) {
+      return s;
+    } else {
+      store.NoteExpiryList();
+    }
+  }
+  if (to <= up.from) return up;
   KvBatch record;
-  record.Put(Family::kMeta, std::string(kFormatKey),
-             absl::StrCat(StoreFormatFor(kv->shared())));
+  record.Put(Family::kMeta, std::string(kFormatKey), absl::StrCat(to));
   s = WriteOrDefer(store, std::move(record), &up.deferred);
   if (!s.ok()) return s;
-  up.to = StoreFormatFor(kv->shared());
+  up.to = to;
   return up;
 }
 

@@ -170,6 +170,11 @@ struct FormatUpgrade {
   int to = 0;    // the layout recorded: StoreFormatFor (keys.h)
   int64_t moved_text_postings = 0;
   bool dropped_text_counters = false;
+  // Layout 4's expiry list (keys.h) was built, with this many entries.
+  int64_t expiry_entries = 0;
+  // The volume had no room to build it: the layout stays 3, and queries of
+  // EXPIRED articles alone walk every article until a start that has room.
+  bool expiry_list_deferred = false;
   // The volume is full: the marker (`deferred`) and the counters' deletion
   // (`counters_deferred`) go with the first write once there is room
   // (Store::WriteWithFirstCommit).
@@ -179,7 +184,8 @@ struct FormatUpgrade {
 
 // Brings a store of an earlier layout to StoreFormatFor(shared) (keys.h):
 // from layout 1 moves its text postings (MoveTextPostings) and drops its
-// text counters (DropTextCounters); layout 2 to 3 changes no key. Then
+// text counters (DropTextCounters); layout 2 to 3 changes no key; 3 to 4
+// (local stores) builds the expiry list from the heads. Then
 // records the layout with a synced write, so older builds' stores are
 // recognised and newer builds' refused (Store::Open). A store already
 // there costs one read. contentd runs it at every

@@ -95,7 +95,8 @@ std::string CountKey(absl::string_view posting_prefix) {
 bool HasCounter(absl::string_view posting_prefix) {
   if (posting_prefix.empty()) return true;
   const IndexKind kind = KindOf(static_cast<unsigned char>(posting_prefix[0]));
-  return kind != IndexKind::kGroup && kind != IndexKind::kText;
+  return kind != IndexKind::kGroup && kind != IndexKind::kText &&
+         kind != IndexKind::kExpiry;
 }
 
 uint32_t TagFingerprint(absl::string_view tag) {

@@ -41,6 +41,14 @@ enum class IndexKind : uint8_t {
   // scheduled at an instant needs an entry at or after it.
   kPublishAt = 'p',
   kExpireAt = 'e',
+  // Expiry times, past or future, keyed by time, empty term: every live
+  // (PUBLISHED, undeleted) article with an `expiry_time` has one entry at
+  // it, whenever it was written. Queries of EXPIRED articles alone take
+  // their candidates from it (query/engine.cc); the scheduler does not read
+  // it ('e' holds what it fires). Local stores only, from layout 4
+  // (kStoreFormat): Store::expiry_list() says whether it is complete. No
+  // counter (HasCounter).
+  kExpiry = 'y',
 };
 inline constexpr uint8_t kDeletedBit = 0x80;
 // Cleared in the kind of an unpublished (DRAFT or ARCHIVED) article's lists:
@@ -102,7 +110,8 @@ std::string CountKey(absl::string_view posting_prefix);
 // that was a third of an import's counter writes). Nor do text lists: an
 // article is in ~400 of them, and their counter merges were about a third
 // of a create's server CPU; only the planner reads their sizes, and it
-// takes an estimate (ReadView::Count).
+// takes an estimate (ReadView::Count). Nor does the expiry list: its
+// reader counts the entries before the query's instant, not all of them.
 bool HasCounter(absl::string_view posting_prefix);
 
 // Smallest key greater than every key starting with `prefix` ("" if none).
@@ -123,15 +132,19 @@ inline constexpr absl::string_view kTextIndexKey = "text_index";
 // refuses a store with a newer layout than its own (Store::Open): it would
 // misread it.
 inline constexpr absl::string_view kFormatKey = "format";
-// The layout this build writes on a local engine. 3: only text postings
+// The layout this build writes on a local engine. 4: the expiry list
+// (IndexKind::kExpiry) is complete; UpgradeStoreFormat builds it from the
+// heads (2026-12-06), and the marker keeps builds that would not keep it
+// away. 3: only text postings
 // and postings an update keeps may name an older revision than the head
 // (2026-12-02). 2: text lists hold every state and keep no counters, and
 // postings other than text ones name the head revision (2026-12-02). 1: the
 // layout before (no marker was written).
-inline constexpr int kStoreFormat = 3;
+inline constexpr int kStoreFormat = 4;
 // On a shared engine (KvEngine::shared) this build writes layout 2: in a
 // rolling update replicas of older builds serve beside it, and they read a
-// non-text posting's revision as the head's.
+// non-text posting's revision as the head's (and would not keep the expiry
+// list, so it keeps none there).
 inline constexpr int kSharedStoreFormat = 2;
 inline constexpr int StoreFormatFor(bool shared) {
   return shared ? kSharedStoreFormat : kStoreFormat;

@@ -115,7 +115,10 @@ bool PublishedState(const v1::Article& a) {
 
 // Every posting entry an article has, sorted by list prefix; text terms
 // only when the store keeps a text index.
-std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
+// `expiry_list`: whether the store keeps IndexKind::kExpiry (local
+// engines only, keys.h).
+std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index,
+                                       bool expiry_list) {
   const ListState state = ListStateOf(a);
   const uint64_t date = DateKey(a.date());
   std::vector<IndexEntry> entries;
@@ -154,6 +157,12 @@ std::vector<IndexEntry> PostingEntries(const v1::Article& a, bool text_index) {
     }
     if (ordered && a.has_expiry_time() && ToTime(a.expiry_time()) > written) {
       entries.push_back({PostingPrefix(IndexKind::kExpireAt, state, ""),
+                         DateKey(a.expiry_time())});
+    }
+    // Every expiry, past or future, ordered or not: queries of EXPIRED
+    // articles alone read it (keys.h).
+    if (expiry_list && a.has_expiry_time()) {
+      entries.push_back({PostingPrefix(IndexKind::kExpiry, state, ""),
                          DateKey(a.expiry_time())});
     }
   }
@@ -851,8 +860,19 @@ absl::Status Store::Init() {
           ": a newer contentd wrote it, and this one would misread it. Serve "
           "it with that build, or restore a backup taken before the upgrade"));
     }
+    // Layout 4 has the expiry list (keys.h); on a shared engine it is not
+    // kept.
+    expiry_list_ = !shared_ && format >= 4;
   } else if (!absl::IsNotFound(s)) {
     return s;
+  } else if (!shared_) {
+    // No marker: a new store, whose every write keeps the list, or an
+    // earlier build's with articles, whose list UpgradeStoreFormat builds.
+    std::unique_ptr<KvIterator> it =
+        kv_->NewIterator(Family::kHeads, KvReadOptions{});
+    it->SeekToFirst();
+    if (!it->status().ok()) return it->status();
+    expiry_list_ = !it->Valid();
   }
   s = kv_->Get(Family::kMeta, kLastSequenceKey, &value);
   if (s.ok() && value.size() == 8) {
@@ -1735,10 +1755,10 @@ v1::Article Store::PrepareRevision(
                           DateKey(old_head->date()) != DateKey(article.date());
   const bool text_in_entries = text && text_moves;
   const std::vector<IndexEntry> entries =
-      PostingEntries(article, text_in_entries);
+      PostingEntries(article, text_in_entries, !shared_);
   std::vector<IndexEntry> old_entries;
   if (old_head != nullptr)
-    old_entries = PostingEntries(*old_head, text_in_entries);
+    old_entries = PostingEntries(*old_head, text_in_entries, !shared_);
   // Tag postings carry the fingerprints of the article's tags (keys.h).
   const std::string fingerprints = TagFingerprints(article.tags());
   const std::string tag_value = absl::StrCat(revision_value, fingerprints);
@@ -2559,7 +2579,8 @@ absl::StatusOr<RetentionResult> Store::RetentionPass(
                             RevisionKey(id, INT64_MAX));
         }
         batch.Delete(Family::kHeads, id);
-        for (const IndexEntry& e : PostingEntries(*head, options_.text_index)) {
+        for (const IndexEntry& e :
+             PostingEntries(*head, options_.text_index, !shared_)) {
           batch.Delete(Family::kPostings, PostingKey(e.prefix, e.date_key, id));
           if (HasCounter(e.prefix))
             batch.AddInt64(Family::kMeta, CountKey(e.prefix), -1);
@@ -2734,7 +2755,7 @@ absl::StatusOr<std::vector<v1::ChangeEvent>> Store::ReadChanges(int64_t after,
 // ---- fsck support ----------------------------------------------------------
 
 std::vector<IndexEntry> Store::IndexEntries(const v1::Article& head) const {
-  return PostingEntries(head, options_.text_index);
+  return PostingEntries(head, options_.text_index, !shared_);
 }
 
 }  // namespace content::store

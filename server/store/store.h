@@ -412,6 +412,13 @@ class Store {
     absl::MutexLock lock(&indexes_mu_);
     indexes_unusable_ = std::move(why);
   }
+  // Whether the expiry list (IndexKind::kExpiry, keys.h) holds an entry for
+  // every live article with an expiry time, so queries may read it instead
+  // of walking every article: a local store of layout 4 or a new one, or
+  // one whose list UpgradeStoreFormat or RepairIndexes built since it
+  // opened (NoteExpiryList). False on a shared engine.
+  bool expiry_list() const { return expiry_list_.load(); }
+  void NoteExpiryList() { expiry_list_ = !shared_; }
   // Storage-engine figures for operators.
   // KvEngine::WritesRefused: OK, or what every write answers until a
   // restart.
@@ -634,6 +641,7 @@ class Store {
   absl::Mutex owed_mu_;
   KvBatch owed_records_ ABSL_GUARDED_BY(owed_mu_);
   std::atomic<bool> owes_records_{false};
+  std::atomic<bool> expiry_list_{false};
   IdLocks id_locks_;
 
   mutable absl::Mutex indexes_mu_;

@@ -32,6 +32,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "server/query/engine.h"
 #include "server/service/admin_service.h"
 #include "server/service/content_service.h"
 #include "server/store/fsck.h"
@@ -657,20 +658,135 @@ TEST_F(ReliabilityStoreTest, UpgradeStoreFormatMovesTextPostingsAndRecordsIt) {
   EXPECT_EQ(up->moved_text_postings, 0);
   EXPECT_FALSE(up->dropped_text_counters);
 
-  // Layout 2 (whose postings name their heads) is layout 3 as it is: only
-  // the marker changes.
+  // Layout 2 (whose postings name their heads) is layout 3 as it is, and
+  // 4 once the expiry list is built (none of these articles has an expiry):
+  // the text postings stay.
   KvBatch two;
   two.Put(Family::kMeta, std::string(kFormatKey), "2");
   ASSERT_TRUE(kv->Write(std::move(two), true).ok());
   up = UpgradeStoreFormat(*store_);
   ASSERT_TRUE(up.ok()) << up.status();
   EXPECT_EQ(up->from, 2);
-  EXPECT_EQ(up->to, 3);
+  EXPECT_EQ(up->to, kStoreFormat);
   EXPECT_EQ(up->moved_text_postings, 0);
   EXPECT_FALSE(up->dropped_text_counters);
+  EXPECT_EQ(up->expiry_entries, 0);
   ASSERT_TRUE(kv->Get(Family::kMeta, kFormatKey, &marker).ok());
-  EXPECT_EQ(marker, "3");
+  EXPECT_EQ(marker, absl::StrCat(kStoreFormat));
   EXPECT_EQ(TextPostings(*store_), now);
+}
+
+// A store of layout 3 has no expiry list (keys.h): opened, it says so
+// (Store::expiry_list), so that queries of EXPIRED articles alone walk
+// every article and miss none, and fsck says why its articles are missing
+// from the list. UpgradeStoreFormat builds the list from the heads (live
+// articles with an expiry, past or future) and records layout 4; fsck
+// then finds it clean, and finds an entry missing or stray, which a repair
+// mends.
+TEST_F(ReliabilityStoreTest, UpgradeStoreFormatBuildsTheExpiryList) {
+  Populate();  // no expiry times
+  auto expiring = [&](const std::string& id, int64_t expiry_seconds) {
+    Article a = MakeArticle(id, {"t1"}, 1700002000);
+    a.mutable_expiry_time()->set_seconds(expiry_seconds);
+    absl::StatusOr<Article> r = store_->Create(id, a);
+    ASSERT_TRUE(r.ok()) << r.status();
+  };
+  expiring("e0", 1600000000);  // expired when written
+  expiring("e1", 4100000000);  // in 2099
+  expiring("e2", 1600000000);
+  ASSERT_TRUE(store_->Delete("e2", {}).ok());
+  ASSERT_TRUE(store_->expiry_list());  // a new store keeps it from the start
+  ASSERT_TRUE(Check().clean()) << Check().ToString();
+  const std::string list =
+      PostingPrefix(IndexKind::kExpiry, ListState::kLive, "");
+  auto entries = [&] {
+    std::vector<std::string> ids;
+    std::unique_ptr<ReadView> view = store_->NewReadView();
+    std::unique_ptr<KvIterator> it =
+        view->Postings(list, PrefixSuccessor(list));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      ids.emplace_back(it->key().substr(list.size() + 8));
+    return ids;
+  };
+  EXPECT_THAT(entries(), ::testing::ElementsAre("e1", "e0"));  // newest first
+  v1::Query expired;
+  expired.set_visibility(v1::VISIBILITY_ALL);
+  expired.add_windows(v1::Query::PUBLISH_WINDOW_EXPIRED);
+  auto expired_ids = [&] {
+    std::vector<std::string> ids;
+    absl::StatusOr<query::QueryPage> page =
+        query::RunQuery(*store_, expired, 100, "");
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (page.ok())
+      for (const Article& a : page->articles) ids.push_back(a.name());
+    return ids;
+  };
+  EXPECT_THAT(expired_ids(), ::testing::ElementsAre("articles/e0"));
+
+  // Layout 3, as an earlier build left it: no list, and a stale entry.
+  KvEngine* kv = store_->engine();
+  KvBatch three;
+  three.DeleteRange(Family::kPostings, list, PrefixSuccessor(list));
+  three.Put(Family::kPostings, PostingKey(list, 1, "a3"), BigEndian(2));
+  three.Put(Family::kMeta, std::string(kFormatKey), "3");
+  ASSERT_TRUE(kv->Write(std::move(three), true).ok());
+  store_.reset();
+  OpenStore(/*text_index=*/true);
+  kv = store_->engine();
+  EXPECT_FALSE(store_->expiry_list());
+  // Queries walk: e0 still comes.
+  EXPECT_THAT(expired_ids(), ::testing::ElementsAre("articles/e0"));
+  FsckReport report = Check();
+  EXPECT_FALSE(report.clean());
+  EXPECT_EQ(report.index_problems, report.problem_count) << report.ToString();
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("the store has layout 3, from before the expiry "
+                        "list (layout 4): starting contentd builds it"));
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("e0 revision 1 is missing from list y\\x00"));
+
+  absl::StatusOr<FormatUpgrade> up = UpgradeStoreFormat(*store_);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->from, 3);
+  EXPECT_EQ(up->to, kStoreFormat);
+  EXPECT_EQ(up->expiry_entries, 2);
+  EXPECT_FALSE(up->expiry_list_deferred);
+  EXPECT_TRUE(store_->expiry_list());
+  EXPECT_THAT(entries(), ::testing::ElementsAre("e1", "e0"));  // newest first
+  std::string marker;
+  ASSERT_TRUE(kv->Get(Family::kMeta, kFormatKey, &marker).ok());
+  EXPECT_EQ(marker, absl::StrCat(kStoreFormat));
+  report = Check();
+  EXPECT_TRUE(report.clean()) << report.ToString();
+  EXPECT_THAT(expired_ids(), ::testing::ElementsAre("articles/e0"));
+  // Reopened, the marker says the list is complete.
+  store_.reset();
+  OpenStore(/*text_index=*/true);
+  kv = store_->engine();
+  EXPECT_TRUE(store_->expiry_list());
+
+  // An entry missing, and one for an article without an expiry time.
+  absl::StatusOr<Article> e0 = store_->Get("e0", 0, false);
+  ASSERT_TRUE(e0.ok()) << e0.status();
+  absl::StatusOr<Article> a3 = store_->Get("a3", 0, false);
+  ASSERT_TRUE(a3.ok()) << a3.status();
+  KvBatch damage;
+  damage.Delete(Family::kPostings,
+                PostingKey(list, DateKey(e0->expiry_time()), "e0"));
+  damage.Put(Family::kPostings, PostingKey(list, DateKey(a3->date()), "a3"),
+             BigEndian(a3->revision()));
+  ASSERT_TRUE(kv->Write(std::move(damage), true).ok());
+  report = Check();
+  EXPECT_FALSE(report.clean());
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("e0 revision 1 is missing from list y\\x00"));
+  EXPECT_THAT(report.ToString(),
+              HasSubstr("posting y\\x00 a3: the head does not belong"));
+  absl::StatusOr<FsckReport> repaired = RepairIndexes(*store_);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_TRUE(repaired->clean()) << repaired->ToString();
+  EXPECT_THAT(entries(), ::testing::ElementsAre("e1", "e0"));  // newest first
+  EXPECT_THAT(expired_ids(), ::testing::ElementsAre("articles/e0"));
 }
 
 // A store a newer build wrote (a higher layout marker) is refused with an

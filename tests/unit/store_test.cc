@@ -891,7 +891,8 @@ int64_t MicrosOf(const google::protobuf::Timestamp& t) {
 // lists, under the deleted bit when it is a tombstone and upper-case when it
 // is a draft or archived; its text lists, under the live kind whatever its
 // state; and a live head's publish and expiry times still to come when it
-// was written, on the schedule lists.
+// was written, on the schedule lists, and its expiry time on the expiry
+// list.
 std::map<Posting, int64_t> ExpectedPostings(const std::vector<Article>& heads) {
   std::map<Posting, int64_t> out;
   for (const Article& a : heads) {
@@ -927,6 +928,11 @@ std::map<Posting, int64_t> ExpectedPostings(const std::vector<Article>& heads) {
     }
     if (exp && MicrosOf(a.expiry_time()) > written) {
       out[{PostingPrefix(IndexKind::kExpireAt, state, ""),
+           DateKey(a.expiry_time()), id}] = a.revision();
+    }
+    // Every expiry, past or future, on the expiry list (local stores).
+    if (exp) {
+      out[{PostingPrefix(IndexKind::kExpiry, state, ""),
            DateKey(a.expiry_time()), id}] = a.revision();
     }
   }
