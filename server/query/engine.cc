@@ -31,10 +31,10 @@ struct Plan {
   // Lists of PUBLISHED articles, and of DRAFT and ARCHIVED ones.
   bool published = true;
   bool unpublished = false;
-  // The articles scheduled at the query's instant, in stream order, when
-  // the query asks for those alone (GatherScheduled): a filter beside the
-  // others, in place of the "all" list.
-  std::optional<std::vector<StreamEntry>> scheduled;
+  // The articles scheduled (or expired) at the query's instant, in stream
+  // order, when the query asks for those alone (GatherWindow): a filter
+  // beside the others, in place of the "all" list.
+  std::optional<std::vector<StreamEntry>> listed;
 };
 
 // The posting list of one term: the copies the query reaches (published,
@@ -110,36 +110,50 @@ std::vector<std::string> LangSpellings(
 // stream costs a seek per candidate.
 constexpr size_t kMaxTextStreams = text::kMaxExactTerms;
 
-// Whether `q` asks for scheduled PUBLISHED articles and nothing else: its
-// windows SCHEDULED alone, no DRAFT or ARCHIVED state beside them, no
-// deleted ones (a tombstone deleted while embargoed stays SCHEDULED but
-// has no schedule entry: keys.h keeps those of live articles only).
-bool ScheduledOnly(const v1::Query& q, const Plan& plan) {
+// Whether `q` asks for PUBLISHED articles in `window` and nothing else: its
+// windows `window` alone, no DRAFT or ARCHIVED state beside them, no
+// deleted ones (the schedule and expiry lists hold live articles only: a
+// tombstone deleted while embargoed stays SCHEDULED, one deleted after its
+// expiry EXPIRED, with no entry).
+bool WindowOnly(const v1::Query& q, const Plan& plan,
+                v1::Query::PublishWindow window) {
   return q.windows_size() > 0 &&
-         std::all_of(
-             q.windows().begin(), q.windows().end(),
-             [](int w) { return w == v1::Query::PUBLISH_WINDOW_SCHEDULED; }) &&
+         std::all_of(q.windows().begin(), q.windows().end(),
+                     [&](int w) { return w == window; }) &&
          plan.published && !plan.unpublished && !plan.include_deleted;
 }
 
-// The articles SCHEDULED at `instant`, in stream order within the plan's
-// dates, from the publish-time list (IndexKind::kPublishAt) instead of a
-// walk of every article: each article written PUBLISHED with a publish
+// The articles in `window` (SCHEDULED or EXPIRED) at `instant`, in stream
+// order within the plan's dates, from a list keyed by time instead of a
+// walk of every article. SCHEDULED: the publish-time list
+// (IndexKind::kPublishAt); each article written PUBLISHED with a publish
 // time after its write has an entry at that time until a later write
 // drops it (Store keeps the list for its scheduler), so every article
-// scheduled at `instant` has one at or after it. Entries whose time has
-// passed stay, and are below the bound. nullopt if more than `limit`
-// entries are still to come: the caller walks the lists as before.
-absl::StatusOr<std::optional<std::vector<StreamEntry>>> GatherScheduled(
-    const Plan& plan, absl::Time instant, int limit) {
-  const std::string prefix =
-      store::PostingPrefix(IndexKind::kPublishAt, store::ListState::kLive, "");
+// scheduled at `instant` has one at or after it; entries whose time has
+// passed stay, and are below the bound. EXPIRED: the expiry list
+// (IndexKind::kExpiry), where every live article with an expiry time has
+// an entry at it, so every article expired at `instant` has one at or
+// before it. nullopt if more than `limit` entries are in range: the caller
+// walks the lists as before.
+absl::StatusOr<std::optional<std::vector<StreamEntry>>> GatherWindow(
+    const Plan& plan, v1::Query::PublishWindow window, absl::Time instant,
+    int limit) {
+  const bool scheduled = window == v1::Query::PUBLISH_WINDOW_SCHEDULED;
+  const std::string prefix = store::PostingPrefix(
+      scheduled ? IndexKind::kPublishAt : IndexKind::kExpiry,
+      store::ListState::kLive, "");
   // Keys run newest first and hold whole microseconds (rounded down): times
-  // at or after the instant's microsecond are the keys up to its key.
+  // at or after the instant's microsecond are the keys up to its key, times
+  // at or before it the keys from it on. Entries of the instant's own
+  // microsecond on the wrong side of it are dropped below.
   const uint64_t instant_key =
       store::DateKeyFromMicros(absl::ToUnixMicros(instant));
-  std::unique_ptr<store::KvIterator> it = plan.view->Postings(
-      prefix, store::PostingKey(prefix, instant_key + 1, ""));
+  std::unique_ptr<store::KvIterator> it =
+      scheduled
+          ? plan.view->Postings(prefix,
+                                store::PostingKey(prefix, instant_key + 1, ""))
+          : plan.view->Postings(store::PostingKey(prefix, instant_key, ""),
+                                store::PrefixSuccessor(prefix));
   std::vector<std::pair<absl::string_view, int64_t>> wanted;
   std::vector<std::string> ids;
   std::vector<int64_t> revisions;
@@ -169,10 +183,9 @@ absl::StatusOr<std::optional<std::vector<StreamEntry>>> GatherScheduled(
     const v1::Article& a = heads[i]->skeleton;
     // The rest of the query is checked as on any candidate (Filter); only
     // what makes an entry no candidate at all is dropped here, so that the
-    // estimate (total_size) counts scheduled articles alone.
+    // estimate (total_size) counts the window's articles alone.
     if (store::ListStateOf(a) != store::ListState::kLive ||
-        store::PublishWindowOf(a, instant) !=
-            v1::Query::PUBLISH_WINDOW_SCHEDULED)
+        store::PublishWindowOf(a, instant) != window)
       continue;
     const uint64_t date_key = store::DateKey(a.date());
     if (date_key < plan.range.lo ||
@@ -227,8 +240,8 @@ std::unique_ptr<Stream> Build(
       spellings.push_back(Term(plan, IndexKind::kLang, l));
     filters.push_back(NewOrStream(std::move(spellings), plan.reverse));
   }
-  if (plan.scheduled.has_value())
-    filters.push_back(NewVectorStream(*plan.scheduled, plan.reverse));
+  if (plan.listed.has_value())
+    filters.push_back(NewVectorStream(*plan.listed, plan.reverse));
   if (text == nullptr && filters.empty())
     filters.push_back(Term(plan, IndexKind::kAll, ""));
   if (published_estimate != nullptr) {
@@ -621,14 +634,24 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
   // says why); a token without one (from before `windows`) uses this page's.
   std::optional<absl::Time> window_now;
   if (query.windows_size() > 0) window_now = token_window_now.value_or(now);
-  // Scheduled articles alone are taken from the schedule list when it is
-  // short, instead of from every article a page at a time (design.md).
-  if (ScheduledOnly(query, plan) &&
+  // Scheduled articles alone are taken from the schedule list, and expired
+  // ones alone from the expiry list where the store has it complete, when
+  // the part in range is short, instead of from every article a page at a
+  // time (design.md).
+  std::optional<v1::Query::PublishWindow> listed_window;
+  if (WindowOnly(query, plan, v1::Query::PUBLISH_WINDOW_SCHEDULED)) {
+    listed_window = v1::Query::PUBLISH_WINDOW_SCHEDULED;
+  } else if (WindowOnly(query, plan, v1::Query::PUBLISH_WINDOW_EXPIRED) &&
+             store.expiry_list()) {
+    listed_window = v1::Query::PUBLISH_WINDOW_EXPIRED;
+  }
+  if (listed_window.has_value() &&
       !(plan.range.hi != 0 && plan.range.lo >= plan.range.hi)) {
-    absl::StatusOr<std::optional<std::vector<StreamEntry>>> scheduled =
-        GatherScheduled(plan, *window_now, options.max_candidates_per_page);
-    if (!scheduled.ok()) return scheduled.status();
-    plan.scheduled = *std::move(scheduled);
+    absl::StatusOr<std::optional<std::vector<StreamEntry>>> listed =
+        GatherWindow(plan, *listed_window, *window_now,
+                     options.max_candidates_per_page);
+    if (!listed.ok()) return listed.status();
+    plan.listed = *std::move(listed);
   }
   const Filter filter{&query,
                       text ? &*text : nullptr,

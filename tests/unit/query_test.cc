@@ -800,6 +800,7 @@ class QueryOracleTest : public ::testing::TestWithParam<uint32_t> {
     int window_hits = 0;         // nonempty with `windows`
     int scheduled_hits = 0;      // ... returning a scheduled article
     int expired_hits = 0;        // ... or an expired one
+    int expired_alone_hits = 0;  // ... asking for EXPIRED alone (its list)
     int deleted_hits = 0;        // returned a tombstone
     int hidden_by_time = 0;      // queries that left out a scheduled/expired
     int hidden_by_state = 0;     // ... or a draft/archived article
@@ -844,6 +845,15 @@ class QueryOracleTest : public ::testing::TestWithParam<uint32_t> {
           }
           if (scheduled) ++cov->scheduled_hits;
           if (expired) ++cov->expired_hits;
+          // What the engine reads from the expiry list (WindowOnly).
+          if (!q.include_deleted() &&
+              std::all_of(
+                  q.windows().begin(), q.windows().end(),
+                  [](int w) { return w == Query::PUBLISH_WINDOW_EXPIRED; }) &&
+              std::none_of(q.states().begin(), q.states().end(), [](int st) {
+                return st == Article::DRAFT || st == Article::ARCHIVED;
+              }))
+            ++cov->expired_alone_hits;
         }
       }
       if (vs.hidden_by_time > 0) ++cov->hidden_by_time;
@@ -964,6 +974,7 @@ TEST_P(QueryOracleTest, RandomQueriesMatchBruteForce) {
   EXPECT_GT(cov.window_hits, 300);
   EXPECT_GT(cov.scheduled_hits, 60);
   EXPECT_GT(cov.expired_hits, 60);
+  EXPECT_GT(cov.expired_alone_hits, 5);
   EXPECT_GT(cov.deleted_hits, 200);
   EXPECT_GT(cov.hidden_by_time, 300);
   EXPECT_GT(cov.hidden_by_state, 300);
@@ -975,7 +986,8 @@ TEST_P(QueryOracleTest, RandomQueriesMatchBruteForce) {
             << ", unpublished " << cov.unpublished_hits << ", states "
             << cov.state_hits << ", publish range " << cov.publish_range_hits
             << ", windows " << cov.window_hits << " (scheduled "
-            << cov.scheduled_hits << ", expired " << cov.expired_hits << ")"
+            << cov.scheduled_hits << ", expired " << cov.expired_hits
+            << ", expired alone " << cov.expired_alone_hits << ")"
             << ", deleted " << cov.deleted_hits << ", hidden by time "
             << cov.hidden_by_time << ", by state " << cov.hidden_by_state
             << ", shown not live " << cov.shown_not_live << ", moves "
@@ -2211,6 +2223,203 @@ TEST_F(PublishWindowTest, ScheduledAloneReadsTheScheduleListNotEveryArticle) {
   EXPECT_NE(
       std::find(with_deleted.ids.begin(), with_deleted.ids.end(), "embargoed"),
       with_deleted.ids.end());
+}
+
+// EXPIRED asked alone reads the expiry list (every live article with an
+// expiry time, past or future: keys.h) instead of every article: each page
+// but the last is full, in the order and with the tokens of the walk, which
+// a budget below the list's length still takes and which returns the same
+// articles. Articles written already expired (which the scheduler's list
+// leaves out), expired by an update, deleted and undeleted, restored,
+// published from a draft, imported alone and ingested, and kept by an
+// update whose old revision retention removed come; drafts, archived and
+// deleted articles, expiries cleared or moved into the future do not.
+TEST_F(PublishWindowTest, ExpiredAloneReadsTheExpiryListNotEveryArticle) {
+  ASSERT_TRUE(ts_.store().expiry_list());
+  for (int i = 0; i < 300; ++i) {
+    Make(absl::StrCat("live", i), 1000 + i,
+         i % 3 == 0 ? std::optional<int64_t>(-kHour) : std::nullopt,
+         i % 25 == 0 ? std::optional<int64_t>(kHour) : std::nullopt);
+  }
+  // Written expired, dated among the live articles (`age` orders them).
+  for (int i = 0; i < 7; ++i) {
+    Make(absl::StrCat("exp", i), 1010 + 40 * i,
+         i % 2 == 0 ? std::optional<int64_t>(-48 * kHour) : std::nullopt,
+         -(i + 1) * kHour);
+  }
+  Make("wip", 1020, std::nullopt, -kHour, Article::DRAFT);
+  Make("shelved", 1030, std::nullopt, -kHour, Article::ARCHIVED);
+  Make("gone", 1040, std::nullopt, -kHour);
+  // Written expiring later, then expired; and the other way round.
+  Make("moved", 1055, std::nullopt, 5 * kHour);
+  Make("extended", 1058, std::nullopt, -kHour);
+  Make("cleared", 1060, std::nullopt, -kHour);
+  Make("unpublished", 1070, std::nullopt, -kHour);
+  Make("back", 1080, std::nullopt, -kHour);
+  Make("restored", 1095, std::nullopt, -kHour);
+  Make("kept", 1135, std::nullopt, -kHour);
+  Make("purged", 1145, std::nullopt, -kHour);
+  Make("sched", 1155, kHour, 2 * kHour);
+  // Written two hours ago expiring in one: expired since.
+  clock_.store(kNow1 - 2 * kHour);
+  Make("came-due", 1100, std::nullopt, -kHour);
+  clock_.store(kNow1);
+  auto update = [&](const std::string& id, auto edit) {
+    absl::StatusOr<Article> a = ts_.store().Get(id, 0, false);
+    ASSERT_TRUE(a.ok()) << a.status();
+    edit(&*a);
+    ASSERT_TRUE(ts_.store().Update(id, *a, {}).ok()) << id;
+  };
+  update("moved", [](Article* a) {
+    *a->mutable_expiry_time() = NanosTs(kNow1 - 30 * 60 * kNanosPerSecond);
+  });
+  update("extended", [](Article* a) {
+    *a->mutable_expiry_time() = NanosTs(kNow1 + 30 * kHour);
+  });
+  update("cleared", [](Article* a) { a->clear_expiry_time(); });
+  update("unpublished", [](Article* a) { a->set_state(Article::DRAFT); });
+  ASSERT_TRUE(ts_.store().Delete("back", {}).ok());
+  ASSERT_TRUE(ts_.store().Undelete("back", {}).ok());
+  update("restored", [](Article* a) { a->clear_expiry_time(); });
+  ASSERT_TRUE(ts_.store().Restore("restored", 1, {}).ok());
+  update("exp5", [](Article* a) { a->add_tags("late"); });
+  // kept's entry names revision 1, which retention removes; purged goes
+  // with its history.
+  update("kept", [](Article* a) { a->add_tags("kept"); });
+  ASSERT_TRUE(ts_.store().Delete("purged", {}).ok());
+  clock_.store(kNow1 + kHour);
+  store::RetentionPolicy policy;
+  policy.keep_revisions = 1;
+  policy.purge_deleted_after = absl::Minutes(1);
+  absl::StatusOr<store::RetentionResult> kept =
+      ts_.store().ApplyRetention(policy);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->articles_purged, 1);
+  clock_.store(kNow1);
+  ASSERT_TRUE(ts_.store().Delete("gone", {}).ok());
+  // A draft published since; imported alone and in a batch big enough to
+  // be ingested (Store::Apply).
+  Make("published", 1120, std::nullopt, -kHour, Article::DRAFT);
+  update("published", [](Article* a) { a->set_state(Article::PUBLISHED); });
+  const auto imported = [&](int age, bool expired) {
+    Article a;
+    a.set_title("imported");
+    a.add_tags("news");
+    *a.mutable_date() = Ts(kEpoch2020 - age);
+    if (expired) *a.mutable_expiry_time() = NanosTs(kNow1 - kHour);
+    return a;
+  };
+  std::vector<std::pair<std::string, Article>> items = {
+      {"imported", imported(1300, true)}};
+  for (int i = 0; i < 100; ++i)
+    items.emplace_back(absl::StrCat("imp", i), imported(2000 + i, i == 7));
+  for (size_t n : {size_t{1}, items.size()}) {
+    absl::StatusOr<std::vector<store::ApplyResult>> r =
+        ts_.store().Apply(std::vector<std::pair<std::string, Article>>(
+                              items.begin(), items.begin() + n),
+                          /*dry_run=*/false);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const store::ApplyResult& x : *r) ASSERT_TRUE(x.status.ok());
+  }
+
+  // Every page of `q` at `options`, the clock moved past the expiry times
+  // of twelve live articles and sched after the first: the query keeps its
+  // first page's instant.
+  struct Walk {
+    std::vector<std::string> ids;
+    std::vector<size_t> sizes;
+  };
+  const auto walk = [&](const Query& q, QueryOptions options) {
+    clock_.store(kNow1);
+    Walk w;
+    do {
+      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, options);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      for (const Article& a : page->articles) w.ids.push_back(IdOf(a));
+      w.sizes.push_back(page->articles.size());
+      options.page_token = page->next_page_token;
+      clock_.store(kNow1 + 150 * 60 * kNanosPerSecond);
+    } while (!options.page_token.empty() && w.sizes.size() < 1000);
+    return w;
+  };
+  QueryOptions list;  // the list holds 15 entries expired at kNow1
+  list.page_size = 2;
+  list.max_candidates_per_page = 50;
+  QueryOptions scan = list;  // a budget below the list: the walk
+  scan.max_candidates_per_page = 5;
+
+  Query q = Windows({Query::PUBLISH_WINDOW_EXPIRED});
+  const Walk fast = walk(q, list);
+  EXPECT_THAT(fast.ids,
+              ElementsAre("exp0", "exp1", "moved", "back", "exp2", "restored",
+                          "came-due", "published", "exp3", "kept", "exp4",
+                          "exp5", "exp6", "imported", "imp7"));
+  EXPECT_THAT(fast.sizes, ElementsAre(2, 2, 2, 2, 2, 2, 2, 1));
+  const Walk slow = walk(q, scan);
+  EXPECT_EQ(slow.ids, fast.ids);
+  EXPECT_GT(slow.sizes.size(), 60u);  // 400 articles, 5 a page
+
+  q.set_order(Query::ORDER_OLDEST_FIRST);
+  q.add_states(Article::PUBLISHED);
+  const Walk oldest = walk(q, list);
+  EXPECT_THAT(oldest.ids,
+              ElementsAre("imp7", "imported", "exp6", "exp5", "exp4", "kept",
+                          "exp3", "published", "came-due", "restored", "exp2",
+                          "back", "moved", "exp1", "exp0"));
+  EXPECT_THAT(oldest.sizes, ElementsAre(2, 2, 2, 2, 2, 2, 2, 1));
+  EXPECT_EQ(walk(q, scan).ids, oldest.ids);
+
+  // With a tag, a date range, or text, the list is one filter among them.
+  Query tagged = Windows({Query::PUBLISH_WINDOW_EXPIRED});
+  tagged.add_tags("news");
+  tagged.add_tags("late");
+  tagged.set_tag_match(Query::TAG_MATCH_ALL);
+  EXPECT_THAT(walk(tagged, list).ids, ElementsAre("exp5"));
+  EXPECT_EQ(walk(tagged, scan).ids, walk(tagged, list).ids);
+  Query dated = Windows({Query::PUBLISH_WINDOW_EXPIRED});
+  *dated.mutable_date_from() = Ts(kEpoch2020 - 1135);
+  *dated.mutable_date_to() = Ts(kEpoch2020 - 1050);
+  dated.add_not_tags("kept");
+  const Walk in_range = walk(dated, list);
+  EXPECT_THAT(in_range.ids, ElementsAre("moved", "back", "exp2", "restored",
+                                        "came-due", "published", "exp3"));
+  EXPECT_EQ(walk(dated, scan).ids, in_range.ids);
+  Query text = Windows({Query::PUBLISH_WINDOW_EXPIRED});
+  text.set_text("imported");
+  EXPECT_THAT(walk(text, list).ids, ElementsAre("imported", "imp7"));
+  EXPECT_EQ(walk(text, scan).ids, walk(text, list).ids);
+
+  // total_size counts the expired articles on the first page; two hours and
+  // a half on, twelve live articles and sched have expired too.
+  list.page_token.clear();
+  clock_.store(kNow1);
+  absl::StatusOr<QueryPage> first =
+      RunQuery(ts_.store(), Windows({Query::PUBLISH_WINDOW_EXPIRED}), list);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->total_size, 15);
+  clock_.store(kNow1 + 150 * 60 * kNanosPerSecond);
+  first = RunQuery(ts_.store(), Windows({Query::PUBLISH_WINDOW_EXPIRED}), list);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->total_size, 28);
+
+  // States beside PUBLISHED, and deleted articles, walk the lists.
+  Query drafts = Windows({Query::PUBLISH_WINDOW_EXPIRED},
+                         {Article::PUBLISHED, Article::DRAFT});
+  const Walk with_drafts = walk(drafts, list);
+  EXPECT_EQ(with_drafts.ids.size(), 17u);  // and wip, unpublished
+  EXPECT_GT(with_drafts.sizes.size(), 8u);
+  Query deleted = Windows({Query::PUBLISH_WINDOW_EXPIRED});
+  deleted.set_include_deleted(true);
+  const Walk with_deleted = walk(deleted, list);
+  EXPECT_EQ(with_deleted.ids.size(), 16u);
+  EXPECT_NE(std::find(with_deleted.ids.begin(), with_deleted.ids.end(), "gone"),
+            with_deleted.ids.end());
+
+  // The store's indexes hold what its heads call for.
+  absl::StatusOr<store::FsckReport> report = store::CheckStore(ts_.store());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
 }
 
 // ---- Stream operators ------------------------------------------------------
