@@ -1010,6 +1010,12 @@ int main(int argc, char** argv) {
   content::service::FreePageReturner free_pages(
       content::service::FreePageReturner::Options{});
 
+  // Under a Type=notify systemd unit: still starting while the store opens
+  // (a long log replay, a layout upgrade), then ready once it serves.
+  const content::SystemdNotifier notifier =
+      content::SystemdNotifier::FromEnvironment();
+  std::optional<content::StartExtender> starting(std::in_place, notifier);
+
   if (config.store.engine == "rocksdb") {
     // Said plainly, rather than as RocksDB's "While lock file: ...".
     absl::StatusOr<bool> in_use =
@@ -1289,8 +1295,7 @@ int main(int argc, char** argv) {
   // Under a Type=notify systemd unit: ready now, and a watchdog fed only
   // while health is SERVING, so that systemd restarts a contentd whose
   // store stopped taking writes (nothing else would: it cannot ask health).
-  const content::SystemdNotifier notifier =
-      content::SystemdNotifier::FromEnvironment();
+  starting.reset();
   if (absl::Status s = notifier.Notify("READY=1"); !s.ok()) {
     std::cerr << "contentd: " << s.message() << std::endl;
   }

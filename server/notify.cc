@@ -86,31 +86,49 @@ absl::Status SystemdNotifier::PingIfServing(bool serving) const {
   return Notify("WATCHDOG=1");
 }
 
-struct WatchdogPinger::State {
+struct Repeater::State {
   absl::Notification stop;
   std::thread thread;
 };
 
-WatchdogPinger::WatchdogPinger(const SystemdNotifier& notifier,
-                               std::function<bool()> serving)
+Repeater::Repeater(absl::Duration interval, std::function<void()> turn)
     : state_(std::make_unique<State>()) {
-  state_->thread = std::thread([notifier, serving = std::move(serving),
-                                state = state_.get()] {
-    bool logged = false;  // one line, not one per ping
-    do {
-      absl::Status s = notifier.PingIfServing(serving());
-      if (!s.ok() && !logged) {
-        std::cerr << "contentd: watchdog: " << s.message() << std::endl;
-        logged = true;
-      }
-    } while (
-        !state->stop.WaitForNotificationWithTimeout(notifier.ping_interval()));
-  });
+  state_->thread =
+      std::thread([interval, turn = std::move(turn), state = state_.get()] {
+        do {
+          turn();
+        } while (!state->stop.WaitForNotificationWithTimeout(interval));
+      });
 }
 
-WatchdogPinger::~WatchdogPinger() {
+Repeater::~Repeater() {
   state_->stop.Notify();
   state_->thread.join();
+}
+
+WatchdogPinger::WatchdogPinger(const SystemdNotifier& notifier,
+                               std::function<bool()> serving)
+    : repeater_(
+          notifier.ping_interval(),
+          [notifier, serving = std::move(serving), logged = false]() mutable {
+            absl::Status s = notifier.PingIfServing(serving());
+            // One line, not one per ping.
+            if (!s.ok() && !logged) {
+              std::cerr << "contentd: watchdog: " << s.message() << std::endl;
+              logged = true;
+            }
+          }) {}
+
+StartExtender::StartExtender(const SystemdNotifier& notifier,
+                             absl::Duration interval) {
+  if (!notifier.enabled()) return;
+  repeater_.emplace(interval,
+                    [notifier, message = absl::StrCat(
+                                   "EXTEND_TIMEOUT_USEC=",
+                                   absl::ToInt64Microseconds(3 * interval))] {
+                      // A failure shows at READY=1, which logs it.
+                      (void)notifier.Notify(message);
+                    });
 }
 
 }  // namespace content

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -52,21 +53,46 @@ class SystemdNotifier {
   absl::Duration ping_interval_ = absl::ZeroDuration();
 };
 
-// Pings every ping_interval() on a thread of its own while `serving()`
-// says so, from construction until destruction (which joins it). Make one
-// only when the notifier has a watchdog.
-class WatchdogPinger {
+// Runs `turn` at once and then every `interval` on a thread of its own,
+// from construction until destruction (which joins it).
+class Repeater {
  public:
-  WatchdogPinger(const SystemdNotifier& notifier,
-                 std::function<bool()> serving);
-  ~WatchdogPinger();
+  Repeater(absl::Duration interval, std::function<void()> turn);
+  ~Repeater();
 
-  WatchdogPinger(const WatchdogPinger&) = delete;
-  WatchdogPinger& operator=(const WatchdogPinger&) = delete;
+  Repeater(const Repeater&) = delete;
+  Repeater& operator=(const Repeater&) = delete;
 
  private:
   struct State;
   std::unique_ptr<State> state_;
+};
+
+// Pings every ping_interval() while `serving()` says so, from construction
+// until destruction. Make one only when the notifier has a watchdog.
+class WatchdogPinger {
+ public:
+  WatchdogPinger(const SystemdNotifier& notifier,
+                 std::function<bool()> serving);
+
+ private:
+  Repeater repeater_;
+};
+
+// While a start works (a long write-ahead log replay, a store layout
+// upgrade over every article), tells systemd it is still starting, so that
+// the unit's start timeout (90 s by default) does not kill it and have
+// Restart= begin the same work again, for ever: EXTEND_TIMEOUT_USEC of
+// 3 x `interval` at once and every `interval` (default 20 s), from
+// construction until destruction, just before READY=1. Nothing when the
+// notifier is disabled.
+class StartExtender {
+ public:
+  explicit StartExtender(const SystemdNotifier& notifier,
+                         absl::Duration interval = absl::Seconds(20));
+
+ private:
+  std::optional<Repeater> repeater_;
 };
 
 }  // namespace content

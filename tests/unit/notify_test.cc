@@ -99,6 +99,32 @@ TEST(SystemdNotifierTest, PingsOnlyWhileServing) {
   EXPECT_EQ(sock.Next(), "MARK=1");
 }
 
+// A start still working says so at once and again every interval, each
+// time extending the start timeout to three intervals, until it ends.
+TEST(SystemdNotifierTest, StartExtenderExtendsTheStartTimeoutUntilItEnds) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/notify";
+  NotifySocket sock(path);
+  ASSERT_TRUE(sock.bound()) << path;
+  SystemdNotifier n =
+      SystemdNotifier::FromValues(path.c_str(), nullptr, nullptr, getpid());
+  {
+    StartExtender starting(n, absl::Milliseconds(20));
+    EXPECT_EQ(sock.Next(), "EXTEND_TIMEOUT_USEC=60000");
+    EXPECT_EQ(sock.Next(), "EXTEND_TIMEOUT_USEC=60000");
+  }
+  // Ended: whatever it sent before is queued ahead of the marker, and
+  // nothing comes after it.
+  ASSERT_TRUE(n.Notify("MARK=1").ok());
+  std::string got;
+  do {
+    got = sock.Next();
+  } while (got == "EXTEND_TIMEOUT_USEC=60000");
+  EXPECT_EQ(got, "MARK=1");
+  ASSERT_TRUE(n.Notify("MARK=2").ok());
+  EXPECT_EQ(sock.Next(), "MARK=2");
+}
+
 TEST(SystemdNotifierTest, NoWatchdogNoPing) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/notify";
