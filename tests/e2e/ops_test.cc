@@ -395,7 +395,16 @@ TEST(AuthTest, RefusesToServeBeyondLoopbackWithoutTokens) {
   TempDir dir;
   auto r = RunCommand({ContentdBinary(), "--listen", "0.0.0.0:0", "--data-dir",
                        dir.path() + "/data"});
-  EXPECT_NE(r.exit_code, 0);
+  // Exit 2, a configuration refused, which the systemd unit does not
+  // restart (RestartPreventExitStatus=2); it was 1, restarted every 2 s.
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no tokens are configured"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data"));
+  // From the config file alike.
+  WriteFile(dir.path() + "/open.yaml", "listen: 0.0.0.0:0\n");
+  r = RunCommand({ContentdBinary(), "--config", dir.path() + "/open.yaml",
+                  "--data-dir", dir.path() + "/data"});
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("no tokens are configured"));
   // Plain-text tokens in the config are refused too.
   WriteFile(dir.path() + "/bad.yaml",
