@@ -267,10 +267,17 @@ absl::Status ApplyAuth(const YAML::Node& node, ServerConfig* c) {
 // kubectl reads a kubeconfig's, so that the file means the same whichever
 // directory contentd is started from. "" for `dir` (the file is in the
 // working directory, or the text came from no file) leaves it as written.
+// Its `.` parts go (deploy/contentd.yaml's `./data` was served, and
+// logged, as `/etc/contentd/./data`); `..` stays, as a symlinked folder
+// may need it.
 void InDir(const std::string& dir, std::string* path) {
   if (!dir.empty() && !path->empty() &&
       std::filesystem::path(*path).is_relative()) {
-    *path = (std::filesystem::path(dir) / *path).string();
+    std::filesystem::path joined(dir);
+    for (const std::filesystem::path& part : std::filesystem::path(*path)) {
+      if (part != ".") joined /= part;
+    }
+    *path = joined.string();
   }
 }
 

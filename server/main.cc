@@ -963,7 +963,13 @@ int main(int argc, char** argv) {
     if (!s.ok()) return address_error(s, !metrics_listen.empty());
   }
   absl::Status auth_ok = ResolveAuth(&config);
-  if (!auth_ok.ok()) return Fail(auth_ok);
+  if (!auth_ok.ok()) {
+    // A configuration refused: exit 2, as for a flag or key, which the
+    // systemd unit does not restart (RestartPreventExitStatus=2). It exited
+    // 1 and was started again every 2 s, to be refused again.
+    Fail(auth_ok);
+    return 2;
+  }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
       ServerCredentials(config.tls);
   if (!creds.ok()) {

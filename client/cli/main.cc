@@ -2933,6 +2933,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   if (!client.ok()) return Fail(client.status());
   g_connection.target = g.server;
   g_connection.tls = !options.tls_ca_pem.empty();
+  g_connection.client_cert = !options.tls_cert_pem.empty();
   g_connection.request_id = options.request_id;
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;

@@ -446,9 +446,19 @@ std::string CallErrorText(const absl::Status& status,
   // without it are a connection lost during the call: the server stopped
   // or was killed while it ran (an apply, a backup), which no --ca cures.
   if (absl::StrContains(message, "failed to connect to all addresses")) {
-    return connection.tls
-               ? text
-               : absl::StrCat(text, " (is the server using TLS? try --ca)");
+    if (!connection.tls) {
+      return absl::StrCat(text, " (is the server using TLS? try --ca)");
+    }
+    // A TLS server that closes the handshake: mutual TLS (client_ca_file)
+    // refuses a client with no certificate, or one its CA did not sign,
+    // and gRPC tells the client no more than "Socket closed".
+    return absl::StrCat(
+        text, connection.client_cert
+                  ? " (did the server refuse the client certificate? --cert "
+                    "must be signed by a CA in the server's "
+                    "tls.client_ca_file)"
+                  : " (does the server require a client certificate? try "
+                    "--cert and --key)");
   }
   return absl::StrCat(text, " (the connection to ", connection.target,
                       " was lost during the call, as when the server stops "

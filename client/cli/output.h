@@ -82,6 +82,8 @@ struct Connection {
   std::string target;
   // Whether --ca asked for TLS. Default: false.
   bool tls = false;
+  // Whether --cert gave a client certificate (mutual TLS). Default: false.
+  bool client_cert = false;
   // --request-id (or CONTENT_REQUEST_ID) as given. Default: "" (none
   // sent).
   std::string request_id;
@@ -96,11 +98,16 @@ struct Connection {
 // the server plaintext? try without --ca)`), and only "Socket closed" or
 // "Connection reset" when a plaintext client met a TLS server, which can be
 // other faults too: that text stays, with `(is the server using TLS? try
-// --ca)` after it. The same words about a connection that was up (no
-// "failed to connect") mean it was lost during the call, the server
-// stopped or killed: they are followed by that, and that a write's outcome
-// is unknown, instead. A connection refused or a name not resolved is said
-// with the system's reason: `cannot reach HOST:PORT: Connection refused`.
+// --ca)` after it. A TLS client gets the same words when the server ends
+// the handshake, which a server that wants a client certificate does when
+// it gets none or one its client CA did not sign: `(does the server
+// require a client certificate? try --cert and --key)`, or with --cert
+// `(did the server refuse the client certificate? ...)`. The same words about a
+// connection that was up (no "failed to connect") mean it was lost during the
+// call, the server stopped or killed: they are followed by that, and that a
+// write's outcome is unknown, instead. A connection refused or a name not
+// resolved is said with the system's reason: `cannot reach HOST:PORT:
+// Connection refused`.
 std::string CallErrorText(const absl::Status& status,
                           const Connection& connection);
 

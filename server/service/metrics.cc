@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
@@ -199,10 +200,16 @@ bool Served(absl::string_view path) {
 }
 
 // Prometheus sample values: integers exactly (counts, bytes and sequences
-// pass a million), other values with every digit a double holds.
+// pass a million), other values in the fewest digits that read back as the
+// same double. Always 17 printed the block-cache hit ratio, read as
+// "0.0857143", as 0.085714299999999993.
 std::string SampleValue(double v) {
   if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
     return absl::StrCat(static_cast<int64_t>(v));
+  }
+  for (int digits = 15; digits < 17; ++digits) {
+    std::string text = absl::StrFormat("%.*g", digits, v);
+    if (std::strtod(text.c_str(), nullptr) == v) return text;
   }
   return absl::StrFormat("%.17g", v);
 }

@@ -395,7 +395,16 @@ TEST(AuthTest, RefusesToServeBeyondLoopbackWithoutTokens) {
   TempDir dir;
   auto r = RunCommand({ContentdBinary(), "--listen", "0.0.0.0:0", "--data-dir",
                        dir.path() + "/data"});
-  EXPECT_NE(r.exit_code, 0);
+  // Exit 2, a configuration refused, which the systemd unit does not
+  // restart (RestartPreventExitStatus=2); it was 1, restarted every 2 s.
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no tokens are configured"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data"));
+  // From the config file alike.
+  WriteFile(dir.path() + "/open.yaml", "listen: 0.0.0.0:0\n");
+  r = RunCommand({ContentdBinary(), "--config", dir.path() + "/open.yaml",
+                  "--data-dir", dir.path() + "/data"});
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("no tokens are configured"));
   // Plain-text tokens in the config are refused too.
   WriteFile(dir.path() + "/bad.yaml",
@@ -699,6 +708,56 @@ TEST_F(TlsTest, ServerTlsThenMutualTls) {
       *server, {"--ca", Path("ca.pem"), "--cert", Path("client.pem"), "--key",
                 Path("client.key"), "get", "m1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// A server that wants a client certificate ends the handshake of a client
+// with none, or with one its client CA did not sign, and gRPC says only
+// "Socket closed": contentctl said `cannot reach HOST:PORT: Socket closed`
+// of a server it reached, with no hint of what was missing.
+TEST_F(TlsTest, ContentctlHintsAtAClientCertificateTheServerWants) {
+  auto r = RunCommand({"/bin/sh", "-c",
+                       "cd " + dir_.path() +
+                           " && openssl req -x509 -newkey rsa:2048 -nodes "
+                           "-keyout self.key -out self.pem -days 2 "
+                           "-subj /CN=self-signed"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  WriteFile(Path("mtls.yaml"), "tls:\n  cert_file: " + Path("server.pem") +
+                                   "\n  key_file: " + Path("server.key") +
+                                   "\n  client_ca_file: " + Path("ca.pem") +
+                                   "\n");
+  auto server =
+      ServerProcess::Start(Path("data"), {"--config", Path("mtls.yaml")});
+  ASSERT_NE(server, nullptr);
+  const std::string no_cert =
+      "Error: UNAVAILABLE: cannot reach " + server->address() +
+      ": Socket closed (does the server require a client certificate? try "
+      "--cert and --key)\n";
+  r = testing::Ctl(*server,
+                   {"--ca", Path("ca.pem"), "--timeout", "3s", "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, no_cert);
+  // A write that found no connection says so, and the same hint.
+  r = testing::Ctl(*server,
+                   {"--ca", Path("ca.pem"), "--timeout", "2s", "delete", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("the write was not sent"));
+  EXPECT_THAT(r.err, HasSubstr("(does the server require a client "
+                               "certificate? try --cert and --key)"));
+  // A certificate the server's client CA did not sign.
+  r = testing::Ctl(*server,
+                   {"--ca", Path("ca.pem"), "--cert", Path("self.pem"), "--key",
+                    Path("self.key"), "--timeout", "3s", "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: UNAVAILABLE: cannot reach " + server->address() +
+                       ": Socket closed (did the server refuse the client "
+                       "certificate? --cert must be signed by a CA in the "
+                       "server's tls.client_ca_file)\n");
+  // With the certificate it wants, the server's own answer.
+  r = testing::Ctl(
+      *server, {"--ca", Path("ca.pem"), "--cert", Path("client.pem"), "--key",
+                Path("client.key"), "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND")) << r.err;
 }
 
 // A config file's relative tls.* paths are relative to its folder, as a

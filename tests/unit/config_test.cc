@@ -491,13 +491,25 @@ TEST(ConfigTest, RelativePathsAreRelativeToTheConfigFile) {
   }
   ServerConfig c;
   absl::Status s = ReadConfigFile(path, &c);
-  std::remove(path.c_str());
-  rmdir(dir.c_str());
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(c.store.data_dir, dir + "/data");
   EXPECT_EQ(c.tls.cert_file, dir + "/tls/cert.pem");
   EXPECT_EQ(c.tls.key_file, dir + "/../key.pem");
   EXPECT_EQ(c.tls.client_ca_file, "/etc/contentd/ca.pem");
+  // deploy/contentd.yaml's `./data` is DIR/data, not DIR/./data (which
+  // contentd's start line showed).
+  {
+    std::ofstream out(path);
+    out << "data_dir: ./data\ntls:\n  cert_file: ./tls/./cert.pem\n  "
+           "key_file: key.pem\n";
+  }
+  ServerConfig dotted;
+  s = ReadConfigFile(path, &dotted);
+  std::remove(path.c_str());
+  rmdir(dir.c_str());
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(dotted.store.data_dir, dir + "/data");
+  EXPECT_EQ(dotted.tls.cert_file, dir + "/tls/cert.pem");
 
   ServerConfig text;
   ASSERT_TRUE(LoadConfigText("data_dir: data\ntls: {cert_file: c.pem, "

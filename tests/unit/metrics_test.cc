@@ -117,10 +117,27 @@ TEST(MetricsTest, ValuesKeepTheirDigitsAndTotalsAreCounters) {
   EXPECT_THAT(out, HasSubstr("contentd_rocksdb_block_cache_capacity "
                              "134217728\n"));
   EXPECT_THAT(out, HasSubstr("contentd_last_sequence 12345678901\n"));
-  EXPECT_THAT(out, HasSubstr("contentd_ratio 0.123456789012"));
+  EXPECT_THAT(out, HasSubstr("contentd_ratio 0.123456789012\n"));
   EXPECT_THAT(out, HasSubstr("# TYPE contentd_rocksdb_block_cache_hit "
                              "counter\n"));
   EXPECT_THAT(out, HasSubstr("# TYPE contentd_last_sequence gauge\n"));
+}
+
+// A value prints in the fewest digits that read back as it: the hit ratio
+// RocksDB's figures give as "0.0857143" printed 0.085714299999999993.
+TEST(MetricsTest, ValuesPrintInTheFewestDigitsThatReadBackTheSame) {
+  Metrics m;
+  const std::optional<Metrics::Gauge> ratio =
+      StorageGauge("rocksdb.block-cache-hit-ratio", "0.0857143");
+  ASSERT_TRUE(ratio.has_value());
+  const std::string out = m.Render({*ratio,
+                                    {"contentd_third", "h", 1.0 / 3.0},
+                                    {"contentd_tenth", "h", 0.1}});
+  EXPECT_THAT(out, HasSubstr("contentd_rocksdb_block_cache_hit_ratio "
+                             "0.0857143\n"));
+  // As many digits as it takes to read back the same double.
+  EXPECT_THAT(out, HasSubstr("contentd_third 0.3333333333333333\n"));
+  EXPECT_THAT(out, HasSubstr("contentd_tenth 0.1\n"));
 }
 
 // Storage figures follow Prometheus' naming: totals end in `_total`, sizes
