@@ -195,12 +195,20 @@ bool StructuredErrors() {
 
 // `status`, with a word on file names when it is NOT_FOUND of an article
 // whose id reads as one (`get a.md`, as `apply -f a.md` was given): apply
-// names the article after the file without its extension.
+// names the article after the file without its extension; and of
+// `get articles`, where query lists them.
 absl::Status WithFileNameHint(const absl::Status& status) {
   if (!absl::IsNotFound(status)) return status;
   const absl::string_view message = status.message();
   absl::string_view id = message.substr(0, message.find(' '));
   if (!absl::ConsumePrefix(&id, "articles/")) return status;
+  // kubectl's `get pods` lists them: `get articles` read the article
+  // "articles", which a store rarely has.
+  if (id == "articles" || id == "article") {
+    return Reworded(status, absl::StrCat(message,
+                                         "; to list articles: contentctl "
+                                         "query"));
+  }
   for (absl::string_view ext : {".md", ".markdown"}) {
     if (!absl::EndsWith(id, ext) || id.size() == ext.size()) continue;
     const absl::string_view stem = id.substr(0, id.size() - ext.size());
@@ -1484,7 +1492,12 @@ int RunOperations(Session& s) {
       s.client->ListOperations(v1::ListOperationsRequest());
   if (!r.ok()) return Fail(r.status());
   std::string summary = OperationLines(r->operations());
-  if (summary.empty()) summary = "No backup, compaction or check running.\n";
+  // As query's "No articles found.": stderr, so stdout holds only results.
+  if (summary.empty() && s.output.format() != Format::kJson &&
+      s.output.format() != Format::kYaml) {
+    std::cerr << "No backup, compaction or check running.\n";
+    return kExitOk;
+  }
   return PrintAdmin(s, *r, summary);
 }
 
@@ -1827,8 +1840,8 @@ std::vector<std::string> FlagsOf(const CLI::App& app) {
 }
 
 // The format -o asks for on the command line `argv`, read as CLI11 reads
-// it (`-o json`, `-ojson`, `--output json`, `--output=json`; the last
-// given; none after `--`), for a usage error found before or at -o, when
+// it (`-o json`, `-ojson`, `-o=json`, `--output json`, `--output=json`; the
+// last given; none after `--`), for a usage error found before or at -o, when
 // the parse has not set it: table when none is given or its value is no
 // format.
 Format FormatInArgs(int argc, char** argv) {
@@ -1840,6 +1853,8 @@ Format FormatInArgs(int argc, char** argv) {
       if (i + 1 < argc) value = argv[++i];
     } else if (absl::StartsWith(arg, "--output=")) {
       value = std::string(arg.substr(9));
+    } else if (absl::StartsWith(arg, "-o=")) {
+      value = std::string(arg.substr(3));  // pflag's spelling
     } else if (absl::StartsWith(arg, "-o") && !absl::StartsWith(arg, "--")) {
       value = std::string(arg.substr(2));
     }
@@ -1905,6 +1920,35 @@ std::vector<CLI::Option*> AllOptions(CLI::App* app) {
     options.insert(options.end(), more.begin(), more.end());
   }
   return options;
+}
+
+// The command line `argv` with each short flag that takes a value
+// joined to it by `=` (`-o=json`, `-f=a.md`, as kubectl's pflag takes
+// them) split into the flag and the value (`-o json`), up to `--`. CLI11
+// read `-o=json` as `-o` with the value "=json" and refused it.
+std::vector<std::string> SplitShortFlagValues(CLI::App* app, int argc,
+                                              char** argv) {
+  std::set<std::string> takes_value;  // "-o", "-f"
+  for (const CLI::Option* opt : AllOptions(app)) {
+    if (opt->get_positional() || opt->get_type_size_min() < 1) continue;
+    for (const std::string& name : opt->get_snames()) {
+      takes_value.insert("-" + name);
+    }
+  }
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    const size_t eq = args[i].find('=');
+    if (eq == std::string::npos ||
+        takes_value.count(args[i].substr(0, eq)) == 0) {
+      continue;
+    }
+    std::string value = args[i].substr(eq + 1);
+    args[i].resize(eq);
+    args.insert(args.begin() + i + 1, std::move(value));
+    ++i;
+  }
+  return args;
 }
 
 // The flags of `app` that take one value (`-o`, `--text`, `--revision`):
@@ -2069,8 +2113,11 @@ std::string MissingPositional(const CLI::App& app, const CLI::ParseError& e,
   }
   if (missing == nullptr || path.empty()) return "";
   *flag = missing->get_name();
+  // kubectl lists with `get` and no name: ours is query.
+  const absl::string_view list_hint =
+      path == "get" ? "; to list articles: contentctl query" : "";
   return absl::StrCat("missing ", *flag, ": ", path, " takes ",
-                      WhatArgumentIs(*missing), " (", synopsis, ")");
+                      WhatArgumentIs(*missing), " (", synopsis, ")", list_hint);
 }
 
 // Arguments the command given has no room for (`delete a b`, `query ai`),
@@ -2719,6 +2766,13 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     cmd->add_option("PREFIX", complete_prefix);
   }
 
+  // Every later reading of the command line sees `-o json` for `-o=json`.
+  std::vector<std::string> split_args = SplitShortFlagValues(&app, argc, argv);
+  std::vector<char*> split_argv;
+  for (std::string& arg : split_args) split_argv.push_back(arg.data());
+  split_argv.push_back(nullptr);
+  argc = static_cast<int>(split_args.size());
+  argv = split_argv.data();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2653,7 +2653,8 @@ TEST_F(CliTest, MissingArgumentsAreNamedAsHelpNamesThem) {
   for (const Case& c : std::vector<Case>{
            {{"get"},
             "missing ID: get takes one or more article ids, `x` or "
-            "`articles/x` (contentctl get ID...)",
+            "`articles/x` (contentctl get ID...); to list articles: "
+            "contentctl query",
             "ID"},
            {{"history"},
             "missing ID: history takes an article id, `x` or `articles/x` "
@@ -2706,6 +2707,99 @@ TEST_F(CliTest, MissingArgumentsAreNamedAsHelpNamesThem) {
               HasSubstr("Usage: contentctl diff [OPTIONS] ID [REV1] [REV2]\n"));
   EXPECT_THAT(CtlOk({"admin", "backup", "--help"}),
               HasSubstr("[OPTIONS] DESTINATION\n"));
+}
+
+// kubectl lists with `get` and no name, or `get pods`: `contentctl get`
+// said only that ID was missing, and `get articles` that no article
+// "articles" was found. Both say that query lists them, with the exit code
+// and reason they had.
+TEST_F(CliTest, GetWithoutAnIdSaysQueryLists) {
+  CommandResult r = Ctl({"get"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(Lines(r.err).front(),
+              EndsWith("; to list articles: contentctl query"));
+  r = Ctl({"get", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2);
+  auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "MISSING_ARGUMENT");
+  EXPECT_EQ(e.at("flag").string_value(), "ID");
+  EXPECT_THAT(e.at("message").string_value(),
+              EndsWith("; to list articles: contentctl query"));
+  // Other verbs that need an id are as they were.
+  EXPECT_THAT(Ctl({"history"}).err, Not(HasSubstr("to list")));
+
+  for (const char* id : {"articles", "article"}) {
+    r = Ctl({"get", id});
+    EXPECT_EQ(r.exit_code, 1) << id;
+    EXPECT_THAT(r.err, StartsWith(absl::StrCat("Error: NOT_FOUND: articles/",
+                                               id, " not found")));
+    EXPECT_THAT(r.err, EndsWith("; to list articles: contentctl query\n"));
+  }
+  r = Ctl({"get", "articles", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "ARTICLE_NOT_FOUND");
+  // An article of that id is read as any other.
+  CtlOk({"apply", "-f", Write("articles.md", Doc("Named so", "", ""))});
+  EXPECT_EQ(GetJson("articles").title(), "Named so");
+}
+
+// pflag, and so kubectl, takes `-o=json` as `-o json`; CLI11 read the
+// value "=json" and refused it. Every short flag that takes a value (-o,
+// apply's -f) takes it so, in the output, in a usage error's format, and
+// up to `--` only.
+TEST_F(CliTest, ShortFlagsTakeAValueAfterAnEqualsSign) {
+  const std::string file = Write("eq1.md", Doc("Equals", "", "eqtag"));
+  EXPECT_THAT(CtlOk({"apply", "-f=" + file}),
+              HasSubstr("articles/eq1 created"));
+  EXPECT_EQ(ParseJson<v1::Article>(CtlOk({"get", "eq1", "-o=json"})).title(),
+            "Equals");
+  EXPECT_EQ(
+      YAML::Load(CtlOk({"-o=yaml", "get", "eq1"}))["title"].as<std::string>(),
+      "Equals");
+  EXPECT_EQ(CtlOk({"get", "eq1", "-o=json"}),
+            CtlOk({"get", "eq1", "-o", "json"}));
+  // A usage error comes in the format asked for.
+  CommandResult r = Ctl({"get", "-o=json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(ParseJson<google::protobuf::Struct>(r.err)
+                .fields()
+                .at("reason")
+                .string_value(),
+            "MISSING_ARGUMENT");
+  // A value that is no format is named as given, without the "=".
+  r = Ctl({"get", "eq1", "-o=xml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("xml"));
+  EXPECT_THAT(r.err, Not(HasSubstr("=xml")));
+  // After `--` it is an argument: an id, which this is not.
+  r = Ctl({"get", "--", "-o=json"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+// `admin operations` printed "No backup, compaction or check running." on
+// stdout, where query's "No articles found." goes to stderr: a script
+// reading stdout took it for a result. Every empty result's notice is on
+// stderr, stdout empty; -o json|yaml print the empty response on stdout.
+TEST_F(CliTest, EmptyResultNoticesGoToStderr) {
+  for (const auto& [args, notice] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"admin", "operations"},
+            "No backup, compaction or check running.\n"},
+           {{"query", "--tag", "notice-none"}, "No articles found.\n"},
+           {{"tags", "--prefix", "notice-none"}, "None found.\n"}}) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "") << notice;
+    EXPECT_EQ(r.err, notice);
+  }
+  CommandResult r = Ctl({"admin", "operations", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, IsEmpty());
+  const YAML::Node n = YAML::Load(r.out);
+  ASSERT_TRUE(n["operations"].IsSequence()) << r.out;
+  EXPECT_EQ(n["operations"].size(), 0u);
 }
 
 // A backup re-run to the same destination (its first reply lost to a
