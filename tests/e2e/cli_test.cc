@@ -1722,7 +1722,8 @@ TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
            {{"get", "x", "--bogus"}, "unknown flag \"--bogus\"", "get"},
            {{"get"},
             "missing ID: get takes one or more article ids, `x` or "
-            "`articles/x` (contentctl get ID...)",
+            "`articles/x` (contentctl get ID...); to list articles: contentctl "
+            "query",
             "get"},
            {{"admin", "bogus"},
             "unknown admin command \"bogus\"; admin commands: backup, "
@@ -4220,7 +4221,8 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
             "get"},
            {{"get", "-o", "json"},
             "missing ID: get takes one or more article ids, `x` or "
-            "`articles/x` (contentctl get ID...)",
+            "`articles/x` (contentctl get ID...); to list articles: contentctl "
+            "query",
             "ID",
             "MISSING_ARGUMENT",
             "get"},
