@@ -1936,6 +1936,53 @@ class PublishWindowTest : public ::testing::Test {
     return ids;
   }
 
+  // Imports "imported" alone, then it again with "imp0".."imp99" in one
+  // batch, big enough to be ingested (Store::Apply). `mark` gives
+  // "imported" and "imp7" the time of the window under test.
+  void ImportAloneAndIngested(const std::function<void(Article*)>& mark) {
+    const auto imported = [&](int age, bool marked) {
+      Article a;
+      a.set_title("imported");
+      a.add_tags("news");
+      *a.mutable_date() = Ts(kEpoch2020 - age);
+      if (marked) mark(&a);
+      return a;
+    };
+    std::vector<std::pair<std::string, Article>> items = {
+        {"imported", imported(1300, true)}};
+    for (int i = 0; i < 100; ++i)
+      items.emplace_back(absl::StrCat("imp", i), imported(2000 + i, i == 7));
+    for (size_t n : {size_t{1}, items.size()}) {
+      absl::StatusOr<std::vector<store::ApplyResult>> r =
+          ts_.store().Apply(std::vector<std::pair<std::string, Article>>(
+                                items.begin(), items.begin() + n),
+                            /*dry_run=*/false);
+      ASSERT_TRUE(r.ok()) << r.status();
+      for (const store::ApplyResult& x : *r) ASSERT_TRUE(x.status.ok());
+    }
+  }
+
+  // Every page of `q` at `options`: the first at kNow1, the rest with the
+  // clock 2.5 h on (a query keeps its first page's instant).
+  struct Walk {
+    std::vector<std::string> ids;
+    std::vector<size_t> sizes;
+  };
+  Walk WalkPages(const Query& q, QueryOptions options) {
+    clock_.store(kNow1);
+    Walk w;
+    do {
+      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, options);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      for (const Article& a : page->articles) w.ids.push_back(IdOf(a));
+      w.sizes.push_back(page->articles.size());
+      options.page_token = page->next_page_token;
+      clock_.store(kNow1 + 150 * 60 * kNanosPerSecond);
+    } while (!options.page_token.empty() && w.sizes.size() < 1000);
+    return w;
+  }
+
   static Query Windows(std::vector<Query::PublishWindow> windows,
                        std::vector<Article::State> states = {},
                        v1::Visibility visibility = v1::VISIBILITY_ALL) {
@@ -2111,48 +2158,11 @@ TEST_F(PublishWindowTest, ScheduledAloneReadsTheScheduleListNotEveryArticle) {
   // be ingested (Store::Apply).
   Make("published", 1120, kHour, std::nullopt, Article::DRAFT);
   update("published", [](Article* a) { a->set_state(Article::PUBLISHED); });
-  const auto imported = [&](int age, bool scheduled) {
-    Article a;
-    a.set_title("imported");
-    a.add_tags("news");
-    *a.mutable_date() = Ts(kEpoch2020 - age);
-    if (scheduled) *a.mutable_publish_time() = NanosTs(kNow1 + kHour);
-    return a;
-  };
-  std::vector<std::pair<std::string, Article>> items = {
-      {"imported", imported(1300, true)}};
-  for (int i = 0; i < 100; ++i)
-    items.emplace_back(absl::StrCat("imp", i), imported(2000 + i, i == 7));
-  for (size_t n : {size_t{1}, items.size()}) {
-    absl::StatusOr<std::vector<store::ApplyResult>> r =
-        ts_.store().Apply(std::vector<std::pair<std::string, Article>>(
-                              items.begin(), items.begin() + n),
-                          /*dry_run=*/false);
-    ASSERT_TRUE(r.ok()) << r.status();
-    for (const store::ApplyResult& x : *r) ASSERT_TRUE(x.status.ok());
-  }
+  ImportAloneAndIngested(
+      [](Article* a) { *a->mutable_publish_time() = NanosTs(kNow1 + kHour); });
 
-  // Every page of `q` at `options`, the clock moved past the publish times
-  // of sched0, sched1, back and restored after the first: the query keeps
-  // its first page's instant.
-  struct Walk {
-    std::vector<std::string> ids;
-    std::vector<size_t> sizes;
-  };
-  const auto walk = [&](const Query& q, QueryOptions options) {
-    clock_.store(kNow1);
-    Walk w;
-    do {
-      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, options);
-      EXPECT_TRUE(page.ok()) << page.status();
-      if (!page.ok()) break;
-      for (const Article& a : page->articles) w.ids.push_back(IdOf(a));
-      w.sizes.push_back(page->articles.size());
-      options.page_token = page->next_page_token;
-      clock_.store(kNow1 + 150 * 60 * kNanosPerSecond);
-    } while (!options.page_token.empty() && w.sizes.size() < 1000);
-    return w;
-  };
+  // WalkPages moves the clock past the publish times of sched0, sched1,
+  // back and restored after the first page: the query keeps its instant.
   QueryOptions list;  // the list holds 13 entries still to come
   list.page_size = 2;
   list.max_candidates_per_page = 50;
@@ -2160,41 +2170,41 @@ TEST_F(PublishWindowTest, ScheduledAloneReadsTheScheduleListNotEveryArticle) {
   scan.max_candidates_per_page = 5;
 
   Query q = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
-  const Walk fast = walk(q, list);
+  const Walk fast = WalkPages(q, list);
   EXPECT_THAT(fast.ids,
               ElementsAre("sched0", "sched1", "moved", "back", "sched2",
                           "restored", "published", "sched3", "sched4", "sched5",
                           "sched6", "imported", "imp7"));
   EXPECT_THAT(fast.sizes, ElementsAre(2, 2, 2, 2, 2, 2, 1));
-  const Walk slow = walk(q, scan);
+  const Walk slow = WalkPages(q, scan);
   EXPECT_EQ(slow.ids, fast.ids);
   EXPECT_GT(slow.sizes.size(), 60u);  // 400 articles, 5 a page
 
   q.set_order(Query::ORDER_OLDEST_FIRST);
   q.add_states(Article::PUBLISHED);
-  const Walk oldest = walk(q, list);
+  const Walk oldest = WalkPages(q, list);
   EXPECT_THAT(oldest.ids,
               ElementsAre("imp7", "imported", "sched6", "sched5", "sched4",
                           "sched3", "published", "restored", "sched2", "back",
                           "moved", "sched1", "sched0"));
   EXPECT_THAT(oldest.sizes, ElementsAre(2, 2, 2, 2, 2, 2, 1));
-  EXPECT_EQ(walk(q, scan).ids, oldest.ids);
+  EXPECT_EQ(WalkPages(q, scan).ids, oldest.ids);
 
   // With a tag, a date range, or text, the list is one filter among them.
   Query tagged = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
   tagged.add_tags("news");
   tagged.add_tags("late");
   tagged.set_tag_match(Query::TAG_MATCH_ALL);
-  EXPECT_THAT(walk(tagged, list).ids, ElementsAre("sched5"));
-  EXPECT_EQ(walk(tagged, scan).ids, walk(tagged, list).ids);
+  EXPECT_THAT(WalkPages(tagged, list).ids, ElementsAre("sched5"));
+  EXPECT_EQ(WalkPages(tagged, scan).ids, WalkPages(tagged, list).ids);
   Query dated = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
   *dated.mutable_date_from() = Ts(kEpoch2020 - 1130);
   *dated.mutable_date_to() = Ts(kEpoch2020 - 1050);
   dated.add_not_tags("late");
-  const Walk in_range = walk(dated, list);
+  const Walk in_range = WalkPages(dated, list);
   EXPECT_THAT(in_range.ids, ElementsAre("moved", "back", "sched2", "restored",
                                         "published", "sched3"));
-  EXPECT_EQ(walk(dated, scan).ids, in_range.ids);
+  EXPECT_EQ(WalkPages(dated, scan).ids, in_range.ids);
 
   // total_size counts the scheduled articles on the first page; two hours
   // and a half on, seven of them are live.
@@ -2213,12 +2223,12 @@ TEST_F(PublishWindowTest, ScheduledAloneReadsTheScheduleListNotEveryArticle) {
   // States beside PUBLISHED, and deleted articles, walk the lists.
   Query drafts = Windows({Query::PUBLISH_WINDOW_SCHEDULED},
                          {Article::PUBLISHED, Article::DRAFT});
-  const Walk with_drafts = walk(drafts, list);
+  const Walk with_drafts = WalkPages(drafts, list);
   EXPECT_EQ(with_drafts.ids.size(), 15u);  // and wip, unpublished
   EXPECT_GT(with_drafts.sizes.size(), 6u);
   Query deleted = Windows({Query::PUBLISH_WINDOW_SCHEDULED});
   deleted.set_include_deleted(true);
-  const Walk with_deleted = walk(deleted, list);
+  const Walk with_deleted = WalkPages(deleted, list);
   EXPECT_EQ(with_deleted.ids.size(), 14u);
   EXPECT_NE(
       std::find(with_deleted.ids.begin(), with_deleted.ids.end(), "embargoed"),
@@ -2301,48 +2311,11 @@ TEST_F(PublishWindowTest, ExpiredAloneReadsTheExpiryListNotEveryArticle) {
   // be ingested (Store::Apply).
   Make("published", 1120, std::nullopt, -kHour, Article::DRAFT);
   update("published", [](Article* a) { a->set_state(Article::PUBLISHED); });
-  const auto imported = [&](int age, bool expired) {
-    Article a;
-    a.set_title("imported");
-    a.add_tags("news");
-    *a.mutable_date() = Ts(kEpoch2020 - age);
-    if (expired) *a.mutable_expiry_time() = NanosTs(kNow1 - kHour);
-    return a;
-  };
-  std::vector<std::pair<std::string, Article>> items = {
-      {"imported", imported(1300, true)}};
-  for (int i = 0; i < 100; ++i)
-    items.emplace_back(absl::StrCat("imp", i), imported(2000 + i, i == 7));
-  for (size_t n : {size_t{1}, items.size()}) {
-    absl::StatusOr<std::vector<store::ApplyResult>> r =
-        ts_.store().Apply(std::vector<std::pair<std::string, Article>>(
-                              items.begin(), items.begin() + n),
-                          /*dry_run=*/false);
-    ASSERT_TRUE(r.ok()) << r.status();
-    for (const store::ApplyResult& x : *r) ASSERT_TRUE(x.status.ok());
-  }
+  ImportAloneAndIngested(
+      [](Article* a) { *a->mutable_expiry_time() = NanosTs(kNow1 - kHour); });
 
-  // Every page of `q` at `options`, the clock moved past the expiry times
-  // of twelve live articles and sched after the first: the query keeps its
-  // first page's instant.
-  struct Walk {
-    std::vector<std::string> ids;
-    std::vector<size_t> sizes;
-  };
-  const auto walk = [&](const Query& q, QueryOptions options) {
-    clock_.store(kNow1);
-    Walk w;
-    do {
-      absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, options);
-      EXPECT_TRUE(page.ok()) << page.status();
-      if (!page.ok()) break;
-      for (const Article& a : page->articles) w.ids.push_back(IdOf(a));
-      w.sizes.push_back(page->articles.size());
-      options.page_token = page->next_page_token;
-      clock_.store(kNow1 + 150 * 60 * kNanosPerSecond);
-    } while (!options.page_token.empty() && w.sizes.size() < 1000);
-    return w;
-  };
+  // WalkPages moves the clock past the expiry times of twelve live
+  // articles and sched after the first page: the query keeps its instant.
   QueryOptions list;  // the list holds 15 entries expired at kNow1
   list.page_size = 2;
   list.max_candidates_per_page = 50;
@@ -2350,45 +2323,45 @@ TEST_F(PublishWindowTest, ExpiredAloneReadsTheExpiryListNotEveryArticle) {
   scan.max_candidates_per_page = 5;
 
   Query q = Windows({Query::PUBLISH_WINDOW_EXPIRED});
-  const Walk fast = walk(q, list);
+  const Walk fast = WalkPages(q, list);
   EXPECT_THAT(fast.ids,
               ElementsAre("exp0", "exp1", "moved", "back", "exp2", "restored",
                           "came-due", "published", "exp3", "kept", "exp4",
                           "exp5", "exp6", "imported", "imp7"));
   EXPECT_THAT(fast.sizes, ElementsAre(2, 2, 2, 2, 2, 2, 2, 1));
-  const Walk slow = walk(q, scan);
+  const Walk slow = WalkPages(q, scan);
   EXPECT_EQ(slow.ids, fast.ids);
   EXPECT_GT(slow.sizes.size(), 60u);  // 400 articles, 5 a page
 
   q.set_order(Query::ORDER_OLDEST_FIRST);
   q.add_states(Article::PUBLISHED);
-  const Walk oldest = walk(q, list);
+  const Walk oldest = WalkPages(q, list);
   EXPECT_THAT(oldest.ids,
               ElementsAre("imp7", "imported", "exp6", "exp5", "exp4", "kept",
                           "exp3", "published", "came-due", "restored", "exp2",
                           "back", "moved", "exp1", "exp0"));
   EXPECT_THAT(oldest.sizes, ElementsAre(2, 2, 2, 2, 2, 2, 2, 1));
-  EXPECT_EQ(walk(q, scan).ids, oldest.ids);
+  EXPECT_EQ(WalkPages(q, scan).ids, oldest.ids);
 
   // With a tag, a date range, or text, the list is one filter among them.
   Query tagged = Windows({Query::PUBLISH_WINDOW_EXPIRED});
   tagged.add_tags("news");
   tagged.add_tags("late");
   tagged.set_tag_match(Query::TAG_MATCH_ALL);
-  EXPECT_THAT(walk(tagged, list).ids, ElementsAre("exp5"));
-  EXPECT_EQ(walk(tagged, scan).ids, walk(tagged, list).ids);
+  EXPECT_THAT(WalkPages(tagged, list).ids, ElementsAre("exp5"));
+  EXPECT_EQ(WalkPages(tagged, scan).ids, WalkPages(tagged, list).ids);
   Query dated = Windows({Query::PUBLISH_WINDOW_EXPIRED});
   *dated.mutable_date_from() = Ts(kEpoch2020 - 1135);
   *dated.mutable_date_to() = Ts(kEpoch2020 - 1050);
   dated.add_not_tags("kept");
-  const Walk in_range = walk(dated, list);
+  const Walk in_range = WalkPages(dated, list);
   EXPECT_THAT(in_range.ids, ElementsAre("moved", "back", "exp2", "restored",
                                         "came-due", "published", "exp3"));
-  EXPECT_EQ(walk(dated, scan).ids, in_range.ids);
+  EXPECT_EQ(WalkPages(dated, scan).ids, in_range.ids);
   Query text = Windows({Query::PUBLISH_WINDOW_EXPIRED});
   text.set_text("imported");
-  EXPECT_THAT(walk(text, list).ids, ElementsAre("imported", "imp7"));
-  EXPECT_EQ(walk(text, scan).ids, walk(text, list).ids);
+  EXPECT_THAT(WalkPages(text, list).ids, ElementsAre("imported", "imp7"));
+  EXPECT_EQ(WalkPages(text, scan).ids, WalkPages(text, list).ids);
 
   // total_size counts the expired articles on the first page; two hours and
   // a half on, twelve live articles and sched have expired too.
@@ -2406,12 +2379,12 @@ TEST_F(PublishWindowTest, ExpiredAloneReadsTheExpiryListNotEveryArticle) {
   // States beside PUBLISHED, and deleted articles, walk the lists.
   Query drafts = Windows({Query::PUBLISH_WINDOW_EXPIRED},
                          {Article::PUBLISHED, Article::DRAFT});
-  const Walk with_drafts = walk(drafts, list);
+  const Walk with_drafts = WalkPages(drafts, list);
   EXPECT_EQ(with_drafts.ids.size(), 17u);  // and wip, unpublished
   EXPECT_GT(with_drafts.sizes.size(), 8u);
   Query deleted = Windows({Query::PUBLISH_WINDOW_EXPIRED});
   deleted.set_include_deleted(true);
-  const Walk with_deleted = walk(deleted, list);
+  const Walk with_deleted = WalkPages(deleted, list);
   EXPECT_EQ(with_deleted.ids.size(), 16u);
   EXPECT_NE(std::find(with_deleted.ids.begin(), with_deleted.ids.end(), "gone"),
             with_deleted.ids.end());
