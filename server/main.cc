@@ -1102,8 +1102,9 @@ int main(int argc, char** argv) {
       !upgraded->expiry_list_deferred && !(*store)->engine()->shared()) {
     std::cerr << "contentd: built the expiry list that queries of expired "
                  "articles read ("
-              << upgraded->expiry_entries << " articles with an expiry time)"
-              << std::endl;
+              << upgraded->expiry_entries
+              << (upgraded->expiry_entries == 1 ? " article" : " articles")
+              << " with an expiry time)" << std::endl;
   }
   if (upgraded->expiry_list_deferred) {
     std::cerr << "contentd: the volume is full: the expiry list is built at "

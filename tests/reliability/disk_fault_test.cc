@@ -796,6 +796,99 @@ TEST_F(DiskFaultTest, AnEarlierBuildsStoreStartsOnAFullVolumeAndRecordsLater) {
   VerifyIntact();
 }
 
+// A layout 3 store (from before the expiry list) with an expired article,
+// started on a full volume: the list cannot be built, so a query of expired
+// articles walks them all and still finds it, and the store stays layout 3
+// once there is room to write; the next start builds the list, records
+// layout 4, and the query reads the list.
+TEST_F(DiskFaultTest,
+       ALayoutThreeStoreBuildsItsExpiryListAtTheNextStartWithRoom) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  v1::CreateArticleRequest r;
+  r.set_article_id("expired");
+  *r.mutable_article() = Make("expired", 1024, period_);
+  r.mutable_article()->set_state(v1::Article::PUBLISHED);
+  r.mutable_article()->mutable_publish_time()->set_seconds(now - 7200);
+  r.mutable_article()->mutable_expiry_time()->set_seconds(now - 3600);
+  ASSERT_TRUE(client_->CreateArticle(r).ok());  // not live: no plain Get
+  ASSERT_TRUE(Create("kept", 1024).ok());
+  acked_.push_back("kept");
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+  // What a layout 3 build left: the marker says 3 and there is no `y` list.
+  const std::string expiry_kind(1,
+                                static_cast<char>(store::IndexKind::kExpiry));
+  auto expiry_entries = [&] {
+    std::unique_ptr<store::KvEngine> kv = OpenHere();
+    std::vector<std::string> keys;
+    if (kv == nullptr) return keys;
+    std::unique_ptr<store::KvIterator> it =
+        kv->NewIterator(store::Family::kPostings, {});
+    for (it->Seek(expiry_kind);
+         it->Valid() && absl::StartsWith(it->key(), expiry_kind); it->Next())
+      keys.emplace_back(it->key());
+    EXPECT_TRUE(it->status().ok()) << it->status();
+    return keys;
+  };
+  {
+    const std::vector<std::string> listed = expiry_entries();
+    ASSERT_EQ(listed.size(), 1u);
+    std::unique_ptr<store::KvEngine> kv = OpenHere();
+    ASSERT_NE(kv, nullptr);
+    store::KvBatch earlier;
+    earlier.Delete(store::Family::kPostings, listed[0]);
+    earlier.Put(store::Family::kMeta, std::string(store::kFormatKey), "3");
+    ASSERT_TRUE(kv->Write(std::move(earlier), true).ok());
+  }
+  auto expired_ids = [&] {
+    v1::QueryArticlesRequest q;
+    q.mutable_query()->add_windows(v1::Query::PUBLISH_WINDOW_EXPIRED);
+    q.mutable_query()->set_visibility(v1::VISIBILITY_ALL);
+    std::vector<std::string> ids;
+    absl::StatusOr<v1::QueryArticlesResponse> page = client_->QueryArticles(q);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) return ids;
+    for (const v1::Article& a : page->articles())
+      ids.push_back(ArticleId(a.name()));
+    EXPECT_EQ(page->next_page_token(), "");
+    return ids;
+  };
+
+  ASSERT_NO_FATAL_FAILURE(FillAll());
+  size_t logged = server_->Log().size();
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  std::string log = server_->Log().substr(logged);
+  EXPECT_THAT(log, ::testing::HasSubstr(
+                       "contentd: the volume is full: the expiry list is "
+                       "built at the next start with room"))
+      << log;
+  Connect();
+  EXPECT_THAT(expired_ids(), ::testing::ElementsAre("expired"));
+  std::filesystem::remove(mount_ + "/filler");
+  std::filesystem::remove(mount_ + "/filler2");
+  ASSERT_TRUE(WriteAgain(absl::Seconds(60)).ok()) << server_->Log();
+  EXPECT_THAT(expired_ids(), ::testing::ElementsAre("expired"));
+  client_.reset();
+  ASSERT_EQ(server_->Stop(SIGTERM), 0) << server_->Log();
+  // Room returned while it served; the list waits for a start.
+  EXPECT_EQ(MetaRecord(store::kFormatKey), "3");
+  EXPECT_THAT(expiry_entries(), ::testing::IsEmpty());
+
+  logged = server_->Log().size();
+  ASSERT_TRUE(server_->Restart()) << server_->Log();
+  log = server_->Log().substr(logged);
+  EXPECT_THAT(log, ::testing::HasSubstr(
+                       "contentd: built the expiry list that queries of "
+                       "expired articles read (1 article with an expiry "
+                       "time)"))
+      << log;
+  Connect();
+  EXPECT_THAT(expired_ids(), ::testing::ElementsAre("expired"));
+  VerifyIntact();  // stops it, then checks the store
+  EXPECT_EQ(MetaRecord(store::kFormatKey), absl::StrCat(store::kStoreFormat));
+  EXPECT_THAT(expiry_entries(), ::testing::SizeIs(1));
+}
+
 // A store of layout 1 keeps the text postings of deleted and unpublished
 // articles where queries no longer look: until they move, text queries
 // would leave those articles out. On a full volume, where they cannot move,
