@@ -143,6 +143,7 @@ std::string ServiceConfig(int max_attempts, const std::string& load_balancing) {
       {"ContentService", "BatchGetArticles"},
       {"ContentService", "ListTags"},
       {"ContentService", "ListCategories"},
+      {"ContentService", "GetServerInfo"},
       {"ContentService", "WatchArticles"},
       {"ContentService", "ExportArticles"},
       {"AdminService", "CheckStore"},
@@ -432,6 +433,10 @@ class GrpcClient final : public Client {
       const v1::ListCategoriesRequest& request,
       const CallOptions& call) override {
     return Call(&Stub::ListCategories, request, call);
+  }
+  absl::StatusOr<v1::ServerInfo> GetServerInfo(
+      const CallOptions& call) override {
+    return Call(&Stub::GetServerInfo, v1::GetServerInfoRequest(), call);
   }
 
   absl::StatusOr<v1::BackupStoreResponse> BackupStore(

@@ -55,6 +55,7 @@
 #include "server/service/request_id.h"
 #include "server/service/validation.h"
 #include "server/store/fsck.h"
+#include "server/store/keys.h"
 #include "server/store/rocksdb_kv.h"
 #include "server/store/store.h"
 
@@ -718,6 +719,14 @@ int main(int argc, char** argv) {
                "With --check (needs it): open the store read-write and, "
                "if the check finds index problems, rebuild the indexes "
                "from the heads and check again");
+  // What this build is, and the store layouts it writes (an older build
+  // refuses a newer layout: docs/operations.md, "Upgrades").
+  app.set_version_flag(
+      "--version",
+      absl::StrCat("contentd ", CONTENT_VERSION, "\nstore layout ",
+                   content::store::kStoreFormat, " (PostgreSQL tables: ",
+                   content::store::kSharedStoreFormat, ")"),
+      "Print the version and the store layout this build writes, and exit");
   std::string clock_file;
   app.add_option("--clock-file", clock_file,
                  "Tests only: read the current time (RFC 3339) from this "
@@ -1137,6 +1146,7 @@ int main(int argc, char** argv) {
 
   content::service::Authenticator auth(config.auth);
 
+  config.service.version = CONTENT_VERSION;
   absl::StatusOr<std::unique_ptr<content::service::ContentService>> created =
       content::service::ContentService::Create(store->get(), config.service,
                                                &auth);

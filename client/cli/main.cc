@@ -69,8 +69,8 @@
 namespace content::cli {
 namespace {
 
-// Kept in step with project(VERSION) in CMakeLists.txt.
-constexpr char kVersion[] = "0.1.0";
+// project(VERSION) in CMakeLists.txt, as contentd's.
+constexpr char kVersion[] = CONTENT_VERSION;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
@@ -1501,15 +1501,45 @@ int RunOperations(Session& s) {
   return PrintAdmin(s, *r, summary);
 }
 
-int RunVersion(Format format) {
-  if (format == Format::kJson) {
-    std::cout << "{\n  \"contentctl\": \"" << kVersion << "\"\n}\n";
-  } else if (format == Format::kYaml) {
-    std::cout << "contentctl: \"" << kVersion << "\"\n";
-  } else {
-    std::cout << "contentctl " << kVersion << "\n";
+// `version`: contentctl's version, then the version of the contentd at
+// --server (kubectl's client and server versions), unless `client_only`.
+// A server that cannot be reached fails as any call does, after the
+// client's line; an earlier contentd, without GetServerInfo, says so.
+int RunVersion(Session* s, const std::string& server, Format format) {
+  google::protobuf::Struct out;
+  auto& fields = *out.mutable_fields();
+  fields["contentctl"].set_string_value(kVersion);
+  std::string text = absl::StrCat("contentctl ", kVersion, "\n");
+  absl::Status failed;
+  if (s != nullptr) {
+    absl::StatusOr<v1::ServerInfo> info = s->client->GetServerInfo();
+    auto& contentd =
+        *fields["contentd"].mutable_struct_value()->mutable_fields();
+    contentd["server"].set_string_value(server);
+    if (info.ok()) {
+      contentd["version"].set_string_value(info->version());
+      contentd["storageEngine"].set_string_value(info->storage_engine());
+      const std::string started = FormatTimestamp(info->start_time());
+      contentd["startTime"].set_string_value(started);
+      absl::StrAppend(&text, "contentd ", info->version(), " at ", server, " (",
+                      info->storage_engine(), ", started ", started, ")\n");
+    } else if (absl::IsUnimplemented(info.status())) {
+      contentd["version"].set_string_value("");
+      absl::StrAppend(&text, "contentd at ", server,
+                      ": version unknown (an earlier build, which answers "
+                      "no GetServerInfo)\n");
+    } else {
+      fields.erase("contentd");
+      failed = info.status();
+    }
   }
-  return kExitOk;
+  if (format == Format::kJson || format == Format::kYaml) {
+    Output output(format, std::cout, std::cerr);
+    if (absl::Status p = output.PrintMessage(out); !p.ok()) return Fail(p);
+  } else {
+    std::cout << text << std::flush;
+  }
+  return failed.ok() ? kExitOk : Fail(failed);
 }
 
 // --- Command line -----------------------------------------------------------
@@ -2729,7 +2759,11 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       "The backups, compactions and checks running, and how "
       "far each has come");
 
-  CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+  CLI::App* version_cmd = app.add_subcommand(
+      "version", "Print contentctl's version and the server's");
+  bool version_client_only = false;
+  version_cmd->add_flag("--client", version_client_only,
+                        "contentctl's version alone: no call to the server");
   const std::vector<const CLI::Option*> single_value_flags =
       SingleValueFlags(&app);
 
@@ -2886,7 +2920,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                                 "or yaml"));
     }
   }
-  if (version_cmd->parsed()) return RunVersion(format);
+  if (version_cmd->parsed() && version_client_only)
+    return RunVersion(nullptr, g.server, format);
   if (completion_cmd->parsed()) {  // whatever -o says: a script
     std::cout << CompletionScript(app, shell);
     return kExitOk;
@@ -3001,6 +3036,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     edit.connection = g_connection;
     return Edit(*session.client, edit, format);
   }
+  if (version_cmd->parsed()) return RunVersion(&session, g.server, format);
   if (get_cmd->parsed()) return RunGet(session, get);
   if (query_cmd->parsed()) return RunQuery(session, query);
   if (tags_cmd->parsed()) return RunTerms(session, tags_flags, false);

@@ -271,6 +271,10 @@ class Client {
   virtual absl::StatusOr<v1::ListCategoriesResponse> ListCategories(
       const v1::ListCategoriesRequest& request,
       const CallOptions& call = {}) = 0;
+  // Which contentd answers: its version, storage engine and start time.
+  // UNIMPLEMENTED from a contentd older than the call.
+  virtual absl::StatusOr<v1::ServerInfo> GetServerInfo(
+      const CallOptions& call = {}) = 0;
 
   // content.v1.AdminService (admin role): see admin_service.proto.
   virtual absl::StatusOr<v1::BackupStoreResponse> BackupStore(

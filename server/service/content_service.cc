@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/lang_tag.h"
 #include "server/editorial/diff.h"
 #include "server/error_details.h"
@@ -249,6 +250,7 @@ ContentService::ContentService(store::Store* store,
     : auth_(auth),
       store_(store),
       options_(options),
+      start_time_(absl::Now()),
       writes_(std::move(writes)),
       watch_(store, options.watch, options.limits),
       imports_(store, writes_.get(), options.limits),
@@ -1193,6 +1195,21 @@ grpc::ServerUnaryReactor* ContentService::ListCategories(
                                  req->page_size(), req->page_token(),
                                  req->prefix(), resp->mutable_categories(),
                                  resp->mutable_next_page_token()));
+}
+
+grpc::ServerUnaryReactor* ContentService::GetServerInfo(
+    grpc::CallbackServerContext* ctx, const v1::GetServerInfoRequest*,
+    v1::ServerInfo* resp) {
+  if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
+    return Finish(ctx, s);
+  resp->set_version(options_.version);
+  resp->set_storage_engine(store_->engine()->shared() ? "postgresql"
+                                                      : "rocksdb");
+  const int64_t micros = absl::ToUnixMicros(start_time_);
+  resp->mutable_start_time()->set_seconds(micros / 1000000);
+  resp->mutable_start_time()->set_nanos(
+      static_cast<int32_t>(micros % 1000000 * 1000));
+  return Finish(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* ContentService::QueryArticles(

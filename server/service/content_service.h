@@ -56,6 +56,9 @@ struct ServiceOptions {
   // when they succeed again); must outlive the service. Default: null,
   // standard error.
   std::ostream* log = nullptr;
+  // The version GetServerInfo reports; contentd gives its own. Default: ""
+  // (tests that build the service alone).
+  std::string version;
 };
 
 // GetArticle, QueryArticles and UpdateArticle reply with bytes: the stored
@@ -70,7 +73,8 @@ namespace base {
 using S = v1::ContentService;
 using Streams =
     S::WithCallbackMethod_WatchArticles<S::WithRawCallbackMethod_ImportArticles<
-        S::WithCallbackMethod_ExportArticles<S::Service>>>;
+        S::WithCallbackMethod_ExportArticles<
+            S::WithCallbackMethod_GetServerInfo<S::Service>>>>;
 using Lists =
     S::WithCallbackMethod_ListTranslations<S::WithCallbackMethod_QueryArticles<
         S::WithCallbackMethod_BatchGetArticles<S::WithCallbackMethod_ListTags<
@@ -154,6 +158,9 @@ class ContentService final : public ContentServiceBase {
   grpc::ServerWriteReactor<v1::ExportArticlesResponse>* ExportArticles(
       grpc::CallbackServerContext* ctx,
       const v1::ExportArticlesRequest* req) override;
+  grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* ctx,
+                                          const v1::GetServerInfoRequest* req,
+                                          v1::ServerInfo* resp) override;
 
   // Ends every watch stream (UNAVAILABLE, with where to resume). Call before
   // shutting the gRPC server down.
@@ -263,6 +270,7 @@ class ContentService final : public ContentServiceBase {
   Authenticator* const auth_;
   store::Store* const store_;
   const ServiceOptions options_;
+  const absl::Time start_time_;  // GetServerInfo's start_time
 
   const std::unique_ptr<WorkQueue> writes_;
   WatchHub watch_;

@@ -875,6 +875,17 @@ TEST_F(CliEditorialTest, ExportIncludesDraftsAndAppliesBackUnchanged) {
 // An editor's query mixes states; the table had no column to tell a draft
 // from a live article. With --all it has STATE, as history and
 // translations do; without, every row is live and the table is as before.
+// A reader may ask which server answers (`version`); without a token
+// an auth-on server refuses it as any call.
+TEST_F(CliEditorialTest, AReaderMayAskTheServersVersion) {
+  EXPECT_THAT(CtlOk({"version"}, kReader),
+              HasSubstr(absl::StrCat("\ncontentd ")));
+  const CommandResult r = testing::Ctl(*server_, {"version"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, StartsWith("contentctl "));
+  EXPECT_THAT(r.err, StartsWith("Error: UNAUTHENTICATED: ")) << r.err;
+}
+
 TEST_F(CliEditorialTest, QueryAllTableHasAStateColumn) {
   Write("st/live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
   Write("st/wip.md", "---\ntitle: \"Wip\"\nstate: draft\n---\n\nDraft.\n");

@@ -57,6 +57,7 @@ using ::testing::ElementsAre;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
 using ::testing::Not;
 using ::testing::StartsWith;
 
@@ -2218,11 +2219,51 @@ TEST_F(CliTest, InvalidServerAddressIsUsageError) {
   }
 }
 
-TEST_F(CliTest, VersionNeedsNoServer) {
-  CommandResult r =
-      RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "version"});
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_THAT(r.out, StartsWith("contentctl "));
+// `version` prints contentctl's version and the server's, as kubectl's
+// does; `--client` needs no server. contentd's comes from GetServerInfo,
+// and `contentd --version` says the same version.
+TEST_F(CliTest, VersionPrintsTheServersVersionAndClientNeedsNoServer) {
+  CommandResult r = RunCommand(
+      {ContentctlBinary(), "--server", "127.0.0.1:1", "version", "--client"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, MatchesRegex("contentctl [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+  const std::string client_line = r.out;
+  const std::string version =
+      client_line.substr(std::strlen("contentctl "), client_line.size() - 12);
+
+  r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "--timeout",
+                  "2s", "version"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, client_line);
+  EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: ")) << r.err;
+
+  const std::string out = CtlOk({"version"});
+  EXPECT_THAT(out, StartsWith(absl::StrCat(client_line, "contentd ", version,
+                                           " at ", server_->address(),
+                                           " (rocksdb, started 20")))
+      << out;
+  EXPECT_TRUE(absl::EndsWith(out, "Z)\n")) << out;
+
+  const auto json =
+      ParseJson<google::protobuf::Struct>(CtlOk({"version", "-o", "json"}))
+          .fields();
+  EXPECT_EQ(json.at("contentctl").string_value(), version);
+  const auto& server = json.at("contentd").struct_value().fields();
+  EXPECT_EQ(server.at("version").string_value(), version);
+  EXPECT_EQ(server.at("storageEngine").string_value(), "rocksdb");
+  EXPECT_EQ(server.at("server").string_value(), server_->address());
+  absl::Time started;
+  std::string err;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full,
+                              server.at("startTime").string_value(), &started,
+                              &err))
+      << err;
+  EXPECT_LE(started, absl::Now());
+
+  r = RunCommand({testing::ContentdBinary(), "--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(
+      r.out, StartsWith(absl::StrCat("contentd ", version, "\nstore layout ")));
 }
 
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
