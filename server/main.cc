@@ -534,6 +534,17 @@ class MetricsServer {
                                 : "contentd_articles{state=\"live\"}",
                         "Articles by state.", static_cast<double>(*n)});
     }
+    // Prometheus' build-info idiom: always 1, the labels say what runs.
+    gauges.push_back(
+        {absl::StrCat("contentd_build_info{version=\"", CONTENT_VERSION,
+                      "\",storage_engine=\"",
+                      store_->engine()->shared() ? "postgresql" : "rocksdb",
+                      "\"}"),
+         "contentd's version and storage engine (the value is 1).", 1.0});
+    gauges.push_back(
+        {"process_start_time_seconds",
+         "When contentd began serving, in seconds since the Unix epoch.",
+         absl::ToDoubleSeconds(service_->start_time() - absl::UnixEpoch())});
     gauges.push_back({"contentd_last_sequence", "Last change-log sequence.",
                       static_cast<double>(store_->last_sequence())});
     gauges.push_back({"contentd_watchers", "Watch streams open.",

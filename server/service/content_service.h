@@ -172,6 +172,8 @@ class ContentService final : public ContentServiceBase {
   // writing. Call once the grace is over, before the server cancels what
   // is left.
   void EndCalls();
+  // When the service was made (GetServerInfo's start_time).
+  absl::Time start_time() const { return start_time_; }
   // Watch streams open now.
   int watchers() const { return watch_.watchers(); }
   // Watch streams cut off since start, by reason (WatchHub::stalled).

@@ -1863,6 +1863,19 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   EXPECT_THAT(body, HasSubstr("# TYPE contentd_exports_cut_off_total counter\n"
                               "contentd_exports_cut_off_total 0\n"));
   EXPECT_THAT(body, HasSubstr("\ncontentd_store_read_only 0\n"));
+  // What runs, for dashboards: the version GetServerInfo gives, the engine,
+  // and when it started (an uptime is time() minus it).
+  const absl::StatusOr<v1::ServerInfo> info = c->GetServerInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_THAT(body,
+              HasSubstr(absl::StrCat("\ncontentd_build_info{version=\"",
+                                     info->version(), "\",storage_engine=\"",
+                                     info->storage_engine(), "\"} 1\n")));
+  EXPECT_EQ(info->storage_engine(),
+            testing::TestEngineIsPostgres() ? "postgresql" : "rocksdb");
+  EXPECT_THAT(body, ::testing::ContainsRegex(absl::StrCat(
+                        "\nprocess_start_time_seconds ",
+                        info->start_time().seconds(), "(\\.[0-9]+)?\n")));
   if (testing::TestEngineIsPostgres()) {  // the engine's own figures
     EXPECT_THAT(body, HasSubstr("contentd_postgres_table_bytes"));
   } else {
