@@ -1399,10 +1399,30 @@ int RunCompact(Session& s, const AdminFlags& f) {
                [&] { r = s.client->CompactStore(request, call); });
   if (!r.ok())
     return Fail(NameTheAdminFlag(r.status(), "storage", "--storage"));
-  std::string text = absl::StrCat(
-      "removed ", Counted(r->revisions_removed(), "revision"), ", purged ",
-      Counted(r->articles_purged(), "deleted article"), ", trimmed ",
-      Counted(r->changes_removed(), "change-log event"), "\n");
+  // revisions_removed counts the purged articles' revisions too: said
+  // apart, so that the numbers add up to it rather than overlap ("removed
+  // 5 revisions, purged 1 deleted article" of 3 old revisions and a
+  // purged article's 2). A server before revisions_purged sends 0 there
+  // with articles purged (each has a revision at least): the sum, said so.
+  const int64_t purged_revisions = r->revisions_purged();
+  const bool split = r->articles_purged() == 0 || purged_revisions > 0;
+  std::string text =
+      split ? absl::StrCat(
+                  "removed ",
+                  Counted(r->revisions_removed() - purged_revisions,
+                          "old revision"),
+                  ", purged ", Counted(r->articles_purged(), "deleted article"),
+                  r->articles_purged() > 0
+                      ? absl::StrCat(" (",
+                                     Counted(purged_revisions, "revision"), ")")
+                      : "")
+            : absl::StrCat("removed ",
+                           Counted(r->revisions_removed(), "revision"),
+                           " in all, purging ",
+                           Counted(r->articles_purged(), "deleted article"),
+                           " with theirs");
+  absl::StrAppend(&text, ", trimmed ",
+                  Counted(r->changes_removed(), "change-log event"), "\n");
   if (r->has_storage_compaction_time()) {
     absl::StrAppend(
         &text, "compacted storage in ",

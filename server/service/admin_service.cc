@@ -167,6 +167,7 @@ absl::StatusOr<v1::CompactStoreResponse> AdminService::CompactUntil(
   if (!r.ok()) return r.status();
   out.set_revisions_removed(r->revisions_removed);
   out.set_articles_purged(r->articles_purged);
+  out.set_revisions_purged(r->revisions_purged);
   step("change log", 2);
   absl::StatusOr<int64_t> before = store_->FirstSequence();
   if (!before.ok()) return before.status();

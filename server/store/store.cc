@@ -2295,9 +2295,10 @@ absl::StatusOr<RetentionResult> Store::ApplyRetention(
     return absl::CancelledError(absl::StrCat(
         "retention: stopped before it finished (contentd is stopping, or "
         "the call's client left), after removing ",
-        result.revisions_removed, " revisions and purging ",
-        result.articles_purged,
-        " articles; each article's removal is whole, and the next pass "
+        result.revisions_removed - result.revisions_purged,
+        " old revisions and purging ", result.articles_purged,
+        " deleted articles (", result.revisions_purged,
+        " revisions); each article's removal is whole, and the next pass "
         "does the rest"));
   };
   const bool trim =
@@ -2388,6 +2389,7 @@ absl::StatusOr<RetentionResult> Store::RetentionPass(
   auto count = [&result](const Removal& r) {
     result.revisions_removed += r.removed;
     result.articles_purged += r.purged;
+    if (r.purged > 0) result.revisions_purged += r.removed;
   };
   auto flush = [&]() -> absl::Status {
     std::vector<Removal> removals = std::move(group);
@@ -2673,6 +2675,7 @@ absl::StatusOr<RetentionResult> Store::RetentionPass(
       *unsynced = *unsynced || defer_sync;
       result.revisions_removed += removed;
       result.articles_purged += purged;
+      if (purged > 0) result.revisions_purged += removed;
     }
   }
   if (absl::Status f = flush(); !f.ok()) return f;

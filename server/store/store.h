@@ -113,8 +113,11 @@ struct RetentionPolicy {
 
 // What Store::ApplyRetention did.
 struct RetentionResult {
+  // Every revision removed, those of purged articles included.
   int64_t revisions_removed = 0;
   int64_t articles_purged = 0;
+  // Of revisions_removed, those removed with the purged articles.
+  int64_t revisions_purged = 0;
   // The earliest time, by the store's clock (Store::Now), at which an age
   // rule (keep_age, purge_deleted_after) would remove something this pass
   // kept; InfiniteFuture if nothing kept waits on the clock. Until then,

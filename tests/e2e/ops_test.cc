@@ -1101,7 +1101,7 @@ TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
     EXPECT_EQ(r.out, "");
   } else {
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_THAT(r.out, HasSubstr("removed 0 revisions"));
+    EXPECT_THAT(r.out, HasSubstr("removed 0 old revisions"));
     EXPECT_THAT(r.out, HasSubstr("compacted storage in "));
     r = testing::Ctl(*server, {"admin", "compact", "--storage", "-o", "json"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -1112,6 +1112,53 @@ TEST(RetentionTest, KeepsNewestRevisionsAndPurgesDeletedArticles) {
   check = c->CheckStore({});
   ASSERT_TRUE(check.ok());
   EXPECT_TRUE(check->ok()) << ::testing::PrintToString(check->problems());
+}
+
+// `admin compact` says the old revisions removed apart from the purged
+// articles' revisions: it printed `removed 5 revisions, purged 1 deleted
+// article` of 2 old revisions and a purged article's 3, whose revisions
+// CompactStoreResponse.revisions_removed counts too (revisions_purged says
+// how many). Time moves by the clock file, not by waiting.
+TEST(RetentionTest, CompactSaysOldRevisionsApartFromPurgedOnes) {
+  TempDir dir;
+  const std::string clock = dir.path() + "/clock";
+  WriteFile(clock, "2026-01-01T00:00:00Z\n");
+  WriteFile(dir.path() + "/c.yaml",
+            "retention:\n  keep_revisions: 2\n  purge_deleted_after_seconds: "
+            "60\nretention_interval_ms: 3600000\n");
+  auto server = ServerProcess::Start(
+      dir.path() + "/data",
+      {"--config", dir.path() + "/c.yaml", "--clock-file", clock});
+  ASSERT_NE(server, nullptr);
+  // kept: 4 revisions, 2 of them old; gone: created, updated, deleted.
+  for (const auto& [id, title] :
+       std::vector<std::pair<std::string, std::string>>{{"kept", "v1"},
+                                                        {"kept", "v2"},
+                                                        {"kept", "v3"},
+                                                        {"kept", "v4"},
+                                                        {"gone", "g1"},
+                                                        {"gone", "g2"}}) {
+    WriteFile(dir.path() + "/" + id + ".md",
+              "---\ntitle: " + title + "\n---\nbody\n");
+    testing::CtlOk(*server, {"apply", "-f", dir.path() + "/" + id + ".md"});
+  }
+  testing::CtlOk(*server, {"delete", "gone"});
+  WriteFile(clock, "2026-01-01T00:10:00Z\n");  // the delete is due a purge
+
+  CommandResult r = testing::Ctl(*server, {"admin", "compact"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::StartsWith(
+                         "removed 2 old revisions, purged 1 deleted article "
+                         "(3 revisions), trimmed "));
+  // What the response holds: the two together, and the purged share.
+  testing::CtlOk(*server, {"delete", "kept"});
+  WriteFile(clock, "2026-01-01T00:20:00Z\n");
+  r = testing::Ctl(*server, {"admin", "compact", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto response = testing::ParseJson<v1::CompactStoreResponse>(r.out);
+  EXPECT_EQ(response.revisions_removed(), 3);  // kept's 2 and its tombstone
+  EXPECT_EQ(response.revisions_purged(), 3);
+  EXPECT_EQ(response.articles_purged(), 1);
 }
 
 // A revision retention removed is named as such by get, diff and restore

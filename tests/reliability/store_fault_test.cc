@@ -1389,7 +1389,8 @@ TEST_F(ReliabilityStoreTest, RetentionStopsAtTheArticleWhereItIsCancelled) {
       store_->ApplyRetention(policy, [&asked] { return ++asked > 3; });
   ASSERT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
   EXPECT_THAT(std::string(r.status().message()),
-              HasSubstr("after removing 6 revisions"));
+              HasSubstr("after removing 6 old revisions and purging 0 "
+                        "deleted articles (0 revisions)"));
   EXPECT_TRUE(Check().clean());
   int trimmed = 0;
   for (int i = 0; i < 10; ++i) {
