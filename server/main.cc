@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -967,14 +968,28 @@ int main(int argc, char** argv) {
                               "host:port"));
   }
   if (!port_file.empty()) {
-    std::error_code ec;
+    // Its folder must be there to take the file (written beside it and
+    // renamed, WritePortFile): found now, before serving, and said as the
+    // flag's error (exit 2, which systemd does not restart: it would fail
+    // again), naming what is wrong. It was exit 1 saying "is not a
+    // directory" of a folder that did not exist.
     std::filesystem::path parent =
         std::filesystem::path(port_file).parent_path();
     if (parent.empty()) parent = ".";
-    if (!std::filesystem::is_directory(parent, ec)) {
-      return Fail(absl::FailedPreconditionError(
-          absl::StrCat("--port-file: cannot write ", port_file, ": ",
-                       parent.string(), " is not a directory")));
+    std::string why;
+    struct stat st;
+    if (stat(parent.c_str(), &st) != 0) {
+      why = absl::StrCat("its folder ", parent.string(), ": ",
+                         std::strerror(errno));
+    } else if (!S_ISDIR(st.st_mode)) {
+      why = absl::StrCat(parent.string(), " is not a folder");
+    } else if (access(parent.c_str(), W_OK | X_OK) != 0) {
+      why = absl::StrCat("cannot create files in its folder ", parent.string(),
+                         ": ", std::strerror(errno));
+    }
+    if (!why.empty()) {
+      return usage(
+          absl::StrCat("--port-file: cannot write ", port_file, ": ", why));
     }
   }
   if (!config.metrics_listen.empty()) {

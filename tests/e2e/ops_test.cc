@@ -3699,19 +3699,30 @@ TEST(StartupTest, HashTokenRefusesATokenNoClientSends) {
   EXPECT_EQ(spaced.exit_code, 0) << spaced.err;  // printable ASCII is fine
 }
 
+// A port file whose folder is missing, or is a file, is refused before
+// contentd serves, as the flag's error (exit 2, which systemd does not
+// restart), saying what is wrong with the folder. It was exit 1, saying
+// "is not a directory" of a folder that does not exist.
 TEST(StartupTest, UnwritablePortFileStopsTheServer) {
   TempDir dir;
-  const std::string port_file = dir.path() + "/no/such/dir/port";
-  auto r =
-      RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0", "--data-dir",
-                  dir.path() + "/data", "--port-file", port_file},
-                 "", {}, kStartupTimeout);
-  EXPECT_FALSE(r.timed_out) << "contentd served on:\n" << r.err;
-  EXPECT_NE(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.exit_code, -1) << "killed by a signal:\n" << r.err;
-  EXPECT_THAT(r.err, HasSubstr("--port-file: cannot write " + port_file));
-  // Found before the store is opened (and its directory made).
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data"));
+  WriteFile(dir.path() + "/file", "");
+  for (const auto& [port_file, why] :
+       std::vector<std::pair<std::string, std::string>>{
+           {dir.path() + "/no/such/dir/port",
+            "its folder " + dir.path() +
+                "/no/such/dir: No such file or directory"},
+           {dir.path() + "/file/port", dir.path() + "/file is not a folder"}}) {
+    auto r =
+        RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0", "--data-dir",
+                    dir.path() + "/data", "--port-file", port_file},
+                   "", {}, kStartupTimeout);
+    EXPECT_FALSE(r.timed_out) << "contentd served on:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(r.err, "--port-file: cannot write " + port_file + ": " + why +
+                         "\nRun `contentd --help` for more information.\n");
+    // Found before the store is opened (and its directory made).
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/data"));
+  }
 }
 
 // A port file that cannot be written once contentd serves (here the name is
