@@ -1328,7 +1328,13 @@ int main(int argc, char** argv) {
     if (resolved != bound) absl::StrAppend(&serving, " on ", resolved);
     absl::StrAppend(&serving, ", ");
   }
-  std::cerr << "contentd: serving on " << serving << "data "
+  // How clients must connect, beside the address: plaintext, TLS, or
+  // mutual TLS (tls.client_ca_file: a client certificate required).
+  std::cerr << "contentd: serving on " << serving
+            << (config.tls.cert_file.empty()        ? "plaintext"
+                : config.tls.client_ca_file.empty() ? "TLS"
+                                                    : "mutual TLS")
+            << ", data "
             << (config.store.engine == "postgres"
                     ? "postgres table " + config.store.pg_table
                     : config.store.data_dir)

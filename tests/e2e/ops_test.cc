@@ -689,6 +689,8 @@ TEST_F(TlsTest, ServerTlsThenMutualTls) {
   auto r = testing::Ctl(*server, {"--ca", Path("ca.pem"), "get", "t1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("tls"));
+  // The start line says TLS is on.
+  EXPECT_THAT(server->Log(), HasSubstr(", TLS, data "));
   server.reset();
 
   WriteFile(Path("mtls.yaml"), "tls:\n  cert_file: " + Path("server.pem") +
@@ -708,6 +710,7 @@ TEST_F(TlsTest, ServerTlsThenMutualTls) {
       *server, {"--ca", Path("ca.pem"), "--cert", Path("client.pem"), "--key",
                 Path("client.key"), "get", "m1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(server->Log(), HasSubstr(", mutual TLS, data "));
 }
 
 // A server that wants a client certificate ends the handshake of a client
