@@ -475,13 +475,16 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   return grpc::SslServerCredentials(options);
 }
 
-// GET /metrics in Prometheus text format, on its own port and thread.
+// GET /metrics in Prometheus text format, on its own port and thread, and
+// GET /healthz and /readyz: grpc.health.v1's "" and content.v1.Readiness
+// over HTTP, for probes and hosts that cannot ask gRPC health (curl).
 class MetricsServer {
  public:
   MetricsServer(content::service::Metrics* metrics,
                 content::store::Store* store,
-                content::service::ContentService* service)
-      : metrics_(metrics), store_(store), service_(service) {}
+                content::service::ContentService* service,
+                const content::service::ServingHealth* health)
+      : metrics_(metrics), store_(store), service_(service), health_(health) {}
   ~MetricsServer() {
     http_.stop();
     if (thread_.joinable()) thread_.join();
@@ -505,6 +508,22 @@ class MetricsServer {
     http_.Get("/metrics",
               [this](const httplib::Request&, httplib::Response& res) {
                 res.set_content(Render(), "text/plain; version=0.0.4");
+              });
+    // 200 "ok" while the name answers SERVING; else 503 with the reason
+    // its health answer's trailer carries (health.h), as Kubernetes' own
+    // /healthz and /readyz answer.
+    const auto probe = [](httplib::Response& res, const std::string& why) {
+      res.status = why.empty() ? 200 : 503;
+      res.set_content(why.empty() ? "ok\n" : absl::StrCat(why, "\n"),
+                      "text/plain; charset=utf-8");
+    };
+    http_.Get("/healthz",
+              [this, probe](const httplib::Request&, httplib::Response& res) {
+                probe(res, health_->NotServingReason());
+              });
+    http_.Get("/readyz",
+              [this, probe](const httplib::Request&, httplib::Response& res) {
+                probe(res, health_->NotReadyReason());
               });
     // Port 0 picks a free one; address() then tells which.
     port_ = port == 0 ? http_.bind_to_any_port(host) : port;
@@ -592,6 +611,7 @@ class MetricsServer {
   content::service::Metrics* const metrics_;
   content::store::Store* const store_;
   content::service::ContentService* const service_;
+  const content::service::ServingHealth* const health_;
   int port_ = 0;
   std::string address_;
   httplib::Server http_;
@@ -1237,6 +1257,9 @@ int main(int argc, char** argv) {
   interceptors.push_back(content::service::NewRequestIdInterceptorFactory());
   // A stop waits for the calls this counts, then closes idle connections.
   interceptors.push_back(calls.NewInterceptorFactory());
+  // Why health answers NOT_SERVING, which its answer has no room for.
+  interceptors.push_back(
+      content::service::NewHealthReasonInterceptorFactory(&serving_health));
   // Metrics and the request log see the final status, after the above.
   interceptors.push_back(content::service::NewObservabilityInterceptorFactory(
       &metrics, &auth, config.log_requests));
@@ -1296,13 +1319,13 @@ int main(int argc, char** argv) {
   // waits for the file (tests, supervisors) finds every listener up.
   std::unique_ptr<MetricsServer> metrics_server;
   if (!config.metrics_listen.empty()) {
-    metrics_server =
-        std::make_unique<MetricsServer>(&metrics, store->get(), service.get());
+    metrics_server = std::make_unique<MetricsServer>(
+        &metrics, store->get(), service.get(), &serving_health);
     absl::Status s =
         metrics_server->Start(config.metrics_listen, metrics_listen_name);
     if (!s.ok()) return Fail(s);
     std::cerr << "contentd: metrics on http://" << metrics_server->address()
-              << "/metrics" << std::endl;
+              << "/metrics (probes: /healthz, /readyz)" << std::endl;
   }
 
   if (!port_file.empty()) {

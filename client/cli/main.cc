@@ -28,6 +28,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -91,7 +92,9 @@ struct GlobalFlags {
 struct AdminFlags {
   std::string destination;
   bool repair = false;
-  bool storage = false;  // compact: also the storage engine's files
+  bool storage = false;        // compact: also the storage engine's files
+  std::string service;         // health --service: this name alone
+  bool service_given = false;  // --service "" asks "" alone
 };
 
 struct GetFlags {
@@ -1521,6 +1524,95 @@ int RunOperations(Session& s) {
   return PrintAdmin(s, *r, summary);
 }
 
+// `admin health`'s exit codes beyond 0 (SERVING), 1 (no answer: the
+// server unreachable, TLS, the deadline) and 2 (a usage error): the server
+// answered NOT_SERVING (or UNKNOWN, or has no such name), which a restart
+// may cure; or it is alive ("" SERVING) but not ready (content.v1.Readiness
+// NOT_SERVING: a database down, a repair running), which a restart would
+// not.
+constexpr int kExitNotServing = 3;
+constexpr int kExitNotReady = 4;
+constexpr char kReadinessName[] = "content.v1.Readiness";
+
+// `admin health`, as `etcdctl endpoint health`: asks grpc.health.v1 Check
+// of "" and then of content.v1.Readiness (or of --service's name alone),
+// and prints `ENDPOINT is healthy: SERVING (took 1.2ms)`, or what it is
+// instead and why: on stdout when healthy, else on stderr; under -o
+// json|yaml an object on stdout either way. No token is needed.
+int RunHealth(Session& s, const AdminFlags& f, const std::string& endpoint) {
+  const std::string& name = f.service;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Health> health = s.client->CheckHealth(name);
+  std::optional<absl::StatusOr<Health>> ready;
+  if (!f.service_given && health.ok() &&
+      health->status == Health::Status::kServing) {
+    ready = s.client->CheckHealth(kReadinessName);
+  }
+  const absl::Duration took = absl::Now() - start;
+  // Whichever call got no answer; what the server said otherwise.
+  absl::Status error = health.status();
+  if (error.ok() && ready.has_value()) error = ready->status();
+  int code = kExitOk;
+  std::string status, readiness, reason, said;
+  if (!error.ok()) {
+    code = kExitFailure;
+    said = CallErrorText(error, g_connection);
+  } else {
+    status = HealthStatusName(health->status);
+    const std::string named =
+        name.empty() ? status : absl::StrCat(status, " (", name, ")");
+    if (ready.has_value()) readiness = HealthStatusName((*ready)->status);
+    if (health->status != Health::Status::kServing) {
+      code = kExitNotServing;
+      reason = health->status == Health::Status::kServiceUnknown
+                   ? "the server has no health status by this name"
+                   : health->reason;
+      said = named;
+    } else if (ready.has_value() &&
+               (*ready)->status != Health::Status::kServing) {
+      code = kExitNotReady;
+      reason = (*ready)->reason;
+      said = absl::StrCat(readiness, " (", kReadinessName, ")");
+    } else {
+      said = named;
+    }
+    if (!reason.empty()) absl::StrAppend(&said, ": ", reason);
+  }
+  if (s.output.format() == Format::kJson ||
+      s.output.format() == Format::kYaml) {
+    // Every key, empty ones too, as the other admin commands print theirs.
+    google::protobuf::Struct object;
+    auto& fields = *object.mutable_fields();
+    fields["endpoint"].set_string_value(endpoint);
+    fields["healthy"].set_bool_value(code == kExitOk);
+    fields["service"].set_string_value(name);
+    fields["status"].set_string_value(status);
+    fields["readiness"].set_string_value(readiness);
+    fields["reason"].set_string_value(reason);
+    // A Duration's JSON form, as compact's storageCompactionTime.
+    fields["took"].set_string_value(
+        absl::StrFormat("%.6fs", absl::ToDoubleSeconds(took)));
+    if (error.ok()) {
+      fields["error"].set_null_value(google::protobuf::NULL_VALUE);
+    } else {
+      google::protobuf::Struct e = ErrorStruct(error, said);
+      AddRequestId(&e, g_connection);
+      *fields["error"].mutable_struct_value() = std::move(e);
+    }
+    const int printed = Finish(s.output.PrintMessage(object));
+    return printed != kExitOk ? printed : code;
+  }
+  const std::string line = absl::StrCat(
+      endpoint,
+      code == kExitOk         ? " is healthy: "
+      : code == kExitNotReady ? " is not ready: "
+                              : " is unhealthy: ",
+      said, " (took ",
+      absl::FormatDuration(absl::Trunc(took, absl::Microseconds(100))), ")\n");
+  (code == kExitOk ? std::cout : std::cerr) << line;
+  return code;
+}
+
 // `version`: contentctl's version, then the version of the contentd at
 // --server (kubectl's client and server versions), unless `client_only`.
 // A server that cannot be reached fails as any call does, after the
@@ -2750,8 +2842,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                       "archived articles (editor role)");
 
   AdminFlags admin_flags;
-  CLI::App* admin_cmd =
-      app.add_subcommand("admin", "Operate the store (admin role)");
+  CLI::App* admin_cmd = app.add_subcommand(
+      "admin", "Operate the store (admin role; health needs no token)");
   admin_cmd->require_subcommand(1);
   CLI::App* backup_cmd = admin_cmd->add_subcommand(
       "backup", "Write a consistent copy of the store on the server");
@@ -2778,6 +2870,32 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       "operations",
       "The backups, compactions and checks running, and how "
       "far each has come");
+  CLI::App* health_cmd = admin_cmd->add_subcommand(
+      "health",
+      "Ask the server's health, as etcdctl endpoint health (no token "
+      "needed)");
+  CLI::Option* health_service =
+      health_cmd
+          ->add_option("--service", admin_flags.service,
+                       "Ask this name alone: \"\" (liveness), "
+                       "content.v1.Readiness, content.v1.ContentService, "
+                       "content.v1.AdminService")
+          ->type_name("NAME");
+  // Wrapped here: CLI11 prints a footer as it is.
+  health_cmd->footer(
+      "Asks \"\" (liveness), then content.v1.Readiness (can it serve calls\n"
+      "now), and prints `HOST:PORT is healthy: SERVING (took 1.2ms)`, or\n"
+      "what it is instead and why, on stderr.\n"
+      "\n"
+      "Exit status:\n"
+      "  0  SERVING\n"
+      "  1  no answer: the server cannot be reached (TLS, the deadline)\n"
+      "  2  a usage error\n"
+      "  3  NOT_SERVING: a stop begun, or the store takes no writes until\n"
+      "     a restart (also UNKNOWN, or a --service the server lacks)\n"
+      "  4  alive but not ready: \"\" SERVING, content.v1.Readiness\n"
+      "     NOT_SERVING (its database not answering, a repair running);\n"
+      "     a restart would not cure it");
 
   CLI::App* version_cmd = app.add_subcommand(
       "version", "Print contentctl's version and the server's");
@@ -3079,6 +3197,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   if (fsck_cmd->parsed()) return RunFsck(session, admin_flags);
   if (stats_cmd->parsed()) return RunStats(session);
   if (operations_cmd->parsed()) return RunOperations(session);
+  if (health_cmd->parsed()) {
+    admin_flags.service_given = health_service->count() > 0;
+    return RunHealth(session, admin_flags, g.server);
+  }
   return kExitUsage;  // require_subcommand(1) makes this unreachable
 }
 

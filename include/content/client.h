@@ -109,6 +109,25 @@ struct GetOptions {
   std::vector<std::string> fallback_langs;
 };
 
+// What Client::CheckHealth learnt of a service name's health.
+struct Health {
+  // grpc.health.v1's answer. kServiceUnknown: the server has no health for
+  // the name asked (its Check answered NOT_FOUND).
+  enum class Status { kUnknown, kServing, kNotServing, kServiceUnknown };
+  Status status = Status::kUnknown;
+  // Why the name is not SERVING, in contentd's words (what its log said:
+  // `storage: writes stopped ...`, `contentd is stopping ...`, `not ready
+  // until the store answers again: ...`), from the trailing metadata
+  // contentd adds to health answers (docs/operations.md); "" while
+  // SERVING, or from a server that does not say (not contentd, or one
+  // before 2026-12-06).
+  std::string reason;
+};
+
+// "SERVING", "NOT_SERVING", "UNKNOWN" or "SERVICE_UNKNOWN", as
+// grpc.health.v1 names them.
+const char* HealthStatusName(Health::Status status);
+
 // Lets another thread stop a running Client::Watch. Copies share one
 // state: cancelling any copy cancels them all. One-shot, as
 // std::stop_source is: a cancelled canceller stays cancelled, and a Watch
@@ -342,6 +361,18 @@ class Client {
       const v1::ExportArticlesRequest& request,
       const std::function<bool(const v1::Article&)>& on_article,
       const CallOptions& call = {}) = 0;
+
+  // grpc.health.v1 Check of `service`: "" for the whole server (what a
+  // liveness probe asks: NOT_SERVING once a stop begins or the store takes
+  // no writes until a restart), "content.v1.Readiness" for whether it can
+  // serve calls now (a readiness probe's), or a service's name. No token
+  // is needed. One attempt, not retried: an unreachable server is
+  // UNAVAILABLE at once (`call.timeout`, else ClientOptions::timeout,
+  // bounds a slow answer). An error only when no answer came; a name the
+  // server does not know is Health::Status::kServiceUnknown. Clients
+  // implemented outside the SDK answer UNIMPLEMENTED.
+  virtual absl::StatusOr<Health> CheckHealth(const std::string& service = "",
+                                             const CallOptions& call = {});
 
   // Convenience: the head of `articles/{id}` (or `revision` when non-zero),
   // with `call` as for GetArticle.

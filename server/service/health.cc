@@ -1,8 +1,12 @@
 #include "server/service/health.h"
 
+#include <cstring>
+#include <map>
 #include <ostream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "server/error_details.h"
 
 namespace content::service {
@@ -23,6 +27,7 @@ void ServingHealth::StorageFailed(const absl::Status& why) {
   absl::MutexLock lock(&mu_);
   if (storage_failed_) return;
   storage_failed_ = true;
+  storage_failure_ = std::string(why.message());
   *log_ << "contentd: health NOT_SERVING: " << why.message() << std::endl;
   // Every registered name, "" included.
   if (health_ != nullptr) health_->SetServingStatus(false);
@@ -129,6 +134,94 @@ ReachabilityMonitor::~ReachabilityMonitor() {
     stop_ = true;
   }
   thread_.join();
+}
+
+std::string ServingHealth::NotServingReasonLocked() const {
+  if (storage_failed_) return storage_failure_;
+  if (shut_down_) return "contentd is stopping (in-flight calls are finishing)";
+  return "";
+}
+
+std::string ServingHealth::NotServingReason() const {
+  absl::MutexLock lock(&mu_);
+  return NotServingReasonLocked();
+}
+
+std::string ServingHealth::NotReadyReason() const {
+  absl::MutexLock lock(&mu_);
+  std::string why = NotServingReasonLocked();
+  if (!why.empty() || unreachable_.ok()) return why;
+  // As the readiness line in the log says it.
+  return absl::StrCat("not ready ", WaitedFor(WaitingFor(unreachable_)), ": ",
+                      unreachable_.message());
+}
+
+namespace {
+
+// `text` as a metadata value: `%` and bytes outside printable ASCII as
+// `%XX` (gRPC refuses other bytes in a text value).
+std::string PercentEncoded(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b > 0x7e || c == '%') {
+      absl::StrAppendFormat(&out, "%%%02X", b);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
+
+class HealthReasonInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit HealthReasonInterceptor(const ServingHealth* health)
+      : health_(health) {}
+
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      std::multimap<std::string, std::string>* trailers =
+          methods->GetSendTrailingMetadata();
+      const std::string health = health_->NotServingReason();
+      if (trailers != nullptr && !health.empty())
+        trailers->emplace(kHealthReasonKey, PercentEncoded(health));
+      const std::string ready = health_->NotReadyReason();
+      if (trailers != nullptr && !ready.empty())
+        trailers->emplace(kReadinessReasonKey, PercentEncoded(ready));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const ServingHealth* const health_;
+};
+
+class HealthReasonFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit HealthReasonFactory(const ServingHealth* health) : health_(health) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    if (info->method() == nullptr ||
+        std::strcmp(info->method(), kHealthCheck) != 0) {
+      return nullptr;
+    }
+    return new HealthReasonInterceptor(health_);
+  }
+
+ private:
+  const ServingHealth* const health_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewHealthReasonInterceptorFactory(const ServingHealth* health) {
+  return std::make_unique<HealthReasonFactory>(health);
 }
 
 bool ServingHealth::storage_failed() const {

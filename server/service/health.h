@@ -4,9 +4,12 @@
 #define CONTENT_SERVER_SERVICE_HEALTH_H_
 
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include <functional>
 #include <iosfwd>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -57,15 +60,41 @@ class ServingHealth {
   bool storage_failed() const;
   // Whether "" answers SERVING: neither StorageFailed nor Shutdown yet.
   bool serving() const;
+  // Why "" (and every name) answers NOT_SERVING, as the log said it: the
+  // store's error (StorageFailed) or that a stop began. "" while SERVING.
+  std::string NotServingReason() const;
+  // Why kReadinessServiceName answers NOT_SERVING: NotServingReason(), else
+  // what readiness waits for and the store's error, as logged. "" while
+  // ready.
+  std::string NotReadyReason() const;
 
  private:
+  std::string NotServingReasonLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
   std::ostream* const log_;
   mutable absl::Mutex mu_;
   grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool storage_failed_ ABSL_GUARDED_BY(mu_) = false;
+  std::string storage_failure_ ABSL_GUARDED_BY(mu_);  // StorageFailed's why
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status unreachable_ ABSL_GUARDED_BY(mu_);  // OK: reachable
 };
+
+// The trailing metadata of a grpc.health.v1 Check that carry why contentd
+// is not serving, since the health answer has room for a status only:
+// kHealthReasonKey while "" (and every name) is NOT_SERVING
+// (ServingHealth::NotServingReason), kReadinessReasonKey while
+// kReadinessServiceName is (NotReadyReason). Each is there only while it
+// applies, whatever name the call asked about. Values are the reason's
+// bytes with `%` and those outside printable ASCII as `%XX`, as gRPC's
+// grpc-message is sent.
+inline constexpr char kHealthReasonKey[] = "contentd-health-reason";
+inline constexpr char kReadinessReasonKey[] = "contentd-readiness-reason";
+
+// Adds kHealthReasonKey and kReadinessReasonKey to grpc.health.v1 Check's
+// answers as `health` says. `health` must outlive the server.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewHealthReasonInterceptorFactory(const ServingHealth* health);
 
 // Asks `ping` whether the store can be reached every `interval`, on a
 // thread of its own, and tells `health` (StoreReachable), until destroyed.

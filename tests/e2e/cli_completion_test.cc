@@ -109,7 +109,8 @@ TEST_F(CliCompletionTest, VerbsAndTheirCommands) {
                           "completion", "help"));
   EXPECT_THAT(Complete({"contentctl", "ap"}), ElementsAre("apply"));
   EXPECT_THAT(Complete({"contentctl", "admin", ""}),
-              ElementsAre("backup", "compact", "fsck", "stats", "operations"));
+              ElementsAre("backup", "compact", "fsck", "stats", "operations",
+                          "health"));
   EXPECT_THAT(Complete({"contentctl", "admin", "f"}), ElementsAre("fsck"));
   // Global flags and their values come before the verb too.
   EXPECT_THAT(Complete({"contentctl", "--server", "127.0.0.1:7070", "--token",

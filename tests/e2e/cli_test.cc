@@ -1728,7 +1728,7 @@ TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
             "get"},
            {{"admin", "bogus"},
             "unknown admin command \"bogus\"; admin commands: backup, "
-            "compact, fsck, stats, operations",
+            "compact, fsck, stats, operations, health",
             "admin"},
            {{"admin", "fsck", "--repair"},
             "--repair: a repair runs only offline: stop contentd and run "
@@ -2487,16 +2487,17 @@ TEST_F(CliTest, TokenWithNewlineWorksAndControlCharactersAreUsageErrors) {
 TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   CommandResult r = Ctl({"admin", "bogus"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err,
-            "unknown admin command \"bogus\"; admin commands: backup, "
-            "compact, fsck, stats, operations\nRun `contentctl admin --help` "
-            "for more "
-            "information.\n");
+  EXPECT_EQ(
+      r.err,
+      "unknown admin command \"bogus\"; admin commands: backup, "
+      "compact, fsck, stats, operations, health\nRun `contentctl admin --help` "
+      "for more "
+      "information.\n");
   r = Ctl({"admin"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
             "admin: needs a command; admin commands: backup, compact, fsck, "
-            "stats, operations\nRun `contentctl admin --help` for more "
+            "stats, operations, health\nRun `contentctl admin --help` for more "
             "information.\n");
   r = Ctl({"frobnicate"});
   EXPECT_EQ(r.exit_code, 2);
@@ -2663,10 +2664,11 @@ TEST_F(CliTest, HelpVerbPrintsTheHelpOfTheVerbNamed) {
                                 "\"query\"?); verbs: apply, "));
   r = Ctl({"help", "admin", "frob"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err,
-            "unknown admin command \"frob\"; admin commands: backup, "
-            "compact, fsck, stats, operations\nRun `contentctl admin --help` "
-            "for more information.\n");
+  EXPECT_EQ(
+      r.err,
+      "unknown admin command \"frob\"; admin commands: backup, "
+      "compact, fsck, stats, operations, health\nRun `contentctl admin --help` "
+      "for more information.\n");
   // The hidden command the completion script calls is no verb to help on.
   r = Ctl({"help", "__complete"});
   EXPECT_EQ(r.exit_code, 2);
@@ -3050,7 +3052,8 @@ TEST_F(CliTest, AMistypedNameSaysWhichItIsNear) {
            {{"query", "--ta"}, "unknown flag \"--ta\""},
            {{"admin", "compcat"},
             "unknown admin command \"compcat\" (did you mean \"compact\"?); "
-            "admin commands: backup, compact, fsck, stats, operations"}}) {
+            "admin commands: backup, compact, fsck, stats, operations, "
+            "health"}}) {
     CommandResult r = Ctl(args);
     EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args);
     EXPECT_EQ(Lines(r.err).front(), line) << ::testing::PrintToString(args);

@@ -41,6 +41,7 @@
 #include "content/client.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -689,8 +690,16 @@ TEST_F(TlsTest, ServerTlsThenMutualTls) {
   auto r = testing::Ctl(*server, {"--ca", Path("ca.pem"), "get", "t1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("tls"));
-  // The start line says TLS is on.
+  // The start line says TLS is on; `admin health` asks over it, and
+  // without --ca says what is wrong as every verb does.
   EXPECT_THAT(server->Log(), HasSubstr(", TLS, data "));
+  r = testing::Ctl(*server, {"--ca", Path("ca.pem"), "admin", "health"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(" is healthy: SERVING (took "));
+  r = testing::Ctl(*server, {"admin", "health"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(" is unhealthy: UNAVAILABLE: cannot reach "));
+  EXPECT_THAT(r.err, HasSubstr("(is the server using TLS? try --ca)"));
   server.reset();
 
   WriteFile(Path("mtls.yaml"), "tls:\n  cert_file: " + Path("server.pem") +
@@ -2178,6 +2187,233 @@ std::unique_ptr<ServerProcess> StartWithGrace(const TempDir& dir,
   WriteFile(*config,
             absl::StrCat("shutdown_grace_seconds: ", grace_seconds, "\n"));
   return ServerProcess::Start(dir.path() + "/data", {"--config", *config});
+}
+
+// The fields of `admin health -o json`'s object, "error" as its "code"
+// (or "null"), every other value as its text.
+std::map<std::string, std::string> HealthObject(const std::string& json) {
+  const auto object =
+      testing::ParseJson<google::protobuf::Struct>(json).fields();
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : object) {
+    switch (value.kind_case()) {
+      case google::protobuf::Value::kStringValue:
+        out[key] = value.string_value();
+        break;
+      case google::protobuf::Value::kBoolValue:
+        out[key] = value.bool_value() ? "true" : "false";
+        break;
+      case google::protobuf::Value::kStructValue:
+        out[key] = value.struct_value().fields().at("code").string_value();
+        break;
+      default:
+        out[key] = "null";
+    }
+  }
+  return out;
+}
+
+// `contentctl admin health`, as `etcdctl endpoint health`: asks "" and
+// content.v1.Readiness without a token, says `HOST:PORT is healthy:
+// SERVING (took ...)` (exit 0), or what it is instead and why: a name the
+// server does not know (exit 3), a server it cannot reach, with contentctl's
+// connect hint (exit 1); -o json|yaml an object on stdout either way.
+TEST(HealthTest, AdminHealthSaysServingOrWhatItIsInstead) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--config", AuthConfig(dir.path())});
+  ASSERT_NE(server, nullptr);
+  const std::string endpoint = server->address();
+  // The start line says how the port is served.
+  EXPECT_THAT(server->Log(), HasSubstr(", plaintext, data "));
+  // No token: health needs none, though every other call does.
+  CommandResult r = testing::Ctl(*server, {"admin", "health"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              ::testing::StartsWith(endpoint + " is healthy: SERVING (took "));
+  EXPECT_THAT(r.out, EndsWith(")\n"));
+  EXPECT_EQ(testing::Lines(r.out).size(), 1u) << r.out;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(testing::Ctl(*server, {"admin", "stats"}).exit_code, 1);
+
+  r = testing::Ctl(*server, {"admin", "health", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::string> object = HealthObject(r.out);
+  EXPECT_EQ(object["endpoint"], endpoint);
+  EXPECT_EQ(object["healthy"], "true");
+  EXPECT_EQ(object["service"], "");
+  EXPECT_EQ(object["status"], "SERVING");
+  EXPECT_EQ(object["readiness"], "SERVING");
+  EXPECT_EQ(object["reason"], "");
+  EXPECT_EQ(object["error"], "null");
+  EXPECT_THAT(object["took"], EndsWith("s"));
+  r = testing::Ctl(*server, {"admin", "health", "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("healthy: true\n"));
+  EXPECT_THAT(r.out, HasSubstr("status: SERVING\n"));
+
+  // One name alone.
+  r = testing::Ctl(*server,
+                   {"admin", "health", "--service", "content.v1.AdminService"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::StartsWith(endpoint +
+                                           " is healthy: SERVING "
+                                           "(content.v1.AdminService) (took "));
+  r = testing::Ctl(*server, {"admin", "health", "--service", "no.Such"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, ::testing::StartsWith(
+                         endpoint +
+                         " is unhealthy: SERVICE_UNKNOWN (no.Such): the server "
+                         "has no health status by this name (took "));
+
+  // --help (and `help admin health`) lists the exit codes.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"admin", "health", "--help"},
+        {"help", "admin", "health"}}) {
+    r = testing::Ctl(*server, args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("Exit status:\n  0  SERVING\n"));
+    EXPECT_THAT(r.out, HasSubstr("  3  NOT_SERVING: "));
+    EXPECT_THAT(r.out, HasSubstr("  4  alive but not ready: "));
+  }
+
+  // Gone: no answer, said as every verb says it (exit 1).
+  const int stopped = server->Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(stopped) && WEXITSTATUS(stopped) == 0) << stopped;
+  r = testing::Ctl(*server, {"admin", "health"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(
+      r.err, ::testing::StartsWith(endpoint +
+                                   " is unhealthy: UNAVAILABLE: cannot reach " +
+                                   endpoint + ": Connection refused (took "));
+  r = testing::Ctl(*server, {"admin", "health", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, "");
+  object = HealthObject(r.out);
+  EXPECT_EQ(object["healthy"], "false");
+  EXPECT_EQ(object["status"], "");
+  EXPECT_EQ(object["error"], "UNAVAILABLE");
+}
+
+// The metrics port answers GET /healthz and /readyz as health's "" and
+// content.v1.Readiness do: 200 "ok" while SERVING; once a stop begins, 503
+// with why, while the calls in progress finish (here an import the test
+// holds open).
+TEST(HealthTest, HealthzAndReadyzFollowHealthThroughAStop) {
+  TempDir dir;
+  const std::string config = dir.path() + "/contentd.yaml";
+  WriteFile(config, "shutdown_grace_seconds: 60\n");
+  auto server = ServerProcess::Start(
+      dir.path() + "/data",
+      {"--config", config, "--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->Log(), HasSubstr("/metrics (probes: /healthz, /readyz)"));
+  const int port = MetricsPort(server->Log());
+  ASSERT_GT(port, 0) << server->Log();
+  httplib::Client http("127.0.0.1", port);
+  for (const char* path : {"/healthz", "/readyz"}) {
+    auto res = http.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 200) << path;
+    EXPECT_EQ(res->body, "ok\n") << path;
+  }
+
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::ContentService::NewStub(channel);
+  grpc::ClientContext ctx;
+  auto stream = stub->ImportArticles(&ctx);
+  ASSERT_TRUE(stream->Write(ImportBatch("held")));
+  v1::ImportArticlesResponse answer;
+  ASSERT_TRUE(stream->Read(&answer));  // the server has the call
+  ASSERT_NO_FATAL_FAILURE(TerminateAndAwaitStop(*server));
+  // The line comes just before the stop turns health NOT_SERVING.
+  httplib::Result healthz = http.Get("/healthz");
+  for (int i = 0; i < 200 && healthz && healthz->status == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    healthz = http.Get("/healthz");
+  }
+  ASSERT_TRUE(healthz);
+  EXPECT_EQ(healthz->status, 503);
+  EXPECT_EQ(healthz->body,
+            "contentd is stopping (in-flight calls are finishing)\n");
+  httplib::Result readyz = http.Get("/readyz");
+  ASSERT_TRUE(readyz);
+  EXPECT_EQ(readyz->status, 503);
+  EXPECT_EQ(readyz->body, healthz->body);
+
+  stream->WritesDone();
+  while (stream->Read(&answer)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  const int exit = server->Stop(0);  // (no signal: it is stopping)
+  EXPECT_TRUE(WIFEXITED(exit) && WEXITSTATUS(exit) == 0) << server->Log();
+}
+
+// A database that stops answering turns content.v1.Readiness NOT_SERVING
+// while "" stays SERVING: `admin health` says the server is not ready and
+// why (exit 4), /readyz is 503 with the same reason, /healthz stays 200.
+TEST(HealthTest, ADatabaseDownIsNotReadyToAdminHealthAndReadyz) {
+  if (access("/usr/lib/postgresql/15/bin/initdb", X_OK) != 0)
+    GTEST_SKIP() << "PostgreSQL 15 is not installed";
+  TempDir dir;
+  const std::string pg = testing::SourceDir() + "/tests/support/pg.sh";
+  auto r = RunCommand({"bash", pg, "start", dir.path() + "/pg"}, "", {},
+                      std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string dsn = testing::ReadFile(dir.path() + "/pg/dsn");
+  while (!dsn.empty() && dsn.back() == '\n') dsn.pop_back();
+  auto server = ServerProcess::Start(
+      dir.path() + "/data", {"--storage-engine", "postgres", "--storage-dsn",
+                             dsn, "--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  const int port = MetricsPort(server->Log());
+  ASSERT_GT(port, 0) << server->Log();
+  EXPECT_EQ(testing::Ctl(*server, {"admin", "health"}).exit_code, 0);
+
+  r = RunCommand({"bash", pg, "stop", dir.path() + "/pg"}, "", {},
+                 std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Readiness turns at the next ping (one a second).
+  CommandResult health;
+  for (int i = 0; i < 300; ++i) {
+    health = testing::Ctl(*server, {"admin", "health"});
+    if (health.exit_code != 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string reason =
+      "not ready until the store answers again: storage: PostgreSQL "
+      "unreachable (--storage-dsn)";
+  EXPECT_EQ(health.exit_code, 4) << health.out << health.err;
+  EXPECT_EQ(health.out, "");
+  EXPECT_THAT(health.err, ::testing::StartsWith(server->address() +
+                                                " is not ready: NOT_SERVING "
+                                                "(content.v1.Readiness): " +
+                                                reason));
+  r = testing::Ctl(*server, {"admin", "health", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  std::map<std::string, std::string> object = HealthObject(r.out);
+  EXPECT_EQ(object["healthy"], "false");
+  EXPECT_EQ(object["status"], "SERVING");
+  EXPECT_EQ(object["readiness"], "NOT_SERVING");
+  EXPECT_THAT(object["reason"], ::testing::StartsWith(reason));
+  EXPECT_EQ(object["error"], "null");
+  // The reason is the log's readiness line.
+  EXPECT_THAT(server->Log(), HasSubstr("contentd: readiness: NOT_SERVING "
+                                       "(content.v1.Readiness) " +
+                                       object["reason"].substr(10)));
+
+  httplib::Client http("127.0.0.1", port);
+  auto res = http.Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_THAT(res->body, ::testing::StartsWith(reason));
+  res = http.Get("/healthz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "ok\n");
 }
 
 // A second signal ends a stop at once, exit status 1, where the first

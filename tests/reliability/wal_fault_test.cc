@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "content/client.h"
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -111,11 +112,19 @@ class WalFaultTest : public ::testing::Test {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port);
     builder.RegisterService(service_.get());
+    // Why health is NOT_SERVING, in its answers' trailers, as contentd's.
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        service::NewHealthReasonInterceptorFactory(health_.get()));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     health_->Attach(server_->GetHealthCheckService());
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
+    address_ = absl::StrCat("127.0.0.1:", port);
+    channel_ =
+        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
     stub_ = v1::ContentService::NewStub(channel_);
   }
   void Stop() {
@@ -210,6 +219,7 @@ class WalFaultTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string address_;  // the server's, once started
   std::ostringstream log_;
   // The scheduler's log; read once the service is gone.
   std::ostringstream schedule_log_;
@@ -278,6 +288,23 @@ TEST_P(WalIoErrorTest, StopsWritesAndHealthUntilAReopenThatLosesNothing) {
   EXPECT_THAT(log, HasSubstr("health NOT_SERVING"));
   EXPECT_THAT(log, HasSubstr("restart contentd"));
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+  // The SDK's health check (contentctl admin health's) gets that line's
+  // reason with the answer, for "" and readiness alike.
+  ClientOptions options;
+  options.target = address_;
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (const std::string name : {"", "content.v1.Readiness"}) {
+    absl::StatusOr<content::Health> health = (*client)->CheckHealth(name);
+    ASSERT_TRUE(health.ok()) << name << ": " << health.status();
+    EXPECT_EQ(health->status, content::Health::Status::kNotServing) << name;
+    EXPECT_THAT(health->reason, HasSubstr("storage: writes stopped after an "
+                                          "I/O error the database cannot "
+                                          "recover from while running"))
+        << name;
+    EXPECT_THAT(health->reason, HasSubstr("restart contentd")) << name;
+    EXPECT_THAT(log, HasSubstr(health->reason)) << name;
+  }
 
   // Reads go on.
   for (const auto& [id, article] : acked) {
