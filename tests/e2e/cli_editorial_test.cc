@@ -1355,6 +1355,38 @@ TEST_F(CliEditTest, AChangeMadeMeanwhileIsNotOverwritten) {
   EXPECT_EQ(Head("deepseek-brokers"), "Mine");
 }
 
+// Dates written without a zone, applied with --default-zone, keep their
+// instants through an edit that leaves them alone: the file edit writes
+// shows them as they were written, in that zone, and what was saved is
+// read back in it. (It was read in UTC: editing the title moved the date,
+// the publish and the expiry time by 8 hours.)
+TEST_F(CliEditTest, ZonelessDatesKeepTheZoneTheyWereAppliedIn) {
+  const std::string path =
+      Write("zoned.md",
+            "---\ntitle: \"时区\"\ndate: 2026-12-06 09:00\n"
+            "publishDate: 2030-01-01 08:00:00\nexpiryDate: 2030-02-01\n"
+            "---\n\n正文。\n");
+  CtlOk({"apply", "-f", path, "--default-zone", "Asia/Shanghai"});
+  const v1::Article before = GetJsonArticle("zoned");
+  ASSERT_EQ(before.style().date_zone(), "Asia/Shanghai");
+
+  CommandResult r =
+      Edit("sed -i 's/^title: .*/title: \"时区二\"/' \"$1\"\n", {"zoned"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/zoned edited (revision 2)\n");
+  const v1::Article after = GetJsonArticle("zoned");
+  EXPECT_EQ(after.title(), "时区二");
+  EXPECT_EQ(after.date().seconds(), before.date().seconds());
+  EXPECT_EQ(after.publish_time().seconds(), before.publish_time().seconds());
+  EXPECT_EQ(after.expiry_time().seconds(), before.expiry_time().seconds());
+  EXPECT_EQ(after.style().date_zone(), "Asia/Shanghai");
+  // The diff is the title alone.
+  const std::string diff = CtlOk({"diff", "zoned", "--color", "never"});
+  EXPECT_EQ(diff,
+            "articles/zoned: revision 1 -> 2\ntitle:\n- \"时区\"\n+ "
+            "\"时区二\"\n");
+}
+
 // A malformed ID is said as get and the other verbs say it, led by the
 // argument (it said `name: ...`), its violation naming the flag for -o json;
 // the editor never opens.
