@@ -1181,7 +1181,32 @@ std::string WatchNotice(google::protobuf::Struct* notice,
   return StderrObject(*notice, format, absl::StrCat("watch: ", text));
 }
 
-// One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
+// What a watch line adds where its type does not say whether readers see
+// the article: a write that showed it, ` (now live)`, or hid it, ` (no
+// longer live)`, and one to an article they do not see, ` (not live)`.
+// Readers' watches get such writes as PUBLISHED and UNPUBLISHED and no
+// event of what stays hidden; without these words `watch --all` said
+// `UPDATED` alike of a draft published, an article archived or one
+// rescheduled, and `CREATED` of a draft as of a live article.
+std::string ReadersView(const v1::ChangeEvent& e) {
+  switch (e.type()) {
+    case v1::ChangeEvent::TYPE_CREATED:
+    case v1::ChangeEvent::TYPE_UPDATED:
+    case v1::ChangeEvent::TYPE_UNDELETED:
+      break;
+    default:  // PUBLISHED, UNPUBLISHED and DELETED say it
+      return "";
+  }
+  if (e.live_after()) {
+    return !e.live_before() && e.type() == v1::ChangeEvent::TYPE_UPDATED
+               ? " (now live)"
+               : "";
+  }
+  return e.live_before() ? " (no longer live)" : " (not live)";
+}
+
+// One line per event: `SEQUENCE TYPE NAME REVISION`, with the readers' view
+// where the type does not give it (ReadersView), or with -o json one
 // compact JSON object (the WatchArticlesResponse) per line, or with -o yaml
 // one YAML document per event, each opened by `---`. Notices of a lost and
 // resumed stream go to stderr, as lines or, with -o json|yaml, objects
@@ -1286,7 +1311,8 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
           std::string type = v1::ChangeEvent::Type_Name(e.event().type());
           if (absl::StartsWith(type, "TYPE_")) type = type.substr(5);
           std::cout << e.event().sequence() << " " << type << " "
-                    << e.event().name() << " " << e.event().revision() << "\n";
+                    << e.event().name() << " " << e.event().revision()
+                    << ReadersView(e.event()) << "\n";
         }
         std::cout.flush();
         // Output nobody can read (disk full, closed pipe) ends the watch;

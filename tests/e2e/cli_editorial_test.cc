@@ -800,14 +800,35 @@ TEST_F(CliEditorialTest, QueryStateScheduledLiveOrExpired) {
                         "expired}"));
 }
 
+// An editor's watch shows every change, and says where a write showed an
+// article to readers or hid it, which its type (UPDATED) does not, and
+// which articles readers do not see; readers' watches get those writes as
+// PUBLISHED and UNPUBLISHED.
 TEST_F(CliEditorialTest, WatchShowsDraftsOnlyWithAll) {
-  Write("w/a-wip.md", "---\ntitle: \"Draft\"\ndraft: true\n---\n\nDraft.\n");
-  CtlOk({"apply", "-f", dir_.path() + "/files/w/a-wip.md"});
-  Write("w/b-live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
-  CtlOk({"apply", "-f", dir_.path() + "/files/w/b-live.md"});
+  const std::string wip = Write(
+      "w/a-wip.md", "---\ntitle: \"Draft\"\ndraft: true\n---\n\nDraft.\n");
+  CtlOk({"apply", "-f", wip});
+  const std::string live =
+      Write("w/b-live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
+  CtlOk({"apply", "-f", live});
   EXPECT_EQ(CtlOk({"watch", "--count", "1"}), "2 CREATED articles/b-live 1\n");
   EXPECT_EQ(CtlOk({"watch", "--all", "--count", "2"}),
-            "1 CREATED articles/a-wip 1\n2 CREATED articles/b-live 1\n");
+            "1 CREATED articles/a-wip 1 (not live)\n"
+            "2 CREATED articles/b-live 1\n");
+
+  // Published, archived, then edited while archived.
+  WriteFile(wip, "---\ntitle: \"Draft\"\ndraft: false\n---\n\nDraft.\n");
+  CtlOk({"apply", "-f", wip});
+  WriteFile(live, "---\ntitle: \"Live\"\nstate: archived\n---\n\nLive.\n");
+  CtlOk({"apply", "-f", live});
+  WriteFile(live, "---\ntitle: \"Old\"\nstate: archived\n---\n\nLive.\n");
+  CtlOk({"apply", "-f", live});
+  EXPECT_EQ(CtlOk({"watch", "--all", "--after", "2", "--count", "3"}),
+            "3 UPDATED articles/a-wip 2 (now live)\n"
+            "4 UPDATED articles/b-live 2 (no longer live)\n"
+            "5 UPDATED articles/b-live 3 (not live)\n");
+  EXPECT_EQ(CtlOk({"watch", "--after", "2", "--count", "2"}, kReader),
+            "3 PUBLISHED articles/a-wip 2\n4 UNPUBLISHED articles/b-live 2\n");
 }
 
 // ---- export ----------------------------------------------------------------
