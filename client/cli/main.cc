@@ -417,6 +417,30 @@ std::string DeletedTranslations(Session& s, const v1::GetArticleRequest& asked,
   return absl::StrJoin(found, "; ");
 }
 
+// The server's NOT_FOUND of an article or revision readers cannot see
+// says it needs "visibility ALL and the editor role", the API's words;
+// contentctl's are the flag: `the_flag` replaces them, "--all and the
+// editor role" for get and translations, "the editor role, without
+// --live-only" for export. An editor who applied a draft and ran `get ID`
+// was told of a visibility no flag is named after.
+constexpr absl::string_view kNeedsAll = "visibility ALL and the editor role";
+
+std::string NameTheAllFlag(absl::string_view message,
+                           absl::string_view the_flag) {
+  return absl::StrReplaceAll(message, {{kNeedsAll, the_flag}});
+}
+
+absl::Status NameTheAllFlag(const absl::Status& status,
+                            absl::string_view the_flag) {
+  if (!absl::IsNotFound(status) ||
+      !absl::StrContains(status.message(), kNeedsAll)) {
+    return status;
+  }
+  return Reworded(status, NameTheAllFlag(status.message(), the_flag));
+}
+
+constexpr absl::string_view kAllFlag = "--all and the editor role";
+
 // `get A B C`: the articles in one call (BatchGetArticles, one snapshot),
 // printed as `query` prints a page (a table, or a JSON list, YAML sequence
 // or Markdown documents), and an error line on stderr for each id that
@@ -461,8 +485,9 @@ int RunGetMany(Session& s, const GetFlags& f) {
                       "`contentctl undelete ", ArticleId(r.name()), "`)");
     } else if (r.error_code() ==
                static_cast<int>(absl::StatusCode::kNotFound)) {
-      message =
-          std::string(WithFileNameHint(absl::NotFoundError(message)).message());
+      message = std::string(WithFileNameHint(absl::NotFoundError(NameTheAllFlag(
+                                                 message, kAllFlag)))
+                                .message());
     }
     const absl::Status status(static_cast<absl::StatusCode>(r.error_code()),
                               message);
@@ -546,7 +571,10 @@ int RunGet(Session& s, GetFlags f) {
                    absl::StrCat(article.status().message(), "; ", deleted)));
     }
   }
-  if (!article.ok()) return Fail(NameTheFlag(article.status(), kGetFields));
+  if (!article.ok()) {
+    return Fail(
+        NameTheFlag(NameTheAllFlag(article.status(), kAllFlag), kGetFields));
+  }
   return Finish(s.output.PrintArticle(*article));
 }
 
@@ -851,7 +879,10 @@ int RunTranslations(Session& s, const TranslationsFlags& f) {
                        : v1::ARTICLE_VIEW_BASIC);
   absl::StatusOr<v1::ListTranslationsResponse> response =
       s.client->ListTranslations(request);
-  if (!response.ok()) return Fail(NameTheFlag(response.status(), kNameFields));
+  if (!response.ok()) {
+    return Fail(
+        NameTheFlag(NameTheAllFlag(response.status(), kAllFlag), kNameFields));
+  }
   return Finish(s.output.PrintTranslations(*response));
 }
 
@@ -1050,7 +1081,11 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     }
     if (!article.ok()) {
       // As `get` says it: `ID: name: ...`, `--revision: ...`.
-      return FailExport(NameTheFlag(article.status(), kGetFields), live_only);
+      return FailExport(
+          NameTheFlag(NameTheAllFlag(article.status(),
+                                     "the editor role, without --live-only"),
+                      kGetFields),
+          live_only);
     }
     std::cout << MarkdownDocument(*article);
     return kExitOk;

@@ -562,6 +562,46 @@ TEST_F(CliEditorialTest, DraftIsVisibleOnlyWithAll) {
   EXPECT_THAT(CtlOk({"get", "wip"}), HasSubstr("State:         live\n"));
 }
 
+// A draft asked for without --all is NOT_FOUND, saying which flag shows
+// it, in contentctl's words rather than the API's (`visibility ALL`): --all
+// for get (of one id, of several, of an old revision) and translations,
+// leaving out --live-only for export.
+TEST_F(CliEditorialTest, NotLiveErrorsNameTheFlagThatShowsIt) {
+  CtlOk({"apply", "-f",
+         Write("wip.md", "---\ntitle: \"WIP\"\ndraft: true\n---\n\nx\n")});
+  const std::string hint =
+      "(drafts, scheduled, expired and archived articles need --all and the "
+      "editor role)";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"get", "wip"},
+                                             {"translations", "wip"}}) {
+    const CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_EQ(r.err, "Error: NOT_FOUND: articles/wip not found or not live " +
+                         hint + "\n")
+        << args[0];
+  }
+  CommandResult r = Ctl({"get", "wip", "wip2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("Error: NOT_FOUND (ARTICLE_NOT_FOUND): "
+                               "articles/wip not found or not live " +
+                               hint + "\n"));
+  r = Ctl({"get", "wip", "--revision", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(" need --all and the editor role)\n"));
+  r = Ctl({"export", "wip", "--live-only"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("articles need the editor role, without "
+                               "--live-only)\n"));
+  // -o json keeps the reason the server gave.
+  r = Ctl({"get", "wip", "-o", "json"});
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "ARTICLE_NOT_FOUND");
+  EXPECT_THAT(e.at("message").string_value(), HasSubstr(hint));
+  EXPECT_THAT(CtlOk({"get", "wip", "--all"}),
+              HasSubstr("State:         draft"));
+}
+
 // Every revision's STATE names what it made the article, as `get` does;
 // a tombstone is `deleted`.
 TEST_F(CliEditorialTest, HistoryNamesTheStateOfEachRevision) {
