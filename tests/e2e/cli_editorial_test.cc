@@ -248,10 +248,18 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
       CtlOk({"diff", "deepseek-brokers", "1", "--color=always"});
   EXPECT_THAT(colored, HasSubstr("\033[36mtitle:\033[0m\n"));
   EXPECT_THAT(colored, HasSubstr("\033[36m@@ -3,6 +3,6 @@\033[0m\n"));
-  EXPECT_THAT(colored,
+  // The paragraph rewritten is one line replaced by another: what changed
+  // inside it is in reverse video, in the line's colour.
+  const std::string unmarked =
+      absl::StrReplaceAll(colored, {{"\033[7m", ""}, {"\033[27m", ""}});
+  EXPECT_THAT(unmarked,
               HasSubstr(absl::StrCat("\033[31m-", kOldParagraph, "\033[0m\n")));
-  EXPECT_THAT(colored,
+  EXPECT_THAT(unmarked,
               HasSubstr(absl::StrCat("\033[32m+", kNewParagraph, "\033[0m\n")));
+  EXPECT_THAT(colored, HasSubstr("\033[31m-成本是另一个被反复提及的因素\033[7m"
+                                 "。据多位从业者估算，\033[27m同等效果下，"));
+  EXPECT_THAT(colored, HasSubstr("\033[32m+成本是另一个被反复提及的因素\033[7m"
+                                 "：\033[27m同等效果下，"));
 
   const auto response = ParseJson<v1::DiffArticleRevisionsResponse>(
       CtlOk({"diff", "deepseek-brokers", "-o", "json"}));
@@ -270,6 +278,43 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
   EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
   r = Ctl({"diff", "deepseek-brokers", "--color=sometimes"});
   EXPECT_EQ(r.exit_code, 2);
+}
+
+// On a terminal a line replaced by another has what changed inside it
+// marked (reverse video, in the line's colour), as git's diff-highlight
+// marks it: a Chinese paragraph is one line, and two characters changed in
+// it showed as two long lines that looked alike. A title changed likewise;
+// lines with little in common, and text off a terminal, are not marked.
+TEST_F(CliEditorialTest, DiffMarksWhatChangedInsideALine) {
+  const std::string path = Write(
+      "cn.md",
+      "---\ntitle: \"接入DeepSeek！券商官宣\"\n---\n\n"
+      "截止目前，已有多家券商、基金宣布完成本地化部署。\n\n不变的一段。\n\n"
+      "完全不同的旧句子。\n");
+  CtlOk({"apply", "-f", path});
+  WriteFile(
+      path,
+      "---\ntitle: \"【更新】接入DeepSeek！券商官宣\"\n---\n\n"
+      "截至目前，已有十余家券商、基金宣布完成本地化部署。\n\n不变的一段。\n\n"
+      "Another sentence.\n");
+  CtlOk({"apply", "-f", path});
+  const std::string colored = CtlOk({"diff", "cn", "--color=always"});
+  EXPECT_THAT(colored,
+              HasSubstr("\033[31m- \"接入DeepSeek！券商官宣\"\033[0m\n"
+                        "\033[32m+ \"\033[7m【更新】\033[27m接入DeepSeek！"
+                        "券商官宣\"\033[0m\n"));
+  EXPECT_THAT(colored,
+              HasSubstr("\033[31m-截\033[7m止\033[27m目前，已有\033[7m多"
+                        "\033[27m家券商、基金宣布完成本地化部署。\033[0m\n"));
+  EXPECT_THAT(colored,
+              HasSubstr("\033[32m+截\033[7m至\033[27m目前，已有\033[7m十余"
+                        "\033[27m家券商、基金宣布完成本地化部署。\033[0m\n"));
+  EXPECT_THAT(colored, HasSubstr("\033[31m-完全不同的旧句子。\033[0m\n"));
+  EXPECT_THAT(colored, HasSubstr("\033[32m+Another sentence.\033[0m\n"));
+  const std::string plain = CtlOk({"diff", "cn", "--color=never"});
+  EXPECT_THAT(plain, Not(HasSubstr("\033")));
+  EXPECT_THAT(plain,
+              HasSubstr("-截止目前，已有多家券商、基金宣布完成本地化部署。\n"));
 }
 
 // ---- nested front-matter maps ----------------------------------------------
