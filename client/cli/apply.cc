@@ -1366,12 +1366,10 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   return reporter.Finish(format, 1);
 }
 
-absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
-                                               const std::string& label,
-                                               absl::string_view text,
-                                               const std::string& id,
-                                               int64_t expected_revision,
-                                               bool strict, Format format) {
+absl::StatusOr<v1::Article> UpdateFromDocument(
+    Client& client, const std::string& label, absl::string_view text,
+    const std::string& id, int64_t expected_revision, bool strict,
+    Format format, const std::string& default_zone) {
   const std::vector<Document> docs = SplitDocuments(text, label);
   if (docs.size() != 1) {
     return absl::InvalidArgumentError(
@@ -1379,6 +1377,7 @@ absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
                      " documents; an edit writes the one article it opened"));
   }
   ApplyOptions options;
+  options.default_zone = default_zone;
   Parsed parsed;
   parsed.label = label;
   parsed.article = ParseDocument(label, docs.front(), options, &parsed.id_from);

@@ -84,14 +84,13 @@ int Apply(Client& client, const ApplyOptions& options, Format format);
 // document wrote them (`publishDate: ...`). A front-matter key close to a
 // field is warned of on stderr, in `format`, as apply warns of it, and
 // kept as a param; with `strict` it is INVALID_ARGUMENT instead, unsent,
-// as `apply --strict` words it. Returns the head after the write, still at
-// `expected_revision` when the content was unchanged.
-absl::StatusOr<v1::Article> UpdateFromDocument(Client& client,
-                                               const std::string& label,
-                                               absl::string_view text,
-                                               const std::string& id,
-                                               int64_t expected_revision,
-                                               bool strict, Format format);
+// as `apply --strict` words it. Dates written without a zone are read in
+// `default_zone`, as apply's `--default-zone`. Returns the head after the
+// write, still at `expected_revision` when the content was unchanged.
+absl::StatusOr<v1::Article> UpdateFromDocument(
+    Client& client, const std::string& label, absl::string_view text,
+    const std::string& id, int64_t expected_revision, bool strict,
+    Format format, const std::string& default_zone = "UTC");
 
 }  // namespace content::cli
 

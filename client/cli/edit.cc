@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "client/cli/apply.h"
 #include "google/protobuf/struct.pb.h"
 
@@ -87,6 +88,40 @@ void PrintError(const absl::Status& status, const EditOptions& options,
   std::cerr << StderrObject(
       error, format,
       absl::StrCat("Error: ", text, hint.empty() ? "" : "\n", hint));
+}
+
+// The zone the head's zoneless dates (`2025-02-08 19:34:12`) were read in,
+// which the file edit writes keeps them in: what was saved is read back in
+// it, as `apply --default-zone` would read the file, so that a date the
+// editor left alone keeps its instant (read in UTC, an article applied with
+// `--default-zone Asia/Shanghai` moved its date, publish and expiry times
+// by 8 hours at every edit). UTC when no date is zoneless or the zone does
+// not load here (FormatMarkdown then wrote the dates in RFC 3339).
+std::string ZonelessDateZone(const v1::Article& head) {
+  const v1::FrontMatterStyle& style = head.style();
+  const struct {
+    bool present;
+    v1::FrontMatterStyle::DateLayout layout;
+    const std::string& zone;  // "" for a publish or expiry date: date_zone
+  } dates[] = {
+      {head.has_date(), style.date_layout(), style.date_zone()},
+      {head.has_publish_time(), style.publish_date_layout(),
+       style.publish_date_zone()},
+      {head.has_expiry_time(), style.expiry_date_layout(),
+       style.expiry_date_zone()},
+  };
+  for (const auto& date : dates) {
+    if (!date.present ||
+        date.layout == v1::FrontMatterStyle::DATE_LAYOUT_UNSPECIFIED ||
+        date.layout == v1::FrontMatterStyle::DATE_LAYOUT_RFC3339) {
+      continue;
+    }
+    const std::string& zone = date.zone.empty() ? style.date_zone() : date.zone;
+    absl::TimeZone loaded;
+    if (!zone.empty() && absl::LoadTimeZone(zone, &loaded)) return zone;
+    break;
+  }
+  return "UTC";
 }
 
 // Removes the edit's directory and the file in it.
@@ -268,8 +303,9 @@ int Edit(Client& client, const EditOptions& options, Format format) {
     return kExitOk;
   }
 
-  absl::StatusOr<v1::Article> updated = UpdateFromDocument(
-      client, path, *edited, id, head->revision(), options.strict, format);
+  absl::StatusOr<v1::Article> updated =
+      UpdateFromDocument(client, path, *edited, id, head->revision(),
+                         options.strict, format, ZonelessDateZone(*head));
   if (!updated.ok()) {
     std::string hint;
     absl::Status error = updated.status();

@@ -420,6 +420,30 @@ std::string DeletedTranslations(Session& s, const v1::GetArticleRequest& asked,
   return absl::StrJoin(found, "; ");
 }
 
+// The server's NOT_FOUND of an article or revision readers cannot see
+// says it needs "visibility ALL and the editor role", the API's words;
+// contentctl's are the flag: `the_flag` replaces them, "--all and the
+// editor role" for get and translations, "the editor role, without
+// --live-only" for export. An editor who applied a draft and ran `get ID`
+// was told of a visibility no flag is named after.
+constexpr absl::string_view kNeedsAll = "visibility ALL and the editor role";
+
+std::string NameTheAllFlag(absl::string_view message,
+                           absl::string_view the_flag) {
+  return absl::StrReplaceAll(message, {{kNeedsAll, the_flag}});
+}
+
+absl::Status NameTheAllFlag(const absl::Status& status,
+                            absl::string_view the_flag) {
+  if (!absl::IsNotFound(status) ||
+      !absl::StrContains(status.message(), kNeedsAll)) {
+    return status;
+  }
+  return Reworded(status, NameTheAllFlag(status.message(), the_flag));
+}
+
+constexpr absl::string_view kAllFlag = "--all and the editor role";
+
 // `get A B C`: the articles in one call (BatchGetArticles, one snapshot),
 // printed as `query` prints a page (a table, or a JSON list, YAML sequence
 // or Markdown documents), and an error line on stderr for each id that
@@ -464,8 +488,9 @@ int RunGetMany(Session& s, const GetFlags& f) {
                       "`contentctl undelete ", ArticleId(r.name()), "`)");
     } else if (r.error_code() ==
                static_cast<int>(absl::StatusCode::kNotFound)) {
-      message =
-          std::string(WithFileNameHint(absl::NotFoundError(message)).message());
+      message = std::string(WithFileNameHint(absl::NotFoundError(NameTheAllFlag(
+                                                 message, kAllFlag)))
+                                .message());
     }
     const absl::Status status(static_cast<absl::StatusCode>(r.error_code()),
                               message);
@@ -549,7 +574,10 @@ int RunGet(Session& s, GetFlags f) {
                    absl::StrCat(article.status().message(), "; ", deleted)));
     }
   }
-  if (!article.ok()) return Fail(NameTheFlag(article.status(), kGetFields));
+  if (!article.ok()) {
+    return Fail(
+        NameTheFlag(NameTheAllFlag(article.status(), kAllFlag), kGetFields));
+  }
   return Finish(s.output.PrintArticle(*article));
 }
 
@@ -854,7 +882,10 @@ int RunTranslations(Session& s, const TranslationsFlags& f) {
                        : v1::ARTICLE_VIEW_BASIC);
   absl::StatusOr<v1::ListTranslationsResponse> response =
       s.client->ListTranslations(request);
-  if (!response.ok()) return Fail(NameTheFlag(response.status(), kNameFields));
+  if (!response.ok()) {
+    return Fail(
+        NameTheFlag(NameTheAllFlag(response.status(), kAllFlag), kNameFields));
+  }
   return Finish(s.output.PrintTranslations(*response));
 }
 
@@ -1053,7 +1084,11 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     }
     if (!article.ok()) {
       // As `get` says it: `ID: name: ...`, `--revision: ...`.
-      return FailExport(NameTheFlag(article.status(), kGetFields), live_only);
+      return FailExport(
+          NameTheFlag(NameTheAllFlag(article.status(),
+                                     "the editor role, without --live-only"),
+                      kGetFields),
+          live_only);
     }
     std::cout << MarkdownDocument(*article);
     return kExitOk;
@@ -1184,7 +1219,32 @@ std::string WatchNotice(google::protobuf::Struct* notice,
   return StderrObject(*notice, format, absl::StrCat("watch: ", text));
 }
 
-// One line per event: `SEQUENCE TYPE NAME REVISION`, or with -o json one
+// What a watch line adds where its type does not say whether readers see
+// the article: a write that showed it, ` (now live)`, or hid it, ` (no
+// longer live)`, and one to an article they do not see, ` (not live)`.
+// Readers' watches get such writes as PUBLISHED and UNPUBLISHED and no
+// event of what stays hidden; without these words `watch --all` said
+// `UPDATED` alike of a draft published, an article archived or one
+// rescheduled, and `CREATED` of a draft as of a live article.
+std::string ReadersView(const v1::ChangeEvent& e) {
+  switch (e.type()) {
+    case v1::ChangeEvent::TYPE_CREATED:
+    case v1::ChangeEvent::TYPE_UPDATED:
+    case v1::ChangeEvent::TYPE_UNDELETED:
+      break;
+    default:  // PUBLISHED, UNPUBLISHED and DELETED say it
+      return "";
+  }
+  if (e.live_after()) {
+    return !e.live_before() && e.type() == v1::ChangeEvent::TYPE_UPDATED
+               ? " (now live)"
+               : "";
+  }
+  return e.live_before() ? " (no longer live)" : " (not live)";
+}
+
+// One line per event: `SEQUENCE TYPE NAME REVISION`, with the readers' view
+// where the type does not give it (ReadersView), or with -o json one
 // compact JSON object (the WatchArticlesResponse) per line, or with -o yaml
 // one YAML document per event, each opened by `---`. Notices of a lost and
 // resumed stream go to stderr, as lines or, with -o json|yaml, objects
@@ -1289,7 +1349,8 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
           std::string type = v1::ChangeEvent::Type_Name(e.event().type());
           if (absl::StartsWith(type, "TYPE_")) type = type.substr(5);
           std::cout << e.event().sequence() << " " << type << " "
-                    << e.event().name() << " " << e.event().revision() << "\n";
+                    << e.event().name() << " " << e.event().revision()
+                    << ReadersView(e.event()) << "\n";
         }
         std::cout.flush();
         // Output nobody can read (disk full, closed pipe) ends the watch;

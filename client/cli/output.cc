@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <dtl/dtl.hpp>
 #include <map>
 #include <optional>
 #include <string>
@@ -969,6 +970,93 @@ absl::Status Output::PrintHistory(
   return absl::OkStatus();
 }
 
+namespace {
+
+// ---- diff: what changed inside a line ----------------------------------
+
+// `line` split into its UTF-8 sequences (a byte that is none stands alone).
+std::vector<absl::string_view> CodePoints(absl::string_view line) {
+  std::vector<absl::string_view> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    size_t j = i + 1;
+    while (j < line.size() &&
+           (static_cast<unsigned char>(line[j]) & 0xC0) == 0x80)
+      ++j;
+    out.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// The code points dtl's shortest edit script keeps (`true`) and changes
+// (`false`) in `from` and in `to`; nullopt where the lines share less than
+// half the longer one's code points (then they are two different lines,
+// and marks would be confetti), or are too long to compare cheaply.
+struct Kept {
+  std::vector<absl::string_view> from, to;
+  std::vector<bool> from_kept, to_kept;
+};
+
+std::optional<Kept> KeptCodePoints(absl::string_view from,
+                                   absl::string_view to) {
+  constexpr size_t kMaxCodePoints = 20000;
+  Kept k;
+  k.from = CodePoints(from);
+  k.to = CodePoints(to);
+  if (k.from.size() > kMaxCodePoints || k.to.size() > kMaxCodePoints)
+    return std::nullopt;
+  k.from_kept.assign(k.from.size(), false);
+  k.to_kept.assign(k.to.size(), false);
+  dtl::Diff<absl::string_view, std::vector<absl::string_view>> diff(k.from,
+                                                                    k.to);
+  diff.compose();
+  size_t common = 0;
+  for (const auto& [element, info] : diff.getSes().getSequence()) {
+    if (info.type != dtl::SES_COMMON) continue;
+    k.from_kept[info.beforeIdx - 1] = true;
+    k.to_kept[info.afterIdx - 1] = true;
+    ++common;
+  }
+  if (common * 2 < std::max(k.from.size(), k.to.size())) return std::nullopt;
+  return k;
+}
+
+// `points` with the runs not kept between \033[7m and \033[27m (reverse
+// video, inside the line's colour). A single code point kept between two
+// changes is marked with them: a change broken by one shared character
+// (`的`, a comma) reads as one.
+std::string MarkChanged(const std::vector<absl::string_view>& points,
+                        std::vector<bool> kept) {
+  for (size_t i = 1; i + 1 < kept.size(); ++i) {
+    if (kept[i] && !kept[i - 1] && !kept[i + 1]) kept[i] = false;
+  }
+  std::string out;
+  bool marking = false;
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (!kept[i] != marking) {
+      marking = !kept[i];
+      out += marking ? "\033[7m" : "\033[27m";
+    }
+    absl::StrAppend(&out, points[i]);
+  }
+  if (marking) out += "\033[27m";
+  return out;
+}
+
+// `from` and `to`, one line replaced by the other, with what changed inside
+// them marked (MarkChanged); as they are where KeptCodePoints finds them
+// too different.
+std::pair<std::string, std::string> MarkChangedPair(absl::string_view from,
+                                                    absl::string_view to) {
+  std::optional<Kept> k = KeptCodePoints(from, to);
+  if (!k.has_value()) return {std::string(from), std::string(to)};
+  return {MarkChanged(k->from, std::move(k->from_kept)),
+          MarkChanged(k->to, std::move(k->to_kept))};
+}
+
+}  // namespace
+
 absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
                                bool color) const {
   if (format_ == Format::kJson || format_ == Format::kYaml) {
@@ -986,14 +1074,16 @@ absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
   out_ << diff.name() << ": revision "
        << side(diff.from_revision(), diff.from_deleted()) << " -> "
        << side(diff.to_revision(), diff.to_deleted()) << "\n";
+  // On a terminal what changed inside a replaced value or line is marked
+  // (MarkChangedPair): a Chinese paragraph is one line, and a word changed
+  // in it otherwise shows as two long lines that look alike.
   for (const v1::FieldChange& c : diff.field_changes()) {
     out_ << paint(kCyan, absl::StrCat(c.field(), ":")) << "\n";
-    if (!c.old_value().empty()) {
-      out_ << paint(kRed, absl::StrCat("- ", c.old_value())) << "\n";
-    }
-    if (!c.new_value().empty()) {
-      out_ << paint(kGreen, absl::StrCat("+ ", c.new_value())) << "\n";
-    }
+    auto [from, to] = color && !c.old_value().empty() && !c.new_value().empty()
+                          ? MarkChangedPair(c.old_value(), c.new_value())
+                          : std::pair{c.old_value(), c.new_value()};
+    if (!from.empty()) out_ << paint(kRed, absl::StrCat("- ", from)) << "\n";
+    if (!to.empty()) out_ << paint(kGreen, absl::StrCat("+ ", to)) << "\n";
   }
   if (diff.field_changes().empty() && diff.body_diff().empty()) {
     out_ << "no changes\n";
@@ -1001,8 +1091,33 @@ absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
   }
   if (diff.body_diff().empty()) return absl::OkStatus();
   if (!diff.field_changes().empty()) out_ << "\n";
-  for (absl::string_view line : absl::StrSplit(diff.body_diff(), '\n')) {
-    if (line.empty()) continue;  // after the last newline
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(diff.body_diff(), '\n', absl::SkipEmpty());
+  // Each line as printed: a run of N removed lines followed by N added ones
+  // is N lines replaced, the i-th by the i-th, and marked so in colour (as
+  // git's diff-highlight pairs them).
+  std::vector<std::string> marked(lines.begin(), lines.end());
+  for (size_t i = 0; color && i < lines.size();) {
+    const auto is = [&](size_t at, char c) {
+      return at < lines.size() && lines[at][0] == c &&
+             !absl::StartsWith(lines[at], "--- ") &&
+             !absl::StartsWith(lines[at], "+++ ");
+    };
+    size_t removed = 0, added = 0;
+    while (is(i + removed, '-')) ++removed;
+    while (is(i + removed + added, '+')) ++added;
+    if (removed > 0 && removed == added) {
+      for (size_t k = 0; k < removed; ++k) {
+        auto [from, to] = MarkChangedPair(lines[i + k].substr(1),
+                                          lines[i + removed + k].substr(1));
+        marked[i + k] = absl::StrCat("-", from);
+        marked[i + removed + k] = absl::StrCat("+", to);
+      }
+    }
+    i += std::max<size_t>(1, removed + added);
+  }
+  for (size_t n = 0; n < lines.size(); ++n) {
+    const absl::string_view line = lines[n];
     absl::string_view code;
     if (absl::StartsWith(line, "--- ") || absl::StartsWith(line, "+++ ")) {
       code = kBold;
@@ -1013,7 +1128,7 @@ absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
     } else if (line[0] == '+') {
       code = kGreen;
     }
-    out_ << (code.empty() ? std::string(line) : paint(code, line)) << "\n";
+    out_ << (code.empty() ? std::string(line) : paint(code, marked[n])) << "\n";
   }
   return absl::OkStatus();
 }

@@ -248,10 +248,18 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
       CtlOk({"diff", "deepseek-brokers", "1", "--color=always"});
   EXPECT_THAT(colored, HasSubstr("\033[36mtitle:\033[0m\n"));
   EXPECT_THAT(colored, HasSubstr("\033[36m@@ -3,6 +3,6 @@\033[0m\n"));
-  EXPECT_THAT(colored,
+  // The paragraph rewritten is one line replaced by another: what changed
+  // inside it is in reverse video, in the line's colour.
+  const std::string unmarked =
+      absl::StrReplaceAll(colored, {{"\033[7m", ""}, {"\033[27m", ""}});
+  EXPECT_THAT(unmarked,
               HasSubstr(absl::StrCat("\033[31m-", kOldParagraph, "\033[0m\n")));
-  EXPECT_THAT(colored,
+  EXPECT_THAT(unmarked,
               HasSubstr(absl::StrCat("\033[32m+", kNewParagraph, "\033[0m\n")));
+  EXPECT_THAT(colored, HasSubstr("\033[31m-成本是另一个被反复提及的因素\033[7m"
+                                 "。据多位从业者估算，\033[27m同等效果下，"));
+  EXPECT_THAT(colored, HasSubstr("\033[32m+成本是另一个被反复提及的因素\033[7m"
+                                 "：\033[27m同等效果下，"));
 
   const auto response = ParseJson<v1::DiffArticleRevisionsResponse>(
       CtlOk({"diff", "deepseek-brokers", "-o", "json"}));
@@ -270,6 +278,43 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
   EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
   r = Ctl({"diff", "deepseek-brokers", "--color=sometimes"});
   EXPECT_EQ(r.exit_code, 2);
+}
+
+// On a terminal a line replaced by another has what changed inside it
+// marked (reverse video, in the line's colour), as git's diff-highlight
+// marks it: a Chinese paragraph is one line, and two characters changed in
+// it showed as two long lines that looked alike. A title changed likewise;
+// lines with little in common, and text off a terminal, are not marked.
+TEST_F(CliEditorialTest, DiffMarksWhatChangedInsideALine) {
+  const std::string path = Write(
+      "cn.md",
+      "---\ntitle: \"接入DeepSeek！券商官宣\"\n---\n\n"
+      "截止目前，已有多家券商、基金宣布完成本地化部署。\n\n不变的一段。\n\n"
+      "完全不同的旧句子。\n");
+  CtlOk({"apply", "-f", path});
+  WriteFile(
+      path,
+      "---\ntitle: \"【更新】接入DeepSeek！券商官宣\"\n---\n\n"
+      "截至目前，已有十余家券商、基金宣布完成本地化部署。\n\n不变的一段。\n\n"
+      "Another sentence.\n");
+  CtlOk({"apply", "-f", path});
+  const std::string colored = CtlOk({"diff", "cn", "--color=always"});
+  EXPECT_THAT(colored,
+              HasSubstr("\033[31m- \"接入DeepSeek！券商官宣\"\033[0m\n"
+                        "\033[32m+ \"\033[7m【更新】\033[27m接入DeepSeek！"
+                        "券商官宣\"\033[0m\n"));
+  EXPECT_THAT(colored,
+              HasSubstr("\033[31m-截\033[7m止\033[27m目前，已有\033[7m多"
+                        "\033[27m家券商、基金宣布完成本地化部署。\033[0m\n"));
+  EXPECT_THAT(colored,
+              HasSubstr("\033[32m+截\033[7m至\033[27m目前，已有\033[7m十余"
+                        "\033[27m家券商、基金宣布完成本地化部署。\033[0m\n"));
+  EXPECT_THAT(colored, HasSubstr("\033[31m-完全不同的旧句子。\033[0m\n"));
+  EXPECT_THAT(colored, HasSubstr("\033[32m+Another sentence.\033[0m\n"));
+  const std::string plain = CtlOk({"diff", "cn", "--color=never"});
+  EXPECT_THAT(plain, Not(HasSubstr("\033")));
+  EXPECT_THAT(plain,
+              HasSubstr("-截止目前，已有多家券商、基金宣布完成本地化部署。\n"));
 }
 
 // ---- nested front-matter maps ----------------------------------------------
@@ -562,6 +607,46 @@ TEST_F(CliEditorialTest, DraftIsVisibleOnlyWithAll) {
   EXPECT_THAT(CtlOk({"get", "wip"}), HasSubstr("State:         live\n"));
 }
 
+// A draft asked for without --all is NOT_FOUND, saying which flag shows
+// it, in contentctl's words rather than the API's (`visibility ALL`): --all
+// for get (of one id, of several, of an old revision) and translations,
+// leaving out --live-only for export.
+TEST_F(CliEditorialTest, NotLiveErrorsNameTheFlagThatShowsIt) {
+  CtlOk({"apply", "-f",
+         Write("wip.md", "---\ntitle: \"WIP\"\ndraft: true\n---\n\nx\n")});
+  const std::string hint =
+      "(drafts, scheduled, expired and archived articles need --all and the "
+      "editor role)";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"get", "wip"},
+                                             {"translations", "wip"}}) {
+    const CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_EQ(r.err, "Error: NOT_FOUND: articles/wip not found or not live " +
+                         hint + "\n")
+        << args[0];
+  }
+  CommandResult r = Ctl({"get", "wip", "wip2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("Error: NOT_FOUND (ARTICLE_NOT_FOUND): "
+                               "articles/wip not found or not live " +
+                               hint + "\n"));
+  r = Ctl({"get", "wip", "--revision", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(" need --all and the editor role)\n"));
+  r = Ctl({"export", "wip", "--live-only"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("articles need the editor role, without "
+                               "--live-only)\n"));
+  // -o json keeps the reason the server gave.
+  r = Ctl({"get", "wip", "-o", "json"});
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "ARTICLE_NOT_FOUND");
+  EXPECT_THAT(e.at("message").string_value(), HasSubstr(hint));
+  EXPECT_THAT(CtlOk({"get", "wip", "--all"}),
+              HasSubstr("State:         draft"));
+}
+
 // Every revision's STATE names what it made the article, as `get` does;
 // a tombstone is `deleted`.
 TEST_F(CliEditorialTest, HistoryNamesTheStateOfEachRevision) {
@@ -800,14 +885,35 @@ TEST_F(CliEditorialTest, QueryStateScheduledLiveOrExpired) {
                         "expired}"));
 }
 
+// An editor's watch shows every change, and says where a write showed an
+// article to readers or hid it, which its type (UPDATED) does not, and
+// which articles readers do not see; readers' watches get those writes as
+// PUBLISHED and UNPUBLISHED.
 TEST_F(CliEditorialTest, WatchShowsDraftsOnlyWithAll) {
-  Write("w/a-wip.md", "---\ntitle: \"Draft\"\ndraft: true\n---\n\nDraft.\n");
-  CtlOk({"apply", "-f", dir_.path() + "/files/w/a-wip.md"});
-  Write("w/b-live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
-  CtlOk({"apply", "-f", dir_.path() + "/files/w/b-live.md"});
+  const std::string wip = Write(
+      "w/a-wip.md", "---\ntitle: \"Draft\"\ndraft: true\n---\n\nDraft.\n");
+  CtlOk({"apply", "-f", wip});
+  const std::string live =
+      Write("w/b-live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
+  CtlOk({"apply", "-f", live});
   EXPECT_EQ(CtlOk({"watch", "--count", "1"}), "2 CREATED articles/b-live 1\n");
   EXPECT_EQ(CtlOk({"watch", "--all", "--count", "2"}),
-            "1 CREATED articles/a-wip 1\n2 CREATED articles/b-live 1\n");
+            "1 CREATED articles/a-wip 1 (not live)\n"
+            "2 CREATED articles/b-live 1\n");
+
+  // Published, archived, then edited while archived.
+  WriteFile(wip, "---\ntitle: \"Draft\"\ndraft: false\n---\n\nDraft.\n");
+  CtlOk({"apply", "-f", wip});
+  WriteFile(live, "---\ntitle: \"Live\"\nstate: archived\n---\n\nLive.\n");
+  CtlOk({"apply", "-f", live});
+  WriteFile(live, "---\ntitle: \"Old\"\nstate: archived\n---\n\nLive.\n");
+  CtlOk({"apply", "-f", live});
+  EXPECT_EQ(CtlOk({"watch", "--all", "--after", "2", "--count", "3"}),
+            "3 UPDATED articles/a-wip 2 (now live)\n"
+            "4 UPDATED articles/b-live 2 (no longer live)\n"
+            "5 UPDATED articles/b-live 3 (not live)\n");
+  EXPECT_EQ(CtlOk({"watch", "--after", "2", "--count", "2"}, kReader),
+            "3 PUBLISHED articles/a-wip 2\n4 UNPUBLISHED articles/b-live 2\n");
 }
 
 // ---- export ----------------------------------------------------------------
@@ -1353,6 +1459,38 @@ TEST_F(CliEditTest, AChangeMadeMeanwhileIsNotOverwritten) {
   EXPECT_THAT(CtlOk({"apply", "-f", kept}),
               StartsWith("articles/deepseek-brokers updated (revision 4)"));
   EXPECT_EQ(Head("deepseek-brokers"), "Mine");
+}
+
+// Dates written without a zone, applied with --default-zone, keep their
+// instants through an edit that leaves them alone: the file edit writes
+// shows them as they were written, in that zone, and what was saved is
+// read back in it. (It was read in UTC: editing the title moved the date,
+// the publish and the expiry time by 8 hours.)
+TEST_F(CliEditTest, ZonelessDatesKeepTheZoneTheyWereAppliedIn) {
+  const std::string path =
+      Write("zoned.md",
+            "---\ntitle: \"时区\"\ndate: 2026-12-06 09:00\n"
+            "publishDate: 2030-01-01 08:00:00\nexpiryDate: 2030-02-01\n"
+            "---\n\n正文。\n");
+  CtlOk({"apply", "-f", path, "--default-zone", "Asia/Shanghai"});
+  const v1::Article before = GetJsonArticle("zoned");
+  ASSERT_EQ(before.style().date_zone(), "Asia/Shanghai");
+
+  CommandResult r =
+      Edit("sed -i 's/^title: .*/title: \"时区二\"/' \"$1\"\n", {"zoned"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/zoned edited (revision 2)\n");
+  const v1::Article after = GetJsonArticle("zoned");
+  EXPECT_EQ(after.title(), "时区二");
+  EXPECT_EQ(after.date().seconds(), before.date().seconds());
+  EXPECT_EQ(after.publish_time().seconds(), before.publish_time().seconds());
+  EXPECT_EQ(after.expiry_time().seconds(), before.expiry_time().seconds());
+  EXPECT_EQ(after.style().date_zone(), "Asia/Shanghai");
+  // The diff is the title alone.
+  const std::string diff = CtlOk({"diff", "zoned", "--color", "never"});
+  EXPECT_EQ(diff,
+            "articles/zoned: revision 1 -> 2\ntitle:\n- \"时区\"\n+ "
+            "\"时区二\"\n");
 }
 
 // A malformed ID is said as get and the other verbs say it, led by the

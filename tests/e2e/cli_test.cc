@@ -2237,10 +2237,13 @@ TEST_F(CliTest, VersionPrintsTheServersVersionAndClientNeedsNoServer) {
   EXPECT_EQ(r.out, client_line);
   EXPECT_THAT(r.err, StartsWith("Error: UNAVAILABLE: ")) << r.err;
 
+  // pg_cli_test runs this file against PostgreSQL.
+  const std::string engine =
+      testing::TestEngineIsPostgres() ? "postgresql" : "rocksdb";
   const std::string out = CtlOk({"version"});
   EXPECT_THAT(out, StartsWith(absl::StrCat(client_line, "contentd ", version,
-                                           " at ", server_->address(),
-                                           " (rocksdb, started 20")))
+                                           " at ", server_->address(), " (",
+                                           engine, ", started 20")))
       << out;
   EXPECT_TRUE(absl::EndsWith(out, "Z)\n")) << out;
 
@@ -2250,7 +2253,7 @@ TEST_F(CliTest, VersionPrintsTheServersVersionAndClientNeedsNoServer) {
   EXPECT_EQ(json.at("contentctl").string_value(), version);
   const auto& server = json.at("contentd").struct_value().fields();
   EXPECT_EQ(server.at("version").string_value(), version);
-  EXPECT_EQ(server.at("storageEngine").string_value(), "rocksdb");
+  EXPECT_EQ(server.at("storageEngine").string_value(), engine);
   EXPECT_EQ(server.at("server").string_value(), server_->address());
   absl::Time started;
   std::string err;
