@@ -3103,7 +3103,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                      "table, json or yaml"},
           std::tuple{watch_cmd, "change events", "table, json or yaml"},
           std::tuple{admin_cmd, "a report on the store", "table, json or yaml"},
-          std::tuple{version_cmd, "its version", "table, json or yaml"}}) {
+          std::tuple{version_cmd, "versions", "table, json or yaml"}}) {
       if (!verb->parsed()) continue;
       std::string name = verb->get_name();  // `admin stats` for admin
       for (const CLI::App* sub : verb->get_subcommands()) {

@@ -4999,7 +4999,7 @@ TEST_F(CliTest, OutputNameIsOneArticleNameALine) {
             "store, not articles: use -o " +
                 tjy},
            {{"version"},
-            "-o name: version prints its version, not articles: "
+            "-o name: version prints versions, not articles: "
             "use -o " +
                 tjy},
            {{"export", "nm-a"},
