@@ -990,7 +990,9 @@ class Reporter {
       ++(r.result == "created"   ? created_
          : r.result == "updated" ? updated_
                                  : unchanged_);
-      if (!structured_) {
+      if (format_ == Format::kName) {
+        std::cout << r.name << "\n";
+      } else if (!structured_) {
         std::cout << r.name << " " << r.result << " (revision " << r.revision
                   << ")" << (dry_run_ ? " (dry run)" : "") << "\n";
       }
@@ -1044,6 +1046,9 @@ class Reporter {
         " updated, ", unchanged_, " unchanged, ", failed_, " failed");
     if (structured_) {
       std::cerr << SummaryObject(summary, files);
+    } else if (format == Format::kName) {
+      // stdout holds the names only, for a pipe (`| xargs`).
+      std::cerr << summary << "\n";
     } else {
       std::cout << summary << "\n";
     }
@@ -1364,6 +1369,48 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
     reporter.Report(std::move(r));
   }
   return reporter.Finish(format, 1);
+}
+
+absl::StatusOr<std::vector<NamedArticle>> ArticlesNamedIn(
+    const std::vector<std::string>& paths, Format format) {
+  absl::StatusOr<std::vector<std::string>> files = ListFiles(paths, format);
+  if (!files.ok()) return files.status();
+  const ApplyOptions options;
+  std::vector<NamedArticle> named;
+  for (const std::string& file : *files) {
+    absl::StatusOr<std::string> text = ReadWholeFile(file);
+    if (!text.ok()) {
+      named.push_back({Label(file), text.status()});
+      continue;
+    }
+    for (const Document& doc : SplitDocuments(*text, Label(file))) {
+      // A tombstone names its article as well: apply refuses to write it,
+      // but deleting what it names is no write of its content.
+      if (doc.mark.deleted) {
+        named.push_back({doc.label, doc.mark.id});
+        continue;
+      }
+      std::string id_from;
+      absl::StatusOr<v1::Article> article =
+          ParseDocument(file, doc, options, &id_from);
+      if (!article.ok()) {
+        // ParseDocument's words for standard input name apply's --id.
+        absl::Status status = article.status();
+        if (file == kStdin &&
+            absl::StartsWith(status.message(), "id: standard input")) {
+          status = absl::InvalidArgumentError(
+              "id: standard input has no file name to take the id from, and "
+              "its front matter has no `id` (`id: x`)");
+        }
+        named.push_back(
+            {doc.label, Reworded(status, absl::StrCat(doc.label, ": ",
+                                                      status.message()))});
+        continue;
+      }
+      named.push_back({doc.label, ArticleId(article->name())});
+    }
+  }
+  return named;
 }
 
 absl::StatusOr<v1::Article> UpdateFromDocument(

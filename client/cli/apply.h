@@ -64,8 +64,10 @@ struct ApplyOptions {
 // file name without its extension; standard input has no name, so it needs
 // one of the others. A document whose line says `(deleted)` (a tombstone)
 // fails unsent: apply writes no deletions.
-// Reports one line per file (or, for -o json/yaml, a list of results on
-// stdout), failures on stderr, and a summary; keeps going after a failure.
+// Reports one line per file (for -o name the article's name alone; for -o
+// json/yaml, a list of results on stdout), failures on stderr, and a
+// summary (on stderr for -o name and json/yaml); keeps going after a
+// failure.
 //
 // Returns the exit code: 0 when every file applied, 1 when one failed or
 // nothing could be read (standard input without an id too), 2 for a usage
@@ -73,6 +75,26 @@ struct ApplyOptions {
 // document or with `dry_run`, "-" twice, `id` with anything but a single
 // "-" of one document, a `default_zone` that does not load).
 int Apply(Client& client, const ApplyOptions& options, Format format);
+
+// An article a document names, for `delete -f`: `label` as apply's results
+// name the document (`a.md`, `all.md#2`, `<stdin>`), and the id apply would
+// write it to, or why the document names none (it could not be read or
+// parsed, or standard input has no `id` and no `# articles/ID revision N`
+// line).
+struct NamedArticle {
+  std::string label;
+  absl::StatusOr<std::string> id;
+};
+
+// The articles `paths` name (files, directories and "-", as
+// ApplyOptions.paths), document by document in apply's order, each id by
+// apply's rule (ApplyOptions.paths, Apply): the front-matter `id`, else the
+// one a `# articles/ID revision N` line names (a tombstone's too), else the
+// file name without its extension. A path that does not exist, or a
+// directory that cannot be listed or holds no `*.md`, is the error, as
+// apply words it (LocalError). Warnings go to stderr in `format`.
+absl::StatusOr<std::vector<NamedArticle>> ArticlesNamedIn(
+    const std::vector<std::string>& paths, Format format);
 
 // `contentctl edit`'s write: `text`, one Markdown document as the file
 // `label` holds it, read as apply reads a file and written to the article

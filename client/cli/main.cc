@@ -1,7 +1,7 @@
 // contentctl: the admin command line for contentd.
 //
 //   contentctl [--server ADDR] [--token T] [--timeout 10s] [--request-id ID]
-//              [-o table|json|yaml|markdown] VERB ...
+//              [-o table|json|yaml|markdown|name] VERB ...
 //   contentctl help [VERB [COMMAND]]      (VERB [COMMAND] --help)
 //
 // Exit codes: 0 success, 1 an RPC or file failed (`Error: CODE: message` on
@@ -143,7 +143,9 @@ struct HistoryFlags {
 };
 
 struct DeleteFlags {
-  std::string id;
+  // The articles, in the order given: `ids`, else those `files` name.
+  std::vector<std::string> ids;
+  std::vector<std::string> files;  // -f: Markdown files, directories, -
   int64_t expected_revision = 0;
   std::string etag;
 };
@@ -466,9 +468,11 @@ int RunGetMany(Session& s, const GetFlags& f) {
   for (const std::string& id : f.ids) request.add_names(NameOf(id));
   request.set_show_deleted(f.show_deleted);
   request.set_visibility(VisibilityOf(f.all));
-  // The table prints no bodies: leave them on the server.
-  request.set_view(s.output.format() == Format::kTable ? v1::ARTICLE_VIEW_BASIC
-                                                       : v1::ARTICLE_VIEW_FULL);
+  // The table and the names print no bodies: leave them on the server.
+  request.set_view(s.output.format() == Format::kTable ||
+                           s.output.format() == Format::kName
+                       ? v1::ARTICLE_VIEW_BASIC
+                       : v1::ARTICLE_VIEW_FULL);
   absl::StatusOr<v1::BatchGetArticlesResponse> response =
       s.client->BatchGetArticles(request);
   if (!response.ok()) {
@@ -702,8 +706,10 @@ int RunQuery(Session& s, const QueryFlags& f) {
   *request.mutable_query() = BuildQuery(f);
   request.set_page_size(f.limit);
   request.set_page_token(f.page_token);
-  request.set_view(f.view == "basic" ? v1::ARTICLE_VIEW_BASIC
-                                     : v1::ARTICLE_VIEW_FULL);
+  // Names need no bodies.
+  request.set_view(f.view == "basic" || s.output.format() == Format::kName
+                       ? v1::ARTICLE_VIEW_BASIC
+                       : v1::ARTICLE_VIEW_FULL);
   for (const std::string& name : f.facets) {
     v1::FacetField field = v1::FACET_FIELD_UNSPECIFIED;
     if (name == "tags") field = v1::FACET_FIELD_TAGS;
@@ -889,26 +895,143 @@ int RunTranslations(Session& s, const TranslationsFlags& f) {
   return Finish(s.output.PrintTranslations(*response));
 }
 
-// `delete`, or `undelete` where `undelete`: their requests have the same
-// fields.
-int RunDelete(Session& s, const DeleteFlags& f, bool undelete) {
-  const auto fill = [&f](auto* request) {
-    request->set_name(NameOf(f.id));
+// `delete`, or `undelete` where `undelete`, of one article: their requests
+// have the same fields.
+absl::StatusOr<v1::Article> DeleteCall(Session& s, const std::string& id,
+                                       const DeleteFlags& f, bool undelete) {
+  const auto fill = [&](auto* request) {
+    request->set_name(NameOf(id));
     request->set_expected_revision(f.expected_revision);
     request->set_etag(f.etag);
   };
-  absl::StatusOr<v1::Article> article;
   if (undelete) {
     v1::UndeleteArticleRequest request;
     fill(&request);
-    article = s.client->UndeleteArticle(request);
-  } else {
-    v1::DeleteArticleRequest request;
-    fill(&request);
-    article = s.client->DeleteArticle(request);
+    return s.client->UndeleteArticle(request);
   }
-  if (!article.ok()) return FailWriteCall(article.status());
-  return PrintWrite(s, *article, undelete ? "undeleted" : "deleted");
+  v1::DeleteArticleRequest request;
+  fill(&request);
+  return s.client->DeleteArticle(request);
+}
+
+// What `delete A B` prints on stderr of an article (`name`, or the
+// document `file` of -f that names none) that failed: `Error: CODE:
+// message`, the message naming it (the server's do; a connection error is
+// led by the name), or under -o json|yaml the object a failed call's is
+// with `"name"` and, from -f, `"file"`.
+std::string ItemError(const absl::Status& given, const std::string& name,
+                      const std::string& file) {
+  absl::Status status = given;
+  if (!name.empty() && !absl::StrContains(status.message(), name)) {
+    status = Reworded(status, absl::StrCat(name, ": ", status.message()));
+  }
+  const std::string text = CallErrorText(status, g_connection);
+  google::protobuf::Struct error = ErrorStruct(status, text);
+  AddRequestId(&error, g_connection);
+  auto& fields = *error.mutable_fields();
+  if (!name.empty()) fields["name"].set_string_value(name);
+  if (!file.empty()) fields["file"].set_string_value(file);
+  return StderrObject(error, g_format, absl::StrCat("Error: ", text));
+}
+
+// `delete`, or `undelete` where `undelete`. One ID as ever: the article
+// written, or the error. Several, or -f (the articles the files' documents
+// name, as apply names them): each in turn, a line each on stdout as it is
+// done (table, name), or at the end as get of several prints them (a JSON
+// list, a YAML sequence, Markdown documents), and an error each on stderr
+// for those that fail, naming it; the others still go, and the exit code
+// is 1 if one failed. A condition (--expected-revision, --etag) is of one
+// article's head: refused with several.
+int RunDelete(Session& s, const DeleteFlags& f, bool undelete) {
+  const std::string verb = undelete ? "undelete" : "delete";
+  if (!f.ids.empty() && !f.files.empty()) {
+    return Usage(absl::StrCat("-f: cannot be combined with ID arguments (",
+                              verb, " ID... or ", verb, " -f FILE)"),
+                 "-f", kExcludedFlags);
+  }
+  if (f.ids.empty() && f.files.empty()) {
+    // Said as every verb's missing argument is (MissingPositional).
+    return Usage(absl::StrCat("missing ID: ", verb,
+                              " takes one or more article ids, `x` or "
+                              "`articles/x`, or -f FILE (contentctl ",
+                              verb, " ID... or contentctl ", verb, " -f FILE)"),
+                 "ID", kMissingArgument);
+  }
+  if (std::count(f.files.begin(), f.files.end(), "-") > 1) {
+    return Usage("-f -: standard input can be given once");
+  }
+  const char* condition = f.expected_revision != 0 ? "--expected-revision"
+                          : !f.etag.empty()        ? "--etag"
+                                                   : nullptr;
+  if (condition != nullptr && f.ids.size() > 1) {
+    return Usage(
+        absl::StrCat(condition, ": is a condition on the head of one ",
+                     "article; give one ID (", f.ids.size(), " given)"),
+        kExcludedFlags);
+  }
+  const char* done = undelete ? "undeleted" : "deleted";
+  if (f.ids.size() == 1) {
+    absl::StatusOr<v1::Article> article =
+        DeleteCall(s, f.ids.front(), f, undelete);
+    if (!article.ok()) return FailWriteCall(article.status());
+    return PrintWrite(s, *article, done);
+  }
+  std::vector<NamedArticle> targets;
+  if (f.files.empty()) {
+    for (const std::string& id : f.ids) targets.push_back({"", id});
+  } else {
+    absl::StatusOr<std::vector<NamedArticle>> named =
+        ArticlesNamedIn(f.files, s.output.format());
+    if (!named.ok()) return Fail(named.status());
+    targets = *std::move(named);
+    if (condition != nullptr && targets.size() != 1) {
+      return Usage(absl::StrCat(condition, ": is a condition on the head of ",
+                                "one article; -f names ", targets.size()),
+                   kExcludedFlags);
+    }
+  }
+  const Format format = s.output.format();
+  google::protobuf::RepeatedPtrField<v1::Article> written;
+  int failed = 0;
+  for (const NamedArticle& target : targets) {
+    if (!target.id.ok()) {
+      ++failed;
+      std::cout.flush();
+      std::cerr << ItemError(target.id.status(), "", target.label)
+                << std::flush;
+      continue;
+    }
+    const std::string name = NameOf(*target.id);
+    absl::StatusOr<v1::Article> article =
+        DeleteCall(s, *target.id, f, undelete);
+    if (!article.ok()) {
+      ++failed;
+      std::cout.flush();
+      std::cerr << ItemError(
+                       NameTheCondition(NameTheFlag(
+                           article.status(),
+                           f.files.empty() ? kWriteFields : FieldFlags{})),
+                       name, target.label)
+                << std::flush;
+      continue;
+    }
+    if (format == Format::kTable) {
+      std::cout << article->name() << " " << done << " (revision "
+                << article->revision() << ")\n";
+    } else if (format == Format::kName) {
+      std::cout << article->name() << "\n";
+    } else {
+      *written.Add() = *std::move(article);
+    }
+    std::cout.flush();
+  }
+  if (format != Format::kTable && format != Format::kName) {
+    if (absl::Status printed = s.output.PrintArticles(written, false);
+        !printed.ok()) {
+      return Fail(printed);
+    }
+  }
+  return failed > 0 ? kExitFailure : kExitOk;
 }
 
 // Export is a site dump: drafts, scheduled, expired and archived articles
@@ -1561,10 +1684,20 @@ int RunStats(Session& s) {
                       ? "none\n"
                       : absl::StrCat(r->operations_size(), " running\n",
                                      OperationLines(r->operations(), "  ")));
+  // The storage engine's and the allocator's figures, under a heading of
+  // their own as the operations are, their values in one column: their
+  // keys are too long for the one above.
   std::map<std::string, std::string> sorted(r->storage().begin(),
                                             r->storage().end());
+  sorted.erase("rocksdb.dbstats");  // a multi-line report of its own
+  size_t width = 0;
+  for (const auto& [k, v] : sorted) width = std::max(width, k.size());
+  absl::StrAppend(&summary, "storage:", sorted.empty() ? "           none" : "",
+                  "\n");
   for (const auto& [k, v] : sorted) {
-    if (k != "rocksdb.dbstats") absl::StrAppend(&summary, k, ": ", v, "\n");
+    std::string label = absl::StrCat(k, ":");
+    label.resize(width + 3, ' ');
+    absl::StrAppend(&summary, "  ", label, v, "\n");
   }
   return PrintAdmin(s, *r, summary);
 }
@@ -2629,7 +2762,10 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                  "Sent as x-request-id with every call, and logged so by "
                  "contentd (request_id=ID): 1-128 printable ASCII characters")
       ->envname("CONTENT_REQUEST_ID");
-  app.add_option("-o,--output", g.output, "Output format")
+  app.add_option("-o,--output", g.output,
+                 "Output format; name: one articles/ID line per article (get, "
+                 "query, translations, apply, edit, delete, undelete, "
+                 "restore)")
       ->check(CLI::IsMember(FormatNames()))
       ->capture_default_str();
   // No CLI::ExistingFile check on the TLS files: CLI11 runs it on the
@@ -2649,6 +2785,15 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                       ->type_name("TEXT:FILE"));
 
   ShowEnvDefaults(app, token_opt);
+
+  // kubectl's --no-headers, on the verbs that print tables. Not -o's
+  // business: the other formats have no header row, and ignore it.
+  bool no_headers = false;
+  const auto add_no_headers = [&no_headers](CLI::App* verb) {
+    verb->add_flag("--no-headers", no_headers,
+                   "Table output without its header row (ignored by -o json, "
+                   "yaml, markdown and name, which have none)");
+  };
 
   ApplyOptions apply;
   CLI::App* apply_cmd = app.add_subcommand(
@@ -2714,6 +2859,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
          "leave it out for the head");
   get_cmd->add_flag("--show-deleted", get.show_deleted,
                     "Show the tombstone of a deleted article");
+  add_no_headers(get_cmd);
   get_cmd->add_flag("--all", get.all,
                     "Also drafts, scheduled, expired and archived articles "
                     "(editor role)");
@@ -2760,6 +2906,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   // API (no server configures it), so checked here as a usage error.
   AddInt(query_cmd, "--facet-limit", query.facet_limit,
          "Values per facet (0: the default, 10; at most 100)", 0, "", 100);
+  add_no_headers(query_cmd);
   query_cmd->add_flag("--all", query.all,
                       "Also drafts, scheduled, expired and archived articles "
                       "(editor role)");
@@ -2796,6 +2943,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
         ->capture_default_str();
     cmd->add_option("--page-token", flags->page_token,
                     "Token of the page to show");
+    add_no_headers(cmd);
   }
 
   HistoryFlags history;
@@ -2807,19 +2955,30 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       ->capture_default_str();
   history_cmd->add_option("--page-token", history.page_token,
                           "Token of the page to show");
+  add_no_headers(history_cmd);
 
   DeleteFlags del;
-  CLI::App* delete_cmd =
-      app.add_subcommand("delete", "Delete an article (undoable)");
-  AddId(delete_cmd, &del.id);
-  AddPreconditions(delete_cmd, &del.expected_revision, &del.etag);
-
+  CLI::App* delete_cmd = app.add_subcommand(
+      "delete", "Delete articles (undoable), by id or by their files");
   DeleteFlags undel;
   CLI::App* undelete_cmd =
-      app.add_subcommand("undelete", "Restore a deleted article");
-  AddId(undelete_cmd, &undel.id);
-  AddPreconditions(undelete_cmd, &undel.expected_revision, &undel.etag,
-                   "the head (the tombstone)");
+      app.add_subcommand("undelete", "Restore deleted articles");
+  for (auto [cmd, flags] :
+       {std::pair{delete_cmd, &del}, std::pair{undelete_cmd, &undel}}) {
+    cmd->add_option("ID", flags->ids,
+                    "Article ids, `x` or `articles/x`; each is done in turn, "
+                    "and reported on a line of its own");
+    not_text.insert(
+        cmd->add_option("-f,--filename", flags->files,
+                        "The articles a .md file, a directory (every *.md "
+                        "under it) or - (stdin) names, as apply names them "
+                        "(front-matter id, else the file name; repeatable)")
+            ->allow_extra_args(false));
+    AddPreconditions(
+        cmd, &flags->expected_revision, &flags->etag,
+        cmd == delete_cmd ? "the head" : "the head (the tombstone)",
+        " (one article)");
+  }
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
@@ -2851,6 +3010,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   translations_cmd->add_flag("--all", translations.all,
                              "Also drafts, scheduled, expired and archived "
                              "translations (editor role)");
+  add_no_headers(translations_cmd);
 
   GetFlags exp;
   QueryFlags export_filters;
@@ -2931,6 +3091,11 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       "operations",
       "The backups, compactions and checks running, and how "
       "far each has come");
+  // Its lines have no header; taken so that a script can pass it to every
+  // listing.
+  operations_cmd->add_flag("--no-headers", no_headers,
+                           "Taken as the other listings take it: the lines "
+                           "have no header row");
   CLI::App* health_cmd = admin_cmd->add_subcommand(
       "health",
       "Ask the server's health, as etcdctl endpoint health (no token "
@@ -3100,6 +3265,11 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   // -o json` printed Markdown, and admin, apply and version printed their
   // table under -o markdown, which would pass for a document. (tags,
   // categories and watch say so themselves.)
+  if (export_cmd->parsed() && format == Format::kName) {
+    return Usage(
+        "-o name: export writes Markdown only; leave -o out (`query -o name` "
+        "lists the articles' names)");
+  }
   if (export_cmd->parsed() &&
       (format == Format::kJson || format == Format::kYaml)) {
     return Usage(absl::StrCat(
@@ -3117,6 +3287,29 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       return Usage(absl::StrCat("-o markdown: ", name,
                                 " prints no documents: use -o table, json "
                                 "or yaml"));
+    }
+  }
+  if (format == Format::kName) {
+    // -o name lists articles (kubectl's `KIND/NAME`): these verbs print
+    // other things.
+    for (auto [verb, prints, formats] :
+         {std::tuple{tags_cmd, "tags and their counts", "table, json or yaml"},
+          std::tuple{categories_cmd, "categories and their counts",
+                     "table, json or yaml"},
+          std::tuple{history_cmd, "the revisions of one article",
+                     "table, json, yaml or markdown"},
+          std::tuple{diff_cmd, "the changes between two revisions",
+                     "table, json or yaml"},
+          std::tuple{watch_cmd, "change events", "table, json or yaml"},
+          std::tuple{admin_cmd, "a report on the store", "table, json or yaml"},
+          std::tuple{version_cmd, "versions", "table, json or yaml"}}) {
+      if (!verb->parsed()) continue;
+      std::string name = verb->get_name();  // `admin stats` for admin
+      for (const CLI::App* sub : verb->get_subcommands()) {
+        absl::StrAppend(&name, " ", sub->get_name());
+      }
+      return Usage(absl::StrCat("-o name: ", name, " prints ", prints,
+                                ", not articles: use -o ", formats));
     }
   }
   if (version_cmd->parsed() && version_client_only)
@@ -3224,6 +3417,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   g_connection.client_cert = !options.tls_cert_pem.empty();
   g_connection.request_id = options.request_id;
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
+  session.output.set_no_headers(no_headers);
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;
 
   if (apply_cmd->parsed()) {

@@ -150,15 +150,19 @@ class Table {
   }
   void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
 
-  void Write(std::ostream& out) const {
+  // With `header` false, the rows only (kubectl's --no-headers), as wide
+  // as they need.
+  void Write(std::ostream& out, bool header = true) const {
+    const auto first = rows_.begin() + (header ? 0 : 1);
     std::vector<int> widths;
-    for (const auto& row : rows_) {
-      if (widths.size() < row.size()) widths.resize(row.size(), 0);
-      for (size_t i = 0; i < row.size(); ++i) {
-        widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+    for (auto row = first; row != rows_.end(); ++row) {
+      if (widths.size() < row->size()) widths.resize(row->size(), 0);
+      for (size_t i = 0; i < row->size(); ++i) {
+        widths[i] = std::max(widths[i], DisplayWidth((*row)[i]));
       }
     }
-    for (const auto& row : rows_) {
+    for (auto it = first; it != rows_.end(); ++it) {
+      const std::vector<std::string>& row = *it;
       std::string line;
       for (size_t i = 0; i < row.size(); ++i) {
         line += row[i];
@@ -189,6 +193,15 @@ std::string ArticleIdOf(absl::string_view name) {
 
 bool HasTime(const google::protobuf::Timestamp& ts) {
   return ts.seconds() != 0 || ts.nanos() != 0;
+}
+
+// `2025-02-10T13:05:40Z`, the fraction cut off, for a column of one width;
+// "" when `ts` is unset.
+std::string SecondsTimestamp(const google::protobuf::Timestamp& ts) {
+  if (!HasTime(ts)) return "";
+  return absl::FormatTime("%E4Y-%m-%dT%H:%M:%SZ",
+                          absl::FromUnixSeconds(ts.seconds()),
+                          absl::UTCTimeZone());
 }
 
 // --- YAML -------------------------------------------------------------------
@@ -345,7 +358,7 @@ constexpr absl::string_view kViolationFlagsUrl = "contentctl/violation-flags";
 
 const std::vector<std::string>& FormatNames() {
   static const auto* const kNames =
-      new std::vector<std::string>{"table", "json", "yaml", "markdown"};
+      new std::vector<std::string>{"table", "json", "yaml", "markdown", "name"};
   return *kNames;
 }
 
@@ -354,6 +367,7 @@ std::optional<Format> ParseFormat(absl::string_view name) {
   if (name == "json") return Format::kJson;
   if (name == "yaml") return Format::kYaml;
   if (name == "markdown") return Format::kMarkdown;
+  if (name == "name") return Format::kName;
   return std::nullopt;
 }
 
@@ -761,6 +775,9 @@ absl::Status Output::PrintArticle(const v1::Article& a) const {
     case Format::kMarkdown:
       out_ << MarkdownDocument(a);
       return absl::OkStatus();
+    case Format::kName:
+      out_ << a.name() << "\n";
+      return absl::OkStatus();
     case Format::kTable:
       break;
   }
@@ -812,7 +829,15 @@ absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
     case Format::kYaml:
       return PrintMessage(response, /*all_fields=*/response.articles().empty());
     case Format::kMarkdown:
-      PrintDocuments(response.articles());
+    case Format::kName:
+      if (format_ == Format::kName && response.articles().empty()) {
+        err_ << "No articles found.\n";
+      }
+      if (format_ == Format::kName) {
+        PrintNames(response.articles());
+      } else {
+        PrintDocuments(response.articles());
+      }
       if (!response.articles().empty()) PrintTotal(response, first_page);
       HintNextPage(response.next_page_token());
       // Not in the Markdown stream, which holds only documents.
@@ -842,6 +867,9 @@ absl::Status Output::PrintArticles(
       break;
     case Format::kMarkdown:
       PrintDocuments(articles);
+      return absl::OkStatus();
+    case Format::kName:
+      PrintNames(articles);
       return absl::OkStatus();
     case Format::kTable:
       if (!articles.empty()) WriteArticleTable(articles, states);
@@ -885,7 +913,7 @@ void Output::WriteArticleTable(
     if (states) row.insert(row.begin() + 2, StateLabel(a, now));
     table.AddRow(std::move(row));
   }
-  table.Write(out_);
+  table.Write(out_, !no_headers_);
 }
 
 void Output::PrintTotal(const v1::QueryArticlesResponse& response,
@@ -917,7 +945,7 @@ void Output::PrintFacets(const v1::QueryArticlesResponse& response,
       facets.AddRow({field, v.value(), absl::StrCat(v.count())});
   }
   os << "\n";
-  facets.Write(os);
+  facets.Write(os, !no_headers_);
   if (!response.facets_complete()) {
     err_ << "Facets count the first " << response.facet_articles_counted()
          << " matching articles.\n";
@@ -938,7 +966,7 @@ absl::Status Output::PrintTermCounts(
   Table table({header, "ARTICLES"});
   for (const v1::TermCount& c : counts)
     table.AddRow({c.value(), absl::StrCat(c.article_count())});
-  table.Write(out_);
+  table.Write(out_, !no_headers_);
   HintNextPage(next_page_token);
   return absl::OkStatus();
 }
@@ -954,6 +982,8 @@ absl::Status Output::PrintHistory(
       PrintDocuments(response.revisions());
       HintNextPage(response.next_page_token());
       return absl::OkStatus();
+    case Format::kName:  // main refuses it: revisions of one article
+      return absl::InternalError("history has no -o name");
     case Format::kTable:
       break;
   }
@@ -961,11 +991,13 @@ absl::Status Output::PrintHistory(
   const absl::Time now = absl::Now();
   Table table({"REV", "UPDATED", "STATE", "CONTENT-HASH"});
   for (const v1::Article& a : response.revisions()) {
-    table.AddRow({absl::StrCat(a.revision()), FormatTimestamp(a.update_time()),
+    // To the second: FormatTimestamp's fraction drops trailing zeros, which
+    // left the column ragged; the exact time is in -o json.
+    table.AddRow({absl::StrCat(a.revision()), SecondsTimestamp(a.update_time()),
                   HasTime(a.delete_time()) ? "deleted" : StateLabel(a, now),
                   a.content_hash().substr(0, kHashChars)});
   }
-  table.Write(out_);
+  table.Write(out_, !no_headers_);
   HintNextPage(response.next_page_token());
   return absl::OkStatus();
 }
@@ -1074,14 +1106,21 @@ absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
   out_ << diff.name() << ": revision "
        << side(diff.from_revision(), diff.from_deleted()) << " -> "
        << side(diff.to_revision(), diff.to_deleted()) << "\n";
+  // The API names a state by its enum (`"DRAFT"`); front matter, --state
+  // and every other table by its word (`draft`).
+  const auto value = [](const v1::FieldChange& c, const std::string& v) {
+    return c.field() == "state" ? absl::AsciiStrToLower(v) : v;
+  };
   // On a terminal what changed inside a replaced value or line is marked
   // (MarkChangedPair): a Chinese paragraph is one line, and a word changed
   // in it otherwise shows as two long lines that look alike.
   for (const v1::FieldChange& c : diff.field_changes()) {
     out_ << paint(kCyan, absl::StrCat(c.field(), ":")) << "\n";
-    auto [from, to] = color && !c.old_value().empty() && !c.new_value().empty()
-                          ? MarkChangedPair(c.old_value(), c.new_value())
-                          : std::pair{c.old_value(), c.new_value()};
+    const std::string old_value = value(c, c.old_value());
+    const std::string new_value = value(c, c.new_value());
+    auto [from, to] = color && !old_value.empty() && !new_value.empty()
+                          ? MarkChangedPair(old_value, new_value)
+                          : std::pair{old_value, new_value};
     if (!from.empty()) out_ << paint(kRed, absl::StrCat("- ", from)) << "\n";
     if (!to.empty()) out_ << paint(kGreen, absl::StrCat("+ ", to)) << "\n";
   }
@@ -1142,6 +1181,10 @@ absl::Status Output::PrintTranslations(
     case Format::kMarkdown:
       PrintDocuments(response.articles());
       return absl::OkStatus();
+    case Format::kName:
+      if (response.articles().empty()) err_ << "No translations found.\n";
+      PrintNames(response.articles());
+      return absl::OkStatus();
     case Format::kTable:
       break;
   }
@@ -1156,8 +1199,13 @@ absl::Status Output::PrintTranslations(
                   StateLabel(a, now),
                   TruncateToWidth(OneLine(a.title()), kTitleColumns)});
   }
-  table.Write(out_);
+  table.Write(out_, !no_headers_);
   return absl::OkStatus();
+}
+
+void Output::PrintNames(
+    const google::protobuf::RepeatedPtrField<v1::Article>& articles) const {
+  for (const v1::Article& a : articles) out_ << a.name() << "\n";
 }
 
 void Output::PrintDocuments(

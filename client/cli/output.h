@@ -20,8 +20,9 @@
 
 namespace content::cli {
 
-// What `-o` asks for.
-enum class Format { kTable, kJson, kYaml, kMarkdown };
+// What `-o` asks for. kName is kubectl's `-o name`: one `articles/ID` line
+// per article listed or acted on.
+enum class Format { kTable, kJson, kYaml, kMarkdown, kName };
 
 // The ErrorInfo domain of contentd's reasons, which -o json prints.
 inline constexpr char kErrorDomain[] = "contentd.v1";
@@ -233,8 +234,12 @@ class Output {
 
   Format format() const { return format_; }
 
+  // Leaves the header row out of every table (kubectl's --no-headers);
+  // other formats have none. Default: false.
+  void set_no_headers(bool no_headers) { no_headers_ = no_headers; }
+
   // One article: a `Field: value` listing (table), the Article message
-  // (json, yaml) or the document (markdown).
+  // (json, yaml), the document (markdown) or its name (name).
   absl::Status PrintArticle(const v1::Article& article) const;
 
   // A page of a query: columns NAME REV DATE TITLE TAGS (table; with
@@ -244,26 +249,29 @@ class Output {
   // articles`, or `total: about 40 articles (20 on this page)` unless
   // `first_page` holds the whole result, when total_size is exact), then
   // the next page token. Facets follow as a FACET VALUE COUNT table, on
-  // `err` for markdown.
+  // `err` for markdown. name: the articles' names, a line each, the rest
+  // on `err` as for markdown.
   absl::Status PrintQuery(const v1::QueryArticlesResponse& response,
                           bool first_page, bool states = false) const;
 
   // Articles named one by one (`get A B C`): the table of PrintQuery
   // (STATE with `states`), a JSON list of the Article messages (json), a
-  // YAML sequence of them (yaml), or the documents (markdown). No total:
-  // nothing at all for none.
+  // YAML sequence of them (yaml), the documents (markdown) or their names
+  // (name). No total: nothing at all for none.
   absl::Status PrintArticles(
       const google::protobuf::RepeatedPtrField<v1::Article>& articles,
       bool states) const;
 
   // A page of revisions: columns REV UPDATED STATE CONTENT-HASH (table), the
   // whole response (json, yaml) or the documents (markdown). STATE is
-  // `deleted` for a tombstone, else the revision's StateLabel now.
+  // `deleted` for a tombstone, else the revision's StateLabel now; UPDATED
+  // is to the second, `2025-02-10T13:05:40Z`, as query's DATE, so that the
+  // column keeps one width. REQUIRES: format() is not kName.
   absl::Status PrintHistory(
       const v1::ListArticleRevisionsResponse& response) const;
 
   // A page of tags or categories: columns `header` ARTICLES (table), or
-  // `response` (json, yaml; markdown prints the table too).
+  // `response` (json, yaml). REQUIRES: format() is kTable, kJson or kYaml.
   absl::Status PrintTermCounts(
       const google::protobuf::Message& response, const std::string& header,
       const google::protobuf::RepeatedPtrField<v1::TermCount>& counts,
@@ -273,12 +281,14 @@ class Output {
   // each changed field as `field:` then `- old` and `+ new` (an unset side
   // is left out), then the unified body diff; `no changes` when there are
   // none. With `color`, ANSI colours: field names and `@@` lines cyan,
-  // removals red, additions green. json, yaml: the response.
+  // removals red, additions green. A change of `state` names the states as
+  // front matter and the rest of contentctl do (`"draft"`, not the API's
+  // `"DRAFT"`). json, yaml: the response. REQUIRES: format() is not kName.
   absl::Status PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
                          bool color) const;
 
   // A translation group: columns ID LANG STATE TITLE (table), the response
-  // (json, yaml) or the documents (markdown).
+  // (json, yaml), the documents (markdown) or the names (name).
   absl::Status PrintTranslations(
       const v1::ListTranslationsResponse& response) const;
 
@@ -303,9 +313,14 @@ class Output {
   void PrintFacets(const v1::QueryArticlesResponse& response,
                    std::ostream& os) const;
 
+  // `articles/ID` of each of `articles`, a line each (-o name).
+  void PrintNames(
+      const google::protobuf::RepeatedPtrField<v1::Article>& articles) const;
+
   const Format format_;
   std::ostream& out_;
   std::ostream& err_;
+  bool no_headers_ = false;
 };
 
 }  // namespace content::cli

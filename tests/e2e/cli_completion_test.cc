@@ -147,6 +147,10 @@ TEST_F(CliCompletionTest, FlagsOfTheVerbWithTheGlobalOnes) {
               ElementsAre("--dry-run"));
   EXPECT_THAT(Complete({"contentctl", "admin", "compact", "--st"}),
               ElementsAre("--storage"));
+  // kubectl's --no-headers on the verbs that print tables.
+  EXPECT_THAT(Complete({"contentctl", "query", "--no-h"}),
+              ElementsAre("--no-headers"));
+  EXPECT_THAT(Complete({"contentctl", "diff", "x", "--no-h"}), IsEmpty());
   // A flag's value is skipped on the way to the word completed.
   EXPECT_THAT(Complete({"contentctl", "query", "--tag", "ai", "--all-t"}),
               ElementsAre("--all-tags"));
@@ -154,7 +158,7 @@ TEST_F(CliCompletionTest, FlagsOfTheVerbWithTheGlobalOnes) {
 
 TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
   EXPECT_THAT(Complete({"contentctl", "-o", ""}),
-              ElementsAre("table", "json", "yaml", "markdown"));
+              ElementsAre("table", "json", "yaml", "markdown", "name"));
   EXPECT_THAT(Complete({"contentctl", "get", "x", "--output", "y"}),
               ElementsAre("yaml"));
   EXPECT_THAT(Complete({"contentctl", "diff", "x", "--color", ""}),
@@ -169,7 +173,7 @@ TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
   EXPECT_THAT(Complete({"contentctl", "--output", "=", "j"}),
               ElementsAre("json"));
   EXPECT_THAT(Complete({"contentctl", "--output", "="}),
-              ElementsAre("=table", "=json", "=yaml", "=markdown"));
+              ElementsAre("=table", "=json", "=yaml", "=markdown", "=name"));
   // A free value has no completion.
   EXPECT_THAT(Complete({"contentctl", "query", "--text", ""}), IsEmpty());
 }
@@ -179,6 +183,9 @@ TEST_F(CliCompletionTest, FilesAfterFileFlagsAndDirectoriesAfterDir) {
       Complete({"contentctl", "apply", "-f", ""}),
       UnorderedElementsAre("contentctl.bash", "notes with space.md", "site"));
   EXPECT_THAT(Complete({"contentctl", "apply", "-f", "site/posts/"}),
+              ElementsAre("site/posts/a.md"));
+  // delete -f names the articles its files hold, as apply's.
+  EXPECT_THAT(Complete({"contentctl", "delete", "-f", "site/posts/"}),
               ElementsAre("site/posts/a.md"));
   EXPECT_THAT(Complete({"contentctl", "--ca", "no"}),
               ElementsAre("notes with space.md"));

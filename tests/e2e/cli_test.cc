@@ -27,6 +27,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "content/client.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
@@ -2519,7 +2521,7 @@ TEST_F(CliTest, UnknownOrMissingCommandListsTheValidOnes) {
   EXPECT_THAT(r.out, IsEmpty());
 }
 
-// An argument a command has no room for (`delete a b`, `query ai`, a shell
+// An argument a command has no room for (`history a b`, `query ai`, a shell
 // glob after `apply -f`) said CLI11's `The following arguments were not
 // expected: c b`, the last first. They are named in the order typed, with
 // what the command takes, as its usage line gives it.
@@ -2530,14 +2532,14 @@ TEST_F(CliTest, ArgumentsACommandHasNoRoomForAreNamedWithWhatItTakes) {
     std::string command;  // whose --help the hint names
   };
   for (const Case& c : std::vector<Case>{
-           {{"delete", "a", "b"},
-            "unexpected argument \"b\": delete takes an article id, `x` or "
-            "`articles/x` (contentctl delete ID)",
-            "delete"},
-           {{"undelete", "a", "b", "c"},
-            "unexpected arguments \"b\" and \"c\": undelete takes an "
-            "article id, `x` or `articles/x` (contentctl undelete ID)",
-            "undelete"},
+           {{"history", "a", "b"},
+            "unexpected argument \"b\": history takes an article id, `x` or "
+            "`articles/x` (contentctl history ID)",
+            "history"},
+           {{"translations", "a", "b", "c"},
+            "unexpected arguments \"b\" and \"c\": translations takes an "
+            "article id, `x` or `articles/x` (contentctl translations ID)",
+            "translations"},
            {{"query", "ai", "--limit", "5"},
             "unexpected argument \"ai\": query takes no arguments, only flags",
             "query"},
@@ -4332,7 +4334,8 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
   r = Ctl({"get", "x", "-o", "xml"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
-            "--output: xml not in {table,json,yaml,markdown}\nRun `contentctl "
+            "--output: xml not in {table,json,yaml,markdown,name}\nRun "
+            "`contentctl "
             "get --help` for more information.\n");
 }
 
@@ -4928,6 +4931,285 @@ TEST_F(CliTest, ApplyTakesThePluralOfAShortWordAsAParam) {
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(
       GetJson("plural-pages").params().fields().at("pages").number_value(), 2);
+}
+
+// ---- kubectl's output habits: -o name, --no-headers ----------------------
+
+// `line`'s cells joined by one space: a row as it reads whatever the
+// column widths.
+std::string Cells(const std::string& line) {
+  return absl::StrJoin(absl::StrSplit(line, ' ', absl::SkipEmpty()), " ");
+}
+
+// `-o name` prints `articles/ID`, a line each, wherever articles are listed
+// or acted on, and nothing else on stdout, so that it feeds a pipe; the
+// verbs that print no articles refuse it, naming the formats they take.
+TEST_F(CliTest, OutputNameIsOneArticleNameALine) {
+  Write("nm/nm-a.md",
+        Doc("A", "2024-03-01", "anm", "lang: en\ntranslationKey: nmgrp\n"));
+  Write("nm/nm-b.md",
+        Doc("B", "2024-03-02", "anm", "lang: zh-CN\ntranslationKey: nmgrp\n"));
+  CommandResult r = Ctl({"apply", "-f", files_.path() + "/nm", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/nm-a\narticles/nm-b\n");
+  EXPECT_EQ(r.err,
+            "applied 2 files: 2 created, 0 updated, 0 unchanged, 0 failed\n");
+
+  EXPECT_EQ(CtlOk({"get", "nm-a", "-o", "name"}), "articles/nm-a\n");
+  r = Ctl({"get", "nm-a", "nm-none", "nm-b", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "articles/nm-a\narticles/nm-b\n");
+  EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND"));
+  EXPECT_THAT(r.err, HasSubstr("articles/nm-none"));
+
+  r = Ctl({"query", "--tag", "anm", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/nm-b\narticles/nm-a\n");  // newest first
+  EXPECT_EQ(r.err, "total: 2 articles\n");
+  r = Ctl({"query", "--tag", "anm-none", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "No articles found.\n");
+
+  EXPECT_THAT(
+      Lines(CtlOk({"translations", "nm-a", "-o", "name"})),
+      ::testing::UnorderedElementsAre("articles/nm-a", "articles/nm-b"));
+  EXPECT_EQ(CtlOk({"delete", "nm-a", "-o", "name"}), "articles/nm-a\n");
+  EXPECT_EQ(CtlOk({"undelete", "nm-a", "-o", "name"}), "articles/nm-a\n");
+  EXPECT_EQ(CtlOk({"restore", "nm-a", "1", "-o", "name"}), "articles/nm-a\n");
+
+  const std::string tjy = "table, json or yaml";
+  for (const auto& [args, error] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"tags"},
+            "-o name: tags prints tags and their counts, not "
+            "articles: use -o " +
+                tjy},
+           {{"categories"},
+            "-o name: categories prints categories and their "
+            "counts, not articles: use -o " +
+                tjy},
+           {{"history", "nm-a"},
+            "-o name: history prints the revisions of one article, not "
+            "articles: use -o table, json, yaml or markdown"},
+           {{"diff", "nm-a"},
+            "-o name: diff prints the changes between two "
+            "revisions, not articles: use -o " +
+                tjy},
+           {{"watch"},
+            "-o name: watch prints change events, not articles: "
+            "use -o " +
+                tjy},
+           {{"admin", "stats"},
+            "-o name: admin stats prints a report on the "
+            "store, not articles: use -o " +
+                tjy},
+           {{"version"},
+            "-o name: version prints versions, not articles: "
+            "use -o " +
+                tjy},
+           {{"export", "nm-a"},
+            "-o name: export writes Markdown only; leave -o out (`query -o "
+            "name` lists the articles' names)"},
+       }) {
+    SCOPED_TRACE(args.front());
+    std::vector<std::string> with_o = args;
+    with_o.insert(with_o.end(), {"-o", "name"});
+    r = Ctl(with_o);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.out, "");
+    const std::string command =
+        args.front() == "admin" ? "admin stats" : args.front();
+    EXPECT_EQ(r.err, absl::StrCat(error, "\nRun `contentctl ", command,
+                                  " --help` for more information.\n"));
+  }
+}
+
+// --no-headers (kubectl's) leaves the header row out of each table, the
+// rows as they were; the formats with no header row ignore it.
+TEST_F(CliTest, NoHeadersLeavesTheHeaderRowOut) {
+  Write("nh/nh-a.md", Doc("A", "2024-04-01", "anh",
+                          "lang: en\ntranslationKey: nhgrp\n"
+                          "categories: [nhcat]\n"));
+  Write("nh/nh-b.md", Doc("B", "2024-04-02", "anh",
+                          "lang: fr\ntranslationKey: nhgrp\n"
+                          "categories: [nhcat]\n"));
+  CtlOk({"apply", "-f", files_.path() + "/nh"});
+  CtlOk({"apply", "-f",
+         Write("nh/nh-a.md", Doc("A2", "2024-04-01", "anh",
+                                 "lang: en\n"
+                                 "translationKey: nhgrp\n"
+                                 "categories: [nhcat]\n"))});
+  for (const auto& [args, header] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"query", "--tag", "anh"}, "NAME REV DATE TITLE TAGS"},
+           {{"query", "--tag", "anh", "--all"},
+            "NAME REV STATE DATE TITLE TAGS"},
+           {{"get", "nh-a", "nh-b"}, "NAME REV DATE TITLE TAGS"},
+           {{"tags", "--prefix", "anh"}, "TAG ARTICLES"},
+           {{"categories", "--prefix", "nhcat"}, "CATEGORY ARTICLES"},
+           {{"history", "nh-a"}, "REV UPDATED STATE CONTENT-HASH"},
+           {{"translations", "nh-a"}, "ID LANG STATE TITLE"},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const std::vector<std::string> table = Lines(CtlOk(args));
+    std::vector<std::string> no_headers_args = args;
+    no_headers_args.push_back("--no-headers");
+    const std::vector<std::string> rows = Lines(CtlOk(no_headers_args));
+    ASSERT_EQ(table.size(), rows.size() + 1);
+    EXPECT_EQ(Cells(table[0]), header);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      EXPECT_EQ(Cells(rows[i]), Cells(table[i + 1]));
+    }
+    // Ignored where there is no header row.
+    std::vector<std::string> json = args;
+    json.insert(json.end(), {"-o", "json"});
+    const std::string want = CtlOk(json);
+    json.push_back("--no-headers");
+    EXPECT_EQ(CtlOk(json), want);
+  }
+  // admin operations takes it too (its lines have no header).
+  CommandResult r = Ctl({"admin", "operations", "--no-headers"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // A verb with no table does not take it.
+  r = Ctl({"diff", "nh-a", "--no-headers"});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+// `delete A B C` and `undelete A B C`: each in turn, a line each in order;
+// one that fails says which and why on stderr, the others still go, and
+// the exit code is 1. A condition on one article's head is refused with
+// several.
+TEST_F(CliTest, DeleteAndUndeleteTakeSeveralIdsEachReported) {
+  for (const char* id : {"mdel1", "mdel2", "mdel3"}) {
+    CtlOk({"apply", "-f",
+           Write(absl::StrCat("mdel/", id, ".md"),
+                 Doc(id, "2024-05-01", "amdel"))});
+  }
+  CommandResult r = Ctl({"delete", "mdel1", "mdel-none", "mdel2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            "articles/mdel1 deleted (revision 2)\n"
+            "articles/mdel2 deleted (revision 2)\n");
+  EXPECT_EQ(r.err, "Error: NOT_FOUND: articles/mdel-none not found\n");
+
+  // mdel3 is live: undelete fails for it, the others come back.
+  r = Ctl({"undelete", "mdel1", "mdel3", "articles/mdel2", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto list = ParseJson<google::protobuf::ListValue>(r.out);
+  ASSERT_EQ(list.values_size(), 2) << r.out;
+  EXPECT_EQ(list.values(0).struct_value().fields().at("name").string_value(),
+            "articles/mdel1");
+  EXPECT_EQ(list.values(1).struct_value().fields().at("name").string_value(),
+            "articles/mdel2");
+  const auto error = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(error.at("code").string_value(), "FAILED_PRECONDITION");
+  EXPECT_EQ(error.at("name").string_value(), "articles/mdel3");
+  EXPECT_EQ(GetJson("mdel1").revision(), 3);
+
+  r = Ctl({"delete", "mdel1", "mdel2", "--expected-revision", "3"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "--expected-revision: is a condition on the head of one article; "
+            "give one ID (2 given)\nRun `contentctl delete --help` for more "
+            "information.\n");
+  EXPECT_EQ(GetJson("mdel1").revision(), 3);  // nothing written
+
+  r = Ctl({"delete"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("missing ID: delete takes one or more "
+                                "article ids, `x` or `articles/x`, or -f "
+                                "FILE"));
+}
+
+// `delete -f` (kubectl's): the articles the files name, as apply named
+// them (front-matter id, else the file name); a document that names none
+// is an error naming it. Ids and -f do not go together.
+TEST_F(CliTest, DeleteFromFilesDeletesWhatApplyWrote) {
+  Write("df/df-a.md", Doc("A", "2024-06-01", "adf"));
+  const std::string with_id =
+      Write("df/sub/whatever.md", Doc("B", "2024-06-02", "adf", "id: df-b\n"));
+  const std::string dir = files_.path() + "/df";
+  CtlOk({"apply", "-f", dir});
+
+  CommandResult r = Ctl({"delete", "-f", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "articles/df-a deleted (revision 2)\n"
+            "articles/df-b deleted (revision 2)\n");
+  EXPECT_EQ(r.err, "");
+
+  r = CtlPiped(with_id, {"undelete", "-f", "-", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/df-b\n");
+
+  const std::string no_id = Write("noid.md", Doc("no id", "2024-06-03", "adf"));
+  r = CtlPiped(no_id, {"undelete", "-f", "-"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Error: INVALID_ARGUMENT: <stdin>: id: standard input has no file "
+            "name to take the id from, and its front matter has no `id` "
+            "(`id: x`)\n");
+
+  r = Ctl({"delete", "df-a", "-f", dir});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("-f: cannot be combined with ID arguments"));
+  r = Ctl({"undelete", "-f", dir, "--etag", "e"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--etag: is a condition on the head of one "
+                                "article; -f names 2\n"));
+  EXPECT_TRUE(GetJson("df-a", {"--show-deleted"}).has_delete_time());
+}
+
+// diff names states as front matter and the other tables do; history's
+// UPDATED is to the second, one width down the column; admin stats lines
+// its storage figures up in one column.
+TEST_F(CliTest, DiffHistoryAndStatsReadAsTheOtherTables) {
+  const std::string f = Write(
+      "cs1.md", Doc("cs", "2024-07-01", "acs", "state: draft\n", "one\n"));
+  CtlOk({"apply", "-f", f});
+  Write("cs1.md",
+        Doc("cs", "2024-07-01", "acs", "state: published\n", "two\n"));
+  CtlOk({"apply", "-f", f});
+  const std::string diff = CtlOk({"diff", "cs1", "--color=never"});
+  EXPECT_THAT(diff, HasSubstr("state:\n- \"draft\"\n+ \"published\"\n"));
+  EXPECT_THAT(diff, Not(HasSubstr("DRAFT")));
+
+  const auto history = ParseJson<v1::ListArticleRevisionsResponse>(
+      CtlOk({"history", "cs1", "-o", "json"}));
+  const std::vector<std::string> table = Lines(CtlOk({"history", "cs1"}));
+  ASSERT_EQ(table.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    const std::vector<std::string> cells =
+        absl::StrSplit(table[i + 1], ' ', absl::SkipEmpty());
+    ASSERT_GE(cells.size(), 2u);
+    EXPECT_EQ(
+        cells[1],
+        absl::FormatTime(
+            "%Y-%m-%dT%H:%M:%SZ",
+            absl::FromUnixSeconds(history.revisions(i).update_time().seconds()),
+            absl::UTCTimeZone()));
+  }
+  EXPECT_EQ(table[1].find("live"), table[2].find("draft"));
+
+  const std::string stats = CtlOk({"admin", "stats"});
+  EXPECT_THAT(stats, HasSubstr("\nread-only:         no\n"));
+  const std::vector<std::string> lines = Lines(stats);
+  const auto storage = std::find(lines.begin(), lines.end(), "storage:");
+  if (storage == lines.end()) {
+    EXPECT_THAT(stats, HasSubstr("\nstorage:           none\n"));
+    return;
+  }
+  std::set<size_t> value_columns;
+  for (auto it = storage + 1; it != lines.end(); ++it) {
+    EXPECT_THAT(*it, StartsWith("  "));
+    const size_t colon = it->find(": ");
+    ASSERT_NE(colon, std::string::npos) << *it;
+    value_columns.insert(it->find_first_not_of(' ', colon + 1));
+  }
+  EXPECT_GT(lines.end() - storage, 2);
+  EXPECT_EQ(value_columns.size(), 1u) << stats;
 }
 
 }  // namespace
