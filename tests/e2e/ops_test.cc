@@ -1883,6 +1883,23 @@ TEST(OperationsTest, AnOfflineRepairIsDrawnOnATerminal) {
 
 // The port a `--metrics-listen 127.0.0.1:0` server took, from its log; 0
 // if the log does not say.
+// A contentd with /metrics on a port of its own, on a PostgreSQL of its
+// own under `dir` (for tests that stop the database: `bash PG stop
+// DIR/pg`, PG being tests/support/pg.sh); null, after a failure, if
+// either did not start.
+std::unique_ptr<ServerProcess> StartOnPrivatePostgres(const TempDir& dir,
+                                                      const std::string& pg) {
+  CommandResult r = RunCommand({"bash", pg, "start", dir.path() + "/pg"}, "",
+                               {}, std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  if (r.exit_code != 0) return nullptr;
+  std::string dsn = testing::ReadFile(dir.path() + "/pg/dsn");
+  while (!dsn.empty() && dsn.back() == '\n') dsn.pop_back();
+  return ServerProcess::Start(dir.path() + "/data",
+                              {"--storage-engine", "postgres", "--storage-dsn",
+                               dsn, "--metrics-listen", "127.0.0.1:0"});
+}
+
 int MetricsPort(const std::string& log) {
   const size_t at = log.find("metrics on http://127.0.0.1:");
   return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 28);
@@ -2024,14 +2041,7 @@ TEST(MetricsTest, FiguresThatCannotBeReadAreLeftOutNotZero) {
     GTEST_SKIP() << "PostgreSQL 15 is not installed";
   TempDir dir;
   const std::string pg = testing::SourceDir() + "/tests/support/pg.sh";
-  auto r = RunCommand({"bash", pg, "start", dir.path() + "/pg"}, "", {},
-                      std::chrono::seconds(120));
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  std::string dsn = testing::ReadFile(dir.path() + "/pg/dsn");
-  while (!dsn.empty() && dsn.back() == '\n') dsn.pop_back();
-  auto server = ServerProcess::Start(
-      dir.path() + "/data", {"--storage-engine", "postgres", "--storage-dsn",
-                             dsn, "--metrics-listen", "127.0.0.1:0"});
+  auto server = StartOnPrivatePostgres(dir, pg);
   ASSERT_NE(server, nullptr);
   const int port = MetricsPort(server->Log());
   ASSERT_GT(port, 0) << server->Log();
@@ -2043,8 +2053,8 @@ TEST(MetricsTest, FiguresThatCannotBeReadAreLeftOutNotZero) {
   EXPECT_THAT(res->body, HasSubstr("contentd_articles{state=\"live\"} 1\n"));
   EXPECT_THAT(res->body, HasSubstr("contentd_postgres_table_bytes "));
 
-  r = RunCommand({"bash", pg, "stop", dir.path() + "/pg"}, "", {},
-                 std::chrono::seconds(60));
+  CommandResult r = RunCommand({"bash", pg, "stop", dir.path() + "/pg"}, "", {},
+                               std::chrono::seconds(60));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   res = http.Get("/metrics");
   ASSERT_TRUE(res);
@@ -2360,21 +2370,14 @@ TEST(HealthTest, ADatabaseDownIsNotReadyToAdminHealthAndReadyz) {
     GTEST_SKIP() << "PostgreSQL 15 is not installed";
   TempDir dir;
   const std::string pg = testing::SourceDir() + "/tests/support/pg.sh";
-  auto r = RunCommand({"bash", pg, "start", dir.path() + "/pg"}, "", {},
-                      std::chrono::seconds(120));
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  std::string dsn = testing::ReadFile(dir.path() + "/pg/dsn");
-  while (!dsn.empty() && dsn.back() == '\n') dsn.pop_back();
-  auto server = ServerProcess::Start(
-      dir.path() + "/data", {"--storage-engine", "postgres", "--storage-dsn",
-                             dsn, "--metrics-listen", "127.0.0.1:0"});
+  auto server = StartOnPrivatePostgres(dir, pg);
   ASSERT_NE(server, nullptr);
   const int port = MetricsPort(server->Log());
   ASSERT_GT(port, 0) << server->Log();
   EXPECT_EQ(testing::Ctl(*server, {"admin", "health"}).exit_code, 0);
 
-  r = RunCommand({"bash", pg, "stop", dir.path() + "/pg"}, "", {},
-                 std::chrono::seconds(60));
+  CommandResult r = RunCommand({"bash", pg, "stop", dir.path() + "/pg"}, "", {},
+                               std::chrono::seconds(60));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // Readiness turns at the next ping (one a second).
   CommandResult health;
