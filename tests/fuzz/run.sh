@@ -8,7 +8,7 @@ dir=${FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 export CCACHE_BASEDIR=$PWD
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCONTENT_FUZZ=ON \
-  -DCONTENT_BUILD_BENCH=OFF >/dev/null
+  -DCONTENT_LINE_TABLES_ONLY=ON -DCONTENT_BUILD_BENCH=OFF >/dev/null
 targets=(markdown_fuzz page_token_fuzz validation_fuzz)
 cmake --build "$dir" -j"${JOBS:-2}" --target "${targets[@]}"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
