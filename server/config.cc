@@ -546,6 +546,10 @@ absl::Status ApplyConfigText(const std::string& yaml, const std::string& dir,
       int64_t n = 0;
       s = ReadPositive(v, key, &n, kMaxShutdownGraceSeconds);
       if (s.ok()) c->shutdown_grace = absl::Seconds(n);
+    } else if (key == "start_timeout_seconds") {
+      int64_t n = 0;
+      s = ReadPositive(v, key, &n, kMaxStartTimeoutSeconds);
+      if (s.ok()) c->start_timeout = absl::Seconds(n);
     } else if (key == "default_deadline_ms") {
       int64_t n = 0;
       s = ReadPositive(v, key, &n);

@@ -20,6 +20,10 @@ namespace content {
 // overflowed (undefined behaviour) near INT64_MAX seconds.
 inline constexpr int64_t kMaxShutdownGraceSeconds = 86400;
 
+// The longest start_timeout_seconds accepted: a week, which is no bound in
+// practice for those who want none.
+inline constexpr int64_t kMaxStartTimeoutSeconds = 7 * 86400;
+
 // The largest block_cache_mb accepted: 1 TiB. RocksDB allocates the cache as
 // it fills, so a value past the machine's memory starts fine and ends in the
 // OOM killer; beyond this no machine contentd runs on has the memory, and
@@ -81,6 +85,12 @@ struct ServerConfig {
   // How long in-flight calls get to finish on SIGTERM, at most
   // kMaxShutdownGraceSeconds. Default: 10 s.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // How long a start (opening the store: a log replay, a layout upgrade)
+  // may take before contentd takes it for hung, logs so and exits 1, for
+  // its supervisor to start it again; until then, under systemd, it keeps
+  // extending the unit's start timeout. At most kMaxStartTimeoutSeconds.
+  // Default: 30 minutes.
+  absl::Duration start_timeout = absl::Minutes(30);
 };
 
 // Where the settings of a ServerConfig came from, for CheckConfig's errors

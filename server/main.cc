@@ -730,6 +730,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-page-size", max_page_size,
                  "Largest page a query may ask for (default 1000)")
       ->transform(content::internal::DecimalInt(int64_t{1}, kMaxInt));
+  int64_t start_timeout_seconds = 0;
+  app.add_option("--start-timeout-seconds", start_timeout_seconds,
+                 "How long a start (opening the store) may take before "
+                 "contentd takes it for hung and exits 1, for systemd to "
+                 "restart it (default 1800; start_timeout_seconds)")
+      ->transform(content::internal::DecimalInt(
+          int64_t{1}, content::kMaxStartTimeoutSeconds));
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file once serving (not with "
                  "a unix: --listen)");
@@ -910,6 +917,8 @@ int main(int argc, char** argv) {
     if (given) origin.flags[key] = flag;
   }
   if (no_auth) config.auth.enabled = false;
+  if (start_timeout_seconds > 0)
+    config.start_timeout = absl::Seconds(start_timeout_seconds);
   if (!metrics_listen.empty()) config.metrics_listen = metrics_listen;
   if (!listen.empty()) config.listen = listen;
   if (!data_dir.empty()) config.store.data_dir = data_dir;
@@ -1075,7 +1084,22 @@ int main(int argc, char** argv) {
   // (a long log replay, a layout upgrade), then ready once it serves.
   const content::SystemdNotifier notifier =
       content::SystemdNotifier::FromEnvironment();
-  std::optional<content::StartExtender> starting(std::in_place, notifier);
+  // A start that outlasts start_timeout is taken for hung (a file system
+  // or database that does not answer): rather than extend systemd's start
+  // timeout for ever, say so and exit 1, which Restart=on-failure restarts.
+  // _exit: the start's thread is stuck and cannot be joined.
+  std::optional<content::StartExtender> starting(
+      std::in_place, notifier, absl::Seconds(20), config.start_timeout,
+      [notifier, limit = config.start_timeout] {
+        const std::string why = absl::StrCat(
+            "start did not finish within ", absl::FormatDuration(limit),
+            " (start_timeout_seconds): the store's file system or database "
+            "may not be answering; exiting for the supervisor to start "
+            "contentd again");
+        std::cerr << "contentd: " << why << std::endl;
+        (void)notifier.Notify(absl::StrCat("STATUS=", why));
+        _exit(1);
+      });
 
   if (config.store.engine == "rocksdb") {
     // Said plainly, rather than as RocksDB's "While lock file: ...".

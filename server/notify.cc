@@ -4,11 +4,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -119,16 +121,42 @@ WatchdogPinger::WatchdogPinger(const SystemdNotifier& notifier,
             }
           }) {}
 
+struct StartExtender::State {
+  absl::Notification done;
+  std::thread thread;
+};
+
 StartExtender::StartExtender(const SystemdNotifier& notifier,
-                             absl::Duration interval) {
-  if (!notifier.enabled()) return;
-  repeater_.emplace(interval,
-                    [notifier, message = absl::StrCat(
-                                   "EXTEND_TIMEOUT_USEC=",
-                                   absl::ToInt64Microseconds(3 * interval))] {
-                      // A failure shows at READY=1, which logs it.
-                      (void)notifier.Notify(message);
-                    });
+                             absl::Duration interval, absl::Duration limit,
+                             std::function<void()> on_limit) {
+  const bool bounded = limit > absl::ZeroDuration() && on_limit != nullptr;
+  if (!notifier.enabled() && !bounded) return;
+  state_ = std::make_unique<State>();
+  const absl::Time deadline =
+      bounded ? absl::Now() + limit : absl::InfiniteFuture();
+  state_->thread =
+      std::thread([notifier, interval, deadline, on_limit = std::move(on_limit),
+                   state = state_.get()] {
+        const std::string extend = absl::StrCat(
+            "EXTEND_TIMEOUT_USEC=", absl::ToInt64Microseconds(3 * interval));
+        while (absl::Now() < deadline) {
+          // A failure shows at READY=1, which logs it.
+          (void)notifier.Notify(extend);
+          if (state->done.WaitForNotificationWithDeadline(
+                  std::min(absl::Now() + interval, deadline))) {
+            return;
+          }
+        }
+        // The start outlasted the limit (unless it ended just now): no more
+        // extensions.
+        if (!state->done.HasBeenNotified()) on_limit();
+      });
+}
+
+StartExtender::~StartExtender() {
+  if (state_ == nullptr) return;
+  state_->done.Notify();
+  state_->thread.join();
 }
 
 }  // namespace content

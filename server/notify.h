@@ -9,7 +9,6 @@
 
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -84,15 +83,29 @@ class WatchdogPinger {
 // the unit's start timeout (90 s by default) does not kill it and have
 // Restart= begin the same work again, for ever: EXTEND_TIMEOUT_USEC of
 // 3 x `interval` at once and every `interval` (default 20 s), from
-// construction until destruction, just before READY=1. Nothing when the
-// notifier is disabled.
+// construction until destruction, just before READY=1.
+//
+// But not for ever: a start that hangs (a file system or database that
+// does not answer) would be extended without end and never restarted. Once
+// `limit` has passed since construction (zero: no limit), the extensions
+// stop and `on_limit` runs, on the extender's own thread (the start's is
+// the one stuck); contentd logs why there and exits 1, which the unit's
+// Restart=on-failure restarts. Nothing at all when the notifier is
+// disabled and there is no limit. Not copyable; the destructor joins.
 class StartExtender {
  public:
   explicit StartExtender(const SystemdNotifier& notifier,
-                         absl::Duration interval = absl::Seconds(20));
+                         absl::Duration interval = absl::Seconds(20),
+                         absl::Duration limit = absl::ZeroDuration(),
+                         std::function<void()> on_limit = nullptr);
+  ~StartExtender();
+
+  StartExtender(const StartExtender&) = delete;
+  StartExtender& operator=(const StartExtender&) = delete;
 
  private:
-  std::optional<Repeater> repeater_;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace content

@@ -1661,8 +1661,41 @@ int RunStats(Session& s) {
   absl::StatusOr<v1::GetStatsResponse> r =
       s.client->GetStats(v1::GetStatsRequest());
   if (!r.ok()) return Fail(r.status());
+  // Which contentd answered (behind a load balancer, one of several): its
+  // version, storage engine, start time and uptime. The stats print all
+  // the same without them: an earlier contentd answers GetServerInfo
+  // UNIMPLEMENTED.
+  absl::StatusOr<v1::ServerInfo> info = s.client->GetServerInfo();
+  google::protobuf::Value server_info;
+  std::string server_line;
+  if (info.ok()) {
+    const absl::Time started =
+        absl::FromUnixSeconds(info->start_time().seconds()) +
+        absl::Nanoseconds(info->start_time().nanos());
+    const absl::Duration uptime =
+        std::max(absl::Now() - started, absl::ZeroDuration());
+    auto& fields = *server_info.mutable_struct_value()->mutable_fields();
+    fields["version"].set_string_value(info->version());
+    fields["storageEngine"].set_string_value(info->storage_engine());
+    fields["startTime"].set_string_value(FormatTimestamp(info->start_time()));
+    // A Duration's JSON form, as health's took.
+    fields["uptime"].set_string_value(
+        absl::StrFormat("%.3fs", absl::ToDoubleSeconds(uptime)));
+    server_line = absl::StrCat(
+        "contentd ", info->version(), " (", info->storage_engine(),
+        ", started ", FormatTimestamp(info->start_time()), ", up ",
+        absl::FormatDuration(absl::Trunc(uptime, absl::Seconds(1))), ")");
+  } else {
+    server_info.set_null_value(google::protobuf::NULL_VALUE);
+    server_line =
+        absl::IsUnimplemented(info.status())
+            ? "unknown (an earlier contentd, which answers no GetServerInfo)"
+            : absl::StrCat("unknown (",
+                           CallErrorText(info.status(), g_connection), ")");
+  }
   std::string summary = absl::StrCat(
-      "live articles:     ", r->live_articles(),
+      "server:            ", server_line,
+      "\nlive articles:     ", r->live_articles(),
       "\ndeleted articles:  ", r->deleted_articles(),
       "\nlast sequence:     ", r->last_sequence(),
       "\nfirst sequence:    ", r->first_sequence(),
@@ -1698,6 +1731,10 @@ int RunStats(Session& s) {
     std::string label = absl::StrCat(k, ":");
     label.resize(width + 3, ' ');
     absl::StrAppend(&summary, "  ", label, v, "\n");
+  }
+  if (s.output.format() == Format::kJson ||
+      s.output.format() == Format::kYaml) {
+    return Finish(s.output.PrintMessageAnd(*r, "serverInfo", server_info));
   }
   return PrintAdmin(s, *r, summary);
 }
@@ -3085,8 +3122,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                      "--data-dir DIR --check --repair (PostgreSQL: "
                      "--storage-engine postgres --storage-dsn DSN "
                      "--storage-table TABLE instead of --data-dir)");
-  CLI::App* stats_cmd =
-      admin_cmd->add_subcommand("stats", "Counts and storage figures");
+  CLI::App* stats_cmd = admin_cmd->add_subcommand(
+      "stats", "Which contentd answered, counts and storage figures");
   CLI::App* operations_cmd = admin_cmd->add_subcommand(
       "operations",
       "The backups, compactions and checks running, and how "

@@ -14,6 +14,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -762,6 +763,36 @@ absl::Status Output::PrintMessage(const google::protobuf::Message& message,
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> yaml = JsonToYaml(*json);
+  if (!yaml.ok()) return yaml.status();
+  out_ << *yaml;
+  return absl::OkStatus();
+}
+
+absl::Status Output::PrintMessageAnd(
+    const google::protobuf::Message& message, absl::string_view key,
+    const google::protobuf::Value& value) const {
+  absl::StatusOr<std::string> object =
+      ToJson(message, /*pretty=*/true, /*all_fields=*/true);
+  if (!object.ok()) return object.status();
+  absl::StatusOr<std::string> member = ToJson(value, /*pretty=*/true);
+  if (!member.ok()) return member.status();
+  // `{ ... }` with `,\n  "key": VALUE` before its closing brace, VALUE's
+  // lines indented one level more (a JSON string holds no raw newline).
+  std::string json(absl::StripTrailingAsciiWhitespace(*object));
+  if (json.size() < 2 || json.back() != '}') {
+    return absl::InternalError("JSON encoding: not an object");
+  }
+  json.pop_back();
+  absl::StripTrailingAsciiWhitespace(&json);
+  const std::string nested = absl::StrReplaceAll(
+      absl::StripTrailingAsciiWhitespace(*member), {{"\n", "\n  "}});
+  absl::StrAppend(&json, json.back() == '{' ? "" : ",", "\n  \"",
+                  absl::CEscape(key), "\": ", nested, "\n}\n");
+  if (format_ != Format::kYaml) {
+    out_ << json;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> yaml = JsonToYaml(json);
   if (!yaml.ok()) return yaml.status();
   out_ << *yaml;
   return absl::OkStatus();

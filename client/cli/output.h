@@ -296,6 +296,13 @@ class Output {
   // too (ToJson). REQUIRES: format() is kJson or kYaml.
   absl::Status PrintMessage(const google::protobuf::Message& message,
                             bool all_fields = false) const;
+  // PrintMessage of `message` with every field, and then one member more,
+  // `key`: `value` (an object, or null), after the message's own fields:
+  // what a command adds to a response it prints, without renaming the
+  // response's fields or changing their order.
+  absl::Status PrintMessageAnd(const google::protobuf::Message& message,
+                               absl::string_view key,
+                               const google::protobuf::Value& value) const;
 
  private:
   // Columns NAME REV DATE TITLE TAGS of `articles` on `out_`, STATE after

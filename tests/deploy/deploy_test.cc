@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config.h"
+#include "server/service/health.h"
 #include "tests/support/ctl.h"
 #include "tests/support/harness.h"
 #include "yaml-cpp/yaml.h"
@@ -150,6 +151,50 @@ void ExpectProbes(const YAML::Node& c) {
                 c["startupProbe"]["failureThreshold"].as<int>(),
             300);
   EXPECT_FALSE(c["livenessProbe"]["initialDelaySeconds"].IsDefined());
+  // Readiness asks content.v1.Readiness (NOT_SERVING also while the store
+  // waits for a database or a repair, which a restart would not cure);
+  // startup and liveness ask "" (gRPC's probe sends "" with no service:).
+  EXPECT_EQ(c["readinessProbe"]["grpc"]["service"].as<std::string>(""),
+            service::kReadinessServiceName);
+  for (const char* probe : {"startupProbe", "livenessProbe"})
+    EXPECT_EQ(c[probe]["grpc"]["service"].as<std::string>(""), "") << probe;
+}
+
+// Every manifest's containers with gRPC probes, by file.
+std::vector<std::pair<std::string, YAML::Node>> ProbedContainers() {
+  std::vector<std::pair<std::string, YAML::Node>> containers;
+  for (const char* file :
+       {"k8s/statefulset.yaml", "scale-out/deployment.yaml"}) {
+    YAML::Node m = Load(file);
+    for (const YAML::Node& c : m["spec"]["template"]["spec"]["containers"])
+      containers.emplace_back(file, c);
+  }
+  return containers;
+}
+
+// The names the manifests' probes ask are ones contentd answers SERVING
+// (a name it does not know is NOT_FOUND, which Kubernetes takes for a
+// failed probe: a pod never ready, or restarted for ever): asked of a real
+// contentd with `contentctl admin health --service NAME`.
+TEST(DeployTest, ProbesAskHealthNamesContentdServes) {
+  std::set<std::string> names;
+  for (const auto& [file, c] : ProbedContainers()) {
+    for (const char* probe :
+         {"startupProbe", "livenessProbe", "readinessProbe"}) {
+      ASSERT_TRUE(c[probe]["grpc"].IsDefined()) << file << " " << probe;
+      names.insert(c[probe]["grpc"]["service"].as<std::string>(""));
+    }
+  }
+  EXPECT_THAT(names,
+              ::testing::ElementsAre("", service::kReadinessServiceName));
+  testing::TempDir dir;
+  auto server = testing::ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  for (const std::string& name : names) {
+    auto r = testing::Ctl(*server, {"admin", "health", "--service", name});
+    EXPECT_EQ(r.exit_code, 0) << "\"" << name << "\": " << r.err;
+    EXPECT_THAT(r.out, HasSubstr(" is healthy: SERVING")) << name;
+  }
 }
 
 TEST(DeployTest, StatefulSetHasVolumeProbesResourcesAndNonRoot) {
@@ -235,14 +280,10 @@ TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
   YAML::Node pod = d["spec"]["template"]["spec"];
   EXPECT_TRUE(pod["securityContext"]["runAsNonRoot"].as<bool>());
   YAML::Node c = pod["containers"][0];
-  ExpectProbes(c);
   // A replica cut off from the database leaves the Service's endpoints
   // (readiness) but is not restarted: liveness and startup ask "", which
   // stays SERVING through a database outage.
-  EXPECT_EQ(c["readinessProbe"]["grpc"]["service"].as<std::string>(""),
-            "content.v1.Readiness");
-  EXPECT_FALSE(c["livenessProbe"]["grpc"]["service"].IsDefined());
-  EXPECT_FALSE(c["startupProbe"]["grpc"]["service"].IsDefined());
+  ExpectProbes(c);
   bool password_from_secret = false;
   for (const auto& e : c["env"]) {
     if (e["name"].as<std::string>() == "PGPASSWORD") {

@@ -4,6 +4,7 @@
 // One server serves the whole suite (under ctest each test runs in its own
 // process, so each gets a fresh one); tests keep out of each other's way by
 // using their own ids and tags.
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,8 +29,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "content/client.h"
+#include "content/v1/admin_service.grpc.pb.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -2269,6 +2272,105 @@ TEST_F(CliTest, VersionPrintsTheServersVersionAndClientNeedsNoServer) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(
       r.out, StartsWith(absl::StrCat("contentd ", version, "\nstore layout ")));
+}
+
+// contentctl's version, from `contentctl version --client`.
+std::string ClientVersion() {
+  const CommandResult r =
+      RunCommand({ContentctlBinary(), "version", "--client"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return std::string(
+      absl::StripSuffix(absl::StripPrefix(r.out, "contentctl "), "\n"));
+}
+
+// `admin stats` says which contentd answered (behind a load balancer, one
+// of several): its version, storage engine, start time and uptime, from
+// GetServerInfo, first in the table and as `serverInfo` under -o
+// json|yaml, after the stats' own fields, which keep their names.
+TEST_F(CliTest, AdminStatsNamesTheServerThatAnswered) {
+  const std::string version = ClientVersion();
+  const std::string engine =
+      testing::TestEngineIsPostgres() ? "postgresql" : "rocksdb";
+  const std::string table = CtlOk({"admin", "stats"});
+  const std::vector<std::string> lines = Lines(table);
+  ASSERT_GE(lines.size(), 2u) << table;
+  EXPECT_THAT(lines[0],
+              StartsWith(absl::StrCat("server:            contentd ", version,
+                                      " (", engine, ", started 20")));
+  EXPECT_THAT(lines[0], MatchesRegex(".*Z, up [0-9hms.]+\\)"));
+  EXPECT_THAT(lines[1], StartsWith("live articles:     "));
+
+  const std::string json = CtlOk({"admin", "stats", "-o", "json"});
+  const auto fields = ParseJson<google::protobuf::Struct>(json).fields();
+  EXPECT_TRUE(fields.contains("liveArticles")) << json;
+  EXPECT_TRUE(fields.contains("lastSequence")) << json;
+  EXPECT_TRUE(fields.contains("readOnly")) << json;
+  // Added last: the stats' fields come first, as before.
+  EXPECT_THAT(json, StartsWith("{\n  \"liveArticles\": "));
+  ASSERT_TRUE(fields.contains("serverInfo")) << json;
+  const auto& info = fields.at("serverInfo").struct_value().fields();
+  EXPECT_EQ(info.at("version").string_value(), version);
+  EXPECT_EQ(info.at("storageEngine").string_value(), engine);
+  absl::Time started;
+  std::string err;
+  EXPECT_TRUE(absl::ParseTime(
+      absl::RFC3339_full, info.at("startTime").string_value(), &started, &err))
+      << err;
+  EXPECT_LE(started, absl::Now());
+  absl::Duration uptime;
+  EXPECT_TRUE(absl::ParseDuration(info.at("uptime").string_value(), &uptime))
+      << info.at("uptime").string_value();
+  EXPECT_GE(uptime, absl::ZeroDuration());
+
+  const YAML::Node yaml = YAML::Load(CtlOk({"admin", "stats", "-o", "yaml"}));
+  EXPECT_TRUE(yaml["liveArticles"].IsDefined());
+  EXPECT_EQ(yaml["serverInfo"]["version"].as<std::string>(""), version);
+  EXPECT_EQ(yaml["serverInfo"]["storageEngine"].as<std::string>(""), engine);
+}
+
+// An AdminService in this process that answers GetStats and has no
+// ContentService, so GetServerInfo is UNIMPLEMENTED: a contentd from
+// before GetServerInfo.
+class StatsOnlyService final : public v1::AdminService::Service {
+ public:
+  grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
+                        v1::GetStatsResponse* resp) override {
+    resp->set_live_articles(7);
+    resp->set_last_sequence(42);
+    return grpc::Status::OK;
+  }
+};
+
+// Such a server's stats still print; only which server it is stays
+// unknown (null under -o json|yaml).
+TEST(CliStatsTest, AdminStatsOfAServerWithoutGetServerInfoStillPrints) {
+  StatsOnlyService service;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  CommandResult r =
+      RunCommand({ContentctlBinary(), "--server", address, "admin", "stats"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, StartsWith("server:            unknown (an earlier "
+                                "contentd, which answers no GetServerInfo)\n"
+                                "live articles:     7\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nlast sequence:     42\n"));
+
+  r = RunCommand({ContentctlBinary(), "--server", address, "admin", "stats",
+                  "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto fields = ParseJson<google::protobuf::Struct>(r.out).fields();
+  EXPECT_EQ(fields.at("liveArticles").string_value(), "7") << r.out;
+  ASSERT_TRUE(fields.contains("serverInfo")) << r.out;
+  EXPECT_EQ(fields.at("serverInfo").kind_case(),
+            google::protobuf::Value::kNullValue);
+  server->Shutdown();
 }
 
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {

@@ -4130,29 +4130,52 @@ TEST(StartupTest, ThreadsPastTheProcessLimitAreAClearError) {
   }
 }
 
+// A bound datagram socket for $NOTIFY_SOCKET, as systemd's.
+class NotifyListener {
+ public:
+  explicit NotifyListener(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (fd_ < 0 || path.size() >= sizeof(addr.sun_path)) return;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    bound_ = bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~NotifyListener() {
+    if (fd_ >= 0) close(fd_);
+  }
+  bool bound() const { return bound_; }
+  const std::string& path() const { return path_; }
+
+  // The next datagram; "" when none came within a generous bound.
+  std::string Next() {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 30000) != 1) return std::string();
+    char buf[512];
+    const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, n) : std::string();
+  }
+  // Whether a datagram is queued now.
+  bool Pending() {
+    char buf[512];
+    return recv(fd_, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) >= 0;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
 // Under a Type=notify systemd unit: EXTEND_TIMEOUT_USEC while it starts,
 // READY=1 once it serves, WATCHDOG=1 while health is SERVING
 // (WATCHDOG_USEC/2 apart), STOPPING=1 on SIGTERM.
 TEST(SystemdNotifyTest, ReadyWatchdogAndStopping) {
   TempDir dir;
-  const std::string path = dir.path() + "/notify";
-  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  absl::Cleanup close_fd = [fd] { close(fd); };
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  ASSERT_LT(path.size(), sizeof(addr.sun_path));
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
-      << path;
-  // The next datagram; "" when none came within a generous bound.
-  auto next = [fd] {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 30000) != 1) return std::string();
-    char buf[256];
-    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    return n > 0 ? std::string(buf, n) : std::string();
-  };
+  NotifyListener listener(dir.path() + "/notify");
+  ASSERT_TRUE(listener.bound()) << listener.path();
+  const std::string path = listener.path();
+  auto next = [&listener] { return listener.Next(); };
   auto server =
       ServerProcess::Start(dir.path() + "/data", {},
                            {"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=200000"});
@@ -4175,9 +4198,42 @@ TEST(SystemdNotifyTest, ReadyWatchdogAndStopping) {
     got = next();
   } while (got == "WATCHDOG=1");
   EXPECT_EQ(got, "STOPPING=1") << server->Log();
-  char buf[256];
-  EXPECT_LT(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 0)
-      << "sent after STOPPING=1";
+  EXPECT_FALSE(listener.Pending()) << "sent after STOPPING=1";
+}
+
+// A start that hangs (here RocksDB opening CURRENT, a FIFO nothing writes
+// to: a file system that does not answer) has systemd's start timeout
+// extended only until start_timeout_seconds has passed; then contentd
+// says why, to systemd (STATUS=) and in its log, and exits 1, which the
+// unit's Restart=on-failure restarts. It used to be extended for ever.
+TEST(SystemdNotifyTest, AHungStartEndsAtTheStartTimeout) {
+  TempDir dir;
+  NotifyListener listener(dir.path() + "/notify");
+  ASSERT_TRUE(listener.bound()) << listener.path();
+  const std::string data = dir.path() + "/data";
+  ASSERT_TRUE(std::filesystem::create_directory(data));
+  ASSERT_EQ(mkfifo((data + "/CURRENT").c_str(), 0600), 0);
+  // kStartupTimeout only ends a contentd that never exits (the failure).
+  const CommandResult r =
+      RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0", "--no-auth",
+                  "--data-dir", data, "--start-timeout-seconds", "1"},
+                 "", {"NOTIFY_SOCKET=" + listener.path()}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "the hung start went on:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::string why =
+      "start did not finish within 1s (start_timeout_seconds): the store's "
+      "file system or database may not be answering; exiting for the "
+      "supervisor to start contentd again";
+  EXPECT_THAT(r.err, HasSubstr("contentd: " + why + "\n"));
+  // What systemd heard: the start extended, then why it ends; never
+  // READY=1.
+  EXPECT_EQ(listener.Next(), "EXTEND_TIMEOUT_USEC=60000000") << r.err;
+  std::string got;
+  do {
+    got = listener.Next();
+  } while (got == "EXTEND_TIMEOUT_USEC=60000000");
+  EXPECT_EQ(got, "STATUS=" + why);
+  EXPECT_FALSE(listener.Pending()) << "sent after STATUS=";
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/error_details.h"
@@ -123,6 +124,56 @@ TEST(SystemdNotifierTest, StartExtenderExtendsTheStartTimeoutUntilItEnds) {
   EXPECT_EQ(got, "MARK=1");
   ASSERT_TRUE(n.Notify("MARK=2").ok());
   EXPECT_EQ(sock.Next(), "MARK=2");
+}
+
+// Past its limit a start is taken for hung: the extensions stop and
+// on_limit runs (contentd exits there), where they went on for ever.
+TEST(SystemdNotifierTest, StartExtenderStopsExtendingAtItsLimit) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/notify";
+  NotifySocket sock(path);
+  ASSERT_TRUE(sock.bound()) << path;
+  SystemdNotifier n =
+      SystemdNotifier::FromValues(path.c_str(), nullptr, nullptr, getpid());
+  absl::Notification limit_reached;
+  StartExtender starting(n, absl::Milliseconds(20), absl::Milliseconds(100),
+                         [&] {
+                           ASSERT_TRUE(n.Notify("LIMIT=1").ok());
+                           limit_reached.Notify();
+                         });
+  limit_reached.WaitForNotification();
+  // Extensions, then the limit, and nothing after it while the extender
+  // still exists (the start is still "running").
+  std::string got;
+  do {
+    got = sock.Next();
+  } while (got == "EXTEND_TIMEOUT_USEC=60000");
+  EXPECT_EQ(got, "LIMIT=1");
+  ASSERT_TRUE(n.Notify("MARK=1").ok());
+  EXPECT_EQ(sock.Next(), "MARK=1");
+}
+
+// With no notify socket, the limit holds all the same (a start outside
+// systemd hangs no less).
+TEST(SystemdNotifierTest, StartExtenderLimitHoldsWithoutNotifySocket) {
+  SystemdNotifier n =
+      SystemdNotifier::FromValues(nullptr, nullptr, nullptr, getpid());
+  absl::Notification limit_reached;
+  StartExtender starting(n, absl::Milliseconds(20), absl::Milliseconds(50),
+                         [&] { limit_reached.Notify(); });
+  limit_reached.WaitForNotification();
+  EXPECT_TRUE(limit_reached.HasBeenNotified());
+}
+
+// A start that ends before its limit never reaches on_limit.
+TEST(SystemdNotifierTest, StartExtenderEndedBeforeItsLimitDoesNothingMore) {
+  bool reached = false;
+  {
+    StartExtender starting(
+        SystemdNotifier::FromValues(nullptr, nullptr, nullptr, getpid()),
+        absl::Milliseconds(20), absl::Hours(1), [&] { reached = true; });
+  }
+  EXPECT_FALSE(reached);
 }
 
 TEST(SystemdNotifierTest, NoWatchdogNoPing) {
