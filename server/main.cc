@@ -663,6 +663,86 @@ void StopServing(grpc::Server& server, content::service::CallTracker& calls,
   server.Wait();
 }
 
+const char* SignalName(int sig) {
+  return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
+}
+
+// The stop signals (blocked in every thread), taken by one thread for the
+// rest of the process's life. Until Serving(), the first ends contentd at
+// once, as if it were not blocked: a start can take minutes (a log replay, a
+// layout upgrade, a file system that does not answer), and a stop then
+// waited for systemd's SIGKILL. The store is left as a kill leaves it, which
+// the next start recovers from like any crash. Once serving, the first is a
+// request for a clean stop (WaitForStop) and a second ends a stop that takes
+// too long at once. Thread-safe; never destroyed (its thread runs on).
+class StopSignals {
+ public:
+  explicit StopSignals(const sigset_t& signals) : signals_(signals) {
+    std::thread([this] { Run(); }).detach();
+  }
+
+  // From now on the first signal asks for a clean stop.
+  void Serving() {
+    absl::MutexLock lock(&mu_);
+    serving_ = true;
+  }
+
+  // The first signal after Serving(): waits for it.
+  int WaitForStop() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* first) { return *first != 0; }, &first_));
+    return first_;
+  }
+
+ private:
+  void Run() {
+    // Named, so that /proc (and a test) tells it from the threads that
+    // must leave these signals alone.
+    pthread_setname_np(pthread_self(), "stop-signals");
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals_, &sig) != 0) continue;
+      absl::MutexLock lock(&mu_);
+      if (!serving_) EndWhileStarting(sig);
+      if (first_ == 0) {
+        first_ = sig;
+        continue;
+      }
+      // Every acknowledged write is in the WAL, and the next start replays
+      // it, as after a kill -9: a second Ctrl-C ends calls that hold the
+      // stop up to the grace, or a storage compaction past it.
+      std::cerr << "contentd: second " << SignalName(sig)
+                << ", stopping now without waiting for calls in progress "
+                   "(acknowledged writes are in the WAL; the next start "
+                   "replays it)"
+                << std::endl;
+      _exit(1);
+    }
+  }
+
+  // Ends the process by `sig`'s default action, so that a supervisor sees
+  // the stop it asked for (systemd takes death by SIGTERM for a clean one).
+  [[noreturn]] static void EndWhileStarting(int sig) {
+    std::cerr << "contentd: " << SignalName(sig)
+              << " while starting, stopping now (nothing was served yet; "
+                 "the next start opens the store as after a kill)"
+              << std::endl;
+    signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+    raise(sig);
+    _exit(128 + sig);
+  }
+
+  const sigset_t signals_;
+  absl::Mutex mu_;
+  bool serving_ ABSL_GUARDED_BY(mu_) = false;
+  int first_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1080,6 +1160,10 @@ int main(int argc, char** argv) {
   content::service::FreePageReturner free_pages(
       content::service::FreePageReturner::Options{});
 
+  // From here on a stop signal ends the start (checks above take Ctrl-C
+  // themselves).
+  StopSignals* const stop_signals = new StopSignals(signals);
+
   // Under a Type=notify systemd unit: still starting while the store opens
   // (a long log replay, a layout upgrade), then ready once it serves.
   const content::SystemdNotifier notifier =
@@ -1391,6 +1475,7 @@ int main(int argc, char** argv) {
   // Under a Type=notify systemd unit: ready now, and a watchdog fed only
   // while health is SERVING, so that systemd restarts a contentd whose
   // store stopped taking writes (nothing else would: it cannot ask health).
+  stop_signals->Serving();
   starting.reset();
   if (absl::Status s = notifier.Notify("READY=1"); !s.ok()) {
     std::cerr << "contentd: " << s.message() << std::endl;
@@ -1421,28 +1506,9 @@ int main(int argc, char** argv) {
     }
   });
 
-  auto signal_name = [](int sig) {
-    return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
-  };
-  int sig = 0;
-  sigwait(&signals, &sig);
-  std::cerr << "contentd: " << signal_name(sig) << ", finishing in-flight calls"
+  const int sig = stop_signals->WaitForStop();
+  std::cerr << "contentd: " << SignalName(sig) << ", finishing in-flight calls"
             << std::endl;
-  // A second signal ends a stop that takes too long (calls that hold it up
-  // to the grace, a storage compaction past it) at once, as a second Ctrl-C
-  // does elsewhere: every acknowledged write is in the WAL, and the next
-  // start replays it, as after a kill -9. Detached: a clean stop returns
-  // with this thread still waiting.
-  std::thread([signals, signal_name] {
-    int again = 0;
-    if (sigwait(&signals, &again) != 0) return;
-    std::cerr << "contentd: second " << signal_name(again)
-              << ", stopping now without waiting for calls in progress "
-                 "(acknowledged writes are in the WAL; the next start "
-                 "replays it)"
-              << std::endl;
-    _exit(1);
-  }).detach();
   // No pings while stopping: STOPPING=1 tells systemd to wait for the exit
   // (up to TimeoutStopSec) instead.
   watchdog.reset();

@@ -2089,19 +2089,22 @@ int FreePort() {
   return port;
 }
 
-// Every thread of a serving contentd blocks SIGTERM, SIGINT and SIGHUP: the
-// main thread takes them with sigwait. gRPC's and the page returner's threads
-// used to start before the mask, so a SIGTERM that reached one of them
-// killed the process with no clean stop.
-TEST(StartupTest, EveryThreadLeavesTheStopSignalsToTheMainOne) {
+// Every thread of a serving contentd blocks SIGTERM, SIGINT and SIGHUP but
+// one, "stop-signals", which takes them with sigwait. gRPC's and the page
+// returner's threads used to start before the mask, so a SIGTERM that
+// reached one of them killed the process with no clean stop.
+TEST(StartupTest, EveryThreadLeavesTheStopSignalsToOne) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
   ASSERT_NE(server, nullptr);
   const std::string tasks = absl::StrCat("/proc/", server->pid(), "/task");
-  int threads = 0;
+  int threads = 0, takers = 0;
   for (const auto& task : std::filesystem::directory_iterator(tasks)) {
-    // The main thread waits in sigwait, which unblocks them while it waits.
-    if (task.path().filename() == std::to_string(server->pid())) continue;
+    // It waits in sigwait, which unblocks them while it waits.
+    if (testing::ReadFile(task.path().string() + "/comm") == "stop-signals\n") {
+      ++takers;
+      continue;
+    }
     const std::string status =
         testing::ReadFile(task.path().string() + "/status");
     const size_t at = status.find("SigBlk:");
@@ -2117,6 +2120,7 @@ TEST(StartupTest, EveryThreadLeavesTheStopSignalsToTheMainOne) {
     ++threads;
   }
   EXPECT_GE(threads, 2);
+  EXPECT_EQ(takers, 1);
 }
 
 // A write to a closed pipe fails instead of ending contentd: with stdout
@@ -4234,6 +4238,35 @@ TEST(SystemdNotifyTest, AHungStartEndsAtTheStartTimeout) {
   } while (got == "EXTEND_TIMEOUT_USEC=60000000");
   EXPECT_EQ(got, "STATUS=" + why);
   EXPECT_FALSE(listener.Pending()) << "sent after STATUS=";
+}
+
+// A stop asked for while a start hangs ends it at once, by the signal
+// (systemd takes that for a clean stop); it was blocked until contentd
+// served, and systemd had to fall back to SIGKILL after TimeoutStopSec.
+TEST(SystemdNotifyTest, AStopWhileAStartHangsEndsIt) {
+  TempDir dir;
+  NotifyListener listener(dir.path() + "/notify");
+  ASSERT_TRUE(listener.bound()) << listener.path();
+  const std::string data = dir.path() + "/data";
+  ASSERT_TRUE(std::filesystem::create_directory(data));
+  ASSERT_EQ(mkfifo((data + "/CURRENT").c_str(), 0600), 0);
+  std::unique_ptr<testing::BackgroundCommand> contentd =
+      testing::BackgroundCommand::Start(
+          {ContentdBinary(), "--listen", "127.0.0.1:0", "--no-auth",
+           "--data-dir", data},
+          dir.path() + "/out", dir.path() + "/err",
+          {"NOTIFY_SOCKET=" + listener.path()});
+  ASSERT_NE(contentd, nullptr);
+  // Starting: the store's open waits on the FIFO.
+  ASSERT_EQ(listener.Next(), "EXTEND_TIMEOUT_USEC=60000000");
+  ASSERT_EQ(kill(contentd->pid(), SIGTERM), 0);
+  // kStartupTimeout only ends a contentd that never exits (the failure).
+  const CommandResult r = contentd->Wait(kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "SIGTERM did not end the start:\n" << r.err;
+  EXPECT_EQ(r.exit_code, -1) << "ended by the signal:\n" << r.err;
+  EXPECT_THAT(r.err, HasSubstr("contentd: SIGTERM while starting, stopping "
+                               "now (nothing was served yet; the next start "
+                               "opens the store as after a kill)\n"));
 }
 
 }  // namespace
