@@ -945,9 +945,21 @@ std::string ItemError(const absl::Status& given, const std::string& name,
 int RunDelete(Session& s, const DeleteFlags& f, bool undelete) {
   const std::string verb = undelete ? "undelete" : "delete";
   if (!f.ids.empty() && !f.files.empty()) {
-    return Usage(absl::StrCat("-f: cannot be combined with ID arguments (",
-                              verb, " ID... or ", verb, " -f FILE)"),
-                 "-f", kExcludedFlags);
+    // `-f a.md b.md`, as a shell glob gives it, reads as -f a.md and the
+    // ID b.md: an "ID" that is a file on disk was meant as one (apply's
+    // hint, UnexpectedArguments).
+    const bool file_as_id =
+        std::any_of(f.ids.begin(), f.ids.end(), [](const std::string& id) {
+          std::error_code ec;
+          return std::filesystem::exists(id, ec);
+        });
+    return Usage(
+        absl::StrCat("-f: cannot be combined with ID arguments (", verb,
+                     " ID... or ", verb, " -f FILE)",
+                     file_as_id ? "; each file its own -f: -f a.md -f b.md, "
+                                  "or -f DIR for every *.md under DIR"
+                                : ""),
+        "-f", kExcludedFlags);
   }
   if (f.ids.empty() && f.files.empty()) {
     // Said as every verb's missing argument is (MissingPositional).

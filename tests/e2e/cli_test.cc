@@ -5264,6 +5264,35 @@ TEST_F(CliTest, DeleteFromFilesDeletesWhatApplyWrote) {
   EXPECT_TRUE(GetJson("df-a", {"--show-deleted"}).has_delete_time());
 }
 
+// `delete -f a.md b.md`, what a shell glob gives -f, reads b.md as an ID:
+// refused, with apply's hint that each file needs its own -f. An ID that
+// is no file gets no hint.
+TEST_F(CliTest, DeleteOfSeveralFilesAfterOneFHintsEachItsOwnF) {
+  const std::string a = Write("dglob/dg-a.md", Doc("a", "2024-06-01", "adg"));
+  const std::string b = Write("dglob/dg-b.md", Doc("b", "2024-06-02", "adg"));
+  CtlOk({"apply", "-f", a, "-f", b});
+  CommandResult r = Ctl({"delete", "-f", a, b});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "-f: cannot be combined with ID arguments (delete ID... or "
+            "delete -f FILE); each file its own -f: -f a.md -f b.md, or -f "
+            "DIR for every *.md under DIR\n"
+            "Run `contentctl delete --help` for more information.\n");
+  r = Ctl({"undelete", "-f", a, b});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("; each file its own -f: -f a.md -f b.md"));
+  r = Ctl({"delete", "dg-b", "-f", a});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("-f: cannot be combined with ID arguments "
+                                "(delete ID... or delete -f FILE)\n"));
+  // Nothing was deleted; each file its own -f deletes both.
+  EXPECT_FALSE(GetJson("dg-b").has_delete_time());
+  EXPECT_EQ(CtlOk({"delete", "-f", a, "-f", b}),
+            "articles/dg-a deleted (revision 2)\n"
+            "articles/dg-b deleted (revision 2)\n");
+}
+
 // diff names states as front matter and the other tables do; history's
 // UPDATED is to the second, one width down the column; admin stats lines
 // its storage figures up in one column.
