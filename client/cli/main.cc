@@ -338,9 +338,12 @@ const FieldFlags kTermsFields = {{"prefix", "--prefix"},
                                  {"page_token", "--page-token"}};
 const FieldFlags kHistoryFields = {
     {"name", "ID"}, {"page_size", "--limit"}, {"page_token", "--page-token"}};
-// (Not diff's revisions: one left out is filled in, and the server's error
-// about it names no argument the user gave.)
 const FieldFlags kNameFields = {{"name", "ID"}};
+// diff's REV1 left out is filled in by the server (the one before REV2),
+// whose error about it names the field: `from_revision: articles/x
+// revision 1 is the first; ...`.
+const FieldFlags kDiffFields = {
+    {"name", "ID"}, {"from_revision", "REV1"}, {"to_revision", "REV2"}};
 const FieldFlags kWriteFields = {{"name", "ID"},
                                  {"revision", "REVISION"},
                                  {"expected_revision", "--expected-revision"},
@@ -838,7 +841,18 @@ int RunDiff(Session& s, const DiffFlags& f) {
   request.set_to_revision(f.to_revision);
   absl::StatusOr<v1::DiffArticleRevisionsResponse> response =
       s.client->DiffArticleRevisions(request);
-  if (!response.ok()) return Fail(NameTheFlag(response.status(), kNameFields));
+  if (!response.ok()) {
+    // `REV1: from_revision: ...` names the argument twice, once in the
+    // API's word, which the user never typed: the argument alone.
+    absl::Status status = NameTheFlag(response.status(), kDiffFields);
+    std::string message(status.message());
+    if (absl::StrReplaceAll({{"REV1: from_revision: ", "REV1: "},
+                             {"REV2: to_revision: ", "REV2: "}},
+                            &message) > 0) {
+      status = Reworded(status, message);
+    }
+    return Fail(status);
+  }
   return Finish(s.output.PrintDiff(*response, UseColor(f.color)));
 }
 

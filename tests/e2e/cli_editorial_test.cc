@@ -205,6 +205,34 @@ TEST_F(CliEditorialTest, ApplyRefusedStreamCountsEveryFile) {
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat(kFiles, " failed")));
 }
 
+// A diff of an article's first revision (REV1 left out, the one before it
+// wanted) names REV1, the argument the user knows, not the API's
+// `from_revision`, which no flag or argument is called.
+TEST_F(CliEditorialTest, DiffOfTheFirstRevisionNamesRev1) {
+  CtlOk({"apply", "-f", Write("first.md", "---\ntitle: First\n---\n\nOne.\n")});
+  CommandResult r = Ctl({"diff", "first"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Error: INVALID_ARGUMENT: REV1: articles/first revision 1 is the "
+            "first; there is nothing before it to compare with\n");
+  r = Ctl({"diff", "first", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("message").string_value(),
+            "REV1: articles/first revision 1 is the first; there is nothing "
+            "before it to compare with");
+  const auto& violations = e.at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 1) << r.err;
+  EXPECT_EQ(
+      violations.values(0).struct_value().fields().at("flag").string_value(),
+      "REV1");
+  // REV1 given as 0 is contentctl's own usage error, naming it too.
+  r = Ctl({"diff", "first", "0", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("REV1: must be at least 1, got 0"));
+}
+
 TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
   ASSERT_TRUE(ApplySampleTwice());
   const std::string want = absl::StrCat(
@@ -725,8 +753,8 @@ TEST_F(CliEditorialTest, ReadersNeverSeeADraftRevisionOfAPublishedArticle) {
   CommandResult diff = Ctl({"diff", "embargo"}, kReader);
   EXPECT_EQ(diff.exit_code, 1);
   EXPECT_EQ(diff.err,
-            "Error: INVALID_ARGUMENT: from_revision: articles/embargo revision "
-            "2 is the first readers may read; there is nothing before it to "
+            "Error: INVALID_ARGUMENT: REV1: articles/embargo revision 2 is "
+            "the first readers may read; there is nothing before it to "
             "compare with\n");
   EXPECT_THAT(diff.out, Not(HasSubstr("SECRET")));
   EXPECT_THAT(
