@@ -449,6 +449,19 @@ absl::Status NameTheAllFlag(const absl::Status& status,
 
 constexpr absl::string_view kAllFlag = "--all and the editor role";
 
+// A reader's --all is refused for the role (PERMISSION_DENIED, "this call
+// needs editor"), which said nothing of --all having asked for it: says so,
+// as FailExport does of its dump. Any other status is returned unchanged.
+absl::Status NameTheAllRole(const absl::Status& status, bool all) {
+  if (!all || !absl::IsPermissionDenied(status)) return status;
+  return Reworded(
+      status,
+      absl::StrCat(status.message(),
+                   "; --all (drafts, scheduled, expired and archived "
+                   "articles) needs the editor role: leave it out for what "
+                   "readers see"));
+}
+
 // `get A B C`: the articles in one call (BatchGetArticles, one snapshot),
 // printed as `query` prints a page (a table, or a JSON list, YAML sequence
 // or Markdown documents), and an error line on stderr for each id that
@@ -479,7 +492,8 @@ int RunGetMany(Session& s, const GetFlags& f) {
   absl::StatusOr<v1::BatchGetArticlesResponse> response =
       s.client->BatchGetArticles(request);
   if (!response.ok()) {
-    return Fail(NameTheFlag(response.status(), kBatchGetFields));
+    return Fail(
+        NameTheFlag(NameTheAllRole(response.status(), f.all), kBatchGetFields));
   }
   google::protobuf::RepeatedPtrField<v1::Article> found;
   std::vector<std::string> errors;
@@ -582,8 +596,9 @@ int RunGet(Session& s, GetFlags f) {
     }
   }
   if (!article.ok()) {
-    return Fail(
-        NameTheFlag(NameTheAllFlag(article.status(), kAllFlag), kGetFields));
+    return Fail(NameTheFlag(
+        NameTheAllRole(NameTheAllFlag(article.status(), kAllFlag), f.all),
+        kGetFields));
   }
   return Finish(s.output.PrintArticle(*article));
 }
@@ -723,7 +738,10 @@ int RunQuery(Session& s, const QueryFlags& f) {
   request.set_facet_limit(f.facet_limit);
   absl::StatusOr<v1::QueryArticlesResponse> response =
       s.client->QueryArticles(request);
-  if (!response.ok()) return Fail(NameTheFlag(response.status(), kQueryFields));
+  if (!response.ok()) {
+    return Fail(
+        NameTheFlag(NameTheAllRole(response.status(), f.all), kQueryFields));
+  }
   // Editors' queries mix states: --all adds a STATE column.
   return Finish(
       s.output.PrintQuery(*response, f.page_token.empty(), /*states=*/f.all));
@@ -903,8 +921,9 @@ int RunTranslations(Session& s, const TranslationsFlags& f) {
   absl::StatusOr<v1::ListTranslationsResponse> response =
       s.client->ListTranslations(request);
   if (!response.ok()) {
-    return Fail(
-        NameTheFlag(NameTheAllFlag(response.status(), kAllFlag), kNameFields));
+    return Fail(NameTheFlag(
+        NameTheAllRole(NameTheAllFlag(response.status(), kAllFlag), f.all),
+        kNameFields));
   }
   return Finish(s.output.PrintTranslations(*response));
 }
@@ -1511,7 +1530,8 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   watch_done = true;
   interrupt_watcher.join();
   std::signal(SIGINT, SIG_DFL);
-  return Finish(NameTheFlag(status, kQueryFields, "filter"));
+  return Finish(
+      NameTheFlag(NameTheAllRole(status, filters.all), kQueryFields, "filter"));
 }
 
 // `admin` verbs print the response message in -o json/yaml, a short

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "content/v1/content_service.pb.h"
@@ -598,6 +599,47 @@ TEST_F(CliEditorialTest, TranslationsListsTheGroup) {
 }
 
 // ---- drafts ----------------------------------------------------------------
+
+// A reader's --all is refused for the role: the error says that --all is
+// what needs it (it said only that "this call needs editor"), for each
+// verb that takes --all; without --all the reader reads as ever.
+TEST_F(CliEditorialTest, ReaderAllSaysAllNeedsTheEditorRole) {
+  ApplyLaunch();
+  constexpr char kAllNeedsEditor[] =
+      "; --all (drafts, scheduled, expired and archived articles) needs the "
+      "editor role: leave it out for what readers see\n";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"get", "--all", "launch.en"},
+           {"get", "--all", "launch.en", "launch.fr"},
+           {"query", "--all"},
+           {"query", "--all", "--state", "draft"},
+           {"translations", "--all", "launch.en"},
+           {"watch", "--all", "--count", "1"}}) {
+    CommandResult r = Ctl(args, kReader);
+    const std::string name = absl::StrJoin(args, " ");
+    EXPECT_EQ(r.exit_code, 1) << name;
+    EXPECT_EQ(r.err,
+              absl::StrCat("Error: PERMISSION_DENIED: token \"r\" has role "
+                           "reader; this call needs editor",
+                           kAllNeedsEditor))
+        << name;
+  }
+  CommandResult r = Ctl({"query", "--all", "-o", "json"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "PERMISSION_DENIED");
+  EXPECT_EQ(e.at("metadata")
+                .struct_value()
+                .fields()
+                .at("required_role")
+                .string_value(),
+            "editor");
+  EXPECT_THAT(e.at("message").string_value(),
+              HasSubstr("; --all (drafts, scheduled"));
+  EXPECT_THAT(CtlOk({"translations", "launch.en"}, kReader),
+              HasSubstr("launch.zh-CN"));
+}
 
 TEST_F(CliEditorialTest, DraftIsVisibleOnlyWithAll) {
   const std::string path =
