@@ -2684,13 +2684,16 @@ class HelpFormatter : public CLI::Formatter {
  public:
   std::string make_option_opts(const CLI::Option* opt) const override {
     std::string opts = CLI::Formatter::make_option_opts(opt);
-    // A flag whose variable is set says so, `(from CONTENT_SERVER)` as the
-    // errors name it, beside the value in effect (ShowEnvDefaults).
-    if (const std::string& env = opt->get_envname();
-        !env.empty() && !EnvValue(env).empty()) {
-      absl::StrReplaceAll({{absl::StrCat(" (", get_label("Env"), ":", env, ")"),
-                            absl::StrCat(" (from ", env, ")")}},
-                          &opts);
+    // A flag's variable in the words the errors use: `(from
+    // CONTENT_SERVER)` where it is set, beside the value in effect
+    // (ShowEnvDefaults), `(env CONTENT_SERVER)` where it is not, rather
+    // than CLI11's `(Env:CONTENT_SERVER)`.
+    if (const std::string& env = opt->get_envname(); !env.empty()) {
+      absl::StrReplaceAll(
+          {{absl::StrCat(" (", get_label("Env"), ":", env, ")"),
+            absl::StrCat(EnvValue(env).empty() ? " (env " : " (from ", env,
+                         ")")}},
+          &opts);
     }
     if (!opt->get_excludes().empty()) {
       const size_t at = opts.find(" Excludes:");

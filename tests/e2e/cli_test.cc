@@ -4085,19 +4085,72 @@ TEST_F(CliTest, HelpShowsTheDefaultsTheEnvironmentSets) {
     EXPECT_THAT(r.out, Not(HasSubstr("s3cret-t0ken")));
     EXPECT_THAT(r.out,
                 HasSubstr("  --ca TEXT:FILE=" + ca + " (from CONTENT_CA)"));
-    EXPECT_THAT(r.out, HasSubstr("  --cert TEXT:FILE (Env:CONTENT_CERT)"));
+    EXPECT_THAT(r.out, HasSubstr("  --cert TEXT:FILE (env CONTENT_CERT)"));
     EXPECT_THAT(r.out,
-                HasSubstr("  --request-id TEXT (Env:CONTENT_REQUEST_ID)"));
+                HasSubstr("  --request-id TEXT (env CONTENT_REQUEST_ID)"));
   }
   CommandResult r = Ctl({"--help"}, {"CONTENT_SERVER=", "CONTENT_TOKEN="});
   EXPECT_THAT(r.out, HasSubstr("  --server TEXT=127.0.0.1:7070 "
-                               "(Env:CONTENT_SERVER)\n"));
+                               "(env CONTENT_SERVER)\n"));
   // gRPC's target forms work too (several replicas behind one name): the
   // help says so, not only host:port and unix:PATH.
   EXPECT_THAT(r.out, HasSubstr("unix:PATH, or a gRPC target such as\n"));
   EXPECT_THAT(r.out, HasSubstr(" dns:///host:port or "
                                "ipv4:ADDR:PORT,ADDR:PORT\n"));
-  EXPECT_THAT(r.out, HasSubstr("  --token TEXT (Env:CONTENT_TOKEN)\n"));
+  EXPECT_THAT(r.out, HasSubstr("  --token TEXT (env CONTENT_TOKEN)\n"));
+}
+
+// Every verb's --help names the environment variables one way, as the
+// errors do: `(env CONTENT_CERT)`, `(from CONTENT_SERVER)` when set. The
+// unset ones were CLI11's `(Env:CONTENT_CERT)` beside the set ones'
+// `(from CONTENT_SERVER)`.
+TEST_F(CliTest, HelpNamesEnvironmentVariablesOneWay) {
+  for (const std::vector<std::string>& verb :
+       std::vector<std::vector<std::string>>{{},
+                                             {"apply"},
+                                             {"edit"},
+                                             {"get"},
+                                             {"query"},
+                                             {"tags"},
+                                             {"categories"},
+                                             {"history"},
+                                             {"delete"},
+                                             {"undelete"},
+                                             {"diff"},
+                                             {"restore"},
+                                             {"translations"},
+                                             {"export"},
+                                             {"watch"},
+                                             {"admin"},
+                                             {"admin", "backup"},
+                                             {"admin", "compact"},
+                                             {"admin", "fsck"},
+                                             {"admin", "stats"},
+                                             {"admin", "operations"},
+                                             {"admin", "health"},
+                                             {"version"},
+                                             {"completion"}}) {
+    std::vector<std::string> args = verb;
+    args.push_back("--help");
+    CommandResult r =
+        Ctl(args,
+            {"CONTENT_SERVER=db1:7070", "CONTENT_TOKEN=", "CONTENT_REQUEST_ID=",
+             "CONTENT_CA=", "CONTENT_CERT=", "CONTENT_KEY="});
+    const std::string name = absl::StrJoin(verb, " ");
+    ASSERT_EQ(r.exit_code, 0) << name << "\n" << r.err;
+    EXPECT_THAT(r.out, Not(HasSubstr("Env:"))) << name;
+    EXPECT_THAT(r.out, HasSubstr("  --server TEXT=db1:7070 (from "
+                                 "CONTENT_SERVER)\n"))
+        << name;
+    for (const std::string& line :
+         {"  --token TEXT (env CONTENT_TOKEN)\n",
+          "  --request-id TEXT (env CONTENT_REQUEST_ID)\n",
+          "  --ca TEXT:FILE (env CONTENT_CA)\n",
+          "  --cert TEXT:FILE (env CONTENT_CERT)\n",
+          "  --key TEXT:FILE (env CONTENT_KEY)\n"}) {
+      EXPECT_THAT(r.out, HasSubstr(line)) << name;
+    }
+  }
 }
 
 // CLI11 checked that --ca, --cert and --key name a file during the parse,
@@ -4198,7 +4251,7 @@ TEST_F(CliTest, VerbHelpNamesEveryFlagAndTheGlobalOnes) {
     for (const std::string& flag : globals) {
       EXPECT_THAT(r.out.substr(at), HasSubstr("  " + flag)) << verb[0];
     }
-    EXPECT_THAT(r.out.substr(at), HasSubstr("(Env:CONTENT_SERVER)"));
+    EXPECT_THAT(r.out.substr(at), HasSubstr("(env CONTENT_SERVER)"));
     for (const std::string& line : Lines(r.out)) {
       EXPECT_LE(line.size(), 80u) << verb[0] << ": " << line;
     }
