@@ -294,7 +294,7 @@ TEST_F(CliTest, ApplyJsonPrintsResultsAndSummaryOnStderr) {
   EXPECT_EQ(bad.count("name"), 0) << r.out;
   EXPECT_EQ(bad.count("revision"), 0) << r.out;
   EXPECT_THAT(r.out, Not(HasSubstr("null")));
-  EXPECT_THAT(r.err, HasSubstr("applied 2 files: 1 created, 0 updated, "
+  EXPECT_THAT(r.err, HasSubstr("applied 1 of 2 files: 1 created, 0 updated, "
                                "0 unchanged, 1 failed"));
 
   // YAML likewise: the revision quoted, as `get -o yaml` quotes its own.
@@ -513,11 +513,12 @@ TEST_F(CliTest, ApplyJsonPrintsEachFailedFileAsAJsonObject) {
   EXPECT_THAT(e.at("message").string_value(),
               StartsWith("expiryDate: must be after publishDate"));
   // The summary is an object too.
-  EXPECT_EQ(ParseJson<google::protobuf::Struct>(lines[2])
-                .fields()
-                .at("message")
-                .string_value(),
-            "applied 3 files: 1 created, 0 updated, 0 unchanged, 2 failed");
+  EXPECT_EQ(
+      ParseJson<google::protobuf::Struct>(lines[2])
+          .fields()
+          .at("message")
+          .string_value(),
+      "applied 1 of 3 files: 1 created, 0 updated, 0 unchanged, 2 failed");
   const auto results = ParseJson<google::protobuf::ListValue>(r.out);
   ASSERT_EQ(results.values_size(), 3) << r.out;
   EXPECT_THAT(
@@ -590,7 +591,7 @@ TEST_F(CliTest, MalformedYamlFailsThatFileAndTheOthersStillApply) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.out, HasSubstr("articles/m1 created (revision 1)\n"));
   EXPECT_THAT(r.out, HasSubstr("articles/m3 created (revision 1)\n"));
-  EXPECT_THAT(r.out, HasSubstr("applied 3 files: 2 created, 0 updated, "
+  EXPECT_THAT(r.out, HasSubstr("applied 2 of 3 files: 2 created, 0 updated, "
                                "0 unchanged, 1 failed\n"));
   EXPECT_THAT(r.err, HasSubstr("m2.md: error: INVALID_ARGUMENT: "));
   EXPECT_THAT(r.out, Not(HasSubstr("articles/m2")));
@@ -631,6 +632,36 @@ TEST_F(CliTest, MissingTitleIsInvalidArgumentNamingTitle) {
   EXPECT_THAT(r.err, HasSubstr("nt1.md: error: INVALID_ARGUMENT: "));
   EXPECT_THAT(r.err, HasSubstr("title"));
   EXPECT_EQ(Ctl({"get", "nt1"}).exit_code, 1);
+}
+
+// apply's summary counts what was applied: a run whose one file failed
+// said `applied 1 file: ... 1 failed`.
+TEST_F(CliTest, ApplySummaryCountsOnlyTheFilesApplied) {
+  const std::string bad =
+      Write("asum/as-bad.md", "---\ntitle: [\n---\n\nbody\n");
+  const std::string good =
+      Write("asum/as-good.md", Doc("good", "2024-06-01", "aas"));
+  CommandResult r = Ctl({"apply", "-f", bad});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            "applied 0 of 1 file: 0 created, 0 updated, 0 unchanged, 1 "
+            "failed\n");
+  r = Ctl({"apply", "-f", bad, "-f", good});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("articles/as-good created (revision 1)\n"
+                               "applied 1 of 2 files: 1 created, 0 updated, 0 "
+                               "unchanged, 1 failed\n"));
+  r = Ctl({"apply", "-f", bad, "--dry-run", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_EQ(Lines(r.err).size(), 2u) << r.err;
+  const auto summary = ParseJson<google::protobuf::Struct>(Lines(r.err)[1]);
+  EXPECT_EQ(summary.fields().at("message").string_value(),
+            "dry run, nothing written: applied 0 of 1 file: 0 created, 0 "
+            "updated, 0 unchanged, 1 failed");
+  // With none failed the summary is as ever.
+  EXPECT_EQ(CtlOk({"apply", "-f", good}),
+            "articles/as-good unchanged (revision 1)\n"
+            "applied 1 file: 0 created, 0 updated, 1 unchanged, 0 failed\n");
 }
 
 // More of such local failures: ApplyInputThatCannotBeReadIsALocalError.
@@ -3060,7 +3091,7 @@ TEST_F(CliTest, ApplyErrorsNameTheFileAndTheFrontMatterKey) {
                             "name:", "article."}) {
     EXPECT_THAT(r.err, Not(HasSubstr(field)));
   }
-  EXPECT_THAT(r.out, HasSubstr("applied 6 files: 1 created, 0 updated, 0 "
+  EXPECT_THAT(r.out, HasSubstr("applied 1 of 6 files: 1 created, 0 updated, 0 "
                                "unchanged, 5 failed\n"));
   // -o json carries the same errors.
   r = Ctl({"apply", "-f", dir + "/dates.md", "-o", "json"});
@@ -4321,7 +4352,7 @@ TEST_F(CliTest, ApplyJsonStderrIsJsonObjectsOnly) {
     EXPECT_EQ(e.at("notice").string_value(), "SUMMARY");
     EXPECT_EQ(e.at("message").string_value(),
               absl::StrCat(dry_run ? "dry run, nothing written: " : "",
-                           "applied 2 files: 1 created, 0 updated, 0 "
+                           "applied 1 of 2 files: 1 created, 0 updated, 0 "
                            "unchanged, 1 failed"));
     EXPECT_EQ(e.at("dryRun").bool_value(), dry_run);
     EXPECT_EQ(e.at("files").number_value(), 2);
@@ -4343,7 +4374,7 @@ TEST_F(CliTest, ApplyJsonStderrIsJsonObjectsOnly) {
                          "did not complete, so it may lack articles",
                   tree + "/jt3.md: warning: not a regular file, left out"));
   EXPECT_THAT(lines[2], StartsWith(bad + ": error: INVALID_ARGUMENT: "));
-  EXPECT_THAT(r.out, HasSubstr("applied 2 files: 0 created, 0 updated, 1 "
+  EXPECT_THAT(r.out, HasSubstr("applied 1 of 2 files: 0 created, 0 updated, 1 "
                                "unchanged, 1 failed"));
 }
 
@@ -4534,8 +4565,9 @@ TEST_F(CliTest, YamlStderrIsYamlDocuments) {
   EXPECT_EQ(docs[0]["code"].as<std::string>(), "INVALID_ARGUMENT");
   const YAML::Node& summary = docs[1];
   EXPECT_EQ(summary["notice"].as<std::string>(), "SUMMARY");
-  EXPECT_EQ(summary["message"].as<std::string>(),
-            "applied 2 files: 1 created, 0 updated, 0 unchanged, 1 failed");
+  EXPECT_EQ(
+      summary["message"].as<std::string>(),
+      "applied 1 of 2 files: 1 created, 0 updated, 0 unchanged, 1 failed");
   EXPECT_EQ(summary["files"].as<int>(), 2);
   EXPECT_EQ(summary["documents"].as<int>(), 2);
   EXPECT_EQ(summary["created"].as<int>(), 1);
@@ -5028,7 +5060,7 @@ TEST_F(CliTest, ApplyWarnsOfFrontMatterKeysCloseToAField) {
   EXPECT_THAT(lines[1], StartsWith(b + ": error: INVALID_ARGUMENT: front "
                                        "matter key 'sumary' is not a field"));
   EXPECT_THAT(r.out, HasSubstr("articles/near-c updated"));
-  EXPECT_THAT(r.out, HasSubstr("applied 3 files: 0 created, 1 updated, 0 "
+  EXPECT_THAT(r.out, HasSubstr("applied 1 of 3 files: 0 created, 1 updated, 0 "
                                "unchanged, 2 failed"));
   // Through UpdateArticle and from stdin too.
   r = Ctl({"apply", "-f", b, "--strict", "--expected-revision", "1"});
