@@ -346,6 +346,29 @@ TEST_F(CliEditorialTest, DiffMarksWhatChangedInsideALine) {
               HasSubstr("-截止目前，已有多家券商、基金宣布完成本地化部署。\n"));
 }
 
+// A removed body line that itself begins with `-- ` prints as `--- sig`,
+// as diff(1) and git print it; on a terminal it is red, a removal, not
+// bold as the `--- articles/x@1` header above the first hunk is (and a
+// `++ ` line added likewise green, not a `+++ ` header).
+TEST_F(CliEditorialTest, DiffColoursABodyLineLikeAHeaderAsABodyLine) {
+  const std::string path =
+      Write("sig.md", "---\ntitle: Sig\n---\n\nHello.\n-- sig\nBye.\n");
+  CtlOk({"apply", "-f", path});
+  WriteFile(path, "---\ntitle: Sig\n---\n\nHello.\nBye.\n++ plus\n");
+  CtlOk({"apply", "-f", path});
+  const std::string colored = CtlOk({"diff", "sig", "--color=always"});
+  EXPECT_THAT(colored, HasSubstr("\033[1m--- articles/sig@1\033[0m\n"
+                                 "\033[1m+++ articles/sig@2\033[0m\n"
+                                 "\033[36m@@ "));
+  EXPECT_THAT(colored, HasSubstr("\033[31m--- sig\033[0m\n"));
+  EXPECT_THAT(colored, HasSubstr("\033[32m+++ plus\033[0m\n"));
+  EXPECT_THAT(colored, Not(HasSubstr("\033[1m--- sig")));
+  EXPECT_THAT(colored, Not(HasSubstr("\033[1m+++ plus")));
+  // Without colours the lines are diff(1)'s, a patch as ever.
+  EXPECT_THAT(CtlOk({"diff", "sig", "--color=never"}),
+              HasSubstr("\n Hello.\n--- sig\n Bye.\n+++ plus\n"));
+}
+
 // ---- nested front-matter maps ----------------------------------------------
 
 // The sample whose front matter has a nested `seo:` map (a Struct in the
