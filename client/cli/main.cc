@@ -1740,8 +1740,12 @@ int RunStats(Session& s) {
                            CallErrorText(info.status(), g_connection), ")");
   }
   std::string summary = absl::StrCat(
-      "server:            ", server_line,
-      "\nlive articles:     ", r->live_articles(),
+      "server:            ", server_line, "\n",
+      // `live_articles` counts every published article not deleted, of
+      // which only those in their window are what readers see (`live`
+      // to --state and the STATE column).
+      "published:         ", r->live_articles(),
+      " (scheduled and expired included)",
       "\ndeleted articles:  ", r->deleted_articles(),
       "\nlast sequence:     ", r->last_sequence(),
       "\nfirst sequence:    ", r->first_sequence(),

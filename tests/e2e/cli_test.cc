@@ -2329,7 +2329,7 @@ TEST_F(CliTest, AdminStatsNamesTheServerThatAnswered) {
               StartsWith(absl::StrCat("server:            contentd ", version,
                                       " (", engine, ", started 20")));
   EXPECT_THAT(lines[0], MatchesRegex(".*Z, up [0-9hms.]+\\)"));
-  EXPECT_THAT(lines[1], StartsWith("live articles:     "));
+  EXPECT_THAT(lines[1], StartsWith("published:         "));
 
   const std::string json = CtlOk({"admin", "stats", "-o", "json"});
   const auto fields = ParseJson<google::protobuf::Struct>(json).fields();
@@ -2390,7 +2390,8 @@ TEST(CliStatsTest, AdminStatsOfAServerWithoutGetServerInfoStillPrints) {
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, StartsWith("server:            unknown (an earlier "
                                 "contentd, which answers no GetServerInfo)\n"
-                                "live articles:     7\n"));
+                                "published:         7 (scheduled and "
+                                "expired included)\n"));
   EXPECT_THAT(r.out, HasSubstr("\nlast sequence:     42\n"));
 
   r = RunCommand({ContentctlBinary(), "--server", address, "admin", "stats",
