@@ -1039,11 +1039,18 @@ class Reporter {
       }
       std::cout.flush();
     }
+    // `applied 1 file: ... 1 failed` said of a file that was not applied:
+    // with failures the count applied comes first, `applied 0 of 1 file`,
+    // `applied 1 of 2 documents from 1 file`.
+    const std::string applied =
+        failed_ == 0 ? ""
+                     : absl::StrCat(created_ + updated_ + unchanged_, " of ");
     const std::string summary = absl::StrCat(
         dry_run_ ? "dry run, nothing written: " : "", "applied ",
-        total_ == files ? "" : absl::StrCat(total_, " documents from "), files,
-        files == 1 ? " file: " : " files: ", created_, " created, ", updated_,
-        " updated, ", unchanged_, " unchanged, ", failed_, " failed");
+        total_ == files ? applied
+                        : absl::StrCat(applied, total_, " documents from "),
+        files, files == 1 ? " file: " : " files: ", created_, " created, ",
+        updated_, " updated, ", unchanged_, " unchanged, ", failed_, " failed");
     if (structured_) {
       std::cerr << SummaryObject(summary, files);
     } else if (format == Format::kName) {

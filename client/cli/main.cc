@@ -338,9 +338,12 @@ const FieldFlags kTermsFields = {{"prefix", "--prefix"},
                                  {"page_token", "--page-token"}};
 const FieldFlags kHistoryFields = {
     {"name", "ID"}, {"page_size", "--limit"}, {"page_token", "--page-token"}};
-// (Not diff's revisions: one left out is filled in, and the server's error
-// about it names no argument the user gave.)
 const FieldFlags kNameFields = {{"name", "ID"}};
+// diff's REV1 left out is filled in by the server (the one before REV2),
+// whose error about it names the field: `from_revision: articles/x
+// revision 1 is the first; ...`.
+const FieldFlags kDiffFields = {
+    {"name", "ID"}, {"from_revision", "REV1"}, {"to_revision", "REV2"}};
 const FieldFlags kWriteFields = {{"name", "ID"},
                                  {"revision", "REVISION"},
                                  {"expected_revision", "--expected-revision"},
@@ -446,6 +449,19 @@ absl::Status NameTheAllFlag(const absl::Status& status,
 
 constexpr absl::string_view kAllFlag = "--all and the editor role";
 
+// A reader's --all is refused for the role (PERMISSION_DENIED, "this call
+// needs editor"), which said nothing of --all having asked for it: says so,
+// as FailExport does of its dump. Any other status is returned unchanged.
+absl::Status NameTheAllRole(const absl::Status& status, bool all) {
+  if (!all || !absl::IsPermissionDenied(status)) return status;
+  return Reworded(
+      status,
+      absl::StrCat(status.message(),
+                   "; --all (drafts, scheduled, expired and archived "
+                   "articles) needs the editor role: leave it out for what "
+                   "readers see"));
+}
+
 // `get A B C`: the articles in one call (BatchGetArticles, one snapshot),
 // printed as `query` prints a page (a table, or a JSON list, YAML sequence
 // or Markdown documents), and an error line on stderr for each id that
@@ -476,7 +492,8 @@ int RunGetMany(Session& s, const GetFlags& f) {
   absl::StatusOr<v1::BatchGetArticlesResponse> response =
       s.client->BatchGetArticles(request);
   if (!response.ok()) {
-    return Fail(NameTheFlag(response.status(), kBatchGetFields));
+    return Fail(
+        NameTheFlag(NameTheAllRole(response.status(), f.all), kBatchGetFields));
   }
   google::protobuf::RepeatedPtrField<v1::Article> found;
   std::vector<std::string> errors;
@@ -579,8 +596,9 @@ int RunGet(Session& s, GetFlags f) {
     }
   }
   if (!article.ok()) {
-    return Fail(
-        NameTheFlag(NameTheAllFlag(article.status(), kAllFlag), kGetFields));
+    return Fail(NameTheFlag(
+        NameTheAllRole(NameTheAllFlag(article.status(), kAllFlag), f.all),
+        kGetFields));
   }
   return Finish(s.output.PrintArticle(*article));
 }
@@ -720,7 +738,10 @@ int RunQuery(Session& s, const QueryFlags& f) {
   request.set_facet_limit(f.facet_limit);
   absl::StatusOr<v1::QueryArticlesResponse> response =
       s.client->QueryArticles(request);
-  if (!response.ok()) return Fail(NameTheFlag(response.status(), kQueryFields));
+  if (!response.ok()) {
+    return Fail(
+        NameTheFlag(NameTheAllRole(response.status(), f.all), kQueryFields));
+  }
   // Editors' queries mix states: --all adds a STATE column.
   return Finish(
       s.output.PrintQuery(*response, f.page_token.empty(), /*states=*/f.all));
@@ -838,7 +859,18 @@ int RunDiff(Session& s, const DiffFlags& f) {
   request.set_to_revision(f.to_revision);
   absl::StatusOr<v1::DiffArticleRevisionsResponse> response =
       s.client->DiffArticleRevisions(request);
-  if (!response.ok()) return Fail(NameTheFlag(response.status(), kNameFields));
+  if (!response.ok()) {
+    // `REV1: from_revision: ...` names the argument twice, once in the
+    // API's word, which the user never typed: the argument alone.
+    absl::Status status = NameTheFlag(response.status(), kDiffFields);
+    std::string message(status.message());
+    if (absl::StrReplaceAll({{"REV1: from_revision: ", "REV1: "},
+                             {"REV2: to_revision: ", "REV2: "}},
+                            &message) > 0) {
+      status = Reworded(status, message);
+    }
+    return Fail(status);
+  }
   return Finish(s.output.PrintDiff(*response, UseColor(f.color)));
 }
 
@@ -889,8 +921,9 @@ int RunTranslations(Session& s, const TranslationsFlags& f) {
   absl::StatusOr<v1::ListTranslationsResponse> response =
       s.client->ListTranslations(request);
   if (!response.ok()) {
-    return Fail(
-        NameTheFlag(NameTheAllFlag(response.status(), kAllFlag), kNameFields));
+    return Fail(NameTheFlag(
+        NameTheAllRole(NameTheAllFlag(response.status(), kAllFlag), f.all),
+        kNameFields));
   }
   return Finish(s.output.PrintTranslations(*response));
 }
@@ -945,9 +978,21 @@ std::string ItemError(const absl::Status& given, const std::string& name,
 int RunDelete(Session& s, const DeleteFlags& f, bool undelete) {
   const std::string verb = undelete ? "undelete" : "delete";
   if (!f.ids.empty() && !f.files.empty()) {
-    return Usage(absl::StrCat("-f: cannot be combined with ID arguments (",
-                              verb, " ID... or ", verb, " -f FILE)"),
-                 "-f", kExcludedFlags);
+    // `-f a.md b.md`, as a shell glob gives it, reads as -f a.md and the
+    // ID b.md: an "ID" that is a file on disk was meant as one (apply's
+    // hint, UnexpectedArguments).
+    const bool file_as_id =
+        std::any_of(f.ids.begin(), f.ids.end(), [](const std::string& id) {
+          std::error_code ec;
+          return std::filesystem::exists(id, ec);
+        });
+    return Usage(
+        absl::StrCat("-f: cannot be combined with ID arguments (", verb,
+                     " ID... or ", verb, " -f FILE)",
+                     file_as_id ? "; each file its own -f: -f a.md -f b.md, "
+                                  "or -f DIR for every *.md under DIR"
+                                : ""),
+        "-f", kExcludedFlags);
   }
   if (f.ids.empty() && f.files.empty()) {
     // Said as every verb's missing argument is (MissingPositional).
@@ -1485,7 +1530,8 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   watch_done = true;
   interrupt_watcher.join();
   std::signal(SIGINT, SIG_DFL);
-  return Finish(NameTheFlag(status, kQueryFields, "filter"));
+  return Finish(
+      NameTheFlag(NameTheAllRole(status, filters.all), kQueryFields, "filter"));
 }
 
 // `admin` verbs print the response message in -o json/yaml, a short
@@ -1694,8 +1740,12 @@ int RunStats(Session& s) {
                            CallErrorText(info.status(), g_connection), ")");
   }
   std::string summary = absl::StrCat(
-      "server:            ", server_line,
-      "\nlive articles:     ", r->live_articles(),
+      "server:            ", server_line, "\n",
+      // `live_articles` counts every published article not deleted, of
+      // which only those in their window are what readers see (`live`
+      // to --state and the STATE column).
+      "published:         ", r->live_articles(),
+      " (scheduled and expired included)",
       "\ndeleted articles:  ", r->deleted_articles(),
       "\nlast sequence:     ", r->last_sequence(),
       "\nfirst sequence:    ", r->first_sequence(),
@@ -2638,13 +2688,16 @@ class HelpFormatter : public CLI::Formatter {
  public:
   std::string make_option_opts(const CLI::Option* opt) const override {
     std::string opts = CLI::Formatter::make_option_opts(opt);
-    // A flag whose variable is set says so, `(from CONTENT_SERVER)` as the
-    // errors name it, beside the value in effect (ShowEnvDefaults).
-    if (const std::string& env = opt->get_envname();
-        !env.empty() && !EnvValue(env).empty()) {
-      absl::StrReplaceAll({{absl::StrCat(" (", get_label("Env"), ":", env, ")"),
-                            absl::StrCat(" (from ", env, ")")}},
-                          &opts);
+    // A flag's variable in the words the errors use: `(from
+    // CONTENT_SERVER)` where it is set, beside the value in effect
+    // (ShowEnvDefaults), `(env CONTENT_SERVER)` where it is not, rather
+    // than CLI11's `(Env:CONTENT_SERVER)`.
+    if (const std::string& env = opt->get_envname(); !env.empty()) {
+      absl::StrReplaceAll(
+          {{absl::StrCat(" (", get_label("Env"), ":", env, ")"),
+            absl::StrCat(EnvValue(env).empty() ? " (env " : " (from ", env,
+                         ")")}},
+          &opts);
     }
     if (!opt->get_excludes().empty()) {
       const size_t at = opts.find(" Excludes:");

@@ -1163,15 +1163,20 @@ absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
   if (!diff.field_changes().empty()) out_ << "\n";
   std::vector<absl::string_view> lines =
       absl::StrSplit(diff.body_diff(), '\n', absl::SkipEmpty());
+  // The `--- ` and `+++ ` file header is the lines before the first hunk;
+  // after it a line's first character is its mark, so a removed body line
+  // `-- sig` (`--- sig`) is a removal, not a header.
+  size_t hunks = 0;
+  while (hunks < lines.size() && !absl::StartsWith(lines[hunks], "@@")) {
+    ++hunks;
+  }
   // Each line as printed: a run of N removed lines followed by N added ones
   // is N lines replaced, the i-th by the i-th, and marked so in colour (as
   // git's diff-highlight pairs them).
   std::vector<std::string> marked(lines.begin(), lines.end());
   for (size_t i = 0; color && i < lines.size();) {
     const auto is = [&](size_t at, char c) {
-      return at < lines.size() && lines[at][0] == c &&
-             !absl::StartsWith(lines[at], "--- ") &&
-             !absl::StartsWith(lines[at], "+++ ");
+      return at >= hunks && at < lines.size() && lines[at][0] == c;
     };
     size_t removed = 0, added = 0;
     while (is(i + removed, '-')) ++removed;
@@ -1189,7 +1194,7 @@ absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
   for (size_t n = 0; n < lines.size(); ++n) {
     const absl::string_view line = lines[n];
     absl::string_view code;
-    if (absl::StartsWith(line, "--- ") || absl::StartsWith(line, "+++ ")) {
+    if (n < hunks) {
       code = kBold;
     } else if (absl::StartsWith(line, "@@")) {
       code = kCyan;

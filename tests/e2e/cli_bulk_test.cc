@@ -124,8 +124,9 @@ TEST(CliBulkTest, DryRunWritesNothingAndBadFilesFailAlone) {
 
   CommandResult r = Ctl(*server, {"apply", "-f", corpus, "--dry-run"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.out, HasSubstr("dry run, nothing written: applied 33 files: "
-                               "30 created, 0 updated, 0 unchanged, 3 failed"));
+  EXPECT_THAT(r.out,
+              HasSubstr("dry run, nothing written: applied 30 of 33 files: "
+                        "30 created, 0 updated, 0 unchanged, 3 failed"));
   EXPECT_THAT(r.err, HasSubstr("broken.md: error: INVALID_ARGUMENT"));
   // The field as the file has it, not by its place in a request batch.
   EXPECT_THAT(r.err, HasSubstr("notitle.md: error: INVALID_ARGUMENT: title: "
@@ -167,7 +168,7 @@ TEST(CliBulkTest, ApplyOfADirectoryLeavesOutDotNamesAndSaysWhatItSkips) {
   ASSERT_EQ(mkfifo((site + "/pipe.md").c_str(), 0600), 0);
   CommandResult r = Ctl(*server, {"--timeout", "10s", "apply", "-f", site});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("applied 2 files: 1 created, 0 updated, "
+  EXPECT_THAT(r.out, HasSubstr("applied 1 of 2 files: 1 created, 0 updated, "
                                "0 unchanged, 1 failed"));
   // A local failure: no gRPC code (it said NOT_FOUND, as if the server had).
   EXPECT_THAT(r.err, HasSubstr("broken.md: error: reading " + site +

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "content/v1/content_service.pb.h"
@@ -185,7 +186,7 @@ TEST_F(CliEditorialTest, ApplyRefusedStreamCountsEveryFile) {
   const std::string dir = dir_.path() + "/files/many";
   CommandResult r = Ctl({"apply", "-f", dir}, kReader);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("applied ", kFiles,
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("applied 0 of ", kFiles,
                                             " files: 0 created, 0 updated, 0 "
                                             "unchanged, ",
                                             kFiles, " failed")));
@@ -203,6 +204,34 @@ TEST_F(CliEditorialTest, ApplyRefusedStreamCountsEveryFile) {
   // Each result still holds the error.
   EXPECT_EQ(Count(r.out, "\"error\": \"PERMISSION_DENIED: "), kFiles);
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat(kFiles, " failed")));
+}
+
+// A diff of an article's first revision (REV1 left out, the one before it
+// wanted) names REV1, the argument the user knows, not the API's
+// `from_revision`, which no flag or argument is called.
+TEST_F(CliEditorialTest, DiffOfTheFirstRevisionNamesRev1) {
+  CtlOk({"apply", "-f", Write("first.md", "---\ntitle: First\n---\n\nOne.\n")});
+  CommandResult r = Ctl({"diff", "first"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Error: INVALID_ARGUMENT: REV1: articles/first revision 1 is the "
+            "first; there is nothing before it to compare with\n");
+  r = Ctl({"diff", "first", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("message").string_value(),
+            "REV1: articles/first revision 1 is the first; there is nothing "
+            "before it to compare with");
+  const auto& violations = e.at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 1) << r.err;
+  EXPECT_EQ(
+      violations.values(0).struct_value().fields().at("flag").string_value(),
+      "REV1");
+  // REV1 given as 0 is contentctl's own usage error, naming it too.
+  r = Ctl({"diff", "first", "0", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("REV1: must be at least 1, got 0"));
 }
 
 TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
@@ -315,6 +344,29 @@ TEST_F(CliEditorialTest, DiffMarksWhatChangedInsideALine) {
   EXPECT_THAT(plain, Not(HasSubstr("\033")));
   EXPECT_THAT(plain,
               HasSubstr("-截止目前，已有多家券商、基金宣布完成本地化部署。\n"));
+}
+
+// A removed body line that itself begins with `-- ` prints as `--- sig`,
+// as diff(1) and git print it; on a terminal it is red, a removal, not
+// bold as the `--- articles/x@1` header above the first hunk is (and a
+// `++ ` line added likewise green, not a `+++ ` header).
+TEST_F(CliEditorialTest, DiffColoursABodyLineLikeAHeaderAsABodyLine) {
+  const std::string path =
+      Write("sig.md", "---\ntitle: Sig\n---\n\nHello.\n-- sig\nBye.\n");
+  CtlOk({"apply", "-f", path});
+  WriteFile(path, "---\ntitle: Sig\n---\n\nHello.\nBye.\n++ plus\n");
+  CtlOk({"apply", "-f", path});
+  const std::string colored = CtlOk({"diff", "sig", "--color=always"});
+  EXPECT_THAT(colored, HasSubstr("\033[1m--- articles/sig@1\033[0m\n"
+                                 "\033[1m+++ articles/sig@2\033[0m\n"
+                                 "\033[36m@@ "));
+  EXPECT_THAT(colored, HasSubstr("\033[31m--- sig\033[0m\n"));
+  EXPECT_THAT(colored, HasSubstr("\033[32m+++ plus\033[0m\n"));
+  EXPECT_THAT(colored, Not(HasSubstr("\033[1m--- sig")));
+  EXPECT_THAT(colored, Not(HasSubstr("\033[1m+++ plus")));
+  // Without colours the lines are diff(1)'s, a patch as ever.
+  EXPECT_THAT(CtlOk({"diff", "sig", "--color=never"}),
+              HasSubstr("\n Hello.\n--- sig\n Bye.\n+++ plus\n"));
 }
 
 // ---- nested front-matter maps ----------------------------------------------
@@ -571,6 +623,47 @@ TEST_F(CliEditorialTest, TranslationsListsTheGroup) {
 
 // ---- drafts ----------------------------------------------------------------
 
+// A reader's --all is refused for the role: the error says that --all is
+// what needs it (it said only that "this call needs editor"), for each
+// verb that takes --all; without --all the reader reads as ever.
+TEST_F(CliEditorialTest, ReaderAllSaysAllNeedsTheEditorRole) {
+  ApplyLaunch();
+  constexpr char kAllNeedsEditor[] =
+      "; --all (drafts, scheduled, expired and archived articles) needs the "
+      "editor role: leave it out for what readers see\n";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"get", "--all", "launch.en"},
+           {"get", "--all", "launch.en", "launch.fr"},
+           {"query", "--all"},
+           {"query", "--all", "--state", "draft"},
+           {"translations", "--all", "launch.en"},
+           {"watch", "--all", "--count", "1"}}) {
+    CommandResult r = Ctl(args, kReader);
+    const std::string name = absl::StrJoin(args, " ");
+    EXPECT_EQ(r.exit_code, 1) << name;
+    EXPECT_EQ(r.err,
+              absl::StrCat("Error: PERMISSION_DENIED: token \"r\" has role "
+                           "reader; this call needs editor",
+                           kAllNeedsEditor))
+        << name;
+  }
+  CommandResult r = Ctl({"query", "--all", "-o", "json"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "PERMISSION_DENIED");
+  EXPECT_EQ(e.at("metadata")
+                .struct_value()
+                .fields()
+                .at("required_role")
+                .string_value(),
+            "editor");
+  EXPECT_THAT(e.at("message").string_value(),
+              HasSubstr("; --all (drafts, scheduled"));
+  EXPECT_THAT(CtlOk({"translations", "launch.en"}, kReader),
+              HasSubstr("launch.zh-CN"));
+}
+
 TEST_F(CliEditorialTest, DraftIsVisibleOnlyWithAll) {
   const std::string path =
       Write("wip.md",
@@ -725,8 +818,8 @@ TEST_F(CliEditorialTest, ReadersNeverSeeADraftRevisionOfAPublishedArticle) {
   CommandResult diff = Ctl({"diff", "embargo"}, kReader);
   EXPECT_EQ(diff.exit_code, 1);
   EXPECT_EQ(diff.err,
-            "Error: INVALID_ARGUMENT: from_revision: articles/embargo revision "
-            "2 is the first readers may read; there is nothing before it to "
+            "Error: INVALID_ARGUMENT: REV1: articles/embargo revision 2 is "
+            "the first readers may read; there is nothing before it to "
             "compare with\n");
   EXPECT_THAT(diff.out, Not(HasSubstr("SECRET")));
   EXPECT_THAT(

@@ -294,7 +294,7 @@ TEST_F(CliTest, ApplyJsonPrintsResultsAndSummaryOnStderr) {
   EXPECT_EQ(bad.count("name"), 0) << r.out;
   EXPECT_EQ(bad.count("revision"), 0) << r.out;
   EXPECT_THAT(r.out, Not(HasSubstr("null")));
-  EXPECT_THAT(r.err, HasSubstr("applied 2 files: 1 created, 0 updated, "
+  EXPECT_THAT(r.err, HasSubstr("applied 1 of 2 files: 1 created, 0 updated, "
                                "0 unchanged, 1 failed"));
 
   // YAML likewise: the revision quoted, as `get -o yaml` quotes its own.
@@ -513,11 +513,12 @@ TEST_F(CliTest, ApplyJsonPrintsEachFailedFileAsAJsonObject) {
   EXPECT_THAT(e.at("message").string_value(),
               StartsWith("expiryDate: must be after publishDate"));
   // The summary is an object too.
-  EXPECT_EQ(ParseJson<google::protobuf::Struct>(lines[2])
-                .fields()
-                .at("message")
-                .string_value(),
-            "applied 3 files: 1 created, 0 updated, 0 unchanged, 2 failed");
+  EXPECT_EQ(
+      ParseJson<google::protobuf::Struct>(lines[2])
+          .fields()
+          .at("message")
+          .string_value(),
+      "applied 1 of 3 files: 1 created, 0 updated, 0 unchanged, 2 failed");
   const auto results = ParseJson<google::protobuf::ListValue>(r.out);
   ASSERT_EQ(results.values_size(), 3) << r.out;
   EXPECT_THAT(
@@ -590,7 +591,7 @@ TEST_F(CliTest, MalformedYamlFailsThatFileAndTheOthersStillApply) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.out, HasSubstr("articles/m1 created (revision 1)\n"));
   EXPECT_THAT(r.out, HasSubstr("articles/m3 created (revision 1)\n"));
-  EXPECT_THAT(r.out, HasSubstr("applied 3 files: 2 created, 0 updated, "
+  EXPECT_THAT(r.out, HasSubstr("applied 2 of 3 files: 2 created, 0 updated, "
                                "0 unchanged, 1 failed\n"));
   EXPECT_THAT(r.err, HasSubstr("m2.md: error: INVALID_ARGUMENT: "));
   EXPECT_THAT(r.out, Not(HasSubstr("articles/m2")));
@@ -631,6 +632,36 @@ TEST_F(CliTest, MissingTitleIsInvalidArgumentNamingTitle) {
   EXPECT_THAT(r.err, HasSubstr("nt1.md: error: INVALID_ARGUMENT: "));
   EXPECT_THAT(r.err, HasSubstr("title"));
   EXPECT_EQ(Ctl({"get", "nt1"}).exit_code, 1);
+}
+
+// apply's summary counts what was applied: a run whose one file failed
+// said `applied 1 file: ... 1 failed`.
+TEST_F(CliTest, ApplySummaryCountsOnlyTheFilesApplied) {
+  const std::string bad =
+      Write("asum/as-bad.md", "---\ntitle: [\n---\n\nbody\n");
+  const std::string good =
+      Write("asum/as-good.md", Doc("good", "2024-06-01", "aas"));
+  CommandResult r = Ctl({"apply", "-f", bad});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out,
+            "applied 0 of 1 file: 0 created, 0 updated, 0 unchanged, 1 "
+            "failed\n");
+  r = Ctl({"apply", "-f", bad, "-f", good});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("articles/as-good created (revision 1)\n"
+                               "applied 1 of 2 files: 1 created, 0 updated, 0 "
+                               "unchanged, 1 failed\n"));
+  r = Ctl({"apply", "-f", bad, "--dry-run", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_EQ(Lines(r.err).size(), 2u) << r.err;
+  const auto summary = ParseJson<google::protobuf::Struct>(Lines(r.err)[1]);
+  EXPECT_EQ(summary.fields().at("message").string_value(),
+            "dry run, nothing written: applied 0 of 1 file: 0 created, 0 "
+            "updated, 0 unchanged, 1 failed");
+  // With none failed the summary is as ever.
+  EXPECT_EQ(CtlOk({"apply", "-f", good}),
+            "articles/as-good unchanged (revision 1)\n"
+            "applied 1 file: 0 created, 0 updated, 1 unchanged, 0 failed\n");
 }
 
 // More of such local failures: ApplyInputThatCannotBeReadIsALocalError.
@@ -2298,7 +2329,7 @@ TEST_F(CliTest, AdminStatsNamesTheServerThatAnswered) {
               StartsWith(absl::StrCat("server:            contentd ", version,
                                       " (", engine, ", started 20")));
   EXPECT_THAT(lines[0], MatchesRegex(".*Z, up [0-9hms.]+\\)"));
-  EXPECT_THAT(lines[1], StartsWith("live articles:     "));
+  EXPECT_THAT(lines[1], StartsWith("published:         "));
 
   const std::string json = CtlOk({"admin", "stats", "-o", "json"});
   const auto fields = ParseJson<google::protobuf::Struct>(json).fields();
@@ -2359,7 +2390,8 @@ TEST(CliStatsTest, AdminStatsOfAServerWithoutGetServerInfoStillPrints) {
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, StartsWith("server:            unknown (an earlier "
                                 "contentd, which answers no GetServerInfo)\n"
-                                "live articles:     7\n"));
+                                "published:         7 (scheduled and "
+                                "expired included)\n"));
   EXPECT_THAT(r.out, HasSubstr("\nlast sequence:     42\n"));
 
   r = RunCommand({ContentctlBinary(), "--server", address, "admin", "stats",
@@ -3060,7 +3092,7 @@ TEST_F(CliTest, ApplyErrorsNameTheFileAndTheFrontMatterKey) {
                             "name:", "article."}) {
     EXPECT_THAT(r.err, Not(HasSubstr(field)));
   }
-  EXPECT_THAT(r.out, HasSubstr("applied 6 files: 1 created, 0 updated, 0 "
+  EXPECT_THAT(r.out, HasSubstr("applied 1 of 6 files: 1 created, 0 updated, 0 "
                                "unchanged, 5 failed\n"));
   // -o json carries the same errors.
   r = Ctl({"apply", "-f", dir + "/dates.md", "-o", "json"});
@@ -4085,19 +4117,72 @@ TEST_F(CliTest, HelpShowsTheDefaultsTheEnvironmentSets) {
     EXPECT_THAT(r.out, Not(HasSubstr("s3cret-t0ken")));
     EXPECT_THAT(r.out,
                 HasSubstr("  --ca TEXT:FILE=" + ca + " (from CONTENT_CA)"));
-    EXPECT_THAT(r.out, HasSubstr("  --cert TEXT:FILE (Env:CONTENT_CERT)"));
+    EXPECT_THAT(r.out, HasSubstr("  --cert TEXT:FILE (env CONTENT_CERT)"));
     EXPECT_THAT(r.out,
-                HasSubstr("  --request-id TEXT (Env:CONTENT_REQUEST_ID)"));
+                HasSubstr("  --request-id TEXT (env CONTENT_REQUEST_ID)"));
   }
   CommandResult r = Ctl({"--help"}, {"CONTENT_SERVER=", "CONTENT_TOKEN="});
   EXPECT_THAT(r.out, HasSubstr("  --server TEXT=127.0.0.1:7070 "
-                               "(Env:CONTENT_SERVER)\n"));
+                               "(env CONTENT_SERVER)\n"));
   // gRPC's target forms work too (several replicas behind one name): the
   // help says so, not only host:port and unix:PATH.
   EXPECT_THAT(r.out, HasSubstr("unix:PATH, or a gRPC target such as\n"));
   EXPECT_THAT(r.out, HasSubstr(" dns:///host:port or "
                                "ipv4:ADDR:PORT,ADDR:PORT\n"));
-  EXPECT_THAT(r.out, HasSubstr("  --token TEXT (Env:CONTENT_TOKEN)\n"));
+  EXPECT_THAT(r.out, HasSubstr("  --token TEXT (env CONTENT_TOKEN)\n"));
+}
+
+// Every verb's --help names the environment variables one way, as the
+// errors do: `(env CONTENT_CERT)`, `(from CONTENT_SERVER)` when set. The
+// unset ones were CLI11's `(Env:CONTENT_CERT)` beside the set ones'
+// `(from CONTENT_SERVER)`.
+TEST_F(CliTest, HelpNamesEnvironmentVariablesOneWay) {
+  for (const std::vector<std::string>& verb :
+       std::vector<std::vector<std::string>>{{},
+                                             {"apply"},
+                                             {"edit"},
+                                             {"get"},
+                                             {"query"},
+                                             {"tags"},
+                                             {"categories"},
+                                             {"history"},
+                                             {"delete"},
+                                             {"undelete"},
+                                             {"diff"},
+                                             {"restore"},
+                                             {"translations"},
+                                             {"export"},
+                                             {"watch"},
+                                             {"admin"},
+                                             {"admin", "backup"},
+                                             {"admin", "compact"},
+                                             {"admin", "fsck"},
+                                             {"admin", "stats"},
+                                             {"admin", "operations"},
+                                             {"admin", "health"},
+                                             {"version"},
+                                             {"completion"}}) {
+    std::vector<std::string> args = verb;
+    args.push_back("--help");
+    CommandResult r =
+        Ctl(args,
+            {"CONTENT_SERVER=db1:7070", "CONTENT_TOKEN=", "CONTENT_REQUEST_ID=",
+             "CONTENT_CA=", "CONTENT_CERT=", "CONTENT_KEY="});
+    const std::string name = absl::StrJoin(verb, " ");
+    ASSERT_EQ(r.exit_code, 0) << name << "\n" << r.err;
+    EXPECT_THAT(r.out, Not(HasSubstr("Env:"))) << name;
+    EXPECT_THAT(r.out, HasSubstr("  --server TEXT=db1:7070 (from "
+                                 "CONTENT_SERVER)\n"))
+        << name;
+    for (const std::string& line :
+         {"  --token TEXT (env CONTENT_TOKEN)\n",
+          "  --request-id TEXT (env CONTENT_REQUEST_ID)\n",
+          "  --ca TEXT:FILE (env CONTENT_CA)\n",
+          "  --cert TEXT:FILE (env CONTENT_CERT)\n",
+          "  --key TEXT:FILE (env CONTENT_KEY)\n"}) {
+      EXPECT_THAT(r.out, HasSubstr(line)) << name;
+    }
+  }
 }
 
 // CLI11 checked that --ca, --cert and --key name a file during the parse,
@@ -4198,7 +4283,7 @@ TEST_F(CliTest, VerbHelpNamesEveryFlagAndTheGlobalOnes) {
     for (const std::string& flag : globals) {
       EXPECT_THAT(r.out.substr(at), HasSubstr("  " + flag)) << verb[0];
     }
-    EXPECT_THAT(r.out.substr(at), HasSubstr("(Env:CONTENT_SERVER)"));
+    EXPECT_THAT(r.out.substr(at), HasSubstr("(env CONTENT_SERVER)"));
     for (const std::string& line : Lines(r.out)) {
       EXPECT_LE(line.size(), 80u) << verb[0] << ": " << line;
     }
@@ -4268,7 +4353,7 @@ TEST_F(CliTest, ApplyJsonStderrIsJsonObjectsOnly) {
     EXPECT_EQ(e.at("notice").string_value(), "SUMMARY");
     EXPECT_EQ(e.at("message").string_value(),
               absl::StrCat(dry_run ? "dry run, nothing written: " : "",
-                           "applied 2 files: 1 created, 0 updated, 0 "
+                           "applied 1 of 2 files: 1 created, 0 updated, 0 "
                            "unchanged, 1 failed"));
     EXPECT_EQ(e.at("dryRun").bool_value(), dry_run);
     EXPECT_EQ(e.at("files").number_value(), 2);
@@ -4290,7 +4375,7 @@ TEST_F(CliTest, ApplyJsonStderrIsJsonObjectsOnly) {
                          "did not complete, so it may lack articles",
                   tree + "/jt3.md: warning: not a regular file, left out"));
   EXPECT_THAT(lines[2], StartsWith(bad + ": error: INVALID_ARGUMENT: "));
-  EXPECT_THAT(r.out, HasSubstr("applied 2 files: 0 created, 0 updated, 1 "
+  EXPECT_THAT(r.out, HasSubstr("applied 1 of 2 files: 0 created, 0 updated, 1 "
                                "unchanged, 1 failed"));
 }
 
@@ -4481,8 +4566,9 @@ TEST_F(CliTest, YamlStderrIsYamlDocuments) {
   EXPECT_EQ(docs[0]["code"].as<std::string>(), "INVALID_ARGUMENT");
   const YAML::Node& summary = docs[1];
   EXPECT_EQ(summary["notice"].as<std::string>(), "SUMMARY");
-  EXPECT_EQ(summary["message"].as<std::string>(),
-            "applied 2 files: 1 created, 0 updated, 0 unchanged, 1 failed");
+  EXPECT_EQ(
+      summary["message"].as<std::string>(),
+      "applied 1 of 2 files: 1 created, 0 updated, 0 unchanged, 1 failed");
   EXPECT_EQ(summary["files"].as<int>(), 2);
   EXPECT_EQ(summary["documents"].as<int>(), 2);
   EXPECT_EQ(summary["created"].as<int>(), 1);
@@ -4975,7 +5061,7 @@ TEST_F(CliTest, ApplyWarnsOfFrontMatterKeysCloseToAField) {
   EXPECT_THAT(lines[1], StartsWith(b + ": error: INVALID_ARGUMENT: front "
                                        "matter key 'sumary' is not a field"));
   EXPECT_THAT(r.out, HasSubstr("articles/near-c updated"));
-  EXPECT_THAT(r.out, HasSubstr("applied 3 files: 0 created, 1 updated, 0 "
+  EXPECT_THAT(r.out, HasSubstr("applied 1 of 3 files: 0 created, 1 updated, 0 "
                                "unchanged, 2 failed"));
   // Through UpdateArticle and from stdin too.
   r = Ctl({"apply", "-f", b, "--strict", "--expected-revision", "1"});
@@ -5262,6 +5348,35 @@ TEST_F(CliTest, DeleteFromFilesDeletesWhatApplyWrote) {
   EXPECT_THAT(r.err, StartsWith("--etag: is a condition on the head of one "
                                 "article; -f names 2\n"));
   EXPECT_TRUE(GetJson("df-a", {"--show-deleted"}).has_delete_time());
+}
+
+// `delete -f a.md b.md`, what a shell glob gives -f, reads b.md as an ID:
+// refused, with apply's hint that each file needs its own -f. An ID that
+// is no file gets no hint.
+TEST_F(CliTest, DeleteOfSeveralFilesAfterOneFHintsEachItsOwnF) {
+  const std::string a = Write("dglob/dg-a.md", Doc("a", "2024-06-01", "adg"));
+  const std::string b = Write("dglob/dg-b.md", Doc("b", "2024-06-02", "adg"));
+  CtlOk({"apply", "-f", a, "-f", b});
+  CommandResult r = Ctl({"delete", "-f", a, b});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "-f: cannot be combined with ID arguments (delete ID... or "
+            "delete -f FILE); each file its own -f: -f a.md -f b.md, or -f "
+            "DIR for every *.md under DIR\n"
+            "Run `contentctl delete --help` for more information.\n");
+  r = Ctl({"undelete", "-f", a, b});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("; each file its own -f: -f a.md -f b.md"));
+  r = Ctl({"delete", "dg-b", "-f", a});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("-f: cannot be combined with ID arguments "
+                                "(delete ID... or delete -f FILE)\n"));
+  // Nothing was deleted; each file its own -f deletes both.
+  EXPECT_FALSE(GetJson("dg-b").has_delete_time());
+  EXPECT_EQ(CtlOk({"delete", "-f", a, "-f", b}),
+            "articles/dg-a deleted (revision 2)\n"
+            "articles/dg-b deleted (revision 2)\n");
 }
 
 // diff names states as front matter and the other tables do; history's

@@ -109,10 +109,11 @@ TEST(CrashOpsTest, ApplyCutByAKillSaysSoAndARerunFinishesTheJob) {
   ASSERT_FALSE(acked.empty());
   ASSERT_LT(acked.size(), static_cast<size_t>(kFiles))
       << "the whole tree was applied before the kill";
-  EXPECT_THAT(cut.out, HasSubstr(absl::StrCat(
-                           "applied ", kFiles, " files: ", acked.size(),
-                           " created, 0 updated, 0 unchanged, ",
-                           kFiles - acked.size(), " failed")));
+  EXPECT_THAT(cut.out,
+              HasSubstr(absl::StrCat("applied ", acked.size(), " of ", kFiles,
+                                     " files: ", acked.size(),
+                                     " created, 0 updated, 0 unchanged, ",
+                                     kFiles - acked.size(), " failed")));
 
   // Nothing half-way: the stopped directory checks clean.
   CommandResult check =
