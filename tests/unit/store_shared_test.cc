@@ -22,6 +22,7 @@
 #include "server/store/fsck.h"
 #include "server/store/keys.h"
 #include "server/store/pg_kv.h"
+#include "server/store/pg_kv_internal.h"
 #include "server/store/store.h"
 #include "tests/support/harness.h"
 
@@ -523,13 +524,19 @@ TEST_F(SharedStoreTest, PingsReadTheIndexRepairMarkInTheirOwnStatement) {
   // (to the pool's read, which waits for the lock as any read does), and
   // its presence session stays; a ping that waited for the lock until its
   // deadline would have given the session up.
+  // This table's presence lock only: other tests' servers on the same
+  // PostgreSQL (the pg_* lanes run beside this one) hold theirs.
   pqxx::connection admin(testing::TestPgDsn());
-  auto presence_backends = [&admin] {
+  const uint64_t presence =
+      static_cast<uint64_t>(pg_internal::LockKey(table_, "serving"));
+  auto presence_backends = [&admin, presence] {
     pqxx::nontransaction tx(admin);
-    const pqxx::result r = tx.exec(
+    const pqxx::result r = tx.exec(absl::StrCat(
         "SELECT coalesce(string_agg(pid::text, ',' ORDER BY pid), '') FROM "
         "pg_locks WHERE locktype = 'advisory' AND granted AND mode = "
-        "'ShareLock'");
+        "'ShareLock' AND classid = ",
+        presence >> 32, "::bigint::oid AND objid = ", presence & 0xffffffff,
+        "::bigint::oid AND objsubid = 1"));
     return std::string(r[0][0].c_str());
   };
   const std::string before = presence_backends();
