@@ -4238,6 +4238,13 @@ TEST(SystemdNotifyTest, ReadyWatchdogAndStopping) {
   EXPECT_FALSE(listener.Pending()) << "sent after STOPPING=1";
 }
 
+// A data directory whose open hangs: RocksDB opens CURRENT, here a FIFO
+// nothing writes to (a file system that does not answer).
+void MakeHangingDataDir(const std::string& data) {
+  ASSERT_TRUE(std::filesystem::create_directory(data));
+  ASSERT_EQ(mkfifo((data + "/CURRENT").c_str(), 0600), 0);
+}
+
 // A start that hangs (here RocksDB opening CURRENT, a FIFO nothing writes
 // to: a file system that does not answer) has systemd's start timeout
 // extended only until start_timeout_seconds has passed; then contentd
@@ -4248,8 +4255,7 @@ TEST(SystemdNotifyTest, AHungStartEndsAtTheStartTimeout) {
   NotifyListener listener(dir.path() + "/notify");
   ASSERT_TRUE(listener.bound()) << listener.path();
   const std::string data = dir.path() + "/data";
-  ASSERT_TRUE(std::filesystem::create_directory(data));
-  ASSERT_EQ(mkfifo((data + "/CURRENT").c_str(), 0600), 0);
+  ASSERT_NO_FATAL_FAILURE(MakeHangingDataDir(data));
   // kStartupTimeout only ends a contentd that never exits (the failure).
   const CommandResult r =
       RunCommand({ContentdBinary(), "--listen", "127.0.0.1:0", "--no-auth",
@@ -4281,8 +4287,7 @@ TEST(SystemdNotifyTest, AStopWhileAStartHangsEndsIt) {
   NotifyListener listener(dir.path() + "/notify");
   ASSERT_TRUE(listener.bound()) << listener.path();
   const std::string data = dir.path() + "/data";
-  ASSERT_TRUE(std::filesystem::create_directory(data));
-  ASSERT_EQ(mkfifo((data + "/CURRENT").c_str(), 0600), 0);
+  ASSERT_NO_FATAL_FAILURE(MakeHangingDataDir(data));
   std::unique_ptr<testing::BackgroundCommand> contentd =
       testing::BackgroundCommand::Start(
           {ContentdBinary(), "--listen", "127.0.0.1:0", "--no-auth",
