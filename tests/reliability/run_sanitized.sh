@@ -2,6 +2,10 @@
 # Builds an ASan+UBSan tree (CONTENT_SANITIZE) and runs the whole unit and
 # end-to-end suite in it. SANITIZE=thread builds a TSan tree instead.
 # Usage: tests/reliability/run_sanitized.sh [ctest args...]
+# Each test binary runs as a few GTest shards (cli_test_1of9, ...; see
+# tests/CMakeLists.txt), not a process per case. One case alone:
+# `build-address-undefined/tests/cli_test --gtest_filter=CliTest.Name`, or
+# SHARDED=OFF to register every case with ctest again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sanitize=${SANITIZE:-address,undefined}
@@ -11,7 +15,8 @@ export CCACHE_BASEDIR=$PWD
 # (-g1) are all a report's stack needs.
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCONTENT_BUILD_BENCH=OFF \
-  -DCONTENT_SANITIZE="$sanitize" >/dev/null
+  -DCONTENT_SANITIZE="$sanitize" -DCONTENT_TEST_SHARDED="${SHARDED:-ON}" \
+  >/dev/null
 cmake --build "$dir" -j"${JOBS:-2}"
 # BUILD_ONLY=1: scripts/test.sh builds the tree while other tests run.
 [ "${BUILD_ONLY:-0}" = 1 ] && exit 0
