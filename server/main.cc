@@ -1320,6 +1320,10 @@ int main(int argc, char** argv) {
             r->set_watchers_cut_off_trimmed(svc->watchers_trimmed());
             r->set_exports(svc->exports());
             r->set_exports_cut_off_stalled(svc->exports_stalled());
+            // Which contentd answers, in the stats' own reply: behind a
+            // load balancer a GetServerInfo call of its own may reach
+            // another replica.
+            *r->mutable_server_info() = svc->ServerInfo();
           });
   if (!admin_created.ok()) return Fail(admin_created.status());
   std::unique_ptr<content::service::AdminService> admin =

@@ -1708,10 +1708,18 @@ int RunStats(Session& s) {
       s.client->GetStats(v1::GetStatsRequest());
   if (!r.ok()) return Fail(r.status());
   // Which contentd answered (behind a load balancer, one of several): its
-  // version, storage engine, start time and uptime. The stats print all
-  // the same without them: an earlier contentd answers GetServerInfo
+  // version, host, storage engine, start time and uptime. From the stats'
+  // own reply, so that it names the replica the figures below come from; a
+  // contentd before 2026-12-06 sends none, and a GetServerInfo call of its
+  // own (which may reach another replica) stands in. The stats print all
+  // the same without it: an earlier contentd still answers GetServerInfo
   // UNIMPLEMENTED.
-  absl::StatusOr<v1::ServerInfo> info = s.client->GetServerInfo();
+  absl::StatusOr<v1::ServerInfo> info =
+      r->has_server_info() ? absl::StatusOr<v1::ServerInfo>(r->server_info())
+                           : s.client->GetServerInfo();
+  // Printed below as `serverInfo`, with the uptime, not as a field of its
+  // own.
+  r->clear_server_info();
   google::protobuf::Value server_info;
   std::string server_line;
   if (info.ok()) {
@@ -1722,14 +1730,18 @@ int RunStats(Session& s) {
         std::max(absl::Now() - started, absl::ZeroDuration());
     auto& fields = *server_info.mutable_struct_value()->mutable_fields();
     fields["version"].set_string_value(info->version());
+    // "" from a contentd before 2026-12-06.
+    fields["hostname"].set_string_value(info->hostname());
     fields["storageEngine"].set_string_value(info->storage_engine());
     fields["startTime"].set_string_value(FormatTimestamp(info->start_time()));
     // A Duration's JSON form, as health's took.
     fields["uptime"].set_string_value(
         absl::StrFormat("%.3fs", absl::ToDoubleSeconds(uptime)));
     server_line = absl::StrCat(
-        "contentd ", info->version(), " (", info->storage_engine(),
-        ", started ", FormatTimestamp(info->start_time()), ", up ",
+        "contentd ", info->version(),
+        info->hostname().empty() ? "" : absl::StrCat(" on ", info->hostname()),
+        " (", info->storage_engine(), ", started ",
+        FormatTimestamp(info->start_time()), ", up ",
         absl::FormatDuration(absl::Trunc(uptime, absl::Seconds(1))), ")");
   } else {
     server_info.set_null_value(google::protobuf::NULL_VALUE);

@@ -38,7 +38,7 @@ int64_t FilesBytes(const std::string& dir) {
 
 absl::StatusOr<std::unique_ptr<AdminService>> AdminService::Create(
     store::Store* store, Authenticator* auth, const AdminOptions& options,
-    std::function<void(v1::GetStatsResponse*)> stream_stats) {
+    std::function<void(v1::GetStatsResponse*)> service_stats) {
   absl::StatusOr<std::unique_ptr<WorkQueue>> work = WorkQueue::Start(2);
   absl::StatusOr<std::unique_ptr<WorkQueue>> stats_work =
       work.ok() ? WorkQueue::Start(1) : work.status();
@@ -50,18 +50,18 @@ absl::StatusOr<std::unique_ptr<AdminService>> AdminService::Create(
                      "ulimit -u) or lower write_threads"));
   }
   return absl::WrapUnique(
-      new AdminService(store, auth, options, std::move(stream_stats),
+      new AdminService(store, auth, options, std::move(service_stats),
                        *std::move(work), *std::move(stats_work)));
 }
 
 AdminService::AdminService(
     store::Store* store, Authenticator* auth, const AdminOptions& options,
-    std::function<void(v1::GetStatsResponse*)> stream_stats,
+    std::function<void(v1::GetStatsResponse*)> service_stats,
     std::unique_ptr<WorkQueue> work, std::unique_ptr<WorkQueue> stats_work)
     : store_(store),
       auth_(auth),
       options_(options),
-      stream_stats_(std::move(stream_stats)),
+      service_stats_(std::move(service_stats)),
       work_(std::move(work)),
       stats_work_(std::move(stats_work)) {}
 
@@ -342,7 +342,7 @@ grpc::ServerUnaryReactor* AdminService::GetStats(
         resp->set_last_sequence(store_->last_sequence());
         absl::StatusOr<int64_t> first = store_->FirstSequence();
         if (first.ok()) resp->set_first_sequence(*first);
-        if (stream_stats_) stream_stats_(resp);
+        if (service_stats_) service_stats_(resp);
         if (absl::Status refused = store_->WritesRefused(); !refused.ok()) {
           resp->set_read_only(true);
           resp->set_read_only_reason(ReasonOf(refused));

@@ -34,15 +34,16 @@ struct AdminOptions {
 };
 
 // Thread-safe. Every call needs the admin role. `store`, `auth` and the
-// `stream_stats` callback (which fills GetStats' watch and export figures)
-// must outlive the service.
+// `service_stats` callback (which fills what ContentService knows into
+// GetStats' reply: the watch and export figures, and `server_info`) must
+// outlive the service.
 class AdminService final : public v1::AdminService::CallbackService {
  public:
   // Starts the service's two work threads; RESOURCE_EXHAUSTED if the
   // system refuses one.
   static absl::StatusOr<std::unique_ptr<AdminService>> Create(
       store::Store* store, Authenticator* auth, const AdminOptions& options,
-      std::function<void(v1::GetStatsResponse*)> stream_stats);
+      std::function<void(v1::GetStatsResponse*)> service_stats);
   ~AdminService() override;
 
   // Runs the retention policy and the change-log trim once; with
@@ -118,14 +119,14 @@ class AdminService final : public v1::AdminService::CallbackService {
 
   AdminService(store::Store* store, Authenticator* auth,
                const AdminOptions& options,
-               std::function<void(v1::GetStatsResponse*)> stream_stats,
+               std::function<void(v1::GetStatsResponse*)> service_stats,
                std::unique_ptr<WorkQueue> work,
                std::unique_ptr<WorkQueue> stats_work);
 
   store::Store* const store_;
   Authenticator* const auth_;
   const AdminOptions options_;
-  const std::function<void(v1::GetStatsResponse*)> stream_stats_;
+  const std::function<void(v1::GetStatsResponse*)> service_stats_;
   const std::unique_ptr<WorkQueue> work_;
   // A thread of its own for GetStats: a few reads, which would otherwise
   // wait behind two backups, compactions or checks for minutes.

@@ -1,6 +1,7 @@
 #include "server/service/content_service.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -38,6 +39,14 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx,
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(s));
   return reactor;
+}
+
+// The host's name (gethostname(2); a pod's name in Kubernetes), "" if the
+// system gives none.
+std::string HostName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "";
+  return host;
 }
 
 // Parses a raw method's request; INVALID_ARGUMENT as for typed methods.
@@ -251,6 +260,7 @@ ContentService::ContentService(store::Store* store,
       store_(store),
       options_(options),
       start_time_(absl::Now()),
+      hostname_(HostName()),
       writes_(std::move(writes)),
       watch_(store, options.watch, options.limits),
       imports_(store, writes_.get(), options.limits),
@@ -1202,14 +1212,21 @@ grpc::ServerUnaryReactor* ContentService::GetServerInfo(
     v1::ServerInfo* resp) {
   if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
     return Finish(ctx, s);
-  resp->set_version(options_.version);
-  resp->set_storage_engine(store_->engine()->shared() ? "postgresql"
-                                                      : "rocksdb");
-  const int64_t micros = absl::ToUnixMicros(start_time_);
-  resp->mutable_start_time()->set_seconds(micros / 1000000);
-  resp->mutable_start_time()->set_nanos(
-      static_cast<int32_t>(micros % 1000000 * 1000));
+  *resp = ServerInfo();
   return Finish(ctx, absl::OkStatus());
+}
+
+v1::ServerInfo ContentService::ServerInfo() const {
+  v1::ServerInfo info;
+  info.set_version(options_.version);
+  info.set_hostname(hostname_);
+  info.set_storage_engine(store_->engine()->shared() ? "postgresql"
+                                                     : "rocksdb");
+  const int64_t micros = absl::ToUnixMicros(start_time_);
+  info.mutable_start_time()->set_seconds(micros / 1000000);
+  info.mutable_start_time()->set_nanos(
+      static_cast<int32_t>(micros % 1000000 * 1000));
+  return info;
 }
 
 grpc::ServerUnaryReactor* ContentService::QueryArticles(

@@ -174,6 +174,9 @@ class ContentService final : public ContentServiceBase {
   void EndCalls();
   // When the service was made (GetServerInfo's start_time).
   absl::Time start_time() const { return start_time_; }
+  // What GetServerInfo answers (no role check here), for GetStats' reply to
+  // carry too: one call, so it cannot describe another replica.
+  v1::ServerInfo ServerInfo() const;
   // Watch streams open now.
   int watchers() const { return watch_.watchers(); }
   // Watch streams cut off since start, by reason (WatchHub::stalled).
@@ -273,6 +276,7 @@ class ContentService final : public ContentServiceBase {
   store::Store* const store_;
   const ServiceOptions options_;
   const absl::Time start_time_;  // GetServerInfo's start_time
+  const std::string hostname_;   // GetServerInfo's hostname
 
   const std::unique_ptr<WorkQueue> writes_;
   WatchHub watch_;

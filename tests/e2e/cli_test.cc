@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -33,6 +34,7 @@
 #include "absl/time/time.h"
 #include "content/client.h"
 #include "content/v1/admin_service.grpc.pb.h"
+#include "content/v1/content_service.grpc.pb.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -2314,20 +2316,30 @@ std::string ClientVersion() {
       absl::StripSuffix(absl::StripPrefix(r.out, "contentctl "), "\n"));
 }
 
+// The name of the host the tests (and their contentd) run on.
+std::string ThisHost() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "";
+  return host;
+}
+
 // `admin stats` says which contentd answered (behind a load balancer, one
-// of several): its version, storage engine, start time and uptime, from
-// GetServerInfo, first in the table and as `serverInfo` under -o
-// json|yaml, after the stats' own fields, which keep their names.
+// of several): its version, host name (replicas of one build differ only
+// there), storage engine, start time and uptime, from GetStats' own reply,
+// first in the table and as `serverInfo` under -o json|yaml, after the
+// stats' own fields, which keep their names.
 TEST_F(CliTest, AdminStatsNamesTheServerThatAnswered) {
   const std::string version = ClientVersion();
+  const std::string host = ThisHost();
+  ASSERT_NE(host, "");
   const std::string engine =
       testing::TestEngineIsPostgres() ? "postgresql" : "rocksdb";
   const std::string table = CtlOk({"admin", "stats"});
   const std::vector<std::string> lines = Lines(table);
   ASSERT_GE(lines.size(), 2u) << table;
-  EXPECT_THAT(lines[0],
-              StartsWith(absl::StrCat("server:            contentd ", version,
-                                      " (", engine, ", started 20")));
+  EXPECT_THAT(lines[0], StartsWith(absl::StrCat("server:            contentd ",
+                                                version, " on ", host, " (",
+                                                engine, ", started 20")));
   EXPECT_THAT(lines[0], MatchesRegex(".*Z, up [0-9hms.]+\\)"));
   EXPECT_THAT(lines[1], StartsWith("published:         "));
 
@@ -2341,7 +2353,13 @@ TEST_F(CliTest, AdminStatsNamesTheServerThatAnswered) {
   ASSERT_TRUE(fields.contains("serverInfo")) << json;
   const auto& info = fields.at("serverInfo").struct_value().fields();
   EXPECT_EQ(info.at("version").string_value(), version);
+  ASSERT_TRUE(info.contains("hostname")) << json;
+  EXPECT_EQ(info.at("hostname").string_value(), host);
   EXPECT_EQ(info.at("storageEngine").string_value(), engine);
+  // Once: the reply's own server_info is not printed beside it.
+  const std::vector<absl::string_view> around =
+      absl::StrSplit(json, "\"serverInfo\"");
+  EXPECT_EQ(around.size(), 2u) << json;
   absl::Time started;
   std::string err;
   EXPECT_TRUE(absl::ParseTime(
@@ -2357,11 +2375,28 @@ TEST_F(CliTest, AdminStatsNamesTheServerThatAnswered) {
   EXPECT_TRUE(yaml["liveArticles"].IsDefined());
   EXPECT_EQ(yaml["serverInfo"]["version"].as<std::string>(""), version);
   EXPECT_EQ(yaml["serverInfo"]["storageEngine"].as<std::string>(""), engine);
+  EXPECT_EQ(yaml["serverInfo"]["hostname"].as<std::string>(""), host);
+
+  // The server fills GetStats' server_info as it answers GetServerInfo:
+  // the same process, so the same fields.
+  ClientOptions options;
+  options.target = server_->address();
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::StatusOr<v1::GetStatsResponse> stats = (*client)->GetStats({});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  absl::StatusOr<v1::ServerInfo> server_info = (*client)->GetServerInfo();
+  ASSERT_TRUE(server_info.ok()) << server_info.status();
+  ASSERT_TRUE(stats->has_server_info());
+  EXPECT_EQ(stats->server_info().SerializeAsString(),
+            server_info->SerializeAsString())
+      << stats->server_info().DebugString() << server_info->DebugString();
+  EXPECT_EQ(server_info->hostname(), host);
 }
 
-// An AdminService in this process that answers GetStats and has no
-// ContentService, so GetServerInfo is UNIMPLEMENTED: a contentd from
-// before GetServerInfo.
+// An AdminService in this process that answers GetStats, without
+// `server_info` in its reply, and has no ContentService, so GetServerInfo is
+// UNIMPLEMENTED: a contentd from before GetServerInfo.
 class StatsOnlyService final : public v1::AdminService::Service {
  public:
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
@@ -2403,6 +2438,120 @@ TEST(CliStatsTest, AdminStatsOfAServerWithoutGetServerInfoStillPrints) {
   EXPECT_EQ(fields.at("serverInfo").kind_case(),
             google::protobuf::Value::kNullValue);
   server->Shutdown();
+}
+
+// Behind a round-robin balancer, GetStats and a GetServerInfo call of its
+// own may reach two replicas. This server answers as two would: GetStats
+// from "replica-a" (with `server_info` in its reply when `with_info`, as
+// contentd does since 2026-12-06, else without, as an earlier one), and
+// GetServerInfo as "replica-b", counting those calls.
+class TwoReplicas {
+ public:
+  explicit TwoReplicas(bool with_info) : admin_(with_info) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterService(&admin_);
+    builder.RegisterService(&content_);
+    server_ = builder.BuildAndStart();
+  }
+  ~TwoReplicas() {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+  bool started() const { return server_ != nullptr; }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  int server_info_calls() const { return content_.calls; }
+
+  // What each replica says of itself.
+  static v1::ServerInfo Info(const std::string& host) {
+    v1::ServerInfo info;
+    info.set_version("0.0.9");
+    info.set_hostname(host);
+    info.set_storage_engine("postgresql");
+    info.mutable_start_time()->set_seconds(1764547200);  // 2025-12-01
+    return info;
+  }
+
+ private:
+  class Admin final : public v1::AdminService::Service {
+   public:
+    explicit Admin(bool with_info) : with_info_(with_info) {}
+    grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
+                          v1::GetStatsResponse* resp) override {
+      resp->set_live_articles(7);
+      if (with_info_) *resp->mutable_server_info() = Info("replica-a");
+      return grpc::Status::OK;
+    }
+
+   private:
+    const bool with_info_;
+  };
+  class Content final : public v1::ContentService::Service {
+   public:
+    grpc::Status GetServerInfo(grpc::ServerContext*,
+                               const v1::GetServerInfoRequest*,
+                               v1::ServerInfo* resp) override {
+      ++calls;
+      *resp = Info("replica-b");
+      return grpc::Status::OK;
+    }
+    std::atomic<int> calls{0};
+  };
+
+  Admin admin_;
+  Content content_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// The server line comes from GetStats' reply when it carries one: the
+// replica whose figures follow, not whichever a second call reached. No
+// GetServerInfo call is made.
+TEST(CliStatsTest, AdminStatsNamesTheReplicaWhoseStatsItPrints) {
+  TwoReplicas replicas(/*with_info=*/true);
+  ASSERT_TRUE(replicas.started());
+  CommandResult r = RunCommand(
+      {ContentctlBinary(), "--server", replicas.address(), "admin", "stats"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("server:            contentd 0.0.9 on "
+                                "replica-a (postgresql, started "
+                                "2025-12-01T00:00:00Z, up "));
+  EXPECT_THAT(r.out, HasSubstr("\npublished:         7 "));
+
+  r = RunCommand({ContentctlBinary(), "--server", replicas.address(), "admin",
+                  "stats", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto fields = ParseJson<google::protobuf::Struct>(r.out).fields();
+  ASSERT_TRUE(fields.contains("serverInfo")) << r.out;
+  const auto& info = fields.at("serverInfo").struct_value().fields();
+  ASSERT_TRUE(info.contains("hostname")) << r.out;
+  EXPECT_EQ(info.at("hostname").string_value(), "replica-a");
+  EXPECT_EQ(info.at("version").string_value(), "0.0.9");
+  EXPECT_THAT(r.out, Not(HasSubstr("replica-b")));
+  EXPECT_EQ(replicas.server_info_calls(), 0);
+}
+
+// A contentd from before GetStats carried `server_info` (but with
+// GetServerInfo) still gets a server line, from a GetServerInfo call of its
+// own, host name included.
+TEST(CliStatsTest, AdminStatsOfAServerWithoutServerInfoInItsStatsAsksForIt) {
+  TwoReplicas replicas(/*with_info=*/false);
+  ASSERT_TRUE(replicas.started());
+  CommandResult r =
+      RunCommand({ContentctlBinary(), "--server", replicas.address(), "admin",
+                  "stats", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto fields = ParseJson<google::protobuf::Struct>(r.out).fields();
+  ASSERT_TRUE(fields.contains("serverInfo")) << r.out;
+  const auto& info = fields.at("serverInfo").struct_value().fields();
+  ASSERT_TRUE(info.contains("hostname")) << r.out;
+  EXPECT_EQ(info.at("hostname").string_value(), "replica-b");
+  EXPECT_EQ(replicas.server_info_calls(), 1);
+  r = RunCommand(
+      {ContentctlBinary(), "--server", replicas.address(), "admin", "stats"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              StartsWith("server:            contentd 0.0.9 on replica-b ("));
 }
 
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
