@@ -237,9 +237,10 @@ _contentctl_replies() {
         ;;
     esac
   done
-  # zsh leaves `--flag=value` one word: the value is completed after the
-  # `=`, and each reply keeps `--flag=`.
-  if [[ -z "$flag" && "$cur" == --*=* ]] &&
+  # zsh leaves `--flag=value` and `-f=value` (pflag's spelling, which
+  # contentctl takes) one word: the value is completed after the `=`, and
+  # each reply keeps `--flag=` or `-f=`.
+  if [[ -z "$flag" && "$cur" == -*=* ]] &&
       [[ -n "$(_contentctl_value "$verbs" "${cur%%=*}")" ]]; then
     flag="${cur%%=*}"
     equals="${cur%%=*}="

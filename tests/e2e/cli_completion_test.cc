@@ -174,6 +174,16 @@ TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
               ElementsAre("json"));
   EXPECT_THAT(Complete({"contentctl", "--output", "="}),
               ElementsAre("=table", "=json", "=yaml", "=markdown", "=name"));
+  EXPECT_THAT(Complete({"contentctl", "-o", "=", "y"}), ElementsAre("yaml"));
+  // zsh (bashcompinit) leaves `-o=j`, pflag's spelling, one word, as it
+  // does `--output=j`: each value keeps the `-o=`.
+  EXPECT_THAT(
+      Complete({"contentctl", "-o="}),
+      ElementsAre("-o=table", "-o=json", "-o=yaml", "-o=markdown", "-o=name"));
+  EXPECT_THAT(Complete({"contentctl", "get", "x", "-o=j"}),
+              ElementsAre("-o=json"));
+  EXPECT_THAT(Complete({"contentctl", "get", "x", "--output=y"}),
+              ElementsAre("--output=yaml"));
   // A free value has no completion.
   EXPECT_THAT(Complete({"contentctl", "query", "--text", ""}), IsEmpty());
 }

@@ -127,14 +127,18 @@ TEST_F(CliZshCompletionTest, VerbsFlagsAndTheirValuesComplete) {
                 "contentctl query --output j", "contentctl -o y",
                 "contentctl get --rev", "contentctl admin comp",
                 "contentctl query --state dr", "contentctl query --output=ya",
-                "contentctl apply -f not"}),
+                "contentctl apply -f not", "contentctl query -o=ya",
+                "contentctl get x -o=j"}),
       ElementsAre("[contentctl query ]", "[contentctl query --output ]",
                   "[contentctl query --output json ]", "[contentctl -o yaml ]",
                   "[contentctl get --revision ]", "[contentctl admin compact ]",
                   "[contentctl query --state draft ]",
                   // zsh leaves `--flag=value` one word.
                   "[contentctl query --output=yaml ]",
-                  "[contentctl apply -f notes.md ]"));
+                  "[contentctl apply -f notes.md ]",
+                  // And `-o=value`, pflag's spelling, which contentctl takes.
+                  "[contentctl query -o=yaml ]",
+                  "[contentctl get x -o=json ]"));
 }
 
 // zsh hands `--server=ADDR` and `ADDR` with its colon over as one word
