@@ -187,7 +187,7 @@ _contentctl_replies() {
       -*=*)
         # zsh leaves `--flag=value` one word.
         case "${w%%=*}" in
-          --server|--token|--ca|--cert|--key) connection+=( "$w" ) ;;
+          -s|--server|--token|--ca|--cert|--key) connection+=( "$w" ) ;;
         esac
         ;;
       -*)
@@ -224,7 +224,7 @@ _contentctl_replies() {
           break
         fi
         case "$w" in
-          --server|--token|--ca|--cert|--key)
+          -s|--server|--token|--ca|--cert|--key)
             [[ "$v" == "~/"* ]] && v="$HOME/${v#\~/}"
             connection+=( "$w" "$v" )
             ;;

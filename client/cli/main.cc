@@ -1,6 +1,6 @@
 // contentctl: the admin command line for contentd.
 //
-//   contentctl [--server ADDR] [--token T] [--timeout 10s] [--request-id ID]
+//   contentctl [-s|--server ADDR] [--token T] [--timeout 10s] [--request-id ID]
 //              [-o table|json|yaml|markdown|name] VERB ...
 //   contentctl help [VERB [COMMAND]]      (VERB [COMMAND] --help)
 //
@@ -2858,7 +2858,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   std::set<const CLI::Option*> not_text;
   not_text.insert(
       app.add_option(
-             "--server", g.server,
+             "-s,--server", g.server,
              "contentd address: host:port (port 1-65535; no port: 443), "
              "unix:PATH, or a gRPC target such as dns:///host:port or "
              "ipv4:ADDR:PORT,ADDR:PORT")

@@ -145,6 +145,9 @@ TEST_F(CliCompletionTest, FlagsOfTheVerbWithTheGlobalOnes) {
   EXPECT_EQ(std::count(get.begin(), get.end(), "--help"), 1);
   EXPECT_THAT(Complete({"contentctl", "apply", "--dr"}),
               ElementsAre("--dry-run"));
+  // -s, kubectl's short --server, after a verb as before one.
+  EXPECT_THAT(Complete({"contentctl", "-s"}), ElementsAre("-s"));
+  EXPECT_THAT(Complete({"contentctl", "get", "-s"}), ElementsAre("-s"));
   EXPECT_THAT(Complete({"contentctl", "admin", "compact", "--st"}),
               ElementsAre("--storage"));
   // kubectl's --no-headers on the verbs that print tables.
@@ -265,6 +268,15 @@ TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
   // zsh (bashcompinit) leaves `--server=ADDR` one word.
   EXPECT_THAT(Complete({"contentctl", "--server=" + server->address(), "query",
                         "--tag", "cl"},
+                       dead),
+              ElementsAre("cloud"));
+  // -s is --server.
+  EXPECT_THAT(Complete({"contentctl", "-s", "127.0.0.1", ":",
+                        std::to_string(server->port()), "query", "--tag", "ai"},
+                       dead),
+              ElementsAre("ai", "ai-safety"));
+  EXPECT_THAT(Complete({"contentctl", "query", "-s=" + server->address(),
+                        "--not-tag", "cl"},
                        dead),
               ElementsAre("cloud"));
   // --text takes no tag.

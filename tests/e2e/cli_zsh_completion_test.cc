@@ -158,13 +158,16 @@ TEST_F(CliZshCompletionTest, TagsComeFromTheServerNamedOnTheLine) {
                 "contentctl --server=" + at + " query --not-tag financ",
                 "contentctl --server " + at + " query --tag fin",
                 "contentctl --server " + at + " query --tag=fint",
-                "contentctl --server " + at + " query --tag team:s"}),
+                "contentctl --server " + at + " query --tag team:s",
+                "contentctl -s " + at + " query --tag fint"}),
       ElementsAre("[contentctl --server " + at + " query --tag ai ]",
                   "[contentctl --server=" + at + " query --not-tag finance ]",
                   // Two tags start so: the common part, then a list.
                   "[contentctl --server " + at + " query --tag fin]",
                   "[contentctl --server " + at + " query --tag=fintech ]",
-                  "[contentctl --server " + at + " query --tag team:search ]"));
+                  "[contentctl --server " + at + " query --tag team:search ]",
+                  // -s is --server.
+                  "[contentctl -s " + at + " query --tag fintech ]"));
 }
 
 }  // namespace
