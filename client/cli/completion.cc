@@ -187,7 +187,7 @@ _contentctl_replies() {
       -*=*)
         # zsh leaves `--flag=value` one word.
         case "${w%%=*}" in
-          --server|--token|--ca|--cert|--key) connection+=( "$w" ) ;;
+          -s|--server|--token|--ca|--cert|--key) connection+=( "$w" ) ;;
         esac
         ;;
       -*)
@@ -224,7 +224,7 @@ _contentctl_replies() {
           break
         fi
         case "$w" in
-          --server|--token|--ca|--cert|--key)
+          -s|--server|--token|--ca|--cert|--key)
             [[ "$v" == "~/"* ]] && v="$HOME/${v#\~/}"
             connection+=( "$w" "$v" )
             ;;
@@ -237,9 +237,10 @@ _contentctl_replies() {
         ;;
     esac
   done
-  # zsh leaves `--flag=value` one word: the value is completed after the
-  # `=`, and each reply keeps `--flag=`.
-  if [[ -z "$flag" && "$cur" == --*=* ]] &&
+  # zsh leaves `--flag=value` and `-f=value` (pflag's spelling, which
+  # contentctl takes) one word: the value is completed after the `=`, and
+  # each reply keeps `--flag=` or `-f=`.
+  if [[ -z "$flag" && "$cur" == -*=* ]] &&
       [[ -n "$(_contentctl_value "$verbs" "${cur%%=*}")" ]]; then
     flag="${cur%%=*}"
     equals="${cur%%=*}="

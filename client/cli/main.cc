@@ -1,6 +1,6 @@
 // contentctl: the admin command line for contentd.
 //
-//   contentctl [--server ADDR] [--token T] [--timeout 10s] [--request-id ID]
+//   contentctl [-s|--server ADDR] [--token T] [--timeout 10s] [--request-id ID]
 //              [-o table|json|yaml|markdown|name] VERB ...
 //   contentctl help [VERB [COMMAND]]      (VERB [COMMAND] --help)
 //
@@ -852,6 +852,34 @@ bool UseColor(const std::string& flag) {
   return isatty(STDOUT_FILENO);
 }
 
+// diff's NOT_FOUND of a revision the user gave (REVISION_NOT_FOUND, the
+// revision in its metadata) led by the argument that gave it, as an
+// INVALID_ARGUMENT is (`REV2: articles/x has no revision 3 (the head is
+// revision 2)`): of `diff x 3` and `diff x 1 3` alike the server's text
+// named no argument. The server looks up REV2 first, so a revision both
+// gave is REV2's. A revision the server filled in (REV1 or REV2 left out)
+// is no argument the user gave: that status is returned unchanged, as is
+// any other.
+absl::Status NameTheMissingRevision(const absl::Status& status,
+                                    const DiffFlags& f) {
+  if (!absl::IsNotFound(status) ||
+      ErrorReason(status) != "REVISION_NOT_FOUND") {
+    return status;
+  }
+  const std::map<std::string, std::string> metadata = ErrorMetadata(status);
+  const auto it = metadata.find("revision");
+  int64_t revision = 0;
+  if (it == metadata.end() || !absl::SimpleAtoi(it->second, &revision) ||
+      revision == 0) {
+    return status;
+  }
+  const char* argument = revision == f.to_revision     ? "REV2"
+                         : revision == f.from_revision ? "REV1"
+                                                       : nullptr;
+  if (argument == nullptr) return status;
+  return Reworded(status, absl::StrCat(argument, ": ", status.message()));
+}
+
 int RunDiff(Session& s, const DiffFlags& f) {
   v1::DiffArticleRevisionsRequest request;
   request.set_name(NameOf(f.id));
@@ -869,7 +897,7 @@ int RunDiff(Session& s, const DiffFlags& f) {
                             &message) > 0) {
       status = Reworded(status, message);
     }
-    return Fail(status);
+    return Fail(NameTheMissingRevision(status, f));
   }
   return Finish(s.output.PrintDiff(*response, UseColor(f.color)));
 }
@@ -2842,7 +2870,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   std::set<const CLI::Option*> not_text;
   not_text.insert(
       app.add_option(
-             "--server", g.server,
+             "-s,--server", g.server,
              "contentd address: host:port (port 1-65535; no port: 443), "
              "unix:PATH, or a gRPC target such as dns:///host:port or "
              "ipv4:ADDR:PORT,ADDR:PORT")

@@ -752,20 +752,24 @@ std::string MarkdownDocument(const v1::Article& a, bool marked) {
                       HasTime(a.delete_time()) ? " (deleted)" : "", "\n", doc);
 }
 
+absl::Status Output::PrintJsonOrYaml(absl::string_view json) const {
+  if (format_ != Format::kYaml) {
+    out_ << json;
+    if (json.empty() || json.back() != '\n') out_ << "\n";
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> yaml = JsonToYaml(json);
+  if (!yaml.ok()) return yaml.status();
+  out_ << *yaml;
+  return absl::OkStatus();
+}
+
 absl::Status Output::PrintMessage(const google::protobuf::Message& message,
                                   bool all_fields) const {
   absl::StatusOr<std::string> json =
       ToJson(message, /*pretty=*/true, all_fields);
   if (!json.ok()) return json.status();
-  if (format_ != Format::kYaml) {
-    out_ << *json;
-    if (json->empty() || json->back() != '\n') out_ << "\n";
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::string> yaml = JsonToYaml(*json);
-  if (!yaml.ok()) return yaml.status();
-  out_ << *yaml;
-  return absl::OkStatus();
+  return PrintJsonOrYaml(*json);
 }
 
 absl::Status Output::PrintMessageAnd(
@@ -788,14 +792,7 @@ absl::Status Output::PrintMessageAnd(
       absl::StripTrailingAsciiWhitespace(*member), {{"\n", "\n  "}});
   absl::StrAppend(&json, json.back() == '{' ? "" : ",", "\n  \"",
                   absl::CEscape(key), "\": ", nested, "\n}\n");
-  if (format_ != Format::kYaml) {
-    out_ << json;
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::string> yaml = JsonToYaml(json);
-  if (!yaml.ok()) return yaml.status();
-  out_ << *yaml;
-  return absl::OkStatus();
+  return PrintJsonOrYaml(json);
 }
 
 absl::Status Output::PrintArticle(const v1::Article& a) const {
@@ -917,14 +914,7 @@ absl::Status Output::PrintArticles(
                     absl::StrReplaceAll(*one, {{"\n", "\n  "}}));
   }
   absl::StrAppend(&json, articles.empty() ? "]\n" : "\n]\n");
-  if (format_ == Format::kJson) {
-    out_ << json;
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::string> yaml = JsonToYaml(json);
-  if (!yaml.ok()) return yaml.status();
-  out_ << *yaml;
-  return absl::OkStatus();
+  return PrintJsonOrYaml(json);
 }
 
 void Output::WriteArticleTable(

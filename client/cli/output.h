@@ -305,6 +305,10 @@ class Output {
                                const google::protobuf::Value& value) const;
 
  private:
+  // The end of every JSON-or-YAML printer: `json` on `out_` as it is (a
+  // newline after it if it has none), or as YAML (JsonToYaml) under kYaml.
+  absl::Status PrintJsonOrYaml(absl::string_view json) const;
+
   // Columns NAME REV DATE TITLE TAGS of `articles` on `out_`, STATE after
   // REV with `states`.
   void WriteArticleTable(

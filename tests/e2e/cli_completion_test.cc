@@ -145,6 +145,9 @@ TEST_F(CliCompletionTest, FlagsOfTheVerbWithTheGlobalOnes) {
   EXPECT_EQ(std::count(get.begin(), get.end(), "--help"), 1);
   EXPECT_THAT(Complete({"contentctl", "apply", "--dr"}),
               ElementsAre("--dry-run"));
+  // -s, kubectl's short --server, after a verb as before one.
+  EXPECT_THAT(Complete({"contentctl", "-s"}), ElementsAre("-s"));
+  EXPECT_THAT(Complete({"contentctl", "get", "-s"}), ElementsAre("-s"));
   EXPECT_THAT(Complete({"contentctl", "admin", "compact", "--st"}),
               ElementsAre("--storage"));
   // kubectl's --no-headers on the verbs that print tables.
@@ -174,6 +177,16 @@ TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
               ElementsAre("json"));
   EXPECT_THAT(Complete({"contentctl", "--output", "="}),
               ElementsAre("=table", "=json", "=yaml", "=markdown", "=name"));
+  EXPECT_THAT(Complete({"contentctl", "-o", "=", "y"}), ElementsAre("yaml"));
+  // zsh (bashcompinit) leaves `-o=j`, pflag's spelling, one word, as it
+  // does `--output=j`: each value keeps the `-o=`.
+  EXPECT_THAT(
+      Complete({"contentctl", "-o="}),
+      ElementsAre("-o=table", "-o=json", "-o=yaml", "-o=markdown", "-o=name"));
+  EXPECT_THAT(Complete({"contentctl", "get", "x", "-o=j"}),
+              ElementsAre("-o=json"));
+  EXPECT_THAT(Complete({"contentctl", "get", "x", "--output=y"}),
+              ElementsAre("--output=yaml"));
   // A free value has no completion.
   EXPECT_THAT(Complete({"contentctl", "query", "--text", ""}), IsEmpty());
 }
@@ -255,6 +268,15 @@ TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
   // zsh (bashcompinit) leaves `--server=ADDR` one word.
   EXPECT_THAT(Complete({"contentctl", "--server=" + server->address(), "query",
                         "--tag", "cl"},
+                       dead),
+              ElementsAre("cloud"));
+  // -s is --server.
+  EXPECT_THAT(Complete({"contentctl", "-s", "127.0.0.1", ":",
+                        std::to_string(server->port()), "query", "--tag", "ai"},
+                       dead),
+              ElementsAre("ai", "ai-safety"));
+  EXPECT_THAT(Complete({"contentctl", "query", "-s=" + server->address(),
+                        "--not-tag", "cl"},
                        dead),
               ElementsAre("cloud"));
   // --text takes no tag.

@@ -234,6 +234,56 @@ TEST_F(CliEditorialTest, DiffOfTheFirstRevisionNamesRev1) {
   EXPECT_THAT(r.err, StartsWith("REV1: must be at least 1, got 0"));
 }
 
+// A revision past the head names the argument that gave it, REV1 or REV2
+// as diff --help calls them, as a first revision's error names REV1: the
+// server's NOT_FOUND said which revision but not which argument, and a lone
+// revision is REV1 (`diff x 3` compares 3 with the head). Exit 1 as every
+// NOT_FOUND; an article that is not there is no argument's revision.
+TEST_F(CliEditorialTest, DiffOfARevisionPastTheHeadNamesTheArgument) {
+  const std::string path = Write("past.md", "---\ntitle: P\n---\n\nOne.\n");
+  CtlOk({"apply", "-f", path});
+  Write("past.md", "---\ntitle: P\n---\n\nTwo.\n");
+  CtlOk({"apply", "-f", path});
+  const std::string head = " (the head is revision 2)";
+  // Both past the head: the server looks up REV2 first.
+  for (const auto& [args, want, token] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"diff", "past", "3"},
+            "REV1: articles/past has no revision 3" + head,
+            kEditor},
+           {{"diff", "past", "1", "3"},
+            "REV2: articles/past has no revision 3" + head,
+            kEditor},
+           {{"diff", "past", "4", "5"},
+            "REV2: articles/past has no revision 5" + head,
+            kEditor},
+           // A reader is told the argument too, in the words readers get.
+           {{"diff", "past", "1", "7"},
+            "REV2: articles/past has no revision 7 readers may read (draft, "
+            "archived and scheduled revisions need visibility ALL and the "
+            "editor role)",
+            kReader},
+           {{"diff", "absent", "1", "2"},
+            "articles/absent not found",
+            kEditor}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const CommandResult r = Ctl(args, token);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, absl::StrCat("Error: NOT_FOUND: ", want, "\n"));
+  }
+  const CommandResult r = Ctl({"diff", "past", "3", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
+  EXPECT_EQ(e.at("message").string_value(),
+            "REV1: articles/past has no revision 3" + head);
+  EXPECT_EQ(
+      e.at("metadata").struct_value().fields().at("revision").string_value(),
+      "3");
+}
+
 TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
   ASSERT_TRUE(ApplySampleTwice());
   const std::string want = absl::StrCat(
@@ -808,8 +858,11 @@ TEST_F(CliEditorialTest, ReadersNeverSeeADraftRevisionOfAPublishedArticle) {
       EXPECT_THAT(r.err, HasSubstr("articles/embargo has no revision 1 "
                                    "readers may read"));
     } else {
-      EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: articles/embargo has no "
-                                    "revision 1 readers may read"));
+      // diff names the argument that gave the revision.
+      EXPECT_THAT(r.err,
+                  StartsWith(absl::StrCat(
+                      "Error: NOT_FOUND: ", args[0] == "diff" ? "REV1: " : "",
+                      "articles/embargo has no revision 1 readers may read")));
     }
     EXPECT_THAT(r.out + r.err, Not(HasSubstr("SECRET")));
   }

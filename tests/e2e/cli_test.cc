@@ -2744,6 +2744,31 @@ TEST_F(CliTest, ServerAndTokenFromEnvironment) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// -s is --server, as kubectl's: before or after the verb, with a space,
+// an `=` or joined, winning over CONTENT_SERVER as --server does; --help
+// says so.
+TEST_F(CliTest, DashSIsShortForServer) {
+  CtlOk({"apply", "-f", Write("short-s.md", Doc("Short s", "", ""))});
+  const std::vector<std::string> dead = {"CONTENT_SERVER=127.0.0.1:1"};
+  const std::string at = server_->address();
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"-s", at, "get", "short-s", "-o", "name"},
+           {"get", "short-s", "-s", at, "-o", "name"},
+           {"-s=" + at, "get", "short-s", "-o", "name"},
+           {"-s" + at, "get", "short-s", "-o", "name"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    std::vector<std::string> argv = {ContentctlBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const CommandResult r = RunCommand(argv, "", dead);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "articles/short-s\n");
+  }
+  const CommandResult help = Ctl({"get", "--help"}, {"CONTENT_SERVER="});
+  EXPECT_THAT(help.out, HasSubstr("  -s,--server TEXT=127.0.0.1:7070 "
+                                  "(env CONTENT_SERVER)\n"));
+}
+
 // A token file's newline is not part of the token (CONTENT_TOKEN from a
 // Kubernetes Secret ends in one); other control characters are a usage
 // error naming the flag, not a gRPC abort, and the token is not echoed.
@@ -4259,7 +4284,7 @@ TEST_F(CliTest, HelpShowsTheDefaultsTheEnvironmentSets) {
         std::vector<std::string>{"get", "--help"}}) {
     CommandResult r = Ctl(args, env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_THAT(r.out, HasSubstr("  --server TEXT=db1.internal:7070 (from "
+    EXPECT_THAT(r.out, HasSubstr("  -s,--server TEXT=db1.internal:7070 (from "
                                  "CONTENT_SERVER)\n"));
     EXPECT_THAT(r.out, Not(HasSubstr("127.0.0.1:7070")));
     EXPECT_THAT(r.out, HasSubstr("  --token TEXT (from CONTENT_TOKEN)\n"));
@@ -4271,7 +4296,7 @@ TEST_F(CliTest, HelpShowsTheDefaultsTheEnvironmentSets) {
                 HasSubstr("  --request-id TEXT (env CONTENT_REQUEST_ID)"));
   }
   CommandResult r = Ctl({"--help"}, {"CONTENT_SERVER=", "CONTENT_TOKEN="});
-  EXPECT_THAT(r.out, HasSubstr("  --server TEXT=127.0.0.1:7070 "
+  EXPECT_THAT(r.out, HasSubstr("  -s,--server TEXT=127.0.0.1:7070 "
                                "(env CONTENT_SERVER)\n"));
   // gRPC's target forms work too (several replicas behind one name): the
   // help says so, not only host:port and unix:PATH.
@@ -4320,7 +4345,7 @@ TEST_F(CliTest, HelpNamesEnvironmentVariablesOneWay) {
     const std::string name = absl::StrJoin(verb, " ");
     ASSERT_EQ(r.exit_code, 0) << name << "\n" << r.err;
     EXPECT_THAT(r.out, Not(HasSubstr("Env:"))) << name;
-    EXPECT_THAT(r.out, HasSubstr("  --server TEXT=db1:7070 (from "
+    EXPECT_THAT(r.out, HasSubstr("  -s,--server TEXT=db1:7070 (from "
                                  "CONTENT_SERVER)\n"))
         << name;
     for (const std::string& line :
@@ -4395,8 +4420,8 @@ TEST_F(CliTest, TlsVariablesNamingNoFileLeaveHelpAndCompletionAlone) {
 // of after the flag's name, which pushed the description onto its own line.
 TEST_F(CliTest, VerbHelpNamesEveryFlagAndTheGlobalOnes) {
   const std::vector<std::string> globals = {
-      "--server TEXT", "--token TEXT", "--timeout TEXT", "-o,--output TEXT",
-      "--ca TEXT",     "--cert TEXT",  "--key TEXT"};
+      "-s,--server TEXT", "--token TEXT", "--timeout TEXT", "-o,--output TEXT",
+      "--ca TEXT",        "--cert TEXT",  "--key TEXT"};
   for (const auto& [verb, flags] : std::vector<
            std::pair<std::vector<std::string>, std::vector<std::string>>>{
            {{"get"},
@@ -4454,7 +4479,7 @@ TEST_F(CliTest, VerbHelpNamesEveryFlagAndTheGlobalOnes) {
   // contentctl's own help lists the global flags once, as its options.
   r = Ctl({"--help"});
   EXPECT_THAT(r.out, Not(HasSubstr("Global flags")));
-  EXPECT_THAT(r.out, HasSubstr("  --server TEXT"));
+  EXPECT_THAT(r.out, HasSubstr("  -s,--server TEXT"));
 }
 
 // Under -o json, apply's stderr mixed JSON error objects with a text

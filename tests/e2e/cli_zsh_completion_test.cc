@@ -127,14 +127,18 @@ TEST_F(CliZshCompletionTest, VerbsFlagsAndTheirValuesComplete) {
                 "contentctl query --output j", "contentctl -o y",
                 "contentctl get --rev", "contentctl admin comp",
                 "contentctl query --state dr", "contentctl query --output=ya",
-                "contentctl apply -f not"}),
+                "contentctl apply -f not", "contentctl query -o=ya",
+                "contentctl get x -o=j"}),
       ElementsAre("[contentctl query ]", "[contentctl query --output ]",
                   "[contentctl query --output json ]", "[contentctl -o yaml ]",
                   "[contentctl get --revision ]", "[contentctl admin compact ]",
                   "[contentctl query --state draft ]",
                   // zsh leaves `--flag=value` one word.
                   "[contentctl query --output=yaml ]",
-                  "[contentctl apply -f notes.md ]"));
+                  "[contentctl apply -f notes.md ]",
+                  // And `-o=value`, pflag's spelling, which contentctl takes.
+                  "[contentctl query -o=yaml ]",
+                  "[contentctl get x -o=json ]"));
 }
 
 // zsh hands `--server=ADDR` and `ADDR` with its colon over as one word
@@ -154,13 +158,16 @@ TEST_F(CliZshCompletionTest, TagsComeFromTheServerNamedOnTheLine) {
                 "contentctl --server=" + at + " query --not-tag financ",
                 "contentctl --server " + at + " query --tag fin",
                 "contentctl --server " + at + " query --tag=fint",
-                "contentctl --server " + at + " query --tag team:s"}),
+                "contentctl --server " + at + " query --tag team:s",
+                "contentctl -s " + at + " query --tag fint"}),
       ElementsAre("[contentctl --server " + at + " query --tag ai ]",
                   "[contentctl --server=" + at + " query --not-tag finance ]",
                   // Two tags start so: the common part, then a list.
                   "[contentctl --server " + at + " query --tag fin]",
                   "[contentctl --server " + at + " query --tag=fintech ]",
-                  "[contentctl --server " + at + " query --tag team:search ]"));
+                  "[contentctl --server " + at + " query --tag team:search ]",
+                  // -s is --server.
+                  "[contentctl -s " + at + " query --tag fintech ]"));
 }
 
 }  // namespace

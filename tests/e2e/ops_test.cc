@@ -1211,7 +1211,10 @@ TEST(RetentionTest, MissingRevisionsSayWhy) {
                                              {"restore", "kept", "2"}}) {
     CommandResult r = ctl(args);
     EXPECT_EQ(r.exit_code, 1) << args[0];
-    EXPECT_THAT(r.err, HasSubstr("NOT_FOUND: articles/kept has no revision"));
+    // diff names the argument that gave it.
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat(
+                           "NOT_FOUND: ", args[0] == "diff" ? "REV1: " : "",
+                           "articles/kept has no revision")));
     EXPECT_THAT(r.err, HasSubstr("(removed by retention)")) << args[0];
   }
   CommandResult r = ctl({"get", "kept", "--revision", "9"});
