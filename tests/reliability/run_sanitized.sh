@@ -33,7 +33,7 @@ cd "$dir"
 # normal tree too (CI time); the PostgreSQL engine's own tests (kv_test,
 # store_shared_test, replicas_test) run here.
 # -j2: unlike the normal tree's, these tests keep both cores busy (CPU 1.9
-# times the wall at -j2), every contentctl run paying ASan's 0.17 s of
-# set-up and leak check.
+# times the wall at -j2), every contentctl run paying ASan's 0.13 s of
+# set-up and leak check (docs/reliability.md, "CI time").
 ctest --output-on-failure -j2 --timeout 900 \
   -E "install_consumer_test|^pg_.*_test$" "$@"
