@@ -24,6 +24,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -361,6 +362,45 @@ absl::Status NameTheAdminFlag(const absl::Status& status,
   return Reworded(status, absl::StrCat(flag, ": ", status.message()));
 }
 
+// A revision the user gave, and the argument or flag that gave it as
+// --help names it (`--revision`, `REV1`); 0 where the user gave none.
+struct GivenRevision {
+  absl::string_view argument;
+  int64_t revision;
+};
+
+// A NOT_FOUND of a revision the user gave (REVISION_NOT_FOUND, the
+// revision in its metadata) led by the argument that gave it, as an
+// INVALID_ARGUMENT is (`--revision: articles/x has no revision 9 (the head
+// is revision 2)`): the server's text says which revision, not which
+// argument, and `diff x 3` (REV1, compared with the head) reads like REV2.
+// Every argument in `given` that gave it is named, in order: `diff x 3 3`
+// is `REV1 and REV2: ...`, both being wrong. A revision the server filled
+// in (0 in `given`: diff's REV1 or REV2 left out) is no argument's: that
+// status is returned unchanged, as is any other. Code, reason and metadata
+// are kept.
+absl::Status NameTheMissingRevision(
+    const absl::Status& status, std::initializer_list<GivenRevision> given) {
+  if (!absl::IsNotFound(status) ||
+      ErrorReason(status) != "REVISION_NOT_FOUND") {
+    return status;
+  }
+  const std::map<std::string, std::string> metadata = ErrorMetadata(status);
+  const auto it = metadata.find("revision");
+  int64_t revision = 0;
+  if (it == metadata.end() || !absl::SimpleAtoi(it->second, &revision) ||
+      revision == 0) {
+    return status;
+  }
+  std::vector<absl::string_view> arguments;
+  for (const GivenRevision& g : given) {
+    if (g.revision == revision) arguments.push_back(g.argument);
+  }
+  if (arguments.empty()) return status;
+  return Reworded(status, absl::StrCat(absl::StrJoin(arguments, " and "), ": ",
+                                       status.message()));
+}
+
 // A write's error (delete, undelete, restore) led by the flag or argument
 // it is about: INVALID_ARGUMENT by NameTheFlag, a condition that did not
 // hold (FAILED_PRECONDITION) by NameTheCondition, as apply leads them.
@@ -596,9 +636,11 @@ int RunGet(Session& s, GetFlags f) {
     }
   }
   if (!article.ok()) {
-    return Fail(NameTheFlag(
-        NameTheAllRole(NameTheAllFlag(article.status(), kAllFlag), f.all),
-        kGetFields));
+    return Fail(NameTheMissingRevision(
+        NameTheFlag(
+            NameTheAllRole(NameTheAllFlag(article.status(), kAllFlag), f.all),
+            kGetFields),
+        {{"--revision", f.revision}}));
   }
   return Finish(s.output.PrintArticle(*article));
 }
@@ -852,34 +894,6 @@ bool UseColor(const std::string& flag) {
   return isatty(STDOUT_FILENO);
 }
 
-// diff's NOT_FOUND of a revision the user gave (REVISION_NOT_FOUND, the
-// revision in its metadata) led by the argument that gave it, as an
-// INVALID_ARGUMENT is (`REV2: articles/x has no revision 3 (the head is
-// revision 2)`): of `diff x 3` and `diff x 1 3` alike the server's text
-// named no argument. The server looks up REV2 first, so a revision both
-// gave is REV2's. A revision the server filled in (REV1 or REV2 left out)
-// is no argument the user gave: that status is returned unchanged, as is
-// any other.
-absl::Status NameTheMissingRevision(const absl::Status& status,
-                                    const DiffFlags& f) {
-  if (!absl::IsNotFound(status) ||
-      ErrorReason(status) != "REVISION_NOT_FOUND") {
-    return status;
-  }
-  const std::map<std::string, std::string> metadata = ErrorMetadata(status);
-  const auto it = metadata.find("revision");
-  int64_t revision = 0;
-  if (it == metadata.end() || !absl::SimpleAtoi(it->second, &revision) ||
-      revision == 0) {
-    return status;
-  }
-  const char* argument = revision == f.to_revision     ? "REV2"
-                         : revision == f.from_revision ? "REV1"
-                                                       : nullptr;
-  if (argument == nullptr) return status;
-  return Reworded(status, absl::StrCat(argument, ": ", status.message()));
-}
-
 int RunDiff(Session& s, const DiffFlags& f) {
   v1::DiffArticleRevisionsRequest request;
   request.set_name(NameOf(f.id));
@@ -897,7 +911,8 @@ int RunDiff(Session& s, const DiffFlags& f) {
                             &message) > 0) {
       status = Reworded(status, message);
     }
-    return Fail(NameTheMissingRevision(status, f));
+    return Fail(NameTheMissingRevision(
+        status, {{"REV1", f.from_revision}, {"REV2", f.to_revision}}));
   }
   return Finish(s.output.PrintDiff(*response, UseColor(f.color)));
 }
@@ -927,7 +942,10 @@ int RunRestore(Session& s, const RestoreFlags& f) {
   }
   absl::StatusOr<v1::Article> article =
       s.client->RestoreArticleRevision(request);
-  if (!article.ok()) return FailWriteCall(article.status());
+  if (!article.ok()) {
+    return FailWriteCall(
+        NameTheMissingRevision(article.status(), {{"REVISION", f.revision}}));
+  }
   if (s.output.format() == Format::kTable && !article->has_delete_time() &&
       article->revision() == head_revision) {
     std::cout << article->name() << " unchanged (revision "
@@ -1281,9 +1299,12 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     if (!article.ok()) {
       // As `get` says it: `ID: name: ...`, `--revision: ...`.
       return FailExport(
-          NameTheFlag(NameTheAllFlag(article.status(),
-                                     "the editor role, without --live-only"),
-                      kGetFields),
+          NameTheMissingRevision(
+              NameTheFlag(
+                  NameTheAllFlag(article.status(),
+                                 "the editor role, without --live-only"),
+                  kGetFields),
+              {{"--revision", f.revision}}),
           live_only);
     }
     std::cout << MarkdownDocument(*article);

@@ -1422,11 +1422,14 @@ Store::Rewrite Store::RestoreRewrite(int64_t revision,
     std::string value;
     s = kv_->Get(Family::kRevisions, RevisionKey(id, revision), &value);
     if (absl::IsNotFound(s)) {
+      // As a read says it (ReadRevision): past the head, where the head is.
       return RevisionNotFound(
           id, revision,
-          absl::StrCat(
-              Name(id), " has no revision ", revision,
-              revision < head.revision() ? " (removed by retention)" : ""));
+          absl::StrCat(Name(id), " has no revision ", revision,
+                       revision < head.revision()
+                           ? " (removed by retention)"
+                           : absl::StrCat(" (the head is revision ",
+                                          head.revision(), ")")));
     }
     if (!s.ok()) return s;
     if (!content->ParseFromString(value)) {

@@ -126,6 +126,15 @@ class CliEditorialTest : public ::testing::Test {
     return !::testing::Test::HasFailure();
   }
 
+  // `id` applied twice, a different body each time: revisions 1 and 2.
+  void ApplyTwoRevisions(const std::string& id) {
+    const std::string path =
+        Write(id + ".md", "---\ntitle: " + id + "\n---\n\nOne.\n");
+    CtlOk({"apply", "-f", path});
+    Write(id + ".md", "---\ntitle: " + id + "\n---\n\nTwo.\n");
+    CtlOk({"apply", "-f", path});
+  }
+
   // Two translations without a translationKey (group `launch` from the ids)
   // and a French draft of the same group.
   void ApplyLaunch() {
@@ -282,6 +291,74 @@ TEST_F(CliEditorialTest, DiffOfARevisionPastTheHeadNamesTheArgument) {
   EXPECT_EQ(
       e.at("metadata").struct_value().fields().at("revision").string_value(),
       "3");
+}
+
+// One revision past the head given as both REV1 and REV2 is both
+// arguments' mistake: both are named, not REV2 alone (which the server
+// looks up first), the code, reason, metadata and exit 1 unchanged.
+TEST_F(CliEditorialTest, DiffOfARevisionPastTheHeadAsBothNamesBoth) {
+  ApplyTwoRevisions("past");
+  CommandResult r = Ctl({"diff", "past", "3", "3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Error: NOT_FOUND: REV1 and REV2: articles/past has no revision 3 "
+            "(the head is revision 2)\n");
+  r = Ctl({"diff", "past", "3", "3", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
+  EXPECT_EQ(e.at("message").string_value(),
+            "REV1 and REV2: articles/past has no revision 3 (the head is "
+            "revision 2)");
+  EXPECT_EQ(
+      e.at("metadata").struct_value().fields().at("revision").string_value(),
+      "3");
+}
+
+// get and export --revision past the head name the flag, as diff names
+// REV1 or REV2: the server's NOT_FOUND said which revision, not which flag.
+// Exit 1 as every NOT_FOUND; an article that is not there is no flag's.
+TEST_F(CliEditorialTest, GetAndExportOfARevisionPastTheHeadNameTheFlag) {
+  ApplyTwoRevisions("past");
+  for (const auto& [args, want, token] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"get", "past", "--revision", "9"},
+            "--revision: articles/past has no revision 9 (the head is "
+            "revision 2)",
+            kEditor},
+           {{"export", "past", "--revision", "3"},
+            "--revision: articles/past has no revision 3 (the head is "
+            "revision 2)",
+            kEditor},
+           // A reader is told the flag too, in the words readers get.
+           {{"get", "past", "--revision", "9"},
+            "--revision: articles/past has no revision 9 readers may read "
+            "(draft, archived and scheduled revisions need --all and the "
+            "editor role)",
+            kReader},
+           {{"get", "absent", "--revision", "2"},
+            "articles/absent not found or not live (drafts, scheduled, "
+            "expired and archived articles need --all and the editor role)",
+            kEditor}}) {
+    SCOPED_TRACE(::testing::PrintToString(args) + " as " + token);
+    const CommandResult r = Ctl(args, token);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, absl::StrCat("Error: NOT_FOUND: ", want, "\n"));
+  }
+  const CommandResult r = Ctl({"get", "past", "--revision", "9", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
+  EXPECT_EQ(e.at("message").string_value(),
+            "--revision: articles/past has no revision 9 (the head is "
+            "revision 2)");
+  EXPECT_EQ(
+      e.at("metadata").struct_value().fields().at("revision").string_value(),
+      "9");
 }
 
 TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
@@ -537,6 +614,30 @@ TEST_F(CliEditorialTest, RestoreWritesANewRevisionAndKeepsHistory) {
   r = Ctl({"restore", "deepseek-brokers", "7"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
+}
+
+// restore of a revision past the head names REVISION, as its --help
+// does, and says where the head is, as get and diff do; nothing is written.
+TEST_F(CliEditorialTest, RestoreOfARevisionPastTheHeadNamesTheArgument) {
+  ApplyTwoRevisions("past");
+  CommandResult r = Ctl({"restore", "past", "9"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Error: NOT_FOUND: REVISION: articles/past has no revision 9 (the "
+            "head is revision 2)\n");
+  r = Ctl({"restore", "past", "9", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
+  EXPECT_EQ(e.at("message").string_value(),
+            "REVISION: articles/past has no revision 9 (the head is revision "
+            "2)");
+  EXPECT_EQ(GetJsonArticle("past").revision(), 2);
+  // An article that is not there is no argument's.
+  r = Ctl({"restore", "absent", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: NOT_FOUND: articles/absent not found\n");
 }
 
 // Content equal to the head writes nothing: restore says so, as apply
@@ -858,11 +959,12 @@ TEST_F(CliEditorialTest, ReadersNeverSeeADraftRevisionOfAPublishedArticle) {
       EXPECT_THAT(r.err, HasSubstr("articles/embargo has no revision 1 "
                                    "readers may read"));
     } else {
-      // diff names the argument that gave the revision.
-      EXPECT_THAT(r.err,
-                  StartsWith(absl::StrCat(
-                      "Error: NOT_FOUND: ", args[0] == "diff" ? "REV1: " : "",
-                      "articles/embargo has no revision 1 readers may read")));
+      // Each names the argument or flag that gave the revision.
+      EXPECT_THAT(r.err, StartsWith(absl::StrCat(
+                             "Error: NOT_FOUND: ",
+                             args[0] == "diff" ? "REV1: " : "--revision: ",
+                             "articles/embargo has no revision 1 readers may "
+                             "read")));
     }
     EXPECT_THAT(r.out + r.err, Not(HasSubstr("SECRET")));
   }

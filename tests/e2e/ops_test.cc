@@ -1211,10 +1211,12 @@ TEST(RetentionTest, MissingRevisionsSayWhy) {
                                              {"restore", "kept", "2"}}) {
     CommandResult r = ctl(args);
     EXPECT_EQ(r.exit_code, 1) << args[0];
-    // diff names the argument that gave it.
-    EXPECT_THAT(r.err, HasSubstr(absl::StrCat(
-                           "NOT_FOUND: ", args[0] == "diff" ? "REV1: " : "",
-                           "articles/kept has no revision")));
+    // Each names the argument or flag that gave it.
+    const std::map<std::string, std::string> argument = {
+        {"get", "--revision: "}, {"diff", "REV1: "}, {"restore", "REVISION: "}};
+    EXPECT_THAT(r.err,
+                HasSubstr(absl::StrCat("NOT_FOUND: ", argument.at(args[0]),
+                                       "articles/kept has no revision")));
     EXPECT_THAT(r.err, HasSubstr("(removed by retention)")) << args[0];
   }
   CommandResult r = ctl({"get", "kept", "--revision", "9"});
