@@ -171,7 +171,7 @@ _contentctl_names() {
 
 # Fills COMPREPLY for _contentctl; sets its `files` when the replies are
 # file or directory names, and its `equals` to what each reply starts with
-# that is not the value (`=`, or under zsh `--flag=`).
+# that is not the value (`=`, under zsh `--flag=`, or the `-o` of `-oj`).
 _contentctl_replies() {
   # `verbs`, the commands so far: under zsh a local named `path` (tied to
   # PATH there) hid every program, contentctl among them, from the function.
@@ -189,6 +189,19 @@ _contentctl_replies() {
         case "${w%%=*}" in
           -s|--server|--token|--ca|--cert|--key) connection+=( "$w" ) ;;
         esac
+        ;;
+      -[!-]?*)
+        # A short flag with its value stuck to it (`-s127.0.0.1:7070`, as
+        # getopt and contentctl take it): bash splits a `host:port` there
+        # too. Any other word so spelt (`-hx`) is no flag completion knows.
+        [[ -z "$(_contentctl_value "$verbs" "${w:0:2}")" ]] && continue
+        v="${w:2}"
+        while (( i + 2 < COMP_CWORD )) && [[ "${COMP_WORDS[i+1]}" == :* ]] &&
+            [[ -z "${COMP_WORDS[i+1]//:/}" ]]; do
+          v+="${COMP_WORDS[i+1]}${COMP_WORDS[i+2]}"
+          (( i += 2 ))
+        done
+        [[ "${w:0:2}" == -s ]] && connection+=( -s "$v" )
         ;;
       -*)
         value="$(_contentctl_value "$verbs" "$w")"
@@ -246,6 +259,15 @@ _contentctl_replies() {
     equals="${cur%%=*}="
     cur="${cur#*=}"
   fi
+  # `-oj`, a short flag with its value stuck to it as getopt and contentctl
+  # take it (`-ojson`), is one word in bash and zsh alike: the value is
+  # completed after the flag, and each reply keeps the `-o`.
+  if [[ -z "$flag" && "$cur" == -[!-]?* ]] &&
+      [[ -n "$(_contentctl_value "$verbs" "${cur:0:2}")" ]]; then
+    flag="${cur:0:2}"
+    equals="$flag"
+    cur="${cur:2}"
+  fi
   if [[ -n "$flag" ]]; then
     # Right after `--flag=` bash's word is "=": each value replaces it.
     if [[ "$cur" == "=" ]]; then equals="="; cur=""; fi
@@ -281,6 +303,17 @@ _contentctl_replies() {
             "${connection[@]}")
         ;;
     esac
+    # bash marks a directory by its reply (`-o filenames`), which `equals`
+    # makes no path (`-fsite`): marked here, the slash ending the word. zsh
+    # marks them in _contentctl.
+    if [[ -n "$equals" && -n "$files" && -z "${ZSH_VERSION-}" ]]; then
+      for (( i = 0; i < ${#COMPREPLY[@]}; i++ )); do
+        [[ -d "${COMPREPLY[i]}" ]] && COMPREPLY[i]="${COMPREPLY[i]%/}/"
+      done
+      if (( ${#COMPREPLY[@]} == 1 )) && [[ "${COMPREPLY[0]}" == */ ]]; then
+        compopt -o nospace 2>/dev/null
+      fi
+    fi
     if [[ -n "$equals" ]]; then
       COMPREPLY=( "${COMPREPLY[@]/#/$equals}" )
     fi

@@ -191,6 +191,27 @@ TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
   EXPECT_THAT(Complete({"contentctl", "query", "--text", ""}), IsEmpty());
 }
 
+// `-oj`, a short flag with its value attached as getopt (and contentctl)
+// takes it, completes as `-o j` and `-o=j` do, each reply keeping the
+// `-o`; bash leaves it one word, as zsh does.
+TEST_F(CliCompletionTest, ValuesAttachedToAShortFlag) {
+  EXPECT_THAT(Complete({"contentctl", "get", "x", "-oj"}),
+              ElementsAre("-ojson"));
+  EXPECT_THAT(Complete({"contentctl", "-oya"}), ElementsAre("-oyaml"));
+  EXPECT_THAT(Complete({"contentctl", "query", "-ot"}), ElementsAre("-otable"));
+  // A directory ends in its slash, as `-f site/p` gives it (bash marks
+  // it by the reply, which the `-f` makes no path).
+  EXPECT_THAT(Complete({"contentctl", "apply", "-fsite/p"}),
+              ElementsAre("-fsite/posts/"));
+  EXPECT_THAT(Complete({"contentctl", "apply", "-fno"}),
+              ElementsAre("-fnotes with space.md"));
+  EXPECT_THAT(Complete({"contentctl", "-oz"}), IsEmpty());
+  // The flag alone is still a flag to complete.
+  EXPECT_THAT(Complete({"contentctl", "get", "-o"}), ElementsAre("-o"));
+  // Done, it is no flag waiting for a value: the next word is a verb.
+  EXPECT_THAT(Complete({"contentctl", "-ojson", "que"}), ElementsAre("query"));
+}
+
 TEST_F(CliCompletionTest, FilesAfterFileFlagsAndDirectoriesAfterDir) {
   EXPECT_THAT(
       Complete({"contentctl", "apply", "-f", ""}),
@@ -292,6 +313,26 @@ TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
   EXPECT_THAT(Complete({"contentctl", "__"}), IsEmpty());
   CommandResult help = RunCommand({ContentctlBinary(), "--help-all"});
   EXPECT_THAT(help.out, Not(HasSubstr("__complete")));
+}
+
+// `-sADDR`, -s with the address attached, names the server the tags come
+// from as `-s ADDR` does: split at its colon as bash splits words, or one
+// word as zsh leaves it.
+TEST_F(CliCompletionTest, TagsComeFromAServerAttachedToDashS) {
+  std::unique_ptr<ServerProcess> server =
+      ServerProcess::Start(dir_.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  Apply(*server, "a", "tags: [ai, aws, cloud]");
+  const std::vector<std::string> dead = {PathWithContentctl(),
+                                         "CONTENT_SERVER=127.0.0.1:1"};
+  EXPECT_THAT(Complete({"contentctl", "-s127.0.0.1", ":",
+                        std::to_string(server->port()), "query", "--tag", "a"},
+                       dead),
+              ElementsAre("ai", "aws"));
+  EXPECT_THAT(Complete({"contentctl", "query", "-s" + server->address(),
+                        "--not-tag", "cl"},
+                       dead),
+              ElementsAre("cloud"));
 }
 
 // Categories complete as tags do, from `contentctl __complete categories

@@ -141,6 +141,17 @@ TEST_F(CliZshCompletionTest, VerbsFlagsAndTheirValuesComplete) {
                   "[contentctl get x -o=json ]"));
 }
 
+// `-oj`, -o with its value attached (as contentctl takes it), completes as
+// `-o=j` does; a directory after `-f` keeps its slash.
+TEST_F(CliZshCompletionTest, ValuesAttachedToAShortFlagComplete) {
+  EXPECT_THAT(
+      Complete({"contentctl get x -oj", "contentctl query -oya",
+                "contentctl apply -fsi", "contentctl apply -fnot"}),
+      ElementsAre("[contentctl get x -ojson ]", "[contentctl query -oyaml ]",
+                  "[contentctl apply -fsite/]",
+                  "[contentctl apply -fnotes.md ]"));
+}
+
 // zsh hands `--server=ADDR` and `ADDR` with its colon over as one word
 // (bash splits at `:` and `=`): the tags still come from that server.
 TEST_F(CliZshCompletionTest, TagsComeFromTheServerNamedOnTheLine) {
