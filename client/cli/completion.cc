@@ -171,7 +171,7 @@ _contentctl_names() {
 
 # Fills COMPREPLY for _contentctl; sets its `files` when the replies are
 # file or directory names, and its `equals` to what each reply starts with
-# that is not the value (`=`, under zsh `--flag=`, or the `-o` of `-oj`).
+# that is not the value (under zsh `--flag=`, or the `-o` of `-oj`).
 _contentctl_replies() {
   # `verbs`, the commands so far: under zsh a local named `path` (tied to
   # PATH there) hid every program, contentctl among them, from the function.
@@ -269,8 +269,10 @@ _contentctl_replies() {
     cur="${cur:2}"
   fi
   if [[ -n "$flag" ]]; then
-    # Right after `--flag=` bash's word is "=": each value replaces it.
-    if [[ "$cur" == "=" ]]; then equals="="; cur=""; fi
+    # Right after `--flag=` bash's word is "=", but readline replaces only
+    # what follows it, as after a `:`: the values go there as they are (each
+    # kept the `=`, and `--output=` became `--output==`).
+    if [[ "$cur" == "=" ]]; then cur=""; fi
     value="$(_contentctl_value "$verbs" "$flag")"
     case "$value" in
       choices\ *)

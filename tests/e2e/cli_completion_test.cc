@@ -3,6 +3,7 @@
 // with what it offers compared to contentctl's own verbs and flags, and to
 // the tags and categories of a real contentd.
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -172,11 +174,12 @@ TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
               ElementsAre("draft", "published", "archived", "scheduled", "live",
                           "expired"));
   // `--output=j` reaches completion as three words; right after the `=`
-  // the word is "=" and each value replaces it.
+  // the word is "=", which readline keeps: the values are offered bare
+  // (RealBashInsertsWhatTheRepliesSay).
   EXPECT_THAT(Complete({"contentctl", "--output", "=", "j"}),
               ElementsAre("json"));
   EXPECT_THAT(Complete({"contentctl", "--output", "="}),
-              ElementsAre("=table", "=json", "=yaml", "=markdown", "=name"));
+              ElementsAre("table", "json", "yaml", "markdown", "name"));
   EXPECT_THAT(Complete({"contentctl", "-o", "=", "y"}), ElementsAre("yaml"));
   // zsh (bashcompinit) leaves `-o=j`, pflag's spelling, one word, as it
   // does `--output=j`: each value keeps the `-o=`.
@@ -227,6 +230,48 @@ TEST_F(CliCompletionTest, FilesAfterFileFlagsAndDirectoriesAfterDir) {
               ElementsAre("site"));
 }
 
+// What a user gets: the script loaded into a real interactive bash (on a
+// pseudo-terminal, through script(1)), each line typed with a TAB and then
+// run as `show`, which prints its words as readline left them. The tests
+// above set COMP_WORDS as bash does, but what readline does with the
+// replies shows only here: after `--output=` it inserts a reply after the
+// `=`, so a reply that kept the `=` made `--output==` (and `--dir==site`).
+TEST_F(CliCompletionTest, RealBashInsertsWhatTheRepliesSay) {
+  std::string keys =
+      absl::StrCat("cd '", dir_.path(), "' && source '", script_,
+                   "'; show() { printf '<%s>' \"$@\"; echo; }\n");
+  const std::vector<std::string> lines = {
+      "contentctl --output=",     "contentctl --output=j",
+      "contentctl export --dir=", "contentctl get x -oj",
+      "contentctl apply -fsi",    "contentctl apply -fno",
+      "contentctl apply -f si"};
+  // ^A: to the start of the line, where `show` goes.
+  for (const std::string& line : lines) {
+    absl::StrAppend(&keys, line, "\t\x01show \n");
+  }
+  absl::StrAppend(&keys, "exit\n");
+  const CommandResult r = RunCommand(
+      {"script", "-qec", "bash --norc --noprofile -i", "/dev/null"}, keys,
+      {PathWithContentctl(), "TERM=dumb", "INPUTRC=/dev/null",
+       "HOME=" + dir_.path()},
+      std::chrono::minutes(2));
+  EXPECT_FALSE(r.timed_out);
+  std::vector<std::string> shown;
+  for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+    line = absl::StripTrailingAsciiWhitespace(line);
+    if (absl::StartsWith(line, "<contentctl>")) shown.emplace_back(line);
+  }
+  EXPECT_THAT(
+      shown, ElementsAre(
+                 // Several values: none inserted, the `=` left alone.
+                 "<contentctl><--output=>", "<contentctl><--output=json>",
+                 "<contentctl><export><--dir=site/>",
+                 "<contentctl><get><x><-ojson>", "<contentctl><apply><-fsite/>",
+                 "<contentctl><apply><-fnotes with space.md>",
+                 "<contentctl><apply><-f><site/>"))
+      << r.out << r.err;
+}
+
 // The completion calls `contentctl __complete tags PREFIX` (contentctl as
 // the command line names it, found on PATH) on the server the command line
 // names, else CONTENT_SERVER's.
@@ -257,10 +302,9 @@ TEST_F(CliCompletionTest, TagsAfterTagFlagsComeFromTheServer) {
       ElementsAre("machine\\ learning"));
   EXPECT_THAT(Complete({"contentctl", "watch", "--tag", "=", "c"}, env),
               ElementsAre("cloud"));
-  EXPECT_THAT(
-      Complete({"contentctl", "watch", "--not-tag", "="}, env),
-      ElementsAre("=ai", "=ai-safety", "=aws", "=cloud", "=machine\\ learning",
-                  "=team:search", "=team:storage"));
+  EXPECT_THAT(Complete({"contentctl", "watch", "--not-tag", "="}, env),
+              ElementsAre("ai", "ai-safety", "aws", "cloud",
+                          "machine\\ learning", "team:search", "team:storage"));
   EXPECT_THAT(Complete({"contentctl", "query", "--tag", "zz"}, env), IsEmpty());
   // bash splits `team:se` at the colon and replaces only what follows it:
   // the tags are those starting with the whole value, less `team:`.
@@ -357,7 +401,7 @@ TEST_F(CliCompletionTest, CategoriesAndPrefixesComeFromTheServer) {
   EXPECT_THAT(Complete({"contentctl", "watch", "--category", "=", "tr"}, env),
               ElementsAre("travel"));
   EXPECT_THAT(Complete({"contentctl", "query", "--category", "="}, env),
-              ElementsAre("=tech", "=tech\\ news", "=travel"));
+              ElementsAre("tech", "tech\\ news", "travel"));
   EXPECT_THAT(Complete({"contentctl", "categories", "--prefix", "t"}, env),
               ElementsAre("tech", "tech\\ news", "travel"));
   EXPECT_THAT(Complete({"contentctl", "tags", "--prefix", "t"}, env),
