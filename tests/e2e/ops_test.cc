@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -4094,13 +4096,20 @@ TEST(StartupTest, ADataDirectoryInUseIsRefusedPlainly) {
 // (ContentService::Create; each leaves the others' threads to be joined).
 // Runs the real binary under a lowered RLIMIT_NPROC (prlimit); as root,
 // which the limit does not bind, as the user nobody (setpriv). One test, so
-// that no other contentd of nobody's runs meanwhile.
+// that no other contentd of nobody's runs meanwhile; and one run of it at a
+// time on the machine (a lock file): ops_test and pg_ops_test run it in
+// parallel, and each one's contentd counted against the other's limit.
 TEST(StartupTest, ThreadsPastTheProcessLimitAreAClearError) {
   const bool root = geteuid() == 0;
   const uid_t uid = root ? 65534 : geteuid();
   for (const char* tool : {"/usr/bin/prlimit", "/usr/bin/setpriv"}) {
     if (access(tool, X_OK) != 0) GTEST_SKIP() << tool << " is not installed";
   }
+  const int lock = open("/tmp/contentd-test-nproc.lock",
+                        O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+  ASSERT_GE(lock, 0) << std::strerror(errno);
+  absl::Cleanup unlock = [lock] { close(lock); };  // and with it the lock
+  ASSERT_EQ(flock(lock, LOCK_EX), 0) << std::strerror(errno);
   TempDir dir;
   std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
   std::vector<std::string> prefix;
