@@ -1,7 +1,6 @@
 #include "server/service/content_service.h"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -21,6 +20,7 @@
 #include "common/lang_tag.h"
 #include "server/editorial/diff.h"
 #include "server/error_details.h"
+#include "server/host_name.h"
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
 #include "server/service/bulk.h"
@@ -39,14 +39,6 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx,
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(s));
   return reactor;
-}
-
-// The host's name (gethostname(2); a pod's name in Kubernetes), "" if the
-// system gives none.
-std::string HostName() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) return "";
-  return host;
 }
 
 // Parses a raw method's request; INVALID_ARGUMENT as for typed methods.

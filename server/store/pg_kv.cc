@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "server/error_details.h"
+#include "server/host_name.h"
 #include "server/store/pg_kv_internal.h"
 
 namespace content::store {
@@ -507,9 +508,8 @@ absl::StatusOr<std::vector<std::string>> QueryBy(
 // What names this process to other sessions (pg_stat_activity), so that a
 // repair refused for live replicas can say which they are.
 std::string ProcessName(absl::string_view role) {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return absl::StrCat(role, " on ", *host != '\0' ? host : "?", " (pid ",
+  const std::string host = HostName();
+  return absl::StrCat(role, " on ", host.empty() ? "?" : host, " (pid ",
                       getpid(), ")");
 }
 

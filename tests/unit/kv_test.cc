@@ -36,6 +36,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/file_system.h"
 #include "server/error_details.h"
+#include "server/host_name.h"
 #include "server/store/keys.h"
 #include "server/store/pg_kv.h"
 #include "server/store/pg_kv_internal.h"
@@ -764,9 +765,8 @@ TEST(PgKvTest, CallsSucceedAfterThePoolsBackendsEnded) {
 // What the engine's sessions of this process call themselves with
 // PgKvOptions::session_name `role`: "ROLE on HOST (pid N)".
 std::string SessionName(const std::string& role) {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return absl::StrCat(role, " on ", *host != '\0' ? host : "?", " (pid ",
+  const std::string host = HostName();
+  return absl::StrCat(role, " on ", host.empty() ? "?" : host, " (pid ",
                       getpid(), ")");
 }
 
