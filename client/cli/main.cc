@@ -1752,6 +1752,12 @@ std::string OperationLines(
   return lines;
 }
 
+// " on HOST", the host a ServerInfo names, for a line naming the contentd
+// that answered; "" from a contentd before 2026-12-06, which names none.
+std::string OnHost(const v1::ServerInfo& info) {
+  return info.hostname().empty() ? "" : absl::StrCat(" on ", info.hostname());
+}
+
 int RunStats(Session& s) {
   absl::StatusOr<v1::GetStatsResponse> r =
       s.client->GetStats(v1::GetStatsRequest());
@@ -1787,9 +1793,8 @@ int RunStats(Session& s) {
     fields["uptime"].set_string_value(
         absl::StrFormat("%.3fs", absl::ToDoubleSeconds(uptime)));
     server_line = absl::StrCat(
-        "contentd ", info->version(),
-        info->hostname().empty() ? "" : absl::StrCat(" on ", info->hostname()),
-        " (", info->storage_engine(), ", started ",
+        "contentd ", info->version(), OnHost(*info), " (",
+        info->storage_engine(), ", started ",
         FormatTimestamp(info->start_time()), ", up ",
         absl::FormatDuration(absl::Trunc(uptime, absl::Seconds(1))), ")");
   } else {
@@ -1956,9 +1961,11 @@ int RunHealth(Session& s, const AdminFlags& f, const std::string& endpoint) {
 }
 
 // `version`: contentctl's version, then the version of the contentd at
-// --server (kubectl's client and server versions), unless `client_only`.
+// --server (kubectl's client and server versions) and the host that
+// answered (behind a load balancer, one of several), unless `client_only`.
 // A server that cannot be reached fails as any call does, after the
-// client's line; an earlier contentd, without GetServerInfo, says so.
+// client's line; an earlier contentd, without GetServerInfo, says so, and
+// one before 2026-12-06 names no host.
 int RunVersion(Session* s, const std::string& server, Format format) {
   google::protobuf::Struct out;
   auto& fields = *out.mutable_fields();
@@ -1972,13 +1979,17 @@ int RunVersion(Session* s, const std::string& server, Format format) {
     contentd["server"].set_string_value(server);
     if (info.ok()) {
       contentd["version"].set_string_value(info->version());
+      // "" from a contentd before 2026-12-06, as in admin stats.
+      contentd["hostname"].set_string_value(info->hostname());
       contentd["storageEngine"].set_string_value(info->storage_engine());
       const std::string started = FormatTimestamp(info->start_time());
       contentd["startTime"].set_string_value(started);
-      absl::StrAppend(&text, "contentd ", info->version(), " at ", server, " (",
-                      info->storage_engine(), ", started ", started, ")\n");
+      absl::StrAppend(&text, "contentd ", info->version(), OnHost(*info),
+                      " at ", server, " (", info->storage_engine(),
+                      ", started ", started, ")\n");
     } else if (absl::IsUnimplemented(info.status())) {
       contentd["version"].set_string_value("");
+      contentd["hostname"].set_string_value("");
       absl::StrAppend(&text, "contentd at ", server,
                       ": version unknown (an earlier build, which answers "
                       "no GetServerInfo)\n");
@@ -3275,7 +3286,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       "     a restart would not cure it");
 
   CLI::App* version_cmd = app.add_subcommand(
-      "version", "Print contentctl's version and the server's");
+      "version", "Print contentctl's version and the server's, with its host");
   bool version_client_only = false;
   version_cmd->add_flag("--client", version_client_only,
                         "contentctl's version alone: no call to the server");

@@ -2262,8 +2262,8 @@ TEST_F(CliTest, InvalidServerAddressIsUsageError) {
 }
 
 // The string fields of the object `key` in `json` (contentctl's -o json:
-// admin stats' `serverInfo`), by name; empty, after a failure showing
-// `json`, if it has no such object.
+// admin stats' `serverInfo`, version's `contentd`), by name; empty, after a
+// failure showing `json`, if it has no such object.
 std::map<std::string, std::string> ObjectStrings(const std::string& json,
                                                  const std::string& key) {
   const auto fields = ParseJson<google::protobuf::Struct>(json).fields();
@@ -2279,9 +2279,17 @@ std::map<std::string, std::string> ObjectStrings(const std::string& json,
   return strings;
 }
 
+// The name of the host the tests (and their contentd) run on.
+std::string ThisHost() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "";
+  return host;
+}
+
 // `version` prints contentctl's version and the server's, as kubectl's
-// does; `--client` needs no server. contentd's comes from GetServerInfo,
-// and `contentd --version` says the same version.
+// does, and which host answered (behind a load balancer, one of several);
+// `--client` needs no server. contentd's comes from GetServerInfo, and
+// `contentd --version` says the same version.
 TEST_F(CliTest, VersionPrintsTheServersVersionAndClientNeedsNoServer) {
   CommandResult r = RunCommand(
       {ContentctlBinary(), "--server", "127.0.0.1:1", "version", "--client"});
@@ -2300,26 +2308,33 @@ TEST_F(CliTest, VersionPrintsTheServersVersionAndClientNeedsNoServer) {
   // pg_cli_test runs this file against PostgreSQL.
   const std::string engine =
       testing::TestEngineIsPostgres() ? "postgresql" : "rocksdb";
+  const std::string host = ThisHost();
+  ASSERT_NE(host, "");
   const std::string out = CtlOk({"version"});
-  EXPECT_THAT(out, StartsWith(absl::StrCat(client_line, "contentd ", version,
-                                           " at ", server_->address(), " (",
-                                           engine, ", started 20")))
+  EXPECT_THAT(out, StartsWith(absl::StrCat(
+                       client_line, "contentd ", version, " on ", host, " at ",
+                       server_->address(), " (", engine, ", started 20")))
       << out;
   EXPECT_TRUE(absl::EndsWith(out, "Z)\n")) << out;
 
-  const auto json =
-      ParseJson<google::protobuf::Struct>(CtlOk({"version", "-o", "json"}))
-          .fields();
-  EXPECT_EQ(json.at("contentctl").string_value(), version);
-  const auto& server = json.at("contentd").struct_value().fields();
-  EXPECT_EQ(server.at("version").string_value(), version);
-  EXPECT_EQ(server.at("storageEngine").string_value(), engine);
-  EXPECT_EQ(server.at("server").string_value(), server_->address());
+  const std::string json = CtlOk({"version", "-o", "json"});
+  EXPECT_EQ(ParseJson<google::protobuf::Struct>(json)
+                .fields()
+                .at("contentctl")
+                .string_value(),
+            version);
+  std::map<std::string, std::string> server = ObjectStrings(json, "contentd");
+  EXPECT_THAT(server,
+              IsSupersetOf({Pair("version", version), Pair("hostname", host),
+                            Pair("storageEngine", engine),
+                            Pair("server", server_->address())}));
+  const YAML::Node yaml = YAML::Load(CtlOk({"version", "-o", "yaml"}));
+  EXPECT_EQ(yaml["contentd"]["version"].as<std::string>(""), version);
+  EXPECT_EQ(yaml["contentd"]["hostname"].as<std::string>(""), host);
   absl::Time started;
   std::string err;
-  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full,
-                              server.at("startTime").string_value(), &started,
-                              &err))
+  EXPECT_TRUE(
+      absl::ParseTime(absl::RFC3339_full, server["startTime"], &started, &err))
       << err;
   EXPECT_LE(started, absl::Now());
 
@@ -2336,13 +2351,6 @@ std::string ClientVersion() {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return std::string(
       absl::StripSuffix(absl::StripPrefix(r.out, "contentctl "), "\n"));
-}
-
-// The name of the host the tests (and their contentd) run on.
-std::string ThisHost() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) return "";
-  return host;
 }
 
 // `admin stats` says which contentd answered (behind a load balancer, one
@@ -2585,6 +2593,44 @@ TEST(CliStatsTest, AdminStatsOfAServerWithoutServerInfoInItsStatsAsksForIt) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out,
               StartsWith("server:            contentd 0.0.9 on replica-b ("));
+}
+
+// `version` of an earlier contentd prints what it tells: no host from one
+// before 2026-12-06 (an empty `hostname` under -o json|yaml, as admin
+// stats'), no version either from one without GetServerInfo.
+TEST(CliVersionTest, VersionOfAnEarlierServerLeavesOutWhatItDoesNotSay) {
+  const std::string client_line =
+      absl::StrCat("contentctl ", ClientVersion(), "\n");
+  // As a contentd from before 2026-12-06 answers: without a host name.
+  FixedServerInfo without_host(TwoReplicas::Info(/*host=*/""));
+  LoopbackServer server({&without_host});
+  ASSERT_TRUE(server.started());
+  CommandResult r =
+      RunCommand({ContentctlBinary(), "--server", server.address(), "version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            absl::StrCat(client_line, "contentd 0.0.9 at ", server.address(),
+                         " (postgresql, started 2025-12-01T00:00:00Z)\n"));
+  r = RunCommand({ContentctlBinary(), "--server", server.address(), "version",
+                  "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ObjectStrings(r.out, "contentd"),
+              IsSupersetOf({Pair("version", "0.0.9"), Pair("hostname", "")}));
+
+  StatsOnlyService stats_only;
+  LoopbackServer oldest({&stats_only});
+  ASSERT_TRUE(oldest.started());
+  r = RunCommand({ContentctlBinary(), "--server", oldest.address(), "version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat(client_line, "contentd at ", oldest.address(),
+                                ": version unknown (an earlier build, which "
+                                "answers no GetServerInfo)\n"));
+  r = RunCommand({ContentctlBinary(), "--server", oldest.address(), "version",
+                  "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const YAML::Node yaml = YAML::Load(r.out);
+  EXPECT_EQ(yaml["contentd"]["version"].as<std::string>("?"), "");
+  EXPECT_EQ(yaml["contentd"]["hostname"].as<std::string>("?"), "");
 }
 
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
