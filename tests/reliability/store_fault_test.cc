@@ -1463,8 +1463,8 @@ TEST_F(ReliabilityStoreTest, GetArticleWithLangReadsEachMemberOnce) {
     a.set_body(absl::StrCat("body in ", lang, "\n"));
     ASSERT_TRUE(store_->Create(absl::StrCat("launch.", lang), a).ok());
   }
+  std::atomic<int> reads{0};  // before the server: its threads count here
   std::unique_ptr<Served> served = Serve();
-  std::atomic<int> reads{0};
   fault_->on_revision_get = [&] { ++reads; };
   for (const auto& [lang, want] :
        {std::pair<std::string, std::string>{"zh-CN", "zh-CN"},
@@ -1614,12 +1614,13 @@ TEST_F(ReliabilityStoreTest, AWatchFromTheOldestStartsAtTheOldestAfterATrim) {
 TEST_F(ReliabilityStoreTest, AWatchReadingItsBacklogDoesNotHoldUpOthers) {
   ASSERT_TRUE(
       store_->Create("seed", MakeArticle("seed", {"t1"}, 1700000000)).ok());
-  std::unique_ptr<Served> served = Serve();
-  v1::ContentService::Stub* stub = served->stub.get();
-
-  // The first revision read blocks until released; later ones pass.
+  // The first revision read blocks until released; later ones pass. The
+  // hook's state is declared before the server, which outlives it otherwise:
+  // a watch the server starts late ran the hook on freed stack (ASan).
   absl::Notification blocked, release;
   std::atomic<bool> first{true};
+  std::unique_ptr<Served> served = Serve();
+  v1::ContentService::Stub* stub = served->stub.get();
   fault_->on_revision_get = [&] {
     if (!first.exchange(false)) return;
     blocked.Notify();
@@ -1674,10 +1675,10 @@ TEST_F(ReliabilityStoreTest, AWatcherThatDoesNotReadHoldsLittle) {
     ASSERT_TRUE(store_->Create(absl::StrCat("big", i), big).ok());
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
+  std::atomic<int> reads{0};  // before the server: its threads count here
   std::unique_ptr<Served> served = Serve(NoScheduler(), args);
   v1::ContentService::Stub* stub = served->stub.get();
 
-  std::atomic<int> reads{0};
   fault_->on_revision_get = [&] { ++reads; };
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
@@ -1709,6 +1710,7 @@ TEST_F(ReliabilityStoreTest, AWatcherThatDoesNotReadHoldsLittle) {
 // read about once per commit, not once per watcher (on PostgreSQL each read
 // is a round trip; hundreds of watchers fell behind the writers).
 TEST_F(ReliabilityStoreTest, CaughtUpWatchersShareTheLogsReads) {
+  std::atomic<int> revision_reads{0};  // before the server, which counts here
   std::unique_ptr<Served> served = Serve();
   v1::ContentService::Stub* stub = served->stub.get();
   // Over 64: the wakes are shared by two threads (WatchOptions::wake_threads).
@@ -1732,7 +1734,6 @@ TEST_F(ReliabilityStoreTest, CaughtUpWatchersShareTheLogsReads) {
   }
   // Every watcher has started (its initial metadata came) before counting.
   for (auto& w : watchers) w->stream->WaitForInitialMetadata();
-  std::atomic<int> revision_reads{0};
   fault_->on_revision_get = [&] { ++revision_reads; };
   const int64_t iterators_before = fault_->change_iterators.load();
   // One commit at a time, each seen by every watcher before the next.
@@ -1860,13 +1861,13 @@ TEST_F(ReliabilityStoreTest, AnExportStopsScanningWhenItsClientIsGone) {
     const std::string id = absl::StrCat("e", i);
     ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
   }
-  std::unique_ptr<Served> served = Serve();  // no other reader of lists
-  v1::ContentService::Stub* stub = served->stub.get();
-
   // The first page's list read waits until the client has cancelled; any
-  // later page's read is counted.
+  // later page's read is counted (the state before the server, which
+  // outlives it otherwise).
   absl::Notification first_page, cancelled;
   std::atomic<int> later_pages{0};
+  std::unique_ptr<Served> served = Serve();  // no other reader of lists
+  v1::ContentService::Stub* stub = served->stub.get();
   fault_->on_postings_iterator = [&] {
     fault_->on_postings_iterator = [&] { ++later_pages; };
     first_page.Notify();
