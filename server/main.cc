@@ -641,7 +641,7 @@ void StopServing(grpc::Server& server, content::service::CallTracker& calls,
   // at its end are ended with UNAVAILABLE "contentd is stopping", and
   // gRPC cuts what is left a second later.
   constexpr absl::Duration kQuiet = absl::Milliseconds(200);
-  constexpr absl::Duration kCutAfterGrace = absl::Seconds(1);
+  static constexpr absl::Duration kCutAfterGrace = absl::Seconds(1);
   const absl::Time grace_end = absl::Now() + grace;
   absl::Notification shutting_down;
   std::thread shutdown([&server, &shutting_down, grace_end] {

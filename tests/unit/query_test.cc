@@ -2840,7 +2840,11 @@ TEST(QueryTagFingerprintTest, AllTagsIsExactWithOldPostingsAndCollisions) {
   store::KvBatch rewrite;
   std::string forged;
   int old_format = 0;
-  for (const auto& [id, a] : heads) {
+  for (const auto& head : heads) {
+    // Named, not a structured binding: the lambda below captures the id,
+    // which C++17 (and clang, the sanitized tree's compiler) does not allow.
+    const std::string& id = head.first;
+    const auto& a = head.second;
     std::string revision;
     store::AppendBigEndian64(&revision, static_cast<uint64_t>(a.revision()));
     const uint64_t date = store::DateKey(a.date());
