@@ -5466,6 +5466,55 @@ TEST_F(CliTest, OutputNameIsOneArticleNameALine) {
   }
 }
 
+// `apply --dry-run -o name` names what the apply would write, for a pipe
+// (`| xargs`): it named the articles it would leave unchanged too, which
+// read as changes. Its summary, on stderr, counts those; the apply itself
+// still names every article it applied, changed or not, as kubectl does.
+TEST_F(CliTest, ApplyDryRunOutputNameListsOnlyWhatWouldChange) {
+  const std::string dir = files_.path() + "/odr";
+  Write("odr/odr-a.md", Doc("A", "2024-05-01", "aodr"));
+  Write("odr/odr-b.md", Doc("B", "2024-05-02", "aodr"));
+  CtlOk({"apply", "-f", dir});
+  Write("odr/odr-b.md", Doc("B changed", "2024-05-02", "aodr"));
+  Write("odr/odr-c.md", Doc("C", "2024-05-03", "aodr"));
+  for (const char* dry_run : {"--dry-run", "--dry-run=server"}) {
+    CommandResult r = Ctl({"apply", "-f", dir, dry_run, "-o", "name"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "articles/odr-b\narticles/odr-c\n") << dry_run;
+    EXPECT_EQ(r.err,
+              "dry run, nothing written: applied 3 files: 1 created, 1 "
+              "updated, 1 unchanged, 0 failed\n");
+  }
+  EXPECT_EQ(GetJson("odr-b").title(), "B");
+  EXPECT_NE(Ctl({"get", "odr-c"}).exit_code, 0);
+  // The table lists every file as before, the unchanged one too.
+  EXPECT_EQ(Lines(CtlOk({"apply", "-f", dir, "--dry-run"})),
+            (std::vector<std::string>{
+                "articles/odr-a unchanged (revision 1) (dry run)",
+                "articles/odr-b updated (revision 2) (dry run)",
+                "articles/odr-c created (revision 1) (dry run)",
+                "dry run, nothing written: applied 3 files: 1 created, 1 "
+                "updated, 1 unchanged, 0 failed"}));
+  // A file that would fail is said on stderr and named nowhere on stdout.
+  const std::string bad = Write("odr-bad/odr-bad.md", "---\ntitle: [\n---\n");
+  CommandResult r =
+      Ctl({"apply", "-f", dir, "-f", bad, "--dry-run", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "articles/odr-b\narticles/odr-c\n");
+  EXPECT_THAT(r.err, HasSubstr("odr-bad.md: error: "));
+
+  r = Ctl({"apply", "-f", dir, "-o", "name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/odr-a\narticles/odr-b\narticles/odr-c\n");
+  // Now nothing would change: nothing on stdout.
+  r = Ctl({"apply", "-f", dir, "--dry-run", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "dry run, nothing written: applied 3 files: 0 created, 0 "
+            "updated, 3 unchanged, 0 failed\n");
+}
+
 // --no-headers (kubectl's) leaves the header row out of each table, the
 // rows as they were; the formats with no header row ignore it.
 TEST_F(CliTest, NoHeadersLeavesTheHeaderRowOut) {
