@@ -991,7 +991,9 @@ class Reporter {
          : r.result == "updated" ? updated_
                                  : unchanged_);
       if (format_ == Format::kName) {
-        std::cout << r.name << "\n";
+        // A dry run's names are what the apply would write, for a pipe
+        // (`| xargs`); those it would leave unchanged are in the summary.
+        if (!dry_run_ || r.result != "unchanged") std::cout << r.name << "\n";
       } else if (!structured_) {
         std::cout << r.name << " " << r.result << " (revision " << r.revision
                   << ")" << (dry_run_ ? " (dry run)" : "") << "\n";

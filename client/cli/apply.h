@@ -64,7 +64,8 @@ struct ApplyOptions {
 // file name without its extension; standard input has no name, so it needs
 // one of the others. A document whose line says `(deleted)` (a tombstone)
 // fails unsent: apply writes no deletions.
-// Reports one line per file (for -o name the article's name alone; for -o
+// Reports one line per file (for -o name the article's name alone, and
+// with `dry_run` only of those it would create or update; for -o
 // json/yaml, a list of results on stdout), failures on stderr, and a
 // summary (on stderr for -o name and json/yaml); keeps going after a
 // failure.

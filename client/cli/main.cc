@@ -791,14 +791,6 @@ int RunQuery(Session& s, const QueryFlags& f) {
 
 // `tags` and `categories`: a page of names with their article counts.
 int RunTerms(Session& s, const TermsFlags& f, bool categories) {
-  if (s.output.format() == Format::kMarkdown) {
-    // Names and counts are no documents; a table under -o markdown would
-    // pass for one.
-    return Usage(
-        absl::StrCat("-o markdown: ", categories ? "categories" : "tags",
-                     " lists names and counts, not documents: use "
-                     "-o table, json or yaml"));
-  }
   if (categories) {
     v1::ListCategoriesRequest request;
     request.set_prefix(f.prefix);
@@ -1469,12 +1461,6 @@ std::string ReadersView(const v1::ChangeEvent& e) {
 int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   if (std::string bad = CheckQueryFlags(filters, "--all"); !bad.empty()) {
     return Usage(std::move(bad));
-  }
-  if (s.output.format() == Format::kMarkdown) {
-    // An event is no article, and a change can be a deletion: no document.
-    return Usage(
-        "-o markdown: watch prints table lines, JSON lines (-o json) or YAML "
-        "documents (-o yaml)");
   }
   v1::WatchArticlesRequest request;
   *request.mutable_filter() = BuildQuery(filters);
@@ -2706,6 +2692,123 @@ std::string CommandPath(const CLI::App& app) {
   return path;
 }
 
+// The -o formats each verb takes: the one place they are kept, which the
+// command line's check (OutputRefusal), each verb's --help (its -o line)
+// and the README's table follow. markdown where a verb prints articles as
+// documents, name where it lists articles or acts on them (kubectl's
+// `-o name`); help and completion print the same whatever format -o names.
+struct VerbOutput {
+  const char* verb;  // a command path, `tags`; `admin` for its commands
+  std::vector<absl::string_view> formats;  // in FormatNames' order
+  // What the verb prints instead of articles, for the refusal of name and
+  // markdown: `tags and their counts`.
+  const char* prints;
+  // -o's help in `VERB --help`; "" for OutputHelp's words.
+  const char* help;
+};
+
+const VerbOutput& OutputsOf(absl::string_view verb) {
+  using V = std::vector<absl::string_view>;
+  const V all = {"table", "json", "yaml", "markdown", "name"};
+  const V reports = {"table", "json", "yaml"};
+  static const auto* const kVerbs = new std::vector<VerbOutput>{
+      {"apply", {"table", "json", "yaml", "name"}, "its results", ""},
+      {"edit", all, "", ""},
+      {"get", all, "", ""},
+      {"query", all, "", ""},
+      {"tags", reports, "tags and their counts", ""},
+      {"categories", reports, "categories and their counts", ""},
+      {"history",
+       {"table", "json", "yaml", "markdown"},
+       "the revisions of one article",
+       ""},
+      {"delete", all, "", ""},
+      {"undelete", all, "", ""},
+      {"diff", reports, "the changes between two revisions", ""},
+      {"restore", all, "", ""},
+      {"translations", all, "", ""},
+      // table is -o's default, which for export is Markdown.
+      {"export",
+       {"markdown"},
+       "Markdown only",
+       "Output format: export writes Markdown only (the default)"},
+      {"watch", reports, "change events", ""},
+      {"admin health", reports, "the server's health", ""},
+      {"admin", reports, "a report on the store", ""},
+      {"version", reports, "versions", ""},
+  };
+  static const auto* const kAny = new VerbOutput{
+      "", all, "", "Output format; ignored: the same whatever format it names"};
+  for (const VerbOutput& v : *kVerbs) {
+    if (verb == v.verb || absl::StartsWith(verb, absl::StrCat(v.verb, " "))) {
+      return v;
+    }
+  }
+  return *kAny;  // help, completion
+}
+
+// The command the command line gave: admin's command under admin.
+const CLI::App* Leaf(const CLI::App& app) {
+  const CLI::App* cmd = &app;
+  while (!cmd->get_subcommands().empty()) {
+    cmd = cmd->get_subcommands().front();
+  }
+  return cmd;
+}
+
+// The command path of `cmd` below contentctl: `tags`, `admin stats`.
+std::string VerbPath(const CLI::App* cmd) {
+  std::vector<std::string> names;
+  for (; cmd != nullptr && cmd->get_parent() != nullptr;
+       cmd = cmd->get_parent()) {
+    names.insert(names.begin(), cmd->get_name());
+  }
+  return absl::StrJoin(names, " ");
+}
+
+// -o's help in `VERB --help`: the verb's formats, and what name lists.
+std::string OutputHelp(const VerbOutput& v) {
+  if (v.help[0] != '\0') return v.help;
+  if (std::find(v.formats.begin(), v.formats.end(), "name") ==
+      v.formats.end()) {
+    return "Output format";
+  }
+  if (absl::string_view(v.verb) == "apply") {
+    return "Output format; name: one articles/ID line per article applied, "
+           "changed or not (with --dry-run, only those it would create or "
+           "update)";
+  }
+  return "Output format; name: one articles/ID line per article";
+}
+
+// The usage error of an -o value `verb` does not take: `--output: name not
+// in {table,json,yaml}: tags prints tags and their counts, not articles`,
+// `--output: xml not in {table,json,yaml}` (no format at all); "" if it
+// takes it. table, -o's default, is every verb's own output.
+std::string OutputRefusal(const std::string& verb, const std::string& value) {
+  const VerbOutput& v = OutputsOf(verb);
+  const std::optional<Format> format = ParseFormat(value);
+  if (format == Format::kTable ||
+      (format.has_value() && std::find(v.formats.begin(), v.formats.end(),
+                                       value) != v.formats.end())) {
+    return "";
+  }
+  std::string refusal = absl::StrCat("--output: ", value, " not in {",
+                                     absl::StrJoin(v.formats, ","), "}");
+  if (!format.has_value()) return refusal;
+  if (verb == "export") {
+    return absl::StrCat(
+        refusal, ": export writes Markdown only; leave -o out (",
+        *format == Format::kName
+            ? "`query -o name` lists the articles' names"
+            : absl::StrCat("`get ID -o ", value, "` prints an article as ",
+                           absl::AsciiStrToUpper(value)),
+        ")");
+  }
+  return absl::StrCat(refusal, ": ", verb, " prints ", v.prints, ", not ",
+                      *format == Format::kName ? "articles" : "documents");
+}
+
 // Columns of help text: descriptions are wrapped to fit.
 constexpr size_t kHelpColumns = 80;
 
@@ -2775,11 +2878,25 @@ class HelpFormatter : public CLI::Formatter {
       const size_t at = opts.find(" Excludes:");
       if (at != std::string::npos) opts.erase(at);
     }
+    // -o in a verb's help: the formats that verb takes (OutputsOf).
+    if (verb_ != nullptr && opt->check_lname("output")) {
+      const VerbOutput& v = OutputsOf(VerbPath(verb_));
+      const bool table = std::find(v.formats.begin(), v.formats.end(),
+                                   "table") != v.formats.end();
+      absl::StrReplaceAll(
+          {{absl::StrCat("{", absl::StrJoin(FormatNames(), ","), "}",
+                         table ? "" : "=table"),
+            absl::StrCat("{", absl::StrJoin(v.formats, ","), "}")}},
+          &opts);
+    }
     return opts;
   }
 
   std::string make_option_desc(const CLI::Option* opt) const override {
     std::string desc = opt->get_description();
+    if (verb_ != nullptr && opt->check_lname("output")) {
+      desc = OutputHelp(OutputsOf(VerbPath(verb_)));
+    }
     std::vector<std::string> excluded;
     for (const CLI::Option* other : opt->get_excludes()) {
       excluded.push_back(other->get_name());
@@ -2833,12 +2950,14 @@ class HelpFormatter : public CLI::Formatter {
     while (root->get_parent() != nullptr) root = root->get_parent();
     if (root == app) return footer;
     std::string globals = "Global flags (before or after the verb):\n";
+    verb_ = app;
     for (const CLI::Option* opt :
          root->get_options([root](const CLI::Option* o) {
            return o != root->get_help_ptr() && o != root->get_help_all_ptr();
          })) {
       absl::StrAppend(&globals, make_option(opt, /*is_positional=*/false));
     }
+    verb_ = nullptr;
     return footer.empty() ? globals : absl::StrCat(globals, "\n", footer);
   }
 
@@ -2850,6 +2969,9 @@ class HelpFormatter : public CLI::Formatter {
 
   // How many verbs deep make_expanded is (--help-all).
   mutable size_t depth_ = 0;
+  // The verb whose help make_footer lists the global flags of, for -o's
+  // line; null elsewhere.
+  mutable const CLI::App* verb_ = nullptr;
 };
 
 // What a page size flag's help says of 0 and of a large size, as the API's
@@ -2925,10 +3047,14 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                  "contentd (request_id=ID): 1-128 printable ASCII characters")
       ->envname("CONTENT_REQUEST_ID");
   app.add_option("-o,--output", g.output,
-                 "Output format; name: one articles/ID line per article (get, "
-                 "query, translations, apply, edit, delete, undelete, "
-                 "restore)")
-      ->check(CLI::IsMember(FormatNames()))
+                 "Output format (`VERB --help` lists those VERB takes); "
+                 "name: one articles/ID line per article (get, query, "
+                 "translations, apply, edit, delete, undelete, restore)")
+      // Checked once the verb is known (OutputRefusal), so that the error
+      // lists the formats it takes; named here as CLI11 names a checked
+      // set, which completion reads.
+      ->type_name(
+          absl::StrCat("TEXT:{", absl::StrJoin(FormatNames(), ","), "}"))
       ->capture_default_str();
   // No CLI::ExistingFile check on the TLS files: CLI11 runs it on the
   // variable's value too, during the parse, so a CONTENT_CA naming no file
@@ -3394,7 +3520,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     return ParseUsageError(app, e);
   }
   *command = CommandPath(app);
-  const Format format = *ParseFormat(g.output);  // checked by IsMember
+  // One no verb takes is refused below (OutputRefusal).
+  const Format format = ParseFormat(g.output).value_or(Format::kTable);
   g_format = *format_out = format;
   // Before the checks that need a verb to run: as `VERB --help`, `help
   // VERB` prints its help whatever else the command line says.
@@ -3424,55 +3551,11 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
         "postgres --storage-dsn DSN --storage-table TABLE`)");
   }
   // An -o the verb cannot honour is refused rather than ignored: `export
-  // -o json` printed Markdown, and admin, apply and version printed their
-  // table under -o markdown, which would pass for a document. (tags,
-  // categories and watch say so themselves.)
-  if (export_cmd->parsed() && format == Format::kName) {
-    return Usage(
-        "-o name: export writes Markdown only; leave -o out (`query -o name` "
-        "lists the articles' names)");
-  }
-  if (export_cmd->parsed() &&
-      (format == Format::kJson || format == Format::kYaml)) {
-    return Usage(absl::StrCat(
-        "-o ", g.output, ": export writes Markdown only; leave -o out (`get ",
-        "ID -o ", g.output, "` prints an article as ",
-        absl::AsciiStrToUpper(g.output), ")"));
-  }
-  if (format == Format::kMarkdown) {
-    for (const CLI::App* verb : {apply_cmd, admin_cmd, version_cmd}) {
-      if (!verb->parsed()) continue;
-      std::string name = verb->get_name();  // `admin stats` for admin
-      for (const CLI::App* sub : verb->get_subcommands()) {
-        absl::StrAppend(&name, " ", sub->get_name());
-      }
-      return Usage(absl::StrCat("-o markdown: ", name,
-                                " prints no documents: use -o table, json "
-                                "or yaml"));
-    }
-  }
-  if (format == Format::kName) {
-    // -o name lists articles (kubectl's `KIND/NAME`): these verbs print
-    // other things.
-    for (auto [verb, prints, formats] :
-         {std::tuple{tags_cmd, "tags and their counts", "table, json or yaml"},
-          std::tuple{categories_cmd, "categories and their counts",
-                     "table, json or yaml"},
-          std::tuple{history_cmd, "the revisions of one article",
-                     "table, json, yaml or markdown"},
-          std::tuple{diff_cmd, "the changes between two revisions",
-                     "table, json or yaml"},
-          std::tuple{watch_cmd, "change events", "table, json or yaml"},
-          std::tuple{admin_cmd, "a report on the store", "table, json or yaml"},
-          std::tuple{version_cmd, "versions", "table, json or yaml"}}) {
-      if (!verb->parsed()) continue;
-      std::string name = verb->get_name();  // `admin stats` for admin
-      for (const CLI::App* sub : verb->get_subcommands()) {
-        absl::StrAppend(&name, " ", sub->get_name());
-      }
-      return Usage(absl::StrCat("-o name: ", name, " prints ", prints,
-                                ", not articles: use -o ", formats));
-    }
+  // -o json` printed Markdown, and admin, apply, version and diff printed
+  // their table under -o markdown, which would pass for a document.
+  if (std::string bad = OutputRefusal(VerbPath(Leaf(app)), g.output);
+      !bad.empty()) {
+    return Usage(std::move(bad), "--output", kInvalidValue);
   }
   if (version_cmd->parsed() && version_client_only)
     return RunVersion(nullptr, g.server, format);

@@ -1780,8 +1780,8 @@ TEST_F(CliTest, EveryUsageErrorEndsWithTheVerbsHelp) {
             "TABLE`)",
             "admin fsck"},
            {{"tags", "-o", "markdown"},
-            "-o markdown: tags lists names and counts, not documents: use -o "
-            "table, json or yaml",
+            "--output: markdown not in {table,json,yaml}: tags prints tags "
+            "and their counts, not documents",
             "tags"},
            // As every verb's missing ID (it said `export: give an ID, ...`).
            {{"export"},
@@ -1875,8 +1875,8 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
 
   r = Ctl({"watch", "-o", "markdown"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("-o markdown: watch prints table lines, JSON "
-                               "lines (-o json) or YAML documents"));
+  EXPECT_THAT(r.err, HasSubstr("--output: markdown not in {table,json,yaml}: "
+                               "watch prints change events, not documents"));
   r = Ctl({"watch", "--after", "-5"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--after: must not be negative, got -5"));
@@ -1888,7 +1888,7 @@ TEST_F(CliTest, ConflictingFlagsAndBadPemAreUsageErrors) {
            "markdown"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, Not(HasSubstr("not a number")));
-  EXPECT_THAT(r.err, HasSubstr("-o markdown: watch prints"));
+  EXPECT_THAT(r.err, HasSubstr("--output: markdown not in"));
   r = Ctl({"query", "--limit", "3000000000"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--limit"));
@@ -3999,11 +3999,12 @@ TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
   for (const char* verb : {"tags", "categories"}) {
     r = Ctl({verb, "-o", "markdown"});
     EXPECT_EQ(r.exit_code, 2) << verb;
-    EXPECT_EQ(r.err,
-              absl::StrCat("-o markdown: ", verb,
-                           " lists names and counts, not documents: "
-                           "use -o table, json or yaml\nRun `contentctl ",
-                           verb, " --help` for more information.\n"));
+    EXPECT_EQ(r.err, absl::StrCat(
+                         "--output: markdown not in {table,json,yaml}: ", verb,
+                         " prints ", verb,
+                         " and their counts, not documents\nRun "
+                         "`contentctl ",
+                         verb, " --help` for more information.\n"));
     EXPECT_THAT(r.out, IsEmpty());
   }
 }
@@ -4021,12 +4022,14 @@ TEST_F(CliTest, OutputFormatsAVerbCannotPrintAreUsageErrors) {
       argv.insert(argv.end(), {"-o", format});
       CommandResult r = Ctl(argv);
       EXPECT_EQ(r.exit_code, 2) << format;
-      // Under -o json|yaml the usage error is an object naming -o.
+      // Under -o json|yaml the usage error is an object naming --output,
+      // as CLI11's of a value that is no format.
       const YAML::Node error = YAML::Load(r.err);
-      EXPECT_EQ(error["flag"].as<std::string>(""), "-o") << r.err;
+      EXPECT_EQ(error["flag"].as<std::string>(""), "--output") << r.err;
       EXPECT_THAT(error["message"].as<std::string>(""),
-                  StartsWith(absl::StrCat("-o ", format,
-                                          ": export writes Markdown only")));
+                  StartsWith(absl::StrCat("--output: ", format,
+                                          " not in {markdown}: export writes "
+                                          "Markdown only")));
       EXPECT_THAT(r.out, IsEmpty());
     }
   }
@@ -4034,22 +4037,38 @@ TEST_F(CliTest, OutputFormatsAVerbCannotPrintAreUsageErrors) {
   // Markdown is what export prints, so -o markdown is no error.
   EXPECT_THAT(CtlOk({"export", "of1", "-o", "markdown"}), StartsWith("---\n"));
 
-  for (const auto& [args, name] :
-       {std::pair{std::vector<std::string>{"admin", "stats"}, "admin stats"},
-        {{"admin", "operations"}, "admin operations"},
-        {{"admin", "fsck"}, "admin fsck"},
-        {{"admin", "compact"}, "admin compact"},
-        {{"admin", "backup", files_.path() + "/of-backup"}, "admin backup"},
-        {{"apply", "-f", files_.path() + "/of1.md"}, "apply"},
-        {{"version"}, "version"}}) {
+  for (const auto& [args, name, formats, prints] :
+       {std::tuple{std::vector<std::string>{"admin", "stats"}, "admin stats",
+                   "table,json,yaml", "a report on the store"},
+        {{"admin", "operations"},
+         "admin operations",
+         "table,json,yaml",
+         "a report on the store"},
+        {{"admin", "fsck"},
+         "admin fsck",
+         "table,json,yaml",
+         "a report on the store"},
+        {{"admin", "compact"},
+         "admin compact",
+         "table,json,yaml",
+         "a report on the store"},
+        {{"admin", "backup", files_.path() + "/of-backup"},
+         "admin backup",
+         "table,json,yaml",
+         "a report on the store"},
+        {{"apply", "-f", files_.path() + "/of1.md"},
+         "apply",
+         "table,json,yaml,name",
+         "its results"},
+        {{"version"}, "version", "table,json,yaml", "versions"}}) {
     std::vector<std::string> argv = args;
     argv.insert(argv.end(), {"-o", "markdown"});
     CommandResult r = Ctl(argv);
     EXPECT_EQ(r.exit_code, 2) << name;
-    EXPECT_EQ(r.err, absl::StrCat("-o markdown: ", name,
-                                  " prints no documents: use -o table, json "
-                                  "or yaml\nRun `contentctl ",
-                                  name, " --help` for more information.\n"));
+    EXPECT_EQ(r.err, absl::StrCat("--output: markdown not in {", formats,
+                                  "}: ", name, " prints ", prints,
+                                  ", not documents\nRun `contentctl ", name,
+                                  " --help` for more information.\n"));
     EXPECT_THAT(r.out, IsEmpty());
   }
   EXPECT_FALSE(fs::exists(files_.path() + "/of-backup"));
@@ -4722,9 +4741,9 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
             "EXCLUDED_FLAGS",
             "watch"},
            {{"export", "x", "-o", "json"},
-            "-o json: export writes Markdown only; leave -o out (`get ID -o "
-            "json` prints an article as JSON)",
-            "-o",
+            "--output: json not in {markdown}: export writes Markdown only; "
+            "leave -o out (`get ID -o json` prints an article as JSON)",
+            "--output",
             "INVALID_VALUE",
             "export"},
            {{"query", "--tag", "", "-o", "json"},
@@ -5419,39 +5438,26 @@ TEST_F(CliTest, OutputNameIsOneArticleNameALine) {
   EXPECT_EQ(CtlOk({"undelete", "nm-a", "-o", "name"}), "articles/nm-a\n");
   EXPECT_EQ(CtlOk({"restore", "nm-a", "1", "-o", "name"}), "articles/nm-a\n");
 
-  const std::string tjy = "table, json or yaml";
+  const std::string tjy = "--output: name not in {table,json,yaml}: ";
   for (const auto& [args, error] :
        std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"tags"},
-            "-o name: tags prints tags and their counts, not "
-            "articles: use -o " +
-                tjy},
+           {{"tags"}, tjy + "tags prints tags and their counts, not articles"},
            {{"categories"},
-            "-o name: categories prints categories and their "
-            "counts, not articles: use -o " +
-                tjy},
+            tjy + "categories prints categories and their counts, not "
+                  "articles"},
            {{"history", "nm-a"},
-            "-o name: history prints the revisions of one article, not "
-            "articles: use -o table, json, yaml or markdown"},
+            "--output: name not in {table,json,yaml,markdown}: history prints "
+            "the revisions of one article, not articles"},
            {{"diff", "nm-a"},
-            "-o name: diff prints the changes between two "
-            "revisions, not articles: use -o " +
-                tjy},
-           {{"watch"},
-            "-o name: watch prints change events, not articles: "
-            "use -o " +
-                tjy},
+            tjy + "diff prints the changes between two revisions, not "
+                  "articles"},
+           {{"watch"}, tjy + "watch prints change events, not articles"},
            {{"admin", "stats"},
-            "-o name: admin stats prints a report on the "
-            "store, not articles: use -o " +
-                tjy},
-           {{"version"},
-            "-o name: version prints versions, not articles: "
-            "use -o " +
-                tjy},
+            tjy + "admin stats prints a report on the store, not articles"},
+           {{"version"}, tjy + "version prints versions, not articles"},
            {{"export", "nm-a"},
-            "-o name: export writes Markdown only; leave -o out (`query -o "
-            "name` lists the articles' names)"},
+            "--output: name not in {markdown}: export writes Markdown only; "
+            "leave -o out (`query -o name` lists the articles' names)"},
        }) {
     SCOPED_TRACE(args.front());
     std::vector<std::string> with_o = args;
@@ -5464,6 +5470,147 @@ TEST_F(CliTest, OutputNameIsOneArticleNameALine) {
     EXPECT_EQ(r.err, absl::StrCat(error, "\nRun `contentctl ", command,
                                   " --help` for more information.\n"));
   }
+}
+
+// `apply --dry-run -o name` names what the apply would write, for a pipe
+// (`| xargs`): it named the articles it would leave unchanged too, which
+// read as changes. Its summary, on stderr, counts those; the apply itself
+// still names every article it applied, changed or not, as kubectl does.
+TEST_F(CliTest, ApplyDryRunOutputNameListsOnlyWhatWouldChange) {
+  const std::string dir = files_.path() + "/odr";
+  Write("odr/odr-a.md", Doc("A", "2024-05-01", "aodr"));
+  Write("odr/odr-b.md", Doc("B", "2024-05-02", "aodr"));
+  CtlOk({"apply", "-f", dir});
+  Write("odr/odr-b.md", Doc("B changed", "2024-05-02", "aodr"));
+  Write("odr/odr-c.md", Doc("C", "2024-05-03", "aodr"));
+  for (const char* dry_run : {"--dry-run", "--dry-run=server"}) {
+    CommandResult r = Ctl({"apply", "-f", dir, dry_run, "-o", "name"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "articles/odr-b\narticles/odr-c\n") << dry_run;
+    EXPECT_EQ(r.err,
+              "dry run, nothing written: applied 3 files: 1 created, 1 "
+              "updated, 1 unchanged, 0 failed\n");
+  }
+  EXPECT_EQ(GetJson("odr-b").title(), "B");
+  EXPECT_NE(Ctl({"get", "odr-c"}).exit_code, 0);
+  // The table lists every file as before, the unchanged one too.
+  EXPECT_EQ(Lines(CtlOk({"apply", "-f", dir, "--dry-run"})),
+            (std::vector<std::string>{
+                "articles/odr-a unchanged (revision 1) (dry run)",
+                "articles/odr-b updated (revision 2) (dry run)",
+                "articles/odr-c created (revision 1) (dry run)",
+                "dry run, nothing written: applied 3 files: 1 created, 1 "
+                "updated, 1 unchanged, 0 failed"}));
+  // A file that would fail is said on stderr and named nowhere on stdout.
+  const std::string bad = Write("odr-bad/odr-bad.md", "---\ntitle: [\n---\n");
+  CommandResult r =
+      Ctl({"apply", "-f", dir, "-f", bad, "--dry-run", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "articles/odr-b\narticles/odr-c\n");
+  EXPECT_THAT(r.err, HasSubstr("odr-bad.md: error: "));
+
+  r = Ctl({"apply", "-f", dir, "-o", "name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/odr-a\narticles/odr-b\narticles/odr-c\n");
+  // Now nothing would change: nothing on stdout.
+  r = Ctl({"apply", "-f", dir, "--dry-run", "-o", "name"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "dry run, nothing written: applied 3 files: 0 created, 0 "
+            "updated, 3 unchanged, 0 failed\n");
+}
+
+// Every verb takes the -o formats its help lists and refuses the others
+// alike: a usage error (exit 2, nothing on stdout, nothing sent) naming
+// --output and listing the formats that verb takes, in the words of
+// CLI11's error of a value that is no format. The refusals named `-o`
+// (`"flag": "-o"` under -o json) each in words of its own, a value that is
+// no format listed all five whatever the verb, `diff -o markdown` printed
+// its table, and each verb's help listed all five.
+TEST_F(CliTest, EveryVerbTakesTheOutputFormatsItsHelpListsAndRefusesTheRest) {
+  const std::string file =
+      Write("ofm/ofm-a.md", Doc("A", "2024-06-01", "aofm"));
+  CtlOk({"apply", "-f", file});
+  const std::string backup = files_.path() + "/ofm-backup";
+  using Formats = std::vector<std::string>;
+  const Formats all = {"table", "json", "yaml", "markdown", "name"};
+  const Formats reports = {"table", "json", "yaml"};
+  const Formats apply = {"table", "json", "yaml", "name"};
+  for (const auto& [args, formats] :
+       std::vector<std::pair<std::vector<std::string>, Formats>>{
+           {{"apply", "-f", file}, apply},
+           {{"apply", "-f", file, "--dry-run"}, apply},
+           {{"edit", "ofm-a"}, all},
+           {{"get", "ofm-a"}, all},
+           {{"query", "--tag", "aofm"}, all},
+           {{"tags"}, reports},
+           {{"categories"}, reports},
+           {{"history", "ofm-a"}, {"table", "json", "yaml", "markdown"}},
+           {{"delete", "ofm-a"}, all},
+           {{"undelete", "ofm-a"}, all},
+           {{"diff", "ofm-a"}, reports},
+           {{"restore", "ofm-a", "1"}, all},
+           {{"translations", "ofm-a"}, all},
+           {{"export", "ofm-a"}, {"markdown"}},
+           {{"watch"}, reports},
+           {{"admin", "stats"}, reports},
+           {{"admin", "health"}, reports},
+           {{"admin", "operations"}, reports},
+           {{"admin", "fsck"}, reports},
+           {{"admin", "compact"}, reports},
+           {{"admin", "backup", backup}, reports},
+           {{"version"}, reports},
+       }) {
+    const std::string verb =
+        args[0] == "admin" ? absl::StrCat("admin ", args[1]) : args[0];
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const std::string list =
+        absl::StrCat("{", absl::StrJoin(formats, ","), "}");
+    const std::string hint = absl::StrCat("\nRun `contentctl ", verb,
+                                          " --help` for more information.\n");
+    Formats refused = {"xml"};
+    for (const std::string& f : all) {
+      if (f != "table" &&
+          std::find(formats.begin(), formats.end(), f) == formats.end()) {
+        refused.push_back(f);
+      }
+    }
+    for (const std::string& f : refused) {
+      std::vector<std::string> argv = args;
+      argv.insert(argv.end(), {"--output", f});
+      CommandResult r = Ctl(argv);
+      EXPECT_EQ(r.exit_code, 2) << f;
+      EXPECT_EQ(r.out, "") << f;
+      const std::string prefix = absl::StrCat("--output: ", f, " not in ", list,
+                                              f == "xml" ? "\n" : ": ");
+      if (f == "json" || f == "yaml") {
+        // Refused in the format asked for: the usage error's object.
+        const YAML::Node e = YAML::Load(r.err);
+        EXPECT_EQ(e["code"].as<std::string>(""), "INVALID_ARGUMENT");
+        EXPECT_EQ(e["reason"].as<std::string>(""), "INVALID_VALUE");
+        EXPECT_EQ(e["flag"].as<std::string>(""), "--output");
+        EXPECT_THAT(e["message"].as<std::string>(""), StartsWith(prefix));
+        EXPECT_EQ(absl::StrCat("\n", e["hint"].as<std::string>(""), "\n"),
+                  hint);
+      } else {
+        EXPECT_THAT(r.err, StartsWith(prefix));
+        EXPECT_THAT(r.err, EndsWith(hint));
+      }
+    }
+    // Its help's -o line lists the same.
+    std::vector<std::string> help = args;
+    help.push_back("--help");
+    CommandResult r = Ctl(help);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("  -o,--output TEXT:", list)));
+  }
+  EXPECT_FALSE(fs::exists(backup));
+  EXPECT_EQ(GetJson("ofm-a").revision(), 1);  // nothing was written
+  // help and completion print the same whatever -o says.
+  EXPECT_EQ(CtlOk({"help", "tags", "-o", "name"}), CtlOk({"tags", "--help"}));
+  EXPECT_EQ(CtlOk({"completion", "bash", "-o", "markdown"}),
+            CtlOk({"completion", "bash"}));
 }
 
 // --no-headers (kubectl's) leaves the header row out of each table, the
