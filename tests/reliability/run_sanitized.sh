@@ -19,7 +19,7 @@ export CCACHE_BASEDIR=$PWD
 cxx=$(command -v "${SAN_CXX:-clang++}")
 # A tree configured for another compiler is configured afresh: CMake would
 # drop its cache itself, and with it this command's -D options, once.
-was=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$dir/CMakeCache.txt" 2>/dev/null)
+was=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$dir/CMakeCache.txt" 2>/dev/null || true)
 if [ -n "$was" ] &&
   [ "$(readlink -f "$(command -v "$was")")" != "$(readlink -f "$cxx")" ]; then
   echo "run_sanitized: configuring $dir afresh for $cxx"
