@@ -6,6 +6,15 @@ scripts/setup.sh
 build_dir=${BUILD_DIR:-build}
 quick=${CONTENT_QUICK:-0}
 
+# The fuzz targets: with clang (run_sanitized.sh's default) and ASan they are
+# in the sanitized tree (tests/fuzz/CMakeLists.txt), one instrumented tree to
+# build instead of two; otherwise (SAN_CXX=g++) in a tree of their own.
+sanitize=${SANITIZE:-address,undefined}
+if [ -z "${FUZZ_BUILD_DIR:-}" ] && [[ "$sanitize" == *address* ]] &&
+  [[ "$(basename "${SAN_CXX:-clang++}")" == clang* ]]; then
+  export FUZZ_BUILD_DIR=${SAN_BUILD_DIR:-build-${sanitize//,/-}}
+fi
+
 # The sanitized and fuzz trees build in the background, at the lowest CPU
 # and I/O priority, while the normal tree's tests run: those mostly wait (for
 # a server to start, a deadline, a watch), leaving about a third of the two
