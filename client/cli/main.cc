@@ -2697,6 +2697,8 @@ std::string CommandPath(const CLI::App& app) {
 // and the README's table follow. markdown where a verb prints articles as
 // documents, name where it lists articles or acts on them (kubectl's
 // `-o name`); help and completion print the same whatever format -o names.
+// table, -o's default, is the verb's own output where it is listed; export
+// has none and refuses it, as etcdctl refuses `-w table` where it has none.
 struct VerbOutput {
   const char* verb;  // a command path, `tags`; `admin` for its commands
   std::vector<absl::string_view> formats;  // in FormatNames' order
@@ -2727,7 +2729,7 @@ const VerbOutput& OutputsOf(absl::string_view verb) {
       {"diff", reports, "the changes between two revisions", ""},
       {"restore", all, "", ""},
       {"translations", all, "", ""},
-      // table is -o's default, which for export is Markdown.
+      // No table: Markdown without -o, `-o table` refused (OutputRefusal).
       {"export",
        {"markdown"},
        "Markdown only",
@@ -2784,26 +2786,30 @@ std::string OutputHelp(const VerbOutput& v) {
 // The usage error of an -o value `verb` does not take: `--output: name not
 // in {table,json,yaml}: tags prints tags and their counts, not articles`,
 // `--output: xml not in {table,json,yaml}` (no format at all); "" if it
-// takes it. table, -o's default, is every verb's own output.
+// takes it. REQUIRES: -o was given: without it every verb prints its own
+// output (export its Markdown), which `export -o table` would not be.
 std::string OutputRefusal(const std::string& verb, const std::string& value) {
   const VerbOutput& v = OutputsOf(verb);
   const std::optional<Format> format = ParseFormat(value);
-  if (format == Format::kTable ||
-      (format.has_value() && std::find(v.formats.begin(), v.formats.end(),
-                                       value) != v.formats.end())) {
+  if (format.has_value() &&
+      std::find(v.formats.begin(), v.formats.end(), value) != v.formats.end()) {
     return "";
   }
   std::string refusal = absl::StrCat("--output: ", value, " not in {",
                                      absl::StrJoin(v.formats, ","), "}");
   if (!format.has_value()) return refusal;
   if (verb == "export") {
+    std::string instead;
+    if (*format == Format::kName) {
+      instead = "`query -o name` lists the articles' names";
+    } else if (*format == Format::kTable) {
+      instead = "`get ID` prints an article's fields as a table";
+    } else {
+      instead = absl::StrCat("`get ID -o ", value, "` prints an article as ",
+                             absl::AsciiStrToUpper(value));
+    }
     return absl::StrCat(
-        refusal, ": export writes Markdown only; leave -o out (",
-        *format == Format::kName
-            ? "`query -o name` lists the articles' names"
-            : absl::StrCat("`get ID -o ", value, "` prints an article as ",
-                           absl::AsciiStrToUpper(value)),
-        ")");
+        refusal, ": export writes Markdown only; leave -o out (", instead, ")");
   }
   return absl::StrCat(refusal, ": ", verb, " prints ", v.prints, ", not ",
                       *format == Format::kName ? "articles" : "documents");
@@ -3551,11 +3557,14 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
         "postgres --storage-dsn DSN --storage-table TABLE`)");
   }
   // An -o the verb cannot honour is refused rather than ignored: `export
-  // -o json` printed Markdown, and admin, apply, version and diff printed
-  // their table under -o markdown, which would pass for a document.
-  if (std::string bad = OutputRefusal(VerbPath(Leaf(app)), g.output);
-      !bad.empty()) {
-    return Usage(std::move(bad), "--output", kInvalidValue);
+  // -o json` (and `-o table`) printed Markdown, and admin, apply, version
+  // and diff printed their table under -o markdown, which would pass for a
+  // document.
+  if (app.get_option("--output")->count() > 0) {
+    if (std::string bad = OutputRefusal(VerbPath(Leaf(app)), g.output);
+        !bad.empty()) {
+      return Usage(std::move(bad), "--output", kInvalidValue);
+    }
   }
   if (version_cmd->parsed() && version_client_only)
     return RunVersion(nullptr, g.server, format);
