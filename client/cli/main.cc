@@ -2692,63 +2692,6 @@ std::string CommandPath(const CLI::App& app) {
   return path;
 }
 
-// The -o formats each verb takes: the one place they are kept, which the
-// command line's check (OutputRefusal), each verb's --help (its -o line)
-// and the README's table follow. markdown where a verb prints articles as
-// documents, name where it lists articles or acts on them (kubectl's
-// `-o name`); help and completion print the same whatever format -o names.
-// table, -o's default, is the verb's own output where it is listed; export
-// has none and refuses it, as etcdctl refuses `-w table` where it has none.
-struct VerbOutput {
-  const char* verb;  // a command path, `tags`; `admin` for its commands
-  std::vector<absl::string_view> formats;  // in FormatNames' order
-  // What the verb prints instead of articles, for the refusal of name and
-  // markdown: `tags and their counts`.
-  const char* prints;
-  // -o's help in `VERB --help`; "" for OutputHelp's words.
-  const char* help;
-};
-
-const VerbOutput& OutputsOf(absl::string_view verb) {
-  using V = std::vector<absl::string_view>;
-  const V all = {"table", "json", "yaml", "markdown", "name"};
-  const V reports = {"table", "json", "yaml"};
-  static const auto* const kVerbs = new std::vector<VerbOutput>{
-      {"apply", {"table", "json", "yaml", "name"}, "its results", ""},
-      {"edit", all, "", ""},
-      {"get", all, "", ""},
-      {"query", all, "", ""},
-      {"tags", reports, "tags and their counts", ""},
-      {"categories", reports, "categories and their counts", ""},
-      {"history",
-       {"table", "json", "yaml", "markdown"},
-       "the revisions of one article",
-       ""},
-      {"delete", all, "", ""},
-      {"undelete", all, "", ""},
-      {"diff", reports, "the changes between two revisions", ""},
-      {"restore", all, "", ""},
-      {"translations", all, "", ""},
-      // No table: Markdown without -o, `-o table` refused (OutputRefusal).
-      {"export",
-       {"markdown"},
-       "Markdown only",
-       "Output format: export writes Markdown only (the default)"},
-      {"watch", reports, "change events", ""},
-      {"admin health", reports, "the server's health", ""},
-      {"admin", reports, "a report on the store", ""},
-      {"version", reports, "versions", ""},
-  };
-  static const auto* const kAny = new VerbOutput{
-      "", all, "", "Output format; ignored: the same whatever format it names"};
-  for (const VerbOutput& v : *kVerbs) {
-    if (verb == v.verb || absl::StartsWith(verb, absl::StrCat(v.verb, " "))) {
-      return v;
-    }
-  }
-  return *kAny;  // help, completion
-}
-
 // The command the command line gave: admin's command under admin.
 const CLI::App* Leaf(const CLI::App& app) {
   const CLI::App* cmd = &app;
