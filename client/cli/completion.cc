@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "client/cli/output.h"
 
 namespace content::cli {
 namespace {
@@ -121,6 +122,23 @@ std::string BashScript(const std::vector<Command>& commands) {
       absl::StrAppend(&c == &root ? &root_values : &cases_values, "    ",
                       absl::StrJoin(patterns, "|"), ") echo '", f.value,
                       "' ;;\n");
+    }
+    if (&c == &root) continue;
+    // -o, a global flag, takes after a verb only the formats that verb
+    // takes (OutputsOf, which refuses the others): `export -o` markdown.
+    for (const Flag& f : root.flags) {
+      if (std::find(f.names.begin(), f.names.end(), "--output") ==
+          f.names.end()) {
+        continue;
+      }
+      const std::string value = absl::StrCat(
+          "choices ", absl::StrJoin(OutputsOf(c.path).formats, " "));
+      if (value == f.value) continue;  // every format: root's case says so
+      std::vector<std::string> patterns;
+      for (const std::string& name : f.names)
+        patterns.push_back(absl::StrCat("'", c.path, " ", name, "'"));
+      absl::StrAppend(&cases_values, "    ", absl::StrJoin(patterns, "|"),
+                      ") echo '", value, "' ;;\n");
     }
   }
   return absl::StrCat(

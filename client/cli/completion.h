@@ -14,12 +14,12 @@ namespace content::cli {
 // The completion script for `shell`, "bash" or "zsh" (which loads bash's
 // completion emulation), made from `app`: its verbs and their commands,
 // each command's flags with the global ones, the values of flags that take
-// one of a set (`-o`), files after a file flag (`-f`, `--ca`),
-// directories after `--dir`, tags after `--tag`, `--not-tag` and `tags
-// --prefix`, and categories after `--category` and `categories --prefix`,
-// which it asks of the server with `contentctl __complete tags|categories
-// PREFIX` (and the connection flags the command line has), saying nothing
-// on an error.
+// one of a set (`-o`: after a verb, the formats it takes, OutputsOf), files
+// after a file flag (`-f`, `--ca`), directories after `--dir`, tags after
+// `--tag`, `--not-tag` and `tags --prefix`, and categories after
+// `--category` and `categories --prefix`, which it asks of the server with
+// `contentctl __complete tags|categories PREFIX` (and the connection flags
+// the command line has), saying nothing on an error.
 // Commands in no group (`__complete`) are not offered. Article ids are not
 // completed: listing them would be a call to the server at each key press.
 // "" for another shell.

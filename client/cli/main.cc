@@ -886,6 +886,55 @@ bool UseColor(const std::string& flag) {
   return isatty(STDOUT_FILENO);
 }
 
+// The head revision of article `name`, as a reader reads it, else (a
+// draft, scheduled or deleted head) as an editor does.
+absl::StatusOr<int64_t> HeadRevision(Session& s, const std::string& name) {
+  v1::GetArticleRequest get;
+  get.set_name(name);
+  absl::StatusOr<v1::Article> head = s.client->GetArticle(get);
+  if (!head.ok()) {
+    get.set_show_deleted(true);
+    get.set_visibility(v1::VISIBILITY_ALL);
+    head = s.client->GetArticle(get);
+  }
+  if (!head.ok()) return head.status();
+  return head->revision();
+}
+
+// diff's NOT_FOUND of REV2 (which the server looks up first, and alone
+// names) where REV1 is past the head too, `diff x 5 4` with the head at 2:
+// both arguments are named, `REV1 and REV2: articles/x has no revision 5
+// or 4 (the head is revision 2)`, and REV1 after REV2's own error where
+// REV2 is missing for another reason (removed by retention; to a reader, a
+// draft). Costs one more call, made only then; `status` unchanged if the
+// head cannot be read or REV1 is not past it. Code, reason and metadata
+// (REV2's revision) are kept.
+absl::Status NameRev1PastTheHead(Session& s, const absl::Status& status,
+                                 const std::string& name, const DiffFlags& f) {
+  if (!absl::IsNotFound(status) ||
+      ErrorReason(status) != "REVISION_NOT_FOUND" || f.from_revision == 0 ||
+      f.to_revision == 0 || f.from_revision == f.to_revision) {
+    return status;
+  }
+  const std::map<std::string, std::string> metadata = ErrorMetadata(status);
+  const auto it = metadata.find("revision");
+  if (it == metadata.end() || it->second != absl::StrCat(f.to_revision)) {
+    return status;
+  }
+  const absl::StatusOr<int64_t> head = HeadRevision(s, name);
+  if (!head.ok() || f.from_revision <= *head) return status;
+  const std::string past_rev1 =
+      absl::StrCat(name, " has no revision ", f.from_revision);
+  const std::string the_head =
+      absl::StrCat(" (the head is revision ", *head, ")");
+  if (f.to_revision > *head) {
+    return Reworded(status, absl::StrCat("REV1 and REV2: ", past_rev1, " or ",
+                                         f.to_revision, the_head));
+  }
+  return Reworded(
+      status, absl::StrCat(status.message(), "; REV1: ", past_rev1, the_head));
+}
+
 int RunDiff(Session& s, const DiffFlags& f) {
   v1::DiffArticleRevisionsRequest request;
   request.set_name(NameOf(f.id));
@@ -903,8 +952,11 @@ int RunDiff(Session& s, const DiffFlags& f) {
                             &message) > 0) {
       status = Reworded(status, message);
     }
-    return Fail(NameTheMissingRevision(
-        status, {{"REV1", f.from_revision}, {"REV2", f.to_revision}}));
+    return Fail(NameRev1PastTheHead(
+        s,
+        NameTheMissingRevision(
+            status, {{"REV1", f.from_revision}, {"REV2", f.to_revision}}),
+        request.name(), f));
   }
   return Finish(s.output.PrintDiff(*response, UseColor(f.color)));
 }
@@ -2692,61 +2744,6 @@ std::string CommandPath(const CLI::App& app) {
   return path;
 }
 
-// The -o formats each verb takes: the one place they are kept, which the
-// command line's check (OutputRefusal), each verb's --help (its -o line)
-// and the README's table follow. markdown where a verb prints articles as
-// documents, name where it lists articles or acts on them (kubectl's
-// `-o name`); help and completion print the same whatever format -o names.
-struct VerbOutput {
-  const char* verb;  // a command path, `tags`; `admin` for its commands
-  std::vector<absl::string_view> formats;  // in FormatNames' order
-  // What the verb prints instead of articles, for the refusal of name and
-  // markdown: `tags and their counts`.
-  const char* prints;
-  // -o's help in `VERB --help`; "" for OutputHelp's words.
-  const char* help;
-};
-
-const VerbOutput& OutputsOf(absl::string_view verb) {
-  using V = std::vector<absl::string_view>;
-  const V all = {"table", "json", "yaml", "markdown", "name"};
-  const V reports = {"table", "json", "yaml"};
-  static const auto* const kVerbs = new std::vector<VerbOutput>{
-      {"apply", {"table", "json", "yaml", "name"}, "its results", ""},
-      {"edit", all, "", ""},
-      {"get", all, "", ""},
-      {"query", all, "", ""},
-      {"tags", reports, "tags and their counts", ""},
-      {"categories", reports, "categories and their counts", ""},
-      {"history",
-       {"table", "json", "yaml", "markdown"},
-       "the revisions of one article",
-       ""},
-      {"delete", all, "", ""},
-      {"undelete", all, "", ""},
-      {"diff", reports, "the changes between two revisions", ""},
-      {"restore", all, "", ""},
-      {"translations", all, "", ""},
-      // table is -o's default, which for export is Markdown.
-      {"export",
-       {"markdown"},
-       "Markdown only",
-       "Output format: export writes Markdown only (the default)"},
-      {"watch", reports, "change events", ""},
-      {"admin health", reports, "the server's health", ""},
-      {"admin", reports, "a report on the store", ""},
-      {"version", reports, "versions", ""},
-  };
-  static const auto* const kAny = new VerbOutput{
-      "", all, "", "Output format; ignored: the same whatever format it names"};
-  for (const VerbOutput& v : *kVerbs) {
-    if (verb == v.verb || absl::StartsWith(verb, absl::StrCat(v.verb, " "))) {
-      return v;
-    }
-  }
-  return *kAny;  // help, completion
-}
-
 // The command the command line gave: admin's command under admin.
 const CLI::App* Leaf(const CLI::App& app) {
   const CLI::App* cmd = &app;
@@ -2784,26 +2781,30 @@ std::string OutputHelp(const VerbOutput& v) {
 // The usage error of an -o value `verb` does not take: `--output: name not
 // in {table,json,yaml}: tags prints tags and their counts, not articles`,
 // `--output: xml not in {table,json,yaml}` (no format at all); "" if it
-// takes it. table, -o's default, is every verb's own output.
+// takes it. REQUIRES: -o was given: without it every verb prints its own
+// output (export its Markdown), which `export -o table` would not be.
 std::string OutputRefusal(const std::string& verb, const std::string& value) {
   const VerbOutput& v = OutputsOf(verb);
   const std::optional<Format> format = ParseFormat(value);
-  if (format == Format::kTable ||
-      (format.has_value() && std::find(v.formats.begin(), v.formats.end(),
-                                       value) != v.formats.end())) {
+  if (format.has_value() &&
+      std::find(v.formats.begin(), v.formats.end(), value) != v.formats.end()) {
     return "";
   }
   std::string refusal = absl::StrCat("--output: ", value, " not in {",
                                      absl::StrJoin(v.formats, ","), "}");
   if (!format.has_value()) return refusal;
   if (verb == "export") {
+    std::string instead;
+    if (*format == Format::kName) {
+      instead = "`query -o name` lists the articles' names";
+    } else if (*format == Format::kTable) {
+      instead = "`get ID` prints an article's fields as a table";
+    } else {
+      instead = absl::StrCat("`get ID -o ", value, "` prints an article as ",
+                             absl::AsciiStrToUpper(value));
+    }
     return absl::StrCat(
-        refusal, ": export writes Markdown only; leave -o out (",
-        *format == Format::kName
-            ? "`query -o name` lists the articles' names"
-            : absl::StrCat("`get ID -o ", value, "` prints an article as ",
-                           absl::AsciiStrToUpper(value)),
-        ")");
+        refusal, ": export writes Markdown only; leave -o out (", instead, ")");
   }
   return absl::StrCat(refusal, ": ", verb, " prints ", v.prints, ", not ",
                       *format == Format::kName ? "articles" : "documents");
@@ -3551,11 +3552,14 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
         "postgres --storage-dsn DSN --storage-table TABLE`)");
   }
   // An -o the verb cannot honour is refused rather than ignored: `export
-  // -o json` printed Markdown, and admin, apply, version and diff printed
-  // their table under -o markdown, which would pass for a document.
-  if (std::string bad = OutputRefusal(VerbPath(Leaf(app)), g.output);
-      !bad.empty()) {
-    return Usage(std::move(bad), "--output", kInvalidValue);
+  // -o json` (and `-o table`) printed Markdown, and admin, apply, version
+  // and diff printed their table under -o markdown, which would pass for a
+  // document.
+  if (app.get_option("--output")->count() > 0) {
+    if (std::string bad = OutputRefusal(VerbPath(Leaf(app)), g.output);
+        !bad.empty()) {
+      return Usage(std::move(bad), "--output", kInvalidValue);
+    }
   }
   if (version_cmd->parsed() && version_client_only)
     return RunVersion(nullptr, g.server, format);

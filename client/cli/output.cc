@@ -372,6 +372,46 @@ std::optional<Format> ParseFormat(absl::string_view name) {
   return std::nullopt;
 }
 
+const VerbOutput& OutputsOf(absl::string_view verb) {
+  using V = std::vector<absl::string_view>;
+  const V all = {"table", "json", "yaml", "markdown", "name"};
+  const V reports = {"table", "json", "yaml"};
+  static const auto* const kVerbs = new std::vector<VerbOutput>{
+      {"apply", {"table", "json", "yaml", "name"}, "its results", ""},
+      {"edit", all, "", ""},
+      {"get", all, "", ""},
+      {"query", all, "", ""},
+      {"tags", reports, "tags and their counts", ""},
+      {"categories", reports, "categories and their counts", ""},
+      {"history",
+       {"table", "json", "yaml", "markdown"},
+       "the revisions of one article",
+       ""},
+      {"delete", all, "", ""},
+      {"undelete", all, "", ""},
+      {"diff", reports, "the changes between two revisions", ""},
+      {"restore", all, "", ""},
+      {"translations", all, "", ""},
+      // No table: Markdown without -o, `-o table` refused (OutputRefusal).
+      {"export",
+       {"markdown"},
+       "Markdown only",
+       "Output format: export writes Markdown only (the default)"},
+      {"watch", reports, "change events", ""},
+      {"admin health", reports, "the server's health", ""},
+      {"admin", reports, "a report on the store", ""},
+      {"version", reports, "versions", ""},
+  };
+  static const auto* const kAny = new VerbOutput{
+      "", all, "", "Output format; ignored: the same whatever format it names"};
+  for (const VerbOutput& v : *kVerbs) {
+    if (verb == v.verb || absl::StartsWith(verb, absl::StrCat(v.verb, " "))) {
+      return v;
+    }
+  }
+  return *kAny;  // help, completion
+}
+
 namespace {
 
 constexpr char kErrorInfoUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";

@@ -73,6 +73,28 @@ const std::vector<std::string>& FormatNames();
 // The format called `name`; nullopt for an unknown name.
 std::optional<Format> ParseFormat(absl::string_view name);
 
+// The -o formats each verb takes: the one place they are kept, which the
+// command line's check, each verb's --help (its -o line), the completion
+// of -o's value and the README's table follow. markdown where a verb
+// prints articles as documents, name where it lists articles or acts on
+// them (kubectl's `-o name`); help and completion print the same whatever
+// format -o names. table, -o's default, is the verb's own output where it
+// is listed; export has none and refuses it, as etcdctl refuses `-w table`
+// where it has no table.
+struct VerbOutput {
+  const char* verb;  // a command path, `tags`; `admin` for its commands
+  std::vector<absl::string_view> formats;  // in FormatNames' order
+  // What the verb prints instead of articles, for the refusal of name and
+  // markdown: `tags and their counts`.
+  const char* prints;
+  // -o's help in `VERB --help`; "" for the words main.cc makes of it.
+  const char* help;
+};
+
+// The formats of command path `verb` (`tags`, `admin stats`): every format
+// for one not in the table (`help`, `completion`, none at all).
+const VerbOutput& OutputsOf(absl::string_view verb);
+
 // `CODE: message`, e.g. `NOT_FOUND: articles/x not found`, with the code in
 // upper-case gRPC style; the message alone for a LocalError.
 std::string StatusText(const absl::Status& status);

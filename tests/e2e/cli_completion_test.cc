@@ -194,6 +194,73 @@ TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
   EXPECT_THAT(Complete({"contentctl", "query", "--text", ""}), IsEmpty());
 }
 
+// -o after a verb offers the formats that verb takes: those contentctl
+// does not refuse (exit 2, `--output: ...`), as OutputsOf lists them
+// (`export -o` markdown alone, `tags -o` no name), however -o is spelt.
+// Before any verb, every format.
+TEST_F(CliCompletionTest, OutputValuesAreThoseOfTheVerb) {
+  const std::vector<std::string> all = {"table", "json", "yaml", "markdown",
+                                        "name"};
+  for (const std::vector<std::string>& verb :
+       {std::vector<std::string>{"get", "x"},
+        {"query"},
+        {"tags"},
+        {"categories"},
+        {"history", "x"},
+        {"diff", "x"},
+        {"export", "x"},
+        {"apply", "-f", "none.md"},
+        {"delete", "x"},
+        {"admin", "stats"},
+        {"admin", "health"}}) {
+    SCOPED_TRACE(absl::StrJoin(verb, " "));
+    std::vector<std::string> taken;
+    for (const std::string& format : all) {
+      // No server there: a format taken fails on the call, at once.
+      std::vector<std::string> argv = {ContentctlBinary(), "--server",
+                                       "127.0.0.1:1", "--timeout", "1ms"};
+      argv.insert(argv.end(), verb.begin(), verb.end());
+      argv.insert(argv.end(), {"-o", format});
+      const CommandResult r = RunCommand(argv);
+      // The refusal, as text or (-o json|yaml) an error object.
+      if (r.exit_code != 2 ||
+          !absl::StrContains(r.err,
+                             absl::StrCat("--output: ", format, " not in {"))) {
+        taken.push_back(format);
+      }
+    }
+    std::vector<std::string> words = {"contentctl"};
+    words.insert(words.end(), verb.begin(), verb.end());
+    words.insert(words.end(), {"-o", ""});
+    EXPECT_EQ(Complete(words), taken);
+  }
+  EXPECT_THAT(Complete({"contentctl", "export", "x", "-o", ""}),
+              ElementsAre("markdown"));
+  EXPECT_THAT(Complete({"contentctl", "export", "x", "--output", "="}),
+              ElementsAre("markdown"));
+  EXPECT_THAT(Complete({"contentctl", "export", "x", "--output=m"}),
+              ElementsAre("--output=markdown"));
+  EXPECT_THAT(Complete({"contentctl", "export", "x", "-o="}),
+              ElementsAre("-o=markdown"));
+  EXPECT_THAT(Complete({"contentctl", "export", "x", "-o"}), ElementsAre("-o"));
+  EXPECT_THAT(Complete({"contentctl", "export", "x", "-om"}),
+              ElementsAre("-omarkdown"));
+  EXPECT_THAT(Complete({"contentctl", "export", "x", "-ot"}), IsEmpty());
+  EXPECT_THAT(Complete({"contentctl", "tags", "-on"}), IsEmpty());
+  EXPECT_THAT(Complete({"contentctl", "history", "x", "--output", "n"}),
+              IsEmpty());
+  EXPECT_THAT(Complete({"contentctl", "apply", "--output", "="}),
+              ElementsAre("table", "json", "yaml", "name"));
+  EXPECT_THAT(Complete({"contentctl", "admin", "backup", "d", "-o", ""}),
+              ElementsAre("table", "json", "yaml"));
+  // Global flags before the verb still count; -o before it is any format.
+  EXPECT_THAT(
+      Complete({"contentctl", "-s", "h", ":", "1", "export", "x", "-o", ""}),
+      ElementsAre("markdown"));
+  EXPECT_EQ(Complete({"contentctl", "-o", ""}), all);
+  EXPECT_EQ(Complete({"contentctl", "help", "export", "-o", ""}), all);
+}
+
 // `-oj`, a short flag with its value attached as getopt (and contentctl)
 // takes it, completes as `-o j` and `-o=j` do, each reply keeping the
 // `-o`; bash leaves it one word, as zsh does.
@@ -244,7 +311,8 @@ TEST_F(CliCompletionTest, RealBashInsertsWhatTheRepliesSay) {
       "contentctl --output=",     "contentctl --output=j",
       "contentctl export --dir=", "contentctl get x -oj",
       "contentctl apply -fsi",    "contentctl apply -fno",
-      "contentctl apply -f si"};
+      "contentctl apply -f si",   "contentctl export x --output=",
+      "contentctl tags -on"};
   // ^A: to the start of the line, where `show` goes.
   for (const std::string& line : lines) {
     absl::StrAppend(&keys, line, "\t\x01show \n");
@@ -268,7 +336,11 @@ TEST_F(CliCompletionTest, RealBashInsertsWhatTheRepliesSay) {
                  "<contentctl><export><--dir=site/>",
                  "<contentctl><get><x><-ojson>", "<contentctl><apply><-fsite/>",
                  "<contentctl><apply><-fnotes with space.md>",
-                 "<contentctl><apply><-f><site/>"))
+                 "<contentctl><apply><-f><site/>",
+                 // One value, the only format export takes: inserted.
+                 "<contentctl><export><x><--output=markdown>",
+                 // None: name is no format of tags.
+                 "<contentctl><tags><-on>"))
       << r.out << r.err;
 }
 

@@ -263,7 +263,7 @@ TEST_F(CliEditorialTest, DiffOfARevisionPastTheHeadNamesTheArgument) {
            {{"diff", "past", "1", "3"},
             "REV2: articles/past has no revision 3" + head,
             kEditor},
-           {{"diff", "past", "4", "5"},
+           {{"diff", "past", "2", "5"},
             "REV2: articles/past has no revision 5" + head,
             kEditor},
            // A reader is told the argument too, in the words readers get.
@@ -315,6 +315,67 @@ TEST_F(CliEditorialTest, DiffOfARevisionPastTheHeadAsBothNamesBoth) {
   EXPECT_EQ(
       e.at("metadata").struct_value().fields().at("revision").string_value(),
       "3");
+}
+
+// REV1 past the head as REV2 is: the server looks up REV2 first and named
+// only it (`diff x 5 4` said `REV2: ... no revision 4`); with the head read,
+// every argument past it is named, in the order given, the code, reason,
+// metadata (REV2's revision) and exit 1 unchanged. A reader, whose NOT_FOUND
+// did not say where the head is, is told too.
+TEST_F(CliEditorialTest, DiffNamesEveryRevisionPastTheHead) {
+  ApplyTwoRevisions("past");
+  const std::string head = " (the head is revision 2)";
+  for (const auto& [args, want, token] : std::vector<
+           std::tuple<std::vector<std::string>, std::string, std::string>>{
+           {{"diff", "past", "5", "4"},
+            "REV1 and REV2: articles/past has no revision 5 or 4" + head,
+            kEditor},
+           {{"diff", "past", "4", "5"},
+            "REV1 and REV2: articles/past has no revision 4 or 5" + head,
+            kEditor},
+           {{"diff", "past", "3", "7"},
+            "REV1 and REV2: articles/past has no revision 3 or 7" + head,
+            kReader},
+           // REV1 at or before the head is no mistake of its own.
+           {{"diff", "past", "2", "4"},
+            "REV2: articles/past has no revision 4" + head,
+            kEditor}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const CommandResult r = Ctl(args, token);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, absl::StrCat("Error: NOT_FOUND: ", want, "\n"));
+  }
+  const CommandResult r = Ctl({"diff", "past", "5", "4", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
+  EXPECT_EQ(e.at("message").string_value(),
+            "REV1 and REV2: articles/past has no revision 5 or 4" + head);
+  EXPECT_EQ(
+      e.at("metadata").struct_value().fields().at("revision").string_value(),
+      "4");
+}
+
+// REV2 missing for another reason than the head (a draft, to a reader)
+// keeps the server's words, and REV1 past the head is said after them.
+TEST_F(CliEditorialTest, DiffNamesRev1PastTheHeadAfterRev2sOwnError) {
+  const std::string path =
+      Write("mixed.md", "---\ntitle: mixed\n---\n\nOne.\n");
+  CtlOk({"apply", "-f", path});
+  Write("mixed.md", "---\ntitle: mixed\ndraft: true\n---\n\nTwo.\n");
+  CtlOk({"apply", "-f", path});
+  Write("mixed.md", "---\ntitle: mixed\n---\n\nThree.\n");
+  CtlOk({"apply", "-f", path});
+  const CommandResult r = Ctl({"diff", "mixed", "5", "2"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Error: NOT_FOUND: REV2: articles/mixed has no revision 2 readers "
+            "may read (draft, archived and scheduled revisions need visibility "
+            "ALL and the editor role); REV1: articles/mixed has no revision 5 "
+            "(the head is revision 3)\n");
 }
 
 // get and export --revision past the head name the flag, as diff names

@@ -4009,6 +4009,38 @@ TEST_F(CliTest, MarkdownOfManyDocumentsNamesEach) {
   }
 }
 
+// export has no table: `-o table`, which it took and answered with
+// Markdown, is refused as etcdctl refuses `-w table` where it has none, as
+// its --help (`{markdown}`) and the formats table say; Markdown is what it
+// prints without -o and with `-o markdown`.
+TEST_F(CliTest, ExportRefusesOutputTable) {
+  CtlOk({"apply", "-f", Write("ot1.md", Doc("No table", "", ""))});
+  const std::string dir = files_.path() + "/ot-out";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"export", "ot1", "-o", "table"},
+        {"export", "ot1", "--output=table"},
+        {"-otable", "export", "ot1"},
+        {"export", "--dir", dir, "-o", "table"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err,
+              "--output: table not in {markdown}: export writes Markdown only; "
+              "leave -o out (`get ID` prints an article's fields as a table)\n"
+              "Run `contentctl export --help` for more information.\n");
+  }
+  EXPECT_FALSE(fs::exists(dir));
+  const std::string markdown = CtlOk({"export", "ot1"});
+  EXPECT_THAT(markdown, StartsWith("---\ntitle: \"No table\"\n"));
+  EXPECT_EQ(CtlOk({"export", "ot1", "-o", "markdown"}), markdown);
+  // Every other verb that prints a table takes -o table.
+  EXPECT_THAT(CtlOk({"get", "ot1", "-o", "table"}), StartsWith("Name:"));
+  const std::string help = CtlOk({"export", "--help"});
+  EXPECT_THAT(help, HasSubstr("-o,--output TEXT:{markdown} "));
+  EXPECT_THAT(help, Not(HasSubstr("=table")));
+}
+
 // An -o a verb cannot honour is a usage error naming it, with nothing on
 // stdout: `export -o json` printed Markdown, and admin, apply and version
 // printed their table text under -o markdown.

@@ -141,6 +141,19 @@ TEST_F(CliZshCompletionTest, VerbsFlagsAndTheirValuesComplete) {
                   "[contentctl get x -o=json ]"));
 }
 
+// -o after a verb completes only the formats that verb takes: markdown,
+// export's one, is inserted; name, which tags does not take, is not offered.
+TEST_F(CliZshCompletionTest, OutputValuesAreThoseOfTheVerb) {
+  EXPECT_THAT(
+      Complete({"contentctl export x -o ",
+                "contentctl export x --output=", "contentctl tags -on",
+                "contentctl diff x --output=m", "contentctl -o n"}),
+      ElementsAre("[contentctl export x -o markdown ]",
+                  "[contentctl export x --output=markdown ]",
+                  "[contentctl tags -on]", "[contentctl diff x --output=m]",
+                  "[contentctl -o name ]"));
+}
+
 // `-oj`, -o with its value attached (as contentctl takes it), completes as
 // `-o=j` does; a directory after `-f` keeps its slash.
 TEST_F(CliZshCompletionTest, ValuesAttachedToAShortFlagComplete) {
