@@ -856,8 +856,9 @@ int main(int argc, char** argv) {
   app.add_option("--hold-operations", hold_operations,
                  "Tests only: while this file exists, a backup, compaction "
                  "or check waits at each report of its progress that counts "
-                 "something (a total or an amount done), so that a test sees "
-                 "it running however fast it is")
+                 "something (a total or an amount done; only an amount done "
+                 "if the file says `done`), so that a test sees it running "
+                 "however fast it is")
       ->group("");
   // A usage error is said as contentctl says one: a line naming the flag
   // and the rule, then `Run `contentd --help` for more information.`
@@ -1324,10 +1325,17 @@ int main(int argc, char** argv) {
     // exists finds the operation running, whatever the machine's load.
     admin_options.on_operation_report =
         [hold_operations](const content::v1::RunningOperation& op) {
-          if (op.done() <= 0 && op.total() <= 0) return;
-          std::error_code ec;
-          while (std::filesystem::exists(hold_operations, ec))
+          for (;;) {
+            std::ifstream in(hold_operations);
+            if (!in) return;  // gone: not held, or let go
+            std::string at;
+            std::getline(in, at);
+            const bool counts = absl::StripAsciiWhitespace(at) == "done"
+                                    ? op.done() > 0
+                                    : op.done() > 0 || op.total() > 0;
+            if (!counts) return;
             absl::SleepFor(absl::Milliseconds(10));
+          }
         };
     std::fprintf(stderr,
                  "contentd: operations held while %s exists (tests only)\n",
