@@ -1923,12 +1923,21 @@ TEST_F(ReliabilityStoreTest, AnOnlineCheckStopsWhenItsCallerIsGone) {
     v1::CheckStoreResponse response;
     status = stub->CheckStore(&ctx, v1::CheckStoreRequest(), &response);
   });
+  // However the test ends (an assertion returns early): the call joined and
+  // the check let go before the server, then its state, are destroyed.
+  absl::Cleanup let_go = [&] {
+    if (call.joinable()) {
+      ctx.TryCancel();
+      call.join();
+    }
+    if (!cancelled.HasBeenNotified()) cancelled.Notify();
+  };
   ASSERT_TRUE(reading.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ctx.TryCancel();
   call.join();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
   absl::SleepFor(absl::Milliseconds(300));  // the cancel reaches the server
-  cancelled.Notify();
+  std::move(let_go).Invoke();
   // Shutdown waits for the call's reactor, and the service's threads end
   // with it: the check is over either way.
   admin.reset();
@@ -1965,6 +1974,13 @@ TEST_F(ReliabilityStoreTest, StatsAnswerWhileTwoLongAdminCallsRun) {
   };
   std::vector<grpc::Status> backups(2);
   std::vector<std::thread> calls;
+  // However the test ends (an assertion returns early): the backups let go
+  // and their calls joined before the server and the hook's state go.
+  absl::Cleanup join = [&] {
+    if (!release.HasBeenNotified()) release.Notify();
+    for (std::thread& t : calls) t.join();
+    fault_->on_checkpoint = nullptr;
+  };
   for (int i = 0; i < 2; ++i) {
     calls.emplace_back([&, i] {
       grpc::ClientContext ctx;
@@ -1979,9 +1995,6 @@ TEST_F(ReliabilityStoreTest, StatsAnswerWhileTwoLongAdminCallsRun) {
   for (int j = 0; j < 1000 && held.load() < 2; ++j)
     absl::SleepFor(absl::Milliseconds(10));
   if (held.load() < 2) {
-    release.Notify();
-    for (std::thread& t : calls) t.join();
-    fault_->on_checkpoint = nullptr;
     FAIL() << "only " << held.load() << " of the two backups began";
   }
 
@@ -1997,9 +2010,7 @@ TEST_F(ReliabilityStoreTest, StatsAnswerWhileTwoLongAdminCallsRun) {
   EXPECT_EQ(stats.operations(0).kind(), "backup");
   EXPECT_EQ(stats.operations(1).kind(), "backup");
 
-  release.Notify();
-  for (std::thread& t : calls) t.join();
-  fault_->on_checkpoint = nullptr;
+  std::move(join).Invoke();
   for (const grpc::Status& s : backups)
     EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
   admin.reset();
