@@ -63,7 +63,8 @@ AdminService::AdminService(
       options_(options),
       service_stats_(std::move(service_stats)),
       work_(std::move(work)),
-      stats_work_(std::move(stats_work)) {}
+      stats_work_(std::move(stats_work)),
+      operations_(options.on_operation_report) {}
 
 AdminService::~AdminService() = default;
 

@@ -31,6 +31,10 @@ struct AdminOptions {
   // skip at least this often, by the store's clock: a net for a change that
   // neither a commit nor an age rule's time shows. Default: 1 hour.
   absl::Duration retention_recheck = absl::Hours(1);
+  // Tests only (contentd --hold-operations): told each step and progress
+  // report of a backup, compaction or check (Operations::ReportHook); may
+  // block to hold the operation there. Default: null.
+  Operations::ReportHook on_operation_report;
 };
 
 // Thread-safe. Every call needs the admin role. `store`, `auth` and the

@@ -18,21 +18,37 @@ Operations::Handle::~Handle() {
 
 void Operations::Handle::Step(const std::string& name, int number, int count,
                               int64_t total, const std::string& unit) {
-  absl::MutexLock lock(&owner_->mu_);
-  it_->set_step(name);
-  it_->set_unit(unit);
-  it_->set_step_number(number);
-  it_->set_step_count(count);
-  it_->set_done(0);
-  it_->set_total(total);
-  it_->set_total_exact(false);
+  {
+    absl::MutexLock lock(&owner_->mu_);
+    it_->set_step(name);
+    it_->set_unit(unit);
+    it_->set_step_number(number);
+    it_->set_step_count(count);
+    it_->set_done(0);
+    it_->set_total(total);
+    it_->set_total_exact(false);
+  }
+  Reported();
 }
 
 void Operations::Handle::Progress(int64_t done, int64_t total, bool exact) {
-  absl::MutexLock lock(&owner_->mu_);
-  it_->set_done(done);
-  it_->set_total(total);
-  it_->set_total_exact(exact);
+  {
+    absl::MutexLock lock(&owner_->mu_);
+    it_->set_done(done);
+    it_->set_total(total);
+    it_->set_total_exact(exact);
+  }
+  Reported();
+}
+
+void Operations::Handle::Reported() {
+  if (!owner_->on_report_) return;
+  v1::RunningOperation now;
+  {
+    absl::MutexLock lock(&owner_->mu_);
+    now = *it_;
+  }
+  owner_->on_report_(now);
 }
 
 Operations::Handle Operations::Start(const std::string& kind) {

@@ -4,8 +4,10 @@
 #define CONTENT_SERVER_SERVICE_OPERATIONS_H_
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -16,6 +18,14 @@ namespace content::service {
 // Thread-safe.
 class Operations {
  public:
+  // Called with the operation as listed after each Step and Progress, on
+  // the thread that reports, outside any lock; it may block, holding the
+  // operation there (contentd --hold-operations, for tests).
+  using ReportHook = std::function<void(const v1::RunningOperation&)>;
+
+  explicit Operations(ReportHook on_report = nullptr)
+      : on_report_(std::move(on_report)) {}
+
   // One operation, listed from Start until destroyed. Movable, not
   // copyable; updated by the thread that runs the operation.
   class Handle {
@@ -33,6 +43,8 @@ class Operations {
 
    private:
     friend class Operations;
+    // Tells on_report_ (if set) what the operation now is.
+    void Reported();
     Handle(Operations* owner, std::list<v1::RunningOperation>::iterator it)
         : owner_(owner), it_(it) {}
     Operations* owner_;  // null once moved from
@@ -45,6 +57,7 @@ class Operations {
   v1::ListOperationsResponse List() const;
 
  private:
+  const ReportHook on_report_;
   mutable absl::Mutex mu_;
   std::list<v1::RunningOperation> running_ ABSL_GUARDED_BY(mu_);
 };

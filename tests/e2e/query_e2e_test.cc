@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "content/client.h"
@@ -501,6 +502,11 @@ TEST_F(QueryE2eTest, PagingDuringConcurrentInsertsNeitherRepeatsNorSkips) {
              k2025 + (i * 7 % 60) * kDay);
     }
   });
+  // Stopped and joined however the test ends (an assertion below returns).
+  absl::Cleanup join_writer = [&] {
+    stop = true;
+    writer.join();
+  };
   std::vector<std::string> seen;
   std::string token;
   do {
@@ -515,8 +521,7 @@ TEST_F(QueryE2eTest, PagingDuringConcurrentInsertsNeitherRepeatsNorSkips) {
     token = r->next_page_token();
     absl::SleepFor(absl::Milliseconds(2));
   } while (!token.empty());
-  stop = true;
-  writer.join();
+  std::move(join_writer).Invoke();
   std::set<std::string> unique(seen.begin(), seen.end());
   EXPECT_EQ(unique.size(), seen.size()) << "an article came twice";
   for (const std::string& id : before)

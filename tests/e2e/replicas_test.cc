@@ -1719,6 +1719,16 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
       }
     }
   });
+  // Stopped and joined however the test ends (an assertion below returns).
+  absl::Cleanup stop_writer = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop = true;
+      hold = false;
+    }
+    gate.notify_all();
+    writer.join();
+  };
   const std::vector<std::string> repair = RepairCommand(pg->dsn, table);
   int ran = 0, was_refused = 0;
   for (int round = 0; round < 4; ++round) {
@@ -1771,13 +1781,7 @@ TEST(ReplicaPresenceTest, ARepairInTheGapIsRefusedOrRunsWithWritesRefused) {
       EXPECT_NE(again.backend, presence.backend) << a->Log();
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    stop = true;
-    hold = false;
-  }
-  gate.notify_all();
-  writer.join();
+  std::move(stop_writer).Invoke();
   std::cerr << "repairs run: " << ran << ", refused: " << was_refused
             << "; writes acknowledged: " << acknowledged.size()
             << ", refused: " << refused.size() << "\n";

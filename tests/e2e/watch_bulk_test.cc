@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "content/client.h"
 #include "content/v1/content_service.grpc.pb.h"
@@ -768,6 +769,12 @@ TEST(WatchTest, OneCancellerStopsEveryWatchItServes) {
       ++done;
     });
   }
+  // Ended and joined however the test ends (an assertion below returns).
+  absl::Cleanup join = [&] {
+    give_up = true;
+    canceller.Cancel();
+    for (std::thread& t : watches) t.join();
+  };
   // Both streams are open once both saw the first event.
   ASSERT_TRUE(Create(*client, MakeArticle("first", "t", 1)).ok());
   for (int i = 0; i < 500 && events < 2; ++i)
@@ -780,7 +787,7 @@ TEST(WatchTest, OneCancellerStopsEveryWatchItServes) {
   // A watch left running ends at its next event.
   give_up = true;
   if (done < 2) ASSERT_TRUE(Create(*client, MakeArticle("last", "t", 2)).ok());
-  for (std::thread& t : watches) t.join();
+  std::move(join).Invoke();
 }
 
 // An event larger than the SDK receives (64 MiB) ends the watch with

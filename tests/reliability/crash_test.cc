@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -372,6 +373,16 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveSigkill) {
     threads.emplace_back([this, w] { Writer(w); });
   threads.emplace_back([this] { Importer(); });
   std::thread watcher([this] { Watcher(); });
+  // Stopped and joined however the test ends: an assertion below returned
+  // with them running, which ended the binary (std::terminate).
+  absl::Cleanup join = [&] {
+    stop_ = true;
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+    watch_cancel_.Cancel();
+    if (watcher.joinable()) watcher.join();
+  };
 
   absl::BitGen gen;
   // Each cycle: let the load run a random while, kill, check, restart.

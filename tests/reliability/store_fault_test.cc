@@ -1519,6 +1519,9 @@ TEST_F(ReliabilityStoreTest, AWatchRefusedAtItsStartIsNoCutOff) {
     ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"})).ok());
   }
   ASSERT_EQ(store_->last_sequence(), 5);
+  // Set by the hook below, which a server thread runs: declared before the
+  // server, which outlives it otherwise.
+  std::atomic<bool> trimmed{false};
   std::unique_ptr<Served> served = Serve();
   ASSERT_NE(served, nullptr);
   // The watch from sequence 1, refused, as its client sees it.
@@ -1548,7 +1551,6 @@ TEST_F(ReliabilityStoreTest, AWatchRefusedAtItsStartIsNoCutOff) {
   };
 
   // Trimmed to sequence 4 once the start's check has read sequence 1.
-  std::atomic<bool> trimmed{false};
   fault_->AfterChangeLogStart([&] {
     EXPECT_TRUE(store_->TrimChanges(2, absl::ZeroDuration()).ok());
     trimmed = true;
@@ -1576,10 +1578,10 @@ TEST_F(ReliabilityStoreTest, AWatchFromTheOldestStartsAtTheOldestAfterATrim) {
   }
   ASSERT_TRUE(store_->TrimChanges(3, absl::ZeroDuration()).ok());
   ASSERT_EQ(*store_->FirstSequence(), 3);
+  std::atomic<bool> trimmed{false};  // before the server, whose thread sets it
   std::unique_ptr<Served> served = Serve();
   ASSERT_NE(served, nullptr);
   // Trimmed to sequence 5 once the start's check has read sequence 3.
-  std::atomic<bool> trimmed{false};
   fault_->AfterChangeLogStart([&] {
     EXPECT_TRUE(store_->TrimChanges(1, absl::ZeroDuration()).ok());
     trimmed = true;
@@ -1903,12 +1905,12 @@ TEST_F(ReliabilityStoreTest, AnOnlineCheckStopsWhenItsCallerIsGone) {
     const std::string id = absl::StrCat("c", i);
     ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
   }
+  // The check's read of the revisions waits until the client has gone (the
+  // hook's state before the server, whose work thread runs it).
+  absl::Notification reading, cancelled;
   std::unique_ptr<ServedAdmin> admin = ServeAdmin();
   ASSERT_TRUE(admin != nullptr && admin->server != nullptr);
   v1::AdminService::Stub* stub = admin->stub.get();
-
-  // The check's read of the revisions waits until the client has gone.
-  absl::Notification reading, cancelled;
   fault_->on_revisions_iterator = [&] {
     reading.Notify();
     cancelled.WaitForNotification();
@@ -1921,12 +1923,21 @@ TEST_F(ReliabilityStoreTest, AnOnlineCheckStopsWhenItsCallerIsGone) {
     v1::CheckStoreResponse response;
     status = stub->CheckStore(&ctx, v1::CheckStoreRequest(), &response);
   });
+  // However the test ends (an assertion returns early): the call joined and
+  // the check let go before the server, then its state, are destroyed.
+  absl::Cleanup let_go = [&] {
+    if (call.joinable()) {
+      ctx.TryCancel();
+      call.join();
+    }
+    if (!cancelled.HasBeenNotified()) cancelled.Notify();
+  };
   ASSERT_TRUE(reading.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ctx.TryCancel();
   call.join();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
   absl::SleepFor(absl::Milliseconds(300));  // the cancel reaches the server
-  cancelled.Notify();
+  std::move(let_go).Invoke();
   // Shutdown waits for the call's reactor, and the service's threads end
   // with it: the check is over either way.
   admin.reset();
@@ -1943,25 +1954,33 @@ TEST_F(ReliabilityStoreTest, StatsAnswerWhileTwoLongAdminCallsRun) {
     const std::string id = absl::StrCat("s", i);
     ASSERT_TRUE(store_->Create(id, MakeArticle(id, {"t1"}, 1700000000)).ok());
   }
+  // Each backup waits, on its admin work thread, as its checkpoint begins
+  // (the hook's state before the server, whose work threads run it).
+  absl::Notification release;
+  std::atomic<int> held{0};
   std::unique_ptr<ServedAdmin> admin = ServeAdmin();
   ASSERT_TRUE(admin != nullptr && admin->server != nullptr);
   v1::AdminService::Stub* stub = admin->stub.get();
 
-  // Each backup waits, on its admin work thread, as its checkpoint begins.
   const std::string backups_dir = dir_ + "-backups";
   std::filesystem::create_directories(backups_dir);
   absl::Cleanup remove_backups = [&] {
     std::error_code ec;
     std::filesystem::remove_all(backups_dir, ec);
   };
-  absl::Notification release;
-  std::atomic<int> held{0};
   fault_->on_checkpoint = [&] {
     ++held;
     release.WaitForNotification();
   };
   std::vector<grpc::Status> backups(2);
   std::vector<std::thread> calls;
+  // However the test ends (an assertion returns early): the backups let go
+  // and their calls joined before the server and the hook's state go.
+  absl::Cleanup join = [&] {
+    if (!release.HasBeenNotified()) release.Notify();
+    for (std::thread& t : calls) t.join();
+    fault_->on_checkpoint = nullptr;
+  };
   for (int i = 0; i < 2; ++i) {
     calls.emplace_back([&, i] {
       grpc::ClientContext ctx;
@@ -1976,9 +1995,6 @@ TEST_F(ReliabilityStoreTest, StatsAnswerWhileTwoLongAdminCallsRun) {
   for (int j = 0; j < 1000 && held.load() < 2; ++j)
     absl::SleepFor(absl::Milliseconds(10));
   if (held.load() < 2) {
-    release.Notify();
-    for (std::thread& t : calls) t.join();
-    fault_->on_checkpoint = nullptr;
     FAIL() << "only " << held.load() << " of the two backups began";
   }
 
@@ -1994,9 +2010,7 @@ TEST_F(ReliabilityStoreTest, StatsAnswerWhileTwoLongAdminCallsRun) {
   EXPECT_EQ(stats.operations(0).kind(), "backup");
   EXPECT_EQ(stats.operations(1).kind(), "backup");
 
-  release.Notify();
-  for (std::thread& t : calls) t.join();
-  fault_->on_checkpoint = nullptr;
+  std::move(join).Invoke();
   for (const grpc::Status& s : backups)
     EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
   admin.reset();
@@ -2063,17 +2077,23 @@ namespace {
 // (retention_recheck) not yet due.
 TEST_F(ReliabilityStoreTest,
        AnIdleRetentionTurnReadsNothingUntilACommitOrADueTime) {
-  absl::Mutex clock_mu;
+  // The clock's state is the clock's own: the store that calls it (store_)
+  // outlives this test's locals, until TearDown.
+  struct FakeClock {
+    absl::Mutex mu;
+    absl::Time now ABSL_GUARDED_BY(mu);
+  };
   const absl::Time start = absl::FromUnixSeconds(1700000000);
-  absl::Time now = start;
-  clock_ = [&] {
-    absl::MutexLock lock(&clock_mu);
-    return now;
+  auto fake = std::make_shared<FakeClock>();
+  clock_ = [fake] {
+    absl::MutexLock lock(&fake->mu);
+    return fake->now;
   };
-  auto set_now = [&](absl::Time t) {
-    absl::MutexLock lock(&clock_mu);
-    now = t;
+  auto set_now = [fake](absl::Time t) {
+    absl::MutexLock lock(&fake->mu);
+    fake->now = t;
   };
+  set_now(start);
   store_.reset();
   OpenStore(/*text_index=*/true);
   ASSERT_TRUE(store_->Create("a", MakeArticle("a", {"t1"}, 1700000000)).ok());

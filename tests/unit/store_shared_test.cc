@@ -115,12 +115,14 @@ TEST_F(SharedStoreTest, ConditionalUpdatesThroughTwoReplicasOneWins) {
 }
 
 TEST_F(SharedStoreTest, SequencesAreDenseAcrossReplicasAndFollowed) {
+  // c only watches: its listener must hear of a's and b's commits. Its
+  // state is declared before the replicas: c's follower thread calls the
+  // listener until c is destroyed.
+  absl::Mutex mu;
+  int64_t heard = 0;
   std::unique_ptr<Store> a = OpenReplica(), b = OpenReplica(),
                          c = OpenReplica();
   ASSERT_TRUE(a && b && c);
-  // c only watches: its listener must hear of a's and b's commits.
-  absl::Mutex mu;
-  int64_t heard = 0;
   c->SetCommitListener([&](int64_t s) {
     absl::MutexLock lock(&mu);
     heard = std::max(heard, s);
