@@ -2264,6 +2264,8 @@ TEST(RocksKvTest, ACheckpointDoesNotHoldTheSecondIngestOfAnOpenOne) {
     std::_Exit(1);
   }
   EXPECT_TRUE(import.get().ok());
+  // (Not started when the first ingest failed: joining it would throw.)
+  ASSERT_TRUE(checkpoint.joinable()) << "the first ingest failed";
   checkpoint.join();
   ASSERT_TRUE(checkpointed.ok()) << checkpointed;
   EXPECT_TRUE(checkpoint_done.load());
