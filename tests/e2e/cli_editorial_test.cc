@@ -70,6 +70,22 @@ std::string EditedSample(const std::string& text) {
              {kOldParagraph, kNewParagraph}});
 }
 
+// `-o json`'s error for a revision the article does not have: exit 1,
+// NOT_FOUND, REVISION_NOT_FOUND, `message`, and the revision the server
+// looked up in its metadata.
+void ExpectRevisionNotFoundJson(const CommandResult& r,
+                                const std::string& message,
+                                const std::string& revision) {
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
+  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
+  EXPECT_EQ(e.at("message").string_value(), message);
+  EXPECT_EQ(
+      e.at("metadata").struct_value().fields().at("revision").string_value(),
+      revision);
+}
+
 // A contentd with a reader and an editor token; contentctl runs as the
 // editor unless told otherwise. A fresh server per test.
 class CliEditorialTest : public ::testing::Test {
@@ -282,15 +298,8 @@ TEST_F(CliEditorialTest, DiffOfARevisionPastTheHeadNamesTheArgument) {
     EXPECT_EQ(r.err, absl::StrCat("Error: NOT_FOUND: ", want, "\n"));
   }
   const CommandResult r = Ctl({"diff", "past", "3", "-o", "json"});
-  EXPECT_EQ(r.exit_code, 1);
-  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
-  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
-  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
-  EXPECT_EQ(e.at("message").string_value(),
-            "REV1: articles/past has no revision 3" + head);
-  EXPECT_EQ(
-      e.at("metadata").struct_value().fields().at("revision").string_value(),
-      "3");
+  ExpectRevisionNotFoundJson(r, "REV1: articles/past has no revision 3" + head,
+                             "3");
 }
 
 // One revision past the head given as both REV1 and REV2 is both
@@ -305,15 +314,10 @@ TEST_F(CliEditorialTest, DiffOfARevisionPastTheHeadAsBothNamesBoth) {
             "Error: NOT_FOUND: REV1 and REV2: articles/past has no revision 3 "
             "(the head is revision 2)\n");
   r = Ctl({"diff", "past", "3", "3", "-o", "json"});
-  EXPECT_EQ(r.exit_code, 1);
-  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
-  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
-  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
-  EXPECT_EQ(e.at("message").string_value(),
-            "REV1 and REV2: articles/past has no revision 3 (the head is "
-            "revision 2)");
-  EXPECT_EQ(
-      e.at("metadata").struct_value().fields().at("revision").string_value(),
+  ExpectRevisionNotFoundJson(
+      r,
+      "REV1 and REV2: articles/past has no revision 3 (the head is "
+      "revision 2)",
       "3");
 }
 
@@ -347,15 +351,8 @@ TEST_F(CliEditorialTest, DiffNamesEveryRevisionPastTheHead) {
     EXPECT_EQ(r.err, absl::StrCat("Error: NOT_FOUND: ", want, "\n"));
   }
   const CommandResult r = Ctl({"diff", "past", "5", "4", "-o", "json"});
-  EXPECT_EQ(r.exit_code, 1);
-  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
-  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
-  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
-  EXPECT_EQ(e.at("message").string_value(),
-            "REV1 and REV2: articles/past has no revision 5 or 4" + head);
-  EXPECT_EQ(
-      e.at("metadata").struct_value().fields().at("revision").string_value(),
-      "4");
+  ExpectRevisionNotFoundJson(
+      r, "REV1 and REV2: articles/past has no revision 5 or 4" + head, "4");
 }
 
 // REV2 missing for another reason than the head (a draft, to a reader)
@@ -410,15 +407,10 @@ TEST_F(CliEditorialTest, GetAndExportOfARevisionPastTheHeadNameTheFlag) {
     EXPECT_EQ(r.err, absl::StrCat("Error: NOT_FOUND: ", want, "\n"));
   }
   const CommandResult r = Ctl({"get", "past", "--revision", "9", "-o", "json"});
-  EXPECT_EQ(r.exit_code, 1);
-  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
-  EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
-  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
-  EXPECT_EQ(e.at("message").string_value(),
-            "--revision: articles/past has no revision 9 (the head is "
-            "revision 2)");
-  EXPECT_EQ(
-      e.at("metadata").struct_value().fields().at("revision").string_value(),
+  ExpectRevisionNotFoundJson(
+      r,
+      "--revision: articles/past has no revision 9 (the head is "
+      "revision 2)",
       "9");
 }
 
@@ -688,12 +680,9 @@ TEST_F(CliEditorialTest, RestoreOfARevisionPastTheHeadNamesTheArgument) {
             "Error: NOT_FOUND: REVISION: articles/past has no revision 9 (the "
             "head is revision 2)\n");
   r = Ctl({"restore", "past", "9", "-o", "json"});
-  EXPECT_EQ(r.exit_code, 1);
-  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
-  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
-  EXPECT_EQ(e.at("message").string_value(),
-            "REVISION: articles/past has no revision 9 (the head is revision "
-            "2)");
+  ExpectRevisionNotFoundJson(
+      r, "REVISION: articles/past has no revision 9 (the head is revision 2)",
+      "9");
   EXPECT_EQ(GetJsonArticle("past").revision(), 2);
   // An article that is not there is no argument's.
   r = Ctl({"restore", "absent", "1"});
