@@ -45,6 +45,7 @@
 #include "server/config.h"
 #include "server/error_details.h"
 #include "server/listen.h"
+#include "server/log_line.h"
 #include "server/notify.h"
 #include "server/service/admin_service.h"
 #include "server/service/allocator.h"
@@ -650,10 +651,12 @@ void StopServing(grpc::Server& server, content::service::CallTracker& calls,
   });
   shutting_down.WaitForNotification();
   if (!calls.WaitUntilQuiet(kQuiet, grace_end)) {
-    std::cerr << "contentd: " << calls.in_flight()
-              << " calls still running at the end of the grace ("
-              << absl::FormatDuration(grace)
-              << "): ending them with UNAVAILABLE" << std::endl;
+    content::LogLine(
+        std::cerr,
+        absl::StrCat("contentd: ", calls.in_flight(),
+                     " calls still running at the end of the grace (",
+                     absl::FormatDuration(grace),
+                     "): ending them with UNAVAILABLE"));
     service.EndCalls();
     admin.EndCalls();
     calls.WaitUntilQuiet(absl::ZeroDuration(), grace_end + kCutAfterGrace);
@@ -1189,7 +1192,7 @@ int main(int argc, char** argv) {
             " (start_timeout_seconds): the store's file system or database "
             "may not be answering; exiting for the supervisor to start "
             "contentd again");
-        std::cerr << "contentd: " << why << std::endl;
+        content::LogLine(std::cerr, absl::StrCat("contentd: ", why));
         (void)notifier.Notify(absl::StrCat("STATUS=", why));
         _exit(1);
       });
@@ -1216,7 +1219,8 @@ int main(int argc, char** argv) {
   // has room the store opens itself for writing (and logs it), or, should
   // that fail, health turns NOT_SERVING (on_writes_stopped: a restart).
   config.store.on_opened_read_only = [](const absl::Status& s) {
-    std::cerr << "contentd: serving reads only: " << s.message() << std::endl;
+    content::LogLine(
+        std::cerr, absl::StrCat("contentd: serving reads only: ", s.message()));
   };
 
   // The store's errors name its settings by their keys.
@@ -1536,13 +1540,14 @@ int main(int argc, char** argv) {
             return stop_retention.HasBeenNotified();
           });
       if (!r.ok())
-        std::cerr << "contentd: retention: " << r.status() << std::endl;
+        content::LogLine(std::cerr, absl::StrCat("contentd: retention: ",
+                                                 r.status().ToString()));
     }
   });
 
   const int sig = stop_signals->WaitForStop();
-  std::cerr << "contentd: " << SignalName(sig) << ", finishing in-flight calls"
-            << std::endl;
+  content::LogLine(std::cerr, absl::StrCat("contentd: ", SignalName(sig),
+                                           ", finishing in-flight calls"));
   // No pings while stopping: STOPPING=1 tells systemd to wait for the exit
   // (up to TimeoutStopSec) instead.
   watchdog.reset();

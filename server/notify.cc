@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "server/log_line.h"
 
 namespace content {
 
@@ -110,16 +111,16 @@ Repeater::~Repeater() {
 
 WatchdogPinger::WatchdogPinger(const SystemdNotifier& notifier,
                                std::function<bool()> serving)
-    : repeater_(
-          notifier.ping_interval(),
-          [notifier, serving = std::move(serving), logged = false]() mutable {
-            absl::Status s = notifier.PingIfServing(serving());
-            // One line, not one per ping.
-            if (!s.ok() && !logged) {
-              std::cerr << "contentd: watchdog: " << s.message() << std::endl;
-              logged = true;
-            }
-          }) {}
+    : repeater_(notifier.ping_interval(), [notifier,
+                                           serving = std::move(serving),
+                                           logged = false]() mutable {
+        absl::Status s = notifier.PingIfServing(serving());
+        // One line, not one per ping.
+        if (!s.ok() && !logged) {
+          LogLine(std::cerr, absl::StrCat("contentd: watchdog: ", s.message()));
+          logged = true;
+        }
+      }) {}
 
 struct StartExtender::State {
   absl::Notification done;

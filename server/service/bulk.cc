@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
+#include "server/log_line.h"
 #include "server/query/engine.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/service/reactors.h"
@@ -551,9 +552,7 @@ void ExportHub::Loop() {
 }
 
 void ExportHub::Log(const std::string& line) {
-  std::ostream& log = options_.log != nullptr ? *options_.log : std::cerr;
-  // One write, so that the line stays whole beside other threads' lines.
-  log << absl::StrCat(line, "\n") << std::flush;
+  LogLine(options_.log != nullptr ? *options_.log : std::cerr, line);
 }
 
 }  // namespace content::service

@@ -21,6 +21,7 @@
 #include "server/editorial/diff.h"
 #include "server/error_details.h"
 #include "server/host_name.h"
+#include "server/log_line.h"
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
 #include "server/service/bulk.h"
@@ -271,7 +272,7 @@ ContentService::~ContentService() {
 
 void ContentService::ScheduleLoop() {
   std::ostream& log = options_.log != nullptr ? *options_.log : std::cerr;
-  auto log_line = [&log](absl::string_view line) { log << line << std::endl; };
+  auto log_line = [&log](absl::string_view line) { LogLine(log, line); };
   // Why the last poll failed; OK when it did not.
   absl::Status failure;
   // What the last FireSchedule that succeeded saw, while the lease has

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/error_details.h"
+#include "server/log_line.h"
 
 namespace content::service {
 
@@ -28,7 +29,7 @@ void ServingHealth::StorageFailed(const absl::Status& why) {
   if (storage_failed_) return;
   storage_failed_ = true;
   storage_failure_ = std::string(why.message());
-  *log_ << "contentd: health NOT_SERVING: " << why.message() << std::endl;
+  LogLine(*log_, absl::StrCat("contentd: health NOT_SERVING: ", why.message()));
   // Every registered name, "" included.
   if (health_ != nullptr) health_->SetServingStatus(false);
 }
@@ -100,10 +101,11 @@ void ServingHealth::StoreReachable(const absl::Status& status) {
   if (now == before) return;
   if (shut_down_) return;
   if (status.ok()) {
-    *log_ << "contentd: readiness: " << Ended(before) << std::endl;
+    LogLine(*log_, absl::StrCat("contentd: readiness: ", Ended(before)));
   } else {
-    *log_ << "contentd: readiness: NOT_SERVING (" << kReadinessServiceName
-          << ") " << WaitedFor(now) << ": " << status.message() << std::endl;
+    LogLine(*log_, absl::StrCat("contentd: readiness: NOT_SERVING (",
+                                kReadinessServiceName, ") ", WaitedFor(now),
+                                ": ", status.message()));
   }
   if (health_ != nullptr && !storage_failed_)
     health_->SetServingStatus(kReadinessServiceName, status.ok());

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/lang_tag.h"
 #include "server/error_details.h"
+#include "server/log_line.h"
 #include "server/service/reactors.h"
 #include "server/service/validation.h"
 #include "server/text/nfc.h"
@@ -878,9 +879,7 @@ void WatchHub::Loop() {
 }
 
 void WatchHub::Log(const std::string& line) {
-  std::ostream& log = options_.log != nullptr ? *options_.log : std::cerr;
-  // One write, so that lines from threads cutting off at once stay whole.
-  log << absl::StrCat(line, "\n") << std::flush;
+  LogLine(options_.log != nullptr ? *options_.log : std::cerr, line);
 }
 
 }  // namespace content::service

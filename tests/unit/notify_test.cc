@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -18,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/error_details.h"
+#include "server/log_line.h"
 #include "server/service/health.h"
 #include "tests/support/harness.h"
 
@@ -442,6 +444,49 @@ TEST(ReachabilityMonitorTest, ReportsEachPingUntilDestroyed) {
   const int at_end = count();
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(count(), at_end);
+}
+
+// A stream buffer that keeps each write it is handed, as stderr's writes
+// reach the log file one by one.
+class WriteRecorder : public std::streambuf {
+ public:
+  const std::vector<std::string>& writes() const { return writes_; }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    writes_.emplace_back(s, static_cast<size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) writes_.emplace_back(1, static_cast<char>(c));
+    return c;
+  }
+
+ private:
+  std::vector<std::string> writes_;
+};
+
+// A log line is one write with its newline: std::cerr writes each `<<`
+// on its own, and a readiness line built from several was cut in two by
+// the scheduler's line, written from another thread between its pieces.
+TEST(LogLineTest, ALineIsOneWriteWithItsNewline) {
+  WriteRecorder recorder;
+  std::ostream log(&recorder);
+  LogLine(log, "contentd: one line");
+  EXPECT_EQ(recorder.writes(),
+            std::vector<std::string>{"contentd: one line\n"});
+
+  WriteRecorder health_recorder;
+  std::ostream health_log(&health_recorder);
+  service::ServingHealth health(&health_log);
+  health.StoreReachable(absl::UnavailableError("database down"));
+  health.StoreReachable(absl::OkStatus());
+  health.StorageFailed(absl::DataLossError("disk gone"));
+  ASSERT_EQ(health_recorder.writes().size(), 3u);
+  for (const std::string& w : health_recorder.writes()) {
+    EXPECT_EQ(w.find('\n'), w.size() - 1) << w;
+    EXPECT_EQ(w.rfind("contentd: ", 0), 0u) << w;
+  }
 }
 
 }  // namespace
