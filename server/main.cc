@@ -64,7 +64,7 @@
 namespace {
 
 int Fail(const absl::Status& s) {
-  std::cerr << "contentd: " << s << "\n";
+  content::LogLine(std::cerr, absl::StrCat("contentd: ", s.ToString()));
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
@@ -715,11 +715,12 @@ class StopSignals {
       // Every acknowledged write is in the WAL, and the next start replays
       // it, as after a kill -9: a second Ctrl-C ends calls that hold the
       // stop up to the grace, or a storage compaction past it.
-      std::cerr << "contentd: second " << SignalName(sig)
-                << ", stopping now without waiting for calls in progress "
-                   "(acknowledged writes are in the WAL; the next start "
-                   "replays it)"
-                << std::endl;
+      content::LogLine(
+          std::cerr,
+          absl::StrCat("contentd: second ", SignalName(sig),
+                       ", stopping now without waiting for calls in progress "
+                       "(acknowledged writes are in the WAL; the next start "
+                       "replays it)"));
       _exit(1);
     }
   }
@@ -727,10 +728,11 @@ class StopSignals {
   // Ends the process by `sig`'s default action, so that a supervisor sees
   // the stop it asked for (systemd takes death by SIGTERM for a clean one).
   [[noreturn]] static void EndWhileStarting(int sig) {
-    std::cerr << "contentd: " << SignalName(sig)
-              << " while starting, stopping now (nothing was served yet; "
-                 "the next start opens the store as after a kill)"
-              << std::endl;
+    content::LogLine(
+        std::cerr,
+        absl::StrCat("contentd: ", SignalName(sig),
+                     " while starting, stopping now (nothing was served yet; "
+                     "the next start opens the store as after a kill)"));
     signal(sig, SIG_DFL);
     sigset_t one;
     sigemptyset(&one);
@@ -1470,8 +1472,10 @@ int main(int argc, char** argv) {
     absl::Status s =
         metrics_server->Start(config.metrics_listen, metrics_listen_name);
     if (!s.ok()) return Fail(s);
-    std::cerr << "contentd: metrics on http://" << metrics_server->address()
-              << "/metrics (probes: /healthz, /readyz)" << std::endl;
+    content::LogLine(std::cerr, absl::StrCat("contentd: metrics on http://",
+                                             metrics_server->address(),
+                                             "/metrics (probes: /healthz, "
+                                             "/readyz)"));
   }
 
   if (!port_file.empty()) {
@@ -1499,24 +1503,25 @@ int main(int argc, char** argv) {
   }
   // How clients must connect, beside the address: plaintext, TLS, or
   // mutual TLS (tls.client_ca_file: a client certificate required).
-  std::cerr << "contentd: serving on " << serving
-            << (config.tls.cert_file.empty()        ? "plaintext"
-                : config.tls.client_ca_file.empty() ? "TLS"
-                                                    : "mutual TLS")
-            << ", data "
-            << (config.store.engine == "postgres"
-                    ? "postgres table " + config.store.pg_table
-                    : config.store.data_dir)
-            << ", durability " << (config.store.sync ? "sync" : "async")
-            << ", last sequence " << (*store)->last_sequence() << ")"
-            << std::endl;
+  content::LogLine(
+      std::cerr,
+      absl::StrCat("contentd: serving on ", serving,
+                   config.tls.cert_file.empty()        ? "plaintext"
+                   : config.tls.client_ca_file.empty() ? "TLS"
+                                                       : "mutual TLS",
+                   ", data ",
+                   config.store.engine == "postgres"
+                       ? "postgres table " + config.store.pg_table
+                       : config.store.data_dir,
+                   ", durability ", config.store.sync ? "sync" : "async",
+                   ", last sequence ", (*store)->last_sequence(), ")"));
   // Under a Type=notify systemd unit: ready now, and a watchdog fed only
   // while health is SERVING, so that systemd restarts a contentd whose
   // store stopped taking writes (nothing else would: it cannot ask health).
   stop_signals->Serving();
   starting.reset();
   if (absl::Status s = notifier.Notify("READY=1"); !s.ok()) {
-    std::cerr << "contentd: " << s.message() << std::endl;
+    content::LogLine(std::cerr, absl::StrCat("contentd: ", s.message()));
   }
   std::optional<content::WatchdogPinger> watchdog;
   if (notifier.ping_interval() > absl::ZeroDuration()) {
@@ -1563,6 +1568,6 @@ int main(int argc, char** argv) {
   admin.reset();
   service.reset();
   store->reset();
-  std::cerr << "contentd: stopped cleanly" << std::endl;
+  content::LogLine(std::cerr, "contentd: stopped cleanly");
   return 0;
 }
