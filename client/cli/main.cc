@@ -906,7 +906,8 @@ absl::StatusOr<int64_t> HeadRevision(Session& s, const std::string& name) {
 // both arguments are named, `REV1 and REV2: articles/x has no revision 5
 // or 4 (the head is revision 2)`, and REV1 after REV2's own error where
 // REV2 is missing for another reason (removed by retention; to a reader, a
-// draft). Costs one more call, made only then; `status` unchanged if the
+// draft). The head is the error's `current_revision`; a server older than
+// that key costs one more call, made only then. `status` unchanged if the
 // head cannot be read or REV1 is not past it. Code, reason and metadata
 // (REV2's revision) are kept.
 absl::Status NameRev1PastTheHead(Session& s, const absl::Status& status,
@@ -921,7 +922,14 @@ absl::Status NameRev1PastTheHead(Session& s, const absl::Status& status,
   if (it == metadata.end() || it->second != absl::StrCat(f.to_revision)) {
     return status;
   }
-  const absl::StatusOr<int64_t> head = HeadRevision(s, name);
+  absl::StatusOr<int64_t> head;
+  const auto current = metadata.find("current_revision");
+  int64_t given = 0;
+  if (current != metadata.end() && absl::SimpleAtoi(current->second, &given)) {
+    head = given;
+  } else {
+    head = HeadRevision(s, name);
+  }
   if (!head.ok() || f.from_revision <= *head) return status;
   const std::string past_rev1 =
       absl::StrCat(name, " has no revision ", f.from_revision);

@@ -132,8 +132,10 @@ absl::Status ArticleDeleted(absl::string_view id, int64_t revision) {
 
 // A revision readers may not read, in the same words whether it is missing,
 // removed by retention or a draft: which revisions a live article had in
-// between is not for readers.
-absl::Status RevisionNotLive(absl::string_view id, int64_t revision) {
+// between is not for readers. Its head, revision `head`, which readers may
+// read, is in the metadata as the store gives it to editors.
+absl::Status RevisionNotLive(absl::string_view id, int64_t revision,
+                             int64_t head) {
   return WithReason(
       absl::NotFoundError(absl::StrCat(
           "articles/", id, " has no revision ", revision,
@@ -141,18 +143,19 @@ absl::Status RevisionNotLive(absl::string_view id, int64_t revision) {
           "visibility ALL and the editor role)")),
       reason::kRevisionNotFound,
       {{"name", absl::StrCat("articles/", id)},
-       {"revision", absl::StrCat(revision)}});
+       {"revision", absl::StrCat(revision)},
+       {"current_revision", absl::StrCat(head)}});
 }
 
 // Revision `revision` of `id` as read, if readers may read it: else
-// RevisionNotLive. REQUIRES: the head is live (readers see no revision of
-// an article that is not).
+// RevisionNotLive. REQUIRES: the head, revision `head`, is live (readers
+// see no revision of an article that is not).
 absl::StatusOr<v1::Article> ForReaders(absl::StatusOr<v1::Article> a,
                                        absl::string_view id, int64_t revision,
-                                       absl::Time now) {
-  if (absl::IsNotFound(a.status())) return RevisionNotLive(id, revision);
+                                       int64_t head, absl::Time now) {
+  if (absl::IsNotFound(a.status())) return RevisionNotLive(id, revision, head);
   if (a.ok() && !store::IsPublishedRevision(*a, now))
-    return RevisionNotLive(id, revision);
+    return RevisionNotLive(id, revision, head);
   return a;
 }
 
@@ -495,10 +498,10 @@ absl::Status ContentService::DoGetBytes(const v1::GetArticleRequest& req,
       store_->GetStored(*id, req.revision(), req.show_deleted());
   // Readers are not told a draft from a revision retention removed.
   if (!editor && absl::IsNotFound(a.status()))
-    return RevisionNotLive(*id, req.revision());
+    return RevisionNotLive(*id, req.revision(), head->skeleton.revision());
   if (!a.ok()) return a.status();
   if (!store::IsPublishedRevision(a->skeleton, store_->Now()))
-    return RevisionNotLive(*id, req.revision());
+    return RevisionNotLive(*id, req.revision(), head->skeleton.revision());
   *resp = std::move(a->bytes);
   return absl::OkStatus();
 }
@@ -876,7 +879,7 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
   absl::StatusOr<v1::Article> b =
       to == head->revision() ? head : store_->Get(*id, to, true);
   // Both sides as GetArticle gives them to readers.
-  if (!editor) b = ForReaders(std::move(b), *id, to, now);
+  if (!editor) b = ForReaders(std::move(b), *id, to, head->revision(), now);
   if (!b.ok()) return b.status();
   int64_t from = req.from_revision();
   if (from == 0 && !editor) {
@@ -896,7 +899,7 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
                      "; there is nothing before it to compare with"));
   }
   absl::StatusOr<v1::Article> a = store_->Get(*id, from, true);
-  if (!editor) a = ForReaders(std::move(a), *id, from, now);
+  if (!editor) a = ForReaders(std::move(a), *id, from, head->revision(), now);
   if (!a.ok()) return a.status();
   *resp = editorial::DiffRevisions(*a, *b);
   return absl::OkStatus();

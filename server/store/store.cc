@@ -81,12 +81,22 @@ absl::Status ArticleDeleted(absl::string_view id, int64_t revision,
                     {{"name", Name(id)}, {"revision", absl::StrCat(revision)}});
 }
 
-// NOT_FOUND for a revision the article does not have.
+// NOT_FOUND for a revision the article, whose head is revision `head`, does
+// not have. The head goes in the metadata too (`current_revision`, as a
+// REVISION_MISMATCH gives it), so that a client can say where the head is
+// without another read (contentctl's `diff x 5 4`).
 absl::Status RevisionNotFound(absl::string_view id, int64_t revision,
-                              std::string message) {
-  return WithReason(absl::NotFoundError(std::move(message)),
-                    reason::kRevisionNotFound,
-                    {{"name", Name(id)}, {"revision", absl::StrCat(revision)}});
+                              int64_t head) {
+  return WithReason(
+      absl::NotFoundError(absl::StrCat(
+          Name(id), " has no revision ", revision,
+          revision < head
+              ? " (removed by retention)"
+              : absl::StrCat(" (the head is revision ", head, ")"))),
+      reason::kRevisionNotFound,
+      {{"name", Name(id)},
+       {"revision", absl::StrCat(revision)},
+       {"current_revision", absl::StrCat(head)}});
 }
 
 absl::Status ArticleExists(absl::string_view id, int64_t head) {
@@ -1114,13 +1124,7 @@ absl::StatusOr<StoredArticle> Store::GetStored(absl::string_view id,
       absl::StatusOr<int64_t> head = HeadRevision(id);
       if (!head.ok()) return head.status();
       if (*head == 0) return ArticleNotFound(id);
-      return RevisionNotFound(
-          id, revision,
-          absl::StrCat(
-              Name(id), " has no revision ", revision,
-              revision < *head
-                  ? " (removed by retention)"
-                  : absl::StrCat(" (the head is revision ", *head, ")")));
+      return RevisionNotFound(id, revision, *head);
     }
     if (!s.ok()) return s;
     if (revision == 1) {
@@ -1423,13 +1427,7 @@ Store::Rewrite Store::RestoreRewrite(int64_t revision,
     s = kv_->Get(Family::kRevisions, RevisionKey(id, revision), &value);
     if (absl::IsNotFound(s)) {
       // As a read says it (ReadRevision): past the head, where the head is.
-      return RevisionNotFound(
-          id, revision,
-          absl::StrCat(Name(id), " has no revision ", revision,
-                       revision < head.revision()
-                           ? " (removed by retention)"
-                           : absl::StrCat(" (the head is revision ",
-                                          head.revision(), ")")));
+      return RevisionNotFound(id, revision, head.revision());
     }
     if (!s.ok()) return s;
     if (!content->ParseFromString(value)) {

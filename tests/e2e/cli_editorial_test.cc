@@ -93,10 +93,14 @@ class CliEditorialTest : public ::testing::Test {
   void SetUp() override {
     const std::string config = dir_.path() + "/contentd.yaml";
     WriteFile(config, AuthConfigYaml({{"r", "reader", kReader},
-                                      {"e", "editor", kEditor}}));
+                                      {"e", "editor", kEditor}}) +
+                          ExtraConfig());
     server_ = ServerProcess::Start(dir_.path() + "/data", {"--config", config});
     ASSERT_NE(server_, nullptr);
   }
+
+  // More of contentd.yaml, for a fixture of its own.
+  virtual std::string ExtraConfig() const { return ""; }
 
   // contentctl against the server as `token`.
   CommandResult Ctl(std::vector<std::string> args,
@@ -373,6 +377,60 @@ TEST_F(CliEditorialTest, DiffNamesRev1PastTheHeadAfterRev2sOwnError) {
             "may read (draft, archived and scheduled revisions need visibility "
             "ALL and the editor role); REV1: articles/mixed has no revision 5 "
             "(the head is revision 3)\n");
+}
+
+// A contentd that logs every request, to count the calls contentctl makes.
+class CliEditorialCallsTest : public CliEditorialTest {
+ protected:
+  std::string ExtraConfig() const override { return "log_requests: all\n"; }
+
+  // The request-log lines of ContentService's `method` so far. A unary
+  // call's line is written before its reply is sent, so every call of a
+  // contentctl run that has exited is there.
+  size_t Calls(const std::string& method) const {
+    size_t n = 0;
+    for (absl::string_view line : absl::StrSplit(server_->Log(), '\n')) {
+      n += absl::StrContains(
+          line,
+          absl::StrCat(" method=/content.v1.ContentService/", method, " "));
+    }
+    return n;
+  }
+};
+
+// `diff x 5 4` past the head names both arguments and where the head is
+// from the NOT_FOUND's `current_revision`, with no read of the head after
+// it: one call, DiffArticleRevisions, as an editor and as a reader, the
+// message as before.
+TEST_F(CliEditorialCallsTest, DiffPastTheHeadTakesTheHeadFromTheError) {
+  ApplyTwoRevisions("past");
+  const size_t gets = Calls("GetArticle");
+  const size_t diffs = Calls("DiffArticleRevisions");
+  for (const std::string& token : {kEditor, kReader}) {
+    SCOPED_TRACE(token);
+    const CommandResult r = Ctl({"diff", "past", "5", "4"}, token);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err,
+              "Error: NOT_FOUND: REV1 and REV2: articles/past has no revision "
+              "5 or 4 (the head is revision 2)\n");
+  }
+  EXPECT_EQ(Calls("DiffArticleRevisions"), diffs + 2);
+  EXPECT_EQ(Calls("GetArticle"), gets);
+  // The key is in the error's metadata, under -o json.
+  const CommandResult r = Ctl({"diff", "past", "5", "4", "-o", "json"});
+  ExpectRevisionNotFoundJson(
+      r,
+      "REV1 and REV2: articles/past has no revision 5 or 4 (the head is "
+      "revision 2)",
+      "4");
+  EXPECT_EQ(ParseJson<google::protobuf::Struct>(r.err)
+                .fields()
+                .at("metadata")
+                .struct_value()
+                .fields()
+                .at("current_revision")
+                .string_value(),
+            "2");
 }
 
 // get and export --revision past the head name the flag, as diff names

@@ -161,6 +161,54 @@ TEST_F(ErrorsTest, MissingDeletedAndTakenArticlesSayWhich) {
               Contains(Pair("current_revision", "3")));
 }
 
+// REVISION_NOT_FOUND carries the head as `current_revision` besides the
+// revision asked for, so that a client can say where the head is without
+// reading it (contentctl's `diff x 5 4`): from a read, a diff and a
+// restore, and from the reader's error of a revision readers may not read
+// (a draft), whose head is live and theirs to read.
+TEST_F(ErrorsTest, AMissingRevisionSaysWhereTheHeadIs) {
+  CreateTwice("head-meta");
+  const auto expect_missing = [](const absl::Status& s,
+                                 const std::string& revision,
+                                 const std::string& head) {
+    ASSERT_TRUE(absl::IsNotFound(s)) << s;
+    EXPECT_EQ(ErrorReason(s), "REVISION_NOT_FOUND");
+    const std::map<std::string, std::string> m = ErrorMetadata(s);
+    EXPECT_THAT(m, Contains(Pair("name", "articles/head-meta")));
+    EXPECT_THAT(m, Contains(Pair("revision", revision)));
+    EXPECT_THAT(m, Contains(Pair("current_revision", head)));
+  };
+  v1::GetArticleRequest get;
+  get.set_name("articles/head-meta");
+  get.set_revision(7);
+  get.set_visibility(v1::VISIBILITY_ALL);
+  expect_missing(client_->GetArticle(get).status(), "7", "2");
+  v1::DiffArticleRevisionsRequest diff;
+  diff.set_name("articles/head-meta");
+  diff.set_from_revision(5);
+  diff.set_to_revision(4);
+  expect_missing(client_->DiffArticleRevisions(diff).status(), "4", "2");
+  v1::RestoreArticleRevisionRequest restore;
+  restore.set_name("articles/head-meta");
+  restore.set_revision(9);
+  expect_missing(client_->RestoreArticleRevision(restore).status(), "9", "2");
+
+  // A draft revision 3 under a live head 4, read as readers read.
+  v1::UpdateArticleRequest update;
+  *update.mutable_article() = Simple("draft");
+  update.mutable_article()->set_name("articles/head-meta");
+  update.mutable_article()->set_state(v1::Article::DRAFT);
+  ASSERT_TRUE(client_->UpdateArticle(update).ok());
+  update.mutable_article()->set_title("four");
+  update.mutable_article()->set_state(v1::Article::PUBLISHED);
+  ASSERT_TRUE(client_->UpdateArticle(update).ok());
+  get.set_revision(3);
+  get.set_visibility(v1::VISIBILITY_LIVE);
+  const absl::Status s = client_->GetArticle(get).status();
+  EXPECT_THAT(std::string(s.message()), HasSubstr("readers may read"));
+  expect_missing(s, "3", "4");
+}
+
 // A request with several bad fields gets each of them back, not just the
 // first: the name and a tag, on each write that takes an article.
 TEST_F(ErrorsTest, EveryBadFieldOfAnArticleIsNamed) {
