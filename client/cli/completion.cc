@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -87,6 +88,17 @@ void Walk(const CLI::App& app, const std::string& path,
   }
 }
 
+// Whether command `path` is `help` or a word under it (`help admin`).
+bool IsHelp(const std::string& path) {
+  return path == kHelpVerb ||
+         absl::StartsWith(path, absl::StrCat(kHelpVerb, " "));
+}
+
+// Whether `f` is -o/--output.
+bool IsOutput(const Flag& f) {
+  return std::find(f.names.begin(), f.names.end(), "--output") != f.names.end();
+}
+
 // The shell functions that hold `commands`, then the one completing.
 std::string BashScript(const std::vector<Command>& commands) {
   // Flags of contentctl itself come after any verb too (global flags).
@@ -100,8 +112,11 @@ std::string BashScript(const std::vector<Command>& commands) {
     std::vector<std::string> names;
     for (const Flag& f : c.flags)
       names.insert(names.end(), f.names.begin(), f.names.end());
+    const bool under_help = IsHelp(c.path);
     if (&c != &root) {
       for (const Flag& f : root.flags) {
+        // Help prints the same text whatever -o says: not offered there.
+        if (under_help && IsOutput(f)) continue;
         for (const std::string& name : f.names) {
           // Each command has its own -h, --help and --help-all.
           if (std::find(names.begin(), names.end(), name) == names.end())
@@ -126,11 +141,22 @@ std::string BashScript(const std::vector<Command>& commands) {
     if (&c == &root) continue;
     // -o, a global flag, takes after a verb only the formats that verb
     // takes (OutputsOf, which refuses the others): `export -o` markdown.
+    // After `help` (`help get -o`) it takes any word and changes nothing,
+    // as after `get --help`: a value with no formats offered, the word
+    // after it still read as the flag's.
     for (const Flag& f : root.flags) {
-      if (std::find(f.names.begin(), f.names.end(), "--output") ==
-          f.names.end()) {
+      if (!IsOutput(f)) continue;
+      if (c.path == kHelpVerb) {
+        std::vector<std::string> patterns;
+        for (const std::string& name : f.names) {
+          patterns.push_back(absl::StrCat("'", kHelpVerb, " ", name, "'"));
+          patterns.push_back(absl::StrCat("'", kHelpVerb, " '*' ", name, "'"));
+        }
+        absl::StrAppend(&cases_values, "    ", absl::StrJoin(patterns, "|"),
+                        ") echo 'value' ;;\n");
         continue;
       }
+      if (under_help) continue;  // the case above has it
       const std::string value = absl::StrCat(
           "choices ", absl::StrJoin(OutputsOf(c.path).formats, " "));
       if (value == f.value) continue;  // every format: root's case says so

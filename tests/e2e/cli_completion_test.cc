@@ -35,6 +35,7 @@ using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -258,7 +259,37 @@ TEST_F(CliCompletionTest, OutputValuesAreThoseOfTheVerb) {
       Complete({"contentctl", "-s", "h", ":", "1", "export", "x", "-o", ""}),
       ElementsAre("markdown"));
   EXPECT_EQ(Complete({"contentctl", "-o", ""}), all);
-  EXPECT_EQ(Complete({"contentctl", "help", "export", "-o", ""}), all);
+}
+
+// Help prints the same text whatever -o says (`help export -o xml` is
+// `export --help`, exit 0), so after `help` no format is offered, none being
+// more right than another, and -o is not among the flags offered; the word
+// after it is still its value, not a verb.
+TEST_F(CliCompletionTest, HelpTakesNoOutputFormat) {
+  CommandResult r =
+      RunCommand({ContentctlBinary(), "help", "export", "-o", "xml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, RunCommand({ContentctlBinary(), "export", "--help"}).out);
+  for (const std::vector<std::string>& words :
+       std::vector<std::vector<std::string>>{
+           {"contentctl", "help", "export", "-o", ""},
+           {"contentctl", "help", "-o", ""},
+           {"contentctl", "help", "get", "--output", "="},
+           {"contentctl", "help", "admin", "backup", "--output=j"},
+           {"contentctl", "help", "tags", "-o="},
+           {"contentctl", "help", "get", "-oj"}}) {
+    SCOPED_TRACE(absl::StrJoin(words, " "));
+    EXPECT_THAT(Complete(words), IsEmpty());
+  }
+  EXPECT_THAT(Complete({"contentctl", "help", "--"}),
+              AllOf(Contains("--server"), Not(Contains("--output"))));
+  EXPECT_THAT(Complete({"contentctl", "help", "admin", "-"}),
+              AllOf(Contains("--help"), Not(Contains("-o"))));
+  EXPECT_THAT(Complete({"contentctl", "help", "-o", "json", "ad"}),
+              ElementsAre("admin"));
+  // The verb itself still offers its formats.
+  EXPECT_THAT(Complete({"contentctl", "export", "-o", ""}),
+              ElementsAre("markdown"));
 }
 
 // `-oj`, a short flag with its value attached as getopt (and contentctl)
