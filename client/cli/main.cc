@@ -2624,6 +2624,34 @@ std::string WhatArgumentIs(const CLI::Option& opt) {
   return opt.get_description();
 }
 
+// A required flag the command line left out, apply's -f, named as the
+// usage lines of the other verbs name it (`delete -f FILE`), with what it
+// takes: `missing -f: apply takes -f FILE ...`, where CLI11 said
+// `--filename is required`, as it said `id is required` of an argument.
+// "" if `e` names no flag of `command` (at `path`). In `*flag`, the flag.
+std::string MissingFlag(const CLI::App& command, const std::string& path,
+                        const CLI::ParseError& e, std::string* flag) {
+  for (const CLI::Option* opt : command.get_options([](const CLI::Option* o) {
+         return !o->get_positional() && o->get_required();
+       })) {
+    if (opt->count() != 0 ||
+        !absl::StartsWith(e.what(),
+                          absl::StrCat(opt->get_name(), " is required"))) {
+      continue;
+    }
+    *flag = opt->get_snames().empty() ? opt->get_name()
+                                      : absl::StrCat("-", opt->get_snames()[0]);
+    if (path == "apply") {
+      return "missing -f: apply takes the files to apply, each its own -f: "
+             "a .md file, a directory (every *.md under it) or - (one "
+             "article on stdin) (contentctl apply -f FILE...)";
+    }
+    return absl::StrCat("missing ", *flag, ": ", path, " takes ", *flag, " (",
+                        opt->get_description(), ")");
+  }
+  return "";
+}
+
 // A required positional argument the command line left out, named as
 // --help's usage line names it, with that line: `missing ID: get takes one
 // or more article ids, `x` or `articles/x` (contentctl get ID...)`;
@@ -2652,7 +2680,8 @@ std::string MissingPositional(const CLI::App& app, const CLI::ParseError& e,
       missing = opt;
     }
   }
-  if (missing == nullptr || path.empty()) return "";
+  if (path.empty()) return "";
+  if (missing == nullptr) return MissingFlag(*command, path, e, flag);
   *flag = missing->get_name();
   // kubectl lists with `get` and no name: ours is query.
   const absl::string_view list_hint =

@@ -3079,7 +3079,8 @@ TEST_F(CliTest, HelpVerbPrintsTheHelpOfTheVerbNamed) {
 // with the command's arguments as its usage line gives them: CLI11 said
 // `id is required` (`revision is required`, `destination is required`)
 // where help said `id` and -o json's `flag` said `ID`. An argument's own
-// errors name it alike (`REV1: must be at least 1, got 0`).
+// errors name it alike (`REV1: must be at least 1, got 0`), and apply's
+// -f, the one required flag, as delete's usage names it.
 TEST_F(CliTest, MissingArgumentsAreNamedAsHelpNamesThem) {
   struct Case {
     std::vector<std::string> args;
@@ -3117,6 +3118,13 @@ TEST_F(CliTest, MissingArgumentsAreNamedAsHelpNamesThem) {
             "REV1: must be at least 1, got 0 (leave it out for the one "
             "before REV2)",
             "REV1"},
+           // apply's files come with -f, a required flag, said alike
+           // (CLI11 said `--filename is required`).
+           {{"apply"},
+            "missing -f: apply takes the files to apply, each its own -f: a "
+            ".md file, a directory (every *.md under it) or - (one article "
+            "on stdin) (contentctl apply -f FILE...)",
+            "-f"},
        }) {
     std::vector<std::string> args = c.args;
     CommandResult r = Ctl(args);
