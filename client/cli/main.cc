@@ -3526,6 +3526,11 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       // argument after `--`).
       std::vector<std::string> meant = FlagsMeant(bad, FlagsOf(app));
       meant.erase(std::remove(meant.begin(), meant.end(), bad), meant.end());
+      // contentd takes --version; contentctl's (its own and the server's)
+      // is a verb, as kubectl's and etcdctl's are.
+      if (meant.empty() && bad == "--version") {
+        meant.push_back("contentctl version");
+      }
       // Unknown to this verb, but another's (`get x --limit 5`): which.
       std::string message = OtherCommandsFlag(app, argc, argv, bad, meant);
       if (message.empty()) message = internal::UnknownFlagMessage(bad, meant);

@@ -3520,6 +3520,10 @@ TEST_F(CliTest, UnknownFlagsNamedForTheirMeaningSuggestTheFlag) {
             "--client-certificate",
             "--cert"},
            {{"query", "--chunk-size", "5"}, "--chunk-size", "--limit"},
+           // contentd --version's counterpart is a verb (kubectl's and
+           // etcdctl's spelling), which `contentctl --version` did not say.
+           {{"--version"}, "--version", "contentctl version"},
+           {{"get", "x", "--version"}, "--version", "contentctl version"},
            // A slip of the spelling, as before.
            {{"query", "--tga", "x"}, "--tga", "--tag"},
        }) {
