@@ -995,8 +995,19 @@ int RunRestore(Session& s, const RestoreFlags& f) {
   absl::StatusOr<v1::Article> article =
       s.client->RestoreArticleRevision(request);
   if (!article.ok()) {
-    return FailWriteCall(
-        NameTheMissingRevision(article.status(), {{"REVISION", f.revision}}));
+    // `REVISION: revision: 3 of articles/x is a deletion tombstone` names
+    // the argument twice, once in the API's word, which the user never
+    // typed (as diff's `REV1: from_revision: ...`): the argument, then the
+    // server's words read as a sentence.
+    absl::Status status = NameTheFlag(
+        NameTheMissingRevision(article.status(), {{"REVISION", f.revision}}),
+        kWriteFields);
+    std::string message(status.message());
+    if (absl::StrReplaceAll({{"REVISION: revision: ", "REVISION: revision "}},
+                            &message) > 0) {
+      status = Reworded(status, message);
+    }
+    return FailWriteCall(status);
   }
   if (s.output.format() == Format::kTable && !article->has_delete_time() &&
       article->revision() == head_revision) {

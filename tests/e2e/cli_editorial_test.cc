@@ -748,6 +748,32 @@ TEST_F(CliEditorialTest, RestoreOfARevisionPastTheHeadNamesTheArgument) {
   EXPECT_EQ(r.err, "Error: NOT_FOUND: articles/absent not found\n");
 }
 
+// restore of a deletion's revision is refused leading with REVISION and
+// then the server's words as a sentence: it said `REVISION: revision: 2
+// of ...`, the argument twice, once in the API's field name (diff's REV1
+// likewise drops `from_revision:`). -o json keeps the field and its flag.
+TEST_F(CliEditorialTest, RestoreOfATombstoneNamesTheArgumentOnce) {
+  ApplyTwoRevisions("gone");
+  CtlOk({"delete", "gone"});
+  CommandResult r = Ctl({"restore", "gone", "3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Error: INVALID_ARGUMENT: REVISION: revision 3 of articles/gone "
+            "is a deletion tombstone; restore a live revision\n");
+  r = Ctl({"restore", "gone", "3", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("message").string_value(),
+            "REVISION: revision 3 of articles/gone is a deletion tombstone; "
+            "restore a live revision");
+  const auto& violations = e.at("fieldViolations").list_value();
+  ASSERT_EQ(violations.values_size(), 1) << r.err;
+  const auto& v = violations.values(0).struct_value().fields();
+  EXPECT_EQ(v.at("field").string_value(), "revision");
+  EXPECT_EQ(v.at("flag").string_value(), "REVISION");
+}
+
 // Content equal to the head writes nothing: restore says so, as apply
 // does for an unchanged file, rather than claiming a restore.
 TEST_F(CliEditorialTest, RestoreOfTheHeadsContentSaysUnchanged) {
