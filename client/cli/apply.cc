@@ -856,8 +856,8 @@ std::string ResultsJson(const std::vector<FileResult>& results,
       absl::StrAppend(&out, ",\n    \"revision\": \"", r.revision, "\"");
     }
     if (!r.status.ok()) {
-      absl::StrAppend(&out,
-                      ",\n    \"error\": ", JsonString(StatusText(r.status)));
+      absl::StrAppend(&out, ",\n    \"error\": ",
+                      JsonString(CallErrorText(r.status, connection)));
       if (!IsLocalError(r.status)) {
         absl::StrAppend(&out, ",\n    \"code\": ",
                         JsonString(absl::StatusCodeToString(r.status.code())));
@@ -916,7 +916,10 @@ std::string ViolationKey(absl::string_view field, const FileResult& r) {
 // status.
 std::string FileError(const FileResult& r, Format format,
                       const Connection& connection) {
-  google::protobuf::Struct error = ErrorStruct(r.status, StatusText(r.status));
+  // A file's call fails as the other verbs' do (CallErrorText): `cannot
+  // reach HOST:PORT: Connection refused`, not gRPC's wrapping of it.
+  const std::string text = CallErrorText(r.status, connection);
+  google::protobuf::Struct error = ErrorStruct(r.status, text);
   auto& fields = *error.mutable_fields();
   fields["file"].set_string_value(r.file);
   if (!r.reason.empty() && fields["reason"].string_value().empty()) {
@@ -936,8 +939,7 @@ std::string FileError(const FileResult& r, Format format,
         ViolationKey(entry["field"].string_value(), r));
   }
   if (r.sent) AddRequestId(&error, connection);
-  return StderrObject(error, format,
-                      absl::StrCat(r.file, ": error: ", StatusText(r.status)));
+  return StderrObject(error, format, absl::StrCat(r.file, ": error: ", text));
 }
 
 // An error of the whole run (the import stream's, a path that cannot be

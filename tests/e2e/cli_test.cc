@@ -2657,6 +2657,34 @@ TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// apply of one file with a condition (through UpdateArticle, after a read
+// of the head) said gRPC's wrapping of the reason on the file's line,
+// `a.md: error: UNAVAILABLE: failed to connect to all addresses; last
+// error: UNKNOWN: ipv4:127.0.0.1:1: ...`, and in its -o json result,
+// where every other verb says `cannot reach 127.0.0.1:1: Connection
+// refused`.
+TEST_F(CliTest, UnreachableServerIsSaidAlikeOnAFilesLine) {
+  const std::string file = Write("u2.md", Doc("u", "", ""));
+  CommandResult r =
+      RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "apply", "-f",
+                  file, "--expected-revision", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, file +
+                       ": error: UNAVAILABLE: cannot reach 127.0.0.1:1: "
+                       "Connection refused\n");
+  EXPECT_THAT(r.out, HasSubstr("1 failed"));
+  r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1", "apply", "-f",
+                  file, "--expected-revision", "1", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto e =
+      ParseJson<google::protobuf::Struct>(Lines(r.err).front()).fields();
+  EXPECT_EQ(e.at("message").string_value(),
+            "cannot reach 127.0.0.1:1: Connection refused");
+  EXPECT_EQ(e.at("file").string_value(), file);
+  EXPECT_THAT(r.out, HasSubstr("\"error\": \"UNAVAILABLE: cannot reach "
+                               "127.0.0.1:1: Connection refused\""));
+}
+
 TEST_F(CliTest, UnreachableServerIsUnavailable) {
   CommandResult r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1",
                                 "--timeout", "5s", "get", "x"});
