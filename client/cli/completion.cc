@@ -21,8 +21,9 @@ constexpr char kHelpVerb[] = "help";
 struct Flag {
   std::vector<std::string> names;  // `-o`, `--output`
   // "" for a switch; else `value` (anything), `file`, `dir`, `tag` (a tag
-  // the server has), `category` (a category it has), or `choices` and the
-  // words it takes, space-separated.
+  // the server has), `category` (a category it has), `choices` and the
+  // words it takes, space-separated, or `list` and the words of which it
+  // takes a comma-separated list (`--state draft,scheduled`).
   std::string value;
 };
 
@@ -44,8 +45,9 @@ std::string ValueOf(const CLI::Option& option, const std::string& path) {
   const size_t close = type.rfind('}');
   if (open != std::string::npos && close != std::string::npos && close > open) {
     return absl::StrCat(
-        "choices ", absl::StrReplaceAll(type.substr(open + 1, close - open - 1),
-                                        {{",", " "}}));
+        option.get_delimiter() == ',' ? "list " : "choices ",
+        absl::StrReplaceAll(type.substr(open + 1, close - open - 1),
+                            {{",", " "}}));
   }
   if (type.find("FILE") != std::string::npos) return "file";
   if (type.find("DIR") != std::string::npos) return "dir";
@@ -191,7 +193,8 @@ _contentctl_flags() {
 }
 
 # What flag $2 of command $1 takes: nothing for a switch, else "value",
-# "file", "dir", "tag", "category" or "choices WORD...".
+# "file", "dir", "tag", "category", "choices WORD..." or "list WORD..." (a
+# comma-separated list of them).
 _contentctl_value() {
   case "$1 $2" in
 )sh",
@@ -321,6 +324,16 @@ _contentctl_replies() {
     case "$value" in
       choices\ *)
         COMPREPLY=( $(compgen -W "${value#choices }" -- "$cur") )
+        ;;
+      list\ *)
+        # After a comma (`--state draft,sch`) the words not given yet, each
+        # reply the whole list so far: the shell replaces the whole word.
+        local given="" last="$cur"
+        if [[ "$cur" == *,* ]]; then given="${cur%,*},"; last="${cur##*,}"; fi
+        while IFS= read -r w; do
+          [[ -z "$w" || ",$given" == *",$w,"* ]] && continue
+          COMPREPLY+=( "$given$w" )
+        done < <(compgen -W "${value#list }" -- "$last")
         ;;
       file|dir)
         files=1

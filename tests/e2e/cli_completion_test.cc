@@ -195,6 +195,36 @@ TEST_F(CliCompletionTest, ValuesOfFlagsThatTakeOneOfASet) {
   EXPECT_THAT(Complete({"contentctl", "query", "--text", ""}), IsEmpty());
 }
 
+// --state and --facets take a comma-separated list, as contentctl parses
+// them (`--state draft,scheduled`): after a comma, the words not given yet
+// are offered, each reply the list so far and the word (the shell replaces
+// the whole word), where nothing was offered past the comma.
+TEST_F(CliCompletionTest, ValuesOfAListAfterAComma) {
+  EXPECT_THAT(Complete({"contentctl", "query", "--state", "draft,"}),
+              ElementsAre("draft,published", "draft,archived",
+                          "draft,scheduled", "draft,live", "draft,expired"));
+  EXPECT_THAT(Complete({"contentctl", "query", "--state", "draft,sch"}),
+              ElementsAre("draft,scheduled"));
+  EXPECT_THAT(
+      Complete({"contentctl", "query", "--state", "draft,scheduled,ex"}),
+      ElementsAre("draft,scheduled,expired"));
+  // A word given already is not offered again.
+  EXPECT_THAT(Complete({"contentctl", "query", "--state", "draft,d"}),
+              IsEmpty());
+  EXPECT_THAT(Complete({"contentctl", "query", "--facets", "tags,"}),
+              ElementsAre("tags,categories", "tags,lang"));
+  EXPECT_THAT(Complete({"contentctl", "query", "--facets=tags,l"}),
+              ElementsAre("--facets=tags,lang"));
+  // What is offered, contentctl takes.
+  CommandResult r = RunCommand({ContentctlBinary(), "--server", "127.0.0.1:1",
+                                "--timeout", "1ms", "query", "--all", "--state",
+                                "draft,scheduled", "--facets", "tags,lang"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // the call, not a usage error
+  EXPECT_THAT(r.err, Not(HasSubstr("--state")));
+  // -o takes one format: no list.
+  EXPECT_THAT(Complete({"contentctl", "-o", "json,"}), IsEmpty());
+}
+
 // -o after a verb offers the formats that verb takes: those contentctl
 // does not refuse (exit 2, `--output: ...`), as OutputsOf lists them
 // (`export -o` markdown alone, `tags -o` no name), however -o is spelt.

@@ -154,6 +154,17 @@ TEST_F(CliZshCompletionTest, OutputValuesAreThoseOfTheVerb) {
                   "[contentctl -o name ]"));
 }
 
+// A list's next word after a comma completes in place, as bash's does
+// (`--state draft,sch`); after `help`, which ignores -o, no format is.
+TEST_F(CliZshCompletionTest, ListValuesAfterACommaAndNoFormatAfterHelp) {
+  EXPECT_THAT(Complete({"contentctl query --state draft,sch",
+                        "contentctl query --facets=tags,l",
+                        "contentctl help export -o m"}),
+              ElementsAre("[contentctl query --state draft,scheduled ]",
+                          "[contentctl query --facets=tags,lang ]",
+                          "[contentctl help export -o m]"));
+}
+
 // `-oj`, -o with its value attached (as contentctl takes it), completes as
 // `-o=j` does; a directory after `-f` keeps its slash.
 TEST_F(CliZshCompletionTest, ValuesAttachedToAShortFlagComplete) {
