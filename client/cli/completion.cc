@@ -106,6 +106,9 @@ std::string BashScript(const std::vector<Command>& commands) {
   // Flags of contentctl itself come after any verb too (global flags).
   const Command& root = commands.front();
   std::string cases_commands, cases_flags, cases_values, root_values;
+  // After `help VERB` (a verb with no commands of its own, which has no
+  // case), the flags `help` takes: last, after every command's own case.
+  std::string help_flags;
   for (const Command& c : commands) {
     if (!c.commands.empty()) {
       absl::StrAppend(&cases_commands, "    '", c.path, "') echo '",
@@ -125,6 +128,10 @@ std::string BashScript(const std::vector<Command>& commands) {
             names.push_back(name);
         }
       }
+    }
+    if (c.path == kHelpVerb) {
+      help_flags = absl::StrCat("    '", kHelpVerb, " '*) echo '",
+                                absl::StrJoin(names, " "), "' ;;\n");
     }
     absl::StrAppend(&cases_flags, "    '", c.path, "') echo '",
                     absl::StrJoin(names, " "), "' ;;\n");
@@ -189,7 +196,7 @@ _contentctl_commands() {
 _contentctl_flags() {
   case "$1" in
 )sh",
-      cases_flags, R"sh(  esac
+      cases_flags, help_flags, R"sh(  esac
 }
 
 # What flag $2 of command $1 takes: nothing for a switch, else "value",

@@ -315,6 +315,11 @@ TEST_F(CliCompletionTest, HelpTakesNoOutputFormat) {
               AllOf(Contains("--server"), Not(Contains("--output"))));
   EXPECT_THAT(Complete({"contentctl", "help", "admin", "-"}),
               AllOf(Contains("--help"), Not(Contains("-o"))));
+  // After a verb with no commands too, where nothing was offered, though
+  // `help get --server ADDR` parses as `help --server ADDR` does.
+  EXPECT_THAT(Complete({"contentctl", "help", "get", "--"}),
+              AllOf(Contains("--server"), Contains("--help"),
+                    Not(Contains("--output"))));
   EXPECT_THAT(Complete({"contentctl", "help", "-o", "json", "ad"}),
               ElementsAre("admin"));
   // The verb itself still offers its formats.
