@@ -257,6 +257,13 @@ std::string FlagName(const char* flag, const char* env,
   return flag;
 }
 
+// The value of environment variable `name`; "" when unset. Set but empty
+// is unset, as CLI11 reads it for a flag's envname.
+std::string EnvValue(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  return value == nullptr ? "" : value;
+}
+
 // `articles/x` for `x` or `articles/x`.
 std::string NameOf(const std::string& id) {
   return absl::StartsWith(id, "articles/") ? id : ArticleName(id);
@@ -2614,6 +2621,20 @@ int ParseUsageError(const CLI::App& app, const CLI::ParseError& e) {
   }
   std::string message = e.what();
   flag = OptionIn(app, message);
+  // A value its variable gave (`CONTENT_TIMEOUT=0`) is named so, as the
+  // other flags' are: `--timeout (from CONTENT_TIMEOUT): must be more...`.
+  if (const CLI::Option* opt = app.get_option_no_throw(flag);
+      opt != nullptr && !opt->get_envname().empty() &&
+      absl::StartsWith(message, flag + ":")) {
+    const std::string env = EnvValue(opt->get_envname());
+    const CLI::results_t& given = opt->results();
+    if (!env.empty() &&
+        std::find(given.begin(), given.end(), env) != given.end()) {
+      message =
+          absl::StrCat(FlagName(flag.c_str(), opt->get_envname().c_str(), env),
+                       message.substr(flag.size()));
+    }
+  }
   return Usage(std::move(message), std::move(flag), reason);
 }
 
@@ -2881,13 +2902,6 @@ std::string WrapText(absl::string_view text, size_t width) {
   return absl::StrJoin(lines, "\n");
 }
 
-// The value of environment variable `name`; "" when unset. Set but empty
-// is unset, as CLI11 reads it for a flag's envname.
-std::string EnvValue(const std::string& name) {
-  const char* value = std::getenv(name.c_str());
-  return value == nullptr ? "" : value;
-}
-
 // --help shows the default in effect: where a flag's variable is set, its
 // value rather than the built-in one (`--server TEXT=db1:7070 (from
 // CONTENT_SERVER)`), as kubectl shows its defaults from the environment.
@@ -3089,6 +3103,7 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                      "10s, admin backup and fsck 1h, admin compact 2h, no "
                      "deadline for apply and export --dir (watch never has "
                      "one)")
+          ->envname("CONTENT_TIMEOUT")
           ->check(kDuration)
           ->capture_default_str();
   app.add_option("--request-id", g.request_id,

@@ -43,6 +43,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/ctl.h"
 #include "tests/support/harness.h"
+#include "tests/support/held_port.h"
 #include "yaml-cpp/yaml.h"
 
 namespace content {
@@ -54,6 +55,7 @@ using ::content::testing::BackgroundCommand;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::Ctl;
+using ::content::testing::HeldPort;
 using ::content::testing::Lines;
 using ::content::testing::ParseJson;
 using ::content::testing::RunCommand;
@@ -2849,6 +2851,50 @@ TEST_F(CliTest, ServerAndTokenFromEnvironment) {
       {ContentctlBinary(), "--server", server_->address(), "get", "env1"}, "",
       {"CONTENT_SERVER=127.0.0.1:1"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// CONTENT_TIMEOUT is --timeout's variable, as etcdctl's
+// ETCDCTL_COMMAND_TIMEOUT: an apply (no deadline of its own) to a server
+// that never answers ends at it, where it would wait for a connection (4 s)
+// and fail UNAVAILABLE; --timeout wins over it; a bad value is a usage
+// error naming the variable; --help shows the value in effect.
+TEST_F(CliTest, TimeoutFromEnvironment) {
+  const std::string file = Write("tenv.md", Doc("Timeout env", "", ""));
+  const HeldPort silent;
+  ASSERT_GT(silent.port(), 0);
+  const std::vector<std::string> apply = {
+      ContentctlBinary(),
+      "--server",
+      absl::StrCat("127.0.0.1:", silent.port()),
+      "apply",
+      "-f",
+      file};
+  CommandResult r = RunCommand(apply, "", {"CONTENT_TIMEOUT=300ms"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("DEADLINE_EXCEEDED")) << r.err;
+  std::vector<std::string> flagged = apply;
+  flagged.insert(flagged.begin() + 1, {"--timeout", "300ms"});
+  r = RunCommand(flagged, "", {"CONTENT_TIMEOUT=soon"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("DEADLINE_EXCEEDED")) << r.err;
+
+  r = Ctl({"get", "tenv"}, {"CONTENT_TIMEOUT=0"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("--timeout (from CONTENT_TIMEOUT): must be "
+                                "more than 0, got \"0\""));
+  r = Ctl({"get", "tenv", "-o", "json"}, {"CONTENT_TIMEOUT=soon"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("\"flag\":\"--timeout\""));
+  EXPECT_THAT(r.err, HasSubstr("--timeout (from CONTENT_TIMEOUT): invalid "
+                               "duration \\\"soon\\\""));
+  r = Ctl({"--timeout", "0", "get", "tenv"}, {"CONTENT_TIMEOUT=1s"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("--timeout: must be more than 0"));
+
+  EXPECT_THAT(Ctl({"get", "--help"}, {"CONTENT_TIMEOUT=45s"}).out,
+              HasSubstr("--timeout TEXT:DURATION=45s (from CONTENT_TIMEOUT)"));
+  EXPECT_THAT(Ctl({"get", "--help"}, {"CONTENT_TIMEOUT="}).out,
+              HasSubstr("(env CONTENT_TIMEOUT)"));
 }
 
 // -s is --server, as kubectl's: before or after the verb, with a space,

@@ -50,6 +50,7 @@
 #include "tests/support/ctl.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
+#include "tests/support/held_port.h"
 
 namespace content {
 namespace {
@@ -57,6 +58,7 @@ namespace {
 using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentdBinary;
+using ::content::testing::HeldPort;
 using ::content::testing::RawUnaryCall;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
@@ -2943,45 +2945,6 @@ TEST(StartupTest, PortsInUseAreRefusedAndTheFirstServerKeepsServing) {
   EXPECT_EQ(res->status, 200);
   EXPECT_THAT(res->body, HasSubstr("contentd_articles{state=\"live\"} 1"));
 }
-
-// A socket listening on 127.0.0.1 (port 0: a free one) until destroyed.
-class HeldPort {
- public:
-  explicit HeldPort(int family = AF_INET, int port = 0) {
-    fd_ = socket(family, SOCK_STREAM, 0);
-    sockaddr_storage addr{};
-    socklen_t len = 0;
-    if (family == AF_INET6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-      a->sin6_family = AF_INET6;
-      a->sin6_addr = in6addr_loopback;
-      a->sin6_port = htons(port);
-      len = sizeof(*a);
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-      a->sin_family = AF_INET;
-      a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a->sin_port = htons(port);
-      len = sizeof(*a);
-    }
-    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
-        listen(fd_, 1) == 0 &&
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port_ = ntohs(family == AF_INET6
-                        ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
-                        : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    }
-  }
-  ~HeldPort() {
-    if (fd_ >= 0) close(fd_);
-  }
-  // 0 if the bind failed.
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 // A start that fails to bind leaves no data directory behind (it used to
 // open, and so create, the store first) and leaves an existing one as it
