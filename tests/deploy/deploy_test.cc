@@ -13,6 +13,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config.h"
@@ -359,6 +361,108 @@ TEST(DeployTest, DockerfileIsMultiStageAndRunsAsNonRoot) {
   EXPECT_THAT(df, HasSubstr("libpqxx-6.4"));
   EXPECT_THAT(df, HasSubstr("libdtl-dev"));
   EXPECT_THAT(df, ::testing::ContainsRegex("\nUSER [1-9][0-9]*"));
+}
+
+// The packages the Dockerfile's runtime stage installs.
+std::set<std::string> RuntimePackages() {
+  const std::string df = ReadFile(Deploy("Dockerfile"));
+  const size_t stage = df.find("\nFROM debian:12-slim");
+  const size_t install = df.find("apt-get install", stage);
+  if (stage == std::string::npos || install == std::string::npos) {
+    ADD_FAILURE() << "no apt-get install in the runtime stage";
+    return {};
+  }
+  const size_t end = df.find("&&", install);
+  std::set<std::string> packages;
+  for (absl::string_view word :
+       absl::StrSplit(df.substr(install, end - install),
+                      absl::ByAnyChar(" \t\n\\"), absl::SkipEmpty())) {
+    word = absl::StripPrefix(absl::StripSuffix(word, "'"), "'");
+    if (word != "apt-get" && word != "install" && word[0] != '-')
+      packages.insert(std::string(word));
+  }
+  return packages;
+}
+
+// The Debian package of each shared library `binary` names (its NEEDED
+// entries; ldd says where each resolves, dpkg -S who ships it).
+std::set<std::string> NeededPackages(const std::string& binary) {
+  auto elf = RunCommand({"readelf", "-d", binary});
+  auto ldd = RunCommand({"ldd", binary});
+  EXPECT_EQ(elf.exit_code, 0) << elf.err;
+  EXPECT_EQ(ldd.exit_code, 0) << ldd.err;
+  std::vector<std::string> paths;
+  std::regex needed("\\(NEEDED\\)[^\\[]*\\[([^\\]]+)\\]");
+  for (std::sregex_iterator it(elf.out.begin(), elf.out.end(), needed), end;
+       it != end; ++it) {
+    const std::string soname = (*it)[1].str();
+    // `\tlibssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x...)`, or the
+    // loader's own line, `\t/lib64/ld-linux-x86-64.so.2 (0x...)`.
+    std::smatch m;
+    std::regex line("(^|\n)\\s*(\\S*/)?" +
+                    std::regex_replace(soname, std::regex("[.+]"), "\\$&") +
+                    "( => (\\S+))? \\(");
+    if (!std::regex_search(ldd.out, m, line) ||
+        (m[4].matched ? m[4].str() : m[2].str()).empty()) {
+      ADD_FAILURE() << binary << ": ldd does not resolve " << soname << "\n"
+                    << ldd.out;
+      continue;
+    }
+    paths.push_back(m[4].matched ? m[4].str() : m[2].str() + soname);
+  }
+  // dpkg knows /lib/... or /usr/lib/... (merged /usr): ask both, in one
+  // call (it exits 1 for those it does not know).
+  std::vector<std::string> argv = {"dpkg", "-S"};
+  for (const std::string& path : paths) {
+    argv.push_back(path);
+    argv.push_back(absl::StartsWith(path, "/usr/")
+                       ? path.substr(4)
+                       : absl::StrCat("/usr", path));
+  }
+  // `libssl3:amd64: /usr/lib/x86_64-linux-gnu/libssl.so.3`
+  std::map<std::string, std::string> owner;
+  for (absl::string_view l : absl::StrSplit(RunCommand(argv).out, '\n')) {
+    const size_t colon = l.find(": /");
+    if (colon == absl::string_view::npos) continue;
+    const absl::string_view package = l.substr(0, l.find_first_of(":,"));
+    owner[std::string(l.substr(colon + 2))] = std::string(package);
+    // The other spelling of the path too.
+    const std::string path(l.substr(colon + 2));
+    owner[absl::StartsWith(path, "/usr/") ? path.substr(4)
+                                          : absl::StrCat("/usr", path)] =
+        std::string(package);
+  }
+  std::set<std::string> packages;
+  for (const std::string& path : paths) {
+    if (owner.count(path)) {
+      packages.insert(owner[path]);
+    } else {
+      ADD_FAILURE() << path << " is in no package";
+    }
+  }
+  return packages;
+}
+
+// The runtime stage installs the packages of the shared libraries contentd
+// and contentctl load, and nothing else: with gRPC, protobuf, Abseil and
+// yaml-cpp linked in (CONTENT_STATIC_DEPS), it still installed their shared
+// libraries (and RocksDB's), and named none of what RocksDB's archive
+// needs (snappy, lz4, zstd, bzip2) nor libssl3, which only came along as
+// dependencies of the packages it no longer needed.
+TEST(DeployTest, ImageInstallsExactlyThePackagesTheBinariesLoad) {
+#ifndef CONTENT_TEST_IMAGE_LINKAGE
+  GTEST_SKIP() << "this build links otherwise than the image's (a sanitizer, "
+                  "CONTENT_STATIC_DEPS, CONTENT_ROCKSDB_STATIC or tcmalloc)";
+#endif
+  if (access("/usr/bin/dpkg", X_OK) != 0)
+    GTEST_SKIP() << "not a Debian system: no dpkg to name packages";
+  if (RunCommand({"readelf", "--version"}).exit_code != 0)
+    GTEST_SKIP() << "no readelf";
+  std::set<std::string> needed = NeededPackages(testing::ContentdBinary());
+  for (const std::string& p : NeededPackages(testing::ContentctlBinary()))
+    needed.insert(p);
+  ASSERT_TRUE(needed.count("libc6")) << absl::StrJoin(needed, " ");
+  EXPECT_EQ(absl::StrJoin(RuntimePackages(), " "), absl::StrJoin(needed, " "));
 }
 
 TEST(DeployTest, ManifestCommandLinesAreValidWithTheImageEntrypoint) {
