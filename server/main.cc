@@ -666,6 +666,64 @@ void StopServing(grpc::Server& server, content::service::CallTracker& calls,
   server.Wait();
 }
 
+// A data directory that exists, holds no store (no CURRENT file) and is not
+// empty: contentd would create a new, empty store beside what is there and
+// serve it. The usual cause is a restore: `cp -a BACKUP DIR` into a DIR that
+// exists copies to DIR/BACKUP, and contentd then served an empty store,
+// last sequence 0, with the backup one level down. OK for a missing or empty
+// directory, and for what a first start cut short leaves (RocksDB's and
+// contentd's own files) or the file system puts there (lost+found, dot
+// names).
+absl::Status CheckNewStoreDir(const std::string& dir, const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec) || fs::exists(dir + "/CURRENT", ec))
+    return absl::OkStatus();
+  std::vector<std::string> others;
+  std::string store_below;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool rocksdb_file =
+        name == "LOCK" || name == "IDENTITY" || name == "LOG" ||
+        name == "ingest" || absl::StartsWith(name, "LOG.old.") ||
+        absl::StartsWith(name, "MANIFEST-") ||
+        absl::StartsWith(name, "OPTIONS-") || absl::EndsWith(name, ".log") ||
+        absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".blob") ||
+        absl::EndsWith(name, ".dbtmp");
+    if (rocksdb_file || name == "lost+found" || name[0] == '.') continue;
+    std::error_code sub_ec;
+    if (store_below.empty() && fs::exists(it->path() / "CURRENT", sub_ec))
+      store_below = it->path().string();
+    others.push_back(name);
+  }
+  if (others.empty()) return absl::OkStatus();
+  std::sort(others.begin(), others.end());
+  const size_t shown = std::min<size_t>(others.size(), 5);
+  std::string listed =
+      absl::StrJoin(others.begin(), others.begin() + shown, ", ");
+  if (others.size() > shown)
+    absl::StrAppend(&listed, " and ", others.size() - shown, " more");
+  std::string message =
+      absl::StrCat(flag, ": ", dir,
+                   " holds no store (no RocksDB CURRENT file) and is not "
+                   "empty (",
+                   listed,
+                   "): contentd creates a new store only in a missing "
+                   "or empty directory");
+  if (!store_below.empty()) {
+    absl::StrAppend(&message, "; ", store_below,
+                    " holds one: serve it with --data-dir ", store_below,
+                    " (`cp -a BACKUP DIR` into a DIR that exists copies to "
+                    "DIR/BACKUP)");
+  } else {
+    absl::StrAppend(&message,
+                    "; give --data-dir a new directory, or the one that "
+                    "holds the store");
+  }
+  return absl::FailedPreconditionError(message);
+}
+
 const char* SignalName(int sig) {
   return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
 }
@@ -782,7 +840,10 @@ int main(int argc, char** argv) {
   app.add_option(
       "--listen", listen,
       "Address to serve on (default 127.0.0.1:7070; port 0 picks one)");
-  app.add_option("--data-dir", data_dir, "Data directory (default ./data)");
+  app.add_option(
+      "--data-dir", data_dir,
+      "Data directory (default ./data; created if missing, else it must "
+      "hold a store or be empty)");
   std::string storage_engine, storage_dsn, storage_table;
   app.add_option("--storage-engine", storage_engine,
                  "rocksdb (embedded, in --data-dir; default) or postgres "
@@ -1208,6 +1269,12 @@ int main(int argc, char** argv) {
           data_dir_name, ": ", config.store.data_dir,
           " is in use by a running contentd (it holds the store's LOCK); "
           "stop it, or give this one another directory")));
+    }
+    // A restart would be refused again: exit 2, as a configuration.
+    if (absl::Status s = CheckNewStoreDir(config.store.data_dir, data_dir_name);
+        !s.ok()) {
+      Fail(s);
+      return 2;
     }
   }
   // Health answers NOT_SERVING once the store stops taking writes for good

@@ -2964,6 +2964,54 @@ TEST(StartupTest, ADataDirOnAPseudoFilesystemIsRefusedForWhatItIs) {
   EXPECT_THAT(r.err, Not(HasSubstr("bytes free")));
 }
 
+// A restore by the book, `cp -a BACKUP DIR`, into a DIR that exists copies
+// the backup to DIR/BACKUP: contentd served DIR as a new, empty store
+// (last sequence 0) beside the backup, and clients saw every article gone.
+// A directory that holds no store and is not empty is refused (exit 2, a
+// configuration a restart meets again), naming the store one level down;
+// nothing is created there. lost+found (a volume's root) is no content.
+TEST(StartupTest, ANonEmptyDirectoryWithoutAStoreIsRefusedNotServedEmpty) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "a RocksDB data dir";
+  }
+  TempDir dir;
+  const std::string backup = dir.path() + "/backup";
+  {
+    auto server = ServerProcess::Start(dir.path() + "/data");
+    ASSERT_NE(server, nullptr);
+    ASSERT_TRUE(Create(*Connect(server->address()), "kept", "kept").ok());
+    auto r = testing::Ctl(*server, {"admin", "backup", backup});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string restored = dir.path() + "/restored";
+  ASSERT_EQ(mkdir(restored.c_str(), 0755), 0);
+  auto cp = RunCommand({"cp", "-a", backup, restored});
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+
+  auto r = RunCommand({ContentdBinary(), "--data-dir", restored, "--listen",
+                       "127.0.0.1:0", "--storage-engine", "rocksdb"},
+                      "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--data-dir: " + restored +
+                               " holds no store (no RocksDB CURRENT file) and "
+                               "is not empty (backup)"));
+  EXPECT_THAT(r.err,
+              HasSubstr("serve it with --data-dir " + restored + "/backup"));
+  EXPECT_FALSE(std::filesystem::exists(restored + "/CURRENT"));
+
+  // Served as it says, the backup has the article.
+  auto server = ServerProcess::Start(restored + "/backup");
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(Connect(server->address())->Get("kept").ok());
+  server.reset();
+
+  // A volume's root holds lost+found: a new store starts there.
+  const std::string root = dir.path() + "/volume";
+  ASSERT_TRUE(std::filesystem::create_directories(root + "/lost+found"));
+  EXPECT_NE(ServerProcess::Start(root), nullptr);
+}
+
 TEST(StartupTest, BindFailureCreatesNoDataDirAndLeavesAStoreAsItWas) {
   TempDir dir;
   HeldPort held;
