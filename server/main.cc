@@ -767,6 +767,12 @@ class StopSignals {
       absl::MutexLock lock(&mu_);
       if (!serving_) EndWhileStarting(sig);
       if (first_ == 0) {
+        // Said here, before this thread takes the next signal: said by the
+        // main thread once it woke, the line was lost to a second signal
+        // that came first, whose _exit left only "second SIGTERM".
+        content::LogLine(std::cerr,
+                         absl::StrCat("contentd: ", SignalName(sig),
+                                      ", finishing in-flight calls"));
         first_ = sig;
         continue;
       }
@@ -1617,9 +1623,8 @@ int main(int argc, char** argv) {
     }
   });
 
-  const int sig = stop_signals->WaitForStop();
-  content::LogLine(std::cerr, absl::StrCat("contentd: ", SignalName(sig),
-                                           ", finishing in-flight calls"));
+  // (The signal's thread logs it.)
+  stop_signals->WaitForStop();
   // No pings while stopping: STOPPING=1 tells systemd to wait for the exit
   // (up to TimeoutStopSec) instead.
   watchdog.reset();
