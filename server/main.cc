@@ -993,9 +993,11 @@ int main(int argc, char** argv) {
   //
   // An empty value given on purpose would be taken as not given and fall
   // back to the config or default (`--data-dir "$UNSET"` served ./data).
+  // (`--metrics-listen ""` kept the config's metrics address: no flag turns
+  // metrics off; `metrics_listen: ""` in the file does.)
   for (const char* flag :
        {"--config", "--listen", "--data-dir", "--port-file", "--storage-engine",
-        "--storage-dsn", "--storage-table"}) {
+        "--storage-dsn", "--storage-table", "--metrics-listen"}) {
     const CLI::Option* o = app.get_option(flag);
     if (o->count() > 0 && o->as<std::string>().empty()) {
       return usage(absl::StrCat(flag, ": must not be empty"));

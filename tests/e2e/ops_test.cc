@@ -4045,6 +4045,15 @@ TEST(StartupTest, EmptyFlagValuesAreRefused) {
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_THAT(r.err, HasSubstr(std::string(flag) + ": must not be empty"));
   }
+  // It served, with the config's metrics_listen (or none): a script's
+  // `--metrics-listen "$ADDR"` with ADDR unset was dropped without a word.
+  auto r = RunCommand({ContentdBinary(), "--metrics-listen", "", "--listen",
+                       "127.0.0.1:0", "--data-dir", dir.path() + "/never"},
+                      "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--metrics-listen: must not be empty"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/never"));
 }
 
 // contentd --hash-token reads one line: a Windows line end (\r\n) is not
