@@ -2549,7 +2549,7 @@ TEST(StartupTest, ASecondSignalEndsAStopAtOnce) {
 // time. Several rounds, as the race went either way.
 TEST(StartupTest, TwoSignalsBackToBackLogBothInOrder) {
   TempDir dir;
-  for (int round = 0; round < 24; ++round) {
+  for (int round = 0; round < 12; ++round) {
     SCOPED_TRACE(round);
     auto server =
         ServerProcess::Start(absl::StrCat(dir.path(), "/data", round));
