@@ -512,11 +512,16 @@ class GrpcClient final : public Client {
         ctx.TryCancel();
         reader->Finish();
       };
-      if (request.start_now() || lost || (!started && hooks.on_started)) {
-        // "Now" is where this stream starts; asking for "now" again after a
-        // reconnect would skip what was written in between. The server
-        // sends it as soon as it takes a stream, which is also when a
-        // reconnect has taken, and when on_started can tell the caller.
+      // "Now" is where this stream starts; asking for "now" again after a
+      // reconnect would skip what was written in between. So is "the
+      // oldest event kept" (after_sequence 0): asked for again, it skipped
+      // the events retention trimmed meanwhile instead of failing
+      // OUT_OF_RANGE. The server sends the start as soon as it takes a
+      // stream, which is also when a reconnect has taken, and when
+      // on_started can tell the caller.
+      const bool resume_from_start =
+          request.start_now() || request.after_sequence() == 0 || lost;
+      if (resume_from_start || (!started && hooks.on_started)) {
         reader->WaitForInitialMetadata();
         const auto& md = ctx.GetServerInitialMetadata();
         auto it = md.find("content-watch-after");
@@ -525,7 +530,7 @@ class GrpcClient final : public Client {
             absl::SimpleAtoi(
                 absl::string_view(it->second.data(), it->second.size()),
                 &after)) {
-          if (request.start_now() || lost) {
+          if (resume_from_start) {
             request.set_start_now(false);
             request.set_after_sequence(after);
           }

@@ -318,7 +318,10 @@ class Client {
   // (resync and watch again), RESOURCE_EXHAUSTED for an event over the
   // 64 MiB the SDK receives, CANCELLED when the Client is destroyed (~Client),
   // or the first non-retryable error.
-  // `request.after_sequence`/`start_now` set the start. No deadline applies,
+  // `request.after_sequence`/`start_now` set the start; from 0 (the oldest
+  // event the server keeps) or "now", reconnects resume where the first
+  // stream started (on_started's `after`), so events trimmed by retention
+  // meanwhile end the watch OUT_OF_RANGE, not skipped. No deadline applies,
   // and there is no retry budget: Watch reconnects until the server is back
   // (backing off to one attempt every 2 s; a cancel ends the pause at
   // once), reporting through `hooks`. An exception from `on_event` or a

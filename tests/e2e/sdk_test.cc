@@ -949,7 +949,8 @@ TEST_F(SdkTest, WatchOnStartedComesOnceBeforeTheFirstEventWithItsStart) {
 // cancelled, failing the test.
 std::vector<std::string> WatchCalls(Client& client,
                                     const v1::WatchArticlesRequest& req,
-                                    size_t events, const WatchHooks& act = {}) {
+                                    size_t events, const WatchHooks& act = {},
+                                    absl::Status* result = nullptr) {
   std::vector<std::string> calls;
   size_t seen = 0;
   WatchHooks hooks;
@@ -985,7 +986,11 @@ std::vector<std::string> WatchCalls(Client& client,
       &canceller, hooks);
   done.set_value();
   guard.join();
-  EXPECT_TRUE(s.ok()) << s;
+  if (result != nullptr) {
+    *result = s;
+  } else {
+    EXPECT_TRUE(s.ok()) << s;
+  }
   EXPECT_FALSE(timed_out) << "the watch had " << seen << " of " << events
                           << " events after 60 s, then was cancelled; so far "
                           << ::testing::PrintToString(calls);
@@ -1040,6 +1045,10 @@ struct StreamScript {
   // open until the client goes.
   int events = 1;
   bool drop = false;
+  // The oldest event the change log keeps as the stream starts: a watch
+  // from 0 starts just before it, one from further back is refused
+  // OUT_OF_RANGE, as contentd does once retention has trimmed the log.
+  int64_t oldest = 1;
 };
 enum StreamEnd { kStaysOpen, kDropped };
 enum StreamStart { kSendsStart, kNoStart };
@@ -1054,6 +1063,11 @@ StreamScript Serves(int events, StreamEnd end = kStaysOpen,
   s.events = events;
   s.drop = end == kDropped;
   s.send_start = start == kSendsStart;
+  return s;
+}
+// `s` with the log trimmed to start at `oldest`.
+StreamScript Trimmed(StreamScript s, int64_t oldest) {
+  s.oldest = oldest;
   return s;
 }
 
@@ -1074,7 +1088,11 @@ class ScriptedWatchService final : public v1::ContentService::Service {
     if (s.refuse) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "not serving yet");
     }
-    const int64_t after = req->start_now() ? kNewest : req->after_sequence();
+    int64_t after = req->start_now() ? kNewest : req->after_sequence();
+    if (!req->start_now() && after == 0) after = s.oldest - 1;
+    if (after < s.oldest - 1) {
+      return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "events trimmed");
+    }
     if (s.send_start) {
       ctx->AddInitialMetadata("content-watch-after", std::to_string(after));
       writer->SendInitialMetadata();
@@ -1101,14 +1119,15 @@ class ScriptedWatchService final : public v1::ContentService::Service {
 // none retried inside gRPC.
 std::vector<std::string> ScriptedWatchCalls(std::vector<StreamScript> script,
                                             const v1::WatchArticlesRequest& req,
-                                            size_t events) {
+                                            size_t events,
+                                            absl::Status* result = nullptr) {
   ScriptedWatchService service(std::move(script));
   InProcessServer server(&service);
   ClientOptions o;
   o.max_attempts = 1;
   std::unique_ptr<Client> client = server.NewClient(o);
   if (client == nullptr) return {};
-  return WatchCalls(*client, req, events);
+  return WatchCalls(*client, req, events, {}, result);
 }
 
 // A first stream the server refuses is a loss like any other: on_lost
@@ -1137,6 +1156,29 @@ TEST(SdkWatchStartTest, AFirstStreamRefusedStartsOnTheNextThenResumes) {
       ScriptedWatchCalls({Serves(0, kDropped), Serves(1)}, now, 1),
       ::testing::ElementsAre("started after 5", "lost UNAVAILABLE after 5",
                              "resumed after 5", "event 6 articles/e6"));
+}
+
+// A watch from the oldest event kept (after_sequence 0) whose stream is lost
+// before its first event resumes where that stream started (on_lost says
+// so), not from the oldest kept again: that skipped, without a word, the
+// events retention trimmed meanwhile (an outage, a filter that matched
+// none), where a watch must end OUT_OF_RANGE for its caller to resync.
+TEST(SdkWatchStartTest, AWatchFromTheOldestResumesWhereItsFirstStreamStarted) {
+  const v1::WatchArticlesRequest from_oldest;  // after_sequence 0
+  EXPECT_THAT(
+      ScriptedWatchCalls(
+          {Trimmed(Serves(0, kDropped), 3), Trimmed(Serves(1), 3)}, from_oldest,
+          1),
+      ::testing::ElementsAre("started after 2", "lost UNAVAILABLE after 2",
+                             "resumed after 2", "event 3 articles/e3"));
+  // Event 3 trimmed before the reconnect: it is gone, and Watch says so.
+  absl::Status s;
+  EXPECT_THAT(
+      ScriptedWatchCalls(
+          {Trimmed(Serves(0, kDropped), 3), Trimmed(Serves(1), 4)}, from_oldest,
+          1, &s),
+      ::testing::ElementsAre("started after 2", "lost UNAVAILABLE after 2"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
 }
 
 // A server that sends no `content-watch-after` (an older contentd): the
