@@ -606,6 +606,22 @@ class GrpcClient final : public Client {
         default:
           return FromGrpc(s);
       }
+      // A stream contentd ends (SHUTTING_DOWN, WATCH_TOO_SLOW) says where
+      // to resume: past the events a filter left out as well, which the
+      // last one delivered may be far behind (a reconnect from there
+      // replayed them, and met OUT_OF_RANGE once retention had passed it).
+      // Every event it sent was read before its status.
+      const auto& trailers = ctx.GetServerTrailingMetadata();
+      if (auto it = trailers.find("content-resume-after");
+          it != trailers.end()) {
+        int64_t resume = 0;
+        if (absl::SimpleAtoi(
+                absl::string_view(it->second.data(), it->second.size()),
+                &resume) &&
+            resume > request.after_sequence() && !request.start_now()) {
+          request.set_after_sequence(resume);
+        }
+      }
       if (!lost) {
         lost = true;
         if (hooks.on_lost) {

@@ -154,10 +154,12 @@ class WatchCanceller {
 struct WatchHooks {
   // The stream was lost (`status`: the error, or OK for a server that
   // ended it) and Watch reconnects, resuming after sequence `after`: the
-  // last event delivered, else where the lost stream started (with
-  // `start_now`, the newest event then), or 0 with `start_now` if no stream
-  // had started yet (the reconnect starts from "now"). Called once per
-  // loss, not for each attempt while the server stays away.
+  // last event delivered, or where contentd said it had got to when it
+  // ended the stream if that is later (past events the filter left out),
+  // else where the lost stream started (with `start_now`, the newest event
+  // then), or 0 with `start_now` if no stream had started yet (the
+  // reconnect starts from "now"). Called once per loss, not for each
+  // attempt while the server stays away.
   std::function<void(const absl::Status& status, int64_t after)> on_lost;
   // A reconnect after on_lost took: the server resumes after `after`.
   std::function<void(int64_t after)> on_resumed;
@@ -313,11 +315,13 @@ class Client {
   // several Watch calls). Reconnects by itself after UNAVAILABLE,
   // DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (a stall cut-off, a rate limit),
   // CANCELLED not asked for here, or a server restart, resuming after the last
-  // event delivered, so `on_event` sees each event exactly once. Returns
-  // OUT_OF_RANGE when the server no longer has the events needed to resume
-  // (resync and watch again), RESOURCE_EXHAUSTED for an event over the
-  // 64 MiB the SDK receives, CANCELLED when the Client is destroyed (~Client),
-  // or the first non-retryable error.
+  // event delivered (or, when contentd ended the stream, a stop or a stall
+  // cut-off, after the last event it examined for this watch: the
+  // `content-resume-after` it sends), so `on_event` sees each event exactly
+  // once. Returns OUT_OF_RANGE when the server no longer has the events
+  // needed to resume (resync and watch again), RESOURCE_EXHAUSTED for an
+  // event over the 64 MiB the SDK receives, CANCELLED when the Client is
+  // destroyed (~Client), or the first non-retryable error.
   // `request.after_sequence`/`start_now` set the start; from 0 (the oldest
   // event the server keeps) or "now", reconnects resume where the first
   // stream started (on_started's `after`), so events trimmed by retention

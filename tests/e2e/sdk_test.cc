@@ -1049,6 +1049,9 @@ struct StreamScript {
   // from 0 starts just before it, one from further back is refused
   // OUT_OF_RANGE, as contentd does once retention has trimmed the log.
   int64_t oldest = 1;
+  // When the stream is dropped, the `content-resume-after` trailer it
+  // carries (contentd's, on SHUTTING_DOWN and WATCH_TOO_SLOW), if non-zero.
+  int64_t resume_after = 0;
 };
 enum StreamEnd { kStaysOpen, kDropped };
 enum StreamStart { kSendsStart, kNoStart };
@@ -1103,7 +1106,13 @@ class ScriptedWatchService final : public v1::ContentService::Service {
       event.mutable_event()->set_name(ArticleName(absl::StrCat("e", seq)));
       if (!writer->Write(event)) return grpc::Status::OK;
     }
-    if (s.drop) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "dropped");
+    if (s.drop) {
+      if (s.resume_after != 0) {
+        ctx->AddTrailingMetadata("content-resume-after",
+                                 std::to_string(s.resume_after));
+      }
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "dropped");
+    }
     while (!ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(10));
     return grpc::Status::OK;
   }
@@ -1179,6 +1188,29 @@ TEST(SdkWatchStartTest, AWatchFromTheOldestResumesWhereItsFirstStreamStarted) {
           1, &s),
       ::testing::ElementsAre("started after 2", "lost UNAVAILABLE after 2"));
   EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange) << s;
+}
+
+// A stream contentd ends (a stop, a stall cut-off) says where to resume,
+// past the events the watch's filter left out; the reconnect resumes
+// there rather than after the last event delivered, which replayed them
+// (and met OUT_OF_RANGE once retention had trimmed past that event, for
+// a filter that matches rarely). A hint behind the last event is ignored.
+TEST(SdkWatchStartTest, AReconnectResumesWhereTheServerSaid) {
+  v1::WatchArticlesRequest after;
+  after.set_after_sequence(3);
+  StreamScript filtered_out = Serves(1, kDropped);
+  filtered_out.resume_after = 9;  // events 5-9 matched no filter
+  EXPECT_THAT(
+      ScriptedWatchCalls({filtered_out, Serves(1)}, after, 2),
+      ::testing::ElementsAre("started after 3", "event 4 articles/e4",
+                             "lost UNAVAILABLE after 9", "resumed after 9",
+                             "event 10 articles/e10"));
+  StreamScript behind = Serves(1, kDropped);
+  behind.resume_after = 2;
+  EXPECT_THAT(ScriptedWatchCalls({behind, Serves(1)}, after, 2),
+              ::testing::ElementsAre("started after 3", "event 4 articles/e4",
+                                     "lost UNAVAILABLE after 4",
+                                     "resumed after 4", "event 5 articles/e5"));
 }
 
 // A server that sends no `content-watch-after` (an older contentd): the
