@@ -918,8 +918,36 @@ class GrpcClient final : public Client {
     grpc::Status s = (stub->*method)(&ctx, request, &response);
     if (closing_ && s.error_code() == grpc::StatusCode::CANCELLED)
       return Destroyed();
-    if (!s.ok()) return write ? FromGrpc(s) : ReadFailure(s);
+    if (!s.ok()) return write ? WriteFailure(s) : ReadFailure(s);
     return response;
+  }
+
+  // A sent write's error. gRPC's own DEADLINE_EXCEEDED, UNAVAILABLE or
+  // CANCELLED (no contentd reason: "Deadline Exceeded", "Socket closed", a
+  // bare "CANCELLED" from a contentd that began to stop as the call came)
+  // says nothing of whether the write ran, and writes are not retried, so
+  // it says so; contentd's own answers say what happened and stay as
+  // they are.
+  static absl::Status WriteFailure(const grpc::Status& s) {
+    absl::Status status = FromGrpc(s);
+    if (status.code() != absl::StatusCode::kDeadlineExceeded &&
+        status.code() != absl::StatusCode::kUnavailable &&
+        status.code() != absl::StatusCode::kCancelled) {
+      return status;
+    }
+    if (!ErrorReason(status).empty()) return status;
+    absl::Status out(
+        status.code(),
+        absl::StrCat(status.message(), " (",
+                     status.code() == absl::StatusCode::kCancelled
+                         ? "cancelled by the server, not by this program; "
+                         : "",
+                     "the write was sent and may have been applied: read it "
+                     "back before writing again)"));
+    status.ForEachPayload([&](absl::string_view url, const absl::Cord& value) {
+      out.SetPayload(url, value);
+    });
+    return out;
   }
 
   // A read's error: gRPC's, but a deadline that passed while the channel

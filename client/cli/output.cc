@@ -516,10 +516,13 @@ std::string CallErrorText(const absl::Status& status,
                   : " (does the server require a client certificate? try "
                     "--cert and --key)");
   }
-  return absl::StrCat(text, " (the connection to ", connection.target,
-                      " was lost during the call, as when the server stops "
-                      "or restarts: a write in it may or may not have been "
-                      "applied)");
+  // The SDK says of a unary write that it may have been applied.
+  return absl::StrCat(
+      text, " (the connection to ", connection.target,
+      " was lost during the call, as when the server stops or restarts",
+      absl::StrContains(message, "may have been applied")
+          ? ")"
+          : ": a write in it may or may not have been applied)");
 }
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,

@@ -33,8 +33,11 @@ struct ClientOptions {
   // arrives as a stop begins; a call the program cancels is not retried),
   // 1-5 (else Connect fails); 1 disables retries. Writes (Create, Update,
   // Delete, Undelete, RestoreArticleRevision, ImportArticles, BackupStore) are
-  // sent once: an UNAVAILABLE write may have been applied, so read before
-  // writing again. Before sending, a write waits for a connection (a server
+  // sent once: a sent write that gRPC ended UNAVAILABLE, DEADLINE_EXCEEDED
+  // or CANCELLED (a contentd that began to stop as it came) may have been
+  // applied, so read before writing again; the message says so ("the write
+  // was sent and may have been applied"). Before sending, a write waits for
+  // a connection (a server
   // restarting) up to max_attempts seconds (1-5) within its deadline;
   // UNAVAILABLE "the write was not sent" when none comes, or DEADLINE_EXCEEDED
   // saying the same when the deadline comes first. Either says why in gRPC's

@@ -395,12 +395,19 @@ int ReadAttempts(FakeListener::Mode mode, absl::StatusCode code) {
   return server.attempts();
 }
 
-// A Create through `c` ends `code`.
-void ExpectCreateEnds(Client& c, absl::StatusCode code) {
+// A Create through `c` ends `code`; returns its status.
+absl::Status ExpectCreateEnds(Client& c, absl::StatusCode code) {
   v1::CreateArticleRequest create;
   *create.mutable_article() = MakeArticle("Once", {}, k2025);
-  EXPECT_EQ(c.CreateArticle(create).status().code(), code);
+  absl::Status s = c.CreateArticle(create).status();
+  EXPECT_EQ(s.code(), code) << s;
+  return s;
 }
+
+// What a sent write that gRPC ended says: whether it ran is unknown.
+constexpr char kMayHaveBeenApplied[] =
+    "the write was sent and may have been applied: read it back before "
+    "writing again";
 
 // A reply lost after the call reached the server is retried for a read, but
 // not for a write, which the server may have applied.
@@ -412,7 +419,8 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
   absl::StatusOr<std::unique_ptr<Client>> c =
       Client::Connect(RetryOptions(server));
   ASSERT_TRUE(c.ok()) << c.status();
-  ExpectCreateEnds(**c, absl::StatusCode::kUnavailable);
+  EXPECT_THAT(ExpectCreateEnds(**c, absl::StatusCode::kUnavailable).message(),
+              HasSubstr(kMayHaveBeenApplied));
   EXPECT_EQ(server.attempts(), 1);
   // Until the client has seen that connection close, the channel still
   // looks READY and the next write would go out on it and fail unseen (as
@@ -428,10 +436,27 @@ TEST(SdkRetryTest, ReadsAreRetriedAndWritesSentOnce) {
   EXPECT_EQ(server.attempts(), 2);
 }
 
+// contentctl, which adds its own hint to a connection lost during a call,
+// says once that a write may have been applied: the SDK says it now.
+TEST(SdkRetryTest, ContentctlSaysOnceThatALostWriteMayHaveBeenApplied) {
+  FakeListener server(FakeListener::kDropCalls);
+  const content::testing::CommandResult r = content::testing::RunCommand(
+      {content::testing::ContentctlBinary(), "--server", server.address(),
+       "delete", "once"},
+      "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(kMayHaveBeenApplied));
+  EXPECT_THAT(r.err, HasSubstr("(the connection to " + server.address() +
+                               " was lost during the call, as when the "
+                               "server stops or restarts)"));
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("may or may not")));
+}
+
 // A read that the server ends CANCELLED without running it (gRPC's server
 // does so to a call arriving as a stop begins) is retried like an
 // UNAVAILABLE one; a write is sent once, since a CANCELLED write may have
-// been applied.
+// been applied, and says so: gRPC's bare "CANCELLED" read as if the
+// program had cancelled it.
 TEST(SdkRetryTest, AReadTheServerCancelledIsRetriedAndAWriteIsNot) {
   EXPECT_EQ(
       ReadAttempts(FakeListener::kCancelCalls, absl::StatusCode::kCancelled),
@@ -440,7 +465,10 @@ TEST(SdkRetryTest, AReadTheServerCancelledIsRetriedAndAWriteIsNot) {
   absl::StatusOr<std::unique_ptr<Client>> c =
       Client::Connect(RetryOptions(server));
   ASSERT_TRUE(c.ok()) << c.status();
-  ExpectCreateEnds(**c, absl::StatusCode::kCancelled);
+  const absl::Status s = ExpectCreateEnds(**c, absl::StatusCode::kCancelled);
+  EXPECT_THAT(s.message(),
+              HasSubstr("cancelled by the server, not by this program"));
+  EXPECT_THAT(s.message(), HasSubstr(kMayHaveBeenApplied));
   EXPECT_EQ(server.attempts(), 1);
 }
 
@@ -732,6 +760,35 @@ class InProcessServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
+
+// A ContentService whose writes never answer: each ends when its caller
+// gives up.
+class SilentWriteService final : public v1::ContentService::Service {
+ public:
+  grpc::Status CreateArticle(grpc::ServerContext* ctx,
+                             const v1::CreateArticleRequest*,
+                             v1::Article*) override {
+    while (!ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
+    return grpc::Status::CANCELLED;
+  }
+};
+
+// A write sent whose deadline passed before the answer may have been
+// applied; it says so, where gRPC said only "Deadline Exceeded" (a write
+// that never went says "it was not sent").
+TEST(SdkRetryTest, ASentWriteOutOfTimeSaysItMayHaveBeenApplied) {
+  SilentWriteService service;
+  InProcessServer server(&service);
+  std::unique_ptr<Client> client = server.NewClient();
+  ASSERT_NE(client, nullptr);
+  v1::CreateArticleRequest create;
+  *create.mutable_article() = MakeArticle("Late", {}, k2025);
+  CallOptions call;
+  call.timeout = absl::Milliseconds(300);
+  const absl::Status s = client->CreateArticle(create, call).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_THAT(s.message(), HasSubstr(kMayHaveBeenApplied));
+}
 
 // A Client destroyed from one of its own callbacks, which the call running
 // it would wait for forever (~Client waits for its calls), hung for good;
