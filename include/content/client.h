@@ -412,7 +412,10 @@ std::string ArticleId(std::string_view name);
 // (`type.googleapis.com/google.rpc.ErrorInfo`, ...) holding the serialized
 // messages. README "Errors" lists the reasons and their metadata. These
 // read them; a status without them (OK, or an error made on this side,
-// such as a refused connection) gives "" and empty lists.
+// such as a refused connection) gives "" and empty lists. absl::Status's
+// ToString() and operator<< print the payloads too, as escaped bytes; to
+// log only the code and message, use
+// `status.ToString(absl::StatusToStringMode::kWithNoExtraData)`.
 //
 //   absl::StatusOr<v1::Article> a = client->UpdateArticle(req);
 //   if (ErrorReason(a.status()) == "REVISION_MISMATCH")

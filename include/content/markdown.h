@@ -14,6 +14,9 @@
 
 namespace content {
 
+// ParseMarkdown, FrontMatterFieldKeys and FormatMarkdown keep no state
+// between calls: any number of threads may call them at once.
+
 // Options for ParseMarkdown.
 struct MarkdownOptions {
   // Zone assumed for dates written without one (`2025-02-08 19:34:12`,
