@@ -980,36 +980,39 @@ grpc::ServerUnaryReactor* ContentService::ListTranslations(
 absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
                                      v1::QueryArticlesResponse* resp,
                                      std::vector<std::string>* articles) {
+  // Every bad field at once (README "Bad input"), in the request's order:
+  // a bad page size hid the query's own faults, which came one per call.
+  Violations violations;
   absl::StatusOr<int> page_size = PageSize(req.page_size(), options_.limits);
-  if (!page_size.ok()) return page_size.status();
-  absl::Status s = ValidateQuery(req.query(), options_.limits);
-  if (!s.ok()) return s;
+  violations.Add(page_size.status());
+  violations.Add(ValidateQuery(req.query(), options_.limits));
   query::QueryOptions options;
-  options.page_size = *page_size;
   options.page_token = req.page_token();
-  if (!(s = CheckView(req.view(), "view")).ok()) return s;
+  violations.Add(CheckView(req.view(), "view"));
   options.view = req.view();
   for (int i = 0; i < req.facets_size(); ++i) {
     const std::string field = absl::StrCat("facets[", i, "]");
     const v1::FacetField f = req.facets(i);
     if (f == v1::FACET_FIELD_UNSPECIFIED || !v1::FacetField_IsValid(f)) {
-      return InvalidField(field, absl::StrCat("must be FACET_FIELD_TAGS, "
-                                              "FACET_FIELD_CATEGORIES or "
-                                              "FACET_FIELD_LANG, got ",
-                                              static_cast<int>(f)));
+      violations.Add(field, absl::StrCat("must be FACET_FIELD_TAGS, "
+                                         "FACET_FIELD_CATEGORIES or "
+                                         "FACET_FIELD_LANG, got ",
+                                         static_cast<int>(f)));
+    } else if (std::find(options.facets.begin(), options.facets.end(), f) !=
+               options.facets.end()) {
+      violations.Add(field,
+                     absl::StrCat("duplicate facet ", v1::FacetField_Name(f)));
+    } else {
+      options.facets.push_back(f);
     }
-    if (std::find(options.facets.begin(), options.facets.end(), f) !=
-        options.facets.end()) {
-      return InvalidField(
-          field, absl::StrCat("duplicate facet ", v1::FacetField_Name(f)));
-    }
-    options.facets.push_back(f);
   }
   if (req.facet_limit() < 0 || req.facet_limit() > kMaxFacetLimit) {
-    return InvalidField("facet_limit",
-                        absl::StrCat("must be between 0 and ", kMaxFacetLimit,
-                                     ", got ", req.facet_limit()));
+    violations.Add("facet_limit",
+                   absl::StrCat("must be between 0 and ", kMaxFacetLimit,
+                                ", got ", req.facet_limit()));
   }
+  if (!violations.empty()) return violations.Status();
+  options.page_size = *page_size;
   options.facet_limit =
       req.facet_limit() == 0 ? kDefaultFacetLimit : req.facet_limit();
   options.raw = true;

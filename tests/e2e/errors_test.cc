@@ -107,6 +107,31 @@ TEST_F(ErrorsTest, BadQueryFieldComesAsABadRequestNamingIt) {
               StartsWith("must not start or end with a space"));
 }
 
+// Every bad field of a query at once, in the request's order: a bad page
+// size or query hid the rest, which a client then met one call at a time.
+TEST_F(ErrorsTest, EveryBadFieldOfAQueryIsNamed) {
+  v1::QueryArticlesRequest req;
+  req.set_page_size(-1);
+  req.mutable_query()->add_tags("");
+  req.add_facets(v1::FACET_FIELD_TAGS);
+  req.add_facets(v1::FACET_FIELD_TAGS);
+  req.add_facets(v1::FACET_FIELD_UNSPECIFIED);
+  req.set_facet_limit(1000);
+  absl::StatusOr<v1::QueryArticlesResponse> r = client_->QueryArticles(req);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  const std::vector<FieldViolation> v = FieldViolations(r.status());
+  ASSERT_EQ(v.size(), 5u) << r.status();
+  EXPECT_EQ(v[0].field, "page_size");
+  EXPECT_EQ(v[1].field, "query.tags[0]");
+  EXPECT_EQ(v[2].field, "facets[1]");
+  EXPECT_EQ(v[2].description, "duplicate facet FACET_FIELD_TAGS");
+  EXPECT_EQ(v[3].field, "facets[2]");
+  EXPECT_EQ(v[4].field, "facet_limit");
+  EXPECT_THAT(std::string(r.status().message()),
+              StartsWith("page_size: must not be negative, got -1; "
+                         "query.tags[0]: must not be empty; facets[1]: "));
+}
+
 TEST_F(ErrorsTest, StaleRevisionSaysRevisionMismatchAndTheCurrentRevision) {
   CreateTwice("stale");
   v1::UpdateArticleRequest req;
