@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -664,13 +665,29 @@ class GrpcClient final : public Client {
     // Results are read on a second thread so batches keep flowing while the
     // server answers earlier ones.
     int64_t answered = 0, sent = 0;
+    // An exception from on_results or next_batch ends the stream and
+    // reaches the caller, as Watch's callbacks' do. It terminated the
+    // program: on_results's escaped its thread, and next_batch's left that
+    // thread joinable.
+    std::exception_ptr results_error;
     std::thread reader([&] {
       v1::ImportArticlesResponse response;
       while (stream->Read(&response)) {
         ++answered;
-        RunCallback("ImportArticles on_results", on_results, response);
+        try {
+          RunCallback("ImportArticles on_results", on_results, response);
+        } catch (...) {
+          results_error = std::current_exception();
+          ctx.TryCancel();  // the writer's next Write fails
+          return;
+        }
       }
     });
+    absl::Cleanup abandon = [&] {
+      ctx.TryCancel();
+      reader.join();
+      stream->Finish();
+    };
     // Batches are not checked as other requests are (CheckParsable): the
     // server fails an article it cannot parse alone, and the rest of its
     // batch and the batches after it still go.
@@ -681,9 +698,11 @@ class GrpcClient final : public Client {
       if (!stream->Write(batch)) break;  // the server ended the stream
       ++sent;
     }
+    std::move(abandon).Cancel();
     stream->WritesDone();
     reader.join();
     grpc::Status s = stream->Finish();
+    if (results_error) std::rethrow_exception(results_error);
     if (closing_ && s.error_code() == grpc::StatusCode::CANCELLED)
       return Destroyed();
     // gRPC hands a streaming server a batch it cannot parse as the end of

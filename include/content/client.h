@@ -356,14 +356,17 @@ class Client {
   // must also fit the server's `max_message_bytes` (at least 16 MiB): size
   // batches of large articles by bytes as well as by count.
   // `on_results` runs on an SDK thread, concurrently with `next_batch` on
-  // the caller's: guard any state the two share.
+  // the caller's: guard any state the two share. An exception from either
+  // ends the stream (batches sent may have been written) and reaches the
+  // caller.
   virtual absl::Status ImportArticles(
       const std::function<bool(v1::ImportArticlesRequest*)>& next_batch,
       const std::function<void(const v1::ImportArticlesResponse&)>& on_results,
       const CallOptions& call = {}) = 0;
 
   // Streams every article `request` selects to `on_article` (stop early by
-  // returning false). Deadline as for ImportArticles. Articles come in
+  // returning false; an exception from it ends the stream and reaches the
+  // caller). Deadline as for ImportArticles. Articles come in
   // batches of up to 2 MiB, the next taken when `on_article` is done with
   // the last: a server ends an export whose client takes no batch for its
   // `export_stall_timeout_ms` (default 5 min) with RESOURCE_EXHAUSTED.

@@ -860,6 +860,54 @@ TEST(SdkDestroyDeathTest, DestroyedFromItsOwnCallbackAbortsSayingWhy) {
       "destroyed from its own ExportArticles on_article callback");
 }
 
+// An exception from ImportArticles' next_batch (on the caller's thread) or
+// on_results (on the SDK's) ends the stream and reaches the caller, as one
+// from a Watch callback does; both terminated the program ("terminate
+// called without an active exception", or the exception escaping the SDK's
+// thread). The Client stays usable.
+TEST(SdkImportTest, AnExceptionFromACallbackReachesTheCaller) {
+  InProcessServer server;
+  std::unique_ptr<Client> client = server.NewClient();
+  ASSERT_NE(client, nullptr);
+  const auto one_article = [](v1::ImportArticlesRequest* batch) {
+    v1::Article* a = batch->add_articles();
+    a->set_name(ArticleName("imported"));
+    a->set_title("Imported");
+  };
+  int batches = 0;
+  EXPECT_THROW((void)client->ImportArticles(
+                   [&](v1::ImportArticlesRequest* batch) {
+                     if (++batches == 2)
+                       throw std::runtime_error("bad input file");
+                     one_article(batch);
+                     return true;
+                   },
+                   [](const v1::ImportArticlesResponse&) {}),
+               std::runtime_error);
+  batches = 0;
+  EXPECT_THROW((void)client->ImportArticles(
+                   [&](v1::ImportArticlesRequest* batch) {
+                     if (++batches > 3) return false;
+                     one_article(batch);
+                     return true;
+                   },
+                   [](const v1::ImportArticlesResponse&) {
+                     throw std::runtime_error("results store down");
+                   }),
+               std::runtime_error);
+  int results = 0;
+  batches = 0;
+  const absl::Status s = client->ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        if (++batches > 2) return false;
+        one_article(batch);
+        return true;
+      },
+      [&](const v1::ImportArticlesResponse&) { ++results; });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(results, 2);
+}
+
 // A callback may destroy another Client: only its own would wait for it.
 TEST(SdkDestroyTest, ACallbackMayDestroyAnotherClient) {
   InProcessServer server;
