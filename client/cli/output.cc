@@ -493,8 +493,10 @@ std::string CallErrorText(const absl::Status& status,
   const std::string text =
       absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
                    PlainConnectError(message, connection.target));
+  // "Broken pipe" when gRPC's write met a socket the server's death closed.
   if (!absl::StrContains(message, "Socket closed") &&
-      !absl::StrContains(message, "Connection reset")) {
+      !absl::StrContains(message, "Connection reset") &&
+      !absl::StrContains(message, "Broken pipe")) {
     return text;
   }
   // A plaintext client meeting a TLS server never gets a connection, and

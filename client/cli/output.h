@@ -125,12 +125,12 @@ struct Connection {
 // the handshake, which a server that wants a client certificate does when
 // it gets none or one its client CA did not sign: `(does the server
 // require a client certificate? try --cert and --key)`, or with --cert
-// `(did the server refuse the client certificate? ...)`. The same words about a
-// connection that was up (no "failed to connect") mean it was lost during the
-// call, the server stopped or killed: they are followed by that, and that a
-// write's outcome is unknown, instead. A connection refused or a name not
-// resolved is said with the system's reason: `cannot reach HOST:PORT:
-// Connection refused`.
+// `(did the server refuse the client certificate? ...)`. The same words (or
+// "Broken pipe") about a connection that was up (no "failed to connect")
+// mean it was lost during the call, the server stopped or killed: they are
+// followed by that, and that a write's outcome is unknown, instead. A
+// connection refused or a name not resolved is said with the system's reason:
+// `cannot reach HOST:PORT: Connection refused`.
 std::string CallErrorText(const absl::Status& status,
                           const Connection& connection);
 
