@@ -1553,16 +1553,6 @@ int main(int argc, char** argv) {
                                              "/readyz)"));
   }
 
-  if (!port_file.empty()) {
-    absl::Status s = WritePortFile(port_file, port);
-    if (!s.ok()) {
-      // Whoever waits for the file would wait forever: stop instead, as a
-      // signal does (calls that came meanwhile get the grace).
-      StopServing(*server, calls, serving_health, *service, *admin,
-                  config.shutdown_grace);
-      return Fail(s);
-    }
-  }
   // "port P (listen BOUND[ on RESOLVED], " or, with no port, "unix:PATH
   // (": RESOLVED is what the listen host resolved to, if that reads
   // otherwise.
@@ -1590,6 +1580,18 @@ int main(int argc, char** argv) {
                        : config.store.data_dir,
                    ", durability ", config.store.sync ? "sync" : "async",
                    ", last sequence ", (*store)->last_sequence(), ")"));
+  // After the line: whoever waits for the file (a script, a test) finds the
+  // line in the log once the file is there.
+  if (!port_file.empty()) {
+    absl::Status s = WritePortFile(port_file, port);
+    if (!s.ok()) {
+      // Whoever waits for the file would wait forever: stop instead, as a
+      // signal does (calls that came meanwhile get the grace).
+      StopServing(*server, calls, serving_health, *service, *admin,
+                  config.shutdown_grace);
+      return Fail(s);
+    }
+  }
   // Under a Type=notify systemd unit: ready now, and a watchdog fed only
   // while health is SERVING, so that systemd restarts a contentd whose
   // store stopped taking writes (nothing else would: it cannot ask health).
