@@ -542,10 +542,19 @@ void WarnNearKey(const std::string& label, const std::string& key,
 // read) is left out with a warning (Warn, in `format`). A path that does
 // not exist, or a directory under it that cannot be listed (no
 // permission), is a LocalError naming it, READ_FAILED, and so is a
-// directory with no `*.md` file, NO_MARKDOWN_FILES.
+// directory with no `*.md` file, NO_MARKDOWN_FILES. A file named again
+// (`-f a.md -f a.md`, or a file and its directory) is listed once: applied
+// twice at once, its article would fail as "also in" itself.
 absl::StatusOr<std::vector<std::string>> ListFiles(
     const std::vector<std::string>& paths, Format format) {
   std::vector<std::string> files;
+  std::set<std::string> seen;
+  // True the first time `file` (as its canonical path, if it has one) comes.
+  const auto first = [&seen](const std::string& file) {
+    std::error_code ec;
+    const fs::path canonical = fs::canonical(file, ec);
+    return seen.insert(ec ? file : canonical.string()).second;
+  };
   for (const std::string& path : paths) {
     if (path == kStdin) {
       files.push_back(path);
@@ -559,7 +568,7 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
       return ReadFailed(path, ec ? ec.value() : ENOENT);
     }
     if (!fs::is_directory(st)) {
-      files.push_back(path);
+      if (first(path)) files.push_back(path);
       continue;
     }
     std::vector<std::string> found;
@@ -607,7 +616,9 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
                         path);
     }
     std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
+    for (std::string& file : found) {
+      if (first(file)) files.push_back(std::move(file));
+    }
   }
   return files;
 }

@@ -130,7 +130,8 @@ constexpr std::pair<absl::string_view, absl::string_view> kMeaningAliases[] = {
     // Global flags.
     {"format", "--output"},
     {"output-format", "--output"},
-    {"write-out", "--output"},  // etcdctl -w
+    {"write-out", "--output"},  // etcdctl
+    {"w", "-o"},                // etcdctl -w json
     {"json", "-o json"},
     {"yaml", "-o yaml"},
     {"host", "--server"},

@@ -206,6 +206,25 @@ TEST_F(CliTest, ApplyDirectoryRefusesASecondFileForTheSameArticle) {
   EXPECT_EQ(GetJson("dupe1").revision(), 1);
 }
 
+// A file named twice, by two -f or by itself and its directory, is applied
+// once: it used to fail as "articles/x is also in x.md", its own name.
+TEST_F(CliTest, ApplyOfAFileNamedTwiceAppliesItOnce) {
+  const std::string file =
+      Write("twice/twice1.md", Doc("twice", "2024-01-01", "atwice"));
+  CommandResult r = Ctl({"apply", "-f", file, "-f", file});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out,
+            "articles/twice1 created (revision 1)\n"
+            "applied 1 file: 1 created, 0 updated, 0 unchanged, 0 failed\n");
+  EXPECT_EQ(r.err, "");
+  r = Ctl({"apply", "-f", files_.path() + "/twice", "-f", file});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out,
+            "articles/twice1 unchanged (revision 1)\n"
+            "applied 1 file: 0 created, 0 updated, 1 unchanged, 0 failed\n");
+  EXPECT_EQ(GetJson("twice1").revision(), 1);
+}
+
 TEST_F(CliTest, ApplyUsesFrontMatterIdOverFileName) {
   const std::string file =
       Write("whatever-name.md",
@@ -3578,6 +3597,7 @@ TEST_F(CliTest, UnknownFlagsNamedForTheirMeaningSuggestTheFlag) {
            // kubectl's and etcdctl's names for the global flags.
            {{"--endpoints", "h:1", "get", "x"}, "--endpoints", "--server"},
            {{"get", "x", "--write-out", "json"}, "--write-out", "--output"},
+           {{"query", "-w", "json"}, "-w", "-o"},
            {{"get", "x", "--request-timeout=5s"},
             "--request-timeout",
             "--timeout"},
