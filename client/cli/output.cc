@@ -911,6 +911,10 @@ absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
       } else {
         PrintDocuments(response.articles());
       }
+      // A page that stdout did not take (a full disk, a closed pipe) gets
+      // no footer: the caller's error says why, and a total said after no
+      // output reads as success.
+      if (!out_.flush()) return absl::OkStatus();
       if (!response.articles().empty()) PrintTotal(response, first_page);
       HintNextPage(response.next_page_token());
       // Not in the Markdown stream, which holds only documents.
@@ -925,6 +929,7 @@ absl::Status Output::PrintQuery(const v1::QueryArticlesResponse& response,
     return absl::OkStatus();
   }
   WriteArticleTable(response.articles(), states);
+  if (!out_.flush()) return absl::OkStatus();  // as above
   PrintTotal(response, first_page);
   HintNextPage(response.next_page_token());
   PrintFacets(response, out_);

@@ -2835,13 +2835,18 @@ TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
 }
 
 // Output that cannot be written fails the command instead of exiting 0
-// with it lost; watch stops at the first failed write.
+// with it lost; watch stops at the first failed write. A query's page that
+// was not written gets no `total:` line (it came first, as if all was well).
 TEST_F(CliTest, FailedWritesToStdoutFail) {
   CtlOk({"apply", "-f", Write("full1.md", Doc("Full", "", "afull"))});
   for (std::vector<std::string> args :
        {std::vector<std::string>{"export", "full1"},
         {"get", "full1"},
         {"history", "full1"},
+        {"query", "--tag", "afull"},
+        {"query", "--tag", "afull", "-o", "name"},
+        {"query", "--tag", "afull", "-o", "markdown"},
+        {"tags"},
         {"watch", "--tag", "afull"}}) {
     args.insert(args.begin(),
                 {ContentctlBinary(), "--server", server_->address()});
