@@ -1298,6 +1298,8 @@ void Output::PrintDocuments(
 }
 
 void Output::HintNextPage(const std::string& token) const {
+  // None after a page stdout did not take (see PrintQuery).
+  if (!out_.flush()) return;
   // With `=`: a token from an older server may start with `-`.
   if (!token.empty()) err_ << "next page: --page-token=" << token << "\n";
 }

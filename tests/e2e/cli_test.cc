@@ -2835,10 +2835,13 @@ TEST_F(CliTest, TimeoutFlagAppliesToAdminAndStreams) {
 }
 
 // Output that cannot be written fails the command instead of exiting 0
-// with it lost; watch stops at the first failed write. A query's page that
-// was not written gets no `total:` line (it came first, as if all was well).
+// with it lost; watch stops at the first failed write. A page that was not
+// written gets no `total:` or `next page:` line (they came first, as if all
+// was well).
 TEST_F(CliTest, FailedWritesToStdoutFail) {
   CtlOk({"apply", "-f", Write("full1.md", Doc("Full", "", "afull"))});
+  CtlOk({"apply", "-f", Write("full1.md", Doc("Full 2", "", "afull"))});
+  CtlOk({"apply", "-f", Write("full2.md", Doc("Full", "", "afull"))});
   for (std::vector<std::string> args :
        {std::vector<std::string>{"export", "full1"},
         {"get", "full1"},
@@ -2846,7 +2849,10 @@ TEST_F(CliTest, FailedWritesToStdoutFail) {
         {"query", "--tag", "afull"},
         {"query", "--tag", "afull", "-o", "name"},
         {"query", "--tag", "afull", "-o", "markdown"},
-        {"tags"},
+        // Pages of one: a next-page hint to leave out too.
+        {"query", "--limit", "1"},
+        {"tags", "--limit", "1"},
+        {"history", "full1", "--limit", "1"},
         {"watch", "--tag", "afull"}}) {
     args.insert(args.begin(),
                 {ContentctlBinary(), "--server", server_->address()});
