@@ -686,7 +686,8 @@ absl::Status CheckNewStoreDir(const std::string& dir, const std::string& flag) {
     const std::string name = it->path().filename().string();
     const bool rocksdb_file =
         name == "LOCK" || name == "IDENTITY" || name == "LOG" ||
-        name == "ingest" || absl::StartsWith(name, "LOG.old.") ||
+        name == "contentd.pid" || name == "ingest" ||
+        absl::StartsWith(name, "LOG.old.") ||
         absl::StartsWith(name, "MANIFEST-") ||
         absl::StartsWith(name, "OPTIONS-") || absl::EndsWith(name, ".log") ||
         absl::EndsWith(name, ".sst") || absl::EndsWith(name, ".blob") ||
@@ -723,6 +724,34 @@ absl::Status CheckNewStoreDir(const std::string& dir, const std::string& flag) {
   }
   return absl::FailedPreconditionError(message);
 }
+
+// DATA_DIR/contentd.pid: the serving contentd's pid, removed when it stops
+// cleanly. Found at a start it tells that the last run was killed or
+// crashed (RocksDB's LOCK rules out a live one), which the log then says:
+// the store's recovery from its write-ahead log is otherwise silent.
+// Errors are ignored: the file only informs. Not thread-safe.
+class PidFile {
+ public:
+  explicit PidFile(std::string path) : path_(std::move(path)) {
+    std::ifstream in(path_);
+    left_ = static_cast<bool>(in);
+    if (left_) in >> previous_;
+    std::ofstream out(path_, std::ios::trunc);
+    out << getpid() << "\n";
+  }
+  ~PidFile() { std::remove(path_.c_str()); }
+  PidFile(const PidFile&) = delete;
+  PidFile& operator=(const PidFile&) = delete;
+
+  // Whether the last run left its file; its pid (0 if unreadable).
+  bool left() const { return left_; }
+  long previous() const { return previous_; }
+
+ private:
+  const std::string path_;
+  bool left_ = false;
+  long previous_ = 0;
+};
 
 const char* SignalName(int sig) {
   return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
@@ -1304,9 +1333,24 @@ int main(int argc, char** argv) {
   const auto store_fail = [&](const absl::Status& s) {
     return Fail(NameTheStorageFlags(s, table_name));
   };
+  // Declared first, so that it is removed once the store has closed.
+  std::optional<PidFile> pid_file;
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
   if (!store.ok()) return store_fail(store.status());
+  if (config.store.engine == "rocksdb") {
+    pid_file.emplace(config.store.data_dir + "/contentd.pid");
+    if (pid_file->left()) {
+      content::LogLine(
+          std::cerr,
+          absl::StrCat("contentd: the last run",
+                       pid_file->previous() > 0
+                           ? absl::StrCat(" (pid ", pid_file->previous(), ")")
+                           : "",
+                       " did not stop cleanly (killed or crashed); the store "
+                       "was recovered from its write-ahead log"));
+    }
+  }
   // Replicas of a shared store say that they serve it, so that an offline
   // repair refuses while any does; one that starts during a repair stops.
   if (absl::Status s = (*store)->engine()->MarkServing(); !s.ok())
@@ -1644,6 +1688,7 @@ int main(int argc, char** argv) {
   admin.reset();
   service.reset();
   store->reset();
+  pid_file.reset();
   content::LogLine(std::cerr, "contentd: stopped cleanly");
   return 0;
 }

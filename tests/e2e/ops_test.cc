@@ -3854,6 +3854,36 @@ TEST(StartupTest, RepairWithoutCheckIsUsageErrorAndChangesNothing) {
   EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
+// A start after a kill -9 says so, naming the killed run's pid: RocksDB's
+// recovery from the write-ahead log was silent, and `last sequence N` alone
+// did not tell a crash from a stop. After a clean stop nothing is said.
+TEST(StartupTest, AStartAfterAKillSaysTheLastRunDidNotStopCleanly) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "the pid file of a RocksDB data dir";
+  }
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(Create(*Connect(server->address()), "kept", "kept").ok());
+  const std::string said = "did not stop cleanly";
+  EXPECT_THAT(server->Log(), Not(HasSubstr(said)));
+  const pid_t killed = server->pid();
+  server->Stop(SIGKILL);
+  ASSERT_TRUE(server->Restart());
+  EXPECT_THAT(server->Log(),
+              HasSubstr(absl::StrCat(
+                  "contentd: the last run (pid ", killed,
+                  ") did not stop cleanly (killed or crashed); the store was "
+                  "recovered from its write-ahead log\n")));
+  EXPECT_TRUE(Connect(server->address())->Get("kept").ok());
+  server->Stop(SIGTERM);
+  const size_t before = server->Log().size();
+  ASSERT_TRUE(server->Restart());
+  const std::string after = server->Log().substr(before);
+  EXPECT_THAT(after, HasSubstr("contentd: serving on "));
+  EXPECT_THAT(after, Not(HasSubstr(said)));
+}
+
 // `contentd --check` opens the store read-only: not a byte of the data
 // directory changes (no MANIFEST, OPTIONS or LOG file, no flush, no lock),
 // after a clean stop and after a kill -9 (whose WAL the check replays in
