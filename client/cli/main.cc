@@ -495,6 +495,9 @@ absl::Status NameTheAllFlag(const absl::Status& status,
 }
 
 constexpr absl::string_view kAllFlag = "--all and the editor role";
+// `history` and `diff` have no --all: an editor's token shows every
+// revision, so the role is all a reader lacks.
+constexpr absl::string_view kEditorRole = "the editor role";
 
 // A reader's --all is refused for the role (PERMISSION_DENIED, "this call
 // needs editor"), which said nothing of --all having asked for it: says so,
@@ -867,7 +870,8 @@ int RunHistory(Session& s, const HistoryFlags& f) {
   absl::StatusOr<v1::ListArticleRevisionsResponse> response =
       s.client->ListArticleRevisions(request);
   if (!response.ok()) {
-    return Fail(NameTheFlag(response.status(), kHistoryFields));
+    return Fail(NameTheFlag(NameTheAllFlag(response.status(), kEditorRole),
+                            kHistoryFields));
   }
   return Finish(s.output.PrintHistory(*response));
 }
@@ -960,7 +964,8 @@ int RunDiff(Session& s, const DiffFlags& f) {
   if (!response.ok()) {
     // `REV1: from_revision: ...` names the argument twice, once in the
     // API's word, which the user never typed: the argument alone.
-    absl::Status status = NameTheFlag(response.status(), kDiffFields);
+    absl::Status status = NameTheFlag(
+        NameTheAllFlag(response.status(), kEditorRole), kDiffFields);
     std::string message(status.message());
     if (absl::StrReplaceAll({{"REV1: from_revision: ", "REV1: "},
                              {"REV2: to_revision: ", "REV2: "}},

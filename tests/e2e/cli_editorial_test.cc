@@ -289,8 +289,7 @@ TEST_F(CliEditorialTest, DiffOfARevisionPastTheHeadNamesTheArgument) {
            // A reader is told the argument too, in the words readers get.
            {{"diff", "past", "1", "7"},
             "REV2: articles/past has no revision 7 readers may read (draft, "
-            "archived and scheduled revisions need visibility ALL and the "
-            "editor role)",
+            "archived and scheduled revisions need the editor role)",
             kReader},
            {{"diff", "absent", "1", "2"},
             "articles/absent not found",
@@ -374,9 +373,9 @@ TEST_F(CliEditorialTest, DiffNamesRev1PastTheHeadAfterRev2sOwnError) {
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,
             "Error: NOT_FOUND: REV2: articles/mixed has no revision 2 readers "
-            "may read (draft, archived and scheduled revisions need visibility "
-            "ALL and the editor role); REV1: articles/mixed has no revision 5 "
-            "(the head is revision 3)\n");
+            "may read (draft, archived and scheduled revisions need the "
+            "editor role); REV1: articles/mixed has no revision 5 (the head "
+            "is revision 3)\n");
 }
 
 // A contentd that logs every request, to count the calls contentctl makes.
@@ -1023,6 +1022,50 @@ TEST_F(CliEditorialTest, NotLiveErrorsNameTheFlagThatShowsIt) {
   EXPECT_THAT(e.at("message").string_value(), HasSubstr(hint));
   EXPECT_THAT(CtlOk({"get", "wip", "--all"}),
               HasSubstr("State:         draft"));
+}
+
+// `history` and `diff` have no --all (an editor's token shows every
+// revision): a reader is told the role, not the API's "visibility ALL",
+// which no flag of contentctl is named after.
+TEST_F(CliEditorialTest, HistoryAndDiffOfHiddenRevisionsNameTheRole) {
+  const std::string path = Write(
+      "草稿.md", "---\nid: wip\ntitle: \"草稿\"\ndraft: true\n---\n\n初稿。\n");
+  CtlOk({"apply", "-f", path});
+  const std::string hint =
+      "(drafts, scheduled, expired and archived articles need the editor "
+      "role)";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"history", "wip"},
+                                             {"diff", "wip"}}) {
+    const CommandResult r = Ctl(args, kReader);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_EQ(r.err, "Error: NOT_FOUND: articles/wip not found or not live " +
+                         hint + "\n")
+        << args[0];
+  }
+  // Published (2), back to draft (3), published again (4): revision 3 is
+  // not the reader's.
+  WriteFile(path, "---\nid: wip\ntitle: \"定稿\"\n---\n\n定稿。\n");
+  CtlOk({"apply", "-f", path});
+  WriteFile(path,
+            "---\nid: wip\ntitle: \"改稿\"\ndraft: true\n---\n\n改稿。\n");
+  CtlOk({"apply", "-f", path});
+  WriteFile(path, "---\nid: wip\ntitle: \"终稿\"\n---\n\n终稿。\n");
+  CtlOk({"apply", "-f", path});
+  CommandResult r = Ctl({"diff", "wip", "3", "4"}, kReader);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: NOT_FOUND: REV1: articles/wip has no revision 3 readers "
+            "may read (draft, archived and scheduled revisions need the "
+            "editor role)\n");
+  r = Ctl({"diff", "wip", "3", "4", "-o", "json"}, kReader);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
+  EXPECT_THAT(e.at("message").string_value(),
+              HasSubstr("revisions need the editor role)"));
+  // The editor's token shows it, with no flag.
+  EXPECT_THAT(CtlOk({"diff", "wip", "3", "4"}), HasSubstr("+ \"终稿\""));
+  EXPECT_THAT(CtlOk({"history", "wip"}), HasSubstr("\n3 "));
 }
 
 // Every revision's STATE names what it made the article, as `get` does;
