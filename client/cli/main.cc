@@ -978,7 +978,10 @@ int RunDiff(Session& s, const DiffFlags& f) {
             status, {{"REV1", f.from_revision}, {"REV2", f.to_revision}}),
         request.name(), f));
   }
-  return Finish(s.output.PrintDiff(*response, UseColor(f.color)));
+  // Colours are for a terminal, forced or not; so is a CR made visible.
+  const bool color = UseColor(f.color);
+  return Finish(
+      s.output.PrintDiff(*response, color, color || isatty(STDOUT_FILENO)));
 }
 
 int RunRestore(Session& s, const RestoreFlags& f) {

@@ -1161,7 +1161,7 @@ std::pair<std::string, std::string> MarkChangedPair(absl::string_view from,
 }  // namespace
 
 absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
-                               bool color) const {
+                               bool color, bool show_cr) const {
   if (format_ == Format::kJson || format_ == Format::kYaml) {
     return PrintMessage(diff, /*all_fields=*/diff.field_changes().empty());
   }
@@ -1243,7 +1243,9 @@ absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
     } else if (line[0] == '+') {
       code = kGreen;
     }
-    out_ << (code.empty() ? std::string(line) : paint(code, marked[n])) << "\n";
+    std::string shown = marked[n];
+    if (show_cr) absl::StrReplaceAll({{"\r", "^M"}}, &shown);
+    out_ << (code.empty() ? shown : paint(code, shown)) << "\n";
   }
   return absl::OkStatus();
 }

@@ -305,9 +305,13 @@ class Output {
   // none. With `color`, ANSI colours: field names and `@@` lines cyan,
   // removals red, additions green. A change of `state` names the states as
   // front matter and the rest of contentctl do (`"draft"`, not the API's
-  // `"DRAFT"`). json, yaml: the response. REQUIRES: format() is not kName.
+  // `"DRAFT"`). With `show_cr` (on a terminal), a carriage return in a body
+  // line prints as `^M`, as less and `cat -v` show it: a terminal shows
+  // none, and a body stored with CRLF and written again with LF read as
+  // every line replaced by itself. json, yaml: the response. REQUIRES:
+  // format() is not kName.
   absl::Status PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
-                         bool color) const;
+                         bool color, bool show_cr) const;
 
   // A translation group: columns ID LANG STATE TITLE (table), the response
   // (json, yaml), the documents (markdown) or the names (name).

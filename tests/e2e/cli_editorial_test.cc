@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "content/client.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -581,6 +582,46 @@ TEST_F(CliEditorialTest, DiffMarksWhatChangedInsideALine) {
   EXPECT_THAT(plain, Not(HasSubstr("\033")));
   EXPECT_THAT(plain,
               HasSubstr("-截止目前，已有多家券商、基金宣布完成本地化部署。\n"));
+}
+
+// A body stored with CRLF (through the API, or by a contentctl before
+// 2026-12-06) and written again with LF, as applying its file does: each
+// line's only change is its CR, which a terminal does not show, so the diff
+// showed every line replaced by itself. On a terminal (here: colours) a CR
+// prints as `^M`, as less and `cat -v` show it, marked as the change;
+// without colours, piped, the lines are diff(1)'s bytes.
+TEST_F(CliEditorialTest, DiffShowsACarriageReturnOnATerminal) {
+  ClientOptions options;
+  options.target = server_->address();
+  options.token = kEditor;
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  v1::CreateArticleRequest create;
+  create.set_article_id("crlf");
+  create.mutable_article()->set_title("换行");
+  create.mutable_article()->set_body("截止目前\r\n已有多家\r\n");
+  ASSERT_TRUE((*client)->CreateArticle(create).ok());
+  v1::UpdateArticleRequest update;
+  *update.mutable_article() = create.article();
+  update.mutable_article()->set_name("articles/crlf");
+  update.mutable_article()->set_body("截止目前\n已有多家\n");
+  ASSERT_TRUE((*client)->UpdateArticle(update).ok());
+
+  const std::string colored = CtlOk({"diff", "crlf", "--color=always"});
+  EXPECT_THAT(colored, HasSubstr("\033[31m-截止目前\033[7m^M\033[27m\033[0m\n"
+                                 "\033[31m-已有多家\033[7m^M\033[27m\033[0m\n"
+                                 "\033[32m+截止目前\033[0m\n"
+                                 "\033[32m+已有多家\033[0m\n"));
+  EXPECT_THAT(colored, Not(HasSubstr("\r")));
+  EXPECT_EQ(CtlOk({"diff", "crlf", "--color=never"}),
+            "articles/crlf: revision 1 -> 2\n"
+            "--- articles/crlf@1\n"
+            "+++ articles/crlf@2\n"
+            "@@ -1,2 +1,2 @@\n"
+            "-截止目前\r\n"
+            "-已有多家\r\n"
+            "+截止目前\n"
+            "+已有多家\n");
 }
 
 // A removed body line that itself begins with `-- ` prints as `--- sig`,
