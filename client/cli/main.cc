@@ -709,7 +709,9 @@ v1::Query BuildQuery(const QueryFlags& f) {
 
 // Rules the server would report in API terms (`query.tags[0]`,
 // `query.visibility`, `query.date_to`), checked here to name the flags instead;
-// "" if none is broken. `all_flag` is how the verb asks for every state.
+// "" if none is broken. `all_flag` is how the verb asks for every state:
+// "--all" (query, watch), or "" for export, where every state is the
+// default and only --live-only leaves them out.
 std::string CheckQueryFlags(const QueryFlags& f, const char* all_flag) {
   for (auto [values, flag] :
        {std::pair{&f.tags, "--tag"}, std::pair{&f.not_tags, "--not-tag"},
@@ -726,14 +728,17 @@ std::string CheckQueryFlags(const QueryFlags& f, const char* all_flag) {
                           "\"");
     }
   }
+  const std::string remedy = all_flag[0] == '\0'
+                                 ? "cannot be combined with --live-only"
+                                 : absl::StrCat("needs ", all_flag);
   for (const std::string& state : f.states) {
     if (!f.all && (state == "draft" || state == "archived")) {
       return absl::StrCat("--state ", state, ": ", state,
-                          " articles are never live; needs ", all_flag);
+                          " articles are never live; ", remedy);
     }
     if (!f.all && (state == "scheduled" || state == "expired")) {
       return absl::StrCat("--state ", state, ": ", state,
-                          " articles are not live; needs ", all_flag);
+                          " articles are not live; ", remedy);
     }
   }
   for (auto [from, to, from_flag, to_flag] :
@@ -1317,8 +1322,7 @@ void RemoveExportLeftovers(const std::string& dir, bool had_marker) {
 int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
               const std::string& dir, bool live_only) {
   filters.all = !live_only;
-  if (std::string bad = CheckQueryFlags(filters, "no --live-only");
-      !bad.empty()) {
+  if (std::string bad = CheckQueryFlags(filters, ""); !bad.empty()) {
     return Usage(std::move(bad));
   }
   if (dir.empty()) {
@@ -1339,7 +1343,10 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
           std::pair{!filters.langs.empty(), "--lang"},
           std::pair{!filters.not_tags.empty(), "--not-tag"},
           std::pair{!filters.since.empty(), "--since"},
-          std::pair{!filters.until.empty(), "--until"}}) {
+          std::pair{!filters.until.empty(), "--until"},
+          std::pair{!filters.states.empty(), "--state"},
+          std::pair{!filters.publish_from.empty(), "--publish-from"},
+          std::pair{!filters.publish_to.empty(), "--publish-to"}}) {
       if (given) {
         return Usage(absl::StrCat(flag,
                                   ": applies only with --dir (export ID "
@@ -3398,6 +3405,25 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   export_cmd->add_flag("--live-only", export_live_only,
                        "Only what readers see now (default: every state, "
                        "which needs the editor role)");
+  // The editorial filters of `query`, as the server applies them to an
+  // export alike (`export --dir review/ --state draft`).
+  export_cmd
+      ->add_option("--state", export_filters.states,
+                   "In one of these states: draft, published, archived; or, "
+                   "of the published, scheduled, live, expired by the "
+                   "server's clock (only published and live with --live-only)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(
+          {"draft", "published", "archived", "scheduled", "live", "expired"}))
+      ->allow_extra_args(false);
+  export_cmd
+      ->add_option("--publish-from", export_filters.publish_from,
+                   "Publish time at or after DATE (UTC)")
+      ->check(kDate);
+  export_cmd
+      ->add_option("--publish-to", export_filters.publish_to,
+                   "Publish time before DATE (UTC)")
+      ->check(kDate);
 
   QueryFlags watch_filters;
   WatchFlags watch;

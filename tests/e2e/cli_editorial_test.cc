@@ -1442,6 +1442,66 @@ TEST_F(CliEditorialTest, ExportIncludesDraftsAndAppliesBackUnchanged) {
   EXPECT_THAT(r.err, Not(HasSubstr("--live-only")));
 }
 
+// `export --dir` takes query's editorial filters, --state, --publish-from
+// and --publish-to, as the server applies them to an export: an editor
+// writes the drafts, or what is scheduled, to a tree of their own for
+// review. It had none, though `export` writes every state by default.
+TEST_F(CliEditorialTest, ExportDirTakesTheStateAndPublishTimeFilters) {
+  Write("site/live.md",
+        "---\ntitle: \"已发布\"\npublishDate: \"2020-06-01\"\n---\n\n正文。\n");
+  Write("site/wip.md", "---\ntitle: \"草稿\"\ndraft: true\n---\n\n草稿。\n");
+  Write("site/later.md",
+        "---\ntitle: \"定时\"\npublishDate: \"2999-01-01\"\n---\n\n定时。\n");
+  Write("site/gone.md",
+        "---\ntitle: \"过期\"\nexpiryDate: \"2001-01-01\"\n---\n\n过期。\n");
+  CtlOk({"apply", "-f", dir_.path() + "/files/site"});
+  // The ids of the files export --dir wrote into `dir`, sorted.
+  const auto ids = [](const std::string& dir) {
+    std::set<std::string> out;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      out.insert(entry.path().stem().string());
+    }
+    return std::vector<std::string>(out.begin(), out.end());
+  };
+  const std::string drafts = dir_.path() + "/drafts";
+  CommandResult r = Ctl({"export", "--dir", drafts, "--state", "draft"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ids(drafts), ElementsAre("wip"));
+  EXPECT_EQ(ReadFile(drafts + "/wip.md"),
+            ReadFile(dir_.path() + "/files/site/wip.md"));
+  const std::string window = dir_.path() + "/window";
+  r = Ctl({"export", "--dir", window, "--state", "scheduled,expired"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ids(window), ElementsAre("gone", "later"));
+  const std::string published = dir_.path() + "/published";
+  r = Ctl({"export", "--dir", published, "--publish-from", "2020-01-01",
+           "--publish-to", "2021-01-01"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ids(published), ElementsAre("live"));
+  const std::string live = dir_.path() + "/live";
+  r = Ctl({"export", "--dir", live, "--state", "live", "--live-only"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ids(live), ElementsAre("live"));
+
+  // Usage errors, nothing written: a state readers never see beside
+  // --live-only, and a filter with one ID.
+  r = Ctl({"export", "--dir", dir_.path() + "/none", "--state", "draft",
+           "--live-only"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--state draft: draft articles are never "
+                                "live; cannot be combined with --live-only\n"));
+  EXPECT_FALSE(fs::exists(dir_.path() + "/none"));
+  for (const char* flag : {"--state", "--publish-from"}) {
+    r = Ctl({"export", "wip", flag,
+             std::string(flag) == "--state" ? "draft" : "2020-01-01"});
+    EXPECT_EQ(r.exit_code, 2) << flag;
+    EXPECT_THAT(r.err, StartsWith(absl::StrCat(flag,
+                                               ": applies only with --dir "
+                                               "(export ID prints that one "
+                                               "article)\n")));
+  }
+}
+
 // ---- usage nits ------------------------------------------------------------
 
 // An editor's query mixes states; the table had no column to tell a draft
