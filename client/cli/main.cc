@@ -2636,6 +2636,25 @@ int ParseUsageError(const CLI::App& app, const CLI::ParseError& e) {
   }
   std::string message = e.what();
   flag = OptionIn(app, message);
+  // An empty value (`--state "$UNSET"`) is no value, as `--state=` is:
+  // `--state: needs a value (one of draft, ...)`, where IsMember's words
+  // read `--state:  not in {draft,...}`, naming no value.
+  if (reason == kInvalidValue && !flag.empty() &&
+      absl::StartsWith(message, absl::StrCat(flag, ":  not in {"))) {
+    for (const CLI::App* cmd = &app; cmd != nullptr;
+         cmd = cmd->get_subcommands().empty()
+                   ? nullptr
+                   : cmd->get_subcommands().front()) {
+      for (const CLI::Option* opt : cmd->get_options()) {
+        if (opt->get_positional() || opt->get_name() != flag) continue;
+        const std::string kind = internal::ValueKind(*opt);
+        message =
+            absl::StrCat(flag, ": needs a value",
+                         kind.empty() ? "" : absl::StrCat(" (", kind, ")"));
+        return Usage(std::move(message), std::move(flag), kMissingArgument);
+      }
+    }
+  }
   // A value its variable gave (`CONTENT_TIMEOUT=0`) is named so, as the
   // other flags' are: `--timeout (from CONTENT_TIMEOUT): must be more...`.
   if (const CLI::Option* opt = app.get_option_no_throw(flag);

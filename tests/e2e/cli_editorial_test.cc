@@ -1502,6 +1502,34 @@ TEST_F(CliEditorialTest, ExportDirTakesTheStateAndPublishTimeFilters) {
   }
 }
 
+// An empty value of a flag that takes one of a set (`--state "$STATE"`
+// with STATE unset) is no value, as `--state=` is: it said `--state:  not
+// in {draft,...}`, naming no value at all.
+TEST_F(CliEditorialTest, AnEmptyStateIsNoValue) {
+  const std::string want =
+      "--state: needs a value (one of draft, published, archived, scheduled, "
+      "live, expired)\n";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"query", "--all", "--state", ""},
+           {"query", "--all", "--state="},
+           {"export", "--dir", dir_.path() + "/out", "--state", ""}}) {
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    const CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, StartsWith(want));
+  }
+  const CommandResult r = Ctl({"query", "--state", "", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "MISSING_ARGUMENT");
+  EXPECT_EQ(e.at("flag").string_value(), "--state");
+  EXPECT_EQ(e.at("message").string_value() + "\n", want);
+  EXPECT_THAT(Ctl({"diff", "x", "--color", ""}).err,
+              StartsWith("--color: needs a value (one of auto, always, "
+                         "never)\n"));
+}
+
 // ---- usage nits ------------------------------------------------------------
 
 // An editor's query mixes states; the table had no column to tell a draft
