@@ -2895,6 +2895,10 @@ std::string OutputRefusal(const std::string& verb, const std::string& value) {
   }
   std::string refusal = absl::StrCat("--output: ", value, " not in {",
                                      absl::StrJoin(v.formats, ","), "}");
+  // kubectl's `-o wide` adds columns; here -o yaml (or json) shows them all.
+  if (value == "wide" &&
+      std::find(v.formats.begin(), v.formats.end(), "yaml") != v.formats.end())
+    return absl::StrCat(refusal, ": -o yaml shows every field");
   if (!format.has_value()) return refusal;
   if (verb == "export") {
     std::string instead;
@@ -3677,6 +3681,14 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   // and diff printed their table under -o markdown, which would pass for a
   // document.
   if (app.get_option("--output")->count() > 0) {
+    // `-o "$UNSET"` is no value, as --state's is (ParseUsageError).
+    if (g.output.empty()) {
+      return Usage(
+          absl::StrCat(
+              "--output: needs a value (one of ",
+              absl::StrJoin(OutputsOf(VerbPath(Leaf(app))).formats, ", "), ")"),
+          "--output", kMissingArgument);
+    }
     if (std::string bad = OutputRefusal(VerbPath(Leaf(app)), g.output);
         !bad.empty()) {
       return Usage(std::move(bad), "--output", kInvalidValue);

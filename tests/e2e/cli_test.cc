@@ -4947,6 +4947,27 @@ TEST_F(CliTest, UsageErrorsUnderJsonAreOneObject) {
             "get --help` for more information.\n");
 }
 
+// `-o "$UNSET"` said `--output:  not in {...}`, naming no value: it needs
+// one, as --state's empty value does. kubectl's `-o wide` is told where
+// every field is.
+TEST_F(CliTest, AnEmptyOrWideOutputSaysWhatItTakes) {
+  CommandResult r = Ctl({"query", "-o", ""});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "--output: needs a value (one of table, json, yaml, markdown, "
+            "name)\nRun `contentctl query --help` for more information.\n");
+  r = Ctl({"tags", "-o", ""});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              StartsWith("--output: needs a value (one of table, json, yaml)"));
+  r = Ctl({"get", "x", "-o", "wide"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              StartsWith("--output: wide not in "
+                         "{table,json,yaml,markdown,name}: -o yaml shows "
+                         "every field\n"));
+}
+
 // A streamed import's failed file had an empty `reason`, `domain` and
 // `metadata` under -o json, though ImportResult carries the reason and the
 // metadata (ARTICLE_TOO_LARGE's limit_bytes and size_bytes).
