@@ -1049,6 +1049,15 @@ int RunTranslations(Session& s, const TranslationsFlags& f) {
                        : v1::ARTICLE_VIEW_BASIC);
   absl::StatusOr<v1::ListTranslationsResponse> response =
       s.client->ListTranslations(request);
+  if (absl::IsNotFound(response.status()) &&
+      absl::StrContains(response.status().message(),
+                        " is deleted (revision ")) {
+    // As get says it (translations has no --show-deleted).
+    return Fail(Reworded(
+        response.status(),
+        absl::StrCat(response.status().message(), " (`contentctl undelete ",
+                     ArticleId(request.name()), "` brings it back)")));
+  }
   if (!response.ok()) {
     return Fail(NameTheFlag(
         NameTheAllRole(NameTheAllFlag(response.status(), kAllFlag), f.all),

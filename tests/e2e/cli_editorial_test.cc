@@ -924,6 +924,28 @@ TEST_F(CliEditorialTest, GetLangOfADeletedTranslationSaysItIsDeleted) {
             "articles/launch.zh-CN");
 }
 
+// translations of a deleted article said only that it is deleted; get
+// says how to bring it back, and so does translations now (it has no
+// --show-deleted to offer).
+TEST_F(CliEditorialTest, TranslationsOfADeletedArticleSaysHowToBringItBack) {
+  ApplyLaunch();
+  CtlOk({"delete", "launch.zh-CN"});
+  CommandResult r = Ctl({"translations", "launch.zh-CN"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: NOT_FOUND: articles/launch.zh-CN is deleted (revision 2) "
+            "(`contentctl undelete launch.zh-CN` brings it back)\n");
+  r = Ctl({"translations", "launch.zh-CN", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(ParseJson<google::protobuf::Struct>(r.err)
+                .fields()
+                .at("reason")
+                .string_value(),
+            "ARTICLE_DELETED");
+  CtlOk({"undelete", "launch.zh-CN"});
+  EXPECT_THAT(CtlOk({"translations", "launch.zh-CN"}), HasSubstr("zh-CN"));
+}
+
 TEST_F(CliEditorialTest, TranslationsListsTheGroup) {
   ApplyLaunch();
   EXPECT_EQ(CtlOk({"translations", "launch.en"}),
