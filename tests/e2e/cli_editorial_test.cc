@@ -34,6 +34,7 @@ using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::Lines;
+using ::content::testing::MetadataValue;
 using ::content::testing::ParseJson;
 using ::content::testing::ReadFile;
 using ::content::testing::RunCommand;
@@ -82,9 +83,7 @@ void ExpectRevisionNotFoundJson(const CommandResult& r,
   EXPECT_EQ(e.at("code").string_value(), "NOT_FOUND");
   EXPECT_EQ(e.at("reason").string_value(), "REVISION_NOT_FOUND");
   EXPECT_EQ(e.at("message").string_value(), message);
-  EXPECT_EQ(
-      e.at("metadata").struct_value().fields().at("revision").string_value(),
-      revision);
+  EXPECT_EQ(MetadataValue(e, "revision"), revision);
 }
 
 // A contentd with a reader and an editor token; contentctl runs as the
@@ -423,13 +422,8 @@ TEST_F(CliEditorialCallsTest, DiffPastTheHeadTakesTheHeadFromTheError) {
       "REV1 and REV2: articles/past has no revision 5 or 4 (the head is "
       "revision 2)",
       "4");
-  EXPECT_EQ(ParseJson<google::protobuf::Struct>(r.err)
-                .fields()
-                .at("metadata")
-                .struct_value()
-                .fields()
-                .at("current_revision")
-                .string_value(),
+  EXPECT_EQ(MetadataValue(ParseJson<google::protobuf::Struct>(r.err).fields(),
+                          "current_revision"),
             "2");
 }
 
@@ -999,12 +993,7 @@ TEST_F(CliEditorialTest, ReaderAllSaysAllNeedsTheEditorRole) {
   EXPECT_EQ(r.exit_code, 1);
   const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
   EXPECT_EQ(e.at("code").string_value(), "PERMISSION_DENIED");
-  EXPECT_EQ(e.at("metadata")
-                .struct_value()
-                .fields()
-                .at("required_role")
-                .string_value(),
-            "editor");
+  EXPECT_EQ(MetadataValue(e, "required_role"), "editor");
   EXPECT_THAT(e.at("message").string_value(),
               HasSubstr("; --all (drafts, scheduled"));
   EXPECT_THAT(CtlOk({"translations", "launch.en"}, kReader),

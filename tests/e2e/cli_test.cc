@@ -57,6 +57,7 @@ using ::content::testing::ContentctlBinary;
 using ::content::testing::Ctl;
 using ::content::testing::HeldPort;
 using ::content::testing::Lines;
+using ::content::testing::MetadataValue;
 using ::content::testing::ParseJson;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
@@ -471,12 +472,7 @@ TEST_F(CliTest, WriteConditionsNameTheirFlagAndTheHeadRevision) {
     EXPECT_EQ(e.at("reason").string_value(), c.reason);
     EXPECT_EQ(e.at("domain").string_value(), "contentd.v1");
     EXPECT_EQ(e.at("message").string_value(), c.message);
-    EXPECT_EQ(e.at("metadata")
-                  .struct_value()
-                  .fields()
-                  .at("current_revision")
-                  .string_value(),
-              c.current_revision);
+    EXPECT_EQ(MetadataValue(e, "current_revision"), c.current_revision);
     if (c.file.empty()) {
       EXPECT_EQ(e.count("file"), 0u);
       EXPECT_THAT(r.out, IsEmpty());

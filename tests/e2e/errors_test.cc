@@ -26,6 +26,7 @@ namespace {
 
 using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
+using ::content::testing::MetadataValue;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::SharedServerTest;
@@ -707,13 +708,7 @@ TEST_F(ErrorsTest, ContentctlPrintsTheDetailsAsJsonUnderOJson) {
   EXPECT_EQ(r.exit_code, 1);
   e = ParseStruct(r.err);
   EXPECT_EQ(e.fields().at("reason").string_value(), "REVISION_MISMATCH");
-  EXPECT_EQ(e.fields()
-                .at("metadata")
-                .struct_value()
-                .fields()
-                .at("current_revision")
-                .string_value(),
-            "2");
+  EXPECT_EQ(MetadataValue(e.fields(), "current_revision"), "2");
 
   // A deleted article's hint stays in the message, with the reason.
   ASSERT_EQ(Ctl({"delete", "ctl"}).exit_code, 0);

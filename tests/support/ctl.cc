@@ -20,6 +20,23 @@ std::string CtlOk(const ServerProcess& server,
   return r.out;
 }
 
+std::string MetadataValue(
+    const google::protobuf::Map<std::string, google::protobuf::Value>& error,
+    const std::string& key) {
+  const auto metadata = error.find("metadata");
+  if (metadata == error.end()) {
+    ADD_FAILURE() << "no metadata in the error";
+    return "";
+  }
+  const auto& fields = metadata->second.struct_value().fields();
+  const auto value = fields.find(key);
+  if (value == fields.end()) {
+    ADD_FAILURE() << "no " << key << " in the error's metadata";
+    return "";
+  }
+  return value->second.string_value();
+}
+
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
   size_t start = 0;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/support/harness.h"
@@ -32,6 +33,12 @@ Message ParseJson(const std::string& json) {
   EXPECT_TRUE(status.ok()) << status.message() << "\n" << json;
   return m;
 }
+
+// The string under `key` in the `metadata` object of contentctl's `-o json`
+// error object, whose fields are `error`; "" and a failure if absent.
+std::string MetadataValue(
+    const google::protobuf::Map<std::string, google::protobuf::Value>& error,
+    const std::string& key);
 
 // Lines of `text`, without the newlines.
 std::vector<std::string> Lines(const std::string& text);
