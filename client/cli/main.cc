@@ -768,6 +768,27 @@ void AddFilterFlags(CLI::App* verb, QueryFlags* f) {
       ->allow_extra_args(false);
 }
 
+// --state, --publish-from and --publish-to of `verb` (query, export), the
+// states' help ending with `states_note`.
+void AddEditorialFilterFlags(CLI::App* verb, QueryFlags* f,
+                             const char* states_note) {
+  verb->add_option("--state", f->states,
+                   absl::StrCat("In one of these states: draft, published, "
+                                "archived; or, of the published, scheduled, "
+                                "live, expired by the server's clock (",
+                                states_note, ")"))
+      ->delimiter(',')
+      ->check(CLI::IsMember(
+          {"draft", "published", "archived", "scheduled", "live", "expired"}))
+      ->allow_extra_args(false);
+  verb->add_option("--publish-from", f->publish_from,
+                   "Publish time at or after DATE (UTC)")
+      ->check(kDate);
+  verb->add_option("--publish-to", f->publish_to,
+                   "Publish time before DATE (UTC)")
+      ->check(kDate);
+}
+
 int RunQuery(Session& s, const QueryFlags& f) {
   if (std::string bad = CheckQueryFlags(f, "--all"); !bad.empty()) {
     return Usage(std::move(bad));
@@ -3309,24 +3330,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   query_cmd->add_flag("--all", query.all,
                       "Also drafts, scheduled, expired and archived articles "
                       "(editor role)");
-  query_cmd
-      ->add_option(
-          "--state", query.states,
-          "In one of these states: draft, published, archived; or, of the "
-          "published, scheduled, live, expired by the server's clock "
-          "(all but published and live need --all)")
-      ->delimiter(',')
-      ->check(CLI::IsMember(
-          {"draft", "published", "archived", "scheduled", "live", "expired"}))
-      ->allow_extra_args(false);
-  query_cmd
-      ->add_option("--publish-from", query.publish_from,
-                   "Publish time at or after DATE (UTC)")
-      ->check(kDate);
-  query_cmd
-      ->add_option("--publish-to", query.publish_to,
-                   "Publish time before DATE (UTC)")
-      ->check(kDate);
+  AddEditorialFilterFlags(query_cmd, &query,
+                          "all but published and live need --all");
 
   TermsFlags tags_flags;
   CLI::App* tags_cmd =
@@ -3439,23 +3444,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                        "which needs the editor role)");
   // The editorial filters of `query`, as the server applies them to an
   // export alike (`export --dir review/ --state draft`).
-  export_cmd
-      ->add_option("--state", export_filters.states,
-                   "In one of these states: draft, published, archived; or, "
-                   "of the published, scheduled, live, expired by the "
-                   "server's clock (only published and live with --live-only)")
-      ->delimiter(',')
-      ->check(CLI::IsMember(
-          {"draft", "published", "archived", "scheduled", "live", "expired"}))
-      ->allow_extra_args(false);
-  export_cmd
-      ->add_option("--publish-from", export_filters.publish_from,
-                   "Publish time at or after DATE (UTC)")
-      ->check(kDate);
-  export_cmd
-      ->add_option("--publish-to", export_filters.publish_to,
-                   "Publish time before DATE (UTC)")
-      ->check(kDate);
+  AddEditorialFilterFlags(export_cmd, &export_filters,
+                          "only published and live with --live-only");
 
   QueryFlags watch_filters;
   WatchFlags watch;
