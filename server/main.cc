@@ -1435,6 +1435,10 @@ int main(int argc, char** argv) {
   content::service::Authenticator auth(config.auth);
 
   config.service.version = CONTENT_VERSION;
+  // Reads in flight on a shared store: as many as the pool keeps open
+  // connections for, two each (a text query's snapshot and its list).
+  config.service.shared_read_threads =
+      std::max(2, config.store.pg_pool_size / 2);
   absl::StatusOr<std::unique_ptr<content::service::ContentService>> created =
       content::service::ContentService::Create(store->get(), config.service,
                                                &auth);

@@ -235,11 +235,24 @@ absl::StatusOr<std::unique_ptr<ContentService>> ContentService::Create(
         "write_threads: ", writes.status().message(), "; ", ThreadLimit(),
         ". Lower write_threads or raise the limit"));
   }
+  std::unique_ptr<WorkQueue> reads;
+  if (store->engine()->shared()) {
+    absl::StatusOr<std::unique_ptr<WorkQueue>> started =
+        WorkQueue::Start(options.shared_read_threads);
+    if (!started.ok()) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot start the service's ", options.shared_read_threads,
+          " read threads for the shared store after its ",
+          options.write_threads, " write_threads: ", started.status().message(),
+          "; ", ThreadLimit(), ". Lower write_threads or raise the limit"));
+    }
+    reads = *std::move(started);
+  }
   // The hubs and the scheduler start one thread each; std::thread throws
   // if the system refuses it.
   try {
-    return absl::WrapUnique(
-        new ContentService(store, options, auth, *std::move(writes)));
+    return absl::WrapUnique(new ContentService(
+        store, options, auth, *std::move(writes), std::move(reads)));
   } catch (const std::system_error& e) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "cannot start the service's threads after its ", options.write_threads,
@@ -251,13 +264,15 @@ absl::StatusOr<std::unique_ptr<ContentService>> ContentService::Create(
 ContentService::ContentService(store::Store* store,
                                const ServiceOptions& options,
                                Authenticator* auth,
-                               std::unique_ptr<WorkQueue> writes)
+                               std::unique_ptr<WorkQueue> writes,
+                               std::unique_ptr<WorkQueue> reads)
     : auth_(auth),
       store_(store),
       options_(options),
       start_time_(absl::Now()),
       hostname_(HostName()),
       writes_(std::move(writes)),
+      reads_(std::move(reads)),
       watch_(store, options.watch, options.limits),
       imports_(store, writes_.get(), options.limits),
       exports_(options.exports) {
@@ -373,6 +388,26 @@ void ContentService::Defer(grpc::CallbackServerContext* ctx,
   }
 }
 
+grpc::ServerUnaryReactor* ContentService::ReadOnPool(
+    grpc::CallbackServerContext* ctx, std::function<absl::Status()> read) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto run = [ctx, reactor, read = std::move(read)] {
+    // A caller that gave up while the read queued is not read for.
+    if (ctx->IsCancelled()) {
+      reactor->Finish(ToGrpcStatus(
+          absl::DeadlineExceededError("the call ended before the read began")));
+      return;
+    }
+    reactor->Finish(ToGrpcStatus(read()));
+  };
+  if (!reads_->Submit(std::move(run))) {
+    reactor->Finish(ToGrpcStatus(
+        WithReason(absl::UnavailableError("server is shutting down"),
+                   reason::kShuttingDown)));
+  }
+  return reactor;
+}
+
 void ContentService::DoCreate(const v1::CreateArticleRequest& req,
                               v1::Article* resp, Finisher finish) {
   // Every violation of the request, the id's first.
@@ -420,10 +455,12 @@ grpc::ServerUnaryReactor* ContentService::GetArticle(
     return Finish(ctx, s);
   if (!*editor && ReadRole(req.visibility()) == Role::kEditor)
     return Finish(ctx, Allow(*ctx, Role::kEditor));
-  std::string bytes;
-  absl::Status s = DoGetBytes(req, *editor, &bytes);
-  if (s.ok()) *resp = TakeBytes(std::move(bytes));
-  return Finish(ctx, s);
+  return Read(ctx, [this, req = std::move(req), editor = *editor, resp] {
+    std::string bytes;
+    absl::Status s = DoGetBytes(req, editor, &bytes);
+    if (s.ok()) *resp = TakeBytes(std::move(bytes));
+    return s;
+  });
 }
 
 namespace {
@@ -705,7 +742,8 @@ grpc::ServerUnaryReactor* ContentService::UpdateArticle(
   // reads do not, and the commit is the committer thread's. Handing every
   // update to a write thread cost a wake-up each (2026-12-03: 8-13% of the
   // server's CPU per update). Only an update that would wait for another
-  // write of its article goes to a write thread.
+  // write of its article goes to a write thread (on a shared store, every
+  // update: Store::UpdateAsyncNoWait).
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   DoUpdate(
       std::move(req),
@@ -838,7 +876,9 @@ grpc::ServerUnaryReactor* ContentService::ListArticleRevisions(
     v1::ListArticleRevisionsResponse* resp) {
   absl::StatusOr<bool> editor = AllowEditor(*ctx, Role::kReader);
   if (!editor.ok()) return Finish(ctx, editor.status());
-  return Finish(ctx, DoListRevisions(*req, *editor, resp));
+  return Read(ctx, [this, req, editor = *editor, resp] {
+    return DoListRevisions(*req, editor, resp);
+  });
 }
 
 absl::StatusOr<int64_t> ContentService::PublishedBefore(const std::string& id,
@@ -911,7 +951,9 @@ grpc::ServerUnaryReactor* ContentService::DiffArticleRevisions(
     v1::DiffArticleRevisionsResponse* resp) {
   absl::StatusOr<bool> editor = AllowEditor(*ctx, Role::kReader);
   if (!editor.ok()) return Finish(ctx, editor.status());
-  return Finish(ctx, DoDiff(*req, *editor, resp));
+  return Read(ctx, [this, req, editor = *editor, resp] {
+    return DoDiff(*req, editor, resp);
+  });
 }
 
 grpc::ServerUnaryReactor* ContentService::RestoreArticleRevision(
@@ -974,7 +1016,8 @@ grpc::ServerUnaryReactor* ContentService::ListTranslations(
     v1::ListTranslationsResponse* resp) {
   if (absl::Status s = Allow(*ctx, ReadRole(req->visibility())); !s.ok())
     return Finish(ctx, s);
-  return Finish(ctx, DoListTranslations(*req, resp));
+  return Read(ctx,
+              [this, req, resp] { return DoListTranslations(*req, resp); });
 }
 
 absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
@@ -1181,7 +1224,7 @@ grpc::ServerUnaryReactor* ContentService::BatchGetArticles(
     v1::BatchGetArticlesResponse* resp) {
   if (absl::Status s = Allow(*ctx, ReadRole(req->visibility())); !s.ok())
     return Finish(ctx, s);
-  return Finish(ctx, DoBatchGet(*req, resp));
+  return Read(ctx, [this, req, resp] { return DoBatchGet(*req, resp); });
 }
 
 grpc::ServerUnaryReactor* ContentService::ListTags(
@@ -1189,10 +1232,11 @@ grpc::ServerUnaryReactor* ContentService::ListTags(
     v1::ListTagsResponse* resp) {
   if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
     return Finish(ctx, s);
-  return Finish(
-      ctx, DoListTerms(store::IndexKind::kTag, "tags", req->page_size(),
+  return Read(ctx, [this, req, resp] {
+    return DoListTerms(store::IndexKind::kTag, "tags", req->page_size(),
                        req->page_token(), req->prefix(), resp->mutable_tags(),
-                       resp->mutable_next_page_token()));
+                       resp->mutable_next_page_token());
+  });
 }
 
 grpc::ServerUnaryReactor* ContentService::ListCategories(
@@ -1200,10 +1244,12 @@ grpc::ServerUnaryReactor* ContentService::ListCategories(
     v1::ListCategoriesResponse* resp) {
   if (absl::Status s = Allow(*ctx, Role::kReader); !s.ok())
     return Finish(ctx, s);
-  return Finish(ctx, DoListTerms(store::IndexKind::kCategory, "categories",
-                                 req->page_size(), req->page_token(),
-                                 req->prefix(), resp->mutable_categories(),
-                                 resp->mutable_next_page_token()));
+  return Read(ctx, [this, req, resp] {
+    return DoListTerms(store::IndexKind::kCategory, "categories",
+                       req->page_size(), req->page_token(), req->prefix(),
+                       resp->mutable_categories(),
+                       resp->mutable_next_page_token());
+  });
 }
 
 grpc::ServerUnaryReactor* ContentService::GetServerInfo(
@@ -1239,26 +1285,28 @@ grpc::ServerUnaryReactor* ContentService::QueryArticles(
     return Finish(ctx, s);
   if (!*editor && ReadRole(req.query().visibility()) == Role::kEditor)
     return Finish(ctx, Allow(*ctx, Role::kEditor));
-  v1::QueryArticlesResponse rest;
-  std::vector<std::string> articles;
-  absl::Status s = DoQuery(req, &rest, &articles);
-  if (s.ok()) {
-    // Field 1 (`articles`) as length-delimited entries, then the others:
-    // fields may come in any order on the wire.
-    size_t size = rest.ByteSizeLong();
-    for (const std::string& a : articles) size += a.size() + 6;
-    std::string bytes;
-    bytes.reserve(size);
-    for (const std::string& a : articles) {
-      bytes.push_back(static_cast<char>(
-          (v1::QueryArticlesResponse::kArticlesFieldNumber << 3) | 2));
-      AppendVarint(a.size(), &bytes);
-      bytes += a;
+  return Read(ctx, [this, req = std::move(req), resp] {
+    v1::QueryArticlesResponse rest;
+    std::vector<std::string> articles;
+    absl::Status s = DoQuery(req, &rest, &articles);
+    if (s.ok()) {
+      // Field 1 (`articles`) as length-delimited entries, then the others:
+      // fields may come in any order on the wire.
+      size_t size = rest.ByteSizeLong();
+      for (const std::string& a : articles) size += a.size() + 6;
+      std::string bytes;
+      bytes.reserve(size);
+      for (const std::string& a : articles) {
+        bytes.push_back(static_cast<char>(
+            (v1::QueryArticlesResponse::kArticlesFieldNumber << 3) | 2));
+        AppendVarint(a.size(), &bytes);
+        bytes += a;
+      }
+      rest.AppendToString(&bytes);
+      *resp = TakeBytes(std::move(bytes));
     }
-    rest.AppendToString(&bytes);
-    *resp = TakeBytes(std::move(bytes));
-  }
-  return Finish(ctx, s);
+    return s;
+  });
 }
 
 }  // namespace content::service

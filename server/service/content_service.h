@@ -14,6 +14,7 @@
 #include "content/v1/content_service.grpc.pb.h"
 #include "server/service/auth.h"
 #include "server/service/bulk.h"
+#include "server/service/reactors.h"
 #include "server/service/validation.h"
 #include "server/service/watch.h"
 #include "server/service/work_queue.h"
@@ -36,6 +37,16 @@ struct ServiceOptions {
   // 1.3-1.8k/s, 128 gave 2.0-2.4k/s). Idle threads cost only their stacks.
   // Default: 128. At most kMaxWriteThreads from contentd's config.
   int write_threads = 128;
+  // Threads that run reads on a shared store (PostgreSQL), where each
+  // read waits on the database: round trips, a connection of the pool, a
+  // lock (VACUUM FULL), a database gone silent. On gRPC's callback threads
+  // (two on two cores) such waits stopped the whole server, health checks
+  // and new connections included. contentd gives half storage.pool_size
+  // (at least 2), a text query holding two connections: more reads at once
+  // open connections past the pool for a moment each, and text queries at
+  // 5 in flight on a pool of 5 cost the server 2.5x the CPU (SCRAM logins).
+  // A local store (RocksDB) reads inline and starts none. Default: 8.
+  int shared_read_threads = 8;
   // Deadline of a write whose caller set none (or a later one): past it,
   // a write still queued is not started (DEADLINE_EXCEEDED). Default: 30 s.
   absl::Duration default_deadline = absl::Seconds(30);
@@ -200,6 +211,20 @@ class ContentService final : public ContentServiceBase {
   // if the call is over by then or the server is shutting down.
   void Defer(grpc::CallbackServerContext* ctx,
              grpc::ServerUnaryReactor* reactor, std::function<void()> work);
+  // Finishes the call with what `read` (absl::Status()) returns: run
+  // inline on a local store, on a read thread on a shared one
+  // (shared_read_threads).
+  template <typename Fn>
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, Fn read) {
+    if (reads_ == nullptr) {
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      reactor->Finish(ToGrpcStatus(read()));
+      return reactor;
+    }
+    return ReadOnPool(ctx, std::move(read));
+  }
+  grpc::ServerUnaryReactor* ReadOnPool(grpc::CallbackServerContext* ctx,
+                                       std::function<absl::Status()> read);
 
   void DoCreate(const v1::CreateArticleRequest& req, v1::Article* resp,
                 Finisher finish);
@@ -270,7 +295,8 @@ class ContentService final : public ContentServiceBase {
                                    Role needed);
 
   ContentService(store::Store* store, const ServiceOptions& options,
-                 Authenticator* auth, std::unique_ptr<WorkQueue> writes);
+                 Authenticator* auth, std::unique_ptr<WorkQueue> writes,
+                 std::unique_ptr<WorkQueue> reads);
 
   Authenticator* const auth_;
   store::Store* const store_;
@@ -279,6 +305,8 @@ class ContentService final : public ContentServiceBase {
   const std::string hostname_;   // GetServerInfo's hostname
 
   const std::unique_ptr<WorkQueue> writes_;
+  // Null on a local store.
+  const std::unique_ptr<WorkQueue> reads_;
   WatchHub watch_;
   ImportHub imports_;
   ExportHub exports_;
