@@ -767,7 +767,10 @@ const char* SignalName(int sig) {
 // too long at once. Thread-safe; never destroyed (its thread runs on).
 class StopSignals {
  public:
-  explicit StopSignals(const sigset_t& signals) : signals_(signals) {
+  // `kept`: where acknowledged writes are when a second signal cuts the
+  // stop short, as the log line says it.
+  StopSignals(const sigset_t& signals, const char* kept)
+      : signals_(signals), kept_(kept) {
     std::thread([this] { Run(); }).detach();
   }
 
@@ -805,15 +808,16 @@ class StopSignals {
         first_ = sig;
         continue;
       }
-      // Every acknowledged write is in the WAL, and the next start replays
-      // it, as after a kill -9: a second Ctrl-C ends calls that hold the
-      // stop up to the grace, or a storage compaction past it.
+      // Every acknowledged write is kept (RocksDB's WAL, which the next
+      // start replays as after a kill -9; PostgreSQL's commit): a second
+      // Ctrl-C ends calls that hold the stop up to the grace, or a storage
+      // compaction past it.
       content::LogLine(
           std::cerr,
           absl::StrCat("contentd: second ", SignalName(sig),
                        ", stopping now without waiting for calls in progress "
-                       "(acknowledged writes are in the WAL; the next start "
-                       "replays it)"));
+                       "(acknowledged writes are ",
+                       kept_, ")"));
       _exit(1);
     }
   }
@@ -836,6 +840,7 @@ class StopSignals {
   }
 
   const sigset_t signals_;
+  const char* const kept_;
   absl::Mutex mu_;
   bool serving_ ABSL_GUARDED_BY(mu_) = false;
   int first_ ABSL_GUARDED_BY(mu_) = 0;
@@ -1274,7 +1279,10 @@ int main(int argc, char** argv) {
 
   // From here on a stop signal ends the start (checks above take Ctrl-C
   // themselves).
-  StopSignals* const stop_signals = new StopSignals(signals);
+  StopSignals* const stop_signals =
+      new StopSignals(signals, config.store.engine == "postgres"
+                                   ? "committed in the database"
+                                   : "in the WAL; the next start replays it");
 
   // Under a Type=notify systemd unit: still starting while the store opens
   // (a long log replay, a layout upgrade), then ready once it serves.
