@@ -742,18 +742,24 @@ class GrpcClient final : public Client {
     if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
     PokeChannel(/*always=*/false);
     auto reader = stub_->ExportArticles(&ctx, request);
+    // An exception from on_article leaves the stream ended (cancelled and
+    // finished) before it goes on to the caller, as Watch's and
+    // ImportArticles' callbacks' do, rather than relying on the context's
+    // destruction to cancel a call whose status was never read.
+    absl::Cleanup abandon = [&] {
+      ctx.TryCancel();
+      reader->Finish();
+    };
     v1::ExportArticlesResponse batch;
     bool any = false;
     while (reader->Read(&batch)) {
       any = true;
       for (const v1::Article& a : batch.articles()) {
-        if (!RunCallback("ExportArticles on_article", on_article, a)) {
-          ctx.TryCancel();
-          reader->Finish();
-          return absl::OkStatus();
-        }
+        if (!RunCallback("ExportArticles on_article", on_article, a))
+          return absl::OkStatus();  // `abandon` ends the stream
       }
     }
+    std::move(abandon).Cancel();
     const grpc::Status s = reader->Finish();
     if (closing_ && s.error_code() == grpc::StatusCode::CANCELLED)
       return Destroyed();
