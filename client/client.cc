@@ -718,13 +718,19 @@ class GrpcClient final : public Client {
     // The server ends the stream with INVALID_ARGUMENT at a batch it
     // refuses whole (over 1000 articles, or not a batch at all), before
     // writing any of it: the first unanswered one. Its message cannot say
-    // which batch that was.
+    // which batch that was. Its details (ErrorInfo, BadRequest) are kept:
+    // ErrorReason and FieldViolations read them as for any other call.
     if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
         answered < sent) {
-      return absl::InvalidArgumentError(
+      absl::Status out = absl::InvalidArgumentError(
           absl::StrCat("import: batch ", answered + 1, ": ", s.error_message(),
                        "; it and later batches were not written (", answered,
                        " batches before it were answered)"));
+      FromGrpc(s).ForEachPayload(
+          [&](absl::string_view url, const absl::Cord& value) {
+            out.SetPayload(url, value);
+          });
+      return out;
     }
     return FromGrpc(s);
   }
