@@ -1014,7 +1014,7 @@ absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
   // here, so that a bad one is named with them rather than on the next try.
   auto check = [&](Violations& violations, bool with_token) {
     violations.Add(page_size.status());
-    violations.Add(ValidateQuery(req.query(), options_.limits));
+    CollectQueryViolations(req.query(), options_.limits, "query", &violations);
     if (with_token) {
       violations.Add(
           query::OpenPageToken(req.page_token(), store_->token_key()).status());

@@ -137,7 +137,7 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
     Violations violations;
     if (req_.after_sequence() < 0)
       violations.Add("after_sequence", "must not be negative");
-    violations.Add(ValidateQuery(req_.filter(), hub_->limits_, "filter"));
+    CollectQueryViolations(req_.filter(), hub_->limits_, "filter", &violations);
     CheckWatchFilter(req_.filter(), violations);
     if (!v1::WatchArticlesRequest::View_IsValid(req_.view())) {
       violations.Add("view", absl::StrCat("unknown value ",

@@ -132,6 +132,30 @@ TEST_F(ErrorsTest, EveryBadFieldOfAQueryIsNamed) {
                          "query.tags[0]: must not be empty; facets[1]: "));
 }
 
+// Past the first 20 the rest are counted, the query's own with the
+// request's: a query's faults beyond its 20th were lost when it was
+// collected apart ("(and 1 more)" for 26 faults).
+TEST_F(ErrorsTest, EveryBadFieldOfALongQueryIsCounted) {
+  v1::QueryArticlesRequest req;
+  req.set_page_size(-1);
+  for (int i = 0; i < 25; ++i) req.mutable_query()->add_tags("");
+  absl::StatusOr<v1::QueryArticlesResponse> r = client_->QueryArticles(req);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_THAT(std::string(r.status().message()), EndsWith(" (and 6 more)"));
+  const std::vector<FieldViolation> v = FieldViolations(r.status());
+  ASSERT_EQ(v.size(), 20u) << r.status();
+  EXPECT_EQ(v[0].field, "page_size");
+  EXPECT_EQ(v[19].field, "query.tags[18]");
+
+  v1::WatchArticlesRequest watch;
+  watch.set_after_sequence(-1);
+  for (int i = 0; i < 25; ++i) watch.mutable_filter()->add_tags("");
+  const absl::Status s =
+      client_->Watch(watch, [](const auto&) { return false; });
+  ASSERT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(std::string(s.message()), EndsWith(" (and 6 more)"));
+}
+
 // The field and description of each violation `s` carries, in order, for
 // comparing a whole list at once.
 std::vector<std::pair<std::string, std::string>> Violated(
