@@ -718,13 +718,19 @@ class GrpcClient final : public Client {
     // The server ends the stream with INVALID_ARGUMENT at a batch it
     // refuses whole (over 1000 articles, or not a batch at all), before
     // writing any of it: the first unanswered one. Its message cannot say
-    // which batch that was.
+    // which batch that was. Its details (ErrorInfo, BadRequest) are kept:
+    // ErrorReason and FieldViolations read them as for any other call.
     if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
         answered < sent) {
-      return absl::InvalidArgumentError(
+      absl::Status out = absl::InvalidArgumentError(
           absl::StrCat("import: batch ", answered + 1, ": ", s.error_message(),
                        "; it and later batches were not written (", answered,
                        " batches before it were answered)"));
+      FromGrpc(s).ForEachPayload(
+          [&](absl::string_view url, const absl::Cord& value) {
+            out.SetPayload(url, value);
+          });
+      return out;
     }
     return FromGrpc(s);
   }
@@ -742,18 +748,24 @@ class GrpcClient final : public Client {
     if (call.timeout > absl::ZeroDuration()) SetTimeout(&ctx, call.timeout);
     PokeChannel(/*always=*/false);
     auto reader = stub_->ExportArticles(&ctx, request);
+    // An exception from on_article leaves the stream ended (cancelled and
+    // finished) before it goes on to the caller, as Watch's and
+    // ImportArticles' callbacks' do, rather than relying on the context's
+    // destruction to cancel a call whose status was never read.
+    absl::Cleanup abandon = [&] {
+      ctx.TryCancel();
+      reader->Finish();
+    };
     v1::ExportArticlesResponse batch;
     bool any = false;
     while (reader->Read(&batch)) {
       any = true;
       for (const v1::Article& a : batch.articles()) {
-        if (!RunCallback("ExportArticles on_article", on_article, a)) {
-          ctx.TryCancel();
-          reader->Finish();
-          return absl::OkStatus();
-        }
+        if (!RunCallback("ExportArticles on_article", on_article, a))
+          return absl::OkStatus();  // `abandon` ends the stream
       }
     }
+    std::move(abandon).Cancel();
     const grpc::Status s = reader->Finish();
     if (closing_ && s.error_code() == grpc::StatusCode::CANCELLED)
       return Destroyed();

@@ -344,9 +344,9 @@ class Client {
   // hands each batch's results to `on_results`, in order, while later
   // batches are in flight. The first stream error is returned;
   // INVALID_ARGUMENT, naming the batch (`import: batch 3: articles: at most
-  // 1000 per request, got 1500; ...`), for a batch the server refuses whole
-  // (over 1000 articles, or one it could not parse): it and those after it
-  // were not written.
+  // 1000 per request, got 1500; ...`, with the server's ErrorInfo and
+  // BadRequest), for a batch the server refuses whole (over 1000 articles,
+  // or one it could not parse): it and those after it were not written.
   // Batches are sent unchecked: an article the server cannot parse fails
   // alone (OUTCOME_FAILED, INVALID_ARGUMENT `articles[i]: cannot be
   // parsed`).

@@ -757,6 +757,30 @@ grpc::ServerUnaryReactor* ContentService::UpdateArticle(
   return reactor;
 }
 
+namespace {
+
+// The id a Delete, Undelete or Restore names, or every bad field of its
+// request at once, in field order: name, revision (a restore's, which
+// must be positive), expected_revision.
+absl::StatusOr<std::string> CheckWriteTarget(const std::string& name,
+                                             int64_t revision,
+                                             int64_t expected_revision,
+                                             bool restore = false) {
+  Violations v;
+  absl::StatusOr<std::string> id = ParseName(name, "name");
+  v.Add(id.status());
+  if (restore && revision == 0) {
+    v.Add("revision", "required, the revision number to restore");
+  } else if (restore && revision < 0) {
+    v.Add("revision", absl::StrCat("must be positive, got ", revision));
+  }
+  if (expected_revision < 0) v.Add("expected_revision", "must not be negative");
+  if (!v.empty()) return v.Status();
+  return id;
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* ContentService::DeleteArticle(
     grpc::CallbackServerContext* ctx, const v1::DeleteArticleRequest* req,
     v1::Article* resp) {
@@ -764,10 +788,9 @@ grpc::ServerUnaryReactor* ContentService::DeleteArticle(
     return Finish(ctx, s);
   // As UpdateArticle: the write thread does not wait for the commit.
   return OffloadAsync(ctx, [this, req, resp](Finisher finish) {
-    absl::StatusOr<std::string> id = ParseName(req->name(), "name");
+    absl::StatusOr<std::string> id =
+        CheckWriteTarget(req->name(), 0, req->expected_revision());
     if (!id.ok()) return finish(id.status());
-    if (req->expected_revision() < 0)
-      return finish(InvalidField("expected_revision", "must not be negative"));
     store_->DeleteAsync(*id, {req->expected_revision(), req->etag()},
                         ReplyWith(resp, std::move(finish)));
   });
@@ -780,10 +803,9 @@ grpc::ServerUnaryReactor* ContentService::UndeleteArticle(
     return Finish(ctx, s);
   // As UpdateArticle: the write thread does not wait for the commit.
   return OffloadAsync(ctx, [this, req, resp](Finisher finish) {
-    absl::StatusOr<std::string> id = ParseName(req->name(), "name");
+    absl::StatusOr<std::string> id =
+        CheckWriteTarget(req->name(), 0, req->expected_revision());
     if (!id.ok()) return finish(id.status());
-    if (req->expected_revision() < 0)
-      return finish(InvalidField("expected_revision", "must not be negative"));
     store_->UndeleteAsync(*id, {req->expected_revision(), req->etag()},
                           ReplyWith(resp, std::move(finish)));
   });
@@ -792,24 +814,30 @@ grpc::ServerUnaryReactor* ContentService::UndeleteArticle(
 absl::Status ContentService::DoListRevisions(
     const v1::ListArticleRevisionsRequest& req, bool editor,
     v1::ListArticleRevisionsResponse* resp) {
+  // Every bad field at once, in field order.
+  Violations violations;
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
-  if (!id.ok()) return id.status();
+  violations.Add(id.status());
   absl::StatusOr<int> page_size = PageSize(req.page_size(), options_.limits);
-  if (!page_size.ok()) return page_size.status();
-
-  // The token holds the next revision to return, bound to the article.
-  std::string binding = absl::StrCat("revisions/", *id);
+  violations.Add(page_size.status());
+  // The token holds the next revision to return, bound to the article
+  // (which a bad name leaves unknown: then only whether it opens).
+  const std::string binding =
+      id.ok() ? absl::StrCat("revisions/", *id) : std::string();
   int64_t start = 0;
   if (!req.page_token().empty()) {
     absl::StatusOr<std::string> payload =
         query::OpenPageToken(req.page_token(), store_->token_key());
-    if (!payload.ok()) return payload.status();
-    if (payload->size() != 8 + binding.size() ||
-        payload->substr(8) != binding) {
-      return InvalidField("page_token", "was issued for a different article");
+    if (!payload.ok()) {
+      violations.Add(payload.status());
+    } else if (id.ok() && (payload->size() != 8 + binding.size() ||
+                           payload->substr(8) != binding)) {
+      violations.Add("page_token", "was issued for a different article");
+    } else if (id.ok()) {
+      start = static_cast<int64_t>(store::ReadBigEndian64(*payload));
     }
-    start = static_cast<int64_t>(store::ReadBigEndian64(*payload));
   }
+  if (!violations.empty()) return violations.Status();
   // After the input checks, so bad input reads the same for any article.
   if (!editor) {
     if (absl::Status s = CheckLive(*id); !s.ok()) return s;
@@ -902,12 +930,15 @@ absl::StatusOr<int64_t> ContentService::PublishedBefore(const std::string& id,
 absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
                                     bool editor,
                                     v1::DiffArticleRevisionsResponse* resp) {
+  // Every bad field at once, in field order.
+  Violations violations;
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
-  if (!id.ok()) return id.status();
+  violations.Add(id.status());
   if (req.from_revision() < 0)
-    return InvalidField("from_revision", "must not be negative");
+    violations.Add("from_revision", "must not be negative");
   if (req.to_revision() < 0)
-    return InvalidField("to_revision", "must not be negative");
+    violations.Add("to_revision", "must not be negative");
+  if (!violations.empty()) return violations.Status();
   absl::StatusOr<v1::Article> head = store_->Get(*id, 0, true);
   if (!editor && absl::IsNotFound(head.status())) return NotLive(*id);
   if (!head.ok()) return head.status();
@@ -962,18 +993,10 @@ grpc::ServerUnaryReactor* ContentService::RestoreArticleRevision(
   if (absl::Status s = Allow(*ctx, Role::kEditor); !s.ok())
     return Finish(ctx, s);
   return OffloadAsync(ctx, [this, req, resp](Finisher finish) {
-    absl::StatusOr<std::string> id = ParseName(req->name(), "name");
+    absl::StatusOr<std::string> id =
+        CheckWriteTarget(req->name(), req->revision(), req->expected_revision(),
+                         /*restore=*/true);
     if (!id.ok()) return finish(id.status());
-    if (req->revision() == 0) {
-      return finish(
-          InvalidField("revision", "required, the revision number to restore"));
-    }
-    if (req->revision() < 0) {
-      return finish(InvalidField(
-          "revision", absl::StrCat("must be positive, got ", req->revision())));
-    }
-    if (req->expected_revision() < 0)
-      return finish(InvalidField("expected_revision", "must not be negative"));
     store_->RestoreAsync(*id, req->revision(),
                          {req->expected_revision(), req->etag()},
                          ReplyWith(resp, std::move(finish)));
@@ -983,11 +1006,13 @@ grpc::ServerUnaryReactor* ContentService::RestoreArticleRevision(
 absl::Status ContentService::DoListTranslations(
     const v1::ListTranslationsRequest& req,
     v1::ListTranslationsResponse* resp) {
+  // Every bad field at once, in field order.
+  Violations violations;
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
-  if (!id.ok()) return id.status();
-  absl::Status s = CheckVisibility(req.visibility(), "visibility");
-  if (!s.ok()) return s;
-  if (!(s = CheckView(req.view(), "view")).ok()) return s;
+  violations.Add(id.status());
+  violations.Add(CheckVisibility(req.visibility(), "visibility"));
+  violations.Add(CheckView(req.view(), "view"));
+  if (!violations.empty()) return violations.Status();
   const bool all = req.visibility() == v1::VISIBILITY_ALL;
   absl::StatusOr<v1::Article> named =
       store_->Get(*id, 0, /*show_deleted=*/true);
@@ -1025,36 +1050,52 @@ absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
                                      std::vector<std::string>* articles) {
   // Every bad field at once (README "Bad input"), in the request's order:
   // a bad page size hid the query's own faults, which came one per call.
-  Violations violations;
   absl::StatusOr<int> page_size = PageSize(req.page_size(), options_.limits);
-  violations.Add(page_size.status());
-  violations.Add(ValidateQuery(req.query(), options_.limits));
   query::QueryOptions options;
-  options.page_token = req.page_token();
-  violations.Add(CheckView(req.view(), "view"));
-  options.view = req.view();
-  for (int i = 0; i < req.facets_size(); ++i) {
-    const std::string field = absl::StrCat("facets[", i, "]");
-    const v1::FacetField f = req.facets(i);
-    if (f == v1::FACET_FIELD_UNSPECIFIED || !v1::FacetField_IsValid(f)) {
-      violations.Add(field, absl::StrCat("must be FACET_FIELD_TAGS, "
-                                         "FACET_FIELD_CATEGORIES or "
-                                         "FACET_FIELD_LANG, got ",
-                                         static_cast<int>(f)));
-    } else if (std::find(options.facets.begin(), options.facets.end(), f) !=
-               options.facets.end()) {
-      violations.Add(field,
-                     absl::StrCat("duplicate facet ", v1::FacetField_Name(f)));
-    } else {
-      options.facets.push_back(f);
+  // `with_token`: whether the page token is opened here too. A valid
+  // request's is opened once, by RunQuery; with other faults it is opened
+  // here, so that a bad one is named with them rather than on the next try.
+  auto check = [&](Violations& violations, bool with_token) {
+    violations.Add(page_size.status());
+    CollectQueryViolations(req.query(), options_.limits, "query", &violations);
+    if (with_token) {
+      violations.Add(
+          query::OpenPageToken(req.page_token(), store_->token_key()).status());
     }
+    violations.Add(CheckView(req.view(), "view"));
+    options.facets.clear();
+    for (int i = 0; i < req.facets_size(); ++i) {
+      const std::string field = absl::StrCat("facets[", i, "]");
+      const v1::FacetField f = req.facets(i);
+      if (f == v1::FACET_FIELD_UNSPECIFIED || !v1::FacetField_IsValid(f)) {
+        violations.Add(field, absl::StrCat("must be FACET_FIELD_TAGS, "
+                                           "FACET_FIELD_CATEGORIES or "
+                                           "FACET_FIELD_LANG, got ",
+                                           static_cast<int>(f)));
+      } else if (std::find(options.facets.begin(), options.facets.end(), f) !=
+                 options.facets.end()) {
+        violations.Add(
+            field, absl::StrCat("duplicate facet ", v1::FacetField_Name(f)));
+      } else {
+        options.facets.push_back(f);
+      }
+    }
+    if (req.facet_limit() < 0 || req.facet_limit() > kMaxFacetLimit) {
+      violations.Add("facet_limit",
+                     absl::StrCat("must be between 0 and ", kMaxFacetLimit,
+                                  ", got ", req.facet_limit()));
+    }
+  };
+  Violations violations;
+  check(violations, /*with_token=*/false);
+  if (!violations.empty()) {
+    if (req.page_token().empty()) return violations.Status();
+    Violations with_token;
+    check(with_token, /*with_token=*/true);
+    return with_token.Status();
   }
-  if (req.facet_limit() < 0 || req.facet_limit() > kMaxFacetLimit) {
-    violations.Add("facet_limit",
-                   absl::StrCat("must be between 0 and ", kMaxFacetLimit,
-                                ", got ", req.facet_limit()));
-  }
-  if (!violations.empty()) return violations.Status();
+  options.page_token = req.page_token();
+  options.view = req.view();
   options.page_size = *page_size;
   options.facet_limit =
       req.facet_limit() == 0 ? kDefaultFacetLimit : req.facet_limit();
@@ -1079,28 +1120,31 @@ absl::Status ContentService::DoQuery(const v1::QueryArticlesRequest& req,
 
 absl::Status ContentService::DoBatchGet(const v1::BatchGetArticlesRequest& req,
                                         v1::BatchGetArticlesResponse* resp) {
-  if (req.names_size() == 0)
-    return InvalidField("names", "at least one name is required");
-  if (req.names_size() > options_.limits.max_batch_get) {
-    return InvalidField("names",
-                        absl::StrCat("at most ", options_.limits.max_batch_get,
-                                     " names, got ", req.names_size()));
+  // Every bad field at once, in field order: each malformed name, then
+  // view and visibility.
+  Violations violations;
+  std::vector<std::string> ids;
+  if (req.names_size() == 0) {
+    violations.Add("names", "at least one name is required");
+  } else if (req.names_size() > options_.limits.max_batch_get) {
+    // Refused whole: its names are not parsed one by one.
+    violations.Add("names",
+                   absl::StrCat("at most ", options_.limits.max_batch_get,
+                                " names, got ", req.names_size()));
+  } else {
+    ids.reserve(req.names_size());
+    for (int i = 0; i < req.names_size(); ++i) {
+      absl::StatusOr<std::string> id =
+          ParseName(req.names(i), absl::StrCat("names[", i, "]"));
+      violations.Add(id.status());
+      if (id.ok()) ids.push_back(*std::move(id));
+    }
   }
-  absl::Status s = CheckView(req.view(), "view");
-  if (!s.ok()) return s;
-  if (!(s = CheckVisibility(req.visibility(), "visibility")).ok()) return s;
+  violations.Add(CheckView(req.view(), "view"));
+  violations.Add(CheckVisibility(req.visibility(), "visibility"));
+  if (!violations.empty()) return violations.Status();
   const bool all = req.visibility() == v1::VISIBILITY_ALL;
   const absl::Time now = store_->Now();
-  std::vector<std::string> ids;
-  ids.reserve(req.names_size());
-  Violations violations;  // every malformed name
-  for (int i = 0; i < req.names_size(); ++i) {
-    absl::StatusOr<std::string> id =
-        ParseName(req.names(i), absl::StrCat("names[", i, "]"));
-    violations.Add(id.status());
-    if (id.ok()) ids.push_back(*std::move(id));
-  }
-  if (!violations.empty()) return violations.Status();
   // One snapshot, so the articles are from one moment.
   std::unique_ptr<store::ReadView> view = store_->NewReadView();
   size_t bytes = 0;
@@ -1175,26 +1219,33 @@ absl::Status ContentService::DoListTerms(
     const std::string& page_token, const std::string& prefix,
     google::protobuf::RepeatedPtrField<v1::TermCount>* out,
     std::string* next_page_token) {
+  // Every bad field at once, in field order.
+  Violations violations;
   absl::StatusOr<int> page_size = PageSize(requested_size, options_.limits);
-  if (!page_size.ok()) return page_size.status();
-  if (!IsValidUtf8(prefix))
-    return InvalidField("prefix", "must be valid UTF-8");
-  // The token holds the last term returned, bound to the list and prefix.
+  violations.Add(page_size.status());
+  const bool prefix_ok = IsValidUtf8(prefix);
+  // The token holds the last term returned, bound to the list and prefix
+  // (no token was issued for a bad prefix: then only whether it opens).
   const std::string binding = absl::StrCat(list, "/", prefix);
   std::string after;
   if (!page_token.empty()) {
     absl::StatusOr<std::string> payload =
         query::OpenPageToken(page_token, store_->token_key());
-    if (!payload.ok()) return payload.status();
-    const size_t nul = payload->find('\0');
-    if (nul == std::string::npos || payload->substr(0, nul) != binding) {
-      return InvalidField(
-          "page_token",
-          absl::StrCat("was issued for another listing; send the same prefix "
-                       "to the same RPC"));
+    const size_t nul = payload.ok() ? payload->find('\0') : std::string::npos;
+    if (!payload.ok()) {
+      violations.Add(payload.status());
+    } else if (nul == std::string::npos || payload->substr(0, nul) != binding) {
+      if (prefix_ok) {
+        violations.Add("page_token",
+                       "was issued for another listing; send the same "
+                       "prefix to the same RPC");
+      }
+    } else {
+      after = payload->substr(nul + 1);
     }
-    after = payload->substr(nul + 1);
   }
+  if (!prefix_ok) violations.Add("prefix", "must be valid UTF-8");
+  if (!violations.empty()) return violations.Status();
   // The counters are the indexes' (query::RunQuery says why not).
   if (absl::Status s = store_->IndexesUsable(); !s.ok()) return s;
   std::unique_ptr<store::ReadView> view = store_->NewReadView();

@@ -468,6 +468,13 @@ absl::Status NormalizeArticleTerms(v1::Article* a, absl::string_view field) {
 absl::Status ValidateQuery(const v1::Query& q, const Limits& limits,
                            absl::string_view field) {
   Violations v;
+  CollectQueryViolations(q, limits, field, &v);
+  return v.Status();
+}
+
+void CollectQueryViolations(const v1::Query& q, const Limits& limits,
+                            absl::string_view field, Violations* out) {
+  Violations& v = *out;
   auto f = [field](absl::string_view name) {
     return absl::StrCat(field, ".", name);
   };
@@ -574,7 +581,6 @@ absl::Status ValidateQuery(const v1::Query& q, const Limits& limits,
   }
   // Whether the text holds anything to search for is the query engine's
   // call (it owns the tokenizer): INVALID_ARGUMENT from there.
-  return v.Status();
 }
 
 absl::Status ValidateLanguageTag(absl::string_view value,

@@ -92,6 +92,11 @@ void NormalizeArticleTerms(v1::Article* article, absl::string_view field,
 // "filter").
 absl::Status ValidateQuery(const v1::Query& query, const Limits& limits,
                            absl::string_view field = "query");
+// As ValidateQuery, adding each violation to `v`, after those of the
+// request's fields before it: all of them, where a ValidateQuery status
+// added to `v` brings only those its message gives (the first 20).
+void CollectQueryViolations(const v1::Query& query, const Limits& limits,
+                            absl::string_view field, Violations* v);
 // INVALID_ARGUMENT naming `field` unless `value` is a BCP 47 language tag
 // by syntax, as Article.lang and Query.langs are checked.
 absl::Status ValidateLanguageTag(absl::string_view value,

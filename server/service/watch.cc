@@ -67,37 +67,28 @@ absl::string_view IdOf(const v1::ChangeEvent& e) {
   return absl::string_view(e.name()).substr(sizeof("articles/") - 1);
 }
 
-// INVALID_ARGUMENT naming the first filter field a watch does not apply:
-// ignored in silence, a watch on `text` or `states` streamed every event.
-absl::Status CheckWatchFilter(const v1::Query& f) {
-  const char* field = nullptr;
-  if (f.has_date_from())
-    field = "date_from";
-  else if (f.has_date_to())
-    field = "date_to";
-  else if (f.order() != v1::Query::ORDER_UNSPECIFIED)
-    field = "order";
-  else if (f.include_deleted())
-    field = "include_deleted";
-  else if (!f.text().empty())
-    field = "text";
-  else if (f.has_update_time_from())
-    field = "update_time_from";
-  else if (f.has_update_time_to())
-    field = "update_time_to";
-  else if (f.states_size() > 0)
-    field = "states";
-  else if (f.has_publish_time_from())
-    field = "publish_time_from";
-  else if (f.has_publish_time_to())
-    field = "publish_time_to";
-  else if (f.windows_size() > 0)
-    field = "windows";
-  if (field == nullptr) return absl::OkStatus();
-  return InvalidField(
-      absl::StrCat("filter.", field),
-      "not applied to a watch, which filters on tags, not_tags, tag_match, "
-      "categories, langs and visibility only");
+// Adds a violation for each filter field a watch does not apply, in field
+// order: ignored in silence, a watch on `text` or `states` streamed every
+// event.
+void CheckWatchFilter(const v1::Query& f, Violations& v) {
+  const std::pair<const char*, bool> fields[] = {
+      {"date_from", f.has_date_from()},
+      {"date_to", f.has_date_to()},
+      {"order", f.order() != v1::Query::ORDER_UNSPECIFIED},
+      {"include_deleted", f.include_deleted()},
+      {"text", !f.text().empty()},
+      {"update_time_from", f.has_update_time_from()},
+      {"update_time_to", f.has_update_time_to()},
+      {"states", f.states_size() > 0},
+      {"publish_time_from", f.has_publish_time_from()},
+      {"publish_time_to", f.has_publish_time_to()},
+      {"windows", f.windows_size() > 0}};
+  for (const auto& [field, set] : fields) {
+    if (!set) continue;
+    v.Add(absl::StrCat("filter.", field),
+          "not applied to a watch, which filters on tags, not_tags, "
+          "tag_match, categories, langs and visibility only");
+  }
 }
 
 bool HasFilter(const v1::Query& f) {
@@ -141,14 +132,19 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   // Validates the request and positions the stream; false if it finished.
   bool Start() {
     StreamLock lock(this);
-    absl::Status s = ValidateQuery(req_.filter(), hub_->limits_, "filter");
-    if (s.ok()) s = CheckWatchFilter(req_.filter());
-    if (s.ok() && req_.after_sequence() < 0)
-      s = InvalidField("after_sequence", "must not be negative");
-    if (s.ok() && !v1::WatchArticlesRequest::View_IsValid(req_.view()))
-      s = InvalidField("view", "unknown value");
-    if (!s.ok()) {
-      FinishLocked(ToGrpcStatus(s));
+    // Every bad field at once, in field order; a filter field both
+    // malformed and not applied is named once, as malformed.
+    Violations violations;
+    if (req_.after_sequence() < 0)
+      violations.Add("after_sequence", "must not be negative");
+    CollectQueryViolations(req_.filter(), hub_->limits_, "filter", &violations);
+    CheckWatchFilter(req_.filter(), violations);
+    if (!v1::WatchArticlesRequest::View_IsValid(req_.view())) {
+      violations.Add("view", absl::StrCat("unknown value ",
+                                          static_cast<int>(req_.view())));
+    }
+    if (!violations.empty()) {
+      FinishLocked(ToGrpcStatus(violations.Status()));
       return false;
     }
     store::Store* store = hub_->store_;

@@ -133,6 +133,250 @@ TEST_F(ErrorsTest, EveryBadFieldOfAQueryIsNamed) {
                          "query.tags[0]: must not be empty; facets[1]: "));
 }
 
+// Past the first 20 the rest are counted, the query's own with the
+// request's: a query's faults beyond its 20th were lost when it was
+// collected apart ("(and 1 more)" for 26 faults).
+TEST_F(ErrorsTest, EveryBadFieldOfALongQueryIsCounted) {
+  v1::QueryArticlesRequest req;
+  req.set_page_size(-1);
+  for (int i = 0; i < 25; ++i) req.mutable_query()->add_tags("");
+  absl::StatusOr<v1::QueryArticlesResponse> r = client_->QueryArticles(req);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_THAT(std::string(r.status().message()), EndsWith(" (and 6 more)"));
+  const std::vector<FieldViolation> v = FieldViolations(r.status());
+  ASSERT_EQ(v.size(), 20u) << r.status();
+  EXPECT_EQ(v[0].field, "page_size");
+  EXPECT_EQ(v[19].field, "query.tags[18]");
+
+  v1::WatchArticlesRequest watch;
+  watch.set_after_sequence(-1);
+  for (int i = 0; i < 25; ++i) watch.mutable_filter()->add_tags("");
+  const absl::Status s =
+      client_->Watch(watch, [](const auto&) { return false; });
+  ASSERT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(std::string(s.message()), EndsWith(" (and 6 more)"));
+}
+
+// The field and description of each violation `s` carries, in order, for
+// comparing a whole list at once.
+std::vector<std::pair<std::string, std::string>> Violated(
+    const absl::Status& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const FieldViolation& v : FieldViolations(s))
+    out.emplace_back(v.field, v.description);
+  return out;
+}
+
+// Every bad field of the other requests at once too, in field order, in
+// one INVALID_ARGUMENT with one BadRequest: each RPC below stopped at its
+// first bad field, so a client met the rest one call at a time.
+TEST_F(ErrorsTest, EveryBadFieldOfAListingIsNamed) {
+  v1::ListTagsRequest tags;
+  tags.set_page_size(-1);
+  tags.set_page_token("!!");
+  absl::StatusOr<v1::ListTagsResponse> t = client_->ListTags(tags);
+  ASSERT_TRUE(absl::IsInvalidArgument(t.status())) << t.status();
+  EXPECT_THAT(
+      Violated(t.status()),
+      ::testing::ElementsAre(
+          Pair("page_size", "must not be negative, got -1"),
+          Pair("page_token", "malformed; pass next_page_token unchanged")));
+  EXPECT_THAT(std::string(t.status().message()),
+              StartsWith("page_size: must not be negative, got -1; "
+                         "page_token: malformed"));
+
+  v1::ListCategoriesRequest categories;
+  categories.set_page_size(-2);
+  categories.set_page_token("!!");
+  absl::StatusOr<v1::ListCategoriesResponse> c =
+      client_->ListCategories(categories);
+  ASSERT_TRUE(absl::IsInvalidArgument(c.status())) << c.status();
+  EXPECT_THAT(
+      Violated(c.status()),
+      ::testing::ElementsAre(
+          Pair("page_size", "must not be negative, got -2"),
+          Pair("page_token", "malformed; pass next_page_token unchanged")));
+
+  v1::ListArticleRevisionsRequest revisions;
+  revisions.set_name("posts/x");
+  revisions.set_page_size(-3);
+  revisions.set_page_token("!!");
+  absl::StatusOr<v1::ListArticleRevisionsResponse> r =
+      client_->ListArticleRevisions(revisions);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_THAT(
+      Violated(r.status()),
+      ::testing::ElementsAre(
+          Pair("name", "must have the form articles/{id}; got \"posts/x\""),
+          Pair("page_size", "must not be negative, got -3"),
+          Pair("page_token", "malformed; pass next_page_token unchanged")));
+
+  // A token that opens but names another article is still refused with
+  // the rest (its binding is checked once the name is good).
+  CreateTwice("listed-one");
+  CreateTwice("listed-two");
+  revisions.Clear();
+  revisions.set_name(ArticleName("listed-one"));
+  revisions.set_page_size(1);
+  r = client_->ListArticleRevisions(revisions);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_FALSE(r->next_page_token().empty());
+  revisions.set_name(ArticleName("listed-two"));
+  revisions.set_page_size(-1);
+  revisions.set_page_token(r->next_page_token());
+  r = client_->ListArticleRevisions(revisions);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_THAT(Violated(r.status()),
+              ::testing::ElementsAre(
+                  Pair("page_size", "must not be negative, got -1"),
+                  Pair("page_token", "was issued for a different article")));
+
+  // QueryArticles' page token, opened only once the rest is good, is named
+  // with the rest too, in its place.
+  v1::QueryArticlesRequest query;
+  query.set_page_size(-1);
+  query.set_page_token("!!");
+  query.set_view(static_cast<v1::ArticleView>(9));
+  absl::StatusOr<v1::QueryArticlesResponse> q = client_->QueryArticles(query);
+  ASSERT_TRUE(absl::IsInvalidArgument(q.status())) << q.status();
+  EXPECT_THAT(
+      Violated(q.status()),
+      ::testing::ElementsAre(
+          Pair("page_size", "must not be negative, got -1"),
+          Pair("page_token", "malformed; pass next_page_token unchanged"),
+          Pair("view", "unknown value 9")));
+}
+
+TEST_F(ErrorsTest, EveryBadFieldOfAWriteByNameIsNamed) {
+  v1::DeleteArticleRequest del;
+  del.set_name("x");
+  del.set_expected_revision(-1);
+  absl::StatusOr<v1::Article> a = client_->DeleteArticle(del);
+  ASSERT_TRUE(absl::IsInvalidArgument(a.status())) << a.status();
+  EXPECT_THAT(Violated(a.status()),
+              ::testing::ElementsAre(
+                  Pair("name", "must have the form articles/{id}; got \"x\""),
+                  Pair("expected_revision", "must not be negative")));
+  EXPECT_EQ(std::string(a.status().message()),
+            "name: must have the form articles/{id}; got \"x\"; "
+            "expected_revision: must not be negative");
+
+  v1::UndeleteArticleRequest undelete;
+  undelete.set_name("");
+  undelete.set_expected_revision(-5);
+  a = client_->UndeleteArticle(undelete);
+  ASSERT_TRUE(absl::IsInvalidArgument(a.status())) << a.status();
+  EXPECT_THAT(Violated(a.status()),
+              ::testing::ElementsAre(
+                  Pair("name", "is required (articles/{id})"),
+                  Pair("expected_revision", "must not be negative")));
+
+  v1::RestoreArticleRevisionRequest restore;
+  restore.set_name("articles/");
+  restore.set_revision(-3);
+  restore.set_expected_revision(-1);
+  a = client_->RestoreArticleRevision(restore);
+  ASSERT_TRUE(absl::IsInvalidArgument(a.status())) << a.status();
+  const std::vector<std::pair<std::string, std::string>> v =
+      Violated(a.status());
+  ASSERT_EQ(v.size(), 3u) << a.status();
+  EXPECT_EQ(v[0].first, "name");
+  EXPECT_THAT(v[0].second, StartsWith("must be 1-128 characters"));
+  EXPECT_THAT(v[1], Pair("revision", "must be positive, got -3"));
+  EXPECT_THAT(v[2], Pair("expected_revision", "must not be negative"));
+  restore.set_name("articles/ok");
+  restore.set_revision(0);
+  a = client_->RestoreArticleRevision(restore);
+  ASSERT_TRUE(absl::IsInvalidArgument(a.status())) << a.status();
+  EXPECT_THAT(Violated(a.status()),
+              ::testing::ElementsAre(
+                  Pair("revision", "required, the revision number to restore"),
+                  Pair("expected_revision", "must not be negative")));
+}
+
+TEST_F(ErrorsTest, EveryBadFieldOfAReadByNameIsNamed) {
+  v1::DiffArticleRevisionsRequest diff;
+  diff.set_from_revision(-1);
+  diff.set_to_revision(-2);
+  absl::StatusOr<v1::DiffArticleRevisionsResponse> d =
+      client_->DiffArticleRevisions(diff);
+  ASSERT_TRUE(absl::IsInvalidArgument(d.status())) << d.status();
+  EXPECT_THAT(
+      Violated(d.status()),
+      ::testing::ElementsAre(Pair("name", "is required (articles/{id})"),
+                             Pair("from_revision", "must not be negative"),
+                             Pair("to_revision", "must not be negative")));
+
+  v1::ListTranslationsRequest translations;
+  translations.set_name("articles/bad id");
+  translations.set_visibility(static_cast<v1::Visibility>(7));
+  translations.set_view(static_cast<v1::ArticleView>(9));
+  absl::StatusOr<v1::ListTranslationsResponse> t =
+      client_->ListTranslations(translations);
+  ASSERT_TRUE(absl::IsInvalidArgument(t.status())) << t.status();
+  std::vector<std::pair<std::string, std::string>> v = Violated(t.status());
+  ASSERT_EQ(v.size(), 3u) << t.status();
+  EXPECT_EQ(v[0].first, "name");
+  EXPECT_THAT(v[0].second, StartsWith("must be 1-128 characters"));
+  EXPECT_THAT(v[1], Pair("visibility", "unknown value 7"));
+  EXPECT_THAT(v[2], Pair("view", "unknown value 9"));
+
+  v1::BatchGetArticlesRequest batch;
+  batch.add_names(ArticleName("fine"));
+  batch.add_names("fine");
+  batch.add_names("articles/");
+  batch.set_view(static_cast<v1::ArticleView>(9));
+  batch.set_visibility(static_cast<v1::Visibility>(7));
+  absl::StatusOr<v1::BatchGetArticlesResponse> b =
+      client_->BatchGetArticles(batch);
+  ASSERT_TRUE(absl::IsInvalidArgument(b.status())) << b.status();
+  v = Violated(b.status());
+  ASSERT_EQ(v.size(), 4u) << b.status();
+  EXPECT_THAT(v[0], Pair("names[1]",
+                         "must have the form articles/{id}; got "
+                         "\"fine\""));
+  EXPECT_EQ(v[1].first, "names[2]");
+  EXPECT_THAT(v[1].second, StartsWith("must be 1-128 characters"));
+  EXPECT_THAT(v[2], Pair("view", "unknown value 9"));
+  EXPECT_THAT(v[3], Pair("visibility", "unknown value 7"));
+  // No names at all is one violation among the others.
+  batch.clear_names();
+  b = client_->BatchGetArticles(batch);
+  ASSERT_TRUE(absl::IsInvalidArgument(b.status())) << b.status();
+  EXPECT_THAT(
+      Violated(b.status()),
+      ::testing::ElementsAre(Pair("names", "at least one name is required"),
+                             Pair("view", "unknown value 9"),
+                             Pair("visibility", "unknown value 7")));
+}
+
+// A watch's request too, and each filter field a watch does not apply,
+// not only the first.
+TEST_F(ErrorsTest, EveryBadFieldOfAWatchIsNamed) {
+  v1::WatchArticlesRequest req;
+  req.set_after_sequence(-1);
+  req.mutable_filter()->add_tags("");
+  req.mutable_filter()->set_text("news");
+  req.mutable_filter()->add_states(v1::Article::PUBLISHED);
+  req.set_view(static_cast<v1::WatchArticlesRequest::View>(9));
+  int events = 0;
+  const absl::Status s = client_->Watch(req, [&](const auto&) {
+    ++events;
+    return false;
+  });
+  ASSERT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_EQ(events, 0);
+  constexpr absl::string_view kNotApplied =
+      "not applied to a watch, which filters on tags, not_tags, tag_match, "
+      "categories, langs and visibility only";
+  EXPECT_THAT(Violated(s), ::testing::ElementsAre(
+                               Pair("after_sequence", "must not be negative"),
+                               Pair("filter.tags[0]", "must not be empty"),
+                               Pair("filter.text", kNotApplied),
+                               Pair("filter.states", kNotApplied),
+                               Pair("view", "unknown value 9")));
+}
+
 TEST_F(ErrorsTest, StaleRevisionSaysRevisionMismatchAndTheCurrentRevision) {
   CreateTwice("stale");
   v1::UpdateArticleRequest req;

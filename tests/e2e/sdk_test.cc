@@ -998,6 +998,48 @@ TEST_F(SdkTest, AnExceptionFromOnEventEndsTheStreamAndReachesTheCaller) {
   EXPECT_FALSE(first);
 }
 
+// An exception from ExportArticles' on_article ends the stream (cancelled
+// and finished) before it reaches the caller, as Watch's and
+// ImportArticles' callbacks' do; the server sees the export end, and the
+// Client goes on.
+TEST_F(SdkTest, AnExceptionFromOnArticleEndsTheExportAndReachesTheCaller) {
+  // Batches of up to 2 MiB: these 6 need three, so the server has more to
+  // send when the first article throws.
+  for (int i = 0; i < 6; ++i) {
+    v1::Article a = MakeArticle(absl::StrCat("Big ", i), {"big"}, k2025);
+    a.set_body(std::string(700 << 10, 'a' + i));
+    Create(absl::StrCat("big-", i), a);
+  }
+  int seen = 0;
+  bool caught = false;
+  try {
+    (void)client_->ExportArticles({}, [&](const v1::Article&) -> bool {
+      ++seen;
+      throw std::runtime_error("on_article failed");
+    });
+  } catch (const std::runtime_error& e) {
+    caught = true;
+    EXPECT_STREQ(e.what(), "on_article failed");
+  }
+  EXPECT_TRUE(caught);
+  EXPECT_EQ(seen, 1);
+  int exports = -1;
+  for (int i = 0; i < 500 && exports != 0; ++i) {
+    absl::StatusOr<v1::GetStatsResponse> stats = client_->GetStats({});
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    exports = stats->exports();
+    if (exports != 0) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(exports, 0);
+  int articles = 0;
+  const absl::Status s = client_->ExportArticles({}, [&](const v1::Article&) {
+    ++articles;
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(articles, 6);
+}
+
 // on_started comes once, before the first event, with the sequence the
 // stream delivers events after (start_now: the newest event then; else
 // after_sequence), so a write made once it came reaches the watch: here the

@@ -908,6 +908,14 @@ TEST(BulkTest, ABatchRefusedWholeIsNamed) {
               HasSubstr("import: batch 2: articles: at most 1000 per "
                         "request, got 1001; it and later batches were not "
                         "written"));
+  // With the server's details, as any other call's error: they were
+  // dropped with the message the SDK rewrote.
+  EXPECT_EQ(ErrorReason(s), "INVALID_ARGUMENT");
+  EXPECT_EQ(ErrorDomain(s), "contentd.v1");
+  const std::vector<FieldViolation> v = FieldViolations(s);
+  ASSERT_EQ(v.size(), 1u) << s;
+  EXPECT_EQ(v[0].field, "articles");
+  EXPECT_EQ(v[0].description, "at most 1000 per request, got 1001");
   EXPECT_EQ(answered, 1);
   EXPECT_TRUE(client->Get("b0-1").ok());
   EXPECT_EQ(client->Get("b1-0").status().code(), absl::StatusCode::kNotFound);
