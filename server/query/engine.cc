@@ -432,6 +432,8 @@ std::string EncodeCursor(uint64_t fingerprint, const Cursor& c,
 struct DecodedCursor {
   Cursor cursor;
   int64_t returned = 0;
+  // Whether the token carries `returned` (tokens from before it do not).
+  bool counted = false;
   std::optional<absl::Time> window_now;
 };
 
@@ -446,6 +448,7 @@ DecodedCursor DecodeCursor(absl::string_view payload) {
   if (nul == absl::string_view::npos) return out;
   rest.remove_prefix(nul + 1);
   if (rest.size() >= 8) {
+    out.counted = true;
     // Bounded, so that adding a page to it cannot overflow.
     out.returned = static_cast<int64_t>(
         std::min<uint64_t>(store::ReadBigEndian64(rest), INT64_MAX / 2));
@@ -569,6 +572,7 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
   std::optional<Cursor> after;
   // Articles the pages before this one returned.
   int64_t returned_before = 0;
+  bool token_counted = false;
   std::optional<absl::Time> token_window_now;
   if (!page_token.empty()) {
     absl::StatusOr<std::string> payload =
@@ -584,6 +588,7 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
     DecodedCursor decoded = DecodeCursor(*payload);
     after = std::move(decoded.cursor);
     returned_before = decoded.returned;
+    token_counted = decoded.counted;
     token_window_now = decoded.window_now;
   }
 
@@ -830,6 +835,11 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
     page.total_size = std::max<int64_t>(estimate, so_far + 1);
   } else if (page_token.empty()) {
     page.total_size = static_cast<int64_t>(returned);
+  } else if (token_counted) {
+    // The last page of a walk: the result is what its pages returned. The
+    // lists' estimate ignores the date range and the checks no list
+    // answers, and said "about 2652" of a walk that returned 28.
+    page.total_size = so_far;
   } else {
     page.total_size = std::max<int64_t>(estimate, so_far);
   }
