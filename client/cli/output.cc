@@ -993,10 +993,14 @@ void Output::PrintTotal(const v1::QueryArticlesResponse& response,
   const auto articles = [](int64_t n) {
     return absl::StrCat(n, n == 1 ? " article" : " articles");
   };
-  // Exact only when this first page holds the whole result; otherwise an
+  // Exact when no page follows: this first page holds the whole result,
+  // or this last page ends a walk (what its pages returned); otherwise an
   // estimate from the index lists (QueryArticlesResponse.total_size).
-  if (first_page && response.next_page_token().empty()) {
-    err_ << "total: " << articles(total) << "\n";
+  if (response.next_page_token().empty()) {
+    err_ << "total: " << articles(total);
+    if (!first_page)
+      err_ << " (" << response.articles_size() << " on this page)";
+    err_ << "\n";
     return;
   }
   err_ << "total: about " << articles(total) << " (" << response.articles_size()

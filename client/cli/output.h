@@ -268,8 +268,9 @@ class Output {
   // `states`, STATE after REV: each article's StateLabel now), the whole
   // response (json, yaml) or the documents separated by a blank line
   // (markdown). Table and markdown give the total on `err` (`total: 3
-  // articles`, or `total: about 40 articles (20 on this page)` unless
-  // `first_page` holds the whole result, when total_size is exact), then
+  // articles` when `first_page` holds the whole result, `total: 46 articles
+  // (6 on this page)` on a later last page, both exact, else `total: about
+  // 40 articles (20 on this page)`), then
   // the next page token. Facets follow as a FACET VALUE COUNT table, on
   // `err` for markdown. name: the articles' names, a line each, the rest
   // on `err` as for markdown.

@@ -1283,6 +1283,30 @@ TEST_F(CliQueryTest, LimitAndPageTokenWalkEveryPageOnce) {
   r = Ctl({"query", "--tag", "aq", "--limit", "2", "-o", "markdown"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, StartsWith("total: about "));
+  // The last page of several knows the result: what the pages returned.
+  // The estimate (the tag's 6) leaves out --since, and the last page said
+  // `total: about 6 articles (1 on this page)` of a walk that returned 5.
+  {
+    const std::vector<std::string> since = {"--tag",      "aq",      "--since",
+                                            "2024-03-01", "--limit", "2"};
+    std::string last_token;
+    v1::QueryArticlesResponse page = Query(since);
+    for (int pages = 0; !page.next_page_token().empty() && pages < 10;
+         ++pages) {
+      last_token = page.next_page_token();
+      std::vector<std::string> args = since;
+      args.push_back("--page-token=" + last_token);
+      page = Query(args);
+    }
+    ASSERT_FALSE(last_token.empty());
+    EXPECT_EQ(page.total_size(), 5);
+    std::vector<std::string> args = {"query"};
+    args.insert(args.end(), since.begin(), since.end());
+    args.push_back("--page-token=" + last_token);
+    r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "total: 5 articles (1 on this page)\n");
+  }
   // JSON and YAML print the response alone.
   for (const char* format : {"json", "yaml"}) {
     r = Ctl({"query", "--tag", "aq", "--limit", "2", "-o", format});
