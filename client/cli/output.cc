@@ -996,9 +996,11 @@ void Output::PrintTotal(const v1::QueryArticlesResponse& response,
   // Exact when no page follows: this first page holds the whole result,
   // or this last page ends a walk (what its pages returned); otherwise an
   // estimate from the index lists (QueryArticlesResponse.total_size).
-  if (response.next_page_token().empty()) {
+  // So is a total beside facets that counted every matching article.
+  if (response.next_page_token().empty() ||
+      (response.facets_size() > 0 && response.facets_complete())) {
     err_ << "total: " << articles(total);
-    if (!first_page)
+    if (!first_page || !response.next_page_token().empty())
       err_ << " (" << response.articles_size() << " on this page)";
     err_ << "\n";
     return;

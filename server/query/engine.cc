@@ -843,6 +843,14 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
   } else {
     page.total_size = std::max<int64_t>(estimate, so_far);
   }
+  // Facets that counted the whole result counted it exactly, on this
+  // page's snapshot: better than the lists' estimate (which said "about
+  // 382" beside facets of 67), still never below what was returned.
+  if (!options.facets.empty() && page.facets_complete) {
+    page.total_size =
+        std::max<int64_t>(page.facet_articles_counted,
+                          page.next_page_token.empty() ? so_far : so_far + 1);
+  }
   return page;
 }
 

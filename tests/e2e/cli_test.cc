@@ -1306,6 +1306,14 @@ TEST_F(CliQueryTest, LimitAndPageTokenWalkEveryPageOnce) {
     r = Ctl(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err, "total: 5 articles (1 on this page)\n");
+    // Facets that counted the whole result give the exact total on the
+    // first page too (the estimate said "about 6").
+    args = {"query", "--tag", "aq", "--since", "2024-03-01", "--limit", "2",
+            "--facets", "lang"};
+    r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.err,
+                StartsWith("total: 5 articles (2 on this page)\nnext page: "));
   }
   // JSON and YAML print the response alone.
   for (const char* format : {"json", "yaml"}) {
