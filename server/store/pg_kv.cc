@@ -242,10 +242,20 @@ std::string SqlStateOf(const absl::Status& s) {
   return state.has_value() ? std::string(*state) : "";
 }
 
+// libpq's `message` on one line, for one log line: its lines trimmed and
+// joined by "; " (a refused connection's second line is a tab-indented
+// "Is the server running on that host ...?", one per address tried).
+std::string OneLine(absl::string_view message) {
+  std::vector<absl::string_view> lines;
+  for (absl::string_view line : absl::StrSplit(message, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!line.empty()) lines.push_back(line);
+  }
+  return absl::StrJoin(lines, "; ");
+}
+
 absl::Status Trouble(const std::exception& e, absl::string_view what) {
-  std::string message = e.what();
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-    message.pop_back();
+  std::string message = OneLine(e.what());
   if (ConnectionGone(e) ||
       dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
     return absl::UnavailableError(absl::StrCat(
@@ -291,9 +301,7 @@ bool LoginRefused(absl::string_view message) {
 // the DSN comes from (PgKvOptions::dsn_name) and carrying libpq's reason.
 absl::Status ConnectTrouble(absl::string_view dsn_name,
                             const std::exception& e) {
-  std::string message = e.what();
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-    message.pop_back();
+  const std::string message = OneLine(e.what());
   return absl::UnavailableError(absl::StrCat(
       "storage: cannot connect to PostgreSQL (", dsn_name, "): ", message));
 }

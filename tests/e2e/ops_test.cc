@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -3468,7 +3469,8 @@ TEST(StartupTest, ChecksBetweenSettingsNameTheFlagOrTheFileThatGaveThem) {
 }
 
 // The store named the DSN by its key, `(storage.dsn)`, and the table
-// `storage.table: ...`, whatever gave them: a DSN from --storage-dsn was
+// `storage.table: ...`, whatever gave them (and libpq's reason, on two
+// lines, is one now): a DSN from --storage-dsn was
 // called `storage.dsn` although no config file had one. Named by the flag
 // where the flag gave it, starting or checking, and the table by its flag
 // where nothing gave it; by the key in the file from the file.
@@ -3503,6 +3505,9 @@ TEST(StartupTest, PostgresErrorsNameTheFlagThatGaveTheDsn) {
     EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_THAT(r.err, ::testing::StartsWith(refused + named)) << r.err;
+    // One line: libpq's second, tab-indented one joined to it.
+    EXPECT_THAT(r.err, HasSubstr("Connection refused; Is the server running"));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
   // On a PostgreSQL that answers (the pg_* runs), a table that is not
   // there is named by its flag too.
