@@ -2529,7 +2529,9 @@ std::vector<CLI::Option*> AllOptions(CLI::App* app) {
 // The command line `argv` with each short flag that takes a value
 // joined to it by `=` (`-o=json`, `-f=a.md`, as kubectl's pflag takes
 // them) split into the flag and the value (`-o json`), up to `--`. CLI11
-// read `-o=json` as `-o` with the value "=json" and refused it.
+// read `-o=json` as `-o` with the value "=json" and refused it. A bare
+// `--color` (last, or before another flag) is `--color=always`, as git's
+// and ls's are; it was refused as a flag without its value.
 std::vector<std::string> SplitShortFlagValues(CLI::App* app, int argc,
                                               char** argv) {
   std::set<std::string> takes_value;  // "-o", "-f"
@@ -2542,6 +2544,11 @@ std::vector<std::string> SplitShortFlagValues(CLI::App* app, int argc,
   std::vector<std::string> args(argv, argv + argc);
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--") break;
+    if (args[i] == "--color" &&
+        (i + 1 == args.size() || internal::LooksLikeFlag(args[i + 1]))) {
+      args[i] = "--color=always";
+      continue;
+    }
     const size_t eq = args[i].find('=');
     if (eq == std::string::npos ||
         takes_value.count(args[i].substr(0, eq)) == 0) {

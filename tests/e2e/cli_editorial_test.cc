@@ -507,6 +507,11 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
 
   const std::string colored =
       CtlOk({"diff", "deepseek-brokers", "1", "--color=always"});
+  // A bare --color, last or before another flag, is always, as git's is
+  // (it was refused as a flag without its value).
+  EXPECT_EQ(CtlOk({"diff", "deepseek-brokers", "1", "--color"}), colored);
+  EXPECT_EQ(CtlOk({"diff", "deepseek-brokers", "--color", "-o", "table", "1"}),
+            colored);
   EXPECT_THAT(colored, HasSubstr("\033[36mtitle:\033[0m\n"));
   EXPECT_THAT(colored, HasSubstr("\033[36m@@ -3,6 +3,6 @@\033[0m\n"));
   // The paragraph rewritten is one line replaced by another: what changed
