@@ -1308,8 +1308,8 @@ TEST_F(CliQueryTest, LimitAndPageTokenWalkEveryPageOnce) {
     EXPECT_EQ(r.err, "total: 5 articles (1 on this page)\n");
     // Facets that counted the whole result give the exact total on the
     // first page too (the estimate said "about 6").
-    args = {"query", "--tag", "aq", "--since", "2024-03-01", "--limit", "2",
-            "--facets", "lang"};
+    args = {"query",   "--tag", "aq",       "--since", "2024-03-01",
+            "--limit", "2",     "--facets", "lang"};
     r = Ctl(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.err,
