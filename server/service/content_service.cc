@@ -971,6 +971,16 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
   }
   absl::StatusOr<v1::Article> a = store_->Get(*id, from, true);
   if (!editor) a = ForReaders(std::move(a), *id, from, head->revision(), now);
+  if (editor && req.from_revision() == 0 && absl::IsNotFound(a.status()) &&
+      from < head->revision()) {
+    // The caller asked for no revision: "has no revision N" would name one
+    // they never gave. Retention left `to` the oldest kept.
+    return InvalidField(
+        "from_revision",
+        absl::StrCat(req.name(), " revision ", to,
+                     " is the oldest kept (retention removed the ones before "
+                     "it); there is nothing before it to compare with"));
+  }
   if (!a.ok()) return a.status();
   *resp = editorial::DiffRevisions(*a, *b);
   return absl::OkStatus();

@@ -1227,6 +1227,15 @@ TEST(RetentionTest, MissingRevisionsSayWhy) {
                                        "articles/kept has no revision")));
     EXPECT_THAT(r.err, HasSubstr("(removed by retention)")) << args[0];
   }
+  // The one before a revision left out: no number the caller never gave.
+  v1::DiffArticleRevisionsRequest d;
+  d.set_name("articles/kept");
+  d.set_to_revision(3);
+  auto diff = editor->DiffArticleRevisions(d);
+  EXPECT_EQ(diff.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(diff.status().message()),
+              HasSubstr("from_revision: articles/kept revision 3 is the oldest "
+                        "kept (retention removed the ones before it)"));
   CommandResult r = ctl({"get", "kept", "--revision", "9"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("has no revision 9 (the head is revision 4)"));
