@@ -2248,8 +2248,25 @@ int RunHelp(const CLI::App& app, const std::vector<std::string>& words,
   return kExitOk;
 }
 
-using internal::FlagWithoutValue;
 using internal::LooksLikeFlag;
+
+const CLI::App* Leaf(const CLI::App& app);
+std::string VerbPath(const CLI::App* cmd);
+
+// internal::FlagWithoutValue, with -o's formats the verb's own: `export
+// --output=` listed all five, where `export -o ""` says "(one of
+// markdown)".
+std::string FlagWithoutValue(const CLI::App& app, int argc, char** argv,
+                             std::string* flag) {
+  std::string bad = internal::FlagWithoutValue(app, argc, argv, flag);
+  if ((*flag == "--output" || *flag == "-o") &&
+      absl::StartsWith(bad, absl::StrCat(*flag, ": needs a value ("))) {
+    bad = absl::StrCat(
+        *flag, ": needs a value (one of ",
+        absl::StrJoin(OutputsOf(VerbPath(Leaf(app))).formats, ", "), ")");
+  }
+  return bad;
+}
 
 // The first of the arguments no command took that is a flag (`--bogus`,
 // `-x`), as given but for a value after `=`; "" if none is a flag. Checked

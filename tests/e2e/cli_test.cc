@@ -4988,6 +4988,14 @@ TEST_F(CliTest, AnEmptyOrWideOutputSaysWhatItTakes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err,
               StartsWith("--output: needs a value (one of table, json, yaml)"));
+  // `--output=` and a last `-o` list the verb's formats too, not all five.
+  r = Ctl({"export", "--output="});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("--output: needs a value (one of markdown)\n"));
+  r = Ctl({"tags", "-o"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              StartsWith("-o: needs a value (one of table, json, yaml)\n"));
   r = Ctl({"get", "x", "-o", "wide"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err,
