@@ -17,7 +17,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -88,6 +90,55 @@ void PrintError(const absl::Status& status, const EditOptions& options,
   std::cerr << StderrObject(
       error, format,
       absl::StrCat("Error: ", text, hint.empty() ? "" : "\n", hint));
+}
+
+// What opens each line of the notes a reopened file carries (WithNotes).
+constexpr absl::string_view kNote = "# contentctl edit: ";
+
+// `text` without the lines WithNotes added (kNote's), as it is written.
+std::string WithoutNotes(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (absl::string_view rest = text; !rest.empty();) {
+    const size_t end = rest.find('\n');
+    const absl::string_view line =
+        rest.substr(0, end == absl::string_view::npos ? rest.size() : end + 1);
+    rest.remove_prefix(line.size());
+    if (!absl::StartsWith(line, kNote)) absl::StrAppend(&out, line);
+  }
+  return out;
+}
+
+// `text` (WithoutNotes) with `error` and what to do about it as comment
+// lines just before the front matter's closing `---` (at the end when
+// there is none): the lines above keep their numbers, which a YAML error
+// cites, and the notes read as YAML comments.
+std::string WithNotes(absl::string_view text, absl::string_view error) {
+  std::string notes = absl::StrCat(
+      kNote, "not written: ",
+      absl::StrReplaceAll(error, {{"\r\n", "; "}, {"\n", "; "}}), "\n", kNote,
+      "fix it and save to try again; save it unchanged to stop (it is "
+      "kept), or empty it to cancel; these lines are dropped\n");
+  size_t at = text.size();
+  if (absl::StartsWith(text, "---\n") || absl::StartsWith(text, "---\r\n")) {
+    for (size_t pos = text.find('\n') + 1; pos < text.size();) {
+      const size_t end = text.find('\n', pos);
+      absl::string_view line = text.substr(pos, end == absl::string_view::npos
+                                                    ? absl::string_view::npos
+                                                    : end - pos);
+      absl::ConsumeSuffix(&line, "\r");
+      if (line == "---") {
+        at = pos;
+        break;
+      }
+      if (end == absl::string_view::npos) break;
+      pos = end + 1;
+    }
+  }
+  std::string out(text.substr(0, at));
+  if (!out.empty() && out.back() != '\n') out.push_back('\n');
+  absl::StrAppend(&out, notes, text.substr(at));
+  return out;
 }
 
 // The zone the head's zoneless dates (`2025-02-08 19:34:12`) were read in,
@@ -272,40 +323,73 @@ int Edit(Client& client, const EditOptions& options, Format format) {
     return kExitFailure;
   }
 
-  const absl::Status ran = RunEditor(editor, path);
-  absl::StatusOr<std::string> edited = ReadText(path);
-  const bool changed = edited.ok() && *edited != original;
-  if (!ran.ok() || !edited.ok()) {
-    // What the editor saved before it failed may be work to keep: its path
-    // is in the error's metadata too.
-    absl::Status error = ran.ok() ? edited.status() : ran;
-    if (changed) {
-      std::map<std::string, std::string> metadata = ErrorMetadata(error);
-      metadata["path"] = path;
-      error = LocalError(ErrorReason(error), error.message(), metadata);
-    } else {
-      RemoveEdit(dir);
+  // On a terminal a refused edit (INVALID_ARGUMENT: a document that does
+  // not parse, a field the server refuses) reopens the file with the error
+  // in it, as kubectl's edit does, until it is written, saved unchanged
+  // (then kept, as a refused edit is without a terminal) or emptied.
+  const bool reopen = isatty(STDIN_FILENO) == 1;
+  std::string opened = original;
+  absl::Status refused;  // the last round's, when the file was reopened
+  absl::StatusOr<v1::Article> updated;
+  for (;;) {
+    const absl::Status ran = RunEditor(editor, path);
+    absl::StatusOr<std::string> edited = ReadText(path);
+    const bool changed = edited.ok() && *edited != opened;
+    if (!refused.ok() && (ran.ok() && edited.ok()) && !changed) {
+      // Saved unchanged after a refusal: stop with that error, the file
+      // kept as the user wrote it.
+      updated = refused;
+      if (absl::Status s = WriteText(path, WithoutNotes(*edited)); !s.ok()) {
+        PrintError(s, options, format);
+        return kExitFailure;
+      }
+      break;
     }
-    PrintError(
-        error, options, format, changed ? path : "",
-        changed ? absl::StrCat("the file as saved is kept in ", path) : "");
-    return kExitFailure;
+    if (!ran.ok() || !edited.ok()) {
+      // What the editor saved before it failed may be work to keep: its
+      // path is in the error's metadata too.
+      absl::Status error = ran.ok() ? edited.status() : ran;
+      const bool keep = changed || !refused.ok();
+      if (keep && edited.ok() && !refused.ok()) {
+        (void)WriteText(path, WithoutNotes(*edited));  // best effort
+      }
+      if (keep) {
+        std::map<std::string, std::string> metadata = ErrorMetadata(error);
+        metadata["path"] = path;
+        error = LocalError(ErrorReason(error), error.message(), metadata);
+      } else {
+        RemoveEdit(dir);
+      }
+      PrintError(
+          error, options, format, keep ? path : "",
+          keep ? absl::StrCat("the file as saved is kept in ", path) : "");
+      return kExitFailure;
+    }
+    const std::string text = WithoutNotes(*edited);
+    if (!changed || absl::StripAsciiWhitespace(text).empty()) {
+      RemoveEdit(dir);
+      google::protobuf::Struct notice;
+      auto& fields = *notice.mutable_fields();
+      fields["notice"].set_string_value("CANCELLED");
+      fields["message"].set_string_value(
+          changed ? "Edit cancelled, the file was emptied; nothing was written."
+                  : "Edit cancelled, no changes made.");
+      std::cerr << StderrObject(notice, format,
+                                fields["message"].string_value());
+      return kExitOk;
+    }
+    updated =
+        UpdateFromDocument(client, path, text, id, head->revision(),
+                           options.strict, format, ZonelessDateZone(*head));
+    if (updated.ok() || !reopen || !absl::IsInvalidArgument(updated.status()))
+      break;
+    refused = updated.status();
+    opened = WithNotes(text, CallErrorText(refused, options.connection));
+    if (absl::Status s = WriteText(path, opened); !s.ok()) {
+      PrintError(s, options, format);
+      return kExitFailure;
+    }
   }
-  if (!changed || absl::StripAsciiWhitespace(*edited).empty()) {
-    RemoveEdit(dir);
-    google::protobuf::Struct notice;
-    auto& fields = *notice.mutable_fields();
-    fields["notice"].set_string_value("CANCELLED");
-    fields["message"].set_string_value(
-        changed ? "Edit cancelled, the file was emptied; nothing was written."
-                : "Edit cancelled, no changes made.");
-    std::cerr << StderrObject(notice, format, fields["message"].string_value());
-    return kExitOk;
-  }
-
-  absl::StatusOr<v1::Article> updated =
-      UpdateFromDocument(client, path, *edited, id, head->revision(),
-                         options.strict, format, ZonelessDateZone(*head));
   if (!updated.ok()) {
     std::string hint;
     absl::Status error = updated.status();

@@ -46,11 +46,15 @@ absl::Status RunEditor(const std::string& editor, const std::string& path);
 // a change made meanwhile is not overwritten (FAILED_PRECONDITION). A file
 // saved unchanged or emptied writes nothing: `Edit cancelled, no changes
 // made.` When the write fails the file is kept, its path and how to apply
-// it printed with the error. Prints `articles/x edited (revision N)`
-// (`unchanged` when the saved content is the head's), or the article
-// (-o json|yaml|markdown). Not for deleted articles (undelete first).
-// Failures on this side, no server involved, are LocalErrors with no gRPC
-// code (StatusText): no editor (NO_EDITOR), the editor's (RunEditor; with
+// it printed with the error; on a terminal (standard input is one), an
+// edit refused as INVALID_ARGUMENT first reopens in the editor with the
+// error as comment lines before the front matter's closing `---` (dropped
+// from what is written), until it is written, emptied (cancelled) or saved
+// unchanged (the error, the file kept without them). Prints `articles/x
+// edited (revision N)` (`unchanged` when the saved content is the head's),
+// or the article (-o json|yaml|markdown). Not for deleted articles (undelete
+// first). Failures on this side, no server involved, are LocalErrors with no
+// gRPC code (StatusText): no editor (NO_EDITOR), the editor's (RunEditor; with
 // metadata `path` when what it saved is kept), the file's (WRITE_FAILED,
 // READ_FAILED).
 //

@@ -38,6 +38,7 @@ using ::content::testing::MetadataValue;
 using ::content::testing::ParseJson;
 using ::content::testing::ReadFile;
 using ::content::testing::RunCommand;
+using ::content::testing::RunInTerminal;
 using ::content::testing::ServerProcess;
 using ::content::testing::SourceDir;
 using ::content::testing::TempDir;
@@ -1770,6 +1771,20 @@ class CliEditTest : public CliEditorialTest {
                        "CONTENT_TOKEN=" + std::string(token)});
   }
 
+  // Edit, run on a terminal of its own (RunInTerminal: stdout and stderr
+  // together in `out`).
+  CommandResult EditInTerminal(const std::string& script,
+                               std::vector<std::string> args) {
+    const std::string editor = Write("editor.sh", "#!/bin/sh\n" + script);
+    fs::permissions(editor, fs::perms::owner_all);
+    fs::create_directories(tmp_);
+    std::vector<std::string> argv = {
+        ContentctlBinary(), "--server", server_->address(),
+        "--token",          kEditor,    "edit"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunInTerminal(argv, {"CONTENT_EDITOR=" + editor, "TMPDIR=" + tmp_});
+  }
+
   // The files edit left under TMPDIR.
   std::vector<std::string> Left() {
     std::vector<std::string> files;
@@ -1821,6 +1836,60 @@ TEST_F(CliEditTest, WritesWhatTheEditorSaved) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "articles/deepseek-brokers unchanged (revision 4)\n");
   EXPECT_THAT(Left(), ::testing::IsEmpty());
+}
+
+// On a terminal, as kubectl's edit, a refused edit reopens the file with
+// the error in it (before the front matter's closing line, so that the
+// YAML error's line number still points at the line); fixed, it is
+// written; saved unchanged, edit stops with the error and keeps the file
+// as the user wrote it. Without a terminal it stops at once (above).
+TEST_F(CliEditTest, OnATerminalARefusedEditReopensWithTheError) {
+  ASSERT_TRUE(ApplySampleTwice());
+  const std::string rounds = dir_.path() + "/rounds";
+  // Round 1 breaks the title's YAML; round 2 keeps what it was given and
+  // fixes the title.
+  const std::string script = absl::StrCat(
+      "n=$(cat ", rounds, " 2>/dev/null || echo 0); n=$((n+1)); echo $n > ",
+      rounds, "\ncp \"$1\" ", dir_.path(),
+      "/round$n.md\nif [ $n = 1 ]; then sed -i 's/^title: .*/title: "
+      "[unclosed/' \"$1\"; else sed -i 's/^title: .*/title: Fixed/' \"$1\"; "
+      "fi\n");
+  CommandResult r = EditInTerminal(script, {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out,
+              HasSubstr("articles/deepseek-brokers edited (revision 3)"));
+  EXPECT_EQ(ReadFile(rounds), "2\n");
+  const std::string second = ReadFile(dir_.path() + "/round2.md");
+  EXPECT_THAT(second, HasSubstr("\ntitle: [unclosed\n"));
+  EXPECT_THAT(second,
+              HasSubstr("\n# contentctl edit: not written: INVALID_ARGUMENT: "
+                        "front matter: invalid YAML at line 4"));
+  // The notes close the front matter; the body follows unchanged.
+  EXPECT_THAT(second, HasSubstr("these lines are dropped\n---\n"));
+  const v1::Article head = GetJsonArticle("deepseek-brokers");
+  EXPECT_EQ(head.title(), "Fixed");
+  EXPECT_THAT(head.body(), Not(HasSubstr("contentctl edit")));
+  EXPECT_THAT(Left(), ::testing::IsEmpty());
+
+  // Saved unchanged after the refusal: the error, the file kept without
+  // the notes, nothing written.
+  fs::remove(rounds);
+  r = EditInTerminal(
+      absl::StrCat("n=$(cat ", rounds,
+                   " 2>/dev/null || echo 0); n=$((n+1)); echo $n > ", rounds,
+                   "\nif [ $n = 1 ]; then sed -i 's/^title: .*/title: "
+                   "[unclosed/' \"$1\"; fi\n"),
+      {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(ReadFile(rounds), "2\n");
+  EXPECT_THAT(r.out, HasSubstr("Error: INVALID_ARGUMENT: front matter: "
+                               "invalid YAML at line 4"));
+  ASSERT_EQ(Left().size(), 1u);
+  EXPECT_THAT(r.out, HasSubstr("your edit is kept in " + Left()[0]));
+  const std::string kept = ReadFile(Left()[0]);
+  EXPECT_THAT(kept, HasSubstr("\ntitle: [unclosed\n"));
+  EXPECT_THAT(kept, Not(HasSubstr("contentctl edit")));
+  EXPECT_EQ(GetJsonArticle("deepseek-brokers").revision(), 3);
 }
 
 // Saved unchanged or emptied, nothing is written; an editor that fails

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
@@ -671,6 +673,55 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
     return result;
   }
   return command->Wait(timeout);
+}
+
+CommandResult RunInTerminal(const std::vector<std::string>& argv,
+                            const std::vector<std::string>& env,
+                            std::chrono::milliseconds timeout) {
+  CommandResult result;
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int master = -1;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) {
+    result.out = std::string("forkpty: ") + std::strerror(errno);
+    return result;
+  }
+  if (pid == 0) {
+    for (const std::string& e : env) {
+      const size_t eq = e.find('=');
+      if (eq != std::string::npos)
+        setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+    }
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[4096];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      kill(pid, SIGKILL);
+      result.timed_out = true;
+      break;
+    }
+    pollfd p{master, POLLIN, 0};
+    const int ready =
+        poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    const ssize_t n = read(master, buffer, sizeof buffer);
+    if (n <= 0) break;  // EIO: every holder of the terminal closed it
+    result.out.append(buffer, static_cast<size_t>(n));
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+    result.exit_code = WEXITSTATUS(status);
+  close(master);
+  return result;
 }
 
 }  // namespace content::testing

@@ -134,6 +134,16 @@ class BackgroundCommand {
   std::string stderr_path_;
 };
 
+// Runs argv[0] with `argv` on a new pseudo-terminal (its stdin, stdout and
+// stderr: isatty() is true for each), with extra environment entries as
+// NAME=VALUE; `out` is everything it printed there (both streams, "\r\n"
+// line ends as a terminal gives them), `err` empty. Never uses a shell.
+// The command is killed (SIGKILL, `timed_out`) after `timeout`.
+CommandResult RunInTerminal(
+    const std::vector<std::string>& argv,
+    const std::vector<std::string>& env = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 // Runs argv[0] with `argv` and optional stdin text; extra environment entries
 // as NAME=VALUE, each replacing an inherited one of that name. Never uses a
 // shell. A nonzero `timeout` bounds the run: the command is then killed
