@@ -1594,11 +1594,14 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   }
   // The SDK's watch retries until the server is back, which suits a
   // restart but leaves a watch of a wrong address waiting in silence: one
-  // cheap call first fails the command like any other's.
+  // cheap call first fails the command like any other's. A missing or
+  // unknown token fails it too, as the watch would (with one refusal in
+  // the server's log, not two).
   v1::ListTagsRequest probe;
   probe.set_page_size(1);
   if (absl::Status reach = s.client->ListTags(probe).status();
-      absl::IsUnavailable(reach) || absl::IsDeadlineExceeded(reach)) {
+      absl::IsUnavailable(reach) || absl::IsDeadlineExceeded(reach) ||
+      absl::IsUnauthenticated(reach)) {
     return Fail(reach);
   }
   WatchCanceller canceller;

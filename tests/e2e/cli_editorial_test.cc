@@ -1563,6 +1563,20 @@ TEST_F(CliEditorialTest, AReaderMayAskTheServersVersion) {
   EXPECT_THAT(r.err, StartsWith("Error: UNAUTHENTICATED: ")) << r.err;
 }
 
+// watch's first call (a probe that the server answers) is refused for a
+// missing token as the watch would be, and the watch is not sent: the
+// server logged two refusals for one command.
+TEST_F(CliEditorialTest, AWatchWithoutATokenIsRefusedOnce) {
+  const size_t before = server_->Log().size();
+  const CommandResult r = testing::Ctl(*server_, {"watch"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("Error: UNAUTHENTICATED: missing token"))
+      << r.err;
+  const std::string log = server_->Log().substr(before);
+  EXPECT_THAT(log, HasSubstr("ContentService/ListTags"));
+  EXPECT_THAT(log, Not(HasSubstr("ContentService/WatchArticles")));
+}
+
 TEST_F(CliEditorialTest, QueryAllTableHasAStateColumn) {
   Write("st/live.md", "---\ntitle: \"Live\"\n---\n\nLive.\n");
   Write("st/wip.md", "---\ntitle: \"Wip\"\nstate: draft\n---\n\nDraft.\n");
