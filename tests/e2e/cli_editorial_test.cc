@@ -1772,15 +1772,10 @@ class CliEditTest : public CliEditorialTest {
  protected:
   CommandResult Edit(const std::string& script, std::vector<std::string> args,
                      const std::string& token = kEditor) {
-    const std::string editor = Write("editor.sh", "#!/bin/sh\n" + script);
-    fs::permissions(editor, fs::perms::owner_all);
-    fs::create_directories(tmp_);
-    std::vector<std::string> argv = {
-        ContentctlBinary(), "--server", server_->address(),
-        "--token",          token,      "edit"};
-    argv.insert(argv.end(), args.begin(), args.end());
+    const std::vector<std::string> argv =
+        EditArgv(script, std::move(args), token);
     return RunCommand(argv, "",
-                      {"CONTENT_EDITOR=" + editor, "TMPDIR=" + tmp_,
+                      {"CONTENT_EDITOR=" + editor_, "TMPDIR=" + tmp_,
                        "CONTENT_SERVER=" + server_->address(),
                        "CONTENT_TOKEN=" + std::string(token)});
   }
@@ -1789,14 +1784,24 @@ class CliEditTest : public CliEditorialTest {
   // together in `out`).
   CommandResult EditInTerminal(const std::string& script,
                                std::vector<std::string> args) {
-    const std::string editor = Write("editor.sh", "#!/bin/sh\n" + script);
-    fs::permissions(editor, fs::perms::owner_all);
+    const std::vector<std::string> argv =
+        EditArgv(script, std::move(args), kEditor);
+    return RunInTerminal(argv, {"CONTENT_EDITOR=" + editor_, "TMPDIR=" + tmp_});
+  }
+
+  // Writes `script` as the editor (editor_) and returns the command line of
+  // `contentctl edit ARGS` as `token`.
+  std::vector<std::string> EditArgv(const std::string& script,
+                                    std::vector<std::string> args,
+                                    const std::string& token) {
+    editor_ = Write("editor.sh", "#!/bin/sh\n" + script);
+    fs::permissions(editor_, fs::perms::owner_all);
     fs::create_directories(tmp_);
     std::vector<std::string> argv = {
         ContentctlBinary(), "--server", server_->address(),
-        "--token",          kEditor,    "edit"};
+        "--token",          token,      "edit"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunInTerminal(argv, {"CONTENT_EDITOR=" + editor, "TMPDIR=" + tmp_});
+    return argv;
   }
 
   // The files edit left under TMPDIR.
@@ -1811,6 +1816,7 @@ class CliEditTest : public CliEditorialTest {
   std::string Head(const std::string& id) { return GetJsonArticle(id).title(); }
 
   const std::string tmp_ = dir_.path() + "/tmp";
+  std::string editor_;
 };
 
 // The editor gets the head as export prints it, opened by the line naming
