@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -17,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
+#include "server/service/parse_error_interceptor.h"
 #include "server/service/request_id.h"
 
 namespace content::service {
@@ -33,9 +35,9 @@ std::string CodeName(int code) {
 // per closed stream would bury real failures. The metrics still count it.
 // gRPC's own health Watch ends a cancelled stream (its client left, or a
 // stop closed it) UNKNOWN "OnCancel()": the same thing, not a failure.
-bool IsServerError(const grpc::Status& status, grpc::ServerContextBase* ctx) {
+bool IsServerError(const grpc::Status& status, bool cancelled) {
   if (status.ok()) return false;
-  if (ctx == nullptr || !ctx->IsCancelled()) return true;
+  if (!cancelled) return true;
   const bool health_watch_cancelled =
       status.error_code() == grpc::StatusCode::UNKNOWN &&
       status.error_message() == "OnCancel()";
@@ -54,35 +56,125 @@ class ObservabilityInterceptor : public grpc::experimental::Interceptor {
         log_(log),
         start_(absl::Now()) {}
 
+  ~ObservabilityInterceptor() override {
+    // The call closed unseen (not expected): counted as it was answered.
+    if (unparsed_ != nullptr) Emit(*unparsed_, /*cancelled=*/false);
+  }
+
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
-      const absl::Duration latency = absl::Now() - start_;
-      const std::string method = info_->method() ? info_->method() : "?";
-      metrics_->Record(method, status.error_code(), latency);
-      grpc::ServerContextBase* ctx = info_->server_context();
-      if (log_ == RequestLog::kAll ||
-          (log_ == RequestLog::kErrors && IsServerError(status, ctx))) {
-        const std::string line = RequestLogLine(
-            absl::Now(), method, ctx != nullptr ? ctx->peer() : "?",
-            auth_ != nullptr && ctx != nullptr ? auth_->NameOf(*ctx) : "-",
-            status.error_code(), latency, status.error_message(),
-            ctx != nullptr ? RequestIdOf(*ctx) : "");
-        std::fputs(line.c_str(), stderr);
+      if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+          status.error_message() == kUnparsableRequest) {
+        Unparsed(status);
+      } else {
+        const absl::Duration latency = absl::Now() - start_;
+        const std::string method = info_->method() ? info_->method() : "?";
+        metrics_->Record(method, status.error_code(), latency);
+        grpc::ServerContextBase* ctx = info_->server_context();
+        if (log_ == RequestLog::kAll ||
+            (log_ == RequestLog::kErrors &&
+             IsServerError(status, ctx != nullptr && !status.ok() &&
+                                       ctx->IsCancelled()))) {
+          Log(Capture(status, latency));
+        }
+      }
+    }
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_CLOSE)) {
+      std::unique_ptr<Answered> unparsed;
+      {
+        absl::MutexLock lock(&mu_);
+        closed_ = true;
+        unparsed = std::move(unparsed_);
+      }
+      if (unparsed != nullptr) {
+        grpc::ServerContextBase* ctx = info_->server_context();
+        Emit(*unparsed, ctx != nullptr && ctx->IsCancelled());
       }
     }
     methods->Proceed();
   }
 
  private:
+  // A status sent, with what its log line says of the call, taken while
+  // the call's context may still be read.
+  struct Answered {
+    grpc::Status status;
+    absl::Duration latency;
+    std::string method;
+    std::string peer;
+    std::string token;
+    std::string request_id;
+  };
+
+  Answered Capture(grpc::Status status, absl::Duration latency) const {
+    grpc::ServerContextBase* ctx = info_->server_context();
+    return Answered{
+        std::move(status),
+        latency,
+        info_->method() ? info_->method() : "?",
+        ctx != nullptr ? ctx->peer() : "?",
+        auth_ != nullptr && ctx != nullptr ? auth_->NameOf(*ctx) : "-",
+        ctx != nullptr ? RequestIdOf(*ctx) : ""};
+  }
+
+  // gRPC says "cannot be parsed" (UNIMPLEMENTED, which ParseErrorInterceptor
+  // rewords) of a request its client cancelled before the whole of it
+  // arrived (a deadline, a dropped connection) too, and the call knows
+  // which only once it is closed (POST_RECV_CLOSE, before or after this):
+  // a cancelled one is counted CANCELLED, and not logged as a client
+  // sending garbage.
+  void Unparsed(grpc::Status status) {
+    auto answered = std::make_unique<Answered>(
+        Capture(std::move(status), absl::Now() - start_));
+    {
+      absl::MutexLock lock(&mu_);
+      if (!closed_) {
+        unparsed_ = std::move(answered);
+        return;
+      }
+    }
+    grpc::ServerContextBase* ctx = info_->server_context();
+    Emit(*answered, ctx != nullptr && ctx->IsCancelled());
+  }
+
+  // Counts a call answered "cannot be parsed" and logs it as the log
+  // level says; `cancelled`: its client left.
+  void Emit(const Answered& a, bool cancelled) {
+    grpc::Status status = a.status;
+    if (cancelled && status.error_message() == kUnparsableRequest) {
+      status = grpc::Status(grpc::StatusCode::CANCELLED,
+                            "the client cancelled the call before its request "
+                            "arrived");
+    }
+    metrics_->Record(a.method, status.error_code(), a.latency);
+    if (log_ == RequestLog::kAll ||
+        (log_ == RequestLog::kErrors && IsServerError(status, cancelled))) {
+      Answered logged = a;
+      logged.status = std::move(status);
+      Log(logged);
+    }
+  }
+
+  static void Log(const Answered& a) {
+    const std::string line = RequestLogLine(
+        absl::Now(), a.method, a.peer, a.token, a.status.error_code(),
+        a.latency, a.status.error_message(), a.request_id);
+    std::fputs(line.c_str(), stderr);
+  }
+
   grpc::experimental::ServerRpcInfo* const info_;
   Metrics* const metrics_;
   const Authenticator* const auth_;
   const RequestLog log_;
   const absl::Time start_;
+  absl::Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  std::unique_ptr<Answered> unparsed_ ABSL_GUARDED_BY(mu_);
 };
 
 class Factory : public grpc::experimental::ServerInterceptorFactoryInterface {

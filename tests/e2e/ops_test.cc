@@ -2124,6 +2124,105 @@ TEST(MetricsTest, ACallItsClientLeftIsCountedNotLogged) {
   EXPECT_THAT(log, Not(HasSubstr("code=CANCELLED"))) << log;
 }
 
+// Opens an HTTP/2 stream on 127.0.0.1:`port` calling `method` with a gRPC
+// message frame that promises 100 bytes and brings 2, then resets the
+// stream (CANCEL): a client whose deadline passed mid-request. gRPC's own
+// client cannot send half a message. Returns false if it could not.
+bool CancelMidRequest(int port, const std::string& method) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  absl::Cleanup closer = [fd] { close(fd); };
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return false;
+  const auto frame = [](uint8_t type, uint8_t flags, uint32_t stream,
+                        const std::string& payload) {
+    std::string f;
+    for (int shift : {16, 8, 0})
+      f.push_back(static_cast<char>(payload.size() >> shift));
+    f.push_back(static_cast<char>(type));
+    f.push_back(static_cast<char>(flags));
+    for (int shift : {24, 16, 8, 0})
+      f.push_back(static_cast<char>(stream >> shift));
+    return f + payload;
+  };
+  // HPACK: each a literal header without indexing, new name.
+  const auto header = [](const std::string& name, const std::string& value) {
+    return std::string(1, '\0') + static_cast<char>(name.size()) + name +
+           static_cast<char>(value.size()) + value;
+  };
+  const std::string headers =
+      header(":method", "POST") + header(":scheme", "http") +
+      header(":path", method) + header(":authority", "localhost") +
+      header("content-type", "application/grpc") + header("te", "trailers");
+  std::string out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, "") +
+                    frame(1, 4, 1, headers) +
+                    frame(0, 0, 1, std::string("\0\0\0\0\x64\x12\x02", 7));
+  if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(out.size()))
+    return false;
+  absl::SleepFor(absl::Milliseconds(200));
+  const std::string reset = frame(3, 0, 1, std::string("\0\0\0\x08", 4));
+  if (send(fd, reset.data(), reset.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(reset.size()))
+    return false;
+  absl::SleepFor(absl::Milliseconds(200));
+  return true;
+}
+
+// A request its client cancelled before all of it arrived reaches gRPC's
+// callback API as one that does not parse: it was counted and logged as
+// INVALID_ARGUMENT "request: cannot be parsed", as if a client sent
+// garbage (seen under overload, where deadlines pass mid-request). It is
+// counted CANCELLED and not logged; a request that really does not parse
+// still is, as INVALID_ARGUMENT.
+TEST(MetricsTest, ARequestCancelledBeforeItArrivedIsNotCalledUnparsable) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  const int port = MetricsPort(server->Log());
+  ASSERT_GT(port, 0) << server->Log();
+  const std::string address = server->address();
+  int grpc_port = 0;
+  ASSERT_TRUE(
+      absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &grpc_port))
+      << address;
+  const std::string query = "/content.v1.ContentService/QueryArticles";
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(CancelMidRequest(grpc_port, query));
+  const std::string cancelled = absl::StrCat("contentd_rpcs_total{method=\"",
+                                             query, "\",code=\"CANCELLED\"} 3");
+  httplib::Client http("127.0.0.1", port);
+  std::string body;
+  for (int i = 0; i < 100 && !absl::StrContains(body, cancelled); ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
+    auto res = http.Get("/metrics");
+    body = res ? res->body : "";
+  }
+  EXPECT_THAT(body, HasSubstr(cancelled));
+  EXPECT_THAT(body, Not(HasSubstr("code=\"INVALID_ARGUMENT\"")));
+
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  std::string reply;
+  const grpc::Status bad =
+      testing::RawUnaryCall(*channel, query, "\xff\xff\xff", {}, &reply);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  std::string log;
+  for (int i = 0; i < 100 && !absl::StrContains(log, "cannot be parsed"); ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
+    log = server->Log();
+  }
+  // One line: the garbage's, none for the cancelled calls.
+  const std::vector<absl::string_view> parts =
+      absl::StrSplit(log, "cannot be parsed");
+  EXPECT_EQ(parts.size(), 2u) << log;
+  EXPECT_THAT(log, Not(HasSubstr("code=CANCELLED"))) << log;
+}
+
 // With the database gone, the figures that could not be read are left out
 // of /metrics and GetStats fails: /metrics said `contentd_articles{state=
 // "live"} 0` and `contentd_postgres_error 0`, and `admin stats` 0 articles,
