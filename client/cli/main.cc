@@ -3824,6 +3824,13 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   g_connection.tls = !options.tls_ca_pem.empty();
   g_connection.client_cert = !options.tls_cert_pem.empty();
   g_connection.request_id = options.request_id;
+  if (timeout_opt->count() > 0) {
+    const std::string flag =
+        FlagName("--timeout", "CONTENT_TIMEOUT", g.timeout);
+    g_connection.deadline = flag == "--timeout"
+                                ? absl::StrCat("--timeout ", g.timeout)
+                                : absl::StrCat("CONTENT_TIMEOUT=", g.timeout);
+  }
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
   session.output.set_no_headers(no_headers);
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;
