@@ -38,6 +38,7 @@
 #include "common/decimal_flag.h"
 #include "common/did_you_mean.h"
 #include "common/progress_line.h"
+#include "common/terminal.h"
 #include "common/terminal_progress.h"
 #include "common/tls_pem.h"
 #include "common/usage_error.h"
@@ -152,9 +153,10 @@ int RunCheck(content::store::StoreOptions options, bool repair,
     }
     if (!alone.ok()) return fail(alone);
   }
-  // On a terminal (stderr), how far the check (7 minutes at 1M articles)
-  // or the repair has come.
-  const bool draw = isatty(STDERR_FILENO) == 1;
+  // On a terminal (stderr) that takes the escape sequences the line is
+  // redrawn with, how far the check (7 minutes at 1M articles) or the
+  // repair has come.
+  const bool draw = content::internal::IsAnsiTerminal(STDERR_FILENO);
   content::internal::TerminalProgress line;
   content::store::CheckOptions check;
   if (draw) {

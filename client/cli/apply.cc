@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "client/cli/usage.h"
 #include "common/did_you_mean.h"
+#include "common/terminal.h"
 #include "common/utf8.h"
 #include "content/markdown.h"
 #include "google/protobuf/struct.pb.h"
@@ -983,8 +984,10 @@ class Reporter {
         structured_(format == Format::kJson || format == Format::kYaml),
         dry_run_(dry_run),
         total_(total),
-        // Under -o json|yaml stderr is objects only: no bar.
-        bar_(total, total > 1 && !structured_ && isatty(STDERR_FILENO)) {
+        // Under -o json|yaml stderr is objects only: no bar. The bar is
+        // redrawn with escape sequences, which a dumb terminal prints.
+        bar_(total, total > 1 && !structured_ &&
+                        internal::IsAnsiTerminal(STDERR_FILENO)) {
     bar_.Show(0);
   }
 

@@ -62,6 +62,7 @@
 #include "common/did_you_mean.h"
 #include "common/lang_tag.h"
 #include "common/progress_line.h"
+#include "common/terminal.h"
 #include "common/usage_error.h"
 #include "common/utf8.h"
 #include "content/client.h"
@@ -914,13 +915,13 @@ int PrintWrite(Session& s, const v1::Article& article, const char* verb) {
 }
 
 // Colours for `diff`: --color=always|never, or on a terminal unless
-// NO_COLOR is set (https://no-color.org).
+// NO_COLOR is set (https://no-color.org) or TERM is dumb.
 bool UseColor(const std::string& flag) {
   if (flag == "always") return true;
   if (flag == "never") return false;
   const char* no_color = std::getenv("NO_COLOR");
   if (no_color != nullptr && no_color[0] != '\0') return false;
-  return isatty(STDOUT_FILENO);
+  return internal::IsAnsiTerminal(STDOUT_FILENO);
 }
 
 // The head revision of article `name`, as a reader reads it, else (a
@@ -1473,7 +1474,8 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
     }
     return code;
   };
-  const bool tty = isatty(STDERR_FILENO);
+  // The count drawn in place, "\r" and erased with "\033[K".
+  const bool tty = internal::IsAnsiTerminal(STDERR_FILENO);
   v1::ExportArticlesRequest request;
   *request.mutable_query() = BuildQuery(filters);
   std::string write_error;  // the file that could not be written
@@ -1708,10 +1710,12 @@ int PrintAdmin(Session& s, const google::protobuf::Message& m,
   return kExitOk;
 }
 
-// Whether a long admin call draws its progress: on a terminal, and not
-// under -o json|yaml (whose stderr holds objects only).
+// Whether a long admin call draws its progress: on a terminal that takes
+// escape sequences, and not under -o json|yaml (whose stderr holds objects
+// only).
 bool DrawProgress(const Session& s) {
-  return isatty(STDERR_FILENO) && s.output.format() == Format::kTable;
+  return internal::IsAnsiTerminal(STDERR_FILENO) &&
+         s.output.format() == Format::kTable;
 }
 
 // What `admin backup` wrote: where, up to which sequence, its size and
@@ -3824,6 +3828,13 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   g_connection.tls = !options.tls_ca_pem.empty();
   g_connection.client_cert = !options.tls_cert_pem.empty();
   g_connection.request_id = options.request_id;
+  if (timeout_opt->count() > 0) {
+    const std::string flag =
+        FlagName("--timeout", "CONTENT_TIMEOUT", g.timeout);
+    g_connection.deadline = flag == "--timeout"
+                                ? absl::StrCat("--timeout ", g.timeout)
+                                : absl::StrCat("CONTENT_TIMEOUT=", g.timeout);
+  }
   Session session{*std::move(client), Output(format, std::cout, std::cerr)};
   session.output.set_no_headers(no_headers);
   if (timeout_opt->count() > 0) session.timeout_flag = options.timeout;

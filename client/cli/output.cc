@@ -480,6 +480,19 @@ std::string CallErrorText(const absl::Status& status,
     return StatusText(status);
   }
   const absl::string_view message = status.message();
+  // gRPC's own words for a deadline that passed on a connection (the SDK
+  // rewords one that passed while no connection came): a slow server or a
+  // long call, which a longer deadline may see through. The SDK's note on
+  // a write that was sent stays after it.
+  if (absl::string_view rest = message;
+      absl::IsDeadlineExceeded(status) &&
+      absl::ConsumePrefix(&rest, "Deadline Exceeded")) {
+    return absl::StrCat(
+        "DEADLINE_EXCEEDED: no answer from ", connection.target, " within ",
+        connection.deadline.empty() ? "the default deadline"
+                                    : connection.deadline,
+        rest, "; a longer --timeout, or --timeout inf for none, waits more");
+  }
   if (connection.tls && absl::StrContains(message, "wrong version number")) {
     return absl::StrCat(
         absl::StatusCodeToString(status.code()), ": cannot reach ",

@@ -110,6 +110,10 @@ struct Connection {
   // --request-id (or CONTENT_REQUEST_ID) as given. Default: "" (none
   // sent).
   std::string request_id;
+  // Where the calls' deadline came from, as a deadline that passed names
+  // it: `--timeout 500ms` or `CONTENT_TIMEOUT=500ms`. Default: "" (the
+  // verb's own default).
+  std::string deadline;
 };
 
 // What `Error: ` is followed by for a failed call: StatusText, but where
@@ -130,7 +134,11 @@ struct Connection {
 // mean it was lost during the call, the server stopped or killed: they are
 // followed by that, and that a write's outcome is unknown, instead. A
 // connection refused or a name not resolved is said with the system's reason:
-// `cannot reach HOST:PORT: Connection refused`.
+// `cannot reach HOST:PORT: Connection refused`. A deadline that passed on a
+// connection (gRPC's bare "Deadline Exceeded": a slow server, a long call)
+// names the deadline and how to wait longer: `no answer from HOST:PORT
+// within --timeout 500ms; a longer --timeout, or --timeout inf for none,
+// waits more`.
 std::string CallErrorText(const absl::Status& status,
                           const Connection& connection);
 

@@ -4,6 +4,7 @@
 // only with --all, and an export that includes drafts and applies back
 // unchanged.
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -545,6 +546,56 @@ TEST_F(CliEditorialTest, DiffOfTwoRevisionsOfTheSampleArticle) {
   EXPECT_THAT(r.err, StartsWith("Error: NOT_FOUND: "));
   r = Ctl({"diff", "deepseek-brokers", "--color=sometimes"});
   EXPECT_EQ(r.exit_code, 2);
+}
+
+// On a terminal `diff` colours and `apply` draws a progress bar, unless
+// NO_COLOR is set (colours) or the terminal is dumb, TERM=dumb or unset
+// (Emacs' shell buffer, an editor's output pane), whose escape sequences
+// printed as litter (`^[[36mtitle:^[[0m`, the bar erased with `\033[K`),
+// as git leaves them out there. --color=always still colours.
+TEST_F(CliEditorialTest, NoEscapeSequencesOnADumbTerminal) {
+  ASSERT_TRUE(ApplySampleTwice());
+  Write("two/a.md", "---\ntitle: \"A\"\n---\nA.\n");
+  const std::string dir =
+      fs::path(Write("two/b.md", "---\ntitle: \"B\"\n---\nB.\n"))
+          .parent_path()
+          .string();
+  // `contentctl ARGS` on a pseudo-terminal (script), its environment
+  // `env` and then `unset`: what both streams showed there.
+  auto on_terminal = [&](const std::string& args,
+                         const std::vector<std::string>& env,
+                         const std::string& unset = "") {
+    const std::string command =
+        absl::StrCat(unset.empty() ? "" : absl::StrCat("env -u ", unset, " "),
+                     "'", ContentctlBinary(), "' --server '",
+                     server_->address(), "' --token ", kEditor, " ", args);
+    const CommandResult r = RunCommand({"script", "-qec", command, "/dev/null"},
+                                       "", env, std::chrono::seconds(60));
+    EXPECT_FALSE(r.timed_out) << args;
+    EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.out;
+    return r.out;
+  };
+  const std::string colored = "\033[36mtitle:\033[0m";
+  // (NO_COLOR empty is unset: https://no-color.org.)
+  EXPECT_THAT(on_terminal("diff deepseek-brokers", {"TERM=xterm", "NO_COLOR="}),
+              HasSubstr(colored));
+  EXPECT_THAT(
+      on_terminal("diff deepseek-brokers", {"TERM=xterm", "NO_COLOR=1"}),
+      Not(HasSubstr("\033")));
+  EXPECT_THAT(on_terminal("diff deepseek-brokers", {"TERM=dumb"}),
+              Not(HasSubstr("\033")));
+  EXPECT_THAT(on_terminal("diff deepseek-brokers", {}, "TERM"),
+              Not(HasSubstr("\033")));
+  EXPECT_THAT(
+      on_terminal("diff deepseek-brokers --color=always", {"TERM=dumb"}),
+      HasSubstr(colored));
+
+  EXPECT_THAT(on_terminal("apply -f " + dir, {"TERM=xterm"}),
+              HasSubstr("\r\033[K"));
+  const std::string dumb = on_terminal("apply -f " + dir, {"TERM=dumb"});
+  EXPECT_THAT(dumb, Not(HasSubstr("\033")));
+  EXPECT_THAT(dumb, HasSubstr("applied 2 files: 0 created, 0 updated, 2 "
+                              "unchanged, 0 failed"));
 }
 
 // On a terminal a line replaced by another has what changed inside it

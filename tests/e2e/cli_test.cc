@@ -2806,6 +2806,76 @@ TEST_F(CliTest, UnreachableServerIsUnavailable) {
   EXPECT_THAT(r.out, HasSubstr("1 failed"));
 }
 
+// A ContentService whose GetArticle and DeleteArticle answer nothing until
+// the caller gives up: a server too slow for the call's deadline, on a
+// connection that is up.
+class NeverAnswers final : public v1::ContentService::Service {
+ public:
+  grpc::Status GetArticle(grpc::ServerContext* ctx,
+                          const v1::GetArticleRequest*, v1::Article*) override {
+    return Wait(ctx);
+  }
+  grpc::Status DeleteArticle(grpc::ServerContext* ctx,
+                             const v1::DeleteArticleRequest*,
+                             v1::Article*) override {
+    return Wait(ctx);
+  }
+
+ private:
+  // Bounded, should a caller never give up.
+  static grpc::Status Wait(grpc::ServerContext* ctx) {
+    for (int i = 0; i < 3000 && !ctx->IsCancelled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "gave up waiting");
+  }
+};
+
+// A deadline that passed on a connection said only gRPC's "Deadline
+// Exceeded", which names neither the deadline nor a way past it: it names
+// --timeout (or CONTENT_TIMEOUT) as given, and how to wait longer; a
+// write's note that it may have been applied stays.
+TEST(CliDeadlineTest, ADeadlinePassedOnAConnectionNamesItAndHowToWaitLonger) {
+  NeverAnswers service;
+  LoopbackServer server({&service});
+  ASSERT_TRUE(server.started());
+  const std::string address = server.address();
+  const std::string hint =
+      "; a longer --timeout, or --timeout inf for none, waits more\n";
+  CommandResult r = RunCommand({ContentctlBinary(), "--server", address,
+                                "--timeout", "300ms", "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: DEADLINE_EXCEEDED: no answer from " + address +
+                       " within --timeout 300ms" + hint);
+  EXPECT_EQ(r.out, "");
+
+  r = RunCommand({ContentctlBinary(), "--server", address, "get", "x"}, "",
+                 {"CONTENT_TIMEOUT=300ms"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: DEADLINE_EXCEEDED: no answer from " + address +
+                       " within CONTENT_TIMEOUT=300ms" + hint);
+
+  r = RunCommand({ContentctlBinary(), "--server", address, "--timeout", "300ms",
+                  "delete", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: DEADLINE_EXCEEDED: no answer from " + address +
+                       " within --timeout 300ms (the write was sent and may "
+                       "have been applied: read it back before writing "
+                       "again)" +
+                       hint);
+
+  // -o json's message is the text line's.
+  r = RunCommand({ContentctlBinary(), "--server", address, "--timeout", "300ms",
+                  "get", "x", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  const auto fields = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(fields.at("code").string_value(), "DEADLINE_EXCEEDED") << r.err;
+  EXPECT_EQ(fields.at("message").string_value(),
+            "no answer from " + address + " within --timeout 300ms" +
+                hint.substr(0, hint.size() - 1))
+      << r.err;
+}
+
 // --timeout inf is no deadline, not one in the past.
 TEST_F(CliTest, InfiniteTimeoutWorks) {
   CtlOk({"apply", "-f", Write("inf1.md", Doc("inf", "", ""))});

@@ -1684,7 +1684,9 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   ListedWhile(
       *c, gate,
       [&] {
-        r = RunCommand({"script", "-qfec", fsck, typescript});
+        // TERM set: a dumb terminal (TERM unset or dumb) draws nothing.
+        r = RunCommand({"script", "-qfec", fsck, typescript}, "",
+                       {"TERM=xterm"});
       },
       [&] {
         for (const absl::Time end = absl::Now() + absl::Seconds(60);
@@ -1714,7 +1716,8 @@ TEST(OperationsTest, ARunningCheckIsListedAndDrawnOnATerminal) {
   r = RunCommand({"script", "-qec",
                   absl::StrCat(ContentdBinary(), " --data-dir ", dir.path(),
                                "/data --check"),
-                  "/dev/null"});
+                  "/dev/null"},
+                 "", {"TERM=xterm"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("\rcheck: step 1/7 heads"));
   EXPECT_THAT(r.out, HasSubstr("\rcheck: step 7/7 change log"));
@@ -1939,7 +1942,8 @@ TEST(OperationsTest, AnOfflineRepairIsDrawnOnATerminal) {
   CommandResult r = RunCommand({"script", "-qec",
                                 absl::StrCat(ContentdBinary(), " --data-dir ",
                                              data, " --check --repair"),
-                                "/dev/null"});
+                                "/dev/null"},
+                               "", {"TERM=xterm"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string& out = r.out;
   // The repaired store's postings, from the last report ("articles 1000,
