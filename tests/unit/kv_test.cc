@@ -1807,7 +1807,10 @@ TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
   testing::TempDir dir;
   RocksKvOptions o;
   o.path = dir.path() + "/db";
-  o.bulk_shape_hold = absl::Milliseconds(300);
+  // Long enough that an ingest's own steps (and the 40 synced writes
+  // below) stay inside it on a loaded machine: at 300 ms the postings'
+  // shape was gone again by the time it was read (a CI flake).
+  o.bulk_shape_hold = absl::Seconds(2);
   auto kv = OpenRocksKv(o);
   ASSERT_TRUE(kv.ok()) << kv.status();
   EXPECT_EQ(PostingsL0Trigger(o.path), "4");
@@ -1835,7 +1838,7 @@ TEST(RocksKvTest, IngestHoldsTheBulkShapeForAWhile) {
   for (int i = 0; i < 40; ++i) add(1);  // past the normal cap of 16
   ingest(Family::kPostings);
   EXPECT_EQ(PostingsL0Trigger(o.path), "96");
-  absl::SleepFor(absl::Milliseconds(400));
+  absl::SleepFor(absl::Milliseconds(2500));
   KvBatch later;
   later.Put(Family::kHeads, "h", "1");
   ASSERT_TRUE((*kv)->Write(std::move(later), true).ok());
