@@ -1345,7 +1345,33 @@ int main(int argc, char** argv) {
   std::optional<PidFile> pid_file;
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
-  if (!store.ok()) return store_fail(store.status());
+  if (!store.ok()) {
+    // A damaged store (RocksDB's Corruption: a table file missing or cut
+    // short, a MANIFEST failing its checksum) or a newer build's: a restart
+    // meets it again, so exit 2, which systemd does not restart
+    // (RestartPreventExitStatus=2). It exited 1 and was started every 2 s.
+    if (absl::IsDataLoss(store.status())) {
+      const std::string check =
+          config.store.engine == "rocksdb"
+              ? absl::StrCat("contentd --check --data-dir ",
+                             config.store.data_dir)
+              : std::string("contentd --check with the same storage settings");
+      store_fail(absl::DataLossError(absl::StrCat(
+          store.status().message(),
+          "; the store is damaged and a restart would meet the same damage: "
+          "see what `",
+          check,
+          "` reports, and restore the last backup (docs/operations.md, "
+          "\"Backup and restore\")")));
+      return 2;
+    }
+    if (content::ReasonOf(store.status()) ==
+        content::reason::kStoreLayoutNewer) {
+      store_fail(store.status());
+      return 2;
+    }
+    return store_fail(store.status());
+  }
   if (config.store.engine == "rocksdb") {
     pid_file.emplace(config.store.data_dir + "/contentd.pid");
     if (pid_file->left()) {
