@@ -591,15 +591,17 @@ class MetricsServer {
                       "taking batches.",
                       static_cast<double>(service_->exports_stalled()),
                       /*counter=*/true});
-    // 1 (with the reason every write gets) while the store takes no writes
-    // until a restart, else 0.
+    // 1 (with the reason every write gets) while the store takes no writes,
+    // else 0. DISK_FULL ends by itself once the volume has room: the help
+    // said "until contentd restarts" of every reason.
     const absl::Status refused = store_->WritesRefused();
     gauges.push_back(
         {refused.ok() ? std::string("contentd_store_read_only")
                       : absl::StrCat("contentd_store_read_only{reason=\"",
                                      content::ReasonOf(refused), "\"}"),
-         "1 while the store serves reads only and refuses writes until "
-         "contentd restarts (the reason they get), else 0.",
+         "1 while the store serves reads only, labelled with the reason "
+         "writes get (DISK_FULL: until the volume has room; UNAVAILABLE: "
+         "until contentd restarts), else 0.",
          refused.ok() ? 0.0 : 1.0});
     for (const auto& [name, value] : store_->StorageStats()) {
       if (name == "rocksdb.dbstats") continue;

@@ -2032,6 +2032,13 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   EXPECT_THAT(body, HasSubstr("# TYPE contentd_exports_cut_off_total counter\n"
                               "contentd_exports_cut_off_total 0\n"));
   EXPECT_THAT(body, HasSubstr("\ncontentd_store_read_only 0\n"));
+  // Its help says which reason ends by itself (it said every one needed a
+  // restart, which an operator would then do for a full volume).
+  EXPECT_THAT(body, HasSubstr("# HELP contentd_store_read_only 1 while the "
+                              "store serves reads only, labelled with the "
+                              "reason writes get (DISK_FULL: until the volume "
+                              "has room; UNAVAILABLE: until contentd "
+                              "restarts), else 0.\n"));
   // What runs, for dashboards: the version GetServerInfo gives, the engine,
   // and when it started (an uptime is time() minus it).
   const absl::StatusOr<v1::ServerInfo> info = c->GetServerInfo();
