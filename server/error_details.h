@@ -62,6 +62,9 @@ inline constexpr char kRepairRunning[] = "REPAIR_RUNNING";
 // FAILED_PRECONDITION: the indexes are marked incomplete (a repair started
 // and did not finish, or is under way), so queries are not answered.
 inline constexpr char kIndexRepairPending[] = "INDEX_REPAIR_PENDING";
+// FAILED_PRECONDITION at start: the store's layout marker is newer than
+// this build's (a newer contentd wrote it). No call gets it.
+inline constexpr char kStoreLayoutNewer[] = "STORE_LAYOUT_NEWER";
 // A write refused by a replica of a shared store that lost its presence
 // lock: UNAVAILABLE while a repair holds it or the database is out of
 // reach; the code of the database's error (INTERNAL for most, metadata

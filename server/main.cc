@@ -593,15 +593,17 @@ class MetricsServer {
                       "taking batches.",
                       static_cast<double>(service_->exports_stalled()),
                       /*counter=*/true});
-    // 1 (with the reason every write gets) while the store takes no writes
-    // until a restart, else 0.
+    // 1 (with the reason every write gets) while the store takes no writes,
+    // else 0. DISK_FULL ends by itself once the volume has room: the help
+    // said "until contentd restarts" of every reason.
     const absl::Status refused = store_->WritesRefused();
     gauges.push_back(
         {refused.ok() ? std::string("contentd_store_read_only")
                       : absl::StrCat("contentd_store_read_only{reason=\"",
                                      content::ReasonOf(refused), "\"}"),
-         "1 while the store serves reads only and refuses writes until "
-         "contentd restarts (the reason they get), else 0.",
+         "1 while the store serves reads only, labelled with the reason "
+         "writes get (DISK_FULL: until the volume has room; UNAVAILABLE: "
+         "until contentd restarts), else 0.",
          refused.ok() ? 0.0 : 1.0});
     for (const auto& [name, value] : store_->StorageStats()) {
       if (name == "rocksdb.dbstats") continue;
@@ -1347,7 +1349,33 @@ int main(int argc, char** argv) {
   std::optional<PidFile> pid_file;
   absl::StatusOr<std::unique_ptr<content::store::Store>> store =
       content::store::Store::Open(config.store);
-  if (!store.ok()) return store_fail(store.status());
+  if (!store.ok()) {
+    // A damaged store (RocksDB's Corruption: a table file missing or cut
+    // short, a MANIFEST failing its checksum) or a newer build's: a restart
+    // meets it again, so exit 2, which systemd does not restart
+    // (RestartPreventExitStatus=2). It exited 1 and was started every 2 s.
+    if (absl::IsDataLoss(store.status())) {
+      const std::string check =
+          config.store.engine == "rocksdb"
+              ? absl::StrCat("contentd --check --data-dir ",
+                             config.store.data_dir)
+              : std::string("contentd --check with the same storage settings");
+      store_fail(absl::DataLossError(absl::StrCat(
+          store.status().message(),
+          "; the store is damaged and a restart would meet the same damage: "
+          "see what `",
+          check,
+          "` reports, and restore the last backup (docs/operations.md, "
+          "\"Backup and restore\")")));
+      return 2;
+    }
+    if (content::ReasonOf(store.status()) ==
+        content::reason::kStoreLayoutNewer) {
+      store_fail(store.status());
+      return 2;
+    }
+    return store_fail(store.status());
+  }
   if (config.store.engine == "rocksdb") {
     pid_file.emplace(config.store.data_dir + "/contentd.pid");
     if (pid_file->left()) {

@@ -864,11 +864,14 @@ absl::Status Store::Init() {
           "store format marker is corrupt: \"", absl::CHexEscape(value), "\""));
     }
     if (format > StoreFormatFor(shared_)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the store has layout version ", format, ", newer than this build's ",
-          StoreFormatFor(shared_),
-          ": a newer contentd wrote it, and this one would misread it. Serve "
-          "it with that build, or restore a backup taken before the upgrade"));
+      return WithReason(
+          absl::FailedPreconditionError(absl::StrCat(
+              "the store has layout version ", format,
+              ", newer than this build's ", StoreFormatFor(shared_),
+              ": a newer contentd wrote it, and this one would misread it. "
+              "Serve it with that build, or restore a backup taken before "
+              "the upgrade")),
+          reason::kStoreLayoutNewer);
     }
     // Layout 4 has the expiry list (keys.h); on a shared engine it is not
     // kept.

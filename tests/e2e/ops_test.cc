@@ -2036,6 +2036,13 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   EXPECT_THAT(body, HasSubstr("# TYPE contentd_exports_cut_off_total counter\n"
                               "contentd_exports_cut_off_total 0\n"));
   EXPECT_THAT(body, HasSubstr("\ncontentd_store_read_only 0\n"));
+  // Its help says which reason ends by itself (it said every one needed a
+  // restart, which an operator would then do for a full volume).
+  EXPECT_THAT(body, HasSubstr("# HELP contentd_store_read_only 1 while the "
+                              "store serves reads only, labelled with the "
+                              "reason writes get (DISK_FULL: until the volume "
+                              "has room; UNAVAILABLE: until contentd "
+                              "restarts), else 0.\n"));
   // What runs, for dashboards: the version GetServerInfo gives, the engine,
   // and when it started (an uptime is time() minus it).
   const absl::StatusOr<v1::ServerInfo> info = c->GetServerInfo();
@@ -3166,6 +3173,85 @@ TEST(StartupTest, ANonEmptyDirectoryWithoutAStoreIsRefusedNotServedEmpty) {
   const std::string root = dir.path() + "/volume";
   ASSERT_TRUE(std::filesystem::create_directories(root + "/lost+found"));
   EXPECT_NE(ServerProcess::Start(root), nullptr);
+}
+
+// A store RocksDB finds damaged at open (a table file gone, a MANIFEST that
+// fails its checksum) is refused with exit 2, which the systemd unit does
+// not restart (RestartPreventExitStatus=2): a restart meets the same damage.
+// It exited 1, started again every 2 s for ever, and said nothing of what
+// to do.
+TEST(StartupTest, ADamagedStoreIsRefusedWithExit2AndWhatToDo) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "the files of a RocksDB data dir";
+  }
+  TempDir dir;
+  const std::string backup = dir.path() + "/backup";
+  {
+    auto server = ServerProcess::Start(dir.path() + "/data");
+    ASSERT_NE(server, nullptr);
+    auto client = Connect(server->address());
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(Create(*client, absl::StrCat("a", i), "kept").ok());
+    }
+    // A backup flushes the memtables: its tables are files to damage.
+    auto r = testing::Ctl(*server, {"admin", "backup", backup});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // Copies, each damaged one way.
+  const auto copy = [&](const std::string& name) {
+    const std::string to = dir.path() + "/" + name;
+    std::filesystem::copy(backup, to);
+    return to;
+  };
+  const std::string no_table = copy("no-table");
+  const std::string bad_manifest = copy("bad-manifest");
+  int tables = 0;
+  for (const auto& e : std::filesystem::directory_iterator(no_table)) {
+    if (e.path().extension() == ".sst") {
+      std::filesystem::remove(e.path());
+      ++tables;
+      break;
+    }
+  }
+  ASSERT_EQ(tables, 1);
+  bool damaged = false;
+  for (const auto& e : std::filesystem::directory_iterator(bad_manifest)) {
+    if (!absl::StartsWith(e.path().filename().string(), "MANIFEST-")) continue;
+    const auto size = std::filesystem::file_size(e.path());
+    ASSERT_GT(size, 64u);
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    f.write("XXXXXXXX", 8);
+    damaged = f.good();
+  }
+  ASSERT_TRUE(damaged);
+
+  for (const std::string& data : {no_table, bad_manifest}) {
+    SCOPED_TRACE(data);
+    auto r = RunCommand({ContentdBinary(), "--data-dir", data, "--listen",
+                         "127.0.0.1:0", "--storage-engine", "rocksdb"},
+                        "", {}, kStartupTimeout);
+    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("contentd: DATA_LOSS: opening " + data));
+    EXPECT_THAT(r.err, HasSubstr("the store is damaged and a restart would "
+                                 "meet the same damage: see what `contentd "
+                                 "--check --data-dir " +
+                                 data +
+                                 "` reports, and restore the last "
+                                 "backup"));
+    EXPECT_THAT(r.err, Not(HasSubstr("serving on")));
+    // The check it names says "not clean" (exit 1).
+    auto check = RunCommand({ContentdBinary(), "--check", "--data-dir", data,
+                             "--storage-engine", "rocksdb"},
+                            "", {}, kStartupTimeout);
+    EXPECT_EQ(check.exit_code, 1) << check.err;
+    EXPECT_THAT(check.err, HasSubstr("DATA_LOSS"));
+  }
+  // The backup itself serves every article.
+  auto server = ServerProcess::Start(backup);
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(Connect(server->address())->Get("a19").ok());
 }
 
 TEST(StartupTest, BindFailureCreatesNoDataDirAndLeavesAStoreAsItWas) {
