@@ -810,6 +810,20 @@ class StopSignals {
                          absl::StrCat("contentd: ", SignalName(sig),
                                       ", finishing in-flight calls"));
         first_ = sig;
+        first_at_ = absl::Now();
+        continue;
+      }
+      // The same signal again at once is the same request sent twice:
+      // `timeout` signals its child and then its process group, and a
+      // script may kill a process and its group. Taken as a second, it cut
+      // every such stop short. No hand presses Ctrl-C twice this fast.
+      if (sig == first_ && absl::Now() - first_at_ < kEcho) {
+        content::LogLine(
+            std::cerr,
+            absl::StrCat("contentd: ", SignalName(sig), " again within ",
+                         absl::FormatDuration(kEcho),
+                         ", taken as the same stop (one sent to the process "
+                         "and to its group, as `timeout` does)"));
         continue;
       }
       // Every acknowledged write is kept (RocksDB's WAL, which the next
@@ -848,6 +862,10 @@ class StopSignals {
   absl::Mutex mu_;
   bool serving_ ABSL_GUARDED_BY(mu_) = false;
   int first_ ABSL_GUARDED_BY(mu_) = 0;
+  // When first_ came.
+  absl::Time first_at_ ABSL_GUARDED_BY(mu_);
+  // A repeat of the first signal this soon after it is the same request.
+  static constexpr absl::Duration kEcho = absl::Milliseconds(100);
 };
 
 }  // namespace

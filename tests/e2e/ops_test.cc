@@ -2702,6 +2702,39 @@ TEST(StartupTest, TwoSignalsBackToBackLogBothInOrder) {
   }
 }
 
+// `timeout 60 contentd` signals contentd and then its process group: the
+// same SIGTERM twice, microseconds apart. Taken as a second signal, it cut
+// every such stop short (exit 1, a log replay at the next start); it is
+// one clean stop. A SIGTERM that comes later still ends a stop at once
+// (ASecondSignalEndsAStopAtOnce).
+TEST(StartupTest, TheSameSignalTwiceAtOnceIsOneCleanStop) {
+  TempDir dir;
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    const std::string log = absl::StrCat(dir.path(), "/log", round);
+    // timeout forwards a signal it gets as it sends its own: to contentd,
+    // then to its process group (its own: not this test's).
+    auto command = testing::BackgroundCommand::Start(
+        {"timeout", "600", ContentdBinary(), "--listen", "127.0.0.1:0",
+         "--no-auth", "--data-dir", absl::StrCat(dir.path(), "/data", round)},
+        log, log);
+    ASSERT_NE(command, nullptr);
+    std::string text;
+    for (int i = 0; i < 600 && !absl::StrContains(text, "serving on port");
+         ++i) {
+      absl::SleepFor(absl::Milliseconds(50));
+      text = testing::ReadFile(log);
+    }
+    ASSERT_THAT(text, HasSubstr("serving on port"));
+    ASSERT_EQ(kill(command->pid(), SIGTERM), 0);
+    const CommandResult r = command->Wait(std::chrono::seconds(60));
+    text = testing::ReadFile(log);
+    EXPECT_FALSE(r.timed_out) << text;
+    EXPECT_THAT(text, Not(HasSubstr("second SIGTERM"))) << text;
+    EXPECT_THAT(text, HasSubstr("stopped cleanly")) << text;
+  }
+}
+
 // SIGHUP (a foreground contentd's terminal closed) and SIGINT stop it as
 // SIGTERM does: in-flight calls finish and the store closes cleanly. By
 // default SIGHUP ended the process at once (exit by signal 1).
