@@ -3160,6 +3160,31 @@ TEST(StartupTest, ADataDirOnAPseudoFilesystemIsRefusedForWhatItIs) {
   EXPECT_THAT(r.err, Not(HasSubstr("bytes free")));
 }
 
+// Creates `articles` articles, a0, a1, ..., in a store at DIR/data and
+// backs it up to `backup` (contentctl admin backup).
+void StoreAndBackUp(const TempDir& dir, int articles,
+                    const std::string& backup) {
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(server->address());
+  for (int i = 0; i < articles; ++i) {
+    ASSERT_TRUE(Create(*client, absl::StrCat("a", i), "kept").ok());
+  }
+  auto r = testing::Ctl(*server, {"admin", "backup", backup});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+// Runs contentd on the RocksDB store at `data` expecting it to refuse it:
+// what it printed and its exit code (a failure if it served instead).
+CommandResult StartRefused(const std::string& data) {
+  CommandResult r =
+      RunCommand({ContentdBinary(), "--data-dir", data, "--listen",
+                  "127.0.0.1:0", "--storage-engine", "rocksdb"},
+                 "", {}, kStartupTimeout);
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  return r;
+}
+
 // A restore by the book, `cp -a BACKUP DIR`, into a DIR that exists copies
 // the backup to DIR/BACKUP: contentd served DIR as a new, empty store
 // (last sequence 0) beside the backup, and clients saw every article gone.
@@ -3172,22 +3197,13 @@ TEST(StartupTest, ANonEmptyDirectoryWithoutAStoreIsRefusedNotServedEmpty) {
   }
   TempDir dir;
   const std::string backup = dir.path() + "/backup";
-  {
-    auto server = ServerProcess::Start(dir.path() + "/data");
-    ASSERT_NE(server, nullptr);
-    ASSERT_TRUE(Create(*Connect(server->address()), "kept", "kept").ok());
-    auto r = testing::Ctl(*server, {"admin", "backup", backup});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
+  ASSERT_NO_FATAL_FAILURE(StoreAndBackUp(dir, 1, backup));
   const std::string restored = dir.path() + "/restored";
   ASSERT_EQ(mkdir(restored.c_str(), 0755), 0);
   auto cp = RunCommand({"cp", "-a", backup, restored});
   ASSERT_EQ(cp.exit_code, 0) << cp.err;
 
-  auto r = RunCommand({ContentdBinary(), "--data-dir", restored, "--listen",
-                       "127.0.0.1:0", "--storage-engine", "rocksdb"},
-                      "", {}, kStartupTimeout);
-  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  auto r = StartRefused(restored);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr("--data-dir: " + restored +
                                " holds no store (no RocksDB CURRENT file) and "
@@ -3199,7 +3215,7 @@ TEST(StartupTest, ANonEmptyDirectoryWithoutAStoreIsRefusedNotServedEmpty) {
   // Served as it says, the backup has the article.
   auto server = ServerProcess::Start(restored + "/backup");
   ASSERT_NE(server, nullptr);
-  EXPECT_TRUE(Connect(server->address())->Get("kept").ok());
+  EXPECT_TRUE(Connect(server->address())->Get("a0").ok());
   server.reset();
 
   // A volume's root holds lost+found: a new store starts there.
@@ -3219,17 +3235,8 @@ TEST(StartupTest, ADamagedStoreIsRefusedWithExit2AndWhatToDo) {
   }
   TempDir dir;
   const std::string backup = dir.path() + "/backup";
-  {
-    auto server = ServerProcess::Start(dir.path() + "/data");
-    ASSERT_NE(server, nullptr);
-    auto client = Connect(server->address());
-    for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE(Create(*client, absl::StrCat("a", i), "kept").ok());
-    }
-    // A backup flushes the memtables: its tables are files to damage.
-    auto r = testing::Ctl(*server, {"admin", "backup", backup});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
+  // A backup flushes the memtables: its tables are files to damage.
+  ASSERT_NO_FATAL_FAILURE(StoreAndBackUp(dir, 20, backup));
   // Copies, each damaged one way.
   const auto copy = [&](const std::string& name) {
     const std::string to = dir.path() + "/" + name;
@@ -3261,10 +3268,7 @@ TEST(StartupTest, ADamagedStoreIsRefusedWithExit2AndWhatToDo) {
 
   for (const std::string& data : {no_table, bad_manifest}) {
     SCOPED_TRACE(data);
-    auto r = RunCommand({ContentdBinary(), "--data-dir", data, "--listen",
-                         "127.0.0.1:0", "--storage-engine", "rocksdb"},
-                        "", {}, kStartupTimeout);
-    EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+    auto r = StartRefused(data);
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_THAT(r.err, HasSubstr("contentd: DATA_LOSS: opening " + data));
     EXPECT_THAT(r.err, HasSubstr("the store is damaged and a restart would "
