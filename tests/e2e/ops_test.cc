@@ -2093,6 +2093,29 @@ TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
                                        "token=- code=NOT_FOUND latency_ms="));
 }
 
+// The metrics page at 127.0.0.1:`port` once it has `wanted`, or as it is
+// after 5 s.
+std::string MetricsOnceThey(int port, const std::string& wanted) {
+  httplib::Client http("127.0.0.1", port);
+  std::string body;
+  for (int i = 0; i < 100 && !absl::StrContains(body, wanted); ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
+    auto res = http.Get("/metrics");
+    body = res ? res->body : "";
+  }
+  return body;
+}
+
+// `server`'s log once it has `wanted`, or as it is after 5 s.
+std::string LogOnceIt(const ServerProcess& server, const std::string& wanted) {
+  std::string log;
+  for (int i = 0; i < 100 && !absl::StrContains(log, wanted); ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
+    log = server.Log();
+  }
+  return log;
+}
+
 // At the default `log_requests: errors`, a call its client left (here
 // `watch --count 1`, done after one event) is counted as CANCELLED but
 // gets no log line: the client never sees that status, and a line per
@@ -2115,22 +2138,12 @@ TEST(MetricsTest, ACallItsClientLeftIsCountedNotLogged) {
   const std::string cancelled =
       "contentd_rpcs_total{method=\"/content.v1.ContentService/"
       "WatchArticles\",code=\"CANCELLED\"} 1";
-  httplib::Client http("127.0.0.1", port);
-  std::string body;
-  for (int i = 0; i < 100 && !absl::StrContains(body, cancelled); ++i) {
-    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
-    auto res = http.Get("/metrics");
-    body = res ? res->body : "";
-  }
+  const std::string body = MetricsOnceThey(port, cancelled);
   ASSERT_THAT(body, HasSubstr(cancelled));
   // A real error afterwards is logged; by the time its line is there, the
   // watch's would be too.
   EXPECT_EQ(c->Get("missing").status().code(), absl::StatusCode::kNotFound);
-  std::string log;
-  for (int i = 0; i < 100 && !absl::StrContains(log, "code=NOT_FOUND"); ++i) {
-    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
-    log = server->Log();
-  }
+  const std::string log = LogOnceIt(*server, "code=NOT_FOUND");
   EXPECT_THAT(log, HasSubstr("code=NOT_FOUND"));
   EXPECT_THAT(log, Not(HasSubstr("code=CANCELLED"))) << log;
 }
@@ -2197,36 +2210,23 @@ TEST(MetricsTest, ARequestCancelledBeforeItArrivedIsNotCalledUnparsable) {
   ASSERT_NE(server, nullptr);
   const int port = MetricsPort(server->Log());
   ASSERT_GT(port, 0) << server->Log();
-  const std::string address = server->address();
-  int grpc_port = 0;
-  ASSERT_TRUE(
-      absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &grpc_port))
-      << address;
   const std::string query = "/content.v1.ContentService/QueryArticles";
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(CancelMidRequest(grpc_port, query));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(CancelMidRequest(server->port(), query));
+  }
   const std::string cancelled = absl::StrCat("contentd_rpcs_total{method=\"",
                                              query, "\",code=\"CANCELLED\"} 3");
-  httplib::Client http("127.0.0.1", port);
-  std::string body;
-  for (int i = 0; i < 100 && !absl::StrContains(body, cancelled); ++i) {
-    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
-    auto res = http.Get("/metrics");
-    body = res ? res->body : "";
-  }
+  const std::string body = MetricsOnceThey(port, cancelled);
   EXPECT_THAT(body, HasSubstr(cancelled));
   EXPECT_THAT(body, Not(HasSubstr("code=\"INVALID_ARGUMENT\"")));
 
-  auto channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(server->address(),
+                                     grpc::InsecureChannelCredentials());
   std::string reply;
   const grpc::Status bad =
       testing::RawUnaryCall(*channel, query, "\xff\xff\xff", {}, &reply);
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  std::string log;
-  for (int i = 0; i < 100 && !absl::StrContains(log, "cannot be parsed"); ++i) {
-    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
-    log = server->Log();
-  }
+  const std::string log = LogOnceIt(*server, "cannot be parsed");
   // One line: the garbage's, none for the cancelled calls.
   const std::vector<absl::string_view> parts =
       absl::StrSplit(log, "cannot be parsed");
