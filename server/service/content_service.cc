@@ -275,7 +275,7 @@ ContentService::ContentService(store::Store* store,
       reads_(std::move(reads)),
       watch_(store, options.watch, options.limits),
       imports_(store, writes_.get(), options.limits),
-      exports_(options.exports) {
+      exports_(options.exports, reads_.get()) {
   if (options_.schedule_poll > absl::ZeroDuration())
     schedule_thread_ = std::thread([this] { ScheduleLoop(); });
 }

@@ -2235,5 +2235,103 @@ TEST(ReplicaWaitTest, ReadsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
   }
 }
 
+// As above, of exports: each reads its pages on a read thread, not on
+// gRPC's callback threads, which exports waiting on the lock left answering
+// nothing (health DEADLINE_EXCEEDED).
+TEST(ReplicaWaitTest, ExportsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = TestTable(dir.path() + "/locked");
+  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
+  ASSERT_NE(a, nullptr);
+  std::unique_ptr<Client> client = ConnectOnce(*a);
+  ASSERT_NE(client, nullptr);
+  constexpr int kArticles = 5;
+  for (int i = 0; i < kArticles; ++i) {
+    const std::string id = absl::StrCat("e", i);
+    ASSERT_TRUE(Create(*client, MakeArticle(id, id, {"lock"}, k2025)).ok());
+  }
+  const std::string locker = absl::StrCat("export_locker_", getpid());
+  HeldSession lock(pg->dsn, locker,
+                   absl::StrCat("BEGIN; LOCK TABLE ", table,
+                                " IN ACCESS EXCLUSIVE MODE; SELECT "
+                                "pg_sleep(120)"));
+  auto count = [&](const std::string& sql) {
+    int n = 0;
+    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
+  };
+  const std::string granted = absl::StrCat(
+      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
+      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
+      "s.application_name = '",
+      locker, "'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(granted) < 1 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+
+  // More exports than gRPC has callback threads anywhere (at most 16), each
+  // on a client of its own.
+  constexpr int kCalls = 20;
+  std::vector<absl::Status> results(kCalls);
+  std::vector<int> exported(kCalls, 0);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&, i] {
+      ClientOptions options;
+      options.target = a->address();
+      options.timeout = absl::Seconds(90);
+      options.max_attempts = 1;
+      auto c = Client::Connect(options);
+      if (!c.ok()) {
+        results[i] = c.status();
+        return;
+      }
+      v1::ExportArticlesRequest request;
+      request.mutable_query()->set_visibility(v1::VISIBILITY_ALL);
+      results[i] = (*c)->ExportArticles(request, [&, i](const v1::Article&) {
+        ++exported[i];
+        return true;
+      });
+    });
+  }
+  absl::Cleanup join = [&] {
+    lock.End();
+    for (std::thread& t : callers) t.join();
+  };
+  const std::string waiting = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+      "AND application_name LIKE 'contentd on % (pid ",
+      a->pid(), ")'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(waiting) < 2 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(count(waiting), 2) << a->Log();
+
+  // A new connection is answered while they wait.
+  auto channel =
+      grpc::CreateChannel(a->address(), grpc::InsecureChannelCredentials());
+  int serving = -1;
+  grpc::Status health = testing::CheckHealth(*channel, "", &serving);
+  EXPECT_TRUE(health.ok()) << health.error_code() << " "
+                           << health.error_message();
+  EXPECT_EQ(serving, 1);
+  std::unique_ptr<Client> other = ConnectOnce(*a);
+  ASSERT_NE(other, nullptr);
+  auto info = other->GetServerInfo({});
+  EXPECT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(count(granted), 1) << "the lock went before the checks";
+
+  // Once the lock goes, every export completes, whole.
+  std::move(join).Invoke();
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_TRUE(results[i].ok()) << "export " << i << ": " << results[i];
+    EXPECT_EQ(exported[i], kArticles) << "export " << i;
+  }
+}
+
 }  // namespace
 }  // namespace content
