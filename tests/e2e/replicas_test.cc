@@ -2333,5 +2333,107 @@ TEST(ReplicaWaitTest, ExportsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
   }
 }
 
+// As above, of watches: each reads its start and a backlog the hub's tail
+// does not hold on a read thread. 20 watches from the oldest event waiting
+// on the lock left health DEADLINE_EXCEEDED (after 10 s).
+TEST(ReplicaWaitTest, WatchesWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = TestTable(dir.path() + "/locked");
+  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
+  ASSERT_NE(a, nullptr);
+  std::unique_ptr<Client> client = ConnectOnce(*a);
+  ASSERT_NE(client, nullptr);
+  constexpr int kArticles = 5;
+  for (int i = 0; i < kArticles; ++i) {
+    const std::string id = absl::StrCat("w", i);
+    ASSERT_TRUE(Create(*client, MakeArticle(id, id, {"lock"}, k2025)).ok());
+  }
+  const std::string locker = absl::StrCat("watch_locker_", getpid());
+  HeldSession lock(pg->dsn, locker,
+                   absl::StrCat("BEGIN; LOCK TABLE ", table,
+                                " IN ACCESS EXCLUSIVE MODE; SELECT "
+                                "pg_sleep(120)"));
+  auto count = [&](const std::string& sql) {
+    int n = 0;
+    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
+  };
+  const std::string granted = absl::StrCat(
+      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
+      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
+      "s.application_name = '",
+      locker, "'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(granted) < 1 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+
+  // More watches than gRPC has callback threads anywhere (at most 16), each
+  // on a client of its own, half of them filtered; each stops after the
+  // articles' creations.
+  constexpr int kCalls = 20;
+  std::vector<absl::Status> results(kCalls);
+  std::vector<std::vector<std::string>> seen(kCalls);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&, i] {
+      ClientOptions options;
+      options.target = a->address();
+      options.max_attempts = 1;
+      auto c = Client::Connect(options);
+      if (!c.ok()) {
+        results[i] = c.status();
+        return;
+      }
+      v1::WatchArticlesRequest request;
+      if (i % 2 == 1) request.mutable_filter()->add_tags("lock");
+      results[i] =
+          (*c)->Watch(request, [&, i](const v1::WatchArticlesResponse& e) {
+            seen[i].push_back(e.event().name());
+            return seen[i].size() < kArticles;
+          });
+    });
+  }
+  absl::Cleanup join = [&] {
+    lock.End();
+    for (std::thread& t : callers) t.join();
+  };
+  const std::string waiting = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+      "AND application_name LIKE 'contentd on % (pid ",
+      a->pid(), ")'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(waiting) < 2 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(count(waiting), 2) << a->Log();
+
+  // A new connection is answered while they wait.
+  auto channel =
+      grpc::CreateChannel(a->address(), grpc::InsecureChannelCredentials());
+  int serving = -1;
+  grpc::Status health = testing::CheckHealth(*channel, "", &serving);
+  EXPECT_TRUE(health.ok()) << health.error_code() << " "
+                           << health.error_message();
+  EXPECT_EQ(serving, 1);
+  std::unique_ptr<Client> other = ConnectOnce(*a);
+  ASSERT_NE(other, nullptr);
+  auto info = other->GetServerInfo({});
+  EXPECT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(count(granted), 1) << "the lock went before the checks";
+
+  // Once the lock goes, every watch gets each creation once, in order.
+  std::move(join).Invoke();
+  std::vector<std::string> want;
+  for (int i = 0; i < kArticles; ++i)
+    want.push_back(absl::StrCat("articles/w", i));
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_TRUE(results[i].ok()) << "watch " << i << ": " << results[i];
+    EXPECT_EQ(seen[i], want) << "watch " << i;
+  }
+}
+
 }  // namespace
 }  // namespace content
