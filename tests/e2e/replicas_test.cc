@@ -45,6 +45,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 #include "tests/support/watch_collector.h"
@@ -2433,6 +2434,64 @@ TEST(ReplicaWaitTest, WatchesWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
     EXPECT_TRUE(results[i].ok()) << "watch " << i << ": " << results[i];
     EXPECT_EQ(seen[i], want) << "watch " << i;
   }
+}
+
+// `contentctl watch` waits for a database that holds its reads up, as the
+// watch's stream does: its first call, which asks whether the server is
+// there at all, read tags, and one waiting on the lock past --timeout ended
+// the watch, exit 1 `DEADLINE_EXCEEDED: Deadline Exceeded`.
+TEST(ReplicaWaitTest, CliWatchWaitsForTheDatabase) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = TestTable(dir.path() + "/locked");
+  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
+  ASSERT_NE(a, nullptr);
+  std::unique_ptr<Client> client = ConnectOnce(*a);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(Create(*client, MakeArticle("c", "c", {"lock"}, k2025)).ok());
+  const std::string locker = absl::StrCat("cli_locker_", getpid());
+  HeldSession lock(pg->dsn, locker,
+                   absl::StrCat("BEGIN; LOCK TABLE ", table,
+                                " IN ACCESS EXCLUSIVE MODE; SELECT "
+                                "pg_sleep(120)"));
+  auto count = [&](const std::string& sql) {
+    int n = 0;
+    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
+  };
+  const std::string granted = absl::StrCat(
+      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
+      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
+      "s.application_name = '",
+      locker, "'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(granted) < 1 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+
+  testing::CommandResult watch;
+  std::thread watcher([&] {
+    watch = testing::Ctl(*a, {"--timeout", "500ms", "watch", "--count", "1"});
+  });
+  absl::Cleanup join = [&] {
+    lock.End();
+    watcher.join();
+  };
+  const std::string waiting = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+      "AND application_name LIKE 'contentd on % (pid ",
+      a->pid(), ")'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(waiting) < 1 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(count(waiting), 1) << a->Log();
+  // Past --timeout, so that a first call waiting on the lock has given up.
+  absl::SleepFor(absl::Seconds(2));
+  std::move(join).Invoke();
+  EXPECT_EQ(watch.exit_code, 0) << watch.err;
+  EXPECT_EQ(watch.out, "1 CREATED articles/c 1\n") << watch.err;
 }
 
 }  // namespace
