@@ -1598,10 +1598,10 @@ int RunWatch(Session& s, const QueryFlags& filters, const WatchFlags& f) {
   // restart but leaves a watch of a wrong address waiting in silence: one
   // cheap call first fails the command like any other's. A missing or
   // unknown token fails it too, as the watch would (with one refusal in
-  // the server's log, not two).
-  v1::ListTagsRequest probe;
-  probe.set_page_size(1);
-  if (absl::Status reach = s.client->ListTags(probe).status();
+  // the server's log, not two). One that reads no store: a ListTags
+  // waiting on a slow database (a table lock on PostgreSQL) past --timeout
+  // ended the watch DEADLINE_EXCEEDED, where the watch itself waits for it.
+  if (absl::Status reach = s.client->GetServerInfo().status();
       absl::IsUnavailable(reach) || absl::IsDeadlineExceeded(reach) ||
       absl::IsUnauthenticated(reach)) {
     return Fail(reach);

@@ -385,7 +385,62 @@ class ExportReactor
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
     finished_ = true;
+    // A read thread's page read is no reaction of the call's: the call
+    // (and this) may be gone as soon as Finish is called, so it finishes
+    // after the read, once it let go of mu_ (ReadPageOnPool).
+    if (reading_ || on_read_thread_) {
+      deferred_finish_ = status;
+      return;
+    }
     Finish(status);
+  }
+
+  // Reads the page after token_ on a read thread, then goes on with Next
+  // there: on PostgreSQL a page waits on the database (a table lock, a
+  // slow network), and exports waiting on gRPC's callback threads left the
+  // server answering nothing, health checks included.
+  void ReadPageOnPool() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    reading_ = true;
+    query::QueryOptions options;
+    options.page_size = kBatch;
+    options.page_token = token_;
+    options.max_page_bytes = kBatchBytes;
+    const bool queued = hub_->reads_->Submit([this, options] {
+      absl::StatusOr<query::QueryPage> page =
+          query::RunQuery(*store_, query_, options);
+      std::optional<grpc::Status> finish;
+      {
+        absl::MutexLock lock(&mu_);
+        reading_ = false;
+        on_read_thread_ = true;
+        if (!finished_) {
+          if (!page.ok()) {
+            FinishLocked(ToGrpcStatus(page.status()));
+          } else {
+            TakePage(*std::move(page));
+            Next();  // may queue the next page's read
+          }
+        }
+        on_read_thread_ = false;
+        // A read queued again takes the finish with it.
+        if (!reading_ && deferred_finish_.has_value()) {
+          finish = std::move(deferred_finish_);
+          deferred_finish_.reset();
+        }
+      }
+      if (finish.has_value()) Finish(*finish);  // this may be gone after
+    });
+    if (!queued) {
+      reading_ = false;
+      FinishLocked(StoppingStatus());
+    }
+  }
+
+  void TakePage(query::QueryPage page) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    page_ = std::move(page.articles);
+    next_ = 0;
+    token_ = std::move(page.next_page_token);
+    last_page_ = token_.empty();
   }
 
   // Writes the next response: what is left of the current page, up to
@@ -409,6 +464,10 @@ class ExportReactor
         FinishLocked(grpc::Status::CANCELLED);
         return;
       }
+      if (hub_->reads_ != nullptr) {
+        ReadPageOnPool();
+        return;
+      }
       query::QueryOptions options;
       options.page_size = kBatch;
       options.page_token = token_;
@@ -420,10 +479,7 @@ class ExportReactor
         FinishLocked(ToGrpcStatus(page.status()));
         return;
       }
-      page_ = std::move(page->articles);
-      next_ = 0;
-      token_ = std::move(page->next_page_token);
-      last_page_ = token_.empty();
+      TakePage(*std::move(page));
     }
     if (response_.articles_size() == 0) {
       FinishLocked(grpc::Status::OK);
@@ -455,6 +511,12 @@ class ExportReactor
   bool writing_ ABSL_GUARDED_BY(mu_) = false;  // response_ is in flight
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // A page read is queued or running on a read thread (ReadPageOnPool),
+  // or that thread's work goes on under mu_: a finish meanwhile waits in
+  // deferred_finish_ for the read thread, which calls it after mu_.
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool on_read_thread_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> deferred_finish_ ABSL_GUARDED_BY(mu_);
 };
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ImportHub::Open() {
@@ -484,7 +546,8 @@ void ImportHub::Remove(ImportReactor* reactor) {
   imports_.erase(reactor);
 }
 
-ExportHub::ExportHub(const ExportOptions& options) : options_(options) {
+ExportHub::ExportHub(const ExportOptions& options, WorkQueue* reads)
+    : options_(options), reads_(reads) {
   thread_ = std::thread([this] { Loop(); });
 }
 

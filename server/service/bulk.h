@@ -79,7 +79,10 @@ struct ExportOptions {
 // calls it opened: destroy it after the gRPC server has shut down.
 class ExportHub {
  public:
-  explicit ExportHub(const ExportOptions& options);
+  // `reads` (may be null: pages are read on the thread that asks) runs
+  // the page reads of a shared store, off gRPC's callback threads; it must
+  // outlive the exports.
+  explicit ExportHub(const ExportOptions& options, WorkQueue* reads = nullptr);
   ~ExportHub();
 
   // One ExportArticles call: pages through the query and writes a batch at
@@ -106,6 +109,7 @@ class ExportHub {
   void Log(const std::string& line);
 
   const ExportOptions options_;
+  WorkQueue* const reads_;
   // Lock order: mu_, then an export's lock.
   mutable absl::Mutex mu_;
   std::set<ExportReactor*> exports_ ABSL_GUARDED_BY(mu_);

@@ -273,9 +273,9 @@ ContentService::ContentService(store::Store* store,
       hostname_(HostName()),
       writes_(std::move(writes)),
       reads_(std::move(reads)),
-      watch_(store, options.watch, options.limits),
+      watch_(store, options.watch, options.limits, reads_.get()),
       imports_(store, writes_.get(), options.limits),
-      exports_(options.exports) {
+      exports_(options.exports, reads_.get()) {
   if (options_.schedule_poll > absl::ZeroDuration())
     schedule_thread_ = std::thread([this] { ScheduleLoop(); });
 }

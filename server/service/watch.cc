@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -147,6 +148,16 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       FinishLocked(ToGrpcStatus(violations.Status()));
       return false;
     }
+    if (hub_->reads_ != nullptr) {
+      OnReadThread([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { Position(); });
+      return true;
+    }
+    return Position();
+  }
+
+  // Finds where the stream starts, says so, and pumps; false if it
+  // finished.
+  bool Position() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     store::Store* store = hub_->store_;
     if (req_.start_now()) {
       next_ = store->last_sequence() + 1;
@@ -302,10 +313,41 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
 
   void OnDone() override {
     hub_->Remove(this);
-    delete this;
+    bool gone;
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      gone = read_tasks_ == 0;  // else the last read task deletes this
+    }
+    if (gone) delete this;
   }
 
  private:
+  // Runs `work` under mu_ on a read thread (a shared store's reads wait on
+  // the database: a table lock, a slow network; streams waiting on gRPC's
+  // callback threads left the server answering nothing, health checks
+  // included). The task keeps this alive: OnDone leaves the delete to it.
+  void OnReadThread(std::function<void()> work)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ++read_tasks_;
+    const bool queued = hub_->reads_->Submit([this, work = std::move(work)] {
+      mu_.Lock();
+      on_read_thread_ = true;
+      if (!finished_) work();
+      on_read_thread_ = false;
+      mu_.Unlock();
+      DrainWakes();
+      mu_.Lock();
+      const bool gone = --read_tasks_ == 0 && done_;
+      mu_.Unlock();
+      if (gone) delete this;
+    });
+    if (!queued) {
+      --read_tasks_;
+      FinishLocked(StoppingStatus());
+    }
+  }
+
   // Pumps for each pending wake while mu_ is free; leaves a wake pending for
   // the holder when it is not (the holder drains after it lets go). The
   // fences order each side's flag access after its lock access, so one of
@@ -349,6 +391,20 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   // Sends the next buffered event, refilling from the change log.
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || writing_) return;
+    if (buffer_.empty() && hub_->reads_ != nullptr && !on_read_thread_ &&
+        (first_batch_.has_value() ||
+         !hub_->tail_.After(next_ - 1, 1).has_value())) {
+      // A backlog the hub's tail does not hold: read from the store on a
+      // read thread. Events from the tail stay on this thread.
+      if (!refill_queued_) {
+        refill_queued_ = true;
+        OnReadThread([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          refill_queued_ = false;
+          PumpLocked();
+        });
+      }
+      return;
+    }
     if (buffer_.empty()) Refill();
     if (finished_ || buffer_.empty()) return;
     writing_ = true;
@@ -495,6 +551,11 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
   // Refill to take first.
   std::optional<std::vector<v1::ChangeEvent>> first_batch_ ABSL_GUARDED_BY(mu_);
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);
+  // Read tasks queued or running (OnReadThread); OnDone came (done_).
+  int read_tasks_ ABSL_GUARDED_BY(mu_) = 0;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool on_read_thread_ ABSL_GUARDED_BY(mu_) = false;
+  bool refill_queued_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 std::optional<std::vector<v1::ChangeEvent>> WatchTail::After(int64_t after,
@@ -642,10 +703,11 @@ size_t WatchTail::article_bytes() const {
 }
 
 WatchHub::WatchHub(store::Store* store, const WatchOptions& options,
-                   const Limits& limits)
+                   const Limits& limits, WorkQueue* reads)
     : store_(store),
       options_(options),
       limits_(limits),
+      reads_(reads),
       tail_(options.tail_events, options.tail_article_bytes,
             options.tail_article_ttl, store->last_sequence()) {
   committed_ = store_->last_sequence();

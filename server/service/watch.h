@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "content/v1/content_service.pb.h"
 #include "server/service/validation.h"
+#include "server/service/work_queue.h"
 #include "server/store/store.h"
 
 namespace content::service {
@@ -154,8 +155,11 @@ class WatchTail {
 class WatchHub {
  public:
   // `limits` bound the filters watchers may send.
+  // `reads` (may be null: the store is read on the thread that asks) runs
+  // a shared store's reads of a watch's start and backlog, off gRPC's
+  // callback threads and the hub's; it must outlive the streams.
   WatchHub(store::Store* store, const WatchOptions& options,
-           const Limits& limits);
+           const Limits& limits, WorkQueue* reads = nullptr);
   // Finishes every open watcher (UNAVAILABLE) and stops the thread.
   ~WatchHub();
 
@@ -204,6 +208,7 @@ class WatchHub {
   store::Store* const store_;
   const WatchOptions options_;
   const Limits limits_;
+  WorkQueue* const reads_;
   // Lock order: mu_, then a stream's lock, then the store's; wake_mu_ is a
   // leaf taken by the store's commit listener.
   mutable absl::Mutex mu_;

@@ -1624,7 +1624,7 @@ TEST_F(CliEditorialTest, AWatchWithoutATokenIsRefusedOnce) {
   EXPECT_THAT(r.err, StartsWith("Error: UNAUTHENTICATED: missing token"))
       << r.err;
   const std::string log = server_->Log().substr(before);
-  EXPECT_THAT(log, HasSubstr("ContentService/ListTags"));
+  EXPECT_THAT(log, HasSubstr("ContentService/GetServerInfo"));
   EXPECT_THAT(log, Not(HasSubstr("ContentService/WatchArticles")));
 }
 

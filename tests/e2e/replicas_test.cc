@@ -45,6 +45,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "tests/support/ctl.h"
 #include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 #include "tests/support/watch_collector.h"
@@ -2233,6 +2234,264 @@ TEST(ReplicaWaitTest, ReadsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
   for (int i = 0; i < kCalls; ++i) {
     EXPECT_TRUE(results[i].ok()) << "call " << i << ": " << results[i];
   }
+}
+
+// As above, of exports: each reads its pages on a read thread, not on
+// gRPC's callback threads, which exports waiting on the lock left answering
+// nothing (health DEADLINE_EXCEEDED).
+TEST(ReplicaWaitTest, ExportsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = TestTable(dir.path() + "/locked");
+  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
+  ASSERT_NE(a, nullptr);
+  std::unique_ptr<Client> client = ConnectOnce(*a);
+  ASSERT_NE(client, nullptr);
+  constexpr int kArticles = 5;
+  for (int i = 0; i < kArticles; ++i) {
+    const std::string id = absl::StrCat("e", i);
+    ASSERT_TRUE(Create(*client, MakeArticle(id, id, {"lock"}, k2025)).ok());
+  }
+  const std::string locker = absl::StrCat("export_locker_", getpid());
+  HeldSession lock(pg->dsn, locker,
+                   absl::StrCat("BEGIN; LOCK TABLE ", table,
+                                " IN ACCESS EXCLUSIVE MODE; SELECT "
+                                "pg_sleep(120)"));
+  auto count = [&](const std::string& sql) {
+    int n = 0;
+    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
+  };
+  const std::string granted = absl::StrCat(
+      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
+      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
+      "s.application_name = '",
+      locker, "'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(granted) < 1 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+
+  // More exports than gRPC has callback threads anywhere (at most 16), each
+  // on a client of its own.
+  constexpr int kCalls = 20;
+  std::vector<absl::Status> results(kCalls);
+  std::vector<int> exported(kCalls, 0);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&, i] {
+      ClientOptions options;
+      options.target = a->address();
+      options.timeout = absl::Seconds(90);
+      options.max_attempts = 1;
+      auto c = Client::Connect(options);
+      if (!c.ok()) {
+        results[i] = c.status();
+        return;
+      }
+      v1::ExportArticlesRequest request;
+      request.mutable_query()->set_visibility(v1::VISIBILITY_ALL);
+      results[i] = (*c)->ExportArticles(request, [&, i](const v1::Article&) {
+        ++exported[i];
+        return true;
+      });
+    });
+  }
+  absl::Cleanup join = [&] {
+    lock.End();
+    for (std::thread& t : callers) t.join();
+  };
+  const std::string waiting = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+      "AND application_name LIKE 'contentd on % (pid ",
+      a->pid(), ")'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(waiting) < 2 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(count(waiting), 2) << a->Log();
+
+  // A new connection is answered while they wait.
+  auto channel =
+      grpc::CreateChannel(a->address(), grpc::InsecureChannelCredentials());
+  int serving = -1;
+  grpc::Status health = testing::CheckHealth(*channel, "", &serving);
+  EXPECT_TRUE(health.ok()) << health.error_code() << " "
+                           << health.error_message();
+  EXPECT_EQ(serving, 1);
+  std::unique_ptr<Client> other = ConnectOnce(*a);
+  ASSERT_NE(other, nullptr);
+  auto info = other->GetServerInfo({});
+  EXPECT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(count(granted), 1) << "the lock went before the checks";
+
+  // Once the lock goes, every export completes, whole.
+  std::move(join).Invoke();
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_TRUE(results[i].ok()) << "export " << i << ": " << results[i];
+    EXPECT_EQ(exported[i], kArticles) << "export " << i;
+  }
+}
+
+// As above, of watches: each reads its start and a backlog the hub's tail
+// does not hold on a read thread. 20 watches from the oldest event waiting
+// on the lock left health DEADLINE_EXCEEDED (after 10 s).
+TEST(ReplicaWaitTest, WatchesWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = TestTable(dir.path() + "/locked");
+  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
+  ASSERT_NE(a, nullptr);
+  std::unique_ptr<Client> client = ConnectOnce(*a);
+  ASSERT_NE(client, nullptr);
+  constexpr int kArticles = 5;
+  for (int i = 0; i < kArticles; ++i) {
+    const std::string id = absl::StrCat("w", i);
+    ASSERT_TRUE(Create(*client, MakeArticle(id, id, {"lock"}, k2025)).ok());
+  }
+  const std::string locker = absl::StrCat("watch_locker_", getpid());
+  HeldSession lock(pg->dsn, locker,
+                   absl::StrCat("BEGIN; LOCK TABLE ", table,
+                                " IN ACCESS EXCLUSIVE MODE; SELECT "
+                                "pg_sleep(120)"));
+  auto count = [&](const std::string& sql) {
+    int n = 0;
+    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
+  };
+  const std::string granted = absl::StrCat(
+      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
+      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
+      "s.application_name = '",
+      locker, "'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(granted) < 1 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+
+  // More watches than gRPC has callback threads anywhere (at most 16), each
+  // on a client of its own, half of them filtered; each stops after the
+  // articles' creations.
+  constexpr int kCalls = 20;
+  std::vector<absl::Status> results(kCalls);
+  std::vector<std::vector<std::string>> seen(kCalls);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&, i] {
+      ClientOptions options;
+      options.target = a->address();
+      options.max_attempts = 1;
+      auto c = Client::Connect(options);
+      if (!c.ok()) {
+        results[i] = c.status();
+        return;
+      }
+      v1::WatchArticlesRequest request;
+      if (i % 2 == 1) request.mutable_filter()->add_tags("lock");
+      results[i] =
+          (*c)->Watch(request, [&, i](const v1::WatchArticlesResponse& e) {
+            seen[i].push_back(e.event().name());
+            return seen[i].size() < kArticles;
+          });
+    });
+  }
+  absl::Cleanup join = [&] {
+    lock.End();
+    for (std::thread& t : callers) t.join();
+  };
+  const std::string waiting = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+      "AND application_name LIKE 'contentd on % (pid ",
+      a->pid(), ")'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(waiting) < 2 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(count(waiting), 2) << a->Log();
+
+  // A new connection is answered while they wait.
+  auto channel =
+      grpc::CreateChannel(a->address(), grpc::InsecureChannelCredentials());
+  int serving = -1;
+  grpc::Status health = testing::CheckHealth(*channel, "", &serving);
+  EXPECT_TRUE(health.ok()) << health.error_code() << " "
+                           << health.error_message();
+  EXPECT_EQ(serving, 1);
+  std::unique_ptr<Client> other = ConnectOnce(*a);
+  ASSERT_NE(other, nullptr);
+  auto info = other->GetServerInfo({});
+  EXPECT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(count(granted), 1) << "the lock went before the checks";
+
+  // Once the lock goes, every watch gets each creation once, in order.
+  std::move(join).Invoke();
+  std::vector<std::string> want;
+  for (int i = 0; i < kArticles; ++i)
+    want.push_back(absl::StrCat("articles/w", i));
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_TRUE(results[i].ok()) << "watch " << i << ": " << results[i];
+    EXPECT_EQ(seen[i], want) << "watch " << i;
+  }
+}
+
+// `contentctl watch` waits for a database that holds its reads up, as the
+// watch's stream does: its first call, which asks whether the server is
+// there at all, read tags, and one waiting on the lock past --timeout ended
+// the watch, exit 1 `DEADLINE_EXCEEDED: Deadline Exceeded`.
+TEST(ReplicaWaitTest, CliWatchWaitsForTheDatabase) {
+  Postgres* pg = SharedPostgres();
+  ASSERT_TRUE(pg->error.empty()) << pg->error;
+  TempDir dir;
+  const std::string table = TestTable(dir.path() + "/locked");
+  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
+  ASSERT_NE(a, nullptr);
+  std::unique_ptr<Client> client = ConnectOnce(*a);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(Create(*client, MakeArticle("c", "c", {"lock"}, k2025)).ok());
+  const std::string locker = absl::StrCat("cli_locker_", getpid());
+  HeldSession lock(pg->dsn, locker,
+                   absl::StrCat("BEGIN; LOCK TABLE ", table,
+                                " IN ACCESS EXCLUSIVE MODE; SELECT "
+                                "pg_sleep(120)"));
+  auto count = [&](const std::string& sql) {
+    int n = 0;
+    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
+  };
+  const std::string granted = absl::StrCat(
+      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
+      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
+      "s.application_name = '",
+      locker, "'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(granted) < 1 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+
+  testing::CommandResult watch;
+  std::thread watcher([&] {
+    watch = testing::Ctl(*a, {"--timeout", "500ms", "watch", "--count", "1"});
+  });
+  absl::Cleanup join = [&] {
+    lock.End();
+    watcher.join();
+  };
+  const std::string waiting = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+      "AND application_name LIKE 'contentd on % (pid ",
+      a->pid(), ")'");
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       count(waiting) < 1 && absl::Now() < end;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(count(waiting), 1) << a->Log();
+  // Past --timeout, so that a first call waiting on the lock has given up.
+  absl::SleepFor(absl::Seconds(2));
+  std::move(join).Invoke();
+  EXPECT_EQ(watch.exit_code, 0) << watch.err;
+  EXPECT_EQ(watch.out, "1 CREATED articles/c 1\n") << watch.err;
 }
 
 }  // namespace
