@@ -2,6 +2,7 @@
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <atomic>
@@ -115,6 +116,23 @@ constexpr std::string_view kErrorInfoTypeUrl =
     "type.googleapis.com/google.rpc.ErrorInfo";
 constexpr std::string_view kBadRequestTypeUrl =
     "type.googleapis.com/google.rpc.BadRequest";
+
+// An article id as contentd generates one for a create without an id: 16
+// of [a-z0-9] (82 random bits) from OpenSSL's generator, which the SDK
+// links already; a byte of 252 or more is drawn again, so that each of the
+// 36 is as likely. "" if the generator fails (contentd then picks the id).
+std::string NewArticleId() {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id;
+  unsigned char bytes[32];
+  while (id.size() < 16) {
+    if (RAND_bytes(bytes, sizeof(bytes)) != 1) return "";
+    for (unsigned char b : bytes) {
+      if (b < 252 && id.size() < 16) id.push_back(kAlphabet[b % 36]);
+    }
+  }
+  return id;
+}
 
 // Retries UNAVAILABLE with backoff, for reads only. UNAVAILABLE can also
 // come after the server applied a call (killed after its commit, connection
@@ -375,7 +393,19 @@ class GrpcClient final : public Client {
   absl::StatusOr<v1::Article> CreateArticle(
       const v1::CreateArticleRequest& request,
       const CallOptions& call) override {
-    return Call(&Stub::CreateArticle, request, call, /*write=*/true);
+    if (!request.article_id().empty())
+      return Call(&Stub::CreateArticle, request, call, /*write=*/true);
+    // No id: this side picks it, as contentd would have (16 lowercase
+    // letters and digits), so that a create whose answer was lost (a
+    // contentd killed after its commit) can be read back by the id its
+    // error names. Left to contentd, it was known only to the lost reply,
+    // and a create sent again made a second article.
+    v1::CreateArticleRequest named = request;
+    named.set_article_id(NewArticleId());
+    if (named.article_id().empty())
+      return Call(&Stub::CreateArticle, request, call, /*write=*/true);
+    return Call(&Stub::CreateArticle, named, call, /*write=*/true,
+                ArticleName(named.article_id()));
   }
   absl::StatusOr<v1::Article> GetArticle(const v1::GetArticleRequest& request,
                                          const CallOptions& call) override {
@@ -927,7 +957,8 @@ class GrpcClient final : public Client {
                               grpc::Status (S::*method)(grpc::ClientContext*,
                                                         const Req&, Resp*),
                               const Req& request, const CallOptions& call,
-                              bool write = false) {
+                              bool write = false,
+                              std::string_view created = {}) {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
     if (absl::Status s = CheckCall(call); !s.ok()) return s;
     grpc::ClientContext ctx;
@@ -949,7 +980,7 @@ class GrpcClient final : public Client {
     grpc::Status s = (stub->*method)(&ctx, request, &response);
     if (closing_ && s.error_code() == grpc::StatusCode::CANCELLED)
       return Destroyed();
-    if (!s.ok()) return write ? WriteFailure(s) : ReadFailure(s);
+    if (!s.ok()) return write ? WriteFailure(s, created) : ReadFailure(s);
     return response;
   }
 
@@ -958,8 +989,10 @@ class GrpcClient final : public Client {
   // bare "CANCELLED" from a contentd that began to stop as the call came)
   // says nothing of whether the write ran, and writes are not retried, so
   // it says so; contentd's own answers say what happened and stay as
-  // they are.
-  static absl::Status WriteFailure(const grpc::Status& s) {
+  // they are. `created`: the article a create whose id this side chose
+  // would have made, named so that the caller can read it back.
+  static absl::Status WriteFailure(const grpc::Status& s,
+                                   std::string_view created = {}) {
     absl::Status status = FromGrpc(s);
     if (status.code() != absl::StatusCode::kDeadlineExceeded &&
         status.code() != absl::StatusCode::kUnavailable &&
@@ -974,7 +1007,13 @@ class GrpcClient final : public Client {
                          ? "cancelled by the server, not by this program; "
                          : "",
                      "the write was sent and may have been applied: read it "
-                     "back before writing again)"));
+                     "back before writing again",
+                     created.empty()
+                         ? ""
+                         : absl::StrCat("; it is ", std::string(created),
+                                        ", the id this client chose as "
+                                        "article_id was empty"),
+                     ")"));
     status.ForEachPayload([&](absl::string_view url, const absl::Cord& value) {
       out.SetPayload(url, value);
     });
@@ -1018,8 +1057,8 @@ class GrpcClient final : public Client {
   absl::StatusOr<Resp> Call(grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                          const Req&, Resp*),
                             const Req& request, const CallOptions& call,
-                            bool write = false) {
-    return CallOn(stub_.get(), method, request, call, write);
+                            bool write = false, std::string_view created = {}) {
+    return CallOn(stub_.get(), method, request, call, write, created);
   }
 
   // Writes are sent once (ServiceConfig), so instead of failing on the

@@ -237,7 +237,14 @@ class Client {
   // short:
   //
   // Revision 1 of a new article, `article_id` or a generated id;
-  // ALREADY_EXISTS for an id in use (by a deleted article too).
+  // ALREADY_EXISTS for an id in use (by a deleted article too). The SDK
+  // generates it (16 lowercase letters and digits, as contentd would) and
+  // sends it, so that a create whose outcome is unknown (the write was sent
+  // and may have been applied) can be read back: its error names the
+  // article (`...; it is articles/ID, the id this client chose as
+  // article_id was empty`), and sending the create again with that
+  // `article_id` cannot make a second article. To know the id without
+  // parsing a message, set `article_id` yourself.
   virtual absl::StatusOr<v1::Article> CreateArticle(
       const v1::CreateArticleRequest& request,
       const CallOptions& call = {}) = 0;

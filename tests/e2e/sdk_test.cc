@@ -790,6 +790,68 @@ TEST(SdkRetryTest, ASentWriteOutOfTimeSaysItMayHaveBeenApplied) {
   EXPECT_THAT(s.message(), HasSubstr(kMayHaveBeenApplied));
 }
 
+// A ContentService that applies each create (records the id it was sent,
+// as contentd commits it) and whose reply is lost: the call ends when its
+// caller gives up, as when contentd is killed between its commit and its
+// answer.
+class LostReplyCreateService final : public v1::ContentService::Service {
+ public:
+  grpc::Status CreateArticle(grpc::ServerContext* ctx,
+                             const v1::CreateArticleRequest* req,
+                             v1::Article*) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ids_.push_back(req->article_id());
+    }
+    while (!ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
+    return grpc::Status::CANCELLED;
+  }
+  std::vector<std::string> ids() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ids_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> ids_;
+};
+
+// A create without an id whose answer is lost may have made an article
+// that only the lost answer named (contentd picked the id), so the caller
+// could neither read it back, as the error says to, nor send the create
+// again without making a second article. The SDK picks the id, sends it,
+// and the error names it; each create gets its own.
+TEST(SdkRetryTest, ALostCreateWithoutAnIdNamesTheIdItWasSentWith) {
+  LostReplyCreateService service;
+  InProcessServer server(&service);
+  std::unique_ptr<Client> client = server.NewClient();
+  ASSERT_NE(client, nullptr);
+  v1::CreateArticleRequest create;
+  *create.mutable_article() = MakeArticle("Lost", {}, k2025);
+  CallOptions call;
+  call.timeout = absl::Milliseconds(300);
+  const absl::Status first = client->CreateArticle(create, call).status();
+  const absl::Status second = client->CreateArticle(create, call).status();
+  const std::vector<std::string> ids = service.ids();
+  ASSERT_EQ(ids.size(), 2u);
+  for (const std::string& id : ids)
+    EXPECT_THAT(id, ::testing::MatchesRegex("[a-z0-9]{16}"));
+  EXPECT_NE(ids[0], ids[1]);
+  EXPECT_EQ(first.code(), absl::StatusCode::kDeadlineExceeded) << first;
+  EXPECT_THAT(first.message(), HasSubstr(kMayHaveBeenApplied));
+  EXPECT_THAT(first.message(),
+              HasSubstr("; it is articles/" + ids[0] +
+                        ", the id this client chose as article_id was "
+                        "empty)"));
+  EXPECT_THAT(second.message(), HasSubstr("articles/" + ids[1]));
+  // An id of the caller's own is sent as it is, and not repeated.
+  create.set_article_id("mine");
+  const absl::Status mine = client->CreateArticle(create, call).status();
+  EXPECT_EQ(service.ids().back(), "mine");
+  EXPECT_THAT(mine.message(), HasSubstr(kMayHaveBeenApplied));
+  EXPECT_THAT(mine.message(), ::testing::Not(HasSubstr("this client chose")));
+}
+
 // A Client destroyed from one of its own callbacks, which the call running
 // it would wait for forever (~Client waits for its calls), hung for good;
 // it now aborts, saying so, whichever callback and whichever thread: the
