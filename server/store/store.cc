@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -1587,6 +1588,29 @@ absl::StatusOr<absl::Time> Store::FireSchedule() {
     } else if (!s.ok() && !absl::IsNotFound(s)) {
       return s;
     }
+  }
+  // A position well past the clock is a clock that went back (it jumped
+  // ahead, entries fired, it was corrected): an article scheduled
+  // meanwhile before that position would never fire. The position moves
+  // back to now, stored at once (whatever falls due in this pass): an
+  // entry the jump fired early fires again when it is really due, a
+  // duplicate rather than an event lost. A minute's margin leaves
+  // replicas' clocks, a few ms apart when the lease moves, to the
+  // position as it is: no entry twice.
+  if (cursor.micros > now_micros + int64_t{60} * 1000 * 1000) {
+    cursor = Entry{now_micros - 1, std::numeric_limits<char>::max(), ""};
+    std::string position;
+    AppendBigEndian64(&position, static_cast<uint64_t>(cursor.micros));
+    position.push_back(cursor.kind);
+    KvBatch batch;
+    if (shared_) {
+      batch.Expect(Family::kMeta, std::string(kScheduleCursorKey),
+                   *stored_cursor);
+    }
+    batch.Put(Family::kMeta, std::string(kScheduleCursorKey), position);
+    std::vector<v1::ChangeEvent> none;
+    if (absl::Status s = Commit(std::move(batch), &none); !s.ok()) return s;
+    stored_cursor = position;
   }
   std::vector<Entry> due;
   absl::Time next = absl::InfiniteFuture();

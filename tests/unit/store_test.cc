@@ -1969,6 +1969,34 @@ TEST_F(ScheduleTest, PublishAndExpiryEventsFireOnceWhenDue) {
   EXPECT_EQ(events[1].sequence(), events[0].sequence() + 1);
 }
 
+// The clock jumped a day ahead and came back: what fell due by the wrong
+// clock fired then, and the stored position stayed where that left it, so
+// an article scheduled meanwhile before that position never fired when its
+// time came. From a position far past the clock the scheduler goes on from
+// now (and the one fired early fires again at its time).
+TEST_F(ScheduleTest, AClockThatWentBackStillFiresWhatFallsDue) {
+  const int64_t day = 24 * 3600;
+  SetClock(kBaseSeconds);
+  Article early = MakeArticle("early");
+  early.mutable_publish_time()->set_seconds(kBaseSeconds + 100);
+  MustCreate("early", early);
+  SetClock(kBaseSeconds + day);  // the jump
+  Fire();
+  const int64_t base = store_->last_sequence();
+  SetClock(kBaseSeconds + 10);  // corrected
+  Fire();
+  Article later = MakeArticle("later");
+  later.mutable_publish_time()->set_seconds(kBaseSeconds + 50);
+  MustCreate("later", later);
+  SetClock(kBaseSeconds + 300);
+  Fire();
+  std::vector<std::string> published;
+  for (const ChangeEvent& e : EventsAfter(base)) {
+    if (e.type() == ChangeEvent::TYPE_PUBLISHED) published.push_back(e.name());
+  }
+  EXPECT_THAT(published, ElementsAre("articles/later", "articles/early"));
+}
+
 TEST_F(ScheduleTest, AWriteAfterAMissedTimeCarriesItsEventFirst) {
   const int64_t t0 = kBaseSeconds + 100;
   SetClock(kBaseSeconds);
