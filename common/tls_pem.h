@@ -51,6 +51,31 @@ inline std::string PemCertificateProblem(absl::string_view pem) {
   return "holds no PEM certificate";
 }
 
+// Why no client will take the first certificate in `pem` now: "" while
+// it is within its validity dates (or `pem` holds none), else "expired at
+// DATE" or "is not valid until DATE" (DATE as OpenSSL prints it, in GMT).
+inline std::string PemCertificateDatesProblem(absl::string_view pem) {
+  tls_pem_detail::Cert cert = tls_pem_detail::FirstCertificate(pem);
+  if (cert == nullptr) return "";
+  auto date = [](const ASN1_TIME* t) {
+    tls_pem_detail::Bio out(BIO_new(BIO_s_mem()), BIO_free);
+    ASN1_TIME_print(out.get(), t);
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(out.get(), &data);
+    return std::string(data, size > 0 ? static_cast<size_t>(size) : 0);
+  };
+  // X509_cmp_current_time: -1 when the time is now or before, 0 on error.
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert.get());
+  if (X509_cmp_current_time(not_after) < 0) {
+    return absl::StrCat("expired at ", date(not_after));
+  }
+  const ASN1_TIME* not_before = X509_get0_notBefore(cert.get());
+  if (X509_cmp_current_time(not_before) > 0) {
+    return absl::StrCat("is not valid until ", date(not_before));
+  }
+  return "";
+}
+
 // Why `key_pem` cannot be the key of the first certificate in `cert_pem`,
 // which errors call `cert_name`: "" when it is.
 inline std::string PemKeyProblem(absl::string_view cert_pem,

@@ -467,6 +467,17 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   absl::Status pem_ok =
       CheckTlsPem(tls, *cert, *key, ca_pem ? &*ca_pem : nullptr);
   if (!pem_ok.ok()) return pem_ok;
+  // Served anyway (a renewed file needs a restart to be read, and refusing
+  // to start helps no client), but every client refuses the handshake with
+  // OpenSSL's bare "certificate verify failed": say why here.
+  if (std::string dates = content::internal::PemCertificateDatesProblem(*cert);
+      !dates.empty()) {
+    std::cerr << "contentd: WARNING: config tls.cert_file: " << tls.cert_file
+              << " " << dates
+              << "; TLS clients will refuse every connection (certificate "
+                 "verify failed) until it is replaced and contentd restarted"
+              << std::endl;
+  }
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   options.pem_key_cert_pairs.push_back({*key, *cert});

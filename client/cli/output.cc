@@ -506,6 +506,21 @@ std::string CallErrorText(const absl::Status& status,
   const std::string text =
       absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
                    PlainConnectError(message, connection.target));
+  // OpenSSL's words name neither the flag nor the likely causes: a server
+  // certificate from another CA, or one out of its validity dates.
+  if (connection.tls &&
+      absl::StrContains(message, "certificate verify failed")) {
+    return absl::StrCat(text,
+                        " (the server's certificate is not signed by a CA in "
+                        "--ca, or has expired or is not yet valid)");
+  }
+  if (connection.tls &&
+      absl::StrContains(message, "is not in peer certificate")) {
+    return absl::StrCat(
+        text,
+        " (--server must be a name or address the server's certificate lists "
+        "in its subjectAltName)");
+  }
   // "Broken pipe" when gRPC's write met a socket the server's death closed.
   if (!absl::StrContains(message, "Socket closed") &&
       !absl::StrContains(message, "Connection reset") &&

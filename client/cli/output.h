@@ -129,7 +129,11 @@ struct Connection {
 // the handshake, which a server that wants a client certificate does when
 // it gets none or one its client CA did not sign: `(does the server
 // require a client certificate? try --cert and --key)`, or with --cert
-// `(did the server refuse the client certificate? ...)`. The same words (or
+// `(did the server refuse the client certificate? ...)`. A server
+// certificate the client rejects, OpenSSL's "certificate verify failed",
+// gets `(the server's certificate is not signed by a CA in --ca, or has
+// expired or is not yet valid)`, and one that does not name the host dialled
+// a hint at its subjectAltName. The same words (or
 // "Broken pipe") about a connection that was up (no "failed to connect")
 // mean it was lost during the call, the server stopped or killed: they are
 // followed by that, and that a write's outcome is unknown, instead. A

@@ -779,6 +779,60 @@ TEST_F(TlsTest, ContentctlHintsAtAClientCertificateTheServerWants) {
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND")) << r.err;
 }
 
+// A server certificate the client cannot verify (another CA, expired, or
+// not naming the host dialled) got OpenSSL's words alone, `certificate
+// verify failed`, naming neither --ca nor the dates; and contentd served an
+// expired certificate without a word, while every TLS client failed.
+TEST_F(TlsTest, CertificateTheClientRejectsIsExplained) {
+  const std::string d = dir_.path();
+  auto run = [&](const std::string& cmd) {
+    auto r = RunCommand({"/bin/sh", "-c", "cd " + d + " && " + cmd});
+    ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.err;
+  };
+  // -days 0: notAfter is the moment it is made, so already past.
+  run("openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+      "-CAcreateserial -out expired.pem -days 0 -extfile san.ext");
+  run("openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out "
+      "other.pem -days 2 -subj /CN=other-ca");
+  WriteFile(Path("expired.yaml"), "tls:\n  cert_file: " + Path("expired.pem") +
+                                      "\n  key_file: " + Path("server.key") +
+                                      "\n");
+  auto expired =
+      ServerProcess::Start(Path("data"), {"--config", Path("expired.yaml")});
+  ASSERT_NE(expired, nullptr);
+  EXPECT_THAT(expired->Log(),
+              HasSubstr("contentd: WARNING: config tls.cert_file: " +
+                        Path("expired.pem") + " expired at "));
+  const std::string hint =
+      "certificate verify failed (the server's certificate is not signed by "
+      "a CA in --ca, or has expired or is not yet valid)\n";
+  auto r = testing::Ctl(
+      *expired, {"--ca", Path("ca.pem"), "--timeout", "3s", "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, EndsWith(hint));
+  expired.reset();
+
+  WriteFile(Path("tls.yaml"), "tls:\n  cert_file: " + Path("server.pem") +
+                                  "\n  key_file: " + Path("server.key") + "\n");
+  auto server =
+      ServerProcess::Start(Path("data2"), {"--config", Path("tls.yaml")});
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->Log(), Not(HasSubstr("tls.cert_file")));
+  // A CA that did not sign the server's certificate.
+  r = testing::Ctl(*server,
+                   {"--ca", Path("other.pem"), "--timeout", "3s", "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, EndsWith(hint));
+  // A name the certificate (IP:127.0.0.1 only) does not list.
+  r = RunCommand({testing::ContentctlBinary(), "--server",
+                  absl::StrCat("localhost:", server->port()), "--ca",
+                  Path("ca.pem"), "--timeout", "3s", "get", "x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("(--server must be a name or address the "
+                               "server's certificate lists in its "
+                               "subjectAltName)"));
+}
+
 // A config file's relative tls.* paths are relative to its folder, as a
 // kubeconfig's are: contentd started from another working directory read
 // `cert.pem` there and stopped, `cannot read server.pem: No such file or
