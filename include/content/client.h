@@ -48,7 +48,8 @@ struct ClientOptions {
   // Bearer token sent in `authorization` metadata when non-empty. One
   // trailing line ending ("\n" or "\r\n") is dropped, since tokens read
   // from files and Kubernetes Secrets end in a newline; any other byte
-  // outside printable ASCII is refused by Connect. Default: none.
+  // outside printable ASCII, and a leading space (contentd reads the spaces
+  // after `Bearer` as the separator), is refused by Connect. Default: none.
   std::string token;
   // A connection with calls open but no traffic for this long is pinged,
   // and dropped when no answer comes within `keepalive_timeout`, so a Watch
@@ -218,8 +219,8 @@ class Client {
   // with no PEM key or not the key of the certificate; the message names
   // the option), a keepalive time below 10 s (or a keepalive timeout that
   // is not positive), max_attempts outside 1-5, or a token with a control
-  // character or a non-ASCII byte (the message names `token` and never holds
-  // it).
+  // character or a non-ASCII byte, or that starts with a space (the message
+  // names `token` and never holds it).
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ClientOptions& options);
 

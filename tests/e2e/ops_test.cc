@@ -4411,6 +4411,25 @@ TEST(StartupTest, HashTokenRefusesATokenNoClientSends) {
   EXPECT_EQ(spaced.exit_code, 0) << spaced.err;  // printable ASCII is fine
 }
 
+// A token that starts with a space got a hash, and contentctl sent it, but
+// contentd reads the spaces after `Bearer` as the separator: the token it
+// hashed had none, and no call with it was ever authenticated.
+TEST(StartupTest, ATokenStartingWithASpaceIsRefusedEverywhere) {
+  auto r = RunCommand({ContentdBinary(), "--hash-token"}, " tok\n");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("token: starts with a space")) << r.err;
+  // contentctl refuses it before dialling, naming the flag, not the token.
+  r = RunCommand({testing::ContentctlBinary(), "--server", "127.0.0.1:1",
+                  "--token", " s3cret", "query"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--token: starts with a space")) << r.err;
+  EXPECT_THAT(r.err, Not(HasSubstr("s3cret")));
+  // Spaces inside or after it are carried as they are.
+  r = RunCommand({ContentdBinary(), "--hash-token"}, "t ok \n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 // A port file whose folder is missing, or is a file, is refused before
 // contentd serves, as the flag's error (exit 2, which systemd does not
 // restart), saying what is wrong with the folder. It was exit 1, saying
