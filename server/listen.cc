@@ -94,6 +94,19 @@ void ListenAddress::set_port(int port) {
   }
 }
 
+bool ListenAddress::IsLoopback() const {
+  if (addr.ss_family == AF_INET) {
+    const in_addr& a = reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr;
+    return (ntohl(a.s_addr) >> 24) == 127;
+  }
+  if (addr.ss_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&a) ||
+           (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127);
+  }
+  return false;
+}
+
 std::string ListenAddress::ToString() const {
   char host[NI_MAXHOST] = "";
   if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host,

@@ -20,6 +20,9 @@ struct ListenAddress {
 
   int port() const;
   void set_port(int port);
+  // Whether only this host can reach it: 127.0.0.0/8, ::1, or an IPv4
+  // loopback address mapped into IPv6 (::ffff:127.0.0.1).
+  bool IsLoopback() const;
   // "127.0.0.1:7070", "[::1]:7070": what gRPC takes as a listen address.
   std::string ToString() const;
 };

@@ -367,11 +367,18 @@ absl::Status WritePortFile(const std::string& path, int port) {
   return absl::OkStatus();
 }
 
-bool IsLoopback(const std::string& listen) {
-  return absl::StartsWith(listen, "127.") ||
-         absl::StartsWith(listen, "localhost:") ||
-         absl::StartsWith(listen, "[::1]:") ||
-         absl::StartsWith(listen, "unix:");
+// Whether only this host can reach `listen`: a unix socket, or a host
+// whose every address is a loopback one. Judged by the addresses, not the
+// text: "127.x.example.com" may be any address, and a name that resolves to
+// 127.0.1.1 (Debian's own host name) or [::ffff:127.0.0.1] is loopback.
+bool IsLoopback(const std::string& listen, const std::string& name) {
+  if (IsUnixSocket(listen)) return true;
+  absl::StatusOr<std::vector<content::ListenAddress>> addresses =
+      ResolveListen(listen, name);
+  if (!addresses.ok() || addresses->empty()) return false;
+  return std::all_of(
+      addresses->begin(), addresses->end(),
+      [](const content::ListenAddress& a) { return a.IsLoopback(); });
 }
 
 // Auth is on unless configured off. With no tokens configured it can only
@@ -380,7 +387,7 @@ bool IsLoopback(const std::string& listen) {
 // Off, it is said loudly once bound (WarnIfAuthOff).
 absl::Status ResolveAuth(content::ServerConfig* config) {
   if (config->auth.enabled && config->auth.tokens.empty()) {
-    if (!IsLoopback(config->listen)) {
+    if (!IsLoopback(config->listen, "listen")) {
       return absl::FailedPreconditionError(absl::StrCat(
           "auth is on but no tokens are configured; add auth.tokens (see "
           "deploy/contentd.yaml) or, to serve ",

@@ -423,6 +423,34 @@ TEST(AuthTest, RefusesToServeBeyondLoopbackWithoutTokens) {
   EXPECT_THAT(r.err, HasSubstr("plain-text tokens are not accepted"));
 }
 
+// Loopback is judged by the address the listen host resolves to, not by
+// its text (which took any name starting "127." for loopback): an IPv4
+// loopback address written as IPv6 was refused as if it were public.
+TEST(AuthTest, ServesWithoutTokensOnAnyLoopbackAddress) {
+  TempDir dir;
+  const std::string err_path = dir.path() + "/err";
+  auto server = testing::BackgroundCommand::Start(
+      {ContentdBinary(), "--listen", "[::ffff:127.0.0.1]:0", "--data-dir",
+       dir.path() + "/data"},
+      "/dev/null", err_path);
+  ASSERT_NE(server, nullptr);
+  // Until it serves or refuses (bounded: a hung start fails the test).
+  std::string err;
+  for (int i = 0; i < 1200; ++i) {
+    err = testing::ReadFile(err_path);
+    if (absl::StrContains(err, "serving on port") ||
+        absl::StrContains(err, "no tokens are configured")) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(server->pid(), SIGTERM);
+  const testing::CommandResult r = server->Wait(std::chrono::seconds(60));
+  EXPECT_THAT(r.err, Not(HasSubstr("no tokens are configured")));
+  EXPECT_THAT(r.err, HasSubstr("AUTHENTICATION IS OFF"));
+  EXPECT_THAT(r.err, HasSubstr("serving on port"));
+}
+
 // The warning names the address as bound: with port 0, the port chosen
 // (it used to say 127.0.0.1:0).
 TEST(AuthTest, AuthOffWarningNamesTheBoundPort) {

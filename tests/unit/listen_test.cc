@@ -76,6 +76,28 @@ TEST(ListenTest, ResolvesLiteralsAndNames) {
               HasSubstr("--listen: cannot resolve \"no-such-host.invalid\""));
 }
 
+// Whether contentd may serve without tokens: by the address, whatever
+// its text looks like.
+TEST(ListenTest, LoopbackIsJudgedByTheAddress) {
+  for (const char* host : {"127.0.0.1", "127.0.1.1", "127.255.0.9", "::1",
+                           "::ffff:127.0.0.1", "0177.0.0.1"}) {
+    absl::StatusOr<std::vector<ListenAddress>> a =
+        ResolveListen(host, 7070, "--listen");
+    ASSERT_TRUE(a.ok()) << host << ": " << a.status();
+    ASSERT_EQ(a->size(), 1u) << host;
+    EXPECT_TRUE(a->front().IsLoopback()) << host;
+  }
+  for (const char* host : {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1",
+                           "::ffff:10.0.0.1", "::2", "fe80::1"}) {
+    absl::StatusOr<std::vector<ListenAddress>> a =
+        ResolveListen(host, 7070, "--listen");
+    ASSERT_TRUE(a.ok()) << host << ": " << a.status();
+    for (const ListenAddress& one : *a) {
+      EXPECT_FALSE(one.IsLoopback()) << host << " as " << one.ToString();
+    }
+  }
+}
+
 TEST(ListenTest, AddressesNoInterfaceHoldsAreDroppedUnlessNoneIsLeft) {
   // 192.0.2.1 is TEST-NET-1: no interface of a test machine holds it, as
   // none holds ::1 in a container with IPv6 off (/etc/hosts still names it).
