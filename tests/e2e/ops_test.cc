@@ -427,6 +427,18 @@ TEST(AuthTest, RefusesToServeBeyondLoopbackWithoutTokens) {
 // its text (which took any name starting "127." for loopback): an IPv4
 // loopback address written as IPv6 was refused as if it were public.
 TEST(AuthTest, ServesWithoutTokensOnAnyLoopbackAddress) {
+  {
+    // A host without IPv6 sockets cannot bind a v4-mapped address at all.
+    const int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 mapped{};
+    mapped.sin6_family = AF_INET6;
+    const bool bindable =
+        fd >= 0 &&
+        inet_pton(AF_INET6, "::ffff:127.0.0.1", &mapped.sin6_addr) == 1 &&
+        bind(fd, reinterpret_cast<sockaddr*>(&mapped), sizeof mapped) == 0;
+    if (fd >= 0) close(fd);
+    if (!bindable) GTEST_SKIP() << "no IPv6 socket for [::ffff:127.0.0.1]";
+  }
   TempDir dir;
   const std::string err_path = dir.path() + "/err";
   auto server = testing::BackgroundCommand::Start(
