@@ -2143,6 +2143,106 @@ TEST(ReplicaIndexRepairTest,
   EXPECT_EQ(HealthBecomes(*a, readiness, 1), 1);
 }
 
+// What `sql`, a SELECT count(*), returns on `dsn`; -1 if it fails.
+int CountOf(const std::string& dsn, const std::string& sql) {
+  int n = 0;
+  return absl::SimpleAtoi(Psql(dsn, sql), &n) ? n : -1;
+}
+
+// `table` held ACCESS EXCLUSIVE (what VACUUM FULL and LOCK TABLE take) by a
+// session of its own named `name`, for 120 s at most or until End().
+class TableLock {
+ public:
+  TableLock(const std::string& dsn, const std::string& table,
+            const std::string& name)
+      : dsn_(dsn),
+        granted_(absl::StrCat(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON "
+            "s.pid = l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted "
+            "AND s.application_name = '",
+            name, "'")),
+        session_(dsn, name,
+                 absl::StrCat("BEGIN; LOCK TABLE ", table,
+                              " IN ACCESS EXCLUSIVE MODE; SELECT "
+                              "pg_sleep(120)")) {}
+
+  // Whether PostgreSQL granted it, waiting up to 30 s.
+  bool AwaitGranted() {
+    for (const absl::Time end = absl::Now() + absl::Seconds(30);
+         !Held() && absl::Now() < end;) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return Held();
+  }
+  bool Held() { return CountOf(dsn_, granted_) == 1; }
+
+  // How many of `replica`'s sessions wait on a lock, once at least `n` do
+  // (or after 30 s).
+  int AwaitWaiting(const ServerProcess& replica, int n) {
+    const std::string waiting = absl::StrCat(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+        "'Lock' AND application_name LIKE 'contentd on % (pid ",
+        replica.pid(), ")'");
+    for (const absl::Time end = absl::Now() + absl::Seconds(30);
+         CountOf(dsn_, waiting) < n && absl::Now() < end;) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return CountOf(dsn_, waiting);
+  }
+
+  void End() { session_.End(); }
+
+ private:
+  const std::string dsn_;
+  const std::string granted_;
+  HeldSession session_;
+};
+
+// `replica` answers a health check and GetServerInfo on new connections,
+// and `lock` was held throughout.
+void ExpectAnswering(const ServerProcess& replica, TableLock& lock) {
+  auto channel = grpc::CreateChannel(replica.address(),
+                                     grpc::InsecureChannelCredentials());
+  int serving = -1;
+  grpc::Status health = testing::CheckHealth(*channel, "", &serving);
+  EXPECT_TRUE(health.ok()) << health.error_code() << " "
+                           << health.error_message();
+  EXPECT_EQ(serving, 1);
+  std::unique_ptr<Client> other = ConnectOnce(replica);
+  ASSERT_NE(other, nullptr);
+  auto info = other->GetServerInfo({});
+  EXPECT_TRUE(info.ok()) << info.status();
+  EXPECT_TRUE(lock.Held()) << "the lock went before the checks";
+}
+
+// A replica on a table of its own whose table a session then locks.
+class ReplicaWaitTest : public ::testing::Test {
+ protected:
+  // Starts the replica, creates `n` articles PREFIX0, PREFIX1, ... tagged
+  // "lock", and locks the table in a session named LOCKER_PID.
+  void StartLocked(const std::string& prefix, int n,
+                   const std::string& locker) {
+    Postgres* pg = SharedPostgres();
+    ASSERT_TRUE(pg->error.empty()) << pg->error;
+    const std::string table = TestTable(dir_.path() + "/locked");
+    a_ = StartReplica(dir_.path() + "/a", pg->dsn, table);
+    ASSERT_NE(a_, nullptr);
+    std::unique_ptr<Client> client = ConnectOnce(*a_);
+    ASSERT_NE(client, nullptr);
+    for (int i = 0; i < n; ++i) {
+      const std::string id = absl::StrCat(prefix, i);
+      ASSERT_TRUE(Create(*client, MakeArticle(id, id, {"lock"}, k2025)).ok());
+    }
+    lock_ = std::make_unique<TableLock>(pg->dsn, table,
+                                        absl::StrCat(locker, getpid()));
+    ASSERT_TRUE(lock_->AwaitGranted()) << "the table lock was not taken";
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> a_;
+  std::unique_ptr<TableLock> lock_;
+};
+
 // Reads that wait on the database (here on a table lock, as VACUUM FULL or
 // LOCK TABLE takes; likewise a silent network or a pool with every
 // connection in use) leave the replica answering everything else: a
@@ -2150,40 +2250,10 @@ TEST(ReplicaIndexRepairTest,
 // on gRPC's callback threads (two on two cores) and stopped the server:
 // no health answer, no new connection, until the lock went. (Updates wait
 // on write threads already.)
-TEST(ReplicaWaitTest, ReadsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
-  Postgres* pg = SharedPostgres();
-  ASSERT_TRUE(pg->error.empty()) << pg->error;
-  TempDir dir;
-  const std::string table = TestTable(dir.path() + "/locked");
-  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
-  ASSERT_NE(a, nullptr);
-  std::unique_ptr<Client> client = ConnectOnce(*a);
-  ASSERT_NE(client, nullptr);
+TEST_F(ReplicaWaitTest, ReadsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
   // More reads than gRPC has callback threads anywhere (at most 16).
   constexpr int kCalls = 20;
-  for (int i = 0; i < kCalls; ++i) {
-    const std::string id = absl::StrCat("l", i);
-    ASSERT_TRUE(Create(*client, MakeArticle(id, id, {"lock"}, k2025)).ok());
-  }
-  const std::string locker = absl::StrCat("table_locker_", getpid());
-  HeldSession lock(pg->dsn, locker,
-                   absl::StrCat("BEGIN; LOCK TABLE ", table,
-                                " IN ACCESS EXCLUSIVE MODE; SELECT "
-                                "pg_sleep(120)"));
-  auto count = [&](const std::string& sql) {
-    int n = 0;
-    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
-  };
-  const std::string granted = absl::StrCat(
-      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
-      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
-      "s.application_name = '",
-      locker, "'");
-  for (const absl::Time end = absl::Now() + absl::Seconds(30);
-       count(granted) < 1 && absl::Now() < end;) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+  ASSERT_NO_FATAL_FAILURE(StartLocked("l", kCalls, "table_locker_"));
 
   // Each call on a client of its own, so that none waits behind another's
   // connection.
@@ -2192,7 +2262,7 @@ TEST(ReplicaWaitTest, ReadsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
   for (int i = 0; i < kCalls; ++i) {
     callers.emplace_back([&, i] {
       ClientOptions options;
-      options.target = a->address();
+      options.target = a_->address();
       options.timeout = absl::Seconds(90);
       options.max_attempts = 1;
       auto c = Client::Connect(options);
@@ -2201,33 +2271,14 @@ TEST(ReplicaWaitTest, ReadsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
     });
   }
   absl::Cleanup join = [&] {
-    lock.End();
+    lock_->End();
     for (std::thread& t : callers) t.join();
   };
   // Until at least two of them wait on the lock in the database.
-  const std::string waiting = absl::StrCat(
-      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-      "AND application_name LIKE 'contentd on % (pid ",
-      a->pid(), ")'");
-  for (const absl::Time end = absl::Now() + absl::Seconds(30);
-       count(waiting) < 2 && absl::Now() < end;) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_GE(count(waiting), 2) << a->Log();
+  ASSERT_GE(lock_->AwaitWaiting(*a_, 2), 2) << a_->Log();
 
   // A new connection is answered while they wait.
-  auto channel =
-      grpc::CreateChannel(a->address(), grpc::InsecureChannelCredentials());
-  int serving = -1;
-  grpc::Status health = testing::CheckHealth(*channel, "", &serving);
-  EXPECT_TRUE(health.ok()) << health.error_code() << " "
-                           << health.error_message();
-  EXPECT_EQ(serving, 1);
-  std::unique_ptr<Client> other = ConnectOnce(*a);
-  ASSERT_NE(other, nullptr);
-  auto info = other->GetServerInfo({});
-  EXPECT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(count(granted), 1) << "the lock went before the checks";
+  ExpectAnswering(*a_, *lock_);
 
   // Once the lock goes, every waiting call completes.
   std::move(join).Invoke();
@@ -2239,39 +2290,9 @@ TEST(ReplicaWaitTest, ReadsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
 // As above, of exports: each reads its pages on a read thread, not on
 // gRPC's callback threads, which exports waiting on the lock left answering
 // nothing (health DEADLINE_EXCEEDED).
-TEST(ReplicaWaitTest, ExportsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
-  Postgres* pg = SharedPostgres();
-  ASSERT_TRUE(pg->error.empty()) << pg->error;
-  TempDir dir;
-  const std::string table = TestTable(dir.path() + "/locked");
-  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
-  ASSERT_NE(a, nullptr);
-  std::unique_ptr<Client> client = ConnectOnce(*a);
-  ASSERT_NE(client, nullptr);
+TEST_F(ReplicaWaitTest, ExportsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
   constexpr int kArticles = 5;
-  for (int i = 0; i < kArticles; ++i) {
-    const std::string id = absl::StrCat("e", i);
-    ASSERT_TRUE(Create(*client, MakeArticle(id, id, {"lock"}, k2025)).ok());
-  }
-  const std::string locker = absl::StrCat("export_locker_", getpid());
-  HeldSession lock(pg->dsn, locker,
-                   absl::StrCat("BEGIN; LOCK TABLE ", table,
-                                " IN ACCESS EXCLUSIVE MODE; SELECT "
-                                "pg_sleep(120)"));
-  auto count = [&](const std::string& sql) {
-    int n = 0;
-    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
-  };
-  const std::string granted = absl::StrCat(
-      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
-      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
-      "s.application_name = '",
-      locker, "'");
-  for (const absl::Time end = absl::Now() + absl::Seconds(30);
-       count(granted) < 1 && absl::Now() < end;) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+  ASSERT_NO_FATAL_FAILURE(StartLocked("e", kArticles, "export_locker_"));
 
   // More exports than gRPC has callback threads anywhere (at most 16), each
   // on a client of its own.
@@ -2282,7 +2303,7 @@ TEST(ReplicaWaitTest, ExportsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
   for (int i = 0; i < kCalls; ++i) {
     callers.emplace_back([&, i] {
       ClientOptions options;
-      options.target = a->address();
+      options.target = a_->address();
       options.timeout = absl::Seconds(90);
       options.max_attempts = 1;
       auto c = Client::Connect(options);
@@ -2299,32 +2320,13 @@ TEST(ReplicaWaitTest, ExportsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
     });
   }
   absl::Cleanup join = [&] {
-    lock.End();
+    lock_->End();
     for (std::thread& t : callers) t.join();
   };
-  const std::string waiting = absl::StrCat(
-      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-      "AND application_name LIKE 'contentd on % (pid ",
-      a->pid(), ")'");
-  for (const absl::Time end = absl::Now() + absl::Seconds(30);
-       count(waiting) < 2 && absl::Now() < end;) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_GE(count(waiting), 2) << a->Log();
+  ASSERT_GE(lock_->AwaitWaiting(*a_, 2), 2) << a_->Log();
 
   // A new connection is answered while they wait.
-  auto channel =
-      grpc::CreateChannel(a->address(), grpc::InsecureChannelCredentials());
-  int serving = -1;
-  grpc::Status health = testing::CheckHealth(*channel, "", &serving);
-  EXPECT_TRUE(health.ok()) << health.error_code() << " "
-                           << health.error_message();
-  EXPECT_EQ(serving, 1);
-  std::unique_ptr<Client> other = ConnectOnce(*a);
-  ASSERT_NE(other, nullptr);
-  auto info = other->GetServerInfo({});
-  EXPECT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(count(granted), 1) << "the lock went before the checks";
+  ExpectAnswering(*a_, *lock_);
 
   // Once the lock goes, every export completes, whole.
   std::move(join).Invoke();
@@ -2337,39 +2339,9 @@ TEST(ReplicaWaitTest, ExportsWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
 // As above, of watches: each reads its start and a backlog the hub's tail
 // does not hold on a read thread. 20 watches from the oldest event waiting
 // on the lock left health DEADLINE_EXCEEDED (after 10 s).
-TEST(ReplicaWaitTest, WatchesWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
-  Postgres* pg = SharedPostgres();
-  ASSERT_TRUE(pg->error.empty()) << pg->error;
-  TempDir dir;
-  const std::string table = TestTable(dir.path() + "/locked");
-  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
-  ASSERT_NE(a, nullptr);
-  std::unique_ptr<Client> client = ConnectOnce(*a);
-  ASSERT_NE(client, nullptr);
+TEST_F(ReplicaWaitTest, WatchesWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
   constexpr int kArticles = 5;
-  for (int i = 0; i < kArticles; ++i) {
-    const std::string id = absl::StrCat("w", i);
-    ASSERT_TRUE(Create(*client, MakeArticle(id, id, {"lock"}, k2025)).ok());
-  }
-  const std::string locker = absl::StrCat("watch_locker_", getpid());
-  HeldSession lock(pg->dsn, locker,
-                   absl::StrCat("BEGIN; LOCK TABLE ", table,
-                                " IN ACCESS EXCLUSIVE MODE; SELECT "
-                                "pg_sleep(120)"));
-  auto count = [&](const std::string& sql) {
-    int n = 0;
-    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
-  };
-  const std::string granted = absl::StrCat(
-      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
-      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
-      "s.application_name = '",
-      locker, "'");
-  for (const absl::Time end = absl::Now() + absl::Seconds(30);
-       count(granted) < 1 && absl::Now() < end;) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+  ASSERT_NO_FATAL_FAILURE(StartLocked("w", kArticles, "watch_locker_"));
 
   // More watches than gRPC has callback threads anywhere (at most 16), each
   // on a client of its own, half of them filtered; each stops after the
@@ -2381,7 +2353,7 @@ TEST(ReplicaWaitTest, WatchesWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
   for (int i = 0; i < kCalls; ++i) {
     callers.emplace_back([&, i] {
       ClientOptions options;
-      options.target = a->address();
+      options.target = a_->address();
       options.max_attempts = 1;
       auto c = Client::Connect(options);
       if (!c.ok()) {
@@ -2398,32 +2370,13 @@ TEST(ReplicaWaitTest, WatchesWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
     });
   }
   absl::Cleanup join = [&] {
-    lock.End();
+    lock_->End();
     for (std::thread& t : callers) t.join();
   };
-  const std::string waiting = absl::StrCat(
-      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-      "AND application_name LIKE 'contentd on % (pid ",
-      a->pid(), ")'");
-  for (const absl::Time end = absl::Now() + absl::Seconds(30);
-       count(waiting) < 2 && absl::Now() < end;) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_GE(count(waiting), 2) << a->Log();
+  ASSERT_GE(lock_->AwaitWaiting(*a_, 2), 2) << a_->Log();
 
   // A new connection is answered while they wait.
-  auto channel =
-      grpc::CreateChannel(a->address(), grpc::InsecureChannelCredentials());
-  int serving = -1;
-  grpc::Status health = testing::CheckHealth(*channel, "", &serving);
-  EXPECT_TRUE(health.ok()) << health.error_code() << " "
-                           << health.error_message();
-  EXPECT_EQ(serving, 1);
-  std::unique_ptr<Client> other = ConnectOnce(*a);
-  ASSERT_NE(other, nullptr);
-  auto info = other->GetServerInfo({});
-  EXPECT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(count(granted), 1) << "the lock went before the checks";
+  ExpectAnswering(*a_, *lock_);
 
   // Once the lock goes, every watch gets each creation once, in order.
   std::move(join).Invoke();
@@ -2440,58 +2393,23 @@ TEST(ReplicaWaitTest, WatchesWaitingOnTheDatabaseLeaveTheReplicaAnswering) {
 // watch's stream does: its first call, which asks whether the server is
 // there at all, read tags, and one waiting on the lock past --timeout ended
 // the watch, exit 1 `DEADLINE_EXCEEDED: Deadline Exceeded`.
-TEST(ReplicaWaitTest, CliWatchWaitsForTheDatabase) {
-  Postgres* pg = SharedPostgres();
-  ASSERT_TRUE(pg->error.empty()) << pg->error;
-  TempDir dir;
-  const std::string table = TestTable(dir.path() + "/locked");
-  auto a = StartReplica(dir.path() + "/a", pg->dsn, table);
-  ASSERT_NE(a, nullptr);
-  std::unique_ptr<Client> client = ConnectOnce(*a);
-  ASSERT_NE(client, nullptr);
-  ASSERT_TRUE(Create(*client, MakeArticle("c", "c", {"lock"}, k2025)).ok());
-  const std::string locker = absl::StrCat("cli_locker_", getpid());
-  HeldSession lock(pg->dsn, locker,
-                   absl::StrCat("BEGIN; LOCK TABLE ", table,
-                                " IN ACCESS EXCLUSIVE MODE; SELECT "
-                                "pg_sleep(120)"));
-  auto count = [&](const std::string& sql) {
-    int n = 0;
-    return absl::SimpleAtoi(Psql(pg->dsn, sql), &n) ? n : -1;
-  };
-  const std::string granted = absl::StrCat(
-      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = "
-      "l.pid WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND "
-      "s.application_name = '",
-      locker, "'");
-  for (const absl::Time end = absl::Now() + absl::Seconds(30);
-       count(granted) < 1 && absl::Now() < end;) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_EQ(count(granted), 1) << "the table lock was not taken";
+TEST_F(ReplicaWaitTest, CliWatchWaitsForTheDatabase) {
+  ASSERT_NO_FATAL_FAILURE(StartLocked("c", 1, "cli_locker_"));
 
   testing::CommandResult watch;
   std::thread watcher([&] {
-    watch = testing::Ctl(*a, {"--timeout", "500ms", "watch", "--count", "1"});
+    watch = testing::Ctl(*a_, {"--timeout", "500ms", "watch", "--count", "1"});
   });
   absl::Cleanup join = [&] {
-    lock.End();
+    lock_->End();
     watcher.join();
   };
-  const std::string waiting = absl::StrCat(
-      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-      "AND application_name LIKE 'contentd on % (pid ",
-      a->pid(), ")'");
-  for (const absl::Time end = absl::Now() + absl::Seconds(30);
-       count(waiting) < 1 && absl::Now() < end;) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_GE(count(waiting), 1) << a->Log();
+  ASSERT_GE(lock_->AwaitWaiting(*a_, 1), 1) << a_->Log();
   // Past --timeout, so that a first call waiting on the lock has given up.
   absl::SleepFor(absl::Seconds(2));
   std::move(join).Invoke();
   EXPECT_EQ(watch.exit_code, 0) << watch.err;
-  EXPECT_EQ(watch.out, "1 CREATED articles/c 1\n") << watch.err;
+  EXPECT_EQ(watch.out, "1 CREATED articles/c0 1\n") << watch.err;
 }
 
 }  // namespace
