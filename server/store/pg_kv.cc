@@ -1272,6 +1272,7 @@ class PgKv : public KvEngine {
       absl::StrAppend(&lease_columns, ", pg_try_advisory_lock(",
                       LockKey(options_.table, name), ")");
     }
+    std::vector<std::string> refused;
     auto answered = [&](const absl::StatusOr<std::vector<std::string>>& r) {
       if (!r.ok()) return;
       SyncLeases();  // answered on the session it asked
@@ -1281,6 +1282,7 @@ class PgKv : public KvEngine {
         LeaseState& lease = leases_[asking[i]];
         lease.held = (*r)[i + 1] == "t";
         lease.known = now;
+        if (!lease.held) refused.push_back(asking[i]);
       }
     };
     bool asked = false;
@@ -1311,6 +1313,9 @@ class PgKv : public KvEngine {
         presence_locked_ = false;
         if (s.ok()) s = r.status();
       }
+    }
+    if (!refused.empty() && presence_ != nullptr && absl::Now() < deadline) {
+      EndSilentHolders(refused, deadline, timeout);
     }
     NotePresenceLocked(s);
     return s;
@@ -1457,6 +1462,75 @@ class PgKv : public KvEngine {
   // A query of a lease's own waits this long for an answer (how long its
   // answer is trusted: PgKvOptions::lease_fresh).
   static constexpr absl::Duration kLeaseTimeout = absl::Seconds(5);
+
+  // Ends the sessions holding any of the leases `refused` (this replica
+  // asked and was refused) that have been idle, without a ping, for
+  // lease_holder_silent: a stopped or hung replica's, which would keep
+  // them as long as it stays so. Only sessions of a role this one is a
+  // member of (pg_terminate_backend refuses others); the lock goes as the
+  // backend exits, so the next ping takes the lease. The stopped replica
+  // finds its presence session gone when it runs again, as after a
+  // database restart (writes re-take the presence lock; its leases are
+  // not trusted past lease_fresh). Asked at most every lease_holder_silent
+  // / 3 (it reads pg_locks); a database that cannot answer the question
+  // (no pg_stat_activity.state_change) is not asked again.
+  void EndSilentHolders(const std::vector<std::string>& refused,
+                        absl::Time deadline, absl::Duration timeout)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(presence_mu_) {
+    const absl::Duration silent = options_.lease_holder_silent;
+    if (silent <= absl::ZeroDuration() || !holder_check_works_) return;
+    const absl::Time now = absl::Now();
+    if (now - holders_checked_ < silent / 3) return;
+    holders_checked_ = now;
+    std::string keys;
+    for (const std::string& name : refused) {
+      const uint64_t key = static_cast<uint64_t>(LockKey(options_.table, name));
+      absl::StrAppend(&keys, keys.empty() ? "" : ", ", "(", key >> 32,
+                      "::bigint::oid, ", key & 0xffffffff, "::bigint::oid)");
+    }
+    // OFFSET 0 keeps the filter in the subquery, evaluated before any
+    // backend is ended.
+    const std::string sql = absl::StrCat(
+        "SELECT coalesce(string_agg(coalesce(nullif(who, ''), 'a session') "
+        "|| ' (PostgreSQL backend ' || pid || ')', ', '), '') FROM (SELECT "
+        "a.pid, a.application_name AS who FROM pg_locks l JOIN "
+        "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+        "AND l.granted AND l.mode = 'ExclusiveLock' AND l.objsubid = 1 AND "
+        "l.database = (SELECT oid FROM pg_database WHERE datname = "
+        "current_database()) AND (l.classid, l.objid) IN (",
+        keys,
+        ") AND a.pid <> pg_backend_pid() AND a.state = 'idle' AND "
+        "a.state_change < clock_timestamp() - interval '",
+        absl::ToInt64Milliseconds(silent),
+        " milliseconds' AND pg_has_role(a.usesysid, 'MEMBER') OFFSET 0) "
+        "silent WHERE pg_terminate_backend(pid)");
+    absl::StatusOr<std::vector<std::string>> r =
+        QueryBy(presence_.get(), options_.dsn_name, sql,
+                "ending a silent lease holder", deadline, timeout);
+    if (!r.ok()) {
+      if (!SqlStateOf(r.status()).empty() &&
+          PQstatus(presence_.get()) == CONNECTION_OK) {
+        holder_check_works_ = false;
+        std::fprintf(stderr,
+                     "contentd: storage: cannot end a lease holder that "
+                     "stopped answering (a stopped replica keeps its leases "
+                     "until its sessions end): %s\n",
+                     std::string(r.status().message()).c_str());
+      } else {
+        presence_.reset();  // lost: the next ping opens it again
+        presence_locked_ = false;
+      }
+      return;
+    }
+    if (!r->empty() && !(*r)[0].empty()) {
+      std::fprintf(stderr,
+                   "contentd: storage: ended %s, which held a lease (%s) "
+                   "without a ping for %s or more (a stopped or hung "
+                   "replica); the lease passes on\n",
+                   (*r)[0].c_str(), absl::StrJoin(refused, ", ").c_str(),
+                   absl::FormatDuration(silent).c_str());
+    }
+  }
 
   // Forgets the leases of a presence session that is gone: a new one holds
   // none until it asks.
@@ -2011,6 +2085,10 @@ class PgKv : public KvEngine {
   };
   absl::flat_hash_map<std::string, LeaseState> leases_
       ABSL_GUARDED_BY(presence_mu_);
+  // When EndSilentHolders last asked, and whether the database can answer.
+  absl::Time holders_checked_ ABSL_GUARDED_BY(presence_mu_) =
+      absl::InfinitePast();
+  bool holder_check_works_ ABSL_GUARDED_BY(presence_mu_) = true;
   // Whether presence_ holds presence_role_'s lock.
   bool presence_locked_ ABSL_GUARDED_BY(presence_mu_) = false;
   // Written under presence_mu_; read by writes without it.

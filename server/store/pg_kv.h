@@ -79,6 +79,14 @@ struct PgKvOptions {
   // itself. For tests, which cannot count on a loaded machine making its
   // calls within 3 s of a ping. Default: 3 s.
   absl::Duration lease_fresh = absl::Seconds(3);
+  // How long a lease holder's presence session may stay idle (no ping: a
+  // live one pings every second) before a replica wanting the lease ends
+  // that session (pg_terminate_backend, where this role may), so that the
+  // lease passes on. A stopped or hung process keeps its sessions open
+  // (its kernel still answers TCP), and its leases with them, for as long
+  // as it stays stopped; the holder itself stopped trusting the lease
+  // after lease_fresh. Zero: never. Default: 15 s.
+  absl::Duration lease_holder_silent = absl::Seconds(15);
   // For tests: called with the rows and bytes of each INSERT or DELETE
   // statement a write sends. Default: none.
   std::function<void(size_t rows, size_t bytes)> on_statement;

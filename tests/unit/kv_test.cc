@@ -998,6 +998,9 @@ TEST(PgKvTest, LeasesRideOnThePresenceSessionsPing) {
   // machine makes the calls below (by default TryLease asks itself 3 s
   // after the last ping).
   o.lease_fresh = absl::Hours(1);
+  // b's check for a silent holder, a statement of its own every 5 s, off:
+  // its pings alone are counted here (ASilentLeaseHolderLosesTheLease).
+  o.lease_holder_silent = absl::ZeroDuration();
   auto a = OpenPgKv(o);
   ASSERT_TRUE(a.ok()) << a.status();
   auto b = OpenPgKv(o);
@@ -1085,6 +1088,87 @@ TEST(PgKvTest, LeasesRideOnThePresenceSessionsPing) {
   held = (*a)->TryLease("job");
   ASSERT_TRUE(held.ok()) << held.status();
   EXPECT_FALSE(*held);
+}
+
+// A lease holder that stopped answering (SIGSTOP, a hang: its kernel keeps
+// its sessions open) gives the lease up once its presence session has been
+// idle for lease_holder_silent: a replica wanting the lease ends that
+// session and takes the lease at its next ping. A holder that pings keeps
+// it. The stopped one, running again, finds its session gone and is no
+// holder. Before, the lease stayed with the stopped replica for as long as
+// it stayed stopped, and retention and the scheduler ran nowhere.
+TEST(PgKvTest, ASilentLeaseHolderLosesTheLease) {
+  PgKvOptions o;
+  if (!FreshPgOptions(&o)) GTEST_SKIP() << kNoPg;
+  o.pool_size = 1;
+  o.lease_fresh = absl::Seconds(1);
+  o.lease_holder_silent = absl::Seconds(3);
+  auto a = OpenPgKv(o);
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = OpenPgKv(o);
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE((*a)->MarkServing().ok());
+  ASSERT_TRUE((*b)->MarkServing().ok());
+  absl::StatusOr<bool> held = (*a)->TryLease("job");
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_TRUE(*held);
+  held = (*b)->TryLease("job");
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_FALSE(*held);
+
+  pqxx::connection admin(o.dsn);
+  pqxx::nontransaction tx(admin);
+  const int64_t job = pg_internal::LockKey(o.table, "job");
+  auto holder = [&] {
+    const pqxx::result r = tx.exec(
+        absl::StrCat("SELECT l.pid FROM pg_locks l WHERE ", IsAdvisoryLock(job),
+                     " AND l.granted AND l.mode = "
+                     "'ExclusiveLock'"));
+    return r.size() == 1 ? r[0][0].as<int>() : 0;
+  };
+  const int a_session = holder();
+  ASSERT_NE(a_session, 0);
+
+  // a pings, as a running replica does every second: b's pings, which ask
+  // for the lease, leave it with a.
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE((*a)->Ping(absl::Seconds(5)).ok());
+    ASSERT_TRUE((*b)->Ping(absl::Seconds(5)).ok());
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_EQ(holder(), a_session);
+
+  // a stops; b goes on pinging. Past the silence, b ends a's session and
+  // takes the lease.
+  int b_holds = 0;
+  for (const absl::Time end = absl::Now() + absl::Seconds(30);
+       absl::Now() < end; absl::SleepFor(absl::Milliseconds(250))) {
+    ASSERT_TRUE((*b)->Ping(absl::Seconds(5)).ok());
+    held = (*b)->TryLease("job");
+    ASSERT_TRUE(held.ok()) << held.status();
+    if (*held) {
+      b_holds = holder();
+      break;
+    }
+  }
+  ASSERT_NE(b_holds, 0) << "b never got the lease of a's stopped session";
+  EXPECT_NE(b_holds, a_session);
+  EXPECT_EQ(tx.exec(absl::StrCat("SELECT count(*) FROM pg_stat_activity "
+                                 "WHERE pid = ",
+                                 a_session))[0][0]
+                .as<int>(),
+            0)
+      << "a's presence session was ended";
+
+  // a runs again: no holder, and it serves again on a new session.
+  held = (*a)->TryLease("job");
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_FALSE(*held);
+  ASSERT_TRUE((*a)->Ping(absl::Seconds(5)).ok());
+  held = (*a)->TryLease("job");
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_FALSE(*held);
+  EXPECT_TRUE(PutK(**a, "after").ok());
 }
 
 // A repair's writes go on only while its presence session holds the lock
