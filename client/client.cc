@@ -116,6 +116,8 @@ constexpr std::string_view kErrorInfoTypeUrl =
     "type.googleapis.com/google.rpc.ErrorInfo";
 constexpr std::string_view kBadRequestTypeUrl =
     "type.googleapis.com/google.rpc.BadRequest";
+constexpr std::string_view kRetryInfoTypeUrl =
+    "type.googleapis.com/google.rpc.RetryInfo";
 
 // An article id as contentd generates one for a create without an id: 16
 // of [a-z0-9] (82 random bits) from OpenSSL's generator, which the SDK
@@ -961,13 +963,52 @@ class GrpcClient final : public Client {
                               std::string_view created = {}) {
     if (absl::Status s = internal::CheckParsable(request); !s.ok()) return s;
     if (absl::Status s = CheckCall(call); !s.ok()) return s;
-    grpc::ClientContext ctx;
-    const Running running(this, &ctx);
+    // Held across attempts, so that the destructor waits for a pause too.
+    const Running running(this, nullptr);
     if (!running.started()) return Destroyed();
     const absl::Duration timeout =
         call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout;
-    // One deadline for the wait for a connection and the call.
+    // One deadline for the wait for a connection, the calls and pauses.
     const absl::Time deadline = absl::Now() + timeout;
+    // A call a rate limit refused did nothing (contentd checks the limit
+    // first), so it goes again, a write too, after the wait the refusal
+    // gives (RetryInfo), while max_attempts and the deadline allow.
+    for (int attempt = 1;; ++attempt) {
+      absl::StatusOr<Resp> r =
+          CallOnce(stub, method, request, call, write, created, deadline);
+      if (r.ok() || attempt >= std::clamp(options_.max_attempts, 1, 5) ||
+          ErrorReason(r.status()) != "RATE_LIMIT_EXCEEDED") {
+        return r;
+      }
+      const absl::Duration wait = ErrorRetryDelay(r.status());
+      if (wait <= absl::ZeroDuration() || absl::Now() + wait >= deadline ||
+          !PauseUnlessClosing(absl::Now() + wait)) {
+        return r;
+      }
+    }
+  }
+
+  // Waits until `until` in slices, looking at closing_ between them: false
+  // if the destructor began meanwhile.
+  bool PauseUnlessClosing(absl::Time until) {
+    for (absl::Time now = absl::Now(); now < until; now = absl::Now()) {
+      if (closing_) return false;
+      absl::SleepFor(std::min(until - now, kClosingCheck));
+    }
+    return !closing_;
+  }
+
+  // One attempt of CallOn's, within `deadline`.
+  template <typename S, typename Req, typename Resp>
+  absl::StatusOr<Resp> CallOnce(S* stub,
+                                grpc::Status (S::*method)(grpc::ClientContext*,
+                                                          const Req&, Resp*),
+                                const Req& request, const CallOptions& call,
+                                bool write, std::string_view created,
+                                absl::Time deadline) {
+    grpc::ClientContext ctx;
+    const Running running(this, &ctx);
+    if (!running.started()) return Destroyed();
     if (write) {
       if (absl::Status s = AwaitConnection(deadline); !s.ok()) return s;
       ctx.set_wait_for_ready(true);
@@ -1451,6 +1492,34 @@ std::vector<FieldViolation> FieldViolations(const absl::Status& status) {
                                 out.push_back(std::move(v));
                               });
   return out;
+}
+
+absl::Duration ErrorRetryDelay(const absl::Status& status) {
+  // google.rpc.RetryInfo: retry_delay (1), a google.protobuf.Duration of
+  // seconds (1) and nanos (2), both varints.
+  absl::Duration out;
+  internal::ForEachBytesField(
+      Payload(status, kRetryInfoTypeUrl),
+      [&](int field, std::string_view duration) {
+        if (field != 1) return;
+        using google::protobuf::internal::WireFormatLite;
+        google::protobuf::io::CodedInputStream in(
+            reinterpret_cast<const uint8_t*>(duration.data()),
+            static_cast<int>(duration.size()));
+        for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+          uint64_t v = 0;
+          if (WireFormatLite::GetTagWireType(tag) !=
+                  WireFormatLite::WIRETYPE_VARINT ||
+              !in.ReadVarint64(&v)) {
+            if (!WireFormatLite::SkipField(&in, tag)) return;
+            continue;
+          }
+          const int n = WireFormatLite::GetTagFieldNumber(tag);
+          if (n == 1) out += absl::Seconds(static_cast<int64_t>(v));
+          if (n == 2) out += absl::Nanoseconds(static_cast<int32_t>(v));
+        }
+      });
+  return std::max(out, absl::ZeroDuration());
 }
 
 std::string ArticleName(std::string_view id) {

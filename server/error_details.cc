@@ -21,6 +21,17 @@ absl::Status WithReason(absl::Status s, absl::string_view reason,
   return s;
 }
 
+absl::Status WithRetryDelay(absl::Status s, absl::Duration delay) {
+  if (s.ok()) return s;
+  google::rpc::RetryInfo info;
+  const int64_t nanos = absl::ToInt64Nanoseconds(delay);
+  info.mutable_retry_delay()->set_seconds(nanos / 1000000000);
+  info.mutable_retry_delay()->set_nanos(
+      static_cast<int32_t>(nanos % 1000000000));
+  s.SetPayload(kRetryInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return s;
+}
+
 absl::Cord ErrorInfoOf(absl::string_view reason) {
   google::rpc::ErrorInfo info;
   info.set_reason(std::string(reason));
@@ -190,6 +201,12 @@ std::string EncodeStatusDetails(const absl::Status& s) {
       v->set_description(std::string(s.message().substr(field.size() + 2)));
       out.add_details()->PackFrom(made);
     }
+  }
+  const absl::optional<absl::Cord> retry = s.GetPayload(kRetryInfoTypeUrl);
+  if (retry.has_value()) {
+    any = out.add_details();
+    any->set_type_url(kRetryInfoTypeUrl);
+    any->set_value(std::string(*retry));
   }
   return out.SerializeAsString();
 }

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/optional.h"
 
 namespace content {
@@ -29,6 +30,8 @@ inline constexpr char kErrorInfoTypeUrl[] =
     "type.googleapis.com/google.rpc.ErrorInfo";
 inline constexpr char kBadRequestTypeUrl[] =
     "type.googleapis.com/google.rpc.BadRequest";
+inline constexpr char kRetryInfoTypeUrl[] =
+    "type.googleapis.com/google.rpc.RetryInfo";
 
 // ErrorInfo reasons (README "Errors" lists their codes and metadata). An
 // error made without one gets its code's name (NOT_FOUND, UNAVAILABLE, ...).
@@ -79,6 +82,11 @@ using ErrorInfoMetadata = std::vector<std::pair<std::string, std::string>>;
 // replacing one it had. An OK `s` is returned as it is.
 absl::Status WithReason(absl::Status s, absl::string_view reason,
                         ErrorInfoMetadata metadata = {});
+
+// `s` with a RetryInfo asking the client to wait `delay` before trying
+// again (AIP-193: a call refused before it did anything, as by a rate
+// limit). An OK `s` is returned as it is.
+absl::Status WithRetryDelay(absl::Status s, absl::Duration delay);
 
 // An ErrorInfo of `reason` without metadata, serialized, for WithErrorInfo.
 absl::Cord ErrorInfoOf(absl::string_view reason);

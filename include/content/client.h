@@ -43,7 +43,11 @@ struct ClientOptions {
   // saying the same when the deadline comes first. Either says why in gRPC's
   // words when gRPC knows: as each connection attempt fails during the wait,
   // and again at its end, which takes the last tenth of the time left (at
-  // most 100 ms) and never runs past the deadline. Default: 4.
+  // most 100 ms) and never runs past the deadline. A unary call, a write
+  // too, that a rate limit refused (RESOURCE_EXHAUSTED RATE_LIMIT_EXCEEDED:
+  // refused before it did anything) goes again after the wait the refusal
+  // gives (ErrorRetryDelay), up to max_attempts in all while the deadline
+  // leaves room for the wait. Default: 4.
   int max_attempts = 4;
   // Bearer token sent in `authorization` metadata when non-empty. One
   // trailing line ending ("\n" or "\r\n") is dropped, since tokens read
@@ -448,6 +452,12 @@ struct FieldViolation {
 };
 // The BadRequest's field violations, in the order sent.
 std::vector<FieldViolation> FieldViolations(const absl::Status& status);
+
+// How long the server asks to wait before sending the call again (its
+// google.rpc.RetryInfo): a rate limit's refusal (RESOURCE_EXHAUSTED
+// RATE_LIMIT_EXCEEDED) carries one, the call having done nothing. Zero if
+// the status carries none.
+absl::Duration ErrorRetryDelay(const absl::Status& status);
 
 }  // namespace content
 

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -98,15 +99,21 @@ absl::StatusOr<Caller> Authenticator::Authorize(
          {"role", RoleName(t->role)},
          {"required_role", RoleName(needed)}});
   }
-  if (!TakeRate(t->name)) {
-    return WithReason(
-        absl::ResourceExhaustedError(
-            absl::StrCat("token \"", t->name, "\" is over its rate limit of ",
-                         options_.rate_limit_per_second,
-                         " requests per second; retry later")),
-        reason::kRateLimitExceeded,
-        {{"token", t->name},
-         {"limit_per_second", absl::StrCat(options_.rate_limit_per_second)}});
+  if (const absl::Duration wait = TakeRate(t->name);
+      wait > absl::ZeroDuration()) {
+    // The wait travels as a RetryInfo too, for programs: the call did
+    // nothing, so a client may send it again then, a write too.
+    return WithRetryDelay(
+        WithReason(
+            absl::ResourceExhaustedError(absl::StrCat(
+                "token \"", t->name, "\" is over its rate limit of ",
+                options_.rate_limit_per_second,
+                " requests per second; retry in ", absl::FormatDuration(wait))),
+            reason::kRateLimitExceeded,
+            {{"token", t->name},
+             {"limit_per_second",
+              absl::StrCat(options_.rate_limit_per_second)}}),
+        wait);
   }
   return Caller{t->name, t->role};
 }
@@ -118,9 +125,9 @@ std::string Authenticator::NameOf(const grpc::ServerContextBase& ctx) const {
   return t == nullptr ? "-" : t->name;
 }
 
-bool Authenticator::TakeRate(const std::string& name) {
+absl::Duration Authenticator::TakeRate(const std::string& name) {
   const double rate = options_.rate_limit_per_second;
-  if (rate <= 0) return true;
+  if (rate <= 0) return absl::ZeroDuration();
   // A call takes a whole token, so a bucket capped below 1 (a rate or burst
   // under 1) would never admit one: the cap is at least 1.
   const double burst = std::max(
@@ -142,9 +149,16 @@ bool Authenticator::TakeRate(const std::string& name) {
     b.tokens = std::min(burst, b.tokens + elapsed * rate);
   }
   b.last = now;
-  if (b.tokens < 1) return false;
-  b.tokens -= 1;
-  return true;
+  // A call that waited the time it was told finds a whole token, which
+  // the sum of its refills may miss by a rounding error.
+  constexpr double kRounding = 1e-9;
+  if (b.tokens < 1 - kRounding) {
+    // Whole milliseconds, rounded up: the bucket holds a call by then.
+    return absl::Milliseconds(
+        std::max(1.0, std::ceil((1 - b.tokens) / rate * 1000 - kRounding)));
+  }
+  b.tokens = std::max(0.0, b.tokens - 1);
+  return absl::ZeroDuration();
 }
 
 }  // namespace content::service

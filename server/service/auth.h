@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace content::service {
 
@@ -85,7 +86,9 @@ class Authenticator {
   };
   const TokenConfig* Find(const grpc::ServerContextBase& ctx,
                           absl::Status* why) const;
-  bool TakeRate(const std::string& name);
+  // Takes a call from `name`'s bucket: zero if admitted, else how long
+  // until the bucket holds one.
+  absl::Duration TakeRate(const std::string& name);
 
   const AuthOptions options_;
   absl::flat_hash_map<std::string, TokenConfig> by_hash_;

@@ -399,6 +399,49 @@ TEST(AuthTest, RateLimitPerTokenAnswersResourceExhausted) {
   EXPECT_TRUE(admin->QueryArticles({}).ok());
 }
 
+// A rate limit's refusal says how long to wait (a RetryInfo, and in its
+// message), and the SDK waits that long and sends the call again, a write
+// too, since the refusal came before it did anything: a run of writes at
+// twice the rate all land, each once. They failed RESOURCE_EXHAUSTED
+// "retry later", and the caller had to guess the wait.
+TEST(AuthTest, TheSdkWaitsOutARateLimitAsTheServerSays) {
+  TempDir dir;
+  auto server = ServerProcess::Start(
+      dir.path() + "/data",
+      {"--config", AuthConfig(dir.path(),
+                              "  rate_limit_per_second: 4\n"
+                              "  rate_limit_burst: 1\n")});
+  ASSERT_NE(server, nullptr);
+  auto once = Connect(server->address(), "editor-token");  // max_attempts 1
+  ASSERT_TRUE(Create(*once, "first", "First").ok());
+  const absl::Status refused = Create(*once, "second", "Second").status();
+  ASSERT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_EQ(ErrorReason(refused), "RATE_LIMIT_EXCEEDED");
+  EXPECT_THAT(refused.message(), HasSubstr("; retry in "));
+  EXPECT_GT(ErrorRetryDelay(refused), absl::ZeroDuration());
+  EXPECT_LE(ErrorRetryDelay(refused), absl::Milliseconds(250));
+
+  ClientOptions options;
+  options.target = server->address();
+  options.token = "editor-token";
+  auto patient = Client::Connect(options);  // max_attempts 4, the default
+  ASSERT_TRUE(patient.ok()) << patient.status();
+  for (int i = 0; i < 8; ++i) {
+    const std::string id = absl::StrCat("w", i);
+    absl::StatusOr<v1::Article> a = Create(**patient, id, id);
+    ASSERT_TRUE(a.ok()) << id << ": " << a.status();
+  }
+  v1::ListArticleRevisionsRequest list;
+  for (int i = 0; i < 8; ++i) {
+    list.set_name(absl::StrCat("articles/w", i));
+    // Reads are limited too, and waited out alike.
+    absl::StatusOr<v1::ListArticleRevisionsResponse> revisions =
+        (*patient)->ListArticleRevisions(list);
+    ASSERT_TRUE(revisions.ok()) << i << ": " << revisions.status();
+    EXPECT_EQ(revisions->revisions_size(), 1) << "written once: w" << i;
+  }
+}
+
 TEST(AuthTest, RefusesToServeBeyondLoopbackWithoutTokens) {
   TempDir dir;
   auto r = RunCommand({ContentdBinary(), "--listen", "0.0.0.0:0", "--data-dir",

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "server/error_details.h"
 
@@ -146,6 +147,42 @@ TEST(AuthTest, RateLimitRefillsAtTheRateOfItsClock) {
   now += std::chrono::hours(1);
   EXPECT_TRUE(Call(auth, kToken).ok());
   EXPECT_EQ(Call(auth, kToken).code(), absl::StatusCode::kResourceExhausted);
+}
+
+// A refusal says when the bucket holds a call again, as a RetryInfo (AIP-193)
+// and in its message: it said "retry later", and a program had to guess.
+TEST(AuthTest, RateLimitRefusalSaysWhenToRetry) {
+  std::chrono::steady_clock::time_point now{std::chrono::hours(1000)};
+  AuthOptions o = WithRate(4, 1);
+  o.clock = [&now] { return now; };
+  Authenticator auth(o);
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  now += std::chrono::milliseconds(100);  // 0.4 of a call back: 150 ms to go
+  const absl::Status refused = Call(auth, kToken);
+  ASSERT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(InfoOf(refused).reason(), reason::kRateLimitExceeded);
+  EXPECT_NE(std::string(refused.message()).find("retry in 150ms"),
+            std::string::npos)
+      << refused.message();
+  const absl::optional<absl::Cord> payload =
+      refused.GetPayload(kRetryInfoTypeUrl);
+  ASSERT_TRUE(payload.has_value());
+  google::rpc::RetryInfo retry;
+  ASSERT_TRUE(retry.ParseFromString(std::string(*payload)));
+  EXPECT_EQ(retry.retry_delay().seconds(), 0);
+  EXPECT_EQ(retry.retry_delay().nanos(), 150000000);
+  // A refused call took nothing: the wait it was told is the wait.
+  now += std::chrono::milliseconds(150);
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  // The google.rpc.Status sent to the client carries it beside the
+  // ErrorInfo.
+  google::rpc::Status sent;
+  ASSERT_TRUE(sent.ParseFromString(EncodeStatusDetails(refused)));
+  bool has_retry = false;
+  for (const auto& any : sent.details()) {
+    has_retry |= any.type_url() == kRetryInfoTypeUrl;
+  }
+  EXPECT_TRUE(has_retry);
 }
 
 // The limiter read the wall clock: a step back (NTP) made the elapsed time
