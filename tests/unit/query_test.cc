@@ -1341,6 +1341,39 @@ TEST_F(QueryTest, TotalSizeIsExactOnASinglePage) {
   EXPECT_GE(page->total_size, 5);
 }
 
+// A first page of a date-range query that goes on says about as many as
+// the range holds, not as its lists hold: "about 60" of a tag whose 60
+// articles span two months, for the 10 days asked, was what it said. The
+// page's matches are spread at their rate to the range's far end, newest
+// first and oldest first; the last page is exact, as before.
+TEST_F(QueryTest, AFirstPageEstimatesTheDateRangeNotTheWholeList) {
+  constexpr int64_t kDay = 86400;
+  for (int d = 0; d < 60; ++d)
+    Create(absl::StrCat("d", d), {"t"}, Ts(kEpoch2020 + d * kDay + kDay / 2));
+  Query q;
+  q.add_tags("t");
+  *q.mutable_date_from() = Ts(kEpoch2020 + 20 * kDay);
+  *q.mutable_date_to() = Ts(kEpoch2020 + 30 * kDay);  // days 20-29: 10
+  for (const bool oldest_first : {false, true}) {
+    SCOPED_TRACE(oldest_first ? "oldest first" : "newest first");
+    q.set_order(oldest_first ? Query::ORDER_OLDEST_FIRST
+                             : Query::ORDER_NEWEST_FIRST);
+    absl::StatusOr<QueryPage> first = RunQuery(ts_.store(), q, 3, "");
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_FALSE(first->next_page_token.empty());
+    EXPECT_GE(first->total_size, 9);
+    EXPECT_LE(first->total_size, 12);
+    EXPECT_EQ(Ids(q, 3).size(), 10u);
+  }
+  // Without a bound on the far side the list's count stands (an upper
+  // bound), as it does for a page that spans one instant.
+  q.clear_date_from();
+  q.set_order(Query::ORDER_NEWEST_FIRST);
+  absl::StatusOr<QueryPage> open = RunQuery(ts_.store(), q, 3, "");
+  ASSERT_TRUE(open.ok()) << open.status();
+  EXPECT_EQ(open->total_size, 60);
+}
+
 // The last page of a walk knows the result: what its pages returned (the
 // token counts them). The lists' estimate ignores the date range and the
 // filters no list answers: the last page said 34 (the tag's list) or 59
