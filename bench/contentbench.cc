@@ -25,6 +25,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
@@ -40,7 +41,9 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -732,6 +735,70 @@ constexpr char kExitStatus[] =
     "(UNAUTHENTICATED: give --token); 2 usage error; 3 some calls failed\n"
     "with another status.";
 
+// A CLI11 check for a number of seconds: finite, more than 0 (0 or more
+// when `zero_ok`) and at most kMaxSeconds. CLI11's own Range printed "Value
+// 0 not in range 0.000000 to 1797...", and a negative --timeout or --warmup
+// was taken: every call failed at once, or the window was over before it
+// began.
+constexpr double kMaxSeconds = 1e6;
+CLI::Validator Seconds(bool zero_ok) {
+  return CLI::Validator(
+      [zero_ok](std::string& text) -> std::string {
+        double v = 0;
+        if (!absl::SimpleAtod(text, &v) || !std::isfinite(v)) {
+          return absl::StrCat("not a number of seconds: \"", text, "\"");
+        }
+        if (v < 0 || (v == 0 && !zero_ok)) {
+          return absl::StrCat("must be ", zero_ok ? "0 or more" : "more than 0",
+                              " seconds, got ", text);
+        }
+        // In microseconds it must fit the clocks' int64 nanoseconds.
+        if (v > kMaxSeconds) {
+          return absl::StrCat("must be at most ",
+                              static_cast<int64_t>(kMaxSeconds),
+                              " seconds, got ", text);
+        }
+        return "";
+      },
+      "", "Seconds");
+}
+
+// --raw-hex: hex digits in pairs (absl::HexStringToBytes reads anything,
+// and `zz` or an odd digit sent bytes nobody wrote).
+CLI::Validator HexBytes() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text.size() % 2 != 0) {
+          return absl::StrCat("must be an even number of hex digits, got ",
+                              text.size());
+        }
+        for (char c : text) {
+          if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
+            return absl::StrCat("not a hex digit: '", std::string(1, c), "'");
+          }
+        }
+        return "";
+      },
+      "", "HexBytes");
+}
+
+// --server-pid: a process whose /proc/PID/stat can be read (else its CPU
+// column was left out without a word).
+CLI::Validator LocalProcess() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        int pid = 0;
+        if (absl::SimpleAtoi(text, &pid) && pid > 0 &&
+            ProcessCpuSeconds(pid) >= 0) {
+          return "";
+        }
+        return absl::StrCat("no process ", text,
+                            " on this machine (cannot read /proc/", text,
+                            "/stat)");
+      },
+      "", "LocalProcess");
+}
+
 // --token, for the verbs that call contentd.
 void AddToken(CLI::App* app, Options* o) {
   app->add_option("--token", o->token,
@@ -764,7 +831,8 @@ void AddCommon(CLI::App* app, Options* o) {
                   "Body size (default 2048)")
       ->transform(content::internal::DecimalInt(1));
   app->add_option("--timeout", o->timeout_s,
-                  "Per-call deadline, s (default 10)");
+                  "Per-call deadline, s (default 10)")
+      ->check(Seconds(/*zero_ok=*/false));
   app->add_option("--etcd-prefix", o->etcd_prefix,
                   "etcd key prefix (default /articles/)");
   app->add_option("--label", o->label, "Copied into the JSON line");
@@ -796,15 +864,16 @@ int main(int argc, char** argv) {
   run->add_option("-w,--workload", o.workload, "Workload (default get)")
       ->check(CLI::IsMember(names));
   run->add_option("--warmup", o.warmup_s,
-                  "Unmeasured seconds first (default 2)");
+                  "Unmeasured seconds first (default 2)")
+      ->check(content::bench::Seconds(/*zero_ok=*/true));
   run->add_option("-d,--duration", o.duration_s,
                   "Measured seconds (default 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(content::bench::Seconds(/*zero_ok=*/false));
   run->add_option("--page-size", o.page_size, "Query page size (default 20)")
-      ->transform(content::internal::DecimalInt<int>());
+      ->transform(content::internal::DecimalInt<int>(1));
   run->add_option("--date-window-days", o.date_window_days,
                   "query-tag-date window (default 90)")
-      ->transform(content::internal::DecimalInt<int>());
+      ->transform(content::internal::DecimalInt<int>(1));
   run->add_option("--pool", o.pool,
                   "Pre-built articles for writes (default 4096)")
       ->transform(content::internal::DecimalInt(1));
@@ -813,7 +882,8 @@ int main(int argc, char** argv) {
   run->add_option("--server-pid", o.server_pid,
                   "Also report this local process's CPU per operation "
                   "(the server under test; default: none)")
-      ->transform(content::internal::DecimalInt<int>());
+      ->transform(content::internal::DecimalInt<int>(1))
+      ->check(content::bench::LocalProcess());
   run->add_flag("--raw-client", o.raw_client,
                 "get/query-*/update-blind: send pre-encoded requests, keep "
                 "replies as bytes (client work equal for every server; "
@@ -821,7 +891,8 @@ int main(int argc, char** argv) {
   run->add_option("--raw-method", o.raw_method,
                   "raw: method path, e.g. /pkg.Svc/Method");
   run->add_option("--raw-hex", o.raw_hex,
-                  "raw: request message bytes in hex (default empty)");
+                  "raw: request message bytes in hex (default empty)")
+      ->check(content::bench::HexBytes());
 
   CLI::App* load = app.add_subcommand("load", "Create the corpus on a server");
   content::bench::AddCommon(load, &o);

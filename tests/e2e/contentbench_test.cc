@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -137,6 +138,41 @@ TEST_F(ContentbenchTest, UsageErrorsExitTwo) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("--token"));
   EXPECT_THAT(r.out, HasSubstr("Exit status: "));
+}
+
+// Values that made a run measure nothing or something else were taken: a
+// negative --warmup closed the window before it opened ("no call
+// succeeded"), --timeout 0 or -1 failed every call, --raw-hex zz sent
+// bytes nobody wrote, --server-pid of no process left its column out
+// without a word, and --duration 0 printed CLI11's "not in range 0.000000
+// to 1797693...".
+TEST_F(ContentbenchTest, BadValuesAreUsageErrorsNamingTheFlag) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--warmup=-1"}, "--warmup: must be 0 or more seconds, got -1"},
+      {{"--duration", "0"}, "--duration: must be more than 0 seconds, got 0"},
+      {{"--timeout", "0"}, "--timeout: must be more than 0 seconds, got 0"},
+      {{"--timeout=-1"}, "--timeout: must be more than 0 seconds, got -1"},
+      {{"--timeout", "abc"}, "--timeout: not a number of seconds: \"abc\""},
+      {{"--timeout", "1e9"},
+       "--timeout: must be at most 1000000 seconds, got 1e9"},
+      {{"--page-size", "0"}, "--page-size: must be at least 1, got 0"},
+      {{"--date-window-days", "0"},
+       "--date-window-days: must be at least 1, got 0"},
+      {{"--workload", "raw", "--raw-method", "/a.B/C", "--raw-hex", "zz"},
+       "--raw-hex: not a hex digit: 'z'"},
+      {{"--workload", "raw", "--raw-method", "/a.B/C", "--raw-hex", "0a0"},
+       "--raw-hex: must be an even number of hex digits, got 3"},
+      {{"--server-pid", "2147483647"},
+       "--server-pid: no process 2147483647 on this machine"}};
+  for (const auto& [args, message] : cases) {
+    SCOPED_TRACE(message);
+    CommandResult r = Bench("run", args);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message));
+  }
+  CommandResult load = Bench("load", {"--timeout", "0"});
+  EXPECT_EQ(load.exit_code, 2) << load.out << load.err;
+  EXPECT_THAT(load.err, HasSubstr("--timeout: must be more than 0 seconds"));
 }
 
 // grpc.health.v1 needs no token: a run without one measures it.
