@@ -80,6 +80,10 @@ std::string CodeName(int code) {
 }
 constexpr int kCodes = 17;
 
+// run: how long after the measured window the calls still in flight may
+// take before they fail (DEADLINE_EXCEEDED), whatever --timeout says.
+constexpr std::chrono::seconds kDrainGrace(1);
+
 // Everything the command line can set. Defaults match the targets.
 struct Options {
   std::string target = "127.0.0.1:7070";  // Default: contentd's default.
@@ -296,6 +300,11 @@ class Driver {
         measure_start_ +
         std::chrono::microseconds(static_cast<int64_t>(o_.duration_s * 1e6));
     if (load) measure_start_ = now;
+    // A server that stops answering (hung, SIGSTOPped) held the run for up
+    // to --timeout past its window; calls of the window now give up
+    // kDrainGrace after it ends, as DEADLINE_EXCEEDED.
+    drain_deadline_ =
+        std::chrono::system_clock::now() + (measure_end_ - now) + kDrainGrace;
     slots_.resize(static_cast<size_t>(o_.channels) * o_.outstanding);
     active_ = static_cast<int>(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) {
@@ -441,7 +450,13 @@ class Driver {
 
   grpc::ClientContext* NewContext(Slot* s) {
     s->ctx = std::make_unique<grpc::ClientContext>();
-    s->ctx->set_deadline(std::chrono::system_clock::now() + timeout_);
+    auto deadline = std::chrono::system_clock::now() + timeout_;
+    // Not the undelete a delete-undelete slot owes after the window: it
+    // puts the store back as found.
+    if (!load_ && Clock::now() < measure_end_) {
+      deadline = std::min(deadline, drain_deadline_);
+    }
+    s->ctx->set_deadline(deadline);
     if (!bearer_.empty()) s->ctx->AddMetadata("authorization", bearer_);
     return s->ctx.get();
   }
@@ -716,6 +731,8 @@ class Driver {
   bool load_ = false;
   std::atomic<int64_t> next_load_{0};
   Clock::time_point measure_start_, measure_end_;
+  // run: the latest deadline of a call started before measure_end_.
+  std::chrono::system_clock::time_point drain_deadline_;
   double wall_s_ = 0;
   struct CpuSample {
     double client_s = 0;
@@ -831,7 +848,9 @@ void AddCommon(CLI::App* app, Options* o) {
                   "Body size (default 2048)")
       ->transform(content::internal::DecimalInt(1));
   app->add_option("--timeout", o->timeout_s,
-                  "Per-call deadline, s (default 10)")
+                  "Per-call deadline, s (default 10; run: calls still "
+                  "unanswered 1 s after the measured window fail as "
+                  "DEADLINE_EXCEEDED)")
       ->check(Seconds(/*zero_ok=*/false));
   app->add_option("--etcd-prefix", o->etcd_prefix,
                   "etcd key prefix (default /articles/)");

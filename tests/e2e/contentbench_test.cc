@@ -2,6 +2,9 @@
 // authentication on. Its throughput is checked by bench/smoke.sh; this
 // checks that it can authenticate and that a run that measured nothing
 // fails instead of reporting a result.
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -180,6 +183,56 @@ TEST_F(ContentbenchTest, HealthNeedsNoToken) {
   CommandResult r = Bench("run", {"--workload", "health"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr("\"ok\":0,")));
+}
+
+// A gRPC server that takes every call and never answers it (a hung or
+// SIGSTOPped server, as the test can hold one without racing its run).
+class SilentServer {
+ public:
+  SilentServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterCallbackGenericService(&service_);
+    server_ = builder.BuildAndStart();
+  }
+  ~SilentServer() { server_->Shutdown(); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  // Answers a call only when the client gives it up (deadline, cancel).
+  class Reactor : public grpc::ServerGenericBidiReactor {
+    void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+    void OnDone() override { delete this; }
+  };
+  class Service : public grpc::CallbackGenericService {
+    grpc::ServerGenericBidiReactor* CreateReactor(
+        grpc::GenericCallbackServerContext*) override {
+      return new Reactor;
+    }
+  };
+
+  int port_ = 0;
+  Service service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// The calls in flight when the window ends get 1 s, not --timeout: a
+// server that stops answering held a 0.3 s run for the whole --timeout
+// (until this test's bound killed it), and the calls it swallowed are
+// errors the run reports.
+TEST(ContentbenchHungServerTest, RunEndsSoonAfterItsWindow) {
+  SilentServer server;
+  CommandResult r =
+      RunCommand({Contentbench(), "run", "--target", server.address(),
+                  "--workload", "health", "-c", "1", "-m", "3", "--warmup", "0",
+                  "--duration", "0.3", "--timeout", "600", "--json"},
+                 "", {}, std::chrono::seconds(30));
+  ASSERT_FALSE(r.timed_out) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"ok\":0,"));
+  EXPECT_THAT(r.out, HasSubstr("\"status\":{\"DEADLINE_EXCEEDED\":3}"));
+  EXPECT_THAT(r.err, HasSubstr("no call succeeded"));
 }
 
 }  // namespace
