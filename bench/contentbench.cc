@@ -505,11 +505,16 @@ class Driver {
       const int code = static_cast<int>(status.error_code());
       s->codes[code >= 0 && code < kCodes ? code : 2] +=
           load_ ? s->load_count : 1;
-      s->rows += rows;
-      s->hist.Record(static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
-                                                               s->start)
-              .count()));
+      // Latency and rows of the calls counted as ok, as throughput is: a
+      // server killed mid-run answered 225k calls UNAVAILABLE within
+      // microseconds, and p50 read 18us for gets that took 120us.
+      if (status.ok()) {
+        s->rows += rows;
+        s->hist.Record(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
+                                                                 s->start)
+                .count()));
+      }
     }
     Next(s);
   }

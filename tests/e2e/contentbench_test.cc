@@ -5,8 +5,10 @@
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -46,13 +48,17 @@ class ContentbenchTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
   }
 
-  // contentbench VERB --target the server, small and short, plus `args`.
+  // contentbench VERB --target the server, small and short, plus `args`
+  // (20 articles unless they give --articles).
   CommandResult Bench(const std::string& verb, std::vector<std::string> args,
                       const std::vector<std::string>& env = {}) {
     std::vector<std::string> argv = {
         Contentbench(), verb, "--target", server_->address(),
-        "--articles",   "20", "-c",       "1",
-        "-m",           "2",  "--json",   "-q"};
+        "-c",           "1",  "-m",       "2",
+        "--json",       "-q"};
+    if (std::find(args.begin(), args.end(), "--articles") == args.end()) {
+      argv.insert(argv.end(), {"--articles", "20"});
+    }
     if (verb == "run") {
       argv.insert(argv.end(), {"--warmup", "0", "--duration", "0.3"});
     }
@@ -176,6 +182,36 @@ TEST_F(ContentbenchTest, BadValuesAreUsageErrorsNamingTheFlag) {
   CommandResult load = Bench("load", {"--timeout", "0"});
   EXPECT_EQ(load.exit_code, 2) << load.out << load.err;
   EXPECT_THAT(load.err, HasSubstr("--timeout: must be more than 0 seconds"));
+}
+
+// The "rows_per_op" figure of a --json line (bytes per op for raw calls).
+double RowsPerOp(const std::string& out) {
+  const size_t at = out.find("\"rows_per_op\":");
+  if (at == std::string::npos) return -1;
+  return std::atof(out.c_str() + at + std::strlen("\"rows_per_op\":"));
+}
+
+// Latencies and rows per op are those of the calls counted as ok, as the
+// throughput is: failed calls (NOT_FOUND here, or the instant UNAVAILABLEs
+// of a killed server) pulled the percentiles down and halved bytes/op.
+TEST_F(ContentbenchTest, FailedCallsAreNotAveragedIntoTheFigures) {
+  CommandResult r = Bench("load", {"--token", kEditor, "--articles", "10"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Articles a00000000..9 exist; with --articles 20 half the gets are of
+  // ids never loaded.
+  r = Bench("run", {"--token", kEditor, "--workload", "get", "--raw-client",
+                    "--articles", "10"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const double all_found = RowsPerOp(r.out);
+  r = Bench("run", {"--token", kEditor, "--workload", "get", "--raw-client",
+                    "--articles", "20"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  ASSERT_THAT(r.out, HasSubstr("\"NOT_FOUND\":"));
+  const double half_found = RowsPerOp(r.out);
+  // Bytes of one article on average either way: the 10 articles' sizes
+  // differ by a few percent; counting the failures gave half.
+  ASSERT_GT(all_found, 1000) << r.out;
+  EXPECT_NEAR(half_found / all_found, 1.0, 0.1) << r.out;
 }
 
 // grpc.health.v1 needs no token: a run without one measures it.
