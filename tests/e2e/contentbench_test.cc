@@ -26,6 +26,7 @@ namespace {
 using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
 using ::content::testing::RunCommand;
+using ::content::testing::RunInTerminal;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
@@ -182,6 +183,25 @@ TEST_F(ContentbenchTest, BadValuesAreUsageErrorsNamingTheFlag) {
   CommandResult load = Bench("load", {"--timeout", "0"});
   EXPECT_EQ(load.exit_code, 2) << load.out << load.err;
   EXPECT_THAT(load.err, HasSubstr("--timeout: must be more than 0 seconds"));
+}
+
+// load's progress: into a pipe or a file (a CI log) whole lines, not a
+// line redrawn with "\r" that a log shows run together; on a terminal the
+// redrawn line. The count is of articles answered.
+TEST_F(ContentbenchTest, LoadProgressIsLinesWithoutATerminal) {
+  const std::vector<std::string> argv = {
+      Contentbench(), "load", "--target", server_->address(),
+      "--articles",   "20",   "-c",       "1",
+      "-m",           "2",    "--token",  kEditor};
+  CommandResult r = RunCommand(argv, "", {}, std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("loaded 20/20 ("));
+  EXPECT_THAT(r.err, Not(HasSubstr("\r")));
+  EXPECT_EQ(r.err.back(), '\n');
+
+  CommandResult tty = RunInTerminal(argv);
+  ASSERT_EQ(tty.exit_code, 0) << tty.out;
+  EXPECT_THAT(tty.out, HasSubstr("\rloaded 20/20 ("));
 }
 
 // The "rows_per_op" figure of a --json line (bytes per op for raw calls).
