@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -262,7 +263,8 @@ class Driver {
           o_.target, grpc::InsecureChannelCredentials(), args);
       if (!ch->WaitForConnected(std::chrono::system_clock::now() +
                                 std::chrono::seconds(5))) {
-        std::cerr << "contentbench: cannot connect to " << o_.target << "\n";
+        std::cerr << "contentbench: cannot connect to " << o_.target
+                  << ConnectError(ch) << "\n";
         return false;
       }
       stubs_.push_back(v1::ContentService::NewStub(ch));
@@ -270,6 +272,42 @@ class Driver {
       channels_.push_back(std::move(ch));
     }
     return true;
+  }
+
+  // Why `channel` has no connection, as ": REASON (HINT)": one call that
+  // fails fast gets gRPC's words ("Connection refused", "Socket closed"),
+  // which "cannot connect" alone left out.
+  static std::string ConnectError(const std::shared_ptr<grpc::Channel>& ch) {
+    grpc::GenericStub stub(ch);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(2));
+    grpc::ByteBuffer req = ToBuffer(std::string()), resp;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+    stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                   &req, &resp, [&](grpc::Status st) {
+                     std::lock_guard<std::mutex> lock(mu);
+                     status = std::move(st);
+                     done = true;
+                     cv.notify_all();
+                   });
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+    if (status.ok()) return "";
+    const std::string& m = status.error_message();
+    std::string text =
+        absl::StrCat(": ", CodeName(status.error_code()), ": ", m);
+    // A TLS server closes a plaintext client's connection without a word.
+    if (absl::StrContains(m, "Socket closed") ||
+        absl::StrContains(m, "Connection reset")) {
+      absl::StrAppend(&text,
+                      " (is the server using TLS? contentbench speaks "
+                      "plaintext gRPC only)");
+    }
+    return text;
   }
 
   // Pre-built content so the write loops do not spend client CPU generating.

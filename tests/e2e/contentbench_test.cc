@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -239,6 +240,42 @@ TEST_F(ContentbenchTest, HealthNeedsNoToken) {
   CommandResult r = Bench("run", {"--workload", "health"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr("\"ok\":0,")));
+}
+
+// "cannot connect" says why: gRPC's reason, and for a TLS server (which
+// closes a plaintext client's connection without a word) a hint, since
+// contentbench speaks plaintext only.
+TEST(ContentbenchConnectTest, CannotConnectSaysWhy) {
+  TempDir dir;
+  const std::string d = dir.path();
+  CommandResult cert = RunCommand(
+      {"/bin/sh", "-c",
+       "cd " + d +
+           " && openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key "
+           "-out tls.pem -days 2 -subj /CN=127.0.0.1 -addext "
+           "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(cert.exit_code, 0) << cert.err;
+  WriteFile(d + "/tls.yaml", "tls:\n  cert_file: " + d + "/tls.pem\n" +
+                                 "  key_file: " + d + "/tls.key\n");
+  auto server =
+      ServerProcess::Start(d + "/data", {"--config", d + "/tls.yaml"});
+  ASSERT_NE(server, nullptr);
+  const std::vector<std::string> run = {Contentbench(), "run",
+                                        "--target",     server->address(),
+                                        "--duration",   "0.1"};
+  CommandResult r = RunCommand(run, "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("cannot connect to " + server->address() +
+                               ": UNAVAILABLE: "));
+  EXPECT_THAT(r.err, HasSubstr("(is the server using TLS? contentbench "
+                               "speaks plaintext gRPC only)"));
+
+  // Stopped: its port refuses connections.
+  server->Stop(SIGTERM);
+  r = RunCommand(run, "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("Connection refused"));
+  EXPECT_THAT(r.err, Not(HasSubstr("TLS")));
 }
 
 // A gRPC server that takes every call and never answers it (a hung or
