@@ -489,8 +489,10 @@ class Driver {
 
  private:
   bool IsRaw() const {
+    // (A load into etcd too: its rows were the Txn replies' bytes.)
     return o_.raw_client || o_.workload == "raw" || o_.workload == "health" ||
-           o_.workload == "etcd-range" || o_.workload == "etcd-put";
+           o_.workload == "etcd-range" || o_.workload == "etcd-put" ||
+           (load_ && o_.to == "etcd");
   }
 
   grpc::ClientContext* NewContext(Slot* s) {

@@ -278,31 +278,50 @@ TEST(ContentbenchConnectTest, CannotConnectSaysWhy) {
   EXPECT_THAT(r.err, Not(HasSubstr("TLS")));
 }
 
-// A gRPC server that takes every call and never answers it (a hung or
+// A gRPC server for any method: it answers every call OK with the 4 bytes
+// "abcd" (`answer`), or takes every call and never answers it (a hung or
 // SIGSTOPped server, as the test can hold one without racing its run).
-class SilentServer {
+class FakeServer {
  public:
-  SilentServer() {
+  explicit FakeServer(bool answer) : service_(answer) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
     builder.RegisterCallbackGenericService(&service_);
     server_ = builder.BuildAndStart();
   }
-  ~SilentServer() { server_->Shutdown(); }
+  ~FakeServer() { server_->Shutdown(); }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
 
  private:
-  // Answers a call only when the client gives it up (deadline, cancel).
   class Reactor : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Reactor(bool answer) {
+      if (answer) StartRead(&request_);
+    }
+
+   private:
+    void OnReadDone(bool ok) override {
+      if (!ok) return Finish(grpc::Status::OK);
+      grpc::Slice slice(std::string("abcd"));
+      reply_ = grpc::ByteBuffer(&slice, 1);
+      StartWriteAndFinish(&reply_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    // Unanswered: only when the client gives the call up (deadline).
     void OnCancel() override { Finish(grpc::Status::CANCELLED); }
     void OnDone() override { delete this; }
+    grpc::ByteBuffer request_, reply_;
   };
   class Service : public grpc::CallbackGenericService {
+   public:
+    explicit Service(bool answer) : answer_(answer) {}
     grpc::ServerGenericBidiReactor* CreateReactor(
         grpc::GenericCallbackServerContext*) override {
-      return new Reactor;
+      return new Reactor(answer_);
     }
+
+   private:
+    const bool answer_;
   };
 
   int port_ = 0;
@@ -310,12 +329,26 @@ class SilentServer {
   std::unique_ptr<grpc::Server> server_;
 };
 
+// A load into etcd (here a server answering its Txn calls) counts its
+// replies' bytes, and said "rows/op" of them.
+TEST(ContentbenchFakeServerTest, EtcdLoadReportsBytesNotRows) {
+  FakeServer server(/*answer=*/true);
+  CommandResult r = RunCommand(
+      {Contentbench(), "load", "--to", "etcd", "--target", server.address(),
+       "--articles", "64", "--etcd-batch", "8", "-c", "1", "-m", "2", "-q"},
+      "", {}, std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok        64"));
+  EXPECT_THAT(r.out, HasSubstr("  4.0 bytes/op"));
+  EXPECT_THAT(r.out, Not(HasSubstr("rows/op")));
+}
+
 // The calls in flight when the window ends get 1 s, not --timeout: a
 // server that stops answering held a 0.3 s run for the whole --timeout
 // (until this test's bound killed it), and the calls it swallowed are
 // errors the run reports.
 TEST(ContentbenchHungServerTest, RunEndsSoonAfterItsWindow) {
-  SilentServer server;
+  FakeServer server(/*answer=*/false);
   CommandResult r =
       RunCommand({Contentbench(), "run", "--target", server.address(),
                   "--workload", "health", "-c", "1", "-m", "3", "--warmup", "0",
