@@ -25,6 +25,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
@@ -40,7 +41,10 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -76,6 +80,10 @@ std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 constexpr int kCodes = 17;
+
+// run: how long after the measured window the calls still in flight may
+// take before they fail (DEADLINE_EXCEEDED), whatever --timeout says.
+constexpr std::chrono::seconds kDrainGrace(1);
 
 // Everything the command line can set. Defaults match the issue's targets.
 struct Options {
@@ -255,7 +263,8 @@ class Driver {
           o_.target, grpc::InsecureChannelCredentials(), args);
       if (!ch->WaitForConnected(std::chrono::system_clock::now() +
                                 std::chrono::seconds(5))) {
-        std::cerr << "contentbench: cannot connect to " << o_.target << "\n";
+        std::cerr << "contentbench: cannot connect to " << o_.target
+                  << ConnectError(ch) << "\n";
         return false;
       }
       stubs_.push_back(v1::ContentService::NewStub(ch));
@@ -263,6 +272,42 @@ class Driver {
       channels_.push_back(std::move(ch));
     }
     return true;
+  }
+
+  // Why `channel` has no connection, as ": REASON (HINT)": one call that
+  // fails fast gets gRPC's words ("Connection refused", "Socket closed"),
+  // which "cannot connect" alone left out.
+  static std::string ConnectError(const std::shared_ptr<grpc::Channel>& ch) {
+    grpc::GenericStub stub(ch);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(2));
+    grpc::ByteBuffer req = ToBuffer(std::string()), resp;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+    stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                   &req, &resp, [&](grpc::Status st) {
+                     std::lock_guard<std::mutex> lock(mu);
+                     status = std::move(st);
+                     done = true;
+                     cv.notify_all();
+                   });
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+    if (status.ok()) return "";
+    const std::string& m = status.error_message();
+    std::string text =
+        absl::StrCat(": ", CodeName(status.error_code()), ": ", m);
+    // A TLS server closes a plaintext client's connection without a word.
+    if (absl::StrContains(m, "Socket closed") ||
+        absl::StrContains(m, "Connection reset")) {
+      absl::StrAppend(&text,
+                      " (is the server using TLS? contentbench speaks "
+                      "plaintext gRPC only)");
+    }
+    return text;
   }
 
   // Pre-built content so the write loops do not spend client CPU generating.
@@ -293,6 +338,11 @@ class Driver {
         measure_start_ +
         std::chrono::microseconds(static_cast<int64_t>(o_.duration_s * 1e6));
     if (load) measure_start_ = now;
+    // A server that stops answering (hung, SIGSTOPped) held the run for up
+    // to --timeout past its window; calls of the window now give up
+    // kDrainGrace after it ends, as DEADLINE_EXCEEDED.
+    drain_deadline_ =
+        std::chrono::system_clock::now() + (measure_end_ - now) + kDrainGrace;
     slots_.resize(static_cast<size_t>(o_.channels) * o_.outstanding);
     active_ = static_cast<int>(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) {
@@ -306,6 +356,11 @@ class Driver {
     std::unique_lock<std::mutex> lock(mu_);
     auto last = Clock::now();
     int64_t last_done = o_.start;
+    // On a terminal one line redrawn each second; into a file or a pipe
+    // (a CI log, bench/compare's) a line each 10 s, not "\r"s run together.
+    const bool terminal = isatty(STDERR_FILENO) == 1;
+    const auto progress_every =
+        terminal ? std::chrono::seconds(1) : std::chrono::seconds(10);
     // CPU is sampled when the measured window opens and closes (wake-ups
     // are scheduled for both), so warm-up and the drain are left out.
     int samples = load ? 2 : 0;
@@ -322,19 +377,21 @@ class Driver {
       cv_.wait_until(lock, wake);
       if (samples == 0 && Clock::now() >= measure_start_) sample();
       if (samples == 1 && Clock::now() >= measure_end_) sample();
-      if (load && !o_.quiet) {
-        const auto t = Clock::now();
-        const int64_t done = std::min<int64_t>(next_load_.load(), o_.articles);
+      const auto t = Clock::now();
+      if (load && !o_.quiet && (t - last >= progress_every || active_ == 0)) {
+        // Articles answered, not requests sent (up to C x M more).
+        const int64_t done = o_.start + loaded_.load();
         const double rate = (done - last_done) /
                             std::chrono::duration<double>(t - last).count();
-        std::fprintf(stderr, "\rloaded %lld/%lld (%.0f/s)   ",
-                     static_cast<long long>(done),
-                     static_cast<long long>(o_.articles), rate);
+        std::fprintf(stderr, "%sloaded %lld/%lld (%.0f/s)%s",
+                     terminal ? "\r" : "", static_cast<long long>(done),
+                     static_cast<long long>(o_.articles), rate,
+                     terminal ? "   " : "\n");
         last = t;
         last_done = done;
       }
     }
-    if (load && !o_.quiet) std::fprintf(stderr, "\n");
+    if (load && !o_.quiet && terminal) std::fprintf(stderr, "\n");
     while (samples < 2) sample();  // the window closed as the last call did
     wall_s_ =
         std::chrono::duration<double>(Clock::now() - measure_start_).count();
@@ -432,13 +489,21 @@ class Driver {
 
  private:
   bool IsRaw() const {
+    // (A load into etcd too: its rows were the Txn replies' bytes.)
     return o_.raw_client || o_.workload == "raw" || o_.workload == "health" ||
-           o_.workload == "etcd-range" || o_.workload == "etcd-put";
+           o_.workload == "etcd-range" || o_.workload == "etcd-put" ||
+           (load_ && o_.to == "etcd");
   }
 
   grpc::ClientContext* NewContext(Slot* s) {
     s->ctx = std::make_unique<grpc::ClientContext>();
-    s->ctx->set_deadline(std::chrono::system_clock::now() + timeout_);
+    auto deadline = std::chrono::system_clock::now() + timeout_;
+    // Not the undelete a delete-undelete slot owes after the window: it
+    // puts the store back as found.
+    if (!load_ && Clock::now() < measure_end_) {
+      deadline = std::min(deadline, drain_deadline_);
+    }
+    s->ctx->set_deadline(deadline);
     if (!bearer_.empty()) s->ctx->AddMetadata("authorization", bearer_);
     return s->ctx.get();
   }
@@ -482,16 +547,22 @@ class Driver {
   }
 
   void Done(Slot* s, const grpc::Status& status, uint64_t rows = 0) {
+    if (load_) loaded_ += s->load_count;
     if (s->measured) {
       // A load request counts once per article it carries.
       const int code = static_cast<int>(status.error_code());
       s->codes[code >= 0 && code < kCodes ? code : 2] +=
           load_ ? s->load_count : 1;
-      s->rows += rows;
-      s->hist.Record(static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
-                                                               s->start)
-              .count()));
+      // Latency and rows of the calls counted as ok, as throughput is: a
+      // server killed mid-run answered 225k calls UNAVAILABLE within
+      // microseconds, and p50 read 18us for gets that took 120us.
+      if (status.ok()) {
+        s->rows += rows;
+        s->hist.Record(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
+                                                                 s->start)
+                .count()));
+      }
     }
     Next(s);
   }
@@ -712,7 +783,10 @@ class Driver {
   std::vector<Slot> slots_;
   bool load_ = false;
   std::atomic<int64_t> next_load_{0};
+  std::atomic<int64_t> loaded_{0};  // load: articles answered (any status)
   Clock::time_point measure_start_, measure_end_;
+  // run: the latest deadline of a call started before measure_end_.
+  std::chrono::system_clock::time_point drain_deadline_;
   double wall_s_ = 0;
   struct CpuSample {
     double client_s = 0;
@@ -731,6 +805,70 @@ constexpr char kExitStatus[] =
     "in load means loaded before); 1 cannot connect, or no call succeeded\n"
     "(UNAUTHENTICATED: give --token); 2 usage error; 3 some calls failed\n"
     "with another status.";
+
+// A CLI11 check for a number of seconds: finite, more than 0 (0 or more
+// when `zero_ok`) and at most kMaxSeconds. CLI11's own Range printed "Value
+// 0 not in range 0.000000 to 1797...", and a negative --timeout or --warmup
+// was taken: every call failed at once, or the window was over before it
+// began.
+constexpr double kMaxSeconds = 1e6;
+CLI::Validator Seconds(bool zero_ok) {
+  return CLI::Validator(
+      [zero_ok](std::string& text) -> std::string {
+        double v = 0;
+        if (!absl::SimpleAtod(text, &v) || !std::isfinite(v)) {
+          return absl::StrCat("not a number of seconds: \"", text, "\"");
+        }
+        if (v < 0 || (v == 0 && !zero_ok)) {
+          return absl::StrCat("must be ", zero_ok ? "0 or more" : "more than 0",
+                              " seconds, got ", text);
+        }
+        // In microseconds it must fit the clocks' int64 nanoseconds.
+        if (v > kMaxSeconds) {
+          return absl::StrCat("must be at most ",
+                              static_cast<int64_t>(kMaxSeconds),
+                              " seconds, got ", text);
+        }
+        return "";
+      },
+      "", "Seconds");
+}
+
+// --raw-hex: hex digits in pairs (absl::HexStringToBytes reads anything,
+// and `zz` or an odd digit sent bytes nobody wrote).
+CLI::Validator HexBytes() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text.size() % 2 != 0) {
+          return absl::StrCat("must be an even number of hex digits, got ",
+                              text.size());
+        }
+        for (char c : text) {
+          if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
+            return absl::StrCat("not a hex digit: '", std::string(1, c), "'");
+          }
+        }
+        return "";
+      },
+      "", "HexBytes");
+}
+
+// --server-pid: a process whose /proc/PID/stat can be read (else its CPU
+// column was left out without a word).
+CLI::Validator LocalProcess() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        int pid = 0;
+        if (absl::SimpleAtoi(text, &pid) && pid > 0 &&
+            ProcessCpuSeconds(pid) >= 0) {
+          return "";
+        }
+        return absl::StrCat("no process ", text,
+                            " on this machine (cannot read /proc/", text,
+                            "/stat)");
+      },
+      "", "LocalProcess");
+}
 
 // --token, for the verbs that call contentd.
 void AddToken(CLI::App* app, Options* o) {
@@ -764,7 +902,10 @@ void AddCommon(CLI::App* app, Options* o) {
                   "Body size (default 2048)")
       ->transform(content::internal::DecimalInt(1));
   app->add_option("--timeout", o->timeout_s,
-                  "Per-call deadline, s (default 10)");
+                  "Per-call deadline, s (default 10; run: calls still "
+                  "unanswered 1 s after the measured window fail as "
+                  "DEADLINE_EXCEEDED)")
+      ->check(Seconds(/*zero_ok=*/false));
   app->add_option("--etcd-prefix", o->etcd_prefix,
                   "etcd key prefix (default /articles/)");
   app->add_option("--label", o->label, "Copied into the JSON line");
@@ -796,15 +937,16 @@ int main(int argc, char** argv) {
   run->add_option("-w,--workload", o.workload, "Workload (default get)")
       ->check(CLI::IsMember(names));
   run->add_option("--warmup", o.warmup_s,
-                  "Unmeasured seconds first (default 2)");
+                  "Unmeasured seconds first (default 2)")
+      ->check(content::bench::Seconds(/*zero_ok=*/true));
   run->add_option("-d,--duration", o.duration_s,
                   "Measured seconds (default 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(content::bench::Seconds(/*zero_ok=*/false));
   run->add_option("--page-size", o.page_size, "Query page size (default 20)")
-      ->transform(content::internal::DecimalInt<int>());
+      ->transform(content::internal::DecimalInt<int>(1));
   run->add_option("--date-window-days", o.date_window_days,
                   "query-tag-date window (default 90)")
-      ->transform(content::internal::DecimalInt<int>());
+      ->transform(content::internal::DecimalInt<int>(1));
   run->add_option("--pool", o.pool,
                   "Pre-built articles for writes (default 4096)")
       ->transform(content::internal::DecimalInt(1));
@@ -813,7 +955,8 @@ int main(int argc, char** argv) {
   run->add_option("--server-pid", o.server_pid,
                   "Also report this local process's CPU per operation "
                   "(the server under test; default: none)")
-      ->transform(content::internal::DecimalInt<int>());
+      ->transform(content::internal::DecimalInt<int>(1))
+      ->check(content::bench::LocalProcess());
   run->add_flag("--raw-client", o.raw_client,
                 "get/query-*/update-blind: send pre-encoded requests, keep "
                 "replies as bytes (client work equal for every server; "
@@ -821,7 +964,8 @@ int main(int argc, char** argv) {
   run->add_option("--raw-method", o.raw_method,
                   "raw: method path, e.g. /pkg.Svc/Method");
   run->add_option("--raw-hex", o.raw_hex,
-                  "raw: request message bytes in hex (default empty)");
+                  "raw: request message bytes in hex (default empty)")
+      ->check(content::bench::HexBytes());
 
   CLI::App* load = app.add_subcommand("load", "Create the corpus on a server");
   content::bench::AddCommon(load, &o);

@@ -19,7 +19,9 @@ class Histogram {
   double mean() const {
     return count_ ? static_cast<double>(sum_) / count_ : 0;
   }
-  // Value at quantile q in [0, 1] (0 when empty), in nanoseconds.
+  // Value at quantile q in [0, 1] by nearest rank (the value of the
+  // ceil(q * count)-th smallest, within the bucket error; 0 when empty),
+  // in nanoseconds.
   uint64_t Percentile(double q) const;
 
  private:

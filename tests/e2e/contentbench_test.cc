@@ -2,10 +2,17 @@
 // authentication on. Its throughput is checked by bench/smoke.sh; this
 // checks that it can authenticate and that a run that measured nothing
 // fails instead of reporting a result.
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +27,7 @@ namespace {
 using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
 using ::content::testing::RunCommand;
+using ::content::testing::RunInTerminal;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
@@ -42,13 +50,17 @@ class ContentbenchTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
   }
 
-  // contentbench VERB --target the server, small and short, plus `args`.
+  // contentbench VERB --target the server, small and short, plus `args`
+  // (20 articles unless they give --articles).
   CommandResult Bench(const std::string& verb, std::vector<std::string> args,
                       const std::vector<std::string>& env = {}) {
     std::vector<std::string> argv = {
         Contentbench(), verb, "--target", server_->address(),
-        "--articles",   "20", "-c",       "1",
-        "-m",           "2",  "--json",   "-q"};
+        "-c",           "1",  "-m",       "2",
+        "--json",       "-q"};
+    if (std::find(args.begin(), args.end(), "--articles") == args.end()) {
+      argv.insert(argv.end(), {"--articles", "20"});
+    }
     if (verb == "run") {
       argv.insert(argv.end(), {"--warmup", "0", "--duration", "0.3"});
     }
@@ -139,11 +151,214 @@ TEST_F(ContentbenchTest, UsageErrorsExitTwo) {
   EXPECT_THAT(r.out, HasSubstr("Exit status: "));
 }
 
+// Values that made a run measure nothing or something else were taken: a
+// negative --warmup closed the window before it opened ("no call
+// succeeded"), --timeout 0 or -1 failed every call, --raw-hex zz sent
+// bytes nobody wrote, --server-pid of no process left its column out
+// without a word, and --duration 0 printed CLI11's "not in range 0.000000
+// to 1797693...".
+TEST_F(ContentbenchTest, BadValuesAreUsageErrorsNamingTheFlag) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--warmup=-1"}, "--warmup: must be 0 or more seconds, got -1"},
+      {{"--duration", "0"}, "--duration: must be more than 0 seconds, got 0"},
+      {{"--timeout", "0"}, "--timeout: must be more than 0 seconds, got 0"},
+      {{"--timeout=-1"}, "--timeout: must be more than 0 seconds, got -1"},
+      {{"--timeout", "abc"}, "--timeout: not a number of seconds: \"abc\""},
+      {{"--timeout", "1e9"},
+       "--timeout: must be at most 1000000 seconds, got 1e9"},
+      {{"--page-size", "0"}, "--page-size: must be at least 1, got 0"},
+      {{"--date-window-days", "0"},
+       "--date-window-days: must be at least 1, got 0"},
+      {{"--workload", "raw", "--raw-method", "/a.B/C", "--raw-hex", "zz"},
+       "--raw-hex: not a hex digit: 'z'"},
+      {{"--workload", "raw", "--raw-method", "/a.B/C", "--raw-hex", "0a0"},
+       "--raw-hex: must be an even number of hex digits, got 3"},
+      {{"--server-pid", "2147483647"},
+       "--server-pid: no process 2147483647 on this machine"}};
+  for (const auto& [args, message] : cases) {
+    SCOPED_TRACE(message);
+    CommandResult r = Bench("run", args);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message));
+  }
+  CommandResult load = Bench("load", {"--timeout", "0"});
+  EXPECT_EQ(load.exit_code, 2) << load.out << load.err;
+  EXPECT_THAT(load.err, HasSubstr("--timeout: must be more than 0 seconds"));
+}
+
+// load's progress: into a pipe or a file (a CI log) whole lines, not a
+// line redrawn with "\r" that a log shows run together; on a terminal the
+// redrawn line. The count is of articles answered.
+TEST_F(ContentbenchTest, LoadProgressIsLinesWithoutATerminal) {
+  const std::vector<std::string> argv = {
+      Contentbench(), "load", "--target", server_->address(),
+      "--articles",   "20",   "-c",       "1",
+      "-m",           "2",    "--token",  kEditor};
+  CommandResult r = RunCommand(argv, "", {}, std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("loaded 20/20 ("));
+  EXPECT_THAT(r.err, Not(HasSubstr("\r")));
+  EXPECT_EQ(r.err.back(), '\n');
+
+  CommandResult tty = RunInTerminal(argv);
+  ASSERT_EQ(tty.exit_code, 0) << tty.out;
+  EXPECT_THAT(tty.out, HasSubstr("\rloaded 20/20 ("));
+}
+
+// The "rows_per_op" figure of a --json line (bytes per op for raw calls).
+double RowsPerOp(const std::string& out) {
+  const size_t at = out.find("\"rows_per_op\":");
+  if (at == std::string::npos) return -1;
+  return std::atof(out.c_str() + at + std::strlen("\"rows_per_op\":"));
+}
+
+// Latencies and rows per op are those of the calls counted as ok, as the
+// throughput is: failed calls (NOT_FOUND here, or the instant UNAVAILABLEs
+// of a killed server) pulled the percentiles down and halved bytes/op.
+TEST_F(ContentbenchTest, FailedCallsAreNotAveragedIntoTheFigures) {
+  CommandResult r = Bench("load", {"--token", kEditor, "--articles", "10"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Articles a00000000..9 exist; with --articles 20 half the gets are of
+  // ids never loaded.
+  r = Bench("run", {"--token", kEditor, "--workload", "get", "--raw-client",
+                    "--articles", "10"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const double all_found = RowsPerOp(r.out);
+  r = Bench("run", {"--token", kEditor, "--workload", "get", "--raw-client",
+                    "--articles", "20"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  ASSERT_THAT(r.out, HasSubstr("\"NOT_FOUND\":"));
+  const double half_found = RowsPerOp(r.out);
+  // Bytes of one article on average either way: the 10 articles' sizes
+  // differ by a few percent; counting the failures gave half.
+  ASSERT_GT(all_found, 1000) << r.out;
+  EXPECT_NEAR(half_found / all_found, 1.0, 0.1) << r.out;
+}
+
 // grpc.health.v1 needs no token: a run without one measures it.
 TEST_F(ContentbenchTest, HealthNeedsNoToken) {
   CommandResult r = Bench("run", {"--workload", "health"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr("\"ok\":0,")));
+}
+
+// "cannot connect" says why: gRPC's reason, and for a TLS server (which
+// closes a plaintext client's connection without a word) a hint, since
+// contentbench speaks plaintext only.
+TEST(ContentbenchConnectTest, CannotConnectSaysWhy) {
+  TempDir dir;
+  const std::string d = dir.path();
+  CommandResult cert = RunCommand(
+      {"/bin/sh", "-c",
+       "cd " + d +
+           " && openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key "
+           "-out tls.pem -days 2 -subj /CN=127.0.0.1 -addext "
+           "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(cert.exit_code, 0) << cert.err;
+  WriteFile(d + "/tls.yaml", "tls:\n  cert_file: " + d + "/tls.pem\n" +
+                                 "  key_file: " + d + "/tls.key\n");
+  auto server =
+      ServerProcess::Start(d + "/data", {"--config", d + "/tls.yaml"});
+  ASSERT_NE(server, nullptr);
+  const std::vector<std::string> run = {Contentbench(), "run",
+                                        "--target",     server->address(),
+                                        "--duration",   "0.1"};
+  CommandResult r = RunCommand(run, "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("cannot connect to " + server->address() +
+                               ": UNAVAILABLE: "));
+  EXPECT_THAT(r.err, HasSubstr("(is the server using TLS? contentbench "
+                               "speaks plaintext gRPC only)"));
+
+  // Stopped: its port refuses connections.
+  server->Stop(SIGTERM);
+  r = RunCommand(run, "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("Connection refused"));
+  EXPECT_THAT(r.err, Not(HasSubstr("TLS")));
+}
+
+// A gRPC server for any method: it answers every call OK with the 4 bytes
+// "abcd" (`answer`), or takes every call and never answers it (a hung or
+// SIGSTOPped server, as the test can hold one without racing its run).
+class FakeServer {
+ public:
+  explicit FakeServer(bool answer) : service_(answer) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterCallbackGenericService(&service_);
+    server_ = builder.BuildAndStart();
+  }
+  ~FakeServer() { server_->Shutdown(); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  class Reactor : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Reactor(bool answer) {
+      if (answer) StartRead(&request_);
+    }
+
+   private:
+    void OnReadDone(bool ok) override {
+      if (!ok) return Finish(grpc::Status::OK);
+      grpc::Slice slice(std::string("abcd"));
+      reply_ = grpc::ByteBuffer(&slice, 1);
+      StartWriteAndFinish(&reply_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    // Unanswered: only when the client gives the call up (deadline).
+    void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+    void OnDone() override { delete this; }
+    grpc::ByteBuffer request_, reply_;
+  };
+  class Service : public grpc::CallbackGenericService {
+   public:
+    explicit Service(bool answer) : answer_(answer) {}
+    grpc::ServerGenericBidiReactor* CreateReactor(
+        grpc::GenericCallbackServerContext*) override {
+      return new Reactor(answer_);
+    }
+
+   private:
+    const bool answer_;
+  };
+
+  int port_ = 0;
+  Service service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// A load into etcd (here a server answering its Txn calls) counts its
+// replies' bytes, and said "rows/op" of them.
+TEST(ContentbenchFakeServerTest, EtcdLoadReportsBytesNotRows) {
+  FakeServer server(/*answer=*/true);
+  CommandResult r = RunCommand(
+      {Contentbench(), "load", "--to", "etcd", "--target", server.address(),
+       "--articles", "64", "--etcd-batch", "8", "-c", "1", "-m", "2", "-q"},
+      "", {}, std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok        64"));
+  EXPECT_THAT(r.out, HasSubstr("  4.0 bytes/op"));
+  EXPECT_THAT(r.out, Not(HasSubstr("rows/op")));
+}
+
+// The calls in flight when the window ends get 1 s, not --timeout: a
+// server that stops answering held a 0.3 s run for the whole --timeout
+// (until this test's bound killed it), and the calls it swallowed are
+// errors the run reports.
+TEST(ContentbenchHungServerTest, RunEndsSoonAfterItsWindow) {
+  FakeServer server(/*answer=*/false);
+  CommandResult r =
+      RunCommand({Contentbench(), "run", "--target", server.address(),
+                  "--workload", "health", "-c", "1", "-m", "3", "--warmup", "0",
+                  "--duration", "0.3", "--timeout", "600", "--json"},
+                 "", {}, std::chrono::seconds(30));
+  ASSERT_FALSE(r.timed_out) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"ok\":0,"));
+  EXPECT_THAT(r.out, HasSubstr("\"status\":{\"DEADLINE_EXCEEDED\":3}"));
+  EXPECT_THAT(r.err, HasSubstr("no call succeeded"));
 }
 
 }  // namespace
