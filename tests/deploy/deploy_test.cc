@@ -396,6 +396,85 @@ TEST(DeployTest, DockerfileIsMultiStageAndRunsAsNonRoot) {
   EXPECT_THAT(df, ::testing::ContainsRegex("\nUSER [1-9][0-9]*"));
 }
 
+// The Dockerfile makes its user with the uid and gid it runs as (USER) and
+// the manifests run it as (runAsUser, runAsGroup, fsGroup): its groupadd
+// and useradd, run as written against an empty /etc (--prefix). A bare
+// `useradd --system --uid 10001` made the group contentd with the next
+// free system gid (999 on debian:12-slim), so /var/lib/contentd was
+// contentd:999 while the process ran as group 10001.
+TEST(DeployTest, ImageUserHasTheUidAndGidItRunsAs) {
+  const std::string df = ReadFile(Deploy("Dockerfile"));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(df, m, std::regex("\nUSER (\\d+):(\\d+)\n")));
+  const std::string uid = m[1].str(), gid = m[2].str();
+  for (const char* file :
+       {"k8s/statefulset.yaml", "scale-out/deployment.yaml"}) {
+    const YAML::Node sc =
+        Load(file)["spec"]["template"]["spec"]["securityContext"];
+    EXPECT_EQ(sc["runAsUser"].as<std::string>(), uid) << file;
+    EXPECT_EQ(sc["runAsGroup"].as<std::string>(), gid) << file;
+    if (sc["fsGroup"].IsDefined())
+      EXPECT_EQ(sc["fsGroup"].as<std::string>(), gid) << file;
+  }
+  // The runtime stage's commands that make users and groups.
+  const std::string runtime = df.substr(df.find("\nFROM debian:12-slim"));
+  std::vector<std::vector<std::string>> commands;
+  std::string joined = std::regex_replace(runtime, std::regex("\\\\\n"), " ");
+  for (absl::string_view part : absl::StrSplit(joined, "&&")) {
+    for (absl::string_view line : absl::StrSplit(part, '\n')) {
+      line = absl::StripAsciiWhitespace(line);
+      if (absl::StartsWith(line, "RUN ")) line.remove_prefix(4);
+      if (absl::StartsWith(line, "useradd ") ||
+          absl::StartsWith(line, "groupadd ")) {
+        commands.push_back(absl::StrSplit(line, ' ', absl::SkipEmpty()));
+      }
+    }
+  }
+  ASSERT_FALSE(commands.empty()) << "no useradd in the runtime stage";
+  if (geteuid() != 0) GTEST_SKIP() << "useradd --prefix needs root";
+  if (access("/usr/sbin/useradd", X_OK) != 0 ||
+      access("/usr/sbin/groupadd", X_OK) != 0) {
+    GTEST_SKIP() << "no useradd/groupadd";
+  }
+  testing::TempDir root;
+  const std::string etc = root.path() + "/etc";
+  ASSERT_EQ(RunCommand({"mkdir", "-p", etc}).exit_code, 0);
+  testing::WriteFile(etc + "/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  testing::WriteFile(etc + "/group", "root:x:0:\n");
+  testing::WriteFile(etc + "/shadow", "root:*:19000:0:99999:7:::\n");
+  testing::WriteFile(etc + "/gshadow", "root:*::\n");
+  if (access("/etc/login.defs", R_OK) == 0)
+    testing::WriteFile(etc + "/login.defs", ReadFile("/etc/login.defs"));
+  for (std::vector<std::string> argv : commands) {
+    SCOPED_TRACE(absl::StrJoin(argv, " "));
+    argv[0] = "/usr/sbin/" + argv[0];
+    argv.insert(argv.begin() + 1, {"--prefix", root.path()});
+    auto r = RunCommand(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // name:x:uid:gid:... and name:x:gid:...
+  std::map<std::string, std::vector<std::string>> users, groups;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(etc + "/passwd"), '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, ':');
+    users[f[0]] = f;
+  }
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(etc + "/group"), '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, ':');
+    groups[f[0]] = f;
+  }
+  ASSERT_EQ(users.count("contentd"), 1u);
+  EXPECT_EQ(users["contentd"][2], uid);
+  EXPECT_EQ(users["contentd"][3], gid);
+  EXPECT_EQ(users["contentd"][5], "/var/lib/contentd");
+  ASSERT_EQ(groups.count("contentd"), 1u);
+  EXPECT_EQ(groups["contentd"][2], gid);
+  // `chown contentd:contentd /var/lib/contentd` then gives the directory
+  // the process's own group.
+  EXPECT_THAT(runtime, HasSubstr("chown contentd:contentd /var/lib/contentd"));
+}
+
 // The packages the Dockerfile's runtime stage installs.
 std::set<std::string> RuntimePackages() {
   const std::string df = ReadFile(Deploy("Dockerfile"));
