@@ -1,10 +1,12 @@
 // Checks the files in deploy/: the manifests parse and carry what operators
 // rely on, the configs load in contentd, the systemd unit verifies.
+#include <fnmatch.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
@@ -473,6 +475,61 @@ TEST(DeployTest, ImageUserHasTheUidAndGidItRunsAs) {
   // `chown contentd:contentd /var/lib/contentd` then gives the directory
   // the process's own group.
   EXPECT_THAT(runtime, HasSubstr("chown contentd:contentd /var/lib/contentd"));
+}
+
+// The patterns of an ignore file (.gitignore, .dockerignore) that name
+// entries of the repository's root: anchored ("/build*/") or not.
+std::vector<std::string> RootPatterns(const std::string& path) {
+  std::vector<std::string> patterns;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(path), '\n', absl::SkipEmpty())) {
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    absl::ConsumePrefix(&line, "/");
+    absl::ConsumeSuffix(&line, "/");
+    patterns.emplace_back(line);
+  }
+  return patterns;
+}
+
+bool MatchesAny(const std::vector<std::string>& patterns,
+                const std::string& name) {
+  for (const std::string& p : patterns) {
+    if (fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0) return true;
+  }
+  return false;
+}
+
+// `docker build -f deploy/Dockerfile .` sends the repository root and
+// COPY . . takes all of it: .dockerignore leaves out what .gitignore does
+// (build trees, a local store) and .git, and keeps every source. There was
+// none, and a built checkout sent its build trees (2 GB each) with every
+// image build.
+TEST(DeployTest, ImageBuildContextLeavesOutBuildTreesAndStores) {
+  const std::string root = SourceDir();
+  ASSERT_EQ(access((root + "/.dockerignore").c_str(), R_OK), 0)
+      << "no .dockerignore beside the build context's root";
+  const std::vector<std::string> ignored =
+      RootPatterns(root + "/.dockerignore");
+  for (const std::string& p : ignored) {
+    // The simple matcher below is Docker's for these only.
+    ASSERT_EQ(p.find_first_of("/!"), std::string::npos) << p;
+  }
+  const std::vector<std::string> git_ignored =
+      RootPatterns(root + "/.gitignore");
+  // What the root holds here, and what the README's builds make there.
+  std::set<std::string> names = {"build", "build-rel", "build-asan",
+                                 "data",  ".cache",    "compile_commands.json",
+                                 ".git"};
+  for (const auto& e : std::filesystem::directory_iterator(root))
+    names.insert(e.path().filename().string());
+  for (const std::string& name : names) {
+    const bool generated = name == ".git" || MatchesAny(git_ignored, name);
+    EXPECT_EQ(MatchesAny(ignored, name), generated)
+        << name << (generated ? " is sent" : " (a source) is left out");
+  }
+  // The files the Dockerfile copies by name are sent.
+  EXPECT_FALSE(MatchesAny(ignored, "deploy"));
 }
 
 // The packages the Dockerfile's runtime stage installs.
