@@ -1,7 +1,11 @@
 // Checks the files in deploy/: the manifests parse and carry what operators
 // rely on, the configs load in contentd, the systemd unit verifies.
+#include <arpa/inet.h>
 #include <fnmatch.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -199,6 +203,105 @@ TEST(DeployTest, ProbesAskHealthNamesContentdServes) {
     auto r = testing::Ctl(*server, {"admin", "health", "--service", name});
     EXPECT_EQ(r.exit_code, 0) << "\"" << name << "\": " << r.err;
     EXPECT_THAT(r.out, HasSubstr(" is healthy: SERVING")) << name;
+  }
+}
+
+// GET `path` on 127.0.0.1:`port` (HTTP/1.0): the status line's code, or 0.
+int HttpStatus(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+    if (write(fd, request.data(), request.size()) ==
+        static_cast<ssize_t>(request.size())) {
+      char buf[512];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) reply.append(buf, n);
+    }
+  }
+  close(fd);
+  int code = 0;
+  std::smatch m;
+  if (std::regex_search(reply, m, std::regex("^HTTP/1\\.[01] (\\d{3})")))
+    code = std::stoi(m[1].str());
+  return code;
+}
+
+// Each RocksDB config shipped, as its file is, started the way its
+// supervisor starts it (--config FILE --data-dir DIR: the image's
+// ENTRYPOINT, the systemd unit's ExecStart; the harness's --listen puts it
+// on loopback, and the metrics port on a free one): it serves, answers the
+// names the probes ask and the HTTP probes, and takes the token its Secret
+// holds while refusing calls without one. Loading the text alone
+// (above) does not run the checks a start makes.
+TEST(DeployTest, ShippedConfigsStartAsTheirSupervisorsStartThem) {
+  struct Case {
+    std::string name, text, token;
+    std::vector<std::string> extra_args;
+  };
+  const std::vector<Case> cases = {
+      {"k8s/configmap.yaml",
+       Load("k8s/configmap.yaml")["data"]["contentd.yaml"].as<std::string>(),
+       Load("k8s/secret.yaml")["stringData"]["token"].as<std::string>(),
+       {}},
+      // Its tokens are empty: a plain `docker run` exits, and its comment
+      // says to append --no-auth on a trusted network.
+      {"docker/contentd.yaml",
+       ReadFile(Deploy("docker/contentd.yaml")),
+       "",
+       {"--no-auth"}},
+      {"contentd.yaml", ReadFile(Deploy("contentd.yaml")), "", {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    testing::TempDir dir;
+    const std::string config = dir.path() + "/contentd.yaml";
+    testing::WriteFile(config, c.text);
+    std::vector<std::string> args = {"--config", config};
+    ServerConfig parsed;
+    ASSERT_TRUE(LoadConfigText(c.text, &parsed).ok());
+    const bool metrics = !parsed.metrics_listen.empty();
+    if (metrics) {
+      args.push_back("--metrics-listen");
+      args.push_back("127.0.0.1:0");
+    }
+    for (const std::string& a : c.extra_args) args.push_back(a);
+    auto server = testing::ServerProcess::Start(dir.path() + "/data", args);
+    ASSERT_NE(server, nullptr);
+    for (const std::string& name :
+         {std::string(""), std::string(service::kReadinessServiceName)}) {
+      auto r = testing::Ctl(*server, {"admin", "health", "--service", name},
+                            {"CONTENT_TOKEN="});
+      EXPECT_EQ(r.exit_code, 0) << "\"" << name << "\": " << r.err;
+    }
+    if (metrics) {
+      std::smatch m;
+      const std::string log = server->Log();
+      ASSERT_TRUE(std::regex_search(
+          log, m, std::regex("metrics on http://127\\.0\\.0\\.1:(\\d+)/")))
+          << log;
+      const int port = std::stoi(m[1].str());
+      EXPECT_EQ(HttpStatus(port, "/healthz"), 200);
+      EXPECT_EQ(HttpStatus(port, "/readyz"), 200);
+    }
+    if (!c.token.empty()) {
+      auto without =
+          testing::Ctl(*server, {"admin", "stats"}, {"CONTENT_TOKEN="});
+      EXPECT_NE(without.exit_code, 0);
+      EXPECT_THAT(without.err, HasSubstr("UNAUTHENTICATED"));
+    }
+    auto with =
+        testing::Ctl(*server, {"admin", "stats"}, {"CONTENT_TOKEN=" + c.token});
+    EXPECT_EQ(with.exit_code, 0) << with.err;
+    EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Log();
+    EXPECT_THAT(server->Log(), HasSubstr("contentd: stopped cleanly"));
   }
 }
 
