@@ -1,9 +1,16 @@
 // Checks the files in deploy/: the manifests parse and carry what operators
 // rely on, the configs load in contentd, the systemd unit verifies.
+#include <arpa/inet.h>
+#include <fnmatch.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
@@ -199,6 +206,105 @@ TEST(DeployTest, ProbesAskHealthNamesContentdServes) {
   }
 }
 
+// GET `path` on 127.0.0.1:`port` (HTTP/1.0): the status line's code, or 0.
+int HttpStatus(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+    if (write(fd, request.data(), request.size()) ==
+        static_cast<ssize_t>(request.size())) {
+      char buf[512];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) reply.append(buf, n);
+    }
+  }
+  close(fd);
+  int code = 0;
+  std::smatch m;
+  if (std::regex_search(reply, m, std::regex("^HTTP/1\\.[01] (\\d{3})")))
+    code = std::stoi(m[1].str());
+  return code;
+}
+
+// Each RocksDB config shipped, as its file is, started the way its
+// supervisor starts it (--config FILE --data-dir DIR: the image's
+// ENTRYPOINT, the systemd unit's ExecStart; the harness's --listen puts it
+// on loopback, and the metrics port on a free one): it serves, answers the
+// names the probes ask and the HTTP probes, and takes the token its Secret
+// holds while refusing calls without one. Loading the text alone
+// (above) does not run the checks a start makes.
+TEST(DeployTest, ShippedConfigsStartAsTheirSupervisorsStartThem) {
+  struct Case {
+    std::string name, text, token;
+    std::vector<std::string> extra_args;
+  };
+  const std::vector<Case> cases = {
+      {"k8s/configmap.yaml",
+       Load("k8s/configmap.yaml")["data"]["contentd.yaml"].as<std::string>(),
+       Load("k8s/secret.yaml")["stringData"]["token"].as<std::string>(),
+       {}},
+      // Its tokens are empty: a plain `docker run` exits, and its comment
+      // says to append --no-auth on a trusted network.
+      {"docker/contentd.yaml",
+       ReadFile(Deploy("docker/contentd.yaml")),
+       "",
+       {"--no-auth"}},
+      {"contentd.yaml", ReadFile(Deploy("contentd.yaml")), "", {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    testing::TempDir dir;
+    const std::string config = dir.path() + "/contentd.yaml";
+    testing::WriteFile(config, c.text);
+    std::vector<std::string> args = {"--config", config};
+    ServerConfig parsed;
+    ASSERT_TRUE(LoadConfigText(c.text, &parsed).ok());
+    const bool metrics = !parsed.metrics_listen.empty();
+    if (metrics) {
+      args.push_back("--metrics-listen");
+      args.push_back("127.0.0.1:0");
+    }
+    for (const std::string& a : c.extra_args) args.push_back(a);
+    auto server = testing::ServerProcess::Start(dir.path() + "/data", args);
+    ASSERT_NE(server, nullptr);
+    for (const std::string& name :
+         {std::string(""), std::string(service::kReadinessServiceName)}) {
+      auto r = testing::Ctl(*server, {"admin", "health", "--service", name},
+                            {"CONTENT_TOKEN="});
+      EXPECT_EQ(r.exit_code, 0) << "\"" << name << "\": " << r.err;
+    }
+    if (metrics) {
+      std::smatch m;
+      const std::string log = server->Log();
+      ASSERT_TRUE(std::regex_search(
+          log, m, std::regex("metrics on http://127\\.0\\.0\\.1:(\\d+)/")))
+          << log;
+      const int port = std::stoi(m[1].str());
+      EXPECT_EQ(HttpStatus(port, "/healthz"), 200);
+      EXPECT_EQ(HttpStatus(port, "/readyz"), 200);
+    }
+    if (!c.token.empty()) {
+      auto without =
+          testing::Ctl(*server, {"admin", "stats"}, {"CONTENT_TOKEN="});
+      EXPECT_NE(without.exit_code, 0);
+      EXPECT_THAT(without.err, HasSubstr("UNAUTHENTICATED"));
+    }
+    auto with =
+        testing::Ctl(*server, {"admin", "stats"}, {"CONTENT_TOKEN=" + c.token});
+    EXPECT_EQ(with.exit_code, 0) << with.err;
+    EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Log();
+    EXPECT_THAT(server->Log(), HasSubstr("contentd: stopped cleanly"));
+  }
+}
+
 TEST(DeployTest, StatefulSetHasVolumeProbesResourcesAndNonRoot) {
   YAML::Node ss = Load("k8s/statefulset.yaml");
   EXPECT_EQ(ss["kind"].as<std::string>(), "StatefulSet");
@@ -348,7 +454,39 @@ TEST(DeployTest, ScaleOutReplicasShareADatabaseAndHoldNoState) {
   EXPECT_EQ(svc["spec"]["clusterIP"].as<std::string>(), "None");
   YAML::Node pdb = Load("scale-out/pdb.yaml");
   EXPECT_EQ(pdb["kind"].as<std::string>(), "PodDisruptionBudget");
-  EXPECT_LT(pdb["spec"]["minAvailable"].as<int>(), replicas);
+  EXPECT_EQ(pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+                .as<std::string>(),
+            "contentd");
+}
+
+// The evictions a PodDisruptionBudget allows with `replicas` pods, all
+// healthy (the disruption controller's sum for integer budgets).
+int DisruptionsAllowed(const YAML::Node& pdb_spec, int replicas) {
+  if (pdb_spec["maxUnavailable"].IsDefined())
+    return std::max(0, pdb_spec["maxUnavailable"].as<int>());
+  return std::max(0, replicas - pdb_spec["minAvailable"].as<int>());
+}
+
+// The budget lets a drain through at every size `kubectl scale` may give
+// the Deployment (docs/scaling.md), and keeps two of the shipped replicas:
+// minAvailable: 2 allowed no eviction at 2 replicas, so `kubectl drain`
+// waited for ever on a node running one.
+TEST(DeployTest, ScaleOutDisruptionBudgetNeverBlocksADrain) {
+  YAML::Node pdb = Load("scale-out/pdb.yaml");
+  ASSERT_EQ(pdb["kind"].as<std::string>(), "PodDisruptionBudget");
+  const YAML::Node spec = pdb["spec"];
+  // Only one of the two, as an integer (a percentage rounds by size).
+  ASSERT_NE(spec["minAvailable"].IsDefined(),
+            spec["maxUnavailable"].IsDefined());
+  for (const char* key : {"minAvailable", "maxUnavailable"}) {
+    if (spec[key].IsDefined())
+      ASSERT_EQ(spec[key].as<std::string>().find('%'), std::string::npos);
+  }
+  for (int replicas = 2; replicas <= 10; ++replicas)
+    EXPECT_GE(DisruptionsAllowed(spec, replicas), 1) << replicas << " replicas";
+  const int shipped =
+      Load("scale-out/deployment.yaml")["spec"]["replicas"].as<int>();
+  EXPECT_GE(shipped - DisruptionsAllowed(spec, shipped), 2);
 }
 
 TEST(DeployTest, DockerfileIsMultiStageAndRunsAsNonRoot) {
@@ -361,6 +499,140 @@ TEST(DeployTest, DockerfileIsMultiStageAndRunsAsNonRoot) {
   EXPECT_THAT(df, HasSubstr("libpqxx-6.4"));
   EXPECT_THAT(df, HasSubstr("libdtl-dev"));
   EXPECT_THAT(df, ::testing::ContainsRegex("\nUSER [1-9][0-9]*"));
+}
+
+// The Dockerfile makes its user with the uid and gid it runs as (USER) and
+// the manifests run it as (runAsUser, runAsGroup, fsGroup): its groupadd
+// and useradd, run as written against an empty /etc (--prefix). A bare
+// `useradd --system --uid 10001` made the group contentd with the next
+// free system gid (999 on debian:12-slim), so /var/lib/contentd was
+// contentd:999 while the process ran as group 10001.
+TEST(DeployTest, ImageUserHasTheUidAndGidItRunsAs) {
+  const std::string df = ReadFile(Deploy("Dockerfile"));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(df, m, std::regex("\nUSER (\\d+):(\\d+)\n")));
+  const std::string uid = m[1].str(), gid = m[2].str();
+  for (const char* file :
+       {"k8s/statefulset.yaml", "scale-out/deployment.yaml"}) {
+    const YAML::Node sc =
+        Load(file)["spec"]["template"]["spec"]["securityContext"];
+    EXPECT_EQ(sc["runAsUser"].as<std::string>(), uid) << file;
+    EXPECT_EQ(sc["runAsGroup"].as<std::string>(), gid) << file;
+    if (sc["fsGroup"].IsDefined())
+      EXPECT_EQ(sc["fsGroup"].as<std::string>(), gid) << file;
+  }
+  // The runtime stage's commands that make users and groups.
+  const std::string runtime = df.substr(df.find("\nFROM debian:12-slim"));
+  std::vector<std::vector<std::string>> commands;
+  std::string joined = std::regex_replace(runtime, std::regex("\\\\\n"), " ");
+  for (absl::string_view part : absl::StrSplit(joined, "&&")) {
+    for (absl::string_view line : absl::StrSplit(part, '\n')) {
+      line = absl::StripAsciiWhitespace(line);
+      if (absl::StartsWith(line, "RUN ")) line.remove_prefix(4);
+      if (absl::StartsWith(line, "useradd ") ||
+          absl::StartsWith(line, "groupadd ")) {
+        commands.push_back(absl::StrSplit(line, ' ', absl::SkipEmpty()));
+      }
+    }
+  }
+  ASSERT_FALSE(commands.empty()) << "no useradd in the runtime stage";
+  if (geteuid() != 0) GTEST_SKIP() << "useradd --prefix needs root";
+  if (access("/usr/sbin/useradd", X_OK) != 0 ||
+      access("/usr/sbin/groupadd", X_OK) != 0) {
+    GTEST_SKIP() << "no useradd/groupadd";
+  }
+  testing::TempDir root;
+  const std::string etc = root.path() + "/etc";
+  ASSERT_EQ(RunCommand({"mkdir", "-p", etc}).exit_code, 0);
+  testing::WriteFile(etc + "/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  testing::WriteFile(etc + "/group", "root:x:0:\n");
+  testing::WriteFile(etc + "/shadow", "root:*:19000:0:99999:7:::\n");
+  testing::WriteFile(etc + "/gshadow", "root:*::\n");
+  if (access("/etc/login.defs", R_OK) == 0)
+    testing::WriteFile(etc + "/login.defs", ReadFile("/etc/login.defs"));
+  for (std::vector<std::string> argv : commands) {
+    SCOPED_TRACE(absl::StrJoin(argv, " "));
+    argv[0] = "/usr/sbin/" + argv[0];
+    argv.insert(argv.begin() + 1, {"--prefix", root.path()});
+    auto r = RunCommand(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // name:x:uid:gid:... and name:x:gid:...
+  std::map<std::string, std::vector<std::string>> users, groups;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(etc + "/passwd"), '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, ':');
+    users[f[0]] = f;
+  }
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(etc + "/group"), '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, ':');
+    groups[f[0]] = f;
+  }
+  ASSERT_EQ(users.count("contentd"), 1u);
+  EXPECT_EQ(users["contentd"][2], uid);
+  EXPECT_EQ(users["contentd"][3], gid);
+  EXPECT_EQ(users["contentd"][5], "/var/lib/contentd");
+  ASSERT_EQ(groups.count("contentd"), 1u);
+  EXPECT_EQ(groups["contentd"][2], gid);
+  // `chown contentd:contentd /var/lib/contentd` then gives the directory
+  // the process's own group.
+  EXPECT_THAT(runtime, HasSubstr("chown contentd:contentd /var/lib/contentd"));
+}
+
+// The patterns of an ignore file (.gitignore, .dockerignore) that name
+// entries of the repository's root: anchored ("/build*/") or not.
+std::vector<std::string> RootPatterns(const std::string& path) {
+  std::vector<std::string> patterns;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile(path), '\n', absl::SkipEmpty())) {
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    absl::ConsumePrefix(&line, "/");
+    absl::ConsumeSuffix(&line, "/");
+    patterns.emplace_back(line);
+  }
+  return patterns;
+}
+
+bool MatchesAny(const std::vector<std::string>& patterns,
+                const std::string& name) {
+  for (const std::string& p : patterns) {
+    if (fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0) return true;
+  }
+  return false;
+}
+
+// `docker build -f deploy/Dockerfile .` sends the repository root and
+// COPY . . takes all of it: .dockerignore leaves out what .gitignore does
+// (build trees, a local store) and .git, and keeps every source. There was
+// none, and a built checkout sent its build trees (2 GB each) with every
+// image build.
+TEST(DeployTest, ImageBuildContextLeavesOutBuildTreesAndStores) {
+  const std::string root = SourceDir();
+  ASSERT_EQ(access((root + "/.dockerignore").c_str(), R_OK), 0)
+      << "no .dockerignore beside the build context's root";
+  const std::vector<std::string> ignored =
+      RootPatterns(root + "/.dockerignore");
+  for (const std::string& p : ignored) {
+    // The simple matcher below is Docker's for these only.
+    ASSERT_EQ(p.find_first_of("/!"), std::string::npos) << p;
+  }
+  const std::vector<std::string> git_ignored =
+      RootPatterns(root + "/.gitignore");
+  // What the root holds here, and what the README's builds make there.
+  std::set<std::string> names = {"build", "build-rel", "build-asan",
+                                 "data",  ".cache",    "compile_commands.json",
+                                 ".git"};
+  for (const auto& e : std::filesystem::directory_iterator(root))
+    names.insert(e.path().filename().string());
+  for (const std::string& name : names) {
+    const bool generated = name == ".git" || MatchesAny(git_ignored, name);
+    EXPECT_EQ(MatchesAny(ignored, name), generated)
+        << name << (generated ? " is sent" : " (a source) is left out");
+  }
+  // The files the Dockerfile copies by name are sent.
+  EXPECT_FALSE(MatchesAny(ignored, "deploy"));
 }
 
 // The packages the Dockerfile's runtime stage installs.
