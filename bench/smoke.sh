@@ -2,7 +2,8 @@
 # bench_smoke: ~10 s of contentbench against a real contentd on an ephemeral
 # port, so the load generator cannot rot. Checks every workload reports
 # non-zero throughput and no errors (update may report FAILED_PRECONDITION:
-# those are revision conflicts it counts on purpose).
+# those are revision conflicts it counts on purpose), and that queries find
+# articles.
 # Usage: smoke.sh CONTENTD CONTENTBENCH
 set -euo pipefail
 contentd=${1:?contentd binary}
@@ -41,6 +42,12 @@ for w in get put update update-blind delete-undelete query-tag query-tag-date qu
   if [[ -z $line ]] || ! grep -q '"errors":0,' <<<"$line" ||
      grep -q '"ok":0,' <<<"$line" || grep -q '_cpu_us":null' <<<"$line"; then
     echo "FAIL: workload $w"; fail=1
+  fi
+  # A query, or a raw call, that finds nothing is no measurement: a broken
+  # index answers fast and empty (rows, or for raw calls reply bytes, per op).
+  if [[ $w == query-* || $w == *--raw-client* ]] &&
+     grep -q '"rows_per_op":0.00,' <<<"$line"; then
+    echo "FAIL: workload $w returned nothing"; fail=1
   fi
 done
 exit $fail
