@@ -151,14 +151,16 @@ TEST(DeployTest, ConfigMapHoldsAValidConfigWithAuthOn) {
 // The probes of contentd's container `c`: gRPC health on 7070 for all
 // three. A slow start (log replay after a crash; on a shared store, the
 // DDL lock and a layout upgrade) is the startup probe's to wait out, not
-// the liveness probe's to kill: at least 5 minutes, and the liveness probe
-// waits for it rather than for a guessed initial delay.
+// the liveness probe's to kill: as long as contentd's own start timeout
+// (past which it exits by itself; 5 minutes restarted a long layout
+// upgrade for ever), and the liveness probe waits for it rather than for a
+// guessed initial delay.
 void ExpectProbes(const YAML::Node& c) {
   for (const char* probe : {"startupProbe", "livenessProbe", "readinessProbe"})
     EXPECT_EQ(c[probe]["grpc"]["port"].as<int>(), 7070) << probe;
   EXPECT_GE(c["startupProbe"]["periodSeconds"].as<int>() *
                 c["startupProbe"]["failureThreshold"].as<int>(),
-            300);
+            absl::ToInt64Seconds(ServerConfig().start_timeout));
   EXPECT_FALSE(c["livenessProbe"]["initialDelaySeconds"].IsDefined());
   // Readiness asks content.v1.Readiness (NOT_SERVING also while the store
   // waits for a database or a repair, which a restart would not cure);
