@@ -998,7 +998,8 @@ int main(int argc, char** argv) {
 
   const Corpus corpus(o.corpus);
   if (exp->parsed())
-    return content::bench::ExportCorpus(corpus, o.articles, o.format, o.out)
+    return content::bench::ExportCorpus(corpus, o.articles, o.format, o.out,
+                                        o.etcd_prefix)
                ? 0
                : 1;
 

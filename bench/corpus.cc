@@ -185,7 +185,7 @@ std::string Corpus::UpdatedBody(int64_t i, int64_t version) const {
 }
 
 bool ExportCorpus(const Corpus& corpus, int64_t n, const std::string& format,
-                  const std::string& path) {
+                  const std::string& path, const std::string& etcd_prefix) {
   if (format != "csv" && format != "ndjson" && format != "etcd") {
     std::cerr << "contentbench: --format must be csv, ndjson or etcd\n";
     return false;
@@ -220,7 +220,7 @@ bool ExportCorpus(const Corpus& corpus, int64_t n, const std::string& format,
                       "}\n");
     } else {
       absl::StrAppend(&line, "{\"key\":\"",
-                      absl::Base64Escape(absl::StrCat("/articles/", id)),
+                      absl::Base64Escape(absl::StrCat(etcd_prefix, id)),
                       "\",\"value\":\"",
                       absl::Base64Escape(a.SerializeAsString()), "\"}\n");
     }

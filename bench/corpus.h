@@ -77,12 +77,13 @@ class Corpus {
 //            id,title,date,summary,categories,lang,tags,thumbnail,body with
 //            arrays as PostgreSQL array literals.
 //   "ndjson" one JSON object per line: {"id":...,"article":<proto3 JSON>}.
-//   "etcd"   one JSON object per line: {"key":"/articles/<id>",
+//   "etcd"   one JSON object per line: {"key":"<etcd_prefix><id>",
 //            "value":<base64 of the binary Article>} (etcd's gRPC-gateway
 //            shape; contentbench can also load etcd directly over gRPC).
 // Returns false and prints why on an unknown format or a write error.
 bool ExportCorpus(const Corpus& corpus, int64_t n, const std::string& format,
-                  const std::string& path);
+                  const std::string& path,
+                  const std::string& etcd_prefix = "/articles/");
 
 }  // namespace content::bench
 

@@ -26,6 +26,7 @@ namespace {
 
 using ::content::testing::AuthConfigYaml;
 using ::content::testing::CommandResult;
+using ::content::testing::ReadFile;
 using ::content::testing::RunCommand;
 using ::content::testing::RunInTerminal;
 using ::content::testing::ServerProcess;
@@ -236,6 +237,29 @@ TEST_F(ContentbenchTest, FailedCallsAreNotAveragedIntoTheFigures) {
 }
 
 // grpc.health.v1 needs no token: a run without one measures it.
+// An etcd export's keys carry --etcd-prefix, as a load into etcd and the
+// etcd workloads' do: they were /articles/ whatever it said, so a corpus
+// exported under another prefix was not the one the workloads read.
+TEST(ContentbenchExportTest, EtcdKeysCarryThePrefix) {
+  TempDir dir;
+  const std::string out = dir.path() + "/corpus.ndjson";
+  CommandResult r =
+      RunCommand({Contentbench(), "export", "--articles", "3", "--format",
+                  "etcd", "--etcd-prefix", "/news/", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = ReadFile(out);
+  // {"key":"<base64 of /news/ID>", ...}: "/news/" is 6 bytes, whole
+  // base64 groups "L25ld3Mv".
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
+  size_t keys = 0;
+  for (size_t at = text.find("{\"key\":\""); at != std::string::npos;
+       at = text.find("{\"key\":\"", at + 1)) {
+    ++keys;
+    EXPECT_EQ(text.substr(at + 8, 8), "L25ld3Mv") << text.substr(at, 40);
+  }
+  EXPECT_EQ(keys, 3u);
+}
+
 TEST_F(ContentbenchTest, HealthNeedsNoToken) {
   CommandResult r = Bench("run", {"--workload", "health"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
