@@ -3731,6 +3731,21 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
     return kExitOk;
   }
 
+  // An empty value on the command line (`--ca "$UNSET"`) is no value, as
+  // `--ca=` is: it read as the flag left out, so a variable meant to name
+  // the CA dialled in plaintext without a word. An empty CONTENT_CA is
+  // still unset (CLI11 adds no result for it).
+  for (const char* name : {"--ca", "--cert", "--key", "--request-id"}) {
+    const CLI::Option* opt = app.get_option(name);
+    const CLI::results_t& given = opt->results();
+    if (std::find(given.begin(), given.end(), "") == given.end()) continue;
+    const std::string kind = internal::ValueKind(*opt);
+    return Usage(
+        absl::StrCat(name, ": needs a value",
+                     kind.empty() ? "" : absl::StrCat(" (", kind, ")")),
+        name, kMissingArgument);
+  }
+
   ClientOptions options;
   options.target = g.server;
   options.token = g.token;

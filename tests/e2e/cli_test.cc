@@ -5455,6 +5455,36 @@ TEST_F(CliTest, AFlagGivenAnEmptyValueWithEqualsLacksItsValue) {
   EXPECT_EQ(e.at("message").string_value(), "--tag: needs a value");
 }
 
+// An empty value given apart (`--ca "$UNSET"`) of a TLS file or the request
+// id is no value either, as `--ca=` is: it read as the flag left out, so
+// `--ca ""` dialled in plaintext. An empty variable is still unset.
+TEST_F(CliTest, AnEmptyTlsFileOrRequestIdLacksItsValue) {
+  for (const auto& [args, message] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--ca", "", "get", "x"}, "--ca: needs a value"},
+           {{"get", "x", "--cert", ""}, "--cert: needs a value"},
+           {{"get", "x", "--key", ""}, "--key: needs a value"},
+           {{"get", "x", "--request-id", ""}, "--request-id: needs a value"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_EQ(r.err, absl::StrCat(message,
+                                  "\nRun `contentctl get --help` for more "
+                                  "information.\n"));
+  }
+  CommandResult r = Ctl({"get", "x", "--ca", "", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  const auto e = ParseJson<google::protobuf::Struct>(r.err).fields();
+  EXPECT_EQ(e.at("reason").string_value(), "MISSING_ARGUMENT");
+  EXPECT_EQ(e.at("flag").string_value(), "--ca");
+  // Empty variables are unset: the call goes out (NOT_FOUND, no such id).
+  r = Ctl(
+      {"get", "no-such-article"},
+      {"CONTENT_CA=", "CONTENT_CERT=", "CONTENT_KEY=", "CONTENT_REQUEST_ID="});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND")) << r.err;
+}
+
 // `query --tag --` queried the tag "--" (and `--tag -- x` refused `x` as an
 // argument not expected): `--`, which ends the flags, is no value either,
 // but for one given with `=`.
