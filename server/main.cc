@@ -985,7 +985,8 @@ int main(int argc, char** argv) {
                "if the check finds index problems, rebuild the indexes "
                "from the heads and check again");
   // What this build is, and the store layouts it writes (an older build
-  // refuses a newer layout: docs/operations.md, "Upgrades").
+  // refuses a newer layout: docs/operations.md, "Stop and start", layout
+  // versions).
   app.set_version_flag(
       "--version",
       absl::StrCat("contentd ", CONTENT_VERSION, "\nstore layout ",
