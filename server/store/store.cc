@@ -12,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/random/random.h"
@@ -1930,6 +1931,11 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
   std::vector<absl::string_view> ids;
   for (const auto& item : items) ids.push_back(item.first);
   std::sort(ids.begin(), ids.end());
+  // Ids the batch names more than once: their creates are not loaded in
+  // bulk (below).
+  absl::flat_hash_set<absl::string_view> repeated;
+  for (size_t i = 1; i < ids.size(); ++i)
+    if (ids[i] == ids[i - 1]) repeated.insert(ids[i]);
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   IdLockGuard lock(&id_locks_, std::move(ids));
 
@@ -1993,7 +1999,12 @@ absl::StatusOr<std::vector<ApplyResult>> Store::ApplyOnce(
     const size_t ops_before = batch.size();
     // A create's revision and text postings are all new keys: big batches
     // hand them to the engine as files (below) instead of logging each.
-    const bool ingest = bulk && !head.ok();
+    // Not a create the batch writes again: the later write deletes the
+    // postings of terms it drops, and postings held back for the files
+    // would be appended to the batch after those deletes when the batch
+    // has too few creates to ingest, and outlive them (the article then
+    // matched text it no longer held).
+    const bool ingest = bulk && !head.ok() && !repeated.contains(id);
     v1::Article written =
         PrepareRevision(id, head.ok() ? &*head : nullptr, std::move(content),
                         type, &batch, &events, &hashes[i], &encodings[i],
