@@ -65,6 +65,9 @@ inline constexpr char kRepairRunning[] = "REPAIR_RUNNING";
 // FAILED_PRECONDITION: the indexes are marked incomplete (a repair started
 // and did not finish, or is under way), so queries are not answered.
 inline constexpr char kIndexRepairPending[] = "INDEX_REPAIR_PENDING";
+// FAILED_PRECONDITION: a query with `text` to a store kept without the
+// text index (text_index: false), which no page of it could answer.
+inline constexpr char kTextIndexOff[] = "TEXT_INDEX_OFF";
 // FAILED_PRECONDITION at start: the store's layout marker is newer than
 // this build's (a newer contentd wrote it). No call gets it.
 inline constexpr char kStoreLayoutNewer[] = "STORE_LAYOUT_NEWER";

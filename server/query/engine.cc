@@ -618,9 +618,13 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
 
   std::optional<text::TextMatcher> text;
   if (!query.text().empty() && !store.text_index()) {
-    return absl::FailedPreconditionError(
-        "query.text: this server keeps no text index (text_index: false in "
-        "its config)");
+    // A reason of its own: a client tells it from the other
+    // FAILED_PRECONDITIONs (INDEX_REPAIR_PENDING) without reading words.
+    return WithReason(
+        absl::FailedPreconditionError(
+            "query.text: this server keeps no text index (text_index: false "
+            "in its config)"),
+        reason::kTextIndexOff);
   }
   if (!query.text().empty()) {
     text.emplace(query.text());

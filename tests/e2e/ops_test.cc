@@ -1469,6 +1469,9 @@ TEST(TextIndexTest, OffMeansNoTextQueriesButEverythingElseWorks) {
   auto r = c->QueryArticles(text);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(r.status().message(), HasSubstr("text_index"));
+  // A reason of its own, not the code's name every unnamed
+  // FAILED_PRECONDITION gets.
+  EXPECT_EQ(content::ErrorReason(r.status()), "TEXT_INDEX_OFF");
   v1::QueryArticlesRequest tag;
   tag.mutable_query()->add_tags("ops");
   auto t = c->QueryArticles(tag);
