@@ -1033,8 +1033,15 @@ void Output::PrintTotal(const v1::QueryArticlesResponse& response,
     err_ << "\n";
     return;
   }
-  err_ << "total: about " << articles(total) << " (" << response.articles_size()
-       << " on this page)\n";
+  // One more than this first page holds is the least the server may say:
+  // what it says where it has no estimate to give (a reader's text-only
+  // query: total_size), and "about 4" of a search that found 100 read as
+  // a count.
+  const char* qualifier = first_page && total == response.articles_size() + 1
+                              ? "at least "
+                              : "about ";
+  err_ << "total: " << qualifier << articles(total) << " ("
+       << response.articles_size() << " on this page)\n";
 }
 
 void Output::PrintFacets(const v1::QueryArticlesResponse& response,
