@@ -374,13 +374,21 @@ TEST(AuthTest, BytesThatDoNotParseWithoutATokenAreUnauthenticated) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A contentd in `dir` with AuthConfig's tokens, each limited to `rate` calls
+// a second with `burst`.
+std::unique_ptr<ServerProcess> StartRateLimited(const TempDir& dir, int rate,
+                                                int burst) {
+  return ServerProcess::Start(
+      dir.path() + "/data",
+      {"--config",
+       AuthConfig(dir.path(),
+                  absl::StrCat("  rate_limit_per_second: ", rate,
+                               "\n  rate_limit_burst: ", burst, "\n"))});
+}
+
 TEST(AuthTest, RateLimitPerTokenAnswersResourceExhausted) {
   TempDir dir;
-  auto server = ServerProcess::Start(
-      dir.path() + "/data",
-      {"--config", AuthConfig(dir.path(),
-                              "  rate_limit_per_second: 5\n"
-                              "  rate_limit_burst: 5\n")});
+  auto server = StartRateLimited(dir, 5, 5);
   ASSERT_NE(server, nullptr);
   auto reader = Connect(server->address(), "reader-token");
   auto admin = Connect(server->address(), "admin-token");
@@ -406,11 +414,7 @@ TEST(AuthTest, RateLimitPerTokenAnswersResourceExhausted) {
 // "retry later", and the caller had to guess the wait.
 TEST(AuthTest, TheSdkWaitsOutARateLimitAsTheServerSays) {
   TempDir dir;
-  auto server = ServerProcess::Start(
-      dir.path() + "/data",
-      {"--config", AuthConfig(dir.path(),
-                              "  rate_limit_per_second: 2\n"
-                              "  rate_limit_burst: 1\n")});
+  auto server = StartRateLimited(dir, 2, 1);
   ASSERT_NE(server, nullptr);
   auto once = Connect(server->address(), "editor-token");  // max_attempts 1
   // Calls back to back, until one comes within 500 ms of the one before (a

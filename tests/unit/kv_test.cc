@@ -985,6 +985,25 @@ TEST(PgKvTest, EverySessionNamesItsProcess) {
   }
 }
 
+// Two engines serving `o`'s table, `a` holding the lease "job" and `b`
+// refused it.
+void TwoServingTheFirstHoldingJob(const PgKvOptions& o,
+                                  std::unique_ptr<KvEngine>* a,
+                                  std::unique_ptr<KvEngine>* b) {
+  for (std::unique_ptr<KvEngine>* kv : {a, b}) {
+    absl::StatusOr<std::unique_ptr<KvEngine>> opened = OpenPgKv(o);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    *kv = *std::move(opened);
+    ASSERT_TRUE((*kv)->MarkServing().ok());
+  }
+  absl::StatusOr<bool> held = (*a)->TryLease("job");
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_TRUE(*held);
+  held = (*b)->TryLease("job");
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_FALSE(*held);
+}
+
 // A lease is an advisory lock of the presence session, whose ping a second
 // shows it alive: a held lease costs no round trip of its own while pings
 // answer (it had a connection of its own, and a `SELECT 1` a second on
@@ -1001,18 +1020,9 @@ TEST(PgKvTest, LeasesRideOnThePresenceSessionsPing) {
   // b's check for a silent holder, a statement of its own every 5 s, off:
   // its pings alone are counted here (ASilentLeaseHolderLosesTheLease).
   o.lease_holder_silent = absl::ZeroDuration();
-  auto a = OpenPgKv(o);
-  ASSERT_TRUE(a.ok()) << a.status();
-  auto b = OpenPgKv(o);
-  ASSERT_TRUE(b.ok()) << b.status();
-  ASSERT_TRUE((*a)->MarkServing().ok());
-  ASSERT_TRUE((*b)->MarkServing().ok());
-  absl::StatusOr<bool> held = (*a)->TryLease("job");
-  ASSERT_TRUE(held.ok()) << held.status();
-  EXPECT_TRUE(*held);
-  held = (*b)->TryLease("job");
-  ASSERT_TRUE(held.ok()) << held.status();
-  EXPECT_FALSE(*held);
+  std::unique_ptr<KvEngine> a, b;
+  ASSERT_NO_FATAL_FAILURE(TwoServingTheFirstHoldingJob(o, &a, &b));
+  absl::StatusOr<bool> held;
 
   pqxx::connection admin(o.dsn);
   pqxx::nontransaction tx(admin);
@@ -1043,17 +1053,17 @@ TEST(PgKvTest, LeasesRideOnThePresenceSessionsPing) {
                            pid))[0][0]
         .as<std::string>();
   };
-  ASSERT_TRUE((*a)->Ping(absl::Seconds(5)).ok());
+  ASSERT_TRUE(a->Ping(absl::Seconds(5)).ok());
   const std::string pinged = last(session);
   for (int i = 0; i < 5; ++i) {
-    held = (*a)->TryLease("job");
+    held = a->TryLease("job");
     ASSERT_TRUE(held.ok()) << held.status();
     EXPECT_TRUE(*held);
   }
   EXPECT_EQ(last(session), pinged) << "no round trip beside the ping";
 
   // b's ping asks for the lease b wants, and TryLease answers from it.
-  ASSERT_TRUE((*b)->Ping(absl::Seconds(5)).ok());
+  ASSERT_TRUE(b->Ping(absl::Seconds(5)).ok());
   std::string b_session;
   for (const pqxx::row& row :
        tx.exec(absl::StrCat("SELECT l.pid FROM pg_locks l JOIN "
@@ -1068,7 +1078,7 @@ TEST(PgKvTest, LeasesRideOnThePresenceSessionsPing) {
   const std::string b_pinged = last(std::stoi(b_session));
   EXPECT_THAT(b_pinged, ::testing::HasSubstr(
                             absl::StrCat("pg_try_advisory_lock(", job, ")")));
-  held = (*b)->TryLease("job");
+  held = b->TryLease("job");
   ASSERT_TRUE(held.ok()) << held.status();
   EXPECT_FALSE(*held);
   EXPECT_EQ(last(std::stoi(b_session)), b_pinged);
@@ -1080,12 +1090,12 @@ TEST(PgKvTest, LeasesRideOnThePresenceSessionsPing) {
   for (int i = 0; i < 1000 && holder(job, "ExclusiveLock") == session; ++i)
     absl::SleepFor(absl::Milliseconds(10));
   ASSERT_EQ(holder(job, "ExclusiveLock"), 0);
-  ASSERT_TRUE((*b)->Ping(absl::Seconds(5)).ok());
+  ASSERT_TRUE(b->Ping(absl::Seconds(5)).ok());
   EXPECT_EQ(holder(job, "ExclusiveLock"), std::stoi(b_session));
-  held = (*b)->TryLease("job");
+  held = b->TryLease("job");
   ASSERT_TRUE(held.ok()) << held.status();
   EXPECT_TRUE(*held);
-  held = (*a)->TryLease("job");
+  held = a->TryLease("job");
   ASSERT_TRUE(held.ok()) << held.status();
   EXPECT_FALSE(*held);
 }
@@ -1103,18 +1113,9 @@ TEST(PgKvTest, ASilentLeaseHolderLosesTheLease) {
   o.pool_size = 1;
   o.lease_fresh = absl::Seconds(1);
   o.lease_holder_silent = absl::Seconds(3);
-  auto a = OpenPgKv(o);
-  ASSERT_TRUE(a.ok()) << a.status();
-  auto b = OpenPgKv(o);
-  ASSERT_TRUE(b.ok()) << b.status();
-  ASSERT_TRUE((*a)->MarkServing().ok());
-  ASSERT_TRUE((*b)->MarkServing().ok());
-  absl::StatusOr<bool> held = (*a)->TryLease("job");
-  ASSERT_TRUE(held.ok()) << held.status();
-  ASSERT_TRUE(*held);
-  held = (*b)->TryLease("job");
-  ASSERT_TRUE(held.ok()) << held.status();
-  ASSERT_FALSE(*held);
+  std::unique_ptr<KvEngine> a, b;
+  ASSERT_NO_FATAL_FAILURE(TwoServingTheFirstHoldingJob(o, &a, &b));
+  absl::StatusOr<bool> held;
 
   pqxx::connection admin(o.dsn);
   pqxx::nontransaction tx(admin);
@@ -1132,8 +1133,8 @@ TEST(PgKvTest, ASilentLeaseHolderLosesTheLease) {
   // a pings, as a running replica does every second: b's pings, which ask
   // for the lease, leave it with a.
   for (int i = 0; i < 8; ++i) {
-    ASSERT_TRUE((*a)->Ping(absl::Seconds(5)).ok());
-    ASSERT_TRUE((*b)->Ping(absl::Seconds(5)).ok());
+    ASSERT_TRUE(a->Ping(absl::Seconds(5)).ok());
+    ASSERT_TRUE(b->Ping(absl::Seconds(5)).ok());
     absl::SleepFor(absl::Milliseconds(250));
   }
   EXPECT_EQ(holder(), a_session);
@@ -1143,8 +1144,8 @@ TEST(PgKvTest, ASilentLeaseHolderLosesTheLease) {
   int b_holds = 0;
   for (const absl::Time end = absl::Now() + absl::Seconds(30);
        absl::Now() < end; absl::SleepFor(absl::Milliseconds(250))) {
-    ASSERT_TRUE((*b)->Ping(absl::Seconds(5)).ok());
-    held = (*b)->TryLease("job");
+    ASSERT_TRUE(b->Ping(absl::Seconds(5)).ok());
+    held = b->TryLease("job");
     ASSERT_TRUE(held.ok()) << held.status();
     if (*held) {
       b_holds = holder();
@@ -1161,14 +1162,14 @@ TEST(PgKvTest, ASilentLeaseHolderLosesTheLease) {
       << "a's presence session was ended";
 
   // a runs again: no holder, and it serves again on a new session.
-  held = (*a)->TryLease("job");
+  held = a->TryLease("job");
   ASSERT_TRUE(held.ok()) << held.status();
   EXPECT_FALSE(*held);
-  ASSERT_TRUE((*a)->Ping(absl::Seconds(5)).ok());
-  held = (*a)->TryLease("job");
+  ASSERT_TRUE(a->Ping(absl::Seconds(5)).ok());
+  held = a->TryLease("job");
   ASSERT_TRUE(held.ok()) << held.status();
   EXPECT_FALSE(*held);
-  EXPECT_TRUE(PutK(**a, "after").ok());
+  EXPECT_TRUE(PutK(*a, "after").ok());
 }
 
 // A repair's writes go on only while its presence session holds the lock
