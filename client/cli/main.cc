@@ -1375,6 +1375,7 @@ int RunExport(Session& s, const GetFlags& f, QueryFlags filters,
           std::pair{!filters.not_tags.empty(), "--not-tag"},
           std::pair{!filters.since.empty(), "--since"},
           std::pair{!filters.until.empty(), "--until"},
+          std::pair{!filters.text.empty(), "--text"},
           std::pair{!filters.states.empty(), "--state"},
           std::pair{!filters.publish_from.empty(), "--publish-from"},
           std::pair{!filters.publish_to.empty(), "--publish-to"}}) {
@@ -3470,6 +3471,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
   export_cmd
       ->add_option("--until", export_filters.until, "Dated before DATE (UTC)")
       ->check(kDate);
+  export_cmd->add_option("--text", export_filters.text,
+                         "Contains these words and CJK phrases (full text)");
   export_cmd->add_flag("--live-only", export_live_only,
                        "Only what readers see now (default: every state, "
                        "which needs the editor role)");

@@ -4027,6 +4027,35 @@ TEST_F(CliTest, ExportWriteFailureSaysWhyLocally) {
             "Error: writing " + out + "/fullx.md: No space left on device\n");
 }
 
+// `export --dir --text` writes what `query --text` finds, and nothing
+// else: ExportArticles took a text query, contentctl had no flag for it.
+TEST_F(CliTest, ExportTextWritesWhatTheSearchFinds) {
+  CtlOk({"apply", "-f",
+         Write("xtext1.md", Doc("召回通知", "2025-03-01 08:00:00", "xtext", "",
+                                "厂商宣布召回部分产品。\n"))});
+  CtlOk({"apply", "-f",
+         Write("xtext2.md", Doc("Recall notice", "2025-03-02 08:00:00", "xtext",
+                                "", "A recall of some units.\n"))});
+  CtlOk({"apply", "-f",
+         Write("xtext3.md", Doc("新品发布", "2025-03-03 08:00:00", "xtext", "",
+                                "新产品今日发布。\n"))});
+  const std::string out = files_.path() + "/xtext-out";
+  CommandResult r =
+      Ctl({"export", "--dir", out, "--tag", "xtext", "--text", "召回"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> written;
+  for (const auto& e : std::filesystem::directory_iterator(out))
+    written.push_back(e.path().filename().string());
+  EXPECT_THAT(written, ElementsAre("xtext1.md"));
+  EXPECT_THAT(r.err, HasSubstr("exported 1 article"));
+  // As the other filters, it selects what --dir writes only.
+  r = Ctl({"export", "xtext1", "--text", "召回"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              StartsWith("--text: applies only with --dir (export ID prints "
+                         "that one article)"));
+}
+
 // Runs `contentctl watch --count 2 ARGS` against a contentd of its own,
 // which is killed (SIGKILL) once the first event (articles/rc1) is out and
 // restarted on the same port once the watch says it lost the stream; a
