@@ -513,6 +513,18 @@ void CollectQueryViolations(const v1::Query& q, const Limits& limits,
                           limits.max_query_text_bytes, q.text().size()));
   } else {
     CheckText(q.text(), f("text"), v);
+    // A NUL or an escape in a search is a mistake upstream (a buffer sent
+    // whole, a terminal's keys): refused as a title refuses it, rather than
+    // read as a word break. Tabs and line breaks are pasted text.
+    for (unsigned char c : q.text()) {
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+        v.Add(f("text"), absl::StrFormat("must not contain control characters "
+                                         "other than tab and line breaks, got "
+                                         "0x%02x",
+                                         c));
+        break;
+      }
+    }
   }
   if (!v1::Visibility_IsValid(q.visibility()))
     v.Add(f("visibility"), absl::StrCat("unknown value ", q.visibility()));

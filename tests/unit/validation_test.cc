@@ -620,6 +620,25 @@ TEST(ValidateQueryTest, Rules) {
               HasSubstr("set filter.visibility to VISIBILITY_ALL"));
 }
 
+// A search's text: pasted tabs and line breaks are word breaks, a NUL or an
+// escape is refused naming the byte, as a title refuses it.
+TEST(ValidateQueryTest, TextRefusesControlCharactersButTabsAndLineBreaks) {
+  Limits limits;
+  Query q;
+  q.set_text("本地\t部署\r\nlocal deploy");
+  EXPECT_TRUE(ValidateQuery(q, limits).ok());
+  for (const std::string bad :
+       {std::string("a\0b", 3), std::string("a\x1b[A"), std::string("a\x7f")}) {
+    SCOPED_TRACE(::testing::PrintToString(bad));
+    q.set_text(bad);
+    absl::Status s = ValidateQuery(q, limits);
+    EXPECT_TRUE(InvalidNaming(s, "query.text"));
+    EXPECT_THAT(std::string(s.message()),
+                HasSubstr("must not contain control characters other than tab "
+                          "and line breaks"));
+  }
+}
+
 // Publish windows: each entry a known window; SCHEDULED and EXPIRED, never
 // live, need VISIBILITY_ALL as DRAFT in `states` does, LIVE any
 // visibility; beside `states` they need PUBLISHED there, which they narrow.
