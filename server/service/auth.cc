@@ -88,7 +88,26 @@ absl::StatusOr<Caller> Authenticator::Authorize(
   if (!options_.enabled) return Caller{"-", Role::kAdmin};
   absl::Status why;
   const TokenConfig* t = Find(ctx, &why);
-  if (t == nullptr) return why;
+  if (t == nullptr) {
+    // Calls without a recognized token share one bucket: with a limit set,
+    // a client guessing tokens (or one misconfigured in a retry loop) got
+    // unlimited attempts while every real token was held to its rate.
+    if (const absl::Duration wait = TakeRate(nullptr);
+        wait > absl::ZeroDuration()) {
+      return WithRetryDelay(
+          WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                         "calls without a recognized token are over their "
+                         "shared rate limit of ",
+                         options_.rate_limit_per_second,
+                         " requests per second (this one: ", why.message(),
+                         "); retry in ", absl::FormatDuration(wait))),
+                     reason::kRateLimitExceeded,
+                     {{"limit_per_second",
+                       absl::StrCat(options_.rate_limit_per_second)}}),
+          wait);
+    }
+    return why;
+  }
   if (static_cast<int>(t->role) < static_cast<int>(needed)) {
     return WithReason(
         absl::PermissionDeniedError(
@@ -99,7 +118,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
          {"role", RoleName(t->role)},
          {"required_role", RoleName(needed)}});
   }
-  if (const absl::Duration wait = TakeRate(t->name);
+  if (const absl::Duration wait = TakeRate(&t->name);
       wait > absl::ZeroDuration()) {
     // The wait travels as a RetryInfo too, for programs: the call did
     // nothing, so a client may send it again then, a write too.
@@ -125,7 +144,7 @@ std::string Authenticator::NameOf(const grpc::ServerContextBase& ctx) const {
   return t == nullptr ? "-" : t->name;
 }
 
-absl::Duration Authenticator::TakeRate(const std::string& name) {
+absl::Duration Authenticator::TakeRate(const std::string* name) {
   const double rate = options_.rate_limit_per_second;
   if (rate <= 0) return absl::ZeroDuration();
   // A call takes a whole token, so a bucket capped below 1 (a rate or burst
@@ -136,8 +155,17 @@ absl::Duration Authenticator::TakeRate(const std::string& name) {
   // Read under the lock, so a bucket's times come in order: read before
   // it, a call could find `last` set by a later one.
   const std::chrono::steady_clock::time_point now = options_.clock();
-  auto [it, inserted] = buckets_.try_emplace(name);
-  Bucket& b = it->second;
+  bool inserted = false;
+  Bucket* bucket = &unrecognized_;
+  if (name != nullptr) {
+    auto it = buckets_.try_emplace(*name);
+    bucket = &it.first->second;
+    inserted = it.second;
+  } else {
+    inserted = !unrecognized_used_;
+    unrecognized_used_ = true;
+  }
+  Bucket& b = *bucket;
   if (inserted) {
     b.tokens = burst;
   } else {

@@ -40,8 +40,8 @@ struct AuthOptions {
   // --no-auth); contentd then warns loudly at start. Default: true.
   bool enabled = true;
   std::vector<TokenConfig> tokens;
-  // Requests per second allowed per token (token bucket); 0 means no limit.
-  // Default: 0.
+  // Requests per second allowed per token (token bucket), and to all calls
+  // without a recognized token together; 0 means no limit. Default: 0.
   double rate_limit_per_second = 0;
   // Bucket size: the burst a token may spend at once. 0 means one second's
   // worth of requests. Never less than 1 in effect, so a rate below 1 per
@@ -71,7 +71,8 @@ class Authenticator {
 
   // The caller, if its token is valid, its role includes `needed` and it is
   // within its rate. UNAUTHENTICATED (missing or unknown token),
-  // PERMISSION_DENIED (role too weak) or RESOURCE_EXHAUSTED (rate).
+  // PERMISSION_DENIED (role too weak) or RESOURCE_EXHAUSTED (rate; calls
+  // without a recognized token share one bucket).
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& ctx,
                                    Role needed);
   // The token's name for logs, or "-"; never fails, never rate-limits.
@@ -86,14 +87,17 @@ class Authenticator {
   };
   const TokenConfig* Find(const grpc::ServerContextBase& ctx,
                           absl::Status* why) const;
-  // Takes a call from `name`'s bucket: zero if admitted, else how long
-  // until the bucket holds one.
-  absl::Duration TakeRate(const std::string& name);
+  // Takes a call from the bucket of the token named `name` (nullptr: the
+  // one that calls without a recognized token share): zero if admitted,
+  // else how long until the bucket holds one.
+  absl::Duration TakeRate(const std::string* name);
 
   const AuthOptions options_;
   absl::flat_hash_map<std::string, TokenConfig> by_hash_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  Bucket unrecognized_ ABSL_GUARDED_BY(mu_);
+  bool unrecognized_used_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace content::service

@@ -185,6 +185,46 @@ TEST(AuthTest, RateLimitRefusalSaysWhenToRetry) {
   EXPECT_TRUE(has_retry);
 }
 
+// Calls without a recognized token were never limited: a client guessing
+// tokens had as many tries as it could send. They share one bucket, and a
+// real token keeps its own.
+TEST(AuthTest, CallsWithoutARecognizedTokenShareOneRateLimit) {
+  std::chrono::steady_clock::time_point now{std::chrono::hours(1000)};
+  AuthOptions o = WithRate(1, 2);
+  o.clock = [&now] { return now; };
+  Authenticator auth(o);
+  EXPECT_EQ(Call(auth, "guess1").code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(CallWithHeader(auth, "Basic x").code(),
+            absl::StatusCode::kUnauthenticated);
+  const absl::Status refused = Call(auth, "guess2");
+  ASSERT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(InfoOf(refused).reason(), reason::kRateLimitExceeded);
+  EXPECT_EQ(InfoOf(refused).metadata().count("token"), 0u);
+  EXPECT_NE(std::string(refused.message()).find("token not recognized"),
+            std::string::npos)
+      << refused.message();
+  EXPECT_NE(std::string(refused.message()).find("retry in 1s"),
+            std::string::npos)
+      << refused.message();
+  EXPECT_TRUE(refused.GetPayload(kRetryInfoTypeUrl).has_value());
+  // A call with no header at all is in the same bucket.
+  grpc::ServerContext bare;
+  EXPECT_EQ(auth.Authorize(bare, Role::kReader).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // The real token's bucket is its own.
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  // Refilled at the rate, the next guess is judged (and refused) as before.
+  now += std::chrono::seconds(1);
+  EXPECT_EQ(Call(auth, "guess3").code(), absl::StatusCode::kUnauthenticated);
+  // With no limit, there is no bucket.
+  Authenticator unlimited(WithRate(0, 0));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Call(unlimited, "guess").code(),
+              absl::StatusCode::kUnauthenticated);
+  }
+}
+
 // The limiter read the wall clock: a step back (NTP) made the elapsed time
 // negative and the bucket owed an hour's worth of calls for a step of an
 // hour, so the token was refused for that hour. A clock going back now
