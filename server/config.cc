@@ -302,6 +302,10 @@ absl::Status ApplyTls(const YAML::Node& node, const std::string& dir,
       s = ReadPath(kv.second, full, dir, &c->tls.key_file);
     } else if (key == "client_ca_file") {
       s = ReadPath(kv.second, full, dir, &c->tls.client_ca_file);
+    } else if (key == "reload_interval_seconds") {
+      int64_t n = 0;
+      s = ReadPositive(kv.second, full, &n, 86400);
+      if (s.ok()) c->tls.reload_interval_seconds = static_cast<int>(n);
     } else {
       return Bad(full, "unknown key");
     }

@@ -43,6 +43,10 @@ struct TlsConfig {
   // PEM CA bundle; when set, clients must present a certificate it signed
   // (mutual TLS).
   std::string client_ca_file;
+  // How often the three files are read again: a renewed certificate (a
+  // cert-manager Secret) is served to new connections without a restart.
+  // 1 to 86400. Default: 60.
+  int reload_interval_seconds = 60;
 };
 
 // Everything contentd can be told. Defaults serve 127.0.0.1:7070 from ./data.

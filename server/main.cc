@@ -2,6 +2,9 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -474,27 +477,116 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   absl::Status pem_ok =
       CheckTlsPem(tls, *cert, *key, ca_pem ? &*ca_pem : nullptr);
   if (!pem_ok.ok()) return pem_ok;
-  // Served anyway (a renewed file needs a restart to be read, and refusing
-  // to start helps no client), but every client refuses the handshake with
-  // OpenSSL's bare "certificate verify failed": say why here.
+  // Served anyway (a renewed file is read within the reload interval, and
+  // refusing to start helps no client), but every client refuses the
+  // handshake with OpenSSL's bare "certificate verify failed": say why here.
   if (std::string dates = content::internal::PemCertificateDatesProblem(*cert);
       !dates.empty()) {
     std::cerr << "contentd: WARNING: config tls.cert_file: " << tls.cert_file
               << " " << dates
               << "; TLS clients will refuse every connection (certificate "
-                 "verify failed) until it is replaced and contentd restarted"
-              << std::endl;
+                 "verify failed) until it is replaced (read again every "
+              << tls.reload_interval_seconds << " s)" << std::endl;
   }
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  options.pem_key_cert_pairs.push_back({*key, *cert});
+  // gRPC's file watcher reads the files again every interval, so a renewed
+  // certificate (cert-manager rewrites its Secret's files days before the
+  // old one expires) reaches new connections without a restart; the
+  // credentials of an SslServerCredentials are fixed for the process.
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          tls.key_file, tls.cert_file, tls.client_ca_file,
+          static_cast<unsigned int>(tls.reload_interval_seconds));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
   if (ca_pem) {
-    options.pem_root_certs = *ca_pem;
-    options.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    options.watch_root_certs();
+    options.set_cert_request_type(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   }
-  return grpc::SslServerCredentials(options);
+  return grpc::experimental::TlsServerCredentials(options);
 }
+
+// Says on stderr when the TLS files change, what gRPC's watcher will serve:
+// it loads whatever the files hold, and a certificate and key that do not
+// go together (or an expired certificate) fail every new handshake with
+// nothing in the log. Reads the files at the same interval. Thread-safe.
+class TlsFileLog {
+ public:
+  explicit TlsFileLog(const content::TlsConfig& tls) : tls_(tls) {
+    last_ = Read();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~TlsFileLog() {
+    stop_.Notify();
+    thread_.join();
+  }
+
+ private:
+  // The three files' contents ("" for one that cannot be read).
+  std::string Read() const {
+    std::string all;
+    for (const std::string* path :
+         {&tls_.cert_file, &tls_.key_file, &tls_.client_ca_file}) {
+      absl::StatusOr<std::string> text =
+          path->empty() ? std::string() : ReadText(*path, "");
+      absl::StrAppend(&all, text.ok() ? *text : "", "\n--\n");
+    }
+    return all;
+  }
+
+  // What is wrong with the files as they are now, "" if nothing.
+  std::string Problem() const {
+    absl::StatusOr<std::string> cert = ReadText(tls_.cert_file, "cert_file");
+    if (!cert.ok()) return std::string(cert.status().message());
+    absl::StatusOr<std::string> key = ReadText(tls_.key_file, "key_file");
+    if (!key.ok()) return std::string(key.status().message());
+    std::optional<std::string> ca;
+    if (!tls_.client_ca_file.empty()) {
+      absl::StatusOr<std::string> read =
+          ReadText(tls_.client_ca_file, "client_ca_file");
+      if (!read.ok()) return std::string(read.status().message());
+      ca = *std::move(read);
+    }
+    absl::Status ok = CheckTlsPem(tls_, *cert, *key, ca ? &*ca : nullptr);
+    if (!ok.ok()) return std::string(ok.message());
+    std::string dates = content::internal::PemCertificateDatesProblem(*cert);
+    if (!dates.empty()) {
+      return absl::StrCat("config tls.cert_file: ", tls_.cert_file, " ", dates);
+    }
+    return "";
+  }
+
+  void Run() {
+    const absl::Duration interval = absl::Seconds(tls_.reload_interval_seconds);
+    while (!stop_.WaitForNotificationWithTimeout(interval)) {
+      std::string now = Read();
+      if (now == last_) continue;
+      // A Secret's files change together (one symlink swap), but a read
+      // may straddle it: a problem is judged on a second look.
+      std::string problem = Problem();
+      if (!problem.empty() &&
+          !stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+        now = Read();
+        problem = Problem();
+      }
+      last_ = std::move(now);
+      if (problem.empty()) {
+        std::cerr << "contentd: TLS files changed; new connections get them "
+                     "(within "
+                  << tls_.reload_interval_seconds << " s)" << std::endl;
+      } else {
+        std::cerr << "contentd: WARNING: TLS files changed: " << problem
+                  << "; new TLS connections fail until they are fixed"
+                  << std::endl;
+      }
+    }
+  }
+
+  const content::TlsConfig tls_;
+  std::string last_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
 
 // GET /metrics in Prometheus text format, on its own port and thread, and
 // GET /healthz and /readyz: grpc.health.v1's "" and content.v1.Readiness
@@ -1279,6 +1371,10 @@ int main(int argc, char** argv) {
     return Fail(absl::Status(
         creds.status().code(),
         absl::StrCat(config_path, ": ", creds.status().message())));
+  }
+  std::unique_ptr<TlsFileLog> tls_file_log;
+  if (!config.tls.cert_file.empty()) {
+    tls_file_log = std::make_unique<TlsFileLog>(config.tls);
   }
   // gRPC binds every address the listen host resolves to, or fails: a
   // client of `localhost:7070` may try ::1 or 127.0.0.1, and another

@@ -923,6 +923,76 @@ TEST_F(TlsTest, CertificateTheClientRejectsIsExplained) {
                                "subjectAltName)"));
 }
 
+// A renewed certificate (cert-manager rewrites its Secret's files before
+// the old one expires) was read only at start: contentd served the old one
+// until restarted, and every client failed once it expired. The files are
+// read again every tls.reload_interval_seconds, and the log says when they
+// changed, or that the new pair cannot work.
+TEST_F(TlsTest, ARenewedCertificateIsServedWithoutARestart) {
+  const std::string d = dir_.path();
+  auto run = [&](const std::string& cmd) {
+    auto r = RunCommand({"/bin/sh", "-c", "cd " + d + " && " + cmd});
+    ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.err;
+  };
+  // The renewal: another CA's certificate for the same address, so a
+  // client tells which one it was served by the CA it trusts.
+  run("openssl req -x509 -newkey rsa:2048 -nodes -keyout new-ca.key -out "
+      "new-ca.pem -days 2 -subj /CN=new-ca");
+  run("openssl req -newkey rsa:2048 -nodes -keyout new.key -out new.csr "
+      "-subj /CN=127.0.0.1");
+  run("openssl x509 -req -in new.csr -CA new-ca.pem -CAkey new-ca.key "
+      "-CAcreateserial -out new.pem -days 2 -extfile san.ext");
+  run("cp server.pem tls.crt && cp server.key tls.key");
+  WriteFile(Path("tls.yaml"), "tls:\n  cert_file: " + Path("tls.crt") +
+                                  "\n  key_file: " + Path("tls.key") +
+                                  "\n  reload_interval_seconds: 1\n");
+  auto server =
+      ServerProcess::Start(Path("data"), {"--config", Path("tls.yaml")});
+  ASSERT_NE(server, nullptr);
+  // Reached (NOT_FOUND is the server's answer) when the CA signed what it
+  // serves.
+  auto reached = [&](const std::string& ca) {
+    CommandResult r = testing::Ctl(
+        *server, {"--ca", Path(ca), "--timeout", "3s", "get", "nothing"});
+    return r.exit_code == 1 && r.err.find("NOT_FOUND") != std::string::npos;
+  };
+  EXPECT_TRUE(reached("ca.pem"));
+  EXPECT_FALSE(reached("new-ca.pem"));
+
+  // Renamed into place, as a Secret's files are swapped.
+  run("cp new.key tls.key.tmp && cp new.pem tls.crt.tmp && mv tls.key.tmp "
+      "tls.key && mv tls.crt.tmp tls.crt");
+  bool renewed = false;
+  for (int i = 0; i < 60 && !renewed; ++i) {
+    renewed = reached("new-ca.pem");
+    if (!renewed) absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_TRUE(renewed) << server->Log();
+  EXPECT_FALSE(reached("ca.pem"));
+  for (int i = 0; i < 60; ++i) {
+    if (server->Log().find("TLS files changed") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_THAT(server->Log(),
+              HasSubstr("contentd: TLS files changed; new connections get "
+                        "them (within 1 s)"));
+
+  // A key that is not the certificate's: said, since every handshake
+  // fails from then on.
+  run("cp server.key tls.key.tmp && mv tls.key.tmp tls.key");
+  const std::string warning =
+      "contentd: WARNING: TLS files changed: config "
+      "tls.key_file: " +
+      Path("tls.key") +
+      " is not the key of the "
+      "certificate in tls.cert_file";
+  for (int i = 0; i < 60; ++i) {
+    if (server->Log().find(warning) != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_THAT(server->Log(), HasSubstr(warning));
+}
+
 // A config file's relative tls.* paths are relative to its folder, as a
 // kubeconfig's are: contentd started from another working directory read
 // `cert.pem` there and stopped, `cannot read server.pem: No such file or

@@ -536,6 +536,23 @@ TEST(ConfigTest, ClientCaWithoutCertificateIsRefused) {
   EXPECT_EQ(c.tls.client_ca_file, "ca.pem");
 }
 
+TEST(ConfigTest, TlsReloadIntervalIsOneSecondToADay) {
+  EXPECT_EQ(ServerConfig().tls.reload_interval_seconds, 60);
+  ServerConfig c;
+  ASSERT_TRUE(Load("tls: {cert_file: a.crt, key_file: a.key, "
+                   "reload_interval_seconds: 5}\n",
+                   &c)
+                  .ok());
+  EXPECT_EQ(c.tls.reload_interval_seconds, 5);
+  for (const char* bad : {"0", "86401", "-1", "1.5"}) {
+    absl::Status s =
+        Load(absl::StrCat("tls: {cert_file: a.crt, key_file: "
+                          "a.key, reload_interval_seconds: ",
+                          bad, "}\n"));
+    EXPECT_TRUE(InvalidNaming(s, "tls.reload_interval_seconds")) << bad << s;
+  }
+}
+
 TEST(ConfigTest, TokensWithTheSameHashAreRefused) {
   const std::string hash(64, 'a');
   const std::string upper(64, 'A');  // the same hash: compared as lowercase
