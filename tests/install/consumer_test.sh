@@ -25,6 +25,17 @@ for doc in $(sed -n 's|^Documentation=||p' "$src/deploy/systemd/contentd.service
     exit 1
   fi
 done
+# Every docs/*.md an installed document names is installed beside it: the
+# operator's guides sent readers to docs/benchmarks.md, left out.
+docdir=$(dirname "$(find "$work/prefix" -name README.md -path '*doc*' | head -1)")
+for md in "$docdir/README.md" "$docdir"/docs/*.md; do
+  for named in $(grep -o 'docs/[a-z-]*\.md' "$md" | sort -u); do
+    if [ ! -f "$docdir/$named" ]; then
+      echo "${md#"$docdir"/} names $named, which is not installed" >&2
+      exit 1
+    fi
+  done
+done
 test -f "$work/prefix/include/content/v1/article.pb.h"
 # The .proto files beside the generated headers: client.h sends a reader to
 # content_service.proto for each RPC's errors, which the generated code
