@@ -187,6 +187,10 @@ absl::Status ApplyAuth(const YAML::Node& node, ServerConfig* c) {
       if (s.ok() && !(a.rate_limit_per_second >= 0 &&
                       std::isfinite(a.rate_limit_per_second)))
         s = Bad(full, "must be a finite number, not negative");
+    } else if (key == "reload_interval_seconds") {
+      int64_t n = 0;
+      s = ReadPositive(kv.second, full, &n, 86400);
+      if (s.ok()) a.reload_interval_seconds = static_cast<int>(n);
     } else if (key == "rate_limit_burst") {
       s = Read(kv.second, full, &a.rate_limit_burst);
       if (s.ok() &&

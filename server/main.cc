@@ -588,6 +588,106 @@ class TlsFileLog {
   std::thread thread_;
 };
 
+// Reads the config file again every auth.reload_interval_seconds and, when
+// its auth.tokens changed, hands them to the authenticator: a token added,
+// revoked (a leaked one) or given another role needed a restart, a
+// moment of refused calls on one store. Other keys take effect at a
+// restart, as before. A file that no longer parses, or that has no tokens
+// (every client locked out, or auth turned off, which a start decides),
+// changes nothing and is said on stderr. Thread-safe.
+class ConfigTokenWatch {
+ public:
+  ConfigTokenWatch(std::string path, content::service::Authenticator* auth,
+                   std::vector<content::service::TokenConfig> tokens,
+                   int interval_seconds)
+      : path_(std::move(path)),
+        auth_(auth),
+        tokens_(std::move(tokens)),
+        interval_(absl::Seconds(interval_seconds)) {
+    last_ = Read();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~ConfigTokenWatch() {
+    stop_.Notify();
+    thread_.join();
+  }
+
+ private:
+  std::string Read() const {
+    std::ifstream in(path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // "name (role)" of each token in `a` and not in `b`, joined.
+  static std::string Missing(
+      const std::vector<content::service::TokenConfig>& a,
+      const std::vector<content::service::TokenConfig>& b) {
+    std::vector<std::string> out;
+    for (const auto& t : a) {
+      const bool kept = std::any_of(b.begin(), b.end(), [&](const auto& u) {
+        return u.name == t.name && u.role == t.role &&
+               absl::AsciiStrToLower(u.sha256) ==
+                   absl::AsciiStrToLower(t.sha256);
+      });
+      if (!kept) {
+        out.push_back(absl::StrCat(t.name, " (",
+                                   content::service::RoleName(t.role), ")"));
+      }
+    }
+    return absl::StrJoin(out, ", ");
+  }
+
+  void Run() {
+    while (!stop_.WaitForNotificationWithTimeout(interval_)) {
+      std::string now = Read();
+      if (now == last_) continue;
+      last_ = std::move(now);
+      content::ServerConfig fresh;
+      absl::Status s = content::ReadConfigFile(path_, &fresh);
+      if (s.ok() && (!fresh.auth.enabled || fresh.auth.tokens.empty())) {
+        s = absl::InvalidArgumentError(
+            "config auth.tokens: none, or auth turned off (which only a "
+            "start decides; a running contentd would lock every client "
+            "out)");
+      }
+      if (!s.ok()) {
+        std::cerr << "contentd: WARNING: " << path_
+                  << " changed but its tokens were not taken: " << s.message()
+                  << "; the " << tokens_.size() << " tokens in use stay"
+                  << std::endl;
+        continue;
+      }
+      const std::string added = Missing(fresh.auth.tokens, tokens_);
+      const std::string removed = Missing(tokens_, fresh.auth.tokens);
+      if (added.empty() && removed.empty()) {
+        std::cerr << "contentd: " << path_
+                  << " changed, its auth.tokens did not; other keys take "
+                     "effect at a restart"
+                  << std::endl;
+        continue;
+      }
+      auth_->ReplaceTokens(fresh.auth.tokens);
+      tokens_ = std::move(fresh.auth.tokens);
+      std::cerr << "contentd: auth.tokens read again from " << path_ << ": "
+                << tokens_.size() << " tokens; now accepted: "
+                << (added.empty() ? "none new" : added)
+                << "; no longer accepted: "
+                << (removed.empty() ? "none" : removed)
+                << " (other keys take effect at a restart)" << std::endl;
+    }
+  }
+
+  const std::string path_;
+  content::service::Authenticator* const auth_;
+  std::vector<content::service::TokenConfig> tokens_;
+  const absl::Duration interval_;
+  std::string last_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
 // GET /metrics in Prometheus text format, on its own port and thread, and
 // GET /healthz and /readyz: grpc.health.v1's "" and content.v1.Readiness
 // over HTTP, for probes and hosts that cannot ask gRPC health (curl).
@@ -1604,6 +1704,12 @@ int main(int argc, char** argv) {
   }
 
   content::service::Authenticator auth(config.auth);
+  std::unique_ptr<ConfigTokenWatch> token_watch;
+  if (config.auth.enabled && !config_path.empty()) {
+    token_watch = std::make_unique<ConfigTokenWatch>(
+        config_path, &auth, config.auth.tokens,
+        config.auth.reload_interval_seconds);
+  }
 
   config.service.version = CONTENT_VERSION;
   // Reads in flight on a shared store: as many as the pool keeps open

@@ -44,12 +44,19 @@ std::string HashToken(absl::string_view token) {
 
 Authenticator::Authenticator(AuthOptions options)
     : options_(std::move(options)) {
-  for (const TokenConfig& t : options_.tokens)
-    by_hash_[absl::AsciiStrToLower(t.sha256)] = t;
+  ReplaceTokens(options_.tokens);
 }
 
-const TokenConfig* Authenticator::Find(const grpc::ServerContextBase& ctx,
-                                       absl::Status* why) const {
+void Authenticator::ReplaceTokens(const std::vector<TokenConfig>& tokens) {
+  absl::flat_hash_map<std::string, TokenConfig> by_hash;
+  for (const TokenConfig& t : tokens)
+    by_hash[absl::AsciiStrToLower(t.sha256)] = t;
+  absl::MutexLock lock(&tokens_mu_);
+  by_hash_.swap(by_hash);
+}
+
+std::optional<TokenConfig> Authenticator::Find(
+    const grpc::ServerContextBase& ctx, absl::Status* why) const {
   const auto& md = ctx.client_metadata();
   auto it = md.find("authorization");
   if (it == md.end()) {
@@ -57,7 +64,7 @@ const TokenConfig* Authenticator::Find(const grpc::ServerContextBase& ctx,
                           "missing token: send `authorization: Bearer TOKEN` "
                           "(contentctl --token or CONTENT_TOKEN)"),
                       reason::kTokenMissing);
-    return nullptr;
+    return std::nullopt;
   }
   absl::string_view value(it->second.data(), it->second.size());
   // RFC 7235: the scheme is case-insensitive (`bearer TOKEN` is as good),
@@ -69,26 +76,28 @@ const TokenConfig* Authenticator::Find(const grpc::ServerContextBase& ctx,
     *why = WithReason(
         absl::UnauthenticatedError("authorization: must be `Bearer TOKEN`"),
         reason::kTokenInvalid);
-    return nullptr;
+    return std::nullopt;
   }
   absl::string_view token = value.substr(space);
   while (absl::ConsumePrefix(&token, " ")) {
   }
-  auto found = by_hash_.find(HashToken(token));
+  const std::string hash = HashToken(token);
+  absl::ReaderMutexLock lock(&tokens_mu_);
+  auto found = by_hash_.find(hash);
   if (found == by_hash_.end()) {
     *why = WithReason(absl::UnauthenticatedError("token not recognized"),
                       reason::kTokenInvalid);
-    return nullptr;
+    return std::nullopt;
   }
-  return &found->second;
+  return found->second;
 }
 
 absl::StatusOr<Caller> Authenticator::Authorize(
     const grpc::ServerContextBase& ctx, Role needed) {
   if (!options_.enabled) return Caller{"-", Role::kAdmin};
   absl::Status why;
-  const TokenConfig* t = Find(ctx, &why);
-  if (t == nullptr) {
+  const std::optional<TokenConfig> t = Find(ctx, &why);
+  if (!t) {
     // Calls without a recognized token share one bucket: with a limit set,
     // a client guessing tokens (or one misconfigured in a retry loop) got
     // unlimited attempts while every real token was held to its rate.
@@ -140,8 +149,8 @@ absl::StatusOr<Caller> Authenticator::Authorize(
 std::string Authenticator::NameOf(const grpc::ServerContextBase& ctx) const {
   if (!options_.enabled) return "-";
   absl::Status ignored;
-  const TokenConfig* t = Find(ctx, &ignored);
-  return t == nullptr ? "-" : t->name;
+  const std::optional<TokenConfig> t = Find(ctx, &ignored);
+  return t ? t->name : "-";
 }
 
 absl::Duration Authenticator::TakeRate(const std::string* name) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ struct AuthOptions {
   // worth of requests. Never less than 1 in effect, so a rate below 1 per
   // second admits one call every 1/rate seconds. Default: 0.
   double rate_limit_burst = 0;
+  // How often contentd reads its config file again for `tokens` (a token
+  // added, revoked or given another role without a restart); 1 to 86400.
+  // Authenticator itself does not read files. Default: 60.
+  int reload_interval_seconds = 60;
   // The rate limit's clock. It must be monotonic: with a wall clock, a step
   // back (NTP) left a token's bucket owing the whole step's worth of
   // requests, locking the token out for as long as the step. Tests set a
@@ -77,6 +82,9 @@ class Authenticator {
                                    Role needed);
   // The token's name for logs, or "-"; never fails, never rate-limits.
   std::string NameOf(const grpc::ServerContextBase& ctx) const;
+  // Accepts `tokens` from now on, in place of those it had (a config file
+  // read again); a call already admitted keeps its caller.
+  void ReplaceTokens(const std::vector<TokenConfig>& tokens);
 
   bool enabled() const { return options_.enabled; }
 
@@ -85,15 +93,17 @@ class Authenticator {
     double tokens = 0;
     std::chrono::steady_clock::time_point last;
   };
-  const TokenConfig* Find(const grpc::ServerContextBase& ctx,
-                          absl::Status* why) const;
+  std::optional<TokenConfig> Find(const grpc::ServerContextBase& ctx,
+                                  absl::Status* why) const;
   // Takes a call from the bucket of the token named `name` (nullptr: the
   // one that calls without a recognized token share): zero if admitted,
   // else how long until the bucket holds one.
   absl::Duration TakeRate(const std::string* name);
 
   const AuthOptions options_;
-  absl::flat_hash_map<std::string, TokenConfig> by_hash_;
+  mutable absl::Mutex tokens_mu_;
+  absl::flat_hash_map<std::string, TokenConfig> by_hash_
+      ABSL_GUARDED_BY(tokens_mu_);
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
   Bucket unrecognized_ ABSL_GUARDED_BY(mu_);

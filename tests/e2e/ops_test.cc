@@ -407,6 +407,56 @@ TEST(AuthTest, RateLimitPerTokenAnswersResourceExhausted) {
   EXPECT_TRUE(admin->QueryArticles({}).ok());
 }
 
+// A token revoked, added or given another role in the config file needed a
+// restart. The file is read again every auth.reload_interval_seconds; a
+// file that does not parse, or has no tokens, changes nothing and is said.
+TEST(AuthTest, TokensChangedInTheConfigFileTakeEffectWithoutARestart) {
+  TempDir dir;
+  const std::string config =
+      AuthConfig(dir.path(), "  reload_interval_seconds: 1\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  auto works = [&](const std::string& token) {
+    return Connect(server->address(), token)->QueryArticles({}).status();
+  };
+  EXPECT_TRUE(works("reader-token").ok());
+  EXPECT_EQ(works("new-token").code(), absl::StatusCode::kUnauthenticated);
+  // Waits (bounded) until the log holds `line`.
+  auto logged = [&](const std::string& line) {
+    for (int i = 0; i < 60; ++i) {
+      if (server->Log().find(line) != std::string::npos) return true;
+      absl::SleepFor(absl::Milliseconds(250));
+    }
+    return false;
+  };
+
+  // The reader's token revoked, another added.
+  WriteFile(config, testing::AuthConfigYaml({{"n", "reader", "new-token"},
+                                             {"e", "editor", "editor-token"},
+                                             {"a", "admin", "admin-token"}}) +
+                        "  reload_interval_seconds: 1\n");
+  EXPECT_TRUE(logged("contentd: auth.tokens read again from " + config +
+                     ": 3 tokens; now accepted: n (reader); no longer "
+                     "accepted: r (reader) (other keys take effect at a "
+                     "restart)"))
+      << server->Log();
+  EXPECT_TRUE(works("new-token").ok());
+  EXPECT_EQ(works("reader-token").code(), absl::StatusCode::kUnauthenticated);
+
+  // A broken file, then one without tokens: the tokens in use stay.
+  WriteFile(config, "auth: [\n");
+  EXPECT_TRUE(logged("contentd: WARNING: " + config +
+                     " changed but its tokens were not taken: "))
+      << server->Log();
+  EXPECT_TRUE(works("new-token").ok());
+  WriteFile(config, "auth:\n  tokens: []\n  reload_interval_seconds: 1\n");
+  EXPECT_TRUE(logged("config auth.tokens: none, or auth turned off"))
+      << server->Log();
+  EXPECT_TRUE(works("new-token").ok());
+  EXPECT_EQ(works("").code(), absl::StatusCode::kUnauthenticated);
+}
+
 // A rate limit's refusal says how long to wait (a RetryInfo, and in its
 // message), and the SDK waits that long and sends the call again, a write
 // too, since the refusal came before it did anything: a run of writes at

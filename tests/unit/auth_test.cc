@@ -225,6 +225,25 @@ TEST(AuthTest, CallsWithoutARecognizedTokenShareOneRateLimit) {
   }
 }
 
+// Tokens given again (a config file read again) replace the old ones: a
+// revoked token is refused from the next call, a new one accepted, a role
+// changed takes effect.
+TEST(AuthTest, ReplacedTokensTakeEffectAtTheNextCall) {
+  Authenticator auth(WithRate(0, 0));
+  EXPECT_TRUE(Call(auth, kToken).ok());
+  auth.ReplaceTokens({{"new", Role::kReader, HashToken("n3w")},
+                      {"loader", Role::kAdmin, HashToken("s3cret2")}});
+  EXPECT_EQ(Call(auth, kToken).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(Call(auth, "n3w").ok());
+  grpc::ServerContext ctx;
+  grpc::testing::ServerContextTestSpouse spouse(&ctx);
+  spouse.AddClientMetadata("authorization", "Bearer s3cret2");
+  absl::StatusOr<Caller> admin = auth.Authorize(ctx, Role::kAdmin);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  EXPECT_EQ(admin->token_name, "loader");
+  EXPECT_EQ(auth.NameOf(ctx), "loader");
+}
+
 // The limiter read the wall clock: a step back (NTP) made the elapsed time
 // negative and the bucket owed an hour's worth of calls for a step of an
 // hour, so the token was refused for that hour. A clock going back now
