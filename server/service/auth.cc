@@ -48,14 +48,16 @@ Authenticator::Authenticator(AuthOptions options)
 }
 
 void Authenticator::ReplaceTokens(const std::vector<TokenConfig>& tokens) {
-  absl::flat_hash_map<std::string, TokenConfig> by_hash;
-  for (const TokenConfig& t : tokens)
-    by_hash[absl::AsciiStrToLower(t.sha256)] = t;
+  absl::flat_hash_map<std::string, std::shared_ptr<const TokenConfig>> by_hash;
+  for (const TokenConfig& t : tokens) {
+    by_hash[absl::AsciiStrToLower(t.sha256)] =
+        std::make_shared<const TokenConfig>(t);
+  }
   absl::MutexLock lock(&tokens_mu_);
   by_hash_.swap(by_hash);
 }
 
-std::optional<TokenConfig> Authenticator::Find(
+std::shared_ptr<const TokenConfig> Authenticator::Find(
     const grpc::ServerContextBase& ctx, absl::Status* why) const {
   const auto& md = ctx.client_metadata();
   auto it = md.find("authorization");
@@ -64,7 +66,7 @@ std::optional<TokenConfig> Authenticator::Find(
                           "missing token: send `authorization: Bearer TOKEN` "
                           "(contentctl --token or CONTENT_TOKEN)"),
                       reason::kTokenMissing);
-    return std::nullopt;
+    return nullptr;
   }
   absl::string_view value(it->second.data(), it->second.size());
   // RFC 7235: the scheme is case-insensitive (`bearer TOKEN` is as good),
@@ -76,7 +78,7 @@ std::optional<TokenConfig> Authenticator::Find(
     *why = WithReason(
         absl::UnauthenticatedError("authorization: must be `Bearer TOKEN`"),
         reason::kTokenInvalid);
-    return std::nullopt;
+    return nullptr;
   }
   absl::string_view token = value.substr(space);
   while (absl::ConsumePrefix(&token, " ")) {
@@ -87,7 +89,7 @@ std::optional<TokenConfig> Authenticator::Find(
   if (found == by_hash_.end()) {
     *why = WithReason(absl::UnauthenticatedError("token not recognized"),
                       reason::kTokenInvalid);
-    return std::nullopt;
+    return nullptr;
   }
   return found->second;
 }
@@ -96,7 +98,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
     const grpc::ServerContextBase& ctx, Role needed) {
   if (!options_.enabled) return Caller{"-", Role::kAdmin};
   absl::Status why;
-  const std::optional<TokenConfig> t = Find(ctx, &why);
+  const std::shared_ptr<const TokenConfig> t = Find(ctx, &why);
   if (!t) {
     // Calls without a recognized token share one bucket: with a limit set,
     // a client guessing tokens (or one misconfigured in a retry loop) got
@@ -149,7 +151,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
 std::string Authenticator::NameOf(const grpc::ServerContextBase& ctx) const {
   if (!options_.enabled) return "-";
   absl::Status ignored;
-  const std::optional<TokenConfig> t = Find(ctx, &ignored);
+  const std::shared_ptr<const TokenConfig> t = Find(ctx, &ignored);
   return t ? t->name : "-";
 }
 

@@ -6,7 +6,7 @@
 
 #include <chrono>
 #include <functional>
-#include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -93,8 +93,9 @@ class Authenticator {
     double tokens = 0;
     std::chrono::steady_clock::time_point last;
   };
-  std::optional<TokenConfig> Find(const grpc::ServerContextBase& ctx,
-                                  absl::Status* why) const;
+  // The caller's token (shared: a reload may replace the map meanwhile).
+  std::shared_ptr<const TokenConfig> Find(const grpc::ServerContextBase& ctx,
+                                          absl::Status* why) const;
   // Takes a call from the bucket of the token named `name` (nullptr: the
   // one that calls without a recognized token share): zero if admitted,
   // else how long until the bucket holds one.
@@ -102,7 +103,7 @@ class Authenticator {
 
   const AuthOptions options_;
   mutable absl::Mutex tokens_mu_;
-  absl::flat_hash_map<std::string, TokenConfig> by_hash_
+  absl::flat_hash_map<std::string, std::shared_ptr<const TokenConfig>> by_hash_
       ABSL_GUARDED_BY(tokens_mu_);
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
