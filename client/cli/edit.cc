@@ -409,6 +409,22 @@ int Edit(Client& client, const EditOptions& options, Format format) {
                           "` shows the change made meanwhile; `contentctl "
                           "apply -f ",
                           path, "` writes your edit over it");
+    } else if (absl::IsNotFound(error) &&
+               ErrorReason(error) == "ARTICLE_DELETED") {
+      // Deleted meanwhile: nothing in the file to fix, and an apply with
+      // the revision the edit started from fails at the tombstone (as
+      // apply does not undelete); undelete first, then apply.
+      const std::map<std::string, std::string> metadata = ErrorMetadata(error);
+      const auto tombstone = metadata.find("revision");
+      error = Reworded(
+          error,
+          absl::StrCat(get.name(), " was deleted while it was being edited",
+                       tombstone != metadata.end() && !tombstone->second.empty()
+                           ? absl::StrCat(" (revision ", tombstone->second, ")")
+                           : std::string()));
+      hint = absl::StrCat("your edit is kept in ", path, ": `contentctl ",
+                          "undelete ", id, "` brings the article back, then `",
+                          "contentctl apply -f ", path, "` writes your edit");
     } else {
       hint = absl::StrCat(
           "your edit is kept in ", path, ": fix it, then `contentctl apply -f ",

@@ -2171,6 +2171,47 @@ TEST_F(CliEditTest, AChangeMadeMeanwhileIsNotOverwritten) {
   EXPECT_EQ(Head("deepseek-brokers"), "Mine");
 }
 
+// An article deleted while the editor was open is not brought back by the
+// edit; the error says so, and the hint, followed, writes the edit. (It
+// said "fix it, then apply -f FILE --expected-revision 2", which fails at
+// the tombstone whatever is fixed.)
+TEST_F(CliEditTest, AnArticleDeletedMeanwhileSaysToUndeleteFirst) {
+  ASSERT_TRUE(ApplySampleTwice());
+  const std::string script =
+      absl::StrCat(ContentctlBinary(), " delete deepseek-brokers >/dev/null\n",
+                   "sed -i 's/^title: .*/title: \"Mine\"/' \"$1\"\n");
+  CommandResult r = Edit(script, {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("Error: NOT_FOUND: articles/deepseek-brokers "
+                               "was deleted while it was being edited "
+                               "(revision 3)\n"));
+  ASSERT_EQ(Left().size(), 1u);
+  const std::string kept = Left()[0];
+  EXPECT_THAT(r.err, HasSubstr("your edit is kept in " + kept +
+                               ": `contentctl undelete deepseek-brokers` "
+                               "brings the article back, then `contentctl "
+                               "apply -f " +
+                               kept + "` writes your edit\n"));
+  EXPECT_THAT(r.err, Not(HasSubstr("--expected-revision")));
+  // Under -o json the object carries the server's reason and the tombstone.
+  CtlOk({"undelete", "deepseek-brokers"});
+  fs::remove_all(tmp_);
+  r = Edit(script, {"deepseek-brokers", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  auto e = ParseJson<google::protobuf::Struct>(Lines(r.err).back()).fields();
+  EXPECT_EQ(e["reason"].string_value(), "ARTICLE_DELETED") << r.err;
+  EXPECT_EQ(MetadataValue(e, "revision"), "5");
+  ASSERT_EQ(Left().size(), 1u);
+  EXPECT_EQ(e["file"].string_value(), Left()[0]);
+  EXPECT_THAT(e["hint"].string_value(), HasSubstr("`contentctl undelete "));
+
+  // What the hint says works.
+  CtlOk({"undelete", "deepseek-brokers"});
+  EXPECT_THAT(CtlOk({"apply", "-f", Left()[0]}),
+              StartsWith("articles/deepseek-brokers updated (revision 7)"));
+  EXPECT_EQ(Head("deepseek-brokers"), "Mine");
+}
+
 // Dates written without a zone, applied with --default-zone, keep their
 // instants through an edit that leaves them alone: the file edit writes
 // shows them as they were written, in that zone, and what was saved is
