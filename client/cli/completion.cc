@@ -455,6 +455,12 @@ std::string CompletionScript(const CLI::App& app, const std::string& shell) {
         "#compdef contentctl\n"
         "# zsh runs contentctl's bash completion through bashcompinit. Load "
         "it with\n#   source <(contentctl completion zsh)\n"
+        "# bashcompinit's `complete` registers through compdef, which "
+        "compinit\n# defines: run here if ~/.zshrc has not (zsh -f, a new "
+        "account), where\n# `complete` said `command not found: compdef` and "
+        "nothing completed.\n"
+        "(( $+functions[compdef] )) || { autoload -U +X compinit && compinit "
+        "-i; }\n"
         "autoload -U +X bashcompinit && bashcompinit\n",
         bash,
         "# zsh: _contentctl adds each reply's space itself (a directory's "
