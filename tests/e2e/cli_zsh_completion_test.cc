@@ -152,7 +152,7 @@ TEST_F(CliZshCompletionTest, VerbsFlagsAndTheirValuesComplete) {
                 "contentctl get --rev", "contentctl admin comp",
                 "contentctl query --state dr", "contentctl query --output=ya",
                 "contentctl apply -f not", "contentctl query -o=ya",
-                "contentctl get x -o=j"}),
+                "contentctl get x -o=j", "contentctl completion z"}),
       ElementsAre("[contentctl query ]", "[contentctl query --output ]",
                   "[contentctl query --output json ]", "[contentctl -o yaml ]",
                   "[contentctl get --revision ]", "[contentctl admin compact ]",
@@ -161,8 +161,9 @@ TEST_F(CliZshCompletionTest, VerbsFlagsAndTheirValuesComplete) {
                   "[contentctl query --output=yaml ]",
                   "[contentctl apply -f notes.md ]",
                   // And `-o=value`, pflag's spelling, which contentctl takes.
-                  "[contentctl query -o=yaml ]",
-                  "[contentctl get x -o=json ]"));
+                  "[contentctl query -o=yaml ]", "[contentctl get x -o=json ]",
+                  // The shell, completion's argument, of a set too.
+                  "[contentctl completion zsh ]"));
 }
 
 // -o after a verb completes only the formats that verb takes: markdown,
