@@ -426,9 +426,15 @@ int Edit(Client& client, const EditOptions& options, Format format) {
                           "undelete ", id, "` brings the article back, then `",
                           "contentctl apply -f ", path, "` writes your edit");
     } else {
-      hint = absl::StrCat(
-          "your edit is kept in ", path, ": fix it, then `contentctl apply -f ",
-          path, " --expected-revision ", head->revision(), "` writes it");
+      // Only a refusal of what was saved has something in the file to fix;
+      // a call that failed (the server down, a deadline) needs it applied
+      // again, on the same condition: should the edit have been written
+      // after all, that apply fails rather than write it twice.
+      hint =
+          absl::StrCat("your edit is kept in ", path, ": ",
+                       absl::IsInvalidArgument(error) ? "fix it, then " : "",
+                       "`contentctl apply -f ", path, " --expected-revision ",
+                       head->revision(), "` writes it");
     }
     PrintError(error, options, format, path, hint);
     return kExitFailure;

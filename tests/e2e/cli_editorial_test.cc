@@ -5,6 +5,7 @@
 // unchanged.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -2209,6 +2210,30 @@ TEST_F(CliEditTest, AnArticleDeletedMeanwhileSaysToUndeleteFirst) {
   CtlOk({"undelete", "deepseek-brokers"});
   EXPECT_THAT(CtlOk({"apply", "-f", Left()[0]}),
               StartsWith("articles/deepseek-brokers updated (revision 7)"));
+  EXPECT_EQ(Head("deepseek-brokers"), "Mine");
+}
+
+// A write that failed for want of a server keeps the file and says to
+// apply it on the same condition, with nothing to fix in it (the hint said
+// "fix it, then ...", as of a refused edit).
+TEST_F(CliEditTest, AWriteWithNoServerToTakeItSaysToApplyTheFileAgain) {
+  ASSERT_TRUE(ApplySampleTwice());
+  CommandResult r =
+      Edit(absl::StrCat("kill -9 ", server_->pid(),
+                        "\nsed -i 's/^title: .*/title: \"Mine\"/' \"$1\"\n"),
+           {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("Error: UNAVAILABLE: "));
+  ASSERT_EQ(Left().size(), 1u);
+  const std::string kept = Left()[0];
+  EXPECT_THAT(r.err, HasSubstr("\nyour edit is kept in " + kept +
+                               ": `contentctl apply -f " + kept +
+                               " --expected-revision 2` writes it\n"));
+  EXPECT_THAT(r.err, Not(HasSubstr("fix it")));
+  server_->Stop(SIGKILL);
+  ASSERT_TRUE(server_->Restart());
+  EXPECT_THAT(CtlOk({"apply", "-f", kept, "--expected-revision", "2"}),
+              StartsWith("articles/deepseek-brokers updated (revision 3)"));
   EXPECT_EQ(Head("deepseek-brokers"), "Mine");
 }
 
