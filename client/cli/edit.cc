@@ -288,8 +288,10 @@ int Edit(Client& client, const EditOptions& options, Format format) {
   get.set_visibility(v1::VISIBILITY_ALL);  // drafts are edited too
   absl::StatusOr<v1::Article> head = client.GetArticle(get);
   if (!head.ok()) {
-    // As get says it: `ID: name: ...`.
-    PrintError(NameTheFlag(head.status(), {{"name", "ID"}}), options, format);
+    // As get says it: `ID: name: ...`, and of `edit a.md` how apply names
+    // the article of a file.
+    PrintError(WithFileNameHint(NameTheFlag(head.status(), {{"name", "ID"}})),
+               options, format);
     return kExitFailure;
   }
   if (head->has_delete_time()) {

@@ -2284,6 +2284,25 @@ TEST_F(CliEditTest, AMalformedIdIsSaidAsGetSaysIt) {
   EXPECT_THAT(Left(), ::testing::IsEmpty());
 }
 
+// An id that reads as a file name, not found, gets get's word on how apply
+// names the article of a file (edit said only `not found`).
+TEST_F(CliEditTest, AFileNameForAnIdIsSaidAsGetSaysIt) {
+  ASSERT_TRUE(ApplySampleTwice());
+  CommandResult r = Edit("exit 0\n", {"deepseek-brokers.md"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: NOT_FOUND: articles/deepseek-brokers.md not found; "
+            "\"deepseek-brokers.md\" reads as a file name: `apply` names an "
+            "article after its file without \".md\" "
+            "(articles/deepseek-brokers) unless its front matter gives an "
+            "id\n");
+  r = Edit("exit 0\n", {"deepseek-brokers.md", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("reads as a file name"));
+  EXPECT_THAT(r.err, HasSubstr("\"reason\":\"ARTICLE_NOT_FOUND\""));
+  EXPECT_THAT(Left(), ::testing::IsEmpty());
+}
+
 // Bad front matter, a field the server refuses, a renamed article, a
 // deleted or missing one: the error names what is wrong, nothing is
 // written, and an edit that was made is kept with how to apply it.
