@@ -362,9 +362,17 @@ int Edit(Client& client, const EditOptions& options, Format format) {
       } else {
         RemoveEdit(dir);
       }
-      PrintError(
-          error, options, format, keep ? path : "",
-          keep ? absl::StrCat("the file as saved is kept in ", path) : "");
+      // As a refused edit's: where the file is, and how to write it.
+      std::string hint;
+      if (keep) {
+        hint = absl::StrCat("the file as saved is kept in ", path);
+        if (edited.ok()) {
+          absl::StrAppend(&hint, ": `contentctl apply -f ", path,
+                          " --expected-revision ", head->revision(),
+                          "` writes it");
+        }
+      }
+      PrintError(error, options, format, keep ? path : "", hint);
       return kExitFailure;
     }
     const std::string text = WithoutNotes(*edited);

@@ -1987,9 +1987,17 @@ TEST_F(CliEditTest, CancelledOrFailedEditsWriteNothing) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("exited with status 4"));
   ASSERT_EQ(Left().size(), 1u);
-  EXPECT_THAT(r.err, HasSubstr("the file as saved is kept in " + Left()[0]));
+  // And how to write it, as a refused edit's hint says (it said where
+  // only).
+  EXPECT_THAT(r.err, HasSubstr("\nthe file as saved is kept in " + Left()[0] +
+                               ": `contentctl apply -f " + Left()[0] +
+                               " --expected-revision 2` writes it\n"));
   EXPECT_THAT(ReadFile(Left()[0]), HasSubstr("title: \"Half\""));
   EXPECT_EQ(GetJsonArticle("deepseek-brokers").revision(), 2);
+  EXPECT_THAT(CtlOk({"apply", "-f", Left()[0], "--expected-revision", "2"}),
+              StartsWith("articles/deepseek-brokers updated (revision 3)"));
+  EXPECT_EQ(Head("deepseek-brokers"), "Half");
+  fs::remove_all(tmp_);
 
   // No editor set and no terminal to run vi on.
   std::vector<std::string> argv = {
