@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "client/cli/output.h"
 
 namespace content::cli {
@@ -33,6 +35,9 @@ struct Command {
   std::string path;
   std::vector<std::string> commands;
   std::vector<Flag> flags;
+  // The words its first argument takes, when it takes one of a set
+  // (`completion SHELL`: bash, zsh); else empty.
+  std::vector<std::string> choices;
 };
 
 // What `option` of command `path` takes.
@@ -77,6 +82,15 @@ void Walk(const CLI::App& app, const std::string& path,
     flag.value = ValueOf(*option, path);
     if (!flag.names.empty()) command.flags.push_back(std::move(flag));
   }
+  const std::vector<const CLI::Option*> arguments =
+      app.get_options([](const CLI::Option* o) { return o->get_positional(); });
+  if (!arguments.empty()) {
+    const std::string value = ValueOf(*arguments.front(), path);
+    if (absl::StartsWith(value, "choices ")) {
+      command.choices = absl::StrSplit(absl::string_view(value).substr(8), ' ',
+                                       absl::SkipEmpty());
+    }
+  }
   // A command in no group is hidden (`__complete`, which the script
   // calls): not offered.
   const std::vector<const CLI::App*> subcommands = app.get_subcommands(
@@ -105,7 +119,8 @@ bool IsOutput(const Flag& f) {
 std::string BashScript(const std::vector<Command>& commands) {
   // Flags of contentctl itself come after any verb too (global flags).
   const Command& root = commands.front();
-  std::string cases_commands, cases_flags, cases_values, root_values;
+  std::string cases_commands, cases_flags, cases_values, root_values,
+      cases_choices;
   // After `help VERB` (a verb with no commands of its own, which has no
   // case), the flags `help` takes: last, after every command's own case.
   std::string help_flags;
@@ -113,6 +128,10 @@ std::string BashScript(const std::vector<Command>& commands) {
     if (!c.commands.empty()) {
       absl::StrAppend(&cases_commands, "    '", c.path, "') echo '",
                       absl::StrJoin(c.commands, " "), "' ;;\n");
+    }
+    if (!c.choices.empty()) {
+      absl::StrAppend(&cases_choices, "    '", c.path, "') echo '",
+                      absl::StrJoin(c.choices, " "), "' ;;\n");
     }
     std::vector<std::string> names;
     for (const Flag& f : c.flags)
@@ -192,6 +211,14 @@ _contentctl_commands() {
       cases_commands, R"sh(  esac
 }
 
+# The words the first argument of command $1 takes, where it takes one of
+# a set (`completion SHELL`).
+_contentctl_choices() {
+  case "$1" in
+)sh",
+      cases_choices, R"sh(  esac
+}
+
 # The flags of command $1, the global ones with them.
 _contentctl_flags() {
   case "$1" in
@@ -230,6 +257,8 @@ _contentctl_replies() {
   # `verbs`, the commands so far: under zsh a local named `path` (tied to
   # PATH there) hid every program, contentctl among them, from the function.
   local cur="${COMP_WORDS[COMP_CWORD]}" verbs="" flag="" colons="" value w v i
+  # Arguments given after the verb (words that are no verb or flag).
+  local args=0
   # The flags naming the server and how to reach it, for a call to it.
   local -a connection=()
   # Words of a list split at blanks; file names only at line ends.
@@ -300,6 +329,7 @@ _contentctl_replies() {
       *)
         case " $(_contentctl_commands "$verbs") " in
           *" $w "*) verbs="${verbs:+$verbs }$w" ;;
+          *) args=$(( args + 1 )) ;;
         esac
         ;;
     esac
@@ -393,6 +423,9 @@ _contentctl_replies() {
     return 0
   fi
   COMPREPLY=( $(compgen -W "$(_contentctl_commands "$verbs")" -- "$cur") )
+  if (( ${#COMPREPLY[@]} == 0 && args == 0 )); then
+    COMPREPLY=( $(compgen -W "$(_contentctl_choices "$verbs")" -- "$cur") )
+  fi
   return 0
 }
 
@@ -455,6 +488,12 @@ std::string CompletionScript(const CLI::App& app, const std::string& shell) {
         "#compdef contentctl\n"
         "# zsh runs contentctl's bash completion through bashcompinit. Load "
         "it with\n#   source <(contentctl completion zsh)\n"
+        "# bashcompinit's `complete` registers through compdef, which "
+        "compinit\n# defines: run here if ~/.zshrc has not (zsh -f, a new "
+        "account), where\n# `complete` said `command not found: compdef` and "
+        "nothing completed.\n"
+        "(( $+functions[compdef] )) || { autoload -U +X compinit && compinit "
+        "-i; }\n"
         "autoload -U +X bashcompinit && bashcompinit\n",
         bash,
         "# zsh: _contentctl adds each reply's space itself (a directory's "

@@ -288,8 +288,10 @@ int Edit(Client& client, const EditOptions& options, Format format) {
   get.set_visibility(v1::VISIBILITY_ALL);  // drafts are edited too
   absl::StatusOr<v1::Article> head = client.GetArticle(get);
   if (!head.ok()) {
-    // As get says it: `ID: name: ...`.
-    PrintError(NameTheFlag(head.status(), {{"name", "ID"}}), options, format);
+    // As get says it: `ID: name: ...`, and of `edit a.md` how apply names
+    // the article of a file.
+    PrintError(WithFileNameHint(NameTheFlag(head.status(), {{"name", "ID"}})),
+               options, format);
     return kExitFailure;
   }
   if (head->has_delete_time()) {
@@ -360,9 +362,17 @@ int Edit(Client& client, const EditOptions& options, Format format) {
       } else {
         RemoveEdit(dir);
       }
-      PrintError(
-          error, options, format, keep ? path : "",
-          keep ? absl::StrCat("the file as saved is kept in ", path) : "");
+      // As a refused edit's: where the file is, and how to write it.
+      std::string hint;
+      if (keep) {
+        hint = absl::StrCat("the file as saved is kept in ", path);
+        if (edited.ok()) {
+          absl::StrAppend(&hint, ": `contentctl apply -f ", path,
+                          " --expected-revision ", head->revision(),
+                          "` writes it");
+        }
+      }
+      PrintError(error, options, format, keep ? path : "", hint);
       return kExitFailure;
     }
     const std::string text = WithoutNotes(*edited);
@@ -409,10 +419,32 @@ int Edit(Client& client, const EditOptions& options, Format format) {
                           "` shows the change made meanwhile; `contentctl "
                           "apply -f ",
                           path, "` writes your edit over it");
+    } else if (absl::IsNotFound(error) &&
+               ErrorReason(error) == "ARTICLE_DELETED") {
+      // Deleted meanwhile: nothing in the file to fix, and an apply with
+      // the revision the edit started from fails at the tombstone (as
+      // apply does not undelete); undelete first, then apply.
+      const std::map<std::string, std::string> metadata = ErrorMetadata(error);
+      const auto tombstone = metadata.find("revision");
+      error = Reworded(
+          error,
+          absl::StrCat(get.name(), " was deleted while it was being edited",
+                       tombstone != metadata.end() && !tombstone->second.empty()
+                           ? absl::StrCat(" (revision ", tombstone->second, ")")
+                           : std::string()));
+      hint = absl::StrCat("your edit is kept in ", path, ": `contentctl ",
+                          "undelete ", id, "` brings the article back, then `",
+                          "contentctl apply -f ", path, "` writes your edit");
     } else {
-      hint = absl::StrCat(
-          "your edit is kept in ", path, ": fix it, then `contentctl apply -f ",
-          path, " --expected-revision ", head->revision(), "` writes it");
+      // Only a refusal of what was saved has something in the file to fix;
+      // a call that failed (the server down, a deadline) needs it applied
+      // again, on the same condition: should the edit have been written
+      // after all, that apply fails rather than write it twice.
+      hint =
+          absl::StrCat("your edit is kept in ", path, ": ",
+                       absl::IsInvalidArgument(error) ? "fix it, then " : "",
+                       "`contentctl apply -f ", path, " --expected-revision ",
+                       head->revision(), "` writes it");
     }
     PrintError(error, options, format, path, hint);
     return kExitFailure;

@@ -46,7 +46,8 @@ absl::Status RunEditor(const std::string& editor, const std::string& path);
 // a change made meanwhile is not overwritten (FAILED_PRECONDITION). A file
 // saved unchanged or emptied writes nothing: `Edit cancelled, no changes
 // made.` When the write fails the file is kept, its path and how to apply
-// it printed with the error; on a terminal (standard input is one), an
+// it printed with the error (an article deleted meanwhile: undelete it,
+// then apply); on a terminal (standard input is one), an
 // edit refused as INVALID_ARGUMENT first reopens in the editor with the
 // error as comment lines before the front matter's closing `---` (dropped
 // from what is written), until it is written, emptied (cancelled) or saved

@@ -200,35 +200,6 @@ bool StructuredErrors() {
   return g_format == Format::kJson || g_format == Format::kYaml;
 }
 
-// `status`, with a word on file names when it is NOT_FOUND of an article
-// whose id reads as one (`get a.md`, as `apply -f a.md` was given): apply
-// names the article after the file without its extension; and of
-// `get articles`, where query lists them.
-absl::Status WithFileNameHint(const absl::Status& status) {
-  if (!absl::IsNotFound(status)) return status;
-  const absl::string_view message = status.message();
-  absl::string_view id = message.substr(0, message.find(' '));
-  if (!absl::ConsumePrefix(&id, "articles/")) return status;
-  // kubectl's `get pods` lists them: `get articles` read the article
-  // "articles", which a store rarely has.
-  if (id == "articles" || id == "article") {
-    return Reworded(status, absl::StrCat(message,
-                                         "; to list articles: contentctl "
-                                         "query"));
-  }
-  for (absl::string_view ext : {".md", ".markdown"}) {
-    if (!absl::EndsWith(id, ext) || id.size() == ext.size()) continue;
-    const absl::string_view stem = id.substr(0, id.size() - ext.size());
-    return Reworded(
-        status,
-        absl::StrCat(message, "; \"", id, "\" reads as a file name: `apply` ",
-                     "names an article after its file without \"", ext,
-                     "\" (articles/", stem, ") unless its front matter ",
-                     "gives an id"));
-  }
-  return status;
-}
-
 int Fail(const absl::Status& given) {
   const absl::Status status = WithFileNameHint(given);
   const std::string text = CallErrorText(status, g_connection);

@@ -635,6 +635,31 @@ absl::Status Reworded(const absl::Status& status, absl::string_view message) {
   return out;
 }
 
+absl::Status WithFileNameHint(const absl::Status& status) {
+  if (!absl::IsNotFound(status)) return status;
+  const absl::string_view message = status.message();
+  absl::string_view id = message.substr(0, message.find(' '));
+  if (!absl::ConsumePrefix(&id, "articles/")) return status;
+  // kubectl's `get pods` lists them: `get articles` read the article
+  // "articles", which a store rarely has.
+  if (id == "articles" || id == "article") {
+    return Reworded(status, absl::StrCat(message,
+                                         "; to list articles: contentctl "
+                                         "query"));
+  }
+  for (absl::string_view ext : {".md", ".markdown"}) {
+    if (!absl::EndsWith(id, ext) || id.size() == ext.size()) continue;
+    const absl::string_view stem = id.substr(0, id.size() - ext.size());
+    return Reworded(
+        status,
+        absl::StrCat(message, "; \"", id, "\" reads as a file name: `apply` ",
+                     "names an article after its file without \"", ext,
+                     "\" (articles/", stem, ") unless its front matter ",
+                     "gives an id"));
+  }
+  return status;
+}
+
 absl::Status NameTheCondition(const absl::Status& status) {
   if (!absl::IsFailedPrecondition(status)) return status;
   const std::string reason = ErrorReason(status);

@@ -188,6 +188,12 @@ std::string StderrObject(const google::protobuf::Struct& object, Format format,
 // (ErrorReason, ErrorMetadata, FieldViolations), which -o json prints.
 absl::Status Reworded(const absl::Status& status, absl::string_view message);
 
+// `status`, with a word on file names when it is NOT_FOUND of an article
+// whose id reads as one (`get a.md`, as `apply -f a.md` was given): apply
+// names the article after the file without its extension; and of
+// `get articles`, where query lists them. Any other status unchanged.
+absl::Status WithFileNameHint(const absl::Status& status);
+
 // A write's condition that did not hold (FAILED_PRECONDITION, reason
 // REVISION_MISMATCH or ETAG_MISMATCH, or a message that opens with
 // `expected_revision ` or `etag ` where the details are missing) led by the

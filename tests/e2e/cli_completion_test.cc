@@ -123,6 +123,19 @@ TEST_F(CliCompletionTest, VerbsAndTheirCommands) {
   EXPECT_THAT(Complete({"contentctl", "get", ""}), IsEmpty());
 }
 
+// `completion` takes the shell, one of a set, as a flag's value of a set
+// is completed; once given, nothing more (it offered nothing at all).
+TEST_F(CliCompletionTest, TheShellOfCompletion) {
+  EXPECT_THAT(Complete({"contentctl", "completion", ""}),
+              ElementsAre("bash", "zsh"));
+  EXPECT_THAT(Complete({"contentctl", "completion", "z"}), ElementsAre("zsh"));
+  EXPECT_THAT(
+      Complete({"contentctl", "-o", "json", "completion", "--token", "t", "b"}),
+      ElementsAre("bash"));
+  EXPECT_THAT(Complete({"contentctl", "completion", "bash", ""}), IsEmpty());
+  EXPECT_THAT(Complete({"contentctl", "help", "completion", ""}), IsEmpty());
+}
+
 // `help` takes a verb, and after `admin` one of its commands, as kubectl's
 // completion offers them.
 TEST_F(CliCompletionTest, HelpTakesTheVerbsAndTheirCommands) {

@@ -5,6 +5,7 @@
 // unchanged.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -1986,9 +1987,17 @@ TEST_F(CliEditTest, CancelledOrFailedEditsWriteNothing) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("exited with status 4"));
   ASSERT_EQ(Left().size(), 1u);
-  EXPECT_THAT(r.err, HasSubstr("the file as saved is kept in " + Left()[0]));
+  // And how to write it, as a refused edit's hint says (it said where
+  // only).
+  EXPECT_THAT(r.err, HasSubstr("\nthe file as saved is kept in " + Left()[0] +
+                               ": `contentctl apply -f " + Left()[0] +
+                               " --expected-revision 2` writes it\n"));
   EXPECT_THAT(ReadFile(Left()[0]), HasSubstr("title: \"Half\""));
   EXPECT_EQ(GetJsonArticle("deepseek-brokers").revision(), 2);
+  EXPECT_THAT(CtlOk({"apply", "-f", Left()[0], "--expected-revision", "2"}),
+              StartsWith("articles/deepseek-brokers updated (revision 3)"));
+  EXPECT_EQ(Head("deepseek-brokers"), "Half");
+  fs::remove_all(tmp_);
 
   // No editor set and no terminal to run vi on.
   std::vector<std::string> argv = {
@@ -2171,6 +2180,71 @@ TEST_F(CliEditTest, AChangeMadeMeanwhileIsNotOverwritten) {
   EXPECT_EQ(Head("deepseek-brokers"), "Mine");
 }
 
+// An article deleted while the editor was open is not brought back by the
+// edit; the error says so, and the hint, followed, writes the edit. (It
+// said "fix it, then apply -f FILE --expected-revision 2", which fails at
+// the tombstone whatever is fixed.)
+TEST_F(CliEditTest, AnArticleDeletedMeanwhileSaysToUndeleteFirst) {
+  ASSERT_TRUE(ApplySampleTwice());
+  const std::string script =
+      absl::StrCat(ContentctlBinary(), " delete deepseek-brokers >/dev/null\n",
+                   "sed -i 's/^title: .*/title: \"Mine\"/' \"$1\"\n");
+  CommandResult r = Edit(script, {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("Error: NOT_FOUND: articles/deepseek-brokers "
+                               "was deleted while it was being edited "
+                               "(revision 3)\n"));
+  ASSERT_EQ(Left().size(), 1u);
+  const std::string kept = Left()[0];
+  EXPECT_THAT(r.err, HasSubstr("your edit is kept in " + kept +
+                               ": `contentctl undelete deepseek-brokers` "
+                               "brings the article back, then `contentctl "
+                               "apply -f " +
+                               kept + "` writes your edit\n"));
+  EXPECT_THAT(r.err, Not(HasSubstr("--expected-revision")));
+  // Under -o json the object carries the server's reason and the tombstone.
+  CtlOk({"undelete", "deepseek-brokers"});
+  fs::remove_all(tmp_);
+  r = Edit(script, {"deepseek-brokers", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  auto e = ParseJson<google::protobuf::Struct>(Lines(r.err).back()).fields();
+  EXPECT_EQ(e["reason"].string_value(), "ARTICLE_DELETED") << r.err;
+  EXPECT_EQ(MetadataValue(e, "revision"), "5");
+  ASSERT_EQ(Left().size(), 1u);
+  EXPECT_EQ(e["file"].string_value(), Left()[0]);
+  EXPECT_THAT(e["hint"].string_value(), HasSubstr("`contentctl undelete "));
+
+  // What the hint says works.
+  CtlOk({"undelete", "deepseek-brokers"});
+  EXPECT_THAT(CtlOk({"apply", "-f", Left()[0]}),
+              StartsWith("articles/deepseek-brokers updated (revision 7)"));
+  EXPECT_EQ(Head("deepseek-brokers"), "Mine");
+}
+
+// A write that failed for want of a server keeps the file and says to
+// apply it on the same condition, with nothing to fix in it (the hint said
+// "fix it, then ...", as of a refused edit).
+TEST_F(CliEditTest, AWriteWithNoServerToTakeItSaysToApplyTheFileAgain) {
+  ASSERT_TRUE(ApplySampleTwice());
+  CommandResult r =
+      Edit(absl::StrCat("kill -9 ", server_->pid(),
+                        "\nsed -i 's/^title: .*/title: \"Mine\"/' \"$1\"\n"),
+           {"deepseek-brokers"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("Error: UNAVAILABLE: "));
+  ASSERT_EQ(Left().size(), 1u);
+  const std::string kept = Left()[0];
+  EXPECT_THAT(r.err, HasSubstr("\nyour edit is kept in " + kept +
+                               ": `contentctl apply -f " + kept +
+                               " --expected-revision 2` writes it\n"));
+  EXPECT_THAT(r.err, Not(HasSubstr("fix it")));
+  server_->Stop(SIGKILL);
+  ASSERT_TRUE(server_->Restart());
+  EXPECT_THAT(CtlOk({"apply", "-f", kept, "--expected-revision", "2"}),
+              StartsWith("articles/deepseek-brokers updated (revision 3)"));
+  EXPECT_EQ(Head("deepseek-brokers"), "Mine");
+}
+
 // Dates written without a zone, applied with --default-zone, keep their
 // instants through an edit that leaves them alone: the file edit writes
 // shows them as they were written, in that zone, and what was saved is
@@ -2215,6 +2289,25 @@ TEST_F(CliEditTest, AMalformedIdIsSaidAsGetSaysIt) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("\"message\":\"ID: name: "));
   EXPECT_THAT(r.err, HasSubstr("\"flag\":\"ID\""));
+  EXPECT_THAT(Left(), ::testing::IsEmpty());
+}
+
+// An id that reads as a file name, not found, gets get's word on how apply
+// names the article of a file (edit said only `not found`).
+TEST_F(CliEditTest, AFileNameForAnIdIsSaidAsGetSaysIt) {
+  ASSERT_TRUE(ApplySampleTwice());
+  CommandResult r = Edit("exit 0\n", {"deepseek-brokers.md"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: NOT_FOUND: articles/deepseek-brokers.md not found; "
+            "\"deepseek-brokers.md\" reads as a file name: `apply` names an "
+            "article after its file without \".md\" "
+            "(articles/deepseek-brokers) unless its front matter gives an "
+            "id\n");
+  r = Edit("exit 0\n", {"deepseek-brokers.md", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("reads as a file name"));
+  EXPECT_THAT(r.err, HasSubstr("\"reason\":\"ARTICLE_NOT_FOUND\""));
   EXPECT_THAT(Left(), ::testing::IsEmpty());
 }
 

@@ -29,26 +29,31 @@ using ::content::testing::CommandResult;
 using ::content::testing::ContentctlBinary;
 using ::content::testing::Ctl;
 using ::content::testing::PathWithContentctl;
+using ::content::testing::ReadFile;
 using ::content::testing::RunCommand;
 using ::content::testing::ServerProcess;
 using ::content::testing::TempDir;
 using ::content::testing::WriteFile;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
-// Runs an interactive `zsh -f` on a pty, loads SCRIPT, waits for the
-// prompt, and for each LINE types it, a TAB, then a key bound to a widget that
-// appends the buffer to OUT, then kill-whole-line. ZLE reads keys in order, so
-// each dump sees the buffer as its completion left it (a call to the server
-// included).
+// Runs an interactive `zsh -f` on a pty, runs INIT (zsh commands, e.g.
+// compinit), loads SCRIPT, waits for the prompt, writing what the terminal
+// showed until then to OUT.start, and for each LINE types it, a TAB, then a
+// key bound to a widget that appends the buffer to OUT, then
+// kill-whole-line. ZLE reads keys in order, so each dump sees the buffer as
+// its completion left it (a call to the server included).
 constexpr char kDriver[] = R"zsh(
 zmodload zsh/zpty || exit 7
-out=$1 script=$2
-shift 2
+out=$1 script=$2 init=$3
+shift 3
 zpty z zsh -f -i
-zpty -w z "PS1='Z''Z> '; autoload -U compinit; compinit -u -D; source ${(q)script}; _dump() { print -r -- \"[\$BUFFER]\" >> ${(q)out}; }; zle -N _dump; bindkey '^X^D' _dump; bindkey '^U' kill-whole-line"
+zpty -w z "PS1='Z''Z> '; $init source ${(q)script}; _dump() { print -r -- \"[\$BUFFER]\" >> ${(q)out}; }; zle -N _dump; bindkey '^X^D' _dump; bindkey '^U' kill-whole-line"
 # Keys typed before the line editor runs would meet the terminal's own
 # line editing (^U erases the line there): wait for its prompt.
 zpty -r z ready '*ZZ> *' || exit 6
+print -r -- "$ready" > $out.start
 for line in "$@"; do zpty -w -n z "$line"$'\t\C-x\C-d\C-u'; done
 for i in {1..300}; do
   [[ -f $out ]] && (( $(wc -l < $out) >= $# )) && break
@@ -79,7 +84,11 @@ class CliZshCompletionTest : public ::testing::Test {
   // directory work/ with contentctl's directory first on PATH. A call to
   // the server may take a minute: a loaded machine took more than the
   // default wait to start contentctl, connect and ask (12-05).
-  std::vector<std::string> Complete(const std::vector<std::string>& lines) {
+  // `init` runs before the script is sourced: compinit, as a ~/.zshrc
+  // runs it, unless given.
+  std::vector<std::string> Complete(
+      const std::vector<std::string>& lines,
+      const std::string& init = "autoload -U compinit; compinit -u -D;") {
     const std::string out = dir_.path() + "/out";
     fs::remove(out);
     std::vector<std::string> argv = {"/bin/sh",
@@ -89,7 +98,8 @@ class CliZshCompletionTest : public ::testing::Test {
                                      dir_.path() + "/work",
                                      driver_,
                                      out,
-                                     script_};
+                                     script_,
+                                     init};
     argv.insert(argv.end(), lines.begin(), lines.end());
     CommandResult r =
         RunCommand(argv, "",
@@ -105,6 +115,20 @@ class CliZshCompletionTest : public ::testing::Test {
   TempDir dir_;
   std::string script_, driver_;
 };
+
+// Sourced in a zsh whose ~/.zshrc has not run compinit (zsh -f, a new
+// account), the script loads without an error and completes: bashcompinit's
+// `complete` said `command not found: compdef` twice, and TAB completed
+// file names only.
+TEST_F(CliZshCompletionTest, LoadsAndCompletesWithoutCompinitRunFirst) {
+  EXPECT_THAT(Complete({"contentctl ver", "contentctl query --state dr"},
+                       /*init=*/""),
+              ElementsAre("[contentctl version ]",
+                          "[contentctl query --state draft ]"));
+  const std::string start = ReadFile(dir_.path() + "/out.start");
+  EXPECT_THAT(start, Not(HasSubstr("not found"))) << start;
+  EXPECT_THAT(start, Not(HasSubstr("compdef"))) << start;
+}
 
 // A directory completes with its slash, ready for the next part (it came
 // out as `site `, a word ended); a name with a space is quoted.
@@ -128,7 +152,7 @@ TEST_F(CliZshCompletionTest, VerbsFlagsAndTheirValuesComplete) {
                 "contentctl get --rev", "contentctl admin comp",
                 "contentctl query --state dr", "contentctl query --output=ya",
                 "contentctl apply -f not", "contentctl query -o=ya",
-                "contentctl get x -o=j"}),
+                "contentctl get x -o=j", "contentctl completion z"}),
       ElementsAre("[contentctl query ]", "[contentctl query --output ]",
                   "[contentctl query --output json ]", "[contentctl -o yaml ]",
                   "[contentctl get --revision ]", "[contentctl admin compact ]",
@@ -137,8 +161,9 @@ TEST_F(CliZshCompletionTest, VerbsFlagsAndTheirValuesComplete) {
                   "[contentctl query --output=yaml ]",
                   "[contentctl apply -f notes.md ]",
                   // And `-o=value`, pflag's spelling, which contentctl takes.
-                  "[contentctl query -o=yaml ]",
-                  "[contentctl get x -o=json ]"));
+                  "[contentctl query -o=yaml ]", "[contentctl get x -o=json ]",
+                  // The shell, completion's argument, of a set too.
+                  "[contentctl completion zsh ]"));
 }
 
 // -o after a verb completes only the formats that verb takes: markdown,
