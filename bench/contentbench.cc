@@ -84,6 +84,8 @@ constexpr int kCodes = 17;
 // run: how long after the measured window the calls still in flight may
 // take before they fail (DEADLINE_EXCEEDED), whatever --timeout says.
 constexpr std::chrono::seconds kDrainGrace(1);
+// How long a slot waits after an UNAVAILABLE before its next call.
+constexpr std::chrono::milliseconds kUnavailablePause(50);
 
 // Everything the command line can set. Defaults match the targets.
 struct Options {
@@ -374,7 +376,26 @@ class Driver {
       auto wake = Clock::now() + std::chrono::seconds(1);
       if (samples < 2)
         wake = std::min(wake, samples == 0 ? measure_start_ : measure_end_);
+      for (const auto& [due, slot] : paused_) wake = std::min(wake, due);
       cv_.wait_until(lock, wake);
+      // Slots paused after an UNAVAILABLE whose pause is over go on,
+      // outside the lock (Next may retire the slot, which takes it).
+      std::vector<Slot*> resume;
+      const auto now = Clock::now();
+      for (size_t i = 0; i < paused_.size();) {
+        if (paused_[i].first <= now) {
+          resume.push_back(paused_[i].second);
+          paused_[i] = paused_.back();
+          paused_.pop_back();
+        } else {
+          ++i;
+        }
+      }
+      if (!resume.empty()) {
+        lock.unlock();
+        for (Slot* slot : resume) Next(slot);
+        lock.lock();
+      }
       if (samples == 0 && Clock::now() >= measure_start_) sample();
       if (samples == 1 && Clock::now() >= measure_end_) sample();
       const auto t = Clock::now();
@@ -563,6 +584,15 @@ class Driver {
                                                                  s->start)
                 .count()));
       }
+    }
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      // A server gone or restarting answers at once: sent again at once,
+      // the slot spun a core on failures (225k in a 2 s window) and so
+      // starved whatever shared the machine. It waits its turn in Run.
+      std::lock_guard<std::mutex> lock(mu_);
+      paused_.emplace_back(Clock::now() + kUnavailablePause, s);
+      cv_.notify_all();
+      return;
     }
     Next(s);
   }
@@ -796,6 +826,8 @@ class Driver {
   std::mutex mu_;
   std::condition_variable cv_;
   int active_ = 0;
+  // Slots that got UNAVAILABLE, and when each goes on (guarded by mu_).
+  std::vector<std::pair<Clock::time_point, Slot*>> paused_;
 };
 
 // What `run` and `load` exit with (Driver::Report).

@@ -307,7 +307,10 @@ TEST(ContentbenchConnectTest, CannotConnectSaysWhy) {
 // SIGSTOPped server, as the test can hold one without racing its run).
 class FakeServer {
  public:
-  explicit FakeServer(bool answer) : service_(answer) {
+  // `unavailable`: every call is answered UNAVAILABLE at once (a server
+  // restarting), whatever `answer` says.
+  explicit FakeServer(bool answer, bool unavailable = false)
+      : service_(answer || unavailable, unavailable) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
@@ -320,12 +323,16 @@ class FakeServer {
  private:
   class Reactor : public grpc::ServerGenericBidiReactor {
    public:
-    explicit Reactor(bool answer) {
+    Reactor(bool answer, bool unavailable) : unavailable_(unavailable) {
       if (answer) StartRead(&request_);
     }
 
    private:
     void OnReadDone(bool ok) override {
+      if (unavailable_) {
+        return Finish(
+            grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting"));
+      }
       if (!ok) return Finish(grpc::Status::OK);
       grpc::Slice slice(std::string("abcd"));
       reply_ = grpc::ByteBuffer(&slice, 1);
@@ -334,18 +341,21 @@ class FakeServer {
     // Unanswered: only when the client gives the call up (deadline).
     void OnCancel() override { Finish(grpc::Status::CANCELLED); }
     void OnDone() override { delete this; }
+    const bool unavailable_;
     grpc::ByteBuffer request_, reply_;
   };
   class Service : public grpc::CallbackGenericService {
    public:
-    explicit Service(bool answer) : answer_(answer) {}
+    Service(bool answer, bool unavailable)
+        : answer_(answer), unavailable_(unavailable) {}
     grpc::ServerGenericBidiReactor* CreateReactor(
         grpc::GenericCallbackServerContext*) override {
-      return new Reactor(answer_);
+      return new Reactor(answer_, unavailable_);
     }
 
    private:
     const bool answer_;
+    const bool unavailable_;
   };
 
   int port_ = 0;
@@ -383,6 +393,26 @@ TEST(ContentbenchHungServerTest, RunEndsSoonAfterItsWindow) {
   EXPECT_THAT(r.out, HasSubstr("\"ok\":0,"));
   EXPECT_THAT(r.out, HasSubstr("\"status\":{\"DEADLINE_EXCEEDED\":3}"));
   EXPECT_THAT(r.err, HasSubstr("no call succeeded"));
+}
+
+// A server answering UNAVAILABLE at once (gone, restarting) had each slot
+// send its next call at once: a core spun on failures for the whole run
+// (thousands a second per slot). A slot now pauses 50 ms after one.
+TEST(ContentbenchFakeServerTest, AnUnavailableServerIsNotHammered) {
+  FakeServer server(/*answer=*/true, /*unavailable=*/true);
+  CommandResult r =
+      RunCommand({Contentbench(), "run", "--target", server.address(),
+                  "--workload", "health", "-c", "1", "-m", "1", "--warmup", "0",
+                  "--duration", "1", "--json"},
+                 "", {}, std::chrono::seconds(30));
+  ASSERT_FALSE(r.timed_out) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const size_t at = r.out.find("\"UNAVAILABLE\":");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const long failures = std::strtol(r.out.c_str() + at + 14, nullptr, 10);
+  // One slot, 1 s, a call every 50 ms: about 20; sent at once, thousands.
+  EXPECT_GE(failures, 5) << r.out;
+  EXPECT_LE(failures, 40) << r.out;
 }
 
 }  // namespace
