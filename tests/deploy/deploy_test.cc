@@ -747,17 +747,29 @@ TEST(DeployTest, ManifestCommandLinesAreValidWithTheImageEntrypoint) {
     YAML::Node c = Load(file)["spec"]["template"]["spec"]["containers"][0];
     const std::vector<std::string> argv = ContainerCommandLine(c);
     ExpectValidCommandLine(argv);
-    // The config it loads is the configMap's mount.
+    // The config it loads is the configMap's file, in a directory mount:
+    // a subPath mount never sees the configMap's updates, so changed
+    // tokens (read again while contentd runs) never reached the pod.
     std::string config_path;
     for (size_t i = 1; i + 1 < argv.size(); ++i)
       if (argv[i] == "--config" || argv[i] == "-c") config_path = argv[i + 1];
     bool mounted = false;
     for (const auto& m : c["volumeMounts"]) {
-      mounted |= m["name"].as<std::string>() == "config" &&
-                 m["mountPath"].as<std::string>() == config_path &&
-                 m["subPath"].IsDefined();
+      if (m["name"].as<std::string>() != "config") continue;
+      EXPECT_FALSE(m["subPath"].IsDefined())
+          << "a subPath mount of the configMap never sees its updates";
+      mounted |=
+          m["mountPath"].as<std::string>() + "/contentd.yaml" == config_path;
     }
     EXPECT_TRUE(mounted) << config_path << " is not the configMap's file";
+    // No mount inside it: a read-only configMap volume cannot take the
+    // mount point a runtime would make there.
+    for (const auto& m : c["volumeMounts"]) {
+      if (m["name"].as<std::string>() == "config") continue;
+      EXPECT_FALSE(
+          absl::StartsWith(m["mountPath"].as<std::string>(), "/etc/contentd/"))
+          << m["mountPath"].as<std::string>();
+    }
   }
 }
 
