@@ -1,6 +1,7 @@
 #include "server/service/bulk.h"
 
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -299,9 +300,10 @@ class ExportReactor
         store_(store),
         limits_(limits),
         query_(request.query()),
-        // A shared engine's snapshot holds a database connection for as
-        // long as the export runs: there, each page reads a fresh one.
-        view_(store->engine()->shared() ? nullptr : store->NewReadView()) {}
+        // A shared engine's snapshot waits for a database connection: the
+        // first page's read takes it, on a read thread (ReadPageOnPool).
+        view_(store->engine()->shared() ? nullptr : store->NewReadView()),
+        take_view_(store->engine()->shared()) {}
 
   void Start() {
     absl::MutexLock lock(&mu_);
@@ -405,31 +407,42 @@ class ExportReactor
     options.page_size = kBatch;
     options.page_token = token_;
     options.max_page_bytes = kBatchBytes;
-    const bool queued = hub_->reads_->Submit([this, options] {
-      absl::StatusOr<query::QueryPage> page =
-          query::RunQuery(*store_, query_, options);
-      std::optional<grpc::Status> finish;
-      {
-        absl::MutexLock lock(&mu_);
-        reading_ = false;
-        on_read_thread_ = true;
-        if (!finished_) {
-          if (!page.ok()) {
-            FinishLocked(ToGrpcStatus(page.status()));
-          } else {
-            TakePage(*std::move(page));
-            Next();  // may queue the next page's read
+    // The read thread holds the snapshot while it reads: End, meanwhile,
+    // finds none to release under it, and the read drops it if the export
+    // ended by then.
+    const bool take_view = std::exchange(take_view_, false);
+    const bool queued = hub_->reads_->Submit(
+        [this, options, view = std::move(view_), take_view]() mutable {
+          // Every page through one snapshot, as on RocksDB: paging through
+          // fresh ones, an article updated to another date meanwhile moved
+          // across the cursor, and the export missed it or sent it twice.
+          if (take_view) view = store_->NewReadView();
+          options.read_view = view.get();
+          absl::StatusOr<query::QueryPage> page =
+              query::RunQuery(*store_, query_, options);
+          std::optional<grpc::Status> finish;
+          {
+            absl::MutexLock lock(&mu_);
+            reading_ = false;
+            if (!finished_ && view != nullptr) view_ = std::move(view);
+            on_read_thread_ = true;
+            if (!finished_) {
+              if (!page.ok()) {
+                FinishLocked(ToGrpcStatus(page.status()));
+              } else {
+                TakePage(*std::move(page));
+                Next();  // may queue the next page's read
+              }
+            }
+            on_read_thread_ = false;
+            // A read queued again takes the finish with it.
+            if (!reading_ && deferred_finish_.has_value()) {
+              finish = std::move(deferred_finish_);
+              deferred_finish_.reset();
+            }
           }
-        }
-        on_read_thread_ = false;
-        // A read queued again takes the finish with it.
-        if (!reading_ && deferred_finish_.has_value()) {
-          finish = std::move(deferred_finish_);
-          deferred_finish_.reset();
-        }
-      }
-      if (finish.has_value()) Finish(*finish);  // this may be gone after
-    });
+          if (finish.has_value()) Finish(*finish);  // this may be gone after
+        });
     if (!queued) {
       reading_ = false;
       FinishLocked(StoppingStatus());
@@ -499,8 +512,10 @@ class ExportReactor
   absl::Mutex mu_;
   // One snapshot for the whole export: paging through fresh ones, an
   // article whose date changed between pages came twice or not at all.
-  // Null on a shared engine (see the constructor), and once cut off.
-  std::unique_ptr<store::ReadView> view_ ABSL_GUARDED_BY(mu_);
+  // Null once cut off, on a shared engine until the first page's read
+  // takes it (take_view_), and while a read thread holds it.
+  std::shared_ptr<store::ReadView> view_ ABSL_GUARDED_BY(mu_);
+  bool take_view_ ABSL_GUARDED_BY(mu_) = false;
   std::string token_ ABSL_GUARDED_BY(mu_);
   // The page being sent, from next_.
   std::vector<v1::Article> page_ ABSL_GUARDED_BY(mu_);

@@ -40,8 +40,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "content/client.h"
+#include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -865,6 +867,102 @@ TEST_F(ReplicasTest, QueriesThroughOneReplicaSeeArticlesWrittenThroughOthers) {
   EXPECT_EQ(batch->results(0).article().name(), "articles/q0-0");
   EXPECT_EQ(batch->results(1).article().name(), "articles/q1-19");
   EXPECT_EQ(batch->results(2).error_code(), 5);  // NOT_FOUND
+}
+
+// An export through one replica reads one snapshot while another replica
+// writes: every article once, as it was when the export began. Before
+// 2026-12-07 each page read a fresh snapshot on PostgreSQL, so articles
+// updated to another date meanwhile crossed the export's cursor: those
+// moved from its end to its start were missed, those moved the other way
+// came twice (an export of 76,000 articles under such updates wrote
+// 74,989).
+TEST_F(ReplicasTest, AnExportIsOneSnapshotWhileAnotherReplicaWrites) {
+  constexpr int kArticles = 600;
+  constexpr int kMoved = 100;  // of each end
+  // 8 KiB bodies, about 5 MiB in all: more than gRPC buffers ahead of a
+  // client busy with its first article, so the export reads its last
+  // pages after the updates below.
+  const std::string filler(8 << 10, '.');
+  auto article = [&](int i, int64_t seconds) {
+    const std::string id = absl::StrCat("e", 1000 + i);
+    v1::Article a = MakeArticle(id, id, {"export"}, seconds);
+    a.set_body(a.body() + filler);
+    return a;
+  };
+  int next = 0;
+  int failed = 0;
+  absl::Status imported = A().ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        if (next == kArticles) return false;
+        for (int k = 0; k < 100 && next < kArticles; ++k, ++next)
+          *batch->add_articles() = article(next, k2025 + 3600 * next);
+        return true;
+      },
+      [&](const v1::ImportArticlesResponse& r) {
+        for (const auto& result : r.results())
+          failed += result.outcome() == v1::ImportResult::OUTCOME_FAILED;
+      });
+  ASSERT_TRUE(imported.ok()) << imported;
+  ASSERT_EQ(failed, 0);
+
+  // Newest first, through B, on a stream whose client takes no more than
+  // 64 KiB ahead of what it read (gRPC's default grows to megabytes), so
+  // that B reads its last pages after the client read its first batch. A
+  // then moves the oldest articles before the newest and the newest after
+  // the oldest, in one batch, one transaction.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  auto stub = v1::ContentService::NewStub(grpc::CreateCustomChannel(
+      servers_[1]->address(), grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto reader = stub->ExportArticles(&ctx, v1::ExportArticlesRequest());
+  std::map<std::string, int> seen;
+  std::map<std::string, int64_t> dates;
+  bool moved = false;
+  for (v1::ExportArticlesResponse batch; reader->Read(&batch);) {
+    for (const v1::Article& a : batch.articles()) {
+      ++seen[a.name()];
+      dates[a.name()] = a.date().seconds();
+    }
+    if (std::exchange(moved, true)) continue;
+    bool sent = false;
+    int updated = 0;
+    absl::Status s = A().ImportArticles(
+        [&](v1::ImportArticlesRequest* moves) {
+          if (std::exchange(sent, true)) return false;
+          for (int i = 0; i < kMoved; ++i) {
+            *moves->add_articles() = article(i, k2025 + 3600 * (kArticles + i));
+            *moves->add_articles() =
+                article(kArticles - 1 - i, k2025 - 3600 * (1 + i));
+          }
+          return true;
+        },
+        [&](const v1::ImportArticlesResponse& r) {
+          for (const auto& result : r.results())
+            updated += result.outcome() == v1::ImportResult::OUTCOME_UPDATED;
+        });
+    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_EQ(updated, 2 * kMoved);
+  }
+  grpc::Status finished = reader->Finish();
+  ASSERT_TRUE(finished.ok()) << finished.error_message();
+  ASSERT_TRUE(moved);
+  std::vector<std::string> missing, repeated;
+  for (int i = 0; i < kArticles; ++i) {
+    const std::string name = ArticleName(absl::StrCat("e", 1000 + i));
+    auto it = seen.find(name);
+    if (it == seen.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    if (it->second > 1) repeated.push_back(name);
+    EXPECT_EQ(dates[name], k2025 + 3600 * i) << name << ": not as it was";
+  }
+  EXPECT_THAT(missing, ::testing::IsEmpty());
+  EXPECT_THAT(repeated, ::testing::IsEmpty());
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kArticles));
 }
 
 TEST_F(ReplicasTest, KillingAReplicaLosesNoAcknowledgedWrite) {
