@@ -1266,6 +1266,93 @@ std::string WithDsnEntry(const std::string& dsn, const std::string& key,
   return absl::StrCat(out, key, "=", value);
 }
 
+// Each export of a shared store holds a snapshot, a connection, until it
+// ends: a replica runs half its storage.pool_size of them at once, and the
+// others wait for one to end. Unbounded, three exports held three
+// connections of a pool of 2 (the read thread that took the first snapshot
+// took the others as a call already holding one, past the pool's cap), and
+// a hundred would have held a hundred.
+class ReplicasSmallPoolTest : public ReplicasTest {
+ protected:
+  std::string Config() override { return "storage:\n  pool_size: 2\n"; }
+};
+
+TEST_F(ReplicasSmallPoolTest, ExportsBeyondHalfThePoolWaitForASnapshot) {
+  // 250 articles of 8 KiB: three batches, more than the streams below
+  // take ahead, so that no export ends before it is cancelled.
+  constexpr int kArticles = 250;
+  const std::string filler(8 << 10, '.');
+  int next = 0;
+  absl::Status imported = A().ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        if (next == kArticles) return false;
+        for (int k = 0; k < 50 && next < kArticles; ++k, ++next) {
+          v1::Article a = MakeArticle(absl::StrCat("p", next), "p", {"pool"},
+                                      k2025 + 3600 * next);
+          a.set_body(a.body() + filler);
+          *batch->add_articles() = std::move(a);
+        }
+        return true;
+      },
+      [](const v1::ImportArticlesResponse&) {});
+  ASSERT_TRUE(imported.ok()) << imported;
+
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  auto stub = v1::ContentService::NewStub(grpc::CreateCustomChannel(
+      servers_[1]->address(), grpc::InsecureChannelCredentials(), args));
+  constexpr int kExports = 3;
+  grpc::ClientContext ctx[kExports];
+  std::mutex mu;
+  std::condition_variable cv;
+  int first_batches = 0;
+  std::vector<std::thread> readers;
+  for (int i = 0; i < kExports; ++i) {
+    readers.emplace_back([&, i] {
+      auto reader = stub->ExportArticles(&ctx[i], v1::ExportArticlesRequest());
+      v1::ExportArticlesResponse batch;
+      if (reader->Read(&batch)) {
+        std::lock_guard<std::mutex> lock(mu);
+        ++first_batches;
+        cv.notify_all();
+      }
+      // Holds the export (reads no more) until cancelled.
+      (void)reader->Finish();
+    });
+  }
+  absl::Cleanup join = [&] {
+    for (auto& c : ctx) c.TryCancel();
+    for (auto& t : readers) t.join();
+  };
+  auto batches_reach = [&](int n, std::chrono::seconds bound) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, bound, [&] { return first_batches >= n; });
+    return first_batches;
+  };
+  // One export runs; the others wait for its snapshot (the bounded wait
+  // gives an unbounded replica time to start all three).
+  ASSERT_EQ(batches_reach(1, std::chrono::seconds(30)), 1);
+  EXPECT_EQ(batches_reach(kExports, std::chrono::seconds(3)), 1);
+  const std::string held = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in "
+      "transaction' AND application_name LIKE '%(pid ",
+      servers_[1]->pid(), ")'");
+  EXPECT_EQ(Psql(SharedPostgres()->dsn, held), "1");
+
+  // Cancelled, the exports give their snapshot back: a whole export
+  // through the same replica runs.
+  std::move(join).Invoke();
+  int exported = 0;
+  absl::Status s =
+      B().ExportArticles(v1::ExportArticlesRequest(), [&](const v1::Article&) {
+        ++exported;
+        return true;
+      });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(exported, kArticles);
+}
+
 TEST(ReplicaStartTest, ALoginTheDatabaseRefusesExits2NamingTheDsn) {
   Postgres* pg = SharedPostgres();
   ASSERT_TRUE(pg->error.empty()) << pg->error;
