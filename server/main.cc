@@ -1716,6 +1716,10 @@ int main(int argc, char** argv) {
   // connections for, two each (a text query's snapshot and its list).
   config.service.shared_read_threads =
       std::max(2, config.store.pg_pool_size / 2);
+  // Each export of a shared store holds a connection while it runs: half
+  // the pool at most, so that other calls keep the rest.
+  config.service.exports.max_snapshots =
+      std::max(1, config.store.pg_pool_size / 2);
   absl::StatusOr<std::unique_ptr<content::service::ContentService>> created =
       content::service::ContentService::Create(store->get(), config.service,
                                                &auth);

@@ -1,6 +1,7 @@
 #include "server/service/bulk.h"
 
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -299,9 +300,10 @@ class ExportReactor
         store_(store),
         limits_(limits),
         query_(request.query()),
-        // A shared engine's snapshot holds a database connection for as
-        // long as the export runs: there, each page reads a fresh one.
-        view_(store->engine()->shared() ? nullptr : store->NewReadView()) {}
+        // A shared engine's snapshot waits for a database connection: the
+        // first page's read takes it, on a read thread (ReadPageOnPool).
+        view_(store->engine()->shared() ? nullptr : store->NewReadView()),
+        take_view_(store->engine()->shared()) {}
 
   void Start() {
     absl::MutexLock lock(&mu_);
@@ -401,41 +403,107 @@ class ExportReactor
   // server answering nothing, health checks included.
   void ReadPageOnPool() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     reading_ = true;
+    // The first page of a shared store's export takes a snapshot, one of
+    // the hub's max_snapshots: with none free the export waits (reading_
+    // set, so that a finish meanwhile waits too) until the hub's thread
+    // finds one (ResumeIfWaiting).
+    if (take_view_ && !snapshot_reserved_) {
+      if (!ReserveSnapshot()) {
+        waiting_for_snapshot_ = true;
+        return;
+      }
+      snapshot_reserved_ = true;
+    }
     query::QueryOptions options;
     options.page_size = kBatch;
     options.page_token = token_;
     options.max_page_bytes = kBatchBytes;
-    const bool queued = hub_->reads_->Submit([this, options] {
-      absl::StatusOr<query::QueryPage> page =
-          query::RunQuery(*store_, query_, options);
-      std::optional<grpc::Status> finish;
-      {
-        absl::MutexLock lock(&mu_);
-        reading_ = false;
-        on_read_thread_ = true;
-        if (!finished_) {
-          if (!page.ok()) {
-            FinishLocked(ToGrpcStatus(page.status()));
-          } else {
-            TakePage(*std::move(page));
-            Next();  // may queue the next page's read
+    // The read thread holds the snapshot while it reads: End, meanwhile,
+    // finds none to release under it, and the read drops it if the export
+    // ended by then.
+    const bool take_view = std::exchange(take_view_, false);
+    std::shared_ptr<std::atomic<int>> slots = hub_->snapshots_;
+    const bool queued = hub_->reads_->Submit(
+        [this, options, view = std::move(view_), take_view, slots]() mutable {
+          // Every page through one snapshot, as on RocksDB: paging through
+          // fresh ones, an article updated to another date meanwhile moved
+          // across the cursor, and the export missed it or sent it twice.
+          if (take_view) {
+            view = std::shared_ptr<store::ReadView>(
+                store_->NewReadView().release(), [slots](store::ReadView* v) {
+                  delete v;
+                  slots->fetch_sub(1);
+                });
           }
-        }
-        on_read_thread_ = false;
-        // A read queued again takes the finish with it.
-        if (!reading_ && deferred_finish_.has_value()) {
-          finish = std::move(deferred_finish_);
-          deferred_finish_.reset();
-        }
-      }
-      if (finish.has_value()) Finish(*finish);  // this may be gone after
-    });
+          options.read_view = view.get();
+          absl::StatusOr<query::QueryPage> page =
+              query::RunQuery(*store_, query_, options);
+          std::optional<grpc::Status> finish;
+          {
+            absl::MutexLock lock(&mu_);
+            reading_ = false;
+            if (!finished_ && view != nullptr) view_ = std::move(view);
+            on_read_thread_ = true;
+            if (!finished_) {
+              if (!page.ok()) {
+                FinishLocked(ToGrpcStatus(page.status()));
+              } else {
+                TakePage(*std::move(page));
+                Next();  // may queue the next page's read
+              }
+            }
+            on_read_thread_ = false;
+            // A read queued again takes the finish with it.
+            if (!reading_ && deferred_finish_.has_value()) {
+              finish = std::move(deferred_finish_);
+              deferred_finish_.reset();
+            }
+          }
+          if (finish.has_value()) Finish(*finish);  // this may be gone after
+        });
     if (!queued) {
+      if (take_view) slots->fetch_sub(1);  // reserved, never taken
       reading_ = false;
       FinishLocked(StoppingStatus());
     }
   }
 
+  // Takes one of the hub's max_snapshots, if one is free.
+  bool ReserveSnapshot() {
+    std::atomic<int>& held = *hub_->snapshots_;
+    const int max = hub_->options_.max_snapshots;
+    for (int n = held.load(); max <= 0 || n < max;) {
+      if (held.compare_exchange_weak(n, n + 1)) return true;
+    }
+    return false;
+  }
+
+ public:
+  // From the hub's thread: an export waiting for a snapshot reads its
+  // first page once one is free, and one ended meanwhile finishes. Only
+  // tries the lock, as CheckStall. True if it finished the call.
+  bool ResumeIfWaiting() {
+    if (!mu_.TryLock()) return false;
+    std::optional<grpc::Status> finish;
+    if (waiting_for_snapshot_) {
+      if (finished_) {
+        waiting_for_snapshot_ = false;
+        reading_ = false;
+        finish = std::move(deferred_finish_);
+        deferred_finish_.reset();
+      } else if (ReserveSnapshot()) {
+        waiting_for_snapshot_ = false;
+        snapshot_reserved_ = true;
+        ReadPageOnPool();
+      }
+    }
+    mu_.Unlock();
+    // The hub holds its lock: OnDone, which takes it, deletes this later.
+    if (finish.has_value()) Finish(*finish);
+    return finish.has_value();
+  }
+
+ private:
   void TakePage(query::QueryPage page) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     page_ = std::move(page.articles);
     next_ = 0;
@@ -499,8 +567,14 @@ class ExportReactor
   absl::Mutex mu_;
   // One snapshot for the whole export: paging through fresh ones, an
   // article whose date changed between pages came twice or not at all.
-  // Null on a shared engine (see the constructor), and once cut off.
-  std::unique_ptr<store::ReadView> view_ ABSL_GUARDED_BY(mu_);
+  // Null once cut off, on a shared engine until the first page's read
+  // takes it (take_view_), and while a read thread holds it.
+  std::shared_ptr<store::ReadView> view_ ABSL_GUARDED_BY(mu_);
+  bool take_view_ ABSL_GUARDED_BY(mu_) = false;
+  // One of the hub's max_snapshots is this export's (it then waits for no
+  // other), and it waits for one (ResumeIfWaiting).
+  bool snapshot_reserved_ ABSL_GUARDED_BY(mu_) = false;
+  bool waiting_for_snapshot_ ABSL_GUARDED_BY(mu_) = false;
   std::string token_ ABSL_GUARDED_BY(mu_);
   // The page being sent, from next_.
   std::vector<v1::Article> page_ ABSL_GUARDED_BY(mu_);
@@ -602,9 +676,10 @@ void ExportHub::Loop() {
       mu_.AwaitWithTimeout(absl::Condition(&stopping_),
                            absl::Milliseconds(200));
       if (stopping_) return;
-      if (options_.stall_timeout <= absl::ZeroDuration()) continue;
       const absl::Time now = absl::Now();
       for (ExportReactor* r : exports_) {
+        if (options_.max_snapshots > 0 && r->ResumeIfWaiting()) continue;
+        if (options_.stall_timeout <= absl::ZeroDuration()) continue;
         std::string line = r->CheckStall(now, options_.stall_timeout);
         if (!line.empty()) cut_off.push_back(std::move(line));
       }

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <set>
 #include <string>
@@ -72,6 +73,11 @@ struct ExportOptions {
   // Where a cut-off export is logged (one line per export cut off); must
   // outlive the hub. Default: null, standard error.
   std::ostream* log = nullptr;
+  // On a shared store, exports reading at once (each holds a snapshot, a
+  // database connection, from its first page to its end); one more waits
+  // for one of them to end before it reads its first page. Zero: no
+  // bound. contentd sets half storage.pool_size (at least 1).
+  int max_snapshots = 0;
 };
 
 // Runs ExportArticles calls and cuts off stalled ones (a thread looks
@@ -118,6 +124,10 @@ class ExportHub {
   bool ending_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status ending_status_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> stalled_{0};
+  // Snapshots the exports of a shared store hold (max_snapshots). Shared
+  // with their deleters, which may run on a read thread after the hub.
+  std::shared_ptr<std::atomic<int>> snapshots_ =
+      std::make_shared<std::atomic<int>>(0);
   std::thread thread_;
 };
 

@@ -40,8 +40,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "content/client.h"
+#include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -867,6 +869,102 @@ TEST_F(ReplicasTest, QueriesThroughOneReplicaSeeArticlesWrittenThroughOthers) {
   EXPECT_EQ(batch->results(2).error_code(), 5);  // NOT_FOUND
 }
 
+// An export through one replica reads one snapshot while another replica
+// writes: every article once, as it was when the export began. Before
+// 2026-12-07 each page read a fresh snapshot on PostgreSQL, so articles
+// updated to another date meanwhile crossed the export's cursor: those
+// moved from its end to its start were missed, those moved the other way
+// came twice (an export of 76,000 articles under such updates wrote
+// 74,989).
+TEST_F(ReplicasTest, AnExportIsOneSnapshotWhileAnotherReplicaWrites) {
+  constexpr int kArticles = 600;
+  constexpr int kMoved = 100;  // of each end
+  // 8 KiB bodies, about 5 MiB in all: more than gRPC buffers ahead of a
+  // client busy with its first article, so the export reads its last
+  // pages after the updates below.
+  const std::string filler(8 << 10, '.');
+  auto article = [&](int i, int64_t seconds) {
+    const std::string id = absl::StrCat("e", 1000 + i);
+    v1::Article a = MakeArticle(id, id, {"export"}, seconds);
+    a.set_body(a.body() + filler);
+    return a;
+  };
+  int next = 0;
+  int failed = 0;
+  absl::Status imported = A().ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        if (next == kArticles) return false;
+        for (int k = 0; k < 100 && next < kArticles; ++k, ++next)
+          *batch->add_articles() = article(next, k2025 + 3600 * next);
+        return true;
+      },
+      [&](const v1::ImportArticlesResponse& r) {
+        for (const auto& result : r.results())
+          failed += result.outcome() == v1::ImportResult::OUTCOME_FAILED;
+      });
+  ASSERT_TRUE(imported.ok()) << imported;
+  ASSERT_EQ(failed, 0);
+
+  // Newest first, through B, on a stream whose client takes no more than
+  // 64 KiB ahead of what it read (gRPC's default grows to megabytes), so
+  // that B reads its last pages after the client read its first batch. A
+  // then moves the oldest articles before the newest and the newest after
+  // the oldest, in one batch, one transaction.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  auto stub = v1::ContentService::NewStub(grpc::CreateCustomChannel(
+      servers_[1]->address(), grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto reader = stub->ExportArticles(&ctx, v1::ExportArticlesRequest());
+  std::map<std::string, int> seen;
+  std::map<std::string, int64_t> dates;
+  bool moved = false;
+  for (v1::ExportArticlesResponse batch; reader->Read(&batch);) {
+    for (const v1::Article& a : batch.articles()) {
+      ++seen[a.name()];
+      dates[a.name()] = a.date().seconds();
+    }
+    if (std::exchange(moved, true)) continue;
+    bool sent = false;
+    int updated = 0;
+    absl::Status s = A().ImportArticles(
+        [&](v1::ImportArticlesRequest* moves) {
+          if (std::exchange(sent, true)) return false;
+          for (int i = 0; i < kMoved; ++i) {
+            *moves->add_articles() = article(i, k2025 + 3600 * (kArticles + i));
+            *moves->add_articles() =
+                article(kArticles - 1 - i, k2025 - 3600 * (1 + i));
+          }
+          return true;
+        },
+        [&](const v1::ImportArticlesResponse& r) {
+          for (const auto& result : r.results())
+            updated += result.outcome() == v1::ImportResult::OUTCOME_UPDATED;
+        });
+    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_EQ(updated, 2 * kMoved);
+  }
+  grpc::Status finished = reader->Finish();
+  ASSERT_TRUE(finished.ok()) << finished.error_message();
+  ASSERT_TRUE(moved);
+  std::vector<std::string> missing, repeated;
+  for (int i = 0; i < kArticles; ++i) {
+    const std::string name = ArticleName(absl::StrCat("e", 1000 + i));
+    auto it = seen.find(name);
+    if (it == seen.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    if (it->second > 1) repeated.push_back(name);
+    EXPECT_EQ(dates[name], k2025 + 3600 * i) << name << ": not as it was";
+  }
+  EXPECT_THAT(missing, ::testing::IsEmpty());
+  EXPECT_THAT(repeated, ::testing::IsEmpty());
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kArticles));
+}
+
 TEST_F(ReplicasTest, KillingAReplicaLosesNoAcknowledgedWrite) {
   std::atomic<bool> stop{false};
   std::mutex mu;
@@ -1166,6 +1264,93 @@ std::string WithDsnEntry(const std::string& dsn, const std::string& key,
     if (!absl::StartsWith(part, key + "=")) absl::StrAppend(&out, part, " ");
   }
   return absl::StrCat(out, key, "=", value);
+}
+
+// Each export of a shared store holds a snapshot, a connection, until it
+// ends: a replica runs half its storage.pool_size of them at once, and the
+// others wait for one to end. Unbounded, three exports held three
+// connections of a pool of 2 (the read thread that took the first snapshot
+// took the others as a call already holding one, past the pool's cap), and
+// a hundred would have held a hundred.
+class ReplicasSmallPoolTest : public ReplicasTest {
+ protected:
+  std::string Config() override { return "storage:\n  pool_size: 2\n"; }
+};
+
+TEST_F(ReplicasSmallPoolTest, ExportsBeyondHalfThePoolWaitForASnapshot) {
+  // 250 articles of 8 KiB: three batches, more than the streams below
+  // take ahead, so that no export ends before it is cancelled.
+  constexpr int kArticles = 250;
+  const std::string filler(8 << 10, '.');
+  int next = 0;
+  absl::Status imported = A().ImportArticles(
+      [&](v1::ImportArticlesRequest* batch) {
+        if (next == kArticles) return false;
+        for (int k = 0; k < 50 && next < kArticles; ++k, ++next) {
+          v1::Article a = MakeArticle(absl::StrCat("p", next), "p", {"pool"},
+                                      k2025 + 3600 * next);
+          a.set_body(a.body() + filler);
+          *batch->add_articles() = std::move(a);
+        }
+        return true;
+      },
+      [](const v1::ImportArticlesResponse&) {});
+  ASSERT_TRUE(imported.ok()) << imported;
+
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  auto stub = v1::ContentService::NewStub(grpc::CreateCustomChannel(
+      servers_[1]->address(), grpc::InsecureChannelCredentials(), args));
+  constexpr int kExports = 3;
+  grpc::ClientContext ctx[kExports];
+  std::mutex mu;
+  std::condition_variable cv;
+  int first_batches = 0;
+  std::vector<std::thread> readers;
+  for (int i = 0; i < kExports; ++i) {
+    readers.emplace_back([&, i] {
+      auto reader = stub->ExportArticles(&ctx[i], v1::ExportArticlesRequest());
+      v1::ExportArticlesResponse batch;
+      if (reader->Read(&batch)) {
+        std::lock_guard<std::mutex> lock(mu);
+        ++first_batches;
+        cv.notify_all();
+      }
+      // Holds the export (reads no more) until cancelled.
+      (void)reader->Finish();
+    });
+  }
+  absl::Cleanup join = [&] {
+    for (auto& c : ctx) c.TryCancel();
+    for (auto& t : readers) t.join();
+  };
+  auto batches_reach = [&](int n, std::chrono::seconds bound) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, bound, [&] { return first_batches >= n; });
+    return first_batches;
+  };
+  // One export runs; the others wait for its snapshot (the bounded wait
+  // gives an unbounded replica time to start all three).
+  ASSERT_EQ(batches_reach(1, std::chrono::seconds(30)), 1);
+  EXPECT_EQ(batches_reach(kExports, std::chrono::seconds(3)), 1);
+  const std::string held = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in "
+      "transaction' AND application_name LIKE '%(pid ",
+      servers_[1]->pid(), ")'");
+  EXPECT_EQ(Psql(SharedPostgres()->dsn, held), "1");
+
+  // Cancelled, the exports give their snapshot back: a whole export
+  // through the same replica runs.
+  std::move(join).Invoke();
+  int exported = 0;
+  absl::Status s =
+      B().ExportArticles(v1::ExportArticlesRequest(), [&](const v1::Article&) {
+        ++exported;
+        return true;
+      });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(exported, kArticles);
 }
 
 TEST(ReplicaStartTest, ALoginTheDatabaseRefusesExits2NamingTheDsn) {
