@@ -30,6 +30,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
@@ -59,6 +60,111 @@ int64_t LockKey(absl::string_view table, absl::string_view name) {
   mix(":");
   mix(name);
   return static_cast<int64_t>(h >> 1);
+}
+
+namespace {
+
+// The spans of `dsn` that hold a password, as RedactDsnParseError says.
+std::vector<std::string> DsnSecrets(absl::string_view dsn) {
+  std::vector<std::string> out;
+  absl::string_view rest = dsn;
+  if (absl::ConsumePrefix(&rest, "postgresql://") ||
+      absl::ConsumePrefix(&rest, "postgres://")) {
+    // libpq's rule: user info runs to an `@` met before any `/`.
+    const size_t end = rest.find_first_of("@/");
+    if (end != absl::string_view::npos && rest[end] == '@') {
+      const absl::string_view info = rest.substr(0, end);
+      const size_t colon = info.find(':');
+      if (colon != absl::string_view::npos) {
+        out.emplace_back(info.substr(colon + 1));
+      }
+    }
+    const size_t query = rest.find('?');
+    if (query != absl::string_view::npos) {
+      for (absl::string_view param :
+           absl::StrSplit(rest.substr(query + 1), '&')) {
+        const size_t eq = param.find('=');
+        if (eq != absl::string_view::npos &&
+            absl::EndsWith(param.substr(0, eq), "password")) {
+          out.emplace_back(param.substr(eq + 1));
+        }
+      }
+    }
+    return out;
+  }
+  // key=value: each `...password =` key, its value quoted or bare.
+  for (size_t at = dsn.find("password"); at != absl::string_view::npos;
+       at = dsn.find("password", at + 1)) {
+    size_t i = at + 8;
+    while (i < dsn.size() && absl::ascii_isspace(dsn[i])) ++i;
+    if (i >= dsn.size() || dsn[i] != '=') continue;
+    ++i;
+    while (i < dsn.size() && absl::ascii_isspace(dsn[i])) ++i;
+    size_t end = i;
+    if (i < dsn.size() && dsn[i] == '\'') {
+      for (end = i + 1; end < dsn.size() && dsn[end] != '\''; ++end) {
+        if (dsn[end] == '\\') ++end;
+      }
+      end = std::min(end, dsn.size());
+      out.emplace_back(dsn.substr(i + 1, end - i - 1));
+      continue;
+    }
+    // Bare: up to the next word that is a `key=` (a value with a space
+    // in it is a syntax error libpq quotes the rest of).
+    for (;;) {
+      while (end < dsn.size() && !absl::ascii_isspace(dsn[end])) ++end;
+      size_t next = end;
+      while (next < dsn.size() && absl::ascii_isspace(dsn[next])) ++next;
+      if (next >= dsn.size()) break;
+      const size_t word_end = dsn.find_first_of(" \t\n\r\f\v", next);
+      if (absl::StrContains(dsn.substr(next, word_end - next), "=")) break;
+      end = next;
+    }
+    out.emplace_back(dsn.substr(i, end - i));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RedactDsnParseError(absl::string_view message,
+                                absl::string_view dsn) {
+  std::vector<std::string> secrets = DsnSecrets(dsn);
+  secrets.erase(std::remove(secrets.begin(), secrets.end(), ""), secrets.end());
+  constexpr absl::string_view kNotShown = "(not shown: it holds a password)";
+  // Whole passwords first, wherever they are (one holding a `"` would
+  // upset the pairing of quotes below); short ones would match ordinary
+  // words, and the quotes catch them.
+  std::string unquoted(message);
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) {
+              return a.size() > b.size();
+            });
+  for (const std::string& secret : secrets) {
+    if (secret.size() >= 4) {
+      unquoted = absl::StrReplaceAll(unquoted, {{secret, kNotShown}});
+    }
+  }
+  std::string out;
+  absl::string_view rest = unquoted;
+  for (;;) {
+    const size_t open = rest.find('"');
+    const size_t close = open == absl::string_view::npos
+                             ? absl::string_view::npos
+                             : rest.find('"', open + 1);
+    if (close == absl::string_view::npos) break;
+    const absl::string_view quoted = rest.substr(open + 1, close - open - 1);
+    const bool secret =
+        !quoted.empty() &&
+        std::any_of(secrets.begin(), secrets.end(), [&](const std::string& s) {
+          return absl::StrContains(quoted, s) || absl::StrContains(s, quoted);
+        });
+    absl::StrAppend(&out, rest.substr(0, open + 1), secret ? kNotShown : quoted,
+                    "\"");
+    rest.remove_prefix(close + 1);
+  }
+  absl::StrAppend(&out, rest);
+  return out;
 }
 
 }  // namespace pg_internal
@@ -2187,6 +2293,21 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenPgKv(const PgKvOptions& options) {
         "\" must be 1-63 lower-case letters, digits or '_', not starting "
         "with a digit"));
   }
+  // A DSN libpq cannot parse is a configuration error, said here before
+  // any connection: libpq's message quotes the token it stopped at, or the
+  // whole URI, which may hold the password, and contentd logs it.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(options.dsn.c_str(), &parse_error);
+  if (parsed == nullptr) {
+    const std::string why =
+        parse_error != nullptr ? OneLine(parse_error) : "out of memory";
+    PQfreemem(parse_error);
+    return absl::InvalidArgumentError(
+        absl::StrCat("storage: cannot connect to PostgreSQL (",
+                     options.dsn_name, "): the DSN does not parse: ",
+                     pg_internal::RedactDsnParseError(why, options.dsn)));
+  }
+  PQconninfoFree(parsed);
   auto kv = std::make_unique<PgKv>(options);
   absl::Status s = kv->Init();
   if (!s.ok()) return s;

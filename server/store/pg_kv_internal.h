@@ -4,6 +4,7 @@
 #define CONTENT_SERVER_STORE_PG_KV_INTERNAL_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -15,6 +16,15 @@ namespace content::store::pg_internal {
 // engine's locks use this, so that they follow the engine if the scheme
 // changes.
 int64_t LockKey(absl::string_view table, absl::string_view name);
+
+// libpq's `message` for `dsn`, a DSN it could not parse, with every quoted
+// excerpt that holds a password of the DSN (or part of one) replaced:
+// libpq quotes the offending token, or the whole URI, and contentd logs
+// the message. A password is the URI's `user:PASSWORD@` or the value of a
+// `password` or `sslpassword` entry (key=value or URI query), an unquoted
+// value up to the next `key=` word.
+std::string RedactDsnParseError(absl::string_view message,
+                                absl::string_view dsn);
 
 }  // namespace content::store::pg_internal
 

@@ -2518,5 +2518,48 @@ TEST(KvBatchTest, OpsKeepTheirBytesThroughAppendMoveAndCopy) {
   EXPECT_TRUE(counters.ops()[1].value.empty());
 }
 
+// A DSN libpq cannot parse is refused INVALID_ARGUMENT before any
+// connection, and the message, which contentd logs, never holds its
+// password: libpq quotes the token it stopped at, or the whole URI
+// (before 2026-12-07 these said `Sup3r%zzSecretPw`, and the percent-encoding
+// and URI ones came back UNAVAILABLE, which contentd exits 1 for).
+TEST(PgKvTest, ADsnThatDoesNotParseIsRefusedWithoutItsPassword) {
+  struct Case {
+    std::string dsn;
+    std::string says;  // libpq's reason, kept
+  };
+  const std::vector<Case> cases = {
+      {"postgresql://u:Sup3r%zzSecretPw@127.0.0.1:1/db",
+       "invalid percent-encoded token"},
+      {"postgresql://u:Sup3rSecretPw@[::1/db", "IPv6 host address"},
+      {"postgresql://u@127.0.0.1:1/db?password=Sup3r%zzSecretPw",
+       "invalid percent-encoded token"},
+      {"host=127.0.0.1 port=1 password=Sup3r SecretPw", "missing \"=\" after"},
+      {"host=127.0.0.1 port=1 sslpassword=Sup3r%zz SecretPw",
+       "missing \"=\" after"},
+      // Nothing secret in the quote: it stays, to find the mistake by.
+      {"host=127.0.0.1 password=Sup3rSecretPw hostt=x",
+       "invalid connection option \"hostt\""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.dsn);
+    PgKvOptions o;
+    o.dsn = c.dsn;
+    o.dsn_name = "--storage-dsn";
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenPgKv(o);
+    ASSERT_FALSE(kv.ok());
+    EXPECT_EQ(kv.status().code(), absl::StatusCode::kInvalidArgument)
+        << kv.status();
+    const std::string message(kv.status().message());
+    EXPECT_THAT(message, ::testing::HasSubstr(
+                             "cannot connect to PostgreSQL (--storage-dsn): "
+                             "the DSN does not parse: "));
+    EXPECT_THAT(message, ::testing::HasSubstr(c.says));
+    for (const char* part : {"Sup3r", "SecretPw", "%zz"}) {
+      EXPECT_THAT(message, ::testing::Not(::testing::HasSubstr(part)));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace content::store
