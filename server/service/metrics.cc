@@ -285,10 +285,15 @@ bool Served(absl::string_view path) {
   if (!absl::ConsumePrefix(&path, "/")) return false;
   const size_t slash = path.find('/');
   if (slash == absl::string_view::npos) return false;
-  const std::string full =
-      absl::StrCat(path.substr(0, slash), ".", path.substr(slash + 1));
-  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
-             full) != nullptr;
+  // The service by its full name, then the method in it: joined into one
+  // dotted name, `/content.v1/ContentService.GetArticle` (which gRPC does
+  // not serve) found GetArticle and got a series of its own.
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          std::string(path.substr(0, slash)));
+  return service != nullptr &&
+         service->FindMethodByName(std::string(path.substr(slash + 1))) !=
+             nullptr;
 }
 
 // Prometheus sample values: integers exactly (counts, bytes and sequences

@@ -105,6 +105,24 @@ TEST(MetricsTest, PathsNobodyServesShareOneSeries) {
   EXPECT_LT(out.size(), 6000u);
 }
 
+// A path that names a served method with the slash elsewhere
+// (`/content.v1/ContentService.GetArticle`), which gRPC answers
+// UNIMPLEMENTED, is not served either: it had a series of its own, its
+// dotted name being GetArticle's.
+TEST(MetricsTest, AServedMethodWithItsSlashMovedIsUnknown) {
+  (void)v1::GetArticleRequest::descriptor();
+  Metrics m;
+  for (const char* path : {"/content.v1/ContentService.GetArticle",
+                           "/content/v1.ContentService.GetArticle",
+                           "/content.v1.ContentService.GetArticle/"}) {
+    m.Record(path, grpc::StatusCode::UNIMPLEMENTED, absl::Milliseconds(1));
+  }
+  const std::string out = m.Render({});
+  EXPECT_THAT(out, HasSubstr("contentd_rpcs_total{method=\"unknown\",code="
+                             "\"UNIMPLEMENTED\"} 3\n"));
+  EXPECT_THAT(out, Not(HasSubstr("GetArticle")));
+}
+
 // Gauges print every digit (a 128 MiB capacity was 1.34218e+08), and
 // running totals say they are counters.
 TEST(MetricsTest, ValuesKeepTheirDigitsAndTotalsAreCounters) {
