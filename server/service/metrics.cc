@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +46,35 @@ bool IsServerError(const grpc::Status& status, bool cancelled) {
            health_watch_cancelled);
 }
 
+// What the client of a call gRPC cancelled (begun at `start`) saw:
+// DEADLINE_EXCEEDED once the call's deadline has passed, whatever `sent`
+// (the handler's answer, which goes nowhere then), else `sent`. Counted and
+// logged as CANCELLED, a call whose client timed out read as one whose
+// client left. gRPC's client ends the call by its own timer, a moment
+// before the server's (which starts once the request's headers are read):
+// a cancel with under a tenth of the call's time left, at most 1 s, is
+// taken for the deadline.
+grpc::Status AsItsClientSawIt(const grpc::ServerContextBase& ctx,
+                              absl::Time start, grpc::Status sent) {
+  const std::chrono::system_clock::time_point deadline_point = ctx.deadline();
+  if (deadline_point == std::chrono::system_clock::time_point::max()) {
+    return sent;
+  }
+  const absl::Time deadline = absl::FromChrono(deadline_point);
+  const absl::Duration slack = std::clamp(
+      (deadline - start) / 10, absl::ZeroDuration(), absl::Seconds(1));
+  if (absl::Now() < deadline - slack) return sent;
+  std::string message =
+      "the call's deadline passed before it finished (its client got "
+      "DEADLINE_EXCEEDED)";
+  if (!sent.ok() && sent.error_code() != grpc::StatusCode::CANCELLED &&
+      sent.error_message() != kUnparsableRequest) {
+    absl::StrAppend(&message, "; contentd would have answered ",
+                    CodeName(sent.error_code()), ": ", sent.error_message());
+  }
+  return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, message);
+}
+
 class ObservabilityInterceptor : public grpc::experimental::Interceptor {
  public:
   ObservabilityInterceptor(grpc::experimental::ServerRpcInfo* info,
@@ -66,19 +96,21 @@ class ObservabilityInterceptor : public grpc::experimental::Interceptor {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
-      const grpc::Status status = methods->GetSendStatus();
+      grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
           status.error_message() == kUnparsableRequest) {
         Unparsed(status);
       } else {
         const absl::Duration latency = absl::Now() - start_;
         const std::string method = info_->method() ? info_->method() : "?";
-        metrics_->Record(method, status.error_code(), latency);
         grpc::ServerContextBase* ctx = info_->server_context();
+        const bool cancelled = ctx != nullptr && ctx->IsCancelled();
+        if (cancelled)
+          status = AsItsClientSawIt(*ctx, start_, std::move(status));
+        metrics_->Record(method, status.error_code(), latency);
         if (log_ == RequestLog::kAll ||
             (log_ == RequestLog::kErrors &&
-             IsServerError(status, ctx != nullptr && !status.ok() &&
-                                       ctx->IsCancelled()))) {
+             IsServerError(status, cancelled && !status.ok()))) {
           Log(Capture(status, latency));
         }
       }
@@ -146,6 +178,10 @@ class ObservabilityInterceptor : public grpc::experimental::Interceptor {
   // level says; `cancelled`: its client left.
   void Emit(const Answered& a, bool cancelled) {
     grpc::Status status = a.status;
+    grpc::ServerContextBase* ctx = info_->server_context();
+    if (cancelled && ctx != nullptr) {
+      status = AsItsClientSawIt(*ctx, start_, std::move(status));
+    }
     if (cancelled && status.error_message() == kUnparsableRequest) {
       status = grpc::Status(grpc::StatusCode::CANCELLED,
                             "the client cancelled the call before its request "

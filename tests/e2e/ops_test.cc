@@ -2501,6 +2501,88 @@ TEST(MetricsTest, ARequestCancelledBeforeItArrivedIsNotCalledUnparsable) {
   EXPECT_THAT(log, Not(HasSubstr("code=CANCELLED"))) << log;
 }
 
+// Opens an HTTP/2 connection to 127.0.0.1:`port` and calls `method` on
+// it with `headers` (name, value) and an empty request, half-closed; then
+// sends nothing more, not even a reset when the call's `grpc-timeout`
+// passes, as gRPC's own client does a moment before the server's timer:
+// the server ends the call by its deadline alone. -1 if it could not;
+// else the socket, which the caller closes.
+int CallAndWait(
+    int port, const std::string& method,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  absl::Cleanup closer = [fd] { close(fd); };
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return -1;
+  const auto frame = [](uint8_t type, uint8_t flags, uint32_t stream,
+                        const std::string& payload) {
+    std::string f;
+    for (int shift : {16, 8, 0})
+      f.push_back(static_cast<char>(payload.size() >> shift));
+    f.push_back(static_cast<char>(type));
+    f.push_back(static_cast<char>(flags));
+    for (int shift : {24, 16, 8, 0})
+      f.push_back(static_cast<char>(stream >> shift));
+    return f + payload;
+  };
+  // HPACK: each a literal header without indexing, new name.
+  const auto header = [](const std::string& name, const std::string& value) {
+    return std::string(1, '\0') + static_cast<char>(name.size()) + name +
+           static_cast<char>(value.size()) + value;
+  };
+  std::string block =
+      header(":method", "POST") + header(":scheme", "http") +
+      header(":path", method) + header(":authority", "localhost") +
+      header("content-type", "application/grpc") + header("te", "trailers");
+  for (const auto& [name, value] : headers) block += header(name, value);
+  // HEADERS (END_HEADERS), then DATA (END_STREAM): an empty message.
+  const std::string out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
+                          frame(4, 0, 0, "") + frame(1, 4, 1, block) +
+                          frame(0, 1, 1, std::string(5, '\0'));
+  if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(out.size()))
+    return -1;
+  std::move(closer).Cancel();
+  return fd;
+}
+
+// A call whose deadline passed is what its client saw, DEADLINE_EXCEEDED,
+// in /metrics and in the log at `errors`, with its request id: it was
+// counted CANCELLED and not logged, as a call its client left, so clients
+// timing out left no trace an operator could find. (A watch never ends by
+// itself, so this one runs until its deadline.)
+TEST(MetricsTest, ACallWhoseDeadlinePassedIsCountedAndLoggedAsSuch) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data",
+                                     {"--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  const int port = MetricsPort(server->Log());
+  ASSERT_GT(port, 0) << server->Log();
+  const int fd =
+      CallAndWait(server->port(), "/content.v1.ContentService/WatchArticles",
+                  {{"grpc-timeout", "300m"}, {"x-request-id", "deadline-7"}});
+  ASSERT_GE(fd, 0);
+  absl::Cleanup closer = [fd] { close(fd); };
+
+  const std::string exceeded =
+      "contentd_rpcs_total{method=\"/content.v1.ContentService/"
+      "WatchArticles\",code=\"DEADLINE_EXCEEDED\"} 1";
+  const std::string body = MetricsOnceThey(port, exceeded);
+  EXPECT_THAT(body, HasSubstr(exceeded));
+  EXPECT_THAT(body, Not(HasSubstr("code=\"CANCELLED\"")));
+  const std::string log = LogOnceIt(*server, "request_id=deadline-7");
+  EXPECT_THAT(log, ::testing::ContainsRegex(
+                       "method=/content.v1.ContentService/WatchArticles "
+                       "peer=[^ ]+ token=- code=DEADLINE_EXCEEDED "
+                       "latency_ms=[0-9.]+ request_id=deadline-7 error=\""
+                       "the call's deadline passed"));
+}
+
 // With the database gone, the figures that could not be read are left out
 // of /metrics and GetStats fails: /metrics said `contentd_articles{state=
 // "live"} 0` and `contentd_postgres_error 0`, and `admin stats` 0 articles,
