@@ -2307,7 +2307,26 @@ absl::StatusOr<std::unique_ptr<KvEngine>> OpenPgKv(const PgKvOptions& options) {
                      options.dsn_name, "): the DSN does not parse: ",
                      pg_internal::RedactDsnParseError(why, options.dsn)));
   }
+  // A URI's password holding an unencoded `@` parses, the rest of it going
+  // to the host: libpq's "could not translate host name" error then
+  // quoted that, and contentd logged it at every try. No host name holds
+  // an `@`.
+  bool at_in_host = false;
+  for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr && absl::string_view(o->keyword) == "host" &&
+        absl::StrContains(o->val, '@')) {
+      at_in_host = true;
+    }
+  }
   PQconninfoFree(parsed);
+  if (at_in_host) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "storage: cannot connect to PostgreSQL (", options.dsn_name,
+        "): the DSN's host holds an '@', which no host name does: in a URI "
+        "(postgresql://USER:PASSWORD@HOST/DB) write an '@' of the password "
+        "as %40 (the host is not shown: it may hold the rest of the "
+        "password)"));
+  }
   auto kv = std::make_unique<PgKv>(options);
   absl::Status s = kv->Init();
   if (!s.ok()) return s;

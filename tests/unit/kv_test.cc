@@ -2561,5 +2561,30 @@ TEST(PgKvTest, ADsnThatDoesNotParseIsRefusedWithoutItsPassword) {
   }
 }
 
+// A URI whose password holds an unencoded `@` parses, the password's tail
+// going to the host, which libpq then quoted ("could not translate host
+// name \"ssw0rd@db\"") in an error contentd logged at every try, exiting 1
+// for a supervisor to start it again. It is refused before connecting,
+// saying how to write the `@`, and showing no part of the password.
+TEST(PgKvTest, AnAtInTheHostIsRefusedWithoutShowingIt) {
+  for (const std::string dsn :
+       {"postgresql://app:p@ssw0rd@127.0.0.1:1/content",
+        "host=ssw0rd@127.0.0.1 port=1 user=app password=p"}) {
+    SCOPED_TRACE(dsn);
+    PgKvOptions o;
+    o.dsn = dsn;
+    o.dsn_name = "--storage-dsn";
+    absl::StatusOr<std::unique_ptr<KvEngine>> kv = OpenPgKv(o);
+    ASSERT_FALSE(kv.ok());
+    EXPECT_EQ(kv.status().code(), absl::StatusCode::kInvalidArgument)
+        << kv.status();
+    const std::string message(kv.status().message());
+    EXPECT_THAT(message, ::testing::HasSubstr(
+                             "(--storage-dsn): the DSN's host holds an '@'"));
+    EXPECT_THAT(message, ::testing::HasSubstr("%40"));
+    EXPECT_THAT(message, ::testing::Not(::testing::HasSubstr("ssw0rd")));
+  }
+}
+
 }  // namespace
 }  // namespace content::store
