@@ -440,6 +440,22 @@ absl::Status CheckConfig(const ServerConfig& c, const ConfigOrigin& origin) {
                         "required when storage.engine is postgres (or give "
                         "--storage-dsn)");
   }
+  // A DSN beside the embedded engine was ignored: contentd served a store
+  // of its own in data_dir while its operator took it for the shared one,
+  // and writes went where no other replica would see them.
+  if (c.store.engine != "postgres") {
+    for (const char* key : {"storage.dsn", "storage.table"}) {
+      const bool given = std::string(key) == "storage.dsn"
+                             ? !c.store.pg_dsn.empty()
+                             : names.FromFlag(key);
+      if (!given) continue;
+      return names.Refuse(
+          key,
+          "applies only with --storage-engine postgres (or storage.engine: "
+          "postgres in the config file); without it contentd would serve "
+          "the embedded store in the data directory");
+    }
+  }
   // The host's memory even inside a container (sysconf does not see cgroup
   // limits): a loose bound that never refuses a cache the machine can hold.
   const int64_t pages = sysconf(_SC_PHYS_PAGES);

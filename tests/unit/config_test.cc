@@ -313,6 +313,29 @@ TEST(ConfigTest, PostgresNeedsADsnFromTheFileOrAFlag) {
   EXPECT_TRUE(CheckConfig(c, origin).ok());
 }
 
+// A DSN without storage.engine postgres was ignored: contentd served an
+// embedded store of its own while its operator took it for the shared one.
+TEST(ConfigTest, ADsnWithoutThePostgresEngineIsRefused) {
+  absl::Status s = Load("storage: {dsn: \"host=db\"}\n");
+  EXPECT_TRUE(InvalidNaming(s, "storage.dsn")) << s;
+  EXPECT_THAT(s.message(), HasSubstr("applies only with --storage-engine "
+                                     "postgres"));
+  ServerConfig c;
+  c.store.pg_dsn = "host=db";
+  ConfigOrigin origin;
+  origin.flags["storage.dsn"] = "--storage-dsn";
+  EXPECT_THAT(std::string(CheckConfig(c, origin).message()),
+              ::testing::StartsWith("--storage-dsn: applies only with "
+                                    "--storage-engine postgres"));
+  c.store.pg_dsn.clear();
+  origin.flags = {{"storage.table", "--storage-table"}};
+  EXPECT_THAT(std::string(CheckConfig(c, origin).message()),
+              ::testing::StartsWith("--storage-table: applies only with "));
+  c.store.engine = "postgres";
+  c.store.pg_dsn = "host=db";
+  EXPECT_TRUE(CheckConfig(c, origin).ok());
+}
+
 // A receive limit below what one request needs made every write fail in
 // gRPC ("Received message larger than max (7617 vs. 100)"), while contentd
 // started as if all were well.
