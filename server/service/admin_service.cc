@@ -260,6 +260,12 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
     resp->set_destination(dest);
     resp->set_last_sequence(last);
     const int64_t size = FilesBytes(dest);
+    // The marker Checkpoint writes last (store::kBackupMarkerFile) is
+    // copied bytes too.
+    std::error_code marker_ec;
+    const uintmax_t marker = std::filesystem::file_size(
+        absl::StrCat(dest, "/", store::kBackupMarkerFile), marker_ec);
+    if (!marker_ec) copied += static_cast<int64_t>(marker);
     resp->set_size_bytes(size);
     resp->set_copied_bytes(std::min(copied, size));
     const absl::Time now = absl::Now();
