@@ -1324,6 +1324,36 @@ TEST(BackupTest, DestinationInsideTheStoreOrWithoutAParentIsRefused) {
                                "parent directory "));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/no"));
 
+  // A file, or a directory that holds no backup (the backups' parent named
+  // by mistake), is no earlier run's backup: contentctl said that one was
+  // complete and to check it; and a file is no parent directory that does
+  // not exist.
+  WriteFile(dir.path() + "/a-file", "x");
+  r = backup(dir.path() + "/a-file");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS: DESTINATION: destination: " +
+                               dir.path() +
+                               "/a-file already exists and is not a "
+                               "directory: admin backup creates the "
+                               "directory it writes"));
+  EXPECT_THAT(r.err, Not(HasSubstr("that backup is complete")));
+  r = backup(dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS: DESTINATION: destination: " +
+                               dir.path() +
+                               " already exists and holds no backup (no "
+                               "CURRENT file): admin backup creates the "
+                               "directory it writes; name one that does not "
+                               "exist, such as " +
+                               dir.path() + "/NAME"));
+  EXPECT_THAT(r.err, Not(HasSubstr("that backup is complete")));
+  r = backup(dir.path() + "/a-file/bk");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: DESTINATION: destination: "
+                               "parent " +
+                               dir.path() +
+                               "/a-file is not a directory on the server"));
+
   // A name the file system refuses is the caller's mistake, not a crash.
   r = backup("/" + std::string(300, 'a') + "/bk");
   EXPECT_EQ(r.exit_code, 1);
