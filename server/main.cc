@@ -34,6 +34,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -1686,8 +1687,52 @@ int main(int argc, char** argv) {
     std::cerr << "contentd: store layout " << upgraded->from << " -> "
               << upgraded->to << " recorded" << std::endl;
   }
+  // A restored backup's first start: its numbering jumps past the
+  // sequences its source may have given out after the backup, so that a
+  // watcher resuming from one of those is refused (resync) instead of
+  // being sent other events under numbers it has seen.
+  bool restore_deferred = false;
+  if (config.store.engine == "rocksdb") {
+    const std::string marker = absl::StrCat(config.store.data_dir, "/",
+                                            content::store::kBackupMarkerFile);
+    std::ifstream in(marker);
+    if (in) {
+      std::string first_line;
+      std::getline(in, first_line);
+      absl::string_view line = first_line;
+      int64_t backup_sequence = 0;
+      if (!absl::ConsumePrefix(&line, "contentd backup through sequence ") ||
+          !absl::SimpleAtoi(line, &backup_sequence) || backup_sequence < 0) {
+        return refuse(absl::FailedPreconditionError(absl::StrCat(
+            marker,
+            ": does not start with \"contentd backup through sequence N\" "
+            "(admin backup writes it into a backup; a restored backup's "
+            "first start reads it): restore the file, or remove it if this "
+            "directory is no restored backup")));
+      }
+      absl::StatusOr<bool> skipped = (*store)->SkipSequencesAfterRestore(
+          backup_sequence, &restore_deferred);
+      if (!skipped.ok()) return store_fail(skipped.status());
+      if (*skipped) {
+        std::cerr << "contentd: serving a backup (through sequence "
+                  << backup_sequence
+                  << ") for the first time: its change log goes on from "
+                     "sequence "
+                  << (*store)->last_sequence() + 1
+                  << ", past any sequence the store it was taken from gave "
+                     "out after it (a watcher resuming from one of those is "
+                     "told to resync)"
+                  << std::endl;
+      }
+      // Kept until the records are stored: a start meanwhile does it again.
+      std::error_code ec;
+      if (!restore_deferred) std::filesystem::remove(marker, ec);
+    }
+  }
   // A full volume: what waits for room (reads need none of it).
   std::vector<std::string> waiting;
+  if (restore_deferred)
+    waiting.push_back("the restored backup's sequence jump");
   if (text_index_deferred) waiting.push_back("the store's text_index setting");
   if (upgraded->deferred) waiting.push_back("its layout marker");
   if (upgraded->counters_deferred)

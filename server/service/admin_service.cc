@@ -222,6 +222,24 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
     // name too long or a parent it may not search.
     std::error_code ec;
     if (std::filesystem::exists(dest, ec)) {
+      // Only a directory holding a store can be an earlier run's backup
+      // (contentctl then says it is complete): a file, or a directory such
+      // as the backups' parent named by mistake, is said as what it is.
+      std::error_code kind_ec;
+      if (!std::filesystem::is_directory(dest, kind_ec)) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "destination: ", dest,
+            " already exists and is not a directory: admin backup creates "
+            "the directory it writes; name one that does not exist"));
+      }
+      if (!std::filesystem::exists(dest + "/CURRENT", kind_ec)) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "destination: ", dest,
+            " already exists and holds no backup (no CURRENT file): admin "
+            "backup creates the directory it writes; name one that does not "
+            "exist, such as ",
+            dest, "/NAME"));
+      }
       return absl::AlreadyExistsError(
           absl::StrCat("destination: ", dest, " already exists"));
     }
@@ -260,6 +278,12 @@ grpc::ServerUnaryReactor* AdminService::BackupStore(
     resp->set_destination(dest);
     resp->set_last_sequence(last);
     const int64_t size = FilesBytes(dest);
+    // The marker Checkpoint writes last (store::kBackupMarkerFile) is
+    // copied bytes too.
+    std::error_code marker_ec;
+    const uintmax_t marker = std::filesystem::file_size(
+        absl::StrCat(dest, "/", store::kBackupMarkerFile), marker_ec);
+    if (!marker_ec) copied += static_cast<int64_t>(marker);
     resp->set_size_bytes(size);
     resp->set_copied_bytes(std::min(copied, size));
     const absl::Time now = absl::Now();

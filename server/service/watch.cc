@@ -177,6 +177,25 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
         OutOfRangeLocked(*first);
         return false;
       }
+      // A sequence a restored backup's numbering skipped came from the
+      // store the backup was taken from, after the backup: this store has
+      // other events (or none) after the backup, and the client has seen
+      // events it does not have.
+      if (std::optional<store::Store::SequenceGap> gap =
+              store->GapHolding(req_.after_sequence())) {
+        ctx_->AddTrailingMetadata("content-oldest-sequence",
+                                  std::to_string(*first));
+        FinishLocked(ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
+            "after_sequence ", req_.after_sequence(),
+            " is past the backup this store was restored from, which ends at "
+            "sequence ",
+            gap->after,
+            ": it came from the store the backup was taken from, "
+            "and the events after the backup are not here (this store's own "
+            "go on after sequence ",
+            gap->through, "); resync, then watch from there"))));
+        return false;
+      }
       // A sequence this store never reached comes from another store (a
       // backup restored, a store rebuilt, async writes a crash lost): its
       // next events would be skipped without a word until the numbers
@@ -444,7 +463,10 @@ class WatchStream : public grpc::ServerWriteReactor<v1::WatchArticlesResponse> {
       const bool first_read = !read_;
       read_ = true;
       if (events->empty()) return;
-      if (events->front().sequence() != next_) {
+      // (A restored backup's log jumps over the sequences its source may
+      // have given out after it: nothing is missing there.)
+      if (events->front().sequence() != next_ &&
+          events->front().sequence() != store->SkipSequenceGaps(next_)) {
         // Retention trimmed the log under a slow watcher; or, at the
         // stream's first read, in the instant since Start checked the
         // log's start (an after_sequence the client gave: a watch from the

@@ -127,6 +127,21 @@ inline constexpr absl::string_view kIndexRepairKey = "index_repair";
 // "1" or "0": the text_index setting the postings were built with. A server
 // with the other setting would leave them wrong for every write it takes.
 inline constexpr absl::string_view kTextIndexKey = "text_index";
+// Ranges of change-log sequences this store never gave out: pairs of
+// big-endian (after, through), ascending. Store::SkipSequencesAfterRestore
+// adds one when a restored backup first serves: the store the backup came
+// from may have given out sequences after it, so its numbering goes on
+// past them (after the backup's last sequence, through that plus
+// kRestoreSequenceGap).
+inline constexpr absl::string_view kSequenceGapsKey = "sequence_gaps";
+// How far a restored backup's sequence jumps: more than a source store
+// commits between a backup and its restore (at 10,000 events a second,
+// three years).
+inline constexpr int64_t kRestoreSequenceGap = int64_t{1000000000000};
+// The file admin backup leaves in the copy (a line naming the copy's last
+// sequence): the first contentd to serve the copy jumps the sequence
+// (above) and removes it.
+inline constexpr absl::string_view kBackupMarkerFile = "contentd.backup";
 // The store's layout version in decimal (kStoreFormat). Absent: a store of a
 // build before the marker, or one no server has started on yet. A build
 // refuses a store with a newer layout than its own (Store::Open): it would

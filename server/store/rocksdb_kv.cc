@@ -1161,6 +1161,11 @@ class RocksKv : public KvEngine {
       }
     }
     const fs::path parent = fs::path(dir).parent_path();
+    if (fs::exists(parent, ec) && !fs::is_directory(parent, ec)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("destination: parent ", parent.string(),
+                       " is not a directory on the server"));
+    }
     if (!fs::is_directory(parent, ec)) {
       return absl::FailedPreconditionError(
           absl::StrCat("destination: parent directory ", parent.string(),

@@ -1,9 +1,14 @@
 #include "server/store/store.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -48,6 +53,24 @@ std::string BigEndian(int64_t v) {
   std::string s;
   AppendBigEndian64(&s, static_cast<uint64_t>(v));
   return s;
+}
+
+absl::StatusOr<std::vector<Store::SequenceGap>> ParseSequenceGaps(
+    absl::string_view value) {
+  if (value.size() % 16 != 0)
+    return absl::DataLossError("the store's sequence_gaps record is corrupt");
+  std::vector<Store::SequenceGap> gaps;
+  for (size_t i = 0; i < value.size(); i += 16) {
+    Store::SequenceGap gap;
+    gap.after = static_cast<int64_t>(ReadBigEndian64(value.substr(i, 8)));
+    gap.through = static_cast<int64_t>(ReadBigEndian64(value.substr(i + 8, 8)));
+    if (gap.through <= gap.after ||
+        (!gaps.empty() && gap.after < gaps.back().through)) {
+      return absl::DataLossError("the store's sequence_gaps record is corrupt");
+    }
+    gaps.push_back(gap);
+  }
+  return gaps;
 }
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
@@ -894,6 +917,15 @@ absl::Status Store::Init() {
     absl::MutexLock lock(&commit_mu_);
     last_sequence_ = static_cast<int64_t>(ReadBigEndian64(value));
   } else if (!s.ok() && !absl::IsNotFound(s)) {
+    return s;
+  }
+  s = kv_->Get(Family::kMeta, kSequenceGapsKey, &value);
+  if (s.ok()) {
+    absl::StatusOr<std::vector<SequenceGap>> gaps = ParseSequenceGaps(value);
+    if (!gaps.ok()) return gaps.status();
+    absl::MutexLock lock(&commit_mu_);
+    sequence_gaps_ = *std::move(gaps);
+  } else if (!absl::IsNotFound(s)) {
     return s;
   }
   s = kv_->Get(Family::kMeta, kTokenKeyKey, &token_key_);
@@ -2310,15 +2342,57 @@ absl::Status Store::Checkpoint(const std::string& dir, int64_t* last_sequence,
   }
   std::string value;
   absl::Status s = (*copy)->Get(Family::kMeta, kLastSequenceKey, &value);
+  copy->reset();  // closed before the marker goes in (or the copy goes)
   if (absl::IsNotFound(s)) {
     *last_sequence = 0;  // nothing written yet
-    return absl::OkStatus();
+    return WriteBackupMarker(dir, 0);
   }
   if (!s.ok()) return s;
   if (value.size() != 8)
     return absl::DataLossError("the copy's last sequence is corrupt");
   *last_sequence = static_cast<int64_t>(ReadBigEndian64(value));
-  return absl::OkStatus();
+  return WriteBackupMarker(dir, *last_sequence);
+}
+
+absl::Status Store::WriteBackupMarker(const std::string& dir,
+                                      int64_t last_sequence) {
+  // Says the copy is a backup: the first contentd to serve it numbers its
+  // events past those this store gives out after the copy
+  // (SkipSequencesAfterRestore), or a watcher resuming from one of those
+  // would be given other events under its numbers, and skip some.
+  const std::string path = absl::StrCat(dir, "/", kBackupMarkerFile);
+  const std::string text = absl::StrCat(
+      "contentd backup through sequence ", last_sequence,
+      "\nThe first contentd to serve a copy of this directory numbers its "
+      "change log on from sequence ",
+      last_sequence + kRestoreSequenceGap + 1,
+      ", past any sequence the store it was taken from gave out later, and "
+      "removes this file (docs/operations.md, \"Backup and restore\").\n");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  bool ok = fd >= 0;
+  ok = ok && ::write(fd, text.data(), text.size()) ==
+                 static_cast<ssize_t>(text.size());
+  ok = ok && ::fsync(fd) == 0;
+  const int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (ok) {
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+    return absl::OkStatus();
+  }
+  // Without the marker a restore would reuse sequences: no backup at all
+  // rather than one that looks good.
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  const std::string message =
+      absl::StrCat("destination: writing ", path, ": ", std::strerror(err),
+                   "; the copy in ", dir, " was removed");
+  if (err == ENOSPC || err == EDQUOT)
+    return absl::ResourceExhaustedError(message);
+  return absl::FailedPreconditionError(message);
 }
 
 absl::StatusOr<RetentionResult> Store::ApplyRetention(
@@ -2726,6 +2800,68 @@ void Store::SetCommitListener(std::function<void(int64_t)> listener) {
   commit_listener_ = std::move(listener);
 }
 
+std::vector<Store::SequenceGap> Store::sequence_gaps() const {
+  absl::MutexLock lock(&commit_mu_);
+  return sequence_gaps_;
+}
+
+int64_t Store::SkipSequenceGaps(int64_t sequence) const {
+  absl::MutexLock lock(&commit_mu_);
+  for (const SequenceGap& gap : sequence_gaps_)
+    if (sequence > gap.after && sequence <= gap.through) return gap.through + 1;
+  return sequence;
+}
+
+std::optional<Store::SequenceGap> Store::GapHolding(
+    int64_t after_sequence) const {
+  absl::MutexLock lock(&commit_mu_);
+  for (const SequenceGap& gap : sequence_gaps_)
+    if (after_sequence > gap.after && after_sequence < gap.through) return gap;
+  return std::nullopt;
+}
+
+absl::StatusOr<bool> Store::SkipSequencesAfterRestore(int64_t backup_sequence,
+                                                      bool* deferred) {
+  *deferred = false;
+  if (shared_) {
+    return absl::FailedPreconditionError(
+        "a shared store is restored with its database's tools");
+  }
+  absl::StatusOr<int64_t> stored = StoredLastSequence();
+  if (!stored.ok()) return stored.status();
+  // Before serving: no commit runs meanwhile.
+  std::vector<SequenceGap> gaps = sequence_gaps();
+  for (const SequenceGap& g : gaps)
+    if (g.after >= backup_sequence) return false;  // done before
+  SequenceGap gap;
+  gap.after = std::max(*stored, last_sequence());
+  gap.through = gap.after + kRestoreSequenceGap;
+  gaps.push_back(gap);
+  std::string value;
+  for (const SequenceGap& g : gaps)
+    absl::StrAppend(&value, BigEndian(g.after), BigEndian(g.through));
+  KvBatch batch;
+  batch.Put(Family::kMeta, std::string(kSequenceGapsKey), value);
+  batch.Put(Family::kMeta, std::string(kLastSequenceKey),
+            BigEndian(gap.through));
+  absl::Status s = kv_->Write(KvBatch(batch), /*sync=*/true);
+  if (!s.ok()) {
+    if (kv_->WritesRefused().ok() &&
+        !(absl::IsResourceExhausted(s) && ReasonOf(s) == reason::kDiskFull)) {
+      return s;
+    }
+    // A full volume: the first commit writes the records ahead of its
+    // events (numbered from last_sequence_, raised below), in its batch.
+    *deferred = true;
+    WriteWithFirstCommit(std::move(batch));
+  }
+  absl::MutexLock lock(&commit_mu_);
+  sequence_gaps_ = std::move(gaps);
+  last_sequence_ = std::max(last_sequence_, gap.through);
+  if (commit_listener_) commit_listener_(last_sequence_);
+  return true;
+}
+
 absl::StatusOr<int64_t> Store::FirstSequence() {
   const int64_t last = last_sequence();
   std::unique_ptr<KvIterator> it = kv_->NewIterator(Family::kChanges);
@@ -2741,7 +2877,14 @@ absl::Status Store::TrimChanges(int64_t keep_events, absl::Duration max_age,
   if (absl::Status s = CheckWritable(); !s.ok()) return s;
   const int64_t last = last_sequence();
   int64_t cut = 0;  // drop sequences < cut
-  if (keep_events > 0) cut = std::max<int64_t>(cut, last - keep_events + 1);
+  if (keep_events > 0) {
+    cut = std::max<int64_t>(cut, last - keep_events + 1);
+    // Counted in events: the sequences a gap skipped (a restore) are none.
+    const std::vector<SequenceGap> gaps = sequence_gaps();
+    for (auto gap = gaps.rbegin(); gap != gaps.rend(); ++gap)
+      if (cut <= gap->through && gap->through < last)
+        cut -= gap->through - gap->after;
+  }
   if (max_age > absl::ZeroDuration()) {
     // Events are in time order: find the first one young enough.
     const int64_t min_seconds = absl::ToUnixSeconds(Now() - max_age);

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -366,6 +367,31 @@ class Store {
 
   // Oldest retained change-log sequence (last_sequence() + 1 if empty).
   absl::StatusOr<int64_t> FirstSequence();
+  // Sequences after+1..through that this store never gave out
+  // (kSequenceGapsKey): the change log jumps over them.
+  struct SequenceGap {
+    int64_t after = 0;
+    int64_t through = 0;
+  };
+  std::vector<SequenceGap> sequence_gaps() const;
+  // `sequence`, or where the log goes on if it is inside a gap (through + 1).
+  int64_t SkipSequenceGaps(int64_t sequence) const;
+  // The gap a watcher's `after_sequence` falls into (after < it < through),
+  // if any: it came from the store a restored backup was taken from, whose
+  // later events this store does not have.
+  std::optional<SequenceGap> GapHolding(int64_t after_sequence) const;
+  // For the first start of a restored backup (kBackupMarkerFile, whose
+  // last sequence is `backup_sequence`): the numbering goes on
+  // kRestoreSequenceGap past the stored last sequence, and the skipped
+  // range is recorded, in one synced write, so that no sequence the
+  // backup's source may have given out after the backup is given out
+  // again. Does nothing (and returns false) if a gap after
+  // `backup_sequence` is recorded already. On a store that has no room for
+  // the write (a full volume) the records go with the first commit
+  // (WriteWithFirstCommit) and `*deferred` says so; the numbering jumps
+  // at once either way. Call before serving. Local stores only.
+  absl::StatusOr<bool> SkipSequencesAfterRestore(int64_t backup_sequence,
+                                                 bool* deferred);
   // Drops change-log events beyond the newest `keep_events` (0: no count
   // limit) or older than `max_age` (zero: no age limit). `*next_due`, if
   // set, is when by the store's clock the age limit drops an event kept
@@ -397,6 +423,10 @@ class Store {
   absl::Status Checkpoint(
       const std::string& dir, int64_t* last_sequence,
       const KvEngine::CheckpointProgress& progress = nullptr);
+  // Writes kBackupMarkerFile into the copy in `dir` (removing the copy if
+  // it cannot).
+  static absl::Status WriteBackupMarker(const std::string& dir,
+                                        int64_t last_sequence);
   // Whether this process holds the named lease (see KvEngine::TryLease):
   // background jobs that one replica at a time should run ask first.
   absl::StatusOr<bool> TryLease(absl::string_view name) {
@@ -654,6 +684,7 @@ class Store {
   // A writer is leading (committing groups from writers_' front).
   bool leading_ ABSL_GUARDED_BY(commit_mu_) = false;
   int64_t last_sequence_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  std::vector<SequenceGap> sequence_gaps_ ABSL_GUARDED_BY(commit_mu_);
   std::function<void(int64_t)> commit_listener_ ABSL_GUARDED_BY(commit_mu_);
   // Unshared stores: a thread leads the asynchronous writers' commits, so
   // the threads that queue them never wait for a WAL sync.

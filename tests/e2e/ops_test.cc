@@ -1125,6 +1125,72 @@ TEST(BackupTest, BackupUnderWriteLoadHoldsEveryWriteAcknowledgedBefore) {
   EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS"));
 }
 
+// A restored backup must not give out again the sequences its source gave
+// out after the backup: a watcher that saw those and resumes on the
+// restored store was sent the restored store's own later events under
+// them, skipping those before without a word (here 6..8), once the
+// restored store had written past its position.
+TEST(BackupTest, ARestoredBackupNeverReusesASequenceItsSourceGaveOut) {
+  if (testing::TestEngineIsPostgres()) {
+    GTEST_SKIP() << "BackupStore checkpoints a RocksDB data dir";
+  }
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  auto client = Connect(server->address());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(Create(*client, absl::StrCat("before-", i), "x").ok());
+  const std::string backup = dir.path() + "/backup";
+  CommandResult r = testing::Ctl(*server, {"admin", "backup", backup});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_THAT(r.out, HasSubstr("(through sequence 5)"));
+  // Sequences 6..8, which a watcher of the source sees.
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(Create(*client, absl::StrCat("lost-", i), "x").ok());
+  server.reset();
+
+  const std::string restored_dir = dir.path() + "/restored";
+  ASSERT_EQ(RunCommand({"cp", "-a", backup, restored_dir}).exit_code, 0);
+  auto restored = ServerProcess::Start(restored_dir);
+  ASSERT_NE(restored, nullptr);
+  EXPECT_THAT(restored->Log(),
+              HasSubstr("contentd: serving a backup (through sequence 5) for "
+                        "the first time: its change log goes on from "
+                        "sequence 1000000000006"));
+  auto rc = Connect(restored->address());
+  // More writes than the source made after the backup.
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(Create(*rc, absl::StrCat("new-", i), "x").ok());
+
+  const std::string refused =
+      "OUT_OF_RANGE: after_sequence 8 is past the backup this store was "
+      "restored from, which ends at sequence 5";
+  r = testing::Ctl(*restored, {"watch", "--after", "8", "--count", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr(refused));
+  // From the backup's end (or before) the log goes on with this store's
+  // own events.
+  r = testing::Ctl(*restored, {"watch", "--after", "4", "--count", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "5 CREATED articles/before-4 1\n"
+            "1000000000006 CREATED articles/new-0 1\n"
+            "1000000000007 CREATED articles/new-1 1\n");
+
+  // The jump checks clean offline and holds across a restart.
+  ASSERT_EQ(restored->Stop(SIGTERM), 0);
+  auto check =
+      RunCommand({ContentdBinary(), "--data-dir", restored_dir, "--check"});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  ASSERT_TRUE(restored->Restart());
+  EXPECT_THAT(restored->Log(), HasSubstr("last sequence 1000000000010)"));
+  r = testing::Ctl(*restored, {"watch", "--after", "8", "--count", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.err, HasSubstr(refused));
+  r = testing::Ctl(*restored, {"watch", "--after", "5", "--count", "1"});
+  EXPECT_EQ(r.out, "1000000000006 CREATED articles/new-0 1\n") << r.err;
+}
+
 // `admin backup` says how big the backup is and how much of it is hard
 // links to the store's files: a backup on the store's volume takes
 // little room but dies with that disk, which its reader should know.
@@ -1257,6 +1323,36 @@ TEST(BackupTest, DestinationInsideTheStoreOrWithoutAParentIsRefused) {
   EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: DESTINATION: destination: "
                                "parent directory "));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/no"));
+
+  // A file, or a directory that holds no backup (the backups' parent named
+  // by mistake), is no earlier run's backup: contentctl said that one was
+  // complete and to check it; and a file is no parent directory that does
+  // not exist.
+  WriteFile(dir.path() + "/a-file", "x");
+  r = backup(dir.path() + "/a-file");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS: DESTINATION: destination: " +
+                               dir.path() +
+                               "/a-file already exists and is not a "
+                               "directory: admin backup creates the "
+                               "directory it writes"));
+  EXPECT_THAT(r.err, Not(HasSubstr("that backup is complete")));
+  r = backup(dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS: DESTINATION: destination: " +
+                               dir.path() +
+                               " already exists and holds no backup (no "
+                               "CURRENT file): admin backup creates the "
+                               "directory it writes; name one that does not "
+                               "exist, such as " +
+                               dir.path() + "/NAME"));
+  EXPECT_THAT(r.err, Not(HasSubstr("that backup is complete")));
+  r = backup(dir.path() + "/a-file/bk");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION: DESTINATION: destination: "
+                               "parent " +
+                               dir.path() +
+                               "/a-file is not a directory on the server"));
 
   // A name the file system refuses is the caller's mistake, not a crash.
   r = backup("/" + std::string(300, 'a') + "/bk");

@@ -138,6 +138,45 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
+// A restored backup's first start jumps the numbering past what its source
+// may have given out (SkipSequencesAfterRestore): the log then has a hole
+// that is no loss. Keep-N-events retention counted the skipped numbers as
+// events, and dropped every event from before the restore at its first
+// pass.
+TEST_F(StoreTest, ASequenceJumpAfterARestoreIsNoHoleAndNoEvents) {
+  for (int i = 0; i < 3; ++i)
+    MustCreate(absl::StrCat("old", i), MakeArticle("old"));
+  bool deferred = true;
+  absl::StatusOr<bool> skipped =
+      store_->SkipSequencesAfterRestore(3, &deferred);
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_TRUE(*skipped);
+  EXPECT_FALSE(deferred);
+  const int64_t through = 3 + kRestoreSequenceGap;
+  EXPECT_EQ(store_->last_sequence(), through);
+  MustCreate("new0", MakeArticle("new"));
+  MustCreate("new1", MakeArticle("new"));
+  // Once only, and kept across a reopen.
+  Open();
+  skipped = store_->SkipSequencesAfterRestore(3, &deferred);
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_FALSE(*skipped);
+  EXPECT_EQ(store_->last_sequence(), through + 2);
+  EXPECT_EQ(store_->SkipSequenceGaps(4), through + 1);
+  EXPECT_TRUE(store_->GapHolding(5).has_value());
+  EXPECT_FALSE(store_->GapHolding(3).has_value());
+  EXPECT_FALSE(store_->GapHolding(through).has_value());
+  absl::StatusOr<FsckReport> report = CheckStore(*store_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+
+  // The newest 4 events: 2, 3 and the two after the jump.
+  ASSERT_TRUE(store_->TrimChanges(4, absl::ZeroDuration()).ok());
+  std::vector<int64_t> kept;
+  for (const ChangeEvent& e : AllChanges()) kept.push_back(e.sequence());
+  EXPECT_THAT(kept, ElementsAre(2, 3, through + 1, through + 2));
+}
+
 // ---- Create / Get --------------------------------------------------------
 
 TEST_F(StoreTest, CreateWritesRevisionOneWithServerFields) {
