@@ -2511,50 +2511,71 @@ TEST(MetricsTest, ACallItsClientLeftIsCountedNotLogged) {
   EXPECT_THAT(log, Not(HasSubstr("code=CANCELLED"))) << log;
 }
 
-// Opens an HTTP/2 stream on 127.0.0.1:`port` calling `method` with a gRPC
-// message frame that promises 100 bytes and brings 2, then resets the
-// stream (CANCEL): a client whose deadline passed mid-request. gRPC's own
-// client cannot send half a message. Returns false if it could not.
-bool CancelMidRequest(int port, const std::string& method) {
+// An HTTP/2 frame: its 9-byte header, then `payload`.
+std::string H2Frame(uint8_t type, uint8_t flags, uint32_t stream,
+                    const std::string& payload) {
+  std::string f;
+  for (int shift : {16, 8, 0})
+    f.push_back(static_cast<char>(payload.size() >> shift));
+  f.push_back(static_cast<char>(type));
+  f.push_back(static_cast<char>(flags));
+  for (int shift : {24, 16, 8, 0})
+    f.push_back(static_cast<char>(stream >> shift));
+  return f + payload;
+}
+
+// Sends `bytes` whole on `fd`.
+bool SendAll(int fd, const std::string& bytes) {
+  return send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+         static_cast<ssize_t>(bytes.size());
+}
+
+// Opens an HTTP/2 connection to 127.0.0.1:`port` and the headers of a
+// gRPC call of `method` on its stream 1, with `headers` (name, value)
+// besides; the request's DATA is the caller's to send (gRPC's own client
+// cannot send half a message, or let a deadline pass unannounced). -1 if
+// it could not; else the socket, which the caller closes.
+int OpenGrpcStream(
+    int port, const std::string& method,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
+  if (fd < 0) return -1;
   absl::Cleanup closer = [fd] { close(fd); };
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return false;
-  const auto frame = [](uint8_t type, uint8_t flags, uint32_t stream,
-                        const std::string& payload) {
-    std::string f;
-    for (int shift : {16, 8, 0})
-      f.push_back(static_cast<char>(payload.size() >> shift));
-    f.push_back(static_cast<char>(type));
-    f.push_back(static_cast<char>(flags));
-    for (int shift : {24, 16, 8, 0})
-      f.push_back(static_cast<char>(stream >> shift));
-    return f + payload;
-  };
+    return -1;
   // HPACK: each a literal header without indexing, new name.
   const auto header = [](const std::string& name, const std::string& value) {
     return std::string(1, '\0') + static_cast<char>(name.size()) + name +
            static_cast<char>(value.size()) + value;
   };
-  const std::string headers =
+  std::string block =
       header(":method", "POST") + header(":scheme", "http") +
       header(":path", method) + header(":authority", "localhost") +
       header("content-type", "application/grpc") + header("te", "trailers");
-  std::string out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, "") +
-                    frame(1, 4, 1, headers) +
-                    frame(0, 0, 1, std::string("\0\0\0\0\x64\x12\x02", 7));
-  if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(out.size()))
+  for (const auto& [name, value] : headers) block += header(name, value);
+  // The preface, SETTINGS, then HEADERS (END_HEADERS).
+  if (!SendAll(fd, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + H2Frame(4, 0, 0, "") +
+                       H2Frame(1, 4, 1, block)))
+    return -1;
+  std::move(closer).Cancel();
+  return fd;
+}
+
+// Calls `method` on 127.0.0.1:`port` with a gRPC message frame that
+// promises 100 bytes and brings 2, then resets the stream (CANCEL): a
+// client whose deadline passed mid-request. Returns false if it could not.
+bool CancelMidRequest(int port, const std::string& method) {
+  const int fd = OpenGrpcStream(port, method, {});
+  if (fd < 0) return false;
+  absl::Cleanup closer = [fd] { close(fd); };
+  if (!SendAll(fd, H2Frame(0, 0, 1, std::string("\0\0\0\0\x64\x12\x02", 7))))
     return false;
   absl::SleepFor(absl::Milliseconds(200));
-  const std::string reset = frame(3, 0, 1, std::string("\0\0\0\x08", 4));
-  if (send(fd, reset.data(), reset.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(reset.size()))
+  if (!SendAll(fd, H2Frame(3, 0, 1, std::string("\0\0\0\x08", 4))))
     return false;
   absl::SleepFor(absl::Milliseconds(200));
   return true;
@@ -2597,53 +2618,22 @@ TEST(MetricsTest, ARequestCancelledBeforeItArrivedIsNotCalledUnparsable) {
   EXPECT_THAT(log, Not(HasSubstr("code=CANCELLED"))) << log;
 }
 
-// Opens an HTTP/2 connection to 127.0.0.1:`port` and calls `method` on
-// it with `headers` (name, value) and an empty request, half-closed; then
-// sends nothing more, not even a reset when the call's `grpc-timeout`
-// passes, as gRPC's own client does a moment before the server's timer:
-// the server ends the call by its deadline alone. -1 if it could not;
-// else the socket, which the caller closes.
+// Calls `method` on 127.0.0.1:`port` with `headers` (name, value) and an
+// empty request, half-closed; then sends nothing more, not even a reset
+// when the call's `grpc-timeout` passes, as gRPC's own client does a
+// moment before the server's timer: the server ends the call by its
+// deadline alone. -1 if it could not; else the socket, which the caller
+// closes.
 int CallAndWait(
     int port, const std::string& method,
     const std::vector<std::pair<std::string, std::string>>& headers) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = OpenGrpcStream(port, method, headers);
   if (fd < 0) return -1;
-  absl::Cleanup closer = [fd] { close(fd); };
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+  // DATA (END_STREAM): an empty message.
+  if (!SendAll(fd, H2Frame(0, 1, 1, std::string(5, '\0')))) {
+    close(fd);
     return -1;
-  const auto frame = [](uint8_t type, uint8_t flags, uint32_t stream,
-                        const std::string& payload) {
-    std::string f;
-    for (int shift : {16, 8, 0})
-      f.push_back(static_cast<char>(payload.size() >> shift));
-    f.push_back(static_cast<char>(type));
-    f.push_back(static_cast<char>(flags));
-    for (int shift : {24, 16, 8, 0})
-      f.push_back(static_cast<char>(stream >> shift));
-    return f + payload;
-  };
-  // HPACK: each a literal header without indexing, new name.
-  const auto header = [](const std::string& name, const std::string& value) {
-    return std::string(1, '\0') + static_cast<char>(name.size()) + name +
-           static_cast<char>(value.size()) + value;
-  };
-  std::string block =
-      header(":method", "POST") + header(":scheme", "http") +
-      header(":path", method) + header(":authority", "localhost") +
-      header("content-type", "application/grpc") + header("te", "trailers");
-  for (const auto& [name, value] : headers) block += header(name, value);
-  // HEADERS (END_HEADERS), then DATA (END_STREAM): an empty message.
-  const std::string out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
-                          frame(4, 0, 0, "") + frame(1, 4, 1, block) +
-                          frame(0, 1, 1, std::string(5, '\0'));
-  if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(out.size()))
-    return -1;
-  std::move(closer).Cancel();
+  }
   return fd;
 }
 
