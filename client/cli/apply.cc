@@ -1,9 +1,11 @@
 #include "client/cli/apply.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -46,8 +48,10 @@ namespace fs = std::filesystem;
 // What happened to one file.
 struct FileResult {
   std::string file;
-  std::string name;    // `articles/{id}`; empty if the file never got that far
-  std::string result;  // created, updated, unchanged or failed
+  std::string name;  // `articles/{id}`; empty if the file never got that far
+  // created, updated, unchanged, failed, or skipped (not sent: the apply
+  // was interrupted first)
+  std::string result;
   int64_t revision = 0;
   absl::Status status;
   // The server's reason for `status` where it is not among its payloads
@@ -1032,6 +1036,25 @@ class Reporter {
     bar_.Show(done_);
   }
 
+  // A document left unsent by an interrupted apply (MarkInterrupted):
+  // counted, and listed under -o json|yaml, without a line of its own.
+  void Skip(FileResult r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++skipped_;
+    r.result = "skipped";
+    r.status = absl::OkStatus();
+    if (structured_) results_.push_back(std::move(r));
+    bar_.Show(++done_);
+  }
+
+  // The user stopped the apply (Ctrl-C): if anything was left unsent
+  // (Skip), the summary says so and counts it, and the exit code is 130.
+  // An interrupt after the last batch went changes nothing.
+  void MarkInterrupted() {
+    std::lock_guard<std::mutex> lock(mu_);
+    interrupted_ = true;
+  }
+
   // `n` more documents than files to report: a file held `n + 1`.
   void AddDocuments(size_t n) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -1043,6 +1066,7 @@ class Reporter {
   int Finish(Format format, size_t files) {
     std::lock_guard<std::mutex> lock(mu_);
     bar_.Clear();
+    const bool stopped = interrupted_ && skipped_ > 0;
     if (structured_) {
       const std::string json = ResultsJson(results_, connection_);
       if (format == Format::kJson) {
@@ -1061,14 +1085,17 @@ class Reporter {
     // with failures the count applied comes first, `applied 0 of 1 file`,
     // `applied 1 of 2 documents from 1 file`.
     const std::string applied =
-        failed_ == 0 ? ""
-                     : absl::StrCat(created_ + updated_ + unchanged_, " of ");
-    const std::string summary = absl::StrCat(
+        failed_ == 0 && skipped_ == 0
+            ? ""
+            : absl::StrCat(created_ + updated_ + unchanged_, " of ");
+    std::string summary = absl::StrCat(
+        stopped ? "interrupted: " : "",
         dry_run_ ? "dry run, nothing written: " : "", "applied ",
         total_ == files ? applied
                         : absl::StrCat(applied, total_, " documents from "),
         files, files == 1 ? " file: " : " files: ", created_, " created, ",
         updated_, " updated, ", unchanged_, " unchanged, ", failed_, " failed");
+    if (stopped) absl::StrAppend(&summary, ", ", skipped_, " not sent");
     if (structured_) {
       std::cerr << SummaryObject(summary, files);
     } else if (format == Format::kName) {
@@ -1077,6 +1104,8 @@ class Reporter {
     } else {
       std::cout << summary << "\n";
     }
+    // 128 + SIGINT, as a shell reports a command Ctrl-C stopped.
+    if (stopped) return 128 + SIGINT;
     return failed_ > 0 ? 1 : 0;
   }
 
@@ -1084,7 +1113,8 @@ class Reporter {
   // The summary under -o json|yaml (StderrObject: a JSON line, a YAML
   // document): {"created": N, "documents": N, "dryRun": BOOL, "failed": N,
   // "files": N, "message": SUMMARY, "notice": "SUMMARY", "unchanged": N,
-  // "updated": N}, counts as numbers.
+  // "updated": N}, counts as numbers; an interrupted apply's adds
+  // "interrupted": true and "notSent": N.
   std::string SummaryObject(const std::string& summary, size_t files) const {
     google::protobuf::Struct notice;
     auto& fields = *notice.mutable_fields();
@@ -1096,6 +1126,10 @@ class Reporter {
           std::pair{"created", created_}, std::pair{"updated", updated_},
           std::pair{"unchanged", unchanged_}, std::pair{"failed", failed_}}) {
       fields[key].set_number_value(static_cast<double>(n));
+    }
+    if (interrupted_ && skipped_ > 0) {
+      fields["interrupted"].set_bool_value(true);
+      fields["notSent"].set_number_value(static_cast<double>(skipped_));
     }
     return StderrObject(notice, format_, summary);
   }
@@ -1109,7 +1143,39 @@ class Reporter {
   std::mutex mu_;
   ProgressBar bar_;
   std::vector<FileResult> results_;
-  size_t done_ = 0, created_ = 0, updated_ = 0, unchanged_ = 0, failed_ = 0;
+  size_t done_ = 0, created_ = 0, updated_ = 0, unchanged_ = 0, failed_ = 0,
+         skipped_ = 0;
+  bool interrupted_ = false;
+};
+
+// Set by apply's SIGINT handler (InterruptGuard), read between documents.
+std::atomic<bool> g_apply_interrupted{false};
+
+// While alive, a first Ctrl-C asks the apply to stop sending; the answers
+// to what was sent are still read and reported, with the summary. The
+// handler puts the default back, so a second Ctrl-C ends the process at
+// once. Before, Ctrl-C ended it with nothing said of what had been
+// written.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_apply_interrupted = false;
+    struct sigaction on_int = {};
+    on_int.sa_handler = [](int) {
+      g_apply_interrupted = true;
+      signal(SIGINT, SIG_DFL);  // async-signal-safe
+    };
+    // A read of a slow file (a pipe) goes on; the flag is read after it.
+    on_int.sa_flags = SA_RESTART;
+    sigemptyset(&on_int.sa_mask);
+    sigaction(SIGINT, &on_int, &old_);
+  }
+  ~InterruptGuard() { sigaction(SIGINT, &old_, nullptr); }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  struct sigaction old_ = {};
 };
 
 // One document on its way to an import batch: its entry, and its article
@@ -1177,10 +1243,14 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   std::optional<v1::Article> carried;
   CallOptions call;
   call.timeout = options.timeout;
+  const InterruptGuard interrupt_guard;
   absl::Status status = client.ImportArticles(
       [&](v1::ImportArticlesRequest* batch) {
         batch->set_dry_run(options.dry_run);
         std::lock_guard<std::mutex> lock(mu);
+        // Interrupted: what is in `in_flight` unsent (a carried article)
+        // and every file not read stay unsent.
+        if (g_apply_interrupted) return false;
         size_t bytes = 0;
         if (carried.has_value()) {
           bytes += carried->ByteSizeLong();
@@ -1188,7 +1258,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
           carried.reset();
         }
         while ((next < files.size() || !documents.empty()) &&
-               !carried.has_value() &&
+               !carried.has_value() && !g_apply_interrupted &&
                static_cast<size_t>(batch->articles_size()) < kBatch) {
           if (documents.empty()) {
             Input read = ReadDocuments(files[next++], options, stdin_text);
@@ -1275,11 +1345,20 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
   // printed once below rather than on each file's line as well.
   std::lock_guard<std::mutex> lock(mu);
   drain_local();
+  // A stream that ended well answered every batch sent: after an interrupt,
+  // what is left was never sent (or, for a document read, never parsed
+  // into a batch) and is counted as such, not failed.
+  const bool interrupted = g_apply_interrupted && status.ok();
+  if (interrupted) reporter.MarkInterrupted();
   const absl::Status unanswered =
       status.ok() ? absl::UnavailableError("import ended without a result")
                   : status;
   const bool quiet = !status.ok();
   for (Pending& p : in_flight) {
+    if (interrupted && p.sent) {
+      reporter.Skip(std::move(p.result));
+      continue;
+    }
     if (p.sent) {
       p.result.status = unanswered;
       p.result.sent = true;
@@ -1291,6 +1370,11 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     FileResult r;
     r.file = label;
     r.result = "failed";
+    if (interrupted) {
+      if (article.ok()) r.name = article->name();
+      reporter.Skip(std::move(r));
+      continue;
+    }
     r.status = article.ok() ? unanswered : article.status();
     reporter.Report(std::move(r), quiet && article.ok());
   }
@@ -1298,6 +1382,10 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     FileResult r;
     r.file = Label(files[next]);
     r.result = "failed";
+    if (interrupted) {
+      reporter.Skip(std::move(r));
+      continue;
+    }
     r.status = unanswered;
     reporter.Report(std::move(r), quiet);
   }

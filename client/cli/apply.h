@@ -74,7 +74,9 @@ struct ApplyOptions {
 // nothing could be read (standard input without an id too), 2 for a usage
 // error (`--expected-revision` or `--etag` with more than one file or
 // document or with `dry_run`, "-" twice, `id` with anything but a single
-// "-" of one document, a `default_zone` that does not load).
+// "-" of one document, a `default_zone` that does not load), 130 when a
+// Ctrl-C (SIGINT, caught while it runs) stopped the sending before every
+// file went.
 int Apply(Client& client, const ApplyOptions& options, Format format);
 
 // An article a document names, for `delete -f`: `label` as apply's results

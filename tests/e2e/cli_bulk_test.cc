@@ -1,5 +1,6 @@
 // End-to-end: contentctl's bulk verbs (streaming apply, export --dir, watch)
 // against real contentd processes.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -149,6 +151,75 @@ TEST(CliBulkTest, DryRunWritesNothingAndBadFilesFailAlone) {
   EXPECT_THAT(r.out, HasSubstr("articles/a1 updated (revision 2) (dry run)"));
   r = Ctl(*server, {"get", "a1", "-o", "json"});
   EXPECT_THAT(r.out, HasSubstr("\"revision\": \"1\""));
+}
+
+// Ctrl-C of a long apply ended contentctl at once with nothing said of what
+// it had written. The first Ctrl-C now stops the sending: the answers to
+// what went are reported, the summary counts what was not sent, and the
+// exit code is 130. The apply is held reading a pipe (given between two
+// directories) while it is interrupted, so no timing decides the counts:
+// the 200 files of the first batch and the 50 of the second read before
+// the pipe went; the pipe's document and what follows did not.
+TEST(CliBulkTest, CtrlCStopsSendingAndSaysWhatWasApplied) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string before = dir.path() + "/before";
+  const std::string after = dir.path() + "/after";
+  fs::create_directories(before);
+  fs::create_directories(after);
+  // More than a batch (200) before the pipe, so one has gone when it blocks.
+  for (int i = 0; i < 250; ++i) {
+    WriteFile(absl::StrFormat("%s/b%03d.md", before, i),
+              absl::StrFormat("---\ntitle: B %d\n---\nbody\n", i));
+  }
+  for (int i = 0; i < 100; ++i) {
+    WriteFile(absl::StrFormat("%s/c%03d.md", after, i),
+              absl::StrFormat("---\ntitle: C %d\n---\nbody\n", i));
+  }
+  const std::string pipe = dir.path() + "/pipe.md";
+  ASSERT_EQ(mkfifo(pipe.c_str(), 0600), 0);
+  std::unique_ptr<BackgroundCommand> ctl = BackgroundCommand::Start(
+      {ContentctlBinary(), "--server", server->address(), "apply", "-f", before,
+       "-f", pipe, "-f", after},
+      dir.path() + "/out", dir.path() + "/err");
+  ASSERT_NE(ctl, nullptr);
+  // The pipe opens for writing once contentctl opens it to read.
+  int fd = -1;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (fd < 0 && std::chrono::steady_clock::now() < deadline) {
+    fd = open(pipe.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(fd, 0) << "contentctl never opened the pipe";
+  ASSERT_EQ(kill(ctl->pid(), SIGINT), 0);
+  const std::string doc = "---\ntitle: Piped\n---\nbody\n";
+  ASSERT_EQ(write(fd, doc.data(), doc.size()),
+            static_cast<ssize_t>(doc.size()));
+  close(fd);
+  CommandResult r = ctl->Wait(std::chrono::seconds(60));
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  // The piped document was read after the Ctrl-C: not sent either.
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 251u) << r.out;
+  EXPECT_EQ(lines[249], "articles/b249 created (revision 1)");
+  EXPECT_EQ(lines[250],
+            "interrupted: applied 250 of 351 files: 250 created, 0 updated, "
+            "0 unchanged, 0 failed, 101 not sent");
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(Ctl(*server, {"get", "b249"}).exit_code, 0);
+  for (const char* id : {"pipe", "c000"}) {
+    r = Ctl(*server, {"get", id});
+    EXPECT_EQ(r.exit_code, 1) << id;
+    EXPECT_THAT(r.err, HasSubstr("NOT_FOUND")) << id;
+  }
+  // What the summary said was not sent is what a second run creates.
+  r = Ctl(*server, {"apply", "-f", before, "-f", after});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("applied 350 files: 100 created, 0 updated, "
+                               "250 unchanged, 0 failed"));
 }
 
 // Under a directory, dot names are left out (a site's .github/*.md became
