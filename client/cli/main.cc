@@ -3707,9 +3707,12 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
 
   // An empty value on the command line (`--ca "$UNSET"`) is no value, as
   // `--ca=` is: it read as the flag left out, so a variable meant to name
-  // the CA dialled in plaintext without a word. An empty CONTENT_CA is
-  // still unset (CLI11 adds no result for it).
-  for (const char* name : {"--ca", "--cert", "--key", "--request-id"}) {
+  // the CA dialled in plaintext without a word, and `--token "$UNSET"`
+  // sent no token (against a server with auth on, an UNAUTHENTICATED that
+  // blamed the server's side). An empty CONTENT_CA is still unset (CLI11
+  // adds no result for it).
+  for (const char* name :
+       {"--ca", "--cert", "--key", "--request-id", "--token"}) {
     const CLI::Option* opt = app.get_option(name);
     const CLI::results_t& given = opt->results();
     if (std::find(given.begin(), given.end(), "") == given.end()) continue;

@@ -5494,16 +5494,18 @@ TEST_F(CliTest, AFlagGivenAnEmptyValueWithEqualsLacksItsValue) {
   EXPECT_EQ(e.at("message").string_value(), "--tag: needs a value");
 }
 
-// An empty value given apart (`--ca "$UNSET"`) of a TLS file or the request
-// id is no value either, as `--ca=` is: it read as the flag left out, so
-// `--ca ""` dialled in plaintext. An empty variable is still unset.
-TEST_F(CliTest, AnEmptyTlsFileOrRequestIdLacksItsValue) {
+// An empty value given apart (`--ca "$UNSET"`) of a TLS file, the request
+// id or the token is no value either, as `--ca=` is: it read as the flag
+// left out, so `--ca ""` dialled in plaintext and `--token ""` sent no
+// token. An empty variable is still unset.
+TEST_F(CliTest, AnEmptyTlsFileRequestIdOrTokenLacksItsValue) {
   for (const auto& [args, message] :
        std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--ca", "", "get", "x"}, "--ca: needs a value"},
            {{"get", "x", "--cert", ""}, "--cert: needs a value"},
            {{"get", "x", "--key", ""}, "--key: needs a value"},
-           {{"get", "x", "--request-id", ""}, "--request-id: needs a value"}}) {
+           {{"get", "x", "--request-id", ""}, "--request-id: needs a value"},
+           {{"--token", "", "get", "x"}, "--token: needs a value"}}) {
     SCOPED_TRACE(::testing::PrintToString(args));
     CommandResult r = Ctl(args);
     EXPECT_EQ(r.exit_code, 2) << r.out;
@@ -5517,9 +5519,9 @@ TEST_F(CliTest, AnEmptyTlsFileOrRequestIdLacksItsValue) {
   EXPECT_EQ(e.at("reason").string_value(), "MISSING_ARGUMENT");
   EXPECT_EQ(e.at("flag").string_value(), "--ca");
   // Empty variables are unset: the call goes out (NOT_FOUND, no such id).
-  r = Ctl(
-      {"get", "no-such-article"},
-      {"CONTENT_CA=", "CONTENT_CERT=", "CONTENT_KEY=", "CONTENT_REQUEST_ID="});
+  r = Ctl({"get", "no-such-article"},
+          {"CONTENT_CA=", "CONTENT_CERT=", "CONTENT_KEY=",
+           "CONTENT_REQUEST_ID=", "CONTENT_TOKEN="});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND")) << r.err;
 }
