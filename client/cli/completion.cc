@@ -64,6 +64,12 @@ std::string ValueOf(const CLI::Option& option, const std::string& path) {
     // `tags --prefix`, `categories --prefix`: the start of one.
     if (name == "prefix" && path == "tags") return "tag";
     if (name == "prefix" && path == "categories") return "category";
+    // Any name may be asked (an unknown one is SERVICE_UNKNOWN), so no
+    // checked set names these; "" (liveness) is no word to complete.
+    if (name == "service" && path == "admin health") {
+      return "choices content.v1.Readiness content.v1.ContentService "
+             "content.v1.AdminService";
+    }
   }
   return "value";
 }

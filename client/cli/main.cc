@@ -3398,7 +3398,8 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
          1, "leave it out for the head");
   diff_cmd
       ->add_option("--color", diff.color,
-                   "Colours: auto (on a terminal), always, never")
+                   "Colours: auto (on a terminal, unless NO_COLOR is set "
+                   "or TERM is dumb), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
 

@@ -136,6 +136,17 @@ TEST_F(CliCompletionTest, TheShellOfCompletion) {
   EXPECT_THAT(Complete({"contentctl", "help", "completion", ""}), IsEmpty());
 }
 
+// `admin health --service` takes the services contentd serves (it offered
+// nothing).
+TEST_F(CliCompletionTest, TheServicesOfAdminHealth) {
+  EXPECT_THAT(Complete({"contentctl", "admin", "health", "--service", ""}),
+              ElementsAre("content.v1.Readiness", "content.v1.ContentService",
+                          "content.v1.AdminService"));
+  EXPECT_THAT(
+      Complete({"contentctl", "admin", "health", "--service", "content.v1.A"}),
+      ElementsAre("content.v1.AdminService"));
+}
+
 // `help` takes a verb, and after `admin` one of its commands, as kubectl's
 // completion offers them.
 TEST_F(CliCompletionTest, HelpTakesTheVerbsAndTheirCommands) {
