@@ -1793,16 +1793,30 @@ CallOptions Minutes() {
 
 int MetricsPort(const std::string& log);  // with MetricsTest, below
 
+// A contentd under `dir` with /metrics on an ephemeral port of its own,
+// and that port; the port is 0, after a failure, if either did not start.
+struct ServerWithMetrics {
+  std::unique_ptr<ServerProcess> server;
+  int port = 0;
+};
+ServerWithMetrics StartWithMetrics(const TempDir& dir) {
+  ServerWithMetrics out;
+  out.server = ServerProcess::Start(dir.path() + "/data",
+                                    {"--metrics-listen", "127.0.0.1:0"});
+  EXPECT_NE(out.server, nullptr);
+  if (out.server == nullptr) return out;
+  out.port = MetricsPort(out.server->Log());
+  EXPECT_GT(out.port, 0) << out.server->Log();
+  return out;
+}
+
 // An export in progress is counted in GetStats, `admin stats` and
 // /metrics until it ends: one whose client does not read stays open (well
 // inside export_stall_timeout_ms, 5 min), and drained, it goes.
 TEST(StatsTest, ExportsOpenAreCountedUntilTheyEnd) {
   TempDir dir;
-  auto server = ServerProcess::Start(dir.path() + "/data",
-                                     {"--metrics-listen", "127.0.0.1:0"});
-  ASSERT_NE(server, nullptr);
-  const int port = MetricsPort(server->Log());
-  ASSERT_GT(port, 0) << server->Log();
+  auto [server, port] = StartWithMetrics(dir);
+  ASSERT_GT(port, 0);
   auto c = Connect(server->address());
   // 20 MB of articles: far more than flow control lets through unread, so
   // the export cannot finish while its client does not read.
@@ -2341,8 +2355,6 @@ TEST(OperationsTest, AnOfflineRepairIsDrawnOnATerminal) {
   EXPECT_EQ(found, report);  // the last report: the repaired store
 }
 
-// The port a `--metrics-listen 127.0.0.1:0` server took, from its log; 0
-// if the log does not say.
 // A contentd with /metrics on a port of its own, on a PostgreSQL of its
 // own under `dir` (for tests that stop the database: `bash PG stop
 // DIR/pg`, PG being tests/support/pg.sh); null, after a failure, if
@@ -2360,6 +2372,8 @@ std::unique_ptr<ServerProcess> StartOnPrivatePostgres(const TempDir& dir,
                                dsn, "--metrics-listen", "127.0.0.1:0"});
 }
 
+// The port a `--metrics-listen 127.0.0.1:0` server took, from its log; 0
+// if the log does not say.
 int MetricsPort(const std::string& log) {
   const size_t at = log.find("metrics on http://127.0.0.1:");
   return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 28);
@@ -2367,11 +2381,8 @@ int MetricsPort(const std::string& log) {
 
 TEST(MetricsTest, PrometheusEndpointCountsRpcsAndArticles) {
   TempDir dir;
-  auto server = ServerProcess::Start(dir.path() + "/data",
-                                     {"--metrics-listen", "127.0.0.1:0"});
-  ASSERT_NE(server, nullptr);
-  const int port = MetricsPort(server->Log());
-  ASSERT_GT(port, 0) << server->Log();
+  auto [server, port] = StartWithMetrics(dir);
+  ASSERT_GT(port, 0);
   auto c = Connect(server->address());
   ASSERT_TRUE(Create(*c, "m1", "one").ok());
   ASSERT_TRUE(Create(*c, "m2", "two").ok());
@@ -2485,11 +2496,8 @@ std::string LogOnceIt(const ServerProcess& server, const std::string& wanted) {
 // closed watch buried real errors. A real error still gets its line.
 TEST(MetricsTest, ACallItsClientLeftIsCountedNotLogged) {
   TempDir dir;
-  auto server = ServerProcess::Start(dir.path() + "/data",
-                                     {"--metrics-listen", "127.0.0.1:0"});
-  ASSERT_NE(server, nullptr);
-  const int port = MetricsPort(server->Log());
-  ASSERT_GT(port, 0) << server->Log();
+  auto [server, port] = StartWithMetrics(dir);
+  ASSERT_GT(port, 0);
   auto c = Connect(server->address());
   ASSERT_TRUE(Create(*c, "w1", "one").ok());
   CommandResult r =
@@ -2589,11 +2597,8 @@ bool CancelMidRequest(int port, const std::string& method) {
 // still is, as INVALID_ARGUMENT.
 TEST(MetricsTest, ARequestCancelledBeforeItArrivedIsNotCalledUnparsable) {
   TempDir dir;
-  auto server = ServerProcess::Start(dir.path() + "/data",
-                                     {"--metrics-listen", "127.0.0.1:0"});
-  ASSERT_NE(server, nullptr);
-  const int port = MetricsPort(server->Log());
-  ASSERT_GT(port, 0) << server->Log();
+  auto [server, port] = StartWithMetrics(dir);
+  ASSERT_GT(port, 0);
   const std::string query = "/content.v1.ContentService/QueryArticles";
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(CancelMidRequest(server->port(), query));
@@ -2644,11 +2649,8 @@ int CallAndWait(
 // itself, so this one runs until its deadline.)
 TEST(MetricsTest, ACallWhoseDeadlinePassedIsCountedAndLoggedAsSuch) {
   TempDir dir;
-  auto server = ServerProcess::Start(dir.path() + "/data",
-                                     {"--metrics-listen", "127.0.0.1:0"});
-  ASSERT_NE(server, nullptr);
-  const int port = MetricsPort(server->Log());
-  ASSERT_GT(port, 0) << server->Log();
+  auto [server, port] = StartWithMetrics(dir);
+  ASSERT_GT(port, 0);
   const int fd =
       CallAndWait(server->port(), "/content.v1.ContentService/WatchArticles",
                   {{"grpc-timeout", "300m"}, {"x-request-id", "deadline-7"}});
