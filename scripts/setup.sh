@@ -12,6 +12,8 @@ packages=(
   clang libclang-rt-14-dev lld openssl zsh
   libpqxx-dev postgresql-15 postgresql-client-15 libgoogle-perftools-dev
 )
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -19,12 +21,29 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo=sudo
   $sudo apt-get update -qq
   # (through env: sudo's env_reset would drop a plain assignment)
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# promtool, Prometheus' rule checker, for the tests of
+# deploy/prometheus/contentd-rules.yaml: the one binary of Debian's
+# prometheus package, to /usr/local/bin (installing the package would
+# start a Prometheus server where it can).
+if ! command -v promtool >/dev/null; then
+  echo "setup: installing promtool (from Debian's prometheus package)"
+  tmp=$(mktemp -d)
+  (
+    cd "$tmp"
+    apt-get download -qq prometheus >/dev/null 2>&1 || {
+      $sudo apt-get update -qq
+      apt-get download -qq prometheus >/dev/null
+    }
+    dpkg-deb -x prometheus_*.deb root
+  )
+  $sudo install -m 0755 "$tmp/root/usr/bin/promtool" /usr/local/bin/promtool
+  rm -rf "$tmp"
 fi
 
 build_dir=${BUILD_DIR:-build}

@@ -17,8 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -208,8 +210,8 @@ TEST(DeployTest, ProbesAskHealthNamesContentdServes) {
   }
 }
 
-// GET `path` on 127.0.0.1:`port` (HTTP/1.0): the status line's code, or 0.
-int HttpStatus(int port, const std::string& path) {
+// GET `path` on 127.0.0.1:`port` (HTTP/1.0): the whole reply, or "".
+std::string HttpGet(int port, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
   sockaddr_in addr{};
@@ -229,6 +231,12 @@ int HttpStatus(int port, const std::string& path) {
     }
   }
   close(fd);
+  return reply;
+}
+
+// GET `path` on 127.0.0.1:`port` (HTTP/1.0): the status line's code, or 0.
+int HttpStatus(int port, const std::string& path) {
+  const std::string reply = HttpGet(port, path);
   int code = 0;
   std::smatch m;
   if (std::regex_search(reply, m, std::regex("^HTTP/1\\.[01] (\\d{3})")))
@@ -305,6 +313,91 @@ TEST(DeployTest, ShippedConfigsStartAsTheirSupervisorsStartThem) {
     EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Log();
     EXPECT_THAT(server->Log(), HasSubstr("contentd: stopped cleanly"));
   }
+}
+
+// deploy/prometheus/contentd-rules.yaml is valid, and each alert fires on
+// the series it is for and stays silent on others
+// (tests/deploy/contentd-rules.test.yaml). promtool is Prometheus' own
+// checker, from Debian's prometheus package (scripts/setup.sh installs it).
+TEST(DeployTest, AlertRulesFireOnTheirSeries) {
+  testing::CommandResult r = RunCommand(
+      {"promtool", "check", "rules", Deploy("prometheus/contentd-rules.yaml")},
+      "", {}, std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0)
+      << "promtool (run scripts/setup.sh): " << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("SUCCESS: 11 rules found"));
+  r = RunCommand({"promtool", "test", "rules",
+                  SourceDir() + "/tests/deploy/contentd-rules.test.yaml"},
+                 "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("SUCCESS"));
+}
+
+// Every series an alert reads is one a real contentd serves, by the name
+// and label values the rule uses: a metric renamed (as the RocksDB figures
+// were on 2026-12-04) would leave its alert silent for ever.
+TEST(DeployTest, AlertRulesReadSeriesContentdServes) {
+  testing::TempDir dir;
+  auto server = testing::ServerProcess::Start(
+      dir.path() + "/data", {"--metrics-listen", "127.0.0.1:0"});
+  ASSERT_NE(server, nullptr);
+  std::smatch m;
+  const std::string log = server->Log();
+  ASSERT_TRUE(std::regex_search(
+      log, m, std::regex("metrics on http://127\\.0\\.0\\.1:(\\d+)/")))
+      << log;
+  const int port = std::stoi(m[1].str());
+  // A GetArticle, so that its counter and histogram exist.
+  EXPECT_EQ(testing::Ctl(*server, {"get", "no-such-article"}).exit_code, 1);
+  const std::string metrics = HttpGet(port, "/metrics");
+  ASSERT_THAT(metrics, HasSubstr("HTTP/1.1 200"));
+  // Served names: each `# TYPE NAME KIND`, a histogram's `_bucket` too.
+  std::set<std::string> served;
+  const std::regex type_line("\n# TYPE ([a-z_]+) ([a-z]+)");
+  for (auto it =
+           std::sregex_iterator(metrics.begin(), metrics.end(), type_line);
+       it != std::sregex_iterator(); ++it) {
+    served.insert((*it)[1].str());
+    if ((*it)[2].str() == "histogram")
+      served.insert((*it)[1].str() + "_bucket");
+  }
+  // Codes by gRPC's names, as the call above was counted.
+  ASSERT_THAT(metrics, HasSubstr("code=\"NOT_FOUND\""));
+  std::set<std::string> codes;
+  for (int c = 0; c <= 16; ++c) {
+    codes.insert(absl::StatusCodeToString(static_cast<absl::StatusCode>(c)));
+  }
+  const YAML::Node rules = Load("prometheus/contentd-rules.yaml");
+  int alerts = 0;
+  const std::regex name_re("\\b(contentd_[a-z_]+|process_[a-z_]+)\\b");
+  const std::regex label_re("\\b(method|code|reason)=~?\"([^\"]+)\"");
+  for (const YAML::Node& group : rules["groups"]) {
+    for (const YAML::Node& rule : group["rules"]) {
+      ++alerts;
+      const std::string expr = rule["expr"].as<std::string>("");
+      SCOPED_TRACE(rule["alert"].as<std::string>("?"));
+      for (auto it = std::sregex_iterator(expr.begin(), expr.end(), name_re);
+           it != std::sregex_iterator(); ++it) {
+        EXPECT_TRUE(served.count((*it)[1].str()))
+            << (*it)[1].str() << " is not served";
+      }
+      // Label values: each alternative of a regex one contentd could give
+      // (the codes are gRPC's names, as contentd writes them).
+      for (auto it = std::sregex_iterator(expr.begin(), expr.end(), label_re);
+           it != std::sregex_iterator(); ++it) {
+        for (absl::string_view value : absl::StrSplit((*it)[2].str(), '|')) {
+          const std::string label = (*it)[1].str();
+          if (label == "code") {
+            EXPECT_TRUE(codes.count(std::string(value))) << value;
+          } else {
+            EXPECT_THAT(metrics,
+                        HasSubstr(absl::StrCat(label, "=\"", value, "\"")));
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(alerts, 11);
 }
 
 TEST(DeployTest, StatefulSetHasVolumeProbesResourcesAndNonRoot) {
