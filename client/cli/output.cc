@@ -769,13 +769,46 @@ absl::StatusOr<std::string> JsonToYaml(absl::string_view json) {
   }
 }
 
+namespace {
+
+// The bytes of the character `text` opens, with what draws in its cells,
+// and in `width` the columns it takes: combining marks and variation
+// selectors add none, nor does a skin-tone modifier after an emoji or a
+// character a ZWJ joins on (👩‍💻 is as wide as 👩). A narrow character
+// followed by VS16 (U+FE0F, emoji presentation) takes two columns, as
+// terminals draw ❤️ and 1️⃣: counted one, a table's columns after it
+// were one off.
+size_t NextCharacter(absl::string_view text, int* width) {
+  int32_t cp;
+  size_t n = DecodeUtf8(text, &cp);
+  *width = CodePointWidth(cp);
+  while (n < text.size()) {
+    int32_t next;
+    const size_t m = DecodeUtf8(text.substr(n), &next);
+    if (next == 0x200D) {  // zero width joiner: the next character joins
+      n += m;
+      if (n < text.size()) n += DecodeUtf8(text.substr(n), &next);
+    } else if (next == 0xFE0F) {
+      if (*width == 1) *width = 2;
+      n += m;
+    } else if ((next >= 0x1F3FB && next <= 0x1F3FF && *width == 2) ||
+               (next >= 0 && CodePointWidth(next) == 0)) {
+      n += m;
+    } else {
+      break;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
 int DisplayWidth(absl::string_view text) {
   int width = 0;
   while (!text.empty()) {
-    int32_t cp;
-    const size_t n = DecodeUtf8(text, &cp);
-    width += CodePointWidth(cp);
-    text.remove_prefix(n);
+    int w;
+    text.remove_prefix(NextCharacter(text, &w));
+    width += w;
   }
   return width;
 }
@@ -785,21 +818,14 @@ std::string TruncateToWidth(absl::string_view text, int columns) {
   constexpr absl::string_view kEllipsis = "…";
   std::string out;
   int width = 0;
+  // Whole characters (NextCharacter): a mark or joined emoji stays with
+  // what it belongs to.
   while (!text.empty()) {
-    int32_t cp;
-    const size_t n = DecodeUtf8(text, &cp);
-    const int w = CodePointWidth(cp);
+    int w;
+    const size_t n = NextCharacter(text, &w);
     if (width + w > columns - 1) break;  // keep a column for the ellipsis
     out.append(text.data(), n);
     width += w;
-    text.remove_prefix(n);
-  }
-  // Combining marks after the cut belong to the last character kept.
-  while (!text.empty()) {
-    int32_t cp;
-    const size_t n = DecodeUtf8(text, &cp);
-    if (CodePointWidth(cp) != 0) break;
-    out.append(text.data(), n);
     text.remove_prefix(n);
   }
   out.append(kEllipsis.data(), kEllipsis.size());

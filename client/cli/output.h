@@ -235,12 +235,14 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,
 absl::StatusOr<std::string> JsonToYaml(absl::string_view json);
 
 // Terminal columns that UTF-8 `text` takes: 2 for East Asian wide and
-// full-width characters, 0 for combining marks, 1 otherwise (also for each
-// byte of an invalid sequence).
+// full-width characters and emoji (a narrow one with VS16 too; a ZWJ
+// sequence or a skin-tone modifier adds none), 0 for combining marks, 1
+// otherwise (also for each byte of an invalid sequence).
 int DisplayWidth(absl::string_view text);
 
 // `text` cut to at most `columns` display columns, ending in `…` when cut.
-// Never splits a UTF-8 sequence.
+// Never splits a UTF-8 sequence, nor a character from its marks or an
+// emoji sequence.
 std::string TruncateToWidth(absl::string_view text, int columns);
 
 // `2025-02-10T13:05:40Z` (UTC, fractional seconds when present); "" when

@@ -1,4 +1,5 @@
-// contentctl's error text for a failed call (client/cli/output.h).
+// contentctl's error text for a failed call, and the widths its tables
+// take (client/cli/output.h).
 #include <string>
 
 #include "absl/status/status.h"
@@ -29,6 +30,35 @@ TEST(CallErrorTextTest, AConnectionLostDuringACallIsSaidSoInEachOfGrpcsWords) {
                                 "or restarts: a write in it may or may not "
                                 "have been applied)"));
   }
+}
+
+// Columns as terminals draw them: a table's cells after ❤️ (a narrow
+// symbol and VS16) were one column off, and 👩‍💻 (two emoji and a ZWJ)
+// counted four.
+TEST(DisplayWidthTest, EmojiSequencesTakeTheColumnsTerminalsDrawThem) {
+  EXPECT_EQ(DisplayWidth("abc"), 3);
+  EXPECT_EQ(DisplayWidth("新闻"), 4);
+  EXPECT_EQ(DisplayWidth("e\u0301"), 1);        // e and a combining acute
+  EXPECT_EQ(DisplayWidth("\u2764"), 1);         // ❤ as text
+  EXPECT_EQ(DisplayWidth("\u2764\uFE0F"), 2);   // ❤️
+  EXPECT_EQ(DisplayWidth("1\uFE0F\u20E3"), 2);  // 1️⃣
+  EXPECT_EQ(DisplayWidth("\U0001F469\u200D\U0001F4BB"), 2);  // 👩‍💻
+  EXPECT_EQ(DisplayWidth("\U0001F44D\U0001F3FD"), 2);        // 👍🏽
+  EXPECT_EQ(DisplayWidth("\U0001F1E8\U0001F1F3"), 2);        // 🇨🇳
+  EXPECT_EQ(DisplayWidth("I \u2764\uFE0F \u5317\u4EAC"), 9);
+  EXPECT_EQ(DisplayWidth("\xff"), 1);  // an invalid byte
+}
+
+// A cut keeps a character with what draws in its cells: the ZWJ and the
+// emoji it joins, or a mark, never left for the next line to lose.
+TEST(DisplayWidthTest, TruncationKeepsEmojiSequencesWhole) {
+  const std::string coder = "\U0001F469\u200D\U0001F4BB";  // 👩‍💻
+  EXPECT_EQ(TruncateToWidth("ab" + coder + "cd", 5), "ab" + coder + "\u2026");
+  EXPECT_EQ(TruncateToWidth("ab" + coder + "cd", 4), "ab\u2026");
+  EXPECT_EQ(TruncateToWidth("ab\u2764\uFE0Fcd", 5), "ab\u2764\uFE0F\u2026");
+  EXPECT_EQ(TruncateToWidth("ab\u2764\uFE0Fcd", 4), "ab\u2026");
+  EXPECT_EQ(TruncateToWidth("abe\u0301fg", 4), "abe\u0301\u2026");
+  EXPECT_EQ(TruncateToWidth("short", 10), "short");
 }
 
 }  // namespace
