@@ -1569,4 +1569,79 @@ absl::StatusOr<v1::Article> UpdateFromDocument(
   return updated;
 }
 
+int DiffFiles(Client& client, const ApplyOptions& options, Format format,
+              bool color, bool show_cr) {
+  // Exit codes as kubectl diff's.
+  constexpr int kSame = 0, kDiffers = 1, kFailed = 2;
+  absl::TimeZone zone;
+  if (!options.default_zone.empty() && options.default_zone != "UTC" &&
+      !absl::LoadTimeZone(options.default_zone, &zone)) {
+    return Usage(absl::StrCat("--default-zone: unknown time zone \"",
+                              options.default_zone, "\""));
+  }
+  if (std::count(options.paths.begin(), options.paths.end(), kStdin) > 1) {
+    return Usage("-f -: standard input can be given once");
+  }
+  absl::StatusOr<std::vector<std::string>> files =
+      ListFiles(options.paths, format);
+  if (!files.ok()) {
+    PrintRunError(files.status(), StatusText(files.status()), format);
+    return kFailed;
+  }
+  std::optional<absl::StatusOr<std::string>> stdin_text;
+  if (std::count(options.paths.begin(), options.paths.end(), kStdin) == 1)
+    stdin_text = ReadWholeFile(kStdin);
+  const Output out(format, std::cout, std::cerr);
+  int code = kSame;
+  // A document's error, as apply prints it (FileError); a failed call
+  // names the request id it was sent with.
+  const auto fail = [&](const std::string& label, const absl::Status& status,
+                        bool sent) {
+    FileResult r;
+    r.file = label;
+    r.result = "failed";
+    r.status = status;
+    r.sent = sent;
+    std::cout.flush();
+    std::cerr << FileError(r, format, options.connection);
+    code = kFailed;
+  };
+  for (const std::string& file : *files) {
+    Input read = ReadDocuments(file, options,
+                               stdin_text.has_value() ? &*stdin_text : nullptr);
+    if (!read.status.ok()) {
+      fail(read.label, read.status, false);
+      continue;
+    }
+    for (const Parsed& doc : read.documents) {
+      if (!doc.article.ok()) {
+        fail(doc.label, doc.article.status(), false);
+        continue;
+      }
+      for (const auto& [key, field] : doc.near_keys) {
+        WarnNearKey(doc.label, key, field, format);
+      }
+      v1::DiffArticleRevisionsRequest request;
+      request.set_name(doc.article->name());
+      *request.mutable_article() = *doc.article;
+      absl::StatusOr<v1::DiffArticleRevisionsResponse> diff =
+          client.DiffArticleRevisions(request);
+      if (!diff.ok()) {
+        // The server names the fields of `article` as UpdateArticle does.
+        fail(doc.label, NameTheKey(diff.status(), WrittenOf(doc)), true);
+        continue;
+      }
+      const bool same =
+          diff->field_changes().empty() && diff->body_diff().empty();
+      if (!same && code == kSame) code = kDiffers;
+      if (absl::Status s = out.PrintDiff(*diff, color, show_cr, doc.label);
+          !s.ok()) {
+        std::cerr << "Error: " << StatusText(s) << "\n";
+        return kFailed;
+      }
+    }
+  }
+  return code;
+}
+
 }  // namespace content::cli

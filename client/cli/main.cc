@@ -157,6 +157,9 @@ struct DiffFlags {
   int64_t from_revision = 0;  // 0: the revision before `to_revision`
   int64_t to_revision = 0;    // 0: the head
   std::string color = "auto";
+  // -f: what applying these would change (DiffFiles), instead of an ID's
+  // revisions; with default_zone and strict as apply takes them.
+  ApplyOptions files;
 };
 
 struct RestoreFlags {
@@ -191,6 +194,11 @@ CallOptions LongCall(const Session& s, absl::Duration default_timeout) {
 
 // The connection, for what Fail says of a connection error.
 Connection g_connection;
+
+// Exit code 2 of `diff -f` is trouble (a document that could not be
+// compared), as kubectl diff's and diff(1)'s, not a usage error: main gives
+// it no usage hint unless a usage error was recorded (Usage).
+bool g_exit_2_is_trouble = false;
 // -o: Fail prints an object (StderrObject) under json and yaml, a line
 // otherwise.
 Format g_format = Format::kTable;
@@ -952,7 +960,28 @@ absl::Status NameRev1PastTheHead(Session& s, const absl::Status& status,
       status, absl::StrCat(status.message(), "; REV1: ", past_rev1, the_head));
 }
 
-int RunDiff(Session& s, const DiffFlags& f) {
+int RunDiff(Session& s, DiffFlags f) {
+  // Colours are for a terminal, forced or not; so is a CR made visible.
+  const bool color = UseColor(f.color);
+  const bool show_cr = color || isatty(STDOUT_FILENO);
+  if (!f.files.paths.empty()) {
+    if (!f.id.empty()) {
+      return Usage(
+          "ID: not with -f (a file names its article, as apply names it; "
+          "diff -f compares it with the head)",
+          kExcludedFlags);
+    }
+    f.files.connection = g_connection;
+    g_exit_2_is_trouble = true;
+    return DiffFiles(*s.client, f.files, s.output.format(), color, show_cr);
+  }
+  if (f.id.empty()) {
+    return Usage(
+        "missing ID: diff takes an article id, `x` or `articles/x`, or -f "
+        "FILE for what applying it would change (contentctl diff ID [REV1] "
+        "[REV2], contentctl diff -f FILE)",
+        "ID", kMissingArgument);
+  }
   v1::DiffArticleRevisionsRequest request;
   request.set_name(NameOf(f.id));
   request.set_from_revision(f.from_revision);
@@ -976,10 +1005,7 @@ int RunDiff(Session& s, const DiffFlags& f) {
             status, {{"REV1", f.from_revision}, {"REV2", f.to_revision}}),
         request.name(), f));
   }
-  // Colours are for a terminal, forced or not; so is a CR made visible.
-  const bool color = UseColor(f.color);
-  return Finish(
-      s.output.PrintDiff(*response, color, color || isatty(STDOUT_FILENO)));
+  return Finish(s.output.PrintDiff(*response, color, show_cr));
 }
 
 int RunRestore(Session& s, const RestoreFlags& f) {
@@ -3389,13 +3415,29 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
 
   DiffFlags diff;
   CLI::App* diff_cmd = app.add_subcommand(
-      "diff", "Compare two revisions: field changes and a body diff");
-  AddId(diff_cmd, &diff.id);
+      "diff",
+      "Compare two revisions, or a file and its article (-f): fields, body");
+  diff_cmd->add_option("ID", diff.id,
+                       "Article id, `x` or `articles/x` (required without -f)");
   AddInt(diff_cmd, "REV1", diff.from_revision,
          "Older revision (default: the one before REV2)", 1,
          "leave it out for the one before REV2");
   AddInt(diff_cmd, "REV2", diff.to_revision, "Newer revision (default: head)",
          1, "leave it out for the head");
+  not_text.insert(
+      diff_cmd
+          ->add_option("-f,--filename", diff.files.paths,
+                       "Show what `apply -f` of these would change: a .md "
+                       "file, a directory, or - (stdin; repeatable); exit "
+                       "status 0 no change, 1 changes, 2 an error")
+          ->allow_extra_args(false));
+  diff_cmd->add_flag("--strict", diff.files.strict,
+                     "With -f: fail a document whose front matter has a key "
+                     "that is no field but close to one, as apply --strict");
+  diff_cmd
+      ->add_option("--default-zone", diff.files.default_zone,
+                   "With -f: zone of front-matter dates written without one")
+      ->capture_default_str();
   diff_cmd
       ->add_option("--color", diff.color,
                    "Colours: auto (on a terminal, unless NO_COLOR is set "
@@ -3957,10 +3999,11 @@ int main(int argc, char** argv) {
   // Every usage error, whichever check found it, ends with the same hint:
   // after its line, or in its object under -o json|yaml. But for the
   // completion script's calls: a key press prints no error.
+  const auto& usage = content::cli::RecordedUsage();
   if (code == content::cli::kExitUsage &&
-      !absl::StartsWith(command, "contentctl __complete")) {
+      !absl::StartsWith(command, "contentctl __complete") &&
+      (usage.has_value() || !content::cli::g_exit_2_is_trouble)) {
     const std::string hint = content::internal::UsageHint(command);
-    const auto& usage = content::cli::RecordedUsage();
     if (usage.has_value()) {
       content::cli::PrintUsageError(*usage, hint, format);
     } else {

@@ -1253,7 +1253,8 @@ std::pair<std::string, std::string> MarkChangedPair(absl::string_view from,
 }  // namespace
 
 absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
-                               bool color, bool show_cr) const {
+                               bool color, bool show_cr,
+                               absl::string_view to_label) const {
   if (format_ == Format::kJson || format_ == Format::kYaml) {
     return PrintMessage(diff, /*all_fields=*/diff.field_changes().empty());
   }
@@ -1266,9 +1267,17 @@ absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
   const auto side = [&](int64_t revision, bool deleted) {
     return absl::StrCat(revision, deleted ? " (deleted)" : "");
   };
-  out_ << diff.name() << ": revision "
-       << side(diff.from_revision(), diff.from_deleted()) << " -> "
-       << side(diff.to_revision(), diff.to_deleted()) << "\n";
+  if (to_label.empty()) {
+    out_ << diff.name() << ": revision "
+         << side(diff.from_revision(), diff.from_deleted()) << " -> "
+         << side(diff.to_revision(), diff.to_deleted()) << "\n";
+  } else if (diff.from_revision() == 0) {
+    out_ << diff.name() << ": (new) -> " << to_label << "\n";
+  } else {
+    out_ << diff.name() << ": revision "
+         << side(diff.from_revision(), diff.from_deleted()) << " -> "
+         << to_label << "\n";
+  }
   // The API names a state by its enum (`"DRAFT"`); front matter, --state
   // and every other table by its word (`draft`).
   const auto value = [](const v1::FieldChange& c, const std::string& v) {

@@ -329,10 +329,13 @@ class Output {
   // `"DRAFT"`). With `show_cr` (on a terminal), a carriage return in a body
   // line prints as `^M`, as less and `cat -v` show it: a terminal shows
   // none, and a body stored with CRLF and written again with LF read as
-  // every line replaced by itself. json, yaml: the response. REQUIRES:
-  // format() is not kName.
+  // every line replaced by itself. With `to_label` (`diff -f`: content not
+  // written), the heading names the newer side by it, and an older side of
+  // revision 0 (none: a create) as `(new)`. json, yaml: the response.
+  // REQUIRES: format() is not kName.
   absl::Status PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
-                         bool color, bool show_cr) const;
+                         bool color, bool show_cr,
+                         absl::string_view to_label = "") const;
 
   // A translation group: columns ID LANG STATE TITLE (table), the response
   // (json, yaml), the documents (markdown) or the names (name).

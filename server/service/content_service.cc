@@ -120,11 +120,12 @@ absl::Status NotLive(absl::string_view id) {
 }
 
 // NOT_FOUND for a head that is a deletion (revision `revision`), as the
-// store says it.
-absl::Status ArticleDeleted(absl::string_view id, int64_t revision) {
+// store says it, then `then` (what to do).
+absl::Status ArticleDeleted(absl::string_view id, int64_t revision,
+                            absl::string_view then = "") {
   return WithReason(
       absl::NotFoundError(absl::StrCat(
-          "articles/", id, " is deleted (revision ", revision, ")")),
+          "articles/", id, " is deleted (revision ", revision, ")", then)),
       reason::kArticleDeleted,
       {{"name", absl::StrCat("articles/", id)},
        {"revision", absl::StrCat(revision)}});
@@ -930,6 +931,7 @@ absl::StatusOr<int64_t> ContentService::PublishedBefore(const std::string& id,
 absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
                                     bool editor,
                                     v1::DiffArticleRevisionsResponse* resp) {
+  if (req.has_article()) return DoDiffProposed(req, resp);  // an editor's
   // Every bad field at once, in field order.
   Violations violations;
   absl::StatusOr<std::string> id = ParseName(req.name(), "name");
@@ -986,12 +988,74 @@ absl::Status ContentService::DoDiff(const v1::DiffArticleRevisionsRequest& req,
   return absl::OkStatus();
 }
 
+absl::Status ContentService::DoDiffProposed(
+    const v1::DiffArticleRevisionsRequest& req,
+    v1::DiffArticleRevisionsResponse* resp) {
+  // The article as UpdateArticle validates and normalizes it (DoUpdate),
+  // every bad field at once, in field order.
+  Violations violations;
+  absl::StatusOr<std::string> id = ParseName(req.name(), "name");
+  violations.Add(id.status());
+  if (req.from_revision() < 0)
+    violations.Add("from_revision", "must not be negative");
+  if (req.to_revision() != 0) {
+    violations.Add("to_revision",
+                   "must be 0 with article (the article is the newer side)");
+  }
+  v1::Article proposed = req.article();
+  if (!proposed.name().empty() && proposed.name() != req.name()) {
+    violations.Add("article.name",
+                   absl::StrCat("must be empty or name's (", req.name(),
+                                "), got \"", proposed.name(), "\""));
+  }
+  proposed.set_name(req.name());
+  NormalizeArticleTerms(&proposed, "article", &violations);
+  absl::StatusOr<v1::Article> stored = absl::NotFoundError("not read");
+  if (id.ok() && ExceedsListLimit(proposed, options_.limits))
+    stored = store_->Get(*id, 0, /*show_deleted=*/false);
+  if (!stored.ok() && !absl::IsNotFound(stored.status()))
+    return stored.status();  // not a limit's fault
+  CollectArticleViolations(proposed, options_.limits, "article", &violations,
+                           TextUtf8::kCheckedByParser,
+                           stored.ok() ? &*stored : nullptr);
+  if (!violations.empty()) return violations.Status();
+  // Server fields are the store's to give, as an update's are.
+  proposed.clear_revision();
+  proposed.clear_etag();
+  proposed.clear_create_time();
+  proposed.clear_update_time();
+  proposed.clear_delete_time();
+  proposed.clear_content_hash();
+  absl::StatusOr<v1::Article> from =
+      store_->Get(*id, req.from_revision(), /*show_deleted=*/true);
+  if (req.from_revision() == 0 && absl::IsNotFound(from.status())) {
+    from = v1::Article();  // a create: every field is new
+    from->set_name(req.name());
+  }
+  if (!from.ok()) return from.status();
+  if (req.from_revision() == 0 && from->has_delete_time()) {
+    return ArticleDeleted(*id, from->revision(),
+                          "; undelete it before updating");
+  }
+  *resp = editorial::DiffRevisions(*from, proposed);
+  // `articles/x@0` would name a revision: the sides by what they are.
+  resp->set_body_diff(editorial::UnifiedDiff(
+      from->body(), proposed.body(),
+      from->revision() == 0 ? "/dev/null"
+                            : absl::StrCat(req.name(), "@", from->revision()),
+      absl::StrCat(req.name(), " (not written)")));
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* ContentService::DiffArticleRevisions(
     grpc::CallbackServerContext* ctx,
     const v1::DiffArticleRevisionsRequest* req,
     v1::DiffArticleRevisionsResponse* resp) {
   absl::StatusOr<bool> editor = AllowEditor(*ctx, Role::kReader);
   if (!editor.ok()) return Finish(ctx, editor.status());
+  // Content not written is an editor's to send, as an update is.
+  if (!*editor && req->has_article())
+    return Finish(ctx, Allow(*ctx, Role::kEditor));
   return Read(ctx, [this, req, editor = *editor, resp] {
     return DoDiff(*req, editor, resp);
   });

@@ -248,6 +248,9 @@ class ContentService final : public ContentServiceBase {
                                v1::ListArticleRevisionsResponse* resp);
   absl::Status DoDiff(const v1::DiffArticleRevisionsRequest& req, bool editor,
                       v1::DiffArticleRevisionsResponse* resp);
+  // DoDiff of `req.article()`, content not written, against a revision.
+  absl::Status DoDiffProposed(const v1::DiffArticleRevisionsRequest& req,
+                              v1::DiffArticleRevisionsResponse* resp);
   // The newest revision of `id` before `revision` that readers may read
   // (store::IsPublishedRevision at `now`); 0 if there is none.
   absl::StatusOr<int64_t> PublishedBefore(const std::string& id,

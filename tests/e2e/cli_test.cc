@@ -2692,6 +2692,65 @@ TEST(CliVersionTest, VersionOfAnEarlierServerLeavesOutWhatItDoesNotSay) {
   EXPECT_EQ(yaml["contentd"]["hostname"].as<std::string>("?"), "");
 }
 
+// `diff -f` shows what `apply -f` would change, as kubectl diff does, and
+// writes nothing: exit 0 when nothing would change, 1 when something would
+// (a changed file, a new article), 2 when a document cannot be compared,
+// the others still shown.
+TEST_F(CliTest, DiffOfAFileShowsWhatApplyWouldChange) {
+  const std::string file =
+      Write("dif/d1.md",
+            Doc("Before", "2024-01-02", "\"a\", \"b\"", "", "one\ntwo\n"));
+  CtlOk({"apply", "-f", file});
+  CommandResult r = Ctl({"diff", "-f", file});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("articles/d1: revision 1 -> ", file,
+                                "\nno changes\n"));
+
+  Write("dif/d1.md",
+        Doc("After", "2024-01-02", "\"a\", \"c\"", "", "one\n2\n"));
+  Write("dif/d2.md", Doc("New", "", "", "", "fresh\n"));
+  Write("dif/d3.md", "---\ntags: [x]\n---\nno title\n");
+  r = Ctl({"diff", "-f", files_.path() + "/dif", "--color", "never"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("articles/d1: revision 1 -> ", file,
+                                "\n"
+                                "title:\n- \"Before\"\n+ \"After\"\n"
+                                "tags:\n- [\"a\",\"b\"]\n+ [\"a\",\"c\"]\n"
+                                "\n"
+                                "--- articles/d1@1\n"
+                                "+++ articles/d1 (not written)\n"
+                                "@@ -1,3 +1,3 @@\n \n one\n-two\n+2\n"
+                                "articles/d2: (new) -> ",
+                                files_.path(),
+                                "/dif/d2.md\n"
+                                "title:\n+ \"New\"\n"
+                                "\n"
+                                "--- /dev/null\n"
+                                "+++ articles/d2 (not written)\n"
+                                "@@ -0,0 +1,2 @@\n+\n+fresh\n"));
+  EXPECT_EQ(r.err, absl::StrCat(files_.path(),
+                                "/dif/d3.md: error: INVALID_ARGUMENT: title: "
+                                "is required\n"));
+  // Nothing was written.
+  r = Ctl({"get", "d1", "-o", "json"});
+  EXPECT_THAT(r.out, HasSubstr("\"revision\": \"1\""));
+  EXPECT_EQ(Ctl({"get", "d2"}).exit_code, 1);
+  // Without the bad file: changes, exit 1; applied, none, exit 0.
+  r = Ctl({"diff", "-f", file, "-f", files_.path() + "/dif/d2.md"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  CtlOk({"apply", "-f", file});
+  r = Ctl({"diff", "-f", file});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no changes"));
+  // An ID and -f do not go together; neither given is a usage error.
+  r = Ctl({"diff", "d1", "-f", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("ID: not with -f"));
+  r = Ctl({"diff"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("missing ID: diff takes an article id"));
+}
+
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
   CtlOk({"apply", "-f", Write("sigint.md", Doc("Sigint", "", ""))});
   const std::string out = files_.path() + "/watch.out";
@@ -3152,7 +3211,7 @@ TEST_F(CliTest, ArgumentsACommandHasNoRoomForAreNamedWithWhatItTakes) {
             "restore"},
            {{"diff", "a", "1", "2", "3"},
             "unexpected argument \"3\": diff takes at most 3 arguments "
-            "(contentctl diff ID [REV1] [REV2])",
+            "(contentctl diff [ID] [REV1] [REV2])",
             "diff"},
            {{"apply", "-f", "a.md", "b.md", "c.md"},
             "unexpected arguments \"b.md\" and \"c.md\": apply takes no "
@@ -3310,8 +3369,9 @@ TEST_F(CliTest, MissingArgumentsAreNamedAsHelpNamesThem) {
             "(contentctl history ID)",
             "ID"},
            {{"diff"},
-            "missing ID: diff takes an article id, `x` or `articles/x` "
-            "(contentctl diff ID [REV1] [REV2])",
+            "missing ID: diff takes an article id, `x` or `articles/x`, or "
+            "-f FILE for what applying it would change (contentctl diff ID "
+            "[REV1] [REV2], contentctl diff -f FILE)",
             "ID"},
            {{"restore", "x"},
             "missing REVISION: restore takes the revision to restore "
@@ -3360,7 +3420,8 @@ TEST_F(CliTest, MissingArgumentsAreNamedAsHelpNamesThem) {
   EXPECT_THAT(CtlOk({"get", "--help"}),
               HasSubstr("Usage: contentctl get [OPTIONS] ID...\n"));
   EXPECT_THAT(CtlOk({"diff", "--help"}),
-              HasSubstr("Usage: contentctl diff [OPTIONS] ID [REV1] [REV2]\n"));
+              HasSubstr("Usage: contentctl diff [OPTIONS] [ID] [REV1] "
+                        "[REV2]\n"));
   EXPECT_THAT(CtlOk({"admin", "backup", "--help"}),
               HasSubstr("[OPTIONS] DESTINATION\n"));
 }

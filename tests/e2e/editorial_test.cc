@@ -876,6 +876,82 @@ TEST_F(EditorialTest, TranslationGroupsListAThousandAndBoundFullReplies) {
   EXPECT_EQ(got.body().size(), size_t{20} << 10);
 }
 
+// DiffArticleRevisions with `article`: what an update would change, the
+// article validated and normalized as UpdateArticle would (tags in NFC),
+// nothing written; against nothing for an article that does not exist
+// yet; an editor's call; the fields and deletions refused as an update's.
+TEST_F(EditorialTest, DiffOfContentNotWrittenShowsWhatAnUpdateWouldChange) {
+  v1::Article a;
+  a.set_title("Proposed");
+  a.set_body("one\ntwo\n");
+  a.add_tags("ai");
+  const v1::Article r1 = Create("prop", a);
+
+  v1::DiffArticleRevisionsRequest req;
+  req.set_name("articles/prop");
+  *req.mutable_article() = a;
+  // "Cafe\u0301" is stored as "Café" (NFC): no change when written so.
+  req.mutable_article()->add_tags("Cafe\u0301");
+  req.mutable_article()->set_body("one\n2\n");
+  v1::DiffArticleRevisionsResponse diff;
+  grpc::Status s = stub_->DiffArticleRevisions(Context(true).get(), req, &diff);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(diff.from_revision(), 1);
+  EXPECT_EQ(diff.to_revision(), 0);
+  ASSERT_EQ(diff.field_changes_size(), 1);
+  EXPECT_EQ(diff.field_changes(0).field(), "tags");
+  EXPECT_EQ(diff.field_changes(0).new_value(), "[\"ai\",\"Caf\u00e9\"]");
+  EXPECT_EQ(diff.body_diff(),
+            "--- articles/prop@1\n+++ articles/prop (not written)\n"
+            "@@ -1,2 +1,2 @@\n one\n-two\n+2\n");
+  // The same content: no change. Nothing was written either way.
+  *req.mutable_article() = r1;
+  ASSERT_TRUE(
+      stub_->DiffArticleRevisions(Context(true).get(), req, &diff).ok());
+  EXPECT_EQ(diff.field_changes_size(), 0);
+  EXPECT_EQ(diff.body_diff(), "");
+  v1::Article head;
+  ASSERT_TRUE(Get("prop", true, true, &head).ok());
+  EXPECT_EQ(head.revision(), 1);
+
+  // An article that does not exist: every field against nothing.
+  req.set_name("articles/fresh");
+  req.mutable_article()->clear_name();
+  ASSERT_TRUE(
+      stub_->DiffArticleRevisions(Context(true).get(), req, &diff).ok());
+  EXPECT_EQ(diff.from_revision(), 0);
+  EXPECT_THAT(diff.body_diff(), HasSubstr("--- /dev/null\n"));
+  EXPECT_EQ(Get("fresh", true, true, &head).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // A reader's is refused, as an update would be.
+  EXPECT_EQ(stub_->DiffArticleRevisions(Context(false).get(), req, &diff)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Fields as an update names them; to_revision and another name refused.
+  req.set_name("articles/prop");
+  req.set_to_revision(1);
+  req.mutable_article()->set_name("articles/other");
+  req.mutable_article()->clear_title();
+  s = stub_->DiffArticleRevisions(Context(true).get(), req, &diff);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("to_revision: must be 0"));
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("article.name: must be empty or name's"));
+  EXPECT_THAT(s.error_message(), HasSubstr("article.title: is required"));
+  // A deleted head: undelete first, as the update would say.
+  req.set_to_revision(0);
+  req.mutable_article()->clear_name();
+  req.mutable_article()->set_title("Proposed");
+  v1::DeleteArticleRequest dreq;
+  dreq.set_name("articles/prop");
+  v1::Article deleted;
+  ASSERT_TRUE(stub_->DeleteArticle(Context(true).get(), dreq, &deleted).ok());
+  s = stub_->DiffArticleRevisions(Context(true).get(), req, &diff);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("undelete it before updating"));
+}
+
 TEST_F(EditorialTest, DiffAndRestoreTheSampleArticle) {
   absl::StatusOr<v1::Article> sample =
       ParseMarkdown(ReadFile(SourceDir() + "/samples/deepseek-brokers.md"));
