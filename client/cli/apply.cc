@@ -539,9 +539,24 @@ void WarnNearKey(const std::string& label, const std::string& key,
        format, {{"key", key}, {"field", field}});
 }
 
+// Whether a file under a directory is Markdown by its extension: `.md`, or
+// another Hugo or Jekyll reads as Markdown (`.markdown`, `.mdown`, `.mkd`,
+// `.mkdn`, `.mkdown`), in any case (`README.MD`). Only `.md` was read
+// before 2026-12-07, and the rest of a site's posts were left out without
+// a word.
+bool IsMarkdownName(const fs::path& path) {
+  const std::string ext = absl::AsciiStrToLower(path.extension().string());
+  for (absl::string_view known :
+       {".md", ".markdown", ".mdown", ".mkd", ".mkdn", ".mkdown"}) {
+    if (ext == known) return true;
+  }
+  return false;
+}
+
 // The files `paths` stand for, in order: a file as is, a directory as every
-// `*.md` file under it sorted by path. Under a directory, names starting
-// with '.' are left out, directories too (`.git`, `.github/*.md`, editors'
+// Markdown file under it (IsMarkdownName) sorted by path. Under a directory,
+// names starting with '.' are left out, directories too (`.git`,
+// `.github/*.md`, editors'
 // `.x.md.swp`), as git and Hugo do; a `*.md` that is a broken symlink is
 // listed (and fails, named), one that is no file (a FIFO would block the
 // read) is left out with a warning (Warn, in `format`). A path that does
@@ -605,7 +620,7 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
         reading = it->path().parent_path();
         continue;
       }
-      if (it->path().extension() != ".md") continue;
+      if (!IsMarkdownName(it->path())) continue;
       std::error_code type_ec;
       const fs::file_status target = it->status(type_ec);
       if (fs::is_regular_file(target) || !fs::exists(target)) {

@@ -254,6 +254,44 @@ TEST(CliBulkTest, ApplyOfADirectoryLeavesOutDotNamesAndSaysWhatItSkips) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST(CliBulkTest, ApplyOfADirectoryReadsEveryMarkdownExtension) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  // A Jekyll or Hugo site: posts as .markdown, .mdown, .MD beside .md
+  // ones were left out without a word, as were their articles.
+  const std::string site = dir.path() + "/site";
+  fs::create_directories(site + "/_posts");
+  fs::create_directories(site + "/post/bundle");
+  const auto doc = [](const std::string& title) {
+    return "---\ntitle: \"" + title + "\"\n---\nbody\n";
+  };
+  WriteFile(site + "/a.md", doc("A"));
+  WriteFile(site + "/_posts/2024-01-02-b.markdown", doc("B"));
+  WriteFile(site + "/_posts/c.mdown", doc("C"));
+  WriteFile(site + "/README.MD", doc("R"));
+  WriteFile(site + "/d.Markdown", doc("D"));
+  WriteFile(site + "/e.mkd", doc("E"));
+  WriteFile(site + "/notes.txt", "not an article\n");
+  WriteFile(site + "/post/bundle/cover.png", "\x89PNG\r\n");
+  // A link back up the tree is not followed (no loop, no hang).
+  fs::create_directory_symlink("..", site + "/post/up");
+  CommandResult r = Ctl(*server, {"--timeout", "20s", "apply", "-f", site});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("applied 6 files: 6 created, 0 updated, "
+                               "0 unchanged, 0 failed"));
+  for (const char* id : {"a", "2024-01-02-b", "c", "README", "d", "e"}) {
+    EXPECT_EQ(Ctl(*server, {"get", id}).exit_code, 0) << id;
+  }
+  r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_THAT(r.out, HasSubstr("applied 6 files: 0 created, 0 updated, "
+                               "6 unchanged, 0 failed"));
+  // delete -f names the same files.
+  r = Ctl(*server, {"delete", "-f", site});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/2024-01-02-b deleted"));
+}
+
 // `n` articles big0.md, big1.md, ... in `dir`, each with a body of `bytes`
 // bytes.
 void WriteBigArticles(const std::string& dir, int n, size_t bytes) {
