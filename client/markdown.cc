@@ -159,6 +159,73 @@ absl::Status CheckScalarsUtf8(const YAML::Node& node, const std::string& key,
   return absl::OkStatus();
 }
 
+// YAML's merge key (`<<: *defaults`, a plain `<<`), which yaml-cpp leaves
+// as a key named "<<": Hugo's YAML reader (and most others) merges the
+// mapping, or list of mappings, it names into the one that holds it, a
+// key given there winning, then the first mapping of the list. `node` with
+// every merge done, at any depth; a quoted "<<" is a key like any other.
+// The walk stops where `budget` (values visited) or the depth runs out, and
+// leaves the rest as it is, for the reader to refuse as too big or too deep.
+bool IsMergeKey(const YAML::Node& key) {
+  return key.IsScalar() && key.Scalar() == "<<" &&
+         (key.Tag() == "?" || key.Tag() == "tag:yaml.org,2002:merge");
+}
+
+YAML::Node ResolveMergeKeys(const YAML::Node& node, int depth, int* budget) {
+  if (--*budget < 0 || depth > kMaxParamDepth + 1) return node;
+  if (node.IsSequence()) {
+    YAML::Node list(YAML::NodeType::Sequence);
+    for (const YAML::Node& item : node) {
+      list.push_back(ResolveMergeKeys(item, depth + 1, budget));
+    }
+    return list;
+  }
+  if (!node.IsMap()) return node;
+  bool merges = false;
+  std::set<std::string> explicit_keys;
+  for (const auto& entry : node) {
+    if (IsMergeKey(entry.first)) {
+      merges = true;
+    } else if (entry.first.IsScalar()) {
+      explicit_keys.insert(entry.first.Scalar());
+    }
+  }
+  YAML::Node map(YAML::NodeType::Map);
+  std::set<std::string> merged;
+  for (const auto& entry : node) {
+    if (!merges || !IsMergeKey(entry.first)) {
+      // force_insert keeps a duplicate key, for the reader to refuse.
+      map.force_insert(entry.first,
+                       ResolveMergeKeys(entry.second, depth + 1, budget));
+      continue;
+    }
+    std::vector<YAML::Node> sources;
+    if (entry.second.IsSequence()) {
+      for (const YAML::Node& item : entry.second) sources.push_back(item);
+    } else {
+      sources.push_back(entry.second);
+    }
+    for (const YAML::Node& source : sources) {
+      if (!source.IsMap()) {
+        // Not a mapping to merge: kept as the key "<<", as before.
+        map.force_insert(entry.first,
+                         ResolveMergeKeys(entry.second, depth + 1, budget));
+        break;
+      }
+      const YAML::Node resolved = ResolveMergeKeys(source, depth + 1, budget);
+      for (const auto& from : resolved) {
+        if (!from.first.IsScalar() ||
+            explicit_keys.count(from.first.Scalar()) != 0 ||
+            !merged.insert(from.first.Scalar()).second) {
+          continue;
+        }
+        map.force_insert(from.first, from.second);
+      }
+    }
+  }
+  return map;
+}
+
 // ---- Splitting the document ----------------------------------------------
 
 struct Document {
@@ -204,6 +271,13 @@ absl::StatusOr<Document> SplitDocument(absl::string_view text) {
       return absl::InvalidArgumentError(
           "front matter: TOML (between \"+++\" lines) is not supported; "
           "write it as YAML between \"---\" lines");
+    }
+    // And JSON, an object opening the file; taken as body, the same.
+    const absl::string_view opening = absl::StripAsciiWhitespace(first);
+    if (opening == "{" || absl::StartsWith(opening, "{\"")) {
+      return absl::InvalidArgumentError(
+          "front matter: JSON (an object opening the file) is not "
+          "supported; write it as YAML between \"---\" lines");
     }
     return doc;
   }
@@ -982,6 +1056,11 @@ absl::Status ReadFrontMatter(absl::string_view yaml,
     int budget = kMaxValues;
     if (absl::Status s = CheckScalarsUtf8(root, "", 0, &budget); !s.ok())
       return s;
+    if (text.find("<<") != std::string::npos) {
+      int merge_budget = kMaxValues;
+      return FrontMatterReader(options, article)
+          .ReadMap(ResolveMergeKeys(root, 0, &merge_budget));
+    }
     return FrontMatterReader(options, article).ReadMap(root);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(YamlError(e));

@@ -35,6 +35,7 @@
 #include "absl/time/time.h"
 #include "client/cli/usage.h"
 #include "common/did_you_mean.h"
+#include "common/lang_tag.h"
 #include "common/terminal.h"
 #include "common/utf8.h"
 #include "content/markdown.h"
@@ -364,6 +365,9 @@ struct Parsed {
   // Top-level keys kept as params that are close to a field (NearFieldKeys):
   // each with that field, for a warning.
   std::vector<std::pair<std::string, std::string>> near_keys;
+  // A language the file name ends in (Hugo's `foo.zh-cn.md`) where the
+  // front matter gives none (LangSuffix), for a warning.
+  std::string lang_suffix;
 };
 
 struct Input {
@@ -474,6 +478,31 @@ absl::Status NearKeysError(
       "keep it as a param"));
 }
 
+// The last `.suffix` of an id taken from its file name, where it reads as
+// Hugo's language suffix (`foo.zh-cn.md`, `foo.en.md`: a language tag whose
+// language is two letters) and the article has no `lang`: Hugo reads the
+// language from the name, contentctl only from the front matter, so the
+// article would be stored with no language, and in no translation group
+// with its twins (`foo.en`, `foo.zh-cn`), without a word. "" otherwise.
+std::string LangSuffix(const Parsed& parsed) {
+  if (!parsed.article.ok() || parsed.id_from != "id (from the file name)" ||
+      parsed.article->lang_size() != 0) {
+    return "";
+  }
+  const std::string id = ArticleId(parsed.article->name());
+  const size_t dot = id.rfind('.');
+  if (dot == std::string::npos || dot == 0) return "";
+  const std::string suffix = id.substr(dot + 1);
+  const size_t end = suffix.find_first_of("-_");
+  const absl::string_view language = absl::string_view(suffix).substr(
+      0, end == std::string::npos ? suffix.size() : end);
+  if (language.size() != 2 || !absl::ascii_isalpha(language[0]) ||
+      !absl::ascii_isalpha(language[1]) || !internal::IsLanguageTag(suffix)) {
+    return "";
+  }
+  return suffix;
+}
+
 // Reads `file` and parses each of its documents. Standard input is read
 // beforehand (Apply): `stdin_text` is what that gave. A document with keys
 // close to a field (NearFieldKeys) has them in `near_keys`, or fails with
@@ -501,6 +530,7 @@ Input ReadDocuments(const std::string& file, const ApplyOptions& options,
         parsed.article = NearKeysError(parsed.near_keys);
         parsed.near_keys.clear();
       }
+      parsed.lang_suffix = LangSuffix(parsed);
     }
     read.documents.push_back(std::move(parsed));
   }
@@ -539,9 +569,24 @@ void WarnNearKey(const std::string& label, const std::string& key,
        format, {{"key", key}, {"field", field}});
 }
 
+// Whether a file under a directory is Markdown by its extension: `.md`, or
+// another Hugo or Jekyll reads as Markdown (`.markdown`, `.mdown`, `.mkd`,
+// `.mkdn`, `.mkdown`), in any case (`README.MD`). Only `.md` was read
+// before 2026-12-07, and the rest of a site's posts were left out without
+// a word.
+bool IsMarkdownName(const fs::path& path) {
+  const std::string ext = absl::AsciiStrToLower(path.extension().string());
+  for (absl::string_view known :
+       {".md", ".markdown", ".mdown", ".mkd", ".mkdn", ".mkdown"}) {
+    if (ext == known) return true;
+  }
+  return false;
+}
+
 // The files `paths` stand for, in order: a file as is, a directory as every
-// `*.md` file under it sorted by path. Under a directory, names starting
-// with '.' are left out, directories too (`.git`, `.github/*.md`, editors'
+// Markdown file under it (IsMarkdownName) sorted by path. Under a directory,
+// names starting with '.' are left out, directories too (`.git`,
+// `.github/*.md`, editors'
 // `.x.md.swp`), as git and Hugo do; a `*.md` that is a broken symlink is
 // listed (and fails, named), one that is no file (a FIFO would block the
 // read) is left out with a warning (Warn, in `format`). A path that does
@@ -605,7 +650,7 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
         reading = it->path().parent_path();
         continue;
       }
-      if (it->path().extension() != ".md") continue;
+      if (!IsMarkdownName(it->path())) continue;
       std::error_code type_ec;
       const fs::file_status target = it->status(type_ec);
       if (fs::is_regular_file(target) || !fs::exists(target)) {
@@ -1024,14 +1069,26 @@ class Reporter {
     bar_.Show(++done_);
   }
 
-  // A warning (WarnNearKey) for each of `parsed`'s keys close to a field.
+  // A warning (WarnNearKey) for each of `parsed`'s keys close to a field,
+  // and one of a language suffix in its file name that gives it none
+  // (LangSuffix).
   void WarnNearKeys(const Parsed& parsed) {
-    if (parsed.near_keys.empty()) return;
+    if (parsed.near_keys.empty() && parsed.lang_suffix.empty()) return;
     std::lock_guard<std::mutex> lock(mu_);
     bar_.Clear();
     std::cout.flush();
     for (const auto& [key, field] : parsed.near_keys) {
       WarnNearKey(parsed.label, key, field, format_);
+    }
+    if (!parsed.lang_suffix.empty()) {
+      Warn(parsed.label, "LANG_NOT_SET",
+           absl::StrCat("the file name ends in \".", parsed.lang_suffix,
+                        "\", Hugo's language suffix, but the front matter "
+                        "has no lang (contentctl reads the language only "
+                        "from there): stored with no language and in no "
+                        "translation group; add `lang: ",
+                        parsed.lang_suffix, "`"),
+           format_, {{"lang", parsed.lang_suffix}});
     }
     bar_.Show(done_);
   }
@@ -1284,9 +1341,18 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
             auto [it, fresh] = source.emplace(p.result.name, p.result.file);
             if (!fresh) {
               p.sent = false;
-              p.result.status = absl::AlreadyExistsError(
-                  absl::StrCat(p.result.name, " is also in ", it->second,
-                               "; give each article one file"));
+              // Hugo's page bundles (`post/a/index.md`, `post/b/index.md`)
+              // are each named by their directory, but a file's id is its
+              // name: say how to tell them apart.
+              const bool bundles = fs::path(p.result.file).stem() == "index" &&
+                                   fs::path(it->second).stem() == "index" &&
+                                   p.result.name == ArticleName("index");
+              p.result.status = absl::AlreadyExistsError(absl::StrCat(
+                  p.result.name, " is also in ", it->second,
+                  bundles ? "; the id comes from the file name, so each page "
+                            "bundle's index.md needs its own `id:` in its "
+                            "front matter"
+                          : "; give each article one file"));
             }
           }
           const size_t size = p.sent ? article.ByteSizeLong() : 0;
@@ -1366,7 +1432,7 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
     reporter.Report(std::move(p.result), quiet && p.sent);
   }
   in_flight.clear();
-  for (auto& [label, article, id_from, near_keys] : documents) {
+  for (auto& [label, article, id_from, near_keys, lang_suffix] : documents) {
     FileResult r;
     r.file = label;
     r.result = "failed";

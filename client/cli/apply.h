@@ -19,10 +19,11 @@ namespace content::cli {
 inline constexpr char kIncompleteMarker[] = ".incomplete";
 
 struct ApplyOptions {
-  // Files and directories (`-f`); a directory stands for every `*.md` under
-  // it, recursively, in path order; "-" stands for standard input (given
-  // once; results and errors name it `<stdin>`). A file or standard input
-  // that opens as `-o markdown` of many documents does, with `---` and a
+  // Files and directories (`-f`); a directory stands for every Markdown file
+  // (`*.md`, `*.markdown`, ...: IsMarkdownName) under it, recursively, in path
+  // order; "-" stands for standard input (given once; results and errors name
+  // it `<stdin>`). A file or standard input that opens as `-o markdown` of many
+  // documents does, with `---` and a
   // `# articles/ID revision N` line, holds a document at each such two
   // lines after a blank one: each applies to its own article, named in
   // results `FILE#N`.

@@ -254,6 +254,91 @@ TEST(CliBulkTest, ApplyOfADirectoryLeavesOutDotNamesAndSaysWhatItSkips) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST(CliBulkTest, ApplyOfADirectoryReadsEveryMarkdownExtension) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  // A Jekyll or Hugo site: posts as .markdown, .mdown, .MD beside .md
+  // ones were left out without a word, as were their articles.
+  const std::string site = dir.path() + "/site";
+  fs::create_directories(site + "/_posts");
+  fs::create_directories(site + "/post/bundle");
+  const auto doc = [](const std::string& title) {
+    return "---\ntitle: \"" + title + "\"\n---\nbody\n";
+  };
+  WriteFile(site + "/a.md", doc("A"));
+  WriteFile(site + "/_posts/2024-01-02-b.markdown", doc("B"));
+  WriteFile(site + "/_posts/c.mdown", doc("C"));
+  WriteFile(site + "/README.MD", doc("R"));
+  WriteFile(site + "/d.Markdown", doc("D"));
+  WriteFile(site + "/e.mkd", doc("E"));
+  WriteFile(site + "/notes.txt", "not an article\n");
+  WriteFile(site + "/post/bundle/cover.png", "\x89PNG\r\n");
+  // A link back up the tree is not followed (no loop, no hang).
+  fs::create_directory_symlink("..", site + "/post/up");
+  CommandResult r = Ctl(*server, {"--timeout", "20s", "apply", "-f", site});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("applied 6 files: 6 created, 0 updated, "
+                               "0 unchanged, 0 failed"));
+  for (const char* id : {"a", "2024-01-02-b", "c", "README", "d", "e"}) {
+    EXPECT_EQ(Ctl(*server, {"get", id}).exit_code, 0) << id;
+  }
+  r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_THAT(r.out, HasSubstr("applied 6 files: 0 created, 0 updated, "
+                               "6 unchanged, 0 failed"));
+  // delete -f names the same files.
+  r = Ctl(*server, {"delete", "-f", site});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/2024-01-02-b deleted"));
+}
+
+TEST(CliBulkTest, ApplySaysWhatAHugoSiteNamesThatItDoesNotRead) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string site = dir.path() + "/site";
+  fs::create_directories(site + "/post/a");
+  fs::create_directories(site + "/post/b");
+  const std::string doc = "---\ntitle: T\n---\nbody\n";
+  // Hugo's translations by file name: without `lang:` these were stored
+  // with no language and in no group, without a word.
+  WriteFile(site + "/foo.en.md", doc);
+  WriteFile(site + "/foo.zh-cn.md", doc);
+  WriteFile(site + "/bar.en.md", "---\ntitle: T\nlang: en\n---\nbody\n");
+  WriteFile(site + "/notes.v2.md", doc);  // no language: no warning
+  // Page bundles: both are articles/index; the error said to "give each
+  // article one file", which each does.
+  WriteFile(site + "/post/a/index.md", doc);
+  WriteFile(site + "/post/b/index.md", doc);
+  CommandResult r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("applied 5 of 6 files: 5 created, 0 updated, "
+                               "0 unchanged, 1 failed"));
+  EXPECT_THAT(r.err, HasSubstr(site + "/foo.zh-cn.md: warning: the file name "
+                                      "ends in \".zh-cn\", Hugo's language "
+                                      "suffix, but the front matter has no "
+                                      "lang (contentctl reads the language "
+                                      "only from there): stored with no "
+                                      "language and in no translation group; "
+                                      "add `lang: zh-cn`\n"));
+  EXPECT_THAT(r.err, HasSubstr(site + "/foo.en.md: warning: "));
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("bar.en.md: warning")));
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("notes.v2.md: warning")));
+  EXPECT_THAT(r.err,
+              HasSubstr(site +
+                        "/post/b/index.md: error: ALREADY_EXISTS: "
+                        "articles/index is also in " +
+                        site +
+                        "/post/a/index.md; the id comes from the file name, "
+                        "so each page bundle's index.md needs its own `id:` "
+                        "in its front matter\n"));
+  // Under -o json, a warning object naming the language.
+  r = Ctl(*server, {"apply", "-f", site + "/foo.en.md", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("\"lang\":\"en\""));
+  EXPECT_THAT(r.err, HasSubstr("\"reason\":\"LANG_NOT_SET\""));
+}
+
 // `n` articles big0.md, big1.md, ... in `dir`, each with a body of `bytes`
 // bytes.
 void WriteBigArticles(const std::string& dir, int n, size_t bytes) {

@@ -314,6 +314,53 @@ TEST(ParseMarkdownTest, TomlFrontMatterIsRefusedWithAHint) {
   EXPECT_EQ(MustParse("+++ fast\n").body(), "+++ fast\n");
 }
 
+TEST(ParseMarkdownTest, JsonFrontMatterIsRefusedWithAHint) {
+  // Hugo's JSON front matter; read as body it was refused only as a
+  // missing title, with no word of why.
+  for (const char* text : {"{\n  \"title\": \"T\"\n}\nBody.\n",
+                           "\xEF\xBB\xBF{\"title\": \"T\"}\r\nBody.\r\n"}) {
+    absl::StatusOr<Article> a = ParseMarkdown(text);
+    ASSERT_FALSE(a.ok()) << text;
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(a.status().message(),
+              "front matter: JSON (an object opening the file) is not "
+              "supported; write it as YAML between \"---\" lines");
+  }
+  // A body that merely starts with a brace is still a body.
+  EXPECT_EQ(MustParse("{{< figure >}}\n").body(), "{{< figure >}}\n");
+}
+
+TEST(ParseMarkdownTest, YamlMergeKeysAreMerged) {
+  // `<<: *anchor`, as Hugo's YAML reader merges it; it was kept as a param
+  // entry named "<<" holding the anchored mapping.
+  const Article a =
+      MustParse(WithFrontMatter("base: &b {x: 1, y: 2}\n"
+                                "more: &c {z: 3, x: 9}\n"
+                                "one:\n  <<: *b\n  y: 5\n"
+                                "list:\n  <<: [*b, *c]\n"
+                                "literal:\n  \"<<\": text\n"
+                                "<<: {summary: merged, extra: 1}\n"));
+  const auto& f = a.params().fields();
+  const auto& one = f.at("one").struct_value().fields();
+  EXPECT_EQ(one.size(), 2u);
+  EXPECT_EQ(one.at("x").number_value(), 1);
+  EXPECT_EQ(one.at("y").number_value(), 5);  // the mapping's own key wins
+  const auto& list = f.at("list").struct_value().fields();
+  EXPECT_EQ(list.size(), 3u);
+  EXPECT_EQ(list.at("x").number_value(), 1);  // the first mapping wins
+  EXPECT_EQ(list.at("z").number_value(), 3);
+  // A quoted "<<" is a key like any other.
+  EXPECT_EQ(f.at("literal").struct_value().fields().at("<<").string_value(),
+            "text");
+  // At the top level, merged keys are read as the keys they are.
+  EXPECT_EQ(a.summary(), "merged");
+  EXPECT_EQ(f.at("extra").number_value(), 1);
+  EXPECT_EQ(f.count("<<"), 0u);
+  // A key given twice is still refused, merges or not.
+  ExpectError(WithFrontMatter("b: &b {x: 1}\none:\n  <<: *b\n  y: 1\n  y: 2\n"),
+              "front matter key \"y\": appears more than once");
+}
+
 TEST(ParseMarkdownTest, ReadsListFields) {
   const Article a =
       MustParse(WithFrontMatter("categories:\n  - \"qq\"\n  - news\n"
