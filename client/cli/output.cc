@@ -1144,6 +1144,7 @@ absl::Status Output::PrintHistory(
     case Format::kMarkdown:
       PrintDocuments(response.revisions());
       HintNextPage(response.next_page_token());
+      NoteRemovedRevisions(response.oldest_kept_revision());
       return absl::OkStatus();
     case Format::kName:  // main refuses it: revisions of one article
       return absl::InternalError("history has no -o name");
@@ -1162,6 +1163,7 @@ absl::Status Output::PrintHistory(
   }
   table.Write(out_, !no_headers_);
   HintNextPage(response.next_page_token());
+  NoteRemovedRevisions(response.oldest_kept_revision());
   return absl::OkStatus();
 }
 
@@ -1397,6 +1399,18 @@ void Output::PrintDocuments(
     std::string doc = MarkdownDocument(a, /*marked=*/true);
     if (!doc.empty() && doc.back() != '\n') doc += "\n";
     out_ << doc;
+  }
+}
+
+void Output::NoteRemovedRevisions(int64_t oldest_kept) const {
+  // As HintNextPage: on stderr, after a page stdout took. Without it a
+  // history cut by retention ended as if the article began there.
+  if (oldest_kept <= 1 || !out_.flush()) return;
+  if (oldest_kept == 2) {
+    err_ << "revision 1 was removed by retention\n";
+  } else {
+    err_ << "revisions 1 to " << oldest_kept - 1
+         << " were removed by retention\n";
   }
 }
 

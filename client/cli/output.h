@@ -2,6 +2,7 @@
 #ifndef CONTENT_CLIENT_CLI_OUTPUT_H_
 #define CONTENT_CLIENT_CLI_OUTPUT_H_
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -367,6 +368,9 @@ class Output {
   void PrintDocuments(
       const google::protobuf::RepeatedPtrField<v1::Article>& articles) const;
   void HintNextPage(const std::string& token) const;
+  // `revisions 1 to N were removed by retention` on `err_` when a
+  // history's last page ends at `oldest_kept` > 1.
+  void NoteRemovedRevisions(int64_t oldest_kept) const;
   // The `total:` line of PrintQuery on `err_`.
   void PrintTotal(const v1::QueryArticlesResponse& response,
                   bool first_page) const;

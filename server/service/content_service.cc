@@ -888,6 +888,13 @@ absl::Status ContentService::DoListRevisions(
     }
     if (static_cast<int>(read->size()) < want && !bytes_cut) break;
   }
+  // The last page of an editor's history ends at the oldest revision kept:
+  // revisions are numbered from 1 without gaps, so one past 1 means
+  // retention removed those before it, which the history says rather than
+  // ending as if the article began there. Not to readers: that would tell
+  // a hidden draft from a removed revision.
+  if (!more && editor && !kept.empty() && kept.back().revision() > 1)
+    resp->set_oldest_kept_revision(kept.back().revision());
   for (v1::Article& a : kept) *resp->add_revisions() = std::move(a);
   if (more) {
     std::string payload;

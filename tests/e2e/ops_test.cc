@@ -1619,6 +1619,89 @@ TEST(RetentionTest, MissingRevisionsSayWhy) {
   }
 }
 
+// An editor's history cut by retention says where on its last page
+// (ListArticleRevisionsResponse.oldest_kept_revision, and a line on
+// contentctl's stderr): it ended at the oldest revision kept as if the
+// article began there. Readers are not told (a gap they see may be a
+// draft's).
+TEST(RetentionTest, HistorySaysWhereRetentionCutIt) {
+  TempDir dir;
+  const std::string config = AuthConfig(dir.path(),
+                                        "retention:\n  keep_revisions: 3\n"
+                                        "retention_interval_ms: 3600000\n");
+  auto server =
+      ServerProcess::Start(dir.path() + "/data", {"--config", config});
+  ASSERT_NE(server, nullptr);
+  auto editor = Connect(server->address(), "editor-token");
+  auto admin = Connect(server->address(), "admin-token");
+  auto reader = Connect(server->address(), "reader-token");
+  ASSERT_TRUE(Create(*editor, "kept", "v1").ok());
+  ASSERT_TRUE(Create(*editor, "whole", "w1").ok());
+  for (int i = 2; i <= 5; ++i) {
+    v1::UpdateArticleRequest u;
+    *u.mutable_article() = Article("v" + std::to_string(i));
+    u.mutable_article()->set_name("articles/kept");
+    ASSERT_TRUE(editor->UpdateArticle(u).ok());
+  }
+  auto history = [](Client& c, const std::string& token, int page_size) {
+    v1::ListArticleRevisionsRequest h;
+    h.set_name("articles/kept");
+    h.set_page_size(page_size);
+    h.set_page_token(token);
+    return c.ListArticleRevisions(h);
+  };
+  // Nothing removed yet: the whole history, and no cut.
+  auto before = history(*editor, "", 0);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->revisions_size(), 5);
+  EXPECT_EQ(before->oldest_kept_revision(), 0);
+
+  auto compact = admin->CompactStore({});
+  ASSERT_TRUE(compact.ok()) << compact.status();
+  ASSERT_EQ(compact->revisions_removed(), 2);
+
+  // Paged: only the last page says it.
+  auto first = history(*editor, "", 2);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->revisions_size(), 2);
+  EXPECT_EQ(first->oldest_kept_revision(), 0);
+  ASSERT_FALSE(first->next_page_token().empty());
+  auto last = history(*editor, first->next_page_token(), 2);
+  ASSERT_TRUE(last.ok()) << last.status();
+  ASSERT_EQ(last->revisions_size(), 1);
+  EXPECT_EQ(last->revisions(0).revision(), 3);
+  EXPECT_EQ(last->oldest_kept_revision(), 3);
+  EXPECT_TRUE(last->next_page_token().empty());
+  auto read = history(*reader, "", 0);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->revisions_size(), 3);
+  EXPECT_EQ(read->oldest_kept_revision(), 0);
+
+  auto ctl = [&](const std::string& token, std::vector<std::string> args) {
+    std::vector<std::string> argv = {testing::ContentctlBinary(), "--server",
+                                     server->address(), "--token", token};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  CommandResult r = ctl("editor-token", {"history", "kept"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "revisions 1 to 2 were removed by retention\n");
+  r = ctl("editor-token", {"history", "kept", "--limit", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, ::testing::StartsWith("next page: --page-token="));
+  EXPECT_THAT(r.err, Not(HasSubstr("retention")));
+  r = ctl("editor-token", {"history", "kept", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"oldestKeptRevision\": \"3\""));
+  r = ctl("reader-token", {"history", "kept"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  // An article retention left whole: no line.
+  r = ctl("editor-token", {"history", "whole"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
 TEST(LimitsTest, WritesQueuedPastTheDefaultDeadlineAreShedNotApplied) {
   TempDir dir;
   // One write thread and a 1 ms default deadline: of a burst of concurrent
