@@ -279,6 +279,27 @@ absl::StatusOr<Document> SplitDocument(absl::string_view text) {
           "front matter: JSON (an object opening the file) is not "
           "supported; write it as YAML between \"---\" lines");
     }
+    // And Hexo's, YAML with no opening `---` (keys, then a `---` line):
+    // a first line `key: ...` and a delimiter line below it.
+    const size_t colon = first.find(':');
+    const absl::string_view key = first.substr(0, colon);
+    if (colon != absl::string_view::npos && !key.empty() &&
+        (first.size() == colon + 1 || first[colon + 1] == ' ' ||
+         first[colon + 1] == '\r') &&
+        std::all_of(key.begin(), key.end(), [](char c) {
+          return absl::ascii_isalnum(c) || c == '_' || c == '-';
+        })) {
+      for (size_t at = text.find('\n', start); at != absl::string_view::npos;
+           at = text.find('\n', at + 1)) {
+        size_t after;
+        if (IsDelimiterLine(text, at + 1, &after)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "front matter: the file opens with \"", key,
+              ":\" and a \"---\" line follows, as Hexo writes front "
+              "matter; it needs a \"---\" line above it as well"));
+        }
+      }
+    }
     return doc;
   }
   const size_t yaml_begin = pos;

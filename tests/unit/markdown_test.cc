@@ -330,6 +330,31 @@ TEST(ParseMarkdownTest, JsonFrontMatterIsRefusedWithAHint) {
   EXPECT_EQ(MustParse("{{< figure >}}\n").body(), "{{< figure >}}\n");
 }
 
+// Hexo's front matter has no opening `---`: read as body, it was refused
+// only as a missing title, with no word of why.
+TEST(ParseMarkdownTest, HexoFrontMatterWithoutAnOpeningLineIsRefusedWithAHint) {
+  for (const char* text :
+       {"title: Hello\ndate: 2024-01-02\n---\nBody.\n",
+        "\xEF\xBB\xBFtitle: Hello\r\ntags:\r\n- a\r\n---\r\nBody.\r\n",
+        "tags:\n  - a\n---\n"}) {
+    absl::StatusOr<Article> a = ParseMarkdown(text);
+    ASSERT_FALSE(a.ok()) << text;
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(a.status().message()),
+                ::testing::StartsWith("front matter: the file opens with \""));
+    EXPECT_THAT(std::string(a.status().message()),
+                ::testing::EndsWith(
+                    ":\" and a \"---\" line follows, as Hexo writes front "
+                    "matter; it needs a \"---\" line above it as well"));
+  }
+  // A body that opens with a colon but has no delimiter line below, or
+  // whose first word is no key, is still a body.
+  EXPECT_EQ(MustParse("Note: read this.\n\nMore.\n").body(),
+            "Note: read this.\n\nMore.\n");
+  EXPECT_EQ(MustParse("See http://x.org/a: b\n---\n").body(),
+            "See http://x.org/a: b\n---\n");
+}
+
 TEST(ParseMarkdownTest, YamlMergeKeysAreMerged) {
   // `<<: *anchor`, as Hugo's YAML reader merges it; it was kept as a param
   // entry named "<<" holding the anchored mapping.
