@@ -598,12 +598,17 @@ bool IsMarkdownName(const fs::path& path) {
 absl::StatusOr<std::vector<std::string>> ListFiles(
     const std::vector<std::string>& paths, Format format) {
   std::vector<std::string> files;
-  std::set<std::string> seen;
-  // True the first time `file` (as its canonical path, if it has one) comes.
-  const auto first = [&seen](const std::string& file) {
+  // Canonical path (if it has one) -> the path listed for it.
+  std::map<std::string, std::string> seen;
+  // True the first time `file` (as its canonical path, if it has one)
+  // comes; else false, with the path listed for it in `*listed`.
+  const auto first = [&seen](const std::string& file,
+                             std::string* listed = nullptr) {
     std::error_code ec;
     const fs::path canonical = fs::canonical(file, ec);
-    return seen.insert(ec ? file : canonical.string()).second;
+    auto [it, fresh] = seen.emplace(ec ? file : canonical.string(), file);
+    if (!fresh && listed != nullptr) *listed = it->second;
+    return fresh;
   };
   for (const std::string& path : paths) {
     if (path == kStdin) {
@@ -666,8 +671,27 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
                         path);
     }
     std::sort(found.begin(), found.end());
-    for (std::string& file : found) {
-      if (first(file)) files.push_back(std::move(file));
+    // A symlink to a file listed under its own name is left out, with a
+    // warning, whichever sorts first: `a-link.md -> post.md` was applied as
+    // articles/a-link and post.md left out without a word.
+    std::vector<bool> keep(found.size());
+    for (const bool links : {false, true}) {
+      for (size_t i = 0; i < found.size(); ++i) {
+        std::error_code link_ec;
+        if (fs::is_symlink(fs::symlink_status(found[i], link_ec)) != links)
+          continue;
+        std::string listed;
+        keep[i] = first(found[i], &listed);
+        if (!keep[i] && links && listed != found[i]) {
+          Warn(found[i], "DUPLICATE_FILE",
+               absl::StrCat("a symlink to ", listed,
+                            ", which is applied under its own name; left out"),
+               format);
+        }
+      }
+    }
+    for (size_t i = 0; i < found.size(); ++i) {
+      if (keep[i]) files.push_back(std::move(found[i]));
     }
   }
   return files;

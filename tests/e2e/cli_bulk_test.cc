@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "content/v1/content_service.pb.h"
 #include "gmock/gmock.h"
@@ -151,6 +152,39 @@ TEST(CliBulkTest, DryRunWritesNothingAndBadFilesFailAlone) {
   EXPECT_THAT(r.out, HasSubstr("articles/a1 updated (revision 2) (dry run)"));
   r = Ctl(*server, {"get", "a1", "-o", "json"});
   EXPECT_THAT(r.out, HasSubstr("\"revision\": \"1\""));
+}
+
+// A symlink to a file the directory holds under its own name was applied
+// instead of it when its name sorted first (`a-link.md -> post.md`:
+// articles/a-link written, post.md left out without a word), and left out
+// without a word otherwise. The file is applied under its own name; each
+// such link is left out with a warning. A link to a file outside is read.
+TEST(CliBulkTest, ASymlinkToAFileInTheTreeIsLeftOutSayingSo) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string site = dir.path() + "/site";
+  fs::create_directories(site);
+  WriteFile(site + "/post.md", "---\ntitle: Post\n---\nbody\n");
+  WriteFile(dir.path() + "/outside.md", "---\ntitle: Outside\n---\nbody\n");
+  fs::create_symlink("post.md", site + "/a-link.md");
+  fs::create_symlink("post.md", site + "/z-link.md");
+  fs::create_symlink(dir.path() + "/outside.md", site + "/there.md");
+  CommandResult r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("articles/post created (revision 1)"));
+  EXPECT_THAT(r.out, HasSubstr("articles/there created (revision 1)"));
+  EXPECT_THAT(r.out, HasSubstr("applied 2 files: 2 created"));
+  for (const char* link : {"a-link.md", "z-link.md"}) {
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat(
+                           site, "/", link, ": warning: a symlink to ", site,
+                           "/post.md, which is applied under its own name; "
+                           "left out\n")));
+  }
+  EXPECT_EQ(Ctl(*server, {"get", "a-link"}).exit_code, 1);
+  // -o json: the warning is an object with its reason.
+  r = Ctl(*server, {"apply", "-f", site, "-o", "json"});
+  EXPECT_THAT(r.err, HasSubstr("\"reason\":\"DUPLICATE_FILE\""));
 }
 
 // Ctrl-C of a long apply ended contentctl at once with nothing said of what
