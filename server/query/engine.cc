@@ -493,11 +493,13 @@ bool Provisional(const Stream& s, const absl::Status& status) {
 }
 
 // Counts the facet fields over the result from its start, on the page's
-// snapshot, within the limits of `options`.
+// snapshot, within the limits of `options`; `last_match` gets the cursor of
+// the last match counted.
 template <typename Read>
 absl::Status CountFacets(const Plan& plan, const v1::Query& query,
                          const Filter& filter, const QueryOptions& options,
-                         const Read& read, QueryPage* page) {
+                         const Read& read, QueryPage* page,
+                         std::optional<Cursor>* last_match) {
   std::unique_ptr<Stream> stream = Build(plan, query, filter.text);
   std::vector<absl::flat_hash_map<std::string, int64_t>> counts(
       options.facets.size());
@@ -518,6 +520,7 @@ absl::Status CountFacets(const Plan& plan, const v1::Query& query,
     }
     if (!filter.Matches(*a)) continue;
     ++counted;
+    *last_match = stream->cursor();
     for (size_t i = 0; i < options.facets.size(); ++i) {
       const google::protobuf::RepeatedPtrField<std::string>* values = nullptr;
       switch (options.facets[i]) {
@@ -727,8 +730,12 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
     return full;
   };
 
+  // The result's last match on this snapshot, where the facets counted it
+  // all (none: the result is empty).
+  std::optional<Cursor> facets_last_match;
   if (!options.facets.empty()) {
-    absl::Status s = CountFacets(plan, query, filter, options, read, &page);
+    absl::Status s = CountFacets(plan, query, filter, options, read, &page,
+                                 &facets_last_match);
     if (!s.ok()) return s;
   }
 
@@ -880,6 +887,17 @@ absl::StatusOr<QueryPage> RunNfcQuery(const store::Store& store,
     page.total_size = so_far;
   } else {
     page.total_size = std::max<int64_t>(estimate, so_far);
+  }
+  // Facets that counted the whole result found its last match: a page
+  // that reached it is the last, though the lists go on with candidates
+  // that do not match (a scheduled article in a tag's list, for a reader).
+  // Its token led to an empty page, and made total_size one more than the
+  // facets counted.
+  if (!options.facets.empty() && page.facets_complete &&
+      !page.next_page_token.empty() &&
+      (!facets_last_match.has_value() ||
+       Compare(*facets_last_match, last, plan.reverse) <= 0)) {
+    page.next_page_token.clear();
   }
   // Facets that counted the whole result counted it exactly, on this
   // page's snapshot: better than the lists' estimate (which said "about

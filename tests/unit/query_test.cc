@@ -1977,6 +1977,71 @@ TEST_F(QueryTest, ViewFacetsAndCandidateBudget) {
   EXPECT_GE(pages, 10);
 }
 
+// Facets that counted the whole result saw its last match: the page that
+// returns it is the last, though the lists go on with candidates that do
+// not match (a scheduled article in a tag's list, for a reader). It had a
+// token to an empty page, and total_size said one more than the facets
+// counted (`total: 2 articles (1 on this page)` of one match).
+TEST_F(QueryTest, CompleteFacetsEndThePageAtTheLastMatch) {
+  Article live;
+  live.set_title("live");
+  live.add_tags("t");
+  *live.mutable_date() = Ts(kEpoch2020 + 2);
+  ASSERT_TRUE(ts_.store().Create("live", live).ok());
+  Article scheduled = live;
+  scheduled.set_title("scheduled");
+  *scheduled.mutable_date() = Ts(kEpoch2020 + 1);
+  *scheduled.mutable_publish_time() = Ts(4102444800);  // 2100
+  ASSERT_TRUE(ts_.store().Create("scheduled", scheduled).ok());
+  Query q;
+  q.add_tags("t");
+  for (const auto order :
+       {Query::ORDER_NEWEST_FIRST, Query::ORDER_OLDEST_FIRST}) {
+    SCOPED_TRACE(Query::Order_Name(order));
+    q.set_order(order);
+    QueryOptions o;
+    o.page_size = 1;
+    o.facets = {v1::FACET_FIELD_TAGS};
+    absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, o);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_EQ(page->articles.size(), 1u);
+    EXPECT_EQ(IdOf(page->articles[0]), "live");
+    EXPECT_TRUE(page->facets_complete);
+    EXPECT_EQ(page->facet_articles_counted, 1);
+    EXPECT_EQ(page->total_size, 1);
+    EXPECT_EQ(page->next_page_token, "");
+    // Newest first the list goes on past the match; without facets nothing
+    // says none follows: a token and an estimate, as before.
+    if (order == Query::ORDER_OLDEST_FIRST) continue;
+    o.facets.clear();
+    page = RunQuery(ts_.store(), q, o);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_NE(page->next_page_token, "");
+    EXPECT_EQ(page->total_size, 2);
+  }
+  // A page before the last match keeps its token, and total_size is the
+  // facets' count.
+  Article older = live;
+  older.set_title("older");
+  *older.mutable_date() = Ts(kEpoch2020);
+  ASSERT_TRUE(ts_.store().Create("older", older).ok());
+  q.set_order(Query::ORDER_NEWEST_FIRST);
+  QueryOptions o;
+  o.page_size = 1;
+  o.facets = {v1::FACET_FIELD_TAGS};
+  absl::StatusOr<QueryPage> page = RunQuery(ts_.store(), q, o);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->total_size, 2);
+  ASSERT_NE(page->next_page_token, "");
+  o.page_token = page->next_page_token;
+  page = RunQuery(ts_.store(), q, o);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->articles.size(), 1u);
+  EXPECT_EQ(IdOf(page->articles[0]), "older");
+  EXPECT_EQ(page->total_size, 2);
+  EXPECT_EQ(page->next_page_token, "");
+}
+
 // The lang facet counts a language once whatever its stored spelling
 // (`zh_CN` from before the lang check, `zh-cn`), as the `langs` filter finds
 // all of them, under its BCP 47 spelling: each value filters to as many
