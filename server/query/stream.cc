@@ -159,8 +159,16 @@ class AndStream : public Stream {
   bool Valid() const override { return valid_; }
   const Cursor& cursor() const override { return children_[0]->cursor(); }
   int64_t revision() const override {
-    int64_t newest = 0;  // the closest to the head
-    for (const auto& c : children_) newest = std::max(newest, c->revision());
+    // The closest to the head, of the children at the cursor: a tag child
+    // the leader's fingerprints answered for was not moved and stands at
+    // another article, whose revision a shared store would read as this
+    // one's (ReadView::StoredLatest).
+    const Cursor& at = children_[0]->cursor();
+    int64_t newest = 0;
+    for (const auto& c : children_) {
+      if (c->Valid() && Compare(c->cursor(), at, reverse_) == 0)
+        newest = std::max(newest, c->revision());
+    }
     return newest;
   }
   void Next() override {

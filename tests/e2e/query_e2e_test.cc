@@ -574,5 +574,33 @@ TEST_F(QueryE2eTest, ContentctlQueryFlagsAndListVerbs) {
   EXPECT_THAT(r.err, HasSubstr("--page-token"));
 }
 
+// A two-tag AND reads the article at its cursor. The rarer tag's entries
+// carry the fingerprints of their article's tags, so the other tag's list
+// is not moved and stood at another article ("c", revision 3): its
+// revision was read as "a"'s, which on PostgreSQL (whose postings name the
+// head) failed the query, NOT_FOUND `reading a for a query: not found`.
+TEST_F(QueryE2eTest, TwoTagAndReadsTheArticleAtItsCursor) {
+  Create("c", "c", "", {"x"}, k2025 + 3 * kDay);
+  for (int64_t day : {4, 5}) {
+    v1::UpdateArticleRequest req;
+    v1::Article& a = *req.mutable_article();
+    a.set_name("articles/c");
+    a.set_title("c");
+    a.add_tags("x");
+    a.add_lang("zh-CN");
+    a.add_categories("Tech");
+    *a.mutable_date() = Date(k2025 + day * kDay);
+    absl::StatusOr<v1::Article> r = client_->UpdateArticle(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  Create("a", "a", "", {"x", "y"}, k2025 + 2 * kDay);
+  Create("b", "b", "", {"x"}, k2025 + 1 * kDay);
+  v1::Query q;
+  q.add_tags("x");
+  q.add_tags("y");
+  q.set_tag_match(v1::Query::TAG_MATCH_ALL);
+  EXPECT_THAT(Names(q), ElementsAre("a"));
+}
+
 }  // namespace
 }  // namespace content

@@ -1977,6 +1977,39 @@ TEST_F(QueryTest, ViewFacetsAndCandidateBudget) {
   EXPECT_GE(pages, 10);
 }
 
+// An AND's revision is that of the article at its cursor. A tag child
+// that the leader's tag fingerprints answered for is not moved and stands
+// at another article ("c" here); its posting's revision was taken as this
+// one's, and a shared store, which reads a posting's revision as it is
+// (ReadView::StoredLatest), failed the query NOT_FOUND (`reading a for a
+// query: not found`) whenever that revision was past the article's head.
+TEST_F(QueryTest, AndStreamRevisionIsTheArticleAtItsCursor) {
+  Article c;
+  c.set_title("c");
+  c.add_tags("x");
+  *c.mutable_date() = Ts(kEpoch2020 + 3);
+  ASSERT_TRUE(ts_.store().Create("c", c).ok());
+  for (int64_t d : {4, 5}) {  // a moved date rewrites the postings
+    *c.mutable_date() = Ts(kEpoch2020 + d);
+    ASSERT_TRUE(ts_.store().Update("c", c, {}).ok());
+  }
+  Create("a", {"x", "y"}, Ts(kEpoch2020 + 2));
+  Create("b", {"x"}, Ts(kEpoch2020 + 1));
+  std::unique_ptr<store::ReadView> view = ts_.store().NewReadView();
+  std::vector<std::unique_ptr<Stream>> children;
+  for (const char* tag : {"x", "y"}) {
+    children.push_back(NewTermStream(
+        *view, store::PostingPrefix(IndexKind::kTag, false, tag), {}, false));
+  }
+  ASSERT_EQ(children[0]->revision(), 3);  // "c", newest in x
+  std::unique_ptr<Stream> s = NewAndStream(std::move(children), false);
+  ASSERT_TRUE(s->Valid());
+  EXPECT_EQ(s->cursor().id, "a");
+  EXPECT_EQ(s->revision(), 1);
+  s->Next();
+  EXPECT_FALSE(s->Valid());
+}
+
 // Facets that counted the whole result saw its last match: the page that
 // returns it is the last, though the lists go on with candidates that do
 // not match (a scheduled article in a tag's list, for a reader). It had a
