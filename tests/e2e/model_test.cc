@@ -326,6 +326,8 @@ class ModelTest : public ::testing::Test {
     static const int32_t kNanos[] = {0, 1, 500, 999, 1000, 999999};
     google::protobuf::Timestamp t;
     t.set_seconds(k2025 + static_cast<int64_t>(Pick(8)) * kDay);
+    // Now and then the epoch (where an unset date sorts) or just before.
+    if (Chance(8)) t.set_seconds(Chance(50) ? 0 : -1);
     t.set_nanos(kNanos[Pick(6)]);
     return t;
   }
@@ -727,6 +729,16 @@ class ModelTest : public ::testing::Test {
       if (Chance(80) && Nanos(to) > Nanos(from)) *q.mutable_date_to() = to;
       add(q);
     }
+    {
+      // Around the epoch, where articles without a date sort.
+      v1::Query q;
+      q.mutable_date_to()->set_nanos(1);
+      add(q);
+      q.clear_date_to();
+      q.mutable_date_from()->set_seconds(0);
+      q.add_tags(OneOf(kTags));
+      add(q);
+    }
     for (const std::string& l : kQueryLangs) {
       v1::Query q;
       q.add_langs(l);
@@ -1125,14 +1137,32 @@ class ModelTest : public ::testing::Test {
       EXPECT_EQ(got_c.count(c) ? got_c[c] : 0, want_c[c])
           << Where() << ": ListCategories count of " << c;
     }
-    v1::ListTagsRequest req;
-    req.set_page_size(1000);
-    absl::StatusOr<v1::ListTagsResponse> r = client_->ListTags(req);
-    ASSERT_TRUE(r.ok()) << r.status();
+    // In pages of 1-3, under a prefix now and then.
+    static const char* const kPrefixes[] = {"", "", "a", "t", "数", "c", "AI"};
+    const std::string prefix = kPrefixes[Pick(7)];
     std::map<std::string, int64_t> got;
-    for (const v1::TermCount& t : r->tags()) got[t.value()] = t.article_count();
+    std::string token;
+    int pages = 0;
+    do {
+      v1::ListTagsRequest req;
+      req.set_page_size(1 + static_cast<int>(Pick(3)));
+      req.set_page_token(token);
+      req.set_prefix(prefix);
+      absl::StatusOr<v1::ListTagsResponse> r = client_->ListTags(req);
+      ASSERT_TRUE(r.ok()) << r.status();
+      for (const v1::TermCount& t : r->tags()) {
+        EXPECT_TRUE(got.emplace(t.value(), t.article_count()).second)
+            << Where() << ": ListTags listed " << t.value() << " twice";
+      }
+      token = r->next_page_token();
+      ASSERT_LT(++pages, 100) << Where() << ": ListTags paging does not end";
+    } while (!token.empty());
     for (const std::string& t : kTags) {
       if (published[t] > 32) continue;
+      if (t.compare(0, prefix.size(), prefix) != 0) {
+        EXPECT_EQ(got.count(t), 0u) << Where() << ": prefix " << prefix;
+        continue;
+      }
       EXPECT_EQ(got.count(t) ? got[t] : 0, want[t])
           << Where() << ": ListTags count of " << t;
     }
