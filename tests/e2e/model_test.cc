@@ -595,21 +595,26 @@ class ModelTest : public ::testing::Test {
       v1::DeleteArticleRequest req;
       req.set_name("articles/" + id);
       const bool stale = Chance(15);
-      if (stale)
+      const bool by_etag = Chance(30);
+      const std::string mismatch =
+          by_etag ? "ETAG_MISMATCH" : "REVISION_MISMATCH";
+      if (by_etag) {
+        if (stale || Chance(50)) req.set_etag(Etag(id, stale));
+      } else if (stale) {
         req.set_expected_revision(m.head() + 1);
-      else if (Chance(30))
+      } else if (Chance(30)) {
         req.set_expected_revision(m.head());
+      }
       absl::StatusOr<v1::Article> got = client_->DeleteArticle(req);
       if (m.deleted()) {
         ASSERT_FALSE(got.ok()) << Where() << ": delete " << id;
         const std::string r = ErrorReason(got.status());
-        ASSERT_TRUE(r == "ARTICLE_DELETED" ||
-                    (stale && r == "REVISION_MISMATCH"))
+        ASSERT_TRUE(r == "ARTICLE_DELETED" || (stale && r == mismatch))
             << Where() << ": delete " << id << ": " << got.status();
         return;
       }
       if (stale) {
-        Expect(got, "delete " + id, 0, "REVISION_MISMATCH");
+        Expect(got, "delete " + id, 0, mismatch);
         return;
       }
       Expect(got, "delete " + id, m.head() + 1);
@@ -621,18 +626,26 @@ class ModelTest : public ::testing::Test {
       v1::UndeleteArticleRequest req;
       req.set_name("articles/" + id);
       const bool stale = Chance(15);
-      if (stale) req.set_expected_revision(m.head() + 1);
+      const bool by_etag = Chance(30);
+      const std::string mismatch =
+          by_etag ? "ETAG_MISMATCH" : "REVISION_MISMATCH";
+      if (by_etag) {
+        if (stale || Chance(50)) req.set_etag(Etag(id, stale));
+      } else if (stale) {
+        req.set_expected_revision(m.head() + 1);
+      } else if (Chance(30)) {
+        req.set_expected_revision(m.head());
+      }
       absl::StatusOr<v1::Article> got = client_->UndeleteArticle(req);
       if (!m.deleted()) {
         ASSERT_FALSE(got.ok()) << Where() << ": undelete " << id;
         const std::string r = ErrorReason(got.status());
-        ASSERT_TRUE(r == "ARTICLE_NOT_DELETED" ||
-                    (stale && r == "REVISION_MISMATCH"))
+        ASSERT_TRUE(r == "ARTICLE_NOT_DELETED" || (stale && r == mismatch))
             << Where() << ": undelete " << id << ": " << got.status();
         return;
       }
       if (stale) {
-        Expect(got, "undelete " + id, 0, "REVISION_MISMATCH");
+        Expect(got, "undelete " + id, 0, mismatch);
         return;
       }
       Expect(got, "undelete " + id, m.head() + 1);
@@ -645,11 +658,25 @@ class ModelTest : public ::testing::Test {
     v1::RestoreArticleRevisionRequest req;
     req.set_name("articles/" + id);
     req.set_revision(rev);
+    const size_t cond = Pick(6);
+    const bool stale = cond == 1 || cond == 3;
+    if (cond == 0 || cond == 1) {
+      req.set_expected_revision(m.head() + (stale ? 1 : 0));
+    } else if (cond == 2 || cond == 3) {
+      req.set_etag(Etag(id, stale));
+    }
     absl::StatusOr<v1::Article> got = client_->RestoreArticleRevision(req);
-    const std::string what = absl::StrCat("restore ", id, " ", rev);
+    const std::string what =
+        absl::StrCat("restore ", id, " ", rev, " cond ", cond);
     const Rev& r = m.revs[rev - 1];
-    if (r.tombstone) {
-      Expect(got, what, 0, "INVALID_ARGUMENT");
+    if (stale || r.tombstone) {
+      // Either refusal may come first where both apply.
+      ASSERT_FALSE(got.ok()) << Where() << ": " << what;
+      const std::string reason = ErrorReason(got.status());
+      ASSERT_TRUE((r.tombstone && reason == "INVALID_ARGUMENT") ||
+                  (cond == 1 && reason == "REVISION_MISMATCH") ||
+                  (cond == 3 && reason == "ETAG_MISMATCH"))
+          << Where() << ": " << what << ": " << got.status();
       return;
     }
     if (!m.deleted() && SameContent(r.content, m.content())) {
@@ -662,6 +689,15 @@ class ModelTest : public ::testing::Test {
     Record(was_deleted ? v1::ChangeEvent::TYPE_UNDELETED
                        : v1::ChangeEvent::TYPE_UPDATED,
            id, live_before);
+  }
+
+  // The head's etag, or, if `stale`, one that is not.
+  std::string Etag(const std::string& id, bool stale) {
+    absl::StatusOr<v1::Article> head = ReadHead(id);
+    EXPECT_TRUE(head.ok()) << Where() << ": " << head.status();
+    std::string etag = head.ok() ? head->etag() : "x";
+    if (stale) etag[etag.size() / 2] = etag[etag.size() / 2] == 'a' ? 'b' : 'a';
+    return etag;
   }
 
   absl::StatusOr<v1::Article> ReadHead(const std::string& id) {
