@@ -1669,8 +1669,18 @@ int DiffFiles(Client& client, const ApplyOptions& options, Format format,
     return Usage(absl::StrCat("--default-zone: unknown time zone \"",
                               options.default_zone, "\""));
   }
-  if (std::count(options.paths.begin(), options.paths.end(), kStdin) > 1) {
+  const size_t stdin_count =
+      std::count(options.paths.begin(), options.paths.end(), kStdin);
+  if (stdin_count > 1) {
     return Usage("-f -: standard input can be given once");
+  }
+  // --id as apply takes it: standard input has no file name to take the id
+  // from, and a diff must name the article the apply would write.
+  if (!options.id.empty() && (stdin_count != 1 || options.paths.size() != 1)) {
+    return Usage(
+        "--id: applies only to a single -f - (a file takes its id from its "
+        "front matter or its name)",
+        kExcludedFlags);
   }
   absl::StatusOr<std::vector<std::string>> files =
       ListFiles(options.paths, format);
@@ -1679,8 +1689,17 @@ int DiffFiles(Client& client, const ApplyOptions& options, Format format,
     return kFailed;
   }
   std::optional<absl::StatusOr<std::string>> stdin_text;
-  if (std::count(options.paths.begin(), options.paths.end(), kStdin) == 1)
+  if (stdin_count == 1) {
     stdin_text = ReadWholeFile(kStdin);
+    const size_t documents =
+        stdin_text->ok() ? SplitDocuments(**stdin_text, kStdinLabel).size() : 1;
+    if (!options.id.empty() && documents > 1) {
+      return Usage(absl::StrCat(
+          "--id: names one article, and standard input holds ", documents,
+          " documents; leave --id out to compare each with the article its `# "
+          "articles/ID revision N` line names"));
+    }
+  }
   const Output out(format, std::cout, std::cerr);
   int code = kSame;
   // A document's error, as apply prints it (FileError); a failed call

@@ -2751,6 +2751,38 @@ TEST_F(CliTest, DiffOfAFileShowsWhatApplyWouldChange) {
   EXPECT_THAT(r.err, HasSubstr("missing ID: diff takes an article id"));
 }
 
+// `diff -f -` names the article on stdin as apply does: its error for a
+// document without an id said "or with --id", which diff did not take.
+TEST_F(CliTest, DiffOfStdinTakesIdAsApplyDoes) {
+  const std::string no_id = Write("dsi/no-id.md", Doc("On stdin", "", ""));
+  CtlPiped(no_id, {"apply", "-f", "-", "--id", "dsi"});
+  CommandResult r = CtlPiped(no_id, {"diff", "-f", "-", "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/dsi: revision 1 -> <stdin>\nno changes\n");
+  r = CtlPiped(no_id, {"apply", "--dry-run", "-f", "-", "--id", "dsi"});
+  EXPECT_THAT(r.out, HasSubstr("articles/dsi unchanged (revision 1)"));
+  // apply's rules: a single -f - of one document, agreeing with `id`.
+  r = Ctl({"diff", "-f", no_id, "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--id: applies only to a single -f -"));
+  r = Ctl({"diff", "dsi", "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--id: only with -f -"));
+  const std::string two =
+      Write("dsi/two.md",
+            "---\n# articles/dsi revision 1\ntitle: \"a\"\n---\n\na\n\n"
+            "---\n# articles/dsi2 revision 1\ntitle: \"b\"\n---\n\nb\n");
+  r = CtlPiped(two, {"diff", "-f", "-", "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("standard input holds 2 documents"));
+  const std::string other =
+      Write("dsi/other.md", Doc("Other", "", "", "id: dsj\n"));
+  r = CtlPiped(other, {"diff", "-f", "-", "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("id: the front matter says \"dsj\", --id says "
+                               "\"dsi\""));
+}
+
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
   CtlOk({"apply", "-f", Write("sigint.md", Doc("Sigint", "", ""))});
   const std::string out = files_.path() + "/watch.out";
