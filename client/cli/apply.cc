@@ -569,6 +569,25 @@ void WarnNearKey(const std::string& label, const std::string& key,
        format, {{"key", key}, {"field", field}});
 }
 
+// The warnings a parsed document gets before it is sent: keys close to a
+// field (near_keys), and a language suffix the front matter does not say
+// (lang_suffix).
+void WarnOfDocument(const Parsed& parsed, Format format) {
+  for (const auto& [key, field] : parsed.near_keys) {
+    WarnNearKey(parsed.label, key, field, format);
+  }
+  if (!parsed.lang_suffix.empty()) {
+    Warn(parsed.label, "LANG_NOT_SET",
+         absl::StrCat("the file name ends in \".", parsed.lang_suffix,
+                      "\", Hugo's language suffix, but the front matter "
+                      "has no lang (contentctl reads the language only "
+                      "from there): stored with no language and in no "
+                      "translation group; add `lang: ",
+                      parsed.lang_suffix, "`"),
+         format, {{"lang", parsed.lang_suffix}});
+  }
+}
+
 // Whether a file under a directory is Markdown by its extension: `.md`, or
 // another Hugo or Jekyll reads as Markdown (`.markdown`, `.mdown`, `.mkd`,
 // `.mkdn`, `.mkdown`), in any case (`README.MD`). Only `.md` was read
@@ -1101,19 +1120,7 @@ class Reporter {
     std::lock_guard<std::mutex> lock(mu_);
     bar_.Clear();
     std::cout.flush();
-    for (const auto& [key, field] : parsed.near_keys) {
-      WarnNearKey(parsed.label, key, field, format_);
-    }
-    if (!parsed.lang_suffix.empty()) {
-      Warn(parsed.label, "LANG_NOT_SET",
-           absl::StrCat("the file name ends in \".", parsed.lang_suffix,
-                        "\", Hugo's language suffix, but the front matter "
-                        "has no lang (contentctl reads the language only "
-                        "from there): stored with no language and in no "
-                        "translation group; add `lang: ",
-                        parsed.lang_suffix, "`"),
-           format_, {{"lang", parsed.lang_suffix}});
-    }
+    WarnOfDocument(parsed, format_);
     bar_.Show(done_);
   }
 
@@ -1727,9 +1734,9 @@ int DiffFiles(Client& client, const ApplyOptions& options, Format format,
         fail(doc.label, doc.article.status(), false);
         continue;
       }
-      for (const auto& [key, field] : doc.near_keys) {
-        WarnNearKey(doc.label, key, field, format);
-      }
+      // As apply warns: the diff shows what the document would store.
+      std::cout.flush();
+      WarnOfDocument(doc, format);
       v1::DiffArticleRevisionsRequest request;
       request.set_name(doc.article->name());
       *request.mutable_article() = *doc.article;

@@ -2783,6 +2783,24 @@ TEST_F(CliTest, DiffOfStdinTakesIdAsApplyDoes) {
                                "\"dsi\""));
 }
 
+// The warnings apply gives a document before it writes it, diff -f gives
+// too: a Hugo language suffix the front matter does not say is an article
+// stored with no language, which the diff shows without saying why.
+TEST_F(CliTest, DiffOfAFileWarnsAsApplyDoes) {
+  const std::string file = Write("dlw/post.zh-cn.md", Doc("Post", "", ""));
+  CommandResult r = Ctl({"diff", "-f", file, "--color", "never"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, absl::StrCat(file,
+                                ": warning: the file name ends in \".zh-cn\", "
+                                "Hugo's language suffix, but the front matter "
+                                "has no lang (contentctl reads the language "
+                                "only from there): stored with no language "
+                                "and in no translation group; add `lang: "
+                                "zh-cn`\n"));
+  r = Ctl({"apply", "--dry-run", "-f", file});
+  EXPECT_THAT(r.err, HasSubstr("warning: the file name ends in \".zh-cn\""));
+}
+
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
   CtlOk({"apply", "-f", Write("sigint.md", Doc("Sigint", "", ""))});
   const std::string out = files_.path() + "/watch.out";
