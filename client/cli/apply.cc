@@ -1743,6 +1743,17 @@ int DiffFiles(Client& client, const ApplyOptions& options, Format format,
       absl::StatusOr<v1::DiffArticleRevisionsResponse> diff =
           client.DiffArticleRevisions(request);
       if (!diff.ok()) {
+        // A refused token or no server fails every document alike: said
+        // once, as apply says it, rather than once per file of a site.
+        if (absl::IsUnauthenticated(diff.status()) ||
+            absl::IsPermissionDenied(diff.status()) ||
+            absl::IsUnavailable(diff.status())) {
+          std::cout.flush();
+          PrintRunError(diff.status(),
+                        CallErrorText(diff.status(), options.connection),
+                        format, options.connection);
+          return kFailed;
+        }
         // The server names the fields of `article` as UpdateArticle does.
         fail(doc.label, NameTheKey(diff.status(), WrittenOf(doc)), true);
         continue;
