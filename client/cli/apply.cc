@@ -790,7 +790,8 @@ std::string NameTheKeyOf(absl::string_view part, const Written& written) {
   const absl::string_view root = path.substr(0, path.find_first_of(".["));
   absl::string_view rest = path.substr(root.size());
   const std::string key = KeyOfField(root, written);
-  if (key.empty()) return stripped;
+  // A field no key gives (`body`, `params.x`): named as an import names it.
+  if (key.empty()) return std::string(message);
   std::string rule(message.substr(colon));
   // The one rule that names another field.
   if (key == "expiryDate") {

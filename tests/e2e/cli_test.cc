@@ -2801,6 +2801,21 @@ TEST_F(CliTest, DiffOfAFileWarnsAsApplyDoes) {
   EXPECT_THAT(r.err, HasSubstr("warning: the file name ends in \".zh-cn\""));
 }
 
+// A document's error reads as apply's: a field no front-matter key gives
+// is named as the import names it (`body`), not as the API's
+// `article.body`.
+TEST_F(CliTest, DiffOfAFileNamesItsErrorsAsApplyDoes) {
+  const std::string file = Write(
+      "dne/dne.md", Doc("Too long", "", "", "", std::string(1100000, 'x')));
+  CommandResult diff = Ctl({"diff", "-f", file});
+  EXPECT_EQ(diff.exit_code, 2);
+  CommandResult apply = Ctl({"apply", "--dry-run", "-f", file});
+  EXPECT_EQ(apply.exit_code, 1);
+  EXPECT_THAT(diff.err, StartsWith(absl::StrCat(
+                            file, ": error: INVALID_ARGUMENT: body: article")));
+  EXPECT_EQ(diff.err, apply.err);
+}
+
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
   CtlOk({"apply", "-f", Write("sigint.md", Doc("Sigint", "", ""))});
   const std::string out = files_.path() + "/watch.out";
