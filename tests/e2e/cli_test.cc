@@ -2783,6 +2783,43 @@ TEST_F(CliTest, DiffOfStdinTakesIdAsApplyDoes) {
                                "\"dsi\""));
 }
 
+// Under -o json|yaml a diff per document is a stream a reader can split,
+// as watch's: a JSON object per line, a YAML document per `---`, each
+// with the file it compared. Several YAML mappings in a row read as one,
+// the last of each key winning, and no object said which file it was.
+TEST_F(CliTest, DiffOfManyFilesIsAStreamUnderJsonAndYaml) {
+  const std::string a = Write("dst/dsa.md", Doc("A", "", ""));
+  const std::string b = Write("dst/dsb.md", Doc("B", "", ""));
+  CtlOk({"apply", "-f", a, "-f", b});
+  Write("dst/dsb.md", Doc("B2", "", ""));
+  const std::string dir = files_.path() + "/dst";
+  CommandResult r = Ctl({"diff", "-f", dir, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  std::vector<std::string> files, objects;
+  for (const std::string& line : lines) {
+    google::protobuf::Struct object;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &object).ok())
+        << line;
+    files.push_back(object.fields().at("file").string_value());
+    objects.push_back(line);
+  }
+  EXPECT_THAT(files, ElementsAre(a, b));
+  EXPECT_THAT(objects[0], HasSubstr("\"fieldChanges\":[]"));
+  EXPECT_THAT(objects[1], HasSubstr("\"newValue\":\"\\\"B2\\\"\""));
+
+  r = Ctl({"diff", "-f", dir, "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::vector<YAML::Node> docs = YAML::LoadAll(r.out);
+  ASSERT_EQ(docs.size(), 2u) << r.out;
+  EXPECT_EQ(docs[0]["file"].as<std::string>(), a);
+  EXPECT_EQ(docs[0]["name"].as<std::string>(), "articles/dsa");
+  EXPECT_EQ(docs[1]["file"].as<std::string>(), b);
+  EXPECT_EQ(docs[1]["name"].as<std::string>(), "articles/dsb");
+  EXPECT_EQ(docs[1]["fieldChanges"][0]["field"].as<std::string>(), "title");
+}
+
 // The warnings apply gives a document before it writes it, diff -f gives
 // too: a Hugo language suffix the front matter does not say is an article
 // stored with no language, which the diff shows without saying why.
