@@ -569,6 +569,25 @@ void WarnNearKey(const std::string& label, const std::string& key,
        format, {{"key", key}, {"field", field}});
 }
 
+// The warnings a parsed document gets before it is sent: keys close to a
+// field (near_keys), and a language suffix the front matter does not say
+// (lang_suffix).
+void WarnOfDocument(const Parsed& parsed, Format format) {
+  for (const auto& [key, field] : parsed.near_keys) {
+    WarnNearKey(parsed.label, key, field, format);
+  }
+  if (!parsed.lang_suffix.empty()) {
+    Warn(parsed.label, "LANG_NOT_SET",
+         absl::StrCat("the file name ends in \".", parsed.lang_suffix,
+                      "\", Hugo's language suffix, but the front matter "
+                      "has no lang (contentctl reads the language only "
+                      "from there): stored with no language and in no "
+                      "translation group; add `lang: ",
+                      parsed.lang_suffix, "`"),
+         format, {{"lang", parsed.lang_suffix}});
+  }
+}
+
 // Whether a file under a directory is Markdown by its extension: `.md`, or
 // another Hugo or Jekyll reads as Markdown (`.markdown`, `.mdown`, `.mkd`,
 // `.mkdn`, `.mkdown`), in any case (`README.MD`). Only `.md` was read
@@ -771,7 +790,8 @@ std::string NameTheKeyOf(absl::string_view part, const Written& written) {
   const absl::string_view root = path.substr(0, path.find_first_of(".["));
   absl::string_view rest = path.substr(root.size());
   const std::string key = KeyOfField(root, written);
-  if (key.empty()) return stripped;
+  // A field no key gives (`body`, `params.x`): named as an import names it.
+  if (key.empty()) return std::string(message);
   std::string rule(message.substr(colon));
   // The one rule that names another field.
   if (key == "expiryDate") {
@@ -1101,19 +1121,7 @@ class Reporter {
     std::lock_guard<std::mutex> lock(mu_);
     bar_.Clear();
     std::cout.flush();
-    for (const auto& [key, field] : parsed.near_keys) {
-      WarnNearKey(parsed.label, key, field, format_);
-    }
-    if (!parsed.lang_suffix.empty()) {
-      Warn(parsed.label, "LANG_NOT_SET",
-           absl::StrCat("the file name ends in \".", parsed.lang_suffix,
-                        "\", Hugo's language suffix, but the front matter "
-                        "has no lang (contentctl reads the language only "
-                        "from there): stored with no language and in no "
-                        "translation group; add `lang: ",
-                        parsed.lang_suffix, "`"),
-           format_, {{"lang", parsed.lang_suffix}});
-    }
+    WarnOfDocument(parsed, format_);
     bar_.Show(done_);
   }
 
@@ -1669,8 +1677,18 @@ int DiffFiles(Client& client, const ApplyOptions& options, Format format,
     return Usage(absl::StrCat("--default-zone: unknown time zone \"",
                               options.default_zone, "\""));
   }
-  if (std::count(options.paths.begin(), options.paths.end(), kStdin) > 1) {
+  const size_t stdin_count =
+      std::count(options.paths.begin(), options.paths.end(), kStdin);
+  if (stdin_count > 1) {
     return Usage("-f -: standard input can be given once");
+  }
+  // --id as apply takes it: standard input has no file name to take the id
+  // from, and a diff must name the article the apply would write.
+  if (!options.id.empty() && (stdin_count != 1 || options.paths.size() != 1)) {
+    return Usage(
+        "--id: applies only to a single -f - (a file takes its id from its "
+        "front matter or its name)",
+        kExcludedFlags);
   }
   absl::StatusOr<std::vector<std::string>> files =
       ListFiles(options.paths, format);
@@ -1679,8 +1697,17 @@ int DiffFiles(Client& client, const ApplyOptions& options, Format format,
     return kFailed;
   }
   std::optional<absl::StatusOr<std::string>> stdin_text;
-  if (std::count(options.paths.begin(), options.paths.end(), kStdin) == 1)
+  if (stdin_count == 1) {
     stdin_text = ReadWholeFile(kStdin);
+    const size_t documents =
+        stdin_text->ok() ? SplitDocuments(**stdin_text, kStdinLabel).size() : 1;
+    if (!options.id.empty() && documents > 1) {
+      return Usage(absl::StrCat(
+          "--id: names one article, and standard input holds ", documents,
+          " documents; leave --id out to compare each with the article its `# "
+          "articles/ID revision N` line names"));
+    }
+  }
   const Output out(format, std::cout, std::cerr);
   int code = kSame;
   // A document's error, as apply prints it (FileError); a failed call
@@ -1708,15 +1735,26 @@ int DiffFiles(Client& client, const ApplyOptions& options, Format format,
         fail(doc.label, doc.article.status(), false);
         continue;
       }
-      for (const auto& [key, field] : doc.near_keys) {
-        WarnNearKey(doc.label, key, field, format);
-      }
+      // As apply warns: the diff shows what the document would store.
+      std::cout.flush();
+      WarnOfDocument(doc, format);
       v1::DiffArticleRevisionsRequest request;
       request.set_name(doc.article->name());
       *request.mutable_article() = *doc.article;
       absl::StatusOr<v1::DiffArticleRevisionsResponse> diff =
           client.DiffArticleRevisions(request);
       if (!diff.ok()) {
+        // A refused token or no server fails every document alike: said
+        // once, as apply says it, rather than once per file of a site.
+        if (absl::IsUnauthenticated(diff.status()) ||
+            absl::IsPermissionDenied(diff.status()) ||
+            absl::IsUnavailable(diff.status())) {
+          std::cout.flush();
+          PrintRunError(diff.status(),
+                        CallErrorText(diff.status(), options.connection),
+                        format, options.connection);
+          return kFailed;
+        }
         // The server names the fields of `article` as UpdateArticle does.
         fail(doc.label, NameTheKey(diff.status(), WrittenOf(doc)), true);
         continue;

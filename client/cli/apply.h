@@ -119,14 +119,15 @@ absl::StatusOr<v1::Article> UpdateFromDocument(
     Format format, const std::string& default_zone = "UTC");
 
 // `contentctl diff -f`: for each document of `options.paths` (read as
-// apply reads them: `default_zone`, `strict`), what applying it would
-// change, as DiffArticleRevisions with `article` answers (nothing is
-// written), printed as Output::PrintDiff prints a diff, the newer side
-// named by the document's label; a document that cannot be read, parsed
-// or compared gets its error on stderr, as apply prints it, and the rest
-// go on. Returns the exit code, as kubectl diff's: 0 when no document
-// would change its article, 1 when one would, 2 when one could not be
-// compared (or for a usage error).
+// apply reads them: `default_zone`, `strict`, `id` under apply's rules),
+// what applying it would change, as DiffArticleRevisions with `article`
+// answers (nothing is written), printed as Output::PrintDiff prints a
+// diff, the newer side named by the document's label; a document that
+// cannot be read, parsed or compared gets its error on stderr, as apply
+// prints it (with apply's warnings), and the rest go on, but for a refused
+// token or no connection, said once. Returns the exit code, as kubectl
+// diff's: 0 when no document would change its article, 1 when one would,
+// 2 when one could not be compared (or for a usage error).
 int DiffFiles(Client& client, const ApplyOptions& options, Format format,
               bool color, bool show_cr);
 

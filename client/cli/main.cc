@@ -975,6 +975,10 @@ int RunDiff(Session& s, DiffFlags f) {
     g_exit_2_is_trouble = true;
     return DiffFiles(*s.client, f.files, s.output.format(), color, show_cr);
   }
+  if (!f.files.id.empty()) {
+    return Usage("--id: only with -f - (the id of the article on stdin)",
+                 kExcludedFlags);
+  }
   if (f.id.empty()) {
     return Usage(
         "missing ID: diff takes an article id, `x` or `articles/x`, or -f "
@@ -3431,6 +3435,9 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                        "file, a directory, or - (stdin; repeatable); exit "
                        "status 0 no change, 1 changes, 2 an error")
           ->allow_extra_args(false));
+  diff_cmd->add_option("--id", diff.files.id,
+                       "With -f -: the article's id when its front matter "
+                       "has no `id`, as apply --id takes it");
   diff_cmd->add_flag("--strict", diff.files.strict,
                      "With -f: fail a document whose front matter has a key "
                      "that is no field but close to one, as apply --strict");

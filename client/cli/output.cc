@@ -1257,6 +1257,33 @@ std::pair<std::string, std::string> MarkChangedPair(absl::string_view from,
 absl::Status Output::PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
                                bool color, bool show_cr,
                                absl::string_view to_label) const {
+  if ((format_ == Format::kJson || format_ == Format::kYaml) &&
+      !to_label.empty()) {
+    // `diff -f` prints a diff per document: a stream, as watch's, each
+    // with the file it compared (two documents may name one article).
+    absl::StatusOr<std::string> json =
+        ToJson(diff, /*pretty=*/false,
+               /*all_fields=*/diff.field_changes().empty());
+    if (!json.ok()) return json.status();
+    if (json->size() < 2 || json->back() != '}') {
+      return absl::InternalError("JSON encoding: not an object");
+    }
+    google::protobuf::Value file;
+    file.set_string_value(std::string(to_label));
+    absl::StatusOr<std::string> file_json = ToJson(file, /*pretty=*/false);
+    if (!file_json.ok()) return file_json.status();
+    json->pop_back();
+    absl::StrAppend(&*json, json->back() == '{' ? "" : ",",
+                    "\"file\":", *file_json, "}");
+    if (format_ == Format::kJson) {
+      out_ << *json << "\n";
+      return absl::OkStatus();
+    }
+    absl::StatusOr<std::string> yaml = JsonToYaml(*json);
+    if (!yaml.ok()) return yaml.status();
+    out_ << "---\n" << *yaml;
+    return absl::OkStatus();
+  }
   if (format_ == Format::kJson || format_ == Format::kYaml) {
     return PrintMessage(diff, /*all_fields=*/diff.field_changes().empty());
   }

@@ -332,7 +332,9 @@ class Output {
   // none, and a body stored with CRLF and written again with LF read as
   // every line replaced by itself. With `to_label` (`diff -f`: content not
   // written), the heading names the newer side by it, and an older side of
-  // revision 0 (none: a create) as `(new)`. json, yaml: the response.
+  // revision 0 (none: a create) as `(new)`. json, yaml: the response;
+  // with `to_label`, as one of a stream, with `"file": to_label`: a line
+  // of JSON, a YAML document opened by `---`.
   // REQUIRES: format() is not kName.
   absl::Status PrintDiff(const v1::DiffArticleRevisionsResponse& diff,
                          bool color, bool show_cr,

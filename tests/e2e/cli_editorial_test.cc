@@ -238,6 +238,28 @@ TEST_F(CliEditorialTest, ApplyRefusedStreamCountsEveryFile) {
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat(kFiles, " failed")));
 }
 
+// A reader's diff -f is refused for every document alike, as apply's is:
+// said once, not once per file of a site.
+TEST_F(CliEditorialTest, DiffOfFilesRefusedSaysSoOnce) {
+  for (int i = 0; i < 3; ++i) {
+    Write(absl::StrCat("dfr/f", i, ".md"),
+          absl::StrCat("---\ntitle: \"f", i, "\"\n---\n\nbody\n"));
+  }
+  const std::string dir = dir_.path() + "/files/dfr";
+  CommandResult r = Ctl({"diff", "-f", dir}, kReader);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(Count(r.err, "PERMISSION_DENIED"), 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("Error: PERMISSION_DENIED: "));
+  EXPECT_THAT(r.err, Not(HasSubstr("Run `contentctl")));  // no usage hint
+  // An editor's goes on past a document's own error.
+  Write("dfr/f1.md", "---\ntags: [x]\n---\nno title\n");
+  r = Ctl({"diff", "-f", dir, "--color", "never"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(Count(r.out, "(new) -> "), 2) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("f1.md: error: INVALID_ARGUMENT: title:"));
+}
+
 // A diff of an article's first revision (REV1 left out, the one before it
 // wanted) names REV1, the argument the user knows, not the API's
 // `from_revision`, which no flag or argument is called.

@@ -2751,6 +2751,108 @@ TEST_F(CliTest, DiffOfAFileShowsWhatApplyWouldChange) {
   EXPECT_THAT(r.err, HasSubstr("missing ID: diff takes an article id"));
 }
 
+// `diff -f -` names the article on stdin as apply does: its error for a
+// document without an id said "or with --id", which diff did not take.
+TEST_F(CliTest, DiffOfStdinTakesIdAsApplyDoes) {
+  const std::string no_id = Write("dsi/no-id.md", Doc("On stdin", "", ""));
+  CtlPiped(no_id, {"apply", "-f", "-", "--id", "dsi"});
+  CommandResult r = CtlPiped(no_id, {"diff", "-f", "-", "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "articles/dsi: revision 1 -> <stdin>\nno changes\n");
+  r = CtlPiped(no_id, {"apply", "--dry-run", "-f", "-", "--id", "dsi"});
+  EXPECT_THAT(r.out, HasSubstr("articles/dsi unchanged (revision 1)"));
+  // apply's rules: a single -f - of one document, agreeing with `id`.
+  r = Ctl({"diff", "-f", no_id, "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--id: applies only to a single -f -"));
+  r = Ctl({"diff", "dsi", "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--id: only with -f -"));
+  const std::string two =
+      Write("dsi/two.md",
+            "---\n# articles/dsi revision 1\ntitle: \"a\"\n---\n\na\n\n"
+            "---\n# articles/dsi2 revision 1\ntitle: \"b\"\n---\n\nb\n");
+  r = CtlPiped(two, {"diff", "-f", "-", "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("standard input holds 2 documents"));
+  const std::string other =
+      Write("dsi/other.md", Doc("Other", "", "", "id: dsj\n"));
+  r = CtlPiped(other, {"diff", "-f", "-", "--id", "dsi"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("id: the front matter says \"dsj\", --id says "
+                               "\"dsi\""));
+}
+
+// Under -o json|yaml a diff per document is a stream a reader can split,
+// as watch's: a JSON object per line, a YAML document per `---`, each
+// with the file it compared. Several YAML mappings in a row read as one,
+// the last of each key winning, and no object said which file it was.
+TEST_F(CliTest, DiffOfManyFilesIsAStreamUnderJsonAndYaml) {
+  const std::string a = Write("dst/dsa.md", Doc("A", "", ""));
+  const std::string b = Write("dst/dsb.md", Doc("B", "", ""));
+  CtlOk({"apply", "-f", a, "-f", b});
+  Write("dst/dsb.md", Doc("B2", "", ""));
+  const std::string dir = files_.path() + "/dst";
+  CommandResult r = Ctl({"diff", "-f", dir, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  std::vector<std::string> files, objects;
+  for (const std::string& line : lines) {
+    google::protobuf::Struct object;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &object).ok())
+        << line;
+    files.push_back(object.fields().at("file").string_value());
+    objects.push_back(line);
+  }
+  EXPECT_THAT(files, ElementsAre(a, b));
+  EXPECT_THAT(objects[0], HasSubstr("\"fieldChanges\":[]"));
+  EXPECT_THAT(objects[1], HasSubstr("\"newValue\":\"\\\"B2\\\"\""));
+
+  r = Ctl({"diff", "-f", dir, "-o", "yaml"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::vector<YAML::Node> docs = YAML::LoadAll(r.out);
+  ASSERT_EQ(docs.size(), 2u) << r.out;
+  EXPECT_EQ(docs[0]["file"].as<std::string>(), a);
+  EXPECT_EQ(docs[0]["name"].as<std::string>(), "articles/dsa");
+  EXPECT_EQ(docs[1]["file"].as<std::string>(), b);
+  EXPECT_EQ(docs[1]["name"].as<std::string>(), "articles/dsb");
+  EXPECT_EQ(docs[1]["fieldChanges"][0]["field"].as<std::string>(), "title");
+}
+
+// The warnings apply gives a document before it writes it, diff -f gives
+// too: a Hugo language suffix the front matter does not say is an article
+// stored with no language, which the diff shows without saying why.
+TEST_F(CliTest, DiffOfAFileWarnsAsApplyDoes) {
+  const std::string file = Write("dlw/post.zh-cn.md", Doc("Post", "", ""));
+  CommandResult r = Ctl({"diff", "-f", file, "--color", "never"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, absl::StrCat(file,
+                                ": warning: the file name ends in \".zh-cn\", "
+                                "Hugo's language suffix, but the front matter "
+                                "has no lang (contentctl reads the language "
+                                "only from there): stored with no language "
+                                "and in no translation group; add `lang: "
+                                "zh-cn`\n"));
+  r = Ctl({"apply", "--dry-run", "-f", file});
+  EXPECT_THAT(r.err, HasSubstr("warning: the file name ends in \".zh-cn\""));
+}
+
+// A document's error reads as apply's: a field no front-matter key gives
+// is named as the import names it (`body`), not as the API's
+// `article.body`.
+TEST_F(CliTest, DiffOfAFileNamesItsErrorsAsApplyDoes) {
+  const std::string file = Write(
+      "dne/dne.md", Doc("Too long", "", "", "", std::string(1100000, 'x')));
+  CommandResult diff = Ctl({"diff", "-f", file});
+  EXPECT_EQ(diff.exit_code, 2);
+  CommandResult apply = Ctl({"apply", "--dry-run", "-f", file});
+  EXPECT_EQ(apply.exit_code, 1);
+  EXPECT_THAT(diff.err, StartsWith(absl::StrCat(
+                            file, ": error: INVALID_ARGUMENT: body: article")));
+  EXPECT_EQ(diff.err, apply.err);
+}
+
 TEST_F(CliTest, WatchStopsCleanlyOnCtrlC) {
   CtlOk({"apply", "-f", Write("sigint.md", Doc("Sigint", "", ""))});
   const std::string out = files_.path() + "/watch.out";
