@@ -28,11 +28,12 @@ struct MarkdownOptions {
 
 // Parses a document of the form `---\n<YAML>\n---\n<body>` into an Article.
 // A document without front matter is all body; one opening with Hugo's
-// TOML (`+++`) or JSON (`{`) front matter is INVALID_ARGUMENT saying so.
-// YAML merge keys (`<<: *anchor`) are merged, as Hugo's reader does. Lines may end in \n or \r\n
-// (a Windows editor's); the body's \r\n are read as \n, so a file and its
-// CRLF twin are one article (every \r ending a line goes, \r\r\n too; a \r
-// elsewhere is kept). Typed keys (title, date, summary, categories, lang,
+// TOML (`+++`) or JSON (`{`) front matter, or with Hexo's (`key:` lines,
+// then `---`, no opening line), is INVALID_ARGUMENT saying so. YAML merge
+// keys (`<<: *anchor`) are merged, as Hugo's reader does. Lines may end in
+// \n or \r\n (a Windows editor's); the body's \r\n are read as \n, so a file
+// and its CRLF twin are one article (every \r ending a line goes, \r\r\n too; a
+// \r elsewhere is kept). Typed keys (title, date, summary, categories, lang,
 // translations, tags, menu, thumbnail, lead, comments, authorbox, pager, toc,
 // mathjax, sidebar, widgets) fill the typed fields; `id` sets `name` to
 // `articles/{id}`; the editorial keys fill theirs: `state` (draft,
