@@ -65,9 +65,16 @@ struct ClientOptions {
   // (and its calls fail UNAVAILABLE; Watch reconnects). Must be positive
   // unless keepalive_time is zero. Default: 10 s.
   absl::Duration keepalive_timeout = absl::Seconds(10);
-  // PEM CA bundle; when non-empty the channel uses TLS. Default: plaintext.
+  // PEM CA bundle; when non-empty the channel uses TLS. Each new connection
+  // (a reconnect after a server restart too) checks the server's
+  // certificate against it, so a server certificate contentd renewed is
+  // taken as connections come; while a CA is being replaced, give both.
+  // Default: plaintext.
   std::string tls_ca_pem;
   // PEM client certificate and key for mutual TLS. Default: none.
+  // The three are the text given to Connect, kept for the Client's life
+  // (no file is read, then or later): a renewed client certificate or CA
+  // bundle takes a new Client.
   std::string tls_cert_pem;
   std::string tls_key_pem;
   // Request id sent in `x-request-id` metadata on every call whose
