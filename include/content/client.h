@@ -371,7 +371,13 @@ class Client {
   // parsed`).
   // Deadline: `call.timeout` for the whole import if positive, else none;
   // the wait for a connection before the first batch is bounded by
-  // `call.timeout` if positive, else by ClientOptions::timeout. A batch
+  // `call.timeout` if positive, else by ClientOptions::timeout. An import
+  // whose server stopped taking batches (a hung contentd, a network cut)
+  // ends at its deadline, DEADLINE_EXCEEDED `Deadline Exceeded (the server
+  // stopped taking the import: ...)`, as does ~Client's cancel; gRPC's
+  // write of the batch in the socket, which only a dropped connection ends,
+  // is left to an SDK thread (it held the import keepalive_timeout past its
+  // deadline, or for good with keepalives off). A batch
   // must also fit the server's `max_message_bytes` (at least 16 MiB): size
   // batches of large articles by bytes as well as by count.
   // `on_results` runs on an SDK thread, concurrently with `next_batch` on
