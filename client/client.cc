@@ -356,6 +356,113 @@ class CallbackScope {
 
 thread_local const CallbackScope* CallbackScope::innermost_ = nullptr;
 
+// An ImportArticles stream, shared by the call and the thread that writes
+// to it, which may outlive the call (ImportWriter).
+struct ImportStream {
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::ImportArticlesRequest,
+                                           v1::ImportArticlesResponse>>
+      stream;
+};
+
+// Writes an import's batches on a thread of its own, so that the call can
+// wait for each write with a bound. gRPC's Write blocks until the batch is
+// in the socket, and a cancel (the deadline, ~Client) does not end it: a
+// server that stopped reading (a hung contentd, a network cut) held the
+// import until the connection was dropped, keepalive_timeout past the
+// deadline, or for good with keepalives off. A writer still writing when
+// destroyed is left to end by itself, keeping the stream alive until then.
+class ImportWriter {
+ public:
+  explicit ImportWriter(std::shared_ptr<ImportStream> stream)
+      : state_(std::make_shared<State>()) {
+    state_->stream = std::move(stream);
+    thread_ = std::thread([state = state_] { Run(*state); });
+  }
+  ~ImportWriter() {
+    Close(/*writes_done=*/false);
+    std::unique_lock<std::mutex> lock(state_->mu);
+    if (state_->exited) {
+      lock.unlock();
+      thread_.join();
+    } else {
+      thread_.detach();
+    }
+  }
+  ImportWriter(const ImportWriter&) = delete;
+  ImportWriter& operator=(const ImportWriter&) = delete;
+
+  // The batch the next Write sends; not to be touched while one runs.
+  v1::ImportArticlesRequest* batch() { return &state_->batch; }
+  // Starts writing batch().
+  void Write() {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->pending = true;
+    state_->cv.notify_all();
+  }
+  // Ends the writer after the write in progress, half-closing the stream
+  // first if `writes_done`.
+  void Close(bool writes_done) {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (state_->closing) return;
+    state_->closing = true;
+    state_->writes_done = writes_done;
+    state_->cv.notify_all();
+  }
+  // Whether the writer is done with what it was asked (by Close: it has
+  // ended) by `until`.
+  bool Wait(absl::Time until) {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    return state_->cv.wait_until(lock, absl::ToChronoTime(until), [&] {
+      return !state_->pending && (!state_->closing || state_->exited);
+    });
+  }
+  // Whether the last write went (false: the stream ended).
+  bool ok() {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    return state_->ok;
+  }
+
+ private:
+  struct State {
+    std::shared_ptr<ImportStream> stream;
+    v1::ImportArticlesRequest batch;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool pending = false;  // batch to write
+    bool ok = true;
+    bool closing = false;
+    bool writes_done = false;
+    bool exited = false;
+  };
+  static void Run(State& s) {
+    std::unique_lock<std::mutex> lock(s.mu);
+    for (;;) {
+      s.cv.wait(lock, [&] { return s.pending || s.closing; });
+      if (s.pending) {
+        lock.unlock();
+        const bool ok = s.stream->stream->Write(s.batch);
+        lock.lock();
+        s.ok = ok;
+        s.pending = false;
+        s.cv.notify_all();
+        continue;
+      }
+      if (s.writes_done) {
+        lock.unlock();
+        s.stream->stream->WritesDone();
+        lock.lock();
+      }
+      s.exited = true;
+      s.cv.notify_all();
+      return;
+    }
+  }
+
+  const std::shared_ptr<State> state_;
+  std::thread thread_;
+};
+
 class GrpcClient final : public Client {
  public:
   GrpcClient(const ClientOptions& options,
@@ -681,7 +788,10 @@ class GrpcClient final : public Client {
       const std::function<void(const v1::ImportArticlesResponse&)>& on_results,
       const CallOptions& call) override {
     if (absl::Status s = CheckCall(call); !s.ok()) return s;
-    grpc::ClientContext ctx;
+    // The stream, shared with the thread that writes to it (ImportWriter),
+    // which may outlive this call.
+    auto shared = std::make_shared<ImportStream>();
+    grpc::ClientContext& ctx = shared->ctx;
     const Running running(this, &ctx);
     if (!running.started()) return Destroyed();
     AddMetadata(&ctx, call);
@@ -692,8 +802,12 @@ class GrpcClient final : public Client {
         (call.timeout > absl::ZeroDuration() ? call.timeout : options_.timeout);
     if (absl::Status s = AwaitConnection(deadline); !s.ok()) return s;
     ctx.set_wait_for_ready(true);
-    if (call.timeout > absl::ZeroDuration()) SetDeadline(&ctx, deadline);
-    auto stream = stub_->ImportArticles(&ctx);
+    const absl::Time stream_deadline =
+        call.timeout > absl::ZeroDuration() ? deadline : absl::InfiniteFuture();
+    SetDeadline(&ctx, stream_deadline);
+    shared->stream = stub_->ImportArticles(&ctx);
+    auto& stream = shared->stream;
+    ImportWriter writer(shared);
     // Results are read on a second thread so batches keep flowing while the
     // server answers earlier ones.
     int64_t answered = 0, sent = 0;
@@ -715,23 +829,65 @@ class GrpcClient final : public Client {
         }
       }
     });
+    // Whether the writer is done with what it was given, waiting for it up
+    // to the stream's deadline (which gRPC's own cancel ends a write at) or
+    // ~Client (which cancelled it), and kAbandonWrite more: false when it
+    // is not done by then.
+    const auto written = [&] {
+      for (;;) {
+        const absl::Time now = absl::Now();
+        if (closing_ || now >= stream_deadline) break;
+        if (writer.Wait(std::min(stream_deadline, now + kClosingCheck)))
+          return true;
+      }
+      return writer.Wait(absl::Now() + kAbandonWrite);
+    };
+    bool stuck = false;  // a write gRPC did not end by then
     absl::Cleanup abandon = [&] {
       ctx.TryCancel();
       reader.join();
-      stream->Finish();
+      writer.Close(/*writes_done=*/false);
+      if (!stuck && writer.Wait(absl::Now() + kAbandonWrite)) stream->Finish();
     };
     // Batches are not checked as other requests are (CheckParsable): the
     // server fails an article it cannot parse alone, and the rest of its
     // batch and the batches after it still go.
-    v1::ImportArticlesRequest batch;
     while (true) {
-      batch.Clear();
-      if (!RunCallback("ImportArticles next_batch", next_batch, &batch)) break;
-      if (!stream->Write(batch)) break;  // the server ended the stream
+      v1::ImportArticlesRequest* batch = writer.batch();
+      batch->Clear();
+      if (!RunCallback("ImportArticles next_batch", next_batch, batch)) break;
+      writer.Write();
+      if (!written()) {
+        stuck = true;
+        break;
+      }
+      if (!writer.ok()) break;  // the server ended the stream
       ++sent;
     }
+    bool half_closed = false;  // stuck in WritesDone, every batch sent
+    if (!stuck) {
+      half_closed = true;
+      writer.Close(/*writes_done=*/true);
+      stuck = !written();
+    }
+    // A write gRPC has not ended by the deadline (or ~Client) is one the
+    // server stopped taking (a hung contentd, a network cut): gRPC ends it
+    // only when the connection is dropped, keepalive_timeout later (never
+    // with keepalives off), and the import waited that long past its
+    // deadline. The writer is left to end it; this returns now.
+    if (stuck) {
+      std::move(abandon).Invoke();
+      if (results_error) std::rethrow_exception(results_error);
+      if (closing_) return Destroyed();
+      return absl::DeadlineExceededError(absl::StrCat(
+          "Deadline Exceeded (the server stopped taking the import: ",
+          half_closed
+              ? absl::StrCat("after its last batch; the ", sent)
+              : absl::StrCat("batch ", sent + 1, " was being sent; it and the ",
+                             sent, " before it"),
+          " may have been written, ", answered, " were answered)"));
+    }
     std::move(abandon).Cancel();
-    stream->WritesDone();
     reader.join();
     grpc::Status s = stream->Finish();
     if (results_error) std::rethrow_exception(results_error);
@@ -1245,6 +1401,9 @@ class GrpcClient final : public Client {
   // The most a read's DEADLINE_EXCEEDED waits, past the deadline, for gRPC
   // to say why it had no connection; asked only where gRPC answers at once.
   static constexpr absl::Duration kReadConnectCheck = absl::Milliseconds(50);
+  // How long an import's write gets to end once cancelled (the deadline,
+  // ~Client) before it is left to its thread (ImportWriter).
+  static constexpr absl::Duration kAbandonWrite = absl::Milliseconds(200);
 
   const ClientOptions options_;
   const std::shared_ptr<grpc::Channel> channel_;

@@ -65,9 +65,16 @@ struct ClientOptions {
   // (and its calls fail UNAVAILABLE; Watch reconnects). Must be positive
   // unless keepalive_time is zero. Default: 10 s.
   absl::Duration keepalive_timeout = absl::Seconds(10);
-  // PEM CA bundle; when non-empty the channel uses TLS. Default: plaintext.
+  // PEM CA bundle; when non-empty the channel uses TLS. Each new connection
+  // (a reconnect after a server restart too) checks the server's
+  // certificate against it, so a server certificate contentd renewed is
+  // taken as connections come; while a CA is being replaced, give both.
+  // Default: plaintext.
   std::string tls_ca_pem;
   // PEM client certificate and key for mutual TLS. Default: none.
+  // The three are the text given to Connect, kept for the Client's life
+  // (no file is read, then or later): a renewed client certificate or CA
+  // bundle takes a new Client.
   std::string tls_cert_pem;
   std::string tls_key_pem;
   // Request id sent in `x-request-id` metadata on every call whose
@@ -364,7 +371,13 @@ class Client {
   // parsed`).
   // Deadline: `call.timeout` for the whole import if positive, else none;
   // the wait for a connection before the first batch is bounded by
-  // `call.timeout` if positive, else by ClientOptions::timeout. A batch
+  // `call.timeout` if positive, else by ClientOptions::timeout. An import
+  // whose server stopped taking batches (a hung contentd, a network cut)
+  // ends at its deadline, DEADLINE_EXCEEDED `Deadline Exceeded (the server
+  // stopped taking the import: ...)`, as does ~Client's cancel; gRPC's
+  // write of the batch in the socket, which only a dropped connection ends,
+  // is left to an SDK thread (it held the import keepalive_timeout past its
+  // deadline, or for good with keepalives off). A batch
   // must also fit the server's `max_message_bytes` (at least 16 MiB): size
   // batches of large articles by bytes as well as by count.
   // `on_results` runs on an SDK thread, concurrently with `next_batch` on

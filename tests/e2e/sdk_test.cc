@@ -970,6 +970,49 @@ TEST(SdkImportTest, AnExceptionFromACallbackReachesTheCaller) {
   EXPECT_EQ(results, 2);
 }
 
+// An import whose server stopped reading (a hung contentd, here one
+// stopped with SIGSTOP; a network cut) blocked in gRPC's write of the batch
+// in the socket: neither its deadline nor ~Client's cancel ends such a
+// write, only the connection's drop does, keepalive_timeout later (a 3 s
+// deadline ended after 10.5 s), and never with keepalives off, as here.
+// The import now returns DEADLINE_EXCEEDED at its deadline, and the write
+// is left to end by itself. The bound below only catches a hang: without
+// keepalives nothing else ends the write while the server is stopped.
+TEST(SdkImportTest, AnImportTheServerStoppedReadingEndsByItsDeadline) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  ClientOptions o;
+  o.target = server->address();
+  o.keepalive_time = absl::ZeroDuration();
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_EQ((*client)->Get("x").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_EQ(kill(server->pid(), SIGSTOP), 0);
+  // Batches of 1 MB fill the socket's buffers within a few.
+  std::atomic<int> batches{0};
+  const auto next_batch = [&](v1::ImportArticlesRequest* batch) {
+    v1::Article* a = batch->add_articles();
+    a->set_name(ArticleName(absl::StrCat("big-", batches.fetch_add(1))));
+    a->set_title("Big");
+    a->set_body(std::string(1 << 20, 'x'));
+    return true;
+  };
+  CallOptions call;
+  call.timeout = absl::Seconds(1);
+  std::future<absl::Status> import = std::async(std::launch::async, [&] {
+    return (*client)->ImportArticles(
+        next_batch, [](const v1::ImportArticlesResponse&) {}, call);
+  });
+  const bool ended =
+      import.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  EXPECT_TRUE(ended) << "the import outlived its deadline by a minute";
+
+  ASSERT_EQ(kill(server->pid(), SIGCONT), 0);
+  const absl::Status s = import.get();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+}
+
 // A callback may destroy another Client: only its own would wait for it.
 TEST(SdkDestroyTest, ACallbackMayDestroyAnotherClient) {
   InProcessServer server;
