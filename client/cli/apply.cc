@@ -1497,16 +1497,20 @@ int ApplyStreaming(Client& client, const std::vector<std::string>& files,
 
 }  // namespace
 
-int Apply(Client& client, const ApplyOptions& options, Format format) {
-  // A zone that does not load fails only the files with zoneless dates:
-  // checked before anything is sent, so a typo applies nothing.
+namespace {
+
+// The checks apply and diff -f make of their flags before reading a file:
+// a zone that does not load (it would fail only the files with zoneless
+// dates: checked first, so a typo applies nothing), standard input given
+// twice (it can be read once), --id with anything but a single -f - (it
+// names one article). Returns a usage error's exit code, else 0.
+int CheckInputFlags(const ApplyOptions& options) {
   absl::TimeZone zone;
   if (!options.default_zone.empty() && options.default_zone != "UTC" &&
       !absl::LoadTimeZone(options.default_zone, &zone)) {
     return Usage(absl::StrCat("--default-zone: unknown time zone \"",
                               options.default_zone, "\""));
   }
-  // Standard input can be read once, and --id names a single article.
   const size_t stdin_count =
       std::count(options.paths.begin(), options.paths.end(), kStdin);
   if (stdin_count > 1) {
@@ -1518,6 +1522,15 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
         "front matter or its name)",
         kExcludedFlags);
   }
+  return 0;
+}
+
+}  // namespace
+
+int Apply(Client& client, const ApplyOptions& options, Format format) {
+  if (int usage = CheckInputFlags(options); usage != 0) return usage;
+  const size_t stdin_count =
+      std::count(options.paths.begin(), options.paths.end(), kStdin);
   absl::StatusOr<std::vector<std::string>> files =
       ListFiles(options.paths, format);
   if (!files.ok()) {
@@ -1671,25 +1684,11 @@ int DiffFiles(Client& client, const ApplyOptions& options, Format format,
               bool color, bool show_cr) {
   // Exit codes as kubectl diff's.
   constexpr int kSame = 0, kDiffers = 1, kFailed = 2;
-  absl::TimeZone zone;
-  if (!options.default_zone.empty() && options.default_zone != "UTC" &&
-      !absl::LoadTimeZone(options.default_zone, &zone)) {
-    return Usage(absl::StrCat("--default-zone: unknown time zone \"",
-                              options.default_zone, "\""));
-  }
-  const size_t stdin_count =
-      std::count(options.paths.begin(), options.paths.end(), kStdin);
-  if (stdin_count > 1) {
-    return Usage("-f -: standard input can be given once");
-  }
   // --id as apply takes it: standard input has no file name to take the id
   // from, and a diff must name the article the apply would write.
-  if (!options.id.empty() && (stdin_count != 1 || options.paths.size() != 1)) {
-    return Usage(
-        "--id: applies only to a single -f - (a file takes its id from its "
-        "front matter or its name)",
-        kExcludedFlags);
-  }
+  if (int usage = CheckInputFlags(options); usage != 0) return usage;
+  const size_t stdin_count =
+      std::count(options.paths.begin(), options.paths.end(), kStdin);
   absl::StatusOr<std::vector<std::string>> files =
       ListFiles(options.paths, format);
   if (!files.ok()) {
