@@ -979,6 +979,16 @@ int RunDiff(Session& s, DiffFlags f) {
     return Usage("--id: only with -f - (the id of the article on stdin)",
                  kExcludedFlags);
   }
+  // They shape how a file is read; without -f they did nothing, silently.
+  for (const auto& [flag, given] :
+       {std::pair{"--strict", f.files.strict},
+        std::pair{"--default-zone", f.files.default_zone != "UTC"}}) {
+    if (given) {
+      return Usage(absl::StrCat(flag, ": only with -f (it shapes how a file ",
+                                "is read)"),
+                   kExcludedFlags);
+    }
+  }
   if (f.id.empty()) {
     return Usage(
         "missing ID: diff takes an article id, `x` or `articles/x`, or -f "

@@ -2768,6 +2768,13 @@ TEST_F(CliTest, DiffOfStdinTakesIdAsApplyDoes) {
   r = Ctl({"diff", "dsi", "--id", "dsi"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--id: only with -f -"));
+  // So are the flags that shape how a file is read (accepted and ignored).
+  r = Ctl({"diff", "dsi", "--strict"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--strict: only with -f"));
+  r = Ctl({"diff", "dsi", "--default-zone", "Asia/Shanghai"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--default-zone: only with -f"));
   const std::string two =
       Write("dsi/two.md",
             "---\n# articles/dsi revision 1\ntitle: \"a\"\n---\n\na\n\n"
