@@ -686,7 +686,12 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
     }
     if (ec) return ReadFailed(reading.string(), ec.value());
     if (found.empty()) {
-      return LocalError(kNoMarkdownFiles, absl::StrCat(path, ": no *.md files"),
+      // Named by every extension read: a directory of .mdx or .txt files
+      // was said to hold "no *.md files" once .markdown was read too.
+      return LocalError(kNoMarkdownFiles,
+                        absl::StrCat(path,
+                                     ": no Markdown files (*.md, *.markdown, "
+                                     "*.mdown, *.mkd, *.mkdn, *.mkdown)"),
                         path);
     }
     std::sort(found.begin(), found.end());

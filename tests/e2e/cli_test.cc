@@ -2081,7 +2081,10 @@ TEST_F(CliTest, ApplyInputThatCannotBeReadIsALocalError) {
   e = ParseJson<google::protobuf::Struct>(r.err).fields();
   EXPECT_EQ(e.at("code").string_value(), "");
   EXPECT_EQ(e.at("reason").string_value(), "NO_MARKDOWN_FILES");
-  EXPECT_EQ(e.at("message").string_value(), empty + ": no *.md files");
+  EXPECT_EQ(e.at("message").string_value(),
+            empty +
+                ": no Markdown files (*.md, *.markdown, *.mdown, *.mkd, "
+                "*.mkdn, *.mkdown)");
 
   // A file that opens but fails to read (as root may read any file, the
   // kernel's EIO) fails alone, the other file still applied.
