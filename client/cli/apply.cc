@@ -1530,6 +1530,25 @@ int CheckInputFlags(const ApplyOptions& options) {
   return 0;
 }
 
+// Reads standard input whole into `*text` before anything is sent: --id
+// names one article, and standard input may hold many documents (`-o
+// markdown` of many), each naming its own. `done` says what is done to
+// each ("apply each to", "compare each with"). Returns a usage error's exit
+// code, else 0.
+int ReadStdin(const ApplyOptions& options, absl::string_view done,
+              std::optional<absl::StatusOr<std::string>>* text) {
+  *text = ReadWholeFile(kStdin);
+  const size_t documents =
+      (*text)->ok() ? SplitDocuments(***text, kStdinLabel).size() : 1;
+  if (!options.id.empty() && documents > 1) {
+    return Usage(
+        absl::StrCat("--id: names one article, and standard input holds ",
+                     documents, " documents; leave --id out to ", done,
+                     " the article its `# articles/ID revision N` line names"));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Apply(Client& client, const ApplyOptions& options, Format format) {
@@ -1562,15 +1581,9 @@ int Apply(Client& client, const ApplyOptions& options, Format format) {
   // own.
   std::optional<absl::StatusOr<std::string>> stdin_text;
   if (stdin_count == 1) {
-    stdin_text = ReadWholeFile(kStdin);
-    const size_t documents =
-        stdin_text->ok() ? SplitDocuments(**stdin_text, kStdinLabel).size() : 1;
-    if (!options.id.empty() && documents > 1) {
-      return Usage(absl::StrCat(
-          "--id: names one article, and standard input holds ", documents,
-          " documents; leave --id out to apply each to the article its `# "
-          "articles/ID revision N` line names"));
-    }
+    if (int usage = ReadStdin(options, "apply each to", &stdin_text);
+        usage != 0)
+      return usage;
   }
   const absl::StatusOr<std::string>* stdin_ptr =
       stdin_text.has_value() ? &*stdin_text : nullptr;
@@ -1702,15 +1715,9 @@ int DiffFiles(Client& client, const ApplyOptions& options, Format format,
   }
   std::optional<absl::StatusOr<std::string>> stdin_text;
   if (stdin_count == 1) {
-    stdin_text = ReadWholeFile(kStdin);
-    const size_t documents =
-        stdin_text->ok() ? SplitDocuments(**stdin_text, kStdinLabel).size() : 1;
-    if (!options.id.empty() && documents > 1) {
-      return Usage(absl::StrCat(
-          "--id: names one article, and standard input holds ", documents,
-          " documents; leave --id out to compare each with the article its `# "
-          "articles/ID revision N` line names"));
-    }
+    if (int usage = ReadStdin(options, "compare each with", &stdin_text);
+        usage != 0)
+      return usage;
   }
   const Output out(format, std::cout, std::cerr);
   int code = kSame;

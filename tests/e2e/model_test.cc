@@ -594,17 +594,9 @@ class ModelTest : public ::testing::Test {
     if (kind < 72) {  // delete
       v1::DeleteArticleRequest req;
       req.set_name("articles/" + id);
-      const bool stale = Chance(15);
-      const bool by_etag = Chance(30);
-      const std::string mismatch =
-          by_etag ? "ETAG_MISMATCH" : "REVISION_MISMATCH";
-      if (by_etag) {
-        if (stale || Chance(50)) req.set_etag(Etag(id, stale));
-      } else if (stale) {
-        req.set_expected_revision(m.head() + 1);
-      } else if (Chance(30)) {
-        req.set_expected_revision(m.head());
-      }
+      bool stale;
+      std::string mismatch;
+      SetCondition(&req, id, m.head(), &stale, &mismatch);
       absl::StatusOr<v1::Article> got = client_->DeleteArticle(req);
       if (m.deleted()) {
         ASSERT_FALSE(got.ok()) << Where() << ": delete " << id;
@@ -625,17 +617,9 @@ class ModelTest : public ::testing::Test {
     if (kind < 88) {  // undelete
       v1::UndeleteArticleRequest req;
       req.set_name("articles/" + id);
-      const bool stale = Chance(15);
-      const bool by_etag = Chance(30);
-      const std::string mismatch =
-          by_etag ? "ETAG_MISMATCH" : "REVISION_MISMATCH";
-      if (by_etag) {
-        if (stale || Chance(50)) req.set_etag(Etag(id, stale));
-      } else if (stale) {
-        req.set_expected_revision(m.head() + 1);
-      } else if (Chance(30)) {
-        req.set_expected_revision(m.head());
-      }
+      bool stale;
+      std::string mismatch;
+      SetCondition(&req, id, m.head(), &stale, &mismatch);
       absl::StatusOr<v1::Article> got = client_->UndeleteArticle(req);
       if (!m.deleted()) {
         ASSERT_FALSE(got.ok()) << Where() << ": undelete " << id;
@@ -689,6 +673,24 @@ class ModelTest : public ::testing::Test {
     Record(was_deleted ? v1::ChangeEvent::TYPE_UNDELETED
                        : v1::ChangeEvent::TYPE_UPDATED,
            id, live_before);
+  }
+
+  // A random condition on `id`'s head (`head` in the model) for a delete
+  // or an undelete: by etag or by revision, right, stale (`*stale`, with
+  // the reason it is refused with in `*mismatch`), or none.
+  template <typename Request>
+  void SetCondition(Request* req, const std::string& id, int64_t head,
+                    bool* stale, std::string* mismatch) {
+    *stale = Chance(15);
+    const bool by_etag = Chance(30);
+    *mismatch = by_etag ? "ETAG_MISMATCH" : "REVISION_MISMATCH";
+    if (by_etag) {
+      if (*stale || Chance(50)) req->set_etag(Etag(id, *stale));
+    } else if (*stale) {
+      req->set_expected_revision(head + 1);
+    } else if (Chance(30)) {
+      req->set_expected_revision(head);
+    }
   }
 
   // The head's etag, or, if `stale`, one that is not.
