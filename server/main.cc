@@ -1386,19 +1386,28 @@ int main(int argc, char** argv) {
 
   if (!clock_file.empty()) {
     // A fake clock for end-to-end tests of scheduling (publish and expiry
-    // times): the test writes the time it wants into the file.
-    config.store.clock = [clock_file] {
+    // times): the test writes the time it wants into the file. A file
+    // caught while it is rewritten (truncated, not yet written) keeps the
+    // last time read: the real clock, years before a test's, would look to
+    // the scheduler like a clock set back and fire entries again.
+    struct LastRead {
+      absl::Mutex mu;
+      std::optional<absl::Time> time ABSL_GUARDED_BY(mu);
+    };
+    auto last = std::make_shared<LastRead>();
+    config.store.clock = [clock_file, last] {
       std::ifstream in(clock_file);
       std::string text;
       absl::Time t;
       std::string err;
+      absl::MutexLock lock(&last->mu);
       if (in && std::getline(in, text) &&
           absl::ParseTime(absl::RFC3339_full,
                           std::string(absl::StripAsciiWhitespace(text)), &t,
                           &err)) {
-        return t;
+        last->time = t;
       }
-      return absl::Now();
+      return last->time.value_or(absl::Now());
     };
     std::fprintf(stderr, "contentd: clock from %s (tests only)\n",
                  clock_file.c_str());

@@ -289,6 +289,24 @@ TEST_F(EditorialTest, SchedulePublishAndExpiryAsReadersAndEditorsSeeThem) {
   EXPECT_EQ(again.Events(9, absl::Seconds(2)).size(), 8u);
 }
 
+// The test clock caught while a test rewrites it (truncated, not yet
+// written) keeps the last time read. The real clock, years before kT0,
+// stamped writes with it and looked to the scheduler like a clock set
+// back: the publish and expiry passed fired again (a ninth event above).
+TEST_F(EditorialTest, AClockFileCaughtMidRewriteKeepsItsLastTime) {
+  SetClock(kT0 + 60);
+  Create("first", Article("first"));  // the clock file read at kT0 + 60
+  WriteFile(clock_file_, "");         // as a rewrite's truncation leaves it
+  v1::Article a = Create("second", Article("second"));
+  EXPECT_EQ(a.create_time().seconds(), kT0 + 60);
+  WriteFile(clock_file_, "2030-01-01T00:0");  // half written
+  a = Create("third", Article("third"));
+  EXPECT_EQ(a.create_time().seconds(), kT0 + 60);
+  SetClock(kT0 + 120);
+  a = Create("fourth", Article("fourth"));
+  EXPECT_EQ(a.create_time().seconds(), kT0 + 120);
+}
+
 // Editors list scheduled and expired articles by query (`windows`), a page
 // at a time and at one instant per query (the first page's, carried in the
 // token); readers may ask only for live ones. Export takes the field too;
