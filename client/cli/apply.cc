@@ -611,7 +611,8 @@ bool IsMarkdownName(const fs::path& path) {
 // read) is left out with a warning (Warn, in `format`). A path that does
 // not exist, or a directory under it that cannot be listed (no
 // permission), is a LocalError naming it, READ_FAILED, and so is a
-// directory with no `*.md` file, NO_MARKDOWN_FILES. A file named again
+// directory with no Markdown file, NO_MARKDOWN_FILES; `*.mdx` files are
+// left out with one warning (MDX_NOT_READ). A file named again
 // (`-f a.md -f a.md`, or a file and its directory) is listed once: applied
 // twice at once, its article would fail as "also in" itself.
 absl::StatusOr<std::vector<std::string>> ListFiles(
@@ -646,6 +647,11 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
       continue;
     }
     std::vector<std::string> found;
+    // MDX files under it (JSX in Markdown: stored as text, it would be
+    // served as text), left out with one warning: a Docusaurus or Next.js
+    // tree applied without a word about them looked complete.
+    int mdx = 0;
+    std::string first_mdx;
     // A directory that cannot be listed fails the run rather than being
     // skipped: the articles in it would silently not be applied, and a
     // DIR that cannot be read at all was said to hold no *.md files.
@@ -674,7 +680,12 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
         reading = it->path().parent_path();
         continue;
       }
-      if (!IsMarkdownName(it->path())) continue;
+      if (!IsMarkdownName(it->path())) {
+        if (absl::AsciiStrToLower(it->path().extension().string()) == ".mdx") {
+          if (mdx++ == 0) first_mdx = it->path().string();
+        }
+        continue;
+      }
       std::error_code type_ec;
       const fs::file_status target = it->status(type_ec);
       if (fs::is_regular_file(target) || !fs::exists(target)) {
@@ -685,6 +696,17 @@ absl::StatusOr<std::vector<std::string>> ListFiles(
       }
     }
     if (ec) return ReadFailed(reading.string(), ec.value());
+    if (mdx > 0) {
+      Warn(mdx == 1 ? first_mdx : path, "MDX_NOT_READ",
+           absl::StrCat(
+               mdx == 1 ? "an MDX file"
+                        : absl::StrCat(mdx, " MDX files (*.mdx, the first ",
+                                       first_mdx, ")"),
+               ", left out: MDX mixes JSX components into Markdown, which "
+               "would be stored and served as text; convert to .md to "
+               "apply"),
+           format);
+    }
     if (found.empty()) {
       // Named by every extension read: a directory of .mdx or .txt files
       // was said to hold "no *.md files" once .markdown was read too.

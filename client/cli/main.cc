@@ -1161,7 +1161,7 @@ int RunDelete(Session& s, const DeleteFlags& f, bool undelete) {
         absl::StrCat("-f: cannot be combined with ID arguments (", verb,
                      " ID... or ", verb, " -f FILE)",
                      file_as_id ? "; each file its own -f: -f a.md -f b.md, "
-                                  "or -f DIR for every *.md under DIR"
+                                  "or -f DIR for every Markdown file under DIR"
                                 : ""),
         "-f", kExcludedFlags);
   }
@@ -2782,7 +2782,7 @@ std::string MissingFlag(const CLI::App& command, const std::string& path,
                                       : absl::StrCat("-", opt->get_snames()[0]);
     if (path == "apply") {
       return "missing -f: apply takes the files to apply, each its own -f: "
-             "a .md file, a directory (every *.md under it) or - (one "
+             "a .md file, a directory (every Markdown file under it) or - (one "
              "article on stdin) (contentctl apply -f FILE...)";
     }
     return absl::StrCat("missing ", *flag, ": ", path, " takes ", *flag, " (",
@@ -2860,7 +2860,7 @@ std::string UnexpectedArguments(const CLI::App& app, const CLI::ParseError& e) {
     if (path == "apply") {
       absl::StrAppend(&text,
                       " (each file its own -f: -f a.md -f b.md, or -f "
-                      "DIR for every *.md under DIR)");
+                      "DIR for every Markdown file under DIR)");
     }
     return text;
   }
@@ -3416,10 +3416,11 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
                     "Article ids, `x` or `articles/x`; each is done in turn, "
                     "and reported on a line of its own");
     not_text.insert(
-        cmd->add_option("-f,--filename", flags->files,
-                        "The articles a .md file, a directory (every *.md "
-                        "under it) or - (stdin) names, as apply names them "
-                        "(front-matter id, else the file name; repeatable)")
+        cmd->add_option(
+               "-f,--filename", flags->files,
+               "The articles a .md file, a directory (every Markdown file "
+               "under it) or - (stdin) names, as apply names them "
+               "(front-matter id, else the file name; repeatable)")
             ->allow_extra_args(false));
     AddPreconditions(
         cmd, &flags->expected_revision, &flags->etag,

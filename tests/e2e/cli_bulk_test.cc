@@ -326,6 +326,36 @@ TEST(CliBulkTest, ApplyOfADirectoryReadsEveryMarkdownExtension) {
   EXPECT_THAT(r.out, HasSubstr("articles/2024-01-02-b deleted"));
 }
 
+// MDX (JSX in Markdown, Docusaurus' and Next.js' form) is not read: a tree
+// of .md and .mdx files was applied without a word about the .mdx ones.
+TEST(CliBulkTest, ApplyOfADirectorySaysItsMdxFilesAreLeftOut) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string site = dir.path() + "/docs";
+  fs::create_directories(site + "/guides");
+  fs::create_directories(dir.path() + "/one");
+  const std::string doc = "---\ntitle: T\n---\nbody\n";
+  WriteFile(site + "/intro.md", doc);
+  WriteFile(site + "/guides/a.mdx", doc + "<Tabs />\n");
+  WriteFile(site + "/guides/b.MDX", doc);
+  CommandResult r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("applied 1 file: 1 created"));
+  EXPECT_EQ(r.err, site + ": warning: 2 MDX files (*.mdx, the first " + site +
+                       "/guides/a.mdx), left out: MDX mixes JSX components "
+                       "into Markdown, which would be stored and served as "
+                       "text; convert to .md to apply\n");
+  // One alone is named; a directory of nothing else has no Markdown file.
+  WriteFile(dir.path() + "/one/page.mdx", doc);
+  r = Ctl(*server, {"apply", "-f", dir.path() + "/one", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("\"file\":\"" + dir.path() + "/one/page.mdx\""));
+  EXPECT_THAT(r.err, HasSubstr("\"message\":\"an MDX file, left out"));
+  EXPECT_THAT(r.err, HasSubstr("MDX_NOT_READ"));
+  EXPECT_THAT(r.err + r.out, HasSubstr("no Markdown files (*.md"));
+}
+
 TEST(CliBulkTest, ApplySaysWhatAHugoSiteNamesThatItDoesNotRead) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");

@@ -3328,7 +3328,7 @@ TEST_F(CliTest, ArgumentsACommandHasNoRoomForAreNamedWithWhatItTakes) {
            {{"apply", "-f", "a.md", "b.md", "c.md"},
             "unexpected arguments \"b.md\" and \"c.md\": apply takes no "
             "arguments, only flags (each file its own -f: -f a.md -f b.md, "
-            "or -f DIR for every *.md under DIR)",
+            "or -f DIR for every Markdown file under DIR)",
             "apply"},
        }) {
     SCOPED_TRACE(::testing::PrintToString(c.args));
@@ -3506,7 +3506,8 @@ TEST_F(CliTest, MissingArgumentsAreNamedAsHelpNamesThem) {
            // (CLI11 said `--filename is required`).
            {{"apply"},
             "missing -f: apply takes the files to apply, each its own -f: a "
-            ".md file, a directory (every *.md under it) or - (one article "
+            ".md file, a directory (every Markdown file under it) or - (one "
+            "article "
             "on stdin) (contentctl apply -f FILE...)",
             "-f"},
        }) {
@@ -6283,7 +6284,7 @@ TEST_F(CliTest, DeleteOfSeveralFilesAfterOneFHintsEachItsOwnF) {
   EXPECT_EQ(r.err,
             "-f: cannot be combined with ID arguments (delete ID... or "
             "delete -f FILE); each file its own -f: -f a.md -f b.md, or -f "
-            "DIR for every *.md under DIR\n"
+            "DIR for every Markdown file under DIR\n"
             "Run `contentctl delete --help` for more information.\n");
   r = Ctl({"undelete", "-f", a, b});
   EXPECT_EQ(r.exit_code, 2);
