@@ -71,8 +71,9 @@ constexpr absl::string_view kParamsKey = "params";
 // `!!str` as yaml-cpp reports it (YAML::Node::Tag).
 constexpr absl::string_view kYamlStrTag = "tag:yaml.org,2002:str";
 constexpr absl::string_view kDateRule =
-    "is not a date (RFC 3339; without a zone \"YYYY-MM-DDTHH:MM[:SS[.frac]]\", "
-    "\"YYYY-MM-DD HH:MM[:SS]\" or \"YYYY-MM-DD\")";
+    "is not a date (RFC 3339 or Jekyll's \"YYYY-MM-DD HH:MM:SS +hhmm\"; "
+    "without a zone \"YYYY-MM-DDTHH:MM[:SS[.frac]]\", \"YYYY-MM-DD "
+    "HH:MM[:SS]\" or \"YYYY-MM-DD\")";
 
 // Guards against alias cycles and alias "bombs", which yaml-cpp happily
 // builds: params are converted recursively and would otherwise never stop.
@@ -426,7 +427,8 @@ struct DateParts {
   absl::CivilSecond civil;
   int32_t nanos = 0;
   FrontMatterStyle::DateLayout layout = FrontMatterStyle::DATE_LAYOUT_DATE;
-  // RFC 3339 only: the offset as written ("" for Z) and its value.
+  // RFC 3339 and DATETIME_OFFSET only: the offset as written ("" for Z) and
+  // its value.
   std::string offset;
   int offset_seconds = 0;
 };
@@ -446,13 +448,16 @@ bool ReadChar(absl::string_view* s, char c) {
   return true;
 }
 
-// Parses "+hh:mm" / "-hh:mm" exactly (the whole of `s`).
-bool ParseOffset(absl::string_view s, int* seconds) {
+// Parses "+hh:mm" / "-hh:mm" exactly (the whole of `s`), and "+hhmm" /
+// "-hhmm" when `basic` (Jekyll's dates; a zone kept in the style may be
+// either).
+bool ParseOffset(absl::string_view s, int* seconds, bool basic = false) {
   if (s.empty() || (s[0] != '+' && s[0] != '-')) return false;
   const int sign = s[0] == '-' ? -1 : 1;
   absl::string_view rest = s.substr(1);
   int h, m;
-  if (!ReadDigits(&rest, 2, &h) || !ReadChar(&rest, ':') ||
+  if (!ReadDigits(&rest, 2, &h) ||
+      (!ReadChar(&rest, ':') && !(basic && rest.size() == 2)) ||
       !ReadDigits(&rest, 2, &m) || !rest.empty() || h > 23 || m > 59) {
     return false;
   }
@@ -499,6 +504,12 @@ bool ParseDateParts(absl::string_view s, DateParts* out) {
     } else if (s.empty()) {
       out->layout = sep == ' ' ? FrontMatterStyle::DATE_LAYOUT_DATETIME
                                : FrontMatterStyle::DATE_LAYOUT_LOCAL;
+    } else if (sep == ' ' && s.front() == ' ') {
+      // Jekyll's `2024-01-02 03:04:05 +0800`: the offset after one space.
+      s.remove_prefix(1);
+      if (!ParseOffset(s, &out->offset_seconds, /*basic=*/true)) return false;
+      out->offset = std::string(s);
+      out->layout = FrontMatterStyle::DATE_LAYOUT_DATETIME_OFFSET;
     } else if (sep != ' ' && s.front() == '.' &&
                s.find_first_not_of("0123456789", 1) ==
                    absl::string_view::npos) {
@@ -663,7 +674,8 @@ absl::Status ResolveDates(const PendingDate (&pending)[3],
     const DateParts& parts = pending[i].parts;
     absl::Time t;
     std::string zone;
-    if (parts.layout == FrontMatterStyle::DATE_LAYOUT_RFC3339) {
+    if (parts.layout == FrontMatterStyle::DATE_LAYOUT_RFC3339 ||
+        parts.layout == FrontMatterStyle::DATE_LAYOUT_DATETIME_OFFSET) {
       t = absl::FromCivil(parts.civil, absl::UTCTimeZone()) -
           absl::Seconds(parts.offset_seconds);
       zone = parts.offset;
@@ -1334,7 +1346,7 @@ void AppendStringList(absl::string_view key, const std::vector<std::string>& v,
 // Zone and offset text in which a date is written.
 struct WriteZone {
   absl::TimeZone tz = absl::UTCTimeZone();
-  std::string offset;  // fixed RFC 3339 suffix; empty: from tz at the time
+  std::string offset;  // fixed suffix as read; empty: from tz at the time
   // Whether a date written without a zone reads back as the same instant:
   // only in UTC or an IANA zone that loads, which a reader can name as its
   // default zone. An offset cannot be one, and an unknown zone (not in
@@ -1346,7 +1358,7 @@ struct WriteZone {
 WriteZone ZoneForWriting(const std::string& name) {
   WriteZone zone;
   int seconds;
-  if (ParseOffset(name, &seconds)) {
+  if (ParseOffset(name, &seconds, /*basic=*/true)) {
     zone.tz = absl::FixedTimeZone(seconds);
     zone.offset = name;  // as read, so "-00:00" stays "-00:00"
     zone.zoneless_ok = false;
@@ -1390,6 +1402,20 @@ std::string FormatDate(const Article& article, int index) {
       (nanos != 0 || cs.second() != 0)) {
     layout = FrontMatterStyle::DATE_LAYOUT_DATETIME;
   }
+  if (layout == FrontMatterStyle::DATE_LAYOUT_DATETIME_OFFSET && nanos == 0) {
+    // Jekyll's form: the offset as read (`+0800`, or `+08:00`), else the
+    // zone's at that instant, without a colon.
+    std::string out =
+        absl::StrFormat("%04d-%02d-%02d %02d:%02d:%02d ", cs.year(), cs.month(),
+                        cs.day(), cs.hour(), cs.minute(), cs.second());
+    if (!zone.offset.empty() && zone.offset != "Z") {
+      return absl::StrCat(out, zone.offset);
+    }
+    const int offset = zone.tz.At(t).offset;
+    absl::StrAppendFormat(&out, "%c%02d%02d", offset < 0 ? '-' : '+',
+                          std::abs(offset) / 3600, std::abs(offset) / 60 % 60);
+    return out;
+  }
   if (!zone.zoneless_ok ||
       (layout != FrontMatterStyle::DATE_LAYOUT_DATE &&
        layout != FrontMatterStyle::DATE_LAYOUT_DATETIME &&
@@ -1420,6 +1446,12 @@ std::string FormatDate(const Article& article, int index) {
     absl::StrAppend(&out, ".", frac);
   }
   if (layout == FrontMatterStyle::DATE_LAYOUT_LOCAL) return out;
+  if (zone.offset.size() == 5) {
+    // A Jekyll date's `+0800`, written in RFC 3339 (a fraction of a
+    // second): `+08:00`, which reads back.
+    return absl::StrCat(out, zone.offset.substr(0, 3), ":",
+                        zone.offset.substr(3));
+  }
   if (!zone.offset.empty()) return absl::StrCat(out, zone.offset);
   const int offset = zone.tz.At(t).offset;
   if (offset == 0) return absl::StrCat(out, "Z");

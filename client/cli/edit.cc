@@ -164,7 +164,8 @@ std::string ZonelessDateZone(const v1::Article& head) {
   for (const auto& date : dates) {
     if (!date.present ||
         date.layout == v1::FrontMatterStyle::DATE_LAYOUT_UNSPECIFIED ||
-        date.layout == v1::FrontMatterStyle::DATE_LAYOUT_RFC3339) {
+        date.layout == v1::FrontMatterStyle::DATE_LAYOUT_RFC3339 ||
+        date.layout == v1::FrontMatterStyle::DATE_LAYOUT_DATETIME_OFFSET) {
       continue;
     }
     const std::string& zone = date.zone.empty() ? style.date_zone() : date.zone;

@@ -328,6 +328,35 @@ TEST(CliBulkTest, ApplyOfADirectoryReadsEveryMarkdownExtension) {
 
 // MDX (JSX in Markdown, Docusaurus' and Next.js' form) is not read: a tree
 // of .md and .mdx files was applied without a word about the .mdx ones.
+// A Jekyll post's date, `2024-01-02 03:04:05 +0800` (Jekyll writes every
+// new post so), was refused as no date: the import of a Jekyll site failed
+// on every post. It is the instant with that offset, exported as written.
+TEST(CliBulkTest, AJekyllPostsDateWithItsOffsetIsAppliedAndExportedAsIs) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string site = dir.path() + "/site";
+  fs::create_directories(site + "/_posts");
+  const std::string post =
+      "---\n"
+      "title: \"Hello\"\n"
+      "date: \"2024-01-02 03:04:05 +0800\"\n"
+      "tags: \"jekyll\"\n"
+      "---\n"
+      "body\n";
+  WriteFile(site + "/_posts/2024-01-02-hello.markdown", post);
+  CommandResult r = Ctl(*server, {"apply", "-f", site});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Ctl(*server, {"get", "2024-01-02-hello", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"date\": \"2024-01-01T19:04:05Z\""));
+  r = Ctl(*server, {"export", "--dir", dir.path() + "/out"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.path() + "/out/2024-01-02-hello.md"), post);
+  r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 1 unchanged"));
+}
+
 TEST(CliBulkTest, ApplyOfADirectorySaysItsMdxFilesAreLeftOut) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");

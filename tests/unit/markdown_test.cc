@@ -693,6 +693,59 @@ TEST(DateTest, Rfc3339IgnoresDefaultZone) {
             UnixSeconds(absl::CivilSecond(2025, 2, 8, 19, 34, 12)));
 }
 
+// Jekyll's date form (Ruby's Time#to_s), `YYYY-MM-DD HH:MM:SS +hhmm`, as
+// every post of a new Jekyll site has it: refused before 2026-12-08 (the
+// import of such a site failed on each post). The offset is kept as
+// written and written back so.
+TEST(DateTest, JekyllFormWithAnOffsetIsReadAndWrittenBackAsIs) {
+  const int64_t base = UnixSeconds(absl::CivilSecond(2024, 1, 2, 3, 4, 5));
+  struct Case {
+    std::string in;
+    int64_t seconds;
+    std::string zone;
+  };
+  const Case cases[] = {
+      {"2024-01-02 03:04:05 +0800", base - 8 * 3600, "+0800"},
+      {"2024-01-02 03:04:05 -0530", base + 5 * 3600 + 1800, "-0530"},
+      {"2024-01-02 03:04:05 +0000", base, "+0000"},
+      {"2024-01-02 03:04:05 +08:00", base - 8 * 3600, "+08:00"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.in);
+    const std::string text =
+        WithFrontMatter(absl::StrCat("date: \"", c.in, "\"\n"));
+    // The default zone is for dates without one: not this.
+    const Article a = MustParse(text, "America/New_York");
+    EXPECT_EQ(a.date().seconds(), c.seconds);
+    EXPECT_EQ(a.style().date_layout(),
+              FrontMatterStyle::DATE_LAYOUT_DATETIME_OFFSET);
+    EXPECT_EQ(a.style().date_zone(), c.zone);
+    EXPECT_EQ(FormatMarkdown(a), text);
+    const Article b = MustParse(FormatMarkdown(a));
+    EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+  }
+  // Unquoted, as Jekyll writes it, and for publishDate and expiryDate.
+  const Article k =
+      MustParse(WithFrontMatter("date: 2024-01-02 03:04:05 +0800\n"
+                                "publishDate: 2024-01-03 00:00:00 +0800\n"
+                                "expiryDate: 2024-02-01 00:00:00 -0500\n"));
+  EXPECT_EQ(k.publish_time().seconds(),
+            UnixSeconds(absl::CivilSecond(2024, 1, 2, 16, 0, 0)));
+  EXPECT_EQ(k.style().expiry_date_zone(), "-0500");
+  EXPECT_EQ(FormatMarkdown(k),
+            WithFrontMatter("date: \"2024-01-02 03:04:05 +0800\"\n"
+                            "publishDate: \"2024-01-03 00:00:00 +0800\"\n"
+                            "expiryDate: \"2024-02-01 00:00:00 -0500\"\n"));
+  // A fraction of a second (set through the API) does not fit the form:
+  // RFC 3339 in the same offset, which reads back.
+  Article f =
+      MustParse(WithFrontMatter("date: \"2024-01-02 03:04:05 +0800\"\n"));
+  f.mutable_date()->set_nanos(250000000);
+  EXPECT_EQ(FormatMarkdown(f),
+            WithFrontMatter("date: \"2024-01-02T03:04:05.25+08:00\"\n"));
+  EXPECT_EQ(MustParse(FormatMarkdown(f)).date().nanos(), 250000000);
+}
+
 TEST(DateTest, RejectsMalformedDates) {
   const char* const kBad[] = {
       "2025-13-40",
@@ -723,6 +776,15 @@ TEST(DateTest, RejectsMalformedDates) {
       "2025-02-08 19",
       "2025-02-08T19:34:12+24:00",
       "2025-02-08T19:34:12+0800",
+      "2025-02-08 19:34:12 +08",
+      "2025-02-08 19:34:12 +080",
+      "2025-02-08 19:34:12  +0800",
+      "2025-02-08 19:34:12 0800",
+      "2025-02-08 19:34:12 +2400",
+      "2025-02-08 19:34:12 +0860",
+      "2025-02-08 19:34:12 +0800 ",
+      "2025-02-08 19:34 +0800",
+      "2025-02-08T19:34:12 +0800",
       "2025-02-08T19:34:12.Z",
       "2025-02-08T19:34:12.1234567891Z",
       "2025-02-08T19:34:12ZZ",
@@ -735,7 +797,8 @@ TEST(DateTest, RejectsMalformedDates) {
   for (const char* bad : kBad) {
     ExpectError(WithFrontMatter(absl::StrCat("date: \"", bad, "\"\n")),
                 absl::StrCat("front matter key \"date\": \"", bad,
-                             "\" is not a date (RFC 3339; without a zone "
+                             "\" is not a date (RFC 3339 or Jekyll's "
+                             "\"YYYY-MM-DD HH:MM:SS +hhmm\"; without a zone "
                              "\"YYYY-MM-DDTHH:MM[:SS[.frac]]\", \"YYYY-MM-DD "
                              "HH:MM[:SS]\" or \"YYYY-MM-DD\")"));
   }
@@ -1591,8 +1654,9 @@ TEST(EditorialTest, BadValuesNameTheKeyAndTheRule) {
       {"draft: [true]\n", "front matter key \"draft\": must be true or false"},
       {"publishDate: tomorrow\n",
        "front matter key \"publishDate\": \"tomorrow\" is not a date (RFC "
-       "3339; without a zone \"YYYY-MM-DDTHH:MM[:SS[.frac]]\", \"YYYY-MM-DD "
-       "HH:MM[:SS]\" or \"YYYY-MM-DD\")"},
+       "3339 or Jekyll's \"YYYY-MM-DD HH:MM:SS +hhmm\"; without a zone "
+       "\"YYYY-MM-DDTHH:MM[:SS[.frac]]\", \"YYYY-MM-DD HH:MM[:SS]\" or "
+       "\"YYYY-MM-DD\")"},
       {"publishDate: \"2025-02-30\"\n",
        "front matter key \"publishDate\": \"2025-02-30\" is not a date"},
       {"expiryDate: [2025-02-08]\n",
