@@ -357,6 +357,54 @@ TEST(CliBulkTest, AJekyllPostsDateWithItsOffsetIsAppliedAndExportedAsIs) {
   EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 1 unchanged"));
 }
 
+// Jekyll dates a post by its file name, `_posts/2024-01-02-hello.md`,
+// when the front matter has none (most posts): such a site's posts were
+// stored undated, found by no date query.
+TEST(CliBulkTest, AJekyllPostWithoutADateIsDatedByItsFileName) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string site = dir.path() + "/site";
+  fs::create_directories(site + "/_posts/2024");
+  const std::string doc = "---\nlayout: post\ntitle: \"T\"\n---\nbody\n";
+  WriteFile(site + "/_posts/2024/2024-01-02-hello.md", doc);
+  WriteFile(site + "/_posts/2024-01-05-dated.md",
+            "---\ntitle: \"D\"\ndate: \"2023-06-01\"\n---\nbody\n");
+  WriteFile(site + "/_posts/2024-02-30-impossible.md", doc);
+  WriteFile(site + "/2024-01-03-not-a-post.md", doc);
+  CommandResult r = Ctl(*server, {"apply", "-f", site});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto date_of = [&](const std::string& id) {
+    CommandResult got = Ctl(*server, {"get", id, "-o", "json"});
+    EXPECT_EQ(got.exit_code, 0) << got.err;
+    const size_t at = got.out.find("\"date\": \"");
+    return at == std::string::npos ? std::string("none")
+                                   : got.out.substr(at + 9, 20);
+  };
+  EXPECT_EQ(date_of("2024-01-02-hello"), "2024-01-02T00:00:00Z");
+  EXPECT_EQ(date_of("2024-01-05-dated"), "2023-06-01T00:00:00Z");  // its own
+  EXPECT_EQ(date_of("2024-02-30-impossible"), "none");
+  EXPECT_EQ(date_of("2024-01-03-not-a-post"), "none");  // not under _posts
+  r = Ctl(*server, {"query", "--since", "2024-01-01", "--until", "2024-01-03",
+                    "-o", "name"});
+  EXPECT_EQ(r.out, "articles/2024-01-02-hello\n") << r.err;
+  // The export writes the date; it and the site are one article.
+  r = Ctl(*server, {"export", "--dir", dir.path() + "/out"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.path() + "/out/2024-01-02-hello.md"),
+            "---\nlayout: \"post\"\ntitle: \"T\"\ndate: \"2024-01-02\"\n---\n"
+            "body\n");
+  r = Ctl(*server, {"apply", "-f", dir.path() + "/out"});
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 4 unchanged")) << r.err;
+  r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 4 unchanged")) << r.err;
+  // In the zone dates without one are read in (the one in front matter
+  // too).
+  r = Ctl(*server, {"apply", "-f", site, "--default-zone", "Asia/Shanghai"});
+  EXPECT_THAT(r.out, HasSubstr("2 updated, 2 unchanged")) << r.err;
+  EXPECT_EQ(date_of("2024-01-02-hello"), "2024-01-01T16:00:00Z");
+}
+
 TEST(CliBulkTest, ApplyOfADirectorySaysItsMdxFilesAreLeftOut) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
