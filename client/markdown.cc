@@ -58,11 +58,15 @@ constexpr absl::string_view kIdKey = "id";
 // Hugo's `draft` are two spellings of one field, so they are handled by hand.
 constexpr absl::string_view kStateKey = "state";
 constexpr absl::string_view kDraftKey = "draft";
+// Jekyll's `published: false` (a post not to be shown); a value other than
+// a boolean (Hugo's date alias of publishDate) stays a param.
+constexpr absl::string_view kPublishedKey = "published";
 constexpr absl::string_view kPublishDateKey = "publishDate";
 constexpr absl::string_view kExpiryDateKey = "expiryDate";
 constexpr absl::string_view kTranslationKeyKey = "translationKey";
 constexpr absl::string_view kEditorialKeys[] = {
-    kStateKey, kDraftKey, kPublishDateKey, kExpiryDateKey, kTranslationKeyKey};
+    kStateKey,       kDraftKey,      kPublishedKey,
+    kPublishDateKey, kExpiryDateKey, kTranslationKeyKey};
 constexpr absl::string_view kNamePrefix = "articles/";
 // A front-matter mapping of params (Hugo's, since 0.123): where a param
 // named like a typed, editorial or id key is written, since at the top level
@@ -790,6 +794,7 @@ class FrontMatterReader {
     }
     if (key == kStateKey) return ReadState(value, &state_);
     if (key == kDraftKey) return ReadDraft(value);
+    if (key == kPublishedKey) return ReadPublished(key, value);
     if (key == kTranslationKeyKey) return ReadTranslationKey(value);
     if (key == "lang" && value.IsScalar()) {
       article_->mutable_style()->set_lang_scalar(true);
@@ -853,19 +858,54 @@ class FrontMatterReader {
     return absl::OkStatus();
   }
 
-  // `state` and `draft` may both be given only if they agree.
-  absl::Status ResolveState() {
-    if (state_ != Article::STATE_UNSPECIFIED &&
-        draft_state_ != Article::STATE_UNSPECIFIED && state_ != draft_state_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "front matter keys \"state\" and \"draft\" disagree: state is \"",
-          StateText(state_),
-          "\" but draft: ", draft_state_ == Article::DRAFT ? "true" : "false",
-          " means \"", StateText(draft_state_), "\"; give one of them"));
+  // Jekyll's `published: true|false`: a plain boolean is the state
+  // (false: DRAFT, never shown to readers; it was a param, and the post
+  // went live); anything else is a param, as before.
+  absl::Status ReadPublished(const std::string& key, const YAML::Node& value) {
+    bool b;
+    if (!value.IsScalar() || !IsPlain(value) ||
+        !ParseYamlBool(value.Scalar(), &b)) {
+      return ReadParam(key, value);
     }
-    const Article::State state =
-        state_ != Article::STATE_UNSPECIFIED ? state_ : draft_state_;
-    article_->set_state(state);
+    published_state_ = b ? Article::PUBLISHED : Article::DRAFT;
+    return absl::OkStatus();
+  }
+
+  // `state`, `draft` and `published` may be given together only if they
+  // agree.
+  absl::Status ResolveState() {
+    struct Source {
+      absl::string_view key;
+      Article::State state;
+    };
+    const Source sources[] = {{kStateKey, state_},
+                              {kDraftKey, draft_state_},
+                              {kPublishedKey, published_state_}};
+    // How `source` says its state: `state is "draft"`, `draft: true means
+    // "draft"`.
+    const auto said = [](const Source& source) {
+      const bool draft = source.state == Article::DRAFT;
+      if (source.key == kStateKey) {
+        return absl::StrCat("state is \"", StateText(source.state), "\"");
+      }
+      const bool value = source.key == kDraftKey ? draft : !draft;
+      return absl::StrCat(source.key, ": ", value ? "true" : "false",
+                          " means \"", StateText(source.state), "\"");
+    };
+    const Source* first = nullptr;
+    for (const Source& source : sources) {
+      if (source.state == Article::STATE_UNSPECIFIED) continue;
+      if (first == nullptr) {
+        first = &source;
+      } else if (source.state != first->state) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("front matter keys \"", first->key, "\" and \"",
+                         source.key, "\" disagree: ", said(*first), " but ",
+                         said(source), "; give one of them"));
+      }
+    }
+    article_->set_state(first != nullptr ? first->state
+                                         : Article::STATE_UNSPECIFIED);
     return absl::OkStatus();
   }
 
@@ -1026,6 +1066,8 @@ class FrontMatterReader {
   std::set<std::string> params_read_;
   Article::State state_ = Article::STATE_UNSPECIFIED;        // from `state`
   Article::State draft_state_ = Article::STATE_UNSPECIFIED;  // from `draft`
+  // From Jekyll's `published`.
+  Article::State published_state_ = Article::STATE_UNSPECIFIED;
 };
 
 std::string YamlError(const YAML::Exception& e) {
@@ -1496,15 +1538,17 @@ void AppendStateKey(const Article& article, absl::string_view key,
     written->insert(std::string(kStateKey));
     return;
   }
-  if (key == kDraftKey && draft_can_say) {
-    absl::StrAppend(out, kDraftKey,
-                    state == Article::DRAFT ? ": true\n" : ": false\n");
-    written->insert(std::string(kDraftKey));
+  // `draft:` and Jekyll's `published:` say the same, inverted.
+  const bool flag = key == kDraftKey || key == kPublishedKey;
+  if (flag && draft_can_say) {
+    const bool value = (state == Article::DRAFT) == (key == kDraftKey);
+    absl::StrAppend(out, key, value ? ": true\n" : ": false\n");
+    written->insert(std::string(key));
     return;
   }
   const bool state_line_follows =
-      key == kDraftKey && std::find(key_order.begin(), key_order.end(),
-                                    kStateKey) != key_order.end();
+      flag && std::find(key_order.begin(), key_order.end(), kStateKey) !=
+                  key_order.end();
   if (written->count(std::string(kStateKey)) > 0 || state_line_follows) {
     return;
   }
@@ -1512,7 +1556,7 @@ void AppendStateKey(const Article& article, absl::string_view key,
     absl::StrAppend(out, kDraftKey,
                     state == Article::DRAFT ? ": true\n" : ": false\n");
     written->insert(std::string(kDraftKey));
-  } else if (key == kDraftKey || state == Article::ARCHIVED) {
+  } else if (flag || state == Article::ARCHIVED) {
     AppendState(state, out);
     written->insert(std::string(kStateKey));
   }
@@ -1615,6 +1659,11 @@ void AppendParam(const std::string& key, const Value& v,
 // a duplicate key). A theme string key with its field empty is written at
 // the top level, as ReadTypedField reads it back into params.
 bool MustNestParam(const Article& article, const std::string& key) {
+  if (key == kPublishedKey) {
+    // Only a boolean would read back as the state.
+    return article.params().fields().at(key).kind_case() ==
+           google::protobuf::Value::kBoolValue;
+  }
   if (key == kIdKey || IsEditorialKey(key)) return true;
   if (IsThemeStringKey(key)) return HasTypedValue(article, key);
   return IsTypedKey(key);
@@ -1777,9 +1826,11 @@ std::string FormatMarkdown(const v1::Article& article) {
     if (key == kParamsKey && !nested.empty()) {
       AppendNestedParams(article, nested, params_style, &out);
       written.insert(key);
-    } else if (key == kStateKey || key == kDraftKey) {
+    } else if (key == kStateKey || key == kDraftKey ||
+               (key == kPublishedKey &&
+                article.params().fields().count(key) == 0)) {
       AppendStateKey(article, key, key_order, &written, &out);
-    } else if (IsEditorialKey(key)) {
+    } else if (IsEditorialKey(key) && key != kPublishedKey) {
       if (AppendEditorialKey(article, key, true, &out)) written.insert(key);
     } else if (AppendOrderedKey(article, key, nested_set, params_style, &out)) {
       written.insert(key);
@@ -1789,7 +1840,8 @@ std::string FormatMarkdown(const v1::Article& article) {
     if (written.count(key) == 0) AppendTypedKey(article, key, false, &out);
   }
   const bool state_written = written.count(std::string(kStateKey)) > 0 ||
-                             written.count(std::string(kDraftKey)) > 0;
+                             written.count(std::string(kDraftKey)) > 0 ||
+                             written.count(std::string(kPublishedKey)) > 0;
   if (!state_written) AppendStateKey(article, "", key_order, &written, &out);
   for (absl::string_view key :
        {kPublishDateKey, kExpiryDateKey, kTranslationKeyKey}) {

@@ -287,45 +287,54 @@ std::vector<Document> SplitDocuments(absl::string_view text,
   return docs;
 }
 
-// Jekyll's post date: a file under a `_posts` directory named
-// `YYYY-MM-DD-title.md` whose front matter has no date is dated by its name
-// (that day's midnight in the default zone, as a front-matter `date:
-// "YYYY-MM-DD"` would be), as Jekyll dates it. Such a site's posts were
-// stored undated, left out of every date query. Elsewhere a name is only a
-// name. An impossible date in the name (`2024-02-30-x`) is left alone.
-absl::Status DateFromPostName(const std::string& file,
-                              const MarkdownOptions& markdown,
-                              v1::Article* article) {
+// What Jekyll reads from where a file is, where its front matter does not
+// say: a post under `_posts` named `YYYY-MM-DD-title.md` is dated by its
+// name (that day's midnight in the default zone, as a front-matter `date:
+// "YYYY-MM-DD"` would be; an impossible date, `2024-02-30-x`, is left
+// alone), and a file under `_drafts` is a draft. Such posts were stored
+// undated, left out of every date query, and drafts went live to readers.
+// Elsewhere a path is only a name.
+absl::Status JekyllPathDefaults(const std::string& file,
+                                const MarkdownOptions& markdown,
+                                v1::Article* article) {
   if (file == kStdin) return absl::OkStatus();
   const fs::path path(file);
-  bool in_posts = false;
+  bool in_posts = false, in_drafts = false;
   for (const fs::path& part : path.parent_path()) {
     if (part == "_posts") in_posts = true;
+    if (part == "_drafts") in_drafts = true;
+  }
+  bool changed = false;
+  if (in_drafts && article->state() == v1::Article::STATE_UNSPECIFIED) {
+    article->set_state(v1::Article::DRAFT);
+    changed = true;
   }
   const std::string name = path.filename().string();
-  if (!in_posts || name.size() < 12 || name[4] != '-' || name[7] != '-' ||
-      name[10] != '-') {
-    return absl::OkStatus();
-  }
+  bool dated_name = in_posts && !article->has_date() && name.size() >= 12 &&
+                    name[4] == '-' && name[7] == '-' && name[10] == '-';
   for (int i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(name[i])))
-      return absl::OkStatus();
+    if (dated_name && !absl::ascii_isdigit(static_cast<unsigned char>(name[i])))
+      dated_name = false;
   }
-  // Read as the front matter's own key would be: the same zone rules, the
-  // same style, so the export writes `date: "YYYY-MM-DD"`.
-  absl::StatusOr<v1::Article> dated = ParseMarkdown(
-      absl::StrCat("---\ndate: \"", name.substr(0, 10), "\"\n---\n"), markdown);
-  if (!dated.ok()) {
-    if (absl::StrContains(dated.status().message(), "is not a date"))
-      return absl::OkStatus();
-    return absl::InvalidArgumentError(
-        absl::StrCat("date (from the file name): ", dated.status().message()));
+  if (dated_name) {
+    // Read as the front matter's own key would be: the same zone rules,
+    // the same style, so the export writes `date: "YYYY-MM-DD"`.
+    absl::StatusOr<v1::Article> dated = ParseMarkdown(
+        absl::StrCat("---\ndate: \"", name.substr(0, 10), "\"\n---\n"),
+        markdown);
+    if (dated.ok()) {
+      *article->mutable_date() = dated->date();
+      article->mutable_style()->set_date_layout(dated->style().date_layout());
+      article->mutable_style()->set_date_zone(dated->style().date_zone());
+      changed = true;
+    } else if (!absl::StrContains(dated.status().message(), "is not a date")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "date (from the file name): ", dated.status().message()));
+    }
   }
-  *article->mutable_date() = dated->date();
-  article->mutable_style()->set_date_layout(dated->style().date_layout());
-  article->mutable_style()->set_date_zone(dated->style().date_zone());
-  // As its export reads back (the key order then has `date`): the file and
-  // its export are one article, not an update each way.
+  if (!changed) return absl::OkStatus();
+  // As its export reads back (the key order then has `date`, `draft`): the
+  // file and its export are one article, not an update each way.
   absl::StatusOr<v1::Article> as_exported =
       ParseMarkdown(FormatMarkdown(*article), markdown);
   if (as_exported.ok()) {
@@ -399,10 +408,8 @@ absl::StatusOr<v1::Article> ParseDocument(const std::string& file,
     }
   }
   article->set_name(ArticleName(id));
-  if (!article->has_date()) {
-    if (absl::Status s = DateFromPostName(file, markdown, &*article); !s.ok())
-      return s;
-  }
+  if (absl::Status s = JekyllPathDefaults(file, markdown, &*article); !s.ok())
+    return s;
   return article;
 }
 

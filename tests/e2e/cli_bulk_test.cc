@@ -405,6 +405,42 @@ TEST(CliBulkTest, AJekyllPostWithoutADateIsDatedByItsFileName) {
   EXPECT_EQ(date_of("2024-01-02-hello"), "2024-01-01T16:00:00Z");
 }
 
+// Jekyll keeps `_drafts/*` and `published: false` posts off the site; both
+// went live to readers (a draft's state came from nowhere, `published` was
+// a param).
+TEST(CliBulkTest, AJekyllSitesDraftsAndUnpublishedPostsStayDrafts) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string site = dir.path() + "/site";
+  fs::create_directories(site + "/_posts");
+  fs::create_directories(site + "/_drafts");
+  const auto doc = [](const std::string& extra) {
+    return "---\ntitle: \"T\"\ntags: \"j\"\n" + extra + "---\nbody\n";
+  };
+  WriteFile(site + "/_posts/2024-01-02-live.md", doc(""));
+  WriteFile(site + "/_posts/2024-01-03-held.md", doc("published: false\n"));
+  WriteFile(site + "/_drafts/wip.md", doc(""));
+  WriteFile(site + "/_drafts/ready.md", doc("draft: false\n"));  // it says
+  CommandResult r = Ctl(*server, {"apply", "-f", site});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Ctl(*server, {"query", "--tag", "j", "-o", "name"});
+  EXPECT_EQ(r.out, "articles/2024-01-02-live\narticles/ready\n") << r.err;
+  EXPECT_NE(Ctl(*server, {"get", "wip"}).exit_code, 0);
+  EXPECT_NE(Ctl(*server, {"get", "2024-01-03-held"}).exit_code, 0);
+  // Exported as read; the export and the site are one content.
+  r = Ctl(*server, {"export", "--dir", dir.path() + "/out"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dir.path() + "/out/2024-01-03-held.md"),
+            "---\ntitle: \"T\"\ntags: \"j\"\npublished: false\n"
+            "date: \"2024-01-03\"\n---\nbody\n");
+  EXPECT_EQ(ReadFile(dir.path() + "/out/wip.md"), doc("draft: true\n"));
+  r = Ctl(*server, {"apply", "-f", dir.path() + "/out"});
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 4 unchanged")) << r.err;
+  r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 4 unchanged")) << r.err;
+}
+
 TEST(CliBulkTest, ApplyOfADirectorySaysItsMdxFilesAreLeftOut) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");

@@ -111,14 +111,17 @@ std::string ReadFile(const std::filesystem::path& path) {
 // and a key it does not list is a param.
 TEST(ParseMarkdownTest, FrontMatterFieldKeysAreTheKeysReadAsFields) {
   const std::vector<std::string>& keys = FrontMatterFieldKeys();
-  EXPECT_THAT(keys, ElementsAre("title", "date", "summary", "categories",
-                                "lang", "translations", "tags", "menu",
-                                "thumbnail", "lead", "comments", "authorbox",
-                                "pager", "toc", "mathjax", "sidebar", "widgets",
-                                "id", "state", "draft", "publishDate",
-                                "expiryDate", "translationKey", "params"));
+  EXPECT_THAT(
+      keys,
+      ElementsAre("title", "date", "summary", "categories", "lang",
+                  "translations", "tags", "menu", "thumbnail", "lead",
+                  "comments", "authorbox", "pager", "toc", "mathjax", "sidebar",
+                  "widgets", "id", "state", "draft", "published", "publishDate",
+                  "expiryDate", "translationKey", "params"));
   for (const std::string& key : keys) {
-    if (key == "params") continue;  // a string there is the param `params`
+    // A string there is the param `params`; in `published`, a param too
+    // (only a boolean is the state).
+    if (key == "params" || key == "published") continue;
     // A string there fills the field or is refused as its value.
     const absl::StatusOr<Article> a =
         ParseMarkdown(WithFrontMatter(absl::StrCat(key, ": \"published\"\n")));
@@ -1629,6 +1632,46 @@ TEST(EditorialTest, ConflictingStateAndDraftNameBothKeys) {
               "front matter keys \"state\" and \"draft\" disagree");
   ExpectError(WithFrontMatter("draft: true\nstate: archived\n"),
               "front matter keys \"state\" and \"draft\" disagree");
+}
+
+// Jekyll's `published: false` keeps a post from the site: it was a param,
+// and the post went live to readers. A boolean is the state, written back
+// as read; anything else (Hugo's date alias) stays a param.
+TEST(EditorialTest, JekyllsPublishedFalseIsADraft) {
+  for (const auto& [yaml, state] :
+       {std::pair<std::string, Article::State>{"published: false\n",
+                                               Article::DRAFT},
+        {"published: true\n", Article::PUBLISHED},
+        {"published: false\ndraft: true\n", Article::DRAFT},
+        {"published: \"2024-01-01\"\n", Article::STATE_UNSPECIFIED}}) {
+    SCOPED_TRACE(yaml);
+    const std::string text = WithFrontMatter("title: \"T\"\n" + yaml);
+    const Article a = MustParse(text);
+    EXPECT_EQ(a.state(), state);
+    EXPECT_EQ(a.params().fields().count("published"),
+              state == Article::STATE_UNSPECIFIED ? 1u : 0u);
+    EXPECT_EQ(FormatMarkdown(a), text);
+  }
+  ExpectError(WithFrontMatter("published: false\ndraft: false\n"),
+              "front matter keys \"draft\" and \"published\" disagree: "
+              "draft: false means \"published\" but published: false means "
+              "\"draft\"; give one of them");
+  ExpectError(WithFrontMatter("state: archived\npublished: true\n"),
+              "front matter keys \"state\" and \"published\" disagree: state "
+              "is \"archived\" but published: true means \"published\"");
+  // Archived through the API: `published:` cannot say it, `state:` does.
+  Article archived = MustParse(WithFrontMatter("published: false\n"));
+  archived.set_state(Article::ARCHIVED);
+  EXPECT_EQ(FormatMarkdown(archived), WithFrontMatter("state: \"archived\"\n"));
+  // A boolean param of that name (the API's) goes under `params:`, where
+  // it reads back as a param.
+  Article param;
+  param.set_title("T");
+  (*param.mutable_params()->mutable_fields())["published"].set_bool_value(
+      false);
+  const Article back = MustParse(FormatMarkdown(param));
+  EXPECT_EQ(back.state(), Article::STATE_UNSPECIFIED);
+  EXPECT_EQ(back.params().fields().at("published").bool_value(), false);
 }
 
 TEST(EditorialTest, BadValuesNameTheKeyAndTheRule) {
