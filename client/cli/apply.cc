@@ -30,6 +30,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -291,9 +292,10 @@ std::vector<Document> SplitDocuments(absl::string_view text,
 // say: a post under `_posts` named `YYYY-MM-DD-title.md` is dated by its
 // name (that day's midnight in the default zone, as a front-matter `date:
 // "YYYY-MM-DD"` would be; an impossible date, `2024-02-30-x`, is left
-// alone), and a file under `_drafts` is a draft. Such posts were stored
-// undated, left out of every date query, and drafts went live to readers.
-// Elsewhere a path is only a name.
+// alone), a file under `_drafts` is a draft, and in either a string of
+// tags or categories is one per word. Such posts were stored undated, left
+// out of every date query, drafts went live to readers, and `tags: a b`
+// was the one tag `a b`. Elsewhere a path is only a name.
 absl::Status JekyllPathDefaults(const std::string& file,
                                 const MarkdownOptions& markdown,
                                 v1::Article* article) {
@@ -331,6 +333,27 @@ absl::Status JekyllPathDefaults(const std::string& file,
       return absl::InvalidArgumentError(absl::StrCat(
           "date (from the file name): ", dated.status().message()));
     }
+  }
+  // `tags: ruby rails`, a string, is one tag per word to Jekyll (a list
+  // keeps its entries whole); it was one tag, `ruby rails`.
+  for (const bool tags : {true, false}) {
+    auto* list = tags ? article->mutable_tags() : article->mutable_categories();
+    const std::string key = tags ? "tags" : "categories";
+    auto* scalars = article->mutable_style()->mutable_scalar_keys();
+    const auto scalar = std::find(scalars->begin(), scalars->end(), key);
+    if (!(in_posts || in_drafts) || scalar == scalars->end() ||
+        list->size() != 1 || !absl::StrContains(list->Get(0), ' ')) {
+      continue;
+    }
+    const std::vector<std::string> words =
+        absl::StrSplit(list->Get(0), ' ', absl::SkipEmpty());
+    list->Clear();
+    for (const std::string& word : words) {
+      if (std::find(list->begin(), list->end(), word) == list->end())
+        list->Add(std::string(word));
+    }
+    scalars->erase(scalar);
+    changed = true;
   }
   if (!changed) return absl::OkStatus();
   // As its export reads back (the key order then has `date`, `draft`): the

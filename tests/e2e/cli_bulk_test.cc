@@ -441,6 +441,39 @@ TEST(CliBulkTest, AJekyllSitesDraftsAndUnpublishedPostsStayDrafts) {
   EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 4 unchanged")) << r.err;
 }
 
+// Jekyll reads `tags: ruby rails` as two tags; it was the one tag `ruby
+// rails`. Outside a Jekyll tree (Hugo's) a string is one tag, as before.
+TEST(CliBulkTest, AJekyllPostsStringOfTagsIsOneTagPerWord) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string site = dir.path() + "/site";
+  fs::create_directories(site + "/_posts");
+  const std::string doc =
+      "---\ntitle: \"T\"\ntags: ruby rails  ruby\ncategories: dev "
+      "news\n---\nbody\n";
+  WriteFile(site + "/_posts/2024-01-02-post.md", doc);
+  WriteFile(site + "/hugo.md", doc);
+  WriteFile(site + "/_posts/2024-01-03-list.md",
+            "---\ntitle: \"T\"\ntags: [\"ruby rails\"]\n---\nbody\n");
+  CommandResult r = Ctl(*server, {"apply", "-f", site});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Ctl(*server, {"query", "--tag", "rails", "-o", "name"});
+  EXPECT_EQ(r.out, "articles/2024-01-02-post\n") << r.err;
+  r = Ctl(*server, {"query", "--tag", "ruby rails", "-o", "name"});
+  EXPECT_EQ(r.out, "articles/2024-01-03-list\n") << r.err;
+  r = Ctl(*server, {"query", "--tag", "ruby rails  ruby", "-o", "name"});
+  EXPECT_EQ(r.out, "articles/hugo\n") << r.err;
+  r = Ctl(*server, {"query", "--category", "news", "-o", "name"});
+  EXPECT_EQ(r.out, "articles/2024-01-02-post\n") << r.err;
+  r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 3 unchanged")) << r.err;
+  r = Ctl(*server, {"export", "--dir", dir.path() + "/out"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Ctl(*server, {"apply", "-f", dir.path() + "/out"});
+  EXPECT_THAT(r.out, HasSubstr("0 created, 0 updated, 3 unchanged")) << r.err;
+}
+
 TEST(CliBulkTest, ApplyOfADirectorySaysItsMdxFilesAreLeftOut) {
   TempDir dir;
   auto server = ServerProcess::Start(dir.path() + "/data");
