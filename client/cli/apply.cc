@@ -300,7 +300,10 @@ absl::Status JekyllPathDefaults(const std::string& file,
                                 const MarkdownOptions& markdown,
                                 v1::Article* article) {
   if (file == kStdin) return absl::OkStatus();
-  const fs::path path(file);
+  // Absolute: `apply -f 2024-01-02-x.md` run in `_posts` is a post too.
+  std::error_code ec;
+  fs::path path = fs::absolute(file, ec);
+  if (ec) path = file;
   bool in_posts = false, in_drafts = false;
   for (const fs::path& part : path.parent_path()) {
     if (part == "_posts") in_posts = true;
