@@ -90,6 +90,16 @@ std::string Diff(const Article& a, const Article& b) {
   return report;
 }
 
+// Checks that `a` is written as `text`, which reads back as `a` (dates
+// without a zone read in `zone`).
+void ExpectWrittenBackAs(const Article& a, const std::string& text,
+                         const std::string& zone = "UTC") {
+  const std::string written = FormatMarkdown(a);
+  EXPECT_EQ(written, text);
+  const Article b = MustParse(written, zone);
+  EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+}
+
 std::string SourceDir() {
   if (const char* dir = std::getenv("CONTENT_SOURCE_DIR")) return dir;
   // Compiled in by tests/CMakeLists.txt (__FILE__ may be relative to the
@@ -558,10 +568,7 @@ TEST(DateTest, ZonelessTFormIsReadInTheDefaultZoneAndRoundTrips) {
       EXPECT_EQ(a.style().date_layout(), c.layout);
       EXPECT_EQ(a.style().date_zone(), zone);
       // Exported, it stays the same text; read back, the same article.
-      const std::string written = FormatMarkdown(a);
-      EXPECT_EQ(written, text);
-      const Article b = MustParse(written, zone);
-      EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+      ExpectWrittenBackAs(a, text, zone);
     }
   }
   // The same instant as the space form, unquoted too (YAML would call it a
@@ -608,10 +615,7 @@ TEST(DateTest, SpaceFormWithoutSecondsIsReadLikeTheTFormAndRoundTrips) {
               MustParse(WithFrontMatter("date: \"2025-01-01T10:07\"\n"), zone)
                   .date()
                   .seconds());
-    const std::string written = FormatMarkdown(a);
-    EXPECT_EQ(written, text);
-    const Article b = MustParse(written, zone);
-    EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+    ExpectWrittenBackAs(a, text, zone);
   }
   // Unquoted, and for publishDate and expiryDate in the shared zone.
   const std::string keys = WithFrontMatter(
@@ -723,9 +727,7 @@ TEST(DateTest, JekyllFormWithAnOffsetIsReadAndWrittenBackAsIs) {
     EXPECT_EQ(a.style().date_layout(),
               FrontMatterStyle::DATE_LAYOUT_DATETIME_OFFSET);
     EXPECT_EQ(a.style().date_zone(), c.zone);
-    EXPECT_EQ(FormatMarkdown(a), text);
-    const Article b = MustParse(FormatMarkdown(a));
-    EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+    ExpectWrittenBackAs(a, text);
   }
   // Unquoted, as Jekyll writes it, and for publishDate and expiryDate.
   const Article k =
@@ -1785,9 +1787,7 @@ TEST(EditorialTest, EachDateKeyKeepsItsZone) {
   EXPECT_EQ(a.style().publish_date_layout(),
             FrontMatterStyle::DATE_LAYOUT_DATETIME);
   EXPECT_EQ(a.style().expiry_date_zone(), "-05:30");
-  EXPECT_EQ(FormatMarkdown(a), text);
-  const Article b = MustParse(FormatMarkdown(a));
-  EXPECT_TRUE(MessageDifferencer::Equals(a, b)) << Diff(a, b);
+  ExpectWrittenBackAs(a, text);
 
   // Keys in the zone of the first record none of their own, as before.
   const Article same =
