@@ -340,22 +340,27 @@ absl::Status JekyllPathDefaults(const std::string& file,
   // `tags: ruby rails`, a string, is one tag per word to Jekyll (a list
   // keeps its entries whole); it was one tag, `ruby rails`.
   for (const bool tags : {true, false}) {
-    auto* list = tags ? article->mutable_tags() : article->mutable_categories();
+    // Read through const access first: a mutable_style() on a file with
+    // no style would give it an empty one, another content.
+    const auto& list_now = tags ? article->tags() : article->categories();
     const std::string key = tags ? "tags" : "categories";
-    auto* scalars = article->mutable_style()->mutable_scalar_keys();
-    const auto scalar = std::find(scalars->begin(), scalars->end(), key);
-    if (!(in_posts || in_drafts) || scalar == scalars->end() ||
-        list->size() != 1 || !absl::StrContains(list->Get(0), ' ')) {
+    const auto& scalars_now = article->style().scalar_keys();
+    if (!(in_posts || in_drafts) || list_now.size() != 1 ||
+        !absl::StrContains(list_now.Get(0), ' ') ||
+        std::find(scalars_now.begin(), scalars_now.end(), key) ==
+            scalars_now.end()) {
       continue;
     }
     const std::vector<std::string> words =
-        absl::StrSplit(list->Get(0), ' ', absl::SkipEmpty());
+        absl::StrSplit(list_now.Get(0), ' ', absl::SkipEmpty());
+    auto* list = tags ? article->mutable_tags() : article->mutable_categories();
     list->Clear();
     for (const std::string& word : words) {
       if (std::find(list->begin(), list->end(), word) == list->end())
         list->Add(std::string(word));
     }
-    scalars->erase(scalar);
+    auto* scalars = article->mutable_style()->mutable_scalar_keys();
+    scalars->erase(std::find(scalars->begin(), scalars->end(), key));
     changed = true;
   }
   if (!changed) return absl::OkStatus();
