@@ -1389,25 +1389,41 @@ int main(int argc, char** argv) {
     // times): the test writes the time it wants into the file. A file
     // caught while it is rewritten (truncated, not yet written) keeps the
     // last time read: the real clock, years before a test's, would look to
-    // the scheduler like a clock set back and fire entries again.
-    struct LastRead {
-      absl::Mutex mu;
-      std::optional<absl::Time> time ABSL_GUARDED_BY(mu);
-    };
-    auto last = std::make_shared<LastRead>();
-    config.store.clock = [clock_file, last] {
+    // the scheduler like a clock set back and fire entries again. The
+    // first read is here, before anything is served: the scheduler's
+    // thread, late on a loaded machine, could otherwise make it after a
+    // test began a rewrite, with no last time to keep.
+    const auto read = [clock_file]() -> std::optional<absl::Time> {
       std::ifstream in(clock_file);
       std::string text;
       absl::Time t;
       std::string err;
-      absl::MutexLock lock(&last->mu);
       if (in && std::getline(in, text) &&
           absl::ParseTime(absl::RFC3339_full,
                           std::string(absl::StripAsciiWhitespace(text)), &t,
                           &err)) {
-        last->time = t;
+        return t;
       }
-      return last->time.value_or(absl::Now());
+      return std::nullopt;
+    };
+    struct LastRead {
+      absl::Mutex mu;
+      absl::Time time ABSL_GUARDED_BY(mu);
+    };
+    auto last = std::make_shared<LastRead>();
+    const std::optional<absl::Time> first = read();
+    if (!first.has_value()) {
+      return usage(absl::StrCat("--clock-file: ", clock_file,
+                                " holds no RFC 3339 time on its first line"));
+    }
+    {
+      absl::MutexLock lock(&last->mu);
+      last->time = *first;
+    }
+    config.store.clock = [read, last] {
+      absl::MutexLock lock(&last->mu);
+      if (std::optional<absl::Time> t = read(); t.has_value()) last->time = *t;
+      return last->time;
     };
     std::fprintf(stderr, "contentd: clock from %s (tests only)\n",
                  clock_file.c_str());

@@ -6,6 +6,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -305,6 +307,29 @@ TEST_F(EditorialTest, AClockFileCaughtMidRewriteKeepsItsLastTime) {
   SetClock(kT0 + 120);
   a = Create("fourth", Article("fourth"));
   EXPECT_EQ(a.create_time().seconds(), kT0 + 120);
+}
+
+// The test clock is first read at start, before anything is served: the
+// scheduler's thread, late on a loaded machine, could make the first read
+// after a test (just restarted its contentd) began rewriting the file,
+// with no time read before to keep (the real clock then, as above). So a
+// file with no time in it at start is refused, not served on the real
+// clock.
+TEST(ClockFileTest, AClockFileWithoutATimeAtStartIsAUsageError) {
+  TempDir dir;
+  const std::string clock = dir.path() + "/clock";
+  WriteFile(clock, "");  // as a rewrite's truncation leaves it
+  const std::string data = dir.path() + "/data";
+  const content::testing::CommandResult r = content::testing::RunCommand(
+      {content::testing::ContentdBinary(), "--listen", "127.0.0.1:0",
+       "--data-dir", data, "--clock-file", clock},
+      "", {}, std::chrono::seconds(60));
+  EXPECT_FALSE(r.timed_out) << "contentd served:\n" << r.err;
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "--clock-file: " + clock +
+                       " holds no RFC 3339 time on its first line\nRun "
+                       "`contentd --help` for more information.\n");
+  EXPECT_FALSE(std::filesystem::exists(data));
 }
 
 // Editors list scheduled and expired articles by query (`windows`), a page

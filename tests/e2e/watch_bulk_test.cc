@@ -21,6 +21,7 @@
 #include "content/v1/content_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/grpc_raw.h"
 #include "tests/support/harness.h"
 #include "tests/support/watch_collector.h"
 
@@ -610,8 +611,8 @@ TEST(WatchTest, OutOfRangeAfterRetention) {
   EXPECT_EQ(watcher.events().front().event().sequence(), 16);
 }
 
-// Article `big<i>` with a 64 KiB body: 150 of them fill a stream's
-// flow-control window.
+// Article `big<i>` with a 64 KiB body: one fills a NarrowWindowChannel's
+// stream.
 v1::Article BigArticle(int i) {
   v1::Article a = MakeArticle("big" + std::to_string(i), "big", i);
   a.set_body(std::string(64 << 10, 'x'));
@@ -627,10 +628,10 @@ TEST(WatchTest, StalledWatcherIsCutOffWhileWritesContinue) {
   ASSERT_NE(server, nullptr);
   auto client = Connect(*server);
 
-  // A raw stream that never reads.
-  auto channel = grpc::CreateChannel(server->address(),
-                                     grpc::InsecureChannelCredentials());
-  auto stub = v1::ContentService::NewStub(channel);
+  // A raw stream that never reads, on a window a loaded machine does not
+  // grow past the 150 articles below (the stream never stalled).
+  auto stub = v1::ContentService::NewStub(
+      content::testing::NarrowWindowChannel(server->address()));
   grpc::ClientContext ctx;
   v1::WatchArticlesRequest req;
   auto reader = stub->WatchArticles(&ctx, req);
@@ -691,10 +692,13 @@ TEST(WatchTest, WatcherBehindRetentionIsCountedAndLogged) {
   ASSERT_NE(server, nullptr);
   auto client = Connect(*server);
 
-  // A raw stream that stops reading: large articles fill flow control.
-  auto channel = grpc::CreateChannel(server->address(),
-                                     grpc::InsecureChannelCredentials());
-  auto stub = v1::ContentService::NewStub(channel);
+  // A raw stream that stops reading: large articles fill flow control, a
+  // window that stays narrow, so that the stream stops about 2 MiB (what
+  // it reads ahead) into them. (gRPC's own window grew on a loaded machine
+  // to hold every event: the stream had sent them all before retention
+  // trimmed any, and waited for more until the deadline.)
+  auto stub = v1::ContentService::NewStub(
+      content::testing::NarrowWindowChannel(server->address()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::seconds(120));
@@ -954,10 +958,10 @@ TEST(BulkTest, StalledExportIsCutOff) {
                       [](const v1::ImportArticlesResponse&) {})
                   .ok());
 
-  // A raw stream that does not read.
-  auto channel = grpc::CreateChannel(server->address(),
-                                     grpc::InsecureChannelCredentials());
-  auto stub = v1::ContentService::NewStub(channel);
+  // A raw stream that does not read, on a window that stays narrow
+  // whatever the machine's load.
+  auto stub = v1::ContentService::NewStub(
+      content::testing::NarrowWindowChannel(server->address()));
   grpc::ClientContext ctx;
   // Past StatsAfterCutOff's guard: a cut-off not logged fails there.
   ctx.set_deadline(std::chrono::system_clock::now() +

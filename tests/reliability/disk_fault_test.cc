@@ -1081,6 +1081,10 @@ bool Mounted(const std::string& dir) {
 // tests, mounts in use and mounts no test recorded stay.
 TEST(StaleMountTest, MountsOfGoneTestsAreUnmountedOthersStay) {
   TempDir gone, live, busy, unrecorded;
+  // Until the end: the sweep of another test's mount, running meanwhile,
+  // took the stale-looking mounts below first (`busy` before its file was
+  // open) or half (`gone` unmounted, its directory not yet removed).
+  testing::TestMountsLock no_other_sweep;
   for (const TempDir* d : {&gone, &live, &busy, &unrecorded})
     std::filesystem::create_directories(d->path() + "/mnt");
   if (testing::MountTestTmpfs(live.path() + "/mnt", "size=1m").exit_code != 0) {

@@ -9,11 +9,26 @@
 
 #include "grpcpp/client_context.h"
 #include "grpcpp/completion_queue.h"
+#include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
 
 namespace content::testing {
+
+grpc::ChannelArguments NarrowWindowArgs() {
+  grpc::ChannelArguments args;
+  // Without the probe the window stays at the lookahead, whatever the load.
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
+  return args;
+}
+
+std::shared_ptr<grpc::Channel> NarrowWindowChannel(const std::string& address) {
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   NarrowWindowArgs());
+}
 
 grpc::Status RawUnaryCall(
     grpc::Channel& channel, const std::string& method,

@@ -6,11 +6,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "grpcpp/channel.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/status.h"
 
 namespace content::testing {
@@ -35,6 +37,16 @@ grpc::Status RawStreamingCall(
     const std::vector<std::pair<std::string, std::string>>& metadata,
     std::vector<std::string>* responses, size_t max_responses = SIZE_MAX,
     int timeout_seconds = 10);
+
+// Channel arguments under which a stream takes at most 64 KiB ahead of
+// what its client read, for tests of a client that stops reading. gRPC's
+// default window follows its estimate of the connection's bandwidth-delay
+// product (BDP probing): on loopback several megabytes, and more on a
+// loaded machine, where a probe's answer comes late; a test's writes then
+// all fit in it and the server never blocks.
+grpc::ChannelArguments NarrowWindowArgs();
+// An insecure channel to `address` with NarrowWindowArgs().
+std::shared_ptr<grpc::Channel> NarrowWindowChannel(const std::string& address);
 
 // Asks `channel`'s server for the health of `service` ("" is the server as a
 // whole), waiting up to 10 s. On OK, *serving_status is the answer:

@@ -7,6 +7,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -326,7 +327,41 @@ std::string OwnerRecordPath(const std::string& dir) {
   return fs::path(dir).lexically_normal().string() + ".owner";
 }
 
+// This process's hold of the sweep's lock file (TestMountsLock): its
+// descriptor, and how many hold it (a TestMountsLock, a sweep within one).
+struct MountsLock {
+  std::mutex mu;
+  int fd = -1;
+  int holders = 0;
+};
+MountsLock& TheMountsLock() {
+  static MountsLock* lock = new MountsLock;
+  return *lock;
+}
+
+void AcquireMountsLock() {
+  MountsLock& l = TheMountsLock();
+  std::lock_guard<std::mutex> guard(l.mu);
+  if (l.holders++ > 0) return;
+  l.fd = ::open((Env("TMPDIR", "/tmp") + "/.contentd-test-mounts.lock").c_str(),
+                O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  // Without it (unwritable $TMPDIR) sweeps run unlocked, as before.
+  while (l.fd >= 0 && ::flock(l.fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
+}
+
+void ReleaseMountsLock() {
+  MountsLock& l = TheMountsLock();
+  std::lock_guard<std::mutex> guard(l.mu);
+  if (--l.holders > 0) return;
+  if (l.fd >= 0) ::close(l.fd);  // lets the flock go
+  l.fd = -1;
+}
+
 }  // namespace
+
+TestMountsLock::TestMountsLock() { AcquireMountsLock(); }
+TestMountsLock::~TestMountsLock() { ReleaseMountsLock(); }
 
 CommandResult MountTestTmpfs(const std::string& dir,
                              const std::string& options) {
@@ -352,6 +387,10 @@ void UnmountTestTmpfs(const std::string& dir) {
 }
 
 std::vector<std::string> UnmountStaleTestMounts() {
+  // One sweep at a time across processes: a sweep that finds a stale mount
+  // already unmounted by another (still removing its directory) did not
+  // see it at all.
+  TestMountsLock lock;
   std::vector<std::string> unmounted;
   std::set<std::string> emptied;  // TempDirs whose mounts were unmounted
   for (const std::string& point : TmpfsMounts()) {

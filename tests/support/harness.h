@@ -222,6 +222,19 @@ void UnmountTestTmpfs(const std::string& dir);
 // no owner record (an older build's test, or one not made here) is left
 // alone: nothing says it is stale. Returns the mount points unmounted.
 std::vector<std::string> UnmountStaleTestMounts();
+// While one is held, no other process sweeps (UnmountStaleTestMounts
+// waits for a lock on $TMPDIR/.contentd-test-mounts.lock; this process's
+// own sweeps run under it): for a test that makes mounts look stale and
+// checks what its own sweep did with them, which another test's sweep
+// could otherwise take first, or half (unmounted, the directory not yet
+// removed). Nests.
+class TestMountsLock {
+ public:
+  TestMountsLock();
+  ~TestMountsLock();
+  TestMountsLock(const TestMountsLock&) = delete;
+  TestMountsLock& operator=(const TestMountsLock&) = delete;
+};
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);
