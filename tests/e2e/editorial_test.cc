@@ -846,6 +846,44 @@ TEST_F(EditorialTest, TranslationFallbackChains) {
   EXPECT_EQ(resp.articles_size(), 3);
 }
 
+// A Hong Kong reader's chain, zh-HK -> zh-TW -> zh -> en, got the
+// Simplified zh-CN: it matched zh-HK by primary subtag, as zh-TW did, and
+// won the tie by id order. The closer one (the same script, Traditional)
+// wins now; so does zh-TW for zh-Hant-TW, the same language written out.
+TEST_F(EditorialTest, TranslationFallbackPrefersTheSameScript) {
+  Create("news.en", Article("News", {"en"}));
+  Create("news.zh-CN", Article("新闻", {"zh-CN"}));
+  Create("news.zh-TW", Article("新聞", {"zh-TW"}));
+  v1::Article got;
+  grpc::Status s =
+      Get("news.en", false, false, &got, "zh-HK", {"zh-TW", "zh", "en"});
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(got.name(), "articles/news.zh-TW");
+  ASSERT_EQ(got.lang_size(), 1);  // the reply says which language it gave
+  EXPECT_EQ(got.lang(0), "zh-TW");
+  for (const char* lang : {"zh-Hant-TW", "zh-Hant", "zh-MO"}) {
+    s = Get("news.en", false, false, &got, lang);
+    ASSERT_TRUE(s.ok()) << lang << ": " << s.error_message();
+    EXPECT_EQ(got.name(), "articles/news.zh-TW") << lang;
+  }
+  // Simplified readers still get zh-CN, whichever article they name.
+  for (const char* lang : {"zh", "zh-SG", "zh-Hans"}) {
+    s = Get("news.zh-TW", false, false, &got, lang);
+    ASSERT_TRUE(s.ok()) << lang << ": " << s.error_message();
+    EXPECT_EQ(got.name(), "articles/news.zh-CN") << lang;
+  }
+  // The reader's order still comes first: a Chinese translation of any
+  // script answers zh-HK before English does.
+  v1::Article tw = Article("新聞", {"zh-TW"});
+  tw.set_state(v1::Article::DRAFT);
+  Create("news2.zh-TW", tw);
+  Create("news2.zh-CN", Article("新闻", {"zh-CN"}));
+  Create("news2.en", Article("News", {"en"}));
+  s = Get("news2.en", false, false, &got, "zh-HK", {"en"});
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(got.name(), "articles/news2.zh-CN");
+}
+
 TEST_F(EditorialTest, TranslationGroupsListAThousandAndBoundFullReplies) {
   // 1,000 published members of 20 KiB and two drafts in one group, sent in
   // batches of 100 (2 MiB each).
