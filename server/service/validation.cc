@@ -123,10 +123,16 @@ void CheckDistinctLanguages(
   for (int i = 1; i < tags.size(); ++i) {
     for (int j = 0; j < i; ++j) {
       if (!internal::SameLanguageTag(tags[j], tags[i])) continue;
+      // The other entry by its index alone, as tags name theirs: the
+      // field's path (`articles[0].lang`) is the violation's, and clients
+      // (contentctl apply) rename that to the key they read.
+      const size_t dot = field.rfind('.');
+      const absl::string_view list =
+          dot == absl::string_view::npos ? field : field.substr(dot + 1);
       v.Add(
           absl::StrCat(field, "[", i, "]"),
           absl::StrCat("duplicate language ", Quote(tags[i]), " (the same as ",
-                       field, "[", j, "] ", Quote(tags[j]), ")"));
+                       list, "[", j, "] ", Quote(tags[j]), ")"));
       break;
     }
   }
