@@ -435,11 +435,15 @@ bool TermsAreNfc(const v1::Article& a) {
       if (!text::IsNfc(t)) return false;
     }
   }
-  return true;
+  return text::IsNfc(a.translation_key());
 }
 
 void NormalizeArticleTerms(v1::Article* a, absl::string_view field,
                            Violations* v) {
+  // A group's key is an index term too: `café` typed composed in one
+  // translation and decomposed in another made two groups.
+  if (!text::IsNfc(a->translation_key()))
+    a->set_translation_key(text::ToNfc(a->translation_key()));
   for (const auto& [name, terms] :
        {std::pair<const char*,
                   google::protobuf::RepeatedPtrField<std::string>*>{

@@ -884,6 +884,32 @@ TEST_F(EditorialTest, TranslationFallbackPrefersTheSameScript) {
   EXPECT_EQ(got.name(), "articles/news2.zh-CN");
 }
 
+// A translationKey is stored in NFC, as tags are: `café` typed composed
+// (U+00E9) in one translation and decomposed (e, U+0301; macOS and some
+// editors write it so) in another made two groups of one article each.
+TEST_F(EditorialTest, TranslationKeysInTwoUnicodeSpellingsAreOneGroup) {
+  const std::string composed = "caf\xC3\xA9-opens";
+  const std::string decomposed = "cafe\xCC\x81-opens";
+  v1::Article en = Article("Cafe opens", {"en"});
+  en.set_translation_key(composed);
+  Create("cafe-en", en);
+  v1::Article fr = Article("Le cafe ouvre", {"fr"});
+  fr.set_translation_key(decomposed);
+  EXPECT_EQ(Create("cafe-fr", fr).translation_key(), composed);
+  v1::ListTranslationsRequest req;
+  req.set_name("articles/cafe-fr");
+  v1::ListTranslationsResponse resp;
+  grpc::Status s = stub_->ListTranslations(Context(false).get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.translation_key(), composed);
+  ASSERT_EQ(resp.articles_size(), 2);
+  EXPECT_EQ(resp.articles(0).name(), "articles/cafe-en");
+  v1::Article got;
+  s = Get("cafe-fr", false, false, &got, "en");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(got.name(), "articles/cafe-en");
+}
+
 TEST_F(EditorialTest, TranslationGroupsListAThousandAndBoundFullReplies) {
   // 1,000 published members of 20 KiB and two drafts in one group, sent in
   // batches of 100 (2 MiB each).
