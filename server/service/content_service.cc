@@ -576,7 +576,12 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
   std::optional<Member> best;
   size_t best_rank = LanguagePreference::kNoMatch;
   size_t members = 0;
-  std::vector<std::string> have;
+  // The members the NOT_FOUND below names, within a budget: a group of
+  // hundreds named each, and the reply's trailers passed the 8 KiB a gRPC
+  // client takes (RESOURCE_EXHAUSTED "received initial metadata size
+  // exceeds limit" instead of the NOT_FOUND; Violations::kMaxMessageBytes).
+  std::string have;
+  size_t unlisted = 0;
   for (const std::string& member_id : *ids) {
     const bool is_named = member_id == id;
     absl::StatusOr<Member> m = is_named ? std::move(named) : read(member_id);
@@ -584,16 +589,21 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
     if (!m.ok()) return m.status();
     if (!all && !store::IsLive(m->fields, now)) continue;
     ++members;
-    have.push_back(absl::StrCat(m->fields.lang().empty()
-                                    ? "no lang"
-                                    : absl::StrJoin(m->fields.lang(), "+"),
-                                " (", m->fields.name(), ")"));
+    std::string member = absl::StrCat(
+        m->fields.lang().empty() ? "no lang"
+                                 : absl::StrJoin(m->fields.lang(), "+"),
+        " (", m->fields.name(), ")");
+    if (unlisted > 0 ||
+        have.size() + 2 + member.size() > Violations::kMaxMessageBytes) {
+      ++unlisted;
+    } else {
+      absl::StrAppend(&have, have.empty() ? "" : ", ", member);
+    }
     // Ids come in order: the first best wins a tie, unless the article
     // named is among them.
     const size_t r = preference.Rank(m->fields.lang());
     if (r < best_rank ||
-        (r == best_rank && r != LanguagePreference::kNoMatch &&
-         is_named)) {
+        (r == best_rank && r != LanguagePreference::kNoMatch && is_named)) {
       best_rank = r;
       best = *std::move(m);
     }
@@ -609,7 +619,10 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
           "; ",
           named_visible ? absl::StrCat("translation group \"", group, "\"")
                         : std::string("its translation group"),
-          " has ", absl::StrJoin(have, ", "))),
+          " has ", have,
+          unlisted == 0  ? ""
+          : have.empty() ? absl::StrCat(unlisted, " articles")
+                         : absl::StrCat(" and ", unlisted, " more"))),
       reason::kTranslationNotFound,
       {{"name", req.name()}, {"langs", absl::StrJoin(wanted, ",")}});
 }

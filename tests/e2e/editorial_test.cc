@@ -956,6 +956,14 @@ TEST_F(EditorialTest, TranslationGroupsListAThousandAndBoundFullReplies) {
   ASSERT_TRUE(Get("m10000", false, false, &got, "en").ok());
   EXPECT_EQ(got.name(), "articles/m10000");
   EXPECT_EQ(got.body().size(), size_t{20} << 10);
+  // A language the group lacks is NOT_FOUND naming some members and how
+  // many more: naming all 1,000 made the trailers too large for the client
+  // (RESOURCE_EXHAUSTED "received initial metadata size exceeds limit").
+  s = Get("m10000", false, false, &got, "ja");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("en (articles/m10000), "));
+  EXPECT_THAT(s.error_message(), HasSubstr(" more"));
+  EXPECT_LT(s.error_message().size(), size_t{2048});
 }
 
 // DiffArticleRevisions with `article`: what an update would change, the
