@@ -456,7 +456,8 @@ struct Parsed {
   // each with that field, for a warning.
   std::vector<std::pair<std::string, std::string>> near_keys;
   // A language the file name ends in (Hugo's `foo.zh-cn.md`) where the
-  // front matter gives none (LangSuffix), for a warning.
+  // front matter gives none, or gives one it does not name (LangSuffix),
+  // for a warning.
   std::string lang_suffix;
 };
 
@@ -573,12 +574,19 @@ absl::Status NearKeysError(
 // language is two letters) and the article has no `lang`: Hugo reads the
 // language from the name, contentctl only from the front matter, so the
 // article would be stored with no language, and in no translation group
-// with its twins (`foo.en`, `foo.zh-cn`), without a word. "" otherwise.
+// with its twins (`foo.en`, `foo.zh-cn`), without a word. Likewise where
+// the front matter's `lang` and `translations` name no language spelled as
+// the suffix is (case aside), and no translationKey groups it: the server
+// groups `foo.fr` with `foo.en` only by a suffix that names one of its
+// languages (store::TranslationGroup), so `foo.fr.md` copied from
+// `foo.en.md` with `lang: en` left as it was, or `foo.zh_cn.md` with
+// `lang: zh-CN`, was an article alone. "" otherwise.
 std::string LangSuffix(const Parsed& parsed) {
-  if (!parsed.article.ok() || parsed.id_from != "id (from the file name)" ||
-      parsed.article->lang_size() != 0) {
+  if (!parsed.article.ok() || parsed.id_from != "id (from the file name)") {
     return "";
   }
+  const v1::Article& a = *parsed.article;
+  if (a.lang_size() > 0 && !a.translation_key().empty()) return "";
   const std::string id = ArticleId(parsed.article->name());
   const size_t dot = id.rfind('.');
   if (dot == std::string::npos || dot == 0) return "";
@@ -588,6 +596,15 @@ std::string LangSuffix(const Parsed& parsed) {
       0, end == std::string::npos ? suffix.size() : end);
   if (language.size() != 2 || !absl::ascii_isalpha(language[0]) ||
       !absl::ascii_isalpha(language[1]) || !internal::IsLanguageTag(suffix)) {
+    return "";
+  }
+  if (a.lang_size() == 0) return suffix;
+  const auto names_suffix = [&](const std::string& lang) {
+    return absl::EqualsIgnoreCase(lang, suffix);
+  };
+  if (std::any_of(a.lang().begin(), a.lang().end(), names_suffix) ||
+      std::any_of(a.translations().begin(), a.translations().end(),
+                  names_suffix)) {
     return "";
   }
   return suffix;
@@ -666,7 +683,25 @@ void WarnOfDocument(const Parsed& parsed, Format format) {
   for (const auto& [key, field] : parsed.near_keys) {
     WarnNearKey(parsed.label, key, field, format);
   }
-  if (!parsed.lang_suffix.empty()) {
+  if (!parsed.lang_suffix.empty() && parsed.article.ok() &&
+      parsed.article->lang_size() > 0) {
+    const std::string id = ArticleId(parsed.article->name());
+    const std::string group =
+        id.substr(0, id.size() - parsed.lang_suffix.size() - 1);
+    const std::string lang = absl::StrJoin(parsed.article->lang(), ", ");
+    Warn(parsed.label, "LANG_NOT_SUFFIX",
+         absl::StrCat("the file name ends in \".", parsed.lang_suffix,
+                      "\", Hugo's language suffix, but the front matter has "
+                      "lang: ",
+                      lang,
+                      " (contentctl reads the language only from there, and "
+                      "a translation's id joins the group before its last "
+                      "dot only where that suffix is spelled as one of its "
+                      "lang or translations): stored in ",
+                      lang, " and not in translation group \"", group,
+                      "\"; correct lang, or add `translationKey: ", group, "`"),
+         format, {{"lang", parsed.lang_suffix}, {"frontMatterLang", lang}});
+  } else if (!parsed.lang_suffix.empty()) {
     Warn(parsed.label, "LANG_NOT_SET",
          absl::StrCat("the file name ends in \".", parsed.lang_suffix,
                       "\", Hugo's language suffix, but the front matter "

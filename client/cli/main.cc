@@ -3434,9 +3434,29 @@ int Main(int argc, char** argv, std::string* command, Format* format_out) {
       "Compare two revisions, or a file and its article (-f): fields, body");
   diff_cmd->add_option("ID", diff.id,
                        "Article id, `x` or `articles/x` (required without -f)");
-  AddInt(diff_cmd, "REV1", diff.from_revision,
-         "Older revision (default: the one before REV2)", 1,
-         "leave it out for the one before REV2");
+  // A second id where REV1 goes (`diff launch.en launch.zh-CN`, two
+  // translations) was only "not a decimal integer": say how two articles
+  // compare.
+  diff_cmd
+      ->add_option("REV1", diff.from_revision,
+                   "Older revision (default: the one before REV2)")
+      ->transform(CLI::Validator(
+          [decimal = internal::DecimalInt<int64_t>(
+               1, std::numeric_limits<int64_t>::max(),
+               "leave it out for the one before REV2"),
+           &diff](std::string& text) mutable -> std::string {
+            std::string error = decimal(text);
+            if (error.empty() || text.empty() ||
+                !absl::ascii_isalpha(static_cast<unsigned char>(text[0])))
+              return error;
+            return absl::StrCat(
+                error,
+                " (diff compares revisions of one article; to compare "
+                "two, such as translations: contentctl export ",
+                text, " | contentctl diff -f - --id ",
+                diff.id.empty() ? "ID" : ArticleId(NameOf(diff.id)), ")");
+          },
+          "", "DecimalInt"));
   AddInt(diff_cmd, "REV2", diff.to_revision, "Newer revision (default: head)",
          1, "leave it out for the head");
   not_text.insert(

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <limits>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -17,7 +16,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "common/lang_tag.h"
 #include "server/editorial/diff.h"
 #include "server/error_details.h"
 #include "server/host_name.h"
@@ -25,6 +23,7 @@
 #include "server/query/engine.h"
 #include "server/query/page_token.h"
 #include "server/service/bulk.h"
+#include "server/service/lang_match.h"
 #include "server/service/parse_error_interceptor.h"
 #include "server/service/reactors.h"
 #include "server/service/request_id.h"
@@ -158,21 +157,6 @@ absl::StatusOr<v1::Article> ForReaders(absl::StatusOr<v1::Article> a,
   if (a.ok() && !store::IsPublishedRevision(*a, now))
     return RevisionNotLive(id, revision, head);
   return a;
-}
-
-absl::string_view PrimarySubtag(absl::string_view lang) {
-  return lang.substr(0, lang.find_first_of("-_"));
-}
-
-// Whether `a` is in language `want`: exactly (ignoring case) when `exact`,
-// else by primary subtag (`zh` and `zh-TW` both match `zh-CN`).
-bool InLanguage(const v1::Article& a, absl::string_view want, bool exact) {
-  for (const std::string& l : a.lang()) {
-    if (exact ? internal::SameLanguageTag(l, want)
-              : absl::EqualsIgnoreCase(PrimarySubtag(l), PrimarySubtag(want)))
-      return true;
-  }
-  return false;
 }
 
 std::string GenerateId() {
@@ -586,19 +570,18 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
   if (absl::Status s = store_->IndexesUsable(); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> ids = GroupIds(*view, group, all);
   if (!ids.ok()) return ids.status();
-  // Rank of a member: the first wanted language it has, exactly (ignoring
-  // case) before by primary subtag; lower is better.
-  auto rank = [&](const v1::Article& m) {
-    for (size_t i = 0; i < wanted.size(); ++i) {
-      if (InLanguage(m, wanted[i], true)) return 2 * i;
-      if (InLanguage(m, wanted[i], false)) return 2 * i + 1;
-    }
-    return std::numeric_limits<size_t>::max();
-  };
+  // Rank of a member: the first wanted language it answers, and how
+  // closely (exactly, then by script and region); lower is better.
+  const LanguagePreference preference(wanted);
   std::optional<Member> best;
-  size_t best_rank = std::numeric_limits<size_t>::max();
+  size_t best_rank = LanguagePreference::kNoMatch;
   size_t members = 0;
-  std::vector<std::string> have;
+  // The members the NOT_FOUND below names, within a budget: a group of
+  // hundreds named each, and the reply's trailers passed the 8 KiB a gRPC
+  // client takes (RESOURCE_EXHAUSTED "received initial metadata size
+  // exceeds limit" instead of the NOT_FOUND; Violations::kMaxMessageBytes).
+  std::string have;
+  size_t unlisted = 0;
   for (const std::string& member_id : *ids) {
     const bool is_named = member_id == id;
     absl::StatusOr<Member> m = is_named ? std::move(named) : read(member_id);
@@ -606,16 +589,21 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
     if (!m.ok()) return m.status();
     if (!all && !store::IsLive(m->fields, now)) continue;
     ++members;
-    have.push_back(absl::StrCat(m->fields.lang().empty()
-                                    ? "no lang"
-                                    : absl::StrJoin(m->fields.lang(), "+"),
-                                " (", m->fields.name(), ")"));
+    std::string member = absl::StrCat(
+        m->fields.lang().empty() ? "no lang"
+                                 : absl::StrJoin(m->fields.lang(), "+"),
+        " (", m->fields.name(), ")");
+    if (unlisted > 0 ||
+        have.size() + 2 + member.size() > Violations::kMaxMessageBytes) {
+      ++unlisted;
+    } else {
+      absl::StrAppend(&have, have.empty() ? "" : ", ", member);
+    }
     // Ids come in order: the first best wins a tie, unless the article
     // named is among them.
-    const size_t r = rank(m->fields);
+    const size_t r = preference.Rank(m->fields.lang());
     if (r < best_rank ||
-        (r == best_rank && r != std::numeric_limits<size_t>::max() &&
-         is_named)) {
+        (r == best_rank && r != LanguagePreference::kNoMatch && is_named)) {
       best_rank = r;
       best = *std::move(m);
     }
@@ -631,7 +619,10 @@ absl::Status ContentService::DoGetTranslation(const v1::GetArticleRequest& req,
           "; ",
           named_visible ? absl::StrCat("translation group \"", group, "\"")
                         : std::string("its translation group"),
-          " has ", absl::StrJoin(have, ", "))),
+          " has ", have,
+          unlisted == 0  ? ""
+          : have.empty() ? absl::StrCat(unlisted, " articles")
+                         : absl::StrCat(" and ", unlisted, " more"))),
       reason::kTranslationNotFound,
       {{"name", req.name()}, {"langs", absl::StrJoin(wanted, ",")}});
 }

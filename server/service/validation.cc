@@ -123,10 +123,16 @@ void CheckDistinctLanguages(
   for (int i = 1; i < tags.size(); ++i) {
     for (int j = 0; j < i; ++j) {
       if (!internal::SameLanguageTag(tags[j], tags[i])) continue;
+      // The other entry by its index alone, as tags name theirs: the
+      // field's path (`articles[0].lang`) is the violation's, and clients
+      // (contentctl apply) rename that to the key they read.
+      const size_t dot = field.rfind('.');
+      const absl::string_view list =
+          dot == absl::string_view::npos ? field : field.substr(dot + 1);
       v.Add(
           absl::StrCat(field, "[", i, "]"),
           absl::StrCat("duplicate language ", Quote(tags[i]), " (the same as ",
-                       field, "[", j, "] ", Quote(tags[j]), ")"));
+                       list, "[", j, "] ", Quote(tags[j]), ")"));
       break;
     }
   }
@@ -429,11 +435,15 @@ bool TermsAreNfc(const v1::Article& a) {
       if (!text::IsNfc(t)) return false;
     }
   }
-  return true;
+  return text::IsNfc(a.translation_key());
 }
 
 void NormalizeArticleTerms(v1::Article* a, absl::string_view field,
                            Violations* v) {
+  // A group's key is an index term too: `café` typed composed in one
+  // translation and decomposed in another made two groups.
+  if (!text::IsNfc(a->translation_key()))
+    a->set_translation_key(text::ToNfc(a->translation_key()));
   for (const auto& [name, terms] :
        {std::pair<const char*,
                   google::protobuf::RepeatedPtrField<std::string>*>{

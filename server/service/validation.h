@@ -75,14 +75,16 @@ void CollectArticleViolations(const v1::Article& article, const Limits& limits,
 // Whether a list of `article` has more than limits.max_list_entries entries:
 // only then does ValidateArticle need the stored head.
 bool ExceedsListLimit(const v1::Article& article, const Limits& limits);
-// Whether every tag and category of `article` is in Unicode NFC
-// (text/nfc.h), so NormalizeArticleTerms would change nothing.
+// Whether every tag and category of `article`, and its translation_key,
+// are in Unicode NFC (text/nfc.h), so NormalizeArticleTerms would change
+// nothing.
 bool TermsAreNfc(const v1::Article& article);
-// Puts the tags and categories of `article` in NFC, as they are stored and
-// looked up: `café` composed or decomposed is one tag (case is kept: `AI`
-// and `ai` are two). INVALID_ARGUMENT naming the entry when two entries
-// are one term in NFC. Call before ValidateArticle, whose limits apply to
-// the stored text; an entry that is not valid UTF-8 is left for it.
+// Puts the tags, categories and translation_key of `article` in NFC, as
+// they are stored and looked up: `café` composed or decomposed is one tag,
+// or one translation group (case is kept: `AI` and `ai` are two).
+// INVALID_ARGUMENT naming the entry when two entries are one term in NFC. Call
+// before ValidateArticle, whose limits apply to the stored text; an entry that
+// is not valid UTF-8 is left for it.
 absl::Status NormalizeArticleTerms(v1::Article* article,
                                    absl::string_view field);
 // As above, adding each such entry to `v`.

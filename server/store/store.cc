@@ -1428,6 +1428,8 @@ Store::Rewrite Store::UndeleteRewrite(const WriteConditions& conditions) {
     // of it would be stored, as a restore does.
     NormalizeRestoredTerms(restored->mutable_tags());
     NormalizeRestoredTerms(restored->mutable_categories());
+    if (!text::IsNfc(restored->translation_key()))
+      restored->set_translation_key(text::ToNfc(restored->translation_key()));
     SetTimestamp(Now(), restored->mutable_update_time());
     *type = v1::ChangeEvent::TYPE_UNDELETED;
     return absl::OkStatus();
@@ -1483,6 +1485,8 @@ Store::Rewrite Store::RestoreRewrite(int64_t revision,
     // before the unchanged check, which compares what would be stored.
     NormalizeRestoredTerms(content->mutable_tags());
     NormalizeRestoredTerms(content->mutable_categories());
+    if (!text::IsNfc(content->translation_key()))
+      content->set_translation_key(text::ToNfc(content->translation_key()));
     const bool deleted = head.has_delete_time();
     if (!deleted && ContentHash(*content) == head.content_hash()) {
       *unchanged = true;

@@ -549,6 +549,55 @@ TEST(CliBulkTest, ApplySaysWhatAHugoSiteNamesThatItDoesNotRead) {
   EXPECT_THAT(r.err, HasSubstr("\"reason\":\"LANG_NOT_SET\""));
 }
 
+// A translation's file name names a language its front matter does not:
+// `foo.fr.md` copied from `foo.en.md` with `lang: en` left as it was, or
+// `foo.zh_cn.md` with `lang: zh-CN`. Each was stored, without a word, as
+// an article alone, outside the group `foo` its file name put it in.
+TEST(CliBulkTest, ApplyWarnsOfALanguageSuffixTheFrontMatterDoesNotName) {
+  TempDir dir;
+  auto server = ServerProcess::Start(dir.path() + "/data");
+  ASSERT_NE(server, nullptr);
+  const std::string site = dir.path() + "/site";
+  fs::create_directories(site);
+  auto doc = [](const std::string& more) {
+    return "---\ntitle: T\n" + more + "---\nbody\n";
+  };
+  WriteFile(site + "/foo.en.md", doc("lang: en\n"));
+  WriteFile(site + "/foo.fr.md", doc("lang: en\n"));
+  WriteFile(site + "/foo.zh_cn.md", doc("lang: zh-CN\n"));
+  // No warning: the suffix names a language (case aside), or a key groups.
+  WriteFile(site + "/foo.en-gb.md", doc("lang: en-GB\n"));
+  WriteFile(site + "/foo.de.md", doc("lang: en\ntranslations: [de]\n"));
+  WriteFile(site + "/foo.es.md", doc("lang: en\ntranslationKey: foo\n"));
+  CommandResult r = Ctl(*server, {"apply", "-f", site});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(
+      r.err,
+      HasSubstr(site + "/foo.fr.md: warning: the file name ends in \".fr\", "
+                       "Hugo's language suffix, but the front matter has "
+                       "lang: en ("));
+  EXPECT_THAT(r.err, HasSubstr("): stored in en and not in translation group "
+                               "\"foo\"; correct lang, or add "
+                               "`translationKey: foo`\n"));
+  EXPECT_THAT(r.err, HasSubstr(site + "/foo.zh_cn.md: warning: the file name "
+                                      "ends in \".zh_cn\""));
+  for (const char* quiet :
+       {"foo.en.md", "foo.en-gb.md", "foo.de.md", "foo.es.md"}) {
+    EXPECT_THAT(r.err, ::testing::Not(
+                           HasSubstr(std::string("/") + quiet + ": warning")))
+        << quiet;
+  }
+  // What the warning says: foo.fr is not among foo's translations.
+  const std::string listed =
+      CtlOk(*server, {"translations", "foo.en", "-o", "name"});
+  EXPECT_EQ(listed,
+            "articles/foo.de\narticles/foo.en\narticles/foo.en-gb\n"
+            "articles/foo.es\n");
+  r = Ctl(*server, {"apply", "-f", site + "/foo.fr.md", "-o", "json"});
+  EXPECT_THAT(r.err, HasSubstr("\"reason\":\"LANG_NOT_SUFFIX\""));
+  EXPECT_THAT(r.err, HasSubstr("\"frontMatterLang\":\"en\""));
+}
+
 // `n` articles big0.md, big1.md, ... in `dir`, each with a body of `bytes`
 // bytes.
 void WriteBigArticles(const std::string& dir, int n, size_t bytes) {

@@ -288,6 +288,35 @@ TEST_F(CliEditorialTest, DiffOfTheFirstRevisionNamesRev1) {
   EXPECT_THAT(r.err, StartsWith("REV1: must be at least 1, got 0"));
 }
 
+// `diff launch.en launch.zh-CN`, two translations side by side, was only
+// "REV1: not a decimal integer": diff compares revisions of one article,
+// and the error now says how two articles compare, which does.
+TEST_F(CliEditorialTest, DiffOfTwoIdsSaysHowTwoArticlesCompare) {
+  CommandResult r = Ctl({"diff", "launch.en", "launch.zh-CN"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("REV1: not a decimal integer: "
+                                "\"launch.zh-CN\" (diff compares revisions of "
+                                "one article; to compare two, such as "
+                                "translations: contentctl export launch.zh-CN "
+                                "| contentctl diff -f - --id launch.en)\n"));
+  // A number stays a number's error.
+  r = Ctl({"diff", "launch.en", "0x5"});
+  EXPECT_THAT(r.err, StartsWith("REV1: not a decimal integer: \"0x5\"\n"));
+  // The way it names works: the zh-CN translation against the English.
+  CtlOk({"apply", "-f",
+         Write("launch.en.md", "---\ntitle: Launch\nlang: en\n---\n\nGo.\n")});
+  CtlOk({"apply", "-f",
+         Write("launch.zh-CN.md",
+               "---\ntitle: 发布\nlang: zh-CN\n---\n\n出发。\n")});
+  r = RunCommand(
+      {ContentctlBinary(), "--server", server_->address(), "--token", kEditor,
+       "diff", "-f", "-", "--id", "launch.en", "--color", "never"},
+      CtlOk({"export", "launch.zh-CN"}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("+ \"发布\""));
+  EXPECT_THAT(r.out, HasSubstr("+出发。"));
+}
+
 // A revision past the head names the argument that gave it, REV1 or REV2
 // as diff --help calls them, as a first revision's error names REV1: the
 // server's NOT_FOUND said which revision but not which argument, and a lone

@@ -871,6 +871,70 @@ TEST_F(EditorialTest, TranslationFallbackChains) {
   EXPECT_EQ(resp.articles_size(), 3);
 }
 
+// A Hong Kong reader's chain, zh-HK -> zh-TW -> zh -> en, got the
+// Simplified zh-CN: it matched zh-HK by primary subtag, as zh-TW did, and
+// won the tie by id order. The closer one (the same script, Traditional)
+// wins now; so does zh-TW for zh-Hant-TW, the same language written out.
+TEST_F(EditorialTest, TranslationFallbackPrefersTheSameScript) {
+  Create("news.en", Article("News", {"en"}));
+  Create("news.zh-CN", Article("新闻", {"zh-CN"}));
+  Create("news.zh-TW", Article("新聞", {"zh-TW"}));
+  v1::Article got;
+  grpc::Status s =
+      Get("news.en", false, false, &got, "zh-HK", {"zh-TW", "zh", "en"});
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(got.name(), "articles/news.zh-TW");
+  ASSERT_EQ(got.lang_size(), 1);  // the reply says which language it gave
+  EXPECT_EQ(got.lang(0), "zh-TW");
+  for (const char* lang : {"zh-Hant-TW", "zh-Hant", "zh-MO"}) {
+    s = Get("news.en", false, false, &got, lang);
+    ASSERT_TRUE(s.ok()) << lang << ": " << s.error_message();
+    EXPECT_EQ(got.name(), "articles/news.zh-TW") << lang;
+  }
+  // Simplified readers still get zh-CN, whichever article they name.
+  for (const char* lang : {"zh", "zh-SG", "zh-Hans"}) {
+    s = Get("news.zh-TW", false, false, &got, lang);
+    ASSERT_TRUE(s.ok()) << lang << ": " << s.error_message();
+    EXPECT_EQ(got.name(), "articles/news.zh-CN") << lang;
+  }
+  // The reader's order still comes first: a Chinese translation of any
+  // script answers zh-HK before English does.
+  v1::Article tw = Article("新聞", {"zh-TW"});
+  tw.set_state(v1::Article::DRAFT);
+  Create("news2.zh-TW", tw);
+  Create("news2.zh-CN", Article("新闻", {"zh-CN"}));
+  Create("news2.en", Article("News", {"en"}));
+  s = Get("news2.en", false, false, &got, "zh-HK", {"en"});
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(got.name(), "articles/news2.zh-CN");
+}
+
+// A translationKey is stored in NFC, as tags are: `café` typed composed
+// (U+00E9) in one translation and decomposed (e, U+0301; macOS and some
+// editors write it so) in another made two groups of one article each.
+TEST_F(EditorialTest, TranslationKeysInTwoUnicodeSpellingsAreOneGroup) {
+  const std::string composed = "caf\xC3\xA9-opens";
+  const std::string decomposed = "cafe\xCC\x81-opens";
+  v1::Article en = Article("Cafe opens", {"en"});
+  en.set_translation_key(composed);
+  Create("cafe-en", en);
+  v1::Article fr = Article("Le cafe ouvre", {"fr"});
+  fr.set_translation_key(decomposed);
+  EXPECT_EQ(Create("cafe-fr", fr).translation_key(), composed);
+  v1::ListTranslationsRequest req;
+  req.set_name("articles/cafe-fr");
+  v1::ListTranslationsResponse resp;
+  grpc::Status s = stub_->ListTranslations(Context(false).get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.translation_key(), composed);
+  ASSERT_EQ(resp.articles_size(), 2);
+  EXPECT_EQ(resp.articles(0).name(), "articles/cafe-en");
+  v1::Article got;
+  s = Get("cafe-fr", false, false, &got, "en");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(got.name(), "articles/cafe-en");
+}
+
 TEST_F(EditorialTest, TranslationGroupsListAThousandAndBoundFullReplies) {
   // 1,000 published members of 20 KiB and two drafts in one group, sent in
   // batches of 100 (2 MiB each).
@@ -917,6 +981,14 @@ TEST_F(EditorialTest, TranslationGroupsListAThousandAndBoundFullReplies) {
   ASSERT_TRUE(Get("m10000", false, false, &got, "en").ok());
   EXPECT_EQ(got.name(), "articles/m10000");
   EXPECT_EQ(got.body().size(), size_t{20} << 10);
+  // A language the group lacks is NOT_FOUND naming some members and how
+  // many more: naming all 1,000 made the trailers too large for the client
+  // (RESOURCE_EXHAUSTED "received initial metadata size exceeds limit").
+  s = Get("m10000", false, false, &got, "ja");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("en (articles/m10000), "));
+  EXPECT_THAT(s.error_message(), HasSubstr(" more"));
+  EXPECT_LT(s.error_message().size(), size_t{2048});
 }
 
 // DiffArticleRevisions with `article`: what an update would change, the

@@ -49,6 +49,21 @@ TEST(DisplayWidthTest, EmojiSequencesTakeTheColumnsTerminalsDrawThem) {
   EXPECT_EQ(DisplayWidth("\xff"), 1);  // an invalid byte
 }
 
+// Korean in NFD (a leading consonant, a vowel and a final consonant for
+// each syllable, as macOS file names give it) is drawn as the NFC
+// syllables, two columns each: the vowel and final jamo counted one each,
+// and a table after such a title was two columns off per syllable. Arabic
+// with its marks and a bidi isolate take the columns of the letters.
+TEST(DisplayWidthTest, DecomposedHangulTakesTheColumnsOfItsSyllables) {
+  EXPECT_EQ(DisplayWidth("\uB525\uC2DC\uD06C"), 6);  // 딥시크 (NFC)
+  EXPECT_EQ(DisplayWidth("\u1104\u1175\u11B8\u1109\u1175\u110F\u1173"),
+            6);  // 딥시크 (NFD)
+  EXPECT_EQ(TruncateToWidth("\u1104\u1175\u11B8\u1109\u1175", 3),
+            "\u1104\u1175\u11B8\u2026");
+  EXPECT_EQ(DisplayWidth("\u2067\u0639\u0670\u0644\u0645\u2069"),
+            3);  // علٰم, isolated
+}
+
 // A cut keeps a character with what draws in its cells: the ZWJ and the
 // emoji it joins, or a mark, never left for the next line to lose.
 TEST(DisplayWidthTest, TruncationKeepsEmojiSequencesWhole) {

@@ -18,6 +18,7 @@ namespace content::service {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using v1::Article;
 using v1::Query;
@@ -237,7 +238,11 @@ TEST_F(ValidateArticleTest, LanguagesAreDistinctAsLookupsCompareThem) {
   a.add_lang("EN");
   EXPECT_TRUE(InvalidNaming(Check(a), "article.lang[2]"));
   EXPECT_THAT(Check(a).message(), HasSubstr("duplicate language \"EN\""));
-  EXPECT_THAT(Check(a).message(), HasSubstr("article.lang[0] \"en\""));
+  // The other entry by its index in the list, as tags name theirs: an
+  // `apply` printed `lang[2]: ... (the same as articles[0].lang[0] "en")`,
+  // the API's path beside the file's key.
+  EXPECT_THAT(Check(a).message(), HasSubstr("(the same as lang[0] \"en\")"));
+  EXPECT_THAT(Check(a).message(), Not(HasSubstr("article.lang[0]")));
   a.set_lang(2, "zh_cn");
   EXPECT_TRUE(InvalidNaming(Check(a), "article.lang[2]"));
   a.set_lang(2, "zh-TW");
