@@ -69,7 +69,11 @@
 namespace {
 
 int Fail(const absl::Status& s) {
-  content::LogLine(std::cerr, absl::StrCat("contentd: ", s.ToString()));
+  // Code and message: Status::ToString would add the payloads' bytes (an
+  // ErrorInfo's `[type.googleapis.com/google.rpc.ErrorInfo='\n\x12...']`).
+  content::LogLine(
+      std::cerr, absl::StrCat("contentd: ", absl::StatusCodeToString(s.code()),
+                              ": ", s.message()));
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
