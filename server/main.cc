@@ -69,7 +69,11 @@
 namespace {
 
 int Fail(const absl::Status& s) {
-  content::LogLine(std::cerr, absl::StrCat("contentd: ", s.ToString()));
+  // Code and message: Status::ToString would add the payloads' bytes (an
+  // ErrorInfo's `[type.googleapis.com/google.rpc.ErrorInfo='\n\x12...']`).
+  content::LogLine(
+      std::cerr, absl::StrCat("contentd: ", absl::StatusCodeToString(s.code()),
+                              ": ", s.message()));
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
@@ -1678,9 +1682,14 @@ int main(int argc, char** argv) {
   if (!text_ok.ok()) return store_fail(text_ok);
   // Stores of earlier builds: text postings of articles not live where
   // those builds kept them, and text-list counters this build does not keep.
+  // A local store opened without a marker and with articles (no expiry
+  // list: Store::Init) is an earlier build's, not a new one.
+  const bool unmarked_earlier =
+      !(*store)->engine()->shared() && !(*store)->expiry_list();
   absl::StatusOr<content::store::FormatUpgrade> upgraded =
       content::store::UpgradeStoreFormat(**store);
   if (!upgraded.ok()) return store_fail(upgraded.status());
+  const bool from_unmarked = upgraded->from == 0 && unmarked_earlier;
   if (upgraded->moved_text_postings > 0) {
     std::cerr << "contentd: moved " << upgraded->moved_text_postings
               << " text postings of deleted or unpublished articles into "
@@ -1692,7 +1701,16 @@ int main(int argc, char** argv) {
                  "build (their sizes are estimated now)"
               << std::endl;
   }
-  if (upgraded->from != 0 && upgraded->from < 4 &&
+  if (upgraded->guard_missing && upgraded->from >= 5) {
+    std::cerr << "contentd: the store (layout " << upgraded->from
+              << ") had lost its layout guard (a build from before layout "
+                 "markers rebuilt its indexes in its own layout, and may "
+                 "have written since): upgraded again, and the guard that "
+                 "keeps such builds from serving it written back"
+              << std::endl;
+  }
+  if ((upgraded->guard_missing || from_unmarked ||
+       (upgraded->from != 0 && upgraded->from < 4)) &&
       !upgraded->expiry_list_deferred && !(*store)->engine()->shared()) {
     std::cerr << "contentd: built the expiry list that queries of expired "
                  "articles read ("
@@ -1706,10 +1724,14 @@ int main(int argc, char** argv) {
                  "articles alone walk every article"
               << std::endl;
   }
-  // (An unmarked store is new, or an earlier build's: said above if so.)
+  // (A new store's first marker goes unsaid.)
   if (upgraded->from != 0 && upgraded->from != upgraded->to &&
       !upgraded->deferred) {
     std::cerr << "contentd: store layout " << upgraded->from << " -> "
+              << upgraded->to << " recorded" << std::endl;
+  } else if (from_unmarked && !upgraded->deferred) {
+    std::cerr << "contentd: store of a build from before layout markers "
+                 "(2026-12-02) -> layout "
               << upgraded->to << " recorded" << std::endl;
   }
   // A restored backup's first start: its numbering jumps past the

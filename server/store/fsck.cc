@@ -44,6 +44,24 @@ std::string SharedRepairCommand(const std::string& table) {
 
 constexpr absl::string_view kCountPrefix = "n/";
 
+// Whether a store of `format` keeps kLayoutGuard (keys.h).
+bool KeepsLayoutGuard(int format, bool shared) {
+  return !shared && format >= 3;
+}
+
+// Into `*batch`, the layout marker, and the guard where the layout keeps one
+// (in its place, the deletion of an index repair's mark if `clear_repair`).
+void PutFormatMarker(int format, bool shared, bool clear_repair,
+                     KvBatch* batch) {
+  batch->Put(Family::kMeta, std::string(kFormatKey), absl::StrCat(format));
+  if (KeepsLayoutGuard(format, shared)) {
+    batch->Put(Family::kMeta, std::string(kIndexRepairKey),
+               std::string(kLayoutGuard));
+  } else if (clear_repair) {
+    batch->Delete(Family::kMeta, std::string(kIndexRepairKey));
+  }
+}
+
 struct HeadInfo {
   int64_t revision = 0;
   uint64_t date_key = 0;
@@ -141,8 +159,11 @@ class Checker {
     // and the report lists only the first kMaxFsckProblems.
     std::string marker;
     s = kv_->Get(Family::kMeta, kIndexRepairKey, &marker, ro_);
+    const absl::Status marker_status = s;
     if (s.ok()) {
-      Problem("an index repair started and did not finish", true);
+      // The layout guard (keys.h) is no repair.
+      if (marker != kLayoutGuard)
+        Problem("an index repair started and did not finish", true);
     } else if (!absl::IsNotFound(s)) {
       return s;
     }
@@ -158,6 +179,7 @@ class Checker {
     // unmarked store may be new: its entries, if missing, are reported.)
     std::string format;
     s = kv_->Get(Family::kMeta, kFormatKey, &format, ro_);
+    unmarked_ = absl::IsNotFound(s) && !kv_->shared();
     int layout = 0;
     if (s.ok() && !kv_->shared() && absl::SimpleAtoi(format, &layout) &&
         layout < 4) {
@@ -165,6 +187,16 @@ class Checker {
                            ", from before the expiry list (layout 4): "
                            "starting contentd builds it (or run --repair)"),
               true);
+    } else if (s.ok() && KeepsLayoutGuard(layout, kv_->shared()) &&
+               absl::IsNotFound(marker_status)) {
+      Problem(
+          absl::StrCat("the store has layout ", layout,
+                       " without the layout guard of layout 5: a build of an "
+                       "earlier layout wrote it, or one from before layout "
+                       "markers rebuilt or wrote its indexes in its own layout "
+                       "since; starting contentd upgrades it to layout ",
+                       StoreFormatFor(false), " (or run --repair)"),
+          true);
     } else if (!s.ok() && !absl::IsNotFound(s)) {
       return s;
     }
@@ -509,6 +541,19 @@ class Checker {
                        PostingKey(prefix, entry.date_key, id), &value, ro_);
           if (absl::IsNotFound(s)) {
             if (entries == &text) ++head.text_missing;
+            if (unmarked_ && !unmarked_said_ &&
+                KindOf(static_cast<unsigned char>(prefix[0])) ==
+                    IndexKind::kExpiry) {
+              // Why, once: the list is new in layout 4, as for layout 3.
+              unmarked_said_ = true;
+              Problem(
+                  absl::StrCat("the store has no layout marker (a build from "
+                               "before 2026-12-02 wrote it), so no expiry list "
+                               "(layout 4): starting contentd upgrades it to "
+                               "layout ",
+                               StoreFormatFor(false), " (or run --repair)"),
+                  true);
+            }
             Problem(absl::StrCat(Printable(id), " revision ", head.revision,
                                  " is missing from list ", Printable(prefix)),
                     true);
@@ -700,6 +745,10 @@ class Checker {
   absl::flat_hash_map<std::string, HeadInfo> heads_;
   std::map<std::string, int64_t> actual_counts_;
   bool reported_old_text_layout_ = false;
+  // A local store without a layout marker, and whether its missing expiry
+  // list was explained.
+  bool unmarked_ = false;
+  bool unmarked_said_ = false;
 };
 
 }  // namespace
@@ -812,12 +861,11 @@ absl::StatusOr<FsckReport> RepairIndexes(Store& store,
   step("counters", 3);
   for (const auto& [prefix, n] : counts)
     batch.Put(Family::kMeta, CountKey(prefix), EncodeLittleEndian64(n));
-  batch.Delete(Family::kMeta, std::string(kIndexRepairKey));
   batch.Put(Family::kMeta, std::string(kTextIndexKey),
             TextIndexValue(store.text_index()));
   // The indexes are now in this build's layout, whatever they were in.
-  batch.Put(Family::kMeta, std::string(kFormatKey),
-            absl::StrCat(StoreFormatFor(kv->shared())));
+  PutFormatMarker(StoreFormatFor(kv->shared()), kv->shared(),
+                  /*clear_repair=*/true, &batch);
   it.reset();
   snapshot.reset();
   absl::Status s = kv->Write(std::move(batch), /*sync=*/true);
@@ -856,6 +904,7 @@ absl::Status IndexRepairPending(Store& store) {
   absl::Status s = store.engine()->Get(Family::kMeta, kIndexRepairKey, &value);
   if (absl::IsNotFound(s)) return absl::OkStatus();
   if (!s.ok()) return s;
+  if (value == kLayoutGuard) return absl::OkStatus();  // keys.h
   return IndexRepairMarked(store);
 }
 
@@ -1103,11 +1152,18 @@ absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store) {
     if (!absl::SimpleAtoi(value, &up.from))
       return absl::DataLossError("store format marker is corrupt");
     up.to = up.from;
-    if (up.from >= StoreFormatFor(kv->shared())) return up;
+    if (KeepsLayoutGuard(up.from, kv->shared())) {
+      s = kv->Get(Family::kMeta, kIndexRepairKey, &value);
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+      up.guard_missing = absl::IsNotFound(s);
+    }
+    if (up.from >= StoreFormatFor(kv->shared()) && !up.guard_missing) return up;
   } else if (!absl::IsNotFound(s)) {
     return s;
   }
-  if (up.from < 2) {
+  // Without the guard a build from before the marker may have served the
+  // store, or rebuilt its indexes in its layout (keys.h): every step again.
+  if (up.from < 2 || up.guard_missing) {
     // Layout 1 to 2. Each step is idempotent, so an interrupted upgrade (no
     // marker yet) runs them again.
     s = MoveTextPostings(store, MoveTextPostingsOptions{},
@@ -1161,9 +1217,9 @@ absl::StatusOr<FormatUpgrade> UpgradeStoreFormat(Store& store) {
       store.NoteExpiryList();
     }
   }
-  if (to <= up.from) return up;
+  if (to <= up.from && !up.guard_missing) return up;
   KvBatch record;
-  record.Put(Family::kMeta, std::string(kFormatKey), absl::StrCat(to));
+  PutFormatMarker(to, kv->shared(), /*clear_repair=*/false, &record);
   s = WriteOrDefer(store, std::move(record), &up.deferred);
   if (!s.ok()) return s;
   up.to = to;

@@ -168,6 +168,10 @@ absl::Status DropTextCounters(Store& store, bool* dropped);
 struct FormatUpgrade {
   int from = 0;  // the layout found; 0 if the store had no marker
   int to = 0;    // the layout recorded: StoreFormatFor (keys.h)
+  // A local store of layout 3 or later without kLayoutGuard (keys.h): a
+  // build from before the marker may have served it or rebuilt its
+  // indexes, so every step ran again and the guard was written.
+  bool guard_missing = false;
   int64_t moved_text_postings = 0;
   bool dropped_text_counters = false;
   // Layout 4's expiry list (keys.h) was built, with this many entries.

@@ -124,6 +124,19 @@ inline constexpr absl::string_view kScheduleCursorKey = "schedule_cursor";
 // Present while RepairIndexes rebuilds the indexes (in several writes):
 // a store that has it has incomplete indexes and does not serve.
 inline constexpr absl::string_view kIndexRepairKey = "index_repair";
+// On a local store of layout 3 or later, kIndexRepairKey holds this value
+// for good, written with the layout marker (UpgradeStoreFormat,
+// RepairIndexes; builds of layouts 3 and 4 wrote none, and refuse it as a
+// repair: layout 5). Builds from before the marker (2026-12-02) do not read
+// the marker and would misread the layout (a posting an update kept names
+// an older revision, which they return as the head); they refuse a store
+// whose index repair is marked unfinished, and their `--check --repair`
+// rebuilds their own layout and clears it. This build does not take it for
+// a repair, and upgrades a local store without it again (its indexes may
+// be in an earlier build's layout).
+inline constexpr absl::string_view kLayoutGuard =
+    "layout guard: a build from before layout markers would misread this "
+    "store";
 // "1" or "0": the text_index setting the postings were built with. A server
 // with the other setting would leave them wrong for every write it takes.
 inline constexpr absl::string_view kTextIndexKey = "text_index";
@@ -147,7 +160,10 @@ inline constexpr absl::string_view kBackupMarkerFile = "contentd.backup";
 // refuses a store with a newer layout than its own (Store::Open): it would
 // misread it.
 inline constexpr absl::string_view kFormatKey = "format";
-// The layout this build writes on a local engine. 4: the expiry list
+// The layout this build writes on a local engine. 5: kIndexRepairKey holds
+// kLayoutGuard, which keeps builds from before the marker away; a store of
+// layout 3 or later without it is upgraded again (2026-12-08). 4: the
+// expiry list
 // (IndexKind::kExpiry) is complete; UpgradeStoreFormat builds it from the
 // heads (2026-12-06), and the marker keeps builds that would not keep it
 // away. 3: only text postings
@@ -155,7 +171,7 @@ inline constexpr absl::string_view kFormatKey = "format";
 // (2026-12-02). 2: text lists hold every state and keep no counters, and
 // postings other than text ones name the head revision (2026-12-02). 1: the
 // layout before (no marker was written).
-inline constexpr int kStoreFormat = 4;
+inline constexpr int kStoreFormat = 5;
 // On a shared engine (KvEngine::shared) this build writes layout 2: in a
 // rolling update replicas of older builds serve beside it, and they read a
 // non-text posting's revision as the head's (and would not keep the expiry

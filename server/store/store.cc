@@ -899,8 +899,16 @@ absl::Status Store::Init() {
           reason::kStoreLayoutNewer);
     }
     // Layout 4 has the expiry list (keys.h); on a shared engine it is not
-    // kept.
+    // kept. Nor is it complete without the layout guard (kLayoutGuard): a
+    // build from before the marker may have rebuilt the indexes without it,
+    // or written since (UpgradeStoreFormat builds it again).
     expiry_list_ = !shared_ && format >= 4;
+    if (expiry_list_) {
+      std::string guard;
+      s = kv_->Get(Family::kMeta, kIndexRepairKey, &guard);
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+      expiry_list_ = s.ok();
+    }
   } else if (!absl::IsNotFound(s)) {
     return s;
   } else if (!shared_) {

@@ -951,6 +951,16 @@ TEST_F(DiskFaultTest, AStoreOfANewerLayoutIsRefusedWithExit2) {
                          "the store has layout version ", newer,
                          ", newer than this build's ", store::kStoreFormat)));
   EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("serving on")));
+  // Said in words, without the ErrorInfo's bytes (Status::ToString's).
+  EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("type.googleapis")));
+  r = RunCommand({testing::ContentdBinary(), "--check", "--data-dir", mount_},
+                 "", {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, ::testing::HasSubstr(absl::StrCat(
+                         "contentd: FAILED_PRECONDITION: the store has layout "
+                         "version ",
+                         newer)));
+  EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("type.googleapis")));
 }
 
 // A backup whose destination volume fills up fails naming the

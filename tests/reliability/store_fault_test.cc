@@ -790,6 +790,113 @@ TEST_F(ReliabilityStoreTest, UpgradeStoreFormatBuildsTheExpiryList) {
   EXPECT_THAT(expired_ids(), ::testing::ElementsAre("articles/e0"));
 }
 
+// Builds from before the layout marker do not read it, so a store of
+// layout 3 or later keeps the guard (kLayoutGuard) where they look for an
+// unfinished index repair, and they refuse it. Their `--check --repair`
+// (the way back the docs give) rebuilds the indexes in their layout, with
+// no expiry list, and clears the guard but not the marker: on the next
+// start this build must not take the store for a complete layout 4. It
+// had: queries of expired articles read the empty list and missed them.
+TEST_F(ReliabilityStoreTest,
+       StoreRepairedByABuildBeforeTheMarkerIsUpgradedAgain) {
+  Article e0 = MakeArticle("e0", {"t1"}, 1700002000);
+  e0.mutable_expiry_time()->set_seconds(1600000000);  // expired
+  ASSERT_TRUE(store_->Create("e0", e0).ok());
+  absl::StatusOr<FormatUpgrade> up = UpgradeStoreFormat(*store_);
+  ASSERT_TRUE(up.ok()) << up.status();
+  KvEngine* kv = store_->engine();
+  std::string guard;
+  ASSERT_TRUE(kv->Get(Family::kMeta, kIndexRepairKey, &guard).ok());
+  EXPECT_EQ(guard, kLayoutGuard);
+  // Not a repair to this build.
+  EXPECT_TRUE(IndexRepairPending(*store_).ok());
+  EXPECT_TRUE(Check().clean()) << Check().ToString();
+
+  // What the earlier build's repair leaves: its layout (no list y), the
+  // guard cleared, the marker it does not know kept.
+  const std::string list =
+      PostingPrefix(IndexKind::kExpiry, ListState::kLive, "");
+  KvBatch repaired;
+  repaired.DeleteRange(Family::kPostings, list, PrefixSuccessor(list));
+  repaired.Delete(Family::kMeta, std::string(kIndexRepairKey));
+  ASSERT_TRUE(kv->Write(std::move(repaired), true).ok());
+  store_.reset();
+  OpenStore(/*text_index=*/true);
+  EXPECT_FALSE(store_->expiry_list());
+  v1::Query expired;
+  expired.set_visibility(v1::VISIBILITY_ALL);
+  expired.add_windows(v1::Query::PUBLISH_WINDOW_EXPIRED);
+  auto expired_ids = [&] {
+    std::vector<std::string> ids;
+    absl::StatusOr<query::QueryPage> page =
+        query::RunQuery(*store_, expired, 100, "");
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (page.ok())
+      for (const Article& a : page->articles) ids.push_back(a.name());
+    return ids;
+  };
+  EXPECT_THAT(expired_ids(), ::testing::ElementsAre("articles/e0"));
+  EXPECT_THAT(Check().ToString(), HasSubstr("without the layout guard"));
+
+  up = UpgradeStoreFormat(*store_);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_TRUE(up->guard_missing);
+  EXPECT_EQ(up->from, kStoreFormat);
+  EXPECT_EQ(up->to, kStoreFormat);
+  EXPECT_EQ(up->expiry_entries, 1);
+  EXPECT_TRUE(store_->expiry_list());
+  EXPECT_THAT(expired_ids(), ::testing::ElementsAre("articles/e0"));
+  ASSERT_TRUE(
+      store_->engine()->Get(Family::kMeta, kIndexRepairKey, &guard).ok());
+  EXPECT_EQ(guard, kLayoutGuard);
+  EXPECT_TRUE(Check().clean()) << Check().ToString();
+  // The next start finds it whole.
+  up = UpgradeStoreFormat(*store_);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_FALSE(up->guard_missing);
+  EXPECT_EQ(up->expiry_entries, 0);
+
+  // A store of layout 4 (before the guard) is brought to this layout.
+  KvBatch four;
+  four.Put(Family::kMeta, std::string(kFormatKey), "4");
+  four.Delete(Family::kMeta, std::string(kIndexRepairKey));
+  ASSERT_TRUE(store_->engine()->Write(std::move(four), true).ok());
+  EXPECT_THAT(Check().ToString(),
+              HasSubstr("the store has layout 4 without the layout guard"));
+  up = UpgradeStoreFormat(*store_);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->from, 4);
+  EXPECT_EQ(up->to, kStoreFormat);
+  EXPECT_TRUE(up->guard_missing);
+  EXPECT_TRUE(Check().clean()) << Check().ToString();
+
+  // An unmarked store with articles (a build's from before the marker):
+  // the check says why its expiry list is missing.
+  KvBatch unmarked;
+  unmarked.Delete(Family::kMeta, std::string(kFormatKey));
+  unmarked.Delete(Family::kMeta, std::string(kIndexRepairKey));
+  unmarked.DeleteRange(Family::kPostings, list, PrefixSuccessor(list));
+  ASSERT_TRUE(store_->engine()->Write(std::move(unmarked), true).ok());
+  store_.reset();
+  OpenStore(/*text_index=*/true);
+  EXPECT_THAT(Check().ToString(),
+              HasSubstr("the store has no layout marker (a build from "
+                        "before 2026-12-02 wrote it)"));
+  up = UpgradeStoreFormat(*store_);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->from, 0);
+  EXPECT_EQ(up->expiry_entries, 1);
+  EXPECT_TRUE(Check().clean()) << Check().ToString();
+
+  // This build's repair keeps the guard.
+  absl::StatusOr<FsckReport> report = RepairIndexes(*store_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->ToString();
+  ASSERT_TRUE(
+      store_->engine()->Get(Family::kMeta, kIndexRepairKey, &guard).ok());
+  EXPECT_EQ(guard, kLayoutGuard);
+}
+
 // A store a newer build wrote (a higher layout marker) is refused with an
 // error naming both versions, and so is a corrupt marker. An older layout
 // opens, and a repair records this build's.
